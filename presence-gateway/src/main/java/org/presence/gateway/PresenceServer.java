@@ -1,0 +1,219 @@
+package org.presence.gateway;
+
+import com.codahale.metrics.MetricRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.function.Consumer;
+import org.presence.gateway.bootstrap.EventLoops;
+import org.presence.gateway.bootstrap.GatewayInitializer;
+import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.error.ExceptionHandler;
+import org.presence.gateway.http.HttpRouter;
+import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.identity.DevIdentity;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.metrics.PrometheusExporter;
+import org.presence.gateway.ops.BuildInfo;
+import org.presence.gateway.ops.OpsEndpoints;
+import org.presence.gateway.routing.Connections;
+import org.presence.store.StartupException;
+import org.presence.store.Store;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Presence node: the store, the event loops, the route table and the bound port. {@link
+ * #start} wires everything in one place; {@link #drain} and {@link #close} take it down again in
+ * order (stop accepting, say goodbye to clients, close the store).
+ */
+public final class PresenceServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PresenceServer.class);
+
+  private final PresenceConfig config;
+  private final Store store;
+  private final EventLoops loops;
+  private final GatewayMetrics metrics;
+  private final Connections connections;
+  private final DevIdentity devIdentity;
+  private final Channel serverChannel;
+  private final InetSocketAddress address;
+  private volatile boolean closed;
+
+  private PresenceServer(
+      PresenceConfig config,
+      Store store,
+      EventLoops loops,
+      GatewayMetrics metrics,
+      Connections connections,
+      DevIdentity devIdentity,
+      Channel serverChannel) {
+    this.config = config;
+    this.store = store;
+    this.loops = loops;
+    this.metrics = metrics;
+    this.connections = connections;
+    this.devIdentity = devIdentity;
+    this.serverChannel = serverChannel;
+    this.address = (InetSocketAddress) serverChannel.localAddress();
+  }
+
+  /** Starts a node with the routes of every feature. */
+  public static PresenceServer start(PresenceConfig config) {
+    return start(config, routes -> {});
+  }
+
+  /**
+   * Starts a node; {@code extraRoutes} may add routes after the built-in ones (tests add probes
+   * this way).
+   *
+   * @throws StartupException naming the setting at fault when a backend or the port is unusable
+   */
+  public static PresenceServer start(
+      PresenceConfig config, Consumer<HttpRoutes.Builder> extraRoutes) {
+    Store store = Store.open(config.store());
+    EventLoops loops = null;
+    try {
+      DevIdentity dev =
+          config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
+      GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry());
+      Connections connections = new Connections(metrics);
+      Disconnector disconnector = new Disconnector(metrics);
+
+      HttpRoutes.Builder routes = HttpRoutes.builder();
+      new OpsEndpoints(
+              store,
+              new PrometheusExporter(metrics.registry()),
+              BuildInfo.current(),
+              config.nodeId())
+          .register(routes);
+      extraRoutes.accept(routes);
+
+      HttpRouter router =
+          new HttpRouter(routes.build(), config.limits(), metrics, connections, disconnector);
+      loops = EventLoops.create(config.gateway().ioThreads());
+      ServerBootstrap bootstrap =
+          new ServerBootstrap()
+              .group(loops.acceptor(), loops.io())
+              .channel(loops.serverChannel())
+              .option(ChannelOption.SO_BACKLOG, 4096)
+              .option(ChannelOption.SO_REUSEADDR, true)
+              .childOption(ChannelOption.TCP_NODELAY, true)
+              .childOption(ChannelOption.SO_KEEPALIVE, true)
+              .childOption(
+                  ChannelOption.WRITE_BUFFER_WATER_MARK,
+                  new WriteBufferWaterMark(
+                      config.gateway().writeBufferLow(), config.gateway().writeBufferHigh()))
+              .childHandler(
+                  new GatewayInitializer(
+                      config.gateway(),
+                      config.limits(),
+                      metrics,
+                      connections,
+                      router,
+                      new ExceptionHandler(disconnector)));
+      Channel server;
+      try {
+        server =
+            bootstrap
+                .bind(config.gateway().host(), config.gateway().port())
+                .syncUninterruptibly()
+                .channel();
+      } catch (RuntimeException e) {
+        throw new StartupException(
+            "gateway.port",
+            "cannot listen on " + config.gateway().host() + ":" + config.gateway().port() + ": "
+                + e.getMessage(),
+            e);
+      }
+      PresenceServer node =
+          new PresenceServer(config, store, loops, metrics, connections, dev, server);
+      LOG.info(
+          "node {} listening on {} ({} transport, {} database, {} bus)",
+          config.nodeId(),
+          node.baseUrl(),
+          loops.transport(),
+          store.persistence().kind(),
+          store.bus().kind());
+      return node;
+    } catch (RuntimeException e) {
+      if (loops != null) {
+        loops.shutdown(1000);
+      }
+      store.close();
+      throw e;
+    }
+  }
+
+  /** The bound address (the real port when configured with 0). */
+  public InetSocketAddress address() {
+    return address;
+  }
+
+  /** The URL clients use to reach this node. */
+  public String baseUrl() {
+    return config.gateway().baseUrl(address.getPort());
+  }
+
+  public PresenceConfig config() {
+    return config;
+  }
+
+  public Store store() {
+    return store;
+  }
+
+  public GatewayMetrics metrics() {
+    return metrics;
+  }
+
+  /** The development identity, or {@code null} when development signing is off. */
+  public DevIdentity devIdentity() {
+    return devIdentity;
+  }
+
+  /** Open client connections. */
+  public int openConnections() {
+    return connections.size();
+  }
+
+  /**
+   * Drains: stops accepting, closes idle HTTP connections, sends every WebSocket client a close
+   * (1001, going away) and waits until they are gone or {@code timeout} has passed. Connections
+   * still open then are cut.
+   */
+  public void drain(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    serverChannel.close().awaitUninterruptibly(1000);
+    connections.drain();
+    while (connections.size() > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    if (connections.size() > 0) {
+      LOG.warn("drain timeout: cutting {} connections", connections.size());
+      connections.closeAll();
+    }
+  }
+
+  /** Drains with the configured timeout, then stops the event loops and closes the store. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    drain(config.gateway().drainTimeout());
+    loops.shutdown(2000);
+    store.close();
+    LOG.info("node {} stopped", config.nodeId());
+  }
+}

@@ -1,0 +1,70 @@
+package org.presence.gateway.bootstrap;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.flow.FlowControlHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+import org.presence.gateway.config.GatewayConfig;
+import org.presence.gateway.config.LimitsConfig;
+import org.presence.gateway.error.ExceptionHandler;
+import org.presence.gateway.http.HttpRouter;
+import org.presence.gateway.http.JsonHttpObjectAggregator;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.routing.Connections;
+
+/**
+ * Builds the common head of every connection's pipeline:
+ *
+ * <pre>
+ * http-codec → http-aggregator → http-idle → flow-control → http-router → exception
+ * </pre>
+ *
+ * The aggregator's small limit caps request bodies; {@code flow-control} releases one request per
+ * read so that a pipelining client cannot make the router answer out of order; the router installs
+ * the path's tail after itself. Shared handlers are singletons.
+ */
+public final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
+  private final GatewayConfig gateway;
+  private final LimitsConfig limits;
+  private final GatewayMetrics metrics;
+  private final Connections connections;
+  private final HttpRouter router;
+  private final ExceptionHandler exceptionHandler;
+
+  public GatewayInitializer(
+      GatewayConfig gateway,
+      LimitsConfig limits,
+      GatewayMetrics metrics,
+      Connections connections,
+      HttpRouter router,
+      ExceptionHandler exceptionHandler) {
+    this.gateway = gateway;
+    this.limits = limits;
+    this.metrics = metrics;
+    this.connections = connections;
+    this.router = router;
+    this.exceptionHandler = exceptionHandler;
+  }
+
+  @Override
+  protected void initChannel(SocketChannel ch) {
+    connections.opened(ch);
+    ChannelPipeline p = ch.pipeline();
+    p.addLast(
+        PipelineNames.HTTP_CODEC,
+        new HttpServerCodec(limits.maxInitialLineBytes(), limits.maxHeaderBytes(), 8192));
+    p.addLast(
+        PipelineNames.HTTP_AGGREGATOR,
+        new JsonHttpObjectAggregator(limits.maxRequestBytes(), metrics));
+    p.addLast(
+        PipelineNames.HTTP_IDLE,
+        new IdleStateHandler(
+            0, 0, gateway.httpIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    p.addLast(PipelineNames.FLOW_CONTROL, new FlowControlHandler());
+    p.addLast(PipelineNames.HTTP_ROUTER, router);
+    p.addLast(PipelineNames.EXCEPTION, exceptionHandler);
+  }
+}

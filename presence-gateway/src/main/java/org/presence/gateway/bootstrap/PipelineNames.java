@@ -1,0 +1,25 @@
+package org.presence.gateway.bootstrap;
+
+/**
+ * Names of the handlers in a channel's pipeline. {@link GatewayInitializer} builds the common
+ * head; the router installs a path-specific tail after {@link #HTTP_ROUTER} and removes itself
+ * when a connection is upgraded.
+ */
+public final class PipelineNames {
+  public static final String HTTP_CODEC = "http-codec";
+  public static final String HTTP_AGGREGATOR = "http-aggregator";
+  public static final String HTTP_IDLE = "http-idle";
+  public static final String FLOW_CONTROL = "flow-control";
+  public static final String HTTP_ROUTER = "http-router";
+  public static final String WS_PROTOCOL = "ws-protocol";
+  public static final String WS_IDLE = "ws-idle";
+  public static final String WS_KEEPALIVE = "ws-keepalive";
+  public static final String DEVICE_CODEC = "device-codec";
+  public static final String DEVICE_SESSION = "device-session";
+  public static final String APP_CODEC = "app-codec";
+  public static final String APP_SESSION = "app-session";
+  public static final String OUTBOUND = "outbound";
+  public static final String EXCEPTION = "exception";
+
+  private PipelineNames() {}
+}

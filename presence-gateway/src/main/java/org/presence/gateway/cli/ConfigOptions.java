@@ -1,0 +1,77 @@
+package org.presence.gateway.cli;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/**
+ * The configuration flags shared by every command. Each flag is a shorthand for one setting;
+ * {@code --set path=value} reaches any other. Flags win over environment variables, which win
+ * over the file.
+ */
+public final class ConfigOptions {
+  @Option(
+      names = {"-c", "--config"},
+      paramLabel = "FILE",
+      description = "HOCON configuration file (see config/presence.sample.conf).")
+  Path configFile;
+
+  @Option(names = "--host", paramLabel = "ADDRESS", description = "Address to bind (gateway.host).")
+  String host;
+
+  @Option(names = "--port", paramLabel = "PORT", description = "Port to bind (gateway.port).")
+  Integer port;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description = "Node-local state: embedded database, development key (data-dir).")
+  Path dataDir;
+
+  @Option(
+      names = "--database-url",
+      paramLabel = "URL",
+      description = "PostgreSQL URL (store.database.url); empty for the embedded database.")
+  String databaseUrl;
+
+  @Option(
+      names = "--redis-url",
+      paramLabel = "URL",
+      description = "Redis URL (store.redis.url); empty for the in-process bus.")
+  String redisUrl;
+
+  @Option(names = "--node-id", paramLabel = "ID", description = "This node's id (node-id).")
+  String nodeId;
+
+  @Option(
+      names = "--log-format",
+      paramLabel = "FORMAT",
+      description = "text or json (logging.format).")
+  String logFormat;
+
+  @Option(
+      names = "--set",
+      paramLabel = "PATH=VALUE",
+      description = "Any setting, for example --set limits.max-frame-bytes=16k. Repeatable.")
+  Map<String, String> settings = new LinkedHashMap<>();
+
+  /** The flags as settings, keyed by path below {@code presence}. */
+  Map<String, String> asSettings() {
+    Map<String, String> out = new LinkedHashMap<>(settings);
+    put(out, "gateway.host", host);
+    put(out, "gateway.port", port);
+    put(out, "data-dir", dataDir);
+    put(out, "store.database.url", databaseUrl);
+    put(out, "store.redis.url", redisUrl);
+    put(out, "node-id", nodeId);
+    put(out, "logging.format", logFormat);
+    return out;
+  }
+
+  private static void put(Map<String, String> out, String key, Object value) {
+    if (value != null) {
+      out.put(key, value.toString());
+    }
+  }
+}

@@ -1,0 +1,105 @@
+package org.presence.gateway.cli;
+
+import java.io.PrintWriter;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.presence.gateway.PresenceServer;
+import org.presence.gateway.config.ConfigLoader;
+import org.presence.gateway.config.InvalidConfigException;
+import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.logging.LogSetup;
+import org.presence.gateway.ops.BuildInfo;
+import org.presence.store.StartupException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code presence serve}: starts a node and runs until SIGTERM (or Ctrl-C), which drains it: stop
+ * accepting, close WebSockets with 1001, wait at most {@code gateway.drain-timeout}, exit.
+ */
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    description =
+        "Start a node. With no configuration: the embedded default on 127.0.0.1:8080, data in"
+            + " ./presence-data, no outside server needed.")
+final class ServeCommand implements Callable<Integer> {
+  private final Map<String, String> env;
+
+  @Spec CommandSpec spec;
+
+  @Mixin ConfigOptions options = new ConfigOptions();
+
+  ServeCommand(Map<String, String> env) {
+    this.env = env;
+  }
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    PresenceConfig config;
+    try {
+      config = ConfigLoader.load(options.configFile, env, options.asSettings());
+    } catch (InvalidConfigException e) {
+      e.problems().forEach(p -> err.println("presence: " + p));
+      return PresenceCli.EXIT_USAGE;
+    }
+    LogSetup.apply(config.logging());
+    PresenceServer server;
+    try {
+      server = PresenceServer.start(config);
+    } catch (StartupException e) {
+      err.println("presence: " + e.setting() + ": " + e.getMessage());
+      return PresenceCli.EXIT_STARTUP;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    server.close();
+                  } finally {
+                    LogSetup.stop();
+                    stopped.countDown();
+                  }
+                },
+                "presence-shutdown"));
+    printBanner(out, server);
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
+  private static void printBanner(PrintWriter out, PresenceServer server) {
+    PresenceConfig c = server.config();
+    out.println(
+        "Presence " + BuildInfo.current().version() + " listening on " + server.baseUrl()
+            + " (node " + c.nodeId() + ")");
+    if (c.embedded()) {
+      out.println(
+          "Embedded default: database in " + c.dataDir().toAbsolutePath()
+              + ", in-process bus; no outside server needed.");
+    } else {
+      out.println(
+          "Database: " + server.store().persistence().kind() + ", bus: "
+              + server.store().bus().kind());
+    }
+    if (c.identity().devSigning()) {
+      String dataDirFlag =
+          c.dataDir().toString().equals("presence-data") ? "" : " --data-dir " + c.dataDir();
+      out.println(
+          "Development identity token: bin/presence dev-token --email you@example.com"
+              + dataDirFlag);
+    }
+    out.println("Health: curl " + server.baseUrl() + "/__heartbeat__");
+    out.flush();
+  }
+}

@@ -1,0 +1,287 @@
+package org.presence.gateway.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigResolveOptions;
+import io.lettuce.core.RedisURI;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+import org.presence.store.StoreConfig;
+import org.presence.store.db.PostgresUrls;
+
+/**
+ * Builds the {@link PresenceConfig} from four layers, each over the next: flags, environment
+ * variables ({@code PRESENCE__GATEWAY__PORT}), a HOCON file, and the defaults in {@code
+ * presence-defaults.conf}. Every problem is collected and reported together, one line each, before
+ * anything binds a port.
+ */
+public final class ConfigLoader {
+  /** Environment variables with this prefix are settings. */
+  public static final String ENV_PREFIX = "PRESENCE__";
+
+  private final List<String> problems = new ArrayList<>();
+  private final Config config;
+
+  private ConfigLoader(Config config) {
+    this.config = config;
+  }
+
+  /**
+   * Loads the configuration.
+   *
+   * @param file a HOCON file, or {@code null}
+   * @param env the environment (only {@code PRESENCE__*} entries are read)
+   * @param flags settings from the command line, keyed by path below {@code presence} (for
+   *     example {@code gateway.port})
+   * @throws InvalidConfigException listing every problem found
+   */
+  public static PresenceConfig load(Path file, Map<String, String> env, Map<String, String> flags) {
+    Config defaults =
+        ConfigFactory.parseResources(
+            ConfigLoader.class.getClassLoader(),
+            "presence-defaults.conf",
+            ConfigParseOptions.defaults().setAllowMissing(false));
+    Config fileLayer = ConfigFactory.empty();
+    if (file != null) {
+      if (!Files.isReadable(file)) {
+        throw new InvalidConfigException(List.of("config: cannot read " + file.toAbsolutePath()));
+      }
+      try {
+        fileLayer = ConfigFactory.parseFile(file.toFile());
+      } catch (ConfigException e) {
+        throw new InvalidConfigException(List.of("config: " + oneLine(e.getMessage())));
+      }
+    }
+    Config merged =
+        ConfigFactory.parseMap(prefixed(flags), "command-line flags")
+            .withFallback(ConfigFactory.parseMap(prefixed(fromEnv(env)), "environment"))
+            .withFallback(fileLayer)
+            .withFallback(defaults)
+            .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(false));
+    ConfigLoader loader = new ConfigLoader(merged.getConfig("presence"));
+    PresenceConfig result = loader.build();
+    if (!loader.problems.isEmpty()) {
+      throw new InvalidConfigException(loader.problems);
+    }
+    return result;
+  }
+
+  /** The settings in {@code env}: {@code PRESENCE__STORE__REDIS__KEY_PREFIX} is {@code store.redis.key-prefix}. */
+  static Map<String, String> fromEnv(Map<String, String> env) {
+    Map<String, String> out = new HashMap<>();
+    env.forEach(
+        (k, v) -> {
+          if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+            String path =
+                k.substring(ENV_PREFIX.length())
+                    .toLowerCase(Locale.ROOT)
+                    .replace("__", ".")
+                    .replace('_', '-');
+            out.put(path, v);
+          }
+        });
+    return out;
+  }
+
+  private static Map<String, String> prefixed(Map<String, String> settings) {
+    Map<String, String> out = new HashMap<>();
+    settings.forEach((k, v) -> out.put("presence." + k, v));
+    return out;
+  }
+
+  private PresenceConfig build() {
+    String nodeId = get("node-id", config::getString, "");
+    if (nodeId.isEmpty()) {
+      nodeId = defaultNodeId();
+    } else if (!nodeId.matches("[A-Za-z0-9._-]{1,64}")) {
+      problem("node-id", "must be 1-64 letters, digits, '.', '_' or '-'");
+    }
+    Path dataDir = Path.of(get("data-dir", config::getString, "presence-data"));
+
+    GatewayConfig gateway =
+        new GatewayConfig(
+            get("gateway.host", config::getString, "127.0.0.1"),
+            port("gateway.port"),
+            get("gateway.public-url", config::getString, ""),
+            nonNegative("gateway.io-threads"),
+            duration("gateway.drain-timeout"),
+            bytes("gateway.write-buffer-low"),
+            bytes("gateway.write-buffer-high"),
+            duration("gateway.http-idle-timeout"));
+    if (gateway.writeBufferLow() >= gateway.writeBufferHigh()) {
+      problem("gateway.write-buffer-low", "must be below gateway.write-buffer-high");
+    }
+    checkHost("gateway.host", gateway.host());
+
+    LimitsConfig limits =
+        new LimitsConfig(
+            bytes("limits.max-request-bytes"),
+            bytes("limits.max-header-bytes"),
+            bytes("limits.max-initial-line-bytes"),
+            bytes("limits.max-frame-bytes"));
+
+    String dbUrl = get("store.database.url", config::getString, "").trim();
+    if (!dbUrl.isEmpty()) {
+      try {
+        PostgresUrls.toJdbc(dbUrl);
+      } catch (IllegalArgumentException e) {
+        problem("store.database.url", e.getMessage());
+      }
+    }
+    String redisUrl = get("store.redis.url", config::getString, "").trim();
+    if (!redisUrl.isEmpty()) {
+      try {
+        RedisURI.create(redisUrl);
+      } catch (RuntimeException e) {
+        problem("store.redis.url", "unparsable Redis URL: " + oneLine(e.getMessage()));
+      }
+    }
+    String schema = get("store.database.schema", config::getString, "public");
+    if (!schema.matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
+      problem("store.database.schema", "must be a plain SQL identifier");
+    }
+    StoreConfig store =
+        new StoreConfig(
+            dataDir,
+            new StoreConfig.DatabaseConfig(
+                dbUrl,
+                get("store.database.user", config::getString, ""),
+                get("store.database.password", config::getString, ""),
+                duration("store.database.connect-timeout"),
+                schema),
+            new StoreConfig.RedisConfig(
+                redisUrl,
+                get("store.redis.key-prefix", config::getString, "presence:"),
+                duration("store.redis.command-timeout")),
+            Math.max(1, positive("store.database.threads")),
+            Math.max(1, positive("store.database.queue")));
+
+    String devSigning = get("identity.dev-signing", config::getString, "auto").toLowerCase(Locale.ROOT);
+    boolean dev =
+        switch (devSigning) {
+          case "auto" -> store.embeddedDatabase() && store.localBus();
+          case "true", "on", "yes" -> true;
+          case "false", "off", "no" -> false;
+          default -> {
+            problem("identity.dev-signing", "must be auto, true or false");
+            yield false;
+          }
+        };
+    IdentityConfig identity =
+        new IdentityConfig(
+            dev,
+            get("identity.jwks-url", config::getString, ""),
+            get("identity.jwks-file", config::getString, ""),
+            get("identity.issuer", config::getString, ""),
+            get("identity.audience", config::getString, "presence"),
+            duration("identity.clock-skew"),
+            duration("identity.dev-token-lifetime"));
+
+    LoggingConfig.Format format = LoggingConfig.Format.TEXT;
+    String f = get("logging.format", config::getString, "text");
+    try {
+      format = LoggingConfig.Format.valueOf(f.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      problem("logging.format", "must be text or json, not '" + f + "'");
+    }
+    String level = get("logging.level", config::getString, "INFO").toUpperCase(Locale.ROOT);
+    if (!List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(level)) {
+      problem("logging.level", "must be TRACE, DEBUG, INFO, WARN, ERROR or OFF");
+    }
+    return new PresenceConfig(
+        nodeId, dataDir, gateway, limits, store, identity, new LoggingConfig(format, level));
+  }
+
+  private <T> T get(String path, Function<String, T> getter, T fallback) {
+    try {
+      return getter.apply(path);
+    } catch (ConfigException e) {
+      problem(path, oneLine(e.getMessage()));
+      return fallback;
+    }
+  }
+
+  private int port(String path) {
+    int p = get(path, config::getInt, 0);
+    if (p < 0 || p > 65535) {
+      problem(path, "must be between 0 and 65535");
+    }
+    return p;
+  }
+
+  private int nonNegative(String path) {
+    int v = get(path, config::getInt, 0);
+    if (v < 0) {
+      problem(path, "must not be negative");
+    }
+    return v;
+  }
+
+  private int positive(String path) {
+    int v = get(path, config::getInt, 1);
+    if (v < 1) {
+      problem(path, "must be at least 1");
+    }
+    return v;
+  }
+
+  private int bytes(String path) {
+    long v = get(path, config::getBytes, 1L);
+    if (v < 1 || v > Integer.MAX_VALUE) {
+      problem(path, "must be between 1 byte and 2 GiB");
+      return 1;
+    }
+    return (int) v;
+  }
+
+  private Duration duration(String path) {
+    Duration d = get(path, config::getDuration, Duration.ofSeconds(1));
+    if (d.isNegative()) {
+      problem(path, "must not be negative");
+      return Duration.ZERO;
+    }
+    return d;
+  }
+
+  private void checkHost(String path, String host) {
+    try {
+      InetAddress.getByName(host);
+    } catch (UnknownHostException e) {
+      problem(path, "unknown host " + host);
+    }
+  }
+
+  private void problem(String path, String message) {
+    problems.add(path + ": " + message);
+  }
+
+  private static String oneLine(String s) {
+    return s == null ? "invalid" : s.replace('\n', ' ');
+  }
+
+  private static String defaultNodeId() {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      host = "node";
+    }
+    host = host.replaceAll("[^A-Za-z0-9.-]", "-");
+    if (host.length() > 40) {
+      host = host.substring(0, 40);
+    }
+    return host + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+}

@@ -1,0 +1,35 @@
+package org.presence.gateway.config;
+
+import java.time.Duration;
+
+/**
+ * The node's network face.
+ *
+ * @param host address to bind ({@code 127.0.0.1} by default; {@code 0.0.0.0} for all)
+ * @param port port to bind; 0 picks a free one (tests)
+ * @param publicUrl how clients reach this node ({@code http://host:port} when empty); used in pages
+ * @param ioThreads Netty I/O threads; 0 means Netty's default (twice the cores)
+ * @param drainTimeout how long SIGTERM waits for clients to leave before closing the rest
+ * @param writeBufferLow outbound bytes under which a channel becomes writable again
+ * @param writeBufferHigh outbound bytes over which a channel stops being writable
+ * @param httpIdleTimeout an HTTP connection with no request for this long is closed
+ */
+public record GatewayConfig(
+    String host,
+    int port,
+    String publicUrl,
+    int ioThreads,
+    Duration drainTimeout,
+    int writeBufferLow,
+    int writeBufferHigh,
+    Duration httpIdleTimeout) {
+
+  /** The URL clients use to reach this node, without a trailing slash. */
+  public String baseUrl(int boundPort) {
+    if (!publicUrl.isEmpty()) {
+      return publicUrl.endsWith("/") ? publicUrl.substring(0, publicUrl.length() - 1) : publicUrl;
+    }
+    String h = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+    return "http://" + (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + boundPort;
+  }
+}

@@ -1,0 +1,28 @@
+package org.presence.gateway.config;
+
+import java.time.Duration;
+
+/**
+ * How identity tokens (signed JWT assertions) are checked and, on one machine, made.
+ *
+ * @param devSigning whether this node makes and trusts its own development signing key (in the
+ *     data directory); on by default in the embedded default only, never in a cluster unless set
+ * @param jwksUrl URL of the identity provider's JSON Web Key Set, or empty
+ * @param jwksFile path of a JWKS file, or empty
+ * @param issuer required {@code iss} claim, or empty for any
+ * @param audience required {@code aud} claim
+ * @param clockSkew tolerance when checking {@code exp} and {@code nbf}
+ * @param devTokenLifetime lifetime of tokens made by {@code presence dev-token}
+ */
+public record IdentityConfig(
+    boolean devSigning,
+    String jwksUrl,
+    String jwksFile,
+    String issuer,
+    String audience,
+    Duration clockSkew,
+    Duration devTokenLifetime) {
+
+  /** The {@code iss} of development tokens. */
+  public static final String DEV_ISSUER = "presence-dev";
+}

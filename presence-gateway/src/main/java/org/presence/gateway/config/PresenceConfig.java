@@ -1,0 +1,32 @@
+package org.presence.gateway.config;
+
+import java.nio.file.Path;
+import org.presence.store.StoreConfig;
+
+/**
+ * The whole, immutable configuration of a node, loaded once by {@link ConfigLoader} from defaults,
+ * a file, environment variables and flags (flags over env over file). Components get only their
+ * own part.
+ *
+ * @param nodeId this node's id in a cluster (unique per running node)
+ * @param dataDir directory for node-local state: the embedded database, the development key
+ * @param gateway network settings
+ * @param limits input caps
+ * @param store database and bus
+ * @param identity identity token checks
+ * @param logging log format and level
+ */
+public record PresenceConfig(
+    String nodeId,
+    Path dataDir,
+    GatewayConfig gateway,
+    LimitsConfig limits,
+    StoreConfig store,
+    IdentityConfig identity,
+    LoggingConfig logging) {
+
+  /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
+  public boolean embedded() {
+    return store.embeddedDatabase() && store.localBus();
+  }
+}

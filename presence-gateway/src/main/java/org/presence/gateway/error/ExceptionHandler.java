@@ -1,0 +1,70 @@
+package org.presence.gateway.error;
+
+import io.netty.channel.ChannelHandler.Sharable;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import javax.net.ssl.SSLException;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last handler of every pipeline. Expected I/O errors (reset, broken pipe, closed channel) are
+ * logged at DEBUG; WebSocket protocol violations and protocol errors go to the {@link
+ * Disconnector} with their errno; anything else is a bug, logged at ERROR, and the connection is
+ * closed without a stack trace reaching the client. Messages nobody consumed are released here.
+ */
+@Sharable
+public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger LOG = LoggerFactory.getLogger(ExceptionHandler.class);
+
+  private final Disconnector disconnector;
+
+  public ExceptionHandler(Disconnector disconnector) {
+    this.disconnector = disconnector;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    LOG.debug("unhandled message {} on {}", msg.getClass().getSimpleName(), ctx.channel());
+    ReferenceCountUtil.release(msg);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    Throwable e = cause instanceof DecoderException && cause.getCause() != null
+        ? cause.getCause()
+        : cause;
+    if (e instanceof CorruptedWebSocketFrameException ws) {
+      ErrorCode code =
+          ws.closeStatus() != null
+                  && ws.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code()
+              ? ErrorCode.FRAME_TOO_LARGE
+              : ErrorCode.HANDSHAKE_FAILED;
+      disconnector.close(ctx.channel(), code, code == ErrorCode.FRAME_TOO_LARGE ? null : "WebSocket protocol violation");
+      return;
+    }
+    if (e instanceof ProtocolException pe) {
+      disconnector.close(ctx.channel(), pe.code(), pe.detail());
+      return;
+    }
+    if (e instanceof IOException || e instanceof ClosedChannelException) {
+      if (e instanceof SSLException) {
+        LOG.debug("TLS failure on {}: {}", ctx.channel(), e.toString());
+      } else {
+        LOG.debug("I/O error on {}: {}", ctx.channel(), e.toString());
+      }
+      ctx.close();
+      return;
+    }
+    LOG.error("unexpected failure on {}", ctx.channel(), e);
+    disconnector.close(ctx.channel(), ErrorCode.SESSION_ABORTED, null);
+  }
+}

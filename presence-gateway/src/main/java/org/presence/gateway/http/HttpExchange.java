@@ -1,0 +1,246 @@
+package org.presence.gateway.http;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.routing.Connections;
+import org.presence.protocol.api.ErrorBody;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.json.Json;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HTTP request and its answer. The request (and its body) is valid until the handler returns;
+ * the answer may be sent later, from any thread, exactly once. Answers keep the connection alive
+ * unless the client or a draining node asks otherwise, and then let the connection read its next
+ * request.
+ */
+public final class HttpExchange {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpExchange.class);
+
+  /** JSON bodies. */
+  public static final String JSON = "application/json; charset=utf-8";
+
+  private final ChannelHandlerContext ctx;
+  private final FullHttpRequest request;
+  private final QueryStringDecoder uri;
+  private final Map<String, String> params;
+  private final GatewayMetrics metrics;
+  private final Connections connections;
+  private final boolean keepAlive;
+  private final AtomicBoolean answered = new AtomicBoolean();
+
+  HttpExchange(
+      ChannelHandlerContext ctx,
+      FullHttpRequest request,
+      QueryStringDecoder uri,
+      Map<String, String> params,
+      GatewayMetrics metrics,
+      Connections connections) {
+    this.ctx = ctx;
+    this.request = request;
+    this.uri = uri;
+    this.params = params;
+    this.metrics = metrics;
+    this.connections = connections;
+    this.keepAlive = HttpUtil.isKeepAlive(request);
+  }
+
+  /** The connection. */
+  public Channel channel() {
+    return ctx.channel();
+  }
+
+  /** The pipeline context of the router, for handlers that take over the connection. */
+  public ChannelHandlerContext context() {
+    return ctx;
+  }
+
+  public HttpMethod method() {
+    return request.method();
+  }
+
+  /** The decoded path, without the query. */
+  public String path() {
+    return uri.path();
+  }
+
+  /** A path parameter of the matched route. */
+  public String param(String name) {
+    return params.get(name);
+  }
+
+  /** The first value of query parameter {@code name}. */
+  public Optional<String> query(String name) {
+    List<String> values = uri.parameters().get(name);
+    return values == null || values.isEmpty() ? Optional.empty() : Optional.of(values.get(0));
+  }
+
+  /** All query parameters. */
+  public Map<String, List<String>> queryParameters() {
+    return uri.parameters();
+  }
+
+  public HttpHeaders headers() {
+    return request.headers();
+  }
+
+  /** A request header, or {@code null}. */
+  public String header(CharSequence name) {
+    return request.headers().get(name);
+  }
+
+  /** The request body; valid only until the handler returns. */
+  public ByteBuf body() {
+    return request.content();
+  }
+
+  /** The request body as UTF-8 text. */
+  public String bodyText() {
+    return request.content().toString(StandardCharsets.UTF_8);
+  }
+
+  /** The full request, for handlers that hand it on (upgrades); valid until the handler returns. */
+  FullHttpRequest request() {
+    return request;
+  }
+
+  /** Whether an answer has been sent. */
+  public boolean answered() {
+    return answered.get();
+  }
+
+  /** Writes a JSON body with {@code writer} and sends it with {@code status}. */
+  public void json(HttpResponseStatus status, JsonWriter writer) {
+    ByteBuf buf = ctx.alloc().buffer();
+    try (OutputStream out = new ByteBufOutputStream(buf);
+        JsonGenerator g = Json.documents().createGenerator(out)) {
+      writer.write(g);
+    } catch (IOException | RuntimeException e) {
+      buf.release();
+      error(e);
+      return;
+    }
+    respond(status, JSON, buf, null);
+  }
+
+  /** Sends {@code body} (ownership passes here) with {@code status} and {@code contentType}. */
+  public void respond(HttpResponseStatus status, CharSequence contentType, ByteBuf body) {
+    respond(status, contentType, body, null);
+  }
+
+  /** Sends a UTF-8 text body. */
+  public void respond(HttpResponseStatus status, CharSequence contentType, String body) {
+    respond(status, contentType, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8), null);
+  }
+
+  /**
+   * Sends {@code body} with {@code status}, letting {@code headers} add response headers. Later
+   * calls are ignored (and their body released): a request gets one answer.
+   */
+  public void respond(
+      HttpResponseStatus status,
+      CharSequence contentType,
+      ByteBuf body,
+      Consumer<HttpHeaders> headers) {
+    if (!answered.compareAndSet(false, true)) {
+      body.release();
+      return;
+    }
+    FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
+    HttpHeaders h = response.headers();
+    if (contentType != null) {
+      h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
+    }
+    h.set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    h.set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+    h.set("X-Content-Type-Options", "nosniff");
+    if (headers != null) {
+      headers.accept(h);
+    }
+    send(response);
+  }
+
+  /** Answers with the error body of {@code code} and its HTTP status. */
+  public void error(ErrorCode code, String detail) {
+    error(code, detail, null);
+  }
+
+  /** Answers with the error body of {@code code}, letting {@code headers} add headers. */
+  public void error(ErrorCode code, String detail, Consumer<HttpHeaders> headers) {
+    metrics.error(code);
+    ByteBuf buf = ctx.alloc().buffer(96);
+    ErrorBody.write(code, code.reasonWith(detail), buf);
+    respond(HttpResponseStatus.valueOf(code.httpStatus()), JSON, buf, headers);
+  }
+
+  /**
+   * Answers a failure: a {@link ProtocolException} (also inside a {@link CompletionException})
+   * with its code, anything else with a logged 500 that reveals nothing of the cause.
+   */
+  public void error(Throwable t) {
+    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    if (e instanceof ProtocolException pe) {
+      error(pe.code(), pe.detail());
+      return;
+    }
+    LOG.error("{} {} failed", request.method(), uri.path(), e);
+    error(ErrorCode.INTERNAL_ERROR, null);
+  }
+
+  private void send(FullHttpResponse response) {
+    if (!ctx.executor().inEventLoop()) {
+      ctx.executor().execute(() -> send(response));
+      return;
+    }
+    boolean close = !keepAlive || connections.draining() || !ctx.channel().isActive();
+    HttpUtil.setKeepAlive(response, !close);
+    metrics.httpResponse(response.status().code());
+    metrics.framesOut(Connections.Kind.HTTP.label()).inc();
+    var future = ctx.writeAndFlush(response);
+    if (close) {
+      future.addListener(ChannelFutureListener.CLOSE);
+    } else {
+      future.addListener(
+          f -> {
+            Connections.busy(ctx.channel(), false);
+            // Reads were paused while this request was answered: one request at a time per
+            // connection keeps pipelined answers in order.
+            ctx.channel().config().setAutoRead(true);
+          });
+    }
+  }
+
+  /** Writes one JSON document. */
+  @FunctionalInterface
+  public interface JsonWriter {
+    void write(JsonGenerator g) throws IOException;
+  }
+}

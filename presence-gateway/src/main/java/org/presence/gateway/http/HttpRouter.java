@@ -1,0 +1,188 @@
+package org.presence.gateway.http;
+
+import io.netty.channel.ChannelHandler.Sharable;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.stream.Collectors;
+import org.presence.gateway.bootstrap.PipelineNames;
+import org.presence.gateway.config.LimitsConfig;
+import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.routing.Connections;
+import org.presence.protocol.error.ErrorCode;
+
+/**
+ * Sends each HTTP request to its route. Plain routes get an {@link HttpExchange}; a WebSocket
+ * route gets the {@code ws-protocol} handler and the endpoint's tail installed after this handler,
+ * which then removes itself (with the HTTP idle timer), so an upgraded connection keeps no HTTP
+ * handler once the handshake replaced the codec.
+ *
+ * <p>Reads pause while a request is answered (the {@code flow-control} handler before this one
+ * holds any pipelined requests), so answers leave in request order.
+ */
+@Sharable
+public final class HttpRouter extends ChannelInboundHandlerAdapter {
+  /** How long a client has to complete the WebSocket handshake once the upgrade was routed. */
+  private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
+
+  private final HttpRoutes routes;
+  private final LimitsConfig limits;
+  private final GatewayMetrics metrics;
+  private final Connections connections;
+  private final Disconnector disconnector;
+
+  public HttpRouter(
+      HttpRoutes routes,
+      LimitsConfig limits,
+      GatewayMetrics metrics,
+      Connections connections,
+      Disconnector disconnector) {
+    this.routes = routes;
+    this.limits = limits;
+    this.metrics = metrics;
+    this.connections = connections;
+    this.disconnector = disconnector;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof FullHttpRequest request)) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    try {
+      route(ctx, request);
+    } finally {
+      request.release();
+    }
+  }
+
+  private void route(ChannelHandlerContext ctx, FullHttpRequest request) {
+    metrics.framesIn(Connections.Kind.HTTP.label()).inc();
+    Connections.busy(ctx.channel(), true);
+    ctx.channel().config().setAutoRead(false);
+    QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+    HttpExchange exchange =
+        new HttpExchange(ctx, request, uri, java.util.Map.of(), metrics, connections);
+    if (request.decoderResult().isFailure()) {
+      Throwable cause = request.decoderResult().cause();
+      if (cause instanceof TooLongHttpHeaderException) {
+        exchange.error(ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
+      } else if (cause instanceof TooLongFrameException) {
+        exchange.error(ErrorCode.BAD_REQUEST, "request line too long", closeAfter());
+      } else {
+        exchange.error(ErrorCode.BAD_REQUEST, null, closeAfter());
+      }
+      return;
+    }
+    HttpRoutes.Match match = routes.match(request.method(), uri.rawPath());
+    if (match instanceof HttpRoutes.NotFound) {
+      exchange.error(ErrorCode.NOT_FOUND, null);
+    } else if (match instanceof HttpRoutes.MethodNotAllowed m) {
+      String allow = m.allowed().stream().map(Object::toString).collect(Collectors.joining(", "));
+      exchange.error(
+          ErrorCode.METHOD_NOT_ALLOWED, null, h -> h.set(HttpHeaderNames.ALLOW, allow));
+    } else if (match instanceof HttpRoutes.Found found) {
+      HttpExchange routed =
+          new HttpExchange(ctx, request, uri, found.params(), metrics, connections);
+      if (found.route().webSocket() != null) {
+        upgrade(ctx, routed, found.route().webSocket());
+      } else {
+        try {
+          found.route().handler().handle(routed);
+        } catch (Exception e) {
+          routed.error(e);
+        }
+      }
+    }
+  }
+
+  private void upgrade(ChannelHandlerContext ctx, HttpExchange exchange, WebSocketEndpoint endpoint) {
+    FullHttpRequest request = exchange.request();
+    if (!request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+      exchange.error(ErrorCode.BAD_REQUEST, "WebSocket upgrade required");
+      return;
+    }
+    ChannelPipeline p = ctx.pipeline();
+    WebSocketServerProtocolConfig config =
+        WebSocketServerProtocolConfig.newBuilder()
+            .websocketPath(exchange.path())
+            .checkStartsWith(false)
+            .handleCloseFrames(true)
+            .dropPongFrames(true)
+            .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT_MS)
+            .decoderConfig(
+                WebSocketDecoderConfig.newBuilder()
+                    .maxFramePayloadLength(limits.maxFrameBytes())
+                    .allowExtensions(false)
+                    .allowMaskMismatch(false)
+                    // Violations reach the exception handler, which answers with an errno.
+                    .closeOnProtocolViolation(false)
+                    .build())
+            .build();
+    p.addAfter(PipelineNames.HTTP_ROUTER, PipelineNames.WS_PROTOCOL, new WebSocketServerProtocolHandler(config));
+    endpoint.install(p, exchange);
+    p.addAfter(
+        PipelineNames.WS_PROTOCOL,
+        "ws-upgraded",
+        new UpgradeListener(connections, endpoint.kind(), disconnector));
+    if (p.get(PipelineNames.HTTP_IDLE) != null) {
+      p.remove(PipelineNames.HTTP_IDLE);
+    }
+    p.remove(this);
+    Connections.busy(ctx.channel(), false);
+    ctx.fireChannelRead(request.retain());
+    ctx.channel().config().setAutoRead(true);
+  }
+
+  private static java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> closeAfter() {
+    return h -> h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof IdleStateEvent) {
+      // An HTTP connection with no request in flight for the idle timeout: close it.
+      ctx.close();
+      return;
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
+  /** Marks the connection as upgraded once the handshake is done, then leaves the pipeline. */
+  private static final class UpgradeListener extends ChannelInboundHandlerAdapter {
+    private final Connections connections;
+    private final Connections.Kind kind;
+    private final Disconnector disconnector;
+
+    UpgradeListener(Connections connections, Connections.Kind kind, Disconnector disconnector) {
+      this.connections = connections;
+      this.kind = kind;
+      this.disconnector = disconnector;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
+        connections.upgraded(
+            ctx.channel(),
+            kind,
+            ch -> disconnector.close(ch, ErrorCode.SERVER_SHUTTING_DOWN, null));
+        ctx.pipeline().remove(this);
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+  }
+}

@@ -1,0 +1,155 @@
+package org.presence.gateway.http;
+
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The node's route table: method and path pattern to an {@link HttpHandler} or a {@link
+ * WebSocketEndpoint}. Patterns are {@code /}-separated segments, each a literal or a parameter
+ * {@code {name}} or {@code {name:regex}}; the first route that matches wins, so literals go first.
+ */
+public final class HttpRoutes {
+  /** What a request path and method resolve to. */
+  public sealed interface Match permits Found, MethodNotAllowed, NotFound {}
+
+  /** A route matched: its target and the decoded path parameters. */
+  public record Found(Route route, Map<String, String> params) implements Match {}
+
+  /** The path matched, but not for this method. */
+  public record MethodNotAllowed(Set<HttpMethod> allowed) implements Match {}
+
+  /** Nothing matched the path. */
+  public record NotFound() implements Match {}
+
+  /** One entry of the table; exactly one of {@code handler} and {@code webSocket} is set. */
+  public record Route(
+      HttpMethod method, String pattern, HttpHandler handler, WebSocketEndpoint webSocket) {}
+
+  private record Compiled(Route route, Segment[] segments) {}
+
+  private record Segment(String literal, String param, Pattern regex) {}
+
+  private final List<Compiled> routes;
+
+  private HttpRoutes(List<Compiled> routes) {
+    this.routes = routes;
+  }
+
+  /** A new, empty table. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Resolves {@code method} on the raw (still percent-encoded) {@code path}. */
+  public Match match(HttpMethod method, String path) {
+    String[] parts = split(path);
+    Set<HttpMethod> allowed = null;
+    for (Compiled c : routes) {
+      Map<String, String> params = matchPath(c.segments, parts);
+      if (params == null) {
+        continue;
+      }
+      if (c.route.method().equals(method)) {
+        return new Found(c.route, params);
+      }
+      if (allowed == null) {
+        allowed = new LinkedHashSet<>();
+      }
+      allowed.add(c.route.method());
+    }
+    return allowed == null ? new NotFound() : new MethodNotAllowed(allowed);
+  }
+
+  private static Map<String, String> matchPath(Segment[] segments, String[] parts) {
+    if (segments.length != parts.length) {
+      return null;
+    }
+    Map<String, String> params = null;
+    for (int i = 0; i < segments.length; i++) {
+      Segment s = segments[i];
+      if (s.literal != null) {
+        if (!s.literal.equals(parts[i])) {
+          return null;
+        }
+        continue;
+      }
+      String value = QueryStringDecoder.decodeComponent(parts[i]);
+      if (value.isEmpty() || (s.regex != null && !s.regex.matcher(value).matches())) {
+        return null;
+      }
+      if (params == null) {
+        params = new LinkedHashMap<>();
+      }
+      params.put(s.param, value);
+    }
+    return params == null ? Collections.emptyMap() : params;
+  }
+
+  /** The segments of a path; a trailing slash is ignored, so {@code /a/} is {@code /a}. */
+  static String[] split(String path) {
+    String p = path.startsWith("/") ? path.substring(1) : path;
+    if (p.endsWith("/")) {
+      p = p.substring(0, p.length() - 1);
+    }
+    return p.isEmpty() ? new String[0] : p.split("/", -1);
+  }
+
+  /** Builds a table. */
+  public static final class Builder {
+    private final List<Compiled> routes = new ArrayList<>();
+
+    public Builder get(String pattern, HttpHandler handler) {
+      return add(new Route(HttpMethod.GET, pattern, handler, null));
+    }
+
+    public Builder post(String pattern, HttpHandler handler) {
+      return add(new Route(HttpMethod.POST, pattern, handler, null));
+    }
+
+    public Builder put(String pattern, HttpHandler handler) {
+      return add(new Route(HttpMethod.PUT, pattern, handler, null));
+    }
+
+    public Builder delete(String pattern, HttpHandler handler) {
+      return add(new Route(HttpMethod.DELETE, pattern, handler, null));
+    }
+
+    /** A WebSocket endpoint at {@code pattern} (upgraded from a GET). */
+    public Builder webSocket(String pattern, WebSocketEndpoint endpoint) {
+      return add(new Route(HttpMethod.GET, pattern, null, endpoint));
+    }
+
+    private Builder add(Route route) {
+      String[] parts = split(route.pattern());
+      Segment[] segments = new Segment[parts.length];
+      for (int i = 0; i < parts.length; i++) {
+        String part = parts[i];
+        if (part.startsWith("{") && part.endsWith("}")) {
+          String inner = part.substring(1, part.length() - 1);
+          int colon = inner.indexOf(':');
+          segments[i] =
+              colon < 0
+                  ? new Segment(null, inner, null)
+                  : new Segment(
+                      null, inner.substring(0, colon), Pattern.compile(inner.substring(colon + 1)));
+        } else {
+          segments[i] = new Segment(part, null, null);
+        }
+      }
+      routes.add(new Compiled(route, segments));
+      return this;
+    }
+
+    public HttpRoutes build() {
+      return new HttpRoutes(List.copyOf(routes));
+    }
+  }
+}

@@ -1,0 +1,21 @@
+package org.presence.gateway.http;
+
+import io.netty.channel.ChannelPipeline;
+import org.presence.gateway.routing.Connections;
+
+/**
+ * A WebSocket route: the router upgrades the connection and asks the endpoint to add its handlers
+ * (codec, session) after the {@code ws-protocol} handler.
+ */
+public interface WebSocketEndpoint {
+  /** The kind of connection this endpoint makes, for metrics and draining. */
+  Connections.Kind kind();
+
+  /**
+   * Adds this endpoint's handlers to {@code pipeline}, after {@code ws-protocol} and before {@code
+   * exception}. Runs on the event loop, before the handshake answer is sent.
+   *
+   * @param upgrade the upgrade request, for path parameters and headers; its body is empty
+   */
+  void install(ChannelPipeline pipeline, HttpExchange upgrade);
+}

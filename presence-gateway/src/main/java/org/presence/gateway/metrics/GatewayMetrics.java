@@ -1,0 +1,112 @@
+package org.presence.gateway.metrics;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.jvm.BufferPoolMetricSet;
+import com.codahale.metrics.jvm.GarbageCollectorMetricSet;
+import com.codahale.metrics.jvm.MemoryUsageGaugeSet;
+import com.codahale.metrics.jvm.ThreadStatesGaugeSet;
+import io.netty.util.internal.PlatformDependent;
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.presence.protocol.error.ErrorCode;
+
+/**
+ * The node's metrics, in one dropwizard {@link MetricRegistry} exposed at {@code GET /metrics} by
+ * {@link PrometheusExporter}. Names are dotted; the exporter turns the last parts into labels:
+ *
+ * <ul>
+ *   <li>{@code presence.connections.open.<kind>}: open connections by kind (http, device, app,
+ *       stream), a gauge;
+ *   <li>{@code presence.frames.in.<kind>} and {@code presence.frames.out.<kind>}: WebSocket frames
+ *       and HTTP messages by channel kind;
+ *   <li>{@code presence.errors.<errno>.<name>}: errors answered, by errno;
+ *   <li>{@code presence.http.responses.<status>}: HTTP responses by status;
+ *   <li>{@code jvm.*}: heap and non-heap memory, GC counts and times, threads, buffer pools, and
+ *       Netty's direct memory.
+ * </ul>
+ */
+public final class GatewayMetrics {
+  public static final String CONNECTIONS_OPEN = "presence.connections.open.";
+  public static final String FRAMES_IN = "presence.frames.in.";
+  public static final String FRAMES_OUT = "presence.frames.out.";
+  public static final String ERRORS = "presence.errors.";
+  public static final String HTTP_RESPONSES = "presence.http.responses.";
+
+  private final MetricRegistry registry;
+  private final ConcurrentMap<String, UpDown> open = new ConcurrentHashMap<>();
+
+  public GatewayMetrics(MetricRegistry registry) {
+    this.registry = registry;
+    registry.register("jvm.memory", new MemoryUsageGaugeSet());
+    registry.register("jvm.gc", new GarbageCollectorMetricSet());
+    registry.register("jvm.threads", new ThreadStatesGaugeSet());
+    registry.register(
+        "jvm.buffers", new BufferPoolMetricSet(ManagementFactory.getPlatformMBeanServer()));
+    registry.register(
+        "jvm.netty.direct.used", (Gauge<Long>) PlatformDependent::usedDirectMemory);
+    registry.register("jvm.netty.direct.max", (Gauge<Long>) PlatformDependent::maxDirectMemory);
+  }
+
+  /** A registry with the JVM metrics, for tests. */
+  public static GatewayMetrics create() {
+    return new GatewayMetrics(new MetricRegistry());
+  }
+
+  /** The underlying registry; components add their own metrics to it. */
+  public MetricRegistry registry() {
+    return registry;
+  }
+
+  /** The open-connections gauge of {@code kind}. */
+  public UpDown connectionsOpen(String kind) {
+    return open.computeIfAbsent(
+        kind,
+        k -> {
+          UpDown g = new UpDown();
+          registry.register(CONNECTIONS_OPEN + k, g);
+          return g;
+        });
+  }
+
+  /** Frames (or HTTP requests) received on connections of {@code kind}. */
+  public Counter framesIn(String kind) {
+    return registry.counter(FRAMES_IN + kind);
+  }
+
+  /** Frames (or HTTP responses) sent on connections of {@code kind}. */
+  public Counter framesOut(String kind) {
+    return registry.counter(FRAMES_OUT + kind);
+  }
+
+  /** Counts one error answered with {@code code}. */
+  public void error(ErrorCode code) {
+    registry.counter(ERRORS + code.errno() + "." + code.metricLabel()).inc();
+  }
+
+  /** Counts one HTTP response with {@code status}. */
+  public void httpResponse(int status) {
+    registry.counter(HTTP_RESPONSES + status).inc();
+  }
+
+  /** A gauge that goes up and down, for counts of open things. */
+  public static final class UpDown implements Gauge<Long> {
+    private final LongAdder value = new LongAdder();
+
+    public void inc() {
+      value.increment();
+    }
+
+    public void dec() {
+      value.decrement();
+    }
+
+    @Override
+    public Long getValue() {
+      return value.sum();
+    }
+  }
+}

@@ -1,0 +1,134 @@
+package org.presence.gateway.ops;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.presence.gateway.http.HttpExchange;
+import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.metrics.PrometheusExporter;
+import org.presence.store.Store;
+
+/**
+ * The operator's endpoints every node answers (the Dockerflow set plus metrics):
+ *
+ * <ul>
+ *   <li>{@code GET /__lbheartbeat__}: 200 while the process is up, for load balancers;
+ *   <li>{@code GET /__heartbeat__}: 200 while the database and the bus answer, else 503 naming
+ *       the failing backend;
+ *   <li>{@code GET /__version__}: version and commit;
+ *   <li>{@code GET /metrics}: Prometheus text exposition.
+ * </ul>
+ */
+public final class OpsEndpoints {
+  private final Store store;
+  private final PrometheusExporter exporter;
+  private final BuildInfo build;
+  private final String nodeId;
+
+  public OpsEndpoints(Store store, PrometheusExporter exporter, BuildInfo build, String nodeId) {
+    this.store = store;
+    this.exporter = exporter;
+    this.build = build;
+    this.nodeId = nodeId;
+  }
+
+  /** Adds the four routes to {@code routes}. */
+  public void register(HttpRoutes.Builder routes) {
+    routes
+        .get("/__lbheartbeat__", this::lbHeartbeat)
+        .get("/__heartbeat__", this::heartbeat)
+        .get("/__version__", this::version)
+        .get("/metrics", this::metrics);
+  }
+
+  private void lbHeartbeat(HttpExchange ex) {
+    ex.json(HttpResponseStatus.OK, g -> {
+      g.writeStartObject();
+      g.writeStringField("status", "ok");
+      g.writeEndObject();
+    });
+  }
+
+  private void heartbeat(HttpExchange ex) {
+    String dbKind = store.persistence().kind();
+    String busKind = store.bus().kind();
+    store
+        .health()
+        .whenComplete(
+            (checks, e) -> {
+              if (e != null) {
+                ex.error(e);
+                return;
+              }
+              List<String> failing = new ArrayList<>();
+              checks.forEach(
+                  (name, problem) -> {
+                    if (problem != null) {
+                      failing.add(name);
+                    }
+                  });
+              HttpResponseStatus status =
+                  failing.isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE;
+              ex.json(
+                  status,
+                  g -> {
+                    g.writeStartObject();
+                    g.writeStringField("status", failing.isEmpty() ? "ok" : "error");
+                    g.writeStringField("node", nodeId);
+                    writeCheck(g, "database", dbKind, checks);
+                    writeCheck(g, "bus", busKind, checks);
+                    g.writeArrayFieldStart("failing");
+                    for (String f : failing) {
+                      g.writeString(f);
+                    }
+                    g.writeEndArray();
+                    g.writeEndObject();
+                  });
+            });
+  }
+
+  private static void writeCheck(
+      com.fasterxml.jackson.core.JsonGenerator g,
+      String name,
+      String kind,
+      Map<String, String> checks)
+      throws IOException {
+    String problem = checks.get(name);
+    g.writeObjectFieldStart(name);
+    g.writeStringField("kind", kind);
+    g.writeStringField("status", problem == null ? "ok" : "error");
+    if (problem != null) {
+      g.writeStringField("error", problem);
+    }
+    g.writeEndObject();
+  }
+
+  private void version(HttpExchange ex) {
+    ex.json(HttpResponseStatus.OK, g -> {
+      g.writeStartObject();
+      g.writeStringField("name", "presence");
+      g.writeStringField("version", build.version());
+      g.writeStringField("commit", build.commit());
+      g.writeBooleanField("dirty", build.dirty());
+      g.writeStringField("build", build.buildTime());
+      g.writeEndObject();
+    });
+  }
+
+  private void metrics(HttpExchange ex) {
+    ByteBuf buf = ex.channel().alloc().buffer(16 * 1024);
+    try (OutputStream out = new ByteBufOutputStream(buf)) {
+      exporter.write(out);
+    } catch (IOException | RuntimeException e) {
+      buf.release();
+      ex.error(e);
+      return;
+    }
+    ex.respond(HttpResponseStatus.OK, PrometheusExporter.CONTENT_TYPE, buf);
+  }
+}

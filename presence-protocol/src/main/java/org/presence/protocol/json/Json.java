@@ -1,0 +1,81 @@
+package org.presence.protocol.json;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * The shared, thread-safe Jackson {@link JsonFactory}s of Presence, built once with read limits.
+ *
+ * <p>Every parser rejects duplicate fields, caps nesting depth, string and number length, and the
+ * document's size, so that hostile input costs a bounded amount of work before it is refused.
+ * Codecs read and write {@link ByteBuf}s through these factories, with no intermediate
+ * {@code String}.
+ */
+public final class Json {
+  /** Default document size limit for a WebSocket frame: 8 KiB. */
+  public static final int DEFAULT_FRAME_LIMIT = 8 * 1024;
+
+  /** Nesting depth allowed in any document; protocol messages use three levels at most. */
+  public static final int MAX_DEPTH = 16;
+
+  /** Longest string value accepted; everything in the protocol is far shorter. */
+  public static final int MAX_STRING_LENGTH = 64 * 1024;
+
+  /** Longest number literal: no value in the protocol needs more than 19 digits. */
+  public static final int MAX_NUMBER_LENGTH = 24;
+
+  private static final JsonFactory FRAMES = build(DEFAULT_FRAME_LIMIT);
+  private static final JsonFactory DOCUMENTS = build(4 * 1024 * 1024);
+
+  private Json() {}
+
+  /** The factory for WebSocket frames (document limit {@link #DEFAULT_FRAME_LIMIT}). */
+  public static JsonFactory frames() {
+    return FRAMES;
+  }
+
+  /** The factory for HTTP bodies: the HTTP layer caps the body; this caps depth and strings. */
+  public static JsonFactory documents() {
+    return DOCUMENTS;
+  }
+
+  /** A factory whose documents may be at most {@code maxDocumentBytes} long. */
+  public static JsonFactory build(long maxDocumentBytes) {
+    return JsonFactory.builder()
+        .streamReadConstraints(
+            StreamReadConstraints.builder()
+                .maxDocumentLength(maxDocumentBytes)
+                .maxNestingDepth(MAX_DEPTH)
+                .maxStringLength(MAX_STRING_LENGTH)
+                .maxNumberLength(MAX_NUMBER_LENGTH)
+                .maxNameLength(256)
+                .build())
+        .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+        .enable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+        .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+        .enable(StreamWriteFeature.STRICT_DUPLICATE_DETECTION)
+        .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+        .build();
+  }
+
+  /** A parser over the readable bytes of {@code buf}; the caller keeps ownership of the buffer. */
+  public static JsonParser parser(JsonFactory factory, ByteBuf buf) throws IOException {
+    return factory.createParser((InputStream) new ByteBufInputStream(buf, false));
+  }
+
+  /** A generator appending UTF-8 JSON to {@code buf}; closing it does not release the buffer. */
+  public static JsonGenerator generator(ByteBuf buf) throws IOException {
+    return FRAMES.createGenerator((OutputStream) new ByteBufOutputStream(buf));
+  }
+}

@@ -1,0 +1,154 @@
+package org.presence.store;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.bus.PresenceBus;
+import org.presence.store.bus.RedisPresenceBus;
+import org.presence.store.db.EmbeddedPersistence;
+import org.presence.store.db.Persistence;
+import org.presence.store.db.PostgresPersistence;
+import org.presence.store.redis.RedisBackend;
+
+/**
+ * Opens the node's persistence and bus from a {@link StoreConfig} and closes them again: the one
+ * place that picks the embedded or the cluster implementation of each.
+ */
+public final class Store implements AutoCloseable {
+  /** How long a backend may take to answer a health check. */
+  private static final long HEALTH_TIMEOUT_MS = 2000;
+
+  private final StoreConfig config;
+  private final Persistence persistence;
+  private final RedisBackend redis;
+  private final PresenceBus bus;
+
+  private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
+    this.config = config;
+    this.persistence = persistence;
+    this.redis = redis;
+    this.bus = bus;
+  }
+
+  /**
+   * Opens everything the configuration asks for; fails with a {@link StartupException} naming the
+   * setting at fault, having closed whatever it had opened.
+   */
+  public static Store open(StoreConfig config) {
+    Persistence persistence = openPersistence(config);
+    RedisBackend redis = null;
+    PresenceBus bus;
+    try {
+      if (config.localBus()) {
+        bus = new LocalPresenceBus();
+      } else {
+        redis = openRedis(config);
+        bus = new RedisPresenceBus(redis);
+      }
+    } catch (RuntimeException e) {
+      persistence.close();
+      throw e;
+    }
+    return new Store(config, persistence, redis, bus);
+  }
+
+  private static Persistence openPersistence(StoreConfig config) {
+    if (config.embeddedDatabase()) {
+      try {
+        return EmbeddedPersistence.open(config);
+      } catch (RuntimeException e) {
+        throw new StartupException(
+            "data-dir",
+            "cannot open the embedded database in " + config.dataDir().toAbsolutePath()
+                + " (is another node using it?): " + rootMessage(e),
+            e);
+      }
+    }
+    try {
+      return PostgresPersistence.open(config);
+    } catch (IllegalArgumentException e) {
+      throw new StartupException("store.database.url", rootMessage(e), e);
+    } catch (RuntimeException e) {
+      throw new StartupException(
+          "store.database.url", "cannot use PostgreSQL: " + rootMessage(e), e);
+    }
+  }
+
+  private static RedisBackend openRedis(StoreConfig config) {
+    try {
+      return RedisBackend.connect(config.redis());
+    } catch (IllegalArgumentException e) {
+      throw new StartupException("store.redis.url", "unparsable Redis URL: " + rootMessage(e), e);
+    } catch (RuntimeException e) {
+      throw new StartupException(
+          "store.redis.url",
+          "cannot connect to Redis at " + config.redis().url() + ": " + rootMessage(e),
+          e);
+    }
+  }
+
+  /** The innermost message of a failure chain, which is usually the one that says what broke. */
+  static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String m = t.getMessage();
+    return (m == null ? t.getClass().getSimpleName() : m).replace('\n', ' ');
+  }
+
+  /** The configuration this store was opened with. */
+  public StoreConfig config() {
+    return config;
+  }
+
+  /** Apps, grants and settings. */
+  public Persistence persistence() {
+    return persistence;
+  }
+
+  /** The bus between nodes. */
+  public PresenceBus bus() {
+    return bus;
+  }
+
+  /** The Redis backend, or {@code null} in the embedded default. */
+  public RedisBackend redis() {
+    return redis;
+  }
+
+  /**
+   * Asks each backend for a sign of life. The map holds one entry per backend ({@code database},
+   * {@code bus}) with {@code null} when it answered, or the reason it did not.
+   */
+  public CompletionStage<Map<String, String>> health() {
+    CompletableFuture<String> db = check(persistence.ping());
+    CompletableFuture<String> b = check(bus.ping());
+    return db.thenCombine(
+        b,
+        (d, x) -> {
+          Map<String, String> m = new LinkedHashMap<>();
+          m.put("database", d);
+          m.put("bus", x);
+          return m;
+        });
+  }
+
+  private static CompletableFuture<String> check(CompletionStage<Void> ping) {
+    return ping.toCompletableFuture()
+        .orTimeout(HEALTH_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .handle((v, e) -> e == null ? null : rootMessage(e));
+  }
+
+  @Override
+  public void close() {
+    bus.close();
+    if (redis != null) {
+      redis.close();
+    }
+    persistence.close();
+  }
+}

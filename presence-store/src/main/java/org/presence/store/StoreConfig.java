@@ -1,0 +1,114 @@
+package org.presence.store;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Where Presence keeps its data and how nodes talk to each other.
+ *
+ * <p>With no database URL the node uses the embedded database (an H2 file under {@link #dataDir});
+ * with no Redis URL it uses the in-process bus. Both set is the cluster configuration.
+ *
+ * @param dataDir directory for the embedded database file and other node-local state
+ * @param database PostgreSQL settings; {@link DatabaseConfig#embedded()} when none is configured
+ * @param redis Redis settings; {@link RedisConfig#local()} when none is configured
+ * @param dbThreads threads (and pooled connections) for database work; bounded
+ * @param dbQueue database tasks that may wait for a thread before new ones are refused
+ */
+public record StoreConfig(
+    Path dataDir, DatabaseConfig database, RedisConfig redis, int dbThreads, int dbQueue) {
+
+  public StoreConfig {
+    Objects.requireNonNull(dataDir, "dataDir");
+    Objects.requireNonNull(database, "database");
+    Objects.requireNonNull(redis, "redis");
+    if (dbThreads < 1) {
+      throw new IllegalArgumentException("dbThreads must be at least 1");
+    }
+    if (dbQueue < 1) {
+      throw new IllegalArgumentException("dbQueue must be at least 1");
+    }
+  }
+
+  /** The embedded default under {@code dataDir}: H2 file and in-process bus. */
+  public static StoreConfig embedded(Path dataDir) {
+    return new StoreConfig(dataDir, DatabaseConfig.embedded(), RedisConfig.local(), 4, 1024);
+  }
+
+  /** Whether the database is the embedded file rather than PostgreSQL. */
+  public boolean embeddedDatabase() {
+    return database.url().isEmpty();
+  }
+
+  /** Whether the bus is in-process rather than Redis. */
+  public boolean localBus() {
+    return redis.url().isEmpty();
+  }
+
+  /**
+   * PostgreSQL connection settings.
+   *
+   * @param url JDBC URL ({@code jdbc:postgresql://host:port/db}) or empty for the embedded database
+   * @param user user name, or empty to take it from the URL
+   * @param password password, or empty to take it from the URL
+   * @param connectTimeout how long to wait for a connection before failing a request
+   * @param schema schema to use and migrate (created when missing); tests use one per class
+   */
+  public record DatabaseConfig(
+      String url, String user, String password, Duration connectTimeout, String schema) {
+    public DatabaseConfig {
+      Objects.requireNonNull(url, "url");
+      Objects.requireNonNull(user, "user");
+      Objects.requireNonNull(password, "password");
+      Objects.requireNonNull(connectTimeout, "connectTimeout");
+      Objects.requireNonNull(schema, "schema");
+    }
+
+    /** No PostgreSQL: the embedded database. */
+    public static DatabaseConfig embedded() {
+      return new DatabaseConfig("", "", "", Duration.ofSeconds(5), "public");
+    }
+
+    /** PostgreSQL at {@code url} in the {@code public} schema. */
+    public static DatabaseConfig postgres(String url) {
+      return new DatabaseConfig(url, "", "", Duration.ofSeconds(5), "public");
+    }
+
+    /** The same settings with another schema. */
+    public DatabaseConfig withSchema(String newSchema) {
+      return new DatabaseConfig(url, user, password, connectTimeout, newSchema);
+    }
+  }
+
+  /**
+   * Redis connection settings.
+   *
+   * @param url Redis URI ({@code redis://host:port/db}) or empty for the in-process bus
+   * @param keyPrefix prefix of every key and channel name, so that several deployments (or test
+   *     classes) can share one Redis
+   * @param commandTimeout how long a Redis command may take before it fails
+   */
+  public record RedisConfig(String url, String keyPrefix, Duration commandTimeout) {
+    public RedisConfig {
+      Objects.requireNonNull(url, "url");
+      Objects.requireNonNull(keyPrefix, "keyPrefix");
+      Objects.requireNonNull(commandTimeout, "commandTimeout");
+    }
+
+    /** No Redis: the in-process bus. */
+    public static RedisConfig local() {
+      return new RedisConfig("", "presence:", Duration.ofSeconds(2));
+    }
+
+    /** Redis at {@code url} with the default prefix. */
+    public static RedisConfig redis(String url) {
+      return new RedisConfig(url, "presence:", Duration.ofSeconds(2));
+    }
+
+    /** The same settings with another key prefix. */
+    public RedisConfig withKeyPrefix(String prefix) {
+      return new RedisConfig(url, prefix, commandTimeout);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+package org.presence.store.app;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Registered applications. Every method runs off the caller's thread; state changes are
+ * conditional on the current state, so two concurrent changes cannot both win.
+ */
+public interface AppRepository {
+  /** Stores a new application in state {@link AppState#REGISTERED} and returns it with its id. */
+  CompletionStage<Application> create(NewApplication app);
+
+  /** The application with this id, if any. */
+  CompletionStage<Optional<Application>> find(long id);
+
+  /** The applications registered by this developer, oldest first. */
+  CompletionStage<List<Application>> listByOwner(String ownerSub);
+
+  /**
+   * Records a successful domain proof: a registered application becomes verified; a verified or
+   * active one stays as it is. Empty when there is no such application.
+   */
+  CompletionStage<Optional<Application>> markVerified(long id);
+
+  /**
+   * Sets the API key hash of a verified or active application (activation, or regeneration, which
+   * makes the old key stop working at once) and makes it active. Empty when the application does
+   * not exist or is not verified.
+   */
+  CompletionStage<Optional<Application>> activate(long id, String apiKeyHash);
+
+  /** Drops the API key of an active application and returns it to verified. */
+  CompletionStage<Optional<Application>> deactivate(long id);
+
+  /** Sets (or, with {@code null}s, clears) the webhook URL and its signing secret. */
+  CompletionStage<Optional<Application>> setWebhook(long id, String url, String secret);
+}

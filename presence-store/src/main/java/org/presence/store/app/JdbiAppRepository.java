@@ -1,0 +1,157 @@
+package org.presence.store.app;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.StatementContext;
+import org.presence.store.db.Db;
+import org.presence.store.db.Timestamps;
+
+/** {@link AppRepository} over Jdbi; the same SQL runs on PostgreSQL and on the embedded H2. */
+public final class JdbiAppRepository implements AppRepository {
+  private static final String COLUMNS =
+      "id, name, domain, description, owner_sub, owner_email, state, verification_key,"
+          + " api_key_hash, webhook_url, webhook_secret, created_at, updated_at";
+
+  private final Db db;
+
+  public JdbiAppRepository(Db db) {
+    this.db = db;
+  }
+
+  @Override
+  public CompletionStage<Application> create(NewApplication app) {
+    return db.inTransaction(
+        h -> {
+          Instant now = Timestamps.now();
+          long id =
+              h.createUpdate(
+                      "INSERT INTO apps (name, domain, description, owner_sub, owner_email, state,"
+                          + " verification_key, created_at, updated_at) VALUES (:name, :domain,"
+                          + " :description, :ownerSub, :ownerEmail, :state, :key, :now, :now)")
+                  .bind("name", app.name())
+                  .bind("domain", app.domain())
+                  .bind("description", app.description())
+                  .bind("ownerSub", app.ownerSub())
+                  .bind("ownerEmail", app.ownerEmail())
+                  .bind("state", AppState.REGISTERED.wireName())
+                  .bind("key", app.verificationKey())
+                  .bind("now", Timestamps.bind(now))
+                  .executeAndReturnGeneratedKeys("id")
+                  .mapTo(Long.class)
+                  .one();
+          return findIn(h, id).orElseThrow();
+        });
+  }
+
+  @Override
+  public CompletionStage<Optional<Application>> find(long id) {
+    return db.call(h -> findIn(h, id));
+  }
+
+  @Override
+  public CompletionStage<List<Application>> listByOwner(String ownerSub) {
+    return db.call(
+        h ->
+            h.createQuery("SELECT " + COLUMNS + " FROM apps WHERE owner_sub = :o ORDER BY id")
+                .bind("o", ownerSub)
+                .map(JdbiAppRepository::map)
+                .list());
+  }
+
+  @Override
+  public CompletionStage<Optional<Application>> markVerified(long id) {
+    return db.inTransaction(
+        h -> {
+          h.createUpdate(
+                  "UPDATE apps SET state = :verified, updated_at = :now"
+                      + " WHERE id = :id AND state = :registered")
+              .bind("verified", AppState.VERIFIED.wireName())
+              .bind("registered", AppState.REGISTERED.wireName())
+              .bind("now", Timestamps.bind(Timestamps.now()))
+              .bind("id", id)
+              .execute();
+          return findIn(h, id);
+        });
+  }
+
+  @Override
+  public CompletionStage<Optional<Application>> activate(long id, String apiKeyHash) {
+    return db.inTransaction(
+        h -> {
+          int n =
+              h.createUpdate(
+                      "UPDATE apps SET state = :active, api_key_hash = :hash, updated_at = :now"
+                          + " WHERE id = :id AND state IN (:verified, :active)")
+                  .bind("active", AppState.ACTIVE.wireName())
+                  .bind("verified", AppState.VERIFIED.wireName())
+                  .bind("hash", apiKeyHash)
+                  .bind("now", Timestamps.bind(Timestamps.now()))
+                  .bind("id", id)
+                  .execute();
+          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
+        });
+  }
+
+  @Override
+  public CompletionStage<Optional<Application>> deactivate(long id) {
+    return db.inTransaction(
+        h -> {
+          int n =
+              h.createUpdate(
+                      "UPDATE apps SET state = :verified, api_key_hash = NULL, updated_at = :now"
+                          + " WHERE id = :id AND state = :active")
+                  .bind("active", AppState.ACTIVE.wireName())
+                  .bind("verified", AppState.VERIFIED.wireName())
+                  .bind("now", Timestamps.bind(Timestamps.now()))
+                  .bind("id", id)
+                  .execute();
+          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
+        });
+  }
+
+  @Override
+  public CompletionStage<Optional<Application>> setWebhook(long id, String url, String secret) {
+    return db.inTransaction(
+        h -> {
+          int n =
+              h.createUpdate(
+                      "UPDATE apps SET webhook_url = :url, webhook_secret = :secret,"
+                          + " updated_at = :now WHERE id = :id")
+                  .bind("url", url)
+                  .bind("secret", secret)
+                  .bind("now", Timestamps.bind(Timestamps.now()))
+                  .bind("id", id)
+                  .execute();
+          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
+        });
+  }
+
+  private static Optional<Application> findIn(Handle h, long id) {
+    return h.createQuery("SELECT " + COLUMNS + " FROM apps WHERE id = :id")
+        .bind("id", id)
+        .map(JdbiAppRepository::map)
+        .findOne();
+  }
+
+  private static Application map(ResultSet rs, StatementContext ctx) throws SQLException {
+    return new Application(
+        rs.getLong("id"),
+        rs.getString("name"),
+        rs.getString("domain"),
+        rs.getString("description"),
+        rs.getString("owner_sub"),
+        rs.getString("owner_email"),
+        AppState.fromWire(rs.getString("state")),
+        rs.getString("verification_key"),
+        rs.getString("api_key_hash"),
+        rs.getString("webhook_url"),
+        rs.getString("webhook_secret"),
+        Timestamps.read(rs, "created_at"),
+        Timestamps.read(rs, "updated_at"));
+  }
+}

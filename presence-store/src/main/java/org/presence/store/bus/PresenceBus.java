@@ -1,0 +1,53 @@
+package org.presence.store.bus;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Publish/subscribe between gateway nodes: presence events, notification wake-ups and cache
+ * invalidations all cross nodes through it. Two implementations: {@link LocalPresenceBus} (one
+ * process, the embedded default) and {@link RedisPresenceBus} (Redis pub/sub, the cluster). One
+ * contract test suite runs against both.
+ *
+ * <p>Delivery is at most once, in publish order per channel and publisher, to every subscription
+ * open when the message is published. Listeners run on a bus thread and must not block: they hand
+ * work to the thread that owns it (a channel's event loop, say).
+ */
+public interface PresenceBus extends AutoCloseable {
+  /** Receives messages of one subscription. */
+  @FunctionalInterface
+  interface Listener {
+    /** Called once per message, on a bus thread, in publish order for the channel. */
+    void onMessage(String channel, byte[] message);
+  }
+
+  /** An open subscription. */
+  interface Subscription {
+    /** The channel subscribed to. */
+    String channel();
+
+    /** Stops delivery to this subscription; idempotent. */
+    CompletionStage<Void> unsubscribe();
+  }
+
+  /** {@code "local"} or {@code "redis"}. */
+  String kind();
+
+  /**
+   * Publishes {@code message} on {@code channel}. Completes once the bus took it (not when
+   * listeners ran); fails with a {@code StoreException} ({@code BACKEND_UNAVAILABLE}) when the bus
+   * is down.
+   */
+  CompletionStage<Void> publish(String channel, byte[] message);
+
+  /**
+   * Subscribes {@code listener} to {@code channel}. Completes when the subscription is active:
+   * messages published after that are delivered.
+   */
+  CompletionStage<Subscription> subscribe(String channel, Listener listener);
+
+  /** Completes normally while the bus answers. */
+  CompletionStage<Void> ping();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,214 @@
+package org.presence.store.bus;
+
+import io.lettuce.core.RedisException;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.store.StoreException;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.redis.RedisKeys;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The bus over Redis pub/sub. A node subscribes a Redis channel once, however many local
+ * listeners it has on it, and unsubscribes when the last one leaves, so a message reaches only
+ * the nodes holding an interested connection. Listeners run on Lettuce's I/O thread.
+ */
+public final class RedisPresenceBus implements PresenceBus {
+  private static final Logger LOG = LoggerFactory.getLogger(RedisPresenceBus.class);
+
+  private final RedisBackend redis;
+  private final RedisKeys keys;
+  /** Guarded by itself for changes; read without locking by {@link #dispatch}. */
+  private final Map<String, ChannelState> subscriptions = new ConcurrentHashMap<>();
+
+  public RedisPresenceBus(RedisBackend redis) {
+    this.redis = redis;
+    this.keys = redis.keys();
+    redis
+        .pubsub()
+        .addListener(
+            new RedisPubSubAdapter<>() {
+              @Override
+              public void message(String redisChannel, byte[] message) {
+                dispatch(redisChannel, message);
+              }
+            });
+  }
+
+  private void dispatch(String redisChannel, byte[] message) {
+    String channel = keys.unchannel(redisChannel);
+    ChannelState state = channel == null ? null : subscriptions.get(channel);
+    if (state == null) {
+      return;
+    }
+    for (RedisSubscription s : state.subs) {
+      if (s.open) {
+        try {
+          s.listener.onMessage(channel, message);
+        } catch (RuntimeException e) {
+          LOG.error("bus listener on {} failed", channel, e);
+        }
+      }
+    }
+  }
+
+  @Override
+  public String kind() {
+    return "redis";
+  }
+
+  @Override
+  public CompletionStage<Void> publish(String channel, byte[] message) {
+    try {
+      return redis
+          .commands()
+          .async()
+          .publish(keys.channel(channel), message)
+          .handle(
+              (n, e) -> {
+                if (e != null) {
+                  throw unavailable(e);
+                }
+                return null;
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(unavailable(e));
+    }
+  }
+
+  @Override
+  public CompletionStage<Subscription> subscribe(String channel, Listener listener) {
+    RedisSubscription s = new RedisSubscription(channel, listener);
+    CompletableFuture<Void> ready;
+    synchronized (subscriptions) {
+      ChannelState state = subscriptions.get(channel);
+      if (state != null) {
+        state.subs.add(s);
+        // Later subscribers wait for the same SUBSCRIBE as the first, so none of them is told it
+        // is active before Redis confirmed the channel.
+        return state.ready.thenApply(v -> s);
+      }
+      state = new ChannelState();
+      state.subs.add(s);
+      ready = state.ready;
+      subscriptions.put(channel, state);
+    }
+    try {
+      redis
+          .pubsub()
+          .async()
+          .subscribe(keys.channel(channel))
+          .whenComplete(
+              (v, e) -> {
+                if (e != null) {
+                  ready.completeExceptionally(unavailable(e));
+                } else {
+                  ready.complete(null);
+                }
+              });
+    } catch (RedisException e) {
+      ready.completeExceptionally(unavailable(e));
+    }
+    return ready.handle(
+        (v, e) -> {
+          if (e != null) {
+            s.drop();
+            throw e instanceof CompletionException ce ? ce : new CompletionException(e);
+          }
+          return s;
+        });
+  }
+
+  @Override
+  public CompletionStage<Void> ping() {
+    try {
+      return redis
+          .commands()
+          .async()
+          .ping()
+          .handle(
+              (v, e) -> {
+                if (e != null) {
+                  throw unavailable(e);
+                }
+                return null;
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(unavailable(e));
+    }
+  }
+
+  @Override
+  public void close() {
+    subscriptions.clear();
+  }
+
+  private static CompletionException unavailable(Throwable e) {
+    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    return new CompletionException(
+        new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "redis: " + cause.getMessage(), cause));
+  }
+
+  /** The local listeners of one Redis channel and the SUBSCRIBE that made it active. */
+  private static final class ChannelState {
+    final List<RedisSubscription> subs = new CopyOnWriteArrayList<>();
+    final CompletableFuture<Void> ready = new CompletableFuture<>();
+  }
+
+  private final class RedisSubscription implements Subscription {
+    final String channel;
+    final Listener listener;
+    volatile boolean open = true;
+
+    RedisSubscription(String channel, Listener listener) {
+      this.channel = channel;
+      this.listener = listener;
+    }
+
+    @Override
+    public String channel() {
+      return channel;
+    }
+
+    /** Removes this subscription; true when it was the channel's last one. */
+    boolean drop() {
+      open = false;
+      synchronized (subscriptions) {
+        ChannelState state = subscriptions.get(channel);
+        if (state == null || !state.subs.remove(this)) {
+          return false;
+        }
+        if (state.subs.isEmpty()) {
+          subscriptions.remove(channel);
+          return true;
+        }
+        return false;
+      }
+    }
+
+    @Override
+    public CompletionStage<Void> unsubscribe() {
+      if (!drop()) {
+        return CompletableFuture.completedFuture(null);
+      }
+      try {
+        return redis
+            .pubsub()
+            .async()
+            .unsubscribe(keys.channel(channel))
+            .handle((v, e) -> null);
+      } catch (RedisException e) {
+        // Disconnected: the subscription is gone locally and Redis will not restore it.
+        return CompletableFuture.completedFuture(null);
+      }
+    }
+  }
+}

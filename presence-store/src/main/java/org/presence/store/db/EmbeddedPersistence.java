@@ -1,0 +1,52 @@
+package org.presence.store.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.presence.store.StoreConfig;
+
+/**
+ * The embedded database: an H2 file at {@code <data-dir>/presence.mv.db}, in H2's PostgreSQL mode
+ * so that the same migrations and SQL serve both implementations. Needs no outside server; a
+ * restart keeps everything. One process at a time may open a data directory.
+ */
+public final class EmbeddedPersistence extends JdbiPersistence {
+  private EmbeddedPersistence(HikariDataSource ds, int threads, int queue) {
+    super(ds, "PUBLIC", threads, queue);
+  }
+
+  /** Opens (creating if needed) the database under {@code config.dataDir()} and migrates it. */
+  public static EmbeddedPersistence open(StoreConfig config) {
+    Path dir = config.dataDir().toAbsolutePath();
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot create data directory " + dir + ": " + e, e);
+    }
+    HikariConfig hc = new HikariConfig();
+    hc.setPoolName("embedded-db");
+    hc.setJdbcUrl(jdbcUrl(dir));
+    hc.setUsername("presence");
+    hc.setPassword("");
+    hc.setMaximumPoolSize(config.dbThreads());
+    hc.setConnectionTimeout(config.database().connectTimeout().toMillis());
+    hc.setInitializationFailTimeout(1);
+    return new EmbeddedPersistence(new HikariDataSource(hc), config.dbThreads(), config.dbQueue());
+  }
+
+  /** The H2 URL for the database file in {@code dir}. */
+  static String jdbcUrl(Path dir) {
+    // MODE=PostgreSQL with lower-case identifiers makes the portable SQL behave as on PostgreSQL;
+    // DB_CLOSE_ON_EXIT=FALSE leaves closing to us, after the pools have drained.
+    return "jdbc:h2:file:"
+        + dir.resolve("presence")
+        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE";
+  }
+
+  @Override
+  public String kind() {
+    return "embedded";
+  }
+}

@@ -1,0 +1,40 @@
+package org.presence.store.permission;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+
+/** Users' grants of presence to applications, keyed by PUID. */
+public interface GrantRepository {
+  /**
+   * Grants {@code appId} presence of {@code userSub} as {@code userString}. For the same user,
+   * application and user string it returns the existing grant (and its PUID) unchanged; otherwise
+   * it creates one, enabled, with a fresh PUID.
+   */
+  CompletionStage<Grant> grant(String userSub, long appId, String userString);
+
+  /** The live grant with this PUID. */
+  CompletionStage<Optional<Grant>> findByPuid(String puid);
+
+  /** Whether {@code puid} is active, paused, revoked or unknown for {@code appId}. */
+  CompletionStage<PuidState> puidState(long appId, String puid);
+
+  /** All live grants of a user, by application then user string. */
+  CompletionStage<List<Grant>> listByUser(String userSub);
+
+  /** All live grants of an application (for snapshots), by PUID. */
+  CompletionStage<List<Grant>> listByApp(long appId);
+
+  /**
+   * Pauses ({@code false}) or resumes ({@code true}) the user's grant with this PUID. Empty when
+   * the user has no such grant.
+   */
+  CompletionStage<Optional<Grant>> setEnabled(String userSub, String puid, boolean enabled);
+
+  /**
+   * Revokes the user's grant with this PUID: the PUID dies (it answers {@link PuidState#REVOKED}
+   * from then on) and a later grant to the same application makes a new one. Returns the revoked
+   * grant, or empty when the user has no such grant.
+   */
+  CompletionStage<Optional<Grant>> revoke(String userSub, String puid);
+}

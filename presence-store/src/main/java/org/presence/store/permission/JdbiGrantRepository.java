@@ -1,0 +1,165 @@
+package org.presence.store.permission;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.StatementContext;
+import org.presence.store.db.Db;
+import org.presence.store.db.Timestamps;
+
+/** {@link GrantRepository} over Jdbi; portable SQL for PostgreSQL and the embedded H2. */
+public final class JdbiGrantRepository implements GrantRepository {
+  private static final String COLUMNS =
+      "puid, user_sub, app_id, user_string, enabled, created_at, updated_at";
+
+  private final Db db;
+
+  public JdbiGrantRepository(Db db) {
+    this.db = db;
+  }
+
+  @Override
+  public CompletionStage<Grant> grant(String userSub, long appId, String userString) {
+    return db.call(h -> grantIn(h, userSub, appId, userString));
+  }
+
+  private Grant grantIn(Handle h, String userSub, long appId, String userString) {
+    Optional<Grant> existing = findTriple(h, userSub, appId, userString);
+    if (existing.isPresent()) {
+      return existing.get();
+    }
+    Instant now = Timestamps.now();
+    try {
+      h.createUpdate(
+              "INSERT INTO grants (puid, user_sub, app_id, user_string, enabled, created_at,"
+                  + " updated_at) VALUES (:puid, :user, :app, :str, TRUE, :now, :now)")
+          .bind("puid", Puids.generate())
+          .bind("user", userSub)
+          .bind("app", appId)
+          .bind("str", userString)
+          .bind("now", Timestamps.bind(now))
+          .execute();
+    } catch (RuntimeException e) {
+      if (!Db.isUniqueViolation(e)) {
+        throw e;
+      }
+      // A concurrent grant of the same triple won the race; return its PUID.
+    }
+    return findTriple(h, userSub, appId, userString).orElseThrow();
+  }
+
+  @Override
+  public CompletionStage<Optional<Grant>> findByPuid(String puid) {
+    return db.call(h -> findPuid(h, puid));
+  }
+
+  @Override
+  public CompletionStage<PuidState> puidState(long appId, String puid) {
+    return db.call(
+        h -> {
+          Optional<Grant> g = findPuid(h, puid);
+          if (g.isPresent() && g.get().appId() == appId) {
+            return g.get().enabled() ? PuidState.ACTIVE : PuidState.PAUSED;
+          }
+          boolean revoked =
+              h.createQuery("SELECT COUNT(*) FROM revoked_puids WHERE puid = :p AND app_id = :a")
+                      .bind("p", puid)
+                      .bind("a", appId)
+                      .mapTo(Long.class)
+                      .one()
+                  > 0;
+          return revoked ? PuidState.REVOKED : PuidState.UNKNOWN;
+        });
+  }
+
+  @Override
+  public CompletionStage<List<Grant>> listByUser(String userSub) {
+    return db.call(
+        h ->
+            h.createQuery(
+                    "SELECT " + COLUMNS + " FROM grants WHERE user_sub = :u"
+                        + " ORDER BY app_id, user_string")
+                .bind("u", userSub)
+                .map(JdbiGrantRepository::map)
+                .list());
+  }
+
+  @Override
+  public CompletionStage<List<Grant>> listByApp(long appId) {
+    return db.call(
+        h ->
+            h.createQuery("SELECT " + COLUMNS + " FROM grants WHERE app_id = :a ORDER BY puid")
+                .bind("a", appId)
+                .map(JdbiGrantRepository::map)
+                .list());
+  }
+
+  @Override
+  public CompletionStage<Optional<Grant>> setEnabled(String userSub, String puid, boolean enabled) {
+    return db.inTransaction(
+        h -> {
+          int n =
+              h.createUpdate(
+                      "UPDATE grants SET enabled = :e, updated_at = :now"
+                          + " WHERE puid = :p AND user_sub = :u")
+                  .bind("e", enabled)
+                  .bind("now", Timestamps.bind(Timestamps.now()))
+                  .bind("p", puid)
+                  .bind("u", userSub)
+                  .execute();
+          return n == 0 ? Optional.<Grant>empty() : findPuid(h, puid);
+        });
+  }
+
+  @Override
+  public CompletionStage<Optional<Grant>> revoke(String userSub, String puid) {
+    return db.inTransaction(
+        h -> {
+          Optional<Grant> g = findPuid(h, puid).filter(x -> x.userSub().equals(userSub));
+          if (g.isEmpty()) {
+            return g;
+          }
+          h.createUpdate(
+                  "INSERT INTO revoked_puids (puid, app_id, revoked_at) VALUES (:p, :a, :now)")
+              .bind("p", puid)
+              .bind("a", g.get().appId())
+              .bind("now", Timestamps.bind(Timestamps.now()))
+              .execute();
+          h.createUpdate("DELETE FROM grants WHERE puid = :p").bind("p", puid).execute();
+          return g;
+        });
+  }
+
+  private static Optional<Grant> findPuid(Handle h, String puid) {
+    return h.createQuery("SELECT " + COLUMNS + " FROM grants WHERE puid = :p")
+        .bind("p", puid)
+        .map(JdbiGrantRepository::map)
+        .findOne();
+  }
+
+  private static Optional<Grant> findTriple(Handle h, String userSub, long appId, String str) {
+    return h.createQuery(
+            "SELECT " + COLUMNS + " FROM grants"
+                + " WHERE user_sub = :u AND app_id = :a AND user_string = :s")
+        .bind("u", userSub)
+        .bind("a", appId)
+        .bind("s", str)
+        .map(JdbiGrantRepository::map)
+        .findOne();
+  }
+
+  private static Grant map(ResultSet rs, StatementContext ctx) throws SQLException {
+    return new Grant(
+        rs.getString("puid"),
+        rs.getString("user_sub"),
+        rs.getLong("app_id"),
+        rs.getString("user_string"),
+        rs.getBoolean("enabled"),
+        Timestamps.read(rs, "created_at"),
+        Timestamps.read(rs, "updated_at"));
+  }
+}

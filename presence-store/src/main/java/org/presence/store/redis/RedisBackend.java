@@ -1,0 +1,100 @@
+package org.presence.store.redis;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.presence.store.StoreConfig;
+
+/**
+ * The node's Redis client: one {@link RedisClient} with shared resources, one multiplexed command
+ * connection and one pub/sub connection, used by the bus and the Redis-backed stores.
+ *
+ * <p>Commands fail at once while Redis is unreachable ({@code REJECT_COMMANDS}), so callers answer
+ * a temporary error instead of queueing without bound; the client reconnects by itself and the
+ * pub/sub connection re-subscribes its channels.
+ */
+public final class RedisBackend implements AutoCloseable {
+  /** Keys are strings; values are raw bytes (JSON written by the codecs). */
+  public static final RedisCodec<String, byte[]> CODEC =
+      RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+
+  private final ClientResources resources;
+  private final RedisClient client;
+  private final StatefulRedisConnection<String, byte[]> commands;
+  private final StatefulRedisPubSubConnection<String, byte[]> pubsub;
+  private final RedisKeys keys;
+
+  private RedisBackend(
+      ClientResources resources,
+      RedisClient client,
+      StatefulRedisConnection<String, byte[]> commands,
+      StatefulRedisPubSubConnection<String, byte[]> pubsub,
+      RedisKeys keys) {
+    this.resources = resources;
+    this.client = client;
+    this.commands = commands;
+    this.pubsub = pubsub;
+    this.keys = keys;
+  }
+
+  /**
+   * Connects both connections. Throws (an {@code IllegalArgumentException} for a bad URL, a
+   * {@code RedisConnectionException} when unreachable) without retrying, so that a bad setting
+   * ends start-up with a clear message.
+   */
+  public static RedisBackend connect(StoreConfig.RedisConfig config) {
+    RedisURI uri = RedisURI.create(config.url());
+    uri.setTimeout(config.commandTimeout());
+    ClientResources resources =
+        DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+    RedisClient client = RedisClient.create(resources, uri);
+    client.setOptions(
+        ClientOptions.builder()
+            .autoReconnect(true)
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+            .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
+            .build());
+    try {
+      StatefulRedisConnection<String, byte[]> commands = client.connect(CODEC);
+      StatefulRedisPubSubConnection<String, byte[]> pubsub = client.connectPubSub(CODEC);
+      return new RedisBackend(resources, client, commands, pubsub, new RedisKeys(config.keyPrefix()));
+    } catch (RuntimeException e) {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+      resources.shutdown(0, 1, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  /** The shared command connection (thread-safe, pipelined). */
+  public StatefulRedisConnection<String, byte[]> commands() {
+    return commands;
+  }
+
+  /** The pub/sub connection. */
+  public StatefulRedisPubSubConnection<String, byte[]> pubsub() {
+    return pubsub;
+  }
+
+  /** Key and channel names. */
+  public RedisKeys keys() {
+    return keys;
+  }
+
+  @Override
+  public void close() {
+    pubsub.close();
+    commands.close();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    resources.shutdown(0, 2, TimeUnit.SECONDS);
+  }
+}

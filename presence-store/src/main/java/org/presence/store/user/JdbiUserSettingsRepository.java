@@ -1,0 +1,85 @@
+package org.presence.store.user;
+
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.jdbi.v3.core.Handle;
+import org.presence.store.db.Db;
+import org.presence.store.db.Timestamps;
+
+/** {@link UserSettingsRepository} over Jdbi. */
+public final class JdbiUserSettingsRepository implements UserSettingsRepository {
+  private final Db db;
+
+  public JdbiUserSettingsRepository(Db db) {
+    this.db = db;
+  }
+
+  @Override
+  public CompletionStage<UserSettings> get(String userSub) {
+    return db.call(h -> find(h, userSub).orElseGet(() -> UserSettings.defaults(userSub)));
+  }
+
+  @Override
+  public CompletionStage<UserSettings> put(UserSettings s) {
+    return db.call(
+        h -> {
+          // Portable upsert: update, and insert when there was nothing to update. Two first saves
+          // racing end with a unique violation for one; it then updates the row the other made.
+          if (update(h, s) == 0) {
+            try {
+              h.createUpdate(
+                      "INSERT INTO user_settings (user_sub, online_within_minutes,"
+                          + " away_after_minutes, offline_after_minutes, custom_status,"
+                          + " away_message, updated_at) VALUES (:u, :on, :away, :off, :status,"
+                          + " :awayMsg, :now)")
+                  .bind("u", s.userSub())
+                  .bind("on", s.onlineWithinMinutes())
+                  .bind("away", s.awayAfterMinutes())
+                  .bind("off", s.offlineAfterMinutes())
+                  .bind("status", s.customStatus())
+                  .bind("awayMsg", s.awayMessage())
+                  .bind("now", Timestamps.bind(Timestamps.now()))
+                  .execute();
+            } catch (RuntimeException e) {
+              if (!Db.isUniqueViolation(e)) {
+                throw e;
+              }
+              update(h, s);
+            }
+          }
+          return find(h, s.userSub()).orElseThrow();
+        });
+  }
+
+  private static int update(Handle h, UserSettings s) {
+    return h.createUpdate(
+            "UPDATE user_settings SET online_within_minutes = :on, away_after_minutes = :away,"
+                + " offline_after_minutes = :off, custom_status = :status,"
+                + " away_message = :awayMsg, updated_at = :now WHERE user_sub = :u")
+        .bind("u", s.userSub())
+        .bind("on", s.onlineWithinMinutes())
+        .bind("away", s.awayAfterMinutes())
+        .bind("off", s.offlineAfterMinutes())
+        .bind("status", s.customStatus())
+        .bind("awayMsg", s.awayMessage())
+        .bind("now", Timestamps.bind(Timestamps.now()))
+        .execute();
+  }
+
+  private static Optional<UserSettings> find(Handle h, String userSub) {
+    return h.createQuery(
+            "SELECT user_sub, online_within_minutes, away_after_minutes, offline_after_minutes,"
+                + " custom_status, away_message FROM user_settings WHERE user_sub = :u")
+        .bind("u", userSub)
+        .map(
+            (rs, ctx) ->
+                new UserSettings(
+                    rs.getString("user_sub"),
+                    rs.getInt("online_within_minutes"),
+                    rs.getInt("away_after_minutes"),
+                    rs.getInt("offline_after_minutes"),
+                    rs.getString("custom_status"),
+                    rs.getString("away_message")))
+        .findOne();
+  }
+}
