@@ -14,7 +14,7 @@ import org.presence.store.StoreConfig;
  */
 public final class EmbeddedPersistence extends JdbiPersistence {
   private EmbeddedPersistence(HikariDataSource ds, int threads, int queue) {
-    super(ds, "PUBLIC", threads, queue);
+    super(ds, "public", threads, queue);
   }
 
   /** Opens (creating if needed) the database under {@code config.dataDir()} and migrates it. */

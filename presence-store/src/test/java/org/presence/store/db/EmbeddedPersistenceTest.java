@@ -1,0 +1,24 @@
+package org.presence.store.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.store.StoreConfig;
+
+class EmbeddedPersistenceTest extends PersistenceContract {
+  @TempDir Path dataDir;
+
+  @Override
+  protected Persistence open() {
+    return EmbeddedPersistence.open(StoreConfig.embedded(dataDir));
+  }
+
+  @Test
+  void open_keepsTheDatabaseInTheDataDirectory() {
+    assertThat(persistence.kind()).isEqualTo("embedded");
+    assertThat(Files.exists(dataDir.resolve("presence.mv.db"))).isTrue();
+  }
+}

@@ -1,0 +1,252 @@
+package org.presence.store.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.presence.store.app.AppState;
+import org.presence.store.app.Application;
+import org.presence.store.app.NewApplication;
+import org.presence.store.permission.Grant;
+import org.presence.store.permission.PuidState;
+import org.presence.store.user.UserSettings;
+
+/**
+ * The behaviour every {@link Persistence} must have. Runs against the embedded database ({@code
+ * EmbeddedPersistenceTest}) and PostgreSQL ({@code PostgresPersistenceIT}), so the two cannot
+ * drift apart.
+ */
+public abstract class PersistenceContract {
+  protected Persistence persistence;
+
+  /** Opens the implementation under test over empty (or reused, on reopen) storage. */
+  protected abstract Persistence open();
+
+  @BeforeEach
+  void openPersistence() {
+    persistence = open();
+  }
+
+  @AfterEach
+  void closePersistence() {
+    if (persistence != null) {
+      persistence.close();
+    }
+  }
+
+  protected static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private Application register(String owner, String name) {
+    return await(
+        persistence
+            .apps()
+            .create(
+                new NewApplication(
+                    name, name.toLowerCase() + ".example.com", "about " + name, owner,
+                    owner + "@example.com", "k".repeat(1024))));
+  }
+
+  @Test
+  void ping_answers() {
+    assertThat(await(persistence.ping())).isNull();
+  }
+
+  @Test
+  void createApp_assignsAPositiveIdAndRegisteredState() {
+    Application app = register("dev-1", "BeerChat");
+    assertThat(app.id()).isPositive();
+    assertThat(app.state()).isEqualTo(AppState.REGISTERED);
+    assertThat(app.apiKeyHash()).isNull();
+    assertThat(app.verificationKey()).hasSize(1024);
+    assertThat(await(persistence.apps().find(app.id()))).contains(app);
+  }
+
+  @Test
+  void createApp_idsAreUnique() {
+    Application a = register("dev-1", "A");
+    Application b = register("dev-1", "B");
+    assertThat(a.id()).isNotEqualTo(b.id());
+  }
+
+  @Test
+  void findApp_whenUnknown_thenEmpty() {
+    assertThat(await(persistence.apps().find(987_654_321L))).isEmpty();
+  }
+
+  @Test
+  void listByOwner_returnsOnlyTheOwnersAppsOldestFirst() {
+    Application a = register("owner-a", "First");
+    register("owner-b", "Other");
+    Application c = register("owner-a", "Second");
+    List<Application> mine = await(persistence.apps().listByOwner("owner-a"));
+    assertThat(mine).extracting(Application::id).containsExactly(a.id(), c.id());
+  }
+
+  @Test
+  void activate_whenNotVerified_thenRefused() {
+    Application app = register("dev", "X");
+    assertThat(await(persistence.apps().activate(app.id(), "hash"))).isEmpty();
+    assertThat(await(persistence.apps().find(app.id())).orElseThrow().state())
+        .isEqualTo(AppState.REGISTERED);
+  }
+
+  @Test
+  void lifecycle_verifyActivateRegenerateDeactivate() {
+    Application app = register("dev", "X");
+    Application verified = await(persistence.apps().markVerified(app.id())).orElseThrow();
+    assertThat(verified.state()).isEqualTo(AppState.VERIFIED);
+
+    Application active = await(persistence.apps().activate(app.id(), "h1")).orElseThrow();
+    assertThat(active.state()).isEqualTo(AppState.ACTIVE);
+    assertThat(active.apiKeyHash()).isEqualTo("h1");
+    assertThat(active.active()).isTrue();
+
+    Application regenerated = await(persistence.apps().activate(app.id(), "h2")).orElseThrow();
+    assertThat(regenerated.apiKeyHash()).isEqualTo("h2");
+
+    // Verifying again does not drop an active app back.
+    assertThat(await(persistence.apps().markVerified(app.id())).orElseThrow().state())
+        .isEqualTo(AppState.ACTIVE);
+
+    Application inactive = await(persistence.apps().deactivate(app.id())).orElseThrow();
+    assertThat(inactive.state()).isEqualTo(AppState.VERIFIED);
+    assertThat(inactive.apiKeyHash()).isNull();
+    assertThat(await(persistence.apps().deactivate(app.id()))).isEmpty();
+  }
+
+  @Test
+  void setWebhook_setsAndClears() {
+    Application app = register("dev", "Hooked");
+    Application set =
+        await(persistence.apps().setWebhook(app.id(), "https://hooked.example.com/h", "s3cret"))
+            .orElseThrow();
+    assertThat(set.webhookUrl()).isEqualTo("https://hooked.example.com/h");
+    assertThat(set.webhookSecret()).isEqualTo("s3cret");
+    Application cleared = await(persistence.apps().setWebhook(app.id(), null, null)).orElseThrow();
+    assertThat(cleared.webhookUrl()).isNull();
+    assertThat(await(persistence.apps().setWebhook(123_456_789L, "x", "y"))).isEmpty();
+  }
+
+  @Test
+  void grant_sameUserAppAndString_returnsTheSamePuid() {
+    Application app = register("dev", "G");
+    Grant first = await(persistence.grants().grant("user-1", app.id(), "Fred"));
+    Grant again = await(persistence.grants().grant("user-1", app.id(), "Fred"));
+    assertThat(again.puid()).isEqualTo(first.puid());
+    assertThat(first.enabled()).isTrue();
+    assertThat(first.puid()).matches("[A-Za-z0-9_-]{43}");
+  }
+
+  @Test
+  void grant_otherStringOrApp_makesAnUnlinkedPuid() {
+    Application a = register("dev", "A");
+    Application b = register("dev", "B");
+    Grant fred = await(persistence.grants().grant("user-1", a.id(), "Fred"));
+    Grant marge = await(persistence.grants().grant("user-1", a.id(), "Marge"));
+    Grant atB = await(persistence.grants().grant("user-1", b.id(), "Fred"));
+    assertThat(List.of(fred.puid(), marge.puid(), atB.puid())).doesNotHaveDuplicates();
+    assertThat(fred.puid()).doesNotContain("user-1");
+  }
+
+  @Test
+  void grant_concurrentSameTriple_endsWithOnePuid() {
+    Application app = register("dev", "Race");
+    List<CompletableFuture<Grant>> racing =
+        java.util.stream.IntStream.range(0, 8)
+            .mapToObj(
+                i -> persistence.grants().grant("racer", app.id(), "Same").toCompletableFuture())
+            .toList();
+    assertThat(racing.stream().map(f -> await(f).puid()).distinct()).hasSize(1);
+  }
+
+  @Test
+  void puidState_tracksPauseResumeAndRevoke() {
+    Application app = register("dev", "S");
+    Application other = register("dev", "T");
+    Grant g = await(persistence.grants().grant("user-2", app.id(), "Bo"));
+    assertThat(await(persistence.grants().puidState(app.id(), g.puid())))
+        .isEqualTo(PuidState.ACTIVE);
+    assertThat(await(persistence.grants().puidState(other.id(), g.puid())))
+        .isEqualTo(PuidState.UNKNOWN);
+    assertThat(await(persistence.grants().puidState(app.id(), "nope")))
+        .isEqualTo(PuidState.UNKNOWN);
+
+    assertThat(await(persistence.grants().setEnabled("user-2", g.puid(), false)))
+        .map(Grant::enabled)
+        .contains(false);
+    assertThat(await(persistence.grants().puidState(app.id(), g.puid())))
+        .isEqualTo(PuidState.PAUSED);
+    await(persistence.grants().setEnabled("user-2", g.puid(), true));
+    assertThat(await(persistence.grants().puidState(app.id(), g.puid())))
+        .isEqualTo(PuidState.ACTIVE);
+
+    assertThat(await(persistence.grants().revoke("user-2", g.puid()))).isPresent();
+    assertThat(await(persistence.grants().puidState(app.id(), g.puid())))
+        .isEqualTo(PuidState.REVOKED);
+    assertThat(await(persistence.grants().findByPuid(g.puid()))).isEmpty();
+
+    Grant regranted = await(persistence.grants().grant("user-2", app.id(), "Bo"));
+    assertThat(regranted.puid()).isNotEqualTo(g.puid());
+  }
+
+  @Test
+  void setEnabledAndRevoke_whenAnotherUsersPuid_thenNothingChanges() {
+    Application app = register("dev", "Mine");
+    Grant g = await(persistence.grants().grant("owner", app.id(), "Me"));
+    assertThat(await(persistence.grants().setEnabled("intruder", g.puid(), false))).isEmpty();
+    assertThat(await(persistence.grants().revoke("intruder", g.puid()))).isEmpty();
+    assertThat(await(persistence.grants().findByPuid(g.puid()))).map(Grant::enabled).contains(true);
+  }
+
+  @Test
+  void listGrants_byUserAndByApp() {
+    Application a = register("dev", "LA");
+    Application b = register("dev", "LB");
+    Grant u1a = await(persistence.grants().grant("u1", a.id(), "x"));
+    Grant u1b = await(persistence.grants().grant("u1", b.id(), "y"));
+    Grant u2a = await(persistence.grants().grant("u2", a.id(), "z"));
+    assertThat(await(persistence.grants().listByUser("u1")))
+        .extracting(Grant::puid)
+        .containsExactlyInAnyOrder(u1a.puid(), u1b.puid());
+    assertThat(await(persistence.grants().listByApp(a.id())))
+        .extracting(Grant::puid)
+        .containsExactlyInAnyOrder(u1a.puid(), u2a.puid());
+  }
+
+  @Test
+  void settings_defaultsThenSavedThenReplaced() {
+    assertThat(await(persistence.settings().get("someone")))
+        .isEqualTo(UserSettings.defaults("someone"));
+    UserSettings s = new UserSettings("someone", 10, 15, 35, "On a trip", "Back soon");
+    assertThat(await(persistence.settings().put(s))).isEqualTo(s);
+    assertThat(await(persistence.settings().get("someone"))).isEqualTo(s);
+    UserSettings t = new UserSettings("someone", 5, 5, 10, "", "");
+    await(persistence.settings().put(t));
+    assertThat(await(persistence.settings().get("someone"))).isEqualTo(t);
+  }
+
+  @Test
+  void reopen_keepsEverything() {
+    Application app = register("dev", "Durable");
+    Grant g = await(persistence.grants().grant("u", app.id(), "me"));
+    UserSettings s = new UserSettings("u", 20, 20, 25, "here", "");
+    await(persistence.settings().put(s));
+    persistence.close();
+    persistence = open();
+    assertThat(await(persistence.apps().find(app.id()))).map(Application::name).contains("Durable");
+    assertThat(await(persistence.grants().findByPuid(g.puid()))).isEqualTo(Optional.of(g));
+    assertThat(await(persistence.settings().get("u"))).isEqualTo(s);
+  }
+}
