@@ -123,7 +123,8 @@ public final class PresenceServer implements AutoCloseable {
                 .bind(config.gateway().host(), config.gateway().port())
                 .syncUninterruptibly()
                 .channel();
-      } catch (RuntimeException e) {
+      } catch (Exception e) {
+        // Netty rethrows the bind failure (a checked BindException) without declaring it.
         throw new StartupException(
             "gateway.port",
             "cannot listen on " + config.gateway().host() + ":" + config.gateway().port() + ": "

@@ -16,7 +16,6 @@ public class StoreException extends ProtocolException {
   }
 
   public StoreException(ErrorCode code, String detail, Throwable cause) {
-    super(code, detail);
-    initCause(cause);
+    super(code, detail, cause);
   }
 }

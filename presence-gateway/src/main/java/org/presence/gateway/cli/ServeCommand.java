@@ -69,7 +69,11 @@ final class ServeCommand implements Callable<Integer> {
                   }
                 },
                 "presence-shutdown"));
-    printBanner(out, server);
+    if (config.logging().format() == org.presence.gateway.config.LoggingConfig.Format.TEXT) {
+      // With JSON logs stdout carries one JSON object per line; the start-up log line says where
+      // the node listens.
+      printBanner(out, server);
+    }
     try {
       stopped.await();
     } catch (InterruptedException e) {

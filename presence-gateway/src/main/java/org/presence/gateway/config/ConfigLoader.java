@@ -143,7 +143,10 @@ public final class ConfigLoader {
     String redisUrl = get("store.redis.url", config::getString, "").trim();
     if (!redisUrl.isEmpty()) {
       try {
-        RedisURI.create(redisUrl);
+        RedisURI uri = RedisURI.create(redisUrl);
+        if (uri.getHost() == null && uri.getSocket() == null && uri.getSentinels().isEmpty()) {
+          problem("store.redis.url", "no host in Redis URL");
+        }
       } catch (RuntimeException e) {
         problem("store.redis.url", "unparsable Redis URL: " + oneLine(e.getMessage()));
       }

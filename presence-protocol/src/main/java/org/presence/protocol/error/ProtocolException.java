@@ -18,7 +18,12 @@ public class ProtocolException extends RuntimeException {
   }
 
   public ProtocolException(ErrorCode code, String detail) {
-    super(detail == null ? code.reason() : code.reason() + ": " + detail, null, false, false);
+    this(code, detail, null);
+  }
+
+  /** With the underlying failure kept as the cause, for logs; it is never shown to clients. */
+  public ProtocolException(ErrorCode code, String detail, Throwable cause) {
+    super(detail == null ? code.reason() : code.reason() + ": " + detail, cause, false, false);
     this.code = Objects.requireNonNull(code, "code");
     this.detail = detail;
   }

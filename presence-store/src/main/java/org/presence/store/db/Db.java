@@ -61,8 +61,12 @@ public final class Db {
             }
           });
     } catch (RejectedExecutionException e) {
+      boolean closed =
+          executor instanceof java.util.concurrent.ExecutorService es && es.isShutdown();
       result.completeExceptionally(
-          new StoreException(ErrorCode.SERVER_BUSY, "database queue full", e));
+          closed
+              ? new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "database closed", e)
+              : new StoreException(ErrorCode.SERVER_BUSY, "database queue full", e));
     }
     return result;
   }

@@ -1,0 +1,141 @@
+package org.presence.gateway.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.crypto.ECDSAVerifier;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jwt.SignedJWT;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.Date;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.identity.DevIdentity;
+
+class PresenceCliTest {
+  @TempDir Path dataDir;
+
+  private record Run(int code, String out, String err) {}
+
+  private static Run run(Map<String, String> env, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = PresenceCli.run(args, env, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  private static int closedPort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void serve_whenDatabaseUrlUnparsable_thenOneLineNamingItAndExit2() {
+    Run r = run(Map.of(), "serve", "--data-dir", dataDir.toString(), "--database-url", "mysql://x");
+    assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(r.err().lines()).singleElement().asString()
+        .startsWith("presence: store.database.url: ");
+  }
+
+  @Test
+  void serve_whenPostgresUnreachable_thenOneLineNamingItAndExit1() throws Exception {
+    Run r =
+        run(
+            Map.of(),
+            "serve",
+            "--port", "0",
+            "--data-dir", dataDir.toString(),
+            "--database-url", "jdbc:postgresql://127.0.0.1:" + closedPort() + "/presence");
+    assertThat(r.code()).isEqualTo(PresenceCli.EXIT_STARTUP);
+    assertThat(r.err().lines()).singleElement().asString()
+        .startsWith("presence: store.database.url: cannot use PostgreSQL");
+  }
+
+  @Test
+  void serve_whenRedisUnreachable_thenOneLineNamingItAndExit1() throws Exception {
+    Run r =
+        run(
+            Map.of(),
+            "serve",
+            "--port", "0",
+            "--data-dir", dataDir.toString(),
+            "--redis-url", "redis://127.0.0.1:" + closedPort());
+    assertThat(r.code()).isEqualTo(PresenceCli.EXIT_STARTUP);
+    assertThat(r.err().lines()).singleElement().asString()
+        .startsWith("presence: store.redis.url: cannot connect to Redis");
+  }
+
+  @Test
+  void serve_whenPortTaken_thenOneLineNamingItAndExit1() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      Run r =
+          run(
+              Map.of(),
+              "serve",
+              "--port", Integer.toString(taken.getLocalPort()),
+              "--data-dir", dataDir.toString());
+      assertThat(r.code()).isEqualTo(PresenceCli.EXIT_STARTUP);
+      assertThat(r.err().lines()).singleElement().asString().startsWith("presence: gateway.port: ");
+    }
+  }
+
+  @Test
+  void serve_whenEnvSettingBad_thenNamesTheSetting() {
+    Run r = run(Map.of("PRESENCE__GATEWAY__PORT", "eighty"), "serve", "--data-dir", dataDir.toString());
+    assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(r.err()).startsWith("presence: gateway.port: ");
+  }
+
+  @Test
+  void devToken_printsATokenSignedWithTheDataDirKey() throws Exception {
+    Run r = run(Map.of(), "dev-token", "--email", "Alice@Example.com", "--data-dir", dataDir.toString());
+    assertThat(r.code()).isZero();
+    SignedJWT jwt = SignedJWT.parse(r.out().trim());
+    ECKey key = (ECKey) DevIdentity.loadOrCreate(dataDir).publicKeys().getKeys().get(0);
+    assertThat(jwt.verify(new ECDSAVerifier(key))).isTrue();
+    assertThat(jwt.getJWTClaimsSet().getSubject()).isEqualTo("dev:alice@example.com");
+    assertThat(jwt.getJWTClaimsSet().getStringClaim("email")).isEqualTo("Alice@Example.com");
+    assertThat(jwt.getJWTClaimsSet().getIssuer()).isEqualTo("presence-dev");
+    assertThat(jwt.getJWTClaimsSet().getAudience()).containsExactly("presence");
+    long ttl = jwt.getJWTClaimsSet().getExpirationTime().getTime() - new Date().getTime();
+    assertThat(ttl).isBetween(3_500_000L, 3_600_000L);
+  }
+
+  @Test
+  void devToken_lifetimeFlag() throws Exception {
+    Run r = run(Map.of(), "dev-token", "--email", "a@b.c", "--lifetime", "10m", "--data-dir", dataDir.toString());
+    assertThat(r.code()).isZero();
+    long ttl = SignedJWT.parse(r.out().trim()).getJWTClaimsSet().getExpirationTime().getTime() - new Date().getTime();
+    assertThat(ttl).isBetween(590_000L, 600_000L);
+  }
+
+  @Test
+  void devToken_whenDevSigningOff_thenRefused() {
+    Run r =
+        run(
+            Map.of(),
+            "dev-token",
+            "--email", "a@b.c",
+            "--data-dir", dataDir.toString(),
+            "--set", "identity.dev-signing=false");
+    assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(r.err()).startsWith("presence: identity.dev-signing: ");
+    assertThat(r.out()).isEmpty();
+  }
+
+  @Test
+  void devToken_whenEmailMalformed_thenRefused() {
+    Run r = run(Map.of(), "dev-token", "--email", "not an email", "--data-dir", dataDir.toString());
+    assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(r.err()).contains("--email");
+  }
+
+  @Test
+  void unknownCommand_isAUsageError() {
+    assertThat(run(Map.of(), "frobnicate").code()).isEqualTo(PresenceCli.EXIT_USAGE);
+  }
+}

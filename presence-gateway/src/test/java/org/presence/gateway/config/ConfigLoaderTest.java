@@ -1,0 +1,117 @@
+package org.presence.gateway.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+  @TempDir Path dir;
+
+  @Test
+  void load_whenNothingConfigured_thenEmbeddedDefaultOnLoopback8080() {
+    PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(c.gateway().host()).isEqualTo("127.0.0.1");
+    assertThat(c.gateway().port()).isEqualTo(8080);
+    assertThat(c.embedded()).isTrue();
+    assertThat(c.identity().devSigning()).isTrue();
+    assertThat(c.dataDir()).isEqualTo(Path.of("presence-data"));
+    assertThat(c.limits().maxFrameBytes()).isEqualTo(8 * 1024);
+    assertThat(c.logging().format()).isEqualTo(LoggingConfig.Format.TEXT);
+    assertThat(c.nodeId()).isNotBlank();
+  }
+
+  @Test
+  void load_flagsOverEnvOverFile() throws Exception {
+    Path file = dir.resolve("p.conf");
+    Files.writeString(
+        file,
+        "presence.gateway.port = 1111\npresence.gateway.host = \"0.0.0.0\"\n"
+            + "presence.node-id = from-file\npresence.limits.max-frame-bytes = 4k\n");
+    Map<String, String> env =
+        Map.of(
+            "PRESENCE__GATEWAY__PORT", "2222",
+            "PRESENCE__NODE_ID", "from-env",
+            "PRESENCE__LIMITS__MAX_FRAME_BYTES", "16k",
+            "UNRELATED", "x");
+    Map<String, String> flags = Map.of("gateway.port", "3333");
+    PresenceConfig c = ConfigLoader.load(file, env, flags);
+    assertThat(c.gateway().port()).isEqualTo(3333);
+    assertThat(c.nodeId()).isEqualTo("from-env");
+    assertThat(c.limits().maxFrameBytes()).isEqualTo(16 * 1024);
+    assertThat(c.gateway().host()).isEqualTo("0.0.0.0");
+  }
+
+  @Test
+  void fromEnv_mapsDoubleUnderscoresToDotsAndSinglesToDashes() {
+    assertThat(ConfigLoader.fromEnv(Map.of("PRESENCE__STORE__REDIS__KEY_PREFIX", "x:")))
+        .containsEntry("store.redis.key-prefix", "x:");
+    assertThat(ConfigLoader.fromEnv(Map.of("PRESENCEX", "1", "PRESENCE__", "2"))).isEmpty();
+  }
+
+  @Test
+  void load_whenClusterConfigured_thenDevSigningOffByDefault() {
+    PresenceConfig c =
+        ConfigLoader.load(
+            null,
+            Map.of(),
+            Map.of(
+                "store.database.url", "postgresql://u:p@db:5432/presence",
+                "store.redis.url", "redis://redis:6379"));
+    assertThat(c.embedded()).isFalse();
+    assertThat(c.identity().devSigning()).isFalse();
+  }
+
+  @Test
+  void load_whenSettingsAreBad_thenEveryProblemIsNamed() {
+    Map<String, String> flags =
+        Map.of(
+            "gateway.port", "70000",
+            "store.database.url", "mysql://nope",
+            "store.redis.url", "http://not-redis",
+            "gateway.drain-timeout", "soon",
+            "logging.format", "xml",
+            "identity.dev-signing", "maybe");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), flags))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .anyMatch(p -> p.startsWith("gateway.port: "))
+                    .anyMatch(p -> p.startsWith("store.database.url: "))
+                    .anyMatch(p -> p.startsWith("store.redis.url: "))
+                    .anyMatch(p -> p.startsWith("gateway.drain-timeout: "))
+                    .anyMatch(p -> p.startsWith("logging.format: "))
+                    .anyMatch(p -> p.startsWith("identity.dev-signing: "))
+                    .allMatch(p -> !p.contains("\n")));
+  }
+
+  @Test
+  void load_whenFileMissingOrBroken_thenOneClearProblem() throws Exception {
+    assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("missing.conf"), Map.of(), Map.of()))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e -> assertThat(e.problems()).singleElement().asString().startsWith("config: "));
+    Path broken = dir.resolve("broken.conf");
+    Files.writeString(broken, "presence { gateway { port = ");
+    assertThatThrownBy(() -> ConfigLoader.load(broken, Map.of(), Map.of()))
+        .isInstanceOf(InvalidConfigException.class);
+  }
+
+  @Test
+  void load_parsesTheCheckedInSample() {
+    Path sample = Path.of("..", "config", "presence.sample.conf");
+    PresenceConfig c = ConfigLoader.load(sample, Map.of("PRESENCE_DB_PASSWORD", "pw"), Map.of());
+    assertThat(c.nodeId()).isEqualTo("gw-1");
+    assertThat(c.store().database().url()).startsWith("postgresql://");
+    assertThat(c.store().redis().url()).startsWith("redis://");
+    assertThat(c.identity().devSigning()).isFalse();
+    assertThat(c.logging().format()).isEqualTo(LoggingConfig.Format.JSON);
+    assertThat(c.gateway().drainTimeout()).isEqualTo(Duration.ofSeconds(20));
+  }
+}

@@ -1,0 +1,128 @@
+package org.presence.gateway.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.RawHttp;
+import org.presence.gateway.testing.TestNode;
+
+class HttpBadInputTest {
+  @TempDir Path dataDir;
+  TestNode node;
+
+  @BeforeEach
+  void start() {
+    Map<String, String> s = TestNode.baseSettings(dataDir);
+    s.put("limits.max-request-bytes", "1k");
+    s.put("limits.max-header-bytes", "2k");
+    node =
+        TestNode.start(
+            s,
+            routes ->
+                routes
+                    .post("/echo", ex -> ex.respond(io.netty.handler.codec.http.HttpResponseStatus.OK, "text/plain", ex.bodyText()))
+                    .get("/boom", ex -> {
+                      throw new IllegalStateException("secret internals");
+                    }));
+  }
+
+  @AfterEach
+  void stop() {
+    node.close();
+  }
+
+  @Test
+  void unknownPath_gets404WithJsonReason() {
+    HttpResponse<String> r = node.get("/nowhere");
+    assertThat(r.statusCode()).isEqualTo(404);
+    assertThat(r.body()).isEqualTo("{\"result\":false,\"errno\":101,\"reason\":\"Not found\"}");
+  }
+
+  @Test
+  void wrongMethod_gets405WithAllow() {
+    HttpResponse<String> r =
+        TestNode.send(
+            HttpRequest.newBuilder(node.uri("/__heartbeat__"))
+                .DELETE()
+                .build());
+    assertThat(r.statusCode()).isEqualTo(405);
+    assertThat(r.headers().firstValue("allow")).contains("GET");
+    assertThat(r.body()).contains("\"errno\":102");
+  }
+
+  @Test
+  void oversizedBody_gets413WithJsonReason() {
+    HttpResponse<String> r =
+        TestNode.send(
+            HttpRequest.newBuilder(node.uri("/echo"))
+                .POST(HttpRequest.BodyPublishers.ofString("x".repeat(5000)))
+                .build());
+    assertThat(r.statusCode()).isEqualTo(413);
+    assertThat(r.body()).contains("\"errno\":103");
+  }
+
+  @Test
+  void bodyWithinLimit_isAccepted() {
+    HttpResponse<String> r =
+        TestNode.send(
+            HttpRequest.newBuilder(node.uri("/echo"))
+                .POST(HttpRequest.BodyPublishers.ofString("hello"))
+                .build());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("hello");
+  }
+
+  @Test
+  void malformedRequestLine_gets400JsonAndClose() throws Exception {
+    String answer = RawHttp.exchange(node.port(), "THIS IS NOT HTTP\r\n\r\n");
+    assertThat(answer).startsWith("HTTP/1.1 400").contains("\"errno\":100").contains("connection: close");
+  }
+
+  @Test
+  void hugeHeaders_get431() throws Exception {
+    String answer =
+        RawHttp.exchange(
+            node.port(),
+            "GET /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(4000) + "\r\n\r\n");
+    assertThat(answer).startsWith("HTTP/1.1 431").contains("\"errno\":105");
+  }
+
+  @Test
+  void handlerFailure_gets500WithoutInternals() {
+    HttpResponse<String> r = node.get("/boom");
+    assertThat(r.statusCode()).isEqualTo(500);
+    assertThat(r.body()).isEqualTo("{\"result\":false,\"errno\":500,\"reason\":\"Internal server error\"}");
+    assertThat(r.body()).doesNotContain("secret").doesNotContain("Exception");
+  }
+
+  @Test
+  void pipelinedRequests_areAnsweredInOrder() throws Exception {
+    String two =
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
+            + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecond";
+    String answer =
+        RawHttp.exchange(node.port(), two.getBytes(StandardCharsets.ISO_8859_1), 2000);
+    assertThat(answer.indexOf("first")).isPositive();
+    assertThat(answer.indexOf("second")).isGreaterThan(answer.indexOf("first"));
+  }
+
+  @Test
+  void webSocketRoute_withoutUpgrade_gets400() {
+    node.close();
+    node =
+        TestNode.start(
+            TestNode.baseSettings(dataDir),
+            routes -> routes.webSocket("/ws", TestEndpoints.echo()));
+    HttpResponse<String> r = node.get("/ws");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("WebSocket upgrade required");
+  }
+}

@@ -1,0 +1,85 @@
+package org.presence.gateway.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.TestNode;
+
+class OpsEndpointsTest {
+  @TempDir Path dataDir;
+  TestNode node;
+
+  @BeforeEach
+  void start() {
+    node = TestNode.embedded(dataDir);
+  }
+
+  @AfterEach
+  void stop() {
+    node.close();
+  }
+
+  @Test
+  void lbHeartbeat_answers200() {
+    HttpResponse<String> r = node.get("/__lbheartbeat__");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+  }
+
+  @Test
+  void heartbeat_whenBackendsAnswer_then200WithKinds() {
+    HttpResponse<String> r = node.get("/__heartbeat__");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body())
+        .contains("\"status\":\"ok\"")
+        .contains("\"database\":{\"kind\":\"embedded\",\"status\":\"ok\"}")
+        .contains("\"bus\":{\"kind\":\"local\",\"status\":\"ok\"}")
+        .contains("\"failing\":[]");
+  }
+
+  @Test
+  void heartbeat_whenBusDown_then503NamingIt() {
+    node.server().store().bus().close();
+    HttpResponse<String> r = node.get("/__heartbeat__");
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(r.body()).contains("\"status\":\"error\"").contains("\"failing\":[\"bus\"]");
+    assertThat(node.get("/__lbheartbeat__").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void heartbeat_whenDatabaseDown_then503NamingIt() {
+    node.server().store().persistence().close();
+    HttpResponse<String> r = node.get("/__heartbeat__");
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(r.body()).contains("\"failing\":[\"database\"]");
+  }
+
+  @Test
+  void version_namesVersionAndCommit() {
+    HttpResponse<String> r = node.get("/__version__");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).contains("\"version\":\"").contains("\"commit\":\"");
+  }
+
+  @Test
+  void metrics_isPrometheusTextWithConnectionsFramesErrorsAndJvm() {
+    node.get("/no-such-path");
+    HttpResponse<String> r = node.get("/metrics");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain; version=0.0.4"));
+    assertThat(r.body())
+        .contains("# TYPE presence_connections_open gauge")
+        .contains("presence_connections_open{kind=\"http\"}")
+        .contains("presence_connections_open{kind=\"device\"} 0")
+        .contains("presence_frames_in_total{kind=\"http\"}")
+        .contains("presence_errors_total{errno=\"101\",error=\"not_found\"} 1")
+        .contains("presence_http_responses_total{status=\"404\"} 1")
+        .contains("jvm_memory_heap_used")
+        .containsPattern("jvm_gc_\\w+_count");
+  }
+}

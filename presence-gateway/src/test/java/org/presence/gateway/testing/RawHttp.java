@@ -1,0 +1,50 @@
+package org.presence.gateway.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Writes raw bytes to a node and reads what comes back until the server closes or goes quiet:
+ * for requests no well-behaved client would send.
+ */
+public final class RawHttp {
+  private RawHttp() {}
+
+  /** Sends {@code request} to {@code port} and returns everything read within {@code quietMs}. */
+  public static String exchange(int port, byte[] request, int quietMs) throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      s.setSoTimeout(quietMs);
+      OutputStream out = s.getOutputStream();
+      try {
+        out.write(request);
+        out.flush();
+      } catch (IOException e) {
+        // The server may close before reading everything we send (413 on a huge body).
+      }
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      InputStream in = s.getInputStream();
+      byte[] buf = new byte[8192];
+      try {
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+          got.write(buf, 0, n);
+        }
+      } catch (SocketTimeoutException | java.net.SocketException e) {
+        // Quiet or reset: return what arrived.
+      }
+      return got.toString(StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  /** As {@link #exchange(int, byte[], int)} with an ASCII request. */
+  public static String exchange(int port, String request) throws IOException {
+    return exchange(port, request.getBytes(StandardCharsets.ISO_8859_1), 1500);
+  }
+}
