@@ -1,0 +1,679 @@
+package org.presence.protocol.device;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+import org.presence.protocol.device.DeviceMessage.Ack;
+import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.protocol.device.DeviceMessage.Connected;
+import org.presence.protocol.device.DeviceMessage.ErrorReply;
+import org.presence.protocol.device.DeviceMessage.RegisterPush;
+import org.presence.protocol.device.DeviceMessage.StatusUpdate;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.json.Json;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+
+/**
+ * Reads and writes {@link DeviceMessage}s: pure functions over {@link ByteBuf}s, no I/O, no
+ * logging. The gateway decodes device frames with {@link #decode} and encodes its answers with
+ * {@link #encode}; clients (the load harness, tests) use {@link #encode} for their requests and
+ * {@link #decodeReply} for the answers.
+ *
+ * <p>{@link #decode} runs Jackson's streaming parser in an explicit token loop. Field order is
+ * free (the {@code type} may come last, so fields are collected first and the message is built at
+ * the end); unknown fields are skipped; {@code null} is the same as an absent field. Every problem
+ * becomes a {@link ProtocolException} with its errno, in this order of precedence:
+ *
+ * <ol>
+ *   <li>{@link ErrorCode#FRAME_TOO_LARGE}: more bytes than the frame limit;
+ *   <li>{@link ErrorCode#MALFORMED_JSON}: not one well-formed JSON object (also invalid UTF-8,
+ *       nesting deeper than {@link Json#MAX_DEPTH}, over-long numbers or trailing content);
+ *   <li>{@link ErrorCode#DUPLICATE_FIELD}: a known field twice, or an unknown one twice at the top
+ *       level;
+ *   <li>the {@code type}: {@link ErrorCode#MISSING_FIELD}, {@link ErrorCode#WRONG_FIELD_TYPE} or
+ *       {@link ErrorCode#UNKNOWN_TYPE};
+ *   <li>the first bad field of the message, in document order: {@link
+ *       ErrorCode#WRONG_FIELD_TYPE}, {@link ErrorCode#INVALID_STATUS}, {@link
+ *       ErrorCode#MESSAGE_TOO_LONG}, {@link ErrorCode#TOO_MANY_APPLICATION_IDS}, {@link
+ *       ErrorCode#INVALID_APPLICATION_ID}, {@link ErrorCode#UNKNOWN_SESSION} (a {@code session_id}
+ *       that is no UUID) or {@link ErrorCode#INVALID_FIELD_VALUE};
+ *   <li>{@link ErrorCode#MISSING_FIELD}: a required field of the message is absent.
+ * </ol>
+ *
+ * Known fields that do not belong to the message's type are ignored like unknown ones.
+ *
+ * <p>Decoding a status frame allocates the decoded value and Jackson's parser objects, nothing
+ * else: names and enum values are matched on Jackson's character buffer, the session id is parsed
+ * from it, and a direct buffer is copied into a per-thread scratch array.
+ */
+public final class DeviceCodec {
+  /**
+   * What a frame may hold.
+   *
+   * @param maxFrameBytes longest frame in bytes
+   * @param maxApplicationIds most ids in one {@code application_ids}
+   * @param maxMessageLength longest custom status message, in Unicode code points
+   */
+  public record Limits(int maxFrameBytes, int maxApplicationIds, int maxMessageLength) {
+    public Limits {
+      if (maxFrameBytes < 64 || maxApplicationIds < 0 || maxMessageLength < 0) {
+        throw new IllegalArgumentException("invalid limits");
+      }
+    }
+
+    /** 8 KiB frames, 100 application ids, 140-character messages. */
+    public static Limits defaults() {
+      return new Limits(Json.DEFAULT_FRAME_LIMIT, 100, 140);
+    }
+  }
+
+  // Field slots: bit positions in the seen and error masks.
+  private static final int F_TYPE = 0;
+  private static final int F_ASSERTION = 1;
+  private static final int F_APPLICATION_IDS = 2;
+  private static final int F_DEVICE = 3;
+  private static final int F_SESSION_ID = 4;
+  private static final int F_STATUS = 5;
+  private static final int F_MESSAGE = 6;
+  private static final int F_XPI = 7;
+  private static final int FIELD_COUNT = 8;
+  private static final String[] FIELD_NAMES = {
+    "type", "assertion", "application_ids", "device", "session_id", "status", "message", "xpi"
+  };
+
+  private static final int CONNECT_FIELDS =
+      bit(F_TYPE) | bit(F_ASSERTION) | bit(F_APPLICATION_IDS) | bit(F_DEVICE);
+  private static final int STATUS_FIELDS =
+      bit(F_TYPE) | bit(F_SESSION_ID) | bit(F_STATUS) | bit(F_MESSAGE) | bit(F_APPLICATION_IDS);
+  private static final int REGISTER_PUSH_FIELDS = bit(F_TYPE) | bit(F_SESSION_ID) | bit(F_XPI);
+
+  private static final byte[] ACK = "{\"result\":true}".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CONNECTED_HEAD =
+      "{\"result\":true,\"session_id\":\"".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CONNECTED_TAIL = "\"}".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+  /** Longest detail taken from a Jackson message into a reason. */
+  private static final int MAX_DETAIL = 80;
+
+  private final Limits limits;
+  private final JsonFactory factory;
+  private final ThreadLocal<Scratch> scratch;
+
+  /** A codec with {@code limits}; thread-safe, meant to be shared. */
+  public DeviceCodec(Limits limits) {
+    this.limits = limits;
+    this.factory = Json.build(limits.maxFrameBytes(), false);
+    this.scratch = ThreadLocal.withInitial(() -> new Scratch(limits));
+  }
+
+  /** A codec with the default limits. */
+  public DeviceCodec() {
+    this(Limits.defaults());
+  }
+
+  public Limits limits() {
+    return limits;
+  }
+
+  private static int bit(int field) {
+    return 1 << field;
+  }
+
+  /** Per-thread buffers, so that decoding a direct buffer or an id list allocates nothing. */
+  private static final class Scratch {
+    final byte[] bytes;
+    final long[] ids;
+
+    Scratch(Limits limits) {
+      bytes = new byte[limits.maxFrameBytes()];
+      ids = new long[Math.max(1, limits.maxApplicationIds())];
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Decoding device frames (server side)
+
+  /**
+   * Decodes one device frame: the readable bytes of {@code frame}, which stays owned by the caller
+   * and is not modified.
+   *
+   * @throws ProtocolException with the errno that answers the frame
+   */
+  public DeviceMessage decode(ByteBuf frame) {
+    int length = frame.readableBytes();
+    if (length > limits.maxFrameBytes()) {
+      throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, "limit is " + limits.maxFrameBytes());
+    }
+    Scratch s = scratch.get();
+    byte[] bytes;
+    int offset;
+    if (frame.hasArray()) {
+      bytes = frame.array();
+      offset = frame.arrayOffset() + frame.readerIndex();
+    } else {
+      frame.getBytes(frame.readerIndex(), s.bytes, 0, length);
+      bytes = s.bytes;
+      offset = 0;
+    }
+    return decode(bytes, offset, length, s);
+  }
+
+  /** Decodes one device frame from {@code length} bytes of {@code bytes} at {@code offset}. */
+  public DeviceMessage decode(byte[] bytes, int offset, int length) {
+    if (length > limits.maxFrameBytes()) {
+      throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, "limit is " + limits.maxFrameBytes());
+    }
+    return decode(bytes, offset, length, scratch.get());
+  }
+
+  private DeviceMessage decode(byte[] bytes, int offset, int length, Scratch s) {
+    try (JsonParser p = factory.createParser(bytes, offset, length)) {
+      return read(p, s);
+    } catch (StreamConstraintsException e) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, detail(e), e);
+    } catch (JsonProcessingException e) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, detail(e), e);
+    } catch (IOException e) {
+      // Invalid UTF-8 surfaces as a CharConversionException.
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getMessage()), e);
+    }
+  }
+
+  private static String detail(JsonProcessingException e) {
+    return cut(e.getOriginalMessage());
+  }
+
+  private static String cut(String s) {
+    if (s == null) {
+      return null;
+    }
+    String one = s.replace('\n', ' ');
+    return one.length() <= MAX_DETAIL ? one : one.substring(0, MAX_DETAIL);
+  }
+
+  /** The fields of one frame as they are collected, before the message is built. */
+  private DeviceMessage read(JsonParser p, Scratch s) throws IOException {
+    JsonToken first = p.nextToken();
+    if (first == null) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "empty frame");
+    }
+    if (first != JsonToken.START_OBJECT) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON object");
+    }
+    int seen = 0;
+    int present = 0;
+    int position = 0;
+    boolean duplicate = false;
+    String duplicateName = null;
+    FieldErrors errors = null;
+    String[] unknownNames = null;
+    int unknownCount = 0;
+
+    DeviceMessageType type = null;
+    boolean typeUnknown = false;
+    String assertion = null;
+    ApplicationIds applicationIds = null;
+    String device = null;
+    UUID sessionId = null;
+    PresenceStatus status = null;
+    String message = null;
+    String xpi = null;
+
+    JsonToken t;
+    while ((t = p.nextToken()) != JsonToken.END_OBJECT) {
+      if (t != JsonToken.FIELD_NAME) {
+        throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a field name");
+      }
+      String name = p.currentName();
+      int field = field(name);
+      JsonToken v = p.nextToken();
+      position++;
+      if (field < 0) {
+        if (!duplicate) {
+          if (unknownNames == null) {
+            unknownNames = new String[4];
+          }
+          for (int i = 0; i < unknownCount; i++) {
+            if (unknownNames[i].equals(name)) {
+              duplicate = true;
+              duplicateName = name;
+            }
+          }
+          if (unknownCount == unknownNames.length) {
+            unknownNames = java.util.Arrays.copyOf(unknownNames, unknownCount * 2);
+          }
+          unknownNames[unknownCount++] = name;
+        }
+        p.skipChildren();
+        continue;
+      }
+      if ((seen & bit(field)) != 0) {
+        if (!duplicate) {
+          duplicate = true;
+          duplicateName = FIELD_NAMES[field];
+        }
+        p.skipChildren();
+        continue;
+      }
+      seen |= bit(field);
+      if (v == JsonToken.VALUE_NULL) {
+        // null is an absent field.
+        continue;
+      }
+      present |= bit(field);
+      ProtocolException error = null;
+      switch (field) {
+        case F_TYPE -> {
+          if (v != JsonToken.VALUE_STRING) {
+            error = wrongType(field);
+          } else {
+            type =
+                DeviceMessageType.fromChars(
+                    p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+            typeUnknown = type == null;
+          }
+        }
+        case F_ASSERTION -> {
+          if (v != JsonToken.VALUE_STRING) {
+            error = wrongType(field);
+          } else {
+            assertion = p.getText();
+          }
+        }
+        case F_APPLICATION_IDS -> {
+          if (v != JsonToken.START_ARRAY) {
+            error = wrongType(field);
+          } else {
+            long[] ids = s.ids;
+            int count = 0;
+            JsonToken e;
+            while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
+              if (error != null) {
+                p.skipChildren();
+                continue;
+              }
+              if (e == JsonToken.VALUE_NUMBER_INT) {
+                JsonParser.NumberType nt = p.getNumberType();
+                long id = nt == JsonParser.NumberType.BIG_INTEGER ? -1 : p.getLongValue();
+                if (id <= 0) {
+                  error =
+                      new ProtocolException(
+                          ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer");
+                } else if (count == limits.maxApplicationIds()) {
+                  error =
+                      new ProtocolException(
+                          ErrorCode.TOO_MANY_APPLICATION_IDS,
+                          "limit is " + limits.maxApplicationIds());
+                } else {
+                  ids[count++] = id;
+                }
+              } else if (e == JsonToken.VALUE_NUMBER_FLOAT) {
+                error =
+                    new ProtocolException(
+                        ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer");
+              } else {
+                error = wrongType(field);
+                p.skipChildren();
+              }
+            }
+            if (error == null) {
+              applicationIds = ApplicationIds.of(ids, count);
+            }
+          }
+        }
+        case F_DEVICE -> {
+          if (v != JsonToken.VALUE_STRING) {
+            error = wrongType(field);
+          } else if (!Chars.identifier(
+              p.getTextCharacters(),
+              p.getTextOffset(),
+              p.getTextLength(),
+              DeviceMessage.MAX_DEVICE_ID_LENGTH)) {
+            error =
+                new ProtocolException(
+                    ErrorCode.INVALID_FIELD_VALUE, "device: 1-64 of A-Z a-z 0-9 . _ : -");
+          } else {
+            device = p.getText();
+          }
+        }
+        case F_SESSION_ID -> {
+          if (v != JsonToken.VALUE_STRING) {
+            error = wrongType(field);
+          } else {
+            sessionId = Chars.uuid(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+            if (sessionId == null) {
+              error = new ProtocolException(ErrorCode.UNKNOWN_SESSION, "not a session id");
+            }
+          }
+        }
+        case F_STATUS -> {
+          if (v != JsonToken.VALUE_STRING) {
+            error = wrongType(field);
+          } else {
+            status = Chars.status(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+            if (status == null) {
+              error =
+                  new ProtocolException(
+                      ErrorCode.INVALID_STATUS, "one of online, away, unavailable, offline");
+            }
+          }
+        }
+        case F_MESSAGE -> {
+          if (v != JsonToken.VALUE_STRING) {
+            error = wrongType(field);
+          } else {
+            int len = p.getTextLength();
+            // A UTF-16 length within the limit is within it in code points too; only longer
+            // strings need counting.
+            if (len > limits.maxMessageLength()
+                && Character.codePointCount(p.getTextCharacters(), p.getTextOffset(), len)
+                    > limits.maxMessageLength()) {
+              error =
+                  new ProtocolException(
+                      ErrorCode.MESSAGE_TOO_LONG, "limit is " + limits.maxMessageLength());
+            } else if (len > 0) {
+              message = p.getText();
+            }
+          }
+        }
+        case F_XPI -> {
+          if (v != JsonToken.VALUE_STRING) {
+            error = wrongType(field);
+          } else if (!Chars.identifier(
+              p.getTextCharacters(),
+              p.getTextOffset(),
+              p.getTextLength(),
+              DeviceMessage.MAX_PRESENCE_ID_LENGTH)) {
+            error =
+                new ProtocolException(
+                    ErrorCode.INVALID_FIELD_VALUE, "xpi: 1-128 of A-Z a-z 0-9 . _ : -");
+          } else {
+            xpi = p.getText();
+          }
+        }
+        default -> throw new IllegalStateException("field " + field);
+      }
+      if (error != null) {
+        if (errors == null) {
+          errors = new FieldErrors();
+        }
+        errors.add(field, position, error);
+        if (v == JsonToken.START_OBJECT || (v == JsonToken.START_ARRAY && field != F_APPLICATION_IDS)) {
+          p.skipChildren();
+        }
+      }
+    }
+    if (p.nextToken() != null) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "trailing content after the object");
+    }
+    if (duplicate) {
+      throw new ProtocolException(ErrorCode.DUPLICATE_FIELD, duplicateName);
+    }
+    if (errors != null && errors.has(F_TYPE)) {
+      throw errors.get(F_TYPE);
+    }
+    if ((present & bit(F_TYPE)) == 0) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, "type");
+    }
+    if (typeUnknown) {
+      throw new ProtocolException(ErrorCode.UNKNOWN_TYPE);
+    }
+    int relevant =
+        switch (type) {
+          case CONNECT -> CONNECT_FIELDS;
+          case STATUS -> STATUS_FIELDS;
+          case REGISTER_PUSH -> REGISTER_PUSH_FIELDS;
+        };
+    if (errors != null) {
+      ProtocolException fieldError = errors.first(relevant);
+      if (fieldError != null) {
+        throw fieldError;
+      }
+    }
+    return switch (type) {
+      case CONNECT -> {
+        require(present, F_ASSERTION);
+        yield new Connect(assertion, applicationIds, device);
+      }
+      case STATUS -> {
+        require(present, F_SESSION_ID);
+        require(present, F_STATUS);
+        yield new StatusUpdate(sessionId, status, message, applicationIds);
+      }
+      case REGISTER_PUSH -> {
+        require(present, F_SESSION_ID);
+        require(present, F_XPI);
+        yield new RegisterPush(sessionId, xpi);
+      }
+    };
+  }
+
+  private static void require(int present, int field) {
+    if ((present & bit(field)) == 0) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, FIELD_NAMES[field]);
+    }
+  }
+
+  private static ProtocolException wrongType(int field) {
+    return new ProtocolException(ErrorCode.WRONG_FIELD_TYPE, FIELD_NAMES[field]);
+  }
+
+  private static int field(String name) {
+    return switch (name) {
+      case "type" -> F_TYPE;
+      case "assertion" -> F_ASSERTION;
+      case "application_ids" -> F_APPLICATION_IDS;
+      case "device" -> F_DEVICE;
+      case "session_id" -> F_SESSION_ID;
+      case "status" -> F_STATUS;
+      case "message" -> F_MESSAGE;
+      case "xpi" -> F_XPI;
+      default -> -1;
+    };
+  }
+
+  /** The field errors of one frame, by slot, with their position; only made for bad frames. */
+  private static final class FieldErrors {
+    final ProtocolException[] errors = new ProtocolException[FIELD_COUNT];
+    final int[] positions = new int[FIELD_COUNT];
+
+    void add(int field, int position, ProtocolException e) {
+      errors[field] = e;
+      positions[field] = position;
+    }
+
+    boolean has(int field) {
+      return errors[field] != null;
+    }
+
+    ProtocolException get(int field) {
+      return errors[field];
+    }
+
+    /** The error that came first in the document among the fields in {@code mask}. */
+    ProtocolException first(int mask) {
+      ProtocolException best = null;
+      int at = Integer.MAX_VALUE;
+      for (int f = 0; f < FIELD_COUNT; f++) {
+        if ((mask & bit(f)) != 0 && errors[f] != null && positions[f] < at) {
+          best = errors[f];
+          at = positions[f];
+        }
+      }
+      return best;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Decoding server frames (client side)
+
+  /**
+   * Decodes an answer of the server: {@link Connected}, {@link Ack} or {@link ErrorReply}. For
+   * clients and tests; not on the server's hot path.
+   *
+   * @throws ProtocolException ({@link ErrorCode#MALFORMED_JSON}) when the frame is none of them
+   */
+  public static DeviceMessage decodeReply(ByteBuf frame) {
+    try (JsonParser p = Json.parser(Json.frames(), frame)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON object");
+      }
+      Boolean result = null;
+      String session = null;
+      Integer errno = null;
+      String reason = null;
+      JsonToken t;
+      while ((t = p.nextToken()) != JsonToken.END_OBJECT) {
+        if (t != JsonToken.FIELD_NAME) {
+          throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a field name");
+        }
+        String name = p.currentName();
+        JsonToken v = p.nextToken();
+        switch (name) {
+          case "result" -> result = v == JsonToken.VALUE_TRUE ? Boolean.TRUE
+              : v == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
+          case "session_id" -> session = v == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "errno" -> errno = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : null;
+          case "reason" -> reason = v == JsonToken.VALUE_STRING ? p.getText() : null;
+          default -> p.skipChildren();
+        }
+      }
+      if (Boolean.TRUE.equals(result)) {
+        if (session == null) {
+          return Ack.INSTANCE;
+        }
+        UUID id = Chars.uuid(session.toCharArray(), 0, session.length());
+        if (id == null) {
+          throw new ProtocolException(ErrorCode.MALFORMED_JSON, "session_id is not a UUID");
+        }
+        return new Connected(id);
+      }
+      if (Boolean.FALSE.equals(result) && errno != null) {
+        return new ErrorReply(errno, reason == null ? "" : reason);
+      }
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "not a device channel answer");
+    } catch (JsonProcessingException e) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, detail(e), e);
+    } catch (IOException e) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getMessage()), e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Encoding
+
+  /**
+   * Appends the JSON of {@code message} to {@code out}. Answers are written straight as bytes
+   * ({@link Ack} is a constant); requests go through a Jackson generator.
+   */
+  public static void encode(DeviceMessage message, ByteBuf out) {
+    if (message instanceof Ack) {
+      out.writeBytes(ACK);
+    } else if (message instanceof Connected c) {
+      out.writeBytes(CONNECTED_HEAD);
+      writeUuid(c.sessionId(), out);
+      out.writeBytes(CONNECTED_TAIL);
+    } else {
+      try (JsonGenerator g = Json.generator(out)) {
+        write(message, g);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
+  /** Appends the {@code {"result":true}} acknowledgement to {@code out}. */
+  public static void encodeAck(ByteBuf out) {
+    out.writeBytes(ACK);
+  }
+
+  /** Bytes of {@link #encode}d {@code message}, for tests and clients. */
+  public static byte[] toBytes(DeviceMessage message) {
+    ByteBuf buf = io.netty.buffer.Unpooled.buffer(128);
+    try {
+      encode(message, buf);
+      byte[] bytes = new byte[buf.readableBytes()];
+      buf.readBytes(bytes);
+      return bytes;
+    } finally {
+      buf.release();
+    }
+  }
+
+  private static void write(DeviceMessage message, JsonGenerator g) throws IOException {
+    g.writeStartObject();
+    if (message instanceof Connect c) {
+      g.writeStringField("type", DeviceMessageType.CONNECT.wireName());
+      g.writeStringField("assertion", c.assertion());
+      writeIds(c.applicationIds(), g);
+      if (c.device() != null) {
+        g.writeStringField("device", c.device());
+      }
+    } else if (message instanceof StatusUpdate u) {
+      g.writeStringField("type", DeviceMessageType.STATUS.wireName());
+      g.writeStringField("session_id", u.sessionId().toString());
+      g.writeStringField("status", u.status().wireName());
+      if (u.message() != null) {
+        g.writeStringField("message", u.message());
+      }
+      writeIds(u.applicationIds(), g);
+    } else if (message instanceof RegisterPush r) {
+      g.writeStringField("type", DeviceMessageType.REGISTER_PUSH.wireName());
+      g.writeStringField("session_id", r.sessionId().toString());
+      g.writeStringField("xpi", r.presenceId());
+    } else if (message instanceof ErrorReply e) {
+      g.writeBooleanField("result", false);
+      g.writeNumberField("errno", e.errno());
+      g.writeStringField("reason", e.reason());
+    } else if (message instanceof Connected c) {
+      g.writeBooleanField("result", true);
+      g.writeStringField("session_id", c.sessionId().toString());
+    } else {
+      g.writeBooleanField("result", true);
+    }
+    g.writeEndObject();
+  }
+
+  private static void writeIds(ApplicationIds ids, JsonGenerator g) throws IOException {
+    if (ids == null) {
+      return;
+    }
+    g.writeArrayFieldStart("application_ids");
+    for (int i = 0; i < ids.size(); i++) {
+      g.writeNumber(ids.get(i));
+    }
+    g.writeEndArray();
+  }
+
+  /** Writes the canonical lower-case form of {@code id}, 36 ASCII bytes. */
+  static void writeUuid(UUID id, ByteBuf out) {
+    long msb = id.getMostSignificantBits();
+    long lsb = id.getLeastSignificantBits();
+    writeHex(out, msb >>> 32, 8);
+    out.writeByte('-');
+    writeHex(out, msb >>> 16, 4);
+    out.writeByte('-');
+    writeHex(out, msb, 4);
+    out.writeByte('-');
+    writeHex(out, lsb >>> 48, 4);
+    out.writeByte('-');
+    writeHex(out, lsb, 12);
+  }
+
+  private static void writeHex(ByteBuf out, long value, int digits) {
+    for (int i = digits - 1; i >= 0; i--) {
+      out.writeByte(HEX[(int) (value >>> (i * 4)) & 0xF]);
+    }
+  }
+}

@@ -1,0 +1,123 @@
+package org.presence.protocol.device;
+
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+
+/**
+ * A message of the device channel, the WebSocket at {@code /presence} (wiki, "1. Device Channel
+ * to Mozilla Presence"): one JSON object per text frame. Devices send {@link Connect}, {@link
+ * StatusUpdate} and {@link RegisterPush}; the server answers with {@link Connected}, {@link Ack}
+ * or {@link ErrorReply}. {@link DeviceCodec} reads and writes them; {@code docs/device-protocol.md}
+ * shows every frame.
+ *
+ * <p>Values are small and immutable. Optional fields are {@code null} when absent.
+ */
+public sealed interface DeviceMessage {
+  /** Longest device id: {@code [A-Za-z0-9._:-]}, 1 to 64 characters. */
+  int MAX_DEVICE_ID_LENGTH = 64;
+
+  /** Longest push presence id ({@code xpi}): {@code [A-Za-z0-9._:-]}, 1 to 128 characters. */
+  int MAX_PRESENCE_ID_LENGTH = 128;
+
+  /** Whether {@code device} is a well-formed device id. */
+  static boolean validDeviceId(String device) {
+    return Chars.identifier(device, MAX_DEVICE_ID_LENGTH);
+  }
+
+  /** Whether {@code xpi} is a well-formed push presence id. */
+  static boolean validPresenceId(String xpi) {
+    return Chars.identifier(xpi, MAX_PRESENCE_ID_LENGTH);
+  }
+
+  /**
+   * The session request, {@code {"type": "connect", "assertion": "...", "application_ids": [421],
+   * "device": "phone-1"}}.
+   *
+   * @param assertion the signed identity token (a JWT)
+   * @param applicationIds the applications this device's presence goes to, or {@code null} for
+   *     every application the user granted
+   * @param device a stable id of the device, or {@code null}: a connection without one is its own
+   *     device and never replaces another
+   */
+  record Connect(String assertion, ApplicationIds applicationIds, String device)
+      implements DeviceMessage {
+    public Connect {
+      Objects.requireNonNull(assertion, "assertion");
+    }
+  }
+
+  /**
+   * A status update, {@code {"type": "status", "session_id": "...", "status": "online",
+   * "message": "...", "application_ids": [421]}}.
+   *
+   * @param sessionId the session the update belongs to
+   * @param status the device's status
+   * @param message the custom status text, or {@code null}
+   * @param applicationIds for this update only, the applications to tell instead of the connect
+   *     list; {@code null} keeps the connect list
+   */
+  record StatusUpdate(
+      UUID sessionId, PresenceStatus status, String message, ApplicationIds applicationIds)
+      implements DeviceMessage {
+    public StatusUpdate {
+      Objects.requireNonNull(sessionId, "sessionId");
+      Objects.requireNonNull(status, "status");
+    }
+  }
+
+  /**
+   * Ties the device's push-server presence id to the session's user and device, {@code {"type":
+   * "register_push", "session_id": "...", "xpi": "..."}}, so that a push server can report the
+   * device's status later (seed 000, Client-Mappings). Sending it again with a new id re-ties the
+   * device after a push re-registration.
+   *
+   * @param sessionId the session
+   * @param presenceId the presence id the device gave its push server ({@code xpi})
+   */
+  record RegisterPush(UUID sessionId, String presenceId) implements DeviceMessage {
+    public RegisterPush {
+      Objects.requireNonNull(sessionId, "sessionId");
+      Objects.requireNonNull(presenceId, "presenceId");
+    }
+  }
+
+  /** The answer to a good session request, {@code {"result": true, "session_id": "..."}}. */
+  record Connected(UUID sessionId) implements DeviceMessage {
+    public Connected {
+      Objects.requireNonNull(sessionId, "sessionId");
+    }
+  }
+
+  /** The answer to an accepted update, {@code {"result": true}}. */
+  record Ack() implements DeviceMessage {
+    /** The one instance. */
+    public static final Ack INSTANCE = new Ack();
+  }
+
+  /**
+   * An error, {@code {"result": false, "errno": 34, "reason": "Invalid assertion"}}. A negative
+   * errno means the session is lost and the socket closes.
+   *
+   * @param errno the wire code
+   * @param reason the human-readable reason
+   */
+  record ErrorReply(int errno, String reason) implements DeviceMessage {
+    public ErrorReply {
+      Objects.requireNonNull(reason, "reason");
+    }
+
+    /** The reply for {@code code} with its reason (and {@code detail}, if any). */
+    public static ErrorReply of(ErrorCode code, String detail) {
+      return new ErrorReply(code.errno(), code.reasonWith(detail));
+    }
+
+    /** The error code, when this errno is one this build knows. */
+    public Optional<ErrorCode> code() {
+      return ErrorCode.fromErrno(errno);
+    }
+  }
+}

@@ -1,0 +1,191 @@
+package org.presence.protocol.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+
+/** Every way a device frame can be wrong, with the errno (and detail) it is answered with. */
+class DeviceCodecMalformedTest {
+  private static final String S = DeviceFixtures.SESSION.toString();
+  private static final DeviceCodec CODEC =
+      new DeviceCodec(new DeviceCodec.Limits(512, 3, 10));
+
+  private static Arguments row(String frame, ErrorCode code, String detail) {
+    return Arguments.of(frame, code, detail);
+  }
+
+  static Stream<Arguments> table() {
+    return Stream.of(
+        // Not one well-formed JSON object.
+        row("", ErrorCode.MALFORMED_JSON, "empty frame"),
+        row("   ", ErrorCode.MALFORMED_JSON, "empty frame"),
+        row("[]", ErrorCode.MALFORMED_JSON, "expected a JSON object"),
+        row("\"connect\"", ErrorCode.MALFORMED_JSON, "expected a JSON object"),
+        row("42", ErrorCode.MALFORMED_JSON, "expected a JSON object"),
+        row("null", ErrorCode.MALFORMED_JSON, "expected a JSON object"),
+        row("{", ErrorCode.MALFORMED_JSON, null),
+        row("{\"type\":\"connect\",\"assertion\":\"a\"", ErrorCode.MALFORMED_JSON, null),
+        row("{\"type\":\"connect\",,}", ErrorCode.MALFORMED_JSON, null),
+        row("{'type':'connect'}", ErrorCode.MALFORMED_JSON, null),
+        row("{\"type\":connect}", ErrorCode.MALFORMED_JSON, null),
+        row("{\"type\":\"connect\",\"assertion\":\"a\"}{}", ErrorCode.MALFORMED_JSON,
+            "trailing content after the object"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\"} x", ErrorCode.MALFORMED_JSON, null),
+        row("{\"a\":" + "[".repeat(40) + "]".repeat(40) + "}", ErrorCode.MALFORMED_JSON, null),
+        row("{\"a\":1" + "0".repeat(40) + "}", ErrorCode.MALFORMED_JSON, null),
+        row("{\"a\":NaN}", ErrorCode.MALFORMED_JSON, null),
+        row("{\"type\":\"status\u0001\"}", ErrorCode.MALFORMED_JSON, null),
+        row("{\"type\":\"connect\",\"assertion\":\"" + "a".repeat(600) + "\"}",
+            ErrorCode.FRAME_TOO_LARGE, "limit is 512"),
+        // Duplicates, whatever the values.
+        row("{\"type\":\"connect\",\"type\":\"connect\",\"assertion\":\"a\"}",
+            ErrorCode.DUPLICATE_FIELD, "type"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":null,\"device\":\"d\"}",
+            ErrorCode.DUPLICATE_FIELD, "device"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"x\":1,\"x\":{}}",
+            ErrorCode.DUPLICATE_FIELD, "x"),
+        row("{\"type\":7,\"type\":\"connect\"}", ErrorCode.DUPLICATE_FIELD, "type"),
+        // The type.
+        row("{}", ErrorCode.MISSING_FIELD, "type"),
+        row("{\"assertion\":\"a\"}", ErrorCode.MISSING_FIELD, "type"),
+        row("{\"type\":null,\"assertion\":\"a\"}", ErrorCode.MISSING_FIELD, "type"),
+        row("{\"type\":1}", ErrorCode.WRONG_FIELD_TYPE, "type"),
+        row("{\"type\":[\"connect\"]}", ErrorCode.WRONG_FIELD_TYPE, "type"),
+        row("{\"type\":{\"connect\":1}}", ErrorCode.WRONG_FIELD_TYPE, "type"),
+        row("{\"type\":\"hello\"}", ErrorCode.UNKNOWN_TYPE, null),
+        row("{\"type\":\"CONNECT\",\"assertion\":\"a\"}", ErrorCode.UNKNOWN_TYPE, null),
+        row("{\"type\":\"hello\",\"status\":5}", ErrorCode.UNKNOWN_TYPE, null),
+        // Connect fields.
+        row("{\"type\":\"connect\"}", ErrorCode.MISSING_FIELD, "assertion"),
+        row("{\"type\":\"connect\",\"assertion\":null}", ErrorCode.MISSING_FIELD, "assertion"),
+        row("{\"type\":\"connect\",\"assertion\":1}", ErrorCode.WRONG_FIELD_TYPE, "assertion"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":421}",
+            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":{\"a\":1}}",
+            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[\"421\"]}",
+            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[[1]]}",
+            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1,null]}",
+            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[0]}",
+            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[-4]}",
+            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1.5]}",
+            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1e3]}",
+            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[99999999999999999999]}",
+            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1,2,3,4]}",
+            ErrorCode.TOO_MANY_APPLICATION_IDS, "limit is 3"),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"\"}",
+            ErrorCode.INVALID_FIELD_VALUE, null),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"a b\"}",
+            ErrorCode.INVALID_FIELD_VALUE, null),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"" + "d".repeat(65) + "\"}",
+            ErrorCode.INVALID_FIELD_VALUE, null),
+        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":true}",
+            ErrorCode.WRONG_FIELD_TYPE, "device"),
+        // The first bad field in document order wins; fields of other types are ignored.
+        row("{\"device\":7,\"application_ids\":[0],\"type\":\"connect\",\"assertion\":\"a\"}",
+            ErrorCode.WRONG_FIELD_TYPE, "device"),
+        row("{\"application_ids\":[0],\"device\":7,\"type\":\"connect\",\"assertion\":\"a\"}",
+            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
+        row("{\"type\":\"connect\",\"status\":5,\"device\":\"?\"}",
+            ErrorCode.INVALID_FIELD_VALUE, null),
+        // Status fields.
+        row("{\"type\":\"status\",\"status\":\"online\"}", ErrorCode.MISSING_FIELD, "session_id"),
+        row("{\"type\":\"status\",\"session_id\":\"" + S + "\"}", ErrorCode.MISSING_FIELD,
+            "status"),
+        row("{\"type\":\"status\",\"session_id\":\"nope\",\"status\":\"online\"}",
+            ErrorCode.UNKNOWN_SESSION, "not a session id"),
+        row("{\"type\":\"status\",\"session_id\":\"" + S.replace('-', 'x')
+                + "\",\"status\":\"online\"}", ErrorCode.UNKNOWN_SESSION, "not a session id"),
+        row("{\"type\":\"status\",\"session_id\":42,\"status\":\"online\"}",
+            ErrorCode.WRONG_FIELD_TYPE, "session_id"),
+        row("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"busy\"}",
+            ErrorCode.INVALID_STATUS, null),
+        row("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"Online\"}",
+            ErrorCode.INVALID_STATUS, null),
+        row("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"O\"}",
+            ErrorCode.INVALID_STATUS, null),
+        row("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":true}",
+            ErrorCode.WRONG_FIELD_TYPE, "status"),
+        row("{\"type\":\"status\",\"session_id\":\"" + S
+                + "\",\"status\":\"away\",\"message\":\"12345678901\"}",
+            ErrorCode.MESSAGE_TOO_LONG, "limit is 10"),
+        row("{\"type\":\"status\",\"session_id\":\"" + S
+                + "\",\"status\":\"away\",\"message\":[\"x\"]}",
+            ErrorCode.WRONG_FIELD_TYPE, "message"),
+        row("{\"type\":\"status\",\"session_id\":\"" + S
+                + "\",\"status\":\"away\",\"application_ids\":[1,2,3,4,5]}",
+            ErrorCode.TOO_MANY_APPLICATION_IDS, "limit is 3"),
+        // Push registration.
+        row("{\"type\":\"register_push\",\"session_id\":\"" + S + "\"}", ErrorCode.MISSING_FIELD,
+            "xpi"),
+        row("{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":\"a/b\"}",
+            ErrorCode.INVALID_FIELD_VALUE, null),
+        row("{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":5}",
+            ErrorCode.WRONG_FIELD_TYPE, "xpi"));
+  }
+
+  @ParameterizedTest(name = "[{index}] {1} {0}")
+  @MethodSource("table")
+  void decode_whenMalformed_thenDocumentedErrno(String frame, ErrorCode code, String detail) {
+    ByteBuf b = Unpooled.copiedBuffer(frame, StandardCharsets.UTF_8);
+    try {
+      ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> CODEC.decode(b));
+      assertThat(e).as("decoding %s", frame).isNotNull();
+      assertThat(e.code()).as("decoding %s", frame).isEqualTo(code);
+      if (detail != null) {
+        assertThat(e.detail()).isEqualTo(detail);
+      }
+      assertThat(e.reason().getBytes(StandardCharsets.UTF_8).length)
+          .isLessThanOrEqualTo(ErrorCode.MAX_REASON_BYTES);
+      assertThat(b.refCnt()).isEqualTo(1);
+      assertThat(b.readerIndex()).isZero();
+    } finally {
+      b.release();
+    }
+  }
+
+  @ParameterizedTest(name = "[{index}] invalid UTF-8 {0}")
+  @MethodSource("invalidUtf8")
+  void decode_whenInvalidUtf8_thenMalformedJson(byte[] bad) {
+    ProtocolException e =
+        catchThrowableOfType(
+            ProtocolException.class, () -> CODEC.decode(bad, 0, bad.length));
+    assertThat(e).isNotNull();
+    assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+  }
+
+  static Stream<byte[]> invalidUtf8() {
+    byte[] prefix = "{\"type\":\"connect\",\"assertion\":\"".getBytes(StandardCharsets.US_ASCII);
+    byte[][] tails = {
+      {(byte) 0xC3, '"', '}'},
+      {(byte) 0xFF, '"', '}'},
+      {(byte) 0xE2, (byte) 0x82, '"', '}'},
+      {(byte) 0x80, '"', '}'},
+    };
+    return Stream.of(tails)
+        .map(
+            t -> {
+              byte[] b = new byte[prefix.length + t.length];
+              System.arraycopy(prefix, 0, b, 0, prefix.length);
+              System.arraycopy(t, 0, b, prefix.length, t.length);
+              return b;
+            });
+  }
+}
