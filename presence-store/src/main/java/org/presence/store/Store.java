@@ -11,11 +11,14 @@ import org.presence.store.bus.RedisPresenceBus;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.db.PostgresPersistence;
+import org.presence.store.presence.LocalPresenceStateStore;
+import org.presence.store.presence.PresenceStateStore;
+import org.presence.store.presence.RedisPresenceStateStore;
 import org.presence.store.redis.RedisBackend;
 
 /**
- * Opens the node's persistence and bus from a {@link StoreConfig} and closes them again: the one
- * place that picks the embedded or the cluster implementation of each.
+ * Opens the node's persistence, bus and presence state from a {@link StoreConfig} and closes them
+ * again: the one place that picks the embedded or the cluster implementation of each.
  */
 public final class Store implements AutoCloseable {
   /** How long a backend may take to answer a health check. */
@@ -25,12 +28,19 @@ public final class Store implements AutoCloseable {
   private final Persistence persistence;
   private final RedisBackend redis;
   private final PresenceBus bus;
+  private final PresenceStateStore presence;
 
-  private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
+  private Store(
+      StoreConfig config,
+      Persistence persistence,
+      RedisBackend redis,
+      PresenceBus bus,
+      PresenceStateStore presence) {
     this.config = config;
     this.persistence = persistence;
     this.redis = redis;
     this.bus = bus;
+    this.presence = presence;
   }
 
   /**
@@ -41,18 +51,21 @@ public final class Store implements AutoCloseable {
     Persistence persistence = openPersistence(config);
     RedisBackend redis = null;
     PresenceBus bus;
+    PresenceStateStore presence;
     try {
       if (config.localBus()) {
         bus = new LocalPresenceBus();
+        presence = new LocalPresenceStateStore();
       } else {
         redis = openRedis(config);
         bus = new RedisPresenceBus(redis);
+        presence = new RedisPresenceStateStore(redis);
       }
     } catch (RuntimeException e) {
       persistence.close();
       throw e;
     }
-    return new Store(config, persistence, redis, bus);
+    return new Store(config, persistence, redis, bus, presence);
   }
 
   private static Persistence openPersistence(StoreConfig config) {
@@ -115,6 +128,11 @@ public final class Store implements AutoCloseable {
     return bus;
   }
 
+  /** Users' devices and presence, shared by all nodes. */
+  public PresenceStateStore presence() {
+    return presence;
+  }
+
   /** The Redis backend, or {@code null} in the embedded default. */
   public RedisBackend redis() {
     return redis;
@@ -145,6 +163,7 @@ public final class Store implements AutoCloseable {
 
   @Override
   public void close() {
+    presence.close();
     bus.close();
     if (redis != null) {
       redis.close();

@@ -27,6 +27,11 @@ public final class RedisKeys {
     return redisChannel.startsWith(p) ? redisChannel.substring(p.length()) : null;
   }
 
+  /** The hash of user {@code userSub}'s devices and published presence views. */
+  public String presence(String userSub) {
+    return prefix + "pres:" + userSub;
+  }
+
   /** An arbitrary key under the prefix; stores add their own typed helpers next to this. */
   public String key(String name) {
     return prefix + name;

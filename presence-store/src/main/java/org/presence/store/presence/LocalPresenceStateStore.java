@@ -1,0 +1,86 @@
+package org.presence.store.presence;
+
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.presence.PresenceAggregator.UserState;
+
+/**
+ * The in-process {@link PresenceStateStore} of the embedded default: a map of user to state, each
+ * call serialised per user by {@link ConcurrentHashMap#compute}. Calls do a little CPU work and
+ * complete before they return, so they may run on an event loop. Users with nothing to remember
+ * are dropped.
+ */
+public final class LocalPresenceStateStore implements PresenceStateStore {
+  private final ConcurrentHashMap<String, UserState> users = new ConcurrentHashMap<>();
+
+  @Override
+  public String kind() {
+    return "local";
+  }
+
+  private <T> CompletionStage<T> with(String user, Function<UserState, T> op) {
+    Object[] result = new Object[1];
+    users.compute(
+        user,
+        (k, st) -> {
+          UserState s = st == null ? new UserState() : st;
+          result[0] = op.apply(s);
+          return s.empty() ? null : s;
+        });
+    @SuppressWarnings("unchecked")
+    T t = (T) result[0];
+    return CompletableFuture.completedFuture(t);
+  }
+
+  @Override
+  public CompletionStage<Claim> claim(
+      String user, String device, String session, String node, long now) {
+    return with(user, st -> PresenceAggregator.claim(st, device, session, node, now));
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> update(
+      String user,
+      String device,
+      String session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      long now) {
+    return with(
+        user,
+        st ->
+            PresenceAggregator.update(st, device, session, status, message, applicationIds, now));
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> release(
+      String user, String device, String session, long now) {
+    return with(user, st -> PresenceAggregator.release(st, device, session, now));
+  }
+
+  @Override
+  public CompletionStage<Map<String, DeviceState>> devices(String user) {
+    return with(user, st -> Map.copyOf(st.devices));
+  }
+
+  @Override
+  public CompletionStage<UserPresence> presence(String user) {
+    return with(user, PresenceAggregator::view);
+  }
+
+  /** Users with state, for tests and metrics. */
+  public int users() {
+    return users.size();
+  }
+
+  @Override
+  public void close() {
+    users.clear();
+  }
+}

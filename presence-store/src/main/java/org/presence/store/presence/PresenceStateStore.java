@@ -1,0 +1,71 @@
+package org.presence.store.presence;
+
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+
+/**
+ * The presence of every user across all nodes: per user, each device's status, message, owning
+ * session and node, and what each audience was last shown. Two implementations: {@link
+ * LocalPresenceStateStore} (one process, the embedded default) and {@link
+ * RedisPresenceStateStore} (the cluster). One contract test suite runs against both.
+ *
+ * <h2>Semantics</h2>
+ *
+ * <ul>
+ *   <li>A user's presence, as an audience sees it, is the most available status (online > away >
+ *       unavailable > offline) among the devices it may see, with the message of the device that
+ *       set it; among equals, the latest update wins. An offline user has no message.
+ *   <li>An application sees the devices whose application list names it, and the devices without
+ *       a list. So each application named by some device is an audience of its own, and all other
+ *       granted applications share the audience {@link PresenceChange#ALL_APPS}.
+ *   <li>Each call changes one device atomically and returns the <em>real</em> changes of what
+ *       audiences see: never a change that repeats what the audience was last shown, whichever
+ *       node made the previous one. The caller publishes them.
+ *   <li>A device is owned by one session; only the owner updates or releases it. A new session
+ *       {@linkplain #claim claims} the device and learns whom it replaced.
+ * </ul>
+ *
+ * All methods are non-blocking; times are passed in (epoch milliseconds) so that tests control
+ * them.
+ */
+public interface PresenceStateStore extends AutoCloseable {
+  /** {@code "local"} or {@code "redis"}. */
+  String kind();
+
+  /**
+   * Makes {@code session} on {@code node} the owner of {@code user}'s {@code device}, keeping its
+   * status (a quick reconnect does not flap), or adding the device with no status yet.
+   */
+  CompletionStage<Claim> claim(String user, String device, String session, String node, long now);
+
+  /**
+   * Sets the device's status. With a {@code session}, only if it owns the device; with {@code
+   * null} (a push server's report), whoever owns it, adding the device without an owner if it is
+   * unknown.
+   *
+   * @param message the custom message, or {@code null}
+   * @param applicationIds the applications this status is for, or {@code null} for all granted
+   */
+  CompletionStage<PresenceUpdate> update(
+      String user,
+      String device,
+      String session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      long now);
+
+  /** Removes the device if {@code session} still owns it: its status no longer counts. */
+  CompletionStage<PresenceUpdate> release(String user, String device, String session, long now);
+
+  /** The user's devices, by device id. */
+  CompletionStage<Map<String, DeviceState>> devices(String user);
+
+  /** What each audience was last shown of the user. */
+  CompletionStage<UserPresence> presence(String user);
+
+  @Override
+  void close();
+}

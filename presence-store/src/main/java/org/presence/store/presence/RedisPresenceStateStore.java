@@ -1,0 +1,294 @@
+package org.presence.store.presence;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.json.Json;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.StoreException;
+import org.presence.store.redis.RedisBackend;
+
+/**
+ * The cluster {@link PresenceStateStore}: one Redis hash per user ({@code <prefix>pres:<user>}),
+ * changed only by the {@code presence.lua} script, which applies the rules of {@link
+ * PresenceAggregator} atomically. Nodes sharing a Redis therefore agree on each device's owner and
+ * on what every audience was last shown, so a change is reported to exactly one caller.
+ *
+ * <p>The script runs by its SHA1 ({@code EVALSHA}); after a Redis restart emptied the script
+ * cache, the first call sends its text again.
+ */
+public final class RedisPresenceStateStore implements PresenceStateStore {
+  private static final String SCRIPT = loadScript();
+
+  private final RedisBackend redis;
+  private final String sha;
+
+  public RedisPresenceStateStore(RedisBackend redis) {
+    this.redis = redis;
+    this.sha = redis.commands().async().digest(SCRIPT);
+  }
+
+  private static String loadScript() {
+    try (InputStream in =
+        RedisPresenceStateStore.class.getResourceAsStream("presence.lua")) {
+      if (in == null) {
+        throw new IllegalStateException("presence.lua missing from the class path");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public String kind() {
+    return "redis";
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String text(Object o) {
+    return o == null ? "" : new String((byte[]) o, StandardCharsets.UTF_8);
+  }
+
+  private <T> CompletionStage<T> run(String user, byte[][] args, Function<List<Object>, T> map) {
+    String[] keys = {redis.keys().presence(user)};
+    RedisAsyncCommands<String, byte[]> async = redis.commands().async();
+    CompletableFuture<T> result = new CompletableFuture<>();
+    try {
+      async
+          .<List<Object>>evalsha(sha, ScriptOutputType.MULTI, keys, args)
+          .whenComplete(
+              (reply, e) -> {
+                if (e instanceof RedisNoScriptException
+                    || (e instanceof CompletionException && e.getCause() instanceof RedisNoScriptException)) {
+                  try {
+                    async
+                        .<List<Object>>eval(SCRIPT, ScriptOutputType.MULTI, keys, args)
+                        .whenComplete((r2, e2) -> finish(result, r2, e2, map));
+                  } catch (RedisException re) {
+                    result.completeExceptionally(unavailable(re));
+                  }
+                } else {
+                  finish(result, reply, e, map);
+                }
+              });
+    } catch (RedisException e) {
+      result.completeExceptionally(unavailable(e));
+    }
+    return result;
+  }
+
+  private static <T> void finish(
+      CompletableFuture<T> result, List<Object> reply, Throwable e, Function<List<Object>, T> map) {
+    if (e != null) {
+      result.completeExceptionally(unavailable(e));
+      return;
+    }
+    try {
+      result.complete(map.apply(reply));
+    } catch (RuntimeException bad) {
+      result.completeExceptionally(bad);
+    }
+  }
+
+  private static StoreException unavailable(Throwable e) {
+    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    if (cause instanceof StoreException se) {
+      return se;
+    }
+    return new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "redis: " + cause.getMessage(), cause);
+  }
+
+  @Override
+  public CompletionStage<Claim> claim(
+      String user, String device, String session, String node, long now) {
+    byte[][] args = {
+      utf8("claim"), utf8(device), utf8(session), utf8(Long.toString(now)), utf8(node)
+    };
+    return run(
+        user,
+        args,
+        reply -> {
+          String s = text(reply.get(0));
+          return s.isEmpty() ? Claim.NONE : new Claim(s, text(reply.get(1)));
+        });
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> update(
+      String user,
+      String device,
+      String session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      long now) {
+    byte[][] args = {
+      utf8("update"),
+      utf8(device),
+      utf8(session == null ? "" : session),
+      utf8(Long.toString(now)),
+      utf8(status.wireName()),
+      utf8(message == null ? "0" : "1"),
+      utf8(message == null ? "" : message),
+      utf8(applicationIds == null ? "-" : applicationIds.toCsv())
+    };
+    return run(user, args, RedisPresenceStateStore::toUpdate);
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> release(
+      String user, String device, String session, long now) {
+    byte[][] args = {utf8("release"), utf8(device), utf8(session), utf8(Long.toString(now))};
+    return run(user, args, RedisPresenceStateStore::toUpdate);
+  }
+
+  private static PresenceUpdate toUpdate(List<Object> reply) {
+    if (!"ok".equals(text(reply.get(0)))) {
+      return PresenceUpdate.NOT_OWNER;
+    }
+    ApplicationIds own = ApplicationIds.fromCsv(text(reply.get(1)));
+    List<PresenceChange> changes = new ArrayList<>();
+    for (int i = 2; i + 3 < reply.size(); i += 4) {
+      String message = text(reply.get(i + 2));
+      changes.add(
+          new PresenceChange(
+              Long.parseLong(text(reply.get(i))),
+              status(text(reply.get(i + 1))),
+              message.isEmpty() ? null : message,
+              Long.parseLong(text(reply.get(i + 3)))));
+    }
+    changes.sort(Comparator.comparingLong(PresenceChange::appId));
+    return changes.isEmpty() && own.isEmpty()
+        ? PresenceUpdate.UNCHANGED
+        : new PresenceUpdate(true, changes, own);
+  }
+
+  private static PresenceStatus status(String wire) {
+    return PresenceStatus.fromWire(wire)
+        .orElseThrow(() -> new IllegalStateException("bad status in Redis: " + wire));
+  }
+
+  private CompletionStage<Map<String, byte[]>> hash(String user) {
+    try {
+      return redis
+          .commands()
+          .async()
+          .hgetall(redis.keys().presence(user))
+          .handle(
+              (m, e) -> {
+                if (e != null) {
+                  throw new CompletionException(unavailable(e));
+                }
+                return m;
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(unavailable(e));
+    }
+  }
+
+  @Override
+  public CompletionStage<Map<String, DeviceState>> devices(String user) {
+    return hash(user)
+        .thenApply(
+            h -> {
+              Map<String, DeviceState> out = new HashMap<>();
+              h.forEach(
+                  (field, value) -> {
+                    if (field.startsWith("d:")) {
+                      out.put(field.substring(2), readDevice(value));
+                    }
+                  });
+              return Map.copyOf(out);
+            });
+  }
+
+  @Override
+  public CompletionStage<UserPresence> presence(String user) {
+    return hash(user)
+        .thenApply(
+            h -> {
+              Map<Long, PresenceView> byApp = new HashMap<>();
+              PresenceView all = PresenceView.OFFLINE;
+              for (Map.Entry<String, byte[]> e : h.entrySet()) {
+                if (e.getKey().startsWith("p:")) {
+                  long app = Long.parseLong(e.getKey().substring(2));
+                  PresenceView v = readView(e.getValue());
+                  if (app == PresenceChange.ALL_APPS) {
+                    all = v;
+                  } else {
+                    byApp.put(app, v);
+                  }
+                }
+              }
+              return new UserPresence(all, byApp);
+            });
+  }
+
+  private static DeviceState readDevice(byte[] json) {
+    Map<String, String> f = flatObject(json);
+    String s = f.getOrDefault("s", "");
+    String a = f.get("a");
+    return new DeviceState(
+        s.isEmpty() ? null : status(s),
+        f.get("m"),
+        f.getOrDefault("o", ""),
+        f.getOrDefault("n", ""),
+        (long) Double.parseDouble(f.getOrDefault("u", "0")),
+        a == null ? null : ApplicationIds.fromCsv(a));
+  }
+
+  private static PresenceView readView(byte[] json) {
+    Map<String, String> f = flatObject(json);
+    return new PresenceView(
+        status(f.getOrDefault("s", "offline")), f.get("m"), Long.parseLong(f.getOrDefault("v", "0")));
+  }
+
+  /** The scalar fields of a flat JSON object written by the script, as text. */
+  private static Map<String, String> flatObject(byte[] json) {
+    Map<String, String> out = new HashMap<>();
+    try (JsonParser p = Json.documents().createParser(json)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new IllegalStateException("not an object in Redis");
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken v = p.nextToken();
+        if (v.isScalarValue() && v != JsonToken.VALUE_NULL) {
+          out.put(name, p.getText());
+        } else {
+          p.skipChildren();
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    // The Redis connection belongs to the RedisBackend, which the Store closes.
+  }
+}

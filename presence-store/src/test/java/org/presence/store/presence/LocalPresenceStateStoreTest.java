@@ -1,0 +1,32 @@
+package org.presence.store.presence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class LocalPresenceStateStoreTest extends PresenceStateStoreContract {
+  @Override
+  protected PresenceStateStore open() {
+    return new LocalPresenceStateStore();
+  }
+
+  @Override
+  protected PresenceStateStore openPeer() {
+    return store;
+  }
+
+  @Test
+  void kind_isLocal() {
+    assertThat(store.kind()).isEqualTo("local");
+  }
+
+  @Test
+  void users_whenAllReleased_thenNoMemoryKept() {
+    LocalPresenceStateStore s = (LocalPresenceStateStore) store;
+    join(s.claim("u", "d", "s", "n", 1));
+    join(s.update("u", "d", "s", org.presence.protocol.model.PresenceStatus.ONLINE, null, null, 2));
+    assertThat(s.users()).isEqualTo(1);
+    join(s.release("u", "d", "s", 3));
+    assertThat(s.users()).isZero();
+  }
+}

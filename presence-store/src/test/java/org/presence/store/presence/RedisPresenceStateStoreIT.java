@@ -1,0 +1,149 @@
+package org.presence.store.presence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.testing.Backends;
+
+class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
+  private static String prefix;
+  private final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
+
+  @BeforeAll
+  static void pickPrefix() {
+    Backends.redisUrl();
+    prefix = Backends.uniquePrefix(RedisPresenceStateStoreIT.class);
+  }
+
+  private PresenceStateStore connect() {
+    RedisBackend backend = RedisBackend.connect(Backends.redis(prefix));
+    backends.add(backend);
+    return new RedisPresenceStateStore(backend);
+  }
+
+  @Override
+  protected PresenceStateStore open() {
+    return connect();
+  }
+
+  @Override
+  protected PresenceStateStore openPeer() {
+    return connect();
+  }
+
+  @AfterEach
+  void closeBackends() {
+    backends.forEach(RedisBackend::close);
+  }
+
+  @Test
+  void kind_isRedis() {
+    assertThat(store.kind()).isEqualTo("redis");
+  }
+
+  @Test
+  void script_whenFlushedFromRedis_thenSentAgain() {
+    join(store.claim("flush-user", "d", "s", "n", 1));
+    backends.get(0).commands().sync().scriptFlush();
+    assertThat(join(store.update("flush-user", "d", "s", PresenceStatus.ONLINE, null, null, 2))
+            .changes())
+        .hasSize(1);
+  }
+
+  /**
+   * The script is a transcription of {@link PresenceAggregator}: random operations on both stores
+   * give the same answers, step by step.
+   */
+  @Test
+  void randomOperations_answerAsTheInProcessStore() {
+    long seed = System.nanoTime();
+    Random r = new Random(seed);
+    LocalPresenceStateStore reference = new LocalPresenceStateStore();
+    String[] devices = {"a", "b", "c"};
+    String[] sessions = {"s1", "s2", "s3", "s4"};
+    String[] messages = {null, "m1", "m2"};
+    ApplicationIds[] lists = {
+      null, ApplicationIds.NONE, ApplicationIds.of(1), ApplicationIds.of(1, 2), ApplicationIds.of(2, 3)
+    };
+    PresenceStatus[] statuses = PresenceStatus.values();
+    for (int round = 0; round < 20; round++) {
+      String user = "rand-" + seed + "-" + round;
+      long now = 1_700_000_000_000L;
+      for (int i = 0; i < 60; i++) {
+        now += r.nextInt(3) * 1000L;
+        String device = devices[r.nextInt(devices.length)];
+        String session = sessions[r.nextInt(sessions.length)];
+        int op = r.nextInt(10);
+        Object expected;
+        Object actual;
+        if (op < 2) {
+          expected = join(reference.claim(user, device, session, "n-" + session, now));
+          actual = join(store.claim(user, device, session, "n-" + session, now));
+        } else if (op < 8) {
+          String s = r.nextInt(5) == 0 ? null : session;
+          PresenceStatus st = statuses[r.nextInt(statuses.length)];
+          String m = messages[r.nextInt(messages.length)];
+          ApplicationIds apps = lists[r.nextInt(lists.length)];
+          expected = join(reference.update(user, device, s, st, m, apps, now));
+          actual = join(store.update(user, device, s, st, m, apps, now));
+        } else {
+          expected = join(reference.release(user, device, session, now));
+          actual = join(store.release(user, device, session, now));
+        }
+        assertThat(actual).as("seed %d round %d step %d", seed, round, i).isEqualTo(expected);
+      }
+      assertThat(join(store.devices(user))).as("seed %d", seed).isEqualTo(join(reference.devices(user)));
+      assertThat(join(store.presence(user))).as("seed %d", seed).isEqualTo(join(reference.presence(user)));
+    }
+  }
+
+  /**
+   * Two nodes change two devices of one user at once. Ordered by version, the published changes
+   * form a chain where each differs from the one before: no node ever publishes a repeat.
+   */
+  @Test
+  void concurrentUpdatesFromTwoNodes_neverPublishADuplicate() {
+    String user = "race-" + System.nanoTime();
+    join(store.claim(user, "a", "sa", "node-a", 1));
+    join(peer.claim(user, "b", "sb", "node-b", 1));
+    Random r = new Random(42);
+    PresenceStatus[] statuses = {PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.OFFLINE};
+    List<CompletionStage<PresenceUpdate>> pending = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      PresenceStatus st = statuses[r.nextInt(statuses.length)];
+      String m = r.nextBoolean() ? null : "m" + r.nextInt(2);
+      long now = 1_700_000_000_000L + i;
+      pending.add(
+          i % 2 == 0
+              ? store.update(user, "a", "sa", st, m, null, now)
+              : peer.update(user, "b", "sb", st, m, null, now));
+    }
+    List<PresenceChange> all = new ArrayList<>();
+    for (CompletionStage<PresenceUpdate> p : pending) {
+      all.addAll(join(p).changes());
+    }
+    CompletableFuture.allOf().join();
+    all.sort(Comparator.comparingLong(PresenceChange::version));
+    assertThat(all).isNotEmpty();
+    PresenceView last = PresenceView.OFFLINE;
+    for (PresenceChange c : all) {
+      PresenceView v = new PresenceView(c.status(), c.message(), c.version());
+      assertThat(v.sameAs(last)).as("repeat at version %d", c.version()).isFalse();
+      last = v;
+    }
+    assertThat(join(store.presence(user)).allApps().sameAs(last)).isTrue();
+    assertThat(all).extracting(PresenceChange::version).doesNotHaveDuplicates();
+  }
+}
