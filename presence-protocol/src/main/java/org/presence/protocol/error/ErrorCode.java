@@ -73,6 +73,10 @@ public enum ErrorCode {
   NOT_CONNECTED(22, 400, "Session not opened: send a connect request first"),
   /** A second {@code connect} on a socket whose session is already open. */
   ALREADY_CONNECTED(23, 400, "Session already open on this socket"),
+  /** The push presence id ({@code xpi}) is tied to another user and cannot be taken over. */
+  PRESENCE_ID_TAKEN(24, 409, "Presence id tied to another user"),
+  /** A push server reported a presence id ({@code xpi}) that no device has tied to a user. */
+  UNKNOWN_PRESENCE_ID(25, 404, "Unknown presence id"),
 
   // ---- 30–39: identity ----
   /** The identity token is not a valid signed assertion for this service. */
