@@ -11,6 +11,9 @@ import org.presence.store.bus.RedisPresenceBus;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.db.PostgresPersistence;
+import org.presence.store.queue.JdbiNotificationQueues;
+import org.presence.store.queue.NotificationQueues;
+import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
 
 /**
@@ -25,12 +28,17 @@ public final class Store implements AutoCloseable {
   private final Persistence persistence;
   private final RedisBackend redis;
   private final PresenceBus bus;
+  private final NotificationQueues notifications;
 
   private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
     this.config = config;
     this.persistence = persistence;
     this.redis = redis;
     this.bus = bus;
+    this.notifications =
+        redis == null
+            ? new JdbiNotificationQueues(persistence.db())
+            : new RedisNotificationQueues(redis);
   }
 
   /**
@@ -113,6 +121,14 @@ public final class Store implements AutoCloseable {
   /** The bus between nodes. */
   public PresenceBus bus() {
     return bus;
+  }
+
+  /**
+   * The live-notification FIFOs: in Redis in a cluster, else in the database (the embedded file,
+   * or PostgreSQL for a single node).
+   */
+  public NotificationQueues notifications() {
+    return notifications;
   }
 
   /** The Redis backend, or {@code null} in the embedded default. */
