@@ -15,6 +15,9 @@ import org.presence.store.queue.JdbiNotificationQueues;
 import org.presence.store.queue.NotificationQueues;
 import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.LocalAppUpdateLog;
+import org.presence.store.updates.RedisAppUpdateLog;
 
 /**
  * Opens the node's persistence and bus from a {@link StoreConfig} and closes them again: the one
@@ -29,6 +32,7 @@ public final class Store implements AutoCloseable {
   private final RedisBackend redis;
   private final PresenceBus bus;
   private final NotificationQueues notifications;
+  private final AppUpdateLog updates;
 
   private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
     this.config = config;
@@ -39,6 +43,7 @@ public final class Store implements AutoCloseable {
         redis == null
             ? new JdbiNotificationQueues(persistence.db())
             : new RedisNotificationQueues(redis);
+    this.updates = redis == null ? new LocalAppUpdateLog() : new RedisAppUpdateLog(redis);
   }
 
   /**
@@ -129,6 +134,11 @@ public final class Store implements AutoCloseable {
    */
   public NotificationQueues notifications() {
     return notifications;
+  }
+
+  /** Each application's numbered presence updates, kept for an hour. */
+  public AppUpdateLog updates() {
+    return updates;
   }
 
   /** The Redis backend, or {@code null} in the embedded default. */
