@@ -14,11 +14,17 @@ import org.presence.store.db.PostgresPersistence;
 import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.RedisPresenceStateStore;
+import org.presence.store.queue.JdbiNotificationQueues;
+import org.presence.store.queue.NotificationQueues;
+import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.LocalAppUpdateLog;
+import org.presence.store.updates.RedisAppUpdateLog;
 
 /**
- * Opens the node's persistence, bus and presence state from a {@link StoreConfig} and closes them
- * again: the one place that picks the embedded or the cluster implementation of each.
+ * Opens the node's persistence and bus from a {@link StoreConfig} and closes them again: the one
+ * place that picks the embedded or the cluster implementation of each.
  */
 public final class Store implements AutoCloseable {
   /** How long a backend may take to answer a health check. */
@@ -28,19 +34,22 @@ public final class Store implements AutoCloseable {
   private final Persistence persistence;
   private final RedisBackend redis;
   private final PresenceBus bus;
+  private final NotificationQueues notifications;
+  private final AppUpdateLog updates;
   private final PresenceStateStore presence;
 
-  private Store(
-      StoreConfig config,
-      Persistence persistence,
-      RedisBackend redis,
-      PresenceBus bus,
-      PresenceStateStore presence) {
+  private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
     this.config = config;
     this.persistence = persistence;
     this.redis = redis;
     this.bus = bus;
-    this.presence = presence;
+    this.notifications =
+        redis == null
+            ? new JdbiNotificationQueues(persistence.db())
+            : new RedisNotificationQueues(redis);
+    this.updates = redis == null ? new LocalAppUpdateLog() : new RedisAppUpdateLog(redis);
+    this.presence =
+        redis == null ? new LocalPresenceStateStore() : new RedisPresenceStateStore(redis);
   }
 
   /**
@@ -51,21 +60,18 @@ public final class Store implements AutoCloseable {
     Persistence persistence = openPersistence(config);
     RedisBackend redis = null;
     PresenceBus bus;
-    PresenceStateStore presence;
     try {
       if (config.localBus()) {
         bus = new LocalPresenceBus();
-        presence = new LocalPresenceStateStore();
       } else {
         redis = openRedis(config);
         bus = new RedisPresenceBus(redis);
-        presence = new RedisPresenceStateStore(redis);
       }
     } catch (RuntimeException e) {
       persistence.close();
       throw e;
     }
-    return new Store(config, persistence, redis, bus, presence);
+    return new Store(config, persistence, redis, bus);
   }
 
   private static Persistence openPersistence(StoreConfig config) {
@@ -128,7 +134,20 @@ public final class Store implements AutoCloseable {
     return bus;
   }
 
-  /** Users' devices and presence, shared by all nodes. */
+  /**
+   * The live-notification FIFOs: in Redis in a cluster, else in the database (the embedded file,
+   * or PostgreSQL for a single node).
+   */
+  public NotificationQueues notifications() {
+    return notifications;
+  }
+
+  /** Each application's numbered presence updates, kept for an hour. */
+  public AppUpdateLog updates() {
+    return updates;
+  }
+
+  /** Users' devices and what each audience was last shown of them, shared by all nodes. */
   public PresenceStateStore presence() {
     return presence;
   }

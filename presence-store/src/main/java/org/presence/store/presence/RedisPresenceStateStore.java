@@ -3,9 +3,7 @@ package org.presence.store.presence;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -16,15 +14,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
-import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.json.Json;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.StoreException;
 import org.presence.store.redis.RedisBackend;
+import org.presence.store.redis.RedisErrors;
+import org.presence.store.redis.RedisScript;
 
 /**
  * The cluster {@link PresenceStateStore}: one Redis hash per user ({@code <prefix>pres:<user>}),
@@ -32,18 +29,17 @@ import org.presence.store.redis.RedisBackend;
  * PresenceAggregator} atomically. Nodes sharing a Redis therefore agree on each device's owner and
  * on what every audience was last shown, so a change is reported to exactly one caller.
  *
- * <p>The script runs by its SHA1 ({@code EVALSHA}); after a Redis restart emptied the script
- * cache, the first call sends its text again.
+ * <p>The script runs through {@link RedisScript}: by its SHA1, sent again after Redis lost it.
  */
 public final class RedisPresenceStateStore implements PresenceStateStore {
   private static final String SCRIPT = loadScript();
 
   private final RedisBackend redis;
-  private final String sha;
+  private final RedisScript script;
 
   public RedisPresenceStateStore(RedisBackend redis) {
     this.redis = redis;
-    this.sha = redis.commands().async().digest(SCRIPT);
+    this.script = new RedisScript(SCRIPT, redis.commands().async());
   }
 
   private static String loadScript() {
@@ -73,51 +69,19 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   private <T> CompletionStage<T> run(String user, byte[][] args, Function<List<Object>, T> map) {
     String[] keys = {redis.keys().presence(user)};
-    RedisAsyncCommands<String, byte[]> async = redis.commands().async();
-    CompletableFuture<T> result = new CompletableFuture<>();
     try {
-      async
-          .<List<Object>>evalsha(sha, ScriptOutputType.MULTI, keys, args)
-          .whenComplete(
+      return script
+          .<List<Object>>run(redis.commands().async(), ScriptOutputType.MULTI, keys, args)
+          .handle(
               (reply, e) -> {
-                if (e instanceof RedisNoScriptException
-                    || (e instanceof CompletionException && e.getCause() instanceof RedisNoScriptException)) {
-                  try {
-                    async
-                        .<List<Object>>eval(SCRIPT, ScriptOutputType.MULTI, keys, args)
-                        .whenComplete((r2, e2) -> finish(result, r2, e2, map));
-                  } catch (RedisException re) {
-                    result.completeExceptionally(unavailable(re));
-                  }
-                } else {
-                  finish(result, reply, e, map);
+                if (e != null) {
+                  throw RedisErrors.unavailable(e);
                 }
+                return map.apply(reply);
               });
     } catch (RedisException e) {
-      result.completeExceptionally(unavailable(e));
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e).getCause());
     }
-    return result;
-  }
-
-  private static <T> void finish(
-      CompletableFuture<T> result, List<Object> reply, Throwable e, Function<List<Object>, T> map) {
-    if (e != null) {
-      result.completeExceptionally(unavailable(e));
-      return;
-    }
-    try {
-      result.complete(map.apply(reply));
-    } catch (RuntimeException bad) {
-      result.completeExceptionally(bad);
-    }
-  }
-
-  private static StoreException unavailable(Throwable e) {
-    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-    if (cause instanceof StoreException se) {
-      return se;
-    }
-    return new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "redis: " + cause.getMessage(), cause);
   }
 
   @Override
@@ -199,12 +163,12 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
           .handle(
               (m, e) -> {
                 if (e != null) {
-                  throw new CompletionException(unavailable(e));
+                  throw RedisErrors.unavailable(e);
                 }
                 return m;
               });
     } catch (RedisException e) {
-      return CompletableFuture.failedFuture(unavailable(e));
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e).getCause());
     }
   }
 
