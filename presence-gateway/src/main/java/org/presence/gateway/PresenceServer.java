@@ -12,6 +12,7 @@ import java.util.function.Consumer;
 import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
 import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.device.DeviceChannel;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
@@ -44,6 +45,7 @@ public final class PresenceServer implements AutoCloseable {
   private final Connections connections;
   private final DevIdentity devIdentity;
   private final IdentityVerifier identityVerifier;
+  private final DeviceChannel device;
   private final Channel serverChannel;
   private final InetSocketAddress address;
   private volatile boolean closed;
@@ -56,6 +58,7 @@ public final class PresenceServer implements AutoCloseable {
       Connections connections,
       DevIdentity devIdentity,
       IdentityVerifier identityVerifier,
+      DeviceChannel device,
       Channel serverChannel) {
     this.config = config;
     this.store = store;
@@ -64,6 +67,7 @@ public final class PresenceServer implements AutoCloseable {
     this.connections = connections;
     this.devIdentity = devIdentity;
     this.identityVerifier = identityVerifier;
+    this.device = device;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
@@ -83,6 +87,7 @@ public final class PresenceServer implements AutoCloseable {
       PresenceConfig config, Consumer<HttpRoutes.Builder> extraRoutes) {
     Store store = Store.open(config.store());
     EventLoops loops = null;
+    DeviceChannel device = null;
     try {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
@@ -99,6 +104,7 @@ public final class PresenceServer implements AutoCloseable {
               BuildInfo.current(),
               config.nodeId())
           .register(routes);
+      device = DeviceChannel.start(config, identity, store, metrics, disconnector, routes);
       extraRoutes.accept(routes);
 
       HttpRouter router =
@@ -140,7 +146,8 @@ public final class PresenceServer implements AutoCloseable {
             e);
       }
       PresenceServer node =
-          new PresenceServer(config, store, loops, metrics, connections, dev, identity, server);
+          new PresenceServer(
+              config, store, loops, metrics, connections, dev, identity, device, server);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
           config.nodeId(),
@@ -152,6 +159,9 @@ public final class PresenceServer implements AutoCloseable {
     } catch (RuntimeException e) {
       if (loops != null) {
         loops.shutdown(1000);
+      }
+      if (device != null) {
+        device.close();
       }
       store.close();
       throw e;
@@ -188,6 +198,11 @@ public final class PresenceServer implements AutoCloseable {
   /** Verifies identity tokens for the device channel, the APIs and the pages. */
   public IdentityVerifier identityVerifier() {
     return identityVerifier;
+  }
+
+  /** The device channel: its service and session registry. */
+  public DeviceChannel device() {
+    return device;
   }
 
   /** Open client connections. */
@@ -227,6 +242,8 @@ public final class PresenceServer implements AutoCloseable {
     closed = true;
     drain(config.gateway().drainTimeout());
     loops.shutdown(2000);
+    // After the sockets are gone: devices still in their grace period are released now.
+    device.close();
     store.close();
     LOG.info("node {} stopped", config.nodeId());
   }

@@ -229,8 +229,33 @@ public final class ConfigLoader {
     if (!List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(level)) {
       problem("logging.level", "must be TRACE, DEBUG, INFO, WARN, ERROR or OFF");
     }
+    DeviceConfig device =
+        new DeviceConfig(
+            positiveDuration("device.connect-timeout"),
+            duration("device.offline-grace"),
+            positiveDuration("device.ping-interval"),
+            positiveDuration("device.ping-timeout"),
+            positiveDouble("device.rate"),
+            positive("device.burst"),
+            nonNegative("device.overdraft"),
+            nonNegativeDouble("device.handshake-rate"),
+            positive("device.handshake-burst"),
+            nonNegative("device.max-application-ids"),
+            nonNegative("device.max-message-length"));
+    String pushSecret = get("push.secret", config::getString, "");
+    if (!pushSecret.isEmpty() && pushSecret.length() < 16) {
+      problem("push.secret", "must be empty (endpoint off) or at least 16 characters");
+    }
     return new PresenceConfig(
-        nodeId, dataDir, gateway, limits, store, identity, new LoggingConfig(format, level));
+        nodeId,
+        dataDir,
+        gateway,
+        limits,
+        store,
+        identity,
+        new LoggingConfig(format, level),
+        device,
+        new PushConfig(pushSecret));
   }
 
   private <T> T get(String path, Function<String, T> getter, T fallback) {
@@ -273,6 +298,33 @@ public final class ConfigLoader {
       return 1;
     }
     return (int) v;
+  }
+
+  private Duration positiveDuration(String path) {
+    Duration d = duration(path);
+    if (d.isZero()) {
+      problem(path, "must be longer than zero");
+      return Duration.ofSeconds(1);
+    }
+    return d;
+  }
+
+  private double positiveDouble(String path) {
+    double v = get(path, config::getDouble, 1.0);
+    if (!(v > 0) || Double.isInfinite(v)) {
+      problem(path, "must be a number above zero");
+      return 1.0;
+    }
+    return v;
+  }
+
+  private double nonNegativeDouble(String path) {
+    double v = get(path, config::getDouble, 0.0);
+    if (!(v >= 0) || Double.isInfinite(v)) {
+      problem(path, "must be a number, zero or more");
+      return 0.0;
+    }
+    return v;
   }
 
   private Duration duration(String path) {

@@ -15,6 +15,8 @@ import org.presence.store.StoreConfig;
  * @param store database and bus
  * @param identity identity token checks
  * @param logging log format and level
+ * @param device the device channel's timers and limits
+ * @param push the push-server endpoint
  */
 public record PresenceConfig(
     String nodeId,
@@ -23,7 +25,9 @@ public record PresenceConfig(
     LimitsConfig limits,
     StoreConfig store,
     IdentityConfig identity,
-    LoggingConfig logging) {
+    LoggingConfig logging,
+    DeviceConfig device,
+    PushConfig push) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

@@ -121,7 +121,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             .websocketPath(exchange.path())
             .checkStartsWith(false)
             .handleCloseFrames(true)
-            .dropPongFrames(true)
+            .dropPongFrames(!endpoint.receivesPongs())
             .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT_MS)
             .decoderConfig(
                 WebSocketDecoderConfig.newBuilder()

@@ -18,4 +18,12 @@ public interface WebSocketEndpoint {
    * @param upgrade the upgrade request, for path parameters and headers; its body is empty
    */
   void install(ChannelPipeline pipeline, HttpExchange upgrade);
+
+  /**
+   * Whether the endpoint's handlers see the client's pong frames (to time keepalives); otherwise
+   * {@code ws-protocol} drops them.
+   */
+  default boolean receivesPongs() {
+    return false;
+  }
 }

@@ -47,6 +47,11 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
     socket.sendText(text, true).join();
   }
 
+  /** Sends a binary frame. */
+  public void sendBinary(ByteBuffer data) {
+    socket.sendBinary(data, true).join();
+  }
+
   /** The next text frame, waiting up to {@code timeout}, or {@code null}. */
   public String next(Duration timeout) throws InterruptedException {
     return texts.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -1,0 +1,95 @@
+package org.presence.gateway.device;
+
+import io.netty.channel.Channel;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The open device sessions of this node, by session id: where {@link DeviceService} finds a
+ * session to end when a newer connection of the same device replaced it, and what the keepalive
+ * sweep walks.
+ *
+ * <p>Keepalive costs no timer per socket: one task on the node's device timer thread looks at
+ * every session's last read time a few times per ping interval and asks only silent sessions'
+ * event loops to ping them (or to close them when a ping went unanswered).
+ */
+public final class DeviceRegistry implements DeviceService.LocalSessions {
+  /** A session as the registry sees it; implemented by the session's handler. */
+  interface Link {
+    Channel channel();
+
+    /** {@link System#nanoTime()} of the last frame received (any frame, pongs included). */
+    long lastReadNanos();
+
+    /** Ends the session because a newer connection took the device. Runs on its event loop. */
+    void replaced();
+
+    /** Pings the socket, or closes it when its ping went unanswered. Runs on its event loop. */
+    void keepalive();
+  }
+
+  private final ConcurrentHashMap<UUID, Link> links = new ConcurrentHashMap<>();
+  private final long pingIntervalNanos;
+  private ScheduledFuture<?> sweep;
+
+  /** A registry whose sweep pings sessions silent for {@code pingInterval}. */
+  public DeviceRegistry(Duration pingInterval) {
+    this.pingIntervalNanos = pingInterval.toNanos();
+  }
+
+  /**
+   * Starts the keepalive sweep on {@code timers}, every quarter of the shorter of the two
+   * intervals (between 20 ms and 5 s).
+   */
+  public void startKeepalive(ScheduledExecutorService timers, Duration pingTimeout) {
+    long period =
+        Math.max(20, Math.min(5000, Math.min(pingIntervalNanos / 1_000_000, pingTimeout.toMillis()) / 4));
+    sweep = timers.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  void add(UUID session, Link link) {
+    links.put(session, link);
+  }
+
+  void remove(UUID session, Link link) {
+    links.remove(session, link);
+  }
+
+  /** Open sessions. */
+  public int size() {
+    return links.size();
+  }
+
+  /** Calls {@code action} with the channel of every open session (tests, diagnostics). */
+  void forEachChannel(java.util.function.Consumer<Channel> action) {
+    links.values().forEach(l -> action.accept(l.channel()));
+  }
+
+  @Override
+  public void replaced(UUID session) {
+    Link link = links.get(session);
+    if (link != null) {
+      link.channel().eventLoop().execute(link::replaced);
+    }
+  }
+
+  private void sweep() {
+    long now = System.nanoTime();
+    for (Link link : links.values()) {
+      if (now - link.lastReadNanos() >= pingIntervalNanos) {
+        link.channel().eventLoop().execute(link::keepalive);
+      }
+    }
+  }
+
+  /** Stops the sweep. */
+  public void close() {
+    if (sweep != null) {
+      sweep.cancel(false);
+    }
+  }
+}

@@ -1,0 +1,388 @@
+package org.presence.gateway.device;
+
+import com.codahale.metrics.Counter;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.presence.gateway.config.DeviceConfig;
+import org.presence.gateway.identity.Identity;
+import org.presence.gateway.identity.IdentityVerifier;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.json.Json;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.bus.PresenceBus;
+import org.presence.store.presence.Claim;
+import org.presence.store.presence.PresenceEvents;
+import org.presence.store.presence.PresenceStateStore;
+import org.presence.store.presence.PresenceUpdate;
+import org.presence.store.push.ClientMappingRepository;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The business rules of the device channel, without Netty: who may open a session, one session
+ * per (user, device) across nodes, status updates into the {@link PresenceStateStore} and their
+ * real changes out through {@link PresenceEvents}, the offline grace period, push presence ids and
+ * the statuses a push server reports. Every method returns at once; work continues on the store's
+ * threads.
+ *
+ * <h2>Replacing a session</h2>
+ *
+ * A new session claims its device in the state store, which answers with the session it took the
+ * device from. On this node that session is ended through {@link LocalSessions}; on another node
+ * through the bus channel {@code presence.node.<node id>}, which every node subscribes to at start.
+ *
+ * <h2>Grace period</h2>
+ *
+ * When a socket closes, its device is released after {@link DeviceConfig#offlineGrace()}, and only
+ * if the session still owns the device then: a device that reconnected meanwhile (on any node)
+ * owns it under its new session, so its presence never flapped. Pending releases run at once when
+ * the node stops.
+ */
+public final class DeviceService implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DeviceService.class);
+
+  /** The sessions of this node that the service may have to end. */
+  public interface LocalSessions {
+    /** Ends session {@code session} if it is open here: a newer one took its device. */
+    void replaced(UUID session);
+  }
+
+  /** Prefix of the device id of a session that named none: it cannot clash with a real one. */
+  private static final String ANONYMOUS = "~";
+
+  /**
+   * Suffix of the state-store device a push server reports for: a device's pushed status counts
+   * as a device of its own next to its socket, so closing the socket does not drop it.
+   */
+  private static final String PUSHED = "~push";
+
+  private final DeviceConfig config;
+  private final String nodeId;
+  private final IdentityVerifier verifier;
+  private final PresenceStateStore state;
+  private final PresenceEvents events;
+  private final ClientMappingRepository mappings;
+  private final PresenceBus bus;
+  private final LocalSessions sessions;
+  private final Clock clock;
+  private final ScheduledExecutorService timers;
+  private final HandshakeLimiter handshakes;
+  private final ConcurrentHashMap<UUID, PendingRelease> pending = new ConcurrentHashMap<>();
+  private final Counter replacedCounter;
+  private final Counter changesCounter;
+  private final Counter publishFailures;
+  private volatile PresenceBus.Subscription nodeSubscription;
+
+  public DeviceService(
+      DeviceConfig config,
+      String nodeId,
+      IdentityVerifier verifier,
+      PresenceStateStore state,
+      PresenceEvents events,
+      ClientMappingRepository mappings,
+      PresenceBus bus,
+      LocalSessions sessions,
+      Clock clock,
+      ScheduledExecutorService timers,
+      GatewayMetrics metrics) {
+    this.config = config;
+    this.nodeId = nodeId;
+    this.verifier = verifier;
+    this.state = state;
+    this.events = events;
+    this.mappings = mappings;
+    this.bus = bus;
+    this.sessions = sessions;
+    this.clock = clock;
+    this.timers = timers;
+    this.handshakes = new HandshakeLimiter(config.handshakeRate(), config.handshakeBurst());
+    this.replacedCounter = metrics.registry().counter("presence.device.sessions.replaced");
+    this.changesCounter = metrics.registry().counter("presence.device.presence.changes");
+    this.publishFailures = metrics.registry().counter("presence.device.presence.publish_failures");
+  }
+
+  /** The bus channel through which other nodes ask node {@code nodeId} to end a session. */
+  public static String nodeChannel(String nodeId) {
+    return "presence.node." + nodeId;
+  }
+
+  /** The device id of a session that named none. */
+  static String anonymousDevice(UUID session) {
+    return ANONYMOUS + session;
+  }
+
+  /** Whether {@code device} is the id of a session that named none. */
+  static boolean isAnonymous(String device) {
+    return device.startsWith(ANONYMOUS);
+  }
+
+  /** Subscribes to this node's bus channel; completes when other nodes can reach it. */
+  public CompletionStage<Void> start() {
+    return bus.subscribe(nodeChannel(nodeId), (channel, message) -> onNodeMessage(message))
+        .thenAccept(s -> nodeSubscription = s);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sessions
+
+  /**
+   * Checks the per-address handshake limit, then the assertion. Fails with {@code
+   * TOO_MANY_HANDSHAKES} or the verifier's errno.
+   */
+  public CompletionStage<Identity> authenticate(String assertion, SocketAddress remote) {
+    InetAddress address = remote instanceof InetSocketAddress a ? a.getAddress() : null;
+    if (!handshakes.tryAcquire(address, System.nanoTime())) {
+      return CompletableFuture.failedFuture(
+          new ProtocolException(ErrorCode.TOO_MANY_HANDSHAKES, null));
+    }
+    return verifier.verify(assertion);
+  }
+
+  /** Makes {@code session} the owner of the device, ending the session it replaces (anywhere). */
+  public CompletionStage<Void> open(String user, String device, UUID session) {
+    return state
+        .claim(user, device, session.toString(), nodeId, clock.millis())
+        .thenAccept(
+            claim -> {
+              if (claim.replaced()) {
+                replace(claim);
+              }
+            });
+  }
+
+  private void replace(Claim claim) {
+    UUID old;
+    try {
+      old = UUID.fromString(claim.previousSession());
+    } catch (IllegalArgumentException e) {
+      return;
+    }
+    replacedCounter.inc();
+    if (nodeId.equals(claim.previousNode())) {
+      sessions.replaced(old);
+      return;
+    }
+    byte[] message =
+        ("{\"type\":\"replace\",\"session_id\":\"" + old + "\"}").getBytes(StandardCharsets.UTF_8);
+    bus.publish(nodeChannel(claim.previousNode()), message)
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                LOG.warn("cannot tell node {} to end replaced session: {}", claim.previousNode(), e.toString());
+              }
+            });
+  }
+
+  private void onNodeMessage(byte[] message) {
+    try (JsonParser p = Json.documents().createParser(message)) {
+      String type = null;
+      String session = null;
+      if (p.nextToken() == JsonToken.START_OBJECT) {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+          String name = p.currentName();
+          JsonToken v = p.nextToken();
+          if ("type".equals(name) && v == JsonToken.VALUE_STRING) {
+            type = p.getText();
+          } else if ("session_id".equals(name) && v == JsonToken.VALUE_STRING) {
+            session = p.getText();
+          } else {
+            p.skipChildren();
+          }
+        }
+      }
+      if ("replace".equals(type) && session != null) {
+        sessions.replaced(UUID.fromString(session));
+      }
+    } catch (IOException | IllegalArgumentException e) {
+      LOG.warn("ignoring malformed node message: {}", e.toString());
+    }
+  }
+
+  /**
+   * Applies a status update of an open session. Completes when the state store took it; fails
+   * with {@code SESSION_REPLACED} when the session no longer owns its device. Real changes are
+   * published without holding up the answer.
+   */
+  public CompletionStage<Void> status(
+      String user,
+      String device,
+      UUID session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds) {
+    long now = clock.millis();
+    return state
+        .update(user, device, session.toString(), status, message, applicationIds, now)
+        .thenAccept(
+            u -> {
+              if (!u.applied()) {
+                throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
+              }
+              publish(user, u, now);
+            });
+  }
+
+  /**
+   * A session's socket closed: its device is released after the grace period, if the session
+   * still owns it then.
+   */
+  public void closed(String user, String device, UUID session) {
+    PendingRelease p = new PendingRelease(user, device, session);
+    long grace = config.offlineGrace().toMillis();
+    if (grace == 0) {
+      release(p);
+      return;
+    }
+    pending.put(session, p);
+    try {
+      p.timer =
+          timers.schedule(
+              () -> {
+                if (pending.remove(session, p)) {
+                  release(p);
+                }
+              },
+              grace,
+              TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // Stopping: close() releases what is pending.
+    }
+  }
+
+  private CompletionStage<Void> release(PendingRelease p) {
+    long now = clock.millis();
+    return state
+        .release(p.user, p.device, p.session.toString(), now)
+        .handle(
+            (u, e) -> {
+              if (e != null) {
+                LOG.warn("cannot release device of session {}: {}", p.session, e.toString());
+                return CompletableFuture.<Void>completedFuture(null);
+              }
+              return publish(p.user, u, now);
+            })
+        .thenCompose(published -> published);
+  }
+
+  /** Publishes the real changes of {@code update}; the stage never fails (failures are logged). */
+  private CompletionStage<Void> publish(String user, PresenceUpdate update, long now) {
+    if (update.changes().isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    changesCounter.inc(update.changes().size());
+    return events
+        .publish(user, update, now)
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                publishFailures.inc();
+                LOG.warn("presence change of a user not published: {}", e.toString());
+              }
+              return null;
+            });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Push server
+
+  /** Ties {@code presenceId} to the session's user and device (fails with PRESENCE_ID_TAKEN). */
+  public CompletionStage<Void> registerPush(
+      String user, String device, ApplicationIds applicationIds, String presenceId) {
+    return mappings.tie(presenceId, user, device, applicationIds).thenApply(m -> null);
+  }
+
+  /**
+   * A push server reports {@code status} for {@code presenceId}: the status of the device that
+   * tied the id, with the same semantics as a status update on the socket (no custom message). It
+   * is kept as a device of its own ({@code <device>~push}), aggregated with the user's sockets
+   * like any device, and stays until the push server reports another status. Fails with {@code
+   * UNKNOWN_PRESENCE_ID} for an id no device tied.
+   */
+  public CompletionStage<Void> pushStatus(String presenceId, PresenceStatus status) {
+    return mappings
+        .find(presenceId)
+        .thenCompose(
+            found -> {
+              if (found.isEmpty()) {
+                throw new ProtocolException(ErrorCode.UNKNOWN_PRESENCE_ID, null);
+              }
+              var m = found.get();
+              long now = clock.millis();
+              return state
+                  .update(
+                      m.userSub(),
+                      m.deviceId() + PUSHED,
+                      null,
+                      status,
+                      null,
+                      m.applicationIds(),
+                      now)
+                  .thenAccept(u -> publish(m.userSub(), u, now));
+            });
+  }
+
+  /** Releases pending for their grace period, now. */
+  int pendingReleases() {
+    return pending.size();
+  }
+
+  /**
+   * Stops: releases the devices of closed sockets at once instead of after their grace period
+   * (devices that reconnected elsewhere are not touched), waiting a few seconds for the store.
+   */
+  @Override
+  public void close() {
+    PresenceBus.Subscription s = nodeSubscription;
+    if (s != null) {
+      s.unsubscribe();
+    }
+    List<CompletableFuture<Void>> releases = new ArrayList<>();
+    for (PendingRelease p : pending.values()) {
+      if (pending.remove(p.session, p)) {
+        if (p.timer != null) {
+          p.timer.cancel(false);
+        }
+        releases.add(release(p).toCompletableFuture());
+      }
+    }
+    try {
+      CompletableFuture.allOf(releases.toArray(new CompletableFuture[0]))
+          .get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("not every device released before stopping: {}", e.toString());
+    }
+  }
+
+  /** A closed session whose device is released when its grace period ends. */
+  private static final class PendingRelease {
+    final String user;
+    final String device;
+    final UUID session;
+    volatile ScheduledFuture<?> timer;
+
+    PendingRelease(String user, String device, UUID session) {
+      this.user = user;
+      this.device = device;
+      this.session = session;
+    }
+  }
+}

@@ -1,0 +1,215 @@
+package org.presence.gateway.device;
+
+import java.util.UUID;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.protocol.device.DeviceMessage.RegisterPush;
+import org.presence.protocol.device.DeviceMessage.StatusUpdate;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+
+/**
+ * The state of one device-channel socket, as a plain state machine with no Netty in it: a decoded
+ * frame goes in, a {@link Step} saying what to do comes out. {@link DeviceSessionHandler} carries
+ * the steps out (asynchronous ones through {@link DeviceService}) and reports back with {@link
+ * #opened} and {@link #closed}.
+ *
+ * <pre>
+ * AWAITING_CONNECT --connect--> AUTHENTICATING --opened--> OPEN
+ *        |                            |                      |
+ *        +------- any error ----------+----- closed ---------+--> CLOSED
+ * </pre>
+ *
+ * <p>Before the session is open, any other frame or any error ends the socket, whatever the
+ * errno's sign: there is no session to keep. Once open, every frame (good or bad) takes a token
+ * from the session's bucket; a frame beyond it is refused with {@link ErrorCode#SLOW_DOWN}, and a
+ * client that keeps sending goes into overdraft until it loses the session ({@link
+ * ErrorCode#RATE_LIMIT_EXCEEDED}).
+ *
+ * <p>Kept small on purpose (a device holds its socket for days): a few fields, the ids shared
+ * with the frames and the identity they came from. Not thread-safe; its handler calls it on the
+ * channel's event loop.
+ */
+public final class DeviceSession {
+  /** Where a socket stands. */
+  public enum State {
+    AWAITING_CONNECT,
+    AUTHENTICATING,
+    OPEN,
+    CLOSED
+  }
+
+  /** What the transport must do next. */
+  public sealed interface Step {}
+
+  /** Nothing (a frame after the end). */
+  public record Ignore() implements Step {
+    static final Ignore INSTANCE = new Ignore();
+  }
+
+  /** Answer with an error and keep the session. */
+  public record Refuse(ErrorCode code, String detail) implements Step {}
+
+  /** Answer with an error and close the socket. */
+  public record End(ErrorCode code, String detail) implements Step {}
+
+  /** Verify the connect's assertion, then open the session (or end the socket). */
+  public record Authenticate(Connect connect) implements Step {}
+
+  /**
+   * Apply a status update of the open session.
+   *
+   * @param applicationIds the update's own list, else the connect's ({@code null}: all granted)
+   */
+  public record Apply(PresenceStatus status, String message, ApplicationIds applicationIds)
+      implements Step {}
+
+  /** Tie a push presence id to the session's user and device. */
+  public record Register(String presenceId) implements Step {}
+
+  /**
+   * The session's rate limit, shared by all sessions of a node.
+   *
+   * @param perSecond tokens added per second
+   * @param burst bucket size
+   * @param overdraft how far below empty refused frames may drain it before the session ends
+   */
+  public record RateLimit(double perSecond, int burst, int overdraft) {}
+
+  private final RateLimit limit;
+  private State state = State.AWAITING_CONNECT;
+  private UUID sessionId;
+  private String user;
+  private String device;
+  private ApplicationIds applicationIds;
+  private double tokens;
+  private long refilledAt;
+
+  public DeviceSession(RateLimit limit) {
+    this.limit = limit;
+    this.tokens = limit.burst();
+  }
+
+  /** What to do with a frame that decoded to {@code message}, arriving at {@code nanos}. */
+  public Step onFrame(DeviceMessage message, long nanos) {
+    switch (state) {
+      case AWAITING_CONNECT:
+        if (message instanceof Connect c) {
+          state = State.AUTHENTICATING;
+          return new Authenticate(c);
+        }
+        return end(ErrorCode.NOT_CONNECTED, null);
+      case AUTHENTICATING:
+        return end(ErrorCode.NOT_CONNECTED, "wait for the connect answer");
+      case OPEN:
+        break;
+      default:
+        return Ignore.INSTANCE;
+    }
+    Step limited = take(nanos);
+    if (limited != null) {
+      return limited;
+    }
+    if (message instanceof StatusUpdate u) {
+      if (!u.sessionId().equals(sessionId)) {
+        return new Refuse(ErrorCode.UNKNOWN_SESSION, null);
+      }
+      return new Apply(
+          u.status(),
+          u.message(),
+          u.applicationIds() != null ? u.applicationIds() : applicationIds);
+    }
+    if (message instanceof RegisterPush r) {
+      if (!r.sessionId().equals(sessionId)) {
+        return new Refuse(ErrorCode.UNKNOWN_SESSION, null);
+      }
+      return new Register(r.presenceId());
+    }
+    if (message instanceof Connect) {
+      return new Refuse(ErrorCode.ALREADY_CONNECTED, null);
+    }
+    // Server messages sent by a client: it does not speak the protocol.
+    return new Refuse(ErrorCode.UNKNOWN_TYPE, null);
+  }
+
+  /** What to do with a frame that could not be decoded (or was not text), at {@code nanos}. */
+  public Step onBadFrame(ProtocolException e, long nanos) {
+    if (state == State.CLOSED) {
+      return Ignore.INSTANCE;
+    }
+    if (state != State.OPEN || e.code().sessionLost()) {
+      return end(e.code(), e.detail());
+    }
+    Step limited = take(nanos);
+    return limited != null ? limited : new Refuse(e.code(), e.detail());
+  }
+
+  /** The connect was verified and the device claimed at {@code nanos}: the session is open. */
+  public void opened(
+      UUID id, String userSub, String deviceId, ApplicationIds connectIds, long nanos) {
+    if (state != State.AUTHENTICATING) {
+      throw new IllegalStateException("opened in state " + state);
+    }
+    state = State.OPEN;
+    sessionId = id;
+    user = userSub;
+    device = deviceId;
+    applicationIds = connectIds;
+    refilledAt = nanos;
+  }
+
+  /** The socket is gone; later frames are ignored. Returns the state it was in. */
+  public State closed() {
+    State was = state;
+    state = State.CLOSED;
+    return was;
+  }
+
+  private Step end(ErrorCode code, String detail) {
+    state = State.CLOSED;
+    return new End(code, detail);
+  }
+
+  /** Takes a token; a refusal step when there is none. */
+  private Step take(long nanos) {
+    double refill = (nanos - refilledAt) * limit.perSecond() / 1e9;
+    if (refill > 0) {
+      tokens = Math.min(limit.burst(), tokens + refill);
+      refilledAt = nanos;
+    }
+    tokens -= 1;
+    if (tokens >= 0) {
+      return null;
+    }
+    if (tokens < -limit.overdraft()) {
+      return end(ErrorCode.RATE_LIMIT_EXCEEDED, null);
+    }
+    return new Refuse(ErrorCode.SLOW_DOWN, null);
+  }
+
+  public State state() {
+    return state;
+  }
+
+  /** The session id, once open. */
+  public UUID sessionId() {
+    return sessionId;
+  }
+
+  /** The user ({@code sub}), once open. */
+  public String user() {
+    return user;
+  }
+
+  /** The device id, once open. */
+  public String device() {
+    return device;
+  }
+
+  /** The connect's application ids ({@code null}: all granted), once open. */
+  public ApplicationIds applicationIds() {
+    return applicationIds;
+  }
+}

@@ -1,0 +1,304 @@
+package org.presence.gateway.device;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.presence.gateway.identity.Identity;
+import org.presence.protocol.device.DeviceCodec;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.device.DeviceMessage.Ack;
+import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.protocol.device.DeviceMessage.Connected;
+import org.presence.protocol.device.DeviceMessage.ErrorReply;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code device-session} handler of one device socket: decodes each frame with {@link
+ * DeviceCodec}, asks its {@link DeviceSession} what to do, carries the step out (through {@link
+ * DeviceService} when it needs the store or the identity provider) and writes the answer. One
+ * instance per socket, holding the session and the keepalive times; everything shared sits in the
+ * {@link DeviceChannelInstaller}.
+ *
+ * <p>Each frame is released here once decoded; nothing is buffered between frames. Reads are
+ * paused while the connect's assertion is verified and the device claimed, and resumed once the
+ * answer is written. Asynchronous results come back on the channel's event loop and are dropped
+ * if the socket closed meanwhile.
+ */
+final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
+    implements DeviceRegistry.Link {
+  private static final Logger LOG = LoggerFactory.getLogger(DeviceSessionHandler.class);
+
+  private static final ProtocolException NON_TEXT =
+      new ProtocolException(ErrorCode.NON_TEXT_FRAME, null);
+  private static final ProtocolException FRAGMENTED =
+      new ProtocolException(ErrorCode.MALFORMED_JSON, "fragmented frames are not accepted");
+
+  private final DeviceChannelInstaller node;
+  private final DeviceSession session;
+  private ChannelHandlerContext ctx;
+  private ScheduledFuture<?> connectTimer;
+  private volatile long lastReadNanos;
+  private long pingSentNanos;
+  private boolean pinging;
+
+  DeviceSessionHandler(DeviceChannelInstaller node) {
+    this.node = node;
+    this.session = new DeviceSession(node.rateLimit());
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    lastReadNanos = System.nanoTime();
+    connectTimer =
+        ctx.executor()
+            .schedule(
+                this::connectTimedOut,
+                node.config().connectTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof WebSocketFrame frame)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    long now = System.nanoTime();
+    lastReadNanos = now;
+    pinging = false;
+    try {
+      if (frame instanceof PongWebSocketFrame || frame instanceof ContinuationWebSocketFrame) {
+        // A pong only proves the peer alive. Continuations belong to a fragmented message whose
+        // first frame was already refused.
+        return;
+      }
+      node.framesIn().inc();
+      DeviceSession.Step step;
+      if (frame instanceof TextWebSocketFrame) {
+        step = frame.isFinalFragment() ? decoded(frame.content(), now) : session.onBadFrame(FRAGMENTED, now);
+      } else if (frame instanceof BinaryWebSocketFrame) {
+        step = session.onBadFrame(NON_TEXT, now);
+      } else {
+        return;
+      }
+      perform(step);
+    } finally {
+      frame.release();
+    }
+  }
+
+  private DeviceSession.Step decoded(ByteBuf content, long now) {
+    DeviceMessage message;
+    try {
+      message = node.codec().decode(content);
+    } catch (ProtocolException e) {
+      return session.onBadFrame(e, now);
+    }
+    return session.onFrame(message, now);
+  }
+
+  private void perform(DeviceSession.Step step) {
+    if (step instanceof DeviceSession.Apply a) {
+      node.service()
+          .status(
+              session.user(),
+              session.device(),
+              session.sessionId(),
+              a.status(),
+              a.message(),
+              a.applicationIds())
+          .whenCompleteAsync((v, e) -> answered(e), ctx.executor());
+    } else if (step instanceof DeviceSession.Refuse r) {
+      refuse(r.code(), r.detail());
+    } else if (step instanceof DeviceSession.End e) {
+      node.disconnector().close(ctx.channel(), e.code(), e.detail());
+    } else if (step instanceof DeviceSession.Authenticate a) {
+      authenticate(a.connect());
+    } else if (step instanceof DeviceSession.Register r) {
+      if (DeviceService.isAnonymous(session.device())) {
+        refuse(ErrorCode.MISSING_FIELD, "device (in the connect request)");
+        return;
+      }
+      node.service()
+          .registerPush(session.user(), session.device(), session.applicationIds(), r.presenceId())
+          .whenCompleteAsync((v, e) -> answered(e), ctx.executor());
+    }
+  }
+
+  private void authenticate(Connect connect) {
+    Channel ch = ctx.channel();
+    // No frame is read until the session is open or refused.
+    ch.config().setAutoRead(false);
+    node.service()
+        .authenticate(connect.assertion(), ch.remoteAddress())
+        .whenCompleteAsync((identity, e) -> authenticated(connect, identity, e), ctx.executor());
+  }
+
+  private void authenticated(Connect connect, Identity identity, Throwable e) {
+    if (session.state() != DeviceSession.State.AUTHENTICATING || !ctx.channel().isActive()) {
+      return;
+    }
+    if (e != null) {
+      end(e);
+      return;
+    }
+    UUID id = UUID.randomUUID();
+    String user = identity.subject();
+    String device =
+        connect.device() != null ? connect.device() : DeviceService.anonymousDevice(id);
+    node.service()
+        .open(user, device, id)
+        .whenCompleteAsync((v, e2) -> opened(connect, user, device, id, e2), ctx.executor());
+  }
+
+  private void opened(Connect connect, String user, String device, UUID id, Throwable e) {
+    if (e != null) {
+      if (ctx.channel().isActive()) {
+        end(e);
+      }
+      return;
+    }
+    if (session.state() != DeviceSession.State.AUTHENTICATING || !ctx.channel().isActive()) {
+      // Gone while the device was being claimed: give it back after the grace period.
+      node.service().closed(user, device, id);
+      return;
+    }
+    session.opened(id, user, device, connect.applicationIds(), System.nanoTime());
+    cancelConnectTimer();
+    node.registry().add(id, this);
+    send(new Connected(id));
+    ctx.channel().config().setAutoRead(true);
+  }
+
+  /** Answers an asynchronous step: an ack, or the error it failed with. */
+  private void answered(Throwable e) {
+    if (!ctx.channel().isActive() || session.state() != DeviceSession.State.OPEN) {
+      return;
+    }
+    if (e == null) {
+      send(Ack.INSTANCE);
+      return;
+    }
+    ProtocolException pe = protocolException(e);
+    if (pe.code().sessionLost()) {
+      node.disconnector().close(ctx.channel(), pe.code(), pe.detail());
+    } else {
+      refuse(pe.code(), pe.detail());
+    }
+  }
+
+  private void end(Throwable e) {
+    ProtocolException pe = protocolException(e);
+    session.closed();
+    node.disconnector().close(ctx.channel(), pe.code(), pe.detail());
+  }
+
+  private ProtocolException protocolException(Throwable t) {
+    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    if (e instanceof ProtocolException pe) {
+      return pe;
+    }
+    LOG.error("device session on {} failed", ctx.channel(), e);
+    return new ProtocolException(ErrorCode.SESSION_ABORTED, null);
+  }
+
+  private void refuse(ErrorCode code, String detail) {
+    node.metrics().error(code);
+    send(ErrorReply.of(code, detail));
+  }
+
+  private void send(DeviceMessage message) {
+    Channel ch = ctx.channel();
+    if (!ch.isWritable()) {
+      // The client sends but does not read what we answer.
+      node.disconnector().close(ch, ErrorCode.SLOW_CONSUMER, null);
+      return;
+    }
+    ByteBuf buf = ctx.alloc().buffer(message instanceof Ack ? 16 : 64);
+    try {
+      DeviceCodec.encode(message, buf);
+    } catch (RuntimeException e) {
+      buf.release();
+      throw e;
+    }
+    node.framesOut().inc();
+    ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
+  }
+
+  private void connectTimedOut() {
+    DeviceSession.State s = session.state();
+    if (s == DeviceSession.State.AWAITING_CONNECT || s == DeviceSession.State.AUTHENTICATING) {
+      session.closed();
+      node.disconnector().close(ctx.channel(), ErrorCode.CONNECT_TIMEOUT, null);
+    }
+  }
+
+  private void cancelConnectTimer() {
+    if (connectTimer != null) {
+      connectTimer.cancel(false);
+      connectTimer = null;
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    cancelConnectTimer();
+    if (session.closed() == DeviceSession.State.OPEN) {
+      node.registry().remove(session.sessionId(), this);
+      node.service().closed(session.user(), session.device(), session.sessionId());
+    }
+    ctx.fireChannelInactive();
+  }
+
+  // ---- DeviceRegistry.Link (called on the event loop) ----
+
+  @Override
+  public Channel channel() {
+    return ctx.channel();
+  }
+
+  @Override
+  public long lastReadNanos() {
+    return lastReadNanos;
+  }
+
+  @Override
+  public void replaced() {
+    if (session.state() == DeviceSession.State.OPEN) {
+      node.disconnector().close(ctx.channel(), ErrorCode.SESSION_REPLACED, null);
+    }
+  }
+
+  @Override
+  public void keepalive() {
+    Channel ch = ctx.channel();
+    if (!ch.isActive() || session.state() != DeviceSession.State.OPEN) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (pinging) {
+      if (now - pingSentNanos >= node.config().pingTimeout().toNanos()) {
+        node.disconnector().close(ch, ErrorCode.PING_TIMEOUT, null);
+      }
+    } else if (now - lastReadNanos >= node.config().pingInterval().toNanos()) {
+      pinging = true;
+      pingSentNanos = now;
+      ctx.writeAndFlush(new PingWebSocketFrame(), ctx.voidPromise());
+    }
+  }
+}

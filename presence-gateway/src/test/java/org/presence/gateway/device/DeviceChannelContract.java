@@ -1,0 +1,638 @@
+package org.presence.gateway.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.presence.gateway.identity.DevIdentity;
+import org.presence.gateway.testing.BusRecorder;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.RawWebSocket;
+import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.WsClient;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.device.DeviceMessage.Ack;
+import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.protocol.device.DeviceMessage.Connected;
+import org.presence.protocol.device.DeviceMessage.ErrorReply;
+import org.presence.protocol.device.DeviceMessage.RegisterPush;
+import org.presence.protocol.device.DeviceMessage.StatusUpdate;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.event.PresenceEvent;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.app.NewApplication;
+import org.presence.store.permission.Grant;
+
+/**
+ * The device channel end to end, over real sockets: sessions, status updates, replacement, every
+ * error answered as documented, presence events on the bus, the push-server endpoint. Runs on the
+ * embedded default ({@code DeviceChannelTest}, one node) and on a two-node cluster over PostgreSQL
+ * and Redis ({@code DeviceChannelIT}), where {@link #nodeB()} is a second node.
+ */
+public abstract class DeviceChannelContract {
+  /** The push secret of the test nodes. */
+  protected static final String PUSH_SECRET = "test-push-secret-0123456789";
+
+  /** Well within the time anything should take. */
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  /** How long a test watches for something that must not happen. */
+  private static final Duration QUIET = Duration.ofMillis(800);
+
+  /** The grace period of the test nodes: short, so tests see it end. */
+  protected static final String GRACE = "400ms";
+
+  /** The node most tests use. */
+  protected abstract TestNode nodeA();
+
+  /** Another node of the same deployment (the same node in the embedded default). */
+  protected abstract TestNode nodeB();
+
+  /** Starts a node of the same deployment with {@code overrides}; the test closes it. */
+  protected abstract TestNode startNode(Map<String, String> overrides);
+
+  /** Settings every test node uses. */
+  protected static Map<String, String> deviceSettings() {
+    Map<String, String> s = new HashMap<>();
+    s.put("device.offline-grace", GRACE);
+    s.put("device.rate", "500");
+    s.put("device.burst", "500");
+    s.put("device.overdraft", "100");
+    s.put("device.handshake-rate", "0");
+    s.put("device.max-application-ids", "5");
+    s.put("device.max-message-length", "20");
+    s.put("identity.dev-signing", "true");
+    s.put("push.secret", PUSH_SECRET);
+    return s;
+  }
+
+  private static String email() {
+    return "user-" + UUID.randomUUID() + "@example.com";
+  }
+
+  private static String sub(String email) {
+    return DevIdentity.subjectFor(email);
+  }
+
+  private long app(String name) {
+    return nodeA()
+        .server()
+        .store()
+        .persistence()
+        .apps()
+        .create(
+            new NewApplication(
+                name, name + ".example.com", "test app", "dev:owner", "owner@example.com", "k"))
+        .toCompletableFuture()
+        .join()
+        .id();
+  }
+
+  private Grant grant(String email, long app) {
+    return nodeA()
+        .server()
+        .store()
+        .persistence()
+        .grants()
+        .grant(sub(email), app, "as " + email)
+        .toCompletableFuture()
+        .join();
+  }
+
+  private DeviceTestClient connect(TestNode node, String email, ApplicationIds apps, String device) {
+    return DeviceTestClient.connected(node, node.token(email), apps, device);
+  }
+
+  private static void assertClosedWith(DeviceTestClient c, ErrorCode code) {
+    assertThat(c.error()).isEqualTo(code);
+    WsClient.Close close = c.awaitClose();
+    assertThat(close.code()).isEqualTo(code.closeCode());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sessions and status
+
+  @Test
+  void connect_thenSessionId_andStatusUpdatesAcknowledged() {
+    try (DeviceTestClient c = connect(nodeA(), email(), null, "phone")) {
+      assertThat(c.session()).isNotNull();
+      assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      assertThat(c.status(PresenceStatus.AWAY, "lunch")).isEqualTo(Ack.INSTANCE);
+      assertThat(c.status(PresenceStatus.UNAVAILABLE, null, ApplicationIds.of(1))).isEqualTo(Ack.INSTANCE);
+      assertThat(c.status(PresenceStatus.OFFLINE, null)).isEqualTo(Ack.INSTANCE);
+    }
+  }
+
+  @Test
+  void connect_withoutDeviceOrApplicationIds_thenWorks() {
+    try (DeviceTestClient a = connect(nodeA(), email(), null, null)) {
+      assertThat(a.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+    }
+  }
+
+  @Test
+  void status_publishesOneEventPerGrantByPuid_neverTheUser() {
+    String email = email();
+    long app = app("Beer");
+    long paused = app("Paused");
+    Grant g = grant(email, app);
+    Grant p = grant(email, paused);
+    nodeA().server().store().persistence().grants().setEnabled(sub(email), p.puid(), false)
+        .toCompletableFuture().join();
+    try (BusRecorder bus = BusRecorder.listen(nodeB().server().store().bus(), app, paused);
+        DeviceTestClient c = connect(nodeA(), email, null, "phone")) {
+      assertThat(c.status(PresenceStatus.ONLINE, "hello")).isEqualTo(Ack.INSTANCE);
+      await().atMost(WAIT).until(() -> bus.size() == 1);
+      PresenceEvent e = bus.events().get(0);
+      assertThat(e.appId()).isEqualTo(app);
+      assertThat(e.puid()).isEqualTo(g.puid());
+      assertThat(e.status()).isEqualTo(PresenceStatus.ONLINE);
+      assertThat(e.message()).isEqualTo("hello");
+      assertThat(e.toString()).doesNotContain(email).doesNotContain(sub(email));
+      await().during(QUIET).atMost(WAIT).until(() -> bus.size() == 1);
+    }
+  }
+
+  @Test
+  void status_repeated_thenNoDuplicateEvents() {
+    String email = email();
+    long app = app("Dup");
+    grant(email, app);
+    try (BusRecorder bus = BusRecorder.listen(nodeB().server().store().bus(), app);
+        DeviceTestClient c = connect(nodeA(), email, null, "phone")) {
+      for (int i = 0; i < 3; i++) {
+        assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      }
+      assertThat(c.status(PresenceStatus.ONLINE, "m")).isEqualTo(Ack.INSTANCE);
+      assertThat(c.status(PresenceStatus.ONLINE, "m")).isEqualTo(Ack.INSTANCE);
+      await().atMost(WAIT).until(() -> bus.size() == 2);
+      await().during(QUIET).atMost(WAIT).until(() -> bus.size() == 2);
+      assertThat(bus.seen(app)).containsExactly("online:null", "online:m");
+    }
+  }
+
+  @Test
+  void multiDevice_mostAvailableWins_andClosedDeviceGoesAfterGrace() {
+    String email = email();
+    long app = app("Multi");
+    grant(email, app);
+    try (BusRecorder bus = BusRecorder.listen(nodeA().server().store().bus(), app)) {
+      DeviceTestClient phone = connect(nodeA(), email, null, "phone");
+      DeviceTestClient laptop = connect(nodeB(), email, null, "laptop");
+      assertThat(phone.status(PresenceStatus.AWAY, "on the bus")).isEqualTo(Ack.INSTANCE);
+      assertThat(laptop.status(PresenceStatus.ONLINE, "at my desk")).isEqualTo(Ack.INSTANCE);
+      // Less available than the laptop: nobody sees the phone's update.
+      assertThat(phone.status(PresenceStatus.UNAVAILABLE, null)).isEqualTo(Ack.INSTANCE);
+      await().atMost(WAIT).until(() -> bus.size() == 2);
+      laptop.close();
+      // After the grace period the laptop is offline; the phone is what remains.
+      await().atMost(WAIT).until(() -> bus.size() == 3);
+      phone.close();
+      await().atMost(WAIT).until(() -> bus.size() == 4);
+      await().during(QUIET).atMost(WAIT).until(() -> bus.size() == 4);
+      assertThat(bus.seen(app))
+          .containsExactly(
+              "away:on the bus", "online:at my desk", "unavailable:null", "offline:null");
+    }
+  }
+
+  @Test
+  void reconnectWithinGrace_thenNoFlap() {
+    String email = email();
+    long app = app("Flap");
+    grant(email, app);
+    try (BusRecorder bus = BusRecorder.listen(nodeA().server().store().bus(), app)) {
+      DeviceTestClient first = connect(nodeA(), email, null, "phone");
+      assertThat(first.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      await().atMost(WAIT).until(() -> bus.size() == 1);
+      first.close();
+      // Back within the grace period, on the other node.
+      try (DeviceTestClient second = connect(nodeB(), email, null, "phone")) {
+        assertThat(second.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+        await().during(Duration.ofMillis(1200)).atMost(WAIT).until(() -> bus.size() == 1);
+      }
+      await().atMost(WAIT).until(() -> bus.size() == 2);
+      assertThat(bus.seen(app)).containsExactly("online:null", "offline:null");
+    }
+  }
+
+  @Test
+  void applicationIds_narrowTheAudience() {
+    String email = email();
+    long a = app("NarrowA");
+    long b = app("NarrowB");
+    grant(email, a);
+    grant(email, b);
+    try (BusRecorder bus = BusRecorder.listen(nodeA().server().store().bus(), a, b);
+        DeviceTestClient c = connect(nodeA(), email, ApplicationIds.of(a), "phone")) {
+      assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      await().atMost(WAIT).until(() -> bus.size() == 1);
+      assertThat(bus.seen(a)).containsExactly("online:null");
+      // This update only, for b as well: b learns, a hears nothing new.
+      assertThat(c.status(PresenceStatus.ONLINE, null, ApplicationIds.of(a, b))).isEqualTo(Ack.INSTANCE);
+      await().atMost(WAIT).until(() -> bus.size() == 2);
+      assertThat(bus.seen(b)).containsExactly("online:null");
+      await().during(QUIET).atMost(WAIT).until(() -> bus.size() == 2);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Replacement
+
+  @Test
+  void sameDeviceConnectsAgain_thenOlderSessionReplaced() {
+    String email = email();
+    DeviceTestClient old = connect(nodeA(), email, null, "phone");
+    try (DeviceTestClient fresh = connect(nodeB(), email, null, "phone")) {
+      assertClosedWith(old, ErrorCode.SESSION_REPLACED);
+      assertThat(fresh.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+    } finally {
+      old.close();
+    }
+  }
+
+  @Test
+  void otherDeviceOrUser_thenNothingReplaced() {
+    String email = email();
+    try (DeviceTestClient phone = connect(nodeA(), email, null, "phone");
+        DeviceTestClient laptop = connect(nodeB(), email, null, "laptop");
+        DeviceTestClient stranger = connect(nodeB(), email(), null, "phone")) {
+      assertThat(phone.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      assertThat(laptop.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      assertThat(stranger.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      assertThat(phone.isClosed()).isFalse();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Errors that keep the session
+
+  @Test
+  void badFramesInAnOpenSession_thenDocumentedErrnoAndSessionKept() {
+    try (DeviceTestClient c = connect(nodeA(), email(), null, "phone")) {
+      String s = c.session().toString();
+      Map<String, ErrorCode> cases = new java.util.LinkedHashMap<>();
+      cases.put("{\"type\":\"status\",", ErrorCode.MALFORMED_JSON);
+      cases.put("not json at all", ErrorCode.MALFORMED_JSON);
+      cases.put("{\"type\":\"wave\",\"session_id\":\"" + s + "\"}", ErrorCode.UNKNOWN_TYPE);
+      cases.put("{\"type\":\"status\",\"session_id\":\"" + s + "\"}", ErrorCode.MISSING_FIELD);
+      cases.put("{\"type\":\"status\",\"session_id\":\"" + s + "\",\"status\":1}", ErrorCode.WRONG_FIELD_TYPE);
+      cases.put("{\"type\":\"status\",\"status\":\"online\",\"status\":\"away\",\"session_id\":\"" + s + "\"}",
+          ErrorCode.DUPLICATE_FIELD);
+      cases.put("{\"type\":\"status\",\"session_id\":\"" + s + "\",\"status\":\"busy\"}", ErrorCode.INVALID_STATUS);
+      cases.put("{\"type\":\"status\",\"session_id\":\"" + s + "\",\"status\":\"away\",\"message\":\""
+          + "x".repeat(21) + "\"}", ErrorCode.MESSAGE_TOO_LONG);
+      cases.put("{\"type\":\"status\",\"session_id\":\"" + s
+          + "\",\"status\":\"away\",\"application_ids\":[1,2,3,4,5,6]}", ErrorCode.TOO_MANY_APPLICATION_IDS);
+      cases.put("{\"type\":\"status\",\"session_id\":\"" + s
+          + "\",\"status\":\"away\",\"application_ids\":[-1]}", ErrorCode.INVALID_APPLICATION_ID);
+      cases.put("{\"type\":\"status\",\"session_id\":\"" + UUID.randomUUID() + "\",\"status\":\"online\"}",
+          ErrorCode.UNKNOWN_SESSION);
+      cases.put("{\"type\":\"status\",\"session_id\":\"nope\",\"status\":\"online\"}", ErrorCode.UNKNOWN_SESSION);
+      cases.put("{\"type\":\"connect\",\"assertion\":\"again\"}", ErrorCode.ALREADY_CONNECTED);
+      for (Map.Entry<String, ErrorCode> e : cases.entrySet()) {
+        c.sendText(e.getKey());
+        DeviceMessage reply = c.reply();
+        assertThat(reply).as(e.getKey()).isInstanceOf(ErrorReply.class);
+        ErrorReply r = (ErrorReply) reply;
+        assertThat(r.errno()).as(e.getKey()).isEqualTo(e.getValue().errno());
+        assertThat(r.reason()).startsWith(e.getValue().reason());
+      }
+      c.ws().sendBinary(ByteBuffer.wrap(new byte[] {1, 2, 3}));
+      assertThat(c.error()).isEqualTo(ErrorCode.NON_TEXT_FRAME);
+      assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      assertThat(c.isClosed()).isFalse();
+    }
+  }
+
+  @Test
+  void registerPush_withoutDeviceId_thenMissingFieldAndKept() {
+    try (DeviceTestClient c = connect(nodeA(), email(), null, null)) {
+      assertThat(c.request(new RegisterPush(c.session(), "xpi-" + UUID.randomUUID())))
+          .isEqualTo(ErrorReply.of(ErrorCode.MISSING_FIELD, "device (in the connect request)"));
+      assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Errors that end the socket
+
+  @Test
+  void statusBeforeConnect_thenNotConnectedAndClosed() {
+    try (DeviceTestClient c = DeviceTestClient.open(nodeA())) {
+      c.send(new StatusUpdate(UUID.randomUUID(), PresenceStatus.ONLINE, null, null));
+      assertClosedWith(c, ErrorCode.NOT_CONNECTED);
+    }
+  }
+
+  @Test
+  void malformedFirstFrame_thenItsErrnoAndClosed() {
+    try (DeviceTestClient c = DeviceTestClient.open(nodeA())) {
+      c.sendText("{\"type\":");
+      assertClosedWith(c, ErrorCode.MALFORMED_JSON);
+    }
+  }
+
+  @Test
+  void invalidAssertion_then34AndClosed() {
+    try (DeviceTestClient c = DeviceTestClient.open(nodeA())) {
+      c.send(new Connect("not.a.jwt", null, "phone"));
+      DeviceMessage reply = c.reply();
+      assertThat(reply).isInstanceOf(ErrorReply.class);
+      assertThat(((ErrorReply) reply).errno()).isEqualTo(34);
+      assertThat(((ErrorReply) reply).reason()).startsWith("Invalid assertion");
+      assertThat(c.awaitClose().code()).isEqualTo(4034);
+    }
+  }
+
+  @Test
+  void expiredAssertion_then35AndClosed() {
+    TestNode node = nodeA();
+    String token =
+        node.server()
+            .devIdentity()
+            .mint(email(), Duration.ofMinutes(-10), node.server().config().identity().audience());
+    try (DeviceTestClient c = DeviceTestClient.open(node)) {
+      c.send(new Connect(token, null, "phone"));
+      assertClosedWith(c, ErrorCode.ASSERTION_EXPIRED);
+    }
+  }
+
+  @Test
+  void frameTooLarge_thenLostWithMinus5() {
+    try (DeviceTestClient c = connect(nodeA(), email(), null, "phone")) {
+      c.sendText("{\"type\":\"status\",\"pad\":\"" + "x".repeat(9000) + "\"}");
+      assertClosedWith(c, ErrorCode.FRAME_TOO_LARGE);
+    }
+  }
+
+  @Test
+  void drain_thenServerShuttingDownWithGoingAway() {
+    TestNode node = startNode(Map.of());
+    try (DeviceTestClient c = DeviceTestClient.connected(node, node.token(email()), null, "phone")) {
+      node.server().drain(Duration.ofSeconds(5));
+      assertThat(c.error()).isEqualTo(ErrorCode.SERVER_SHUTTING_DOWN);
+      assertThat(c.awaitClose().code()).isEqualTo(1001);
+    } finally {
+      node.close();
+    }
+  }
+
+  @Test
+  void rateLimit_thenSlowDownKeeps_thenFloodLoses() {
+    TestNode node =
+        startNode(Map.of("device.rate", "0.1", "device.burst", "2", "device.overdraft", "3"));
+    try (DeviceTestClient c = DeviceTestClient.connected(node, node.token(email()), null, "phone");
+        DeviceTestClient other =
+            DeviceTestClient.connected(node, node.token(email()), null, "phone")) {
+      assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      assertThat(c.status(PresenceStatus.AWAY, null)).isEqualTo(Ack.INSTANCE);
+      assertThat(c.status(PresenceStatus.ONLINE, null))
+          .isEqualTo(ErrorReply.of(ErrorCode.SLOW_DOWN, null));
+      assertThat(c.isClosed()).isFalse();
+      for (int i = 0; i < 2; i++) {
+        assertThat(c.status(PresenceStatus.ONLINE, null))
+            .isEqualTo(ErrorReply.of(ErrorCode.SLOW_DOWN, null));
+      }
+      c.send(new StatusUpdate(c.session(), PresenceStatus.ONLINE, null, null));
+      assertClosedWith(c, ErrorCode.RATE_LIMIT_EXCEEDED);
+      // Another session is not affected.
+      assertThat(other.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+    } finally {
+      node.close();
+    }
+  }
+
+  @Test
+  void noConnectInTime_thenConnectTimeout() {
+    TestNode node = startNode(Map.of("device.connect-timeout", "300ms"));
+    try (DeviceTestClient c = DeviceTestClient.open(node)) {
+      assertClosedWith(c, ErrorCode.CONNECT_TIMEOUT);
+    } finally {
+      node.close();
+    }
+  }
+
+  @Test
+  void tooManyHandshakesFromOneAddress_then41AndClosed() {
+    TestNode node =
+        startNode(Map.of("device.handshake-rate", "0.01", "device.handshake-burst", "2"));
+    try (DeviceTestClient a = DeviceTestClient.connected(node, node.token(email()), null, null);
+        DeviceTestClient b = DeviceTestClient.connected(node, node.token(email()), null, null);
+        DeviceTestClient c = DeviceTestClient.open(node)) {
+      c.send(new Connect(node.token(email()), null, null));
+      assertClosedWith(c, ErrorCode.TOO_MANY_HANDSHAKES);
+      assertThat(a.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+    } finally {
+      node.close();
+    }
+  }
+
+  @Test
+  void keepalive_pingsIdleSockets_closesSilentPeers_keepsAnsweringOnes() throws Exception {
+    TestNode node =
+        startNode(Map.of("device.ping-interval", "200ms", "device.ping-timeout", "300ms"));
+    try (DeviceTestClient answering =
+            DeviceTestClient.connected(node, node.token(email()), null, "phone");
+        RawWebSocket silent = RawWebSocket.connect(node.port(), "/presence")) {
+      silent.sendText(
+          new String(
+              org.presence.protocol.device.DeviceCodec.toBytes(
+                  new Connect(node.token(email()), null, "laptop")),
+              StandardCharsets.UTF_8));
+      assertThat(silent.readText(WAIT, false)).contains("session_id");
+      RawWebSocket.Frame ping = silent.read(WAIT);
+      assertThat(ping).isNotNull();
+      assertThat(ping.opcode()).isEqualTo(RawWebSocket.PING);
+      // It does not answer: error frame, then the close.
+      assertThat(silent.readText(WAIT, false)).contains("\"errno\":-7");
+      // The JDK client answers pings by itself and keeps its session.
+      await().during(Duration.ofMillis(1500)).atMost(WAIT).until(() -> !answering.isClosed());
+      assertThat(answering.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+    } finally {
+      node.close();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Hostile input on a live socket
+
+  @Test
+  void randomMalformedFrames_eachAnsweredAndTheSessionStillWorks() throws Exception {
+    String email = email();
+    TestNode node = nodeA();
+    try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/presence");
+        DeviceTestClient bystander = connect(nodeA(), email(), null, "other")) {
+      ws.sendText(
+          new String(
+              org.presence.protocol.device.DeviceCodec.toBytes(new Connect(node.token(email), null, "phone")),
+              StandardCharsets.UTF_8));
+      String connected = ws.readText(WAIT, true);
+      assertThat(connected).contains("session_id");
+      String session = connected.substring(connected.indexOf("session_id\":\"") + 13, connected.length() - 2);
+      String good = "{\"type\":\"status\",\"session_id\":\"" + session + "\",\"status\":\"away\",\"message\":\"héllo\"}";
+      long seed = System.nanoTime();
+      java.util.Random r = new java.util.Random(seed);
+      List<String> hostile = new java.util.ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        byte[] g = good.getBytes(StandardCharsets.UTF_8);
+        switch (i % 6) {
+          case 0 -> hostile.add(new String(java.util.Arrays.copyOf(g, r.nextInt(g.length - 1)), StandardCharsets.UTF_8));
+          case 1 -> hostile.add("{\"x\":" + "[".repeat(20 + r.nextInt(200)) + "]");
+          case 2 -> hostile.add("{\"type\":\"status\",\"session_id\":\"" + session + "\",\"status\":\"away\",\"n\":" + "9".repeat(30 + r.nextInt(100)) + "}");
+          case 3 -> {
+            char[] c = good.toCharArray();
+            c[r.nextInt(c.length)] = "{}[]\":,x\\".charAt(r.nextInt(9));
+            String s = new String(c);
+            if (!s.equals(good)) {
+              hostile.add(s);
+            }
+          }
+          case 4 -> hostile.add("{\"type\":\"status\",\"session_id\":\"" + session + "\",\"status\":\"online\",\"application_ids\":[1e400]}");
+          default -> hostile.add("\u0000\u0001" + r.nextInt());
+        }
+      }
+      int answered = 0;
+      for (String h : hostile) {
+        ws.sendText(h);
+        String reply = ws.readText(WAIT, true);
+        assertThat(reply).as("seed %d: %s", seed, h).isNotNull();
+        if (reply.contains("\"result\":false")) {
+          assertThat(reply).as("seed %d: %s", seed, h).doesNotContain("\"errno\":-");
+        }
+        answered++;
+      }
+      assertThat(answered).isEqualTo(hostile.size());
+      // Binary and fragmented frames.
+      ws.send(RawWebSocket.BINARY, true, new byte[] {(byte) 0xFF, 0});
+      assertThat(ws.readText(WAIT, true)).contains("\"errno\":15");
+      ws.send(RawWebSocket.TEXT, false, "{\"type\":".getBytes(StandardCharsets.UTF_8));
+      assertThat(ws.readText(WAIT, true)).contains("\"errno\":10");
+      ws.send(RawWebSocket.CONTINUATION, true, "\"status\"}".getBytes(StandardCharsets.UTF_8));
+      ws.sendText(good);
+      assertThat(ws.readText(WAIT, true)).isEqualTo("{\"result\":true}");
+      assertThat(bystander.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      // Invalid UTF-8 in a text frame violates RFC 6455 (§8.1): the connection fails.
+      ws.send(RawWebSocket.TEXT, true, new byte[] {'{', '"', (byte) 0xC3, '"', '}'});
+      assertThat(ws.readText(WAIT, true)).contains("\"errno\":-9");
+      assertThat(ws.ended(WAIT)).isTrue();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Push server
+
+  private HttpResponse<String> push(TestNode node, String secret, String body) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.port() + "/push/status"))
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .header("Content-Type", "application/json");
+    if (secret != null) {
+      b.header("Authorization", "Bearer " + secret);
+    }
+    return TestNode.send(b.build());
+  }
+
+  @Test
+  void pushServerReports_updatePresenceAsTheSocketDoes() {
+    String email = email();
+    long app = app("Push");
+    grant(email, app);
+    String xpi = "xpi-" + UUID.randomUUID();
+    try (BusRecorder bus = BusRecorder.listen(nodeA().server().store().bus(), app)) {
+      try (DeviceTestClient c = connect(nodeA(), email, null, "tablet")) {
+        assertThat(c.request(new RegisterPush(c.session(), xpi))).isEqualTo(Ack.INSTANCE);
+      }
+      HttpResponse<String> r = push(nodeB(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"A\"}");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("{\"result\":true}");
+      await().atMost(WAIT).until(() -> bus.size() == 1);
+      assertThat(push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"A\"}").statusCode())
+          .isEqualTo(200);
+      assertThat(push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"O\"}").statusCode())
+          .isEqualTo(200);
+      await().atMost(WAIT).until(() -> bus.size() == 2);
+      // The push-reported device and a socket device aggregate like two sockets.
+      try (DeviceTestClient phone = connect(nodeB(), email, null, "phone")) {
+        assertThat(phone.status(PresenceStatus.AWAY, "x")).isEqualTo(Ack.INSTANCE);
+        await().during(QUIET).atMost(WAIT).until(() -> bus.size() == 2);
+        assertThat(push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"U\"}").statusCode())
+            .isEqualTo(200);
+        await().atMost(WAIT).until(() -> bus.size() == 3);
+      }
+      assertThat(bus.seen(app)).containsExactly("away:null", "online:null", "away:x");
+    }
+  }
+
+  @Test
+  void pushServer_errorsAnsweredAsDocumented() {
+    TestNode node = nodeA();
+    HttpResponse<String> noAuth = push(node, null, "{\"xpi\":\"a\",\"xps\":\"O\"}");
+    assertThat(noAuth.statusCode()).isEqualTo(401);
+    assertThat(noAuth.body()).contains("\"errno\":110");
+    assertThat(push(node, "wrong-secret-wrong-secret", "{\"xpi\":\"a\",\"xps\":\"O\"}").statusCode())
+        .isEqualTo(401);
+    HttpResponse<String> unknown =
+        push(node, PUSH_SECRET, "{\"xpi\":\"never-tied-" + UUID.randomUUID() + "\",\"xps\":\"O\"}");
+    assertThat(unknown.statusCode()).isEqualTo(404);
+    assertThat(unknown.body()).contains("\"errno\":25");
+    HttpResponse<String> bad = push(node, PUSH_SECRET, "{\"xpi\":\"a\",\"xps\":\"Z\"}");
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(bad.body()).contains("\"errno\":16");
+    assertThat(push(node, PUSH_SECRET, "{\"xpi\":").body()).contains("\"errno\":10");
+    assertThat(push(node, PUSH_SECRET, "{\"xps\":\"O\"}").body()).contains("\"errno\":12");
+  }
+
+  @Test
+  void registerPush_idOfAnotherUser_thenTakenAndKept_thenRetieMovesTheDevice() {
+    String xpi = "xpi-" + UUID.randomUUID();
+    String alice = email();
+    try (DeviceTestClient a = connect(nodeA(), alice, null, "phone");
+        DeviceTestClient m = connect(nodeB(), email(), null, "phone")) {
+      assertThat(a.request(new RegisterPush(a.session(), xpi))).isEqualTo(Ack.INSTANCE);
+      assertThat(m.request(new RegisterPush(m.session(), xpi)))
+          .isEqualTo(ErrorReply.of(ErrorCode.PRESENCE_ID_TAKEN, null));
+      assertThat(m.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      // Alice's phone re-registers with its push server and ties a new id.
+      String renewed = "xpi-" + UUID.randomUUID();
+      assertThat(a.request(new RegisterPush(a.session(), renewed))).isEqualTo(Ack.INSTANCE);
+      assertThat(push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"O\"}").statusCode())
+          .isEqualTo(404);
+      assertThat(push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + renewed + "\",\"xps\":\"O\"}").statusCode())
+          .isEqualTo(200);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Cost
+
+  @Test
+  void afterUpgrade_noHttpHandlerRemainsInThePipeline() throws Exception {
+    try (DeviceTestClient c = connect(nodeA(), email(), null, "phone")) {
+      UUID id = c.session();
+      var link = nodeA().server().device().registry();
+      await().atMost(WAIT).until(() -> link.size() > 0);
+      List<String> names = new java.util.ArrayList<>();
+      nodeA().server().device().registry().forEachChannel(
+          ch -> {
+            if (names.isEmpty()) {
+              names.addAll(ch.pipeline().names());
+            }
+          });
+      assertThat(names).doesNotContain("http-codec", "http-aggregator", "http-router", "http-idle");
+      assertThat(names).contains("ws-protocol", "device-session", "exception");
+      assertThat(id).isNotNull();
+    }
+  }
+}
