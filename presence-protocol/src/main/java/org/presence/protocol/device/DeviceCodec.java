@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.async.ByteArrayFeeder;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
@@ -52,9 +53,15 @@ import org.presence.protocol.model.PresenceStatus;
  *
  * Known fields that do not belong to the message's type are ignored like unknown ones.
  *
- * <p>Decoding a status frame allocates the decoded value and Jackson's parser objects, nothing
- * else: names and enum values are matched on Jackson's character buffer, the session id is parsed
- * from it, and a direct buffer is copied into a per-thread scratch array.
+ * <h2>Allocation</h2>
+ *
+ * Each thread keeps one Jackson non-blocking parser and feeds it frame after frame, as a stream of
+ * top-level objects, so decoding a well-formed frame allocates the decoded value and one {@code
+ * JsonLocation} (to check that nothing follows the object), nothing else: the frame is copied into
+ * a per-thread array, field names come from the parser's symbol table, enum values and the
+ * session id are read from its character buffer. After a frame that failed, or that named fields
+ * the codec does not know (which would grow the symbol table), the thread's parser is dropped and
+ * the next frame gets a new one, so no state crosses from a bad frame to the next.
  */
 public final class DeviceCodec {
   /**
@@ -113,7 +120,8 @@ public final class DeviceCodec {
   /** A codec with {@code limits}; thread-safe, meant to be shared. */
   public DeviceCodec(Limits limits) {
     this.limits = limits;
-    this.factory = Json.build(limits.maxFrameBytes(), false);
+    // The frame limit is checked here before parsing; the parser sees a stream of frames.
+    this.factory = Json.build(-1, false);
     this.scratch = ThreadLocal.withInitial(() -> new Scratch(limits));
   }
 
@@ -130,14 +138,44 @@ public final class DeviceCodec {
     return 1 << field;
   }
 
-  /** Per-thread buffers, so that decoding a direct buffer or an id list allocates nothing. */
+  /**
+   * Per-thread state: the frame copy, the id list, and the parser that reads one frame after the
+   * other ({@code null} until needed, or after a frame that left it unusable).
+   */
   private static final class Scratch {
     final byte[] bytes;
     final long[] ids;
+    JsonParser parser;
+    ByteArrayFeeder feeder;
+    /** Bytes fed to {@link #parser} before the current frame. */
+    long fed;
+    /** Whether the current frame named fields the codec does not know. */
+    boolean unknownFields;
 
     Scratch(Limits limits) {
       bytes = new byte[limits.maxFrameBytes()];
       ids = new long[Math.max(1, limits.maxApplicationIds())];
+    }
+
+    JsonParser parser(JsonFactory factory) throws IOException {
+      if (parser == null) {
+        parser = factory.createNonBlockingByteArrayParser();
+        feeder = (ByteArrayFeeder) parser.getNonBlockingInputFeeder();
+        fed = 0;
+      }
+      return parser;
+    }
+
+    void discard() {
+      if (parser != null) {
+        try {
+          parser.close();
+        } catch (IOException e) {
+          // Nothing to release but buffers.
+        }
+        parser = null;
+        feeder = null;
+      }
     }
   }
 
@@ -156,17 +194,8 @@ public final class DeviceCodec {
       throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, "limit is " + limits.maxFrameBytes());
     }
     Scratch s = scratch.get();
-    byte[] bytes;
-    int offset;
-    if (frame.hasArray()) {
-      bytes = frame.array();
-      offset = frame.arrayOffset() + frame.readerIndex();
-    } else {
-      frame.getBytes(frame.readerIndex(), s.bytes, 0, length);
-      bytes = s.bytes;
-      offset = 0;
-    }
-    return decode(bytes, offset, length, s);
+    frame.getBytes(frame.readerIndex(), s.bytes, 0, length);
+    return decode(length, s);
   }
 
   /** Decodes one device frame from {@code length} bytes of {@code bytes} at {@code offset}. */
@@ -174,19 +203,35 @@ public final class DeviceCodec {
     if (length > limits.maxFrameBytes()) {
       throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, "limit is " + limits.maxFrameBytes());
     }
-    return decode(bytes, offset, length, scratch.get());
+    Scratch s = scratch.get();
+    System.arraycopy(bytes, offset, s.bytes, 0, length);
+    return decode(length, s);
   }
 
-  private DeviceMessage decode(byte[] bytes, int offset, int length, Scratch s) {
-    try (JsonParser p = factory.createParser(bytes, offset, length)) {
-      return read(p, s);
+  /** Decodes the first {@code length} bytes of the thread's scratch array. */
+  private DeviceMessage decode(int length, Scratch s) {
+    boolean reusable = false;
+    try {
+      JsonParser p = s.parser(factory);
+      s.feeder.feedInput(s.bytes, 0, length);
+      s.unknownFields = false;
+      DeviceMessage m = read(p, s, length);
+      reusable = !s.unknownFields;
+      return m;
+    } catch (ProtocolException e) {
+      throw e;
     } catch (StreamConstraintsException e) {
       throw new ProtocolException(ErrorCode.MALFORMED_JSON, detail(e), e);
     } catch (JsonProcessingException e) {
       throw new ProtocolException(ErrorCode.MALFORMED_JSON, detail(e), e);
     } catch (IOException e) {
-      // Invalid UTF-8 surfaces as a CharConversionException.
       throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getMessage()), e);
+    } finally {
+      if (reusable) {
+        s.fed += length;
+      } else {
+        s.discard();
+      }
     }
   }
 
@@ -203,9 +248,16 @@ public final class DeviceCodec {
   }
 
   /** The fields of one frame as they are collected, before the message is built. */
-  private DeviceMessage read(JsonParser p, Scratch s) throws IOException {
+  private DeviceMessage read(JsonParser p, Scratch s, int length) throws IOException {
     JsonToken first = p.nextToken();
-    if (first == null) {
+    if (first == null || first == JsonToken.NOT_AVAILABLE) {
+      // A top-level scalar is not complete until something follows it: either way, no object.
+      for (int i = 0; i < length; i++) {
+        byte b = s.bytes[i];
+        if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+          throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON object");
+        }
+      }
       throw new ProtocolException(ErrorCode.MALFORMED_JSON, "empty frame");
     }
     if (first != JsonToken.START_OBJECT) {
@@ -231,15 +283,16 @@ public final class DeviceCodec {
     String xpi = null;
 
     JsonToken t;
-    while ((t = p.nextToken()) != JsonToken.END_OBJECT) {
+    while ((t = next(p)) != JsonToken.END_OBJECT) {
       if (t != JsonToken.FIELD_NAME) {
         throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a field name");
       }
       String name = p.currentName();
       int field = field(name);
-      JsonToken v = p.nextToken();
+      JsonToken v = next(p);
       position++;
       if (field < 0) {
+        s.unknownFields = true;
         if (!duplicate) {
           if (unknownNames == null) {
             unknownNames = new String[4];
@@ -298,7 +351,7 @@ public final class DeviceCodec {
             long[] ids = s.ids;
             int count = 0;
             JsonToken e;
-            while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
+            while ((e = next(p)) != JsonToken.END_ARRAY) {
               if (error != null) {
                 p.skipChildren();
                 continue;
@@ -414,9 +467,7 @@ public final class DeviceCodec {
         }
       }
     }
-    if (p.nextToken() != null) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "trailing content after the object");
-    }
+    endOfFrame(p, s, length);
     if (duplicate) {
       throw new ProtocolException(ErrorCode.DUPLICATE_FIELD, duplicateName);
     }
@@ -457,6 +508,35 @@ public final class DeviceCodec {
         yield new RegisterPush(sessionId, xpi);
       }
     };
+  }
+
+  /** The next token; a frame that ends before its object does is truncated. */
+  private static JsonToken next(JsonParser p) throws IOException {
+    JsonToken t = p.nextToken();
+    if (t == JsonToken.NOT_AVAILABLE || t == null) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "truncated frame");
+    }
+    return t;
+  }
+
+  /**
+   * Checks that only whitespace follows the object and lets the parser consume it, so that it
+   * stands between two top-level values, ready for the next frame.
+   */
+  private static void endOfFrame(JsonParser p, Scratch s, int length) throws IOException {
+    long consumed = p.currentLocation().getByteOffset() - s.fed;
+    if (consumed < 0 || consumed > length) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "trailing content after the object");
+    }
+    for (int i = (int) consumed; i < length; i++) {
+      byte b = s.bytes[i];
+      if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+        throw new ProtocolException(ErrorCode.MALFORMED_JSON, "trailing content after the object");
+      }
+    }
+    if (p.nextToken() != JsonToken.NOT_AVAILABLE) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "trailing content after the object");
+    }
   }
 
   private static void require(int present, int field) {

@@ -88,6 +88,8 @@ class DeviceCodecFuzzTest {
       return null;
     } catch (ProtocolException e) {
       return e;
+    } catch (RuntimeException e) {
+      throw new AssertionError("unexpected " + e + " for " + show(input), e);
     }
   }
 
@@ -118,6 +120,53 @@ class DeviceCodecFuzzTest {
         }
       }
       check(b, seed);
+    }
+  }
+
+  /**
+   * The codec reuses one parser per thread across frames: whatever a frame left behind (a partial
+   * string, number or literal after the object, a truncated object, unknown fields), the next
+   * good frame decodes exactly as on a fresh codec.
+   */
+  @Test
+  void decode_afterAnyFrame_thenTheNextGoodFrameIsUnaffected() {
+    DeviceCodec fresh = new DeviceCodec();
+    byte[] good = DeviceFixtures.json("status-full").getBytes(StandardCharsets.UTF_8);
+    DeviceMessage expected = fresh.decode(good, 0, good.length);
+    String g = DeviceFixtures.json("status");
+    List<String> leftovers =
+        List.of(
+            g + " \"abc",
+            g + " 12",
+            g + " tru",
+            g + " {\"a\":",
+            g + " [",
+            g + "\n",
+            g + "   \t ",
+            "{\"type\":\"conn",
+            "{\"type\":\"status\",\"x\":{\"k1\":1,\"k2\":[1,2,{\"k3\":null}]},\"session_id\":\""
+                + DeviceFixtures.SESSION + "\",\"status\":\"online\"}",
+            "\"",
+            "12",
+            "{}",
+            "{\"a\":\"\\u12\"}",
+            "");
+    for (String left : leftovers) {
+      byte[] l = left.getBytes(StandardCharsets.UTF_8);
+      decodeFailure(l);
+      assertThat(codec.decode(good, 0, good.length)).as("after %s", left).isEqualTo(expected);
+      assertThat(codec.decode(good, 0, good.length)).as("twice after %s", left).isEqualTo(expected);
+    }
+    long seed = System.nanoTime();
+    Random r = new Random(seed);
+    for (int i = 0; i < 5_000; i++) {
+      byte[] b = new byte[r.nextInt(120)];
+      r.nextBytes(b);
+      if (b.length > 0) {
+        b[0] = '{';
+      }
+      decodeFailure(b);
+      assertThat(codec.decode(good, 0, good.length)).as("seed %d", seed).isEqualTo(expected);
     }
   }
 
