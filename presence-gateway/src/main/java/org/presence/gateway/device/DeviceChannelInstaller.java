@@ -19,7 +19,7 @@ import org.presence.protocol.device.DeviceCodec;
  * wsdecoder → wsencoder → ws-protocol → device-session → exception
  * </pre>
  *
- * with no HTTP codec or aggregator left. It also holds what every {@link DeviceSessionHandler}
+ * with no HTTP handler left (codec, aggregator, flow control and router are gone). It also holds what every {@link DeviceSessionHandler}
  * of the node shares (codec, service, registry, limits, metrics), so that a socket costs one small
  * handler object and its session.
  */
@@ -71,6 +71,11 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
 
   @Override
   public void install(ChannelPipeline pipeline, HttpExchange upgrade) {
+    // Requests are over on this socket: the HTTP flow control would only cost memory. Frames that
+    // arrive while a connect is verified are answered by the session (reads are paused then).
+    if (pipeline.get(PipelineNames.FLOW_CONTROL) != null) {
+      pipeline.remove(PipelineNames.FLOW_CONTROL);
+    }
     pipeline.addBefore(
         PipelineNames.EXCEPTION, PipelineNames.DEVICE_SESSION, new DeviceSessionHandler(this));
   }

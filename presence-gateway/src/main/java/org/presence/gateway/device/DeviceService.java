@@ -160,7 +160,7 @@ public final class DeviceService implements AutoCloseable {
   /** Makes {@code session} the owner of the device, ending the session it replaces (anywhere). */
   public CompletionStage<Void> open(String user, String device, UUID session) {
     return state
-        .claim(user, device, session.toString(), nodeId, clock.millis())
+        .claim(user, device, session, nodeId, clock.millis())
         .thenAccept(
             claim -> {
               if (claim.replaced()) {
@@ -170,12 +170,7 @@ public final class DeviceService implements AutoCloseable {
   }
 
   private void replace(Claim claim) {
-    UUID old;
-    try {
-      old = UUID.fromString(claim.previousSession());
-    } catch (IllegalArgumentException e) {
-      return;
-    }
+    UUID old = claim.previousSession();
     replacedCounter.inc();
     if (nodeId.equals(claim.previousNode())) {
       sessions.replaced(old);
@@ -231,7 +226,7 @@ public final class DeviceService implements AutoCloseable {
       ApplicationIds applicationIds) {
     long now = clock.millis();
     return state
-        .update(user, device, session.toString(), status, message, applicationIds, now)
+        .update(user, device, session, status, message, applicationIds, now)
         .thenAccept(
             u -> {
               if (!u.applied()) {
@@ -271,7 +266,7 @@ public final class DeviceService implements AutoCloseable {
   private CompletionStage<Void> release(PendingRelease p) {
     long now = clock.millis();
     return state
-        .release(p.user, p.device, p.session.toString(), now)
+        .release(p.user, p.device, p.session, now)
         .handle(
             (u, e) -> {
               if (e != null) {

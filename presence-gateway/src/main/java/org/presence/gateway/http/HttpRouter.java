@@ -42,6 +42,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private final GatewayMetrics metrics;
   private final Connections connections;
   private final Disconnector disconnector;
+  /** How an upgraded socket is ended when the node drains; one instance for all sockets. */
+  private final java.util.function.Consumer<io.netty.channel.Channel> goingAway;
 
   public HttpRouter(
       HttpRoutes routes,
@@ -54,6 +56,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     this.metrics = metrics;
     this.connections = connections;
     this.disconnector = disconnector;
+    this.goingAway = ch -> disconnector.close(ch, ErrorCode.SERVER_SHUTTING_DOWN, null);
   }
 
   @Override
@@ -137,7 +140,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     p.addAfter(
         PipelineNames.WS_PROTOCOL,
         "ws-upgraded",
-        new UpgradeListener(connections, endpoint.kind(), disconnector));
+        new UpgradeListener(connections, endpoint.kind(), goingAway));
     if (p.get(PipelineNames.HTTP_IDLE) != null) {
       p.remove(PipelineNames.HTTP_IDLE);
     }
@@ -165,21 +168,21 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private static final class UpgradeListener extends ChannelInboundHandlerAdapter {
     private final Connections connections;
     private final Connections.Kind kind;
-    private final Disconnector disconnector;
+    private final java.util.function.Consumer<io.netty.channel.Channel> goingAway;
 
-    UpgradeListener(Connections connections, Connections.Kind kind, Disconnector disconnector) {
+    UpgradeListener(
+        Connections connections,
+        Connections.Kind kind,
+        java.util.function.Consumer<io.netty.channel.Channel> goingAway) {
       this.connections = connections;
       this.kind = kind;
-      this.disconnector = disconnector;
+      this.goingAway = goingAway;
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
       if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
-        connections.upgraded(
-            ctx.channel(),
-            kind,
-            ch -> disconnector.close(ch, ErrorCode.SERVER_SHUTTING_DOWN, null));
+        connections.upgraded(ctx.channel(), kind, goingAway);
         ctx.pipeline().remove(this);
       }
       super.userEventTriggered(ctx, evt);

@@ -1,6 +1,7 @@
 package org.presence.store.presence;
 
 import java.util.Objects;
+import java.util.UUID;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 
@@ -9,8 +10,8 @@ import org.presence.protocol.model.PresenceStatus;
  *
  * @param status the device's last status, or {@code null} while it has sent none (connected only)
  * @param message its custom status text, or {@code null}
- * @param session the session that owns the device now ({@code ""} for a device reported only by a
- *     push server); only the owner may update or release it
+ * @param session the session that owns the device now, or {@code null} for a device reported only
+ *     by a push server; only the owner may update or release it
  * @param node the node holding the owning session ({@code ""} for none)
  * @param updatedMillis when the status was last set (epoch milliseconds)
  * @param applicationIds the applications this status is for, or {@code null} for every granted one
@@ -18,12 +19,11 @@ import org.presence.protocol.model.PresenceStatus;
 public record DeviceState(
     PresenceStatus status,
     String message,
-    String session,
+    UUID session,
     String node,
     long updatedMillis,
     ApplicationIds applicationIds) {
   public DeviceState {
-    Objects.requireNonNull(session, "session");
     Objects.requireNonNull(node, "node");
   }
 

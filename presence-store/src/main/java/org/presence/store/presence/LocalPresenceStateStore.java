@@ -1,6 +1,7 @@
 package org.presence.store.presence;
 
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,7 +14,8 @@ import org.presence.store.presence.PresenceAggregator.UserState;
  * The in-process {@link PresenceStateStore} of the embedded default: a map of user to state, each
  * call serialised per user by {@link ConcurrentHashMap#compute}. Calls do a little CPU work and
  * complete before they return, so they may run on an event loop. Users with nothing to remember
- * are dropped.
+ * are dropped. A connected user costs one small state object: a user with one device holds it in
+ * two one-element arrays (no maps), and the session id is the session's own {@link UUID}.
  */
 public final class LocalPresenceStateStore implements PresenceStateStore {
   private final ConcurrentHashMap<String, UserState> users = new ConcurrentHashMap<>();
@@ -39,7 +41,7 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
 
   @Override
   public CompletionStage<Claim> claim(
-      String user, String device, String session, String node, long now) {
+      String user, String device, UUID session, String node, long now) {
     return with(user, st -> PresenceAggregator.claim(st, device, session, node, now));
   }
 
@@ -47,7 +49,7 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
   public CompletionStage<PresenceUpdate> update(
       String user,
       String device,
-      String session,
+      UUID session,
       PresenceStatus status,
       String message,
       ApplicationIds applicationIds,
@@ -60,13 +62,13 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
 
   @Override
   public CompletionStage<PresenceUpdate> release(
-      String user, String device, String session, long now) {
+      String user, String device, UUID session, long now) {
     return with(user, st -> PresenceAggregator.release(st, device, session, now));
   }
 
   @Override
   public CompletionStage<Map<String, DeviceState>> devices(String user) {
-    return with(user, st -> Map.copyOf(st.devices));
+    return with(user, UserState::devices);
   }
 
   @Override

@@ -1,10 +1,12 @@
 package org.presence.store.presence;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.UUID;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 
@@ -16,66 +18,180 @@ import org.presence.protocol.model.PresenceStatus;
 final class PresenceAggregator {
   private PresenceAggregator() {}
 
-  /** One user's devices and published views; the caller serialises access. */
+  /**
+   * One user's devices and published views; the caller serialises access. Kept compact because
+   * the embedded default holds one per connected user: devices in two parallel arrays (users have
+   * one or a few), the shared audience's view in a field, and a map only for applications that
+   * devices name.
+   */
   static final class UserState {
-    final Map<String, DeviceState> devices = new HashMap<>(4);
-    /** Last published view per audience; key {@link PresenceChange#ALL_APPS} for the shared one. */
-    final Map<Long, PresenceView> published = new HashMap<>(4);
+    private static final String[] NO_IDS = new String[0];
+    private static final DeviceState[] NO_STATES = new DeviceState[0];
+
+    private String[] ids = NO_IDS;
+    private DeviceState[] states = NO_STATES;
+    /** Last view published to the shared audience, or {@code null} for never (offline). */
+    private PresenceView all;
+    /** Last views published to applications named by devices; {@code null} when none. */
+    private Map<Long, PresenceView> byApp;
     long version;
+
+    private int indexOf(String device) {
+      for (int i = 0; i < ids.length; i++) {
+        if (ids[i].equals(device)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
+    DeviceState get(String device) {
+      int i = indexOf(device);
+      return i < 0 ? null : states[i];
+    }
+
+    /** Sets the device, returning its former state. */
+    DeviceState put(String device, DeviceState state) {
+      int i = indexOf(device);
+      if (i >= 0) {
+        DeviceState old = states[i];
+        states[i] = state;
+        return old;
+      }
+      ids = Arrays.copyOf(ids, ids.length + 1);
+      states = Arrays.copyOf(states, states.length + 1);
+      ids[ids.length - 1] = device;
+      states[states.length - 1] = state;
+      return null;
+    }
+
+    /** Removes the device, returning its former state. */
+    DeviceState remove(String device) {
+      int i = indexOf(device);
+      if (i < 0) {
+        return null;
+      }
+      DeviceState old = states[i];
+      int n = ids.length - 1;
+      if (n == 0) {
+        ids = NO_IDS;
+        states = NO_STATES;
+        return old;
+      }
+      String[] ni = new String[n];
+      DeviceState[] ns = new DeviceState[n];
+      System.arraycopy(ids, 0, ni, 0, i);
+      System.arraycopy(ids, i + 1, ni, i, n - i);
+      System.arraycopy(states, 0, ns, 0, i);
+      System.arraycopy(states, i + 1, ns, i, n - i);
+      ids = ni;
+      states = ns;
+      return old;
+    }
+
+    int deviceCount() {
+      return ids.length;
+    }
+
+    Map<String, DeviceState> devices() {
+      Map<String, DeviceState> m = new HashMap<>();
+      for (int i = 0; i < ids.length; i++) {
+        m.put(ids[i], states[i]);
+      }
+      return Map.copyOf(m);
+    }
+
+    /** The view last published to audience {@code app} (0: shared), or {@code null}. */
+    PresenceView published(long app) {
+      if (app == PresenceChange.ALL_APPS) {
+        return all;
+      }
+      return byApp == null ? null : byApp.get(app);
+    }
+
+    void publish(long app, PresenceView view) {
+      if (app == PresenceChange.ALL_APPS) {
+        all = view;
+      } else {
+        if (byApp == null) {
+          byApp = new HashMap<>(4);
+        }
+        byApp.put(app, view);
+      }
+    }
+
+    void unpublish(long app) {
+      if (byApp != null) {
+        byApp.remove(app);
+        if (byApp.isEmpty()) {
+          byApp = null;
+        }
+      }
+    }
+
+    /** Applications with a view of their own. */
+    TreeSet<Long> ownScopes() {
+      return byApp == null ? new TreeSet<>() : new TreeSet<>(byApp.keySet());
+    }
 
     /** Whether the state says nothing an absent state would not: it can be dropped. */
     boolean empty() {
-      if (!devices.isEmpty()) {
+      if (ids.length > 0) {
         return false;
       }
-      for (PresenceView v : published.values()) {
-        if (!v.sameAs(PresenceView.OFFLINE)) {
-          return false;
+      if (all != null && !all.sameAs(PresenceView.OFFLINE)) {
+        return false;
+      }
+      if (byApp != null) {
+        for (PresenceView v : byApp.values()) {
+          if (!v.sameAs(PresenceView.OFFLINE)) {
+            return false;
+          }
         }
       }
       return true;
     }
   }
 
-  static Claim claim(UserState st, String device, String session, String node, long now) {
-    DeviceState cur = st.devices.get(device);
+  static Claim claim(UserState st, String device, UUID session, String node, long now) {
+    DeviceState cur = st.get(device);
     if (cur == null) {
-      st.devices.put(device, new DeviceState(null, null, session, node, now, null));
+      st.put(device, new DeviceState(null, null, session, node, now, null));
       return Claim.NONE;
     }
-    st.devices.put(
+    st.put(
         device,
         new DeviceState(
             cur.status(), cur.message(), session, node, cur.updatedMillis(), cur.applicationIds()));
-    return cur.session().isEmpty() ? Claim.NONE : new Claim(cur.session(), cur.node());
+    return cur.session() == null ? Claim.NONE : new Claim(cur.session(), cur.node());
   }
 
   static PresenceUpdate update(
       UserState st,
       String device,
-      String session,
+      UUID session,
       PresenceStatus status,
       String message,
       ApplicationIds applicationIds,
       long now) {
-    DeviceState cur = st.devices.get(device);
-    if (session != null && (cur == null || !cur.session().equals(session))) {
+    DeviceState cur = st.get(device);
+    if (session != null && (cur == null || !session.equals(cur.session()))) {
       return PresenceUpdate.NOT_OWNER;
     }
     DeviceState next =
         new DeviceState(
             status,
             message,
-            cur == null ? "" : cur.session(),
+            cur == null ? null : cur.session(),
             cur == null ? "" : cur.node(),
             now,
             applicationIds);
     return apply(st, device, next, now);
   }
 
-  static PresenceUpdate release(UserState st, String device, String session, long now) {
-    DeviceState cur = st.devices.get(device);
-    if (cur == null || !cur.session().equals(session)) {
+  static PresenceUpdate release(UserState st, String device, UUID session, long now) {
+    DeviceState cur = st.get(device);
+    if (cur == null || !session.equals(cur.session())) {
       return PresenceUpdate.NOT_OWNER;
     }
     return apply(st, device, null, now);
@@ -83,13 +199,11 @@ final class PresenceAggregator {
 
   /** Replaces (or with {@code next} null, removes) one device and works out the real changes. */
   private static PresenceUpdate apply(UserState st, String device, DeviceState next, long now) {
-    DeviceState old =
-        next == null ? st.devices.remove(device) : st.devices.put(device, next);
-    TreeSet<Long> ownBefore = new TreeSet<>(st.published.keySet());
-    ownBefore.remove(PresenceChange.ALL_APPS);
+    DeviceState old = next == null ? st.remove(device) : st.put(device, next);
+    TreeSet<Long> ownBefore = st.ownScopes();
     TreeSet<Long> ownAfter = new TreeSet<>();
-    for (DeviceState d : st.devices.values()) {
-      addAll(ownAfter, d.applicationIds());
+    for (int i = 0; i < st.deviceCount(); i++) {
+      addAll(ownAfter, st.states[i].applicationIds());
     }
     boolean touchesAll =
         (old != null && old.applicationIds() == null)
@@ -109,47 +223,55 @@ final class PresenceAggregator {
 
     long version = Math.max(st.version + 1, now * 1000);
     List<PresenceChange> changes = new ArrayList<>();
-    PresenceView allBefore = st.published.getOrDefault(PresenceChange.ALL_APPS, PresenceView.OFFLINE);
+    PresenceView allBefore = orOffline(st.published(PresenceChange.ALL_APPS));
     if (touchesAll) {
       PresenceView all = best(st, PresenceChange.ALL_APPS, version);
       if (!all.sameAs(allBefore)) {
         changes.add(change(PresenceChange.ALL_APPS, all));
-        st.published.put(PresenceChange.ALL_APPS, all);
+        st.publish(PresenceChange.ALL_APPS, all);
       }
     }
     for (long app : affected) {
-      PresenceView last = st.published.getOrDefault(app, allBefore);
+      PresenceView own = st.published(app);
+      PresenceView last = own != null ? own : allBefore;
       PresenceView seen = best(st, app, version);
       boolean changed = !seen.sameAs(last);
       if (changed) {
         changes.add(change(app, seen));
       }
       if (ownAfter.contains(app)) {
-        st.published.put(app, changed ? seen : last);
+        st.publish(app, changed ? seen : last);
       } else {
-        st.published.remove(app);
+        st.unpublish(app);
       }
     }
     if (!changes.isEmpty()) {
       st.version = version;
+    }
+    if (changes.isEmpty() && ownBefore.isEmpty() && ownAfter.isEmpty()) {
+      return PresenceUpdate.UNCHANGED;
     }
     TreeSet<Long> own = new TreeSet<>(ownBefore);
     own.addAll(ownAfter);
     return new PresenceUpdate(true, changes, ids(own));
   }
 
+  private static PresenceView orOffline(PresenceView v) {
+    return v == null ? PresenceView.OFFLINE : v;
+  }
+
   /** The view of audience {@code app} (0: the shared one) over the current devices. */
   private static PresenceView best(UserState st, long app, long version) {
     DeviceState best = null;
     String bestName = null;
-    for (Map.Entry<String, DeviceState> e : st.devices.entrySet()) {
-      DeviceState d = e.getValue();
+    for (int i = 0; i < st.deviceCount(); i++) {
+      DeviceState d = st.states[i];
       if (!d.visibleTo(app)) {
         continue;
       }
-      if (best == null || better(d, e.getKey(), best, bestName)) {
+      if (best == null || better(d, st.ids[i], best, bestName)) {
         best = d;
-        bestName = e.getKey();
+        bestName = st.ids[i];
       }
     }
     return best == null
@@ -189,8 +311,7 @@ final class PresenceAggregator {
   }
 
   static UserPresence view(UserState st) {
-    Map<Long, PresenceView> byApp = new HashMap<>(st.published);
-    PresenceView all = byApp.remove(PresenceChange.ALL_APPS);
-    return new UserPresence(all == null ? PresenceView.OFFLINE : all, byApp);
+    Map<Long, PresenceView> byApp = st.byApp == null ? Map.of() : new HashMap<>(st.byApp);
+    return new UserPresence(orOffline(st.all), byApp);
   }
 }

@@ -1,6 +1,7 @@
 package org.presence.store.presence;
 
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
@@ -38,7 +39,7 @@ public interface PresenceStateStore extends AutoCloseable {
    * Makes {@code session} on {@code node} the owner of {@code user}'s {@code device}, keeping its
    * status (a quick reconnect does not flap), or adding the device with no status yet.
    */
-  CompletionStage<Claim> claim(String user, String device, String session, String node, long now);
+  CompletionStage<Claim> claim(String user, String device, UUID session, String node, long now);
 
   /**
    * Sets the device's status. With a {@code session}, only if it owns the device; with {@code
@@ -51,14 +52,14 @@ public interface PresenceStateStore extends AutoCloseable {
   CompletionStage<PresenceUpdate> update(
       String user,
       String device,
-      String session,
+      UUID session,
       PresenceStatus status,
       String message,
       ApplicationIds applicationIds,
       long now);
 
   /** Removes the device if {@code session} still owns it: its status no longer counts. */
-  CompletionStage<PresenceUpdate> release(String user, String device, String session, long now);
+  CompletionStage<PresenceUpdate> release(String user, String device, UUID session, long now);
 
   /** The user's devices, by device id. */
   CompletionStage<Map<String, DeviceState>> devices(String user);

@@ -13,6 +13,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -86,16 +87,16 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   @Override
   public CompletionStage<Claim> claim(
-      String user, String device, String session, String node, long now) {
+      String user, String device, UUID session, String node, long now) {
     byte[][] args = {
-      utf8("claim"), utf8(device), utf8(session), utf8(Long.toString(now)), utf8(node)
+      utf8("claim"), utf8(device), utf8(session.toString()), utf8(Long.toString(now)), utf8(node)
     };
     return run(
         user,
         args,
         reply -> {
-          String s = text(reply.get(0));
-          return s.isEmpty() ? Claim.NONE : new Claim(s, text(reply.get(1)));
+          UUID previous = uuid(text(reply.get(0)));
+          return previous == null ? Claim.NONE : new Claim(previous, text(reply.get(1)));
         });
   }
 
@@ -103,7 +104,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   public CompletionStage<PresenceUpdate> update(
       String user,
       String device,
-      String session,
+      UUID session,
       PresenceStatus status,
       String message,
       ApplicationIds applicationIds,
@@ -111,7 +112,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     byte[][] args = {
       utf8("update"),
       utf8(device),
-      utf8(session == null ? "" : session),
+      utf8(session == null ? "" : session.toString()),
       utf8(Long.toString(now)),
       utf8(status.wireName()),
       utf8(message == null ? "0" : "1"),
@@ -123,8 +124,10 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   @Override
   public CompletionStage<PresenceUpdate> release(
-      String user, String device, String session, long now) {
-    byte[][] args = {utf8("release"), utf8(device), utf8(session), utf8(Long.toString(now))};
+      String user, String device, UUID session, long now) {
+    byte[][] args = {
+      utf8("release"), utf8(device), utf8(session.toString()), utf8(Long.toString(now))
+    };
     return run(user, args, RedisPresenceStateStore::toUpdate);
   }
 
@@ -147,6 +150,18 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     return changes.isEmpty() && own.isEmpty()
         ? PresenceUpdate.UNCHANGED
         : new PresenceUpdate(true, changes, own);
+  }
+
+  /** The session written by the script, or {@code null} for none ("" or not a UUID). */
+  private static UUID uuid(String s) {
+    if (s == null || s.isEmpty()) {
+      return null;
+    }
+    try {
+      return UUID.fromString(s);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   private static PresenceStatus status(String wire) {
@@ -217,7 +232,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     return new DeviceState(
         s.isEmpty() ? null : status(s),
         f.get("m"),
-        f.getOrDefault("o", ""),
+        uuid(f.getOrDefault("o", "")),
         f.getOrDefault("n", ""),
         (long) Double.parseDouble(f.getOrDefault("u", "0")),
         a == null ? null : ApplicationIds.fromCsv(a));

@@ -23,10 +23,11 @@ class LocalPresenceStateStoreTest extends PresenceStateStoreContract {
   @Test
   void users_whenAllReleased_thenNoMemoryKept() {
     LocalPresenceStateStore s = (LocalPresenceStateStore) store;
-    join(s.claim("u", "d", "s", "n", 1));
-    join(s.update("u", "d", "s", org.presence.protocol.model.PresenceStatus.ONLINE, null, null, 2));
+    java.util.UUID id = java.util.UUID.randomUUID();
+    join(s.claim("u", "d", id, "n", 1));
+    join(s.update("u", "d", id, org.presence.protocol.model.PresenceStatus.ONLINE, null, null, 2));
     assertThat(s.users()).isEqualTo(1);
-    join(s.release("u", "d", "s", 3));
+    join(s.release("u", "d", id, 3));
     assertThat(s.users()).isZero();
   }
 }

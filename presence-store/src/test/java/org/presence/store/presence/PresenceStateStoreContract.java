@@ -26,6 +26,9 @@ import org.presence.protocol.model.PresenceStatus;
 public abstract class PresenceStateStoreContract {
   protected PresenceStateStore store;
   protected PresenceStateStore peer;
+  private static final UUID S1 = UUID.fromString("00000000-0000-0000-0000-000000000001");
+  private static final UUID S2 = UUID.fromString("00000000-0000-0000-0000-000000000002");
+  private static final UUID S9 = UUID.fromString("00000000-0000-0000-0000-000000000009");
   private String user;
   private long clock = 1_700_000_000_000L;
 
@@ -62,26 +65,26 @@ public abstract class PresenceStateStoreContract {
     return clock;
   }
 
-  private Claim claim(PresenceStateStore s, String device, String session, String node) {
+  private Claim claim(PresenceStateStore s, String device, UUID session, String node) {
     return join(s.claim(user, device, session, node, tick()));
   }
 
   private PresenceUpdate set(
-      PresenceStateStore s, String device, String session, PresenceStatus st, String msg) {
+      PresenceStateStore s, String device, UUID session, PresenceStatus st, String msg) {
     return set(s, device, session, st, msg, null);
   }
 
   private PresenceUpdate set(
       PresenceStateStore s,
       String device,
-      String session,
+      UUID session,
       PresenceStatus st,
       String msg,
       ApplicationIds apps) {
     return join(s.update(user, device, session, st, msg, apps, tick()));
   }
 
-  private PresenceUpdate release(PresenceStateStore s, String device, String session) {
+  private PresenceUpdate release(PresenceStateStore s, String device, UUID session) {
     return join(s.release(user, device, session, tick()));
   }
 
@@ -96,99 +99,99 @@ public abstract class PresenceStateStoreContract {
 
   @Test
   void claim_whenNewDevice_thenNoPreviousOwnerAndNoStatus() {
-    assertThat(claim(store, "phone", "s1", "node-a")).isEqualTo(Claim.NONE);
+    assertThat(claim(store, "phone", S1, "node-a")).isEqualTo(Claim.NONE);
     DeviceState d = join(store.devices(user)).get("phone");
     assertThat(d.status()).isNull();
-    assertThat(d.session()).isEqualTo("s1");
+    assertThat(d.session()).isEqualTo(S1);
     assertThat(d.node()).isEqualTo("node-a");
     assertThat(join(store.presence(user)).allApps().status()).isEqualTo(OFFLINE);
   }
 
   @Test
   void claim_whenOwned_thenReturnsFormerOwnerAndKeepsStatus() {
-    claim(store, "phone", "s1", "node-a");
-    set(store, "phone", "s1", ONLINE, "hi");
-    Claim c = claim(peer, "phone", "s2", "node-b");
+    claim(store, "phone", S1, "node-a");
+    set(store, "phone", S1, ONLINE, "hi");
+    Claim c = claim(peer, "phone", S2, "node-b");
     assertThat(c.replaced()).isTrue();
-    assertThat(c).isEqualTo(new Claim("s1", "node-a"));
+    assertThat(c).isEqualTo(new Claim(S1, "node-a"));
     DeviceState d = join(store.devices(user)).get("phone");
     assertThat(d.status()).isEqualTo(ONLINE);
     assertThat(d.message()).isEqualTo("hi");
-    assertThat(d.session()).isEqualTo("s2");
+    assertThat(d.session()).isEqualTo(S2);
     assertThat(d.node()).isEqualTo("node-b");
   }
 
   @Test
   void update_byOwner_thenChangeOnceThenNoDuplicate() {
-    claim(store, "phone", "s1", "n");
-    assertThat(seen(set(store, "phone", "s1", ONLINE, null))).containsExactly("0:online:null");
-    assertThat(set(store, "phone", "s1", ONLINE, null).changes()).isEmpty();
-    assertThat(set(peer, "phone", "s1", ONLINE, null).changes()).isEmpty();
-    assertThat(seen(set(store, "phone", "s1", ONLINE, "lunch"))).containsExactly("0:online:lunch");
-    assertThat(seen(set(peer, "phone", "s1", AWAY, "lunch"))).containsExactly("0:away:lunch");
+    claim(store, "phone", S1, "n");
+    assertThat(seen(set(store, "phone", S1, ONLINE, null))).containsExactly("0:online:null");
+    assertThat(set(store, "phone", S1, ONLINE, null).changes()).isEmpty();
+    assertThat(set(peer, "phone", S1, ONLINE, null).changes()).isEmpty();
+    assertThat(seen(set(store, "phone", S1, ONLINE, "lunch"))).containsExactly("0:online:lunch");
+    assertThat(seen(set(peer, "phone", S1, AWAY, "lunch"))).containsExactly("0:away:lunch");
     assertThat(join(store.presence(user)).allApps().message()).isEqualTo("lunch");
   }
 
   @Test
   void update_byOtherSession_thenNotOwnerAndNothingChanges() {
-    claim(store, "phone", "s1", "n");
-    set(store, "phone", "s1", ONLINE, null);
-    claim(store, "phone", "s2", "n");
-    assertThat(set(store, "phone", "s1", AWAY, null)).isEqualTo(PresenceUpdate.NOT_OWNER);
-    assertThat(set(store, "ghost", "s9", AWAY, null)).isEqualTo(PresenceUpdate.NOT_OWNER);
+    claim(store, "phone", S1, "n");
+    set(store, "phone", S1, ONLINE, null);
+    claim(store, "phone", S2, "n");
+    assertThat(set(store, "phone", S1, AWAY, null)).isEqualTo(PresenceUpdate.NOT_OWNER);
+    assertThat(set(store, "ghost", S9, AWAY, null)).isEqualTo(PresenceUpdate.NOT_OWNER);
     assertThat(join(store.presence(user)).allApps().status()).isEqualTo(ONLINE);
   }
 
   @Test
   void update_whenMultiDevice_thenMostAvailableWithItsMessage() {
-    claim(store, "phone", "s1", "a");
-    claim(peer, "laptop", "s2", "b");
-    assertThat(seen(set(store, "phone", "s1", AWAY, "phone msg"))).containsExactly("0:away:phone msg");
-    assertThat(seen(set(peer, "laptop", "s2", ONLINE, "laptop msg")))
+    claim(store, "phone", S1, "a");
+    claim(peer, "laptop", S2, "b");
+    assertThat(seen(set(store, "phone", S1, AWAY, "phone msg"))).containsExactly("0:away:phone msg");
+    assertThat(seen(set(peer, "laptop", S2, ONLINE, "laptop msg")))
         .containsExactly("0:online:laptop msg");
     // Less available than the laptop: nothing the audience sees changes.
-    assertThat(set(store, "phone", "s1", UNAVAILABLE, "x").changes()).isEmpty();
-    assertThat(seen(set(peer, "laptop", "s2", OFFLINE, "bye"))).containsExactly("0:unavailable:x");
+    assertThat(set(store, "phone", S1, UNAVAILABLE, "x").changes()).isEmpty();
+    assertThat(seen(set(peer, "laptop", S2, OFFLINE, "bye"))).containsExactly("0:unavailable:x");
     // Offline means no message, whatever the device said.
-    assertThat(seen(set(store, "phone", "s1", OFFLINE, "gone"))).containsExactly("0:offline:null");
+    assertThat(seen(set(store, "phone", S1, OFFLINE, "gone"))).containsExactly("0:offline:null");
   }
 
   @Test
   void update_whenEquallyAvailable_thenLatestMessageWins() {
-    claim(store, "phone", "s1", "a");
-    claim(store, "laptop", "s2", "a");
-    set(store, "phone", "s1", ONLINE, "first");
-    assertThat(seen(set(store, "laptop", "s2", ONLINE, "second"))).containsExactly("0:online:second");
-    assertThat(seen(set(store, "phone", "s1", ONLINE, "third"))).containsExactly("0:online:third");
+    claim(store, "phone", S1, "a");
+    claim(store, "laptop", S2, "a");
+    set(store, "phone", S1, ONLINE, "first");
+    assertThat(seen(set(store, "laptop", S2, ONLINE, "second"))).containsExactly("0:online:second");
+    assertThat(seen(set(store, "phone", S1, ONLINE, "third"))).containsExactly("0:online:third");
   }
 
   @Test
   void release_byOwner_thenDeviceGoneAndChange() {
-    claim(store, "phone", "s1", "a");
-    claim(store, "laptop", "s2", "a");
-    set(store, "phone", "s1", ONLINE, null);
-    set(store, "laptop", "s2", AWAY, null);
-    assertThat(seen(release(peer, "phone", "s1"))).containsExactly("0:away:null");
+    claim(store, "phone", S1, "a");
+    claim(store, "laptop", S2, "a");
+    set(store, "phone", S1, ONLINE, null);
+    set(store, "laptop", S2, AWAY, null);
+    assertThat(seen(release(peer, "phone", S1))).containsExactly("0:away:null");
     assertThat(join(store.devices(user))).containsOnlyKeys("laptop");
-    assertThat(seen(release(store, "laptop", "s2"))).containsExactly("0:offline:null");
+    assertThat(seen(release(store, "laptop", S2))).containsExactly("0:offline:null");
     assertThat(join(store.devices(user))).isEmpty();
   }
 
   @Test
   void release_afterReclaim_thenNotOwnerAndNoFlap() {
-    claim(store, "phone", "s1", "a");
-    set(store, "phone", "s1", ONLINE, null);
-    claim(peer, "phone", "s2", "b");
+    claim(store, "phone", S1, "a");
+    set(store, "phone", S1, ONLINE, null);
+    claim(peer, "phone", S2, "b");
     // The old socket's grace period ends after the device came back: nothing happens.
-    assertThat(release(store, "phone", "s1")).isEqualTo(PresenceUpdate.NOT_OWNER);
+    assertThat(release(store, "phone", S1)).isEqualTo(PresenceUpdate.NOT_OWNER);
     assertThat(join(store.presence(user)).allApps().status()).isEqualTo(ONLINE);
-    assertThat(set(peer, "phone", "s2", ONLINE, null).changes()).isEmpty();
+    assertThat(set(peer, "phone", S2, ONLINE, null).changes()).isEmpty();
   }
 
   @Test
   void release_whenNeverUpdated_thenNoChange() {
-    claim(store, "phone", "s1", "a");
-    assertThat(release(store, "phone", "s1").changes()).isEmpty();
+    claim(store, "phone", S1, "a");
+    assertThat(release(store, "phone", S1).changes()).isEmpty();
     assertThat(join(store.devices(user))).isEmpty();
   }
 
@@ -196,16 +199,16 @@ public abstract class PresenceStateStoreContract {
   void update_withoutSession_thenPushReportKeepsOwner() {
     assertThat(seen(set(store, "tablet", null, AWAY, null))).containsExactly("0:away:null");
     DeviceState d = join(store.devices(user)).get("tablet");
-    assertThat(d.session()).isEmpty();
-    claim(store, "tablet", "s1", "a");
+    assertThat(d.session()).isNull();
+    claim(store, "tablet", S1, "a");
     assertThat(seen(set(peer, "tablet", null, ONLINE, null))).containsExactly("0:online:null");
-    assertThat(join(store.devices(user)).get("tablet").session()).isEqualTo("s1");
+    assertThat(join(store.devices(user)).get("tablet").session()).isEqualTo(S1);
   }
 
   @Test
   void update_withApplicationIds_thenOnlyThoseAudiencesChange() {
-    claim(store, "phone", "s1", "a");
-    PresenceUpdate u = set(store, "phone", "s1", ONLINE, "m", ApplicationIds.of(421, 492));
+    claim(store, "phone", S1, "a");
+    PresenceUpdate u = set(store, "phone", S1, ONLINE, "m", ApplicationIds.of(421, 492));
     assertThat(seen(u)).containsExactly("421:online:m", "492:online:m");
     assertThat(u.ownScopes()).isEqualTo(ApplicationIds.of(421, 492));
     UserPresence p = join(store.presence(user));
@@ -216,48 +219,48 @@ public abstract class PresenceStateStoreContract {
 
   @Test
   void update_whenOverrideThenBackToConnectList_thenEachAppOnceWithoutRepeats() {
-    claim(store, "phone", "s1", "a");
+    claim(store, "phone", S1, "a");
     ApplicationIds connectList = ApplicationIds.of(421, 492);
-    assertThat(seen(set(store, "phone", "s1", ONLINE, null, ApplicationIds.of(421))))
+    assertThat(seen(set(store, "phone", S1, ONLINE, null, ApplicationIds.of(421))))
         .containsExactly("421:online:null");
     // Back to the connect list: only 492 learns something new.
-    assertThat(seen(set(store, "phone", "s1", ONLINE, null, connectList)))
+    assertThat(seen(set(store, "phone", S1, ONLINE, null, connectList)))
         .containsExactly("492:online:null");
-    assertThat(set(store, "phone", "s1", ONLINE, null, connectList).changes()).isEmpty();
+    assertThat(set(store, "phone", S1, ONLINE, null, connectList).changes()).isEmpty();
   }
 
   @Test
   void update_whenDeviceWithoutListJoinsDevicesWithLists_thenSharedAudienceAndOwnScopes() {
-    claim(store, "phone", "s1", "a");
-    claim(store, "laptop", "s2", "a");
-    set(store, "phone", "s1", ONLINE, null, ApplicationIds.of(421));
-    PresenceUpdate u = set(store, "laptop", "s2", AWAY, null, null);
+    claim(store, "phone", S1, "a");
+    claim(store, "laptop", S2, "a");
+    set(store, "phone", S1, ONLINE, null, ApplicationIds.of(421));
+    PresenceUpdate u = set(store, "laptop", S2, AWAY, null, null);
     // 421 sees the phone (online) already; everyone else now sees the laptop.
     assertThat(seen(u)).containsExactly("0:away:null");
     assertThat(u.ownScopes()).isEqualTo(ApplicationIds.of(421));
     // The phone goes: 421 falls back to what everyone sees, told once.
-    PresenceUpdate r = release(store, "phone", "s1");
+    PresenceUpdate r = release(store, "phone", S1);
     assertThat(seen(r)).containsExactly("421:away:null");
     assertThat(join(store.presence(user)).byApp()).isEmpty();
     // Now a change for everyone reaches 421 through the shared audience.
-    PresenceUpdate o = set(store, "laptop", "s2", ONLINE, null, null);
+    PresenceUpdate o = set(store, "laptop", S2, ONLINE, null, null);
     assertThat(seen(o)).containsExactly("0:online:null");
     assertThat(o.ownScopes().isEmpty()).isTrue();
   }
 
   @Test
   void update_whenEmptyList_thenNoAudienceSeesIt() {
-    claim(store, "phone", "s1", "a");
-    assertThat(set(store, "phone", "s1", ONLINE, null, ApplicationIds.NONE).changes()).isEmpty();
+    claim(store, "phone", S1, "a");
+    assertThat(set(store, "phone", S1, ONLINE, null, ApplicationIds.NONE).changes()).isEmpty();
     assertThat(join(store.presence(user)).allApps().status()).isEqualTo(OFFLINE);
   }
 
   @Test
   void versions_increaseWithEveryChange() {
-    claim(store, "phone", "s1", "a");
-    long v1 = set(store, "phone", "s1", ONLINE, null).changes().get(0).version();
-    long v2 = set(peer, "phone", "s1", AWAY, null).changes().get(0).version();
-    long v3 = release(store, "phone", "s1").changes().get(0).version();
+    claim(store, "phone", S1, "a");
+    long v1 = set(store, "phone", S1, ONLINE, null).changes().get(0).version();
+    long v2 = set(peer, "phone", S1, AWAY, null).changes().get(0).version();
+    long v3 = release(store, "phone", S1).changes().get(0).version();
     assertThat(v1).isPositive();
     assertThat(v2).isGreaterThan(v1);
     assertThat(v3).isGreaterThan(v2);
@@ -265,9 +268,9 @@ public abstract class PresenceStateStoreContract {
 
   @Test
   void state_whenEverythingReleased_thenForgotten() {
-    claim(store, "phone", "s1", "a");
-    set(store, "phone", "s1", ONLINE, "x", ApplicationIds.of(5));
-    release(store, "phone", "s1");
+    claim(store, "phone", S1, "a");
+    set(store, "phone", S1, ONLINE, "x", ApplicationIds.of(5));
+    release(store, "phone", S1);
     assertThat(join(store.devices(user))).isEmpty();
     UserPresence p = join(store.presence(user));
     assertThat(p.allApps().sameAs(PresenceView.OFFLINE)).isTrue();
@@ -276,19 +279,19 @@ public abstract class PresenceStateStoreContract {
 
   @Test
   void messages_keepEveryCharacter() {
-    claim(store, "phone", "s1", "a");
+    claim(store, "phone", S1, "a");
     String m = "naïve \"quoted\" \\ 🎣 \u0000 end";
-    assertThat(set(store, "phone", "s1", ONLINE, m).changes().get(0).message()).isEqualTo(m);
+    assertThat(set(store, "phone", S1, ONLINE, m).changes().get(0).message()).isEqualTo(m);
     assertThat(join(peer.devices(user)).get("phone").message()).isEqualTo(m);
   }
 
   @Test
   void users_areIndependent() {
-    claim(store, "phone", "s1", "a");
-    set(store, "phone", "s1", ONLINE, null);
+    claim(store, "phone", S1, "a");
+    set(store, "phone", S1, ONLINE, null);
     String other = "other-" + UUID.randomUUID();
     assertThat(join(store.devices(other))).isEmpty();
-    assertThat(join(store.claim(other, "phone", "s1", "a", tick()))).isEqualTo(Claim.NONE);
+    assertThat(join(store.claim(other, "phone", S1, "a", tick()))).isEqualTo(Claim.NONE);
     Map<String, DeviceState> mine = join(store.devices(user));
     assertThat(mine).containsOnlyKeys("phone");
   }

@@ -55,9 +55,10 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
 
   @Test
   void script_whenFlushedFromRedis_thenSentAgain() {
-    join(store.claim("flush-user", "d", "s", "n", 1));
+    java.util.UUID s = java.util.UUID.randomUUID();
+    join(store.claim("flush-user", "d", s, "n", 1));
     backends.get(0).commands().sync().scriptFlush();
-    assertThat(join(store.update("flush-user", "d", "s", PresenceStatus.ONLINE, null, null, 2))
+    assertThat(join(store.update("flush-user", "d", s, PresenceStatus.ONLINE, null, null, 2))
             .changes())
         .hasSize(1);
   }
@@ -72,7 +73,10 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
     Random r = new Random(seed);
     LocalPresenceStateStore reference = new LocalPresenceStateStore();
     String[] devices = {"a", "b", "c"};
-    String[] sessions = {"s1", "s2", "s3", "s4"};
+    java.util.UUID[] sessions = {
+      java.util.UUID.randomUUID(), java.util.UUID.randomUUID(),
+      java.util.UUID.randomUUID(), java.util.UUID.randomUUID()
+    };
     String[] messages = {null, "m1", "m2"};
     ApplicationIds[] lists = {
       null, ApplicationIds.NONE, ApplicationIds.of(1), ApplicationIds.of(1, 2), ApplicationIds.of(2, 3)
@@ -84,7 +88,7 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
       for (int i = 0; i < 60; i++) {
         now += r.nextInt(3) * 1000L;
         String device = devices[r.nextInt(devices.length)];
-        String session = sessions[r.nextInt(sessions.length)];
+        java.util.UUID session = sessions[r.nextInt(sessions.length)];
         int op = r.nextInt(10);
         Object expected;
         Object actual;
@@ -92,7 +96,7 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
           expected = join(reference.claim(user, device, session, "n-" + session, now));
           actual = join(store.claim(user, device, session, "n-" + session, now));
         } else if (op < 8) {
-          String s = r.nextInt(5) == 0 ? null : session;
+          java.util.UUID s = r.nextInt(5) == 0 ? null : session;
           PresenceStatus st = statuses[r.nextInt(statuses.length)];
           String m = messages[r.nextInt(messages.length)];
           ApplicationIds apps = lists[r.nextInt(lists.length)];
@@ -116,8 +120,10 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
   @Test
   void concurrentUpdatesFromTwoNodes_neverPublishADuplicate() {
     String user = "race-" + System.nanoTime();
-    join(store.claim(user, "a", "sa", "node-a", 1));
-    join(peer.claim(user, "b", "sb", "node-b", 1));
+    java.util.UUID sa = java.util.UUID.randomUUID();
+    java.util.UUID sb = java.util.UUID.randomUUID();
+    join(store.claim(user, "a", sa, "node-a", 1));
+    join(peer.claim(user, "b", sb, "node-b", 1));
     Random r = new Random(42);
     PresenceStatus[] statuses = {PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.OFFLINE};
     List<CompletionStage<PresenceUpdate>> pending = new ArrayList<>();
@@ -127,8 +133,8 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
       long now = 1_700_000_000_000L + i;
       pending.add(
           i % 2 == 0
-              ? store.update(user, "a", "sa", st, m, null, now)
-              : peer.update(user, "b", "sb", st, m, null, now));
+              ? store.update(user, "a", sa, st, m, null, now)
+              : peer.update(user, "b", sb, st, m, null, now));
     }
     List<PresenceChange> all = new ArrayList<>();
     for (CompletionStage<PresenceUpdate> p : pending) {

@@ -1,0 +1,92 @@
+package org.presence.loadtest.bench;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.presence.loadtest.client.DeviceClient;
+
+/** What the device benchmarks share: the server command line, source addresses, the report head. */
+final class BenchSupport {
+  private BenchSupport() {}
+
+  /** The command that starts a Presence node from its jar for a benchmark. */
+  static List<String> presenceCommand(
+      Path jar, String heap, int port, Path dataDir, Path jwks, int ioThreads) {
+    List<String> c = new ArrayList<>();
+    c.add(ServerProcess.java());
+    c.addAll(ServerProcess.jvmOptions(heap));
+    c.add("-jar");
+    c.add(jar.toString());
+    c.add("serve");
+    for (String s :
+        List.of(
+            "gateway.port=" + port,
+            "gateway.io-threads=" + ioThreads,
+            "data-dir=" + dataDir,
+            "identity.dev-signing=false",
+            "identity.jwks-file=" + jwks,
+            // Every session of a run comes from the loopback addresses.
+            "device.handshake-rate=0",
+            "device.offline-grace=1s",
+            "logging.level=WARN")) {
+      c.add("--set");
+      c.add(s);
+    }
+    return c;
+  }
+
+  /** The command that starts the bare Netty WebSocket server from this JVM's class path. */
+  static List<String> bareCommand(String heap, int port, int ioThreads) {
+    List<String> c = new ArrayList<>();
+    c.add(ServerProcess.java());
+    c.addAll(ServerProcess.jvmOptions(heap));
+    c.add("-cp");
+    c.add(System.getProperty("java.class.path"));
+    c.add(BareWsServer.class.getName());
+    c.add(Integer.toString(port));
+    c.add(Integer.toString(ioThreads));
+    return c;
+  }
+
+  /** Source addresses (port 0: any) from a list like {@code 127.0.0.1,127.0.0.2}. */
+  static List<InetSocketAddress> sources(List<String> hosts) {
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (String h : hosts) {
+      out.add(new InetSocketAddress(h.trim(), 0));
+    }
+    return out;
+  }
+
+  /** Closes every session with a reset. */
+  static void abortAll(List<DeviceClient.Session> sessions) {
+    for (DeviceClient.Session s : sessions) {
+      s.abort();
+    }
+    for (DeviceClient.Session s : sessions) {
+      s.closedFuture().join();
+    }
+  }
+
+  /** The lines every report starts with: date, machine, JDK. */
+  static void head(PrintWriter out, String title, String command) throws IOException {
+    out.printf(Locale.ROOT, "## %s%n%n", title);
+    out.printf(Locale.ROOT, "command: %s%n", command);
+    out.printf(Locale.ROOT, "date: %s%n", java.time.ZonedDateTime.now().withNano(0));
+    out.printf(
+        Locale.ROOT,
+        "machine: %d cores, %s; load average before the run %.2f%n",
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("os.name") + " " + System.getProperty("os.arch"),
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    out.printf(
+        Locale.ROOT,
+        "JDK: %s %s%n%n",
+        System.getProperty("java.vm.name"),
+        System.getProperty("java.runtime.version"));
+    out.flush();
+  }
+}

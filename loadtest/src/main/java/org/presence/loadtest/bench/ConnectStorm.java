@@ -1,0 +1,144 @@
+package org.presence.loadtest.bench;
+
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.presence.loadtest.client.DeviceClient;
+import org.presence.protocol.device.DeviceMessage.Connect;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Connect storm (issue 3): how many authenticated device sessions per second one node opens, each
+ * a new TCP connection, WebSocket handshake, connect request with its own RS256 token (so every
+ * one is a signature check, none a cache hit), device claim and answer. The client runs in this
+ * process on the same machine, keeping a window of connects in flight; each round opens its
+ * sessions, is timed from the first connect to the last answer, then resets them all.
+ */
+@Command(
+    name = "connect-storm",
+    mixinStandardHelpOptions = true,
+    description = "Authenticated device sessions opened per second by one node.")
+public final class ConnectStorm implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--sessions", defaultValue = "10000", description = "Sessions per round.")
+  int sessions;
+
+  @Option(names = "--rounds", defaultValue = "3", description = "Timed rounds.")
+  int rounds;
+
+  @Option(names = "--server-jar", required = true, description = "The node's jar (presence.jar).")
+  Path serverJar;
+
+  @Option(names = "--heap", defaultValue = "1g", description = "-Xms/-Xmx of the node.")
+  String heap;
+
+  @Option(names = "--io-threads", defaultValue = "4", description = "Event loops of the node.")
+  int ioThreads;
+
+  @Option(names = "--client-threads", defaultValue = "2", description = "Event loops of the client.")
+  int clientThreads;
+
+  @Option(names = "--window", defaultValue = "256", description = "Connects in flight at once.")
+  int window;
+
+  @Option(names = "--warmup", defaultValue = "4000", description = "Sessions opened first, untimed.")
+  int warmup;
+
+  @Option(
+      names = "--sources",
+      split = ",",
+      defaultValue = "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4",
+      description = "Source addresses for the client sockets.")
+  List<String> sources;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new ConnectStorm()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    BenchSupport.head(
+        out,
+        "Connect storm",
+        "bin/device-bench connect-storm --sessions " + sessions + " --rounds " + rounds);
+    Path work = Files.createTempDirectory("connect-storm");
+    BenchKeys keys = BenchKeys.generate();
+    Path jwks = work.resolve("jwks.json");
+    keys.writeJwks(jwks);
+    int total = warmup + rounds * sessions;
+    out.printf(Locale.ROOT, "minting %,d tokens...%n", total);
+    out.flush();
+    List<String> tokens = keys.mintMany(total, "storm");
+    List<InetSocketAddress> from = BenchSupport.sources(sources);
+    int port = ServerProcess.freePort();
+    List<Double> rates = new ArrayList<>();
+    try (DeviceClient client = DeviceClient.create(clientThreads);
+        ServerProcess server =
+            ServerProcess.start(
+                "presence",
+                BenchSupport.presenceCommand(serverJar, heap, port, work.resolve("data"), jwks, ioThreads),
+                port,
+                work.resolve("presence.log"))) {
+      URI uri = URI.create("ws://127.0.0.1:" + port + "/presence");
+      int[] offset = {0};
+      for (int round = 0; round <= rounds; round++) {
+        int n = round == 0 ? warmup : sessions;
+        int base = offset[0];
+        Window.Result<DeviceClient.Session> r =
+            Window.run(
+                n,
+                window,
+                i ->
+                    client.connect(
+                        uri,
+                        from.get((base + i) % from.size()),
+                        new Connect(tokens.get(base + i), null, "phone")));
+        offset[0] += n;
+        double rate = r.done().size() / (r.elapsedNanos() / 1e9);
+        if (round == 0) {
+          out.printf(Locale.ROOT, "warm-up: %,d sessions, %,.0f/s%n", r.done().size(), rate);
+        } else {
+          rates.add(rate);
+          out.printf(
+              Locale.ROOT,
+              "round %d: %,d sessions in %.2f s = %,.0f sessions/s (%d failed%s)%n",
+              round,
+              r.done().size(),
+              r.elapsedNanos() / 1e9,
+              rate,
+              r.failed(),
+              r.failed() > 0 ? ", first: " + r.firstFailure() : "");
+        }
+        out.flush();
+        BenchSupport.abortAll(r.done());
+        // Let the node release the devices (1 s grace) and settle before the next round.
+        TimeUnit.SECONDS.sleep(3);
+      }
+    }
+    List<Double> sorted = new ArrayList<>(rates);
+    Collections.sort(sorted);
+    out.printf(
+        Locale.ROOT,
+        "%nmedian %,.0f sessions/s, best %,.0f sessions/s over %d rounds of %,d%n",
+        sorted.get(sorted.size() / 2),
+        sorted.get(sorted.size() - 1),
+        rounds,
+        sessions);
+    out.flush();
+    return 0;
+  }
+}

@@ -1,0 +1,178 @@
+package org.presence.loadtest.bench;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A server under measurement, in its own JVM: started from a command line, measured from the
+ * outside ({@code jcmd} for a full GC and the heap, {@code /proc} for RSS, its {@code /metrics}
+ * line {@code jvm_netty_direct_used} for Netty's direct memory), stopped at the end.
+ */
+final class ServerProcess implements AutoCloseable {
+  private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
+  private static final Pattern DIRECT = Pattern.compile("(?m)^jvm_netty_direct_used(?:\\{[^}]*\\})? ([0-9.eE+-]+)");
+
+  /** Memory of the process at one moment. */
+  record Memory(long heapBytes, long directBytes, long rssBytes) {}
+
+  private final String name;
+  private final Process process;
+  private final int port;
+  private final Path log;
+
+  private ServerProcess(String name, Process process, int port, Path log) {
+    this.name = name;
+    this.process = process;
+    this.port = port;
+    this.log = log;
+  }
+
+  /** The java launcher of this JVM, to start servers with the same JDK. */
+  static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  private static String jcmd() {
+    Path p = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    return Files.exists(p) ? p.toString() : "jcmd";
+  }
+
+  /** Starts {@code command}, logging to {@code log}, and waits until {@code port} accepts. */
+  static ServerProcess start(String name, List<String> command, int port, Path log)
+      throws IOException, InterruptedException {
+    Process p =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    ServerProcess s = new ServerProcess(name, p, port, log);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (System.nanoTime() < deadline) {
+      if (!p.isAlive()) {
+        throw new IOException(name + " exited: see " + log);
+      }
+      try (Socket probe = new Socket()) {
+        probe.connect(new InetSocketAddress("127.0.0.1", port), 200);
+        return s;
+      } catch (IOException e) {
+        Thread.sleep(100);
+      }
+    }
+    s.close();
+    throw new IOException(name + " did not listen on " + port + " in time: see " + log);
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  int port() {
+    return port;
+  }
+
+  /** Full GCs (twice, through jcmd), then heap in use, Netty direct memory and RSS. */
+  Memory measure() throws IOException, InterruptedException {
+    for (int i = 0; i < 2; i++) {
+      run(List.of(jcmd(), Long.toString(pid()), "GC.run"));
+    }
+    String info = run(List.of(jcmd(), Long.toString(pid()), "GC.heap_info"));
+    Matcher m = HEAP_USED.matcher(info);
+    if (!m.find()) {
+      throw new IOException("cannot read heap of " + name + ": " + info);
+    }
+    long heap = Long.parseLong(m.group(1)) * 1024;
+    return new Memory(heap, direct(), rss());
+  }
+
+  /** Live instances and bytes per class ({@code jcmd GC.class_histogram}, which runs a full GC). */
+  java.util.Map<String, long[]> histogram() throws IOException, InterruptedException {
+    String text = run(List.of(jcmd(), Long.toString(pid()), "GC.class_histogram"));
+    java.util.Map<String, long[]> out = new java.util.HashMap<>();
+    Pattern row = Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)");
+    for (String line : text.split("\n")) {
+      Matcher m = row.matcher(line);
+      if (m.find()) {
+        out.put(m.group(3), new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))});
+      }
+    }
+    return out;
+  }
+
+  private long direct() throws IOException, InterruptedException {
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                    .timeout(Duration.ofSeconds(10))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    Matcher m = DIRECT.matcher(r.body());
+    if (!m.find()) {
+      throw new IOException(name + " reports no jvm_netty_direct_used");
+    }
+    return (long) Double.parseDouble(m.group(1));
+  }
+
+  private long rss() throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+      }
+    }
+    throw new IOException("no VmRSS for " + pid());
+  }
+
+  private static String run(List<String> command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    byte[] out = p.getInputStream().readAllBytes();
+    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IOException(String.join(" ", command) + " failed: " + new String(out, StandardCharsets.UTF_8));
+    }
+    return new String(out, StandardCharsets.UTF_8);
+  }
+
+  /** The server's log so far. */
+  Path log() {
+    return log;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(20, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A free TCP port on the loopback interface. */
+  static int freePort() throws IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** The JVM options both servers of a comparison get. */
+  static List<String> jvmOptions(String heap) {
+    List<String> o = new ArrayList<>();
+    o.add("-Xms" + heap);
+    o.add("-Xmx" + heap);
+    o.add("-XX:+UseG1GC");
+    o.add("-Dio.netty.leakDetection.level=disabled");
+    return o;
+  }
+}
