@@ -15,6 +15,10 @@ import org.presence.store.StoreConfig;
  * @param store database and bus
  * @param identity identity token checks
  * @param logging log format and level
+ * @param apps application registration and domain proof
+ * @param outbound which addresses developer-given URLs may reach
+ * @param web page sessions and sign-in
+ * @param caches hot-read caches
  */
 public record PresenceConfig(
     String nodeId,
@@ -23,7 +27,11 @@ public record PresenceConfig(
     LimitsConfig limits,
     StoreConfig store,
     IdentityConfig identity,
-    LoggingConfig logging) {
+    LoggingConfig logging,
+    AppsConfig apps,
+    OutboundConfig outbound,
+    WebConfig web,
+    CachesConfig caches) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {
