@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Consumer;
 import org.presence.gateway.bootstrap.EventLoops;
@@ -16,6 +17,8 @@ import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.DevIdentity;
+import org.presence.gateway.identity.IdentityVerifier;
+import org.presence.gateway.identity.IdentityVerifiers;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.gateway.ops.BuildInfo;
@@ -40,6 +43,7 @@ public final class PresenceServer implements AutoCloseable {
   private final GatewayMetrics metrics;
   private final Connections connections;
   private final DevIdentity devIdentity;
+  private final IdentityVerifier identityVerifier;
   private final Channel serverChannel;
   private final InetSocketAddress address;
   private volatile boolean closed;
@@ -51,6 +55,7 @@ public final class PresenceServer implements AutoCloseable {
       GatewayMetrics metrics,
       Connections connections,
       DevIdentity devIdentity,
+      IdentityVerifier identityVerifier,
       Channel serverChannel) {
     this.config = config;
     this.store = store;
@@ -58,6 +63,7 @@ public final class PresenceServer implements AutoCloseable {
     this.metrics = metrics;
     this.connections = connections;
     this.devIdentity = devIdentity;
+    this.identityVerifier = identityVerifier;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
@@ -82,6 +88,8 @@ public final class PresenceServer implements AutoCloseable {
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
       GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry());
       Connections connections = new Connections(metrics);
+      IdentityVerifier identity =
+          IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
       Disconnector disconnector = new Disconnector(metrics);
 
       HttpRoutes.Builder routes = HttpRoutes.builder();
@@ -132,7 +140,7 @@ public final class PresenceServer implements AutoCloseable {
             e);
       }
       PresenceServer node =
-          new PresenceServer(config, store, loops, metrics, connections, dev, server);
+          new PresenceServer(config, store, loops, metrics, connections, dev, identity, server);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
           config.nodeId(),
@@ -175,6 +183,11 @@ public final class PresenceServer implements AutoCloseable {
   /** The development identity, or {@code null} when development signing is off. */
   public DevIdentity devIdentity() {
     return devIdentity;
+  }
+
+  /** Verifies identity tokens for the device channel, the APIs and the pages. */
+  public IdentityVerifier identityVerifier() {
+    return identityVerifier;
   }
 
   /** Open client connections. */

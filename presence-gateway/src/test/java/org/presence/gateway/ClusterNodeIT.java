@@ -38,8 +38,8 @@ class ClusterNodeIT {
     s.put("store.database.schema", schema);
     s.put("store.redis.url", Backends.redisUrl());
     s.put("store.redis.key-prefix", Backends.uniquePrefix(ClusterNodeIT.class));
+    s.put("identity.dev-signing", "true");
     try (TestNode node = TestNode.start(s, r -> {})) {
-      assertThat(node.server().config().identity().devSigning()).isFalse();
       var r = node.get("/__heartbeat__");
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.body())

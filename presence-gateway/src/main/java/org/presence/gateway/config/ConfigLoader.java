@@ -190,7 +190,33 @@ public final class ConfigLoader {
             get("identity.issuer", config::getString, ""),
             get("identity.audience", config::getString, "presence"),
             duration("identity.clock-skew"),
-            duration("identity.dev-token-lifetime"));
+            duration("identity.dev-token-lifetime"),
+            duration("identity.jwks-refresh-interval"),
+            duration("identity.jwks-min-refresh-interval"),
+            duration("identity.jwks-timeout"),
+            positive("identity.cache-size"));
+    if (!identity.jwksUrl().isEmpty()) {
+      try {
+        java.net.URI u = new java.net.URI(identity.jwksUrl());
+        if (!"https".equals(u.getScheme()) && !"http".equals(u.getScheme()) || u.getHost() == null) {
+          problem("identity.jwks-url", "must be an http(s) URL");
+        }
+      } catch (java.net.URISyntaxException e) {
+        problem("identity.jwks-url", "unparsable URL: " + e.getReason());
+      }
+    }
+    if (!identity.jwksUrl().isEmpty() && !identity.jwksFile().isEmpty()) {
+      problem("identity.jwks-file", "set identity.jwks-url or identity.jwks-file, not both");
+    }
+    if (!identity.jwksFile().isEmpty() && !Files.isReadable(Path.of(identity.jwksFile()))) {
+      problem("identity.jwks-file", "cannot read " + identity.jwksFile());
+    }
+    if (!identity.devSigning() && identity.jwksUrl().isEmpty() && identity.jwksFile().isEmpty()) {
+      problem(
+          "identity.jwks-url",
+          "no way to verify identity tokens: set identity.jwks-url or identity.jwks-file"
+              + " (or identity.dev-signing=true on a development cluster)");
+    }
 
     LoggingConfig.Format format = LoggingConfig.Format.TEXT;
     String f = get("logging.format", config::getString, "text");

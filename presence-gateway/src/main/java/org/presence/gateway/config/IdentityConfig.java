@@ -13,6 +13,11 @@ import java.time.Duration;
  * @param audience required {@code aud} claim
  * @param clockSkew tolerance when checking {@code exp} and {@code nbf}
  * @param devTokenLifetime lifetime of tokens made by {@code presence dev-token}
+ * @param jwksRefreshInterval a provider key set older than this is refreshed in the background
+ * @param jwksMinRefreshInterval key sets are never fetched more often than this, whatever tokens
+ *     arrive (unknown key ids trigger a refresh)
+ * @param jwksTimeout how long a JWKS fetch may take
+ * @param cacheSize most verified tokens kept in memory (each until it expires)
  */
 public record IdentityConfig(
     boolean devSigning,
@@ -21,7 +26,11 @@ public record IdentityConfig(
     String issuer,
     String audience,
     Duration clockSkew,
-    Duration devTokenLifetime) {
+    Duration devTokenLifetime,
+    Duration jwksRefreshInterval,
+    Duration jwksMinRefreshInterval,
+    Duration jwksTimeout,
+    int cacheSize) {
 
   /** The {@code iss} of development tokens. */
   public static final String DEV_ISSUER = "presence-dev";

@@ -62,9 +62,25 @@ class ConfigLoaderTest {
             Map.of(),
             Map.of(
                 "store.database.url", "postgresql://u:p@db:5432/presence",
-                "store.redis.url", "redis://redis:6379"));
+                "store.redis.url", "redis://redis:6379",
+                "identity.jwks-url", "https://accounts.example.com/jwks.json"));
     assertThat(c.embedded()).isFalse();
     assertThat(c.identity().devSigning()).isFalse();
+  }
+
+  @Test
+  void load_whenClusterHasNoKeySource_thenProblemNamesJwksUrl() {
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    Map.of(
+                        "store.database.url", "postgresql://db/presence",
+                        "store.redis.url", "redis://redis:6379")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e -> assertThat(e.problems()).singleElement().asString().startsWith("identity.jwks-url: "));
   }
 
   @Test

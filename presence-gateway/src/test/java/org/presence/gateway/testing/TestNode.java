@@ -53,6 +53,13 @@ public final class TestNode implements AutoCloseable {
     return server;
   }
 
+  /** A development identity token for {@code email}, valid for an hour (dev signing must be on). */
+  public String token(String email) {
+    return server
+        .devIdentity()
+        .mint(email, Duration.ofHours(1), server.config().identity().audience());
+  }
+
   public int port() {
     return server.address().getPort();
   }

@@ -1,0 +1,18 @@
+package org.presence.gateway.identity;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Checks identity tokens (signed JWT assertions, the modern form of the seeds' Persona / Firefox
+ * Accounts assertions). Used by the device channel's connect, the JSON APIs and page sign-in.
+ *
+ * <p>Fails with a {@link org.presence.protocol.error.ProtocolException} carrying {@code
+ * INVALID_ASSERTION} (34: malformed, bad signature, unknown key, wrong issuer or audience), {@code
+ * ASSERTION_EXPIRED} (35: past {@code exp} or before {@code nbf}, beyond the clock skew) or {@code
+ * IDENTITY_UNAVAILABLE} (36: the provider's keys could not be fetched). Never blocks the calling
+ * thread on I/O.
+ */
+public interface IdentityVerifier {
+  /** Verifies {@code token}. */
+  CompletionStage<Identity> verify(String token);
+}

@@ -1,0 +1,270 @@
+package org.presence.gateway.identity;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.MetricRegistry;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.crypto.ECDSAVerifier;
+import com.nimbusds.jose.crypto.Ed25519Verifier;
+import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.OctetKeyPair;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.presence.gateway.config.IdentityConfig;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+
+/**
+ * {@link IdentityVerifier} for signed JWTs, with nimbus-jose-jwt. Accepts RS256, ES256 and EdDSA
+ * (Ed25519) signatures only; checks {@code exp} (required), {@code nbf}, {@code iss} and {@code
+ * aud} with a small clock skew; the user is {@code sub}.
+ *
+ * <p>Keys come from trusted issuers: the development key (tokens with {@code iss} {@value
+ * IdentityConfig#DEV_ISSUER}, when development signing is on) and the configured provider (a JWKS
+ * URL or file; its {@code iss} must match {@code identity.issuer} when that is set). A token naming
+ * a key the provider's set lacks makes the set refresh (rate-limited) before it is refused.
+ *
+ * <p>Verified tokens are cached by the SHA-256 of the token until they expire, so a reconnect storm
+ * does not verify the same signature again and again. Signature checks are CPU work of a fraction
+ * of a millisecond and run on the caller's thread; only key fetches are asynchronous.
+ */
+public final class JwtIdentityVerifier implements IdentityVerifier {
+  private static final Set<JWSAlgorithm> ALGORITHMS =
+      Set.of(JWSAlgorithm.RS256, JWSAlgorithm.ES256, JWSAlgorithm.EdDSA);
+
+  /** Tokens longer than this are refused unparsed. */
+  static final int MAX_TOKEN_LENGTH = 16 * 1024;
+
+  /** A source of keys and the {@code iss} its tokens carry ({@code null}: any issuer). */
+  public record TrustedIssuer(String issuer, JwksSource keys) {}
+
+  private final TrustedIssuer dev;
+  private final TrustedIssuer provider;
+  private final String audience;
+  private final Duration skew;
+  private final Clock clock;
+  private final Cache<String, Identity> verified;
+  private final Counter hits;
+  private final Counter misses;
+
+  /**
+   * @param dev the development issuer, or {@code null} when development signing is off
+   * @param provider the configured provider, or {@code null} when none is configured
+   * @param audience required {@code aud}
+   * @param skew clock skew tolerated on {@code exp} and {@code nbf}
+   * @param cacheSize most verified tokens kept
+   * @param clock the clock (tests use a fixed one)
+   * @param metrics registry for the cache hit and miss counters
+   */
+  public JwtIdentityVerifier(
+      TrustedIssuer dev,
+      TrustedIssuer provider,
+      String audience,
+      Duration skew,
+      int cacheSize,
+      Clock clock,
+      MetricRegistry metrics) {
+    this.dev = dev;
+    this.provider = provider;
+    this.audience = audience;
+    this.skew = skew;
+    this.clock = clock;
+    this.verified =
+        Caffeine.newBuilder()
+            .maximumSize(cacheSize)
+            .expireAfter(
+                new Expiry<String, Identity>() {
+                  @Override
+                  public long expireAfterCreate(String key, Identity id, long currentTime) {
+                    long nanos =
+                        Duration.between(clock.instant(), id.expiresAt().plus(skew)).toNanos();
+                    return Math.max(0, nanos);
+                  }
+
+                  @Override
+                  public long expireAfterUpdate(
+                      String key, Identity id, long currentTime, long currentDuration) {
+                    return currentDuration;
+                  }
+
+                  @Override
+                  public long expireAfterRead(
+                      String key, Identity id, long currentTime, long currentDuration) {
+                    return currentDuration;
+                  }
+                })
+            .build();
+    this.hits = metrics.counter("presence.identity.cache.hits");
+    this.misses = metrics.counter("presence.identity.cache.misses");
+  }
+
+  @Override
+  public CompletionStage<Identity> verify(String token) {
+    if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+      return fail(ErrorCode.INVALID_ASSERTION, null);
+    }
+    String key = hash(token);
+    Identity cached = verified.getIfPresent(key);
+    if (cached != null && !clock.instant().isAfter(cached.expiresAt().plus(skew))) {
+      hits.inc();
+      return CompletableFuture.completedFuture(cached);
+    }
+    misses.inc();
+    SignedJWT jwt;
+    JWTClaimsSet claims;
+    try {
+      jwt = SignedJWT.parse(token);
+      claims = jwt.getJWTClaimsSet();
+    } catch (ParseException e) {
+      return fail(ErrorCode.INVALID_ASSERTION, "not a signed JWT");
+    }
+    if (!ALGORITHMS.contains(jwt.getHeader().getAlgorithm())) {
+      return fail(ErrorCode.INVALID_ASSERTION, "unsupported algorithm");
+    }
+    TrustedIssuer issuer = issuerFor(claims.getIssuer());
+    if (issuer == null) {
+      return fail(ErrorCode.INVALID_ASSERTION, "untrusted issuer");
+    }
+    if (verifySignature(jwt, issuer.keys().current())) {
+      try {
+        return CompletableFuture.completedFuture(checkClaims(key, claims));
+      } catch (ProtocolException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+    if (issuer.keys().unavailable() || findKeys(jwt, issuer.keys().current()).isEmpty()) {
+      // An unknown key (or no keys yet): the provider may have rotated; refresh and try once more.
+      return issuer
+          .keys()
+          .refreshForUnknownKey()
+          .thenApply(
+              keys -> {
+                if (issuer.keys().unavailable()) {
+                  throw new ProtocolException(ErrorCode.IDENTITY_UNAVAILABLE, null);
+                }
+                if (!verifySignature(jwt, keys)) {
+                  throw new ProtocolException(ErrorCode.INVALID_ASSERTION, "bad signature");
+                }
+                return checkClaims(key, claims);
+              });
+    }
+    return fail(ErrorCode.INVALID_ASSERTION, "bad signature");
+  }
+
+  private TrustedIssuer issuerFor(String iss) {
+    if (dev != null && IdentityConfig.DEV_ISSUER.equals(iss)) {
+      return dev;
+    }
+    if (provider != null && (provider.issuer() == null || provider.issuer().equals(iss))) {
+      return provider;
+    }
+    return null;
+  }
+
+  private Identity checkClaims(String key, JWTClaimsSet claims) {
+    Instant now = clock.instant();
+    Date exp = claims.getExpirationTime();
+    if (exp == null) {
+      throw new ProtocolException(ErrorCode.INVALID_ASSERTION, "no expiry");
+    }
+    if (now.isAfter(exp.toInstant().plus(skew))) {
+      throw new ProtocolException(ErrorCode.ASSERTION_EXPIRED, null);
+    }
+    Date nbf = claims.getNotBeforeTime();
+    if (nbf != null && now.plus(skew).isBefore(nbf.toInstant())) {
+      throw new ProtocolException(ErrorCode.ASSERTION_EXPIRED, "not valid yet");
+    }
+    List<String> aud = claims.getAudience();
+    if (aud == null || !aud.contains(audience)) {
+      throw new ProtocolException(ErrorCode.INVALID_ASSERTION, "wrong audience");
+    }
+    String sub = claims.getSubject();
+    if (sub == null || sub.isBlank() || sub.length() > 255) {
+      throw new ProtocolException(ErrorCode.INVALID_ASSERTION, "no subject");
+    }
+    String email;
+    try {
+      email = claims.getStringClaim("email");
+    } catch (ParseException e) {
+      email = null;
+    }
+    Identity id = new Identity(sub, email == null ? "" : email, exp.toInstant());
+    verified.put(key, id);
+    return id;
+  }
+
+  private static boolean verifySignature(SignedJWT jwt, JWKSet keys) {
+    for (JWK k : findKeys(jwt, keys)) {
+      try {
+        JWSVerifier v = verifierFor(k, jwt.getHeader().getAlgorithm());
+        if (v != null && jwt.verify(v)) {
+          return true;
+        }
+      } catch (JOSEException | IllegalStateException e) {
+        // A key that cannot check this signature; try the next one.
+      }
+    }
+    return false;
+  }
+
+  /** The keys that may have signed {@code jwt}: the one its {@code kid} names, else all. */
+  private static List<JWK> findKeys(SignedJWT jwt, JWKSet keys) {
+    String kid = jwt.getHeader().getKeyID();
+    List<JWK> out = new ArrayList<>();
+    for (JWK k : keys.getKeys()) {
+      if (kid == null || kid.equals(k.getKeyID())) {
+        out.add(k);
+      }
+    }
+    return out;
+  }
+
+  private static JWSVerifier verifierFor(JWK key, JWSAlgorithm alg) throws JOSEException {
+    if (alg.equals(JWSAlgorithm.RS256) && key instanceof RSAKey rsa) {
+      return new RSASSAVerifier(rsa);
+    }
+    if (alg.equals(JWSAlgorithm.ES256) && key instanceof ECKey ec) {
+      return new ECDSAVerifier(ec);
+    }
+    if (alg.equals(JWSAlgorithm.EdDSA) && key instanceof OctetKeyPair okp) {
+      return new Ed25519Verifier(okp.toPublicJWK());
+    }
+    return null;
+  }
+
+  private static String hash(String token) {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static CompletionStage<Identity> fail(ErrorCode code, String detail) {
+    return CompletableFuture.failedFuture(new ProtocolException(code, detail));
+  }
+}
