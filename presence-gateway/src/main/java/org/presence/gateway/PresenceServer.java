@@ -8,6 +8,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
@@ -44,6 +45,7 @@ public final class PresenceServer implements AutoCloseable {
   private final Connections connections;
   private final DevIdentity devIdentity;
   private final IdentityVerifier identityVerifier;
+  private final AppFeatures appFeatures;
   private final Channel serverChannel;
   private final InetSocketAddress address;
   private volatile boolean closed;
@@ -56,6 +58,7 @@ public final class PresenceServer implements AutoCloseable {
       Connections connections,
       DevIdentity devIdentity,
       IdentityVerifier identityVerifier,
+      AppFeatures appFeatures,
       Channel serverChannel) {
     this.config = config;
     this.store = store;
@@ -64,6 +67,7 @@ public final class PresenceServer implements AutoCloseable {
     this.connections = connections;
     this.devIdentity = devIdentity;
     this.identityVerifier = identityVerifier;
+    this.appFeatures = appFeatures;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
@@ -83,6 +87,7 @@ public final class PresenceServer implements AutoCloseable {
       PresenceConfig config, Consumer<HttpRoutes.Builder> extraRoutes) {
     Store store = Store.open(config.store());
     EventLoops loops = null;
+    AppFeatures appFeatures = null;
     try {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
@@ -99,6 +104,10 @@ public final class PresenceServer implements AutoCloseable {
               BuildInfo.current(),
               config.nodeId())
           .register(routes);
+      // The pages show URLs of this node, which are known once the port is bound.
+      AtomicReference<String> baseUrl = new AtomicReference<>(config.gateway().baseUrl(0));
+      appFeatures = AppFeatures.start(config, store, identity, baseUrl::get);
+      appFeatures.register(routes);
       extraRoutes.accept(routes);
 
       HttpRouter router =
@@ -139,8 +148,10 @@ public final class PresenceServer implements AutoCloseable {
                 + e.getMessage(),
             e);
       }
+      baseUrl.set(config.gateway().baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
       PresenceServer node =
-          new PresenceServer(config, store, loops, metrics, connections, dev, identity, server);
+          new PresenceServer(
+              config, store, loops, metrics, connections, dev, identity, appFeatures, server);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
           config.nodeId(),
@@ -152,6 +163,9 @@ public final class PresenceServer implements AutoCloseable {
     } catch (RuntimeException e) {
       if (loops != null) {
         loops.shutdown(1000);
+      }
+      if (appFeatures != null) {
+        appFeatures.close();
       }
       store.close();
       throw e;
@@ -188,6 +202,11 @@ public final class PresenceServer implements AutoCloseable {
   /** Verifies identity tokens for the device channel, the APIs and the pages. */
   public IdentityVerifier identityVerifier() {
     return identityVerifier;
+  }
+
+  /** Applications, grants and settings: services later features use. */
+  public AppFeatures appFeatures() {
+    return appFeatures;
   }
 
   /** Open client connections. */
@@ -227,6 +246,7 @@ public final class PresenceServer implements AutoCloseable {
     closed = true;
     drain(config.gateway().drainTimeout());
     loops.shutdown(2000);
+    appFeatures.close();
     store.close();
     LOG.info("node {} stopped", config.nodeId());
   }
