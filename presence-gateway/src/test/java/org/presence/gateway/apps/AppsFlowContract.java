@@ -59,6 +59,14 @@ public abstract class AppsFlowContract {
     }
   }
 
+  /** Users differ per test, since the cluster tests share one database. */
+  private final String run = java.util.UUID.randomUUID().toString().substring(0, 8);
+
+  /** The email of user {@code who} in this test. */
+  protected String mail(String who) {
+    return who + "-" + run + "@example.com";
+  }
+
   protected static JsonNode json(HttpResponse<String> r) {
     try {
       return JSON.readTree(r.body());
@@ -67,7 +75,7 @@ public abstract class AppsFlowContract {
     }
   }
 
-  protected static <T> T await(java.util.concurrent.CompletionStage<T> stage) {
+  protected static <T> T done(java.util.concurrent.CompletionStage<T> stage) {
     try {
       return stage.toCompletableFuture().get(20, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -111,7 +119,7 @@ public abstract class AppsFlowContract {
 
   @Test
   void api_developerTakesAnAppFromRegistrationToAnActiveKey() {
-    ApiClient dev = ApiClient.forEmail(node, "dev@example.com");
+    ApiClient dev = ApiClient.forEmail(node, mail("dev"));
 
     HttpResponse<String> created =
         dev.post(
@@ -122,7 +130,7 @@ public abstract class AppsFlowContract {
     long id = app.get("id").asLong();
     assertThat(id).isPositive();
     assertThat(app.get("state").asText()).isEqualTo("registered");
-    assertThat(app.get("owner_email").asText()).isEqualTo("dev@example.com");
+    assertThat(app.get("owner_email").asText()).isEqualTo(mail("dev"));
     String proof = app.get("verification_key").asText();
     assertThat(proof).hasSize(1024).matches("[A-Za-z0-9]+");
     assertThat(app.get("verification_url").asText())
@@ -176,7 +184,7 @@ public abstract class AppsFlowContract {
 
     HttpResponse<String> list = dev.get("/api/apps");
     assertThat(json(list).get("apps")).hasSize(1);
-    assertThat(json(ApiClient.forEmail(node, "other@example.com").get("/api/apps")).get("apps"))
+    assertThat(json(ApiClient.forEmail(node, mail("other")).get("/api/apps")).get("apps"))
         .isEmpty();
 
     HttpResponse<String> off = dev.post("/api/apps/" + id + "/deactivate", null);
@@ -188,8 +196,8 @@ public abstract class AppsFlowContract {
   @Test
   void api_userGrantsPausesResumesAndRevokes() {
     String[] key = new String[1];
-    long id = activeApp(ApiClient.forEmail(node, "dev@example.com"), "BeerChat", key)[0];
-    ApiClient marge = ApiClient.forEmail(node, "marge@example.com");
+    long id = activeApp(ApiClient.forEmail(node, mail("dev")), "BeerChat", key)[0];
+    ApiClient marge = ApiClient.forEmail(node, mail("marge"));
     String redirect = "http://" + site.domain() + "/presence/callback?state=1";
 
     HttpResponse<String> granted =
@@ -200,7 +208,7 @@ public abstract class AppsFlowContract {
     String puid = json(granted).get("puid").asText();
     assertThat(puid).matches("[A-Za-z0-9_-]{43}");
     assertThat(json(granted).get("redirect").asText()).isEqualTo(redirect + "&puid=" + puid);
-    assertThat(await(node.server().appFeatures().grants().puidState(id, puid)))
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid)))
         .isEqualTo(PuidState.ACTIVE);
 
     // The same user, app and user string get the same PUID; another user string another one.
@@ -212,7 +220,7 @@ public abstract class AppsFlowContract {
             .get("puid").asText();
     assertThat(other).isNotEqualTo(puid);
     String homerPuid =
-        json(ApiClient.forEmail(node, "homer@example.com")
+        json(ApiClient.forEmail(node, mail("homer"))
                 .post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\"}"))
             .get("puid").asText();
     assertThat(homerPuid).isNotIn(puid, other);
@@ -220,35 +228,35 @@ public abstract class AppsFlowContract {
     JsonNode list = json(marge.get("/api/grants"));
     assertThat(list.get("grants")).hasSize(2);
     assertThat(list.get("grants").get(0).get("app_name").asText()).isEqualTo("BeerChat");
-    assertThat(await(node.server().appFeatures().grants().enabledGrants(
-            "dev:marge@example.com")))
+    assertThat(done(node.server().appFeatures().grants().enabledGrants(
+            "dev:" + mail("marge"))))
         .hasSize(2);
 
     HttpResponse<String> paused = marge.put("/api/grants/" + puid, "{\"enabled\":false}");
     assertThat(paused.statusCode()).isEqualTo(200);
     assertThat(json(paused).get("enabled").asBoolean()).isFalse();
-    assertThat(await(node.server().appFeatures().grants().puidState(id, puid)))
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid)))
         .isEqualTo(PuidState.PAUSED);
-    assertThat(await(node.server().appFeatures().grants().enabledGrants(
-            "dev:marge@example.com")))
+    assertThat(done(node.server().appFeatures().grants().enabledGrants(
+            "dev:" + mail("marge"))))
         .extracting(g -> g.puid())
         .containsExactly(other);
 
     // Someone else cannot touch Marge's grant.
     HttpResponse<String> foreign =
-        ApiClient.forEmail(node, "homer@example.com").put("/api/grants/" + puid, "{\"enabled\":true}");
+        ApiClient.forEmail(node, mail("homer")).put("/api/grants/" + puid, "{\"enabled\":true}");
     assertThat(foreign.statusCode()).isEqualTo(404);
     assertThat(json(foreign).get("errno").asInt()).isEqualTo(ErrorCode.UNKNOWN_PUID.errno());
 
     assertThat(json(marge.put("/api/grants/" + puid, "{\"enabled\":true}")).get("enabled")
             .asBoolean())
         .isTrue();
-    assertThat(await(node.server().appFeatures().grants().puidState(id, puid)))
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid)))
         .isEqualTo(PuidState.ACTIVE);
 
     HttpResponse<String> revoked = marge.delete("/api/grants/" + puid);
     assertThat(revoked.statusCode()).isEqualTo(200);
-    assertThat(await(node.server().appFeatures().grants().puidState(id, puid)))
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid)))
         .isEqualTo(PuidState.REVOKED);
     assertThat(marge.delete("/api/grants/" + puid).statusCode()).isEqualTo(404);
     String again =
@@ -259,7 +267,7 @@ public abstract class AppsFlowContract {
 
   @Test
   void api_settingsRoundTripForTheDeviceDaemon() {
-    ApiClient marge = ApiClient.forEmail(node, "marge@example.com");
+    ApiClient marge = ApiClient.forEmail(node, mail("marge"));
     JsonNode defaults = json(marge.get("/api/settings"));
     assertThat(defaults.get("online_within_minutes").asInt()).isEqualTo(5);
     assertThat(defaults.get("offline_after_minutes").asInt()).isEqualTo(25);
@@ -285,7 +293,7 @@ public abstract class AppsFlowContract {
 
   @Test
   void pages_developerAndUserFlow() {
-    WebClient devWeb = new WebClient(node).signIn("dev@example.com");
+    WebClient devWeb = new WebClient(node).signIn(mail("dev"));
     HttpResponse<String> portal = devWeb.get("/myapps");
     assertThat(portal.statusCode()).isEqualTo(200);
     assertThat(portal.body()).contains("Register an application");
@@ -341,7 +349,7 @@ public abstract class AppsFlowContract {
     marge.get(signInAt);
     String next = URI.create("http://x" + signInAt).getQuery().substring("next=".length());
     HttpResponse<String> signedIn =
-        marge.post("/signin", Map.of("email", "marge@example.com", "next", next));
+        marge.post("/signin", Map.of("email", mail("marge"), "next", next));
     assertThat(signedIn.statusCode()).isEqualTo(303);
     assertThat(signedIn.headers().firstValue("Location").orElseThrow()).isEqualTo(grantPath);
 
@@ -374,11 +382,11 @@ public abstract class AppsFlowContract {
     assertThat(settings.body()).contains("BeerChat").contains("Fred").contains("/settings/grants/" + puid + "/pause");
 
     assertThat(marge.post("/settings/grants/" + puid + "/pause", Map.of()).statusCode()).isEqualTo(303);
-    assertThat(await(node.server().appFeatures().grants().puidState(id, puid))).isEqualTo(PuidState.PAUSED);
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid))).isEqualTo(PuidState.PAUSED);
     assertThat(marge.get("/settings").body()).contains("/settings/grants/" + puid + "/resume");
 
     assertThat(marge.post("/settings/grants/" + puid + "/resume", Map.of()).statusCode()).isEqualTo(303);
-    assertThat(await(node.server().appFeatures().grants().puidState(id, puid))).isEqualTo(PuidState.ACTIVE);
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid))).isEqualTo(PuidState.ACTIVE);
 
     HttpResponse<String> policy =
         marge.post(
@@ -390,12 +398,12 @@ public abstract class AppsFlowContract {
                 "custom_status", "Brewing",
                 "away_message", "Back soon"));
     assertThat(policy.statusCode()).isEqualTo(303);
-    assertThat(json(ApiClient.forEmail(node, "marge@example.com").get("/api/settings"))
+    assertThat(json(ApiClient.forEmail(node, mail("marge")).get("/api/settings"))
             .get("away_after_minutes").asInt())
         .isEqualTo(15);
 
     assertThat(marge.post("/settings/grants/" + puid + "/revoke", Map.of()).statusCode()).isEqualTo(303);
-    assertThat(await(node.server().appFeatures().grants().puidState(id, puid))).isEqualTo(PuidState.REVOKED);
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid))).isEqualTo(PuidState.REVOKED);
     assertThat(marge.get("/settings").body()).contains("No application sees your presence.");
 
     HttpResponse<String> deactivated = devWeb.post(appPath + "/deactivate", Map.of());
