@@ -6,6 +6,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.cluster.LocalNodeRegistry;
+import org.presence.store.cluster.NodeRegistry;
+import org.presence.store.cluster.RedisNodeRegistry;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.bus.RedisPresenceBus;
 import org.presence.store.db.EmbeddedPersistence;
@@ -33,6 +36,7 @@ public final class Store implements AutoCloseable {
   private final PresenceBus bus;
   private final NotificationQueues notifications;
   private final AppUpdateLog updates;
+  private final NodeRegistry nodes;
 
   private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
     this.config = config;
@@ -44,6 +48,7 @@ public final class Store implements AutoCloseable {
             ? new JdbiNotificationQueues(persistence.db())
             : new RedisNotificationQueues(redis);
     this.updates = redis == null ? new LocalAppUpdateLog() : new RedisAppUpdateLog(redis);
+    this.nodes = redis == null ? new LocalNodeRegistry() : new RedisNodeRegistry(redis);
   }
 
   /**
@@ -139,6 +144,11 @@ public final class Store implements AutoCloseable {
   /** Each application's numbered presence updates, kept for an hour. */
   public AppUpdateLog updates() {
     return updates;
+  }
+
+  /** The gateway nodes' leases. */
+  public NodeRegistry nodes() {
+    return nodes;
   }
 
   /** The Redis backend, or {@code null} in the embedded default. */
