@@ -180,7 +180,7 @@ class PresenceProcessIT {
 
   @Test
   void badDatabaseUrl_exitsNonZeroWithOneLine() throws Exception {
-    Launched p = launch("serve", "--port", "0", "--data-dir", dataDir.toString(), "--database-url", "not a url");
+    Launched p = launch("serve", "--port", "0", "--data-dir", dataDir.toString(), "--database-url", "not a url", "--set", "identity.dev-signing=true");
     assertThat(p.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.process().exitValue()).isEqualTo(2);
     assertThat(p.err().lines()).singleElement().asString().startsWith("presence: store.database.url: ");

@@ -6,12 +6,21 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.cluster.LocalNodeRegistry;
+import org.presence.store.cluster.NodeRegistry;
+import org.presence.store.cluster.RedisNodeRegistry;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.bus.RedisPresenceBus;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.db.PostgresPersistence;
+import org.presence.store.queue.JdbiNotificationQueues;
+import org.presence.store.queue.NotificationQueues;
+import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.LocalAppUpdateLog;
+import org.presence.store.updates.RedisAppUpdateLog;
 
 /**
  * Opens the node's persistence and bus from a {@link StoreConfig} and closes them again: the one
@@ -25,12 +34,21 @@ public final class Store implements AutoCloseable {
   private final Persistence persistence;
   private final RedisBackend redis;
   private final PresenceBus bus;
+  private final NotificationQueues notifications;
+  private final AppUpdateLog updates;
+  private final NodeRegistry nodes;
 
   private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
     this.config = config;
     this.persistence = persistence;
     this.redis = redis;
     this.bus = bus;
+    this.notifications =
+        redis == null
+            ? new JdbiNotificationQueues(persistence.db())
+            : new RedisNotificationQueues(redis);
+    this.updates = redis == null ? new LocalAppUpdateLog() : new RedisAppUpdateLog(redis);
+    this.nodes = redis == null ? new LocalNodeRegistry() : new RedisNodeRegistry(redis);
   }
 
   /**
@@ -113,6 +131,24 @@ public final class Store implements AutoCloseable {
   /** The bus between nodes. */
   public PresenceBus bus() {
     return bus;
+  }
+
+  /**
+   * The live-notification FIFOs: in Redis in a cluster, else in the database (the embedded file,
+   * or PostgreSQL for a single node).
+   */
+  public NotificationQueues notifications() {
+    return notifications;
+  }
+
+  /** Each application's numbered presence updates, kept for an hour. */
+  public AppUpdateLog updates() {
+    return updates;
+  }
+
+  /** The gateway nodes' leases. */
+  public NodeRegistry nodes() {
+    return nodes;
   }
 
   /** The Redis backend, or {@code null} in the embedded default. */

@@ -1,8 +1,12 @@
 package org.presence.gateway.cli;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.presence.gateway.config.ConfigLoader;
+import org.presence.gateway.config.InvalidConfigException;
+import org.presence.gateway.config.PresenceConfig;
 import picocli.CommandLine.Option;
 
 /**
@@ -55,6 +59,20 @@ public final class ConfigOptions {
       paramLabel = "PATH=VALUE",
       description = "Any setting, for example --set limits.max-frame-bytes=16k. Repeatable.")
   Map<String, String> settings = new LinkedHashMap<>();
+
+  /**
+   * Loads the configuration these flags, {@code env} and the file describe; on problems prints one
+   * line each to {@code err} and returns {@code null} (the command then exits with {@link
+   * PresenceCli#EXIT_USAGE}).
+   */
+  PresenceConfig load(Map<String, String> env, PrintWriter err) {
+    try {
+      return ConfigLoader.load(configFile, env, asSettings());
+    } catch (InvalidConfigException e) {
+      e.problems().forEach(p -> err.println("presence: " + p));
+      return null;
+    }
+  }
 
   /** The flags as settings, keyed by path below {@code presence}. */
   Map<String, String> asSettings() {

@@ -4,8 +4,6 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.presence.gateway.config.ConfigLoader;
-import org.presence.gateway.config.InvalidConfigException;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.identity.DevIdentity;
 import picocli.CommandLine.Command;
@@ -50,11 +48,8 @@ final class DevTokenCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    PresenceConfig config;
-    try {
-      config = ConfigLoader.load(options.configFile, env, options.asSettings());
-    } catch (InvalidConfigException e) {
-      e.problems().forEach(p -> err.println("presence: " + p));
+    PresenceConfig config = options.load(env, err);
+    if (config == null) {
       return PresenceCli.EXIT_USAGE;
     }
     if (!config.identity().devSigning()) {

@@ -5,8 +5,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.presence.gateway.PresenceServer;
-import org.presence.gateway.config.ConfigLoader;
-import org.presence.gateway.config.InvalidConfigException;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.logging.LogSetup;
 import org.presence.gateway.ops.BuildInfo;
@@ -41,11 +39,8 @@ final class ServeCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    PresenceConfig config;
-    try {
-      config = ConfigLoader.load(options.configFile, env, options.asSettings());
-    } catch (InvalidConfigException e) {
-      e.problems().forEach(p -> err.println("presence: " + p));
+    PresenceConfig config = options.load(env, err);
+    if (config == null) {
       return PresenceCli.EXIT_USAGE;
     }
     LogSetup.apply(config.logging());

@@ -35,7 +35,13 @@ class PresenceCliTest {
 
   @Test
   void serve_whenDatabaseUrlUnparsable_thenOneLineNamingItAndExit2() {
-    Run r = run(Map.of(), "serve", "--data-dir", dataDir.toString(), "--database-url", "mysql://x");
+    Run r =
+        run(
+            Map.of(),
+            "serve",
+            "--data-dir", dataDir.toString(),
+            "--database-url", "mysql://x",
+            "--set", "identity.dev-signing=true");
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
     assertThat(r.err().lines()).singleElement().asString()
         .startsWith("presence: store.database.url: ");
@@ -49,7 +55,8 @@ class PresenceCliTest {
             "serve",
             "--port", "0",
             "--data-dir", dataDir.toString(),
-            "--database-url", "jdbc:postgresql://127.0.0.1:" + closedPort() + "/presence");
+            "--database-url", "jdbc:postgresql://127.0.0.1:" + closedPort() + "/presence",
+            "--set", "identity.dev-signing=true");
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_STARTUP);
     assertThat(r.err().lines()).singleElement().asString()
         .startsWith("presence: store.database.url: cannot use PostgreSQL");
@@ -63,7 +70,8 @@ class PresenceCliTest {
             "serve",
             "--port", "0",
             "--data-dir", dataDir.toString(),
-            "--redis-url", "redis://127.0.0.1:" + closedPort());
+            "--redis-url", "redis://127.0.0.1:" + closedPort(),
+            "--set", "identity.dev-signing=true");
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_STARTUP);
     assertThat(r.err().lines()).singleElement().asString()
         .startsWith("presence: store.redis.url: cannot connect to Redis");
@@ -121,7 +129,8 @@ class PresenceCliTest {
             "dev-token",
             "--email", "a@b.c",
             "--data-dir", dataDir.toString(),
-            "--set", "identity.dev-signing=false");
+            "--set", "identity.dev-signing=false",
+            "--set", "identity.jwks-url=https://accounts.example.com/jwks.json");
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
     assertThat(r.err()).startsWith("presence: identity.dev-signing: ");
     assertThat(r.out()).isEmpty();
@@ -132,6 +141,19 @@ class PresenceCliTest {
     Run r = run(Map.of(), "dev-token", "--email", "not an email", "--data-dir", dataDir.toString());
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
     assertThat(r.err()).contains("--email");
+  }
+
+  @Test
+  void serve_whenClusterHasNoIdentityKeys_thenNamesTheSetting() {
+    Run r =
+        run(
+            Map.of(),
+            "serve",
+            "--data-dir", dataDir.toString(),
+            "--database-url", "postgresql://db/presence",
+            "--redis-url", "redis://127.0.0.1:6379");
+    assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(r.err().lines()).singleElement().asString().startsWith("presence: identity.jwks-url: ");
   }
 
   @Test

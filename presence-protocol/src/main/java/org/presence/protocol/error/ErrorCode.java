@@ -258,6 +258,34 @@ public enum ErrorCode {
     return closeCode;
   }
 
+  /** What a client should do on receiving this error (rendered in {@code docs/errors.md}). */
+  public String clientAction() {
+    return switch (this) {
+      case SESSION_REPLACED ->
+          "Do not reconnect automatically: a newer connection of this device took over.";
+      case SERVER_SHUTTING_DOWN -> "Reconnect (any node) after a short random delay.";
+      case SLOW_DOWN -> "Wait before sending again; the frame was dropped, the session kept.";
+      case TOO_MANY_HANDSHAKES -> "Back off before opening new connections from this address.";
+      case NOT_CONNECTED -> "Send a connect request first.";
+      case ASSERTION_EXPIRED -> "Get a fresh identity token, then connect again.";
+      case INVALID_ASSERTION -> "Get a valid identity token for this service; do not retry as is.";
+      case SLOW_CONSUMER, PING_TIMEOUT ->
+          "Reconnect after a backoff; read frames promptly and answer pings.";
+      case FRAME_TOO_LARGE -> "Open a new session; keep frames under the size limit.";
+      case RATE_LIMIT_EXCEEDED -> "Open a new session after a backoff; send less often.";
+      default -> {
+        if (sessionLost()) {
+          yield retryable()
+              ? "Open a new session after a backoff."
+              : "Fix the cause, then open a new session.";
+        }
+        yield retryable()
+            ? "Retry the same request later, with backoff."
+            : "Fix the request; retrying it unchanged fails again.";
+      }
+    };
+  }
+
   /** Label for the {@code errors} metric: the constant's name in lower case. */
   public String metricLabel() {
     return metricLabel;

@@ -9,9 +9,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.presence.protocol.error.ErrorCode;
-import org.presence.store.StoreException;
 import org.presence.store.redis.RedisBackend;
+import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,12 +74,12 @@ public final class RedisPresenceBus implements PresenceBus {
           .handle(
               (n, e) -> {
                 if (e != null) {
-                  throw unavailable(e);
+                  throw RedisErrors.unavailable(e);
                 }
                 return null;
               });
     } catch (RedisException e) {
-      return CompletableFuture.failedFuture(unavailable(e));
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
     }
   }
 
@@ -109,13 +108,13 @@ public final class RedisPresenceBus implements PresenceBus {
           .whenComplete(
               (v, e) -> {
                 if (e != null) {
-                  ready.completeExceptionally(unavailable(e));
+                  ready.completeExceptionally(RedisErrors.unavailable(e));
                 } else {
                   ready.complete(null);
                 }
               });
     } catch (RedisException e) {
-      ready.completeExceptionally(unavailable(e));
+      ready.completeExceptionally(RedisErrors.unavailable(e));
     }
     return ready.handle(
         (v, e) -> {
@@ -137,12 +136,12 @@ public final class RedisPresenceBus implements PresenceBus {
           .handle(
               (v, e) -> {
                 if (e != null) {
-                  throw unavailable(e);
+                  throw RedisErrors.unavailable(e);
                 }
                 return null;
               });
     } catch (RedisException e) {
-      return CompletableFuture.failedFuture(unavailable(e));
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
     }
   }
 
@@ -151,11 +150,6 @@ public final class RedisPresenceBus implements PresenceBus {
     subscriptions.clear();
   }
 
-  private static CompletionException unavailable(Throwable e) {
-    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-    return new CompletionException(
-        new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "redis: " + cause.getMessage(), cause));
-  }
 
   /** The local listeners of one Redis channel and the SUBSCRIBE that made it active. */
   private static final class ChannelState {

@@ -39,10 +39,13 @@ public final class EmbeddedPersistence extends JdbiPersistence {
   /** The H2 URL for the database file in {@code dir}. */
   static String jdbcUrl(Path dir) {
     // MODE=PostgreSQL with lower-case identifiers makes the portable SQL behave as on PostgreSQL;
-    // DB_CLOSE_ON_EXIT=FALSE leaves closing to us, after the pools have drained.
+    // DB_CLOSE_ON_EXIT=FALSE leaves closing to us, after the pools have drained; WRITE_DELAY=0
+    // writes each commit to the file before it returns, so an acknowledged write (a queued
+    // notification, say) survives the process being killed.
     return "jdbc:h2:file:"
         + dir.resolve("presence")
-        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE";
+        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE"
+        + ";WRITE_DELAY=0";
   }
 
   @Override

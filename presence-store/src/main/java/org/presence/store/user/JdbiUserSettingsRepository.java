@@ -3,6 +3,7 @@ package org.presence.store.user;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.Update;
 import org.presence.store.db.Db;
 import org.presence.store.db.Timestamps;
 
@@ -27,18 +28,13 @@ public final class JdbiUserSettingsRepository implements UserSettingsRepository 
           // racing end with a unique violation for one; it then updates the row the other made.
           if (update(h, s) == 0) {
             try {
-              h.createUpdate(
-                      "INSERT INTO user_settings (user_sub, online_within_minutes,"
-                          + " away_after_minutes, offline_after_minutes, custom_status,"
-                          + " away_message, updated_at) VALUES (:u, :on, :away, :off, :status,"
-                          + " :awayMsg, :now)")
-                  .bind("u", s.userSub())
-                  .bind("on", s.onlineWithinMinutes())
-                  .bind("away", s.awayAfterMinutes())
-                  .bind("off", s.offlineAfterMinutes())
-                  .bind("status", s.customStatus())
-                  .bind("awayMsg", s.awayMessage())
-                  .bind("now", Timestamps.bind(Timestamps.now()))
+              bind(
+                      h.createUpdate(
+                          "INSERT INTO user_settings (user_sub, online_within_minutes,"
+                              + " away_after_minutes, offline_after_minutes, custom_status,"
+                              + " away_message, updated_at) VALUES (:u, :on, :away, :off, :status,"
+                              + " :awayMsg, :now)"),
+                      s)
                   .execute();
             } catch (RuntimeException e) {
               if (!Db.isUniqueViolation(e)) {
@@ -52,18 +48,24 @@ public final class JdbiUserSettingsRepository implements UserSettingsRepository 
   }
 
   private static int update(Handle h, UserSettings s) {
-    return h.createUpdate(
-            "UPDATE user_settings SET online_within_minutes = :on, away_after_minutes = :away,"
-                + " offline_after_minutes = :off, custom_status = :status,"
-                + " away_message = :awayMsg, updated_at = :now WHERE user_sub = :u")
+    return bind(
+            h.createUpdate(
+                "UPDATE user_settings SET online_within_minutes = :on, away_after_minutes = :away,"
+                    + " offline_after_minutes = :off, custom_status = :status,"
+                    + " away_message = :awayMsg, updated_at = :now WHERE user_sub = :u"),
+            s)
+        .execute();
+  }
+
+  private static Update bind(Update statement, UserSettings s) {
+    return statement
         .bind("u", s.userSub())
         .bind("on", s.onlineWithinMinutes())
         .bind("away", s.awayAfterMinutes())
         .bind("off", s.offlineAfterMinutes())
         .bind("status", s.customStatus())
         .bind("awayMsg", s.awayMessage())
-        .bind("now", Timestamps.bind(Timestamps.now()))
-        .execute();
+        .bind("now", Timestamps.bind(Timestamps.now()));
   }
 
   private static Optional<UserSettings> find(Handle h, String userSub) {

@@ -1,0 +1,57 @@
+package org.presence.store.queue;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The live-notification FIFOs: one per (user, application), at most {@link #CAPACITY} items; when
+ * full, the oldest is dropped before the new one is added (wiki section 6). An enqueue completes
+ * only once the item is durably stored, so the app's acknowledgement is a guarantee.
+ *
+ * <p>Two implementations: {@link JdbiNotificationQueues} (the embedded database, or PostgreSQL for a
+ * single node) and {@link RedisNotificationQueues} (the cluster). One contract suite runs against
+ * all three backends.
+ */
+public interface NotificationQueues {
+  /** Items per (user, application) queue. */
+  int CAPACITY = 100;
+
+  /** One item to enqueue for a user. */
+  record Entry(String userSub, Notification notification) {}
+
+  /**
+   * The outcome of one enqueue.
+   *
+   * @param queueSize the size of the (user, app) queue after the item was added
+   * @param dropped the oldest items dropped to make room (empty unless the queue was full)
+   */
+  record Enqueued(int queueSize, List<Notification> dropped) {}
+
+  /** Adds one item; completes once it is stored. */
+  default CompletionStage<Enqueued> enqueue(String userSub, Notification notification) {
+    return enqueueAll(List.of(new Entry(userSub, notification))).thenApply(list -> list.get(0));
+  }
+
+  /**
+   * Adds several items (a batch from one app), each to its user's queue, in order; the results
+   * are in the same order. Completes once all are stored.
+   */
+  CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries);
+
+  /** Everything waiting for a user, all applications, oldest first within each application. */
+  CompletionStage<List<Notification>> pending(String userSub);
+
+  /**
+   * Removes delivered items, by application and id. Ids no longer queued (already removed, or
+   * dropped) are ignored. Completes with the items actually removed.
+   */
+  CompletionStage<List<Notification>> remove(String userSub, Map<Long, ? extends Collection<String>> idsByApp);
+
+  /** How many items wait in the (user, app) queue. */
+  CompletionStage<Integer> size(String userSub, long appId);
+
+  /** Empties the (user, app) queue (the grant was revoked); completes with what was dropped. */
+  CompletionStage<List<Notification>> clear(String userSub, long appId);
+}

@@ -1,0 +1,246 @@
+package org.presence.store.queue;
+
+import io.lettuce.core.RedisException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.redis.RedisErrors;
+import org.presence.store.redis.RedisKeys;
+import org.presence.store.redis.RedisScript;
+
+/**
+ * {@link NotificationQueues} in Redis: each (user, app) queue is a list ({@code
+ * <prefix>nq:<userKey>:<appId>}) and each user has a set of the apps with a non-empty queue
+ * ({@code <prefix>nqa:<userKey>}). Every operation is one Lua script, so it is atomic and costs
+ * one round trip (a whole batch included). Durability is Redis's: run it with {@code appendonly
+ * yes} (see docs/operations.md).
+ */
+public final class RedisNotificationQueues implements NotificationQueues {
+  /** KEYS: per item (queue, app set); ARGV: capacity, then per item (entry, app id). */
+  private static final String ENQUEUE =
+      """
+      local cap = tonumber(ARGV[1])
+      local out = {}
+      for i = 1, #KEYS, 2 do
+        local k = (i + 1) / 2
+        local n = redis.call('RPUSH', KEYS[i], ARGV[2 * k])
+        local dropped = {}
+        if n > cap then
+          dropped = redis.call('LRANGE', KEYS[i], 0, n - cap - 1)
+          redis.call('LTRIM', KEYS[i], n - cap, -1)
+          n = cap
+        end
+        redis.call('SADD', KEYS[i + 1], ARGV[2 * k + 1])
+        out[#out + 1] = n
+        out[#out + 1] = #dropped
+        for _, d in ipairs(dropped) do
+          out[#out + 1] = d
+        end
+      end
+      return out
+      """;
+
+  /** KEYS: app set; ARGV: queue key prefix. Returns app id, count, items... per app. */
+  private static final String PENDING =
+      """
+      local out = {}
+      for _, app in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+        local items = redis.call('LRANGE', ARGV[1] .. app, 0, -1)
+        if #items == 0 then
+          redis.call('SREM', KEYS[1], app)
+        else
+          out[#out + 1] = app
+          out[#out + 1] = #items
+          for _, it in ipairs(items) do
+            out[#out + 1] = it
+          end
+        end
+      end
+      return out
+      """;
+
+  /** KEYS: queue, app set; ARGV: app id, then the ids to remove. Returns the removed items. */
+  private static final String REMOVE =
+      """
+      local want = {}
+      for i = 2, #ARGV do
+        want[ARGV[i]] = true
+      end
+      local removed = {}
+      for _, it in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+        local id = string.match(it, '^(%S+) ')
+        if id and want[id] then
+          redis.call('LREM', KEYS[1], 1, it)
+          removed[#removed + 1] = it
+        end
+      end
+      if redis.call('LLEN', KEYS[1]) == 0 then
+        redis.call('SREM', KEYS[2], ARGV[1])
+      end
+      return removed
+      """;
+
+  /** KEYS: queue, app set; ARGV: app id. Returns the dropped items. */
+  private static final String CLEAR =
+      """
+      local items = redis.call('LRANGE', KEYS[1], 0, -1)
+      redis.call('DEL', KEYS[1])
+      redis.call('SREM', KEYS[2], ARGV[1])
+      return items
+      """;
+
+  private final RedisAsyncCommands<String, byte[]> redis;
+  private final RedisKeys keys;
+  private final RedisScript enqueue;
+  private final RedisScript pending;
+  private final RedisScript remove;
+  private final RedisScript clear;
+
+  public RedisNotificationQueues(RedisBackend backend) {
+    this.redis = backend.commands().async();
+    this.keys = backend.keys();
+    this.enqueue = new RedisScript(ENQUEUE, redis);
+    this.pending = new RedisScript(PENDING, redis);
+    this.remove = new RedisScript(REMOVE, redis);
+    this.clear = new RedisScript(CLEAR, redis);
+  }
+
+  private String queueKey(String userKey, long appId) {
+    return keys.key("nq:" + userKey + ":" + appId);
+  }
+
+  private String appSetKey(String userKey) {
+    return keys.key("nqa:" + userKey);
+  }
+
+  private static byte[] bytes(Object o) {
+    return String.valueOf(o).getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    String[] k = new String[entries.size() * 2];
+    byte[][] args = new byte[entries.size() * 2 + 1][];
+    args[0] = bytes(CAPACITY);
+    for (int i = 0; i < entries.size(); i++) {
+      Entry e = entries.get(i);
+      String userKey = UserKeys.of(e.userSub());
+      k[2 * i] = queueKey(userKey, e.notification().appId());
+      k[2 * i + 1] = appSetKey(userKey);
+      args[2 * i + 1] = NotificationCodec.encode(e.notification());
+      args[2 * i + 2] = bytes(e.notification().appId());
+    }
+    return enqueue.<List<Object>>run(ScriptOutputType.MULTI, k, args)
+        .thenApply(
+            out -> {
+              List<Enqueued> results = new ArrayList<>(entries.size());
+              int i = 0;
+              while (i < out.size()) {
+                int size = ((Long) out.get(i++)).intValue();
+                int droppedCount = ((Long) out.get(i++)).intValue();
+                List<Notification> dropped = new ArrayList<>(droppedCount);
+                for (int d = 0; d < droppedCount; d++) {
+                  dropped.add(NotificationCodec.decode((byte[]) out.get(i++)));
+                }
+                results.add(new Enqueued(size, dropped));
+              }
+              return results;
+            });
+  }
+
+  @Override
+  public CompletionStage<List<Notification>> pending(String userSub) {
+    String userKey = UserKeys.of(userSub);
+    return pending.<List<Object>>run(ScriptOutputType.MULTI,
+            new String[] {appSetKey(userKey)},
+            bytes(keys.key("nq:" + userKey + ":")))
+        .thenApply(
+            out -> {
+              List<Notification> all = new ArrayList<>();
+              int i = 0;
+              while (i < out.size()) {
+                i++; // app id
+                int count = ((Long) out.get(i++)).intValue();
+                for (int c = 0; c < count; c++) {
+                  all.add(NotificationCodec.decode((byte[]) out.get(i++)));
+                }
+              }
+              all.sort(java.util.Comparator.comparingLong(Notification::appId));
+              return all;
+            });
+  }
+
+  @Override
+  public CompletionStage<List<Notification>> remove(
+      String userSub, Map<Long, ? extends Collection<String>> idsByApp) {
+    String userKey = UserKeys.of(userSub);
+    List<CompletableFuture<List<Object>>> calls = new ArrayList<>();
+    idsByApp.forEach(
+        (appId, ids) -> {
+          if (ids.isEmpty()) {
+            return;
+          }
+          byte[][] args = new byte[ids.size() + 1][];
+          args[0] = bytes(appId);
+          int i = 1;
+          for (String id : ids) {
+            args[i++] = bytes(id);
+          }
+          calls.add(
+              remove.<List<Object>>run(ScriptOutputType.MULTI,
+                      new String[] {queueKey(userKey, appId), appSetKey(userKey)},
+                      args)
+                  .toCompletableFuture());
+        });
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(
+            x -> {
+              List<Notification> removed = new ArrayList<>();
+              for (CompletableFuture<List<Object>> c : calls) {
+                for (Object o : c.join()) {
+                  removed.add(NotificationCodec.decode((byte[]) o));
+                }
+              }
+              return removed;
+            });
+  }
+
+  @Override
+  public CompletionStage<Integer> size(String userSub, long appId) {
+    try {
+      return redis
+          .llen(queueKey(UserKeys.of(userSub), appId))
+          .handle(
+              (n, e) -> {
+                if (e != null) {
+                  throw RedisErrors.unavailable(e);
+                }
+                return n.intValue();
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
+    }
+  }
+
+  @Override
+  public CompletionStage<List<Notification>> clear(String userSub, long appId) {
+    String userKey = UserKeys.of(userSub);
+    return clear.<List<Object>>run(ScriptOutputType.MULTI,
+            new String[] {queueKey(userKey, appId), appSetKey(userKey)},
+            bytes(appId))
+        .thenApply(out -> out.stream().map(o -> NotificationCodec.decode((byte[]) o)).toList());
+  }
+
+
+}

@@ -1,0 +1,216 @@
+package org.presence.store.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The behaviour every {@link NotificationQueues} must have. Runs against the embedded database
+ * ({@code JdbiNotificationQueuesTest}), PostgreSQL ({@code PostgresNotificationQueuesIT}) and Redis
+ * ({@code RedisNotificationQueuesIT}).
+ */
+public abstract class NotificationQueuesContract {
+  protected NotificationQueues queues;
+
+  /** Opens the implementation over empty (or, on {@link #reopen}, the same) storage. */
+  protected abstract NotificationQueues open();
+
+  /** Closes what {@link #open} opened. */
+  protected abstract void close();
+
+  @BeforeEach
+  void openQueues() {
+    queues = open();
+  }
+
+  @AfterEach
+  void closeQueues() {
+    close();
+  }
+
+  /** Closes and opens again over the same storage: what was acknowledged must still be there. */
+  protected void reopen() {
+    close();
+    queues = open();
+  }
+
+  protected static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(20, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+
+  protected static Notification note(long appId, String message) {
+    return new Notification(
+        UUID.randomUUID().toString().replace("-", ""),
+        appId,
+        "App " + appId,
+        message,
+        "https://app" + appId + ".example/open",
+        NOW,
+        NOW.plusSeconds(60),
+        false);
+  }
+
+  private static String user() {
+    return "user-" + UUID.randomUUID();
+  }
+
+  @Test
+  void enqueue_returnsQueueSizeAndKeepsOrder() {
+    String u = user();
+    assertThat(await(queues.enqueue(u, note(1, "a"))).queueSize()).isEqualTo(1);
+    assertThat(await(queues.enqueue(u, note(1, "b"))).queueSize()).isEqualTo(2);
+    NotificationQueues.Enqueued third = await(queues.enqueue(u, note(1, "c")));
+    assertThat(third.queueSize()).isEqualTo(3);
+    assertThat(third.dropped()).isEmpty();
+    assertThat(await(queues.pending(u))).extracting(Notification::message).containsExactly("a", "b", "c");
+    assertThat(await(queues.size(u, 1))).isEqualTo(3);
+  }
+
+  @Test
+  void enqueue_whenFull_dropsTheOldestFirst() {
+    String u = user();
+    List<Notification> sent = new ArrayList<>();
+    for (int i = 0; i < NotificationQueues.CAPACITY; i++) {
+      Notification n = note(7, "m" + i);
+      sent.add(n);
+      assertThat(await(queues.enqueue(u, n)).dropped()).isEmpty();
+    }
+    NotificationQueues.Enqueued over = await(queues.enqueue(u, note(7, "m100")));
+    assertThat(over.queueSize()).isEqualTo(NotificationQueues.CAPACITY);
+    assertThat(over.dropped()).containsExactly(sent.get(0));
+    NotificationQueues.Enqueued over2 = await(queues.enqueue(u, note(7, "m101")));
+    assertThat(over2.dropped()).containsExactly(sent.get(1));
+    List<Notification> pending = await(queues.pending(u));
+    assertThat(pending).hasSize(NotificationQueues.CAPACITY);
+    assertThat(pending.get(0).message()).isEqualTo("m2");
+    assertThat(pending.get(pending.size() - 1).message()).isEqualTo("m101");
+  }
+
+  @Test
+  void queues_arePerUserAndApp() {
+    String u = user();
+    String v = user();
+    for (int i = 0; i < NotificationQueues.CAPACITY; i++) {
+      await(queues.enqueue(u, note(1, "x" + i)));
+    }
+    assertThat(await(queues.enqueue(u, note(2, "other app"))).queueSize()).isEqualTo(1);
+    assertThat(await(queues.enqueue(v, note(1, "other user"))).queueSize()).isEqualTo(1);
+    assertThat(await(queues.size(u, 1))).isEqualTo(100);
+    assertThat(await(queues.pending(u))).hasSize(101);
+    assertThat(await(queues.pending(v))).extracting(Notification::message).containsExactly("other user");
+  }
+
+  @Test
+  void enqueueAll_storesABatchInOrderWithOneResultEach() {
+    String u = user();
+    String v = user();
+    List<NotificationQueues.Entry> batch =
+        List.of(
+            new NotificationQueues.Entry(u, note(3, "1")),
+            new NotificationQueues.Entry(v, note(3, "2")),
+            new NotificationQueues.Entry(u, note(3, "3")),
+            new NotificationQueues.Entry(u, note(4, "4")));
+    assertThat(await(queues.enqueueAll(batch)))
+        .extracting(NotificationQueues.Enqueued::queueSize)
+        .containsExactly(1, 1, 2, 1);
+    assertThat(await(queues.pending(u))).extracting(Notification::message).containsExactly("1", "3", "4");
+  }
+
+  @Test
+  void remove_takesOnlyTheNamedItems() {
+    String u = user();
+    Notification a = note(5, "a");
+    Notification b = note(5, "b");
+    Notification c = note(6, "c");
+    await(queues.enqueueAll(List.of(
+        new NotificationQueues.Entry(u, a),
+        new NotificationQueues.Entry(u, b),
+        new NotificationQueues.Entry(u, c))));
+    List<Notification> removed =
+        await(queues.remove(u, Map.of(5L, List.of(a.id(), "no-such-id"), 6L, List.of(b.id()))));
+    assertThat(removed).containsExactly(a);
+    assertThat(await(queues.pending(u))).containsExactly(b, c);
+    assertThat(await(queues.remove(u, Map.of(5L, List.of(a.id()))))).isEmpty();
+    assertThat(await(queues.remove(user(), Map.of(5L, List.of(b.id()))))).isEmpty();
+    assertThat(await(queues.pending(u))).containsExactly(b, c);
+    await(queues.remove(u, Map.of(5L, Set.of(b.id()), 6L, Set.of(c.id()))));
+    assertThat(await(queues.pending(u))).isEmpty();
+  }
+
+  @Test
+  void clear_emptiesOneQueue() {
+    String u = user();
+    Notification keep = note(9, "keep");
+    await(queues.enqueue(u, note(8, "x")));
+    await(queues.enqueue(u, note(8, "y")));
+    await(queues.enqueue(u, keep));
+    assertThat(await(queues.clear(u, 8))).extracting(Notification::message).containsExactly("x", "y");
+    assertThat(await(queues.size(u, 8))).isZero();
+    assertThat(await(queues.pending(u))).containsExactly(keep);
+  }
+
+  @Test
+  void fields_surviveStorageExactly() {
+    String u = user();
+    String msg = "<script>alert('x')</script> \u00e9\u4e2d\ud83d\ude00 \"q\" \n\t" + "z".repeat(400);
+    Notification n =
+        new Notification(
+            "id-" + UUID.randomUUID(), 11, "Beer <Chat>", msg, "beerchat://room/42?x=1&y=2",
+            NOW, NOW.plusSeconds(5), true);
+    await(queues.enqueue(u, n));
+    assertThat(await(queues.pending(u))).containsExactly(n);
+  }
+
+  @Test
+  void concurrentWriters_neverOverfillAQueue() {
+    String u = user();
+    List<CompletableFuture<List<NotificationQueues.Enqueued>>> writers =
+        IntStream.range(0, 8)
+            .mapToObj(
+                w ->
+                    queues
+                        .enqueueAll(
+                            IntStream.range(0, 30)
+                                .mapToObj(i -> new NotificationQueues.Entry(u, note(12, w + ":" + i)))
+                                .toList())
+                        .toCompletableFuture())
+            .toList();
+    int dropped = 0;
+    for (CompletableFuture<List<NotificationQueues.Enqueued>> w : writers) {
+      for (NotificationQueues.Enqueued e : await(w)) {
+        assertThat(e.queueSize()).isBetween(1, NotificationQueues.CAPACITY);
+        dropped += e.dropped().size();
+      }
+    }
+    assertThat(await(queues.size(u, 12))).isEqualTo(NotificationQueues.CAPACITY);
+    assertThat(dropped).isEqualTo(8 * 30 - NotificationQueues.CAPACITY);
+  }
+
+  @Test
+  void reopen_keepsWhatWasAcknowledged() {
+    String u = user();
+    Notification n = note(13, "durable");
+    await(queues.enqueue(u, n));
+    reopen();
+    assertThat(await(queues.pending(u))).containsExactly(n);
+  }
+}

@@ -1,0 +1,175 @@
+package org.presence.store.updates;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.presence.protocol.model.PresenceStatus;
+
+/**
+ * The behaviour every {@link AppUpdateLog} must have. Runs against the in-memory log ({@code
+ * LocalAppUpdateLogTest}) and Redis ({@code RedisAppUpdateLogIT}).
+ */
+public abstract class AppUpdateLogContract {
+  private AppUpdateLog log;
+
+  /** A log keeping updates for {@code retention}. */
+  protected abstract AppUpdateLog open(Duration retention);
+
+  /** A second log on the same medium, as another node's (the same one for the in-memory log). */
+  protected abstract AppUpdateLog peer(AppUpdateLog log);
+
+  /** Closes what was opened. */
+  protected abstract void closeAll();
+
+  @AfterEach
+  void close() {
+    closeAll();
+  }
+
+  private AppUpdateLog log() {
+    if (log == null) {
+      log = open(AppUpdateLog.RETENTION);
+    }
+    return log;
+  }
+
+  protected static <T> T join(CompletionStage<T> s) {
+    try {
+      return s.toCompletableFuture().get(20, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static long app() {
+    return ThreadLocalRandom.current().nextLong(1_000_000, Long.MAX_VALUE / 4);
+  }
+
+  private static AppUpdate.New upd(String puid, PresenceStatus s) {
+    return new AppUpdate.New(puid, s, "");
+  }
+
+  @Test
+  void append_numbersConsecutivelyAfterTheCurrentPosition() {
+    long app = app();
+    long start = join(log().lastSeq(app));
+    List<AppUpdate> a =
+        join(log().append(app, List.of(upd("p1", PresenceStatus.ONLINE), new AppUpdate.New("p2", PresenceStatus.AWAY, "lunch"))));
+    List<AppUpdate> b = join(log().append(app, List.of(upd("p1", PresenceStatus.OFFLINE))));
+    assertThat(a).extracting(AppUpdate::seq).containsExactly(start + 1, start + 2);
+    assertThat(b).extracting(AppUpdate::seq).containsExactly(start + 3);
+    assertThat(a.get(1).message()).isEqualTo("lunch");
+    assertThat(join(log().lastSeq(app))).isEqualTo(start + 3);
+  }
+
+  @Test
+  void readSince_returnsEverythingAfterInOrder() {
+    long app = app();
+    long start = join(log().lastSeq(app));
+    List<AppUpdate> written =
+        join(
+            log()
+                .append(
+                    app,
+                    List.of(
+                        upd("a", PresenceStatus.ONLINE),
+                        new AppUpdate.New("b", PresenceStatus.UNAVAILABLE, "driving <fast> \u00e9"),
+                        upd("a", PresenceStatus.AWAY))));
+    AppUpdateLog.Read all = join(log().readSince(app, start, 100));
+    assertThat(all.outcome()).isEqualTo(AppUpdateLog.Outcome.OK);
+    assertThat(all.updates()).usingRecursiveFieldByFieldElementComparatorIgnoringFields("at").containsExactlyElementsOf(written);
+    assertThat(all.lastSeq()).isEqualTo(start + 3);
+    assertThat(all.more()).isFalse();
+    AppUpdateLog.Read tail = join(log().readSince(app, start + 2, 100));
+    assertThat(tail.updates()).extracting(AppUpdate::puid, AppUpdate::status).containsExactly(org.assertj.core.groups.Tuple.tuple("a", PresenceStatus.AWAY));
+  }
+
+  @Test
+  void readSince_atTheEnd_isOkAndEmpty_andBeyondIsAhead() {
+    long app = app();
+    join(log().append(app, List.of(upd("x", PresenceStatus.ONLINE))));
+    long last = join(log().lastSeq(app));
+    AppUpdateLog.Read atEnd = join(log().readSince(app, last, 10));
+    assertThat(atEnd.outcome()).isEqualTo(AppUpdateLog.Outcome.OK);
+    assertThat(atEnd.updates()).isEmpty();
+    assertThat(join(log().readSince(app, last + 1, 10)).outcome()).isEqualTo(AppUpdateLog.Outcome.AHEAD);
+    assertThat(join(log().readSince(app, Long.MAX_VALUE / 2, 10)).outcome()).isEqualTo(AppUpdateLog.Outcome.AHEAD);
+  }
+
+  @Test
+  void readSince_atAFreshPosition_isOk() {
+    long app = app();
+    long start = join(log().lastSeq(app));
+    assertThat(join(log().readSince(app, start, 10)).outcome()).isEqualTo(AppUpdateLog.Outcome.OK);
+  }
+
+  @Test
+  void readSince_pagesWithLimitAndMore() {
+    long app = app();
+    long start = join(log().lastSeq(app));
+    join(log().append(app, IntStream.range(0, 25).mapToObj(i -> upd("p" + i, PresenceStatus.ONLINE)).toList()));
+    AppUpdateLog.Read first = join(log().readSince(app, start, 10));
+    assertThat(first.updates()).hasSize(10);
+    assertThat(first.more()).isTrue();
+    AppUpdateLog.Read second = join(log().readSince(app, first.updates().get(9).seq(), 10));
+    AppUpdateLog.Read third = join(log().readSince(app, second.updates().get(9).seq(), 10));
+    assertThat(third.updates()).hasSize(5);
+    assertThat(third.more()).isFalse();
+    assertThat(third.updates().get(4).puid()).isEqualTo("p24");
+  }
+
+  @Test
+  void apps_haveSeparateLogs() {
+    long a = app();
+    long b = app();
+    long startB = join(log().lastSeq(b));
+    join(log().append(a, List.of(upd("only-a", PresenceStatus.ONLINE))));
+    assertThat(join(log().readSince(b, startB, 10)).updates()).isEmpty();
+    assertThat(join(log().lastSeq(b))).isEqualTo(startB);
+  }
+
+  @Test
+  void concurrentAppends_fromTwoNodes_getUniqueConsecutiveNumbers() {
+    long app = app();
+    AppUpdateLog other = peer(log());
+    long start = join(log().lastSeq(app));
+    List<CompletableFuture<List<AppUpdate>>> writes =
+        IntStream.range(0, 40)
+            .mapToObj(
+                i ->
+                    (i % 2 == 0 ? log() : other)
+                        .append(app, List.of(upd("n" + i, PresenceStatus.ONLINE), upd("m" + i, PresenceStatus.AWAY)))
+                        .toCompletableFuture())
+            .toList();
+    List<Long> seqs = writes.stream().flatMap(w -> join(w).stream()).map(AppUpdate::seq).sorted().toList();
+    assertThat(seqs).containsExactlyElementsOf(LongStream.rangeClosed(start + 1, start + 80).boxed().toList());
+    assertThat(join(other.readSince(app, start, 1000)).updates()).hasSize(80);
+  }
+
+  @Test
+  void updatesOlderThanTheRetention_areDroppedAndReadersToldSo() {
+    AppUpdateLog shortLog = open(Duration.ofSeconds(1));
+    long app = app();
+    long start = join(shortLog.lastSeq(app));
+    join(shortLog.append(app, List.of(upd("gone", PresenceStatus.ONLINE))));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> join(shortLog.readSince(app, start, 10)).outcome() == AppUpdateLog.Outcome.TOO_OLD);
+    List<AppUpdate> fresh = join(shortLog.append(app, List.of(upd("new", PresenceStatus.AWAY))));
+    AppUpdateLog.Read r = join(shortLog.readSince(app, fresh.get(0).seq() - 1, 10));
+    assertThat(r.outcome()).isEqualTo(AppUpdateLog.Outcome.OK);
+    assertThat(r.updates()).extracting(AppUpdate::puid).containsExactly("new");
+    assertThat(join(shortLog.readSince(app, start, 10)).outcome()).isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
+  }
+}
