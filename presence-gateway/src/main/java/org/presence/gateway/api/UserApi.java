@@ -1,8 +1,6 @@
 package org.presence.gateway.api;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
-import java.net.URI;
-import java.util.concurrent.CompletionStage;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.permission.GrantService;
@@ -58,11 +56,12 @@ public final class UserApi {
           }
           String redirect = b.string("redirect");
           String userString = b.string("id");
-          CompletionStage<Grant> g;
           if (redirect == null) {
-            g = grants.grant(c.subject(), appId, userString);
-            return g.thenApply(x -> new Granted(x, null));
+            return grants
+                .grant(c.subject(), appId, userString)
+                .thenApply(granted -> new Granted(granted, null));
           }
+          // With a redirect, check it as the consent page does and answer where to send the user.
           return grants
               .prepare(appId, redirect, userString)
               .thenCompose(
@@ -70,11 +69,11 @@ public final class UserApi {
                       grants
                           .grant(c.subject(), appId, consent.userString())
                           .thenApply(
-                              x -> {
-                                URI to = consent.redirect();
-                                return new Granted(
-                                    x, RedirectRules.withParam(to, "puid", x.puid()));
-                              }));
+                              granted ->
+                                  new Granted(
+                                      granted,
+                                      RedirectRules.withParam(
+                                          consent.redirect(), "puid", granted.puid()))));
         },
         (g, v) -> {
           g.writeStartObject();

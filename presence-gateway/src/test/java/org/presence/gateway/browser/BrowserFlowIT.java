@@ -19,7 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -111,12 +113,33 @@ class BrowserFlowIT {
   }
 
   private void click(String id) {
-    browser.findElement(By.id(id)).click();
+    submit(browser.findElement(By.id(id)));
+  }
+
+  /**
+   * Clicks a submit button and waits until the browser has left the page (its old root element is
+   * gone), so the next look is at the answer and never at the page the form was on.
+   */
+  private void submit(WebElement button) {
+    WebElement oldPage = browser.findElement(By.tagName("html"));
+    button.click();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              try {
+                oldPage.isEnabled();
+                return false;
+              } catch (StaleElementReferenceException e) {
+                return true;
+              }
+            });
   }
 
   private void signIn(String email) {
     browser.findElement(By.id("email")).sendKeys(email);
     click("dev-sign-in");
+    assertThat(text("signed-in-as")).isEqualTo(email);
   }
 
   private PuidState puidState(long appId, String puid) throws Exception {
@@ -167,6 +190,7 @@ class BrowserFlowIT {
     String grantUrl = text("grant-url");
     assertThat(grantUrl).startsWith(node.server().baseUrl() + "/" + appId + "/grant?");
     click("sign-out");
+    assertThat(browser.findElements(By.id("signed-in-as"))).isEmpty();
 
     // The user, arriving from the application's "Authorize" link.
     String callback = "http://" + site.domain() + "/presence/callback";
@@ -190,16 +214,16 @@ class BrowserFlowIT {
     open("/settings");
     assertThat(browser.findElement(By.cssSelector("tr.grant .user-string")).getText()).isEqualTo("Fred");
     assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText()).isEqualTo("On");
-    browser.findElement(By.cssSelector("tr.grant button.pause")).click();
+    submit(browser.findElement(By.cssSelector("tr.grant button.pause")));
     assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText()).isEqualTo("Paused");
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.PAUSED);
     screenshot("3-paused");
 
-    browser.findElement(By.cssSelector("tr.grant button.resume")).click();
+    submit(browser.findElement(By.cssSelector("tr.grant button.resume")));
     assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText()).isEqualTo("On");
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
 
-    browser.findElement(By.cssSelector("tr.grant button.revoke")).click();
+    submit(browser.findElement(By.cssSelector("tr.grant button.revoke")));
     assertThat(text("no-grants")).isEqualTo("No application sees your presence.");
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.REVOKED);
   }
