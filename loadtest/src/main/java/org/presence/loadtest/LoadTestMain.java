@@ -154,7 +154,7 @@ public final class LoadTestMain implements Runnable {
     @Option(names = "--server-pid", description = "The server's pid when it runs here: full GC by jcmd and RSS from /proc.")
     Long serverPid;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Report folder (default: loadtest-results/SCENARIO-TIME).")
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Report folder (default: loadtest-reports/SCENARIO-TIME).")
     Path out;
 
     @Option(names = "--console-every", defaultValue = "5", description = "Seconds between console lines (default: ${DEFAULT-VALUE}).")
@@ -199,8 +199,8 @@ public final class LoadTestMain implements Runnable {
           out != null
               ? out
               : Path.of(
-                  "loadtest-results",
-                  scenario + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+                  "loadtest-reports",
+                  scenario + "-" + LocalDateTime.now(java.time.ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", java.util.Locale.ROOT)));
       LoadConfig c =
           new LoadConfig(
               scenario, target, url, users, apps, ramp, rate, duration, interval, hold, batch, processes,
@@ -267,7 +267,7 @@ public final class LoadTestMain implements Runnable {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      Scenarios.list().forEach((k, v) -> out.printf("%-14s %s%n", k, v));
+      Scenarios.list().forEach((k, v) -> out.printf(java.util.Locale.ROOT, "%-14s %s%n", k, v));
       out.flush();
       return 0;
     }

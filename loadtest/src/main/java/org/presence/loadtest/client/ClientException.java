@@ -52,6 +52,13 @@ public final class ClientException extends RuntimeException {
     if (c instanceof java.util.concurrent.TimeoutException) {
       return "timeout";
     }
+    String msg = String.valueOf(c.getMessage());
+    if (msg.contains("Cannot assign requested address")) {
+      return "no-free-local-port";
+    }
+    if (msg.contains("Too many open files")) {
+      return "too-many-open-files";
+    }
     if (c instanceof java.io.IOException) {
       return "io-error";
     }

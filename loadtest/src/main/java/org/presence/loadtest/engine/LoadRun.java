@@ -132,6 +132,7 @@ public final class LoadRun {
     Timeline timeline = new Timeline();
     String started = Instant.now().toString();
     out.printf(
+        java.util.Locale.ROOT,
         "%s against %s %s: %d users, %d process(es), report in %s%n",
         sim.name(), probeTarget.name(), c.url(), sim.users(), c.processes(), dir);
     out.flush();
