@@ -79,6 +79,7 @@ class FloorServerTest {
     subA.close().toCompletableFuture().get(5, TimeUnit.SECONDS);
     subB.close().toCompletableFuture().get(5, TimeUnit.SECONDS);
     subOther.close().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> closes.size() == 4);
     assertThat(closes).allMatch(c -> c.startsWith("true"));
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> floor.connections() == 0);
   }
@@ -91,6 +92,7 @@ class FloorServerTest {
     c.send("dropped").sync();
     floor.close();
     c.closed().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !closes.isEmpty());
     assertThat(closes).singleElement().asString().startsWith("false");
     floor = FloorServer.start("127.0.0.1", 0, 1);
   }
