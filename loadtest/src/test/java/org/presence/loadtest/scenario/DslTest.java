@@ -110,8 +110,10 @@ class DslTest {
     List<String> log = new ArrayList<>();
     Population p =
         scenario("s").during(Duration.ofMillis(50), chain().exec(note(log, "x")).pause(Duration.ofMillis(5))).inject(atOnce(1));
+    long start = System.nanoTime();
     runOn(p, new VirtualUser(0, loop, context(new Metrics())));
-    assertThat(log).hasSizeBetween(2, 20);
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(50));
+    assertThat(log).isNotEmpty();
   }
 
   @Test
