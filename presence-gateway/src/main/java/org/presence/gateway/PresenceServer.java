@@ -8,6 +8,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
@@ -45,6 +46,7 @@ public final class PresenceServer implements AutoCloseable {
   private final Connections connections;
   private final DevIdentity devIdentity;
   private final IdentityVerifier identityVerifier;
+  private final AppFeatures appFeatures;
   private final DeviceChannel device;
   private final Channel serverChannel;
   private final InetSocketAddress address;
@@ -58,6 +60,7 @@ public final class PresenceServer implements AutoCloseable {
       Connections connections,
       DevIdentity devIdentity,
       IdentityVerifier identityVerifier,
+      AppFeatures appFeatures,
       DeviceChannel device,
       Channel serverChannel) {
     this.config = config;
@@ -67,6 +70,7 @@ public final class PresenceServer implements AutoCloseable {
     this.connections = connections;
     this.devIdentity = devIdentity;
     this.identityVerifier = identityVerifier;
+    this.appFeatures = appFeatures;
     this.device = device;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
@@ -87,6 +91,7 @@ public final class PresenceServer implements AutoCloseable {
       PresenceConfig config, Consumer<HttpRoutes.Builder> extraRoutes) {
     Store store = Store.open(config.store());
     EventLoops loops = null;
+    AppFeatures appFeatures = null;
     DeviceChannel device = null;
     try {
       DevIdentity dev =
@@ -104,7 +109,19 @@ public final class PresenceServer implements AutoCloseable {
               BuildInfo.current(),
               config.nodeId())
           .register(routes);
-      device = DeviceChannel.start(config, identity, store, metrics, disconnector, routes);
+      // The pages show URLs of this node, which are known once the port is bound.
+      AtomicReference<String> baseUrl = new AtomicReference<>(config.gateway().baseUrl(0));
+      appFeatures = AppFeatures.start(config, store, identity, baseUrl::get);
+      appFeatures.register(routes);
+      device =
+          DeviceChannel.start(
+              config,
+              identity,
+              store,
+              appFeatures.grants()::enabledGrants,
+              metrics,
+              disconnector,
+              routes);
       extraRoutes.accept(routes);
 
       HttpRouter router =
@@ -145,9 +162,19 @@ public final class PresenceServer implements AutoCloseable {
                 + e.getMessage(),
             e);
       }
+      baseUrl.set(config.gateway().baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
       PresenceServer node =
           new PresenceServer(
-              config, store, loops, metrics, connections, dev, identity, device, server);
+              config,
+              store,
+              loops,
+              metrics,
+              connections,
+              dev,
+              identity,
+              appFeatures,
+              device,
+              server);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
           config.nodeId(),
@@ -159,6 +186,9 @@ public final class PresenceServer implements AutoCloseable {
     } catch (RuntimeException e) {
       if (loops != null) {
         loops.shutdown(1000);
+      }
+      if (appFeatures != null) {
+        appFeatures.close();
       }
       if (device != null) {
         device.close();
@@ -198,6 +228,11 @@ public final class PresenceServer implements AutoCloseable {
   /** Verifies identity tokens for the device channel, the APIs and the pages. */
   public IdentityVerifier identityVerifier() {
     return identityVerifier;
+  }
+
+  /** Applications, grants and settings: services later features use. */
+  public AppFeatures appFeatures() {
+    return appFeatures;
   }
 
   /** The device channel: its service and session registry. */
@@ -244,6 +279,7 @@ public final class PresenceServer implements AutoCloseable {
     loops.shutdown(2000);
     // After the sockets are gone: devices still in their grace period are released now.
     device.close();
+    appFeatures.close();
     store.close();
     LOG.info("node {} stopped", config.nodeId());
   }

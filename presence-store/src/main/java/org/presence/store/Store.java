@@ -6,6 +6,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.cluster.LocalNodeRegistry;
+import org.presence.store.cluster.NodeRegistry;
+import org.presence.store.cluster.RedisNodeRegistry;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.bus.RedisPresenceBus;
 import org.presence.store.db.EmbeddedPersistence;
@@ -37,6 +40,7 @@ public final class Store implements AutoCloseable {
   private final NotificationQueues notifications;
   private final AppUpdateLog updates;
   private final PresenceStateStore presence;
+  private final NodeRegistry nodes;
 
   private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
     this.config = config;
@@ -50,6 +54,7 @@ public final class Store implements AutoCloseable {
     this.updates = redis == null ? new LocalAppUpdateLog() : new RedisAppUpdateLog(redis);
     this.presence =
         redis == null ? new LocalPresenceStateStore() : new RedisPresenceStateStore(redis);
+    this.nodes = redis == null ? new LocalNodeRegistry() : new RedisNodeRegistry(redis);
   }
 
   /**
@@ -150,6 +155,11 @@ public final class Store implements AutoCloseable {
   /** Users' devices and what each audience was last shown of them, shared by all nodes. */
   public PresenceStateStore presence() {
     return presence;
+  }
+
+  /** The gateway nodes' leases. */
+  public NodeRegistry nodes() {
+    return nodes;
   }
 
   /** The Redis backend, or {@code null} in the embedded default. */

@@ -229,6 +229,30 @@ public final class ConfigLoader {
     if (!List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(level)) {
       problem("logging.level", "must be TRACE, DEBUG, INFO, WARN, ERROR or OFF");
     }
+    boolean embedded = store.embeddedDatabase() && store.localBus();
+    AppsConfig apps =
+        new AppsConfig(
+            positiveDuration("apps.verify-timeout"),
+            bytes("apps.verify-max-bytes"),
+            positive("apps.max-per-developer"));
+    OutboundConfig outbound =
+        new OutboundConfig(
+            autoFlag("outbound.allow-loopback", embedded),
+            autoFlag("outbound.allow-private", false),
+            autoFlag("outbound.allow-link-local", false),
+            positiveDuration("outbound.connect-timeout"),
+            nonNegative("outbound.max-redirects"));
+    String secret = get("web.session-secret", config::getString, "");
+    if (!secret.isEmpty() && secret.length() < 32) {
+      problem("web.session-secret", "must be at least 32 characters (or empty for a generated key)");
+    }
+    WebConfig web =
+        new WebConfig(
+            secret,
+            positiveDuration("web.session-lifetime"),
+            autoFlag("web.dev-sign-in", dev));
+    CachesConfig caches =
+        new CachesConfig(cache("caches.api-keys"), cache("caches.grants"));
     DeviceConfig device =
         new DeviceConfig(
             positiveDuration("device.connect-timeout"),
@@ -254,6 +278,10 @@ public final class ConfigLoader {
         store,
         identity,
         new LoggingConfig(format, level),
+        apps,
+        outbound,
+        web,
+        caches,
         device,
         new PushConfig(pushSecret));
   }
@@ -300,15 +328,6 @@ public final class ConfigLoader {
     return (int) v;
   }
 
-  private Duration positiveDuration(String path) {
-    Duration d = duration(path);
-    if (d.isZero()) {
-      problem(path, "must be longer than zero");
-      return Duration.ofSeconds(1);
-    }
-    return d;
-  }
-
   private double positiveDouble(String path) {
     double v = get(path, config::getDouble, 1.0);
     if (!(v > 0) || Double.isInfinite(v)) {
@@ -334,6 +353,33 @@ public final class ConfigLoader {
       return Duration.ZERO;
     }
     return d;
+  }
+
+  private Duration positiveDuration(String path) {
+    Duration d = duration(path);
+    if (d.isZero()) {
+      problem(path, "must be longer than zero");
+      return Duration.ofSeconds(1);
+    }
+    return d;
+  }
+
+  /** A flag that is {@code auto} (then {@code whenAuto}), true or false. */
+  private boolean autoFlag(String path, boolean whenAuto) {
+    String v = get(path, config::getString, "auto").toLowerCase(Locale.ROOT);
+    return switch (v) {
+      case "auto" -> whenAuto;
+      case "true", "on", "yes" -> true;
+      case "false", "off", "no" -> false;
+      default -> {
+        problem(path, "must be auto, true or false");
+        yield whenAuto;
+      }
+    };
+  }
+
+  private CachesConfig.Spec cache(String path) {
+    return new CachesConfig.Spec(positive(path + ".max-size"), positiveDuration(path + ".ttl"));
   }
 
   private void checkHost(String path, String host) {

@@ -15,6 +15,10 @@ import org.presence.store.StoreConfig;
  * @param store database and bus
  * @param identity identity token checks
  * @param logging log format and level
+ * @param apps application registration and domain proof
+ * @param outbound which addresses developer-given URLs may reach
+ * @param web page sessions and sign-in
+ * @param caches hot-read caches
  * @param device the device channel's timers and limits
  * @param push the push-server endpoint
  */
@@ -26,6 +30,10 @@ public record PresenceConfig(
     StoreConfig store,
     IdentityConfig identity,
     LoggingConfig logging,
+    AppsConfig apps,
+    OutboundConfig outbound,
+    WebConfig web,
+    CachesConfig caches,
     DeviceConfig device,
     PushConfig push) {
 

@@ -36,11 +36,14 @@ public final class DeviceChannel implements AutoCloseable {
   /**
    * Builds the channel, subscribes the node to its bus channel (waiting for it: this runs at
    * start-up, not on an event loop) and adds the routes to {@code routes}.
+   *
+   * @param grants where presence changes go: the user's enabled grants (cached by the caller)
    */
   public static DeviceChannel start(
       PresenceConfig config,
       IdentityVerifier identity,
       Store store,
+      BusPresenceEvents.Grants grants,
       GatewayMetrics metrics,
       Disconnector disconnector,
       HttpRoutes.Builder routes) {
@@ -53,7 +56,7 @@ public final class DeviceChannel implements AutoCloseable {
             });
     try {
       DeviceRegistry registry = new DeviceRegistry(config.device().pingInterval());
-      PresenceEvents events = new BusPresenceEvents(store.bus(), store.persistence().grants());
+      PresenceEvents events = new BusPresenceEvents(store.bus(), grants);
       DeviceService service =
           new DeviceService(
               config.device(),

@@ -69,6 +69,49 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_appsDefaults_allowLoopbackAndDevSignInOnlyInTheEmbeddedDefault() {
+    PresenceConfig embedded = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(embedded.outbound().allowLoopback()).isTrue();
+    assertThat(embedded.outbound().allowPrivate()).isFalse();
+    assertThat(embedded.outbound().allowLinkLocal()).isFalse();
+    assertThat(embedded.web().devSignIn()).isTrue();
+    assertThat(embedded.web().sessionSecret()).isEmpty();
+    assertThat(embedded.apps().verifyMaxBytes()).isEqualTo(4096);
+    assertThat(embedded.caches().apiKeys().maxSize()).isEqualTo(10_000);
+    PresenceConfig cluster =
+        ConfigLoader.load(
+            null,
+            Map.of(),
+            Map.of(
+                "store.database.url", "postgresql://u:p@db:5432/presence",
+                "store.redis.url", "redis://redis:6379",
+                "identity.jwks-url", "https://accounts.example.com/jwks.json"));
+    assertThat(cluster.outbound().allowLoopback()).isFalse();
+    assertThat(cluster.web().devSignIn()).isFalse();
+  }
+
+  @Test
+  void load_whenAppsSettingsAreBad_thenEachIsNamed() {
+    Map<String, String> flags =
+        Map.of(
+            "web.session-secret", "too-short",
+            "outbound.allow-private", "maybe",
+            "apps.verify-timeout", "0s",
+            "caches.grants.max-size", "0",
+            "outbound.max-redirects", "-1");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), flags))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .anyMatch(p -> p.startsWith("web.session-secret: "))
+                    .anyMatch(p -> p.startsWith("outbound.allow-private: "))
+                    .anyMatch(p -> p.startsWith("apps.verify-timeout: "))
+                    .anyMatch(p -> p.startsWith("caches.grants.max-size: "))
+                    .anyMatch(p -> p.startsWith("outbound.max-redirects: ")));
+  }
+
+  @Test
   void load_whenClusterHasNoKeySource_thenProblemNamesJwksUrl() {
     assertThatThrownBy(
             () ->

@@ -131,6 +131,8 @@ public enum ErrorCode {
   INVALID_APP_FIELD(135, 400, "Invalid field"),
   /** The application is in a state that does not allow this transition. */
   INVALID_APP_STATE(136, 409, "Invalid application state"),
+  /** The developer already has as many applications as one may register. */
+  TOO_MANY_APPS(137, 409, "Too many applications for this developer"),
 
   // ---- 150–169: grants, PUIDs, settings ----
   /** The redirect URL is not http(s) on the application's verified domain. */
@@ -143,6 +145,8 @@ public enum ErrorCode {
   GRANT_REVOKED(153, 410, "Grant revoked by the user"),
   /** A settings value is out of range. */
   INVALID_SETTING(154, 400, "Invalid setting"),
+  /** The user string ({@code id}) of a grant is missing, too long or holds control characters. */
+  INVALID_USER_STRING(155, 400, "Invalid user string"),
 
   // ---- 170–189: live notifications ----
   /** A notification item is malformed (message, action or ttl). */

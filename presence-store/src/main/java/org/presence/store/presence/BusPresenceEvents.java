@@ -9,7 +9,6 @@ import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.permission.Grant;
-import org.presence.store.permission.GrantRepository;
 
 /**
  * Publishes presence changes on the bus, one {@link PresenceEvent} per application grant that may
@@ -17,17 +16,24 @@ import org.presence.store.permission.GrantRepository;
  * one application's audience that application only, for a change of the shared audience every
  * application except those with an audience of their own.
  *
- * <p>The grants are read for every change (changes are rare next to connections). A user's
+ * <p>The grants come from a {@link Grants} lookup (the gateway passes its cached one). A user's
  * changes are published one after the other, in call order: each waits for the previous one's
  * grant lookup and publication, so events of one user leave this node in order. The chain of a
  * user is dropped once it has run.
  */
 public final class BusPresenceEvents implements PresenceEvents {
+  /** Where a user's grants come from. */
+  @FunctionalInterface
+  public interface Grants {
+    /** The user's live grants; paused ones may be included (they are skipped). */
+    CompletionStage<List<Grant>> of(String userSub);
+  }
+
   private final PresenceBus bus;
-  private final GrantRepository grants;
+  private final Grants grants;
   private final ConcurrentHashMap<String, CompletableFuture<Void>> tails = new ConcurrentHashMap<>();
 
-  public BusPresenceEvents(PresenceBus bus, GrantRepository grants) {
+  public BusPresenceEvents(PresenceBus bus, Grants grants) {
     this.bus = bus;
     this.grants = grants;
   }
@@ -56,7 +62,7 @@ public final class BusPresenceEvents implements PresenceEvents {
 
   private CompletionStage<Void> send(String userSub, PresenceUpdate update, long now) {
     return grants
-        .listByUser(userSub)
+        .of(userSub)
         .thenCompose(
             list -> {
               List<CompletableFuture<Void>> sent = new ArrayList<>();

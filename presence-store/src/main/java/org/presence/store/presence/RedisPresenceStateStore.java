@@ -70,19 +70,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   private <T> CompletionStage<T> run(String user, byte[][] args, Function<List<Object>, T> map) {
     String[] keys = {redis.keys().presence(user)};
-    try {
-      return script
-          .<List<Object>>run(redis.commands().async(), ScriptOutputType.MULTI, keys, args)
-          .handle(
-              (reply, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return map.apply(reply);
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e).getCause());
-    }
+    return script.<List<Object>>run(ScriptOutputType.MULTI, keys, args).thenApply(map);
   }
 
   @Override

@@ -141,7 +141,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
       args[2 * i + 1] = NotificationCodec.encode(e.notification());
       args[2 * i + 2] = bytes(e.notification().appId());
     }
-    return this.<List<Object>>run(enqueue, ScriptOutputType.MULTI, k, args)
+    return enqueue.<List<Object>>run(ScriptOutputType.MULTI, k, args)
         .thenApply(
             out -> {
               List<Enqueued> results = new ArrayList<>(entries.size());
@@ -162,9 +162,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   @Override
   public CompletionStage<List<Notification>> pending(String userSub) {
     String userKey = UserKeys.of(userSub);
-    return this.<List<Object>>run(
-            pending,
-            ScriptOutputType.MULTI,
+    return pending.<List<Object>>run(ScriptOutputType.MULTI,
             new String[] {appSetKey(userKey)},
             bytes(keys.key("nq:" + userKey + ":")))
         .thenApply(
@@ -200,9 +198,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
             args[i++] = bytes(id);
           }
           calls.add(
-              this.<List<Object>>run(
-                      remove,
-                      ScriptOutputType.MULTI,
+              remove.<List<Object>>run(ScriptOutputType.MULTI,
                       new String[] {queueKey(userKey, appId), appSetKey(userKey)},
                       args)
                   .toCompletableFuture());
@@ -240,30 +236,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
   @Override
   public CompletionStage<List<Notification>> clear(String userSub, long appId) {
     String userKey = UserKeys.of(userSub);
-    return this.<List<Object>>run(
-            clear,
-            ScriptOutputType.MULTI,
+    return clear.<List<Object>>run(ScriptOutputType.MULTI,
             new String[] {queueKey(userKey, appId), appSetKey(userKey)},
             bytes(appId))
         .thenApply(out -> out.stream().map(o -> NotificationCodec.decode((byte[]) o)).toList());
   }
 
-  private <T> CompletableFuture<T> run(
-      RedisScript script, ScriptOutputType type, String[] k, byte[]... args) {
-    try {
-      return script
-          .<T>run(redis, type, k, args)
-          .toCompletableFuture()
-          .handle(
-              (v, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return v;
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
-  }
 
 }

@@ -144,7 +144,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     for (int i = 0; i < updates.size(); i++) {
       args[i + 1] = encode(updates.get(i));
     }
-    return this.<List<Object>>run(append, keysFor(appId), args)
+    return append.<List<Object>>run(ScriptOutputType.MULTI, keysFor(appId), args)
         .thenApply(
             out -> {
               long first = (Long) out.get(0);
@@ -160,7 +160,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
 
   @Override
   public CompletionStage<Read> readSince(long appId, long since, int limit) {
-    return this.<List<Object>>run(read, keysFor(appId), retentionMs, bytes(since), bytes(limit))
+    return read.<List<Object>>run(ScriptOutputType.MULTI, keysFor(appId), retentionMs, bytes(since), bytes(limit))
         .thenApply(
             out -> {
               String outcome = new String((byte[]) out.get(0), StandardCharsets.UTF_8);
@@ -200,22 +200,6 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     }
   }
 
-  private <T> CompletableFuture<T> run(RedisScript script, String[] k, byte[]... args) {
-    try {
-      return script
-          .<T>run(redis, ScriptOutputType.MULTI, k, args)
-          .toCompletableFuture()
-          .handle(
-              (v, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return v;
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
-  }
 
   private static byte[] encode(AppUpdate.New u) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(96);

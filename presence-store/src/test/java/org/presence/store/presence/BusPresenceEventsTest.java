@@ -35,7 +35,7 @@ class BusPresenceEventsTest {
   void open() {
     persistence = EmbeddedPersistence.open(StoreConfig.embedded(dataDir));
     bus = new LocalPresenceBus();
-    events = new BusPresenceEvents(bus, persistence.grants());
+    events = new BusPresenceEvents(bus, persistence.grants()::listByUser);
   }
 
   @AfterEach

@@ -1,0 +1,118 @@
+package org.presence.loadtest;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.presence.loadtest.scenario.Dsl;
+import org.presence.loadtest.scenario.ScenarioParams;
+
+/**
+ * Everything one run needs, from the command line: scenario and its knobs, target, identity,
+ * processes, output. The coordinator writes it as {@code plan.json} in the output folder and every
+ * injector process reads it from there, so all processes run the same plan. Durations are kept as
+ * text ({@code 10s}); null means the default.
+ *
+ * @param scenario the built-in scenario's name
+ * @param target {@code floor} or {@code presence}
+ * @param url the target's base URL; null for a floor this run starts itself
+ * @param users device users
+ * @param apps app connections
+ * @param ramp time over which users start
+ * @param rate arrival rate, users a second
+ * @param duration how long the load lasts
+ * @param interval time between one user's sends
+ * @param hold idle hold time
+ * @param batch notifications per POST
+ * @param processes injector processes (1: this process injects)
+ * @param sliceIndex this run's slice when it is one of several machines' runs (0-based)
+ * @param sliceCount number of slices across machines (1: none)
+ * @param sourceAddresses local addresses to bind, e.g. {@code 127.0.0.1-127.0.0.8}; empty: kernel
+ * @param eventLoops client event-loop threads per process (0: Netty's default)
+ * @param signingKey JWK file for identity assertions
+ * @param issuer assertion {@code iss}
+ * @param audience assertion {@code aud}
+ * @param subjectPrefix assertion {@code sub} prefix before the email
+ * @param serverPid the server's pid when it runs on this machine (for GC and RSS)
+ * @param out output folder
+ * @param consoleEvery seconds between console lines
+ * @param assertions assertion expressions
+ * @param injectorJvmOptions JVM options of injector processes
+ * @param floorJvmOptions JVM options of a floor this run starts
+ * @param timeout connect and handshake timeout
+ */
+public record LoadConfig(
+    String scenario,
+    String target,
+    String url,
+    Long users,
+    Integer apps,
+    String ramp,
+    Double rate,
+    String duration,
+    String interval,
+    String hold,
+    Integer batch,
+    int processes,
+    int sliceIndex,
+    int sliceCount,
+    String sourceAddresses,
+    int eventLoops,
+    String signingKey,
+    String issuer,
+    String audience,
+    String subjectPrefix,
+    Long serverPid,
+    String out,
+    int consoleEvery,
+    List<String> assertions,
+    List<String> injectorJvmOptions,
+    List<String> floorJvmOptions,
+    String timeout) {
+
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  /** Null lists become empty. */
+  public LoadConfig {
+    assertions = assertions == null ? List.of() : List.copyOf(assertions);
+    injectorJvmOptions = injectorJvmOptions == null ? List.of() : List.copyOf(injectorJvmOptions);
+    floorJvmOptions = floorJvmOptions == null ? List.of() : List.copyOf(floorJvmOptions);
+  }
+
+  /** The scenario knobs. */
+  public ScenarioParams params() {
+    return new ScenarioParams(
+        users, apps, dur(ramp), rate, dur(duration), dur(interval), dur(hold), batch);
+  }
+
+  /** The connect and handshake timeout (10 s by default). */
+  public Duration timeoutDuration() {
+    Duration d = dur(timeout);
+    return d == null ? Duration.ofSeconds(10) : d;
+  }
+
+  /** This plan with {@code url} set. */
+  public LoadConfig withUrl(String newUrl) {
+    return new LoadConfig(
+        scenario, target, newUrl, users, apps, ramp, rate, duration, interval, hold, batch, processes,
+        sliceIndex, sliceCount, sourceAddresses, eventLoops, signingKey, issuer, audience, subjectPrefix,
+        serverPid, out, consoleEvery, assertions, injectorJvmOptions, floorJvmOptions, timeout);
+  }
+
+  private static Duration dur(String text) {
+    return text == null ? null : Dsl.parseDuration(text);
+  }
+
+  /** Writes the plan as JSON. */
+  public void write(Path file) throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    MAPPER.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), this);
+  }
+
+  /** Reads a plan written by {@link #write}. */
+  public static LoadConfig read(Path file) throws IOException {
+    return MAPPER.readValue(file.toFile(), LoadConfig.class);
+  }
+}

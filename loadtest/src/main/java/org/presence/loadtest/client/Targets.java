@@ -1,0 +1,29 @@
+package org.presence.loadtest.client;
+
+import java.net.URI;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Builds the {@link Target} a run names. This is where the Presence clients plug in: once the
+ * device client (issue 3), the app update channel client (issue 5) and the notification poster
+ * (issue 6) exist in this module, {@link #presence} passes them to {@link PresenceTarget} instead
+ * of empty channels, and every built-in scenario runs against Presence.
+ */
+public final class Targets {
+  private Targets() {}
+
+  /** The floor at {@code base}. */
+  public static Target floor(URI base, WsConnector connector) {
+    return new FloorTarget(base, connector);
+  }
+
+  /**
+   * A Presence node or cluster at {@code base}; {@code pid} is the node's process when it runs on
+   * this machine. {@code connector} is what the Presence clients will open their sockets with.
+   */
+  public static Target presence(URI base, WsConnector connector, OptionalLong pid) {
+    return new PresenceTarget(
+        base, Optional.empty(), Optional.empty(), Optional.empty(), new PresenceProbe(base, pid));
+  }
+}

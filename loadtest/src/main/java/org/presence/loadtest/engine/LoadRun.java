@@ -1,0 +1,314 @@
+package org.presence.loadtest.engine;
+
+import io.netty.channel.EventLoopGroup;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.presence.loadtest.LoadConfig;
+import org.presence.loadtest.client.ServerMemory;
+import org.presence.loadtest.client.SourceAddresses;
+import org.presence.loadtest.client.Target;
+import org.presence.loadtest.client.TokenMinter;
+import org.presence.loadtest.metrics.Clock;
+import org.presence.loadtest.metrics.IntervalSample;
+import org.presence.loadtest.metrics.Metrics;
+import org.presence.loadtest.metrics.SampleCodec;
+import org.presence.loadtest.metrics.Sampler;
+import org.presence.loadtest.metrics.Timeline;
+import org.presence.loadtest.report.Assertion;
+import org.presence.loadtest.report.ConsoleReporter;
+import org.presence.loadtest.report.HtmlReport;
+import org.presence.loadtest.report.ProbeResult;
+import org.presence.loadtest.report.Summary;
+import org.presence.loadtest.scenario.Action;
+import org.presence.loadtest.scenario.Simulation;
+
+/**
+ * A run as the load engineer starts it ({@code loadtest run}): starts a floor if it has to, checks
+ * the target offers what the scenario needs, injects from this process or from injector processes
+ * whose samples it merges, prints the console line, reads the server's memory, and writes {@code
+ * samples.jsonl}, {@code summary.json} and {@code index.html} into the output folder. The exit
+ * status: 0 when every assertion held, 1 when one failed, 2 for a usage problem, 3 when the run
+ * itself failed.
+ */
+public final class LoadRun {
+  /** Every assertion held. */
+  public static final int OK = 0;
+  /** An assertion failed. */
+  public static final int ASSERTION_FAILED = 1;
+  /** The command line or the plan is wrong. */
+  public static final int USAGE = 2;
+  /** The run could not be carried out (target down, injector died). */
+  public static final int RUN_FAILED = 3;
+
+  private final LoadConfig config;
+  private final PrintWriter out;
+  private final PrintWriter err;
+  private final String commandLine;
+
+  /** A run of {@code config}, reporting to {@code out} and {@code err}. */
+  public LoadRun(LoadConfig config, PrintWriter out, PrintWriter err, String commandLine) {
+    this.config = config;
+    this.out = out;
+    this.err = err;
+    this.commandLine = commandLine;
+  }
+
+  /** Runs and returns the exit status. */
+  public int run() throws IOException, InterruptedException {
+    Simulation sim;
+    List<Assertion> assertions = new ArrayList<>();
+    try {
+      sim = Plan.simulation(config);
+      for (String a : sim.assertions()) {
+        assertions.add(Assertion.parse(a));
+      }
+      for (String a : config.assertions()) {
+        assertions.add(Assertion.parse(a));
+      }
+    } catch (IllegalArgumentException e) {
+      err.println("loadtest: " + e.getMessage());
+      return USAGE;
+    }
+    Path dir = Path.of(config.out());
+    Files.createDirectories(dir);
+    ChildProcess floor = null;
+    LoadConfig c = config;
+    try {
+      if (c.url() == null) {
+        if (!c.target().equals("floor")) {
+          err.println("loadtest: --url is required for target " + c.target());
+          return USAGE;
+        }
+        floor = FloorProcess.start(c.floorJvmOptions(), dir.resolve("floor.log"));
+        c = c.withUrl(FloorProcess.url(floor));
+        out.println("floor started: " + c.url() + " (pid " + floor.pid() + ")");
+      }
+      c.write(dir.resolve("plan.json"));
+      return run(c, sim, assertions, dir, floor);
+    } catch (IllegalArgumentException e) {
+      err.println("loadtest: " + e.getMessage());
+      return USAGE;
+    } finally {
+      if (floor != null) {
+        floor.close();
+      }
+      out.flush();
+      err.flush();
+    }
+  }
+
+  private int run(LoadConfig c, Simulation sim, List<Assertion> assertions, Path dir, ChildProcess floor)
+      throws IOException, InterruptedException {
+    SourceAddresses sources = SourceAddresses.parse(c.sourceAddresses());
+    Long probePid = c.serverPid() != null ? c.serverPid() : floor != null ? Long.valueOf(floor.pid()) : null;
+    Target probeTarget = Plan.target(c, sources);
+    Set<Action.Channel> missing = Plan.missing(sim, probeTarget);
+    if (!missing.isEmpty()) {
+      err.println(
+          "loadtest: scenario " + sim.name() + " needs " + missing + ", which target "
+              + probeTarget.name() + " does not offer in this build");
+      return USAGE;
+    }
+    Optional<ServerMemory> baseline =
+        sim.probeAt().isPresent() ? probeTarget.probe().measure(true) : Optional.empty();
+    if (sim.probeAt().isPresent() && baseline.isEmpty()) {
+      err.println("loadtest: cannot read the server's memory at " + c.url() + "; per-connection figures will be missing");
+    }
+    Timeline timeline = new Timeline();
+    String started = Instant.now().toString();
+    out.printf(
+        java.util.Locale.ROOT,
+        "%s against %s %s: %d users, %d process(es), report in %s%n",
+        sim.name(), probeTarget.name(), c.url(), sim.users(), c.processes(), dir);
+    out.flush();
+    AtomicReference<ProbeResult> probe = new AtomicReference<>();
+    ScheduledExecutorService timers =
+        Executors.newScheduledThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "lt-coordinator");
+              t.setDaemon(true);
+              return t;
+            });
+    boolean completed;
+    try (BufferedWriter samples = Files.newBufferedWriter(dir.resolve("samples.jsonl"), StandardCharsets.UTF_8)) {
+      SampleSink sink = new SampleSink(timeline, samples);
+      ConsoleReporter console = new ConsoleReporter(out);
+      long[] startAt = new long[1];
+      Runnable scheduleTimers =
+          () -> {
+            int every = Math.max(1, c.consoleEvery());
+            timers.scheduleAtFixedRate(
+                () -> console.print(timeline, every, Math.max(0, (Clock.millis() - startAt[0]) / 1000)),
+                every, every, TimeUnit.SECONDS);
+            sim.probeAt()
+                .ifPresent(
+                    at ->
+                        timers.schedule(
+                            () -> {
+                              Optional<ServerMemory> loaded = probeTarget.probe().measure(true);
+                              if (baseline.isPresent() && loaded.isPresent()) {
+                                Timeline.Totals last = timeline.lastSeconds(1);
+                                probe.set(ProbeResult.of(baseline.get(), loaded.get(), last.lastActive()));
+                              }
+                            },
+                            Math.max(0, startAt[0] + at.toMillis() - Clock.millis()),
+                            TimeUnit.MILLISECONDS));
+          };
+      completed =
+          c.processes() <= 1
+              ? runHere(c, sim, sink, startAt, scheduleTimers)
+              : runInjectors(c, dir, sink, startAt, scheduleTimers);
+    } finally {
+      timers.shutdownNow();
+      timers.awaitTermination(90, TimeUnit.SECONDS);
+      probeTarget.close();
+    }
+    Summary.RunInfo info =
+        new Summary.RunInfo(
+            sim.name(), probeTarget.name(), c.url(), started, c.processes(), commandLine, machine(), jdk());
+    Summary summary = Summary.of(info, timeline, probe.get());
+    List<Assertion.Result> results = assertions.stream().map(a -> a.check(summary)).toList();
+    Summary done = summary.withAssertions(results);
+    Reports.write(dir, done, timeline);
+    Reports.printFinal(out, done, dir, probePid);
+    if (!completed) {
+      err.println("loadtest: the run did not complete (see the injector logs in " + dir + ")");
+      return RUN_FAILED;
+    }
+    return done.passed() ? OK : ASSERTION_FAILED;
+  }
+
+  private boolean runHere(
+      LoadConfig c, Simulation sim, SampleSink sink, long[] startAt, Runnable scheduleTimers)
+      throws InterruptedException {
+    int slot = c.sliceIndex();
+    int count = c.sliceCount();
+    EventLoopGroup loops = Plan.loops(c);
+    try (Target target = Plan.target(c, SourceAddresses.parse(c.sourceAddresses()))) {
+      TokenMinter minter = Plan.minter(c, sim, target);
+      Tokens tokens = minter == null ? Tokens.none() : Tokens.mint(minter, sim, slot, count);
+      Metrics metrics = new Metrics();
+      Runner runner = new Runner(sim, target, metrics, loops, tokens, slot, count);
+      startAt[0] = Clock.millis() + 200;
+      scheduleTimers.run();
+      try (Sampler sampler = new Sampler(metrics, slot, sink::accept)) {
+        runner.run(startAt[0]);
+      }
+      return true;
+    } finally {
+      loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+    }
+  }
+
+  private boolean runInjectors(
+      LoadConfig c, Path dir, SampleSink sink, long[] startAt, Runnable scheduleTimers)
+      throws IOException, InterruptedException {
+    List<ChildProcess> children = new ArrayList<>();
+    CountDownLatch ready = new CountDownLatch(c.processes());
+    boolean ok = true;
+    try {
+      for (int i = 0; i < c.processes(); i++) {
+        List<String> args =
+            List.of("inject", "--plan", dir.resolve("plan.json").toString(), "--injector", Integer.toString(i));
+        children.add(
+            ChildProcess.start(
+                "injector-" + i,
+                c.injectorJvmOptions(),
+                args,
+                dir.resolve("injector-" + i + ".log"),
+                line -> {
+                  if (line.equals(Injector.READY)) {
+                    ready.countDown();
+                  } else if (SampleCodec.isSample(line)) {
+                    sink.accept(line);
+                  }
+                }));
+      }
+      if (!ready.await(5, TimeUnit.MINUTES)) {
+        err.println("loadtest: injectors not ready within 5 minutes");
+        return false;
+      }
+      startAt[0] = Clock.millis() + 500;
+      for (ChildProcess child : children) {
+        child.send(Injector.START + startAt[0]);
+      }
+      scheduleTimers.run();
+      long limit = Plan.simulation(c).maxDuration().plus(Runner.STOP_GRACE).toMillis() + 60_000;
+      for (int i = 0; i < children.size(); i++) {
+        int status = children.get(i).waitFor(limit);
+        if (status != 0) {
+          err.println("loadtest: injector " + i + " ended with status " + status + " (see injector-" + i + ".log)");
+          ok = false;
+        }
+      }
+      return ok;
+    } finally {
+      children.forEach(ChildProcess::close);
+    }
+  }
+
+  /** Samples into the timeline and into {@code samples.jsonl}. */
+  private static final class SampleSink {
+    private final Timeline timeline;
+    private final BufferedWriter file;
+
+    SampleSink(Timeline timeline, BufferedWriter file) {
+      this.timeline = timeline;
+      this.file = file;
+    }
+
+    void accept(IntervalSample s) {
+      timeline.add(s);
+      write(SampleCodec.encode(s));
+    }
+
+    void accept(String line) {
+      timeline.add(SampleCodec.decode(line));
+      write(line);
+    }
+
+    private synchronized void write(String line) {
+      try {
+        file.write(line);
+        file.newLine();
+        file.flush();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+  }
+
+  /** Host name, cores and OS of this machine. */
+  public static String machine() {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = "unknown host";
+    }
+    return host + ", " + Runtime.getRuntime().availableProcessors() + " cores, "
+        + System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+        + System.getProperty("os.arch");
+  }
+
+  /** The JDK's vendor and version. */
+  public static String jdk() {
+    return System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version");
+  }
+}

@@ -1,0 +1,121 @@
+package org.presence.loadtest.floor;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.presence.loadtest.client.Transport;
+
+/**
+ * The floor: a bare Netty WebSocket server that upgrades, holds and relays, and does nothing
+ * else, so that a Presence node's density and throughput can be read as a ratio to it in the same
+ * run on the same machine.
+ *
+ * <ul>
+ *   <li>{@code GET /hold} (upgrade): held idle; frames are dropped.
+ *   <li>{@code GET /relay/<channel>/pub} (upgrade): each text frame is written, unchanged, to every
+ *       socket on {@code /relay/<channel>/sub} (a device-like frame in, a subscriber frame out).
+ *   <li>{@code GET /relay/<channel>/sub} (upgrade): receives the channel's frames.
+ *   <li>{@code GET /__floor__/stats[?gc=1]}: open sockets, frames relayed, heap in use (after a full
+ *       GC when asked), direct memory and RSS, as JSON.
+ * </ul>
+ *
+ * <p>After the upgrade a socket's pipeline holds only Netty's WebSocket decoder and encoder and one
+ * shared handler: the least a Netty WebSocket server can hold per socket.
+ */
+public final class FloorServer implements AutoCloseable {
+  private final EventLoopGroup boss;
+  private final EventLoopGroup io;
+  private final ExecutorService statsExecutor;
+  private final Channel server;
+  private final FloorState state;
+
+  private FloorServer(
+      EventLoopGroup boss, EventLoopGroup io, ExecutorService statsExecutor, Channel server, FloorState state) {
+    this.boss = boss;
+    this.io = io;
+    this.statsExecutor = statsExecutor;
+    this.server = server;
+    this.state = state;
+  }
+
+  /** Starts a floor on {@code host:port} (0: any free port) with {@code ioThreads} I/O threads (0: Netty's default). */
+  public static FloorServer start(String host, int port, int ioThreads) throws InterruptedException {
+    Transport transport = Transport.best();
+    EventLoopGroup boss = transport.group(1, "floor-accept");
+    EventLoopGroup io = transport.group(ioThreads, "floor-io");
+    ExecutorService statsExecutor =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "floor-stats");
+              t.setDaemon(true);
+              return t;
+            });
+    FloorState state = new FloorState();
+    FloorHttpHandler http = new FloorHttpHandler(state, statsExecutor);
+    try {
+      Channel server =
+          new ServerBootstrap()
+              .group(boss, io)
+              .channel(transport.serverChannel())
+              .option(ChannelOption.SO_BACKLOG, 4096)
+              .childOption(ChannelOption.TCP_NODELAY, true)
+              .childHandler(
+                  new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                      ChannelPipeline p = ch.pipeline();
+                      p.addLast(FloorHttpHandler.CODEC, new HttpServerCodec());
+                      p.addLast(FloorHttpHandler.AGGREGATOR, new HttpObjectAggregator(8192));
+                      p.addLast(FloorHttpHandler.NAME, http);
+                    }
+                  })
+              .bind(host, port)
+              .sync()
+              .channel();
+      return new FloorServer(boss, io, statsExecutor, server, state);
+    } catch (InterruptedException | RuntimeException e) {
+      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      statsExecutor.shutdownNow();
+      throw e;
+    }
+  }
+
+  /** The port it listens on. */
+  public int port() {
+    return ((InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  /** The address it listens on. */
+  public InetSocketAddress address() {
+    return (InetSocketAddress) server.localAddress();
+  }
+
+  /** Open WebSockets. */
+  public long connections() {
+    return state.connections();
+  }
+
+  /** Frames relayed in and out so far. */
+  public FloorState state() {
+    return state;
+  }
+
+  /** Stops listening and closes every socket. */
+  @Override
+  public void close() {
+    server.close().awaitUninterruptibly(5_000);
+    io.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+    statsExecutor.shutdownNow();
+  }
+}

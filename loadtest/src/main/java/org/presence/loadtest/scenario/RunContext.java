@@ -1,0 +1,28 @@
+package org.presence.loadtest.scenario;
+
+import org.presence.loadtest.client.Target;
+import org.presence.loadtest.metrics.Metrics;
+
+/**
+ * What the engine gives every virtual user: the target, the metrics, identity tokens and the run's
+ * shape. Implemented by the engine's runner.
+ */
+public interface RunContext {
+  /** The system under load. */
+  Target target();
+
+  /** Where latencies, counters and errors go. */
+  Metrics metrics();
+
+  /** The identity assertion of user {@code user}, or empty when the target needs none. */
+  String assertion(long user);
+
+  /** Number of apps in the run (devices of user {@code u} send to app {@code u % apps}). */
+  int apps();
+
+  /** Number of device users in the run (for choosing notification recipients). */
+  long deviceUsers();
+
+  /** Whether the run is stopping (its maximum duration passed): users end at their next step. */
+  boolean stopping();
+}

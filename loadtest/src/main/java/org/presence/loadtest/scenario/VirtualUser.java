@@ -1,0 +1,208 @@
+package org.presence.loadtest.scenario;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.presence.loadtest.client.ClientException;
+import org.presence.loadtest.client.DeviceIdentity;
+import org.presence.loadtest.client.Inbound;
+import org.presence.loadtest.client.VirtualApp;
+import org.presence.loadtest.client.VirtualDevice;
+import org.presence.loadtest.metrics.Clock;
+import org.presence.loadtest.metrics.Metrics;
+import org.presence.loadtest.metrics.Stamp;
+
+/**
+ * One virtual user (Gatling's session): its number, its event loop, its device or app connection
+ * and what it received. Everything here is touched only on its event loop, so it needs no locks;
+ * the engine reaches it from other threads only through {@link #wake()}, which hops onto the loop.
+ */
+public final class VirtualUser {
+  private final long id;
+  private final EventLoop loop;
+  private final RunContext context;
+  private VirtualDevice device;
+  private VirtualApp app;
+  private long received;
+  private long awaitedCount = Long.MAX_VALUE;
+  private CompletableFuture<Void> waiter;
+  private CompletableFuture<Void> sleep;
+  private ScheduledFuture<?> sleepTimer;
+  private long sendCount;
+
+  /** User {@code id} running on {@code loop}. */
+  public VirtualUser(long id, EventLoop loop, RunContext context) {
+    this.id = id;
+    this.loop = loop;
+    this.context = context;
+  }
+
+  /** The user's number, unique in the run. */
+  public long id() {
+    return id;
+  }
+
+  /** The loop the user runs on. */
+  public EventLoop loop() {
+    return loop;
+  }
+
+  /** The run. */
+  public RunContext context() {
+    return context;
+  }
+
+  /** The metrics of the run. */
+  public Metrics metrics() {
+    return context.metrics();
+  }
+
+  /** The app number of this user: its own number as an app, or the app its device reports to. */
+  public int appIndex() {
+    return (int) Math.floorMod(id, Math.max(1, context.apps()));
+  }
+
+  /** The identity of this user's device. */
+  public DeviceIdentity deviceIdentity() {
+    return new DeviceIdentity(id, "load-device-" + id, context.assertion(id), appIndex());
+  }
+
+  /** The device connection, or null. */
+  public VirtualDevice device() {
+    return device;
+  }
+
+  /** Sets the device connection. */
+  public void device(VirtualDevice d) {
+    this.device = d;
+  }
+
+  /** The app connection, or null. */
+  public VirtualApp app() {
+    return app;
+  }
+
+  /** Sets the app connection. */
+  public void app(VirtualApp a) {
+    this.app = a;
+  }
+
+  /** A number that goes up with every send, for alternating statuses. */
+  public long nextSend() {
+    return sendCount++;
+  }
+
+  /** Frames received so far (pushed frames only, not replies). */
+  public long received() {
+    return received;
+  }
+
+  /** Whether the run is stopping. */
+  public boolean stopping() {
+    return context.stopping();
+  }
+
+  /**
+   * An {@link Inbound} that records pushed frames under {@code latencyMetric} (one latency per
+   * stamp found) and counts connection ends.
+   */
+  public Inbound inbound(String latencyMetric) {
+    return new Inbound() {
+      @Override
+      public void frame(ByteBuf utf8) {
+        Metrics m = context.metrics();
+        m.count(Metrics.RECEIVED);
+        long now = Clock.micros();
+        int stamps = Stamp.forEach(utf8, sent -> m.record(latencyMetric, now - sent));
+        if (stamps > 0) {
+          m.count(Metrics.DELIVERED, stamps);
+        }
+        received += Math.max(1, stamps);
+        if (waiter != null && received >= awaitedCount) {
+          CompletableFuture<Void> w = waiter;
+          waiter = null;
+          w.complete(null);
+        }
+      }
+
+      @Override
+      public void closed(boolean byServer, String reason) {
+        Metrics m = context.metrics();
+        m.closed();
+        m.count(Metrics.CLOSED);
+        if (byServer && !context.stopping()) {
+          m.error(reason.isEmpty() ? "closed-by-server" : reason);
+        }
+      }
+    };
+  }
+
+  /**
+   * Completes after {@code d} (null: at the end of the run), or early when the run stops.
+   */
+  public CompletableFuture<Void> sleep(Duration d) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    if (context.stopping()) {
+      f.complete(null);
+      return f;
+    }
+    sleep = f;
+    if (d != null) {
+      sleepTimer = loop.schedule(() -> wakeNow(), d.toNanos(), TimeUnit.NANOSECONDS);
+    }
+    return f;
+  }
+
+  /** Completes when {@code count} more frames have arrived, or fails after {@code timeout}. */
+  public CompletableFuture<Void> awaitFrames(long count, Duration timeout) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    if (count <= 0) {
+      f.complete(null);
+      return f;
+    }
+    awaitedCount = received + count;
+    waiter = f;
+    ScheduledFuture<?> t =
+        loop.schedule(
+            () -> {
+              if (waiter == f) {
+                waiter = null;
+                f.completeExceptionally(
+                    new ClientException("receive-timeout", "no frame within " + timeout));
+              }
+            },
+            timeout.toNanos(),
+            TimeUnit.NANOSECONDS);
+    f.whenComplete((v, e) -> t.cancel(false));
+    return f;
+  }
+
+  /** Ends a sleep early (the run is stopping); safe from any thread. */
+  public void wake() {
+    if (loop.inEventLoop()) {
+      wakeNow();
+    } else {
+      loop.execute(this::wakeNow);
+    }
+  }
+
+  private void wakeNow() {
+    if (sleepTimer != null) {
+      sleepTimer.cancel(false);
+      sleepTimer = null;
+    }
+    CompletableFuture<Void> s = sleep;
+    sleep = null;
+    if (s != null) {
+      s.complete(null);
+    }
+    CompletableFuture<Void> w = waiter;
+    if (w != null && context.stopping()) {
+      waiter = null;
+      w.complete(null);
+    }
+  }
+}

@@ -1,0 +1,201 @@
+package org.presence.loadtest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.loadtest.client.PresenceProbe;
+import org.presence.loadtest.client.ServerMemory;
+import org.presence.loadtest.engine.LoadRun;
+import org.presence.loadtest.floor.FloorServer;
+import picocli.CommandLine;
+
+/**
+ * A few-second smoke run of every scenario that a target offers today, through the command line as
+ * a load engineer runs it: it asserts that each ran and reported (console line, summary, HTML
+ * report, exit status), never a speed.
+ */
+class ScenarioSmokeIT {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static FloorServer floor;
+  private static String url;
+
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void startFloor() throws Exception {
+    floor = FloorServer.start("127.0.0.1", 0, 2);
+    url = "http://127.0.0.1:" + floor.port();
+  }
+
+  @AfterAll
+  static void stopFloor() {
+    floor.close();
+  }
+
+  private record Result(int status, String out, String err, JsonNode summary, Path dir) {}
+
+  private Result run(String... args) throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = LoadTestMain.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    List<String> all = new ArrayList<>(List.of(args));
+    Path d = dir.resolve(args[1] + "-" + all.hashCode());
+    all.addAll(List.of("-o", d.toString(), "--console-every", "1", "--event-loops", "2"));
+    int status = cl.execute(all.toArray(String[]::new));
+    Path summary = d.resolve("summary.json");
+    return new Result(
+        status, out.toString(), err.toString(), Files.exists(summary) ? MAPPER.readTree(summary.toFile()) : null, d);
+  }
+
+  private static void assertReported(Result r) throws Exception {
+    assertThat(r.summary()).as("summary.json; stderr: %s", r.err()).isNotNull();
+    assertThat(r.out()).contains("] open ").contains("report: ");
+    String html = Files.readString(r.dir().resolve("index.html"), StandardCharsets.UTF_8);
+    assertThat(html).contains("<svg").contains("Latency");
+    assertThat(Files.readAllLines(r.dir().resolve("samples.jsonl"))).isNotEmpty();
+  }
+
+  @Test
+  void idleDensity_holdsSocketsAndReadsTheServersMemoryPerSocket() throws Exception {
+    Result r = run("run", "idle-density", "--url", url, "-u", "200", "--ramp", "1s", "--hold", "3s",
+        "-a", "count(connect) == 200", "-a", "errors == 0");
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
+    assertReported(r);
+    assertThat(r.summary().path("peakActive").asLong()).isEqualTo(200);
+    JsonNode probe = r.summary().path("probe");
+    assertThat(probe.path("connections").asLong()).isEqualTo(200);
+    assertThat(probe.path("loaded").path("afterFullGc").asBoolean()).isTrue();
+    assertThat(probe.path("heapPerConnection").asDouble()).isGreaterThan(0);
+    assertThat(r.out()).contains("server per connection (200)");
+  }
+
+  @Test
+  void connectStorm_opensAndClosesEverySession() throws Exception {
+    Result r = run("run", "connect-storm", "--url", url, "--rate", "200", "-d", "2s", "-a", "count(connect) == 400");
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
+    assertReported(r);
+    assertThat(r.summary().path("counters").path("users.done").asLong()).isEqualTo(400);
+  }
+
+  @Test
+  void churn_reconnects() throws Exception {
+    Result r = run("run", "churn", "--url", url, "-u", "20", "--ramp", "1s", "-d", "2s", "--interval", "200ms");
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
+    assertReported(r);
+    assertThat(r.summary().path("latencies").path("connect").path("count").asLong()).isGreaterThan(20);
+    assertThat(r.summary().path("errors").size()).isZero();
+  }
+
+  @Test
+  void statusFanout_measuresLatencyAcrossConnections_inTwoInjectorProcesses() throws Exception {
+    Result r = run("run", "status-fanout", "--url", url, "-u", "40", "--apps", "4", "--ramp", "1s", "-d", "2s",
+        "--interval", "50ms", "-p", "2", "--injector-jvm-opt", "-Xmx128m", "-a", "count(update) > 0", "-a", "p99(update) < 60s");
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
+    assertReported(r);
+    JsonNode s = r.summary();
+    assertThat(s.path("run").path("injectors").asInt()).isEqualTo(2);
+    assertThat(s.path("counters").path("delivered").asLong()).isEqualTo(s.path("counters").path("sent").asLong());
+    assertThat(Files.exists(r.dir().resolve("injector-1.log"))).isTrue();
+  }
+
+  @Test
+  void failedAssertion_setsExitStatusOne_andTheReportSaysSo() throws Exception {
+    Result r = run("run", "connect-storm", "--url", url, "-u", "10", "-d", "1s", "-a", "count(connect) > 1000000");
+    assertThat(r.status()).isEqualTo(LoadRun.ASSERTION_FAILED);
+    assertThat(r.out()).contains("FAIL count(connect) > 1000000");
+    assertThat(Files.readString(r.dir().resolve("index.html"))).contains("failed");
+  }
+
+  @Test
+  void report_rebuildsAndMergesRunFolders() throws Exception {
+    Result a = run("run", "connect-storm", "--url", url, "-u", "30", "-d", "1s", "--slice", "0/2");
+    Result b = run("run", "connect-storm", "--url", url, "-u", "30", "-d", "1s", "--slice", "1/2");
+    assertThat(a.summary().path("latencies").path("connect").path("count").asLong()).isEqualTo(15);
+    Path merged = dir.resolve("merged");
+    StringWriter out = new StringWriter();
+    CommandLine cl = LoadTestMain.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    int status = cl.execute("report", a.dir().toString(), b.dir().toString(), "-o", merged.toString(), "-a", "count(connect) == 30");
+    assertThat(status).as(out.toString()).isZero();
+    assertThat(MAPPER.readTree(merged.resolve("summary.json").toFile()).path("latencies").path("connect").path("count").asLong())
+        .isEqualTo(30);
+  }
+
+  @Test
+  void unknownScenario_andMissingChannels_areUsageErrors() throws Exception {
+    assertThat(run("run", "nope", "--url", url).status()).isEqualTo(LoadRun.USAGE);
+    Result notify = run("run", "notify", "--url", url, "-u", "5");
+    assertThat(notify.status()).isEqualTo(LoadRun.USAGE);
+    assertThat(notify.err()).contains("NOTIFICATIONS").contains("floor");
+  }
+
+  /** The shaded Presence node, when the reactor built it, run as operators run it. */
+  @Test
+  void presenceNode_memoryIsReadAndMissingClientsAreReported() throws Exception {
+    Path jar = Path.of("..", "presence-gateway", "target", "presence.jar");
+    assumeTrue(Files.exists(jar), "presence.jar not built in this reactor run");
+    Path data = dir.resolve("node");
+    Path log = dir.resolve("node.log");
+    Process node =
+        new ProcessBuilder(
+                ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-jar", jar.toString(),
+                "serve", "--port", "0", "--data-dir", data.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    try {
+      int port = awaitPort(node, log);
+      URI base = URI.create("http://127.0.0.1:" + port);
+      Optional<ServerMemory> m = new PresenceProbe(base, OptionalLong.of(node.pid())).measure(true);
+      assertThat(m).isPresent();
+      assertThat(m.get().heapUsed()).isPositive();
+      assertThat(m.get().afterFullGc()).isTrue();
+      assertThat(m.get().rss()).isPositive();
+      Result r = run("run", "idle-density", "--target", "presence", "--url", base.toString(), "-u", "5",
+          "--signing-key", data.resolve("dev-identity.jwk").toString(), "--server-pid", Long.toString(node.pid()));
+      assertThat(r.status()).isEqualTo(LoadRun.USAGE);
+      assertThat(r.err()).contains("DEVICES").contains("presence");
+    } finally {
+      node.destroy();
+      node.waitFor(20, TimeUnit.SECONDS);
+      node.destroyForcibly();
+    }
+  }
+
+  private static int awaitPort(Process node, Path log) throws Exception {
+    Pattern listening = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      for (String line : Files.exists(log) ? Files.readAllLines(log) : List.<String>of()) {
+        Matcher m = listening.matcher(line);
+        if (m.find()) {
+          return Integer.parseInt(m.group(1));
+        }
+      }
+      assertThat(node.isAlive()).as("node exited: %s", Files.exists(log) ? Files.readString(log) : "").isTrue();
+      Thread.sleep(100);
+    }
+    throw new AssertionError("node did not start: " + Files.readString(log));
+  }
+}

@@ -1,0 +1,145 @@
+package org.presence.gateway;
+
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.presence.gateway.api.ApiCalls;
+import org.presence.gateway.api.AppsApi;
+import org.presence.gateway.api.UserApi;
+import org.presence.gateway.app.AppCache;
+import org.presence.gateway.app.AppService;
+import org.presence.gateway.app.DomainVerifier;
+import org.presence.gateway.auth.ApiKeyAuthenticator;
+import org.presence.gateway.auth.WebSessions;
+import org.presence.gateway.cache.Invalidations;
+import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.identity.IdentityVerifier;
+import org.presence.gateway.net.AddressPolicy;
+import org.presence.gateway.net.GuardedHttpClient;
+import org.presence.gateway.pages.GrantPages;
+import org.presence.gateway.pages.PageSupport;
+import org.presence.gateway.pages.PortalPages;
+import org.presence.gateway.pages.SettingsPages;
+import org.presence.gateway.pages.SignInPages;
+import org.presence.gateway.pages.Templates;
+import org.presence.gateway.permission.GrantService;
+import org.presence.gateway.settings.SettingsService;
+import org.presence.store.Store;
+
+/**
+ * Applications and permissions (wiki sections 2 and 3), wired: the services over the store, their
+ * caches and cross-node invalidation, the guarded outbound client, and the routes of the portal,
+ * consent and settings pages and their JSON API twins. {@link PresenceServer} builds one per node;
+ * later features reach the services through it (API key checks, enabled grants, PUID states, the
+ * guarded client for webhooks).
+ */
+public final class AppFeatures implements AutoCloseable {
+  private final GuardedHttpClient outbound;
+  private final Invalidations invalidations;
+  private final AppCache appCache;
+  private final AppService apps;
+  private final ApiKeyAuthenticator apiKeys;
+  private final GrantService grants;
+  private final SettingsService settings;
+  private final PageSupport pages;
+  private final IdentityVerifier identity;
+  private final Supplier<String> baseUrl;
+  private final Clock clock;
+
+  private AppFeatures(
+      PresenceConfig config,
+      Store store,
+      IdentityVerifier identity,
+      Supplier<String> baseUrl,
+      Clock clock) {
+    this.identity = identity;
+    this.baseUrl = baseUrl;
+    this.clock = clock;
+    this.outbound = new GuardedHttpClient(config.outbound(), new AddressPolicy(config.outbound()));
+    this.invalidations = new Invalidations(store.bus());
+    var persistence = store.persistence();
+    this.appCache = new AppCache(persistence.apps(), config.caches().apiKeys(), invalidations);
+    this.apps =
+        new AppService(
+            persistence.apps(),
+            new DomainVerifier(
+                outbound, config.apps().verifyTimeout(), config.apps().verifyMaxBytes()),
+            outbound,
+            invalidations,
+            config.apps());
+    this.apiKeys = new ApiKeyAuthenticator(appCache);
+    this.grants =
+        new GrantService(persistence.grants(), appCache, invalidations, config.caches().grants());
+    this.settings = new SettingsService(persistence.settings(), invalidations);
+    boolean tls = config.gateway().publicUrl().toLowerCase(java.util.Locale.ROOT).startsWith("https:");
+    this.pages =
+        new PageSupport(
+            new Templates(),
+            WebSessions.create(config.web(), config.dataDir(), clock),
+            tls,
+            config.web().devSignIn());
+  }
+
+  /**
+   * Builds the features and subscribes to cache invalidations from other nodes (waiting for the
+   * subscription, so that no invalidation published after start is missed).
+   */
+  public static AppFeatures start(
+      PresenceConfig config, Store store, IdentityVerifier identity, Supplier<String> baseUrl) {
+    AppFeatures f = new AppFeatures(config, store, identity, baseUrl, Clock.systemUTC());
+    try {
+      f.invalidations.start().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      f.close();
+      throw new IllegalStateException("cannot subscribe to cache invalidations: " + e, e);
+    }
+    return f;
+  }
+
+  /** Adds the pages and the JSON API. */
+  public void register(HttpRoutes.Builder routes) {
+    ApiCalls calls = new ApiCalls(identity);
+    new AppsApi(apps, calls, baseUrl).register(routes);
+    new UserApi(grants, settings, calls).register(routes);
+    new SignInPages(pages, identity, clock).register(routes);
+    new PortalPages(pages, apps, baseUrl).register(routes);
+    new SettingsPages(pages, grants, settings).register(routes);
+    new GrantPages(pages, grants).register(routes);
+  }
+
+  /** Application registration, domain proof, keys, webhooks. */
+  public AppService apps() {
+    return apps;
+  }
+
+  /** API key checks (update channel, notifications). */
+  public ApiKeyAuthenticator apiKeys() {
+    return apiKeys;
+  }
+
+  /** Grants, PUIDs, enabled grants per user. */
+  public GrantService grants() {
+    return grants;
+  }
+
+  /** Users' presence policy and messages. */
+  public SettingsService settings() {
+    return settings;
+  }
+
+  /** The guarded client for developer-given URLs (webhooks reuse it). */
+  public GuardedHttpClient outbound() {
+    return outbound;
+  }
+
+  /** Cross-node cache invalidation. */
+  public Invalidations invalidations() {
+    return invalidations;
+  }
+
+  @Override
+  public void close() {
+    outbound.close();
+  }
+}

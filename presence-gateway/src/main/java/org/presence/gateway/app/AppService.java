@@ -1,0 +1,244 @@
+package org.presence.gateway.app;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import org.presence.gateway.cache.Invalidations;
+import org.presence.gateway.config.AppsConfig;
+import org.presence.gateway.identity.Identity;
+import org.presence.gateway.net.GuardedHttpClient;
+import org.presence.gateway.net.OutboundException;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.store.app.AppRepository;
+import org.presence.store.app.AppState;
+import org.presence.store.app.Application;
+import org.presence.store.app.NewApplication;
+
+/**
+ * The developer's side of wiki section 2: register an application, prove its domain, activate it
+ * (an API key, shown once), regenerate or drop the key, set the webhook. Used by the portal pages
+ * and the JSON API alike; knows nothing of HTTP.
+ *
+ * <p>Every method acts for one developer (the identity's subject) and refuses applications of
+ * others with {@code FORBIDDEN}. Refusals are {@link ProtocolException}s with the code to answer;
+ * nothing changes when one is thrown. Every change invalidates the application's cache entry on
+ * every node before the returned stage completes, so a regenerated key stops working at once.
+ */
+public final class AppService {
+  /**
+   * An API key just made: the only moment it exists outside its owner's hands.
+   *
+   * @param app the application, now active
+   * @param apiKey the key, 1024 characters
+   */
+  public record IssuedKey(Application app, String apiKey) {}
+
+  private final AppRepository apps;
+  private final DomainVerifier verifier;
+  private final GuardedHttpClient outbound;
+  private final Invalidations invalidations;
+  private final AppsConfig config;
+
+  public AppService(
+      AppRepository apps,
+      DomainVerifier verifier,
+      GuardedHttpClient outbound,
+      Invalidations invalidations,
+      AppsConfig config) {
+    this.apps = apps;
+    this.verifier = verifier;
+    this.outbound = outbound;
+    this.invalidations = invalidations;
+    this.config = config;
+  }
+
+  /** Registers an application for {@code developer}; it starts unverified with a fresh key. */
+  public CompletionStage<Application> register(
+      Identity developer, String name, String domain, String description) {
+    NewApplication app;
+    try {
+      app =
+          new NewApplication(
+              AppFields.name(name),
+              AppFields.domain(domain),
+              AppFields.description(description),
+              developer.subject(),
+              developer.email(),
+              Secrets.newKey());
+    } catch (ProtocolException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return apps.listByOwner(developer.subject())
+        .thenCompose(
+            mine -> {
+              if (mine.size() >= config.maxPerDeveloper()) {
+                throw new ProtocolException(
+                    ErrorCode.TOO_MANY_APPS, "at most " + config.maxPerDeveloper());
+              }
+              return apps.create(app);
+            });
+  }
+
+  /** The developer's applications, oldest first. */
+  public CompletionStage<List<Application>> list(String developer) {
+    return apps.listByOwner(developer);
+  }
+
+  /** One of the developer's applications. */
+  public CompletionStage<Application> get(String developer, long id) {
+    return apps.find(id).thenApply(found -> owned(developer, id, found));
+  }
+
+  /**
+   * Runs the domain proof. An application already verified (or active) stays as it is without a
+   * new fetch.
+   */
+  public CompletionStage<Application> verify(String developer, long id) {
+    return get(developer, id)
+        .thenCompose(
+            app -> {
+              if (app.domainVerified()) {
+                return CompletableFuture.completedFuture(app);
+              }
+              return verifier
+                  .verify(app.domain(), app.verificationKey())
+                  .thenCompose(ok -> apps.markVerified(id))
+                  .thenCompose(updated -> changed(id, present(id, updated)));
+            });
+  }
+
+  /** Activates a verified application: makes its first API key. */
+  public CompletionStage<IssuedKey> activate(String developer, long id) {
+    return get(developer, id)
+        .thenCompose(
+            app -> {
+              if (app.state() == AppState.REGISTERED) {
+                throw new ProtocolException(ErrorCode.APP_NOT_VERIFIED, "verify the domain first");
+              }
+              if (app.state() == AppState.ACTIVE) {
+                throw new ProtocolException(
+                    ErrorCode.INVALID_APP_STATE, "already active; regenerate the key instead");
+              }
+              return issueKey(id, ErrorCode.APP_NOT_VERIFIED);
+            });
+  }
+
+  /** Replaces the API key of an active application; the old key stops working at once. */
+  public CompletionStage<IssuedKey> regenerateKey(String developer, long id) {
+    return get(developer, id)
+        .thenCompose(
+            app -> {
+              if (!app.active()) {
+                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "activate it first");
+              }
+              return issueKey(id, ErrorCode.APP_NOT_ACTIVE);
+            });
+  }
+
+  private CompletionStage<IssuedKey> issueKey(long id, ErrorCode whenGone) {
+    String key = Secrets.newKey();
+    return apps.activate(id, Secrets.hash(key))
+        .thenCompose(
+            updated -> {
+              if (updated.isEmpty()) {
+                // Changed under us (deactivated, say) between the read and the write.
+                throw new ProtocolException(whenGone);
+              }
+              return changed(id, updated.get());
+            })
+        .thenApply(app -> new IssuedKey(app, key));
+  }
+
+  /** Drops the API key of an active application; it returns to verified. */
+  public CompletionStage<Application> deactivate(String developer, long id) {
+    return get(developer, id)
+        .thenCompose(
+            app -> {
+              if (!app.active()) {
+                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+              }
+              return apps.deactivate(id);
+            })
+        .thenCompose(
+            updated -> {
+              if (updated.isEmpty()) {
+                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+              }
+              return changed(id, updated.get());
+            });
+  }
+
+  /**
+   * Sets the webhook URL after checking its form and that its host resolves only to addresses the
+   * address guard allows. The signing secret is made with the first URL and kept when the URL
+   * changes.
+   */
+  public CompletionStage<Application> setWebhook(String developer, long id, String url) {
+    URI uri;
+    try {
+      uri = AppFields.webhookUrl(url);
+    } catch (ProtocolException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return get(developer, id)
+        .thenCompose(
+            app ->
+                outbound
+                    .check(uri)
+                    .handle(
+                        (address, failure) -> {
+                          if (failure != null) {
+                            throw webhookRefused(failure);
+                          }
+                          return app;
+                        }))
+        .thenCompose(
+            app -> {
+              String secret =
+                  app.webhookSecret() != null ? app.webhookSecret() : Secrets.newWebhookSecret();
+              return apps.setWebhook(id, uri.toString(), secret);
+            })
+        .thenCompose(updated -> changed(id, present(id, updated)));
+  }
+
+  /** Removes the webhook URL and its secret. */
+  public CompletionStage<Application> clearWebhook(String developer, long id) {
+    return get(developer, id)
+        .thenCompose(app -> apps.setWebhook(id, null, null))
+        .thenCompose(updated -> changed(id, present(id, updated)));
+  }
+
+  private static RuntimeException webhookRefused(Throwable failure) {
+    Throwable t =
+        failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    if (t instanceof OutboundException oe) {
+      if (oe.failure() == OutboundException.Failure.ADDRESS_NOT_ALLOWED) {
+        return new ProtocolException(ErrorCode.ADDRESS_NOT_ALLOWED, oe.getMessage());
+      }
+      return new ProtocolException(ErrorCode.INVALID_APP_FIELD, "webhook_url: " + oe.describe());
+    }
+    return t instanceof RuntimeException re ? re : new CompletionException(t);
+  }
+
+  private CompletionStage<Application> changed(long id, Application app) {
+    return invalidations.publish(AppCache.KIND, Long.toString(id)).thenApply(v -> app);
+  }
+
+  private static Application present(long id, Optional<Application> app) {
+    return app.orElseThrow(() -> new ProtocolException(ErrorCode.UNKNOWN_APP, "#" + id));
+  }
+
+  private static Application owned(String developer, long id, Optional<Application> found) {
+    Application app = present(id, found);
+    if (!app.ownerSub().equals(developer)) {
+      throw new ProtocolException(ErrorCode.FORBIDDEN, "application " + id + " is not yours");
+    }
+    return app;
+  }
+}

@@ -1,0 +1,15 @@
+package org.presence.gateway.config;
+
+import java.time.Duration;
+
+/**
+ * The web pages' sign-in sessions.
+ *
+ * @param sessionSecret HMAC key that signs session cookies and anti-forgery tokens, at least 32
+ *     characters; empty means a random key kept in {@code web-session.key} in the data directory
+ *     (nodes behind one load balancer must share a configured secret)
+ * @param sessionLifetime how long a page session lasts after sign-in
+ * @param devSignIn whether the pages offer the development sign-in (type an email, no password);
+ *     on by default only where development signing is on
+ */
+public record WebConfig(String sessionSecret, Duration sessionLifetime, boolean devSignIn) {}

@@ -1,0 +1,309 @@
+package org.presence.gateway.pages;
+
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.cookie.Cookie;
+import io.netty.handler.codec.http.cookie.CookieHeaderNames;
+import io.netty.handler.codec.http.cookie.DefaultCookie;
+import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
+import io.netty.handler.codec.http.cookie.ServerCookieEncoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
+import org.presence.gateway.auth.WebSessions;
+import org.presence.gateway.http.HttpExchange;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What every page handler shares: who the visitor is (session and anti-forgery cookies), reading
+ * forms, rendering a template inside the layout with the security headers, redirects and error
+ * pages. Pages work without JavaScript: every action is a plain form POST answered with a page or
+ * a 303 redirect.
+ *
+ * <p>Security headers on every page: a Content-Security-Policy that allows no script at all, only
+ * this node's stylesheet, forms posting to this node (and, on the consent page, to the
+ * application's redirect origin, since the answer is a redirect there), and no framing ({@code
+ * frame-ancestors 'none'} and {@code X-Frame-Options: DENY}); {@code Referrer-Policy: no-referrer}
+ * so no page URL leaks to the next site; {@code Cross-Origin-Opener-Policy: same-origin}.
+ */
+public final class PageSupport {
+  private static final Logger LOG = LoggerFactory.getLogger(PageSupport.class);
+  private static final String HTML = "text/html; charset=utf-8";
+
+  /**
+   * The visitor of one request.
+   *
+   * @param session the signed-in session, if any
+   * @param nonce the anti-forgery nonce (from the cookie, or new)
+   * @param newNonce whether the nonce is new and its cookie must be set
+   */
+  public record Visitor(Optional<WebSessions.Session> session, String nonce, boolean newNonce) {
+    /** The signed-in subject, or empty. */
+    public String subject() {
+      return session.map(WebSessions.Session::subject).orElse("");
+    }
+  }
+
+  private final Templates templates;
+  private final WebSessions sessions;
+  private final boolean secureCookies;
+  private final boolean devSignIn;
+
+  public PageSupport(
+      Templates templates, WebSessions sessions, boolean secureCookies, boolean devSignIn) {
+    this.templates = templates;
+    this.sessions = sessions;
+    this.secureCookies = secureCookies;
+    this.devSignIn = devSignIn;
+  }
+
+  public WebSessions sessions() {
+    return sessions;
+  }
+
+  /** Whether the development sign-in is offered. */
+  public boolean devSignIn() {
+    return devSignIn;
+  }
+
+  /**
+   * Wraps a page handler so that bad input it throws (a {@link ProtocolException}: an unknown app
+   * id, a body that is not a form) is answered with the error page rather than JSON.
+   */
+  public org.presence.gateway.http.HttpHandler guard(org.presence.gateway.http.HttpHandler h) {
+    return ex -> {
+      try {
+        h.handle(ex);
+      } catch (ProtocolException e) {
+        errorPage(ex, visitor(ex), e);
+      }
+    };
+  }
+
+  /** Reads the visitor's cookies. */
+  public Visitor visitor(HttpExchange ex) {
+    String header = ex.header(HttpHeaderNames.COOKIE);
+    Optional<WebSessions.Session> session = Optional.empty();
+    String nonce = null;
+    if (header != null && header.length() <= 8192) {
+      for (Cookie c : ServerCookieDecoder.STRICT.decode(header)) {
+        if (c.name().equals(WebSessions.SESSION_COOKIE) && session.isEmpty()) {
+          session = sessions.read(c.value());
+        } else if (c.name().equals(WebSessions.CSRF_COOKIE)
+            && c.value().matches("[A-Za-z0-9_-]{16,64}")) {
+          nonce = c.value();
+        }
+      }
+    }
+    return nonce == null
+        ? new Visitor(session, WebSessions.newNonce(), true)
+        : new Visitor(session, nonce, false);
+  }
+
+  /** The form token for this visitor. */
+  public String csrfToken(Visitor v) {
+    return sessions.csrfToken(v.nonce(), v.subject());
+  }
+
+  /** Whether the posted form carries this visitor's token (a new nonce never does). */
+  public boolean csrfValid(Visitor v, Map<String, List<String>> form) {
+    return !v.newNonce() && sessions.csrfValid(v.nonce(), v.subject(), field(form, "csrf"));
+  }
+
+  /**
+   * The posted form ({@code application/x-www-form-urlencoded}); fails with {@code
+   * UNSUPPORTED_MEDIA_TYPE} for any other body type.
+   */
+  public static Map<String, List<String>> form(HttpExchange ex) {
+    String type = ex.header(HttpHeaderNames.CONTENT_TYPE);
+    String body = ex.bodyText();
+    if (!body.isEmpty()
+        && (type == null
+            || !type.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded"))) {
+      throw new ProtocolException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send a form");
+    }
+    return new QueryStringDecoder(body, StandardCharsets.UTF_8, false, 64).parameters();
+  }
+
+  /** The first value of a form field, or {@code null}. */
+  public static String field(Map<String, List<String>> form, String name) {
+    List<String> v = form.get(name);
+    return v == null || v.isEmpty() ? null : v.get(0);
+  }
+
+  /** The layout model: title, visitor, token; handlers add their own entries. */
+  public Map<String, Object> model(Visitor v, String title) {
+    Map<String, Object> m = new HashMap<>();
+    m.put("title", title);
+    m.put("signedIn", v.session().isPresent());
+    m.put("email", v.session().map(WebSessions.Session::email).orElse(""));
+    m.put("csrf", csrfToken(v));
+    m.put("error", null);
+    m.put("notice", null);
+    return m;
+  }
+
+  /** Renders {@code template} with {@code model} as the answer. */
+  public void render(
+      HttpExchange ex, Visitor v, HttpResponseStatus status, String template, Map<String, Object> model) {
+    render(ex, v, status, template, model, null);
+  }
+
+  /**
+   * Renders {@code template}; {@code formOrigin}, when not null, is one more origin the page's
+   * forms may end up at (the consent page's redirect).
+   */
+  public void render(
+      HttpExchange ex,
+      Visitor v,
+      HttpResponseStatus status,
+      String template,
+      Map<String, Object> model,
+      String formOrigin) {
+    String html;
+    try {
+      html = templates.render(template, model);
+    } catch (RuntimeException e) {
+      LOG.error("template {} failed", template, e);
+      ex.error(ErrorCode.INTERNAL_ERROR, null);
+      return;
+    }
+    ex.respond(
+        status,
+        HTML,
+        Unpooled.copiedBuffer(html, StandardCharsets.UTF_8),
+        h -> {
+          securityHeaders(h, formOrigin);
+          cookies(h, v, null);
+        });
+  }
+
+  /** Answers 303 See Other to {@code location}; {@code more} may add headers. */
+  public void redirect(HttpExchange ex, Visitor v, String location, Consumer<HttpHeaders> more) {
+    ex.respond(
+        HttpResponseStatus.SEE_OTHER,
+        null,
+        Unpooled.EMPTY_BUFFER,
+        h -> {
+          h.set(HttpHeaderNames.LOCATION, location);
+          h.set("Referrer-Policy", "no-referrer");
+          cookies(h, v, null);
+          if (more != null) {
+            more.accept(h);
+          }
+        });
+  }
+
+  /** Sends a visitor who must sign in first to the sign-in page, to come back to {@code next}. */
+  public void toSignIn(HttpExchange ex, Visitor v, String next) {
+    redirect(ex, v, "/signin?next=" + URLEncoder.encode(next, StandardCharsets.UTF_8), null);
+  }
+
+  /** Sets a new session cookie (or clears it when {@code value} is null) and redirects. */
+  public void redirectWithSession(HttpExchange ex, Visitor v, String location, String value) {
+    ex.respond(
+        HttpResponseStatus.SEE_OTHER,
+        null,
+        Unpooled.EMPTY_BUFFER,
+        h -> {
+          h.set(HttpHeaderNames.LOCATION, location);
+          cookies(h, v, value == null ? "" : value);
+        });
+  }
+
+  /** An error page for {@code failure}: its code's status and reason; 500 for the unexpected. */
+  public void errorPage(HttpExchange ex, Visitor v, Throwable failure) {
+    Throwable t =
+        failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    ErrorCode code;
+    String reason;
+    if (t instanceof ProtocolException pe) {
+      code = pe.code();
+      reason = pe.reason();
+    } else {
+      LOG.error("{} {} failed", ex.method(), ex.path(), t);
+      code = ErrorCode.INTERNAL_ERROR;
+      reason = code.reason();
+    }
+    errorPage(ex, v, code, reason);
+  }
+
+  /** An error page for {@code code} with {@code reason}. */
+  public void errorPage(HttpExchange ex, Visitor v, ErrorCode code, String reason) {
+    Map<String, Object> m = model(v, "Error");
+    m.put("status", code.httpStatus());
+    m.put("errno", code.errno());
+    m.put("reason", reason);
+    m.put("signInNeeded", code == ErrorCode.UNAUTHORIZED);
+    render(ex, v, HttpResponseStatus.valueOf(code.httpStatus()), "error", m);
+  }
+
+  /** The text of a failure, for showing on the page it came from; null when unexpected. */
+  public static ProtocolException expected(Throwable failure) {
+    Throwable t =
+        failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    return t instanceof ProtocolException pe ? pe : null;
+  }
+
+  private static void securityHeaders(HttpHeaders h, String formOrigin) {
+    String formAction = formOrigin == null ? "'self'" : "'self' " + formOrigin;
+    h.set(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action "
+            + formAction
+            + "; frame-ancestors 'none'; base-uri 'none'");
+    h.set("X-Frame-Options", "DENY");
+    h.set("Referrer-Policy", "no-referrer");
+    h.set("Cross-Origin-Opener-Policy", "same-origin");
+    h.set(HttpHeaderNames.VARY, HttpHeaderNames.COOKIE);
+  }
+
+  /**
+   * Sets the anti-forgery cookie when the nonce is new, and the session cookie when {@code
+   * session} is not null (empty clears it). Both are HttpOnly and SameSite=Lax (the consent page
+   * is reached by a top-level navigation from the application's site, which Lax allows), and
+   * Secure when the node is served over TLS.
+   */
+  private void cookies(HttpHeaders h, Visitor v, String session) {
+    List<Cookie> out = new ArrayList<>();
+    if (v.newNonce()) {
+      out.add(cookie(WebSessions.CSRF_COOKIE, v.nonce(), -1));
+    }
+    if (session != null) {
+      long maxAge = session.isEmpty() ? 0 : sessions.lifetime().toSeconds();
+      out.add(cookie(WebSessions.SESSION_COOKIE, session, maxAge));
+    }
+    for (Cookie c : out) {
+      h.add(HttpHeaderNames.SET_COOKIE, ServerCookieEncoder.STRICT.encode(c));
+    }
+  }
+
+  private Cookie cookie(String name, String value, long maxAge) {
+    DefaultCookie c = new DefaultCookie(name, value);
+    c.setPath("/");
+    c.setHttpOnly(true);
+    c.setSecure(secureCookies);
+    c.setSameSite(CookieHeaderNames.SameSite.Lax);
+    if (maxAge >= 0) {
+      c.setMaxAge(maxAge);
+    }
+    return c;
+  }
+}

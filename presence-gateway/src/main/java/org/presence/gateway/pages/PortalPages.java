@@ -1,0 +1,288 @@
+package org.presence.gateway.pages;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.presence.gateway.api.ApiJson;
+import org.presence.gateway.api.AppsApi;
+import org.presence.gateway.app.AppService;
+import org.presence.gateway.app.DomainVerifier;
+import org.presence.gateway.http.HttpExchange;
+import org.presence.gateway.http.HttpRoutes;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.store.app.AppState;
+import org.presence.store.app.Application;
+
+/**
+ * The developer portal at {@code /myapps} (wiki section 2): list my applications, register one,
+ * see its verification key and where to serve it, verify, activate (the API key is shown once, in
+ * the answer to that POST, and never again), regenerate or deactivate, set the webhook, see the
+ * endpoints. Each action has a twin in {@link AppsApi}.
+ */
+public final class PortalPages {
+  /** Notices after an action, by the {@code done} query value; nothing else is ever shown. */
+  private static final Map<String, String> NOTICES =
+      Map.of(
+          "registered", "Registered. Now prove you own the domain.",
+          "verified", "Domain verified. You can activate the application.",
+          "deactivated", "Deactivated: the API key no longer works.",
+          "webhook", "Webhook saved.");
+
+  private final PageSupport pages;
+  private final AppService apps;
+  private final Supplier<String> baseUrl;
+
+  public PortalPages(PageSupport pages, AppService apps, Supplier<String> baseUrl) {
+    this.pages = pages;
+    this.apps = apps;
+    this.baseUrl = baseUrl;
+  }
+
+  /** Adds the routes. */
+  public void register(HttpRoutes.Builder routes) {
+    routes
+        .get("/myapps", pages.guard(this::list))
+        .post("/myapps", pages.guard(this::create))
+        .get("/myapps/{id}", pages.guard(this::show))
+        .post("/myapps/{id}/{action:verify|activate|regenerate|deactivate|webhook}", pages.guard(this::act));
+  }
+
+  private void list(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    if (v.session().isEmpty()) {
+      pages.toSignIn(ex, v, "/myapps");
+      return;
+    }
+    showList(ex, v, HttpResponseStatus.OK, null, Map.of());
+  }
+
+  private void showList(
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      HttpResponseStatus status,
+      String error,
+      Map<String, String> form) {
+    apps.list(v.subject())
+        .whenComplete(
+            (list, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+                return;
+              }
+              Map<String, Object> m = pages.model(v, "My applications");
+              m.put("apps", list.stream().map(PortalPages::summary).toList());
+              m.put("hasApps", !list.isEmpty());
+              m.put("error", error);
+              Map<String, String> f = new HashMap<>();
+              f.put("name", form.getOrDefault("name", ""));
+              f.put("domain", form.getOrDefault("domain", ""));
+              f.put("description", form.getOrDefault("description", ""));
+              m.put("form", f);
+              pages.render(ex, v, status, "myapps", m);
+            });
+  }
+
+  private static Map<String, Object> summary(Application a) {
+    Map<String, Object> m = new HashMap<>();
+    m.put("id", a.id());
+    m.put("name", a.name());
+    m.put("domain", a.domain());
+    m.put("state", a.state().wireName());
+    return m;
+  }
+
+  private void create(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    if (!allowed(ex, v, form)) {
+      return;
+    }
+    String name = PageSupport.field(form, "name");
+    String domain = PageSupport.field(form, "domain");
+    String description = PageSupport.field(form, "description");
+    apps.register(identity(v), name, domain, description)
+        .whenComplete(
+            (app, failure) -> {
+              if (failure == null) {
+                pages.redirect(ex, v, "/myapps/" + app.id() + "?done=registered", null);
+                return;
+              }
+              ProtocolException pe = PageSupport.expected(failure);
+              if (pe == null) {
+                pages.errorPage(ex, v, failure);
+                return;
+              }
+              Map<String, String> typed = new HashMap<>();
+              typed.put("name", clip(name));
+              typed.put("domain", clip(domain));
+              typed.put("description", clip(description));
+              showList(ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), pe.reason(), typed);
+            });
+  }
+
+  private void show(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    if (v.session().isEmpty()) {
+      pages.toSignIn(ex, v, ex.path());
+      return;
+    }
+    long id;
+    try {
+      id = AppsApi.parseAppId(ex.param("id"));
+    } catch (ProtocolException e) {
+      pages.errorPage(ex, v, e);
+      return;
+    }
+    String notice = ex.query("done").map(NOTICES::get).orElse(null);
+    apps.get(v.subject(), id)
+        .whenComplete(
+            (app, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+              } else {
+                showApp(ex, v, HttpResponseStatus.OK, app, null, notice, null);
+              }
+            });
+  }
+
+  private void act(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    if (!allowed(ex, v, form)) {
+      return;
+    }
+    long id;
+    try {
+      id = AppsApi.parseAppId(ex.param("id"));
+    } catch (ProtocolException e) {
+      pages.errorPage(ex, v, e);
+      return;
+    }
+    String who = v.subject();
+    String action = ex.param("action");
+    switch (action) {
+      case "activate" -> withKey(ex, v, id, apps.activate(who, id));
+      case "regenerate" -> withKey(ex, v, id, apps.regenerateKey(who, id));
+      case "verify" -> thenShow(ex, v, id, apps.verify(who, id), "verified");
+      case "deactivate" -> thenShow(ex, v, id, apps.deactivate(who, id), "deactivated");
+      default -> {
+        String url = PageSupport.field(form, "url");
+        CompletionStage<Application> done =
+            url == null || url.isBlank()
+                ? apps.clearWebhook(who, id)
+                : apps.setWebhook(who, id, url);
+        thenShow(ex, v, id, done, "webhook");
+      }
+    }
+  }
+
+  /** Shows the application with its new key: the one time the key is ever displayed. */
+  private void withKey(
+      HttpExchange ex, PageSupport.Visitor v, long id, CompletionStage<AppService.IssuedKey> key) {
+    key.whenComplete(
+        (issued, failure) -> {
+          if (failure != null) {
+            failedAction(ex, v, id, failure);
+          } else {
+            showApp(ex, v, HttpResponseStatus.OK, issued.app(), issued.apiKey(), null, null);
+          }
+        });
+  }
+
+  private void thenShow(
+      HttpExchange ex, PageSupport.Visitor v, long id, CompletionStage<Application> done, String what) {
+    done.whenComplete(
+        (app, failure) -> {
+          if (failure != null) {
+            failedAction(ex, v, id, failure);
+          } else {
+            pages.redirect(ex, v, "/myapps/" + id + "?done=" + what, null);
+          }
+        });
+  }
+
+  /**
+   * A refused action shows the application again with the reason (verification failed, address
+   * not allowed...), with the code's status; unknown or foreign applications get the error page.
+   */
+  private void failedAction(HttpExchange ex, PageSupport.Visitor v, long id, Throwable failure) {
+    ProtocolException pe = PageSupport.expected(failure);
+    if (pe == null || pe.code() == ErrorCode.UNKNOWN_APP || pe.code() == ErrorCode.FORBIDDEN) {
+      pages.errorPage(ex, v, failure);
+      return;
+    }
+    apps.get(v.subject(), id)
+        .whenComplete(
+            (app, again) -> {
+              if (again != null) {
+                pages.errorPage(ex, v, again);
+              } else {
+                showApp(
+                    ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), app, null, null,
+                    pe.reason());
+              }
+            });
+  }
+
+  private void showApp(
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      HttpResponseStatus status,
+      Application app,
+      String apiKey,
+      String notice,
+      String error) {
+    Map<String, Object> m = pages.model(v, app.name());
+    Map<String, Object> a = summary(app);
+    a.put("description", app.description());
+    a.put("verificationKey", app.verificationKey());
+    a.put("webhookUrl", app.webhookUrl() == null ? "" : app.webhookUrl());
+    a.put("webhookSecret", app.webhookSecret() == null ? "" : app.webhookSecret());
+    m.put("app", a);
+    m.put("apiKey", apiKey);
+    m.put("registered", app.state() == AppState.REGISTERED);
+    m.put("verified", app.state() == AppState.VERIFIED);
+    m.put("active", app.active());
+    m.put("verificationUrl", DomainVerifier.proofUrl(app.domain()));
+    ApiJson.Endpoints e = ApiJson.Endpoints.of(baseUrl.get(), app.id());
+    Map<String, Object> ep = new HashMap<>();
+    ep.put("grant", e.grant());
+    ep.put("updates", e.updates());
+    ep.put("stream", e.stream());
+    ep.put("notifications", e.notifications());
+    m.put("endpoints", ep);
+    m.put("notice", notice);
+    m.put("error", error);
+    pages.render(ex, v, status, "app", m);
+  }
+
+  /** Signed in and with a valid form token; otherwise answers with the error page. */
+  private boolean allowed(HttpExchange ex, PageSupport.Visitor v, Map<String, List<String>> form) {
+    if (v.session().isEmpty()) {
+      pages.errorPage(ex, v, ErrorCode.UNAUTHORIZED, "Sign in first");
+      return false;
+    }
+    if (!pages.csrfValid(v, form)) {
+      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
+      return false;
+    }
+    return true;
+  }
+
+  private static org.presence.gateway.identity.Identity identity(PageSupport.Visitor v) {
+    var s = v.session().orElseThrow();
+    return new org.presence.gateway.identity.Identity(s.subject(), s.email(), s.expiresAt());
+  }
+
+  /** What the visitor typed, kept for the form when it is shown again (bounded). */
+  private static String clip(String s) {
+    if (s == null) {
+      return "";
+    }
+    return s.length() > 2100 ? s.substring(0, 2100) : s;
+  }
+}

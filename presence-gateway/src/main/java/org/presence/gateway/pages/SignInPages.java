@@ -1,0 +1,173 @@
+package org.presence.gateway.pages;
+
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.presence.gateway.http.HttpExchange;
+import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.identity.DevIdentity;
+import org.presence.gateway.identity.Identity;
+import org.presence.gateway.identity.IdentityVerifier;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+
+/**
+ * The home page, the stylesheet, sign-in and sign-out. Sign-in uses the same identity as devices:
+ * a valid identity token opens a session; where development signing is on, a clearly labelled
+ * development sign-in takes just an email (the session's user is then {@code dev:<email>}, the
+ * same user as a development token for that email).
+ */
+public final class SignInPages {
+  private static final int MAX_EMAIL = 254;
+  private static final int MAX_TOKEN = 8192;
+
+  private final PageSupport pages;
+  private final IdentityVerifier verifier;
+  private final Clock clock;
+  private final byte[] stylesheet;
+
+  public SignInPages(PageSupport pages, IdentityVerifier verifier, Clock clock) {
+    this.pages = pages;
+    this.verifier = verifier;
+    this.clock = clock;
+    this.stylesheet = load("static/presence.css");
+  }
+
+  private static byte[] load(String resource) {
+    try (InputStream in = SignInPages.class.getClassLoader().getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IllegalStateException("missing resource " + resource);
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read " + resource, e);
+    }
+  }
+
+  /** Adds the routes. */
+  public void register(HttpRoutes.Builder routes) {
+    routes
+        .get("/", pages.guard(this::home))
+        .get("/static/presence.css", pages.guard(this::css))
+        .get("/signin", pages.guard(this::signInPage))
+        .post("/signin", pages.guard(this::signIn))
+        .post("/signout", pages.guard(this::signOut));
+  }
+
+  private void home(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    pages.render(ex, v, HttpResponseStatus.OK, "home", pages.model(v, "Presence"));
+  }
+
+  private void css(HttpExchange ex) {
+    ex.respond(
+        HttpResponseStatus.OK,
+        "text/css; charset=utf-8",
+        Unpooled.wrappedBuffer(stylesheet),
+        null);
+  }
+
+  private void signInPage(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    String next = safeNext(ex.query("next").orElse("/"));
+    showSignIn(ex, v, HttpResponseStatus.OK, next, null);
+  }
+
+  private void showSignIn(
+      HttpExchange ex, PageSupport.Visitor v, HttpResponseStatus status, String next, String error) {
+    Map<String, Object> m = pages.model(v, "Sign in");
+    m.put("next", next);
+    m.put("devSignIn", pages.devSignIn());
+    m.put("error", error);
+    pages.render(ex, v, status, "signin", m);
+  }
+
+  private void signIn(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    String next = safeNext(PageSupport.field(form, "next"));
+    if (!pages.csrfValid(v, form)) {
+      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
+      return;
+    }
+    String email = PageSupport.field(form, "email");
+    String token = PageSupport.field(form, "token");
+    CompletionStage<Identity> identity;
+    if (email != null && pages.devSignIn()) {
+      identity = devIdentity(email);
+    } else if (token != null && !token.isBlank() && token.length() <= MAX_TOKEN) {
+      try {
+        identity = verifier.verify(token.strip());
+      } catch (RuntimeException e) {
+        identity = CompletableFuture.failedFuture(e);
+      }
+    } else {
+      identity =
+          CompletableFuture.failedFuture(
+              new ProtocolException(ErrorCode.UNAUTHORIZED, "give an identity token"));
+    }
+    identity.whenComplete(
+        (id, failure) -> {
+          if (failure != null) {
+            ProtocolException pe = PageSupport.expected(failure);
+            if (pe == null) {
+              pages.errorPage(ex, v, failure);
+              return;
+            }
+            showSignIn(
+                ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), next, pe.reason());
+            return;
+          }
+          pages.redirectWithSession(ex, v, next, pages.sessions().issue(id));
+        });
+  }
+
+  private CompletionStage<Identity> devIdentity(String raw) {
+    String email = raw.strip();
+    if (email.length() < 3
+        || email.length() > MAX_EMAIL
+        || !email.matches("[^\\s@]+@[^\\s@]+")
+        || email.chars().anyMatch(Character::isISOControl)) {
+      return CompletableFuture.failedFuture(
+          new ProtocolException(ErrorCode.INVALID_FIELD_VALUE, "not an email address"));
+    }
+    return CompletableFuture.completedFuture(
+        new Identity(
+            DevIdentity.subjectFor(email),
+            email,
+            clock.instant().plus(pages.sessions().lifetime())));
+  }
+
+  private void signOut(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    if (!pages.csrfValid(v, form)) {
+      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
+      return;
+    }
+    pages.redirectWithSession(ex, v, "/", null);
+  }
+
+  /**
+   * Where to go after sign-in: a path on this node only ({@code /...}, not {@code //host} or
+   * {@code /\host}, which browsers treat as another site), else {@code /}. Sign-in is never an
+   * open redirect.
+   */
+  public static String safeNext(String next) {
+    if (next == null
+        || next.length() > 4096
+        || !next.startsWith("/")
+        || next.startsWith("//")
+        || next.startsWith("/\\")
+        || next.chars().anyMatch(c -> c < 0x20 || c == 0x7f || c == '\\')) {
+      return "/";
+    }
+    return next;
+  }
+}

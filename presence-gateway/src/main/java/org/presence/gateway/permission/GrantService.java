@@ -1,0 +1,201 @@
+package org.presence.gateway.permission;
+
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.presence.gateway.app.AppCache;
+import org.presence.gateway.app.AppFields;
+import org.presence.gateway.cache.Invalidations;
+import org.presence.gateway.config.CachesConfig;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.store.app.Application;
+import org.presence.store.permission.Grant;
+import org.presence.store.permission.GrantRepository;
+import org.presence.store.permission.PuidState;
+
+/**
+ * The user's side of wiki section 3: consent to an application, the grants (the seeds'
+ * Presence-Authentications rows) with their PUIDs, pausing, resuming and revoking. Used by the
+ * consent and settings pages and by the JSON API; knows nothing of HTTP.
+ *
+ * <p>Applications may only be granted while active (verified domain and a working API key). A
+ * grant of the same user, application and user string returns the same PUID; a revoked PUID never
+ * comes back.
+ *
+ * <p>Cache of enabled grants, the hot read of presence routing:
+ *
+ * <ul>
+ *   <li>key: the user ({@code sub}); value: their grants that are not paused;
+ *   <li>bound: {@code caches.grants.max-size} users; ttl: {@code caches.grants.ttl};
+ *   <li>invalidated ({@code grants:<sub>}) on every node after each grant, pause, resume and
+ *       revoke of that user.
+ * </ul>
+ */
+public final class GrantService {
+  /** Invalidation kind. */
+  public static final String KIND = "grants";
+
+  /** Longest user string (the {@code grants.user_string} column). */
+  public static final int MAX_USER_STRING = 100;
+
+  /**
+   * A checked consent request, ready to show.
+   *
+   * @param app the application asking, active
+   * @param redirect where the answer goes, on the application's domain
+   * @param userString how the user appears to the application
+   */
+  public record Consent(Application app, URI redirect, String userString) {}
+
+  /**
+   * A grant with what the settings page shows about its application.
+   *
+   * @param grant the stored grant
+   * @param appName the application's name (or {@code #id} if it is gone)
+   * @param appDomain its domain, or empty
+   */
+  public record GrantView(Grant grant, String appName, String appDomain) {}
+
+  private final GrantRepository grants;
+  private final AppCache apps;
+  private final Invalidations invalidations;
+  private final AsyncLoadingCache<String, List<Grant>> enabled;
+
+  public GrantService(
+      GrantRepository grants, AppCache apps, Invalidations invalidations, CachesConfig.Spec spec) {
+    this.grants = grants;
+    this.apps = apps;
+    this.invalidations = invalidations;
+    this.enabled =
+        Caffeine.newBuilder()
+            .maximumSize(spec.maxSize())
+            .expireAfterWrite(spec.ttl())
+            .buildAsync(
+                (String user, java.util.concurrent.Executor ex) ->
+                    grants
+                        .listByUser(user)
+                        .thenApply(all -> all.stream().filter(Grant::enabled).toList())
+                        .toCompletableFuture());
+    invalidations.register(KIND, user -> enabled.synchronous().invalidate(user));
+  }
+
+  /**
+   * Checks a consent request: the application exists and is active, the redirect is on its
+   * domain, the user string is acceptable.
+   */
+  public CompletionStage<Consent> prepare(long appId, String redirect, String userString) {
+    return activeApp(appId)
+        .thenApply(
+            app ->
+                new Consent(
+                    app, RedirectRules.check(app.domain(), redirect), userString(userString)));
+  }
+
+  /**
+   * Grants {@code appId} the presence of {@code user} as {@code userString}: the PUID of the
+   * existing grant for the same three, or a new one.
+   */
+  public CompletionStage<Grant> grant(String user, long appId, String userString) {
+    String str;
+    try {
+      str = userString(userString);
+    } catch (ProtocolException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return activeApp(appId)
+        .thenCompose(app -> grants.grant(user, appId, str))
+        .thenCompose(g -> changed(user, g));
+  }
+
+  /** The user's grants with their applications' names, by application. */
+  public CompletionStage<List<GrantView>> list(String user) {
+    return grants
+        .listByUser(user)
+        .thenCompose(
+            all -> {
+              List<CompletableFuture<GrantView>> views = new ArrayList<>();
+              for (Grant g : all) {
+                views.add(
+                    apps.find(g.appId())
+                        .thenApply(
+                            app ->
+                                new GrantView(
+                                    g,
+                                    app.map(Application::name).orElse("#" + g.appId()),
+                                    app.map(Application::domain).orElse("")))
+                        .toCompletableFuture());
+              }
+              return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
+                  .thenApply(v -> views.stream().map(CompletableFuture::join).toList());
+            });
+  }
+
+  /** Pauses ({@code false}) or resumes ({@code true}) the user's grant with this PUID. */
+  public CompletionStage<Grant> setEnabled(String user, String puid, boolean on) {
+    return grants
+        .setEnabled(user, puid, on)
+        .thenCompose(g -> changed(user, mine(g)));
+  }
+
+  /** Revokes the user's grant with this PUID; the PUID is dead from now on. */
+  public CompletionStage<Grant> revoke(String user, String puid) {
+    return grants.revoke(user, puid).thenCompose(g -> changed(user, mine(g)));
+  }
+
+  /** The user's grants that are not paused (cached): where their presence may go. */
+  public CompletionStage<List<Grant>> enabledGrants(String user) {
+    return enabled.get(user);
+  }
+
+  /** What {@code puid} means to {@code appId} now (notifications check this). */
+  public CompletionStage<PuidState> puidState(long appId, String puid) {
+    return grants.puidState(appId, puid);
+  }
+
+  private CompletionStage<Application> activeApp(long appId) {
+    return apps.find(appId)
+        .thenApply(
+            found -> {
+              Application app =
+                  found.orElseThrow(
+                      () -> new ProtocolException(ErrorCode.UNKNOWN_APP, "#" + appId));
+              if (!app.domainVerified()) {
+                throw new ProtocolException(ErrorCode.APP_NOT_VERIFIED, app.name());
+              }
+              if (!app.active()) {
+                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, app.name());
+              }
+              return app;
+            });
+  }
+
+  /** The trimmed user string: 1–100 characters, no control characters. */
+  public static String userString(String raw) {
+    String s = raw == null ? "" : raw.strip();
+    if (s.isEmpty()) {
+      throw new ProtocolException(ErrorCode.INVALID_USER_STRING, "id is required");
+    }
+    if (s.length() > MAX_USER_STRING) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_USER_STRING, "at most " + MAX_USER_STRING + " characters");
+    }
+    if (AppFields.hasControlCharacters(s)) {
+      throw new ProtocolException(ErrorCode.INVALID_USER_STRING, "control characters");
+    }
+    return s;
+  }
+
+  private static Grant mine(Optional<Grant> g) {
+    return g.orElseThrow(() -> new ProtocolException(ErrorCode.UNKNOWN_PUID));
+  }
+
+  private CompletionStage<Grant> changed(String user, Grant g) {
+    return invalidations.publish(KIND, user).thenApply(v -> g);
+  }
+}

@@ -1,0 +1,50 @@
+package org.presence.gateway.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+
+class AppFieldsTest {
+  @ParameterizedTest
+  @CsvSource({
+    "chat.example.com, chat.example.com",
+    "  Chat.Example.COM. , chat.example.com",
+    "127.0.0.1:8080, 127.0.0.1:8080",
+    "localhost:9000, localhost:9000",
+    "xn--bcher-kva.example, xn--bcher-kva.example"
+  })
+  void domain_whenValid_thenNormalised(String raw, String expected) {
+    assertThat(AppFields.domain(raw)).isEqualTo(expected);
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "", "http://chat.example.com", "chat.example.com/path", "user@chat.example.com",
+        "chat", "-chat.example.com", "chat_.example.com", "chat.example.com:0",
+        "chat.example.com:65536", "999.1.1.1", "1.2.3", "[::1]", "chat..example.com",
+        "<script>.example.com"
+      })
+  void domain_whenInvalid_thenInvalidAppField(String raw) {
+    assertThatThrownBy(() -> AppFields.domain(raw))
+        .isInstanceOfSatisfying(
+            ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_APP_FIELD));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"a\u0000b", "a\u202eb", "a\nb", "   "})
+  void name_whenControlOrEmpty_thenRefused(String raw) {
+    assertThatThrownBy(() -> AppFields.name(raw)).isInstanceOf(ProtocolException.class);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"Beer Chat", "Ünïcödé 名前", "a"})
+  void name_whenOrdinaryText_thenKept(String raw) {
+    assertThat(AppFields.name(raw)).isEqualTo(raw);
+  }
+}

@@ -1,0 +1,230 @@
+package org.presence.gateway.browser;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.TestNode;
+import org.presence.store.permission.PuidState;
+import org.presence.store.testing.Backends;
+
+/**
+ * The whole applications flow in a real browser: Debian's headless Chromium, driven through
+ * Debian's chromedriver by Selenium (both executables named explicitly, so nothing is ever
+ * downloaded). A developer registers an application, proves its domain against a stub site on
+ * loopback, activates it and reads its key; a user signs in from the consent link, allows, lands
+ * back on the site with the PUID, pauses and revokes in the settings page. No page uses
+ * JavaScript: the browser only follows links and submits forms.
+ */
+class BrowserFlowIT {
+  private static final String CHROMIUM = "PRESENCE_TEST_CHROMIUM";
+  private static final String CHROMEDRIVER = "PRESENCE_TEST_CHROMEDRIVER";
+
+  @TempDir Path dataDir;
+  @TempDir Path profile;
+  TestNode node;
+  DomainStub site;
+  WebDriver browser;
+
+  private static String executable(String variable) {
+    String path = System.getenv(variable);
+    if (path == null || path.isBlank() || !Files.isExecutable(Path.of(path))) {
+      String message = variable + " does not name an executable: run bin/test-all";
+      if (System.getenv(Backends.REQUIRE) != null) {
+        fail(message);
+      }
+      assumeTrue(false, message);
+    }
+    return path;
+  }
+
+  @BeforeEach
+  void start() {
+    String chromium = executable(CHROMIUM);
+    String chromedriver = executable(CHROMEDRIVER);
+    node = TestNode.embedded(dataDir);
+    site = DomainStub.start();
+    site.serve(
+        "/presence/callback",
+        new DomainStub.Answer(200, "text/html; charset=utf-8", "<!doctype html><title>BeerChat</title><h1 id=\"back\">Back at BeerChat</h1>", Map.of()));
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary(chromium);
+    options.addArguments(
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--user-data-dir=" + profile.toAbsolutePath());
+    ChromeDriverService service =
+        new ChromeDriverService.Builder()
+            .usingDriverExecutable(new File(chromedriver))
+            .usingAnyFreePort()
+            .build();
+    browser = new ChromeDriver(service, options);
+    browser.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60));
+  }
+
+  @AfterEach
+  void stop() {
+    if (browser != null) {
+      browser.quit();
+    }
+    if (site != null) {
+      site.close();
+    }
+    if (node != null) {
+      node.close();
+    }
+  }
+
+  private void open(String path) {
+    browser.get(node.uri(path).toString());
+  }
+
+  private String text(String id) {
+    return browser.findElement(By.id(id)).getText();
+  }
+
+  private void click(String id) {
+    submit(browser.findElement(By.id(id)));
+  }
+
+  /**
+   * Clicks a submit button and waits until the browser has left the page (its old root element is
+   * gone), so the next look is at the answer and never at the page the form was on.
+   */
+  private void submit(WebElement button) {
+    WebElement oldPage = browser.findElement(By.tagName("html"));
+    button.click();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              try {
+                oldPage.isEnabled();
+                return false;
+              } catch (StaleElementReferenceException e) {
+                return true;
+              }
+            });
+  }
+
+  private void signIn(String email) {
+    browser.findElement(By.id("email")).sendKeys(email);
+    click("dev-sign-in");
+    assertThat(text("signed-in-as")).isEqualTo(email);
+  }
+
+  private PuidState puidState(long appId, String puid) throws Exception {
+    return node.server().appFeatures().grants().puidState(appId, puid).toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+  }
+
+  private void screenshot(String name) throws Exception {
+    Path dir = Path.of("target", "browser-screenshots");
+    Files.createDirectories(dir);
+    byte[] png = ((org.openqa.selenium.TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES);
+    Files.write(dir.resolve(name + ".png"), png);
+  }
+
+  @Test
+  void registerVerifyActivateGrantPauseRevoke() throws Exception {
+    // The developer.
+    open("/myapps");
+    assertThat(browser.getCurrentUrl()).contains("/signin?next=");
+    assertThat(browser.getPageSource()).contains("For development only.");
+    signIn("dev@example.com");
+    assertThat(browser.getCurrentUrl()).endsWith("/myapps");
+    assertThat(text("signed-in-as")).isEqualTo("dev@example.com");
+
+    browser.findElement(By.id("name")).sendKeys("BeerChat");
+    browser.findElement(By.id("domain")).sendKeys(site.domain());
+    browser.findElement(By.id("description")).sendKeys("Chat about beer");
+    click("register-app");
+    assertThat(text("app-name")).isEqualTo("BeerChat");
+    assertThat(text("app-state")).isEqualTo("registered");
+    long appId = Long.parseLong(text("app-id"));
+    String proof = browser.findElement(By.id("verification-key")).getAttribute("value");
+    assertThat(proof).hasSize(1024);
+    assertThat(text("verification-url")).isEqualTo("http://" + site.domain() + "/__presence");
+
+    site.serveKey(proof);
+    click("verify");
+    assertThat(text("notice")).contains("Domain verified");
+    assertThat(text("app-state")).isEqualTo("verified");
+
+    click("activate");
+    String key = browser.findElement(By.id("api-key")).getAttribute("value");
+    assertThat(key).hasSize(1024);
+    assertThat(text("app-state")).isEqualTo("active");
+    node.server().appFeatures().apiKeys().authenticate(appId, key).toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    screenshot("1-activated");
+    String grantUrl = text("grant-url");
+    assertThat(grantUrl).startsWith(node.server().baseUrl() + "/" + appId + "/grant?");
+    click("sign-out");
+    assertThat(browser.findElements(By.id("signed-in-as"))).isEmpty();
+
+    // The user, arriving from the application's "Authorize" link.
+    String callback = "http://" + site.domain() + "/presence/callback";
+    open("/" + appId + "/grant?redirect=" + URLEncoder.encode(callback, StandardCharsets.UTF_8) + "&id=Fred");
+    assertThat(browser.getCurrentUrl()).contains("/signin?next=");
+    signIn("marge@example.com");
+    assertThat(text("consent-app")).isEqualTo("BeerChat");
+    assertThat(text("consent-domain")).isEqualTo(site.domain());
+    assertThat(text("consent-user")).isEqualTo("Fred");
+    screenshot("2-consent");
+    click("allow");
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> browser.getCurrentUrl().startsWith(callback));
+    assertThat(text("back")).isEqualTo("Back at BeerChat");
+    String puid = browser.getCurrentUrl().substring((callback + "?puid=").length());
+    assertThat(puid).matches("[A-Za-z0-9_-]{43}");
+    assertThat(site.requests()).anyMatch(r -> r.startsWith("GET /presence/callback?puid=" + puid));
+    assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
+
+    // The settings page: pause, then revoke.
+    open("/settings");
+    assertThat(browser.findElement(By.cssSelector("tr.grant .user-string")).getText()).isEqualTo("Fred");
+    assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText()).isEqualTo("On");
+    submit(browser.findElement(By.cssSelector("tr.grant button.pause")));
+    assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText()).isEqualTo("Paused");
+    assertThat(puidState(appId, puid)).isEqualTo(PuidState.PAUSED);
+    screenshot("3-paused");
+
+    submit(browser.findElement(By.cssSelector("tr.grant button.resume")));
+    assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText()).isEqualTo("On");
+    assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
+
+    submit(browser.findElement(By.cssSelector("tr.grant button.revoke")));
+    assertThat(text("no-grants")).isEqualTo("No application sees your presence.");
+    assertThat(puidState(appId, puid)).isEqualTo(PuidState.REVOKED);
+  }
+}

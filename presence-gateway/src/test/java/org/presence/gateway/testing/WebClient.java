@@ -1,0 +1,117 @@
+package org.presence.gateway.testing;
+
+import java.net.CookieManager;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * A browser stand-in for page tests: keeps cookies, never follows redirects (tests look at them),
+ * posts forms, and picks the anti-forgery token out of the last page.
+ */
+public final class WebClient {
+  private static final Pattern CSRF = Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"");
+
+  private final TestNode node;
+  private final HttpClient http;
+  private String lastCsrf;
+
+  public WebClient(TestNode node) {
+    this.node = node;
+    this.http =
+        HttpClient.newBuilder()
+            .cookieHandler(new CookieManager())
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+  }
+
+  /** GET {@code path}; remembers the page's form token. */
+  public HttpResponse<String> get(String path) {
+    HttpResponse<String> r = send(HttpRequest.newBuilder(node.uri(path)).GET().build());
+    remember(r);
+    return r;
+  }
+
+  /** POSTs {@code fields} as a form, with the last page's token unless a csrf field is given. */
+  public HttpResponse<String> post(String path, Map<String, String> fields) {
+    Map<String, String> all = new LinkedHashMap<>();
+    if (lastCsrf != null) {
+      all.put("csrf", lastCsrf);
+    }
+    all.putAll(fields);
+    HttpResponse<String> r = postRaw(path, form(all));
+    remember(r);
+    return r;
+  }
+
+  /** POSTs {@code body} as a form exactly as given. */
+  public HttpResponse<String> postRaw(String path, String body) {
+    return send(
+        HttpRequest.newBuilder(node.uri(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build());
+  }
+
+  /** Signs in with the development sign-in as {@code email}. */
+  public WebClient signIn(String email) {
+    get("/signin");
+    HttpResponse<String> r = post("/signin", Map.of("email", email, "next", "/"));
+    if (r.statusCode() != 303) {
+      throw new AssertionError("sign-in failed: " + r.statusCode() + " " + r.body());
+    }
+    return this;
+  }
+
+  /** The form token of the last page. */
+  public String csrf() {
+    return lastCsrf;
+  }
+
+  /** Follows a 303 answer's Location (a path on this node). */
+  public HttpResponse<String> follow(HttpResponse<String> redirect) {
+    String location = redirect.headers().firstValue("Location").orElseThrow();
+    return get(location);
+  }
+
+  private void remember(HttpResponse<String> r) {
+    Matcher m = CSRF.matcher(r.body());
+    if (m.find()) {
+      lastCsrf = m.group(1);
+    }
+  }
+
+  /** URL-encodes a form. */
+  public static String form(Map<String, String> fields) {
+    return fields.entrySet().stream()
+        .map(
+            e ->
+                URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8)
+                    + "="
+                    + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+        .collect(Collectors.joining("&"));
+  }
+
+  private HttpResponse<String> send(HttpRequest request) {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new AssertionError("request failed: " + request, e);
+    }
+  }
+
+  /** The URI of {@code path} on the node. */
+  public URI uri(String path) {
+    return node.uri(path);
+  }
+}

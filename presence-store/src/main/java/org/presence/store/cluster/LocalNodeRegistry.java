@@ -1,0 +1,45 @@
+package org.presence.store.cluster;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The {@link NodeRegistry} of the embedded default. Every node in the process shares it; a node
+ * that stops renewing is never declared dead here, since a process cannot outlive itself: its
+ * state dies with it.
+ */
+public final class LocalNodeRegistry implements NodeRegistry {
+  private final Set<String> nodes = ConcurrentHashMap.newKeySet();
+
+  @Override
+  public CompletionStage<Void> heartbeat(String nodeId, Duration lease) {
+    nodes.add(nodeId);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public CompletionStage<List<String>> expired() {
+    return CompletableFuture.completedFuture(List.of());
+  }
+
+  @Override
+  public CompletionStage<Boolean> claim(String deadNodeId, String claimer) {
+    return CompletableFuture.completedFuture(false);
+  }
+
+  @Override
+  public CompletionStage<Void> leave(String nodeId) {
+    nodes.remove(nodeId);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public CompletionStage<List<String>> alive() {
+    return CompletableFuture.completedFuture(new ArrayList<>(nodes));
+  }
+}

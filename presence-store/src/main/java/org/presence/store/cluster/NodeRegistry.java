@@ -1,0 +1,33 @@
+package org.presence.store.cluster;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Which gateway nodes are alive. Each node renews a lease every few seconds; a node whose lease
+ * ran out (killed, frozen, cut off) is dead, and exactly one survivor wins the right to clean up
+ * after it (mark its devices offline), however many notice at once.
+ *
+ * <p>Two implementations: {@link LocalNodeRegistry} (one node: nobody else can die) and {@link
+ * RedisNodeRegistry} (the cluster). One contract suite runs against both.
+ */
+public interface NodeRegistry {
+  /** Renews (or takes) {@code nodeId}'s lease for {@code lease}. */
+  CompletionStage<Void> heartbeat(String nodeId, Duration lease);
+
+  /** The nodes that held a lease and let it run out, not yet claimed. */
+  CompletionStage<List<String>> expired();
+
+  /**
+   * Claims the clean-up of dead node {@code deadNodeId} for {@code claimer}. True for exactly one
+   * caller per death; false when the node is alive again or someone else claimed it.
+   */
+  CompletionStage<Boolean> claim(String deadNodeId, String claimer);
+
+  /** Gives up {@code nodeId}'s lease at once (a node that drains cleanly). */
+  CompletionStage<Void> leave(String nodeId);
+
+  /** The nodes holding a lease now. */
+  CompletionStage<List<String>> alive();
+}

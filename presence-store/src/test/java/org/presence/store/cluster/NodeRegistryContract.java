@@ -1,0 +1,54 @@
+package org.presence.store.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The behaviour of every {@link NodeRegistry}. */
+public abstract class NodeRegistryContract {
+  protected abstract NodeRegistry open();
+
+  protected abstract void closeAll();
+
+  @AfterEach
+  void close() {
+    closeAll();
+  }
+
+  protected static <T> T join(CompletionStage<T> s) {
+    try {
+      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  protected static String node() {
+    return "n-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  @Test
+  void heartbeat_makesTheNodeAliveAndNotExpired() {
+    NodeRegistry r = open();
+    String n = node();
+    join(r.heartbeat(n, Duration.ofSeconds(30)));
+    assertThat(join(r.alive())).contains(n);
+    assertThat(join(r.expired())).doesNotContain(n);
+    assertThat(join(r.claim(n, "someone"))).isFalse();
+  }
+
+  @Test
+  void leave_removesTheNodeWithoutADeath() {
+    NodeRegistry r = open();
+    String n = node();
+    join(r.heartbeat(n, Duration.ofSeconds(30)));
+    join(r.leave(n));
+    assertThat(join(r.alive())).doesNotContain(n);
+    assertThat(join(r.expired())).doesNotContain(n);
+  }
+}
