@@ -23,7 +23,10 @@ import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.updates.AppUpdateLog;
 import org.presence.store.updates.LocalAppUpdateLog;
+import org.presence.store.updates.LocalWebhookState;
 import org.presence.store.updates.RedisAppUpdateLog;
+import org.presence.store.updates.RedisWebhookState;
+import org.presence.store.updates.WebhookState;
 
 /**
  * Opens the node's persistence and bus from a {@link StoreConfig} and closes them again: the one
@@ -41,6 +44,7 @@ public final class Store implements AutoCloseable {
   private final AppUpdateLog updates;
   private final PresenceStateStore presence;
   private final NodeRegistry nodes;
+  private final WebhookState webhooks;
 
   private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
     this.config = config;
@@ -55,6 +59,7 @@ public final class Store implements AutoCloseable {
     this.presence =
         redis == null ? new LocalPresenceStateStore() : new RedisPresenceStateStore(redis);
     this.nodes = redis == null ? new LocalNodeRegistry() : new RedisNodeRegistry(redis);
+    this.webhooks = redis == null ? new LocalWebhookState() : new RedisWebhookState(redis);
   }
 
   /**
@@ -160,6 +165,11 @@ public final class Store implements AutoCloseable {
   /** The gateway nodes' leases. */
   public NodeRegistry nodes() {
     return nodes;
+  }
+
+  /** Each application's webhook sender lease and cursor. */
+  public WebhookState webhooks() {
+    return webhooks;
   }
 
   /** The Redis backend, or {@code null} in the embedded default. */

@@ -16,11 +16,25 @@ import org.presence.protocol.model.PresenceStatus;
  *     drop a change that arrives after a newer one (changes made on different nodes may cross on
  *     the bus). Internal: shared by all of a user's applications, it must not be shown to them
  * @param at when the change happened, epoch milliseconds
+ * @param seq the update's number in the application's log ({@code AppUpdateLog}), or 0 when it
+ *     was not numbered
  */
 public record PresenceEvent(
-    long appId, String puid, PresenceStatus status, String message, long version, long at) {
+    long appId,
+    String puid,
+    PresenceStatus status,
+    String message,
+    long version,
+    long at,
+    long seq) {
   public PresenceEvent {
     Objects.requireNonNull(puid, "puid");
     Objects.requireNonNull(status, "status");
+  }
+
+  /** An event not numbered by a log. */
+  public PresenceEvent(
+      long appId, String puid, PresenceStatus status, String message, long version, long at) {
+    this(appId, puid, status, message, version, at, 0);
   }
 }

@@ -13,8 +13,8 @@ import org.presence.protocol.model.PresenceStatus;
 
 /**
  * The bus form of a {@link PresenceEvent}: {@code {"type":"presence","app_id":421,"puid":"...",
- * "status":"online","message":"...","version":1700000000000000,"at":1700000000000}} ({@code
- * message} absent when there is none). Written by the node that made the change, read by whatever
+ * "status":"online","message":"...","version":1700000000000000,"at":1700000000000,"seq":17}}
+ * ({@code message} absent when there is none, {@code seq} when the update was not numbered). Written by the node that made the change, read by whatever
  * delivers presence to applications.
  */
 public final class PresenceEventCodec {
@@ -37,6 +37,9 @@ public final class PresenceEventCodec {
       }
       g.writeNumberField("version", e.version());
       g.writeNumberField("at", e.at());
+      if (e.seq() != 0) {
+        g.writeNumberField("seq", e.seq());
+      }
       g.writeEndObject();
     } catch (IOException x) {
       throw new UncheckedIOException(x);
@@ -61,6 +64,7 @@ public final class PresenceEventCodec {
       String message = null;
       Long version = null;
       Long at = null;
+      long seq = 0;
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken v = p.nextToken();
@@ -73,6 +77,7 @@ public final class PresenceEventCodec {
           case "message" -> message = v == JsonToken.VALUE_STRING ? p.getText() : null;
           case "version" -> version = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
           case "at" -> at = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
+          case "seq" -> seq = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : 0;
           default -> p.skipChildren();
         }
       }
@@ -80,7 +85,7 @@ public final class PresenceEventCodec {
           || version == null || at == null) {
         throw new ProtocolException(ErrorCode.MISSING_FIELD, "not a complete presence event");
       }
-      return new PresenceEvent(appId, puid, status, message, version, at);
+      return new PresenceEvent(appId, puid, status, message, version, at, seq);
     } catch (IOException x) {
       throw new ProtocolException(ErrorCode.MALFORMED_JSON, null, x);
     }

@@ -16,6 +16,14 @@ class PresenceEventCodecTest {
     assertThat(PresenceEventCodec.decode(PresenceEventCodec.encode(e))).isEqualTo(e);
     PresenceEvent bare = new PresenceEvent(1, "p", PresenceStatus.OFFLINE, null, 5, 6);
     assertThat(PresenceEventCodec.decode(PresenceEventCodec.encode(bare))).isEqualTo(bare);
+    PresenceEvent numbered = new PresenceEvent(9, "q", PresenceStatus.ONLINE, "hi", 5, 6, 1_700_000_000_000_017L);
+    assertThat(PresenceEventCodec.decode(PresenceEventCodec.encode(numbered))).isEqualTo(numbered);
+  }
+
+  @Test
+  void encode_withSeq_addsIt() {
+    PresenceEvent e = new PresenceEvent(421, "pU1d", PresenceStatus.ONLINE, null, 7, 8, 17);
+    assertThat(new String(PresenceEventCodec.encode(e), StandardCharsets.UTF_8)).endsWith(",\"at\":8,\"seq\":17}");
   }
 
   @Test

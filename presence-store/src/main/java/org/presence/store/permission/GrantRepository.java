@@ -26,6 +26,13 @@ public interface GrantRepository {
   CompletionStage<List<Grant>> listByApp(long appId);
 
   /**
+   * A page of an application's enabled grants, by PUID: at most {@code limit} whose PUID sorts
+   * after {@code afterPuid} ({@code ""} for the first page). Snapshots read an application's users
+   * page by page, so that a large application costs one page of memory at a time.
+   */
+  CompletionStage<List<Grant>> listEnabledByApp(long appId, String afterPuid, int limit);
+
+  /**
    * Pauses ({@code false}) or resumes ({@code true}) the user's grant with this PUID. Empty when
    * the user has no such grant.
    */

@@ -99,6 +99,20 @@ public final class JdbiGrantRepository implements GrantRepository {
   }
 
   @Override
+  public CompletionStage<List<Grant>> listEnabledByApp(long appId, String afterPuid, int limit) {
+    return db.call(
+        h ->
+            h.createQuery(
+                    "SELECT " + COLUMNS + " FROM grants WHERE app_id = :a AND enabled = TRUE"
+                        + " AND puid > :after ORDER BY puid")
+                .bind("a", appId)
+                .bind("after", afterPuid)
+                .setMaxRows(limit)
+                .map(JdbiGrantRepository::map)
+                .list());
+  }
+
+  @Override
   public CompletionStage<Optional<Grant>> setEnabled(String userSub, String puid, boolean enabled) {
     return db.inTransaction(
         h -> {

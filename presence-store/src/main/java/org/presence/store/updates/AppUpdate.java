@@ -12,9 +12,12 @@ import org.presence.protocol.model.PresenceStatus;
  * @param puid the user as the application knows them
  * @param status the user's presence
  * @param message the custom status message, or empty
+ * @param version the user's presence version of the change (0 when it has none); internal: it is
+ *     shared by all of a user's applications and never shown to one
  * @param at when the log took it
  */
-public record AppUpdate(long seq, String puid, PresenceStatus status, String message, Instant at) {
+public record AppUpdate(
+    long seq, String puid, PresenceStatus status, String message, long version, Instant at) {
   public AppUpdate {
     Objects.requireNonNull(puid, "puid");
     Objects.requireNonNull(status, "status");
@@ -22,12 +25,37 @@ public record AppUpdate(long seq, String puid, PresenceStatus status, String mes
     Objects.requireNonNull(at, "at");
   }
 
-  /** An update before the log numbered it. */
-  public record New(String puid, PresenceStatus status, String message) {
+  /** What an update does besides carrying a status (see {@link AppUpdateLog#append}). */
+  public enum Kind {
+    /** A change of the user's presence; dropped when stale or while the PUID is paused. */
+    CHANGE,
+    /** The user paused or revoked the grant: an offline update, then nothing for the PUID. */
+    PAUSE,
+    /** The user resumed the grant: the current presence, and changes flow again. */
+    RESUME
+  }
+
+  /**
+   * An update before the log numbered it.
+   *
+   * @param puid the user as the application knows them
+   * @param status the user's presence
+   * @param message the custom status message, or empty
+   * @param version the user's presence version of the change, or 0 for none (never stale)
+   * @param kind a change, a pause or a resume
+   */
+  public record New(
+      String puid, PresenceStatus status, String message, long version, Kind kind) {
     public New {
       Objects.requireNonNull(puid, "puid");
       Objects.requireNonNull(status, "status");
       Objects.requireNonNull(message, "message");
+      Objects.requireNonNull(kind, "kind");
+    }
+
+    /** A change without a version. */
+    public New(String puid, PresenceStatus status, String message) {
+      this(puid, status, message, 0, Kind.CHANGE);
     }
   }
 }

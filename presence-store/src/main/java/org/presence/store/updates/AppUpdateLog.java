@@ -11,6 +11,23 @@ import java.util.concurrent.CompletionStage;
  * back with the last number it saw gets exactly what it missed, or learns that it must start over
  * from a fresh snapshot.
  *
+ * <h2>Per-PUID guard</h2>
+ *
+ * For each (application, PUID) the log remembers, for the {@link #RETENTION}, the latest presence
+ * version it took and whether the PUID is paused. It decides, atomically with the numbering:
+ *
+ * <ul>
+ *   <li>a {@link AppUpdate.Kind#CHANGE} is dropped while the PUID is paused, and when its version
+ *       is not newer than the last one taken (a user's changes made on two nodes may reach the log
+ *       out of order; version 0 is never stale);
+ *   <li>a {@link AppUpdate.Kind#PAUSE} is taken (and pauses the PUID) unless it is paused already;
+ *       a node whose grant cache has not yet heard of the pause cannot slip a change in after it;
+ *   <li>a {@link AppUpdate.Kind#RESUME} unpauses the PUID and is taken unless it says offline
+ *       (the pause already said so).
+ * </ul>
+ *
+ * Dropped updates get no number, so numbers stay consecutive.
+ *
  * <p>Two implementations: {@link LocalAppUpdateLog} (in memory, the embedded default) and {@link
  * RedisAppUpdateLog} (the cluster). One contract suite runs against both.
  */
@@ -39,8 +56,8 @@ public interface AppUpdateLog {
   record Read(Outcome outcome, List<AppUpdate> updates, long lastSeq, boolean more) {}
 
   /**
-   * Appends updates for an application, numbering them in order. Completes with the numbered
-   * updates once stored.
+   * Appends updates for an application, numbering in order those the per-PUID guard keeps.
+   * Completes with the numbered updates (the kept ones, in order) once stored.
    */
   CompletionStage<List<AppUpdate>> append(long appId, List<AppUpdate.New> updates);
 

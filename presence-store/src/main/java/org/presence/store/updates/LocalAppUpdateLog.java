@@ -6,11 +6,13 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import org.presence.protocol.model.PresenceStatus;
 
 /**
  * The in-memory {@link AppUpdateLog} of the embedded default.
@@ -21,6 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * with a number from before a restart (below the log's start) learns that its updates are gone
  * ({@link Outcome#TOO_OLD}) rather than being told it is ahead. The numbers stay below 2^53, safe
  * in JavaScript.
+ *
+ * <p>Per-PUID guards are kept in access order and dropped with the retention, so they cost memory
+ * only for PUIDs updated within it.
  */
 public final class LocalAppUpdateLog implements AppUpdateLog {
   private final Map<Long, AppLog> logs = new ConcurrentHashMap<>();
@@ -49,7 +54,11 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     synchronized (log) {
       log.trim(now.minus(retention));
       for (AppUpdate.New u : updates) {
-        AppUpdate numbered = new AppUpdate(++log.last, u.puid(), u.status(), u.message(), now);
+        if (!log.admit(u, now)) {
+          continue;
+        }
+        AppUpdate numbered =
+            new AppUpdate(++log.last, u.puid(), u.status(), u.message(), u.version(), now);
         log.entries.addLast(numbered);
         out.add(numbered);
       }
@@ -72,14 +81,19 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
       }
       List<AppUpdate> out = new ArrayList<>();
       boolean more = false;
-      for (AppUpdate u : log.entries) {
-        if (u.seq() > since) {
-          if (out.size() == limit) {
-            more = true;
-            break;
-          }
-          out.add(u);
+      // Entries are numbered consecutively from the oldest: skip straight to the first wanted.
+      int skip = (int) Math.max(0, since + 1 - oldest);
+      Iterator<AppUpdate> it = log.entries.iterator();
+      for (int i = 0; i < skip && it.hasNext(); i++) {
+        it.next();
+      }
+      while (it.hasNext()) {
+        AppUpdate u = it.next();
+        if (out.size() == limit) {
+          more = true;
+          break;
         }
+        out.add(u);
       }
       return done(new Read(Outcome.OK, out, last, more));
     }
@@ -97,21 +111,65 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     return CompletableFuture.completedFuture(r);
   }
 
-  /** One application's updates, oldest first; guarded by itself. */
+  /** What the log remembers of one PUID: the last version taken and whether it is paused. */
+  private static final class Guard {
+    long version;
+    boolean paused;
+    Instant touched;
+  }
+
+  /** One application's updates, oldest first, and its PUIDs' guards; guarded by itself. */
   private static final class AppLog {
     final long base;
     long last;
     final ArrayDeque<AppUpdate> entries = new ArrayDeque<>();
+    /** By PUID, least recently touched first. */
+    final LinkedHashMap<String, Guard> guards = new LinkedHashMap<>(16, 0.75f, true);
 
     AppLog(long base) {
       this.base = base;
       this.last = base;
     }
 
+    /** Applies the guard rules of {@link AppUpdateLog} to {@code u}: whether it is taken. */
+    boolean admit(AppUpdate.New u, Instant now) {
+      Guard g = guards.get(u.puid());
+      if (g == null) {
+        g = new Guard();
+        guards.put(u.puid(), g);
+      }
+      g.touched = now;
+      switch (u.kind()) {
+        case CHANGE -> {
+          if (g.paused || (u.version() != 0 && u.version() <= g.version)) {
+            return false;
+          }
+          g.version = Math.max(g.version, u.version());
+          return true;
+        }
+        case PAUSE -> {
+          if (g.paused) {
+            return false;
+          }
+          g.paused = true;
+          return true;
+        }
+        default -> {
+          g.paused = false;
+          g.version = Math.max(g.version, u.version());
+          return u.status() != PresenceStatus.OFFLINE;
+        }
+      }
+    }
+
     void trim(Instant cutoff) {
       Iterator<AppUpdate> it = entries.iterator();
       while (it.hasNext() && it.next().at().isBefore(cutoff)) {
         it.remove();
+      }
+      Iterator<Guard> g = guards.values().iterator();
+      while (g.hasNext() && g.next().touched.isBefore(cutoff)) {
+        g.remove();
       }
     }
   }

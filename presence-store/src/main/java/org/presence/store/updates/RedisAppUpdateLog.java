@@ -29,7 +29,9 @@ import org.presence.store.redis.RedisScript;
  * ({@code <prefix>ulog:<app>}), and a time index with the first number of each second ({@code
  * <prefix>uidx:<app>}) used to trim the stream by age. Appending and reading are each one Lua
  * script, with Redis's own clock, so all nodes agree on numbers and on what is too old. Entries are
- * kept for the retention and up to one second more; idle applications' streams expire.
+ * kept for the retention and up to one second more; idle applications' streams expire. Each
+ * PUID's guard (last version, paused) is a key of its own, {@code <prefix>uguard:<app>:<puid>},
+ * expiring after the retention.
  */
 public final class RedisAppUpdateLog implements AppUpdateLog {
   /** Shared by both scripts: drop entries older than the retention (ARGV[1], ms). */
@@ -47,24 +49,70 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
       end
       """;
 
-  /** KEYS: counter, stream, index; ARGV: retention ms, then the encoded updates. */
+  /**
+   * KEYS: counter, stream, index, then one guard key per update; ARGV: retention ms, then four per
+   * update: kind ({@code c}, {@code p}, {@code r}), version (decimal), offline ({@code 1} or
+   * {@code 0}), encoded update. Returns {first seq (0 when none kept), time, kept positions...}.
+   * Versions are compared as numbers (exact below 2^53) but stored as the caller's text, since Lua
+   * would print a large number in exponent form.
+   */
   private static final String APPEND =
       TRIM
           + """
-          local n = #ARGV - 1
-          local last = redis.call('INCRBY', KEYS[1], n)
-          local first = last - n + 1
+          local n = (#ARGV - 1) / 4
+          local retention = tonumber(ARGV[1])
+          local keep = {}
           for i = 1, n do
-            redis.call('XADD', KEYS[2], (first + i - 1) .. '-1', 't', now, 'd', ARGV[i + 1])
+            local b = 1 + (i - 1) * 4
+            local kind = ARGV[b + 1]
+            local vtext = ARGV[b + 2]
+            local version = tonumber(vtext)
+            local gk = KEYS[3 + i]
+            local lastText, paused = '0', false
+            local g = redis.call('GET', gk)
+            if g then
+              local v, p = string.match(g, '^(%d+)(.*)$')
+              lastText = v
+              paused = (p == 'p')
+            end
+            local last = tonumber(lastText)
+            local ok = false
+            if kind == 'c' then
+              ok = (not paused) and (version == 0 or version > last)
+              if ok and version > last then lastText = vtext end
+            elseif kind == 'p' then
+              ok = not paused
+              paused = true
+            else
+              paused = false
+              if version > last then lastText = vtext end
+              ok = ARGV[b + 3] ~= '1'
+            end
+            redis.call('SET', gk, lastText .. (paused and 'p' or ''), 'PX', retention)
+            if ok then keep[#keep + 1] = i end
+          end
+          local k = #keep
+          if k == 0 then
+            return {0, now}
+          end
+          local lastSeq = redis.call('INCRBY', KEYS[1], k)
+          local first = lastSeq - k + 1
+          for j = 1, k do
+            local i = keep[j]
+            redis.call('XADD', KEYS[2], (first + j - 1) .. '-1', 't', now, 'd', ARGV[1 + (i - 1) * 4 + 4])
           end
           local sec = math.floor(now / 1000)
           if redis.call('ZCOUNT', KEYS[3], sec, sec) == 0 then
             redis.call('ZADD', KEYS[3], sec, first)
           end
-          local ttl = tonumber(ARGV[1]) * 2 + 1000
+          local ttl = retention * 2 + 1000
           redis.call('PEXPIRE', KEYS[2], ttl)
           redis.call('PEXPIRE', KEYS[3], ttl)
-          return {first, now}
+          local out = {first, now}
+          for j = 1, k do
+            out[#out + 1] = keep[j]
+          end
+          return out
           """;
 
   /**
@@ -111,6 +159,10 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
   private final RedisScript read;
   private final byte[] retentionMs;
 
+  private static final byte[][] KINDS = {bytes("c"), bytes("p"), bytes("r")};
+  private static final byte[] ONE = bytes("1");
+  private static final byte[] ZERO = bytes("0");
+
   public RedisAppUpdateLog(RedisBackend backend) {
     this(backend, RETENTION);
   }
@@ -137,22 +189,31 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
   @Override
   public CompletionStage<List<AppUpdate>> append(long appId, List<AppUpdate.New> updates) {
     if (updates.isEmpty()) {
-      return lastSeq(appId).thenApply(x -> List.of());
+      return CompletableFuture.completedFuture(List.of());
     }
-    byte[][] args = new byte[updates.size() + 1][];
+    String[] base = keysFor(appId);
+    String[] keyList = new String[3 + updates.size()];
+    System.arraycopy(base, 0, keyList, 0, 3);
+    byte[][] args = new byte[1 + updates.size() * 4][];
     args[0] = retentionMs;
     for (int i = 0; i < updates.size(); i++) {
-      args[i + 1] = encode(updates.get(i));
+      AppUpdate.New u = updates.get(i);
+      keyList[3 + i] = keys.key("uguard:" + appId + ":" + u.puid());
+      args[1 + i * 4] = KINDS[u.kind().ordinal()];
+      args[2 + i * 4] = bytes(u.version());
+      args[3 + i * 4] = u.status() == PresenceStatus.OFFLINE ? ONE : ZERO;
+      args[4 + i * 4] = encode(u);
     }
-    return append.<List<Object>>run(ScriptOutputType.MULTI, keysFor(appId), args)
+    return append.<List<Object>>run(ScriptOutputType.MULTI, keyList, args)
         .thenApply(
             out -> {
               long first = (Long) out.get(0);
               Instant at = Instant.ofEpochMilli((Long) out.get(1));
-              List<AppUpdate> numbered = new ArrayList<>(updates.size());
-              for (int i = 0; i < updates.size(); i++) {
-                AppUpdate.New u = updates.get(i);
-                numbered.add(new AppUpdate(first + i, u.puid(), u.status(), u.message(), at));
+              List<AppUpdate> numbered = new ArrayList<>(out.size() - 2);
+              for (int j = 2; j < out.size(); j++) {
+                AppUpdate.New u = updates.get((int) (long) (Long) out.get(j) - 1);
+                numbered.add(
+                    new AppUpdate(first + j - 2, u.puid(), u.status(), u.message(), u.version(), at));
               }
               return numbered;
             });
@@ -210,6 +271,9 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
       if (!u.message().isEmpty()) {
         g.writeStringField("m", u.message());
       }
+      if (u.version() != 0) {
+        g.writeNumberField("v", u.version());
+      }
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -221,6 +285,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     String puid = "";
     PresenceStatus status = PresenceStatus.OFFLINE;
     String message = "";
+    long version = 0;
     try (JsonParser p = Json.documents().createParser(data)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IOException("not an object");
@@ -232,12 +297,13 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
           case "u" -> puid = p.getText();
           case "s" -> status = PresenceStatus.fromWire(p.getText()).orElse(PresenceStatus.OFFLINE);
           case "m" -> message = p.getText();
+          case "v" -> version = p.getLongValue();
           default -> p.skipChildren();
         }
       }
     } catch (IOException e) {
       throw new UncheckedIOException("corrupt update " + seq, e);
     }
-    return new AppUpdate(seq, puid, status, message, at);
+    return new AppUpdate(seq, puid, status, message, version, at);
   }
 }

@@ -226,6 +226,29 @@ public abstract class PersistenceContract {
   }
 
   @Test
+  void listEnabledByApp_pagesByPuid_andSkipsPausedGrants() {
+    Application a = register("dev", "PG");
+    java.util.List<String> puids = new java.util.ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      puids.add(await(persistence.grants().grant("pu" + i, a.id(), "x")).puid());
+    }
+    await(persistence.grants().setEnabled("pu3", puids.get(3), false));
+    java.util.List<String> enabled =
+        puids.stream().filter(p -> !p.equals(puids.get(3))).sorted().toList();
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    String after = "";
+    while (true) {
+      java.util.List<Grant> page = await(persistence.grants().listEnabledByApp(a.id(), after, 4));
+      page.forEach(g -> seen.add(g.puid()));
+      if (page.size() < 4) {
+        break;
+      }
+      after = page.get(page.size() - 1).puid();
+    }
+    assertThat(seen).containsExactlyElementsOf(enabled);
+  }
+
+  @Test
   void settings_defaultsThenSavedThenReplaced() {
     assertThat(await(persistence.settings().get("someone")))
         .isEqualTo(UserSettings.defaults("someone"));

@@ -172,4 +172,76 @@ public abstract class AppUpdateLogContract {
     assertThat(r.updates()).extracting(AppUpdate::puid).containsExactly("new");
     assertThat(join(shortLog.readSince(app, start, 10)).outcome()).isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
   }
+
+  private static AppUpdate.New change(String puid, PresenceStatus s, long version) {
+    return new AppUpdate.New(puid, s, "", version, AppUpdate.Kind.CHANGE);
+  }
+
+  private static AppUpdate.New kind(String puid, PresenceStatus s, long version, AppUpdate.Kind k) {
+    return new AppUpdate.New(puid, s, "", version, k);
+  }
+
+  @Test
+  void append_carriesTheVersion_andReadsItBack() {
+    long app = app();
+    long start = join(log().lastSeq(app));
+    List<AppUpdate> a = join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, 1_700_000_000_123_456L))));
+    assertThat(a.get(0).version()).isEqualTo(1_700_000_000_123_456L);
+    assertThat(join(log().readSince(app, start, 10)).updates().get(0).version()).isEqualTo(1_700_000_000_123_456L);
+  }
+
+  @Test
+  void staleChange_ofTheSamePuid_isDroppedWithoutANumber() {
+    long app = app();
+    AppUpdateLog other = peer(log());
+    long start = join(log().lastSeq(app));
+    long v = 1_700_000_000_000_000L;
+    assertThat(join(log().append(app, List.of(change("p", PresenceStatus.AWAY, v + 2))))).hasSize(1);
+    // The older change made on another node arrives after the newer one: dropped.
+    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.ONLINE, v + 1))))).isEmpty();
+    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.AWAY, v + 2))))).isEmpty();
+    // Other PUIDs and newer versions go on, numbered consecutively.
+    List<AppUpdate> next =
+        join(log().append(app, List.of(change("q", PresenceStatus.ONLINE, v + 1), change("p", PresenceStatus.ONLINE, v + 3))));
+    assertThat(next).extracting(AppUpdate::seq).containsExactly(start + 2, start + 3);
+    assertThat(join(log().readSince(app, start, 10)).updates())
+        .extracting(AppUpdate::puid, AppUpdate::status)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("p", PresenceStatus.AWAY),
+            org.assertj.core.groups.Tuple.tuple("q", PresenceStatus.ONLINE),
+            org.assertj.core.groups.Tuple.tuple("p", PresenceStatus.ONLINE));
+  }
+
+  @Test
+  void pause_isTakenOnce_thenChangesAreDroppedUntilResume() {
+    long app = app();
+    AppUpdateLog other = peer(log());
+    long v = 1_700_000_000_000_000L;
+    join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, v))));
+    List<AppUpdate> paused = join(log().append(app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.PAUSE))));
+    assertThat(paused).extracting(AppUpdate::status).containsExactly(PresenceStatus.OFFLINE);
+    assertThat(join(other.append(app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.PAUSE))))).isEmpty();
+    // A node that has not heard of the pause yet cannot slip a change in.
+    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.AWAY, v + 5))))).isEmpty();
+    assertThat(join(other.append(app, List.of(change("other", PresenceStatus.AWAY, v + 5))))).hasSize(1);
+    // Resume is taken whatever its version, then newer changes flow again.
+    List<AppUpdate> resumed = join(log().append(app, List.of(kind("p", PresenceStatus.ONLINE, v, AppUpdate.Kind.RESUME))));
+    assertThat(resumed).extracting(AppUpdate::status).containsExactly(PresenceStatus.ONLINE);
+    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.ONLINE, v))))).isEmpty();
+    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.AWAY, v + 6))))).hasSize(1);
+  }
+
+  @Test
+  void resume_ofAnOfflineUser_unpausesSilently() {
+    long app = app();
+    join(log().append(app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.PAUSE))));
+    assertThat(join(log().append(app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.RESUME))))).isEmpty();
+    assertThat(join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, 9))))).hasSize(1);
+  }
+
+  @Test
+  void unversionedChanges_areNeverStale() {
+    long app = app();
+    assertThat(join(log().append(app, List.of(upd("p", PresenceStatus.ONLINE), upd("p", PresenceStatus.ONLINE))))).hasSize(2);
+  }
 }

@@ -1,0 +1,98 @@
+package org.presence.store.presence;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import org.presence.store.permission.Grant;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdatePublisher;
+
+/**
+ * Presence changes to applications through their update logs: for each real change, one update
+ * per enabled grant that may see it (the same audience rules as {@link BusPresenceEvents}), named
+ * by PUID only, grouped per application, numbered by the application's log and published on the
+ * bus by an {@link AppUpdatePublisher}. This is the producer side of the app update channel,
+ * stream and webhooks: each update gets its number exactly once, on the node where the change
+ * happened.
+ *
+ * <p>A user's changes are handled one after the other, in call order (each waits for the previous
+ * one's log append), so the changes of one user leave a node in order; changes of one user made
+ * on two nodes are put in order by the log's per-PUID version guard.
+ */
+public final class LoggedPresenceEvents implements PresenceEvents {
+  private final AppUpdatePublisher publisher;
+  private final BusPresenceEvents.Grants grants;
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> tails = new ConcurrentHashMap<>();
+
+  public LoggedPresenceEvents(AppUpdatePublisher publisher, BusPresenceEvents.Grants grants) {
+    this.publisher = publisher;
+    this.grants = grants;
+  }
+
+  @Override
+  public CompletionStage<Void> publish(String userSub, PresenceUpdate update, long now) {
+    if (update.changes().isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    @SuppressWarnings("unchecked")
+    CompletableFuture<Void>[] mine = new CompletableFuture[1];
+    tails.compute(
+        userSub,
+        (k, previous) -> {
+          CompletableFuture<Void> after =
+              previous == null
+                  ? CompletableFuture.completedFuture(null)
+                  : previous.handle((v, e) -> null);
+          mine[0] = after.thenCompose(v -> send(userSub, update)).toCompletableFuture();
+          return mine[0];
+        });
+    CompletableFuture<Void> done = mine[0];
+    done.whenComplete((v, e) -> tails.remove(userSub, done));
+    return done;
+  }
+
+  private CompletionStage<Void> send(String userSub, PresenceUpdate update) {
+    return grants
+        .of(userSub)
+        .thenCompose(
+            list -> {
+              Map<Long, List<AppUpdate.New>> byApp = new LinkedHashMap<>();
+              for (PresenceChange change : update.changes()) {
+                for (Grant g : list) {
+                  if (!g.enabled() || !sees(g.appId(), change, update)) {
+                    continue;
+                  }
+                  byApp
+                      .computeIfAbsent(g.appId(), a -> new ArrayList<>(2))
+                      .add(
+                          new AppUpdate.New(
+                              g.puid(),
+                              change.status(),
+                              change.message() == null ? "" : change.message(),
+                              change.version(),
+                              AppUpdate.Kind.CHANGE));
+                }
+              }
+              if (byApp.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+              }
+              List<CompletableFuture<?>> sent = new ArrayList<>(byApp.size());
+              byApp.forEach(
+                  (app, updates) -> sent.add(publisher.publish(app, updates).toCompletableFuture()));
+              return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]));
+            });
+  }
+
+  private static boolean sees(long appId, PresenceChange change, PresenceUpdate update) {
+    return change.forAllApps() ? !update.ownScopes().contains(appId) : change.appId() == appId;
+  }
+
+  /** Users whose changes are being handled now, for tests. */
+  int inFlight() {
+    return tails.size();
+  }
+}

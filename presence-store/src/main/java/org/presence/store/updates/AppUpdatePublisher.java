@@ -1,0 +1,105 @@
+package org.presence.store.updates;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.presence.protocol.event.PresenceEvent;
+import org.presence.protocol.event.PresenceEventCodec;
+import org.presence.store.bus.PresenceBus;
+import org.presence.store.presence.PresenceEvents;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one way presence updates for an application leave the node where they happen: numbered by
+ * the application's {@link AppUpdateLog} (once, here), then published on the bus channel {@link
+ * PresenceEvents#channel} as {@link PresenceEvent}s carrying their {@code seq}, for live delivery
+ * on every node. Listeners (the webhook sender) hear of every numbered batch.
+ *
+ * <p>The log is the truth: a consumer that misses a bus message (the bus is at most once, and
+ * messages of two nodes may cross) finds it in the log by its number.
+ */
+public final class AppUpdatePublisher {
+  private static final Logger LOG = LoggerFactory.getLogger(AppUpdatePublisher.class);
+
+  /** Hears of updates once the log numbered them. */
+  @FunctionalInterface
+  public interface Listener {
+    /** {@code updates} of {@code appId}, numbered, in order; must not block. */
+    void appended(long appId, List<AppUpdate> updates);
+  }
+
+  private final AppUpdateLog log;
+  private final PresenceBus bus;
+  private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+
+  public AppUpdatePublisher(AppUpdateLog log, PresenceBus bus) {
+    this.log = log;
+    this.bus = bus;
+  }
+
+  /** The log behind this publisher. */
+  public AppUpdateLog log() {
+    return log;
+  }
+
+  /** Adds a listener of every numbered batch. */
+  public void addListener(Listener listener) {
+    listeners.add(listener);
+  }
+
+  /**
+   * Appends {@code updates} to {@code appId}'s log and publishes the ones it kept. Completes with
+   * them once handed to the bus; fails when the log could not take them. A failed bus publication
+   * is only logged: consumers find the updates in the log.
+   */
+  public CompletionStage<List<AppUpdate>> publish(long appId, List<AppUpdate.New> updates) {
+    if (updates.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    return log.append(appId, updates)
+        .thenCompose(
+            numbered -> {
+              if (numbered.isEmpty()) {
+                return CompletableFuture.completedFuture(numbered);
+              }
+              List<CompletableFuture<Void>> sent = new ArrayList<>(numbered.size());
+              String channel = PresenceEvents.channel(appId);
+              for (AppUpdate u : numbered) {
+                PresenceEvent e =
+                    new PresenceEvent(
+                        appId,
+                        u.puid(),
+                        u.status(),
+                        u.message().isEmpty() ? null : u.message(),
+                        u.version(),
+                        u.at().toEpochMilli(),
+                        u.seq());
+                sent.add(bus.publish(channel, PresenceEventCodec.encode(e)).toCompletableFuture());
+              }
+              for (Listener l : listeners) {
+                try {
+                  l.appended(appId, numbered);
+                } catch (RuntimeException ex) {
+                  LOG.error("update listener failed", ex);
+                }
+              }
+              return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]))
+                  .handle(
+                      (v, e) -> {
+                        if (e != null) {
+                          LOG.warn(
+                              "updates {}..{} of app {} not published on the bus (they stay in the"
+                                  + " log): {}",
+                              numbered.get(0).seq(),
+                              numbered.get(numbered.size() - 1).seq(),
+                              appId,
+                              e.toString());
+                        }
+                        return numbered;
+                      });
+            });
+  }
+}

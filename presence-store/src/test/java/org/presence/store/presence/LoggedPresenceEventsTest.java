@@ -1,0 +1,129 @@
+package org.presence.store.presence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.protocol.event.PresenceEvent;
+import org.presence.protocol.event.PresenceEventCodec;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.StoreConfig;
+import org.presence.store.app.NewApplication;
+import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.db.EmbeddedPersistence;
+import org.presence.store.db.Persistence;
+import org.presence.store.permission.Grant;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.AppUpdatePublisher;
+import org.presence.store.updates.LocalAppUpdateLog;
+
+class LoggedPresenceEventsTest {
+  @TempDir Path dataDir;
+  Persistence persistence;
+  LocalPresenceBus bus;
+  AppUpdateLog log;
+  LoggedPresenceEvents events;
+  final List<PresenceEvent> received = new CopyOnWriteArrayList<>();
+  final List<AppUpdate> heard = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void open() {
+    persistence = EmbeddedPersistence.open(StoreConfig.embedded(dataDir));
+    bus = new LocalPresenceBus();
+    log = new LocalAppUpdateLog();
+    AppUpdatePublisher publisher = new AppUpdatePublisher(log, bus);
+    publisher.addListener((app, updates) -> heard.addAll(updates));
+    events = new LoggedPresenceEvents(publisher, persistence.grants()::listByUser);
+  }
+
+  @AfterEach
+  void close() {
+    bus.close();
+    persistence.close();
+  }
+
+  private static <T> T join(CompletionStage<T> s) {
+    try {
+      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private long app(String name) {
+    long id =
+        join(persistence.apps().create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
+            .id();
+    join(bus.subscribe(PresenceEvents.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
+    return id;
+  }
+
+  private static PresenceUpdate update(ApplicationIds own, PresenceChange... changes) {
+    return new PresenceUpdate(true, List.of(changes), own);
+  }
+
+  @Test
+  void publish_numbersEachUpdateInItsAppsLog_thenPublishesItWithItsSeq() {
+    long a = app("a");
+    long b = app("b");
+    long paused = app("p");
+    Grant ga = join(persistence.grants().grant("alice", a, "Fred"));
+    Grant gb = join(persistence.grants().grant("alice", b, "fred"));
+    Grant gp = join(persistence.grants().grant("alice", paused, "f"));
+    join(persistence.grants().setEnabled("alice", gp.puid(), false));
+    long startA = join(log.lastSeq(a));
+
+    join(events.publish("alice", update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, "hi", 11)), 99));
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
+    await().during(Duration.ofMillis(200)).until(() -> received.size() == 2);
+    PresenceEvent ea = received.stream().filter(e -> e.appId() == a).findFirst().orElseThrow();
+    assertThat(ea.puid()).isEqualTo(ga.puid());
+    assertThat(ea.seq()).isEqualTo(startA + 1);
+    assertThat(ea.message()).isEqualTo("hi");
+    assertThat(ea.version()).isEqualTo(11);
+    assertThat(received).extracting(PresenceEvent::puid).containsExactlyInAnyOrder(ga.puid(), gb.puid());
+    AppUpdateLog.Read r = join(log.readSince(a, startA, 10));
+    assertThat(r.updates()).extracting(AppUpdate::puid, AppUpdate::status, AppUpdate::message, AppUpdate::version)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(ga.puid(), PresenceStatus.ONLINE, "hi", 11L));
+    assertThat(heard).extracting(AppUpdate::puid).containsExactlyInAnyOrder(ga.puid(), gb.puid());
+  }
+
+  @Test
+  void publish_manyChangesOfOneUser_thenNumberedInCallOrder() {
+    long a = app("a");
+    join(persistence.grants().grant("alice", a, "x"));
+    PresenceStatus[] cycle = {PresenceStatus.ONLINE, PresenceStatus.AWAY};
+    for (int i = 1; i <= 50; i++) {
+      events.publish("alice", update(ApplicationIds.NONE, new PresenceChange(0, cycle[i % 2], null, i)), i);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 50);
+    assertThat(received).extracting(PresenceEvent::version)
+        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 50).boxed().toList());
+    List<Long> seqs = received.stream().map(PresenceEvent::seq).toList();
+    assertThat(seqs).isSorted().doesNotHaveDuplicates();
+    await().atMost(Duration.ofSeconds(5)).until(() -> events.inFlight() == 0);
+  }
+
+  @Test
+  void publish_staleChangeFromAnotherNode_isDroppedByTheLog() {
+    long a = app("a");
+    join(persistence.grants().grant("alice", a, "x"));
+    join(events.publish("alice", update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.AWAY, null, 20)), 1));
+    join(events.publish("alice", update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, null, 19)), 1));
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 1);
+    await().during(Duration.ofMillis(200)).until(() -> received.size() == 1);
+    assertThat(received.get(0).status()).isEqualTo(PresenceStatus.AWAY);
+  }
+}
