@@ -161,6 +161,8 @@ public enum ErrorCode {
   INVALID_SINCE(190, 400, "Invalid since sequence number"),
   /** Too many update connections for this application. */
   TOO_MANY_APP_CONNECTIONS(191, 429, "Too many update connections for this application", true),
+  /** The application opened update connections faster than its limit allows. */
+  TOO_MANY_APP_RECONNECTS(192, 429, "Update connections opened too often for this application", true),
 
   // ---- 500–509: server and backends (temporary) ----
   /** An unexpected server fault. Retrying may help. */
@@ -280,6 +282,10 @@ public enum ErrorCode {
           "Reconnect after a backoff; read frames promptly and answer pings.";
       case FRAME_TOO_LARGE -> "Open a new session; keep frames under the size limit.";
       case RATE_LIMIT_EXCEEDED -> "Open a new session after a backoff; send less often.";
+      case INVALID_SINCE -> "Connect again without since: a snapshot comes first.";
+      case TOO_MANY_APP_CONNECTIONS ->
+          "Close update connections you no longer use, or reconnect after a backoff.";
+      case TOO_MANY_APP_RECONNECTS -> "Reconnect after a backoff; keep connections open.";
       default -> {
         if (sessionLost()) {
           yield retryable()
