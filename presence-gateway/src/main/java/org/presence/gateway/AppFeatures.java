@@ -113,6 +113,11 @@ public final class AppFeatures implements AutoCloseable {
     return apps;
   }
 
+  /** Applications by id, cached (API key checks, webhooks). */
+  public AppCache appCache() {
+    return appCache;
+  }
+
   /** API key checks (update channel, notifications). */
   public ApiKeyAuthenticator apiKeys() {
     return apiKeys;

@@ -26,8 +26,12 @@ import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.routing.Connections;
+import org.presence.gateway.updates.AppUpdates;
+import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.store.StartupException;
 import org.presence.store.Store;
+import org.presence.store.presence.LoggedPresenceEvents;
+import org.presence.store.updates.AppUpdatePublisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +52,8 @@ public final class PresenceServer implements AutoCloseable {
   private final IdentityVerifier identityVerifier;
   private final AppFeatures appFeatures;
   private final DeviceChannel device;
+  private final AppUpdates updates;
+  private final WebhookDispatcher webhooks;
   private final Channel serverChannel;
   private final InetSocketAddress address;
   private volatile boolean closed;
@@ -62,6 +68,8 @@ public final class PresenceServer implements AutoCloseable {
       IdentityVerifier identityVerifier,
       AppFeatures appFeatures,
       DeviceChannel device,
+      AppUpdates updates,
+      WebhookDispatcher webhooks,
       Channel serverChannel) {
     this.config = config;
     this.store = store;
@@ -72,6 +80,8 @@ public final class PresenceServer implements AutoCloseable {
     this.identityVerifier = identityVerifier;
     this.appFeatures = appFeatures;
     this.device = device;
+    this.updates = updates;
+    this.webhooks = webhooks;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
@@ -93,6 +103,8 @@ public final class PresenceServer implements AutoCloseable {
     EventLoops loops = null;
     AppFeatures appFeatures = null;
     DeviceChannel device = null;
+    AppUpdates updates = null;
+    WebhookDispatcher webhooks = null;
     try {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
@@ -113,15 +125,32 @@ public final class PresenceServer implements AutoCloseable {
       AtomicReference<String> baseUrl = new AtomicReference<>(config.gateway().baseUrl(0));
       appFeatures = AppFeatures.start(config, store, identity, baseUrl::get);
       appFeatures.register(routes);
+      // Every presence update for an application is numbered once, by its log, on the node where
+      // the change happened, then published for live delivery (and heard by the webhook sender).
+      AppUpdatePublisher publisher = new AppUpdatePublisher(store.updates(), store.bus());
+      webhooks =
+          new WebhookDispatcher(
+              config.webhooks(),
+              config.nodeId(),
+              store.webhooks(),
+              store.updates(),
+              appFeatures.appCache(),
+              appFeatures.outbound(),
+              metrics);
+      publisher.addListener(webhooks);
+      webhooks.start();
       device =
           DeviceChannel.start(
               config,
               identity,
               store,
-              appFeatures.grants()::enabledGrants,
+              new LoggedPresenceEvents(publisher, appFeatures.grants()::enabledGrants),
               metrics,
               disconnector,
               routes);
+      updates =
+          AppUpdates.start(
+              config, store, appFeatures, publisher, metrics, connections, disconnector, routes);
       extraRoutes.accept(routes);
 
       HttpRouter router =
@@ -174,6 +203,8 @@ public final class PresenceServer implements AutoCloseable {
               identity,
               appFeatures,
               device,
+              updates,
+              webhooks,
               server);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
@@ -192,6 +223,12 @@ public final class PresenceServer implements AutoCloseable {
       }
       if (device != null) {
         device.close();
+      }
+      if (updates != null) {
+        updates.close();
+      }
+      if (webhooks != null) {
+        webhooks.close();
       }
       store.close();
       throw e;
@@ -240,6 +277,16 @@ public final class PresenceServer implements AutoCloseable {
     return device;
   }
 
+  /** The app update channel and stream. */
+  public AppUpdates updates() {
+    return updates;
+  }
+
+  /** The webhook sender. */
+  public WebhookDispatcher webhooks() {
+    return webhooks;
+  }
+
   /** Open client connections. */
   public int openConnections() {
     return connections.size();
@@ -279,6 +326,8 @@ public final class PresenceServer implements AutoCloseable {
     loops.shutdown(2000);
     // After the sockets are gone: devices still in their grace period are released now.
     device.close();
+    updates.close();
+    webhooks.close();
     appFeatures.close();
     store.close();
     LOG.info("node {} stopped", config.nodeId());

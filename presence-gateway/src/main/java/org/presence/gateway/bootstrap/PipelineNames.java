@@ -18,6 +18,7 @@ public final class PipelineNames {
   public static final String DEVICE_SESSION = "device-session";
   public static final String APP_CODEC = "app-codec";
   public static final String APP_SESSION = "app-session";
+  public static final String UPDATE_STREAM = "update-stream";
   public static final String OUTBOUND = "outbound";
   public static final String EXCEPTION = "exception";
 

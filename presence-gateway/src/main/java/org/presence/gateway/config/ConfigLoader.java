@@ -270,6 +270,44 @@ public final class ConfigLoader {
     if (!pushSecret.isEmpty() && pushSecret.length() < 16) {
       problem("push.secret", "must be empty (endpoint off) or at least 16 characters");
     }
+    UpdatesConfig updates =
+        new UpdatesConfig(
+            positiveDuration("updates.key-timeout"),
+            positive("updates.max-connections-per-app"),
+            positiveDouble("updates.connect-rate"),
+            positive("updates.connect-burst"),
+            positive("updates.buffer-size"),
+            positiveDuration("updates.buffer-age"),
+            positive("updates.max-batch"),
+            positive("updates.snapshot-page"),
+            positiveDuration("updates.reorder-wait"),
+            positiveDuration("updates.poll-interval"),
+            positiveDuration("updates.ping-interval"),
+            positive("updates.receipts-buffer"),
+            socketBuffer("updates.socket-send-buffer"),
+            autoFlag("updates.demo", embedded));
+    if (updates.maxBatch() > 10_000) {
+      problem("updates.max-batch", "must be at most 10000");
+    }
+    if (updates.snapshotPage() > 10_000) {
+      problem("updates.snapshot-page", "must be at most 10000");
+    }
+    WebhooksConfig webhooks =
+        new WebhooksConfig(
+            positiveDuration("webhooks.interval"),
+            positiveDuration("webhooks.timeout"),
+            bytes("webhooks.max-response-bytes"),
+            positive("webhooks.max-batch"),
+            positiveDuration("webhooks.max-backoff"),
+            positive("webhooks.max-in-flight"),
+            positiveDuration("webhooks.lease-ttl"),
+            positiveDuration("webhooks.idle"));
+    if (webhooks.leaseTtl().compareTo(webhooks.timeout().multipliedBy(2)) < 0) {
+      problem("webhooks.lease-ttl", "must be at least twice webhooks.timeout");
+    }
+    if (webhooks.maxBackoff().compareTo(webhooks.interval()) < 0) {
+      problem("webhooks.max-backoff", "must not be shorter than webhooks.interval");
+    }
     return new PresenceConfig(
         nodeId,
         dataDir,
@@ -283,7 +321,9 @@ public final class ConfigLoader {
         web,
         caches,
         device,
-        new PushConfig(pushSecret));
+        new PushConfig(pushSecret),
+        updates,
+        webhooks);
   }
 
   private <T> T get(String path, Function<String, T> getter, T fallback) {
@@ -324,6 +364,16 @@ public final class ConfigLoader {
     if (v < 1 || v > Integer.MAX_VALUE) {
       problem(path, "must be between 1 byte and 2 GiB");
       return 1;
+    }
+    return (int) v;
+  }
+
+  /** A socket buffer size: 0 (the kernel's) or 1 KiB to 64 MiB. */
+  private int socketBuffer(String path) {
+    long v = get(path, config::getBytes, 0L);
+    if (v != 0 && (v < 1024 || v > 64L * 1024 * 1024)) {
+      problem(path, "must be 0 (the kernel's sizing) or between 1k and 64m");
+      return 0;
     }
     return (int) v;
   }

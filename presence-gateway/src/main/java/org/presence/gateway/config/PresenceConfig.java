@@ -21,6 +21,8 @@ import org.presence.store.StoreConfig;
  * @param caches hot-read caches
  * @param device the device channel's timers and limits
  * @param push the push-server endpoint
+ * @param updates the app update channel and stream
+ * @param webhooks webhook calls to applications
  */
 public record PresenceConfig(
     String nodeId,
@@ -35,7 +37,9 @@ public record PresenceConfig(
     WebConfig web,
     CachesConfig caches,
     DeviceConfig device,
-    PushConfig push) {
+    PushConfig push,
+    UpdatesConfig updates,
+    WebhooksConfig webhooks) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

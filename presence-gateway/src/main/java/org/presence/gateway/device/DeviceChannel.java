@@ -11,7 +11,6 @@ import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.store.Store;
-import org.presence.store.presence.BusPresenceEvents;
 import org.presence.store.presence.PresenceEvents;
 import org.presence.store.push.JdbiClientMappingRepository;
 
@@ -37,13 +36,13 @@ public final class DeviceChannel implements AutoCloseable {
    * Builds the channel, subscribes the node to its bus channel (waiting for it: this runs at
    * start-up, not on an event loop) and adds the routes to {@code routes}.
    *
-   * @param grants where presence changes go: the user's enabled grants (cached by the caller)
+   * @param events where real presence changes go (the applications' update logs)
    */
   public static DeviceChannel start(
       PresenceConfig config,
       IdentityVerifier identity,
       Store store,
-      BusPresenceEvents.Grants grants,
+      PresenceEvents events,
       GatewayMetrics metrics,
       Disconnector disconnector,
       HttpRoutes.Builder routes) {
@@ -56,7 +55,6 @@ public final class DeviceChannel implements AutoCloseable {
             });
     try {
       DeviceRegistry registry = new DeviceRegistry(config.device().pingInterval());
-      PresenceEvents events = new BusPresenceEvents(store.bus(), grants);
       DeviceService service =
           new DeviceService(
               config.device(),

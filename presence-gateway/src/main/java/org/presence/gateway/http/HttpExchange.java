@@ -108,6 +108,11 @@ public final class HttpExchange {
     return uri.parameters();
   }
 
+  /** Whether the request is HTTP/1.1 or later (chunked responses are possible). */
+  public boolean http11() {
+    return !HttpVersion.HTTP_1_0.equals(request.protocolVersion());
+  }
+
   public HttpHeaders headers() {
     return request.headers();
   }

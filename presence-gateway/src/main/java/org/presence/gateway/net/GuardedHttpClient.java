@@ -47,7 +47,7 @@ import org.presence.gateway.config.OutboundConfig;
 import org.presence.store.exec.StoreExecutors;
 
 /**
- * HTTP(S) requests to URLs a developer gave the node (the domain proof now, webhooks later), made
+ * HTTP(S) requests to URLs a developer gave the node (the domain proof, webhooks), made
  * so that they cannot be turned against the node's own network:
  *
  * <ul>
@@ -73,6 +73,8 @@ public final class GuardedHttpClient implements AutoCloseable {
    * @param body request body, or an empty array
    * @param maxResponseBytes a larger response body fails with {@link OutboundException.Failure#TOO_LARGE}
    * @param timeout deadline for everything: lookups, connects, redirects and the answer
+   * @param followRedirects whether same-host redirects are followed; when not, a redirect fails
+   *     the request with {@link OutboundException.Failure#REDIRECT_REFUSED}
    */
   public record Request(
       HttpMethod method,
@@ -80,10 +82,21 @@ public final class GuardedHttpClient implements AutoCloseable {
       Map<String, String> headers,
       byte[] body,
       int maxResponseBytes,
-      Duration timeout) {
-    /** A GET of {@code uri}. */
+      Duration timeout,
+      boolean followRedirects) {
+    /** A GET of {@code uri}, following same-host redirects. */
     public static Request get(URI uri, int maxResponseBytes, Duration timeout) {
-      return new Request(HttpMethod.GET, uri, Map.of(), new byte[0], maxResponseBytes, timeout);
+      return new Request(
+          HttpMethod.GET, uri, Map.of(), new byte[0], maxResponseBytes, timeout, true);
+    }
+
+    /**
+     * A POST of {@code body} to {@code uri} that follows no redirect (a redirected POST would
+     * lose its body or repeat it somewhere the sender did not choose).
+     */
+    public static Request post(
+        URI uri, Map<String, String> headers, byte[] body, int maxResponseBytes, Duration timeout) {
+      return new Request(HttpMethod.POST, uri, headers, body, maxResponseBytes, timeout, false);
     }
   }
 
@@ -180,6 +193,13 @@ public final class GuardedHttpClient implements AutoCloseable {
               URI next = redirectTarget(uri, hop);
               if (next == null) {
                 result.complete(new Response(hop.status, hop.contentType, hop.body, uri));
+                return;
+              }
+              if (!request.followRedirects()) {
+                result.completeExceptionally(
+                    new OutboundException(
+                        OutboundException.Failure.REDIRECT_REFUSED,
+                        "redirect (" + hop.status + ") not followed"));
                 return;
               }
               if (redirects >= config.maxRedirects()) {

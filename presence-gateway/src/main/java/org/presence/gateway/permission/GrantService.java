@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.presence.gateway.app.AppCache;
 import org.presence.gateway.app.AppFields;
 import org.presence.gateway.cache.Invalidations;
@@ -62,7 +63,31 @@ public final class GrantService {
    */
   public record GrantView(Grant grant, String appName, String appDomain) {}
 
+  /** What happened to a grant. */
+  public enum Change {
+    /** A user granted an application (or confirmed an existing grant). */
+    GRANTED,
+    /** The user paused the grant. */
+    PAUSED,
+    /** The user resumed the grant. */
+    RESUMED,
+    /** The user revoked the grant; its PUID is dead. */
+    REVOKED
+  }
+
+  /**
+   * Hears of grant changes once they are committed and the caches invalidated, before the caller
+   * gets its answer (the app update feature sends the application an offline update or the
+   * user's current presence).
+   */
+  @FunctionalInterface
+  public interface Listener {
+    /** {@code grant} went through {@code change}; the answer waits for the returned stage. */
+    CompletionStage<Void> changed(Change change, Grant grant);
+  }
+
   private final GrantRepository grants;
+  private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private final AppCache apps;
   private final Invalidations invalidations;
   private final AsyncLoadingCache<String, List<Grant>> enabled;
@@ -110,7 +135,7 @@ public final class GrantService {
     }
     return activeApp(appId)
         .thenCompose(app -> grants.grant(user, appId, str))
-        .thenCompose(g -> changed(user, g));
+        .thenCompose(g -> changed(user, g, Change.GRANTED));
   }
 
   /** The user's grants with their applications' names, by application. */
@@ -140,12 +165,12 @@ public final class GrantService {
   public CompletionStage<Grant> setEnabled(String user, String puid, boolean on) {
     return grants
         .setEnabled(user, puid, on)
-        .thenCompose(g -> changed(user, mine(g)));
+        .thenCompose(g -> changed(user, mine(g), on ? Change.RESUMED : Change.PAUSED));
   }
 
   /** Revokes the user's grant with this PUID; the PUID is dead from now on. */
   public CompletionStage<Grant> revoke(String user, String puid) {
-    return grants.revoke(user, puid).thenCompose(g -> changed(user, mine(g)));
+    return grants.revoke(user, puid).thenCompose(g -> changed(user, mine(g), Change.REVOKED));
   }
 
   /** The user's grants that are not paused (cached): where their presence may go. */
@@ -195,7 +220,16 @@ public final class GrantService {
     return g.orElseThrow(() -> new ProtocolException(ErrorCode.UNKNOWN_PUID));
   }
 
-  private CompletionStage<Grant> changed(String user, Grant g) {
-    return invalidations.publish(KIND, user).thenApply(v -> g);
+  /** Adds a listener of grant changes. */
+  public void listen(Listener listener) {
+    listeners.add(listener);
+  }
+
+  private CompletionStage<Grant> changed(String user, Grant g, Change change) {
+    CompletionStage<Void> done = invalidations.publish(KIND, user);
+    for (Listener l : listeners) {
+      done = done.thenCompose(v -> l.changed(change, g));
+    }
+    return done.thenApply(v -> g);
   }
 }

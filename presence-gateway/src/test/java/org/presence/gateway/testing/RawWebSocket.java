@@ -51,7 +51,18 @@ public final class RawWebSocket implements AutoCloseable {
 
   /** Connects to {@code path} on {@code port} of 127.0.0.1 and completes the handshake. */
   public static RawWebSocket connect(int port, String path) throws IOException {
+    return connect(port, path, 0);
+  }
+
+  /**
+   * As {@link #connect(int, String)} with a receive buffer of {@code receiveBuffer} bytes (0: the
+   * system's), for a client that reads little or nothing.
+   */
+  public static RawWebSocket connect(int port, String path, int receiveBuffer) throws IOException {
     Socket s = new Socket();
+    if (receiveBuffer > 0) {
+      s.setReceiveBufferSize(receiveBuffer);
+    }
     s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
     s.setSoTimeout(10_000);
     RawWebSocket ws = new RawWebSocket(s);

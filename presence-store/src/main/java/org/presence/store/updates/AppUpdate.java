@@ -31,7 +31,7 @@ public record AppUpdate(
     CHANGE,
     /** The user paused or revoked the grant: an offline update, then nothing for the PUID. */
     PAUSE,
-    /** The user resumed the grant: the current presence, and changes flow again. */
+    /** The user resumed (or made) the grant: the current presence, and changes flow again. */
     RESUME
   }
 

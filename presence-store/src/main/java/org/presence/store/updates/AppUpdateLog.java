@@ -22,8 +22,9 @@ import java.util.concurrent.CompletionStage;
  *       out of order; version 0 is never stale);
  *   <li>a {@link AppUpdate.Kind#PAUSE} is taken (and pauses the PUID) unless it is paused already;
  *       a node whose grant cache has not yet heard of the pause cannot slip a change in after it;
- *   <li>a {@link AppUpdate.Kind#RESUME} unpauses the PUID and is taken unless it says offline
- *       (the pause already said so).
+ *   <li>a {@link AppUpdate.Kind#RESUME} of a paused PUID unpauses it and is taken whatever its
+ *       version, unless it says offline (the pause already said so); of a PUID that is not paused
+ *       it is a change like any other.
  * </ul>
  *
  * Dropped updates get no number, so numbers stay consecutive.

@@ -140,13 +140,6 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
       }
       g.touched = now;
       switch (u.kind()) {
-        case CHANGE -> {
-          if (g.paused || (u.version() != 0 && u.version() <= g.version)) {
-            return false;
-          }
-          g.version = Math.max(g.version, u.version());
-          return true;
-        }
         case PAUSE -> {
           if (g.paused) {
             return false;
@@ -154,12 +147,26 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
           g.paused = true;
           return true;
         }
+        case RESUME -> {
+          if (g.paused) {
+            g.paused = false;
+            g.version = Math.max(g.version, u.version());
+            return u.status() != PresenceStatus.OFFLINE;
+          }
+          return change(g, u);
+        }
         default -> {
-          g.paused = false;
-          g.version = Math.max(g.version, u.version());
-          return u.status() != PresenceStatus.OFFLINE;
+          return change(g, u);
         }
       }
+    }
+
+    private static boolean change(Guard g, AppUpdate.New u) {
+      if (g.paused || (u.version() != 0 && u.version() <= g.version)) {
+        return false;
+      }
+      g.version = Math.max(g.version, u.version());
+      return true;
     }
 
     void trim(Instant cutoff) {

@@ -77,16 +77,16 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
             end
             local last = tonumber(lastText)
             local ok = false
-            if kind == 'c' then
-              ok = (not paused) and (version == 0 or version > last)
-              if ok and version > last then lastText = vtext end
-            elseif kind == 'p' then
+            if kind == 'p' then
               ok = not paused
               paused = true
-            else
+            elseif kind == 'r' and paused then
               paused = false
               if version > last then lastText = vtext end
               ok = ARGV[b + 3] ~= '1'
+            else
+              ok = (not paused) and (version == 0 or version > last)
+              if ok and version > last then lastText = vtext end
             end
             redis.call('SET', gk, lastText .. (paused and 'p' or ''), 'PX', retention)
             if ok then keep[#keep + 1] = i end

@@ -240,6 +240,14 @@ public abstract class AppUpdateLogContract {
   }
 
   @Test
+  void resume_ofAPuidNotPaused_isAChange() {
+    long app = app();
+    join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, 7))));
+    assertThat(join(log().append(app, List.of(kind("p", PresenceStatus.ONLINE, 7, AppUpdate.Kind.RESUME))))).isEmpty();
+    assertThat(join(log().append(app, List.of(kind("p", PresenceStatus.AWAY, 8, AppUpdate.Kind.RESUME))))).hasSize(1);
+  }
+
+  @Test
   void unversionedChanges_areNeverStale() {
     long app = app();
     assertThat(join(log().append(app, List.of(upd("p", PresenceStatus.ONLINE), upd("p", PresenceStatus.ONLINE))))).hasSize(2);

@@ -1,0 +1,286 @@
+package org.presence.gateway.updates;
+
+import com.codahale.metrics.Gauge;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Predicate;
+import org.presence.gateway.AppFeatures;
+import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.routing.Connections;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.store.Store;
+import org.presence.store.exec.StoreExecutors;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.AppUpdatePublisher;
+
+/**
+ * Presence updates to applications on one node (wiki "5. Status updates"), wired in one place:
+ * the update channel ({@code /<appid>}, a WebSocket), the stream ({@code
+ * /<appid>/presence.json}), one {@link AppHub} per application with connections here, the
+ * per-application connection limits, and what pause, resume and revoke send ({@link
+ * GrantUpdates}). {@code PresenceServer} starts it and closes it after draining. Webhooks are
+ * {@link org.presence.gateway.webhook.WebhookDispatcher}'s.
+ */
+public final class AppUpdates implements AutoCloseable {
+  /** An accepted connection before it has a consumer: its hub and where it starts. */
+  final class Admission {
+    final long appId;
+    final AppHub hub;
+    final long since;
+    final boolean fresh;
+    private boolean released;
+
+    Admission(long appId, AppHub hub, long since, boolean fresh) {
+      this.appId = appId;
+      this.hub = hub;
+      this.since = since;
+      this.fresh = fresh;
+    }
+
+    /** A consumer writing to {@code sink}, started. */
+    UpdateConsumer start(UpdateConsumer.Sink sink, Predicate<String> puids) {
+      UpdateConsumer c = new UpdateConsumer(appId, hub, context, sink, puids);
+      if (since >= 0) {
+        c.startAfter(since);
+      } else {
+        c.startWithSnapshot(fresh);
+      }
+      return c;
+    }
+
+    /** The connection ended: frees its place. Idempotent. */
+    synchronized void release() {
+      if (!released) {
+        released = true;
+        limits.closed(appId, System.nanoTime());
+        closeHub(hub);
+      }
+    }
+  }
+
+  /**
+   * One update connection as seen from the node.
+   *
+   * @param cursor the last update number delivered to it
+   * @param pendingBytes bytes written to it and not yet sent
+   * @param writable whether it takes more now
+   * @param queuedReceipts receipts waiting for it
+   */
+  public record ConsumerStats(long cursor, long pendingBytes, boolean writable, int queuedReceipts) {}
+
+  private record HubRef(AppHub hub, CompletableFuture<AppHub> started, int[] refs) {}
+
+  private final UpdatesConfig config;
+  private final AppFeatures apps;
+  private final AppUpdateLog log;
+  private final Store store;
+  private final ScheduledExecutorService timers;
+  private final UpdateMetrics metrics;
+  private final UpdateConsumer.Context context;
+  private final ConnectionLimits limits;
+  private final ConcurrentHashMap<Long, HubRef> hubs = new ConcurrentHashMap<>();
+  private final GrantUpdates grantUpdates;
+  private UpdateStreamHandler stream;
+
+  private AppUpdates(
+      PresenceConfig config,
+      Store store,
+      AppFeatures apps,
+      AppUpdatePublisher publisher,
+      GatewayMetrics gatewayMetrics,
+      ScheduledExecutorService timers) {
+    this.config = config.updates();
+    this.apps = apps;
+    this.store = store;
+    this.log = publisher.log();
+    this.timers = timers;
+    this.metrics = new UpdateMetrics(gatewayMetrics.registry());
+    this.context =
+        new UpdateConsumer.Context(
+            log,
+            new SnapshotReader(store.persistence().grants(), store.presence()),
+            config.updates(),
+            metrics);
+    this.limits = new ConnectionLimits(config.updates());
+    this.grantUpdates = new GrantUpdates(publisher, store.presence());
+    gatewayMetrics.registry().register("presence.updates.hubs", (Gauge<Integer>) hubs::size);
+    gatewayMetrics
+        .registry()
+        .register(
+            "presence.updates.buffered",
+            (Gauge<Long>) () -> hubs.values().stream().mapToLong(h -> h.hub().buffered()).sum());
+  }
+
+  /**
+   * Builds the feature, hooks it to grant changes and adds its routes: the update channel and
+   * the stream.
+   */
+  public static AppUpdates start(
+      PresenceConfig config,
+      Store store,
+      AppFeatures apps,
+      AppUpdatePublisher publisher,
+      GatewayMetrics metrics,
+      Connections connections,
+      Disconnector disconnector,
+      HttpRoutes.Builder routes) {
+    ScheduledExecutorService timers =
+        Executors.newSingleThreadScheduledExecutor(StoreExecutors.named("updates-timers-"));
+    AppUpdates u = new AppUpdates(config, store, apps, publisher, metrics, timers);
+    apps.grants().listen(u.grantUpdates);
+    routes.webSocket(
+        UpdateChannelInstaller.PATH,
+        new UpdateChannelInstaller(u, config.updates(), disconnector, metrics, timers));
+    u.stream = new UpdateStreamHandler(u, config.updates(), connections, metrics, timers);
+    routes.get(UpdateStreamHandler.PATH, u.stream);
+    return u;
+  }
+
+  UpdatesConfig config() {
+    return config;
+  }
+
+  /**
+   * Checks an application's connection: its key ({@code UNKNOWN_APP}, {@code APP_NOT_ACTIVE},
+   * {@code INVALID_API_KEY}), its limits ({@code TOO_MANY_APP_CONNECTIONS}, {@code
+   * TOO_MANY_APP_RECONNECTS}) and its {@code since} ({@code INVALID_SINCE} when ahead of the log;
+   * too old means a fresh snapshot). Completes with the admission, which the caller must release.
+   */
+  CompletionStage<Admission> admit(long appId, String key, long since) {
+    return apps.apiKeys()
+        .authenticate(appId, key)
+        .thenCompose(
+            app -> {
+              limits.open(appId, System.nanoTime());
+              return openHub(appId)
+                  .handle(
+                      (hub, e) -> {
+                        if (e != null) {
+                          limits.closed(appId, System.nanoTime());
+                          throw new ProtocolException(ErrorCode.BACKEND_UNAVAILABLE, null, e);
+                        }
+                        return new Admission(appId, hub, -1, false);
+                      });
+            })
+        .thenCompose(a -> since < 0 ? CompletableFuture.completedFuture(a) : checkSince(a, since));
+  }
+
+  /**
+   * Serves the updates of {@code appId} whose PUID {@code puids} accepts as a server-sent event
+   * stream ({@code text/event-stream}, one event per frame) on {@code exchange}, without a key:
+   * the demo page's own view of its visitor, authenticated by the page session.
+   */
+  public void followAsEventStream(
+      org.presence.gateway.http.HttpExchange exchange, long appId, Predicate<String> puids) {
+    stream.serveEvents(exchange, appId, puids);
+  }
+
+  /** A connection that needs no key (the demo page's). Completes with its admission. */
+  CompletionStage<Admission> admitInternal(long appId) {
+    return openHub(appId).thenApply(hub -> {
+      limits.open(appId, System.nanoTime());
+      return new Admission(appId, hub, -1, false);
+    });
+  }
+
+  private CompletionStage<Admission> checkSince(Admission a, long since) {
+    return log.readSince(a.appId, since, 1)
+        .handle(
+            (read, e) -> {
+              if (e != null) {
+                a.release();
+                throw new ProtocolException(ErrorCode.BACKEND_UNAVAILABLE, null, e);
+              }
+              return switch (read.outcome()) {
+                case OK -> new Admission(a.appId, a.hub, since, false);
+                case TOO_OLD -> new Admission(a.appId, a.hub, -1, true);
+                case AHEAD -> {
+                  a.release();
+                  throw new ProtocolException(
+                      ErrorCode.INVALID_SINCE, "ahead of the application's last update");
+                }
+              };
+            });
+  }
+
+  private CompletionStage<AppHub> openHub(long appId) {
+    HubRef ref =
+        hubs.compute(
+            appId,
+            (k, cur) -> {
+              HubRef r = cur;
+              if (r == null) {
+                AppHub hub = new AppHub(appId, log, store.bus(), config, timers, metrics);
+                r = new HubRef(hub, new CompletableFuture<>(), new int[1]);
+                HubRef made = r;
+                hub.start()
+                    .whenComplete(
+                        (v, e) -> {
+                          if (e != null) {
+                            made.started().completeExceptionally(e);
+                          } else {
+                            made.started().complete(hub);
+                          }
+                        });
+              }
+              r.refs()[0]++;
+              return r;
+            });
+    return ref.started()
+        .whenComplete(
+            (h, e) -> {
+              if (e != null) {
+                closeHub(ref.hub());
+              }
+            });
+  }
+
+  private void closeHub(AppHub hub) {
+    hubs.computeIfPresent(
+        hub.appId(),
+        (k, cur) -> {
+          if (cur.hub() != hub) {
+            return cur;
+          }
+          if (--cur.refs()[0] > 0) {
+            return cur;
+          }
+          hub.close();
+          return null;
+        });
+  }
+
+  /** Update connections of {@code appId} open on this node (tests, metrics). */
+  public int connections(long appId) {
+    return limits.open(appId);
+  }
+
+  /** The update connections of {@code appId} on this node (tests, operators). */
+  public java.util.List<ConsumerStats> stats(long appId) {
+    HubRef r = hubs.get(appId);
+    return r == null
+        ? java.util.List.of()
+        : r.hub().consumers().stream().map(UpdateConsumer::stats).toList();
+  }
+
+  /** Updates of {@code appId} held in this node's memory now, or 0 (tests). */
+  public int buffered(long appId) {
+    HubRef r = hubs.get(appId);
+    return r == null ? 0 : r.hub().buffered();
+  }
+
+  @Override
+  public void close() {
+    hubs.values().forEach(r -> r.hub().close());
+    hubs.clear();
+    timers.shutdownNow();
+  }
+}

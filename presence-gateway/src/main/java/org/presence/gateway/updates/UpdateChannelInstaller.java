@@ -1,0 +1,93 @@
+package org.presence.gateway.updates;
+
+import com.codahale.metrics.Counter;
+import io.netty.channel.ChannelPipeline;
+import java.util.concurrent.ScheduledExecutorService;
+import org.presence.gateway.bootstrap.PipelineNames;
+import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.http.HttpExchange;
+import org.presence.gateway.http.WebSocketEndpoint;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.routing.Connections;
+
+/**
+ * The update channel's {@link WebSocketEndpoint} at {@code /<appid>} (wiki: {@code
+ * ws://<node>.presence.mozilla.com/<appid>}): after the upgrade the pipeline is
+ *
+ * <pre>
+ * wsdecoder → wsencoder → ws-protocol → app-session → exception
+ * </pre>
+ *
+ * It holds what every {@link UpdateSessionHandler} of the node shares.
+ */
+final class UpdateChannelInstaller implements WebSocketEndpoint {
+  /** The route: an application id. */
+  static final String PATH = "/{appid:[0-9]+}";
+
+  private final AppUpdates updates;
+  private final UpdatesConfig config;
+  private final Disconnector disconnector;
+  private final GatewayMetrics metrics;
+  private final Counter framesIn;
+  private final Counter framesOut;
+
+  UpdateChannelInstaller(
+      AppUpdates updates,
+      UpdatesConfig config,
+      Disconnector disconnector,
+      GatewayMetrics metrics,
+      ScheduledExecutorService timers) {
+    this.updates = updates;
+    this.config = config;
+    this.disconnector = disconnector;
+    this.metrics = metrics;
+    this.framesIn = metrics.framesIn(Connections.Kind.APP.label());
+    this.framesOut = metrics.framesOut(Connections.Kind.APP.label());
+  }
+
+  @Override
+  public Connections.Kind kind() {
+    return Connections.Kind.APP;
+  }
+
+  @Override
+  public boolean receivesPongs() {
+    return true;
+  }
+
+  @Override
+  public void install(ChannelPipeline pipeline, HttpExchange upgrade) {
+    if (pipeline.get(PipelineNames.FLOW_CONTROL) != null) {
+      pipeline.remove(PipelineNames.FLOW_CONTROL);
+    }
+    pipeline.addBefore(
+        PipelineNames.EXCEPTION,
+        PipelineNames.APP_SESSION,
+        new UpdateSessionHandler(this, upgrade.param("appid")));
+  }
+
+  AppUpdates updates() {
+    return updates;
+  }
+
+  UpdatesConfig config() {
+    return config;
+  }
+
+  Disconnector disconnector() {
+    return disconnector;
+  }
+
+  GatewayMetrics metrics() {
+    return metrics;
+  }
+
+  Counter framesIn() {
+    return framesIn;
+  }
+
+  Counter framesOut() {
+    return framesOut;
+  }
+}

@@ -1,0 +1,408 @@
+package org.presence.gateway.updates;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import org.presence.gateway.config.UpdatesConfig;
+import org.presence.protocol.app.AppCodec;
+import org.presence.protocol.app.AppFrames.Receipt;
+import org.presence.protocol.app.AppFrames.SnapshotEntry;
+import org.presence.protocol.app.AppFrames.Update;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateLog;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One update connection's delivery, without Netty: a snapshot, then every update after the
+ * snapshot's number, in order, batched per flush; receipts as they come. The WebSocket and the
+ * stream differ only in their {@link Sink}.
+ *
+ * <h2>Backpressure</h2>
+ *
+ * The consumer holds a cursor (the last update number delivered), not a queue. It writes only
+ * while the connection is writable (Netty's write-buffer water marks), taking the updates after
+ * its cursor from its application's {@link AppHub} buffer, or from the application's log when it
+ * fell behind the buffer, and resumes when the connection drains. A consumer that stops reading
+ * thus costs at most its socket's buffer; when it reads again it catches up from the log, or, if
+ * it fell out of the log's hour, gets a fresh snapshot.
+ *
+ * <h2>Snapshot and updates</h2>
+ *
+ * The snapshot's number P is the log's position read <em>before</em> any user's state, so every
+ * update after P is delivered after the snapshot and none is lost. An update after P may however
+ * have been applied to the state before the snapshot read that user (the two race); it is then
+ * already in the snapshot. For {@link #OVERLAP} after the snapshot, an update of a user is skipped
+ * until one that the snapshot does not show arrives: one whose presence version is not newer than
+ * the snapshot's entry, or that repeats it, or an offline update of a user the snapshot left out
+ * (offline). So the application sees each change once.
+ *
+ * <p>All methods but {@link #wake} and {@link #offerReceipt} run on the connection's event loop.
+ */
+final class UpdateConsumer {
+  private static final Logger LOG = LoggerFactory.getLogger(UpdateConsumer.class);
+
+  /** How long after a snapshot updates are checked against it. */
+  static final long OVERLAP_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /** Where a consumer writes: a WebSocket or a stream. Called on its event loop. */
+  interface Sink {
+    EventExecutor executor();
+
+    ByteBufAllocator alloc();
+
+    /** Whether the connection takes more writes now. */
+    boolean writable();
+
+    /** Writes one JSON frame (ownership passes); not flushed. */
+    void send(ByteBuf frame);
+
+    void flush();
+
+    /** Ends the connection with {@code code}. */
+    void fail(ErrorCode code, String detail);
+
+    /** Bytes written to the connection and not yet sent (its outbound buffer). */
+    long pendingBytes();
+  }
+
+  /** What all consumers of a node share. */
+  record Context(
+      AppUpdateLog log, SnapshotReader snapshots, UpdatesConfig config, UpdateMetrics metrics) {}
+
+  /** What the snapshot showed of a user, for the overlap rule; {@code DELIVERED} once past it. */
+  private record Seen(PresenceStatus status, String message, long version) {
+    static final Seen DELIVERED = new Seen(null, null, 0);
+  }
+
+  private static final class Snapshot {
+    final long seq;
+    final boolean fresh;
+    String after = "";
+
+    Snapshot(long seq, boolean fresh) {
+      this.seq = seq;
+      this.fresh = fresh;
+    }
+  }
+
+  private final long appId;
+  private final AppHub hub;
+  private final Context ctx;
+  private final Sink sink;
+  private final Predicate<String> puids;
+  private final AtomicBoolean scheduled = new AtomicBoolean();
+  private final ArrayDeque<Receipt> receipts = new ArrayDeque<>();
+  private final Runnable pumpTask = this::scheduledPump;
+
+  private volatile long cursor = -1;
+  private volatile boolean closed;
+  private boolean busy;
+  private boolean stalled;
+  private Snapshot snapshot;
+  private Map<String, Seen> overlap;
+  private long overlapUntil;
+
+  /**
+   * @param puids which PUIDs this consumer delivers ({@code null}: all); the demo page follows
+   *     only its visitor's
+   */
+  UpdateConsumer(long appId, AppHub hub, Context ctx, Sink sink, Predicate<String> puids) {
+    this.appId = appId;
+    this.hub = hub;
+    this.ctx = ctx;
+    this.sink = sink;
+    this.puids = puids;
+  }
+
+  /** Starts with a snapshot; {@code fresh} when it replaces what the application had. */
+  void startWithSnapshot(boolean fresh) {
+    hub.add(this);
+    beginSnapshot(fresh);
+  }
+
+  /** Starts with the updates after {@code since}, which the log said it still has. */
+  void startAfter(long since) {
+    hub.add(this);
+    cursor = since;
+    pump();
+  }
+
+  /** The last update number delivered (or covered by a snapshot); -1 before the first. */
+  long cursor() {
+    return cursor;
+  }
+
+  /** The connection's state, for tests and operators. */
+  AppUpdates.ConsumerStats stats() {
+    return new AppUpdates.ConsumerStats(cursor, sink.pendingBytes(), sink.writable(), queuedReceipts());
+  }
+
+  /** Receipts waiting to be written. */
+  int queuedReceipts() {
+    synchronized (receipts) {
+      return receipts.size();
+    }
+  }
+
+  /** Asks for a pump on the event loop; any thread. */
+  void wake() {
+    if (!closed && scheduled.compareAndSet(false, true)) {
+      sink.executor().execute(pumpTask);
+    }
+  }
+
+  private void scheduledPump() {
+    scheduled.set(false);
+    pump();
+  }
+
+  /** A receipt for the application; any thread. The oldest are dropped beyond the bound. */
+  void offerReceipt(Receipt r) {
+    if (closed || (puids != null && !puids.test(r.puid()))) {
+      return;
+    }
+    synchronized (receipts) {
+      if (receipts.size() >= ctx.config().receiptsBuffer()) {
+        receipts.pollFirst();
+        ctx.metrics().receiptsDropped().inc();
+      }
+      receipts.addLast(r);
+    }
+    wake();
+  }
+
+  /** Writes what there is while the connection is writable. Event loop. */
+  void pump() {
+    if (closed) {
+      return;
+    }
+    if (!sink.writable()) {
+      if (!stalled) {
+        stalled = true;
+        ctx.metrics().stalls().inc();
+      }
+      return;
+    }
+    stalled = false;
+    boolean wrote = writeReceipts();
+    int max = ctx.config().maxBatch();
+    while (!busy && sink.writable()) {
+      if (snapshot != null) {
+        snapshotStep();
+        break;
+      }
+      if (cursor < 0) {
+        break;
+      }
+      AppHub.Read r = hub.read(cursor, max);
+      if (r.outcome() == AppHub.Outcome.ITEMS) {
+        wrote |= deliver(r.updates());
+      } else if (r.outcome() == AppHub.Outcome.BEHIND) {
+        catchUp();
+        break;
+      } else {
+        break;
+      }
+    }
+    if (wrote) {
+      sink.flush();
+    }
+  }
+
+  private boolean writeReceipts() {
+    List<Receipt> out;
+    synchronized (receipts) {
+      if (receipts.isEmpty()) {
+        return false;
+      }
+      out = new ArrayList<>(receipts);
+      receipts.clear();
+    }
+    send(out.size() * 96, b -> AppCodec.writeReceipts(out, b));
+    ctx.metrics().receipts().inc(out.size());
+    return true;
+  }
+
+  /** Writes the updates of {@code list} after the cursor; true when a frame went out. */
+  private boolean deliver(List<AppUpdate> list) {
+    List<Update> out = new ArrayList<>(list.size());
+    long now = System.nanoTime();
+    for (AppUpdate u : list) {
+      if (u.seq() <= cursor) {
+        continue;
+      }
+      cursor = u.seq();
+      if (puids != null && !puids.test(u.puid())) {
+        continue;
+      }
+      if (overlaps(u, now)) {
+        ctx.metrics().skipped().inc();
+        continue;
+      }
+      out.add(new Update(u.puid(), u.status(), u.message(), u.seq()));
+    }
+    if (out.isEmpty()) {
+      return false;
+    }
+    send(out.size() * 96, b -> AppCodec.writeUpdates(out, b));
+    ctx.metrics().delivered().inc(out.size());
+    return true;
+  }
+
+  /** Whether {@code u} is already in the snapshot just sent (see the class comment). */
+  private boolean overlaps(AppUpdate u, long now) {
+    if (overlap == null) {
+      return false;
+    }
+    if (now - overlapUntil > 0) {
+      overlap = null;
+      return false;
+    }
+    Seen s = overlap.get(u.puid());
+    if (s == Seen.DELIVERED) {
+      return false;
+    }
+    boolean shown =
+        s == null
+            ? u.status() == PresenceStatus.OFFLINE
+            : (u.version() != 0 && u.version() <= s.version())
+                || (u.status() == s.status() && u.message().equals(s.message()));
+    if (!shown) {
+      overlap.put(u.puid(), Seen.DELIVERED);
+    }
+    return shown;
+  }
+
+  private void catchUp() {
+    busy = true;
+    ctx.metrics().logReads().inc();
+    long from = cursor;
+    ctx.log()
+        .readSince(appId, from, ctx.config().maxBatch())
+        .whenCompleteAsync(
+            (read, e) -> {
+              busy = false;
+              if (closed) {
+                return;
+              }
+              if (e != null) {
+                LOG.warn("app {}: cannot read the update log: {}", appId, e.toString());
+                sink.fail(ErrorCode.SESSION_ABORTED, "update log unavailable");
+                return;
+              }
+              if (read.outcome() == AppUpdateLog.Outcome.OK) {
+                if (deliver(read.updates())) {
+                  sink.flush();
+                }
+              } else {
+                // Out of the hour the log keeps (or the log is younger than the cursor): start over.
+                beginSnapshot(true);
+                return;
+              }
+              pump();
+            },
+            sink.executor());
+  }
+
+  private void beginSnapshot(boolean fresh) {
+    busy = true;
+    ctx.log()
+        .lastSeq(appId)
+        .whenCompleteAsync(
+            (position, e) -> {
+              busy = false;
+              if (closed) {
+                return;
+              }
+              if (e != null) {
+                LOG.warn("app {}: cannot read the update log: {}", appId, e.toString());
+                sink.fail(ErrorCode.SESSION_ABORTED, "update log unavailable");
+                return;
+              }
+              snapshot = new Snapshot(position, fresh);
+              overlap = new HashMap<>();
+              overlapUntil = System.nanoTime() + Long.MAX_VALUE / 4;
+              if (fresh) {
+                ctx.metrics().freshSnapshots().inc();
+              }
+              ctx.metrics().snapshots().inc();
+              pump();
+            },
+            sink.executor());
+  }
+
+  private void snapshotStep() {
+    Snapshot s = snapshot;
+    busy = true;
+    ctx.snapshots()
+        .page(appId, s.after, ctx.config().snapshotPage())
+        .whenCompleteAsync(
+            (page, e) -> {
+              busy = false;
+              if (closed) {
+                return;
+              }
+              if (e != null) {
+                LOG.warn("app {}: cannot read a snapshot: {}", appId, e.toString());
+                sink.fail(ErrorCode.SESSION_ABORTED, "snapshot unavailable");
+                return;
+              }
+              List<SnapshotEntry> entries = new ArrayList<>();
+              for (SnapshotReader.Entry en : page.entries()) {
+                if (puids != null && !puids.test(en.puid())) {
+                  continue;
+                }
+                if (en.status() != PresenceStatus.OFFLINE) {
+                  entries.add(new SnapshotEntry(en.puid(), en.status(), en.message()));
+                  overlap.put(en.puid(), new Seen(en.status(), en.message(), en.version()));
+                }
+              }
+              s.after = page.lastPuid();
+              if (!entries.isEmpty() || page.last()) {
+                send(64 + entries.size() * 96,
+                    b -> AppCodec.writeSnapshot(entries, s.seq, s.fresh, page.last(), b));
+                sink.flush();
+              }
+              if (page.last()) {
+                snapshot = null;
+                cursor = s.seq;
+                overlapUntil = System.nanoTime() + OVERLAP_NANOS;
+              }
+              pump();
+            },
+            sink.executor());
+  }
+
+  private void send(int estimate, Consumer<ByteBuf> writer) {
+    ByteBuf buf = sink.alloc().buffer(Math.min(estimate, 64 * 1024));
+    try {
+      writer.accept(buf);
+    } catch (RuntimeException e) {
+      buf.release();
+      throw e;
+    }
+    ctx.metrics().frames().inc();
+    sink.send(buf);
+  }
+
+  /** The connection is gone; stops and leaves the hub. Any thread. */
+  void close() {
+    closed = true;
+    hub.remove(this);
+    synchronized (receipts) {
+      receipts.clear();
+    }
+  }
+}

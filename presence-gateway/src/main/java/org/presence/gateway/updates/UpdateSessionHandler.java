@@ -1,0 +1,265 @@
+package org.presence.gateway.updates;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.presence.protocol.api.ErrorBody;
+import org.presence.protocol.app.AppCodec;
+import org.presence.protocol.app.AppFrames.KeyFrame;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code app-session} handler of one update socket: waits for the key frame (reads paused
+ * while the key is checked), answers {@code {"result": true}} or closes with the errno, then hands
+ * the socket to an {@link UpdateConsumer} as its {@link UpdateConsumer.Sink}. Writability changes
+ * resume the consumer. The channel is one-way after the key frame: a later data frame is answered
+ * with {@code ALREADY_CONNECTED} (when the socket is writable) and otherwise ignored. A silent
+ * socket is pinged and closed when it stays silent ({@code PING_TIMEOUT}).
+ */
+final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
+    implements UpdateConsumer.Sink {
+  private static final Logger LOG = LoggerFactory.getLogger(UpdateSessionHandler.class);
+
+  private enum State {
+    AWAITING_KEY,
+    AUTHENTICATING,
+    OPEN,
+    CLOSED
+  }
+
+  private final UpdateChannelInstaller node;
+  private final String appIdText;
+  private ChannelHandlerContext ctx;
+  private State state = State.AWAITING_KEY;
+  private ScheduledFuture<?> keyTimer;
+  private ScheduledFuture<?> pingTimer;
+  private long lastReadNanos;
+  private boolean pinged;
+  private AppUpdates.Admission admission;
+  private UpdateConsumer consumer;
+
+  UpdateSessionHandler(UpdateChannelInstaller node, String appIdText) {
+    this.node = node;
+    this.appIdText = appIdText;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    lastReadNanos = System.nanoTime();
+    keyTimer =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (state == State.AWAITING_KEY || state == State.AUTHENTICATING) {
+                    close(ErrorCode.CONNECT_TIMEOUT, "no key frame in time");
+                  }
+                },
+                node.config().keyTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
+    long ping = node.config().pingInterval().toMillis();
+    pingTimer = ctx.executor().scheduleWithFixedDelay(this::keepalive, ping, ping, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof WebSocketFrame frame)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    try {
+      lastReadNanos = System.nanoTime();
+      pinged = false;
+      if (frame instanceof PongWebSocketFrame) {
+        return;
+      }
+      node.framesIn().inc();
+      switch (state) {
+        case AWAITING_KEY -> keyFrame(frame);
+        case OPEN -> {
+          if (ctx.channel().isWritable()) {
+            answer(ErrorCode.ALREADY_CONNECTED, "the update channel only sends");
+          }
+        }
+        default -> {
+          // Authenticating (reads are paused; a frame already read is dropped) or closing.
+        }
+      }
+    } finally {
+      frame.release();
+    }
+  }
+
+  private void keyFrame(WebSocketFrame frame) {
+    if (!(frame instanceof TextWebSocketFrame) || !frame.isFinalFragment()) {
+      close(ErrorCode.NON_TEXT_FRAME, "send the key frame as one text frame");
+      return;
+    }
+    KeyFrame key;
+    long appId;
+    try {
+      key = AppCodec.decodeKey(frame.content());
+      appId = parseAppId(appIdText);
+    } catch (ProtocolException e) {
+      close(e.code(), e.detail());
+      return;
+    }
+    state = State.AUTHENTICATING;
+    Channel ch = ctx.channel();
+    ch.config().setAutoRead(false);
+    node.updates()
+        .admit(appId, key.key(), key.since())
+        .whenCompleteAsync(this::admitted, ctx.executor());
+  }
+
+  static long parseAppId(String text) {
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new ProtocolException(ErrorCode.UNKNOWN_APP, null);
+    }
+  }
+
+  private void admitted(AppUpdates.Admission a, Throwable failure) {
+    if (failure != null) {
+      ProtocolException pe = protocolException(failure);
+      close(pe.code(), pe.detail());
+      return;
+    }
+    if (state != State.AUTHENTICATING || !ctx.channel().isActive()) {
+      a.release();
+      return;
+    }
+    admission = a;
+    state = State.OPEN;
+    if (node.config().socketSendBuffer() > 0) {
+      ctx.channel().config().setOption(ChannelOption.SO_SNDBUF, node.config().socketSendBuffer());
+    }
+    keyTimer.cancel(false);
+    ByteBuf ok = ctx.alloc().buffer(16);
+    AppCodec.writeResult(ok);
+    send(ok);
+    flush();
+    consumer = a.start(this, null);
+    ctx.channel().config().setAutoRead(true);
+  }
+
+  private ProtocolException protocolException(Throwable t) {
+    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    if (e instanceof ProtocolException pe) {
+      return pe;
+    }
+    LOG.error("update session on {} failed", ctx.channel(), e);
+    return new ProtocolException(ErrorCode.SESSION_ABORTED, null);
+  }
+
+  private void answer(ErrorCode code, String detail) {
+    node.metrics().error(code);
+    ByteBuf buf = ctx.alloc().buffer(96);
+    ErrorBody.write(code, code.reasonWith(detail), buf);
+    send(buf);
+    flush();
+  }
+
+  private void close(ErrorCode code, String detail) {
+    if (state == State.CLOSED) {
+      return;
+    }
+    state = State.CLOSED;
+    node.disconnector().close(ctx.channel(), code, detail);
+  }
+
+  private void keepalive() {
+    Channel ch = ctx.channel();
+    if (!ch.isActive()) {
+      return;
+    }
+    long silent = System.nanoTime() - lastReadNanos;
+    long interval = node.config().pingInterval().toNanos();
+    if (pinged && silent >= interval) {
+      close(ErrorCode.PING_TIMEOUT, null);
+    } else if (silent >= interval && ch.isWritable()) {
+      pinged = true;
+      ctx.writeAndFlush(new PingWebSocketFrame(), ctx.voidPromise());
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable() && consumer != null) {
+      consumer.pump();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    state = State.CLOSED;
+    if (keyTimer != null) {
+      keyTimer.cancel(false);
+    }
+    if (pingTimer != null) {
+      pingTimer.cancel(false);
+    }
+    if (consumer != null) {
+      consumer.close();
+    }
+    if (admission != null) {
+      admission.release();
+    }
+    ctx.fireChannelInactive();
+  }
+
+  // ---- UpdateConsumer.Sink (event loop) ----
+
+  @Override
+  public EventExecutor executor() {
+    return ctx.executor();
+  }
+
+  @Override
+  public ByteBufAllocator alloc() {
+    return ctx.alloc();
+  }
+
+  @Override
+  public boolean writable() {
+    return state == State.OPEN && ctx.channel().isWritable();
+  }
+
+  @Override
+  public void send(ByteBuf frame) {
+    node.framesOut().inc();
+    ctx.write(new TextWebSocketFrame(frame), ctx.voidPromise());
+  }
+
+  @Override
+  public void flush() {
+    ctx.flush();
+  }
+
+  @Override
+  public long pendingBytes() {
+    var out = ctx.channel().unsafe().outboundBuffer();
+    return out == null ? 0 : out.totalPendingWriteBytes();
+  }
+
+  @Override
+  public void fail(ErrorCode code, String detail) {
+    close(code, detail);
+  }
+}

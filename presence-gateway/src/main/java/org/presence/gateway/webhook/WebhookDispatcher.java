@@ -1,0 +1,478 @@
+package org.presence.gateway.webhook;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.Gauge;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.presence.gateway.app.AppCache;
+import org.presence.gateway.config.WebhooksConfig;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.net.GuardedHttpClient;
+import org.presence.gateway.net.OutboundException;
+import org.presence.protocol.json.Json;
+import org.presence.store.app.Application;
+import org.presence.store.exec.StoreExecutors;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.AppUpdatePublisher;
+import org.presence.store.updates.WebhookState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Calls applications' webhooks (seed 000): {@code POST <webhook URL>} with body {@code
+ * [["<PUID>", "away"], ["<PUID>", "online"]]}, at most once per {@link WebhooksConfig#interval()}
+ * per application, carrying every update since the last call, the latest per PUID, signed ({@link
+ * WebhookSignature}).
+ *
+ * <p>Driven by the application's update log, not by memory: each application's webhook has a
+ * cursor (the last update number delivered) in {@link WebhookState}, advanced only when a call
+ * succeeds (any 2xx). A call that fails (timeout, connection refused, any other status, a
+ * redirect, an answer larger than the cap) is retried with the same updates and any newer ones,
+ * after a wait doubling from the interval up to {@link WebhooksConfig#maxBackoff()}; so nothing
+ * within the log's hour is lost. Every call goes through the {@link GuardedHttpClient}, which
+ * checks the address again each time and bounds the time and the answer's size; {@link
+ * WebhooksConfig#maxInFlight()} bounds the calls a node makes at once, so a hanging endpoint
+ * holds one slot for at most the timeout and delays nobody else.
+ *
+ * <p>In a cluster exactly one node sends each application's webhook: the one holding its lease
+ * ({@link WebhookState#acquire}), renewed while it sends. A node that appends an update for an
+ * application with a webhook tries to take the lease; a sweep takes up the leases of nodes that
+ * died. A sender with nothing to send for {@link WebhooksConfig#idle()} gives the lease up.
+ */
+public final class WebhookDispatcher implements AppUpdatePublisher.Listener, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(WebhookDispatcher.class);
+
+  /** Page size of log reads when collecting a call. */
+  private static final int READ_PAGE = 1000;
+
+  /** How long a node waits before trying again to take an application's lease it saw held. */
+  private static final long RETRY_TAKE_MS = 1000;
+
+  /** The header naming a call's update numbers, for receivers that drop repeated deliveries. */
+  public static final String DELIVERY_HEADER = "X-Presence-Delivery";
+
+  private final WebhooksConfig config;
+  private final String nodeId;
+  private final WebhookState state;
+  private final AppUpdateLog log;
+  private final AppCache apps;
+  private final GuardedHttpClient http;
+  private final ScheduledExecutorService timers;
+  private final Semaphore inFlight;
+  private final Map<Long, Sender> senders = new ConcurrentHashMap<>();
+  private final Map<Long, Long> lastTake = new ConcurrentHashMap<>();
+  private final Counter callsOk;
+  private final Counter callsFailed;
+  private final Counter lost;
+  private volatile ScheduledFuture<?> sweeper;
+  private volatile boolean closed;
+
+  public WebhookDispatcher(
+      WebhooksConfig config,
+      String nodeId,
+      WebhookState state,
+      AppUpdateLog log,
+      AppCache apps,
+      GuardedHttpClient http,
+      GatewayMetrics metrics) {
+    this.config = config;
+    this.nodeId = nodeId;
+    this.state = state;
+    this.log = log;
+    this.apps = apps;
+    this.http = http;
+    this.timers = Executors.newSingleThreadScheduledExecutor(StoreExecutors.named("webhook-timers-"));
+    this.inFlight = new Semaphore(config.maxInFlight());
+    this.callsOk = metrics.registry().counter("presence.webhooks.calls_ok");
+    this.callsFailed = metrics.registry().counter("presence.webhooks.calls_failed");
+    this.lost = metrics.registry().counter("presence.webhooks.updates_lost");
+    metrics.registry().register("presence.webhooks.senders", (Gauge<Integer>) senders::size);
+  }
+
+  /** Starts the sweep that takes up applications whose sender's node is gone. */
+  public void start() {
+    long every = Math.max(100, config.leaseTtl().toMillis() / 2);
+    sweeper = timers.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** Whether this node sends {@code appId}'s webhook now (tests). */
+  public boolean sending(long appId) {
+    return senders.containsKey(appId);
+  }
+
+  @Override
+  public void appended(long appId, List<AppUpdate> updates) {
+    if (closed || updates.isEmpty() || senders.containsKey(appId)) {
+      return;
+    }
+    long now = System.currentTimeMillis();
+    Long last = lastTake.get(appId);
+    if (last != null && now - last < RETRY_TAKE_MS) {
+      return;
+    }
+    lastTake.put(appId, now);
+    long before = updates.get(0).seq() - 1;
+    apps.find(appId)
+        .thenCompose(
+            app -> {
+              if (app.isEmpty() || app.get().webhookUrl() == null) {
+                return CompletableFuture.completedFuture(null);
+              }
+              // A new webhook starts with the first update it hears of; an existing one keeps its place.
+              return state
+                  .initCursor(appId, new WebhookState.Cursor(before, 0))
+                  .thenCompose(c -> take(appId));
+            })
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                LOG.warn("app {}: cannot start its webhook sender: {}", appId, e.toString());
+              }
+            });
+  }
+
+  private CompletionStage<Void> take(long appId) {
+    if (closed || senders.containsKey(appId)) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return state
+        .acquire(appId, nodeId, config.leaseTtl())
+        .thenAccept(
+            mine -> {
+              if (mine && !closed) {
+                Sender s = new Sender(appId);
+                if (senders.putIfAbsent(appId, s) == null) {
+                  s.begin();
+                }
+              }
+            });
+  }
+
+  private void sweep() {
+    if (closed) {
+      return;
+    }
+    state
+        .pending()
+        .whenComplete(
+            (apps, e) -> {
+              if (e != null) {
+                LOG.warn("cannot list pending webhooks: {}", e.toString());
+                return;
+              }
+              for (long app : apps) {
+                if (!senders.containsKey(app)) {
+                  take(app);
+                }
+              }
+            });
+  }
+
+  /** The body of a call: {@code [["<PUID>", "<status>"], ...]}. */
+  static byte[] body(Map<String, AppUpdate> latest) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(64 + latest.size() * 64);
+    try (JsonGenerator g = Json.documents().createGenerator(out)) {
+      g.writeStartArray();
+      for (AppUpdate u : latest.values()) {
+        g.writeStartArray();
+        g.writeString(u.puid());
+        g.writeString(u.status().wireName());
+        g.writeEndArray();
+      }
+      g.writeEndArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  /** Updates gathered for one call. */
+  private record Batch(Map<String, AppUpdate> latest, long firstSeq, long lastSeq, long tooOldAt) {
+    boolean tooOld() {
+      return tooOldAt >= 0;
+    }
+  }
+
+  /** One application's webhook on this node, while it holds the lease. Steps run one at a time. */
+  private final class Sender {
+    private final long appId;
+    private int failures;
+    private long nextAttemptMillis;
+    private long lastBusyMillis = System.currentTimeMillis();
+    private volatile boolean stopped;
+    private ScheduledFuture<?> renewer;
+
+    Sender(long appId) {
+      this.appId = appId;
+    }
+
+    void begin() {
+      long every = Math.max(50, config.leaseTtl().toMillis() / 3);
+      try {
+        renewer = timers.scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        stop();
+        return;
+      }
+      schedule(0);
+    }
+
+    private void renew() {
+      state
+          .renew(appId, nodeId, config.leaseTtl())
+          .whenComplete(
+              (ok, e) -> {
+                if (e == null && !ok) {
+                  LOG.info("app {}: another node took over its webhook", appId);
+                  stop();
+                }
+              });
+    }
+
+    private void schedule(long delayMs) {
+      if (stopped || closed) {
+        return;
+      }
+      try {
+        timers.schedule(this::step, Math.max(0, delayMs), TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        stop();
+      }
+    }
+
+    private void stop() {
+      stopped = true;
+      if (renewer != null) {
+        renewer.cancel(false);
+      }
+      senders.remove(appId, this);
+    }
+
+    private void step() {
+      if (stopped) {
+        return;
+      }
+      apps.find(appId)
+          .thenCombine(state.cursor(appId), (app, cursor) -> {
+            proceed(app, cursor);
+            return null;
+          })
+          .whenComplete(
+              (v, e) -> {
+                if (e != null) {
+                  LOG.warn("app {}: webhook step failed: {}", appId, e.toString());
+                  schedule(config.interval().toMillis());
+                }
+              });
+    }
+
+    private void proceed(Optional<Application> app, Optional<WebhookState.Cursor> found) {
+      if (app.isEmpty() || app.get().webhookUrl() == null || app.get().webhookSecret() == null) {
+        finish(true);
+        return;
+      }
+      if (found.isEmpty()) {
+        // The cursor expired (idle for hours): start at the log's end.
+        log.lastSeq(appId)
+            .thenCompose(last -> state.initCursor(appId, new WebhookState.Cursor(last, 0)))
+            .whenComplete((c, e) -> schedule(e == null ? 0 : config.interval().toMillis()));
+        return;
+      }
+      WebhookState.Cursor cursor = found.get();
+      long now = System.currentTimeMillis();
+      long due = Math.max(cursor.lastCallMillis() + config.interval().toMillis(), nextAttemptMillis);
+      if (now < due) {
+        schedule(due - now);
+        return;
+      }
+      collect(cursor.seq(), new LinkedHashMap<>(), -1)
+          .whenComplete(
+              (batch, e) -> {
+                if (e != null) {
+                  LOG.warn("app {}: cannot read its update log: {}", appId, e.toString());
+                  schedule(config.interval().toMillis());
+                } else if (batch.tooOld()) {
+                  lost.inc();
+                  LOG.warn(
+                      "app {}: webhook updates after {} are older than the log keeps; skipping to {}",
+                      appId, cursor.seq(), batch.tooOldAt());
+                  state
+                      .saveCursor(appId, nodeId, new WebhookState.Cursor(batch.tooOldAt(), cursor.lastCallMillis()))
+                      .whenComplete((ok, x) -> schedule(0));
+                } else if (batch.latest().isEmpty()) {
+                  if (System.currentTimeMillis() - lastBusyMillis >= config.idle().toMillis()) {
+                    finish(false);
+                  } else {
+                    schedule(config.interval().toMillis());
+                  }
+                } else {
+                  call(app.get(), cursor, batch);
+                }
+              });
+    }
+
+    /** Reads the log after {@code from}, the latest update per PUID, up to the PUID cap. */
+    private CompletionStage<Batch> collect(long from, LinkedHashMap<String, AppUpdate> latest, long first) {
+      return log.readSince(appId, from, READ_PAGE)
+          .thenCompose(
+              read -> {
+                if (read.outcome() != AppUpdateLog.Outcome.OK) {
+                  return CompletableFuture.completedFuture(
+                      new Batch(latest, first, from, read.lastSeq()));
+                }
+                long last = from;
+                long firstSeq = first;
+                for (AppUpdate u : read.updates()) {
+                  if (!latest.containsKey(u.puid()) && latest.size() >= config.maxBatch()) {
+                    return CompletableFuture.completedFuture(new Batch(latest, firstSeq, last, -1));
+                  }
+                  // Re-inserted, so the body lists users in the order of their latest update.
+                  latest.remove(u.puid());
+                  latest.put(u.puid(), u);
+                  last = u.seq();
+                  if (firstSeq < 0) {
+                    firstSeq = u.seq();
+                  }
+                }
+                if (read.more()) {
+                  return collect(last, latest, firstSeq);
+                }
+                return CompletableFuture.completedFuture(new Batch(latest, firstSeq, last, -1));
+              });
+    }
+
+    private void call(Application app, WebhookState.Cursor cursor, Batch batch) {
+      if (!inFlight.tryAcquire()) {
+        schedule(100);
+        return;
+      }
+      long started = System.currentTimeMillis();
+      lastBusyMillis = started;
+      byte[] body = body(batch.latest());
+      Map<String, String> headers = new LinkedHashMap<>();
+      headers.put("Content-Type", "application/json");
+      headers.put(WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), body));
+      headers.put(DELIVERY_HEADER, appId + ":" + batch.firstSeq() + "-" + batch.lastSeq());
+      CompletionStage<GuardedHttpClient.Response> sent;
+      try {
+        sent =
+            http.send(
+                GuardedHttpClient.Request.post(
+                    URI.create(app.webhookUrl()),
+                    headers,
+                    body,
+                    config.maxResponseBytes(),
+                    config.timeout()));
+      } catch (RuntimeException e) {
+        sent = CompletableFuture.failedFuture(e);
+      }
+      sent.whenComplete(
+          (response, e) -> {
+            inFlight.release();
+            boolean ok = e == null && response.status() >= 200 && response.status() < 300;
+            WebhookState.Cursor next;
+            if (ok) {
+              callsOk.inc();
+              failures = 0;
+              nextAttemptMillis = 0;
+              next = new WebhookState.Cursor(batch.lastSeq(), started);
+            } else {
+              callsFailed.inc();
+              failures++;
+              long wait =
+                  Math.min(
+                      config.maxBackoff().toMillis(),
+                      config.interval().toMillis() << Math.min(20, failures - 1));
+              nextAttemptMillis = started + wait;
+              LOG.info(
+                  "app {}: webhook call failed ({}); retry in {} ms",
+                  appId,
+                  e != null ? describe(e) : "status " + response.status(),
+                  wait);
+              next = new WebhookState.Cursor(cursor.seq(), started);
+            }
+            state
+                .saveCursor(appId, nodeId, next)
+                .whenComplete(
+                    (saved, x) -> {
+                      if (x == null && !saved) {
+                        LOG.info("app {}: lost its webhook lease during a call", appId);
+                        stop();
+                        return;
+                      }
+                      schedule(0);
+                    });
+          });
+    }
+
+    /** Stops and gives the lease up; {@code gone} when the webhook was removed. */
+    private void finish(boolean gone) {
+      stop();
+      state
+          .release(appId, nodeId, true)
+          .thenCompose(v -> gone ? CompletableFuture.completedFuture(null) : recheck())
+          .whenComplete(
+              (v, e) -> {
+                if (e != null) {
+                  LOG.warn("app {}: cannot release its webhook lease: {}", appId, e.toString());
+                }
+              });
+    }
+
+    /** An update may have come between the last read and the release: start again if so. */
+    private CompletionStage<Void> recheck() {
+      return state
+          .cursor(appId)
+          .thenCombine(log.lastSeq(appId), (c, last) -> c.isPresent() && last > c.get().seq())
+          .thenCompose(more -> more ? take(appId) : CompletableFuture.completedFuture(null));
+    }
+  }
+
+  private static String describe(Throwable t) {
+    Throwable e = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+    return e instanceof OutboundException oe ? oe.describe() : e.toString();
+  }
+
+  /** Senders this node runs now (tests). */
+  public List<Long> senders() {
+    return new ArrayList<>(senders.keySet());
+  }
+
+  /** Stops every sender and gives their leases up for another node to take. */
+  @Override
+  public void close() {
+    closed = true;
+    if (sweeper != null) {
+      sweeper.cancel(false);
+    }
+    List<CompletableFuture<Void>> released = new ArrayList<>();
+    for (Sender s : senders.values()) {
+      s.stop();
+      released.add(state.release(s.appId, nodeId, false).toCompletableFuture());
+    }
+    try {
+      CompletableFuture.allOf(released.toArray(new CompletableFuture[0])).get(3, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("webhook leases not all released: {}", e.toString());
+    }
+    timers.shutdownNow();
+  }
+}

@@ -1,0 +1,217 @@
+package org.presence.gateway.updates;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.presence.gateway.updates.UpdatesFixture.device;
+import static org.presence.gateway.updates.UpdatesFixture.status;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.identity.DevIdentity;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.UpdateClient;
+import org.presence.gateway.testing.UpdateClient.Item;
+import org.presence.gateway.testing.WebhookStub;
+import org.presence.gateway.updates.UpdatesFixture.App;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.testing.Backends;
+
+/**
+ * Presence updates on a two-node cluster over PostgreSQL and Redis: the whole contract with the
+ * devices, the applications and the webhook spread over both nodes, plus what only a cluster has
+ * — one numbering for changes made on both nodes, and exactly one node calling an application's
+ * webhook, another taking over when it stops.
+ */
+class AppUpdatesIT extends AppUpdatesContract {
+  @TempDir static Path root;
+  private static String schema;
+  private static String prefix;
+  private static Path keyDir;
+  private static TestNode a;
+  private static TestNode b;
+  private static final AtomicInteger nodes = new AtomicInteger();
+
+  @BeforeAll
+  static void start() {
+    Backends.databaseUrl();
+    Backends.redisUrl();
+    schema = Backends.uniqueSchema(AppUpdatesIT.class);
+    prefix = Backends.uniquePrefix(AppUpdatesIT.class);
+    keyDir = root.resolve("key");
+    DevIdentity.loadOrCreate(keyDir);
+    a = TestNode.start(settings(), r -> {});
+    b = TestNode.start(settings(), r -> {});
+  }
+
+  @AfterAll
+  static void stop() {
+    for (TestNode n : new TestNode[] {a, b}) {
+      if (n != null) {
+        n.close();
+      }
+    }
+    if (schema != null) {
+      Backends.dropSchema(schema);
+    }
+  }
+
+  /** One more node of the cluster, sharing the development key. */
+  private static Map<String, String> settings() {
+    int n = nodes.incrementAndGet();
+    Path dir = root.resolve("node-" + n);
+    try {
+      Files.createDirectories(dir);
+      Files.copy(keyDir.resolve(DevIdentity.KEY_FILE), dir.resolve(DevIdentity.KEY_FILE));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Map<String, String> s = TestNode.baseSettings(dir);
+    s.putAll(UpdatesFixture.settings());
+    s.put("node-id", "updates-node-" + n);
+    s.put("store.database.url", Backends.databaseUrl());
+    s.put("store.database.schema", schema);
+    s.put("store.redis.url", Backends.redisUrl());
+    s.put("store.redis.key-prefix", prefix);
+    // The loopback webhook and domain stubs of the tests are allowed, as on a test cluster.
+    s.put("outbound.allow-loopback", "true");
+    return s;
+  }
+
+  @Override
+  protected TestNode nodeA() {
+    return a;
+  }
+
+  @Override
+  protected TestNode nodeB() {
+    return b;
+  }
+
+  @Override
+  protected long staleSince(long appId, long last) {
+    // An hour passes: the log's entries are gone, its numbering stays.
+    try (RedisBackend redis = RedisBackend.connect(Backends.redis(prefix))) {
+      redis.commands().sync().del(redis.keys().key("ulog:" + appId), redis.keys().key("uidx:" + appId));
+    }
+    return last - 1;
+  }
+
+  @Test
+  void changesMadeOnBothNodes_areNumberedOnce_andEveryConnectionSeesTheSameSequence() {
+    App app = fx.activeApp(a, "Numbers");
+    List<DeviceTestClient> devices = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      String e = fx.email("u" + i);
+      fx.grant(a, e, app);
+      devices.add(device(i % 2 == 0 ? a : b, e, "d"));
+    }
+    try (UpdateClient onA = UpdateClient.connected(a, app.id(), app.key(), -1);
+        UpdateClient onB = UpdateClient.connected(b, app.id(), app.key(), -1)) {
+      onA.snapshot();
+      onB.snapshot();
+      int rounds = 20;
+      List<Thread> threads = new ArrayList<>();
+      for (DeviceTestClient d : devices) {
+        Thread t =
+            new Thread(
+                () -> {
+                  for (int n = 0; n < rounds; n++) {
+                    status(d, n % 2 == 0 ? PresenceStatus.ONLINE : PresenceStatus.AWAY, null);
+                  }
+                });
+        t.start();
+        threads.add(t);
+      }
+      for (Thread t : threads) {
+        try {
+          t.join(30_000);
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        }
+      }
+      List<Item> fromA = onA.updates(rounds * devices.size());
+      List<Item> fromB = onB.updates(rounds * devices.size());
+      assertThat(fromA).isEqualTo(fromB);
+      long first = fromA.get(0).seq();
+      for (int i = 0; i < fromA.size(); i++) {
+        assertThat(fromA.get(i).seq()).as("consecutive numbers").isEqualTo(first + i);
+      }
+    } finally {
+      devices.forEach(DeviceTestClient::close);
+    }
+  }
+
+  @Test
+  void webhook_exactlyOneNodeSends_andAnotherTakesOverWhenItStops_withNothingLost() {
+    App app = fx.activeApp(a, "OneSender");
+    // Two more nodes hold the devices, so that one of them sends and may be stopped.
+    TestNode c = TestNode.start(settings(), r -> {});
+    TestNode d = TestNode.start(settings(), r -> {});
+    List<TestNode> all = List.of(a, b, c, d);
+    try (WebhookStub hook = WebhookStub.start()) {
+      fx.webhook(app, hook.url("/hook"));
+      List<DeviceTestClient> devices = new ArrayList<>();
+      List<String> puids = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        String e = fx.email("u" + i);
+        puids.add(fx.grant(a, e, app));
+        devices.add(device(i % 2 == 0 ? c : d, e, "d"));
+      }
+      for (int n = 0; n < 3; n++) {
+        for (DeviceTestClient dev : devices) {
+          status(dev, n % 2 == 0 ? PresenceStatus.ONLINE : PresenceStatus.AWAY, "r" + n);
+        }
+      }
+      await().atMost(WAIT).until(() -> lastState(hook).size() == 4
+          && lastState(hook).values().stream().allMatch("online"::equals));
+      List<TestNode> senders = all.stream().filter(n -> n.server().webhooks().sending(app.id())).toList();
+      assertThat(senders).as("nodes sending the webhook").hasSize(1);
+      // The sender stops; another node takes the webhook over and goes on from its cursor.
+      TestNode sender = senders.get(0);
+      TestNode other = sender == c ? d : c;
+      if (sender == c || sender == d) {
+        sender.close();
+      }
+      String late = fx.email("late");
+      String pLate = fx.grant(a, late, app);
+      try (DeviceTestClient dev = device(other, late, "late")) {
+        status(dev, PresenceStatus.UNAVAILABLE, null);
+        await().atMost(WAIT).until(() -> "unavailable".equals(lastState(hook).get(pLate)));
+      }
+      assertThat(all.stream().filter(n -> n != sender && n.server().webhooks().sending(app.id())).count())
+          .isLessThanOrEqualTo(1);
+      List<WebhookStub.Call> calls = hook.calls();
+      assertSpaced(calls, 1000);
+      // Deliveries never overlap: each call's update numbers follow the previous call's.
+      long previousEnd = -1;
+      for (WebhookStub.Call call : calls) {
+        String[] range = call.header("X-Presence-Delivery").split(":")[1].split("-");
+        long from = Long.parseLong(range[0]);
+        assertThat(from).as("call %s", call.header("X-Presence-Delivery")).isGreaterThan(previousEnd);
+        previousEnd = Long.parseLong(range[1]);
+      }
+      devices.forEach(DeviceTestClient::close);
+    } finally {
+      c.close();
+      d.close();
+    }
+  }
+
+  @Override
+  protected TestNode startNode() {
+    return TestNode.start(settings(), r -> {});
+  }
+}
