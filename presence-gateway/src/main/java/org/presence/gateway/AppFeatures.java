@@ -138,6 +138,11 @@ public final class AppFeatures implements AutoCloseable {
     return outbound;
   }
 
+  /** Sessions, forms and rendering for pages of later features (the demo page). */
+  public PageSupport pages() {
+    return pages;
+  }
+
   /** Cross-node cache invalidation. */
   public Invalidations invalidations() {
     return invalidations;

@@ -8,11 +8,14 @@ import io.netty.channel.WriteBufferWaterMark;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
 import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.demo.DemoApp;
+import org.presence.gateway.demo.DemoPages;
 import org.presence.gateway.device.DeviceChannel;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
@@ -151,6 +154,12 @@ public final class PresenceServer implements AutoCloseable {
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);
+      DemoApp demo = null;
+      if (config.updates().demo()) {
+        demo = new DemoApp(store.persistence().apps());
+        new DemoPages(appFeatures.pages(), appFeatures.grants(), updates, demo, baseUrl::get)
+            .register(routes);
+      }
       extraRoutes.accept(routes);
 
       HttpRouter router =
@@ -192,6 +201,15 @@ public final class PresenceServer implements AutoCloseable {
             e);
       }
       baseUrl.set(config.gateway().baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
+      if (demo != null) {
+        // The demo application lives on this node's own address, known only now.
+        try {
+          demo.ensure(baseUrl.get()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          server.close().awaitUninterruptibly(1000);
+          throw new StartupException("updates.demo", "cannot set up the demo application: " + e, e);
+        }
+      }
       PresenceServer node =
           new PresenceServer(
               config,
@@ -213,6 +231,9 @@ public final class PresenceServer implements AutoCloseable {
           loops.transport(),
           store.persistence().kind(),
           store.bus().kind());
+      if (demo != null) {
+        LOG.info("try it: open {}/demo", node.baseUrl());
+      }
       return node;
     } catch (RuntimeException e) {
       if (loops != null) {

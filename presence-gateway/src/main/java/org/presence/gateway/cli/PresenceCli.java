@@ -1,5 +1,6 @@
 package org.presence.gateway.cli;
 
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -9,7 +10,7 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code presence} command line: {@code serve} starts a node, {@code dev-token} prints a
- * development identity token. The exit status is 0 on success, 1 when start-up fails, 2 for bad
+ * development identity token, {@code device} acts as a device typing statuses. The exit status is 0 on success, 1 when start-up fails, 2 for bad
  * usage or configuration.
  */
 @Command(
@@ -17,7 +18,12 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = PresenceCli.Version.class,
     description = "Presence: a trusted go-between for devices and the apps they share presence with.",
-    subcommands = {ServeCommand.class, DevTokenCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      ServeCommand.class,
+      DevTokenCommand.class,
+      DeviceCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class PresenceCli {
   /** Exit status when start-up fails (a backend or the port is unusable). */
   public static final int EXIT_STARTUP = 1;
@@ -30,7 +36,7 @@ public final class PresenceCli {
         new java.io.FileOutputStream(java.io.FileDescriptor.out), StandardCharsets.UTF_8), true);
     PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(
         new java.io.FileOutputStream(java.io.FileDescriptor.err), StandardCharsets.UTF_8), true);
-    int code = run(args, System.getenv(), out, err);
+    int code = run(args, System.getenv(), System.in, out, err);
     if (code != 0) {
       System.exit(code);
     }
@@ -38,7 +44,13 @@ public final class PresenceCli {
 
   /** Runs the command line with the given environment and output; returns the exit status. */
   public static int run(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
-    CommandLine cli = new CommandLine(new PresenceCli(), new Factory(env));
+    return run(args, env, InputStream.nullInputStream(), out, err);
+  }
+
+  /** As {@link #run(String[], Map, PrintWriter, PrintWriter)}, with standard input (the device). */
+  public static int run(
+      String[] args, Map<String, String> env, InputStream in, PrintWriter out, PrintWriter err) {
+    CommandLine cli = new CommandLine(new PresenceCli(), new Factory(env, in));
     cli.setOut(out);
     cli.setErr(err);
     cli.setExitCodeExceptionMapper(t -> EXIT_USAGE);
@@ -46,7 +58,7 @@ public final class PresenceCli {
   }
 
   /** Gives commands the environment, so tests can run them without touching the real one. */
-  private record Factory(Map<String, String> env) implements CommandLine.IFactory {
+  private record Factory(Map<String, String> env, InputStream in) implements CommandLine.IFactory {
     @Override
     public <K> K create(Class<K> cls) throws Exception {
       if (cls == ServeCommand.class) {
@@ -54,6 +66,9 @@ public final class PresenceCli {
       }
       if (cls == DevTokenCommand.class) {
         return cls.cast(new DevTokenCommand(env));
+      }
+      if (cls == DeviceCommand.class) {
+        return cls.cast(new DeviceCommand(env, in));
       }
       return CommandLine.defaultFactory().create(cls);
     }

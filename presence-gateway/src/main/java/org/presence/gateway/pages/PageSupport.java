@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * pages. Pages work without JavaScript: every action is a plain form POST answered with a page or
  * a 303 redirect.
  *
- * <p>Security headers on every page: a Content-Security-Policy that allows no script at all, only
+ * <p>Security headers on every page: a Content-Security-Policy that allows no script at all (but
+ * on the demo page, which runs this node's own script and nothing else), only
  * this node's stylesheet, forms posting to this node (and, on the consent page, to the
  * application's redirect origin, since the answer is a redirect there), and no framing ({@code
  * frame-ancestors 'none'} and {@code X-Frame-Options: DENY}); {@code Referrer-Policy: no-referrer}
@@ -173,6 +174,27 @@ public final class PageSupport {
       String template,
       Map<String, Object> model,
       String formOrigin) {
+    render(ex, v, status, template, model, formOrigin, false);
+  }
+
+  /**
+   * Renders {@code template} for a page that runs this node's own scripts (the demo page): the
+   * policy adds {@code script-src 'self'} and {@code connect-src 'self'}, nothing from elsewhere
+   * and no inline script.
+   */
+  public void renderWithScript(
+      HttpExchange ex, Visitor v, HttpResponseStatus status, String template, Map<String, Object> model) {
+    render(ex, v, status, template, model, null, true);
+  }
+
+  private void render(
+      HttpExchange ex,
+      Visitor v,
+      HttpResponseStatus status,
+      String template,
+      Map<String, Object> model,
+      String formOrigin,
+      boolean scripts) {
     String html;
     try {
       html = templates.render(template, model);
@@ -186,7 +208,7 @@ public final class PageSupport {
         HTML,
         Unpooled.copiedBuffer(html, StandardCharsets.UTF_8),
         h -> {
-          securityHeaders(h, formOrigin);
+          securityHeaders(h, formOrigin, scripts);
           cookies(h, v, null);
         });
   }
@@ -262,11 +284,13 @@ public final class PageSupport {
     return t instanceof ProtocolException pe ? pe : null;
   }
 
-  private static void securityHeaders(HttpHeaders h, String formOrigin) {
+  private static void securityHeaders(HttpHeaders h, String formOrigin, boolean scripts) {
     String formAction = formOrigin == null ? "'self'" : "'self' " + formOrigin;
     h.set(
         "Content-Security-Policy",
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action "
+        "default-src 'none'; style-src 'self'; img-src 'self'; "
+            + (scripts ? "script-src 'self'; connect-src 'self'; " : "")
+            + "form-action "
             + formAction
             + "; frame-ancestors 'none'; base-uri 'none'");
     h.set("X-Frame-Options", "DENY");

@@ -110,6 +110,17 @@ public final class WebClient {
     }
   }
 
+  /** GET {@code path}, the body as a stream (for long-held answers such as event streams). */
+  public HttpResponse<java.io.InputStream> stream(String path) {
+    try {
+      return http.send(
+          HttpRequest.newBuilder(node.uri(path)).GET().build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+    } catch (Exception e) {
+      throw new AssertionError("request failed: " + path, e);
+    }
+  }
+
   /** The URI of {@code path} on the node. */
   public URI uri(String path) {
     return node.uri(path);

@@ -1,0 +1,102 @@
+package org.presence.gateway.browser;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.logging.Level;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.HeadlessChromium;
+import org.presence.gateway.testing.TestNode;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.model.PresenceStatus;
+
+/**
+ * The demo a newcomer tries first, in a real browser on the embedded default: open {@code /demo},
+ * sign in, grant the demo application on the consent page, and watch the page (its script, under
+ * the page's Content-Security-Policy) show the presence a device reports, as it changes.
+ */
+class DemoBrowserIT {
+  @TempDir Path dataDir;
+  @TempDir Path profile;
+  TestNode node;
+  WebDriver browser;
+
+  @BeforeEach
+  void start() {
+    browser = HeadlessChromium.start(profile);
+    node = TestNode.embedded(dataDir);
+  }
+
+  @AfterEach
+  void stop() {
+    if (browser != null) {
+      browser.quit();
+    }
+    if (node != null) {
+      node.close();
+    }
+  }
+
+  private String text(String id) {
+    return browser.findElement(By.id(id)).getText();
+  }
+
+  private void waitForPage(String id) {
+    await().atMost(Duration.ofSeconds(30)).until(() -> !browser.findElements(By.id(id)).isEmpty());
+  }
+
+  private void screenshot(String name) throws Exception {
+    Path dir = Path.of("target", "browser-screenshots");
+    Files.createDirectories(dir);
+    Files.write(dir.resolve(name + ".png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+  }
+
+  @Test
+  void newcomer_signsIn_grantsTheDemoApp_andWatchesTheirPresenceChangeLive() throws Exception {
+    browser.get(node.uri("/demo").toString());
+    browser.findElement(By.id("demo-sign-in")).click();
+    waitForPage("dev-sign-in");
+    browser.findElement(By.id("email")).sendKeys("newcomer@example.com");
+    browser.findElement(By.id("dev-sign-in")).click();
+    waitForPage("demo-grant");
+    assertThat(text("demo-email")).isEqualTo("newcomer@example.com");
+    browser.findElement(By.id("demo-grant")).click();
+    waitForPage("allow");
+    assertThat(text("consent-app")).isEqualTo("Presence demo");
+    browser.findElement(By.id("allow")).click();
+    waitForPage("presence-status");
+    assertThat(text("demo-puid")).matches("[A-Za-z0-9_-]{43}");
+    await().atMost(Duration.ofSeconds(30)).until(() -> text("presence-status").equals("offline"));
+    screenshot("demo-1-granted");
+
+    try (DeviceTestClient device =
+        DeviceTestClient.connected(node, node.token("newcomer@example.com"), null, "laptop")) {
+      assertThat(device.status(PresenceStatus.ONLINE, "trying Presence")).isInstanceOf(DeviceMessage.Ack.class);
+      await().atMost(Duration.ofSeconds(30)).until(() -> text("presence-status").equals("online"));
+      assertThat(text("presence-message")).contains("trying Presence");
+      screenshot("demo-2-online");
+      assertThat(device.status(PresenceStatus.AWAY, null)).isInstanceOf(DeviceMessage.Ack.class);
+      await().atMost(Duration.ofSeconds(30)).until(() -> text("presence-status").equals("away"));
+    }
+    assertThat(browser.findElements(By.cssSelector("#presence-log li")).size()).isGreaterThanOrEqualTo(3);
+    // No script error and no Content-Security-Policy violation (the browser has no favicon to find).
+    for (LogEntry e : browser.manage().logs().get(LogType.BROWSER)) {
+      if (!e.getMessage().contains("favicon.ico")) {
+        assertThat(e.getLevel()).as("browser console: %s", e.getMessage()).isNotEqualTo(Level.SEVERE);
+      }
+    }
+  }
+}

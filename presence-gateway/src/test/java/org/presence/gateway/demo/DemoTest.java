@@ -1,0 +1,186 @@
+package org.presence.gateway.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URLDecoder;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.cli.PresenceCli;
+import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.WebClient;
+
+/**
+ * The demo on the embedded default, at the HTTP level: the demo application exists on the node's
+ * own address; a visitor signs in, grants it on the real consent page, and follows their own
+ * presence on {@code /demo/events} while {@code presence device} types statuses; another user's
+ * changes never show. (The page's script is exercised in a browser by {@code DemoBrowserIT}.)
+ */
+class DemoTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern GRANT = Pattern.compile("href=\"(/\\d+/grant\\?[^\"]+)\" id=\"demo-grant\"");
+
+  @TempDir Path dataDir;
+  TestNode node;
+
+  @BeforeEach
+  void start() {
+    Map<String, String> s = TestNode.baseSettings(dataDir);
+    s.put("device.offline-grace", "200ms");
+    node = TestNode.start(s, r -> {});
+  }
+
+  @AfterEach
+  void stop() {
+    node.close();
+  }
+
+  /** Signs {@code email} in and grants the demo application through the consent page. */
+  private WebClient granted(String email) {
+    WebClient web = new WebClient(node).signIn(email);
+    HttpResponse<String> page = web.get("/demo");
+    assertThat(page.statusCode()).isEqualTo(200);
+    Matcher m = GRANT.matcher(page.body());
+    assertThat(m.find()).as(page.body()).isTrue();
+    String grantPath = m.group(1).replace("&amp;", "&").replace("&#x3D;", "=");
+    HttpResponse<String> consent = web.get(grantPath);
+    assertThat(consent.statusCode()).as(consent.body()).isEqualTo(200);
+    assertThat(consent.body()).contains(DemoApp.NAME);
+    String query = grantPath.substring(grantPath.indexOf('?') + 1);
+    Map<String, String> form = new java.util.HashMap<>();
+    for (String kv : query.split("&")) {
+      String[] p = kv.split("=", 2);
+      form.put(URLDecoder.decode(p[0], StandardCharsets.UTF_8), URLDecoder.decode(p[1], StandardCharsets.UTF_8));
+    }
+    HttpResponse<String> allowed =
+        web.post(grantPath.substring(0, grantPath.indexOf('?')),
+            Map.of("redirect", form.get("redirect"), "id", form.get("id"), "answer", "allow"));
+    assertThat(allowed.statusCode()).isEqualTo(303);
+    assertThat(allowed.headers().firstValue("Location").orElseThrow())
+        .startsWith(node.server().baseUrl() + "/demo?puid=");
+    return web;
+  }
+
+  private CompletableFuture<String> device(String email, String input) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          StringWriter out = new StringWriter();
+          StringWriter err = new StringWriter();
+          InputStream in = new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8));
+          int code =
+              PresenceCli.run(
+                  new String[] {"device", "--email", email, "--url", node.server().baseUrl(),
+                    "--data-dir", dataDir.toString()},
+                  Map.of(), in, new PrintWriter(out, true), new PrintWriter(err, true));
+          return code + "\n" + out + "\n" + err;
+        });
+  }
+
+  private static JsonNode nextEvent(BufferedReader lines) throws Exception {
+    String l;
+    while ((l = lines.readLine()) != null) {
+      if (l.startsWith("data: ")) {
+        return JSON.readTree(l.substring(6));
+      }
+    }
+    throw new AssertionError("event stream ended");
+  }
+
+  @Test
+  void demoApp_isActiveOnTheNodesOwnAddress_andOwnedByNobodyWhoCanSignIn() throws Exception {
+    long id = node.server().config().updates().demo() ? demoId() : -1;
+    var app = node.server().store().persistence().apps().find(id).toCompletableFuture().get(10, TimeUnit.SECONDS).orElseThrow();
+    assertThat(app.active()).isTrue();
+    assertThat(app.domain()).isEqualTo("127.0.0.1:" + node.port());
+    assertThat(app.ownerSub()).isEqualTo(DemoApp.OWNER).doesNotStartWith("dev:");
+  }
+
+  private long demoId() throws Exception {
+    return node.server().store().persistence().apps().listByOwner(DemoApp.OWNER)
+        .toCompletableFuture().get(10, TimeUnit.SECONDS).get(0).id();
+  }
+
+  @Test
+  void page_leadsFromSignInToGrantToTheLiveView_withAScriptFromThisNodeOnly() {
+    HttpResponse<String> anonymous = node.get("/demo");
+    assertThat(anonymous.statusCode()).isEqualTo(200);
+    assertThat(anonymous.body()).contains("id=\"demo-sign-in\"").doesNotContain("<script");
+    WebClient web = granted("alice@example.com");
+    HttpResponse<String> live = web.get("/demo");
+    assertThat(live.body())
+        .contains("id=\"demo-puid\"")
+        .contains("<script src=\"/static/demo.js\"></script>")
+        .contains("bin/presence device --email alice@example.com");
+    String csp = live.headers().firstValue("Content-Security-Policy").orElseThrow();
+    assertThat(csp).contains("script-src 'self'").contains("connect-src 'self'").contains("default-src 'none'")
+        .doesNotContain("unsafe-inline");
+    HttpResponse<String> js = node.get("/static/demo.js");
+    assertThat(js.statusCode()).isEqualTo(200);
+    assertThat(js.body()).contains("EventSource('/demo/events')").doesNotContain("innerHTML");
+  }
+
+  @Test
+  void events_showTheVisitorsOwnPresenceLive_asTheDeviceCommandTypesIt_andNobodyElses() throws Exception {
+    WebClient alice = granted("alice@example.com");
+    granted("bob@example.com");
+    HttpResponse<InputStream> events = alice.stream("/demo/events");
+    assertThat(events.statusCode()).isEqualTo(200);
+    assertThat(events.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/event-stream");
+    try (BufferedReader lines = new BufferedReader(new InputStreamReader(events.body(), StandardCharsets.UTF_8))) {
+      JsonNode snapshot = nextEvent(lines);
+      assertThat(snapshot.path("done").asBoolean()).isTrue();
+      assertThat(snapshot.path("snapshot")).isEmpty();
+      String bob = device("bob@example.com", "online from bob\n").get(30, TimeUnit.SECONDS);
+      assertThat(bob).startsWith("0\n").contains("connected").contains("ok");
+      String out = device("alice@example.com", "online hello there\naway lunch\nbogus\nquit\n").get(30, TimeUnit.SECONDS);
+      assertThat(out).startsWith("0\n").contains("connected").contains("ok").contains("not a status: bogus");
+      java.util.List<JsonNode> items = new java.util.ArrayList<>();
+      while (items.size() < 3) {
+        nextEvent(lines).forEach(items::add);
+      }
+      assertThat(items.get(0).path("status").asText()).isEqualTo("online");
+      assertThat(items.get(0).path("message").asText()).isEqualTo("hello there");
+      assertThat(items.get(1).path("status").asText()).isEqualTo("away");
+      // The device disconnected: offline after the grace period.
+      assertThat(items.get(2).path("status").asText()).isEqualTo("offline");
+      String puid = items.get(0).path("UID").asText();
+      assertThat(items).extracting(n -> n.path("UID").asText()).containsOnly(puid);
+    }
+  }
+
+  @Test
+  void events_withoutASessionOrAGrant_areRefused() {
+    assertThat(node.get("/demo/events").statusCode()).isEqualTo(401);
+    WebClient carol = new WebClient(node).signIn("carol@example.com");
+    HttpResponse<String> r = carol.get("/demo/events");
+    assertThat(r.statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void deviceCommand_withoutEmailOrToken_isAUsageError() {
+    StringWriter err = new StringWriter();
+    int code =
+        PresenceCli.run(
+            new String[] {"device", "--data-dir", dataDir.toString(), "--url", node.server().baseUrl()},
+            Map.of(), InputStream.nullInputStream(), new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
+    assertThat(code).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(err.toString()).contains("--email");
+  }
+}
