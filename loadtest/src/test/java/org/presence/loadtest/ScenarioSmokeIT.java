@@ -150,9 +150,13 @@ class ScenarioSmokeIT {
     assertThat(notify.err()).contains("NOTIFICATIONS").contains("floor");
   }
 
-  /** The shaded Presence node, when the reactor built it, run as operators run it. */
+  /**
+   * The shaded Presence node, when the reactor built it, run as operators run it: its memory is
+   * read; devices hold sockets; status changes reach the apps on the update channel (every one, with
+   * its latency); the notification channel, not in this build, is reported missing.
+   */
   @Test
-  void presenceNode_memoryIsReadAndMissingClientsAreReported() throws Exception {
+  void presenceNode_idleDensity_statusFanout_andMissingNotificationsReported() throws Exception {
     Path jar = Path.of("..", "presence-gateway", "target", "presence.jar");
     assumeTrue(Files.exists(jar), "presence.jar not built in this reactor run");
     Path data = dir.resolve("node");
@@ -160,7 +164,8 @@ class ScenarioSmokeIT {
     Process node =
         new ProcessBuilder(
                 ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-jar", jar.toString(),
-                "serve", "--port", "0", "--data-dir", data.toString())
+                "serve", "--port", "0", "--data-dir", data.toString(),
+                "--set", "device.rate=1000", "--set", "device.burst=1000", "--set", "device.handshake-rate=0")
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
@@ -172,10 +177,25 @@ class ScenarioSmokeIT {
       assertThat(m.get().heapUsed()).isPositive();
       assertThat(m.get().afterFullGc()).isTrue();
       assertThat(m.get().rss()).isPositive();
-      Result r = run("run", "idle-density", "--target", "presence", "--url", base.toString(), "-u", "5",
-          "--signing-key", data.resolve("dev-identity.jwk").toString(), "--server-pid", Long.toString(node.pid()));
-      assertThat(r.status()).isEqualTo(LoadRun.USAGE);
-      assertThat(r.err()).contains("DEVICES").contains("presence");
+      String key = data.resolve("dev-identity.jwk").toString();
+      Result idle = run("run", "idle-density", "--target", "presence", "--url", base.toString(), "-u", "20",
+          "--ramp", "1s", "--hold", "2s", "--signing-key", key, "--server-pid", Long.toString(node.pid()),
+          "-a", "count(connect) == 20", "-a", "errors == 0");
+      assertThat(idle.status()).as(idle.out() + idle.err()).isEqualTo(LoadRun.OK);
+      assertReported(idle);
+      Result fanout = run("run", "status-fanout", "--target", "presence", "--url", base.toString(), "-u", "20",
+          "--apps", "2", "--ramp", "1s", "-d", "2s", "--interval", "100ms", "--signing-key", key,
+          "-a", "count(update) > 0", "-a", "errors == 0");
+      assertThat(fanout.status()).as(fanout.out() + fanout.err()).isEqualTo(LoadRun.OK);
+      assertReported(fanout);
+      JsonNode counters = fanout.summary().path("counters");
+      assertThat(counters.path("delivered").asLong()).as("every status change reached its app")
+          .isEqualTo(counters.path("sent").asLong());
+      assertThat(Files.exists(fanout.dir().resolve("presence-setup.json"))).isTrue();
+      Result notify = run("run", "notify", "--target", "presence", "--url", base.toString(), "-u", "5",
+          "--signing-key", key);
+      assertThat(notify.status()).isEqualTo(LoadRun.USAGE);
+      assertThat(notify.err()).contains("NOTIFICATIONS").contains("presence");
     } finally {
       node.destroy();
       node.waitFor(20, TimeUnit.SECONDS);

@@ -1,18 +1,20 @@
 package org.presence.loadtest.client;
 
+import java.io.IOException;
+import java.io.PrintWriter;
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.Optional;
 
 /**
  * A Presence deployment as a target. Its probe works against any node; its channels are the
- * Presence clients, given to the constructor, and empty until they exist in this build:
+ * Presence clients, given to the constructor (empty while one does not exist in this build):
  *
  * <ul>
- *   <li>{@link DeviceChannel}: the device client of issue 3 ({@code /presence}, connect with an
- *       assertion and {@code application_ids}, status frames acknowledged {@code {"result":true}}),
- *       implementing or wrapped as {@link VirtualDevice};
- *   <li>{@link AppChannel}: the app update channel client of issue 5 ({@code /<appid>}, key frame,
- *       update lists), as {@link VirtualApp};
+ *   <li>{@link DeviceChannel}: {@link PresenceDevices} on {@code /presence} (connect with an
+ *       assertion, status frames acknowledged);
+ *   <li>{@link AppChannel}: {@link PresenceApps} on {@code /<appid>} (key frame, update lists),
+ *       with the applications {@link #prepare} registered and granted ({@link PresenceSetup});
  *   <li>{@link NotificationApi}: {@code POST /<appid>/notification} of issue 6.
  * </ul>
  *
@@ -68,6 +70,14 @@ public final class PresenceTarget implements Target {
   @Override
   public boolean needsAssertions() {
     return true;
+  }
+
+  @Override
+  public void prepare(int apps, long deviceUsers, TokenMinter minter, Path runDir, PrintWriter out)
+      throws IOException, InterruptedException {
+    if (apps > 0 && this.apps.isPresent()) {
+      PresenceSetup.prepare(base, minter, apps, deviceUsers, runDir, out);
+    }
   }
 
   @Override

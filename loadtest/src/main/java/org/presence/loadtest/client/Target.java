@@ -1,6 +1,9 @@
 package org.presence.loadtest.client;
 
+import java.io.IOException;
+import java.io.PrintWriter;
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.Optional;
 
 /**
@@ -27,6 +30,17 @@ public interface Target extends AutoCloseable {
 
   /** Whether devices need signed identity assertions (minted before the run). */
   boolean needsAssertions();
+
+  /**
+   * Readies the target for a run with {@code apps} apps and {@code deviceUsers} device users
+   * (device user {@code u} reports to app {@code u % apps}); the coordinator calls it once, before
+   * any injector starts, and may leave what the injectors need in {@code runDir}. Nothing by
+   * default.
+   *
+   * @param minter identity assertions (null when the target needs none)
+   */
+  default void prepare(int apps, long deviceUsers, TokenMinter minter, Path runDir, PrintWriter out)
+      throws IOException, InterruptedException {}
 
   /** Reads the server's memory. */
   ServerProbe probe();

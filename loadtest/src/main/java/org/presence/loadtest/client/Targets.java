@@ -1,14 +1,16 @@
 package org.presence.loadtest.client;
 
 import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.function.Supplier;
 
 /**
- * Builds the {@link Target} a run names. This is where the Presence clients plug in: once the
- * device client (issue 3), the app update channel client (issue 5) and the notification poster
- * (issue 6) exist in this module, {@link #presence} passes them to {@link PresenceTarget} instead
- * of empty channels, and every built-in scenario runs against Presence.
+ * Builds the {@link Target} a run names. This is where the Presence clients plug in: {@link
+ * #presence} passes the device client and the app update channel client to {@link
+ * PresenceTarget}; the notification poster (issue 6) is still empty.
  */
 public final class Targets {
   private Targets() {}
@@ -20,10 +22,37 @@ public final class Targets {
 
   /**
    * A Presence node or cluster at {@code base}; {@code pid} is the node's process when it runs on
-   * this machine. {@code connector} is what the Presence clients will open their sockets with.
+   * this machine. {@code connector} is what the Presence clients open their sockets with; {@code
+   * runDir} is the run folder, where the coordinator's setup leaves the applications' keys.
    */
-  public static Target presence(URI base, WsConnector connector, OptionalLong pid) {
+  public static Target presence(URI base, WsConnector connector, OptionalLong pid, Path runDir) {
+    Supplier<List<PresenceSetup.AppKey>> keys = memoize(() -> PresenceSetup.load(runDir));
     return new PresenceTarget(
-        base, Optional.empty(), Optional.empty(), Optional.empty(), new PresenceProbe(base, pid));
+        base,
+        Optional.of(new PresenceDevices(base, connector)),
+        Optional.of(new PresenceApps(base, connector, keys)),
+        Optional.empty(),
+        new PresenceProbe(base, pid));
+  }
+
+  private static <T> Supplier<T> memoize(Supplier<T> s) {
+    return new Supplier<>() {
+      private volatile T value;
+
+      @Override
+      public T get() {
+        T v = value;
+        if (v == null) {
+          synchronized (this) {
+            v = value;
+            if (v == null) {
+              v = s.get();
+              value = v;
+            }
+          }
+        }
+        return v;
+      }
+    };
   }
 }

@@ -124,6 +124,13 @@ public final class LoadRun {
               + probeTarget.name() + " does not offer in this build");
       return USAGE;
     }
+    try {
+      probeTarget.prepare(
+          Plan.apps(sim), sim.deviceUsers(), Plan.minter(c, sim, probeTarget), dir, out);
+    } catch (IOException e) {
+      err.println("loadtest: cannot prepare " + probeTarget.name() + ": " + e.getMessage());
+      return RUN_FAILED;
+    }
     Optional<ServerMemory> baseline =
         sim.probeAt().isPresent() ? probeTarget.probe().measure(true) : Optional.empty();
     if (sim.probeAt().isPresent() && baseline.isEmpty()) {

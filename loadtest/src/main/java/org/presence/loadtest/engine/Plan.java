@@ -42,7 +42,10 @@ public final class Plan {
       case "floor" -> Targets.floor(base, connector);
       case "presence" ->
           Targets.presence(
-              base, connector, c.serverPid() == null ? OptionalLong.empty() : OptionalLong.of(c.serverPid()));
+              base,
+              connector,
+              c.serverPid() == null ? OptionalLong.empty() : OptionalLong.of(c.serverPid()),
+              Path.of(c.out()));
       default -> throw new IllegalArgumentException("unknown target '" + c.target() + "' (floor or presence)");
     };
   }
@@ -64,9 +67,21 @@ public final class Plan {
     return out;
   }
 
+  /** The number of apps in the run: the largest app population (0 when none). */
+  public static int apps(Simulation sim) {
+    return (int)
+        sim.populations().stream()
+            .filter(p -> p.role() == org.presence.loadtest.scenario.Population.Role.APPS)
+            .mapToLong(p -> p.profile().users())
+            .max()
+            .orElse(0);
+  }
+
   /** The minter for the target, or null when none is needed; IllegalArgumentException when the key is missing. */
   public static TokenMinter minter(LoadConfig c, Simulation sim, Target t) {
-    if (!t.needsAssertions() || !sim.requires().contains(Action.Channel.DEVICES)) {
+    boolean needs =
+        sim.requires().contains(Action.Channel.DEVICES) || (apps(sim) > 0 && t.apps().isPresent());
+    if (!t.needsAssertions() || !needs) {
       return null;
     }
     if (c.signingKey() == null || !Files.isReadable(Path.of(c.signingKey()))) {
