@@ -55,7 +55,11 @@ public final class Store implements AutoCloseable {
         redis == null
             ? new JdbiNotificationQueues(persistence.db())
             : new RedisNotificationQueues(redis);
-    this.updates = redis == null ? new LocalAppUpdateLog() : new RedisAppUpdateLog(redis);
+    this.updates =
+        redis == null
+            ? new LocalAppUpdateLog(
+                java.time.Clock.systemUTC(), AppUpdateLog.RETENTION, config.updateLogMaxPerApp())
+            : new RedisAppUpdateLog(redis, AppUpdateLog.RETENTION, config.updateLogMaxPerApp());
     this.presence =
         redis == null ? new LocalPresenceStateStore() : new RedisPresenceStateStore(redis);
     this.nodes = redis == null ? new LocalNodeRegistry() : new RedisNodeRegistry(redis);

@@ -15,9 +15,24 @@ import java.util.Objects;
  * @param redis Redis settings; {@link RedisConfig#local()} when none is configured
  * @param dbThreads threads (and pooled connections) for database work; bounded
  * @param dbQueue database tasks that may wait for a thread before new ones are refused
+ * @param updateLogMaxPerApp most updates an application's log keeps (within its hour): the log
+ *     lives in memory (embedded) or in Redis, and this bounds it whatever the rate
  */
 public record StoreConfig(
-    Path dataDir, DatabaseConfig database, RedisConfig redis, int dbThreads, int dbQueue) {
+    Path dataDir,
+    DatabaseConfig database,
+    RedisConfig redis,
+    int dbThreads,
+    int dbQueue,
+    int updateLogMaxPerApp) {
+  /** The default bound of an application's update log. */
+  public static final int DEFAULT_UPDATE_LOG_MAX = 100_000;
+
+  /** With the default update log bound. */
+  public StoreConfig(
+      Path dataDir, DatabaseConfig database, RedisConfig redis, int dbThreads, int dbQueue) {
+    this(dataDir, database, redis, dbThreads, dbQueue, DEFAULT_UPDATE_LOG_MAX);
+  }
 
   public StoreConfig {
     Objects.requireNonNull(dataDir, "dataDir");
@@ -28,6 +43,9 @@ public record StoreConfig(
     }
     if (dbQueue < 1) {
       throw new IllegalArgumentException("dbQueue must be at least 1");
+    }
+    if (updateLogMaxPerApp < 1) {
+      throw new IllegalArgumentException("updateLogMaxPerApp must be at least 1");
     }
   }
 

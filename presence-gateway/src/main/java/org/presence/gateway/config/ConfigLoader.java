@@ -169,7 +169,8 @@ public final class ConfigLoader {
                 get("store.redis.key-prefix", config::getString, "presence:"),
                 duration("store.redis.command-timeout")),
             Math.max(1, positive("store.database.threads")),
-            Math.max(1, positive("store.database.queue")));
+            Math.max(1, positive("store.database.queue")),
+            Math.max(1, positive("updates.log-max-per-app")));
 
     String devSigning = get("identity.dev-signing", config::getString, "auto").toLowerCase(Locale.ROOT);
     boolean dev =

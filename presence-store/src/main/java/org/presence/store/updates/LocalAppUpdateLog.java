@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.StoreConfig;
 
 /**
  * The in-memory {@link AppUpdateLog} of the embedded default.
@@ -24,22 +25,33 @@ import org.presence.protocol.model.PresenceStatus;
  * ({@link Outcome#TOO_OLD}) rather than being told it is ahead. The numbers stay below 2^53, safe
  * in JavaScript.
  *
- * <p>Per-PUID guards are kept in access order and dropped with the retention, so they cost memory
+ * <p>An application's log also keeps at most a bounded number of updates (the oldest go first), so
+ * the node's memory does not grow with the rate of updates. Per-PUID guards are kept in access order and dropped with the retention, so they cost memory
  * only for PUIDs updated within it.
  */
 public final class LocalAppUpdateLog implements AppUpdateLog {
   private final Map<Long, AppLog> logs = new ConcurrentHashMap<>();
   private final Clock clock;
   private final Duration retention;
+  private final int maxPerApp;
 
   public LocalAppUpdateLog() {
-    this(Clock.systemUTC(), RETENTION);
+    this(Clock.systemUTC(), RETENTION, StoreConfig.DEFAULT_UPDATE_LOG_MAX);
   }
 
   /** With another clock and retention (tests). */
   public LocalAppUpdateLog(Clock clock, Duration retention) {
+    this(clock, retention, StoreConfig.DEFAULT_UPDATE_LOG_MAX);
+  }
+
+  /**
+   * With another clock, retention, and bound: an application's log keeps at most {@code
+   * maxPerApp} updates, the oldest going first, so memory stays bounded whatever the rate.
+   */
+  public LocalAppUpdateLog(Clock clock, Duration retention, int maxPerApp) {
     this.clock = clock;
     this.retention = retention;
+    this.maxPerApp = maxPerApp;
   }
 
   private AppLog log(long appId) {
@@ -61,6 +73,9 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
             new AppUpdate(++log.last, u.puid(), u.status(), u.message(), u.version(), now);
         log.entries.addLast(numbered);
         out.add(numbered);
+      }
+      while (log.entries.size() > maxPerApp) {
+        log.entries.pollFirst();
       }
     }
     return CompletableFuture.completedFuture(out);

@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.protocol.json.Json;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
@@ -31,7 +32,8 @@ import org.presence.store.redis.RedisScript;
  * script, with Redis's own clock, so all nodes agree on numbers and on what is too old. Entries are
  * kept for the retention and up to one second more; idle applications' streams expire. Each
  * PUID's guard (last version, paused) is a key of its own, {@code <prefix>uguard:<app>:<puid>},
- * expiring after the retention.
+ * expiring after the retention. A stream holds at most a bound of entries (exact {@code MAXLEN}),
+ * so Redis's memory does not grow with the rate of updates.
  */
 public final class RedisAppUpdateLog implements AppUpdateLog {
   /** Shared by both scripts: drop entries older than the retention (ARGV[1], ms). */
@@ -50,8 +52,8 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
       """;
 
   /**
-   * KEYS: counter, stream, index, then one guard key per update; ARGV: retention ms, then four per
-   * update: kind ({@code c}, {@code p}, {@code r}), version (decimal), offline ({@code 1} or
+   * KEYS: counter, stream, index, then one guard key per update; ARGV: retention ms, most entries
+   * kept, then four per update: kind ({@code c}, {@code p}, {@code r}), version (decimal), offline ({@code 1} or
    * {@code 0}), encoded update. Returns {first seq (0 when none kept), time, kept positions...}.
    * Versions are compared as numbers (exact below 2^53) but stored as the caller's text, since Lua
    * would print a large number in exponent form.
@@ -59,11 +61,11 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
   private static final String APPEND =
       TRIM
           + """
-          local n = (#ARGV - 1) / 4
+          local n = (#ARGV - 2) / 4
           local retention = tonumber(ARGV[1])
           local keep = {}
           for i = 1, n do
-            local b = 1 + (i - 1) * 4
+            local b = 2 + (i - 1) * 4
             local kind = ARGV[b + 1]
             local vtext = ARGV[b + 2]
             local version = tonumber(vtext)
@@ -99,7 +101,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
           local first = lastSeq - k + 1
           for j = 1, k do
             local i = keep[j]
-            redis.call('XADD', KEYS[2], (first + j - 1) .. '-1', 't', now, 'd', ARGV[1 + (i - 1) * 4 + 4])
+            redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], (first + j - 1) .. '-1', 't', now, 'd', ARGV[2 + (i - 1) * 4 + 4])
           end
           local sec = math.floor(now / 1000)
           if redis.call('ZCOUNT', KEYS[3], sec, sec) == 0 then
@@ -158,6 +160,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
   private final RedisScript append;
   private final RedisScript read;
   private final byte[] retentionMs;
+  private final byte[] maxEntries;
 
   private static final byte[][] KINDS = {bytes("c"), bytes("p"), bytes("r")};
   private static final byte[] ONE = bytes("1");
@@ -169,11 +172,17 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
 
   /** With another retention (tests). */
   public RedisAppUpdateLog(RedisBackend backend, Duration retention) {
+    this(backend, retention, StoreConfig.DEFAULT_UPDATE_LOG_MAX);
+  }
+
+  /** With another retention and at most {@code maxPerApp} updates kept per application. */
+  public RedisAppUpdateLog(RedisBackend backend, Duration retention, int maxPerApp) {
     this.redis = backend.commands().async();
     this.keys = backend.keys();
     this.append = new RedisScript(APPEND, redis);
     this.read = new RedisScript(READ, redis);
     this.retentionMs = bytes(retention.toMillis());
+    this.maxEntries = bytes(maxPerApp);
   }
 
   private String[] keysFor(long appId) {
@@ -194,15 +203,16 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     String[] base = keysFor(appId);
     String[] keyList = new String[3 + updates.size()];
     System.arraycopy(base, 0, keyList, 0, 3);
-    byte[][] args = new byte[1 + updates.size() * 4][];
+    byte[][] args = new byte[2 + updates.size() * 4][];
     args[0] = retentionMs;
+    args[1] = maxEntries;
     for (int i = 0; i < updates.size(); i++) {
       AppUpdate.New u = updates.get(i);
       keyList[3 + i] = keys.key("uguard:" + appId + ":" + u.puid());
-      args[1 + i * 4] = KINDS[u.kind().ordinal()];
-      args[2 + i * 4] = bytes(u.version());
-      args[3 + i * 4] = u.status() == PresenceStatus.OFFLINE ? ONE : ZERO;
-      args[4 + i * 4] = encode(u);
+      args[2 + i * 4] = KINDS[u.kind().ordinal()];
+      args[3 + i * 4] = bytes(u.version());
+      args[4 + i * 4] = u.status() == PresenceStatus.OFFLINE ? ONE : ZERO;
+      args[5 + i * 4] = encode(u);
     }
     return append.<List<Object>>run(ScriptOutputType.MULTI, keyList, args)
         .thenApply(

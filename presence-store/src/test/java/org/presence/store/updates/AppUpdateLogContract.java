@@ -25,6 +25,9 @@ public abstract class AppUpdateLogContract {
   /** A log keeping updates for {@code retention}. */
   protected abstract AppUpdateLog open(Duration retention);
 
+  /** A log keeping at most {@code max} updates per application. */
+  protected abstract AppUpdateLog bounded(int max);
+
   /** A second log on the same medium, as another node's (the same one for the in-memory log). */
   protected abstract AppUpdateLog peer(AppUpdateLog log);
 
@@ -245,6 +248,21 @@ public abstract class AppUpdateLogContract {
     join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, 7))));
     assertThat(join(log().append(app, List.of(kind("p", PresenceStatus.ONLINE, 7, AppUpdate.Kind.RESUME))))).isEmpty();
     assertThat(join(log().append(app, List.of(kind("p", PresenceStatus.AWAY, 8, AppUpdate.Kind.RESUME))))).hasSize(1);
+  }
+
+  @Test
+  void aBoundedLog_dropsItsOldestUpdates_andReadersBeforeThemAreToldTooOld() {
+    AppUpdateLog small = bounded(10);
+    long app = app();
+    long start = join(small.lastSeq(app));
+    List<AppUpdate> written =
+        join(small.append(app, IntStream.range(0, 25).mapToObj(i -> upd("p" + i, PresenceStatus.ONLINE)).toList()));
+    long last = written.get(24).seq();
+    assertThat(join(small.readSince(app, start, 100)).outcome()).isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
+    AppUpdateLog.Read tail = join(small.readSince(app, last - 10, 100));
+    assertThat(tail.outcome()).isEqualTo(AppUpdateLog.Outcome.OK);
+    assertThat(tail.updates()).hasSize(10);
+    assertThat(join(small.readSince(app, last - 11, 100)).outcome()).isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
   }
 
   @Test

@@ -14,6 +14,11 @@ class LocalAppUpdateLogTest extends AppUpdateLogContract {
   }
 
   @Override
+  protected AppUpdateLog bounded(int max) {
+    return new LocalAppUpdateLog(java.time.Clock.systemUTC(), AppUpdateLog.RETENTION, max);
+  }
+
+  @Override
   protected AppUpdateLog peer(AppUpdateLog log) {
     return log;
   }

@@ -33,6 +33,11 @@ class RedisAppUpdateLogIT extends AppUpdateLogContract {
   }
 
   @Override
+  protected AppUpdateLog bounded(int max) {
+    return new RedisAppUpdateLog(connect(), AppUpdateLog.RETENTION, max);
+  }
+
+  @Override
   protected AppUpdateLog peer(AppUpdateLog log) {
     return new RedisAppUpdateLog(connect());
   }
