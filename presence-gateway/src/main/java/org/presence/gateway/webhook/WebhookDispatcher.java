@@ -21,6 +21,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.presence.gateway.app.AppCache;
 import org.presence.gateway.config.WebhooksConfig;
 import org.presence.gateway.metrics.GatewayMetrics;
@@ -120,7 +121,12 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
 
   @Override
   public void appended(long appId, List<AppUpdate> updates) {
-    if (closed || updates.isEmpty() || senders.containsKey(appId)) {
+    if (closed || updates.isEmpty()) {
+      return;
+    }
+    Sender running = senders.get(appId);
+    if (running != null) {
+      running.nudge();
       return;
     }
     long now = System.currentTimeMillis();
@@ -219,6 +225,9 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     private long lastBusyMillis = System.currentTimeMillis();
     private volatile boolean stopped;
     private ScheduledFuture<?> renewer;
+    /** Set while the sender, with nothing to send, waits an interval before looking again. */
+    private final AtomicBoolean idleWait = new AtomicBoolean();
+    private volatile ScheduledFuture<?> idlePoll;
 
     Sender(long appId) {
       this.appId = appId;
@@ -253,6 +262,37 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       }
       try {
         timers.schedule(this::step, Math.max(0, delayMs), TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        stop();
+      }
+    }
+
+    /** An update came: a sender waiting idle looks now (the interval still applies). */
+    void nudge() {
+      if (idleWait.compareAndSet(true, false)) {
+        ScheduledFuture<?> f = idlePoll;
+        if (f != null) {
+          f.cancel(false);
+        }
+        schedule(0);
+      }
+    }
+
+    private void waitIdle() {
+      if (stopped || closed) {
+        return;
+      }
+      idleWait.set(true);
+      try {
+        idlePoll =
+            timers.schedule(
+                () -> {
+                  if (idleWait.compareAndSet(true, false)) {
+                    step();
+                  }
+                },
+                config.interval().toMillis(),
+                TimeUnit.MILLISECONDS);
       } catch (RejectedExecutionException e) {
         stop();
       }
@@ -321,7 +361,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
                   if (System.currentTimeMillis() - lastBusyMillis >= config.idle().toMillis()) {
                     finish(false);
                   } else {
-                    schedule(config.interval().toMillis());
+                    waitIdle();
                   }
                 } else {
                   call(app.get(), cursor, batch);
