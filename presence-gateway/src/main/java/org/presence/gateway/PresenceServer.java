@@ -101,6 +101,7 @@ public final class PresenceServer implements AutoCloseable {
       IdentityVerifier identity =
           IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
       Disconnector disconnector = new Disconnector(metrics);
+      ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
       HttpRoutes.Builder routes = HttpRoutes.builder();
       new OpsEndpoints(
@@ -121,6 +122,7 @@ public final class PresenceServer implements AutoCloseable {
               appFeatures.grants()::enabledGrants,
               metrics,
               disconnector,
+              exceptions,
               routes);
       extraRoutes.accept(routes);
 
@@ -146,7 +148,7 @@ public final class PresenceServer implements AutoCloseable {
                       metrics,
                       connections,
                       router,
-                      new ExceptionHandler(disconnector)));
+                      exceptions));
       Channel server;
       try {
         server =

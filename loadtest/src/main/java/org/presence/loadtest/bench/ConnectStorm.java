@@ -76,6 +76,7 @@ public final class ConnectStorm implements Callable<Integer> {
         "Connect storm",
         "bin/device-bench connect-storm --sessions " + sessions + " --rounds " + rounds);
     Path work = Files.createTempDirectory("connect-storm");
+    work.toFile().deleteOnExit();
     BenchKeys keys = BenchKeys.generate();
     Path jwks = work.resolve("jwks.json");
     keys.writeJwks(jwks);
@@ -92,7 +93,9 @@ public final class ConnectStorm implements Callable<Integer> {
                 "presence",
                 BenchSupport.presenceCommand(serverJar, heap, port, work.resolve("data"), jwks, ioThreads),
                 port,
-                work.resolve("presence.log"))) {
+                work.resolve("presence.log"),
+                "/metrics",
+                ServerProcess.METRICS_DIRECT)) {
       URI uri = URI.create("ws://127.0.0.1:" + port + "/presence");
       int[] offset = {0};
       for (int round = 0; round <= rounds; round++) {
