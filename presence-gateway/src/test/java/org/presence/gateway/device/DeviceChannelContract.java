@@ -643,6 +643,22 @@ public abstract class DeviceChannelContract {
     }
   }
 
+  @Test
+  void metrics_showDeviceSessionsFramesAndErrors() {
+    try (DeviceTestClient c = connect(nodeA(), email(), null, "phone")) {
+      assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      c.sendText("{");
+      assertThat(c.error()).isEqualTo(ErrorCode.MALFORMED_JSON);
+      String metrics = nodeA().get("/metrics").body();
+      assertThat(metrics)
+          .containsPattern("(?m)^presence_connections_open\\{kind=\"device\"\\} [1-9]")
+          .containsPattern("(?m)^presence_device_sessions_open(_total)? [1-9]")
+          .containsPattern("(?m)^presence_frames_in_total\\{kind=\"device\"\\} [1-9]")
+          .containsPattern("(?m)^presence_errors_total\\{errno=\"10\",error=\"malformed_json\"\\} [1-9]")
+          .contains("presence_device_presence_changes");
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Cost
 
