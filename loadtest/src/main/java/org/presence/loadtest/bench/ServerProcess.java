@@ -191,6 +191,9 @@ final class ServerProcess implements AutoCloseable {
     o.add("-Xms" + heap);
     o.add("-Xmx" + heap);
     o.add("-XX:+UseG1GC");
+    // The whole heap is touched at start, so RSS growth shows native memory, not which heap
+    // pages the collector happened to use.
+    o.add("-XX:+AlwaysPreTouch");
     o.add("-Dio.netty.leakDetection.level=disabled");
     return o;
   }
