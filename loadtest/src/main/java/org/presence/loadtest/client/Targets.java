@@ -24,6 +24,10 @@ public final class Targets {
    */
   public static Target presence(URI base, WsConnector connector, OptionalLong pid) {
     return new PresenceTarget(
-        base, Optional.empty(), Optional.empty(), Optional.empty(), new PresenceProbe(base, pid));
+        base,
+        Optional.of(new PresenceDevices(base, connector)),
+        Optional.empty(),
+        Optional.empty(),
+        new PresenceProbe(base, pid));
   }
 }
