@@ -156,7 +156,7 @@ class ScenarioSmokeIT {
    * its latency); the notification channel, not in this build, is reported missing.
    */
   @Test
-  void presenceNode_idleDensity_statusFanout_andMissingNotificationsReported() throws Exception {
+  void presenceNode_memoryIsRead_idleDensityAndStatusFanoutRunThroughTheClients() throws Exception {
     Path jar = Path.of("..", "presence-gateway", "target", "presence.jar");
     assumeTrue(Files.exists(jar), "presence.jar not built in this reactor run");
     Path data = dir.resolve("node");

@@ -116,6 +116,7 @@ public final class PresenceServer implements AutoCloseable {
       IdentityVerifier identity =
           IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
       Disconnector disconnector = new Disconnector(metrics);
+      ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
       HttpRoutes.Builder routes = HttpRoutes.builder();
       new OpsEndpoints(
@@ -150,6 +151,7 @@ public final class PresenceServer implements AutoCloseable {
               new LoggedPresenceEvents(publisher, appFeatures.grants()::enabledGrants),
               metrics,
               disconnector,
+              exceptions,
               routes);
       updates =
           AppUpdates.start(
@@ -184,7 +186,7 @@ public final class PresenceServer implements AutoCloseable {
                       metrics,
                       connections,
                       router,
-                      new ExceptionHandler(disconnector)));
+                      exceptions));
       Channel server;
       try {
         server =

@@ -17,17 +17,18 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * Presence's device channel ({@code /presence}) for the harness: each {@link VirtualDevice} is one
- * socket opened by the run's {@link WsConnector} on its user's event loop, speaking the device
- * protocol through {@link DeviceCodec}: a connect with the user's assertion and device id, then
- * status frames answered in order with an ack or an errno. Frames the node sends on its own (live
- * notifications) go to the {@link Inbound}.
+ * The harness's device client for a Presence target: each {@link VirtualDevice} holds one socket
+ * on {@code /presence}, opened through the run's {@link WsConnector} (its source addresses and
+ * timeouts), and speaks the device protocol with {@link DeviceCodec}: a connect with the device's
+ * assertion, then status frames, each answered in order. Answers nobody waits for (the error
+ * before the node closes a session) go to the device's {@link Inbound}.
  */
-final class PresenceDevices implements DeviceChannel {
+public final class PresenceDevices implements DeviceChannel {
   private final URI base;
   private final WsConnector connector;
 
-  PresenceDevices(URI base, WsConnector connector) {
+  /** Devices of the node or cluster at {@code base}. */
+  public PresenceDevices(URI base, WsConnector connector) {
     this.base = base;
     this.connector = connector;
   }
@@ -43,7 +44,6 @@ final class PresenceDevices implements DeviceChannel {
     private final ArrayDeque<CompletableFuture<DeviceMessage>> pending = new ArrayDeque<>(2);
     private WsConnection conn;
     private UUID session;
-    private int lastErrno;
 
     Device(EventLoop loop, Inbound inbound) {
       this.loop = loop;
@@ -63,36 +63,24 @@ final class PresenceDevices implements DeviceChannel {
               reply -> {
                 if (reply instanceof Connected c) {
                   session = c.sessionId();
-                } else if (reply instanceof ErrorReply e) {
-                  conn.close();
-                  throw ClientException.errno(e.errno(), e.reason());
-                } else {
-                  conn.close();
-                  throw new ClientException("handshake-failed", "unexpected answer " + reply);
+                  return;
                 }
+                if (conn != null) {
+                  conn.close();
+                }
+                throw failure(reply);
               });
-    }
-
-    private CompletionStage<DeviceMessage> request(DeviceMessage m) {
-      CompletableFuture<DeviceMessage> answer = new CompletableFuture<>();
-      if (conn == null || !conn.isOpen()) {
-        answer.completeExceptionally(new ClientException("not-connected", "closed"));
-        return answer;
-      }
-      pending.add(answer);
-      ByteBuf buf = conn.channel().alloc().buffer(128);
-      DeviceCodec.encode(m, buf);
-      conn.send(buf);
-      return answer;
     }
 
     @Override
     public CompletionStage<Reply> sendStatus(String status, String message) {
-      if (session == null || conn == null || !conn.isOpen()) {
-        return CompletableFuture.failedFuture(new ClientException("not-connected", "send"));
+      if (!isOpen() || session == null) {
+        return CompletableFuture.failedFuture(new ClientException("closed", "not connected"));
       }
-      PresenceStatus s = PresenceStatus.fromWire(status).orElse(PresenceStatus.ONLINE);
-      return request(new StatusUpdate(session, s, message, null))
+      PresenceStatus st =
+          PresenceStatus.fromWire(status)
+              .orElseThrow(() -> new IllegalArgumentException("status " + status));
+      return request(new StatusUpdate(session, st, message, null))
           .thenApply(
               reply ->
                   reply instanceof ErrorReply e
@@ -100,38 +88,48 @@ final class PresenceDevices implements DeviceChannel {
                       : Reply.ack());
     }
 
+    private CompletionStage<DeviceMessage> request(DeviceMessage message) {
+      CompletableFuture<DeviceMessage> answer = new CompletableFuture<>();
+      ByteBuf frame = conn.channel().alloc().buffer(256);
+      DeviceCodec.encode(message, frame);
+      pending.add(answer);
+      conn.send(frame)
+          .addListener(
+              f -> {
+                if (!f.isSuccess() && pending.remove(answer)) {
+                  answer.completeExceptionally(new ClientException("write-failed", "" + f.cause()));
+                }
+              });
+      return answer;
+    }
+
+    private ClientException failure(DeviceMessage reply) {
+      return reply instanceof ErrorReply e
+          ? ClientException.errno(e.errno(), e.reason())
+          : new ClientException("unexpected-answer", String.valueOf(reply));
+    }
+
     @Override
     public void onText(ByteBuf utf8) {
-      DeviceMessage m;
+      CompletableFuture<DeviceMessage> waiting = pending.poll();
+      if (waiting == null) {
+        inbound.frame(utf8);
+        return;
+      }
       try {
-        m = DeviceCodec.decodeReply(utf8.duplicate());
-      } catch (ProtocolException | IllegalArgumentException e) {
-        m = null;
+        waiting.complete(DeviceCodec.decodeReply(utf8));
+      } catch (ProtocolException e) {
+        waiting.completeExceptionally(new ClientException("bad-answer", e.getMessage()));
       }
-      CompletableFuture<DeviceMessage> waiting = m == null ? null : pending.poll();
-      if (waiting != null) {
-        waiting.complete(m);
-        return;
-      }
-      if (m instanceof ErrorReply e) {
-        // An error the node sends before it closes the session.
-        lastErrno = e.errno();
-        return;
-      }
-      inbound.frame(utf8);
     }
 
     @Override
     public void onClosed(boolean byUs, int closeCode, String reason) {
       CompletableFuture<DeviceMessage> f;
       while ((f = pending.poll()) != null) {
-        f.completeExceptionally(new ClientException("closed-by-server", "closed"));
+        f.completeExceptionally(new ClientException("closed", reason));
       }
-      if (session != null) {
-        // Only a session that was counted as opened is counted as closed.
-        String why = lastErrno != 0 ? "errno " + lastErrno : closeCode > 0 ? "close " + closeCode : "";
-        inbound.closed(!byUs, why);
-      }
+      inbound.closed(!byUs, closeCode < 0 ? "" : "close " + closeCode);
     }
 
     @Override

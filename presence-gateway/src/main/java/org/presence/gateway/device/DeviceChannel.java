@@ -7,6 +7,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
@@ -45,6 +46,7 @@ public final class DeviceChannel implements AutoCloseable {
       PresenceEvents events,
       GatewayMetrics metrics,
       Disconnector disconnector,
+      ExceptionHandler exceptions,
       HttpRoutes.Builder routes) {
     ScheduledExecutorService timers =
         Executors.newSingleThreadScheduledExecutor(
@@ -78,6 +80,7 @@ public final class DeviceChannel implements AutoCloseable {
               service,
               registry,
               disconnector,
+              exceptions,
               metrics));
       if (config.push().enabled()) {
         routes.post(PushStatusHandler.PATH, new PushStatusHandler(config.push(), service));
