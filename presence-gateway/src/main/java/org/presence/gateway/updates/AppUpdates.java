@@ -36,13 +36,19 @@ public final class AppUpdates implements AutoCloseable {
     final AppHub hub;
     final long since;
     final boolean fresh;
+    private final boolean counted;
     private boolean released;
 
     Admission(long appId, AppHub hub, long since, boolean fresh) {
+      this(appId, hub, since, fresh, true);
+    }
+
+    Admission(long appId, AppHub hub, long since, boolean fresh, boolean counted) {
       this.appId = appId;
       this.hub = hub;
       this.since = since;
       this.fresh = fresh;
+      this.counted = counted;
     }
 
     /** A consumer writing to {@code sink}, started. */
@@ -60,7 +66,9 @@ public final class AppUpdates implements AutoCloseable {
     synchronized void release() {
       if (!released) {
         released = true;
-        limits.closed(appId, System.nanoTime());
+        if (counted) {
+          limits.closed(appId, System.nanoTime());
+        }
         closeHub(hub);
       }
     }
@@ -183,12 +191,12 @@ public final class AppUpdates implements AutoCloseable {
     stream.serveEvents(exchange, appId, puids);
   }
 
-  /** A connection that needs no key (the demo page's). Completes with its admission. */
+  /**
+   * A connection that needs no key (the demo page's, one per visitor, not counted against the
+   * application's limits). Completes with its admission.
+   */
   CompletionStage<Admission> admitInternal(long appId) {
-    return openHub(appId).thenApply(hub -> {
-      limits.open(appId, System.nanoTime());
-      return new Admission(appId, hub, -1, false);
-    });
+    return openHub(appId).thenApply(hub -> new Admission(appId, hub, -1, false, false));
   }
 
   private CompletionStage<Admission> checkSince(Admission a, long since) {
