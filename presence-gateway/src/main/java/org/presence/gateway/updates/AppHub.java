@@ -21,6 +21,7 @@ import org.presence.store.bus.PresenceBus;
 import org.presence.store.presence.PresenceEvents;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.AppUpdatePublisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * without gaps, in a small bounded buffer that every connection reads from by its own cursor
  * (so a connection costs a cursor, never a queue).
  *
- * <p>The bus is at most once and two nodes' updates may cross on it, so the hub trusts numbers,
+ * <p>Updates appended on this node come straight from the {@link AppUpdatePublisher}, as objects;
+ * those of other nodes (in a cluster) through the bus. The bus is at most once and two nodes'
+ * updates may cross, so the hub trusts numbers,
  * not arrival: an update that arrives ahead of a missing one waits {@link
  * UpdatesConfig#reorderWait()} for it, and then the gap is read from the application's log; a
  * periodic check of the log's position ({@link UpdatesConfig#pollInterval()}) catches updates
@@ -70,6 +73,7 @@ final class AppHub {
 
   private final long appId;
   private final AppUpdateLog log;
+  private final AppUpdatePublisher publisher;
   private final PresenceBus bus;
   private final UpdatesConfig config;
   private final ScheduledExecutorService timers;
@@ -88,18 +92,20 @@ final class AppHub {
   private boolean closed;
 
   private volatile PresenceBus.Subscription updatesSub;
+  private volatile AppUpdatePublisher.Registration localSub;
   private volatile PresenceBus.Subscription receiptsSub;
   private volatile ScheduledFuture<?> poller;
 
   AppHub(
       long appId,
-      AppUpdateLog log,
+      AppUpdatePublisher publisher,
       PresenceBus bus,
       UpdatesConfig config,
       ScheduledExecutorService timers,
       UpdateMetrics metrics) {
     this.appId = appId;
-    this.log = log;
+    this.log = publisher.log();
+    this.publisher = publisher;
     this.bus = bus;
     this.config = config;
     this.timers = timers;
@@ -116,8 +122,11 @@ final class AppHub {
    * after that position are all seen (through the bus, or the log when the bus loses one).
    */
   CompletionStage<Void> start() {
+    localSub = publisher.listen(appId, this::onLocalUpdates);
     CompletionStage<PresenceBus.Subscription> u =
-        bus.subscribe(PresenceEvents.channel(appId), (c, m) -> onUpdate(m));
+        publisher.busBetweenNodes()
+            ? bus.subscribe(PresenceEvents.channel(appId), (c, m) -> onUpdate(m))
+            : CompletableFuture.completedFuture(null);
     CompletionStage<PresenceBus.Subscription> r =
         bus.subscribe(receiptsChannel(appId), (c, m) -> onReceipt(m));
     return u.thenCombine(r, (a, b) -> {
@@ -223,6 +232,19 @@ final class AppHub {
     boolean wake;
     synchronized (this) {
       wake = accept(u);
+    }
+    if (wake) {
+      wakeAll();
+    }
+  }
+
+  /** Updates appended on this node, as objects (no bus message to decode). */
+  private void onLocalUpdates(List<AppUpdate> updates) {
+    boolean wake = false;
+    synchronized (this) {
+      for (AppUpdate u : updates) {
+        wake |= accept(u);
+      }
     }
     if (wake) {
       wakeAll();
@@ -410,6 +432,10 @@ final class AppHub {
     ScheduledFuture<?> p = poller;
     if (p != null) {
       p.cancel(false);
+    }
+    AppUpdatePublisher.Registration l = localSub;
+    if (l != null) {
+      l.close();
     }
     PresenceBus.Subscription a = updatesSub;
     PresenceBus.Subscription b = receiptsSub;

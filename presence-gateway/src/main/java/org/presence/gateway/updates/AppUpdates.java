@@ -89,6 +89,7 @@ public final class AppUpdates implements AutoCloseable {
   private final UpdatesConfig config;
   private final AppFeatures apps;
   private final AppUpdateLog log;
+  private final AppUpdatePublisher publisher;
   private final Store store;
   private final ScheduledExecutorService timers;
   private final UpdateMetrics metrics;
@@ -109,6 +110,7 @@ public final class AppUpdates implements AutoCloseable {
     this.apps = apps;
     this.store = store;
     this.log = publisher.log();
+    this.publisher = publisher;
     this.timers = timers;
     this.metrics = new UpdateMetrics(gatewayMetrics.registry());
     this.context =
@@ -226,7 +228,7 @@ public final class AppUpdates implements AutoCloseable {
             (k, cur) -> {
               HubRef r = cur;
               if (r == null) {
-                AppHub hub = new AppHub(appId, log, store.bus(), config, timers, metrics);
+                AppHub hub = new AppHub(appId, publisher, store.bus(), config, timers, metrics);
                 r = new HubRef(hub, new CompletableFuture<>(), new int[1]);
                 HubRef made = r;
                 hub.start()

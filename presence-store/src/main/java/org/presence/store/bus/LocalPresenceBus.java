@@ -64,6 +64,12 @@ public final class LocalPresenceBus implements PresenceBus {
   }
 
   @Override
+  public boolean mayReach(String channel) {
+    List<LocalSubscription> subs = subscriptions.get(channel);
+    return subs != null && !subs.isEmpty();
+  }
+
+  @Override
   public CompletionStage<Subscription> subscribe(String channel, Listener listener) {
     LocalSubscription s = new LocalSubscription(channel, listener);
     subscriptions.computeIfAbsent(channel, c -> new CopyOnWriteArrayList<>()).add(s);

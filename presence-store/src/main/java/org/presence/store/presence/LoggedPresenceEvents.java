@@ -38,21 +38,28 @@ public final class LoggedPresenceEvents implements PresenceEvents {
     if (update.changes().isEmpty()) {
       return CompletableFuture.completedFuture(null);
     }
-    @SuppressWarnings("unchecked")
-    CompletableFuture<Void>[] mine = new CompletableFuture[1];
-    tails.compute(
-        userSub,
-        (k, previous) -> {
-          CompletableFuture<Void> after =
-              previous == null
-                  ? CompletableFuture.completedFuture(null)
-                  : previous.handle((v, e) -> null);
-          mine[0] = after.thenCompose(v -> send(userSub, update)).toCompletableFuture();
-          return mine[0];
-        });
-    CompletableFuture<Void> done = mine[0];
-    done.whenComplete((v, e) -> tails.remove(userSub, done));
-    return done;
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    // The user's previous call, if it is still running, goes first; usually there is none and
+    // this one runs at once, on the caller's thread.
+    CompletableFuture<Void> previous = tails.put(userSub, mine);
+    Runnable run =
+        () ->
+            send(userSub, update)
+                .whenComplete(
+                    (v, e) -> {
+                      tails.remove(userSub, mine);
+                      if (e != null) {
+                        mine.completeExceptionally(e);
+                      } else {
+                        mine.complete(null);
+                      }
+                    });
+    if (previous == null || previous.isDone()) {
+      run.run();
+    } else {
+      previous.whenComplete((v, e) -> run.run());
+    }
+    return mine;
   }
 
   private CompletionStage<Void> send(String userSub, PresenceUpdate update) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
@@ -14,9 +15,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one way presence updates for an application leave the node where they happen: numbered by
- * the application's {@link AppUpdateLog} (once, here), then published on the bus channel {@link
- * PresenceEvents#channel} as {@link PresenceEvent}s carrying their {@code seq}, for live delivery
- * on every node. Listeners (the webhook sender) hear of every numbered batch.
+ * the application's {@link AppUpdateLog} (once, here), handed as they are to this node's own
+ * listeners of the application ({@link #listen}: its update connections), and published on the bus
+ * channel {@link PresenceEvents#channel} as {@link PresenceEvent}s carrying their {@code seq}, for
+ * the other nodes. On the in-process bus nobody else listens, so the bus message is only built
+ * when someone subscribed to the channel. Listeners of every batch ({@link #addListener}: the
+ * webhook sender) hear of all applications.
  *
  * <p>The log is the truth: a consumer that misses a bus message (the bus is at most once, and
  * messages of two nodes may cross) finds it in the log by its number.
@@ -31,9 +35,26 @@ public final class AppUpdatePublisher {
     void appended(long appId, List<AppUpdate> updates);
   }
 
+  /** Hears, on this node, the updates of one application appended on this node. */
+  @FunctionalInterface
+  public interface AppListener {
+    /** {@code updates}, numbered, in order; called on the appending thread, must not block. */
+    void updates(List<AppUpdate> updates);
+  }
+
+  /** A registration of an {@link AppListener}; {@link #close} ends it. */
+  public interface Registration extends AutoCloseable {
+    @Override
+    void close();
+  }
+
   private final AppUpdateLog log;
   private final PresenceBus bus;
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+  private final ConcurrentHashMap<Long, List<AppListener>> appListeners =
+      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Long, String> channels =
+      new ConcurrentHashMap<>();
 
   public AppUpdatePublisher(AppUpdateLog log, PresenceBus bus) {
     this.log = log;
@@ -43,6 +64,23 @@ public final class AppUpdatePublisher {
   /** The log behind this publisher. */
   public AppUpdateLog log() {
     return log;
+  }
+
+  /** Whether the bus reaches other nodes (then their updates come only through it). */
+  public boolean busBetweenNodes() {
+    return !"local".equals(bus.kind());
+  }
+
+  /** Hands this node's updates of {@code appId} to {@code listener} until the registration closes. */
+  public Registration listen(long appId, AppListener listener) {
+    appListeners.computeIfAbsent(appId, k -> new CopyOnWriteArrayList<>()).add(listener);
+    return () ->
+        appListeners.computeIfPresent(
+            appId,
+            (k, list) -> {
+              list.remove(listener);
+              return list.isEmpty() ? null : list;
+            });
   }
 
   /** Adds a listener of every numbered batch. */
@@ -65,9 +103,20 @@ public final class AppUpdatePublisher {
               if (numbered.isEmpty()) {
                 return CompletableFuture.completedFuture(numbered);
               }
+              List<AppListener> here = appListeners.get(appId);
+              if (here != null) {
+                for (AppListener l : here) {
+                  try {
+                    l.updates(numbered);
+                  } catch (RuntimeException ex) {
+                    LOG.error("update listener of app {} failed", appId, ex);
+                  }
+                }
+              }
+              String channel = channels.computeIfAbsent(appId, PresenceEvents::channel);
               List<CompletableFuture<Void>> sent = new ArrayList<>(numbered.size());
-              String channel = PresenceEvents.channel(appId);
-              for (AppUpdate u : numbered) {
+              boolean onBus = bus.mayReach(channel);
+              for (AppUpdate u : onBus ? numbered : List.<AppUpdate>of()) {
                 PresenceEvent e =
                     new PresenceEvent(
                         appId,
@@ -85,6 +134,9 @@ public final class AppUpdatePublisher {
                 } catch (RuntimeException ex) {
                   LOG.error("update listener failed", ex);
                 }
+              }
+              if (sent.isEmpty()) {
+                return CompletableFuture.completedFuture(numbered);
               }
               return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]))
                   .handle(

@@ -64,7 +64,7 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     Instant now = clock.instant();
     List<AppUpdate> out = new ArrayList<>(updates.size());
     synchronized (log) {
-      log.trim(now.minus(retention));
+      log.trimAtMostEverySecond(now, retention);
       for (AppUpdate.New u : updates) {
         if (!log.admit(u, now)) {
           continue;
@@ -182,6 +182,17 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
       }
       g.version = Math.max(g.version, u.version());
       return true;
+    }
+
+    private long trimmedAtMillis;
+
+    /** Trims, but at most once a second (appends are frequent; the hour is long). */
+    void trimAtMostEverySecond(Instant now, Duration retention) {
+      long ms = now.toEpochMilli();
+      if (ms - trimmedAtMillis >= 1000 || ms < trimmedAtMillis) {
+        trimmedAtMillis = ms;
+        trim(now.minus(retention));
+      }
     }
 
     void trim(Instant cutoff) {
