@@ -146,6 +146,18 @@ final class ServerProcess implements AutoCloseable {
     return (long) Double.parseDouble(m.group(1));
   }
 
+  /** CPU time the process has used so far (user + system), in nanoseconds. */
+  long cpuNanos() throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid() + "/stat"));
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    return ticks * (1_000_000_000L / CLOCK_TICKS);
+  }
+
+  /** Kernel clock ticks per second ({@code getconf CLK_TCK}; 100 on Linux). */
+  private static final long CLOCK_TICKS = 100;
+
   private long rss() throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
       if (line.startsWith("VmRSS:")) {
