@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * The snapshot's number P is the log's position read <em>before</em> any user's state, so every
  * update after P is delivered after the snapshot and none is lost. An update after P may however
  * have been applied to the state before the snapshot read that user (the two race); it is then
- * already in the snapshot. For {@link #OVERLAP} after the snapshot, an update of a user is skipped
+ * already in the snapshot. For the updates appended while the snapshot was read, and any other
+ * during {@link #OVERLAP_NANOS} after it, an update of a user is skipped
  * until one that the snapshot does not show arrives: one whose presence version is not newer than
  * the snapshot's entry, or that repeats it, or an offline update of a user the snapshot left out
  * (offline). So the application sees each change once.
@@ -113,6 +114,8 @@ final class UpdateConsumer {
   private Snapshot snapshot;
   private Map<String, Seen> overlap;
   private long overlapUntil;
+  /** Updates numbered up to this one were appended while the snapshot was read. */
+  private long overlapSeq;
 
   /**
    * @param puids which PUIDs this consumer delivers ({@code null}: all); the demo page follows
@@ -266,7 +269,7 @@ final class UpdateConsumer {
     if (overlap == null) {
       return false;
     }
-    if (now - overlapUntil > 0) {
+    if (u.seq() > overlapSeq && now - overlapUntil > 0) {
       overlap = null;
       return false;
     }
@@ -376,10 +379,34 @@ final class UpdateConsumer {
                 sink.flush();
               }
               if (page.last()) {
-                snapshot = null;
-                cursor = s.seq;
-                overlapUntil = System.nanoTime() + OVERLAP_NANOS;
+                finishSnapshot(s);
+                return;
               }
+              pump();
+            },
+            sink.executor());
+  }
+
+  /**
+   * The snapshot is sent: updates from its number on follow. Those appended while it was read (up
+   * to the log's position now) are checked against it however late the connection reads them;
+   * later ones for {@link #OVERLAP_NANOS} more (a change applied before the snapshot read its user
+   * may reach the log a moment after).
+   */
+  private void finishSnapshot(Snapshot s) {
+    busy = true;
+    ctx.log()
+        .lastSeq(appId)
+        .whenCompleteAsync(
+            (position, e) -> {
+              busy = false;
+              if (closed) {
+                return;
+              }
+              overlapSeq = e == null ? position : s.seq;
+              snapshot = null;
+              cursor = s.seq;
+              overlapUntil = System.nanoTime() + OVERLAP_NANOS;
               pump();
             },
             sink.executor());
