@@ -5,9 +5,11 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
@@ -22,7 +24,7 @@ import org.presence.store.db.Timestamps;
  */
 public final class JdbiNotificationQueues implements NotificationQueues {
   private static final String COLUMNS =
-      "id, app_id, source, message, action, created_at, expires_at, receipts";
+      "id, app_id, puid, source, message, action, created_at, expires_at, receipts";
 
   private record Head(String userKey, long appId) implements Comparable<Head> {
     @Override
@@ -115,11 +117,12 @@ public final class JdbiNotificationQueues implements NotificationQueues {
         .execute();
     h.createUpdate(
             "INSERT INTO notifications (user_key, seq, " + COLUMNS + ") VALUES (:u, :seq, :id,"
-                + " :a, :source, :message, :action, :created, :expires, :receipts)")
+                + " :a, :puid, :source, :message, :action, :created, :expires, :receipts)")
         .bind("u", userKey)
         .bind("a", n.appId())
         .bind("seq", seq)
         .bind("id", n.id())
+        .bind("puid", n.puid())
         .bind("source", n.source())
         .bind("message", n.message())
         .bind("action", n.action())
@@ -173,36 +176,58 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   public CompletionStage<List<Notification>> remove(
       String userSub, Map<Long, ? extends Collection<String>> idsByApp) {
     String userKey = UserKeys.of(userSub);
+    return db.inTransaction(h -> removeIn(h, userKey, idsByApp));
+  }
+
+  @Override
+  public CompletionStage<Map<String, List<Notification>>> removeAll(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
+    if (idsByUser.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
     return db.inTransaction(
         h -> {
-          List<Notification> removed = new ArrayList<>();
-          for (Map.Entry<Long, ? extends Collection<String>> e : idsByApp.entrySet()) {
-            if (e.getValue().isEmpty()) {
-              continue;
-            }
-            List<Notification> found =
-                h.createQuery(
-                        "SELECT " + COLUMNS + " FROM notifications WHERE user_key = :u"
-                            + " AND app_id = :a AND id IN (<ids>) ORDER BY seq")
-                    .bind("u", userKey)
-                    .bind("a", e.getKey())
-                    .bindList("ids", List.copyOf(e.getValue()))
-                    .map(JdbiNotificationQueues::map)
-                    .list();
-            if (!found.isEmpty()) {
-              h.createUpdate(
-                      "DELETE FROM notifications WHERE user_key = :u AND app_id = :a"
-                          + " AND id IN (<ids>)")
-                  .bind("u", userKey)
-                  .bind("a", e.getKey())
-                  .bindList("ids", found.stream().map(Notification::id).toList())
-                  .execute();
-              removed.addAll(found);
+          Map<String, List<Notification>> out = new HashMap<>();
+          for (Map.Entry<String, ? extends Map<Long, ? extends Collection<String>>> e :
+              idsByUser.entrySet()) {
+            List<Notification> removed = removeIn(h, UserKeys.of(e.getKey()), e.getValue());
+            if (!removed.isEmpty()) {
+              out.put(e.getKey(), removed);
             }
           }
-          removed.sort(Comparator.comparingLong(Notification::appId));
-          return removed;
+          return out;
         });
+  }
+
+  private static List<Notification> removeIn(
+      Handle h, String userKey, Map<Long, ? extends Collection<String>> idsByApp) {
+    List<Notification> removed = new ArrayList<>();
+    for (Map.Entry<Long, ? extends Collection<String>> e : idsByApp.entrySet()) {
+      if (e.getValue().isEmpty()) {
+        continue;
+      }
+      List<Notification> found =
+          h.createQuery(
+                  "SELECT " + COLUMNS + " FROM notifications WHERE user_key = :u"
+                      + " AND app_id = :a AND id IN (<ids>) ORDER BY seq")
+              .bind("u", userKey)
+              .bind("a", e.getKey())
+              .bindList("ids", List.copyOf(e.getValue()))
+              .map(JdbiNotificationQueues::map)
+              .list();
+      if (!found.isEmpty()) {
+        h.createUpdate(
+                "DELETE FROM notifications WHERE user_key = :u AND app_id = :a"
+                    + " AND id IN (<ids>)")
+            .bind("u", userKey)
+            .bind("a", e.getKey())
+            .bindList("ids", found.stream().map(Notification::id).toList())
+            .execute();
+        removed.addAll(found);
+      }
+    }
+    removed.sort(Comparator.comparingLong(Notification::appId));
+    return removed;
   }
 
   @Override
@@ -235,6 +260,7 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     return new Notification(
         rs.getString("id"),
         rs.getLong("app_id"),
+        rs.getString("puid"),
         rs.getString("source"),
         rs.getString("message"),
         rs.getString("action"),
