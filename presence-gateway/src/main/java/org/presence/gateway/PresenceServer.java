@@ -23,6 +23,7 @@ import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.identity.IdentityVerifiers;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
+import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.routing.Connections;
@@ -48,6 +49,7 @@ public final class PresenceServer implements AutoCloseable {
   private final IdentityVerifier identityVerifier;
   private final AppFeatures appFeatures;
   private final DeviceChannel device;
+  private final NotificationChannel notifications;
   private final Channel serverChannel;
   private final InetSocketAddress address;
   private volatile boolean closed;
@@ -62,6 +64,7 @@ public final class PresenceServer implements AutoCloseable {
       IdentityVerifier identityVerifier,
       AppFeatures appFeatures,
       DeviceChannel device,
+      NotificationChannel notifications,
       Channel serverChannel) {
     this.config = config;
     this.store = store;
@@ -72,6 +75,7 @@ public final class PresenceServer implements AutoCloseable {
     this.identityVerifier = identityVerifier;
     this.appFeatures = appFeatures;
     this.device = device;
+    this.notifications = notifications;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
@@ -93,6 +97,7 @@ public final class PresenceServer implements AutoCloseable {
     EventLoops loops = null;
     AppFeatures appFeatures = null;
     DeviceChannel device = null;
+    NotificationChannel notifications = null;
     try {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
@@ -122,6 +127,8 @@ public final class PresenceServer implements AutoCloseable {
               metrics,
               disconnector,
               routes);
+      notifications =
+          NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
       extraRoutes.accept(routes);
 
       HttpRouter router =
@@ -174,6 +181,7 @@ public final class PresenceServer implements AutoCloseable {
               identity,
               appFeatures,
               device,
+              notifications,
               server);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
@@ -189,6 +197,9 @@ public final class PresenceServer implements AutoCloseable {
       }
       if (appFeatures != null) {
         appFeatures.close();
+      }
+      if (notifications != null) {
+        notifications.close();
       }
       if (device != null) {
         device.close();
@@ -240,6 +251,11 @@ public final class PresenceServer implements AutoCloseable {
     return device;
   }
 
+  /** Live notifications: posting and delivering them. */
+  public NotificationChannel notifications() {
+    return notifications;
+  }
+
   /** Open client connections. */
   public int openConnections() {
     return connections.size();
@@ -278,6 +294,7 @@ public final class PresenceServer implements AutoCloseable {
     drain(config.gateway().drainTimeout());
     loops.shutdown(2000);
     // After the sockets are gone: devices still in their grace period are released now.
+    notifications.close();
     device.close();
     appFeatures.close();
     store.close();

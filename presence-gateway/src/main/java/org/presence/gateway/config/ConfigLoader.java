@@ -270,6 +270,7 @@ public final class ConfigLoader {
     if (!pushSecret.isEmpty() && pushSecret.length() < 16) {
       problem("push.secret", "must be empty (endpoint off) or at least 16 characters");
     }
+    NotificationsConfig notifications = notifications(limits);
     return new PresenceConfig(
         nodeId,
         dataDir,
@@ -283,7 +284,43 @@ public final class ConfigLoader {
         web,
         caches,
         device,
-        new PushConfig(pushSecret));
+        new PushConfig(pushSecret),
+        notifications);
+  }
+
+  private NotificationsConfig notifications(LimitsConfig limits) {
+    Duration ttl = positiveDuration("notifications.default-ttl");
+    if (ttl.compareTo(NotificationsConfig.MIN_TTL) < 0
+        || ttl.compareTo(NotificationsConfig.MAX_TTL) > 0
+        || ttl.toMillis() % 1000 != 0) {
+      problem("notifications.default-ttl", "must be whole seconds from 5s to 1h");
+      ttl = Duration.ofSeconds(60);
+    }
+    List<String> schemes = new ArrayList<>();
+    for (String raw : get("notifications.action-schemes", config::getStringList, List.<String>of())) {
+      String scheme = raw.trim().toLowerCase(Locale.ROOT);
+      if (!scheme.matches("[a-z][a-z0-9+.-]{0,31}")) {
+        problem("notifications.action-schemes", "'" + raw + "' is not a URI scheme");
+      } else if (NotificationsConfig.FORBIDDEN_SCHEMES.contains(scheme)) {
+        problem("notifications.action-schemes", scheme + " is never allowed (it runs or reads content)");
+      } else if (!schemes.contains(scheme)) {
+        schemes.add(scheme);
+      }
+    }
+    if (schemes.isEmpty()) {
+      problem("notifications.action-schemes", "name at least one scheme (http, https, app)");
+    }
+    int maxBody = bytes("notifications.max-body-bytes");
+    return new NotificationsConfig(
+        positive("notifications.max-batch"),
+        maxBody,
+        ttl,
+        positiveDouble("notifications.rate"),
+        positive("notifications.burst"),
+        schemes,
+        positive("notifications.max-tracked"),
+        positive("notifications.frame-items"),
+        cache("notifications.puid-cache"));
   }
 
   private <T> T get(String path, Function<String, T> getter, T fallback) {

@@ -21,6 +21,7 @@ import org.presence.store.StoreConfig;
  * @param caches hot-read caches
  * @param device the device channel's timers and limits
  * @param push the push-server endpoint
+ * @param notifications live notifications: the API's limits and the delivery
  */
 public record PresenceConfig(
     String nodeId,
@@ -35,7 +36,8 @@ public record PresenceConfig(
     WebConfig web,
     CachesConfig caches,
     DeviceConfig device,
-    PushConfig push) {
+    PushConfig push,
+    NotificationsConfig notifications) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

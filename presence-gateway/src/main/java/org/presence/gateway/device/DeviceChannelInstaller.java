@@ -36,10 +36,13 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   private final DeviceSession.RateLimit rateLimit;
   private final Counter framesIn;
   private final Counter framesOut;
+  private final int frameItems;
+  private volatile LiveNotifications notifications = LiveNotifications.NONE;
 
   public DeviceChannelInstaller(
       DeviceConfig config,
       int maxFrameBytes,
+      int frameItems,
       DeviceService service,
       DeviceRegistry registry,
       Disconnector disconnector,
@@ -57,6 +60,20 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
         new DeviceSession.RateLimit(config.rate(), config.burst(), config.overdraft());
     this.framesIn = metrics.framesIn(Connections.Kind.DEVICE.label());
     this.framesOut = metrics.framesOut(Connections.Kind.DEVICE.label());
+    this.frameItems = frameItems;
+  }
+
+  void attach(LiveNotifications notifications) {
+    this.notifications = notifications;
+  }
+
+  LiveNotifications notifications() {
+    return notifications;
+  }
+
+  /** Most notifications in one pushed frame. */
+  int frameItems() {
+    return frameItems;
   }
 
   @Override

@@ -66,6 +66,8 @@ public final class GrantService {
   private final AppCache apps;
   private final Invalidations invalidations;
   private final AsyncLoadingCache<String, List<Grant>> enabled;
+  private final List<java.util.function.Consumer<Grant>> revocationListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public GrantService(
       GrantRepository grants, AppCache apps, Invalidations invalidations, CachesConfig.Spec spec) {
@@ -145,7 +147,22 @@ public final class GrantService {
 
   /** Revokes the user's grant with this PUID; the PUID is dead from now on. */
   public CompletionStage<Grant> revoke(String user, String puid) {
-    return grants.revoke(user, puid).thenCompose(g -> changed(user, mine(g)));
+    return grants
+        .revoke(user, puid)
+        .thenCompose(g -> changed(user, mine(g)))
+        .thenApply(
+            g -> {
+              revocationListeners.forEach(l -> l.accept(g));
+              return g;
+            });
+  }
+
+  /**
+   * Calls {@code listener} with every grant revoked through this node, once the revocation is
+   * stored (live notifications drop what waits for it). It must not block.
+   */
+  public void onRevoke(java.util.function.Consumer<Grant> listener) {
+    revocationListeners.add(listener);
   }
 
   /** The user's grants that are not paused (cached): where their presence may go. */

@@ -51,7 +51,19 @@ public final class RawWebSocket implements AutoCloseable {
 
   /** Connects to {@code path} on {@code port} of 127.0.0.1 and completes the handshake. */
   public static RawWebSocket connect(int port, String path) throws IOException {
+    return connect(port, path, 0);
+  }
+
+  /**
+   * As {@link #connect(int, String)}, with a receive buffer of {@code receiveBufferBytes} (0: the
+   * system's): a small one makes a client that stops reading fill the server's buffers sooner.
+   */
+  public static RawWebSocket connect(int port, String path, int receiveBufferBytes)
+      throws IOException {
     Socket s = new Socket();
+    if (receiveBufferBytes > 0) {
+      s.setReceiveBufferSize(receiveBufferBytes);
+    }
     s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
     s.setSoTimeout(10_000);
     RawWebSocket ws = new RawWebSocket(s);

@@ -672,7 +672,8 @@ public final class DeviceCodec {
    * @throws ProtocolException ({@link ErrorCode#MALFORMED_JSON}) when the frame is none of them
    */
   public static DeviceMessage decodeReply(ByteBuf frame) {
-    try (JsonParser p = Json.parser(Json.frames(), frame)) {
+    // Pushed notification frames are larger than requests (up to about 40 KiB).
+    try (JsonParser p = Json.parser(Json.documents(), frame)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON object");
       }
@@ -783,6 +784,43 @@ public final class DeviceCodec {
         throw new UncheckedIOException(e);
       }
     }
+  }
+
+  /**
+   * Soft size of a pushed notifications frame: {@link #encodeNotifications} closes a frame once it
+   * passes this, so no frame exceeds it by more than one item (at most about 7 KiB: 512-character
+   * message and action, every character escaped).
+   */
+  public static final int NOTIFICATIONS_FRAME_BYTES = 32 * 1024;
+
+  /**
+   * Appends one {@code {"notifications": [...]}} frame to {@code out} with the items of {@code
+   * items} from {@code from} on: at most {@code maxItems}, and none after the frame passed {@link
+   * #NOTIFICATIONS_FRAME_BYTES}. Returns how many items it holds (at least one, when any is left).
+   * Markup characters in texts are escaped ({@link HtmlSafeEscapes}).
+   */
+  public static int encodeNotifications(
+      List<LiveNotification> items, int from, int maxItems, ByteBuf out) {
+    int start = out.writerIndex();
+    int count = 0;
+    try (JsonGenerator g = Json.generator(out)) {
+      g.setCharacterEscapes(HtmlSafeEscapes.INSTANCE);
+      g.writeStartObject();
+      g.writeArrayFieldStart("notifications");
+      for (int i = from; i < items.size() && count < maxItems; i++) {
+        writeNotification(g, items.get(i));
+        count++;
+        g.flush();
+        if (out.writerIndex() - start >= NOTIFICATIONS_FRAME_BYTES) {
+          break;
+        }
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return count;
   }
 
   /** Appends the {@code {"result":true}} acknowledgement to {@code out}. */

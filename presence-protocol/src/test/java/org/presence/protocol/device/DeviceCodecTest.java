@@ -157,6 +157,54 @@ class DeviceCodecTest {
   }
 
   @Test
+  void encodeNotifications_splitsByCountAndBySize_andEveryFrameDecodes() {
+    List<LiveNotification> small =
+        java.util.stream.IntStream.range(0, 25)
+            .mapToObj(i -> new LiveNotification("s" + i, 1, "S", "m" + i, "https://x.example", 9, false))
+            .toList();
+    List<LiveNotification> got = new java.util.ArrayList<>();
+    int from = 0;
+    List<Integer> sizes = new java.util.ArrayList<>();
+    while (from < small.size()) {
+      ByteBuf b = Unpooled.buffer();
+      try {
+        int n = DeviceCodec.encodeNotifications(small, from, 10, b);
+        sizes.add(n);
+        got.addAll(((Notifications) DeviceCodec.decodeReply(b)).notifications());
+        from += n;
+      } finally {
+        b.release();
+      }
+    }
+    assertThat(sizes).containsExactly(10, 10, 5);
+    assertThat(got).isEqualTo(small);
+
+    // Worst-case items: every character escaped. Frames stay near the soft size.
+    String heavy = "<".repeat(512);
+    List<LiveNotification> big =
+        java.util.stream.IntStream.range(0, 30)
+            .mapToObj(i -> new LiveNotification("b" + i, 1, "<".repeat(100), heavy,
+                "https://x.example/?" + "&".repeat(400), 9, false))
+            .toList();
+    from = 0;
+    got.clear();
+    while (from < big.size()) {
+      ByteBuf b = Unpooled.buffer();
+      try {
+        int n = DeviceCodec.encodeNotifications(big, from, 100, b);
+        assertThat(n).isPositive();
+        assertThat(b.readableBytes())
+            .isLessThan(DeviceCodec.NOTIFICATIONS_FRAME_BYTES + 8 * 1024);
+        got.addAll(((Notifications) DeviceCodec.decodeReply(b)).notifications());
+        from += n;
+      } finally {
+        b.release();
+      }
+    }
+    assertThat(got).isEqualTo(big);
+  }
+
+  @Test
   void encode_whenMarkupAndControlsInMessage_thenEscapedAndDecodedUnchanged() {
     String message = "<script>alert('x')</script> & \"q\" \\ \n\t é 🎣";
     LiveNotification n =

@@ -59,15 +59,7 @@ public final class JdbiNotificationQueues implements NotificationQueues {
             x ->
                 db.inTransaction(
                     h -> {
-                      for (Head head : heads) {
-                        h.createQuery(
-                                "SELECT next_seq FROM notification_queues"
-                                    + " WHERE user_key = :u AND app_id = :a FOR UPDATE")
-                            .bind("u", head.userKey())
-                            .bind("a", head.appId())
-                            .mapTo(Long.class)
-                            .one();
-                      }
+                      lockHeads(h, heads);
                       List<Enqueued> out = new ArrayList<>(entries.size());
                       for (Entry e : entries) {
                         out.add(append(h, UserKeys.of(e.userSub()), e.notification()));
@@ -176,7 +168,45 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   public CompletionStage<List<Notification>> remove(
       String userSub, Map<Long, ? extends Collection<String>> idsByApp) {
     String userKey = UserKeys.of(userSub);
-    return db.inTransaction(h -> removeIn(h, userKey, idsByApp));
+    return db.inTransaction(
+        h -> {
+          lockHeads(h, heads(Map.of(userSub, idsByApp)));
+          return removeIn(h, userKey, idsByApp);
+        });
+  }
+
+  /** The heads of the queues named in {@code idsByUser}, in locking order. */
+  private static TreeSet<Head> heads(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
+    TreeSet<Head> heads = new TreeSet<>();
+    idsByUser.forEach(
+        (user, byApp) -> {
+          String key = UserKeys.of(user);
+          byApp.forEach(
+              (app, ids) -> {
+                if (!ids.isEmpty()) {
+                  heads.add(new Head(key, app));
+                }
+              });
+        });
+    return heads;
+  }
+
+  /**
+   * Locks the head rows of {@code heads}, in their order: every writer of a queue (enqueue,
+   * remove, clear) takes its head first and all take them in one order, so writers of the same
+   * queues wait for each other instead of deadlocking on its item rows.
+   */
+  private static void lockHeads(Handle h, TreeSet<Head> heads) {
+    for (Head head : heads) {
+      h.createQuery(
+              "SELECT next_seq FROM notification_queues"
+                  + " WHERE user_key = :u AND app_id = :a FOR UPDATE")
+          .bind("u", head.userKey())
+          .bind("a", head.appId())
+          .mapTo(Long.class)
+          .findOne();
+    }
   }
 
   @Override
@@ -187,6 +217,7 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     }
     return db.inTransaction(
         h -> {
+          lockHeads(h, heads(idsByUser));
           Map<String, List<Notification>> out = new HashMap<>();
           for (Map.Entry<String, ? extends Map<Long, ? extends Collection<String>>> e :
               idsByUser.entrySet()) {
@@ -231,6 +262,34 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   }
 
   @Override
+  public CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt) {
+    return db.call(
+        h -> {
+          try {
+            h.createUpdate("INSERT INTO notification_answers (id, expires_at) VALUES (:id, :e)")
+                .bind("id", id)
+                .bind("e", Timestamps.bind(expiresAt))
+                .execute();
+            return true;
+          } catch (RuntimeException e) {
+            if (Db.isUniqueViolation(e)) {
+              return false;
+            }
+            throw e;
+          }
+        });
+  }
+
+  @Override
+  public CompletionStage<Integer> purgeAnswers(java.time.Instant now) {
+    return db.call(
+        h ->
+            h.createUpdate("DELETE FROM notification_answers WHERE expires_at < :now")
+                .bind("now", Timestamps.bind(now))
+                .execute());
+  }
+
+  @Override
   public CompletionStage<Integer> size(String userSub, long appId) {
     return db.call(h -> count(h, UserKeys.of(userSub), appId));
   }
@@ -240,6 +299,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     String userKey = UserKeys.of(userSub);
     return db.inTransaction(
         h -> {
+          TreeSet<Head> head = new TreeSet<>();
+          head.add(new Head(userKey, appId));
+          lockHeads(h, head);
           List<Notification> all =
               h.createQuery(
                       "SELECT " + COLUMNS + " FROM notifications WHERE user_key = :u"

@@ -73,6 +73,17 @@ public interface NotificationQueues {
     return all.thenApply(x -> out);
   }
 
+  /**
+   * Records the first answer (acted on, dismissed) to notification {@code id}, shared by all
+   * nodes: completes with {@code true} for the first claim, {@code false} for every later one. The
+   * claim is kept until {@code expiresAt}, the notification's ttl, after which it cannot be
+   * answered anyway.
+   */
+  CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt);
+
+  /** Forgets answer claims that expired before {@code now}; completes with how many. */
+  CompletionStage<Integer> purgeAnswers(java.time.Instant now);
+
   /** How many items wait in the (user, app) queue. */
   CompletionStage<Integer> size(String userSub, long appId);
 

@@ -300,6 +300,30 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   @Override
+  public CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt) {
+    long ttl = Math.max(1, expiresAt.toEpochMilli() - System.currentTimeMillis());
+    try {
+      return redis
+          .set(keys.key("nans:" + id), bytes(1), io.lettuce.core.SetArgs.Builder.nx().px(ttl))
+          .handle(
+              (ok, e) -> {
+                if (e != null) {
+                  throw RedisErrors.unavailable(e);
+                }
+                return "OK".equals(ok);
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
+    }
+  }
+
+  /** Claims expire on their own in Redis. */
+  @Override
+  public CompletionStage<Integer> purgeAnswers(java.time.Instant now) {
+    return CompletableFuture.completedFuture(0);
+  }
+
+  @Override
   public CompletionStage<Integer> size(String userSub, long appId) {
     try {
       return redis

@@ -187,6 +187,34 @@ public abstract class NotificationQueuesContract {
   }
 
   @Test
+  void claimAnswer_isWonOnce_andPurgedAfterItsTtl() {
+    String id = "answer-" + UUID.randomUUID();
+    String other = "answer-" + UUID.randomUUID();
+    java.time.Instant later = Instant.now().plusSeconds(60);
+    assertThat(await(queues.claimAnswer(id, later))).isTrue();
+    assertThat(await(queues.claimAnswer(id, later))).isFalse();
+    assertThat(await(queues.claimAnswer(other, later))).isTrue();
+    List<CompletableFuture<Boolean>> racing =
+        IntStream.range(0, 8)
+            .mapToObj(i -> queues.claimAnswer("race-" + id, later).toCompletableFuture())
+            .toList();
+    assertThat(racing.stream().filter(f -> await(f)).count()).isEqualTo(1);
+    // Purging before the ttl keeps the claims.
+    await(queues.purgeAnswers(Instant.now()));
+    assertThat(await(queues.claimAnswer(id, later))).isFalse();
+    // After it, the claim is forgotten.
+    String brief = "answer-" + UUID.randomUUID();
+    assertThat(await(queues.claimAnswer(brief, Instant.now().plusMillis(200)))).isTrue();
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(
+            () -> {
+              await(queues.purgeAnswers(Instant.now()));
+              return await(queues.claimAnswer(brief, Instant.now().plusSeconds(60)));
+            });
+  }
+
+  @Test
   void clear_emptiesOneQueue() {
     String u = user();
     Notification keep = note(9, "keep");
