@@ -106,6 +106,7 @@ public final class PresenceServer implements AutoCloseable {
       IdentityVerifier identity =
           IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
       Disconnector disconnector = new Disconnector(metrics);
+      ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
       HttpRoutes.Builder routes = HttpRoutes.builder();
       new OpsEndpoints(
@@ -126,6 +127,7 @@ public final class PresenceServer implements AutoCloseable {
               appFeatures.grants()::enabledGrants,
               metrics,
               disconnector,
+              exceptions,
               routes);
       notifications =
           NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
@@ -153,7 +155,7 @@ public final class PresenceServer implements AutoCloseable {
                       metrics,
                       connections,
                       router,
-                      new ExceptionHandler(disconnector)));
+                      exceptions));
       Channel server;
       try {
         server =

@@ -89,11 +89,16 @@ final class BenchKeys {
     return jwt.serialize();
   }
 
-  /** {@code n} tokens for users {@code prefix-0 .. prefix-(n-1)}, minted on all cores. */
+  /** {@code n} two-hour tokens for users {@code prefix-0 .. prefix-(n-1)}, minted on all cores. */
   List<String> mintMany(int n, String prefix) {
+    return mintMany(n, prefix, Duration.ofHours(2));
+  }
+
+  /** {@code n} tokens valid for {@code lifetime}, minted on all cores. */
+  List<String> mintMany(int n, String prefix, Duration lifetime) {
     return IntStream.range(0, n)
         .parallel()
-        .mapToObj(i -> mint(prefix + "-" + i, Duration.ofHours(2)))
+        .mapToObj(i -> mint(prefix + "-" + i, lifetime))
         .toList();
   }
 }

@@ -15,7 +15,7 @@ final class BenchSupport {
 
   /** The command that starts a Presence node from its jar for a benchmark. */
   static List<String> presenceCommand(
-      Path jar, String heap, int port, Path dataDir, Path jwks, int ioThreads) {
+      Path jar, String heap, int port, Path dataDir, Path jwks, int ioThreads, String... more) {
     List<String> c = new ArrayList<>();
     c.add(ServerProcess.java());
     c.addAll(ServerProcess.jvmOptions(heap));
@@ -36,6 +36,26 @@ final class BenchSupport {
       c.add("--set");
       c.add(s);
     }
+    for (String s : more) {
+      c.add("--set");
+      c.add(s);
+    }
+    return c;
+  }
+
+  /** The command that starts the load harness's floor server from this JVM's class path. */
+  static List<String> floorCommand(String heap, int port, int ioThreads) {
+    List<String> c = new ArrayList<>();
+    c.add(ServerProcess.java());
+    c.addAll(ServerProcess.jvmOptions(heap));
+    c.add("-cp");
+    c.add(System.getProperty("java.class.path"));
+    c.add("org.presence.loadtest.LoadTestMain");
+    c.add("floor");
+    c.add("--port");
+    c.add(Integer.toString(port));
+    c.add("--io-threads");
+    c.add(Integer.toString(ioThreads));
     return c;
   }
 

@@ -36,7 +36,7 @@ public final class ConnectStorm implements Callable<Integer> {
   @Option(names = "--sessions", defaultValue = "10000", description = "Sessions per round.")
   int sessions;
 
-  @Option(names = "--rounds", defaultValue = "3", description = "Timed rounds.")
+  @Option(names = "--rounds", defaultValue = "5", description = "Timed rounds.")
   int rounds;
 
   @Option(names = "--server-jar", required = true, description = "The node's jar (presence.jar).")
@@ -54,8 +54,16 @@ public final class ConnectStorm implements Callable<Integer> {
   @Option(names = "--window", defaultValue = "256", description = "Connects in flight at once.")
   int window;
 
-  @Option(names = "--warmup", defaultValue = "4000", description = "Sessions opened first, untimed.")
-  int warmup;
+  @Option(
+      names = "--warmup-rounds",
+      defaultValue = "2",
+      description = "Untimed rounds first, so that the node's JIT has compiled the connect path.")
+  int warmupRounds;
+
+  @Option(
+      names = "--server-jvm-opt",
+      description = "Extra JVM option for the node (repeatable), e.g. to record a profile.")
+  List<String> serverJvmOptions = new ArrayList<>();
 
   @Option(
       names = "--sources",
@@ -68,6 +76,12 @@ public final class ConnectStorm implements Callable<Integer> {
     System.exit(new CommandLine(new ConnectStorm()).execute(args));
   }
 
+  private List<String> withJvmOptions(List<String> command) {
+    List<String> c = new ArrayList<>(command);
+    c.addAll(1, serverJvmOptions);
+    return c;
+  }
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -76,10 +90,11 @@ public final class ConnectStorm implements Callable<Integer> {
         "Connect storm",
         "bin/device-bench connect-storm --sessions " + sessions + " --rounds " + rounds);
     Path work = Files.createTempDirectory("connect-storm");
+    work.toFile().deleteOnExit();
     BenchKeys keys = BenchKeys.generate();
     Path jwks = work.resolve("jwks.json");
     keys.writeJwks(jwks);
-    int total = warmup + rounds * sessions;
+    int total = (warmupRounds + rounds) * sessions;
     out.printf(Locale.ROOT, "minting %,d tokens...%n", total);
     out.flush();
     List<String> tokens = keys.mintMany(total, "storm");
@@ -90,13 +105,17 @@ public final class ConnectStorm implements Callable<Integer> {
         ServerProcess server =
             ServerProcess.start(
                 "presence",
-                BenchSupport.presenceCommand(serverJar, heap, port, work.resolve("data"), jwks, ioThreads),
+                withJvmOptions(
+                    BenchSupport.presenceCommand(
+                        serverJar, heap, port, work.resolve("data"), jwks, ioThreads)),
                 port,
-                work.resolve("presence.log"))) {
+                work.resolve("presence.log"),
+                "/metrics",
+                ServerProcess.METRICS_DIRECT)) {
       URI uri = URI.create("ws://127.0.0.1:" + port + "/presence");
       int[] offset = {0};
-      for (int round = 0; round <= rounds; round++) {
-        int n = round == 0 ? warmup : sessions;
+      for (int round = 1 - warmupRounds; round <= rounds; round++) {
+        int n = sessions;
         int base = offset[0];
         Window.Result<DeviceClient.Session> r =
             Window.run(
@@ -109,8 +128,13 @@ public final class ConnectStorm implements Callable<Integer> {
                         new Connect(tokens.get(base + i), null, "phone")));
         offset[0] += n;
         double rate = r.done().size() / (r.elapsedNanos() / 1e9);
-        if (round == 0) {
-          out.printf(Locale.ROOT, "warm-up: %,d sessions, %,.0f/s%n", r.done().size(), rate);
+        if (round <= 0) {
+          out.printf(
+              Locale.ROOT,
+              "warm-up: %,d sessions, %,.0f/s (%d failed)%n",
+              r.done().size(),
+              rate,
+              r.failed());
         } else {
           rates.add(rate);
           out.printf(

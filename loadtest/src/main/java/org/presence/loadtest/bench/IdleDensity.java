@@ -1,16 +1,26 @@
 package org.presence.loadtest.bench;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import java.util.stream.Stream;
 import org.presence.loadtest.client.DeviceClient;
 import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.protocol.model.PresenceStatus;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,16 +29,27 @@ import picocli.CommandLine.Spec;
 
 /**
  * Idle density (issue 3): the memory a Presence node spends per idle, authenticated device
- * session, next to a bare Netty WebSocket server ({@link BareWsServer}) holding as many idle
- * sockets in the same run. For each server, in its own JVM with the same options: warm up, full
- * GC, measure; open the sessions from this process; let them settle; full GC, measure; the
- * difference divided by the number of sessions is the cost of one. Heap is measured after a full
- * GC ({@code jcmd GC.run}), direct memory by Netty's counter, RSS from {@code /proc}.
+ * session, next to two bare Netty WebSocket servers holding as many idle sockets in the same run:
+ * the load harness's floor (decoder, encoder and one shared handler per socket: the least Netty
+ * can hold) and a textbook server ({@link BareWsServer}: HTTP codec, aggregator and {@code
+ * WebSocketServerProtocolHandler}, as Netty's examples build it).
+ *
+ * <p>Each server runs in its own JVM with the same options. For each: open and close a warm-up
+ * batch, full GC, measure; open the sessions from this process (for Presence each sends one
+ * status, as a device does after connecting); let them settle; full GC, measure. The difference
+ * divided by the number of sessions is the cost of one. Heap is measured after a full GC ({@code
+ * jcmd GC.run}), direct memory by Netty's counter, RSS from {@code /proc}.
+ *
+ * <p>Presence is measured twice. <em>Fresh</em>: right after connecting, while the verified-token
+ * cache holds each session's token and the grant cache each user's grants. <em>Steady</em>: once
+ * the tokens have expired and the grant cache's entries too, which is the state of a device that
+ * has held its socket for a while (sessions outlive their tokens). The run compresses that time
+ * with short token lifetimes and cache settings, printed in the report.
  */
 @Command(
     name = "idle-density",
     mixinStandardHelpOptions = true,
-    description = "Memory per idle authenticated device session, against a bare Netty server.")
+    description = "Memory per idle authenticated device session, against bare Netty servers.")
 public final class IdleDensity implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -38,10 +59,10 @@ public final class IdleDensity implements Callable<Integer> {
   @Option(names = "--server-jar", required = true, description = "The node's jar (presence.jar).")
   Path serverJar;
 
-  @Option(names = "--heap", defaultValue = "1g", description = "-Xms/-Xmx of both servers.")
+  @Option(names = "--heap", defaultValue = "1g", description = "-Xms/-Xmx of every server.")
   String heap;
 
-  @Option(names = "--io-threads", defaultValue = "4", description = "Event loops of both servers.")
+  @Option(names = "--io-threads", defaultValue = "4", description = "Event loops of every server.")
   int ioThreads;
 
   @Option(names = "--window", defaultValue = "200", description = "Connects in flight at once.")
@@ -54,14 +75,23 @@ public final class IdleDensity implements Callable<Integer> {
   int settle;
 
   @Option(
+      names = "--token-lifetime",
+      defaultValue = "150",
+      description = "Seconds the sessions' tokens live; the steady measure waits for them to expire.")
+  int tokenLifetime;
+
+  @Option(names = "--no-steady", description = "Skip the steady measure (no wait for expiry).")
+  boolean noSteady;
+
+  @Option(
       names = "--status",
       defaultValue = "online",
-      description = "Status each session sends once after connecting (none: send nothing).")
+      description = "Status each Presence session sends once after connecting (none: nothing).")
   String status;
 
   @Option(
       names = "--histogram",
-      description = "Also print the classes whose live heap grew most, per session.")
+      description = "Also print, per class, the live heap per session of Presence and the floor.")
   boolean histogram;
 
   @Option(
@@ -75,10 +105,7 @@ public final class IdleDensity implements Callable<Integer> {
     System.exit(new CommandLine(new IdleDensity()).execute(args));
   }
 
-  /** Live-heap growth per class of the last measured server, bytes per session. */
-  private java.util.Map<String, Double> lastGrowth = java.util.Map.of();
-
-  /** Per-session figures of one server. */
+  /** Per-session figures of one measure against its baseline. */
   private record Figures(ServerProcess.Memory before, ServerProcess.Memory after, int held) {
     double heap() {
       return (after.heapBytes() - before.heapBytes()) / (double) held;
@@ -93,93 +120,180 @@ public final class IdleDensity implements Callable<Integer> {
     }
   }
 
+  private PrintWriter out;
+  private List<InetSocketAddress> from;
+  private DeviceClient client;
+
   @Override
   public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
+    out = spec.commandLine().getOut();
     BenchSupport.head(
         out,
         "Idle density",
         "bin/device-bench idle-density --sessions " + sessions + " --status " + status);
     Path work = Files.createTempDirectory("idle-density");
+    try {
+      run(work);
+    } finally {
+      deleteTree(work);
+    }
+    return 0;
+  }
+
+  private void run(Path work) throws Exception {
     BenchKeys keys = BenchKeys.generate();
     Path jwks = work.resolve("jwks.json");
     keys.writeJwks(jwks);
-    out.printf(Locale.ROOT, "minting %d tokens...%n", sessions + warmup);
+    from = BenchSupport.sources(sources);
+    out.printf(Locale.ROOT, "minting %,d tokens...%n", sessions + warmup + 20);
     out.flush();
-    List<String> tokens = keys.mintMany(sessions + warmup, "idle");
-    List<InetSocketAddress> from = BenchSupport.sources(sources);
+    List<String> warmTokens = keys.mintMany(warmup + 20, "warm");
+    long minted = System.currentTimeMillis();
+    List<String> tokens =
+        keys.mintMany(sessions, "idle", java.time.Duration.ofSeconds(tokenLifetime));
+    long expires = minted + tokenLifetime * 1000L;
 
-    Figures presence;
+    Figures fresh;
+    Figures steady = null;
+    Figures floor;
     Figures bare;
-    try (DeviceClient client = DeviceClient.create(2)) {
+    Map<String, Double> presenceClasses;
+    Map<String, Double> steadyClasses = null;
+    Map<String, Double> floorClasses;
+    client = DeviceClient.create(2);
+    try {
       int port = ServerProcess.freePort();
       try (ServerProcess server =
           ServerProcess.start(
               "presence",
-              BenchSupport.presenceCommand(serverJar, heap, port, work.resolve("data"), jwks, ioThreads),
+              BenchSupport.presenceCommand(
+                  serverJar,
+                  heap,
+                  port,
+                  work.resolve("data"),
+                  jwks,
+                  ioThreads,
+                  // Compress the time a session takes to reach its steady state (see class).
+                  "identity.clock-skew=5s",
+                  "caches.grants.ttl=20s"),
               port,
-              work.resolve("presence.log"))) {
+              work.resolve("presence.log"),
+              "/metrics",
+              ServerProcess.METRICS_DIRECT)) {
         URI uri = URI.create("ws://127.0.0.1:" + port + "/presence");
-        presence =
-            hold(
-                out,
-                server,
-                i ->
-                    withStatus(
-                        client.connect(
-                            uri,
-                            from.get(i % from.size()),
-                            new Connect(tokens.get(i), null, "phone"))),
-                i ->
-                    client.connect(
-                        uri,
-                        from.get(i % from.size()),
-                        new Connect(tokens.get(sessions + i), null, "phone")));
+        IntFunction<CompletableFuture<DeviceClient.Session>> warm =
+            i -> connect(uri, warmTokens.get(i), i);
+        ServerProcess.Memory before = warmUpAndMeasure(server, warm);
+        Map<String, long[]> histBefore = histogram ? server.histogram() : null;
+        List<DeviceClient.Session> held =
+            open(server, i -> withStatus(connect(uri, tokens.get(i), i)));
+        fresh = new Figures(before, server.measure(), held.size());
+        presenceClasses = histogram ? growth(histBefore, server.histogram(), held.size()) : null;
+        if (!noSteady) {
+          long wait = expires + 10_000 - System.currentTimeMillis();
+          if (wait > 0) {
+            out.printf(
+                Locale.ROOT, "waiting %d s for the tokens and cached grants to expire...%n", wait / 1000);
+            out.flush();
+            Thread.sleep(wait);
+          }
+          // Cache clean-up runs on cache activity: a few sessions (connect, status) start it.
+          List<DeviceClient.Session> nudge =
+              open(server, 20, i -> withStatus(connect(uri, warmTokens.get(warmup + i), i)));
+          BenchSupport.abortAll(nudge);
+          TimeUnit.SECONDS.sleep(3);
+          steady = new Figures(before, server.measure(), held.size());
+          steadyClasses = histogram ? growth(histBefore, server.histogram(), held.size()) : null;
+        }
+        BenchSupport.abortAll(held);
       }
-      java.util.Map<String, Double> presenceGrowth = lastGrowth;
+
+      int floorPort = ServerProcess.freePort();
+      try (ServerProcess server =
+          ServerProcess.start(
+              "floor",
+              BenchSupport.floorCommand(heap, floorPort, ioThreads),
+              floorPort,
+              work.resolve("floor.log"),
+              "/__floor__/stats",
+              ServerProcess.FLOOR_DIRECT)) {
+        URI uri = URI.create("ws://127.0.0.1:" + floorPort + "/hold");
+        IntFunction<CompletableFuture<DeviceClient.Session>> sock =
+            i -> client.open(uri, from.get(i % from.size()));
+        ServerProcess.Memory before = warmUpAndMeasure(server, sock);
+        Map<String, long[]> histBefore = histogram ? server.histogram() : null;
+        List<DeviceClient.Session> held = open(server, sock);
+        floor = new Figures(before, server.measure(), held.size());
+        floorClasses = histogram ? growth(histBefore, server.histogram(), held.size()) : null;
+        BenchSupport.abortAll(held);
+      }
+
       int barePort = ServerProcess.freePort();
       try (ServerProcess server =
           ServerProcess.start(
               "bare",
               BenchSupport.bareCommand(heap, barePort, ioThreads),
               barePort,
-              work.resolve("bare.log"))) {
+              work.resolve("bare.log"),
+              "/metrics",
+              ServerProcess.METRICS_DIRECT)) {
         URI uri = URI.create("ws://127.0.0.1:" + barePort + "/ws");
-        bare =
-            hold(
-                out,
-                server,
-                i -> client.open(uri, from.get(i % from.size())),
-                i -> client.open(uri, from.get(i % from.size())));
+        IntFunction<CompletableFuture<DeviceClient.Session>> sock =
+            i -> client.open(uri, from.get(i % from.size()));
+        ServerProcess.Memory before = warmUpAndMeasure(server, sock);
+        List<DeviceClient.Session> held = open(server, sock);
+        bare = new Figures(before, server.measure(), held.size());
+        BenchSupport.abortAll(held);
       }
-      if (histogram) {
-        printComparison(out, presenceGrowth, lastGrowth);
-      }
+    } finally {
+      client.close();
     }
-    out.printf(Locale.ROOT, "%n| per idle session (N = %,d) | Presence | bare Netty WS | ratio |%n", sessions);
-    out.printf(Locale.ROOT, "|---|---:|---:|---:|%n");
-    row(out, "heap after full GC", presence.heap(), bare.heap());
-    row(out, "Netty direct memory", presence.direct(), bare.direct());
-    row(out, "process RSS", presence.rss(), bare.rss());
+
     out.printf(
         Locale.ROOT,
-        "%nPresence: heap %,d -> %,d B, RSS %,d -> %,d B; bare: heap %,d -> %,d B, RSS %,d -> %,d B%n",
-        presence.before().heapBytes(), presence.after().heapBytes(),
-        presence.before().rssBytes(), presence.after().rssBytes(),
-        bare.before().heapBytes(), bare.after().heapBytes(),
-        bare.before().rssBytes(), bare.after().rssBytes());
+        "%n| per idle session (N = %,d) | Presence, fresh | Presence, steady | floor | textbook Netty WS |%n",
+        sessions);
+    out.printf(Locale.ROOT, "|---|---:|---:|---:|---:|%n");
+    row("heap after full GC", fresh.heap(), steady == null ? Double.NaN : steady.heap(), floor.heap(), bare.heap());
+    row("Netty direct memory", fresh.direct(), steady == null ? Double.NaN : steady.direct(), floor.direct(), bare.direct());
+    row("process RSS", fresh.rss(), steady == null ? Double.NaN : steady.rss(), floor.rss(), bare.rss());
+    out.printf(
+        Locale.ROOT,
+        "%nheap ratio, Presence to floor: fresh %.2f, steady %.2f; to textbook server: fresh %.2f,"
+            + " steady %.2f%n",
+        fresh.heap() / floor.heap(),
+        steady == null ? Double.NaN : steady.heap() / floor.heap(),
+        fresh.heap() / bare.heap(),
+        steady == null ? Double.NaN : steady.heap() / bare.heap());
+    out.printf(
+        Locale.ROOT,
+        "Presence heap %,d B before, %,d B fresh%s; RSS %,d B before, %,d B fresh%n",
+        fresh.before().heapBytes(),
+        fresh.after().heapBytes(),
+        steady == null ? "" : String.format(Locale.ROOT, ", %,d B steady", steady.after().heapBytes()),
+        fresh.before().rssBytes(),
+        fresh.after().rssBytes());
+    if (histogram) {
+      printComparison("fresh", presenceClasses, floorClasses);
+      if (steadyClasses != null) {
+        printComparison("steady", steadyClasses, floorClasses);
+      }
+    }
     out.flush();
-    return 0;
+  }
+
+  private CompletableFuture<DeviceClient.Session> connect(URI uri, String token, int i) {
+    return client.connect(uri, from.get(i % from.size()), new Connect(token, null, "phone"));
   }
 
   /** The session, once it sent its one status (when {@code --status} asks for one). */
-  private java.util.concurrent.CompletableFuture<DeviceClient.Session> withStatus(
-      java.util.concurrent.CompletableFuture<DeviceClient.Session> connected) {
+  private CompletableFuture<DeviceClient.Session> withStatus(
+      CompletableFuture<DeviceClient.Session> connected) {
     if ("none".equals(status)) {
       return connected;
     }
-    org.presence.protocol.model.PresenceStatus st =
-        org.presence.protocol.model.PresenceStatus.fromWire(status)
+    PresenceStatus st =
+        PresenceStatus.fromWire(status)
             .orElseThrow(() -> new IllegalArgumentException("--status: " + status));
     return connected.thenCompose(
         s ->
@@ -193,16 +307,62 @@ public final class IdleDensity implements Callable<Integer> {
                     }));
   }
 
-  private static void row(PrintWriter out, String what, double presence, double bare) {
-    out.printf(
-        Locale.ROOT,
-        "| %s | %,.0f B (%.2f KiB) | %,.0f B (%.2f KiB) | %.2f |%n",
-        what, presence, presence / 1024, bare, bare / 1024, bare == 0 ? 0 : presence / bare);
+  private ServerProcess.Memory warmUpAndMeasure(
+      ServerProcess server, IntFunction<CompletableFuture<DeviceClient.Session>> warm)
+      throws Exception {
+    Window.Result<DeviceClient.Session> w = Window.run(warmup, window, warm);
+    BenchSupport.abortAll(w.done());
+    // Closed sessions leave after the node's grace period (1 s here).
+    TimeUnit.SECONDS.sleep(3);
+    return server.measure();
   }
 
-  private static java.util.Map<String, Double> growth(
-      java.util.Map<String, long[]> before, java.util.Map<String, long[]> after, int n) {
-    java.util.Map<String, Double> out = new java.util.HashMap<>();
+  private List<DeviceClient.Session> open(
+      ServerProcess server, IntFunction<CompletableFuture<DeviceClient.Session>> op)
+      throws Exception {
+    List<DeviceClient.Session> held = open(server, sessions, op);
+    out.printf(Locale.ROOT, "%s: idle for %d s%n", server.log().getFileName(), settle);
+    out.flush();
+    TimeUnit.SECONDS.sleep(settle);
+    return held;
+  }
+
+  private List<DeviceClient.Session> open(
+      ServerProcess server, int n, IntFunction<CompletableFuture<DeviceClient.Session>> op)
+      throws Exception {
+    Window.Result<DeviceClient.Session> r = Window.run(n, window, op);
+    if (r.failed() > 0) {
+      BenchSupport.abortAll(r.done());
+      throw new IllegalStateException(
+          r.failed() + " sessions failed, first: " + r.firstFailure() + " (log: " + server.log() + ")");
+    }
+    out.printf(
+        Locale.ROOT,
+        "%s: %,d sockets open in %.1f s%n",
+        server.log().getFileName(),
+        r.done().size(),
+        r.elapsedNanos() / 1e9);
+    out.flush();
+    return r.done();
+  }
+
+  private void row(String what, double fresh, double steady, double floor, double bare) {
+    out.printf(
+        Locale.ROOT,
+        "| %s | %,.0f B (%.2f KiB) | %s | %,.0f B (%.2f KiB) | %,.0f B (%.2f KiB) |%n",
+        what,
+        fresh,
+        fresh / 1024,
+        Double.isNaN(steady) ? "-" : String.format(Locale.ROOT, "%,.0f B (%.2f KiB)", steady, steady / 1024),
+        floor,
+        floor / 1024,
+        bare,
+        bare / 1024);
+  }
+
+  private static Map<String, Double> growth(
+      Map<String, long[]> before, Map<String, long[]> after, int n) {
+    Map<String, Double> out = new HashMap<>();
     after.forEach(
         (k, v) -> {
           long[] b = before.getOrDefault(k, new long[2]);
@@ -214,20 +374,20 @@ public final class IdleDensity implements Callable<Integer> {
     return out;
   }
 
-  /** The classes whose per-session growth differs most between the two servers. */
-  private static void printComparison(
-      PrintWriter out, java.util.Map<String, Double> presence, java.util.Map<String, Double> bare) {
-    java.util.Set<String> classes = new java.util.HashSet<>(presence.keySet());
-    classes.addAll(bare.keySet());
+  /** The classes whose live heap per session differs most between Presence and the floor. */
+  private void printComparison(
+      String when, Map<String, Double> presence, Map<String, Double> floor) {
+    Set<String> classes = new HashSet<>(presence.keySet());
+    classes.addAll(floor.keySet());
     out.printf(
         Locale.ROOT,
-        "%n| class (live heap per session) | Presence | bare | difference |%n|---|---:|---:|---:|%n");
+        "%n| class (live heap per session, bytes) | Presence, %s | floor | difference |%n"
+            + "|---|---:|---:|---:|%n",
+        when);
     classes.stream()
         .sorted(
-            (x, y) ->
-                Double.compare(
-                    Math.abs(presence.getOrDefault(y, 0.0) - bare.getOrDefault(y, 0.0)),
-                    Math.abs(presence.getOrDefault(x, 0.0) - bare.getOrDefault(x, 0.0))))
+            Comparator.comparingDouble(
+                (String c) -> -Math.abs(presence.getOrDefault(c, 0.0) - floor.getOrDefault(c, 0.0))))
         .limit(40)
         .forEach(
             c ->
@@ -236,43 +396,15 @@ public final class IdleDensity implements Callable<Integer> {
                     "| %s | %.0f | %.0f | %+.0f |%n",
                     c,
                     presence.getOrDefault(c, 0.0),
-                    bare.getOrDefault(c, 0.0),
-                    presence.getOrDefault(c, 0.0) - bare.getOrDefault(c, 0.0)));
-    out.flush();
+                    floor.getOrDefault(c, 0.0),
+                    presence.getOrDefault(c, 0.0) - floor.getOrDefault(c, 0.0)));
   }
 
-  /** Warms {@code server} up, measures, opens the sessions, settles, measures again. */
-  private Figures hold(
-      PrintWriter out,
-      ServerProcess server,
-      java.util.function.IntFunction<java.util.concurrent.CompletableFuture<DeviceClient.Session>> open,
-      java.util.function.IntFunction<java.util.concurrent.CompletableFuture<DeviceClient.Session>> warm)
-      throws Exception {
-    Window.Result<DeviceClient.Session> w = Window.run(warmup, window, warm);
-    BenchSupport.abortAll(w.done());
-    // Closed sessions leave after the node's grace period (1 s here).
-    TimeUnit.SECONDS.sleep(3);
-    ServerProcess.Memory before = server.measure();
-    java.util.Map<String, long[]> histBefore = histogram ? server.histogram() : null;
-    Window.Result<DeviceClient.Session> r = Window.run(sessions, window, open);
-    if (r.failed() > 0) {
-      throw new IllegalStateException(
-          r.failed() + " sessions failed, first: " + r.firstFailure() + " (log: " + server.log() + ")");
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
     }
-    out.printf(
-        Locale.ROOT,
-        "%s: %,d sessions open in %.1f s; idle for %d s%n",
-        server == null ? "" : server.log().getFileName(),
-        r.done().size(),
-        r.elapsedNanos() / 1e9,
-        settle);
-    out.flush();
-    TimeUnit.SECONDS.sleep(settle);
-    ServerProcess.Memory after = server.measure();
-    if (histogram) {
-      lastGrowth = growth(histBefore, server.histogram(), r.done().size());
-    }
-    BenchSupport.abortAll(r.done());
-    return new Figures(before, after, r.done().size());
   }
 }

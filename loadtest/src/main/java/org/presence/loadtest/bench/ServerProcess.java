@@ -24,7 +24,12 @@ import java.util.regex.Pattern;
  */
 final class ServerProcess implements AutoCloseable {
   private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
-  private static final Pattern DIRECT = Pattern.compile("(?m)^jvm_netty_direct_used(?:\\{[^}]*\\})? ([0-9.eE+-]+)");
+  /** The {@code /metrics} line of the Presence node and of {@link BareWsServer}. */
+  static final Pattern METRICS_DIRECT =
+      Pattern.compile("(?m)^jvm_netty_direct_used(?:\\{[^}]*\\})? ([0-9.eE+-]+)");
+
+  /** The field of the floor's {@code /__floor__/stats}. */
+  static final Pattern FLOOR_DIRECT = Pattern.compile("\"direct_used\":([0-9]+)");
 
   /** Memory of the process at one moment. */
   record Memory(long heapBytes, long directBytes, long rssBytes) {}
@@ -33,12 +38,17 @@ final class ServerProcess implements AutoCloseable {
   private final Process process;
   private final int port;
   private final Path log;
+  private final String directPath;
+  private final Pattern directPattern;
 
-  private ServerProcess(String name, Process process, int port, Path log) {
+  private ServerProcess(
+      String name, Process process, int port, Path log, String directPath, Pattern directPattern) {
     this.name = name;
     this.process = process;
     this.port = port;
     this.log = log;
+    this.directPath = directPath;
+    this.directPattern = directPattern;
   }
 
   /** The java launcher of this JVM, to start servers with the same JDK. */
@@ -51,15 +61,24 @@ final class ServerProcess implements AutoCloseable {
     return Files.exists(p) ? p.toString() : "jcmd";
   }
 
-  /** Starts {@code command}, logging to {@code log}, and waits until {@code port} accepts. */
-  static ServerProcess start(String name, List<String> command, int port, Path log)
+  /**
+   * Starts {@code command}, logging to {@code log}, and waits until {@code port} accepts. Netty's
+   * direct memory is read from {@code directPath} on that port with {@code directPattern}.
+   */
+  static ServerProcess start(
+      String name,
+      List<String> command,
+      int port,
+      Path log,
+      String directPath,
+      Pattern directPattern)
       throws IOException, InterruptedException {
     Process p =
         new ProcessBuilder(command)
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
-    ServerProcess s = new ServerProcess(name, p, port, log);
+    ServerProcess s = new ServerProcess(name, p, port, log, directPath, directPattern);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (System.nanoTime() < deadline) {
       if (!p.isAlive()) {
@@ -116,13 +135,13 @@ final class ServerProcess implements AutoCloseable {
     HttpResponse<String> r =
         HttpClient.newHttpClient()
             .send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + directPath))
                     .timeout(Duration.ofSeconds(10))
                     .build(),
                 HttpResponse.BodyHandlers.ofString());
-    Matcher m = DIRECT.matcher(r.body());
+    Matcher m = directPattern.matcher(r.body());
     if (!m.find()) {
-      throw new IOException(name + " reports no jvm_netty_direct_used");
+      throw new IOException(name + " reports no direct memory at " + directPath);
     }
     return (long) Double.parseDouble(m.group(1));
   }

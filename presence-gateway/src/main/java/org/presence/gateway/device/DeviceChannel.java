@@ -7,6 +7,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
@@ -51,6 +52,7 @@ public final class DeviceChannel implements AutoCloseable {
       BusPresenceEvents.Grants grants,
       GatewayMetrics metrics,
       Disconnector disconnector,
+      ExceptionHandler exceptions,
       HttpRoutes.Builder routes) {
     ScheduledExecutorService timers =
         Executors.newSingleThreadScheduledExecutor(
@@ -85,6 +87,7 @@ public final class DeviceChannel implements AutoCloseable {
               service,
               registry,
               disconnector,
+              exceptions,
               metrics);
       routes.webSocket(DeviceChannelInstaller.PATH, installer);
       if (config.push().enabled()) {

@@ -5,6 +5,7 @@ import io.netty.channel.ChannelPipeline;
 import org.presence.gateway.bootstrap.PipelineNames;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.WebSocketEndpoint;
 import org.presence.gateway.metrics.GatewayMetrics;
@@ -16,10 +17,13 @@ import org.presence.protocol.device.DeviceCodec;
  * the pipeline is
  *
  * <pre>
- * wsdecoder → wsencoder → ws-protocol → device-session → exception
+ * wsencoder → wsdecoder → device-session
  * </pre>
  *
- * with no HTTP handler left (codec, aggregator, flow control and router are gone). It also holds what every {@link DeviceSessionHandler}
+ * with no HTTP handler left (codec, aggregator, flow control and router are gone) and, once the
+ * handshake is done, no {@code ws-protocol} either: {@link DeviceSessionHandler} answers pings and
+ * close frames itself, and passes failures to the shared {@link ExceptionHandler} as the {@code
+ * exception} tail would. Netty's UTF-8 check is not installed (see {@link #validatesUtf8()}). It also holds what every {@link DeviceSessionHandler}
  * of the node shares (codec, service, registry, limits, metrics), so that a socket costs one small
  * handler object and its session.
  */
@@ -32,6 +36,7 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   private final DeviceService service;
   private final DeviceRegistry registry;
   private final Disconnector disconnector;
+  private final ExceptionHandler exceptions;
   private final GatewayMetrics metrics;
   private final DeviceSession.RateLimit rateLimit;
   private final Counter framesIn;
@@ -39,6 +44,19 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   private final int frameItems;
   private volatile LiveNotifications notifications = LiveNotifications.NONE;
 
+  /** An installer whose pushed frames hold up to 100 notifications. */
+  public DeviceChannelInstaller(
+      DeviceConfig config,
+      int maxFrameBytes,
+      DeviceService service,
+      DeviceRegistry registry,
+      Disconnector disconnector,
+      ExceptionHandler exceptions,
+      GatewayMetrics metrics) {
+    this(config, maxFrameBytes, 100, service, registry, disconnector, exceptions, metrics);
+  }
+
+  /** An installer whose pushed frames hold up to {@code frameItems} notifications. */
   public DeviceChannelInstaller(
       DeviceConfig config,
       int maxFrameBytes,
@@ -46,6 +64,7 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
       DeviceService service,
       DeviceRegistry registry,
       Disconnector disconnector,
+      ExceptionHandler exceptions,
       GatewayMetrics metrics) {
     this.config = config;
     this.codec =
@@ -55,6 +74,7 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
     this.service = service;
     this.registry = registry;
     this.disconnector = disconnector;
+    this.exceptions = exceptions;
     this.metrics = metrics;
     this.rateLimit =
         new DeviceSession.RateLimit(config.rate(), config.burst(), config.overdraft());
@@ -86,6 +106,16 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
     return true;
   }
 
+  /**
+   * The device codec answers a text frame that is not valid UTF-8 with {@code MALFORMED_JSON}
+   * (10) like any other malformed frame, so Netty's separate check (which would fail the
+   * connection) is not installed.
+   */
+  @Override
+  public boolean validatesUtf8() {
+    return false;
+  }
+
   @Override
   public void install(ChannelPipeline pipeline, HttpExchange upgrade) {
     // Requests are over on this socket: the HTTP flow control would only cost memory. Frames that
@@ -93,7 +123,9 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
     if (pipeline.get(PipelineNames.FLOW_CONTROL) != null) {
       pipeline.remove(PipelineNames.FLOW_CONTROL);
     }
-    pipeline.addBefore(
+    // The session handler is the tail: it hands failures to the shared exception handler itself,
+    // which saves a pipeline entry per socket.
+    pipeline.replace(
         PipelineNames.EXCEPTION, PipelineNames.DEVICE_SESSION, new DeviceSessionHandler(this));
   }
 
@@ -115,6 +147,10 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
 
   Disconnector disconnector() {
     return disconnector;
+  }
+
+  ExceptionHandler exceptions() {
+    return exceptions;
   }
 
   GatewayMetrics metrics() {

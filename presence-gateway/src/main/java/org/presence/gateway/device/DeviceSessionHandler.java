@@ -4,12 +4,15 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,6 +20,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import org.presence.gateway.bootstrap.PipelineNames;
 import org.presence.gateway.identity.Identity;
 import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
@@ -42,6 +46,10 @@ import org.slf4j.LoggerFactory;
  * paused while the connect's assertion is verified and the device claimed, and resumed once the
  * answer is written. Asynchronous results come back on the channel's event loop and are dropped
  * if the socket closed meanwhile.
+ *
+ * <p>Once the WebSocket handshake is done, this handler removes {@code ws-protocol} (its work is
+ * over, and a socket held for days should not keep it) and answers the control frames itself: a
+ * ping with a pong, a close with a close (RFC 6455 §5.5).
  *
  * <p>Live notifications (wiki section 6) reach the socket through {@link #push}, as {@code
  * {"notifications": [...]}} frames; the ids of the last {@value #RECENT_IDS} pushed are kept (from
@@ -89,8 +97,18 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   }
 
   @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete
+        && ctx.pipeline().get(PipelineNames.WS_PROTOCOL) != null) {
+      ctx.pipeline().remove(PipelineNames.WS_PROTOCOL);
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
+  @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof WebSocketFrame frame)) {
+      // The upgrade request passes on its way to the handshake; anything else is released.
       ctx.fireChannelRead(msg);
       return;
     }
@@ -101,6 +119,15 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       if (frame instanceof PongWebSocketFrame || frame instanceof ContinuationWebSocketFrame) {
         // A pong only proves the peer alive. Continuations belong to a fragmented message whose
         // first frame was already refused.
+        return;
+      }
+      if (frame instanceof PingWebSocketFrame) {
+        ctx.writeAndFlush(new PongWebSocketFrame(frame.content().retain()), ctx.voidPromise());
+        return;
+      }
+      if (frame instanceof CloseWebSocketFrame) {
+        // The client is leaving: echo its close (its status code) and close the socket.
+        ctx.writeAndFlush(frame.retainedDuplicate()).addListener(ChannelFutureListener.CLOSE);
         return;
       }
       node.framesIn().inc();
@@ -286,6 +313,12 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       connectTimer.cancel(false);
       connectTimer = null;
     }
+  }
+
+  /** The pipeline's last handler: failures go where the {@code exception} tail would send them. */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    node.exceptions().exceptionCaught(ctx, cause);
   }
 
   @Override

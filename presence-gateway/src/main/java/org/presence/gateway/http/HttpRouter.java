@@ -144,6 +144,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
                 WebSocketDecoderConfig.newBuilder()
                     .maxFramePayloadLength(limits.maxFrameBytes())
                     .allowExtensions(false)
+                    .withUTF8Validator(endpoint.validatesUtf8())
                     .allowMaskMismatch(false)
                     // Violations reach the exception handler, which answers with an errno.
                     .closeOnProtocolViolation(false)

@@ -1,10 +1,10 @@
 package org.presence.gateway.routing;
 
 import io.netty.channel.Channel;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelId;
 import io.netty.util.AttributeKey;
-import io.netty.util.concurrent.GlobalEventExecutor;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.presence.gateway.metrics.GatewayMetrics;
 
@@ -34,13 +34,43 @@ public final class Connections {
     }
   }
 
-  private static final AttributeKey<Kind> KIND = AttributeKey.valueOf("presence.kind");
-  private static final AttributeKey<Consumer<Channel>> ON_DRAIN =
-      AttributeKey.valueOf("presence.onDrain");
-  private static final AttributeKey<Boolean> BUSY = AttributeKey.valueOf("presence.busy");
+  /**
+   * Kind and, for HTTP, whether a request is being answered: one shared enum value per connection,
+   * in one channel attribute, so that an idle socket carries no per-connection object for it.
+   */
+  private enum State {
+    HTTP_IDLE(Kind.HTTP),
+    HTTP_BUSY(Kind.HTTP),
+    DEVICE(Kind.DEVICE),
+    APP(Kind.APP),
+    STREAM(Kind.STREAM),
+    WEBSOCKET(Kind.WEBSOCKET);
 
-  private final ChannelGroup all = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
+    final Kind kind;
+
+    State(Kind kind) {
+      this.kind = kind;
+    }
+
+    static State of(Kind kind) {
+      return switch (kind) {
+        case HTTP -> HTTP_IDLE;
+        case DEVICE -> DEVICE;
+        case APP -> APP;
+        case STREAM -> STREAM;
+        case WEBSOCKET -> WEBSOCKET;
+      };
+    }
+  }
+
+  private static final AttributeKey<State> STATE = AttributeKey.valueOf("presence.connection");
+
+  private final ConcurrentHashMap<ChannelId, Channel> all = new ConcurrentHashMap<>();
+  /** How each kind of upgraded connection is ended when the node drains; one action per kind. */
+  private final ConcurrentHashMap<Kind, Consumer<Channel>> drainActions = new ConcurrentHashMap<>();
   private final GatewayMetrics metrics;
+  /** One listener for every connection: it forgets the connection and counts it closed. */
+  private final ChannelFutureListener onClose;
   private volatile boolean draining;
 
   public Connections(GatewayMetrics metrics) {
@@ -48,15 +78,20 @@ public final class Connections {
     for (Kind k : Kind.values()) {
       metrics.connectionsOpen(k.label());
     }
+    this.onClose =
+        f -> {
+          Channel ch = f.channel();
+          all.remove(ch.id());
+          metrics.connectionsOpen(kindOf(ch).label()).dec();
+        };
   }
 
   /** Registers a newly accepted connection as HTTP. */
   public void opened(Channel ch) {
-    ch.attr(KIND).set(Kind.HTTP);
+    ch.attr(STATE).set(State.HTTP_IDLE);
     metrics.connectionsOpen(Kind.HTTP.label()).inc();
-    ch.closeFuture()
-        .addListener(f -> metrics.connectionsOpen(ch.attr(KIND).get().label()).dec());
-    all.add(ch);
+    all.put(ch.id(), ch);
+    ch.closeFuture().addListener(onClose);
     if (draining) {
       ch.close();
     }
@@ -64,24 +99,29 @@ public final class Connections {
 
   /**
    * Marks {@code ch} as upgraded to {@code kind}; {@code onDrain} ends it when the node drains
-   * (sends a WebSocket close 1001, or ends a stream). Runs on the channel's event loop.
+   * (sends a WebSocket close 1001, or ends a stream). All connections of a kind share one drain
+   * action: the last one given. Runs on the channel's event loop.
    */
   public void upgraded(Channel ch, Kind kind, Consumer<Channel> onDrain) {
-    Kind old = ch.attr(KIND).getAndSet(kind);
-    metrics.connectionsOpen(old.label()).dec();
+    drainActions.put(kind, onDrain);
+    State old = ch.attr(STATE).getAndSet(State.of(kind));
+    metrics.connectionsOpen((old == null ? Kind.HTTP : old.kind).label()).dec();
     metrics.connectionsOpen(kind.label()).inc();
-    ch.attr(ON_DRAIN).set(onDrain);
   }
 
   /** The kind of {@code ch}. */
   public static Kind kindOf(Channel ch) {
-    Kind k = ch.attr(KIND).get();
-    return k == null ? Kind.HTTP : k;
+    State s = ch.attr(STATE).get();
+    return s == null ? Kind.HTTP : s.kind;
   }
 
   /** Marks an HTTP connection as answering a request (true) or idle between requests (false). */
   public static void busy(Channel ch, boolean busy) {
-    ch.attr(BUSY).set(busy);
+    var attr = ch.attr(STATE);
+    State s = attr.get();
+    if (s == null || s.kind == Kind.HTTP) {
+      attr.set(busy ? State.HTTP_BUSY : State.HTTP_IDLE);
+    }
   }
 
   /** Whether the node is draining: HTTP responses then carry {@code Connection: close}. */
@@ -100,22 +140,34 @@ public final class Connections {
    */
   public void drain() {
     draining = true;
-    for (Channel ch : all) {
+    for (Channel ch : all.values()) {
       ch.eventLoop()
           .execute(
               () -> {
-                Consumer<Channel> action = ch.attr(ON_DRAIN).get();
+                State s = ch.attr(STATE).get();
+                Kind kind = s == null ? Kind.HTTP : s.kind;
+                Consumer<Channel> action = kind == Kind.HTTP ? null : drainActions.get(kind);
                 if (action != null) {
                   action.accept(ch);
-                } else if (!Boolean.TRUE.equals(ch.attr(BUSY).get())) {
+                } else if (s != State.HTTP_BUSY) {
                   ch.close();
                 }
               });
     }
   }
 
-  /** Closes every connection at once. */
+  /** Closes every connection at once, waiting up to about two seconds for them to be closed. */
   public void closeAll() {
-    all.close().awaitUninterruptibly(2000);
+    long deadline = System.nanoTime() + 2_000_000_000L;
+    for (Channel ch : all.values()) {
+      ch.close();
+    }
+    for (Channel ch : all.values()) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      ch.closeFuture().awaitUninterruptibly(left / 1_000_000 + 1);
+    }
   }
 }

@@ -112,6 +112,49 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_deviceDefaults_areTheDocumentedOnes() {
+    PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(c.device()).isEqualTo(DeviceConfig.defaults());
+    assertThat(c.push().enabled()).isFalse();
+    PresenceConfig withPush =
+        ConfigLoader.load(
+            null,
+            Map.of("PRESENCE__PUSH__SECRET", "0123456789abcdef"),
+            Map.of("device.rate", "2.5", "device.offline-grace", "0s"));
+    assertThat(withPush.push().enabled()).isTrue();
+    assertThat(withPush.push().toString()).doesNotContain("0123456789abcdef");
+    assertThat(withPush.device().rate()).isEqualTo(2.5);
+    assertThat(withPush.device().offlineGrace()).isZero();
+  }
+
+  @Test
+  void load_whenDeviceSettingsAreBad_thenEachIsNamed() {
+    Map<String, String> flags =
+        Map.of(
+            "device.connect-timeout", "0s",
+            "device.ping-interval", "-1s",
+            "device.rate", "0",
+            "device.burst", "0",
+            "device.overdraft", "-1",
+            "device.handshake-rate", "-2",
+            "device.max-message-length", "-1",
+            "push.secret", "short");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), flags))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .anyMatch(p -> p.startsWith("device.connect-timeout: "))
+                    .anyMatch(p -> p.startsWith("device.ping-interval: "))
+                    .anyMatch(p -> p.startsWith("device.rate: "))
+                    .anyMatch(p -> p.startsWith("device.burst: "))
+                    .anyMatch(p -> p.startsWith("device.overdraft: "))
+                    .anyMatch(p -> p.startsWith("device.handshake-rate: "))
+                    .anyMatch(p -> p.startsWith("device.max-message-length: "))
+                    .anyMatch(p -> p.startsWith("push.secret: ")));
+  }
+
+  @Test
   void load_whenClusterHasNoKeySource_thenProblemNamesJwksUrl() {
     assertThatThrownBy(
             () ->

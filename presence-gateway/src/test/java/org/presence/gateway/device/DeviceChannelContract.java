@@ -465,6 +465,28 @@ public abstract class DeviceChannelContract {
     }
   }
 
+  @Test
+  void controlFrames_pingAnsweredWithItsPayload_closeEchoedThenSocketEnds() throws Exception {
+    TestNode node = nodeA();
+    try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/presence")) {
+      ws.sendText(
+          new String(
+              org.presence.protocol.device.DeviceCodec.toBytes(
+                  new Connect(node.token(email()), null, "phone")),
+              StandardCharsets.UTF_8));
+      assertThat(ws.readText(WAIT, false)).contains("session_id");
+      ws.send(RawWebSocket.PING, true, new byte[] {7, 8, 9});
+      RawWebSocket.Frame pong = ws.read(WAIT);
+      assertThat(pong.opcode()).isEqualTo(RawWebSocket.PONG);
+      assertThat(pong.payload()).containsExactly(7, 8, 9);
+      ws.send(RawWebSocket.CLOSE, true, new byte[] {0x03, (byte) 0xE8, 'b', 'y', 'e'});
+      RawWebSocket.Frame close = ws.awaitClose(WAIT);
+      assertThat(close).isNotNull();
+      assertThat(close.closeCode()).isEqualTo(1000);
+      assertThat(ws.ended(WAIT)).isTrue();
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Hostile input on a live socket
 
@@ -523,8 +545,15 @@ public abstract class DeviceChannelContract {
       ws.sendText(good);
       assertThat(ws.readText(WAIT, true)).isEqualTo("{\"result\":true}");
       assertThat(bystander.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
-      // Invalid UTF-8 in a text frame violates RFC 6455 (§8.1): the connection fails.
+      // A text frame that is not UTF-8 is malformed JSON, like any other bad frame.
       ws.send(RawWebSocket.TEXT, true, new byte[] {'{', '"', (byte) 0xC3, '"', '}'});
+      assertThat(ws.readText(WAIT, true)).contains("\"errno\":10");
+      ws.send(RawWebSocket.TEXT, true, new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xFF, '"', '}'});
+      assertThat(ws.readText(WAIT, true)).contains("\"errno\":10");
+      ws.sendText(good);
+      assertThat(ws.readText(WAIT, true)).isEqualTo("{\"result\":true}");
+      // A frame with an opcode RFC 6455 reserves violates the protocol: the connection fails.
+      ws.send(0x3, true, new byte[] {1});
       assertThat(ws.readText(WAIT, true)).contains("\"errno\":-9");
       assertThat(ws.ended(WAIT)).isTrue();
     }
@@ -614,6 +643,22 @@ public abstract class DeviceChannelContract {
     }
   }
 
+  @Test
+  void metrics_showDeviceSessionsFramesAndErrors() {
+    try (DeviceTestClient c = connect(nodeA(), email(), null, "phone")) {
+      assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      c.sendText("{");
+      assertThat(c.error()).isEqualTo(ErrorCode.MALFORMED_JSON);
+      String metrics = nodeA().get("/metrics").body();
+      assertThat(metrics)
+          .containsPattern("(?m)^presence_connections_open\\{kind=\"device\"\\} [1-9]")
+          .containsPattern("(?m)^presence_device_sessions_open(_total)? [1-9]")
+          .containsPattern("(?m)^presence_frames_in_total\\{kind=\"device\"\\} [1-9]")
+          .containsPattern("(?m)^presence_errors_total\\{errno=\"10\",error=\"malformed_json\"\\} [1-9]")
+          .contains("presence_device_presence_changes");
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Cost
 
@@ -630,8 +675,9 @@ public abstract class DeviceChannelContract {
               names.addAll(ch.pipeline().names());
             }
           });
-      assertThat(names).doesNotContain("http-codec", "http-aggregator", "http-router", "http-idle");
-      assertThat(names).contains("ws-protocol", "device-session", "exception");
+      assertThat(names)
+          .containsExactly(
+              "wsencoder", "wsdecoder", "device-session", "DefaultChannelPipeline$TailContext#0");
       assertThat(id).isNotNull();
     }
   }

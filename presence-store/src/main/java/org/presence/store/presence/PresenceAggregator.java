@@ -1,7 +1,6 @@
 package org.presence.store.presence;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,25 +19,39 @@ final class PresenceAggregator {
 
   /**
    * One user's devices and published views; the caller serialises access. Kept compact because
-   * the embedded default holds one per connected user: devices in two parallel arrays (users have
-   * one or a few), the shared audience's view in a field, and a map only for applications that
-   * devices name.
+   * the embedded default holds one per connected user: a single device is held directly, several
+   * in two parallel arrays (users have one or a few), the shared audience's view in fields, and a
+   * map only for applications that devices name.
    */
   static final class UserState {
-    private static final String[] NO_IDS = new String[0];
-    private static final DeviceState[] NO_STATES = new DeviceState[0];
-
-    private String[] ids = NO_IDS;
-    private DeviceState[] states = NO_STATES;
-    /** Last view published to the shared audience, or {@code null} for never (offline). */
-    private PresenceView all;
+    /** Device ids: {@code null}, one {@code String}, or a {@code String[]} for several. */
+    private Object ids;
+    /** Their states, in the same shape: {@code null}, a {@link DeviceState}, or an array. */
+    private Object states;
+    /** Last view published to the shared audience; {@code allStatus == null}: never (offline). */
+    private PresenceStatus allStatus;
+    private String allMessage;
+    private long allVersion;
     /** Last views published to applications named by devices; {@code null} when none. */
     private Map<Long, PresenceView> byApp;
     long version;
 
+    int deviceCount() {
+      return ids == null ? 0 : ids instanceof String ? 1 : ((String[]) ids).length;
+    }
+
+    String idAt(int i) {
+      return ids instanceof String one ? one : ((String[]) ids)[i];
+    }
+
+    DeviceState stateAt(int i) {
+      return states instanceof DeviceState one ? one : ((DeviceState[]) states)[i];
+    }
+
     private int indexOf(String device) {
-      for (int i = 0; i < ids.length; i++) {
-        if (ids[i].equals(device)) {
+      int n = deviceCount();
+      for (int i = 0; i < n; i++) {
+        if (idAt(i).equals(device)) {
           return i;
         }
       }
@@ -47,21 +60,37 @@ final class PresenceAggregator {
 
     DeviceState get(String device) {
       int i = indexOf(device);
-      return i < 0 ? null : states[i];
+      return i < 0 ? null : stateAt(i);
     }
 
     /** Sets the device, returning its former state. */
     DeviceState put(String device, DeviceState state) {
       int i = indexOf(device);
       if (i >= 0) {
-        DeviceState old = states[i];
-        states[i] = state;
+        DeviceState old = stateAt(i);
+        if (states instanceof DeviceState) {
+          states = state;
+        } else {
+          ((DeviceState[]) states)[i] = state;
+        }
         return old;
       }
-      ids = Arrays.copyOf(ids, ids.length + 1);
-      states = Arrays.copyOf(states, states.length + 1);
-      ids[ids.length - 1] = device;
-      states[states.length - 1] = state;
+      int n = deviceCount();
+      if (n == 0) {
+        ids = device;
+        states = state;
+        return null;
+      }
+      String[] ni = new String[n + 1];
+      DeviceState[] ns = new DeviceState[n + 1];
+      for (int k = 0; k < n; k++) {
+        ni[k] = idAt(k);
+        ns[k] = stateAt(k);
+      }
+      ni[n] = device;
+      ns[n] = state;
+      ids = ni;
+      states = ns;
       return null;
     }
 
@@ -71,32 +100,37 @@ final class PresenceAggregator {
       if (i < 0) {
         return null;
       }
-      DeviceState old = states[i];
-      int n = ids.length - 1;
+      DeviceState old = stateAt(i);
+      int n = deviceCount() - 1;
       if (n == 0) {
-        ids = NO_IDS;
-        states = NO_STATES;
-        return old;
+        ids = null;
+        states = null;
+      } else if (n == 1) {
+        int keep = i == 0 ? 1 : 0;
+        String id = idAt(keep);
+        DeviceState st = stateAt(keep);
+        ids = id;
+        states = st;
+      } else {
+        String[] ni = new String[n];
+        DeviceState[] ns = new DeviceState[n];
+        for (int k = 0, j = 0; k <= n; k++) {
+          if (k != i) {
+            ni[j] = idAt(k);
+            ns[j] = stateAt(k);
+            j++;
+          }
+        }
+        ids = ni;
+        states = ns;
       }
-      String[] ni = new String[n];
-      DeviceState[] ns = new DeviceState[n];
-      System.arraycopy(ids, 0, ni, 0, i);
-      System.arraycopy(ids, i + 1, ni, i, n - i);
-      System.arraycopy(states, 0, ns, 0, i);
-      System.arraycopy(states, i + 1, ns, i, n - i);
-      ids = ni;
-      states = ns;
       return old;
-    }
-
-    int deviceCount() {
-      return ids.length;
     }
 
     Map<String, DeviceState> devices() {
       Map<String, DeviceState> m = new HashMap<>();
-      for (int i = 0; i < ids.length; i++) {
-        m.put(ids[i], states[i]);
+      for (int i = 0; i < deviceCount(); i++) {
+        m.put(idAt(i), stateAt(i));
       }
       return Map.copyOf(m);
     }
@@ -104,14 +138,16 @@ final class PresenceAggregator {
     /** The view last published to audience {@code app} (0: shared), or {@code null}. */
     PresenceView published(long app) {
       if (app == PresenceChange.ALL_APPS) {
-        return all;
+        return allStatus == null ? null : new PresenceView(allStatus, allMessage, allVersion);
       }
       return byApp == null ? null : byApp.get(app);
     }
 
     void publish(long app, PresenceView view) {
       if (app == PresenceChange.ALL_APPS) {
-        all = view;
+        allStatus = view.status();
+        allMessage = view.message();
+        allVersion = view.version();
       } else {
         if (byApp == null) {
           byApp = new HashMap<>(4);
@@ -136,10 +172,10 @@ final class PresenceAggregator {
 
     /** Whether the state says nothing an absent state would not: it can be dropped. */
     boolean empty() {
-      if (ids.length > 0) {
+      if (ids != null) {
         return false;
       }
-      if (all != null && !all.sameAs(PresenceView.OFFLINE)) {
+      if (allStatus != null && (allStatus != PresenceStatus.OFFLINE || allMessage != null)) {
         return false;
       }
       if (byApp != null) {
@@ -203,7 +239,7 @@ final class PresenceAggregator {
     TreeSet<Long> ownBefore = st.ownScopes();
     TreeSet<Long> ownAfter = new TreeSet<>();
     for (int i = 0; i < st.deviceCount(); i++) {
-      addAll(ownAfter, st.states[i].applicationIds());
+      addAll(ownAfter, st.stateAt(i).applicationIds());
     }
     boolean touchesAll =
         (old != null && old.applicationIds() == null)
@@ -265,13 +301,13 @@ final class PresenceAggregator {
     DeviceState best = null;
     String bestName = null;
     for (int i = 0; i < st.deviceCount(); i++) {
-      DeviceState d = st.states[i];
+      DeviceState d = st.stateAt(i);
       if (!d.visibleTo(app)) {
         continue;
       }
-      if (best == null || better(d, st.ids[i], best, bestName)) {
+      if (best == null || better(d, st.idAt(i), best, bestName)) {
         best = d;
-        bestName = st.ids[i];
+        bestName = st.idAt(i);
       }
     }
     return best == null
@@ -312,6 +348,6 @@ final class PresenceAggregator {
 
   static UserPresence view(UserState st) {
     Map<Long, PresenceView> byApp = st.byApp == null ? Map.of() : new HashMap<>(st.byApp);
-    return new UserPresence(orOffline(st.all), byApp);
+    return new UserPresence(orOffline(st.published(PresenceChange.ALL_APPS)), byApp);
   }
 }
