@@ -297,7 +297,7 @@ public final class ConfigLoader {
       ttl = Duration.ofSeconds(60);
     }
     List<String> schemes = new ArrayList<>();
-    for (String raw : get("notifications.action-schemes", config::getStringList, List.<String>of())) {
+    for (String raw : stringList("notifications.action-schemes")) {
       String scheme = raw.trim().toLowerCase(Locale.ROOT);
       if (!scheme.matches("[a-z][a-z0-9+.-]{0,31}")) {
         problem("notifications.action-schemes", "'" + raw + "' is not a URI scheme");
@@ -329,6 +329,36 @@ public final class ConfigLoader {
     } catch (ConfigException e) {
       problem(path, oneLine(e.getMessage()));
       return fallback;
+    }
+  }
+
+  /**
+   * A list setting: a HOCON list in a file, or (from the environment or a flag, which are strings)
+   * comma-separated values, with or without brackets.
+   */
+  private List<String> stringList(String path) {
+    try {
+      if (config.getValue(path).valueType() == com.typesafe.config.ConfigValueType.STRING) {
+        String raw = config.getString(path).trim();
+        if (raw.startsWith("[") && raw.endsWith("]")) {
+          raw = raw.substring(1, raw.length() - 1);
+        }
+        List<String> out = new ArrayList<>();
+        for (String part : raw.split(",")) {
+          String v = part.trim();
+          if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+            v = v.substring(1, v.length() - 1);
+          }
+          if (!v.isEmpty()) {
+            out.add(v);
+          }
+        }
+        return out;
+      }
+      return config.getStringList(path);
+    } catch (ConfigException e) {
+      problem(path, oneLine(e.getMessage()));
+      return List.of();
     }
   }
 
