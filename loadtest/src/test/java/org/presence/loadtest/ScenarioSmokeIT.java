@@ -150,9 +150,14 @@ class ScenarioSmokeIT {
     assertThat(notify.err()).contains("NOTIFICATIONS").contains("floor");
   }
 
-  /** The shaded Presence node, when the reactor built it, run as operators run it. */
+  /**
+   * The shaded Presence node, when the reactor built it, run as operators run it: its memory is
+   * read, devices hold sessions, notification batches reach them, and the app channel it does not
+   * offer yet is reported.
+   */
   @Test
-  void presenceNode_memoryIsReadAndMissingClientsAreReported() throws Exception {
+  void presenceNode_memoryIsRead_devicesAndNotificationsRun_missingClientsAreReported()
+      throws Exception {
     Path jar = Path.of("..", "presence-gateway", "target", "presence.jar");
     assumeTrue(Files.exists(jar), "presence.jar not built in this reactor run");
     Path data = dir.resolve("node");
@@ -172,10 +177,24 @@ class ScenarioSmokeIT {
       assertThat(m.get().heapUsed()).isPositive();
       assertThat(m.get().afterFullGc()).isTrue();
       assertThat(m.get().rss()).isPositive();
-      Result r = run("run", "idle-density", "--target", "presence", "--url", base.toString(), "-u", "5",
-          "--signing-key", data.resolve("dev-identity.jwk").toString(), "--server-pid", Long.toString(node.pid()));
-      assertThat(r.status()).isEqualTo(LoadRun.USAGE);
-      assertThat(r.err()).contains("DEVICES").contains("presence");
+      String key = data.resolve("dev-identity.jwk").toString();
+      Result idle = run("run", "idle-density", "--target", "presence", "--url", base.toString(), "-u", "5",
+          "--ramp", "1s", "--hold", "2s", "--signing-key", key, "--server-pid", Long.toString(node.pid()),
+          "-a", "count(connect) == 5", "-a", "errors == 0");
+      assertThat(idle.status()).as(idle.out() + idle.err()).isEqualTo(LoadRun.OK);
+      assertReported(idle);
+
+      Result notify = run("run", "notify", "--target", "presence", "--url", base.toString(), "-u", "20",
+          "--apps", "2", "--batch", "5", "--ramp", "1s", "-d", "2s", "--interval", "100ms",
+          "--signing-key", key, "-a", "count(notify) > 0", "-a", "count(post) > 0", "-a", "errors == 0");
+      assertThat(notify.status()).as(notify.out() + notify.err()).isEqualTo(LoadRun.OK);
+      assertReported(notify);
+      assertThat(notify.summary().path("counters").path("delivered").asLong()).isPositive();
+
+      Result fanout = run("run", "status-fanout", "--target", "presence", "--url", base.toString(), "-u", "5",
+          "--signing-key", key);
+      assertThat(fanout.status()).isEqualTo(LoadRun.USAGE);
+      assertThat(fanout.err()).contains("APPS").contains("presence");
     } finally {
       node.destroy();
       node.waitFor(20, TimeUnit.SECONDS);

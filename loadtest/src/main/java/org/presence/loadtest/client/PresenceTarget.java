@@ -1,7 +1,13 @@
 package org.presence.loadtest.client;
 
+import java.io.IOException;
 import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import org.presence.loadtest.scenario.Action;
+import org.presence.loadtest.scenario.Population;
+import org.presence.loadtest.scenario.Simulation;
 
 /**
  * A Presence deployment as a target. Its probe works against any node; its channels are the
@@ -17,7 +23,7 @@ import java.util.Optional;
  * </ul>
  *
  * {@link Targets#presence} is where they are wired in. Every built-in scenario then runs against
- * Presence unchanged.
+ * Presence unchanged; {@link #prepare} registers the applications and grants the posters need.
  */
 public final class PresenceTarget implements Target {
   private final URI base;
@@ -73,6 +79,37 @@ public final class PresenceTarget implements Target {
   @Override
   public ServerProbe probe() {
     return probe;
+  }
+
+  /**
+   * Prepares the notification posters of this slice: the app numbers it posts as (app user {@code
+   * k} of {@code apps} belongs to slice {@code k % slots}) become active applications granted by
+   * their device users ({@link PresenceNotifications#prepare}).
+   */
+  @Override
+  public void prepare(Simulation sim, TokenMinter minter, int slot, int slots)
+      throws IOException, InterruptedException {
+    if (minter == null
+        || notifications.isEmpty()
+        || !(notifications.get() instanceof PresenceNotifications poster)) {
+      return;
+    }
+    int apps = 0;
+    boolean posts = false;
+    for (Population p : sim.populations()) {
+      if (p.role() == Population.Role.APPS) {
+        apps = (int) Math.max(apps, p.profile().users());
+        posts |= p.requires().contains(Action.Channel.NOTIFICATIONS);
+      }
+    }
+    if (!posts) {
+      return;
+    }
+    List<Integer> mine = new ArrayList<>();
+    for (int k = slot; k < apps; k += slots) {
+      mine.add(k);
+    }
+    poster.prepare(mine, apps, sim.deviceUsers(), minter);
   }
 
   @Override

@@ -1,7 +1,9 @@
 package org.presence.loadtest.client;
 
+import java.io.IOException;
 import java.net.URI;
 import java.util.Optional;
+import org.presence.loadtest.scenario.Simulation;
 
 /**
  * The system under load: where virtual devices and apps connect, and how its memory is read. A
@@ -30,6 +32,14 @@ public interface Target extends AutoCloseable {
 
   /** Reads the server's memory. */
   ServerProbe probe();
+
+  /**
+   * Sets up what slice {@code slot} of {@code slots} needs on the server before the run starts
+   * (Presence: applications and grants for the notification posters); assertions come from {@code
+   * minter} (null when the target needs none). Nothing by default.
+   */
+  default void prepare(Simulation sim, TokenMinter minter, int slot, int slots)
+      throws IOException, InterruptedException {}
 
   /** Releases what the target holds (not the server). */
   @Override

@@ -5,10 +5,10 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * Builds the {@link Target} a run names. This is where the Presence clients plug in: once the
- * device client (issue 3), the app update channel client (issue 5) and the notification poster
- * (issue 6) exist in this module, {@link #presence} passes them to {@link PresenceTarget} instead
- * of empty channels, and every built-in scenario runs against Presence.
+ * Builds the {@link Target} a run names. This is where the Presence clients plug in: {@link
+ * #presence} passes the device client ({@link PresenceDevices}) and the notification poster
+ * ({@link PresenceNotifications}) to {@link PresenceTarget}; the app update channel client (issue
+ * 5) joins them when it exists, and every built-in scenario then runs against Presence.
  */
 public final class Targets {
   private Targets() {}
@@ -24,6 +24,10 @@ public final class Targets {
    */
   public static Target presence(URI base, WsConnector connector, OptionalLong pid) {
     return new PresenceTarget(
-        base, Optional.empty(), Optional.empty(), Optional.empty(), new PresenceProbe(base, pid));
+        base,
+        Optional.of(new PresenceDevices(base, connector)),
+        Optional.empty(),
+        Optional.of(new PresenceNotifications(base)),
+        new PresenceProbe(base, pid));
   }
 }

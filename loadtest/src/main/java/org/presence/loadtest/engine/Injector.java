@@ -40,6 +40,7 @@ public final class Injector {
     try (Target target = Plan.target(c, sources)) {
       TokenMinter minter = Plan.minter(c, sim, target);
       Tokens tokens = minter == null ? Tokens.none() : Tokens.mint(minter, sim, slot, count);
+      target.prepare(sim, minter, slot, count);
       out.println(READY);
       out.flush();
       String line = in.readLine();

@@ -196,13 +196,14 @@ public final class LoadRun {
 
   private boolean runHere(
       LoadConfig c, Simulation sim, SampleSink sink, long[] startAt, Runnable scheduleTimers)
-      throws InterruptedException {
+      throws IOException, InterruptedException {
     int slot = c.sliceIndex();
     int count = c.sliceCount();
     EventLoopGroup loops = Plan.loops(c);
     try (Target target = Plan.target(c, SourceAddresses.parse(c.sourceAddresses()))) {
       TokenMinter minter = Plan.minter(c, sim, target);
       Tokens tokens = minter == null ? Tokens.none() : Tokens.mint(minter, sim, slot, count);
+      target.prepare(sim, minter, slot, count);
       Metrics metrics = new Metrics();
       Runner runner = new Runner(sim, target, metrics, loops, tokens, slot, count);
       startAt[0] = Clock.millis() + 200;
