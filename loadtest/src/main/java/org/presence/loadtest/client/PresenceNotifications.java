@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReference;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.protocol.error.ErrorCode;
@@ -102,9 +103,11 @@ public final class PresenceNotifications implements NotificationApi {
     proof.start();
     String domain = "127.0.0.1:" + proof.getAddress().getPort();
     String run = UUID.randomUUID().toString().substring(0, 8);
+    // Fresh developers each run: a node allows a developer 50 applications, and runs add up.
+    long developers = DEVELOPERS + ThreadLocalRandom.current().nextLong(1_000_000_000L) * 1000;
     try {
       for (int n : appNumbers) {
-        String dev = minter.mint(DEVELOPERS + n / APPS_PER_DEVELOPER);
+        String dev = minter.mint(developers + n / APPS_PER_DEVELOPER);
         JsonNode created =
             call("POST", "/api/apps", dev,
                 "{\"name\":\"loadtest " + run + " app " + n + "\",\"domain\":\"" + domain

@@ -71,7 +71,7 @@ public final class NotificationChannel implements AutoCloseable {
             metrics);
     NotificationService service =
         new NotificationService(
-            store.notifications(),
+            new Enqueuer(store.notifications(), 2000, 2),
             new PuidDirectory(
                 store.persistence().grants(), c.puidCache(), apps.invalidations()),
             new AppRateLimiter(c.rate(), c.burst()),

@@ -39,7 +39,7 @@ import org.presence.store.queue.NotificationQueues;
  * NotificationDelivery}), without holding up the acknowledgement.
  */
 public final class NotificationService {
-  private final NotificationQueues queues;
+  private final Enqueuer queues;
   private final PuidDirectory puids;
   private final AppRateLimiter limiter;
   private final NotificationDelivery delivery;
@@ -49,7 +49,7 @@ public final class NotificationService {
   private final Counter refused;
 
   NotificationService(
-      NotificationQueues queues,
+      Enqueuer queues,
       PuidDirectory puids,
       AppRateLimiter limiter,
       NotificationDelivery delivery,
@@ -142,7 +142,7 @@ public final class NotificationService {
                 return CompletableFuture.completedFuture(finish(results));
               }
               return queues
-                  .enqueueAll(entries)
+                  .enqueue(entries)
                   .thenApply(
                       enqueued -> {
                         for (int k = 0; k < entries.size(); k++) {

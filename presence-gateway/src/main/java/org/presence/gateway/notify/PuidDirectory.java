@@ -2,6 +2,7 @@ package org.presence.gateway.notify;
 
 import com.github.benmanes.caffeine.cache.AsyncCacheLoader;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -12,8 +13,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.regex.Pattern;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
 import org.presence.gateway.permission.GrantService;
@@ -30,18 +31,22 @@ import org.presence.store.permission.PuidRecord;
  *   <li>bound: {@code notifications.puid-cache.max-size}; ttl: {@code
  *       notifications.puid-cache.ttl};
  *   <li>invalidated with the user's grants ({@code grants:<sub>}, published by {@link
- *       GrantService} on every grant, pause, resume and revoke): every entry of that user goes.
+ *       GrantService} on every grant, pause, resume and revoke): every entry of that user goes,
+ *       found through a second cache of user to PUIDs (same bound and ttl), so an invalidation
+ *       costs the user's entries, not a walk of the cache. Should that index lose a user first,
+ *       their entries live at most the ttl, as after a lost invalidation.
  * </ul>
  *
  * Strings that cannot be PUIDs (not 43 characters of base64url) are unknown without a lookup, so
  * junk costs nothing.
  */
 final class PuidDirectory {
-  private static final Pattern PUID = Pattern.compile("[A-Za-z0-9_-]{43}");
-
   private final AsyncLoadingCache<String, Optional<PuidRecord>> cache;
+  private final Cache<String, Set<String>> byUser;
 
   PuidDirectory(GrantRepository grants, CachesConfig.Spec spec, Invalidations invalidations) {
+    this.byUser =
+        Caffeine.newBuilder().maximumSize(spec.maxSize()).expireAfterWrite(spec.ttl()).build();
     this.cache =
         Caffeine.newBuilder()
             .maximumSize(spec.maxSize())
@@ -53,7 +58,7 @@ final class PuidDirectory {
                       String key, Executor executor) {
                     return grants
                         .lookup(List.of(key))
-                        .thenApply(m -> Optional.ofNullable(m.get(key)))
+                        .thenApply(m -> Optional.ofNullable(indexed(m.get(key))))
                         .toCompletableFuture();
                   }
 
@@ -66,7 +71,7 @@ final class PuidDirectory {
                             found -> {
                               Map<String, Optional<PuidRecord>> out = new HashMap<>();
                               for (String k : keys) {
-                                out.put(k, Optional.ofNullable(found.get(k)));
+                                out.put(k, Optional.ofNullable(indexed(found.get(k))));
                               }
                               return out;
                             })
@@ -76,9 +81,27 @@ final class PuidDirectory {
     invalidations.register(GrantService.KIND, this::invalidateUser);
   }
 
+  /** Notes which user {@code r} belongs to, for invalidation; returns it. */
+  private PuidRecord indexed(PuidRecord r) {
+    if (r != null && r.userSub() != null) {
+      byUser.get(r.userSub(), u -> ConcurrentHashMap.newKeySet()).add(r.puid());
+    }
+    return r;
+  }
+
   /** Whether {@code uid} has the form of a PUID. */
   static boolean wellFormed(String uid) {
-    return uid != null && PUID.matcher(uid).matches();
+    if (uid == null || uid.length() != 43) {
+      return false;
+    }
+    for (int i = 0; i < 43; i++) {
+      char c = uid.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '_' || c == '-')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The records of {@code puids} that exist (well-formed ones only are looked up). */
@@ -104,10 +127,10 @@ final class PuidDirectory {
 
   /** Drops the entries of {@code user}'s PUIDs: their grants changed. */
   void invalidateUser(String user) {
-    cache
-        .synchronous()
-        .asMap()
-        .values()
-        .removeIf(v -> v.isPresent() && user.equals(v.get().userSub()));
+    Set<String> puids = byUser.getIfPresent(user);
+    if (puids != null) {
+      byUser.invalidate(user);
+      cache.synchronous().invalidateAll(puids);
+    }
   }
 }

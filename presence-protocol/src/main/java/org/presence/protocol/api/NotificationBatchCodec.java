@@ -8,8 +8,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -412,27 +410,123 @@ public final class NotificationBatchCodec {
     }
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (Character.isISOControl(c) || Character.isWhitespace(c) || Character.isSurrogate(c)
-          || Character.isSpaceChar(c)) {
+      if (c <= ' ' || Character.isISOControl(c) || Character.isWhitespace(c)
+          || Character.isSpaceChar(c) || Character.isSurrogate(c)) {
         return "action: white space or control character";
       }
     }
     int colon = s.indexOf(':');
-    String scheme = colon > 0 ? s.substring(0, colon).toLowerCase(Locale.ROOT) : "";
-    if (!scheme.matches("[a-z][a-z0-9+.-]*") || !limits.actionSchemes().contains(scheme)) {
-      return "action: a URI with scheme " + String.join(", ", limits.actionSchemes().stream().sorted().toList());
+    if (colon <= 0 || !schemeChars(s, colon)) {
+      return schemeError();
     }
-    URI uri;
-    try {
-      uri = new URI(s);
-    } catch (URISyntaxException e) {
-      return "action: not a valid URI";
+    String scheme = s.substring(0, colon).toLowerCase(Locale.ROOT);
+    if (!limits.actionSchemes().contains(scheme)) {
+      return schemeError();
     }
-    if (HOST_SCHEMES.contains(scheme)
-        && (uri.getHost() == null || uri.getRawUserInfo() != null)) {
+    // RFC 3986 characters only, percent signs followed by two hex digits; brackets only around
+    // an IPv6 host.
+    for (int i = colon + 1; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '%') {
+        if (i + 2 >= s.length() || hexDigit(s.charAt(i + 1)) < 0 || hexDigit(s.charAt(i + 2)) < 0) {
+          return "action: not a valid URI";
+        }
+        i += 2;
+      } else if (!uriChar(c)) {
+        return "action: not a valid URI";
+      }
+    }
+    if (HOST_SCHEMES.contains(scheme) && !hostPart(s, colon + 1)) {
       return "action: " + scheme + " URI needs a host and no user";
     }
     return null;
+  }
+
+  private String schemeError() {
+    return "action: a URI with scheme "
+        + String.join(", ", limits.actionSchemes().stream().sorted().toList());
+  }
+
+  private static boolean schemeChars(String s, int end) {
+    for (int i = 0; i < end; i++) {
+      char c = s.charAt(i);
+      boolean letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (i == 0 ? !letter : !(letter || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static int hexDigit(char c) {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  }
+
+  /** An unreserved or reserved character of RFC 3986 (brackets are checked with the host). */
+  private static boolean uriChar(char c) {
+    return (c >= 'a' && c <= 'z')
+        || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9')
+        || "-._~:/?#[]@!$&'()*+,;=".indexOf(c) >= 0;
+  }
+
+  /**
+   * Whether the hierarchical part from {@code from} is {@code //host[:port]...} with a non-empty
+   * host, no user information, and brackets only around an IPv6 host.
+   */
+  private static boolean hostPart(String s, int from) {
+    if (!s.startsWith("//", from)) {
+      return false;
+    }
+    int start = from + 2;
+    int end = start;
+    while (end < s.length() && "/?#".indexOf(s.charAt(end)) < 0) {
+      end++;
+    }
+    String authority = s.substring(start, end);
+    if (authority.indexOf('@') >= 0 || (s.indexOf('[', end) >= 0 || s.indexOf(']', end) >= 0)) {
+      return false;
+    }
+    String host;
+    String port;
+    if (authority.startsWith("[")) {
+      int close = authority.indexOf(']');
+      if (close < 2) {
+        return false;
+      }
+      host = authority.substring(0, close + 1);
+      port = authority.substring(close + 1);
+    } else {
+      int c = authority.indexOf(':');
+      host = c < 0 ? authority : authority.substring(0, c);
+      port = c < 0 ? "" : authority.substring(c);
+      if (host.indexOf('[') >= 0 || host.indexOf(']') >= 0) {
+        return false;
+      }
+    }
+    if (host.isEmpty()) {
+      return false;
+    }
+    if (!port.isEmpty()) {
+      if (!port.startsWith(":")) {
+        return false;
+      }
+      for (int i = 1; i < port.length(); i++) {
+        if (port.charAt(i) < '0' || port.charAt(i) > '9') {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** Appends a batch of {@code items} to {@code out} (clients). */

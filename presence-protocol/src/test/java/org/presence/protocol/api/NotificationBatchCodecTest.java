@@ -161,6 +161,16 @@ class NotificationBatchCodecTest {
             "action: https URI needs a host and no user"),
         Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/%zz\""),
             "action: not a valid URI"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example:80a/\""),
+            "action: https URI needs a host and no user"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/[a]\""),
+            "action: https URI needs a host and no user"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x\\\\y.example/\""),
+            "action: not a valid URI"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/a\\\"b\""),
+            "action: not a valid URI"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"app:no-slashes\""),
+            "action: app URI needs a host and no user"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":4"), "ttl: 5 to 3600 seconds"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":3601"), "ttl: 5 to 3600 seconds"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":-5"), "ttl: 5 to 3600 seconds"),
@@ -201,6 +211,16 @@ class NotificationBatchCodecTest {
         .allMatch(Judged::ok);
     assertThat(decode(item(u + ",\"message\":\"line\\nnext\\ttab\",\"action\":\"app://a.example\",\"ttl\":3600")))
         .allMatch(Judged::ok);
+    for (String action :
+        List.of(
+            "https://[::1]:8443/x?y=%20z#frag",
+            "http://127.0.0.1:8080",
+            "https://x.example/a/b;c=d?e=f&g=h!$'()*+,~",
+            "app://tavern.example.com/open?room=ale")) {
+      assertThat(decode(item(u + ",\"message\":\"m\",\"action\":\"" + action + "\"")))
+          .as(action)
+          .allMatch(Judged::ok);
+    }
     assertThat(decode(item(u + ",\"message\":\"x\",\"action\":\"https://x.example\",\"ttl\":null,\"receipts\":null")).get(0).item())
         .isEqualTo(new Item(PUID, "x", "https://x.example", null, false));
   }

@@ -27,9 +27,9 @@ import org.presence.store.db.Timestamps;
  * before they return) or PostgreSQL.
  *
  * <p>A batch is one transaction of a handful of statements, however many items it holds: the
- * heads of its queues are locked and read with one query per application, missing heads inserted
- * in one batch, queue sizes counted with one grouped query, the items inserted in one batch, the
- * heads' sequence numbers updated in one batch; only queues that overflow cost a query more (to
+ * heads of its queues are locked with one query per application (a head row exists only to be
+ * locked), missing heads inserted in one batch, queue sizes and last sequence numbers read with one
+ * grouped query, the items inserted in one batch; only queues that overflow cost a query more (to
  * find and delete their oldest items). Every writer of a queue (enqueue, remove, clear) locks its
  * head row first, in (application, user) order, so writers of the same queue take turns and trims
  * never race. Should two transactions still collide (a deadlock detected, a lock wait timed out,
@@ -121,10 +121,7 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     return out;
   }
 
-  /**
-   * Locks the head rows of {@code queues} that exist, in locking order, and reads their next
-   * sequence numbers into the states.
-   */
+  /** Locks the head rows of {@code queues} that exist, in locking order, and notes which do. */
   private static void lockHeads(Handle h, TreeMap<Head, QueueState> queues) {
     Map<Long, List<String>> byApp = new TreeMap<>();
     queues.keySet().forEach(q -> byApp.computeIfAbsent(q.appId(), a -> new ArrayList<>()).add(q.userKey()));
@@ -132,17 +129,12 @@ public final class JdbiNotificationQueues implements NotificationQueues {
         (app, keys) -> {
           for (List<String> chunk : chunks(keys)) {
             h.createQuery(
-                    "SELECT user_key, next_seq FROM notification_queues WHERE app_id = :a"
+                    "SELECT user_key FROM notification_queues WHERE app_id = :a"
                         + " AND user_key IN (<u>) ORDER BY user_key FOR UPDATE")
                 .bind("a", app)
                 .bindList("u", chunk)
-                .map((rs, ctx) -> Map.entry(rs.getString("user_key"), rs.getLong("next_seq")))
-                .forEach(
-                    e -> {
-                      QueueState s = queues.get(new Head(app, e.getKey()));
-                      s.exists = true;
-                      s.nextSeq = e.getValue();
-                    });
+                .mapTo(String.class)
+                .forEach(key -> queues.get(new Head(app, key)).exists = true);
           }
         });
   }
@@ -225,18 +217,6 @@ public final class JdbiNotificationQueues implements NotificationQueues {
       }
     }
 
-    PreparedBatch advance =
-        h.prepareBatch(
-            "UPDATE notification_queues SET next_seq = :n WHERE user_key = :u AND app_id = :a");
-    for (Map.Entry<Head, QueueState> q : queues.entrySet()) {
-      advance
-          .bind("n", q.getValue().nextSeq)
-          .bind("u", q.getKey().userKey())
-          .bind("a", q.getKey().appId())
-          .add();
-    }
-    advance.execute();
-
     List<Enqueued> out = new ArrayList<>(entries.size());
     for (int i = 0; i < entries.size(); i++) {
       out.add(new Enqueued(sizes[i], dropped.get(i)));
@@ -244,7 +224,10 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     return out;
   }
 
-  /** Reads how many items each of {@code queues} holds, before this batch. */
+  /**
+   * Reads how many items each of {@code queues} holds before this batch, and the sequence number
+   * after its newest. Numbers only order a queue's items; an emptied queue may start again at 1.
+   */
   private static void countQueues(Handle h, TreeMap<Head, QueueState> queues) {
     Map<Long, List<String>> byApp = new TreeMap<>();
     queues.forEach(
@@ -257,12 +240,21 @@ public final class JdbiNotificationQueues implements NotificationQueues {
         (app, keys) -> {
           for (List<String> chunk : chunks(keys)) {
             h.createQuery(
-                    "SELECT user_key, COUNT(*) AS n FROM notifications WHERE app_id = :a"
-                        + " AND user_key IN (<u>) GROUP BY user_key")
+                    "SELECT user_key, COUNT(*) AS n, MAX(seq) AS last FROM notifications"
+                        + " WHERE app_id = :a AND user_key IN (<u>) GROUP BY user_key")
                 .bind("a", app)
                 .bindList("u", chunk)
-                .map((rs, ctx) -> Map.entry(rs.getString("user_key"), rs.getInt("n")))
-                .forEach(e -> queues.get(new Head(app, e.getKey())).countBefore = e.getValue());
+                .map(
+                    (rs, ctx) ->
+                        Map.entry(
+                            rs.getString("user_key"),
+                            new long[] {rs.getInt("n"), rs.getLong("last")}))
+                .forEach(
+                    e -> {
+                      QueueState s = queues.get(new Head(app, e.getKey()));
+                      s.countBefore = (int) e.getValue()[0];
+                      s.nextSeq = e.getValue()[1] + 1;
+                    });
           }
         });
   }
