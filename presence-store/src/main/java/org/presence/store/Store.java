@@ -18,6 +18,7 @@ import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.RedisPresenceStateStore;
 import org.presence.store.queue.JdbiNotificationQueues;
+import org.presence.store.queue.JournalNotificationQueues;
 import org.presence.store.queue.NotificationQueues;
 import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
@@ -48,13 +49,24 @@ public final class Store implements AutoCloseable {
     this.redis = redis;
     this.bus = bus;
     this.notifications =
-        redis == null
-            ? new JdbiNotificationQueues(persistence.db())
-            : new RedisNotificationQueues(redis);
+        redis != null
+            ? new RedisNotificationQueues(redis)
+            : config.embeddedDatabase()
+                ? openJournal(config)
+                : new JdbiNotificationQueues(persistence.db());
     this.updates = redis == null ? new LocalAppUpdateLog() : new RedisAppUpdateLog(redis);
     this.presence =
         redis == null ? new LocalPresenceStateStore() : new RedisPresenceStateStore(redis);
     this.nodes = redis == null ? new LocalNodeRegistry() : new RedisNodeRegistry(redis);
+  }
+
+  private static NotificationQueues openJournal(StoreConfig config) {
+    try {
+      return JournalNotificationQueues.open(config.dataDir());
+    } catch (RuntimeException e) {
+      throw new StartupException(
+          "data-dir", "cannot open the notification journal: " + rootMessage(e), e);
+    }
   }
 
   /**
@@ -76,7 +88,16 @@ public final class Store implements AutoCloseable {
       persistence.close();
       throw e;
     }
-    return new Store(config, persistence, redis, bus);
+    try {
+      return new Store(config, persistence, redis, bus);
+    } catch (RuntimeException e) {
+      bus.close();
+      if (redis != null) {
+        redis.close();
+      }
+      persistence.close();
+      throw e;
+    }
   }
 
   private static Persistence openPersistence(StoreConfig config) {
@@ -140,8 +161,8 @@ public final class Store implements AutoCloseable {
   }
 
   /**
-   * The live-notification FIFOs: in Redis in a cluster, else in the database (the embedded file,
-   * or PostgreSQL for a single node).
+   * The live-notification FIFOs: in Redis in a cluster, in the journal of the data directory in
+   * the embedded default, in PostgreSQL for a single node on PostgreSQL.
    */
   public NotificationQueues notifications() {
     return notifications;
@@ -193,6 +214,9 @@ public final class Store implements AutoCloseable {
   @Override
   public void close() {
     presence.close();
+    if (notifications instanceof JournalNotificationQueues journal) {
+      journal.close();
+    }
     bus.close();
     if (redis != null) {
       redis.close();

@@ -10,9 +10,9 @@ import java.util.concurrent.CompletionStage;
  * full, the oldest is dropped before the new one is added (wiki section 6). An enqueue completes
  * only once the item is durably stored, so the app's acknowledgement is a guarantee.
  *
- * <p>Two implementations: {@link JdbiNotificationQueues} (the embedded database, or PostgreSQL for a
- * single node) and {@link RedisNotificationQueues} (the cluster). One contract suite runs against
- * all three backends.
+ * <p>Three implementations: {@link JournalNotificationQueues} (the embedded default: memory and a
+ * journal file), {@link JdbiNotificationQueues} (PostgreSQL for a single node; also the embedded H2
+ * file) and {@link RedisNotificationQueues} (the cluster). One contract suite runs against all.
  */
 public interface NotificationQueues {
   /** Items per (user, application) queue. */
