@@ -77,6 +77,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private boolean pinging;
   /** Ids pushed lately, a ring; {@code null} until the first push. */
   private String[] recentIds;
+  private int[] recentHashes;
   private int recentNext;
 
   DeviceSessionHandler(DeviceChannelInstaller node) {
@@ -408,13 +409,16 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private boolean remember(String id) {
     if (recentIds == null) {
       recentIds = new String[RECENT_IDS];
+      recentHashes = new int[RECENT_IDS];
     }
-    for (String r : recentIds) {
-      if (id.equals(r)) {
+    int h = id.hashCode();
+    for (int i = 0; i < RECENT_IDS; i++) {
+      if (recentHashes[i] == h && id.equals(recentIds[i])) {
         return false;
       }
     }
     recentIds[recentNext] = id;
+    recentHashes[recentNext] = h;
     recentNext = (recentNext + 1) % RECENT_IDS;
     return true;
   }

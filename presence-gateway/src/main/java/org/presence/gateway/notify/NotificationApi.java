@@ -122,16 +122,19 @@ public final class NotificationApi {
     } finally {
       body.release();
     }
+    // The ack is encoded on the connection's event loop, not on the store's thread that stored
+    // the batch (a Redis connection's single I/O thread, say).
     service
         .accept(app, batch)
-        .whenComplete(
+        .whenCompleteAsync(
             (ack, e) -> {
               if (e != null) {
                 ex.error(e);
               } else {
                 answer(ex, ack);
               }
-            });
+            },
+            ex.channel().eventLoop());
   }
 
   private void answer(HttpExchange ex, Ack ack) {

@@ -35,12 +35,17 @@ public final class NotificationChannel implements AutoCloseable {
   private final NotificationService service;
   private final NotificationDelivery delivery;
   private final ScheduledExecutorService timer;
+  private final java.util.concurrent.ExecutorService work;
 
   private NotificationChannel(
-      NotificationService service, NotificationDelivery delivery, ScheduledExecutorService timer) {
+      NotificationService service,
+      NotificationDelivery delivery,
+      ScheduledExecutorService timer,
+      java.util.concurrent.ExecutorService work) {
     this.service = service;
     this.delivery = delivery;
     this.timer = timer;
+    this.work = work;
   }
 
   /**
@@ -56,6 +61,17 @@ public final class NotificationChannel implements AutoCloseable {
       HttpRoutes.Builder routes) {
     NotificationsConfig c = config.notifications();
     Clock clock = Clock.systemUTC();
+    // The steps after a store call (acks, wake-ups, receipts) run here, not on the store's
+    // threads; past its queue a step runs where the store completed it.
+    java.util.concurrent.ThreadPoolExecutor work =
+        new java.util.concurrent.ThreadPoolExecutor(
+            2,
+            2,
+            60,
+            TimeUnit.SECONDS,
+            new java.util.concurrent.ArrayBlockingQueue<>(100_000),
+            org.presence.store.exec.StoreExecutors.named("notify-work-"),
+            new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
     ResponseTracker tracker = new ResponseTracker(c.maxTracked());
     NotificationDelivery delivery =
         new NotificationDelivery(
@@ -68,10 +84,12 @@ public final class NotificationChannel implements AutoCloseable {
             new Receipts(store.bus(), metrics),
             new Remover(store.notifications(), 200, 4),
             clock,
+            work,
             metrics);
     NotificationService service =
         new NotificationService(
             new Enqueuer(store.notifications(), 2000, 2),
+            work,
             new PuidDirectory(
                 store.persistence().grants(), c.puidCache(), apps.invalidations()),
             new AppRateLimiter(c.rate(), c.burst()),
@@ -90,6 +108,7 @@ public final class NotificationChannel implements AutoCloseable {
       delivery.start().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       timer.shutdownNow();
+      work.shutdownNow();
       throw new IllegalStateException("cannot subscribe to notification wake-ups: " + e, e);
     }
     timer.scheduleWithFixedDelay(
@@ -135,7 +154,7 @@ public final class NotificationChannel implements AutoCloseable {
     metrics
         .registry()
         .register("presence.notifications.tracked", (Gauge<Integer>) tracker::size);
-    return new NotificationChannel(service, delivery, timer);
+    return new NotificationChannel(service, delivery, timer, work);
   }
 
   /** Posting notifications. */
@@ -152,5 +171,11 @@ public final class NotificationChannel implements AutoCloseable {
   public void close() {
     delivery.close();
     timer.shutdownNow();
+    work.shutdown();
+    try {
+      work.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -69,6 +69,7 @@ public final class NotificationDelivery implements LiveNotifications {
   private final Receipts receipts;
   private final Remover remover;
   private final Clock clock;
+  private final java.util.concurrent.Executor work;
   private final Counter pushed;
   private final Counter removed;
   private final Counter wakesSent;
@@ -85,6 +86,7 @@ public final class NotificationDelivery implements LiveNotifications {
       Receipts receipts,
       Remover remover,
       Clock clock,
+      java.util.concurrent.Executor work,
       GatewayMetrics metrics) {
     this.nodeId = nodeId;
     this.queues = queues;
@@ -95,6 +97,7 @@ public final class NotificationDelivery implements LiveNotifications {
     this.receipts = receipts;
     this.remover = remover;
     this.clock = clock;
+    this.work = work;
     this.pushed = metrics.registry().counter("presence.notifications.written");
     this.removed = metrics.registry().counter("presence.notifications.delivered");
     this.wakesSent = metrics.registry().counter("presence.notifications.wakes.sent");
@@ -136,7 +139,7 @@ public final class NotificationDelivery implements LiveNotifications {
             lookups.add(
                 state
                     .devices(user)
-                    .handle(
+                    .handleAsync(
                         (devices, e) -> {
                           if (e != null) {
                             failures.inc();
@@ -157,7 +160,8 @@ public final class NotificationDelivery implements LiveNotifications {
                                         .add(new WakeCodec.Delivery(user, ids, items)));
                           }
                           return null;
-                        })
+                        },
+                        work)
                     .toCompletableFuture()));
     CompletableFuture.allOf(lookups.toArray(CompletableFuture[]::new))
         .thenRun(
@@ -231,7 +235,7 @@ public final class NotificationDelivery implements LiveNotifications {
     }
     remover
         .remove(user, items)
-        .whenComplete(
+        .whenCompleteAsync(
             (gone, e) -> {
               if (e != null) {
                 failures.inc();
@@ -250,7 +254,8 @@ public final class NotificationDelivery implements LiveNotifications {
                       at);
                 }
               }
-            });
+            },
+            work);
   }
 
   @Override

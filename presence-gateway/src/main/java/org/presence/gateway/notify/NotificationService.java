@@ -40,6 +40,7 @@ import org.presence.store.queue.NotificationQueues;
  */
 public final class NotificationService {
   private final Enqueuer queues;
+  private final java.util.concurrent.Executor work;
   private final PuidDirectory puids;
   private final AppRateLimiter limiter;
   private final NotificationDelivery delivery;
@@ -50,6 +51,7 @@ public final class NotificationService {
 
   NotificationService(
       Enqueuer queues,
+      java.util.concurrent.Executor work,
       PuidDirectory puids,
       AppRateLimiter limiter,
       NotificationDelivery delivery,
@@ -57,6 +59,7 @@ public final class NotificationService {
       Clock clock,
       GatewayMetrics metrics) {
     this.queues = queues;
+    this.work = work;
     this.puids = puids;
     this.limiter = limiter;
     this.delivery = delivery;
@@ -141,9 +144,10 @@ public final class NotificationService {
               if (entries.isEmpty()) {
                 return CompletableFuture.completedFuture(finish(results));
               }
+              // Off the store's thread (a Redis connection's only I/O thread, say).
               return queues
                   .enqueue(entries)
-                  .thenApply(
+                  .thenApplyAsync(
                       enqueued -> {
                         for (int k = 0; k < entries.size(); k++) {
                           NotificationQueues.Enqueued e = enqueued.get(k);
@@ -155,7 +159,8 @@ public final class NotificationService {
                         }
                         delivery.stored(entries);
                         return finish(results);
-                      });
+                      },
+                      work);
             });
   }
 
