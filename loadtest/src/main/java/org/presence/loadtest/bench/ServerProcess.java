@@ -146,6 +146,18 @@ final class ServerProcess implements AutoCloseable {
     return (long) Double.parseDouble(m.group(1));
   }
 
+  /** CPU time the process has used so far (user + system), in nanoseconds. */
+  long cpuNanos() throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid() + "/stat"));
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    return ticks * (1_000_000_000L / CLOCK_TICKS);
+  }
+
+  /** Kernel clock ticks per second ({@code getconf CLK_TCK}; 100 on Linux). */
+  private static final long CLOCK_TICKS = 100;
+
   private long rss() throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
       if (line.startsWith("VmRSS:")) {
@@ -191,6 +203,9 @@ final class ServerProcess implements AutoCloseable {
     o.add("-Xms" + heap);
     o.add("-Xmx" + heap);
     o.add("-XX:+UseG1GC");
+    // The whole heap is touched at start, so RSS growth shows native memory, not which heap
+    // pages the collector happened to use.
+    o.add("-XX:+AlwaysPreTouch");
     o.add("-Dio.netty.leakDetection.level=disabled");
     return o;
   }

@@ -3,32 +3,35 @@ package org.presence.loadtest.client;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.protocol.device.DeviceMessage.Connected;
+import org.presence.protocol.device.DeviceMessage.ErrorReply;
+import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * The Presence device channel ({@code /presence}) for the harness: each virtual device opens a
- * socket through the run's {@link WsConnector}, sends the connect request with its minted
- * assertion and device id, and counts as connected on {@code {"result": true, "session_id": ...}}.
- * Status updates are answered in order ({@code {"result": true}} or an errno); pushed {@code
- * {"notifications": [...]}} frames go to the device's {@link Inbound}, whose stamps give the
- * {@code notify} latency.
+ * The harness's device client for a Presence target: each {@link VirtualDevice} holds one socket
+ * on {@code /presence}, opened through the run's {@link WsConnector} (its source addresses and
+ * timeouts), and speaks the device protocol with {@link DeviceCodec}: a connect with the device's
+ * assertion, then status frames, each answered in order. Pushed {@code {"notifications": [...]}}
+ * frames (issue 6) and answers nobody waits for (the error before the node closes a session) go to
+ * the device's {@link Inbound}; a push never takes the place of an awaited answer.
  */
 public final class PresenceDevices implements DeviceChannel {
   private static final byte[] PUSHED =
-      "{\"notifications\"".getBytes(StandardCharsets.US_ASCII);
+      "{\"notifications\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   private final URI base;
   private final WsConnector connector;
 
-  /** Devices of the node or cluster at {@code base}, connected through {@code connector}. */
+  /** Devices of the node or cluster at {@code base}. */
   public PresenceDevices(URI base, WsConnector connector) {
     this.base = base;
     this.connector = connector;
@@ -39,7 +42,7 @@ public final class PresenceDevices implements DeviceChannel {
     return new Device(loop, inbound);
   }
 
-  /** Whether a frame is a push (a notifications frame) rather than an answer. */
+  /** Whether a frame is a push of live notifications rather than an answer. */
   static boolean pushed(ByteBuf utf8) {
     if (utf8.readableBytes() < PUSHED.length) {
       return false;
@@ -56,7 +59,7 @@ public final class PresenceDevices implements DeviceChannel {
   private final class Device implements VirtualDevice, WsConnector.Listener {
     private final EventLoop loop;
     private final Inbound inbound;
-    private final ArrayDeque<CompletableFuture<DeviceMessage>> waiting = new ArrayDeque<>();
+    private final ArrayDeque<CompletableFuture<DeviceMessage>> pending = new ArrayDeque<>(2);
     private WsConnection conn;
     private UUID session;
 
@@ -72,50 +75,56 @@ public final class PresenceDevices implements DeviceChannel {
           .thenCompose(
               c -> {
                 conn = c;
-                return request(
-                    new DeviceMessage.Connect(identity.assertion(), null, identity.device()));
+                return request(new Connect(identity.assertion(), null, identity.device()));
               })
           .thenAccept(
-              answer -> {
-                if (answer instanceof DeviceMessage.Connected c) {
+              reply -> {
+                if (reply instanceof Connected c) {
                   session = c.sessionId();
-                } else if (answer instanceof DeviceMessage.ErrorReply e) {
-                  throw ClientException.errno(e.errno(), e.reason());
-                } else {
-                  throw new ClientException("handshake-failed", "unexpected answer " + answer);
+                  return;
                 }
+                if (conn != null) {
+                  conn.close();
+                }
+                throw failure(reply);
               });
     }
 
-    /** Sends {@code m} and completes with the next answer (answers come in request order). */
-    private CompletionStage<DeviceMessage> request(DeviceMessage m) {
+    @Override
+    public CompletionStage<Reply> sendStatus(String status, String message) {
+      if (!isOpen() || session == null) {
+        return CompletableFuture.failedFuture(new ClientException("closed", "not connected"));
+      }
+      PresenceStatus st =
+          PresenceStatus.fromWire(status)
+              .orElseThrow(() -> new IllegalArgumentException("status " + status));
+      return request(new StatusUpdate(session, st, message, null))
+          .thenApply(
+              reply ->
+                  reply instanceof ErrorReply e
+                      ? Reply.error(e.errno(), e.reason())
+                      : Reply.ack());
+    }
+
+    private CompletionStage<DeviceMessage> request(DeviceMessage message) {
       CompletableFuture<DeviceMessage> answer = new CompletableFuture<>();
-      waiting.add(answer);
-      conn.send(new String(DeviceCodec.toBytes(m), StandardCharsets.UTF_8))
+      ByteBuf frame = conn.channel().alloc().buffer(256);
+      DeviceCodec.encode(message, frame);
+      pending.add(answer);
+      conn.send(frame)
           .addListener(
               f -> {
-                if (!f.isSuccess()) {
-                  waiting.remove(answer);
+                if (!f.isSuccess() && pending.remove(answer)) {
                   answer.completeExceptionally(new ClientException("write-failed", "" + f.cause()));
                 }
               });
       return answer;
     }
 
-    @Override
-    public CompletionStage<Reply> sendStatus(String status, String message) {
-      if (!isOpen() || session == null) {
-        return CompletableFuture.failedFuture(new ClientException("not-connected", "status"));
-      }
-      PresenceStatus s =
-          PresenceStatus.fromWire(status)
-              .orElseThrow(() -> new IllegalArgumentException("status " + status));
-      return request(new DeviceMessage.StatusUpdate(session, s, message, null))
-          .thenApply(
-              a ->
-                  a instanceof DeviceMessage.ErrorReply e
-                      ? Reply.error(e.errno(), e.reason())
-                      : Reply.ack());
+    private ClientException failure(DeviceMessage reply) {
+      return reply instanceof ErrorReply e
+          ? ClientException.errno(e.errno(), e.reason())
+          : new ClientException("unexpected-answer", String.valueOf(reply));
     }
 
     @Override
@@ -124,26 +133,25 @@ public final class PresenceDevices implements DeviceChannel {
         inbound.frame(utf8);
         return;
       }
-      DeviceMessage m;
-      try {
-        m = DeviceCodec.decodeReply(utf8);
-      } catch (ProtocolException e) {
+      CompletableFuture<DeviceMessage> waiting = pending.poll();
+      if (waiting == null) {
+        inbound.frame(utf8);
         return;
       }
-      CompletableFuture<DeviceMessage> w = waiting.poll();
-      if (w != null) {
-        w.complete(m);
+      try {
+        waiting.complete(DeviceCodec.decodeReply(utf8));
+      } catch (ProtocolException e) {
+        waiting.completeExceptionally(new ClientException("bad-answer", e.getMessage()));
       }
     }
 
     @Override
     public void onClosed(boolean byUs, int closeCode, String reason) {
-      ClientException gone = new ClientException("closed", "connection closed");
-      CompletableFuture<DeviceMessage> w;
-      while ((w = waiting.poll()) != null) {
-        w.completeExceptionally(gone);
+      CompletableFuture<DeviceMessage> f;
+      while ((f = pending.poll()) != null) {
+        f.completeExceptionally(new ClientException("closed", reason));
       }
-      inbound.closed(!byUs, byUs || closeCode < 0 ? "" : "close " + closeCode);
+      inbound.closed(!byUs, closeCode < 0 ? "" : "close " + closeCode);
     }
 
     @Override

@@ -53,6 +53,6 @@ class DeviceBenchSmokeIT {
             "--warmup-rounds", "1",
             "--heap", "256m",
             "--io-threads", "1");
-    assertThat(out).contains("round 1: 60 sessions").contains("0 failed").contains("median");
+    assertThat(out).contains("round 1: 60 sessions").contains("0 failed").contains("median").contains("idle cores");
   }
 }

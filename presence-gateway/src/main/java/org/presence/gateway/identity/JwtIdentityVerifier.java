@@ -66,6 +66,9 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
   private final Duration skew;
   private final Clock clock;
   private final Cache<String, Identity> verified;
+  /** Verifiers by key, built once per key (nimbus verifiers are thread-safe). */
+  private final java.util.Map<JWK, JWSVerifier> verifiers =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
   private final Counter hits;
   private final Counter misses;
 
@@ -215,7 +218,7 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     return id;
   }
 
-  private static boolean verifySignature(SignedJWT jwt, JWKSet keys) {
+  private boolean verifySignature(SignedJWT jwt, JWKSet keys) {
     for (JWK k : findKeys(jwt, keys)) {
       try {
         JWSVerifier v = verifierFor(k, jwt.getHeader().getAlgorithm());
@@ -241,17 +244,33 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     return out;
   }
 
-  private static JWSVerifier verifierFor(JWK key, JWSAlgorithm alg) throws JOSEException {
-    if (alg.equals(JWSAlgorithm.RS256) && key instanceof RSAKey rsa) {
-      return new RSASSAVerifier(rsa);
+  /**
+   * The verifier of {@code key} for {@code alg}, or {@code null} when the key cannot check that
+   * algorithm. Verifiers are kept per key (weakly: a key set that was replaced lets go of its
+   * keys), so a connect storm does not decode and convert the same public key for every token.
+   */
+  private JWSVerifier verifierFor(JWK key, JWSAlgorithm alg) throws JOSEException {
+    boolean fits =
+        (alg.equals(JWSAlgorithm.RS256) && key instanceof RSAKey)
+            || (alg.equals(JWSAlgorithm.ES256) && key instanceof ECKey)
+            || (alg.equals(JWSAlgorithm.EdDSA) && key instanceof OctetKeyPair);
+    if (!fits) {
+      return null;
     }
-    if (alg.equals(JWSAlgorithm.ES256) && key instanceof ECKey ec) {
-      return new ECDSAVerifier(ec);
+    JWSVerifier cached = verifiers.get(key);
+    if (cached != null) {
+      return cached;
     }
-    if (alg.equals(JWSAlgorithm.EdDSA) && key instanceof OctetKeyPair okp) {
-      return new Ed25519Verifier(okp.toPublicJWK());
+    JWSVerifier v;
+    if (key instanceof RSAKey rsa) {
+      v = new RSASSAVerifier(rsa);
+    } else if (key instanceof ECKey ec) {
+      v = new ECDSAVerifier(ec);
+    } else {
+      v = new Ed25519Verifier(((OctetKeyPair) key).toPublicJWK());
     }
-    return null;
+    verifiers.put(key, v);
+    return v;
   }
 
   private static String hash(String token) {

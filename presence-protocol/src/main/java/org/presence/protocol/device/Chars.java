@@ -6,6 +6,20 @@ import org.presence.protocol.model.PresenceStatus;
 /** Allocation-free helpers for the codec: comparing and parsing Jackson's character buffers. */
 final class Chars {
   private static final PresenceStatus[] STATUSES = PresenceStatus.values();
+
+  /** Hex digit values by character (below 128); -1 for anything else. */
+  private static final byte[] HEX = new byte[128];
+
+  static {
+    java.util.Arrays.fill(HEX, (byte) -1);
+    for (int i = 0; i < 10; i++) {
+      HEX['0' + i] = (byte) i;
+    }
+    for (int i = 0; i < 6; i++) {
+      HEX['a' + i] = (byte) (10 + i);
+      HEX['A' + i] = (byte) (10 + i);
+    }
+  }
   private static final char[][] STATUS_CHARS = new char[STATUSES.length][];
 
   static {
@@ -43,45 +57,36 @@ final class Chars {
    * or {@code null}.
    */
   static UUID uuid(char[] chars, int offset, int length) {
-    if (length != 36) {
+    if (length != 36
+        || chars[offset + 8] != '-'
+        || chars[offset + 13] != '-'
+        || chars[offset + 18] != '-'
+        || chars[offset + 23] != '-') {
       return null;
     }
-    long msb = 0;
-    long lsb = 0;
-    int digits = 0;
-    for (int i = 0; i < 36; i++) {
-      char c = chars[offset + i];
-      if (i == 8 || i == 13 || i == 18 || i == 23) {
-        if (c != '-') {
-          return null;
-        }
-        continue;
-      }
-      int v = hex(c);
-      if (v < 0) {
-        return null;
-      }
-      if (digits < 16) {
-        msb = (msb << 4) | v;
-      } else {
-        lsb = (lsb << 4) | v;
-      }
-      digits++;
+    long h1 = hex(chars, offset, 8);
+    long h2 = hex(chars, offset + 9, 4);
+    long h3 = hex(chars, offset + 14, 4);
+    long h4 = hex(chars, offset + 19, 4);
+    long h5 = hex(chars, offset + 24, 12);
+    if ((h1 | h2 | h3 | h4 | h5) < 0) {
+      return null;
     }
-    return new UUID(msb, lsb);
+    return new UUID((h1 << 32) | (h2 << 16) | h3, (h4 << 48) | h5);
   }
 
-  private static int hex(char c) {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
+  /** The value of {@code n} hex digits at {@code offset}, or -1 if one is not a hex digit. */
+  private static long hex(char[] chars, int offset, int n) {
+    long v = 0;
+    for (int i = 0; i < n; i++) {
+      char c = chars[offset + i];
+      int d = c < 128 ? HEX[c] : -1;
+      if (d < 0) {
+        return -1;
+      }
+      v = (v << 4) | d;
     }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return -1;
+    return v;
   }
 
   /**

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.async.ByteArrayFeeder;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -126,14 +127,21 @@ public final class DeviceCodec {
 
   private final Limits limits;
   private final JsonFactory factory;
-  private final ThreadLocal<Scratch> scratch;
+  private final FastThreadLocal<Scratch> scratch;
 
   /** A codec with {@code limits}; thread-safe, meant to be shared. */
   public DeviceCodec(Limits limits) {
     this.limits = limits;
     // The frame limit is checked here before parsing; the parser sees a stream of frames.
     this.factory = Json.build(-1, false);
-    this.scratch = ThreadLocal.withInitial(() -> new Scratch(limits));
+    // Netty's thread local: an array slot on the event loops' threads, a map lookup elsewhere.
+    this.scratch =
+        new FastThreadLocal<>() {
+          @Override
+          protected Scratch initialValue() {
+            return new Scratch(limits);
+          }
+        };
   }
 
   /** A codec with the default limits. */
@@ -615,19 +623,35 @@ public final class DeviceCodec {
     return new ProtocolException(ErrorCode.WRONG_FIELD_TYPE, FIELD_NAMES[field]);
   }
 
+  /**
+   * The slot of a field name, or -1. Names come from the parser's symbol table; matching on the
+   * length first and then {@link String#equals} never computes a hash.
+   */
   private static int field(String name) {
-    return switch (name) {
-      case "type" -> F_TYPE;
-      case "assertion" -> F_ASSERTION;
-      case "application_ids" -> F_APPLICATION_IDS;
-      case "device" -> F_DEVICE;
-      case "session_id" -> F_SESSION_ID;
-      case "status" -> F_STATUS;
-      case "message" -> F_MESSAGE;
-      case "xpi" -> F_XPI;
-      case "ids" -> F_IDS;
-      default -> -1;
-    };
+    switch (name.length()) {
+      case 3:
+        if (name.equals("xpi")) {
+          return F_XPI;
+        }
+        return name.equals("ids") ? F_IDS : -1;
+      case 4:
+        return name.equals("type") ? F_TYPE : -1;
+      case 6:
+        if (name.equals("status")) {
+          return F_STATUS;
+        }
+        return name.equals("device") ? F_DEVICE : -1;
+      case 7:
+        return name.equals("message") ? F_MESSAGE : -1;
+      case 9:
+        return name.equals("assertion") ? F_ASSERTION : -1;
+      case 10:
+        return name.equals("session_id") ? F_SESSION_ID : -1;
+      case 15:
+        return name.equals("application_ids") ? F_APPLICATION_IDS : -1;
+      default:
+        return -1;
+    }
   }
 
   /** The field errors of one frame, by slot, with their position; only made for bad frames. */
