@@ -153,10 +153,11 @@ class ScenarioSmokeIT {
   /**
    * The shaded Presence node, when the reactor built it, run as operators run it: its memory is
    * read; devices hold sockets; status changes reach the apps on the update channel (every one, with
-   * its latency); the notification channel, not in this build, is reported missing.
+   * its latency); notification batches reach the devices.
    */
   @Test
-  void presenceNode_memoryIsRead_idleDensityAndStatusFanoutRunThroughTheClients() throws Exception {
+  void presenceNode_memoryIsRead_idleDensityStatusFanoutAndNotifyRunThroughTheClients()
+      throws Exception {
     Path jar = Path.of("..", "presence-gateway", "target", "presence.jar");
     assumeTrue(Files.exists(jar), "presence.jar not built in this reactor run");
     Path data = dir.resolve("node");
@@ -183,6 +184,7 @@ class ScenarioSmokeIT {
           "-a", "count(connect) == 20", "-a", "errors == 0");
       assertThat(idle.status()).as(idle.out() + idle.err()).isEqualTo(LoadRun.OK);
       assertReported(idle);
+
       Result fanout = run("run", "status-fanout", "--target", "presence", "--url", base.toString(), "-u", "20",
           "--apps", "2", "--ramp", "1s", "-d", "2s", "--interval", "100ms", "--signing-key", key,
           "-a", "count(update) > 0", "-a", "errors == 0");
@@ -192,10 +194,13 @@ class ScenarioSmokeIT {
       assertThat(counters.path("delivered").asLong()).as("every status change reached its app")
           .isEqualTo(counters.path("sent").asLong());
       assertThat(Files.exists(fanout.dir().resolve("presence-setup.json"))).isTrue();
-      Result notify = run("run", "notify", "--target", "presence", "--url", base.toString(), "-u", "5",
-          "--signing-key", key);
-      assertThat(notify.status()).isEqualTo(LoadRun.USAGE);
-      assertThat(notify.err()).contains("NOTIFICATIONS").contains("presence");
+
+      Result notify = run("run", "notify", "--target", "presence", "--url", base.toString(), "-u", "20",
+          "--apps", "2", "--batch", "5", "--ramp", "1s", "-d", "2s", "--interval", "100ms",
+          "--signing-key", key, "-a", "count(notify) > 0", "-a", "count(post) > 0", "-a", "errors == 0");
+      assertThat(notify.status()).as(notify.out() + notify.err()).isEqualTo(LoadRun.OK);
+      assertReported(notify);
+      assertThat(notify.summary().path("counters").path("delivered").asLong()).isPositive();
     } finally {
       node.destroy();
       node.waitFor(20, TimeUnit.SECONDS);

@@ -26,6 +26,7 @@ import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.identity.IdentityVerifiers;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
+import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.routing.Connections;
@@ -57,6 +58,7 @@ public final class PresenceServer implements AutoCloseable {
   private final DeviceChannel device;
   private final AppUpdates updates;
   private final WebhookDispatcher webhooks;
+  private final NotificationChannel notifications;
   private final Channel serverChannel;
   private final InetSocketAddress address;
   private volatile boolean closed;
@@ -73,6 +75,7 @@ public final class PresenceServer implements AutoCloseable {
       DeviceChannel device,
       AppUpdates updates,
       WebhookDispatcher webhooks,
+      NotificationChannel notifications,
       Channel serverChannel) {
     this.config = config;
     this.store = store;
@@ -85,6 +88,7 @@ public final class PresenceServer implements AutoCloseable {
     this.device = device;
     this.updates = updates;
     this.webhooks = webhooks;
+    this.notifications = notifications;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
@@ -108,6 +112,7 @@ public final class PresenceServer implements AutoCloseable {
     DeviceChannel device = null;
     AppUpdates updates = null;
     WebhookDispatcher webhooks = null;
+    NotificationChannel notifications = null;
     try {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
@@ -162,6 +167,8 @@ public final class PresenceServer implements AutoCloseable {
         new DemoPages(appFeatures.pages(), appFeatures.grants(), updates, demo, baseUrl::get)
             .register(routes);
       }
+      notifications =
+          NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
       extraRoutes.accept(routes);
 
       HttpRouter router =
@@ -225,6 +232,7 @@ public final class PresenceServer implements AutoCloseable {
               device,
               updates,
               webhooks,
+              notifications,
               server);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
@@ -243,6 +251,9 @@ public final class PresenceServer implements AutoCloseable {
       }
       if (appFeatures != null) {
         appFeatures.close();
+      }
+      if (notifications != null) {
+        notifications.close();
       }
       if (device != null) {
         device.close();
@@ -310,6 +321,11 @@ public final class PresenceServer implements AutoCloseable {
     return webhooks;
   }
 
+  /** Live notifications: posting and delivering them. */
+  public NotificationChannel notifications() {
+    return notifications;
+  }
+
   /** Open client connections. */
   public int openConnections() {
     return connections.size();
@@ -348,6 +364,7 @@ public final class PresenceServer implements AutoCloseable {
     drain(config.gateway().drainTimeout());
     loops.shutdown(2000);
     // After the sockets are gone: devices still in their grace period are released now.
+    notifications.close();
     device.close();
     updates.close();
     webhooks.close();

@@ -18,6 +18,7 @@ import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.RedisPresenceStateStore;
 import org.presence.store.queue.JdbiNotificationQueues;
+import org.presence.store.queue.JournalNotificationQueues;
 import org.presence.store.queue.NotificationQueues;
 import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
@@ -52,9 +53,11 @@ public final class Store implements AutoCloseable {
     this.redis = redis;
     this.bus = bus;
     this.notifications =
-        redis == null
-            ? new JdbiNotificationQueues(persistence.db())
-            : new RedisNotificationQueues(redis);
+        redis != null
+            ? new RedisNotificationQueues(redis)
+            : config.embeddedDatabase()
+                ? openJournal(config)
+                : new JdbiNotificationQueues(persistence.db());
     this.updates =
         redis == null
             ? new LocalAppUpdateLog(
@@ -64,6 +67,15 @@ public final class Store implements AutoCloseable {
         redis == null ? new LocalPresenceStateStore() : new RedisPresenceStateStore(redis);
     this.nodes = redis == null ? new LocalNodeRegistry() : new RedisNodeRegistry(redis);
     this.webhooks = redis == null ? new LocalWebhookState() : new RedisWebhookState(redis);
+  }
+
+  private static NotificationQueues openJournal(StoreConfig config) {
+    try {
+      return JournalNotificationQueues.open(config.dataDir());
+    } catch (RuntimeException e) {
+      throw new StartupException(
+          "data-dir", "cannot open the notification journal: " + rootMessage(e), e);
+    }
   }
 
   /**
@@ -85,7 +97,16 @@ public final class Store implements AutoCloseable {
       persistence.close();
       throw e;
     }
-    return new Store(config, persistence, redis, bus);
+    try {
+      return new Store(config, persistence, redis, bus);
+    } catch (RuntimeException e) {
+      bus.close();
+      if (redis != null) {
+        redis.close();
+      }
+      persistence.close();
+      throw e;
+    }
   }
 
   private static Persistence openPersistence(StoreConfig config) {
@@ -149,8 +170,8 @@ public final class Store implements AutoCloseable {
   }
 
   /**
-   * The live-notification FIFOs: in Redis in a cluster, else in the database (the embedded file,
-   * or PostgreSQL for a single node).
+   * The live-notification FIFOs: in Redis in a cluster, in the journal of the data directory in
+   * the embedded default, in PostgreSQL for a single node on PostgreSQL.
    */
   public NotificationQueues notifications() {
     return notifications;
@@ -207,6 +228,9 @@ public final class Store implements AutoCloseable {
   @Override
   public void close() {
     presence.close();
+    if (notifications instanceof JournalNotificationQueues journal) {
+      journal.close();
+    }
     bus.close();
     if (redis != null) {
       redis.close();

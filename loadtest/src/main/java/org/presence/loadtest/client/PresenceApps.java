@@ -24,12 +24,12 @@ final class PresenceApps implements AppChannel {
 
   private final URI base;
   private final WsConnector connector;
-  private final Supplier<List<PresenceSetup.AppKey>> keys;
+  private final Supplier<PresenceSetup.Setup> setup;
 
-  PresenceApps(URI base, WsConnector connector, Supplier<List<PresenceSetup.AppKey>> keys) {
+  PresenceApps(URI base, WsConnector connector, Supplier<PresenceSetup.Setup> setup) {
     this.base = base;
     this.connector = connector;
-    this.keys = keys;
+    this.setup = setup;
   }
 
   @Override
@@ -63,7 +63,7 @@ final class PresenceApps implements AppChannel {
 
     @Override
     public CompletionStage<Void> subscribe(int app) {
-      List<PresenceSetup.AppKey> all = keys.get();
+      List<PresenceSetup.AppKey> all = setup.get().apps();
       PresenceSetup.AppKey key = all.get(Math.floorMod(app, all.size()));
       return connector
           .connect(Urls.webSocket(base, "/" + key.id()), loop, this)

@@ -20,10 +20,14 @@ import org.presence.protocol.model.PresenceStatus;
  * The harness's device client for a Presence target: each {@link VirtualDevice} holds one socket
  * on {@code /presence}, opened through the run's {@link WsConnector} (its source addresses and
  * timeouts), and speaks the device protocol with {@link DeviceCodec}: a connect with the device's
- * assertion, then status frames, each answered in order. Answers nobody waits for (the error
- * before the node closes a session) go to the device's {@link Inbound}.
+ * assertion, then status frames, each answered in order. Pushed {@code {"notifications": [...]}}
+ * frames (issue 6) and answers nobody waits for (the error before the node closes a session) go to
+ * the device's {@link Inbound}; a push never takes the place of an awaited answer.
  */
 public final class PresenceDevices implements DeviceChannel {
+  private static final byte[] PUSHED =
+      "{\"notifications\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
   private final URI base;
   private final WsConnector connector;
 
@@ -36,6 +40,20 @@ public final class PresenceDevices implements DeviceChannel {
   @Override
   public VirtualDevice newDevice(EventLoop loop, Inbound inbound) {
     return new Device(loop, inbound);
+  }
+
+  /** Whether a frame is a push of live notifications rather than an answer. */
+  static boolean pushed(ByteBuf utf8) {
+    if (utf8.readableBytes() < PUSHED.length) {
+      return false;
+    }
+    int at = utf8.readerIndex();
+    for (int i = 0; i < PUSHED.length; i++) {
+      if (utf8.getByte(at + i) != PUSHED[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private final class Device implements VirtualDevice, WsConnector.Listener {
@@ -111,6 +129,10 @@ public final class PresenceDevices implements DeviceChannel {
 
     @Override
     public void onText(ByteBuf utf8) {
+      if (pushed(utf8)) {
+        inbound.frame(utf8);
+        return;
+      }
       CompletableFuture<DeviceMessage> waiting = pending.poll();
       if (waiting == null) {
         inbound.frame(utf8);

@@ -15,7 +15,8 @@ import java.util.Optional;
  *       assertion, status frames acknowledged);
  *   <li>{@link AppChannel}: {@link PresenceApps} on {@code /<appid>} (key frame, update lists),
  *       with the applications {@link #prepare} registered and granted ({@link PresenceSetup});
- *   <li>{@link NotificationApi}: {@code POST /<appid>/notification} of issue 6.
+ *   <li>{@link NotificationApi}: {@link PresenceNotifications}, {@code POST
+ *       /<appid>/notification} as those applications to their users' PUIDs.
  * </ul>
  *
  * {@link Targets#presence} is where they are wired in. Every built-in scenario then runs against
@@ -75,7 +76,7 @@ public final class PresenceTarget implements Target {
   @Override
   public void prepare(int apps, long deviceUsers, TokenMinter minter, Path runDir, PrintWriter out)
       throws IOException, InterruptedException {
-    if (apps > 0 && this.apps.isPresent()) {
+    if (apps > 0 && (this.apps.isPresent() || notifications.isPresent())) {
       PresenceSetup.prepare(base, minter, apps, deviceUsers, runDir, out);
     }
   }

@@ -9,8 +9,10 @@ import java.util.function.Supplier;
 
 /**
  * Builds the {@link Target} a run names. This is where the Presence clients plug in: {@link
- * #presence} passes the device client and the app update channel client to {@link
- * PresenceTarget}; the notification poster (issue 6) is still empty.
+ * #presence} passes the device client ({@link PresenceDevices}), the app update channel client
+ * ({@link PresenceApps}) and the notification poster ({@link PresenceNotifications}) to {@link
+ * PresenceTarget}; the last two share what the coordinator's {@link PresenceSetup} left in the run
+ * folder.
  */
 public final class Targets {
   private Targets() {}
@@ -26,12 +28,12 @@ public final class Targets {
    * runDir} is the run folder, where the coordinator's setup leaves the applications' keys.
    */
   public static Target presence(URI base, WsConnector connector, OptionalLong pid, Path runDir) {
-    Supplier<List<PresenceSetup.AppKey>> keys = memoize(() -> PresenceSetup.load(runDir));
+    Supplier<PresenceSetup.Setup> setup = memoize(() -> PresenceSetup.load(runDir));
     return new PresenceTarget(
         base,
         Optional.of(new PresenceDevices(base, connector)),
-        Optional.of(new PresenceApps(base, connector, keys)),
-        Optional.empty(),
+        Optional.of(new PresenceApps(base, connector, setup)),
+        Optional.of(new PresenceNotifications(base, setup)),
         new PresenceProbe(base, pid));
   }
 

@@ -203,7 +203,7 @@ public final class LoadRun {
 
   private boolean runHere(
       LoadConfig c, Simulation sim, SampleSink sink, long[] startAt, Runnable scheduleTimers)
-      throws InterruptedException {
+      throws IOException, InterruptedException {
     int slot = c.sliceIndex();
     int count = c.sliceCount();
     EventLoopGroup loops = Plan.loops(c);

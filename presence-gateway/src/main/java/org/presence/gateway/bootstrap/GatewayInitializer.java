@@ -58,7 +58,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
         new HttpServerCodec(limits.maxInitialLineBytes(), limits.maxHeaderBytes(), 8192));
     p.addLast(
         PipelineNames.HTTP_AGGREGATOR,
-        new JsonHttpObjectAggregator(limits.maxRequestBytes(), metrics));
+        new JsonHttpObjectAggregator(limits.maxRequestBytes(), metrics, router.routes()));
     p.addLast(
         PipelineNames.HTTP_IDLE,
         new IdleStateHandler(

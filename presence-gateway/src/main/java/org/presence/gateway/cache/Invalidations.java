@@ -1,10 +1,12 @@
 package org.presence.gateway.cache;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.presence.store.bus.PresenceBus;
 import org.slf4j.Logger;
@@ -26,15 +28,18 @@ public final class Invalidations {
   private static final Logger LOG = LoggerFactory.getLogger(Invalidations.class);
 
   private final PresenceBus bus;
-  private final Map<String, Consumer<String>> handlers = new ConcurrentHashMap<>();
+  private final Map<String, List<Consumer<String>>> handlers = new ConcurrentHashMap<>();
 
   public Invalidations(PresenceBus bus) {
     this.bus = bus;
   }
 
-  /** Routes invalidations of {@code kind} to {@code handler}; it must not block. */
+  /**
+   * Routes invalidations of {@code kind} to {@code handler}, after those registered before it; it
+   * must not block.
+   */
   public void register(String kind, Consumer<String> handler) {
-    handlers.put(kind, handler);
+    handlers.computeIfAbsent(kind, k -> new CopyOnWriteArrayList<>()).add(handler);
   }
 
   /** Subscribes to the bus; completes when invalidations from other nodes arrive. */
@@ -68,9 +73,11 @@ public final class Invalidations {
   }
 
   private void applyLocal(String kind, String key) {
-    Consumer<String> h = handlers.get(kind);
-    if (h != null) {
-      h.accept(key);
+    List<Consumer<String>> hs = handlers.get(kind);
+    if (hs != null) {
+      for (Consumer<String> h : hs) {
+        h.accept(key);
+      }
     }
   }
 }

@@ -309,6 +309,7 @@ public final class ConfigLoader {
     if (webhooks.maxBackoff().compareTo(webhooks.interval()) < 0) {
       problem("webhooks.max-backoff", "must not be shorter than webhooks.interval");
     }
+    NotificationsConfig notifications = notifications(limits);
     return new PresenceConfig(
         nodeId,
         dataDir,
@@ -324,7 +325,43 @@ public final class ConfigLoader {
         device,
         new PushConfig(pushSecret),
         updates,
-        webhooks);
+        webhooks,
+        notifications);
+  }
+
+  private NotificationsConfig notifications(LimitsConfig limits) {
+    Duration ttl = positiveDuration("notifications.default-ttl");
+    if (ttl.compareTo(NotificationsConfig.MIN_TTL) < 0
+        || ttl.compareTo(NotificationsConfig.MAX_TTL) > 0
+        || ttl.toMillis() % 1000 != 0) {
+      problem("notifications.default-ttl", "must be whole seconds from 5s to 1h");
+      ttl = Duration.ofSeconds(60);
+    }
+    List<String> schemes = new ArrayList<>();
+    for (String raw : stringList("notifications.action-schemes")) {
+      String scheme = raw.trim().toLowerCase(Locale.ROOT);
+      if (!scheme.matches("[a-z][a-z0-9+.-]{0,31}")) {
+        problem("notifications.action-schemes", "'" + raw + "' is not a URI scheme");
+      } else if (NotificationsConfig.FORBIDDEN_SCHEMES.contains(scheme)) {
+        problem("notifications.action-schemes", scheme + " is never allowed (it runs or reads content)");
+      } else if (!schemes.contains(scheme)) {
+        schemes.add(scheme);
+      }
+    }
+    if (schemes.isEmpty()) {
+      problem("notifications.action-schemes", "name at least one scheme (http, https, app)");
+    }
+    int maxBody = bytes("notifications.max-body-bytes");
+    return new NotificationsConfig(
+        positive("notifications.max-batch"),
+        maxBody,
+        ttl,
+        positiveDouble("notifications.rate"),
+        positive("notifications.burst"),
+        schemes,
+        positive("notifications.max-tracked"),
+        positive("notifications.frame-items"),
+        cache("notifications.puid-cache"));
   }
 
   private <T> T get(String path, Function<String, T> getter, T fallback) {
@@ -333,6 +370,36 @@ public final class ConfigLoader {
     } catch (ConfigException e) {
       problem(path, oneLine(e.getMessage()));
       return fallback;
+    }
+  }
+
+  /**
+   * A list setting: a HOCON list in a file, or (from the environment or a flag, which are strings)
+   * comma-separated values, with or without brackets.
+   */
+  private List<String> stringList(String path) {
+    try {
+      if (config.getValue(path).valueType() == com.typesafe.config.ConfigValueType.STRING) {
+        String raw = config.getString(path).trim();
+        if (raw.startsWith("[") && raw.endsWith("]")) {
+          raw = raw.substring(1, raw.length() - 1);
+        }
+        List<String> out = new ArrayList<>();
+        for (String part : raw.split(",")) {
+          String v = part.trim();
+          if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+            v = v.substring(1, v.length() - 1);
+          }
+          if (!v.isEmpty()) {
+            out.add(v);
+          }
+        }
+        return out;
+      }
+      return config.getStringList(path);
+    } catch (ConfigException e) {
+      problem(path, oneLine(e.getMessage()));
+      return List.of();
     }
   }
 

@@ -23,6 +23,7 @@ import org.presence.store.StoreConfig;
  * @param push the push-server endpoint
  * @param updates the app update channel and stream
  * @param webhooks webhook calls to applications
+ * @param notifications live notifications: the API's limits and the delivery
  */
 public record PresenceConfig(
     String nodeId,
@@ -39,7 +40,8 @@ public record PresenceConfig(
     DeviceConfig device,
     PushConfig push,
     UpdatesConfig updates,
-    WebhooksConfig webhooks) {
+    WebhooksConfig webhooks,
+    NotificationsConfig notifications) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

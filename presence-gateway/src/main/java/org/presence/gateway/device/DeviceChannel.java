@@ -25,12 +25,17 @@ public final class DeviceChannel implements AutoCloseable {
   private final DeviceService service;
   private final DeviceRegistry registry;
   private final ScheduledExecutorService timers;
+  private final DeviceChannelInstaller installer;
 
   private DeviceChannel(
-      DeviceService service, DeviceRegistry registry, ScheduledExecutorService timers) {
+      DeviceService service,
+      DeviceRegistry registry,
+      ScheduledExecutorService timers,
+      DeviceChannelInstaller installer) {
     this.service = service;
     this.registry = registry;
     this.timers = timers;
+    this.installer = installer;
   }
 
   /**
@@ -72,23 +77,24 @@ public final class DeviceChannel implements AutoCloseable {
               metrics);
       service.start().toCompletableFuture().get(10, TimeUnit.SECONDS);
       registry.startKeepalive(timers, config.device().pingTimeout());
-      routes.webSocket(
-          DeviceChannelInstaller.PATH,
+      DeviceChannelInstaller installer =
           new DeviceChannelInstaller(
               config.device(),
               config.limits().maxFrameBytes(),
+              config.notifications().frameItems(),
               service,
               registry,
               disconnector,
               exceptions,
-              metrics));
+              metrics);
+      routes.webSocket(DeviceChannelInstaller.PATH, installer);
       if (config.push().enabled()) {
         routes.post(PushStatusHandler.PATH, new PushStatusHandler(config.push(), service));
       }
       metrics
           .registry()
           .register("presence.device.sessions.open", (Gauge<Integer>) registry::size);
-      return new DeviceChannel(service, registry, timers);
+      return new DeviceChannel(service, registry, timers, installer);
     } catch (Exception e) {
       timers.shutdownNow();
       throw new IllegalStateException("cannot start the device channel: " + e, e);
@@ -101,6 +107,14 @@ public final class DeviceChannel implements AutoCloseable {
 
   public DeviceRegistry registry() {
     return registry;
+  }
+
+  /**
+   * Hands sessions to live notifications: opened sessions get what waits for their user, answers
+   * go to {@code notifications}. Called once at start, before the port is bound.
+   */
+  public void attach(LiveNotifications notifications) {
+    installer.attach(notifications);
   }
 
   /** Releases devices still in their grace period, stops the sweep and the timer thread. */

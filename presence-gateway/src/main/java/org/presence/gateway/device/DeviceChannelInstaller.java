@@ -41,10 +41,26 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   private final DeviceSession.RateLimit rateLimit;
   private final Counter framesIn;
   private final Counter framesOut;
+  private final int frameItems;
+  private volatile LiveNotifications notifications = LiveNotifications.NONE;
 
+  /** An installer whose pushed frames hold up to 100 notifications. */
   public DeviceChannelInstaller(
       DeviceConfig config,
       int maxFrameBytes,
+      DeviceService service,
+      DeviceRegistry registry,
+      Disconnector disconnector,
+      ExceptionHandler exceptions,
+      GatewayMetrics metrics) {
+    this(config, maxFrameBytes, 100, service, registry, disconnector, exceptions, metrics);
+  }
+
+  /** An installer whose pushed frames hold up to {@code frameItems} notifications. */
+  public DeviceChannelInstaller(
+      DeviceConfig config,
+      int maxFrameBytes,
+      int frameItems,
       DeviceService service,
       DeviceRegistry registry,
       Disconnector disconnector,
@@ -64,6 +80,20 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
         new DeviceSession.RateLimit(config.rate(), config.burst(), config.overdraft());
     this.framesIn = metrics.framesIn(Connections.Kind.DEVICE.label());
     this.framesOut = metrics.framesOut(Connections.Kind.DEVICE.label());
+    this.frameItems = frameItems;
+  }
+
+  void attach(LiveNotifications notifications) {
+    this.notifications = notifications;
+  }
+
+  LiveNotifications notifications() {
+    return notifications;
+  }
+
+  /** Most notifications in one pushed frame. */
+  int frameItems() {
+    return frameItems;
   }
 
   @Override

@@ -69,6 +69,15 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
     links.values().forEach(l -> action.accept(l.channel()));
   }
 
+  /**
+   * The open session {@code session} of this node, as live notifications push to it, or {@code
+   * null} when it is not open here.
+   */
+  public NotificationSink sink(UUID session) {
+    Link link = links.get(session);
+    return link instanceof NotificationSink s ? s : null;
+  }
+
   @Override
   public void replaced(UUID session) {
     Link link = links.get(session);

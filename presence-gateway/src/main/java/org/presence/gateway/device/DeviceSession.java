@@ -1,8 +1,11 @@
 package org.presence.gateway.device;
 
+import java.util.List;
 import java.util.UUID;
 import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.device.DeviceMessage.Acknowledge;
 import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.protocol.device.DeviceMessage.Dismiss;
 import org.presence.protocol.device.DeviceMessage.RegisterPush;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.error.ErrorCode;
@@ -70,6 +73,13 @@ public final class DeviceSession {
   public record Register(String presenceId) implements Step {}
 
   /**
+   * The user answered live notifications: acted on them ({@code acted}) or dismissed them.
+   *
+   * @param ids the notifications' ids
+   */
+  public record Answer(boolean acted, List<String> ids) implements Step {}
+
+  /**
    * The session's rate limit, shared by all sessions of a node.
    *
    * @param perSecond tokens added per second
@@ -126,6 +136,18 @@ public final class DeviceSession {
         return new Refuse(ErrorCode.UNKNOWN_SESSION, null);
       }
       return new Register(r.presenceId());
+    }
+    if (message instanceof Acknowledge a) {
+      if (!a.sessionId().equals(sessionId)) {
+        return new Refuse(ErrorCode.UNKNOWN_SESSION, null);
+      }
+      return new Answer(true, a.ids());
+    }
+    if (message instanceof Dismiss d) {
+      if (!d.sessionId().equals(sessionId)) {
+        return new Refuse(ErrorCode.UNKNOWN_SESSION, null);
+      }
+      return new Answer(false, d.ids());
     }
     if (message instanceof Connect) {
       return new Refuse(ErrorCode.ALREADY_CONNECTED, null);

@@ -14,6 +14,9 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -25,8 +28,10 @@ import org.presence.protocol.device.DeviceMessage.Ack;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
+import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.store.queue.Notification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,9 +50,17 @@ import org.slf4j.LoggerFactory;
  * <p>Once the WebSocket handshake is done, this handler removes {@code ws-protocol} (its work is
  * over, and a socket held for days should not keep it) and answers the control frames itself: a
  * ping with a pong, a close with a close (RFC 6455 §5.5).
+ *
+ * <p>Live notifications (wiki section 6) reach the socket through {@link #push}, as {@code
+ * {"notifications": [...]}} frames; the ids of the last {@value #RECENT_IDS} pushed are kept (from
+ * the first push on) so that an item that reaches the session twice, by its connect and by a
+ * wake-up at the same moment, is written once.
  */
 final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
-    implements DeviceRegistry.Link {
+    implements DeviceRegistry.Link, NotificationSink {
+  /** Ids of pushed notifications remembered per session, to write each once. */
+  static final int RECENT_IDS = 64;
+
   private static final Logger LOG = LoggerFactory.getLogger(DeviceSessionHandler.class);
 
   private static final ProtocolException NON_TEXT =
@@ -62,6 +75,10 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private volatile long lastReadNanos;
   private long pingSentNanos;
   private boolean pinging;
+  /** Ids pushed lately, a ring; {@code null} until the first push. */
+  private String[] recentIds;
+  private int[] recentHashes;
+  private int recentNext;
 
   DeviceSessionHandler(DeviceChannelInstaller node) {
     this.node = node;
@@ -156,6 +173,10 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       node.disconnector().close(ctx.channel(), e.code(), e.detail());
     } else if (step instanceof DeviceSession.Authenticate a) {
       authenticate(a.connect());
+    } else if (step instanceof DeviceSession.Answer a) {
+      node.notifications()
+          .answered(session.user(), a.ids(), a.acted())
+          .whenCompleteAsync((unknown, e) -> answeredNotifications(unknown, e), ctx.executor());
     } else if (step instanceof DeviceSession.Register r) {
       if (DeviceService.isAnonymous(session.device())) {
         refuse(ErrorCode.MISSING_FIELD, "device (in the connect request)");
@@ -210,6 +231,19 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     node.registry().add(id, this);
     send(new Connected(id));
     ctx.channel().config().setAutoRead(true);
+    // After the registry knows the session: an item stored from now on wakes it, an item stored
+    // before is in what opened() reads.
+    node.notifications().opened(this);
+  }
+
+  private void answeredNotifications(List<String> unknown, Throwable e) {
+    if (e == null && !unknown.isEmpty()) {
+      if (ctx.channel().isActive() && session.state() == DeviceSession.State.OPEN) {
+        refuse(ErrorCode.UNKNOWN_NOTIFICATION, String.join(", ", unknown));
+      }
+      return;
+    }
+    answered(e);
   }
 
   /** Answers an asynchronous step: an ack, or the error it failed with. */
@@ -296,6 +330,97 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       node.service().closed(session.user(), session.device(), session.sessionId());
     }
     ctx.fireChannelInactive();
+  }
+
+  // ---- NotificationSink ----
+
+  @Override
+  public String user() {
+    return session.user();
+  }
+
+  @Override
+  public UUID session() {
+    return session.sessionId();
+  }
+
+  @Override
+  public void push(List<Notification> items, Written written) {
+    if (!ctx.executor().inEventLoop()) {
+      ctx.executor().execute(() -> push(items, written));
+      return;
+    }
+    Channel ch = ctx.channel();
+    if (!ch.isActive() || session.state() != DeviceSession.State.OPEN) {
+      return;
+    }
+    List<Notification> fresh = new ArrayList<>(items.size());
+    for (Notification n : items) {
+      if (remember(n.id())) {
+        fresh.add(n);
+      }
+    }
+    if (fresh.isEmpty()) {
+      return;
+    }
+    if (!ch.isWritable()) {
+      // The device does not read what it is sent: its items stay queued for its next session.
+      node.disconnector().close(ch, ErrorCode.SLOW_CONSUMER, null);
+      return;
+    }
+    long now = System.currentTimeMillis();
+    Instant at = Instant.ofEpochMilli(now);
+    List<LiveNotification> wire = new ArrayList<>(fresh.size());
+    for (Notification n : fresh) {
+      wire.add(
+          new LiveNotification(
+              n.id(),
+              n.appId(),
+              n.source(),
+              n.message(),
+              n.action(),
+              n.expiresAt().toEpochMilli(),
+              n.missedAt(at)));
+    }
+    int from = 0;
+    while (from < wire.size()) {
+      ByteBuf buf = ctx.alloc().buffer(4096);
+      int count;
+      try {
+        count = DeviceCodec.encodeNotifications(wire, from, node.frameItems(), buf);
+      } catch (RuntimeException e) {
+        buf.release();
+        throw e;
+      }
+      node.framesOut().inc();
+      List<Notification> sent = List.copyOf(fresh.subList(from, from + count));
+      from += count;
+      ctx.writeAndFlush(new TextWebSocketFrame(buf))
+          .addListener(
+              f -> {
+                if (f.isSuccess()) {
+                  written.written(sent, now);
+                }
+              });
+    }
+  }
+
+  /** Remembers a pushed id; false when it was pushed lately. */
+  private boolean remember(String id) {
+    if (recentIds == null) {
+      recentIds = new String[RECENT_IDS];
+      recentHashes = new int[RECENT_IDS];
+    }
+    int h = id.hashCode();
+    for (int i = 0; i < RECENT_IDS; i++) {
+      if (recentHashes[i] == h && id.equals(recentIds[i])) {
+        return false;
+      }
+    }
+    recentIds[recentNext] = id;
+    recentHashes[recentNext] = h;
+    recentNext = (recentNext + 1) % RECENT_IDS;
+    return true;
   }
 
   // ---- DeviceRegistry.Link (called on the event loop) ----

@@ -59,6 +59,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     this.goingAway = ch -> disconnector.close(ch, ErrorCode.SERVER_SHUTTING_DOWN, null);
   }
 
+  /** The route table. */
+  public HttpRoutes routes() {
+    return routes;
+  }
+
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof FullHttpRequest request)) {
@@ -100,6 +105,15 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     } else if (match instanceof HttpRoutes.Found found) {
       HttpExchange routed =
           new HttpExchange(ctx, request, uri, found.params(), metrics, connections);
+      int limit =
+          found.route().maxBodyBytes() > 0
+              ? found.route().maxBodyBytes()
+              : limits.maxRequestBytes();
+      if (request.content().readableBytes() > limit) {
+        // A chunked body: the aggregator only knew the largest limit of all routes.
+        routed.error(ErrorCode.PAYLOAD_TOO_LARGE, "limit is " + limit + " bytes", closeAfter());
+        return;
+      }
       if (found.route().webSocket() != null) {
         upgrade(ctx, routed, found.route().webSocket());
       } else {

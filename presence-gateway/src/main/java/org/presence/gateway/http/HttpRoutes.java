@@ -29,18 +29,49 @@ public final class HttpRoutes {
   /** Nothing matched the path. */
   public record NotFound() implements Match {}
 
-  /** One entry of the table; exactly one of {@code handler} and {@code webSocket} is set. */
+  /**
+   * One entry of the table; exactly one of {@code handler} and {@code webSocket} is set. {@code
+   * maxBodyBytes} is the route's own body limit, or 0 for the node's {@code
+   * limits.max-request-bytes}.
+   */
   public record Route(
-      HttpMethod method, String pattern, HttpHandler handler, WebSocketEndpoint webSocket) {}
+      HttpMethod method,
+      String pattern,
+      HttpHandler handler,
+      WebSocketEndpoint webSocket,
+      int maxBodyBytes) {}
 
   private record Compiled(Route route, Segment[] segments) {}
 
   private record Segment(String literal, String param, Pattern regex) {}
 
   private final List<Compiled> routes;
+  private final int largestBodyLimit;
 
   private HttpRoutes(List<Compiled> routes) {
     this.routes = routes;
+    this.largestBodyLimit =
+        routes.stream().mapToInt(c -> c.route().maxBodyBytes()).max().orElse(0);
+  }
+
+  /** The largest body limit a route sets of its own (0: none sets one). */
+  public int largestBodyLimit() {
+    return largestBodyLimit;
+  }
+
+  /**
+   * The body limit of the route {@code method} and raw {@code path} resolve to: its own, or {@code
+   * fallback} (also for paths no route takes).
+   */
+  public int bodyLimit(HttpMethod method, String path, int fallback) {
+    if (largestBodyLimit == 0) {
+      return fallback;
+    }
+    Match m = match(method, path);
+    if (m instanceof Found f && f.route().maxBodyBytes() > 0) {
+      return f.route().maxBodyBytes();
+    }
+    return fallback;
   }
 
   /** A new, empty table. */
@@ -107,24 +138,32 @@ public final class HttpRoutes {
     private final List<Compiled> routes = new ArrayList<>();
 
     public Builder get(String pattern, HttpHandler handler) {
-      return add(new Route(HttpMethod.GET, pattern, handler, null));
+      return add(new Route(HttpMethod.GET, pattern, handler, null, 0));
     }
 
     public Builder post(String pattern, HttpHandler handler) {
-      return add(new Route(HttpMethod.POST, pattern, handler, null));
+      return add(new Route(HttpMethod.POST, pattern, handler, null, 0));
+    }
+
+    /** A POST route whose bodies may be up to {@code maxBodyBytes}, whatever the node's limit. */
+    public Builder post(String pattern, HttpHandler handler, int maxBodyBytes) {
+      if (maxBodyBytes < 1) {
+        throw new IllegalArgumentException("body limit " + maxBodyBytes);
+      }
+      return add(new Route(HttpMethod.POST, pattern, handler, null, maxBodyBytes));
     }
 
     public Builder put(String pattern, HttpHandler handler) {
-      return add(new Route(HttpMethod.PUT, pattern, handler, null));
+      return add(new Route(HttpMethod.PUT, pattern, handler, null, 0));
     }
 
     public Builder delete(String pattern, HttpHandler handler) {
-      return add(new Route(HttpMethod.DELETE, pattern, handler, null));
+      return add(new Route(HttpMethod.DELETE, pattern, handler, null, 0));
     }
 
     /** A WebSocket endpoint at {@code pattern} (upgraded from a GET). */
     public Builder webSocket(String pattern, WebSocketEndpoint endpoint) {
-      return add(new Route(HttpMethod.GET, pattern, null, endpoint));
+      return add(new Route(HttpMethod.GET, pattern, null, endpoint, 0));
     }
 
     private Builder add(Route route) {

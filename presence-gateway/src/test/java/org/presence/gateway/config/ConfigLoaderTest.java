@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -152,6 +153,56 @@ class ConfigLoaderTest {
                     .anyMatch(p -> p.startsWith("device.handshake-rate: "))
                     .anyMatch(p -> p.startsWith("device.max-message-length: "))
                     .anyMatch(p -> p.startsWith("push.secret: ")));
+  }
+
+  @Test
+  void load_notificationDefaults_areTheDocumentedOnes() {
+    NotificationsConfig n = ConfigLoader.load(null, Map.of(), Map.of()).notifications();
+    assertThat(n.maxBatch()).isEqualTo(100);
+    assertThat(n.maxBodyBytes()).isEqualTo(1 << 20);
+    assertThat(n.defaultTtl()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(n.rate()).isEqualTo(2000.0);
+    assertThat(n.burst()).isEqualTo(10000);
+    assertThat(n.actionSchemes()).containsExactly("http", "https", "app");
+    assertThat(n.maxTracked()).isEqualTo(100_000);
+    assertThat(n.frameItems()).isEqualTo(100);
+    assertThat(n.puidCache().maxSize()).isEqualTo(100_000);
+    NotificationsConfig custom =
+        ConfigLoader.load(
+                null,
+                Map.of("PRESENCE__NOTIFICATIONS__DEFAULT_TTL", "5m"),
+                Map.of("notifications.action-schemes", "[HTTPS, beerchat, https]"))
+            .notifications();
+    assertThat(custom.defaultTtl()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(custom.actionSchemes()).containsExactly("https", "beerchat");
+  }
+
+  @Test
+  void load_whenNotificationSettingsAreBad_thenEachIsNamed() {
+    for (Map<String, String> flags :
+        List.of(
+            Map.of("notifications.default-ttl", "4s"),
+            Map.of("notifications.default-ttl", "2h"),
+            Map.of("notifications.default-ttl", "1500ms"),
+            Map.of("notifications.action-schemes", "[javascript]"),
+            Map.of("notifications.action-schemes", "[https, DATA]"),
+            Map.of("notifications.action-schemes", "[\"not a scheme\"]"),
+            Map.of("notifications.action-schemes", "[]"),
+            Map.of("notifications.max-batch", "0"),
+            Map.of("notifications.max-body-bytes", "0"),
+            Map.of("notifications.rate", "0"),
+            Map.of("notifications.burst", "0"),
+            Map.of("notifications.max-tracked", "0"),
+            Map.of("notifications.frame-items", "0"),
+            Map.of("notifications.puid-cache.ttl", "0s"))) {
+      String key = flags.keySet().iterator().next();
+      String setting = key;
+      assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), flags))
+          .as("%s", flags)
+          .isInstanceOfSatisfying(
+              InvalidConfigException.class,
+              e -> assertThat(e.problems()).anyMatch(p -> p.startsWith(setting + ": ")));
+    }
   }
 
   @Test

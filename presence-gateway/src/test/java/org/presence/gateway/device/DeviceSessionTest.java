@@ -11,7 +11,10 @@ import org.presence.gateway.device.DeviceSession.Ignore;
 import org.presence.gateway.device.DeviceSession.Refuse;
 import org.presence.gateway.device.DeviceSession.Register;
 import org.presence.gateway.device.DeviceSession.State;
+import java.util.List;
 import org.presence.protocol.device.DeviceMessage.Ack;
+import org.presence.protocol.device.DeviceMessage.Acknowledge;
+import org.presence.protocol.device.DeviceMessage.Dismiss;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.RegisterPush;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
@@ -160,5 +163,29 @@ class DeviceSessionTest {
     open();
     assertThat(session.closed()).isEqualTo(State.OPEN);
     assertThat(session.closed()).isEqualTo(State.CLOSED);
+  }
+
+  @Test
+  void onFrame_whenAcknowledgeOrDismiss_thenAnswerWithTheIds() {
+    open();
+    assertThat(session.onFrame(new Acknowledge(ID, List.of("a", "b")), now))
+        .isEqualTo(new DeviceSession.Answer(true, List.of("a", "b")));
+    assertThat(session.onFrame(new Dismiss(ID, List.of("c")), now))
+        .isEqualTo(new DeviceSession.Answer(false, List.of("c")));
+  }
+
+  @Test
+  void onFrame_whenAnswerNamesAnotherSession_thenRefuseUnknownSession() {
+    open();
+    assertThat(session.onFrame(new Acknowledge(UUID.randomUUID(), List.of("a")), now))
+        .isEqualTo(new Refuse(ErrorCode.UNKNOWN_SESSION, null));
+    assertThat(session.onFrame(new Dismiss(UUID.randomUUID(), List.of("a")), now))
+        .isEqualTo(new Refuse(ErrorCode.UNKNOWN_SESSION, null));
+  }
+
+  @Test
+  void onFrame_whenAnswerBeforeConnect_thenEndWithNotConnected() {
+    assertThat(session.onFrame(new Dismiss(ID, List.of("a")), now))
+        .isEqualTo(new End(ErrorCode.NOT_CONNECTED, null));
   }
 }

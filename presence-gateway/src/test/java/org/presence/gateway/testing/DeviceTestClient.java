@@ -5,12 +5,18 @@ import io.netty.buffer.Unpooled;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
+import org.presence.protocol.device.DeviceMessage.LiveNotification;
+import org.presence.protocol.device.DeviceMessage.Notifications;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.ApplicationIds;
@@ -18,13 +24,16 @@ import org.presence.protocol.model.PresenceStatus;
 
 /**
  * A device for tests: a {@link WsClient} on {@code /presence} that speaks the device protocol
- * through {@link DeviceCodec}.
+ * through {@link DeviceCodec}. Pushed {@code {"notifications": ...}} frames are set aside while it
+ * waits for an answer, and read with {@link #notifications}.
  */
 public final class DeviceTestClient implements AutoCloseable {
   /** How long a test waits for an answer. */
   public static final Duration ANSWER = Duration.ofSeconds(10);
 
   private final WsClient ws;
+  private final Deque<Notifications> pushed = new ArrayDeque<>();
+  private final List<String> rawPushes = new ArrayList<>();
   private UUID session;
 
   private DeviceTestClient(WsClient ws) {
@@ -84,28 +93,88 @@ public final class DeviceTestClient implements AutoCloseable {
     return request(new StatusUpdate(session, status, message, apps));
   }
 
-  /** The next answer, decoded; fails the test when none comes. */
+  /** The next answer, decoded, pushed notifications set aside; fails the test when none comes. */
   public DeviceMessage reply() {
+    long deadline = System.nanoTime() + ANSWER.toNanos();
+    while (true) {
+      DeviceMessage m = next(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+      if (m == null) {
+        throw new AssertionError("no answer within " + ANSWER);
+      }
+      if (m instanceof Notifications n) {
+        pushed.add(n);
+        continue;
+      }
+      if (m instanceof Connected c) {
+        session = c.sessionId();
+      }
+      return m;
+    }
+  }
+
+  /** The next frame of any kind within {@code timeout}, or {@code null}. */
+  private DeviceMessage next(Duration timeout) {
     String text;
     try {
-      text = ws.next(ANSWER);
+      text = ws.next(timeout);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError(e);
     }
     if (text == null) {
-      throw new AssertionError("no answer within " + ANSWER);
+      return null;
     }
     ByteBuf b = Unpooled.copiedBuffer(text, StandardCharsets.UTF_8);
     try {
       DeviceMessage m = DeviceCodec.decodeReply(b);
-      if (m instanceof Connected c) {
-        session = c.sessionId();
+      if (m instanceof Notifications) {
+        rawPushes.add(text);
       }
       return m;
     } finally {
       b.release();
     }
+  }
+
+  /**
+   * The next pushed notifications frame within {@code timeout}, or {@code null}; answers that
+   * arrive meanwhile fail the test.
+   */
+  public Notifications notifications(Duration timeout) {
+    if (!pushed.isEmpty()) {
+      return pushed.poll();
+    }
+    DeviceMessage m = next(timeout);
+    if (m == null || m instanceof Notifications) {
+      return (Notifications) m;
+    }
+    throw new AssertionError("expected notifications, got " + m);
+  }
+
+  /** The next pushed notifications frame; fails the test when none comes in time. */
+  public Notifications notifications() {
+    Notifications n = notifications(ANSWER);
+    if (n == null) {
+      throw new AssertionError("no notifications within " + ANSWER);
+    }
+    return n;
+  }
+
+  /**
+   * Pushed notifications until {@code count} items arrived (over one or more frames); fails the
+   * test when they do not come in time.
+   */
+  public List<LiveNotification> notifications(int count) {
+    List<LiveNotification> out = new ArrayList<>();
+    while (out.size() < count) {
+      out.addAll(notifications().notifications());
+    }
+    return out;
+  }
+
+  /** The text of every notifications frame received so far, as sent. */
+  public List<String> rawPushes() {
+    return List.copyOf(rawPushes);
   }
 
   /** The next answer's errno; fails the test when the answer is not an error. */

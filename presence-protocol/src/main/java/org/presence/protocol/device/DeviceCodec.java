@@ -12,15 +12,23 @@ import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.UUID;
 import org.presence.protocol.device.DeviceMessage.Ack;
+import org.presence.protocol.device.DeviceMessage.Acknowledge;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
+import org.presence.protocol.device.DeviceMessage.Dismiss;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
+import org.presence.protocol.device.DeviceMessage.LiveNotification;
+import org.presence.protocol.device.DeviceMessage.Notifications;
 import org.presence.protocol.device.DeviceMessage.RegisterPush;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.json.HtmlSafeEscapes;
 import org.presence.protocol.json.Json;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
@@ -48,7 +56,8 @@ import org.presence.protocol.model.PresenceStatus;
  *       ErrorCode#WRONG_FIELD_TYPE}, {@link ErrorCode#INVALID_STATUS}, {@link
  *       ErrorCode#MESSAGE_TOO_LONG}, {@link ErrorCode#TOO_MANY_APPLICATION_IDS}, {@link
  *       ErrorCode#INVALID_APPLICATION_ID}, {@link ErrorCode#UNKNOWN_SESSION} (a {@code session_id}
- *       that is no UUID) or {@link ErrorCode#INVALID_FIELD_VALUE};
+ *       that is no UUID) or {@link ErrorCode#INVALID_FIELD_VALUE} (also an {@code ids} list that is
+ *       empty, longer than {@link DeviceMessage#MAX_NOTIFICATION_IDS} or holds a malformed id);
  *   <li>{@link ErrorCode#MISSING_FIELD}: a required field of the message is absent.
  * </ol>
  *
@@ -94,9 +103,10 @@ public final class DeviceCodec {
   private static final int F_STATUS = 5;
   private static final int F_MESSAGE = 6;
   private static final int F_XPI = 7;
-  private static final int FIELD_COUNT = 8;
+  private static final int F_IDS = 8;
+  private static final int FIELD_COUNT = 9;
   private static final String[] FIELD_NAMES = {
-    "type", "assertion", "application_ids", "device", "session_id", "status", "message", "xpi"
+    "type", "assertion", "application_ids", "device", "session_id", "status", "message", "xpi", "ids"
   };
 
   private static final int CONNECT_FIELDS =
@@ -104,6 +114,7 @@ public final class DeviceCodec {
   private static final int STATUS_FIELDS =
       bit(F_TYPE) | bit(F_SESSION_ID) | bit(F_STATUS) | bit(F_MESSAGE) | bit(F_APPLICATION_IDS);
   private static final int REGISTER_PUSH_FIELDS = bit(F_TYPE) | bit(F_SESSION_ID) | bit(F_XPI);
+  private static final int ANSWER_FIELDS = bit(F_TYPE) | bit(F_SESSION_ID) | bit(F_IDS);
 
   private static final byte[] ACK = "{\"result\":true}".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] CONNECTED_HEAD =
@@ -153,6 +164,7 @@ public final class DeviceCodec {
   private static final class Scratch {
     final byte[] bytes;
     final long[] ids;
+    final String[] notificationIds = new String[DeviceMessage.MAX_NOTIFICATION_IDS];
     JsonParser parser;
     ByteArrayFeeder feeder;
     /** Bytes fed to {@link #parser} before the current frame. */
@@ -289,6 +301,7 @@ public final class DeviceCodec {
     PresenceStatus status = null;
     String message = null;
     String xpi = null;
+    List<String> notificationIds = null;
 
     JsonToken t;
     while ((t = next(p)) != JsonToken.END_OBJECT) {
@@ -463,6 +476,41 @@ public final class DeviceCodec {
             xpi = p.getText();
           }
         }
+        case F_IDS -> {
+          if (v != JsonToken.START_ARRAY) {
+            error = wrongType(field);
+          } else {
+            String[] found = s.notificationIds;
+            int count = 0;
+            JsonToken e;
+            while ((e = next(p)) != JsonToken.END_ARRAY) {
+              if (error != null) {
+                p.skipChildren();
+                continue;
+              }
+              if (e != JsonToken.VALUE_STRING) {
+                error = wrongType(field);
+                p.skipChildren();
+              } else if (count == DeviceMessage.MAX_NOTIFICATION_IDS
+                  || !Chars.identifier(
+                      p.getTextCharacters(),
+                      p.getTextOffset(),
+                      p.getTextLength(),
+                      DeviceMessage.MAX_NOTIFICATION_ID_LENGTH)) {
+                error = invalidIds();
+              } else {
+                found[count++] = p.getText();
+              }
+            }
+            if (error == null && count == 0) {
+              error = invalidIds();
+            }
+            if (error == null) {
+              notificationIds = List.of(Arrays.copyOf(found, count));
+            }
+            Arrays.fill(found, 0, count, null);
+          }
+        }
         default -> throw new IllegalStateException("field " + field);
       }
       if (error != null) {
@@ -470,7 +518,8 @@ public final class DeviceCodec {
           errors = new FieldErrors();
         }
         errors.add(field, position, error);
-        if (v == JsonToken.START_OBJECT || (v == JsonToken.START_ARRAY && field != F_APPLICATION_IDS)) {
+        if (v == JsonToken.START_OBJECT
+            || (v == JsonToken.START_ARRAY && field != F_APPLICATION_IDS && field != F_IDS)) {
           p.skipChildren();
         }
       }
@@ -493,6 +542,7 @@ public final class DeviceCodec {
           case CONNECT -> CONNECT_FIELDS;
           case STATUS -> STATUS_FIELDS;
           case REGISTER_PUSH -> REGISTER_PUSH_FIELDS;
+          case ACKNOWLEDGE, DISMISS -> ANSWER_FIELDS;
         };
     if (errors != null) {
       ProtocolException fieldError = errors.first(relevant);
@@ -514,6 +564,16 @@ public final class DeviceCodec {
         require(present, F_SESSION_ID);
         require(present, F_XPI);
         yield new RegisterPush(sessionId, xpi);
+      }
+      case ACKNOWLEDGE -> {
+        require(present, F_SESSION_ID);
+        require(present, F_IDS);
+        yield new Acknowledge(sessionId, notificationIds);
+      }
+      case DISMISS -> {
+        require(present, F_SESSION_ID);
+        require(present, F_IDS);
+        yield new Dismiss(sessionId, notificationIds);
       }
     };
   }
@@ -553,6 +613,12 @@ public final class DeviceCodec {
     }
   }
 
+  private static ProtocolException invalidIds() {
+    return new ProtocolException(
+        ErrorCode.INVALID_FIELD_VALUE,
+        "ids: 1-" + DeviceMessage.MAX_NOTIFICATION_IDS + " notification ids");
+  }
+
   private static ProtocolException wrongType(int field) {
     return new ProtocolException(ErrorCode.WRONG_FIELD_TYPE, FIELD_NAMES[field]);
   }
@@ -564,7 +630,10 @@ public final class DeviceCodec {
   private static int field(String name) {
     switch (name.length()) {
       case 3:
-        return name.equals("xpi") ? F_XPI : -1;
+        if (name.equals("xpi")) {
+          return F_XPI;
+        }
+        return name.equals("ids") ? F_IDS : -1;
       case 4:
         return name.equals("type") ? F_TYPE : -1;
       case 6:
@@ -621,13 +690,14 @@ public final class DeviceCodec {
   // Decoding server frames (client side)
 
   /**
-   * Decodes an answer of the server: {@link Connected}, {@link Ack} or {@link ErrorReply}. For
-   * clients and tests; not on the server's hot path.
+   * Decodes a frame of the server: {@link Connected}, {@link Ack}, {@link ErrorReply} or pushed
+   * {@link Notifications}. For clients and tests; not on the server's hot path.
    *
    * @throws ProtocolException ({@link ErrorCode#MALFORMED_JSON}) when the frame is none of them
    */
   public static DeviceMessage decodeReply(ByteBuf frame) {
-    try (JsonParser p = Json.parser(Json.frames(), frame)) {
+    // Pushed notification frames are larger than requests (up to about 40 KiB).
+    try (JsonParser p = Json.parser(Json.documents(), frame)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON object");
       }
@@ -635,6 +705,7 @@ public final class DeviceCodec {
       String session = null;
       Integer errno = null;
       String reason = null;
+      List<LiveNotification> notifications = null;
       JsonToken t;
       while ((t = p.nextToken()) != JsonToken.END_OBJECT) {
         if (t != JsonToken.FIELD_NAME) {
@@ -648,8 +719,12 @@ public final class DeviceCodec {
           case "session_id" -> session = v == JsonToken.VALUE_STRING ? p.getText() : null;
           case "errno" -> errno = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : null;
           case "reason" -> reason = v == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "notifications" -> notifications = readNotifications(p, v);
           default -> p.skipChildren();
         }
+      }
+      if (notifications != null) {
+        return new Notifications(notifications);
       }
       if (Boolean.TRUE.equals(result)) {
         if (session == null) {
@@ -670,6 +745,46 @@ public final class DeviceCodec {
     } catch (IOException e) {
       throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getMessage()), e);
     }
+  }
+
+  private static List<LiveNotification> readNotifications(JsonParser p, JsonToken start)
+      throws IOException {
+    if (start != JsonToken.START_ARRAY) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "notifications is not a list");
+    }
+    List<LiveNotification> out = new ArrayList<>();
+    JsonToken t;
+    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+      if (t != JsonToken.START_OBJECT) {
+        throw new ProtocolException(ErrorCode.MALFORMED_JSON, "a notification is not an object");
+      }
+      String id = null;
+      long appId = 0;
+      String source = null;
+      String message = null;
+      String action = null;
+      long expires = 0;
+      boolean missed = false;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken v = p.nextToken();
+        switch (name) {
+          case "id" -> id = v == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "appid" -> appId = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : 0;
+          case "source" -> source = v == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "message" -> message = v == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "action" -> action = v == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "expires" -> expires = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : 0;
+          case "missed" -> missed = v == JsonToken.VALUE_TRUE;
+          default -> p.skipChildren();
+        }
+      }
+      if (id == null || source == null || message == null || action == null) {
+        throw new ProtocolException(ErrorCode.MALFORMED_JSON, "incomplete notification");
+      }
+      out.add(new LiveNotification(id, appId, source, message, action, expires, missed));
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -693,6 +808,43 @@ public final class DeviceCodec {
         throw new UncheckedIOException(e);
       }
     }
+  }
+
+  /**
+   * Soft size of a pushed notifications frame: {@link #encodeNotifications} closes a frame once it
+   * passes this, so no frame exceeds it by more than one item (at most about 7 KiB: 512-character
+   * message and action, every character escaped).
+   */
+  public static final int NOTIFICATIONS_FRAME_BYTES = 32 * 1024;
+
+  /**
+   * Appends one {@code {"notifications": [...]}} frame to {@code out} with the items of {@code
+   * items} from {@code from} on: at most {@code maxItems}, and none after the frame passed {@link
+   * #NOTIFICATIONS_FRAME_BYTES}. Returns how many items it holds (at least one, when any is left).
+   * Markup characters in texts are escaped ({@link HtmlSafeEscapes}).
+   */
+  public static int encodeNotifications(
+      List<LiveNotification> items, int from, int maxItems, ByteBuf out) {
+    int start = out.writerIndex();
+    int count = 0;
+    try (JsonGenerator g = Json.generator(out)) {
+      g.setCharacterEscapes(HtmlSafeEscapes.INSTANCE);
+      g.writeStartObject();
+      g.writeArrayFieldStart("notifications");
+      for (int i = from; i < items.size() && count < maxItems; i++) {
+        writeNotification(g, items.get(i));
+        count++;
+        g.flush();
+        if (out.writerIndex() - start >= NOTIFICATIONS_FRAME_BYTES) {
+          break;
+        }
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return count;
   }
 
   /** Appends the {@code {"result":true}} acknowledgement to {@code out}. */
@@ -734,6 +886,17 @@ public final class DeviceCodec {
       g.writeStringField("type", DeviceMessageType.REGISTER_PUSH.wireName());
       g.writeStringField("session_id", r.sessionId().toString());
       g.writeStringField("xpi", r.presenceId());
+    } else if (message instanceof Acknowledge a) {
+      writeAnswer(g, DeviceMessageType.ACKNOWLEDGE, a.sessionId(), a.ids());
+    } else if (message instanceof Dismiss d) {
+      writeAnswer(g, DeviceMessageType.DISMISS, d.sessionId(), d.ids());
+    } else if (message instanceof Notifications n) {
+      g.setCharacterEscapes(HtmlSafeEscapes.INSTANCE);
+      g.writeArrayFieldStart("notifications");
+      for (LiveNotification item : n.notifications()) {
+        writeNotification(g, item);
+      }
+      g.writeEndArray();
     } else if (message instanceof ErrorReply e) {
       g.writeBooleanField("result", false);
       g.writeNumberField("errno", e.errno());
@@ -743,6 +906,36 @@ public final class DeviceCodec {
       g.writeStringField("session_id", c.sessionId().toString());
     } else {
       g.writeBooleanField("result", true);
+    }
+    g.writeEndObject();
+  }
+
+  private static void writeAnswer(
+      JsonGenerator g, DeviceMessageType type, UUID sessionId, List<String> ids)
+      throws IOException {
+    g.writeStringField("type", type.wireName());
+    g.writeStringField("session_id", sessionId.toString());
+    g.writeArrayFieldStart("ids");
+    for (String id : ids) {
+      g.writeString(id);
+    }
+    g.writeEndArray();
+  }
+
+  /**
+   * Writes one pushed notification as an object of the {@code notifications} list. Its texts are
+   * JSON strings, escaped by the generator: markup or quotes in a message stay data.
+   */
+  public static void writeNotification(JsonGenerator g, LiveNotification n) throws IOException {
+    g.writeStartObject();
+    g.writeStringField("id", n.id());
+    g.writeNumberField("appid", n.appId());
+    g.writeStringField("source", n.source());
+    g.writeStringField("message", n.message());
+    g.writeStringField("action", n.action());
+    g.writeNumberField("expires", n.expiresAt());
+    if (n.missed()) {
+      g.writeBooleanField("missed", true);
     }
     g.writeEndObject();
   }

@@ -1,5 +1,6 @@
 package org.presence.protocol.device;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -10,9 +11,10 @@ import org.presence.protocol.model.PresenceStatus;
 /**
  * A message of the device channel, the WebSocket at {@code /presence} (wiki, "1. Device Channel
  * to Mozilla Presence"): one JSON object per text frame. Devices send {@link Connect}, {@link
- * StatusUpdate} and {@link RegisterPush}; the server answers with {@link Connected}, {@link Ack}
- * or {@link ErrorReply}. {@link DeviceCodec} reads and writes them; {@code docs/device-protocol.md}
- * shows every frame.
+ * StatusUpdate}, {@link RegisterPush}, {@link Acknowledge} and {@link Dismiss}; the server answers
+ * with {@link Connected}, {@link Ack} or {@link ErrorReply}, and pushes {@link Notifications} on its
+ * own (wiki section 6, seed 002 "Live notifications"). {@link DeviceCodec} reads and writes them;
+ * {@code docs/device-protocol.md} and {@code docs/notifications.md} show every frame.
  *
  * <p>Values are small and immutable. Optional fields are {@code null} when absent.
  */
@@ -22,6 +24,12 @@ public sealed interface DeviceMessage {
 
   /** Longest push presence id ({@code xpi}): {@code [A-Za-z0-9._:-]}, 1 to 128 characters. */
   int MAX_PRESENCE_ID_LENGTH = 128;
+
+  /** Most notification ids in one {@link Acknowledge} or {@link Dismiss}. */
+  int MAX_NOTIFICATION_IDS = 100;
+
+  /** Longest notification id: {@code [A-Za-z0-9._:-]}, 1 to 64 characters. */
+  int MAX_NOTIFICATION_ID_LENGTH = 64;
 
   /** Whether {@code device} is a well-formed device id. */
   static boolean validDeviceId(String device) {
@@ -82,6 +90,73 @@ public sealed interface DeviceMessage {
     public RegisterPush {
       Objects.requireNonNull(sessionId, "sessionId");
       Objects.requireNonNull(presenceId, "presenceId");
+    }
+  }
+
+  /**
+   * The user acted on live notifications (the wiki's "response considered acknowledgement": the
+   * device switched to the application), {@code {"type": "acknowledge", "session_id": "...",
+   * "ids": ["..."]}}.
+   *
+   * @param sessionId the session
+   * @param ids the notifications' ids, 1 to {@link #MAX_NOTIFICATION_IDS}, in frame order
+   */
+  record Acknowledge(UUID sessionId, List<String> ids) implements DeviceMessage {
+    public Acknowledge {
+      Objects.requireNonNull(sessionId, "sessionId");
+      ids = List.copyOf(ids);
+    }
+  }
+
+  /**
+   * The user dismissed live notifications, {@code {"type": "dismiss", "session_id": "...",
+   * "ids": ["..."]}}.
+   *
+   * @param sessionId the session
+   * @param ids the notifications' ids, 1 to {@link #MAX_NOTIFICATION_IDS}, in frame order
+   */
+  record Dismiss(UUID sessionId, List<String> ids) implements DeviceMessage {
+    public Dismiss {
+      Objects.requireNonNull(sessionId, "sessionId");
+      ids = List.copyOf(ids);
+    }
+  }
+
+  /**
+   * One live notification as a device receives it, an item of {@link Notifications}.
+   *
+   * @param id the notification's id, what {@link Acknowledge} and {@link Dismiss} name
+   * @param appId the application that sent it ({@code appid} on the wire)
+   * @param source the application's name, to show as the sender
+   * @param message the text to show (data: a device must not render it as markup)
+   * @param action the URL or app URI to open when the user acts on it
+   * @param expiresAt until when it may be acted on, epoch milliseconds ({@code expires})
+   * @param missed whether it arrives after that (the wiki's "missed": to be kept apart, no longer
+   *     actionable); absent on the wire when false
+   */
+  record LiveNotification(
+      String id,
+      long appId,
+      String source,
+      String message,
+      String action,
+      long expiresAt,
+      boolean missed) {
+    public LiveNotification {
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(source, "source");
+      Objects.requireNonNull(message, "message");
+      Objects.requireNonNull(action, "action");
+    }
+  }
+
+  /**
+   * Live notifications pushed by the server, {@code {"notifications": [{"id": "...", "appid": 421,
+   * "source": "...", "message": "...", "action": "...", "expires": 1700000000000}]}} (seed 002).
+   */
+  record Notifications(List<LiveNotification> notifications) implements DeviceMessage {
+    public Notifications {
+      notifications = List.copyOf(notifications);
     }
   }
 

@@ -9,13 +9,17 @@ import java.util.Optional;
  *   <li>{@code connect}: the session request, the first frame of a socket;
  *   <li>{@code status}: a status update of an open session;
  *   <li>{@code register_push}: ties the device's push-server presence id ({@code xpi}) to the
- *       session's user (seed 001, "Proposed Modifications to SimplePush").
+ *       session's user (seed 001, "Proposed Modifications to SimplePush");
+ *   <li>{@code acknowledge}: the user acted on live notifications;
+ *   <li>{@code dismiss}: the user dismissed live notifications.
  * </ul>
  */
 public enum DeviceMessageType {
   CONNECT("connect"),
   STATUS("status"),
-  REGISTER_PUSH("register_push");
+  REGISTER_PUSH("register_push"),
+  ACKNOWLEDGE("acknowledge"),
+  DISMISS("dismiss");
 
   private static final DeviceMessageType[] VALUES = values();
 

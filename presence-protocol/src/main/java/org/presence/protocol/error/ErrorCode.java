@@ -155,6 +155,11 @@ public enum ErrorCode {
   BATCH_TOO_LARGE(171, 413, "Too many notifications in one batch"),
   /** The application is over its notification rate limit; retry later. */
   APP_RATE_LIMITED(172, 429, "Application rate limit exceeded", true),
+  /**
+   * A device answered a notification id this node does not know for its user: never delivered to
+   * it here, past its ttl (missed), or forgotten under memory pressure.
+   */
+  UNKNOWN_NOTIFICATION(173, 404, "Unknown notification, or it can no longer be answered"),
 
   // ---- 190–199: update channel and stream ----
   /** The {@code since} sequence number is malformed or ahead of the application's log. */
@@ -286,6 +291,10 @@ public enum ErrorCode {
       case TOO_MANY_APP_CONNECTIONS ->
           "Close update connections you no longer use, or reconnect after a backoff.";
       case TOO_MANY_APP_RECONNECTS -> "Reconnect after a backoff; keep connections open.";
+      case APP_RATE_LIMITED ->
+          "Retry the refused items after the Retry-After seconds; send at most the rate limit.";
+      case UNKNOWN_NOTIFICATION ->
+          "Show the notification as missed; it can no longer be acknowledged.";
       default -> {
         if (sessionLost()) {
           yield retryable()

@@ -138,7 +138,55 @@ class DeviceCodecMalformedTest {
         row("{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":\"a/b\"}",
             ErrorCode.INVALID_FIELD_VALUE, null),
         row("{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":5}",
-            ErrorCode.WRONG_FIELD_TYPE, "xpi"));
+            ErrorCode.WRONG_FIELD_TYPE, "xpi"),
+        // Acknowledge and dismiss.
+        row("{\"type\":\"acknowledge\",\"ids\":[\"a\"]}", ErrorCode.MISSING_FIELD, "session_id"),
+        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\"}", ErrorCode.MISSING_FIELD, "ids"),
+        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":null}",
+            ErrorCode.MISSING_FIELD, "ids"),
+        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":\"a\"}",
+            ErrorCode.WRONG_FIELD_TYPE, "ids"),
+        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":{\"a\":1}}",
+            ErrorCode.WRONG_FIELD_TYPE, "ids"),
+        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":[1]}",
+            ErrorCode.WRONG_FIELD_TYPE, "ids"),
+        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":[[\"a\"]]}",
+            ErrorCode.WRONG_FIELD_TYPE, "ids"),
+        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[]}",
+            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
+        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\"\"]}",
+            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
+        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\"a b\"]}",
+            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
+        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\"<x>\"]}",
+            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
+        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\""
+                + "i".repeat(65) + "\"]}",
+            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
+        row("{\"type\":\"acknowledge\",\"session_id\":\"nope\",\"ids\":[\"a\"]}",
+            ErrorCode.UNKNOWN_SESSION, "not a session id"),
+        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S
+                + "\",\"ids\":[\"a\"],\"ids\":[\"b\"]}",
+            ErrorCode.DUPLICATE_FIELD, "ids"));
+  }
+
+  @org.junit.jupiter.api.Test
+  void decode_whenMoreThanHundredIds_thenInvalidFieldValue() {
+    DeviceCodec wide = new DeviceCodec(new DeviceCodec.Limits(8192, 3, 10));
+    StringBuilder ids = new StringBuilder();
+    for (int i = 0; i < 101; i++) {
+      ids.append(i == 0 ? "" : ",").append("\"n").append(i).append('"');
+    }
+    String frame =
+        "{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":[" + ids + "]}";
+    ByteBuf b = Unpooled.copiedBuffer(frame, StandardCharsets.UTF_8);
+    try {
+      ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> wide.decode(b));
+      assertThat(e.code()).isEqualTo(ErrorCode.INVALID_FIELD_VALUE);
+      assertThat(e.detail()).isEqualTo("ids: 1-100 notification ids");
+    } finally {
+      b.release();
+    }
   }
 
   @ParameterizedTest(name = "[{index}] {1} {0}")

@@ -16,9 +16,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.presence.protocol.device.DeviceMessage.Ack;
+import org.presence.protocol.device.DeviceMessage.Acknowledge;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
+import org.presence.protocol.device.DeviceMessage.Dismiss;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
+import org.presence.protocol.device.DeviceMessage.LiveNotification;
+import org.presence.protocol.device.DeviceMessage.Notifications;
 import org.presence.protocol.device.DeviceMessage.RegisterPush;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.error.ErrorCode;
@@ -81,6 +85,136 @@ class DeviceCodecTest {
   void decode_whenRegisterPush_thenPresenceId() {
     assertThat(decode(json("register-push")))
         .isEqualTo(new RegisterPush(SESSION, "8b4a1f6e-5c8d-4f2e-9a57-0c3e1d2b7f90"));
+  }
+
+  @Test
+  void decode_whenGoldenAcknowledge_thenIds() {
+    assertThat(decode(json("acknowledge")))
+        .isEqualTo(new Acknowledge(SESSION, List.of("Yq3kP0c2TnW8x1bLm9sRfA")));
+  }
+
+  @Test
+  void decode_whenGoldenDismissTypeLast_thenIdsInOrder() {
+    assertThat(decode(json("dismiss")))
+        .isEqualTo(
+            new Dismiss(SESSION, List.of("Yq3kP0c2TnW8x1bLm9sRfA", "b7Qx-2Lr_0aZk4MnT8vWpE")));
+  }
+
+  @Test
+  void decode_whenHundredIds_thenAllKept() {
+    List<String> ids = java.util.stream.IntStream.range(0, 100).mapToObj(i -> "id-" + i).toList();
+    String frame =
+        new String(DeviceCodec.toBytes(new Dismiss(SESSION, ids)), StandardCharsets.UTF_8);
+    DeviceCodec wide = new DeviceCodec(new DeviceCodec.Limits(4096, 100, 140));
+    ByteBuf b = buf(frame);
+    try {
+      assertThat(((Dismiss) wide.decode(b)).ids()).isEqualTo(ids);
+    } finally {
+      b.release();
+    }
+  }
+
+  @Test
+  void decodeReply_whenGoldenNotifications_thenEveryItem() {
+    assertThat(decodeReply(json("notifications")))
+        .isEqualTo(
+            new Notifications(
+                List.of(
+                    new LiveNotification(
+                        "Yq3kP0c2TnW8x1bLm9sRfA",
+                        421,
+                        "BeerChat",
+                        "Fred wants you to join #ale",
+                        "https://beerchat.example.com/rooms/ale",
+                        1700000060000L,
+                        false),
+                    new LiveNotification(
+                        "b7Qx-2Lr_0aZk4MnT8vWpE",
+                        492,
+                        "Tavern",
+                        "<b>Last call</b> & \"cheers\"",
+                        "app://tavern.example.com/open",
+                        1700000005000L,
+                        true))));
+  }
+
+  @Test
+  void encode_whenNotifications_thenMissedOnlyWhenTrue() {
+    String text =
+        new String(
+            DeviceCodec.toBytes(
+                new Notifications(
+                    List.of(
+                        new LiveNotification("a", 1, "S", "m", "https://x.example", 5, false),
+                        new LiveNotification("b", 2, "T", "n", "https://y.example", 6, true)))),
+            StandardCharsets.UTF_8);
+    assertThat(text)
+        .isEqualTo(
+            "{\"notifications\":[{\"id\":\"a\",\"appid\":1,\"source\":\"S\",\"message\":\"m\","
+                + "\"action\":\"https://x.example\",\"expires\":5},{\"id\":\"b\",\"appid\":2,"
+                + "\"source\":\"T\",\"message\":\"n\",\"action\":\"https://y.example\","
+                + "\"expires\":6,\"missed\":true}]}");
+  }
+
+  @Test
+  void encodeNotifications_splitsByCountAndBySize_andEveryFrameDecodes() {
+    List<LiveNotification> small =
+        java.util.stream.IntStream.range(0, 25)
+            .mapToObj(i -> new LiveNotification("s" + i, 1, "S", "m" + i, "https://x.example", 9, false))
+            .toList();
+    List<LiveNotification> got = new java.util.ArrayList<>();
+    int from = 0;
+    List<Integer> sizes = new java.util.ArrayList<>();
+    while (from < small.size()) {
+      ByteBuf b = Unpooled.buffer();
+      try {
+        int n = DeviceCodec.encodeNotifications(small, from, 10, b);
+        sizes.add(n);
+        got.addAll(((Notifications) DeviceCodec.decodeReply(b)).notifications());
+        from += n;
+      } finally {
+        b.release();
+      }
+    }
+    assertThat(sizes).containsExactly(10, 10, 5);
+    assertThat(got).isEqualTo(small);
+
+    // Worst-case items: every character escaped. Frames stay near the soft size.
+    String heavy = "<".repeat(512);
+    List<LiveNotification> big =
+        java.util.stream.IntStream.range(0, 30)
+            .mapToObj(i -> new LiveNotification("b" + i, 1, "<".repeat(100), heavy,
+                "https://x.example/?" + "&".repeat(400), 9, false))
+            .toList();
+    from = 0;
+    got.clear();
+    while (from < big.size()) {
+      ByteBuf b = Unpooled.buffer();
+      try {
+        int n = DeviceCodec.encodeNotifications(big, from, 100, b);
+        assertThat(n).isPositive();
+        assertThat(b.readableBytes())
+            .isLessThan(DeviceCodec.NOTIFICATIONS_FRAME_BYTES + 8 * 1024);
+        got.addAll(((Notifications) DeviceCodec.decodeReply(b)).notifications());
+        from += n;
+      } finally {
+        b.release();
+      }
+    }
+    assertThat(got).isEqualTo(big);
+  }
+
+  @Test
+  void encode_whenMarkupAndControlsInMessage_thenEscapedAndDecodedUnchanged() {
+    String message = "<script>alert('x')</script> & \"q\" \\ \n\t é 🎣";
+    LiveNotification n =
+        new LiveNotification("a", 1, "<i>S</i>", message, "https://x.example/?a=1&b=2", 5, false);
+    String text =
+        new String(
+            DeviceCodec.toBytes(new Notifications(List.of(n))), StandardCharsets.UTF_8);
+    assertThat(text).doesNotContain("<").doesNotContain(">").doesNotContain("&").doesNotContain("'");
+    assertThat(text).contains("\\u003Cscript\\u003E");
+    assertThat(decodeReply(text)).isEqualTo(new Notifications(List.of(n)));
   }
 
   @Test
@@ -160,7 +294,9 @@ class DeviceCodecTest {
         new Connect("x", ApplicationIds.NONE, "a:b.c_d-e"),
         new StatusUpdate(SESSION, PresenceStatus.UNAVAILABLE, "gone \"fishing\" \\ 🎣", null),
         new StatusUpdate(UUID.randomUUID(), PresenceStatus.ONLINE, null, ApplicationIds.of(7)),
-        new RegisterPush(SESSION, "xpi-123"));
+        new RegisterPush(SESSION, "xpi-123"),
+        new Acknowledge(SESSION, List.of("a", "b.c:d_e-f")),
+        new Dismiss(UUID.randomUUID(), List.of("x".repeat(64))));
   }
 
   @ParameterizedTest
@@ -176,7 +312,10 @@ class DeviceCodecTest {
         new Connected(new UUID(-1, -1)),
         Ack.INSTANCE,
         ErrorReply.of(ErrorCode.INVALID_ASSERTION, null),
-        ErrorReply.of(ErrorCode.SESSION_REPLACED, "by 127.0.0.1"));
+        ErrorReply.of(ErrorCode.SESSION_REPLACED, "by 127.0.0.1"),
+        new Notifications(List.of()),
+        new Notifications(
+            List.of(new LiveNotification("id", 7, "src", "msg ☕", "app://x/y", 123, true))));
   }
 
   @ParameterizedTest

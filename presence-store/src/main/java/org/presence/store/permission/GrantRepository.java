@@ -1,6 +1,8 @@
 package org.presence.store.permission;
 
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
@@ -18,6 +20,12 @@ public interface GrantRepository {
 
   /** Whether {@code puid} is active, paused, revoked or unknown for {@code appId}. */
   CompletionStage<PuidState> puidState(long appId, String puid);
+
+  /**
+   * Resolves many PUIDs at once (one round trip): live grants and revoked PUIDs, by PUID. PUIDs
+   * that never existed are absent from the map.
+   */
+  CompletionStage<Map<String, PuidRecord>> lookup(Collection<String> puids);
 
   /** All live grants of a user, by application then user string. */
   CompletionStage<List<Grant>> listByUser(String userSub);

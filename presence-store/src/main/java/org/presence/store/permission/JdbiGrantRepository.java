@@ -3,8 +3,14 @@ package org.presence.store.permission;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
@@ -15,6 +21,9 @@ import org.presence.store.db.Timestamps;
 public final class JdbiGrantRepository implements GrantRepository {
   private static final String COLUMNS =
       "puid, user_sub, app_id, user_string, enabled, created_at, updated_at";
+
+  /** PUIDs per IN list, so that a statement stays small whatever the batch. */
+  private static final int LOOKUP_CHUNK = 500;
 
   private final Db db;
 
@@ -73,6 +82,47 @@ public final class JdbiGrantRepository implements GrantRepository {
                       .one()
                   > 0;
           return revoked ? PuidState.REVOKED : PuidState.UNKNOWN;
+        });
+  }
+
+  @Override
+  public CompletionStage<Map<String, PuidRecord>> lookup(Collection<String> puids) {
+    List<String> all = List.copyOf(new LinkedHashSet<>(puids));
+    if (all.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
+    return db.call(
+        h -> {
+          Map<String, PuidRecord> out = new HashMap<>();
+          for (int from = 0; from < all.size(); from += LOOKUP_CHUNK) {
+            List<String> chunk = all.subList(from, Math.min(all.size(), from + LOOKUP_CHUNK));
+            h.createQuery("SELECT puid, user_sub, app_id, enabled FROM grants WHERE puid IN (<p>)")
+                .bindList("p", chunk)
+                .map(
+                    (rs, ctx) ->
+                        new PuidRecord(
+                            rs.getString("puid"),
+                            rs.getLong("app_id"),
+                            rs.getString("user_sub"),
+                            rs.getBoolean("enabled") ? PuidState.ACTIVE : PuidState.PAUSED))
+                .forEach(r -> out.put(r.puid(), r));
+            List<String> missing = new ArrayList<>();
+            for (String p : chunk) {
+              if (!out.containsKey(p)) {
+                missing.add(p);
+              }
+            }
+            if (!missing.isEmpty()) {
+              h.createQuery("SELECT puid, app_id FROM revoked_puids WHERE puid IN (<p>)")
+                  .bindList("p", missing)
+                  .map(
+                      (rs, ctx) ->
+                          new PuidRecord(
+                              rs.getString("puid"), rs.getLong("app_id"), null, PuidState.REVOKED))
+                  .forEach(r -> out.put(r.puid(), r));
+            }
+          }
+          return out;
         });
   }
 

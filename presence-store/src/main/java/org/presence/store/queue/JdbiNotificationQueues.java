@@ -2,34 +2,65 @@ package org.presence.store.queue;
 
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.core.statement.StatementContext;
 import org.presence.store.db.Db;
 import org.presence.store.db.Timestamps;
 
 /**
- * {@link NotificationQueues} in the database: the embedded H2 file (whose commits reach the disk
- * before they return) or PostgreSQL. A batch is one transaction; each (user, app) queue's head row
- * is locked, in a fixed order, before its items are written, so concurrent writers of one queue
- * cannot both trim it and two batches cannot deadlock.
+ * {@link NotificationQueues} in the database: the embedded H2 file (whose commits reach the file
+ * before they return) or PostgreSQL.
+ *
+ * <p>A batch is one transaction of a handful of statements, however many items it holds: the
+ * heads of its queues are locked with one query per application (a head row exists only to be
+ * locked), missing heads inserted in one batch, queue sizes and last sequence numbers read with one
+ * grouped query, the items inserted in one batch; only queues that overflow cost a query more (to
+ * find and delete their oldest items). Every writer of a queue (enqueue, remove, clear) locks its
+ * head row first, in (application, user) order, so writers of the same queue take turns and trims
+ * never race. Should two transactions still collide (a deadlock detected, a lock wait timed out,
+ * two first writers inserting the same head), the loser is rolled back and run again.
  */
 public final class JdbiNotificationQueues implements NotificationQueues {
   private static final String COLUMNS =
-      "id, app_id, source, message, action, created_at, expires_at, receipts";
+      "id, app_id, puid, source, message, action, created_at, expires_at, receipts";
 
-  private record Head(String userKey, long appId) implements Comparable<Head> {
+  /** Values per IN list, so that a statement stays small whatever the batch. */
+  private static final int IN_CHUNK = 500;
+
+  /** Runs of one transaction that collided before it is given up. */
+  private static final int MAX_ATTEMPTS = 8;
+
+  /** A queue: its head row's key. Ordered by application, then user: the locking order. */
+  private record Head(long appId, String userKey) implements Comparable<Head> {
     @Override
     public int compareTo(Head o) {
-      int c = userKey.compareTo(o.userKey);
-      return c != 0 ? c : Long.compare(appId, o.appId);
+      int c = Long.compare(appId, o.appId);
+      return c != 0 ? c : userKey.compareTo(o.userKey);
     }
+  }
+
+  /** What a batch knows of one of its queues while it writes. */
+  private static final class QueueState {
+    long nextSeq = 1;
+    boolean exists;
+    int countBefore;
+    int added;
+    long firstNewSeq;
   }
 
   private final Db db;
@@ -38,124 +69,249 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     this.db = db;
   }
 
-  @Override
-  public CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries) {
-    TreeSet<Head> heads = new TreeSet<>();
-    for (Entry e : entries) {
-      heads.add(new Head(UserKeys.of(e.userSub()), e.notification().appId()));
-    }
-    return db.call(
-            h -> {
-              // Head rows are made outside the batch's transaction: on PostgreSQL a unique
-              // violation (a concurrent first writer) would abort the whole transaction.
-              for (Head head : heads) {
-                ensureHead(h, head);
-              }
-              return null;
-            })
-        .thenCompose(
-            x ->
-                db.inTransaction(
-                    h -> {
-                      for (Head head : heads) {
-                        h.createQuery(
-                                "SELECT next_seq FROM notification_queues"
-                                    + " WHERE user_key = :u AND app_id = :a FOR UPDATE")
-                            .bind("u", head.userKey())
-                            .bind("a", head.appId())
-                            .mapTo(Long.class)
-                            .one();
-                      }
-                      List<Enqueued> out = new ArrayList<>(entries.size());
-                      for (Entry e : entries) {
-                        out.add(append(h, UserKeys.of(e.userSub()), e.notification()));
-                      }
-                      return out;
-                    }));
+  // ---------------------------------------------------------------------------------------------
+  // Transactions that may collide
+
+  private <T> CompletionStage<T> retrying(Db.Work<T> work) {
+    return attempt(work, 1);
   }
 
-  private static void ensureHead(Handle h, Head head) {
-    boolean exists =
-        h.createQuery(
-                "SELECT COUNT(*) FROM notification_queues WHERE user_key = :u AND app_id = :a")
-            .bind("u", head.userKey())
-            .bind("a", head.appId())
-            .mapTo(Long.class)
-            .one()
-            > 0;
-    if (exists) {
-      return;
-    }
-    try {
-      h.createUpdate(
-              "INSERT INTO notification_queues (user_key, app_id, next_seq) VALUES (:u, :a, 1)")
-          .bind("u", head.userKey())
-          .bind("a", head.appId())
-          .execute();
-    } catch (RuntimeException e) {
-      if (!Db.isUniqueViolation(e)) {
-        throw e;
+  private <T> CompletionStage<T> attempt(Db.Work<T> work, int n) {
+    return db.inTransaction(work)
+        .handle(
+            (v, e) -> {
+              if (e == null) {
+                return CompletableFuture.completedFuture(v);
+              }
+              if (n < MAX_ATTEMPTS && collided(e)) {
+                return attempt(work, n + 1);
+              }
+              return CompletableFuture.<T>failedFuture(e);
+            })
+        .thenCompose(x -> x);
+  }
+
+  /**
+   * Whether {@code e} is a collision worth another run: a deadlock or serialization failure
+   * (40001, 40P01), a lock wait given up (H2 HYT00, PostgreSQL 55P03), or a unique violation
+   * (23505: another first writer inserted the same head).
+   */
+  static boolean collided(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof SQLException sql) {
+        String s = sql.getSQLState();
+        if ("40001".equals(s) || "40P01".equals(s) || "HYT00".equals(s) || "55P03".equals(s)
+            || "23505".equals(s)) {
+          return true;
+        }
+      }
+      if (c.getCause() == c) {
+        break;
       }
     }
+    return false;
   }
 
-  private static Enqueued append(Handle h, String userKey, Notification n) {
-    long seq =
-        h.createQuery(
-                "SELECT next_seq FROM notification_queues WHERE user_key = :u AND app_id = :a")
-            .bind("u", userKey)
-            .bind("a", n.appId())
-            .mapTo(Long.class)
-            .one();
-    h.createUpdate(
-            "UPDATE notification_queues SET next_seq = :n WHERE user_key = :u AND app_id = :a")
-        .bind("n", seq + 1)
-        .bind("u", userKey)
-        .bind("a", n.appId())
-        .execute();
-    h.createUpdate(
+  /** {@code all} in slices of at most {@link #IN_CHUNK}. */
+  private static <T> List<List<T>> chunks(List<T> all) {
+    List<List<T>> out = new ArrayList<>();
+    for (int from = 0; from < all.size(); from += IN_CHUNK) {
+      out.add(all.subList(from, Math.min(all.size(), from + IN_CHUNK)));
+    }
+    return out;
+  }
+
+  /** Locks the head rows of {@code queues} that exist, in locking order, and notes which do. */
+  private static void lockHeads(Handle h, TreeMap<Head, QueueState> queues) {
+    Map<Long, List<String>> byApp = new TreeMap<>();
+    queues.keySet().forEach(q -> byApp.computeIfAbsent(q.appId(), a -> new ArrayList<>()).add(q.userKey()));
+    byApp.forEach(
+        (app, keys) -> {
+          for (List<String> chunk : chunks(keys)) {
+            h.createQuery(
+                    "SELECT user_key FROM notification_queues WHERE app_id = :a"
+                        + " AND user_key IN (<u>) ORDER BY user_key FOR UPDATE")
+                .bind("a", app)
+                .bindList("u", chunk)
+                .mapTo(String.class)
+                .forEach(key -> queues.get(new Head(app, key)).exists = true);
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Enqueue
+
+  @Override
+  public CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    String[] keys = new String[entries.size()];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = UserKeys.of(entries.get(i).userSub());
+    }
+    return retrying(h -> enqueueIn(h, entries, keys));
+  }
+
+  private static List<Enqueued> enqueueIn(Handle h, List<Entry> entries, String[] keys) {
+    TreeMap<Head, QueueState> queues = new TreeMap<>();
+    Head[] heads = new Head[entries.size()];
+    for (int i = 0; i < heads.length; i++) {
+      heads[i] = new Head(entries.get(i).notification().appId(), keys[i]);
+      queues.computeIfAbsent(heads[i], k -> new QueueState());
+    }
+    lockHeads(h, queues);
+    List<Head> missing = queues.entrySet().stream().filter(e -> !e.getValue().exists).map(Map.Entry::getKey).toList();
+    if (!missing.isEmpty()) {
+      // A concurrent first writer of the same queue makes this fail (23505); the batch runs again.
+      PreparedBatch insert =
+          h.prepareBatch(
+              "INSERT INTO notification_queues (user_key, app_id, next_seq) VALUES (:u, :a, 1)");
+      for (Head m : missing) {
+        insert.bind("u", m.userKey()).bind("a", m.appId()).add();
+      }
+      insert.execute();
+    }
+    countQueues(h, queues);
+
+    long[] seqs = new long[entries.size()];
+    int[] sizes = new int[entries.size()];
+    PreparedBatch items =
+        h.prepareBatch(
             "INSERT INTO notifications (user_key, seq, " + COLUMNS + ") VALUES (:u, :seq, :id,"
-                + " :a, :source, :message, :action, :created, :expires, :receipts)")
-        .bind("u", userKey)
-        .bind("a", n.appId())
-        .bind("seq", seq)
-        .bind("id", n.id())
-        .bind("source", n.source())
-        .bind("message", n.message())
-        .bind("action", n.action())
-        .bind("created", Timestamps.bind(n.createdAt()))
-        .bind("expires", Timestamps.bind(n.expiresAt()))
-        .bind("receipts", n.receipts())
-        .execute();
-    List<Notification> dropped =
-        h.createQuery(
-                "SELECT " + COLUMNS + " FROM notifications WHERE user_key = :u AND app_id = :a"
-                    + " AND seq <= :cut ORDER BY seq")
-            .bind("u", userKey)
-            .bind("a", n.appId())
-            .bind("cut", seq - CAPACITY)
-            .map(JdbiNotificationQueues::map)
-            .list();
-    if (!dropped.isEmpty()) {
+                + " :a, :puid, :source, :message, :action, :created, :expires, :receipts)");
+    for (int i = 0; i < entries.size(); i++) {
+      QueueState s = queues.get(heads[i]);
+      if (s.added == 0) {
+        s.firstNewSeq = s.nextSeq;
+      }
+      seqs[i] = s.nextSeq++;
+      s.added++;
+      sizes[i] = Math.min(CAPACITY, s.countBefore + s.added);
+      Notification n = entries.get(i).notification();
+      items
+          .bind("u", keys[i])
+          .bind("seq", seqs[i])
+          .bind("id", n.id())
+          .bind("a", n.appId())
+          .bind("puid", n.puid())
+          .bind("source", n.source())
+          .bind("message", n.message())
+          .bind("action", n.action())
+          .bind("created", Timestamps.bind(n.createdAt()))
+          .bind("expires", Timestamps.bind(n.expiresAt()))
+          .bind("receipts", n.receipts())
+          .add();
+    }
+    items.execute();
+
+    List<List<Notification>> dropped = new ArrayList<>(entries.size());
+    for (int i = 0; i < entries.size(); i++) {
+      dropped.add(List.of());
+    }
+    for (Map.Entry<Head, QueueState> q : queues.entrySet()) {
+      QueueState s = q.getValue();
+      if (s.countBefore + s.added > CAPACITY) {
+        trim(h, q.getKey(), s, entries, heads, seqs, dropped);
+      }
+    }
+
+    List<Enqueued> out = new ArrayList<>(entries.size());
+    for (int i = 0; i < entries.size(); i++) {
+      out.add(new Enqueued(sizes[i], dropped.get(i)));
+    }
+    return out;
+  }
+
+  /**
+   * Reads how many items each of {@code queues} holds before this batch, and the sequence number
+   * after its newest. Numbers only order a queue's items; an emptied queue may start again at 1.
+   */
+  private static void countQueues(Handle h, TreeMap<Head, QueueState> queues) {
+    Map<Long, List<String>> byApp = new TreeMap<>();
+    queues.forEach(
+        (q, s) -> {
+          if (s.exists) {
+            byApp.computeIfAbsent(q.appId(), a -> new ArrayList<>()).add(q.userKey());
+          }
+        });
+    byApp.forEach(
+        (app, keys) -> {
+          for (List<String> chunk : chunks(keys)) {
+            h.createQuery(
+                    "SELECT user_key, COUNT(*) AS n, MAX(seq) AS last FROM notifications"
+                        + " WHERE app_id = :a AND user_key IN (<u>) GROUP BY user_key")
+                .bind("a", app)
+                .bindList("u", chunk)
+                .map(
+                    (rs, ctx) ->
+                        Map.entry(
+                            rs.getString("user_key"),
+                            new long[] {rs.getInt("n"), rs.getLong("last")}))
+                .forEach(
+                    e -> {
+                      QueueState s = queues.get(new Head(app, e.getKey()));
+                      s.countBefore = (int) e.getValue()[0];
+                      s.nextSeq = e.getValue()[1] + 1;
+                    });
+          }
+        });
+  }
+
+  /**
+   * Drops the oldest items of a queue that this batch filled past {@link #CAPACITY}, telling each
+   * entry which items its arrival pushed out (drop-oldest, one item at a time, as if the entries
+   * had come one by one).
+   */
+  private static void trim(
+      Handle h,
+      Head head,
+      QueueState s,
+      List<Entry> entries,
+      Head[] heads,
+      long[] seqs,
+      List<List<Notification>> dropped) {
+    Deque<Notification> content = new ArrayDeque<>();
+    Map<String, Long> seqOf = new HashMap<>();
+    h.createQuery(
+            "SELECT seq, " + COLUMNS + " FROM notifications WHERE user_key = :u AND app_id = :a"
+                + " AND seq < :first ORDER BY seq")
+        .bind("u", head.userKey())
+        .bind("a", head.appId())
+        .bind("first", s.firstNewSeq)
+        .map((rs, ctx) -> Map.entry(rs.getLong("seq"), map(rs, ctx)))
+        .forEach(
+            e -> {
+              content.addLast(e.getValue());
+              seqOf.put(e.getValue().id(), e.getKey());
+            });
+    long lastDropped = -1;
+    for (int i = 0; i < entries.size(); i++) {
+      if (!heads[i].equals(head)) {
+        continue;
+      }
+      Notification n = entries.get(i).notification();
+      content.addLast(n);
+      seqOf.put(n.id(), seqs[i]);
+      if (content.size() > CAPACITY) {
+        Notification gone = content.pollFirst();
+        dropped.set(i, List.of(gone));
+        lastDropped = Math.max(lastDropped, seqOf.get(gone.id()));
+      }
+    }
+    if (lastDropped >= 0) {
       h.createUpdate(
               "DELETE FROM notifications WHERE user_key = :u AND app_id = :a AND seq <= :cut")
-          .bind("u", userKey)
-          .bind("a", n.appId())
-          .bind("cut", seq - CAPACITY)
+          .bind("u", head.userKey())
+          .bind("a", head.appId())
+          .bind("cut", lastDropped)
           .execute();
     }
-    int size = count(h, userKey, n.appId());
-    return new Enqueued(size, dropped);
   }
 
-  private static int count(Handle h, String userKey, long appId) {
-    return h.createQuery(
-            "SELECT COUNT(*) FROM notifications WHERE user_key = :u AND app_id = :a")
-        .bind("u", userKey)
-        .bind("a", appId)
-        .mapTo(Integer.class)
-        .one();
-  }
+  // ---------------------------------------------------------------------------------------------
+  // Reading and removing
 
   @Override
   public CompletionStage<List<Notification>> pending(String userSub) {
@@ -172,49 +328,92 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   @Override
   public CompletionStage<List<Notification>> remove(
       String userSub, Map<Long, ? extends Collection<String>> idsByApp) {
-    String userKey = UserKeys.of(userSub);
-    return db.inTransaction(
+    return removeAll(Map.of(userSub, idsByApp))
+        .thenApply(
+            m -> {
+              List<Notification> removed = new ArrayList<>(m.getOrDefault(userSub, List.of()));
+              removed.sort(Comparator.comparingLong(Notification::appId));
+              return removed;
+            });
+  }
+
+  @Override
+  public CompletionStage<Map<String, List<Notification>>> removeAll(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
+    // What each queue asks for, by head; the user behind each user key.
+    TreeMap<Head, QueueState> queues = new TreeMap<>();
+    Map<Head, Set<String>> asked = new HashMap<>();
+    Map<String, String> userOf = new HashMap<>();
+    List<String> ids = new ArrayList<>();
+    idsByUser.forEach(
+        (user, byApp) -> {
+          String key = UserKeys.of(user);
+          userOf.put(key, user);
+          byApp.forEach(
+              (app, wanted) -> {
+                if (wanted.isEmpty()) {
+                  return;
+                }
+                Head head = new Head(app, key);
+                queues.computeIfAbsent(head, k -> new QueueState());
+                asked.computeIfAbsent(head, k -> new HashSet<>()).addAll(wanted);
+                ids.addAll(wanted);
+              });
+        });
+    if (queues.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
+    List<String> distinct = List.copyOf(new HashSet<>(ids));
+    return retrying(
         h -> {
-          List<Notification> removed = new ArrayList<>();
-          for (Map.Entry<Long, ? extends Collection<String>> e : idsByApp.entrySet()) {
-            if (e.getValue().isEmpty()) {
-              continue;
-            }
-            List<Notification> found =
-                h.createQuery(
-                        "SELECT " + COLUMNS + " FROM notifications WHERE user_key = :u"
-                            + " AND app_id = :a AND id IN (<ids>) ORDER BY seq")
-                    .bind("u", userKey)
-                    .bind("a", e.getKey())
-                    .bindList("ids", List.copyOf(e.getValue()))
-                    .map(JdbiNotificationQueues::map)
-                    .list();
-            if (!found.isEmpty()) {
-              h.createUpdate(
-                      "DELETE FROM notifications WHERE user_key = :u AND app_id = :a"
-                          + " AND id IN (<ids>)")
-                  .bind("u", userKey)
-                  .bind("a", e.getKey())
-                  .bindList("ids", found.stream().map(Notification::id).toList())
-                  .execute();
-              removed.addAll(found);
-            }
+          lockHeads(h, queues);
+          Map<String, List<Notification>> out = new HashMap<>();
+          List<String> found = new ArrayList<>();
+          for (List<String> chunk : chunks(distinct)) {
+            h.createQuery(
+                    "SELECT user_key, seq, " + COLUMNS + " FROM notifications WHERE id IN (<ids>)"
+                        + " ORDER BY seq")
+                .bindList("ids", chunk)
+                .map((rs, ctx) -> Map.entry(rs.getString("user_key"), map(rs, ctx)))
+                .forEach(
+                    e -> {
+                      Notification n = e.getValue();
+                      Set<String> want = asked.get(new Head(n.appId(), e.getKey()));
+                      if (want != null && want.contains(n.id())) {
+                        found.add(n.id());
+                        out.computeIfAbsent(userOf.get(e.getKey()), u -> new ArrayList<>()).add(n);
+                      }
+                    });
           }
-          removed.sort(Comparator.comparingLong(Notification::appId));
-          return removed;
+          for (List<String> chunk : chunks(found)) {
+            h.createUpdate("DELETE FROM notifications WHERE id IN (<ids>)")
+                .bindList("ids", chunk)
+                .execute();
+          }
+          return out;
         });
   }
 
   @Override
   public CompletionStage<Integer> size(String userSub, long appId) {
-    return db.call(h -> count(h, UserKeys.of(userSub), appId));
+    return db.call(
+        h ->
+            h.createQuery(
+                    "SELECT COUNT(*) FROM notifications WHERE user_key = :u AND app_id = :a")
+                .bind("u", UserKeys.of(userSub))
+                .bind("a", appId)
+                .mapTo(Integer.class)
+                .one());
   }
 
   @Override
   public CompletionStage<List<Notification>> clear(String userSub, long appId) {
     String userKey = UserKeys.of(userSub);
-    return db.inTransaction(
+    TreeMap<Head, QueueState> queue = new TreeMap<>();
+    queue.put(new Head(appId, userKey), new QueueState());
+    return retrying(
         h -> {
+          lockHeads(h, queue);
           List<Notification> all =
               h.createQuery(
                       "SELECT " + COLUMNS + " FROM notifications WHERE user_key = :u"
@@ -231,10 +430,42 @@ public final class JdbiNotificationQueues implements NotificationQueues {
         });
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Answers
+
+  @Override
+  public CompletionStage<Boolean> claimAnswer(String id, Instant expiresAt) {
+    return db.call(
+        h -> {
+          try {
+            h.createUpdate("INSERT INTO notification_answers (id, expires_at) VALUES (:id, :e)")
+                .bind("id", id)
+                .bind("e", Timestamps.bind(expiresAt))
+                .execute();
+            return true;
+          } catch (RuntimeException e) {
+            if (Db.isUniqueViolation(e)) {
+              return false;
+            }
+            throw e;
+          }
+        });
+  }
+
+  @Override
+  public CompletionStage<Integer> purgeAnswers(Instant now) {
+    return db.call(
+        h ->
+            h.createUpdate("DELETE FROM notification_answers WHERE expires_at < :now")
+                .bind("now", Timestamps.bind(now))
+                .execute());
+  }
+
   private static Notification map(ResultSet rs, StatementContext ctx) throws SQLException {
     return new Notification(
         rs.getString("id"),
         rs.getLong("app_id"),
+        rs.getString("puid"),
         rs.getString("source"),
         rs.getString("message"),
         rs.getString("action"),

@@ -8,6 +8,8 @@ import java.util.Objects;
  *
  * @param id random id, unique; devices acknowledge and apps get receipts by it
  * @param appId the application that sent it
+ * @param puid the PUID the application sent it to: the user as that application knows them, echoed
+ *     in its receipts
  * @param source the application's name at the time it was sent, shown to the user
  * @param message the text to show, at most 512 characters
  * @param action a URL or app URI to open, at most 512 characters
@@ -18,6 +20,7 @@ import java.util.Objects;
 public record Notification(
     String id,
     long appId,
+    String puid,
     String source,
     String message,
     String action,
@@ -26,6 +29,7 @@ public record Notification(
     boolean receipts) {
   public Notification {
     Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(puid, "puid");
     Objects.requireNonNull(source, "source");
     Objects.requireNonNull(message, "message");
     Objects.requireNonNull(action, "action");

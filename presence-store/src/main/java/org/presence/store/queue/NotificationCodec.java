@@ -23,6 +23,7 @@ final class NotificationCodec {
     try (JsonGenerator g = Json.documents().createGenerator(out)) {
       g.writeStartObject();
       g.writeNumberField("a", n.appId());
+      g.writeStringField("u", n.puid());
       g.writeStringField("s", n.source());
       g.writeStringField("m", n.message());
       g.writeStringField("x", n.action());
@@ -43,6 +44,7 @@ final class NotificationCodec {
     }
     String id = new String(stored, 0, space, StandardCharsets.US_ASCII);
     long appId = 0;
+    String puid = "";
     String source = "";
     String message = "";
     String action = "";
@@ -59,6 +61,7 @@ final class NotificationCodec {
         p.nextToken();
         switch (f) {
           case "a" -> appId = p.getLongValue();
+          case "u" -> puid = p.getText();
           case "s" -> source = p.getText();
           case "m" -> message = p.getText();
           case "x" -> action = p.getText();
@@ -74,6 +77,7 @@ final class NotificationCodec {
     return new Notification(
         id,
         appId,
+        puid,
         source,
         message,
         action,

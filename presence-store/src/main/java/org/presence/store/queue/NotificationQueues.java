@@ -10,9 +10,9 @@ import java.util.concurrent.CompletionStage;
  * full, the oldest is dropped before the new one is added (wiki section 6). An enqueue completes
  * only once the item is durably stored, so the app's acknowledgement is a guarantee.
  *
- * <p>Two implementations: {@link JdbiNotificationQueues} (the embedded database, or PostgreSQL for a
- * single node) and {@link RedisNotificationQueues} (the cluster). One contract suite runs against
- * all three backends.
+ * <p>Three implementations: {@link JournalNotificationQueues} (the embedded default: memory and a
+ * journal file), {@link JdbiNotificationQueues} (PostgreSQL for a single node; also the embedded H2
+ * file) and {@link RedisNotificationQueues} (the cluster). One contract suite runs against all.
  */
 public interface NotificationQueues {
   /** Items per (user, application) queue. */
@@ -48,6 +48,41 @@ public interface NotificationQueues {
    * dropped) are ignored. Completes with the items actually removed.
    */
   CompletionStage<List<Notification>> remove(String userSub, Map<Long, ? extends Collection<String>> idsByApp);
+
+  /**
+   * Removes delivered items of several users at once: what {@link #remove} does for each, as one
+   * transaction (one script in Redis), so a node acknowledging many deliveries costs one round
+   * trip. Completes with the items actually removed, by user (users with none are absent).
+   */
+  default CompletionStage<Map<String, List<Notification>>> removeAll(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
+    Map<String, List<Notification>> out = new java.util.concurrent.ConcurrentHashMap<>();
+    CompletionStage<Void> all = java.util.concurrent.CompletableFuture.completedFuture(null);
+    for (Map.Entry<String, ? extends Map<Long, ? extends Collection<String>>> e :
+        idsByUser.entrySet()) {
+      all =
+          all.thenCombine(
+              remove(e.getKey(), e.getValue()),
+              (x, removed) -> {
+                if (!removed.isEmpty()) {
+                  out.put(e.getKey(), removed);
+                }
+                return null;
+              });
+    }
+    return all.thenApply(x -> out);
+  }
+
+  /**
+   * Records the first answer (acted on, dismissed) to notification {@code id}, shared by all
+   * nodes: completes with {@code true} for the first claim, {@code false} for every later one. The
+   * claim is kept until {@code expiresAt}, the notification's ttl, after which it cannot be
+   * answered anyway.
+   */
+  CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt);
+
+  /** Forgets answer claims that expired before {@code now}; completes with how many. */
+  CompletionStage<Integer> purgeAnswers(java.time.Instant now);
 
   /** How many items wait in the (user, app) queue. */
   CompletionStage<Integer> size(String userSub, long appId);

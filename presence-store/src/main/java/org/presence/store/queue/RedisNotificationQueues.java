@@ -88,6 +88,41 @@ public final class RedisNotificationQueues implements NotificationQueues {
       return removed
       """;
 
+  /**
+   * KEYS: per group (queue, app set); ARGV: per group app id, id count, ids. Returns per group the
+   * count of removed items, then the items.
+   */
+  private static final String REMOVE_ALL =
+      """
+      local a = 1
+      local out = {}
+      for g = 1, #KEYS, 2 do
+        local app = ARGV[a]
+        local n = tonumber(ARGV[a + 1])
+        local want = {}
+        for i = a + 2, a + 1 + n do
+          want[ARGV[i]] = true
+        end
+        a = a + 2 + n
+        local removed = {}
+        for _, it in ipairs(redis.call('LRANGE', KEYS[g], 0, -1)) do
+          local id = string.match(it, '^(%S+) ')
+          if id and want[id] then
+            redis.call('LREM', KEYS[g], 1, it)
+            removed[#removed + 1] = it
+          end
+        end
+        if redis.call('LLEN', KEYS[g]) == 0 then
+          redis.call('SREM', KEYS[g + 1], app)
+        end
+        out[#out + 1] = #removed
+        for _, it in ipairs(removed) do
+          out[#out + 1] = it
+        end
+      end
+      return out
+      """;
+
   /** KEYS: queue, app set; ARGV: app id. Returns the dropped items. */
   private static final String CLEAR =
       """
@@ -102,6 +137,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final RedisScript enqueue;
   private final RedisScript pending;
   private final RedisScript remove;
+  private final RedisScript removeAll;
   private final RedisScript clear;
 
   public RedisNotificationQueues(RedisBackend backend) {
@@ -110,6 +146,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.enqueue = new RedisScript(ENQUEUE, redis);
     this.pending = new RedisScript(PENDING, redis);
     this.remove = new RedisScript(REMOVE, redis);
+    this.removeAll = new RedisScript(REMOVE_ALL, redis);
     this.clear = new RedisScript(CLEAR, redis);
   }
 
@@ -214,6 +251,76 @@ public final class RedisNotificationQueues implements NotificationQueues {
               }
               return removed;
             });
+  }
+
+  @Override
+  public CompletionStage<Map<String, List<Notification>>> removeAll(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
+    List<String> keyList = new ArrayList<>();
+    List<byte[]> argList = new ArrayList<>();
+    List<String> groupUsers = new ArrayList<>();
+    idsByUser.forEach(
+        (user, byApp) -> {
+          String userKey = UserKeys.of(user);
+          byApp.forEach(
+              (appId, ids) -> {
+                if (ids.isEmpty()) {
+                  return;
+                }
+                keyList.add(queueKey(userKey, appId));
+                keyList.add(appSetKey(userKey));
+                argList.add(bytes(appId));
+                argList.add(bytes(ids.size()));
+                for (String id : ids) {
+                  argList.add(bytes(id));
+                }
+                groupUsers.add(user);
+              });
+        });
+    if (groupUsers.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
+    return removeAll.<List<Object>>run(ScriptOutputType.MULTI,
+            keyList.toArray(String[]::new),
+            argList.toArray(byte[][]::new))
+        .thenApply(
+            out -> {
+              Map<String, List<Notification>> removed = new java.util.HashMap<>();
+              int i = 0;
+              for (String user : groupUsers) {
+                int count = ((Long) out.get(i++)).intValue();
+                for (int c = 0; c < count; c++) {
+                  removed
+                      .computeIfAbsent(user, u -> new ArrayList<>())
+                      .add(NotificationCodec.decode((byte[]) out.get(i++)));
+                }
+              }
+              return removed;
+            });
+  }
+
+  @Override
+  public CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt) {
+    long ttl = Math.max(1, expiresAt.toEpochMilli() - System.currentTimeMillis());
+    try {
+      return redis
+          .set(keys.key("nans:" + id), bytes(1), io.lettuce.core.SetArgs.Builder.nx().px(ttl))
+          .handle(
+              (ok, e) -> {
+                if (e != null) {
+                  throw RedisErrors.unavailable(e);
+                }
+                return "OK".equals(ok);
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
+    }
+  }
+
+  /** Claims expire on their own in Redis. */
+  @Override
+  public CompletionStage<Integer> purgeAnswers(java.time.Instant now) {
+    return CompletableFuture.completedFuture(0);
   }
 
   @Override

@@ -202,6 +202,41 @@ public abstract class PersistenceContract {
   }
 
   @Test
+  void lookup_resolvesManyPuidsAtOnce() {
+    Application app = register("dev", "L");
+    Application other = register("dev", "M");
+    Grant active = await(persistence.grants().grant("user-l1", app.id(), "A"));
+    Grant paused = await(persistence.grants().grant("user-l2", app.id(), "B"));
+    Grant revoked = await(persistence.grants().grant("user-l3", other.id(), "C"));
+    await(persistence.grants().setEnabled("user-l2", paused.puid(), false));
+    await(persistence.grants().revoke("user-l3", revoked.puid()));
+    List<String> asked = new java.util.ArrayList<>();
+    for (int i = 0; i < 1200; i++) {
+      asked.add("never-" + i);
+    }
+    asked.add(active.puid());
+    asked.add(paused.puid());
+    asked.add(revoked.puid());
+    asked.add(active.puid());
+
+    java.util.Map<String, org.presence.store.permission.PuidRecord> found =
+        await(persistence.grants().lookup(asked));
+
+    assertThat(found).containsOnlyKeys(active.puid(), paused.puid(), revoked.puid());
+    assertThat(found.get(active.puid()))
+        .isEqualTo(
+            new org.presence.store.permission.PuidRecord(
+                active.puid(), app.id(), "user-l1", PuidState.ACTIVE));
+    assertThat(found.get(paused.puid()).state()).isEqualTo(PuidState.PAUSED);
+    assertThat(found.get(revoked.puid()))
+        .isEqualTo(
+            new org.presence.store.permission.PuidRecord(
+                revoked.puid(), other.id(), null, PuidState.REVOKED));
+    assertThat(found.get(active.puid()).stateFor(other.id())).isEqualTo(PuidState.UNKNOWN);
+    assertThat(await(persistence.grants().lookup(List.of()))).isEmpty();
+  }
+
+  @Test
   void setEnabledAndRevoke_whenAnotherUsersPuid_thenNothingChanges() {
     Application app = register("dev", "Mine");
     Grant g = await(persistence.grants().grant("owner", app.id(), "Me"));

@@ -61,6 +61,7 @@ public abstract class NotificationQueuesContract {
     return new Notification(
         UUID.randomUUID().toString().replace("-", ""),
         appId,
+        "puid-" + appId,
         "App " + appId,
         message,
         "https://app" + appId + ".example/open",
@@ -157,6 +158,63 @@ public abstract class NotificationQueuesContract {
   }
 
   @Test
+  void removeAll_takesTheNamedItemsOfSeveralUsersAtOnce() {
+    String u = user();
+    String v = user();
+    Notification a = note(14, "a");
+    Notification b = note(14, "b");
+    Notification c = note(15, "c");
+    Notification d = note(14, "d");
+    await(queues.enqueueAll(List.of(
+        new NotificationQueues.Entry(u, a),
+        new NotificationQueues.Entry(u, b),
+        new NotificationQueues.Entry(u, c),
+        new NotificationQueues.Entry(v, d))));
+    Map<String, List<Notification>> removed =
+        await(
+            queues.removeAll(
+                Map.of(
+                    u, Map.of(14L, List.of(a.id(), "gone"), 15L, List.of(c.id())),
+                    v, Map.of(14L, List.of(d.id(), a.id())),
+                    user(), Map.of(14L, List.of(b.id())))));
+    assertThat(removed).containsOnlyKeys(u, v);
+    assertThat(removed.get(u)).containsExactlyInAnyOrder(a, c);
+    assertThat(removed.get(v)).containsExactly(d);
+    assertThat(await(queues.pending(u))).containsExactly(b);
+    assertThat(await(queues.pending(v))).isEmpty();
+    assertThat(await(queues.removeAll(Map.of(u, Map.of(14L, List.of(a.id())))))).isEmpty();
+    assertThat(await(queues.removeAll(Map.of()))).isEmpty();
+  }
+
+  @Test
+  void claimAnswer_isWonOnce_andPurgedAfterItsTtl() {
+    String id = "answer-" + UUID.randomUUID();
+    String other = "answer-" + UUID.randomUUID();
+    java.time.Instant later = Instant.now().plusSeconds(60);
+    assertThat(await(queues.claimAnswer(id, later))).isTrue();
+    assertThat(await(queues.claimAnswer(id, later))).isFalse();
+    assertThat(await(queues.claimAnswer(other, later))).isTrue();
+    List<CompletableFuture<Boolean>> racing =
+        IntStream.range(0, 8)
+            .mapToObj(i -> queues.claimAnswer("race-" + id, later).toCompletableFuture())
+            .toList();
+    assertThat(racing.stream().filter(f -> await(f)).count()).isEqualTo(1);
+    // Purging before the ttl keeps the claims.
+    await(queues.purgeAnswers(Instant.now()));
+    assertThat(await(queues.claimAnswer(id, later))).isFalse();
+    // After it, the claim is forgotten.
+    String brief = "answer-" + UUID.randomUUID();
+    assertThat(await(queues.claimAnswer(brief, Instant.now().plusMillis(200)))).isTrue();
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(
+            () -> {
+              await(queues.purgeAnswers(Instant.now()));
+              return await(queues.claimAnswer(brief, Instant.now().plusSeconds(60)));
+            });
+  }
+
+  @Test
   void clear_emptiesOneQueue() {
     String u = user();
     Notification keep = note(9, "keep");
@@ -174,7 +232,8 @@ public abstract class NotificationQueuesContract {
     String msg = "<script>alert('x')</script> \u00e9\u4e2d\ud83d\ude00 \"q\" \n\t" + "z".repeat(400);
     Notification n =
         new Notification(
-            "id-" + UUID.randomUUID(), 11, "Beer <Chat>", msg, "beerchat://room/42?x=1&y=2",
+            "id-" + UUID.randomUUID(), 11, "q1Yc0XGmYHnX3Gc6Xv7R8Tz0aBcDeFgHiJkLmNoPqRs",
+            "Beer <Chat>", msg, "beerchat://room/42?x=1&y=2",
             NOW, NOW.plusSeconds(5), true);
     await(queues.enqueue(u, n));
     assertThat(await(queues.pending(u))).containsExactly(n);

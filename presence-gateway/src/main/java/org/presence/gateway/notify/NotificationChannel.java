@@ -1,0 +1,189 @@
+package org.presence.gateway.notify;
+
+import java.util.concurrent.CompletableFuture;
+
+import org.presence.gateway.permission.GrantService;
+
+import com.codahale.metrics.Gauge;
+import java.time.Clock;
+import java.util.HashSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.presence.gateway.AppFeatures;
+import org.presence.gateway.config.NotificationsConfig;
+import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.device.DeviceChannel;
+import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.protocol.api.NotificationBatchCodec;
+import org.presence.store.Store;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Live notifications of a node (wiki section 6), wired in one place: the API route {@value
+ * NotificationApi#PATH}, the service behind it, the delivery to the device channel's sessions, the
+ * answers devices give and the receipts applications get. {@code PresenceServer} starts it after
+ * the device channel and closes it before the store.
+ */
+public final class NotificationChannel implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(NotificationChannel.class);
+
+  /** How often delivered notifications past their ttl are forgotten. */
+  private static final long SWEEP_SECONDS = 5;
+
+  /** How often answer claims past their notification's ttl are purged from the store. */
+  private static final long PURGE_SECONDS = 60;
+
+  private final NotificationService service;
+  private final NotificationDelivery delivery;
+  private final ScheduledExecutorService timer;
+  private final java.util.concurrent.ExecutorService work;
+
+  private NotificationChannel(
+      NotificationService service,
+      NotificationDelivery delivery,
+      ScheduledExecutorService timer,
+      java.util.concurrent.ExecutorService work) {
+    this.service = service;
+    this.delivery = delivery;
+    this.timer = timer;
+    this.work = work;
+  }
+
+  /**
+   * Builds the feature, subscribes the node to its wake-ups (waiting for it: this runs at start-up,
+   * not on an event loop), attaches it to the device channel and adds the route.
+   */
+  public static NotificationChannel start(
+      PresenceConfig config,
+      Store store,
+      AppFeatures apps,
+      DeviceChannel devices,
+      GatewayMetrics metrics,
+      HttpRoutes.Builder routes) {
+    NotificationsConfig c = config.notifications();
+    Clock clock = Clock.systemUTC();
+    // The steps after a store call (acks, wake-ups, receipts) run here, not on the store's
+    // threads; past its queue a step runs where the store completed it.
+    java.util.concurrent.ThreadPoolExecutor work =
+        new java.util.concurrent.ThreadPoolExecutor(
+            2,
+            2,
+            60,
+            TimeUnit.SECONDS,
+            new java.util.concurrent.ArrayBlockingQueue<>(100_000),
+            org.presence.store.exec.StoreExecutors.named("notify-work-"),
+            new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
+    ResponseTracker tracker = new ResponseTracker(c.maxTracked());
+    NotificationDelivery delivery =
+        new NotificationDelivery(
+            config.nodeId(),
+            store.notifications(),
+            store.presence(),
+            store.bus(),
+            devices.registry(),
+            tracker,
+            new Receipts(store.bus(), metrics),
+            new Remover(store.notifications(), 200, 4),
+            clock,
+            work,
+            metrics);
+    NotificationService service =
+        new NotificationService(
+            new Enqueuer(store.notifications(), 2000, 2),
+            work,
+            new PuidDirectory(
+                store.persistence().grants(), c.puidCache(), apps.invalidations()),
+            new AppRateLimiter(c.rate(), c.burst()),
+            delivery,
+            c.defaultTtl(),
+            clock,
+            metrics);
+    ScheduledExecutorService timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "notification-timer");
+              t.setDaemon(true);
+              return t;
+            });
+    try {
+      delivery.start().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      timer.shutdownNow();
+      work.shutdownNow();
+      throw new IllegalStateException("cannot subscribe to notification wake-ups: " + e, e);
+    }
+    timer.scheduleWithFixedDelay(
+        () -> tracker.sweep(clock.millis()), SWEEP_SECONDS, SWEEP_SECONDS, TimeUnit.SECONDS);
+    timer.scheduleWithFixedDelay(
+        () ->
+            store
+                .notifications()
+                .purgeAnswers(clock.instant())
+                .whenComplete(
+                    (n, e) -> {
+                      if (e != null) {
+                        LOG.debug("expired answers not purged: {}", e.toString());
+                      }
+                    }),
+        PURGE_SECONDS,
+        PURGE_SECONDS,
+        TimeUnit.SECONDS);
+    // A revoked grant's PUID is dead: what waits in its queue is never delivered. The queue is
+    // emptied before the user gets the answer; a failure to empty it is logged, not refused.
+    apps.grants()
+        .listen(
+            (change, g) ->
+                change != GrantService.Change.REVOKED
+                    ? CompletableFuture.completedFuture(null)
+                    : store
+                        .notifications()
+                        .clear(g.userSub(), g.appId())
+                        .handle(
+                            (dropped, e) -> {
+                              if (e != null) {
+                                LOG.warn("queue of a revoked grant not emptied: {}", e.toString());
+                              }
+                              return null;
+                            }));
+    devices.attach(delivery);
+    NotificationBatchCodec codec =
+        new NotificationBatchCodec(
+            new NotificationBatchCodec.Limits(
+                c.maxBatch(),
+                NotificationsConfig.MAX_TEXT_LENGTH,
+                (int) NotificationsConfig.MIN_TTL.toSeconds(),
+                (int) NotificationsConfig.MAX_TTL.toSeconds(),
+                new HashSet<>(c.actionSchemes()),
+                c.maxBodyBytes()));
+    new NotificationApi(apps.apiKeys(), service, codec, c.maxBodyBytes()).register(routes);
+    metrics
+        .registry()
+        .register("presence.notifications.tracked", (Gauge<Integer>) tracker::size);
+    return new NotificationChannel(service, delivery, timer, work);
+  }
+
+  /** Posting notifications. */
+  public NotificationService service() {
+    return service;
+  }
+
+  /** Delivering them. */
+  public NotificationDelivery delivery() {
+    return delivery;
+  }
+
+  @Override
+  public void close() {
+    delivery.close();
+    timer.shutdownNow();
+    work.shutdown();
+    try {
+      work.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

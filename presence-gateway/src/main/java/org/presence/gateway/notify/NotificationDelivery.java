@@ -1,0 +1,289 @@
+package org.presence.gateway.notify;
+
+import com.codahale.metrics.Counter;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.presence.gateway.device.DeviceRegistry;
+import org.presence.gateway.device.LiveNotifications;
+import org.presence.gateway.device.NotificationSink;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.store.bus.PresenceBus;
+import org.presence.store.presence.DeviceState;
+import org.presence.store.presence.PresenceStateStore;
+import org.presence.store.queue.Notification;
+import org.presence.store.queue.NotificationQueues;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers live notifications to connected devices (wiki section 6: "If the user is connected
+ * ... it gets all the items from the queue and the queue is purged"), on every node.
+ *
+ * <h2>Paths</h2>
+ *
+ * <ul>
+ *   <li><b>Connect.</b> A session that opens reads everything pending for its user (all
+ *       applications) and pushes it.
+ *   <li><b>Wake-up.</b> Once a batch is stored, the node that stored it looks up each user's
+ *       devices in the {@link PresenceStateStore} (which names each session's node) and sends the
+ *       new items to every node holding one: straight to its own sessions, through the bus channel
+ *       {@code notifications.node.<node id>} to the others. Nothing polls.
+ * </ul>
+ *
+ * The two cannot both miss an item: an item is stored before its devices are looked up, and a
+ * session is claimed and registered before it reads what is pending; whichever comes second sees
+ * the other. They may both deliver it, which the session's memory of pushed ids absorbs.
+ *
+ * <h2>Removal</h2>
+ *
+ * An item leaves its queue only after a write of it to a socket succeeded (the write future), by
+ * id, through the {@link Remover}; the store says which items it really removed, and those alone
+ * get their receipt ({@code delivered}, or {@code missed} when written past their ttl), so a
+ * receipt goes out once even when several devices or nodes wrote the item. An item never written
+ * stays queued for the user's next session.
+ *
+ * <h2>Answers</h2>
+ *
+ * A device's acknowledge or dismiss is checked against the {@link ResponseTracker} of its node
+ * (what that node delivered to the user, still within its ttl); the first answer to a notification
+ * across all nodes, as {@link NotificationQueues#claimAnswer} decides, gets the receipt ({@code
+ * acted} or {@code dismissed}).
+ */
+public final class NotificationDelivery implements LiveNotifications {
+  private static final Logger LOG = LoggerFactory.getLogger(NotificationDelivery.class);
+
+  private final String nodeId;
+  private final NotificationQueues queues;
+  private final PresenceStateStore state;
+  private final PresenceBus bus;
+  private final DeviceRegistry registry;
+  private final ResponseTracker tracker;
+  private final Receipts receipts;
+  private final Remover remover;
+  private final Clock clock;
+  private final java.util.concurrent.Executor work;
+  private final Counter pushed;
+  private final Counter removed;
+  private final Counter wakesSent;
+  private final Counter failures;
+  private volatile PresenceBus.Subscription subscription;
+
+  NotificationDelivery(
+      String nodeId,
+      NotificationQueues queues,
+      PresenceStateStore state,
+      PresenceBus bus,
+      DeviceRegistry registry,
+      ResponseTracker tracker,
+      Receipts receipts,
+      Remover remover,
+      Clock clock,
+      java.util.concurrent.Executor work,
+      GatewayMetrics metrics) {
+    this.nodeId = nodeId;
+    this.queues = queues;
+    this.state = state;
+    this.bus = bus;
+    this.registry = registry;
+    this.tracker = tracker;
+    this.receipts = receipts;
+    this.remover = remover;
+    this.clock = clock;
+    this.work = work;
+    this.pushed = metrics.registry().counter("presence.notifications.written");
+    this.removed = metrics.registry().counter("presence.notifications.delivered");
+    this.wakesSent = metrics.registry().counter("presence.notifications.wakes.sent");
+    this.failures = metrics.registry().counter("presence.notifications.delivery.failures");
+  }
+
+  /** The bus channel of node {@code nodeId}'s wake-ups. */
+  public static String channel(String nodeId) {
+    return "notifications.node." + nodeId;
+  }
+
+  /** Subscribes to this node's wake-ups; completes when other nodes can reach it. */
+  CompletionStage<Void> start() {
+    return bus.subscribe(channel(nodeId), (channel, message) -> onWake(message))
+        .thenAccept(s -> subscription = s);
+  }
+
+  /** Stops taking wake-ups. */
+  void close() {
+    PresenceBus.Subscription s = subscription;
+    if (s != null) {
+      s.unsubscribe();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Wake-ups
+
+  /** {@code entries} were just stored: push them to their users' connected devices, anywhere. */
+  void stored(List<NotificationQueues.Entry> entries) {
+    Map<String, List<Notification>> byUser = new LinkedHashMap<>();
+    for (NotificationQueues.Entry e : entries) {
+      byUser.computeIfAbsent(e.userSub(), u -> new ArrayList<>()).add(e.notification());
+    }
+    List<CompletableFuture<?>> lookups = new ArrayList<>(byUser.size());
+    Map<String, List<WakeCodec.Delivery>> byNode = new HashMap<>();
+    byUser.forEach(
+        (user, items) ->
+            lookups.add(
+                state
+                    .devices(user)
+                    .handleAsync(
+                        (devices, e) -> {
+                          if (e != null) {
+                            failures.inc();
+                            LOG.warn("devices of a user unknown; items wait: {}", e.toString());
+                            return null;
+                          }
+                          Map<String, List<UUID>> sessions = new HashMap<>();
+                          for (DeviceState d : devices.values()) {
+                            if (d.session() != null && !d.node().isEmpty()) {
+                              sessions.computeIfAbsent(d.node(), n -> new ArrayList<>()).add(d.session());
+                            }
+                          }
+                          synchronized (byNode) {
+                            sessions.forEach(
+                                (node, ids) ->
+                                    byNode
+                                        .computeIfAbsent(node, n -> new ArrayList<>())
+                                        .add(new WakeCodec.Delivery(user, ids, items)));
+                          }
+                          return null;
+                        },
+                        work)
+                    .toCompletableFuture()));
+    CompletableFuture.allOf(lookups.toArray(CompletableFuture[]::new))
+        .thenRun(
+            () -> {
+              synchronized (byNode) {
+                byNode.forEach(this::send);
+              }
+            });
+  }
+
+  private void send(String node, List<WakeCodec.Delivery> deliveries) {
+    if (node.equals(nodeId)) {
+      deliveries.forEach(this::deliverLocal);
+      return;
+    }
+    wakesSent.inc();
+    bus.publish(channel(node), WakeCodec.encode(deliveries))
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                failures.inc();
+                LOG.warn("wake-up of node {} lost; its items wait: {}", node, e.toString());
+              }
+            });
+  }
+
+  private void onWake(byte[] message) {
+    List<WakeCodec.Delivery> deliveries;
+    try {
+      deliveries = WakeCodec.decode(message);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("ignoring a malformed wake-up: {}", e.toString());
+      return;
+    }
+    deliveries.forEach(this::deliverLocal);
+  }
+
+  private void deliverLocal(WakeCodec.Delivery d) {
+    for (UUID s : d.sessions()) {
+      NotificationSink sink = registry.sink(s);
+      if (sink != null && d.user().equals(sink.user())) {
+        sink.push(d.items(), (items, at) -> written(d.user(), items, at));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sessions
+
+  @Override
+  public void opened(NotificationSink session) {
+    String user = session.user();
+    queues
+        .pending(user)
+        .whenComplete(
+            (items, e) -> {
+              if (e != null) {
+                failures.inc();
+                LOG.warn("pending notifications not read; they wait: {}", e.toString());
+              } else if (!items.isEmpty()) {
+                session.push(items, (written, at) -> written(user, written, at));
+              }
+            });
+  }
+
+  /** {@code items} reached a socket of {@code user} at {@code at}: remember, remove, receipt. */
+  private void written(String user, List<Notification> items, long at) {
+    pushed.inc(items.size());
+    for (Notification n : items) {
+      tracker.delivered(user, n, at);
+    }
+    remover
+        .remove(user, items)
+        .whenCompleteAsync(
+            (gone, e) -> {
+              if (e != null) {
+                failures.inc();
+                LOG.warn("delivered notifications not removed; they may come again: {}", e.toString());
+                return;
+              }
+              removed.inc(gone.size());
+              for (Notification n : gone) {
+                if (n.receipts()) {
+                  boolean missed = n.expiresAt().toEpochMilli() <= at;
+                  receipts.publish(
+                      n.appId(),
+                      n.id(),
+                      n.puid(),
+                      missed ? Receipts.State.MISSED : Receipts.State.DELIVERED,
+                      at);
+                }
+              }
+            },
+            work);
+  }
+
+  @Override
+  public CompletionStage<List<String>> answered(String user, List<String> ids, boolean acted) {
+    long now = clock.millis();
+    List<String> unknown = new ArrayList<>();
+    for (ResponseTracker.Tracked t : tracker.answer(user, ids, now, unknown)) {
+      if (!t.receipts) {
+        continue;
+      }
+      // Devices of the user on other nodes may answer too: the store says whose answer was first.
+      queues
+          .claimAnswer(t.id, java.time.Instant.ofEpochMilli(t.expiresAt))
+          .whenComplete(
+              (first, e) -> {
+                if (e != null) {
+                  failures.inc();
+                  LOG.warn("answer to notification {} not recorded; no receipt: {}", t.id, e.toString());
+                } else if (first) {
+                  receipts.publish(
+                      t.appId,
+                      t.id,
+                      t.puid,
+                      acted ? Receipts.State.ACTED : Receipts.State.DISMISSED,
+                      now);
+                }
+              });
+    }
+    return CompletableFuture.completedFuture(unknown);
+  }
+}

@@ -1,0 +1,174 @@
+package org.presence.gateway.notify;
+
+import com.codahale.metrics.Counter;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.protocol.api.NotificationBatchCodec.Ack;
+import org.presence.protocol.api.NotificationBatchCodec.Item;
+import org.presence.protocol.api.NotificationBatchCodec.ItemResult;
+import org.presence.protocol.api.NotificationBatchCodec.Judged;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.store.app.Application;
+import org.presence.store.permission.PuidRecord;
+import org.presence.store.queue.Notification;
+import org.presence.store.queue.NotificationQueues;
+
+/**
+ * The business rules of posting live notifications (wiki section 6), without HTTP: a judged batch
+ * from an authenticated, active application goes in; the acknowledgement comes out once every
+ * accepted item is durably stored. Items are judged one by one, in this order:
+ *
+ * <ol>
+ *   <li>malformed items keep the error the codec gave them ({@code INVALID_NOTIFICATION});
+ *   <li>the application's rate limit: well-formed items beyond its bucket get {@code
+ *       APP_RATE_LIMITED};
+ *   <li>the PUID: unknown, or another application's, is {@code UNKNOWN_PUID}; a paused grant {@code
+ *       GRANT_PAUSED}; a revoked one {@code GRANT_REVOKED};
+ *   <li>the rest are stored in one call, each in its (user, app) queue, with the application's id
+ *       and its name as {@code source}.
+ * </ol>
+ *
+ * A store failure fails the whole batch (nothing was acknowledged, and the store's batch is
+ * atomic). The stored items then go to the user's connected devices ({@link
+ * NotificationDelivery}), without holding up the acknowledgement.
+ */
+public final class NotificationService {
+  private final Enqueuer queues;
+  private final java.util.concurrent.Executor work;
+  private final PuidDirectory puids;
+  private final AppRateLimiter limiter;
+  private final NotificationDelivery delivery;
+  private final Duration defaultTtl;
+  private final Clock clock;
+  private final Counter accepted;
+  private final Counter refused;
+
+  NotificationService(
+      Enqueuer queues,
+      java.util.concurrent.Executor work,
+      PuidDirectory puids,
+      AppRateLimiter limiter,
+      NotificationDelivery delivery,
+      Duration defaultTtl,
+      Clock clock,
+      GatewayMetrics metrics) {
+    this.queues = queues;
+    this.work = work;
+    this.puids = puids;
+    this.limiter = limiter;
+    this.delivery = delivery;
+    this.defaultTtl = defaultTtl;
+    this.clock = clock;
+    this.accepted = metrics.registry().counter("presence.notifications.accepted");
+    this.refused = metrics.registry().counter("presence.notifications.refused");
+  }
+
+  /** Whether {@code app} may post now (its bucket holds a token). */
+  boolean mayPost(Application app) {
+    return limiter.hasTokens(app.id(), System.nanoTime());
+  }
+
+  /** Seconds until {@code app} may post again. */
+  long retryAfterSeconds(Application app) {
+    return limiter.retryAfterSeconds(app.id(), System.nanoTime());
+  }
+
+  /** Judges and stores {@code batch} from {@code app}; completes with its acknowledgement. */
+  public CompletionStage<Ack> accept(Application app, List<Judged> batch) {
+    int n = batch.size();
+    ItemResult[] results = new ItemResult[n];
+    List<Integer> wellFormed = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      Judged j = batch.get(i);
+      if (j.ok()) {
+        wellFormed.add(i);
+      } else {
+        results[i] = ItemResult.refused(j.error().code(), j.error().detail());
+      }
+    }
+    int granted = limiter.take(app.id(), wellFormed.size(), System.nanoTime());
+    List<Integer> admitted = wellFormed.subList(0, granted);
+    for (int k = granted; k < wellFormed.size(); k++) {
+      results[wellFormed.get(k)] = ItemResult.refused(ErrorCode.APP_RATE_LIMITED, null);
+    }
+    List<String> uids = new ArrayList<>(admitted.size());
+    for (int i : admitted) {
+      uids.add(batch.get(i).item().uid());
+    }
+    return puids
+        .resolve(uids)
+        .thenCompose(
+            found -> {
+              Instant now = clock.instant();
+              List<NotificationQueues.Entry> entries = new ArrayList<>();
+              List<Integer> positions = new ArrayList<>();
+              for (int i : admitted) {
+                Item item = batch.get(i).item();
+                PuidRecord r = found.get(item.uid());
+                ErrorCode refusal =
+                    r == null
+                        ? ErrorCode.UNKNOWN_PUID
+                        : switch (r.stateFor(app.id())) {
+                          case ACTIVE -> null;
+                          case PAUSED -> ErrorCode.GRANT_PAUSED;
+                          case REVOKED -> ErrorCode.GRANT_REVOKED;
+                          case UNKNOWN -> ErrorCode.UNKNOWN_PUID;
+                        };
+                if (refusal != null) {
+                  results[i] = ItemResult.refused(refusal, null);
+                  continue;
+                }
+                Duration ttl =
+                    item.ttlSeconds() == null ? defaultTtl : Duration.ofSeconds(item.ttlSeconds());
+                entries.add(
+                    new NotificationQueues.Entry(
+                        r.userSub(),
+                        new Notification(
+                            NotificationIds.next(),
+                            app.id(),
+                            item.uid(),
+                            app.name(),
+                            item.message(),
+                            item.action(),
+                            now,
+                            now.plus(ttl),
+                            item.receipts())));
+                positions.add(i);
+              }
+              if (entries.isEmpty()) {
+                return CompletableFuture.completedFuture(finish(results));
+              }
+              // Off the store's thread (a Redis connection's only I/O thread, say).
+              return queues
+                  .enqueue(entries)
+                  .thenApplyAsync(
+                      enqueued -> {
+                        for (int k = 0; k < entries.size(); k++) {
+                          NotificationQueues.Enqueued e = enqueued.get(k);
+                          results[positions.get(k)] =
+                              ItemResult.stored(
+                                  entries.get(k).notification().id(),
+                                  e.queueSize(),
+                                  e.dropped().stream().map(Notification::id).toList());
+                        }
+                        delivery.stored(entries);
+                        return finish(results);
+                      },
+                      work);
+            });
+  }
+
+  private Ack finish(ItemResult[] results) {
+    Ack ack = Ack.of(List.of(results));
+    int stored = ack.stored();
+    accepted.inc(stored);
+    refused.inc(results.length - stored);
+    return ack;
+  }
+}

@@ -1,0 +1,356 @@
+package org.presence.protocol.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.presence.protocol.api.NotificationBatchCodec.Ack;
+import org.presence.protocol.api.NotificationBatchCodec.Item;
+import org.presence.protocol.api.NotificationBatchCodec.ItemResult;
+import org.presence.protocol.api.NotificationBatchCodec.Judged;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+
+class NotificationBatchCodecTest {
+  private static final String PUID = "q1Yc0XGmYHnX3Gc6Xv7R8Tz0aBcDeFgHiJkLmNoPqRs";
+  private static final NotificationBatchCodec CODEC =
+      new NotificationBatchCodec(NotificationBatchCodec.Limits.defaults());
+
+  static String fixture(String name) {
+    try (InputStream in =
+        NotificationBatchCodecTest.class.getResourceAsStream("/api/" + name + ".json")) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static List<Judged> decode(NotificationBatchCodec codec, String body) {
+    ByteBuf b = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+    try {
+      List<Judged> out = codec.decode(b);
+      assertThat(b.readerIndex()).isZero();
+      return out;
+    } finally {
+      b.release();
+    }
+  }
+
+  private static List<Judged> decode(String body) {
+    return decode(CODEC, body);
+  }
+
+  private static String item(String members) {
+    return "[{" + members + "}]";
+  }
+
+  @Test
+  void decode_whenGoldenBatch_thenEveryItem() {
+    assertThat(decode(fixture("notification-batch")))
+        .containsExactly(
+            new Judged(
+                new Item(
+                    PUID,
+                    "Fred wants you to join #ale",
+                    "https://beerchat.example.com/rooms/ale",
+                    null,
+                    false),
+                null),
+            new Judged(
+                new Item(
+                    "Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV6cXV1enF1dXo",
+                    "<b>Last call</b>",
+                    "app://tavern.example.com/open",
+                    300,
+                    true),
+                null));
+  }
+
+  @Test
+  void encodeBatch_thenDecode_roundTrips() {
+    List<Item> items =
+        List.of(
+            new Item(PUID, "héllo \"world\" \n 🎣", "https://x.example/a?b=1&c=2", null, false),
+            new Item("other", "<script>", "app://a.example/", 3600, true));
+    ByteBuf b = Unpooled.buffer();
+    try {
+      NotificationBatchCodec.encodeBatch(items, b);
+      assertThat(CODEC.decode(b)).extracting(Judged::item).containsExactlyElementsOf(items);
+    } finally {
+      b.release();
+    }
+  }
+
+  @Test
+  void decode_whenItemsBadAndGood_thenEachJudgedAlone() {
+    List<Judged> out =
+        decode(
+            "[{\"UID\":\"a\",\"message\":\"m\",\"action\":\"javascript:alert(1)\"},"
+                + "{\"UID\":\"b\",\"message\":\"ok\",\"action\":\"https://x.example\"},"
+                + "42,"
+                + "{\"UID\":\"c\",\"message\":\"" + "x".repeat(513) + "\",\"action\":\"https://x.example\"},"
+                + "{\"UID\":\"d\",\"message\":\"ok\",\"action\":\"https://x.example\",\"extra\":{\"deep\":[1,2]}}]");
+    assertThat(out).extracting(Judged::ok).containsExactly(false, true, false, false, true);
+    assertThat(out.get(1).item().uid()).isEqualTo("b");
+    assertThat(out.get(4).item().uid()).isEqualTo("d");
+    assertThat(out.get(0).error().code()).isEqualTo(ErrorCode.INVALID_NOTIFICATION);
+    assertThat(out.get(2).error().detail()).isEqualTo("expected an object");
+  }
+
+  static Stream<Arguments> badItems() {
+    String a = "\"action\":\"https://x.example\"";
+    String m = "\"message\":\"hi\"";
+    String u = "\"UID\":\"" + PUID + "\"";
+    return Stream.of(
+        Arguments.of(item(m + "," + a), "UID is required"),
+        Arguments.of(item(u + "," + a), "message is required"),
+        Arguments.of(item(u + "," + m), "action is required"),
+        Arguments.of(item("\"UID\":null," + m + "," + a), "UID is required"),
+        Arguments.of(item("\"UID\":5," + m + "," + a), "UID: expected a string"),
+        Arguments.of(item(u + ",\"message\":[\"hi\"]," + a), "message: expected a string"),
+        Arguments.of(item(u + ",\"message\":{\"a\":1}," + a), "message: expected a string"),
+        Arguments.of(item(u + "," + m + ",\"action\":7"), "action: expected a string"),
+        Arguments.of(item(u + ",\"message\":\"\"," + a), "message: empty"),
+        Arguments.of(item(u + ",\"message\":\"" + "é".repeat(513) + "\"," + a),
+            "message: at most 512 characters"),
+        Arguments.of(item(u + ",\"message\":\"a\\u0000b\"," + a),
+            "message: control character U+0000"),
+        Arguments.of(item(u + ",\"message\":\"a\\u001bb\"," + a),
+            "message: control character U+001B"),
+        Arguments.of(item(u + ",\"message\":\"a\\rb\"," + a), "message: control character U+000D"),
+        Arguments.of(item(u + ",\"message\":\"a\\u007fb\"," + a),
+            "message: control character U+007F"),
+        Arguments.of(item(u + ",\"message\":\"a\\u0085b\"," + a),
+            "message: control character U+0085"),
+        Arguments.of(item(u + ",\"message\":\"evil\\u202Etxt.exe\"," + a),
+            "message: bidirectional control U+202E"),
+        Arguments.of(item(u + ",\"message\":\"x\\u2066y\"," + a),
+            "message: bidirectional control U+2066"),
+        Arguments.of(item(u + ",\"message\":\"x\\ud800y\"," + a), "message: unpaired surrogate"),
+        Arguments.of(item(u + ",\"message\":\"x\\udc00\"," + a), "message: unpaired surrogate"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"\""), "action: empty"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/" + "p".repeat(500) + "\""),
+            "action: at most 512 characters"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"javascript:alert(1)\""),
+            "action: a URI with scheme app, http, https"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"data:text/html,<b>x</b>\""),
+            "action: a URI with scheme app, http, https"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"file:///etc/passwd\""),
+            "action: a URI with scheme app, http, https"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"/relative/path\""),
+            "action: a URI with scheme app, http, https"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://a b.example\""),
+            "action: white space or control character"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/\\n\""),
+            "action: white space or control character"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https:///nohost\""),
+            "action: https URI needs a host and no user"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://bank.example@evil.example/\""),
+            "action: https URI needs a host and no user"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/%zz\""),
+            "action: not a valid URI"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example:80a/\""),
+            "action: https URI needs a host and no user"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/[a]\""),
+            "action: https URI needs a host and no user"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x\\\\y.example/\""),
+            "action: not a valid URI"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/a\\\"b\""),
+            "action: not a valid URI"),
+        Arguments.of(item(u + "," + m + ",\"action\":\"app:no-slashes\""),
+            "action: app URI needs a host and no user"),
+        Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":4"), "ttl: 5 to 3600 seconds"),
+        Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":3601"), "ttl: 5 to 3600 seconds"),
+        Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":-5"), "ttl: 5 to 3600 seconds"),
+        Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":99999999999"),
+            "ttl: 5 to 3600 seconds"),
+        Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":10.5"), "ttl: expected whole seconds"),
+        Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":\"10\""), "ttl: expected whole seconds"),
+        Arguments.of(item(u + "," + m + "," + a + ",\"receipts\":\"yes\""),
+            "receipts: expected true or false"),
+        Arguments.of(item(u + "," + m + "," + a + ",\"receipts\":1"),
+            "receipts: expected true or false"),
+        Arguments.of(item(u + "," + m + "," + m + "," + a), "duplicate field message"),
+        Arguments.of(item(u + "," + a + ",\"UID\":\"other\"," + m), "duplicate field UID"),
+        // The first problem in document order wins.
+        Arguments.of(item("\"ttl\":1,\"message\":\"\"," + u + "," + a), "ttl: 5 to 3600 seconds"));
+  }
+
+  @ParameterizedTest(name = "[{index}] {1}")
+  @MethodSource("badItems")
+  void decode_whenItemBad_thenInvalidNotificationWithDetail(String body, String detail) {
+    List<Judged> out = decode(body);
+    assertThat(out).hasSize(1);
+    assertThat(out.get(0).ok()).as(body).isFalse();
+    assertThat(out.get(0).error().code()).isEqualTo(ErrorCode.INVALID_NOTIFICATION);
+    assertThat(out.get(0).error().detail()).isEqualTo(detail);
+    assertThat(out.get(0).error().reason().getBytes(StandardCharsets.UTF_8).length)
+        .isLessThanOrEqualTo(ErrorCode.MAX_REASON_BYTES);
+  }
+
+  @Test
+  void decode_whenEdgeValues_thenAccepted() {
+    String u = "\"UID\":\"" + PUID + "\"";
+    assertThat(
+            decode(
+                item(
+                    u + ",\"message\":\"" + "🎣".repeat(512) + "\",\"action\":\"HTTPS://X.example\","
+                        + "\"ttl\":5,\"receipts\":false,\"unknown\":null")))
+        .allMatch(Judged::ok);
+    assertThat(decode(item(u + ",\"message\":\"line\\nnext\\ttab\",\"action\":\"app://a.example\",\"ttl\":3600")))
+        .allMatch(Judged::ok);
+    for (String action :
+        List.of(
+            "https://[::1]:8443/x?y=%20z#frag",
+            "http://127.0.0.1:8080",
+            "https://x.example/a/b;c=d?e=f&g=h!$'()*+,~",
+            "app://tavern.example.com/open?room=ale")) {
+      assertThat(decode(item(u + ",\"message\":\"m\",\"action\":\"" + action + "\"")))
+          .as(action)
+          .allMatch(Judged::ok);
+    }
+    assertThat(decode(item(u + ",\"message\":\"x\",\"action\":\"https://x.example\",\"ttl\":null,\"receipts\":null")).get(0).item())
+        .isEqualTo(new Item(PUID, "x", "https://x.example", null, false));
+  }
+
+  @Test
+  void decode_whenCustomSchemeAllowed_thenOpaqueUriAccepted() {
+    NotificationBatchCodec codec =
+        new NotificationBatchCodec(
+            new NotificationBatchCodec.Limits(
+                10, 512, 5, 3600, java.util.Set.of("https", "beerchat"), 4096));
+    assertThat(decode(codec, item("\"UID\":\"u\",\"message\":\"m\",\"action\":\"beerchat:room/42\"")))
+        .allMatch(Judged::ok);
+    assertThat(decode(codec, item("\"UID\":\"u\",\"message\":\"m\",\"action\":\"app://x.example\"")))
+        .noneMatch(Judged::ok);
+  }
+
+  static Stream<Arguments> badBodies() {
+    String one = "{\"UID\":\"u\",\"message\":\"m\",\"action\":\"https://x.example\"}";
+    return Stream.of(
+        Arguments.of("", ErrorCode.MALFORMED_JSON),
+        Arguments.of(one, ErrorCode.MALFORMED_JSON),
+        Arguments.of("\"x\"", ErrorCode.MALFORMED_JSON),
+        Arguments.of("[" + one, ErrorCode.MALFORMED_JSON),
+        Arguments.of("[" + one + ",", ErrorCode.MALFORMED_JSON),
+        Arguments.of("[" + one + "] []", ErrorCode.MALFORMED_JSON),
+        Arguments.of("[" + one + "]x", ErrorCode.MALFORMED_JSON),
+        Arguments.of("[{\"UID\":\"u\",}]", ErrorCode.MALFORMED_JSON),
+        Arguments.of("[{'UID':'u'}]", ErrorCode.MALFORMED_JSON),
+        Arguments.of("[" + "[".repeat(40) + "]".repeat(40) + "]", ErrorCode.MALFORMED_JSON),
+        Arguments.of("[{\"UID\":\"u\",\"ttl\":NaN}]", ErrorCode.MALFORMED_JSON),
+        Arguments.of("[]", ErrorCode.INVALID_NOTIFICATION),
+        Arguments.of("  [ ]  ", ErrorCode.INVALID_NOTIFICATION));
+  }
+
+  @ParameterizedTest(name = "[{index}] {1} {0}")
+  @MethodSource("badBodies")
+  void decode_whenBodyBad_thenWholeBatchRefused(String body, ErrorCode code) {
+    ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> decode(body));
+    assertThat(e).as(body).isNotNull();
+    assertThat(e.code()).isEqualTo(code);
+  }
+
+  @Test
+  void decode_whenTenThousandItems_thenBatchTooLargeWithoutReadingThemAll() {
+    StringBuilder b = new StringBuilder("[");
+    for (int i = 0; i < 10_000; i++) {
+      b.append(i == 0 ? "" : ",")
+          .append("{\"UID\":\"u").append(i)
+          .append("\",\"message\":\"m\",\"action\":\"https://x.example\"}");
+    }
+    // Broken after the limit: the codec must stop before it gets there.
+    b.append(",{{{");
+    ProtocolException e =
+        catchThrowableOfType(ProtocolException.class, () -> decode(b.toString()));
+    assertThat(e.code()).isEqualTo(ErrorCode.BATCH_TOO_LARGE);
+    assertThat(e.detail()).isEqualTo("limit is 100");
+  }
+
+  @Test
+  void decode_whenExactlyTheLimit_thenAllJudged() {
+    List<Item> items = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      items.add(new Item("u" + i, "m", "https://x.example", null, false));
+    }
+    ByteBuf b = Unpooled.buffer();
+    try {
+      NotificationBatchCodec.encodeBatch(items, b);
+      assertThat(CODEC.decode(b)).hasSize(100).allMatch(Judged::ok);
+    } finally {
+      b.release();
+    }
+  }
+
+  @Test
+  void decodeAck_whenGolden_thenResults() {
+    ByteBuf b = Unpooled.copiedBuffer(fixture("notification-ack"), StandardCharsets.UTF_8);
+    try {
+      Ack ack = NotificationBatchCodec.decodeAck(b);
+      assertThat(ack)
+          .isEqualTo(
+              new Ack(
+                  "PARTIAL",
+                  100,
+                  List.of(
+                      ItemResult.stored(
+                          "Yq3kP0c2TnW8x1bLm9sRfA", 100, List.of("b7Qx-2Lr_0aZk4MnT8vWpE")),
+                      new ItemResult(null, 0, List.of(), 151, "Unknown PUID"))));
+      assertThat(ack.stored()).isEqualTo(1);
+    } finally {
+      b.release();
+    }
+  }
+
+  @Test
+  void ackOf_thenResultFollowsTheItems() {
+    ItemResult ok = ItemResult.stored("a", 3, List.of());
+    ItemResult ok2 = ItemResult.stored("b", 7, List.of());
+    ItemResult ko = ItemResult.refused(ErrorCode.UNKNOWN_PUID, null);
+    assertThat(Ack.of(List.of(ok, ok2))).extracting(Ack::result, Ack::queueSize)
+        .containsExactly("OK", 7);
+    assertThat(Ack.of(List.of(ok, ko))).extracting(Ack::result, Ack::queueSize)
+        .containsExactly("PARTIAL", 3);
+    assertThat(Ack.of(List.of(ko))).extracting(Ack::result, Ack::queueSize)
+        .containsExactly("KO", -1);
+  }
+
+  @Test
+  void encodeAck_thenDecodeAck_roundTrips_andQueueSizeAbsentWhenNothingStored() {
+    Ack partial =
+        Ack.of(
+            List.of(
+                ItemResult.stored("a", 100, List.of("x", "y")),
+                ItemResult.refused(ErrorCode.GRANT_PAUSED, null)));
+    Ack none = Ack.of(List.of(ItemResult.refused(ErrorCode.INVALID_NOTIFICATION, "message: empty")));
+    for (Ack ack : List.of(partial, none)) {
+      ByteBuf b = Unpooled.buffer();
+      try {
+        NotificationBatchCodec.encodeAck(ack, b);
+        String text = b.toString(StandardCharsets.UTF_8);
+        assertThat(NotificationBatchCodec.decodeAck(b)).isEqualTo(ack);
+        if (ack == none) {
+          assertThat(text).doesNotContain("queue_size").startsWith("{\"result\":\"KO\"");
+        } else {
+          assertThat(text)
+              .startsWith("{\"result\":\"PARTIAL\",\"queue_size\":100,\"results\":[")
+              .contains("{\"result\":\"KO\",\"errno\":152,\"reason\":\"Grant paused by the user\"}");
+        }
+      } finally {
+        b.release();
+      }
+    }
+  }
+}

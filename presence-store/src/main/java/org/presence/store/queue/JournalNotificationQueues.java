@@ -1,0 +1,772 @@
+package org.presence.store.queue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.zip.CRC32;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.store.StoreException;
+import org.presence.store.exec.StoreExecutors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link NotificationQueues} of the embedded default: the queues in memory, every change appended
+ * to a journal file in the data directory ({@value #FILE}) before it is acknowledged.
+ *
+ * <h2>Durability</h2>
+ *
+ * One writer thread takes whatever changes are waiting and writes them to the file in one call
+ * (group commit); only then do the operations that made them complete. An acknowledged enqueue is
+ * therefore in the file, as a commit of the embedded H2 database with {@code WRITE_DELAY=0} would
+ * be: it survives the process being killed, not an operating-system crash (no {@code fsync} per
+ * write; the file is synced when it is compacted and closed). At start the journal is replayed —
+ * a torn last record, from a crash in the middle of a write, is dropped — and compacted: the live
+ * items are written to a new file, synced and moved over the old one. While the node runs it is
+ * compacted again whenever it has grown well past what is live.
+ *
+ * <h2>Concurrency</h2>
+ *
+ * Each user's queues are changed under that user's lock, and the change's record is handed to the
+ * writer under the same lock, so the journal holds each user's changes in the order memory saw
+ * them. Reads see changes as soon as memory has them, a moment before they are in the file; an
+ * item delivered in that moment and lost with a crash was never acknowledged to its application.
+ * Compaction briefly stops changes (a read-write lock every change takes for reading).
+ *
+ * <h2>Records</h2>
+ *
+ * {@code [length int][crc32 int][type byte][fields]}: enqueue (the user key, then the
+ * notification), remove (user key, application, id), clear (user key, application), answer (id,
+ * expiry). Drop-oldest is not written: replaying the enqueues in order drops the same items.
+ */
+public final class JournalNotificationQueues implements NotificationQueues, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(JournalNotificationQueues.class);
+
+  /** The journal's file name in the data directory. */
+  public static final String FILE = "notifications.journal";
+
+  private static final byte ENQUEUE = 1;
+  private static final byte REMOVE = 2;
+  private static final byte CLEAR = 3;
+  private static final byte ANSWER = 4;
+
+  /** The journal is compacted when it is over this size ... */
+  private static final long COMPACT_MIN_BYTES = 64L << 20;
+
+  /** ... and over this many times an estimate of the live items' size. */
+  private static final long COMPACT_FACTOR = 4;
+
+  /** Estimated bytes of one live item's record, for that estimate. */
+  private static final long ITEM_BYTES = 400;
+
+  /** Longest record accepted on replay; a longer length means a torn or corrupt tail. */
+  private static final int MAX_RECORD = 1 << 20;
+
+  /** Journals open in this process. */
+  private static final Set<Path> OPEN = ConcurrentHashMap.newKeySet();
+
+  /** One user's queues, by application; guarded by itself. */
+  private static final class UserQueues {
+    final Map<Long, ArrayDeque<Notification>> byApp = new HashMap<>();
+  }
+
+  /** A record waiting for the writer, and what to complete once it is written. */
+  private record Pending(byte[] record, CompletableFuture<Void> written) {}
+
+  private final Path file;
+  private final ConcurrentHashMap<String, UserQueues> users = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Long> answers = new ConcurrentHashMap<>();
+  private final ReentrantReadWriteLock compaction = new ReentrantReadWriteLock();
+  private final Object pendingLock = new Object();
+  private final ExecutorService acks;
+  private final Thread writer;
+  private ArrayList<Pending> pending = new ArrayList<>();
+  private FileChannel channel;
+  private FileChannel lockChannel;
+  private boolean locked;
+  private FileLock fileLock;
+  private long journalBytes;
+  private final java.util.concurrent.atomic.AtomicLong liveItems =
+      new java.util.concurrent.atomic.AtomicLong();
+  private volatile boolean closing;
+  private boolean crashed;
+
+  private JournalNotificationQueues(Path file) {
+    this.file = file;
+    this.acks =
+        Executors.newFixedThreadPool(2, StoreExecutors.named("store-journal-ack-"));
+    this.writer = new Thread(this::writeLoop, "store-journal");
+    this.writer.setDaemon(true);
+  }
+
+  /** Opens (creating if needed) the journal in {@code dataDir}, replays and compacts it. */
+  public static JournalNotificationQueues open(Path dataDir) {
+    JournalNotificationQueues q = new JournalNotificationQueues(dataDir.resolve(FILE));
+    try {
+      Files.createDirectories(dataDir);
+      q.lock();
+      q.replay();
+      q.compact();
+    } catch (IOException e) {
+      q.acks.shutdownNow();
+      q.unlock();
+      throw new UncheckedIOException(
+          "cannot open the notification journal " + q.file + ": " + e.getMessage(), e);
+    }
+    q.writer.start();
+    return q;
+  }
+
+  /** Takes the data directory's journal lock for this process's lifetime. */
+  private void lock() throws IOException {
+    // A second channel on the file in this process could not be closed without dropping the
+    // first one's lock (POSIX locks are per process): refuse before opening one.
+    if (!OPEN.add(file.toAbsolutePath())) {
+      throw new IOException("the journal is in use by this process");
+    }
+    locked = true;
+    lockChannel =
+        FileChannel.open(
+            file.resolveSibling(FILE + ".lock"),
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE);
+    fileLock = lockChannel.tryLock();
+    if (fileLock == null) {
+      throw new IOException("the journal is in use by another process");
+    }
+  }
+
+  private void unlock() {
+    if (!locked) {
+      return;
+    }
+    locked = false;
+    OPEN.remove(file.toAbsolutePath());
+    try {
+      if (fileLock != null && fileLock.isValid()) {
+        fileLock.release();
+      }
+      if (lockChannel != null) {
+        lockChannel.close();
+      }
+    } catch (IOException e) {
+      LOG.debug("releasing the journal lock: {}", e.toString());
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Records
+
+  private static byte[] record(byte type, RecordBody body) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.writeByte(type);
+      body.write(out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    byte[] payload = bytes.toByteArray();
+    CRC32 crc = new CRC32();
+    crc.update(payload);
+    ByteBuffer framed = ByteBuffer.allocate(8 + payload.length);
+    framed.putInt(payload.length).putInt((int) crc.getValue()).put(payload);
+    return framed.array();
+  }
+
+  @FunctionalInterface
+  private interface RecordBody {
+    void write(DataOutputStream out) throws IOException;
+  }
+
+  private static void writeNotification(DataOutputStream out, Notification n) throws IOException {
+    out.writeUTF(n.id());
+    out.writeLong(n.appId());
+    out.writeUTF(n.puid());
+    out.writeUTF(n.source());
+    out.writeUTF(n.message());
+    out.writeUTF(n.action());
+    out.writeLong(n.createdAt().toEpochMilli());
+    out.writeLong(n.expiresAt().toEpochMilli());
+    out.writeBoolean(n.receipts());
+  }
+
+  private static Notification readNotification(DataInputStream in) throws IOException {
+    return new Notification(
+        in.readUTF(),
+        in.readLong(),
+        in.readUTF(),
+        in.readUTF(),
+        in.readUTF(),
+        in.readUTF(),
+        Instant.ofEpochMilli(in.readLong()),
+        Instant.ofEpochMilli(in.readLong()),
+        in.readBoolean());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Replay and compaction (single-threaded: at open, or by the writer with changes stopped)
+
+  private void replay() throws IOException {
+    if (!Files.exists(file)) {
+      return;
+    }
+    long good = 0;
+    try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = in.size();
+      ByteBuffer head = ByteBuffer.allocate(8);
+      while (good + 8 <= size) {
+        head.clear();
+        in.read(head, good);
+        head.flip();
+        int length = head.getInt();
+        int crc = head.getInt();
+        if (length <= 0 || length > MAX_RECORD || good + 8 + length > size) {
+          break;
+        }
+        ByteBuffer payload = ByteBuffer.allocate(length);
+        in.read(payload, good + 8);
+        CRC32 check = new CRC32();
+        check.update(payload.array());
+        if ((int) check.getValue() != crc) {
+          break;
+        }
+        apply(payload.array());
+        good += 8 + length;
+      }
+      if (good < size) {
+        LOG.warn(
+            "notification journal {}: ignoring {} bytes after the last whole record (a write cut"
+                + " short by a crash)",
+            file,
+            size - good);
+      }
+    }
+  }
+
+  /** Replays one record into memory. */
+  private void apply(byte[] payload) throws IOException {
+    DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(payload));
+    byte type = in.readByte();
+    switch (type) {
+      case ENQUEUE -> {
+        String key = in.readUTF();
+        Notification n = readNotification(in);
+        ArrayDeque<Notification> q =
+            users.computeIfAbsent(key, k -> new UserQueues()).byApp.computeIfAbsent(n.appId(), a -> new ArrayDeque<>());
+        q.addLast(n);
+        if (q.size() > CAPACITY) {
+          q.pollFirst();
+        }
+      }
+      case REMOVE -> {
+        String key = in.readUTF();
+        long app = in.readLong();
+        String id = in.readUTF();
+        UserQueues u = users.get(key);
+        if (u != null && u.byApp.containsKey(app)) {
+          u.byApp.get(app).removeIf(n -> n.id().equals(id));
+          dropEmpty(key, u, app);
+        }
+      }
+      case CLEAR -> {
+        String key = in.readUTF();
+        long app = in.readLong();
+        UserQueues u = users.get(key);
+        if (u != null) {
+          u.byApp.remove(app);
+          dropEmpty(key, u, app);
+        }
+      }
+      case ANSWER -> answers.put(in.readUTF(), in.readLong());
+      default -> throw new EOFException("unknown record type " + type);
+    }
+  }
+
+  /** Forgets an emptied queue, and an emptied user (caller holds the user's lock or is alone). */
+  private void dropEmpty(String key, UserQueues u, long app) {
+    ArrayDeque<Notification> q = u.byApp.get(app);
+    if (q != null && q.isEmpty()) {
+      u.byApp.remove(app);
+    }
+    if (u.byApp.isEmpty()) {
+      users.remove(key, u);
+    }
+  }
+
+  /** Writes the live items (and answers) to a new file and moves it over the journal. */
+  private void compact() throws IOException {
+    Path tmp = file.resolveSibling(FILE + ".tmp");
+    long bytes = 0;
+    long items = 0;
+    long now = System.currentTimeMillis();
+    try (FileChannel out =
+        FileChannel.open(
+            tmp,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
+      List<ByteBuffer> chunk = new ArrayList<>();
+      int chunkBytes = 0;
+      for (Map.Entry<String, UserQueues> u : users.entrySet()) {
+        synchronized (u.getValue()) {
+          for (ArrayDeque<Notification> q : u.getValue().byApp.values()) {
+            for (Notification n : q) {
+              byte[] r = record(ENQUEUE, o -> {
+                o.writeUTF(u.getKey());
+                writeNotification(o, n);
+              });
+              chunk.add(ByteBuffer.wrap(r));
+              chunkBytes += r.length;
+              bytes += r.length;
+              items++;
+            }
+          }
+        }
+        if (chunkBytes > (1 << 20)) {
+          writeAll(out, chunk);
+          chunk.clear();
+          chunkBytes = 0;
+        }
+      }
+      for (Map.Entry<String, Long> a : answers.entrySet()) {
+        if (a.getValue() < now) {
+          continue;
+        }
+        byte[] r = record(ANSWER, o -> {
+          o.writeUTF(a.getKey());
+          o.writeLong(a.getValue());
+        });
+        chunk.add(ByteBuffer.wrap(r));
+        bytes += r.length;
+      }
+      writeAll(out, chunk);
+      out.force(true);
+    }
+    if (channel != null) {
+      channel.close();
+    }
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    syncDirectory();
+    channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    journalBytes = bytes;
+    liveItems.set(items);
+  }
+
+  private void syncDirectory() {
+    try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+      dir.force(true);
+    } catch (IOException | UnsupportedOperationException e) {
+      // Not every platform lets a directory be synced; the move itself is atomic.
+    }
+  }
+
+  private static void writeAll(FileChannel out, List<ByteBuffer> buffers) throws IOException {
+    ByteBuffer[] array = buffers.toArray(ByteBuffer[]::new);
+    long left = 0;
+    for (ByteBuffer b : array) {
+      left += b.remaining();
+    }
+    while (left > 0) {
+      left -= out.write(array);
+    }
+  }
+
+  private void releaseFile() throws IOException {
+    channel.close();
+    unlock();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The writer
+
+  /** Hands a record to the writer; {@code written} completes once it is in the file. */
+  private void append(byte[] record, CompletableFuture<Void> written) {
+    synchronized (pendingLock) {
+      pending.add(new Pending(record, written));
+      if (pending.size() == 1) {
+        pendingLock.notifyAll();
+      }
+    }
+  }
+
+  private void writeLoop() {
+    while (true) {
+      ArrayList<Pending> batch;
+      synchronized (pendingLock) {
+        while (pending.isEmpty() && !closing) {
+          try {
+            pendingLock.wait();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
+        if (pending.isEmpty()) {
+          return;
+        }
+        batch = pending;
+        pending = new ArrayList<>();
+      }
+      write(batch);
+      if (!closing && journalBytes > COMPACT_MIN_BYTES
+          && journalBytes > COMPACT_FACTOR * ITEM_BYTES * Math.max(1, liveItems.get())) {
+        compactWhileRunning();
+      }
+    }
+  }
+
+  private void write(List<Pending> batch) {
+    List<ByteBuffer> buffers = new ArrayList<>(batch.size());
+    long bytes = 0;
+    for (Pending p : batch) {
+      buffers.add(ByteBuffer.wrap(p.record()));
+      bytes += p.record().length;
+    }
+    Throwable failure = null;
+    try {
+      if (crashed) {
+        throw new IOException("journal closed");
+      }
+      writeAll(channel, buffers);
+      journalBytes += bytes;
+    } catch (IOException | RuntimeException e) {
+      LOG.error("notification journal {}: write failed", file, e);
+      failure = new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "journal write failed", e);
+    }
+    Throwable f = failure;
+    for (Pending p : batch) {
+      if (p.written() != null) {
+        // Completions run the callers' next steps: not on the writer, which has more to write.
+        acks.execute(
+            () -> {
+              if (f == null) {
+                p.written().complete(null);
+              } else {
+                p.written().completeExceptionally(f);
+              }
+            });
+      }
+    }
+  }
+
+  /** Compacts with changes stopped, after writing what was handed over before they stopped. */
+  private void compactWhileRunning() {
+    compaction.writeLock().lock();
+    try {
+      ArrayList<Pending> rest;
+      synchronized (pendingLock) {
+        rest = pending;
+        pending = new ArrayList<>();
+      }
+      if (!rest.isEmpty()) {
+        write(rest);
+      }
+      compact();
+    } catch (IOException e) {
+      LOG.error("notification journal {}: compaction failed; the journal keeps growing", file, e);
+    } finally {
+      compaction.writeLock().unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Operations
+
+  private UserQueues user(String key) {
+    return users.computeIfAbsent(key, k -> new UserQueues());
+  }
+
+  private CompletionStage<Void> closedFailure() {
+    return CompletableFuture.failedFuture(
+        new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "notification journal closed"));
+  }
+
+  @Override
+  public CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    List<Enqueued> out = new ArrayList<>(entries.size());
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    compaction.readLock().lock();
+    try {
+      if (closing) {
+        return closedFailure().thenApply(v -> List.of());
+      }
+      for (int i = 0; i < entries.size(); i++) {
+        Entry e = entries.get(i);
+        String key = UserKeys.of(e.userSub());
+        Notification n = e.notification();
+        byte[] r = record(ENQUEUE, o -> {
+          o.writeUTF(key);
+          writeNotification(o, n);
+        });
+        while (true) {
+          UserQueues u = user(key);
+          synchronized (u) {
+            if (users.get(key) != u) {
+              continue; // emptied and dropped meanwhile: take the user's current queues
+            }
+            ArrayDeque<Notification> q = u.byApp.computeIfAbsent(n.appId(), a -> new ArrayDeque<>());
+            q.addLast(n);
+            List<Notification> dropped = List.of();
+            if (q.size() > CAPACITY) {
+              dropped = List.of(q.pollFirst());
+            } else {
+              liveItems.incrementAndGet();
+            }
+            out.add(new Enqueued(q.size(), dropped));
+            append(r, i == entries.size() - 1 ? written : null);
+          }
+          break;
+        }
+      }
+    } finally {
+      compaction.readLock().unlock();
+    }
+    return written.thenApply(v -> out);
+  }
+
+  @Override
+  public CompletionStage<List<Notification>> pending(String userSub) {
+    UserQueues u = users.get(UserKeys.of(userSub));
+    if (u == null) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    List<Notification> all = new ArrayList<>();
+    synchronized (u) {
+      u.byApp.entrySet().stream()
+          .sorted(Map.Entry.comparingByKey())
+          .forEach(e -> all.addAll(e.getValue()));
+    }
+    return CompletableFuture.completedFuture(all);
+  }
+
+  @Override
+  public CompletionStage<List<Notification>> remove(
+      String userSub, Map<Long, ? extends Collection<String>> idsByApp) {
+    return removeAll(Map.of(userSub, idsByApp))
+        .thenApply(
+            m -> {
+              List<Notification> removed = new ArrayList<>(m.getOrDefault(userSub, List.of()));
+              removed.sort(Comparator.comparingLong(Notification::appId));
+              return removed;
+            });
+  }
+
+  @Override
+  public CompletionStage<Map<String, List<Notification>>> removeAll(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
+    Map<String, List<Notification>> out = new HashMap<>();
+    CompletableFuture<Void> written = null;
+    compaction.readLock().lock();
+    try {
+      if (closing) {
+        return closedFailure().thenApply(v -> Map.of());
+      }
+      for (Map.Entry<String, ? extends Map<Long, ? extends Collection<String>>> e :
+          idsByUser.entrySet()) {
+        String key = UserKeys.of(e.getKey());
+        UserQueues u = users.get(key);
+        if (u == null) {
+          continue;
+        }
+        synchronized (u) {
+          for (Map.Entry<Long, ? extends Collection<String>> byApp : e.getValue().entrySet()) {
+            ArrayDeque<Notification> q = u.byApp.get(byApp.getKey());
+            if (q == null || byApp.getValue().isEmpty()) {
+              continue;
+            }
+            Set<String> wanted = new HashSet<>(byApp.getValue());
+            for (Iterator<Notification> it = q.iterator(); it.hasNext(); ) {
+              Notification n = it.next();
+              if (wanted.contains(n.id())) {
+                it.remove();
+                liveItems.decrementAndGet();
+                out.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(n);
+                CompletableFuture<Void> w = new CompletableFuture<>();
+                append(record(REMOVE, o -> {
+                  o.writeUTF(key);
+                  o.writeLong(n.appId());
+                  o.writeUTF(n.id());
+                }), w);
+                written = w;
+              }
+            }
+            dropEmpty(key, u, byApp.getKey());
+          }
+        }
+      }
+    } finally {
+      compaction.readLock().unlock();
+    }
+    return written == null
+        ? CompletableFuture.completedFuture(out)
+        : written.thenApply(v -> out);
+  }
+
+  @Override
+  public CompletionStage<Integer> size(String userSub, long appId) {
+    UserQueues u = users.get(UserKeys.of(userSub));
+    if (u == null) {
+      return CompletableFuture.completedFuture(0);
+    }
+    synchronized (u) {
+      ArrayDeque<Notification> q = u.byApp.get(appId);
+      return CompletableFuture.completedFuture(q == null ? 0 : q.size());
+    }
+  }
+
+  @Override
+  public CompletionStage<List<Notification>> clear(String userSub, long appId) {
+    String key = UserKeys.of(userSub);
+    UserQueues u = users.get(key);
+    if (u == null) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    List<Notification> dropped;
+    compaction.readLock().lock();
+    try {
+      if (closing) {
+        return closedFailure().thenApply(v -> List.of());
+      }
+      synchronized (u) {
+        ArrayDeque<Notification> q = u.byApp.remove(appId);
+        dropped = q == null ? List.of() : List.copyOf(q);
+        liveItems.addAndGet(-dropped.size());
+        dropEmpty(key, u, appId);
+        append(record(CLEAR, o -> {
+          o.writeUTF(key);
+          o.writeLong(appId);
+        }), written);
+      }
+    } finally {
+      compaction.readLock().unlock();
+    }
+    return written.thenApply(v -> dropped);
+  }
+
+  @Override
+  public CompletionStage<Boolean> claimAnswer(String id, Instant expiresAt) {
+    long until = expiresAt.toEpochMilli();
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    compaction.readLock().lock();
+    try {
+      if (closing) {
+        return closedFailure().thenApply(v -> false);
+      }
+      if (answers.putIfAbsent(id, until) != null) {
+        return CompletableFuture.completedFuture(false);
+      }
+      append(record(ANSWER, o -> {
+        o.writeUTF(id);
+        o.writeLong(until);
+      }), written);
+    } finally {
+      compaction.readLock().unlock();
+    }
+    return written.thenApply(v -> true);
+  }
+
+  @Override
+  public CompletionStage<Integer> purgeAnswers(Instant now) {
+    long t = now.toEpochMilli();
+    int before = answers.size();
+    answers.values().removeIf(until -> until < t);
+    return CompletableFuture.completedFuture(before - answers.size());
+  }
+
+  /** Items held in memory, for tests and metrics. */
+  long liveItems() {
+    return liveItems.get();
+  }
+
+  /**
+   * Stops as a killed process would, for tests: the writer stops at once and whatever it had not
+   * written is lost; the file is released without compaction.
+   */
+  void crash() {
+    crashed = true;
+    compaction.writeLock().lock();
+    closing = true;
+    compaction.writeLock().unlock();
+    writer.interrupt();
+    try {
+      writer.join(5000);
+      releaseFile();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      LOG.debug("releasing the journal after a simulated crash: {}", e.toString());
+    }
+    acks.shutdownNow();
+  }
+
+  /** Writes what is waiting, compacts, syncs and closes the file. */
+  @Override
+  public void close() {
+    compaction.writeLock().lock();
+    try {
+      if (closing) {
+        return;
+      }
+      // Under the write lock: no change is between its check of closing and its hand-over.
+      closing = true;
+    } finally {
+      compaction.writeLock().unlock();
+    }
+    synchronized (pendingLock) {
+      pendingLock.notifyAll();
+    }
+    try {
+      writer.join(10_000);
+      compaction.writeLock().lock();
+      try {
+        compact();
+        channel.force(true);
+        releaseFile();
+      } finally {
+        compaction.writeLock().unlock();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      LOG.error("notification journal {}: not compacted at close", file, e);
+    }
+    acks.shutdown();
+    try {
+      acks.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
