@@ -17,9 +17,8 @@ public final class LocalNodeRegistry implements NodeRegistry {
   private final Set<String> nodes = ConcurrentHashMap.newKeySet();
 
   @Override
-  public CompletionStage<Void> heartbeat(String nodeId, Duration lease) {
-    nodes.add(nodeId);
-    return CompletableFuture.completedFuture(null);
+  public CompletionStage<Boolean> heartbeat(String nodeId, Duration lease) {
+    return CompletableFuture.completedFuture(!nodes.add(nodeId));
   }
 
   @Override

@@ -13,8 +13,12 @@ import java.util.concurrent.CompletionStage;
  * RedisNodeRegistry} (the cluster). One contract suite runs against both.
  */
 public interface NodeRegistry {
-  /** Renews (or takes) {@code nodeId}'s lease for {@code lease}. */
-  CompletionStage<Void> heartbeat(String nodeId, Duration lease);
+  /**
+   * Renews (or takes) {@code nodeId}'s lease for {@code lease}. True when the node was registered
+   * already (its lease went on); false when it joins: its first heartbeat, or one after a survivor
+   * declared it dead and cleaned up after it (whatever it holds is then forgotten by the others).
+   */
+  CompletionStage<Boolean> heartbeat(String nodeId, Duration lease);
 
   /** The nodes that held a lease and let it run out, not yet claimed. */
   CompletionStage<List<String>> expired();

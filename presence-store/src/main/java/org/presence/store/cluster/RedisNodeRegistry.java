@@ -21,12 +21,11 @@ import org.presence.store.redis.RedisScript;
  * lease, so exactly one claimer wins.
  */
 public final class RedisNodeRegistry implements NodeRegistry {
-  /** KEYS: lease key, node set; ARGV: node id, lease ms. */
+  /** KEYS: lease key, node set; ARGV: node id, lease ms. 1 when the node was in the set. */
   private static final String HEARTBEAT =
       """
       redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-      redis.call('SADD', KEYS[2], ARGV[1])
-      return 1
+      return 1 - redis.call('SADD', KEYS[2], ARGV[1])
       """;
 
   /** KEYS: node set; ARGV: lease key prefix. Returns the members whose lease key is gone. */
@@ -77,12 +76,12 @@ public final class RedisNodeRegistry implements NodeRegistry {
   }
 
   @Override
-  public CompletionStage<Void> heartbeat(String nodeId, Duration lease) {
+  public CompletionStage<Boolean> heartbeat(String nodeId, Duration lease) {
     return heartbeat.<Long>run(ScriptOutputType.INTEGER,
             new String[] {lease(nodeId), set()},
             bytes(nodeId),
             bytes(lease.toMillis()))
-        .thenApply(x -> null);
+        .thenApply(n -> n == 1L);
   }
 
   @Override

@@ -1,5 +1,7 @@
 package org.presence.store.presence;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -74,6 +76,36 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
   @Override
   public CompletionStage<UserPresence> presence(String user) {
     return with(user, PresenceAggregator::view);
+  }
+
+  /**
+   * Walks every user: one process holds the only node of the embedded default, so this serves its
+   * tests and its own start, never a busy clean-up.
+   */
+  @Override
+  public CompletionStage<List<OwnedDevice>> devicesOn(String node) {
+    List<OwnedDevice> out = new ArrayList<>();
+    for (String user : users.keySet()) {
+      users.computeIfPresent(
+          user,
+          (k, st) -> {
+            st.devices()
+                .forEach(
+                    (device, d) -> {
+                      if (d.session() != null && node.equals(d.node())) {
+                        out.add(new OwnedDevice(user, device, d.session()));
+                      }
+                    });
+            return st;
+          });
+    }
+    return CompletableFuture.completedFuture(List.copyOf(out));
+  }
+
+  /** Nothing to forget: the devices of a node are found by walking the users. */
+  @Override
+  public CompletionStage<Void> forgetNode(String node) {
+    return CompletableFuture.completedFuture(null);
   }
 
   /** Users with state, for tests and metrics. */

@@ -1,5 +1,6 @@
 package org.presence.store.presence;
 
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
@@ -66,6 +67,24 @@ public interface PresenceStateStore extends AutoCloseable {
 
   /** What each audience was last shown of the user. */
   CompletionStage<UserPresence> presence(String user);
+
+  /**
+   * The devices owned by sessions of {@code node}: what a dead node's clean-up {@linkplain
+   * #release releases}. A device whose session moved to another node is no longer listed.
+   */
+  CompletionStage<List<OwnedDevice>> devicesOn(String node);
+
+  /** Forgets what is left listed for {@code node} (after its clean-up). */
+  CompletionStage<Void> forgetNode(String node);
+
+  /**
+   * A device and the session that owns it.
+   *
+   * @param user the user's subject
+   * @param device the device id
+   * @param session the owning session
+   */
+  record OwnedDevice(String user, String device, UUID session) {}
 
   @Override
   void close();

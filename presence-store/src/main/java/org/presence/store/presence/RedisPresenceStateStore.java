@@ -70,7 +70,14 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   private <T> CompletionStage<T> run(String user, byte[][] args, Function<List<Object>, T> map) {
     String[] keys = {redis.keys().presence(user)};
-    return script.<List<Object>>run(ScriptOutputType.MULTI, keys, args).thenApply(map);
+    byte[][] all = java.util.Arrays.copyOf(args, args.length + 2);
+    all[args.length] = utf8(user);
+    all[args.length + 1] = utf8(nodeIndexPrefix());
+    return script.<List<Object>>run(ScriptOutputType.MULTI, keys, all).thenApply(map);
+  }
+
+  private String nodeIndexPrefix() {
+    return redis.keys().key("nodedev:");
   }
 
   @Override
@@ -211,6 +218,84 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
               }
               return new UserPresence(all, byApp);
             });
+  }
+
+  /** One {@code SMEMBERS} of the node's index (written by the script; see presence.lua). */
+  @Override
+  public CompletionStage<List<OwnedDevice>> devicesOn(String node) {
+    try {
+      return redis
+          .commands()
+          .async()
+          .smembers(nodeIndexPrefix() + node)
+          .handle(
+              (members, e) -> {
+                if (e != null) {
+                  throw RedisErrors.unavailable(e);
+                }
+                List<OwnedDevice> out = new ArrayList<>(members.size());
+                for (byte[] m : members) {
+                  OwnedDevice d = parseMember(m);
+                  if (d != null) {
+                    out.add(d);
+                  }
+                }
+                return List.copyOf(out);
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e).getCause());
+    }
+  }
+
+  @Override
+  public CompletionStage<Void> forgetNode(String node) {
+    try {
+      return redis
+          .commands()
+          .async()
+          .del(nodeIndexPrefix() + node)
+          .handle(
+              (n, e) -> {
+                if (e != null) {
+                  throw RedisErrors.unavailable(e);
+                }
+                return null;
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e).getCause());
+    }
+  }
+
+  /** {@code <session>:<byte length of user>:<user><device>}, or null when malformed. */
+  static OwnedDevice parseMember(byte[] m) {
+    int c1 = indexOf(m, (byte) ':', 0);
+    int c2 = c1 < 0 ? -1 : indexOf(m, (byte) ':', c1 + 1);
+    if (c2 < 0) {
+      return null;
+    }
+    try {
+      UUID session = UUID.fromString(new String(m, 0, c1, StandardCharsets.UTF_8));
+      int userLength = Integer.parseInt(new String(m, c1 + 1, c2 - c1 - 1, StandardCharsets.UTF_8));
+      int userStart = c2 + 1;
+      if (userLength < 0 || userStart + userLength > m.length) {
+        return null;
+      }
+      String user = new String(m, userStart, userLength, StandardCharsets.UTF_8);
+      String device =
+          new String(m, userStart + userLength, m.length - userStart - userLength, StandardCharsets.UTF_8);
+      return new OwnedDevice(user, device, session);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static int indexOf(byte[] b, byte x, int from) {
+    for (int i = from; i < b.length; i++) {
+      if (b[i] == x) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private static DeviceState readDevice(byte[] json) {

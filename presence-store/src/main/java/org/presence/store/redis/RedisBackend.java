@@ -4,6 +4,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.resource.Delay;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
@@ -27,6 +28,9 @@ public final class RedisBackend implements AutoCloseable {
   /** Keys are strings; values are raw bytes (JSON written by the codecs). */
   public static final RedisCodec<String, byte[]> CODEC =
       RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+
+  /** Longest wait between two reconnect attempts while Redis is unreachable. */
+  public static final Duration RECONNECT_DELAY_MAX = Duration.ofSeconds(2);
 
   private final ClientResources resources;
   private final RedisClient client;
@@ -56,7 +60,15 @@ public final class RedisBackend implements AutoCloseable {
     RedisURI uri = RedisURI.create(config.url());
     uri.setTimeout(config.commandTimeout());
     ClientResources resources =
-        DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        DefaultClientResources.builder()
+            .ioThreadPoolSize(2)
+            .computationThreadPoolSize(2)
+            // Reconnect attempts from 100 ms, doubling up to 2 s (Lettuce's default grows to 30 s):
+            // a node resumes within about two seconds of Redis coming back.
+            .reconnectDelay(
+                Delay.exponential(
+                    Duration.ofMillis(100), RECONNECT_DELAY_MAX, 2, TimeUnit.MILLISECONDS))
+            .build();
     RedisClient client = RedisClient.create(resources, uri);
     client.setOptions(
         ClientOptions.builder()

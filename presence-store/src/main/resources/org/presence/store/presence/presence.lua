@@ -13,12 +13,30 @@
 -- update:  ARGV[5] status, ARGV[6] message flag ("1" when present), ARGV[7] message,
 --          ARGV[8] applications ("-" for all, else comma-separated)
 -- update and release -> {"not_owner"} or {"ok", own scopes csv, app, status, message, version, ...}
+-- The last two ARGV of every op: the user, and the key prefix of the node indexes.
+--
+-- Node index <prefix><node>: a set naming the devices owned by sessions of that node, as
+-- "<session>:<byte length of user>:<user><device>", so that the clean-up after a dead node finds
+-- them. A claim moves the member from the previous owner's node to the new one; a release removes
+-- it. (Keys computed in the script: this needs a single Redis, not Redis Cluster.)
 local key = KEYS[1]
 local op = ARGV[1]
 local device = ARGV[2]
 local session = ARGV[3]
 local now = tonumber(ARGV[4])
 local dfield = 'd:' .. device
+local user = ARGV[#ARGV - 1]
+local index_prefix = ARGV[#ARGV]
+
+local function index_member(sess)
+  return sess .. ':' .. #user .. ':' .. user .. device
+end
+
+local function index(cmd, node, sess)
+  if node ~= nil and node ~= '' and sess ~= nil and sess ~= '' then
+    redis.call(cmd, index_prefix .. node, index_member(sess))
+  end
+end
 
 local RANK = { online = 1, away = 2, unavailable = 3 }
 
@@ -30,9 +48,12 @@ if op == 'claim' then
     d.o = session
     d.n = ARGV[5]
     redis.call('HSET', key, dfield, cjson.encode(d))
+    index('SREM', pn, po)
+    index('SADD', ARGV[5], session)
     return { po, pn }
   end
   redis.call('HSET', key, dfield, cjson.encode({ s = '', o = session, n = ARGV[5], u = now }))
+  index('SADD', ARGV[5], session)
   return { '', '' }
 end
 
@@ -86,6 +107,7 @@ elseif op == 'release' then
   if cur == nil or cur.o ~= session then
     return { 'not_owner' }
   end
+  index('SREM', cur.n, cur.o)
   nxt = nil
 else
   return redis.error_reply('unknown op ' .. tostring(op))

@@ -43,6 +43,16 @@ public abstract class NodeRegistryContract {
   }
 
   @Test
+  void heartbeat_saysWhetherTheLeaseWentOn() {
+    NodeRegistry r = open();
+    String n = node();
+    assertThat(join(r.heartbeat(n, Duration.ofSeconds(30)))).as("first: joins").isFalse();
+    assertThat(join(r.heartbeat(n, Duration.ofSeconds(30)))).as("renewal").isTrue();
+    join(r.leave(n));
+    assertThat(join(r.heartbeat(n, Duration.ofSeconds(30)))).as("after leaving: joins").isFalse();
+  }
+
+  @Test
   void leave_removesTheNodeWithoutADeath() {
     NodeRegistry r = open();
     String n = node();

@@ -50,6 +50,9 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
     assertThat(claims.stream().filter(c -> join(c)).count()).isEqualTo(1);
     assertThat(join(survivors.get(1).expired())).doesNotContain(dead);
     assertThat(join(survivors.get(1).claim(dead, "late"))).isFalse();
+    assertThat(join(victim.heartbeat(dead, Duration.ofSeconds(30))))
+        .as("a node back after its clean-up learns it was declared dead")
+        .isFalse();
   }
 
   @Test

@@ -295,4 +295,54 @@ public abstract class PresenceStateStoreContract {
     Map<String, DeviceState> mine = join(store.devices(user));
     assertThat(mine).containsOnlyKeys("phone");
   }
+
+  @Test
+  void devicesOn_followsClaimsAndReleases() {
+    String a = "node-a-" + UUID.randomUUID();
+    String b = "node-b-" + UUID.randomUUID();
+    claim(store, "phone", S1, a);
+    claim(store, "laptop", S2, a);
+    assertThat(join(peer.devicesOn(a)))
+        .containsExactlyInAnyOrder(
+            new PresenceStateStore.OwnedDevice(user, "phone", S1),
+            new PresenceStateStore.OwnedDevice(user, "laptop", S2));
+    claim(peer, "phone", S9, b);
+    assertThat(join(store.devicesOn(a)))
+        .containsExactly(new PresenceStateStore.OwnedDevice(user, "laptop", S2));
+    assertThat(join(store.devicesOn(b)))
+        .containsExactly(new PresenceStateStore.OwnedDevice(user, "phone", S9));
+    release(store, "laptop", S2);
+    assertThat(join(store.devicesOn(a))).isEmpty();
+    set(store, "phone", null, AWAY, null);
+    assertThat(join(store.devicesOn(b)))
+        .as("a push report keeps the owner")
+        .containsExactly(new PresenceStateStore.OwnedDevice(user, "phone", S9));
+  }
+
+  @Test
+  void devicesOn_aDeadNodesDevices_releasedByTwoSurvivorsAtOnce_changeOnce() {
+    String dead = "node-dead-" + UUID.randomUUID();
+    String odd = "odd:user 🎣 " + UUID.randomUUID();
+    claim(store, "phone", S1, dead);
+    set(store, "phone", S1, ONLINE, "here");
+    join(store.claim(odd, "dev:ice", S2, dead, tick()));
+    join(store.update(odd, "dev:ice", S2, AWAY, null, null, tick()));
+    List<PresenceStateStore.OwnedDevice> left = join(peer.devicesOn(dead));
+    assertThat(left)
+        .containsExactlyInAnyOrder(
+            new PresenceStateStore.OwnedDevice(user, "phone", S1),
+            new PresenceStateStore.OwnedDevice(odd, "dev:ice", S2));
+    List<String> changes = new ArrayList<>();
+    for (PresenceStateStore.OwnedDevice d : left) {
+      for (PresenceStateStore s : List.of(store, peer)) {
+        changes.addAll(seen(join(s.release(d.user(), d.device(), d.session(), tick())))
+            .stream().map(c -> d.user() + "=" + c).toList());
+      }
+    }
+    assertThat(changes)
+        .containsExactlyInAnyOrder(user + "=0:offline:null", odd + "=0:offline:null");
+    assertThat(join(store.devicesOn(dead))).isEmpty();
+    join(store.forgetNode(dead));
+    assertThat(join(peer.devicesOn(dead))).isEmpty();
+  }
 }
