@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
+import org.presence.gateway.cluster.NodeLiveness;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.demo.DemoApp;
 import org.presence.gateway.demo.DemoPages;
@@ -59,6 +60,7 @@ public final class PresenceServer implements AutoCloseable {
   private final AppUpdates updates;
   private final WebhookDispatcher webhooks;
   private final NotificationChannel notifications;
+  private final NodeLiveness liveness;
   private final Channel serverChannel;
   private final InetSocketAddress address;
   private volatile boolean closed;
@@ -76,6 +78,7 @@ public final class PresenceServer implements AutoCloseable {
       AppUpdates updates,
       WebhookDispatcher webhooks,
       NotificationChannel notifications,
+      NodeLiveness liveness,
       Channel serverChannel) {
     this.config = config;
     this.store = store;
@@ -89,6 +92,7 @@ public final class PresenceServer implements AutoCloseable {
     this.updates = updates;
     this.webhooks = webhooks;
     this.notifications = notifications;
+    this.liveness = liveness;
     this.serverChannel = serverChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
@@ -113,6 +117,7 @@ public final class PresenceServer implements AutoCloseable {
     AppUpdates updates = null;
     WebhookDispatcher webhooks = null;
     NotificationChannel notifications = null;
+    NodeLiveness liveness = null;
     try {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
@@ -169,6 +174,15 @@ public final class PresenceServer implements AutoCloseable {
       }
       notifications =
           NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
+      liveness =
+          NodeLiveness.start(
+              config.cluster(),
+              config.nodeId(),
+              store.nodes(),
+              store.presence(),
+              device,
+              metrics,
+              store.redis() != null);
       extraRoutes.accept(routes);
 
       HttpRouter router =
@@ -233,6 +247,7 @@ public final class PresenceServer implements AutoCloseable {
               updates,
               webhooks,
               notifications,
+              liveness,
               server);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
@@ -251,6 +266,9 @@ public final class PresenceServer implements AutoCloseable {
       }
       if (appFeatures != null) {
         appFeatures.close();
+      }
+      if (liveness != null) {
+        liveness.close();
       }
       if (notifications != null) {
         notifications.close();
@@ -363,7 +381,9 @@ public final class PresenceServer implements AutoCloseable {
     closed = true;
     drain(config.gateway().drainTimeout());
     loops.shutdown(2000);
-    // After the sockets are gone: devices still in their grace period are released now.
+    // After the sockets are gone: devices still in their grace period are released now (or, in a
+    // cluster, left to the survivors once this node's lease runs out).
+    liveness.close();
     notifications.close();
     device.close();
     updates.close();

@@ -310,6 +310,12 @@ public final class ConfigLoader {
       problem("webhooks.max-backoff", "must not be shorter than webhooks.interval");
     }
     NotificationsConfig notifications = notifications(limits);
+    ClusterConfig cluster =
+        new ClusterConfig(
+            positiveDuration("cluster.lease"), positiveDuration("cluster.heartbeat-interval"));
+    if (cluster.heartbeatInterval().multipliedBy(3).compareTo(cluster.lease()) > 0) {
+      problem("cluster.heartbeat-interval", "must be at most a third of cluster.lease");
+    }
     return new PresenceConfig(
         nodeId,
         dataDir,
@@ -326,7 +332,8 @@ public final class ConfigLoader {
         new PushConfig(pushSecret),
         updates,
         webhooks,
-        notifications);
+        notifications,
+        cluster);
   }
 
   private NotificationsConfig notifications(LimitsConfig limits) {

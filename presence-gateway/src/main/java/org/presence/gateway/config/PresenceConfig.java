@@ -24,6 +24,7 @@ import org.presence.store.StoreConfig;
  * @param updates the app update channel and stream
  * @param webhooks webhook calls to applications
  * @param notifications live notifications: the API's limits and the delivery
+ * @param cluster node leases and the clean-up after dead nodes
  */
 public record PresenceConfig(
     String nodeId,
@@ -41,7 +42,8 @@ public record PresenceConfig(
     PushConfig push,
     UpdatesConfig updates,
     WebhooksConfig webhooks,
-    NotificationsConfig notifications) {
+    NotificationsConfig notifications,
+    ClusterConfig cluster) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.presence.protocol.error.ErrorCode;
 
 /**
  * The open device sessions of this node, by session id: where {@link DeviceService} finds a
@@ -30,6 +31,9 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
 
     /** Pings the socket, or closes it when its ping went unanswered. Runs on its event loop. */
     void keepalive();
+
+    /** Ends the session with {@code code} (the node lost its devices). Runs on its event loop. */
+    void abort(ErrorCode code, String detail);
   }
 
   private final ConcurrentHashMap<UUID, Link> links = new ConcurrentHashMap<>();
@@ -84,6 +88,19 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
     if (link != null) {
       link.channel().eventLoop().execute(link::replaced);
     }
+  }
+
+  /**
+   * Ends every open session with {@code code}: the cluster declared this node dead and marked its
+   * devices offline, so each device must open a new session to be seen again.
+   */
+  public int abortAll(ErrorCode code, String detail) {
+    int n = 0;
+    for (Link link : links.values()) {
+      link.channel().eventLoop().execute(() -> link.abort(code, detail));
+      n++;
+    }
+    return n;
   }
 
   private void sweep() {

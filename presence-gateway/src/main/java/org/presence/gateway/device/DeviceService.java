@@ -87,6 +87,10 @@ public final class DeviceService implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final HandshakeLimiter handshakes;
   private final ConcurrentHashMap<UUID, PendingRelease> pending = new ConcurrentHashMap<>();
+  /** How long a release the store refused waits before it is tried again (at most the grace). */
+  private static final long RELEASE_RETRY_MS = 2000;
+  private volatile boolean stopping;
+  private volatile boolean leavePendingToCluster;
   private final Counter replacedCounter;
   private final Counter changesCounter;
   private final Counter publishFailures;
@@ -270,12 +274,68 @@ public final class DeviceService implements AutoCloseable {
         .handle(
             (u, e) -> {
               if (e != null) {
-                LOG.warn("cannot release device of session {}: {}", p.session, e.toString());
+                LOG.warn("cannot release device of session {} (retrying): {}", p.session, e.toString());
+                retryLater(p);
                 return CompletableFuture.<Void>completedFuture(null);
               }
               return publish(p.user, u, now);
             })
         .thenCompose(published -> published);
+  }
+
+  /**
+   * A release the store refused (Redis unavailable) is tried again a little later, until it
+   * succeeds or the service stops, so a device does not stay online for want of one command.
+   */
+  private void retryLater(PendingRelease p) {
+    if (stopping) {
+      return;
+    }
+    long delay = Math.max(200, Math.min(config.offlineGrace().toMillis(), RELEASE_RETRY_MS));
+    PendingRelease again = new PendingRelease(p.user, p.device, p.session);
+    if (pending.putIfAbsent(p.session, again) != null) {
+      return;
+    }
+    try {
+      again.timer =
+          timers.schedule(
+              () -> {
+                if (pending.remove(again.session, again)) {
+                  release(again);
+                }
+              },
+              delay,
+              TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException stopped) {
+      pending.remove(again.session, again);
+    }
+  }
+
+  /**
+   * Releases a device that a session of a dead node owned ({@code NodeLiveness}'s clean-up) and
+   * publishes the real changes. Several survivors may release the same device at once: the store
+   * releases it for one of them only, so each change is published once. Completes with whether
+   * this call released it; fails when the store is unavailable.
+   */
+  public CompletionStage<Boolean> releaseOrphan(String user, String device, UUID session) {
+    long now = clock.millis();
+    return state
+        .release(user, device, session, now)
+        .thenCompose(
+            u ->
+                u == PresenceUpdate.NOT_OWNER
+                    ? CompletableFuture.completedFuture(false)
+                    : publish(user, u, now).thenApply(v -> true));
+  }
+
+  /**
+   * On {@link #close}, leaves the devices still in their grace period to the cluster instead of
+   * releasing them: a draining node's devices reconnect to other nodes, which claim them without
+   * their presence ever showing offline; those that do not come back are released by a survivor
+   * once this node's lease has run out.
+   */
+  public void leavePendingToCluster(boolean leave) {
+    this.leavePendingToCluster = leave;
   }
 
   /** Publishes the real changes of {@code update}; the stage never fails (failures are logged). */
@@ -342,13 +402,23 @@ public final class DeviceService implements AutoCloseable {
 
   /**
    * Stops: releases the devices of closed sockets at once instead of after their grace period
-   * (devices that reconnected elsewhere are not touched), waiting a few seconds for the store.
+   * (devices that reconnected elsewhere are not touched), waiting a few seconds for the store; or,
+   * {@linkplain #leavePendingToCluster in a cluster}, leaves them to the survivors.
    */
   @Override
   public void close() {
+    stopping = true;
     PresenceBus.Subscription s = nodeSubscription;
     if (s != null) {
       s.unsubscribe();
+    }
+    if (leavePendingToCluster) {
+      for (PendingRelease p : pending.values()) {
+        if (pending.remove(p.session, p) && p.timer != null) {
+          p.timer.cancel(false);
+        }
+      }
+      return;
     }
     List<CompletableFuture<Void>> releases = new ArrayList<>();
     for (PendingRelease p : pending.values()) {

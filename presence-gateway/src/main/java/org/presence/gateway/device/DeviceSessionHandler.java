@@ -443,6 +443,13 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   }
 
   @Override
+  public void abort(ErrorCode code, String detail) {
+    if (session.state() == DeviceSession.State.OPEN) {
+      node.disconnector().close(ctx.channel(), code, detail);
+    }
+  }
+
+  @Override
   public void keepalive() {
     Channel ch = ctx.channel();
     if (!ch.isActive() || session.state() != DeviceSession.State.OPEN) {

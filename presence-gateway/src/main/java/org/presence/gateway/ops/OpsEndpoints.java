@@ -18,8 +18,9 @@ import org.presence.store.Store;
  *
  * <ul>
  *   <li>{@code GET /__lbheartbeat__}: 200 while the process is up, for load balancers;
- *   <li>{@code GET /__heartbeat__}: 200 while the database and the bus answer, else 503 naming
- *       the failing backend;
+ *   <li>{@code GET /__heartbeat__}: 200 while the database and the bus answer, else 503 with
+ *       {@code "status": "degraded"} naming the failing backend (the node keeps its sockets and
+ *       serves what does not need it: load balancers should watch {@code __lbheartbeat__});
  *   <li>{@code GET /__version__}: version and commit;
  *   <li>{@code GET /metrics}: Prometheus text exposition.
  * </ul>
@@ -78,7 +79,7 @@ public final class OpsEndpoints {
                   status,
                   g -> {
                     g.writeStartObject();
-                    g.writeStringField("status", failing.isEmpty() ? "ok" : "error");
+                    g.writeStringField("status", failing.isEmpty() ? "ok" : "degraded");
                     g.writeStringField("node", nodeId);
                     writeCheck(g, "database", dbKind, checks);
                     writeCheck(g, "bus", busKind, checks);

@@ -5,16 +5,16 @@ import java.net.http.HttpResponse;
 
 /** JSON API calls with a bearer identity token, for tests. */
 public final class ApiClient {
-  private final TestNode node;
+  private final NodeAddress node;
   private final String token;
 
-  public ApiClient(TestNode node, String token) {
+  public ApiClient(NodeAddress node, String token) {
     this.node = node;
     this.token = token;
   }
 
   /** A client for the development identity of {@code email}. */
-  public static ApiClient forEmail(TestNode node, String email) {
+  public static ApiClient forEmail(NodeAddress node, String email) {
     return new ApiClient(node, node.token(email));
   }
 

@@ -41,7 +41,7 @@ public final class DeviceTestClient implements AutoCloseable {
   }
 
   /** A socket on {@code node}'s device channel, no session yet. */
-  public static DeviceTestClient open(TestNode node) {
+  public static DeviceTestClient open(NodeAddress node) {
     return new DeviceTestClient(WsClient.connect(node.wsUri("/presence")));
   }
 
@@ -52,7 +52,7 @@ public final class DeviceTestClient implements AutoCloseable {
 
   /** Opens a session; fails the test unless the server answers with a session id. */
   public static DeviceTestClient connected(
-      TestNode node, String token, ApplicationIds apps, String device) {
+      NodeAddress node, String token, ApplicationIds apps, String device) {
     DeviceTestClient c = open(node);
     DeviceMessage reply = c.request(new Connect(token, apps, device));
     if (!(reply instanceof Connected)) {

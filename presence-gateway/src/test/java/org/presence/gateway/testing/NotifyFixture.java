@@ -29,7 +29,7 @@ public final class NotifyFixture {
   private NotifyFixture() {}
 
   /** Registers, verifies and activates application {@code name} of {@code devEmail}. */
-  public static App activeApp(TestNode node, DomainStub site, String devEmail, String name) {
+  public static App activeApp(NodeAddress node, DomainStub site, String devEmail, String name) {
     ApiClient dev = ApiClient.forEmail(node, devEmail);
     HttpResponse<String> created =
         dev.post(
@@ -48,7 +48,7 @@ public final class NotifyFixture {
   }
 
   /** The PUID {@code email} grants {@code appId} (through the JSON API). */
-  public static String grant(TestNode node, String email, long appId) {
+  public static String grant(NodeAddress node, String email, long appId) {
     HttpResponse<String> r =
         ApiClient.forEmail(node, email)
             .post("/api/grants", "{\"app_id\":" + appId + ",\"id\":\"" + email + "\"}");
@@ -62,13 +62,13 @@ public final class NotifyFixture {
   }
 
   /** POSTs {@code body} as JSON to {@code appId}'s notification endpoint with {@code key}. */
-  public static HttpResponse<String> post(TestNode node, long appId, String key, String body) {
+  public static HttpResponse<String> post(NodeAddress node, long appId, String key, String body) {
     return post(node, "/" + appId + "/notification", key, "application/json", body);
   }
 
   /** POSTs {@code body} to {@code path} with an optional key and content type. */
   public static HttpResponse<String> post(
-      TestNode node, String path, String key, String contentType, String body) {
+      NodeAddress node, String path, String key, String contentType, String body) {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(node.uri(path)).POST(HttpRequest.BodyPublishers.ofString(body));
     if (key != null) {

@@ -18,7 +18,7 @@ import org.presence.gateway.http.HttpRoutes;
  * A node started in-process for a test, on a free port, with its data in a temporary directory,
  * plus a small HTTP client pointed at it. Close it at the end of the test.
  */
-public final class TestNode implements AutoCloseable {
+public final class TestNode implements NodeAddress, AutoCloseable {
   private static final HttpClient CLIENT =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -54,6 +54,7 @@ public final class TestNode implements AutoCloseable {
   }
 
   /** A development identity token for {@code email}, valid for an hour (dev signing must be on). */
+  @Override
   public String token(String email) {
     return server
         .devIdentity()
@@ -65,11 +66,13 @@ public final class TestNode implements AutoCloseable {
   }
 
   /** {@code http://127.0.0.1:port} + {@code path}. */
+  @Override
   public URI uri(String path) {
     return URI.create("http://127.0.0.1:" + port() + path);
   }
 
   /** {@code ws://127.0.0.1:port} + {@code path}. */
+  @Override
   public URI wsUri(String path) {
     return URI.create("ws://127.0.0.1:" + port() + path);
   }

@@ -40,12 +40,12 @@ public final class UpdateClient implements AutoCloseable {
   }
 
   /** Opens the update socket of {@code appId} on {@code node}; no key yet. */
-  public static UpdateClient open(TestNode node, long appId) {
+  public static UpdateClient open(NodeAddress node, long appId) {
     return new UpdateClient(WsClient.connect(node.wsUri("/" + appId)));
   }
 
   /** Opens the socket, sends the key (and {@code since} when not negative), expects the result. */
-  public static UpdateClient connected(TestNode node, long appId, String key, long since) {
+  public static UpdateClient connected(NodeAddress node, long appId, String key, long since) {
     UpdateClient c = open(node, appId);
     c.sendKey(key, since);
     JsonNode r = c.next();

@@ -1,0 +1,275 @@
+package org.presence.gateway.cluster;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.Gauge;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.presence.gateway.config.ClusterConfig;
+import org.presence.gateway.device.DeviceChannel;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.store.cluster.NodeRegistry;
+import org.presence.store.presence.PresenceStateStore;
+import org.presence.store.presence.PresenceStateStore.OwnedDevice;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps this node's lease in the {@link NodeRegistry} and cleans up after dead nodes.
+ *
+ * <ul>
+ *   <li>Every {@link ClusterConfig#heartbeatInterval()} the node renews its lease, then looks for
+ *       nodes whose lease ran out. For each, it tries to {@linkplain NodeRegistry#claim claim}
+ *       the clean-up; the one survivor that wins releases the dead node's devices (those still
+ *       owned by its sessions: a device that reconnected elsewhere belongs to its new session) and
+ *       publishes the real changes. A release is atomic and only for the owner, so even two
+ *       cleaners could not publish a change twice. A clean-up that fails (Redis gone) is retried
+ *       on the next beat.
+ *   <li>After its own heartbeats failed (Redis unavailable), the node judges nobody for two beats
+ *       after they work again: every live node renews within one beat, and a node must not
+ *       mistake a cluster-wide outage for deaths.
+ *   <li>A heartbeat that finds the node was declared dead (it was frozen, or cut off from Redis,
+ *       for longer than the lease) ends every device session here with {@link
+ *       ErrorCode#SESSION_ABORTED}: the survivors marked those devices offline, and they are seen
+ *       again once they reconnect.
+ *   <li>At start, before the port opens, the node releases devices still listed under its own id
+ *       (a previous run with the same {@code node-id} that did not live to release them).
+ * </ul>
+ */
+public final class NodeLiveness implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(NodeLiveness.class);
+
+  private final ClusterConfig config;
+  private final String nodeId;
+  private final NodeRegistry nodes;
+  private final PresenceStateStore state;
+  private final DeviceChannel devices;
+  private final Clock clock;
+  private final ScheduledExecutorService timer;
+  /** Dead nodes this node claimed whose clean-up has not finished, and whether it is running. */
+  private final Map<String, AtomicBoolean> cleaning = new ConcurrentHashMap<>();
+  private final AtomicBoolean beating = new AtomicBoolean();
+  private final Counter heartbeatFailures;
+  private final Counter deadNodes;
+  private final Counter released;
+  private final Counter leaseLost;
+  private volatile boolean leaseOk = true;
+  private volatile long lastFailureMillis = Long.MIN_VALUE / 2;
+  private volatile boolean closed;
+
+  private NodeLiveness(
+      ClusterConfig config,
+      String nodeId,
+      NodeRegistry nodes,
+      PresenceStateStore state,
+      DeviceChannel devices,
+      GatewayMetrics metrics,
+      Clock clock) {
+    this.config = config;
+    this.nodeId = nodeId;
+    this.nodes = nodes;
+    this.state = state;
+    this.devices = devices;
+    this.clock = clock;
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "cluster-lease");
+              t.setDaemon(true);
+              return t;
+            });
+    var registry = metrics.registry();
+    this.heartbeatFailures = registry.counter("presence.cluster.heartbeat_failures");
+    this.deadNodes = registry.counter("presence.cluster.dead_nodes_cleaned");
+    this.released = registry.counter("presence.cluster.devices_released");
+    this.leaseLost = registry.counter("presence.cluster.lease_lost");
+    registry.register("presence.cluster.lease_ok", (Gauge<Integer>) () -> leaseOk ? 1 : 0);
+  }
+
+  /**
+   * Takes the lease, releases what a previous run under this id left behind, and starts beating.
+   * Runs at start-up (it waits for the store), before the node accepts connections.
+   *
+   * @param clustered whether other nodes share the store (Redis): a draining node then leaves its
+   *     devices in their grace period to the survivors
+   */
+  public static NodeLiveness start(
+      ClusterConfig config,
+      String nodeId,
+      NodeRegistry nodes,
+      PresenceStateStore state,
+      DeviceChannel devices,
+      GatewayMetrics metrics,
+      boolean clustered) {
+    NodeLiveness l =
+        new NodeLiveness(config, nodeId, nodes, state, devices, metrics, Clock.systemUTC());
+    try {
+      nodes.heartbeat(nodeId, config.lease()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      int left = l.release(nodeId).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      if (left > 0) {
+        LOG.info("released {} devices a previous run of node {} left behind", left, nodeId);
+      }
+    } catch (Exception e) {
+      l.timer.shutdownNow();
+      throw new IllegalStateException("cannot take the node's lease: " + e, e);
+    }
+    devices.service().leavePendingToCluster(clustered);
+    long every = config.heartbeatInterval().toMillis();
+    l.timer.scheduleWithFixedDelay(l::beat, every, every, TimeUnit.MILLISECONDS);
+    return l;
+  }
+
+  /** Whether the last heartbeat reached the registry. */
+  public boolean leaseOk() {
+    return leaseOk;
+  }
+
+  private void beat() {
+    if (closed || !beating.compareAndSet(false, true)) {
+      return;
+    }
+    CompletionStage<Boolean> hb;
+    try {
+      hb = nodes.heartbeat(nodeId, config.lease());
+    } catch (RuntimeException e) {
+      hb = CompletableFuture.failedFuture(e);
+    }
+    hb.thenCompose(
+            continued -> {
+              if (!leaseOk) {
+                LOG.info("node {}: heartbeat works again", nodeId);
+              }
+              leaseOk = true;
+              if (!continued) {
+                leaseLost.inc();
+                int n =
+                    devices
+                        .registry()
+                        .abortAll(ErrorCode.SESSION_ABORTED, "this node was declared dead");
+                LOG.warn(
+                    "node {} was declared dead by the cluster (no heartbeat for {}): ended its {}"
+                        + " device sessions so that they reconnect",
+                    nodeId,
+                    config.lease(),
+                    n);
+              }
+              long quiet = 2 * config.heartbeatInterval().toMillis();
+              return clock.millis() - lastFailureMillis >= quiet
+                  ? scan()
+                  : CompletableFuture.completedFuture(null);
+            })
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                heartbeatFailures.inc();
+                lastFailureMillis = clock.millis();
+                if (leaseOk) {
+                  LOG.warn("node {}: heartbeat failed: {}", nodeId, rootMessage(e));
+                }
+                leaseOk = false;
+              }
+              beating.set(false);
+            });
+  }
+
+  /** Claims the dead nodes nobody claimed yet, and cleans up after those claimed. */
+  private CompletionStage<Void> scan() {
+    return nodes
+        .expired()
+        .thenCompose(
+            dead -> {
+              List<CompletableFuture<Void>> work = new ArrayList<>();
+              for (String id : dead) {
+                if (!id.equals(nodeId) && !cleaning.containsKey(id)) {
+                  work.add(
+                      nodes
+                          .claim(id, nodeId)
+                          .thenAccept(
+                              won -> {
+                                if (won) {
+                                  deadNodes.inc();
+                                  cleaning.putIfAbsent(id, new AtomicBoolean());
+                                  LOG.warn("node {} is dead (no heartbeat for {}): cleaning up", id, config.lease());
+                                }
+                              })
+                          .toCompletableFuture());
+                }
+              }
+              return CompletableFuture.allOf(work.toArray(CompletableFuture[]::new));
+            })
+        .thenRun(
+            () ->
+                cleaning.forEach(
+                    (id, running) -> {
+                      if (running.compareAndSet(false, true)) {
+                        cleanUp(id, running);
+                      }
+                    }));
+  }
+
+  private void cleanUp(String id, AtomicBoolean running) {
+    release(id)
+        .thenCompose(n -> state.forgetNode(id).thenApply(v -> n))
+        .whenComplete(
+            (n, e) -> {
+              if (e != null) {
+                LOG.warn("clean-up after node {} failed (retrying): {}", id, rootMessage(e));
+                running.set(false);
+              } else {
+                cleaning.remove(id);
+                LOG.info("node {}: released {} of its devices", id, n);
+              }
+            });
+  }
+
+  /** Releases every device listed under {@code node}; the number this call released. */
+  private CompletionStage<Integer> release(String node) {
+    return state
+        .devicesOn(node)
+        .thenCompose(
+            list -> {
+              List<CompletableFuture<Boolean>> all = new ArrayList<>(list.size());
+              for (OwnedDevice d : list) {
+                all.add(
+                    devices
+                        .service()
+                        .releaseOrphan(d.user(), d.device(), d.session())
+                        .toCompletableFuture());
+              }
+              return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+                  .thenApply(
+                      v -> {
+                        int n = (int) all.stream().filter(CompletableFuture::join).count();
+                        released.inc(n);
+                        return n;
+                      });
+            });
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return String.valueOf(t.getMessage());
+  }
+
+  /**
+   * Stops beating. The lease is not given up: in a cluster, what this node still holds (devices in
+   * their grace period) is released by a survivor once the lease runs out.
+   */
+  @Override
+  public void close() {
+    closed = true;
+    timer.shutdownNow();
+  }
+}

@@ -1,0 +1,13 @@
+package org.presence.gateway.config;
+
+import java.time.Duration;
+
+/**
+ * How nodes of a cluster watch each other (docs/cluster.md).
+ *
+ * @param lease how long a node counts as alive after its last heartbeat; the devices of a node
+ *     silent for longer are marked offline by a survivor
+ * @param heartbeatInterval how often a node renews its lease and looks for dead nodes (at most a
+ *     third of the lease, so that one lost heartbeat does not kill a node)
+ */
+public record ClusterConfig(Duration lease, Duration heartbeatInterval) {}

@@ -1,0 +1,400 @@
+package org.presence.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.identity.DevIdentity;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.NodeProcess;
+import org.presence.gateway.testing.NotifyFixture;
+import org.presence.gateway.testing.NotifyFixture.App;
+import org.presence.gateway.testing.RedisProcess;
+import org.presence.gateway.testing.UpdateClient;
+import org.presence.gateway.testing.UpdateClient.Item;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.device.DeviceMessage.LiveNotification;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.testing.Backends;
+
+/**
+ * Several gateway processes sharing PostgreSQL and Redis, as operators run them: a device on one
+ * node and its application on another see the same service as on one node; a node killed with
+ * SIGKILL has its devices marked offline exactly once within the lease by the survivors; a Redis
+ * killed and restarted mid-run loses no acknowledged notification and the nodes resume by
+ * themselves.
+ */
+class ClusterProcessIT {
+  /** Short lease and beat, so that a dead node is noticed within seconds. */
+  private static final String LEASE = "3s";
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  @TempDir static Path root;
+  private static String schema;
+  private static String prefix;
+  private static Path keyDir;
+  private static DomainStub site;
+  private static NodeProcess a;
+  private static NodeProcess b;
+  private static App app;
+  private static final List<AutoCloseable> extra = new ArrayList<>();
+  private static int started;
+
+  @BeforeAll
+  static void cluster() throws Exception {
+    Backends.databaseUrl();
+    Backends.redisUrl();
+    schema = Backends.uniqueSchema(ClusterProcessIT.class);
+    prefix = Backends.uniquePrefix(ClusterProcessIT.class);
+    keyDir = root.resolve("key");
+    DevIdentity.loadOrCreate(keyDir);
+    site = DomainStub.start();
+    a = node("a", Backends.redisUrl(), prefix, schema);
+    b = node("b", Backends.redisUrl(), prefix, schema);
+    app = NotifyFixture.activeApp(a, site, "dev-" + UUID.randomUUID() + "@example.com", "Cluster");
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    for (AutoCloseable c : extra) {
+      c.close();
+    }
+    for (NodeProcess n : new NodeProcess[] {a, b}) {
+      if (n != null) {
+        n.close();
+      }
+    }
+    if (site != null) {
+      site.close();
+    }
+    if (schema != null) {
+      Backends.dropSchema(schema);
+    }
+  }
+
+  /** A node process of the cluster on {@code redisUrl}, trusting the shared development key. */
+  private static NodeProcess node(String name, String redisUrl, String keyPrefix, String dbSchema)
+      throws IOException, InterruptedException {
+    Path dir = root.resolve("node-" + name + "-" + (++started));
+    Files.createDirectories(dir);
+    Files.copy(keyDir.resolve(DevIdentity.KEY_FILE), dir.resolve(DevIdentity.KEY_FILE));
+    NodeProcess n =
+        NodeProcess.start(
+            name,
+            dir,
+            root.resolve("logs"),
+            List.of(
+                "--node-id", "cluster-it-" + name + "-" + UUID.randomUUID().toString().substring(0, 6),
+                "--database-url", Backends.databaseUrl(),
+                "--redis-url", redisUrl,
+                "--set", "store.database.schema=" + dbSchema,
+                "--set", "store.redis.key-prefix=" + keyPrefix,
+                "--set", "identity.dev-signing=true",
+                "--set", "outbound.allow-loopback=true",
+                "--set", "cluster.lease=" + LEASE,
+                "--set", "cluster.heartbeat-interval=1s",
+                "--set", "device.offline-grace=500ms",
+                "--set", "device.handshake-rate=0",
+                "--set", "updates.connect-rate=100",
+                "--set", "updates.connect-burst=100",
+                "--set", "gateway.drain-timeout=3s"));
+    return n;
+  }
+
+  private static String email() {
+    return "u-" + UUID.randomUUID() + "@example.com";
+  }
+
+  private static DeviceTestClient device(NodeProcess node, String email, String deviceId) {
+    return DeviceTestClient.connected(node, node.token(email), null, deviceId);
+  }
+
+  private static void status(DeviceTestClient d, PresenceStatus s, String message) {
+    DeviceMessage r = d.status(s, message);
+    assertThat(r).as("status acknowledged").isInstanceOf(DeviceMessage.Ack.class);
+  }
+
+  /** The updates of {@code puid} among {@code items}, as {@code status:message}. */
+  private static List<String> of(String puid, List<Item> items) {
+    return items.stream()
+        .filter(i -> i.puid().equals(puid))
+        .map(i -> i.status() + ":" + i.message())
+        .toList();
+  }
+
+  /**
+   * An application connection's updates, kept per PUID as they are read: other users of the shared
+   * application may interleave, and what one read passes over another may want.
+   */
+  private static final class Feed {
+    private final UpdateClient client;
+    private final List<Item> unread = new ArrayList<>();
+
+    Feed(UpdateClient client) {
+      this.client = client;
+    }
+
+    /** The next {@code n} updates of {@code puid}, waiting for them. */
+    List<Item> next(String puid, int n) {
+      List<Item> mine = new ArrayList<>();
+      while (true) {
+        for (var it = unread.iterator(); it.hasNext() && mine.size() < n; ) {
+          Item i = it.next();
+          if (i.puid().equals(puid)) {
+            mine.add(i);
+            it.remove();
+          }
+        }
+        if (mine.size() == n) {
+          return mine;
+        }
+        unread.addAll(client.updates(1));
+      }
+    }
+
+    /** Every update of {@code puid} arriving until none comes for {@code quiet}, plus unread. */
+    List<Item> rest(String puid, Duration quiet) {
+      unread.addAll(client.drain(quiet));
+      List<Item> mine = unread.stream().filter(i -> i.puid().equals(puid)).toList();
+      unread.removeAll(mine);
+      return mine;
+    }
+  }
+
+  @Test
+  void deviceOnOneNode_appOnTheOther_snapshotUpdatesAndResumeAsOnOneNode() {
+    String user = email();
+    String puid = NotifyFixture.grant(b, user, app.id());
+    try (DeviceTestClient phone = device(a, user, "phone")) {
+      status(phone, PresenceStatus.ONLINE, "at work");
+      long seq;
+      try (UpdateClient bClient = UpdateClient.connected(b, app.id(), app.key(), -1)) {
+        UpdateClient.Snapshot snap = bClient.snapshot();
+        Feed onB = new Feed(bClient);
+        assertThat(snap.users()).containsKey(puid);
+        assertThat(snap.users().get(puid).status()).isEqualTo("online");
+        assertThat(snap.users().get(puid).message()).isEqualTo("at work");
+        status(phone, PresenceStatus.AWAY, "lunch");
+        List<Item> live = onB.next(puid, 1);
+        assertThat(of(puid, live)).containsExactly("away:lunch");
+        assertThat(live.get(0).seq()).isGreaterThan(snap.seq());
+        seq = live.get(0).seq();
+      }
+      // While the application is away, two changes on node A; it comes back on node A itself.
+      status(phone, PresenceStatus.ONLINE, "back");
+      status(phone, PresenceStatus.UNAVAILABLE, "meeting");
+      try (UpdateClient aClient = UpdateClient.connected(a, app.id(), app.key(), seq)) {
+        Feed onA = new Feed(aClient);
+        List<Item> missed = onA.next(puid, 2);
+        assertThat(of(puid, missed)).containsExactly("online:back", "unavailable:meeting");
+        assertThat(missed.get(0).seq()).isGreaterThan(seq);
+        assertThat(missed.get(1).seq()).isGreaterThan(missed.get(0).seq());
+        assertThat(onA.rest(puid, Duration.ofMillis(500))).as("nothing twice").isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void multiDevice_acrossNodes_aggregatesWithoutDuplicates() {
+    String user = email();
+    String puid = NotifyFixture.grant(a, user, app.id());
+    try (UpdateClient bClient = UpdateClient.connected(b, app.id(), app.key(), -1)) {
+      bClient.snapshot();
+      Feed onB = new Feed(bClient);
+      try (DeviceTestClient phone = device(a, user, "phone");
+          DeviceTestClient laptop = device(b, user, "laptop")) {
+        status(phone, PresenceStatus.AWAY, null);
+        assertThat(of(puid, onB.next(puid, 1))).containsExactly("away:null");
+        status(laptop, PresenceStatus.ONLINE, null);
+        assertThat(of(puid, onB.next(puid, 1))).containsExactly("online:null");
+        status(phone, PresenceStatus.AWAY, null);
+        laptop.close();
+        // The laptop's release (after the grace period) leaves the phone's "away".
+        assertThat(of(puid, onB.next(puid, 1))).containsExactly("away:null");
+        assertThat(onB.rest(puid, Duration.ofMillis(1500))).isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void notificationPostedToOneNode_reachesTheDeviceOnTheOther_connectedOrLater() {
+    String user = email();
+    String puid = NotifyFixture.grant(a, user, app.id());
+    try (DeviceTestClient phone = device(a, user, "phone")) {
+      HttpResponse<String> r =
+          NotifyFixture.post(
+              b, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "live")));
+      assertThat(NotifyFixture.ack(r).results().get(0).isStored()).isTrue();
+      List<LiveNotification> got = phone.notifications(1);
+      assertThat(got).extracting(LiveNotification::message).containsExactly("live");
+      assertThat(got.get(0).appId()).isEqualTo(app.id());
+    }
+    // Nobody connected: the FIFO keeps it until the user's next session, on the other node.
+    NotifyFixture.ack(
+        NotifyFixture.post(
+            a, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "later"))));
+    try (DeviceTestClient laptop = device(b, user, "laptop")) {
+      assertThat(laptop.notifications(1))
+          .extracting(LiveNotification::message)
+          .containsExactly("later");
+    }
+  }
+
+  @Test
+  void killedNode_itsDevicesGoOfflineExactlyOnce_withinTheLease_andReconnectElsewhere()
+      throws Exception {
+    NodeProcess victim = node("victim", Backends.redisUrl(), prefix, schema);
+    extra.add(victim);
+    String user = email();
+    String puid = NotifyFixture.grant(a, user, app.id());
+    String other = email();
+    String otherPuid = NotifyFixture.grant(a, other, app.id());
+    try (UpdateClient aClient = UpdateClient.connected(a, app.id(), app.key(), -1);
+        UpdateClient bClient = UpdateClient.connected(b, app.id(), app.key(), -1)) {
+      aClient.snapshot();
+      bClient.snapshot();
+      Feed onA = new Feed(aClient);
+      Feed onB = new Feed(bClient);
+      DeviceTestClient phone = device(victim, user, "phone");
+      DeviceTestClient tablet = device(victim, other, "tablet");
+      status(phone, PresenceStatus.ONLINE, "on the victim");
+      status(tablet, PresenceStatus.AWAY, null);
+      assertThat(of(puid, onB.next(puid, 1))).containsExactly("online:on the victim");
+      onB.next(otherPuid, 1);
+      onA.next(puid, 1);
+      onA.next(otherPuid, 1);
+
+      long killedAt = System.nanoTime();
+      victim.kill();
+      // Both survivors notice; one cleans up; each application connection sees each user's
+      // offline once.
+      List<Item> offline = new ArrayList<>();
+      offline.addAll(onB.next(puid, 1));
+      offline.addAll(onB.next(otherPuid, 1));
+      Duration took = Duration.ofNanos(System.nanoTime() - killedAt);
+      assertThat(offline).extracting(Item::status).containsExactly("offline", "offline");
+      // A few beats more: nobody publishes them again.
+      assertThat(onB.rest(puid, Duration.ofSeconds(3))).isEmpty();
+      assertThat(onB.rest(otherPuid, Duration.ZERO.plusMillis(1))).isEmpty();
+      assertThat(of(puid, onA.next(puid, 1))).containsExactly("offline:null");
+      assertThat(of(otherPuid, onA.next(otherPuid, 1))).containsExactly("offline:null");
+      assertThat(onA.rest(puid, Duration.ofMillis(500))).isEmpty();
+      assertThat(onA.rest(otherPuid, Duration.ofMillis(1))).isEmpty();
+      // Within the lease plus two beats and delivery (generous for a loaded machine).
+      assertThat(took).isLessThan(Duration.ofSeconds(20));
+      phone.close();
+      tablet.close();
+
+      // The device comes back on another node and is seen again.
+      try (DeviceTestClient again = device(b, user, "phone")) {
+        status(again, PresenceStatus.ONLINE, "moved");
+        assertThat(of(puid, onA.next(puid, 1))).containsExactly("online:moved");
+      }
+    }
+  }
+
+  @Test
+  void redisKilledAndRestarted_nodesStayUpAndResume_noAcknowledgedNotificationLost()
+      throws Exception {
+    RedisProcess redis = RedisProcess.start(root.resolve("redis-own"));
+    extra.add(redis);
+    String ownPrefix = Backends.uniquePrefix(ClusterProcessIT.class) + "r:";
+    NodeProcess d = node("d", redis.url(), ownPrefix, schema);
+    extra.add(d);
+    NodeProcess e = node("e", redis.url(), ownPrefix, schema);
+    extra.add(e);
+    String user = email();
+    String puid = NotifyFixture.grant(d, user, app.id());
+    String sleeper = email();
+    String sleeperPuid = NotifyFixture.grant(d, sleeper, app.id());
+
+    try (DeviceTestClient phone = device(e, user, "phone")) {
+      status(phone, PresenceStatus.ONLINE, null);
+      // Acknowledged for a user with no device connected: only Redis holds them.
+      List<String> acked = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        String m = "kept-" + i;
+        HttpResponse<String> r =
+            NotifyFixture.post(
+                d, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(sleeperPuid, m)));
+        assertThat(NotifyFixture.ack(r).results().get(0).isStored()).isTrue();
+        acked.add(m);
+      }
+
+      redis.kill();
+      // Down: the nodes stay up, say they are degraded, refuse what needs Redis with the
+      // temporary errno, and keep their sockets.
+      await()
+          .atMost(WAIT)
+          .until(() -> TestHttp.get(d, "/__heartbeat__").statusCode() == 503);
+      assertThat(TestHttp.get(d, "/__heartbeat__").body())
+          .contains("\"status\":\"degraded\"")
+          .contains("\"failing\":[\"bus\"]");
+      assertThat(TestHttp.get(e, "/__lbheartbeat__").statusCode()).isEqualTo(200);
+      HttpResponse<String> refused =
+          NotifyFixture.post(
+              d, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(sleeperPuid, "x")));
+      assertThat(refused.body()).contains("\"errno\":502");
+      DeviceMessage down = phone.status(PresenceStatus.AWAY, null);
+      assertThat(down).isInstanceOf(DeviceMessage.ErrorReply.class);
+      assertThat(((DeviceMessage.ErrorReply) down).errno()).isEqualTo(502);
+      assertThat(phone.isClosed()).as("the device keeps its socket").isFalse();
+
+      redis.startAgain();
+      await()
+          .atMost(WAIT)
+          .until(
+              () ->
+                  TestHttp.get(d, "/__heartbeat__").statusCode() == 200
+                      && TestHttp.get(e, "/__heartbeat__").statusCode() == 200);
+      // Resumed: the same socket works again, and notifications flow again across nodes.
+      await().atMost(WAIT).untilAsserted(() -> status(phone, PresenceStatus.AWAY, "resumed"));
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () ->
+                  assertThat(
+                          NotifyFixture.post(
+                                  d,
+                                  app.id(),
+                                  app.key(),
+                                  NotifyFixture.batch(NotifyFixture.item(puid, "after")))
+                              .statusCode())
+                      .isEqualTo(200));
+      assertThat(phone.notifications(1))
+          .extracting(LiveNotification::message)
+          .containsExactly("after");
+
+      // Every notification acknowledged before the crash is still there.
+      try (DeviceTestClient late = device(d, sleeper, "laptop")) {
+        assertThat(late.notifications(acked.size()))
+            .extracting(LiveNotification::message)
+            .containsExactlyElementsOf(acked);
+      }
+    }
+  }
+
+  /** Plain GETs against a node process. */
+  private static final class TestHttp {
+    static HttpResponse<String> get(NodeProcess node, String path) {
+      return org.presence.gateway.testing.TestNode.send(
+          java.net.http.HttpRequest.newBuilder(node.uri(path))
+              .timeout(Duration.ofSeconds(10))
+              .GET()
+              .build());
+    }
+  }
+}
