@@ -307,6 +307,44 @@ class ClusterProcessIT {
   }
 
   @Test
+  void drainedNode_devicesThatMoveNeverShowOffline_thoseThatDoNotGoOfflineOnceAfterTheLease()
+      throws Exception {
+    NodeProcess drained = node("drained", Backends.redisUrl(), prefix, schema);
+    extra.add(drained);
+    String mover = email();
+    String moverPuid = NotifyFixture.grant(a, mover, app.id());
+    String leaver = email();
+    String leaverPuid = NotifyFixture.grant(a, leaver, app.id());
+    try (UpdateClient aClient = UpdateClient.connected(a, app.id(), app.key(), -1)) {
+      aClient.snapshot();
+      Feed onA = new Feed(aClient);
+      DeviceTestClient moving = device(drained, mover, "phone");
+      DeviceTestClient leaving = device(drained, leaver, "phone");
+      status(moving, PresenceStatus.ONLINE, "moving");
+      status(leaving, PresenceStatus.ONLINE, "leaving");
+      onA.next(moverPuid, 1);
+      onA.next(leaverPuid, 1);
+
+      assertThat(drained.terminate(Duration.ofSeconds(20))).as("drained and exited").isEqualTo(143);
+      assertThat(moving.awaitClose().code()).isEqualTo(1001);
+      leaving.awaitClose();
+      moving.close();
+      leaving.close();
+      // One device reconnects to another node at once (a client backs off a little).
+      try (DeviceTestClient moved = device(b, mover, "phone")) {
+        // The one that does not come back is released by a survivor after the lease.
+        assertThat(of(leaverPuid, onA.next(leaverPuid, 1))).containsExactly("offline:null");
+        assertThat(onA.rest(leaverPuid, Duration.ofSeconds(2))).isEmpty();
+        assertThat(onA.rest(moverPuid, Duration.ofMillis(1)))
+            .as("the device that moved never showed offline")
+            .isEmpty();
+        status(moved, PresenceStatus.AWAY, null);
+        assertThat(of(moverPuid, onA.next(moverPuid, 1))).containsExactly("away:null");
+      }
+    }
+  }
+
+  @Test
   void redisKilledAndRestarted_nodesStayUpAndResume_noAcknowledgedNotificationLost()
       throws Exception {
     RedisProcess redis = RedisProcess.start(root.resolve("redis-own"));
