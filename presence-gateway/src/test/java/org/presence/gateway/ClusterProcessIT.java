@@ -254,6 +254,32 @@ class ClusterProcessIT {
   }
 
   @Test
+  void receipts_deviceOnOneNode_reachTheApplicationsUpdateChannelOnTheOther() {
+    String user = email();
+    String puid = NotifyFixture.grant(a, user, app.id());
+    try (UpdateClient onB = UpdateClient.connected(b, app.id(), app.key(), -1);
+        DeviceTestClient phone = device(a, user, "phone")) {
+      onB.snapshot();
+      String item =
+          "{\"UID\":\"" + puid + "\",\"message\":\"answer me\","
+              + "\"action\":\"https://example.com/open\",\"receipts\":true}";
+      String id =
+          NotifyFixture.ack(NotifyFixture.post(b, app.id(), app.key(), "[" + item + "]"))
+              .results()
+              .get(0)
+              .id();
+      LiveNotification got = phone.notifications(1).get(0);
+      assertThat(got.id()).isEqualTo(id);
+      assertThat(phone.request(new DeviceMessage.Acknowledge(phone.session(), List.of(id))))
+          .isInstanceOf(DeviceMessage.Ack.class);
+      List<com.fasterxml.jackson.databind.JsonNode> receipts = onB.receipts(2);
+      assertThat(receipts)
+          .extracting(r -> r.path("id").asText() + ":" + r.path("UID").asText() + ":" + r.path("state").asText())
+          .containsExactly(id + ":" + puid + ":delivered", id + ":" + puid + ":acted");
+    }
+  }
+
+  @Test
   void killedNode_itsDevicesGoOfflineExactlyOnce_withinTheLease_andReconnectElsewhere()
       throws Exception {
     NodeProcess victim = node("victim", Backends.redisUrl(), prefix, schema);
