@@ -153,10 +153,11 @@ class ScenarioSmokeIT {
   /**
    * The shaded Presence node, when the reactor built it, run as operators run it: its memory is
    * read; devices hold sockets; status changes reach the apps on the update channel (every one, with
-   * its latency); notification batches reach the devices.
+   * its latency); notification batches reach the devices; connect storms, churn and a short soak
+   * (every kind of user at once) run without errors.
    */
   @Test
-  void presenceNode_memoryIsRead_idleDensityStatusFanoutAndNotifyRunThroughTheClients()
+  void presenceNode_memoryIsRead_everyScenarioRunsThroughThePresenceClients()
       throws Exception {
     Path jar = Path.of("..", "presence-gateway", "target", "presence.jar");
     assumeTrue(Files.exists(jar), "presence.jar not built in this reactor run");
@@ -201,6 +202,23 @@ class ScenarioSmokeIT {
       assertThat(notify.status()).as(notify.out() + notify.err()).isEqualTo(LoadRun.OK);
       assertReported(notify);
       assertThat(notify.summary().path("counters").path("delivered").asLong()).isPositive();
+
+      Result storm = run("run", "connect-storm", "--target", "presence", "--url", base.toString(),
+          "--rate", "20", "-d", "2s", "--signing-key", key, "-a", "count(connect) == 40", "-a", "errors == 0");
+      assertThat(storm.status()).as(storm.out() + storm.err()).isEqualTo(LoadRun.OK);
+      assertReported(storm);
+
+      Result churn = run("run", "churn", "--target", "presence", "--url", base.toString(), "-u", "10",
+          "--ramp", "1s", "-d", "2s", "--interval", "300ms", "--signing-key", key, "-a", "errors == 0");
+      assertThat(churn.status()).as(churn.out() + churn.err()).isEqualTo(LoadRun.OK);
+      assertReported(churn);
+      assertThat(churn.summary().path("latencies").path("connect").path("count").asLong()).isGreaterThan(10);
+
+      Result soak = run("run", "soak", "--target", "presence", "--url", base.toString(), "-u", "20",
+          "--apps", "2", "--batch", "2", "--ramp", "1s", "-d", "3s", "--interval", "300ms",
+          "--signing-key", key, "-a", "count(connect) > 0", "-a", "errors == 0");
+      assertThat(soak.status()).as(soak.out() + soak.err()).isEqualTo(LoadRun.OK);
+      assertReported(soak);
     } finally {
       node.destroy();
       node.waitFor(20, TimeUnit.SECONDS);
