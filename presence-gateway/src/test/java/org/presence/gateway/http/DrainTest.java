@@ -2,6 +2,7 @@ package org.presence.gateway.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -33,7 +34,11 @@ class DrainTest {
         WsClient b = WsClient.connect(node.wsUri("/ws"))) {
       a.send("ping");
       assertThat(a.next(Duration.ofSeconds(5))).isEqualTo("ping");
-      assertThat(node.server().metrics().connectionsOpen("websocket").getValue()).isEqualTo(2L);
+      // The server counts a socket as a WebSocket once its upgrade completed on its side, which
+      // may be a moment after the client read the handshake answer.
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> node.server().metrics().connectionsOpen("websocket").getValue() == 2L);
       int port = node.port();
 
       long started = System.nanoTime();
