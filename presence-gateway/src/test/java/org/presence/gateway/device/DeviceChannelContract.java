@@ -194,7 +194,7 @@ public abstract class DeviceChannelContract {
       assertThat(laptop.status(PresenceStatus.ONLINE, "at my desk")).isEqualTo(Ack.INSTANCE);
       // Less available than the laptop: nobody sees the phone's update.
       assertThat(phone.status(PresenceStatus.UNAVAILABLE, null)).isEqualTo(Ack.INSTANCE);
-      await().atMost(WAIT).until(() -> bus.size() == 2);
+      await().atMost(WAIT).untilAsserted(() -> assertThat(bus.seen(app)).hasSize(2));
       laptop.close();
       // After the grace period the laptop is offline; the phone is what remains.
       await().atMost(WAIT).until(() -> bus.size() == 3);
