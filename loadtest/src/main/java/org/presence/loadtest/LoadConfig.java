@@ -18,6 +18,9 @@ import org.presence.loadtest.scenario.ScenarioParams;
  * @param scenario the built-in scenario's name
  * @param target {@code floor} or {@code presence}
  * @param url the target's base URL; null for a floor this run starts itself
+ * @param appsUrl where the application side goes (the setup's JSON API calls, the app update
+ *     channel, notification posts) when it should be a node of the cluster other than {@code
+ *     url}'s; null: {@code url}
  * @param users device users
  * @param apps app connections
  * @param ramp time over which users start
@@ -47,6 +50,7 @@ public record LoadConfig(
     String scenario,
     String target,
     String url,
+    String appsUrl,
     Long users,
     Integer apps,
     String ramp,
@@ -93,10 +97,15 @@ public record LoadConfig(
     return d == null ? Duration.ofSeconds(10) : d;
   }
 
+  /** Where the application side goes: {@code appsUrl}, or {@code url} when none was given. */
+  public String appsUrlOrUrl() {
+    return appsUrl == null ? url : appsUrl;
+  }
+
   /** This plan with {@code url} set. */
   public LoadConfig withUrl(String newUrl) {
     return new LoadConfig(
-        scenario, target, newUrl, users, apps, ramp, rate, duration, interval, hold, batch, processes,
+        scenario, target, newUrl, appsUrl, users, apps, ramp, rate, duration, interval, hold, batch, processes,
         sliceIndex, sliceCount, sourceAddresses, eventLoops, signingKey, issuer, audience, subjectPrefix,
         serverPid, out, consoleEvery, assertions, injectorJvmOptions, floorJvmOptions, timeout);
   }

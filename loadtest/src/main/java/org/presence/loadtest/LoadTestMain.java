@@ -103,6 +103,9 @@ public final class LoadTestMain implements Runnable {
     @Option(names = "--url", paramLabel = "URL", description = "Target base URL (http://127.0.0.1:8080). Without it, target floor starts its own floor process.")
     String url;
 
+    @Option(names = "--apps-url", paramLabel = "URL", description = "Another node of the same cluster for the application side: setup API calls, app update channels, notification posts (default: --url). Target presence only.")
+    String appsUrl;
+
     @Option(names = {"-u", "--users"}, description = "Device users.")
     Long users;
 
@@ -203,7 +206,7 @@ public final class LoadTestMain implements Runnable {
                   scenario + "-" + LocalDateTime.now(java.time.ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", java.util.Locale.ROOT)));
       LoadConfig c =
           new LoadConfig(
-              scenario, target, url, users, apps, ramp, rate, duration, interval, hold, batch, processes,
+              scenario, target, url, appsUrl, users, apps, ramp, rate, duration, interval, hold, batch, processes,
               sliceIndex, sliceCount, sourceAddresses, eventLoops,
               signingKey == null ? defaultKey() : signingKey.toString(),
               issuer, audience, subjectPrefix, serverPid, dir.toString(), consoleEvery, assertions,

@@ -20,23 +20,30 @@ import java.util.Optional;
  * </ul>
  *
  * {@link Targets#presence} is where they are wired in. Every built-in scenario then runs against
- * Presence unchanged.
+ * Presence unchanged. The application side (the setup, the update channel, the posts) may be on
+ * a different node of the cluster from the devices ({@link #appsUrl}).
  */
 public final class PresenceTarget implements Target {
   private final URI base;
+  private final URI appsBase;
   private final Optional<DeviceChannel> devices;
   private final Optional<AppChannel> apps;
   private final Optional<NotificationApi> notifications;
   private final ServerProbe probe;
 
-  /** A Presence node or cluster at {@code base} with the given clients. */
+  /**
+   * A Presence node or cluster at {@code base} with the given clients; the setup goes to {@code
+   * appsBase}, where the app and notification clients should point too.
+   */
   public PresenceTarget(
       URI base,
+      URI appsBase,
       Optional<DeviceChannel> devices,
       Optional<AppChannel> apps,
       Optional<NotificationApi> notifications,
       ServerProbe probe) {
     this.base = base;
+    this.appsBase = appsBase;
     this.devices = devices;
     this.apps = apps;
     this.notifications = notifications;
@@ -51,6 +58,11 @@ public final class PresenceTarget implements Target {
   @Override
   public URI baseUrl() {
     return base;
+  }
+
+  /** Where the application side goes: the base URL unless the run named another node. */
+  public URI appsUrl() {
+    return appsBase;
   }
 
   @Override
@@ -77,7 +89,7 @@ public final class PresenceTarget implements Target {
   public void prepare(int apps, long deviceUsers, TokenMinter minter, Path runDir, PrintWriter out)
       throws IOException, InterruptedException {
     if (apps > 0 && (this.apps.isPresent() || notifications.isPresent())) {
-      PresenceSetup.prepare(base, minter, apps, deviceUsers, runDir, out);
+      PresenceSetup.prepare(appsBase, minter, apps, deviceUsers, runDir, out);
     }
   }
 

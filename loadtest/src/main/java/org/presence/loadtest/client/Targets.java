@@ -24,16 +24,21 @@ public final class Targets {
 
   /**
    * A Presence node or cluster at {@code base}; {@code pid} is the node's process when it runs on
-   * this machine. {@code connector} is what the Presence clients open their sockets with; {@code
-   * runDir} is the run folder, where the coordinator's setup leaves the applications' keys.
+   * this machine. The application side (the setup, the update channel client, the notification
+   * poster) goes to {@code appsBase}: {@code base} itself, or another node of the same cluster so
+   * that updates and notifications cross between nodes. {@code connector} is what the Presence
+   * clients open their sockets with; {@code runDir} is the run folder, where the coordinator's
+   * setup leaves the applications' keys.
    */
-  public static Target presence(URI base, WsConnector connector, OptionalLong pid, Path runDir) {
+  public static Target presence(
+      URI base, URI appsBase, WsConnector connector, OptionalLong pid, Path runDir) {
     Supplier<PresenceSetup.Setup> setup = memoize(() -> PresenceSetup.load(runDir));
     return new PresenceTarget(
         base,
+        appsBase,
         Optional.of(new PresenceDevices(base, connector)),
-        Optional.of(new PresenceApps(base, connector, setup)),
-        Optional.of(new PresenceNotifications(base, setup)),
+        Optional.of(new PresenceApps(appsBase, connector, setup)),
+        Optional.of(new PresenceNotifications(appsBase, setup)),
         new PresenceProbe(base, pid));
   }
 

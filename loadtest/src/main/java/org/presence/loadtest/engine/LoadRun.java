@@ -89,6 +89,10 @@ public final class LoadRun {
     ChildProcess floor = null;
     LoadConfig c = config;
     try {
+      if (c.appsUrl() != null && !c.target().equals("presence")) {
+        err.println("loadtest: --apps-url is for target presence only");
+        return USAGE;
+      }
       if (c.url() == null) {
         if (!c.target().equals("floor")) {
           err.println("loadtest: --url is required for target " + c.target());
@@ -140,8 +144,10 @@ public final class LoadRun {
     String started = Instant.now().toString();
     out.printf(
         java.util.Locale.ROOT,
-        "%s against %s %s: %d users, %d process(es), report in %s%n",
-        sim.name(), probeTarget.name(), c.url(), sim.users(), c.processes(), dir);
+        "%s against %s %s%s: %d users, %d process(es), report in %s%n",
+        sim.name(), probeTarget.name(), c.url(),
+        c.appsUrl() == null ? "" : " (apps at " + c.appsUrl() + ")",
+        sim.users(), c.processes(), dir);
     out.flush();
     AtomicReference<ProbeResult> probe = new AtomicReference<>();
     ScheduledExecutorService timers =

@@ -43,6 +43,7 @@ public final class Plan {
       case "presence" ->
           Targets.presence(
               base,
+              URI.create(c.appsUrlOrUrl()),
               connector,
               c.serverPid() == null ? OptionalLong.empty() : OptionalLong.of(c.serverPid()),
               Path.of(c.out()));
