@@ -109,7 +109,7 @@ public final class LoadTestMain implements Runnable {
     @Option(names = {"-u", "--users"}, description = "Device users.")
     Long users;
 
-    @Option(names = "--apps", description = "App connections (devices of user u report to app u % apps).")
+    @Option(names = "--apps", description = "App connections (devices of user u report to app u %% apps).")
     Integer apps;
 
     @Option(names = "--ramp", paramLabel = "DURATION", description = "Time over which users start (10s, 1m).")
