@@ -191,6 +191,10 @@ public abstract class DeviceChannelContract {
       DeviceTestClient phone = connect(nodeA(), email, null, "phone");
       DeviceTestClient laptop = connect(nodeB(), email, null, "laptop");
       assertThat(phone.status(PresenceStatus.AWAY, "on the bus")).isEqualTo(Ack.INSTANCE);
+      // Publishing follows the ack. Changes of one user made on two nodes at once are ordered by
+      // the update log's per-PUID version guard, which drops an older one that arrives after a
+      // newer: wait for the phone's before the laptop's, to see both.
+      await().atMost(WAIT).untilAsserted(() -> assertThat(bus.seen(app)).hasSize(1));
       assertThat(laptop.status(PresenceStatus.ONLINE, "at my desk")).isEqualTo(Ack.INSTANCE);
       // Less available than the laptop: nobody sees the phone's update.
       assertThat(phone.status(PresenceStatus.UNAVAILABLE, null)).isEqualTo(Ack.INSTANCE);
