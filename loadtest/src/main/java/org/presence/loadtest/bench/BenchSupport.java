@@ -91,6 +91,15 @@ final class BenchSupport {
     }
   }
 
+  /** Deletes {@code root} and everything under it. */
+  static void deleteTree(Path root) throws IOException {
+    try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(root)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
+      }
+    }
+  }
+
   /** The lines every report starts with: date, machine, JDK. */
   static void head(PrintWriter out, String title, String command) throws IOException {
     out.printf(Locale.ROOT, "## %s%n%n", title);

@@ -95,7 +95,14 @@ public final class ConnectStorm implements Callable<Integer> {
         "Connect storm",
         "bin/device-bench connect-storm --sessions " + sessions + " --rounds " + rounds);
     Path work = Files.createTempDirectory("connect-storm");
-    work.toFile().deleteOnExit();
+    try {
+      return run(out, work);
+    } finally {
+      BenchSupport.deleteTree(work);
+    }
+  }
+
+  private int run(PrintWriter out, Path work) throws Exception {
     BenchKeys keys = BenchKeys.generate();
     Path jwks = work.resolve("jwks.json");
     keys.writeJwks(jwks);

@@ -17,7 +17,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
-import java.util.stream.Stream;
 import org.presence.loadtest.client.DeviceClient;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.model.PresenceStatus;
@@ -141,7 +140,7 @@ public final class IdleDensity implements Callable<Integer> {
     try {
       run(work);
     } finally {
-      deleteTree(work);
+      BenchSupport.deleteTree(work);
     }
     return 0;
   }
@@ -413,13 +412,5 @@ public final class IdleDensity implements Callable<Integer> {
                     presence.getOrDefault(c, 0.0),
                     floor.getOrDefault(c, 0.0),
                     presence.getOrDefault(c, 0.0) - floor.getOrDefault(c, 0.0)));
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }
