@@ -1,0 +1,141 @@
+package org.presence.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.identity.DevIdentity;
+import org.presence.gateway.testing.ApiClient;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.NodeProcess;
+import org.presence.gateway.testing.NotifyFixture;
+import org.presence.gateway.testing.NotifyFixture.App;
+import org.presence.gateway.testing.PostgresProcess;
+import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.UpdateClient;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.device.DeviceMessage.LiveNotification;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.testing.Backends;
+
+/**
+ * A cluster node whose PostgreSQL crashes and comes back: existing sessions keep working from the
+ * caches (status updates reach the application, notifications reach the device), what needs the
+ * database answers a clear error, {@code /__heartbeat__} names the database, and the node recovers
+ * by itself. The PostgreSQL is the test's own, so that stopping it disturbs no other test.
+ */
+class DatabaseOutageIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  @TempDir Path root;
+
+  private static HttpResponse<String> get(NodeProcess node, String path) {
+    return TestNode.send(
+        HttpRequest.newBuilder(node.uri(path)).timeout(Duration.ofSeconds(10)).GET().build());
+  }
+
+  @Test
+  void postgresCrashes_sessionsKeepWorkingFromCaches_writesFailClearly_nodeRecovers()
+      throws Exception {
+    Backends.redisUrl();
+    if (!PostgresProcess.available()) {
+      assertThat(System.getenv(Backends.REQUIRE))
+          .as("PRESENCE_TEST_PG_BIN (set by bin/backends) is needed for this test")
+          .isNull();
+      assumeTrue(false, "no PostgreSQL binaries (PRESENCE_TEST_PG_BIN)");
+    }
+    Path dataDir = root.resolve("node");
+    Files.createDirectories(dataDir);
+    DevIdentity.loadOrCreate(dataDir);
+    try (PostgresProcess pg = PostgresProcess.start();
+        DomainStub site = DomainStub.start();
+        NodeProcess node =
+            NodeProcess.start(
+                "db-outage",
+                dataDir,
+                root.resolve("logs"),
+                List.of(
+                    "--database-url", pg.url(),
+                    "--redis-url", Backends.redisUrl(),
+                    "--set", "store.redis.key-prefix=" + Backends.uniquePrefix(DatabaseOutageIT.class),
+                    "--set", "store.database.connect-timeout=2s",
+                    "--set", "identity.dev-signing=true",
+                    "--set", "outbound.allow-loopback=true",
+                    "--set", "device.handshake-rate=0",
+                    "--set", "gateway.drain-timeout=2s"))) {
+      String dev = "dev-" + UUID.randomUUID() + "@example.com";
+      App app = NotifyFixture.activeApp(node, site, dev, "Outage");
+      String user = "u-" + UUID.randomUUID() + "@example.com";
+      String puid = NotifyFixture.grant(node, user, app.id());
+      try (DeviceTestClient phone =
+              DeviceTestClient.connected(node, node.token(user), null, "phone");
+          UpdateClient updates = UpdateClient.connected(node, app.id(), app.key(), -1)) {
+        updates.snapshot();
+        assertThat(phone.status(PresenceStatus.ONLINE, null)).isInstanceOf(DeviceMessage.Ack.class);
+        assertThat(updates.updates(1)).extracting(UpdateClient.Item::status).containsExactly("online");
+        NotifyFixture.ack(
+            NotifyFixture.post(
+                node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "before"))));
+        assertThat(phone.notifications(1)).extracting(LiveNotification::message).containsExactly("before");
+
+        pg.crash();
+
+        await()
+            .atMost(WAIT)
+            .until(() -> get(node, "/__heartbeat__").statusCode() == 503);
+        assertThat(get(node, "/__heartbeat__").body())
+            .contains("\"status\":\"degraded\"")
+            .contains("\"failing\":[\"database\"]");
+        // What the caches and Redis serve goes on.
+        assertThat(phone.status(PresenceStatus.AWAY, "no database"))
+            .isInstanceOf(DeviceMessage.Ack.class);
+        assertThat(updates.updates(1))
+            .extracting(i -> i.status() + ":" + i.message())
+            .containsExactly("away:no database");
+        NotifyFixture.ack(
+            NotifyFixture.post(
+                node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "during"))));
+        assertThat(phone.notifications(1)).extracting(LiveNotification::message).containsExactly("during");
+        // What must write the database answers a temporary error with a JSON reason.
+        HttpResponse<String> register =
+            ApiClient.forEmail(node, dev)
+                .post("/api/apps", "{\"name\":\"Later\",\"domain\":\"" + site.domain() + "\",\"description\":\"x\"}");
+        assertThat(register.statusCode()).as(register.body()).isEqualTo(503);
+        assertThat(NotifyFixture.json(register).path("errno").asInt()).isIn(501, 502);
+        HttpResponse<String> grant =
+            ApiClient.forEmail(node, "new-" + UUID.randomUUID() + "@example.com")
+                .post("/api/grants", "{\"app_id\":" + app.id() + ",\"id\":\"someone\"}");
+        assertThat(grant.statusCode()).as(grant.body()).isEqualTo(503);
+        assertThat(NotifyFixture.json(grant).path("errno").asInt()).isIn(501, 502);
+        assertThat(phone.isClosed()).isFalse();
+
+        pg.startAgain();
+
+        await().atMost(WAIT).until(() -> get(node, "/__heartbeat__").statusCode() == 200);
+        await()
+            .atMost(WAIT)
+            .untilAsserted(
+                () ->
+                    assertThat(
+                            ApiClient.forEmail(node, dev)
+                                .post(
+                                    "/api/apps",
+                                    "{\"name\":\"Later\",\"domain\":\"" + site.domain()
+                                        + "\",\"description\":\"x\"}")
+                                .statusCode())
+                        .isEqualTo(201));
+        assertThat(phone.status(PresenceStatus.ONLINE, "back")).isInstanceOf(DeviceMessage.Ack.class);
+      }
+    }
+  }
+}
