@@ -318,5 +318,6 @@ class ConfigLoaderTest {
     assertThat(c.identity().devSigning()).isFalse();
     assertThat(c.logging().format()).isEqualTo(LoggingConfig.Format.JSON);
     assertThat(c.gateway().drainTimeout()).isEqualTo(Duration.ofSeconds(20));
+    assertThat(c.gateway().trustedProxies()).containsExactly("10.0.0.2", "10.0.0.3");
   }
 }
