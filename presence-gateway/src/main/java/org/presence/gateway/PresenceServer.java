@@ -27,6 +27,7 @@ import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.identity.IdentityVerifiers;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
+import org.presence.gateway.net.TrustedProxies;
 import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
@@ -186,7 +187,13 @@ public final class PresenceServer implements AutoCloseable {
       extraRoutes.accept(routes);
 
       HttpRouter router =
-          new HttpRouter(routes.build(), config.limits(), metrics, connections, disconnector);
+          new HttpRouter(
+              routes.build(),
+              config.limits(),
+              metrics,
+              connections,
+              disconnector,
+              TrustedProxies.parse(config.gateway().trustedProxies()));
       loops = EventLoops.create(config.gateway().ioThreads());
       ServerBootstrap bootstrap =
           new ServerBootstrap()

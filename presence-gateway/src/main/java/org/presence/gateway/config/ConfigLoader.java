@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
+import org.presence.gateway.net.TrustedProxies;
 import org.presence.store.StoreConfig;
 import org.presence.store.db.PostgresUrls;
 
@@ -119,7 +120,8 @@ public final class ConfigLoader {
             duration("gateway.drain-timeout"),
             bytes("gateway.write-buffer-low"),
             bytes("gateway.write-buffer-high"),
-            duration("gateway.http-idle-timeout"));
+            duration("gateway.http-idle-timeout"),
+            trustedProxies("gateway.trusted-proxies"));
     if (gateway.writeBufferLow() >= gateway.writeBufferHigh()) {
       problem("gateway.write-buffer-low", "must be below gateway.write-buffer-high");
     }
@@ -408,6 +410,20 @@ public final class ConfigLoader {
       problem(path, oneLine(e.getMessage()));
       return List.of();
     }
+  }
+
+  /** Addresses and CIDR blocks, each checked; a bad one is a problem and is left out. */
+  private List<String> trustedProxies(String path) {
+    List<String> out = new ArrayList<>();
+    for (String entry : stringList(path)) {
+      try {
+        TrustedProxies.parse(List.of(entry));
+        out.add(entry.trim());
+      } catch (IllegalArgumentException e) {
+        problem(path, e.getMessage());
+      }
+    }
+    return out;
   }
 
   private int port(String path) {

@@ -1,6 +1,7 @@
 package org.presence.gateway.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The node's network face.
@@ -13,6 +14,8 @@ import java.time.Duration;
  * @param writeBufferLow outbound bytes under which a channel becomes writable again
  * @param writeBufferHigh outbound bytes over which a channel stops being writable
  * @param httpIdleTimeout an HTTP connection with no request for this long is closed
+ * @param trustedProxies addresses and CIDR blocks of the proxies whose {@code X-Forwarded-For} is
+ *     believed (validated; empty: nobody's, the client is the TCP peer)
  */
 public record GatewayConfig(
     String host,
@@ -22,7 +25,12 @@ public record GatewayConfig(
     Duration drainTimeout,
     int writeBufferLow,
     int writeBufferHigh,
-    Duration httpIdleTimeout) {
+    Duration httpIdleTimeout,
+    List<String> trustedProxies) {
+
+  public GatewayConfig {
+    trustedProxies = List.copyOf(trustedProxies);
+  }
 
   /** The URL clients use to reach this node, without a trailing slash. */
   public String baseUrl(int boundPort) {

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -149,11 +147,11 @@ public final class DeviceService implements AutoCloseable {
   // Sessions
 
   /**
-   * Checks the per-address handshake limit, then the assertion. Fails with {@code
+   * Checks the per-address handshake limit of the client {@code address} (the forwarded one
+   * behind a trusted proxy; {@code null}: no limit), then the assertion. Fails with {@code
    * TOO_MANY_HANDSHAKES} or the verifier's errno.
    */
-  public CompletionStage<Identity> authenticate(String assertion, SocketAddress remote) {
-    InetAddress address = remote instanceof InetSocketAddress a ? a.getAddress() : null;
+  public CompletionStage<Identity> authenticate(String assertion, InetAddress address) {
     if (!handshakes.tryAcquire(address, System.nanoTime())) {
       return CompletableFuture.failedFuture(
           new ProtocolException(ErrorCode.TOO_MANY_HANDSHAKES, null));

@@ -22,6 +22,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.bootstrap.PipelineNames;
 import org.presence.gateway.identity.Identity;
+import org.presence.gateway.net.ClientAddress;
 import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Ack;
@@ -193,7 +194,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     // No frame is read until the session is open or refused.
     ch.config().setAutoRead(false);
     node.service()
-        .authenticate(connect.assertion(), ch.remoteAddress())
+        .authenticate(connect.assertion(), ClientAddress.of(ch))
         .whenCompleteAsync((identity, e) -> authenticated(connect, identity, e), ctx.executor());
   }
 
@@ -274,7 +275,11 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     if (e instanceof ProtocolException pe) {
       return pe;
     }
-    LOG.error("device session on {} failed", ctx.channel(), e);
+    LOG.error(
+        "device session {} from {} failed",
+        ctx.channel().id(),
+        ClientAddress.describe(ctx.channel()),
+        e);
     return new ProtocolException(ErrorCode.SESSION_ABORTED, null);
   }
 

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.util.AttributeKey;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.net.ClientAddress;
 import org.presence.gateway.routing.Connections;
 import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.error.ErrorCode;
@@ -18,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * Ends connections, always the same way: on a WebSocket, the error frame ({@code {"result":
  * false, "errno": N, "reason": ...}}) then a close frame with the code's close code, then the
  * socket closes once both are flushed (or after a short grace if the peer does not read). Logs
- * once and counts once per connection, whatever path led here.
+ * once and counts once per connection, whatever path led here; the log names the client ({@link
+ * ClientAddress}: behind a trusted proxy, the forwarded address and the proxy).
  */
 public final class Disconnector {
   private static final Logger LOG = LoggerFactory.getLogger(Disconnector.class);
@@ -44,9 +46,16 @@ public final class Disconnector {
     }
     metrics.error(code);
     if (code == ErrorCode.SERVER_SHUTTING_DOWN || code.retryable()) {
-      LOG.debug("closing {}: {} {}", ch, code, detail == null ? "" : detail);
-    } else {
-      LOG.info("closing {}: {} {}", ch.remoteAddress(), code, detail == null ? "" : detail);
+      if (LOG.isDebugEnabled()) {
+        LOG.debug(
+            "closing {} from {}: {} {}",
+            ch.id(),
+            ClientAddress.describe(ch),
+            code,
+            detail == null ? "" : detail);
+      }
+    } else if (LOG.isInfoEnabled()) {
+      LOG.info("closing {}: {} {}", ClientAddress.describe(ch), code, detail == null ? "" : detail);
     }
     if (!ch.isActive()) {
       ch.close();

@@ -20,6 +20,8 @@ import org.presence.gateway.bootstrap.PipelineNames;
 import org.presence.gateway.config.LimitsConfig;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.net.ClientAddress;
+import org.presence.gateway.net.TrustedProxies;
 import org.presence.gateway.routing.Connections;
 import org.presence.protocol.error.ErrorCode;
 
@@ -28,6 +30,9 @@ import org.presence.protocol.error.ErrorCode;
  * route gets the {@code ws-protocol} handler and the endpoint's tail installed after this handler,
  * which then removes itself (with the HTTP idle timer), so an upgraded connection keeps no HTTP
  * handler once the handshake replaced the codec.
+ *
+ * <p>Each request's client address is worked out here ({@link ClientAddress}: the TCP peer, or
+ * whom a trusted proxy forwarded the request for), before its handler or endpoint runs.
  *
  * <p>Reads pause while a request is answered (the {@code flow-control} handler before this one
  * holds any pipelined requests), so answers leave in request order.
@@ -42,6 +47,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private final GatewayMetrics metrics;
   private final Connections connections;
   private final Disconnector disconnector;
+  private final TrustedProxies proxies;
   /** How an upgraded socket is ended when the node drains; one instance for all sockets. */
   private final java.util.function.Consumer<io.netty.channel.Channel> goingAway;
 
@@ -50,12 +56,14 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       LimitsConfig limits,
       GatewayMetrics metrics,
       Connections connections,
-      Disconnector disconnector) {
+      Disconnector disconnector,
+      TrustedProxies proxies) {
     this.routes = routes;
     this.limits = limits;
     this.metrics = metrics;
     this.connections = connections;
     this.disconnector = disconnector;
+    this.proxies = proxies;
     this.goingAway = ch -> disconnector.close(ch, ErrorCode.SERVER_SHUTTING_DOWN, null);
   }
 
@@ -95,6 +103,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    ClientAddress.update(ctx.channel(), request.headers(), proxies);
     HttpRoutes.Match match = routes.match(request.method(), uri.rawPath());
     if (match instanceof HttpRoutes.NotFound) {
       exchange.error(ErrorCode.NOT_FOUND, null);

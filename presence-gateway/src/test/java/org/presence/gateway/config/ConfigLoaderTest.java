@@ -206,6 +206,58 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_trustedProxies_emptyByDefault_listFromFileEnvOrFlag() throws Exception {
+    assertThat(ConfigLoader.load(null, Map.of(), Map.of()).gateway().trustedProxies()).isEmpty();
+    Path file = dir.resolve("proxies.conf");
+    Files.writeString(
+        file, "presence.gateway.trusted-proxies = [\"10.0.0.5\", \"10.1.0.0/16\", \"fd00::/8\"]\n");
+    assertThat(ConfigLoader.load(file, Map.of(), Map.of()).gateway().trustedProxies())
+        .containsExactly("10.0.0.5", "10.1.0.0/16", "fd00::/8");
+    assertThat(
+            ConfigLoader.load(
+                    null, Map.of("PRESENCE__GATEWAY__TRUSTED_PROXIES", "10.0.0.5, ::1"), Map.of())
+                .gateway()
+                .trustedProxies())
+        .containsExactly("10.0.0.5", "::1");
+    assertThat(
+            ConfigLoader.load(null, Map.of(), Map.of("gateway.trusted-proxies", "127.0.0.1/32"))
+                .gateway()
+                .trustedProxies())
+        .containsExactly("127.0.0.1/32");
+  }
+
+  @Test
+  void load_whenATrustedProxyIsBad_thenTheSettingAndEntryAreNamed() {
+    for (String bad : List.of("lb.internal", "10.0.0.0/40", "10.0.0.1/8", "fd00::/200")) {
+      assertThatThrownBy(
+              () ->
+                  ConfigLoader.load(
+                      null, Map.of(), Map.of("gateway.trusted-proxies", "[10.0.0.5, " + bad + "]")))
+          .as(bad)
+          .isInstanceOfSatisfying(
+              InvalidConfigException.class,
+              e ->
+                  assertThat(e.problems())
+                      .singleElement()
+                      .asString()
+                      .startsWith("gateway.trusted-proxies: ")
+                      .contains("'" + bad + "'"));
+    }
+    // Not a list at all.
+    Path file = dir.resolve("bad-proxies.conf");
+    assertThatThrownBy(
+            () -> {
+              Files.writeString(file, "presence.gateway.trusted-proxies { a = 1 }\n");
+              ConfigLoader.load(file, Map.of(), Map.of());
+            })
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .anyMatch(p -> p.startsWith("gateway.trusted-proxies: ")));
+  }
+
+  @Test
   void load_whenClusterHasNoKeySource_thenProblemNamesJwksUrl() {
     assertThatThrownBy(
             () ->
@@ -266,5 +318,6 @@ class ConfigLoaderTest {
     assertThat(c.identity().devSigning()).isFalse();
     assertThat(c.logging().format()).isEqualTo(LoggingConfig.Format.JSON);
     assertThat(c.gateway().drainTimeout()).isEqualTo(Duration.ofSeconds(20));
+    assertThat(c.gateway().trustedProxies()).containsExactly("10.0.0.2", "10.0.0.3");
   }
 }

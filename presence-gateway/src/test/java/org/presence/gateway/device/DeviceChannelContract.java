@@ -443,6 +443,58 @@ public abstract class DeviceChannelContract {
     }
   }
 
+  private static Map<String, String> forwardedFor(String address) {
+    return Map.of("X-Forwarded-For", address);
+  }
+
+  @Test
+  void behindATrustedProxy_handshakeLimitCountsEachForwardedAddress() {
+    // The test client plays the proxy: it connects from 127.0.0.1 and says whom for.
+    TestNode node =
+        startNode(
+            Map.of(
+                "gateway.trusted-proxies", "127.0.0.1/32",
+                "device.handshake-rate", "0.01",
+                "device.handshake-burst", "1"));
+    try (DeviceTestClient a =
+            DeviceTestClient.connected(
+                node, forwardedFor("203.0.113.1"), node.token(email()), null, null);
+        DeviceTestClient b =
+            DeviceTestClient.connected(
+                node, forwardedFor("198.51.100.7, 203.0.113.2"), node.token(email()), null, null);
+        DeviceTestClient again = DeviceTestClient.open(node, forwardedFor("203.0.113.1"))) {
+      again.send(new Connect(node.token(email()), null, null));
+      assertClosedWith(again, ErrorCode.TOO_MANY_HANDSHAKES);
+      assertThat(a.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      assertThat(b.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+    } finally {
+      node.close();
+    }
+  }
+
+  @Test
+  void notBehindATrustedProxy_forwardedForIsIgnored() {
+    // No proxy trusted, or not this peer: the header is the client's word, and it is not taken.
+    for (String proxies : List.of("[]", "10.0.0.0/8")) {
+      TestNode node =
+          startNode(
+              Map.of(
+                  "gateway.trusted-proxies", proxies,
+                  "device.handshake-rate", "0.01",
+                  "device.handshake-burst", "1"));
+      try (DeviceTestClient a =
+              DeviceTestClient.connected(
+                  node, forwardedFor("203.0.113.1"), node.token(email()), null, null);
+          DeviceTestClient forged = DeviceTestClient.open(node, forwardedFor("203.0.113.2"))) {
+        forged.send(new Connect(node.token(email()), null, null));
+        assertClosedWith(forged, ErrorCode.TOO_MANY_HANDSHAKES);
+        assertThat(a.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      } finally {
+        node.close();
+      }
+    }
+  }
+
   @Test
   void keepalive_pingsIdleSockets_closesSilentPeers_keepsAnsweringOnes() throws Exception {
     TestNode node =

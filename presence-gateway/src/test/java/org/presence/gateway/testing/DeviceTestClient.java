@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.presence.protocol.device.DeviceCodec;
@@ -45,6 +46,14 @@ public final class DeviceTestClient implements AutoCloseable {
     return new DeviceTestClient(WsClient.connect(node.wsUri("/presence")));
   }
 
+  /**
+   * A socket on {@code node}'s device channel whose upgrade request carries {@code headers} (an
+   * {@code X-Forwarded-For}, say), no session yet.
+   */
+  public static DeviceTestClient open(NodeAddress node, Map<String, String> headers) {
+    return new DeviceTestClient(WsClient.connect(node.wsUri("/presence"), headers));
+  }
+
   /** A socket at {@code uri}. */
   public static DeviceTestClient open(URI uri) {
     return new DeviceTestClient(WsClient.connect(uri));
@@ -53,7 +62,20 @@ public final class DeviceTestClient implements AutoCloseable {
   /** Opens a session; fails the test unless the server answers with a session id. */
   public static DeviceTestClient connected(
       NodeAddress node, String token, ApplicationIds apps, String device) {
-    DeviceTestClient c = open(node);
+    return connected(node, Map.of(), token, apps, device);
+  }
+
+  /**
+   * Opens a session on a socket whose upgrade request carries {@code headers}; fails the test
+   * unless the server answers with a session id.
+   */
+  public static DeviceTestClient connected(
+      NodeAddress node,
+      Map<String, String> headers,
+      String token,
+      ApplicationIds apps,
+      String device) {
+    DeviceTestClient c = open(node, headers);
     DeviceMessage reply = c.request(new Connect(token, apps, device));
     if (!(reply instanceof Connected)) {
       c.close();

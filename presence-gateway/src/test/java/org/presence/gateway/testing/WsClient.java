@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -28,14 +29,17 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
 
   /** Connects to {@code uri}. */
   public static WsClient connect(URI uri) {
+    return connect(uri, Map.of());
+  }
+
+  /** Connects to {@code uri}, sending {@code headers} with the upgrade request. */
+  public static WsClient connect(URI uri, Map<String, String> headers) {
     WsClient c = new WsClient();
     try {
-      c.socket =
-          HttpClient.newHttpClient()
-              .newWebSocketBuilder()
-              .connectTimeout(Duration.ofSeconds(5))
-              .buildAsync(uri, c)
-              .get(10, TimeUnit.SECONDS);
+      WebSocket.Builder builder =
+          HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
+      headers.forEach(builder::header);
+      c.socket = builder.buildAsync(uri, c).get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError("cannot connect to " + uri, e);
     }
