@@ -167,14 +167,20 @@ public final class PresenceServer implements AutoCloseable {
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);
+      notifications =
+          NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
       DemoApp demo = null;
       if (config.updates().demo()) {
         demo = new DemoApp(store.persistence().apps());
-        new DemoPages(appFeatures.pages(), appFeatures.grants(), updates, demo, baseUrl::get)
+        new DemoPages(
+                appFeatures.pages(),
+                appFeatures.grants(),
+                updates,
+                notifications.service(),
+                demo,
+                baseUrl::get)
             .register(routes);
       }
-      notifications =
-          NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
       liveness =
           NodeLiveness.start(
               config.cluster(),

@@ -12,6 +12,7 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -115,7 +116,8 @@ final class DeviceCommand implements Callable<Integer> {
     }
     out.println("connected to " + ws + " as " + (email != null ? email : "the token's user")
         + " (session " + c.sessionId() + ")");
-    out.println("type a status per line: online | away [message] | unavailable [message] | offline; Ctrl-D to stop");
+    out.println("type a status per line: online | away [message] | unavailable [message] | offline;"
+        + " ack <id> or dismiss <id> to answer a notification; Ctrl-D to stop");
     out.flush();
     try (BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
       String line;
@@ -128,6 +130,22 @@ final class DeviceCommand implements Callable<Integer> {
           break;
         }
         String[] parts = t.split("\\s+", 2);
+        String verb = parts[0].toLowerCase(Locale.ROOT);
+        if (verb.equals("ack") || verb.equals("dismiss")) {
+          if (parts.length < 2) {
+            err.println(verb + " needs the notification's id (printed with it)");
+            err.flush();
+            continue;
+          }
+          List<String> ids = List.of(parts[1].trim().split("\\s+"));
+          listener.pending.incrementAndGet();
+          send(
+              socket,
+              verb.equals("ack")
+                  ? new DeviceMessage.Acknowledge(c.sessionId(), ids)
+                  : new DeviceMessage.Dismiss(c.sessionId(), ids));
+          continue;
+        }
         Optional<PresenceStatus> status = PresenceStatus.fromWire(parts[0].toLowerCase(Locale.ROOT));
         if (status.isEmpty()) {
           err.println("not a status: " + parts[0] + " (online, away, unavailable or offline)");
@@ -249,6 +267,12 @@ final class DeviceCommand implements Callable<Integer> {
         } else if (m instanceof DeviceMessage.ErrorReply e) {
           pending.decrementAndGet();
           out.println("error " + e.errno() + ": " + e.reason());
+        } else if (m instanceof DeviceMessage.Notifications n) {
+          for (DeviceMessage.LiveNotification x : n.notifications()) {
+            out.println(
+                (x.missed() ? "missed notification from " : "notification from ")
+                    + x.source() + ": " + x.message() + " -> " + x.action() + " (id " + x.id() + ")");
+          }
         } else {
           out.println("from the node: " + text);
         }

@@ -34,6 +34,14 @@ public final class DemoApp {
     return id;
   }
 
+  /** The demo application as stored (empty before {@link #ensure}). */
+  public CompletionStage<Optional<Application>> application() {
+    long current = id;
+    return current < 0
+        ? CompletableFuture.completedFuture(Optional.empty())
+        : apps.find(current);
+  }
+
   /**
    * Finds the demo application for the domain of {@code baseUrl} (one survives restarts on the
    * same address), or makes one. Completes with its id.

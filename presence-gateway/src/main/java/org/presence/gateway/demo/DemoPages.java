@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -17,13 +18,18 @@ import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.pages.PageSupport;
 import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.updates.AppUpdates;
+import org.presence.gateway.notify.NotificationService;
+import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 
 /**
  * The demo page, {@code GET /demo}, showing a newcomer the whole product on one machine: sign in
  * (the development sign-in), grant the built-in {@link DemoApp} on the real consent page, then
  * watch your own presence change, live, as the demo application sees it, while a device client
- * ({@code bin/presence device --email you@example.com}) switches status.
+ * ({@code bin/presence device --email you@example.com}) switches status; then have the demo
+ * application send you a live notification ({@code POST /demo/notify}, a form protected against
+ * cross-site request forgery), which the device client prints.
  *
  * <p>The live part is a small script ({@code /static/demo.js}) reading {@code GET /demo/events}:
  * the demo application's updates as server-sent events, authenticated by the page session and
@@ -34,6 +40,7 @@ public final class DemoPages {
   private final PageSupport pages;
   private final GrantService grants;
   private final AppUpdates updates;
+  private final NotificationService notifications;
   private final DemoApp demo;
   private final Supplier<String> baseUrl;
   private final byte[] script;
@@ -42,11 +49,13 @@ public final class DemoPages {
       PageSupport pages,
       GrantService grants,
       AppUpdates updates,
+      NotificationService notifications,
       DemoApp demo,
       Supplier<String> baseUrl) {
     this.pages = pages;
     this.grants = grants;
     this.updates = updates;
+    this.notifications = notifications;
     this.demo = demo;
     this.baseUrl = baseUrl;
     this.script = load("static/demo.js");
@@ -68,6 +77,7 @@ public final class DemoPages {
     routes
         .get("/demo", pages.guard(this::show))
         .get("/demo/events", this::events)
+        .post("/demo/notify", pages.guard(this::notifyMe))
         .get("/static/demo.js", this::script);
   }
 
@@ -104,10 +114,75 @@ public final class DemoPages {
                 m.put("paused", true);
               } else {
                 m.put("puid", mine.get().grant().puid());
+                m.put("sent", ex.queryParameters().containsKey("sent"));
               }
               pages.renderWithScript(ex, v, HttpResponseStatus.OK, "demo", m);
             });
   }
+
+  /**
+   * The demo application sends the signed-in visitor a live notification, as an application would
+   * with {@code POST /<appid>/notification}, through the same service (queue, delivery, limits);
+   * then back to the page.
+   */
+  private void notifyMe(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form;
+    try {
+      form = PageSupport.form(ex);
+    } catch (ProtocolException e) {
+      pages.errorPage(ex, v, e);
+      return;
+    }
+    if (v.session().isEmpty()) {
+      pages.toSignIn(ex, v, "/demo");
+      return;
+    }
+    if (!pages.csrfValid(v, form)) {
+      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
+      return;
+    }
+    long appId = demo.id();
+    grants
+        .enabledGrants(v.subject())
+        .thenCombine(demo.application(), (list, app) -> Map.entry(list, app))
+        .thenCompose(
+            found -> {
+              Optional<String> puid =
+                  found.getKey().stream()
+                      .filter(g -> g.appId() == appId)
+                      .map(g -> g.puid())
+                      .findFirst();
+              if (puid.isEmpty() || found.getValue().isEmpty()) {
+                throw new ProtocolException(ErrorCode.UNKNOWN_PUID, "grant the demo application first");
+              }
+              NotificationBatchCodec.Item item =
+                  new NotificationBatchCodec.Item(
+                      puid.get(), DEMO_MESSAGE, baseUrl.get() + "/demo", null, false);
+              return notifications.accept(
+                  found.getValue().get(), List.of(new NotificationBatchCodec.Judged(item, null)));
+            })
+        .whenComplete(
+            (ack, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+                return;
+              }
+              NotificationBatchCodec.ItemResult r = ack.results().get(0);
+              if (!r.isStored()) {
+                pages.errorPage(
+                    ex,
+                    v,
+                    ErrorCode.fromErrno(r.errno()).orElse(ErrorCode.INTERNAL_ERROR),
+                    r.reason());
+                return;
+              }
+              pages.redirect(ex, v, "/demo?sent=1", null);
+            });
+  }
+
+  /** What the demo's notification says. */
+  static final String DEMO_MESSAGE = "Hello from the Presence demo: this live notification reached your device.";
 
   private void events(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);

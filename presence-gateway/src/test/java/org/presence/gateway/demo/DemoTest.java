@@ -1,6 +1,7 @@
 package org.presence.gateway.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -8,12 +9,15 @@ import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URLDecoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -182,5 +186,61 @@ class DemoTest {
             Map.of(), InputStream.nullInputStream(), new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
     assertThat(code).isEqualTo(PresenceCli.EXIT_USAGE);
     assertThat(err.toString()).contains("--email");
+  }
+
+  @Test
+  void notifyMe_sendsTheVisitorALiveNotification_whichTheDeviceCommandPrintsAndAnswers()
+      throws Exception {
+    WebClient alice = granted("alice@example.com");
+    PipedOutputStream typed = new PipedOutputStream();
+    PipedInputStream in = new PipedInputStream(typed);
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CompletableFuture<Integer> cli =
+        CompletableFuture.supplyAsync(
+            () ->
+                PresenceCli.run(
+                    new String[] {"device", "--email", "alice@example.com", "--url",
+                      node.server().baseUrl(), "--data-dir", dataDir.toString()},
+                    Map.of(), in, new PrintWriter(out, true), new PrintWriter(err, true)));
+    await().atMost(Duration.ofSeconds(15)).until(() -> out.toString().contains("connected to"));
+
+    HttpResponse<String> page = alice.get("/demo");
+    assertThat(page.body()).contains("id=\"demo-notify\"").doesNotContain("id=\"demo-sent\"");
+    assertThat(alice.post("/demo/notify", Map.of("csrf", "forged")).statusCode())
+        .as("a forged form is refused")
+        .isEqualTo(403);
+    alice.get("/demo");
+    HttpResponse<String> sent = alice.post("/demo/notify", Map.of());
+    assertThat(sent.statusCode()).as(sent.body()).isEqualTo(303);
+    assertThat(sent.headers().firstValue("Location").orElseThrow()).endsWith("/demo?sent=1");
+    assertThat(alice.get("/demo?sent=1").body()).contains("id=\"demo-sent\"");
+
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> out.toString().contains("notification from " + DemoApp.NAME + ": " + DemoPages.DEMO_MESSAGE));
+    Matcher id = Pattern.compile("\\(id ([A-Za-z0-9._:-]+)\\)").matcher(out.toString());
+    assertThat(id.find()).as(out.toString()).isTrue();
+    typed.write(("ack " + id.group(1) + "\n").getBytes(StandardCharsets.UTF_8));
+    typed.flush();
+    await().atMost(Duration.ofSeconds(15)).until(() -> out.toString().contains("\nok"));
+    typed.close();
+    assertThat(cli.get(30, TimeUnit.SECONDS)).as(out + "\n" + err).isZero();
+    assertThat(err.toString()).doesNotContain("error");
+  }
+
+  @Test
+  void notifyMe_beforeSignInOrGrant_isRefused() {
+    HttpResponse<String> anonymous =
+        TestNode.send(
+            java.net.http.HttpRequest.newBuilder(node.uri("/demo/notify"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("csrf=x"))
+                .build());
+    assertThat(anonymous.statusCode()).isIn(303, 401, 403);
+    WebClient bob = new WebClient(node).signIn("bob@example.com");
+    bob.get("/demo");
+    HttpResponse<String> ungranted = bob.post("/demo/notify", Map.of());
+    assertThat(ungranted.statusCode()).as(ungranted.body()).isEqualTo(404);
   }
 }
