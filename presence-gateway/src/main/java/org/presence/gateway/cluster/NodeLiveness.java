@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  *       owned by its sessions: a device that reconnected elsewhere belongs to its new session) and
  *       publishes the real changes. A release is atomic and only for the owner, so even two
  *       cleaners could not publish a change twice. A clean-up that fails (Redis gone) is retried
- *       on the next beat.
+ *       on the next beat; one whose cleaner dies is claimed by another survivor once the
+ *       cleaner's own lease has run out.
  *   <li>After its own heartbeats failed (Redis unavailable), the node judges nobody for two beats
  *       after they work again: every live node renews within one beat, and a node must not
  *       mistake a cluster-wide outage for deaths.
@@ -219,6 +220,7 @@ public final class NodeLiveness implements AutoCloseable {
   private void cleanUp(String id, AtomicBoolean running) {
     release(id)
         .thenCompose(n -> state.forgetNode(id).thenApply(v -> n))
+        .thenCompose(n -> nodes.cleaned(id, nodeId).thenApply(v -> n))
         .whenComplete(
             (n, e) -> {
               if (e != null) {

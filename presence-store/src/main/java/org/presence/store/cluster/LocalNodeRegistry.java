@@ -32,6 +32,11 @@ public final class LocalNodeRegistry implements NodeRegistry {
   }
 
   @Override
+  public CompletionStage<Void> cleaned(String deadNodeId, String claimer) {
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
   public CompletionStage<Void> leave(String nodeId) {
     nodes.remove(nodeId);
     return CompletableFuture.completedFuture(null);

@@ -20,14 +20,24 @@ public interface NodeRegistry {
    */
   CompletionStage<Boolean> heartbeat(String nodeId, Duration lease);
 
-  /** The nodes that held a lease and let it run out, not yet claimed. */
+  /**
+   * The nodes that held a lease and let it run out, and are not being cleaned up by a live node.
+   */
   CompletionStage<List<String>> expired();
 
   /**
    * Claims the clean-up of dead node {@code deadNodeId} for {@code claimer}. True for exactly one
-   * caller per death; false when the node is alive again or someone else claimed it.
+   * live caller at a time; false when the node is alive again or a live node claimed it. If the
+   * claimer dies before it {@linkplain #cleaned reports the clean-up done}, the dead node is
+   * {@linkplain #expired expired} again and another survivor may claim it.
    */
   CompletionStage<Boolean> claim(String deadNodeId, String claimer);
+
+  /**
+   * {@code claimer} finished cleaning up after {@code deadNodeId}: the dead node is forgotten
+   * (unless it came back meanwhile).
+   */
+  CompletionStage<Void> cleaned(String deadNodeId, String claimer);
 
   /** Gives up {@code nodeId}'s lease at once (a node that drains cleanly). */
   CompletionStage<Void> leave(String nodeId);

@@ -16,37 +16,92 @@ import org.presence.store.redis.RedisScript;
 
 /**
  * {@link NodeRegistry} in Redis: a lease key per node ({@code <prefix>node:<id>}, expiring with the
- * lease) and the set of nodes that took a lease ({@code <prefix>nodes}). A node in the set whose
- * lease key is gone is dead; the claim removes it from the set in the same script that checks its
- * lease, so exactly one claimer wins.
+ * lease), the set of nodes that took a lease ({@code <prefix>nodes}), and the hash of clean-ups
+ * in progress ({@code <prefix>nodes:cleaning}: dead node to claimer). A node in the set whose
+ * lease key is gone is dead; the claim records the claimer in the same script that checks the
+ * lease and any earlier claimer's lease, so one live claimer holds it at a time, and a claimer
+ * that dies mid-way hands the clean-up to the next survivor. The clean-up's end removes the dead
+ * node from the set.
  */
 public final class RedisNodeRegistry implements NodeRegistry {
-  /** KEYS: lease key, node set; ARGV: node id, lease ms. 1 when the node was in the set. */
+  /**
+   * KEYS: lease key, node set, cleaning hash; ARGV: node id, lease ms. 1 when the lease went on: the
+   * node was in the set and nobody was cleaning up after it.
+   */
   private static final String HEARTBEAT =
       """
       redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-      return 1 - redis.call('SADD', KEYS[2], ARGV[1])
+      local was_cleaned = redis.call('HDEL', KEYS[3], ARGV[1])
+      local added = redis.call('SADD', KEYS[2], ARGV[1])
+      if added == 0 and was_cleaned == 0 then
+        return 1
+      end
+      return 0
       """;
 
-  /** KEYS: node set; ARGV: lease key prefix. Returns the members whose lease key is gone. */
+  /**
+   * KEYS: node set, cleaning hash; ARGV: lease key prefix. The members whose lease key is gone and
+   * whose clean-up nobody alive holds.
+   */
   private static final String EXPIRED =
       """
       local out = {}
       for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
         if redis.call('EXISTS', ARGV[1] .. id) == 0 then
+          local c = redis.call('HGET', KEYS[2], id)
+          if not c or redis.call('EXISTS', ARGV[1] .. c) == 0 then
+            out[#out + 1] = id
+          end
+        end
+      end
+      return out
+      """;
+
+  /**
+   * KEYS: dead node's lease key, node set, cleaning hash; ARGV: dead node id, claimer, lease key
+   * prefix. 1 when this call claimed the dead node's clean-up.
+   */
+  private static final String CLAIM =
+      """
+      if redis.call('EXISTS', KEYS[1]) == 1 then
+        return 0
+      end
+      if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
+        return 0
+      end
+      local c = redis.call('HGET', KEYS[3], ARGV[1])
+      if c and redis.call('EXISTS', ARGV[3] .. c) == 1 then
+        return 0
+      end
+      redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+      return 1
+      """;
+
+  /** KEYS: node set; ARGV: lease key prefix. The members whose lease key exists. */
+  private static final String ALIVE =
+      """
+      local out = {}
+      for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+        if redis.call('EXISTS', ARGV[1] .. id) == 1 then
           out[#out + 1] = id
         end
       end
       return out
       """;
 
-  /** KEYS: lease key, node set; ARGV: node id. 1 when this call claimed the dead node. */
-  private static final String CLAIM =
+  /**
+   * KEYS: dead node's lease key, node set, cleaning hash; ARGV: dead node id, claimer. Forgets the
+   * dead node, unless it came back (its lease) or another claimer took over.
+   */
+  private static final String CLEANED =
       """
-      if redis.call('EXISTS', KEYS[1]) == 1 then
-        return 0
+      if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2] then
+        redis.call('HDEL', KEYS[3], ARGV[1])
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          redis.call('SREM', KEYS[2], ARGV[1])
+        end
       end
-      return redis.call('SREM', KEYS[2], ARGV[1])
+      return 1
       """;
 
   private final RedisAsyncCommands<String, byte[]> redis;
@@ -54,6 +109,8 @@ public final class RedisNodeRegistry implements NodeRegistry {
   private final RedisScript heartbeat;
   private final RedisScript expired;
   private final RedisScript claim;
+  private final RedisScript cleaned;
+  private final RedisScript alive;
 
   public RedisNodeRegistry(RedisBackend backend) {
     this.redis = backend.commands().async();
@@ -61,6 +118,8 @@ public final class RedisNodeRegistry implements NodeRegistry {
     this.heartbeat = new RedisScript(HEARTBEAT, redis);
     this.expired = new RedisScript(EXPIRED, redis);
     this.claim = new RedisScript(CLAIM, redis);
+    this.cleaned = new RedisScript(CLEANED, redis);
+    this.alive = new RedisScript(ALIVE, redis);
   }
 
   private String lease(String nodeId) {
@@ -71,6 +130,10 @@ public final class RedisNodeRegistry implements NodeRegistry {
     return keys.key("nodes");
   }
 
+  private String cleaning() {
+    return keys.key("nodes:cleaning");
+  }
+
   private static byte[] bytes(Object o) {
     return String.valueOf(o).getBytes(StandardCharsets.UTF_8);
   }
@@ -78,7 +141,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
   @Override
   public CompletionStage<Boolean> heartbeat(String nodeId, Duration lease) {
     return heartbeat.<Long>run(ScriptOutputType.INTEGER,
-            new String[] {lease(nodeId), set()},
+            new String[] {lease(nodeId), set(), cleaning()},
             bytes(nodeId),
             bytes(lease.toMillis()))
         .thenApply(n -> n == 1L);
@@ -86,16 +149,28 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   @Override
   public CompletionStage<List<String>> expired() {
-    return expired.<List<Object>>run(ScriptOutputType.MULTI, new String[] {set()}, bytes(keys.key("node:")))
+    return expired.<List<Object>>run(
+            ScriptOutputType.MULTI, new String[] {set(), cleaning()}, bytes(keys.key("node:")))
         .thenApply(RedisNodeRegistry::strings);
   }
 
   @Override
   public CompletionStage<Boolean> claim(String deadNodeId, String claimer) {
     return claim.<Long>run(ScriptOutputType.INTEGER,
-            new String[] {lease(deadNodeId), set()},
-            bytes(deadNodeId))
+            new String[] {lease(deadNodeId), set(), cleaning()},
+            bytes(deadNodeId),
+            bytes(claimer),
+            bytes(keys.key("node:")))
         .thenApply(n -> n == 1L);
+  }
+
+  @Override
+  public CompletionStage<Void> cleaned(String deadNodeId, String claimer) {
+    return cleaned.<Long>run(ScriptOutputType.INTEGER,
+            new String[] {lease(deadNodeId), set(), cleaning()},
+            bytes(deadNodeId),
+            bytes(claimer))
+        .thenApply(n -> null);
   }
 
   @Override
@@ -118,32 +193,8 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   @Override
   public CompletionStage<List<String>> alive() {
-    return expired()
-        .thenCombine(
-            members(),
-            (dead, all) -> {
-              List<String> out = new ArrayList<>(all);
-              out.removeAll(dead);
-              return out;
-            });
-  }
-
-  private CompletionStage<List<String>> members() {
-    try {
-      return redis
-          .smembers(set())
-          .handle(
-              (v, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                List<String> out = new ArrayList<>();
-                v.forEach(b -> out.add(new String(b, StandardCharsets.UTF_8)));
-                return out;
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return alive.<List<Object>>run(ScriptOutputType.MULTI, new String[] {set()}, bytes(keys.key("node:")))
+        .thenApply(RedisNodeRegistry::strings);
   }
 
   private static List<String> strings(List<Object> raw) {

@@ -42,17 +42,66 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
     String dead = node();
     join(victim.heartbeat(dead, Duration.ofMillis(300)));
     List<NodeRegistry> survivors = IntStream.range(0, 5).mapToObj(i -> open()).toList();
+    List<String> ids = IntStream.range(0, 5).mapToObj(i -> node()).toList();
+    for (int i = 0; i < 5; i++) {
+      join(survivors.get(i).heartbeat(ids.get(i), Duration.ofSeconds(30)));
+    }
     await().atMost(Duration.ofSeconds(5)).until(() -> join(survivors.get(0).expired()).contains(dead));
     List<CompletableFuture<Boolean>> claims =
         IntStream.range(0, survivors.size())
-            .mapToObj(i -> survivors.get(i).claim(dead, "s" + i).toCompletableFuture())
+            .mapToObj(i -> survivors.get(i).claim(dead, ids.get(i)).toCompletableFuture())
             .toList();
     assertThat(claims.stream().filter(c -> join(c)).count()).isEqualTo(1);
-    assertThat(join(survivors.get(1).expired())).doesNotContain(dead);
-    assertThat(join(survivors.get(1).claim(dead, "late"))).isFalse();
+    String winner =
+        ids.get(IntStream.range(0, 5).filter(i -> join(claims.get(i))).findFirst().orElseThrow());
+    assertThat(join(survivors.get(1).expired()))
+        .as("claimed by a live node: nobody else sees it")
+        .doesNotContain(dead);
+    assertThat(join(survivors.get(1).claim(dead, node()))).isFalse();
+    join(survivors.get(0).cleaned(dead, winner));
+    assertThat(join(survivors.get(2).expired())).doesNotContain(dead);
+    assertThat(join(survivors.get(2).claim(dead, ids.get(2)))).as("forgotten once cleaned").isFalse();
     assertThat(join(victim.heartbeat(dead, Duration.ofSeconds(30))))
         .as("a node back after its clean-up learns it was declared dead")
         .isFalse();
+  }
+
+  @Test
+  void aClaimerThatDiesMidway_handsTheCleanUpToTheNextSurvivor() {
+    NodeRegistry r = open();
+    String dead = node();
+    String firstClaimer = node();
+    String second = node();
+    join(r.heartbeat(dead, Duration.ofMillis(200)));
+    join(r.heartbeat(firstClaimer, Duration.ofMillis(600)));
+    join(r.heartbeat(second, Duration.ofSeconds(30)));
+    await().atMost(Duration.ofSeconds(5)).until(() -> join(r.expired()).contains(dead));
+    assertThat(join(r.claim(dead, firstClaimer))).isTrue();
+    assertThat(join(r.claim(dead, second))).as("the first claimer is alive").isFalse();
+    // The first claimer dies before it reports the clean-up done.
+    await().atMost(Duration.ofSeconds(5)).until(() -> join(r.expired()).contains(dead));
+    assertThat(join(r.claim(dead, second))).isTrue();
+    // The late report of the dead claimer changes nothing; the second's forgets the node.
+    join(r.cleaned(dead, firstClaimer));
+    assertThat(join(r.alive())).doesNotContain(dead);
+    assertThat(join(r.claim(dead, node()))).isFalse();
+    join(r.cleaned(dead, second));
+    assertThat(join(r.expired())).doesNotContain(dead).contains(firstClaimer);
+  }
+
+  @Test
+  void aNodeThatComesBackWhileBeingCleanedUp_learnsIt_andIsNotForgotten() {
+    NodeRegistry r = open();
+    String dead = node();
+    String claimer = node();
+    join(r.heartbeat(dead, Duration.ofMillis(200)));
+    join(r.heartbeat(claimer, Duration.ofSeconds(30)));
+    await().atMost(Duration.ofSeconds(5)).until(() -> join(r.expired()).contains(dead));
+    assertThat(join(r.claim(dead, claimer))).isTrue();
+    assertThat(join(r.heartbeat(dead, Duration.ofSeconds(30)))).isFalse();
+    join(r.cleaned(dead, claimer));
+    assertThat(join(r.alive())).contains(dead);
+    assertThat(join(r.heartbeat(dead, Duration.ofSeconds(30)))).isTrue();
   }
 
   @Test
