@@ -21,6 +21,8 @@ import org.presence.loadtest.scenario.ScenarioParams;
  * @param appsUrl where the application side goes (the setup's JSON API calls, the app update
  *     channel, notification posts) when it should be a node of the cluster other than {@code
  *     url}'s; null: {@code url}
+ * @param appTransport how apps subscribe to Presence: {@code ws} (the update channel, the
+ *     default, also for null) or {@code stream} ({@code GET /<appid>/presence.json})
  * @param users device users
  * @param apps app connections
  * @param ramp time over which users start
@@ -51,6 +53,7 @@ public record LoadConfig(
     String target,
     String url,
     String appsUrl,
+    String appTransport,
     Long users,
     Integer apps,
     String ramp,
@@ -97,6 +100,11 @@ public record LoadConfig(
     return d == null ? Duration.ofSeconds(10) : d;
   }
 
+  /** Whether apps subscribe over Presence's stream instead of its update channel. */
+  public boolean appsOverStream() {
+    return "stream".equals(appTransport);
+  }
+
   /** Where the application side goes: {@code appsUrl}, or {@code url} when none was given. */
   public String appsUrlOrUrl() {
     return appsUrl == null ? url : appsUrl;
@@ -105,7 +113,7 @@ public record LoadConfig(
   /** This plan with {@code url} set. */
   public LoadConfig withUrl(String newUrl) {
     return new LoadConfig(
-        scenario, target, newUrl, appsUrl, users, apps, ramp, rate, duration, interval, hold, batch, processes,
+        scenario, target, newUrl, appsUrl, appTransport, users, apps, ramp, rate, duration, interval, hold, batch, processes,
         sliceIndex, sliceCount, sourceAddresses, eventLoops, signingKey, issuer, audience, subjectPrefix,
         serverPid, out, consoleEvery, assertions, injectorJvmOptions, floorJvmOptions, timeout);
   }

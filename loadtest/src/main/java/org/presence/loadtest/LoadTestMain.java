@@ -106,6 +106,9 @@ public final class LoadTestMain implements Runnable {
     @Option(names = "--apps-url", paramLabel = "URL", description = "Another node of the same cluster for the application side: setup API calls, app update channels, notification posts (default: --url). Target presence only.")
     String appsUrl;
 
+    @Option(names = "--app-transport", paramLabel = "ws|stream", description = "How apps subscribe to Presence: ws, the update channel (default), or stream, GET /<appid>/presence.json. Target presence only.")
+    String appTransport;
+
     @Option(names = {"-u", "--users"}, description = "Device users.")
     Long users;
 
@@ -206,7 +209,7 @@ public final class LoadTestMain implements Runnable {
                   scenario + "-" + LocalDateTime.now(java.time.ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", java.util.Locale.ROOT)));
       LoadConfig c =
           new LoadConfig(
-              scenario, target, url, appsUrl, users, apps, ramp, rate, duration, interval, hold, batch, processes,
+              scenario, target, url, appsUrl, appTransport, users, apps, ramp, rate, duration, interval, hold, batch, processes,
               sliceIndex, sliceCount, sourceAddresses, eventLoops,
               signingKey == null ? defaultKey() : signingKey.toString(),
               issuer, audience, subjectPrefix, serverPid, dir.toString(), consoleEvery, assertions,

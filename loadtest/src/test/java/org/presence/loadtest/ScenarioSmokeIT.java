@@ -148,6 +148,9 @@ class ScenarioSmokeIT {
     Result notify = run("run", "notify", "--url", url, "-u", "5");
     assertThat(notify.status()).isEqualTo(LoadRun.USAGE);
     assertThat(notify.err()).contains("NOTIFICATIONS").contains("floor");
+    Result stream = run("run", "status-fanout", "--url", url, "-u", "5", "--app-transport", "stream");
+    assertThat(stream.status()).isEqualTo(LoadRun.USAGE);
+    assertThat(stream.err()).contains("--app-transport");
   }
 
   /**
@@ -196,6 +199,16 @@ class ScenarioSmokeIT {
           .isEqualTo(counters.path("sent").asLong());
       assertThat(Files.exists(fanout.dir().resolve("presence-setup.json"))).isTrue();
 
+      long streamFramesBefore = streamFrames(base);
+      Result overStream = run("run", "status-fanout", "--target", "presence", "--url", base.toString(), "-u", "10",
+          "--apps", "2", "--ramp", "1s", "-d", "2s", "--interval", "100ms", "--app-transport", "stream",
+          "--signing-key", key, "-a", "count(update) > 0", "-a", "errors == 0");
+      assertThat(overStream.status()).as(overStream.out() + overStream.err()).isEqualTo(LoadRun.OK);
+      JsonNode streamed = overStream.summary().path("counters");
+      assertThat(streamed.path("delivered").asLong()).as("every status change reached its app over the stream")
+          .isEqualTo(streamed.path("sent").asLong());
+      assertThat(streamFrames(base)).as("the node wrote to streams").isGreaterThan(streamFramesBefore);
+
       Result notify = run("run", "notify", "--target", "presence", "--url", base.toString(), "-u", "20",
           "--apps", "2", "--batch", "5", "--ramp", "1s", "-d", "2s", "--interval", "100ms",
           "--signing-key", key, "-a", "count(notify) > 0", "-a", "count(post) > 0", "-a", "errors == 0");
@@ -224,6 +237,21 @@ class ScenarioSmokeIT {
       node.waitFor(20, TimeUnit.SECONDS);
       node.destroyForcibly();
     }
+  }
+
+  /** The node's count of frames written to presence streams, from its metrics. */
+  private static long streamFrames(URI base) throws Exception {
+    String text =
+        java.net.http.HttpClient.newHttpClient()
+            .send(java.net.http.HttpRequest.newBuilder(base.resolve("/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString())
+            .body();
+    for (String line : text.split("\n")) {
+      if (line.startsWith("presence_frames_out_total{") && line.contains("kind=\"stream\"")) {
+        return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return 0;
   }
 
   private static int awaitPort(Process node, Path log) throws Exception {

@@ -31,13 +31,18 @@ public final class Targets {
    * setup leaves the applications' keys.
    */
   public static Target presence(
-      URI base, URI appsBase, WsConnector connector, OptionalLong pid, Path runDir) {
+      URI base,
+      URI appsBase,
+      boolean appsOverStream,
+      WsConnector connector,
+      OptionalLong pid,
+      Path runDir) {
     Supplier<PresenceSetup.Setup> setup = memoize(() -> PresenceSetup.load(runDir));
     return new PresenceTarget(
         base,
         appsBase,
         Optional.of(new PresenceDevices(base, connector)),
-        Optional.of(new PresenceApps(appsBase, connector, setup)),
+        Optional.of(new PresenceApps(appsBase, appsOverStream, connector, setup)),
         Optional.of(new PresenceNotifications(appsBase, setup)),
         new PresenceProbe(base, pid));
   }

@@ -93,6 +93,12 @@ public final class LoadRun {
         err.println("loadtest: --apps-url is for target presence only");
         return USAGE;
       }
+      if (c.appTransport() != null
+          && !(c.appTransport().equals("ws")
+              || (c.appTransport().equals("stream") && c.target().equals("presence")))) {
+        err.println("loadtest: --app-transport is ws or stream, and stream is for target presence only");
+        return USAGE;
+      }
       if (c.url() == null) {
         if (!c.target().equals("floor")) {
           err.println("loadtest: --url is required for target " + c.target());

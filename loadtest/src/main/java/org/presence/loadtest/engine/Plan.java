@@ -44,6 +44,7 @@ public final class Plan {
           Targets.presence(
               base,
               URI.create(c.appsUrlOrUrl()),
+              c.appsOverStream(),
               connector,
               c.serverPid() == null ? OptionalLong.empty() : OptionalLong.of(c.serverPid()),
               Path.of(c.out()));

@@ -100,7 +100,7 @@ class AppsUrlTest {
 
   private LoadConfig config(String url, String appsUrl) {
     return new LoadConfig(
-        "status-fanout", "presence", url, appsUrl, 1L, 1, "1s", null, "1s", "100ms", null, null, 1,
+        "status-fanout", "presence", url, appsUrl, null, 1L, 1, "1s", null, "1s", "100ms", null, null, 1,
         0, 1, null, 0, null, "presence-dev", "presence", "dev:", null, dir.toString(), 5, null, null,
         null, "2s");
   }
