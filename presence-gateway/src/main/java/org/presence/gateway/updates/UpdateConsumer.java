@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -289,102 +290,93 @@ final class UpdateConsumer {
   }
 
   private void catchUp() {
-    busy = true;
     ctx.metrics().logReads().inc();
-    long from = cursor;
-    ctx.log()
-        .readSince(appId, from, ctx.config().maxBatch())
-        .whenCompleteAsync(
-            (read, e) -> {
-              busy = false;
-              if (closed) {
-                return;
-              }
-              if (e != null) {
-                LOG.warn("app {}: cannot read the update log: {}", appId, e.toString());
-                sink.fail(ErrorCode.SESSION_ABORTED, "update log unavailable");
-                return;
-              }
-              if (read.outcome() == AppUpdateLog.Outcome.OK) {
-                if (deliver(read.updates())) {
-                  sink.flush();
-                }
-              } else {
-                // Out of the hour the log keeps (or the log is younger than the cursor): start over.
-                beginSnapshot(true);
-                return;
-              }
-              pump();
-            },
-            sink.executor());
+    step(
+        ctx.log().readSince(appId, cursor, ctx.config().maxBatch()),
+        "the update log",
+        "update log unavailable",
+        read -> {
+          if (read.outcome() != AppUpdateLog.Outcome.OK) {
+            // Out of the hour the log keeps (or the log is younger than the cursor): start over.
+            beginSnapshot(true);
+            return;
+          }
+          if (deliver(read.updates())) {
+            sink.flush();
+          }
+          pump();
+        });
+  }
+
+  /**
+   * Runs one asynchronous read of this connection: busy until it completes, then {@code next} on
+   * the connection's executor unless the connection closed meanwhile; a failed read ends the
+   * connection with {@code reason} (errno -10, the client reconnects).
+   */
+  private <T> void step(CompletionStage<T> read, String what, String reason, Consumer<T> next) {
+    busy = true;
+    read.whenCompleteAsync(
+        (value, e) -> {
+          busy = false;
+          if (closed) {
+            return;
+          }
+          if (e != null) {
+            LOG.warn("app {}: cannot read {}: {}", appId, what, e.toString());
+            sink.fail(ErrorCode.SESSION_ABORTED, reason);
+            return;
+          }
+          next.accept(value);
+        },
+        sink.executor());
   }
 
   private void beginSnapshot(boolean fresh) {
-    busy = true;
-    ctx.log()
-        .lastSeq(appId)
-        .whenCompleteAsync(
-            (position, e) -> {
-              busy = false;
-              if (closed) {
-                return;
-              }
-              if (e != null) {
-                LOG.warn("app {}: cannot read the update log: {}", appId, e.toString());
-                sink.fail(ErrorCode.SESSION_ABORTED, "update log unavailable");
-                return;
-              }
-              snapshot = new Snapshot(position, fresh);
-              overlap = new HashMap<>();
-              overlapUntil = System.nanoTime() + Long.MAX_VALUE / 4;
-              if (fresh) {
-                ctx.metrics().freshSnapshots().inc();
-              }
-              ctx.metrics().snapshots().inc();
-              pump();
-            },
-            sink.executor());
+    step(
+        ctx.log().lastSeq(appId),
+        "the update log",
+        "update log unavailable",
+        position -> {
+          snapshot = new Snapshot(position, fresh);
+          overlap = new HashMap<>();
+          overlapUntil = System.nanoTime() + Long.MAX_VALUE / 4;
+          if (fresh) {
+            ctx.metrics().freshSnapshots().inc();
+          }
+          ctx.metrics().snapshots().inc();
+          pump();
+        });
   }
 
   private void snapshotStep() {
     Snapshot s = snapshot;
-    busy = true;
-    ctx.snapshots()
-        .page(appId, s.after, ctx.config().snapshotPage())
-        .whenCompleteAsync(
-            (page, e) -> {
-              busy = false;
-              if (closed) {
-                return;
-              }
-              if (e != null) {
-                LOG.warn("app {}: cannot read a snapshot: {}", appId, e.toString());
-                sink.fail(ErrorCode.SESSION_ABORTED, "snapshot unavailable");
-                return;
-              }
-              List<SnapshotEntry> entries = new ArrayList<>();
-              for (SnapshotReader.Entry en : page.entries()) {
-                if (puids != null && !puids.test(en.puid())) {
-                  continue;
-                }
-                if (en.status() != PresenceStatus.OFFLINE) {
-                  entries.add(new SnapshotEntry(en.puid(), en.status(), en.message()));
-                  overlap.put(en.puid(), new Seen(en.status(), en.message(), en.version()));
-                }
-              }
-              s.after = page.lastPuid();
-              if (!entries.isEmpty() || page.last()) {
-                send(64 + entries.size() * 96,
-                    b -> AppCodec.writeSnapshot(entries, s.seq, s.fresh, page.last(), b));
-                sink.flush();
-              }
-              if (page.last()) {
-                finishSnapshot(s);
-                return;
-              }
-              pump();
-            },
-            sink.executor());
+    step(
+        ctx.snapshots().page(appId, s.after, ctx.config().snapshotPage()),
+        "a snapshot",
+        "snapshot unavailable",
+        page -> {
+          List<SnapshotEntry> entries = new ArrayList<>();
+          for (SnapshotReader.Entry en : page.entries()) {
+            if (puids != null && !puids.test(en.puid())) {
+              continue;
+            }
+            if (en.status() != PresenceStatus.OFFLINE) {
+              entries.add(new SnapshotEntry(en.puid(), en.status(), en.message()));
+              overlap.put(en.puid(), new Seen(en.status(), en.message(), en.version()));
+            }
+          }
+          s.after = page.lastPuid();
+          if (!entries.isEmpty() || page.last()) {
+            send(64 + entries.size() * 96,
+                b -> AppCodec.writeSnapshot(entries, s.seq, s.fresh, page.last(), b));
+            sink.flush();
+          }
+          if (page.last()) {
+            finishSnapshot(s);
+            return;
+          }
+          pump();
+        });
   }
 
   /**

@@ -2,10 +2,7 @@ package org.presence.gateway.browser;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,13 +19,10 @@ import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.HeadlessChromium;
 import org.presence.gateway.testing.TestNode;
 import org.presence.store.permission.PuidState;
-import org.presence.store.testing.Backends;
 
 /**
  * The whole applications flow in a real browser: Debian's headless Chromium, driven through
@@ -39,8 +33,6 @@ import org.presence.store.testing.Backends;
  * JavaScript: the browser only follows links and submits forms.
  */
 class BrowserFlowIT {
-  private static final String CHROMIUM = "PRESENCE_TEST_CHROMIUM";
-  private static final String CHROMEDRIVER = "PRESENCE_TEST_CHROMEDRIVER";
 
   @TempDir Path dataDir;
   @TempDir Path profile;
@@ -48,47 +40,14 @@ class BrowserFlowIT {
   DomainStub site;
   WebDriver browser;
 
-  private static String executable(String variable) {
-    String path = System.getenv(variable);
-    if (path == null || path.isBlank() || !Files.isExecutable(Path.of(path))) {
-      String message = variable + " does not name an executable: run bin/test-all";
-      if (System.getenv(Backends.REQUIRE) != null) {
-        fail(message);
-      }
-      assumeTrue(false, message);
-    }
-    return path;
-  }
-
   @BeforeEach
   void start() {
-    String chromium = executable(CHROMIUM);
-    String chromedriver = executable(CHROMEDRIVER);
+    browser = HeadlessChromium.start(profile);
     node = TestNode.embedded(dataDir);
     site = DomainStub.start();
     site.serve(
         "/presence/callback",
         new DomainStub.Answer(200, "text/html; charset=utf-8", "<!doctype html><title>BeerChat</title><h1 id=\"back\">Back at BeerChat</h1>", Map.of()));
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(chromium);
-    options.addArguments(
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--user-data-dir=" + profile.toAbsolutePath());
-    ChromeDriverService service =
-        new ChromeDriverService.Builder()
-            .usingDriverExecutable(new File(chromedriver))
-            .usingAnyFreePort()
-            .build();
-    browser = new ChromeDriver(service, options);
-    browser.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60));
   }
 
   @AfterEach

@@ -1,19 +1,15 @@
 package org.presence.gateway.device;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.gateway.identity.DevIdentity;
+import org.presence.gateway.testing.TestCluster;
 import org.presence.gateway.testing.TestNode;
-import org.presence.store.testing.Backends;
 
 /**
  * The device channel on a two-node cluster: PostgreSQL and Redis from {@code bin/test-all}, two
@@ -22,24 +18,16 @@ import org.presence.store.testing.Backends;
  */
 class DeviceChannelIT extends DeviceChannelContract {
   @TempDir static Path root;
-  private static String schema;
-  private static String prefix;
-  private static Path keyDir;
+  private static TestCluster cluster;
   private static TestNode a;
   private static TestNode b;
-  private static final AtomicInteger nodes = new AtomicInteger();
   private static final List<TestNode> started = new CopyOnWriteArrayList<>();
 
   @BeforeAll
   static void start() {
-    Backends.databaseUrl();
-    Backends.redisUrl();
-    schema = Backends.uniqueSchema(DeviceChannelIT.class);
-    prefix = Backends.uniquePrefix(DeviceChannelIT.class);
-    keyDir = root.resolve("key");
-    DevIdentity.loadOrCreate(keyDir);
-    a = TestNode.start(settings(), r -> {});
-    b = TestNode.start(settings(), r -> {});
+    cluster = TestCluster.create(DeviceChannelIT.class, root, "it-node", deviceSettings());
+    a = cluster.start(Map.of());
+    b = cluster.start(Map.of());
   }
 
   @AfterAll
@@ -49,29 +37,10 @@ class DeviceChannelIT extends DeviceChannelContract {
         n.close();
       }
     }
-    if (schema != null) {
-      Backends.dropSchema(schema);
+    started.forEach(TestNode::close);
+    if (cluster != null) {
+      cluster.close();
     }
-  }
-
-  /** Settings of one more node of the cluster, with the shared development key in its data dir. */
-  private static Map<String, String> settings() {
-    int n = nodes.incrementAndGet();
-    Path dir = root.resolve("node-" + n);
-    try {
-      Files.createDirectories(dir);
-      Files.copy(keyDir.resolve(DevIdentity.KEY_FILE), dir.resolve(DevIdentity.KEY_FILE));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Map<String, String> s = TestNode.baseSettings(dir);
-    s.putAll(deviceSettings());
-    s.put("node-id", "it-node-" + n);
-    s.put("store.database.url", Backends.databaseUrl());
-    s.put("store.database.schema", schema);
-    s.put("store.redis.url", Backends.redisUrl());
-    s.put("store.redis.key-prefix", prefix);
-    return s;
   }
 
   @Override
@@ -86,9 +55,7 @@ class DeviceChannelIT extends DeviceChannelContract {
 
   @Override
   protected TestNode startNode(Map<String, String> overrides) {
-    Map<String, String> s = settings();
-    s.putAll(overrides);
-    TestNode n = TestNode.start(s, r -> {});
+    TestNode n = cluster.start(overrides);
     started.add(n);
     return n;
   }

@@ -1,17 +1,13 @@
 package org.presence.gateway.notify;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.gateway.identity.DevIdentity;
+import org.presence.gateway.testing.TestCluster;
 import org.presence.gateway.testing.TestNode;
-import org.presence.store.testing.Backends;
 
 /**
  * Live notifications on a two-node cluster: PostgreSQL and Redis from {@code bin/test-all}, the
@@ -20,23 +16,15 @@ import org.presence.store.testing.Backends;
  */
 class NotificationsIT extends NotificationsContract {
   @TempDir static Path root;
-  private static String schema;
-  private static String prefix;
-  private static Path keyDir;
+  private static TestCluster cluster;
   private static TestNode a;
   private static TestNode b;
-  private static final AtomicInteger nodes = new AtomicInteger();
 
   @BeforeAll
   static void start() {
-    Backends.databaseUrl();
-    Backends.redisUrl();
-    schema = Backends.uniqueSchema(NotificationsIT.class);
-    prefix = Backends.uniquePrefix(NotificationsIT.class);
-    keyDir = root.resolve("key");
-    DevIdentity.loadOrCreate(keyDir);
-    a = TestNode.start(settings(), r -> {});
-    b = TestNode.start(settings(), r -> {});
+    cluster = TestCluster.create(NotificationsIT.class, root, "notify-it", notifySettings());
+    a = cluster.start(Map.of());
+    b = cluster.start(Map.of());
   }
 
   @AfterAll
@@ -46,28 +34,9 @@ class NotificationsIT extends NotificationsContract {
         n.close();
       }
     }
-    if (schema != null) {
-      Backends.dropSchema(schema);
+    if (cluster != null) {
+      cluster.close();
     }
-  }
-
-  private static Map<String, String> settings() {
-    int n = nodes.incrementAndGet();
-    Path dir = root.resolve("node-" + n);
-    try {
-      Files.createDirectories(dir);
-      Files.copy(keyDir.resolve(DevIdentity.KEY_FILE), dir.resolve(DevIdentity.KEY_FILE));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Map<String, String> s = TestNode.baseSettings(dir);
-    s.putAll(notifySettings());
-    s.put("node-id", "notify-it-" + n);
-    s.put("store.database.url", Backends.databaseUrl());
-    s.put("store.database.schema", schema);
-    s.put("store.redis.url", Backends.redisUrl());
-    s.put("store.redis.key-prefix", prefix);
-    return s;
   }
 
   @Override
@@ -82,8 +51,6 @@ class NotificationsIT extends NotificationsContract {
 
   @Override
   protected TestNode startNode(Map<String, String> overrides) {
-    Map<String, String> s = settings();
-    s.putAll(overrides);
-    return TestNode.start(s, r -> {});
+    return cluster.start(overrides);
   }
 }

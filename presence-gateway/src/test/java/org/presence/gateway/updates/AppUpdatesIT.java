@@ -6,20 +6,17 @@ import static org.presence.gateway.updates.UpdatesFixture.device;
 import static org.presence.gateway.updates.UpdatesFixture.status;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.gateway.identity.DevIdentity;
 import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.TestCluster;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.UpdateClient;
 import org.presence.gateway.testing.UpdateClient.Item;
@@ -37,23 +34,15 @@ import org.presence.store.testing.Backends;
  */
 class AppUpdatesIT extends AppUpdatesContract {
   @TempDir static Path root;
-  private static String schema;
-  private static String prefix;
-  private static Path keyDir;
+  private static TestCluster cluster;
   private static TestNode a;
   private static TestNode b;
-  private static final AtomicInteger nodes = new AtomicInteger();
 
   @BeforeAll
   static void start() {
-    Backends.databaseUrl();
-    Backends.redisUrl();
-    schema = Backends.uniqueSchema(AppUpdatesIT.class);
-    prefix = Backends.uniquePrefix(AppUpdatesIT.class);
-    keyDir = root.resolve("key");
-    DevIdentity.loadOrCreate(keyDir);
-    a = TestNode.start(settings(), r -> {});
-    b = TestNode.start(settings(), r -> {});
+    cluster = TestCluster.create(AppUpdatesIT.class, root, "updates-node", updatesSettings());
+    a = cluster.start(Map.of());
+    b = cluster.start(Map.of());
   }
 
   @AfterAll
@@ -63,29 +52,14 @@ class AppUpdatesIT extends AppUpdatesContract {
         n.close();
       }
     }
-    if (schema != null) {
-      Backends.dropSchema(schema);
+    if (cluster != null) {
+      cluster.close();
     }
   }
 
-  /** One more node of the cluster, sharing the development key. */
-  private static Map<String, String> settings() {
-    int n = nodes.incrementAndGet();
-    Path dir = root.resolve("node-" + n);
-    try {
-      Files.createDirectories(dir);
-      Files.copy(keyDir.resolve(DevIdentity.KEY_FILE), dir.resolve(DevIdentity.KEY_FILE));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Map<String, String> s = TestNode.baseSettings(dir);
-    s.putAll(UpdatesFixture.settings());
-    s.put("node-id", "updates-node-" + n);
-    s.put("store.database.url", Backends.databaseUrl());
-    s.put("store.database.schema", schema);
-    s.put("store.redis.url", Backends.redisUrl());
-    s.put("store.redis.key-prefix", prefix);
-    // The loopback webhook and domain stubs of the tests are allowed, as on a test cluster.
+  /** Every node's settings: fast webhooks, and the loopback stubs allowed as on a test cluster. */
+  private static Map<String, String> updatesSettings() {
+    Map<String, String> s = new java.util.HashMap<>(UpdatesFixture.settings());
     s.put("outbound.allow-loopback", "true");
     return s;
   }
@@ -103,7 +77,7 @@ class AppUpdatesIT extends AppUpdatesContract {
   @Override
   protected long staleSince(long appId, long last) {
     // An hour passes: the log's entries are gone, its numbering stays.
-    try (RedisBackend redis = RedisBackend.connect(Backends.redis(prefix))) {
+    try (RedisBackend redis = RedisBackend.connect(Backends.redis(cluster.prefix()))) {
       redis.commands().sync().del(redis.keys().key("ulog:" + appId), redis.keys().key("uidx:" + appId));
     }
     return last - 1;
@@ -158,8 +132,8 @@ class AppUpdatesIT extends AppUpdatesContract {
   void webhook_exactlyOneNodeSends_andAnotherTakesOverWhenItStops_withNothingLost() {
     App app = fx.activeApp(a, "OneSender");
     // Two more nodes hold the devices, so that one of them sends and may be stopped.
-    TestNode c = TestNode.start(settings(), r -> {});
-    TestNode d = TestNode.start(settings(), r -> {});
+    TestNode c = cluster.start(Map.of());
+    TestNode d = cluster.start(Map.of());
     List<TestNode> all = List.of(a, b, c, d);
     try (WebhookStub hook = WebhookStub.start()) {
       fx.webhook(app, hook.url("/hook"));
@@ -212,6 +186,6 @@ class AppUpdatesIT extends AppUpdatesContract {
 
   @Override
   protected TestNode startNode() {
-    return TestNode.start(settings(), r -> {});
+    return cluster.start(Map.of());
   }
 }

@@ -37,10 +37,13 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   private final RedisBackend redis;
   private final RedisScript script;
+  /** The key prefix of the node indexes, as the script's last argument (made once). */
+  private final byte[] nodeIndexPrefix;
 
   public RedisPresenceStateStore(RedisBackend redis) {
     this.redis = redis;
     this.script = new RedisScript(SCRIPT, redis.commands().async());
+    this.nodeIndexPrefix = utf8(nodeIndexKey(""));
   }
 
   private static String loadScript() {
@@ -72,12 +75,13 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     String[] keys = {redis.keys().presence(user)};
     byte[][] all = java.util.Arrays.copyOf(args, args.length + 2);
     all[args.length] = utf8(user);
-    all[args.length + 1] = utf8(nodeIndexPrefix());
+    all[args.length + 1] = nodeIndexPrefix;
     return script.<List<Object>>run(ScriptOutputType.MULTI, keys, all).thenApply(map);
   }
 
-  private String nodeIndexPrefix() {
-    return redis.keys().key("nodedev:");
+  /** The key of {@code node}'s index of devices. */
+  private String nodeIndexKey(String node) {
+    return redis.keys().key("nodedev:" + node);
   }
 
   @Override
@@ -227,7 +231,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       return redis
           .commands()
           .async()
-          .smembers(nodeIndexPrefix() + node)
+          .smembers(nodeIndexKey(node))
           .handle(
               (members, e) -> {
                 if (e != null) {
@@ -253,7 +257,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       return redis
           .commands()
           .async()
-          .del(nodeIndexPrefix() + node)
+          .del(nodeIndexKey(node))
           .handle(
               (n, e) -> {
                 if (e != null) {
