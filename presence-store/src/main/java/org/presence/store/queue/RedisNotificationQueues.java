@@ -1,6 +1,5 @@
 package org.presence.store.queue;
 
-import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.nio.charset.StandardCharsets;
@@ -244,19 +243,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
   @Override
   public CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt) {
     long ttl = Math.max(1, expiresAt.toEpochMilli() - System.currentTimeMillis());
-    try {
-      return redis
-          .set(keys.key("nans:" + id), bytes(1), io.lettuce.core.SetArgs.Builder.nx().px(ttl))
-          .handle(
-              (ok, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return "OK".equals(ok);
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return RedisErrors.call(
+            () ->
+                redis.set(
+                    keys.key("nans:" + id), bytes(1), io.lettuce.core.SetArgs.Builder.nx().px(ttl)))
+        .thenApply("OK"::equals);
   }
 
   /** Claims expire on their own in Redis. */
@@ -267,19 +258,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   @Override
   public CompletionStage<Integer> size(String userSub, long appId) {
-    try {
-      return redis
-          .llen(queueKey(UserKeys.of(userSub), appId))
-          .handle(
-              (n, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return n.intValue();
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return RedisErrors.call(() -> redis.llen(queueKey(UserKeys.of(userSub), appId)))
+        .thenApply(Long::intValue);
   }
 
   @Override
