@@ -355,7 +355,21 @@ public final class ConfigLoader {
         updates,
         webhooks,
         notifications,
-        cluster);
+        cluster,
+        grants());
+  }
+
+  private GrantsConfig grants() {
+    GrantsConfig g =
+        new GrantsConfig(
+            positive("grants.max-per-app"),
+            positive("grants.max-per-user"),
+            positiveDouble("grants.rate"),
+            positive("grants.burst"));
+    if (g.maxPerApp() > g.maxPerUser()) {
+      problem("grants.max-per-app", "must not be above grants.max-per-user");
+    }
+    return g;
   }
 
   private NotificationsConfig notifications(LimitsConfig limits) {
