@@ -124,6 +124,28 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_grants_documentedDefaultsAndBadValuesNamed() {
+    PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(c.grants()).isEqualTo(new GrantsConfig(10, 100, 0.2, 20));
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    Map.of(
+                        "grants.max-per-app", "200",
+                        "grants.rate", "0",
+                        "grants.burst", "-1")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .anyMatch(p -> p.startsWith("grants.max-per-app: "))
+                    .anyMatch(p -> p.startsWith("grants.rate: "))
+                    .anyMatch(p -> p.startsWith("grants.burst: ")));
+  }
+
+  @Test
   void load_embeddedOnANonLoopbackAddress_hasNoDevelopmentModeAndNeedsAKeySource() {
     assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("gateway.host", "0.0.0.0")))
         .isInstanceOfSatisfying(
