@@ -147,6 +147,13 @@ public enum ErrorCode {
   INVALID_SETTING(154, 400, "Invalid setting"),
   /** The user string ({@code id}) of a grant is missing, too long or holds control characters. */
   INVALID_USER_STRING(155, 400, "Invalid user string"),
+  /**
+   * The user holds as many grants as allowed: {@code grants.max-per-app} for this application
+   * (distinct user strings) or {@code grants.max-per-user} in all. Revoking one makes room.
+   */
+  TOO_MANY_GRANTS(156, 409, "Too many grants"),
+  /** The user asked for grants faster than {@code grants.rate} allows; retry after Retry-After. */
+  GRANT_RATE_LIMITED(157, 429, "Grant requests too frequent", true),
 
   // ---- 170–189: live notifications ----
   /** A notification item is malformed (message, action or ttl). */
@@ -293,6 +300,9 @@ public enum ErrorCode {
       case TOO_MANY_APP_RECONNECTS -> "Reconnect after a backoff; keep connections open.";
       case APP_RATE_LIMITED ->
           "Retry the refused items after the Retry-After seconds; send at most the rate limit.";
+      case TOO_MANY_GRANTS ->
+          "Reuse an existing grant (the same user string), or revoke one before granting another.";
+      case GRANT_RATE_LIMITED -> "Retry after the Retry-After seconds; grant less often.";
       case UNKNOWN_NOTIFICATION ->
           "Show the notification as missed; it can no longer be acknowledged.";
       default -> {
