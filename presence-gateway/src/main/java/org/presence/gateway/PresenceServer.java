@@ -34,6 +34,7 @@ import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.routing.Connections;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
+import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.StartupException;
 import org.presence.store.Store;
 import org.presence.store.presence.LoggedPresenceEvents;
@@ -111,6 +112,8 @@ public final class PresenceServer implements AutoCloseable {
    */
   public static PresenceServer start(
       PresenceConfig config, Consumer<HttpRoutes.Builder> extraRoutes) {
+    // Seed the random number generators from the operating system here, not on an event loop.
+    SecureRandoms.init();
     Store store = Store.open(config.store());
     EventLoops loops = null;
     AppFeatures appFeatures = null;

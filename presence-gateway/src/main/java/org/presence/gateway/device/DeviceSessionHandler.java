@@ -32,6 +32,7 @@ import org.presence.protocol.device.DeviceMessage.ErrorReply;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.queue.Notification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -206,7 +207,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       end(e);
       return;
     }
-    UUID id = UUID.randomUUID();
+    UUID id = SecureRandoms.uuid();
     String user = identity.subject();
     String device =
         connect.device() != null ? connect.device() : DeviceService.anonymousDevice(id);

@@ -28,6 +28,7 @@ import java.util.Date;
 import java.util.Locale;
 import java.util.UUID;
 import org.presence.gateway.config.IdentityConfig;
+import org.presence.protocol.id.SecureRandoms;
 
 /**
  * The development identity of a single-node install: an ES256 key the node makes in its data
@@ -114,7 +115,7 @@ public final class DevIdentity {
             .issueTime(Date.from(now))
             .notBeforeTime(Date.from(now))
             .expirationTime(Date.from(now.plus(lifetime)))
-            .jwtID(UUID.randomUUID().toString())
+            .jwtID(SecureRandoms.uuid().toString())
             .build();
     SignedJWT jwt =
         new SignedJWT(
