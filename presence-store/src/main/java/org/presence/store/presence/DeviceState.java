@@ -55,11 +55,6 @@ public record DeviceState(
     earlier = earlier == null || earlier.isEmpty() ? Map.of() : Map.copyOf(earlier);
   }
 
-  /** Whether this device counts for presence: it has a status other than offline. */
-  public boolean visible() {
-    return status != null && status != PresenceStatus.OFFLINE;
-  }
-
   /**
    * What this device shows application {@code appId} (0: an application not named by any device),
    * or {@code null} when nothing.
