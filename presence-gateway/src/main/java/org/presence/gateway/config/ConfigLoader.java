@@ -288,7 +288,8 @@ public final class ConfigLoader {
             nonNegativeDouble("device.handshake-rate"),
             positive("device.handshake-burst"),
             nonNegative("device.max-application-ids"),
-            nonNegative("device.max-message-length"));
+            nonNegative("device.max-message-length"),
+            positive("device.max-devices-per-user"));
     String pushSecret = get("push.secret", config::getString, "");
     if (!pushSecret.isEmpty() && pushSecret.length() < 16) {
       problem("push.secret", "must be empty (endpoint off) or at least 16 characters");

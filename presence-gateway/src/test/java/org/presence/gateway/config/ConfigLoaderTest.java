@@ -218,6 +218,7 @@ class ConfigLoaderTest {
   void load_deviceDefaults_areTheDocumentedOnes() {
     PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
     assertThat(c.device()).isEqualTo(DeviceConfig.defaults());
+    assertThat(c.device().maxDevicesPerUser()).isEqualTo(10);
     assertThat(c.push().enabled()).isFalse();
     PresenceConfig withPush =
         ConfigLoader.load(
@@ -241,6 +242,7 @@ class ConfigLoaderTest {
             "device.overdraft", "-1",
             "device.handshake-rate", "-2",
             "device.max-message-length", "-1",
+            "device.max-devices-per-user", "0",
             "push.secret", "short");
     assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), flags))
         .isInstanceOfSatisfying(
@@ -254,6 +256,7 @@ class ConfigLoaderTest {
                     .anyMatch(p -> p.startsWith("device.overdraft: "))
                     .anyMatch(p -> p.startsWith("device.handshake-rate: "))
                     .anyMatch(p -> p.startsWith("device.max-message-length: "))
+                    .anyMatch(p -> p.startsWith("device.max-devices-per-user: "))
                     .anyMatch(p -> p.startsWith("push.secret: ")));
   }
 

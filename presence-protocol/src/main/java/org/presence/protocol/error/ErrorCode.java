@@ -199,7 +199,7 @@ public enum ErrorCode {
   SLOW_CONSUMER(-6, 503, "Client too slow to receive", true),
   /** The client stopped answering keepalive pings. */
   PING_TIMEOUT(-7, 408, "Keepalive timeout", true),
-  /** Too many simultaneous sessions for this user. */
+  /** The user has as many devices connected as allowed ({@code device.max-devices-per-user}). */
   TOO_MANY_SESSIONS(-8, 429, "Too many sessions for this user"),
   /** The first frame was not a valid session request. */
   HANDSHAKE_FAILED(-9, 400, "Invalid session request"),
@@ -294,6 +294,8 @@ public enum ErrorCode {
           "Reconnect after a backoff; read frames promptly and answer pings.";
       case FRAME_TOO_LARGE -> "Open a new session; keep frames under the size limit.";
       case RATE_LIMIT_EXCEEDED -> "Open a new session after a backoff; send less often.";
+      case TOO_MANY_SESSIONS ->
+          "Close another device of this user, then connect again after a backoff.";
       case INVALID_SINCE -> "Connect again without since: a snapshot comes first.";
       case TOO_MANY_APP_CONNECTIONS ->
           "Close update connections you no longer use, or reconnect after a backoff.";
