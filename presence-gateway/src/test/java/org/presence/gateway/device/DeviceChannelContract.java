@@ -733,7 +733,11 @@ public abstract class DeviceChannelContract {
           });
       assertThat(names)
           .containsExactly(
-              "wsencoder", "wsdecoder", "device-session", "DefaultChannelPipeline$TailContext#0");
+              "backpressure",
+              "wsencoder",
+              "wsdecoder",
+              "device-session",
+              "DefaultChannelPipeline$TailContext#0");
       assertThat(id).isNotNull();
     }
   }
