@@ -129,7 +129,7 @@ public final class PresenceServer implements AutoCloseable {
       Connections connections = new Connections(metrics);
       IdentityVerifier identity =
           IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
-      Disconnector disconnector = new Disconnector(metrics);
+      Disconnector disconnector = new Disconnector(metrics, config.gateway().closeLinger());
       ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
       HttpRoutes.Builder routes = HttpRoutes.builder();
@@ -223,7 +223,8 @@ public final class PresenceServer implements AutoCloseable {
                       metrics,
                       connections,
                       router,
-                      exceptions));
+                      exceptions,
+                      disconnector));
       Channel server;
       try {
         server =

@@ -121,7 +121,9 @@ public final class ConfigLoader {
             bytes("gateway.write-buffer-low"),
             bytes("gateway.write-buffer-high"),
             duration("gateway.http-idle-timeout"),
-            trustedProxies("gateway.trusted-proxies"));
+            trustedProxies("gateway.trusted-proxies"),
+            positiveDuration("gateway.unwritable-timeout"),
+            positiveDuration("gateway.close-linger"));
     if (gateway.writeBufferLow() >= gateway.writeBufferHigh()) {
       problem("gateway.write-buffer-low", "must be below gateway.write-buffer-high");
     }
@@ -309,7 +311,10 @@ public final class ConfigLoader {
             positiveDuration("updates.ping-interval"),
             positive("updates.receipts-buffer"),
             socketBuffer("updates.socket-send-buffer"),
-            autoFlag("updates.demo", embedded));
+            autoFlag("updates.demo", embedded),
+            positiveDouble("updates.frame-rate"),
+            positive("updates.frame-burst"),
+            nonNegative("updates.frame-overdraft"));
     if (updates.maxBatch() > 10_000) {
       problem("updates.max-batch", "must be at most 10000");
     }

@@ -823,7 +823,11 @@ public abstract class DeviceChannelContract {
           });
       assertThat(names)
           .containsExactly(
-              "wsencoder", "wsdecoder", "device-session", "DefaultChannelPipeline$TailContext#0");
+              "backpressure",
+              "wsencoder",
+              "wsdecoder",
+              "device-session",
+              "DefaultChannelPipeline$TailContext#0");
       assertThat(id).isNotNull();
     }
   }
