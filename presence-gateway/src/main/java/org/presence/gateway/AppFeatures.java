@@ -71,7 +71,8 @@ public final class AppFeatures implements AutoCloseable {
     this.apiKeys = new ApiKeyAuthenticator(appCache);
     this.grants =
         new GrantService(persistence.grants(), appCache, invalidations, config.caches().grants());
-    this.settings = new SettingsService(persistence.settings(), invalidations);
+    this.settings =
+        new SettingsService(persistence.settings(), invalidations, config.caches().settings());
     boolean tls = config.gateway().publicUrl().toLowerCase(java.util.Locale.ROOT).startsWith("https:");
     this.pages =
         new PageSupport(

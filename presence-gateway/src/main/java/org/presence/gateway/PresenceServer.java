@@ -32,6 +32,7 @@ import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.routing.Connections;
+import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.store.StartupException;
@@ -164,6 +165,13 @@ public final class PresenceServer implements AutoCloseable {
               disconnector,
               exceptions,
               routes);
+      // The user's messages: statuses carry them, a change re-announces them and reaches the
+      // user's devices as a settings frame (docs/device-protocol.md).
+      device.service().attachSettings(appFeatures.settings()::cached);
+      appFeatures.settings().addListener(device.service()::announce);
+      appFeatures
+          .invalidations()
+          .register(SettingsService.KIND, device.service()::settingsChanged);
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);

@@ -255,7 +255,8 @@ public final class ConfigLoader {
             positiveDuration("web.session-lifetime"),
             autoFlag("web.dev-sign-in", dev));
     CachesConfig caches =
-        new CachesConfig(cache("caches.api-keys"), cache("caches.grants"));
+        new CachesConfig(
+            cache("caches.api-keys"), cache("caches.grants"), cache("caches.settings"));
     DeviceConfig device =
         new DeviceConfig(
             positiveDuration("device.connect-timeout"),

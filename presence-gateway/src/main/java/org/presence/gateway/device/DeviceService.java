@@ -17,6 +17,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
@@ -28,10 +29,13 @@ import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.presence.Claim;
+import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceEvents;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceUpdate;
+import org.presence.store.presence.UserMessages;
 import org.presence.store.push.ClientMappingRepository;
+import org.presence.store.user.UserSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +58,15 @@ import org.slf4j.LoggerFactory;
  * if the session still owns the device then: a device that reconnected meanwhile (on any node)
  * owns it under its new session, so its presence never flapped. Pending releases run at once when
  * the node stops.
+ *
+ * <h2>The user's messages</h2>
+ *
+ * Every status goes to the state store with the user's own messages (their custom status and
+ * away message, from the {@linkplain #attachSettings settings}, cached), which a status without a
+ * message of its own carries; the store decides real changes on that effective message. A change
+ * of the settings {@linkplain #announce re-announces} the user's current presence through the
+ * store, and each node holding sessions of the user {@linkplain #settingsChanged pushes} them the
+ * {@code {"settings": ...}} frame.
  */
 public final class DeviceService implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DeviceService.class);
@@ -62,7 +75,16 @@ public final class DeviceService implements AutoCloseable {
   public interface LocalSessions {
     /** Ends session {@code session} if it is open here: a newer one took its device. */
     void replaced(UUID session);
+
+    /** Pushes the user's new {@code settings} to session {@code session} if it is open here. */
+    default void settings(UUID session, UserSettings settings) {}
   }
+
+  /**
+   * Longest wait for the user's settings before a status is applied without them (the store keeps
+   * the messages it was last given): the database may be down while sessions go on.
+   */
+  static final long SETTINGS_WAIT_MS = 1000;
 
   /** Prefix of the device id of a session that named none: it cannot clash with a real one. */
   private static final String ANONYMOUS = "~";
@@ -93,6 +115,8 @@ public final class DeviceService implements AutoCloseable {
   private final Counter changesCounter;
   private final Counter publishFailures;
   private volatile PresenceBus.Subscription nodeSubscription;
+  /** Reads a user's settings (cached); {@code null} until attached: statuses carry none. */
+  private volatile Function<String, CompletionStage<UserSettings>> settings;
 
   public DeviceService(
       DeviceConfig config,
@@ -159,8 +183,103 @@ public final class DeviceService implements AutoCloseable {
     return verifier.verify(assertion);
   }
 
+  /**
+   * Where the user's settings are read (a cache in front of the database); called once at start.
+   */
+  public void attachSettings(Function<String, CompletionStage<UserSettings>> settings) {
+    this.settings = settings;
+  }
+
+  /**
+   * The user's messages to store with a status, or {@code null} (keep the stored ones) when the
+   * settings are not at hand within {@link #SETTINGS_WAIT_MS}.
+   */
+  private CompletionStage<UserMessages> messagesOf(String user) {
+    Function<String, CompletionStage<UserSettings>> source = settings;
+    if (source == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return source
+        .apply(user)
+        .toCompletableFuture()
+        .thenApply(DeviceService::messages)
+        .exceptionally(e -> null)
+        .completeOnTimeout(null, SETTINGS_WAIT_MS, TimeUnit.MILLISECONDS);
+  }
+
+  private static UserMessages messages(UserSettings s) {
+    return new UserMessages(s.customStatus(), s.awayMessage());
+  }
+
+  /**
+   * The user's settings changed to {@code saved} (called on the node that saved them, before the
+   * answer): their current presence is re-announced through the store with the new messages, to
+   * every application that sees a difference, whichever node holds their devices. Never fails.
+   */
+  public CompletionStage<Void> announce(UserSettings saved) {
+    long now = clock.millis();
+    return state
+        .messages(saved.userSub(), messages(saved), now)
+        .thenCompose(u -> publish(saved.userSub(), u, now))
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                publishFailures.inc();
+                LOG.warn("new messages of a user not announced: {}", e.toString());
+              }
+              return null;
+            });
+  }
+
+  /**
+   * Heard on every node (invalidation {@code settings:<sub>}): when this node holds sessions of
+   * the user, they get the {@code {"settings": ...}} frame, and the store gets the messages again
+   * (a status that crossed the change here with the former ones is corrected; no real change
+   * otherwise). Returns at once.
+   */
+  public void settingsChanged(String user) {
+    Function<String, CompletionStage<UserSettings>> source = settings;
+    if (source == null || stopping) {
+      return;
+    }
+    state
+        .devices(user)
+        .thenCompose(
+            devices -> {
+              List<UUID> here = new ArrayList<>();
+              for (DeviceState d : devices.values()) {
+                if (d.session() != null && nodeId.equals(d.node())) {
+                  here.add(d.session());
+                }
+              }
+              if (here.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+              }
+              return source
+                  .apply(user)
+                  .thenCompose(
+                      s -> {
+                        for (UUID id : here) {
+                          sessions.settings(id, s);
+                        }
+                        return announce(s);
+                      });
+            })
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                LOG.warn("new settings not pushed to the user's sessions: {}", e.toString());
+              }
+            });
+  }
+
   /** Makes {@code session} the owner of the device, ending the session it replaces (anywhere). */
   public CompletionStage<Void> open(String user, String device, UUID session) {
+    Function<String, CompletionStage<UserSettings>> source = settings;
+    if (source != null) {
+      // Warms the cache, so that the session's first status finds the user's messages at hand.
+      source.apply(user);
+    }
     return state
         .claim(user, device, session, nodeId, clock.millis())
         .thenAccept(
@@ -227,8 +346,10 @@ public final class DeviceService implements AutoCloseable {
       String message,
       ApplicationIds applicationIds) {
     long now = clock.millis();
-    return state
-        .update(user, device, session, status, message, applicationIds, now)
+    return messagesOf(user)
+        .thenCompose(
+            mine ->
+                state.update(user, device, session, status, message, applicationIds, mine, now))
         .thenAccept(
             u -> {
               if (!u.applied()) {
@@ -380,15 +501,18 @@ public final class DeviceService implements AutoCloseable {
               }
               var m = found.get();
               long now = clock.millis();
-              return state
-                  .update(
-                      m.userSub(),
-                      m.deviceId() + PUSHED,
-                      null,
-                      status,
-                      null,
-                      m.applicationIds(),
-                      now)
+              return messagesOf(m.userSub())
+                  .thenCompose(
+                      mine ->
+                          state.update(
+                              m.userSub(),
+                              m.deviceId() + PUSHED,
+                              null,
+                              status,
+                              null,
+                              m.applicationIds(),
+                              mine,
+                              now))
                   .thenAccept(u -> publish(m.userSub(), u, now));
             });
   }
