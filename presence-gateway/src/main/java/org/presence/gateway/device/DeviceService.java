@@ -17,7 +17,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
@@ -63,7 +62,10 @@ import org.slf4j.LoggerFactory;
  *
  * Every status goes to the state store with the user's own messages (their custom status and
  * away message, from the {@linkplain #attachSettings settings}, cached), which a status without a
- * message of its own carries; the store decides real changes on that effective message. A change
+ * message of its own carries; the store keeps them and decides real changes on that effective
+ * message. A session's status never waits for them (it would let a later status overtake an
+ * earlier one): opening the session loads them into the cache, and a status that finds them
+ * missing (expired meanwhile) lets the store keep the ones it has. A change
  * of the settings {@linkplain #announce re-announces} the user's current presence through the
  * store, and each node holding sessions of the user {@linkplain #settingsChanged pushes} them the
  * {@code {"settings": ...}} frame.
@@ -80,9 +82,19 @@ public final class DeviceService implements AutoCloseable {
     default void settings(UUID session, UserSettings settings) {}
   }
 
+  /** Where the user's settings are read: a cache in front of the database. */
+  public interface SettingsSource {
+    /** The user's settings, loaded into the cache when missing. */
+    CompletionStage<UserSettings> get(String user);
+
+    /** The user's settings if the cache holds them now, else {@code null} (without waiting). */
+    UserSettings now(String user);
+  }
+
   /**
-   * Longest wait for the user's settings before a status is applied without them (the store keeps
-   * the messages it was last given): the database may be down while sessions go on.
+   * Longest wait for the user's settings where one is waited for (opening a session, a push
+   * server's report); then the store keeps the messages it was last given: the database may be
+   * down while sessions go on.
    */
   static final long SETTINGS_WAIT_MS = 1000;
 
@@ -116,7 +128,7 @@ public final class DeviceService implements AutoCloseable {
   private final Counter publishFailures;
   private volatile PresenceBus.Subscription nodeSubscription;
   /** Reads a user's settings (cached); {@code null} until attached: statuses carry none. */
-  private volatile Function<String, CompletionStage<UserSettings>> settings;
+  private volatile SettingsSource settings;
 
   public DeviceService(
       DeviceConfig config,
@@ -186,7 +198,7 @@ public final class DeviceService implements AutoCloseable {
   /**
    * Where the user's settings are read (a cache in front of the database); called once at start.
    */
-  public void attachSettings(Function<String, CompletionStage<UserSettings>> settings) {
+  public void attachSettings(SettingsSource settings) {
     this.settings = settings;
   }
 
@@ -195,16 +207,33 @@ public final class DeviceService implements AutoCloseable {
    * settings are not at hand within {@link #SETTINGS_WAIT_MS}.
    */
   private CompletionStage<UserMessages> messagesOf(String user) {
-    Function<String, CompletionStage<UserSettings>> source = settings;
+    SettingsSource source = settings;
     if (source == null) {
       return CompletableFuture.completedFuture(null);
     }
     return source
-        .apply(user)
+        .get(user)
         .toCompletableFuture()
         .thenApply(DeviceService::messages)
         .exceptionally(e -> null)
         .completeOnTimeout(null, SETTINGS_WAIT_MS, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The user's messages if the cache holds them now, else {@code null} (keep the stored ones),
+   * loading them for the next status.
+   */
+  private UserMessages messagesNow(String user) {
+    SettingsSource source = settings;
+    if (source == null) {
+      return null;
+    }
+    UserSettings s = source.now(user);
+    if (s == null) {
+      source.get(user);
+      return null;
+    }
+    return messages(s);
   }
 
   private static UserMessages messages(UserSettings s) {
@@ -238,7 +267,7 @@ public final class DeviceService implements AutoCloseable {
    * otherwise). Returns at once.
    */
   public void settingsChanged(String user) {
-    Function<String, CompletionStage<UserSettings>> source = settings;
+    SettingsSource source = settings;
     if (source == null || stopping) {
       return;
     }
@@ -256,7 +285,7 @@ public final class DeviceService implements AutoCloseable {
                 return CompletableFuture.completedFuture(null);
               }
               return source
-                  .apply(user)
+                  .get(user)
                   .thenCompose(
                       s -> {
                         for (UUID id : here) {
@@ -273,13 +302,16 @@ public final class DeviceService implements AutoCloseable {
             });
   }
 
-  /** Makes {@code session} the owner of the device, ending the session it replaces (anywhere). */
+  /**
+   * Makes {@code session} the owner of the device, ending the session it replaces (anywhere).
+   * Meanwhile loads the user's settings into the cache (waiting at most {@link
+   * #SETTINGS_WAIT_MS}), so that the session's statuses find the user's messages at hand.
+   */
   public CompletionStage<Void> open(String user, String device, UUID session) {
-    Function<String, CompletionStage<UserSettings>> source = settings;
-    if (source != null) {
-      // Warms the cache, so that the session's first status finds the user's messages at hand.
-      source.apply(user);
-    }
+    CompletableFuture<?> settingsLoaded =
+        settings == null
+            ? CompletableFuture.completedFuture(null)
+            : messagesOf(user).toCompletableFuture();
     return state
         .claim(user, device, session, nodeId, clock.millis())
         .thenAccept(
@@ -287,7 +319,8 @@ public final class DeviceService implements AutoCloseable {
               if (claim.replaced()) {
                 replace(claim);
               }
-            });
+            })
+        .thenCombine(settingsLoaded, (v, m) -> null);
   }
 
   private void replace(Claim claim) {
@@ -346,10 +379,8 @@ public final class DeviceService implements AutoCloseable {
       String message,
       ApplicationIds applicationIds) {
     long now = clock.millis();
-    return messagesOf(user)
-        .thenCompose(
-            mine ->
-                state.update(user, device, session, status, message, applicationIds, mine, now))
+    return state
+        .update(user, device, session, status, message, applicationIds, messagesNow(user), now)
         .thenAccept(
             u -> {
               if (!u.applied()) {

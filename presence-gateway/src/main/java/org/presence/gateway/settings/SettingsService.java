@@ -82,6 +82,12 @@ public final class SettingsService {
     return cache.get(user);
   }
 
+  /** The user's settings if the cache holds them loaded now, else {@code null}; never waits. */
+  public UserSettings cachedNow(String user) {
+    CompletableFuture<UserSettings> f = cache.getIfPresent(user);
+    return f != null && f.isDone() && !f.isCompletedExceptionally() ? f.join() : null;
+  }
+
   /** The user's settings (the defaults until they change them). */
   public CompletionStage<UserSettings> get(String user) {
     return settings.get(user);
