@@ -65,10 +65,10 @@ import org.slf4j.LoggerFactory;
  * message of its own carries; the store keeps them and decides real changes on that effective
  * message. A session's status never waits for them (it would let a later status overtake an
  * earlier one): opening the session loads them into the cache, and a status that finds them
- * missing (expired meanwhile) lets the store keep the ones it has. A change
- * of the settings {@linkplain #announce re-announces} the user's current presence through the
- * store, and each node holding sessions of the user {@linkplain #settingsChanged pushes} them the
- * {@code {"settings": ...}} frame.
+ * missing (expired meanwhile) lets the store keep the ones it has. A change of the settings
+ * {@linkplain #announce re-announces} the user's current presence through the store, and each
+ * node holding sessions of the user {@linkplain #settingsChanged pushes} them the {@code
+ * {"settings": ...}} frame.
  */
 public final class DeviceService implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DeviceService.class);
