@@ -76,7 +76,8 @@ public final class AppFeatures implements AutoCloseable {
             invalidations,
             config.caches().grants(),
             config.grants());
-    this.settings = new SettingsService(persistence.settings(), invalidations);
+    this.settings =
+        new SettingsService(persistence.settings(), invalidations, config.caches().settings());
     boolean tls = config.gateway().publicUrl().toLowerCase(java.util.Locale.ROOT).startsWith("https:");
     this.pages =
         new PageSupport(

@@ -8,6 +8,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -18,6 +19,7 @@ import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.demo.DemoApp;
 import org.presence.gateway.demo.DemoPages;
 import org.presence.gateway.device.DeviceChannel;
+import org.presence.gateway.device.DeviceService;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
@@ -32,11 +34,13 @@ import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.routing.Connections;
+import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.StartupException;
 import org.presence.store.Store;
+import org.presence.store.user.UserSettings;
 import org.presence.store.presence.LoggedPresenceEvents;
 import org.presence.store.updates.AppUpdatePublisher;
 import org.slf4j.Logger;
@@ -167,6 +171,27 @@ public final class PresenceServer implements AutoCloseable {
               disconnector,
               exceptions,
               routes);
+      // The user's messages: statuses carry them, a change re-announces them and reaches the
+      // user's devices as a settings frame (docs/device-protocol.md).
+      SettingsService settings = appFeatures.settings();
+      device
+          .service()
+          .attachSettings(
+              new DeviceService.SettingsSource() {
+                @Override
+                public CompletionStage<UserSettings> get(String user) {
+                  return settings.cached(user);
+                }
+
+                @Override
+                public UserSettings now(String user) {
+                  return settings.cachedNow(user);
+                }
+              });
+      appFeatures.settings().addListener(device.service()::announce);
+      appFeatures
+          .invalidations()
+          .register(SettingsService.KIND, device.service()::settingsChanged);
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);

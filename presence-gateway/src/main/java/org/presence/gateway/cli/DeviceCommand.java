@@ -273,6 +273,12 @@ final class DeviceCommand implements Callable<Integer> {
                 (x.missed() ? "missed notification from " : "notification from ")
                     + x.source() + ": " + x.message() + " -> " + x.action() + " (id " + x.id() + ")");
           }
+        } else if (m instanceof DeviceMessage.Settings s) {
+          out.println(
+              "settings changed: custom status \"" + s.customStatus() + "\", away message \""
+                  + s.awayMessage() + "\", online within " + s.onlineWithinMinutes()
+                  + " min, away after " + s.awayAfterMinutes() + " min, offline after "
+                  + s.offlineAfterMinutes() + " min");
         } else {
           out.println("from the node: " + text);
         }

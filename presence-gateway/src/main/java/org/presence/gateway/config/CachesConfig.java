@@ -9,8 +9,9 @@ import java.time.Duration;
  *
  * @param apiKeys application id to the application's key hash and state
  * @param grants user to their enabled grants
+ * @param settings user to their settings (the messages a status without one carries)
  */
-public record CachesConfig(Spec apiKeys, Spec grants) {
+public record CachesConfig(Spec apiKeys, Spec grants, Spec settings) {
   /**
    * One cache.
    *

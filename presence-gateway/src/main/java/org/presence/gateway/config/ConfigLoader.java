@@ -277,7 +277,8 @@ public final class ConfigLoader {
               + " --allow-dev-sign-in-on-public-address (web.dev-sign-in-on-public-address=true)");
     }
     CachesConfig caches =
-        new CachesConfig(cache("caches.api-keys"), cache("caches.grants"));
+        new CachesConfig(
+            cache("caches.api-keys"), cache("caches.grants"), cache("caches.settings"));
     DeviceConfig device =
         new DeviceConfig(
             positiveDuration("device.connect-timeout"),

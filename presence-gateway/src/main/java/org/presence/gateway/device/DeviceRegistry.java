@@ -7,7 +7,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.store.user.UserSettings;
 
 /**
  * The open device sessions of this node, by session id: where {@link DeviceService} finds a
@@ -34,6 +36,9 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
 
     /** Ends the session with {@code code} (the node lost its devices). Runs on its event loop. */
     void abort(ErrorCode code, String detail);
+
+    /** Writes the user's new settings to the device. Runs on its event loop. */
+    void settings(DeviceMessage.Settings settings);
   }
 
   private final ConcurrentHashMap<UUID, Link> links = new ConcurrentHashMap<>();
@@ -87,6 +92,21 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
     Link link = links.get(session);
     if (link != null) {
       link.channel().eventLoop().execute(link::replaced);
+    }
+  }
+
+  @Override
+  public void settings(UUID session, UserSettings s) {
+    Link link = links.get(session);
+    if (link != null) {
+      DeviceMessage.Settings frame =
+          new DeviceMessage.Settings(
+              s.onlineWithinMinutes(),
+              s.awayAfterMinutes(),
+              s.offlineAfterMinutes(),
+              s.customStatus(),
+              s.awayMessage());
+      link.channel().eventLoop().execute(() -> link.settings(frame));
     }
   }
 

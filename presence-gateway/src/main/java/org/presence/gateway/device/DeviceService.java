@@ -28,10 +28,13 @@ import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.presence.Claim;
+import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceEvents;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceUpdate;
+import org.presence.store.presence.UserMessages;
 import org.presence.store.push.ClientMappingRepository;
+import org.presence.store.user.UserSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +57,18 @@ import org.slf4j.LoggerFactory;
  * if the session still owns the device then: a device that reconnected meanwhile (on any node)
  * owns it under its new session, so its presence never flapped. Pending releases run at once when
  * the node stops.
+ *
+ * <h2>The user's messages</h2>
+ *
+ * Every status goes to the state store with the user's own messages (their custom status and
+ * away message, from the {@linkplain #attachSettings settings}, cached), which a status without a
+ * message of its own carries; the store keeps them and decides real changes on that effective
+ * message. A session's status never waits for them (it would let a later status overtake an
+ * earlier one): opening the session loads them into the cache, and a status that finds them
+ * missing (expired meanwhile) lets the store keep the ones it has. A change of the settings
+ * {@linkplain #announce re-announces} the user's current presence through the store, and each
+ * node holding sessions of the user {@linkplain #settingsChanged pushes} them the {@code
+ * {"settings": ...}} frame.
  */
 public final class DeviceService implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DeviceService.class);
@@ -62,7 +77,26 @@ public final class DeviceService implements AutoCloseable {
   public interface LocalSessions {
     /** Ends session {@code session} if it is open here: a newer one took its device. */
     void replaced(UUID session);
+
+    /** Pushes the user's new {@code settings} to session {@code session} if it is open here. */
+    default void settings(UUID session, UserSettings settings) {}
   }
+
+  /** Where the user's settings are read: a cache in front of the database. */
+  public interface SettingsSource {
+    /** The user's settings, loaded into the cache when missing. */
+    CompletionStage<UserSettings> get(String user);
+
+    /** The user's settings if the cache holds them now, else {@code null} (without waiting). */
+    UserSettings now(String user);
+  }
+
+  /**
+   * Longest wait for the user's settings where one is waited for (opening a session, a push
+   * server's report); then the store keeps the messages it was last given: the database may be
+   * down while sessions go on.
+   */
+  static final long SETTINGS_WAIT_MS = 1000;
 
   /** Prefix of the device id of a session that named none: it cannot clash with a real one. */
   private static final String ANONYMOUS = "~";
@@ -93,6 +127,8 @@ public final class DeviceService implements AutoCloseable {
   private final Counter changesCounter;
   private final Counter publishFailures;
   private volatile PresenceBus.Subscription nodeSubscription;
+  /** Reads a user's settings (cached); {@code null} until attached: statuses carry none. */
+  private volatile SettingsSource settings;
 
   public DeviceService(
       DeviceConfig config,
@@ -160,11 +196,124 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
+   * Where the user's settings are read (a cache in front of the database); called once at start.
+   */
+  public void attachSettings(SettingsSource settings) {
+    this.settings = settings;
+  }
+
+  /**
+   * The user's messages to store with a status, or {@code null} (keep the stored ones) when the
+   * settings are not at hand within {@link #SETTINGS_WAIT_MS}.
+   */
+  private CompletionStage<UserMessages> messagesOf(String user) {
+    SettingsSource source = settings;
+    if (source == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return source
+        .get(user)
+        .toCompletableFuture()
+        .thenApply(DeviceService::messages)
+        .exceptionally(e -> null)
+        .completeOnTimeout(null, SETTINGS_WAIT_MS, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The user's messages if the cache holds them now, else {@code null} (keep the stored ones),
+   * loading them for the next status.
+   */
+  private UserMessages messagesNow(String user) {
+    SettingsSource source = settings;
+    if (source == null) {
+      return null;
+    }
+    UserSettings s = source.now(user);
+    if (s == null) {
+      source.get(user);
+      return null;
+    }
+    return messages(s);
+  }
+
+  private static UserMessages messages(UserSettings s) {
+    return new UserMessages(s.customStatus(), s.awayMessage());
+  }
+
+  /**
+   * The user's settings changed to {@code saved} (called on the node that saved them, before the
+   * answer): their current presence is re-announced through the store with the new messages, to
+   * every application that sees a difference, whichever node holds their devices. Never fails.
+   */
+  public CompletionStage<Void> announce(UserSettings saved) {
+    long now = clock.millis();
+    return state
+        .messages(saved.userSub(), messages(saved), now)
+        .thenCompose(u -> publish(saved.userSub(), u, now))
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                publishFailures.inc();
+                LOG.warn("new messages of a user not announced: {}", e.toString());
+              }
+              return null;
+            });
+  }
+
+  /**
+   * Heard on every node (invalidation {@code settings:<sub>}): when this node holds sessions of
+   * the user, they get the {@code {"settings": ...}} frame, and the store gets the messages again
+   * (a status that crossed the change here with the former ones is corrected; no real change
+   * otherwise). Returns at once.
+   */
+  public void settingsChanged(String user) {
+    SettingsSource source = settings;
+    if (source == null || stopping) {
+      return;
+    }
+    state
+        .devices(user)
+        .thenCompose(
+            devices -> {
+              List<UUID> here = new ArrayList<>();
+              for (DeviceState d : devices.values()) {
+                if (d.session() != null && nodeId.equals(d.node())) {
+                  here.add(d.session());
+                }
+              }
+              if (here.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+              }
+              return source
+                  .get(user)
+                  .thenCompose(
+                      s -> {
+                        for (UUID id : here) {
+                          sessions.settings(id, s);
+                        }
+                        return announce(s);
+                      });
+            })
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                LOG.warn("new settings not pushed to the user's sessions: {}", e.toString());
+              }
+            });
+  }
+
+  /**
    * Makes {@code session} the owner of the device, ending the session it replaces (anywhere).
    * Fails with {@code TOO_MANY_SESSIONS} when the user has {@link DeviceConfig#maxDevicesPerUser()}
-   * other devices connected (on any node), decided atomically by the state store.
+   * other devices connected (on any node), decided atomically by the state store. Meanwhile loads
+   * the user's settings into the cache (waiting at most {@link #SETTINGS_WAIT_MS}), so that the
+   * session's statuses find the user's messages at hand.
    */
   public CompletionStage<Void> open(String user, String device, UUID session) {
+    CompletableFuture<?> settingsLoaded =
+        settings == null
+            ? CompletableFuture.completedFuture(null)
+            : messagesOf(user).toCompletableFuture();
     return state
         .claim(user, device, session, nodeId, config.maxDevicesPerUser(), clock.millis())
         .thenAccept(
@@ -175,7 +324,8 @@ public final class DeviceService implements AutoCloseable {
               if (claim.replaced()) {
                 replace(claim);
               }
-            });
+            })
+        .thenCombine(settingsLoaded, (v, m) -> null);
   }
 
   private void replace(Claim claim) {
@@ -235,7 +385,7 @@ public final class DeviceService implements AutoCloseable {
       ApplicationIds applicationIds) {
     long now = clock.millis();
     return state
-        .update(user, device, session, status, message, applicationIds, now)
+        .update(user, device, session, status, message, applicationIds, messagesNow(user), now)
         .thenAccept(
             u -> {
               if (!u.applied()) {
@@ -387,15 +537,18 @@ public final class DeviceService implements AutoCloseable {
               }
               var m = found.get();
               long now = clock.millis();
-              return state
-                  .update(
-                      m.userSub(),
-                      m.deviceId() + PUSHED,
-                      null,
-                      status,
-                      null,
-                      m.applicationIds(),
-                      now)
+              return messagesOf(m.userSub())
+                  .thenCompose(
+                      mine ->
+                          state.update(
+                              m.userSub(),
+                              m.deviceId() + PUSHED,
+                              null,
+                              status,
+                              null,
+                              m.applicationIds(),
+                              mine,
+                              now))
                   .thenAccept(u -> publish(m.userSub(), u, now));
             });
   }

@@ -66,7 +66,8 @@ import org.slf4j.LoggerFactory;
  * <p>Live notifications (wiki section 6) reach the socket through {@link #push}, as {@code
  * {"notifications": [...]}} frames; the ids of the last {@value #RECENT_IDS} pushed are kept (from
  * the first push on) so that an item that reaches the session twice, by its connect and by a
- * wake-up at the same moment, is written once.
+ * wake-up at the same moment, is written once. A change of the user's settings reaches the socket
+ * through {@link #settings}, as a {@code {"settings": {...}}} frame.
  */
 final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     implements DeviceRegistry.Link, NotificationSink {
@@ -110,6 +111,8 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     Throwable failure;
     boolean ready;
   }
+  /** The settings last written, so that one change heard twice (here and from the bus) is sent once. */
+  private DeviceMessage.Settings lastSettings;
 
   DeviceSessionHandler(DeviceChannelInstaller node) {
     this.node = node;
@@ -579,6 +582,17 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   public void replaced() {
     if (session.state() == DeviceSession.State.OPEN) {
       node.disconnector().close(ctx.channel(), ErrorCode.SESSION_REPLACED, null);
+    }
+  }
+
+  @Override
+  public void settings(DeviceMessage.Settings settings) {
+    if (ctx.channel().isActive()
+        && session.state() == DeviceSession.State.OPEN
+        && !settings.equals(lastSettings)) {
+      lastSettings = settings;
+      // A device that does not read is closed (SLOW_CONSUMER); it reads the settings anew.
+      send(settings);
     }
   }
 

@@ -1,9 +1,15 @@
 package org.presence.gateway.settings;
 
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.presence.gateway.app.AppFields;
 import org.presence.gateway.cache.Invalidations;
+import org.presence.gateway.config.CachesConfig;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.store.user.UserSettings;
@@ -12,7 +18,13 @@ import org.presence.store.user.UserSettingsRepository;
 /**
  * The user's presence policy and messages (seed 000, "For Device Users"): read and change them,
  * for the settings page and the device daemon's JSON API. A change is announced on the bus as
- * invalidation {@code settings:<sub>}, so that a node holding the user's devices can tell them.
+ * invalidation {@code settings:<sub>}, so that every node drops its cached copy and a node
+ * holding the user's devices tells them; {@linkplain #addListener listeners} (the device channel:
+ * the user's current presence with the new messages) hear of it before the caller's answer.
+ *
+ * <p>Cache of settings, read by the device channel for every status (the messages a status
+ * without its own carries): key the user ({@code sub}), bound {@code caches.settings.max-size},
+ * ttl {@code caches.settings.ttl}, invalidated on every node by {@code settings:<sub>}.
  */
 public final class SettingsService {
   /** Invalidation kind announcing a change of a user's settings. */
@@ -34,12 +46,46 @@ public final class SettingsService {
       String customStatus,
       String awayMessage) {}
 
+  /** Hears of a change once it is saved and announced; the answer waits for its stage. */
+  @FunctionalInterface
+  public interface Listener {
+    /** The user's settings are now {@code saved}. */
+    CompletionStage<Void> changed(UserSettings saved);
+  }
+
   private final UserSettingsRepository settings;
   private final Invalidations invalidations;
+  private final AsyncLoadingCache<String, UserSettings> cache;
+  private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
-  public SettingsService(UserSettingsRepository settings, Invalidations invalidations) {
+  public SettingsService(
+      UserSettingsRepository settings, Invalidations invalidations, CachesConfig.Spec spec) {
     this.settings = settings;
     this.invalidations = invalidations;
+    this.cache =
+        Caffeine.newBuilder()
+            .maximumSize(spec.maxSize())
+            .expireAfterWrite(spec.ttl())
+            .buildAsync(
+                (String user, java.util.concurrent.Executor ex) ->
+                    settings.get(user).toCompletableFuture());
+    invalidations.register(KIND, user -> cache.synchronous().invalidate(user));
+  }
+
+  /** Adds a listener of changes, called in the order added. */
+  public void addListener(Listener listener) {
+    listeners.add(listener);
+  }
+
+  /** The user's settings from the cache (loaded from the store when missing). */
+  public CompletionStage<UserSettings> cached(String user) {
+    return cache.get(user);
+  }
+
+  /** The user's settings if the cache holds them loaded now, else {@code null}; never waits. */
+  public UserSettings cachedNow(String user) {
+    CompletableFuture<UserSettings> f = cache.getIfPresent(user);
+    return f != null && f.isDone() && !f.isCompletedExceptionally() ? f.join() : null;
   }
 
   /** The user's settings (the defaults until they change them). */
@@ -64,8 +110,15 @@ public final class SettingsService {
               check(next);
               return settings.put(next);
             })
-        .thenCompose(
-            saved -> invalidations.publish(KIND, user).thenApply(v -> saved));
+        .thenCompose(saved -> invalidations.publish(KIND, user).thenApply(v -> saved))
+        .thenCompose(saved -> tell(saved).thenApply(v -> saved));
+  }
+
+  private CompletionStage<Void> tell(UserSettings saved) {
+    return CompletableFuture.allOf(
+        listeners.stream()
+            .map(l -> l.changed(saved).toCompletableFuture())
+            .toArray(CompletableFuture<?>[]::new));
   }
 
   private static int or(Integer v, int fallback) {

@@ -34,6 +34,7 @@ import org.presence.store.presence.PresenceChange;
 import org.presence.store.presence.PresenceUpdate;
 import org.presence.store.push.ClientMapping;
 import org.presence.store.push.ClientMappingRepository;
+import org.presence.store.user.UserSettings;
 
 /** The device channel's rules without Netty: in-process store and bus, a fake token check. */
 class DeviceServiceTest {
@@ -114,6 +115,54 @@ class DeviceServiceTest {
     } catch (Exception e) {
       throw new AssertionError(e);
     }
+  }
+
+  /** Settings read through {@code load}, cached once it completes. */
+  private static DeviceService.SettingsSource settings(CompletableFuture<UserSettings> load) {
+    return new DeviceService.SettingsSource() {
+      @Override
+      public CompletionStage<UserSettings> get(String user) {
+        return load;
+      }
+
+      @Override
+      public UserSettings now(String user) {
+        return load.isDone() ? load.join() : null;
+      }
+    };
+  }
+
+  @Test
+  void status_withoutMessage_carriesTheUsersMessage_andASettingsChangeReannouncesIt() {
+    DeviceService s = service("1s", 0);
+    s.attachSettings(
+        settings(
+            CompletableFuture.completedFuture(
+                new UserSettings("alice", 5, 10, 25, "At my desk", "Back soon"))));
+    UUID id = UUID.randomUUID();
+    join(s.open("alice", "phone", id));
+    join(s.status("alice", "phone", id, PresenceStatus.ONLINE, null, null));
+    join(s.status("alice", "phone", id, PresenceStatus.AWAY, null, null));
+    join(s.announce(new UserSettings("alice", 5, 10, 25, "At my desk", "Lunch")));
+    join(s.announce(new UserSettings("alice", 5, 10, 25, "At my desk", "Lunch")));
+    assertThat(published)
+        .containsExactly(
+            "alice:0:online:At my desk", "alice:0:away:Back soon", "alice:0:away:Lunch");
+  }
+
+  @Test
+  void status_whenTheSettingsDoNotLoad_isNotHeldUp_andStaysInOrder() {
+    DeviceService s = service("1s", 0);
+    CompletableFuture<UserSettings> never = new CompletableFuture<>();
+    s.attachSettings(settings(never));
+    UUID id = UUID.randomUUID();
+    // Opening waits a bounded time for the settings (the database may be down), then goes on.
+    join(s.open("alice", "phone", id));
+    CompletionStage<Void> first = s.status("alice", "phone", id, PresenceStatus.ONLINE, null, null);
+    CompletionStage<Void> second = s.status("alice", "phone", id, PresenceStatus.AWAY, "x", null);
+    assertThat(first.toCompletableFuture()).isDone();
+    assertThat(second.toCompletableFuture()).isDone();
+    assertThat(published).containsExactly("alice:0:online:null", "alice:0:away:x");
   }
 
   @Test

@@ -18,6 +18,7 @@ import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.device.DeviceMessage.Notifications;
+import org.presence.protocol.device.DeviceMessage.Settings;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.ApplicationIds;
@@ -25,8 +26,9 @@ import org.presence.protocol.model.PresenceStatus;
 
 /**
  * A device for tests: a {@link WsClient} on {@code /presence} that speaks the device protocol
- * through {@link DeviceCodec}. Pushed {@code {"notifications": ...}} frames are set aside while it
- * waits for an answer, and read with {@link #notifications}.
+ * through {@link DeviceCodec}. Pushed {@code {"notifications": ...}} and {@code {"settings": ...}}
+ * frames are set aside while it waits for an answer, and read with {@link #notifications} and
+ * {@link #settings}.
  */
 public final class DeviceTestClient implements AutoCloseable {
   /** How long a test waits for an answer. */
@@ -34,6 +36,7 @@ public final class DeviceTestClient implements AutoCloseable {
 
   private final WsClient ws;
   private final Deque<Notifications> pushed = new ArrayDeque<>();
+  private final Deque<Settings> settingsPushed = new ArrayDeque<>();
   private final List<String> rawPushes = new ArrayList<>();
   private UUID session;
 
@@ -127,6 +130,10 @@ public final class DeviceTestClient implements AutoCloseable {
         pushed.add(n);
         continue;
       }
+      if (m instanceof Settings s) {
+        settingsPushed.add(s);
+        continue;
+      }
       if (m instanceof Connected c) {
         session = c.sessionId();
       }
@@ -171,6 +178,21 @@ public final class DeviceTestClient implements AutoCloseable {
       return (Notifications) m;
     }
     throw new AssertionError("expected notifications, got " + m);
+  }
+
+  /**
+   * The next pushed settings frame within {@code timeout}, or {@code null}; other frames that
+   * arrive meanwhile fail the test.
+   */
+  public Settings settings(Duration timeout) {
+    if (!settingsPushed.isEmpty()) {
+      return settingsPushed.poll();
+    }
+    DeviceMessage m = next(timeout);
+    if (m == null || m instanceof Settings) {
+      return (Settings) m;
+    }
+    throw new AssertionError("expected settings, got " + m);
   }
 
   /** The next pushed notifications frame; fails the test when none comes in time. */

@@ -739,4 +739,92 @@ public abstract class AppUpdatesContract {
     assertThat(done.body()).contains("\"snapshot\"");
     assertThat(ws.awaitClose().code()).isEqualTo(1001);
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // The user's own messages (settings): custom status and away message
+
+  /** {@code email} saves a custom status and an away message through {@code PUT /api/settings}. */
+  private static void saveMessages(TestNode node, String email, String custom, String away) {
+    java.net.http.HttpResponse<String> r =
+        org.presence.gateway.testing.ApiClient.forEmail(node, email)
+            .put(
+                "/api/settings",
+                "{\"custom_status\":\"" + custom + "\",\"away_message\":\"" + away + "\"}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+  }
+
+  @Test
+  void userMessages_statusWithoutMessage_carriesCustomStatusOrAwayMessage_ownMessageWins() {
+    App app = fx.activeApp(nodeA(), "Messages");
+    String alice = fx.email("alice");
+    String pa = fx.grant(nodeA(), alice, app);
+    saveMessages(nodeA(), alice, "At my desk", "Back soon");
+    try (UpdateClient c = UpdateClient.connected(nodeB(), app.id(), app.key(), -1);
+        DeviceTestClient d = device(nodeA(), alice, "phone")) {
+      c.snapshot();
+      status(d, PresenceStatus.ONLINE, null);
+      status(d, PresenceStatus.AWAY, null);
+      status(d, PresenceStatus.UNAVAILABLE, "");
+      status(d, PresenceStatus.ONLINE, "lunch");
+      // Its own message equal to the away message: what the app sees does not change.
+      status(d, PresenceStatus.AWAY, null);
+      status(d, PresenceStatus.AWAY, "Back soon");
+      status(d, PresenceStatus.OFFLINE, null);
+      List<Item> got = new ArrayList<>(c.updates(6));
+      got.addAll(c.drain(QUIET));
+      assertThat(got)
+          .extracting(i -> i.puid() + " " + i.status() + ":" + i.message())
+          .containsExactly(
+              pa + " online:At my desk",
+              pa + " away:Back soon",
+              pa + " unavailable:Back soon",
+              pa + " online:lunch",
+              pa + " away:Back soon",
+              pa + " offline:null");
+    }
+  }
+
+  @Test
+  void userMessages_changedWhileOnline_appsGetTheNewMessageAtOnce_devicesGetASettingsFrame() {
+    App app = fx.activeApp(nodeA(), "Reannounce");
+    String alice = fx.email("alice");
+    String pa = fx.grant(nodeA(), alice, app);
+    saveMessages(nodeA(), alice, "At my desk", "Back soon");
+    try (UpdateClient c = UpdateClient.connected(nodeB(), app.id(), app.key(), -1);
+        DeviceTestClient onB = device(nodeB(), alice, "laptop");
+        DeviceTestClient onA = device(nodeA(), alice, "phone")) {
+      c.snapshot();
+      status(onB, PresenceStatus.ONLINE, null);
+      assertThat(c.updates(1)).extracting(Item::puid, Item::status, Item::message)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple(pa, "online", "At my desk"));
+
+      // Changed on node A; the app (node B) sees it at once, each device gets the new settings.
+      saveMessages(nodeA(), alice, "Coding", "Back soon");
+      assertThat(c.updates(1)).extracting(Item::puid, Item::status, Item::message)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple(pa, "online", "Coding"));
+      for (DeviceTestClient d : List.of(onA, onB)) {
+        org.presence.protocol.device.DeviceMessage.Settings s = d.settings(WAIT);
+        assertThat(s).as("settings frame").isNotNull();
+        assertThat(s.customStatus()).isEqualTo("Coding");
+        assertThat(s.awayMessage()).isEqualTo("Back soon");
+        assertThat(s.onlineWithinMinutes()).isEqualTo(5);
+        assertThat(s.awayAfterMinutes()).isEqualTo(10);
+        assertThat(s.offlineAfterMinutes()).isEqualTo(25);
+      }
+
+      // Only the away message changes while online: the devices hear of it, the app sees nothing.
+      saveMessages(nodeA(), alice, "Coding", "Gone fishing");
+      assertThat(onB.settings(WAIT).awayMessage()).isEqualTo("Gone fishing");
+      assertThat(onA.settings(WAIT).awayMessage()).isEqualTo("Gone fishing");
+      assertThat(c.drain(QUIET)).isEmpty();
+      // The new away message is the one the next away carries, from either node.
+      status(onB, PresenceStatus.AWAY, null);
+      assertThat(c.updates(1)).extracting(Item::status, Item::message)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple("away", "Gone fishing"));
+      // Cleared: the status carries no message any more.
+      saveMessages(nodeB(), alice, "Coding", "");
+      assertThat(c.updates(1)).extracting(Item::status, Item::message)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple("away", null));
+    }
+  }
 }

@@ -25,6 +25,7 @@ import org.presence.protocol.device.DeviceMessage.ErrorReply;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.device.DeviceMessage.Notifications;
 import org.presence.protocol.device.DeviceMessage.RegisterPush;
+import org.presence.protocol.device.DeviceMessage.Settings;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
@@ -690,8 +691,8 @@ public final class DeviceCodec {
   // Decoding server frames (client side)
 
   /**
-   * Decodes a frame of the server: {@link Connected}, {@link Ack}, {@link ErrorReply} or pushed
-   * {@link Notifications}. For clients and tests; not on the server's hot path.
+   * Decodes a frame of the server: {@link Connected}, {@link Ack}, {@link ErrorReply}, pushed
+   * {@link Notifications} or {@link Settings}. For clients and tests; not on the server's hot path.
    *
    * @throws ProtocolException ({@link ErrorCode#MALFORMED_JSON}) when the frame is none of them
    */
@@ -706,6 +707,7 @@ public final class DeviceCodec {
       Integer errno = null;
       String reason = null;
       List<LiveNotification> notifications = null;
+      Settings settings = null;
       JsonToken t;
       while ((t = p.nextToken()) != JsonToken.END_OBJECT) {
         if (t != JsonToken.FIELD_NAME) {
@@ -720,11 +722,15 @@ public final class DeviceCodec {
           case "errno" -> errno = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : null;
           case "reason" -> reason = v == JsonToken.VALUE_STRING ? p.getText() : null;
           case "notifications" -> notifications = readNotifications(p, v);
+          case "settings" -> settings = readSettings(p, v);
           default -> p.skipChildren();
         }
       }
       if (notifications != null) {
         return new Notifications(notifications);
+      }
+      if (settings != null) {
+        return settings;
       }
       if (Boolean.TRUE.equals(result)) {
         if (session == null) {
@@ -745,6 +751,30 @@ public final class DeviceCodec {
     } catch (IOException e) {
       throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getMessage()), e);
     }
+  }
+
+  private static Settings readSettings(JsonParser p, JsonToken start) throws IOException {
+    if (start != JsonToken.START_OBJECT) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "settings is not an object");
+    }
+    int online = 0;
+    int away = 0;
+    int offline = 0;
+    String customStatus = "";
+    String awayMessage = "";
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken v = p.nextToken();
+      switch (name) {
+        case "online_within_minutes" -> online = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : 0;
+        case "away_after_minutes" -> away = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : 0;
+        case "offline_after_minutes" -> offline = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : 0;
+        case "custom_status" -> customStatus = v == JsonToken.VALUE_STRING ? p.getText() : "";
+        case "away_message" -> awayMessage = v == JsonToken.VALUE_STRING ? p.getText() : "";
+        default -> p.skipChildren();
+      }
+    }
+    return new Settings(online, away, offline, customStatus, awayMessage);
   }
 
   private static List<LiveNotification> readNotifications(JsonParser p, JsonToken start)
@@ -897,6 +927,15 @@ public final class DeviceCodec {
         writeNotification(g, item);
       }
       g.writeEndArray();
+    } else if (message instanceof Settings s) {
+      g.setCharacterEscapes(HtmlSafeEscapes.INSTANCE);
+      g.writeObjectFieldStart("settings");
+      g.writeNumberField("online_within_minutes", s.onlineWithinMinutes());
+      g.writeNumberField("away_after_minutes", s.awayAfterMinutes());
+      g.writeNumberField("offline_after_minutes", s.offlineAfterMinutes());
+      g.writeStringField("custom_status", s.customStatus());
+      g.writeStringField("away_message", s.awayMessage());
+      g.writeEndObject();
     } else if (message instanceof ErrorReply e) {
       g.writeBooleanField("result", false);
       g.writeNumberField("errno", e.errno());

@@ -12,8 +12,8 @@ import org.presence.protocol.model.PresenceStatus;
  * A message of the device channel, the WebSocket at {@code /presence} (wiki, "1. Device Channel
  * to Mozilla Presence"): one JSON object per text frame. Devices send {@link Connect}, {@link
  * StatusUpdate}, {@link RegisterPush}, {@link Acknowledge} and {@link Dismiss}; the server answers
- * with {@link Connected}, {@link Ack} or {@link ErrorReply}, and pushes {@link Notifications} on its
- * own (wiki section 6, seed 002 "Live notifications"). {@link DeviceCodec} reads and writes them;
+ * with {@link Connected}, {@link Ack} or {@link ErrorReply}, and pushes {@link Notifications} (wiki
+ * section 6, seed 002 "Live notifications") and {@link Settings} on its own. {@link DeviceCodec} reads and writes them;
  * {@code docs/device-protocol.md} and {@code docs/notifications.md} show every frame.
  *
  * <p>Values are small and immutable. Optional fields are {@code null} when absent.
@@ -157,6 +157,32 @@ public sealed interface DeviceMessage {
   record Notifications(List<LiveNotification> notifications) implements DeviceMessage {
     public Notifications {
       notifications = List.copyOf(notifications);
+    }
+  }
+
+  /**
+   * The user's settings changed (seed 000's presence policy, seed 004's custom status and away
+   * messages), pushed by the server to every open session of the user, {@code {"settings":
+   * {"online_within_minutes": 5, "away_after_minutes": 10, "offline_after_minutes": 25,
+   * "custom_status": "...", "away_message": "..."}}}: the same fields as {@code GET
+   * /api/settings}.
+   *
+   * @param onlineWithinMinutes show online when the device was used within this many minutes
+   * @param awayAfterMinutes show away when it was not used for at least this many minutes
+   * @param offlineAfterMinutes show offline when it was not used for at least this many minutes
+   * @param customStatus the message a status {@code online} without its own carries ("": none)
+   * @param awayMessage the message {@code away} and {@code unavailable} without their own carry
+   */
+  record Settings(
+      int onlineWithinMinutes,
+      int awayAfterMinutes,
+      int offlineAfterMinutes,
+      String customStatus,
+      String awayMessage)
+      implements DeviceMessage {
+    public Settings {
+      Objects.requireNonNull(customStatus, "customStatus");
+      Objects.requireNonNull(awayMessage, "awayMessage");
     }
   }
 

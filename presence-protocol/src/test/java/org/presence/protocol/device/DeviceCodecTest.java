@@ -157,6 +157,23 @@ class DeviceCodecTest {
   }
 
   @Test
+  void encode_whenSettings_thenTheFieldsOfApiSettings_andDecodeReplyReadsThemBack() {
+    DeviceMessage.Settings s = new DeviceMessage.Settings(5, 10, 25, "At my <desk>", "");
+    String text = new String(DeviceCodec.toBytes(s), StandardCharsets.UTF_8);
+    assertThat(text)
+        .isEqualTo(
+            "{\"settings\":{\"online_within_minutes\":5,\"away_after_minutes\":10,"
+                + "\"offline_after_minutes\":25,\"custom_status\":\"At my \\u003Cdesk\\u003E\","
+                + "\"away_message\":\"\"}}");
+    ByteBuf b = buf(text);
+    try {
+      assertThat(DeviceCodec.decodeReply(b)).isEqualTo(s);
+    } finally {
+      b.release();
+    }
+  }
+
+  @Test
   void encodeNotifications_splitsByCountAndBySize_andEveryFrameDecodes() {
     List<LiveNotification> small =
         java.util.stream.IntStream.range(0, 25)

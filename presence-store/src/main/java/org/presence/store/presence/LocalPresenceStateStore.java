@@ -55,11 +55,18 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
       PresenceStatus status,
       String message,
       ApplicationIds applicationIds,
+      UserMessages messages,
       long now) {
     return with(
         user,
         st ->
-            PresenceAggregator.update(st, device, session, status, message, applicationIds, now));
+            PresenceAggregator.update(
+                st, device, session, status, message, applicationIds, messages, now));
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> messages(String user, UserMessages messages, long now) {
+    return with(user, st -> PresenceAggregator.messages(st, messages, now));
   }
 
   @Override

@@ -35,6 +35,8 @@ final class PresenceAggregator {
     /** Last views published to applications named by devices; {@code null} when none. */
     private Map<Long, PresenceView> byApp;
     long version;
+    /** The user's own messages, shown with a status that has none of its own. */
+    UserMessages messages = UserMessages.NONE;
 
     int deviceCount() {
       return ids == null ? 0 : ids instanceof String ? 1 : ((String[]) ids).length;
@@ -234,10 +236,14 @@ final class PresenceAggregator {
       PresenceStatus status,
       String message,
       ApplicationIds applicationIds,
+      UserMessages messages,
       long now) {
     DeviceState cur = st.get(device);
     if (session != null && (cur == null || !session.equals(cur.session()))) {
       return PresenceUpdate.NOT_OWNER;
+    }
+    if (messages != null) {
+      st.messages = messages;
     }
     DeviceState next =
         new DeviceState(
@@ -248,7 +254,7 @@ final class PresenceAggregator {
             now,
             applicationIds,
             earlier(cur, applicationIds));
-    return apply(st, device, next, now);
+    return apply(st, device, next, false, now);
   }
 
   /**
@@ -301,18 +307,33 @@ final class PresenceAggregator {
     if (cur == null || !session.equals(cur.session())) {
       return PresenceUpdate.NOT_OWNER;
     }
-    return apply(st, device, null, now);
+    return apply(st, device, null, false, now);
   }
 
-  /** Replaces (or with {@code next} null, removes) one device and works out the real changes. */
-  private static PresenceUpdate apply(UserState st, String device, DeviceState next, long now) {
-    DeviceState old = next == null ? st.remove(device) : st.put(device, next);
+  /**
+   * Sets the user's own messages and works out what every audience now sees: the real changes
+   * re-announce the user's current presence with the new messages.
+   */
+  static PresenceUpdate messages(UserState st, UserMessages messages, long now) {
+    st.messages = messages;
+    return apply(st, null, null, true, now);
+  }
+
+  /**
+   * Replaces (or with {@code next} null, removes) one device ({@code device} null: none) and works
+   * out the real changes; {@code everyAudience} looks at every audience, whatever the device.
+   */
+  private static PresenceUpdate apply(
+      UserState st, String device, DeviceState next, boolean everyAudience, long now) {
+    DeviceState old =
+        device == null ? null : next == null ? st.remove(device) : st.put(device, next);
     TreeSet<Long> ownBefore = st.ownScopes();
     TreeSet<Long> ownAfter = new TreeSet<>();
     for (int i = 0; i < st.deviceCount(); i++) {
       addNamed(ownAfter, st.stateAt(i));
     }
-    boolean touchesAll = (old != null && old.showsAll()) || (next != null && next.showsAll());
+    boolean touchesAll =
+        everyAudience || (old != null && old.showsAll()) || (next != null && next.showsAll());
     TreeSet<Long> affected = new TreeSet<>();
     if (touchesAll) {
       affected.addAll(ownBefore);
@@ -381,7 +402,8 @@ final class PresenceAggregator {
     }
     return best == null
         ? new PresenceView(PresenceStatus.OFFLINE, null, version)
-        : new PresenceView(best.status(), best.message(), version);
+        : new PresenceView(
+            best.status(), st.messages.effective(best.status(), best.message()), version);
   }
 
   private static boolean better(

@@ -18,7 +18,10 @@ import org.presence.protocol.model.PresenceStatus;
  * <ul>
  *   <li>A user's presence, as an audience sees it, is the most available status (online > away >
  *       unavailable > offline) among the devices it may see, with the message of the device that
- *       set it; among equals, the latest update wins. An offline user has no message.
+ *       set it; among equals, the latest update wins. An offline user has no message. A status
+ *       whose device sent no message (or {@code ""}) carries the user's own message for it
+ *       ({@link UserMessages}: the custom status with online, the away message with away and
+ *       unavailable); changes are decided on that effective message.
  *   <li>An application sees the devices whose application list names it, and the devices without
  *       a list. So each application named by some device is an audience of its own, and all other
  *       granted applications share the audience {@link PresenceChange#ALL_APPS}.
@@ -55,6 +58,8 @@ public interface PresenceStateStore extends AutoCloseable {
    *
    * @param message the custom message, or {@code null}
    * @param applicationIds the applications this status is for, or {@code null} for all granted
+   * @param messages the user's own messages as the caller knows them (they replace the stored
+   *     ones), or {@code null} to keep the stored ones
    */
   CompletionStage<PresenceUpdate> update(
       String user,
@@ -63,7 +68,28 @@ public interface PresenceStateStore extends AutoCloseable {
       PresenceStatus status,
       String message,
       ApplicationIds applicationIds,
+      UserMessages messages,
       long now);
+
+  /** {@link #update(String, String, UUID, PresenceStatus, String, ApplicationIds, UserMessages,
+   * long) update}, keeping the user's stored messages. */
+  default CompletionStage<PresenceUpdate> update(
+      String user,
+      String device,
+      UUID session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      long now) {
+    return update(user, device, session, status, message, applicationIds, null, now);
+  }
+
+  /**
+   * Replaces the user's own messages (their settings changed) and returns the real changes: the
+   * user's current presence, for every audience whose message that changes. Does nothing for a
+   * user with no devices.
+   */
+  CompletionStage<PresenceUpdate> messages(String user, UserMessages messages, long now);
 
   /** Removes the device if {@code session} still owns it: its status no longer counts. */
   CompletionStage<PresenceUpdate> release(String user, String device, UUID session, long now);

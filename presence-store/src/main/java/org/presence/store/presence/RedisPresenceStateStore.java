@@ -115,6 +115,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       PresenceStatus status,
       String message,
       ApplicationIds applicationIds,
+      UserMessages messages,
       long now) {
     byte[][] args = {
       utf8("update"),
@@ -124,7 +125,23 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       utf8(status.wireName()),
       utf8(message == null ? "0" : "1"),
       utf8(message == null ? "" : message),
-      utf8(applicationIds == null ? "-" : applicationIds.toCsv())
+      utf8(applicationIds == null ? "-" : applicationIds.toCsv()),
+      utf8(messages == null ? "0" : "1"),
+      utf8(messages == null || messages.online() == null ? "" : messages.online()),
+      utf8(messages == null || messages.away() == null ? "" : messages.away())
+    };
+    return run(user, args, RedisPresenceStateStore::toUpdate);
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> messages(String user, UserMessages messages, long now) {
+    byte[][] args = {
+      utf8("messages"),
+      utf8(""),
+      utf8(""),
+      utf8(Long.toString(now)),
+      utf8(messages.online() == null ? "" : messages.online()),
+      utf8(messages.away() == null ? "" : messages.away())
     };
     return run(user, args, RedisPresenceStateStore::toUpdate);
   }

@@ -10,15 +10,20 @@
 --   p:<app>     {"s": status, "m": message?, "v": "version"}  last view published to an audience;
 --               p:0 is the audience of applications no device names
 --   v           "version": the user's presence version, raised once per call with changes
--- ARGV[1] op: claim | update | release
+--   mo, ma      the user's own messages (settings): shown with online (mo), with away and
+--               unavailable (ma) when the device that set the status sent none; absent: none
+-- ARGV[1] op: claim | update | release | messages
 -- ARGV[2] device, ARGV[3] session ("" for a push report), ARGV[4] now (epoch millis)
 -- claim:   ARGV[5] node, ARGV[6] most owned devices of the user
 --                                                -> {previous session, previous node}, or
 --                                                   {"", "", "full"} when refused (the device had
 --                                                   no owner and the user has that many owned)
 -- update:  ARGV[5] status, ARGV[6] message flag ("1" when present), ARGV[7] message,
---          ARGV[8] applications ("-" for all, else comma-separated)
--- update and release -> {"not_owner"} or {"ok", own scopes csv, app, status, message, version, ...}
+--          ARGV[8] applications ("-" for all, else comma-separated),
+--          ARGV[9] "1" to replace the user's messages with ARGV[10] (mo) and ARGV[11] (ma)
+-- messages: ARGV[5] mo, ARGV[6] ma (ARGV[2], ARGV[3] empty): every audience is looked at again
+-- update, release and messages -> {"not_owner"} or {"ok", own scopes csv, app, status, message,
+--          version, ...}
 -- The last two ARGV of every op: the user, and the key prefix of the node indexes.
 --
 -- Node index <prefix><node>: a set naming the devices owned by sessions of that node, as
@@ -121,7 +126,7 @@ local function shown(d, set, app)
 end
 
 local flat = redis.call('HGETALL', key)
-local devs, pub, ver = {}, {}, 0
+local devs, pub, ver, mo, ma = {}, {}, 0, '', ''
 for i = 1, #flat, 2 do
   local f, v = flat[i], flat[i + 1]
   local kind = string.sub(f, 1, 2)
@@ -131,6 +136,10 @@ for i = 1, #flat, 2 do
     pub[string.sub(f, 3)] = cjson.decode(v)
   elseif f == 'v' then
     ver = tonumber(v)
+  elseif f == 'mo' then
+    mo = v
+  elseif f == 'ma' then
+    ma = v
   end
 end
 
@@ -191,18 +200,27 @@ if op == 'update' then
       end
     end
   end
+  if ARGV[9] == '1' then
+    mo, ma = ARGV[10], ARGV[11]
+  end
 elseif op == 'release' then
   if cur == nil or cur.o ~= session then
     return { 'not_owner' }
   end
   index('SREM', cur.n, cur.o)
   nxt = nil
+elseif op == 'messages' then
+  mo, ma = ARGV[5], ARGV[6]
+  cur = nil
+  nxt = nil
 else
   return redis.error_reply('unknown op ' .. tostring(op))
 end
 
 local old = cur
-devs[device] = nxt
+if op ~= 'messages' then
+  devs[device] = nxt
+end
 for _, d in pairs(devs) do
   d.set = appset(d.a)
 end
@@ -238,7 +256,8 @@ for _, d in pairs(devs) do
   add_named(own_after, d)
 end
 
-local touches_all = shows_all(old) or shows_all(nxt)
+-- A change of the user's messages may change what every audience sees.
+local touches_all = op == 'messages' or shows_all(old) or shows_all(nxt)
 local affected = {}
 if touches_all then
   for app, _ in pairs(own_before) do
@@ -277,7 +296,19 @@ local function best(app)
   if b == nil then
     return 'offline', nil
   end
-  return b.s, b.m
+  -- The device's own message wins; else the user's for the status (UserMessages.effective).
+  local m = b.m
+  if m == nil or m == '' then
+    if b.s == 'online' then
+      m = mo
+    else
+      m = ma
+    end
+  end
+  if m == '' then
+    m = nil
+  end
+  return b.s, m
 end
 
 local version = math.max(ver + 1, now * 1000)
@@ -345,8 +376,15 @@ out[2] = table.concat(own_list, ',')
 if nxt then
   nxt.set = nil
   redis.call('HSET', key, dfield, cjson.encode(nxt))
-else
+elseif op ~= 'messages' then
   redis.call('HDEL', key, dfield)
+end
+for f, m in pairs({ mo = mo, ma = ma }) do
+  if m ~= '' then
+    redis.call('HSET', key, f, m)
+  else
+    redis.call('HDEL', key, f)
+  end
 end
 if changed_any then
   redis.call('HSET', key, 'v', vstr)

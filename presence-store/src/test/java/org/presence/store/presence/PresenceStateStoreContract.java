@@ -427,6 +427,82 @@ public abstract class PresenceStateStoreContract {
     assertThat(join(peer.devices(user)).get("phone").message()).isEqualTo(m);
   }
 
+  // The user's own messages (settings): a status without a message carries them.
+
+  private static final UserMessages MINE = new UserMessages("At my desk", "Back soon");
+
+  private PresenceUpdate set(
+      PresenceStateStore s,
+      String device,
+      UUID session,
+      PresenceStatus st,
+      String msg,
+      ApplicationIds apps,
+      UserMessages mine) {
+    return join(s.update(user, device, session, st, msg, apps, mine, tick()));
+  }
+
+  @Test
+  void userMessages_statusWithoutMessage_carriesCustomStatusOrAwayMessage_ownMessageWins() {
+    claim(store, "phone", S1, "a");
+    assertThat(seen(set(store, "phone", S1, ONLINE, null, null, MINE)))
+        .containsExactly("0:online:At my desk");
+    // The device's own message wins; "" is none.
+    assertThat(seen(set(peer, "phone", S1, ONLINE, "lunch", null, MINE)))
+        .containsExactly("0:online:lunch");
+    assertThat(seen(set(store, "phone", S1, ONLINE, "", null, MINE)))
+        .containsExactly("0:online:At my desk");
+    assertThat(seen(set(store, "phone", S1, AWAY, null, null, MINE)))
+        .containsExactly("0:away:Back soon");
+    assertThat(seen(set(peer, "phone", S1, UNAVAILABLE, null, null, MINE)))
+        .containsExactly("0:unavailable:Back soon");
+    // A device that names its own message, equal to the effective one: not a change.
+    assertThat(set(store, "phone", S1, UNAVAILABLE, "Back soon", null, MINE).changes()).isEmpty();
+    // Kept without being passed again (a push report, a release).
+    assertThat(seen(set(store, "phone", S1, ONLINE, null))).containsExactly("0:online:At my desk");
+    assertThat(seen(set(store, "phone", S1, OFFLINE, null, null, MINE)))
+        .containsExactly("0:offline:null");
+  }
+
+  @Test
+  void userMessages_changed_reannounceCurrentPresenceOnce_toEveryAudienceThatSeesThem() {
+    claim(store, "phone", S1, "a");
+    claim(store, "laptop", S2, "a");
+    set(store, "phone", S1, ONLINE, null, null, MINE);
+    set(store, "laptop", S2, AWAY, null, ApplicationIds.of(421), MINE);
+    long before = join(store.presence(user)).allApps().version();
+    PresenceUpdate u = join(peer.messages(user, new UserMessages("Coding", "Lunch"), tick()));
+    // The shared audience sees the phone (online), 421 sees the phone too (more available).
+    assertThat(seen(u)).containsExactly("0:online:Coding", "421:online:Coding");
+    assertThat(u.changes().get(0).version()).isGreaterThan(before);
+    assertThat(join(store.messages(user, new UserMessages("Coding", "Lunch"), tick())).changes())
+        .isEmpty();
+    // Only the away message changes: the phone is online, nobody sees a difference.
+    assertThat(join(store.messages(user, new UserMessages("Coding", "Gone"), tick())).changes())
+        .isEmpty();
+    // The phone goes offline: only 421 sees the laptop (away), with the away message.
+    assertThat(seen(set(store, "phone", S1, OFFLINE, null)))
+        .containsExactly("0:offline:null", "421:away:Gone");
+    assertThat(seen(join(peer.messages(user, new UserMessages("Coding", "Later"), tick()))))
+        .containsExactly("421:away:Later");
+    // A device with its own message is not touched by a change of the user's messages.
+    assertThat(seen(set(store, "laptop", S2, AWAY, "mine", ApplicationIds.of(421))))
+        .containsExactly("421:away:mine");
+    assertThat(join(store.messages(user, UserMessages.NONE, tick())).changes()).isEmpty();
+    // Clearing them: a status without a message has none again.
+    assertThat(seen(set(store, "laptop", S2, AWAY, null, ApplicationIds.of(421), MINE)))
+        .containsExactly("421:away:Back soon");
+    assertThat(seen(join(store.messages(user, UserMessages.NONE, tick()))))
+        .containsExactly("421:away:null");
+  }
+
+  @Test
+  void userMessages_changedForAUserWithoutDevices_thenNothingAndNothingKept() {
+    assertThat(join(store.messages(user, MINE, tick())).changes()).isEmpty();
+    assertThat(join(store.devices(user))).isEmpty();
+    assertThat(join(store.presence(user)).allApps().sameAs(PresenceView.OFFLINE)).isTrue();
+  }
+
   @Test
   void users_areIndependent() {
     claim(store, "phone", S1, "a");

@@ -77,7 +77,11 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
       java.util.UUID.randomUUID(), java.util.UUID.randomUUID(),
       java.util.UUID.randomUUID(), java.util.UUID.randomUUID()
     };
-    String[] messages = {null, "m1", "m2"};
+    String[] messages = {null, "m1", "m2", ""};
+    UserMessages[] mine = {
+      null, UserMessages.NONE, new UserMessages("o1", "a1"), new UserMessages("o2", ""),
+      new UserMessages("", "m1")
+    };
     ApplicationIds[] lists = {
       null,
       null,
@@ -106,8 +110,13 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
           PresenceStatus st = statuses[r.nextInt(statuses.length)];
           String m = messages[r.nextInt(messages.length)];
           ApplicationIds apps = lists[r.nextInt(lists.length)];
-          expected = join(reference.update(user, device, s, st, m, apps, now));
-          actual = join(store.update(user, device, s, st, m, apps, now));
+          UserMessages um = mine[r.nextInt(mine.length)];
+          expected = join(reference.update(user, device, s, st, m, apps, um, now));
+          actual = join(store.update(user, device, s, st, m, apps, um, now));
+        } else if (op == 8) {
+          UserMessages um = mine[1 + r.nextInt(mine.length - 1)];
+          expected = join(reference.messages(user, um, now));
+          actual = join(store.messages(user, um, now));
         } else {
           expected = join(reference.release(user, device, session, now));
           actual = join(store.release(user, device, session, now));
