@@ -31,6 +31,7 @@ import org.presence.gateway.net.TrustedProxies;
 import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
+import org.presence.gateway.pages.PageSupport;
 import org.presence.gateway.routing.Connections;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
@@ -192,6 +193,7 @@ public final class PresenceServer implements AutoCloseable {
               store.redis() != null);
       extraRoutes.accept(routes);
 
+      PageSupport pageSupport = appFeatures.pages();
       HttpRouter router =
           new HttpRouter(
               routes.build(),
@@ -199,7 +201,10 @@ public final class PresenceServer implements AutoCloseable {
               metrics,
               connections,
               disconnector,
-              TrustedProxies.parse(config.gateway().trustedProxies()));
+              TrustedProxies.parse(config.gateway().trustedProxies()))
+              .withErrorPages(
+                  (ex, code, reason) ->
+                      pageSupport.errorPage(ex, pageSupport.visitor(ex), code, reason));
       loops = EventLoops.create(config.gateway().ioThreads());
       ServerBootstrap bootstrap =
           new ServerBootstrap()

@@ -24,6 +24,8 @@ import org.presence.gateway.net.ClientAddress;
 import org.presence.gateway.net.TrustedProxies;
 import org.presence.gateway.routing.Connections;
 import org.presence.protocol.error.ErrorCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sends each HTTP request to its route. Plain routes get an {@link HttpExchange}; a WebSocket
@@ -39,6 +41,7 @@ import org.presence.protocol.error.ErrorCode;
  */
 @Sharable
 public final class HttpRouter extends ChannelInboundHandlerAdapter {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpRouter.class);
   /** How long a client has to complete the WebSocket handshake once the upgrade was routed. */
   private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -50,6 +53,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private final TrustedProxies proxies;
   /** How an upgraded socket is ended when the node drains; one instance for all sockets. */
   private final java.util.function.Consumer<io.netty.channel.Channel> goingAway;
+  /** The styled error page for browsers, or null (JSON for everyone). */
+  private volatile ErrorPages errorPages;
 
   public HttpRouter(
       HttpRoutes routes,
@@ -67,6 +72,15 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     this.goingAway = ch -> disconnector.close(ch, ErrorCode.SERVER_SHUTTING_DOWN, null);
   }
 
+  /**
+   * Lets browsers get the styled error page instead of the JSON error body when the router itself
+   * refuses a request (an undecodable address). Without it every refusal is JSON.
+   */
+  public HttpRouter withErrorPages(ErrorPages pages) {
+    this.errorPages = pages;
+    return this;
+  }
+
   /** The route table. */
   public HttpRoutes routes() {
     return routes;
@@ -82,6 +96,41 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       route(ctx, request);
     } finally {
       request.release();
+    }
+  }
+
+  /**
+   * Why the request's path or query cannot be decoded (an incomplete or non-hexadecimal
+   * percent-escape), or null when both decode. Handlers only ever see decodable addresses.
+   */
+  private static String undecodable(QueryStringDecoder uri) {
+    try {
+      uri.path();
+      uri.parameters();
+      return null;
+    } catch (IllegalArgumentException e) {
+      return e.getMessage() == null ? "undecodable address" : e.getMessage();
+    }
+  }
+
+  /**
+   * Answers a request the client got wrong: the styled error page for a browser asking for a page
+   * (it accepts {@code text/html} and the path is not under {@code /api/}), the JSON error body
+   * otherwise. Logged at DEBUG only: the client caused it.
+   */
+  private void refuse(
+      ChannelHandlerContext ctx, HttpExchange exchange, ErrorCode code, String detail) {
+    LOG.debug("{} refused on {}: {}", code, ctx.channel(), detail);
+    ErrorPages pages = errorPages;
+    String accept = exchange.header(HttpHeaderNames.ACCEPT);
+    String rawPath = exchange.rawPath();
+    if (pages != null
+        && accept != null
+        && accept.contains("text/html")
+        && !rawPath.startsWith("/api/")) {
+      pages.render(exchange, code, code.reasonWith(detail));
+    } else {
+      exchange.error(code, detail);
     }
   }
 
@@ -103,7 +152,25 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    String bad = undecodable(uri);
+    if (bad != null) {
+      refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "the address is not valid percent-encoding");
+      return;
+    }
     ClientAddress.update(ctx.channel(), request.headers(), proxies);
+    try {
+      dispatch(ctx, request, uri, exchange);
+    } catch (RuntimeException e) {
+      // A bug in routing itself: answered (500, logged), never left without an answer.
+      exchange.error(e);
+    }
+  }
+
+  private void dispatch(
+      ChannelHandlerContext ctx,
+      FullHttpRequest request,
+      QueryStringDecoder uri,
+      HttpExchange exchange) {
     HttpRoutes.Match match = routes.match(request.method(), uri.rawPath());
     if (match instanceof HttpRoutes.NotFound) {
       exchange.error(ErrorCode.NOT_FOUND, null);
