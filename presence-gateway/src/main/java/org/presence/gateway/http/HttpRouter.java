@@ -181,15 +181,6 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     } else if (match instanceof HttpRoutes.Found found) {
       HttpExchange routed =
           new HttpExchange(ctx, request, uri, found.params(), metrics, connections);
-      int limit =
-          found.route().maxBodyBytes() > 0
-              ? found.route().maxBodyBytes()
-              : limits.maxRequestBytes();
-      if (request.content().readableBytes() > limit) {
-        // A chunked body: the aggregator only knew the largest limit of all routes.
-        routed.error(ErrorCode.PAYLOAD_TOO_LARGE, "limit is " + limit + " bytes", closeAfter());
-        return;
-      }
       if (found.route().webSocket() != null) {
         upgrade(ctx, routed, found.route().webSocket());
       } else {
