@@ -64,6 +64,7 @@ public final class PresenceServer implements AutoCloseable {
   private final NotificationChannel notifications;
   private final NodeLiveness liveness;
   private final Channel serverChannel;
+  private final Channel adminChannel;
   private final InetSocketAddress address;
   private volatile boolean closed;
 
@@ -81,7 +82,8 @@ public final class PresenceServer implements AutoCloseable {
       WebhookDispatcher webhooks,
       NotificationChannel notifications,
       NodeLiveness liveness,
-      Channel serverChannel) {
+      Channel serverChannel,
+      Channel adminChannel) {
     this.config = config;
     this.store = store;
     this.loops = loops;
@@ -96,6 +98,7 @@ public final class PresenceServer implements AutoCloseable {
     this.notifications = notifications;
     this.liveness = liveness;
     this.serverChannel = serverChannel;
+    this.adminChannel = adminChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
 
@@ -131,12 +134,13 @@ public final class PresenceServer implements AutoCloseable {
       ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
       HttpRoutes.Builder routes = HttpRoutes.builder();
-      new OpsEndpoints(
+      OpsEndpoints ops =
+          new OpsEndpoints(
               store,
               new PrometheusExporter(metrics.registry()),
               BuildInfo.current(),
-              config.nodeId())
-          .register(routes);
+              config.nodeId());
+      ops.register(routes);
       // The pages show URLs of this node, which are known once the port is bound.
       AtomicReference<String> baseUrl = new AtomicReference<>(config.gateway().baseUrl(0));
       appFeatures = AppFeatures.start(config, store, identity, baseUrl::get);
@@ -241,6 +245,15 @@ public final class PresenceServer implements AutoCloseable {
                 + e.getMessage(),
             e);
       }
+      Channel admin = null;
+      if (config.admin().enabled()) {
+        try {
+          admin = bindAdmin(config, bootstrap, ops, metrics, connections, disconnector, exceptions);
+        } catch (StartupException e) {
+          server.close().awaitUninterruptibly(1000);
+          throw e;
+        }
+      }
       baseUrl.set(config.gateway().baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
       if (demo != null) {
         // The demo application lives on this node's own address, known only now.
@@ -248,6 +261,9 @@ public final class PresenceServer implements AutoCloseable {
           demo.ensure(baseUrl.get()).toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
           server.close().awaitUninterruptibly(1000);
+          if (admin != null) {
+            admin.close().awaitUninterruptibly(1000);
+          }
           throw new StartupException("updates.demo", "cannot set up the demo application: " + e, e);
         }
       }
@@ -266,7 +282,8 @@ public final class PresenceServer implements AutoCloseable {
               webhooks,
               notifications,
               liveness,
-              server);
+              server,
+              admin);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
           config.nodeId(),
@@ -274,6 +291,12 @@ public final class PresenceServer implements AutoCloseable {
           loops.transport(),
           store.persistence().kind(),
           store.bus().kind());
+      if (node.adminAddress() != null) {
+        LOG.info(
+            "admin port (metrics) on http://{}:{}/metrics",
+            hostForUrl(config.admin().host()),
+            node.adminAddress().getPort());
+      }
       if (demo != null) {
         LOG.info("try it: open {}/demo", node.baseUrl());
       }
@@ -303,6 +326,56 @@ public final class PresenceServer implements AutoCloseable {
       store.close();
       throw e;
     }
+  }
+
+  /**
+   * Binds the admin port: the same pipeline as the gateway port's, with a route table of its own
+   * (the operator's endpoints and {@code /metrics}) and no trusted proxies.
+   */
+  private static Channel bindAdmin(
+      PresenceConfig config,
+      ServerBootstrap gateway,
+      OpsEndpoints ops,
+      GatewayMetrics metrics,
+      Connections connections,
+      Disconnector disconnector,
+      ExceptionHandler exceptions) {
+    HttpRoutes.Builder routes = HttpRoutes.builder();
+    ops.registerAdmin(routes);
+    HttpRouter router =
+        new HttpRouter(
+            routes.build(),
+            config.limits(),
+            metrics,
+            connections,
+            disconnector,
+            TrustedProxies.parse(java.util.List.of()));
+    try {
+      return gateway
+          .clone()
+          .childHandler(
+              new GatewayInitializer(
+                  config.gateway(), config.limits(), metrics, connections, router, exceptions))
+          .bind(config.admin().host(), config.admin().port())
+          .syncUninterruptibly()
+          .channel();
+    } catch (Exception e) {
+      // Netty rethrows the bind failure (a checked BindException) without declaring it.
+      throw new StartupException(
+          "admin.port",
+          "cannot listen on " + config.admin().host() + ":" + config.admin().port() + ": "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  private static String hostForUrl(String host) {
+    return host.indexOf(':') >= 0 ? "[" + host + "]" : host;
+  }
+
+  /** The admin port's bound address, or {@code null} when {@code admin.enabled} is off. */
+  public InetSocketAddress adminAddress() {
+    return adminChannel == null ? null : (InetSocketAddress) adminChannel.localAddress();
   }
 
   /** The bound address (the real port when configured with 0). */
@@ -368,13 +441,16 @@ public final class PresenceServer implements AutoCloseable {
   }
 
   /**
-   * Drains: stops accepting, closes idle HTTP connections, sends every WebSocket client a close
+   * Drains: stops accepting (on the gateway and the admin port), closes idle HTTP connections, sends every WebSocket client a close
    * (1001, going away) and waits until they are gone or {@code timeout} has passed. Connections
    * still open then are cut.
    */
   public void drain(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     serverChannel.close().awaitUninterruptibly(1000);
+    if (adminChannel != null) {
+      adminChannel.close().awaitUninterruptibly(1000);
+    }
     connections.drain();
     while (connections.size() > 0 && System.nanoTime() < deadline) {
       try {

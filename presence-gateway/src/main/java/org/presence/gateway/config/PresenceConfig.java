@@ -25,6 +25,7 @@ import org.presence.store.StoreConfig;
  * @param webhooks webhook calls to applications
  * @param notifications live notifications: the API's limits and the delivery
  * @param cluster node leases and the clean-up after dead nodes
+ * @param admin the operator's port ({@code /metrics})
  */
 public record PresenceConfig(
     String nodeId,
@@ -43,7 +44,8 @@ public record PresenceConfig(
     UpdatesConfig updates,
     WebhooksConfig webhooks,
     NotificationsConfig notifications,
-    ClusterConfig cluster) {
+    ClusterConfig cluster,
+    AdminConfig admin) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {
