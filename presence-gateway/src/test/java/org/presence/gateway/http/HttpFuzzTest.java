@@ -245,7 +245,7 @@ class HttpFuzzTest {
         out.write(body, 0, body.length);
       }
       // Requests the server waits on (a truncated body, an upgrade) end when the client gives up.
-      return new Request(out.toByteArray(), truncated ? 300 : 800);
+      return new Request(out.toByteArray(), truncated ? 300 : 500);
     }
 
     private String path() {
