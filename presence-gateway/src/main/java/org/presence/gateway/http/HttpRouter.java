@@ -100,16 +100,16 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Why the request's path or query cannot be decoded (an incomplete or non-hexadecimal
-   * percent-escape), or null when both decode. Handlers only ever see decodable addresses.
+   * Whether the request's path and query decode (no incomplete or non-hexadecimal
+   * percent-escape). Handlers only ever see decodable addresses.
    */
-  private static String undecodable(QueryStringDecoder uri) {
+  private static boolean decodable(QueryStringDecoder uri) {
     try {
       uri.path();
       uri.parameters();
-      return null;
+      return true;
     } catch (IllegalArgumentException e) {
-      return e.getMessage() == null ? "undecodable address" : e.getMessage();
+      return false;
     }
   }
 
@@ -152,8 +152,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    String bad = undecodable(uri);
-    if (bad != null) {
+    if (!decodable(uri)) {
       refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "the address is not valid percent-encoding");
       return;
     }
