@@ -70,7 +70,12 @@ public final class AppFeatures implements AutoCloseable {
             config.apps());
     this.apiKeys = new ApiKeyAuthenticator(appCache);
     this.grants =
-        new GrantService(persistence.grants(), appCache, invalidations, config.caches().grants());
+        new GrantService(
+            persistence.grants(),
+            appCache,
+            invalidations,
+            config.caches().grants(),
+            config.grants());
     this.settings = new SettingsService(persistence.settings(), invalidations);
     boolean tls = config.gateway().publicUrl().toLowerCase(java.util.Locale.ROOT).startsWith("https:");
     this.pages =

@@ -35,6 +35,7 @@ import org.presence.gateway.pages.PageSupport;
 import org.presence.gateway.routing.Connections;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
+import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.StartupException;
 import org.presence.store.Store;
 import org.presence.store.presence.LoggedPresenceEvents;
@@ -115,6 +116,8 @@ public final class PresenceServer implements AutoCloseable {
    */
   public static PresenceServer start(
       PresenceConfig config, Consumer<HttpRoutes.Builder> extraRoutes) {
+    // Seed the random number generators from the operating system here, not on an event loop.
+    SecureRandoms.init();
     Store store = Store.open(config.store());
     EventLoops loops = null;
     AppFeatures appFeatures = null;
@@ -130,7 +133,7 @@ public final class PresenceServer implements AutoCloseable {
       Connections connections = new Connections(metrics);
       IdentityVerifier identity =
           IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
-      Disconnector disconnector = new Disconnector(metrics);
+      Disconnector disconnector = new Disconnector(metrics, config.gateway().closeLinger());
       ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
       HttpRoutes.Builder routes = HttpRoutes.builder();
@@ -229,7 +232,8 @@ public final class PresenceServer implements AutoCloseable {
                       metrics,
                       connections,
                       router,
-                      exceptions));
+                      exceptions,
+                      disconnector));
       Channel server;
       try {
         server =
@@ -355,7 +359,8 @@ public final class PresenceServer implements AutoCloseable {
           .clone()
           .childHandler(
               new GatewayInitializer(
-                  config.gateway(), config.limits(), metrics, connections, router, exceptions))
+                  config.gateway(), config.limits(), metrics, connections, router, exceptions,
+                  disconnector))
           .bind(config.admin().host(), config.admin().port())
           .syncUninterruptibly()
           .channel();

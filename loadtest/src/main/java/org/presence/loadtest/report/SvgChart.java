@@ -1,5 +1,6 @@
 package org.presence.loadtest.report;
 
+import com.samskivert.mustache.Escapers;
 import java.util.Locale;
 import java.util.Map;
 
@@ -40,10 +41,10 @@ final class SvgChart {
         .append(' ')
         .append(H)
         .append("\" role=\"img\" aria-label=\"")
-        .append(Html.escape(title))
+        .append(Escapers.HTML.escape(title))
         .append("\">");
     s.append("<text x=\"").append(LEFT).append("\" y=\"18\" class=\"title\">")
-        .append(Html.escape(title))
+        .append(Escapers.HTML.escape(title))
         .append("</text>");
     for (int i = 0; i <= 4; i++) {
       double v = yMax * i / 4;
@@ -61,7 +62,7 @@ final class SvgChart {
     }
     s.append(String.format(Locale.ROOT,
         "<text x=\"14\" y=\"%d\" class=\"tick\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>",
-        TOP + ph / 2, TOP + ph / 2, Html.escape(unit)));
+        TOP + ph / 2, TOP + ph / 2, Escapers.HTML.escape(unit)));
     s.append(String.format(Locale.ROOT,
         "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\"/>", LEFT, TOP, pw, ph));
     int c = 0;
@@ -84,7 +85,7 @@ final class SvgChart {
           "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>",
           LEFT + pw + 10, ly, LEFT + pw + 26, ly, color));
       s.append(String.format(Locale.ROOT,
-          "<text x=\"%d\" y=\"%d\" class=\"legend\">%s</text>", LEFT + pw + 30, ly + 4, Html.escape(e.getKey())));
+          "<text x=\"%d\" y=\"%d\" class=\"legend\">%s</text>", LEFT + pw + 30, ly + 4, Escapers.HTML.escape(e.getKey())));
       c++;
     }
     s.append("</svg>");

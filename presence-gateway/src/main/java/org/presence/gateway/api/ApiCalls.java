@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.presence.gateway.http.HttpExchange;
+import org.presence.gateway.http.RetryLaterException;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.protocol.error.ErrorCode;
@@ -82,7 +83,10 @@ public final class ApiCalls {
     }
   }
 
-  /** Answers a failure; authentication failures carry {@code WWW-Authenticate: Bearer}. */
+  /**
+   * Answers a failure; authentication failures carry {@code WWW-Authenticate: Bearer}, rate limits
+   * that know when to come back {@code Retry-After}.
+   */
   public static void fail(HttpExchange ex, Throwable failure) {
     Throwable t =
         failure instanceof CompletionException && failure.getCause() != null
@@ -90,6 +94,13 @@ public final class ApiCalls {
             : failure;
     if (t instanceof ProtocolException pe && pe.code().httpStatus() == 401) {
       ex.error(pe.code(), pe.detail(), h -> h.set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer"));
+      return;
+    }
+    if (t instanceof RetryLaterException later) {
+      ex.error(
+          later.code(),
+          later.detail(),
+          h -> h.set(HttpHeaderNames.RETRY_AFTER, Long.toString(later.seconds())));
       return;
     }
     ex.error(t);

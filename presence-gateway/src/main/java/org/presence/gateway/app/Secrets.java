@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import org.presence.protocol.id.SecureRandoms;
 
 /**
  * The application secrets of wiki section 2: the 1024-character domain verification key and API
@@ -18,7 +19,6 @@ public final class Secrets {
 
   private static final char[] ALPHABET =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private Secrets() {}
 
@@ -33,10 +33,11 @@ public final class Secrets {
   }
 
   private static String random(int length) {
+    SecureRandom random = SecureRandoms.current();
     char[] out = new char[length];
     for (int i = 0; i < length; i++) {
       // nextInt(bound) is uniform: no modulo bias toward the first characters.
-      out[i] = ALPHABET[RANDOM.nextInt(ALPHABET.length)];
+      out[i] = ALPHABET[random.nextInt(ALPHABET.length)];
     }
     return new String(out);
   }

@@ -9,7 +9,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.InvalidKeyException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,6 +18,7 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.presence.gateway.config.WebConfig;
 import org.presence.gateway.identity.Identity;
+import org.presence.protocol.id.SecureRandoms;
 
 /**
  * Stateless page sessions and anti-forgery tokens, both signed with one HMAC-SHA256 key.
@@ -51,7 +51,6 @@ public final class WebSessions {
 
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
   private static final Base64.Decoder B64D = Base64.getUrlDecoder();
-  private static final SecureRandom RANDOM = new SecureRandom();
   /** Longest cookie value read: a subject and an email of a few hundred bytes each fit easily. */
   private static final int MAX_COOKIE = 2048;
 
@@ -80,7 +79,7 @@ public final class WebSessions {
       if (!Files.exists(file)) {
         Files.createDirectories(dataDir);
         byte[] fresh = new byte[32];
-        RANDOM.nextBytes(fresh);
+        SecureRandoms.current().nextBytes(fresh);
         Path tmp = Files.createTempFile(dataDir, ".web-session", ".tmp");
         try {
           try {
@@ -159,7 +158,7 @@ public final class WebSessions {
   /** A fresh anti-forgery nonce (for the {@link #CSRF_COOKIE}). */
   public static String newNonce() {
     byte[] b = new byte[18];
-    RANDOM.nextBytes(b);
+    SecureRandoms.current().nextBytes(b);
     return B64.encodeToString(b);
   }
 

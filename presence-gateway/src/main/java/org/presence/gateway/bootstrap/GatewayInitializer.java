@@ -1,5 +1,6 @@
 package org.presence.gateway.bootstrap;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
@@ -7,24 +8,31 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.presence.gateway.config.GatewayConfig;
 import org.presence.gateway.config.LimitsConfig;
+import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.JsonHttpObjectAggregator;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.routing.Backpressure;
 import org.presence.gateway.routing.Connections;
+import org.presence.protocol.error.ErrorCode;
 
 /**
  * Builds the common head of every connection's pipeline:
  *
  * <pre>
- * http-codec → http-aggregator → http-idle → flow-control → http-router → exception
+ * backpressure → http-codec → http-aggregator → http-idle → flow-control → http-router → exception
  * </pre>
  *
- * The aggregator's small limit caps request bodies; {@code flow-control} releases one request per
- * read so that a pipelining client cannot make the router answer out of order; the router installs
- * the path's tail after itself. Shared handlers are singletons.
+ * {@code backpressure} ({@link Backpressure}) stays for the connection's life, whatever it becomes:
+ * it pauses reads while the connection is not writable and closes it with {@code SLOW_CONSUMER}
+ * when that lasts {@code gateway.unwritable-timeout}. The aggregator's small limit caps request
+ * bodies; {@code flow-control} releases one request per read so that a pipelining client cannot
+ * make the router answer out of order; the router installs the path's tail after itself. Shared
+ * handlers are singletons.
  */
 public final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final GatewayConfig gateway;
@@ -33,6 +41,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
   private final Connections connections;
   private final HttpRouter router;
   private final ExceptionHandler exceptionHandler;
+  private final Consumer<Channel> stalled;
 
   public GatewayInitializer(
       GatewayConfig gateway,
@@ -40,19 +49,25 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
       GatewayMetrics metrics,
       Connections connections,
       HttpRouter router,
-      ExceptionHandler exceptionHandler) {
+      ExceptionHandler exceptionHandler,
+      Disconnector disconnector) {
     this.gateway = gateway;
     this.limits = limits;
     this.metrics = metrics;
     this.connections = connections;
     this.router = router;
     this.exceptionHandler = exceptionHandler;
+    this.stalled =
+        ch -> disconnector.close(ch, ErrorCode.SLOW_CONSUMER, "not reading what it is sent");
   }
 
   @Override
   protected void initChannel(SocketChannel ch) {
     connections.opened(ch);
     ChannelPipeline p = ch.pipeline();
+    p.addLast(
+        PipelineNames.BACKPRESSURE,
+        new Backpressure(gateway.unwritableTimeout().toMillis(), stalled));
     p.addLast(
         PipelineNames.HTTP_CODEC,
         new HttpServerCodec(limits.maxInitialLineBytes(), limits.maxHeaderBytes(), 8192));

@@ -6,12 +6,17 @@ package org.presence.gateway.bootstrap;
  * when a connection is upgraded.
  */
 public final class PipelineNames {
+  public static final String BACKPRESSURE = "backpressure";
   public static final String HTTP_CODEC = "http-codec";
   public static final String HTTP_AGGREGATOR = "http-aggregator";
   public static final String HTTP_IDLE = "http-idle";
   public static final String FLOW_CONTROL = "flow-control";
   public static final String HTTP_ROUTER = "http-router";
   public static final String WS_PROTOCOL = "ws-protocol";
+  /** The WebSocket frame decoder, as Netty's handshaker names it. */
+  public static final String WS_DECODER = "wsdecoder";
+  /** What drops a closing WebSocket's frames until the client's close frame. */
+  public static final String CLOSING = "closing";
   public static final String WS_IDLE = "ws-idle";
   public static final String WS_KEEPALIVE = "ws-keepalive";
   public static final String DEVICE_CODEC = "device-codec";

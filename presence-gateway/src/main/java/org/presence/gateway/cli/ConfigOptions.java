@@ -61,6 +61,14 @@ public final class ConfigOptions {
   String logFormat;
 
   @Option(
+      names = "--allow-dev-sign-in-on-public-address",
+      description =
+          "Start even though the passwordless development sign-in is on and --host is not a"
+              + " loopback address (web.dev-sign-in-on-public-address). Anyone who reaches the"
+              + " node can then sign in as anyone.")
+  boolean allowDevSignInOnPublicAddress;
+
+  @Option(
       names = "--set",
       paramLabel = "PATH=VALUE",
       description = "Any setting, for example --set limits.max-frame-bytes=16k. Repeatable.")
@@ -91,6 +99,9 @@ public final class ConfigOptions {
     put(out, "store.redis.url", redisUrl);
     put(out, "node-id", nodeId);
     put(out, "logging.format", logFormat);
+    if (allowDevSignInOnPublicAddress) {
+      out.put("web.dev-sign-in-on-public-address", "true");
+    }
     return out;
   }
 

@@ -121,7 +121,9 @@ public final class ConfigLoader {
             bytes("gateway.write-buffer-low"),
             bytes("gateway.write-buffer-high"),
             duration("gateway.http-idle-timeout"),
-            trustedProxies("gateway.trusted-proxies"));
+            trustedProxies("gateway.trusted-proxies"),
+            positiveDuration("gateway.unwritable-timeout"),
+            positiveDuration("gateway.close-linger"));
     if (gateway.writeBufferLow() >= gateway.writeBufferHigh()) {
       problem("gateway.write-buffer-low", "must be below gateway.write-buffer-high");
     }
@@ -174,10 +176,19 @@ public final class ConfigLoader {
             Math.max(1, positive("store.database.queue")),
             Math.max(1, positive("updates.log-max-per-app")));
 
+    // Development mode (issue 12 item 6): what "auto" turns on for development signing, the
+    // passwordless development sign-in and loopback outbound requests. Only a node that no
+    // identity provider backs and that nobody can reach from another machine qualifies.
+    String jwksUrl = get("identity.jwks-url", config::getString, "");
+    String jwksFile = get("identity.jwks-file", config::getString, "");
+    boolean provider = !jwksUrl.isEmpty() || !jwksFile.isEmpty();
+    boolean loopbackListen = loopbackOnly(gateway.host());
+    boolean development =
+        store.embeddedDatabase() && store.localBus() && !provider && loopbackListen;
     String devSigning = get("identity.dev-signing", config::getString, "auto").toLowerCase(Locale.ROOT);
     boolean dev =
         switch (devSigning) {
-          case "auto" -> store.embeddedDatabase() && store.localBus();
+          case "auto" -> development;
           case "true", "on", "yes" -> true;
           case "false", "off", "no" -> false;
           default -> {
@@ -188,8 +199,8 @@ public final class ConfigLoader {
     IdentityConfig identity =
         new IdentityConfig(
             dev,
-            get("identity.jwks-url", config::getString, ""),
-            get("identity.jwks-file", config::getString, ""),
+            jwksUrl,
+            jwksFile,
             get("identity.issuer", config::getString, ""),
             get("identity.audience", config::getString, "presence"),
             duration("identity.clock-skew"),
@@ -218,7 +229,8 @@ public final class ConfigLoader {
       problem(
           "identity.jwks-url",
           "no way to verify identity tokens: set identity.jwks-url or identity.jwks-file"
-              + " (or identity.dev-signing=true on a development cluster)");
+              + " (or identity.dev-signing=true on a development cluster; auto turns it on only"
+              + " for the embedded store on a loopback gateway.host)");
     }
 
     LoggingConfig.Format format = LoggingConfig.Format.TEXT;
@@ -240,7 +252,7 @@ public final class ConfigLoader {
             positive("apps.max-per-developer"));
     OutboundConfig outbound =
         new OutboundConfig(
-            autoFlag("outbound.allow-loopback", embedded),
+            autoFlag("outbound.allow-loopback", development),
             autoFlag("outbound.allow-private", false),
             autoFlag("outbound.allow-link-local", false),
             positiveDuration("outbound.connect-timeout"),
@@ -253,7 +265,17 @@ public final class ConfigLoader {
         new WebConfig(
             secret,
             positiveDuration("web.session-lifetime"),
-            autoFlag("web.dev-sign-in", dev));
+            autoFlag("web.dev-sign-in", dev && !provider && loopbackListen));
+    if (web.devSignIn()
+        && !loopbackListen
+        && !get("web.dev-sign-in-on-public-address", config::getBoolean, false)) {
+      problem(
+          "web.dev-sign-in",
+          "the passwordless development sign-in is on but gateway.host (" + gateway.host()
+              + ") is not a loopback address, so anyone who reaches the node could sign in as"
+              + " anyone: listen on 127.0.0.1, set web.dev-sign-in=false, or force it with"
+              + " --allow-dev-sign-in-on-public-address (web.dev-sign-in-on-public-address=true)");
+    }
     CachesConfig caches =
         new CachesConfig(cache("caches.api-keys"), cache("caches.grants"));
     DeviceConfig device =
@@ -268,7 +290,8 @@ public final class ConfigLoader {
             nonNegativeDouble("device.handshake-rate"),
             positive("device.handshake-burst"),
             nonNegative("device.max-application-ids"),
-            nonNegative("device.max-message-length"));
+            nonNegative("device.max-message-length"),
+            positive("device.max-devices-per-user"));
     String pushSecret = get("push.secret", config::getString, "");
     if (!pushSecret.isEmpty() && pushSecret.length() < 16) {
       problem("push.secret", "must be empty (endpoint off) or at least 16 characters");
@@ -288,7 +311,10 @@ public final class ConfigLoader {
             positiveDuration("updates.ping-interval"),
             positive("updates.receipts-buffer"),
             socketBuffer("updates.socket-send-buffer"),
-            autoFlag("updates.demo", embedded));
+            autoFlag("updates.demo", embedded),
+            positiveDouble("updates.frame-rate"),
+            positive("updates.frame-burst"),
+            nonNegative("updates.frame-overdraft"));
     if (updates.maxBatch() > 10_000) {
       problem("updates.max-batch", "must be at most 10000");
     }
@@ -348,7 +374,21 @@ public final class ConfigLoader {
         webhooks,
         notifications,
         cluster,
+        grants(),
         admin);
+  }
+
+  private GrantsConfig grants() {
+    GrantsConfig g =
+        new GrantsConfig(
+            positive("grants.max-per-app"),
+            positive("grants.max-per-user"),
+            positiveDouble("grants.rate"),
+            positive("grants.burst"));
+    if (g.maxPerApp() > g.maxPerUser()) {
+      problem("grants.max-per-app", "must not be above grants.max-per-user");
+    }
+    return g;
   }
 
   private NotificationsConfig notifications(LimitsConfig limits) {
@@ -534,6 +574,27 @@ public final class ConfigLoader {
 
   private CachesConfig.Spec cache(String path) {
     return new CachesConfig.Spec(positive(path + ".max-size"), positiveDuration(path + ".ttl"));
+  }
+
+  /**
+   * Whether every address {@code host} names is a loopback address (so that only this machine
+   * can reach a port bound to it). An unknown host is not (and {@link #checkHost} reports it).
+   */
+  static boolean loopbackOnly(String host) {
+    try {
+      InetAddress[] all = InetAddress.getAllByName(host);
+      if (all.length == 0) {
+        return false;
+      }
+      for (InetAddress a : all) {
+        if (!a.isLoopbackAddress()) {
+          return false;
+        }
+      }
+      return true;
+    } catch (UnknownHostException | SecurityException e) {
+      return false;
+    }
   }
 
   private void checkHost(String path, String host) {

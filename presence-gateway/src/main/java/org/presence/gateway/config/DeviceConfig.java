@@ -22,6 +22,9 @@ import java.time.Duration;
  * @param handshakeBurst connect requests one address may make at once
  * @param maxApplicationIds most ids in one {@code application_ids}
  * @param maxMessageLength longest custom status message, in characters (code points)
+ * @param maxDevicesPerUser most devices one user may have connected at once, across the cluster
+ *     (those in their offline grace period count); a connect beyond is refused ({@code
+ *     TOO_MANY_SESSIONS})
  */
 public record DeviceConfig(
     Duration connectTimeout,
@@ -34,7 +37,8 @@ public record DeviceConfig(
     double handshakeRate,
     int handshakeBurst,
     int maxApplicationIds,
-    int maxMessageLength) {
+    int maxMessageLength,
+    int maxDevicesPerUser) {
 
   /** The defaults of {@code presence-defaults.conf}. */
   public static DeviceConfig defaults() {
@@ -49,6 +53,7 @@ public record DeviceConfig(
         20.0,
         100,
         100,
-        140);
+        140,
+        10);
   }
 }

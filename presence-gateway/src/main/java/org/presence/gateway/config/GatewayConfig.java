@@ -16,6 +16,10 @@ import java.util.List;
  * @param httpIdleTimeout an HTTP connection with no request for this long is closed
  * @param trustedProxies addresses and CIDR blocks of the proxies whose {@code X-Forwarded-For} is
  *     believed (validated; empty: nobody's, the client is the TCP peer)
+ * @param unwritableTimeout a connection that stays unwritable (over {@code writeBufferHigh}) this
+ *     long is closed with {@code SLOW_CONSUMER}; its reads are paused meanwhile
+ * @param closeLinger how long a WebSocket the node ends keeps reading (and dropping) what the
+ *     client still sends, after its error and close frames, waiting for the client's close frame
  */
 public record GatewayConfig(
     String host,
@@ -26,7 +30,9 @@ public record GatewayConfig(
     int writeBufferLow,
     int writeBufferHigh,
     Duration httpIdleTimeout,
-    List<String> trustedProxies) {
+    List<String> trustedProxies,
+    Duration unwritableTimeout,
+    Duration closeLinger) {
 
   public GatewayConfig {
     trustedProxies = List.copyOf(trustedProxies);

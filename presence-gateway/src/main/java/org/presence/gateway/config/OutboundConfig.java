@@ -8,8 +8,9 @@ import java.time.Duration;
  * that a developer cannot make the node reach into its own network. Unspecified, multicast and
  * broadcast addresses are always refused.
  *
- * @param allowLoopback allow 127.0.0.0/8 and ::1 (on by default in the embedded default only, so
- *     that the whole flow can be tried on one machine)
+ * @param allowLoopback allow 127.0.0.0/8 and ::1 (on by default only for the embedded store with
+ *     no identity provider on a loopback {@code gateway.host}, so that the whole flow can be tried
+ *     on one machine)
  * @param allowPrivate allow RFC 1918, unique-local (fc00::/7), shared (100.64.0.0/10) and other
  *     non-public ranges
  * @param allowLinkLocal allow 169.254.0.0/16 and fe80::/10 (where cloud metadata services live)

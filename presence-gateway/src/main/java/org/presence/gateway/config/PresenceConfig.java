@@ -25,6 +25,7 @@ import org.presence.store.StoreConfig;
  * @param webhooks webhook calls to applications
  * @param notifications live notifications: the API's limits and the delivery
  * @param cluster node leases and the clean-up after dead nodes
+ * @param grants caps and the rate limit of users' grants
  * @param admin the operator's port ({@code /metrics})
  */
 public record PresenceConfig(
@@ -45,6 +46,7 @@ public record PresenceConfig(
     WebhooksConfig webhooks,
     NotificationsConfig notifications,
     ClusterConfig cluster,
+    GrantsConfig grants,
     AdminConfig admin) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */

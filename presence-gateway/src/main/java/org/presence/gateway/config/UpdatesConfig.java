@@ -30,6 +30,11 @@ import java.time.Duration;
  * @param socketSendBuffer the kernel send buffer of update sockets and streams, in bytes (0: the
  *     kernel's own sizing); with it, what a stalled consumer holds is bounded in the kernel too
  * @param demo whether the node serves the demo application at {@code /demo}
+ * @param frameRate frames per second an update socket's client may send on average (pings
+ *     included, pongs not; from the socket's start)
+ * @param frameBurst frames an update socket's client may send at once (bucket size)
+ * @param frameOverdraft frames beyond the bucket (dropped unanswered) before the socket is closed
+ *     with {@code RATE_LIMIT_EXCEEDED}
  */
 public record UpdatesConfig(
     Duration keyTimeout,
@@ -45,4 +50,7 @@ public record UpdatesConfig(
     Duration pingInterval,
     int receiptsBuffer,
     int socketSendBuffer,
-    boolean demo) {}
+    boolean demo,
+    double frameRate,
+    int frameBurst,
+    int frameOverdraft) {}

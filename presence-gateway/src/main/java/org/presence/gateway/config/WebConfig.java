@@ -10,6 +10,8 @@ import java.time.Duration;
  *     (nodes behind one load balancer must share a configured secret)
  * @param sessionLifetime how long a page session lasts after sign-in
  * @param devSignIn whether the pages offer the development sign-in (type an email, no password);
- *     on by default only where development signing is on
+ *     on by default only where development signing is on, no identity provider is configured and
+ *     the node listens on loopback; forcing it on another address needs {@code
+ *     web.dev-sign-in-on-public-address}
  */
 public record WebConfig(String sessionSecret, Duration sessionLifetime, boolean devSignIn) {}

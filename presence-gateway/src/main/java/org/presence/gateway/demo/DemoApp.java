@@ -22,6 +22,12 @@ public final class DemoApp {
   /** Its name, on the consent page. */
   public static final String NAME = "Presence demo";
 
+  /**
+   * How the demo application names its visitor on the consent page: an application passes its
+   * own name for the user (their login there), never something Presence knows, such as the email.
+   */
+  public static final String USER_STRING = "Demo visitor";
+
   private final AppRepository apps;
   private volatile long id = -1;
 

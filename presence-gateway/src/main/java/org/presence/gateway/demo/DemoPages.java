@@ -113,7 +113,7 @@ public final class DemoPages {
                     "grantUrl",
                     "/" + appId + "/grant?redirect="
                         + URLEncoder.encode(baseUrl.get() + "/demo", StandardCharsets.UTF_8)
-                        + "&id=" + URLEncoder.encode(email, StandardCharsets.UTF_8));
+                        + "&id=" + URLEncoder.encode(DemoApp.USER_STRING, StandardCharsets.UTF_8));
               } else if (!mine.get().grant().enabled()) {
                 m.put("paused", true);
               } else {

@@ -159,12 +159,19 @@ public final class DeviceService implements AutoCloseable {
     return verifier.verify(assertion);
   }
 
-  /** Makes {@code session} the owner of the device, ending the session it replaces (anywhere). */
+  /**
+   * Makes {@code session} the owner of the device, ending the session it replaces (anywhere).
+   * Fails with {@code TOO_MANY_SESSIONS} when the user has {@link DeviceConfig#maxDevicesPerUser()}
+   * other devices connected (on any node), decided atomically by the state store.
+   */
   public CompletionStage<Void> open(String user, String device, UUID session) {
     return state
-        .claim(user, device, session, nodeId, clock.millis())
+        .claim(user, device, session, nodeId, config.maxDevicesPerUser(), clock.millis())
         .thenAccept(
             claim -> {
+              if (claim.full()) {
+                throw new ProtocolException(ErrorCode.TOO_MANY_SESSIONS, null);
+              }
               if (claim.replaced()) {
                 replace(claim);
               }

@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
@@ -15,14 +14,18 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.bootstrap.PipelineNames;
+import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.http.ControlFrames;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.net.ClientAddress;
+import org.presence.gateway.routing.Backpressure;
 import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Ack;
@@ -32,6 +35,7 @@ import org.presence.protocol.device.DeviceMessage.ErrorReply;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.queue.Notification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,9 +52,16 @@ import org.slf4j.LoggerFactory;
  * answer is written. Asynchronous results come back on the channel's event loop and are dropped
  * if the socket closed meanwhile.
  *
+ * <p>Answers leave in request order: while an asynchronous step (a status, a push registration,
+ * an answer to notifications) is pending, later answers (refusals included) wait behind it, and
+ * an error that ends the session goes out only after the answers of the frames accepted before
+ * it. At most {@value #MAX_PENDING} answers wait; reads pause while that many do.
+ *
  * <p>Once the WebSocket handshake is done, this handler removes {@code ws-protocol} (its work is
- * over, and a socket held for days should not keep it) and answers the control frames itself: a
- * ping with a pong, a close with a close (RFC 6455 §5.5).
+ * over, and a socket held for days should not keep it) and answers the control frames itself
+ * through {@link ControlFrames}: a ping with a pong while the socket is writable, a close with a
+ * close (RFC 6455 §5.5). A ping takes a token from the session's bucket, before the connect too
+ * ({@link DeviceSession#onControlFrame}).
  *
  * <p>Live notifications (wiki section 6) reach the socket through {@link #push}, as {@code
  * {"notifications": [...]}} frames; the ids of the last {@value #RECENT_IDS} pushed are kept (from
@@ -61,6 +72,9 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     implements DeviceRegistry.Link, NotificationSink {
   /** Ids of pushed notifications remembered per session, to write each once. */
   static final int RECENT_IDS = 64;
+
+  /** Answers waiting (behind an asynchronous step) before the socket's reads pause. */
+  static final int MAX_PENDING = 32;
 
   private static final Logger LOG = LoggerFactory.getLogger(DeviceSessionHandler.class);
 
@@ -80,6 +94,22 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private String[] recentIds;
   private int[] recentHashes;
   private int recentNext;
+  /** Answers not written yet, in request order; {@code null} while none waits. */
+  private ArrayDeque<Reply> replies;
+  private boolean pausedForReplies;
+
+  /**
+   * One answer in request order: known at once, or when its asynchronous step completes. It is a
+   * frame to send, or the error that ends the session ({@code end} or, from the decoder, {@code
+   * failure}).
+   */
+  private static final class Reply {
+    DeviceMessage message;
+    ErrorCode end;
+    String detail;
+    Throwable failure;
+    boolean ready;
+  }
 
   DeviceSessionHandler(DeviceChannelInstaller node) {
     this.node = node;
@@ -118,18 +148,26 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     lastReadNanos = now;
     pinging = false;
     try {
+      if (frame instanceof PingWebSocketFrame ping) {
+        // Answered while the socket is writable, and it takes a token like any frame, so that
+        // streaming pings costs the client its socket.
+        DeviceSession.Step step = session.onControlFrame(now);
+        if (step == null) {
+          ControlFrames.pong(ctx, ping);
+        } else if (step instanceof DeviceSession.End e) {
+          endAfterReplies(e.code(), e.detail());
+        }
+        return;
+      }
       if (frame instanceof PongWebSocketFrame || frame instanceof ContinuationWebSocketFrame) {
-        // A pong only proves the peer alive. Continuations belong to a fragmented message whose
-        // first frame was already refused.
+        // A pong (the answer to the node's keepalive) only proves the peer alive; it asks for
+        // nothing. Continuations belong to a fragmented message whose first frame was already
+        // refused.
         return;
       }
-      if (frame instanceof PingWebSocketFrame) {
-        ctx.writeAndFlush(new PongWebSocketFrame(frame.content().retain()), ctx.voidPromise());
-        return;
-      }
-      if (frame instanceof CloseWebSocketFrame) {
+      if (frame instanceof CloseWebSocketFrame close) {
         // The client is leaving: echo its close (its status code) and close the socket.
-        ctx.writeAndFlush(frame.retainedDuplicate()).addListener(ChannelFutureListener.CLOSE);
+        ControlFrames.echoClose(ctx, close);
         return;
       }
       node.framesIn().inc();
@@ -159,6 +197,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   private void perform(DeviceSession.Step step) {
     if (step instanceof DeviceSession.Apply a) {
+      Reply reply = expect();
       node.service()
           .status(
               session.user(),
@@ -167,32 +206,35 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
               a.status(),
               a.message(),
               a.applicationIds())
-          .whenCompleteAsync((v, e) -> answered(e), ctx.executor());
+          .whenCompleteAsync((v, e) -> answered(reply, e), ctx.executor());
     } else if (step instanceof DeviceSession.Refuse r) {
       refuse(r.code(), r.detail());
     } else if (step instanceof DeviceSession.End e) {
-      node.disconnector().close(ctx.channel(), e.code(), e.detail());
+      endAfterReplies(e.code(), e.detail());
     } else if (step instanceof DeviceSession.Authenticate a) {
       authenticate(a.connect());
     } else if (step instanceof DeviceSession.Answer a) {
+      Reply reply = expect();
       node.notifications()
           .answered(session.user(), a.ids(), a.acted())
-          .whenCompleteAsync((unknown, e) -> answeredNotifications(unknown, e), ctx.executor());
+          .whenCompleteAsync(
+              (unknown, e) -> answeredNotifications(reply, unknown, e), ctx.executor());
     } else if (step instanceof DeviceSession.Register r) {
       if (DeviceService.isAnonymous(session.device())) {
         refuse(ErrorCode.MISSING_FIELD, "device (in the connect request)");
         return;
       }
+      Reply reply = expect();
       node.service()
           .registerPush(session.user(), session.device(), session.applicationIds(), r.presenceId())
-          .whenCompleteAsync((v, e) -> answered(e), ctx.executor());
+          .whenCompleteAsync((v, e) -> answered(reply, e), ctx.executor());
     }
   }
 
   private void authenticate(Connect connect) {
     Channel ch = ctx.channel();
     // No frame is read until the session is open or refused.
-    ch.config().setAutoRead(false);
+    Backpressure.pause(ch, Backpressure.BUSY);
     node.service()
         .authenticate(connect.assertion(), ClientAddress.of(ch))
         .whenCompleteAsync((identity, e) -> authenticated(connect, identity, e), ctx.executor());
@@ -206,7 +248,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       end(e);
       return;
     }
-    UUID id = UUID.randomUUID();
+    UUID id = SecureRandoms.uuid();
     String user = identity.subject();
     String device =
         connect.device() != null ? connect.device() : DeviceService.anonymousDevice(id);
@@ -231,37 +273,116 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     cancelConnectTimer();
     node.registry().add(id, this);
     send(new Connected(id));
-    ctx.channel().config().setAutoRead(true);
+    Backpressure.resume(ctx.channel(), Backpressure.BUSY);
     // After the registry knows the session: an item stored from now on wakes it, an item stored
     // before is in what opened() reads.
     node.notifications().opened(this);
   }
 
-  private void answeredNotifications(List<String> unknown, Throwable e) {
+  private void answeredNotifications(Reply reply, List<String> unknown, Throwable e) {
     if (e == null && !unknown.isEmpty()) {
-      if (ctx.channel().isActive() && session.state() == DeviceSession.State.OPEN) {
-        refuse(ErrorCode.UNKNOWN_NOTIFICATION, String.join(", ", unknown));
-      }
+      node.metrics().error(ErrorCode.UNKNOWN_NOTIFICATION);
+      reply.message = ErrorReply.of(ErrorCode.UNKNOWN_NOTIFICATION, String.join(", ", unknown));
+      reply.ready = true;
+      writeReplies();
       return;
     }
-    answered(e);
+    answered(reply, e);
   }
 
-  /** Answers an asynchronous step: an ack, or the error it failed with. */
-  private void answered(Throwable e) {
-    if (!ctx.channel().isActive() || session.state() != DeviceSession.State.OPEN) {
-      return;
-    }
+  /**
+   * Fills in the answer of an asynchronous step (an ack, or the error it failed with) and writes
+   * the answers that are due. It is written even when the session ended meanwhile (by a later
+   * frame of the client): its error goes out after it.
+   */
+  private void answered(Reply reply, Throwable e) {
     if (e == null) {
-      send(Ack.INSTANCE);
+      reply.message = Ack.INSTANCE;
+    } else {
+      ProtocolException pe = protocolException(e);
+      if (pe.code().sessionLost()) {
+        reply.end = pe.code();
+        reply.detail = pe.detail();
+      } else {
+        node.metrics().error(pe.code());
+        reply.message = ErrorReply.of(pe.code(), pe.detail());
+      }
+    }
+    reply.ready = true;
+    writeReplies();
+  }
+
+  /** A place in the answer order for an asynchronous step. */
+  private Reply expect() {
+    if (replies == null) {
+      replies = new ArrayDeque<>(4);
+    }
+    Reply reply = new Reply();
+    replies.add(reply);
+    if (replies.size() >= MAX_PENDING && !pausedForReplies) {
+      pausedForReplies = true;
+      Backpressure.pause(ctx.channel(), Backpressure.PENDING);
+    }
+    return reply;
+  }
+
+  /** Writes the answers that are due, in order, up to the first still pending. */
+  private void writeReplies() {
+    if (replies == null) {
       return;
     }
-    ProtocolException pe = protocolException(e);
-    if (pe.code().sessionLost()) {
-      node.disconnector().close(ctx.channel(), pe.code(), pe.detail());
-    } else {
-      refuse(pe.code(), pe.detail());
+    Channel ch = ctx.channel();
+    if (!ch.isActive() || Disconnector.closing(ch)) {
+      // Ended otherwise meanwhile (replaced, keepalive, drain): no answer is due any more.
+      replies = null;
+      return;
     }
+    while (!replies.isEmpty() && replies.peek().ready) {
+      Reply r = replies.poll();
+      if (r.end != null || r.failure != null) {
+        replies = null;
+        if (r.failure != null) {
+          node.exceptions().exceptionCaught(ctx, r.failure);
+        } else {
+          node.disconnector().close(ch, r.end, r.detail);
+        }
+        return;
+      }
+      send(r.message);
+    }
+    if (replies.isEmpty()) {
+      replies = null;
+    }
+    if (pausedForReplies && (replies == null || replies.size() < MAX_PENDING)) {
+      pausedForReplies = false;
+      Backpressure.resume(ch, Backpressure.PENDING);
+    }
+  }
+
+  /** Answers now, or after the answers still pending. */
+  private void reply(DeviceMessage message) {
+    if (replies == null) {
+      send(message);
+      return;
+    }
+    Reply r = new Reply();
+    r.message = message;
+    r.ready = true;
+    replies.add(r);
+  }
+
+  /** Ends the session with {@code code} once the answers still pending are written. */
+  private void endAfterReplies(ErrorCode code, String detail) {
+    session.closed();
+    if (replies == null) {
+      node.disconnector().close(ctx.channel(), code, detail);
+      return;
+    }
+    Reply r = new Reply();
+    r.end = code;
+    r.detail = detail;
+    r.ready = true;
+    replies.add(r);
   }
 
   private void end(Throwable e) {
@@ -285,16 +406,15 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   private void refuse(ErrorCode code, String detail) {
     node.metrics().error(code);
-    send(ErrorReply.of(code, detail));
+    reply(ErrorReply.of(code, detail));
   }
 
+  /**
+   * Writes an answer. Unlike pushed notifications it is written even when the socket is not
+   * writable: its reads are paused then ({@link Backpressure}), so answers are bounded by what was
+   * read before, and a socket that stays unwritable is closed with {@code SLOW_CONSUMER}.
+   */
   private void send(DeviceMessage message) {
-    Channel ch = ctx.channel();
-    if (!ch.isWritable()) {
-      // The client sends but does not read what we answer.
-      node.disconnector().close(ch, ErrorCode.SLOW_CONSUMER, null);
-      return;
-    }
     ByteBuf buf = ctx.alloc().buffer(message instanceof Ack ? 16 : 64);
     try {
       DeviceCodec.encode(message, buf);
@@ -321,16 +441,31 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
   }
 
-  /** The pipeline's last handler: failures go where the {@code exception} tail would send them. */
+  /**
+   * The pipeline's last handler: failures go where the {@code exception} tail would send them,
+   * after the answers still pending (a broken frame ends the session after the frames accepted
+   * before it are answered; the decoder drops what follows meanwhile).
+   */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    node.exceptions().exceptionCaught(ctx, cause);
+    if (replies == null || cause instanceof java.io.IOException) {
+      node.exceptions().exceptionCaught(ctx, cause);
+      return;
+    }
+    session.closed();
+    Reply r = new Reply();
+    r.failure = cause;
+    r.ready = true;
+    replies.add(r);
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelConnectTimer();
-    if (session.closed() == DeviceSession.State.OPEN) {
+    replies = null;
+    session.closed();
+    // Opened once (whether it ended by the client, an error or the node): its device goes.
+    if (session.sessionId() != null) {
       node.registry().remove(session.sessionId(), this);
       node.service().closed(session.user(), session.device(), session.sessionId());
     }

@@ -28,6 +28,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.routing.Backpressure;
 import org.presence.gateway.routing.Connections;
 import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.error.ErrorCode;
@@ -243,7 +244,7 @@ public final class HttpExchange {
             Connections.busy(ctx.channel(), false);
             // Reads were paused while this request was answered: one request at a time per
             // connection keeps pipelined answers in order.
-            ctx.channel().config().setAutoRead(true);
+            Backpressure.resume(ctx.channel(), Backpressure.BUSY);
           });
     }
   }

@@ -22,6 +22,7 @@ import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.net.ClientAddress;
 import org.presence.gateway.net.TrustedProxies;
+import org.presence.gateway.routing.Backpressure;
 import org.presence.gateway.routing.Connections;
 import org.presence.protocol.error.ErrorCode;
 import org.slf4j.Logger;
@@ -137,7 +138,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private void route(ChannelHandlerContext ctx, FullHttpRequest request) {
     metrics.framesIn(Connections.Kind.HTTP.label()).inc();
     Connections.busy(ctx.channel(), true);
-    ctx.channel().config().setAutoRead(false);
+    Backpressure.pause(ctx.channel(), Backpressure.BUSY);
     QueryStringDecoder uri = new QueryStringDecoder(request.uri());
     HttpExchange exchange =
         new HttpExchange(ctx, request, uri, java.util.Map.of(), metrics, connections);
@@ -228,7 +229,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     p.remove(this);
     Connections.busy(ctx.channel(), false);
     ctx.fireChannelRead(request.retain());
-    ctx.channel().config().setAutoRead(true);
+    Backpressure.resume(ctx.channel(), Backpressure.BUSY);
   }
 
   private static java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> closeAfter() {

@@ -4,13 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.presence.store.queue.NotificationQueues;
 
 /**
- * Stores batches of notifications, several batches per store call: batches that arrive while
- * {@code maxInFlight} calls are running wait and go together in the next {@link
+ * Stores batches of notifications, several batches per store call ({@link CallBatcher}): batches
+ * that arrive while {@code maxInFlight} calls are running go together in the next {@link
  * NotificationQueues#enqueueAll} (up to about {@code maxEntries} items), so under load the store
  * commits fewer, larger transactions (one Lua script in Redis), and a lone batch is stored at once.
  * Each batch still completes only once its items are stored; a store call that fails fails every
@@ -21,75 +19,64 @@ final class Enqueuer {
       List<NotificationQueues.Entry> entries,
       CompletableFuture<List<NotificationQueues.Enqueued>> done) {}
 
-  private final NotificationQueues queues;
-  private final int maxEntries;
-  private final int maxInFlight;
-  private final ConcurrentLinkedQueue<Request> waiting = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger inFlight = new AtomicInteger();
+  /** Counts items, not batches: a call takes batches until it holds {@code maxEntries} items. */
+  private static final class Items implements CallBatcher.Budget<Request> {
+    private final int max;
+    private int taken;
+
+    Items(int max) {
+      this.max = max;
+    }
+
+    @Override
+    public boolean full() {
+      return taken >= max;
+    }
+
+    @Override
+    public void add(Request r) {
+      taken += r.entries().size();
+    }
+  }
+
+  private final CallBatcher<Request, List<NotificationQueues.Enqueued>> batcher;
 
   Enqueuer(NotificationQueues queues, int maxEntries, int maxInFlight) {
-    this.queues = queues;
-    this.maxEntries = maxEntries;
-    this.maxInFlight = maxInFlight;
+    this.batcher =
+        new CallBatcher<>(
+            maxInFlight,
+            () -> new Items(maxEntries),
+            new CallBatcher.Call<>() {
+              @Override
+              public CompletionStage<List<NotificationQueues.Enqueued>> start(List<Request> batch) {
+                List<NotificationQueues.Entry> all = new ArrayList<>();
+                for (Request r : batch) {
+                  all.addAll(r.entries());
+                }
+                return queues.enqueueAll(all);
+              }
+
+              @Override
+              public void finish(
+                  List<Request> batch, List<NotificationQueues.Enqueued> results, Throwable e) {
+                int from = 0;
+                for (Request r : batch) {
+                  int to = from + r.entries().size();
+                  if (e != null) {
+                    r.done().completeExceptionally(e);
+                  } else {
+                    r.done().complete(List.copyOf(results.subList(from, to)));
+                  }
+                  from = to;
+                }
+              }
+            });
   }
 
   /** Stores {@code entries}; completes with one result each, in order, once they are stored. */
   CompletionStage<List<NotificationQueues.Enqueued>> enqueue(List<NotificationQueues.Entry> entries) {
     CompletableFuture<List<NotificationQueues.Enqueued>> done = new CompletableFuture<>();
-    waiting.add(new Request(entries, done));
-    drain();
+    batcher.submit(new Request(entries, done));
     return done;
-  }
-
-  private void drain() {
-    while (!waiting.isEmpty()) {
-      int n = inFlight.get();
-      if (n >= maxInFlight) {
-        return;
-      }
-      if (!inFlight.compareAndSet(n, n + 1)) {
-        continue;
-      }
-      List<Request> batch = new ArrayList<>();
-      int entries = 0;
-      Request r;
-      while (entries < maxEntries && (r = waiting.poll()) != null) {
-        batch.add(r);
-        entries += r.entries().size();
-      }
-      if (batch.isEmpty()) {
-        inFlight.decrementAndGet();
-        continue;
-      }
-      run(batch, entries);
-    }
-  }
-
-  private void run(List<Request> batch, int size) {
-    List<NotificationQueues.Entry> all = new ArrayList<>(size);
-    for (Request r : batch) {
-      all.addAll(r.entries());
-    }
-    CompletionStage<List<NotificationQueues.Enqueued>> call;
-    try {
-      call = queues.enqueueAll(all);
-    } catch (RuntimeException e) {
-      call = CompletableFuture.failedFuture(e);
-    }
-    call.whenComplete(
-        (results, e) -> {
-          inFlight.decrementAndGet();
-          int from = 0;
-          for (Request r : batch) {
-            int to = from + r.entries().size();
-            if (e != null) {
-              r.done().completeExceptionally(e);
-            } else {
-              r.done().complete(List.copyOf(results.subList(from, to)));
-            }
-            from = to;
-          }
-          drain();
-        });
   }
 }

@@ -8,30 +8,82 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.presence.store.queue.Notification;
 import org.presence.store.queue.NotificationQueues;
 
 /**
- * Removes delivered notifications from their queues, many users per store call: requests that
- * arrive while {@code maxInFlight} calls are running wait and go together in the next {@link
- * NotificationQueues#removeAll} (up to {@code maxUsers} users), so the store sees fewer, larger
- * transactions exactly when deliveries are many, and a lone delivery is removed at once.
+ * Removes delivered notifications from their queues, many users per store call ({@link
+ * CallBatcher}): requests that arrive while {@code maxInFlight} calls are running go together in
+ * the next {@link NotificationQueues#removeAll} (up to {@code maxUsers} users), so the store sees
+ * fewer, larger transactions exactly when deliveries are many, and a lone delivery is removed at
+ * once.
  */
 final class Remover {
-  private record Request(String user, Map<Long, List<String>> ids, CompletableFuture<List<Notification>> done) {}
+  private record Request(
+      String user, Map<Long, List<String>> ids, CompletableFuture<List<Notification>> done) {}
 
-  private final NotificationQueues queues;
-  private final int maxUsers;
-  private final int maxInFlight;
-  private final ConcurrentLinkedQueue<Request> waiting = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger inFlight = new AtomicInteger();
+  /** Counts distinct users: a call takes requests until it names {@code maxUsers} users. */
+  private static final class Users implements CallBatcher.Budget<Request> {
+    private final int max;
+    private final Set<String> users = new HashSet<>();
+
+    Users(int max) {
+      this.max = max;
+    }
+
+    @Override
+    public boolean full() {
+      return users.size() >= max;
+    }
+
+    @Override
+    public void add(Request r) {
+      users.add(r.user());
+    }
+  }
+
+  private final CallBatcher<Request, Map<String, List<Notification>>> batcher;
 
   Remover(NotificationQueues queues, int maxUsers, int maxInFlight) {
-    this.queues = queues;
-    this.maxUsers = maxUsers;
-    this.maxInFlight = maxInFlight;
+    this.batcher =
+        new CallBatcher<>(
+            maxInFlight,
+            () -> new Users(maxUsers),
+            new CallBatcher.Call<>() {
+              @Override
+              public CompletionStage<Map<String, List<Notification>>> start(List<Request> batch) {
+                Map<String, Map<Long, List<String>>> merged = new HashMap<>();
+                for (Request r : batch) {
+                  Map<Long, List<String>> m = merged.computeIfAbsent(r.user(), u -> new HashMap<>());
+                  r.ids()
+                      .forEach(
+                          (app, ids) -> m.computeIfAbsent(app, a -> new ArrayList<>()).addAll(ids));
+                }
+                return queues.removeAll(merged);
+              }
+
+              @Override
+              public void finish(
+                  List<Request> batch, Map<String, List<Notification>> removed, Throwable e) {
+                // Two sessions of one user may ask for the same item: it was removed once, and
+                // goes to the first request only, so that its receipt is sent once.
+                Set<String> given = new HashSet<>();
+                for (Request r : batch) {
+                  if (e != null) {
+                    r.done().completeExceptionally(e);
+                    continue;
+                  }
+                  List<Notification> mine = new ArrayList<>();
+                  for (Notification n : removed.getOrDefault(r.user(), List.of())) {
+                    List<String> asked = r.ids().get(n.appId());
+                    if (asked != null && asked.contains(n.id()) && given.add(n.id())) {
+                      mine.add(n);
+                    }
+                  }
+                  r.done().complete(mine);
+                }
+              }
+            });
   }
 
   /** Removes {@code items} from {@code user}'s queues; completes with those actually removed. */
@@ -41,68 +93,7 @@ final class Remover {
       ids.computeIfAbsent(n.appId(), a -> new ArrayList<>()).add(n.id());
     }
     CompletableFuture<List<Notification>> done = new CompletableFuture<>();
-    waiting.add(new Request(user, ids, done));
-    drain();
+    batcher.submit(new Request(user, ids, done));
     return done;
-  }
-
-  private void drain() {
-    while (!waiting.isEmpty()) {
-      int n = inFlight.get();
-      if (n >= maxInFlight) {
-        return;
-      }
-      if (!inFlight.compareAndSet(n, n + 1)) {
-        continue;
-      }
-      List<Request> batch = new ArrayList<>();
-      Set<String> users = new HashSet<>();
-      Request r;
-      while (users.size() < maxUsers && (r = waiting.poll()) != null) {
-        batch.add(r);
-        users.add(r.user());
-      }
-      if (batch.isEmpty()) {
-        inFlight.decrementAndGet();
-        continue;
-      }
-      run(batch);
-    }
-  }
-
-  private void run(List<Request> batch) {
-    Map<String, Map<Long, List<String>>> merged = new HashMap<>();
-    for (Request r : batch) {
-      Map<Long, List<String>> m = merged.computeIfAbsent(r.user(), u -> new HashMap<>());
-      r.ids().forEach((app, ids) -> m.computeIfAbsent(app, a -> new ArrayList<>()).addAll(ids));
-    }
-    CompletionStage<Map<String, List<Notification>>> call;
-    try {
-      call = queues.removeAll(merged);
-    } catch (RuntimeException e) {
-      call = CompletableFuture.failedFuture(e);
-    }
-    call.whenComplete(
-        (removed, e) -> {
-          inFlight.decrementAndGet();
-          // Two sessions of one user may ask for the same item: it was removed once, and goes to
-          // the first request only, so that its receipt is sent once.
-          Set<String> given = new HashSet<>();
-          for (Request r : batch) {
-            if (e != null) {
-              r.done().completeExceptionally(e);
-              continue;
-            }
-            List<Notification> mine = new ArrayList<>();
-            for (Notification n : removed.getOrDefault(r.user(), List.of())) {
-              List<String> asked = r.ids().get(n.appId());
-              if (asked != null && asked.contains(n.id()) && given.add(n.id())) {
-                mine.add(n);
-              }
-            }
-            r.done().complete(mine);
-          }
-          drain();
-        });
   }
 }

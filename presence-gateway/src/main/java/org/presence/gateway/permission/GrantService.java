@@ -13,6 +13,8 @@ import org.presence.gateway.app.AppCache;
 import org.presence.gateway.app.AppFields;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
+import org.presence.gateway.config.GrantsConfig;
+import org.presence.gateway.http.RetryLaterException;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.store.app.Application;
@@ -37,6 +39,13 @@ import org.presence.store.permission.PuidState;
  *   <li>invalidated ({@code grants:<sub>}) on every node after each grant, pause, resume and
  *       revoke of that user.
  * </ul>
+ *
+ * <p>Limits (issue 12 item 5), since every grant is one more PUID that each presence change of
+ * the user reaches: a user holds at most {@code grants.max-per-app} live grants for one
+ * application and {@code grants.max-per-user} in all ({@code TOO_MANY_GRANTS}, checked by the
+ * repository under a per-user lock, so across nodes), and makes at most {@code grants.rate} grant
+ * requests per second on a node, {@code grants.burst} at once ({@code GRANT_RATE_LIMITED}, before
+ * any database work).
  */
 public final class GrantService {
   /** Invalidation kind. */
@@ -91,12 +100,20 @@ public final class GrantService {
   private final AppCache apps;
   private final Invalidations invalidations;
   private final AsyncLoadingCache<String, List<Grant>> enabled;
+  private final GrantRepository.Limits limits;
+  private final GrantRateLimiter limiter;
 
   public GrantService(
-      GrantRepository grants, AppCache apps, Invalidations invalidations, CachesConfig.Spec spec) {
+      GrantRepository grants,
+      AppCache apps,
+      Invalidations invalidations,
+      CachesConfig.Spec spec,
+      GrantsConfig config) {
     this.grants = grants;
     this.apps = apps;
     this.invalidations = invalidations;
+    this.limits = new GrantRepository.Limits(config.maxPerApp(), config.maxPerUser());
+    this.limiter = new GrantRateLimiter(config.rate(), config.burst(), spec.maxSize());
     this.enabled =
         Caffeine.newBuilder()
             .maximumSize(spec.maxSize())
@@ -124,7 +141,8 @@ public final class GrantService {
 
   /**
    * Grants {@code appId} the presence of {@code user} as {@code userString}: the PUID of the
-   * existing grant for the same three, or a new one.
+   * existing grant for the same three, or a new one within the caps. Each call takes a token of
+   * the user's rate limit.
    */
   public CompletionStage<Grant> grant(String user, long appId, String userString) {
     String str;
@@ -133,8 +151,13 @@ public final class GrantService {
     } catch (ProtocolException e) {
       return CompletableFuture.failedFuture(e);
     }
+    long wait = limiter.take(user);
+    if (wait > 0) {
+      return CompletableFuture.failedFuture(
+          new RetryLaterException(ErrorCode.GRANT_RATE_LIMITED, wait));
+    }
     return activeApp(appId)
-        .thenCompose(app -> grants.grant(user, appId, str))
+        .thenCompose(app -> grants.grant(user, appId, str, limits))
         .thenCompose(g -> changed(user, g, Change.GRANTED));
   }
 

@@ -16,9 +16,11 @@ import org.presence.gateway.routing.Connections;
  * ws://<node>.presence.mozilla.com/<appid>}): after the upgrade the pipeline is
  *
  * <pre>
- * wsdecoder → wsencoder → ws-protocol → app-session → exception
+ * backpressure → wsencoder → wsdecoder → app-session → exception
  * </pre>
  *
+ * ({@code ws-protocol} leaves once the handshake is done; {@link UpdateSessionHandler} answers the
+ * control frames.)
  * It holds what every {@link UpdateSessionHandler} of the node shares.
  */
 final class UpdateChannelInstaller implements WebSocketEndpoint {

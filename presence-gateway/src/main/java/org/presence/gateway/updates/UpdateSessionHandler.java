@@ -6,14 +6,20 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import org.presence.gateway.bootstrap.PipelineNames;
+import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.http.ControlFrames;
+import org.presence.gateway.routing.Backpressure;
 import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.KeyFrame;
@@ -29,6 +35,13 @@ import org.slf4j.LoggerFactory;
  * resume the consumer. The channel is one-way after the key frame: a later data frame is answered
  * with {@code ALREADY_CONNECTED} (when the socket is writable) and otherwise ignored. A silent
  * socket is pinged and closed when it stays silent ({@code PING_TIMEOUT}).
+ *
+ * <p>Once the handshake is done, {@code ws-protocol} leaves the pipeline and this handler answers
+ * the control frames through {@link ControlFrames} (a ping with a pong while the socket is
+ * writable, a close with a close). Every frame the client sends but pongs (answers to the node's
+ * pings), pings included and from the socket's start, takes a token from a small bucket ({@code updates.frame-burst} tokens,
+ * {@code updates.frame-rate} more per second): a frame beyond it is dropped unanswered, and
+ * {@code updates.frame-overdraft} more close the socket with {@code RATE_LIMIT_EXCEEDED}.
  */
 final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
     implements UpdateConsumer.Sink {
@@ -51,6 +64,8 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
   private boolean pinged;
   private AppUpdates.Admission admission;
   private UpdateConsumer consumer;
+  private double tokens;
+  private long refilledAt;
 
   UpdateSessionHandler(UpdateChannelInstaller node, String appIdText) {
     this.node = node;
@@ -61,6 +76,8 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     lastReadNanos = System.nanoTime();
+    refilledAt = lastReadNanos;
+    tokens = node.config().frameBurst();
     keyTimer =
         ctx.executor()
             .schedule(
@@ -76,15 +93,38 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
   }
 
   @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete
+        && ctx.pipeline().get(PipelineNames.WS_PROTOCOL) != null) {
+      // Its work is done; control frames are answered here from now on.
+      ctx.pipeline().remove(PipelineNames.WS_PROTOCOL);
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
+  @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof WebSocketFrame frame)) {
       ctx.fireChannelRead(msg);
       return;
     }
     try {
-      lastReadNanos = System.nanoTime();
+      long now = System.nanoTime();
+      lastReadNanos = now;
       pinged = false;
+      if (frame instanceof CloseWebSocketFrame close) {
+        ControlFrames.echoClose(ctx, close);
+        return;
+      }
       if (frame instanceof PongWebSocketFrame) {
+        // The answer to the node's keepalive: it only proves the peer alive.
+        return;
+      }
+      if (state == State.CLOSED || !take(now)) {
+        return;
+      }
+      if (frame instanceof PingWebSocketFrame ping) {
+        ControlFrames.pong(ctx, ping);
         return;
       }
       node.framesIn().inc();
@@ -120,10 +160,31 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
     }
     state = State.AUTHENTICATING;
     Channel ch = ctx.channel();
-    ch.config().setAutoRead(false);
+    Backpressure.pause(ch, Backpressure.BUSY);
     node.updates()
         .admit(appId, key.key(), key.since())
         .whenCompleteAsync(this::admitted, ctx.executor());
+  }
+
+  /**
+   * Takes a token for a frame arriving at {@code nanos}; false when the frame is beyond the
+   * bucket (drop it). Past the overdraft the socket is closed.
+   */
+  private boolean take(long nanos) {
+    UpdatesConfig limits = node.config();
+    double refill = (nanos - refilledAt) * limits.frameRate() / 1e9;
+    if (refill > 0) {
+      tokens = Math.min(limits.frameBurst(), tokens + refill);
+      refilledAt = nanos;
+    }
+    tokens -= 1;
+    if (tokens >= 0) {
+      return true;
+    }
+    if (tokens < -limits.frameOverdraft()) {
+      close(ErrorCode.RATE_LIMIT_EXCEEDED, null);
+    }
+    return false;
   }
 
   static long parseAppId(String text) {
@@ -155,7 +216,7 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
     send(ok);
     flush();
     consumer = a.start(this, null);
-    ctx.channel().config().setAutoRead(true);
+    Backpressure.resume(ctx.channel(), Backpressure.BUSY);
   }
 
   private ProtocolException protocolException(Throwable t) {

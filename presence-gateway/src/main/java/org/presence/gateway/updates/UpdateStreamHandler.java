@@ -29,6 +29,7 @@ import org.presence.gateway.config.UpdatesConfig;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpHandler;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.routing.Backpressure;
 import org.presence.gateway.routing.Connections;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.error.ErrorCode;
@@ -160,7 +161,7 @@ final class UpdateStreamHandler implements HttpHandler {
     connections.upgraded(ch, Connections.Kind.STREAM, c -> session.end());
     Connections.busy(ch, false);
     session.consumer = a.start(session, puids);
-    ch.config().setAutoRead(true);
+    Backpressure.resume(ch, Backpressure.BUSY);
   }
 
   /** The stream's handler in place of the router, and its consumer's sink. */

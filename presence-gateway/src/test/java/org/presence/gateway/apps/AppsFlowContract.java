@@ -100,6 +100,15 @@ public abstract class AppsFlowContract {
     }
   }
 
+  /** The consent section of a consent page (the header names the signed-in user). */
+  protected static String consentSection(String page) {
+    int from = page.indexOf("<section class=\"consent\"");
+    int to = page.indexOf("</section>", from);
+    assertThat(from).as(page).isNotNegative();
+    assertThat(to).as(page).isPositive();
+    return page.substring(from, to);
+  }
+
   /** Registers, verifies and activates an application through the API; returns id and key. */
   protected long[] activeApp(ApiClient dev, String name, String[] keyOut) {
     HttpResponse<String> created =
@@ -359,6 +368,14 @@ public abstract class AppsFlowContract {
         .contains("<strong id=\"consent-app\">BeerChat</strong>")
         .contains(site.domain())
         .contains("<strong id=\"consent-user\">Fred</strong>");
+    // The user sees the name the application passed, and that the application never learns who
+    // they are (issue 12 item 12): nothing of the consent itself names their email.
+    String consentText = consentSection(consent.body());
+    assertThat(consentText)
+        .contains("You appear as <strong id=\"consent-user\">Fred</strong> to BeerChat")
+        .contains("BeerChat never learns your email address")
+        .doesNotContain(mail("marge"))
+        .doesNotContain("will appear as");
     assertThat(consent.headers().firstValue("Content-Security-Policy").orElseThrow())
         .contains("frame-ancestors 'none'")
         .contains("form-action 'self' http://127.0.0.1:" + site.port());

@@ -157,6 +157,34 @@ class PresenceCliTest {
   }
 
   @Test
+  void devSignInOnAPublicAddress_isRefusedAtStart_unlessForcedByItsFlag() {
+    Run refused =
+        run(
+            Map.of(),
+            "serve",
+            "--host", "0.0.0.0",
+            "--data-dir", dataDir.toString(),
+            "--set", "identity.dev-signing=true",
+            "--set", "web.dev-sign-in=true");
+    assertThat(refused.code()).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(refused.err().lines()).singleElement().asString()
+        .startsWith("presence: web.dev-sign-in: ");
+    // The flag forces it (dev-token loads the same configuration without binding a port).
+    Run forced =
+        run(
+            Map.of(),
+            "dev-token",
+            "--email", "a@b.c",
+            "--host", "0.0.0.0",
+            "--allow-dev-sign-in-on-public-address",
+            "--data-dir", dataDir.toString(),
+            "--set", "identity.dev-signing=true",
+            "--set", "web.dev-sign-in=true");
+    assertThat(forced.code()).as(forced.err()).isZero();
+    assertThat(forced.out()).isNotBlank();
+  }
+
+  @Test
   void unknownCommand_isAUsageError() {
     assertThat(run(Map.of(), "frobnicate").code()).isEqualTo(PresenceCli.EXIT_USAGE);
   }

@@ -33,6 +33,7 @@ class ConfigLoaderTest {
     Files.writeString(
         file,
         "presence.gateway.port = 1111\npresence.gateway.host = \"0.0.0.0\"\n"
+            + "presence.identity.dev-signing = true\n"
             + "presence.node-id = from-file\npresence.limits.max-frame-bytes = 4k\n");
     Map<String, String> env =
         Map.of(
@@ -106,6 +107,107 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_auto_developmentModeOnlyOnLoopbackWithoutAnIdentityProvider() throws Exception {
+    for (String host : List.of("127.0.0.1", "localhost", "127.0.0.5")) {
+      PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of("gateway.host", host));
+      assertThat(c.identity().devSigning()).as(host).isTrue();
+      assertThat(c.web().devSignIn()).as(host).isTrue();
+      assertThat(c.outbound().allowLoopback()).as(host).isTrue();
+    }
+    // The embedded store with an identity provider: development mode is off (issue 12 item 6).
+    Path jwks = dir.resolve("provider.json");
+    Files.writeString(jwks, "{\"keys\":[]}");
+    for (Map<String, String> provider :
+        List.of(
+            Map.of("identity.jwks-file", jwks.toString()),
+            Map.of("identity.jwks-url", "https://accounts.example.com/jwks.json"))) {
+      PresenceConfig c = ConfigLoader.load(null, Map.of(), provider);
+      assertThat(c.embedded()).isTrue();
+      assertThat(c.identity().devSigning()).as("%s", provider).isFalse();
+      assertThat(c.web().devSignIn()).as("%s", provider).isFalse();
+      assertThat(c.outbound().allowLoopback()).as("%s", provider).isFalse();
+    }
+    // Development signing forced next to a provider still gets no passwordless sign-in.
+    PresenceConfig forced =
+        ConfigLoader.load(
+            null,
+            Map.of(),
+            Map.of("identity.jwks-file", jwks.toString(), "identity.dev-signing", "true"));
+    assertThat(forced.identity().devSigning()).isTrue();
+    assertThat(forced.web().devSignIn()).isFalse();
+  }
+
+  @Test
+  void load_grants_documentedDefaultsAndBadValuesNamed() {
+    PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(c.grants()).isEqualTo(new GrantsConfig(10, 100, 0.2, 20));
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    Map.of(
+                        "grants.max-per-app", "200",
+                        "grants.rate", "0",
+                        "grants.burst", "-1")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .anyMatch(p -> p.startsWith("grants.max-per-app: "))
+                    .anyMatch(p -> p.startsWith("grants.rate: "))
+                    .anyMatch(p -> p.startsWith("grants.burst: ")));
+  }
+
+  @Test
+  void load_embeddedOnANonLoopbackAddress_hasNoDevelopmentModeAndNeedsAKeySource() {
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("gateway.host", "0.0.0.0")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .singleElement()
+                    .asString()
+                    .startsWith("identity.jwks-url: ")
+                    .contains("loopback"));
+    PresenceConfig dev =
+        ConfigLoader.load(
+            null, Map.of(), Map.of("gateway.host", "0.0.0.0", "identity.dev-signing", "true"));
+    assertThat(dev.identity().devSigning()).isTrue();
+    assertThat(dev.web().devSignIn()).isFalse();
+    assertThat(dev.outbound().allowLoopback()).isFalse();
+  }
+
+  @Test
+  void load_devSignInOnANonLoopbackAddress_isRefusedUnlessForced() {
+    Map<String, String> flags =
+        Map.of(
+            "gateway.host", "0.0.0.0",
+            "identity.dev-signing", "true",
+            "web.dev-sign-in", "true");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), flags))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .singleElement()
+                    .asString()
+                    .startsWith("web.dev-sign-in: ")
+                    .contains("0.0.0.0")
+                    .contains("--allow-dev-sign-in-on-public-address"));
+    Map<String, String> allowed = new java.util.HashMap<>(flags);
+    allowed.put("web.dev-sign-in-on-public-address", "true");
+    assertThat(ConfigLoader.load(null, Map.of(), allowed).web().devSignIn()).isTrue();
+    // On loopback, forcing it needs nothing more.
+    assertThat(
+            ConfigLoader.load(
+                    null, Map.of(), Map.of("web.dev-sign-in", "true", "gateway.host", "::1"))
+                .web()
+                .devSignIn())
+        .isTrue();
+  }
+
+  @Test
   void load_whenAppsSettingsAreBad_thenEachIsNamed() {
     Map<String, String> flags =
         Map.of(
@@ -130,6 +232,7 @@ class ConfigLoaderTest {
   void load_deviceDefaults_areTheDocumentedOnes() {
     PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
     assertThat(c.device()).isEqualTo(DeviceConfig.defaults());
+    assertThat(c.device().maxDevicesPerUser()).isEqualTo(10);
     assertThat(c.push().enabled()).isFalse();
     PresenceConfig withPush =
         ConfigLoader.load(
@@ -153,6 +256,7 @@ class ConfigLoaderTest {
             "device.overdraft", "-1",
             "device.handshake-rate", "-2",
             "device.max-message-length", "-1",
+            "device.max-devices-per-user", "0",
             "push.secret", "short");
     assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), flags))
         .isInstanceOfSatisfying(
@@ -166,6 +270,7 @@ class ConfigLoaderTest {
                     .anyMatch(p -> p.startsWith("device.overdraft: "))
                     .anyMatch(p -> p.startsWith("device.handshake-rate: "))
                     .anyMatch(p -> p.startsWith("device.max-message-length: "))
+                    .anyMatch(p -> p.startsWith("device.max-devices-per-user: "))
                     .anyMatch(p -> p.startsWith("push.secret: ")));
   }
 

@@ -67,6 +67,12 @@ class DemoTest {
     HttpResponse<String> consent = web.get(grantPath);
     assertThat(consent.statusCode()).as(consent.body()).isEqualTo(200);
     assertThat(consent.body()).contains(DemoApp.NAME);
+    // The demo application names the visitor as an application would, not by their email.
+    String section = consent.body().substring(consent.body().indexOf("<section class=\"consent\""));
+    assertThat(section.substring(0, section.indexOf("</section>")))
+        .contains("<strong id=\"consent-user\">" + DemoApp.USER_STRING + "</strong>")
+        .contains(DemoApp.NAME + " never learns your email address")
+        .doesNotContain(email);
     String query = grantPath.substring(grantPath.indexOf('?') + 1);
     Map<String, String> form = new java.util.HashMap<>();
     for (String kv : query.split("&")) {

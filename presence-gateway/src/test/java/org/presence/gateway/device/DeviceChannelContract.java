@@ -50,6 +50,9 @@ public abstract class DeviceChannelContract {
   /** How long a test watches for something that must not happen. */
   private static final Duration QUIET = Duration.ofMillis(800);
 
+  /** The default of {@code device.max-devices-per-user}, which the test nodes keep. */
+  private static final int DEFAULT_MAX_DEVICES = 10;
+
   /** The grace period of the test nodes: short, so tests see it end. */
   protected static final String GRACE = "400ms";
 
@@ -248,6 +251,93 @@ public abstract class DeviceChannelContract {
       await().atMost(WAIT).until(() -> bus.size() == 2);
       assertThat(bus.seen(b)).containsExactly("online:null");
       await().during(QUIET).atMost(WAIT).until(() -> bus.size() == 2);
+    }
+  }
+
+  /**
+   * Issue 12 item 3: connected with [B], online for [A] (this update only), then unavailable for
+   * the connect's list. A saw online and hears nothing from the update that did not name it.
+   */
+  @Test
+  void applicationIds_ofOneUpdate_areForThatUpdateOnly() {
+    String email = email();
+    long a = app("OnlyA");
+    long b = app("OnlyB");
+    grant(email, a);
+    grant(email, b);
+    try (BusRecorder bus = BusRecorder.listen(nodeA().server().store().bus(), a, b)) {
+      DeviceTestClient c = connect(nodeA(), email, ApplicationIds.of(b), "phone");
+      assertThat(c.status(PresenceStatus.ONLINE, null, ApplicationIds.of(a))).isEqualTo(Ack.INSTANCE);
+      await().atMost(WAIT).until(() -> bus.size() == 1);
+      assertThat(c.status(PresenceStatus.UNAVAILABLE, null)).isEqualTo(Ack.INSTANCE);
+      await().atMost(WAIT).untilAsserted(() -> assertThat(bus.seen(b)).hasSize(1));
+      assertThat(c.status(PresenceStatus.AWAY, "later")).isEqualTo(Ack.INSTANCE);
+      await().atMost(WAIT).untilAsserted(() -> assertThat(bus.seen(b)).hasSize(2));
+      await()
+          .during(QUIET)
+          .atMost(WAIT)
+          .untilAsserted(() -> assertThat(bus.seen(a)).containsExactly("online:null"));
+      assertThat(bus.seen(b)).containsExactly("unavailable:null", "away:later");
+      // The device goes (after its grace period): every application that saw it sees it go.
+      c.close();
+      await().atMost(WAIT).until(() -> bus.size() == 5);
+      assertThat(bus.seen(a)).containsExactly("online:null", "offline:null");
+      assertThat(bus.seen(b)).containsExactly("unavailable:null", "away:later", "offline:null");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Devices per user
+
+  /** Issue 12 item 4: ten devices of one user over both nodes; the eleventh is refused (-8). */
+  @Test
+  void devicesPerUser_whenCapReached_thenNextDeviceGetsMinus8AndClosed() {
+    String email = email();
+    int cap = DEFAULT_MAX_DEVICES;
+    List<DeviceTestClient> devices = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < cap; i++) {
+        devices.add(connect(i % 2 == 0 ? nodeA() : nodeB(), email, null, "device-" + i));
+      }
+      for (TestNode node : List.of(nodeA(), nodeB())) {
+        try (DeviceTestClient over = DeviceTestClient.open(node)) {
+          over.send(new Connect(node.token(email), null, "device-" + cap));
+          assertClosedWith(over, ErrorCode.TOO_MANY_SESSIONS);
+        }
+      }
+      // A device without an id is a device too.
+      try (DeviceTestClient anonymous = DeviceTestClient.open(nodeB())) {
+        anonymous.send(new Connect(nodeB().token(email), null, null));
+        assertClosedWith(anonymous, ErrorCode.TOO_MANY_SESSIONS);
+      }
+      // A device replacing its own session does not count twice.
+      DeviceTestClient again = connect(nodeB(), email, null, "device-0");
+      assertClosedWith(devices.get(0), ErrorCode.SESSION_REPLACED);
+      devices.set(0, again);
+      assertThat(again.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      // Another user is not affected.
+      try (DeviceTestClient stranger = connect(nodeA(), email(), null, "device-" + cap)) {
+        assertThat(stranger.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      }
+      // A device that left counts until its grace period ends; then there is room again.
+      devices.remove(devices.size() - 1).close();
+      await()
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () -> {
+                DeviceTestClient c = DeviceTestClient.open(nodeA());
+                if (c.request(new Connect(nodeA().token(email), null, "device-" + cap))
+                    instanceof Connected) {
+                  devices.add(c);
+                  return true;
+                }
+                assertThat(c.awaitClose().code()).isEqualTo(ErrorCode.TOO_MANY_SESSIONS.closeCode());
+                c.close();
+                return false;
+              });
+    } finally {
+      devices.forEach(DeviceTestClient::close);
     }
   }
 
@@ -733,7 +823,11 @@ public abstract class DeviceChannelContract {
           });
       assertThat(names)
           .containsExactly(
-              "wsencoder", "wsdecoder", "device-session", "DefaultChannelPipeline$TailContext#0");
+              "backpressure",
+              "wsencoder",
+              "wsdecoder",
+              "device-session",
+              "DefaultChannelPipeline$TailContext#0");
       assertThat(id).isNotNull();
     }
   }

@@ -66,7 +66,8 @@ class DeviceServiceTest {
             handshakeRate,
             2,
             d.maxApplicationIds(),
-            d.maxMessageLength());
+            d.maxMessageLength(),
+            d.maxDevicesPerUser());
     DeviceService s =
         new DeviceService(
             config,
@@ -156,7 +157,7 @@ class DeviceServiceTest {
             DeviceService.nodeChannel("node-b"),
             (c, m) -> otherNode.add(new String(m, java.nio.charset.StandardCharsets.UTF_8))));
     UUID remote = UUID.randomUUID();
-    join(state.claim("alice", "phone", remote, "node-b", 1));
+    join(state.claim("alice", "phone", remote, "node-b", 10, 1));
     join(s.open("alice", "phone", UUID.randomUUID()));
     await().atMost(WAIT).until(() -> otherNode.size() == 1);
     assertThat(otherNode.get(0)).isEqualTo("{\"type\":\"replace\",\"session_id\":\"" + remote + "\"}");

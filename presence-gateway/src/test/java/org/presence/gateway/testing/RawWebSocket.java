@@ -94,6 +94,15 @@ public final class RawWebSocket implements AutoCloseable {
 
   /** Sends one masked frame. */
   public void send(int opcode, boolean fin, byte[] payload) throws IOException {
+    out.write(frame(opcode, fin, payload, random));
+    out.flush();
+  }
+
+  /**
+   * The bytes of one masked frame, so that a test can send many frames in one write (they then
+   * reach the server in one read).
+   */
+  public static byte[] frame(int opcode, boolean fin, byte[] payload, Random random) {
     ByteArrayOutputStream f = new ByteArrayOutputStream(payload.length + 14);
     f.write((fin ? 0x80 : 0) | opcode);
     int n = payload.length;
@@ -111,12 +120,11 @@ public final class RawWebSocket implements AutoCloseable {
     }
     byte[] mask = new byte[4];
     random.nextBytes(mask);
-    f.write(mask);
+    f.writeBytes(mask);
     for (int i = 0; i < n; i++) {
       f.write(payload[i] ^ mask[i % 4]);
     }
-    out.write(f.toByteArray());
-    out.flush();
+    return f.toByteArray();
   }
 
   /** Sends a text frame of {@code text}. */

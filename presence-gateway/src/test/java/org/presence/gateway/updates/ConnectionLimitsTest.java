@@ -13,7 +13,7 @@ import org.presence.protocol.error.ProtocolException;
 class ConnectionLimitsTest {
   private static UpdatesConfig config(int max, double rate, int burst) {
     Duration s = Duration.ofSeconds(1);
-    return new UpdatesConfig(s, max, rate, burst, 16, s, 10, 10, s, s, s, 10, 0, false);
+    return new UpdatesConfig(s, max, rate, burst, 16, s, 10, 10, s, s, s, 10, 0, false, 1, 10, 20);
   }
 
   private static ErrorCode refusal(Runnable r) {

@@ -149,6 +149,13 @@ public enum ErrorCode {
   INVALID_SETTING(154, 400, "Invalid setting"),
   /** The user string ({@code id}) of a grant is missing, too long or holds control characters. */
   INVALID_USER_STRING(155, 400, "Invalid user string"),
+  /**
+   * The user holds as many grants as allowed: {@code grants.max-per-app} for this application
+   * (distinct user strings) or {@code grants.max-per-user} in all. Revoking one makes room.
+   */
+  TOO_MANY_GRANTS(156, 409, "Too many grants"),
+  /** The user asked for grants faster than {@code grants.rate} allows; retry after Retry-After. */
+  GRANT_RATE_LIMITED(157, 429, "Grant requests too frequent", true),
 
   // ---- 170–189: live notifications ----
   /** A notification item is malformed (message, action or ttl). */
@@ -194,7 +201,7 @@ public enum ErrorCode {
   SLOW_CONSUMER(-6, 503, "Client too slow to receive", true),
   /** The client stopped answering keepalive pings. */
   PING_TIMEOUT(-7, 408, "Keepalive timeout", true),
-  /** Too many simultaneous sessions for this user. */
+  /** The user has as many devices connected as allowed ({@code device.max-devices-per-user}). */
   TOO_MANY_SESSIONS(-8, 429, "Too many sessions for this user"),
   /** The first frame was not a valid session request. */
   HANDSHAKE_FAILED(-9, 400, "Invalid session request"),
@@ -289,12 +296,17 @@ public enum ErrorCode {
           "Reconnect after a backoff; read frames promptly and answer pings.";
       case FRAME_TOO_LARGE -> "Open a new session; keep frames under the size limit.";
       case RATE_LIMIT_EXCEEDED -> "Open a new session after a backoff; send less often.";
+      case TOO_MANY_SESSIONS ->
+          "Close another device of this user, then connect again after a backoff.";
       case INVALID_SINCE -> "Connect again without since: a snapshot comes first.";
       case TOO_MANY_APP_CONNECTIONS ->
           "Close update connections you no longer use, or reconnect after a backoff.";
       case TOO_MANY_APP_RECONNECTS -> "Reconnect after a backoff; keep connections open.";
       case APP_RATE_LIMITED ->
           "Retry the refused items after the Retry-After seconds; send at most the rate limit.";
+      case TOO_MANY_GRANTS ->
+          "Reuse an existing grant (the same user string), or revoke one before granting another.";
+      case GRANT_RATE_LIMITED -> "Retry after the Retry-After seconds; grant less often.";
       case UNKNOWN_NOTIFICATION ->
           "Show the notification as missed; it can no longer be acknowledged.";
       default -> {

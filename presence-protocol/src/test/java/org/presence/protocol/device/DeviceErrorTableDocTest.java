@@ -54,6 +54,7 @@ class DeviceErrorTableDocTest {
           ErrorCode.FRAME_TOO_LARGE,
           ErrorCode.SLOW_CONSUMER,
           ErrorCode.PING_TIMEOUT,
+          ErrorCode.TOO_MANY_SESSIONS,
           ErrorCode.HANDSHAKE_FAILED,
           ErrorCode.SESSION_ABORTED);
 

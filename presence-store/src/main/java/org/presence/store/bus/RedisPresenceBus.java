@@ -66,21 +66,9 @@ public final class RedisPresenceBus implements PresenceBus {
 
   @Override
   public CompletionStage<Void> publish(String channel, byte[] message) {
-    try {
-      return redis
-          .commands()
-          .async()
-          .publish(keys.channel(channel), message)
-          .handle(
-              (n, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return null;
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return RedisErrors.call(
+            () -> redis.commands().async().publish(keys.channel(channel), message))
+        .thenApply(n -> null);
   }
 
   @Override
@@ -128,21 +116,8 @@ public final class RedisPresenceBus implements PresenceBus {
 
   @Override
   public CompletionStage<Void> ping() {
-    try {
-      return redis
-          .commands()
-          .async()
-          .ping()
-          .handle(
-              (v, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return null;
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return RedisErrors.call(() -> redis.commands().async().ping())
+        .thenApply(v -> null);
   }
 
   @Override

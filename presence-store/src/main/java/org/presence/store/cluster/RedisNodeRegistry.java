@@ -1,13 +1,11 @@
 package org.presence.store.cluster;
 
-import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
@@ -175,20 +173,9 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   @Override
   public CompletionStage<Void> leave(String nodeId) {
-    try {
-      return redis
-          .del(lease(nodeId))
-          .thenCompose(n -> redis.srem(set(), bytes(nodeId)))
-          .handle(
-              (v, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return null;
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return RedisErrors.call(
+            () -> redis.del(lease(nodeId)).thenCompose(n -> redis.srem(set(), bytes(nodeId))))
+        .thenApply(v -> null);
   }
 
   @Override

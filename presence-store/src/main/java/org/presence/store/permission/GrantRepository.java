@@ -9,11 +9,34 @@ import java.util.concurrent.CompletionStage;
 /** Users' grants of presence to applications, keyed by PUID. */
 public interface GrantRepository {
   /**
+   * How many live grants (enabled or paused) one user may hold.
+   *
+   * @param perApp for one application (distinct user strings)
+   * @param perUser in all
+   */
+  record Limits(int perApp, int perUser) {
+    /** No caps (tests and tools). */
+    public static final Limits NONE = new Limits(Integer.MAX_VALUE, Integer.MAX_VALUE);
+  }
+
+  /**
+   * Grants {@code appId} presence of {@code userSub} as {@code userString}, without caps.
+   *
+   * @see #grant(String, long, String, Limits)
+   */
+  default CompletionStage<Grant> grant(String userSub, long appId, String userString) {
+    return grant(userSub, appId, userString, Limits.NONE);
+  }
+
+  /**
    * Grants {@code appId} presence of {@code userSub} as {@code userString}. For the same user,
    * application and user string it returns the existing grant (and its PUID) unchanged; otherwise
-   * it creates one, enabled, with a fresh PUID.
+   * it creates one, enabled, with a fresh PUID, unless the user already holds {@code
+   * limits.perApp()} grants for the application or {@code limits.perUser()} in all: then it fails
+   * with {@code TOO_MANY_GRANTS} and changes nothing. The caps hold across nodes: the grants of
+   * one user are made one at a time.
    */
-  CompletionStage<Grant> grant(String userSub, long appId, String userString);
+  CompletionStage<Grant> grant(String userSub, long appId, String userString, Limits limits);
 
   /** The live grant with this PUID. */
   CompletionStage<Optional<Grant>> findByPuid(String puid);

@@ -14,6 +14,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 import org.presence.store.db.Db;
 import org.presence.store.db.Timestamps;
 
@@ -32,33 +34,84 @@ public final class JdbiGrantRepository implements GrantRepository {
   }
 
   @Override
-  public CompletionStage<Grant> grant(String userSub, long appId, String userString) {
-    return db.call(h -> grantIn(h, userSub, appId, userString));
+  public CompletionStage<Grant> grant(
+      String userSub, long appId, String userString, Limits limits) {
+    return db.call(h -> grantIn(h, userSub, appId, userString, limits));
   }
 
-  private Grant grantIn(Handle h, String userSub, long appId, String userString) {
+  private Grant grantIn(Handle h, String userSub, long appId, String userString, Limits limits) {
     Optional<Grant> existing = findTriple(h, userSub, appId, userString);
     if (existing.isPresent()) {
       return existing.get();
     }
-    Instant now = Timestamps.now();
+    ensureOwner(h, userSub);
+    return h.inTransaction(
+        t -> {
+          // The user's grants are made one at a time (on every node): the caps below hold.
+          t.createQuery("SELECT user_sub FROM grant_owners WHERE user_sub = :u FOR UPDATE")
+              .bind("u", userSub)
+              .mapTo(String.class)
+              .one();
+          Optional<Grant> raced = findTriple(t, userSub, appId, userString);
+          if (raced.isPresent()) {
+            return raced.get();
+          }
+          long[] counts =
+              t.createQuery(
+                      "SELECT COUNT(*),"
+                          + " COALESCE(SUM(CASE WHEN app_id = :a THEN 1 ELSE 0 END), 0)"
+                          + " FROM grants WHERE user_sub = :u")
+                  .bind("u", userSub)
+                  .bind("a", appId)
+                  .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)})
+                  .one();
+          long total = counts[0];
+          long forApp = counts[1];
+          if (forApp >= limits.perApp()) {
+            throw new ProtocolException(
+                ErrorCode.TOO_MANY_GRANTS,
+                "at most " + limits.perApp() + " for one application; revoke one first");
+          }
+          if (total >= limits.perUser()) {
+            throw new ProtocolException(
+                ErrorCode.TOO_MANY_GRANTS,
+                "at most " + limits.perUser() + " in all; revoke one first");
+          }
+          Instant now = Timestamps.now();
+          t.createUpdate(
+                  "INSERT INTO grants (puid, user_sub, app_id, user_string, enabled, created_at,"
+                      + " updated_at) VALUES (:puid, :user, :app, :str, TRUE, :now, :now)")
+              .bind("puid", Puids.generate())
+              .bind("user", userSub)
+              .bind("app", appId)
+              .bind("str", userString)
+              .bind("now", Timestamps.bind(now))
+              .execute();
+          return findTriple(t, userSub, appId, userString).orElseThrow();
+        });
+  }
+
+  /** Makes the user's row in {@code grant_owners}, which serialises their grants, if missing. */
+  private static void ensureOwner(Handle h, String userSub) {
+    boolean present =
+        h.createQuery("SELECT COUNT(*) FROM grant_owners WHERE user_sub = :u")
+                .bind("u", userSub)
+                .mapTo(Long.class)
+                .one()
+            > 0;
+    if (present) {
+      return;
+    }
     try {
-      h.createUpdate(
-              "INSERT INTO grants (puid, user_sub, app_id, user_string, enabled, created_at,"
-                  + " updated_at) VALUES (:puid, :user, :app, :str, TRUE, :now, :now)")
-          .bind("puid", Puids.generate())
-          .bind("user", userSub)
-          .bind("app", appId)
-          .bind("str", userString)
-          .bind("now", Timestamps.bind(now))
+      h.createUpdate("INSERT INTO grant_owners (user_sub) VALUES (:u)")
+          .bind("u", userSub)
           .execute();
     } catch (RuntimeException e) {
       if (!Db.isUniqueViolation(e)) {
         throw e;
       }
-      // A concurrent grant of the same triple won the race; return its PUID.
+      // A concurrent first grant of the same user made the row.
     }
-    return findTriple(h, userSub, appId, userString).orElseThrow();
   }
 
   @Override

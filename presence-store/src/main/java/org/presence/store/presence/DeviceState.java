@@ -1,12 +1,15 @@
 package org.presence.store.presence;
 
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * One device of a user as the {@link PresenceStateStore} keeps it.
+ * One device of a user as the {@link PresenceStateStore} keeps it: its latest status and the
+ * applications that update was for, and what it still shows the applications that update did not
+ * name (an update's {@code application_ids} is for that update only).
  *
  * @param status the device's last status, or {@code null} while it has sent none (connected only)
  * @param message its custom status text, or {@code null}
@@ -15,6 +18,10 @@ import org.presence.protocol.model.PresenceStatus;
  * @param node the node holding the owning session ({@code ""} for none)
  * @param updatedMillis when the status was last set (epoch milliseconds)
  * @param applicationIds the applications this status is for, or {@code null} for every granted one
+ * @param earlier what earlier updates still show the applications outside {@code applicationIds}:
+ *     by application id, and under {@link PresenceChange#ALL_APPS} for every application named
+ *     neither here nor in {@code applicationIds}; empty when the latest update was for every
+ *     application or nothing earlier is left. At most {@link #MAX_EARLIER} application ids.
  */
 public record DeviceState(
     PresenceStatus status,
@@ -22,18 +29,49 @@ public record DeviceState(
     UUID session,
     String node,
     long updatedMillis,
-    ApplicationIds applicationIds) {
+    ApplicationIds applicationIds,
+    Map<Long, Shown> earlier) {
+  /**
+   * The most applications a device keeps an earlier status for; beyond, the oldest are forgotten
+   * (those applications stop seeing the device). {@code presence.lua} has the same number.
+   */
+  public static final int MAX_EARLIER = 100;
+
+  /**
+   * What one update of a device showed its audience.
+   *
+   * @param status the status (never {@code null})
+   * @param message its message, or {@code null}
+   * @param updatedMillis when it was set (epoch milliseconds)
+   */
+  public record Shown(PresenceStatus status, String message, long updatedMillis) {
+    public Shown {
+      Objects.requireNonNull(status, "status");
+    }
+  }
+
   public DeviceState {
     Objects.requireNonNull(node, "node");
+    earlier = earlier == null || earlier.isEmpty() ? Map.of() : Map.copyOf(earlier);
   }
 
-  /** Whether this device counts for presence: it has a status other than offline. */
-  public boolean visible() {
-    return status != null && status != PresenceStatus.OFFLINE;
+  /**
+   * What this device shows application {@code appId} (0: an application not named by any device),
+   * or {@code null} when nothing.
+   */
+  Shown shownTo(long appId) {
+    if (applicationIds == null || (appId != 0 && applicationIds.contains(appId))) {
+      return status == null ? null : new Shown(status, message, updatedMillis);
+    }
+    if (earlier.isEmpty()) {
+      return null;
+    }
+    Shown s = appId == 0 ? null : earlier.get(appId);
+    return s != null ? s : earlier.get(PresenceChange.ALL_APPS);
   }
 
-  /** Whether application {@code appId} (0: an application not named by any device) sees it. */
-  boolean visibleTo(long appId) {
-    return visible() && (applicationIds == null || (appId != 0 && applicationIds.contains(appId)));
+  /** Whether the shared audience (applications no device names) may see something of it. */
+  boolean showsAll() {
+    return applicationIds == null || earlier.containsKey(PresenceChange.ALL_APPS);
   }
 }

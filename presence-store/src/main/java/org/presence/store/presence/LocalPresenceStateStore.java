@@ -43,8 +43,8 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
 
   @Override
   public CompletionStage<Claim> claim(
-      String user, String device, UUID session, String node, long now) {
-    return with(user, st -> PresenceAggregator.claim(st, device, session, node, now));
+      String user, String device, UUID session, String node, int maxDevices, long now) {
+    return with(user, st -> PresenceAggregator.claim(st, device, session, node, maxDevices, now));
   }
 
   @Override

@@ -13,7 +13,10 @@ import org.presence.store.updates.AppUpdatePublisher;
 
 /**
  * Presence changes to applications through their update logs: for each real change, one update
- * per enabled grant that may see it (the same audience rules as {@link BusPresenceEvents}), named
+ * per enabled grant that may see it (the same audience rules as {@link BusPresenceEvents}), and
+ * never more than one per application and PUID for one call (so one change costs an application
+ * at most one update per distinct PUID the user granted it; their number is capped by {@code
+ * grants.max-per-app}), named
  * by PUID only, grouped per application, numbered by the application's log and published on the
  * bus by an {@link AppUpdatePublisher}. This is the producer side of the app update channel,
  * stream and webhooks: each update gets its number exactly once, on the node where the change
@@ -67,15 +70,18 @@ public final class LoggedPresenceEvents implements PresenceEvents {
         .of(userSub)
         .thenCompose(
             list -> {
-              Map<Long, List<AppUpdate.New>> byApp = new LinkedHashMap<>();
+              // At most one update per application and PUID, whatever the changes and the
+              // grant list hold: a later change for the same audience replaces an earlier one.
+              Map<Long, Map<String, AppUpdate.New>> byApp = new LinkedHashMap<>();
               for (PresenceChange change : update.changes()) {
                 for (Grant g : list) {
                   if (!g.enabled() || !sees(g.appId(), change, update)) {
                     continue;
                   }
                   byApp
-                      .computeIfAbsent(g.appId(), a -> new ArrayList<>(2))
-                      .add(
+                      .computeIfAbsent(g.appId(), a -> new LinkedHashMap<>(4))
+                      .put(
+                          g.puid(),
                           new AppUpdate.New(
                               g.puid(),
                               change.status(),
@@ -89,7 +95,11 @@ public final class LoggedPresenceEvents implements PresenceEvents {
               }
               List<CompletableFuture<?>> sent = new ArrayList<>(byApp.size());
               byApp.forEach(
-                  (app, updates) -> sent.add(publisher.publish(app, updates).toCompletableFuture()));
+                  (app, updates) ->
+                      sent.add(
+                          publisher
+                              .publish(app, List.copyOf(updates.values()))
+                              .toCompletableFuture()));
               return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]));
             });
   }

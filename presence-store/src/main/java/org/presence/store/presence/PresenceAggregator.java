@@ -189,17 +189,42 @@ final class PresenceAggregator {
     }
   }
 
-  static Claim claim(UserState st, String device, UUID session, String node, long now) {
+  /**
+   * Makes {@code session} the owner of {@code device}; refused ({@link Claim#FULL}) when the
+   * device has no owner yet and {@code maxDevices} other devices of the user already have one.
+   */
+  static Claim claim(
+      UserState st, String device, UUID session, String node, int maxDevices, long now) {
     DeviceState cur = st.get(device);
+    if ((cur == null || cur.session() == null) && ownedDevices(st) >= maxDevices) {
+      return Claim.FULL;
+    }
     if (cur == null) {
-      st.put(device, new DeviceState(null, null, session, node, now, null));
+      st.put(device, new DeviceState(null, null, session, node, now, null, null));
       return Claim.NONE;
     }
     st.put(
         device,
         new DeviceState(
-            cur.status(), cur.message(), session, node, cur.updatedMillis(), cur.applicationIds()));
+            cur.status(),
+            cur.message(),
+            session,
+            node,
+            cur.updatedMillis(),
+            cur.applicationIds(),
+            cur.earlier()));
     return cur.session() == null ? Claim.NONE : new Claim(cur.session(), cur.node());
+  }
+
+  /** The user's devices that a session owns (those a push server reports for have none). */
+  private static int ownedDevices(UserState st) {
+    int n = 0;
+    for (int i = 0; i < st.deviceCount(); i++) {
+      if (st.stateAt(i).session() != null) {
+        n++;
+      }
+    }
+    return n;
   }
 
   static PresenceUpdate update(
@@ -221,8 +246,54 @@ final class PresenceAggregator {
             cur == null ? null : cur.session(),
             cur == null ? "" : cur.node(),
             now,
-            applicationIds);
+            applicationIds,
+            earlier(cur, applicationIds));
     return apply(st, device, next, now);
+  }
+
+  /**
+   * What the device will still show the applications an update for {@code applicationIds} does
+   * not name: what {@code cur} showed each of them, the oldest forgotten beyond {@link
+   * DeviceState#MAX_EARLIER}. Nothing when the update is for every application.
+   */
+  private static Map<Long, DeviceState.Shown> earlier(
+      DeviceState cur, ApplicationIds applicationIds) {
+    if (cur == null || applicationIds == null) {
+      return Map.of();
+    }
+    Map<Long, DeviceState.Shown> e = new HashMap<>();
+    DeviceState.Shown all = cur.shownTo(PresenceChange.ALL_APPS);
+    if (all != null) {
+      e.put(PresenceChange.ALL_APPS, all);
+    }
+    ApplicationIds named = cur.applicationIds();
+    for (int i = 0; named != null && i < named.size(); i++) {
+      long app = named.get(i);
+      DeviceState.Shown s = cur.shownTo(app);
+      if (s != null && !applicationIds.contains(app)) {
+        e.put(app, s);
+      }
+    }
+    for (Map.Entry<Long, DeviceState.Shown> x : cur.earlier().entrySet()) {
+      long app = x.getKey();
+      if (app != PresenceChange.ALL_APPS && !applicationIds.contains(app)) {
+        e.put(app, x.getValue());
+      }
+    }
+    int apps = e.size() - (all != null ? 1 : 0);
+    if (apps > DeviceState.MAX_EARLIER) {
+      List<Long> oldest = new ArrayList<>(e.keySet());
+      oldest.remove(PresenceChange.ALL_APPS);
+      oldest.sort(
+          (a, b) -> {
+            int c = Long.compare(e.get(a).updatedMillis(), e.get(b).updatedMillis());
+            return c != 0 ? c : Long.compare(a, b);
+          });
+      for (int i = 0; i < apps - DeviceState.MAX_EARLIER; i++) {
+        e.remove(oldest.get(i));
+      }
+    }
+    return e;
   }
 
   static PresenceUpdate release(UserState st, String device, UUID session, long now) {
@@ -239,21 +310,19 @@ final class PresenceAggregator {
     TreeSet<Long> ownBefore = st.ownScopes();
     TreeSet<Long> ownAfter = new TreeSet<>();
     for (int i = 0; i < st.deviceCount(); i++) {
-      addAll(ownAfter, st.stateAt(i).applicationIds());
+      addNamed(ownAfter, st.stateAt(i));
     }
-    boolean touchesAll =
-        (old != null && old.applicationIds() == null)
-            || (next != null && next.applicationIds() == null);
+    boolean touchesAll = (old != null && old.showsAll()) || (next != null && next.showsAll());
     TreeSet<Long> affected = new TreeSet<>();
     if (touchesAll) {
       affected.addAll(ownBefore);
       affected.addAll(ownAfter);
     } else {
       if (old != null) {
-        addAll(affected, old.applicationIds());
+        addNamed(affected, old);
       }
       if (next != null) {
-        addAll(affected, next.applicationIds());
+        addNamed(affected, next);
       }
     }
 
@@ -298,11 +367,11 @@ final class PresenceAggregator {
 
   /** The view of audience {@code app} (0: the shared one) over the current devices. */
   private static PresenceView best(UserState st, long app, long version) {
-    DeviceState best = null;
+    DeviceState.Shown best = null;
     String bestName = null;
     for (int i = 0; i < st.deviceCount(); i++) {
-      DeviceState d = st.stateAt(i);
-      if (!d.visibleTo(app)) {
+      DeviceState.Shown d = st.stateAt(i).shownTo(app);
+      if (d == null || d.status() == PresenceStatus.OFFLINE) {
         continue;
       }
       if (best == null || better(d, st.idAt(i), best, bestName)) {
@@ -315,7 +384,8 @@ final class PresenceAggregator {
         : new PresenceView(best.status(), best.message(), version);
   }
 
-  private static boolean better(DeviceState d, String name, DeviceState best, String bestName) {
+  private static boolean better(
+      DeviceState.Shown d, String name, DeviceState.Shown best, String bestName) {
     if (d.status() != best.status()) {
       return d.status().moreAvailableThan(best.status());
     }
@@ -329,10 +399,17 @@ final class PresenceAggregator {
     return new PresenceChange(app, v.status(), v.message(), v.version());
   }
 
-  private static void addAll(TreeSet<Long> into, ApplicationIds ids) {
+  /** Adds the applications {@code d} names: its latest update's and those it shows earlier. */
+  private static void addNamed(TreeSet<Long> into, DeviceState d) {
+    ApplicationIds ids = d.applicationIds();
     if (ids != null) {
       for (int i = 0; i < ids.size(); i++) {
         into.add(ids.get(i));
+      }
+    }
+    for (long app : d.earlier().keySet()) {
+      if (app != PresenceChange.ALL_APPS) {
+        into.add(app);
       }
     }
   }

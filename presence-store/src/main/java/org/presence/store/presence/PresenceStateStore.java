@@ -38,9 +38,15 @@ public interface PresenceStateStore extends AutoCloseable {
 
   /**
    * Makes {@code session} on {@code node} the owner of {@code user}'s {@code device}, keeping its
-   * status (a quick reconnect does not flap), or adding the device with no status yet.
+   * status (a quick reconnect does not flap), or adding the device with no status yet. A device
+   * that a session owns already is always taken over (it does not count twice); any other is
+   * refused with {@link Claim#FULL} when {@code maxDevices} devices of the user (counting those
+   * in their offline grace period) have an owning session already.
+   *
+   * @param maxDevices the most devices with an owning session the user may have (positive)
    */
-  CompletionStage<Claim> claim(String user, String device, UUID session, String node, long now);
+  CompletionStage<Claim> claim(
+      String user, String device, UUID session, String node, int maxDevices, long now);
 
   /**
    * Sets the device's status. With a {@code session}, only if it owns the device; with {@code

@@ -86,14 +86,22 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   @Override
   public CompletionStage<Claim> claim(
-      String user, String device, UUID session, String node, long now) {
+      String user, String device, UUID session, String node, int maxDevices, long now) {
     byte[][] args = {
-      utf8("claim"), utf8(device), utf8(session.toString()), utf8(Long.toString(now)), utf8(node)
+      utf8("claim"),
+      utf8(device),
+      utf8(session.toString()),
+      utf8(Long.toString(now)),
+      utf8(node),
+      utf8(Integer.toString(maxDevices))
     };
     return run(
         user,
         args,
         reply -> {
+          if (reply.size() > 2 && "full".equals(text(reply.get(2)))) {
+            return Claim.FULL;
+          }
           UUID previous = uuid(text(reply.get(0)));
           return previous == null ? Claim.NONE : new Claim(previous, text(reply.get(1)));
         });
@@ -303,7 +311,8 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   }
 
   private static DeviceState readDevice(byte[] json) {
-    Map<String, String> f = flatObject(json);
+    Map<Long, DeviceState.Shown> earlier = new HashMap<>();
+    Map<String, String> f = flatObject(json, earlier);
     String s = f.getOrDefault("s", "");
     String a = f.get("a");
     return new DeviceState(
@@ -311,34 +320,61 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
         f.get("m"),
         uuid(f.getOrDefault("o", "")),
         f.getOrDefault("n", ""),
-        (long) Double.parseDouble(f.getOrDefault("u", "0")),
-        a == null ? null : ApplicationIds.fromCsv(a));
+        millis(f.getOrDefault("u", "0")),
+        a == null ? null : ApplicationIds.fromCsv(a),
+        earlier);
+  }
+
+  private static long millis(String number) {
+    return (long) Double.parseDouble(number);
   }
 
   private static PresenceView readView(byte[] json) {
-    Map<String, String> f = flatObject(json);
+    Map<String, String> f = flatObject(json, null);
     return new PresenceView(
         status(f.getOrDefault("s", "offline")), f.get("m"), Long.parseLong(f.getOrDefault("v", "0")));
   }
 
-  /** The scalar fields of a flat JSON object written by the script, as text. */
-  private static Map<String, String> flatObject(byte[] json) {
-    Map<String, String> out = new HashMap<>();
+  /**
+   * The scalar fields of a JSON object written by the script, as text; a device's {@code "e"}
+   * (what it shows applications earlier) goes into {@code earlier} when that is not null.
+   */
+  private static Map<String, String> flatObject(
+      byte[] json, Map<Long, DeviceState.Shown> earlier) {
     try (JsonParser p = Json.documents().createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IllegalStateException("not an object in Redis");
       }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String name = p.currentName();
-        JsonToken v = p.nextToken();
-        if (v.isScalarValue() && v != JsonToken.VALUE_NULL) {
-          out.put(name, p.getText());
-        } else {
-          p.skipChildren();
-        }
-      }
+      return fields(p, earlier);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The scalar fields of the object whose start {@code p} has just read. */
+  private static Map<String, String> fields(JsonParser p, Map<Long, DeviceState.Shown> earlier)
+      throws IOException {
+    Map<String, String> out = new HashMap<>();
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken v = p.nextToken();
+      if (v.isScalarValue() && v != JsonToken.VALUE_NULL) {
+        out.put(name, p.getText());
+      } else if (earlier != null && "e".equals(name) && v == JsonToken.START_OBJECT) {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+          long app = Long.parseLong(p.currentName());
+          if (p.nextToken() != JsonToken.START_OBJECT) {
+            throw new IllegalStateException("bad earlier view in Redis");
+          }
+          Map<String, String> e = fields(p, null);
+          earlier.put(
+              app,
+              new DeviceState.Shown(
+                  status(e.getOrDefault("s", "")), e.get("m"), millis(e.getOrDefault("u", "0"))));
+        }
+      } else {
+        p.skipChildren();
+      }
     }
     return out;
   }

@@ -6,7 +6,6 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -323,18 +322,6 @@ public final class JdbiNotificationQueues implements NotificationQueues {
                 .bind("u", UserKeys.of(userSub))
                 .map(JdbiNotificationQueues::map)
                 .list());
-  }
-
-  @Override
-  public CompletionStage<List<Notification>> remove(
-      String userSub, Map<Long, ? extends Collection<String>> idsByApp) {
-    return removeAll(Map.of(userSub, idsByApp))
-        .thenApply(
-            m -> {
-              List<Notification> removed = new ArrayList<>(m.getOrDefault(userSub, List.of()));
-              removed.sort(Comparator.comparingLong(Notification::appId));
-              return removed;
-            });
   }
 
   @Override

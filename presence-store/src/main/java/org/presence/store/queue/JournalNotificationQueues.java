@@ -17,7 +17,6 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -571,18 +570,6 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
           .forEach(e -> all.addAll(e.getValue()));
     }
     return CompletableFuture.completedFuture(all);
-  }
-
-  @Override
-  public CompletionStage<List<Notification>> remove(
-      String userSub, Map<Long, ? extends Collection<String>> idsByApp) {
-    return removeAll(Map.of(userSub, idsByApp))
-        .thenApply(
-            m -> {
-              List<Notification> removed = new ArrayList<>(m.getOrDefault(userSub, List.of()));
-              removed.sort(Comparator.comparingLong(Notification::appId));
-              return removed;
-            });
   }
 
   @Override

@@ -1,6 +1,8 @@
 package org.presence.store.queue;
 
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
@@ -45,33 +47,27 @@ public interface NotificationQueues {
 
   /**
    * Removes delivered items, by application and id. Ids no longer queued (already removed, or
-   * dropped) are ignored. Completes with the items actually removed.
+   * dropped) are ignored. Completes with the items actually removed, by application. One user's
+   * {@link #removeAll}.
    */
-  CompletionStage<List<Notification>> remove(String userSub, Map<Long, ? extends Collection<String>> idsByApp);
+  default CompletionStage<List<Notification>> remove(
+      String userSub, Map<Long, ? extends Collection<String>> idsByApp) {
+    return removeAll(Map.of(userSub, idsByApp))
+        .thenApply(
+            m -> {
+              List<Notification> removed = new ArrayList<>(m.getOrDefault(userSub, List.of()));
+              removed.sort(Comparator.comparingLong(Notification::appId));
+              return removed;
+            });
+  }
 
   /**
    * Removes delivered items of several users at once: what {@link #remove} does for each, as one
    * transaction (one script in Redis), so a node acknowledging many deliveries costs one round
    * trip. Completes with the items actually removed, by user (users with none are absent).
    */
-  default CompletionStage<Map<String, List<Notification>>> removeAll(
-      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
-    Map<String, List<Notification>> out = new java.util.concurrent.ConcurrentHashMap<>();
-    CompletionStage<Void> all = java.util.concurrent.CompletableFuture.completedFuture(null);
-    for (Map.Entry<String, ? extends Map<Long, ? extends Collection<String>>> e :
-        idsByUser.entrySet()) {
-      all =
-          all.thenCombine(
-              remove(e.getKey(), e.getValue()),
-              (x, removed) -> {
-                if (!removed.isEmpty()) {
-                  out.put(e.getKey(), removed);
-                }
-                return null;
-              });
-    }
-    return all.thenApply(x -> out);
-  }
+  CompletionStage<Map<String, List<Notification>>> removeAll(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser);
 
   /**
    * Records the first answer (acted on, dismissed) to notification {@code id}, shared by all

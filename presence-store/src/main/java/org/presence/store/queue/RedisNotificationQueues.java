@@ -1,6 +1,5 @@
 package org.presence.store.queue;
 
-import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.nio.charset.StandardCharsets;
@@ -67,27 +66,6 @@ public final class RedisNotificationQueues implements NotificationQueues {
       return out
       """;
 
-  /** KEYS: queue, app set; ARGV: app id, then the ids to remove. Returns the removed items. */
-  private static final String REMOVE =
-      """
-      local want = {}
-      for i = 2, #ARGV do
-        want[ARGV[i]] = true
-      end
-      local removed = {}
-      for _, it in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-        local id = string.match(it, '^(%S+) ')
-        if id and want[id] then
-          redis.call('LREM', KEYS[1], 1, it)
-          removed[#removed + 1] = it
-        end
-      end
-      if redis.call('LLEN', KEYS[1]) == 0 then
-        redis.call('SREM', KEYS[2], ARGV[1])
-      end
-      return removed
-      """;
-
   /**
    * KEYS: per group (queue, app set); ARGV: per group app id, id count, ids. Returns per group the
    * count of removed items, then the items.
@@ -136,7 +114,6 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final RedisKeys keys;
   private final RedisScript enqueue;
   private final RedisScript pending;
-  private final RedisScript remove;
   private final RedisScript removeAll;
   private final RedisScript clear;
 
@@ -145,7 +122,6 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.keys = backend.keys();
     this.enqueue = new RedisScript(ENQUEUE, redis);
     this.pending = new RedisScript(PENDING, redis);
-    this.remove = new RedisScript(REMOVE, redis);
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
     this.clear = new RedisScript(CLEAR, redis);
   }
@@ -219,41 +195,6 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   @Override
-  public CompletionStage<List<Notification>> remove(
-      String userSub, Map<Long, ? extends Collection<String>> idsByApp) {
-    String userKey = UserKeys.of(userSub);
-    List<CompletableFuture<List<Object>>> calls = new ArrayList<>();
-    idsByApp.forEach(
-        (appId, ids) -> {
-          if (ids.isEmpty()) {
-            return;
-          }
-          byte[][] args = new byte[ids.size() + 1][];
-          args[0] = bytes(appId);
-          int i = 1;
-          for (String id : ids) {
-            args[i++] = bytes(id);
-          }
-          calls.add(
-              remove.<List<Object>>run(ScriptOutputType.MULTI,
-                      new String[] {queueKey(userKey, appId), appSetKey(userKey)},
-                      args)
-                  .toCompletableFuture());
-        });
-    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-        .thenApply(
-            x -> {
-              List<Notification> removed = new ArrayList<>();
-              for (CompletableFuture<List<Object>> c : calls) {
-                for (Object o : c.join()) {
-                  removed.add(NotificationCodec.decode((byte[]) o));
-                }
-              }
-              return removed;
-            });
-  }
-
-  @Override
   public CompletionStage<Map<String, List<Notification>>> removeAll(
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
     List<String> keyList = new ArrayList<>();
@@ -302,19 +243,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
   @Override
   public CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt) {
     long ttl = Math.max(1, expiresAt.toEpochMilli() - System.currentTimeMillis());
-    try {
-      return redis
-          .set(keys.key("nans:" + id), bytes(1), io.lettuce.core.SetArgs.Builder.nx().px(ttl))
-          .handle(
-              (ok, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return "OK".equals(ok);
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return RedisErrors.call(
+            () ->
+                redis.set(
+                    keys.key("nans:" + id), bytes(1), io.lettuce.core.SetArgs.Builder.nx().px(ttl)))
+        .thenApply("OK"::equals);
   }
 
   /** Claims expire on their own in Redis. */
@@ -325,19 +258,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   @Override
   public CompletionStage<Integer> size(String userSub, long appId) {
-    try {
-      return redis
-          .llen(queueKey(UserKeys.of(userSub), appId))
-          .handle(
-              (n, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return n.intValue();
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return RedisErrors.call(() -> redis.llen(queueKey(UserKeys.of(userSub), appId)))
+        .thenApply(Long::intValue);
   }
 
   @Override

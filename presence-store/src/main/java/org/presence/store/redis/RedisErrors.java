@@ -1,6 +1,10 @@
 package org.presence.store.redis;
 
+import io.lettuce.core.RedisException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.StoreException;
 
@@ -20,5 +24,25 @@ public final class RedisErrors {
     }
     return new CompletionException(
         new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "redis: " + cause.getMessage(), cause));
+  }
+
+  /**
+   * Sends a Redis command and answers what it answers, with every failure, whether Lettuce throws
+   * at once (not connected) or the command fails later, turned into {@link #unavailable}.
+   */
+  public static <T> CompletionStage<T> call(Supplier<? extends CompletionStage<T>> command) {
+    try {
+      return command
+          .get()
+          .handle(
+              (v, e) -> {
+                if (e != null) {
+                  throw unavailable(e);
+                }
+                return v;
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(unavailable(e));
+    }
   }
 }

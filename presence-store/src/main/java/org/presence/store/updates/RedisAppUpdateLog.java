@@ -3,7 +3,6 @@ package org.presence.store.updates;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.io.ByteArrayOutputStream;
@@ -256,19 +255,8 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
 
   @Override
   public CompletionStage<Long> lastSeq(long appId) {
-    try {
-      return redis
-          .get(keys.key("useq:" + appId))
-          .handle(
-              (v, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.UTF_8));
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return RedisErrors.call(() -> redis.get(keys.key("useq:" + appId)))
+        .thenApply(v -> v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.UTF_8)));
   }
 
 

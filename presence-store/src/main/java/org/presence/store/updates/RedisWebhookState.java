@@ -1,6 +1,5 @@
 package org.presence.store.updates;
 
-import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.nio.charset.StandardCharsets;
@@ -8,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
@@ -144,44 +142,25 @@ public final class RedisWebhookState implements WebhookState {
 
   @Override
   public CompletionStage<List<Long>> pending() {
-    try {
-      return redis
-          .smembers(pendingKey())
-          .handle(
-              (members, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
+    return RedisErrors.call(() -> redis.smembers(pendingKey()))
+        .thenApply(
+            members -> {
+              List<Long> out = new ArrayList<>(members.size());
+              for (byte[] m : members) {
+                try {
+                  out.add(Long.parseLong(new String(m, StandardCharsets.UTF_8)));
+                } catch (NumberFormatException x) {
+                  // Not one of ours; ignore.
                 }
-                List<Long> out = new ArrayList<>(members.size());
-                for (byte[] m : members) {
-                  try {
-                    out.add(Long.parseLong(new String(m, StandardCharsets.UTF_8)));
-                  } catch (NumberFormatException x) {
-                    // Not one of ours; ignore.
-                  }
-                }
-                return out;
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+              }
+              return out;
+            });
   }
 
   @Override
   public CompletionStage<Optional<Cursor>> cursor(long appId) {
-    try {
-      return redis
-          .get(cursorKey(appId))
-          .handle(
-              (v, e) -> {
-                if (e != null) {
-                  throw RedisErrors.unavailable(e);
-                }
-                return Optional.ofNullable(v).map(RedisWebhookState::parse);
-              });
-    } catch (RedisException e) {
-      return CompletableFuture.failedFuture(RedisErrors.unavailable(e));
-    }
+    return RedisErrors.call(() -> redis.get(cursorKey(appId)))
+        .thenApply(v -> Optional.ofNullable(v).map(RedisWebhookState::parse));
   }
 
   @Override

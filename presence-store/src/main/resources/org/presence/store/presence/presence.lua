@@ -3,13 +3,19 @@
 --
 -- KEYS[1]  the user's hash:
 --   d:<device>  {"s": status or "", "m": message?, "o": owner session, "n": node, "u": millis,
---                "a": "421,492"?}  (no "a": every granted application; "" : none)
+--                "a": "421,492"?, "e": {"<app>": {"s", "m"?, "u"}, ...}?}
+--               (no "a": every granted application; "" : none). "a" is the latest update's
+--               list; "e" what earlier updates still show the applications outside it, "0" for
+--               every application named neither in "a" nor in "e" (at most MAX_EARLIER ids)
 --   p:<app>     {"s": status, "m": message?, "v": "version"}  last view published to an audience;
 --               p:0 is the audience of applications no device names
 --   v           "version": the user's presence version, raised once per call with changes
 -- ARGV[1] op: claim | update | release
 -- ARGV[2] device, ARGV[3] session ("" for a push report), ARGV[4] now (epoch millis)
--- claim:   ARGV[5] node                          -> {previous session, previous node}
+-- claim:   ARGV[5] node, ARGV[6] most owned devices of the user
+--                                                -> {previous session, previous node}, or
+--                                                   {"", "", "full"} when refused (the device had
+--                                                   no owner and the user has that many owned)
 -- update:  ARGV[5] status, ARGV[6] message flag ("1" when present), ARGV[7] message,
 --          ARGV[8] applications ("-" for all, else comma-separated)
 -- update and release -> {"not_owner"} or {"ok", own scopes csv, app, status, message, version, ...}
@@ -39,11 +45,32 @@ local function index(cmd, node, sess)
 end
 
 local RANK = { online = 1, away = 2, unavailable = 3 }
+-- DeviceState.MAX_EARLIER
+local MAX_EARLIER = 100
 
 if op == 'claim' then
   local raw = redis.call('HGET', key, dfield)
+  local d = nil
   if raw then
-    local d = cjson.decode(raw)
+    d = cjson.decode(raw)
+  end
+  if d == nil or d.o == nil or d.o == '' then
+    -- A device that no session owns yet: it counts against the user's cap.
+    local owned = 0
+    local flat = redis.call('HGETALL', key)
+    for i = 1, #flat, 2 do
+      if string.sub(flat[i], 1, 2) == 'd:' then
+        local o = cjson.decode(flat[i + 1]).o
+        if o ~= nil and o ~= '' then
+          owned = owned + 1
+        end
+      end
+    end
+    if owned >= tonumber(ARGV[6]) then
+      return { '', '', 'full' }
+    end
+  end
+  if d then
     local po, pn = d.o, d.n
     d.o = session
     d.n = ARGV[5]
@@ -76,6 +103,23 @@ local function appset(csv)
   return s
 end
 
+-- What device d (with set = appset(d.a)) shows audience app ('0': the shared one), or nil.
+local function shown(d, set, app)
+  if d.a == nil or (app ~= '0' and set[app]) then
+    if d.s == '' then
+      return nil
+    end
+    return d
+  end
+  if d.e == nil then
+    return nil
+  end
+  if app ~= '0' and d.e[app] then
+    return d.e[app]
+  end
+  return d.e['0']
+end
+
 local flat = redis.call('HGETALL', key)
 local devs, pub, ver = {}, {}, 0
 for i = 1, #flat, 2 do
@@ -102,6 +146,50 @@ if op == 'update' then
   end
   if ARGV[8] ~= '-' then
     nxt.a = ARGV[8]
+    -- For this update only: the applications it does not name keep what they saw.
+    if cur then
+      local named, cset, e = appset(ARGV[8]), appset(cur.a), {}
+      local function keep(app, v)
+        if v then
+          e[app] = { s = v.s, m = v.m, u = v.u }
+        end
+      end
+      keep('0', shown(cur, cset, '0'))
+      if cset then
+        for app, _ in pairs(cset) do
+          if not named[app] then
+            keep(app, shown(cur, cset, app))
+          end
+        end
+      end
+      if cur.e then
+        for app, v in pairs(cur.e) do
+          if app ~= '0' and not named[app] then
+            keep(app, v)
+          end
+        end
+      end
+      local apps = {}
+      for app, _ in pairs(e) do
+        if app ~= '0' then
+          apps[#apps + 1] = app
+        end
+      end
+      if #apps > MAX_EARLIER then
+        table.sort(apps, function(x, y)
+          if e[x].u ~= e[y].u then
+            return e[x].u < e[y].u
+          end
+          return numless(x, y)
+        end)
+        for i = 1, #apps - MAX_EARLIER do
+          e[apps[i]] = nil
+        end
+      end
+      if next(e) ~= nil then
+        nxt.e = e
+      end
+    end
   end
 elseif op == 'release' then
   if cur == nil or cur.o ~= session then
@@ -125,15 +213,32 @@ for app, _ in pairs(pub) do
     own_before[app] = true
   end
 end
-for _, d in pairs(devs) do
-  if d.set then
-    for app, _ in pairs(d.set) do
-      own_after[app] = true
+-- The applications d names: its latest update's and those it shows earlier.
+local function add_named(into, d)
+  local s = appset(d.a)
+  if s then
+    for app, _ in pairs(s) do
+      into[app] = true
+    end
+  end
+  if d.e then
+    for app, _ in pairs(d.e) do
+      if app ~= '0' then
+        into[app] = true
+      end
     end
   end
 end
 
-local touches_all = (old ~= nil and old.a == nil) or (nxt ~= nil and nxt.a == nil)
+local function shows_all(d)
+  return d ~= nil and (d.a == nil or (d.e ~= nil and d.e['0'] ~= nil))
+end
+
+for _, d in pairs(devs) do
+  add_named(own_after, d)
+end
+
+local touches_all = shows_all(old) or shows_all(nxt)
 local affected = {}
 if touches_all then
   for app, _ in pairs(own_before) do
@@ -144,20 +249,16 @@ if touches_all then
   end
 else
   for _, d in ipairs({ old or {}, nxt or {} }) do
-    local s = appset(d.a)
-    if s then
-      for app, _ in pairs(s) do
-        affected[app] = true
-      end
-    end
+    add_named(affected, d)
   end
 end
 
 local function best(app)
   local b, bname
-  for name, d in pairs(devs) do
-    local r = RANK[d.s]
-    if r and (d.set == nil or (app ~= '0' and d.set[app])) then
+  for name, dev in pairs(devs) do
+    local d = shown(dev, dev.set, app)
+    local r = d and RANK[d.s]
+    if r then
       local better
       if b == nil then
         better = true

@@ -2,6 +2,7 @@ package org.presence.store.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -13,7 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.presence.store.app.AppState;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 import org.presence.store.permission.Grant;
+import org.presence.store.permission.GrantRepository;
 import org.presence.store.permission.PuidState;
 import org.presence.store.user.UserSettings;
 
@@ -169,6 +173,54 @@ public abstract class PersistenceContract {
                 i -> persistence.grants().grant("racer", app.id(), "Same").toCompletableFuture())
             .toList();
     assertThat(racing.stream().map(f -> await(f).puid()).distinct()).hasSize(1);
+  }
+
+  @Test
+  void grant_withLimits_capsPerAppAndPerUser_evenWhenConcurrent() {
+    Application a = register("dev", "CapA");
+    Application b = register("dev", "CapB");
+    String user = "capped-" + System.nanoTime();
+    GrantRepository.Limits limits = new GrantRepository.Limits(3, 4);
+    // Twelve different user strings for one application at once: exactly three get through.
+    List<CompletableFuture<Grant>> racing =
+        java.util.stream.IntStream.range(0, 12)
+            .mapToObj(
+                i ->
+                    persistence.grants().grant(user, a.id(), "s" + i, limits)
+                        .toCompletableFuture())
+            .toList();
+    long made = 0;
+    for (CompletableFuture<Grant> f : racing) {
+      try {
+        f.get(10, TimeUnit.SECONDS);
+        made++;
+      } catch (java.util.concurrent.ExecutionException e) {
+        assertThat(e.getCause()).isInstanceOf(ProtocolException.class);
+        assertThat(((ProtocolException) e.getCause()).code()).isEqualTo(ErrorCode.TOO_MANY_GRANTS);
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    }
+    assertThat(made).isEqualTo(3);
+    assertThat(await(persistence.grants().listByUser(user))).hasSize(3);
+    // An existing grant is returned whatever the caps.
+    Grant existing = await(persistence.grants().listByUser(user)).get(0);
+    assertThat(await(persistence.grants().grant(user, a.id(), existing.userString(), limits)).puid())
+        .isEqualTo(existing.puid());
+    // Per user: one more at another application, then none.
+    await(persistence.grants().grant(user, b.id(), "x", limits));
+    assertThat(persistence.grants().grant(user, b.id(), "y", limits).toCompletableFuture())
+        .failsWithin(Duration.ofSeconds(10))
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause()
+        .isInstanceOfSatisfying(
+            ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.TOO_MANY_GRANTS));
+    // Revoking makes room; paused grants still count.
+    await(persistence.grants().setEnabled(user, existing.puid(), false));
+    assertThat(persistence.grants().grant(user, b.id(), "y", limits).toCompletableFuture())
+        .failsWithin(Duration.ofSeconds(10));
+    await(persistence.grants().revoke(user, existing.puid()));
+    assertThat(await(persistence.grants().grant(user, b.id(), "y", limits)).enabled()).isTrue();
   }
 
   @Test

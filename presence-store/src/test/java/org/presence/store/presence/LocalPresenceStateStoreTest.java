@@ -24,7 +24,7 @@ class LocalPresenceStateStoreTest extends PresenceStateStoreContract {
   void users_whenAllReleased_thenNoMemoryKept() {
     LocalPresenceStateStore s = (LocalPresenceStateStore) store;
     java.util.UUID id = java.util.UUID.randomUUID();
-    join(s.claim("u", "d", id, "n", 1));
+    join(s.claim("u", "d", id, "n", 10, 1));
     join(s.update("u", "d", id, org.presence.protocol.model.PresenceStatus.ONLINE, null, null, 2));
     assertThat(s.users()).isEqualTo(1);
     join(s.release("u", "d", id, 3));

@@ -126,4 +126,23 @@ class LoggedPresenceEventsTest {
     await().during(Duration.ofMillis(200)).until(() -> received.size() == 1);
     assertThat(received.get(0).status()).isEqualTo(PresenceStatus.AWAY);
   }
+
+  @Test
+  void publish_twoChangesOneAudience_costTheAppOneUpdatePerPuid() {
+    long a = app("a");
+    Grant fred = join(persistence.grants().grant("alice", a, "Fred"));
+    Grant freddy = join(persistence.grants().grant("alice", a, "Freddy"));
+    long start = join(log.lastSeq(a));
+    // Both changes reach app a (the second names it, the first is for every app it does not).
+    join(events.publish("alice", update(ApplicationIds.NONE,
+        new PresenceChange(0, PresenceStatus.AWAY, null, 21),
+        new PresenceChange(a, PresenceStatus.ONLINE, "here", 22)), 1));
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
+    await().during(Duration.ofMillis(200)).until(() -> received.size() == 2);
+    assertThat(received).extracting(PresenceEvent::puid)
+        .containsExactlyInAnyOrder(fred.puid(), freddy.puid());
+    assertThat(join(log.readSince(a, start, 10)).updates())
+        .extracting(AppUpdate::status, AppUpdate::version)
+        .containsOnly(org.assertj.core.groups.Tuple.tuple(PresenceStatus.ONLINE, 22L));
+  }
 }

@@ -29,6 +29,9 @@ public abstract class PresenceStateStoreContract {
   private static final UUID S1 = UUID.fromString("00000000-0000-0000-0000-000000000001");
   private static final UUID S2 = UUID.fromString("00000000-0000-0000-0000-000000000002");
   private static final UUID S9 = UUID.fromString("00000000-0000-0000-0000-000000000009");
+  /** The device cap the tests claim with, unless they test the cap. */
+  private static final int MAX_DEVICES = 10;
+
   private String user;
   private long clock = 1_700_000_000_000L;
 
@@ -66,7 +69,7 @@ public abstract class PresenceStateStoreContract {
   }
 
   private Claim claim(PresenceStateStore s, String device, UUID session, String node) {
-    return join(s.claim(user, device, session, node, tick()));
+    return join(s.claim(user, device, session, node, MAX_DEVICES, tick()));
   }
 
   private PresenceUpdate set(
@@ -229,6 +232,145 @@ public abstract class PresenceStateStoreContract {
     assertThat(set(store, "phone", S1, ONLINE, null, connectList).changes()).isEmpty();
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // An update's list is for that update only: what each application sees
+
+  /** Issue 12 item 3: connected with [B], online for [A], then unavailable for the connect's [B]. */
+  @Test
+  void update_whenListDoesNotNameAnApp_thenThatAppKeepsWhatItSaw() {
+    long a = 421;
+    long b = 492;
+    claim(store, "phone", S1, "n");
+    assertThat(seen(set(store, "phone", S1, ONLINE, null, ApplicationIds.of(a))))
+        .containsExactly("421:online:null");
+    PresenceUpdate u = set(peer, "phone", S1, UNAVAILABLE, null, ApplicationIds.of(b));
+    assertThat(seen(u)).containsExactly("492:unavailable:null");
+    assertThat(u.ownScopes()).isEqualTo(ApplicationIds.of(a, b));
+    assertThat(seen(set(store, "phone", S1, AWAY, "brb", ApplicationIds.of(b))))
+        .containsExactly("492:away:brb");
+    UserPresence p = join(store.presence(user));
+    assertThat(p.seenBy(a).status()).isEqualTo(ONLINE);
+    assertThat(p.seenBy(b).status()).isEqualTo(AWAY);
+    assertThat(p.seenBy(7).status()).isEqualTo(OFFLINE);
+    DeviceState d = join(peer.devices(user)).get("phone");
+    assertThat(d.earlier()).containsOnlyKeys(a);
+    assertThat(d.earlier().get(a).status()).isEqualTo(ONLINE);
+    // Named again: a learns the device's latest status for it.
+    assertThat(seen(set(store, "phone", S1, AWAY, "brb", ApplicationIds.of(a, b))))
+        .containsExactly("421:away:brb");
+    // Released: every application that saw the device sees it go.
+    assertThat(seen(release(peer, "phone", S1)))
+        .containsExactly("421:offline:null", "492:offline:null");
+  }
+
+  @Test
+  void update_whenListAfterUpdateForAll_thenOthersKeepTheStatusForAll() {
+    claim(store, "phone", S1, "n");
+    assertThat(seen(set(store, "phone", S1, ONLINE, null))).containsExactly("0:online:null");
+    assertThat(seen(set(store, "phone", S1, AWAY, null, ApplicationIds.of(1))))
+        .containsExactly("1:away:null");
+    assertThat(seen(set(peer, "phone", S1, UNAVAILABLE, null, ApplicationIds.of(2))))
+        .containsExactly("2:unavailable:null");
+    UserPresence p = join(store.presence(user));
+    assertThat(p.seenBy(1).status()).isEqualTo(AWAY);
+    assertThat(p.seenBy(2).status()).isEqualTo(UNAVAILABLE);
+    assertThat(p.seenBy(3).status()).isEqualTo(ONLINE);
+    assertThat(p.allApps().status()).isEqualTo(ONLINE);
+    // For every application again: 1 and 2 learn it, the shared audience saw it already.
+    PresenceUpdate all = set(store, "phone", S1, ONLINE, null);
+    assertThat(seen(all)).containsExactly("1:online:null", "2:online:null");
+    assertThat(join(store.presence(user)).byApp()).isEmpty();
+    assertThat(join(store.devices(user)).get("phone").earlier()).isEmpty();
+  }
+
+  @Test
+  void update_whenOfflineForOneApp_thenItStaysOfflineForItWhileOthersChange() {
+    claim(store, "phone", S1, "n");
+    set(store, "phone", S1, ONLINE, "here");
+    assertThat(seen(set(store, "phone", S1, OFFLINE, null, ApplicationIds.of(5))))
+        .containsExactly("5:offline:null");
+    assertThat(seen(set(store, "phone", S1, AWAY, null, ApplicationIds.of(6))))
+        .containsExactly("6:away:null");
+    UserPresence p = join(peer.presence(user));
+    assertThat(p.seenBy(5).status()).isEqualTo(OFFLINE);
+    assertThat(p.seenBy(6).status()).isEqualTo(AWAY);
+    assertThat(p.seenBy(7).message()).isEqualTo("here");
+  }
+
+  @Test
+  void update_whenOtherDeviceChangesForAnApp_thenEarlierStatusStillCounts() {
+    claim(store, "phone", S1, "a");
+    claim(peer, "laptop", S2, "b");
+    set(store, "phone", S1, ONLINE, "phone", ApplicationIds.of(1));
+    set(store, "phone", S1, UNAVAILABLE, null, ApplicationIds.of(2));
+    // 1 still sees the phone online: the laptop's away changes nothing for it.
+    assertThat(seen(set(peer, "laptop", S2, AWAY, null, ApplicationIds.of(1, 2))))
+        .containsExactly("2:away:null");
+    assertThat(seen(release(store, "phone", S1))).containsExactly("1:away:null");
+  }
+
+  @Test
+  void update_whenMoreThanMaxEarlierAppsNamed_thenOldestForgotten() {
+    claim(store, "phone", S1, "n");
+    int max = DeviceState.MAX_EARLIER;
+    for (long app = 1; app <= max + 1; app++) {
+      assertThat(seen(set(store, "phone", S1, ONLINE, null, ApplicationIds.of(app))))
+          .containsExactly(app + ":online:null");
+    }
+    assertThat(join(store.devices(user)).get("phone").earlier()).hasSize(max);
+    // One more: the oldest (application 1) is forgotten and stops seeing the device.
+    assertThat(seen(set(store, "phone", S1, ONLINE, null, ApplicationIds.of(max + 2))))
+        .containsExactly("1:offline:null", (max + 2) + ":online:null");
+    DeviceState d = join(peer.devices(user)).get("phone");
+    assertThat(d.earlier()).hasSize(max).doesNotContainKey(1L).containsKey(2L);
+    assertThat(join(store.presence(user)).byApp()).hasSize(max + 1);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Devices per user
+
+  @Test
+  void claim_whenCapReached_thenNewDeviceRefusedAndNothingChanges() {
+    for (int i = 0; i < 3; i++) {
+      assertThat(join(store.claim(user, "d" + i, UUID.randomUUID(), "n", 3, tick())))
+          .isEqualTo(Claim.NONE);
+    }
+    assertThat(join(peer.claim(user, "d3", S9, "m", 3, tick()))).isEqualTo(Claim.FULL);
+    assertThat(join(store.devices(user))).containsOnlyKeys("d0", "d1", "d2");
+    assertThat(join(store.devicesOn("m"))).isEmpty();
+    // A device taking over its own earlier session does not count twice.
+    Claim again = join(peer.claim(user, "d1", S2, "m", 3, tick()));
+    assertThat(again.replaced()).isTrue();
+    assertThat(again.full()).isFalse();
+    // A device a push server reports for has no session: it does not count.
+    set(store, "d1~push", null, AWAY, null);
+    assertThat(join(peer.claim(user, "d3", S9, "m", 3, tick()))).isEqualTo(Claim.FULL);
+    // Once a device is released, there is room again.
+    release(store, "d1", S2);
+    assertThat(join(peer.claim(user, "d3", S9, "m", 3, tick()))).isEqualTo(Claim.NONE);
+    assertThat(join(peer.claim(user, "d4", S1, "m", 3, tick()))).isEqualTo(Claim.FULL);
+  }
+
+  @Test
+  void claim_whenRefusedForNewUser_thenNothingKept() {
+    assertThat(join(store.claim(user, "phone", S1, "n", 0, tick()))).isEqualTo(Claim.FULL);
+    assertThat(join(peer.devices(user))).isEmpty();
+  }
+
+  /** Two nodes claim many devices of one user at once: the cap holds exactly. */
+  @Test
+  void claim_whenTwoNodesRace_thenCapHoldsExactly() {
+    int cap = 4;
+    List<CompletionStage<Claim>> claims = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      PresenceStateStore s = i % 2 == 0 ? store : peer;
+      claims.add(s.claim(user, "dev-" + i, UUID.randomUUID(), "node-" + (i % 2), cap, tick()));
+    }
+    long granted = claims.stream().map(PresenceStateStoreContract::join).filter(c -> !c.full()).count();
+    assertThat(granted).isEqualTo(cap);
+    assertThat(join(store.devices(user))).hasSize(cap);
+  }
+
   @Test
   void update_whenDeviceWithoutListJoinsDevicesWithLists_thenSharedAudienceAndOwnScopes() {
     claim(store, "phone", S1, "a");
@@ -291,7 +433,7 @@ public abstract class PresenceStateStoreContract {
     set(store, "phone", S1, ONLINE, null);
     String other = "other-" + UUID.randomUUID();
     assertThat(join(store.devices(other))).isEmpty();
-    assertThat(join(store.claim(other, "phone", S1, "a", tick()))).isEqualTo(Claim.NONE);
+    assertThat(join(store.claim(other, "phone", S1, "a", MAX_DEVICES, tick()))).isEqualTo(Claim.NONE);
     Map<String, DeviceState> mine = join(store.devices(user));
     assertThat(mine).containsOnlyKeys("phone");
   }
@@ -325,7 +467,7 @@ public abstract class PresenceStateStoreContract {
     String odd = "odd:user 🎣 " + UUID.randomUUID();
     claim(store, "phone", S1, dead);
     set(store, "phone", S1, ONLINE, "here");
-    join(store.claim(odd, "dev:ice", S2, dead, tick()));
+    join(store.claim(odd, "dev:ice", S2, dead, MAX_DEVICES, tick()));
     join(store.update(odd, "dev:ice", S2, AWAY, null, null, tick()));
     List<PresenceStateStore.OwnedDevice> left = join(peer.devicesOn(dead));
     assertThat(left)

@@ -56,7 +56,7 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
   @Test
   void script_whenFlushedFromRedis_thenSentAgain() {
     java.util.UUID s = java.util.UUID.randomUUID();
-    join(store.claim("flush-user", "d", s, "n", 1));
+    join(store.claim("flush-user", "d", s, "n", 10, 1));
     backends.get(0).commands().sync().scriptFlush();
     assertThat(join(store.update("flush-user", "d", s, PresenceStatus.ONLINE, null, null, 2))
             .changes())
@@ -79,7 +79,13 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
     };
     String[] messages = {null, "m1", "m2"};
     ApplicationIds[] lists = {
-      null, ApplicationIds.NONE, ApplicationIds.of(1), ApplicationIds.of(1, 2), ApplicationIds.of(2, 3)
+      null,
+      null,
+      ApplicationIds.NONE,
+      ApplicationIds.of(1),
+      ApplicationIds.of(3),
+      ApplicationIds.of(1, 2),
+      ApplicationIds.of(2, 3)
     };
     PresenceStatus[] statuses = PresenceStatus.values();
     for (int round = 0; round < 20; round++) {
@@ -93,8 +99,8 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
         Object expected;
         Object actual;
         if (op < 2) {
-          expected = join(reference.claim(user, device, session, "n-" + session, now));
-          actual = join(store.claim(user, device, session, "n-" + session, now));
+          expected = join(reference.claim(user, device, session, "n-" + session, 2, now));
+          actual = join(store.claim(user, device, session, "n-" + session, 2, now));
         } else if (op < 8) {
           java.util.UUID s = r.nextInt(5) == 0 ? null : session;
           PresenceStatus st = statuses[r.nextInt(statuses.length)];
@@ -122,8 +128,8 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
     String user = "race-" + System.nanoTime();
     java.util.UUID sa = java.util.UUID.randomUUID();
     java.util.UUID sb = java.util.UUID.randomUUID();
-    join(store.claim(user, "a", sa, "node-a", 1));
-    join(peer.claim(user, "b", sb, "node-b", 1));
+    join(store.claim(user, "a", sa, "node-a", 10, 1));
+    join(peer.claim(user, "b", sb, "node-b", 10, 1));
     Random r = new Random(42);
     PresenceStatus[] statuses = {PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.OFFLINE};
     List<CompletionStage<PresenceUpdate>> pending = new ArrayList<>();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -19,8 +20,12 @@ import org.presence.store.queue.JdbiNotificationQueues;
 import org.presence.store.queue.Notification;
 import org.presence.store.queue.NotificationQueues;
 
-/** Removal of delivered items, many users per store call, over the embedded queues. */
-class RemoverTest {
+/**
+ * The two batched store calls of live notifications over the embedded queues: several batches
+ * stored per call ({@link Enqueuer}), delivered items of many users removed per call ({@link
+ * Remover}).
+ */
+class EnqueuerRemoverTest {
   @TempDir Path dir;
   private EmbeddedPersistence db;
   private NotificationQueues queues;
@@ -77,6 +82,50 @@ class RemoverTest {
     assertThat(twice.get(20, TimeUnit.SECONDS)).as("the second request of user 0").isEmpty();
     for (String user : users) {
       assertThat(done(queues.pending(user))).isEmpty();
+    }
+  }
+
+  private static NotificationQueues.Entry entry(String user, long app) {
+    Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    return new NotificationQueues.Entry(
+        user,
+        new Notification(
+            UUID.randomUUID().toString(), app, "p", "A", "m", "https://x.example", now,
+            now.plusSeconds(60), false));
+  }
+
+  @Test
+  void enqueue_manyBatchesAtOnce_thenEachGetsItsOwnResultsInOrder_andEveryItemIsStored()
+      throws Exception {
+    Enqueuer enqueuer = new Enqueuer(queues, 7, 1);
+    List<List<NotificationQueues.Entry>> batches = new ArrayList<>();
+    List<CompletableFuture<List<NotificationQueues.Enqueued>>> calls = new ArrayList<>();
+    for (int b = 0; b < 12; b++) {
+      // Batch b holds b % 3 + 1 items, each for its own user, so queue sizes tell them apart:
+      // user "u<b>-<i>" receives one item in batch b.
+      List<NotificationQueues.Entry> batch = new ArrayList<>();
+      for (int i = 0; i <= b % 3; i++) {
+        batch.add(entry("u" + b + "-" + i, 1));
+      }
+      batches.add(batch);
+      calls.add(enqueuer.enqueue(batch).toCompletableFuture());
+    }
+    // One more item for a user of batch 0 and the same app: that queue then holds two.
+    List<NotificationQueues.Entry> again = List.of(entry("u0-0", 1));
+    List<NotificationQueues.Enqueued> againResult =
+        enqueuer.enqueue(again).toCompletableFuture().get(20, TimeUnit.SECONDS);
+    for (int b = 0; b < batches.size(); b++) {
+      List<NotificationQueues.Enqueued> results = calls.get(b).get(20, TimeUnit.SECONDS);
+      assertThat(results).as("batch %d", b).hasSize(batches.get(b).size());
+      assertThat(results).allMatch(r -> r.queueSize() == 1 && r.dropped().isEmpty());
+    }
+    assertThat(againResult).singleElement().matches(r -> r.queueSize() == 2);
+    for (List<NotificationQueues.Entry> batch : batches) {
+      for (NotificationQueues.Entry e : batch) {
+        List<Notification> pending =
+            queues.pending(e.userSub()).toCompletableFuture().get(20, TimeUnit.SECONDS);
+        assertThat(pending).extracting(Notification::id).contains(e.notification().id());
+      }
     }
   }
 }

@@ -1,0 +1,59 @@
+package org.presence.store.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lettuce.core.RedisConnectionException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.store.StoreException;
+
+/** Lettuce failures become BACKEND_UNAVAILABLE, however they surface. */
+class RedisErrorsTest {
+  private static StoreException failure(CompletableFuture<?> f) {
+    assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS)).isNotNull();
+    Throwable e = f.handle((v, x) -> x).join();
+    assertThat(e).isInstanceOf(CompletionException.class);
+    assertThat(e.getCause()).isInstanceOf(StoreException.class);
+    return (StoreException) e.getCause();
+  }
+
+  @Test
+  void call_whenLettuceThrowsAtOnce_thenFailsWithBackendUnavailable() {
+    CompletableFuture<String> f =
+        RedisErrors.<String>call(
+                () -> {
+                  throw new RedisConnectionException("not connected");
+                })
+            .toCompletableFuture();
+    StoreException e = failure(f);
+    assertThat(e.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+    assertThat(e.getMessage()).contains("not connected");
+  }
+
+  @Test
+  void call_whenTheCommandFailsLater_thenFailsWithBackendUnavailable() {
+    CompletableFuture<String> later = new CompletableFuture<>();
+    CompletableFuture<String> f = RedisErrors.call(() -> later).toCompletableFuture();
+    later.completeExceptionally(new RedisConnectionException("connection reset"));
+    assertThat(failure(f).code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+  }
+
+  @Test
+  void call_whenAStoreExceptionComesBack_thenPassesItThroughUnchanged() {
+    StoreException busy = new StoreException(ErrorCode.SERVER_BUSY, "full");
+    CompletableFuture<String> f =
+        RedisErrors.call(() -> CompletableFuture.<String>failedFuture(busy)).toCompletableFuture();
+    assertThat(failure(f)).isSameAs(busy);
+  }
+
+  @Test
+  void call_whenTheCommandAnswers_thenAnswersTheSame() {
+    CompletableFuture<String> f =
+        RedisErrors.call(() -> CompletableFuture.completedFuture("PONG")).toCompletableFuture();
+    assertThat(f.join()).isEqualTo("PONG");
+  }
+}
