@@ -47,6 +47,8 @@ import org.presence.loadtest.scenario.ScenarioParams;
  * @param injectorJvmOptions JVM options of injector processes
  * @param floorJvmOptions JVM options of a floor this run starts
  * @param timeout connect and handshake timeout
+ * @param metricsUrl where a Presence node's {@code /metrics} is read (its admin port); null:
+ *     {@code url}'s host on the default admin port, 8081
  */
 public record LoadConfig(
     String scenario,
@@ -77,7 +79,8 @@ public record LoadConfig(
     List<String> assertions,
     List<String> injectorJvmOptions,
     List<String> floorJvmOptions,
-    String timeout) {
+    String timeout,
+    String metricsUrl) {
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -110,12 +113,30 @@ public record LoadConfig(
     return appsUrl == null ? url : appsUrl;
   }
 
+  /** The default admin port of a Presence node, where its {@code /metrics} is served. */
+  public static final int DEFAULT_ADMIN_PORT = 8081;
+
+  /**
+   * Where the node's metrics are read: {@code metricsUrl}, or {@code http://<url's host>:8081}
+   * (the node's admin port is loopback-only by default, so this suits a node on this machine).
+   */
+  public String metricsUrlOrDefault() {
+    if (metricsUrl != null) {
+      return metricsUrl;
+    }
+    java.net.URI u = java.net.URI.create(url);
+    String host = u.getHost() == null ? "127.0.0.1" : u.getHost();
+    return "http://" + (host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host)
+        + ":" + DEFAULT_ADMIN_PORT;
+  }
+
   /** This plan with {@code url} set. */
   public LoadConfig withUrl(String newUrl) {
     return new LoadConfig(
         scenario, target, newUrl, appsUrl, appTransport, users, apps, ramp, rate, duration, interval, hold, batch, processes,
         sliceIndex, sliceCount, sourceAddresses, eventLoops, signingKey, issuer, audience, subjectPrefix,
-        serverPid, out, consoleEvery, assertions, injectorJvmOptions, floorJvmOptions, timeout);
+        serverPid, out, consoleEvery, assertions, injectorJvmOptions, floorJvmOptions, timeout,
+        metricsUrl);
   }
 
   private static Duration dur(String text) {

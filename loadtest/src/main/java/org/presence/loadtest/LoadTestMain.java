@@ -160,6 +160,9 @@ public final class LoadTestMain implements Runnable {
     @Option(names = "--server-pid", description = "The server's pid when it runs here: full GC by jcmd and RSS from /proc.")
     Long serverPid;
 
+    @Option(names = "--metrics-url", paramLabel = "URL", description = "Where the Presence node's /metrics is read: its admin port (default: --url's host, port 8081). Target presence only.")
+    String metricsUrl;
+
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Report folder (default: loadtest-reports/SCENARIO-TIME).")
     Path out;
 
@@ -213,7 +216,7 @@ public final class LoadTestMain implements Runnable {
               sliceIndex, sliceCount, sourceAddresses, eventLoops,
               signingKey == null ? defaultKey() : signingKey.toString(),
               issuer, audience, subjectPrefix, serverPid, dir.toString(), consoleEvery, assertions,
-              injectorJvmOptions, floorJvmOptions, timeout);
+              injectorJvmOptions, floorJvmOptions, timeout, metricsUrl);
       try {
         c.params();
         c.timeoutDuration();

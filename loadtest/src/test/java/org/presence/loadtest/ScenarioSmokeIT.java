@@ -166,10 +166,15 @@ class ScenarioSmokeIT {
     assumeTrue(Files.exists(jar), "presence.jar not built in this reactor run");
     Path data = dir.resolve("node");
     Path log = dir.resolve("node.log");
+    int adminPort;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      adminPort = free.getLocalPort();
+    }
+    URI metrics = URI.create("http://127.0.0.1:" + adminPort);
     Process node =
         new ProcessBuilder(
                 ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-jar", jar.toString(),
-                "serve", "--port", "0", "--data-dir", data.toString(),
+                "serve", "--port", "0", "--admin-port", Integer.toString(adminPort), "--data-dir", data.toString(),
                 "--set", "device.rate=1000", "--set", "device.burst=1000", "--set", "device.handshake-rate=0")
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
@@ -177,7 +182,7 @@ class ScenarioSmokeIT {
     try {
       int port = awaitPort(node, log);
       URI base = URI.create("http://127.0.0.1:" + port);
-      Optional<ServerMemory> m = new PresenceProbe(base, OptionalLong.of(node.pid())).measure(true);
+      Optional<ServerMemory> m = new PresenceProbe(metrics, OptionalLong.of(node.pid())).measure(true);
       assertThat(m).isPresent();
       assertThat(m.get().heapUsed()).isPositive();
       assertThat(m.get().afterFullGc()).isTrue();
@@ -185,6 +190,7 @@ class ScenarioSmokeIT {
       String key = data.resolve("dev-identity.jwk").toString();
       Result idle = run("run", "idle-density", "--target", "presence", "--url", base.toString(), "-u", "20",
           "--ramp", "1s", "--hold", "2s", "--signing-key", key, "--server-pid", Long.toString(node.pid()),
+          "--metrics-url", metrics.toString(),
           "-a", "count(connect) == 20", "-a", "errors == 0");
       assertThat(idle.status()).as(idle.out() + idle.err()).isEqualTo(LoadRun.OK);
       assertReported(idle);
@@ -199,7 +205,7 @@ class ScenarioSmokeIT {
           .isEqualTo(counters.path("sent").asLong());
       assertThat(Files.exists(fanout.dir().resolve("presence-setup.json"))).isTrue();
 
-      long streamFramesBefore = streamFrames(base);
+      long streamFramesBefore = streamFrames(metrics);
       Result overStream = run("run", "status-fanout", "--target", "presence", "--url", base.toString(), "-u", "10",
           "--apps", "2", "--ramp", "1s", "-d", "2s", "--interval", "100ms", "--app-transport", "stream",
           "--signing-key", key, "-a", "count(update) > 0", "-a", "errors == 0");
@@ -207,7 +213,7 @@ class ScenarioSmokeIT {
       JsonNode streamed = overStream.summary().path("counters");
       assertThat(streamed.path("delivered").asLong()).as("every status change reached its app over the stream")
           .isEqualTo(streamed.path("sent").asLong());
-      assertThat(streamFrames(base)).as("the node wrote to streams").isGreaterThan(streamFramesBefore);
+      assertThat(streamFrames(metrics)).as("the node wrote to streams").isGreaterThan(streamFramesBefore);
 
       Result notify = run("run", "notify", "--target", "presence", "--url", base.toString(), "-u", "20",
           "--apps", "2", "--batch", "5", "--ramp", "1s", "-d", "2s", "--interval", "100ms",
@@ -239,7 +245,7 @@ class ScenarioSmokeIT {
     }
   }
 
-  /** The node's count of frames written to presence streams, from its metrics. */
+  /** The node's count of frames written to presence streams, from its metrics (admin port). */
   private static long streamFrames(URI base) throws Exception {
     String text =
         java.net.http.HttpClient.newHttpClient()

@@ -33,6 +33,7 @@ import org.presence.gateway.net.TrustedProxies;
 import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
+import org.presence.gateway.pages.PageSupport;
 import org.presence.gateway.routing.Connections;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
@@ -68,6 +69,7 @@ public final class PresenceServer implements AutoCloseable {
   private final NotificationChannel notifications;
   private final NodeLiveness liveness;
   private final Channel serverChannel;
+  private final Channel adminChannel;
   private final InetSocketAddress address;
   private volatile boolean closed;
 
@@ -85,7 +87,8 @@ public final class PresenceServer implements AutoCloseable {
       WebhookDispatcher webhooks,
       NotificationChannel notifications,
       NodeLiveness liveness,
-      Channel serverChannel) {
+      Channel serverChannel,
+      Channel adminChannel) {
     this.config = config;
     this.store = store;
     this.loops = loops;
@@ -100,6 +103,7 @@ public final class PresenceServer implements AutoCloseable {
     this.notifications = notifications;
     this.liveness = liveness;
     this.serverChannel = serverChannel;
+    this.adminChannel = adminChannel;
     this.address = (InetSocketAddress) serverChannel.localAddress();
   }
 
@@ -137,12 +141,13 @@ public final class PresenceServer implements AutoCloseable {
       ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
       HttpRoutes.Builder routes = HttpRoutes.builder();
-      new OpsEndpoints(
+      OpsEndpoints ops =
+          new OpsEndpoints(
               store,
               new PrometheusExporter(metrics.registry()),
               BuildInfo.current(),
-              config.nodeId())
-          .register(routes);
+              config.nodeId());
+      ops.register(routes);
       // The pages show URLs of this node, which are known once the port is bound.
       AtomicReference<String> baseUrl = new AtomicReference<>(config.gateway().baseUrl(0));
       appFeatures = AppFeatures.start(config, store, identity, baseUrl::get);
@@ -220,6 +225,7 @@ public final class PresenceServer implements AutoCloseable {
               store.redis() != null);
       extraRoutes.accept(routes);
 
+      PageSupport pageSupport = appFeatures.pages();
       HttpRouter router =
           new HttpRouter(
               routes.build(),
@@ -227,7 +233,10 @@ public final class PresenceServer implements AutoCloseable {
               metrics,
               connections,
               disconnector,
-              TrustedProxies.parse(config.gateway().trustedProxies()));
+              TrustedProxies.parse(config.gateway().trustedProxies()))
+              .withErrorPages(
+                  (ex, code, reason) ->
+                      pageSupport.errorPage(ex, pageSupport.visitor(ex), code, reason));
       loops = EventLoops.create(config.gateway().ioThreads());
       ServerBootstrap bootstrap =
           new ServerBootstrap()
@@ -265,6 +274,15 @@ public final class PresenceServer implements AutoCloseable {
                 + e.getMessage(),
             e);
       }
+      Channel admin = null;
+      if (config.admin().enabled()) {
+        try {
+          admin = bindAdmin(config, bootstrap, ops, metrics, connections, disconnector, exceptions);
+        } catch (StartupException e) {
+          server.close().awaitUninterruptibly(1000);
+          throw e;
+        }
+      }
       baseUrl.set(config.gateway().baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
       if (demo != null) {
         // The demo application lives on this node's own address, known only now.
@@ -272,6 +290,9 @@ public final class PresenceServer implements AutoCloseable {
           demo.ensure(baseUrl.get()).toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
           server.close().awaitUninterruptibly(1000);
+          if (admin != null) {
+            admin.close().awaitUninterruptibly(1000);
+          }
           throw new StartupException("updates.demo", "cannot set up the demo application: " + e, e);
         }
       }
@@ -290,7 +311,8 @@ public final class PresenceServer implements AutoCloseable {
               webhooks,
               notifications,
               liveness,
-              server);
+              server,
+              admin);
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
           config.nodeId(),
@@ -298,6 +320,12 @@ public final class PresenceServer implements AutoCloseable {
           loops.transport(),
           store.persistence().kind(),
           store.bus().kind());
+      if (node.adminAddress() != null) {
+        LOG.info(
+            "admin port (metrics) on http://{}:{}/metrics",
+            hostForUrl(config.admin().host()),
+            node.adminAddress().getPort());
+      }
       if (demo != null) {
         LOG.info("try it: open {}/demo", node.baseUrl());
       }
@@ -327,6 +355,57 @@ public final class PresenceServer implements AutoCloseable {
       store.close();
       throw e;
     }
+  }
+
+  /**
+   * Binds the admin port: the same pipeline as the gateway port's, with a route table of its own
+   * (the operator's endpoints and {@code /metrics}) and no trusted proxies.
+   */
+  private static Channel bindAdmin(
+      PresenceConfig config,
+      ServerBootstrap gateway,
+      OpsEndpoints ops,
+      GatewayMetrics metrics,
+      Connections connections,
+      Disconnector disconnector,
+      ExceptionHandler exceptions) {
+    HttpRoutes.Builder routes = HttpRoutes.builder();
+    ops.registerAdmin(routes);
+    HttpRouter router =
+        new HttpRouter(
+            routes.build(),
+            config.limits(),
+            metrics,
+            connections,
+            disconnector,
+            TrustedProxies.parse(java.util.List.of()));
+    try {
+      return gateway
+          .clone()
+          .childHandler(
+              new GatewayInitializer(
+                  config.gateway(), config.limits(), metrics, connections, router, exceptions,
+                  disconnector))
+          .bind(config.admin().host(), config.admin().port())
+          .syncUninterruptibly()
+          .channel();
+    } catch (Exception e) {
+      // Netty rethrows the bind failure (a checked BindException) without declaring it.
+      throw new StartupException(
+          "admin.port",
+          "cannot listen on " + config.admin().host() + ":" + config.admin().port() + ": "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  private static String hostForUrl(String host) {
+    return host.indexOf(':') >= 0 ? "[" + host + "]" : host;
+  }
+
+  /** The admin port's bound address, or {@code null} when {@code admin.enabled} is off. */
+  public InetSocketAddress adminAddress() {
+    return adminChannel == null ? null : (InetSocketAddress) adminChannel.localAddress();
   }
 
   /** The bound address (the real port when configured with 0). */
@@ -392,13 +471,16 @@ public final class PresenceServer implements AutoCloseable {
   }
 
   /**
-   * Drains: stops accepting, closes idle HTTP connections, sends every WebSocket client a close
+   * Drains: stops accepting (on the gateway and the admin port), closes idle HTTP connections, sends every WebSocket client a close
    * (1001, going away) and waits until they are gone or {@code timeout} has passed. Connections
    * still open then are cut.
    */
   public void drain(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     serverChannel.close().awaitUninterruptibly(1000);
+    if (adminChannel != null) {
+      adminChannel.close().awaitUninterruptibly(1000);
+    }
     connections.drain();
     while (connections.size() > 0 && System.nanoTime() < deadline) {
       try {

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The shipped jar, run as operators run it: start, answer, SIGTERM, exit. */
 class PresenceProcessIT {
   private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
+  private static final Pattern ADMIN = Pattern.compile("admin port \\(metrics\\) on http://127\\.0\\.0\\.1:(\\d+)");
 
   @TempDir Path dataDir;
   @TempDir Path logs;
@@ -35,7 +36,7 @@ class PresenceProcessIT {
    * A running node process. Its output goes to files: the JDK closes a child's pipe under a
    * blocked reader when the child exits, which would lose the last lines.
    */
-  private record Node(Process process, Output out, Output err, int port) {}
+  private record Node(Process process, Output out, Output err, int port, int adminPort) {}
 
   /** Lines a process wrote to a file, read fresh on every call. */
   private record Output(Path file) {
@@ -84,7 +85,7 @@ class PresenceProcessIT {
   }
 
   private Node start(String... extra) throws Exception {
-    List<String> args = new ArrayList<>(List.of("serve", "--port", "0", "--data-dir", dataDir.toString(), "--set", "gateway.drain-timeout=3s"));
+    List<String> args = new ArrayList<>(List.of("serve", "--port", "0", "--admin-port", "0", "--data-dir", dataDir.toString(), "--set", "gateway.drain-timeout=3s"));
     args.addAll(List.of(extra));
     Launched l = launch(args.toArray(String[]::new));
     Process p = l.process();
@@ -92,11 +93,20 @@ class PresenceProcessIT {
     Output err = l.err();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
+      int port = -1;
+      int admin = -1;
       for (String line : concat(out.lines(), err.lines())) {
         Matcher m = LISTENING.matcher(line);
         if (m.find()) {
-          return new Node(p, out, err, Integer.parseInt(m.group(1)));
+          port = Integer.parseInt(m.group(1));
         }
+        Matcher a = ADMIN.matcher(line);
+        if (a.find()) {
+          admin = Integer.parseInt(a.group(1));
+        }
+      }
+      if (port > 0 && admin > 0) {
+        return new Node(p, out, err, port, admin);
       }
       if (!p.isAlive()) {
         throw new AssertionError("node exited " + p.exitValue() + ": " + err);
@@ -125,7 +135,8 @@ class PresenceProcessIT {
     assertThat(get(node.port(), "/__lbheartbeat__").statusCode()).isEqualTo(200);
     assertThat(get(node.port(), "/__heartbeat__").statusCode()).isEqualTo(200);
     assertThat(get(node.port(), "/__version__").body()).contains("\"commit\"");
-    assertThat(get(node.port(), "/metrics").body()).contains("presence_connections_open");
+    assertThat(get(node.adminPort(), "/metrics").body()).contains("presence_connections_open");
+    assertThat(get(node.port(), "/metrics").statusCode()).isEqualTo(404);
     assertThat(node.out().lines()).anyMatch(l -> l.contains("dev-token --email"));
   }
 

@@ -112,6 +112,7 @@ public final class ConnectStorm implements Callable<Integer> {
     List<String> tokens = keys.mintMany(total, "storm");
     List<InetSocketAddress> from = BenchSupport.sources(sources);
     int port = ServerProcess.freePort();
+    int adminPort = ServerProcess.freePortOtherThan(port);
     List<Double> rates = new ArrayList<>();
     List<Double> idleRates = new ArrayList<>();
     java.lang.management.OperatingSystemMXBean os =
@@ -122,10 +123,11 @@ public final class ConnectStorm implements Callable<Integer> {
                 "presence",
                 withJvmOptions(
                     BenchSupport.presenceCommand(
-                        serverJar, heap, port, work.resolve("data"), jwks, ioThreads)),
+                        serverJar, heap, port, work.resolve("data"), jwks, ioThreads,
+                        "admin.port=" + adminPort)),
                 port,
                 work.resolve("presence.log"),
-                "/metrics",
+                "http://127.0.0.1:" + adminPort + "/metrics",
                 ServerProcess.METRICS_DIRECT)) {
       URI uri = URI.create("ws://127.0.0.1:" + port + "/presence");
       int[] offset = {0};

@@ -168,6 +168,7 @@ public final class IdleDensity implements Callable<Integer> {
     client = DeviceClient.create(2);
     try {
       int port = ServerProcess.freePort();
+      int adminPort = ServerProcess.freePortOtherThan(port);
       try (ServerProcess server =
           ServerProcess.start(
               "presence",
@@ -180,10 +181,11 @@ public final class IdleDensity implements Callable<Integer> {
                   ioThreads,
                   // Compress the time a session takes to reach its steady state (see class).
                   "identity.clock-skew=5s",
-                  "caches.grants.ttl=20s"),
+                  "caches.grants.ttl=20s",
+                  "admin.port=" + adminPort),
               port,
               work.resolve("presence.log"),
-              "/metrics",
+              "http://127.0.0.1:" + adminPort + "/metrics",
               ServerProcess.METRICS_DIRECT)) {
         URI uri = URI.create("ws://127.0.0.1:" + port + "/presence");
         IntFunction<CompletableFuture<DeviceClient.Session>> warm =

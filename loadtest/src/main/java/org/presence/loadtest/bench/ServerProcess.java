@@ -63,7 +63,8 @@ final class ServerProcess implements AutoCloseable {
 
   /**
    * Starts {@code command}, logging to {@code log}, and waits until {@code port} accepts. Netty's
-   * direct memory is read from {@code directPath} on that port with {@code directPattern}.
+   * direct memory is read from {@code directPath} on that port (or at {@code directPath} itself
+   * when it is a whole URL: a Presence node's admin port) with {@code directPattern}.
    */
   static ServerProcess start(
       String name,
@@ -135,7 +136,11 @@ final class ServerProcess implements AutoCloseable {
     HttpResponse<String> r =
         HttpClient.newHttpClient()
             .send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + directPath))
+                HttpRequest.newBuilder(
+                        URI.create(
+                            directPath.startsWith("http")
+                                ? directPath
+                                : "http://127.0.0.1:" + port + directPath))
                     .timeout(Duration.ofSeconds(10))
                     .build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -195,6 +200,17 @@ final class ServerProcess implements AutoCloseable {
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
       return s.getLocalPort();
     }
+  }
+
+  /** A free port that is not {@code taken} (a node's admin port beside its gateway port). */
+  static int freePortOtherThan(int taken) throws IOException {
+    for (int i = 0; i < 10; i++) {
+      int p = freePort();
+      if (p != taken) {
+        return p;
+      }
+    }
+    throw new IOException("no free port other than " + taken);
   }
 
   /** The JVM options both servers of a comparison get. */

@@ -15,14 +15,17 @@ import java.util.concurrent.TimeUnit;
 /**
  * Reads a Presence node's memory: heap ({@code jvm_memory_heap_used}), direct memory ({@code
  * jvm_netty_direct_used}) and open connections ({@code presence_connections_open}) from its
- * {@code /metrics}; when the node's pid is known (it runs on this machine), a full GC first through
+ * {@code /metrics}, served on the node's admin port; when the node's pid is known (it runs on this machine), a full GC first through
  * {@code jcmd <pid> GC.run} and the resident set size from {@code /proc/<pid>/status}.
  */
 public final class PresenceProbe implements ServerProbe {
   private final URI base;
   private final OptionalLong pid;
 
-  /** A probe of the node at {@code base}, whose process is {@code pid} when known. */
+  /**
+   * A probe of the node whose admin port is at {@code base} (where {@code /metrics} is served),
+   * whose process is {@code pid} when known.
+   */
   public PresenceProbe(URI base, OptionalLong pid) {
     this.base = base;
     this.pid = pid;

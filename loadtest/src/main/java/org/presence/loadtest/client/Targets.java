@@ -28,7 +28,8 @@ public final class Targets {
    * poster) goes to {@code appsBase}: {@code base} itself, or another node of the same cluster so
    * that updates and notifications cross between nodes. {@code connector} is what the Presence
    * clients open their sockets with; {@code runDir} is the run folder, where the coordinator's
-   * setup leaves the applications' keys.
+   * setup leaves the applications' keys; the node's memory is read from {@code /metrics} at
+   * {@code metricsBase}, its admin port.
    */
   public static Target presence(
       URI base,
@@ -36,7 +37,8 @@ public final class Targets {
       boolean appsOverStream,
       WsConnector connector,
       OptionalLong pid,
-      Path runDir) {
+      Path runDir,
+      URI metricsBase) {
     Supplier<PresenceSetup.Setup> setup = memoize(() -> PresenceSetup.load(runDir));
     return new PresenceTarget(
         base,
@@ -44,7 +46,7 @@ public final class Targets {
         Optional.of(new PresenceDevices(base, connector)),
         Optional.of(new PresenceApps(appsBase, appsOverStream, connector, setup)),
         Optional.of(new PresenceNotifications(appsBase, setup)),
-        new PresenceProbe(base, pid));
+        new PresenceProbe(metricsBase, pid));
   }
 
   private static <T> Supplier<T> memoize(Supplier<T> s) {

@@ -47,7 +47,8 @@ public final class Plan {
               c.appsOverStream(),
               connector,
               c.serverPid() == null ? OptionalLong.empty() : OptionalLong.of(c.serverPid()),
-              Path.of(c.out()));
+              Path.of(c.out()),
+              URI.create(c.metricsUrlOrDefault()));
       default -> throw new IllegalArgumentException("unknown target '" + c.target() + "' (floor or presence)");
     };
   }

@@ -102,7 +102,7 @@ class AppsUrlTest {
     return new LoadConfig(
         "status-fanout", "presence", url, appsUrl, null, 1L, 1, "1s", null, "1s", "100ms", null, null, 1,
         0, 1, null, 0, null, "presence-dev", "presence", "dev:", null, dir.toString(), 5, null, null,
-        null, "2s");
+        null, "2s", null);
   }
 
   /** Opens a device, subscribes an app and posts once through the target; each fails on the 404. */

@@ -70,7 +70,8 @@ public final class Secrets {
     return MessageDigest.isEqual(sha256(a), sha256(b));
   }
 
-  private static byte[] sha256(String s) {
+  /** The SHA-256 of {@code s}'s UTF-8 bytes (32 bytes whatever its length). */
+  public static byte[] sha256(String s) {
     try {
       return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
     } catch (NoSuchAlgorithmException e) {

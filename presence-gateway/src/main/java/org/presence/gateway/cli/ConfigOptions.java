@@ -28,6 +28,12 @@ public final class ConfigOptions {
   Integer port;
 
   @Option(
+      names = "--admin-port",
+      paramLabel = "PORT",
+      description = "The operator's port, serving /metrics (admin.port; 0 picks a free one).")
+  Integer adminPort;
+
+  @Option(
       names = "--data-dir",
       paramLabel = "DIR",
       description = "Node-local state: embedded database, development key (data-dir).")
@@ -87,6 +93,7 @@ public final class ConfigOptions {
     Map<String, String> out = new LinkedHashMap<>(settings);
     put(out, "gateway.host", host);
     put(out, "gateway.port", port);
+    put(out, "admin.port", adminPort);
     put(out, "data-dir", dataDir);
     put(out, "store.database.url", databaseUrl);
     put(out, "store.redis.url", redisUrl);

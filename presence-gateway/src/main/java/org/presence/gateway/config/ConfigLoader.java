@@ -345,6 +345,18 @@ public final class ConfigLoader {
     if (cluster.heartbeatInterval().multipliedBy(3).compareTo(cluster.lease()) > 0) {
       problem("cluster.heartbeat-interval", "must be at most a third of cluster.lease");
     }
+    AdminConfig admin =
+        new AdminConfig(
+            get("admin.enabled", config::getBoolean, true),
+            get("admin.host", config::getString, "127.0.0.1"),
+            port("admin.port"));
+    checkHost("admin.host", admin.host());
+    if (admin.enabled()
+        && admin.port() != 0
+        && admin.port() == gateway.port()
+        && admin.host().equals(gateway.host())) {
+      problem("admin.port", "must differ from gateway.port");
+    }
     return new PresenceConfig(
         nodeId,
         dataDir,
@@ -363,7 +375,8 @@ public final class ConfigLoader {
         webhooks,
         notifications,
         cluster,
-        grants());
+        grants(),
+        admin);
   }
 
   private GrantsConfig grants() {

@@ -26,6 +26,7 @@ import org.presence.store.StoreConfig;
  * @param notifications live notifications: the API's limits and the delivery
  * @param cluster node leases and the clean-up after dead nodes
  * @param grants caps and the rate limit of users' grants
+ * @param admin the operator's port ({@code /metrics})
  */
 public record PresenceConfig(
     String nodeId,
@@ -45,7 +46,8 @@ public record PresenceConfig(
     WebhooksConfig webhooks,
     NotificationsConfig notifications,
     ClusterConfig cluster,
-    GrantsConfig grants) {
+    GrantsConfig grants,
+    AdminConfig admin) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.presence.gateway.http.HttpExchange;
@@ -33,7 +35,9 @@ import org.presence.protocol.error.ProtocolException;
  *
  * <p>The live part is a small script ({@code /static/demo.js}) reading {@code GET /demo/events}:
  * the demo application's updates as server-sent events, authenticated by the page session and
- * limited to the visitor's own PUIDs, so a visitor never sees anyone else. The page's
+ * limited to the visitor's own PUIDs, so a visitor never sees anyone else; one signed-in user
+ * holds at most {@value #MAX_STREAMS_PER_USER} such streams on a node at once (more are refused
+ * with {@code TOO_MANY_STREAMS}, 429). The page's
  * Content-Security-Policy allows scripts and connections from this node only.
  */
 public final class DemoPages {
@@ -184,18 +188,60 @@ public final class DemoPages {
   /** What the demo's notification says. */
   static final String DEMO_MESSAGE = "Hello from the Presence demo: this live notification reached your device.";
 
+  /** How many {@code /demo/events} streams one signed-in user may hold open on a node. */
+  static final int MAX_STREAMS_PER_USER = 4;
+
+  /** Open event streams by signed-in subject; an entry lives while its count is above 0. */
+  private final ConcurrentHashMap<String, Integer> openStreams = new ConcurrentHashMap<>();
+
+  /** Counts a new stream of {@code subject}; false (nothing counted) when it holds the most. */
+  private boolean openStream(String subject) {
+    boolean[] opened = new boolean[1];
+    openStreams.compute(
+        subject,
+        (k, n) -> {
+          int cur = n == null ? 0 : n;
+          if (cur >= MAX_STREAMS_PER_USER) {
+            return n;
+          }
+          opened[0] = true;
+          return cur + 1;
+        });
+    return opened[0];
+  }
+
+  private void closeStream(String subject) {
+    openStreams.computeIfPresent(subject, (k, n) -> n <= 1 ? null : n - 1);
+  }
+
   private void events(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     if (v.session().isEmpty()) {
       ex.error(ErrorCode.UNAUTHORIZED, "sign in first");
       return;
     }
+    String subject = v.subject();
+    if (!openStream(subject)) {
+      ex.error(ErrorCode.TOO_MANY_STREAMS, "at most " + MAX_STREAMS_PER_USER + " per user");
+      return;
+    }
+    // Counted until the connection closes (a stream is its connection's last answer), or at once
+    // when the stream is refused below.
+    AtomicBoolean counted = new AtomicBoolean(true);
+    Runnable release =
+        () -> {
+          if (counted.compareAndSet(true, false)) {
+            closeStream(subject);
+          }
+        };
+    ex.channel().closeFuture().addListener(f -> release.run());
     long appId = demo.id();
     grants
-        .enabledGrants(v.subject())
+        .enabledGrants(subject)
         .whenComplete(
             (list, failure) -> {
               if (failure != null) {
+                release.run();
                 ex.error(failure);
                 return;
               }
@@ -205,6 +251,7 @@ public final class DemoPages {
                       .map(g -> g.puid())
                       .collect(Collectors.toUnmodifiableSet());
               if (puids.isEmpty()) {
+                release.run();
                 ex.error(ErrorCode.UNKNOWN_PUID, "grant the demo application first");
                 return;
               }

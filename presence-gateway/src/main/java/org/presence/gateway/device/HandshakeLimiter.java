@@ -2,13 +2,17 @@ package org.presence.gateway.device;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.Arrays;
 
 /**
  * The per-address limit on new device sessions: a token bucket per client IP address, checked
  * before an assertion is verified, so a flood of connects from one address costs no signature
- * checks. Buckets live in a bounded Caffeine cache (key: the address; at most 100,000; dropped
+ * checks. Buckets live in a bounded Caffeine cache (key: the IPv4 address, or the /64 prefix of an
+ * IPv6 address; at most 100,000; dropped
  * once unused for as long as a bucket takes to fill again, at least a minute), so that idle
  * addresses cost nothing. Thread-safe.
  */
@@ -36,7 +40,7 @@ final class HandshakeLimiter {
     if (perSecond <= 0 || address == null) {
       return true;
     }
-    Bucket b = buckets.get(address, a -> new Bucket(burst, nanos));
+    Bucket b = buckets.get(key(address), a -> new Bucket(burst, nanos));
     synchronized (b) {
       double refill = (nanos - b.refilledAt) * perSecond / 1e9;
       if (refill > 0) {
@@ -48,6 +52,24 @@ final class HandshakeLimiter {
         return true;
       }
       return false;
+    }
+  }
+
+  /**
+   * The bucket's key for {@code address}: an IPv4 address itself; an IPv6 address's /64 prefix
+   * (the rest zeroed), since one subscriber usually holds a whole /64 and could otherwise take a
+   * fresh bucket per address.
+   */
+  static InetAddress key(InetAddress address) {
+    if (!(address instanceof Inet6Address)) {
+      return address;
+    }
+    byte[] b = address.getAddress();
+    Arrays.fill(b, 8, 16, (byte) 0);
+    try {
+      return InetAddress.getByAddress(b);
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException("16 bytes are always an IPv6 address", e);
     }
   }
 

@@ -4,6 +4,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import org.presence.gateway.app.Secrets;
 import org.presence.gateway.config.PushConfig;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpHandler;
@@ -25,20 +26,29 @@ public final class PushStatusHandler implements HttpHandler {
 
   private static final byte[] OK = "{\"result\":true}".getBytes(StandardCharsets.US_ASCII);
 
+  /** The SHA-256 of the expected {@code Authorization} value. */
   private final byte[] expected;
   private final DeviceService service;
 
   public PushStatusHandler(PushConfig config, DeviceService service) {
-    this.expected = ("Bearer " + config.secret()).getBytes(StandardCharsets.UTF_8);
+    this.expected = Secrets.sha256("Bearer " + config.secret());
     this.service = service;
+  }
+
+  /**
+   * Whether {@code authorization} is the expected header value. Both sides are SHA-256 digests,
+   * so the constant-time comparison always covers 32 bytes: neither the secret's bytes nor its
+   * length can be learnt from response times.
+   */
+  static boolean authorized(byte[] expectedDigest, String authorization) {
+    return authorization != null
+        && MessageDigest.isEqual(expectedDigest, Secrets.sha256(authorization));
   }
 
   @Override
   public void handle(HttpExchange exchange) {
     String auth = exchange.header(HttpHeaderNames.AUTHORIZATION);
-    // Constant time, so the secret cannot be guessed byte by byte from response times.
-    if (auth == null
-        || !MessageDigest.isEqual(expected, auth.getBytes(StandardCharsets.UTF_8))) {
+    if (!authorized(expected, auth)) {
       exchange.error(ErrorCode.UNAUTHORIZED, "push server secret");
       return;
     }

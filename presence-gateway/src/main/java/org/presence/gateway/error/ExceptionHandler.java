@@ -4,6 +4,7 @@ import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.util.ReferenceCountUtil;
@@ -18,7 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The last handler of every pipeline. Expected I/O errors (reset, broken pipe, closed channel) are
  * logged at DEBUG; WebSocket protocol violations and protocol errors go to the {@link
- * Disconnector} with their errno; anything else is a bug, logged at ERROR, and the connection is
+ * Disconnector} with their errno; input the client got wrong (undecodable bytes, a request cut
+ * short) is logged at DEBUG without a stack trace and the connection closed; anything else is a bug, logged at ERROR, and the connection is
  * closed without a stack trace reaching the client. Messages nobody consumed are released here.
  */
 @Sharable
@@ -53,6 +55,12 @@ public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
     }
     if (e instanceof ProtocolException pe) {
       disconnector.close(ctx.channel(), pe.code(), pe.detail());
+      return;
+    }
+    if (cause instanceof DecoderException || e instanceof PrematureChannelClosureException) {
+      // Bytes from the client that cannot be decoded, or a request cut short: the client's doing.
+      LOG.debug("undecodable input on {}: {}", ctx.channel(), e.toString());
+      ctx.close();
       return;
     }
     if (e instanceof IOException || e instanceof ClosedChannelException) {

@@ -93,6 +93,11 @@ public final class HttpExchange {
     return uri.path();
   }
 
+  /** The path as sent, still percent-encoded, without the query. */
+  public String rawPath() {
+    return uri.rawPath();
+  }
+
   /** A path parameter of the matched route. */
   public String param(String name) {
     return params.get(name);

@@ -25,6 +25,8 @@ import org.presence.gateway.net.TrustedProxies;
 import org.presence.gateway.routing.Backpressure;
 import org.presence.gateway.routing.Connections;
 import org.presence.protocol.error.ErrorCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sends each HTTP request to its route. Plain routes get an {@link HttpExchange}; a WebSocket
@@ -40,6 +42,7 @@ import org.presence.protocol.error.ErrorCode;
  */
 @Sharable
 public final class HttpRouter extends ChannelInboundHandlerAdapter {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpRouter.class);
   /** How long a client has to complete the WebSocket handshake once the upgrade was routed. */
   private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -51,6 +54,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private final TrustedProxies proxies;
   /** How an upgraded socket is ended when the node drains; one instance for all sockets. */
   private final java.util.function.Consumer<io.netty.channel.Channel> goingAway;
+  /** The styled error page for browsers, or null (JSON for everyone). */
+  private volatile ErrorPages errorPages;
 
   public HttpRouter(
       HttpRoutes routes,
@@ -68,6 +73,15 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     this.goingAway = ch -> disconnector.close(ch, ErrorCode.SERVER_SHUTTING_DOWN, null);
   }
 
+  /**
+   * Lets browsers get the styled error page instead of the JSON error body when the router itself
+   * refuses a request (an undecodable address). Without it every refusal is JSON.
+   */
+  public HttpRouter withErrorPages(ErrorPages pages) {
+    this.errorPages = pages;
+    return this;
+  }
+
   /** The route table. */
   public HttpRoutes routes() {
     return routes;
@@ -83,6 +97,41 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       route(ctx, request);
     } finally {
       request.release();
+    }
+  }
+
+  /**
+   * Whether the request's path and query decode (no incomplete or non-hexadecimal
+   * percent-escape). Handlers only ever see decodable addresses.
+   */
+  private static boolean decodable(QueryStringDecoder uri) {
+    try {
+      uri.path();
+      uri.parameters();
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Answers a request the client got wrong: the styled error page for a browser asking for a page
+   * (it accepts {@code text/html} and the path is not under {@code /api/}), the JSON error body
+   * otherwise. Logged at DEBUG only: the client caused it.
+   */
+  private void refuse(
+      ChannelHandlerContext ctx, HttpExchange exchange, ErrorCode code, String detail) {
+    LOG.debug("{} refused on {}: {}", code, ctx.channel(), detail);
+    ErrorPages pages = errorPages;
+    String accept = exchange.header(HttpHeaderNames.ACCEPT);
+    String rawPath = exchange.rawPath();
+    if (pages != null
+        && accept != null
+        && accept.contains("text/html")
+        && !rawPath.startsWith("/api/")) {
+      pages.render(exchange, code, code.reasonWith(detail));
+    } else {
+      exchange.error(code, detail);
     }
   }
 
@@ -104,7 +153,24 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    if (!decodable(uri)) {
+      refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "the address is not valid percent-encoding");
+      return;
+    }
     ClientAddress.update(ctx.channel(), request.headers(), proxies);
+    try {
+      dispatch(ctx, request, uri, exchange);
+    } catch (RuntimeException e) {
+      // A bug in routing itself: answered (500, logged), never left without an answer.
+      exchange.error(e);
+    }
+  }
+
+  private void dispatch(
+      ChannelHandlerContext ctx,
+      FullHttpRequest request,
+      QueryStringDecoder uri,
+      HttpExchange exchange) {
     HttpRoutes.Match match = routes.match(request.method(), uri.rawPath());
     if (match instanceof HttpRoutes.NotFound) {
       exchange.error(ErrorCode.NOT_FOUND, null);
@@ -115,15 +181,6 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     } else if (match instanceof HttpRoutes.Found found) {
       HttpExchange routed =
           new HttpExchange(ctx, request, uri, found.params(), metrics, connections);
-      int limit =
-          found.route().maxBodyBytes() > 0
-              ? found.route().maxBodyBytes()
-              : limits.maxRequestBytes();
-      if (request.content().readableBytes() > limit) {
-        // A chunked body: the aggregator only knew the largest limit of all routes.
-        routed.error(ErrorCode.PAYLOAD_TOO_LARGE, "limit is " + limit + " bytes", closeAfter());
-        return;
-      }
       if (found.route().webSocket() != null) {
         upgrade(ctx, routed, found.route().webSocket());
       } else {

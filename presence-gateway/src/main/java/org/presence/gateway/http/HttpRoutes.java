@@ -112,7 +112,13 @@ public final class HttpRoutes {
         }
         continue;
       }
-      String value = QueryStringDecoder.decodeComponent(parts[i]);
+      String value;
+      try {
+        value = QueryStringDecoder.decodeComponent(parts[i]);
+      } catch (IllegalArgumentException e) {
+        // An undecodable escape matches no parameter (the router answers such paths with 400).
+        return null;
+      }
       if (value.isEmpty() || (s.regex != null && !s.regex.matcher(value).matches())) {
         return null;
       }

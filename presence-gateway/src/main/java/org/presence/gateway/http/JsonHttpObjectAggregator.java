@@ -7,13 +7,17 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.util.List;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.error.ErrorCode;
@@ -25,8 +29,9 @@ import org.presence.protocol.error.ErrorCode;
  *
  * <p>Routes may set their own body limit (the notification batches do). The aggregator's own
  * limit is the largest of them; a request announcing a {@code Content-Length} over its route's
- * limit is refused here before its body is read, and a chunked body over it is refused by the
- * router once aggregated ({@link HttpRouter}).
+ * limit is refused here before its body is read, and a chunked body (or one without a length) is
+ * counted as it arrives and refused as soon as it passes its route's limit, so no more than the
+ * route's limit is ever held for it.
  */
 public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   private final GatewayMetrics metrics;
@@ -47,6 +52,44 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     this.metrics = metrics;
     this.routes = routes;
     this.defaultLimit = defaultLimit;
+  }
+
+  /** The request being aggregated, or null. */
+  private HttpMessage current;
+  /** Its route's body limit. */
+  private int currentLimit;
+  /** Body bytes received for it so far. */
+  private long received;
+  /** Whether the connection was refused with 413: whatever else arrives is dropped. */
+  private boolean refused;
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, HttpObject msg, List<Object> out)
+      throws Exception {
+    if (refused) {
+      // The 413 is on its way and the connection closes after it (the input is released).
+      return;
+    }
+    if (msg instanceof HttpMessage start && !(msg instanceof HttpContent)) {
+      current = start;
+      currentLimit = limitOf(start);
+      received = 0;
+    } else if (msg instanceof HttpContent content
+        && !(msg instanceof HttpMessage)
+        && current != null) {
+      received += content.content().readableBytes();
+      if (received > currentLimit) {
+        refused = true;
+        releaseCurrentMessage();
+        handleOversizedMessage(ctx, current);
+        current = null;
+        return;
+      }
+      if (msg instanceof LastHttpContent) {
+        current = null;
+      }
+    }
+    super.decode(ctx, msg, out);
   }
 
   /** The body limit of {@code message}'s route. */

@@ -14,7 +14,10 @@ import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.store.Store;
 
 /**
- * The operator's endpoints every node answers (the Dockerflow set plus metrics):
+ * The operator's endpoints every node answers (the Dockerflow set plus metrics). The gateway port
+ * serves the three Dockerflow endpoints ({@link #register}), which load balancers use; the admin
+ * port ({@code admin.host}:{@code admin.port}, loopback by default) serves them and the metrics
+ * ({@link #registerAdmin}), so that no client of the gateway port ever reads the metrics:
  *
  * <ul>
  *   <li>{@code GET /__lbheartbeat__}: 200 while the process is up, for load balancers;
@@ -22,7 +25,7 @@ import org.presence.store.Store;
  *       {@code "status": "degraded"} naming the failing backend (the node keeps its sockets and
  *       serves what does not need it: load balancers should watch {@code __lbheartbeat__});
  *   <li>{@code GET /__version__}: version and commit;
- *   <li>{@code GET /metrics}: Prometheus text exposition.
+ *   <li>{@code GET /metrics} (admin port only): Prometheus text exposition.
  * </ul>
  */
 public final class OpsEndpoints {
@@ -38,13 +41,18 @@ public final class OpsEndpoints {
     this.nodeId = nodeId;
   }
 
-  /** Adds the four routes to {@code routes}. */
+  /** Adds the three Dockerflow routes to the gateway port's {@code routes}. */
   public void register(HttpRoutes.Builder routes) {
     routes
         .get("/__lbheartbeat__", this::lbHeartbeat)
         .get("/__heartbeat__", this::heartbeat)
-        .get("/__version__", this::version)
-        .get("/metrics", this::metrics);
+        .get("/__version__", this::version);
+  }
+
+  /** Adds the Dockerflow routes and {@code /metrics} to the admin port's {@code routes}. */
+  public void registerAdmin(HttpRoutes.Builder routes) {
+    register(routes);
+    routes.get("/metrics", this::metrics);
   }
 
   private void lbHeartbeat(HttpExchange ex) {

@@ -136,7 +136,12 @@ public final class PageSupport {
             || !type.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded"))) {
       throw new ProtocolException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send a form");
     }
-    return new QueryStringDecoder(body, StandardCharsets.UTF_8, false, 64).parameters();
+    try {
+      return new QueryStringDecoder(body, StandardCharsets.UTF_8, false, 64).parameters();
+    } catch (IllegalArgumentException e) {
+      // An incomplete or non-hexadecimal percent-escape: the client's mistake, not ours.
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, "the form is not valid percent-encoding");
+    }
   }
 
   /** The first value of a form field, or {@code null}. */

@@ -50,6 +50,20 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_adminPort_isOnLoopback8081ByDefault_andMustDifferFromTheGatewayPort() {
+    PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(c.admin().enabled()).isTrue();
+    assertThat(c.admin().host()).isEqualTo("127.0.0.1");
+    assertThat(c.admin().port()).isEqualTo(8081);
+    assertThat(ConfigLoader.load(null, Map.of(), Map.of("admin.enabled", "false")).admin().enabled())
+        .isFalse();
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("admin.port", "8080")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e -> assertThat(e.problems()).singleElement().asString().startsWith("admin.port: "));
+  }
+
+  @Test
   void fromEnv_mapsDoubleUnderscoresToDotsAndSinglesToDashes() {
     assertThat(ConfigLoader.fromEnv(Map.of("PRESENCE__STORE__REDIS__KEY_PREFIX", "x:")))
         .containsEntry("store.redis.key-prefix", "x:");

@@ -176,6 +176,39 @@ class DemoTest {
   }
 
   @Test
+  void events_perUser_areCapped_andAClosedStreamFreesItsPlace() throws Exception {
+    WebClient alice = granted("alice@example.com");
+    java.util.List<InputStream> open = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < DemoPages.MAX_STREAMS_PER_USER; i++) {
+        HttpResponse<InputStream> events = alice.stream("/demo/events");
+        assertThat(events.statusCode()).isEqualTo(200);
+        open.add(events.body());
+      }
+      HttpResponse<String> refused = alice.get("/demo/events");
+      assertThat(refused.statusCode()).isEqualTo(429);
+      assertThat(refused.body()).contains("\"errno\":106");
+      // Another user is not affected.
+      HttpResponse<InputStream> bob = granted("bob@example.com").stream("/demo/events");
+      assertThat(bob.statusCode()).isEqualTo(200);
+      open.add(bob.body());
+      open.remove(0).close();
+      int status = 0;
+      for (int i = 0; i < 50 && status != 200; i++) {
+        Thread.sleep(100);
+        HttpResponse<InputStream> again = alice.stream("/demo/events");
+        status = again.statusCode();
+        open.add(again.body());
+      }
+      assertThat(status).isEqualTo(200);
+    } finally {
+      for (InputStream in : open) {
+        in.close();
+      }
+    }
+  }
+
+  @Test
   void events_withoutASessionOrAGrant_areRefused() {
     assertThat(node.get("/demo/events").statusCode()).isEqualTo(401);
     WebClient carol = new WebClient(node).signIn("carol@example.com");

@@ -795,7 +795,7 @@ public abstract class DeviceChannelContract {
       assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
       c.sendText("{");
       assertThat(c.error()).isEqualTo(ErrorCode.MALFORMED_JSON);
-      String metrics = nodeA().get("/metrics").body();
+      String metrics = nodeA().adminGet("/metrics").body();
       assertThat(metrics)
           .containsPattern("(?m)^presence_connections_open\\{kind=\"device\"\\} [1-9]")
           .containsPattern("(?m)^presence_device_sessions_open(_total)? [1-9]")

@@ -70,6 +70,42 @@ class HttpBadInputTest {
   }
 
   @Test
+  void chunkedBodyOverItsRoutesLimit_gets413BeforeTheBodyEnds() throws Exception {
+    node.close();
+    Map<String, String> s = TestNode.baseSettings(dataDir);
+    s.put("limits.max-request-bytes", "1k");
+    node =
+        TestNode.start(
+            s,
+            routes ->
+                routes
+                    .post("/echo", ex -> ex.respond(io.netty.handler.codec.http.HttpResponseStatus.OK, "text/plain", ex.bodyText()))
+                    .post("/big", ex -> ex.respond(io.netty.handler.codec.http.HttpResponseStatus.OK, "text/plain", "ok"), 64 * 1024));
+    // 2 KB in chunks to a 1 KB route, and the body never ends: the node must not wait for (and
+    // buffer up to) the 64 KB another route allows.
+    StringBuilder chunks = new StringBuilder();
+    for (int i = 0; i < 4; i++) {
+      chunks.append("200\r\n").append("x".repeat(512)).append("\r\n");
+    }
+    String answer =
+        RawHttp.exchange(
+            node.port(),
+            ("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
+                .getBytes(StandardCharsets.ISO_8859_1),
+            3000);
+    assertThat(answer).startsWith("HTTP/1.1 413").contains("\"errno\":103").contains("limit is 1024 bytes");
+    // The larger route still takes its chunked 2 KB.
+    String big =
+        RawHttp.exchange(
+            node.port(),
+            ("POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    + chunks + "0\r\n\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1),
+            3000);
+    assertThat(big).startsWith("HTTP/1.1 200");
+  }
+
+  @Test
   void bodyWithinLimit_isAccepted() {
     HttpResponse<String> r =
         TestNode.send(

@@ -69,6 +69,8 @@ class NotificationDurabilityIT {
                 "serve",
                 "--port",
                 "0",
+                "--admin-port",
+                "0",
                 "--data-dir",
                 dataDir.toString())
             .redirectOutput(out.toFile())

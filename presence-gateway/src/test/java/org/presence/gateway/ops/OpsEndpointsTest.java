@@ -67,9 +67,24 @@ class OpsEndpointsTest {
   }
 
   @Test
+  void metrics_areServedOnTheAdminPortOnly() {
+    assertThat(node.server().adminAddress().getAddress().isLoopbackAddress()).isTrue();
+    assertThat(node.adminPort()).isNotEqualTo(node.port());
+    for (String path : new String[] {"/metrics", "/metrics/", "/metrics?x=1"}) {
+      HttpResponse<String> r = node.get(path);
+      assertThat(r.statusCode()).as(path).isEqualTo(404);
+      assertThat(r.body()).doesNotContain("presence_connections_open");
+    }
+    assertThat(node.adminGet("/metrics/").statusCode()).isEqualTo(200);
+    // Load balancers keep their endpoints on the gateway port; the admin port has them too.
+    assertThat(node.get("/__lbheartbeat__").statusCode()).isEqualTo(200);
+    assertThat(node.adminGet("/__heartbeat__").statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void metrics_isPrometheusTextWithConnectionsFramesErrorsAndJvm() {
     node.get("/no-such-path");
-    HttpResponse<String> r = node.get("/metrics");
+    HttpResponse<String> r = node.adminGet("/metrics");
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain; version=0.0.4"));
     assertThat(r.body())

@@ -57,7 +57,7 @@ public final class NodeProcess implements NodeAddress, AutoCloseable {
     cmd.add("-XX:+UseSerialGC");
     cmd.add("-jar");
     cmd.add(jar.toString());
-    cmd.addAll(List.of("serve", "--port", "0", "--data-dir", dataDir.toString()));
+    cmd.addAll(List.of("serve", "--port", "0", "--admin-port", "0", "--data-dir", dataDir.toString()));
     cmd.addAll(args);
     Path out = logDir.resolve(name + ".out");
     Path err = logDir.resolve(name + ".err");

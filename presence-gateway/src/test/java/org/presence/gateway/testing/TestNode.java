@@ -28,10 +28,11 @@ public final class TestNode implements NodeAddress, AutoCloseable {
     this.server = server;
   }
 
-  /** Settings every test node uses: a free port and a short drain. */
+  /** Settings every test node uses: free ports and a short drain. */
   public static Map<String, String> baseSettings(Path dataDir) {
     Map<String, String> s = new HashMap<>();
     s.put("gateway.port", "0");
+    s.put("admin.port", "0");
     s.put("gateway.drain-timeout", "3s");
     s.put("data-dir", dataDir.toString());
     s.put("node-id", "test-node");
@@ -80,6 +81,17 @@ public final class TestNode implements NodeAddress, AutoCloseable {
   /** GET {@code path}. */
   public HttpResponse<String> get(String path) {
     return send(HttpRequest.newBuilder(uri(path)).GET().build());
+  }
+
+  /** The admin port (the operator's endpoints and {@code /metrics}). */
+  public int adminPort() {
+    return server.adminAddress().getPort();
+  }
+
+  /** GET {@code path} on the admin port. */
+  public HttpResponse<String> adminGet(String path) {
+    return send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort() + path)).GET().build());
   }
 
   /** Sends {@code request} and returns the response with its body as text. */

@@ -105,6 +105,8 @@ public enum ErrorCode {
   UNSUPPORTED_MEDIA_TYPE(104, 415, "Unsupported media type"),
   /** The request headers are larger than the configured limit. */
   HEADERS_TOO_LARGE(105, 431, "Request headers too large"),
+  /** The signed-in user already holds as many open event streams as allowed; close one first. */
+  TOO_MANY_STREAMS(106, 429, "Too many open event streams", true),
 
   // ---- 110–129: authentication and authorisation ----
   /** No credentials were given where they are required. */

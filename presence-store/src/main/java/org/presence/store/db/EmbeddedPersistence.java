@@ -3,8 +3,8 @@ package org.presence.store.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import org.presence.store.DataDir;
 import org.presence.store.StoreConfig;
 
 /**
@@ -21,7 +21,7 @@ public final class EmbeddedPersistence extends JdbiPersistence {
   public static EmbeddedPersistence open(StoreConfig config) {
     Path dir = config.dataDir().toAbsolutePath();
     try {
-      Files.createDirectories(dir);
+      DataDir.secure(dir);
     } catch (IOException e) {
       throw new IllegalStateException("cannot create data directory " + dir + ": " + e, e);
     }
@@ -33,7 +33,15 @@ public final class EmbeddedPersistence extends JdbiPersistence {
     hc.setMaximumPoolSize(config.dbThreads());
     hc.setConnectionTimeout(config.database().connectTimeout().toMillis());
     hc.setInitializationFailTimeout(1);
-    return new EmbeddedPersistence(new HikariDataSource(hc), config.dbThreads(), config.dbQueue());
+    HikariDataSource ds = new HikariDataSource(hc);
+    try {
+      // H2 has just created its files (with the process's umask): the owner's alone.
+      DataDir.secure(dir);
+    } catch (IOException e) {
+      ds.close();
+      throw new IllegalStateException("cannot restrict the data directory " + dir + ": " + e, e);
+    }
+    return new EmbeddedPersistence(ds, config.dbThreads(), config.dbQueue());
   }
 
   /** The H2 URL for the database file in {@code dir}. */

@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.zip.CRC32;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.store.DataDir;
 import org.presence.store.StoreException;
 import org.presence.store.exec.StoreExecutors;
 import org.slf4j.Logger;
@@ -130,7 +131,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   public static JournalNotificationQueues open(Path dataDir) {
     JournalNotificationQueues q = new JournalNotificationQueues(dataDir.resolve(FILE));
     try {
-      Files.createDirectories(dataDir);
+      DataDir.secure(dataDir);
       q.lock();
       q.replay();
       q.compact();
@@ -155,8 +156,8 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     lockChannel =
         FileChannel.open(
             file.resolveSibling(FILE + ".lock"),
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE);
+            Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+            DataDir.privateFile(file.getParent()));
     fileLock = lockChannel.tryLock();
     if (fileLock == null) {
       throw new IOException("the journal is in use by another process");
@@ -329,9 +330,11 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     try (FileChannel out =
         FileChannel.open(
             tmp,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING)) {
+            Set.of(
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING),
+            DataDir.privateFile(file.getParent()))) {
       List<ByteBuffer> chunk = new ArrayList<>();
       int chunkBytes = 0;
       for (Map.Entry<String, UserQueues> u : users.entrySet()) {
