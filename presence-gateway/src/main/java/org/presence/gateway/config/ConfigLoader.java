@@ -309,7 +309,12 @@ public final class ConfigLoader {
             positiveDuration("webhooks.max-backoff"),
             positive("webhooks.max-in-flight"),
             positiveDuration("webhooks.lease-ttl"),
-            positiveDuration("webhooks.idle"));
+            positiveDuration("webhooks.idle"),
+            positive("webhooks.max-in-flight-per-developer"),
+            positiveDuration("webhooks.slow-call"));
+    if (webhooks.maxInFlightPerDeveloper() > webhooks.maxInFlight()) {
+      problem("webhooks.max-in-flight-per-developer", "must not be above webhooks.max-in-flight");
+    }
     if (webhooks.leaseTtl().compareTo(webhooks.timeout().multipliedBy(2)) < 0) {
       problem("webhooks.lease-ttl", "must be at least twice webhooks.timeout");
     }
