@@ -152,6 +152,20 @@ class DomainProofTest {
   }
 
   @Test
+  void refusedWebhookUrls_tellAGenericReason() {
+    JsonNode app = register("site.test:" + site.port());
+    long id = app.get("id").asLong();
+    HttpResponse<String> nx = dev.put("/api/apps/" + id + "/webhook", "{\"url\":\"https://nowhere.test/hook\"}");
+    assertThat(nx.statusCode()).as(nx.body()).isEqualTo(400);
+    assertThat(json(nx).get("reason").asText())
+        .endsWith("webhook_url: the host cannot be resolved")
+        .doesNotContain("NXDOMAIN");
+    HttpResponse<String> meta = dev.put("/api/apps/" + id + "/webhook", "{\"url\":\"http://169.254.169.254/latest\"}");
+    assertThat(json(meta).get("errno").asInt()).isEqualTo(ErrorCode.ADDRESS_NOT_ALLOWED.errno());
+    assertThat(json(meta).get("reason").asText()).doesNotContain("169.254").doesNotContain("link-local");
+  }
+
+  @Test
   void failures_tellOneGenericReason_whateverWentWrong() throws Exception {
     int closed;
     try (ServerSocket s = new ServerSocket(0)) {

@@ -177,9 +177,10 @@ class WebhookFairnessTest {
       long deactivatedAt = System.currentTimeMillis();
       // The "away" update may come first; then the error frame.
       com.fasterxml.jackson.databind.JsonNode frame = updates.next(WAIT);
-      for (int i = 0; i < 3 && !frame.has("errno"); i++) {
+      for (int i = 0; i < 3 && frame != null && !frame.has("errno"); i++) {
         frame = updates.next(WAIT);
       }
+      assertThat(frame).as("an error frame").isNotNull();
       assertThat(frame.path("errno").asInt()).isEqualTo(ErrorCode.APP_NOT_ACTIVE.errno());
       assertThat(updates.awaitClose().code()).isEqualTo(ErrorCode.APP_NOT_ACTIVE.closeCode());
       await().atMost(WAIT).until(() -> !node.server().webhooks().sending(app.id()));
