@@ -22,6 +22,7 @@ import org.presence.gateway.testing.DnsStub;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.TlsSite;
+import org.presence.gateway.testing.WebClient;
 import org.presence.protocol.error.ErrorCode;
 
 /**
@@ -189,6 +190,18 @@ class DomainProofTest {
           .doesNotContainIgnoringCase("refused")
           .doesNotContainIgnoringCase("timeout")
           .doesNotContain("404");
+      // The portal page says the same.
+      WebClient web = new WebClient(node).signIn("page-dev-" + UUID.randomUUID() + "@example.com");
+      web.get("/myapps");
+      HttpResponse<String> created =
+          web.post("/myapps", Map.of("name", "P", "domain", domains.get(0), "description", "t"));
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(303);
+      String appPath = created.headers().firstValue("Location").orElseThrow().replaceAll("\\?.*", "");
+      HttpResponse<String> page = web.post(appPath + "/verify", Map.of());
+      String shown = (page.statusCode() == 303 ? web.follow(page) : page).body();
+      assertThat(shown)
+          .contains("the key was not found at https://" + domains.get(0) + "/__presence")
+          .doesNotContainIgnoringCase("refused");
     }
   }
 }
