@@ -64,7 +64,10 @@ public final class AppFeatures implements AutoCloseable {
         new AppService(
             persistence.apps(),
             new DomainVerifier(
-                outbound, config.apps().verifyTimeout(), config.apps().verifyMaxBytes()),
+                outbound,
+                config.apps().verifyTimeout(),
+                config.apps().verifyMaxBytes(),
+                config.apps().verifyOverHttp()),
             outbound,
             invalidations,
             config.apps());

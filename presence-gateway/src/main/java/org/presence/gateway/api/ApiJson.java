@@ -25,6 +25,7 @@ public final class ApiJson {
     g.writeStringField("state", app.state().wireName());
     g.writeStringField("verification_key", app.verificationKey());
     g.writeStringField("verification_url", DomainVerifier.proofUrl(app.domain()));
+    g.writeStringField("verification_txt", DomainVerifier.txtName(app.domain()));
     g.writeStringField("webhook_url", app.webhookUrl());
     g.writeStringField("webhook_secret", app.webhookSecret());
     g.writeObjectFieldStart("endpoints");

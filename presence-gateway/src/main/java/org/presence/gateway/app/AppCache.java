@@ -28,6 +28,7 @@ public final class AppCache {
   public static final String KIND = "app";
 
   private final AsyncLoadingCache<Long, Optional<Application>> cache;
+  private final Invalidations invalidations;
 
   public AppCache(AppRepository apps, CachesConfig.Spec spec, Invalidations invalidations) {
     this.cache =
@@ -37,6 +38,7 @@ public final class AppCache {
             .buildAsync(
                 (Long id, java.util.concurrent.Executor ex) ->
                     apps.find(id).toCompletableFuture());
+    this.invalidations = invalidations;
     invalidations.register(
         KIND,
         key -> {
@@ -45,6 +47,25 @@ public final class AppCache {
           } catch (NumberFormatException e) {
             // Not one of ours; ignore.
           }
+        });
+  }
+
+  /**
+   * Calls {@code listener} with the id of every application that changed (on this node or
+   * another), after this cache dropped its entry, so that {@link #find} reads the change. It must
+   * not block.
+   */
+  public void onChange(java.util.function.LongConsumer listener) {
+    invalidations.register(
+        KIND,
+        key -> {
+          long id;
+          try {
+            id = Long.parseLong(key);
+          } catch (NumberFormatException e) {
+            return; // not one of ours
+          }
+          listener.accept(id);
         });
   }
 

@@ -29,6 +29,8 @@ import org.presence.store.app.NewApplication;
  * every node before the returned stage completes, so a regenerated key stops working at once.
  */
 public final class AppService {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AppService.class);
+
   /**
    * An API key just made: the only moment it exists outside its owner's hands.
    *
@@ -81,6 +83,11 @@ public final class AppService {
               }
               return apps.create(app);
             });
+  }
+
+  /** Whether plain HTTP may prove a domain on this node (development). */
+  public boolean verifyOverHttp() {
+    return verifier.overHttp();
   }
 
   /** The developer's applications, oldest first. */
@@ -192,7 +199,7 @@ public final class AppService {
                     .handle(
                         (address, failure) -> {
                           if (failure != null) {
-                            throw webhookRefused(failure);
+                            throw webhookRefused(id, failure);
                           }
                           return app;
                         }))
@@ -212,16 +219,21 @@ public final class AppService {
         .thenCompose(updated -> changed(id, present(id, updated)));
   }
 
-  private static RuntimeException webhookRefused(Throwable failure) {
+  /** A refused webhook URL: a fixed reason for the developer, what went wrong in the log. */
+  private static RuntimeException webhookRefused(long id, Throwable failure) {
     Throwable t =
         failure instanceof CompletionException && failure.getCause() != null
             ? failure.getCause()
             : failure;
     if (t instanceof OutboundException oe) {
+      LOG.info("app {}: webhook URL refused: {}", id, oe.describe());
       if (oe.failure() == OutboundException.Failure.ADDRESS_NOT_ALLOWED) {
-        return new ProtocolException(ErrorCode.ADDRESS_NOT_ALLOWED, oe.getMessage());
+        return new ProtocolException(
+            ErrorCode.ADDRESS_NOT_ALLOWED,
+            "webhook_url: the host points at an address this node does not connect to");
       }
-      return new ProtocolException(ErrorCode.INVALID_APP_FIELD, "webhook_url: " + oe.describe());
+      return new ProtocolException(
+          ErrorCode.INVALID_APP_FIELD, "webhook_url: the host cannot be resolved");
     }
     return t instanceof RuntimeException re ? re : new CompletionException(t);
   }

@@ -5,9 +5,18 @@ import java.time.Duration;
 /**
  * Application registration and domain proof (wiki section 2).
  *
- * @param verifyTimeout the whole fetch of {@code http://<domain>/__presence} (resolve, connect,
- *     answer) must finish within this
+ * @param verifyTimeout each fetch of {@code https://<domain>/__presence} (and of {@code http://}
+ *     where allowed), resolve, connect and answer, must finish within this; so must the TXT lookup
  * @param verifyMaxBytes largest body the proof fetch reads; a longer one fails the proof
  * @param maxPerDeveloper applications one developer may register
+ * @param verifyOverHttp whether plain {@code http://<domain>/__presence} proves a domain as
+ *     well as {@code https://} (a development setting:
+ *     on its own, plain HTTP proves nothing against someone on the path)
  */
-public record AppsConfig(Duration verifyTimeout, int verifyMaxBytes, int maxPerDeveloper) {}
+public record AppsConfig(
+    Duration verifyTimeout, int verifyMaxBytes, int maxPerDeveloper, boolean verifyOverHttp) {
+  /** HTTPS (and the TXT record) only. */
+  public AppsConfig(Duration verifyTimeout, int verifyMaxBytes, int maxPerDeveloper) {
+    this(verifyTimeout, verifyMaxBytes, maxPerDeveloper, false);
+  }
+}

@@ -245,18 +245,23 @@ public final class ConfigLoader {
       problem("logging.level", "must be TRACE, DEBUG, INFO, WARN, ERROR or OFF");
     }
     boolean embedded = store.embeddedDatabase() && store.localBus();
-    AppsConfig apps =
-        new AppsConfig(
-            positiveDuration("apps.verify-timeout"),
-            bytes("apps.verify-max-bytes"),
-            positive("apps.max-per-developer"));
     OutboundConfig outbound =
         new OutboundConfig(
             autoFlag("outbound.allow-loopback", development),
             autoFlag("outbound.allow-private", false),
             autoFlag("outbound.allow-link-local", false),
             positiveDuration("outbound.connect-timeout"),
-            nonNegative("outbound.max-redirects"));
+            nonNegative("outbound.max-redirects"),
+            dnsServers("outbound.dns-servers"),
+            positiveDuration("outbound.dns-timeout"),
+            trustFile("outbound.trust-file"));
+    AppsConfig apps =
+        new AppsConfig(
+            positiveDuration("apps.verify-timeout"),
+            bytes("apps.verify-max-bytes"),
+            positive("apps.max-per-developer"),
+            // Plain HTTP proofs where loopback targets are allowed (development) unless set.
+            autoFlag("apps.verify-over-http", outbound.allowLoopback()));
     String secret = get("web.session-secret", config::getString, "");
     if (!secret.isEmpty() && secret.length() < 32) {
       problem("web.session-secret", "must be at least 32 characters (or empty for a generated key)");
@@ -331,7 +336,12 @@ public final class ConfigLoader {
             positiveDuration("webhooks.max-backoff"),
             positive("webhooks.max-in-flight"),
             positiveDuration("webhooks.lease-ttl"),
-            positiveDuration("webhooks.idle"));
+            positiveDuration("webhooks.idle"),
+            positive("webhooks.max-in-flight-per-developer"),
+            positiveDuration("webhooks.slow-call"));
+    if (webhooks.maxInFlightPerDeveloper() > webhooks.maxInFlight()) {
+      problem("webhooks.max-in-flight-per-developer", "must not be above webhooks.max-in-flight");
+    }
     if (webhooks.leaseTtl().compareTo(webhooks.timeout().multipliedBy(2)) < 0) {
       problem("webhooks.lease-ttl", "must be at least twice webhooks.timeout");
     }
@@ -571,6 +581,60 @@ public final class ConfigLoader {
         yield whenAuto;
       }
     };
+  }
+
+  /** Name servers: IP addresses, with an optional port ({@code 10.0.0.53}, {@code [::1]:5353}). */
+  private List<java.net.InetSocketAddress> dnsServers(String path) {
+    List<java.net.InetSocketAddress> out = new ArrayList<>();
+    for (String entry : stringList(path)) {
+      String e = entry.strip();
+      String host = e;
+      int port = 53;
+      int colon = e.lastIndexOf(':');
+      if (e.startsWith("[")) {
+        int close = e.indexOf(']');
+        host = close > 0 ? e.substring(1, close) : e;
+        if (close > 0 && close + 1 < e.length() && e.charAt(close + 1) == ':') {
+          port = parsePort(path, entry, e.substring(close + 2));
+        }
+      } else if (colon > 0 && e.indexOf(':') == colon) {
+        host = e.substring(0, colon);
+        port = parsePort(path, entry, e.substring(colon + 1));
+      }
+      if (!io.netty.util.NetUtil.isValidIpV4Address(host)
+          && !io.netty.util.NetUtil.isValidIpV6Address(host)) {
+        problem(path, "'" + entry + "' is not an IP address (with an optional :port)");
+        continue;
+      }
+      out.add(new java.net.InetSocketAddress(io.netty.util.NetUtil.createInetAddressFromIpAddressString(host), port));
+    }
+    return out;
+  }
+
+  private int parsePort(String path, String entry, String port) {
+    try {
+      int p = Integer.parseInt(port);
+      if (p >= 1 && p <= 65535) {
+        return p;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    problem(path, "'" + entry + "' has a bad port");
+    return 53;
+  }
+
+  /** A readable file, or null when the setting is empty. */
+  private Path trustFile(String path) {
+    String v = get(path, config::getString, "").strip();
+    if (v.isEmpty()) {
+      return null;
+    }
+    Path p = Path.of(v);
+    if (!Files.isReadable(p)) {
+      problem(path, "cannot read " + p.toAbsolutePath());
+    }
+    return p;
   }
 
   private CachesConfig.Spec cache(String path) {

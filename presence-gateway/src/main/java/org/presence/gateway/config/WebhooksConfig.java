@@ -12,7 +12,11 @@ import java.time.Duration;
  * @param maxBatch most users (PUIDs) in one call; more wait for the next call
  * @param maxBackoff the longest wait between retries of a failing webhook (the wait doubles from
  *     {@code interval})
- * @param maxInFlight calls one node makes at the same time, over all applications
+ * @param maxInFlight calls one node makes at the same time, over all applications; calls beyond
+ *     wait in order, the developers taking turns
+ * @param maxInFlightPerDeveloper of those, calls for the applications of one developer
+ * @param slowCall a successful call that took this long or longer backs the application's
+ *     webhook off like a failure (its updates count as delivered)
  * @param leaseTtl how long a node's claim on sending an application's webhook lasts without
  *     renewal; another node takes over after it
  * @param idle an application's sender with nothing to send for this long stops (it starts again
@@ -26,4 +30,6 @@ public record WebhooksConfig(
     Duration maxBackoff,
     int maxInFlight,
     Duration leaseTtl,
-    Duration idle) {}
+    Duration idle,
+    int maxInFlightPerDeveloper,
+    Duration slowCall) {}

@@ -11,8 +11,14 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.dns.DefaultDnsQuestion;
+import io.netty.handler.codec.dns.DnsRawRecord;
+import io.netty.handler.codec.dns.DnsRecord;
+import io.netty.handler.codec.dns.DnsRecordType;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -26,25 +32,29 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.resolver.dns.DnsNameResolver;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import org.presence.gateway.config.OutboundConfig;
-import org.presence.store.exec.StoreExecutors;
 
 /**
  * HTTP(S) requests to URLs a developer gave the node (the domain proof, webhooks), made
@@ -59,9 +69,14 @@ import org.presence.store.exec.StoreExecutors;
  *   <li>redirects are followed only to the same host (checked again), at most a configured count.
  * </ul>
  *
- * <p>It never blocks the caller: name lookups run on a small bounded pool ({@code gw-dns-N}) and
- * the connection on this client's own event loop ({@code gw-out-N}). Results complete on those
- * threads.
+ * <p>It never blocks the caller, nor does one request hold up another: names are resolved
+ * asynchronously with Netty's DNS resolver (the servers of {@link OutboundConfig#dnsServers()} or
+ * the system's, each query bounded by {@link OutboundConfig#dnsTimeout()}), and connections run on
+ * this client's own event loop ({@code gw-out-N}); a name server that never answers costs only the
+ * lookups of its own names. Results complete on that thread. HTTPS uses the JDK's trust store, or
+ * the certificates of {@link OutboundConfig#trustFile()}. An answer the HTTP decoder could not
+ * parse whole (a bad header or chunk, a body cut short) fails with {@link
+ * OutboundException.Failure#PROTOCOL}, whatever its status line said.
  */
 public final class GuardedHttpClient implements AutoCloseable {
   /**
@@ -115,7 +130,7 @@ public final class GuardedHttpClient implements AutoCloseable {
   private final AddressPolicy policy;
   private final OutboundConfig config;
   private final EventLoopGroup group;
-  private final ThreadPoolExecutor resolver;
+  private final DnsNameResolver resolver;
   private final SslContext ssl;
 
   public GuardedHttpClient(OutboundConfig config, AddressPolicy policy) {
@@ -124,11 +139,29 @@ public final class GuardedHttpClient implements AutoCloseable {
     this.group =
         new MultiThreadIoEventLoopGroup(
             1, new DefaultThreadFactory("gw-out", true), NioIoHandler.newFactory());
-    this.resolver = StoreExecutors.bounded("gw-dns-", 2, 256);
+    DnsNameResolverBuilder dns =
+        new DnsNameResolverBuilder(group.next())
+            .datagramChannelType(NioDatagramChannel.class)
+            // Answers too long for a datagram (a TXT proof holds 1024 characters) retry over TCP.
+            .socketChannelType(NioSocketChannel.class)
+            .queryTimeoutMillis(Math.max(1, config.dnsTimeout().toMillis()))
+            .maxPayloadSize(4096);
+    if (!config.dnsServers().isEmpty()) {
+      // The listed servers are asked for the name as given, without the system's search list.
+      dns.nameServerProvider(new SequentialDnsServerAddressStreamProvider(config.dnsServers()))
+          .searchDomains(List.of())
+          .ndots(1);
+    }
+    this.resolver = dns.build();
     try {
-      this.ssl = SslContextBuilder.forClient().build();
-    } catch (SSLException e) {
-      throw new IllegalStateException("cannot build the TLS client context", e);
+      SslContextBuilder tls = SslContextBuilder.forClient();
+      if (config.trustFile() != null) {
+        tls.trustManager(config.trustFile().toFile());
+      }
+      this.ssl = tls.build();
+    } catch (SSLException | IllegalArgumentException e) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      throw new IllegalStateException("cannot build the TLS client context: " + e.getMessage(), e);
     }
   }
 
@@ -324,6 +357,15 @@ public final class GuardedHttpClient implements AutoCloseable {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
+      if (msg.decoderResult().isFailure()) {
+        // A status line followed by a bad header, a bad chunk or a body cut short: no answer.
+        hop.completeExceptionally(
+            new OutboundException(
+                OutboundException.Failure.PROTOCOL,
+                "malformed response (" + rootMessage(msg.decoderResult().cause()) + ")"));
+        ctx.close();
+        return;
+      }
       byte[] bytes = new byte[msg.content().readableBytes()];
       msg.content().readBytes(bytes);
       hop.complete(
@@ -370,34 +412,85 @@ public final class GuardedHttpClient implements AutoCloseable {
   private CompletionStage<InetAddress> resolve(String rawHost) {
     String host = bareHost(rawHost);
     CompletableFuture<InetAddress> f = new CompletableFuture<>();
+    Future<List<InetAddress>> lookup;
     try {
-      resolver.execute(
-          () -> {
-            try {
-              InetAddress[] all = InetAddress.getAllByName(host);
-              for (InetAddress a : all) {
-                if (!policy.allows(a)) {
-                  f.completeExceptionally(
-                      new OutboundException(
-                          OutboundException.Failure.ADDRESS_NOT_ALLOWED,
-                          host + " is a " + AddressPolicy.describe(a)));
-                  return;
-                }
-              }
-              f.complete(all[0]);
-            } catch (UnknownHostException e) {
-              f.completeExceptionally(
-                  new OutboundException(OutboundException.Failure.UNRESOLVABLE, host));
-            } catch (RuntimeException e) {
-              f.completeExceptionally(
-                  new OutboundException(OutboundException.Failure.UNRESOLVABLE, host));
-            }
-          });
-    } catch (RejectedExecutionException e) {
-      f.completeExceptionally(
-          new OutboundException(OutboundException.Failure.UNRESOLVABLE, "resolver busy"));
+      lookup = resolver.resolveAll(host);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(
+          new OutboundException(OutboundException.Failure.UNRESOLVABLE, host));
     }
+    lookup.addListener(
+        done -> {
+          if (!done.isSuccess() || lookup.getNow().isEmpty()) {
+            f.completeExceptionally(
+                new OutboundException(
+                    OutboundException.Failure.UNRESOLVABLE,
+                    host + (done.cause() == null ? "" : " (" + rootMessage(done.cause()) + ")")));
+            return;
+          }
+          List<InetAddress> all = lookup.getNow();
+          for (InetAddress a : all) {
+            if (!policy.allows(a)) {
+              f.completeExceptionally(
+                  new OutboundException(
+                      OutboundException.Failure.ADDRESS_NOT_ALLOWED,
+                      host + " is a " + AddressPolicy.describe(a)));
+              return;
+            }
+          }
+          f.complete(all.get(0));
+        });
     return f;
+  }
+
+  /**
+   * The TXT records of {@code name}, each as the concatenation of its strings (UTF-8); empty when
+   * the name has none. Fails with {@link OutboundException.Failure#UNRESOLVABLE} when the lookup
+   * fails (no such name, a server failure, no answer within the DNS timeout).
+   */
+  public CompletionStage<List<String>> txt(String name) {
+    CompletableFuture<List<String>> f = new CompletableFuture<>();
+    Future<List<DnsRecord>> lookup;
+    try {
+      lookup = resolver.resolveAll(new DefaultDnsQuestion(name, DnsRecordType.TXT));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(
+          new OutboundException(OutboundException.Failure.UNRESOLVABLE, name));
+    }
+    lookup.addListener(
+        done -> {
+          if (!done.isSuccess()) {
+            f.completeExceptionally(
+                new OutboundException(
+                    OutboundException.Failure.UNRESOLVABLE,
+                    name + " TXT (" + rootMessage(done.cause()) + ")"));
+            return;
+          }
+          List<String> texts = new ArrayList<>();
+          for (DnsRecord r : lookup.getNow()) {
+            try {
+              if (r.type() == DnsRecordType.TXT && r instanceof DnsRawRecord raw) {
+                texts.add(txtText(raw.content()));
+              }
+            } finally {
+              ReferenceCountUtil.release(r);
+            }
+          }
+          f.complete(texts);
+        });
+    return f;
+  }
+
+  /** TXT record data: length-prefixed strings, joined. */
+  private static String txtText(ByteBuf data) {
+    ByteBuf d = data.duplicate();
+    StringBuilder out = new StringBuilder();
+    while (d.isReadable()) {
+      int len = d.readUnsignedByte();
+      int n = Math.min(len, d.readableBytes());
+      out.append(d.readCharSequence(n, StandardCharsets.UTF_8));
+    }
+    return out.toString();
   }
 
   /** Checks the form of a URL: absolute http(s), a host, no user info. */
@@ -450,7 +543,7 @@ public final class GuardedHttpClient implements AutoCloseable {
 
   @Override
   public void close() {
+    resolver.close();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2000);
-    resolver.shutdownNow();
   }
 }

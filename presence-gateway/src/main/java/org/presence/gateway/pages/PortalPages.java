@@ -248,6 +248,8 @@ public final class PortalPages {
     m.put("verified", app.state() == AppState.VERIFIED);
     m.put("active", app.active());
     m.put("verificationUrl", DomainVerifier.proofUrl(app.domain()));
+    m.put("verificationTxt", DomainVerifier.txtName(app.domain()));
+    m.put("verifyOverHttp", apps.verifyOverHttp());
     ApiJson.Endpoints e = ApiJson.Endpoints.of(baseUrl.get(), app.id());
     Map<String, Object> ep = new HashMap<>();
     ep.put("grant", e.grant());

@@ -146,12 +146,35 @@ public final class AppUpdates implements AutoCloseable {
         Executors.newSingleThreadScheduledExecutor(StoreExecutors.named("updates-timers-"));
     AppUpdates u = new AppUpdates(config, store, apps, publisher, metrics, timers);
     apps.grants().listen(u.grantUpdates);
+    apps.appCache().onChange(u::appChanged);
     routes.webSocket(
         UpdateChannelInstaller.PATH,
         new UpdateChannelInstaller(u, config.updates(), disconnector, metrics, timers));
     u.stream = new UpdateStreamHandler(u, config.updates(), connections, metrics, timers);
     routes.get(UpdateStreamHandler.PATH, u.stream);
     return u;
+  }
+
+  /**
+   * An application changed (on any node): when it is no longer active (deactivated), its update
+   * connections on this node end at once with {@code APP_NOT_ACTIVE}.
+   */
+  private void appChanged(long appId) {
+    HubRef ref = hubs.get(appId);
+    if (ref == null) {
+      return;
+    }
+    apps.appCache()
+        .find(appId)
+        .whenComplete(
+            (app, e) -> {
+              if (e != null || (app.isPresent() && app.get().active())) {
+                return;
+              }
+              for (UpdateConsumer c : ref.hub().consumers()) {
+                c.end(ErrorCode.APP_NOT_ACTIVE, "the application was deactivated");
+              }
+            });
   }
 
   UpdatesConfig config() {

@@ -416,6 +416,12 @@ final class UpdateConsumer {
     sink.send(buf);
   }
 
+  /** Ends the connection with {@code code} (on its event loop) and stops. Any thread. */
+  void end(ErrorCode code, String detail) {
+    close();
+    sink.executor().execute(() -> sink.fail(code, detail));
+  }
+
   /** The connection is gone; stops and leaves the hub. Any thread. */
   void close() {
     closed = true;

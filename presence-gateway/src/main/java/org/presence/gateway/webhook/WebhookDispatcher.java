@@ -19,7 +19,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.presence.gateway.app.AppCache;
@@ -49,9 +48,19 @@ import org.slf4j.LoggerFactory;
  * redirect, an answer larger than the cap) is retried with the same updates and any newer ones,
  * after a wait doubling from the interval up to {@link WebhooksConfig#maxBackoff()}; so nothing
  * within the log's hour is lost. Every call goes through the {@link GuardedHttpClient}, which
- * checks the address again each time and bounds the time and the answer's size; {@link
- * WebhooksConfig#maxInFlight()} bounds the calls a node makes at once, so a hanging endpoint
- * holds one slot for at most the timeout and delays nobody else.
+ * checks the address again each time and bounds the time and the answer's size. A call whose 2xx
+ * answer is malformed (a body cut short, a bad header) is a failure.
+ *
+ * <p>Fair shares: {@link WebhooksConfig#maxInFlight()} bounds the calls a node makes at once and
+ * {@link WebhooksConfig#maxInFlightPerDeveloper()} those of one developer's applications ({@link
+ * CallSlots}); calls that cannot start wait in order, the developers taking turns, so a hanging
+ * endpoint holds one slot for at most the timeout and slow applications cannot keep the others
+ * out. A success that took {@link WebhooksConfig#slowCall()} or longer delivers its updates but
+ * backs off like a failure, so a slow endpoint is called less and less often.
+ *
+ * <p>Only an active application's webhook is called: when an application is deactivated (or its
+ * webhook removed), its sender stops at once (a call in flight is abandoned) on whichever node
+ * runs it.
  *
  * <p>In a cluster exactly one node sends each application's webhook: the one holding its lease
  * ({@link WebhookState#acquire}), renewed while it sends. A node that appends an update for an
@@ -77,12 +86,13 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   private final AppCache apps;
   private final GuardedHttpClient http;
   private final ScheduledExecutorService timers;
-  private final Semaphore inFlight;
+  private final CallSlots slots;
   private final Map<Long, Sender> senders = new ConcurrentHashMap<>();
   private final Map<Long, Long> lastTake = new ConcurrentHashMap<>();
   private final Counter callsOk;
   private final Counter callsFailed;
   private final Counter lost;
+  private final Counter slowCalls;
   private volatile ScheduledFuture<?> sweeper;
   private volatile boolean closed;
 
@@ -101,11 +111,41 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     this.apps = apps;
     this.http = http;
     this.timers = Executors.newSingleThreadScheduledExecutor(StoreExecutors.named("webhook-timers-"));
-    this.inFlight = new Semaphore(config.maxInFlight());
+    this.slots = new CallSlots(config.maxInFlight(), config.maxInFlightPerDeveloper(), timers);
     this.callsOk = metrics.registry().counter("presence.webhooks.calls_ok");
     this.callsFailed = metrics.registry().counter("presence.webhooks.calls_failed");
     this.lost = metrics.registry().counter("presence.webhooks.updates_lost");
+    this.slowCalls = metrics.registry().counter("presence.webhooks.calls_slow");
     metrics.registry().register("presence.webhooks.senders", (Gauge<Integer>) senders::size);
+    metrics.registry().register("presence.webhooks.waiting", (Gauge<Integer>) slots::waiting);
+    apps.onChange(this::appChanged);
+  }
+
+  /**
+   * An application changed (on any node): when it is no longer active or has no webhook, the
+   * sender this node runs for it stops now, abandoning a call in flight.
+   */
+  private void appChanged(long appId) {
+    if (!senders.containsKey(appId)) {
+      return;
+    }
+    apps.find(appId)
+        .whenComplete(
+            (app, e) -> {
+              Sender s = senders.get(appId);
+              if (e == null && s != null && !callable(app)) {
+                LOG.info("app {}: deactivated or webhook removed; its webhook stops", appId);
+                s.abandon();
+              }
+            });
+  }
+
+  /** Whether {@code app}'s webhook may be called: it is active and has one. */
+  private static boolean callable(Optional<Application> app) {
+    return app.isPresent()
+        && app.get().active()
+        && app.get().webhookUrl() != null
+        && app.get().webhookSecret() != null;
   }
 
   /** Starts the sweep that takes up applications whose sender's node is gone. */
@@ -139,7 +179,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     apps.find(appId)
         .thenCompose(
             app -> {
-              if (app.isEmpty() || app.get().webhookUrl() == null) {
+              if (!callable(app)) {
                 return CompletableFuture.completedFuture(null);
               }
               // A new webhook starts with the first update it hears of; an existing one keeps its place.
@@ -228,6 +268,10 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     /** Set while the sender, with nothing to send, waits an interval before looking again. */
     private final AtomicBoolean idleWait = new AtomicBoolean();
     private volatile ScheduledFuture<?> idlePoll;
+    /** The call waiting for a slot, or null. */
+    private volatile CallSlots.Ticket ticket;
+    /** The call in flight, or null. */
+    private volatile CompletableFuture<GuardedHttpClient.Response> inFlight;
 
     Sender(long appId) {
       this.appId = appId;
@@ -306,6 +350,26 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       senders.remove(appId, this);
     }
 
+    /** Stops now and gives the lease up: the application may not be called any more. */
+    void abandon() {
+      if (stopped) {
+        return;
+      }
+      CallSlots.Ticket t = ticket;
+      if (t != null) {
+        t.cancel();
+      }
+      ScheduledFuture<?> f = idlePoll;
+      if (f != null) {
+        f.cancel(false);
+      }
+      finish(true);
+      CompletableFuture<GuardedHttpClient.Response> call = inFlight;
+      if (call != null) {
+        call.cancel(false); // closes its connection
+      }
+    }
+
     private void step() {
       if (stopped) {
         return;
@@ -325,7 +389,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     }
 
     private void proceed(Optional<Application> app, Optional<WebhookState.Cursor> found) {
-      if (app.isEmpty() || app.get().webhookUrl() == null || app.get().webhookSecret() == null) {
+      if (!callable(app)) {
         finish(true);
         return;
       }
@@ -400,8 +464,15 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     }
 
     private void call(Application app, WebhookState.Cursor cursor, Batch batch) {
-      if (!inFlight.tryAcquire()) {
-        schedule(100);
+      String developer = app.ownerSub();
+      ticket = slots.request(developer, () -> send(app, developer, cursor, batch));
+    }
+
+    /** Makes the call, holding one of the node's slots (released when it ends). */
+    private void send(Application app, String developer, WebhookState.Cursor cursor, Batch batch) {
+      ticket = null;
+      if (stopped) {
+        slots.release(developer);
         return;
       }
       long started = System.currentTimeMillis();
@@ -411,43 +482,61 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       headers.put("Content-Type", "application/json");
       headers.put(WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), body));
       headers.put(DELIVERY_HEADER, appId + ":" + batch.firstSeq() + "-" + batch.lastSeq());
-      CompletionStage<GuardedHttpClient.Response> sent;
+      CompletableFuture<GuardedHttpClient.Response> sent;
       try {
         sent =
             http.send(
-                GuardedHttpClient.Request.post(
-                    URI.create(app.webhookUrl()),
-                    headers,
-                    body,
-                    config.maxResponseBytes(),
-                    config.timeout()));
+                    GuardedHttpClient.Request.post(
+                        URI.create(app.webhookUrl()),
+                        headers,
+                        body,
+                        config.maxResponseBytes(),
+                        config.timeout()))
+                .toCompletableFuture();
       } catch (RuntimeException e) {
         sent = CompletableFuture.failedFuture(e);
       }
+      inFlight = sent;
       sent.whenComplete(
           (response, e) -> {
-            inFlight.release();
+            inFlight = null;
+            slots.release(developer);
+            long took = System.currentTimeMillis() - started;
             boolean ok = e == null && response.status() >= 200 && response.status() < 300;
+            boolean slow = ok && took >= config.slowCall().toMillis();
             WebhookState.Cursor next;
             if (ok) {
               callsOk.inc();
-              failures = 0;
-              nextAttemptMillis = 0;
               next = new WebhookState.Cursor(batch.lastSeq(), started);
             } else {
               callsFailed.inc();
+              next = new WebhookState.Cursor(cursor.seq(), started);
+            }
+            if (ok && !slow) {
+              failures = 0;
+              nextAttemptMillis = 0;
+            } else {
+              // A failure, or a success that took too long: wait longer before the next call.
               failures++;
               long wait =
                   Math.min(
                       config.maxBackoff().toMillis(),
                       config.interval().toMillis() << Math.min(20, failures - 1));
               nextAttemptMillis = started + wait;
-              LOG.info(
-                  "app {}: webhook call failed ({}); retry in {} ms",
-                  appId,
-                  e != null ? describe(e) : "status " + response.status(),
-                  wait);
-              next = new WebhookState.Cursor(cursor.seq(), started);
+              if (slow) {
+                slowCalls.inc();
+                LOG.info(
+                    "app {}: webhook answered after {} ms; next call in {} ms", appId, took, wait);
+              } else {
+                LOG.info(
+                    "app {}: webhook call failed ({}); retry in {} ms",
+                    appId,
+                    e != null ? describe(e) : "status " + response.status(),
+                    wait);
+              }
+            }
+            if (stopped) {
+              return; // abandoned: the lease is given up, the cursor stays where it was
             }
             state
                 .saveCursor(appId, nodeId, next)

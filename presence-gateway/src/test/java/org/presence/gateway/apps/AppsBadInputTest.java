@@ -536,7 +536,11 @@ class AppsBadInputTest {
     site.serve("/real", new DomainStub.Answer(200, "text/plain", proof, Map.of()));
     HttpResponse<String> r = dev.post("/api/apps/" + id + "/verify", null);
     assertError(r, ErrorCode.DOMAIN_VERIFICATION_FAILED);
-    assertThat(json(r).get("reason").asText()).contains("redirect");
+    // The developer is told where the key was looked for, never what the site did (that is logged).
+    assertThat(json(r).get("reason").asText())
+        .contains("the key was not found at https://" + site.domain() + "/__presence")
+        .doesNotContain("redirect")
+        .doesNotContain("localhost");
     assertThat(json(dev.get("/api/apps/" + id)).get("state").asText()).isEqualTo("registered");
     // The same host may redirect.
     site.serve("/__presence", new DomainStub.Answer(302, null, "", Map.of("Location", "/real")));

@@ -143,7 +143,8 @@ public abstract class AppsFlowContract {
     String proof = app.get("verification_key").asText();
     assertThat(proof).hasSize(1024).matches("[A-Za-z0-9]+");
     assertThat(app.get("verification_url").asText())
-        .isEqualTo("http://" + site.domain() + "/__presence");
+        .isEqualTo("https://" + site.domain() + "/__presence");
+    assertThat(app.get("verification_txt").asText()).isEqualTo("_presence.127.0.0.1");
     assertThat(app.get("endpoints").get("grant").asText())
         .isEqualTo(node.server().baseUrl() + "/" + id + "/grant?redirect=<url>&id=<userstring>");
 
@@ -319,7 +320,7 @@ public abstract class AppsFlowContract {
         Pattern.compile("<textarea id=\"verification-key\" rows=\"6\" readonly>([A-Za-z0-9]{1024})</textarea>")
             .matcher(appPage.body());
     assertThat(proof.find()).as(appPage.body()).isTrue();
-    assertThat(appPage.body()).contains("http://" + site.domain() + "/__presence");
+    assertThat(appPage.body()).contains("https://" + site.domain() + "/__presence");
     site.serveKey(proof.group(1));
 
     HttpResponse<String> verified = devWeb.post(appPath + "/verify", Map.of());

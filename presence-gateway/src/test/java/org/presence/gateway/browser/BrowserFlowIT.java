@@ -132,7 +132,7 @@ class BrowserFlowIT {
     long appId = Long.parseLong(text("app-id"));
     String proof = browser.findElement(By.id("verification-key")).getAttribute("value");
     assertThat(proof).hasSize(1024);
-    assertThat(text("verification-url")).isEqualTo("http://" + site.domain() + "/__presence");
+    assertThat(text("verification-url")).isEqualTo("https://" + site.domain() + "/__presence");
 
     site.serveKey(proof);
     click("verify");

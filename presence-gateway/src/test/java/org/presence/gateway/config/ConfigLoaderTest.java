@@ -229,6 +229,46 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_outboundAndWebhookSettings_defaultsAndParsing() {
+    PresenceConfig embedded = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(embedded.outbound().dnsServers()).isEmpty();
+    assertThat(embedded.outbound().dnsTimeout()).isEqualTo(java.time.Duration.ofSeconds(5));
+    assertThat(embedded.outbound().trustFile()).isNull();
+    assertThat(embedded.apps().verifyOverHttp()).as("auto: where loopback is allowed").isTrue();
+    assertThat(embedded.webhooks().maxInFlightPerDeveloper()).isEqualTo(4);
+    assertThat(embedded.webhooks().slowCall()).isEqualTo(java.time.Duration.ofSeconds(5));
+    PresenceConfig cluster =
+        ConfigLoader.load(
+            null,
+            Map.of("PRESENCE__OUTBOUND__DNS_SERVERS", "10.0.0.53, [2001:db8::53]:5353"),
+            Map.of(
+                "store.database.url", "postgresql://u:p@db:5432/presence",
+                "store.redis.url", "redis://redis:6379",
+                "identity.jwks-url", "https://accounts.example.com/jwks.json"));
+    assertThat(cluster.apps().verifyOverHttp()).as("HTTPS only in a cluster").isFalse();
+    assertThat(cluster.outbound().dnsServers())
+        .extracting(a -> a.getAddress().getHostAddress() + "/" + a.getPort())
+        .containsExactly("10.0.0.53/53", "2001:db8:0:0:0:0:0:53/5353");
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    Map.of(
+                        "outbound.dns-servers", "ns.example.com",
+                        "outbound.trust-file", "/no/such/file.pem",
+                        "webhooks.max-in-flight", "2",
+                        "webhooks.max-in-flight-per-developer", "3")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .anyMatch(p -> p.startsWith("outbound.dns-servers: "))
+                    .anyMatch(p -> p.startsWith("outbound.trust-file: "))
+                    .anyMatch(p -> p.startsWith("webhooks.max-in-flight-per-developer: ")));
+  }
+
+  @Test
   void load_deviceDefaults_areTheDocumentedOnes() {
     PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
     assertThat(c.device()).isEqualTo(DeviceConfig.defaults());

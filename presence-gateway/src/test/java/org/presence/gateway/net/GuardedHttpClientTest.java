@@ -98,6 +98,49 @@ class GuardedHttpClientTest {
         .isEqualTo(OutboundException.Failure.TIMEOUT);
   }
 
+  /** A server on loopback that answers every connection with {@code raw} and closes it. */
+  private int rawServer(String raw) throws Exception {
+    ServerSocket server = new ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress());
+    closeLater.add(server);
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                while (true) {
+                  try (Socket s = server.accept()) {
+                    s.getInputStream().read(new byte[4096]);
+                    s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
+                    s.getOutputStream().flush();
+                  }
+                }
+              } catch (Exception e) {
+                // closed
+              }
+            });
+    t.setDaemon(true);
+    t.start();
+    return server.getLocalPort();
+  }
+
+  @Test
+  void send_whenA200AnswerIsMalformed_thenProtocolFailure() throws Exception {
+    // A body cut short of its Content-Length, a bad chunk size, a control character in a header:
+    // each starts with "200 OK" and none is an answer.
+    for (String raw :
+        List.of(
+            "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n\r\nshort",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad\u0001Name: 1\r\n\r\nok")) {
+      int port = rawServer(raw);
+      assertThat(failure("http://127.0.0.1:" + port + "/", 1024, Duration.ofSeconds(5)))
+          .as(raw)
+          .isEqualTo(OutboundException.Failure.PROTOCOL);
+    }
+    // A well-formed answer from the same kind of server is one.
+    int port = rawServer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    assertThat(get("http://127.0.0.1:" + port + "/", 1024, Duration.ofSeconds(5)).status()).isEqualTo(200);
+  }
+
   @Test
   void send_whenNothingListens_thenConnectFailed() throws Exception {
     int port;

@@ -550,6 +550,20 @@ public abstract class AppUpdatesContract {
     assertThat(UpdatesFixture.JSON.readTree(r.body()).path("errno").asInt()).isEqualTo(code.errno());
   }
 
+  @Test
+  void deactivation_endsTheAppsConnectionsOnEveryNode_atOnce() throws Exception {
+    App app = fx.activeApp(nodeA(), "Deactivated");
+    try (UpdateClient there = UpdateClient.connected(nodeB(), app.id(), app.key(), -1)) {
+      there.snapshot();
+      var off = app.dev().post("/api/apps/" + app.id() + "/deactivate", null);
+      assertThat(off.statusCode()).as(off.body()).isEqualTo(200);
+      JsonNode frame = there.next(WAIT);
+      assertThat(frame).as("an error frame").isNotNull();
+      assertThat(frame.path("errno").asInt()).isEqualTo(ErrorCode.APP_NOT_ACTIVE.errno());
+      assertThat(there.awaitClose().code()).isEqualTo(ErrorCode.APP_NOT_ACTIVE.closeCode());
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Webhooks
 

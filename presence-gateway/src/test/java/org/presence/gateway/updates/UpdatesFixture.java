@@ -65,7 +65,12 @@ final class UpdatesFixture implements AutoCloseable {
 
   /** Registers, verifies and activates an application on {@code node}. */
   App activeApp(TestNode node, String name) {
-    ApiClient dev = ApiClient.forEmail(node, email("dev-" + name));
+    return activeApp(node, name, "dev-" + name);
+  }
+
+  /** Registers, verifies and activates an application of developer {@code developer}. */
+  App activeApp(TestNode node, String name, String developer) {
+    ApiClient dev = ApiClient.forEmail(node, email(developer));
     HttpResponse<String> created =
         dev.post("/api/apps", "{\"name\":\"" + name + "\",\"domain\":\"" + site.domain() + "\",\"description\":\"t\"}");
     assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
