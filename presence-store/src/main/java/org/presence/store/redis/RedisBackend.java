@@ -102,9 +102,10 @@ public final class RedisBackend implements AutoCloseable {
       StatefulRedisConnection<String, byte[]> acknowledged = null;
       if (config.ackReplicas() > 0) {
         StatefulRedisConnection<String, byte[]> ack = client.connect(CODEC);
-        // Counts the losses of this connection: a WAIT answered after one may have run on a new
-        // connection (Lettuce replays unanswered commands after reconnecting), where it says
-        // nothing about the writes sent before.
+        // Counts the losses of this connection. With REJECT_COMMANDS Lettuce fails the commands
+        // in flight when it is lost, but a WAIT that did reach a new connection (sent just after
+        // a reconnect, or resent by Lettuce) would say nothing about the writes of the old one:
+        // a write and its WAIT count only when no loss came between them.
         ack.addListener(
             new RedisConnectionStateListener() {
               @Override
