@@ -20,6 +20,7 @@ import org.presence.store.queue.Notification;
 import org.presence.store.queue.NotificationQueues;
 import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
+import org.presence.store.testing.Backends;
 
 /**
  * {@code store.redis.ack-replicas=1} on a primary with one replica: a batch completes once the
@@ -34,6 +35,7 @@ class RedisReplicaAckIT {
 
   @BeforeAll
   static void start() throws Exception {
+    Backends.redisUrl(); // skipped, as the other Redis tests, without bin/backends' environment
     redis = SentinelRedis.replicated();
     backend =
         RedisBackend.connect(

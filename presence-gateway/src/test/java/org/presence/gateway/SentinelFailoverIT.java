@@ -58,9 +58,10 @@ class SentinelFailoverIT {
     common.put("store.redis.ack-replicas", "1");
     common.put("store.redis.ack-timeout", "300ms");
     List<AutoCloseable> open = new ArrayList<>();
-    try (SentinelRedis redis = SentinelRedis.start();
-        TestCluster cluster =
+    // The cluster first: without PostgreSQL (and the backends' environment) the test is skipped.
+    try (TestCluster cluster =
             TestCluster.create(SentinelFailoverIT.class, root, "sentinel-it", common);
+        SentinelRedis redis = SentinelRedis.start();
         DomainStub site = DomainStub.start()) {
       try {
         run(redis, cluster, site, open);
