@@ -102,16 +102,38 @@ public record StoreConfig(
   /**
    * Redis connection settings.
    *
-   * @param url Redis URI ({@code redis://host:port/db}) or empty for the in-process bus
+   * @param url Redis URI ({@code redis://host:port/db}, or {@code
+   *     redis-sentinel://host:port[,host:port...]/#master} to find the primary through Redis
+   *     Sentinel) or empty for the in-process bus
    * @param keyPrefix prefix of every key and channel name, so that several deployments (or test
    *     classes) can share one Redis
    * @param commandTimeout how long a Redis command may take before it fails
+   * @param ackReplicas replicas that must have a batch of notifications ({@code WAIT}) before it is
+   *     acknowledged; 0 acknowledges once the primary has it
+   * @param ackTimeout how long {@code WAIT} waits for those replicas before the batch fails; below
+   *     {@code commandTimeout}
    */
-  public record RedisConfig(String url, String keyPrefix, Duration commandTimeout) {
+  public record RedisConfig(
+      String url, String keyPrefix, Duration commandTimeout, int ackReplicas, Duration ackTimeout) {
+    /** Default of {@link #ackTimeout}. */
+    public static final Duration DEFAULT_ACK_TIMEOUT = Duration.ofMillis(500);
+
     public RedisConfig {
       Objects.requireNonNull(url, "url");
       Objects.requireNonNull(keyPrefix, "keyPrefix");
       Objects.requireNonNull(commandTimeout, "commandTimeout");
+      Objects.requireNonNull(ackTimeout, "ackTimeout");
+      if (ackReplicas < 0) {
+        throw new IllegalArgumentException("ackReplicas must not be negative");
+      }
+      if (ackReplicas > 0 && (ackTimeout.isNegative() || ackTimeout.isZero())) {
+        throw new IllegalArgumentException("ackTimeout must be longer than zero");
+      }
+    }
+
+    /** Acknowledged once the primary has the write (no {@code WAIT}). */
+    public RedisConfig(String url, String keyPrefix, Duration commandTimeout) {
+      this(url, keyPrefix, commandTimeout, 0, DEFAULT_ACK_TIMEOUT);
     }
 
     /** No Redis: the in-process bus. */
@@ -126,7 +148,12 @@ public record StoreConfig(
 
     /** The same settings with another key prefix. */
     public RedisConfig withKeyPrefix(String prefix) {
-      return new RedisConfig(url, prefix, commandTimeout);
+      return new RedisConfig(url, prefix, commandTimeout, ackReplicas, ackTimeout);
+    }
+
+    /** The same settings, acknowledging once {@code replicas} replicas have a write. */
+    public RedisConfig withAckReplicas(int replicas, Duration timeout) {
+      return new RedisConfig(url, keyPrefix, commandTimeout, replicas, timeout);
     }
   }
 }

@@ -48,7 +48,10 @@ public final class ConfigOptions {
   @Option(
       names = "--redis-url",
       paramLabel = "URL",
-      description = "Redis URL (store.redis.url); empty for the in-process bus.")
+      description =
+          "Redis URL (store.redis.url): redis://host:6379, or"
+              + " redis-sentinel://host:26379[,host:port...]/#<master> through Redis Sentinel;"
+              + " empty for the in-process bus.")
   String redisUrl;
 
   @Option(names = "--node-id", paramLabel = "ID", description = "This node's id (node-id).")

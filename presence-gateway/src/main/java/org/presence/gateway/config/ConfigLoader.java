@@ -152,8 +152,22 @@ public final class ConfigLoader {
           problem("store.redis.url", "no host in Redis URL");
         }
       } catch (RuntimeException e) {
-        problem("store.redis.url", "unparsable Redis URL: " + oneLine(e.getMessage()));
+        problem(
+            "store.redis.url",
+            "unparsable Redis URL: " + oneLine(e.getMessage())
+                + (redisUrl.toLowerCase(Locale.ROOT).matches("rediss?-sentinel:.*")
+                    ? " (the form is redis-sentinel://host:port[,host:port...]/#<master name>)"
+                    : ""));
       }
+    }
+    int ackReplicas = nonNegative("store.redis.ack-replicas");
+    Duration ackTimeout = positiveDuration("store.redis.ack-timeout");
+    Duration commandTimeout = duration("store.redis.command-timeout");
+    if (ackReplicas > 0 && redisUrl.isEmpty()) {
+      problem("store.redis.ack-replicas", "needs store.redis.url (replicas of a Redis)");
+    }
+    if (ackReplicas > 0 && ackTimeout.compareTo(commandTimeout) >= 0) {
+      problem("store.redis.ack-timeout", "must be below store.redis.command-timeout");
     }
     String schema = get("store.database.schema", config::getString, "public");
     if (!schema.matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
@@ -171,7 +185,9 @@ public final class ConfigLoader {
             new StoreConfig.RedisConfig(
                 redisUrl,
                 get("store.redis.key-prefix", config::getString, "presence:"),
-                duration("store.redis.command-timeout")),
+                commandTimeout,
+                Math.max(0, ackReplicas),
+                ackTimeout),
             Math.max(1, positive("store.database.threads")),
             Math.max(1, positive("store.database.queue")),
             Math.max(1, positive("updates.log-max-per-app")));

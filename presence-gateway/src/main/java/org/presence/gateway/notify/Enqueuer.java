@@ -12,7 +12,8 @@ import org.presence.store.queue.NotificationQueues;
  * NotificationQueues#enqueueAll} (up to about {@code maxEntries} items), so under load the store
  * commits fewer, larger transactions (one Lua script in Redis), and a lone batch is stored at once.
  * Each batch still completes only once its items are stored; a store call that fails fails every
- * batch merged into it (none of them was stored: the call is atomic).
+ * batch merged into it (none of them was stored: the call is atomic; except that with {@code
+ * store.redis.ack-replicas} a call whose {@code WAIT} falls short may have stored them all).
  */
 final class Enqueuer {
   private record Request(

@@ -455,6 +455,99 @@ class ConfigLoaderTest {
                     .allMatch(p -> !p.contains("\n")));
   }
 
+  private static Map<String, String> cluster(String redisUrl, String... more) {
+    Map<String, String> flags = new java.util.HashMap<>();
+    flags.put("store.database.url", "postgresql://db/presence");
+    flags.put("store.redis.url", redisUrl);
+    flags.put("identity.dev-signing", "true");
+    for (int i = 0; i < more.length; i += 2) {
+      flags.put(more[i], more[i + 1]);
+    }
+    return flags;
+  }
+
+  @Test
+  void load_whenRedisSentinelUrl_thenAcceptedWithReplicaAcknowledgement() {
+    PresenceConfig c =
+        ConfigLoader.load(
+            null,
+            Map.of(),
+            cluster(
+                "redis-sentinel://10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26380/#presence",
+                "store.redis.ack-replicas", "1",
+                "store.redis.ack-timeout", "250ms"));
+    assertThat(c.store().redis().url()).startsWith("redis-sentinel://");
+    assertThat(c.store().redis().ackReplicas()).isEqualTo(1);
+    assertThat(c.store().redis().ackTimeout()).isEqualTo(Duration.ofMillis(250));
+
+    PresenceConfig defaults =
+        ConfigLoader.load(null, Map.of(), cluster("redis-sentinel://s1:26379/#presence"));
+    assertThat(defaults.store().redis().ackReplicas()).isZero();
+    assertThat(defaults.store().redis().ackTimeout()).isEqualTo(Duration.ofMillis(500));
+  }
+
+  @Test
+  void load_whenRedisSentinelUrlIsBad_thenTheProblemShowsTheForm() {
+    for (String bad :
+        List.of(
+            "redis-sentinel://s1:26379",
+            "redis-sentinel://s1:26379/#",
+            "redis-sentinel:///#presence",
+            "redis-sentinel://s1:port/#presence")) {
+      assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), cluster(bad)))
+          .as(bad)
+          .isInstanceOfSatisfying(
+              InvalidConfigException.class,
+              e ->
+                  assertThat(e.problems())
+                      .singleElement()
+                      .asString()
+                      .startsWith("store.redis.url: ")
+                      .contains("redis-sentinel://host:port[,host:port...]/#<master name>"));
+    }
+  }
+
+  @Test
+  void load_whenAckReplicasAreBad_thenNamed() {
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null, Map.of(), cluster("redis://r:6379", "store.redis.ack-replicas", "-1")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .singleElement()
+                    .asString()
+                    .startsWith("store.redis.ack-replicas: "));
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    cluster(
+                        "redis://r:6379",
+                        "store.redis.ack-replicas", "1",
+                        "store.redis.ack-timeout", "2s")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .singleElement()
+                    .asString()
+                    .isEqualTo(
+                        "store.redis.ack-timeout: must be below store.redis.command-timeout"));
+    assertThatThrownBy(
+            () -> ConfigLoader.load(null, Map.of(), Map.of("store.redis.ack-replicas", "1")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .singleElement()
+                    .asString()
+                    .startsWith("store.redis.ack-replicas: needs store.redis.url"));
+  }
+
   @Test
   void load_whenFileMissingOrBroken_thenOneClearProblem() throws Exception {
     assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("missing.conf"), Map.of(), Map.of()))

@@ -10,6 +10,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.store.StoreException;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
@@ -21,6 +24,13 @@ import org.presence.store.redis.RedisScript;
  * ({@code <prefix>nqa:<userKey>}). Every operation is one Lua script, so it is atomic and costs
  * one round trip (a whole batch included). Durability is Redis's: run it with {@code appendonly
  * yes} (see docs/operations.md).
+ *
+ * <p>With {@code store.redis.ack-replicas} above zero, {@link #enqueueAll} completes only once that
+ * many replicas have the batch: the script runs on the backend's {@link
+ * RedisBackend#acknowledged() acknowledged} connection and is followed there by {@code WAIT
+ * replicas timeout}. Fewer replicas within the timeout, or that connection lost between the two,
+ * fail the call with {@code BACKEND_UNAVAILABLE}: the batch may be stored on the primary, but it is
+ * not acknowledged (the caller retries, and may then store it twice).
  */
 public final class RedisNotificationQueues implements NotificationQueues {
   /** KEYS: per item (queue, app set); ARGV: capacity, then per item (entry, app id). */
@@ -116,11 +126,20 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final RedisScript pending;
   private final RedisScript removeAll;
   private final RedisScript clear;
+  private final RedisBackend backend;
+  private final RedisAsyncCommands<String, byte[]> acknowledged;
+  private final int ackReplicas;
+  private final long ackTimeoutMillis;
 
   public RedisNotificationQueues(RedisBackend backend) {
+    this.backend = backend;
     this.redis = backend.commands().async();
     this.keys = backend.keys();
-    this.enqueue = new RedisScript(ENQUEUE, redis);
+    this.ackReplicas = backend.config().ackReplicas();
+    this.ackTimeoutMillis = Math.max(1, backend.config().ackTimeout().toMillis());
+    this.acknowledged =
+        backend.acknowledged() != null ? backend.acknowledged().async() : null;
+    this.enqueue = new RedisScript(ENQUEUE, acknowledged != null ? acknowledged : redis);
     this.pending = new RedisScript(PENDING, redis);
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
     this.clear = new RedisScript(CLEAR, redis);
@@ -154,7 +173,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
       args[2 * i + 1] = NotificationCodec.encode(e.notification());
       args[2 * i + 2] = bytes(e.notification().appId());
     }
-    return enqueue.<List<Object>>run(ScriptOutputType.MULTI, k, args)
+    return replicated(() -> enqueue.<List<Object>>run(ScriptOutputType.MULTI, k, args))
         .thenApply(
             out -> {
               List<Enqueued> results = new ArrayList<>(entries.size());
@@ -170,6 +189,43 @@ public final class RedisNotificationQueues implements NotificationQueues {
               }
               return results;
             });
+  }
+
+  /**
+   * Runs {@code write} and, when replicas must acknowledge, {@code WAIT} on the same connection
+   * right after it answers; fails with {@code BACKEND_UNAVAILABLE} when fewer replicas than asked
+   * confirm within the timeout or the connection was lost in between (a {@code WAIT} on a new
+   * connection covers none of the writes of the old one).
+   */
+  private <T> CompletionStage<T> replicated(Supplier<CompletionStage<T>> write) {
+    if (acknowledged == null) {
+      return write.get();
+    }
+    long disconnects = backend.acknowledgedDisconnects();
+    return write
+        .get()
+        .thenCompose(
+            result ->
+                RedisErrors.call(() -> acknowledged.waitForReplication(ackReplicas, ackTimeoutMillis))
+                    .thenApply(
+                        reached -> {
+                          if (backend.acknowledgedDisconnects() != disconnects) {
+                            throw notReplicated(
+                                "the connection to Redis was lost before replicas confirmed the"
+                                    + " write");
+                          }
+                          if (reached < ackReplicas) {
+                            throw notReplicated(
+                                reached + " of " + ackReplicas + " replicas confirmed the write"
+                                    + " within " + ackTimeoutMillis + " ms");
+                          }
+                          return result;
+                        }));
+  }
+
+  private static CompletionException notReplicated(String why) {
+    return new CompletionException(
+        new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "redis: " + why));
   }
 
   @Override

@@ -1,6 +1,8 @@
 package org.presence.store.redis;
 
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.TimeoutOptions;
@@ -14,6 +16,7 @@ import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.presence.store.StoreConfig;
 
 /**
@@ -23,6 +26,14 @@ import org.presence.store.StoreConfig;
  * <p>Commands fail at once while Redis is unreachable ({@code REJECT_COMMANDS}), so callers answer
  * a temporary error instead of queueing without bound; the client reconnects by itself and the
  * pub/sub connection re-subscribes its channels.
+ *
+ * <p>With a {@code redis-sentinel://} URL Lettuce asks the sentinels for the primary's address at
+ * every (re)connect, so both connections follow a failover by themselves once the sentinels have
+ * promoted a replica (the pub/sub connection re-subscribing on the new primary).
+ *
+ * <p>With {@link StoreConfig.RedisConfig#ackReplicas()} above zero there is a third connection,
+ * {@link #acknowledged()}, for the writes that must reach replicas before they are acknowledged:
+ * {@code WAIT} blocks the connection it runs on, so it does not run on the shared one.
  */
 public final class RedisBackend implements AutoCloseable {
   /** Keys are strings; values are raw bytes (JSON written by the codecs). */
@@ -36,6 +47,9 @@ public final class RedisBackend implements AutoCloseable {
   private final RedisClient client;
   private final StatefulRedisConnection<String, byte[]> commands;
   private final StatefulRedisPubSubConnection<String, byte[]> pubsub;
+  private final StatefulRedisConnection<String, byte[]> acknowledged;
+  private final AtomicLong acknowledgedDisconnects;
+  private final StoreConfig.RedisConfig config;
   private final RedisKeys keys;
 
   private RedisBackend(
@@ -43,12 +57,17 @@ public final class RedisBackend implements AutoCloseable {
       RedisClient client,
       StatefulRedisConnection<String, byte[]> commands,
       StatefulRedisPubSubConnection<String, byte[]> pubsub,
-      RedisKeys keys) {
+      StatefulRedisConnection<String, byte[]> acknowledged,
+      AtomicLong acknowledgedDisconnects,
+      StoreConfig.RedisConfig config) {
     this.resources = resources;
     this.client = client;
     this.commands = commands;
     this.pubsub = pubsub;
-    this.keys = keys;
+    this.acknowledged = acknowledged;
+    this.acknowledgedDisconnects = acknowledgedDisconnects;
+    this.config = config;
+    this.keys = new RedisKeys(config.keyPrefix());
   }
 
   /**
@@ -76,10 +95,28 @@ public final class RedisBackend implements AutoCloseable {
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
             .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
             .build());
+    AtomicLong disconnects = new AtomicLong();
     try {
       StatefulRedisConnection<String, byte[]> commands = client.connect(CODEC);
       StatefulRedisPubSubConnection<String, byte[]> pubsub = client.connectPubSub(CODEC);
-      return new RedisBackend(resources, client, commands, pubsub, new RedisKeys(config.keyPrefix()));
+      StatefulRedisConnection<String, byte[]> acknowledged = null;
+      if (config.ackReplicas() > 0) {
+        StatefulRedisConnection<String, byte[]> ack = client.connect(CODEC);
+        // Counts the losses of this connection. With REJECT_COMMANDS Lettuce fails the commands
+        // in flight when it is lost, but a WAIT that did reach a new connection (sent just after
+        // a reconnect, or resent by Lettuce) would say nothing about the writes of the old one:
+        // a write and its WAIT count only when no loss came between them.
+        ack.addListener(
+            new RedisConnectionStateListener() {
+              @Override
+              public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
+                disconnects.incrementAndGet();
+              }
+            });
+        acknowledged = ack;
+      }
+      return new RedisBackend(
+          resources, client, commands, pubsub, acknowledged, disconnects, config);
     } catch (RuntimeException e) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
       resources.shutdown(0, 1, TimeUnit.SECONDS);
@@ -97,6 +134,28 @@ public final class RedisBackend implements AutoCloseable {
     return pubsub;
   }
 
+  /**
+   * The connection for writes acknowledged only once {@link StoreConfig.RedisConfig#ackReplicas()}
+   * replicas have them ({@code WAIT} after the write, on this connection), or {@code null} when
+   * that setting is 0.
+   */
+  public StatefulRedisConnection<String, byte[]> acknowledged() {
+    return acknowledged;
+  }
+
+  /**
+   * How many times {@link #acknowledged()} has lost its server so far: a write and its {@code WAIT}
+   * prove something only when this did not change between them.
+   */
+  public long acknowledgedDisconnects() {
+    return acknowledgedDisconnects.get();
+  }
+
+  /** The settings this backend was opened with. */
+  public StoreConfig.RedisConfig config() {
+    return config;
+  }
+
   /** Key and channel names. */
   public RedisKeys keys() {
     return keys;
@@ -106,6 +165,9 @@ public final class RedisBackend implements AutoCloseable {
   public void close() {
     pubsub.close();
     commands.close();
+    if (acknowledged != null) {
+      acknowledged.close();
+    }
     client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     resources.shutdown(0, 2, TimeUnit.SECONDS);
   }

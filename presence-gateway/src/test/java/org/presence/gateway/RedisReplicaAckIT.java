@@ -1,0 +1,123 @@
+package org.presence.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.presence.gateway.testing.SentinelRedis;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.store.StoreConfig;
+import org.presence.store.StoreException;
+import org.presence.store.queue.Notification;
+import org.presence.store.queue.NotificationQueues;
+import org.presence.store.queue.RedisNotificationQueues;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.testing.Backends;
+
+/**
+ * {@code store.redis.ack-replicas=1} on a primary with one replica: a batch completes once the
+ * replica has it, fails with {@code BACKEND_UNAVAILABLE} when the replica does not confirm within
+ * the timeout, and also when the connection is lost while {@code WAIT} runs (a {@code WAIT} on the
+ * new connection would cover none of the earlier writes).
+ */
+class RedisReplicaAckIT {
+  private static SentinelRedis redis;
+  private static RedisBackend backend;
+  private static NotificationQueues queues;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Backends.redisUrl(); // skipped, as the other Redis tests, without bin/backends' environment
+    redis = SentinelRedis.replicated();
+    backend =
+        RedisBackend.connect(
+            StoreConfig.RedisConfig.redis("redis://127.0.0.1:" + redis.primaryPort())
+                .withKeyPrefix("ack-it:")
+                .withAckReplicas(1, Duration.ofMillis(400)));
+    queues = new RedisNotificationQueues(backend);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (backend != null) {
+      backend.close();
+    }
+    if (redis != null) {
+      redis.close();
+    }
+  }
+
+  private static NotificationQueues.Entry entry(String user, String message) {
+    Instant now = Instant.now();
+    return new NotificationQueues.Entry(
+        user,
+        new Notification(
+            UUID.randomUUID().toString().replace("-", ""), 7, "puid-7", "App 7", message,
+            "https://app7.example/open", now, now.plusSeconds(600), false));
+  }
+
+  private static StoreException failure(CompletableFuture<?> f) {
+    try {
+      f.get(5, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      assertThat(e.getCause()).isInstanceOf(StoreException.class);
+      return (StoreException) e.getCause();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    throw new AssertionError("completed, expected a failure");
+  }
+
+  @Test
+  void enqueue_waitsForTheReplica_andFailsWhenItDoesNotConfirm() throws Exception {
+    String user = "u-" + UUID.randomUUID();
+    assertThat(
+            queues.enqueueAll(List.of(entry(user, "replicated"))).toCompletableFuture()
+                .get(5, TimeUnit.SECONDS))
+        .singleElement()
+        .satisfies(e -> assertThat(e.queueSize()).isEqualTo(1));
+
+    redis.stopReplica();
+    try {
+      StoreException e =
+          failure(queues.enqueueAll(List.of(entry(user, "lagging"))).toCompletableFuture());
+      assertThat(e.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+      assertThat(e.detail()).contains("0 of 1 replicas");
+
+      // The connection lost while WAIT blocks: a WAIT replayed on the new connection would count
+      // the stalled replica at once (it covers no write there); the batch fails instead.
+      CompletableFuture<List<NotificationQueues.Enqueued>> pending =
+          queues.enqueueAll(List.of(entry(user, "cut"))).toCompletableFuture();
+      Thread.sleep(100);
+      redis.cli(redis.primaryPort(), "CLIENT", "KILL", "TYPE", "normal");
+      StoreException cut = failure(pending);
+      assertThat(cut.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+    } finally {
+      redis.continueReplica();
+    }
+
+    // The replica back: acknowledged again, and everything the node stored is on the primary
+    // (the failed batches too: stored, just not confirmed).
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .ignoreExceptions()
+        .until(
+            () ->
+                queues.enqueueAll(List.of(entry(user, "again"))).toCompletableFuture()
+                        .get(5, TimeUnit.SECONDS)
+                        .size()
+                    == 1);
+    assertThat(queues.pending(user).toCompletableFuture().get(5, TimeUnit.SECONDS))
+        .extracting(Notification::message)
+        .startsWith("replicated", "lagging")
+        .endsWith("again");
+  }
+}
