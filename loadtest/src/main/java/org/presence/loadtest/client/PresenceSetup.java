@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -87,6 +89,11 @@ public final class PresenceSetup {
             o.write(body);
           }
         });
+    // A thread per exchange: the node tries https:// first, and a TLS hello sent to this plain
+    // HTTP site is read as a request that never ends, which would hold the only default thread
+    // and starve the http:// proof behind it.
+    ExecutorService siteThreads = Executors.newCachedThreadPool();
+    site.setExecutor(siteThreads);
     site.start();
     List<AppKey> keys = new ArrayList<>();
     try {
@@ -106,6 +113,7 @@ public final class PresenceSetup {
       }
     } finally {
       site.stop(0);
+      siteThreads.shutdownNow();
     }
     out.printf(java.util.Locale.ROOT, "presence: %d apps registered; granting them to %d users...%n", apps, deviceUsers);
     out.flush();
