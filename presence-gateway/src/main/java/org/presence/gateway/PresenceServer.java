@@ -259,21 +259,8 @@ public final class PresenceServer implements AutoCloseable {
                       router,
                       exceptions,
                       disconnector));
-      Channel server;
-      try {
-        server =
-            bootstrap
-                .bind(config.gateway().host(), config.gateway().port())
-                .syncUninterruptibly()
-                .channel();
-      } catch (Exception e) {
-        // Netty rethrows the bind failure (a checked BindException) without declaring it.
-        throw new StartupException(
-            "gateway.port",
-            "cannot listen on " + config.gateway().host() + ":" + config.gateway().port() + ": "
-                + e.getMessage(),
-            e);
-      }
+      Channel server =
+          bind(bootstrap, "gateway.port", config.gateway().host(), config.gateway().port());
       Channel admin = null;
       if (config.admin().enabled()) {
         try {
@@ -379,23 +366,24 @@ public final class PresenceServer implements AutoCloseable {
             connections,
             disconnector,
             TrustedProxies.parse(java.util.List.of()));
+    ServerBootstrap admin =
+        gateway
+            .clone()
+            .childHandler(
+                new GatewayInitializer(
+                    config.gateway(), config.limits(), metrics, connections, router, exceptions,
+                    disconnector));
+    return bind(admin, "admin.port", config.admin().host(), config.admin().port());
+  }
+
+  /** Binds {@code host:port}, or fails naming {@code setting}. */
+  private static Channel bind(ServerBootstrap bootstrap, String setting, String host, int port) {
     try {
-      return gateway
-          .clone()
-          .childHandler(
-              new GatewayInitializer(
-                  config.gateway(), config.limits(), metrics, connections, router, exceptions,
-                  disconnector))
-          .bind(config.admin().host(), config.admin().port())
-          .syncUninterruptibly()
-          .channel();
+      return bootstrap.bind(host, port).syncUninterruptibly().channel();
     } catch (Exception e) {
       // Netty rethrows the bind failure (a checked BindException) without declaring it.
       throw new StartupException(
-          "admin.port",
-          "cannot listen on " + config.admin().host() + ":" + config.admin().port() + ": "
-              + e.getMessage(),
-          e);
+          setting, "cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
     }
   }
 
