@@ -1,5 +1,6 @@
 package org.presence.loadtest;
 
+import org.presence.loadtest.engine.LoadConfig;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;

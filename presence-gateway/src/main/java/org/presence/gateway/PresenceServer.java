@@ -1,5 +1,6 @@
 package org.presence.gateway;
 
+import org.presence.gateway.apps.AppFeatures;
 import com.codahale.metrics.MetricRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -34,12 +35,12 @@ import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.pages.PageSupport;
-import org.presence.gateway.routing.Connections;
+import org.presence.gateway.connection.Connections;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.protocol.id.SecureRandoms;
-import org.presence.store.StartupException;
+import org.presence.store.error.StartupException;
 import org.presence.store.Store;
 import org.presence.store.user.UserSettings;
 import org.presence.store.presence.LoggedPresenceEvents;

@@ -1,5 +1,7 @@
 package org.presence.store;
 
+import org.presence.store.config.StoreConfig;
+import org.presence.store.error.StartupException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;

@@ -5,7 +5,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.TimeUnit;
-import org.presence.loadtest.LoadConfig;
 import org.presence.loadtest.client.SourceAddresses;
 import org.presence.loadtest.client.Target;
 import org.presence.loadtest.client.TokenMinter;

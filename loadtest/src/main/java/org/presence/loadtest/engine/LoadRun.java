@@ -18,7 +18,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.presence.loadtest.LoadConfig;
 import org.presence.loadtest.client.ServerMemory;
 import org.presence.loadtest.client.SourceAddresses;
 import org.presence.loadtest.client.Target;

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.OptionalLong;
 import java.util.Set;
-import org.presence.loadtest.LoadConfig;
 import org.presence.loadtest.client.SourceAddresses;
 import org.presence.loadtest.client.Target;
 import org.presence.loadtest.client.Targets;

@@ -21,7 +21,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.loadtest.LoadConfig;
 import org.presence.loadtest.client.DeviceIdentity;
 import org.presence.loadtest.client.Inbound;
 import org.presence.loadtest.client.PresenceSetup;

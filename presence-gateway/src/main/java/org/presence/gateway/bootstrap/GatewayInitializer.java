@@ -1,5 +1,6 @@
 package org.presence.gateway.bootstrap;
 
+import org.presence.gateway.connection.PipelineNames;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
@@ -16,8 +17,8 @@ import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.JsonHttpObjectAggregator;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.routing.Backpressure;
-import org.presence.gateway.routing.Connections;
+import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
 import org.presence.protocol.error.ErrorCode;
 
 /**

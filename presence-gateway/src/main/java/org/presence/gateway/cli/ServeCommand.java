@@ -8,7 +8,7 @@ import org.presence.gateway.PresenceServer;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.logging.LogSetup;
 import org.presence.gateway.ops.BuildInfo;
-import org.presence.store.StartupException;
+import org.presence.store.error.StartupException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

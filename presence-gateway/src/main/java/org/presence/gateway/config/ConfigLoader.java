@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
 import org.presence.gateway.net.TrustedProxies;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.db.PostgresUrls;
 
 /**

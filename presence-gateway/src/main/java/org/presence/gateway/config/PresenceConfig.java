@@ -1,7 +1,7 @@
 package org.presence.gateway.config;
 
 import java.nio.file.Path;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 
 /**
  * The whole, immutable configuration of a node, loaded once by {@link ConfigLoader} from defaults,

@@ -2,14 +2,14 @@ package org.presence.gateway.device;
 
 import com.codahale.metrics.Counter;
 import io.netty.channel.ChannelPipeline;
-import org.presence.gateway.bootstrap.PipelineNames;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.WebSocketEndpoint;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.routing.Connections;
+import org.presence.gateway.connection.Connections;
 import org.presence.protocol.device.DeviceCodec;
 
 /**

@@ -1,5 +1,6 @@
 package org.presence.gateway.http;
 
+import org.presence.gateway.connection.PipelineNames;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -16,14 +17,13 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.stream.Collectors;
-import org.presence.gateway.bootstrap.PipelineNames;
 import org.presence.gateway.config.LimitsConfig;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.net.ClientAddress;
 import org.presence.gateway.net.TrustedProxies;
-import org.presence.gateway.routing.Backpressure;
-import org.presence.gateway.routing.Connections;
+import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
 import org.presence.protocol.error.ErrorCode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

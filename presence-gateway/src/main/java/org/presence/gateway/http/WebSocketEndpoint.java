@@ -1,7 +1,7 @@
 package org.presence.gateway.http;
 
 import io.netty.channel.ChannelPipeline;
-import org.presence.gateway.routing.Connections;
+import org.presence.gateway.connection.Connections;
 
 /**
  * A WebSocket route: the router upgrades the connection and asks the endpoint to add its handlers

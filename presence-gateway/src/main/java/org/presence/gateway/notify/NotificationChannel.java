@@ -10,7 +10,7 @@ import java.util.HashSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.presence.gateway.AppFeatures;
+import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.config.NotificationsConfig;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.device.DeviceChannel;

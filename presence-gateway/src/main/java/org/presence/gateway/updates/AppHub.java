@@ -18,7 +18,6 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.store.bus.PresenceBus;
-import org.presence.store.presence.PresenceEvents;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateLog;
 import org.presence.store.updates.AppUpdatePublisher;
@@ -125,7 +124,7 @@ final class AppHub {
     localSub = publisher.listen(appId, this::onLocalUpdates);
     CompletionStage<PresenceBus.Subscription> u =
         publisher.busBetweenNodes()
-            ? bus.subscribe(PresenceEvents.channel(appId), (c, m) -> onUpdate(m))
+            ? bus.subscribe(AppUpdatePublisher.channel(appId), (c, m) -> onUpdate(m))
             : CompletableFuture.completedFuture(null);
     CompletionStage<PresenceBus.Subscription> r =
         bus.subscribe(receiptsChannel(appId), (c, m) -> onReceipt(m));

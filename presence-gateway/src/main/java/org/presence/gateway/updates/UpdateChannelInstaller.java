@@ -3,13 +3,13 @@ package org.presence.gateway.updates;
 import com.codahale.metrics.Counter;
 import io.netty.channel.ChannelPipeline;
 import java.util.concurrent.ScheduledExecutorService;
-import org.presence.gateway.bootstrap.PipelineNames;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.config.UpdatesConfig;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.WebSocketEndpoint;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.routing.Connections;
+import org.presence.gateway.connection.Connections;
 
 /**
  * The update channel's {@link WebSocketEndpoint} at {@code /<appid>} (wiki: {@code

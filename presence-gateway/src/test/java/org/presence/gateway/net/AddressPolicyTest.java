@@ -1,5 +1,6 @@
 package org.presence.gateway.net;
 
+import org.presence.gateway.outbound.AddressPolicy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;

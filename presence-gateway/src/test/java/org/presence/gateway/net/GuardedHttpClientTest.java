@@ -1,5 +1,8 @@
 package org.presence.gateway.net;
 
+import org.presence.gateway.outbound.OutboundException;
+import org.presence.gateway.outbound.AddressPolicy;
+import org.presence.gateway.outbound.GuardedHttpClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.ServerSocket;

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
 import org.presence.gateway.permission.GrantService;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
 import org.presence.store.bus.LocalPresenceBus;

@@ -6,7 +6,7 @@ import java.util.concurrent.TimeUnit;
 import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.store.bus.PresenceBus;
-import org.presence.store.presence.PresenceEvents;
+import org.presence.store.updates.AppUpdatePublisher;
 
 /** Records the presence events published on a bus for some applications. */
 public final class BusRecorder implements AutoCloseable {
@@ -20,7 +20,7 @@ public final class BusRecorder implements AutoCloseable {
       try {
         r.subscriptions.add(
             bus.subscribe(
-                    PresenceEvents.channel(app),
+                    AppUpdatePublisher.channel(app),
                     (c, m) -> r.events.add(PresenceEventCodec.decode(m)))
                 .toCompletableFuture()
                 .get(10, TimeUnit.SECONDS));

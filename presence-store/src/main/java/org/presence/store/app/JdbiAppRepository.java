@@ -8,8 +8,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
-import org.presence.store.db.Db;
-import org.presence.store.db.Timestamps;
+import org.presence.store.jdbi.Db;
+import org.presence.store.jdbi.Timestamps;
 
 /** {@link AppRepository} over Jdbi; the same SQL runs on PostgreSQL and on the embedded H2. */
 public final class JdbiAppRepository implements AppRepository {

@@ -11,7 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.presence.protocol.error.ErrorCode;
-import org.presence.store.StoreException;
+import org.presence.store.error.StoreException;
 import org.presence.store.exec.StoreExecutors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -4,8 +4,8 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.nio.file.Path;
-import org.presence.store.DataDir;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.DataDir;
+import org.presence.store.config.StoreConfig;
 
 /**
  * The embedded database: an H2 file at {@code <data-dir>/presence.mv.db}, in H2's PostgreSQL mode

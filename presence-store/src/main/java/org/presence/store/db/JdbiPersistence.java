@@ -1,5 +1,6 @@
 package org.presence.store.db;
 
+import org.presence.store.jdbi.Db;
 import com.zaxxer.hikari.HikariDataSource;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;

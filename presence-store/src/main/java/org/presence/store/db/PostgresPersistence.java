@@ -2,7 +2,7 @@ package org.presence.store.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 
 /**
  * PostgreSQL through HikariCP. Migrations run at start; the pool holds as many connections as the

@@ -16,8 +16,8 @@ import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
-import org.presence.store.db.Db;
-import org.presence.store.db.Timestamps;
+import org.presence.store.jdbi.Db;
+import org.presence.store.jdbi.Timestamps;
 
 /** {@link GrantRepository} over Jdbi; portable SQL for PostgreSQL and the embedded H2. */
 public final class JdbiGrantRepository implements GrantRepository {

@@ -9,6 +9,7 @@ import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.permission.Grant;
+import org.presence.store.updates.AppUpdatePublisher;
 
 /**
  * Publishes presence changes on the bus, one {@link PresenceEvent} per application grant that may
@@ -81,7 +82,7 @@ public final class BusPresenceEvents implements PresenceEvents {
                           now);
                   sent.add(
                       bus.publish(
-                              PresenceEvents.channel(g.appId()),
+                              AppUpdatePublisher.channel(g.appId()),
                               PresenceEventCodec.encode(event))
                           .toCompletableFuture());
                 }

@@ -9,11 +9,6 @@ import java.util.concurrent.CompletionStage;
  * per-application log of sequenced updates can stand in front of the bus later.
  */
 public interface PresenceEvents {
-  /** The bus channel of application {@code appId}'s presence events. */
-  static String channel(long appId) {
-    return "presence.app." + appId;
-  }
-
   /**
    * Publishes the changes of {@code update} for {@code userSub} (nothing when it has none).
    * Changes of one user published through one instance leave in the order of the calls.

@@ -9,9 +9,9 @@ import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.ApplicationIds;
-import org.presence.store.StoreException;
-import org.presence.store.db.Db;
-import org.presence.store.db.Timestamps;
+import org.presence.store.error.StoreException;
+import org.presence.store.jdbi.Db;
+import org.presence.store.jdbi.Timestamps;
 
 /**
  * {@link ClientMappingRepository} over Jdbi, in portable SQL (no upsert): a tie runs in one

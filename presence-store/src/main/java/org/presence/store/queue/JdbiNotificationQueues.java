@@ -18,8 +18,8 @@ import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.core.statement.StatementContext;
-import org.presence.store.db.Db;
-import org.presence.store.db.Timestamps;
+import org.presence.store.jdbi.Db;
+import org.presence.store.jdbi.Timestamps;
 
 /**
  * {@link NotificationQueues} in the database: the embedded H2 file (whose commits reach the file

@@ -17,7 +17,7 @@ import io.lettuce.core.resource.DefaultClientResources;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 
 /**
  * The node's Redis client: one {@link RedisClient} with shared resources, one multiplexed command

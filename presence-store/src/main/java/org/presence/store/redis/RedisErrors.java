@@ -6,7 +6,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.presence.protocol.error.ErrorCode;
-import org.presence.store.StoreException;
+import org.presence.store.error.StoreException;
 
 /** Turns Lettuce failures into what callers answer with: {@code BACKEND_UNAVAILABLE}. */
 public final class RedisErrors {

@@ -9,7 +9,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.store.bus.PresenceBus;
-import org.presence.store.presence.PresenceEvents;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * The one way presence updates for an application leave the node where they happen: numbered by
  * the application's {@link AppUpdateLog} (once, here), handed as they are to this node's own
  * listeners of the application ({@link #listen}: its update connections), and published on the bus
- * channel {@link PresenceEvents#channel} as {@link PresenceEvent}s carrying their {@code seq}, for
+ * channel {@link #channel} as {@link PresenceEvent}s carrying their {@code seq}, for
  * the other nodes. On the in-process bus nobody else listens, so the bus message is only built
  * when someone subscribed to the channel. Listeners of every batch ({@link #addListener}: the
  * webhook sender) hear of all applications.
@@ -26,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * messages of two nodes may cross) finds it in the log by its number.
  */
 public final class AppUpdatePublisher {
+  /** The bus channel of application {@code appId}'s numbered presence updates. */
+  public static String channel(long appId) {
+    return "presence.app." + appId;
+  }
+
   private static final Logger LOG = LoggerFactory.getLogger(AppUpdatePublisher.class);
 
   /** Hears of updates once the log numbered them. */
@@ -113,7 +117,7 @@ public final class AppUpdatePublisher {
                   }
                 }
               }
-              String channel = channels.computeIfAbsent(appId, PresenceEvents::channel);
+              String channel = channels.computeIfAbsent(appId, AppUpdatePublisher::channel);
               List<CompletableFuture<Void>> sent = new ArrayList<>(numbered.size());
               boolean onBus = bus.mayReach(channel);
               for (AppUpdate u : onBus ? numbered : List.<AppUpdate>of()) {

@@ -13,7 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 
 /**
  * The in-memory {@link AppUpdateLog} of the embedded default.

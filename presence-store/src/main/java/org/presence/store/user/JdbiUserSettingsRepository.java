@@ -4,8 +4,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.Update;
-import org.presence.store.db.Db;
-import org.presence.store.db.Timestamps;
+import org.presence.store.jdbi.Db;
+import org.presence.store.jdbi.Timestamps;
 
 /** {@link UserSettingsRepository} over Jdbi. */
 public final class JdbiUserSettingsRepository implements UserSettingsRepository {

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 
 class EmbeddedPersistenceTest extends PersistenceContract {
   @TempDir Path dataDir;

@@ -17,12 +17,13 @@ import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.app.NewApplication;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.permission.Grant;
+import org.presence.store.updates.AppUpdatePublisher;
 
 class BusPresenceEventsTest {
   @TempDir Path dataDir;
@@ -56,7 +57,7 @@ class BusPresenceEventsTest {
     long id =
         join(persistence.apps().create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
             .id();
-    join(bus.subscribe(PresenceEvents.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
+    join(bus.subscribe(AppUpdatePublisher.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
     return id;
   }
 

@@ -17,7 +17,7 @@ import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.app.NewApplication;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.db.EmbeddedPersistence;
@@ -65,7 +65,7 @@ class LoggedPresenceEventsTest {
     long id =
         join(persistence.apps().create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
             .id();
-    join(bus.subscribe(PresenceEvents.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
+    join(bus.subscribe(AppUpdatePublisher.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
     return id;
   }
 

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.ApplicationIds;
-import org.presence.store.StoreException;
+import org.presence.store.error.StoreException;
 import org.presence.store.db.Persistence;
 
 /**

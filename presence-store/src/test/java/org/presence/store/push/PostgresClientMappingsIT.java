@@ -3,7 +3,7 @@ package org.presence.store.push;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.db.Persistence;
 import org.presence.store.db.PostgresPersistence;
 import org.presence.store.testing.Backends;

@@ -2,7 +2,7 @@ package org.presence.store.queue;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.store.StoreConfig;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 
 /** The queues on the embedded H2 file, including a crash: the database shut down without closing. */

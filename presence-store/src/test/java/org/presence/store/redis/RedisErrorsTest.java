@@ -9,7 +9,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.error.ErrorCode;
-import org.presence.store.StoreException;
+import org.presence.store.error.StoreException;
 
 /** Lettuce failures become BACKEND_UNAVAILABLE, however they surface. */
 class RedisErrorsTest {

@@ -1,4 +1,4 @@
-package org.presence.gateway;
+package org.presence.gateway.apps;
 
 import java.time.Clock;
 import java.util.concurrent.TimeUnit;
@@ -15,8 +15,8 @@ import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.IdentityVerifier;
-import org.presence.gateway.net.AddressPolicy;
-import org.presence.gateway.net.GuardedHttpClient;
+import org.presence.gateway.outbound.AddressPolicy;
+import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.gateway.pages.GrantPages;
 import org.presence.gateway.pages.PageSupport;
 import org.presence.gateway.pages.PortalPages;

@@ -1,4 +1,4 @@
-package org.presence.store;
+package org.presence.store.error;
 
 /**
  * Start-up failed because of one setting: an unparsable URL, an unreachable server, a locked data

@@ -1,4 +1,4 @@
-package org.presence.gateway.net;
+package org.presence.gateway.outbound;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;

@@ -1,4 +1,4 @@
-package org.presence.gateway.routing;
+package org.presence.gateway.connection;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;

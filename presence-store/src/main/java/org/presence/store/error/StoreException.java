@@ -1,4 +1,4 @@
-package org.presence.store;
+package org.presence.store.error;
 
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;

@@ -1,4 +1,4 @@
-package org.presence.gateway.routing;
+package org.presence.gateway.connection;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

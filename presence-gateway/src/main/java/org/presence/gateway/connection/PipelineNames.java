@@ -1,9 +1,10 @@
-package org.presence.gateway.bootstrap;
+package org.presence.gateway.connection;
 
 /**
- * Names of the handlers in a channel's pipeline. {@link GatewayInitializer} builds the common
- * head; the router installs a path-specific tail after {@link #HTTP_ROUTER} and removes itself
- * when a connection is upgraded.
+ * Names of the handlers in a channel's pipeline, each used by the code that adds, finds or removes
+ * it. {@link org.presence.gateway.bootstrap.GatewayInitializer} builds the common head; the router
+ * installs a path-specific tail after {@link #HTTP_ROUTER} and removes itself when a connection is
+ * upgraded.
  */
 public final class PipelineNames {
   public static final String BACKPRESSURE = "backpressure";
@@ -17,14 +18,9 @@ public final class PipelineNames {
   public static final String WS_DECODER = "wsdecoder";
   /** What drops a closing WebSocket's frames until the client's close frame. */
   public static final String CLOSING = "closing";
-  public static final String WS_IDLE = "ws-idle";
-  public static final String WS_KEEPALIVE = "ws-keepalive";
-  public static final String DEVICE_CODEC = "device-codec";
   public static final String DEVICE_SESSION = "device-session";
-  public static final String APP_CODEC = "app-codec";
   public static final String APP_SESSION = "app-session";
   public static final String UPDATE_STREAM = "update-stream";
-  public static final String OUTBOUND = "outbound";
   public static final String EXCEPTION = "exception";
 
   private PipelineNames() {}

@@ -1,4 +1,4 @@
-package org.presence.store.db;
+package org.presence.store.jdbi;
 
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
@@ -11,7 +11,7 @@ import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.presence.protocol.error.ErrorCode;
-import org.presence.store.StoreException;
+import org.presence.store.error.StoreException;
 
 /**
  * Runs Jdbi work on the bounded {@code store-db} pool and hands back a {@link CompletionStage}, so

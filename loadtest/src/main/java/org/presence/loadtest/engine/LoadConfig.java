@@ -1,4 +1,4 @@
-package org.presence.loadtest;
+package org.presence.loadtest.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

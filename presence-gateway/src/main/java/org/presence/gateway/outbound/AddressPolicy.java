@@ -1,4 +1,4 @@
-package org.presence.gateway.net;
+package org.presence.gateway.outbound;
 
 import inet.ipaddr.IPAddress;
 import inet.ipaddr.IPAddressString;

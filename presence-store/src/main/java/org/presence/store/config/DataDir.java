@@ -1,4 +1,4 @@
-package org.presence.store;
+package org.presence.store.config;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

@@ -1,4 +1,4 @@
-package org.presence.store.db;
+package org.presence.store.jdbi;
 
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -1,4 +1,4 @@
-package org.presence.store;
+package org.presence.store.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
