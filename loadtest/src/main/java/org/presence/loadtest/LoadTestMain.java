@@ -1,6 +1,5 @@
 package org.presence.loadtest;
 
-import org.presence.loadtest.engine.LoadConfig;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -14,6 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.presence.loadtest.client.TokenMinter;
 import org.presence.loadtest.engine.Injector;
+import org.presence.loadtest.engine.LoadConfig;
 import org.presence.loadtest.engine.LoadRun;
 import org.presence.loadtest.engine.Reports;
 import org.presence.loadtest.floor.FloorServer;
@@ -28,10 +28,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * The load harness's command line ({@code bin/loadtest}): {@code run} a built-in scenario against
- * a target, start a {@code floor} server, {@code list} scenarios, rebuild or merge a {@code
- * report}, mint a {@code token}. {@code inject} is what injector processes run. See
- * docs/loadtest.md.
+ * The load harness's command line ({@code bin/loadtest}): {@code run} a built-in scenario against a
+ * target, start a {@code floor} server, {@code list} scenarios, rebuild or merge a {@code report},
+ * mint a {@code token}. {@code inject} is what injector processes run. See docs/loadtest.md.
  */
 @Command(
     name = "loadtest",
@@ -95,91 +94,183 @@ public final class LoadTestMain implements Runnable {
   static final class Run implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "SCENARIO", description = "idle-density, connect-storm, churn, status-fanout, notify, soak")
+    @Parameters(
+        index = "0",
+        paramLabel = "SCENARIO",
+        description = "idle-density, connect-storm, churn, status-fanout, notify, soak")
     String scenario;
 
-    @Option(names = "--target", defaultValue = "floor", description = "floor or presence (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--target",
+        defaultValue = "floor",
+        description = "floor or presence (default: ${DEFAULT-VALUE}).")
     String target;
 
-    @Option(names = "--url", paramLabel = "URL", description = "Target base URL (http://127.0.0.1:8080). Without it, target floor starts its own floor process.")
+    @Option(
+        names = "--url",
+        paramLabel = "URL",
+        description =
+            "Target base URL (http://127.0.0.1:8080). Without it, target floor starts its own floor process.")
     String url;
 
-    @Option(names = "--apps-url", paramLabel = "URL", description = "Another node of the same cluster for the application side: setup API calls, app update channels, notification posts (default: --url). Target presence only.")
+    @Option(
+        names = "--apps-url",
+        paramLabel = "URL",
+        description =
+            "Another node of the same cluster for the application side: setup API calls, app update channels, notification posts (default: --url). Target presence only.")
     String appsUrl;
 
-    @Option(names = "--app-transport", paramLabel = "ws|stream", description = "How apps subscribe to Presence: ws, the update channel (default), or stream, GET /<appid>/presence.json. Target presence only.")
+    @Option(
+        names = "--app-transport",
+        paramLabel = "ws|stream",
+        description =
+            "How apps subscribe to Presence: ws, the update channel (default), or stream, GET /<appid>/presence.json. Target presence only.")
     String appTransport;
 
-    @Option(names = {"-u", "--users"}, description = "Device users.")
+    @Option(
+        names = {"-u", "--users"},
+        description = "Device users.")
     Long users;
 
-    @Option(names = "--apps", description = "App connections (devices of user u report to app u %% apps).")
+    @Option(
+        names = "--apps",
+        description = "App connections (devices of user u report to app u %% apps).")
     Integer apps;
 
-    @Option(names = "--ramp", paramLabel = "DURATION", description = "Time over which users start (10s, 1m).")
+    @Option(
+        names = "--ramp",
+        paramLabel = "DURATION",
+        description = "Time over which users start (10s, 1m).")
     String ramp;
 
-    @Option(names = "--rate", paramLabel = "PER_SECOND", description = "Arrival rate, users a second (connect-storm).")
+    @Option(
+        names = "--rate",
+        paramLabel = "PER_SECOND",
+        description = "Arrival rate, users a second (connect-storm).")
     Double rate;
 
-    @Option(names = {"-d", "--duration"}, paramLabel = "DURATION", description = "How long the load lasts after the ramp.")
+    @Option(
+        names = {"-d", "--duration"},
+        paramLabel = "DURATION",
+        description = "How long the load lasts after the ramp.")
     String duration;
 
-    @Option(names = "--interval", paramLabel = "DURATION", description = "Time between one user's sends.")
+    @Option(
+        names = "--interval",
+        paramLabel = "DURATION",
+        description = "Time between one user's sends.")
     String interval;
 
-    @Option(names = "--hold", paramLabel = "DURATION", description = "Idle hold after the ramp (idle-density).")
+    @Option(
+        names = "--hold",
+        paramLabel = "DURATION",
+        description = "Idle hold after the ramp (idle-density).")
     String hold;
 
-    @Option(names = "--batch", description = "Notifications per POST (notify; soak: enables posters).")
+    @Option(
+        names = "--batch",
+        description = "Notifications per POST (notify; soak: enables posters).")
     Integer batch;
 
-    @Option(names = {"-p", "--processes"}, defaultValue = "1", description = "Injector processes (default: ${DEFAULT-VALUE}); each may hold up to about 19,000 sockets.")
+    @Option(
+        names = {"-p", "--processes"},
+        defaultValue = "1",
+        description =
+            "Injector processes (default: ${DEFAULT-VALUE}); each may hold up to about 19,000 sockets.")
     int processes;
 
-    @Option(names = "--slice", paramLabel = "K/N", description = "Run only slice K of N (0-based), for runs spread over N machines; merge them with 'loadtest report'.")
+    @Option(
+        names = "--slice",
+        paramLabel = "K/N",
+        description =
+            "Run only slice K of N (0-based), for runs spread over N machines; merge them with 'loadtest report'.")
     String slice;
 
-    @Option(names = "--source-addresses", paramLabel = "ADDRESSES", description = "Local addresses to bind, e.g. 127.0.0.1-127.0.0.8 (past ~28k ports per address).")
+    @Option(
+        names = "--source-addresses",
+        paramLabel = "ADDRESSES",
+        description =
+            "Local addresses to bind, e.g. 127.0.0.1-127.0.0.8 (past ~28k ports per address).")
     String sourceAddresses;
 
-    @Option(names = "--event-loops", defaultValue = "0", description = "Client event-loop threads per process (0: 2 x cores).")
+    @Option(
+        names = "--event-loops",
+        defaultValue = "0",
+        description = "Client event-loop threads per process (0: 2 x cores).")
     int eventLoops;
 
-    @Option(names = "--signing-key", paramLabel = "JWK_FILE", description = "Private JWK to sign identity assertions (the node's presence-data/dev-identity.jwk).")
+    @Option(
+        names = "--signing-key",
+        paramLabel = "JWK_FILE",
+        description =
+            "Private JWK to sign identity assertions (the node's presence-data/dev-identity.jwk).")
     Path signingKey;
 
-    @Option(names = "--issuer", defaultValue = "presence-dev", description = "Assertion iss (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--issuer",
+        defaultValue = "presence-dev",
+        description = "Assertion iss (default: ${DEFAULT-VALUE}).")
     String issuer;
 
-    @Option(names = "--audience", defaultValue = "presence", description = "Assertion aud (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--audience",
+        defaultValue = "presence",
+        description = "Assertion aud (default: ${DEFAULT-VALUE}).")
     String audience;
 
-    @Option(names = "--subject-prefix", defaultValue = "dev:", description = "Assertion sub before the email (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--subject-prefix",
+        defaultValue = "dev:",
+        description = "Assertion sub before the email (default: ${DEFAULT-VALUE}).")
     String subjectPrefix;
 
-    @Option(names = "--server-pid", description = "The server's pid when it runs here: full GC by jcmd and RSS from /proc.")
+    @Option(
+        names = "--server-pid",
+        description = "The server's pid when it runs here: full GC by jcmd and RSS from /proc.")
     Long serverPid;
 
-    @Option(names = "--metrics-url", paramLabel = "URL", description = "Where the Presence node's /metrics is read: its admin port (default: --url's host, port 8081). Target presence only.")
+    @Option(
+        names = "--metrics-url",
+        paramLabel = "URL",
+        description =
+            "Where the Presence node's /metrics is read: its admin port (default: --url's host, port 8081). Target presence only.")
     String metricsUrl;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Report folder (default: loadtest-reports/SCENARIO-TIME).")
+    @Option(
+        names = {"-o", "--out"},
+        paramLabel = "DIR",
+        description = "Report folder (default: loadtest-reports/SCENARIO-TIME).")
     Path out;
 
-    @Option(names = "--console-every", defaultValue = "5", description = "Seconds between console lines (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--console-every",
+        defaultValue = "5",
+        description = "Seconds between console lines (default: ${DEFAULT-VALUE}).")
     int consoleEvery;
 
-    @Option(names = {"-a", "--assert"}, paramLabel = "EXPR", description = "Assertion, repeatable: 'p99(ack) < 5ms', 'errors < 1%%', 'rate(delivered) > 1000'.")
+    @Option(
+        names = {"-a", "--assert"},
+        paramLabel = "EXPR",
+        description =
+            "Assertion, repeatable: 'p99(ack) < 5ms', 'errors < 1%%', 'rate(delivered) > 1000'.")
     List<String> assertions = new ArrayList<>();
 
-    @Option(names = "--injector-jvm-opt", paramLabel = "OPTION", description = "JVM option for injector processes, repeatable.")
+    @Option(
+        names = "--injector-jvm-opt",
+        paramLabel = "OPTION",
+        description = "JVM option for injector processes, repeatable.")
     List<String> injectorJvmOptions = new ArrayList<>();
 
-    @Option(names = "--floor-jvm-opt", paramLabel = "OPTION", description = "JVM option for a floor this run starts, repeatable.")
+    @Option(
+        names = "--floor-jvm-opt",
+        paramLabel = "OPTION",
+        description = "JVM option for a floor this run starts, repeatable.")
     List<String> floorJvmOptions = new ArrayList<>();
 
-    @Option(names = "--timeout", defaultValue = "10s", description = "Connect and handshake timeout (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--timeout",
+        defaultValue = "10s",
+        description = "Connect and handshake timeout (default: ${DEFAULT-VALUE}).")
     String timeout;
 
     @Override
@@ -210,14 +301,44 @@ public final class LoadTestMain implements Runnable {
               ? out
               : Path.of(
                   "loadtest-reports",
-                  scenario + "-" + LocalDateTime.now(java.time.ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", java.util.Locale.ROOT)));
+                  scenario
+                      + "-"
+                      + LocalDateTime.now(java.time.ZoneOffset.UTC)
+                          .format(
+                              DateTimeFormatter.ofPattern(
+                                  "yyyyMMdd-HHmmss", java.util.Locale.ROOT)));
       LoadConfig c =
           new LoadConfig(
-              scenario, target, url, appsUrl, appTransport, users, apps, ramp, rate, duration, interval, hold, batch, processes,
-              sliceIndex, sliceCount, sourceAddresses, eventLoops,
+              scenario,
+              target,
+              url,
+              appsUrl,
+              appTransport,
+              users,
+              apps,
+              ramp,
+              rate,
+              duration,
+              interval,
+              hold,
+              batch,
+              processes,
+              sliceIndex,
+              sliceCount,
+              sourceAddresses,
+              eventLoops,
               signingKey == null ? defaultKey() : signingKey.toString(),
-              issuer, audience, subjectPrefix, serverPid, dir.toString(), consoleEvery, assertions,
-              injectorJvmOptions, floorJvmOptions, timeout, metricsUrl);
+              issuer,
+              audience,
+              subjectPrefix,
+              serverPid,
+              dir.toString(),
+              consoleEvery,
+              assertions,
+              injectorJvmOptions,
+              floorJvmOptions,
+              timeout,
+              metricsUrl);
       try {
         c.params();
         c.timeoutDuration();
@@ -225,7 +346,8 @@ public final class LoadTestMain implements Runnable {
         err.println("loadtest: " + e.getMessage());
         return LoadRun.USAGE;
       }
-      String command = "loadtest " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+      String command =
+          "loadtest " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
       return new LoadRun(c, spec.commandLine().getOut(), err, command).run();
     }
 
@@ -236,14 +358,23 @@ public final class LoadTestMain implements Runnable {
   }
 
   /** {@code loadtest floor}: the bare Netty WebSocket server, until killed. */
-  @Command(name = "floor", mixinStandardHelpOptions = true, description = "Start the floor: a bare Netty WebSocket server (hold, relay).")
+  @Command(
+      name = "floor",
+      mixinStandardHelpOptions = true,
+      description = "Start the floor: a bare Netty WebSocket server (hold, relay).")
   static final class Floor implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--host",
+        defaultValue = "127.0.0.1",
+        description = "Address to bind (default: ${DEFAULT-VALUE}).")
     String host;
 
-    @Option(names = "--port", defaultValue = "8090", description = "Port, 0 for any (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--port",
+        defaultValue = "8090",
+        description = "Port, 0 for any (default: ${DEFAULT-VALUE}).")
     int port;
 
     @Option(names = "--io-threads", defaultValue = "0", description = "I/O threads (0: 2 x cores).")
@@ -270,7 +401,10 @@ public final class LoadTestMain implements Runnable {
   }
 
   /** {@code loadtest list}: the built-in scenarios. */
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "List the built-in scenarios.")
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description = "List the built-in scenarios.")
   static final class ListScenarios implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -284,17 +418,27 @@ public final class LoadTestMain implements Runnable {
   }
 
   /** {@code loadtest report DIR...}: rebuild one run's report or merge several runs' samples. */
-  @Command(name = "report", mixinStandardHelpOptions = true, description = "Rebuild a report from samples.jsonl, merging several run folders (one per machine) into one.")
+  @Command(
+      name = "report",
+      mixinStandardHelpOptions = true,
+      description =
+          "Rebuild a report from samples.jsonl, merging several run folders (one per machine) into one.")
   static final class Report implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Parameters(arity = "1..*", paramLabel = "DIR", description = "Run folders.")
     List<Path> dirs;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Where to write (default: the first folder).")
+    @Option(
+        names = {"-o", "--out"},
+        paramLabel = "DIR",
+        description = "Where to write (default: the first folder).")
     Path out;
 
-    @Option(names = {"-a", "--assert"}, paramLabel = "EXPR", description = "Assertion, repeatable.")
+    @Option(
+        names = {"-a", "--assert"},
+        paramLabel = "EXPR",
+        description = "Assertion, repeatable.")
     List<String> assertions = new ArrayList<>();
 
     @Override
@@ -309,44 +453,73 @@ public final class LoadTestMain implements Runnable {
         return LoadRun.USAGE;
       }
       Path target = out != null ? out : dirs.get(0);
-      String command = "loadtest " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+      String command =
+          "loadtest " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
       Summary s = Reports.rebuild(dirs, target, parsed, command);
       Reports.printFinal(spec.commandLine().getOut(), s, target, null);
       return s.passed() ? LoadRun.OK : LoadRun.ASSERTION_FAILED;
     }
   }
 
-  /** {@code loadtest token}: one identity assertion for a virtual user, for trying things by hand. */
-  @Command(name = "token", mixinStandardHelpOptions = true, description = "Print an identity assertion for virtual user N.")
+  /**
+   * {@code loadtest token}: one identity assertion for a virtual user, for trying things by hand.
+   */
+  @Command(
+      name = "token",
+      mixinStandardHelpOptions = true,
+      description = "Print an identity assertion for virtual user N.")
   static final class Token implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--signing-key", required = true, paramLabel = "JWK_FILE", description = "Private JWK.")
+    @Option(
+        names = "--signing-key",
+        required = true,
+        paramLabel = "JWK_FILE",
+        description = "Private JWK.")
     Path key;
 
-    @Option(names = "--user", defaultValue = "0", description = "Virtual user number (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--user",
+        defaultValue = "0",
+        description = "Virtual user number (default: ${DEFAULT-VALUE}).")
     long user;
 
-    @Option(names = "--issuer", defaultValue = "presence-dev", description = "iss (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--issuer",
+        defaultValue = "presence-dev",
+        description = "iss (default: ${DEFAULT-VALUE}).")
     String issuer;
 
-    @Option(names = "--audience", defaultValue = "presence", description = "aud (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--audience",
+        defaultValue = "presence",
+        description = "aud (default: ${DEFAULT-VALUE}).")
     String audience;
 
-    @Option(names = "--subject-prefix", defaultValue = "dev:", description = "sub prefix (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--subject-prefix",
+        defaultValue = "dev:",
+        description = "sub prefix (default: ${DEFAULT-VALUE}).")
     String subjectPrefix;
 
     @Override
     public Integer call() {
       TokenMinter m =
-          new TokenMinter(TokenMinter.load(key), issuer, audience, subjectPrefix, java.time.Duration.ofHours(1));
+          new TokenMinter(
+              TokenMinter.load(key),
+              issuer,
+              audience,
+              subjectPrefix,
+              java.time.Duration.ofHours(1));
       spec.commandLine().getOut().println(m.mint(user));
       spec.commandLine().getOut().flush();
       return 0;
     }
   }
 
-  /** {@code loadtest inject}: one injector process of a multi-process run (started by {@code run}). */
+  /**
+   * {@code loadtest inject}: one injector process of a multi-process run (started by {@code run}).
+   */
   @Command(name = "inject", hidden = true, description = "Injector process of a multi-process run.")
   static final class Inject implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -359,7 +532,8 @@ public final class LoadTestMain implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
       return Injector.run(LoadConfig.read(plan), index, in, spec.commandLine().getOut());
     }
   }

@@ -65,7 +65,11 @@ class ScenarioSmokeIT {
     int status = cl.execute(all.toArray(String[]::new));
     Path summary = d.resolve("summary.json");
     return new Result(
-        status, out.toString(), err.toString(), Files.exists(summary) ? MAPPER.readTree(summary.toFile()) : null, d);
+        status,
+        out.toString(),
+        err.toString(),
+        Files.exists(summary) ? MAPPER.readTree(summary.toFile()) : null,
+        d);
   }
 
   private static void assertReported(Result r) throws Exception {
@@ -78,8 +82,22 @@ class ScenarioSmokeIT {
 
   @Test
   void idleDensity_holdsSocketsAndReadsTheServersMemoryPerSocket() throws Exception {
-    Result r = run("run", "idle-density", "--url", url, "-u", "200", "--ramp", "1s", "--hold", "3s",
-        "-a", "count(connect) == 200", "-a", "errors == 0");
+    Result r =
+        run(
+            "run",
+            "idle-density",
+            "--url",
+            url,
+            "-u",
+            "200",
+            "--ramp",
+            "1s",
+            "--hold",
+            "3s",
+            "-a",
+            "count(connect) == 200",
+            "-a",
+            "errors == 0");
     assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
     assertReported(r);
     assertThat(r.summary().path("peakActive").asLong()).isEqualTo(200);
@@ -92,7 +110,18 @@ class ScenarioSmokeIT {
 
   @Test
   void connectStorm_opensAndClosesEverySession() throws Exception {
-    Result r = run("run", "connect-storm", "--url", url, "--rate", "200", "-d", "2s", "-a", "count(connect) == 400");
+    Result r =
+        run(
+            "run",
+            "connect-storm",
+            "--url",
+            url,
+            "--rate",
+            "200",
+            "-d",
+            "2s",
+            "-a",
+            "count(connect) == 400");
     assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
     assertReported(r);
     assertThat(r.summary().path("counters").path("users.done").asLong()).isEqualTo(400);
@@ -100,28 +129,76 @@ class ScenarioSmokeIT {
 
   @Test
   void churn_reconnects() throws Exception {
-    Result r = run("run", "churn", "--url", url, "-u", "20", "--ramp", "1s", "-d", "2s", "--interval", "200ms");
+    Result r =
+        run(
+            "run",
+            "churn",
+            "--url",
+            url,
+            "-u",
+            "20",
+            "--ramp",
+            "1s",
+            "-d",
+            "2s",
+            "--interval",
+            "200ms");
     assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
     assertReported(r);
-    assertThat(r.summary().path("latencies").path("connect").path("count").asLong()).isGreaterThan(20);
+    assertThat(r.summary().path("latencies").path("connect").path("count").asLong())
+        .isGreaterThan(20);
     assertThat(r.summary().path("errors").size()).isZero();
   }
 
   @Test
   void statusFanout_measuresLatencyAcrossConnections_inTwoInjectorProcesses() throws Exception {
-    Result r = run("run", "status-fanout", "--url", url, "-u", "40", "--apps", "4", "--ramp", "1s", "-d", "2s",
-        "--interval", "50ms", "-p", "2", "--injector-jvm-opt", "-Xmx128m", "-a", "count(update) > 0", "-a", "p99(update) < 60s");
+    Result r =
+        run(
+            "run",
+            "status-fanout",
+            "--url",
+            url,
+            "-u",
+            "40",
+            "--apps",
+            "4",
+            "--ramp",
+            "1s",
+            "-d",
+            "2s",
+            "--interval",
+            "50ms",
+            "-p",
+            "2",
+            "--injector-jvm-opt",
+            "-Xmx128m",
+            "-a",
+            "count(update) > 0",
+            "-a",
+            "p99(update) < 60s");
     assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
     assertReported(r);
     JsonNode s = r.summary();
     assertThat(s.path("run").path("injectors").asInt()).isEqualTo(2);
-    assertThat(s.path("counters").path("delivered").asLong()).isEqualTo(s.path("counters").path("sent").asLong());
+    assertThat(s.path("counters").path("delivered").asLong())
+        .isEqualTo(s.path("counters").path("sent").asLong());
     assertThat(Files.exists(r.dir().resolve("injector-1.log"))).isTrue();
   }
 
   @Test
   void failedAssertion_setsExitStatusOne_andTheReportSaysSo() throws Exception {
-    Result r = run("run", "connect-storm", "--url", url, "-u", "10", "-d", "1s", "-a", "count(connect) > 1000000");
+    Result r =
+        run(
+            "run",
+            "connect-storm",
+            "--url",
+            url,
+            "-u",
+            "10",
+            "-d",
+            "1s",
+            "-a",
+            "count(connect) > 1000000");
     assertThat(r.status()).isEqualTo(LoadRun.ASSERTION_FAILED);
     assertThat(r.out()).contains("FAIL count(connect) > 1000000");
     assertThat(Files.readString(r.dir().resolve("index.html"))).contains("failed");
@@ -136,9 +213,23 @@ class ScenarioSmokeIT {
     StringWriter out = new StringWriter();
     CommandLine cl = LoadTestMain.commandLine();
     cl.setOut(new PrintWriter(out, true));
-    int status = cl.execute("report", a.dir().toString(), b.dir().toString(), "-o", merged.toString(), "-a", "count(connect) == 30");
+    int status =
+        cl.execute(
+            "report",
+            a.dir().toString(),
+            b.dir().toString(),
+            "-o",
+            merged.toString(),
+            "-a",
+            "count(connect) == 30");
     assertThat(status).as(out.toString()).isZero();
-    assertThat(MAPPER.readTree(merged.resolve("summary.json").toFile()).path("latencies").path("connect").path("count").asLong())
+    assertThat(
+            MAPPER
+                .readTree(merged.resolve("summary.json").toFile())
+                .path("latencies")
+                .path("connect")
+                .path("count")
+                .asLong())
         .isEqualTo(30);
   }
 
@@ -148,20 +239,20 @@ class ScenarioSmokeIT {
     Result notify = run("run", "notify", "--url", url, "-u", "5");
     assertThat(notify.status()).isEqualTo(LoadRun.USAGE);
     assertThat(notify.err()).contains("NOTIFICATIONS").contains("floor");
-    Result stream = run("run", "status-fanout", "--url", url, "-u", "5", "--app-transport", "stream");
+    Result stream =
+        run("run", "status-fanout", "--url", url, "-u", "5", "--app-transport", "stream");
     assertThat(stream.status()).isEqualTo(LoadRun.USAGE);
     assertThat(stream.err()).contains("--app-transport");
   }
 
   /**
    * The shaded Presence node, when the reactor built it, run as operators run it: its memory is
-   * read; devices hold sockets; status changes reach the apps on the update channel (every one, with
-   * its latency); notification batches reach the devices; connect storms, churn and a short soak
-   * (every kind of user at once) run without errors.
+   * read; devices hold sockets; status changes reach the apps on the update channel (every one,
+   * with its latency); notification batches reach the devices; connect storms, churn and a short
+   * soak (every kind of user at once) run without errors.
    */
   @Test
-  void presenceNode_memoryIsRead_everyScenarioRunsThroughThePresenceClients()
-      throws Exception {
+  void presenceNode_memoryIsRead_everyScenarioRunsThroughThePresenceClients() throws Exception {
     Path jar = Path.of("..", "presence-gateway", "target", "presence.jar");
     assumeTrue(Files.exists(jar), "presence.jar not built in this reactor run");
     Path data = dir.resolve("node");
@@ -173,69 +264,235 @@ class ScenarioSmokeIT {
     URI metrics = URI.create("http://127.0.0.1:" + adminPort);
     Process node =
         new ProcessBuilder(
-                ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-jar", jar.toString(),
-                "serve", "--port", "0", "--admin-port", Integer.toString(adminPort), "--data-dir", data.toString(),
-                "--set", "device.rate=1000", "--set", "device.burst=1000", "--set", "device.handshake-rate=0")
+                ProcessHandle.current().info().command().orElse("java"),
+                "-Xmx256m",
+                "-jar",
+                jar.toString(),
+                "serve",
+                "--port",
+                "0",
+                "--admin-port",
+                Integer.toString(adminPort),
+                "--data-dir",
+                data.toString(),
+                "--set",
+                "device.rate=1000",
+                "--set",
+                "device.burst=1000",
+                "--set",
+                "device.handshake-rate=0")
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
     try {
       int port = awaitPort(node, log);
       URI base = URI.create("http://127.0.0.1:" + port);
-      Optional<ServerMemory> m = new PresenceProbe(metrics, OptionalLong.of(node.pid())).measure(true);
+      Optional<ServerMemory> m =
+          new PresenceProbe(metrics, OptionalLong.of(node.pid())).measure(true);
       assertThat(m).isPresent();
       assertThat(m.get().heapUsed()).isPositive();
       assertThat(m.get().afterFullGc()).isTrue();
       assertThat(m.get().rss()).isPositive();
       String key = data.resolve("dev-identity.jwk").toString();
-      Result idle = run("run", "idle-density", "--target", "presence", "--url", base.toString(), "-u", "20",
-          "--ramp", "1s", "--hold", "2s", "--signing-key", key, "--server-pid", Long.toString(node.pid()),
-          "--metrics-url", metrics.toString(),
-          "-a", "count(connect) == 20", "-a", "errors == 0");
+      Result idle =
+          run(
+              "run",
+              "idle-density",
+              "--target",
+              "presence",
+              "--url",
+              base.toString(),
+              "-u",
+              "20",
+              "--ramp",
+              "1s",
+              "--hold",
+              "2s",
+              "--signing-key",
+              key,
+              "--server-pid",
+              Long.toString(node.pid()),
+              "--metrics-url",
+              metrics.toString(),
+              "-a",
+              "count(connect) == 20",
+              "-a",
+              "errors == 0");
       assertThat(idle.status()).as(idle.out() + idle.err()).isEqualTo(LoadRun.OK);
       assertReported(idle);
 
-      Result fanout = run("run", "status-fanout", "--target", "presence", "--url", base.toString(), "-u", "20",
-          "--apps", "2", "--ramp", "1s", "-d", "2s", "--interval", "100ms", "--signing-key", key,
-          "-a", "count(update) > 0", "-a", "errors == 0");
+      Result fanout =
+          run(
+              "run",
+              "status-fanout",
+              "--target",
+              "presence",
+              "--url",
+              base.toString(),
+              "-u",
+              "20",
+              "--apps",
+              "2",
+              "--ramp",
+              "1s",
+              "-d",
+              "2s",
+              "--interval",
+              "100ms",
+              "--signing-key",
+              key,
+              "-a",
+              "count(update) > 0",
+              "-a",
+              "errors == 0");
       assertThat(fanout.status()).as(fanout.out() + fanout.err()).isEqualTo(LoadRun.OK);
       assertReported(fanout);
       JsonNode counters = fanout.summary().path("counters");
-      assertThat(counters.path("delivered").asLong()).as("every status change reached its app")
+      assertThat(counters.path("delivered").asLong())
+          .as("every status change reached its app")
           .isEqualTo(counters.path("sent").asLong());
       assertThat(Files.exists(fanout.dir().resolve("presence-setup.json"))).isTrue();
 
       long streamFramesBefore = streamFrames(metrics);
-      Result overStream = run("run", "status-fanout", "--target", "presence", "--url", base.toString(), "-u", "10",
-          "--apps", "2", "--ramp", "1s", "-d", "2s", "--interval", "100ms", "--app-transport", "stream",
-          "--signing-key", key, "-a", "count(update) > 0", "-a", "errors == 0");
+      Result overStream =
+          run(
+              "run",
+              "status-fanout",
+              "--target",
+              "presence",
+              "--url",
+              base.toString(),
+              "-u",
+              "10",
+              "--apps",
+              "2",
+              "--ramp",
+              "1s",
+              "-d",
+              "2s",
+              "--interval",
+              "100ms",
+              "--app-transport",
+              "stream",
+              "--signing-key",
+              key,
+              "-a",
+              "count(update) > 0",
+              "-a",
+              "errors == 0");
       assertThat(overStream.status()).as(overStream.out() + overStream.err()).isEqualTo(LoadRun.OK);
       JsonNode streamed = overStream.summary().path("counters");
-      assertThat(streamed.path("delivered").asLong()).as("every status change reached its app over the stream")
+      assertThat(streamed.path("delivered").asLong())
+          .as("every status change reached its app over the stream")
           .isEqualTo(streamed.path("sent").asLong());
-      assertThat(streamFrames(metrics)).as("the node wrote to streams").isGreaterThan(streamFramesBefore);
+      assertThat(streamFrames(metrics))
+          .as("the node wrote to streams")
+          .isGreaterThan(streamFramesBefore);
 
-      Result notify = run("run", "notify", "--target", "presence", "--url", base.toString(), "-u", "20",
-          "--apps", "2", "--batch", "5", "--ramp", "1s", "-d", "2s", "--interval", "100ms",
-          "--signing-key", key, "-a", "count(notify) > 0", "-a", "count(post) > 0", "-a", "errors == 0");
+      Result notify =
+          run(
+              "run",
+              "notify",
+              "--target",
+              "presence",
+              "--url",
+              base.toString(),
+              "-u",
+              "20",
+              "--apps",
+              "2",
+              "--batch",
+              "5",
+              "--ramp",
+              "1s",
+              "-d",
+              "2s",
+              "--interval",
+              "100ms",
+              "--signing-key",
+              key,
+              "-a",
+              "count(notify) > 0",
+              "-a",
+              "count(post) > 0",
+              "-a",
+              "errors == 0");
       assertThat(notify.status()).as(notify.out() + notify.err()).isEqualTo(LoadRun.OK);
       assertReported(notify);
       assertThat(notify.summary().path("counters").path("delivered").asLong()).isPositive();
 
-      Result storm = run("run", "connect-storm", "--target", "presence", "--url", base.toString(),
-          "--rate", "20", "-d", "2s", "--signing-key", key, "-a", "count(connect) == 40", "-a", "errors == 0");
+      Result storm =
+          run(
+              "run",
+              "connect-storm",
+              "--target",
+              "presence",
+              "--url",
+              base.toString(),
+              "--rate",
+              "20",
+              "-d",
+              "2s",
+              "--signing-key",
+              key,
+              "-a",
+              "count(connect) == 40",
+              "-a",
+              "errors == 0");
       assertThat(storm.status()).as(storm.out() + storm.err()).isEqualTo(LoadRun.OK);
       assertReported(storm);
 
-      Result churn = run("run", "churn", "--target", "presence", "--url", base.toString(), "-u", "10",
-          "--ramp", "1s", "-d", "2s", "--interval", "300ms", "--signing-key", key, "-a", "errors == 0");
+      Result churn =
+          run(
+              "run",
+              "churn",
+              "--target",
+              "presence",
+              "--url",
+              base.toString(),
+              "-u",
+              "10",
+              "--ramp",
+              "1s",
+              "-d",
+              "2s",
+              "--interval",
+              "300ms",
+              "--signing-key",
+              key,
+              "-a",
+              "errors == 0");
       assertThat(churn.status()).as(churn.out() + churn.err()).isEqualTo(LoadRun.OK);
       assertReported(churn);
-      assertThat(churn.summary().path("latencies").path("connect").path("count").asLong()).isGreaterThan(10);
+      assertThat(churn.summary().path("latencies").path("connect").path("count").asLong())
+          .isGreaterThan(10);
 
-      Result soak = run("run", "soak", "--target", "presence", "--url", base.toString(), "-u", "20",
-          "--apps", "2", "--batch", "2", "--ramp", "1s", "-d", "3s", "--interval", "300ms",
-          "--signing-key", key, "-a", "count(connect) > 0", "-a", "errors == 0");
+      Result soak =
+          run(
+              "run",
+              "soak",
+              "--target",
+              "presence",
+              "--url",
+              base.toString(),
+              "-u",
+              "20",
+              "--apps",
+              "2",
+              "--batch",
+              "2",
+              "--ramp",
+              "1s",
+              "-d",
+              "3s",
+              "--interval",
+              "300ms",
+              "--signing-key",
+              key,
+              "-a",
+              "count(connect) > 0",
+              "-a",
+              "errors == 0");
       assertThat(soak.status()).as(soak.out() + soak.err()).isEqualTo(LoadRun.OK);
       assertReported(soak);
     } finally {
@@ -249,7 +506,8 @@ class ScenarioSmokeIT {
   private static long streamFrames(URI base) throws Exception {
     String text =
         java.net.http.HttpClient.newHttpClient()
-            .send(java.net.http.HttpRequest.newBuilder(base.resolve("/metrics")).build(),
+            .send(
+                java.net.http.HttpRequest.newBuilder(base.resolve("/metrics")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString())
             .body();
     for (String line : text.split("\n")) {
@@ -270,7 +528,9 @@ class ScenarioSmokeIT {
           return Integer.parseInt(m.group(1));
         }
       }
-      assertThat(node.isAlive()).as("node exited: %s", Files.exists(log) ? Files.readString(log) : "").isTrue();
+      assertThat(node.isAlive())
+          .as("node exited: %s", Files.exists(log) ? Files.readString(log) : "")
+          .isTrue();
       Thread.sleep(100);
     }
     throw new AssertionError("node did not start: " + Files.readString(log));

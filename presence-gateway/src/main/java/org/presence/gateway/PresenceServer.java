@@ -1,6 +1,5 @@
 package org.presence.gateway;
 
-import org.presence.gateway.apps.AppFeatures;
 import com.codahale.metrics.MetricRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -13,10 +12,12 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
 import org.presence.gateway.cluster.NodeLiveness;
 import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.connection.Connections;
 import org.presence.gateway.demo.DemoApp;
 import org.presence.gateway.demo.DemoPages;
 import org.presence.gateway.device.DeviceChannel;
@@ -35,16 +36,15 @@ import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.pages.PageSupport;
-import org.presence.gateway.connection.Connections;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.protocol.id.SecureRandoms;
-import org.presence.store.error.StartupException;
 import org.presence.store.Store;
-import org.presence.store.user.UserSettings;
+import org.presence.store.error.StartupException;
 import org.presence.store.presence.LoggedPresenceEvents;
 import org.presence.store.updates.AppUpdatePublisher;
+import org.presence.store.user.UserSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -195,9 +195,7 @@ public final class PresenceServer implements AutoCloseable {
                 }
               });
       appFeatures.settings().addListener(device.service()::announce);
-      appFeatures
-          .invalidations()
-          .register(SettingsService.KIND, device.service()::settingsChanged);
+      appFeatures.invalidations().register(SettingsService.KIND, device.service()::settingsChanged);
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);
@@ -229,12 +227,12 @@ public final class PresenceServer implements AutoCloseable {
       PageSupport pageSupport = appFeatures.pages();
       HttpRouter router =
           new HttpRouter(
-              routes.build(),
-              config.limits(),
-              metrics,
-              connections,
-              disconnector,
-              TrustedProxies.parse(config.gateway().trustedProxies()))
+                  routes.build(),
+                  config.limits(),
+                  metrics,
+                  connections,
+                  disconnector,
+                  TrustedProxies.parse(config.gateway().trustedProxies()))
               .withErrorPages(
                   (ex, code, reason) ->
                       pageSupport.errorPage(ex, pageSupport.visitor(ex), code, reason));
@@ -372,7 +370,12 @@ public final class PresenceServer implements AutoCloseable {
             .clone()
             .childHandler(
                 new GatewayInitializer(
-                    config.gateway(), config.limits(), metrics, connections, router, exceptions,
+                    config.gateway(),
+                    config.limits(),
+                    metrics,
+                    connections,
+                    router,
+                    exceptions,
                     disconnector));
     return bind(admin, "admin.port", config.admin().host(), config.admin().port());
   }
@@ -460,9 +463,9 @@ public final class PresenceServer implements AutoCloseable {
   }
 
   /**
-   * Drains: stops accepting (on the gateway and the admin port), closes idle HTTP connections, sends every WebSocket client a close
-   * (1001, going away) and waits until they are gone or {@code timeout} has passed. Connections
-   * still open then are cut.
+   * Drains: stops accepting (on the gateway and the admin port), closes idle HTTP connections,
+   * sends every WebSocket client a close (1001, going away) and waits until they are gone or {@code
+   * timeout} has passed. Connections still open then are cut.
    */
   public void drain(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();

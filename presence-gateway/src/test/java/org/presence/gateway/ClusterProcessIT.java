@@ -97,7 +97,8 @@ class ClusterProcessIT {
             dir,
             root.resolve("logs"),
             List.of(
-                "--node-id", "cluster-it-" + name + "-" + UUID.randomUUID().toString().substring(0, 6),
+                "--node-id",
+                    "cluster-it-" + name + "-" + UUID.randomUUID().toString().substring(0, 6),
                 "--database-url", Backends.databaseUrl(),
                 "--redis-url", redisUrl,
                 "--set", "store.database.schema=" + dbSchema,
@@ -261,7 +262,9 @@ class ClusterProcessIT {
         DeviceTestClient phone = device(a, user, "phone")) {
       onB.snapshot();
       String item =
-          "{\"UID\":\"" + puid + "\",\"message\":\"answer me\","
+          "{\"UID\":\""
+              + puid
+              + "\",\"message\":\"answer me\","
               + "\"action\":\"https://example.com/open\",\"receipts\":true}";
       String id =
           NotifyFixture.ack(NotifyFixture.post(b, app.id(), app.key(), "[" + item + "]"))
@@ -274,7 +277,13 @@ class ClusterProcessIT {
           .isInstanceOf(DeviceMessage.Ack.class);
       List<com.fasterxml.jackson.databind.JsonNode> receipts = onB.receipts(2);
       assertThat(receipts)
-          .extracting(r -> r.path("id").asText() + ":" + r.path("UID").asText() + ":" + r.path("state").asText())
+          .extracting(
+              r ->
+                  r.path("id").asText()
+                      + ":"
+                      + r.path("UID").asText()
+                      + ":"
+                      + r.path("state").asText())
           .as("each once; the two are published by different steps and may arrive in either order")
           .containsExactlyInAnyOrder(id + ":" + puid + ":delivered", id + ":" + puid + ":acted");
     }
@@ -402,9 +411,7 @@ class ClusterProcessIT {
       redis.kill();
       // Down: the nodes stay up, say they are degraded, refuse what needs Redis with the
       // temporary errno, and keep their sockets.
-      await()
-          .atMost(WAIT)
-          .until(() -> TestHttp.get(d, "/__heartbeat__").statusCode() == 503);
+      await().atMost(WAIT).until(() -> TestHttp.get(d, "/__heartbeat__").statusCode() == 503);
       assertThat(TestHttp.get(d, "/__heartbeat__").body())
           .contains("\"status\":\"degraded\"")
           .contains("\"failing\":[\"bus\"]");

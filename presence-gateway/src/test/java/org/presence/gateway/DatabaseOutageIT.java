@@ -67,7 +67,8 @@ class DatabaseOutageIT {
                 List.of(
                     "--database-url", pg.url(),
                     "--redis-url", Backends.redisUrl(),
-                    "--set", "store.redis.key-prefix=" + Backends.uniquePrefix(DatabaseOutageIT.class),
+                    "--set",
+                        "store.redis.key-prefix=" + Backends.uniquePrefix(DatabaseOutageIT.class),
                     "--set", "store.database.connect-timeout=2s",
                     "--set", "identity.dev-signing=true",
                     "--set", "outbound.allow-loopback=true",
@@ -82,17 +83,22 @@ class DatabaseOutageIT {
           UpdateClient updates = UpdateClient.connected(node, app.id(), app.key(), -1)) {
         updates.snapshot();
         assertThat(phone.status(PresenceStatus.ONLINE, null)).isInstanceOf(DeviceMessage.Ack.class);
-        assertThat(updates.updates(1)).extracting(UpdateClient.Item::status).containsExactly("online");
+        assertThat(updates.updates(1))
+            .extracting(UpdateClient.Item::status)
+            .containsExactly("online");
         NotifyFixture.ack(
             NotifyFixture.post(
-                node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "before"))));
-        assertThat(phone.notifications(1)).extracting(LiveNotification::message).containsExactly("before");
+                node,
+                app.id(),
+                app.key(),
+                NotifyFixture.batch(NotifyFixture.item(puid, "before"))));
+        assertThat(phone.notifications(1))
+            .extracting(LiveNotification::message)
+            .containsExactly("before");
 
         pg.crash();
 
-        await()
-            .atMost(WAIT)
-            .until(() -> get(node, "/__heartbeat__").statusCode() == 503);
+        await().atMost(WAIT).until(() -> get(node, "/__heartbeat__").statusCode() == 503);
         assertThat(get(node, "/__heartbeat__").body())
             .contains("\"status\":\"degraded\"")
             .contains("\"failing\":[\"database\"]");
@@ -104,12 +110,21 @@ class DatabaseOutageIT {
             .containsExactly("away:no database");
         NotifyFixture.ack(
             NotifyFixture.post(
-                node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "during"))));
-        assertThat(phone.notifications(1)).extracting(LiveNotification::message).containsExactly("during");
+                node,
+                app.id(),
+                app.key(),
+                NotifyFixture.batch(NotifyFixture.item(puid, "during"))));
+        assertThat(phone.notifications(1))
+            .extracting(LiveNotification::message)
+            .containsExactly("during");
         // What must write the database answers a temporary error with a JSON reason.
         HttpResponse<String> register =
             ApiClient.forEmail(node, dev)
-                .post("/api/apps", "{\"name\":\"Later\",\"domain\":\"" + site.domain() + "\",\"description\":\"x\"}");
+                .post(
+                    "/api/apps",
+                    "{\"name\":\"Later\",\"domain\":\""
+                        + site.domain()
+                        + "\",\"description\":\"x\"}");
         assertThat(register.statusCode()).as(register.body()).isEqualTo(503);
         assertThat(NotifyFixture.json(register).path("errno").asInt()).isIn(501, 502);
         HttpResponse<String> grant =
@@ -130,11 +145,13 @@ class DatabaseOutageIT {
                             ApiClient.forEmail(node, dev)
                                 .post(
                                     "/api/apps",
-                                    "{\"name\":\"Later\",\"domain\":\"" + site.domain()
+                                    "{\"name\":\"Later\",\"domain\":\""
+                                        + site.domain()
                                         + "\",\"description\":\"x\"}")
                                 .statusCode())
                         .isEqualTo(201));
-        assertThat(phone.status(PresenceStatus.ONLINE, "back")).isInstanceOf(DeviceMessage.Ack.class);
+        assertThat(phone.status(PresenceStatus.ONLINE, "back"))
+            .isInstanceOf(DeviceMessage.Ack.class);
       }
     }
   }

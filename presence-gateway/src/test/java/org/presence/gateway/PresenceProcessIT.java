@@ -25,16 +25,18 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The shipped jar, run as operators run it: start, answer, SIGTERM, exit. */
 class PresenceProcessIT {
-  private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
-  private static final Pattern ADMIN = Pattern.compile("admin port \\(metrics\\) on http://127\\.0\\.0\\.1:(\\d+)");
+  private static final Pattern LISTENING =
+      Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
+  private static final Pattern ADMIN =
+      Pattern.compile("admin port \\(metrics\\) on http://127\\.0\\.0\\.1:(\\d+)");
 
   @TempDir Path dataDir;
   @TempDir Path logs;
   private final List<Process> processes = new ArrayList<>();
 
   /**
-   * A running node process. Its output goes to files: the JDK closes a child's pipe under a
-   * blocked reader when the child exits, which would lose the last lines.
+   * A running node process. Its output goes to files: the JDK closes a child's pipe under a blocked
+   * reader when the child exits, which would lose the last lines.
    */
   private record Node(Process process, Output out, Output err, int port, int adminPort) {}
 
@@ -85,7 +87,18 @@ class PresenceProcessIT {
   }
 
   private Node start(String... extra) throws Exception {
-    List<String> args = new ArrayList<>(List.of("serve", "--port", "0", "--admin-port", "0", "--data-dir", dataDir.toString(), "--set", "gateway.drain-timeout=3s"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "serve",
+                "--port",
+                "0",
+                "--admin-port",
+                "0",
+                "--data-dir",
+                dataDir.toString(),
+                "--set",
+                "gateway.drain-timeout=3s"));
     args.addAll(List.of(extra));
     Launched l = launch(args.toArray(String[]::new));
     Process p = l.process();
@@ -144,7 +157,10 @@ class PresenceProcessIT {
   void sigterm_drainsAndExitsWithinTheDrainTimeout() throws Exception {
     Node node = start();
     try (Socket idle = new Socket("127.0.0.1", node.port())) {
-      idle.getOutputStream().write("GET /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      idle.getOutputStream()
+          .write(
+              "GET /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
       idle.setSoTimeout(10_000);
       byte[] buf = new byte[4096];
       assertThat(idle.getInputStream().read(buf)).isPositive();
@@ -172,7 +188,9 @@ class PresenceProcessIT {
     ObjectMapper mapper = new ObjectMapper();
     for (String line : lines) {
       JsonNode json = mapper.readTree(line);
-      assertThat(json.has("Timestamp") && json.has("Severity") && json.has("Fields")).as(line).isTrue();
+      assertThat(json.has("Timestamp") && json.has("Severity") && json.has("Fields"))
+          .as(line)
+          .isTrue();
       assertThat(json.get("EnvVersion").asText()).isEqualTo("2.0");
     }
     assertThat(lines).anyMatch(l -> l.contains("listening on"));
@@ -185,21 +203,38 @@ class PresenceProcessIT {
     Launched second = launch("serve", "--port", "0", "--data-dir", dataDir.toString());
     assertThat(second.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(second.process().exitValue()).isEqualTo(1);
-    assertThat(second.err().lines()).filteredOn(l -> l.startsWith("presence: ")).singleElement().asString()
+    assertThat(second.err().lines())
+        .filteredOn(l -> l.startsWith("presence: "))
+        .singleElement()
+        .asString()
         .startsWith("presence: data-dir: cannot open the embedded database");
   }
 
   @Test
   void badDatabaseUrl_exitsNonZeroWithOneLine() throws Exception {
-    Launched p = launch("serve", "--port", "0", "--data-dir", dataDir.toString(), "--database-url", "not a url", "--set", "identity.dev-signing=true");
+    Launched p =
+        launch(
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            dataDir.toString(),
+            "--database-url",
+            "not a url",
+            "--set",
+            "identity.dev-signing=true");
     assertThat(p.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.process().exitValue()).isEqualTo(2);
-    assertThat(p.err().lines()).singleElement().asString().startsWith("presence: store.database.url: ");
+    assertThat(p.err().lines())
+        .singleElement()
+        .asString()
+        .startsWith("presence: store.database.url: ");
   }
 
   @Test
   void devTokenCommand_usesTheNodesKey() throws Exception {
-    Launched p = launch("dev-token", "--email", "alice@example.com", "--data-dir", dataDir.toString());
+    Launched p =
+        launch("dev-token", "--email", "alice@example.com", "--data-dir", dataDir.toString());
     assertThat(p.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.process().exitValue()).isZero();
     assertThat(p.out().lines()).singleElement().asString().matches("[\\w-]+\\.[\\w-]+\\.[\\w-]+");

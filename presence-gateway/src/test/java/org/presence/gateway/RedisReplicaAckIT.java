@@ -60,8 +60,15 @@ class RedisReplicaAckIT {
     return new NotificationQueues.Entry(
         user,
         new Notification(
-            UUID.randomUUID().toString().replace("-", ""), 7, "puid-7", "App 7", message,
-            "https://app7.example/open", now, now.plusSeconds(600), false));
+            UUID.randomUUID().toString().replace("-", ""),
+            7,
+            "puid-7",
+            "App 7",
+            message,
+            "https://app7.example/open",
+            now,
+            now.plusSeconds(600),
+            false));
   }
 
   private static StoreException failure(CompletableFuture<?> f) {
@@ -80,7 +87,9 @@ class RedisReplicaAckIT {
   void enqueue_waitsForTheReplica_andFailsWhenItDoesNotConfirm() throws Exception {
     String user = "u-" + UUID.randomUUID();
     assertThat(
-            queues.enqueueAll(List.of(entry(user, "replicated"))).toCompletableFuture()
+            queues
+                .enqueueAll(List.of(entry(user, "replicated")))
+                .toCompletableFuture()
                 .get(5, TimeUnit.SECONDS))
         .singleElement()
         .satisfies(e -> assertThat(e.queueSize()).isEqualTo(1));
@@ -111,7 +120,9 @@ class RedisReplicaAckIT {
         .ignoreExceptions()
         .until(
             () ->
-                queues.enqueueAll(List.of(entry(user, "again"))).toCompletableFuture()
+                queues
+                        .enqueueAll(List.of(entry(user, "again")))
+                        .toCompletableFuture()
                         .get(5, TimeUnit.SECONDS)
                         .size()
                     == 1);

@@ -22,17 +22,28 @@ class RestartTest {
     try (TestNode node = TestNode.embedded(dataDir)) {
       var store = node.server().store().persistence();
       app =
-          store.apps()
+          store
+              .apps()
               .create(new NewApplication("Keep", "keep.example", "", "dev", "dev@example", "k"))
               .toCompletableFuture()
               .get(5, TimeUnit.SECONDS);
-      grant = store.grants().grant("user", app.id(), "me").toCompletableFuture().get(5, TimeUnit.SECONDS);
+      grant =
+          store
+              .grants()
+              .grant("user", app.id(), "me")
+              .toCompletableFuture()
+              .get(5, TimeUnit.SECONDS);
     }
     try (TestNode node = TestNode.embedded(dataDir)) {
       var store = node.server().store().persistence();
       assertThat(store.apps().find(app.id()).toCompletableFuture().get(5, TimeUnit.SECONDS))
           .contains(app);
-      assertThat(store.grants().findByPuid(grant.puid()).toCompletableFuture().get(5, TimeUnit.SECONDS))
+      assertThat(
+              store
+                  .grants()
+                  .findByPuid(grant.puid())
+                  .toCompletableFuture()
+                  .get(5, TimeUnit.SECONDS))
           .contains(grant);
     }
   }

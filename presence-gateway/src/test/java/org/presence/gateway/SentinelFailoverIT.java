@@ -76,128 +76,135 @@ class SentinelFailoverIT {
   private static void run(
       SentinelRedis redis, TestCluster cluster, DomainStub site, List<AutoCloseable> open)
       throws Exception {
-      Map<String, String> onSentinel = Map.of("store.redis.url", redis.url());
-      TestNode a = cluster.start(onSentinel);
-      open.add(a);
-      TestNode b = cluster.start(onSentinel);
-      open.add(b);
-      App app =
-          NotifyFixture.activeApp(a, site, "dev-" + UUID.randomUUID() + "@example.com", "Sentinel");
-      String user = "u-" + UUID.randomUUID() + "@example.com";
-      String puid = NotifyFixture.grant(a, user, app.id());
-      String sleeper = "s-" + UUID.randomUUID() + "@example.com";
-      String sleeperPuid = NotifyFixture.grant(a, sleeper, app.id());
+    Map<String, String> onSentinel = Map.of("store.redis.url", redis.url());
+    TestNode a = cluster.start(onSentinel);
+    open.add(a);
+    TestNode b = cluster.start(onSentinel);
+    open.add(b);
+    App app =
+        NotifyFixture.activeApp(a, site, "dev-" + UUID.randomUUID() + "@example.com", "Sentinel");
+    String user = "u-" + UUID.randomUUID() + "@example.com";
+    String puid = NotifyFixture.grant(a, user, app.id());
+    String sleeper = "s-" + UUID.randomUUID() + "@example.com";
+    String sleeperPuid = NotifyFixture.grant(a, sleeper, app.id());
 
-      DeviceTestClient phone = DeviceTestClient.connected(a, a.token(user), null, "phone");
-      open.add(phone);
-      assertThat(status(phone, PresenceStatus.ONLINE, "before")).isInstanceOf(DeviceMessage.Ack.class);
-      try (UpdateClient onB = UpdateClient.connected(b, app.id(), app.key(), -1)) {
-        assertThat(onB.snapshot().users().get(puid))
-            .satisfies(i -> assertThat(i.status() + ":" + i.message()).isEqualTo("online:before"));
-      }
+    DeviceTestClient phone = DeviceTestClient.connected(a, a.token(user), null, "phone");
+    open.add(phone);
+    assertThat(status(phone, PresenceStatus.ONLINE, "before"))
+        .isInstanceOf(DeviceMessage.Ack.class);
+    try (UpdateClient onB = UpdateClient.connected(b, app.id(), app.key(), -1)) {
+      assertThat(onB.snapshot().users().get(puid))
+          .satisfies(i -> assertThat(i.status() + ":" + i.message()).isEqualTo("online:before"));
+    }
 
-      // Posts all along, one item each, for a user with no device: only Redis holds them.
-      List<String> acked = new CopyOnWriteArrayList<>();
-      AtomicInteger refused = new AtomicInteger();
-      AtomicBoolean stop = new AtomicBoolean();
-      Thread poster =
-          new Thread(
-                  () -> {
-                    for (int i = 0; i < 400 && !stop.get() && acked.size() < 50; i++) {
-                      String m = "n-" + i;
-                      HttpResponse<String> r =
-                          NotifyFixture.post(
-                              b, app.id(), app.key(),
-                              NotifyFixture.batch(NotifyFixture.item(sleeperPuid, m)));
-                      if (r.statusCode() == 200) {
-                        if (NotifyFixture.ack(r).results().get(0).isStored()) {
-                          acked.add(m);
-                        }
-                      } else {
-                        refused.incrementAndGet();
-                      }
-                      try {
-                        Thread.sleep(100);
-                      } catch (InterruptedException e) {
-                        return;
-                      }
-                    }
-                  },
-                  "sentinel-it-poster");
-      poster.setDaemon(true);
-      poster.start();
-      await().atMost(WAIT).until(() -> acked.size() >= 3);
-
-      // The replica falls behind: stalled, and its link cut on the primary, so nothing written
-      // from now on reaches it. A write is then not acknowledged (WAIT 1 answers 0).
-      redis.stopReplica();
-      redis.cli(redis.primaryPort(), "CLIENT", "KILL", "TYPE", "replica");
-      int ackedBefore = acked.size();
-      HttpResponse<String> unreplicated =
-          NotifyFixture.post(
-              a, app.id(), app.key(),
-              NotifyFixture.batch(NotifyFixture.item(sleeperPuid, "unreplicated")));
-      assertThat(unreplicated.statusCode()).as(unreplicated.body()).isEqualTo(503);
-      assertThat(unreplicated.body()).contains("\"errno\":502");
-      await().atMost(WAIT).until(() -> refused.get() >= 2);
-
-      // The primary dies with writes its replica never got; the replica resumes and is promoted.
-      redis.killPrimary();
-      redis.continueReplica();
-      redis.awaitPrimary(redis.replicaPort(), WAIT.toMillis());
-
-      // The nodes follow by themselves.
-      await()
-          .atMost(WAIT)
-          .until(
-              () ->
-                  a.get("/__heartbeat__").statusCode() == 200
-                      && b.get("/__heartbeat__").statusCode() == 200);
-      // The new primary has no replica yet: writes are refused rather than acknowledged unreplicated.
-      HttpResponse<String> noReplica =
-          NotifyFixture.post(
-              a, app.id(), app.key(),
-              NotifyFixture.batch(NotifyFixture.item(sleeperPuid, "no-replica")));
-      assertThat(noReplica.body()).as("status " + noReplica.statusCode()).contains("\"errno\":502");
-
-      // The failed primary comes back, empty, as the new primary's replica: acks resume.
-      redis.restartPrimaryAsReplicaOf(redis.replicaPort());
-      int ackedAfterFailover = acked.size();
-      await().atMost(WAIT).until(() -> acked.size() >= ackedAfterFailover + 3);
-      stop.set(true);
-      poster.join(TimeUnit.SECONDS.toMillis(30));
-      assertThat(acked.size()).isGreaterThan(ackedBefore);
-
-      // Presence changed after the failover converges at the application, on the other node.
-      if (phone.isClosed()) {
-        phone = DeviceTestClient.connected(a, a.token(user), null, "phone");
-        open.add(phone);
-      }
-      DeviceTestClient device = phone;
-      await()
-          .atMost(WAIT)
-          .untilAsserted(
-              () ->
-                  assertThat(status(device, PresenceStatus.AWAY, "after"))
-                      .isInstanceOf(DeviceMessage.Ack.class));
-      await()
-          .atMost(WAIT)
-          .untilAsserted(
-              () -> {
-                try (UpdateClient onB = UpdateClient.connected(b, app.id(), app.key(), -1)) {
-                  UpdateClient.Item i = onB.snapshot().users().get(puid);
-                  assertThat(i.status() + ":" + i.message()).isEqualTo("away:after");
+    // Posts all along, one item each, for a user with no device: only Redis holds them.
+    List<String> acked = new CopyOnWriteArrayList<>();
+    AtomicInteger refused = new AtomicInteger();
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread poster =
+        new Thread(
+            () -> {
+              for (int i = 0; i < 400 && !stop.get() && acked.size() < 50; i++) {
+                String m = "n-" + i;
+                HttpResponse<String> r =
+                    NotifyFixture.post(
+                        b,
+                        app.id(),
+                        app.key(),
+                        NotifyFixture.batch(NotifyFixture.item(sleeperPuid, m)));
+                if (r.statusCode() == 200) {
+                  if (NotifyFixture.ack(r).results().get(0).isStored()) {
+                    acked.add(m);
+                  }
+                } else {
+                  refused.incrementAndGet();
                 }
-              });
+                try {
+                  Thread.sleep(100);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            },
+            "sentinel-it-poster");
+    poster.setDaemon(true);
+    poster.start();
+    await().atMost(WAIT).until(() -> acked.size() >= 3);
 
-      // Every acknowledged notification is still there.
-      List<String> delivered = new ArrayList<>();
-      try (DeviceTestClient late = DeviceTestClient.connected(b, b.token(sleeper), null, "laptop")) {
-        Notifications n;
-        while ((n = late.notifications(Duration.ofSeconds(2))) != null) {
-          n.notifications().stream().map(LiveNotification::message).forEach(delivered::add);
-        }
+    // The replica falls behind: stalled, and its link cut on the primary, so nothing written
+    // from now on reaches it. A write is then not acknowledged (WAIT 1 answers 0).
+    redis.stopReplica();
+    redis.cli(redis.primaryPort(), "CLIENT", "KILL", "TYPE", "replica");
+    int ackedBefore = acked.size();
+    HttpResponse<String> unreplicated =
+        NotifyFixture.post(
+            a,
+            app.id(),
+            app.key(),
+            NotifyFixture.batch(NotifyFixture.item(sleeperPuid, "unreplicated")));
+    assertThat(unreplicated.statusCode()).as(unreplicated.body()).isEqualTo(503);
+    assertThat(unreplicated.body()).contains("\"errno\":502");
+    await().atMost(WAIT).until(() -> refused.get() >= 2);
+
+    // The primary dies with writes its replica never got; the replica resumes and is promoted.
+    redis.killPrimary();
+    redis.continueReplica();
+    redis.awaitPrimary(redis.replicaPort(), WAIT.toMillis());
+
+    // The nodes follow by themselves.
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                a.get("/__heartbeat__").statusCode() == 200
+                    && b.get("/__heartbeat__").statusCode() == 200);
+    // The new primary has no replica yet: writes are refused rather than acknowledged unreplicated.
+    HttpResponse<String> noReplica =
+        NotifyFixture.post(
+            a,
+            app.id(),
+            app.key(),
+            NotifyFixture.batch(NotifyFixture.item(sleeperPuid, "no-replica")));
+    assertThat(noReplica.body()).as("status " + noReplica.statusCode()).contains("\"errno\":502");
+
+    // The failed primary comes back, empty, as the new primary's replica: acks resume.
+    redis.restartPrimaryAsReplicaOf(redis.replicaPort());
+    int ackedAfterFailover = acked.size();
+    await().atMost(WAIT).until(() -> acked.size() >= ackedAfterFailover + 3);
+    stop.set(true);
+    poster.join(TimeUnit.SECONDS.toMillis(30));
+    assertThat(acked.size()).isGreaterThan(ackedBefore);
+
+    // Presence changed after the failover converges at the application, on the other node.
+    if (phone.isClosed()) {
+      phone = DeviceTestClient.connected(a, a.token(user), null, "phone");
+      open.add(phone);
+    }
+    DeviceTestClient device = phone;
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(status(device, PresenceStatus.AWAY, "after"))
+                    .isInstanceOf(DeviceMessage.Ack.class));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              try (UpdateClient onB = UpdateClient.connected(b, app.id(), app.key(), -1)) {
+                UpdateClient.Item i = onB.snapshot().users().get(puid);
+                assertThat(i.status() + ":" + i.message()).isEqualTo("away:after");
+              }
+            });
+
+    // Every acknowledged notification is still there.
+    List<String> delivered = new ArrayList<>();
+    try (DeviceTestClient late = DeviceTestClient.connected(b, b.token(sleeper), null, "laptop")) {
+      Notifications n;
+      while ((n = late.notifications(Duration.ofSeconds(2))) != null) {
+        n.notifications().stream().map(LiveNotification::message).forEach(delivered::add);
       }
-      assertThat(delivered).as("refused meanwhile: " + refused.get()).containsAll(acked);
+    }
+    assertThat(delivered).as("refused meanwhile: " + refused.get()).containsAll(acked);
   }
 }

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Fails a test class when Netty's leak detector reported an unreleased buffer while it ran, in
- * the spirit of Netty's own {@code LeakPresenceExtension}. Registered for every test class through
+ * Fails a test class when Netty's leak detector reported an unreleased buffer while it ran, in the
+ * spirit of Netty's own {@code LeakPresenceExtension}. Registered for every test class through
  * JUnit's extension auto-detection; the build runs tests with {@code
  * -Dio.netty.leakDetection.level=paranoid}, so every buffer is tracked.
  *
@@ -34,7 +34,10 @@ public final class LeakDetectionExtension implements BeforeAllCallback, AfterAll
     List<String> leaks = collectLeaks();
     if (!leaks.isEmpty()) {
       fail(
-          leaks.size() + " ByteBuf leak(s) reported while " + context.getDisplayName() + " ran:\n"
+          leaks.size()
+              + " ByteBuf leak(s) reported while "
+              + context.getDisplayName()
+              + " ran:\n"
               + String.join("\n\n", leaks));
     }
   }

@@ -1,21 +1,21 @@
 package org.presence.store;
 
-import org.presence.store.config.StoreConfig;
-import org.presence.store.error.StartupException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.bus.PresenceBus;
+import org.presence.store.bus.RedisPresenceBus;
 import org.presence.store.cluster.LocalNodeRegistry;
 import org.presence.store.cluster.NodeRegistry;
 import org.presence.store.cluster.RedisNodeRegistry;
-import org.presence.store.bus.PresenceBus;
-import org.presence.store.bus.RedisPresenceBus;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.db.PostgresPersistence;
+import org.presence.store.error.StartupException;
 import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.RedisPresenceStateStore;
@@ -118,8 +118,10 @@ public final class Store implements AutoCloseable {
       } catch (RuntimeException e) {
         throw new StartupException(
             "data-dir",
-            "cannot open the embedded database in " + config.dataDir().toAbsolutePath()
-                + " (is another node using it?): " + rootMessage(e),
+            "cannot open the embedded database in "
+                + config.dataDir().toAbsolutePath()
+                + " (is another node using it?): "
+                + rootMessage(e),
             e);
       }
     }
@@ -172,8 +174,8 @@ public final class Store implements AutoCloseable {
   }
 
   /**
-   * The live-notification FIFOs: in Redis in a cluster, in the journal of the data directory in
-   * the embedded default, in PostgreSQL for a single node on PostgreSQL.
+   * The live-notification FIFOs: in Redis in a cluster, in the journal of the data directory in the
+   * embedded default, in PostgreSQL for a single node on PostgreSQL.
    */
   public NotificationQueues notifications() {
     return notifications;

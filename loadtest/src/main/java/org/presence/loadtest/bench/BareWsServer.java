@@ -33,11 +33,11 @@ import io.netty.util.internal.PlatformDependent;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The comparison point of the idle-density benchmark: a textbook Netty WebSocket server (HTTP
- * codec and aggregator, {@code WebSocketServerProtocolHandler}, an echo handler) on the same
- * transport and number of event loops as the gateway, holding sockets and nothing else. Other
- * HTTP requests get {@code jvm_netty_direct_used <bytes>} (the line the gateway's {@code /metrics}
- * has too). Run: {@code BareWsServer <port> <io threads>}.
+ * The comparison point of the idle-density benchmark: a textbook Netty WebSocket server (HTTP codec
+ * and aggregator, {@code WebSocketServerProtocolHandler}, an echo handler) on the same transport
+ * and number of event loops as the gateway, holding sockets and nothing else. Other HTTP requests
+ * get {@code jvm_netty_direct_used <bytes>} (the line the gateway's {@code /metrics} has too). Run:
+ * {@code BareWsServer <port> <io threads>}.
  */
 public final class BareWsServer {
   private BareWsServer() {}
@@ -47,8 +47,10 @@ public final class BareWsServer {
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 0;
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-    EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("bare-accept"), io);
-    EventLoopGroup workers = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("bare-io"), io);
+    EventLoopGroup boss =
+        new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("bare-accept"), io);
+    EventLoopGroup workers =
+        new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("bare-io"), io);
     Echo echo = new Echo();
     Stats stats = new Stats();
     Channel server =

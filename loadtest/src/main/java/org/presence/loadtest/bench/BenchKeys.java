@@ -23,10 +23,10 @@ import java.util.UUID;
 import java.util.stream.IntStream;
 
 /**
- * The identity provider of a benchmark run: an RS256 key whose public half the server reads from
- * a JWKS file ({@code identity.jwks-file}), and the tokens it signs, one distinct token per
- * session so that every connect costs a signature check (RS256 is the cheapest of the three
- * algorithms to verify).
+ * The identity provider of a benchmark run: an RS256 key whose public half the server reads from a
+ * JWKS file ({@code identity.jwks-file}), and the tokens it signs, one distinct token per session
+ * so that every connect costs a signature check (RS256 is the cheapest of the three algorithms to
+ * verify).
  */
 final class BenchKeys {
   /** The {@code aud} of the tokens; the server's default {@code identity.audience}. */
@@ -56,8 +56,7 @@ final class BenchKeys {
 
   /** Writes the public key set to {@code file}. */
   void writeJwks(Path file) throws IOException {
-    Files.writeString(
-        file, new JWKSet(key.toPublicJWK()).toString(true), StandardCharsets.UTF_8);
+    Files.writeString(file, new JWKSet(key.toPublicJWK()).toString(true), StandardCharsets.UTF_8);
   }
 
   /** A token for user {@code subject}, valid for {@code lifetime}. */

@@ -20,11 +20,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * Connect storm (issue 3): how many authenticated device sessions per second one node opens, each
- * a new TCP connection, WebSocket handshake, connect request with its own RS256 token (so every
- * one is a signature check, none a cache hit), device claim and answer. The client runs in this
- * process on the same machine, keeping a window of connects in flight; each round opens its
- * sessions, is timed from the first connect to the last answer, then resets them all.
+ * Connect storm (issue 3): how many authenticated device sessions per second one node opens, each a
+ * new TCP connection, WebSocket handshake, connect request with its own RS256 token (so every one
+ * is a signature check, none a cache hit), device claim and answer. The client runs in this process
+ * on the same machine, keeping a window of connects in flight; each round opens its sessions, is
+ * timed from the first connect to the last answer, then resets them all.
  *
  * <p>On a machine other processes keep busy, the wall-clock rate says more about them than about
  * the node. Each round therefore also reports the CPU time the node and this client spent per
@@ -53,7 +53,10 @@ public final class ConnectStorm implements Callable<Integer> {
   @Option(names = "--io-threads", defaultValue = "4", description = "Event loops of the node.")
   int ioThreads;
 
-  @Option(names = "--client-threads", defaultValue = "2", description = "Event loops of the client.")
+  @Option(
+      names = "--client-threads",
+      defaultValue = "2",
+      description = "Event loops of the client.")
   int clientThreads;
 
   @Option(names = "--window", defaultValue = "256", description = "Connects in flight at once.")
@@ -123,7 +126,12 @@ public final class ConnectStorm implements Callable<Integer> {
                 "presence",
                 withJvmOptions(
                     BenchSupport.presenceCommand(
-                        serverJar, heap, port, work.resolve("data"), jwks, ioThreads,
+                        serverJar,
+                        heap,
+                        port,
+                        work.resolve("data"),
+                        jwks,
+                        ioThreads,
                         "admin.port=" + adminPort)),
                 port,
                 work.resolve("presence.log"),

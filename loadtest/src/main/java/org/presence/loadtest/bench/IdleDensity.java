@@ -1,6 +1,5 @@
 package org.presence.loadtest.bench;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -27,17 +26,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * Idle density (issue 3): the memory a Presence node spends per idle, authenticated device
- * session, next to two bare Netty WebSocket servers holding as many idle sockets in the same run:
- * the load harness's floor (decoder, encoder and one shared handler per socket: the least Netty
- * can hold) and a textbook server ({@link BareWsServer}: HTTP codec, aggregator and {@code
+ * Idle density (issue 3): the memory a Presence node spends per idle, authenticated device session,
+ * next to two bare Netty WebSocket servers holding as many idle sockets in the same run: the load
+ * harness's floor (decoder, encoder and one shared handler per socket: the least Netty can hold)
+ * and a textbook server ({@link BareWsServer}: HTTP codec, aggregator and {@code
  * WebSocketServerProtocolHandler}, as Netty's examples build it).
  *
  * <p>Each server runs in its own JVM with the same options. For each: open and close a warm-up
- * batch, full GC, measure; open the sessions from this process (for Presence each sends one
- * status, as a device does after connecting); let them settle; full GC, measure. The difference
- * divided by the number of sessions is the cost of one. Heap is measured after a full GC ({@code
- * jcmd GC.run}), direct memory by Netty's counter, RSS from {@code /proc}.
+ * batch, full GC, measure; open the sessions from this process (for Presence each sends one status,
+ * as a device does after connecting); let them settle; full GC, measure. The difference divided by
+ * the number of sessions is the cost of one. Heap is measured after a full GC ({@code jcmd
+ * GC.run}), direct memory by Netty's counter, RSS from {@code /proc}.
  *
  * <p>Presence is measured twice. <em>Fresh</em>: right after connecting, while the verified-token
  * cache holds each session's token and the grant cache each user's grants. <em>Steady</em>: once
@@ -67,7 +66,10 @@ public final class IdleDensity implements Callable<Integer> {
   @Option(names = "--window", defaultValue = "200", description = "Connects in flight at once.")
   int window;
 
-  @Option(names = "--warmup", defaultValue = "1000", description = "Sessions opened and closed first.")
+  @Option(
+      names = "--warmup",
+      defaultValue = "1000",
+      description = "Sessions opened and closed first.")
   int warmup;
 
   @Option(names = "--settle", defaultValue = "5", description = "Seconds idle before measuring.")
@@ -76,7 +78,8 @@ public final class IdleDensity implements Callable<Integer> {
   @Option(
       names = "--token-lifetime",
       defaultValue = "120",
-      description = "Seconds the sessions' tokens live; the steady measure waits for them to expire.")
+      description =
+          "Seconds the sessions' tokens live; the steady measure waits for them to expire.")
   int tokenLifetime;
 
   @Option(names = "--no-steady", description = "Skip the steady measure (no wait for expiry).")
@@ -200,7 +203,9 @@ public final class IdleDensity implements Callable<Integer> {
           long wait = expires + 10_000 - System.currentTimeMillis();
           if (wait > 0) {
             out.printf(
-                Locale.ROOT, "waiting %d s for the tokens and cached grants to expire...%n", wait / 1000);
+                Locale.ROOT,
+                "waiting %d s for the tokens and cached grants to expire...%n",
+                wait / 1000);
             out.flush();
             Thread.sleep(wait);
           }
@@ -268,9 +273,24 @@ public final class IdleDensity implements Callable<Integer> {
         "%n| per idle session (N = %,d) | Presence, fresh | Presence, steady | floor | textbook Netty WS |%n",
         sessions);
     out.printf(Locale.ROOT, "|---|---:|---:|---:|---:|%n");
-    row("heap after full GC", fresh.heap(), steady == null ? Double.NaN : steady.heap(), floor.heap(), bare.heap());
-    row("Netty direct memory", fresh.direct(), steady == null ? Double.NaN : steady.direct(), floor.direct(), bare.direct());
-    row("process RSS", fresh.rss(), steady == null ? Double.NaN : steady.rss(), floor.rss(), bare.rss());
+    row(
+        "heap after full GC",
+        fresh.heap(),
+        steady == null ? Double.NaN : steady.heap(),
+        floor.heap(),
+        bare.heap());
+    row(
+        "Netty direct memory",
+        fresh.direct(),
+        steady == null ? Double.NaN : steady.direct(),
+        floor.direct(),
+        bare.direct());
+    row(
+        "process RSS",
+        fresh.rss(),
+        steady == null ? Double.NaN : steady.rss(),
+        floor.rss(),
+        bare.rss());
     out.printf(
         Locale.ROOT,
         "%nheap ratio, Presence to floor: fresh %.2f, steady %.2f; to textbook server: fresh %.2f,"
@@ -284,7 +304,9 @@ public final class IdleDensity implements Callable<Integer> {
         "Presence heap %,d B before, %,d B fresh%s; RSS %,d B before, %,d B fresh%n",
         fresh.before().heapBytes(),
         fresh.after().heapBytes(),
-        steady == null ? "" : String.format(Locale.ROOT, ", %,d B steady", steady.after().heapBytes()),
+        steady == null
+            ? ""
+            : String.format(Locale.ROOT, ", %,d B steady", steady.after().heapBytes()),
         fresh.before().rssBytes(),
         fresh.after().rssBytes());
     if (histogram) {
@@ -348,7 +370,12 @@ public final class IdleDensity implements Callable<Integer> {
     if (r.failed() > 0) {
       BenchSupport.abortAll(r.done());
       throw new IllegalStateException(
-          r.failed() + " sessions failed, first: " + r.firstFailure() + " (log: " + server.log() + ")");
+          r.failed()
+              + " sessions failed, first: "
+              + r.firstFailure()
+              + " (log: "
+              + server.log()
+              + ")");
     }
     if (n >= 100) {
       out.printf(
@@ -369,7 +396,9 @@ public final class IdleDensity implements Callable<Integer> {
         what,
         fresh,
         fresh / 1024,
-        Double.isNaN(steady) ? "-" : String.format(Locale.ROOT, "%,.0f B (%.2f KiB)", steady, steady / 1024),
+        Double.isNaN(steady)
+            ? "-"
+            : String.format(Locale.ROOT, "%,.0f B (%.2f KiB)", steady, steady / 1024),
         floor,
         floor / 1024,
         bare,
@@ -403,7 +432,8 @@ public final class IdleDensity implements Callable<Integer> {
     classes.stream()
         .sorted(
             Comparator.comparingDouble(
-                (String c) -> -Math.abs(presence.getOrDefault(c, 0.0) - floor.getOrDefault(c, 0.0))))
+                (String c) ->
+                    -Math.abs(presence.getOrDefault(c, 0.0) - floor.getOrDefault(c, 0.0))))
         .limit(40)
         .forEach(
             c ->

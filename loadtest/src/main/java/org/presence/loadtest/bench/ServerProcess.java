@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
  */
 final class ServerProcess implements AutoCloseable {
   private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
+
   /** The {@code /metrics} line of the Presence node and of {@link BareWsServer}. */
   static final Pattern METRICS_DIRECT =
       Pattern.compile("(?m)^jvm_netty_direct_used(?:\\{[^}]*\\})? ([0-9.eE+-]+)");
@@ -75,10 +76,7 @@ final class ServerProcess implements AutoCloseable {
       Pattern directPattern)
       throws IOException, InterruptedException {
     Process p =
-        new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     ServerProcess s = new ServerProcess(name, p, port, log, directPath, directPattern);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (System.nanoTime() < deadline) {
@@ -176,7 +174,8 @@ final class ServerProcess implements AutoCloseable {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException(String.join(" ", command) + " failed: " + new String(out, StandardCharsets.UTF_8));
+      throw new IOException(
+          String.join(" ", command) + " failed: " + new String(out, StandardCharsets.UTF_8));
     }
     return new String(out, StandardCharsets.UTF_8);
   }

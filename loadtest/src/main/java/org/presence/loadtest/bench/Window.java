@@ -9,9 +9,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
 
 /**
- * Starts {@code n} asynchronous operations with at most {@code window} in flight, and collects
- * what they produced: the benchmarks' way of opening many sessions as fast as the server takes
- * them without an unbounded pile of pending connects.
+ * Starts {@code n} asynchronous operations with at most {@code window} in flight, and collects what
+ * they produced: the benchmarks' way of opening many sessions as fast as the server takes them
+ * without an unbounded pile of pending connects.
  */
 final class Window {
   /** What a run produced. */

@@ -1,10 +1,10 @@
 package org.presence.loadtest.client;
 
 /**
- * A client operation that failed, labelled with the error kind the report counts it under:
- * {@code errno N} for an error the server answered, or a short label ({@code connect-refused},
- * {@code handshake-failed}, {@code closed}, {@code timeout}). Thrown without a stack trace: load
- * runs may produce many.
+ * A client operation that failed, labelled with the error kind the report counts it under: {@code
+ * errno N} for an error the server answered, or a short label ({@code connect-refused}, {@code
+ * handshake-failed}, {@code closed}, {@code timeout}). Thrown without a stack trace: load runs may
+ * produce many.
  */
 public final class ClientException extends RuntimeException {
   private static final long serialVersionUID = 1L;

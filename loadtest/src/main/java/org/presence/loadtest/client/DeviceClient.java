@@ -42,8 +42,8 @@ import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * A lean Netty client of the device channel ({@code /presence}), for load runs and benchmarks:
- * many sessions per process on a few event loops, each a WebSocket that speaks the device protocol
+ * A lean Netty client of the device channel ({@code /presence}), for load runs and benchmarks: many
+ * sessions per process on a few event loops, each a WebSocket that speaks the device protocol
  * through {@link DeviceCodec}. Answers arrive in request order, so each session keeps a queue of
  * pending requests; frames the server sends on its own (an error before it closes, say) go to the
  * session's listener.
@@ -69,7 +69,8 @@ public final class DeviceClient implements AutoCloseable {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     EventLoopGroup group =
-        new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("device-client", true), io);
+        new MultiThreadIoEventLoopGroup(
+            threads, new DefaultThreadFactory("device-client", true), io);
     Bootstrap b =
         new Bootstrap()
             .group(group)

@@ -17,8 +17,8 @@ import java.util.concurrent.CompletionStage;
 /**
  * The floor ({@link org.presence.loadtest.floor.FloorServer}) as a target. A device opens {@code
  * /relay/<app>/pub} and sends device-like status frames that the floor relays, unchanged, to every
- * socket on {@code /relay/<app>/sub}; an app opens that. There are no session frames and no acks:
- * a device is connected once upgraded, a send is done once written.
+ * socket on {@code /relay/<app>/sub}; an app opens that. There are no session frames and no acks: a
+ * device is connected once upgraded, a send is done once written.
  */
 public final class FloorTarget implements Target {
   private static final ObjectMapper MAPPER = new ObjectMapper();

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Posts live notifications as an AppService does ({@code POST /<appid>/notification} with the
- * app's key, issue 6). The notify scenario calls it from the app's event loop.
+ * Posts live notifications as an AppService does ({@code POST /<appid>/notification} with the app's
+ * key, issue 6). The notify scenario calls it from the app's event loop.
  */
 public interface NotificationApi {
   /**

@@ -19,11 +19,11 @@ import java.util.regex.Pattern;
 
 /**
  * Presence's app update channel ({@code /<appid>}), or with {@code --app-transport stream} its
- * stream ({@code GET /<appid>/presence.json}, {@link StreamApp}), for the harness: app number {@code n} of the
- * run connects as the {@code n}-th application the coordinator set up ({@link PresenceSetup}),
- * sends its key frame and is subscribed on {@code {"result": true}}. Update lists go to the {@link
- * Inbound}, which finds the stamps in their {@code message} fields (one latency per update);
- * snapshot frames, which repeat earlier stamps, are not passed on.
+ * stream ({@code GET /<appid>/presence.json}, {@link StreamApp}), for the harness: app number
+ * {@code n} of the run connects as the {@code n}-th application the coordinator set up ({@link
+ * PresenceSetup}), sends its key frame and is subscribed on {@code {"result": true}}. Update lists
+ * go to the {@link Inbound}, which finds the stamps in their {@code message} fields (one latency
+ * per update); snapshot frames, which repeat earlier stamps, are not passed on.
  */
 final class PresenceApps implements AppChannel {
   private static final byte[] SNAPSHOT = "{\"snapshot\"".getBytes(StandardCharsets.US_ASCII);
@@ -135,7 +135,8 @@ final class PresenceApps implements AppChannel {
           new ClientException("closed-by-server", "closed before subscribing"))) {
         return;
       }
-      String why = lastErrno != 0 ? "errno " + lastErrno : closeCode > 0 ? "close " + closeCode : "";
+      String why =
+          lastErrno != 0 ? "errno " + lastErrno : closeCode > 0 ? "close " + closeCode : "";
       inbound.closed(!byUs, why);
     }
 
@@ -152,8 +153,8 @@ final class PresenceApps implements AppChannel {
 
   /**
    * An app on Presence's stream ({@code GET /<appid>/presence.json} with the key as a bearer
-   * token): one JSON document per line, the same frames as the update channel. Subscribed once
-   * the answer's status is 200; lines are handed to the {@link Inbound} on the app's event loop,
+   * token): one JSON document per line, the same frames as the update channel. Subscribed once the
+   * answer's status is 200; lines are handed to the {@link Inbound} on the app's event loop,
    * snapshot frames and keepalive blank lines left out.
    */
   private final class StreamApp implements VirtualApp {
@@ -197,7 +198,8 @@ final class PresenceApps implements AppChannel {
                     () -> {
                       if (e != null) {
                         if (!subscribed.completeExceptionally(
-                            new ClientException(ClientException.kindOf(e), String.valueOf(e.getMessage())))) {
+                            new ClientException(
+                                ClientException.kindOf(e), String.valueOf(e.getMessage())))) {
                           inbound.closed(!closedByUs, closedByUs ? "" : "stream failed");
                         }
                       } else if (r.statusCode() != 200) {

@@ -17,8 +17,8 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * The harness's device client for a Presence target: each {@link VirtualDevice} holds one socket
- * on {@code /presence}, opened through the run's {@link WsConnector} (its source addresses and
+ * The harness's device client for a Presence target: each {@link VirtualDevice} holds one socket on
+ * {@code /presence}, opened through the run's {@link WsConnector} (its source addresses and
  * timeouts), and speaks the device protocol with {@link DeviceCodec}: a connect with the device's
  * assertion, then status frames, each answered in order. Pushed {@code {"notifications": [...]}}
  * frames (issue 6) and answers nobody waits for (the error before the node closes a session) go to
@@ -101,9 +101,7 @@ public final class PresenceDevices implements DeviceChannel {
       return request(new StatusUpdate(session, st, message, null))
           .thenApply(
               reply ->
-                  reply instanceof ErrorReply e
-                      ? Reply.error(e.errno(), e.reason())
-                      : Reply.ack());
+                  reply instanceof ErrorReply e ? Reply.error(e.errno(), e.reason()) : Reply.ack());
     }
 
     private CompletionStage<DeviceMessage> request(DeviceMessage message) {

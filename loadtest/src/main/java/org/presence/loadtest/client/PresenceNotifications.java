@@ -22,10 +22,10 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 
 /**
- * {@code POST /<appid>/notification} for the harness (issue 6). It posts as the applications
- * {@link PresenceSetup} registered before the run (app number {@code n} is the {@code n}-th), to
- * the PUIDs their device users received then. A post sends one item per recipient, whose message
- * is the stamp; the answer is an ack when every item was stored, else the first item's errno.
+ * {@code POST /<appid>/notification} for the harness (issue 6). It posts as the applications {@link
+ * PresenceSetup} registered before the run (app number {@code n} is the {@code n}-th), to the PUIDs
+ * their device users received then. A post sends one item per recipient, whose message is the
+ * stamp; the answer is an ack when every item was stored, else the first item's errno.
  */
 public final class PresenceNotifications implements NotificationApi {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -71,7 +71,9 @@ public final class PresenceNotifications implements NotificationApi {
         return CompletableFuture.failedFuture(
             new ClientException("not-prepared", "user " + u + " has no PUID for app " + app));
       }
-      items.add(new NotificationBatchCodec.Item(puid, message, "https://loadtest.invalid/open", null, false));
+      items.add(
+          new NotificationBatchCodec.Item(
+              puid, message, "https://loadtest.invalid/open", null, false));
     }
     ByteBuf body = Unpooled.buffer(64 + 120 * items.size());
     byte[] bytes;
@@ -96,7 +98,8 @@ public final class PresenceNotifications implements NotificationApi {
               Reply reply;
               Throwable failure = null;
               if (e != null) {
-                failure = new ClientException(ClientException.kindOf(e), String.valueOf(e.getMessage()));
+                failure =
+                    new ClientException(ClientException.kindOf(e), String.valueOf(e.getMessage()));
                 reply = null;
               } else {
                 reply = reply(r);
@@ -120,7 +123,8 @@ public final class PresenceNotifications implements NotificationApi {
     try {
       if (r.statusCode() != 200) {
         JsonNode err = json(new String(r.body(), StandardCharsets.UTF_8));
-        return Reply.error(err.path("errno").asInt(ErrorCode.INTERNAL_ERROR.errno()), err.path("reason").asText());
+        return Reply.error(
+            err.path("errno").asInt(ErrorCode.INTERNAL_ERROR.errno()), err.path("reason").asText());
       }
       NotificationBatchCodec.Ack ack = NotificationBatchCodec.decodeAck(b);
       for (NotificationBatchCodec.ItemResult i : ack.results()) {

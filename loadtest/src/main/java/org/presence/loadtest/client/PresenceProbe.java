@@ -14,9 +14,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Reads a Presence node's memory: heap ({@code jvm_memory_heap_used}), direct memory ({@code
- * jvm_netty_direct_used}) and open connections ({@code presence_connections_open}) from its
- * {@code /metrics}, served on the node's admin port; when the node's pid is known (it runs on this machine), a full GC first through
- * {@code jcmd <pid> GC.run} and the resident set size from {@code /proc/<pid>/status}.
+ * jvm_netty_direct_used}) and open connections ({@code presence_connections_open}) from its {@code
+ * /metrics}, served on the node's admin port; when the node's pid is known (it runs on this
+ * machine), a full GC first through {@code jcmd <pid> GC.run} and the resident set size from {@code
+ * /proc/<pid>/status}.
  */
 public final class PresenceProbe implements ServerProbe {
   private final URI base;

@@ -28,12 +28,12 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Readies a Presence node for a run that has apps: the coordinator registers {@code apps}
- * applications through the JSON API as fresh developers (at most {@value #APPS_PER_DEVELOPER}
- * each, below a node's per-developer limit), proving the domain against a small site it serves on
+ * applications through the JSON API as fresh developers (at most {@value #APPS_PER_DEVELOPER} each,
+ * below a node's per-developer limit), proving the domain against a small site it serves on
  * loopback (so the node must allow loopback: the embedded default does), activates them, and has
  * device user {@code u} grant app {@code u % apps}. The ids, keys and every device user's PUID go
- * to {@value #FILE} in the run folder, where every injector process reads them: the update
- * channel client needs the keys, the notification poster the keys and PUIDs.
+ * to {@value #FILE} in the run folder, where every injector process reads them: the update channel
+ * client needs the keys, the notification poster the keys and PUIDs.
  */
 public final class PresenceSetup {
   /** The file in the run folder. */
@@ -103,7 +103,12 @@ public final class PresenceSetup {
             "Bearer "
                 + minter.mintFor(
                     "loadtest-dev-" + run + "-" + i / APPS_PER_DEVELOPER + "@loadtest.invalid");
-        ObjectNode app = MAPPER.createObjectNode().put("name", "loadtest app " + i).put("domain", domain).put("description", "load run");
+        ObjectNode app =
+            MAPPER
+                .createObjectNode()
+                .put("name", "loadtest app " + i)
+                .put("domain", domain)
+                .put("description", "load run");
         JsonNode created = call(http, base, "POST", "/api/apps", dev, app.toString(), 201);
         long id = created.get("id").asLong();
         served.set(created.get("verification_key").asText());
@@ -115,7 +120,11 @@ public final class PresenceSetup {
       site.stop(0);
       siteThreads.shutdownNow();
     }
-    out.printf(java.util.Locale.ROOT, "presence: %d apps registered; granting them to %d users...%n", apps, deviceUsers);
+    out.printf(
+        java.util.Locale.ROOT,
+        "presence: %d apps registered; granting them to %d users...%n",
+        apps,
+        deviceUsers);
     out.flush();
     Semaphore slots = new Semaphore(PARALLEL);
     String[] puids = new String[(int) deviceUsers];
@@ -123,7 +132,12 @@ public final class PresenceSetup {
     for (long u = 0; u < deviceUsers; u++) {
       slots.acquire();
       AppKey app = keys.get((int) (u % apps));
-      String body = MAPPER.createObjectNode().put("app_id", app.id()).put("id", TokenMinter.email(u)).toString();
+      String body =
+          MAPPER
+              .createObjectNode()
+              .put("app_id", app.id())
+              .put("id", TokenMinter.email(u))
+              .toString();
       HttpRequest req =
           HttpRequest.newBuilder(Urls.http(base, "/api/grants"))
               .header("Authorization", "Bearer " + minter.mint(u))
@@ -137,12 +151,14 @@ public final class PresenceSetup {
               .thenAccept(
                   r -> {
                     if (r.statusCode() != 200) {
-                      throw new IllegalStateException("grant of user " + user + ": " + r.statusCode() + " " + r.body());
+                      throw new IllegalStateException(
+                          "grant of user " + user + ": " + r.statusCode() + " " + r.body());
                     }
                     try {
                       puids[(int) user] = MAPPER.readTree(r.body()).get("puid").asText();
                     } catch (IOException | RuntimeException e) {
-                      throw new IllegalStateException("grant of user " + user + ": unreadable answer " + r.body(), e);
+                      throw new IllegalStateException(
+                          "grant of user " + user + ": unreadable answer " + r.body(), e);
                     }
                   })
               .whenComplete((v, e) -> slots.release()));
@@ -150,7 +166,8 @@ public final class PresenceSetup {
     try {
       CompletableFuture.allOf(grants.toArray(new CompletableFuture[0])).join();
     } catch (RuntimeException e) {
-      throw new IOException("presence setup failed: " + (e.getCause() == null ? e : e.getCause()).getMessage(), e);
+      throw new IOException(
+          "presence setup failed: " + (e.getCause() == null ? e : e.getCause()).getMessage(), e);
     }
     Setup setup = new Setup(List.copyOf(keys), List.of(puids));
     write(runDir, setup);
@@ -161,17 +178,29 @@ public final class PresenceSetup {
       HttpClient http, URI base, String method, String path, String auth, String json, int expect)
       throws IOException, InterruptedException {
     HttpRequest.Builder b =
-        HttpRequest.newBuilder(Urls.http(base, path)).header("Authorization", auth).timeout(Duration.ofSeconds(30));
+        HttpRequest.newBuilder(Urls.http(base, path))
+            .header("Authorization", auth)
+            .timeout(Duration.ofSeconds(30));
     if (json != null) {
-      b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(json));
+      b.header("Content-Type", "application/json")
+          .method(method, HttpRequest.BodyPublishers.ofString(json));
     } else {
       b.method(method, HttpRequest.BodyPublishers.noBody());
     }
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != expect) {
       throw new IOException(
-          "presence setup: " + method + " " + path + " answered " + r.statusCode() + " " + r.body()
-              + (path.endsWith("/verify") ? " (the node must allow loopback: outbound.allow-loopback)" : ""));
+          "presence setup: "
+              + method
+              + " "
+              + path
+              + " answered "
+              + r.statusCode()
+              + " "
+              + r.body()
+              + (path.endsWith("/verify")
+                  ? " (the node must allow loopback: outbound.allow-loopback)"
+                  : ""));
     }
     return MAPPER.readTree(r.body());
   }
@@ -185,7 +214,8 @@ public final class PresenceSetup {
     ArrayNode puids = root.putArray("puids");
     setup.puids().forEach(puids::add);
     Files.createDirectories(runDir);
-    Files.writeString(runDir.resolve(FILE), MAPPER.writeValueAsString(root), StandardCharsets.UTF_8);
+    Files.writeString(
+        runDir.resolve(FILE), MAPPER.writeValueAsString(root), StandardCharsets.UTF_8);
   }
 
   /** What the coordinator set up for the run in {@code runDir}. */
@@ -193,12 +223,14 @@ public final class PresenceSetup {
     try {
       JsonNode root = MAPPER.readTree(runDir.resolve(FILE).toFile());
       List<AppKey> out = new ArrayList<>();
-      root.path("apps").forEach(a -> out.add(new AppKey(a.path("id").asLong(), a.path("key").asText())));
+      root.path("apps")
+          .forEach(a -> out.add(new AppKey(a.path("id").asLong(), a.path("key").asText())));
       List<String> puids = new ArrayList<>();
       root.path("puids").forEach(p -> puids.add(p.asText()));
       return new Setup(List.copyOf(out), List.copyOf(puids));
     } catch (IOException e) {
-      throw new IllegalStateException("cannot read " + runDir.resolve(FILE) + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot read " + runDir.resolve(FILE) + ": " + e.getMessage(), e);
     }
   }
 }

@@ -15,13 +15,13 @@ import java.util.Optional;
  *       assertion, status frames acknowledged);
  *   <li>{@link AppChannel}: {@link PresenceApps} on {@code /<appid>} (key frame, update lists),
  *       with the applications {@link #prepare} registered and granted ({@link PresenceSetup});
- *   <li>{@link NotificationApi}: {@link PresenceNotifications}, {@code POST
- *       /<appid>/notification} as those applications to their users' PUIDs.
+ *   <li>{@link NotificationApi}: {@link PresenceNotifications}, {@code POST /<appid>/notification}
+ *       as those applications to their users' PUIDs.
  * </ul>
  *
  * {@link Targets#presence} is where they are wired in. Every built-in scenario then runs against
- * Presence unchanged. The application side (the setup, the update channel, the posts) may be on
- * a different node of the cluster from the devices ({@link #appsUrl}).
+ * Presence unchanged. The application side (the setup, the update channel, the posts) may be on a
+ * different node of the cluster from the devices ({@link #appsUrl}).
  */
 public final class PresenceTarget implements Target {
   private final URI base;

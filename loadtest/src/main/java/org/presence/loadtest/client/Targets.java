@@ -2,7 +2,6 @@ package org.presence.loadtest.client;
 
 import java.net.URI;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
@@ -28,8 +27,8 @@ public final class Targets {
    * poster) goes to {@code appsBase}: {@code base} itself, or another node of the same cluster so
    * that updates and notifications cross between nodes. {@code connector} is what the Presence
    * clients open their sockets with; {@code runDir} is the run folder, where the coordinator's
-   * setup leaves the applications' keys; the node's memory is read from {@code /metrics} at
-   * {@code metricsBase}, its admin port.
+   * setup leaves the applications' keys; the node's memory is read from {@code /metrics} at {@code
+   * metricsBase}, its admin port.
    */
   public static Target presence(
       URI base,

@@ -68,7 +68,8 @@ public final class TokenMinter {
     try {
       return JWK.parse(Files.readString(file, StandardCharsets.UTF_8));
     } catch (IOException | ParseException e) {
-      throw new IllegalArgumentException("cannot read signing key " + file + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "cannot read signing key " + file + ": " + e.getMessage(), e);
     }
   }
 

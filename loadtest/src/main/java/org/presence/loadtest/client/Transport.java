@@ -44,7 +44,8 @@ public final class Transport {
   /** A group of {@code threads} event loops (0: Netty's default) named {@code prefix-N}. */
   public EventLoopGroup group(int threads, String prefix) {
     IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-    return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(prefix, true), factory);
+    return new MultiThreadIoEventLoopGroup(
+        threads, new DefaultThreadFactory(prefix, true), factory);
   }
 
   /** The client socket class. */

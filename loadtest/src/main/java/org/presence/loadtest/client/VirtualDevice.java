@@ -3,10 +3,10 @@ package org.presence.loadtest.client;
 import java.util.concurrent.CompletionStage;
 
 /**
- * One device's connection on the device channel, as the harness's actions drive it. Every method
- * is called on the device's event loop; failures complete the stage with a {@link
- * ClientException}. Implemented by the floor's relay client; the Presence device client (issue 3)
- * plugs in by implementing it (see {@link PresenceTarget}).
+ * One device's connection on the device channel, as the harness's actions drive it. Every method is
+ * called on the device's event loop; failures complete the stage with a {@link ClientException}.
+ * Implemented by the floor's relay client; the Presence device client (issue 3) plugs in by
+ * implementing it (see {@link PresenceTarget}).
  */
 public interface VirtualDevice {
   /**

@@ -47,7 +47,10 @@ public final class WsConnector {
   private final SourceAddresses sources;
   private final Duration timeout;
 
-  /** Sockets of {@code transport}, bound in turn to {@code sources}, with connect and handshake {@code timeout}. */
+  /**
+   * Sockets of {@code transport}, bound in turn to {@code sources}, with connect and handshake
+   * {@code timeout}.
+   */
   public WsConnector(Transport transport, SourceAddresses sources, Duration timeout) {
     this.transport = transport;
     this.sources = sources;
@@ -112,7 +115,8 @@ public final class WsConnector {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
       if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
         result.complete(new WsConnection(ctx.channel(), this));
-      } else if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
+      } else if (evt
+          == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
         result.completeExceptionally(new ClientException("handshake-timeout", "no upgrade"));
         ctx.close();
       }

@@ -29,8 +29,8 @@ final class ChildProcess implements AutoCloseable {
   }
 
   /**
-   * Starts {@code java <jvmOptions> -cp <our class path> org.presence.loadtest.LoadTestMain <args>};
-   * every stdout line goes to {@code lines}.
+   * Starts {@code java <jvmOptions> -cp <our class path> org.presence.loadtest.LoadTestMain
+   * <args>}; every stdout line goes to {@code lines}.
    */
   static ChildProcess start(
       String name, List<String> jvmOptions, List<String> args, Path log, Consumer<String> lines)
@@ -50,7 +50,8 @@ final class ChildProcess implements AutoCloseable {
         new Thread(
             () -> {
               try (BufferedReader r =
-                  new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                  new BufferedReader(
+                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
                   lines.accept(line);
@@ -72,7 +73,10 @@ final class ChildProcess implements AutoCloseable {
     stdin.flush();
   }
 
-  /** Waits up to {@code millis} for the child to exit and its output to be read; its exit status or -1. */
+  /**
+   * Waits up to {@code millis} for the child to exit and its output to be read; its exit status or
+   * -1.
+   */
   int waitFor(long millis) throws InterruptedException {
     if (!process.waitFor(millis, TimeUnit.MILLISECONDS)) {
       return -1;

@@ -18,11 +18,13 @@ public final class FloorProcess {
   /** The line a floor prints once it listens. */
   public static final Pattern LISTENING = Pattern.compile("floor listening on (http://\\S+)");
 
-  private static final java.util.Map<ChildProcess, String> URLS = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final java.util.Map<ChildProcess, String> URLS =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private FloorProcess() {}
 
-  static ChildProcess start(List<String> jvmOptions, Path log) throws IOException, InterruptedException {
+  static ChildProcess start(List<String> jvmOptions, Path log)
+      throws IOException, InterruptedException {
     CompletableFuture<String> url = new CompletableFuture<>();
     ChildProcess p =
         ChildProcess.start(

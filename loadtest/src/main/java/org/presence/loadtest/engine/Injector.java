@@ -14,15 +14,17 @@ import org.presence.loadtest.metrics.Sampler;
 import org.presence.loadtest.scenario.Simulation;
 
 /**
- * The injector side of a multi-process run ({@code loadtest inject}): mints its users' tokens,
- * says {@code ready}, waits for {@code start <epoch millis>} on standard input, runs its slice and
+ * The injector side of a multi-process run ({@code loadtest inject}): mints its users' tokens, says
+ * {@code ready}, waits for {@code start <epoch millis>} on standard input, runs its slice and
  * writes one {@link SampleCodec} line a second on standard output, then {@code done}.
  */
 public final class Injector {
   /** Line an injector prints once it can start. */
   public static final String READY = "ready";
+
   /** Line an injector prints when it has finished. */
   public static final String DONE = "done";
+
   /** Command the coordinator sends: {@code start <epoch millis>}. */
   public static final String START = "start ";
 
@@ -34,7 +36,8 @@ public final class Injector {
     int count = c.processes() * c.sliceCount();
     int slot = c.sliceIndex() * c.processes() + index;
     Simulation sim = Plan.simulation(c);
-    SourceAddresses sources = SourceAddresses.parse(c.sourceAddresses()).slice(index, c.processes());
+    SourceAddresses sources =
+        SourceAddresses.parse(c.sourceAddresses()).slice(index, c.processes());
     EventLoopGroup loops = Plan.loops(c);
     try (Target target = Plan.target(c, sources)) {
       TokenMinter minter = Plan.minter(c, sim, target);

@@ -21,8 +21,8 @@ import org.presence.loadtest.scenario.ScenarioParams;
  * @param appsUrl where the application side goes (the setup's JSON API calls, the app update
  *     channel, notification posts) when it should be a node of the cluster other than {@code
  *     url}'s; null: {@code url}
- * @param appTransport how apps subscribe to Presence: {@code ws} (the update channel, the
- *     default, also for null) or {@code stream} ({@code GET /<appid>/presence.json})
+ * @param appTransport how apps subscribe to Presence: {@code ws} (the update channel, the default,
+ *     also for null) or {@code stream} ({@code GET /<appid>/presence.json})
  * @param users device users
  * @param apps app connections
  * @param ramp time over which users start
@@ -47,8 +47,8 @@ import org.presence.loadtest.scenario.ScenarioParams;
  * @param injectorJvmOptions JVM options of injector processes
  * @param floorJvmOptions JVM options of a floor this run starts
  * @param timeout connect and handshake timeout
- * @param metricsUrl where a Presence node's {@code /metrics} is read (its admin port); null:
- *     {@code url}'s host on the default admin port, 8081
+ * @param metricsUrl where a Presence node's {@code /metrics} is read (its admin port); null: {@code
+ *     url}'s host on the default admin port, 8081
  */
 public record LoadConfig(
     String scenario,
@@ -117,8 +117,8 @@ public record LoadConfig(
   public static final int DEFAULT_ADMIN_PORT = 8081;
 
   /**
-   * Where the node's metrics are read: {@code metricsUrl}, or {@code http://<url's host>:8081}
-   * (the node's admin port is loopback-only by default, so this suits a node on this machine).
+   * Where the node's metrics are read: {@code metricsUrl}, or {@code http://<url's host>:8081} (the
+   * node's admin port is loopback-only by default, so this suits a node on this machine).
    */
   public String metricsUrlOrDefault() {
     if (metricsUrl != null) {
@@ -126,16 +126,44 @@ public record LoadConfig(
     }
     java.net.URI u = java.net.URI.create(url);
     String host = u.getHost() == null ? "127.0.0.1" : u.getHost();
-    return "http://" + (host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host)
-        + ":" + DEFAULT_ADMIN_PORT;
+    return "http://"
+        + (host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host)
+        + ":"
+        + DEFAULT_ADMIN_PORT;
   }
 
   /** This plan with {@code url} set. */
   public LoadConfig withUrl(String newUrl) {
     return new LoadConfig(
-        scenario, target, newUrl, appsUrl, appTransport, users, apps, ramp, rate, duration, interval, hold, batch, processes,
-        sliceIndex, sliceCount, sourceAddresses, eventLoops, signingKey, issuer, audience, subjectPrefix,
-        serverPid, out, consoleEvery, assertions, injectorJvmOptions, floorJvmOptions, timeout,
+        scenario,
+        target,
+        newUrl,
+        appsUrl,
+        appTransport,
+        users,
+        apps,
+        ramp,
+        rate,
+        duration,
+        interval,
+        hold,
+        batch,
+        processes,
+        sliceIndex,
+        sliceCount,
+        sourceAddresses,
+        eventLoops,
+        signingKey,
+        issuer,
+        audience,
+        subjectPrefix,
+        serverPid,
+        out,
+        consoleEvery,
+        assertions,
+        injectorJvmOptions,
+        floorJvmOptions,
+        timeout,
         metricsUrl);
   }
 

@@ -30,7 +30,6 @@ import org.presence.loadtest.metrics.Sampler;
 import org.presence.loadtest.metrics.Timeline;
 import org.presence.loadtest.report.Assertion;
 import org.presence.loadtest.report.ConsoleReporter;
-import org.presence.loadtest.report.HtmlReport;
 import org.presence.loadtest.report.ProbeResult;
 import org.presence.loadtest.report.Summary;
 import org.presence.loadtest.scenario.Action;
@@ -47,10 +46,13 @@ import org.presence.loadtest.scenario.Simulation;
 public final class LoadRun {
   /** Every assertion held. */
   public static final int OK = 0;
+
   /** An assertion failed. */
   public static final int ASSERTION_FAILED = 1;
+
   /** The command line or the plan is wrong. */
   public static final int USAGE = 2;
+
   /** The run could not be carried out (target down, injector died). */
   public static final int RUN_FAILED = 3;
 
@@ -95,7 +97,8 @@ public final class LoadRun {
       if (c.appTransport() != null
           && !(c.appTransport().equals("ws")
               || (c.appTransport().equals("stream") && c.target().equals("presence")))) {
-        err.println("loadtest: --app-transport is ws or stream, and stream is for target presence only");
+        err.println(
+            "loadtest: --app-transport is ws or stream, and stream is for target presence only");
         return USAGE;
       }
       if (c.url() == null) {
@@ -121,16 +124,23 @@ public final class LoadRun {
     }
   }
 
-  private int run(LoadConfig c, Simulation sim, List<Assertion> assertions, Path dir, ChildProcess floor)
+  private int run(
+      LoadConfig c, Simulation sim, List<Assertion> assertions, Path dir, ChildProcess floor)
       throws IOException, InterruptedException {
     SourceAddresses sources = SourceAddresses.parse(c.sourceAddresses());
-    Long probePid = c.serverPid() != null ? c.serverPid() : floor != null ? Long.valueOf(floor.pid()) : null;
+    Long probePid =
+        c.serverPid() != null ? c.serverPid() : floor != null ? Long.valueOf(floor.pid()) : null;
     Target probeTarget = Plan.target(c, sources);
     Set<Action.Channel> missing = Plan.missing(sim, probeTarget);
     if (!missing.isEmpty()) {
       err.println(
-          "loadtest: scenario " + sim.name() + " needs " + missing + ", which target "
-              + probeTarget.name() + " does not offer in this build");
+          "loadtest: scenario "
+              + sim.name()
+              + " needs "
+              + missing
+              + ", which target "
+              + probeTarget.name()
+              + " does not offer in this build");
       return USAGE;
     }
     try {
@@ -143,16 +153,23 @@ public final class LoadRun {
     Optional<ServerMemory> baseline =
         sim.probeAt().isPresent() ? probeTarget.probe().measure(true) : Optional.empty();
     if (sim.probeAt().isPresent() && baseline.isEmpty()) {
-      err.println("loadtest: cannot read the server's memory at " + c.url() + "; per-connection figures will be missing");
+      err.println(
+          "loadtest: cannot read the server's memory at "
+              + c.url()
+              + "; per-connection figures will be missing");
     }
     Timeline timeline = new Timeline();
     String started = Instant.now().toString();
     out.printf(
         java.util.Locale.ROOT,
         "%s against %s %s%s: %d users, %d process(es), report in %s%n",
-        sim.name(), probeTarget.name(), c.url(),
+        sim.name(),
+        probeTarget.name(),
+        c.url(),
         c.appsUrl() == null ? "" : " (apps at " + c.appsUrl() + ")",
-        sim.users(), c.processes(), dir);
+        sim.users(),
+        c.processes(),
+        dir);
     out.flush();
     AtomicReference<ProbeResult> probe = new AtomicReference<>();
     ScheduledExecutorService timers =
@@ -164,7 +181,8 @@ public final class LoadRun {
               return t;
             });
     boolean completed;
-    try (BufferedWriter samples = Files.newBufferedWriter(dir.resolve("samples.jsonl"), StandardCharsets.UTF_8)) {
+    try (BufferedWriter samples =
+        Files.newBufferedWriter(dir.resolve("samples.jsonl"), StandardCharsets.UTF_8)) {
       SampleSink sink = new SampleSink(timeline, samples);
       ConsoleReporter console = new ConsoleReporter(out);
       long[] startAt = new long[1];
@@ -172,8 +190,12 @@ public final class LoadRun {
           () -> {
             int every = Math.max(1, c.consoleEvery());
             timers.scheduleAtFixedRate(
-                () -> console.print(timeline, every, Math.max(0, (Clock.millis() - startAt[0]) / 1000)),
-                every, every, TimeUnit.SECONDS);
+                () ->
+                    console.print(
+                        timeline, every, Math.max(0, (Clock.millis() - startAt[0]) / 1000)),
+                every,
+                every,
+                TimeUnit.SECONDS);
             sim.probeAt()
                 .ifPresent(
                     at ->
@@ -182,7 +204,9 @@ public final class LoadRun {
                               Optional<ServerMemory> loaded = probeTarget.probe().measure(true);
                               if (baseline.isPresent() && loaded.isPresent()) {
                                 Timeline.Totals last = timeline.lastSeconds(1);
-                                probe.set(ProbeResult.of(baseline.get(), loaded.get(), last.lastActive()));
+                                probe.set(
+                                    ProbeResult.of(
+                                        baseline.get(), loaded.get(), last.lastActive()));
                               }
                             },
                             Math.max(0, startAt[0] + at.toMillis() - Clock.millis()),
@@ -199,7 +223,14 @@ public final class LoadRun {
     }
     Summary.RunInfo info =
         new Summary.RunInfo(
-            sim.name(), probeTarget.name(), c.url(), started, c.processes(), commandLine, machine(), jdk());
+            sim.name(),
+            probeTarget.name(),
+            c.url(),
+            started,
+            c.processes(),
+            commandLine,
+            machine(),
+            jdk());
     Summary summary = Summary.of(info, timeline, probe.get());
     List<Assertion.Result> results = assertions.stream().map(a -> a.check(summary)).toList();
     Summary done = summary.withAssertions(results);
@@ -243,7 +274,12 @@ public final class LoadRun {
     try {
       for (int i = 0; i < c.processes(); i++) {
         List<String> args =
-            List.of("inject", "--plan", dir.resolve("plan.json").toString(), "--injector", Integer.toString(i));
+            List.of(
+                "inject",
+                "--plan",
+                dir.resolve("plan.json").toString(),
+                "--injector",
+                Integer.toString(i));
         children.add(
             ChildProcess.start(
                 "injector-" + i,
@@ -271,7 +307,14 @@ public final class LoadRun {
       for (int i = 0; i < children.size(); i++) {
         int status = children.get(i).waitFor(limit);
         if (status != 0) {
-          err.println("loadtest: injector " + i + " ended with status " + status + " (see injector-" + i + ".log)");
+          err.println(
+              "loadtest: injector "
+                  + i
+                  + " ended with status "
+                  + status
+                  + " (see injector-"
+                  + i
+                  + ".log)");
           ok = false;
         }
       }
@@ -320,8 +363,14 @@ public final class LoadRun {
     } catch (IOException e) {
       host = "unknown host";
     }
-    return host + ", " + Runtime.getRuntime().availableProcessors() + " cores, "
-        + System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+    return host
+        + ", "
+        + Runtime.getRuntime().availableProcessors()
+        + " cores, "
+        + System.getProperty("os.name")
+        + " "
+        + System.getProperty("os.version")
+        + " "
         + System.getProperty("os.arch");
   }
 

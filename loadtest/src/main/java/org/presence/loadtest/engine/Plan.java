@@ -18,8 +18,8 @@ import org.presence.loadtest.scenario.Scenarios;
 import org.presence.loadtest.scenario.Simulation;
 
 /**
- * Turns a {@link LoadConfig} into the parts of a run: the simulation, the target, the token
- * minter. Shared by the coordinator and the injector processes so they agree.
+ * Turns a {@link LoadConfig} into the parts of a run: the simulation, the target, the token minter.
+ * Shared by the coordinator and the injector processes so they agree.
  */
 public final class Plan {
   private Plan() {}
@@ -30,7 +30,10 @@ public final class Plan {
         .orElseThrow(
             () ->
                 new IllegalArgumentException(
-                    "unknown scenario '" + c.scenario() + "'; known: " + Scenarios.list().keySet()));
+                    "unknown scenario '"
+                        + c.scenario()
+                        + "'; known: "
+                        + Scenarios.list().keySet()));
   }
 
   /** The target, its sockets living on {@code loops} and bound to {@code sources}. */
@@ -48,7 +51,9 @@ public final class Plan {
               c.serverPid() == null ? OptionalLong.empty() : OptionalLong.of(c.serverPid()),
               Path.of(c.out()),
               URI.create(c.metricsUrlOrDefault()));
-      default -> throw new IllegalArgumentException("unknown target '" + c.target() + "' (floor or presence)");
+      default ->
+          throw new IllegalArgumentException(
+              "unknown target '" + c.target() + "' (floor or presence)");
     };
   }
 
@@ -79,7 +84,10 @@ public final class Plan {
             .orElse(0);
   }
 
-  /** The minter for the target, or null when none is needed; IllegalArgumentException when the key is missing. */
+  /**
+   * The minter for the target, or null when none is needed; IllegalArgumentException when the key
+   * is missing.
+   */
   public static TokenMinter minter(LoadConfig c, Simulation sim, Target t) {
     boolean needs =
         sim.requires().contains(Action.Channel.DEVICES) || (apps(sim) > 0 && t.apps().isPresent());
@@ -88,7 +96,9 @@ public final class Plan {
     }
     if (c.signingKey() == null || !Files.isReadable(Path.of(c.signingKey()))) {
       throw new IllegalArgumentException(
-          "target " + t.name() + " needs identity assertions: give --signing-key FILE (a private JWK,"
+          "target "
+              + t.name()
+              + " needs identity assertions: give --signing-key FILE (a private JWK,"
               + " such as the node's presence-data/dev-identity.jwk)");
     }
     return new TokenMinter(
@@ -96,7 +106,8 @@ public final class Plan {
         c.issuer(),
         c.audience(),
         c.subjectPrefix(),
-        java.time.Duration.ofHours(2).plus(c.params().duration() == null ? java.time.Duration.ZERO : c.params().duration()));
+        java.time.Duration.ofHours(2)
+            .plus(c.params().duration() == null ? java.time.Duration.ZERO : c.params().duration()));
   }
 
   /** The client event loops of one process. */

@@ -37,25 +37,53 @@ public final class Reports {
 
   /** Prints the closing summary lines. */
   public static void printFinal(PrintWriter out, Summary s, Path dir, Long serverPid) {
-    out.printf(Locale.ROOT, "done: %d s, peak %d open, errors %d (%.3f%%)%n",
-        s.seconds(), s.peakActive(), s.errors().values().stream().mapToLong(Long::longValue).sum(), s.errorPercent());
-    s.latencies().forEach((m, l) -> out.printf(Locale.ROOT,
-        "  %-10s n=%d p50 %.3f p90 %.3f p99 %.3f p99.9 %.3f max %.3f ms%n",
-        m, l.count(), l.p50(), l.p90(), l.p99(), l.p999(), l.max()));
-    s.rates().forEach((k, v) -> out.printf(Locale.ROOT, "  %-14s %d total, %.1f/s, busiest second %d%n",
-        k, s.counters().get(k), v, s.peakRates().getOrDefault(k, 0L)));
+    out.printf(
+        Locale.ROOT,
+        "done: %d s, peak %d open, errors %d (%.3f%%)%n",
+        s.seconds(),
+        s.peakActive(),
+        s.errors().values().stream().mapToLong(Long::longValue).sum(),
+        s.errorPercent());
+    s.latencies()
+        .forEach(
+            (m, l) ->
+                out.printf(
+                    Locale.ROOT,
+                    "  %-10s n=%d p50 %.3f p90 %.3f p99 %.3f p99.9 %.3f max %.3f ms%n",
+                    m,
+                    l.count(),
+                    l.p50(),
+                    l.p90(),
+                    l.p99(),
+                    l.p999(),
+                    l.max()));
+    s.rates()
+        .forEach(
+            (k, v) ->
+                out.printf(
+                    Locale.ROOT,
+                    "  %-14s %d total, %.1f/s, busiest second %d%n",
+                    k,
+                    s.counters().get(k),
+                    v,
+                    s.peakRates().getOrDefault(k, 0L)));
     ProbeResult p = s.probe();
     if (p != null) {
-      out.printf(Locale.ROOT,
+      out.printf(
+          Locale.ROOT,
           "  server per connection (%d): heap %.0f B%s, direct %.0f B, RSS %.0f B%n",
-          p.connections(), p.heapPerConnection(), p.loaded().afterFullGc() ? " after full GC" : " (no GC)",
-          p.directPerConnection(), p.rssPerConnection());
+          p.connections(),
+          p.heapPerConnection(),
+          p.loaded().afterFullGc() ? " after full GC" : " (no GC)",
+          p.directPerConnection(),
+          p.rssPerConnection());
     }
     if (!s.errors().isEmpty()) {
       out.println("  errors: " + s.errors());
     }
     for (Assertion.Result a : s.assertions()) {
-      out.println("  " + (a.passed() ? "pass " : "FAIL ") + a.assertion() + "  [" + a.detail() + "]");
+      out.println(
+          "  " + (a.passed() ? "pass " : "FAIL ") + a.assertion() + "  [" + a.detail() + "]");
     }
     out.println("report: " + dir.resolve("index.html").toAbsolutePath());
     out.flush();
@@ -65,11 +93,12 @@ public final class Reports {
    * Merges the samples of {@code dirs} into one timeline and writes a report into {@code outDir};
    * the first folder's summary gives the run facts and the server probe.
    */
-  public static Summary rebuild(List<Path> dirs, Path outDir, List<Assertion> assertions, String command)
-      throws IOException {
+  public static Summary rebuild(
+      List<Path> dirs, Path outDir, List<Assertion> assertions, String command) throws IOException {
     Timeline timeline = new Timeline();
     for (Path d : dirs) {
-      try (BufferedReader r = Files.newBufferedReader(d.resolve("samples.jsonl"), StandardCharsets.UTF_8)) {
+      try (BufferedReader r =
+          Files.newBufferedReader(d.resolve("samples.jsonl"), StandardCharsets.UTF_8)) {
         String line;
         while ((line = r.readLine()) != null) {
           if (SampleCodec.isSample(line)) {
@@ -81,8 +110,15 @@ public final class Reports {
     Summary first = MAPPER.readValue(dirs.get(0).resolve("summary.json").toFile(), Summary.class);
     Summary.RunInfo r = first.run();
     Summary.RunInfo info =
-        new Summary.RunInfo(r.scenario(), r.target(), r.url(), r.started(),
-            dirs.size() > 1 ? r.injectors() * dirs.size() : r.injectors(), command, r.machine(), r.jdk());
+        new Summary.RunInfo(
+            r.scenario(),
+            r.target(),
+            r.url(),
+            r.started(),
+            dirs.size() > 1 ? r.injectors() * dirs.size() : r.injectors(),
+            command,
+            r.machine(),
+            r.jdk());
     Summary s = Summary.of(info, timeline, first.probe());
     List<Assertion.Result> results = assertions.stream().map(a -> a.check(s)).toList();
     Summary done = s.withAssertions(results);

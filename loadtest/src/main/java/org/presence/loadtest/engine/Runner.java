@@ -30,11 +30,12 @@ import org.slf4j.LoggerFactory;
  * Runs this process's slice of a {@link Simulation}: starts each of its users at its scheduled time
  * on the next event loop, lets them run their steps, stops them all when the maximum duration has
  * passed, and waits (boundedly) for them to close their connections. Injector {@code k} of {@code
- * n} runs users {@code k, k+n, k+2n, ...} of every population, so n processes together run the
- * same users on the same schedule as one would.
+ * n} runs users {@code k, k+n, k+2n, ...} of every population, so n processes together run the same
+ * users on the same schedule as one would.
  */
 public final class Runner implements RunContext {
   private static final Logger LOG = LoggerFactory.getLogger(Runner.class);
+
   /** How long stopped users get to close their connections. */
   static final Duration STOP_GRACE = Duration.ofSeconds(10);
 
@@ -180,7 +181,11 @@ public final class Runner implements RunContext {
         long next = s.index() + injectors;
         if (next < s.population().profile().users()) {
           queue.add(
-              new Start(startNanos + s.population().profile().offsetNanos(next), s.population(), s.base(), next));
+              new Start(
+                  startNanos + s.population().profile().offsetNanos(next),
+                  s.population(),
+                  s.base(),
+                  next));
         }
       }
     } finally {
@@ -208,10 +213,12 @@ public final class Runner implements RunContext {
                       } else {
                         metrics.count(Metrics.USERS_DONE);
                       }
-                      closeQuietly(u).whenComplete((x, y) -> {
-                        live.remove(u);
-                        userEnded(fg);
-                      });
+                      closeQuietly(u)
+                          .whenComplete(
+                              (x, y) -> {
+                                live.remove(u);
+                                userEnded(fg);
+                              });
                     }));
   }
 

@@ -8,8 +8,8 @@ import org.presence.loadtest.scenario.Population;
 import org.presence.loadtest.scenario.Simulation;
 
 /**
- * Identity assertions of this injector's device users, minted before the run (on all cores) so
- * that signing never competes with connecting. A user keeps its token for the whole run, so its
+ * Identity assertions of this injector's device users, minted before the run (on all cores) so that
+ * signing never competes with connecting. A user keeps its token for the whole run, so its
  * reconnects present the same assertion, as a real device would.
  */
 public final class Tokens {

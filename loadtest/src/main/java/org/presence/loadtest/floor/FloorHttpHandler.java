@@ -57,16 +57,19 @@ final class FloorHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
       boolean gc = q.parameters().containsKey("gc");
       // A full GC takes a while: never on the event loop.
       CompletableFuture.supplyAsync(() -> stats(gc), statsExecutor)
-          .whenCompleteAsync((body, e) -> respond(ctx, HttpResponseStatus.OK, body), ctx.executor());
+          .whenCompleteAsync(
+              (body, e) -> respond(ctx, HttpResponseStatus.OK, body), ctx.executor());
       return;
     }
     FloorFrameHandler frames = frameHandler(path);
-    if (frames == null || !"websocket".equalsIgnoreCase(req.headers().get(HttpHeaderNames.UPGRADE))) {
+    if (frames == null
+        || !"websocket".equalsIgnoreCase(req.headers().get(HttpHeaderNames.UPGRADE))) {
       respond(ctx, HttpResponseStatus.NOT_FOUND, "{\"error\":\"not found\"}");
       return;
     }
     WebSocketServerHandshaker hs =
-        new WebSocketServerHandshakerFactory("ws://" + req.headers().get(HttpHeaderNames.HOST) + path, null, false, 65536)
+        new WebSocketServerHandshakerFactory(
+                "ws://" + req.headers().get(HttpHeaderNames.HOST) + path, null, false, 65536)
             .newHandshaker(req);
     if (hs == null) {
       WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
@@ -131,7 +134,9 @@ final class FloorHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
   private static void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {
     FullHttpResponse r =
         new DefaultFullHttpResponse(
-            HttpVersion.HTTP_1_1, status, ByteBufUtil.writeUtf8(ctx.alloc(), body == null ? "{}" : body));
+            HttpVersion.HTTP_1_1,
+            status,
+            ByteBufUtil.writeUtf8(ctx.alloc(), body == null ? "{}" : body));
     r.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes())

@@ -15,17 +15,17 @@ import java.util.concurrent.TimeUnit;
 import org.presence.loadtest.client.Transport;
 
 /**
- * The floor: a bare Netty WebSocket server that upgrades, holds and relays, and does nothing
- * else, so that a Presence node's density and throughput can be read as a ratio to it in the same
- * run on the same machine.
+ * The floor: a bare Netty WebSocket server that upgrades, holds and relays, and does nothing else,
+ * so that a Presence node's density and throughput can be read as a ratio to it in the same run on
+ * the same machine.
  *
  * <ul>
  *   <li>{@code GET /hold} (upgrade): held idle; frames are dropped.
  *   <li>{@code GET /relay/<channel>/pub} (upgrade): each text frame is written, unchanged, to every
  *       socket on {@code /relay/<channel>/sub} (a device-like frame in, a subscriber frame out).
  *   <li>{@code GET /relay/<channel>/sub} (upgrade): receives the channel's frames.
- *   <li>{@code GET /__floor__/stats[?gc=1]}: open sockets, frames relayed, heap in use (after a full
- *       GC when asked), direct memory and RSS, as JSON.
+ *   <li>{@code GET /__floor__/stats[?gc=1]}: open sockets, frames relayed, heap in use (after a
+ *       full GC when asked), direct memory and RSS, as JSON.
  * </ul>
  *
  * <p>After the upgrade a socket's pipeline holds only Netty's WebSocket decoder and encoder and one
@@ -39,7 +39,11 @@ public final class FloorServer implements AutoCloseable {
   private final FloorState state;
 
   private FloorServer(
-      EventLoopGroup boss, EventLoopGroup io, ExecutorService statsExecutor, Channel server, FloorState state) {
+      EventLoopGroup boss,
+      EventLoopGroup io,
+      ExecutorService statsExecutor,
+      Channel server,
+      FloorState state) {
     this.boss = boss;
     this.io = io;
     this.statsExecutor = statsExecutor;
@@ -47,8 +51,12 @@ public final class FloorServer implements AutoCloseable {
     this.state = state;
   }
 
-  /** Starts a floor on {@code host:port} (0: any free port) with {@code ioThreads} I/O threads (0: Netty's default). */
-  public static FloorServer start(String host, int port, int ioThreads) throws InterruptedException {
+  /**
+   * Starts a floor on {@code host:port} (0: any free port) with {@code ioThreads} I/O threads (0:
+   * Netty's default).
+   */
+  public static FloorServer start(String host, int port, int ioThreads)
+      throws InterruptedException {
     Transport transport = Transport.best();
     EventLoopGroup boss = transport.group(1, "floor-accept");
     EventLoopGroup io = transport.group(ioThreads, "floor-io");

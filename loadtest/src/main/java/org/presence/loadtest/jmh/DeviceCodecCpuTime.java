@@ -21,8 +21,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@link DeviceCodecBenchmark} operation measured in CPU time rather than wall time: on a
- * machine other processes keep busy, wall time per operation includes waiting for a core, CPU
- * time mostly does not. Runs on a Netty thread, warms up, then reports the thread's CPU time per
+ * machine other processes keep busy, wall time per operation includes waiting for a core, CPU time
+ * mostly does not. Runs on a Netty thread, warms up, then reports the thread's CPU time per
  * decode-and-ack over several batches (the lowest is the best estimate of an idle machine).
  */
 @Command(
@@ -88,7 +88,8 @@ public final class DeviceCodecCpuTime implements Callable<Integer> {
         double cpu = (mx.getCurrentThreadCpuTime() - cpu0) / (double) ops;
         double wall = (System.nanoTime() - wall0) / (double) ops;
         best = Math.min(best, cpu);
-        out.printf(Locale.ROOT, "batch %d: %.1f ns CPU, %.1f ns wall per operation%n", b + 1, cpu, wall);
+        out.printf(
+            Locale.ROOT, "batch %d: %.1f ns CPU, %.1f ns wall per operation%n", b + 1, cpu, wall);
         out.flush();
       }
       out.printf(Locale.ROOT, "best: %.1f ns CPU per decode + ack (sink %d)%n", best, sink & 1);

@@ -7,8 +7,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs JMH's benchmark threads as Netty {@code FastThreadLocalThread}s, like the gateway's event
- * loops, so that pooled buffers come from a thread cache and their objects are recycled as they
- * are on an event loop. Selected with {@code -Djmh.executor=CUSTOM
+ * loops, so that pooled buffers come from a thread cache and their objects are recycled as they are
+ * on an event loop. Selected with {@code -Djmh.executor=CUSTOM
  * -Djmh.executor.class=org.presence.loadtest.jmh.NettyThreadExecutor}.
  */
 public final class NettyThreadExecutor extends ThreadPoolExecutor {

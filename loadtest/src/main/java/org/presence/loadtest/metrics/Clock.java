@@ -3,9 +3,9 @@ package org.presence.loadtest.metrics;
 import java.time.Instant;
 
 /**
- * Microsecond wall-clock time for latencies. It is anchored once to the wall clock and then advances
- * with {@link System#nanoTime()}, so it is monotonic within a process and agrees across the
- * injector processes of one machine to within the precision of the anchor (microseconds on
+ * Microsecond wall-clock time for latencies. It is anchored once to the wall clock and then
+ * advances with {@link System#nanoTime()}, so it is monotonic within a process and agrees across
+ * the injector processes of one machine to within the precision of the anchor (microseconds on
  * Linux). Timestamps embedded in payloads use it, so a frame sent by one process and received by
  * another still yields a latency.
  */

@@ -20,34 +20,46 @@ import org.HdrHistogram.Recorder;
 public final class Metrics {
   /** Latency: socket opened to session accepted (for the floor: to the WebSocket upgrade). */
   public static final String CONNECT = "connect";
+
   /** Latency: app socket opened to subscription accepted. */
   public static final String SUBSCRIBE = "subscribe";
+
   /** Latency: a device request to its acknowledgement. */
   public static final String ACK = "ack";
+
   /** Latency: a device's status send to an app's receipt of the update (stamp in the message). */
   public static final String UPDATE = "update";
+
   /** Latency: a notification POST sent to a device's receipt of it (stamp in the message). */
   public static final String NOTIFY = "notify";
+
   /** Latency: a notification POST to its HTTP response. */
   public static final String POST = "post";
 
   /** Counter: sessions opened (devices and apps). */
   public static final String OPENED = "opened";
+
   /** Counter: sockets closed, by either side. */
   public static final String CLOSED = "closed";
+
   /** Counter: frames and requests sent. */
   public static final String SENT = "sent";
+
   /** Counter: frames received. */
   public static final String RECEIVED = "received";
+
   /** Counter: stamped items received (updates or notifications). */
   public static final String DELIVERED = "delivered";
+
   /** Counter: virtual users started. */
   public static final String USERS_STARTED = "users.started";
+
   /** Counter: virtual users that ran their scenario to its end. */
   public static final String USERS_DONE = "users.done";
 
   /** Highest latency tracked: one hour. */
   static final long HIGHEST_MICROS = 3_600_000_000L;
+
   /** Significant digits of every histogram. */
   static final int DIGITS = 3;
 
@@ -80,8 +92,8 @@ public final class Metrics {
   }
 
   /**
-   * Counts one error of {@code kind}: {@code errno N} for a server error, or a short label such
-   * as {@code connect-refused} or {@code receive-timeout}.
+   * Counts one error of {@code kind}: {@code errno N} for a server error, or a short label such as
+   * {@code connect-refused} or {@code receive-timeout}.
    */
   public void error(String kind) {
     errors.computeIfAbsent(kind, c -> new LongAdder()).increment();

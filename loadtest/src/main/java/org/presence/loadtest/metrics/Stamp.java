@@ -5,8 +5,8 @@ import java.util.function.LongConsumer;
 
 /**
  * The send timestamp a load client embeds in a payload (a status message, a notification text), so
- * that whoever receives it on another connection can measure the latency across connections.
- * The form is {@code lt:<epoch micros>}: plain ASCII that survives any JSON text field, found in a
+ * that whoever receives it on another connection can measure the latency across connections. The
+ * form is {@code lt:<epoch micros>}: plain ASCII that survives any JSON text field, found in a
  * received frame by a byte scan without decoding it. A frame that batches several items (an app
  * update list) carries several stamps.
  */
@@ -28,7 +28,10 @@ public final class Stamp {
     return PREFIX + micros;
   }
 
-  /** Calls {@code each} with every stamp's micros found in the readable bytes, without consuming them. */
+  /**
+   * Calls {@code each} with every stamp's micros found in the readable bytes, without consuming
+   * them.
+   */
   public static int forEach(ByteBuf buf, LongConsumer each) {
     int found = 0;
     int end = buf.writerIndex();

@@ -9,8 +9,8 @@ import java.util.TreeMap;
 import org.HdrHistogram.Histogram;
 
 /**
- * Interval samples of every injector merged per second of wall-clock time: counters and errors
- * add up, histograms are added ({@link Histogram#add}, which is exact for HdrHistogram), and open
+ * Interval samples of every injector merged per second of wall-clock time: counters and errors add
+ * up, histograms are added ({@link Histogram#add}, which is exact for HdrHistogram), and open
  * connections are the sum of each injector's latest figure. The live console, the summary and the
  * HTML report all read from one timeline, whether the samples came from this process or from
  * injector processes.
@@ -105,8 +105,7 @@ public final class Timeline {
     s.counters().forEach((k, v) -> p.counters.merge(k, v, Long::sum));
     s.errors().forEach((k, v) -> p.errors.merge(k, v, Long::sum));
     s.histograms()
-        .forEach(
-            (k, h) -> p.histograms.computeIfAbsent(k, x -> Metrics.newHistogram()).add(h));
+        .forEach((k, h) -> p.histograms.computeIfAbsent(k, x -> Metrics.newHistogram()).add(h));
     recomputeActive();
   }
 

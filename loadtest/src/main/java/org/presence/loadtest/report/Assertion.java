@@ -10,8 +10,7 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>{@code p99(ack) < 5ms}: a latency statistic ({@code p50 p90 p99 p999 max min mean}) of a
  *       metric, in {@code us}, {@code ms} (the default) or {@code s};
- *   <li>{@code count(connect) >= 1000}: values recorded for a latency metric, or a counter's
- *       total;
+ *   <li>{@code count(connect) >= 1000}: values recorded for a latency metric, or a counter's total;
  *   <li>{@code rate(delivered) > 10000}: a counter per second of the run;
  *   <li>{@code errors < 1%}: errors as a percentage of operations; {@code errors == 0} counts them.
  * </ul>
@@ -34,7 +33,9 @@ public record Assertion(String text) {
   public static Assertion parse(String text) {
     if (!FORM.matcher(text).matches()) {
       throw new IllegalArgumentException(
-          "bad assertion '" + text + "': try 'p99(ack) < 5ms', 'errors < 1%', 'rate(delivered) > 1000'");
+          "bad assertion '"
+              + text
+              + "': try 'p99(ack) < 5ms', 'errors < 1%', 'rate(delivered) > 1000'");
     }
     return new Assertion(text.trim());
   }
@@ -79,7 +80,9 @@ public record Assertion(String text) {
             case "s" -> ms / 1000;
             default -> ms;
           };
-      what = String.format(Locale.ROOT, "%s(%s) %.3f%s", stat, metric, actual, unit.isEmpty() ? "ms" : unit);
+      what =
+          String.format(
+              Locale.ROOT, "%s(%s) %.3f%s", stat, metric, actual, unit.isEmpty() ? "ms" : unit);
     }
     boolean ok =
         switch (op) {

@@ -20,7 +20,13 @@ import org.presence.loadtest.metrics.Timeline;
  */
 public final class ConsoleReporter {
   private static final List<String> ORDER =
-      List.of(Metrics.CONNECT, Metrics.SUBSCRIBE, Metrics.ACK, Metrics.UPDATE, Metrics.NOTIFY, Metrics.POST);
+      List.of(
+          Metrics.CONNECT,
+          Metrics.SUBSCRIBE,
+          Metrics.ACK,
+          Metrics.UPDATE,
+          Metrics.NOTIFY,
+          Metrics.POST);
 
   private final PrintWriter out;
 
@@ -29,7 +35,9 @@ public final class ConsoleReporter {
     this.out = out;
   }
 
-  /** Prints the line for the last {@code seconds} of {@code timeline}, {@code elapsed} seconds in. */
+  /**
+   * Prints the line for the last {@code seconds} of {@code timeline}, {@code elapsed} seconds in.
+   */
   public void print(Timeline timeline, int seconds, long elapsed) {
     out.println(line(timeline.lastSeconds(seconds), seconds, elapsed));
     out.flush();
@@ -57,12 +65,13 @@ public final class ConsoleReporter {
     for (String m : ORDER) {
       Histogram h = window.histograms().get(m);
       if (h != null && h.getTotalCount() > 0) {
-        b.append(String.format(
-            Locale.ROOT,
-            " | %s p50 %.1f p99 %.1f ms",
-            m,
-            h.getValueAtPercentile(50) / 1000.0,
-            h.getValueAtPercentile(99) / 1000.0));
+        b.append(
+            String.format(
+                Locale.ROOT,
+                " | %s p50 %.1f p99 %.1f ms",
+                m,
+                h.getValueAtPercentile(50) / 1000.0,
+                h.getValueAtPercentile(99) / 1000.0));
       }
     }
     return b.toString();

@@ -22,10 +22,11 @@ import org.presence.loadtest.metrics.Timeline;
 import org.presence.protocol.error.ErrorCode;
 
 /**
- * Writes {@code index.html} from a Mustache template: the run's facts, assertions, key figures, latency percentiles, the
- * server's memory per connection, errors by kind (with the errno table's reasons), and charts of
- * throughput, latency percentiles over time, open connections and errors. Charts are inline SVG
- * ({@link SvgChart}): the page is one self-contained file that opens anywhere without a network.
+ * Writes {@code index.html} from a Mustache template: the run's facts, assertions, key figures,
+ * latency percentiles, the server's memory per connection, errors by kind (with the errno table's
+ * reasons), and charts of throughput, latency percentiles over time, open connections and errors.
+ * Charts are inline SVG ({@link SvgChart}): the page is one self-contained file that opens anywhere
+ * without a network.
  */
 public final class HtmlReport {
   private static final String[] COUNTERS = {
@@ -91,7 +92,8 @@ public final class HtmlReport {
     for (Map.Entry<String, LatencyStats> en : s.latencies().entrySet()) {
       LatencyStats l = en.getValue();
       List<String> values = new ArrayList<>();
-      for (double v : new double[] {l.mean(), l.min(), l.p50(), l.p90(), l.p99(), l.p999(), l.max()}) {
+      for (double v :
+          new double[] {l.mean(), l.min(), l.p50(), l.p90(), l.p99(), l.p999(), l.max()}) {
         values.add(fmt(v));
       }
       latencies.add(Map.of("name", en.getKey(), "count", l.count(), "values", values));
@@ -108,7 +110,12 @@ public final class HtmlReport {
           p.baseline().heapUsed(),
           p.loaded().heapUsed(),
           p.heapPerConnection());
-      memRow(rows, "direct memory", p.baseline().direct(), p.loaded().direct(), p.directPerConnection());
+      memRow(
+          rows,
+          "direct memory",
+          p.baseline().direct(),
+          p.loaded().direct(),
+          p.directPerConnection());
       memRow(rows, "RSS", p.baseline().rss(), p.loaded().rss(), p.rssPerConnection());
       probe.add(
           Map.of(
@@ -120,7 +127,8 @@ public final class HtmlReport {
 
     page.put("hasErrors", errors > 0);
     List<Map<String, Object>> errorRows = new ArrayList<>();
-    s.errors().forEach((k, v) -> errorRows.add(Map.of("kind", k, "count", v, "meaning", meaning(k))));
+    s.errors()
+        .forEach((k, v) -> errorRows.add(Map.of("kind", k, "count", v, "meaning", meaning(k))));
     page.put("errors", errorRows);
 
     page.put("charts", charts(timeline).stream().map(svg -> Map.of("svg", svg)).toList());
@@ -177,7 +185,10 @@ public final class HtmlReport {
     double[] out = new double[pts.size()];
     for (int i = 0; i < out.length; i++) {
       Histogram hist = pts.get(i).histograms().get(metric);
-      out[i] = hist == null || hist.getTotalCount() == 0 ? Double.NaN : hist.getValueAtPercentile(percentile) / 1000.0;
+      out[i] =
+          hist == null || hist.getTotalCount() == 0
+              ? Double.NaN
+              : hist.getValueAtPercentile(percentile) / 1000.0;
     }
     return out;
   }
@@ -201,7 +212,8 @@ public final class HtmlReport {
       case "closed", "closed-by-server" -> "the server closed the connection";
       case "receive-timeout" -> "an expected frame did not arrive in time";
       case "not-connected" -> "a send on a connection that was not open";
-      default -> kind.startsWith("close ") ? "closed by the server with that WebSocket close code" : "";
+      default ->
+          kind.startsWith("close ") ? "closed by the server with that WebSocket close code" : "";
     };
   }
 
@@ -209,13 +221,14 @@ public final class HtmlReport {
       List<Map<String, String>> rows, String what, long before, long after, double per) {
     rows.add(
         Map.of(
-            "name", what,
-            "before", bytes(before),
-            "after", bytes(after),
+            "name",
+            what,
+            "before",
+            bytes(before),
+            "after",
+            bytes(after),
             "per",
-                per < 0
-                    ? "—"
-                    : String.format(Locale.ROOT, "%.0f B (%.2f KiB)", per, per / 1024)));
+            per < 0 ? "—" : String.format(Locale.ROOT, "%.0f B (%.2f KiB)", per, per / 1024)));
   }
 
   private static String conn(ServerMemory m) {

@@ -15,7 +15,14 @@ import org.HdrHistogram.Histogram;
  * @param max maximum
  */
 public record LatencyStats(
-    long count, double mean, double min, double p50, double p90, double p99, double p999, double max) {
+    long count,
+    double mean,
+    double min,
+    double p50,
+    double p90,
+    double p99,
+    double p999,
+    double max) {
 
   /** The figures of {@code h} (microseconds) in milliseconds. */
   public static LatencyStats of(Histogram h) {

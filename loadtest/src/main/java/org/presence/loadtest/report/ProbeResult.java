@@ -22,7 +22,8 @@ public record ProbeResult(
     double rssPerConnection) {
 
   /** Per-connection figures from two readings. */
-  public static ProbeResult of(ServerMemory baseline, ServerMemory loaded, long harnessConnections) {
+  public static ProbeResult of(
+      ServerMemory baseline, ServerMemory loaded, long harnessConnections) {
     long n = loaded.connections() > 0 ? loaded.connections() : harnessConnections;
     return new ProbeResult(
         baseline,

@@ -76,13 +76,33 @@ public record Summary(
     long ops = t.counter(Metrics.OPENED) + t.counter(Metrics.SENT) + t.errorCount();
     double errorPercent = ops == 0 ? 0 : 100.0 * t.errorCount() / ops;
     return new Summary(
-        run, seconds, t.peakActive(), lat, t.counters(), rates, peaks, t.errors(), errorPercent, probe, List.of());
+        run,
+        seconds,
+        t.peakActive(),
+        lat,
+        t.counters(),
+        rates,
+        peaks,
+        t.errors(),
+        errorPercent,
+        probe,
+        List.of());
   }
 
   /** This summary with assertion results. */
   public Summary withAssertions(List<Assertion.Result> results) {
     return new Summary(
-        run, seconds, peakActive, latencies, counters, rates, peakRates, errors, errorPercent, probe, List.copyOf(results));
+        run,
+        seconds,
+        peakActive,
+        latencies,
+        counters,
+        rates,
+        peakRates,
+        errors,
+        errorPercent,
+        probe,
+        List.copyOf(results));
   }
 
   /** Whether every assertion held. */

@@ -43,28 +43,56 @@ final class SvgChart {
         .append("\" role=\"img\" aria-label=\"")
         .append(Escapers.HTML.escape(title))
         .append("\">");
-    s.append("<text x=\"").append(LEFT).append("\" y=\"18\" class=\"title\">")
+    s.append("<text x=\"")
+        .append(LEFT)
+        .append("\" y=\"18\" class=\"title\">")
         .append(Escapers.HTML.escape(title))
         .append("</text>");
     for (int i = 0; i <= 4; i++) {
       double v = yMax * i / 4;
       double y = TOP + ph - ph * i / 4.0;
-      s.append(String.format(Locale.ROOT,
-          "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>", LEFT, y, LEFT + pw, y));
-      s.append(String.format(Locale.ROOT,
-          "<text x=\"%d\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%s</text>", LEFT - 6, y + 4, number(v)));
+      s.append(
+          String.format(
+              Locale.ROOT,
+              "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"grid\"/>",
+              LEFT,
+              y,
+              LEFT + pw,
+              y));
+      s.append(
+          String.format(
+              Locale.ROOT,
+              "<text x=\"%d\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%s</text>",
+              LEFT - 6,
+              y + 4,
+              number(v)));
     }
     for (int i = 0; i <= 5; i++) {
       double v = xMax * i / 5;
       double x = LEFT + pw * i / 5.0;
-      s.append(String.format(Locale.ROOT,
-          "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%ss</text>", x, TOP + ph + 16, number(v)));
+      s.append(
+          String.format(
+              Locale.ROOT,
+              "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%ss</text>",
+              x,
+              TOP + ph + 16,
+              number(v)));
     }
-    s.append(String.format(Locale.ROOT,
-        "<text x=\"14\" y=\"%d\" class=\"tick\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>",
-        TOP + ph / 2, TOP + ph / 2, Escapers.HTML.escape(unit)));
-    s.append(String.format(Locale.ROOT,
-        "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\"/>", LEFT, TOP, pw, ph));
+    s.append(
+        String.format(
+            Locale.ROOT,
+            "<text x=\"14\" y=\"%d\" class=\"tick\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>",
+            TOP + ph / 2,
+            TOP + ph / 2,
+            Escapers.HTML.escape(unit)));
+    s.append(
+        String.format(
+            Locale.ROOT,
+            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\"/>",
+            LEFT,
+            TOP,
+            pw,
+            ph));
     int c = 0;
     for (Map.Entry<String, double[]> e : series.entrySet()) {
       String color = COLORS[c % COLORS.length];
@@ -78,14 +106,28 @@ final class SvgChart {
         double y = TOP + ph - (yMax == 0 ? 0 : ph * ys[i] / yMax);
         pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
       }
-      s.append("<polyline fill=\"none\" stroke=\"").append(color)
-          .append("\" stroke-width=\"1.6\" points=\"").append(pts.toString().trim()).append("\"/>");
+      s.append("<polyline fill=\"none\" stroke=\"")
+          .append(color)
+          .append("\" stroke-width=\"1.6\" points=\"")
+          .append(pts.toString().trim())
+          .append("\"/>");
       int ly = TOP + 10 + 16 * c;
-      s.append(String.format(Locale.ROOT,
-          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>",
-          LEFT + pw + 10, ly, LEFT + pw + 26, ly, color));
-      s.append(String.format(Locale.ROOT,
-          "<text x=\"%d\" y=\"%d\" class=\"legend\">%s</text>", LEFT + pw + 30, ly + 4, Escapers.HTML.escape(e.getKey())));
+      s.append(
+          String.format(
+              Locale.ROOT,
+              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>",
+              LEFT + pw + 10,
+              ly,
+              LEFT + pw + 26,
+              ly,
+              color));
+      s.append(
+          String.format(
+              Locale.ROOT,
+              "<text x=\"%d\" y=\"%d\" class=\"legend\">%s</text>",
+              LEFT + pw + 30,
+              ly + 4,
+              Escapers.HTML.escape(e.getKey())));
       c++;
     }
     s.append("</svg>");

@@ -30,7 +30,9 @@ public final class Actions {
 
   /** A step from a description, channels and a body. */
   static Action of(
-      String description, Set<Action.Channel> requires, Function<VirtualUser, CompletionStage<Void>> body) {
+      String description,
+      Set<Action.Channel> requires,
+      Function<VirtualUser, CompletionStage<Void>> body) {
     return new Action() {
       @Override
       public CompletionStage<Void> execute(VirtualUser user) {
@@ -72,8 +74,8 @@ public final class Actions {
 
   /**
    * Sends a status (chosen per send by {@code status}) whose message is a stamp; records {@link
-   * Metrics#ACK} when the channel acknowledges. A refusal that keeps the session is counted and
-   * the user goes on; one that loses it ends the user.
+   * Metrics#ACK} when the channel acknowledges. A refusal that keeps the session is counted and the
+   * user goes on; one that loses it ends the user.
    */
   public static Action sendStatus(Function<VirtualUser, String> status) {
     return of(
@@ -91,7 +93,8 @@ public final class Actions {
         });
   }
 
-  private static CompletionStage<Void> afterReply(VirtualUser u, Reply r, String metric, long start) {
+  private static CompletionStage<Void> afterReply(
+      VirtualUser u, Reply r, String metric, long start) {
     if (r.acked() && r.ok()) {
       u.metrics().record(metric, Clock.micros() - start);
       return DONE;
@@ -158,7 +161,9 @@ public final class Actions {
                   ? u.device().disconnect().toCompletableFuture()
                   : DONE;
           CompletableFuture<Void> a =
-              u.app() != null && u.app().isOpen() ? u.app().disconnect().toCompletableFuture() : DONE;
+              u.app() != null && u.app().isOpen()
+                  ? u.app().disconnect().toCompletableFuture()
+                  : DONE;
           return CompletableFuture.allOf(d, a);
         });
   }

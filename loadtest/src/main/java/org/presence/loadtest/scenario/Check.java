@@ -3,8 +3,8 @@ package org.presence.loadtest.scenario;
 import java.util.function.Predicate;
 
 /**
- * A named condition on a virtual user, checked by {@link ChainBuilder#check}: when it does not hold,
- * the user fails and the error is counted as {@code check <name>}.
+ * A named condition on a virtual user, checked by {@link ChainBuilder#check}: when it does not
+ * hold, the user fails and the error is counted as {@code check <name>}.
  *
  * @param name the name in the report
  * @param condition the condition

@@ -4,8 +4,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * The scenario DSL's entry points, for a static import, in the manner of Gatling's {@code
- * CoreDsl}:
+ * The scenario DSL's entry points, for a static import, in the manner of Gatling's {@code CoreDsl}:
  *
  * <pre>{@code
  * ScenarioBuilder apps = scenario("apps").subscribe().holdUntilEnd();
@@ -84,7 +83,9 @@ public final class Dsl {
     }
   }
 
-  /** The builder {@link #incrementUsers} starts; it is itself not an injection until {@link #build}. */
+  /**
+   * The builder {@link #incrementUsers} starts; it is itself not an injection until {@link #build}.
+   */
   public record StairsOf(long usersPerLevel, int levels, Duration levelTime, Duration rampTime) {
     /** {@code n} levels. */
     public StairsOf times(int n) {

@@ -3,8 +3,8 @@ package org.presence.loadtest.scenario;
 import java.time.Duration;
 
 /**
- * One step of an open injection profile, in Gatling's terms: how many virtual users start and
- * when, relative to the step's own start. Steps of a {@link Population} run one after another.
+ * One step of an open injection profile, in Gatling's terms: how many virtual users start and when,
+ * relative to the step's own start. Steps of a {@link Population} run one after another.
  */
 public sealed interface Injection
     permits Injection.AtOnce,

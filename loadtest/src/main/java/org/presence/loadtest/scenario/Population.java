@@ -12,8 +12,8 @@ import java.util.concurrent.CompletionStage;
  * @param role whether the users are devices or apps (it decides how user numbers are assigned)
  * @param actions the steps every user runs
  * @param profile when users start
- * @param background whether the run may end without waiting for these users (subscribers that
- *     hold until the end while other populations do the work)
+ * @param background whether the run may end without waiting for these users (subscribers that hold
+ *     until the end while other populations do the work)
  */
 public record Population(
     String name, Role role, List<Action> actions, InjectionProfile profile, boolean background) {

@@ -18,9 +18,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
 /**
- * The built-in scenarios, written once against the target's channels so that each runs against
- * the floor and against Presence alike (a scenario whose channel a target lacks is refused before
- * it starts):
+ * The built-in scenarios, written once against the target's channels so that each runs against the
+ * floor and against Presence alike (a scenario whose channel a target lacks is refused before it
+ * starts):
  *
  * <ul>
  *   <li>{@code idle-density}: N devices connect over a ramp and hold idle; the server's memory is
@@ -51,7 +51,9 @@ public final class Scenarios {
             Scenarios::idleDensity));
     CATALOG.put(
         "connect-storm",
-        new Entry("devices arrive at a rate and leave at once; sessions/s, connect time", Scenarios::connectStorm));
+        new Entry(
+            "devices arrive at a rate and leave at once; sessions/s, connect time",
+            Scenarios::connectStorm));
     CATALOG.put(
         "churn",
         new Entry("devices reconnect again and again at random intervals", Scenarios::churn));
@@ -67,7 +69,9 @@ public final class Scenarios {
             Scenarios::notifyScenario));
     CATALOG.put(
         "soak",
-        new Entry("mixed load for a long time (idle, status, churn, apps, notifications)", Scenarios::soak));
+        new Entry(
+            "mixed load for a long time (idle, status, churn, apps, notifications)",
+            Scenarios::soak));
   }
 
   private Scenarios() {}
@@ -92,7 +96,10 @@ public final class Scenarios {
     return simulation("idle-density")
         .description("idle devices held; memory per socket")
         .population(
-            scenario("idle devices").connect().holdUntilEnd().disconnect()
+            scenario("idle devices")
+                .connect()
+                .holdUntilEnd()
+                .disconnect()
                 .inject(rampUsers(users).during(ramp)))
         .probeAt(ramp.plus(hold.dividedBy(2)))
         .maxDuration(ramp.plus(hold))
@@ -102,9 +109,7 @@ public final class Scenarios {
   static Simulation connectStorm(ScenarioParams p) {
     Duration duration = p.durationOr(Duration.ofSeconds(10));
     Injection injection =
-        p.rate() != null
-            ? constantUsersPerSec(p.rate()).during(duration)
-            : atOnce(p.usersOr(1000));
+        p.rate() != null ? constantUsersPerSec(p.rate()).during(duration) : atOnce(p.usersOr(1000));
     return simulation("connect-storm")
         .description("devices connect and leave; sessions per second")
         .population(scenario("storming devices").connect().disconnect().inject(injection))
@@ -122,7 +127,8 @@ public final class Scenarios {
         .population(
             scenario("churning devices")
                 .connect()
-                .during(duration, chain().pause(Duration.ZERO, interval.multipliedBy(2)).reconnect())
+                .during(
+                    duration, chain().pause(Duration.ZERO, interval.multipliedBy(2)).reconnect())
                 .disconnect()
                 .inject(rampUsers(users).during(ramp)))
         .maxDuration(ramp.plus(duration).plus(Duration.ofSeconds(10)))
@@ -138,7 +144,13 @@ public final class Scenarios {
     return simulation("status-fanout")
         .description("status changes fanned out to apps; updates per second and latency")
         .population(
-            scenario("apps").subscribe().holdUntilEnd().disconnect().asApps().inject(atOnce(apps)).inBackground())
+            scenario("apps")
+                .subscribe()
+                .holdUntilEnd()
+                .disconnect()
+                .asApps()
+                .inject(atOnce(apps))
+                .inBackground())
         .population(
             scenario("status devices")
                 .connect()
@@ -161,7 +173,10 @@ public final class Scenarios {
     return simulation("notify")
         .description("notification batches posted to connected devices; latency POST to device")
         .population(
-            scenario("receiving devices").connect().holdUntilEnd().disconnect()
+            scenario("receiving devices")
+                .connect()
+                .holdUntilEnd()
+                .disconnect()
                 .inject(rampUsers(users).during(ramp))
                 .inBackground())
         .population(
@@ -200,10 +215,17 @@ public final class Scenarios {
         simulation("soak")
             .description("hours of mixed load")
             .population(
-                scenario("soak apps").subscribe().holdUntilEnd().disconnect().asApps()
+                scenario("soak apps")
+                    .subscribe()
+                    .holdUntilEnd()
+                    .disconnect()
+                    .asApps()
                     .inject(atOnce(apps)))
             .population(
-                scenario("soak idle").connect().holdUntilEnd().disconnect()
+                scenario("soak idle")
+                    .connect()
+                    .holdUntilEnd()
+                    .disconnect()
                     .inject(nothingFor(START_GAP), rampUsers(idle).during(ramp)))
             .population(
                 scenario("soak senders")
@@ -215,7 +237,9 @@ public final class Scenarios {
             .population(
                 scenario("soak churners")
                     .connect()
-                    .during(duration, chain().pause(Duration.ZERO, interval.multipliedBy(4)).reconnect())
+                    .during(
+                        duration,
+                        chain().pause(Duration.ZERO, interval.multipliedBy(4)).reconnect())
                     .disconnect()
                     .inject(nothingFor(START_GAP), rampUsers(churners).during(ramp)))
             .maxDuration(end.plus(Duration.ofSeconds(10)));

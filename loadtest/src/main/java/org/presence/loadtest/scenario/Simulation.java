@@ -8,8 +8,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * A complete load test: populations that start together, the longest it may run, when to read
- * the server's memory, and default assertions (more come from the command line).
+ * A complete load test: populations that start together, the longest it may run, when to read the
+ * server's memory, and default assertions (more come from the command line).
  *
  * @param name the name in reports
  * @param description one line for {@code loadtest list}

@@ -7,8 +7,8 @@ import java.util.function.IntPredicate;
 
 /**
  * Runs a list of actions for one user, in order, again and again while {@code again} says so. It
- * loops instead of recursing when steps complete at once, and resumes on the user's event loop
- * when they complete later, so neither long scenarios nor many users grow the stack.
+ * loops instead of recursing when steps complete at once, and resumes on the user's event loop when
+ * they complete later, so neither long scenarios nor many users grow the stack.
  */
 final class Stepper {
   private final VirtualUser user;

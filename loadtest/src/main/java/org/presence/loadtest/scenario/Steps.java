@@ -51,7 +51,10 @@ public abstract class Steps<T extends Steps<T>> {
     return with(more);
   }
 
-  /** Opens the device connection and session ({@link org.presence.loadtest.metrics.Metrics#CONNECT}). */
+  /**
+   * Opens the device connection and session ({@link
+   * org.presence.loadtest.metrics.Metrics#CONNECT}).
+   */
   public T connect() {
     return append(Actions.connect());
   }
@@ -76,14 +79,15 @@ public abstract class Steps<T extends Steps<T>> {
     return append(Actions.holdUntilEnd());
   }
 
-  /** Opens an app connection and subscribes as the user's app ({@link org.presence.loadtest.metrics.Metrics#SUBSCRIBE}). */
+  /**
+   * Opens an app connection and subscribes as the user's app ({@link
+   * org.presence.loadtest.metrics.Metrics#SUBSCRIBE}).
+   */
   public T subscribe() {
     return append(Actions.subscribe());
   }
 
-  /**
-   * Posts a stamped notification batch as the user's app to the users {@code recipients} picks.
-   */
+  /** Posts a stamped notification batch as the user's app to the users {@code recipients} picks. */
   public T post(Function<VirtualUser, List<Long>> recipients) {
     return append(Actions.post(recipients));
   }

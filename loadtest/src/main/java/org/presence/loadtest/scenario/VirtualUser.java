@@ -140,9 +140,7 @@ public final class VirtualUser {
     };
   }
 
-  /**
-   * Completes after {@code d} (null: at the end of the run), or early when the run stops.
-   */
+  /** Completes after {@code d} (null: at the end of the run), or early when the run stops. */
   public CompletableFuture<Void> sleep(Duration d) {
     CompletableFuture<Void> f = new CompletableFuture<>();
     if (context.stopping()) {

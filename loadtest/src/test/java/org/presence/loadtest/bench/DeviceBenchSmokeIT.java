@@ -32,13 +32,19 @@ class DeviceBenchSmokeIT {
     String out =
         run(
             new IdleDensity(),
-            "--server-jar", JAR.toString(),
-            "--sessions", "60",
-            "--warmup", "10",
-            "--settle", "0",
+            "--server-jar",
+            JAR.toString(),
+            "--sessions",
+            "60",
+            "--warmup",
+            "10",
+            "--settle",
+            "0",
             "--no-steady",
-            "--heap", "256m",
-            "--io-threads", "1");
+            "--heap",
+            "256m",
+            "--io-threads",
+            "1");
     assertThat(out).contains("| heap after full GC |").contains("textbook Netty WS");
   }
 
@@ -47,12 +53,22 @@ class DeviceBenchSmokeIT {
     String out =
         run(
             new ConnectStorm(),
-            "--server-jar", JAR.toString(),
-            "--sessions", "60",
-            "--rounds", "1",
-            "--warmup-rounds", "1",
-            "--heap", "256m",
-            "--io-threads", "1");
-    assertThat(out).contains("round 1: 60 sessions").contains("0 failed").contains("median").contains("idle cores");
+            "--server-jar",
+            JAR.toString(),
+            "--sessions",
+            "60",
+            "--rounds",
+            "1",
+            "--warmup-rounds",
+            "1",
+            "--heap",
+            "256m",
+            "--io-threads",
+            "1");
+    assertThat(out)
+        .contains("round 1: 60 sessions")
+        .contains("0 failed")
+        .contains("median")
+        .contains("idle cores");
   }
 }

@@ -28,14 +28,17 @@ class ClientPartsTest {
     assertThat(s.next().getAddress().getHostAddress()).isEqualTo("127.0.0.2");
     assertThat(s.slice(1, 2).spec()).isEqualTo("127.0.0.2,127.0.0.9");
     assertThat(SourceAddresses.parse("").next()).isNull();
-    assertThatThrownBy(() -> SourceAddresses.parse("example.org")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> SourceAddresses.parse("127.0.0.9-127.0.0.1")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> SourceAddresses.parse("example.org"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> SourceAddresses.parse("127.0.0.9-127.0.0.1"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void urls_mapSchemesAndKeepThePathPrefix() {
     URI base = URI.create("http://127.0.0.1:8080/prefix/");
-    assertThat(Urls.webSocket(base, "/presence")).hasToString("ws://127.0.0.1:8080/prefix/presence");
+    assertThat(Urls.webSocket(base, "/presence"))
+        .hasToString("ws://127.0.0.1:8080/prefix/presence");
     assertThat(Urls.http(URI.create("wss://h"), "/metrics")).hasToString("https://h/metrics");
     assertThat(Urls.isLoopback(base)).isTrue();
     assertThat(Urls.isLoopback(URI.create("http://example.org"))).isFalse();
@@ -43,10 +46,13 @@ class ClientPartsTest {
 
   @Test
   void tokenMinter_signsAssertionsTheNodeCanVerify() throws Exception {
-    ECKey key = new ECKeyGenerator(Curve.P_256).keyID("k1").algorithm(JWSAlgorithm.ES256).generate();
+    ECKey key =
+        new ECKeyGenerator(Curve.P_256).keyID("k1").algorithm(JWSAlgorithm.ES256).generate();
     Path file = dir.resolve("dev-identity.jwk");
     Files.writeString(file, key.toJSONString());
-    TokenMinter m = new TokenMinter(TokenMinter.load(file), "presence-dev", "presence", "dev:", Duration.ofHours(1));
+    TokenMinter m =
+        new TokenMinter(
+            TokenMinter.load(file), "presence-dev", "presence", "dev:", Duration.ofHours(1));
     SignedJWT jwt = SignedJWT.parse(m.mint(7));
     assertThat(jwt.verify(new ECDSAVerifier(key.toPublicJWK()))).isTrue();
     assertThat(jwt.getHeader().getAlgorithm()).isEqualTo(JWSAlgorithm.ES256);
@@ -61,7 +67,8 @@ class ClientPartsTest {
   @Test
   void presenceProbe_readsPrometheusText() {
     Map<String, Double> m =
-        PresenceProbe.parse("# HELP x\njvm_memory_heap_used 3.2083968E7\npresence_connections_open{kind=\"device\"} 5.0\nbad line\n");
+        PresenceProbe.parse(
+            "# HELP x\njvm_memory_heap_used 3.2083968E7\npresence_connections_open{kind=\"device\"} 5.0\nbad line\n");
     assertThat(m).containsEntry("jvm_memory_heap_used", 3.2083968E7);
     assertThat(m).containsEntry("presence_connections_open{kind=\"device\"}", 5.0);
   }
@@ -77,8 +84,12 @@ class ClientPartsTest {
 
   @Test
   void errorKinds_areStableLabels() {
-    assertThat(ClientException.kindOf(ClientException.errno(34, "Invalid assertion"))).isEqualTo("errno 34");
-    assertThat(ClientException.kindOf(new java.util.concurrent.CompletionException(new java.net.ConnectException()))).isEqualTo("connect-refused");
+    assertThat(ClientException.kindOf(ClientException.errno(34, "Invalid assertion")))
+        .isEqualTo("errno 34");
+    assertThat(
+            ClientException.kindOf(
+                new java.util.concurrent.CompletionException(new java.net.ConnectException())))
+        .isEqualTo("connect-refused");
     assertThat(Reply.error(-5, "x").sessionLost()).isTrue();
     assertThat(Reply.error(40, "x").sessionLost()).isFalse();
   }

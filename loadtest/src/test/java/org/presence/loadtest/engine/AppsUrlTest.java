@@ -30,10 +30,10 @@ import org.presence.loadtest.client.Target;
 import org.presence.loadtest.client.Transport;
 
 /**
- * {@code --apps-url}: with two "nodes" (plain HTTP servers that log what reaches them), the
- * devices go to {@code --url} and the application side (update channel, notification posts) to
- * {@code --apps-url}, also after the plan has been through {@code plan.json} as injector
- * processes read it. Without the option both sides go to {@code --url}.
+ * {@code --apps-url}: with two "nodes" (plain HTTP servers that log what reaches them), the devices
+ * go to {@code --url} and the application side (update channel, notification posts) to {@code
+ * --apps-url}, also after the plan has been through {@code plan.json} as injector processes read
+ * it. Without the option both sides go to {@code --url}.
  */
 class AppsUrlTest {
   @TempDir Path dir;
@@ -53,7 +53,8 @@ class AppsUrlTest {
           "/",
           ex -> {
             seen.add(ex.getRequestMethod() + " " + ex.getRequestURI().getPath());
-            byte[] body = "{\"errno\":999,\"reason\":\"test node\"}".getBytes(StandardCharsets.UTF_8);
+            byte[] body =
+                "{\"errno\":999,\"reason\":\"test node\"}".getBytes(StandardCharsets.UTF_8);
             ex.sendResponseHeaders(404, body.length);
             try (OutputStream o = ex.getResponseBody()) {
               o.write(body);
@@ -87,7 +88,8 @@ class AppsUrlTest {
     loops = Transport.best().group(1, "apps-url-test");
     // What the coordinator's setup leaves for the clients: app 0 is application 7, user 0's PUID.
     Files.writeString(
-        dir.resolve(PresenceSetup.FILE), "{\"apps\":[{\"id\":7,\"key\":\"k7\"}],\"puids\":[\"p0\"]}");
+        dir.resolve(PresenceSetup.FILE),
+        "{\"apps\":[{\"id\":7,\"key\":\"k7\"}],\"puids\":[\"p0\"]}");
   }
 
   @AfterEach
@@ -99,14 +101,45 @@ class AppsUrlTest {
 
   private LoadConfig config(String url, String appsUrl) {
     return new LoadConfig(
-        "status-fanout", "presence", url, appsUrl, null, 1L, 1, "1s", null, "1s", "100ms", null, null, 1,
-        0, 1, null, 0, null, "presence-dev", "presence", "dev:", null, dir.toString(), 5, null, null,
-        null, "2s", null);
+        "status-fanout",
+        "presence",
+        url,
+        appsUrl,
+        null,
+        1L,
+        1,
+        "1s",
+        null,
+        "1s",
+        "100ms",
+        null,
+        null,
+        1,
+        0,
+        1,
+        null,
+        0,
+        null,
+        "presence-dev",
+        "presence",
+        "dev:",
+        null,
+        dir.toString(),
+        5,
+        null,
+        null,
+        null,
+        "2s",
+        null);
   }
 
   /** Opens a device, subscribes an app and posts once through the target; each fails on the 404. */
   private static void touchEverySide(Target t, EventLoop loop) {
-    settle(t.devices().orElseThrow().newDevice(loop, new Ignore()).connect(new DeviceIdentity(0, "d0", "token", 0)));
+    settle(
+        t.devices()
+            .orElseThrow()
+            .newDevice(loop, new Ignore())
+            .connect(new DeviceIdentity(0, "d0", "token", 0)));
     settle(t.apps().orElseThrow().newApp(loop, new Ignore()).subscribe(0));
     settle(t.notifications().orElseThrow().post(loop, 0, List.of(0L), "m"));
   }

@@ -38,7 +38,8 @@ class MetricsTest {
       h.recordValue(i * 10L);
     }
     IntervalSample s =
-        new IntervalSample(2, 1000, 2000, 7, Map.of("sent", 5L), Map.of("errno -3", 2L), Map.of("update", h));
+        new IntervalSample(
+            2, 1000, 2000, 7, Map.of("sent", 5L), Map.of("errno -3", 2L), Map.of("update", h));
     IntervalSample back = SampleCodec.decode(SampleCodec.encode(s));
     assertThat(back.injector()).isEqualTo(2);
     assertThat(back.active()).isEqualTo(7);
@@ -62,7 +63,9 @@ class MetricsTest {
     }
     Timeline t = new Timeline();
     t.add(new IntervalSample(0, 0, 1000, 10, Map.of("sent", 2L), Map.of(), Map.of("ack", h0)));
-    t.add(new IntervalSample(1, 0, 1001, 20, Map.of("sent", 3L), Map.of("closed", 1L), Map.of("ack", h1)));
+    t.add(
+        new IntervalSample(
+            1, 0, 1001, 20, Map.of("sent", 3L), Map.of("closed", 1L), Map.of("ack", h1)));
     t.add(new IntervalSample(0, 1000, 2000, 12, Map.of("sent", 1L), Map.of(), Map.of()));
     List<Timeline.Point> points = t.points();
     assertThat(points).hasSize(2);
@@ -82,7 +85,8 @@ class MetricsTest {
 
   @Test
   void stamps_areFoundInBuffersAndText() {
-    String frame = "[{\"UID\":\"a\",\"message\":\"lt:123\"},{\"UID\":\"b\",\"message\":\"lt:456\"},\"lt:\",\"lt\"]";
+    String frame =
+        "[{\"UID\":\"a\",\"message\":\"lt:123\"},{\"UID\":\"b\",\"message\":\"lt:456\"},\"lt:\",\"lt\"]";
     ByteBuf buf = Unpooled.copiedBuffer(frame, StandardCharsets.UTF_8);
     try {
       List<Long> found = new ArrayList<>();

@@ -19,7 +19,15 @@ class ReportTest {
   @TempDir Path dir;
 
   private static Summary.RunInfo info() {
-    return new Summary.RunInfo("status-fanout", "floor", "http://127.0.0.1:1", "2026-01-01T00:00:00Z", 1, "loadtest run <x>", "m", "jdk");
+    return new Summary.RunInfo(
+        "status-fanout",
+        "floor",
+        "http://127.0.0.1:1",
+        "2026-01-01T00:00:00Z",
+        1,
+        "loadtest run <x>",
+        "m",
+        "jdk");
   }
 
   private static Timeline timeline() {
@@ -31,7 +39,10 @@ class ReportTest {
       }
       t.add(
           new IntervalSample(
-              0, s * 1000L, (s + 1) * 1000L, 50,
+              0,
+              s * 1000L,
+              (s + 1) * 1000L,
+              50,
               Map.of(Metrics.OPENED, 10L, Metrics.SENT, 90L, Metrics.DELIVERED, 100L),
               s == 1 ? Map.of("errno 34", 1L) : Map.of(),
               Map.of(Metrics.ACK, ack)));
@@ -58,9 +69,12 @@ class ReportTest {
 
   @Test
   void badAssertions_areRefused() {
-    assertThatThrownBy(() -> Assertion.parse("p99 < 5")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Assertion.parse("p42(ack) < 5ms")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Assertion.parse("errors ~ 1%")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Assertion.parse("p99 < 5"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Assertion.parse("p42(ack) < 5ms"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Assertion.parse("errors ~ 1%"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   private static boolean check(Summary s, String text) {
@@ -76,20 +90,27 @@ class ReportTest {
     assertThat(s.peakRates()).containsEntry(Metrics.SENT, 90L);
     assertThat(s.latencies().get(Metrics.ACK).count()).isEqualTo(300);
     assertThat(s.errorPercent()).isEqualTo(100.0 / (30 + 270 + 1));
-    assertThat(s.withAssertions(List.of(new Assertion.Result("x", false, 1, "d"))).passed()).isFalse();
+    assertThat(s.withAssertions(List.of(new Assertion.Result("x", false, 1, "d"))).passed())
+        .isFalse();
     assertThat(s.passed()).isTrue();
   }
 
   @Test
   void probe_dividesTheGrowthByConnections() {
     ProbeResult p =
-        ProbeResult.of(new ServerMemory(1000, true, 100, 5000, 0), new ServerMemory(21000, true, 1100, 45000, 10), 99);
+        ProbeResult.of(
+            new ServerMemory(1000, true, 100, 5000, 0),
+            new ServerMemory(21000, true, 1100, 45000, 10),
+            99);
     assertThat(p.connections()).isEqualTo(10);
     assertThat(p.heapPerConnection()).isEqualTo(2000);
     assertThat(p.directPerConnection()).isEqualTo(100);
     assertThat(p.rssPerConnection()).isEqualTo(4000);
     ProbeResult unknown =
-        ProbeResult.of(new ServerMemory(1000, false, -1, -1, -1), new ServerMemory(3000, false, -1, -1, -1), 4);
+        ProbeResult.of(
+            new ServerMemory(1000, false, -1, -1, -1),
+            new ServerMemory(3000, false, -1, -1, -1),
+            4);
     assertThat(unknown.connections()).isEqualTo(4);
     assertThat(unknown.heapPerConnection()).isEqualTo(500);
     assertThat(unknown.rssPerConnection()).isEqualTo(-1);
@@ -98,18 +119,33 @@ class ReportTest {
   @Test
   void html_holdsFactsTablesAndChartsWithoutScriptsOrNetwork() throws Exception {
     Summary s =
-        Summary.of(info(), timeline(), ProbeResult.of(new ServerMemory(0, true, 0, 0, 0), new ServerMemory(2048, true, 0, 4096, 2), 2))
-            .withAssertions(List.of(Assertion.parse("p99(ack) < 5ms").check(Summary.of(info(), timeline(), null))));
+        Summary.of(
+                info(),
+                timeline(),
+                ProbeResult.of(
+                    new ServerMemory(0, true, 0, 0, 0),
+                    new ServerMemory(2048, true, 0, 4096, 2),
+                    2))
+            .withAssertions(
+                List.of(
+                    Assertion.parse("p99(ack) < 5ms").check(Summary.of(info(), timeline(), null))));
     Path file = HtmlReport.write(dir, s, timeline());
     String html = Files.readString(file);
     assertThat(html).contains("<h1>status-fanout against floor</h1>");
     assertThat(html).contains("loadtest run &lt;x&gt;");
     assertThat(html).contains("Assertions: <span class=\"fail\">failed</span>");
-    assertThat(html).contains("Latency: ack").contains("Throughput").contains("Open connections").contains("Errors");
+    assertThat(html)
+        .contains("Latency: ack")
+        .contains("Throughput")
+        .contains("Open connections")
+        .contains("Errors");
     assertThat(html).contains("Invalid assertion"); // errno 34 explained from the errno table
     assertThat(html).contains("1024 B (1.00 KiB)");
     assertThat(html.split("<svg", -1)).hasSize(5);
-    assertThat(html).doesNotContain("<script").doesNotContain("http://cdn").doesNotContain("https://");
+    assertThat(html)
+        .doesNotContain("<script")
+        .doesNotContain("http://cdn")
+        .doesNotContain("https://");
     assertThat(html).contains("<polyline");
   }
 
@@ -117,7 +153,10 @@ class ReportTest {
   void consoleLine_showsOpenRatesErrorsAndPercentiles() {
     String line = ConsoleReporter.line(timeline().lastSeconds(2), 2, 12);
     assertThat(line).startsWith("[   12s] open 50");
-    assertThat(line).contains("sent/s 90").contains("errors 1 (errno 34: 1)").contains("ack p50 5.0 p99 9.9 ms");
+    assertThat(line)
+        .contains("sent/s 90")
+        .contains("errors 1 (errno 34: 1)")
+        .contains("ack p50 5.0 p99 9.9 ms");
   }
 
   @Test

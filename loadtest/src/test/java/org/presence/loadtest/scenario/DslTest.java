@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,10 +31,13 @@ class DslTest {
 
   /** An action that notes its name in {@code log}. */
   private static Action note(List<String> log, String name) {
-    return Actions.of(name, Set.of(), u -> {
-      log.add(name);
-      return CompletableFuture.completedFuture(null);
-    });
+    return Actions.of(
+        name,
+        Set.of(),
+        u -> {
+          log.add(name);
+          return CompletableFuture.completedFuture(null);
+        });
   }
 
   private static RunContext context(Metrics metrics) {
@@ -74,13 +76,17 @@ class DslTest {
 
   private void runOn(Population p, VirtualUser u) throws Exception {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    loop.execute(() -> p.runFor(u).whenComplete((v, e) -> {
-      if (e != null) {
-        done.completeExceptionally(e);
-      } else {
-        done.complete(null);
-      }
-    }));
+    loop.execute(
+        () ->
+            p.runFor(u)
+                .whenComplete(
+                    (v, e) -> {
+                      if (e != null) {
+                        done.completeExceptionally(e);
+                      } else {
+                        done.complete(null);
+                      }
+                    }));
     done.get(10, TimeUnit.SECONDS);
   }
 
@@ -109,10 +115,13 @@ class DslTest {
   void during_repeatsUntilTheTimeIsUp() throws Exception {
     List<String> log = new ArrayList<>();
     Population p =
-        scenario("s").during(Duration.ofMillis(50), chain().exec(note(log, "x")).pause(Duration.ofMillis(5))).inject(atOnce(1));
+        scenario("s")
+            .during(Duration.ofMillis(50), chain().exec(note(log, "x")).pause(Duration.ofMillis(5)))
+            .inject(atOnce(1));
     long start = System.nanoTime();
     runOn(p, new VirtualUser(0, loop, context(new Metrics())));
-    assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(50));
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(50));
     assertThat(log).isNotEmpty();
   }
 
@@ -120,7 +129,10 @@ class DslTest {
   void failingCheck_endsTheUserWithItsKind() {
     List<String> log = new ArrayList<>();
     Population p =
-        scenario("s").check(new Check("never", u -> false)).exec(note(log, "after")).inject(atOnce(1));
+        scenario("s")
+            .check(new Check("never", u -> false))
+            .exec(note(log, "after"))
+            .inject(atOnce(1));
     assertThatThrownBy(() -> runOn(p, new VirtualUser(0, loop, context(new Metrics()))))
         .hasCauseInstanceOf(ClientException.class)
         .satisfies(e -> assertThat(ClientException.kindOf(e)).isEqualTo("check never"));
@@ -138,7 +150,10 @@ class DslTest {
   void requires_collectsChannelsFromNestedSteps() {
     Simulation s =
         simulation("x")
-            .population(scenario("d").during(Duration.ofSeconds(1), chain().connect().sendStatus("online")).inject(atOnce(1)))
+            .population(
+                scenario("d")
+                    .during(Duration.ofSeconds(1), chain().connect().sendStatus("online"))
+                    .inject(atOnce(1)))
             .population(scenario("a").subscribe().asApps().inject(atOnce(1)).inBackground())
             .build();
     assertThat(s.requires()).containsExactlyInAnyOrder(Action.Channel.DEVICES, Action.Channel.APPS);
@@ -158,6 +173,7 @@ class DslTest {
     assertThat(Scenarios.build("nope", ScenarioParams.defaults())).isEmpty();
     assertThat(Scenarios.build("notify", ScenarioParams.defaults()).orElseThrow().requires())
         .contains(Action.Channel.NOTIFICATIONS);
-    assertThat(Scenarios.build("idle-density", ScenarioParams.defaults()).orElseThrow().probeAt()).isPresent();
+    assertThat(Scenarios.build("idle-density", ScenarioParams.defaults()).orElseThrow().probeAt())
+        .isPresent();
   }
 }

@@ -26,7 +26,8 @@ class InjectionTest {
 
   @Test
   void ramp_spreadsUsersEvenlyOverTheDuration() {
-    InjectionProfile p = new InjectionProfile(List.of(rampUsers(10).during(Duration.ofSeconds(10))));
+    InjectionProfile p =
+        new InjectionProfile(List.of(rampUsers(10).during(Duration.ofSeconds(10))));
     assertThat(p.offsetNanos(0)).isZero();
     assertThat(p.offsetNanos(1)).isEqualTo(S);
     assertThat(p.offsetNanos(9)).isEqualTo(9 * S);
@@ -35,7 +36,8 @@ class InjectionTest {
 
   @Test
   void constantRate_startsRateTimesDurationUsersAtFixedGaps() {
-    InjectionProfile p = new InjectionProfile(List.of(constantUsersPerSec(4).during(Duration.ofSeconds(5))));
+    InjectionProfile p =
+        new InjectionProfile(List.of(constantUsersPerSec(4).during(Duration.ofSeconds(5))));
     assertThat(p.users()).isEqualTo(20);
     assertThat(p.offsetNanos(1)).isEqualTo(S / 4);
     assertThat(p.offsetNanos(19)).isEqualTo(19 * S / 4);
@@ -44,7 +46,11 @@ class InjectionTest {
   @Test
   void stairs_addUsersPerLevelAndHold() {
     Injection stairs =
-        incrementUsers(3).times(2).eachLevelLasting(Duration.ofSeconds(10)).rampingOver(Duration.ofSeconds(3)).build();
+        incrementUsers(3)
+            .times(2)
+            .eachLevelLasting(Duration.ofSeconds(10))
+            .rampingOver(Duration.ofSeconds(3))
+            .build();
     InjectionProfile p = new InjectionProfile(List.of(stairs));
     assertThat(p.users()).isEqualTo(6);
     assertThat(p.offsetNanos(0)).isZero();
@@ -58,7 +64,10 @@ class InjectionTest {
   void steps_runOneAfterAnother() {
     InjectionProfile p =
         new InjectionProfile(
-            List.of(atOnce(2), nothingFor(Duration.ofSeconds(3)), rampUsers(2).during(Duration.ofSeconds(2))));
+            List.of(
+                atOnce(2),
+                nothingFor(Duration.ofSeconds(3)),
+                rampUsers(2).during(Duration.ofSeconds(2))));
     assertThat(p.users()).isEqualTo(4);
     assertThat(p.offsetNanos(1)).isZero();
     assertThat(p.offsetNanos(2)).isEqualTo(3 * S);
@@ -77,8 +86,10 @@ class InjectionTest {
 
   @Test
   void invalidSteps_areRefused() {
-    assertThatThrownBy(() -> rampUsers(1).during(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> constantUsersPerSec(0).during(Duration.ofSeconds(1))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> rampUsers(1).during(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> constantUsersPerSec(0).during(Duration.ofSeconds(1)))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> atOnce(-1)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> new InjectionProfile(List.of(atOnce(1))).offsetNanos(1))
         .isInstanceOf(IndexOutOfBoundsException.class);
@@ -91,6 +102,7 @@ class InjectionTest {
     assertThat(Dsl.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
     assertThat(Dsl.parseDuration("1h")).isEqualTo(Duration.ofHours(1));
     assertThat(Dsl.parseDuration("3")).isEqualTo(Duration.ofSeconds(3));
-    assertThatThrownBy(() -> Dsl.parseDuration("soon")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Dsl.parseDuration("soon"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

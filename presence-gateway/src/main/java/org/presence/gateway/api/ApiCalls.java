@@ -74,7 +74,8 @@ public final class ApiCalls {
     String auth = ex.header(HttpHeaderNames.AUTHORIZATION);
     if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7) || auth.length() <= 7) {
       return CompletableFuture.failedFuture(
-          new ProtocolException(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <identity token>"));
+          new ProtocolException(
+              ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <identity token>"));
     }
     try {
       return verifier.verify(auth.substring(7).strip());

@@ -9,8 +9,8 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 
 /**
- * The developer's JSON API, twin of the {@code /myapps} portal, for scripts: every portal action
- * as a call authenticated by the developer's identity token. Paths and shapes are in {@code
+ * The developer's JSON API, twin of the {@code /myapps} portal, for scripts: every portal action as
+ * a call authenticated by the developer's identity token. Paths and shapes are in {@code
  * docs/apps-api.md}.
  */
 public final class AppsApi {

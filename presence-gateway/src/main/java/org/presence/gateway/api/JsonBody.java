@@ -14,9 +14,9 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.Json;
 
 /**
- * A flat JSON object from a request body, as the JSON API's requests are: string, integer,
- * boolean and null members; unknown members are kept and ignored by the caller; nested values are
- * refused. Read with the streaming parser under {@link Json#documents()}'s limits.
+ * A flat JSON object from a request body, as the JSON API's requests are: string, integer, boolean
+ * and null members; unknown members are kept and ignored by the caller; nested values are refused.
+ * Read with the streaming parser under {@link Json#documents()}'s limits.
  */
 public final class JsonBody {
   private final Map<String, Object> fields;
@@ -27,8 +27,8 @@ public final class JsonBody {
 
   /**
    * Reads the exchange's body (while the handler runs). An empty body is an empty object. Fails
-   * with {@code UNSUPPORTED_MEDIA_TYPE} unless the type is JSON, {@code MALFORMED_JSON} when it
-   * is not a well-formed flat object.
+   * with {@code UNSUPPORTED_MEDIA_TYPE} unless the type is JSON, {@code MALFORMED_JSON} when it is
+   * not a well-formed flat object.
    */
   public static JsonBody read(HttpExchange ex) {
     if (ex.body().readableBytes() == 0) {

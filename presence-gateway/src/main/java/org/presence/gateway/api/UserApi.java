@@ -13,8 +13,7 @@ import org.presence.store.permission.Grant;
 /**
  * The user's JSON API, twin of the consent and {@code /settings} pages, for the device daemon:
  * grant, list, pause, resume and revoke grants; read (at connect) and change the presence policy
- * and messages. Authenticated by the user's identity token. Documented in {@code
- * docs/apps-api.md}.
+ * and messages. Authenticated by the user's identity token. Documented in {@code docs/apps-api.md}.
  */
 public final class UserApi {
   private final GrantService grants;

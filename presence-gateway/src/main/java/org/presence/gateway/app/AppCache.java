@@ -15,10 +15,10 @@ import org.presence.store.app.Application;
  * <ul>
  *   <li>key: application id; value: the stored application (state, key hash, domain, webhook), or
  *       empty when there is none (so probing unknown ids costs one lookup per id and ttl);
- *   <li>bound: {@code caches.api-keys.max-size} entries; ttl: {@code caches.api-keys.ttl} after
- *       the load;
- *   <li>invalidated ({@code app:<id>}) by {@link AppService} after every change of the
- *       application (verify, activate, regenerate, deactivate, webhook) on every node.
+ *   <li>bound: {@code caches.api-keys.max-size} entries; ttl: {@code caches.api-keys.ttl} after the
+ *       load;
+ *   <li>invalidated ({@code app:<id>}) by {@link AppService} after every change of the application
+ *       (verify, activate, regenerate, deactivate, webhook) on every node.
  * </ul>
  *
  * Loads run on the database pool, never on the caller's thread.
@@ -36,8 +36,7 @@ public final class AppCache {
             .maximumSize(spec.maxSize())
             .expireAfterWrite(spec.ttl())
             .buildAsync(
-                (Long id, java.util.concurrent.Executor ex) ->
-                    apps.find(id).toCompletableFuture());
+                (Long id, java.util.concurrent.Executor ex) -> apps.find(id).toCompletableFuture());
     this.invalidations = invalidations;
     invalidations.register(
         KIND,
@@ -51,9 +50,8 @@ public final class AppCache {
   }
 
   /**
-   * Calls {@code listener} with the id of every application that changed (on this node or
-   * another), after this cache dropped its entry, so that {@link #find} reads the change. It must
-   * not block.
+   * Calls {@code listener} with the id of every application that changed (on this node or another),
+   * after this cache dropped its entry, so that {@link #find} reads the change. It must not block.
    */
   public void onChange(java.util.function.LongConsumer listener) {
     invalidations.register(

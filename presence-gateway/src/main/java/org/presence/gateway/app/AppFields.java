@@ -8,23 +8,27 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 
 /**
- * Checks and normalises what a developer types in: the application's name, domain, description
- * and webhook URL. Every refusal is an {@code INVALID_APP_FIELD} (135) naming the field. The limits
+ * Checks and normalises what a developer types in: the application's name, domain, description and
+ * webhook URL. Every refusal is an {@code INVALID_APP_FIELD} (135) naming the field. The limits
  * match the columns of {@code V1__apps_grants_settings.sql}.
  */
 public final class AppFields {
   /** Longest name. */
   public static final int MAX_NAME = 100;
+
   /** Longest description. */
   public static final int MAX_DESCRIPTION = 2000;
+
   /** Longest domain (a DNS name is at most 253 characters) plus an optional {@code :port}. */
   public static final int MAX_DOMAIN = 253;
+
   /** Longest webhook URL. */
   public static final int MAX_URL = 2048;
 
   private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final Pattern IPV4 =
-      Pattern.compile("(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
+      Pattern.compile(
+          "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
 
   private AppFields() {}
 
@@ -80,7 +84,8 @@ public final class AppFields {
       }
     }
     if (!isHost(host)) {
-      throw invalid("domain", "must be a host name such as chat.example.com, without scheme or path");
+      throw invalid(
+          "domain", "must be a host name such as chat.example.com, without scheme or path");
     }
     return s;
   }

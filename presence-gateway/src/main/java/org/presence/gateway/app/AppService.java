@@ -101,8 +101,8 @@ public final class AppService {
   }
 
   /**
-   * Runs the domain proof. An application already verified (or active) stays as it is without a
-   * new fetch.
+   * Runs the domain proof. An application already verified (or active) stays as it is without a new
+   * fetch.
    */
   public CompletionStage<Application> verify(String developer, long id) {
     return get(developer, id)

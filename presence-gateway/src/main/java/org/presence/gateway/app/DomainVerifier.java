@@ -23,17 +23,18 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code https://<domain>/__presence} through the {@link GuardedHttpClient} (address guard,
- *       deadline, size cap, same-host redirects only), answering {@code text/plain} holding
- *       exactly the application's verification key (surrounding white space, such as a final
- *       newline, is ignored; the comparison is constant-time); where plain HTTP is allowed ({@code
+ *       deadline, size cap, same-host redirects only), answering {@code text/plain} holding exactly
+ *       the application's verification key (surrounding white space, such as a final newline, is
+ *       ignored; the comparison is constant-time); where plain HTTP is allowed ({@code
  *       apps.verify-over-http}), {@code http://<domain>/__presence} as well;
  *   <li>a DNS TXT record {@code _presence.<host>} (the domain without its port) whose text is the
  *       key (a record's strings are joined, so a 1024-character key spans several).
  * </ul>
  *
- * <p>All are tried at once; the first that proves the domain settles it. A failure tells the developer only where the key was looked for, the
- * same words whatever went wrong (a refused connection, a timeout, a wrong key), so that the proof
- * cannot be used to scan what answers where; what went wrong is logged.
+ * <p>All are tried at once; the first that proves the domain settles it. A failure tells the
+ * developer only where the key was looked for, the same words whatever went wrong (a refused
+ * connection, a timeout, a wrong key), so that the proof cannot be used to scan what answers where;
+ * what went wrong is logged.
  */
 public final class DomainVerifier {
   private static final Logger LOG = LoggerFactory.getLogger(DomainVerifier.class);
@@ -51,7 +52,8 @@ public final class DomainVerifier {
   private final int maxBytes;
   private final boolean overHttp;
 
-  public DomainVerifier(GuardedHttpClient client, Duration timeout, int maxBytes, boolean overHttp) {
+  public DomainVerifier(
+      GuardedHttpClient client, Duration timeout, int maxBytes, boolean overHttp) {
     this.client = client;
     this.timeout = timeout;
     this.maxBytes = maxBytes;
@@ -75,8 +77,8 @@ public final class DomainVerifier {
 
   /**
    * Completes normally when {@code domain} proves {@code key}; fails with {@code
-   * ADDRESS_NOT_ALLOWED} (134) when the domain points at a refused address and no TXT record
-   * proves it, and {@code DOMAIN_VERIFICATION_FAILED} (133) otherwise, each with a fixed reason.
+   * ADDRESS_NOT_ALLOWED} (134) when the domain points at a refused address and no TXT record proves
+   * it, and {@code DOMAIN_VERIFICATION_FAILED} (133) otherwise, each with a fixed reason.
    */
   public CompletionStage<Void> verify(String domain, String key) {
     List<String> notes = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -117,7 +119,9 @@ public final class DomainVerifier {
                   notes.add("ADDRESS " + uri + ": " + oe.describe());
                 } else {
                   notes.add(
-                      uri + ": " + (t instanceof OutboundException oe ? oe.describe() : t.toString()));
+                      uri
+                          + ": "
+                          + (t instanceof OutboundException oe ? oe.describe() : t.toString()));
                 }
                 return false;
               }
@@ -157,7 +161,8 @@ public final class DomainVerifier {
               if (failure != null) {
                 Throwable t = unwrap(failure);
                 notes.add(
-                    name + " TXT: "
+                    name
+                        + " TXT: "
                         + (t instanceof OutboundException oe ? oe.describe() : t.toString()));
                 return false;
               }
@@ -182,7 +187,9 @@ public final class DomainVerifier {
           domain + " points at an address this node does not connect to");
     }
     String where =
-        proofUrl(domain) + (overHttp ? ", http://" + domain + PATH : "") + " or a DNS TXT record "
+        proofUrl(domain)
+            + (overHttp ? ", http://" + domain + PATH : "")
+            + " or a DNS TXT record "
             + txtName(domain);
     return new ProtocolException(
         ErrorCode.DOMAIN_VERIFICATION_FAILED, "the key was not found at " + where);

@@ -49,8 +49,8 @@ public final class Secrets {
 
   /**
    * Whether {@code presented} is the key whose hash is {@code storedHash}. The presented key is
-   * hashed first, so the comparison always covers 32 bytes and takes the same time wherever the
-   * two differ.
+   * hashed first, so the comparison always covers 32 bytes and takes the same time wherever the two
+   * differ.
    */
   public static boolean matches(String presented, String storedHash) {
     if (presented == null || storedHash == null || storedHash.length() != 64) {

@@ -81,7 +81,8 @@ public final class AppFeatures implements AutoCloseable {
             config.grants());
     this.settings =
         new SettingsService(persistence.settings(), invalidations, config.caches().settings());
-    boolean tls = config.gateway().publicUrl().toLowerCase(java.util.Locale.ROOT).startsWith("https:");
+    boolean tls =
+        config.gateway().publicUrl().toLowerCase(java.util.Locale.ROOT).startsWith("https:");
     this.pages =
         new PageSupport(
             new Templates(),

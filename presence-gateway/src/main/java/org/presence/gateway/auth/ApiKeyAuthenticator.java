@@ -10,9 +10,9 @@ import org.presence.store.app.Application;
 /**
  * Checks an application's API key (wiki section 2: the update channel, notifications). The
  * application comes from the {@link AppCache} (id to stored key hash), so a check costs a SHA-256
- * and a constant-time compare, and no database read while the entry lives. Keyed by id rather
- * than by key: a caller guessing keys never reaches the database, and a regenerated or dropped key
- * fails as soon as the application's entry is invalidated.
+ * and a constant-time compare, and no database read while the entry lives. Keyed by id rather than
+ * by key: a caller guessing keys never reaches the database, and a regenerated or dropped key fails
+ * as soon as the application's entry is invalidated.
  */
 public final class ApiKeyAuthenticator {
   private final AppCache apps;

@@ -24,8 +24,8 @@ import org.presence.protocol.id.SecureRandoms;
  * Stateless page sessions and anti-forgery tokens, both signed with one HMAC-SHA256 key.
  *
  * <p>A session cookie is {@code base64url(payload).base64url(mac)} where the payload holds the
- * subject, the email and the expiry; nothing is stored on the server, so any node with the same
- * key reads it. Signing out clears the cookie; a stolen cookie stays valid until it expires (the
+ * subject, the email and the expiry; nothing is stored on the server, so any node with the same key
+ * reads it. Signing out clears the cookie; a stolen cookie stays valid until it expires (the
  * lifetime is {@code web.session-lifetime}).
  *
  * <p>Anti-forgery: every page visitor gets a random nonce in its own cookie; a form carries {@code
@@ -35,8 +35,10 @@ import org.presence.protocol.id.SecureRandoms;
 public final class WebSessions {
   /** Cookie holding the signed session. */
   public static final String SESSION_COOKIE = "presence_session";
+
   /** Cookie holding the anti-forgery nonce. */
   public static final String CSRF_COOKIE = "presence_csrf";
+
   /** File in the data directory holding the generated key when none is configured. */
   public static final String KEY_FILE = "web-session.key";
 
@@ -51,6 +53,7 @@ public final class WebSessions {
 
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
   private static final Base64.Decoder B64D = Base64.getUrlDecoder();
+
   /** Longest cookie value read: a subject and an email of a few hundred bytes each fit easily. */
   private static final int MAX_COOKIE = 2048;
 

@@ -55,7 +55,8 @@ public final class EventLoops {
 
   /** Stops both groups, waiting at most about {@code timeoutMillis}. */
   public void shutdown(long timeoutMillis) {
-    var a = acceptor.shutdownGracefully(0, timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    var a =
+        acceptor.shutdownGracefully(0, timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
     var b = io.shutdownGracefully(0, timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
     a.awaitUninterruptibly(timeoutMillis);
     b.awaitUninterruptibly(timeoutMillis);

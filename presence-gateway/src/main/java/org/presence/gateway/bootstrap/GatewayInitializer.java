@@ -1,6 +1,5 @@
 package org.presence.gateway.bootstrap;
 
-import org.presence.gateway.connection.PipelineNames;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
@@ -12,13 +11,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.presence.gateway.config.GatewayConfig;
 import org.presence.gateway.config.LimitsConfig;
+import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.JsonHttpObjectAggregator;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.connection.Backpressure;
-import org.presence.gateway.connection.Connections;
 import org.presence.protocol.error.ErrorCode;
 
 /**
@@ -77,8 +77,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
         new JsonHttpObjectAggregator(limits.maxRequestBytes(), metrics, router.routes()));
     p.addLast(
         PipelineNames.HTTP_IDLE,
-        new IdleStateHandler(
-            0, 0, gateway.httpIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+        new IdleStateHandler(0, 0, gateway.httpIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
     p.addLast(PipelineNames.FLOW_CONTROL, new FlowControlHandler());
     p.addLast(PipelineNames.HTTP_ROUTER, router);
     p.addLast(PipelineNames.EXCEPTION, exceptionHandler);

@@ -56,7 +56,8 @@ public final class Invalidations {
         .whenComplete(
             (v, e) -> {
               if (e != null) {
-                LOG.warn("cache invalidation {} not sent to other nodes: {}", message, e.toString());
+                LOG.warn(
+                    "cache invalidation {} not sent to other nodes: {}", message, e.toString());
               }
               done.complete(null);
             });

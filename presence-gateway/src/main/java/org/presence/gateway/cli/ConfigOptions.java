@@ -10,9 +10,9 @@ import org.presence.gateway.config.PresenceConfig;
 import picocli.CommandLine.Option;
 
 /**
- * The configuration flags shared by every command. Each flag is a shorthand for one setting;
- * {@code --set path=value} reaches any other. Flags win over environment variables, which win
- * over the file.
+ * The configuration flags shared by every command. Each flag is a shorthand for one setting; {@code
+ * --set path=value} reaches any other. Flags win over environment variables, which win over the
+ * file.
  */
 public final class ConfigOptions {
   @Option(

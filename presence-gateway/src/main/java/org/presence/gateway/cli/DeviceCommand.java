@@ -36,11 +36,11 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code presence device --email you@example.com}: a device client on the terminal, for trying
- * Presence on one machine (the demo page shows what an application sees). It connects to the
- * node's device channel with a development identity token (or {@code --token}), then reads one
- * status per line from standard input ({@code online}, {@code away lunch}, {@code unavailable},
- * {@code offline}; the words after the status are the custom message) and prints what the node
- * answers and sends. End of input (Ctrl-D) or {@code quit} disconnects.
+ * Presence on one machine (the demo page shows what an application sees). It connects to the node's
+ * device channel with a development identity token (or {@code --token}), then reads one status per
+ * line from standard input ({@code online}, {@code away lunch}, {@code unavailable}, {@code
+ * offline}; the words after the status are the custom message) and prints what the node answers and
+ * sends. End of input (Ctrl-D) or {@code quit} disconnects.
  */
 @Command(
     name = "device",
@@ -58,16 +58,27 @@ final class DeviceCommand implements Callable<Integer> {
 
   @Mixin ConfigOptions options = new ConfigOptions();
 
-  @Option(names = "--email", description = "Who the device belongs to (a development token is made for it).")
+  @Option(
+      names = "--email",
+      description = "Who the device belongs to (a development token is made for it).")
   String email;
 
-  @Option(names = "--token", paramLabel = "TOKEN", description = "An identity token to use instead of a development one.")
+  @Option(
+      names = "--token",
+      paramLabel = "TOKEN",
+      description = "An identity token to use instead of a development one.")
   String token;
 
-  @Option(names = "--device", defaultValue = "terminal", description = "The device's id (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--device",
+      defaultValue = "terminal",
+      description = "The device's id (default: ${DEFAULT-VALUE}).")
   String device;
 
-  @Option(names = "--url", paramLabel = "URL", description = "The node (default: from the configuration, http://127.0.0.1:8080).")
+  @Option(
+      names = "--url",
+      paramLabel = "URL",
+      description = "The node (default: from the configuration, http://127.0.0.1:8080).")
   String url;
 
   DeviceCommand(Map<String, String> env, InputStream in) {
@@ -114,12 +125,20 @@ final class DeviceCommand implements Callable<Integer> {
       socket.abort();
       return PresenceCli.EXIT_STARTUP;
     }
-    out.println("connected to " + ws + " as " + (email != null ? email : "the token's user")
-        + " (session " + c.sessionId() + ")");
-    out.println("type a status per line: online | away [message] | unavailable [message] | offline;"
-        + " ack <id> or dismiss <id> to answer a notification; Ctrl-D to stop");
+    out.println(
+        "connected to "
+            + ws
+            + " as "
+            + (email != null ? email : "the token's user")
+            + " (session "
+            + c.sessionId()
+            + ")");
+    out.println(
+        "type a status per line: online | away [message] | unavailable [message] | offline;"
+            + " ack <id> or dismiss <id> to answer a notification; Ctrl-D to stop");
     out.flush();
-    try (BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+    try (BufferedReader lines =
+        new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
       String line;
       while ((line = lines.readLine()) != null && !listener.closed.isDone()) {
         String t = line.strip();
@@ -146,21 +165,27 @@ final class DeviceCommand implements Callable<Integer> {
                   : new DeviceMessage.Dismiss(c.sessionId(), ids));
           continue;
         }
-        Optional<PresenceStatus> status = PresenceStatus.fromWire(parts[0].toLowerCase(Locale.ROOT));
+        Optional<PresenceStatus> status =
+            PresenceStatus.fromWire(parts[0].toLowerCase(Locale.ROOT));
         if (status.isEmpty()) {
           err.println("not a status: " + parts[0] + " (online, away, unavailable or offline)");
           err.flush();
           continue;
         }
         listener.pending.incrementAndGet();
-        send(socket, new StatusUpdate(c.sessionId(), status.get(), parts.length > 1 ? parts[1] : null, null));
+        send(
+            socket,
+            new StatusUpdate(
+                c.sessionId(), status.get(), parts.length > 1 ? parts[1] : null, null));
       }
     } catch (IOException e) {
       err.println("presence: " + e.getMessage());
     }
     // Wait for the answers to what was sent before saying goodbye.
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (listener.pending.get() > 0 && !listener.closed.isDone() && System.nanoTime() < deadline) {
+    while (listener.pending.get() > 0
+        && !listener.closed.isDone()
+        && System.nanoTime() < deadline) {
       Thread.sleep(10);
     }
     if (!listener.closed.isDone()) {
@@ -194,11 +219,13 @@ final class DeviceCommand implements Callable<Integer> {
       return Optional.empty();
     }
     DevIdentity dev = DevIdentity.loadOrCreate(config.dataDir());
-    return Optional.of(dev.mint(e, config.identity().devTokenLifetime(), config.identity().audience()));
+    return Optional.of(
+        dev.mint(e, config.identity().devTokenLifetime(), config.identity().audience()));
   }
 
   private static URI webSocket(URI base) {
-    String scheme = "https".equals(base.getScheme()) || "wss".equals(base.getScheme()) ? "wss" : "ws";
+    String scheme =
+        "https".equals(base.getScheme()) || "wss".equals(base.getScheme()) ? "wss" : "ws";
     String path = base.getPath() == null || base.getPath().equals("/") ? "" : base.getPath();
     return URI.create(scheme + "://" + base.getRawAuthority() + path + "/presence");
   }
@@ -271,14 +298,28 @@ final class DeviceCommand implements Callable<Integer> {
           for (DeviceMessage.LiveNotification x : n.notifications()) {
             out.println(
                 (x.missed() ? "missed notification from " : "notification from ")
-                    + x.source() + ": " + x.message() + " -> " + x.action() + " (id " + x.id() + ")");
+                    + x.source()
+                    + ": "
+                    + x.message()
+                    + " -> "
+                    + x.action()
+                    + " (id "
+                    + x.id()
+                    + ")");
           }
         } else if (m instanceof DeviceMessage.Settings s) {
           out.println(
-              "settings changed: custom status \"" + s.customStatus() + "\", away message \""
-                  + s.awayMessage() + "\", online within " + s.onlineWithinMinutes()
-                  + " min, away after " + s.awayAfterMinutes() + " min, offline after "
-                  + s.offlineAfterMinutes() + " min");
+              "settings changed: custom status \""
+                  + s.customStatus()
+                  + "\", away message \""
+                  + s.awayMessage()
+                  + "\", online within "
+                  + s.onlineWithinMinutes()
+                  + " min, away after "
+                  + s.awayAfterMinutes()
+                  + " min, offline after "
+                  + s.offlineAfterMinutes()
+                  + " min");
         } else {
           out.println("from the node: " + text);
         }
@@ -289,7 +330,8 @@ final class DeviceCommand implements Callable<Integer> {
     @Override
     public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
       synchronized (out) {
-        out.println("closed by the node (" + statusCode + (reason.isEmpty() ? "" : ": " + reason) + ")");
+        out.println(
+            "closed by the node (" + statusCode + (reason.isEmpty() ? "" : ": " + reason) + ")");
         out.flush();
       }
       connected.complete(new DeviceMessage.ErrorReply(statusCode, reason));

@@ -10,14 +10,15 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code presence} command line: {@code serve} starts a node, {@code dev-token} prints a
- * development identity token, {@code device} acts as a device typing statuses. The exit status is 0 on success, 1 when start-up fails, 2 for bad
- * usage or configuration.
+ * development identity token, {@code device} acts as a device typing statuses. The exit status is 0
+ * on success, 1 when start-up fails, 2 for bad usage or configuration.
  */
 @Command(
     name = "presence",
     mixinStandardHelpOptions = true,
     versionProvider = PresenceCli.Version.class,
-    description = "Presence: a trusted go-between for devices and the apps they share presence with.",
+    description =
+        "Presence: a trusted go-between for devices and the apps they share presence with.",
     subcommands = {
       ServeCommand.class,
       DevTokenCommand.class,
@@ -32,10 +33,16 @@ public final class PresenceCli {
   public static final int EXIT_USAGE = 2;
 
   public static void main(String[] args) {
-    PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(
-        new java.io.FileOutputStream(java.io.FileDescriptor.out), StandardCharsets.UTF_8), true);
-    PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(
-        new java.io.FileOutputStream(java.io.FileDescriptor.err), StandardCharsets.UTF_8), true);
+    PrintWriter out =
+        new PrintWriter(
+            new java.io.OutputStreamWriter(
+                new java.io.FileOutputStream(java.io.FileDescriptor.out), StandardCharsets.UTF_8),
+            true);
+    PrintWriter err =
+        new PrintWriter(
+            new java.io.OutputStreamWriter(
+                new java.io.FileOutputStream(java.io.FileDescriptor.err), StandardCharsets.UTF_8),
+            true);
     int code = run(args, System.getenv(), System.in, out, err);
     if (code != 0) {
       System.exit(code);

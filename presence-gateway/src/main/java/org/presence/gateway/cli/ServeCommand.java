@@ -80,15 +80,23 @@ final class ServeCommand implements Callable<Integer> {
   private static void printBanner(PrintWriter out, PresenceServer server) {
     PresenceConfig c = server.config();
     out.println(
-        "Presence " + BuildInfo.current().version() + " listening on " + server.baseUrl()
-            + " (node " + c.nodeId() + ")");
+        "Presence "
+            + BuildInfo.current().version()
+            + " listening on "
+            + server.baseUrl()
+            + " (node "
+            + c.nodeId()
+            + ")");
     if (c.embedded()) {
       out.println(
-          "Embedded default: database in " + c.dataDir().toAbsolutePath()
+          "Embedded default: database in "
+              + c.dataDir().toAbsolutePath()
               + ", in-process bus; no outside server needed.");
     } else {
       out.println(
-          "Database: " + server.store().persistence().kind() + ", bus: "
+          "Database: "
+              + server.store().persistence().kind()
+              + ", bus: "
               + server.store().bus().kind());
     }
     if (c.identity().devSigning()) {

@@ -28,22 +28,22 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>Every {@link ClusterConfig#heartbeatInterval()} the node renews its lease, then looks for
- *       nodes whose lease ran out. For each, it tries to {@linkplain NodeRegistry#claim claim}
- *       the clean-up; the one survivor that wins releases the dead node's devices (those still
- *       owned by its sessions: a device that reconnected elsewhere belongs to its new session) and
- *       publishes the real changes. A release is atomic and only for the owner, so even two
- *       cleaners could not publish a change twice. A clean-up that fails (Redis gone) is retried
- *       on the next beat; one whose cleaner dies is claimed by another survivor once the
- *       cleaner's own lease has run out.
+ *       nodes whose lease ran out. For each, it tries to {@linkplain NodeRegistry#claim claim} the
+ *       clean-up; the one survivor that wins releases the dead node's devices (those still owned by
+ *       its sessions: a device that reconnected elsewhere belongs to its new session) and publishes
+ *       the real changes. A release is atomic and only for the owner, so even two cleaners could
+ *       not publish a change twice. A clean-up that fails (Redis gone) is retried on the next beat;
+ *       one whose cleaner dies is claimed by another survivor once the cleaner's own lease has run
+ *       out.
  *   <li>After its own heartbeats failed (Redis unavailable), the node judges nobody for two beats
- *       after they work again: every live node renews within one beat, and a node must not
- *       mistake a cluster-wide outage for deaths.
+ *       after they work again: every live node renews within one beat, and a node must not mistake
+ *       a cluster-wide outage for deaths.
  *   <li>A heartbeat that finds the node was declared dead (it was frozen, or cut off from Redis,
  *       for longer than the lease) ends every device session here with {@link
  *       ErrorCode#SESSION_ABORTED}: the survivors marked those devices offline, and they are seen
  *       again once they reconnect.
- *   <li>At start, before the port opens, the node releases devices still listed under its own id
- *       (a previous run with the same {@code node-id} that did not live to release them).
+ *   <li>At start, before the port opens, the node releases devices still listed under its own id (a
+ *       previous run with the same {@code node-id} that did not live to release them).
  * </ul>
  */
 public final class NodeLiveness implements AutoCloseable {
@@ -56,8 +56,10 @@ public final class NodeLiveness implements AutoCloseable {
   private final DeviceChannel devices;
   private final Clock clock;
   private final ScheduledExecutorService timer;
+
   /** Dead nodes this node claimed whose clean-up has not finished, and whether it is running. */
   private final Map<String, AtomicBoolean> cleaning = new ConcurrentHashMap<>();
+
   private final AtomicBoolean beating = new AtomicBoolean();
   private final Counter heartbeatFailures;
   private final Counter deadNodes;
@@ -199,7 +201,10 @@ public final class NodeLiveness implements AutoCloseable {
                                 if (won) {
                                   deadNodes.inc();
                                   cleaning.putIfAbsent(id, new AtomicBoolean());
-                                  LOG.warn("node {} is dead (no heartbeat for {}): cleaning up", id, config.lease());
+                                  LOG.warn(
+                                      "node {} is dead (no heartbeat for {}): cleaning up",
+                                      id,
+                                      config.lease());
                                 }
                               })
                           .toCompletableFuture());

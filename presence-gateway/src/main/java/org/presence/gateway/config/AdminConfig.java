@@ -1,8 +1,8 @@
 package org.presence.gateway.config;
 
 /**
- * The operator's port, apart from the clients' port: it serves {@code /metrics} (and the
- * heartbeat and version endpoints), which are never answered on {@code gateway.port}.
+ * The operator's port, apart from the clients' port: it serves {@code /metrics} (and the heartbeat
+ * and version endpoints), which are never answered on {@code gateway.port}.
  *
  * @param enabled whether the node listens on the admin port at all
  * @param host address to bind ({@code 127.0.0.1} by default: only this machine)

@@ -9,9 +9,9 @@ import java.time.Duration;
  *     where allowed), resolve, connect and answer, must finish within this; so must the TXT lookup
  * @param verifyMaxBytes largest body the proof fetch reads; a longer one fails the proof
  * @param maxPerDeveloper applications one developer may register
- * @param verifyOverHttp whether plain {@code http://<domain>/__presence} proves a domain as
- *     well as {@code https://} (a development setting:
- *     on its own, plain HTTP proves nothing against someone on the path)
+ * @param verifyOverHttp whether plain {@code http://<domain>/__presence} proves a domain as well as
+ *     {@code https://} (a development setting: on its own, plain HTTP proves nothing against
+ *     someone on the path)
  */
 public record AppsConfig(
     Duration verifyTimeout, int verifyMaxBytes, int maxPerDeveloper, boolean verifyOverHttp) {

@@ -4,8 +4,8 @@ import java.time.Duration;
 
 /**
  * Sizes and lifetimes of the Caffeine caches in front of hot reads. Every change that affects an
- * entry invalidates it on every node (through the bus); the lifetime only bounds how long an
- * entry can outlive a lost invalidation.
+ * entry invalidates it on every node (through the bus); the lifetime only bounds how long an entry
+ * can outlive a lost invalidation.
  *
  * @param apiKeys application id to the application's key hash and state
  * @param grants user to their enabled grants

@@ -44,8 +44,8 @@ public final class ConfigLoader {
    *
    * @param file a HOCON file, or {@code null}
    * @param env the environment (only {@code PRESENCE__*} entries are read)
-   * @param flags settings from the command line, keyed by path below {@code presence} (for
-   *     example {@code gateway.port})
+   * @param flags settings from the command line, keyed by path below {@code presence} (for example
+   *     {@code gateway.port})
    * @throws InvalidConfigException listing every problem found
    */
   public static PresenceConfig load(Path file, Map<String, String> env, Map<String, String> flags) {
@@ -79,7 +79,10 @@ public final class ConfigLoader {
     return result;
   }
 
-  /** The settings in {@code env}: {@code PRESENCE__STORE__REDIS__KEY_PREFIX} is {@code store.redis.key-prefix}. */
+  /**
+   * The settings in {@code env}: {@code PRESENCE__STORE__REDIS__KEY_PREFIX} is {@code
+   * store.redis.key-prefix}.
+   */
   static Map<String, String> fromEnv(Map<String, String> env) {
     Map<String, String> out = new HashMap<>();
     env.forEach(
@@ -154,7 +157,8 @@ public final class ConfigLoader {
       } catch (RuntimeException e) {
         problem(
             "store.redis.url",
-            "unparsable Redis URL: " + oneLine(e.getMessage())
+            "unparsable Redis URL: "
+                + oneLine(e.getMessage())
                 + (redisUrl.toLowerCase(Locale.ROOT).matches("rediss?-sentinel:.*")
                     ? " (the form is redis-sentinel://host:port[,host:port...]/#<master name>)"
                     : ""));
@@ -201,7 +205,8 @@ public final class ConfigLoader {
     boolean loopbackListen = loopbackOnly(gateway.host());
     boolean development =
         store.embeddedDatabase() && store.localBus() && !provider && loopbackListen;
-    String devSigning = get("identity.dev-signing", config::getString, "auto").toLowerCase(Locale.ROOT);
+    String devSigning =
+        get("identity.dev-signing", config::getString, "auto").toLowerCase(Locale.ROOT);
     boolean dev =
         switch (devSigning) {
           case "auto" -> development;
@@ -228,7 +233,8 @@ public final class ConfigLoader {
     if (!identity.jwksUrl().isEmpty()) {
       try {
         java.net.URI u = new java.net.URI(identity.jwksUrl());
-        if (!"https".equals(u.getScheme()) && !"http".equals(u.getScheme()) || u.getHost() == null) {
+        if (!"https".equals(u.getScheme()) && !"http".equals(u.getScheme())
+            || u.getHost() == null) {
           problem("identity.jwks-url", "must be an http(s) URL");
         }
       } catch (java.net.URISyntaxException e) {
@@ -280,7 +286,8 @@ public final class ConfigLoader {
             autoFlag("apps.verify-over-http", outbound.allowLoopback()));
     String secret = get("web.session-secret", config::getString, "");
     if (!secret.isEmpty() && secret.length() < 32) {
-      problem("web.session-secret", "must be at least 32 characters (or empty for a generated key)");
+      problem(
+          "web.session-secret", "must be at least 32 characters (or empty for a generated key)");
     }
     WebConfig web =
         new WebConfig(
@@ -292,7 +299,8 @@ public final class ConfigLoader {
         && !get("web.dev-sign-in-on-public-address", config::getBoolean, false)) {
       problem(
           "web.dev-sign-in",
-          "the passwordless development sign-in is on but gateway.host (" + gateway.host()
+          "the passwordless development sign-in is on but gateway.host ("
+              + gateway.host()
               + ") is not a loopback address, so anyone who reaches the node could sign in as"
               + " anyone: listen on 127.0.0.1, set web.dev-sign-in=false, or force it with"
               + " --allow-dev-sign-in-on-public-address (web.dev-sign-in-on-public-address=true)");
@@ -432,7 +440,9 @@ public final class ConfigLoader {
       if (!scheme.matches("[a-z][a-z0-9+.-]{0,31}")) {
         problem("notifications.action-schemes", "'" + raw + "' is not a URI scheme");
       } else if (NotificationsConfig.FORBIDDEN_SCHEMES.contains(scheme)) {
-        problem("notifications.action-schemes", scheme + " is never allowed (it runs or reads content)");
+        problem(
+            "notifications.action-schemes",
+            scheme + " is never allowed (it runs or reads content)");
       } else if (!schemes.contains(scheme)) {
         schemes.add(scheme);
       }
@@ -622,7 +632,9 @@ public final class ConfigLoader {
         problem(path, "'" + entry + "' is not an IP address (with an optional :port)");
         continue;
       }
-      out.add(new java.net.InetSocketAddress(io.netty.util.NetUtil.createInetAddressFromIpAddressString(host), port));
+      out.add(
+          new java.net.InetSocketAddress(
+              io.netty.util.NetUtil.createInetAddressFromIpAddressString(host), port));
     }
     return out;
   }
@@ -658,8 +670,8 @@ public final class ConfigLoader {
   }
 
   /**
-   * Whether every address {@code host} names is a loopback address (so that only this machine
-   * can reach a port bound to it). An unknown host is not (and {@link #checkHost} reports it).
+   * Whether every address {@code host} names is a loopback address (so that only this machine can
+   * reach a port bound to it). An unknown host is not (and {@link #checkHost} reports it).
    */
   static boolean loopbackOnly(String host) {
     try {

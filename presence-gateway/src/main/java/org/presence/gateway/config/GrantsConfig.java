@@ -1,8 +1,8 @@
 package org.presence.gateway.config;
 
 /**
- * Limits on users' grants (issue 12 item 5), so that one user cannot make an application's
- * updates grow with grants: every grant is one more PUID that each presence change reaches.
+ * Limits on users' grants (issue 12 item 5), so that one user cannot make an application's updates
+ * grow with grants: every grant is one more PUID that each presence change reaches.
  *
  * @param maxPerApp live grants (enabled or paused) one user may hold for one application, with
  *     distinct user strings

@@ -5,9 +5,9 @@ import java.time.Duration;
 /**
  * How identity tokens (signed JWT assertions) are checked and, on one machine, made.
  *
- * @param devSigning whether this node makes and trusts its own development signing key (in the
- *     data directory); on by default only for the embedded store with no identity provider
- *     configured on a loopback {@code gateway.host}, never in a cluster unless set
+ * @param devSigning whether this node makes and trusts its own development signing key (in the data
+ *     directory); on by default only for the embedded store with no identity provider configured on
+ *     a loopback {@code gateway.host}, never in a cluster unless set
  * @param jwksUrl URL of the identity provider's JSON Web Key Set, or empty
  * @param jwksFile path of a JWKS file, or empty
  * @param issuer required {@code iss} claim, or empty for any

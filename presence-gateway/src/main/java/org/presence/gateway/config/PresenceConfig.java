@@ -5,8 +5,8 @@ import org.presence.store.config.StoreConfig;
 
 /**
  * The whole, immutable configuration of a node, loaded once by {@link ConfigLoader} from defaults,
- * a file, environment variables and flags (flags over env over file). Components get only their
- * own part.
+ * a file, environment variables and flags (flags over env over file). Components get only their own
+ * part.
  *
  * @param nodeId this node's id in a cluster (unique per running node)
  * @param dataDir directory for node-local state: the embedded database, the development key

@@ -9,9 +9,9 @@ import java.time.Duration;
  *     characters; empty means a random key kept in {@code web-session.key} in the data directory
  *     (nodes behind one load balancer must share a configured secret)
  * @param sessionLifetime how long a page session lasts after sign-in
- * @param devSignIn whether the pages offer the development sign-in (type an email, no password);
- *     on by default only where development signing is on, no identity provider is configured and
- *     the node listens on loopback; forcing it on another address needs {@code
+ * @param devSignIn whether the pages offer the development sign-in (type an email, no password); on
+ *     by default only where development signing is on, no identity provider is configured and the
+ *     node listens on loopback; forcing it on another address needs {@code
  *     web.dev-sign-in-on-public-address}
  */
 public record WebConfig(String sessionSecret, Duration sessionLifetime, boolean devSignIn) {}

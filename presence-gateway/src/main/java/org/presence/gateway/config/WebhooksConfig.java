@@ -15,8 +15,8 @@ import java.time.Duration;
  * @param maxInFlight calls one node makes at the same time, over all applications; calls beyond
  *     wait in order, the developers taking turns
  * @param maxInFlightPerDeveloper of those, calls for the applications of one developer
- * @param slowCall a successful call that took this long or longer backs the application's
- *     webhook off like a failure (its updates count as delivered)
+ * @param slowCall a successful call that took this long or longer backs the application's webhook
+ *     off like a failure (its updates count as delivered)
  * @param leaseTtl how long a node's claim on sending an application's webhook lasts without
  *     renewal; another node takes over after it
  * @param idle an application's sender with nothing to send for this long stops (it starts again

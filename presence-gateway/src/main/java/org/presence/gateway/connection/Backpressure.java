@@ -15,9 +15,9 @@ import java.util.function.Consumer;
  * <ul>
  *   <li>While the channel is not writable (its outbound bytes are over {@code
  *       gateway.write-buffer-high}), reads are paused; they resume once it drains under {@code
- *       gateway.write-buffer-low}. A client that sends without reading thus holds at most the
- *       write buffer and one read's worth of input, whatever it sends: the kernel's buffers fill
- *       and TCP stops it.
+ *       gateway.write-buffer-low}. A client that sends without reading thus holds at most the write
+ *       buffer and one read's worth of input, whatever it sends: the kernel's buffers fill and TCP
+ *       stops it.
  *   <li>A channel that stays unwritable for {@code gateway.unwritable-timeout} is handed to the
  *       stall action (the node closes it with {@code SLOW_CONSUMER}, −6).
  * </ul>
@@ -77,8 +77,8 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * The channel is being closed: from now on it is read (and its input dropped by whoever
-   * closes it) until it closes, whatever its writability.
+   * The channel is being closed: from now on it is read (and its input dropped by whoever closes
+   * it) until it closes, whatever its writability.
    */
   public static void closing(Channel ch) {
     Backpressure b = of(ch);

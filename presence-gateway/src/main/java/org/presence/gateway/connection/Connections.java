@@ -66,11 +66,15 @@ public final class Connections {
   private static final AttributeKey<State> STATE = AttributeKey.valueOf("presence.connection");
 
   private final ConcurrentHashMap<ChannelId, Channel> all = new ConcurrentHashMap<>();
+
   /** How each kind of upgraded connection is ended when the node drains; one action per kind. */
   private final ConcurrentHashMap<Kind, Consumer<Channel>> drainActions = new ConcurrentHashMap<>();
+
   private final GatewayMetrics metrics;
+
   /** One listener for every connection: it forgets the connection and counts it closed. */
   private final ChannelFutureListener onClose;
+
   private volatile boolean draining;
 
   public Connections(GatewayMetrics metrics) {
@@ -135,8 +139,8 @@ public final class Connections {
   }
 
   /**
-   * Starts draining: idle HTTP connections close now, busy ones after their response, upgraded
-   * ones by their drain action.
+   * Starts draining: idle HTTP connections close now, busy ones after their response, upgraded ones
+   * by their drain action.
    */
   public void drain() {
     draining = true;

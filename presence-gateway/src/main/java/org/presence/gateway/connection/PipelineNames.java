@@ -14,10 +14,13 @@ public final class PipelineNames {
   public static final String FLOW_CONTROL = "flow-control";
   public static final String HTTP_ROUTER = "http-router";
   public static final String WS_PROTOCOL = "ws-protocol";
+
   /** The WebSocket frame decoder, as Netty's handshaker names it. */
   public static final String WS_DECODER = "wsdecoder";
+
   /** What drops a closing WebSocket's frames until the client's close frame. */
   public static final String CLOSING = "closing";
+
   public static final String DEVICE_SESSION = "device-session";
   public static final String APP_SESSION = "app-session";
   public static final String UPDATE_STREAM = "update-stream";

@@ -23,8 +23,8 @@ public final class DemoApp {
   public static final String NAME = "Presence demo";
 
   /**
-   * How the demo application names its visitor on the consent page: an application passes its
-   * own name for the user (their login there), never something Presence knows, such as the email.
+   * How the demo application names its visitor on the consent page: an application passes its own
+   * name for the user (their login there), never something Presence knows, such as the email.
    */
   public static final String USER_STRING = "Demo visitor";
 
@@ -43,14 +43,12 @@ public final class DemoApp {
   /** The demo application as stored (empty before {@link #ensure}). */
   public CompletionStage<Optional<Application>> application() {
     long current = id;
-    return current < 0
-        ? CompletableFuture.completedFuture(Optional.empty())
-        : apps.find(current);
+    return current < 0 ? CompletableFuture.completedFuture(Optional.empty()) : apps.find(current);
   }
 
   /**
-   * Finds the demo application for the domain of {@code baseUrl} (one survives restarts on the
-   * same address), or makes one. Completes with its id.
+   * Finds the demo application for the domain of {@code baseUrl} (one survives restarts on the same
+   * address), or makes one. Completes with its id.
    */
   public CompletionStage<Long> ensure(String baseUrl) {
     URI u = URI.create(baseUrl);
@@ -75,7 +73,9 @@ public final class DemoApp {
                   .thenCompose(app -> apps.markVerified(app.id()).thenApply(v -> app.id()))
                   // The key is never shown: the node reads the demo's updates itself.
                   .thenCompose(
-                      appId -> apps.activate(appId, Secrets.hash(Secrets.newKey())).thenApply(v -> appId));
+                      appId ->
+                          apps.activate(appId, Secrets.hash(Secrets.newKey()))
+                              .thenApply(v -> appId));
             })
         .thenApply(
             appId -> {

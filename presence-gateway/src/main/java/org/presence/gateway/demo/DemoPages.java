@@ -17,10 +17,10 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.notify.NotificationService;
 import org.presence.gateway.pages.PageSupport;
 import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.updates.AppUpdates;
-import org.presence.gateway.notify.NotificationService;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
@@ -35,10 +35,10 @@ import org.presence.protocol.error.ProtocolException;
  *
  * <p>The live part is a small script ({@code /static/demo.js}) reading {@code GET /demo/events}:
  * the demo application's updates as server-sent events, authenticated by the page session and
- * limited to the visitor's own PUIDs, so a visitor never sees anyone else; one signed-in user
- * holds at most {@value #MAX_STREAMS_PER_USER} such streams on a node at once (more are refused
- * with {@code TOO_MANY_STREAMS}, 429). The page's
- * Content-Security-Policy allows scripts and connections from this node only.
+ * limited to the visitor's own PUIDs, so a visitor never sees anyone else; one signed-in user holds
+ * at most {@value #MAX_STREAMS_PER_USER} such streams on a node at once (more are refused with
+ * {@code TOO_MANY_STREAMS}, 429). The page's Content-Security-Policy allows scripts and connections
+ * from this node only.
  */
 public final class DemoPages {
   private final PageSupport pages;
@@ -111,9 +111,12 @@ public final class DemoPages {
               if (mine.isEmpty()) {
                 m.put(
                     "grantUrl",
-                    "/" + appId + "/grant?redirect="
+                    "/"
+                        + appId
+                        + "/grant?redirect="
                         + URLEncoder.encode(baseUrl.get() + "/demo", StandardCharsets.UTF_8)
-                        + "&id=" + URLEncoder.encode(DemoApp.USER_STRING, StandardCharsets.UTF_8));
+                        + "&id="
+                        + URLEncoder.encode(DemoApp.USER_STRING, StandardCharsets.UTF_8));
               } else if (!mine.get().grant().enabled()) {
                 m.put("paused", true);
               } else {
@@ -158,7 +161,8 @@ public final class DemoPages {
                       .map(g -> g.puid())
                       .findFirst();
               if (puid.isEmpty() || found.getValue().isEmpty()) {
-                throw new ProtocolException(ErrorCode.UNKNOWN_PUID, "grant the demo application first");
+                throw new ProtocolException(
+                    ErrorCode.UNKNOWN_PUID, "grant the demo application first");
               }
               NotificationBatchCodec.Item item =
                   new NotificationBatchCodec.Item(
@@ -186,7 +190,8 @@ public final class DemoPages {
   }
 
   /** What the demo's notification says. */
-  static final String DEMO_MESSAGE = "Hello from the Presence demo: this live notification reached your device.";
+  static final String DEMO_MESSAGE =
+      "Hello from the Presence demo: this live notification reached your device.";
 
   /** How many {@code /demo/events} streams one signed-in user may hold open on a node. */
   static final int MAX_STREAMS_PER_USER = 4;

@@ -16,10 +16,10 @@ import org.presence.store.presence.PresenceEvents;
 import org.presence.store.push.JdbiClientMappingRepository;
 
 /**
- * The device channel of a node, wired in one place: its service, its session registry, the
- * {@code device-timers} thread (grace periods and the keepalive sweep), the WebSocket route at
- * {@value DeviceChannelInstaller#PATH} and, when a secret is configured, the push-server route
- * {@value PushStatusHandler#PATH}. {@code PresenceServer} starts it and closes it after draining.
+ * The device channel of a node, wired in one place: its service, its session registry, the {@code
+ * device-timers} thread (grace periods and the keepalive sweep), the WebSocket route at {@value
+ * DeviceChannelInstaller#PATH} and, when a secret is configured, the push-server route {@value
+ * PushStatusHandler#PATH}. {@code PresenceServer} starts it and closes it after draining.
  */
 public final class DeviceChannel implements AutoCloseable {
   private final DeviceService service;
@@ -91,9 +91,7 @@ public final class DeviceChannel implements AutoCloseable {
       if (config.push().enabled()) {
         routes.post(PushStatusHandler.PATH, new PushStatusHandler(config.push(), service));
       }
-      metrics
-          .registry()
-          .register("presence.device.sessions.open", (Gauge<Integer>) registry::size);
+      metrics.registry().register("presence.device.sessions.open", (Gauge<Integer>) registry::size);
       return new DeviceChannel(service, registry, timers, installer);
     } catch (Exception e) {
       timers.shutdownNow();
@@ -110,8 +108,8 @@ public final class DeviceChannel implements AutoCloseable {
   }
 
   /**
-   * Hands sessions to live notifications: opened sessions get what waits for their user, answers
-   * go to {@code notifications}. Called once at start, before the port is bound.
+   * Hands sessions to live notifications: opened sessions get what waits for their user, answers go
+   * to {@code notifications}. Called once at start, before the port is bound.
    */
   public void attach(LiveNotifications notifications) {
     installer.attach(notifications);

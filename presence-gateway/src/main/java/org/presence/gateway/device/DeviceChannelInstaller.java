@@ -2,14 +2,14 @@ package org.presence.gateway.device;
 
 import com.codahale.metrics.Counter;
 import io.netty.channel.ChannelPipeline;
-import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.config.DeviceConfig;
+import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.WebSocketEndpoint;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.connection.Connections;
 import org.presence.protocol.device.DeviceCodec;
 
 /**
@@ -23,12 +23,14 @@ import org.presence.protocol.device.DeviceCodec;
  * with no HTTP handler left (codec, aggregator, flow control and router are gone) and, once the
  * handshake is done, no {@code ws-protocol} either: {@link DeviceSessionHandler} answers pings and
  * close frames itself, and passes failures to the shared {@link ExceptionHandler} as the {@code
- * exception} tail would. Netty's UTF-8 check is not installed (see {@link #validatesUtf8()}). It also holds what every {@link DeviceSessionHandler}
- * of the node shares (codec, service, registry, limits, metrics), so that a socket costs one small
- * handler object and its session.
+ * exception} tail would. Netty's UTF-8 check is not installed (see {@link #validatesUtf8()}). It
+ * also holds what every {@link DeviceSessionHandler} of the node shares (codec, service, registry,
+ * limits, metrics), so that a socket costs one small handler object and its session.
  */
 public final class DeviceChannelInstaller implements WebSocketEndpoint {
-  /** The path of the device channel (wiki: {@code wss://presence.services.mozilla.com/presence}). */
+  /**
+   * The path of the device channel (wiki: {@code wss://presence.services.mozilla.com/presence}).
+   */
   public static final String PATH = "/presence";
 
   private final DeviceConfig config;
@@ -76,8 +78,7 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
     this.disconnector = disconnector;
     this.exceptions = exceptions;
     this.metrics = metrics;
-    this.rateLimit =
-        new DeviceSession.RateLimit(config.rate(), config.burst(), config.overdraft());
+    this.rateLimit = new DeviceSession.RateLimit(config.rate(), config.burst(), config.overdraft());
     this.framesIn = metrics.framesIn(Connections.Kind.DEVICE.label());
     this.framesOut = metrics.framesOut(Connections.Kind.DEVICE.label());
     this.frameItems = frameItems;
@@ -107,9 +108,9 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   }
 
   /**
-   * The device codec answers a text frame that is not valid UTF-8 with {@code MALFORMED_JSON}
-   * (10) like any other malformed frame, so Netty's separate check (which would fail the
-   * connection) is not installed.
+   * The device codec answers a text frame that is not valid UTF-8 with {@code MALFORMED_JSON} (10)
+   * like any other malformed frame, so Netty's separate check (which would fail the connection) is
+   * not installed.
    */
   @Override
   public boolean validatesUtf8() {

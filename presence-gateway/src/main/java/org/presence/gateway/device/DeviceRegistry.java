@@ -12,13 +12,13 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.store.user.UserSettings;
 
 /**
- * The open device sessions of this node, by session id: where {@link DeviceService} finds a
- * session to end when a newer connection of the same device replaced it, and what the keepalive
- * sweep walks.
+ * The open device sessions of this node, by session id: where {@link DeviceService} finds a session
+ * to end when a newer connection of the same device replaced it, and what the keepalive sweep
+ * walks.
  *
- * <p>Keepalive costs no timer per socket: one task on the node's device timer thread looks at
- * every session's last read time a few times per ping interval and asks only silent sessions'
- * event loops to ping them (or to close them when a ping went unanswered).
+ * <p>Keepalive costs no timer per socket: one task on the node's device timer thread looks at every
+ * session's last read time a few times per ping interval and asks only silent sessions' event loops
+ * to ping them (or to close them when a ping went unanswered).
  */
 public final class DeviceRegistry implements DeviceService.LocalSessions {
   /** A session as the registry sees it; implemented by the session's handler. */
@@ -51,12 +51,14 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
   }
 
   /**
-   * Starts the keepalive sweep on {@code timers}, every quarter of the shorter of the two
-   * intervals (between 20 ms and 5 s).
+   * Starts the keepalive sweep on {@code timers}, every quarter of the shorter of the two intervals
+   * (between 20 ms and 5 s).
    */
   public void startKeepalive(ScheduledExecutorService timers, Duration pingTimeout) {
     long period =
-        Math.max(20, Math.min(5000, Math.min(pingIntervalNanos / 1_000_000, pingTimeout.toMillis()) / 4));
+        Math.max(
+            20,
+            Math.min(5000, Math.min(pingIntervalNanos / 1_000_000, pingTimeout.toMillis()) / 4));
     sweep = timers.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
   }
 

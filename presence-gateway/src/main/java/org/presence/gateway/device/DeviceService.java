@@ -39,10 +39,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The business rules of the device channel, without Netty: who may open a session, one session
- * per (user, device) across nodes, status updates into the {@link PresenceStateStore} and their
- * real changes out through {@link PresenceEvents}, the offline grace period, push presence ids and
- * the statuses a push server reports. Every method returns at once; work continues on the store's
+ * The business rules of the device channel, without Netty: who may open a session, one session per
+ * (user, device) across nodes, status updates into the {@link PresenceStateStore} and their real
+ * changes out through {@link PresenceEvents}, the offline grace period, push presence ids and the
+ * statuses a push server reports. Every method returns at once; work continues on the store's
  * threads.
  *
  * <h2>Replacing a session</h2>
@@ -54,21 +54,21 @@ import org.slf4j.LoggerFactory;
  * <h2>Grace period</h2>
  *
  * When a socket closes, its device is released after {@link DeviceConfig#offlineGrace()}, and only
- * if the session still owns the device then: a device that reconnected meanwhile (on any node)
- * owns it under its new session, so its presence never flapped. Pending releases run at once when
- * the node stops.
+ * if the session still owns the device then: a device that reconnected meanwhile (on any node) owns
+ * it under its new session, so its presence never flapped. Pending releases run at once when the
+ * node stops.
  *
  * <h2>The user's messages</h2>
  *
- * Every status goes to the state store with the user's own messages (their custom status and
- * away message, from the {@linkplain #attachSettings settings}, cached), which a status without a
+ * Every status goes to the state store with the user's own messages (their custom status and away
+ * message, from the {@linkplain #attachSettings settings}, cached), which a status without a
  * message of its own carries; the store keeps them and decides real changes on that effective
- * message. A session's status never waits for them (it would let a later status overtake an
- * earlier one): opening the session loads them into the cache, and a status that finds them
- * missing (expired meanwhile) lets the store keep the ones it has. A change of the settings
- * {@linkplain #announce re-announces} the user's current presence through the store, and each
- * node holding sessions of the user {@linkplain #settingsChanged pushes} them the {@code
- * {"settings": ...}} frame.
+ * message. A session's status never waits for them (it would let a later status overtake an earlier
+ * one): opening the session loads them into the cache, and a status that finds them missing
+ * (expired meanwhile) lets the store keep the ones it has. A change of the settings {@linkplain
+ * #announce re-announces} the user's current presence through the store, and each node holding
+ * sessions of the user {@linkplain #settingsChanged pushes} them the {@code {"settings": ...}}
+ * frame.
  */
 public final class DeviceService implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DeviceService.class);
@@ -93,8 +93,8 @@ public final class DeviceService implements AutoCloseable {
 
   /**
    * Longest wait for the user's settings where one is waited for (opening a session, a push
-   * server's report); then the store keeps the messages it was last given: the database may be
-   * down while sessions go on.
+   * server's report); then the store keeps the messages it was last given: the database may be down
+   * while sessions go on.
    */
   static final long SETTINGS_WAIT_MS = 1000;
 
@@ -102,8 +102,8 @@ public final class DeviceService implements AutoCloseable {
   private static final String ANONYMOUS = "~";
 
   /**
-   * Suffix of the state-store device a push server reports for: a device's pushed status counts
-   * as a device of its own next to its socket, so closing the socket does not drop it.
+   * Suffix of the state-store device a push server reports for: a device's pushed status counts as
+   * a device of its own next to its socket, so closing the socket does not drop it.
    */
   private static final String PUSHED = "~push";
 
@@ -119,14 +119,17 @@ public final class DeviceService implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final HandshakeLimiter handshakes;
   private final ConcurrentHashMap<UUID, PendingRelease> pending = new ConcurrentHashMap<>();
+
   /** How long a release the store refused waits before it is tried again (at most the grace). */
   private static final long RELEASE_RETRY_MS = 2000;
+
   private volatile boolean stopping;
   private volatile boolean leavePendingToCluster;
   private final Counter replacedCounter;
   private final Counter changesCounter;
   private final Counter publishFailures;
   private volatile PresenceBus.Subscription nodeSubscription;
+
   /** Reads a user's settings (cached); {@code null} until attached: statuses carry none. */
   private volatile SettingsSource settings;
 
@@ -183,8 +186,8 @@ public final class DeviceService implements AutoCloseable {
   // Sessions
 
   /**
-   * Checks the per-address handshake limit of the client {@code address} (the forwarded one
-   * behind a trusted proxy; {@code null}: no limit), then the assertion. Fails with {@code
+   * Checks the per-address handshake limit of the client {@code address} (the forwarded one behind
+   * a trusted proxy; {@code null}: no limit), then the assertion. Fails with {@code
    * TOO_MANY_HANDSHAKES} or the verifier's errno.
    */
   public CompletionStage<Identity> authenticate(String assertion, InetAddress address) {
@@ -261,9 +264,9 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
-   * Heard on every node (invalidation {@code settings:<sub>}): when this node holds sessions of
-   * the user, they get the {@code {"settings": ...}} frame, and the store gets the messages again
-   * (a status that crossed the change here with the former ones is corrected; no real change
+   * Heard on every node (invalidation {@code settings:<sub>}): when this node holds sessions of the
+   * user, they get the {@code {"settings": ...}} frame, and the store gets the messages again (a
+   * status that crossed the change here with the former ones is corrected; no real change
    * otherwise). Returns at once.
    */
   public void settingsChanged(String user) {
@@ -303,10 +306,10 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
-   * Makes {@code session} the owner of the device, ending the session it replaces (anywhere).
-   * Fails with {@code TOO_MANY_SESSIONS} when the user has {@link DeviceConfig#maxDevicesPerUser()}
-   * other devices connected (on any node), decided atomically by the state store. Meanwhile loads
-   * the user's settings into the cache (waiting at most {@link #SETTINGS_WAIT_MS}), so that the
+   * Makes {@code session} the owner of the device, ending the session it replaces (anywhere). Fails
+   * with {@code TOO_MANY_SESSIONS} when the user has {@link DeviceConfig#maxDevicesPerUser()} other
+   * devices connected (on any node), decided atomically by the state store. Meanwhile loads the
+   * user's settings into the cache (waiting at most {@link #SETTINGS_WAIT_MS}), so that the
    * session's statuses find the user's messages at hand.
    */
   public CompletionStage<Void> open(String user, String device, UUID session) {
@@ -341,7 +344,10 @@ public final class DeviceService implements AutoCloseable {
         .whenComplete(
             (v, e) -> {
               if (e != null) {
-                LOG.warn("cannot tell node {} to end replaced session: {}", claim.previousNode(), e.toString());
+                LOG.warn(
+                    "cannot tell node {} to end replaced session: {}",
+                    claim.previousNode(),
+                    e.toString());
               }
             });
   }
@@ -372,9 +378,9 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
-   * Applies a status update of an open session. Completes when the state store took it; fails
-   * with {@code SESSION_REPLACED} when the session no longer owns its device. Real changes are
-   * published without holding up the answer.
+   * Applies a status update of an open session. Completes when the state store took it; fails with
+   * {@code SESSION_REPLACED} when the session no longer owns its device. Real changes are published
+   * without holding up the answer.
    */
   public CompletionStage<Void> status(
       String user,
@@ -396,8 +402,8 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
-   * A session's socket closed: its device is released after the grace period, if the session
-   * still owns it then.
+   * A session's socket closed: its device is released after the grace period, if the session still
+   * owns it then.
    */
   public void closed(String user, String device, UUID session) {
     PendingRelease p = new PendingRelease(user, device, session);
@@ -429,7 +435,8 @@ public final class DeviceService implements AutoCloseable {
         .handle(
             (u, e) -> {
               if (e != null) {
-                LOG.warn("cannot release device of session {} (retrying): {}", p.session, e.toString());
+                LOG.warn(
+                    "cannot release device of session {} (retrying): {}", p.session, e.toString());
                 retryLater(p);
                 return CompletableFuture.<Void>completedFuture(null);
               }
@@ -469,8 +476,8 @@ public final class DeviceService implements AutoCloseable {
   /**
    * Releases a device that a session of a dead node owned ({@code NodeLiveness}'s clean-up) and
    * publishes the real changes. Several survivors may release the same device at once: the store
-   * releases it for one of them only, so each change is published once. Completes with whether
-   * this call released it; fails when the store is unavailable.
+   * releases it for one of them only, so each change is published once. Completes with whether this
+   * call released it; fails when the store is unavailable.
    */
   public CompletionStage<Boolean> releaseOrphan(String user, String device, UUID session) {
     long now = clock.millis();
@@ -521,10 +528,10 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
-   * A push server reports {@code status} for {@code presenceId}: the status of the device that
-   * tied the id, with the same semantics as a status update on the socket (no custom message). It
-   * is kept as a device of its own ({@code <device>~push}), aggregated with the user's sockets
-   * like any device, and stays until the push server reports another status. Fails with {@code
+   * A push server reports {@code status} for {@code presenceId}: the status of the device that tied
+   * the id, with the same semantics as a status update on the socket (no custom message). It is
+   * kept as a device of its own ({@code <device>~push}), aggregated with the user's sockets like
+   * any device, and stays until the push server reports another status. Fails with {@code
    * UNKNOWN_PRESENCE_ID} for an id no device tied.
    */
   public CompletionStage<Void> pushStatus(String presenceId, PresenceStatus status) {
@@ -588,8 +595,7 @@ public final class DeviceService implements AutoCloseable {
       }
     }
     try {
-      CompletableFuture.allOf(releases.toArray(new CompletableFuture[0]))
-          .get(5, TimeUnit.SECONDS);
+      CompletableFuture.allOf(releases.toArray(new CompletableFuture[0])).get(5, TimeUnit.SECONDS);
     } catch (Exception e) {
       LOG.warn("not every device released before stopping: {}", e.toString());
     }

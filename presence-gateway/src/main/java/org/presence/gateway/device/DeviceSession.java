@@ -25,15 +25,15 @@ import org.presence.protocol.model.PresenceStatus;
  *        +------- any error ----------+----- closed ---------+--> CLOSED
  * </pre>
  *
- * <p>Before the session is open, any other frame or any error ends the socket, whatever the
- * errno's sign: there is no session to keep. Once open, every frame (good or bad) takes a token
- * from the session's bucket; a frame beyond it is refused with {@link ErrorCode#SLOW_DOWN}, and a
- * client that keeps sending goes into overdraft until it loses the session ({@link
- * ErrorCode#RATE_LIMIT_EXCEEDED}). Pings take a token too, from the socket's first frame on
- * (before the connect as well, see {@link #onControlFrame}).
+ * <p>Before the session is open, any other frame or any error ends the socket, whatever the errno's
+ * sign: there is no session to keep. Once open, every frame (good or bad) takes a token from the
+ * session's bucket; a frame beyond it is refused with {@link ErrorCode#SLOW_DOWN}, and a client
+ * that keeps sending goes into overdraft until it loses the session ({@link
+ * ErrorCode#RATE_LIMIT_EXCEEDED}). Pings take a token too, from the socket's first frame on (before
+ * the connect as well, see {@link #onControlFrame}).
  *
- * <p>Kept small on purpose (a device holds its socket for days): a few fields, the ids shared
- * with the frames and the identity they came from. Not thread-safe; its handler calls it on the
+ * <p>Kept small on purpose (a device holds its socket for days): a few fields, the ids shared with
+ * the frames and the identity they came from. Not thread-safe; its handler calls it on the
  * channel's event loop.
  */
 public final class DeviceSession {
@@ -171,10 +171,9 @@ public final class DeviceSession {
 
   /**
    * What to do with a ping arriving at {@code nanos}. It takes a token like any frame, before the
-   * connect as after, so a socket cannot stream pings for free: {@code null}
-   * when the frame is within the bucket (a ping is then answered), {@link Ignore} when it is
-   * beyond (a ping gets no pong), {@link End} ({@link ErrorCode#RATE_LIMIT_EXCEEDED}) past the
-   * overdraft.
+   * connect as after, so a socket cannot stream pings for free: {@code null} when the frame is
+   * within the bucket (a ping is then answered), {@link Ignore} when it is beyond (a ping gets no
+   * pong), {@link End} ({@link ErrorCode#RATE_LIMIT_EXCEEDED}) past the overdraft.
    */
   public Step onControlFrame(long nanos) {
     if (state == State.CLOSED) {

@@ -20,12 +20,12 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.http.ControlFrames;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.net.ClientAddress;
-import org.presence.gateway.connection.Backpressure;
 import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Ack;
@@ -47,15 +47,15 @@ import org.slf4j.LoggerFactory;
  * instance per socket, holding the session and the keepalive times; everything shared sits in the
  * {@link DeviceChannelInstaller}.
  *
- * <p>Each frame is released here once decoded; nothing is buffered between frames. Reads are
- * paused while the connect's assertion is verified and the device claimed, and resumed once the
- * answer is written. Asynchronous results come back on the channel's event loop and are dropped
- * if the socket closed meanwhile.
+ * <p>Each frame is released here once decoded; nothing is buffered between frames. Reads are paused
+ * while the connect's assertion is verified and the device claimed, and resumed once the answer is
+ * written. Asynchronous results come back on the channel's event loop and are dropped if the socket
+ * closed meanwhile.
  *
- * <p>Answers leave in request order: while an asynchronous step (a status, a push registration,
- * an answer to notifications) is pending, later answers (refusals included) wait behind it, and
- * an error that ends the session goes out only after the answers of the frames accepted before
- * it. At most {@value #MAX_PENDING} answers wait; reads pause while that many do.
+ * <p>Answers leave in request order: while an asynchronous step (a status, a push registration, an
+ * answer to notifications) is pending, later answers (refusals included) wait behind it, and an
+ * error that ends the session goes out only after the answers of the frames accepted before it. At
+ * most {@value #MAX_PENDING} answers wait; reads pause while that many do.
  *
  * <p>Once the WebSocket handshake is done, this handler removes {@code ws-protocol} (its work is
  * over, and a socket held for days should not keep it) and answers the control frames itself
@@ -91,12 +91,16 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private volatile long lastReadNanos;
   private long pingSentNanos;
   private boolean pinging;
+
   /** Ids pushed lately, a ring; {@code null} until the first push. */
   private String[] recentIds;
+
   private int[] recentHashes;
   private int recentNext;
+
   /** Answers not written yet, in request order; {@code null} while none waits. */
   private ArrayDeque<Reply> replies;
+
   private boolean pausedForReplies;
 
   /**
@@ -111,7 +115,10 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     Throwable failure;
     boolean ready;
   }
-  /** The settings last written, so that one change heard twice (here and from the bus) is sent once. */
+
+  /**
+   * The settings last written, so that one change heard twice (here and from the bus) is sent once.
+   */
   private DeviceMessage.Settings lastSettings;
 
   DeviceSessionHandler(DeviceChannelInstaller node) {
@@ -176,7 +183,10 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       node.framesIn().inc();
       DeviceSession.Step step;
       if (frame instanceof TextWebSocketFrame) {
-        step = frame.isFinalFragment() ? decoded(frame.content(), now) : session.onBadFrame(FRAGMENTED, now);
+        step =
+            frame.isFinalFragment()
+                ? decoded(frame.content(), now)
+                : session.onBadFrame(FRAGMENTED, now);
       } else if (frame instanceof BinaryWebSocketFrame) {
         step = session.onBadFrame(NON_TEXT, now);
       } else {
@@ -253,8 +263,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
     UUID id = SecureRandoms.uuid();
     String user = identity.subject();
-    String device =
-        connect.device() != null ? connect.device() : DeviceService.anonymousDevice(id);
+    String device = connect.device() != null ? connect.device() : DeviceService.anonymousDevice(id);
     node.service()
         .open(user, device, id)
         .whenCompleteAsync((v, e2) -> opened(connect, user, device, id, e2), ctx.executor());
@@ -295,8 +304,8 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   /**
    * Fills in the answer of an asynchronous step (an ack, or the error it failed with) and writes
-   * the answers that are due. It is written even when the session ended meanwhile (by a later
-   * frame of the client): its error goes out after it.
+   * the answers that are due. It is written even when the session ended meanwhile (by a later frame
+   * of the client): its error goes out after it.
    */
   private void answered(Reply reply, Throwable e) {
     if (e == null) {

@@ -12,9 +12,8 @@ import java.util.Arrays;
  * The per-address limit on new device sessions: a token bucket per client IP address, checked
  * before an assertion is verified, so a flood of connects from one address costs no signature
  * checks. Buckets live in a bounded Caffeine cache (key: the IPv4 address, or the /64 prefix of an
- * IPv6 address; at most 100,000; dropped
- * once unused for as long as a bucket takes to fill again, at least a minute), so that idle
- * addresses cost nothing. Thread-safe.
+ * IPv6 address; at most 100,000; dropped once unused for as long as a bucket takes to fill again,
+ * at least a minute), so that idle addresses cost nothing. Thread-safe.
  */
 final class HandshakeLimiter {
   private static final int MAX_ADDRESSES = 100_000;
@@ -56,9 +55,9 @@ final class HandshakeLimiter {
   }
 
   /**
-   * The bucket's key for {@code address}: an IPv4 address itself; an IPv6 address's /64 prefix
-   * (the rest zeroed), since one subscriber usually holds a whole /64 and could otherwise take a
-   * fresh bucket per address.
+   * The bucket's key for {@code address}: an IPv4 address itself; an IPv6 address's /64 prefix (the
+   * rest zeroed), since one subscriber usually holds a whole /64 and could otherwise take a fresh
+   * bucket per address.
    */
   static InetAddress key(InetAddress address) {
     if (!(address instanceof Inet6Address)) {

@@ -17,7 +17,8 @@ public interface LiveNotifications {
         public void opened(NotificationSink session) {}
 
         @Override
-        public CompletionStage<List<String>> answered(String user, List<String> ids, boolean acted) {
+        public CompletionStage<List<String>> answered(
+            String user, List<String> ids, boolean acted) {
           return CompletableFuture.completedFuture(ids);
         }
       };

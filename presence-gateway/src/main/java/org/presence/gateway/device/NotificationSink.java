@@ -28,8 +28,8 @@ public interface NotificationSink {
   /**
    * Pushes {@code items} to the device as {@code {"notifications": [...]}} frames, on the session's
    * event loop (any thread may call this). Items this session already received are skipped; a
-   * closed session writes nothing; a device that stopped reading is closed ({@code
-   * SLOW_CONSUMER}) instead. {@code written} hears of every frame the socket took.
+   * closed session writes nothing; a device that stopped reading is closed ({@code SLOW_CONSUMER})
+   * instead. {@code written} hears of every frame the socket took.
    */
   void push(List<Notification> items, Written written);
 }

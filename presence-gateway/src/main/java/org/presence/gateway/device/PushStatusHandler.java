@@ -28,6 +28,7 @@ public final class PushStatusHandler implements HttpHandler {
 
   /** The SHA-256 of the expected {@code Authorization} value. */
   private final byte[] expected;
+
   private final DeviceService service;
 
   public PushStatusHandler(PushConfig config, DeviceService service) {
@@ -36,9 +37,9 @@ public final class PushStatusHandler implements HttpHandler {
   }
 
   /**
-   * Whether {@code authorization} is the expected header value. Both sides are SHA-256 digests,
-   * so the constant-time comparison always covers 32 bytes: neither the secret's bytes nor its
-   * length can be learnt from response times.
+   * Whether {@code authorization} is the expected header value. Both sides are SHA-256 digests, so
+   * the constant-time comparison always covers 32 bytes: neither the secret's bytes nor its length
+   * can be learnt from response times.
    */
   static boolean authorized(byte[] expectedDigest, String authorization) {
     return authorization != null

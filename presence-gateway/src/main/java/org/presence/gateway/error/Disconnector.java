@@ -15,24 +15,24 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.net.ClientAddress;
-import org.presence.gateway.connection.Backpressure;
-import org.presence.gateway.connection.Connections;
 import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.error.ErrorCode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ends connections, always the same way: on a WebSocket, the error frame ({@code {"result":
- * false, "errno": N, "reason": ...}}) then a close frame with the code's close code. The socket
- * then stops handling frames but keeps reading: everything the client still sends is dropped
- * (pings are not answered) until the client's close frame, when the socket closes, or until the
- * close linger ({@code gateway.close-linger}) ends, when it is cut. Closing a socket with unread
- * input would make the kernel answer with a reset, and a client that was still sending would
- * lose the error frame and the close code it had not read yet.
+ * Ends connections, always the same way: on a WebSocket, the error frame ({@code {"result": false,
+ * "errno": N, "reason": ...}}) then a close frame with the code's close code. The socket then stops
+ * handling frames but keeps reading: everything the client still sends is dropped (pings are not
+ * answered) until the client's close frame, when the socket closes, or until the close linger
+ * ({@code gateway.close-linger}) ends, when it is cut. Closing a socket with unread input would
+ * make the kernel answer with a reset, and a client that was still sending would lose the error
+ * frame and the close code it had not read yet.
  *
  * <p>Logs once and counts once per connection, whatever path led here; the log names the client
  * ({@link ClientAddress}: behind a trusted proxy, the forwarded address and the proxy).
@@ -112,8 +112,8 @@ public final class Disconnector {
   }
 
   /**
-   * Sits right after the WebSocket decoder of a socket being closed: drops every frame, and
-   * closes the socket at the client's close frame (the node's close frame went out already).
+   * Sits right after the WebSocket decoder of a socket being closed: drops every frame, and closes
+   * the socket at the client's close frame (the node's close frame went out already).
    */
   @Sharable
   private static final class Lingering extends ChannelInboundHandlerAdapter {

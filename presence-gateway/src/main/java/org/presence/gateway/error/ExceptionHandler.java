@@ -18,10 +18,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The last handler of every pipeline. Expected I/O errors (reset, broken pipe, closed channel) are
- * logged at DEBUG; WebSocket protocol violations and protocol errors go to the {@link
- * Disconnector} with their errno; input the client got wrong (undecodable bytes, a request cut
- * short) is logged at DEBUG without a stack trace and the connection closed; anything else is a bug, logged at ERROR, and the connection is
- * closed without a stack trace reaching the client. Messages nobody consumed are released here.
+ * logged at DEBUG; WebSocket protocol violations and protocol errors go to the {@link Disconnector}
+ * with their errno; input the client got wrong (undecodable bytes, a request cut short) is logged
+ * at DEBUG without a stack trace and the connection closed; anything else is a bug, logged at
+ * ERROR, and the connection is closed without a stack trace reaching the client. Messages nobody
+ * consumed are released here.
  */
 @Sharable
 public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
@@ -41,16 +42,18 @@ public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    Throwable e = cause instanceof DecoderException && cause.getCause() != null
-        ? cause.getCause()
-        : cause;
+    Throwable e =
+        cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
     if (e instanceof CorruptedWebSocketFrameException ws) {
       ErrorCode code =
           ws.closeStatus() != null
                   && ws.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code()
               ? ErrorCode.FRAME_TOO_LARGE
               : ErrorCode.HANDSHAKE_FAILED;
-      disconnector.close(ctx.channel(), code, code == ErrorCode.FRAME_TOO_LARGE ? null : "WebSocket protocol violation");
+      disconnector.close(
+          ctx.channel(),
+          code,
+          code == ErrorCode.FRAME_TOO_LARGE ? null : "WebSocket protocol violation");
       return;
     }
     if (e instanceof ProtocolException pe) {

@@ -8,15 +8,14 @@ import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import org.presence.gateway.error.Disconnector;
 
 /**
- * How the node answers a client's WebSocket control frames (RFC 6455 §5.5), in one place for
- * every endpoint's session handler (Netty's {@code ws-protocol} leaves the pipeline once the
- * handshake is done, so it answers none).
+ * How the node answers a client's WebSocket control frames (RFC 6455 §5.5), in one place for every
+ * endpoint's session handler (Netty's {@code ws-protocol} leaves the pipeline once the handshake is
+ * done, so it answers none).
  *
- * <p>A ping is answered with a pong carrying its payload only while the socket is writable and
- * not closing: a client that streams pings without reading gets no more pongs than its socket's
- * write buffer holds, and its reads pause meanwhile (see {@code routing/Backpressure}). The
- * session handler counts each control frame in the session's rate bucket before it asks for a
- * pong.
+ * <p>A ping is answered with a pong carrying its payload only while the socket is writable and not
+ * closing: a client that streams pings without reading gets no more pongs than its socket's write
+ * buffer holds, and its reads pause meanwhile (see {@code routing/Backpressure}). The session
+ * handler counts each control frame in the session's rate bucket before it asks for a pong.
  */
 public final class ControlFrames {
   private ControlFrames() {}
@@ -29,13 +28,14 @@ public final class ControlFrames {
     if (!ctx.channel().isWritable() || Disconnector.closing(ctx.channel())) {
       return false;
     }
-    ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retainedDuplicate()), ctx.voidPromise());
+    ctx.writeAndFlush(
+        new PongWebSocketFrame(ping.content().retainedDuplicate()), ctx.voidPromise());
     return true;
   }
 
   /**
-   * The client is leaving: echoes its close frame (its status code) and closes the socket once
-   * the echo is out. The caller still owns (and releases) {@code close}.
+   * The client is leaving: echoes its close frame (its status code) and closes the socket once the
+   * echo is out. The caller still owns (and releases) {@code close}.
    */
   public static void echoClose(ChannelHandlerContext ctx, CloseWebSocketFrame close) {
     ctx.writeAndFlush(close.retainedDuplicate()).addListener(ChannelFutureListener.CLOSE);

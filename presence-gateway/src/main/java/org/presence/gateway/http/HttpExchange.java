@@ -27,9 +27,9 @@ import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
-import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.Connections;
+import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
@@ -213,8 +213,8 @@ public final class HttpExchange {
   }
 
   /**
-   * Answers a failure: a {@link ProtocolException} (also inside a {@link CompletionException})
-   * with its code, anything else with a logged 500 that reveals nothing of the cause.
+   * Answers a failure: a {@link ProtocolException} (also inside a {@link CompletionException}) with
+   * its code, anything else with a logged 500 that reveals nothing of the cause.
    */
   public void error(Throwable t) {
     Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;

@@ -1,6 +1,5 @@
 package org.presence.gateway.http;
 
-import org.presence.gateway.connection.PipelineNames;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -18,24 +17,25 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.stream.Collectors;
 import org.presence.gateway.config.LimitsConfig;
+import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.net.ClientAddress;
 import org.presence.gateway.net.TrustedProxies;
-import org.presence.gateway.connection.Backpressure;
-import org.presence.gateway.connection.Connections;
 import org.presence.protocol.error.ErrorCode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends each HTTP request to its route. Plain routes get an {@link HttpExchange}; a WebSocket
- * route gets the {@code ws-protocol} handler and the endpoint's tail installed after this handler,
- * which then removes itself (with the HTTP idle timer), so an upgraded connection keeps no HTTP
- * handler once the handshake replaced the codec.
+ * Sends each HTTP request to its route. Plain routes get an {@link HttpExchange}; a WebSocket route
+ * gets the {@code ws-protocol} handler and the endpoint's tail installed after this handler, which
+ * then removes itself (with the HTTP idle timer), so an upgraded connection keeps no HTTP handler
+ * once the handshake replaced the codec.
  *
- * <p>Each request's client address is worked out here ({@link ClientAddress}: the TCP peer, or
- * whom a trusted proxy forwarded the request for), before its handler or endpoint runs.
+ * <p>Each request's client address is worked out here ({@link ClientAddress}: the TCP peer, or whom
+ * a trusted proxy forwarded the request for), before its handler or endpoint runs.
  *
  * <p>Reads pause while a request is answered (the {@code flow-control} handler before this one
  * holds any pipelined requests), so answers leave in request order.
@@ -43,6 +43,7 @@ import org.slf4j.LoggerFactory;
 @Sharable
 public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(HttpRouter.class);
+
   /** How long a client has to complete the WebSocket handshake once the upgrade was routed. */
   private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -52,8 +53,10 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private final Connections connections;
   private final Disconnector disconnector;
   private final TrustedProxies proxies;
+
   /** How an upgraded socket is ended when the node drains; one instance for all sockets. */
   private final java.util.function.Consumer<io.netty.channel.Channel> goingAway;
+
   /** The styled error page for browsers, or null (JSON for everyone). */
   private volatile ErrorPages errorPages;
 
@@ -101,8 +104,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Whether the request's path and query decode (no incomplete or non-hexadecimal
-   * percent-escape). Handlers only ever see decodable addresses.
+   * Whether the request's path and query decode (no incomplete or non-hexadecimal percent-escape).
+   * Handlers only ever see decodable addresses.
    */
   private static boolean decodable(QueryStringDecoder uri) {
     try {
@@ -176,8 +179,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       exchange.error(ErrorCode.NOT_FOUND, null);
     } else if (match instanceof HttpRoutes.MethodNotAllowed m) {
       String allow = m.allowed().stream().map(Object::toString).collect(Collectors.joining(", "));
-      exchange.error(
-          ErrorCode.METHOD_NOT_ALLOWED, null, h -> h.set(HttpHeaderNames.ALLOW, allow));
+      exchange.error(ErrorCode.METHOD_NOT_ALLOWED, null, h -> h.set(HttpHeaderNames.ALLOW, allow));
     } else if (match instanceof HttpRoutes.Found found) {
       HttpExchange routed =
           new HttpExchange(ctx, request, uri, found.params(), metrics, connections);
@@ -193,9 +195,12 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void upgrade(ChannelHandlerContext ctx, HttpExchange exchange, WebSocketEndpoint endpoint) {
+  private void upgrade(
+      ChannelHandlerContext ctx, HttpExchange exchange, WebSocketEndpoint endpoint) {
     FullHttpRequest request = exchange.request();
-    if (!request.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+    if (!request
+        .headers()
+        .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
       exchange.error(ErrorCode.BAD_REQUEST, "WebSocket upgrade required");
       return;
     }
@@ -217,7 +222,10 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
                     .closeOnProtocolViolation(false)
                     .build())
             .build();
-    p.addAfter(PipelineNames.HTTP_ROUTER, PipelineNames.WS_PROTOCOL, new WebSocketServerProtocolHandler(config));
+    p.addAfter(
+        PipelineNames.HTTP_ROUTER,
+        PipelineNames.WS_PROTOCOL,
+        new WebSocketServerProtocolHandler(config));
     endpoint.install(p, exchange);
     p.addAfter(
         PipelineNames.WS_PROTOCOL,

@@ -50,8 +50,7 @@ public final class HttpRoutes {
 
   private HttpRoutes(List<Compiled> routes) {
     this.routes = routes;
-    this.largestBodyLimit =
-        routes.stream().mapToInt(c -> c.route().maxBodyBytes()).max().orElse(0);
+    this.largestBodyLimit = routes.stream().mapToInt(c -> c.route().maxBodyBytes()).max().orElse(0);
   }
 
   /** The largest body limit a route sets of its own (0: none sets one). */

@@ -6,8 +6,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObject;
@@ -24,14 +24,14 @@ import org.presence.protocol.error.ErrorCode;
 
 /**
  * Netty's aggregator, answering an oversized request with the documented JSON error (413, errno
- * {@link ErrorCode#PAYLOAD_TOO_LARGE}) instead of an empty body, then closing: the rest of the
- * body is not worth reading.
+ * {@link ErrorCode#PAYLOAD_TOO_LARGE}) instead of an empty body, then closing: the rest of the body
+ * is not worth reading.
  *
- * <p>Routes may set their own body limit (the notification batches do). The aggregator's own
- * limit is the largest of them; a request announcing a {@code Content-Length} over its route's
- * limit is refused here before its body is read, and a chunked body (or one without a length) is
- * counted as it arrives and refused as soon as it passes its route's limit, so no more than the
- * route's limit is ever held for it.
+ * <p>Routes may set their own body limit (the notification batches do). The aggregator's own limit
+ * is the largest of them; a request announcing a {@code Content-Length} over its route's limit is
+ * refused here before its body is read, and a chunked body (or one without a length) is counted as
+ * it arrives and refused as soon as it passes its route's limit, so no more than the route's limit
+ * is ever held for it.
  */
 public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   private final GatewayMetrics metrics;
@@ -44,8 +44,8 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   }
 
   /**
-   * An aggregator with {@code defaultLimit} for most requests and the route's own limit for
-   * routes of {@code routes} that set one.
+   * An aggregator with {@code defaultLimit} for most requests and the route's own limit for routes
+   * of {@code routes} that set one.
    */
   public JsonHttpObjectAggregator(int defaultLimit, GatewayMetrics metrics, HttpRoutes routes) {
     super(routes == null ? defaultLimit : Math.max(defaultLimit, routes.largestBodyLimit()));
@@ -56,10 +56,13 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
 
   /** The request being aggregated, or null. */
   private HttpMessage current;
+
   /** Its route's body limit. */
   private int currentLimit;
+
   /** Body bytes received for it so far. */
   private long received;
+
   /** Whether the connection was refused with 413: whatever else arrives is dropped. */
   private boolean refused;
 
@@ -109,8 +112,7 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   @Override
   protected Object newContinueResponse(
       HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
-    return super.newContinueResponse(
-        start, Math.min(maxContentLength, limitOf(start)), pipeline);
+    return super.newContinueResponse(start, Math.min(maxContentLength, limitOf(start)), pipeline);
   }
 
   @Override

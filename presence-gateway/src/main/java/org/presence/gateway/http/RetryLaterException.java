@@ -4,8 +4,8 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 
 /**
- * A refusal by a rate limit that knows when the same request will succeed: the JSON API answers
- * it with {@code Retry-After: seconds}.
+ * A refusal by a rate limit that knows when the same request will succeed: the JSON API answers it
+ * with {@code Retry-After: seconds}.
  */
 public final class RetryLaterException extends ProtocolException {
   private static final long serialVersionUID = 1L;

@@ -28,9 +28,9 @@ public interface WebSocketEndpoint {
   }
 
   /**
-   * Whether Netty checks that text frames are valid UTF-8 (RFC 6455 §8.1) and fails the
-   * connection when not. An endpoint whose codec rejects invalid UTF-8 itself, with an errno, may
-   * turn it off and save a handler per socket.
+   * Whether Netty checks that text frames are valid UTF-8 (RFC 6455 §8.1) and fails the connection
+   * when not. An endpoint whose codec rejects invalid UTF-8 itself, with an errno, may turn it off
+   * and save a handler per socket.
    */
   default boolean validatesUtf8() {
     return true;

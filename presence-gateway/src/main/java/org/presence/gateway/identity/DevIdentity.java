@@ -33,9 +33,9 @@ import org.presence.protocol.id.SecureRandoms;
 /**
  * The development identity of a single-node install: an ES256 key the node makes in its data
  * directory at first start ({@code dev-identity.jwk}, readable by its owner only), the tokens
- * {@code presence dev-token} signs with it, and the public key set the node trusts for them.
- * Only used when {@code identity.dev-signing} is on, which it is by default only for the embedded
- * store with no identity provider configured on a loopback {@code gateway.host}.
+ * {@code presence dev-token} signs with it, and the public key set the node trusts for them. Only
+ * used when {@code identity.dev-signing} is on, which it is by default only for the embedded store
+ * with no identity provider configured on a loopback {@code gateway.host}.
  *
  * <p>A development token's {@code sub} is {@code dev:} followed by the email in lower case, so the
  * same email is the same user across tokens and restarts.

@@ -12,8 +12,8 @@ public final class IdentityVerifiers {
   private IdentityVerifiers() {}
 
   /**
-   * The verifier for {@code config}: trusting {@code dev}'s key when development signing is on,
-   * and the configured JWKS URL or file. Starts loading provider keys at once.
+   * The verifier for {@code config}: trusting {@code dev}'s key when development signing is on, and
+   * the configured JWKS URL or file. Starts loading provider keys at once.
    */
   public static JwtIdentityVerifier create(
       IdentityConfig config, DevIdentity dev, MetricRegistry metrics, Clock clock) {

@@ -21,8 +21,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Where the keys of an identity provider come from: a fixed set (the development key), a JWKS
- * file, or a JWKS URL. URL and file sources keep the last good set and refresh it periodically and
+ * Where the keys of an identity provider come from: a fixed set (the development key), a JWKS file,
+ * or a JWKS URL. URL and file sources keep the last good set and refresh it periodically and
  * whenever a token names a key they do not have, at most once per {@code minRefreshInterval}, so a
  * flood of tokens with made-up key ids cannot turn into a flood of fetches.
  */
@@ -36,8 +36,8 @@ public abstract class JwksSource {
   public abstract JWKSet current();
 
   /**
-   * Asks for a fresh set because a token named an unknown key; completes with the set to use
-   * (the old one when a refresh is not allowed yet or fails).
+   * Asks for a fresh set because a token named an unknown key; completes with the set to use (the
+   * old one when a refresh is not allowed yet or fails).
    */
   public abstract CompletionStage<JWKSet> refreshForUnknownKey();
 
@@ -61,7 +61,9 @@ public abstract class JwksSource {
     };
   }
 
-  /** Keys from a JWKS file, re-read periodically and when an unknown key shows up (rate-limited). */
+  /**
+   * Keys from a JWKS file, re-read periodically and when an unknown key shows up (rate-limited).
+   */
   public static JwksSource file(
       Path file, Duration refreshInterval, Duration minRefreshInterval, Clock clock) {
     return new Refreshing(refreshInterval, minRefreshInterval, clock, file.toString()) {
@@ -93,7 +95,11 @@ public abstract class JwksSource {
       @Override
       CompletionStage<JWKSet> load() {
         HttpRequest request =
-            HttpRequest.newBuilder(uri).timeout(timeout).header("Accept", "application/json").GET().build();
+            HttpRequest.newBuilder(uri)
+                .timeout(timeout)
+                .header("Accept", "application/json")
+                .GET()
+                .build();
         return client
             .sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
             .thenApply(
@@ -104,7 +110,8 @@ public abstract class JwksSource {
                     }
                     byte[] bytes = in.readNBytes(MAX_JWKS_BYTES + 1);
                     if (bytes.length > MAX_JWKS_BYTES) {
-                      throw new IllegalStateException("JWKS larger than " + MAX_JWKS_BYTES + " bytes");
+                      throw new IllegalStateException(
+                          "JWKS larger than " + MAX_JWKS_BYTES + " bytes");
                     }
                     return JWKSet.parse(new String(bytes, StandardCharsets.UTF_8)).toPublicJWKSet();
                   } catch (IOException | ParseException e) {
@@ -117,8 +124,7 @@ public abstract class JwksSource {
 
   /**
    * A source that loads its set, reloads it in the background once it is older than the refresh
-   * interval (serving the old set meanwhile), and never loads more often than the minimum
-   * interval.
+   * interval (serving the old set meanwhile), and never loads more often than the minimum interval.
    */
   abstract static class Refreshing extends JwksSource {
     private final Duration refreshInterval;

@@ -66,9 +66,11 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
   private final Duration skew;
   private final Clock clock;
   private final Cache<String, Identity> verified;
+
   /** Verifiers by key, built once per key (nimbus verifiers are thread-safe). */
   private final java.util.Map<JWK, JWSVerifier> verifiers =
       java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
   private final Counter hits;
   private final Counter misses;
 

@@ -10,9 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies the logging settings to Logback at start: the JSON (mozlog) configuration when asked
- * for, and the root level. Human-readable text on stderr is Logback's own default configuration
- * ({@code logback.xml}).
+ * Applies the logging settings to Logback at start: the JSON (mozlog) configuration when asked for,
+ * and the root level. Human-readable text on stderr is Logback's own default configuration ({@code
+ * logback.xml}).
  */
 public final class LogSetup {
   private LogSetup() {}
@@ -35,9 +35,7 @@ public final class LogSetup {
         }
       }
     }
-    context
-        .getLogger(Logger.ROOT_LOGGER_NAME)
-        .setLevel(Level.toLevel(config.level(), Level.INFO));
+    context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(config.level(), Level.INFO));
   }
 
   /** Flushes and stops logging; the last thing a node does before it exits. */

@@ -9,10 +9,10 @@ import java.net.UnknownHostException;
 import net.logstash.logback.composite.AbstractJsonProvider;
 
 /**
- * Writes the top-level fields of a mozlog record (Mozilla's JSON log format): {@code Timestamp}
- * in nanoseconds since the epoch, {@code Type}, {@code Logger}, {@code Hostname}, {@code
- * EnvVersion}, {@code Severity} as a syslog level and {@code Pid}. The message and context go in
- * {@code Fields}, written by the encoder's standard providers.
+ * Writes the top-level fields of a mozlog record (Mozilla's JSON log format): {@code Timestamp} in
+ * nanoseconds since the epoch, {@code Type}, {@code Logger}, {@code Hostname}, {@code EnvVersion},
+ * {@code Severity} as a syslog level and {@code Pid}. The message and context go in {@code Fields},
+ * written by the encoder's standard providers.
  */
 public final class MozlogEnvelopeProvider extends AbstractJsonProvider<ILoggingEvent> {
   private static final String HOSTNAME = hostname();

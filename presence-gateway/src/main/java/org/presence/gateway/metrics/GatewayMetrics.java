@@ -46,8 +46,7 @@ public final class GatewayMetrics {
     registry.register("jvm.threads", new ThreadStatesGaugeSet());
     registry.register(
         "jvm.buffers", new BufferPoolMetricSet(ManagementFactory.getPlatformMBeanServer()));
-    registry.register(
-        "jvm.netty.direct.used", (Gauge<Long>) PlatformDependent::usedDirectMemory);
+    registry.register("jvm.netty.direct.used", (Gauge<Long>) PlatformDependent::usedDirectMemory);
     registry.register("jvm.netty.direct.max", (Gauge<Long>) PlatformDependent::maxDirectMemory);
   }
 

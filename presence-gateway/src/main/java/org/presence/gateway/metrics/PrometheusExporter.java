@@ -36,20 +36,31 @@ public final class PrometheusExporter {
   private static final List<Family> FAMILIES =
       List.of(
           new Family(
-              GatewayMetrics.CONNECTIONS_OPEN, "presence_connections_open",
-              "Open client connections by kind.", "kind"),
+              GatewayMetrics.CONNECTIONS_OPEN,
+              "presence_connections_open",
+              "Open client connections by kind.",
+              "kind"),
           new Family(
-              GatewayMetrics.FRAMES_IN, "presence_frames_in",
-              "Frames (WebSocket) and requests (HTTP) received, by connection kind.", "kind"),
+              GatewayMetrics.FRAMES_IN,
+              "presence_frames_in",
+              "Frames (WebSocket) and requests (HTTP) received, by connection kind.",
+              "kind"),
           new Family(
-              GatewayMetrics.FRAMES_OUT, "presence_frames_out",
-              "Frames (WebSocket) and responses (HTTP) sent, by connection kind.", "kind"),
+              GatewayMetrics.FRAMES_OUT,
+              "presence_frames_out",
+              "Frames (WebSocket) and responses (HTTP) sent, by connection kind.",
+              "kind"),
           new Family(
-              GatewayMetrics.ERRORS, "presence_errors",
-              "Errors answered to clients, by errno.", "errno", "error"),
+              GatewayMetrics.ERRORS,
+              "presence_errors",
+              "Errors answered to clients, by errno.",
+              "errno",
+              "error"),
           new Family(
-              GatewayMetrics.HTTP_RESPONSES, "presence_http_responses",
-              "HTTP responses by status.", "status"));
+              GatewayMetrics.HTTP_RESPONSES,
+              "presence_http_responses",
+              "HTTP responses by status.",
+              "status"));
 
   private final PrometheusRegistry prometheus = new PrometheusRegistry();
   private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
@@ -57,7 +68,10 @@ public final class PrometheusExporter {
   public PrometheusExporter(MetricRegistry registry) {
     MetricFilter unlabelled =
         (name, metric) -> FAMILIES.stream().noneMatch(f -> name.startsWith(f.prefix()));
-    DropwizardExports.builder().dropwizardRegistry(registry).metricFilter(unlabelled).register(prometheus);
+    DropwizardExports.builder()
+        .dropwizardRegistry(registry)
+        .metricFilter(unlabelled)
+        .register(prometheus);
     prometheus.register((MultiCollector) () -> collectFamilies(registry));
   }
 
@@ -66,8 +80,7 @@ public final class PrometheusExporter {
     for (Family f : FAMILIES) {
       CounterSnapshot.Builder counters = null;
       GaugeSnapshot.Builder gauges = null;
-      for (Map.Entry<String, Metric> e :
-          registry.getMetrics().entrySet()) {
+      for (Map.Entry<String, Metric> e : registry.getMetrics().entrySet()) {
         String name = e.getKey();
         if (!name.startsWith(f.prefix())) {
           continue;
@@ -107,7 +120,8 @@ public final class PrometheusExporter {
 
   /** The labels for the tail of a name ({@code "device"}, or {@code "34.invalid_assertion"}). */
   private static Labels labels(Family f, String tail) {
-    String[] values = f.labels().length == 1 ? new String[] {tail} : tail.split("\\.", f.labels().length);
+    String[] values =
+        f.labels().length == 1 ? new String[] {tail} : tail.split("\\.", f.labels().length);
     if (values.length != f.labels().length) {
       return null;
     }

@@ -17,8 +17,8 @@ import java.util.List;
  * the nearest hop first, and stops at the first address that is not a trusted proxy: that is the
  * client. When every entry is trusted, the leftmost is the client. An entry that is not an IP
  * literal (a port, {@code unknown}, a host name, an empty field) stops the walk: the last trusted
- * hop is the client, since nothing to the left of it can be believed. When the peer is not
- * trusted the header is ignored (anyone can send it).
+ * hop is the client, since nothing to the left of it can be believed. When the peer is not trusted
+ * the header is ignored (anyone can send it).
  */
 public final class TrustedProxies {
   /** The request header. */
@@ -34,8 +34,8 @@ public final class TrustedProxies {
   }
 
   /**
-   * The proxies in {@code entries}, each an IP address ({@code 10.0.0.5}, {@code 2001:db8::5}) or
-   * a CIDR block ({@code 10.0.0.0/8}, {@code fd00::/8}).
+   * The proxies in {@code entries}, each an IP address ({@code 10.0.0.5}, {@code 2001:db8::5}) or a
+   * CIDR block ({@code 10.0.0.0/8}, {@code fd00::/8}).
    *
    * @throws IllegalArgumentException naming the first bad entry
    */

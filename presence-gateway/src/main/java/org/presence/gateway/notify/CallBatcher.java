@@ -10,12 +10,12 @@ import java.util.function.Supplier;
 
 /**
  * Runs one store call for many requests: requests that arrive while {@code maxInFlight} calls are
- * running wait, and go together into the next call, as many as one call's {@link Budget} admits;
- * a lone request is sent at once. The store thus sees fewer, larger calls exactly when requests
- * are many. {@link Enqueuer} and {@link Remover} are its two uses.
+ * running wait, and go together into the next call, as many as one call's {@link Budget} admits; a
+ * lone request is sent at once. The store thus sees fewer, larger calls exactly when requests are
+ * many. {@link Enqueuer} and {@link Remover} are its two uses.
  *
- * <p>Thread-safe and lock-free: {@link #submit} may be called from any thread, and the next
- * waiting batch starts on the thread that completes a call.
+ * <p>Thread-safe and lock-free: {@link #submit} may be called from any thread, and the next waiting
+ * batch starts on the thread that completes a call.
  *
  * @param <R> a request
  * @param <T> what one store call answers for its whole batch

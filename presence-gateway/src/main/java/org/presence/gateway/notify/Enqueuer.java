@@ -75,7 +75,8 @@ final class Enqueuer {
   }
 
   /** Stores {@code entries}; completes with one result each, in order, once they are stored. */
-  CompletionStage<List<NotificationQueues.Enqueued>> enqueue(List<NotificationQueues.Entry> entries) {
+  CompletionStage<List<NotificationQueues.Enqueued>> enqueue(
+      List<NotificationQueues.Entry> entries) {
     CompletableFuture<List<NotificationQueues.Enqueued>> done = new CompletableFuture<>();
     batcher.submit(new Request(entries, done));
     return done;

@@ -74,7 +74,8 @@ public final class NotificationApi {
     String auth = ex.header(HttpHeaderNames.AUTHORIZATION);
     if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7) || auth.length() <= 7) {
       ApiCalls.fail(
-          ex, new ProtocolException(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <API key>"));
+          ex,
+          new ProtocolException(ErrorCode.UNAUTHORIZED, "send Authorization: Bearer <API key>"));
       return;
     }
     String key = auth.substring(7).strip();

@@ -1,12 +1,9 @@
 package org.presence.gateway.notify;
 
-import java.util.concurrent.CompletableFuture;
-
-import org.presence.gateway.permission.GrantService;
-
 import com.codahale.metrics.Gauge;
 import java.time.Clock;
 import java.util.HashSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +13,7 @@ import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.device.DeviceChannel;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.permission.GrantService;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.store.Store;
 import org.slf4j.Logger;
@@ -94,8 +92,7 @@ public final class NotificationChannel implements AutoCloseable {
         new NotificationService(
             new Enqueuer(store.notifications(), 2000, 2),
             work,
-            new PuidDirectory(
-                store.persistence().grants(), c.puidCache(), apps.invalidations()),
+            new PuidDirectory(store.persistence().grants(), c.puidCache(), apps.invalidations()),
             new AppRateLimiter(c.rate(), c.burst()),
             delivery,
             c.defaultTtl(),
@@ -159,9 +156,7 @@ public final class NotificationChannel implements AutoCloseable {
                 new HashSet<>(c.actionSchemes()),
                 c.maxBodyBytes()));
     new NotificationApi(apps.apiKeys(), service, codec, c.maxBodyBytes()).register(routes);
-    metrics
-        .registry()
-        .register("presence.notifications.tracked", (Gauge<Integer>) tracker::size);
+    metrics.registry().register("presence.notifications.tracked", (Gauge<Integer>) tracker::size);
     return new NotificationChannel(service, delivery, timer, work);
   }
 

@@ -24,8 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Delivers live notifications to connected devices (wiki section 6: "If the user is connected
- * ... it gets all the items from the queue and the queue is purged"), on every node.
+ * Delivers live notifications to connected devices (wiki section 6: "If the user is connected ...
+ * it gets all the items from the queue and the queue is purged"), on every node.
  *
  * <h2>Paths</h2>
  *
@@ -149,7 +149,9 @@ public final class NotificationDelivery implements LiveNotifications {
                           Map<String, List<UUID>> sessions = new HashMap<>();
                           for (DeviceState d : devices.values()) {
                             if (d.session() != null && !d.node().isEmpty()) {
-                              sessions.computeIfAbsent(d.node(), n -> new ArrayList<>()).add(d.session());
+                              sessions
+                                  .computeIfAbsent(d.node(), n -> new ArrayList<>())
+                                  .add(d.session());
                             }
                           }
                           synchronized (byNode) {
@@ -239,7 +241,8 @@ public final class NotificationDelivery implements LiveNotifications {
             (gone, e) -> {
               if (e != null) {
                 failures.inc();
-                LOG.warn("delivered notifications not removed; they may come again: {}", e.toString());
+                LOG.warn(
+                    "delivered notifications not removed; they may come again: {}", e.toString());
                 return;
               }
               removed.inc(gone.size());
@@ -273,7 +276,8 @@ public final class NotificationDelivery implements LiveNotifications {
               (first, e) -> {
                 if (e != null) {
                   failures.inc();
-                  LOG.warn("answer to notification {} not recorded; no receipt: {}", t.id, e.toString());
+                  LOG.warn(
+                      "answer to notification {} not recorded; no receipt: {}", t.id, e.toString());
                 } else if (first) {
                   receipts.publish(
                       t.appId,

@@ -4,9 +4,9 @@ import java.util.Base64;
 import org.presence.protocol.id.SecureRandoms;
 
 /**
- * Makes live-notification ids: 128 random bits, base64url without padding (22 characters of
- * {@code [A-Za-z0-9_-]}). Unique across nodes without coordination, and not guessable, so a device
- * can only name notifications it was sent. Each thread draws from its own generator ({@link
+ * Makes live-notification ids: 128 random bits, base64url without padding (22 characters of {@code
+ * [A-Za-z0-9_-]}). Unique across nodes without coordination, and not guessable, so a device can
+ * only name notifications it was sent. Each thread draws from its own generator ({@link
  * SecureRandoms}), so that posting threads do not queue on one lock.
  */
 final class NotificationIds {

@@ -35,8 +35,8 @@ import org.presence.store.queue.NotificationQueues;
  * </ol>
  *
  * A store failure fails the whole batch (nothing was acknowledged, and the store's batch is
- * atomic). The stored items then go to the user's connected devices ({@link
- * NotificationDelivery}), without holding up the acknowledgement.
+ * atomic). The stored items then go to the user's connected devices ({@link NotificationDelivery}),
+ * without holding up the acknowledgement.
  */
 public final class NotificationService {
   private final Enqueuer queues;

@@ -30,11 +30,11 @@ import org.presence.store.permission.PuidRecord;
  *       revoked), or empty for a PUID that never existed;
  *   <li>bound: {@code notifications.puid-cache.max-size}; ttl: {@code
  *       notifications.puid-cache.ttl};
- *   <li>invalidated with the user's grants ({@code grants:<sub>}, published by {@link
- *       GrantService} on every grant, pause, resume and revoke): every entry of that user goes,
- *       found through a second cache of user to PUIDs (same bound and ttl), so an invalidation
- *       costs the user's entries, not a walk of the cache. Should that index lose a user first,
- *       their entries live at most the ttl, as after a lost invalidation.
+ *   <li>invalidated with the user's grants ({@code grants:<sub>}, published by {@link GrantService}
+ *       on every grant, pause, resume and revoke): every entry of that user goes, found through a
+ *       second cache of user to PUIDs (same bound and ttl), so an invalidation costs the user's
+ *       entries, not a walk of the cache. Should that index lose a user first, their entries live
+ *       at most the ttl, as after a lost invalidation.
  * </ul>
  *
  * Strings that cannot be PUIDs (not 43 characters of base64url) are unknown without a lookup, so
@@ -63,7 +63,8 @@ final class PuidDirectory {
                   }
 
                   @Override
-                  public CompletableFuture<? extends Map<? extends String, ? extends Optional<PuidRecord>>>
+                  public CompletableFuture<
+                          ? extends Map<? extends String, ? extends Optional<PuidRecord>>>
                       asyncLoadAll(Set<? extends String> keys, Executor executor) {
                     return grants
                         .lookup(new ArrayList<>(keys))
@@ -96,8 +97,11 @@ final class PuidDirectory {
     }
     for (int i = 0; i < 43; i++) {
       char c = uid.charAt(i);
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '_' || c == '-')) {
+      if (!((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '_'
+          || c == '-')) {
         return false;
       }
     }

@@ -14,14 +14,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Publishes receipts of live notifications whose sender asked for them ({@code "receipts": true})
- * on bus channel {@code receipts:<appId>}, one JSON object per message: {@code {"id": "<notification
- * id>", "UID": "<puid>", "state": "delivered", "at": <epoch ms>}}. The update channel (issue 5)
- * forwards them to the application's connections as {@code {"receipts": [...]}}.
+ * on bus channel {@code receipts:<appId>}, one JSON object per message: {@code {"id":
+ * "<notification id>", "UID": "<puid>", "state": "delivered", "at": <epoch ms>}}. The update
+ * channel (issue 5) forwards them to the application's connections as {@code {"receipts": [...]}}.
  *
  * <p>States: {@link State#DELIVERED} (written to a device before its ttl), {@link State#MISSED}
  * (written after it, flagged missed), {@link State#ACTED} and {@link State#DISMISSED} (the user's
- * first answer on a device). The bus delivers at most once: a receipt lost with the bus is not
- * sent again (counted in {@code presence.notifications.receipts.failed}).
+ * first answer on a device). The bus delivers at most once: a receipt lost with the bus is not sent
+ * again (counted in {@code presence.notifications.receipts.failed}).
  */
 public final class Receipts {
   private static final Logger LOG = LoggerFactory.getLogger(Receipts.class);

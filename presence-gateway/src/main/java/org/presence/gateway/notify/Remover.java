@@ -54,7 +54,8 @@ final class Remover {
               public CompletionStage<Map<String, List<Notification>>> start(List<Request> batch) {
                 Map<String, Map<Long, List<String>>> merged = new HashMap<>();
                 for (Request r : batch) {
-                  Map<Long, List<String>> m = merged.computeIfAbsent(r.user(), u -> new HashMap<>());
+                  Map<Long, List<String>> m =
+                      merged.computeIfAbsent(r.user(), u -> new HashMap<>());
                   r.ids()
                       .forEach(
                           (app, ids) -> m.computeIfAbsent(app, a -> new ArrayList<>()).addAll(ids));

@@ -8,15 +8,15 @@ import java.util.Map;
 import org.presence.store.queue.Notification;
 
 /**
- * The live notifications this node wrote to devices and that may still be answered: written in
- * time (not missed) and not past their ttl. A device's acknowledge or dismiss names ids; an id is
- * known when this node delivered it to that user and its ttl has not passed. The first answer of
- * an id counts (its receipt, if asked for, goes out once); later answers to it, from another
- * device of the user say, are accepted and change nothing.
+ * The live notifications this node wrote to devices and that may still be answered: written in time
+ * (not missed) and not past their ttl. A device's acknowledge or dismiss names ids; an id is known
+ * when this node delivered it to that user and its ttl has not passed. The first answer of an id
+ * counts (its receipt, if asked for, goes out once); later answers to it, from another device of
+ * the user say, are accepted and change nothing.
  *
  * <p>Bounded: at most {@code capacity} ids, in 16 stripes by id hash, each dropping its oldest
- * entry when full; expired entries go at the next {@link #sweep} (and are never reported as
- * known). Every call holds one stripe's lock for a few map operations, so event loops may call it.
+ * entry when full; expired entries go at the next {@link #sweep} (and are never reported as known).
+ * Every call holds one stripe's lock for a few map operations, so event loops may call it.
  */
 final class ResponseTracker {
   private static final int STRIPES = 16;

@@ -14,8 +14,8 @@ import org.presence.protocol.json.Json;
 import org.presence.store.queue.Notification;
 
 /**
- * The wake-up a node sends another over the bus (channel {@code notifications.node.<node id>}):
- * the items just stored, with the user and the sessions of that node to push them to.
+ * The wake-up a node sends another over the bus (channel {@code notifications.node.<node id>}): the
+ * items just stored, with the user and the sessions of that node to push them to.
  *
  * <pre>
  * {"d": [{"u": "&lt;user&gt;", "s": ["&lt;session&gt;", ...],

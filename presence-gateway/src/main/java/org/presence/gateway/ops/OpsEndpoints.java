@@ -21,9 +21,9 @@ import org.presence.store.Store;
  *
  * <ul>
  *   <li>{@code GET /__lbheartbeat__}: 200 while the process is up, for load balancers;
- *   <li>{@code GET /__heartbeat__}: 200 while the database and the bus answer, else 503 with
- *       {@code "status": "degraded"} naming the failing backend (the node keeps its sockets and
- *       serves what does not need it: load balancers should watch {@code __lbheartbeat__});
+ *   <li>{@code GET /__heartbeat__}: 200 while the database and the bus answer, else 503 with {@code
+ *       "status": "degraded"} naming the failing backend (the node keeps its sockets and serves
+ *       what does not need it: load balancers should watch {@code __lbheartbeat__});
  *   <li>{@code GET /__version__}: version and commit;
  *   <li>{@code GET /metrics} (admin port only): Prometheus text exposition.
  * </ul>
@@ -56,11 +56,13 @@ public final class OpsEndpoints {
   }
 
   private void lbHeartbeat(HttpExchange ex) {
-    ex.json(HttpResponseStatus.OK, g -> {
-      g.writeStartObject();
-      g.writeStringField("status", "ok");
-      g.writeEndObject();
-    });
+    ex.json(
+        HttpResponseStatus.OK,
+        g -> {
+          g.writeStartObject();
+          g.writeStringField("status", "ok");
+          g.writeEndObject();
+        });
   }
 
   private void heartbeat(HttpExchange ex) {
@@ -82,7 +84,9 @@ public final class OpsEndpoints {
                     }
                   });
               HttpResponseStatus status =
-                  failing.isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE;
+                  failing.isEmpty()
+                      ? HttpResponseStatus.OK
+                      : HttpResponseStatus.SERVICE_UNAVAILABLE;
               ex.json(
                   status,
                   g -> {
@@ -118,15 +122,17 @@ public final class OpsEndpoints {
   }
 
   private void version(HttpExchange ex) {
-    ex.json(HttpResponseStatus.OK, g -> {
-      g.writeStartObject();
-      g.writeStringField("name", "presence");
-      g.writeStringField("version", build.version());
-      g.writeStringField("commit", build.commit());
-      g.writeBooleanField("dirty", build.dirty());
-      g.writeStringField("build", build.buildTime());
-      g.writeEndObject();
-    });
+    ex.json(
+        HttpResponseStatus.OK,
+        g -> {
+          g.writeStartObject();
+          g.writeStringField("name", "presence");
+          g.writeStringField("version", build.version());
+          g.writeStringField("commit", build.commit());
+          g.writeBooleanField("dirty", build.dirty());
+          g.writeStringField("build", build.buildTime());
+          g.writeEndObject();
+        });
   }
 
   private void metrics(HttpExchange ex) {

@@ -15,14 +15,14 @@ import org.presence.gateway.config.OutboundConfig;
  * webhooks): global unicast addresses always; loopback, private and link-local ones only when
  * {@link OutboundConfig} allows them; everything else never.
  *
- * <p>Global unicast is IPv4 outside the IANA IPv4 special-purpose registry, and IPv6 inside
- * {@code 2000::/3} outside the IANA IPv6 special-purpose registry (the blocks the registry marks
- * globally reachable, such as the AS112 and AMT ones, stay allowed). The tables are {@link #V4} and
- * {@link #V6}, matched with the {@code ipaddress} library. IPv6 forms that carry an IPv4 address a
- * host can be reached at (IPv4-mapped {@code ::ffff:0:0/96}, the well-known NAT64 prefix {@code
+ * <p>Global unicast is IPv4 outside the IANA IPv4 special-purpose registry, and IPv6 inside {@code
+ * 2000::/3} outside the IANA IPv6 special-purpose registry (the blocks the registry marks globally
+ * reachable, such as the AS112 and AMT ones, stay allowed). The tables are {@link #V4} and {@link
+ * #V6}, matched with the {@code ipaddress} library. IPv6 forms that carry an IPv4 address a host
+ * can be reached at (IPv4-mapped {@code ::ffff:0:0/96}, the well-known NAT64 prefix {@code
  * 64:ff9b::/96} and 6to4 {@code 2002::/16}) are judged by that address; the other forms (Teredo,
- * IPv4-compatible, IPv4-translated {@code ::ffff:0:0:0/96}, local-use NAT64 {@code
- * 64:ff9b:1::/48}) are refused.
+ * IPv4-compatible, IPv4-translated {@code ::ffff:0:0:0/96}, local-use NAT64 {@code 64:ff9b:1::/48})
+ * are refused.
  */
 public final class AddressPolicy {
   /** What an address is, for the policy. */
@@ -48,8 +48,8 @@ public final class AddressPolicy {
 
   /**
    * The IANA IPv4 special-purpose address registry, most specific first; blocks it marks globally
-   * reachable (192.0.0.9/32, 192.0.0.10/32, 192.31.196.0/24, 192.52.193.0/24, 192.175.48.0/24)
-   * are left out and so are public.
+   * reachable (192.0.0.9/32, 192.0.0.10/32, 192.31.196.0/24, 192.52.193.0/24, 192.175.48.0/24) are
+   * left out and so are public.
    */
   private static final List<Block> V4 =
       List.of(
@@ -72,8 +72,8 @@ public final class AddressPolicy {
           Block.of("240.0.0.0/4", Kind.NEVER, "reserved and limited broadcast"));
 
   /**
-   * The IANA IPv6 special-purpose address registry (and the other non-global blocks), most
-   * specific first. An address in none of them is public only inside {@code 2000::/3}.
+   * The IANA IPv6 special-purpose address registry (and the other non-global blocks), most specific
+   * first. An address in none of them is public only inside {@code 2000::/3}.
    */
   private static final List<Block> V6 =
       List.of(

@@ -1,6 +1,8 @@
 package org.presence.gateway.outbound;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -13,13 +15,11 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.dns.DefaultDnsQuestion;
 import io.netty.handler.codec.dns.DnsRawRecord;
 import io.netty.handler.codec.dns.DnsRecord;
 import io.netty.handler.codec.dns.DnsRecordType;
-import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -57,14 +57,13 @@ import javax.net.ssl.SSLParameters;
 import org.presence.gateway.config.OutboundConfig;
 
 /**
- * HTTP(S) requests to URLs a developer gave the node (the domain proof, webhooks), made
- * so that they cannot be turned against the node's own network:
+ * HTTP(S) requests to URLs a developer gave the node (the domain proof, webhooks), made so that
+ * they cannot be turned against the node's own network:
  *
  * <ul>
- *   <li>the host is resolved first and every address it resolves to is checked against the
- *       {@link AddressPolicy}; the connection then goes to the checked address (never a second
- *       lookup), so a name that changes its answer between check and use (DNS rebinding) gains
- *       nothing;
+ *   <li>the host is resolved first and every address it resolves to is checked against the {@link
+ *       AddressPolicy}; the connection then goes to the checked address (never a second lookup), so
+ *       a name that changes its answer between check and use (DNS rebinding) gains nothing;
  *   <li>the whole exchange has a deadline, the connect its own timeout, and the body a size cap;
  *   <li>redirects are followed only to the same host (checked again), at most a configured count.
  * </ul>
@@ -86,10 +85,11 @@ public final class GuardedHttpClient implements AutoCloseable {
    * @param uri absolute http or https URL
    * @param headers extra request headers
    * @param body request body, or an empty array
-   * @param maxResponseBytes a larger response body fails with {@link OutboundException.Failure#TOO_LARGE}
+   * @param maxResponseBytes a larger response body fails with {@link
+   *     OutboundException.Failure#TOO_LARGE}
    * @param timeout deadline for everything: lookups, connects, redirects and the answer
-   * @param followRedirects whether same-host redirects are followed; when not, a redirect fails
-   *     the request with {@link OutboundException.Failure#REDIRECT_REFUSED}
+   * @param followRedirects whether same-host redirects are followed; when not, a redirect fails the
+   *     request with {@link OutboundException.Failure#REDIRECT_REFUSED}
    */
   public record Request(
       HttpMethod method,
@@ -106,8 +106,8 @@ public final class GuardedHttpClient implements AutoCloseable {
     }
 
     /**
-     * A POST of {@code body} to {@code uri} that follows no redirect (a redirected POST would
-     * lose its body or repeat it somewhere the sender did not choose).
+     * A POST of {@code body} to {@code uri} that follows no redirect (a redirected POST would lose
+     * its body or repeat it somewhere the sender did not choose).
      */
     public static Request post(
         URI uri, Map<String, String> headers, byte[] body, int maxResponseBytes, Duration timeout) {
@@ -249,8 +249,10 @@ public final class GuardedHttpClient implements AutoCloseable {
                 return;
               }
               // 303, and 301/302 after a POST, turn into a GET as browsers do; 307/308 keep all.
-              boolean keep = hop.status == 307 || hop.status == 308
-                  || (hop.status != 303 && HttpMethod.GET.equals(method));
+              boolean keep =
+                  hop.status == 307
+                      || hop.status == 308
+                      || (hop.status != 303 && HttpMethod.GET.equals(method));
               attempt(
                   request,
                   next,
@@ -264,8 +266,12 @@ public final class GuardedHttpClient implements AutoCloseable {
 
   /** The redirect target of a 3xx answer with a Location, resolved against {@code uri}, or null. */
   private static URI redirectTarget(URI uri, Hop hop) {
-    if (hop.location == null || (hop.status != 301 && hop.status != 302 && hop.status != 303
-        && hop.status != 307 && hop.status != 308)) {
+    if (hop.location == null
+        || (hop.status != 301
+            && hop.status != 302
+            && hop.status != 303
+            && hop.status != 307
+            && hop.status != 308)) {
       return null;
     }
     try {

@@ -13,8 +13,8 @@ import org.presence.protocol.error.ProtocolException;
 
 /**
  * The consent page of wiki section 3 (the seeds' doorhanger): {@code GET
- * /<appid>/grant?redirect=<url>&id=<userstring>} shows a signed-in user which application asks,
- * its verified domain and how they will appear to it; the Allow or Deny form POSTs back (to {@code
+ * /<appid>/grant?redirect=<url>&id=<userstring>} shows a signed-in user which application asks, its
+ * verified domain and how they will appear to it; the Allow or Deny form POSTs back (to {@code
  * /<appid>/grant}, or the wiki's {@code /<appid>}) with an anti-forgery token. Allow answers 303 to
  * the redirect URL with the PUID as {@code puid} query parameter and in the {@code Presence-UID}
  * header; Deny with {@code error=access_denied}. The redirect is checked on both requests, before
@@ -71,7 +71,11 @@ public final class GrantPages {
               m.put("userString", consent.userString());
               m.put("redirect", consent.redirect().toString());
               pages.render(
-                  ex, v, HttpResponseStatus.OK, "grant", m,
+                  ex,
+                  v,
+                  HttpResponseStatus.OK,
+                  "grant",
+                  m,
                   RedirectRules.origin(consent.redirect()));
             });
   }

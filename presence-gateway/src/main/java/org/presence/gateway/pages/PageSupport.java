@@ -30,15 +30,15 @@ import org.slf4j.LoggerFactory;
 /**
  * What every page handler shares: who the visitor is (session and anti-forgery cookies), reading
  * forms, rendering a template inside the layout with the security headers, redirects and error
- * pages. Pages work without JavaScript: every action is a plain form POST answered with a page or
- * a 303 redirect.
+ * pages. Pages work without JavaScript: every action is a plain form POST answered with a page or a
+ * 303 redirect.
  *
- * <p>Security headers on every page: a Content-Security-Policy that allows no script at all (but
- * on the demo page, which runs this node's own script and nothing else), only
- * this node's stylesheet, forms posting to this node (and, on the consent page, to the
- * application's redirect origin, since the answer is a redirect there), and no framing ({@code
- * frame-ancestors 'none'} and {@code X-Frame-Options: DENY}); {@code Referrer-Policy: no-referrer}
- * so no page URL leaks to the next site; {@code Cross-Origin-Opener-Policy: same-origin}.
+ * <p>Security headers on every page: a Content-Security-Policy that allows no script at all (but on
+ * the demo page, which runs this node's own script and nothing else), only this node's stylesheet,
+ * forms posting to this node (and, on the consent page, to the application's redirect origin, since
+ * the answer is a redirect there), and no framing ({@code frame-ancestors 'none'} and {@code
+ * X-Frame-Options: DENY}); {@code Referrer-Policy: no-referrer} so no page URL leaks to the next
+ * site; {@code Cross-Origin-Opener-Policy: same-origin}.
  */
 public final class PageSupport {
   private static final Logger LOG = LoggerFactory.getLogger(PageSupport.class);
@@ -164,7 +164,11 @@ public final class PageSupport {
 
   /** Renders {@code template} with {@code model} as the answer. */
   public void render(
-      HttpExchange ex, Visitor v, HttpResponseStatus status, String template, Map<String, Object> model) {
+      HttpExchange ex,
+      Visitor v,
+      HttpResponseStatus status,
+      String template,
+      Map<String, Object> model) {
     render(ex, v, status, template, model, null);
   }
 
@@ -188,7 +192,11 @@ public final class PageSupport {
    * and no inline script.
    */
   public void renderWithScript(
-      HttpExchange ex, Visitor v, HttpResponseStatus status, String template, Map<String, Object> model) {
+      HttpExchange ex,
+      Visitor v,
+      HttpResponseStatus status,
+      String template,
+      Map<String, Object> model) {
     render(ex, v, status, template, model, null, true);
   }
 
@@ -305,10 +313,10 @@ public final class PageSupport {
   }
 
   /**
-   * Sets the anti-forgery cookie when the nonce is new, and the session cookie when {@code
-   * session} is not null (empty clears it). Both are HttpOnly and SameSite=Lax (the consent page
-   * is reached by a top-level navigation from the application's site, which Lax allows), and
-   * Secure when the node is served over TLS.
+   * Sets the anti-forgery cookie when the nonce is new, and the session cookie when {@code session}
+   * is not null (empty clears it). Both are HttpOnly and SameSite=Lax (the consent page is reached
+   * by a top-level navigation from the application's site, which Lax allows), and Secure when the
+   * node is served over TLS.
    */
   private void cookies(HttpHeaders h, Visitor v, String session) {
     List<Cookie> out = new ArrayList<>();

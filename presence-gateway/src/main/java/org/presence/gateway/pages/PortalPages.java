@@ -18,9 +18,9 @@ import org.presence.store.app.AppState;
 import org.presence.store.app.Application;
 
 /**
- * The developer portal at {@code /myapps} (wiki section 2): list my applications, register one,
- * see its verification key and where to serve it, verify, activate (the API key is shown once, in
- * the answer to that POST, and never again), regenerate or deactivate, set the webhook, see the
+ * The developer portal at {@code /myapps} (wiki section 2): list my applications, register one, see
+ * its verification key and where to serve it, verify, activate (the API key is shown once, in the
+ * answer to that POST, and never again), regenerate or deactivate, set the webhook, see the
  * endpoints. Each action has a twin in {@link AppsApi}.
  */
 public final class PortalPages {
@@ -48,7 +48,9 @@ public final class PortalPages {
         .get("/myapps", pages.guard(this::list))
         .post("/myapps", pages.guard(this::create))
         .get("/myapps/{id}", pages.guard(this::show))
-        .post("/myapps/{id}/{action:verify|activate|regenerate|deactivate|webhook}", pages.guard(this::act));
+        .post(
+            "/myapps/{id}/{action:verify|activate|regenerate|deactivate|webhook}",
+            pages.guard(this::act));
   }
 
   private void list(HttpExchange ex) {
@@ -120,7 +122,8 @@ public final class PortalPages {
               typed.put("name", clip(name));
               typed.put("domain", clip(domain));
               typed.put("description", clip(description));
-              showList(ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), pe.reason(), typed);
+              showList(
+                  ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), pe.reason(), typed);
             });
   }
 
@@ -194,7 +197,11 @@ public final class PortalPages {
   }
 
   private void thenShow(
-      HttpExchange ex, PageSupport.Visitor v, long id, CompletionStage<Application> done, String what) {
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      long id,
+      CompletionStage<Application> done,
+      String what) {
     done.whenComplete(
         (app, failure) -> {
           if (failure != null) {
@@ -206,8 +213,8 @@ public final class PortalPages {
   }
 
   /**
-   * A refused action shows the application again with the reason (verification failed, address
-   * not allowed...), with the code's status; unknown or foreign applications get the error page.
+   * A refused action shows the application again with the reason (verification failed, address not
+   * allowed...), with the code's status; unknown or foreign applications get the error page.
    */
   private void failedAction(HttpExchange ex, PageSupport.Visitor v, long id, Throwable failure) {
     ProtocolException pe = PageSupport.expected(failure);
@@ -222,7 +229,12 @@ public final class PortalPages {
                 pages.errorPage(ex, v, again);
               } else {
                 showApp(
-                    ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), app, null, null,
+                    ex,
+                    v,
+                    HttpResponseStatus.valueOf(pe.code().httpStatus()),
+                    app,
+                    null,
+                    null,
                     pe.reason());
               }
             });

@@ -16,9 +16,9 @@ import org.presence.store.user.UserSettings;
 
 /**
  * The user's settings page at {@code /settings} (seed 000, "similar to the iOS Notifications
- * page"): the applications granted, each with its user string and Pause/Resume and Revoke
- * buttons; the presence policy; the custom status and away message. Each action has a twin in the
- * user JSON API.
+ * page"): the applications granted, each with its user string and Pause/Resume and Revoke buttons;
+ * the presence policy; the custom status and away message. Each action has a twin in the user JSON
+ * API.
  */
 public final class SettingsPages {
   private static final Map<String, String> NOTICES =
@@ -57,7 +57,11 @@ public final class SettingsPages {
   }
 
   private void render(
-      HttpExchange ex, PageSupport.Visitor v, HttpResponseStatus status, String notice, String error) {
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      HttpResponseStatus status,
+      String notice,
+      String error) {
     String user = v.subject();
     grants
         .list(user)
@@ -137,7 +141,8 @@ public final class SettingsPages {
               if (pe == null) {
                 pages.errorPage(ex, v, failure);
               } else {
-                render(ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), null, pe.reason());
+                render(
+                    ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), null, pe.reason());
               }
             });
   }

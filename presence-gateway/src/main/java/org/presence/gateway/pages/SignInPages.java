@@ -18,10 +18,10 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 
 /**
- * The home page, the stylesheet, sign-in and sign-out. Sign-in uses the same identity as devices:
- * a valid identity token opens a session; where development signing is on, a clearly labelled
- * development sign-in takes just an email (the session's user is then {@code dev:<email>}, the
- * same user as a development token for that email).
+ * The home page, the stylesheet, sign-in and sign-out. Sign-in uses the same identity as devices: a
+ * valid identity token opens a session; where development signing is on, a clearly labelled
+ * development sign-in takes just an email (the session's user is then {@code dev:<email>}, the same
+ * user as a development token for that email).
  */
 public final class SignInPages {
   private static final int MAX_EMAIL = 254;
@@ -67,10 +67,7 @@ public final class SignInPages {
 
   private void css(HttpExchange ex) {
     ex.respond(
-        HttpResponseStatus.OK,
-        "text/css; charset=utf-8",
-        Unpooled.wrappedBuffer(stylesheet),
-        null);
+        HttpResponseStatus.OK, "text/css; charset=utf-8", Unpooled.wrappedBuffer(stylesheet), null);
   }
 
   private void signInPage(HttpExchange ex) {
@@ -80,7 +77,11 @@ public final class SignInPages {
   }
 
   private void showSignIn(
-      HttpExchange ex, PageSupport.Visitor v, HttpResponseStatus status, String next, String error) {
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      HttpResponseStatus status,
+      String next,
+      String error) {
     Map<String, Object> m = pages.model(v, "Sign in");
     m.put("next", next);
     m.put("devSignIn", pages.devSignIn());
@@ -155,9 +156,9 @@ public final class SignInPages {
   }
 
   /**
-   * Where to go after sign-in: a path on this node only ({@code /...}, not {@code //host} or
-   * {@code /\host}, which browsers treat as another site), else {@code /}. Sign-in is never an
-   * open redirect.
+   * Where to go after sign-in: a path on this node only ({@code /...}, not {@code //host} or {@code
+   * /\host}, which browsers treat as another site), else {@code /}. Sign-in is never an open
+   * redirect.
    */
   public static String safeNext(String next) {
     if (next == null

@@ -12,12 +12,12 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The page templates: Mustache files under {@code pages/} on the class path, read and compiled
- * once at start (partials such as {@code {{>header}}} come from the same in-memory set), so no
- * request ever reads a file. Every {@code {{value}}} is HTML-escaped (jmustache's HTML escaper:
- * {@code & < > " ' ` =}); the templates never use the unescaped forms, so a user's text can never
- * become markup. A missing variable is an error, not an empty string, so a typo in a template
- * fails its test.
+ * The page templates: Mustache files under {@code pages/} on the class path, read and compiled once
+ * at start (partials such as {@code {{>header}}} come from the same in-memory set), so no request
+ * ever reads a file. Every {@code {{value}}} is HTML-escaped (jmustache's HTML escaper: {@code & <
+ * > " ' ` =}); the templates never use the unescaped forms, so a user's text can never become
+ * markup. A missing variable is an error, not an empty string, so a typo in a template fails its
+ * test.
  */
 public final class Templates {
   private static final String DIR = "pages/";

@@ -8,14 +8,13 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The per-user rate limit of grant requests on this node (issue 12 item 5): a Bucket4j token
- * bucket per user, {@code grants.rate} requests per second up to {@code grants.burst} at once.
- * Every grant request takes a token before anything else is looked up, so a refused one costs no
- * database work.
+ * The per-user rate limit of grant requests on this node (issue 12 item 5): a Bucket4j token bucket
+ * per user, {@code grants.rate} requests per second up to {@code grants.burst} at once. Every grant
+ * request takes a token before anything else is looked up, so a refused one costs no database work.
  *
  * <p>Buckets are kept for users who asked recently: a bucket idle for as long as it takes to fill
- * up again is dropped (a new one starts full, which is the same), and at most {@code maxUsers}
- * are kept (the least recently used go first).
+ * up again is dropped (a new one starts full, which is the same), and at most {@code maxUsers} are
+ * kept (the least recently used go first).
  */
 final class GrantRateLimiter {
   private final double perSecond;
@@ -26,8 +25,7 @@ final class GrantRateLimiter {
     this.perSecond = perSecond;
     this.burst = burst;
     Duration refillAll = Duration.ofNanos((long) Math.ceil(burst * 1e9 / perSecond));
-    this.buckets =
-        Caffeine.newBuilder().maximumSize(maxUsers).expireAfterAccess(refillAll).build();
+    this.buckets = Caffeine.newBuilder().maximumSize(maxUsers).expireAfterAccess(refillAll).build();
   }
 
   private Bucket newBucket() {
@@ -38,14 +36,15 @@ final class GrantRateLimiter {
   }
 
   /**
-   * Takes a token of {@code user}: 0 when there was one, otherwise the whole seconds until there
-   * is (at least 1).
+   * Takes a token of {@code user}: 0 when there was one, otherwise the whole seconds until there is
+   * (at least 1).
    */
   long take(String user) {
     ConsumptionProbe probe = buckets.get(user, u -> newBucket()).tryConsumeAndReturnRemaining(1);
     if (probe.isConsumed()) {
       return 0;
     }
-    return Math.max(1, TimeUnit.NANOSECONDS.toSeconds(probe.getNanosToWaitForRefill() + 999_999_999L));
+    return Math.max(
+        1, TimeUnit.NANOSECONDS.toSeconds(probe.getNanosToWaitForRefill() + 999_999_999L));
   }
 }

@@ -27,25 +27,24 @@ import org.presence.store.permission.PuidState;
  * Presence-Authentications rows) with their PUIDs, pausing, resuming and revoking. Used by the
  * consent and settings pages and by the JSON API; knows nothing of HTTP.
  *
- * <p>Applications may only be granted while active (verified domain and a working API key). A
- * grant of the same user, application and user string returns the same PUID; a revoked PUID never
- * comes back.
+ * <p>Applications may only be granted while active (verified domain and a working API key). A grant
+ * of the same user, application and user string returns the same PUID; a revoked PUID never comes
+ * back.
  *
  * <p>Cache of enabled grants, the hot read of presence routing:
  *
  * <ul>
  *   <li>key: the user ({@code sub}); value: their grants that are not paused;
  *   <li>bound: {@code caches.grants.max-size} users; ttl: {@code caches.grants.ttl};
- *   <li>invalidated ({@code grants:<sub>}) on every node after each grant, pause, resume and
- *       revoke of that user.
+ *   <li>invalidated ({@code grants:<sub>}) on every node after each grant, pause, resume and revoke
+ *       of that user.
  * </ul>
  *
- * <p>Limits (issue 12 item 5), since every grant is one more PUID that each presence change of
- * the user reaches: a user holds at most {@code grants.max-per-app} live grants for one
- * application and {@code grants.max-per-user} in all ({@code TOO_MANY_GRANTS}, checked by the
- * repository under a per-user lock, so across nodes), and makes at most {@code grants.rate} grant
- * requests per second on a node, {@code grants.burst} at once ({@code GRANT_RATE_LIMITED}, before
- * any database work).
+ * <p>Limits (issue 12 item 5), since every grant is one more PUID that each presence change of the
+ * user reaches: a user holds at most {@code grants.max-per-app} live grants for one application and
+ * {@code grants.max-per-user} in all ({@code TOO_MANY_GRANTS}, checked by the repository under a
+ * per-user lock, so across nodes), and makes at most {@code grants.rate} grant requests per second
+ * on a node, {@code grants.burst} at once ({@code GRANT_RATE_LIMITED}, before any database work).
  */
 public final class GrantService {
   /** Invalidation kind. */
@@ -86,8 +85,8 @@ public final class GrantService {
 
   /**
    * Hears of grant changes once they are committed and the caches invalidated, before the caller
-   * gets its answer (the app update feature sends the application an offline update or the
-   * user's current presence).
+   * gets its answer (the app update feature sends the application an offline update or the user's
+   * current presence).
    */
   @FunctionalInterface
   public interface Listener {
@@ -128,8 +127,8 @@ public final class GrantService {
   }
 
   /**
-   * Checks a consent request: the application exists and is active, the redirect is on its
-   * domain, the user string is acceptable.
+   * Checks a consent request: the application exists and is active, the redirect is on its domain,
+   * the user string is acceptable.
    */
   public CompletionStage<Consent> prepare(long appId, String redirect, String userString) {
     return activeApp(appId)
@@ -141,8 +140,8 @@ public final class GrantService {
 
   /**
    * Grants {@code appId} the presence of {@code user} as {@code userString}: the PUID of the
-   * existing grant for the same three, or a new one within the caps. Each call takes a token of
-   * the user's rate limit.
+   * existing grant for the same three, or a new one within the caps. Each call takes a token of the
+   * user's rate limit.
    */
   public CompletionStage<Grant> grant(String user, long appId, String userString) {
     String str;

@@ -68,7 +68,8 @@ public final class RedirectRules {
     int hash = raw.indexOf('#');
     String fragment = hash < 0 ? "" : raw.substring(hash);
     String base = hash < 0 ? raw : raw.substring(0, hash);
-    String sep = uri.getRawQuery() == null ? "?" : (base.endsWith("?") || base.endsWith("&") ? "" : "&");
+    String sep =
+        uri.getRawQuery() == null ? "?" : (base.endsWith("?") || base.endsWith("&") ? "" : "&");
     return base + sep + name + "=" + URLEncoder.encode(value, StandardCharsets.UTF_8) + fragment;
   }
 

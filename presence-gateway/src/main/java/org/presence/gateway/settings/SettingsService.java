@@ -16,15 +16,15 @@ import org.presence.store.user.UserSettings;
 import org.presence.store.user.UserSettingsRepository;
 
 /**
- * The user's presence policy and messages (seed 000, "For Device Users"): read and change them,
- * for the settings page and the device daemon's JSON API. A change is announced on the bus as
- * invalidation {@code settings:<sub>}, so that every node drops its cached copy and a node
- * holding the user's devices tells them; {@linkplain #addListener listeners} (the device channel:
- * the user's current presence with the new messages) hear of it before the caller's answer.
+ * The user's presence policy and messages (seed 000, "For Device Users"): read and change them, for
+ * the settings page and the device daemon's JSON API. A change is announced on the bus as
+ * invalidation {@code settings:<sub>}, so that every node drops its cached copy and a node holding
+ * the user's devices tells them; {@linkplain #addListener listeners} (the device channel: the
+ * user's current presence with the new messages) hear of it before the caller's answer.
  *
- * <p>Cache of settings, read by the device channel for every status (the messages a status
- * without its own carries): key the user ({@code sub}), bound {@code caches.settings.max-size},
- * ttl {@code caches.settings.ttl}, invalidated on every node by {@code settings:<sub>}.
+ * <p>Cache of settings, read by the device channel for every status (the messages a status without
+ * its own carries): key the user ({@code sub}), bound {@code caches.settings.max-size}, ttl {@code
+ * caches.settings.ttl}, invalidated on every node by {@code settings:<sub>}.
  */
 public final class SettingsService {
   /** Invalidation kind announcing a change of a user's settings. */

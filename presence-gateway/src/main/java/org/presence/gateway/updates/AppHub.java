@@ -25,23 +25,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One application's updates on one node, for the update connections of that application here.
- * It listens to the application's bus channel and keeps the latest updates, in number order and
- * without gaps, in a small bounded buffer that every connection reads from by its own cursor
- * (so a connection costs a cursor, never a queue).
+ * One application's updates on one node, for the update connections of that application here. It
+ * listens to the application's bus channel and keeps the latest updates, in number order and
+ * without gaps, in a small bounded buffer that every connection reads from by its own cursor (so a
+ * connection costs a cursor, never a queue).
  *
  * <p>Updates appended on this node come straight from the {@link AppUpdatePublisher}, as objects;
  * those of other nodes (in a cluster) through the bus. The bus is at most once and two nodes'
- * updates may cross, so the hub trusts numbers,
- * not arrival: an update that arrives ahead of a missing one waits {@link
- * UpdatesConfig#reorderWait()} for it, and then the gap is read from the application's log; a
- * periodic check of the log's position ({@link UpdatesConfig#pollInterval()}) catches updates
- * whose bus message was lost with nothing after it. A connection whose cursor is older than the
- * buffer reads the log itself.
+ * updates may cross, so the hub trusts numbers, not arrival: an update that arrives ahead of a
+ * missing one waits {@link UpdatesConfig#reorderWait()} for it, and then the gap is read from the
+ * application's log; a periodic check of the log's position ({@link UpdatesConfig#pollInterval()})
+ * catches updates whose bus message was lost with nothing after it. A connection whose cursor is
+ * older than the buffer reads the log itself.
  *
- * <p>It also relays the application's notification receipts (bus channel {@code
- * receipts:<appId>}) to its connections. Thread-safe: bus listeners, store callbacks and event
- * loops all call in; state is guarded by this object.
+ * <p>It also relays the application's notification receipts (bus channel {@code receipts:<appId>})
+ * to its connections. Thread-safe: bus listeners, store callbacks and event loops all call in;
+ * state is guarded by this object.
  */
 final class AppHub {
   private static final Logger LOG = LoggerFactory.getLogger(AppHub.class);
@@ -128,18 +127,21 @@ final class AppHub {
             : CompletableFuture.completedFuture(null);
     CompletionStage<PresenceBus.Subscription> r =
         bus.subscribe(receiptsChannel(appId), (c, m) -> onReceipt(m));
-    return u.thenCombine(r, (a, b) -> {
-          updatesSub = a;
-          receiptsSub = b;
-          return null;
-        })
+    return u.thenCombine(
+            r,
+            (a, b) -> {
+              updatesSub = a;
+              receiptsSub = b;
+              return null;
+            })
         .thenCompose(v -> log.lastSeq(appId))
         .thenAccept(this::ready)
         .whenComplete(
             (v, e) -> {
               if (e == null) {
                 long every = config.pollInterval().toMillis();
-                poller = timers.scheduleWithFixedDelay(this::poll, every, every, TimeUnit.MILLISECONDS);
+                poller =
+                    timers.scheduleWithFixedDelay(this::poll, every, every, TimeUnit.MILLISECONDS);
               }
             });
   }
@@ -362,7 +364,8 @@ final class AppHub {
                   }
                   drainEarly();
                 } else {
-                  // Behind by more than the log keeps (or the log was reset): start over at its end.
+                  // Behind by more than the log keeps (or the log was reset): start over at its
+                  // end.
                   // Connections with older cursors learn from the log that they need a snapshot.
                   ringStart = 0;
                   ringSize = 0;

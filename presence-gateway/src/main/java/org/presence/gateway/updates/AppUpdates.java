@@ -10,10 +10,10 @@ import java.util.function.Predicate;
 import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.connection.Connections;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.connection.Connections;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.store.Store;
@@ -22,12 +22,11 @@ import org.presence.store.updates.AppUpdateLog;
 import org.presence.store.updates.AppUpdatePublisher;
 
 /**
- * Presence updates to applications on one node (wiki "5. Status updates"), wired in one place:
- * the update channel ({@code /<appid>}, a WebSocket), the stream ({@code
- * /<appid>/presence.json}), one {@link AppHub} per application with connections here, the
- * per-application connection limits, and what pause, resume and revoke send ({@link
- * GrantUpdates}). {@code PresenceServer} starts it and closes it after draining. Webhooks are
- * {@link org.presence.gateway.webhook.WebhookDispatcher}'s.
+ * Presence updates to applications on one node (wiki "5. Status updates"), wired in one place: the
+ * update channel ({@code /<appid>}, a WebSocket), the stream ({@code /<appid>/presence.json}), one
+ * {@link AppHub} per application with connections here, the per-application connection limits, and
+ * what pause, resume and revoke send ({@link GrantUpdates}). {@code PresenceServer} starts it and
+ * closes it after draining. Webhooks are {@link org.presence.gateway.webhook.WebhookDispatcher}'s.
  */
 public final class AppUpdates implements AutoCloseable {
   /** An accepted connection before it has a consumer: its hub and where it starts. */
@@ -82,7 +81,8 @@ public final class AppUpdates implements AutoCloseable {
    * @param writable whether it takes more now
    * @param queuedReceipts receipts waiting for it
    */
-  public record ConsumerStats(long cursor, long pendingBytes, boolean writable, int queuedReceipts) {}
+  public record ConsumerStats(
+      long cursor, long pendingBytes, boolean writable, int queuedReceipts) {}
 
   private record HubRef(AppHub hub, CompletableFuture<AppHub> started, int[] refs) {}
 
@@ -130,8 +130,8 @@ public final class AppUpdates implements AutoCloseable {
   }
 
   /**
-   * Builds the feature, hooks it to grant changes and adds its routes: the update channel and
-   * the stream.
+   * Builds the feature, hooks it to grant changes and adds its routes: the update channel and the
+   * stream.
    */
   public static AppUpdates start(
       PresenceConfig config,
@@ -208,8 +208,8 @@ public final class AppUpdates implements AutoCloseable {
 
   /**
    * Serves the updates of {@code appId} whose PUID {@code puids} accepts as a server-sent event
-   * stream ({@code text/event-stream}, one event per frame) on {@code exchange}, without a key:
-   * the demo page's own view of its visitor, authenticated by the page session.
+   * stream ({@code text/event-stream}, one event per frame) on {@code exchange}, without a key: the
+   * demo page's own view of its visitor, authenticated by the page session.
    */
   public void followAsEventStream(
       org.presence.gateway.http.HttpExchange exchange, long appId, Predicate<String> puids) {

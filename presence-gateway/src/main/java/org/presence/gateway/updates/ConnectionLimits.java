@@ -8,10 +8,10 @@ import org.presence.protocol.error.ProtocolException;
 /**
  * The per-application limits on update connections of one node: how many may be open ({@link
  * UpdatesConfig#maxConnectionsPerApp()}) and how fast new ones may be opened (a token bucket,
- * {@link UpdatesConfig#connectRate()} and {@link UpdatesConfig#connectBurst()}), since each costs
- * a snapshot. Only connections with a valid key count, so nobody can use up an application's
- * allowance without its key. An entry lives while its application has connections or its bucket
- * is not full. Thread-safe.
+ * {@link UpdatesConfig#connectRate()} and {@link UpdatesConfig#connectBurst()}), since each costs a
+ * snapshot. Only connections with a valid key count, so nobody can use up an application's
+ * allowance without its key. An entry lives while its application has connections or its bucket is
+ * not full. Thread-safe.
  */
 final class ConnectionLimits {
   private static final class Entry {
@@ -62,7 +62,9 @@ final class ConnectionLimits {
     if (refused[0] != null) {
       throw new ProtocolException(
           refused[0],
-          refused[0] == ErrorCode.TOO_MANY_APP_CONNECTIONS ? "at most " + maxOpen + " per node" : null);
+          refused[0] == ErrorCode.TOO_MANY_APP_CONNECTIONS
+              ? "at most " + maxOpen + " per node"
+              : null);
     }
   }
 

@@ -12,8 +12,8 @@ import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdatePublisher;
 
 /**
- * What a grant change tells its application, through the application's update log (so the
- * channel, the stream and the webhook all see it, in order):
+ * What a grant change tells its application, through the application's update log (so the channel,
+ * the stream and the webhook all see it, in order):
  *
  * <ul>
  *   <li>pause and revoke: {@code offline} for the PUID, and from then on nothing (the log drops
@@ -21,9 +21,9 @@ import org.presence.store.updates.AppUpdatePublisher;
  *       pause yet); the user's answer waits until the log took it;
  *   <li>resume and a new grant: the user's current presence (nothing when offline). It is read
  *       after the grant caches of every node were told (the invalidation is published first), and
- *       the log drops whatever a node sends that is not newer, so the application sees each
- *       change once. A change made on another node in the moment before that node's cache heard
- *       of the grant is not sent; the next one is.
+ *       the log drops whatever a node sends that is not newer, so the application sees each change
+ *       once. A change made on another node in the moment before that node's cache heard of the
+ *       grant is not sent; the next one is.
  * </ul>
  */
 final class GrantUpdates implements GrantService.Listener {
@@ -59,9 +59,9 @@ final class GrantUpdates implements GrantService.Listener {
   }
 
   /**
-   * Sends what the application sees of the user now (as {@code kind}). A resume always goes to
-   * the log, which unpauses the PUID (and sends nothing for an offline user); a new grant of an
-   * offline user sends nothing (the application counts a user it has not heard of as offline).
+   * Sends what the application sees of the user now (as {@code kind}). A resume always goes to the
+   * log, which unpauses the PUID (and sends nothing for an offline user); a new grant of an offline
+   * user sends nothing (the application counts a user it has not heard of as offline).
    */
   private CompletionStage<Void> current(Grant grant, AppUpdate.Kind kind) {
     return state

@@ -12,8 +12,8 @@ import org.presence.store.presence.PresenceView;
 
 /**
  * Reads an application's snapshot one page of users at a time: its enabled grants in PUID order,
- * and for each what the application sees of the user now ({@link PresenceStateStore}). A page
- * costs one database query and one state read per user; only one page is held at a time.
+ * and for each what the application sees of the user now ({@link PresenceStateStore}). A page costs
+ * one database query and one state read per user; only one page is held at a time.
  */
 final class SnapshotReader {
   /**
@@ -62,7 +62,8 @@ final class SnapshotReader {
                       v -> {
                         List<Entry> out = new ArrayList<>(reads.size());
                         reads.forEach(r -> out.add(r.join()));
-                        String lastPuid = list.isEmpty() ? afterPuid : list.get(list.size() - 1).puid();
+                        String lastPuid =
+                            list.isEmpty() ? afterPuid : list.get(list.size() - 1).puid();
                         return new Page(out, lastPuid, list.size() < size);
                       });
             });

@@ -3,13 +3,13 @@ package org.presence.gateway.updates;
 import com.codahale.metrics.Counter;
 import io.netty.channel.ChannelPipeline;
 import java.util.concurrent.ScheduledExecutorService;
-import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.WebSocketEndpoint;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.connection.Connections;
 
 /**
  * The update channel's {@link WebSocketEndpoint} at {@code /<appid>} (wiki: {@code
@@ -20,8 +20,7 @@ import org.presence.gateway.connection.Connections;
  * </pre>
  *
  * ({@code ws-protocol} leaves once the handshake is done; {@link UpdateSessionHandler} answers the
- * control frames.)
- * It holds what every {@link UpdateSessionHandler} of the node shares.
+ * control frames.) It holds what every {@link UpdateSessionHandler} of the node shares.
  */
 final class UpdateChannelInstaller implements WebSocketEndpoint {
   /** The route: an application id. */

@@ -32,12 +32,12 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Backpressure</h2>
  *
- * The consumer holds a cursor (the last update number delivered), not a queue. It writes only
- * while the connection is writable (Netty's write-buffer water marks), taking the updates after
- * its cursor from its application's {@link AppHub} buffer, or from the application's log when it
- * fell behind the buffer, and resumes when the connection drains. A consumer that stops reading
- * thus costs at most its socket's buffer; when it reads again it catches up from the log, or, if
- * it fell out of the log's hour, gets a fresh snapshot.
+ * The consumer holds a cursor (the last update number delivered), not a queue. It writes only while
+ * the connection is writable (Netty's write-buffer water marks), taking the updates after its
+ * cursor from its application's {@link AppHub} buffer, or from the application's log when it fell
+ * behind the buffer, and resumes when the connection drains. A consumer that stops reading thus
+ * costs at most its socket's buffer; when it reads again it catches up from the log, or, if it fell
+ * out of the log's hour, gets a fresh snapshot.
  *
  * <h2>Snapshot and updates</h2>
  *
@@ -45,10 +45,10 @@ import org.slf4j.LoggerFactory;
  * update after P is delivered after the snapshot and none is lost. An update after P may however
  * have been applied to the state before the snapshot read that user (the two race); it is then
  * already in the snapshot. For the updates appended while the snapshot was read, and any other
- * during {@link #OVERLAP_NANOS} after it, an update of a user is skipped
- * until one that the snapshot does not show arrives: one whose presence version is not newer than
- * the snapshot's entry, or that repeats it, or an offline update of a user the snapshot left out
- * (offline). So the application sees each change once.
+ * during {@link #OVERLAP_NANOS} after it, an update of a user is skipped until one that the
+ * snapshot does not show arrives: one whose presence version is not newer than the snapshot's
+ * entry, or that repeats it, or an offline update of a user the snapshot left out (offline). So the
+ * application sees each change once.
  *
  * <p>All methods but {@link #wake} and {@link #offerReceipt} run on the connection's event loop.
  */
@@ -115,12 +115,13 @@ final class UpdateConsumer {
   private Snapshot snapshot;
   private Map<String, Seen> overlap;
   private long overlapUntil;
+
   /** Updates numbered up to this one were appended while the snapshot was read. */
   private long overlapSeq;
 
   /**
-   * @param puids which PUIDs this consumer delivers ({@code null}: all); the demo page follows
-   *     only its visitor's
+   * @param puids which PUIDs this consumer delivers ({@code null}: all); the demo page follows only
+   *     its visitor's
    */
   UpdateConsumer(long appId, AppHub hub, Context ctx, Sink sink, Predicate<String> puids) {
     this.appId = appId;
@@ -150,7 +151,8 @@ final class UpdateConsumer {
 
   /** The connection's state, for tests and operators. */
   AppUpdates.ConsumerStats stats() {
-    return new AppUpdates.ConsumerStats(cursor, sink.pendingBytes(), sink.writable(), queuedReceipts());
+    return new AppUpdates.ConsumerStats(
+        cursor, sink.pendingBytes(), sink.writable(), queuedReceipts());
   }
 
   /** Receipts waiting to be written. */
@@ -367,7 +369,8 @@ final class UpdateConsumer {
           }
           s.after = page.lastPuid();
           if (!entries.isEmpty() || page.last()) {
-            send(64 + entries.size() * 96,
+            send(
+                64 + entries.size() * 96,
                 b -> AppCodec.writeSnapshot(entries, s.seq, s.fresh, page.last(), b));
             sink.flush();
           }
@@ -381,9 +384,9 @@ final class UpdateConsumer {
 
   /**
    * The snapshot is sent: updates from its number on follow. Those appended while it was read (up
-   * to the log's position now) are checked against it however late the connection reads them;
-   * later ones for {@link #OVERLAP_NANOS} more (a change applied before the snapshot read its user
-   * may reach the log a moment after).
+   * to the log's position now) are checked against it however late the connection reads them; later
+   * ones for {@link #OVERLAP_NANOS} more (a change applied before the snapshot read its user may
+   * reach the log a moment after).
    */
   private void finishSnapshot(Snapshot s) {
     busy = true;

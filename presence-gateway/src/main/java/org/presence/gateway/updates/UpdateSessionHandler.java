@@ -16,10 +16,10 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.config.UpdatesConfig;
-import org.presence.gateway.http.ControlFrames;
 import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.PipelineNames;
+import org.presence.gateway.http.ControlFrames;
 import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.KeyFrame;
@@ -29,9 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code app-session} handler of one update socket: waits for the key frame (reads paused
- * while the key is checked), answers {@code {"result": true}} or closes with the errno, then hands
- * the socket to an {@link UpdateConsumer} as its {@link UpdateConsumer.Sink}. Writability changes
+ * The {@code app-session} handler of one update socket: waits for the key frame (reads paused while
+ * the key is checked), answers {@code {"result": true}} or closes with the errno, then hands the
+ * socket to an {@link UpdateConsumer} as its {@link UpdateConsumer.Sink}. Writability changes
  * resume the consumer. The channel is one-way after the key frame: a later data frame is answered
  * with {@code ALREADY_CONNECTED} (when the socket is writable) and otherwise ignored. A silent
  * socket is pinged and closed when it stays silent ({@code PING_TIMEOUT}).
@@ -39,9 +39,10 @@ import org.slf4j.LoggerFactory;
  * <p>Once the handshake is done, {@code ws-protocol} leaves the pipeline and this handler answers
  * the control frames through {@link ControlFrames} (a ping with a pong while the socket is
  * writable, a close with a close). Every frame the client sends but pongs (answers to the node's
- * pings), pings included and from the socket's start, takes a token from a small bucket ({@code updates.frame-burst} tokens,
- * {@code updates.frame-rate} more per second): a frame beyond it is dropped unanswered, and
- * {@code updates.frame-overdraft} more close the socket with {@code RATE_LIMIT_EXCEEDED}.
+ * pings), pings included and from the socket's start, takes a token from a small bucket ({@code
+ * updates.frame-burst} tokens, {@code updates.frame-rate} more per second): a frame beyond it is
+ * dropped unanswered, and {@code updates.frame-overdraft} more close the socket with {@code
+ * RATE_LIMIT_EXCEEDED}.
  */
 final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
     implements UpdateConsumer.Sink {
@@ -89,7 +90,8 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
                 node.config().keyTimeout().toMillis(),
                 TimeUnit.MILLISECONDS);
     long ping = node.config().pingInterval().toMillis();
-    pingTimer = ctx.executor().scheduleWithFixedDelay(this::keepalive, ping, ping, TimeUnit.MILLISECONDS);
+    pingTimer =
+        ctx.executor().scheduleWithFixedDelay(this::keepalive, ping, ping, TimeUnit.MILLISECONDS);
   }
 
   @Override
@@ -167,8 +169,8 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * Takes a token for a frame arriving at {@code nanos}; false when the frame is beyond the
-   * bucket (drop it). Past the overdraft the socket is closed.
+   * Takes a token for a frame arriving at {@code nanos}; false when the frame is beyond the bucket
+   * (drop it). Past the overdraft the socket is closed.
    */
   private boolean take(long nanos) {
     UpdatesConfig limits = node.config();

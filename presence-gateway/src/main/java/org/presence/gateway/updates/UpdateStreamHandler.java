@@ -24,13 +24,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpHandler;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.connection.Backpressure;
-import org.presence.gateway.connection.Connections;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
@@ -113,7 +113,10 @@ final class UpdateStreamHandler implements HttpHandler {
         .whenCompleteAsync(
             (a, e) -> {
               if (e != null) {
-                ex.error(e instanceof ProtocolException ? e : new ProtocolException(ErrorCode.SERVER_BUSY, null, e));
+                ex.error(
+                    e instanceof ProtocolException
+                        ? e
+                        : new ProtocolException(ErrorCode.SERVER_BUSY, null, e));
                 return;
               }
               if (!ex.channel().isActive()) {
@@ -184,12 +187,15 @@ final class UpdateStreamHandler implements HttpHandler {
     public void handlerAdded(ChannelHandlerContext ctx) {
       this.ctx = ctx;
       long every = config.pingInterval().toMillis();
-      heartbeat = ctx.executor().scheduleWithFixedDelay(this::beat, every, every, TimeUnit.MILLISECONDS);
+      heartbeat =
+          ctx.executor().scheduleWithFixedDelay(this::beat, every, every, TimeUnit.MILLISECONDS);
     }
 
     private void beat() {
       if (!wroteSinceBeat && !ended && ctx.channel().isWritable()) {
-        ByteBuf nl = Unpooled.wrappedBuffer(events ? ":\n\n".getBytes(StandardCharsets.US_ASCII) : new byte[] {'\n'});
+        ByteBuf nl =
+            Unpooled.wrappedBuffer(
+                events ? ":\n\n".getBytes(StandardCharsets.US_ASCII) : new byte[] {'\n'});
         ctx.writeAndFlush(new DefaultHttpContent(nl), ctx.voidPromise());
       }
       wroteSinceBeat = false;
@@ -226,7 +232,8 @@ final class UpdateStreamHandler implements HttpHandler {
         return;
       }
       ended = true;
-      ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+      ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+          .addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override
@@ -275,7 +282,8 @@ final class UpdateStreamHandler implements HttpHandler {
       metrics.error(code);
       ended = true;
       // Mid-stream there is no status left to answer with: end the response and the connection.
-      ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+      ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+          .addListener(ChannelFutureListener.CLOSE);
     }
   }
 }

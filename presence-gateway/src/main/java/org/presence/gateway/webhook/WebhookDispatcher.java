@@ -37,30 +37,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Calls applications' webhooks (seed 000): {@code POST <webhook URL>} with body {@code
- * [["<PUID>", "away"], ["<PUID>", "online"]]}, at most once per {@link WebhooksConfig#interval()}
- * per application, carrying every update since the last call, the latest per PUID, signed ({@link
+ * Calls applications' webhooks (seed 000): {@code POST <webhook URL>} with body {@code [["<PUID>",
+ * "away"], ["<PUID>", "online"]]}, at most once per {@link WebhooksConfig#interval()} per
+ * application, carrying every update since the last call, the latest per PUID, signed ({@link
  * WebhookSignature}).
  *
- * <p>Driven by the application's update log, not by memory: each application's webhook has a
- * cursor (the last update number delivered) in {@link WebhookState}, advanced only when a call
- * succeeds (any 2xx). A call that fails (timeout, connection refused, any other status, a
- * redirect, an answer larger than the cap) is retried with the same updates and any newer ones,
- * after a wait doubling from the interval up to {@link WebhooksConfig#maxBackoff()}; so nothing
- * within the log's hour is lost. Every call goes through the {@link GuardedHttpClient}, which
- * checks the address again each time and bounds the time and the answer's size. A call whose 2xx
- * answer is malformed (a body cut short, a bad header) is a failure.
+ * <p>Driven by the application's update log, not by memory: each application's webhook has a cursor
+ * (the last update number delivered) in {@link WebhookState}, advanced only when a call succeeds
+ * (any 2xx). A call that fails (timeout, connection refused, any other status, a redirect, an
+ * answer larger than the cap) is retried with the same updates and any newer ones, after a wait
+ * doubling from the interval up to {@link WebhooksConfig#maxBackoff()}; so nothing within the log's
+ * hour is lost. Every call goes through the {@link GuardedHttpClient}, which checks the address
+ * again each time and bounds the time and the answer's size. A call whose 2xx answer is malformed
+ * (a body cut short, a bad header) is a failure.
  *
  * <p>Fair shares: {@link WebhooksConfig#maxInFlight()} bounds the calls a node makes at once and
  * {@link WebhooksConfig#maxInFlightPerDeveloper()} those of one developer's applications ({@link
  * CallSlots}); calls that cannot start wait in order, the developers taking turns, so a hanging
- * endpoint holds one slot for at most the timeout and slow applications cannot keep the others
- * out. A success that took {@link WebhooksConfig#slowCall()} or longer delivers its updates but
- * backs off like a failure, so a slow endpoint is called less and less often.
+ * endpoint holds one slot for at most the timeout and slow applications cannot keep the others out.
+ * A success that took {@link WebhooksConfig#slowCall()} or longer delivers its updates but backs
+ * off like a failure, so a slow endpoint is called less and less often.
  *
  * <p>Only an active application's webhook is called: when an application is deactivated (or its
- * webhook removed), its sender stops at once (a call in flight is abandoned) on whichever node
- * runs it.
+ * webhook removed), its sender stops at once (a call in flight is abandoned) on whichever node runs
+ * it.
  *
  * <p>In a cluster exactly one node sends each application's webhook: the one holding its lease
  * ({@link WebhookState#acquire}), renewed while it sends. A node that appends an update for an
@@ -110,7 +110,8 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     this.log = log;
     this.apps = apps;
     this.http = http;
-    this.timers = Executors.newSingleThreadScheduledExecutor(StoreExecutors.named("webhook-timers-"));
+    this.timers =
+        Executors.newSingleThreadScheduledExecutor(StoreExecutors.named("webhook-timers-"));
     this.slots = new CallSlots(config.maxInFlight(), config.maxInFlightPerDeveloper(), timers);
     this.callsOk = metrics.registry().counter("presence.webhooks.calls_ok");
     this.callsFailed = metrics.registry().counter("presence.webhooks.calls_failed");
@@ -122,8 +123,8 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   }
 
   /**
-   * An application changed (on any node): when it is no longer active or has no webhook, the
-   * sender this node runs for it stops now, abandoning a call in flight.
+   * An application changed (on any node): when it is no longer active or has no webhook, the sender
+   * this node runs for it stops now, abandoning a call in flight.
    */
   private void appChanged(long appId) {
     if (!senders.containsKey(appId)) {
@@ -182,7 +183,8 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
               if (!callable(app)) {
                 return CompletableFuture.completedFuture(null);
               }
-              // A new webhook starts with the first update it hears of; an existing one keeps its place.
+              // A new webhook starts with the first update it hears of; an existing one keeps its
+              // place.
               return state
                   .initCursor(appId, new WebhookState.Cursor(before, 0))
                   .thenCompose(c -> take(appId));
@@ -265,11 +267,15 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     private long lastBusyMillis = System.currentTimeMillis();
     private volatile boolean stopped;
     private ScheduledFuture<?> renewer;
+
     /** Set while the sender, with nothing to send, waits an interval before looking again. */
     private final AtomicBoolean idleWait = new AtomicBoolean();
+
     private volatile ScheduledFuture<?> idlePoll;
+
     /** The call waiting for a slot, or null. */
     private volatile CallSlots.Ticket ticket;
+
     /** The call in flight, or null. */
     private volatile CompletableFuture<GuardedHttpClient.Response> inFlight;
 
@@ -375,10 +381,12 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
         return;
       }
       apps.find(appId)
-          .thenCombine(state.cursor(appId), (app, cursor) -> {
-            proceed(app, cursor);
-            return null;
-          })
+          .thenCombine(
+              state.cursor(appId),
+              (app, cursor) -> {
+                proceed(app, cursor);
+                return null;
+              })
           .whenComplete(
               (v, e) -> {
                 if (e != null) {
@@ -402,7 +410,8 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       }
       WebhookState.Cursor cursor = found.get();
       long now = System.currentTimeMillis();
-      long due = Math.max(cursor.lastCallMillis() + config.interval().toMillis(), nextAttemptMillis);
+      long due =
+          Math.max(cursor.lastCallMillis() + config.interval().toMillis(), nextAttemptMillis);
       if (now < due) {
         schedule(due - now);
         return;
@@ -417,9 +426,14 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
                   lost.inc();
                   LOG.warn(
                       "app {}: webhook updates after {} are older than the log keeps; skipping to {}",
-                      appId, cursor.seq(), batch.tooOldAt());
+                      appId,
+                      cursor.seq(),
+                      batch.tooOldAt());
                   state
-                      .saveCursor(appId, nodeId, new WebhookState.Cursor(batch.tooOldAt(), cursor.lastCallMillis()))
+                      .saveCursor(
+                          appId,
+                          nodeId,
+                          new WebhookState.Cursor(batch.tooOldAt(), cursor.lastCallMillis()))
                       .whenComplete((ok, x) -> schedule(0));
                 } else if (batch.latest().isEmpty()) {
                   if (System.currentTimeMillis() - lastBusyMillis >= config.idle().toMillis()) {
@@ -434,7 +448,8 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     }
 
     /** Reads the log after {@code from}, the latest update per PUID, up to the PUID cap. */
-    private CompletionStage<Batch> collect(long from, LinkedHashMap<String, AppUpdate> latest, long first) {
+    private CompletionStage<Batch> collect(
+        long from, LinkedHashMap<String, AppUpdate> latest, long first) {
       return log.readSince(appId, from, READ_PAGE)
           .thenCompose(
               read -> {
@@ -576,7 +591,10 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   }
 
   private static String describe(Throwable t) {
-    Throwable e = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+    Throwable e =
+        t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+            ? t.getCause()
+            : t;
     return e instanceof OutboundException oe ? oe.describe() : e.toString();
   }
 

@@ -10,9 +10,9 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The signature of a webhook call: {@code X-Presence-Signature: sha256=<hex>}, the lower-case hex
- * HMAC-SHA256 of the exact request body with the application's webhook secret (shown in the
- * portal) as the key. The receiver computes the same over the bytes it received and compares in
- * constant time ({@code docs/app-updates.md} shows how).
+ * HMAC-SHA256 of the exact request body with the application's webhook secret (shown in the portal)
+ * as the key. The receiver computes the same over the bytes it received and compares in constant
+ * time ({@code docs/app-updates.md} shows how).
  */
 public final class WebhookSignature {
   /** The header carrying the signature. */

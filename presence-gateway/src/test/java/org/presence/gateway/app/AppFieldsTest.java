@@ -25,15 +25,26 @@ class AppFieldsTest {
   @ParameterizedTest
   @ValueSource(
       strings = {
-        "", "http://chat.example.com", "chat.example.com/path", "user@chat.example.com",
-        "chat", "-chat.example.com", "chat_.example.com", "chat.example.com:0",
-        "chat.example.com:65536", "999.1.1.1", "1.2.3", "[::1]", "chat..example.com",
+        "",
+        "http://chat.example.com",
+        "chat.example.com/path",
+        "user@chat.example.com",
+        "chat",
+        "-chat.example.com",
+        "chat_.example.com",
+        "chat.example.com:0",
+        "chat.example.com:65536",
+        "999.1.1.1",
+        "1.2.3",
+        "[::1]",
+        "chat..example.com",
         "<script>.example.com"
       })
   void domain_whenInvalid_thenInvalidAppField(String raw) {
     assertThatThrownBy(() -> AppFields.domain(raw))
         .isInstanceOfSatisfying(
-            ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_APP_FIELD));
+            ProtocolException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_APP_FIELD));
   }
 
   @ParameterizedTest

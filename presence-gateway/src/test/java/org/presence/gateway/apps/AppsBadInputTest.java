@@ -28,8 +28,8 @@ import org.presence.protocol.error.ProtocolException;
 /**
  * Hostile and broken input against the applications features, on the embedded default: script in
  * every text field, forged POSTs, open redirects, private addresses, overlong fields, unknown ids,
- * dead keys, grants for apps that are not active. Each gets its documented status and errno (or
- * the error page) and changes nothing.
+ * dead keys, grants for apps that are not active. Each gets its documented status and errno (or the
+ * error page) and changes nothing.
  */
 class AppsBadInputTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -80,7 +80,13 @@ class AppsBadInputTest {
     HttpResponse<String> r =
         dev.post(
             "/api/apps",
-            "{\"name\":" + q(name) + ",\"domain\":" + q(domain) + ",\"description\":" + q(description) + "}");
+            "{\"name\":"
+                + q(name)
+                + ",\"domain\":"
+                + q(domain)
+                + ",\"description\":"
+                + q(description)
+                + "}");
     assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
     return json(r).get("id").asLong();
   }
@@ -106,7 +112,11 @@ class AppsBadInputTest {
 
   private ErrorCode keyCheck(long id, String key) {
     try {
-      node.server().appFeatures().apiKeys().authenticate(id, key).toCompletableFuture()
+      node.server()
+          .appFeatures()
+          .apiKeys()
+          .authenticate(id, key)
+          .toCompletableFuture()
           .get(10, TimeUnit.SECONDS);
       return null;
     } catch (java.util.concurrent.ExecutionException e) {
@@ -117,8 +127,12 @@ class AppsBadInputTest {
   }
 
   private static String grantPath(long id, String redirect, String user) {
-    return "/" + id + "/grant?redirect=" + URLEncoder.encode(redirect, StandardCharsets.UTF_8)
-        + "&id=" + URLEncoder.encode(user, StandardCharsets.UTF_8);
+    return "/"
+        + id
+        + "/grant?redirect="
+        + URLEncoder.encode(redirect, StandardCharsets.UTF_8)
+        + "&id="
+        + URLEncoder.encode(user, StandardCharsets.UTF_8);
   }
 
   // ---- cross-site scripting ----
@@ -140,32 +154,52 @@ class AppsBadInputTest {
     HttpResponse<String> consent = marge.get(grantPath(id, redirect, XSS_ATTR + XSS));
     assertThat(consent.statusCode()).isEqualTo(200);
     HttpResponse<String> allowed =
-        marge.post("/" + id + "/grant", Map.of("redirect", redirect, "id", XSS_ATTR + XSS, "answer", "allow"));
+        marge.post(
+            "/" + id + "/grant",
+            Map.of("redirect", redirect, "id", XSS_ATTR + XSS, "answer", "allow"));
     assertThat(allowed.statusCode()).isEqualTo(303);
     assertThat(
-            marge.post(
+            marge
+                .post(
                     "/settings",
-                    Map.of("custom_status", XSS, "away_message", XSS_ATTR,
-                        "online_within_minutes", "5", "away_after_minutes", "10",
-                        "offline_after_minutes", "25"))
+                    Map.of(
+                        "custom_status",
+                        XSS,
+                        "away_message",
+                        XSS_ATTR,
+                        "online_within_minutes",
+                        "5",
+                        "away_after_minutes",
+                        "10",
+                        "offline_after_minutes",
+                        "25"))
                 .statusCode())
         .isEqualTo(303);
     String settings = marge.get("/settings").body();
-    String signIn = new WebClient(node).get("/signin?next=" + URLEncoder.encode("/" + XSS_ATTR, StandardCharsets.UTF_8)).body();
+    String signIn =
+        new WebClient(node)
+            .get("/signin?next=" + URLEncoder.encode("/" + XSS_ATTR, StandardCharsets.UTF_8))
+            .body();
     HttpResponse<String> typedBack =
-        devWeb.post("/myapps", Map.of("name", XSS, "domain", "not a domain " + XSS, "description", XSS_ATTR));
+        devWeb.post(
+            "/myapps",
+            Map.of("name", XSS, "domain", "not a domain " + XSS, "description", XSS_ATTR));
     assertThat(typedBack.statusCode()).isEqualTo(400);
 
-    for (String page : List.of(portal, appPage, consent.body(), settings, signIn, typedBack.body())) {
+    for (String page :
+        List.of(portal, appPage, consent.body(), settings, signIn, typedBack.body())) {
       // No template has a script or an img element: any one would have come from user input.
       assertThat(page).doesNotContain("<script").doesNotContain("<img").doesNotContain("onerror=");
     }
     assertThat(portal).contains("&lt;script&gt;alert(1)&lt;/script&gt;");
     assertThat(appPage).contains("&quot;&gt;&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;");
-    assertThat(consent.body()).contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    assertThat(consent.body())
+        .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
         .contains("onmouseover&#x3D;")
         .doesNotContain("'onmouseover");
-    assertThat(settings).contains("&lt;script&gt;alert(1)&lt;/script&gt;").contains("marge&lt;script&gt;");
+    assertThat(settings)
+        .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+        .contains("marge&lt;script&gt;");
     assertThat(signIn).contains("value=\"/&quot;&gt;&lt;img");
     assertThat(typedBack.body()).contains("&lt;script&gt;");
     // Every page forbids scripts outright, as a second line.
@@ -178,8 +212,11 @@ class AppsBadInputTest {
   void xss_hostileWebhookUrlsAreRefused() {
     long id = register("Hooks", site.domain(), "");
     for (String url :
-        List.of("javascript:alert(1)", "http://x.example.com/\"><script>", "data:text/html,<script>")) {
-      assertError(dev.put("/api/apps/" + id + "/webhook", "{\"url\":" + q(url) + "}"), ErrorCode.INVALID_APP_FIELD);
+        List.of(
+            "javascript:alert(1)", "http://x.example.com/\"><script>", "data:text/html,<script>")) {
+      assertError(
+          dev.put("/api/apps/" + id + "/webhook", "{\"url\":" + q(url) + "}"),
+          ErrorCode.INVALID_APP_FIELD);
     }
     assertThat(json(dev.get("/api/apps/" + id)).get("webhook_url").isNull()).isTrue();
   }
@@ -197,9 +234,16 @@ class AppsBadInputTest {
     String foreignToken = attacker.csrf();
 
     // No token, a wrong token, another visitor's token: all refused.
-    assertErrorPage(devWeb.postRaw("/myapps", WebClient.form(Map.of("name", "X", "domain", "x.example.com"))), ErrorCode.CSRF_REJECTED);
-    assertErrorPage(devWeb.post("/myapps", Map.of("csrf", "forged", "name", "X", "domain", "x.example.com")), ErrorCode.CSRF_REJECTED);
-    assertErrorPage(devWeb.post("/myapps", Map.of("csrf", foreignToken, "name", "X", "domain", "x.example.com")), ErrorCode.CSRF_REJECTED);
+    assertErrorPage(
+        devWeb.postRaw("/myapps", WebClient.form(Map.of("name", "X", "domain", "x.example.com"))),
+        ErrorCode.CSRF_REJECTED);
+    assertErrorPage(
+        devWeb.post("/myapps", Map.of("csrf", "forged", "name", "X", "domain", "x.example.com")),
+        ErrorCode.CSRF_REJECTED);
+    assertErrorPage(
+        devWeb.post(
+            "/myapps", Map.of("csrf", foreignToken, "name", "X", "domain", "x.example.com")),
+        ErrorCode.CSRF_REJECTED);
     assertErrorPage(devWeb.postRaw("/myapps/" + id + "/regenerate", ""), ErrorCode.CSRF_REJECTED);
     assertErrorPage(devWeb.postRaw("/myapps/" + id + "/deactivate", ""), ErrorCode.CSRF_REJECTED);
     assertThat(appCount()).isEqualTo(1);
@@ -209,25 +253,36 @@ class AppsBadInputTest {
     WebClient marge = new WebClient(node).signIn("marge@example.com");
     String redirect = "http://" + site.domain() + "/cb";
     HttpResponse<String> forged =
-        marge.postRaw("/" + id + "/grant", WebClient.form(Map.of("redirect", redirect, "id", "Fred", "answer", "allow")));
+        marge.postRaw(
+            "/" + id + "/grant",
+            WebClient.form(Map.of("redirect", redirect, "id", "Fred", "answer", "allow")));
     assertErrorPage(forged, ErrorCode.CSRF_REJECTED);
     assertThat(forged.headers().firstValue("Presence-UID")).isEmpty();
-    assertThat(json(ApiClient.forEmail(node, "marge@example.com").get("/api/grants")).get("grants")).isEmpty();
+    assertThat(json(ApiClient.forEmail(node, "marge@example.com").get("/api/grants")).get("grants"))
+        .isEmpty();
 
     // Settings and grant toggles.
     String puid =
-        json(ApiClient.forEmail(node, "marge@example.com").post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\"}"))
-            .get("puid").asText();
-    assertErrorPage(marge.postRaw("/settings/grants/" + puid + "/revoke", ""), ErrorCode.CSRF_REJECTED);
+        json(ApiClient.forEmail(node, "marge@example.com")
+                .post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\"}"))
+            .get("puid")
+            .asText();
+    assertErrorPage(
+        marge.postRaw("/settings/grants/" + puid + "/revoke", ""), ErrorCode.CSRF_REJECTED);
     assertErrorPage(marge.postRaw("/settings", "custom_status=pwned"), ErrorCode.CSRF_REJECTED);
     JsonNode grants = json(ApiClient.forEmail(node, "marge@example.com").get("/api/grants"));
     assertThat(grants.get("grants")).hasSize(1);
     assertThat(grants.get("grants").get(0).get("enabled").asBoolean()).isTrue();
-    assertThat(json(ApiClient.forEmail(node, "marge@example.com").get("/api/settings")).get("custom_status").asText()).isEmpty();
+    assertThat(
+            json(ApiClient.forEmail(node, "marge@example.com").get("/api/settings"))
+                .get("custom_status")
+                .asText())
+        .isEmpty();
 
     // Login forgery and sign-out forgery.
     WebClient fresh = new WebClient(node);
-    assertErrorPage(fresh.postRaw("/signin", "email=mallory%40example.com"), ErrorCode.CSRF_REJECTED);
+    assertErrorPage(
+        fresh.postRaw("/signin", "email=mallory%40example.com"), ErrorCode.CSRF_REJECTED);
     assertErrorPage(marge.postRaw("/signout", ""), ErrorCode.CSRF_REJECTED);
     assertThat(marge.get("/settings").statusCode()).as("still signed in").isEqualTo(200);
   }
@@ -236,9 +291,12 @@ class AppsBadInputTest {
   void pages_postsWithoutSessionOrWithoutFormAreRefused() {
     WebClient anonymous = new WebClient(node);
     anonymous.get("/signin");
-    assertErrorPage(anonymous.post("/myapps", Map.of("name", "X", "domain", "x.example.com")), ErrorCode.UNAUTHORIZED);
+    assertErrorPage(
+        anonymous.post("/myapps", Map.of("name", "X", "domain", "x.example.com")),
+        ErrorCode.UNAUTHORIZED);
     assertThat(anonymous.get("/myapps").statusCode()).isEqualTo(303);
-    assertThat(anonymous.get("/settings").headers().firstValue("Location").orElseThrow()).isEqualTo("/signin?next=%2Fsettings");
+    assertThat(anonymous.get("/settings").headers().firstValue("Location").orElseThrow())
+        .isEqualTo("/signin?next=%2Fsettings");
     WebClient devWeb = new WebClient(node).signIn("dev@example.com");
     devWeb.get("/myapps");
     HttpResponse<String> json =
@@ -277,12 +335,15 @@ class AppsBadInputTest {
     marge.get("/settings");
     for (String answer : List.of("allow", "deny")) {
       HttpResponse<String> post =
-          marge.post("/" + id + "/grant", Map.of("redirect", redirect, "id", "Fred", "answer", answer));
+          marge.post(
+              "/" + id + "/grant", Map.of("redirect", redirect, "id", "Fred", "answer", answer));
       assertErrorPage(post, ErrorCode.INVALID_REDIRECT);
     }
     ApiClient api = ApiClient.forEmail(node, "marge@example.com");
     assertError(
-        api.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\",\"redirect\":" + q(redirect) + "}"),
+        api.post(
+            "/api/grants",
+            "{\"app_id\":" + id + ",\"id\":\"Fred\",\"redirect\":" + q(redirect) + "}"),
         ErrorCode.INVALID_REDIRECT);
     assertThat(json(api.get("/api/grants")).get("grants")).isEmpty();
   }
@@ -290,12 +351,21 @@ class AppsBadInputTest {
   @Test
   void openRedirect_subdomainsOfTheVerifiedDomainAreAllowed() {
     // Unit-level check of the rule with a DNS name (the stub's domain is an address).
-    assertThat(org.presence.gateway.permission.RedirectRules.check("chat.example.com", "https://m.chat.example.com/cb?x=1").getHost())
+    assertThat(
+            org.presence.gateway.permission.RedirectRules.check(
+                    "chat.example.com", "https://m.chat.example.com/cb?x=1")
+                .getHost())
         .isEqualTo("m.chat.example.com");
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"//evil.example.com", "https://evil.example.com", "/\\evil.example.com", "javascript:alert(1)"})
+  @ValueSource(
+      strings = {
+        "//evil.example.com",
+        "https://evil.example.com",
+        "/\\evil.example.com",
+        "javascript:alert(1)"
+      })
   void openRedirect_signInNeverLeavesTheNode(String next) {
     WebClient w = new WebClient(node);
     w.get("/signin");
@@ -307,7 +377,15 @@ class AppsBadInputTest {
   // ---- private addresses ----
 
   @ParameterizedTest
-  @ValueSource(strings = {"10.0.0.1", "192.168.1.10:8080", "172.16.5.4", "169.254.169.254", "100.64.0.1", "0.0.0.0"})
+  @ValueSource(
+      strings = {
+        "10.0.0.1",
+        "192.168.1.10:8080",
+        "172.16.5.4",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0"
+      })
   void privateAddress_domainProofIsRefusedWithoutConnecting(String domain) {
     long id = register("Inside", domain, "");
     HttpResponse<String> r = dev.post("/api/apps/" + id + "/verify", null);
@@ -328,7 +406,9 @@ class AppsBadInputTest {
       })
   void privateAddress_webhookIsRefused(String url) {
     long id = register("Hooks", site.domain(), "");
-    assertError(dev.put("/api/apps/" + id + "/webhook", "{\"url\":" + q(url) + "}"), ErrorCode.ADDRESS_NOT_ALLOWED);
+    assertError(
+        dev.put("/api/apps/" + id + "/webhook", "{\"url\":" + q(url) + "}"),
+        ErrorCode.ADDRESS_NOT_ALLOWED);
     assertThat(json(dev.get("/api/apps/" + id)).get("webhook_url").isNull()).isTrue();
     WebClient devWeb = new WebClient(node).signIn("dev@example.com");
     devWeb.get("/myapps/" + id);
@@ -360,30 +440,71 @@ class AppsBadInputTest {
   @Test
   void overlong_fieldsAreRefusedAndNothingIsStored() {
     String d = site.domain();
-    assertError(dev.post("/api/apps", "{\"name\":" + q("n".repeat(101)) + ",\"domain\":" + q(d) + "}"), ErrorCode.INVALID_APP_FIELD);
-    assertError(dev.post("/api/apps", "{\"name\":\"ok\",\"domain\":" + q(d) + ",\"description\":" + q("d".repeat(2001)) + "}"), ErrorCode.INVALID_APP_FIELD);
-    assertError(dev.post("/api/apps", "{\"name\":\"ok\",\"domain\":" + q("a".repeat(250) + ".example.com") + "}"), ErrorCode.INVALID_APP_FIELD);
-    assertError(dev.post("/api/apps", "{\"name\":\"ok\",\"domain\":\"http://x.example.com/\"}"), ErrorCode.INVALID_APP_FIELD);
-    assertError(dev.post("/api/apps", "{\"name\":\"ok\",\"domain\":\"x.example.com:99999\"}"), ErrorCode.INVALID_APP_FIELD);
-    assertError(dev.post("/api/apps", "{\"name\":\"\\u202eevil\",\"domain\":\"x.example.com\"}"), ErrorCode.INVALID_APP_FIELD);
-    assertError(dev.post("/api/apps", "{\"name\":\"  \",\"domain\":\"x.example.com\"}"), ErrorCode.INVALID_APP_FIELD);
+    assertError(
+        dev.post("/api/apps", "{\"name\":" + q("n".repeat(101)) + ",\"domain\":" + q(d) + "}"),
+        ErrorCode.INVALID_APP_FIELD);
+    assertError(
+        dev.post(
+            "/api/apps",
+            "{\"name\":\"ok\",\"domain\":"
+                + q(d)
+                + ",\"description\":"
+                + q("d".repeat(2001))
+                + "}"),
+        ErrorCode.INVALID_APP_FIELD);
+    assertError(
+        dev.post(
+            "/api/apps",
+            "{\"name\":\"ok\",\"domain\":" + q("a".repeat(250) + ".example.com") + "}"),
+        ErrorCode.INVALID_APP_FIELD);
+    assertError(
+        dev.post("/api/apps", "{\"name\":\"ok\",\"domain\":\"http://x.example.com/\"}"),
+        ErrorCode.INVALID_APP_FIELD);
+    assertError(
+        dev.post("/api/apps", "{\"name\":\"ok\",\"domain\":\"x.example.com:99999\"}"),
+        ErrorCode.INVALID_APP_FIELD);
+    assertError(
+        dev.post("/api/apps", "{\"name\":\"\\u202eevil\",\"domain\":\"x.example.com\"}"),
+        ErrorCode.INVALID_APP_FIELD);
+    assertError(
+        dev.post("/api/apps", "{\"name\":\"  \",\"domain\":\"x.example.com\"}"),
+        ErrorCode.INVALID_APP_FIELD);
     assertThat(appCount()).isZero();
 
     long id = register("BeerChat", d, "");
     activate(id);
-    assertError(dev.put("/api/apps/" + id + "/webhook", "{\"url\":" + q("http://" + d + "/" + "p".repeat(2048)) + "}"), ErrorCode.INVALID_APP_FIELD);
+    assertError(
+        dev.put(
+            "/api/apps/" + id + "/webhook",
+            "{\"url\":" + q("http://" + d + "/" + "p".repeat(2048)) + "}"),
+        ErrorCode.INVALID_APP_FIELD);
 
     ApiClient marge = ApiClient.forEmail(node, "marge@example.com");
-    assertError(marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":" + q("u".repeat(101)) + "}"), ErrorCode.INVALID_USER_STRING);
-    assertError(marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"\"}"), ErrorCode.INVALID_USER_STRING);
-    assertError(marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"a\\u0000b\"}"), ErrorCode.INVALID_USER_STRING);
+    assertError(
+        marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":" + q("u".repeat(101)) + "}"),
+        ErrorCode.INVALID_USER_STRING);
+    assertError(
+        marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"\"}"),
+        ErrorCode.INVALID_USER_STRING);
+    assertError(
+        marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"a\\u0000b\"}"),
+        ErrorCode.INVALID_USER_STRING);
     assertThat(json(marge.get("/api/grants")).get("grants")).isEmpty();
 
-    assertError(marge.put("/api/settings", "{\"custom_status\":" + q("s".repeat(141)) + "}"), ErrorCode.INVALID_SETTING);
-    assertError(marge.put("/api/settings", "{\"online_within_minutes\":7}"), ErrorCode.INVALID_SETTING);
-    assertError(marge.put("/api/settings", "{\"away_after_minutes\":20,\"offline_after_minutes\":10}"), ErrorCode.INVALID_SETTING);
-    assertError(marge.put("/api/settings", "{\"online_within_minutes\":\"five\"}"), ErrorCode.WRONG_FIELD_TYPE);
-    assertError(marge.put("/api/settings", "{\"online_within_minutes\":99999999999}"), ErrorCode.INVALID_FIELD_VALUE);
+    assertError(
+        marge.put("/api/settings", "{\"custom_status\":" + q("s".repeat(141)) + "}"),
+        ErrorCode.INVALID_SETTING);
+    assertError(
+        marge.put("/api/settings", "{\"online_within_minutes\":7}"), ErrorCode.INVALID_SETTING);
+    assertError(
+        marge.put("/api/settings", "{\"away_after_minutes\":20,\"offline_after_minutes\":10}"),
+        ErrorCode.INVALID_SETTING);
+    assertError(
+        marge.put("/api/settings", "{\"online_within_minutes\":\"five\"}"),
+        ErrorCode.WRONG_FIELD_TYPE);
+    assertError(
+        marge.put("/api/settings", "{\"online_within_minutes\":99999999999}"),
+        ErrorCode.INVALID_FIELD_VALUE);
     JsonNode s = json(marge.get("/api/settings"));
     assertThat(s.get("online_within_minutes").asInt()).isEqualTo(5);
     assertThat(s.get("custom_status").asText()).isEmpty();
@@ -391,7 +512,17 @@ class AppsBadInputTest {
     WebClient margeWeb = new WebClient(node).signIn("marge@example.com");
     margeWeb.get("/settings");
     HttpResponse<String> page =
-        margeWeb.post("/settings", Map.of("custom_status", "s".repeat(141), "online_within_minutes", "5", "away_after_minutes", "10", "offline_after_minutes", "25"));
+        margeWeb.post(
+            "/settings",
+            Map.of(
+                "custom_status",
+                "s".repeat(141),
+                "online_within_minutes",
+                "5",
+                "away_after_minutes",
+                "10",
+                "offline_after_minutes",
+                "25"));
     assertThat(page.statusCode()).isEqualTo(400);
     assertThat(page.body()).contains("Invalid setting");
     HttpResponse<String> signIn = new WebClient(node).get("/signin");
@@ -400,7 +531,9 @@ class AppsBadInputTest {
 
   @Test
   void malformed_apiRequestsGetTheirErrno() {
-    assertError(ApiClient.forEmail(node, "dev@example.com").send("POST", "/api/apps", "{\"name\":"), ErrorCode.MALFORMED_JSON);
+    assertError(
+        ApiClient.forEmail(node, "dev@example.com").send("POST", "/api/apps", "{\"name\":"),
+        ErrorCode.MALFORMED_JSON);
     assertError(dev.post("/api/apps", "[1,2]"), ErrorCode.MALFORMED_JSON);
     assertError(dev.post("/api/apps", "{\"name\":{\"nested\":1}}"), ErrorCode.WRONG_FIELD_TYPE);
     assertError(dev.post("/api/apps", "{\"name\":\"a\",\"name\":\"b\"}"), ErrorCode.MALFORMED_JSON);
@@ -412,7 +545,9 @@ class AppsBadInputTest {
                 .POST(HttpRequest.BodyPublishers.ofString("name=x"))
                 .build());
     assertError(text, ErrorCode.UNSUPPORTED_MEDIA_TYPE);
-    assertError(dev.post("/api/apps", "{\"name\":\"" + "x".repeat(70_000) + "\"}"), ErrorCode.PAYLOAD_TOO_LARGE);
+    assertError(
+        dev.post("/api/apps", "{\"name\":\"" + "x".repeat(70_000) + "\"}"),
+        ErrorCode.PAYLOAD_TOO_LARGE);
     assertThat(appCount()).isZero();
   }
 
@@ -429,10 +564,15 @@ class AppsBadInputTest {
     HttpResponse<String> bad = w.post("/signin", Map.of("token", "not.a.token"));
     assertThat(bad.statusCode()).isEqualTo(401);
     assertThat(bad.body()).contains("Invalid assertion");
-    assertThat(bad.headers().allValues("Set-Cookie")).noneMatch(c -> c.startsWith("presence_session="));
+    assertThat(bad.headers().allValues("Set-Cookie"))
+        .noneMatch(c -> c.startsWith("presence_session="));
     // A forged session cookie is no session.
     HttpResponse<String> forged =
-        TestNode.send(HttpRequest.newBuilder(node.uri("/settings")).header("Cookie", "presence_session=djEKZGV2OmV2ZQo.AAAA").GET().build());
+        TestNode.send(
+            HttpRequest.newBuilder(node.uri("/settings"))
+                .header("Cookie", "presence_session=djEKZGV2OmV2ZQo.AAAA")
+                .GET()
+                .build());
     assertThat(forged.statusCode()).isEqualTo(303);
   }
 
@@ -447,7 +587,9 @@ class AppsBadInputTest {
     ApiClient other = ApiClient.forEmail(node, "mallory@example.com");
     assertError(other.get("/api/apps/" + id), ErrorCode.FORBIDDEN);
     assertError(other.post("/api/apps/" + id + "/verify", null), ErrorCode.FORBIDDEN);
-    assertError(other.put("/api/apps/" + id + "/webhook", "{\"url\":\"http://" + site.domain() + "/x\"}"), ErrorCode.FORBIDDEN);
+    assertError(
+        other.put("/api/apps/" + id + "/webhook", "{\"url\":\"http://" + site.domain() + "/x\"}"),
+        ErrorCode.FORBIDDEN);
     WebClient malloryWeb = new WebClient(node).signIn("mallory@example.com");
     assertErrorPage(malloryWeb.get("/myapps/" + id), ErrorCode.FORBIDDEN);
     malloryWeb.get("/myapps");
@@ -455,9 +597,16 @@ class AppsBadInputTest {
     assertErrorPage(malloryWeb.get("/myapps/999999"), ErrorCode.UNKNOWN_APP);
 
     WebClient marge = new WebClient(node).signIn("marge@example.com");
-    assertErrorPage(marge.get(grantPath(999999, "http://x.example.com/", "Fred")), ErrorCode.UNKNOWN_APP);
-    assertError(ApiClient.forEmail(node, "marge@example.com").post("/api/grants", "{\"app_id\":999999,\"id\":\"Fred\"}"), ErrorCode.UNKNOWN_APP);
-    assertError(ApiClient.forEmail(node, "marge@example.com").put("/api/grants/nope", "{\"enabled\":false}"), ErrorCode.UNKNOWN_PUID);
+    assertErrorPage(
+        marge.get(grantPath(999999, "http://x.example.com/", "Fred")), ErrorCode.UNKNOWN_APP);
+    assertError(
+        ApiClient.forEmail(node, "marge@example.com")
+            .post("/api/grants", "{\"app_id\":999999,\"id\":\"Fred\"}"),
+        ErrorCode.UNKNOWN_APP);
+    assertError(
+        ApiClient.forEmail(node, "marge@example.com")
+            .put("/api/grants/nope", "{\"enabled\":false}"),
+        ErrorCode.UNKNOWN_PUID);
     assertThat(keyCheck(999999, "k")).isEqualTo(ErrorCode.UNKNOWN_APP);
   }
 
@@ -500,10 +649,20 @@ class AppsBadInputTest {
     assertErrorPage(marge.get(grantPath(verified, redirect, "Fred")), ErrorCode.APP_NOT_ACTIVE);
     assertErrorPage(marge.get(grantPath(deactivated, redirect, "Fred")), ErrorCode.APP_NOT_ACTIVE);
     marge.get("/settings");
-    assertErrorPage(marge.post("/" + verified + "/grant", Map.of("redirect", redirect, "id", "Fred", "answer", "allow")), ErrorCode.APP_NOT_ACTIVE);
-    assertError(api.post("/api/grants", "{\"app_id\":" + registered + ",\"id\":\"Fred\"}"), ErrorCode.APP_NOT_VERIFIED);
-    assertError(api.post("/api/grants", "{\"app_id\":" + verified + ",\"id\":\"Fred\"}"), ErrorCode.APP_NOT_ACTIVE);
-    assertError(api.post("/api/grants", "{\"app_id\":" + deactivated + ",\"id\":\"Fred\"}"), ErrorCode.APP_NOT_ACTIVE);
+    assertErrorPage(
+        marge.post(
+            "/" + verified + "/grant",
+            Map.of("redirect", redirect, "id", "Fred", "answer", "allow")),
+        ErrorCode.APP_NOT_ACTIVE);
+    assertError(
+        api.post("/api/grants", "{\"app_id\":" + registered + ",\"id\":\"Fred\"}"),
+        ErrorCode.APP_NOT_VERIFIED);
+    assertError(
+        api.post("/api/grants", "{\"app_id\":" + verified + ",\"id\":\"Fred\"}"),
+        ErrorCode.APP_NOT_ACTIVE);
+    assertError(
+        api.post("/api/grants", "{\"app_id\":" + deactivated + ",\"id\":\"Fred\"}"),
+        ErrorCode.APP_NOT_ACTIVE);
     assertThat(json(api.get("/api/grants")).get("grants")).isEmpty();
   }
 
@@ -514,25 +673,44 @@ class AppsBadInputTest {
     String redirect = "http://" + site.domain() + "/cb";
     HttpResponse<String> r = new WebClient(node).get(grantPath(id, redirect, "Fred"));
     assertThat(r.statusCode()).isEqualTo(303);
-    assertThat(r.headers().firstValue("Location").orElseThrow()).startsWith("/signin?next=%2F" + id + "%2Fgrant%3F");
+    assertThat(r.headers().firstValue("Location").orElseThrow())
+        .startsWith("/signin?next=%2F" + id + "%2Fgrant%3F");
     WebClient marge = new WebClient(node).signIn("marge@example.com");
     marge.get("/settings");
-    assertErrorPage(marge.post("/" + id + "/grant", Map.of("redirect", redirect, "id", "Fred", "answer", "maybe")), ErrorCode.BAD_REQUEST);
-    assertThat(json(ApiClient.forEmail(node, "marge@example.com").get("/api/grants")).get("grants")).isEmpty();
+    assertErrorPage(
+        marge.post(
+            "/" + id + "/grant", Map.of("redirect", redirect, "id", "Fred", "answer", "maybe")),
+        ErrorCode.BAD_REQUEST);
+    assertThat(json(ApiClient.forEmail(node, "marge@example.com").get("/api/grants")).get("grants"))
+        .isEmpty();
   }
 
   @Test
   void verification_wrongKeyWrongTypeOrRedirectAwayFails() {
     long id = register("BeerChat", site.domain(), "");
     String proof = json(dev.get("/api/apps/" + id)).get("verification_key").asText();
-    site.serve("/__presence", new DomainStub.Answer(200, "text/plain", (proof.charAt(0) == 'x' ? "y" : "x") + proof.substring(1), Map.of()));
-    assertError(dev.post("/api/apps/" + id + "/verify", null), ErrorCode.DOMAIN_VERIFICATION_FAILED);
+    site.serve(
+        "/__presence",
+        new DomainStub.Answer(
+            200,
+            "text/plain",
+            (proof.charAt(0) == 'x' ? "y" : "x") + proof.substring(1),
+            Map.of()));
+    assertError(
+        dev.post("/api/apps/" + id + "/verify", null), ErrorCode.DOMAIN_VERIFICATION_FAILED);
     site.serve("/__presence", new DomainStub.Answer(200, "text/html", proof, Map.of()));
-    assertError(dev.post("/api/apps/" + id + "/verify", null), ErrorCode.DOMAIN_VERIFICATION_FAILED);
-    site.serve("/__presence", new DomainStub.Answer(200, "text/plain", proof + "x".repeat(5000), Map.of()));
-    assertError(dev.post("/api/apps/" + id + "/verify", null), ErrorCode.DOMAIN_VERIFICATION_FAILED);
+    assertError(
+        dev.post("/api/apps/" + id + "/verify", null), ErrorCode.DOMAIN_VERIFICATION_FAILED);
+    site.serve(
+        "/__presence",
+        new DomainStub.Answer(200, "text/plain", proof + "x".repeat(5000), Map.of()));
+    assertError(
+        dev.post("/api/apps/" + id + "/verify", null), ErrorCode.DOMAIN_VERIFICATION_FAILED);
     // A redirect to another host (localhost is another name than 127.0.0.1) is not followed.
-    site.serve("/__presence", new DomainStub.Answer(302, null, "", Map.of("Location", "http://localhost:" + site.port() + "/real")));
+    site.serve(
+        "/__presence",
+        new DomainStub.Answer(
+            302, null, "", Map.of("Location", "http://localhost:" + site.port() + "/real")));
     site.serve("/real", new DomainStub.Answer(200, "text/plain", proof, Map.of()));
     HttpResponse<String> r = dev.post("/api/apps/" + id + "/verify", null);
     assertError(r, ErrorCode.DOMAIN_VERIFICATION_FAILED);

@@ -34,7 +34,8 @@ import org.presence.store.permission.PuidState;
 public abstract class AppsFlowContract {
   protected static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern KEY =
-      Pattern.compile("<textarea id=\"api-key\" rows=\"6\" readonly>([A-Za-z0-9]{1024})</textarea>");
+      Pattern.compile(
+          "<textarea id=\"api-key\" rows=\"6\" readonly>([A-Za-z0-9]{1024})</textarea>");
 
   @TempDir protected Path dataDir;
   protected TestNode node;
@@ -86,7 +87,11 @@ public abstract class AppsFlowContract {
   /** Whether {@code key} authenticates application {@code id} (the check later channels make). */
   protected boolean keyWorks(TestNode n, long id, String key) {
     try {
-      n.server().appFeatures().apiKeys().authenticate(id, key).toCompletableFuture()
+      n.server()
+          .appFeatures()
+          .apiKeys()
+          .authenticate(id, key)
+          .toCompletableFuture()
           .get(20, TimeUnit.SECONDS);
       return true;
     } catch (java.util.concurrent.ExecutionException e) {
@@ -114,7 +119,10 @@ public abstract class AppsFlowContract {
     HttpResponse<String> created =
         dev.post(
             "/api/apps",
-            "{\"name\":\"" + name + "\",\"domain\":\"" + site.domain()
+            "{\"name\":\""
+                + name
+                + "\",\"domain\":\""
+                + site.domain()
                 + "\",\"description\":\"chat\"}");
     assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
     long id = json(created).get("id").asLong();
@@ -133,7 +141,9 @@ public abstract class AppsFlowContract {
     HttpResponse<String> created =
         dev.post(
             "/api/apps",
-            "{\"name\":\"BeerChat\",\"domain\":\"" + site.domain() + "\",\"description\":\"Chat about beer\"}");
+            "{\"name\":\"BeerChat\",\"domain\":\""
+                + site.domain()
+                + "\",\"description\":\"Chat about beer\"}");
     assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
     JsonNode app = json(created);
     long id = app.get("id").asLong();
@@ -164,7 +174,8 @@ public abstract class AppsFlowContract {
     HttpResponse<String> verified = dev.post("/api/apps/" + id + "/verify", null);
     assertThat(verified.statusCode()).as(verified.body()).isEqualTo(200);
     assertThat(json(verified).get("state").asText()).isEqualTo("verified");
-    assertThat(site.requests()).anyMatch(r -> r.startsWith("GET /__presence Host=" + site.domain()));
+    assertThat(site.requests())
+        .anyMatch(r -> r.startsWith("GET /__presence Host=" + site.domain()));
 
     HttpResponse<String> activated = dev.post("/api/apps/" + id + "/activate", null);
     assertThat(activated.statusCode()).as(activated.body()).isEqualTo(200);
@@ -222,24 +233,27 @@ public abstract class AppsFlowContract {
         .isEqualTo(PuidState.ACTIVE);
 
     // The same user, app and user string get the same PUID; another user string another one.
-    assertThat(json(marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\"}"))
-            .get("puid").asText())
+    assertThat(
+            json(marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\"}"))
+                .get("puid")
+                .asText())
         .isEqualTo(puid);
     String other =
         json(marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Freddy\"}"))
-            .get("puid").asText();
+            .get("puid")
+            .asText();
     assertThat(other).isNotEqualTo(puid);
     String homerPuid =
         json(ApiClient.forEmail(node, mail("homer"))
                 .post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\"}"))
-            .get("puid").asText();
+            .get("puid")
+            .asText();
     assertThat(homerPuid).isNotIn(puid, other);
 
     JsonNode list = json(marge.get("/api/grants"));
     assertThat(list.get("grants")).hasSize(2);
     assertThat(list.get("grants").get(0).get("app_name").asText()).isEqualTo("BeerChat");
-    assertThat(done(node.server().appFeatures().grants().enabledGrants(
-            "dev:" + mail("marge"))))
+    assertThat(done(node.server().appFeatures().grants().enabledGrants("dev:" + mail("marge"))))
         .hasSize(2);
 
     HttpResponse<String> paused = marge.put("/api/grants/" + puid, "{\"enabled\":false}");
@@ -247,8 +261,7 @@ public abstract class AppsFlowContract {
     assertThat(json(paused).get("enabled").asBoolean()).isFalse();
     assertThat(done(node.server().appFeatures().grants().puidState(id, puid)))
         .isEqualTo(PuidState.PAUSED);
-    assertThat(done(node.server().appFeatures().grants().enabledGrants(
-            "dev:" + mail("marge"))))
+    assertThat(done(node.server().appFeatures().grants().enabledGrants("dev:" + mail("marge"))))
         .extracting(g -> g.puid())
         .containsExactly(other);
 
@@ -258,8 +271,8 @@ public abstract class AppsFlowContract {
     assertThat(foreign.statusCode()).isEqualTo(404);
     assertThat(json(foreign).get("errno").asInt()).isEqualTo(ErrorCode.UNKNOWN_PUID.errno());
 
-    assertThat(json(marge.put("/api/grants/" + puid, "{\"enabled\":true}")).get("enabled")
-            .asBoolean())
+    assertThat(
+            json(marge.put("/api/grants/" + puid, "{\"enabled\":true}")).get("enabled").asBoolean())
         .isTrue();
     assertThat(done(node.server().appFeatures().grants().puidState(id, puid)))
         .isEqualTo(PuidState.ACTIVE);
@@ -271,7 +284,8 @@ public abstract class AppsFlowContract {
     assertThat(marge.delete("/api/grants/" + puid).statusCode()).isEqualTo(404);
     String again =
         json(marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\"}"))
-            .get("puid").asText();
+            .get("puid")
+            .asText();
     assertThat(again).as("a grant after revoking makes a new PUID").isNotEqualTo(puid);
   }
 
@@ -317,7 +331,8 @@ public abstract class AppsFlowContract {
     long id = Long.parseLong(appPath.substring("/myapps/".length()));
     HttpResponse<String> appPage = devWeb.get(appPath);
     Matcher proof =
-        Pattern.compile("<textarea id=\"verification-key\" rows=\"6\" readonly>([A-Za-z0-9]{1024})</textarea>")
+        Pattern.compile(
+                "<textarea id=\"verification-key\" rows=\"6\" readonly>([A-Za-z0-9]{1024})</textarea>")
             .matcher(appPage.body());
     assertThat(proof.find()).as(appPage.body()).isTrue();
     assertThat(appPage.body()).contains("https://" + site.domain() + "/__presence");
@@ -350,7 +365,10 @@ public abstract class AppsFlowContract {
     WebClient marge = new WebClient(node);
     String redirect = "http://" + site.domain() + "/presence/callback";
     String grantPath =
-        "/" + id + "/grant?redirect=" + URLEncoder.encode(redirect, StandardCharsets.UTF_8)
+        "/"
+            + id
+            + "/grant?redirect="
+            + URLEncoder.encode(redirect, StandardCharsets.UTF_8)
             + "&id=Fred";
     HttpResponse<String> toSignIn = marge.get(grantPath);
     assertThat(toSignIn.statusCode()).isEqualTo(303);
@@ -397,14 +415,21 @@ public abstract class AppsFlowContract {
     assertThat(denied.headers().firstValue("Presence-UID")).isEmpty();
 
     HttpResponse<String> settings = marge.get("/settings");
-    assertThat(settings.body()).contains("BeerChat").contains("Fred").contains("/settings/grants/" + puid + "/pause");
+    assertThat(settings.body())
+        .contains("BeerChat")
+        .contains("Fred")
+        .contains("/settings/grants/" + puid + "/pause");
 
-    assertThat(marge.post("/settings/grants/" + puid + "/pause", Map.of()).statusCode()).isEqualTo(303);
-    assertThat(done(node.server().appFeatures().grants().puidState(id, puid))).isEqualTo(PuidState.PAUSED);
+    assertThat(marge.post("/settings/grants/" + puid + "/pause", Map.of()).statusCode())
+        .isEqualTo(303);
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid)))
+        .isEqualTo(PuidState.PAUSED);
     assertThat(marge.get("/settings").body()).contains("/settings/grants/" + puid + "/resume");
 
-    assertThat(marge.post("/settings/grants/" + puid + "/resume", Map.of()).statusCode()).isEqualTo(303);
-    assertThat(done(node.server().appFeatures().grants().puidState(id, puid))).isEqualTo(PuidState.ACTIVE);
+    assertThat(marge.post("/settings/grants/" + puid + "/resume", Map.of()).statusCode())
+        .isEqualTo(303);
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid)))
+        .isEqualTo(PuidState.ACTIVE);
 
     HttpResponse<String> policy =
         marge.post(
@@ -416,12 +441,16 @@ public abstract class AppsFlowContract {
                 "custom_status", "Brewing",
                 "away_message", "Back soon"));
     assertThat(policy.statusCode()).isEqualTo(303);
-    assertThat(json(ApiClient.forEmail(node, mail("marge")).get("/api/settings"))
-            .get("away_after_minutes").asInt())
+    assertThat(
+            json(ApiClient.forEmail(node, mail("marge")).get("/api/settings"))
+                .get("away_after_minutes")
+                .asInt())
         .isEqualTo(15);
 
-    assertThat(marge.post("/settings/grants/" + puid + "/revoke", Map.of()).statusCode()).isEqualTo(303);
-    assertThat(done(node.server().appFeatures().grants().puidState(id, puid))).isEqualTo(PuidState.REVOKED);
+    assertThat(marge.post("/settings/grants/" + puid + "/revoke", Map.of()).statusCode())
+        .isEqualTo(303);
+    assertThat(done(node.server().appFeatures().grants().puidState(id, puid)))
+        .isEqualTo(PuidState.REVOKED);
     assertThat(marge.get("/settings").body()).contains("No application sees your presence.");
 
     HttpResponse<String> deactivated = devWeb.post(appPath + "/deactivate", Map.of());

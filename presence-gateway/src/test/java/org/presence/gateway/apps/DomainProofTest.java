@@ -28,9 +28,9 @@ import org.presence.protocol.error.ErrorCode;
 /**
  * The domain proof over real sockets, on a node whose names are resolved by a name server of the
  * test ({@code outbound.dns-servers}) and that trusts the test's HTTPS site ({@code
- * outbound.trust-file}), with plain HTTP not allowed ({@code apps.verify-over-http = false}):
- * HTTPS first, never plain HTTP there; a DNS TXT record as the alternative; a silent name server
- * holds up only its own names; failures answer one generic reason.
+ * outbound.trust-file}), with plain HTTP not allowed ({@code apps.verify-over-http = false}): HTTPS
+ * first, never plain HTTP there; a DNS TXT record as the alternative; a silent name server holds up
+ * only its own names; failures answer one generic reason.
  */
 class DomainProofTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -76,7 +76,8 @@ class DomainProofTest {
   /** Registers an application for {@code domain}: its id and verification key. */
   private static JsonNode register(String domain) {
     HttpResponse<String> r =
-        dev.post("/api/apps", "{\"name\":\"P\",\"domain\":\"" + domain + "\",\"description\":\"t\"}");
+        dev.post(
+            "/api/apps", "{\"name\":\"P\",\"domain\":\"" + domain + "\",\"description\":\"t\"}");
     assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
     return json(r);
   }
@@ -88,7 +89,8 @@ class DomainProofTest {
   @Test
   void httpsSiteServingTheKey_provesTheDomain() {
     JsonNode app = register("site.test:" + site.port());
-    assertThat(app.get("verification_url").asText()).isEqualTo("https://site.test:" + site.port() + "/__presence");
+    assertThat(app.get("verification_url").asText())
+        .isEqualTo("https://site.test:" + site.port() + "/__presence");
     site.serveKey(app.get("verification_key").asText());
     HttpResponse<String> r = verify(app);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -103,7 +105,8 @@ class DomainProofTest {
       plain.serveKey(app.get("verification_key").asText());
       HttpResponse<String> r = verify(app);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
-      assertThat(json(r).get("errno").asInt()).isEqualTo(ErrorCode.DOMAIN_VERIFICATION_FAILED.errno());
+      assertThat(json(r).get("errno").asInt())
+          .isEqualTo(ErrorCode.DOMAIN_VERIFICATION_FAILED.errno());
       assertThat(plain.requests()).as("no plain HTTP request").noneMatch(q -> q.startsWith("GET "));
     }
   }
@@ -123,7 +126,8 @@ class DomainProofTest {
     dns.txt("_presence.txt-wrong.test", "not the key");
     HttpResponse<String> refused = verify(wrong);
     assertThat(refused.statusCode()).isEqualTo(422);
-    assertThat(json(refused).get("errno").asInt()).isEqualTo(ErrorCode.DOMAIN_VERIFICATION_FAILED.errno());
+    assertThat(json(refused).get("errno").asInt())
+        .isEqualTo(ErrorCode.DOMAIN_VERIFICATION_FAILED.errno());
   }
 
   @Test
@@ -143,12 +147,14 @@ class DomainProofTest {
     site.serveKey(good.get("verification_key").asText());
     HttpResponse<String> r = verify(good);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    assertThat(stuck).as("the silent names' proofs are still waiting for their name server")
+    assertThat(stuck)
+        .as("the silent names' proofs are still waiting for their name server")
         .noneMatch(CompletableFuture::isDone);
     for (CompletableFuture<HttpResponse<String>> f : stuck) {
       HttpResponse<String> failed = f.get(30, TimeUnit.SECONDS);
       assertThat(failed.statusCode()).isEqualTo(422);
-      assertThat(json(failed).get("errno").asInt()).isEqualTo(ErrorCode.DOMAIN_VERIFICATION_FAILED.errno());
+      assertThat(json(failed).get("errno").asInt())
+          .isEqualTo(ErrorCode.DOMAIN_VERIFICATION_FAILED.errno());
     }
   }
 
@@ -156,14 +162,18 @@ class DomainProofTest {
   void refusedWebhookUrls_tellAGenericReason() {
     JsonNode app = register("site.test:" + site.port());
     long id = app.get("id").asLong();
-    HttpResponse<String> nx = dev.put("/api/apps/" + id + "/webhook", "{\"url\":\"https://nowhere.test/hook\"}");
+    HttpResponse<String> nx =
+        dev.put("/api/apps/" + id + "/webhook", "{\"url\":\"https://nowhere.test/hook\"}");
     assertThat(nx.statusCode()).as(nx.body()).isEqualTo(400);
     assertThat(json(nx).get("reason").asText())
         .endsWith("webhook_url: the host cannot be resolved")
         .doesNotContain("NXDOMAIN");
-    HttpResponse<String> meta = dev.put("/api/apps/" + id + "/webhook", "{\"url\":\"http://169.254.169.254/latest\"}");
+    HttpResponse<String> meta =
+        dev.put("/api/apps/" + id + "/webhook", "{\"url\":\"http://169.254.169.254/latest\"}");
     assertThat(json(meta).get("errno").asInt()).isEqualTo(ErrorCode.ADDRESS_NOT_ALLOWED.errno());
-    assertThat(json(meta).get("reason").asText()).doesNotContain("169.254").doesNotContain("link-local");
+    assertThat(json(meta).get("reason").asText())
+        .doesNotContain("169.254")
+        .doesNotContain("link-local");
   }
 
   @Test
@@ -181,7 +191,8 @@ class DomainProofTest {
       for (String d : domains) {
         HttpResponse<String> r = verify(register(d));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
-        assertThat(json(r).get("errno").asInt()).isEqualTo(ErrorCode.DOMAIN_VERIFICATION_FAILED.errno());
+        assertThat(json(r).get("errno").asInt())
+            .isEqualTo(ErrorCode.DOMAIN_VERIFICATION_FAILED.errno());
         reasons.add(json(r).get("reason").asText().replace(d, "<domain>"));
       }
       assertThat(reasons).as("the same words for every failure").containsOnly(reasons.get(0));
@@ -196,7 +207,8 @@ class DomainProofTest {
       HttpResponse<String> created =
           web.post("/myapps", Map.of("name", "P", "domain", domains.get(0), "description", "t"));
       assertThat(created.statusCode()).as(created.body()).isEqualTo(303);
-      String appPath = created.headers().firstValue("Location").orElseThrow().replaceAll("\\?.*", "");
+      String appPath =
+          created.headers().firstValue("Location").orElseThrow().replaceAll("\\?.*", "");
       HttpResponse<String> page = web.post(appPath + "/verify", Map.of());
       String shown = (page.statusCode() == 303 ? web.follow(page) : page).body();
       assertThat(shown)

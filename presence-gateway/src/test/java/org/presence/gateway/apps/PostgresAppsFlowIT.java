@@ -83,7 +83,8 @@ class PostgresAppsFlowIT extends AppsFlowContract {
       ApiClient marge = ApiClient.forEmail(node, mail("marge"));
       String puid =
           json(marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\"}"))
-              .get("puid").asText();
+              .get("puid")
+              .asText();
       var grantsB = other.server().appFeatures().grants();
       assertThat(done(grantsB.enabledGrants("dev:" + mail("marge")))).hasSize(1);
       assertThat(marge.put("/api/grants/" + puid, "{\"enabled\":false}").statusCode())

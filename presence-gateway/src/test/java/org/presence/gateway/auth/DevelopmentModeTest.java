@@ -78,7 +78,8 @@ class DevelopmentModeTest {
 
     // A development token from any development key is not trusted either.
     String devToken =
-        DevIdentity.loadOrCreate(elsewhere).mint("mallory@example.com", Duration.ofHours(1), "presence");
+        DevIdentity.loadOrCreate(elsewhere)
+            .mint("mallory@example.com", Duration.ofHours(1), "presence");
     HttpResponse<String> asDev = new ApiClient(node, devToken).get("/api/apps");
     assertThat(asDev.statusCode()).isEqualTo(401);
     assertThat(JSON.readTree(asDev.body()).get("errno").asInt())

@@ -39,11 +39,15 @@ class WebSessionsTest {
   void read_whenExpiredTamperedOrOtherKey_thenEmpty() {
     String cookie = at(T0).issue(alice());
     assertThat(at(T0.plusSeconds(3600)).read(cookie)).isEmpty();
-    String tampered = cookie.substring(0, 5) + (cookie.charAt(5) == 'A' ? 'B' : 'A') + cookie.substring(6);
+    String tampered =
+        cookie.substring(0, 5) + (cookie.charAt(5) == 'A' ? 'B' : 'A') + cookie.substring(6);
     assertThat(at(T0).read(tampered)).isEmpty();
     byte[] other = key.clone();
     other[0] ^= 1;
-    assertThat(new WebSessions(other, Duration.ofHours(1), Clock.fixed(T0, ZoneOffset.UTC)).read(cookie)).isEmpty();
+    assertThat(
+            new WebSessions(other, Duration.ofHours(1), Clock.fixed(T0, ZoneOffset.UTC))
+                .read(cookie))
+        .isEmpty();
     assertThat(at(T0).read("garbage")).isEmpty();
     assertThat(at(T0).read("a.b")).isEmpty();
     assertThat(at(T0).read("x".repeat(5000))).isEmpty();
@@ -69,6 +73,7 @@ class WebSessionsTest {
     WebConfig config = new WebConfig("", Duration.ofHours(1), true);
     String cookie = WebSessions.create(config, dir, Clock.fixed(T0, ZoneOffset.UTC)).issue(alice());
     assertThat(Files.exists(dir.resolve(WebSessions.KEY_FILE))).isTrue();
-    assertThat(WebSessions.create(config, dir, Clock.fixed(T0, ZoneOffset.UTC)).read(cookie)).isPresent();
+    assertThat(WebSessions.create(config, dir, Clock.fixed(T0, ZoneOffset.UTC)).read(cookie))
+        .isPresent();
   }
 }

@@ -29,8 +29,8 @@ import org.presence.store.permission.PuidState;
  * Debian's chromedriver by Selenium (both executables named explicitly, so nothing is ever
  * downloaded). A developer registers an application, proves its domain against a stub site on
  * loopback, activates it and reads its key; a user signs in from the consent link, allows, lands
- * back on the site with the PUID, pauses and revokes in the settings page. No page uses
- * JavaScript: the browser only follows links and submits forms.
+ * back on the site with the PUID, pauses and revokes in the settings page. No page uses JavaScript:
+ * the browser only follows links and submits forms.
  */
 class BrowserFlowIT {
 
@@ -47,7 +47,11 @@ class BrowserFlowIT {
     site = DomainStub.start();
     site.serve(
         "/presence/callback",
-        new DomainStub.Answer(200, "text/html; charset=utf-8", "<!doctype html><title>BeerChat</title><h1 id=\"back\">Back at BeerChat</h1>", Map.of()));
+        new DomainStub.Answer(
+            200,
+            "text/html; charset=utf-8",
+            "<!doctype html><title>BeerChat</title><h1 id=\"back\">Back at BeerChat</h1>",
+            Map.of()));
   }
 
   @AfterEach
@@ -102,7 +106,11 @@ class BrowserFlowIT {
   }
 
   private PuidState puidState(long appId, String puid) throws Exception {
-    return node.server().appFeatures().grants().puidState(appId, puid).toCompletableFuture()
+    return node.server()
+        .appFeatures()
+        .grants()
+        .puidState(appId, puid)
+        .toCompletableFuture()
         .get(10, TimeUnit.SECONDS);
   }
 
@@ -143,7 +151,11 @@ class BrowserFlowIT {
     String key = browser.findElement(By.id("api-key")).getAttribute("value");
     assertThat(key).hasSize(1024);
     assertThat(text("app-state")).isEqualTo("active");
-    node.server().appFeatures().apiKeys().authenticate(appId, key).toCompletableFuture()
+    node.server()
+        .appFeatures()
+        .apiKeys()
+        .authenticate(appId, key)
+        .toCompletableFuture()
         .get(10, TimeUnit.SECONDS);
     screenshot("1-activated");
     String grantUrl = text("grant-url");
@@ -153,7 +165,12 @@ class BrowserFlowIT {
 
     // The user, arriving from the application's "Authorize" link.
     String callback = "http://" + site.domain() + "/presence/callback";
-    open("/" + appId + "/grant?redirect=" + URLEncoder.encode(callback, StandardCharsets.UTF_8) + "&id=Fred");
+    open(
+        "/"
+            + appId
+            + "/grant?redirect="
+            + URLEncoder.encode(callback, StandardCharsets.UTF_8)
+            + "&id=Fred");
     assertThat(browser.getCurrentUrl()).contains("/signin?next=");
     signIn("marge@example.com");
     assertThat(text("consent-app")).isEqualTo("BeerChat");
@@ -162,7 +179,9 @@ class BrowserFlowIT {
     screenshot("2-consent");
     click("allow");
 
-    await().atMost(Duration.ofSeconds(30)).until(() -> browser.getCurrentUrl().startsWith(callback));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> browser.getCurrentUrl().startsWith(callback));
     assertThat(text("back")).isEqualTo("Back at BeerChat");
     String puid = browser.getCurrentUrl().substring((callback + "?puid=").length());
     assertThat(puid).matches("[A-Za-z0-9_-]{43}");
@@ -171,15 +190,19 @@ class BrowserFlowIT {
 
     // The settings page: pause, then revoke.
     open("/settings");
-    assertThat(browser.findElement(By.cssSelector("tr.grant .user-string")).getText()).isEqualTo("Fred");
-    assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText()).isEqualTo("On");
+    assertThat(browser.findElement(By.cssSelector("tr.grant .user-string")).getText())
+        .isEqualTo("Fred");
+    assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText())
+        .isEqualTo("On");
     submit(browser.findElement(By.cssSelector("tr.grant button.pause")));
-    assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText()).isEqualTo("Paused");
+    assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText())
+        .isEqualTo("Paused");
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.PAUSED);
     screenshot("3-paused");
 
     submit(browser.findElement(By.cssSelector("tr.grant button.resume")));
-    assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText()).isEqualTo("On");
+    assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText())
+        .isEqualTo("On");
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
 
     submit(browser.findElement(By.cssSelector("tr.grant button.revoke")));

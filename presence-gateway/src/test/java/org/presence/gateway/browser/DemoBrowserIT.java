@@ -61,7 +61,8 @@ class DemoBrowserIT {
   private void screenshot(String name) throws Exception {
     Path dir = Path.of("target", "browser-screenshots");
     Files.createDirectories(dir);
-    Files.write(dir.resolve(name + ".png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+    Files.write(
+        dir.resolve(name + ".png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
   }
 
   @Test
@@ -84,18 +85,23 @@ class DemoBrowserIT {
 
     try (DeviceTestClient device =
         DeviceTestClient.connected(node, node.token("newcomer@example.com"), null, "laptop")) {
-      assertThat(device.status(PresenceStatus.ONLINE, "trying Presence")).isInstanceOf(DeviceMessage.Ack.class);
+      assertThat(device.status(PresenceStatus.ONLINE, "trying Presence"))
+          .isInstanceOf(DeviceMessage.Ack.class);
       await().atMost(Duration.ofSeconds(30)).until(() -> text("presence-status").equals("online"));
       assertThat(text("presence-message")).contains("trying Presence");
       screenshot("demo-2-online");
       assertThat(device.status(PresenceStatus.AWAY, null)).isInstanceOf(DeviceMessage.Ack.class);
       await().atMost(Duration.ofSeconds(30)).until(() -> text("presence-status").equals("away"));
     }
-    assertThat(browser.findElements(By.cssSelector("#presence-log li")).size()).isGreaterThanOrEqualTo(3);
-    // No script error and no Content-Security-Policy violation (the browser has no favicon to find).
+    assertThat(browser.findElements(By.cssSelector("#presence-log li")).size())
+        .isGreaterThanOrEqualTo(3);
+    // No script error and no Content-Security-Policy violation (the browser has no favicon to
+    // find).
     for (LogEntry e : browser.manage().logs().get(LogType.BROWSER)) {
       if (!e.getMessage().contains("favicon.ico")) {
-        assertThat(e.getLevel()).as("browser console: %s", e.getMessage()).isNotEqualTo(Level.SEVERE);
+        assertThat(e.getLevel())
+            .as("browser console: %s", e.getMessage())
+            .isNotEqualTo(Level.SEVERE);
       }
     }
   }

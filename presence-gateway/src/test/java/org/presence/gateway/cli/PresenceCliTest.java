@@ -39,11 +39,16 @@ class PresenceCliTest {
         run(
             Map.of(),
             "serve",
-            "--data-dir", dataDir.toString(),
-            "--database-url", "mysql://x",
-            "--set", "identity.dev-signing=true");
+            "--data-dir",
+            dataDir.toString(),
+            "--database-url",
+            "mysql://x",
+            "--set",
+            "identity.dev-signing=true");
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
-    assertThat(r.err().lines()).singleElement().asString()
+    assertThat(r.err().lines())
+        .singleElement()
+        .asString()
         .startsWith("presence: store.database.url: ");
   }
 
@@ -53,12 +58,18 @@ class PresenceCliTest {
         run(
             Map.of(),
             "serve",
-            "--port", "0",
-            "--data-dir", dataDir.toString(),
-            "--database-url", "jdbc:postgresql://127.0.0.1:" + closedPort() + "/presence",
-            "--set", "identity.dev-signing=true");
+            "--port",
+            "0",
+            "--data-dir",
+            dataDir.toString(),
+            "--database-url",
+            "jdbc:postgresql://127.0.0.1:" + closedPort() + "/presence",
+            "--set",
+            "identity.dev-signing=true");
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_STARTUP);
-    assertThat(r.err().lines()).singleElement().asString()
+    assertThat(r.err().lines())
+        .singleElement()
+        .asString()
         .startsWith("presence: store.database.url: cannot use PostgreSQL");
   }
 
@@ -68,12 +79,18 @@ class PresenceCliTest {
         run(
             Map.of(),
             "serve",
-            "--port", "0",
-            "--data-dir", dataDir.toString(),
-            "--redis-url", "redis://127.0.0.1:" + closedPort(),
-            "--set", "identity.dev-signing=true");
+            "--port",
+            "0",
+            "--data-dir",
+            dataDir.toString(),
+            "--redis-url",
+            "redis://127.0.0.1:" + closedPort(),
+            "--set",
+            "identity.dev-signing=true");
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_STARTUP);
-    assertThat(r.err().lines()).singleElement().asString()
+    assertThat(r.err().lines())
+        .singleElement()
+        .asString()
         .startsWith("presence: store.redis.url: cannot connect to Redis");
   }
 
@@ -84,8 +101,10 @@ class PresenceCliTest {
           run(
               Map.of(),
               "serve",
-              "--port", Integer.toString(taken.getLocalPort()),
-              "--data-dir", dataDir.toString());
+              "--port",
+              Integer.toString(taken.getLocalPort()),
+              "--data-dir",
+              dataDir.toString());
       assertThat(r.code()).isEqualTo(PresenceCli.EXIT_STARTUP);
       assertThat(r.err().lines()).singleElement().asString().startsWith("presence: gateway.port: ");
     }
@@ -93,14 +112,22 @@ class PresenceCliTest {
 
   @Test
   void serve_whenEnvSettingBad_thenNamesTheSetting() {
-    Run r = run(Map.of("PRESENCE__GATEWAY__PORT", "eighty"), "serve", "--data-dir", dataDir.toString());
+    Run r =
+        run(Map.of("PRESENCE__GATEWAY__PORT", "eighty"), "serve", "--data-dir", dataDir.toString());
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
     assertThat(r.err()).startsWith("presence: gateway.port: ");
   }
 
   @Test
   void devToken_printsATokenSignedWithTheDataDirKey() throws Exception {
-    Run r = run(Map.of(), "dev-token", "--email", "Alice@Example.com", "--data-dir", dataDir.toString());
+    Run r =
+        run(
+            Map.of(),
+            "dev-token",
+            "--email",
+            "Alice@Example.com",
+            "--data-dir",
+            dataDir.toString());
     assertThat(r.code()).isZero();
     SignedJWT jwt = SignedJWT.parse(r.out().trim());
     ECKey key = (ECKey) DevIdentity.loadOrCreate(dataDir).publicKeys().getKeys().get(0);
@@ -115,9 +142,20 @@ class PresenceCliTest {
 
   @Test
   void devToken_lifetimeFlag() throws Exception {
-    Run r = run(Map.of(), "dev-token", "--email", "a@b.c", "--lifetime", "10m", "--data-dir", dataDir.toString());
+    Run r =
+        run(
+            Map.of(),
+            "dev-token",
+            "--email",
+            "a@b.c",
+            "--lifetime",
+            "10m",
+            "--data-dir",
+            dataDir.toString());
     assertThat(r.code()).isZero();
-    long ttl = SignedJWT.parse(r.out().trim()).getJWTClaimsSet().getExpirationTime().getTime() - new Date().getTime();
+    long ttl =
+        SignedJWT.parse(r.out().trim()).getJWTClaimsSet().getExpirationTime().getTime()
+            - new Date().getTime();
     assertThat(ttl).isBetween(590_000L, 600_000L);
   }
 
@@ -127,10 +165,14 @@ class PresenceCliTest {
         run(
             Map.of(),
             "dev-token",
-            "--email", "a@b.c",
-            "--data-dir", dataDir.toString(),
-            "--set", "identity.dev-signing=false",
-            "--set", "identity.jwks-url=https://accounts.example.com/jwks.json");
+            "--email",
+            "a@b.c",
+            "--data-dir",
+            dataDir.toString(),
+            "--set",
+            "identity.dev-signing=false",
+            "--set",
+            "identity.jwks-url=https://accounts.example.com/jwks.json");
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
     assertThat(r.err()).startsWith("presence: identity.dev-signing: ");
     assertThat(r.out()).isEmpty();
@@ -149,11 +191,17 @@ class PresenceCliTest {
         run(
             Map.of(),
             "serve",
-            "--data-dir", dataDir.toString(),
-            "--database-url", "postgresql://db/presence",
-            "--redis-url", "redis://127.0.0.1:6379");
+            "--data-dir",
+            dataDir.toString(),
+            "--database-url",
+            "postgresql://db/presence",
+            "--redis-url",
+            "redis://127.0.0.1:6379");
     assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
-    assertThat(r.err().lines()).singleElement().asString().startsWith("presence: identity.jwks-url: ");
+    assertThat(r.err().lines())
+        .singleElement()
+        .asString()
+        .startsWith("presence: identity.jwks-url: ");
   }
 
   @Test
@@ -162,24 +210,35 @@ class PresenceCliTest {
         run(
             Map.of(),
             "serve",
-            "--host", "0.0.0.0",
-            "--data-dir", dataDir.toString(),
-            "--set", "identity.dev-signing=true",
-            "--set", "web.dev-sign-in=true");
+            "--host",
+            "0.0.0.0",
+            "--data-dir",
+            dataDir.toString(),
+            "--set",
+            "identity.dev-signing=true",
+            "--set",
+            "web.dev-sign-in=true");
     assertThat(refused.code()).isEqualTo(PresenceCli.EXIT_USAGE);
-    assertThat(refused.err().lines()).singleElement().asString()
+    assertThat(refused.err().lines())
+        .singleElement()
+        .asString()
         .startsWith("presence: web.dev-sign-in: ");
     // The flag forces it (dev-token loads the same configuration without binding a port).
     Run forced =
         run(
             Map.of(),
             "dev-token",
-            "--email", "a@b.c",
-            "--host", "0.0.0.0",
+            "--email",
+            "a@b.c",
+            "--host",
+            "0.0.0.0",
             "--allow-dev-sign-in-on-public-address",
-            "--data-dir", dataDir.toString(),
-            "--set", "identity.dev-signing=true",
-            "--set", "web.dev-sign-in=true");
+            "--data-dir",
+            dataDir.toString(),
+            "--set",
+            "identity.dev-signing=true",
+            "--set",
+            "web.dev-sign-in=true");
     assertThat(forced.code()).as(forced.err()).isZero();
     assertThat(forced.out()).isNotBlank();
   }

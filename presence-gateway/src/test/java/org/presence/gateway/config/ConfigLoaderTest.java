@@ -55,7 +55,8 @@ class ConfigLoaderTest {
     assertThat(c.admin().enabled()).isTrue();
     assertThat(c.admin().host()).isEqualTo("127.0.0.1");
     assertThat(c.admin().port()).isEqualTo(8081);
-    assertThat(ConfigLoader.load(null, Map.of(), Map.of("admin.enabled", "false")).admin().enabled())
+    assertThat(
+            ConfigLoader.load(null, Map.of(), Map.of("admin.enabled", "false")).admin().enabled())
         .isFalse();
     assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("admin.port", "8080")))
         .isInstanceOfSatisfying(
@@ -411,9 +412,7 @@ class ConfigLoaderTest {
             })
         .isInstanceOfSatisfying(
             InvalidConfigException.class,
-            e ->
-                assertThat(e.problems())
-                    .anyMatch(p -> p.startsWith("gateway.trusted-proxies: ")));
+            e -> assertThat(e.problems()).anyMatch(p -> p.startsWith("gateway.trusted-proxies: ")));
   }
 
   @Test
@@ -428,7 +427,11 @@ class ConfigLoaderTest {
                         "store.redis.url", "redis://redis:6379")))
         .isInstanceOfSatisfying(
             InvalidConfigException.class,
-            e -> assertThat(e.problems()).singleElement().asString().startsWith("identity.jwks-url: "));
+            e ->
+                assertThat(e.problems())
+                    .singleElement()
+                    .asString()
+                    .startsWith("identity.jwks-url: "));
   }
 
   @Test
@@ -474,8 +477,10 @@ class ConfigLoaderTest {
             Map.of(),
             cluster(
                 "redis-sentinel://10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26380/#presence",
-                "store.redis.ack-replicas", "1",
-                "store.redis.ack-timeout", "250ms"));
+                "store.redis.ack-replicas",
+                "1",
+                "store.redis.ack-timeout",
+                "250ms"));
     assertThat(c.store().redis().url()).startsWith("redis-sentinel://");
     assertThat(c.store().redis().ackReplicas()).isEqualTo(1);
     assertThat(c.store().redis().ackTimeout()).isEqualTo(Duration.ofMillis(250));
@@ -527,8 +532,10 @@ class ConfigLoaderTest {
                     Map.of(),
                     cluster(
                         "redis://r:6379",
-                        "store.redis.ack-replicas", "1",
-                        "store.redis.ack-timeout", "2s")))
+                        "store.redis.ack-replicas",
+                        "1",
+                        "store.redis.ack-timeout",
+                        "2s")))
         .isInstanceOfSatisfying(
             InvalidConfigException.class,
             e ->

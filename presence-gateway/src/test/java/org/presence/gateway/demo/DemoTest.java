@@ -39,7 +39,8 @@ import org.presence.gateway.testing.WebClient;
  */
 class DemoTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern GRANT = Pattern.compile("href=\"(/\\d+/grant\\?[^\"]+)\" id=\"demo-grant\"");
+  private static final Pattern GRANT =
+      Pattern.compile("href=\"(/\\d+/grant\\?[^\"]+)\" id=\"demo-grant\"");
 
   @TempDir Path dataDir;
   TestNode node;
@@ -77,10 +78,13 @@ class DemoTest {
     Map<String, String> form = new java.util.HashMap<>();
     for (String kv : query.split("&")) {
       String[] p = kv.split("=", 2);
-      form.put(URLDecoder.decode(p[0], StandardCharsets.UTF_8), URLDecoder.decode(p[1], StandardCharsets.UTF_8));
+      form.put(
+          URLDecoder.decode(p[0], StandardCharsets.UTF_8),
+          URLDecoder.decode(p[1], StandardCharsets.UTF_8));
     }
     HttpResponse<String> allowed =
-        web.post(grantPath.substring(0, grantPath.indexOf('?')),
+        web.post(
+            grantPath.substring(0, grantPath.indexOf('?')),
             Map.of("redirect", form.get("redirect"), "id", form.get("id"), "answer", "allow"));
     assertThat(allowed.statusCode()).isEqualTo(303);
     assertThat(allowed.headers().firstValue("Location").orElseThrow())
@@ -96,9 +100,19 @@ class DemoTest {
           InputStream in = new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8));
           int code =
               PresenceCli.run(
-                  new String[] {"device", "--email", email, "--url", node.server().baseUrl(),
-                    "--data-dir", dataDir.toString()},
-                  Map.of(), in, new PrintWriter(out, true), new PrintWriter(err, true));
+                  new String[] {
+                    "device",
+                    "--email",
+                    email,
+                    "--url",
+                    node.server().baseUrl(),
+                    "--data-dir",
+                    dataDir.toString()
+                  },
+                  Map.of(),
+                  in,
+                  new PrintWriter(out, true),
+                  new PrintWriter(err, true));
           return code + "\n" + out + "\n" + err;
         });
   }
@@ -116,15 +130,30 @@ class DemoTest {
   @Test
   void demoApp_isActiveOnTheNodesOwnAddress_andOwnedByNobodyWhoCanSignIn() throws Exception {
     long id = node.server().config().updates().demo() ? demoId() : -1;
-    var app = node.server().store().persistence().apps().find(id).toCompletableFuture().get(10, TimeUnit.SECONDS).orElseThrow();
+    var app =
+        node.server()
+            .store()
+            .persistence()
+            .apps()
+            .find(id)
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS)
+            .orElseThrow();
     assertThat(app.active()).isTrue();
     assertThat(app.domain()).isEqualTo("127.0.0.1:" + node.port());
     assertThat(app.ownerSub()).isEqualTo(DemoApp.OWNER).doesNotStartWith("dev:");
   }
 
   private long demoId() throws Exception {
-    return node.server().store().persistence().apps().listByOwner(DemoApp.OWNER)
-        .toCompletableFuture().get(10, TimeUnit.SECONDS).get(0).id();
+    return node.server()
+        .store()
+        .persistence()
+        .apps()
+        .listByOwner(DemoApp.OWNER)
+        .toCompletableFuture()
+        .get(10, TimeUnit.SECONDS)
+        .get(0)
+        .id();
   }
 
   @Test
@@ -139,7 +168,10 @@ class DemoTest {
         .contains("<script src=\"/static/demo.js\"></script>")
         .contains("bin/presence device --email alice@example.com");
     String csp = live.headers().firstValue("Content-Security-Policy").orElseThrow();
-    assertThat(csp).contains("script-src 'self'").contains("connect-src 'self'").contains("default-src 'none'")
+    assertThat(csp)
+        .contains("script-src 'self'")
+        .contains("connect-src 'self'")
+        .contains("default-src 'none'")
         .doesNotContain("unsafe-inline");
     HttpResponse<String> js = node.get("/static/demo.js");
     assertThat(js.statusCode()).isEqualTo(200);
@@ -147,20 +179,29 @@ class DemoTest {
   }
 
   @Test
-  void events_showTheVisitorsOwnPresenceLive_asTheDeviceCommandTypesIt_andNobodyElses() throws Exception {
+  void events_showTheVisitorsOwnPresenceLive_asTheDeviceCommandTypesIt_andNobodyElses()
+      throws Exception {
     WebClient alice = granted("alice@example.com");
     granted("bob@example.com");
     HttpResponse<InputStream> events = alice.stream("/demo/events");
     assertThat(events.statusCode()).isEqualTo(200);
-    assertThat(events.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/event-stream");
-    try (BufferedReader lines = new BufferedReader(new InputStreamReader(events.body(), StandardCharsets.UTF_8))) {
+    assertThat(events.headers().firstValue("Content-Type").orElseThrow())
+        .startsWith("text/event-stream");
+    try (BufferedReader lines =
+        new BufferedReader(new InputStreamReader(events.body(), StandardCharsets.UTF_8))) {
       JsonNode snapshot = nextEvent(lines);
       assertThat(snapshot.path("done").asBoolean()).isTrue();
       assertThat(snapshot.path("snapshot")).isEmpty();
       String bob = device("bob@example.com", "online from bob\n").get(30, TimeUnit.SECONDS);
       assertThat(bob).startsWith("0\n").contains("connected").contains("ok");
-      String out = device("alice@example.com", "online hello there\naway lunch\nbogus\nquit\n").get(30, TimeUnit.SECONDS);
-      assertThat(out).startsWith("0\n").contains("connected").contains("ok").contains("not a status: bogus");
+      String out =
+          device("alice@example.com", "online hello there\naway lunch\nbogus\nquit\n")
+              .get(30, TimeUnit.SECONDS);
+      assertThat(out)
+          .startsWith("0\n")
+          .contains("connected")
+          .contains("ok")
+          .contains("not a status: bogus");
       java.util.List<JsonNode> items = new java.util.ArrayList<>();
       while (items.size() < 3) {
         nextEvent(lines).forEach(items::add);
@@ -221,8 +262,13 @@ class DemoTest {
     StringWriter err = new StringWriter();
     int code =
         PresenceCli.run(
-            new String[] {"device", "--data-dir", dataDir.toString(), "--url", node.server().baseUrl()},
-            Map.of(), InputStream.nullInputStream(), new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
+            new String[] {
+              "device", "--data-dir", dataDir.toString(), "--url", node.server().baseUrl()
+            },
+            Map.of(),
+            InputStream.nullInputStream(),
+            new PrintWriter(new StringWriter(), true),
+            new PrintWriter(err, true));
     assertThat(code).isEqualTo(PresenceCli.EXIT_USAGE);
     assertThat(err.toString()).contains("--email");
   }
@@ -239,9 +285,19 @@ class DemoTest {
         CompletableFuture.supplyAsync(
             () ->
                 PresenceCli.run(
-                    new String[] {"device", "--email", "alice@example.com", "--url",
-                      node.server().baseUrl(), "--data-dir", dataDir.toString()},
-                    Map.of(), in, new PrintWriter(out, true), new PrintWriter(err, true)));
+                    new String[] {
+                      "device",
+                      "--email",
+                      "alice@example.com",
+                      "--url",
+                      node.server().baseUrl(),
+                      "--data-dir",
+                      dataDir.toString()
+                    },
+                    Map.of(),
+                    in,
+                    new PrintWriter(out, true),
+                    new PrintWriter(err, true)));
     await().atMost(Duration.ofSeconds(15)).until(() -> out.toString().contains("connected to"));
 
     HttpResponse<String> page = alice.get("/demo");
@@ -257,7 +313,10 @@ class DemoTest {
 
     await()
         .atMost(Duration.ofSeconds(15))
-        .until(() -> out.toString().contains("notification from " + DemoApp.NAME + ": " + DemoPages.DEMO_MESSAGE));
+        .until(
+            () ->
+                out.toString()
+                    .contains("notification from " + DemoApp.NAME + ": " + DemoPages.DEMO_MESSAGE));
     Matcher id = Pattern.compile("\\(id ([A-Za-z0-9._:-]+)\\)").matcher(out.toString());
     assertThat(id.find()).as(out.toString()).isTrue();
     typed.write(("ack " + id.group(1) + "\n").getBytes(StandardCharsets.UTF_8));

@@ -113,7 +113,8 @@ public abstract class DeviceChannelContract {
         .join();
   }
 
-  private DeviceTestClient connect(TestNode node, String email, ApplicationIds apps, String device) {
+  private DeviceTestClient connect(
+      TestNode node, String email, ApplicationIds apps, String device) {
     return DeviceTestClient.connected(node, node.token(email), apps, device);
   }
 
@@ -132,7 +133,8 @@ public abstract class DeviceChannelContract {
       assertThat(c.session()).isNotNull();
       assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
       assertThat(c.status(PresenceStatus.AWAY, "lunch")).isEqualTo(Ack.INSTANCE);
-      assertThat(c.status(PresenceStatus.UNAVAILABLE, null, ApplicationIds.of(1))).isEqualTo(Ack.INSTANCE);
+      assertThat(c.status(PresenceStatus.UNAVAILABLE, null, ApplicationIds.of(1)))
+          .isEqualTo(Ack.INSTANCE);
       assertThat(c.status(PresenceStatus.OFFLINE, null)).isEqualTo(Ack.INSTANCE);
     }
   }
@@ -151,8 +153,14 @@ public abstract class DeviceChannelContract {
     long paused = app("Paused");
     Grant g = grant(email, app);
     Grant p = grant(email, paused);
-    nodeA().server().store().persistence().grants().setEnabled(sub(email), p.puid(), false)
-        .toCompletableFuture().join();
+    nodeA()
+        .server()
+        .store()
+        .persistence()
+        .grants()
+        .setEnabled(sub(email), p.puid(), false)
+        .toCompletableFuture()
+        .join();
     try (BusRecorder bus = BusRecorder.listen(nodeB().server().store().bus(), app, paused);
         DeviceTestClient c = connect(nodeA(), email, null, "phone")) {
       assertThat(c.status(PresenceStatus.ONLINE, "hello")).isEqualTo(Ack.INSTANCE);
@@ -247,7 +255,8 @@ public abstract class DeviceChannelContract {
       await().atMost(WAIT).until(() -> bus.size() == 1);
       assertThat(bus.seen(a)).containsExactly("online:null");
       // This update only, for b as well: b learns, a hears nothing new.
-      assertThat(c.status(PresenceStatus.ONLINE, null, ApplicationIds.of(a, b))).isEqualTo(Ack.INSTANCE);
+      assertThat(c.status(PresenceStatus.ONLINE, null, ApplicationIds.of(a, b)))
+          .isEqualTo(Ack.INSTANCE);
       await().atMost(WAIT).until(() -> bus.size() == 2);
       assertThat(bus.seen(b)).containsExactly("online:null");
       await().during(QUIET).atMost(WAIT).until(() -> bus.size() == 2);
@@ -267,7 +276,8 @@ public abstract class DeviceChannelContract {
     grant(email, b);
     try (BusRecorder bus = BusRecorder.listen(nodeA().server().store().bus(), a, b)) {
       DeviceTestClient c = connect(nodeA(), email, ApplicationIds.of(b), "phone");
-      assertThat(c.status(PresenceStatus.ONLINE, null, ApplicationIds.of(a))).isEqualTo(Ack.INSTANCE);
+      assertThat(c.status(PresenceStatus.ONLINE, null, ApplicationIds.of(a)))
+          .isEqualTo(Ack.INSTANCE);
       await().atMost(WAIT).until(() -> bus.size() == 1);
       assertThat(c.status(PresenceStatus.UNAVAILABLE, null)).isEqualTo(Ack.INSTANCE);
       await().atMost(WAIT).untilAsserted(() -> assertThat(bus.seen(b)).hasSize(1));
@@ -332,7 +342,8 @@ public abstract class DeviceChannelContract {
                   devices.add(c);
                   return true;
                 }
-                assertThat(c.awaitClose().code()).isEqualTo(ErrorCode.TOO_MANY_SESSIONS.closeCode());
+                assertThat(c.awaitClose().code())
+                    .isEqualTo(ErrorCode.TOO_MANY_SESSIONS.closeCode());
                 c.close();
                 return false;
               });
@@ -381,19 +392,42 @@ public abstract class DeviceChannelContract {
       cases.put("not json at all", ErrorCode.MALFORMED_JSON);
       cases.put("{\"type\":\"wave\",\"session_id\":\"" + s + "\"}", ErrorCode.UNKNOWN_TYPE);
       cases.put("{\"type\":\"status\",\"session_id\":\"" + s + "\"}", ErrorCode.MISSING_FIELD);
-      cases.put("{\"type\":\"status\",\"session_id\":\"" + s + "\",\"status\":1}", ErrorCode.WRONG_FIELD_TYPE);
-      cases.put("{\"type\":\"status\",\"status\":\"online\",\"status\":\"away\",\"session_id\":\"" + s + "\"}",
+      cases.put(
+          "{\"type\":\"status\",\"session_id\":\"" + s + "\",\"status\":1}",
+          ErrorCode.WRONG_FIELD_TYPE);
+      cases.put(
+          "{\"type\":\"status\",\"status\":\"online\",\"status\":\"away\",\"session_id\":\""
+              + s
+              + "\"}",
           ErrorCode.DUPLICATE_FIELD);
-      cases.put("{\"type\":\"status\",\"session_id\":\"" + s + "\",\"status\":\"busy\"}", ErrorCode.INVALID_STATUS);
-      cases.put("{\"type\":\"status\",\"session_id\":\"" + s + "\",\"status\":\"away\",\"message\":\""
-          + "x".repeat(21) + "\"}", ErrorCode.MESSAGE_TOO_LONG);
-      cases.put("{\"type\":\"status\",\"session_id\":\"" + s
-          + "\",\"status\":\"away\",\"application_ids\":[1,2,3,4,5,6]}", ErrorCode.TOO_MANY_APPLICATION_IDS);
-      cases.put("{\"type\":\"status\",\"session_id\":\"" + s
-          + "\",\"status\":\"away\",\"application_ids\":[-1]}", ErrorCode.INVALID_APPLICATION_ID);
-      cases.put("{\"type\":\"status\",\"session_id\":\"" + UUID.randomUUID() + "\",\"status\":\"online\"}",
+      cases.put(
+          "{\"type\":\"status\",\"session_id\":\"" + s + "\",\"status\":\"busy\"}",
+          ErrorCode.INVALID_STATUS);
+      cases.put(
+          "{\"type\":\"status\",\"session_id\":\""
+              + s
+              + "\",\"status\":\"away\",\"message\":\""
+              + "x".repeat(21)
+              + "\"}",
+          ErrorCode.MESSAGE_TOO_LONG);
+      cases.put(
+          "{\"type\":\"status\",\"session_id\":\""
+              + s
+              + "\",\"status\":\"away\",\"application_ids\":[1,2,3,4,5,6]}",
+          ErrorCode.TOO_MANY_APPLICATION_IDS);
+      cases.put(
+          "{\"type\":\"status\",\"session_id\":\""
+              + s
+              + "\",\"status\":\"away\",\"application_ids\":[-1]}",
+          ErrorCode.INVALID_APPLICATION_ID);
+      cases.put(
+          "{\"type\":\"status\",\"session_id\":\""
+              + UUID.randomUUID()
+              + "\",\"status\":\"online\"}",
           ErrorCode.UNKNOWN_SESSION);
-      cases.put("{\"type\":\"status\",\"session_id\":\"nope\",\"status\":\"online\"}", ErrorCode.UNKNOWN_SESSION);
+      cases.put(
+          "{\"type\":\"status\",\"session_id\":\"nope\",\"status\":\"online\"}",
+          ErrorCode.UNKNOWN_SESSION);
       cases.put("{\"type\":\"connect\",\"assertion\":\"again\"}", ErrorCode.ALREADY_CONNECTED);
       for (Map.Entry<String, ErrorCode> e : cases.entrySet()) {
         c.sendText(e.getKey());
@@ -474,7 +508,8 @@ public abstract class DeviceChannelContract {
   @Test
   void drain_thenServerShuttingDownWithGoingAway() {
     TestNode node = startNode(Map.of());
-    try (DeviceTestClient c = DeviceTestClient.connected(node, node.token(email()), null, "phone")) {
+    try (DeviceTestClient c =
+        DeviceTestClient.connected(node, node.token(email()), null, "phone")) {
       node.server().drain(Duration.ofSeconds(5));
       assertThat(c.error()).isEqualTo(ErrorCode.SERVER_SHUTTING_DOWN);
       assertThat(c.awaitClose().code()).isEqualTo(1001);
@@ -644,21 +679,35 @@ public abstract class DeviceChannelContract {
         DeviceTestClient bystander = connect(nodeA(), email(), null, "other")) {
       ws.sendText(
           new String(
-              org.presence.protocol.device.DeviceCodec.toBytes(new Connect(node.token(email), null, "phone")),
+              org.presence.protocol.device.DeviceCodec.toBytes(
+                  new Connect(node.token(email), null, "phone")),
               StandardCharsets.UTF_8));
       String connected = ws.readText(WAIT, true);
       assertThat(connected).contains("session_id");
-      String session = connected.substring(connected.indexOf("session_id\":\"") + 13, connected.length() - 2);
-      String good = "{\"type\":\"status\",\"session_id\":\"" + session + "\",\"status\":\"away\",\"message\":\"héllo\"}";
+      String session =
+          connected.substring(connected.indexOf("session_id\":\"") + 13, connected.length() - 2);
+      String good =
+          "{\"type\":\"status\",\"session_id\":\""
+              + session
+              + "\",\"status\":\"away\",\"message\":\"héllo\"}";
       long seed = System.nanoTime();
       java.util.Random r = new java.util.Random(seed);
       List<String> hostile = new java.util.ArrayList<>();
       for (int i = 0; i < 60; i++) {
         byte[] g = good.getBytes(StandardCharsets.UTF_8);
         switch (i % 6) {
-          case 0 -> hostile.add(new String(java.util.Arrays.copyOf(g, r.nextInt(g.length - 1)), StandardCharsets.UTF_8));
+          case 0 ->
+              hostile.add(
+                  new String(
+                      java.util.Arrays.copyOf(g, r.nextInt(g.length - 1)), StandardCharsets.UTF_8));
           case 1 -> hostile.add("{\"x\":" + "[".repeat(20 + r.nextInt(200)) + "]");
-          case 2 -> hostile.add("{\"type\":\"status\",\"session_id\":\"" + session + "\",\"status\":\"away\",\"n\":" + "9".repeat(30 + r.nextInt(100)) + "}");
+          case 2 ->
+              hostile.add(
+                  "{\"type\":\"status\",\"session_id\":\""
+                      + session
+                      + "\",\"status\":\"away\",\"n\":"
+                      + "9".repeat(30 + r.nextInt(100))
+                      + "}");
           case 3 -> {
             char[] c = good.toCharArray();
             c[r.nextInt(c.length)] = "{}[]\":,x\\".charAt(r.nextInt(9));
@@ -667,7 +716,11 @@ public abstract class DeviceChannelContract {
               hostile.add(s);
             }
           }
-          case 4 -> hostile.add("{\"type\":\"status\",\"session_id\":\"" + session + "\",\"status\":\"online\",\"application_ids\":[1e400]}");
+          case 4 ->
+              hostile.add(
+                  "{\"type\":\"status\",\"session_id\":\""
+                      + session
+                      + "\",\"status\":\"online\",\"application_ids\":[1e400]}");
           default -> hostile.add("\u0000\u0001" + r.nextInt());
         }
       }
@@ -694,7 +747,10 @@ public abstract class DeviceChannelContract {
       // A text frame that is not UTF-8 is malformed JSON, like any other bad frame.
       ws.send(RawWebSocket.TEXT, true, new byte[] {'{', '"', (byte) 0xC3, '"', '}'});
       assertThat(ws.readText(WAIT, true)).contains("\"errno\":10");
-      ws.send(RawWebSocket.TEXT, true, new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xFF, '"', '}'});
+      ws.send(
+          RawWebSocket.TEXT,
+          true,
+          new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xFF, '"', '}'});
       assertThat(ws.readText(WAIT, true)).contains("\"errno\":10");
       ws.sendText(good);
       assertThat(ws.readText(WAIT, true)).isEqualTo("{\"result\":true}");
@@ -729,7 +785,8 @@ public abstract class DeviceChannelContract {
       try (DeviceTestClient c = connect(nodeA(), email, null, "tablet")) {
         assertThat(c.request(new RegisterPush(c.session(), xpi))).isEqualTo(Ack.INSTANCE);
       }
-      HttpResponse<String> r = push(nodeB(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"A\"}");
+      HttpResponse<String> r =
+          push(nodeB(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"A\"}");
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.body()).isEqualTo("{\"result\":true}");
       await().atMost(WAIT).until(() -> bus.size() == 1);
@@ -742,7 +799,8 @@ public abstract class DeviceChannelContract {
       try (DeviceTestClient phone = connect(nodeB(), email, null, "phone")) {
         assertThat(phone.status(PresenceStatus.AWAY, "x")).isEqualTo(Ack.INSTANCE);
         await().during(QUIET).atMost(WAIT).until(() -> bus.size() == 2);
-        assertThat(push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"U\"}").statusCode())
+        assertThat(
+                push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"U\"}").statusCode())
             .isEqualTo(200);
         await().atMost(WAIT).until(() -> bus.size() == 3);
       }
@@ -756,7 +814,8 @@ public abstract class DeviceChannelContract {
     HttpResponse<String> noAuth = push(node, null, "{\"xpi\":\"a\",\"xps\":\"O\"}");
     assertThat(noAuth.statusCode()).isEqualTo(401);
     assertThat(noAuth.body()).contains("\"errno\":110");
-    assertThat(push(node, "wrong-secret-wrong-secret", "{\"xpi\":\"a\",\"xps\":\"O\"}").statusCode())
+    assertThat(
+            push(node, "wrong-secret-wrong-secret", "{\"xpi\":\"a\",\"xps\":\"O\"}").statusCode())
         .isEqualTo(401);
     HttpResponse<String> unknown =
         push(node, PUSH_SECRET, "{\"xpi\":\"never-tied-" + UUID.randomUUID() + "\",\"xps\":\"O\"}");
@@ -784,7 +843,9 @@ public abstract class DeviceChannelContract {
       assertThat(a.request(new RegisterPush(a.session(), renewed))).isEqualTo(Ack.INSTANCE);
       assertThat(push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + xpi + "\",\"xps\":\"O\"}").statusCode())
           .isEqualTo(404);
-      assertThat(push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + renewed + "\",\"xps\":\"O\"}").statusCode())
+      assertThat(
+              push(nodeA(), PUSH_SECRET, "{\"xpi\":\"" + renewed + "\",\"xps\":\"O\"}")
+                  .statusCode())
           .isEqualTo(200);
     }
   }
@@ -800,7 +861,8 @@ public abstract class DeviceChannelContract {
           .containsPattern("(?m)^presence_connections_open\\{kind=\"device\"\\} [1-9]")
           .containsPattern("(?m)^presence_device_sessions_open(_total)? [1-9]")
           .containsPattern("(?m)^presence_frames_in_total\\{kind=\"device\"\\} [1-9]")
-          .containsPattern("(?m)^presence_errors_total\\{errno=\"10\",error=\"malformed_json\"\\} [1-9]")
+          .containsPattern(
+              "(?m)^presence_errors_total\\{errno=\"10\",error=\"malformed_json\"\\} [1-9]")
           .contains("presence_device_presence_changes");
     }
   }
@@ -815,12 +877,16 @@ public abstract class DeviceChannelContract {
       var link = nodeA().server().device().registry();
       await().atMost(WAIT).until(() -> link.size() > 0);
       List<String> names = new java.util.ArrayList<>();
-      nodeA().server().device().registry().forEachChannel(
-          ch -> {
-            if (names.isEmpty()) {
-              names.addAll(ch.pipeline().names());
-            }
-          });
+      nodeA()
+          .server()
+          .device()
+          .registry()
+          .forEachChannel(
+              ch -> {
+                if (names.isEmpty()) {
+                  names.addAll(ch.pipeline().names());
+                }
+              });
       assertThat(names)
           .containsExactly(
               "backpressure",

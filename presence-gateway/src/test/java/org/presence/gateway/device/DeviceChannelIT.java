@@ -1,6 +1,5 @@
 package org.presence.gateway.device;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

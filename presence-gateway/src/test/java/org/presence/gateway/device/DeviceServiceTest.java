@@ -179,7 +179,8 @@ class DeviceServiceTest {
     InetSocketAddress b = new InetSocketAddress("127.0.0.10", 1000);
     join(s.authenticate("ok:u", a.getAddress()));
     join(s.authenticate("ok:u", a.getAddress()));
-    assertThat(failure(s.authenticate("ok:u", a.getAddress()))).isEqualTo(ErrorCode.TOO_MANY_HANDSHAKES);
+    assertThat(failure(s.authenticate("ok:u", a.getAddress())))
+        .isEqualTo(ErrorCode.TOO_MANY_HANDSHAKES);
     assertThat(join(s.authenticate("ok:u", b.getAddress())).subject()).isEqualTo("u");
   }
 
@@ -209,7 +210,8 @@ class DeviceServiceTest {
     join(state.claim("alice", "phone", remote, "node-b", 10, 1));
     join(s.open("alice", "phone", UUID.randomUUID()));
     await().atMost(WAIT).until(() -> otherNode.size() == 1);
-    assertThat(otherNode.get(0)).isEqualTo("{\"type\":\"replace\",\"session_id\":\"" + remote + "\"}");
+    assertThat(otherNode.get(0))
+        .isEqualTo("{\"type\":\"replace\",\"session_id\":\"" + remote + "\"}");
     assertThat(replaced).isEmpty();
   }
 
@@ -219,8 +221,11 @@ class DeviceServiceTest {
     UUID mine = UUID.randomUUID();
     bus.publish(
         DeviceService.nodeChannel("node-a"),
-        ("{\"type\":\"replace\",\"session_id\":\"" + mine + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    bus.publish(DeviceService.nodeChannel("node-a"), "garbage".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        ("{\"type\":\"replace\",\"session_id\":\"" + mine + "\"}")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    bus.publish(
+        DeviceService.nodeChannel("node-a"),
+        "garbage".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     await().atMost(WAIT).until(() -> replaced.size() == 1);
     assertThat(replaced).containsExactly(mine);
   }
@@ -282,7 +287,8 @@ class DeviceServiceTest {
     public CompletionStage<ClientMapping> tie(
         String presenceId, String userSub, String deviceId, ApplicationIds applicationIds) {
       ClientMapping m =
-          new ClientMapping(presenceId, userSub, deviceId, applicationIds, Instant.now(), Instant.now());
+          new ClientMapping(
+              presenceId, userSub, deviceId, applicationIds, Instant.now(), Instant.now());
       mappings.put(presenceId, m);
       return CompletableFuture.completedFuture(m);
     }

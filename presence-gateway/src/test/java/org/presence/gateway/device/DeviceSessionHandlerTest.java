@@ -23,13 +23,13 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.config.DeviceConfig;
+import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.connection.Connections;
 import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Connect;
@@ -79,7 +79,13 @@ class DeviceSessionHandlerTest {
             metrics);
     installer =
         new DeviceChannelInstaller(
-            config, 8192, service, registry, disconnector, new ExceptionHandler(disconnector), metrics);
+            config,
+            8192,
+            service,
+            registry,
+            disconnector,
+            new ExceptionHandler(disconnector),
+            metrics);
     ch = new EmbeddedChannel();
     ch.freezeTime();
     Connections connections = new Connections(metrics);
@@ -165,9 +171,11 @@ class DeviceSessionHandlerTest {
     connect();
     send("{\"type\":");
     assertThat(((ErrorReply) next()).errno()).isEqualTo(10);
-    ch.writeInbound(new TextWebSocketFrame(false, 0, Unpooled.copiedBuffer("{\"a\"", StandardCharsets.UTF_8)));
+    ch.writeInbound(
+        new TextWebSocketFrame(false, 0, Unpooled.copiedBuffer("{\"a\"", StandardCharsets.UTF_8)));
     assertThat(((ErrorReply) next()).errno()).isEqualTo(10);
-    ch.writeInbound(new ContinuationWebSocketFrame(Unpooled.copiedBuffer(":1}", StandardCharsets.UTF_8)));
+    ch.writeInbound(
+        new ContinuationWebSocketFrame(Unpooled.copiedBuffer(":1}", StandardCharsets.UTF_8)));
     assertThat((Object) ch.readOutbound()).isNull();
     assertThat(ch.isOpen()).isTrue();
   }

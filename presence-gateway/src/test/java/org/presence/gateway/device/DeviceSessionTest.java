@@ -2,6 +2,7 @@ package org.presence.gateway.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.presence.gateway.device.DeviceSession.Apply;
@@ -11,11 +12,10 @@ import org.presence.gateway.device.DeviceSession.Ignore;
 import org.presence.gateway.device.DeviceSession.Refuse;
 import org.presence.gateway.device.DeviceSession.Register;
 import org.presence.gateway.device.DeviceSession.State;
-import java.util.List;
 import org.presence.protocol.device.DeviceMessage.Ack;
 import org.presence.protocol.device.DeviceMessage.Acknowledge;
-import org.presence.protocol.device.DeviceMessage.Dismiss;
 import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.protocol.device.DeviceMessage.Dismiss;
 import org.presence.protocol.device.DeviceMessage.RegisterPush;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.error.ErrorCode;
@@ -72,7 +72,8 @@ class DeviceSessionTest {
   @Test
   void onBadFrame_beforeConnect_thenEndWithItsErrnoWhateverTheSign() {
     ProtocolException malformed = new ProtocolException(ErrorCode.MALFORMED_JSON, "x");
-    assertThat(session.onBadFrame(malformed, now)).isEqualTo(new End(ErrorCode.MALFORMED_JSON, "x"));
+    assertThat(session.onBadFrame(malformed, now))
+        .isEqualTo(new End(ErrorCode.MALFORMED_JSON, "x"));
     assertThat(session.state()).isEqualTo(State.CLOSED);
   }
 
@@ -91,7 +92,9 @@ class DeviceSessionTest {
     open();
     assertThat(session.onFrame(new StatusUpdate(ID, PresenceStatus.AWAY, "m", null), now))
         .isEqualTo(new Apply(PresenceStatus.AWAY, "m", ApplicationIds.of(421, 492)));
-    assertThat(session.onFrame(new StatusUpdate(ID, PresenceStatus.ONLINE, null, ApplicationIds.of(7)), now))
+    assertThat(
+            session.onFrame(
+                new StatusUpdate(ID, PresenceStatus.ONLINE, null, ApplicationIds.of(7)), now))
         .isEqualTo(new Apply(PresenceStatus.ONLINE, null, ApplicationIds.of(7)));
   }
 
@@ -108,19 +111,22 @@ class DeviceSessionTest {
   @Test
   void onFrame_whenSecondConnect_thenAlreadyConnected() {
     open();
-    assertThat(session.onFrame(CONNECT, now)).isEqualTo(new Refuse(ErrorCode.ALREADY_CONNECTED, null));
+    assertThat(session.onFrame(CONNECT, now))
+        .isEqualTo(new Refuse(ErrorCode.ALREADY_CONNECTED, null));
   }
 
   @Test
   void onFrame_whenClientSendsAServerMessage_thenUnknownType() {
     open();
-    assertThat(session.onFrame(Ack.INSTANCE, now)).isEqualTo(new Refuse(ErrorCode.UNKNOWN_TYPE, null));
+    assertThat(session.onFrame(Ack.INSTANCE, now))
+        .isEqualTo(new Refuse(ErrorCode.UNKNOWN_TYPE, null));
   }
 
   @Test
   void onFrame_whenRegisterPush_thenRegister() {
     open();
-    assertThat(session.onFrame(new RegisterPush(ID, "xpi-1"), now)).isEqualTo(new Register("xpi-1"));
+    assertThat(session.onFrame(new RegisterPush(ID, "xpi-1"), now))
+        .isEqualTo(new Register("xpi-1"));
   }
 
   @Test

@@ -21,7 +21,8 @@ class PushStatusHandlerTest {
     assertThat(PushStatusHandler.authorized(expected, "Bearer " + SECRET)).isTrue();
     // Same length, one byte off; shorter; a prefix; longer; empty; absent: all refused by the
     // same comparison of two 32-byte digests.
-    assertThat(PushStatusHandler.authorized(expected, "Bearer " + SECRET.replace('0', '1'))).isFalse();
+    assertThat(PushStatusHandler.authorized(expected, "Bearer " + SECRET.replace('0', '1')))
+        .isFalse();
     assertThat(PushStatusHandler.authorized(expected, "Bearer x")).isFalse();
     assertThat(PushStatusHandler.authorized(expected, "Bearer " + SECRET.substring(1))).isFalse();
     assertThat(PushStatusHandler.authorized(expected, "Bearer " + SECRET + "0")).isFalse();

@@ -31,9 +31,9 @@ import org.presence.protocol.error.ErrorCode;
 /**
  * Clients that send without reading, over real sockets to an in-process node: a stream of pings
  * holds no memory on the node (reads pause while a socket is unwritable, and a socket unwritable
- * past {@code gateway.unwritable-timeout} is closed with −6); pings count in the rate bucket
- * before the session is open; and a session the node ends while the client is still sending
- * still delivers its answers, in request order, then the errno and the close code.
+ * past {@code gateway.unwritable-timeout} is closed with −6); pings count in the rate bucket before
+ * the session is open; and a session the node ends while the client is still sending still delivers
+ * its answers, in request order, then the errno and the close code.
  */
 class ChannelFloodTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
@@ -43,8 +43,8 @@ class ChannelFloodTest {
   private static final long FLOOD_BYTES = 50L * 1024 * 1024;
 
   /**
-   * How much the node's direct memory may grow while a socket streams 50 MB of pings at it
-   * without reading (docs/device-protocol.md: the write buffer, a read buffer and the allocator's
+   * How much the node's direct memory may grow while a socket streams 50 MB of pings at it without
+   * reading (docs/device-protocol.md: the write buffer, a read buffer and the allocator's
    * granularity).
    */
   private static final long MEMORY_BOUND = 8L * 1024 * 1024;
@@ -193,9 +193,7 @@ class ChannelFloodTest {
       assertThat(peak)
           .as("direct memory grown while %d bytes of pings were sent unread", sent.get())
           .isLessThanOrEqualTo(MEMORY_BOUND);
-      await()
-          .atMost(WAIT)
-          .until(() -> errors(open, ErrorCode.SLOW_CONSUMER) > slowBefore);
+      await().atMost(WAIT).until(() -> errors(open, ErrorCode.SLOW_CONSUMER) > slowBefore);
       assertThat(sentWhenClosed).as("the node stopped reading").isLessThan(FLOOD_BYTES);
       Received got = readUntilClose(ws);
       assertThat(got.texts()).hasSize(1);
@@ -206,8 +204,7 @@ class ChannelFloodTest {
   }
 
   @Test
-  void pingsBeyondTheBucket_beforeConnectOrKey_getNoPong_thenRateLimitExceeded()
-      throws Exception {
+  void pingsBeyondTheBucket_beforeConnectOrKey_getNoPong_thenRateLimitExceeded() throws Exception {
     for (String path : List.of("/presence", "/4242")) {
       try (RawWebSocket ws = RawWebSocket.connect(limited.port(), path)) {
         // Bucket 10, overdraft 20 (the defaults): 40 pings at once.
@@ -279,8 +276,7 @@ class ChannelFloodTest {
       // The bucket (10) lets the first frames through: their acks come first, before any
       // refusal, and every accepted frame is acknowledged before the session ends.
       assertThat(errnos.subList(0, Math.min(10, errnos.size()))).containsOnly(0);
-      assertThat(errnos.subList(0, errnos.size() - 1))
-          .containsOnly(0, ErrorCode.SLOW_DOWN.errno());
+      assertThat(errnos.subList(0, errnos.size() - 1)).containsOnly(0, ErrorCode.SLOW_DOWN.errno());
       assertThat(errnos.get(errnos.size() - 1)).isEqualTo(ErrorCode.RATE_LIMIT_EXCEEDED.errno());
       assertThat(errnos.stream().filter(e -> e == 0).count()).isGreaterThanOrEqualTo(10);
       assertThat(errnos.stream().filter(e -> e == ErrorCode.SLOW_DOWN.errno()).count())

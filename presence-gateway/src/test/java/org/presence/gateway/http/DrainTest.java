@@ -29,7 +29,9 @@ class DrainTest {
 
   @Test
   void drain_sendsWebSocketClientsGoingAwayThenStopsAccepting() throws Exception {
-    node = TestNode.start(TestNode.baseSettings(dataDir), r -> r.webSocket("/ws", TestEndpoints.echo()));
+    node =
+        TestNode.start(
+            TestNode.baseSettings(dataDir), r -> r.webSocket("/ws", TestEndpoints.echo()));
     try (WsClient a = WsClient.connect(node.wsUri("/ws"));
         WsClient b = WsClient.connect(node.wsUri("/ws"))) {
       a.send("ping");

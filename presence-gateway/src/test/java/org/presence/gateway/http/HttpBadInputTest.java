@@ -28,10 +28,18 @@ class HttpBadInputTest {
             s,
             routes ->
                 routes
-                    .post("/echo", ex -> ex.respond(io.netty.handler.codec.http.HttpResponseStatus.OK, "text/plain", ex.bodyText()))
-                    .get("/boom", ex -> {
-                      throw new IllegalStateException("secret internals");
-                    }));
+                    .post(
+                        "/echo",
+                        ex ->
+                            ex.respond(
+                                io.netty.handler.codec.http.HttpResponseStatus.OK,
+                                "text/plain",
+                                ex.bodyText()))
+                    .get(
+                        "/boom",
+                        ex -> {
+                          throw new IllegalStateException("secret internals");
+                        }));
   }
 
   @AfterEach
@@ -49,10 +57,7 @@ class HttpBadInputTest {
   @Test
   void wrongMethod_gets405WithAllow() {
     HttpResponse<String> r =
-        TestNode.send(
-            HttpRequest.newBuilder(node.uri("/__heartbeat__"))
-                .DELETE()
-                .build());
+        TestNode.send(HttpRequest.newBuilder(node.uri("/__heartbeat__")).DELETE().build());
     assertThat(r.statusCode()).isEqualTo(405);
     assertThat(r.headers().firstValue("allow")).contains("GET");
     assertThat(r.body()).contains("\"errno\":102");
@@ -79,8 +84,21 @@ class HttpBadInputTest {
             s,
             routes ->
                 routes
-                    .post("/echo", ex -> ex.respond(io.netty.handler.codec.http.HttpResponseStatus.OK, "text/plain", ex.bodyText()))
-                    .post("/big", ex -> ex.respond(io.netty.handler.codec.http.HttpResponseStatus.OK, "text/plain", "ok"), 64 * 1024));
+                    .post(
+                        "/echo",
+                        ex ->
+                            ex.respond(
+                                io.netty.handler.codec.http.HttpResponseStatus.OK,
+                                "text/plain",
+                                ex.bodyText()))
+                    .post(
+                        "/big",
+                        ex ->
+                            ex.respond(
+                                io.netty.handler.codec.http.HttpResponseStatus.OK,
+                                "text/plain",
+                                "ok"),
+                        64 * 1024));
     // 2 KB in chunks to a 1 KB route, and the body never ends: the node must not wait for (and
     // buffer up to) the 64 KB another route allows.
     StringBuilder chunks = new StringBuilder();
@@ -93,13 +111,17 @@ class HttpBadInputTest {
             ("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
                 .getBytes(StandardCharsets.ISO_8859_1),
             3000);
-    assertThat(answer).startsWith("HTTP/1.1 413").contains("\"errno\":103").contains("limit is 1024 bytes");
+    assertThat(answer)
+        .startsWith("HTTP/1.1 413")
+        .contains("\"errno\":103")
+        .contains("limit is 1024 bytes");
     // The larger route still takes its chunked 2 KB.
     String big =
         RawHttp.exchange(
             node.port(),
             ("POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                    + chunks + "0\r\n\r\n")
+                    + chunks
+                    + "0\r\n\r\n")
                 .getBytes(StandardCharsets.ISO_8859_1),
             3000);
     assertThat(big).startsWith("HTTP/1.1 200");
@@ -119,7 +141,10 @@ class HttpBadInputTest {
   @Test
   void malformedRequestLine_gets400JsonAndClose() throws Exception {
     String answer = RawHttp.exchange(node.port(), "THIS IS NOT HTTP\r\n\r\n");
-    assertThat(answer).startsWith("HTTP/1.1 400").contains("\"errno\":100").contains("connection: close");
+    assertThat(answer)
+        .startsWith("HTTP/1.1 400")
+        .contains("\"errno\":100")
+        .contains("connection: close");
   }
 
   @Test
@@ -135,7 +160,8 @@ class HttpBadInputTest {
   void handlerFailure_gets500WithoutInternals() {
     HttpResponse<String> r = node.get("/boom");
     assertThat(r.statusCode()).isEqualTo(500);
-    assertThat(r.body()).isEqualTo("{\"result\":false,\"errno\":500,\"reason\":\"Internal server error\"}");
+    assertThat(r.body())
+        .isEqualTo("{\"result\":false,\"errno\":500,\"reason\":\"Internal server error\"}");
     assertThat(r.body()).doesNotContain("secret").doesNotContain("Exception");
   }
 
@@ -144,8 +170,7 @@ class HttpBadInputTest {
     String two =
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
             + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecond";
-    String answer =
-        RawHttp.exchange(node.port(), two.getBytes(StandardCharsets.ISO_8859_1), 2000);
+    String answer = RawHttp.exchange(node.port(), two.getBytes(StandardCharsets.ISO_8859_1), 2000);
     assertThat(answer.indexOf("first")).isPositive();
     assertThat(answer.indexOf("second")).isGreaterThan(answer.indexOf("first"));
   }

@@ -55,8 +55,15 @@ class HttpFuzzTest {
           @Override
           protected void append(ILoggingEvent e) {
             if (e.getLevel().isGreaterOrEqual(Level.WARN)) {
-              logged.add(e.getLevel() + " " + e.getLoggerName() + ": " + e.getFormattedMessage()
-                  + (e.getThrowableProxy() == null ? "" : " " + e.getThrowableProxy().getClassName()));
+              logged.add(
+                  e.getLevel()
+                      + " "
+                      + e.getLoggerName()
+                      + ": "
+                      + e.getFormattedMessage()
+                      + (e.getThrowableProxy() == null
+                          ? ""
+                          : " " + e.getThrowableProxy().getClassName()));
             }
           }
         };
@@ -110,7 +117,10 @@ class HttpFuzzTest {
             node.port(),
             "PUT /api/grants/%zz HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n"
                 + "Content-Length: 0\r\nConnection: close\r\n\r\n");
-    assertThat(put).startsWith("HTTP/1.1 400").contains("application/json").contains("\"errno\":100");
+    assertThat(put)
+        .startsWith("HTTP/1.1 400")
+        .contains("application/json")
+        .contains("\"errno\":100");
     String page =
         RawHttp.exchange(
             node.port(),
@@ -119,7 +129,8 @@ class HttpFuzzTest {
     assertThat(page).startsWith("HTTP/1.1 400").contains("text/html").contains("<html");
     String noAccept =
         RawHttp.exchange(
-            node.port(), "GET /signin?next=%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            node.port(),
+            "GET /signin?next=%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assertThat(noAccept).startsWith("HTTP/1.1 400").contains("\"errno\":100");
     String form =
         RawHttp.exchange(
@@ -145,30 +156,94 @@ class HttpFuzzTest {
     }
 
     private static final String[] PATHS = {
-      "/", "/signin", "/signout", "/myapps", "/myapps/1", "/myapps/1/verify", "/myapps/x/webhook",
-      "/settings", "/settings/grants/abc/pause", "/1/grant", "/2/grant", "/1", "/99999999999999999999",
-      "/api/apps", "/api/apps/1", "/api/apps/1/verify", "/api/apps/1/activate", "/api/apps/1/key",
-      "/api/apps/1/deactivate", "/api/apps/1/webhook", "/api/grants", "/api/grants/abc",
-      "/api/settings", "/push/status", "/1/notification", "/1/presence.json", "/presence",
-      "/demo", "/demo/events", "/demo/notify", "/static/demo.js", "/static/presence.css",
-      "/__heartbeat__", "/__lbheartbeat__", "/__version__", "/metrics", "/metrics/", "/nowhere"
+      "/",
+      "/signin",
+      "/signout",
+      "/myapps",
+      "/myapps/1",
+      "/myapps/1/verify",
+      "/myapps/x/webhook",
+      "/settings",
+      "/settings/grants/abc/pause",
+      "/1/grant",
+      "/2/grant",
+      "/1",
+      "/99999999999999999999",
+      "/api/apps",
+      "/api/apps/1",
+      "/api/apps/1/verify",
+      "/api/apps/1/activate",
+      "/api/apps/1/key",
+      "/api/apps/1/deactivate",
+      "/api/apps/1/webhook",
+      "/api/grants",
+      "/api/grants/abc",
+      "/api/settings",
+      "/push/status",
+      "/1/notification",
+      "/1/presence.json",
+      "/presence",
+      "/demo",
+      "/demo/events",
+      "/demo/notify",
+      "/static/demo.js",
+      "/static/presence.css",
+      "/__heartbeat__",
+      "/__lbheartbeat__",
+      "/__version__",
+      "/metrics",
+      "/metrics/",
+      "/nowhere"
     };
     private static final String[] METHODS = {
       "GET", "GET", "GET", "POST", "POST", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH",
       "TRACE", "get", "FOO", "CONNECT"
     };
     private static final String[] ESCAPES = {
-      "%zz", "%", "%%", "%4", "%E0%A4%A", "%41", "%2F", "%00", "%C0%AF", "%ff%fe", "%u0041", "+",
-      "%20", "%E2%82%AC", "%F0%9F%98%80", "..", ".", "%2e%2e", "//", "\u00e9", "\u00ff"
+      "%zz",
+      "%",
+      "%%",
+      "%4",
+      "%E0%A4%A",
+      "%41",
+      "%2F",
+      "%00",
+      "%C0%AF",
+      "%ff%fe",
+      "%u0041",
+      "+",
+      "%20",
+      "%E2%82%AC",
+      "%F0%9F%98%80",
+      "..",
+      ".",
+      "%2e%2e",
+      "//",
+      "\u00e9",
+      "\u00ff"
     };
     private static final String[] CONTENT_TYPES = {
       "application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data",
       "application/json; charset=utf-16", "APPLICATION/JSON", "", "x/y; a=\"b"
     };
     private static final String[] HEADER_NAMES = {
-      "Accept", "Cookie", "Authorization", "X-Forwarded-For", "Origin", "Referer", "Upgrade",
-      "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Expect", "Accept-Encoding",
-      "If-None-Match", "Range", "Content-Encoding", "Transfer-Encoding", "Content-Length"
+      "Accept",
+      "Cookie",
+      "Authorization",
+      "X-Forwarded-For",
+      "Origin",
+      "Referer",
+      "Upgrade",
+      "Connection",
+      "Sec-WebSocket-Key",
+      "Sec-WebSocket-Version",
+      "Expect",
+      "Accept-Encoding",
+      "If-None-Match",
+      "Range",
+      "Content-Encoding",
+      "Transfer-Encoding",
+      "Content-Length"
     };
 
     private final Random r;
@@ -196,7 +271,8 @@ class HttpFuzzTest {
       List<String> headers = new ArrayList<>();
       headers.add(p(0.05) ? "hOsT: x" : "Host: 127.0.0.1");
       if (p(0.5)) {
-        headers.add(p(0.5) ? "Accept: text/html,application/xhtml+xml,*/*" : "Accept: application/json");
+        headers.add(
+            p(0.5) ? "Accept: text/html,application/xhtml+xml,*/*" : "Accept: application/json");
       }
       if (p(0.4)) {
         headers.add(casing("Authorization") + ": Bearer " + (p(0.7) ? token : junk(40)));
@@ -298,17 +374,23 @@ class HttpFuzzTest {
     private byte[] body() {
       return switch (r.nextInt(8)) {
         case 0, 1 -> new byte[0];
-        case 2 -> "{\"user\":\"x\",\"application_id\":1,\"enabled\":true}".getBytes(StandardCharsets.UTF_8);
-        case 3 -> ("email=" + pick(ESCAPES) + "&csrf=" + junk(10) + "&next=" + pick(ESCAPES))
-            .getBytes(StandardCharsets.ISO_8859_1);
+        case 2 ->
+            "{\"user\":\"x\",\"application_id\":1,\"enabled\":true}"
+                .getBytes(StandardCharsets.UTF_8);
+        case 3 ->
+            ("email=" + pick(ESCAPES) + "&csrf=" + junk(10) + "&next=" + pick(ESCAPES))
+                .getBytes(StandardCharsets.ISO_8859_1);
         case 4 -> {
           byte[] b = new byte[r.nextInt(300)];
           r.nextBytes(b);
           yield b;
         }
-        case 5 -> "{\"notifications\":[{\"puid\":\"a\",\"message\":\"m\"".getBytes(StandardCharsets.UTF_8);
+        case 5 ->
+            "{\"notifications\":[{\"puid\":\"a\",\"message\":\"m\""
+                .getBytes(StandardCharsets.UTF_8);
         case 6 -> "x".repeat(3000 + r.nextInt(3000)).getBytes(StandardCharsets.US_ASCII);
-        default -> ("{\"xpi\":\"" + junk(10) + "\",\"xps\":\"O\"}").getBytes(StandardCharsets.UTF_8);
+        default ->
+            ("{\"xpi\":\"" + junk(10) + "\",\"xps\":\"O\"}").getBytes(StandardCharsets.UTF_8);
       };
     }
 

@@ -1,11 +1,11 @@
 package org.presence.gateway.http;
 
-import org.presence.gateway.connection.PipelineNames;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.PipelineNames;
 
 /** WebSocket endpoints that only tests install. */
 public final class TestEndpoints {

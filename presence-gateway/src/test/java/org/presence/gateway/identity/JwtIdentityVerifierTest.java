@@ -131,7 +131,10 @@ class JwtIdentityVerifierTest {
     try {
       v.verify(token).toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
-      Throwable c = e.getCause() instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : e.getCause();
+      Throwable c =
+          e.getCause() instanceof java.util.concurrent.CompletionException ce
+              ? ce.getCause()
+              : e.getCause();
       assertThat(c).isInstanceOf(ProtocolException.class);
       return ((ProtocolException) c).code();
     } catch (Exception e) {
@@ -146,14 +149,18 @@ class JwtIdentityVerifierTest {
     ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec").generate();
     OctetKeyPair ed = new OctetKeyPairGenerator(Curve.Ed25519).keyID("ed").generate();
     JwtIdentityVerifier v =
-        verifierWith(JwksSource.fixed(new JWKSet(List.of(rsa.toPublicJWK(), ec.toPublicJWK(), ed.toPublicJWK()))));
+        verifierWith(
+            JwksSource.fixed(
+                new JWKSet(List.of(rsa.toPublicJWK(), ec.toPublicJWK(), ed.toPublicJWK()))));
     Identity a = ok(v, sign(rsa, JWSAlgorithm.RS256, new RSASSASigner(rsa), claims().build()));
     Identity b = ok(v, sign(ec, JWSAlgorithm.ES256, new ECDSASigner(ec), claims().build()));
     Identity c = ok(v, sign(ed, JWSAlgorithm.EdDSA, new Ed25519Signer(ed), claims().build()));
-    assertThat(List.of(a, b, c)).allSatisfy(id -> {
-      assertThat(id.subject()).isEqualTo("user-42");
-      assertThat(id.email()).isEqualTo("ada@example.com");
-    });
+    assertThat(List.of(a, b, c))
+        .allSatisfy(
+            id -> {
+              assertThat(id.subject()).isEqualTo("user-42");
+              assertThat(id.email()).isEqualTo("ada@example.com");
+            });
   }
 
   @Test
@@ -162,10 +169,10 @@ class JwtIdentityVerifierTest {
     ECKey other = new ECKeyGenerator(Curve.P_256).keyID("ec").generate();
     JwtIdentityVerifier v = verifierWith(JwksSource.fixed(new JWKSet(ec.toPublicJWK())));
     byte[] secret = new byte[32];
-    String hmac =
-        sign(ec, JWSAlgorithm.HS256, new MACSigner(secret), claims().build());
+    String hmac = sign(ec, JWSAlgorithm.HS256, new MACSigner(secret), claims().build());
     assertThat(error(v, hmac)).isEqualTo(ErrorCode.INVALID_ASSERTION);
-    assertThat(error(v, new PlainJWT(claims().build()).serialize())).isEqualTo(ErrorCode.INVALID_ASSERTION);
+    assertThat(error(v, new PlainJWT(claims().build()).serialize()))
+        .isEqualTo(ErrorCode.INVALID_ASSERTION);
     assertThat(error(v, "not.a.jwt")).isEqualTo(ErrorCode.INVALID_ASSERTION);
     assertThat(error(v, "")).isEqualTo(ErrorCode.INVALID_ASSERTION);
     assertThat(error(v, "x".repeat(20_000))).isEqualTo(ErrorCode.INVALID_ASSERTION);
@@ -179,15 +186,24 @@ class JwtIdentityVerifierTest {
     JwtIdentityVerifier v = verifierWith(JwksSource.fixed(new JWKSet(ec.toPublicJWK())));
     Instant now = clock.instant();
     String expiredRecently =
-        sign(ec, JWSAlgorithm.ES256, new ECDSASigner(ec),
+        sign(
+            ec,
+            JWSAlgorithm.ES256,
+            new ECDSASigner(ec),
             claims().expirationTime(Date.from(now.minusSeconds(30))).build());
     assertThat(ok(v, expiredRecently).subject()).isEqualTo("user-42");
     String expired =
-        sign(ec, JWSAlgorithm.ES256, new ECDSASigner(ec),
+        sign(
+            ec,
+            JWSAlgorithm.ES256,
+            new ECDSASigner(ec),
             claims().expirationTime(Date.from(now.minusSeconds(120))).build());
     assertThat(error(v, expired)).isEqualTo(ErrorCode.ASSERTION_EXPIRED);
     String future =
-        sign(ec, JWSAlgorithm.ES256, new ECDSASigner(ec),
+        sign(
+            ec,
+            JWSAlgorithm.ES256,
+            new ECDSASigner(ec),
             claims().notBeforeTime(Date.from(now.plusSeconds(600))).build());
     assertThat(error(v, future)).isEqualTo(ErrorCode.ASSERTION_EXPIRED);
     String noExpiry =
@@ -200,9 +216,13 @@ class JwtIdentityVerifierTest {
     ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec").generate();
     JwtIdentityVerifier v = verifierWith(JwksSource.fixed(new JWKSet(ec.toPublicJWK())));
     ECDSASigner s = new ECDSASigner(ec);
-    assertThat(error(v, sign(ec, JWSAlgorithm.ES256, s, claims().issuer("https://evil.example").build())))
+    assertThat(
+            error(
+                v,
+                sign(ec, JWSAlgorithm.ES256, s, claims().issuer("https://evil.example").build())))
         .isEqualTo(ErrorCode.INVALID_ASSERTION);
-    assertThat(error(v, sign(ec, JWSAlgorithm.ES256, s, claims().audience("other-service").build())))
+    assertThat(
+            error(v, sign(ec, JWSAlgorithm.ES256, s, claims().audience("other-service").build())))
         .isEqualTo(ErrorCode.INVALID_ASSERTION);
     assertThat(error(v, sign(ec, JWSAlgorithm.ES256, s, claims().subject(null).build())))
         .isEqualTo(ErrorCode.INVALID_ASSERTION);
@@ -213,7 +233,10 @@ class JwtIdentityVerifierTest {
     ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec").generate();
     JwtIdentityVerifier v = verifierWith(JwksSource.fixed(new JWKSet(ec.toPublicJWK())));
     String token =
-        sign(ec, JWSAlgorithm.ES256, new ECDSASigner(ec),
+        sign(
+            ec,
+            JWSAlgorithm.ES256,
+            new ECDSASigner(ec),
             claims().expirationTime(Date.from(clock.instant().plusSeconds(300))).build());
     ok(v, token);
     ok(v, token);
@@ -252,21 +275,25 @@ class JwtIdentityVerifierTest {
             clock);
     JwtIdentityVerifier v = verifierWith(source);
 
-    assertThat(ok(v, sign(first, JWSAlgorithm.ES256, new ECDSASigner(first), claims().build())).subject())
+    assertThat(
+            ok(v, sign(first, JWSAlgorithm.ES256, new ECDSASigner(first), claims().build()))
+                .subject())
         .isEqualTo("user-42");
     assertThat(fetches).hasValue(1);
 
     // The provider rotates; a token with the new kid makes the set refresh (after the interval).
     served.set(new JWKSet(List.of(first.toPublicJWK(), rotated.toPublicJWK())));
     clock.advance(Duration.ofSeconds(31));
-    String withNewKey = sign(rotated, JWSAlgorithm.ES256, new ECDSASigner(rotated), claims().build());
+    String withNewKey =
+        sign(rotated, JWSAlgorithm.ES256, new ECDSASigner(rotated), claims().build());
     assertThat(ok(v, withNewKey).subject()).isEqualTo("user-42");
     assertThat(fetches).hasValue(2);
 
     // A flood of made-up kids within the interval costs no fetch.
     for (int i = 0; i < 50; i++) {
       ECKey bogus = new ECKeyGenerator(Curve.P_256).keyID("bogus-" + i).generate();
-      assertThat(error(v, sign(bogus, JWSAlgorithm.ES256, new ECDSASigner(bogus), claims().build())))
+      assertThat(
+              error(v, sign(bogus, JWSAlgorithm.ES256, new ECDSASigner(bogus), claims().build())))
           .isEqualTo(ErrorCode.INVALID_ASSERTION);
     }
     assertThat(fetches).hasValue(2);
@@ -299,7 +326,8 @@ class JwtIdentityVerifierTest {
     Files.writeString(file, new JWKSet(rsa).toString(false));
     JwtIdentityVerifier v =
         verifierWith(JwksSource.file(file, Duration.ofHours(1), Duration.ofSeconds(30), clock));
-    assertThat(ok(v, sign(rsa, JWSAlgorithm.RS256, new RSASSASigner(rsa), claims().build())).subject())
+    assertThat(
+            ok(v, sign(rsa, JWSAlgorithm.RS256, new RSASSASigner(rsa), claims().build())).subject())
         .isEqualTo("user-42");
   }
 
@@ -309,20 +337,35 @@ class JwtIdentityVerifierTest {
     String token = dev.mint("bob@example.com", Duration.ofHours(1), "presence");
     IdentityConfig on = config(true, "");
     Identity id =
-        IdentityVerifiers.create(on, dev, metrics, clock).verify(token).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        IdentityVerifiers.create(on, dev, metrics, clock)
+            .verify(token)
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
     assertThat(id.subject()).isEqualTo("dev:bob@example.com");
     assertThat(id.email()).isEqualTo("bob@example.com");
 
     Path jwks = dir.resolve("provider.json");
-    Files.writeString(jwks, new JWKSet(new ECKeyGenerator(Curve.P_256).keyID("p").generate().toPublicJWK()).toString());
-    JwtIdentityVerifier off = IdentityVerifiers.create(config(false, jwks.toString()), dev, metrics, clock);
+    Files.writeString(
+        jwks,
+        new JWKSet(new ECKeyGenerator(Curve.P_256).keyID("p").generate().toPublicJWK()).toString());
+    JwtIdentityVerifier off =
+        IdentityVerifiers.create(config(false, jwks.toString()), dev, metrics, clock);
     assertThat(error(off, token)).isEqualTo(ErrorCode.INVALID_ASSERTION);
   }
 
   private static IdentityConfig config(boolean dev, String jwksFile) {
     return new IdentityConfig(
-        dev, "", jwksFile, "", "presence", SKEW, Duration.ofHours(1), Duration.ofMinutes(15),
-        Duration.ofSeconds(30), Duration.ofSeconds(5), 1000);
+        dev,
+        "",
+        jwksFile,
+        "",
+        "presence",
+        SKEW,
+        Duration.ofHours(1),
+        Duration.ofMinutes(15),
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(5),
+        1000);
   }
 
   @Test

@@ -38,7 +38,12 @@ class MozlogEnvelopeProviderTest {
 
     LoggingEvent event =
         new LoggingEvent(
-            "x", context.getLogger("org.presence.Test"), Level.WARN, "hello {}", null, new Object[] {"world"});
+            "x",
+            context.getLogger("org.presence.Test"),
+            Level.WARN,
+            "hello {}",
+            null,
+            new Object[] {"world"});
     String line = new String(encoder.encode(event), StandardCharsets.UTF_8);
     assertThat(line).endsWith("\n").doesNotContain("\n\n");
     JsonNode json = new ObjectMapper().readTree(line);

@@ -1,11 +1,11 @@
 package org.presence.gateway.net;
 
-import org.presence.gateway.outbound.AddressPolicy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.presence.gateway.outbound.AddressPolicy;
 
 class AddressPolicyTest {
   @ParameterizedTest
@@ -96,10 +96,26 @@ class AddressPolicyTest {
   /** Blocks the registries mark globally reachable, and ordinary global unicast, are allowed. */
   @ParameterizedTest
   @CsvSource({
-    "192.0.0.9", "192.0.0.10", "192.31.196.1", "192.52.193.1", "192.175.48.1", "192.88.98.1",
-    "192.88.100.1", "223.255.255.1", "1.1.1.1",
-    "2001:1::1", "2001:1::2", "2001:3::1", "2001:4:112::1", "2001:20::1", "2001:200::1",
-    "2620:4f:8000::1", "2a00:1450:4001::1", "3ffe::1", "64:ff9b::101:101", "2002:101:101::1"
+    "192.0.0.9",
+    "192.0.0.10",
+    "192.31.196.1",
+    "192.52.193.1",
+    "192.175.48.1",
+    "192.88.98.1",
+    "192.88.100.1",
+    "223.255.255.1",
+    "1.1.1.1",
+    "2001:1::1",
+    "2001:1::2",
+    "2001:3::1",
+    "2001:4:112::1",
+    "2001:20::1",
+    "2001:200::1",
+    "2620:4f:8000::1",
+    "2a00:1450:4001::1",
+    "3ffe::1",
+    "64:ff9b::101:101",
+    "2002:101:101::1"
   })
   void globallyReachableBlocks_areAllowed(String literal) throws Exception {
     InetAddress a = InetAddress.getByName(literal);

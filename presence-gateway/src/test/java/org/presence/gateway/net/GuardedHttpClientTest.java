@@ -1,8 +1,5 @@
 package org.presence.gateway.net;
 
-import org.presence.gateway.outbound.OutboundException;
-import org.presence.gateway.outbound.AddressPolicy;
-import org.presence.gateway.outbound.GuardedHttpClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.ServerSocket;
@@ -19,6 +16,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.presence.gateway.config.OutboundConfig;
+import org.presence.gateway.outbound.AddressPolicy;
+import org.presence.gateway.outbound.GuardedHttpClient;
+import org.presence.gateway.outbound.OutboundException;
 import org.presence.gateway.testing.DomainStub;
 
 class GuardedHttpClientTest {
@@ -65,7 +65,8 @@ class GuardedHttpClientTest {
   @Test
   void send_whenSiteAnswers_thenStatusTypeAndBodyWithTheHostHeader() throws Exception {
     site.serve("/x", new DomainStub.Answer(200, "text/plain", "hello", Map.of()));
-    GuardedHttpClient.Response r = get("http://" + site.domain() + "/x?a=1", 1024, Duration.ofSeconds(5));
+    GuardedHttpClient.Response r =
+        get("http://" + site.domain() + "/x?a=1", 1024, Duration.ofSeconds(5));
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.contentType()).isEqualTo("text/plain");
     assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo("hello");
@@ -97,7 +98,9 @@ class GuardedHttpClientTest {
             });
     t.setDaemon(true);
     t.start();
-    assertThat(failure("http://127.0.0.1:" + silent.getLocalPort() + "/", 1024, Duration.ofMillis(300)))
+    assertThat(
+            failure(
+                "http://127.0.0.1:" + silent.getLocalPort() + "/", 1024, Duration.ofMillis(300)))
         .isEqualTo(OutboundException.Failure.TIMEOUT);
   }
 
@@ -141,7 +144,8 @@ class GuardedHttpClientTest {
     }
     // A well-formed answer from the same kind of server is one.
     int port = rawServer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    assertThat(get("http://127.0.0.1:" + port + "/", 1024, Duration.ofSeconds(5)).status()).isEqualTo(200);
+    assertThat(get("http://127.0.0.1:" + port + "/", 1024, Duration.ofSeconds(5)).status())
+        .isEqualTo(200);
   }
 
   @Test
@@ -157,9 +161,14 @@ class GuardedHttpClientTest {
   @Test
   void send_whenRedirectedOnTheSameHost_thenFollowsUpToTheLimit() throws Exception {
     site.serve("/a", new DomainStub.Answer(301, null, "", Map.of("Location", "/b")));
-    site.serve("/b", new DomainStub.Answer(302, null, "", Map.of("Location", "http://" + site.domain() + "/c")));
+    site.serve(
+        "/b",
+        new DomainStub.Answer(302, null, "", Map.of("Location", "http://" + site.domain() + "/c")));
     site.serve("/c", new DomainStub.Answer(200, "text/plain", "end", Map.of()));
-    assertThat(new String(get("http://" + site.domain() + "/a", 100, Duration.ofSeconds(5)).body(), StandardCharsets.UTF_8))
+    assertThat(
+            new String(
+                get("http://" + site.domain() + "/a", 100, Duration.ofSeconds(5)).body(),
+                StandardCharsets.UTF_8))
         .isEqualTo("end");
     site.serve("/loop", new DomainStub.Answer(302, null, "", Map.of("Location", "/loop")));
     assertThat(failure("http://" + site.domain() + "/loop", 100, Duration.ofSeconds(5)))
@@ -168,7 +177,10 @@ class GuardedHttpClientTest {
 
   @Test
   void send_whenRedirectedToAnotherHost_thenRefusedWithoutFollowing() {
-    site.serve("/a", new DomainStub.Answer(302, null, "", Map.of("Location", "http://localhost:" + site.port() + "/b")));
+    site.serve(
+        "/a",
+        new DomainStub.Answer(
+            302, null, "", Map.of("Location", "http://localhost:" + site.port() + "/b")));
     assertThat(failure("http://" + site.domain() + "/a", 100, Duration.ofSeconds(5)))
         .isEqualTo(OutboundException.Failure.REDIRECT_REFUSED);
     assertThat(site.requests()).hasSize(1);
@@ -181,7 +193,10 @@ class GuardedHttpClientTest {
             new OutboundConfig(false, false, false, Duration.ofSeconds(2), 2),
             new AddressPolicy(false, false, false));
     try {
-      var f = strict.send(GuardedHttpClient.Request.get(URI.create("http://" + site.domain() + "/"), 100, Duration.ofSeconds(5)));
+      var f =
+          strict.send(
+              GuardedHttpClient.Request.get(
+                  URI.create("http://" + site.domain() + "/"), 100, Duration.ofSeconds(5)));
       try {
         f.toCompletableFuture().get(10, TimeUnit.SECONDS);
         throw new AssertionError("loopback allowed");
@@ -197,18 +212,27 @@ class GuardedHttpClientTest {
 
   @Test
   void send_whenUrlIsNotHttpOrHasUserInfo_thenBadUrl() {
-    assertThat(failure("ftp://" + site.domain() + "/", 100, Duration.ofSeconds(5))).isEqualTo(OutboundException.Failure.BAD_URL);
-    assertThat(failure("http://u:p@" + site.domain() + "/", 100, Duration.ofSeconds(5))).isEqualTo(OutboundException.Failure.BAD_URL);
+    assertThat(failure("ftp://" + site.domain() + "/", 100, Duration.ofSeconds(5)))
+        .isEqualTo(OutboundException.Failure.BAD_URL);
+    assertThat(failure("http://u:p@" + site.domain() + "/", 100, Duration.ofSeconds(5)))
+        .isEqualTo(OutboundException.Failure.BAD_URL);
   }
 
   @Test
   void check_resolvesAndAppliesThePolicy() throws Exception {
-    assertThat(client.check(URI.create("http://127.0.0.1:1/")).toCompletableFuture().get(10, TimeUnit.SECONDS).isLoopbackAddress()).isTrue();
+    assertThat(
+            client
+                .check(URI.create("http://127.0.0.1:1/"))
+                .toCompletableFuture()
+                .get(10, TimeUnit.SECONDS)
+                .isLoopbackAddress())
+        .isTrue();
     try {
       client.check(URI.create("http://10.9.8.7/")).toCompletableFuture().get(10, TimeUnit.SECONDS);
       throw new AssertionError("private allowed");
     } catch (ExecutionException e) {
-      assertThat(((OutboundException) e.getCause()).failure()).isEqualTo(OutboundException.Failure.ADDRESS_NOT_ALLOWED);
+      assertThat(((OutboundException) e.getCause()).failure())
+          .isEqualTo(OutboundException.Failure.ADDRESS_NOT_ALLOWED);
     }
   }
 }

@@ -136,8 +136,7 @@ class TrustedProxiesTest {
         .isEqualTo(ip("203.0.113.9"));
     assertThat(client(LB, "10.0.0.5", "198.51.100.2", "10.1.0.1", "10.1.0.2"))
         .isEqualTo(ip("198.51.100.2"));
-    assertThat(
-            LB.clientAddress(ip("10.0.0.5"), List.of("198.51.100.2, 203.0.113.9", "10.1.0.1")))
+    assertThat(LB.clientAddress(ip("10.0.0.5"), List.of("198.51.100.2, 203.0.113.9", "10.1.0.1")))
         .isEqualTo(ip("203.0.113.9"));
   }
 

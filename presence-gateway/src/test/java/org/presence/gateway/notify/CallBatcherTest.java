@@ -118,8 +118,7 @@ class CallBatcherTest {
     store.answer(0);
     store.answer(1);
     store.answer(2);
-    assertThat(store.batches)
-        .containsExactly(List.of(1), List.of(2, 3), List.of(4, 5), List.of(6));
+    assertThat(store.batches).containsExactly(List.of(1), List.of(2, 3), List.of(4, 5), List.of(6));
   }
 
   @Test

@@ -44,8 +44,15 @@ class EnqueuerRemoverTest {
   private static Notification note(long app) {
     Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
     return new Notification(
-        UUID.randomUUID().toString(), app, "p", "A", "m", "https://x.example", now,
-        now.plusSeconds(60), false);
+        UUID.randomUUID().toString(),
+        app,
+        "p",
+        "A",
+        "m",
+        "https://x.example",
+        now,
+        now.plusSeconds(60),
+        false);
   }
 
   private static <T> T done(java.util.concurrent.CompletionStage<T> s) throws Exception {
@@ -90,8 +97,15 @@ class EnqueuerRemoverTest {
     return new NotificationQueues.Entry(
         user,
         new Notification(
-            UUID.randomUUID().toString(), app, "p", "A", "m", "https://x.example", now,
-            now.plusSeconds(60), false));
+            UUID.randomUUID().toString(),
+            app,
+            "p",
+            "A",
+            "m",
+            "https://x.example",
+            now,
+            now.plusSeconds(60),
+            false));
   }
 
   @Test

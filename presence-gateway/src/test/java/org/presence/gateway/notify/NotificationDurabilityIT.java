@@ -130,22 +130,47 @@ class NotificationDurabilityIT {
     List<String> acked = new ArrayList<>();
     try (DomainStub site = DomainStub.start()) {
       JsonNode app =
-          ok(call(first.port(), "POST", "/api/apps", dev,
-              "{\"name\":\"Durable\",\"domain\":\"" + site.domain() + "\",\"description\":\"d\"}"));
+          ok(
+              call(
+                  first.port(),
+                  "POST",
+                  "/api/apps",
+                  dev,
+                  "{\"name\":\"Durable\",\"domain\":\""
+                      + site.domain()
+                      + "\",\"description\":\"d\"}"));
       long id = app.get("id").asLong();
       site.serveKey(app.get("verification_key").asText());
       ok(call(first.port(), "POST", "/api/apps/" + id + "/verify", dev, null));
-      String key = ok(call(first.port(), "POST", "/api/apps/" + id + "/activate", dev, null))
-          .get("api_key").asText();
+      String key =
+          ok(call(first.port(), "POST", "/api/apps/" + id + "/activate", dev, null))
+              .get("api_key")
+              .asText();
       String puid =
-          ok(call(first.port(), "POST", "/api/grants", user, "{\"app_id\":" + id + ",\"id\":\"M\"}"))
-              .get("puid").asText();
+          ok(call(
+                  first.port(),
+                  "POST",
+                  "/api/grants",
+                  user,
+                  "{\"app_id\":" + id + ",\"id\":\"M\"}"))
+              .get("puid")
+              .asText();
 
       HttpResponse<String> posted =
-          call(first.port(), "POST", "/" + id + "/notification", key,
-              "[{\"UID\":\"" + puid + "\",\"message\":\"one\",\"action\":\"https://x.example\"},"
-                  + "{\"UID\":\"" + puid + "\",\"message\":\"two\",\"action\":\"https://x.example\"},"
-                  + "{\"UID\":\"" + puid + "\",\"message\":\"three\",\"action\":\"https://x.example\"}]");
+          call(
+              first.port(),
+              "POST",
+              "/" + id + "/notification",
+              key,
+              "[{\"UID\":\""
+                  + puid
+                  + "\",\"message\":\"one\",\"action\":\"https://x.example\"},"
+                  + "{\"UID\":\""
+                  + puid
+                  + "\",\"message\":\"two\",\"action\":\"https://x.example\"},"
+                  + "{\"UID\":\""
+                  + puid
+                  + "\",\"message\":\"three\",\"action\":\"https://x.example\"}]");
       assertThat(posted.statusCode()).as(posted.body()).isEqualTo(200);
       // Killed the moment the ack is read: nothing after it may matter.
       first.process().destroyForcibly();

@@ -153,29 +153,39 @@ public abstract class NotificationsContract {
     Ack one = ack(post(nodeA(), app.id(), app.key(), batch(item(puid, "first"))));
     assertThat(one.result()).isEqualTo("OK");
     assertThat(one.queueSize()).isEqualTo(1);
-    assertThat(one.results()).singleElement().satisfies(r -> {
-      assertThat(r.isStored()).isTrue();
-      assertThat(r.id()).matches("[A-Za-z0-9_-]{22}");
-      assertThat(r.queueSize()).isEqualTo(1);
-    });
+    assertThat(one.results())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.isStored()).isTrue();
+              assertThat(r.id()).matches("[A-Za-z0-9_-]{22}");
+              assertThat(r.queueSize()).isEqualTo(1);
+            });
 
     Ack three =
-        ack(post(nodeA(), app.id(), app.key(),
-            batch(item(puid, "second"), item(puid, "third"), item(puid, "fourth"))));
+        ack(
+            post(
+                nodeA(),
+                app.id(),
+                app.key(),
+                batch(item(puid, "second"), item(puid, "third"), item(puid, "fourth"))));
     assertThat(three.result()).isEqualTo("OK");
     assertThat(three.results()).extracting(ItemResult::queueSize).containsExactly(2, 3, 4);
     assertThat(three.queueSize()).isEqualTo(4);
     assertThat(new HashSet<>(ids(three))).hasSize(3).doesNotContain(one.results().get(0).id());
 
     List<Notification> queued = pending(marge);
-    assertThat(queued).extracting(Notification::message)
+    assertThat(queued)
+        .extracting(Notification::message)
         .containsExactly("first", "second", "third", "fourth");
-    assertThat(queued).allSatisfy(n -> {
-      assertThat(n.appId()).isEqualTo(app.id());
-      assertThat(n.source()).isEqualTo("Acker");
-      assertThat(n.puid()).isEqualTo(puid);
-      assertThat(n.expiresAt()).isEqualTo(n.createdAt().plusSeconds(60));
-    });
+    assertThat(queued)
+        .allSatisfy(
+            n -> {
+              assertThat(n.appId()).isEqualTo(app.id());
+              assertThat(n.source()).isEqualTo("Acker");
+              assertThat(n.puid()).isEqualTo(puid);
+              assertThat(n.expiresAt()).isEqualTo(n.createdAt().plusSeconds(60));
+            });
   }
 
   @Test
@@ -190,7 +200,10 @@ public abstract class NotificationsContract {
     pauseAndRevoke(app.id(), paused, revoked);
 
     HttpResponse<String> r =
-        post(nodeA(), app.id(), app.key(),
+        post(
+            nodeA(),
+            app.id(),
+            app.key(),
             batch(
                 item(puid, "good one"),
                 "{\"UID\":\"" + puid + "\",\"message\":\"\",\"action\":\"https://x.example\"}",
@@ -200,7 +213,9 @@ public abstract class NotificationsContract {
                 item(paused, "paused"),
                 item(revoked, "revoked"),
                 "{\"UID\":\"" + puid + "\",\"message\":\"m\",\"action\":\"javascript:alert(1)\"}",
-                "{\"UID\":\"" + puid + "\",\"message\":\"bell\\u0007\",\"action\":\"https://x.example\"}",
+                "{\"UID\":\""
+                    + puid
+                    + "\",\"message\":\"bell\\u0007\",\"action\":\"https://x.example\"}",
                 "17",
                 item(puid, "good two")));
     Ack a = ack(r);
@@ -225,14 +240,16 @@ public abstract class NotificationsContract {
     assertThat(a.results().get(0).queueSize()).isEqualTo(1);
     assertThat(a.results().get(10).queueSize()).isEqualTo(2);
     assertThat(a.queueSize()).isEqualTo(2);
-    assertThat(pending(homer)).extracting(Notification::message).containsExactly("good one", "good two");
+    assertThat(pending(homer))
+        .extracting(Notification::message)
+        .containsExactly("good one", "good two");
 
     // Nothing stored at all: KO, no queue size, still 200.
     Ack none = ack(post(nodeA(), app.id(), app.key(), batch(item(paused, "no"))));
     assertThat(none.result()).isEqualTo("KO");
     assertThat(none.queueSize()).isEqualTo(-1);
-    assertThat(json(post(nodeA(), app.id(), app.key(), batch(item(paused, "no"))))
-            .has("queue_size"))
+    assertThat(
+            json(post(nodeA(), app.id(), app.key(), batch(item(paused, "no")))).has("queue_size"))
         .isFalse();
   }
 
@@ -260,11 +277,13 @@ public abstract class NotificationsContract {
       items.add(item(puid, "m" + i));
     }
     Ack full = ack(post(nodeA(), app.id(), app.key(), batch(items.toArray(String[]::new))));
-    assertThat(full.results()).extracting(ItemResult::queueSize)
+    assertThat(full.results())
+        .extracting(ItemResult::queueSize)
         .containsExactlyElementsOf(IntStream.rangeClosed(1, 100).boxed().toList());
     assertThat(full.results()).allMatch(r -> r.dropped().isEmpty());
 
-    Ack over = ack(post(nodeA(), app.id(), app.key(), batch(item(puid, "m100"), item(puid, "m101"))));
+    Ack over =
+        ack(post(nodeA(), app.id(), app.key(), batch(item(puid, "m100"), item(puid, "m101"))));
     assertThat(over.queueSize()).isEqualTo(100);
     assertThat(over.results()).extracting(ItemResult::queueSize).containsExactly(100, 100);
     assertThat(over.results().get(0).dropped()).containsExactly(full.results().get(0).id());
@@ -297,7 +316,13 @@ public abstract class NotificationsContract {
     String moe = email("moe");
     String p1 = grant(nodeA(), moe, beer.id());
     String p2 = grant(nodeA(), moe, tavern.id());
-    Ack a1 = ack(post(nodeA(), beer.id(), beer.key(), batch(item(p1, "join #ale"), item(p1, "join #stout"))));
+    Ack a1 =
+        ack(
+            post(
+                nodeA(),
+                beer.id(),
+                beer.key(),
+                batch(item(p1, "join #ale"), item(p1, "join #stout"))));
     Ack a2 = ack(post(nodeA(), tavern.id(), tavern.key(), batch(item(p2, "last call"))));
     assertThat(pending(moe)).hasSize(3);
 
@@ -347,9 +372,11 @@ public abstract class NotificationsContract {
         DeviceTestClient laptop = device(nodeB(), seymour, "laptop")) {
       Ack a = ack(post(nodeA(), app.id(), app.key(), batch(item(puid, "to both"))));
       String id = a.results().get(0).id();
-      assertThat(phone.notifications().notifications()).extracting(LiveNotification::id)
+      assertThat(phone.notifications().notifications())
+          .extracting(LiveNotification::id)
           .containsExactly(id);
-      assertThat(laptop.notifications().notifications()).extracting(LiveNotification::id)
+      assertThat(laptop.notifications().notifications())
+          .extracting(LiveNotification::id)
           .containsExactly(id);
       await().atMost(WAIT).until(() -> pending(seymour).isEmpty());
     }
@@ -364,13 +391,18 @@ public abstract class NotificationsContract {
     // wake-up reaches that node, which has no socket to write it to.
     DeviceTestClient gone = device(nodeB(), apu, "phone");
     gone.close();
-    await().atMost(WAIT).until(() -> nodeB().server().device().registry().size() == 0
-        || nodeB().server().device().registry().sink(gone.session()) == null);
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                nodeB().server().device().registry().size() == 0
+                    || nodeB().server().device().registry().sink(gone.session()) == null);
     Ack a = ack(post(nodeA(), app.id(), app.key(), batch(item(puid, "nobody home"))));
     await().during(QUIET).atMost(WAIT).until(() -> pending(apu).size() == 1);
 
     try (DeviceTestClient back = device(nodeB(), apu, "phone")) {
-      assertThat(back.notifications().notifications()).extracting(LiveNotification::id)
+      assertThat(back.notifications().notifications())
+          .extracting(LiveNotification::id)
           .containsExactly(a.results().get(0).id());
       await().atMost(WAIT).until(() -> pending(apu).isEmpty());
     }
@@ -381,14 +413,23 @@ public abstract class NotificationsContract {
     App app = app("Late");
     String carl = email("carl");
     String puid = grant(nodeA(), carl, app.id());
-    try (ReceiptRecorder receipts = ReceiptRecorder.listen(nodeA().server().store().bus(), app.id())) {
+    try (ReceiptRecorder receipts =
+        ReceiptRecorder.listen(nodeA().server().store().bus(), app.id())) {
       Ack a =
-          ack(post(nodeA(), app.id(), app.key(),
-              batch(
-                  "{\"UID\":\"" + puid + "\",\"message\":\"quick\",\"action\":\"https://x.example\","
-                      + "\"ttl\":5,\"receipts\":true}",
-                  "{\"UID\":\"" + puid + "\",\"message\":\"slow\",\"action\":\"https://x.example\","
-                      + "\"ttl\":3600}")));
+          ack(
+              post(
+                  nodeA(),
+                  app.id(),
+                  app.key(),
+                  batch(
+                      "{\"UID\":\""
+                          + puid
+                          + "\",\"message\":\"quick\",\"action\":\"https://x.example\","
+                          + "\"ttl\":5,\"receipts\":true}",
+                      "{\"UID\":\""
+                          + puid
+                          + "\",\"message\":\"slow\",\"action\":\"https://x.example\","
+                          + "\"ttl\":3600}")));
       String quick = a.results().get(0).id();
       await().atMost(WAIT).until(() -> pending(carl).get(0).missedAt(java.time.Instant.now()));
       try (DeviceTestClient d = device(nodeB(), carl, "phone")) {
@@ -411,24 +452,38 @@ public abstract class NotificationsContract {
     App app = app("Receipts");
     String otto = email("otto");
     String puid = grant(nodeA(), otto, app.id());
-    try (ReceiptRecorder receipts = ReceiptRecorder.listen(nodeA().server().store().bus(), app.id());
+    try (ReceiptRecorder receipts =
+            ReceiptRecorder.listen(nodeA().server().store().bus(), app.id());
         DeviceTestClient d = device(nodeB(), otto, "phone");
         DeviceTestClient other = device(nodeA(), otto, "tablet")) {
       String withReceipts =
-          "{\"UID\":\"" + puid + "\",\"message\":\"%s\",\"action\":\"https://x.example\",\"receipts\":true}";
+          "{\"UID\":\""
+              + puid
+              + "\",\"message\":\"%s\",\"action\":\"https://x.example\",\"receipts\":true}";
       Ack a =
-          ack(post(nodeA(), app.id(), app.key(),
-              batch(withReceipts.formatted("act on me"), withReceipts.formatted("dismiss me"),
-                  item(puid, "no receipts"))));
+          ack(
+              post(
+                  nodeA(),
+                  app.id(),
+                  app.key(),
+                  batch(
+                      withReceipts.formatted("act on me"),
+                      withReceipts.formatted("dismiss me"),
+                      item(puid, "no receipts"))));
       String acted = a.results().get(0).id();
       String dismissed = a.results().get(1).id();
       String quiet = a.results().get(2).id();
       assertThat(d.notifications(3)).hasSize(3);
       assertThat(other.notifications(3)).hasSize(3);
-      await().atMost(WAIT).alias("delivered receipts").until(() -> receipts.seen(), r -> r.size() == 2);
-      assertThat(receipts.seen()).containsExactlyInAnyOrder(acted + ":delivered", dismissed + ":delivered");
+      await()
+          .atMost(WAIT)
+          .alias("delivered receipts")
+          .until(() -> receipts.seen(), r -> r.size() == 2);
+      assertThat(receipts.seen())
+          .containsExactlyInAnyOrder(acted + ":delivered", dismissed + ":delivered");
 
-      assertThat(d.request(new Acknowledge(d.session(), List.of(acted)))).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      assertThat(d.request(new Acknowledge(d.session(), List.of(acted))))
+          .isEqualTo(DeviceMessage.Ack.INSTANCE);
       assertThat(d.request(new Dismiss(d.session(), List.of(dismissed, quiet))))
           .isEqualTo(DeviceMessage.Ack.INSTANCE);
       // The other device answers too: accepted, but the first answer counts.
@@ -441,20 +496,24 @@ public abstract class NotificationsContract {
 
       JsonNode r = receipts.all().get(2);
       assertThat(r.get("UID").asText()).isEqualTo(puid);
-      assertThat(r.get("at").asLong()).isBetween(System.currentTimeMillis() - 60_000, System.currentTimeMillis());
+      assertThat(r.get("at").asLong())
+          .isBetween(System.currentTimeMillis() - 60_000, System.currentTimeMillis());
 
       // Ids the user was never sent, or that are malformed, are refused with their errno.
       assertThat(d.request(new Acknowledge(d.session(), List.of("nope-" + UUID.randomUUID()))))
-          .isInstanceOfSatisfying(DeviceMessage.ErrorReply.class,
+          .isInstanceOfSatisfying(
+              DeviceMessage.ErrorReply.class,
               e -> assertThat(e.errno()).isEqualTo(ErrorCode.UNKNOWN_NOTIFICATION.errno()));
       d.sendText("{\"type\":\"dismiss\",\"session_id\":\"" + d.session() + "\",\"ids\":[\"<b>\"]}");
       assertThat(d.error()).isEqualTo(ErrorCode.INVALID_FIELD_VALUE);
-      d.sendText("{\"type\":\"dismiss\",\"session_id\":\"" + UUID.randomUUID() + "\",\"ids\":[\"a\"]}");
+      d.sendText(
+          "{\"type\":\"dismiss\",\"session_id\":\"" + UUID.randomUUID() + "\",\"ids\":[\"a\"]}");
       assertThat(d.error()).isEqualTo(ErrorCode.UNKNOWN_SESSION);
       // Another user's device cannot answer Otto's notifications.
       try (DeviceTestClient stranger = device(nodeB(), email("snake"), "phone")) {
         assertThat(stranger.request(new Acknowledge(stranger.session(), List.of(dismissed))))
-            .isInstanceOfSatisfying(DeviceMessage.ErrorReply.class,
+            .isInstanceOfSatisfying(
+                DeviceMessage.ErrorReply.class,
                 e -> assertThat(e.errno()).isEqualTo(ErrorCode.UNKNOWN_NOTIFICATION.errno()));
       }
       // The session survives all of it.
@@ -470,9 +529,17 @@ public abstract class NotificationsContract {
     String puid = grant(nodeA(), kent, app.id());
     String message = "<script>alert(\\\"x\\\")</script> & <b>bold</b>\\nline two\\ttab é 🍺";
     String expected = "<script>alert(\"x\")</script> & <b>bold</b>\nline two\ttab é 🍺";
-    ack(post(nodeA(), app.id(), app.key(),
-        batch("{\"UID\":\"" + puid + "\",\"message\":\"" + message
-            + "\",\"action\":\"https://example.com/a?b=1&c=2\"}")));
+    ack(
+        post(
+            nodeA(),
+            app.id(),
+            app.key(),
+            batch(
+                "{\"UID\":\""
+                    + puid
+                    + "\",\"message\":\""
+                    + message
+                    + "\",\"action\":\"https://example.com/a?b=1&c=2\"}")));
     assertThat(pending(kent)).extracting(Notification::message).containsExactly(expected);
     try (DeviceTestClient d = device(nodeB(), kent, "phone")) {
       LiveNotification n = d.notifications().notifications().get(0);
@@ -508,17 +575,20 @@ public abstract class NotificationsContract {
       UUID session = UUID.fromString(json(answer).get("session_id").asText());
       // From here on the device reads nothing. Big items (about 1.5 KB each) fill the socket.
       String big = "中".repeat(500);
-      for (int round = 0; round < 80 && node.server().device().registry().sink(session) != null;
+      for (int round = 0;
+          round < 80 && node.server().device().registry().sink(session) != null;
           round++) {
         String[] items = new String[100];
         for (int i = 0; i < 100; i++) {
           items[i] = item(puid, round + "-" + i + "-" + big);
         }
         Ack a = ack(post(nodeA(), app.id(), app.key(), batch(items)));
-        a.results().forEach(r -> {
-          acked.add(r.id());
-          dropped.addAll(r.dropped());
-        });
+        a.results()
+            .forEach(
+                r -> {
+                  acked.add(r.id());
+                  dropped.addAll(r.dropped());
+                });
       }
       await().atMost(WAIT).until(() -> node.server().device().registry().sink(session) == null);
       assertThat(slowConsumerErrors(node)).isGreaterThan(slowBefore);
@@ -551,9 +621,15 @@ public abstract class NotificationsContract {
   }
 
   private static long slowConsumerErrors(TestNode node) {
-    return node.server().metrics().registry().counter(
-        "presence.errors." + ErrorCode.SLOW_CONSUMER.errno() + "."
-            + ErrorCode.SLOW_CONSUMER.metricLabel()).getCount();
+    return node.server()
+        .metrics()
+        .registry()
+        .counter(
+            "presence.errors."
+                + ErrorCode.SLOW_CONSUMER.errno()
+                + "."
+                + ErrorCode.SLOW_CONSUMER.metricLabel())
+        .getCount();
   }
 
   @Test
@@ -568,8 +644,10 @@ public abstract class NotificationsContract {
       String p1 = grant(n, user, flooder.id());
       String p2 = grant(n, user, calm.id());
       try (DeviceTestClient d = device(n, user, "phone")) {
-        String[] thirty = IntStream.range(0, 30).mapToObj(i -> item(p1, "f" + i)).toArray(String[]::new);
-        assertThat(ack(post(n, flooder.id(), flooder.key(), batch(thirty))).result()).isEqualTo("OK");
+        String[] thirty =
+            IntStream.range(0, 30).mapToObj(i -> item(p1, "f" + i)).toArray(String[]::new);
+        assertThat(ack(post(n, flooder.id(), flooder.key(), batch(thirty))).result())
+            .isEqualTo("OK");
         HttpResponse<String> partial = post(n, flooder.id(), flooder.key(), batch(thirty));
         Ack second = ack(partial);
         assertThat(second.result()).isEqualTo("PARTIAL");
@@ -585,8 +663,8 @@ public abstract class NotificationsContract {
         }
         assertThat(refused).as("a flood ends in 429").isNotNull();
         expectError(refused, 429, ErrorCode.APP_RATE_LIMITED);
-        assertThat(refused.headers().firstValue("Retry-After")).hasValueSatisfying(
-            v -> assertThat(Long.parseLong(v)).isPositive());
+        assertThat(refused.headers().firstValue("Retry-After"))
+            .hasValueSatisfying(v -> assertThat(Long.parseLong(v)).isPositive());
         // Another application, and the device, are not slowed.
         Ack other = ack(post(n, calm.id(), calm.key(), batch(item(p2, "calm"))));
         assertThat(other.result()).isEqualTo("OK");
@@ -609,39 +687,58 @@ public abstract class NotificationsContract {
     String puid = grant(nodeA(), lenny, app.id());
     String good = batch(item(puid, "fine"));
     try (DeviceTestClient d = device(nodeB(), lenny, "phone")) {
-      expectError(post(nodeA(), "/" + app.id() + "/notification", null, "application/json", good),
-          401, ErrorCode.UNAUTHORIZED);
-      expectError(post(nodeA(), "/" + app.id() + "/notification", "x", "application/json", good),
-          401, ErrorCode.INVALID_API_KEY);
-      expectError(post(nodeA(), app.id(), app.key().substring(1) + "A", good), 401,
+      expectError(
+          post(nodeA(), "/" + app.id() + "/notification", null, "application/json", good),
+          401,
+          ErrorCode.UNAUTHORIZED);
+      expectError(
+          post(nodeA(), "/" + app.id() + "/notification", "x", "application/json", good),
+          401,
+          ErrorCode.INVALID_API_KEY);
+      expectError(
+          post(nodeA(), app.id(), app.key().substring(1) + "A", good),
+          401,
           ErrorCode.INVALID_API_KEY);
       App other = app("Stranger");
       expectError(post(nodeA(), app.id(), other.key(), good), 401, ErrorCode.INVALID_API_KEY);
       expectError(post(nodeA(), 999_999_999L, app.key(), good), 404, ErrorCode.UNKNOWN_APP);
-      expectError(post(nodeA(), "/abc/notification", app.key(), "application/json", good), 404,
+      expectError(
+          post(nodeA(), "/abc/notification", app.key(), "application/json", good),
+          404,
           ErrorCode.UNKNOWN_APP);
-      expectError(post(nodeA(), "/" + app.id() + "/notification", app.key(), "text/plain", good),
-          415, ErrorCode.UNSUPPORTED_MEDIA_TYPE);
+      expectError(
+          post(nodeA(), "/" + app.id() + "/notification", app.key(), "text/plain", good),
+          415,
+          ErrorCode.UNSUPPORTED_MEDIA_TYPE);
       expectError(post(nodeA(), app.id(), app.key(), "[{\"UID\":"), 400, ErrorCode.MALFORMED_JSON);
-      expectError(post(nodeA(), app.id(), app.key(), "{\"UID\":\"" + puid + "\"}"), 400,
+      expectError(
+          post(nodeA(), app.id(), app.key(), "{\"UID\":\"" + puid + "\"}"),
+          400,
           ErrorCode.MALFORMED_JSON);
-      expectError(post(nodeA(), app.id(), app.key(), "not json at all"), 400,
-          ErrorCode.MALFORMED_JSON);
+      expectError(
+          post(nodeA(), app.id(), app.key(), "not json at all"), 400, ErrorCode.MALFORMED_JSON);
       expectError(post(nodeA(), app.id(), app.key(), "[]"), 400, ErrorCode.INVALID_NOTIFICATION);
-      expectError(post(nodeA(), app.id(), app.key(), "[" + "[".repeat(100) + "]".repeat(100) + "]"),
-          400, ErrorCode.MALFORMED_JSON);
+      expectError(
+          post(nodeA(), app.id(), app.key(), "[" + "[".repeat(100) + "]".repeat(100) + "]"),
+          400,
+          ErrorCode.MALFORMED_JSON);
       // 10,000 short items fit the body limit: the batch limit refuses them.
       String tenThousand =
-          batch(IntStream.range(0, 10_000).mapToObj(i -> item("u" + i, "n")).toArray(String[]::new));
+          batch(
+              IntStream.range(0, 10_000).mapToObj(i -> item("u" + i, "n")).toArray(String[]::new));
       assertThat(tenThousand.length()).isLessThan(1 << 20);
       expectError(post(nodeA(), app.id(), app.key(), tenThousand), 413, ErrorCode.BATCH_TOO_LARGE);
       // A body over the batch limit is refused on its Content-Length, before it is read.
       String huge =
           org.presence.gateway.testing.RawHttp.exchange(
               nodeA().port(),
-              "POST /" + app.id() + "/notification HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-                  + app.key() + "\r\nContent-Type: application/json\r\nContent-Length: "
-                  + ((1 << 20) + 1) + "\r\n\r\n");
+              "POST /"
+                  + app.id()
+                  + "/notification HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                  + app.key()
+                  + "\r\nContent-Type: application/json\r\nContent-Length: "
+                  + ((1 << 20) + 1)
+                  + "\r\n\r\n");
       assertThat(huge).startsWith("HTTP/1.1 413").contains("\"errno\":103");
       // Other routes keep the node's smaller request limit, chunked bodies included.
       String chunk = "{\"name\":\"" + "n".repeat(100_000) + "\"}";
@@ -649,8 +746,11 @@ public abstract class NotificationsContract {
           org.presence.gateway.testing.RawHttp.exchange(
               nodeA().port(),
               "POST /api/apps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  + "Transfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(chunk.length())
-                  + "\r\n" + chunk + "\r\n0\r\n\r\n");
+                  + "Transfer-Encoding: chunked\r\n\r\n"
+                  + Integer.toHexString(chunk.length())
+                  + "\r\n"
+                  + chunk
+                  + "\r\n0\r\n\r\n");
       assertThat(chunked).startsWith("HTTP/1.1 413").contains("\"errno\":103");
 
       // The deactivated application's key no longer posts.
@@ -658,15 +758,20 @@ public abstract class NotificationsContract {
       String offPuid = grant(nodeA(), lenny, off.id());
       ack(post(nodeA(), off.id(), off.key(), batch(item(offPuid, "before"))));
       ApiClient dev = ApiClient.forEmail(nodeA(), ownerOf(off));
-      assertThat(dev.post("/api/apps/" + off.id() + "/deactivate", null).statusCode()).isEqualTo(200);
-      expectError(post(nodeA(), off.id(), off.key(), batch(item(offPuid, "after"))), 409,
+      assertThat(dev.post("/api/apps/" + off.id() + "/deactivate", null).statusCode())
+          .isEqualTo(200);
+      expectError(
+          post(nodeA(), off.id(), off.key(), batch(item(offPuid, "after"))),
+          409,
           ErrorCode.APP_NOT_ACTIVE);
 
       // None of it cost the device or the queue anything: the good batch still goes through.
       List<LiveNotification> got = new ArrayList<>(d.notifications(1));
       Ack a = ack(post(nodeA(), app.id(), app.key(), good));
       got.addAll(d.notifications(1));
-      assertThat(got).extracting(LiveNotification::message).containsExactlyInAnyOrder("before", "fine");
+      assertThat(got)
+          .extracting(LiveNotification::message)
+          .containsExactlyInAnyOrder("before", "fine");
       assertThat(got).extracting(LiveNotification::id).contains(a.results().get(0).id());
     }
   }
@@ -677,7 +782,8 @@ public abstract class NotificationsContract {
 
   private static void expectError(HttpResponse<String> r, int status, ErrorCode code) {
     assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-    assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+    assertThat(r.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
     JsonNode body = json(r);
     assertThat(body.get("errno").asInt()).as(r.body()).isEqualTo(code.errno());
     assertThat(body.get("result").asBoolean()).isFalse();
@@ -696,7 +802,11 @@ public abstract class NotificationsContract {
     HttpResponse<String> r = ApiClient.forEmail(nodeA(), patty).delete("/api/grants/" + puid);
     assertThat(r.statusCode()).isEqualTo(200);
     await().atMost(WAIT).until(() -> pending(patty).isEmpty());
-    assertThat(ack(post(nodeA(), app.id(), app.key(), batch(item(puid, "c")))).results().get(0).errno())
+    assertThat(
+            ack(post(nodeA(), app.id(), app.key(), batch(item(puid, "c"))))
+                .results()
+                .get(0)
+                .errno())
         .isEqualTo(ErrorCode.GRANT_REVOKED.errno());
   }
 }

@@ -1,6 +1,5 @@
 package org.presence.gateway.notify;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;

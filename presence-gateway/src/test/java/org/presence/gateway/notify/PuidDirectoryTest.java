@@ -14,10 +14,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
 import org.presence.gateway.permission.GrantService;
-import org.presence.store.config.StoreConfig;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
 import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.PuidState;
@@ -36,7 +36,9 @@ class PuidDirectoryTest {
     bus = new LocalPresenceBus();
     invalidations = new Invalidations(bus);
     invalidations.start().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    puids = new PuidDirectory(db.grants(), new CachesConfig.Spec(1000, Duration.ofMinutes(5)), invalidations);
+    puids =
+        new PuidDirectory(
+            db.grants(), new CachesConfig.Spec(1000, Duration.ofMinutes(5)), invalidations);
   }
 
   @AfterEach
@@ -52,17 +54,23 @@ class PuidDirectoryTest {
   @Test
   void resolve_thenCachedUntilTheUsersGrantsChange() throws Exception {
     Application app =
-        done(db.apps().create(new NewApplication("A", "a.example", "d", "dev:o", "o@example.com", "k")));
+        done(
+            db.apps()
+                .create(new NewApplication("A", "a.example", "d", "dev:o", "o@example.com", "k")));
     Grant g = done(db.grants().grant("alice", app.id(), "Al"));
-    assertThat(done(puids.resolve(List.of(g.puid(), "junk", "x".repeat(43))))).containsOnlyKeys(g.puid());
-    assertThat(done(puids.resolve(List.of(g.puid()))).get(g.puid()).state()).isEqualTo(PuidState.ACTIVE);
+    assertThat(done(puids.resolve(List.of(g.puid(), "junk", "x".repeat(43)))))
+        .containsOnlyKeys(g.puid());
+    assertThat(done(puids.resolve(List.of(g.puid()))).get(g.puid()).state())
+        .isEqualTo(PuidState.ACTIVE);
 
     // Changed behind the cache's back: the cached answer stands ...
     done(db.grants().setEnabled("alice", g.puid(), false));
-    assertThat(done(puids.resolve(List.of(g.puid()))).get(g.puid()).state()).isEqualTo(PuidState.ACTIVE);
+    assertThat(done(puids.resolve(List.of(g.puid()))).get(g.puid()).state())
+        .isEqualTo(PuidState.ACTIVE);
     // ... until the grants of the user are invalidated, as GrantService does after every change.
     done(invalidations.publish(GrantService.KIND, "alice"));
-    assertThat(done(puids.resolve(List.of(g.puid()))).get(g.puid()).state()).isEqualTo(PuidState.PAUSED);
+    assertThat(done(puids.resolve(List.of(g.puid()))).get(g.puid()).state())
+        .isEqualTo(PuidState.PAUSED);
     assertThat(PuidDirectory.wellFormed(g.puid())).isTrue();
     assertThat(PuidDirectory.wellFormed("a b")).isFalse();
     assertThat(Instant.now()).isNotNull();

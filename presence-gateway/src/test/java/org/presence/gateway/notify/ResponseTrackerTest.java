@@ -14,8 +14,15 @@ class ResponseTrackerTest {
 
   private static Notification note(String id, long expiresAt, boolean receipts) {
     return new Notification(
-        id, 5, "puid", "App", "m", "https://x.example", Instant.ofEpochMilli(NOW - 1000),
-        Instant.ofEpochMilli(expiresAt), receipts);
+        id,
+        5,
+        "puid",
+        "App",
+        "m",
+        "https://x.example",
+        Instant.ofEpochMilli(NOW - 1000),
+        Instant.ofEpochMilli(expiresAt),
+        receipts);
   }
 
   @Test
@@ -23,13 +30,15 @@ class ResponseTrackerTest {
     ResponseTracker t = new ResponseTracker(1000);
     t.delivered("alice", note("a", NOW + 60_000, true), NOW);
     List<String> unknown = new ArrayList<>();
-    assertThat(t.answer("alice", List.of("a"), NOW, unknown)).singleElement()
-        .satisfies(x -> {
-          assertThat(x.id).isEqualTo("a");
-          assertThat(x.puid).isEqualTo("puid");
-          assertThat(x.appId).isEqualTo(5);
-          assertThat(x.receipts).isTrue();
-        });
+    assertThat(t.answer("alice", List.of("a"), NOW, unknown))
+        .singleElement()
+        .satisfies(
+            x -> {
+              assertThat(x.id).isEqualTo("a");
+              assertThat(x.puid).isEqualTo("puid");
+              assertThat(x.appId).isEqualTo(5);
+              assertThat(x.receipts).isTrue();
+            });
     assertThat(t.answer("alice", List.of("a"), NOW, unknown)).isEmpty();
     assertThat(unknown).isEmpty();
   }

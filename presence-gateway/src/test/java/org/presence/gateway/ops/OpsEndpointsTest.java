@@ -28,7 +28,8 @@ class OpsEndpointsTest {
   void lbHeartbeat_answers200() {
     HttpResponse<String> r = node.get("/__lbheartbeat__");
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+    assertThat(r.headers().firstValue("content-type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
   }
 
   @Test
@@ -47,7 +48,11 @@ class OpsEndpointsTest {
     node.server().store().bus().close();
     HttpResponse<String> r = node.get("/__heartbeat__");
     assertThat(r.statusCode()).isEqualTo(503);
-    assertThat(r.body()).startsWith("{\"status\":\"degraded\"").contains("\"bus\":{\"kind\"").contains("\"status\":\"error\"").contains("\"failing\":[\"bus\"]");
+    assertThat(r.body())
+        .startsWith("{\"status\":\"degraded\"")
+        .contains("\"bus\":{\"kind\"")
+        .contains("\"status\":\"error\"")
+        .contains("\"failing\":[\"bus\"]");
     assertThat(node.get("/__lbheartbeat__").statusCode()).isEqualTo(200);
   }
 
@@ -86,7 +91,8 @@ class OpsEndpointsTest {
     node.get("/no-such-path");
     HttpResponse<String> r = node.adminGet("/metrics");
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain; version=0.0.4"));
+    assertThat(r.headers().firstValue("content-type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("text/plain; version=0.0.4"));
     assertThat(r.body())
         .contains("# TYPE presence_connections_open gauge")
         .contains("presence_connections_open{kind=\"http\"}")

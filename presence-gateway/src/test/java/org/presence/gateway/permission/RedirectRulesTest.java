@@ -42,7 +42,8 @@ class RedirectRulesTest {
   void check_whenElsewhere_thenInvalidRedirect(String url) {
     assertThatThrownBy(() -> RedirectRules.check("chat.example.com", url))
         .isInstanceOfSatisfying(
-            ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REDIRECT));
+            ProtocolException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REDIRECT));
   }
 
   @Test
@@ -60,7 +61,9 @@ class RedirectRulesTest {
   void withParam_addsToTheQueryBeforeTheFragment() {
     assertThat(RedirectRules.withParam(URI.create("https://c.example.com/cb"), "puid", "a-b_c"))
         .isEqualTo("https://c.example.com/cb?puid=a-b_c");
-    assertThat(RedirectRules.withParam(URI.create("https://c.example.com/cb?x=1#top"), "error", "access_denied"))
+    assertThat(
+            RedirectRules.withParam(
+                URI.create("https://c.example.com/cb?x=1#top"), "error", "access_denied"))
         .isEqualTo("https://c.example.com/cb?x=1&error=access_denied#top");
   }
 }

@@ -122,17 +122,22 @@ public final class DnsStub implements AutoCloseable {
       }
       DatagramDnsResponse r = new DatagramDnsResponse(q.recipient(), q.sender(), q.id());
       r.setRecursionAvailable(true);
-      r.addRecord(DnsSection.QUESTION, new io.netty.handler.codec.dns.DefaultDnsQuestion(question.name(), question.type()));
+      r.addRecord(
+          DnsSection.QUESTION,
+          new io.netty.handler.codec.dns.DefaultDnsQuestion(question.name(), question.type()));
       boolean known = a.containsKey(name) || txt.containsKey(name);
       if (!known) {
         r.setCode(DnsResponseCode.NXDOMAIN);
       } else if (question.type() == DnsRecordType.A && a.containsKey(name)) {
         r.addRecord(
             DnsSection.ANSWER,
-            new DefaultDnsRawRecord(question.name(), DnsRecordType.A, 60, Unpooled.wrappedBuffer(a.get(name))));
+            new DefaultDnsRawRecord(
+                question.name(), DnsRecordType.A, 60, Unpooled.wrappedBuffer(a.get(name))));
       } else if (question.type() == DnsRecordType.TXT && txt.containsKey(name)) {
         for (String t : txt.get(name)) {
-          r.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(question.name(), DnsRecordType.TXT, 60, txtData(t)));
+          r.addRecord(
+              DnsSection.ANSWER,
+              new DefaultDnsRawRecord(question.name(), DnsRecordType.TXT, 60, txtData(t)));
         }
       }
       ctx.writeAndFlush(r);

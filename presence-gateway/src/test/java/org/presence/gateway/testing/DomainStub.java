@@ -44,7 +44,8 @@ public final class DomainStub implements AutoCloseable {
 
   private void handle(HttpExchange ex) throws IOException {
     String target = ex.getRequestURI().toString();
-    requests.add(ex.getRequestMethod() + " " + target + " Host=" + ex.getRequestHeaders().getFirst("Host"));
+    requests.add(
+        ex.getRequestMethod() + " " + target + " Host=" + ex.getRequestHeaders().getFirst("Host"));
     Answer a = answers.get(ex.getRequestURI().getPath());
     if (a == null) {
       a = new Answer(404, "text/plain", "not here", Map.of());

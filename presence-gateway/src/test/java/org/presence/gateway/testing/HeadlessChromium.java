@@ -35,7 +35,9 @@ public final class HeadlessChromium {
     return path;
   }
 
-  /** A browser with its profile in {@code profile}; skips (or fails under bin/test-all) without one. */
+  /**
+   * A browser with its profile in {@code profile}; skips (or fails under bin/test-all) without one.
+   */
   public static WebDriver start(Path profile) {
     String chromium = executable(CHROMIUM);
     String chromedriver = executable(CHROMEDRIVER);

@@ -17,8 +17,8 @@ import org.presence.gateway.identity.DevIdentity;
  * A gateway node running as its own process from the shaded jar ({@code target/presence.jar}), as
  * operators run it: for tests that kill a node, or that need nodes not to share a JVM. Its output
  * goes to files (a pipe would lose the last lines of a child that exits). Tokens are minted with
- * the development key in its data directory, which the test puts there (several nodes trusting
- * one key).
+ * the development key in its data directory, which the test puts there (several nodes trusting one
+ * key).
  */
 public final class NodeProcess implements NodeAddress, AutoCloseable {
   private static final Pattern LISTENING =
@@ -57,7 +57,8 @@ public final class NodeProcess implements NodeAddress, AutoCloseable {
     cmd.add("-XX:+UseSerialGC");
     cmd.add("-jar");
     cmd.add(jar.toString());
-    cmd.addAll(List.of("serve", "--port", "0", "--admin-port", "0", "--data-dir", dataDir.toString()));
+    cmd.addAll(
+        List.of("serve", "--port", "0", "--admin-port", "0", "--data-dir", dataDir.toString()));
     cmd.addAll(args);
     Path out = logDir.resolve(name + ".out");
     Path err = logDir.resolve(name + ".err");

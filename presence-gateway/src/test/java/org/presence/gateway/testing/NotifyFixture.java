@@ -34,7 +34,10 @@ public final class NotifyFixture {
     HttpResponse<String> created =
         dev.post(
             "/api/apps",
-            "{\"name\":\"" + name + "\",\"domain\":\"" + site.domain()
+            "{\"name\":\""
+                + name
+                + "\",\"domain\":\""
+                + site.domain()
                 + "\",\"description\":\"notifications test\"}");
     check(created, 201);
     long id = json(created).get("id").asLong();
@@ -82,7 +85,10 @@ public final class NotifyFixture {
 
   /** One item of a batch, as JSON. */
   public static String item(String puid, String message) {
-    return "{\"UID\":\"" + puid + "\",\"message\":\"" + message
+    return "{\"UID\":\""
+        + puid
+        + "\",\"message\":\""
+        + message
         + "\",\"action\":\"https://example.com/open\"}";
   }
 
@@ -153,7 +159,9 @@ public final class NotifyFixture {
 
     /** Receipts so far, as {@code id:state}. */
     public List<String> seen() {
-      return receipts.stream().map(j -> j.get("id").asText() + ":" + j.get("state").asText()).toList();
+      return receipts.stream()
+          .map(j -> j.get("id").asText() + ":" + j.get("state").asText())
+          .toList();
     }
 
     /** Receipts so far. */

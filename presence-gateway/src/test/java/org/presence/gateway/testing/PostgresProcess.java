@@ -10,11 +10,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A PostgreSQL server of one test's own, on a free loopback port, in a throw-away directory: a
- * test may stop it (as a crash would) and start it again without disturbing the shared database
- * of the other tests. It runs as the unprivileged user {@code bin/backends} uses
- * ({@code PRESENCE_TEST_BACKENDS_USER}; PostgreSQL refuses root), with the binaries of
- * {@code PRESENCE_TEST_PG_BIN}.
+ * A PostgreSQL server of one test's own, on a free loopback port, in a throw-away directory: a test
+ * may stop it (as a crash would) and start it again without disturbing the shared database of the
+ * other tests. It runs as the unprivileged user {@code bin/backends} uses ({@code
+ * PRESENCE_TEST_BACKENDS_USER}; PostgreSQL refuses root), with the binaries of {@code
+ * PRESENCE_TEST_PG_BIN}.
  */
 public final class PostgresProcess implements AutoCloseable {
   private final Path dir;
@@ -49,16 +49,24 @@ public final class PostgresProcess implements AutoCloseable {
       run(List.of("chown", user, dir.toString()));
     }
     pg.runAs(
-        List.of(bin + "/initdb", "-D", dir.resolve("data").toString(), "-U", "presence", "-A",
-            "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"));
+        List.of(
+            bin + "/initdb",
+            "-D",
+            dir.resolve("data").toString(),
+            "-U",
+            "presence",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync"));
     pg.startAgain();
     return pg;
   }
 
   private boolean asOther() {
-    return user != null
-        && !user.isBlank()
-        && !user.equals(System.getProperty("user.name"));
+    return user != null && !user.isBlank() && !user.equals(System.getProperty("user.name"));
   }
 
   private void runAs(List<String> cmd) throws IOException, InterruptedException {
@@ -82,15 +90,31 @@ public final class PostgresProcess implements AutoCloseable {
   /** Starts the server (again, after {@link #crash}) on the same port and data. */
   public void startAgain() throws IOException, InterruptedException {
     runAs(
-        List.of(bin + "/pg_ctl", "-D", dir.resolve("data").toString(), "-l",
-            dir.resolve("pg.log").toString(), "-w", "-t", "60", "-o",
+        List.of(
+            bin + "/pg_ctl",
+            "-D",
+            dir.resolve("data").toString(),
+            "-l",
+            dir.resolve("pg.log").toString(),
+            "-w",
+            "-t",
+            "60",
+            "-o",
             "-p " + port + " -h 127.0.0.1 -k " + dir + " -c fsync=off -c full_page_writes=off",
             "start"));
   }
 
   /** Stops the server at once, as a crash would (immediate shutdown: no checkpoint). */
   public void crash() throws IOException, InterruptedException {
-    runAs(List.of(bin + "/pg_ctl", "-D", dir.resolve("data").toString(), "-m", "immediate", "-w", "stop"));
+    runAs(
+        List.of(
+            bin + "/pg_ctl",
+            "-D",
+            dir.resolve("data").toString(),
+            "-m",
+            "immediate",
+            "-w",
+            "stop"));
   }
 
   public String url() {

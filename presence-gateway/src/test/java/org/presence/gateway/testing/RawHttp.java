@@ -10,8 +10,8 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Writes raw bytes to a node and reads what comes back until the server closes or goes quiet:
- * for requests no well-behaved client would send.
+ * Writes raw bytes to a node and reads what comes back until the server closes or goes quiet: for
+ * requests no well-behaved client would send.
  */
 public final class RawHttp {
   private RawHttp() {}

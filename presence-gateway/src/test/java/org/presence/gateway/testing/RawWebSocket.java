@@ -15,8 +15,8 @@ import java.util.Random;
 
 /**
  * A WebSocket client over a plain socket that sends any frame, well-formed or not (binary,
- * fragments, invalid UTF-8, reserved opcodes), and does not answer pings unless asked: for input
- * no library client would send.
+ * fragments, invalid UTF-8, reserved opcodes), and does not answer pings unless asked: for input no
+ * library client would send.
  */
 public final class RawWebSocket implements AutoCloseable {
   public static final int TEXT = 0x1;
@@ -69,9 +69,14 @@ public final class RawWebSocket implements AutoCloseable {
     byte[] key = new byte[16];
     ws.random.nextBytes(key);
     String request =
-        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port
+        "GET "
+            + path
+            + " HTTP/1.1\r\nHost: 127.0.0.1:"
+            + port
             + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13"
-            + "\r\nSec-WebSocket-Key: " + Base64.getEncoder().encodeToString(key) + "\r\n\r\n";
+            + "\r\nSec-WebSocket-Key: "
+            + Base64.getEncoder().encodeToString(key)
+            + "\r\n\r\n";
     ws.out.write(request.getBytes(StandardCharsets.US_ASCII));
     ws.out.flush();
     ByteArrayOutputStream head = new ByteArrayOutputStream();
@@ -132,7 +137,9 @@ public final class RawWebSocket implements AutoCloseable {
     send(TEXT, true, text.getBytes(StandardCharsets.UTF_8));
   }
 
-  /** The next frame, or {@code null} when none arrives within {@code timeout} or the socket ends. */
+  /**
+   * The next frame, or {@code null} when none arrives within {@code timeout} or the socket ends.
+   */
   public Frame read(Duration timeout) throws IOException {
     socket.setSoTimeout((int) Math.max(1, timeout.toMillis()));
     try {
@@ -164,8 +171,8 @@ public final class RawWebSocket implements AutoCloseable {
   }
 
   /**
-   * The next text frame, skipping pings (answered when {@code answerPings}); {@code null} when
-   * none arrives in time or the server closed.
+   * The next text frame, skipping pings (answered when {@code answerPings}); {@code null} when none
+   * arrives in time or the server closed.
    */
   public String readText(Duration timeout, boolean answerPings) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -208,7 +215,9 @@ public final class RawWebSocket implements AutoCloseable {
     }
   }
 
-  /** Whether the server closed the TCP connection (a read ends the stream) within {@code timeout}. */
+  /**
+   * Whether the server closed the TCP connection (a read ends the stream) within {@code timeout}.
+   */
   public boolean ended(Duration timeout) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
     socket.setSoTimeout(50);

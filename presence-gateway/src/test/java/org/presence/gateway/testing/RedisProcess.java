@@ -50,9 +50,21 @@ public final class RedisProcess implements AutoCloseable {
     process =
         new ProcessBuilder(
                 List.of(
-                    binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                    "--dir", dir.toString(), "--save", "", "--appendonly", "yes",
-                    "--appendfsync", "always", "--protected-mode", "yes"))
+                    binary(),
+                    "--port",
+                    Integer.toString(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    dir.toString(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                    "--protected-mode",
+                    "yes"))
             .redirectOutput(dir.resolve("redis.log").toFile())
             .redirectErrorStream(true)
             .start();
@@ -62,7 +74,8 @@ public final class RedisProcess implements AutoCloseable {
         return;
       }
       if (!process.isAlive()) {
-        throw new IllegalStateException("redis-server exited: " + Files.readString(dir.resolve("redis.log")));
+        throw new IllegalStateException(
+            "redis-server exited: " + Files.readString(dir.resolve("redis.log")));
       }
       Thread.sleep(50);
     }
@@ -76,7 +89,8 @@ public final class RedisProcess implements AutoCloseable {
       s.getOutputStream().write("PING\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       byte[] b = new byte[16];
       int n = s.getInputStream().read(b);
-      return n > 0 && new String(b, 0, n, java.nio.charset.StandardCharsets.US_ASCII).startsWith("+PONG");
+      return n > 0
+          && new String(b, 0, n, java.nio.charset.StandardCharsets.US_ASCII).startsWith("+PONG");
     } catch (IOException e) {
       return false;
     }

@@ -17,13 +17,14 @@ import java.util.function.BooleanSupplier;
  * A Redis primary, one replica and three sentinels of one test's own, on free loopback ports, with
  * their files in a temporary directory: a test may kill the primary (SIGKILL), stall the replica
  * (SIGSTOP) and watch the sentinels promote it. The servers run as the unprivileged user {@code
- * bin/backends} uses ({@code PRESENCE_TEST_BACKENDS_USER}) when the test runs as another user (root),
- * daemonized with a pid file, so that they are signalled by pid rather than through {@code runuser}.
+ * bin/backends} uses ({@code PRESENCE_TEST_BACKENDS_USER}) when the test runs as another user
+ * (root), daemonized with a pid file, so that they are signalled by pid rather than through {@code
+ * runuser}.
  *
  * <p>Sentinels notice a dead primary within a second ({@code down-after-milliseconds 1000}) and
  * fail over with a 2 s {@code failover-timeout}. Binaries: {@code PRESENCE_TEST_REDIS_SERVER} (set
- * by {@code bin/backends}, run with {@code --sentinel} for the sentinels) or {@code redis-server} on
- * the path, and {@code redis-cli} beside it.
+ * by {@code bin/backends}, run with {@code --sentinel} for the sentinels) or {@code redis-server}
+ * on the path, and {@code redis-cli} beside it.
  */
 public final class SentinelRedis implements AutoCloseable {
   /** The name the sentinels know the primary by. */
@@ -80,7 +81,9 @@ public final class SentinelRedis implements AutoCloseable {
     replica = freePort();
     server("primary", primary, List.of());
     server("replica", replica, List.of("--replicaof", "127.0.0.1", Integer.toString(primary)));
-    await("the replica in sync", () -> info(replica, "replication").contains("master_link_status:up"));
+    await(
+        "the replica in sync",
+        () -> info(replica, "replication").contains("master_link_status:up"));
     for (int i = 0; i < sentinels.length; i++) {
       sentinels[i] = freePort();
       String name = "sentinel-" + i;
@@ -154,17 +157,22 @@ public final class SentinelRedis implements AutoCloseable {
       }
       Thread.sleep(100);
     }
-    throw new AssertionError("the sentinels did not name port " + port + " as the primary: " + logs());
+    throw new AssertionError(
+        "the sentinels did not name port " + port + " as the primary: " + logs());
   }
 
-  /** The answer of {@code INFO section} on the server at {@code port}, or "" when it does not answer. */
+  /**
+   * The answer of {@code INFO section} on the server at {@code port}, or "" when it does not
+   * answer.
+   */
   public String info(int port, String section) {
     return String.join("\n", cli(port, "INFO", section));
   }
 
   /** Runs a command on the server at {@code port}; its answer, one line per element. */
   public List<String> cli(int port, String... command) {
-    List<String> cmd = new ArrayList<>(List.of(cliBinary(), "-h", "127.0.0.1", "-p", Integer.toString(port)));
+    List<String> cmd =
+        new ArrayList<>(List.of(cliBinary(), "-h", "127.0.0.1", "-p", Integer.toString(port)));
     cmd.addAll(List.of(command));
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -199,24 +207,43 @@ public final class SentinelRedis implements AutoCloseable {
   }
 
   /**
-   * Starts the former primary again, empty, as a replica of the server at {@code newPrimary} (as
-   * an operator brings a failed primary back), and waits until it is in sync.
+   * Starts the former primary again, empty, as a replica of the server at {@code newPrimary} (as an
+   * operator brings a failed primary back), and waits until it is in sync.
    */
   public void restartPrimaryAsReplicaOf(int newPrimary) throws IOException, InterruptedException {
     Files.deleteIfExists(dir.resolve("primary.pid"));
     server("primary", primary, List.of("--replicaof", "127.0.0.1", Integer.toString(newPrimary)));
-    await("the former primary in sync", () -> info(primary, "replication").contains("master_link_status:up"));
+    await(
+        "the former primary in sync",
+        () -> info(primary, "replication").contains("master_link_status:up"));
   }
 
-  private void server(String name, int port, List<String> extra) throws IOException, InterruptedException {
+  private void server(String name, int port, List<String> extra)
+      throws IOException, InterruptedException {
     List<String> cmd =
         new ArrayList<>(
             List.of(
-                serverBinary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--dir", dir.toString(), "--dbfilename", name + ".rdb", "--save", "",
-                "--appendonly", "no", "--repl-diskless-sync-delay", "0",
-                "--daemonize", "yes", "--pidfile", dir.resolve(name + ".pid").toString(),
-                "--logfile", dir.resolve(name + ".log").toString()));
+                serverBinary(),
+                "--port",
+                Integer.toString(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                dir.toString(),
+                "--dbfilename",
+                name + ".rdb",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--repl-diskless-sync-delay",
+                "0",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                dir.resolve(name + ".pid").toString(),
+                "--logfile",
+                dir.resolve(name + ".log").toString()));
     cmd.addAll(extra);
     names.put(port, name);
     runAsUser(cmd);

@@ -36,8 +36,8 @@ public final class TestCluster implements AutoCloseable {
 
   /**
    * Ground for {@code test} under {@code root}; every node gets {@code common} on top of the
-   * cluster settings and is named {@code nodeIdPrefix-<n>}. Needs (or, per {@link Backends},
-   * skips without) PostgreSQL and Redis.
+   * cluster settings and is named {@code nodeIdPrefix-<n>}. Needs (or, per {@link Backends}, skips
+   * without) PostgreSQL and Redis.
    */
   public static TestCluster create(
       Class<?> test, Path root, String nodeIdPrefix, Map<String, String> common) {

@@ -38,34 +38,71 @@ public final class TlsSite implements AutoCloseable {
       Path store = dir.resolve("site.p12");
       Path pem = dir.resolve("site.pem");
       String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-      run(keytool, "-genkeypair", "-alias", "site", "-keyalg", "RSA", "-keysize", "2048",
-          "-dname", "CN=" + dnsName, "-ext", "SAN=dns:" + dnsName + ",ip:127.0.0.1",
-          "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(),
-          "-storepass", "changeit", "-keypass", "changeit");
-      run(keytool, "-exportcert", "-rfc", "-alias", "site", "-keystore", store.toString(),
-          "-storepass", "changeit", "-file", pem.toString());
+      run(
+          keytool,
+          "-genkeypair",
+          "-alias",
+          "site",
+          "-keyalg",
+          "RSA",
+          "-keysize",
+          "2048",
+          "-dname",
+          "CN=" + dnsName,
+          "-ext",
+          "SAN=dns:" + dnsName + ",ip:127.0.0.1",
+          "-validity",
+          "2",
+          "-storetype",
+          "PKCS12",
+          "-keystore",
+          store.toString(),
+          "-storepass",
+          "changeit",
+          "-keypass",
+          "changeit");
+      run(
+          keytool,
+          "-exportcert",
+          "-rfc",
+          "-alias",
+          "site",
+          "-keystore",
+          store.toString(),
+          "-storepass",
+          "changeit",
+          "-file",
+          pem.toString());
       KeyStore ks = KeyStore.getInstance("PKCS12");
       try (InputStream in = new FileInputStream(store.toFile())) {
         ks.load(in, "changeit".toCharArray());
       }
-      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      KeyManagerFactory kmf =
+          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       kmf.init(ks, "changeit".toCharArray());
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(kmf.getKeyManagers(), null, null);
       HttpsServer s = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
       s.setHttpsConfigurator(new HttpsConfigurator(ctx));
       TlsSite site = new TlsSite(s, pem);
-      s.createContext("/", ex -> {
-        site.requests.add(ex.getRequestMethod() + " " + ex.getRequestURI() + " Host=" + ex.getRequestHeaders().getFirst("Host"));
-        String k = site.key;
-        boolean proof = k != null && ex.getRequestURI().getPath().equals("/__presence");
-        byte[] body = (proof ? k + "\n" : "not here").getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "text/plain");
-        ex.sendResponseHeaders(proof ? 200 : 404, body.length);
-        try (OutputStream out = ex.getResponseBody()) {
-          out.write(body);
-        }
-      });
+      s.createContext(
+          "/",
+          ex -> {
+            site.requests.add(
+                ex.getRequestMethod()
+                    + " "
+                    + ex.getRequestURI()
+                    + " Host="
+                    + ex.getRequestHeaders().getFirst("Host"));
+            String k = site.key;
+            boolean proof = k != null && ex.getRequestURI().getPath().equals("/__presence");
+            byte[] body = (proof ? k + "\n" : "not here").getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "text/plain");
+            ex.sendResponseHeaders(proof ? 200 : 404, body.length);
+            try (OutputStream out = ex.getResponseBody()) {
+              out.write(body);
+            }
+          });
       s.setExecutor(Executors.newFixedThreadPool(2));
       s.start();
       return site;

@@ -10,11 +10,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * An application on the update channel ({@code /<appid>}) for tests: sends the key frame and
- * reads frames as JSON, telling snapshots, update lists, receipts and errors apart.
+ * An application on the update channel ({@code /<appid>}) for tests: sends the key frame and reads
+ * frames as JSON, telling snapshots, update lists, receipts and errors apart.
  */
 public final class UpdateClient implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** How long a test waits for a frame it expects. */
   public static final Duration WAIT = Duration.ofSeconds(15);
 

@@ -14,8 +14,8 @@ import java.util.concurrent.Executors;
 
 /**
  * An application's webhook endpoint for tests, on loopback: records every call (time, headers,
- * body) and answers as told, one scripted behaviour per call (then 200): a status, a delay, a
- * huge body, a redirect.
+ * body) and answers as told, one scripted behaviour per call (then 200): a status, a delay, a huge
+ * body, a redirect.
  */
 public final class WebhookStub implements AutoCloseable {
   /** One call received. */

@@ -104,7 +104,8 @@ public abstract class AppUpdatesContract {
         try (DeviceTestClient dc = device(nodeB(), carol, "tablet")) {
           status(dc, PresenceStatus.ONLINE, null);
           List<Item> got = c.updates(2);
-          assertThat(got).extracting(Item::puid, Item::status)
+          assertThat(got)
+              .extracting(Item::puid, Item::status)
               .containsExactly(
                   org.assertj.core.groups.Tuple.tuple(pa, "away"),
                   org.assertj.core.groups.Tuple.tuple(pc, "online"));
@@ -122,7 +123,8 @@ public abstract class AppUpdatesContract {
     if (s.users().size() >= users) {
       return s;
     }
-    throw new AssertionError("snapshot shows " + s.users().size() + " users, expected " + users + ": " + s);
+    throw new AssertionError(
+        "snapshot shows " + s.users().size() + " users, expected " + users + ": " + s);
   }
 
   @Test
@@ -161,7 +163,10 @@ public abstract class AppUpdatesContract {
       status(d, PresenceStatus.ONLINE, "hi");
       List<Item> got = c.updates(1);
       assertThat(got.get(0).puid()).isEqualTo(pChat);
-      assertThat(got.toString()).doesNotContain(alice).doesNotContain("dev:").doesNotContain(pOther);
+      assertThat(got.toString())
+          .doesNotContain(alice)
+          .doesNotContain("dev:")
+          .doesNotContain(pOther);
     }
   }
 
@@ -184,7 +189,9 @@ public abstract class AppUpdatesContract {
     for (int i = 0; i < users; i++) {
       devices.add(device(i % 2 == 0 ? nodeA() : nodeB(), emails.get(i), "d"));
     }
-    PresenceStatus[] cycle = {PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.UNAVAILABLE, PresenceStatus.OFFLINE};
+    PresenceStatus[] cycle = {
+      PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.UNAVAILABLE, PresenceStatus.OFFLINE
+    };
     AtomicBoolean stop = new AtomicBoolean();
     List<Throwable> failures = new CopyOnWriteArrayList<>();
     List<Thread> senders = new ArrayList<>();
@@ -210,7 +217,8 @@ public abstract class AppUpdatesContract {
     try {
       for (int k = 0; k < 4; k++) {
         Thread.sleep(150);
-        UpdateClient c = UpdateClient.connected(k % 2 == 0 ? nodeA() : nodeB(), app.id(), app.key(), -1);
+        UpdateClient c =
+            UpdateClient.connected(k % 2 == 0 ? nodeA() : nodeB(), app.id(), app.key(), -1);
         apps.add(c);
         snapshots.add(c.snapshot());
       }
@@ -235,11 +243,15 @@ public abstract class AppUpdatesContract {
       Map<String, String> seen = view(s.users());
       long last = s.seq();
       for (Item u : updates) {
-        assertThat(u.seq()).as("connection %d: numbers increase after the snapshot's", k).isGreaterThan(last);
+        assertThat(u.seq())
+            .as("connection %d: numbers increase after the snapshot's", k)
+            .isGreaterThan(last);
         last = u.seq();
         String before = seen.getOrDefault(u.puid(), "offline");
         String after = u.status() + (u.message() == null ? "" : ":" + u.message());
-        assertThat(after).as("connection %d: %s repeats what the app already had", k, u).isNotEqualTo(before);
+        assertThat(after)
+            .as("connection %d: %s repeats what the app already had", k, u)
+            .isNotEqualTo(before);
         if (u.status().equals("offline")) {
           seen.remove(u.puid());
         } else {
@@ -369,7 +381,8 @@ public abstract class AppUpdatesContract {
     App other = fx.activeApp(nodeA(), "Stays");
     String alice = fx.email("alice");
     fx.grant(nodeA(), alice, other);
-    assertThat(app.dev().post("/api/apps/" + app.id() + "/deactivate", null).statusCode()).isEqualTo(200);
+    assertThat(app.dev().post("/api/apps/" + app.id() + "/deactivate", null).statusCode())
+        .isEqualTo(200);
     try (UpdateClient c = UpdateClient.open(nodeA(), app.id())) {
       c.sendKey(app.key(), -1);
       assertClosedWith(c, ErrorCode.APP_NOT_ACTIVE);
@@ -424,7 +437,9 @@ public abstract class AppUpdatesContract {
 
       // Paused on node A while the device and the app are on node B: offline, then nothing.
       fx.setEnabled(nodeA(), alice, pa, false);
-      assertThat(c.updates(1).get(0)).extracting(Item::puid, Item::status).containsExactly(pa, "offline");
+      assertThat(c.updates(1).get(0))
+          .extracting(Item::puid, Item::status)
+          .containsExactly(pa, "offline");
       status(da, PresenceStatus.AWAY, "hidden");
       status(db, PresenceStatus.ONLINE, null);
       List<Item> after = c.updates(1);
@@ -438,11 +453,15 @@ public abstract class AppUpdatesContract {
       assertThat(resumed.status()).isEqualTo("away");
       assertThat(resumed.message()).isEqualTo("hidden");
       status(da, PresenceStatus.ONLINE, null);
-      assertThat(c.updates(1).get(0)).extracting(Item::puid, Item::status).containsExactly(pa, "online");
+      assertThat(c.updates(1).get(0))
+          .extracting(Item::puid, Item::status)
+          .containsExactly(pa, "online");
 
       // Revoked: offline, then nothing ever again for that PUID.
       fx.revoke(nodeA(), alice, pa);
-      assertThat(c.updates(1).get(0)).extracting(Item::puid, Item::status).containsExactly(pa, "offline");
+      assertThat(c.updates(1).get(0))
+          .extracting(Item::puid, Item::status)
+          .containsExactly(pa, "offline");
       status(da, PresenceStatus.AWAY, null);
       status(da, PresenceStatus.ONLINE, "again");
       assertThat(c.drain(QUIET)).isEmpty();
@@ -465,12 +484,22 @@ public abstract class AppUpdatesContract {
       o.snapshot();
       var bus = nodeB().server().store().bus();
       for (String state : new String[] {"delivered", "acted", "dismissed", "missed"}) {
-        String r = "{\"id\":\"n-" + state + "\",\"UID\":\"p1\",\"state\":\"" + state + "\",\"at\":1700000000000}";
-        bus.publish("receipts:" + app.id(), r.getBytes(StandardCharsets.UTF_8)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        String r =
+            "{\"id\":\"n-"
+                + state
+                + "\",\"UID\":\"p1\",\"state\":\""
+                + state
+                + "\",\"at\":1700000000000}";
+        bus.publish("receipts:" + app.id(), r.getBytes(StandardCharsets.UTF_8))
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
       }
-      bus.publish("receipts:" + app.id(), "not json".getBytes(StandardCharsets.UTF_8)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      bus.publish("receipts:" + app.id(), "not json".getBytes(StandardCharsets.UTF_8))
+          .toCompletableFuture()
+          .get(10, TimeUnit.SECONDS);
       List<JsonNode> got = c.receipts(4);
-      assertThat(got).extracting(n -> n.path("state").asText())
+      assertThat(got)
+          .extracting(n -> n.path("state").asText())
           .containsExactly("delivered", "acted", "dismissed", "missed");
       assertThat(got.get(0).path("id").asText()).isEqualTo("n-delivered");
       assertThat(got.get(0).path("UID").asText()).isEqualTo("p1");
@@ -494,9 +523,11 @@ public abstract class AppUpdatesContract {
             .build();
     HttpResponse<InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/x-ndjson"));
+    assertThat(r.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("application/x-ndjson"));
     long last;
-    try (BufferedReader lines = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
+    try (BufferedReader lines =
+            new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
         DeviceTestClient d = device(nodeA(), alice, "phone")) {
       JsonNode snap = UpdatesFixture.JSON.readTree(lines.readLine());
       assertThat(snap.path("done").asBoolean()).isTrue();
@@ -517,7 +548,8 @@ public abstract class AppUpdatesContract {
                 .header("Authorization", "Bearer " + app.key())
                 .build(),
             HttpResponse.BodyHandlers.ofInputStream());
-    try (BufferedReader lines = new BufferedReader(new InputStreamReader(resumed.body(), StandardCharsets.UTF_8))) {
+    try (BufferedReader lines =
+        new BufferedReader(new InputStreamReader(resumed.body(), StandardCharsets.UTF_8))) {
       JsonNode upd = UpdatesFixture.JSON.readTree(nextNonEmpty(lines));
       assertThat(upd.get(0).path("status").asText()).isEqualTo("away");
       assertThat(upd.get(0).path("seq").asLong()).isEqualTo(last + 1);
@@ -539,15 +571,18 @@ public abstract class AppUpdatesContract {
   }
 
   private void assertStreamError(
-      HttpClient http, long appId, String key, String since, int status, ErrorCode code) throws Exception {
+      HttpClient http, long appId, String key, String since, int status, ErrorCode code)
+      throws Exception {
     HttpRequest.Builder b =
-        HttpRequest.newBuilder(nodeA().uri("/" + appId + "/presence.json" + (since == null ? "" : "?since=" + since)));
+        HttpRequest.newBuilder(
+            nodeA().uri("/" + appId + "/presence.json" + (since == null ? "" : "?since=" + since)));
     if (key != null) {
       b.header("Authorization", "Bearer " + key);
     }
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(status);
-    assertThat(UpdatesFixture.JSON.readTree(r.body()).path("errno").asInt()).isEqualTo(code.errno());
+    assertThat(UpdatesFixture.JSON.readTree(r.body()).path("errno").asInt())
+        .isEqualTo(code.errno());
   }
 
   @Test
@@ -591,19 +626,27 @@ public abstract class AppUpdatesContract {
       for (WebhookStub.Call call : calls) {
         assertThat(call.method()).isEqualTo("POST");
         assertThat(call.header("Content-Type")).startsWith("application/json");
-        assertThat(WebhookSignature.verify(secret, call.body(), call.header(WebhookSignature.HEADER)))
-            .as("signature of %s", call.text()).isTrue();
+        assertThat(
+                WebhookSignature.verify(secret, call.body(), call.header(WebhookSignature.HEADER)))
+            .as("signature of %s", call.text())
+            .isTrue();
         JsonNode body = UpdatesFixture.JSON.readTree(call.body());
         List<String> puids = new ArrayList<>();
-        body.forEach(pair -> {
-          assertThat(pair.size()).isEqualTo(2);
-          puids.add(pair.get(0).asText());
-        });
+        body.forEach(
+            pair -> {
+              assertThat(pair.size()).isEqualTo(2);
+              puids.add(pair.get(0).asText());
+            });
         assertThat(puids).as("one entry per user in a call").doesNotHaveDuplicates();
       }
       assertSpaced(calls, 1000);
       assertThat(calls.size()).as("11 changes, at most a few calls").isLessThanOrEqualTo(4);
-      assertThat(WebhookSignature.verify("not the secret", calls.get(0).body(), calls.get(0).header(WebhookSignature.HEADER))).isFalse();
+      assertThat(
+              WebhookSignature.verify(
+                  "not the secret",
+                  calls.get(0).body(),
+                  calls.get(0).header(WebhookSignature.HEADER)))
+          .isFalse();
     }
   }
 
@@ -615,7 +658,9 @@ public abstract class AppUpdatesContract {
         continue;
       }
       try {
-        UpdatesFixture.JSON.readTree(c.body()).forEach(p -> state.put(p.get(0).asText(), p.get(1).asText()));
+        UpdatesFixture.JSON
+            .readTree(c.body())
+            .forEach(p -> state.put(p.get(0).asText(), p.get(1).asText()));
       } catch (Exception e) {
         throw new AssertionError(e);
       }
@@ -627,7 +672,8 @@ public abstract class AppUpdatesContract {
   static void assertSpaced(List<WebhookStub.Call> calls, long ms) {
     for (int i = 1; i < calls.size(); i++) {
       assertThat(calls.get(i).atMillis() - calls.get(i - 1).atMillis())
-          .as("gap before call %d", i).isGreaterThanOrEqualTo(ms - 150);
+          .as("gap before call %d", i)
+          .isGreaterThanOrEqualTo(ms - 150);
     }
   }
 
@@ -635,7 +681,8 @@ public abstract class AppUpdatesContract {
   void webhook_failuresAreRetriedWithBackoff_andNothingIsLost_whileOtherAppsAreUnaffected() {
     App bad = fx.activeApp(nodeA(), "Flaky");
     App good = fx.activeApp(nodeA(), "Steady");
-    try (WebhookStub flaky = WebhookStub.start(); WebhookStub steady = WebhookStub.start()) {
+    try (WebhookStub flaky = WebhookStub.start();
+        WebhookStub steady = WebhookStub.start()) {
       // A server error, a hang past the timeout, a redirect and a huge body: each fails the call.
       flaky.then(
           WebhookStub.Behaviour.status(503),
@@ -706,13 +753,17 @@ public abstract class AppUpdatesContract {
       List<Item> fastGot = other.updates(total);
       assertThat(fastGot).hasSize(total);
       var updates = nodeA().server().updates();
-      await().atMost(WAIT).until(() -> updates.stats(slow.id()).stream().anyMatch(s -> !s.writable()));
+      await()
+          .atMost(WAIT)
+          .until(() -> updates.stats(slow.id()).stream().anyMatch(s -> !s.writable()));
       for (AppUpdates.ConsumerStats s : updates.stats(slow.id())) {
-        assertThat(s.pendingBytes()).as("outbound bytes held for the stalled consumer")
+        assertThat(s.pendingBytes())
+            .as("outbound bytes held for the stalled consumer")
             .isLessThanOrEqualTo(high + 256 * 1024);
         assertThat(s.cursor()).as("nothing more is taken for it").isLessThan(from + total);
       }
-      assertThat(updates.buffered(slow.id())).isLessThanOrEqualTo(nodeA().server().config().updates().bufferSize());
+      assertThat(updates.buffered(slow.id()))
+          .isLessThanOrEqualTo(nodeA().server().config().updates().bufferSize());
       // Now it reads: every update after the snapshot, in order, without a gap.
       long expect = from + 1;
       while (expect <= from + total) {
@@ -809,12 +860,14 @@ public abstract class AppUpdatesContract {
         DeviceTestClient onA = device(nodeA(), alice, "phone")) {
       c.snapshot();
       status(onB, PresenceStatus.ONLINE, null);
-      assertThat(c.updates(1)).extracting(Item::puid, Item::status, Item::message)
+      assertThat(c.updates(1))
+          .extracting(Item::puid, Item::status, Item::message)
           .containsExactly(org.assertj.core.groups.Tuple.tuple(pa, "online", "At my desk"));
 
       // Changed on node A; the app (node B) sees it at once, each device gets the new settings.
       saveMessages(nodeA(), alice, "Coding", "Back soon");
-      assertThat(c.updates(1)).extracting(Item::puid, Item::status, Item::message)
+      assertThat(c.updates(1))
+          .extracting(Item::puid, Item::status, Item::message)
           .containsExactly(org.assertj.core.groups.Tuple.tuple(pa, "online", "Coding"));
       for (DeviceTestClient d : List.of(onA, onB)) {
         org.presence.protocol.device.DeviceMessage.Settings s = d.settings(WAIT);
@@ -833,11 +886,13 @@ public abstract class AppUpdatesContract {
       assertThat(c.drain(QUIET)).isEmpty();
       // The new away message is the one the next away carries, from either node.
       status(onB, PresenceStatus.AWAY, null);
-      assertThat(c.updates(1)).extracting(Item::status, Item::message)
+      assertThat(c.updates(1))
+          .extracting(Item::status, Item::message)
           .containsExactly(org.assertj.core.groups.Tuple.tuple("away", "Gone fishing"));
       // Cleared: the status carries no message any more.
       saveMessages(nodeB(), alice, "Coding", "");
-      assertThat(c.updates(1)).extracting(Item::status, Item::message)
+      assertThat(c.updates(1))
+          .extracting(Item::status, Item::message)
           .containsExactly(org.assertj.core.groups.Tuple.tuple("away", null));
     }
   }

@@ -5,9 +5,7 @@ import static org.awaitility.Awaitility.await;
 import static org.presence.gateway.updates.UpdatesFixture.device;
 import static org.presence.gateway.updates.UpdatesFixture.status;
 
-import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,8 +26,8 @@ import org.presence.store.testing.Backends;
 
 /**
  * Presence updates on a two-node cluster over PostgreSQL and Redis: the whole contract with the
- * devices, the applications and the webhook spread over both nodes, plus what only a cluster has
- * — one numbering for changes made on both nodes, and exactly one node calling an application's
+ * devices, the applications and the webhook spread over both nodes, plus what only a cluster has —
+ * one numbering for changes made on both nodes, and exactly one node calling an application's
  * webhook, another taking over when it stops.
  */
 class AppUpdatesIT extends AppUpdatesContract {
@@ -78,7 +76,10 @@ class AppUpdatesIT extends AppUpdatesContract {
   protected long staleSince(long appId, long last) {
     // An hour passes: the log's entries are gone, its numbering stays.
     try (RedisBackend redis = RedisBackend.connect(Backends.redis(cluster.prefix()))) {
-      redis.commands().sync().del(redis.keys().key("ulog:" + appId), redis.keys().key("uidx:" + appId));
+      redis
+          .commands()
+          .sync()
+          .del(redis.keys().key("ulog:" + appId), redis.keys().key("uidx:" + appId));
     }
     return last - 1;
   }
@@ -149,9 +150,14 @@ class AppUpdatesIT extends AppUpdatesContract {
           status(dev, n % 2 == 0 ? PresenceStatus.ONLINE : PresenceStatus.AWAY, "r" + n);
         }
       }
-      await().atMost(WAIT).until(() -> lastState(hook).size() == 4
-          && lastState(hook).values().stream().allMatch("online"::equals));
-      List<TestNode> senders = all.stream().filter(n -> n.server().webhooks().sending(app.id())).toList();
+      await()
+          .atMost(WAIT)
+          .until(
+              () ->
+                  lastState(hook).size() == 4
+                      && lastState(hook).values().stream().allMatch("online"::equals));
+      List<TestNode> senders =
+          all.stream().filter(n -> n.server().webhooks().sending(app.id())).toList();
       assertThat(senders).as("nodes sending the webhook").hasSize(1);
       // The sender stops; another node takes the webhook over and goes on from its cursor.
       TestNode sender = senders.get(0);
@@ -165,7 +171,10 @@ class AppUpdatesIT extends AppUpdatesContract {
         status(dev, PresenceStatus.UNAVAILABLE, null);
         await().atMost(WAIT).until(() -> "unavailable".equals(lastState(hook).get(pLate)));
       }
-      assertThat(all.stream().filter(n -> n != sender && n.server().webhooks().sending(app.id())).count())
+      assertThat(
+              all.stream()
+                  .filter(n -> n != sender && n.server().webhooks().sending(app.id()))
+                  .count())
           .isLessThanOrEqualTo(1);
       List<WebhookStub.Call> calls = hook.calls();
       assertSpaced(calls, 1000);
@@ -174,7 +183,9 @@ class AppUpdatesIT extends AppUpdatesContract {
       for (WebhookStub.Call call : calls) {
         String[] range = call.header("X-Presence-Delivery").split(":")[1].split("-");
         long from = Long.parseLong(range[0]);
-        assertThat(from).as("call %s", call.header("X-Presence-Delivery")).isGreaterThan(previousEnd);
+        assertThat(from)
+            .as("call %s", call.header("X-Presence-Delivery"))
+            .isGreaterThan(previousEnd);
         previousEnd = Long.parseLong(range[1]);
       }
       devices.forEach(DeviceTestClient::close);

@@ -64,7 +64,8 @@ class AppUpdatesTest extends AppUpdatesContract {
       // ...but one more connection with the key is one too many.
       try (UpdateClient c = UpdateClient.open(small, app.id())) {
         c.sendKey(app.key(), -1);
-        assertThat(c.next().path("errno").asInt()).isEqualTo(ErrorCode.TOO_MANY_APP_RECONNECTS.errno());
+        assertThat(c.next().path("errno").asInt())
+            .isEqualTo(ErrorCode.TOO_MANY_APP_RECONNECTS.errno());
         assertThat(c.awaitClose().code()).isEqualTo(ErrorCode.TOO_MANY_APP_RECONNECTS.closeCode());
       }
     }

@@ -23,9 +23,9 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * Issue 12 item 5, over HTTP and the update channel: a user's grants are capped per application
- * and in all, grant requests are rate-limited per user, and one presence change costs an
- * application one update per PUID the user really granted it.
+ * Issue 12 item 5, over HTTP and the update channel: a user's grants are capped per application and
+ * in all, grant requests are rate-limited per user, and one presence change costs an application
+ * one update per PUID the user really granted it.
  */
 class GrantLimitsTest {
   @TempDir Path dataDir;
@@ -87,12 +87,19 @@ class GrantLimitsTest {
     // The consent page's Allow is held to the same cap.
     WebClient web = new WebClient(node).signIn(marge);
     String redirect =
-        "http://" + UpdatesFixture.json(beer.dev().get("/api/apps/" + beer.id())).get("domain").asText()
+        "http://"
+            + UpdatesFixture.json(beer.dev().get("/api/apps/" + beer.id())).get("domain").asText()
             + "/back";
-    web.get("/" + beer.id() + "/grant?redirect=" + URLEncoder.encode(redirect, StandardCharsets.UTF_8)
-        + "&id=Fred99");
+    web.get(
+        "/"
+            + beer.id()
+            + "/grant?redirect="
+            + URLEncoder.encode(redirect, StandardCharsets.UTF_8)
+            + "&id=Fred99");
     HttpResponse<String> allow =
-        web.post("/" + beer.id() + "/grant", Map.of("redirect", redirect, "id", "Fred99", "answer", "allow"));
+        web.post(
+            "/" + beer.id() + "/grant",
+            Map.of("redirect", redirect, "id", "Fred99", "answer", "allow"));
     assertThat(allow.statusCode()).as(allow.body()).isEqualTo(409);
     assertThat(allow.body()).contains(Integer.toString(ErrorCode.TOO_MANY_GRANTS.errno()));
 
@@ -116,7 +123,9 @@ class GrantLimitsTest {
       List<UpdateClient.Item> one = updates.updates(beerPuids.size());
       one.addAll(updates.drain(Duration.ofMillis(500)));
       assertThat(one).hasSize(beerPuids.size());
-      assertThat(one).extracting(UpdateClient.Item::puid).containsExactlyInAnyOrderElementsOf(beerPuids);
+      assertThat(one)
+          .extracting(UpdateClient.Item::puid)
+          .containsExactlyInAnyOrderElementsOf(beerPuids);
       assertThat(one).extracting(UpdateClient.Item::status).containsOnly("away");
       phone.close();
     }

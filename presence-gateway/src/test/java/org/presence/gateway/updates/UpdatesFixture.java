@@ -17,8 +17,8 @@ import org.presence.protocol.model.PresenceStatus;
 
 /**
  * Applications, users and devices for the update tests, made the way developers and users make
- * them: through the JSON API (domain proof against a {@link DomainStub} on loopback) and the
- * device channel.
+ * them: through the JSON API (domain proof against a {@link DomainStub} on loopback) and the device
+ * channel.
  */
 final class UpdatesFixture implements AutoCloseable {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -72,7 +72,13 @@ final class UpdatesFixture implements AutoCloseable {
   App activeApp(TestNode node, String name, String developer) {
     ApiClient dev = ApiClient.forEmail(node, email(developer));
     HttpResponse<String> created =
-        dev.post("/api/apps", "{\"name\":\"" + name + "\",\"domain\":\"" + site.domain() + "\",\"description\":\"t\"}");
+        dev.post(
+            "/api/apps",
+            "{\"name\":\""
+                + name
+                + "\",\"domain\":\""
+                + site.domain()
+                + "\",\"description\":\"t\"}");
     assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
     long id = json(created).get("id").asLong();
     site.serveKey(json(created).get("verification_key").asText());
@@ -84,7 +90,8 @@ final class UpdatesFixture implements AutoCloseable {
 
   /** Sets the application's webhook; returns its signing secret. */
   String webhook(App app, String url) {
-    HttpResponse<String> r = app.dev().put("/api/apps/" + app.id() + "/webhook", "{\"url\":\"" + url + "\"}");
+    HttpResponse<String> r =
+        app.dev().put("/api/apps/" + app.id() + "/webhook", "{\"url\":\"" + url + "\"}");
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return json(r).get("webhook_secret").asText();
   }
@@ -92,14 +99,16 @@ final class UpdatesFixture implements AutoCloseable {
   /** {@code email} grants {@code app}; returns the PUID. */
   String grant(TestNode node, String email, App app) {
     HttpResponse<String> r =
-        ApiClient.forEmail(node, email).post("/api/grants", "{\"app_id\":" + app.id() + ",\"id\":\"as " + email + "\"}");
+        ApiClient.forEmail(node, email)
+            .post("/api/grants", "{\"app_id\":" + app.id() + ",\"id\":\"as " + email + "\"}");
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return json(r).get("puid").asText();
   }
 
   /** Pauses ({@code false}) or resumes ({@code true}) a grant. */
   void setEnabled(TestNode node, String email, String puid, boolean on) {
-    HttpResponse<String> r = ApiClient.forEmail(node, email).put("/api/grants/" + puid, "{\"enabled\":" + on + "}");
+    HttpResponse<String> r =
+        ApiClient.forEmail(node, email).put("/api/grants/" + puid, "{\"enabled\":" + on + "}");
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
   }
 

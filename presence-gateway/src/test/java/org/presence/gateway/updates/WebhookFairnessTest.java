@@ -70,12 +70,13 @@ class WebhookFairnessTest {
   void slowApps_doNotStarveAFastApp() {
     long hang = 3000;
     TestNode node =
-        node(Map.of(
-            "webhooks.timeout", "5s",
-            "webhooks.slow-call", "5s",
-            "webhooks.lease-ttl", "10s",
-            "webhooks.max-in-flight", "2",
-            "webhooks.max-in-flight-per-developer", "1"));
+        node(
+            Map.of(
+                "webhooks.timeout", "5s",
+                "webhooks.slow-call", "5s",
+                "webhooks.lease-ttl", "10s",
+                "webhooks.max-in-flight", "2",
+                "webhooks.max-in-flight-per-developer", "1"));
     // One developer's three slow applications, another developer's fast one.
     List<WebhookStub> slowHooks = new ArrayList<>();
     String slowUser = fx.email("slow-user");
@@ -108,7 +109,9 @@ class WebhookFairnessTest {
           .as("the fast app is called while the first slow call still hangs, not after it")
           .isLessThan(firstSlow + hang);
       // The slow developer's applications take turns: each is called.
-      await().atMost(Duration.ofSeconds(30)).until(() -> slowHooks.stream().allMatch(h -> !h.calls().isEmpty()));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> slowHooks.stream().allMatch(h -> !h.calls().isEmpty()));
     }
   }
 
@@ -122,11 +125,12 @@ class WebhookFairnessTest {
   @Test
   void slowSuccesses_backOff() throws Exception {
     TestNode node =
-        node(Map.of(
-            "webhooks.timeout", "5s",
-            "webhooks.slow-call", "1s",
-            "webhooks.lease-ttl", "10s",
-            "webhooks.max-backoff", "4s"));
+        node(
+            Map.of(
+                "webhooks.timeout", "5s",
+                "webhooks.slow-call", "1s",
+                "webhooks.lease-ttl", "10s",
+                "webhooks.max-backoff", "4s"));
     App app = fx.activeApp(node, "SlowOk");
     WebhookStub hook = later(WebhookStub.start());
     for (int k = 0; k < 10; k++) {
@@ -189,7 +193,8 @@ class WebhookFairnessTest {
       }
       // Three intervals: a live webhook would have been called again by now.
       Thread.sleep(3000);
-      assertThat(hook.calls()).as("no call after the deactivation")
+      assertThat(hook.calls())
+          .as("no call after the deactivation")
           .allMatch(c -> c.atMillis() < deactivatedAt + 200);
       assertThat(node.server().webhooks().sending(app.id())).isFalse();
     }
@@ -201,33 +206,37 @@ class WebhookFairnessTest {
     // Answers "200 OK" with a body cut short of its Content-Length, and records each call.
     List<String> deliveries = new CopyOnWriteArrayList<>();
     ServerSocket server = later(new ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress()));
-    Thread t = new Thread(() -> {
-      try {
-        while (true) {
-          try (Socket s = server.accept()) {
-            InputStream in = s.getInputStream();
-            String head = readHead(in);
-            int length = 0;
-            for (String line : head.split("\r\n")) {
-              String lower = line.toLowerCase(java.util.Locale.ROOT);
-              if (lower.startsWith("x-presence-delivery:")) {
-                deliveries.add(line.substring(line.indexOf(':') + 1).strip());
-              } else if (lower.startsWith("content-length:")) {
-                length = Integer.parseInt(line.substring(line.indexOf(':') + 1).strip());
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                while (true) {
+                  try (Socket s = server.accept()) {
+                    InputStream in = s.getInputStream();
+                    String head = readHead(in);
+                    int length = 0;
+                    for (String line : head.split("\r\n")) {
+                      String lower = line.toLowerCase(java.util.Locale.ROOT);
+                      if (lower.startsWith("x-presence-delivery:")) {
+                        deliveries.add(line.substring(line.indexOf(':') + 1).strip());
+                      } else if (lower.startsWith("content-length:")) {
+                        length = Integer.parseInt(line.substring(line.indexOf(':') + 1).strip());
+                      }
+                    }
+                    in.readNBytes(length); // the whole request is read: the close is clean
+                    s.getOutputStream()
+                        .write(
+                            "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"
+                                .getBytes(StandardCharsets.ISO_8859_1));
+                    s.getOutputStream().flush();
+                    s.shutdownOutput();
+                    Thread.sleep(100);
+                  }
+                }
+              } catch (Exception e) {
+                // closed
               }
-            }
-            in.readNBytes(length); // the whole request is read: the close is clean
-            s.getOutputStream().write(
-                "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort".getBytes(StandardCharsets.ISO_8859_1));
-            s.getOutputStream().flush();
-            s.shutdownOutput();
-            Thread.sleep(100);
-          }
-        }
-      } catch (Exception e) {
-        // closed
-      }
-    });
+            });
     t.setDaemon(true);
     t.start();
     App app = fx.activeApp(node, "Malformed");
@@ -238,7 +247,8 @@ class WebhookFairnessTest {
       status(d, PresenceStatus.ONLINE, null);
       await().atMost(WAIT).until(() -> deliveries.size() >= 2);
     }
-    assertThat(deliveries.get(1)).as("the same updates again: the first call did not count")
+    assertThat(deliveries.get(1))
+        .as("the same updates again: the first call did not count")
         .isEqualTo(deliveries.get(0));
   }
 

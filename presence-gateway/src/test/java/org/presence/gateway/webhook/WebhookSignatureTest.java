@@ -25,7 +25,10 @@ class WebhookSignatureTest {
     String header = WebhookSignature.sign("s3cret", body);
     assertThat(WebhookSignature.verify("s3cret", body, header)).isTrue();
     assertThat(WebhookSignature.verify("other", body, header)).isFalse();
-    assertThat(WebhookSignature.verify("s3cret", "[[\"p\",\"online\"]]".getBytes(StandardCharsets.UTF_8), header)).isFalse();
+    assertThat(
+            WebhookSignature.verify(
+                "s3cret", "[[\"p\",\"online\"]]".getBytes(StandardCharsets.UTF_8), header))
+        .isFalse();
     assertThat(WebhookSignature.verify("s3cret", body, null)).isFalse();
   }
 

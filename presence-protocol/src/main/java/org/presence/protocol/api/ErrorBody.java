@@ -30,7 +30,8 @@ public final class ErrorBody {
   }
 
   /** Writes the error object with the generator, for callers composing a larger document. */
-  public static void writeFields(JsonGenerator g, ErrorCode code, String reason) throws IOException {
+  public static void writeFields(JsonGenerator g, ErrorCode code, String reason)
+      throws IOException {
     g.writeStartObject();
     g.writeBooleanField("result", false);
     g.writeNumberField("errno", code.errno());

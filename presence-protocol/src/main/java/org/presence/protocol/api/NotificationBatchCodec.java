@@ -45,8 +45,8 @@ import org.presence.protocol.json.Json;
  *   <li>{@code receipts} (optional): {@code true} to get receipts for this item.
  * </ul>
  *
- * {@code null} is an absent member; unknown members are ignored; a known member twice is an
- * error of the item.
+ * {@code null} is an absent member; unknown members are ignored; a known member twice is an error
+ * of the item.
  */
 public final class NotificationBatchCodec {
   /** Schemes whose URIs must name a host (and no user). */
@@ -70,7 +70,10 @@ public final class NotificationBatchCodec {
       Set<String> actionSchemes,
       int maxBodyBytes) {
     public Limits {
-      if (maxBatch < 1 || maxTextLength < 1 || minTtlSeconds < 1 || maxTtlSeconds < minTtlSeconds
+      if (maxBatch < 1
+          || maxTextLength < 1
+          || minTtlSeconds < 1
+          || maxTtlSeconds < minTtlSeconds
           || maxBodyBytes < 1) {
         throw new IllegalArgumentException("invalid notification limits");
       }
@@ -92,7 +95,8 @@ public final class NotificationBatchCodec {
    * @param ttlSeconds its ttl, or {@code null} for the default
    * @param receipts whether the application wants receipts for it
    */
-  public record Item(String uid, String message, String action, Integer ttlSeconds, boolean receipts) {
+  public record Item(
+      String uid, String message, String action, Integer ttlSeconds, boolean receipts) {
     public Item {
       Objects.requireNonNull(uid, "uid");
       Objects.requireNonNull(message, "message");
@@ -117,7 +121,8 @@ public final class NotificationBatchCodec {
    * @param errno the error when refused (0 when stored)
    * @param reason the error's reason when refused
    */
-  public record ItemResult(String id, int queueSize, List<String> dropped, int errno, String reason) {
+  public record ItemResult(
+      String id, int queueSize, List<String> dropped, int errno, String reason) {
     public ItemResult {
       dropped = dropped == null ? List.of() : List.copyOf(dropped);
     }
@@ -207,7 +212,8 @@ public final class NotificationBatchCodec {
     try (JsonParser p = Json.parser(factory, body.duplicate())) {
       JsonToken first = p.nextToken();
       if (first != JsonToken.START_ARRAY) {
-        throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON list of notifications");
+        throw new ProtocolException(
+            ErrorCode.MALFORMED_JSON, "expected a JSON list of notifications");
       }
       List<Judged> out = new ArrayList<>();
       JsonToken t;
@@ -410,8 +416,11 @@ public final class NotificationBatchCodec {
     }
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (c <= ' ' || Character.isISOControl(c) || Character.isWhitespace(c)
-          || Character.isSpaceChar(c) || Character.isSurrogate(c)) {
+      if (c <= ' '
+          || Character.isISOControl(c)
+          || Character.isWhitespace(c)
+          || Character.isSpaceChar(c)
+          || Character.isSurrogate(c)) {
         return "action: white space or control character";
       }
     }
@@ -451,7 +460,9 @@ public final class NotificationBatchCodec {
     for (int i = 0; i < end; i++) {
       char c = s.charAt(i);
       boolean letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-      if (i == 0 ? !letter : !(letter || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-')) {
+      if (i == 0
+          ? !letter
+          : !(letter || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-')) {
         return false;
       }
     }

@@ -44,7 +44,8 @@ public final class AppCodec {
   public static final int MAX_KEY_LENGTH = 4096;
 
   /** The receipt states the notification feature publishes. */
-  public static final Set<String> RECEIPT_STATES = Set.of("delivered", "acted", "dismissed", "missed");
+  public static final Set<String> RECEIPT_STATES =
+      Set.of("delivered", "acted", "dismissed", "missed");
 
   private static final JsonFactory RECEIPTS = Json.build(4096);
 
@@ -114,41 +115,50 @@ public final class AppCodec {
    * @throws ProtocolException {@code INVALID_SINCE} unless a whole number from 0 to 2^53-1
    */
   public static long parseSince(String text) {
-    if (text == null || text.isEmpty() || text.length() > 16 || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
-      throw new ProtocolException(ErrorCode.INVALID_SINCE, "since must be a whole number from 0 to 2^53-1");
+    if (text == null
+        || text.isEmpty()
+        || text.length() > 16
+        || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_SINCE, "since must be a whole number from 0 to 2^53-1");
     }
     long v = Long.parseLong(text);
     if (v > MAX_SINCE) {
-      throw new ProtocolException(ErrorCode.INVALID_SINCE, "since must be a whole number from 0 to 2^53-1");
+      throw new ProtocolException(
+          ErrorCode.INVALID_SINCE, "since must be a whole number from 0 to 2^53-1");
     }
     return v;
   }
 
   /** Appends {@code {"result": true}}. */
   public static void writeResult(ByteBuf out) {
-    write(out, g -> {
-      g.writeStartObject();
-      g.writeBooleanField("result", true);
-      g.writeEndObject();
-    });
+    write(
+        out,
+        g -> {
+          g.writeStartObject();
+          g.writeBooleanField("result", true);
+          g.writeEndObject();
+        });
   }
 
   /** Appends an update list. */
   public static void writeUpdates(List<Update> updates, ByteBuf out) {
-    write(out, g -> {
-      g.writeStartArray();
-      for (Update u : updates) {
-        g.writeStartObject();
-        g.writeStringField("UID", u.puid());
-        g.writeStringField("status", u.status().wireName());
-        if (!u.message().isEmpty()) {
-          g.writeStringField("message", u.message());
-        }
-        g.writeNumberField("seq", u.seq());
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-    });
+    write(
+        out,
+        g -> {
+          g.writeStartArray();
+          for (Update u : updates) {
+            g.writeStartObject();
+            g.writeStringField("UID", u.puid());
+            g.writeStringField("status", u.status().wireName());
+            if (!u.message().isEmpty()) {
+              g.writeStringField("message", u.message());
+            }
+            g.writeNumberField("seq", u.seq());
+            g.writeEndObject();
+          }
+          g.writeEndArray();
+        });
   }
 
   /**
@@ -161,48 +171,52 @@ public final class AppCodec {
    */
   public static void writeSnapshot(
       List<SnapshotEntry> entries, long seq, boolean fresh, boolean done, ByteBuf out) {
-    write(out, g -> {
-      g.writeStartObject();
-      g.writeArrayFieldStart("snapshot");
-      for (SnapshotEntry e : entries) {
-        g.writeStartObject();
-        g.writeStringField("UID", e.puid());
-        g.writeStringField("status", e.status().wireName());
-        if (!e.message().isEmpty()) {
-          g.writeStringField("message", e.message());
-        }
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-      g.writeNumberField("seq", seq);
-      g.writeBooleanField("fresh", fresh);
-      g.writeBooleanField("done", done);
-      g.writeEndObject();
-    });
+    write(
+        out,
+        g -> {
+          g.writeStartObject();
+          g.writeArrayFieldStart("snapshot");
+          for (SnapshotEntry e : entries) {
+            g.writeStartObject();
+            g.writeStringField("UID", e.puid());
+            g.writeStringField("status", e.status().wireName());
+            if (!e.message().isEmpty()) {
+              g.writeStringField("message", e.message());
+            }
+            g.writeEndObject();
+          }
+          g.writeEndArray();
+          g.writeNumberField("seq", seq);
+          g.writeBooleanField("fresh", fresh);
+          g.writeBooleanField("done", done);
+          g.writeEndObject();
+        });
   }
 
   /** Appends a receipts frame. */
   public static void writeReceipts(List<Receipt> receipts, ByteBuf out) {
-    write(out, g -> {
-      g.writeStartObject();
-      g.writeArrayFieldStart("receipts");
-      for (Receipt r : receipts) {
-        g.writeStartObject();
-        g.writeStringField("id", r.id());
-        g.writeStringField("UID", r.puid());
-        g.writeStringField("state", r.state());
-        g.writeNumberField("at", r.at());
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-      g.writeEndObject();
-    });
+    write(
+        out,
+        g -> {
+          g.writeStartObject();
+          g.writeArrayFieldStart("receipts");
+          for (Receipt r : receipts) {
+            g.writeStartObject();
+            g.writeStringField("id", r.id());
+            g.writeStringField("UID", r.puid());
+            g.writeStringField("state", r.state());
+            g.writeNumberField("at", r.at());
+            g.writeEndObject();
+          }
+          g.writeEndArray();
+          g.writeEndObject();
+        });
   }
 
   /**
-   * A receipt as the notification feature publishes it on the bus channel {@code
-   * receipts:<appId>}: {@code {"id": "...", "UID": "...", "state": "delivered", "at": 1700000000000}}.
-   * Other fields are ignored.
+   * A receipt as the notification feature publishes it on the bus channel {@code receipts:<appId>}:
+   * {@code {"id": "...", "UID": "...", "state": "delivered", "at": 1700000000000}}. Other fields
+   * are ignored.
    *
    * @throws ProtocolException when the message is not such an object (ids and PUIDs at most 256
    *     characters, a known state)
@@ -227,8 +241,15 @@ public final class AppCodec {
           default -> p.skipChildren();
         }
       }
-      if (id == null || id.isEmpty() || id.length() > 256 || puid == null || puid.isEmpty()
-          || puid.length() > 256 || state == null || !RECEIPT_STATES.contains(state) || at < 0) {
+      if (id == null
+          || id.isEmpty()
+          || id.length() > 256
+          || puid == null
+          || puid.isEmpty()
+          || puid.length() > 256
+          || state == null
+          || !RECEIPT_STATES.contains(state)
+          || at < 0) {
         throw new ProtocolException(ErrorCode.MISSING_FIELD, "not a complete receipt");
       }
       return new Receipt(id, puid, state, at);

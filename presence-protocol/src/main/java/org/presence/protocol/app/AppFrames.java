@@ -5,7 +5,8 @@ import org.presence.protocol.model.PresenceStatus;
 
 /**
  * The values carried by the app update channel ({@code /<appid>}) and the stream ({@code
- * /<appid>/presence.json}), as {@link AppCodec} reads and writes them ({@code docs/app-updates.md}).
+ * /<appid>/presence.json}), as {@link AppCodec} reads and writes them ({@code
+ * docs/app-updates.md}).
  */
 public final class AppFrames {
   private AppFrames() {}

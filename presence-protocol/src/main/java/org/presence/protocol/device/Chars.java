@@ -20,6 +20,7 @@ final class Chars {
       HEX['A' + i] = (byte) (10 + i);
     }
   }
+
   private static final char[][] STATUS_CHARS = new char[STATUSES.length][];
 
   static {

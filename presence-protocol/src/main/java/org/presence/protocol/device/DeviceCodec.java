@@ -40,9 +40,9 @@ import org.presence.protocol.model.PresenceStatus;
  * {@link #encode}; clients (the load harness, tests) use {@link #encode} for their requests and
  * {@link #decodeReply} for the answers.
  *
- * <p>{@link #decode} runs Jackson's streaming parser in an explicit token loop. Field order is
- * free (the {@code type} may come last, so fields are collected first and the message is built at
- * the end); unknown fields are skipped; {@code null} is the same as an absent field. Every problem
+ * <p>{@link #decode} runs Jackson's streaming parser in an explicit token loop. Field order is free
+ * (the {@code type} may come last, so fields are collected first and the message is built at the
+ * end); unknown fields are skipped; {@code null} is the same as an absent field. Every problem
  * becomes a {@link ProtocolException} with its errno, in this order of precedence:
  *
  * <ol>
@@ -53,12 +53,12 @@ import org.presence.protocol.model.PresenceStatus;
  *       level;
  *   <li>the {@code type}: {@link ErrorCode#MISSING_FIELD}, {@link ErrorCode#WRONG_FIELD_TYPE} or
  *       {@link ErrorCode#UNKNOWN_TYPE};
- *   <li>the first bad field of the message, in document order: {@link
- *       ErrorCode#WRONG_FIELD_TYPE}, {@link ErrorCode#INVALID_STATUS}, {@link
- *       ErrorCode#MESSAGE_TOO_LONG}, {@link ErrorCode#TOO_MANY_APPLICATION_IDS}, {@link
- *       ErrorCode#INVALID_APPLICATION_ID}, {@link ErrorCode#UNKNOWN_SESSION} (a {@code session_id}
- *       that is no UUID) or {@link ErrorCode#INVALID_FIELD_VALUE} (also an {@code ids} list that is
- *       empty, longer than {@link DeviceMessage#MAX_NOTIFICATION_IDS} or holds a malformed id);
+ *   <li>the first bad field of the message, in document order: {@link ErrorCode#WRONG_FIELD_TYPE},
+ *       {@link ErrorCode#INVALID_STATUS}, {@link ErrorCode#MESSAGE_TOO_LONG}, {@link
+ *       ErrorCode#TOO_MANY_APPLICATION_IDS}, {@link ErrorCode#INVALID_APPLICATION_ID}, {@link
+ *       ErrorCode#UNKNOWN_SESSION} (a {@code session_id} that is no UUID) or {@link
+ *       ErrorCode#INVALID_FIELD_VALUE} (also an {@code ids} list that is empty, longer than {@link
+ *       DeviceMessage#MAX_NOTIFICATION_IDS} or holds a malformed id);
  *   <li>{@link ErrorCode#MISSING_FIELD}: a required field of the message is absent.
  * </ol>
  *
@@ -69,10 +69,10 @@ import org.presence.protocol.model.PresenceStatus;
  * Each thread keeps one Jackson non-blocking parser and feeds it frame after frame, as a stream of
  * top-level objects, so decoding a well-formed frame allocates the decoded value and one {@code
  * JsonLocation} (to check that nothing follows the object), nothing else: the frame is copied into
- * a per-thread array, field names come from the parser's symbol table, enum values and the
- * session id are read from its character buffer. After a frame that failed, or that named fields
- * the codec does not know (which would grow the symbol table), the thread's parser is dropped and
- * the next frame gets a new one, so no state crosses from a bad frame to the next.
+ * a per-thread array, field names come from the parser's symbol table, enum values and the session
+ * id are read from its character buffer. After a frame that failed, or that named fields the codec
+ * does not know (which would grow the symbol table), the thread's parser is dropped and the next
+ * frame gets a new one, so no state crosses from a bad frame to the next.
  */
 public final class DeviceCodec {
   /**
@@ -107,7 +107,15 @@ public final class DeviceCodec {
   private static final int F_IDS = 8;
   private static final int FIELD_COUNT = 9;
   private static final String[] FIELD_NAMES = {
-    "type", "assertion", "application_ids", "device", "session_id", "status", "message", "xpi", "ids"
+    "type",
+    "assertion",
+    "application_ids",
+    "device",
+    "session_id",
+    "status",
+    "message",
+    "xpi",
+    "ids"
   };
 
   private static final int CONNECT_FIELDS =
@@ -168,8 +176,10 @@ public final class DeviceCodec {
     final String[] notificationIds = new String[DeviceMessage.MAX_NOTIFICATION_IDS];
     JsonParser parser;
     ByteArrayFeeder feeder;
+
     /** Bytes fed to {@link #parser} before the current frame. */
     long fed;
+
     /** Whether the current frame named fields the codec does not know. */
     boolean unknownFields;
 
@@ -716,8 +726,11 @@ public final class DeviceCodec {
         String name = p.currentName();
         JsonToken v = p.nextToken();
         switch (name) {
-          case "result" -> result = v == JsonToken.VALUE_TRUE ? Boolean.TRUE
-              : v == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
+          case "result" ->
+              result =
+                  v == JsonToken.VALUE_TRUE
+                      ? Boolean.TRUE
+                      : v == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
           case "session_id" -> session = v == JsonToken.VALUE_STRING ? p.getText() : null;
           case "errno" -> errno = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : null;
           case "reason" -> reason = v == JsonToken.VALUE_STRING ? p.getText() : null;
@@ -766,9 +779,11 @@ public final class DeviceCodec {
       String name = p.currentName();
       JsonToken v = p.nextToken();
       switch (name) {
-        case "online_within_minutes" -> online = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : 0;
+        case "online_within_minutes" ->
+            online = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : 0;
         case "away_after_minutes" -> away = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : 0;
-        case "offline_after_minutes" -> offline = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : 0;
+        case "offline_after_minutes" ->
+            offline = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : 0;
         case "custom_status" -> customStatus = v == JsonToken.VALUE_STRING ? p.getText() : "";
         case "away_message" -> awayMessage = v == JsonToken.VALUE_STRING ? p.getText() : "";
         default -> p.skipChildren();

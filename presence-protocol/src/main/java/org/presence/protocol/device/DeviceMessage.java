@@ -9,12 +9,13 @@ import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * A message of the device channel, the WebSocket at {@code /presence} (wiki, "1. Device Channel
- * to Mozilla Presence"): one JSON object per text frame. Devices send {@link Connect}, {@link
+ * A message of the device channel, the WebSocket at {@code /presence} (wiki, "1. Device Channel to
+ * Mozilla Presence"): one JSON object per text frame. Devices send {@link Connect}, {@link
  * StatusUpdate}, {@link RegisterPush}, {@link Acknowledge} and {@link Dismiss}; the server answers
  * with {@link Connected}, {@link Ack} or {@link ErrorReply}, and pushes {@link Notifications} (wiki
- * section 6, seed 002 "Live notifications") and {@link Settings} on its own. {@link DeviceCodec} reads and writes them;
- * {@code docs/device-protocol.md} and {@code docs/notifications.md} show every frame.
+ * section 6, seed 002 "Live notifications") and {@link Settings} on its own. {@link DeviceCodec}
+ * reads and writes them; {@code docs/device-protocol.md} and {@code docs/notifications.md} show
+ * every frame.
  *
  * <p>Values are small and immutable. Optional fields are {@code null} when absent.
  */
@@ -59,8 +60,8 @@ public sealed interface DeviceMessage {
   }
 
   /**
-   * A status update, {@code {"type": "status", "session_id": "...", "status": "online",
-   * "message": "...", "application_ids": [421]}}.
+   * A status update, {@code {"type": "status", "session_id": "...", "status": "online", "message":
+   * "...", "application_ids": [421]}}.
    *
    * @param sessionId the session the update belongs to
    * @param status the device's status
@@ -95,8 +96,8 @@ public sealed interface DeviceMessage {
 
   /**
    * The user acted on live notifications (the wiki's "response considered acknowledgement": the
-   * device switched to the application), {@code {"type": "acknowledge", "session_id": "...",
-   * "ids": ["..."]}}.
+   * device switched to the application), {@code {"type": "acknowledge", "session_id": "...", "ids":
+   * ["..."]}}.
    *
    * @param sessionId the session
    * @param ids the notifications' ids, 1 to {@link #MAX_NOTIFICATION_IDS}, in frame order
@@ -109,8 +110,8 @@ public sealed interface DeviceMessage {
   }
 
   /**
-   * The user dismissed live notifications, {@code {"type": "dismiss", "session_id": "...",
-   * "ids": ["..."]}}.
+   * The user dismissed live notifications, {@code {"type": "dismiss", "session_id": "...", "ids":
+   * ["..."]}}.
    *
    * @param sessionId the session
    * @param ids the notifications' ids, 1 to {@link #MAX_NOTIFICATION_IDS}, in frame order
@@ -164,8 +165,7 @@ public sealed interface DeviceMessage {
    * The user's settings changed (seed 000's presence policy, seed 004's custom status and away
    * messages), pushed by the server to every open session of the user, {@code {"settings":
    * {"online_within_minutes": 5, "away_after_minutes": 10, "offline_after_minutes": 25,
-   * "custom_status": "...", "away_message": "..."}}}: the same fields as {@code GET
-   * /api/settings}.
+   * "custom_status": "...", "away_message": "..."}}}: the same fields as {@code GET /api/settings}.
    *
    * @param onlineWithinMinutes show online when the device was used within this many minutes
    * @param awayAfterMinutes show away when it was not used for at least this many minutes

@@ -9,8 +9,8 @@ import java.util.Optional;
 /**
  * The one errno table of Presence, shared by the device channel, the app channels and the HTTP API.
  *
- * <p>Every error a client can see is a constant here. On a WebSocket it travels as
- * {@code {"result": false, "errno": N, "reason": "..."}}; over HTTP the same body comes with {@link
+ * <p>Every error a client can see is a constant here. On a WebSocket it travels as {@code
+ * {"result": false, "errno": N, "reason": "..."}}; over HTTP the same body comes with {@link
  * #httpStatus()}. The table, with what a client should do for each code, is rendered in {@code
  * docs/errors.md}; a test keeps the two in step.
  *
@@ -165,8 +165,8 @@ public enum ErrorCode {
   /** The application is over its notification rate limit; retry later. */
   APP_RATE_LIMITED(172, 429, "Application rate limit exceeded", true),
   /**
-   * A device answered a notification id this node does not know for its user: never delivered to
-   * it here, past its ttl (missed), or forgotten under memory pressure.
+   * A device answered a notification id this node does not know for its user: never delivered to it
+   * here, past its ttl (missed), or forgotten under memory pressure.
    */
   UNKNOWN_NOTIFICATION(173, 404, "Unknown notification, or it can no longer be answered"),
 
@@ -176,7 +176,8 @@ public enum ErrorCode {
   /** Too many update connections for this application. */
   TOO_MANY_APP_CONNECTIONS(191, 429, "Too many update connections for this application", true),
   /** The application opened update connections faster than its limit allows. */
-  TOO_MANY_APP_RECONNECTS(192, 429, "Update connections opened too often for this application", true),
+  TOO_MANY_APP_RECONNECTS(
+      192, 429, "Update connections opened too often for this application", true),
 
   // ---- 500–509: server and backends (temporary) ----
   /** An unexpected server fault. Retrying may help. */
@@ -208,7 +209,10 @@ public enum ErrorCode {
   /** The server lost state it needs for this session (a backend failed mid-session). */
   SESSION_ABORTED(-10, 503, "Session aborted by the server", true);
 
-  /** Close frames carry at most 123 bytes of reason (RFC 6455 §5.5: 125-byte payload, 2 for the code). */
+  /**
+   * Close frames carry at most 123 bytes of reason (RFC 6455 §5.5: 125-byte payload, 2 for the
+   * code).
+   */
   public static final int MAX_REASON_BYTES = 123;
 
   private static final Map<Integer, ErrorCode> BY_ERRNO = new HashMap<>();

@@ -18,7 +18,8 @@ public final class ErrorTable {
   public static String markdown() {
     StringBuilder b = new StringBuilder();
     b.append(BEGIN).append('\n');
-    b.append("| errno | name | HTTP | close | session | retry | meaning | what the client should do |\n");
+    b.append(
+        "| errno | name | HTTP | close | session | retry | meaning | what the client should do |\n");
     b.append("|---:|---|---:|---:|---|---|---|---|\n");
     for (ErrorCode c : ErrorCode.values()) {
       b.append("| ")

@@ -4,8 +4,8 @@ import java.util.Objects;
 
 /**
  * A failure that carries the {@link ErrorCode} to answer with. Codecs throw it for bad input;
- * services throw it for refused requests. It never carries a stack trace: it is an expected outcome,
- * answered and counted once at the transport boundary.
+ * services throw it for refused requests. It never carries a stack trace: it is an expected
+ * outcome, answered and counted once at the transport boundary.
  */
 public class ProtocolException extends RuntimeException {
   private static final long serialVersionUID = 1L;

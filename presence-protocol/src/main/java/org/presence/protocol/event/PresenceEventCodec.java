@@ -14,8 +14,8 @@ import org.presence.protocol.model.PresenceStatus;
 /**
  * The bus form of a {@link PresenceEvent}: {@code {"type":"presence","app_id":421,"puid":"...",
  * "status":"online","message":"...","version":1700000000000000,"at":1700000000000,"seq":17}}
- * ({@code message} absent when there is none, {@code seq} when the update was not numbered). Written by the node that made the change, read by whatever
- * delivers presence to applications.
+ * ({@code message} absent when there is none, {@code seq} when the update was not numbered).
+ * Written by the node that made the change, read by whatever delivers presence to applications.
  */
 public final class PresenceEventCodec {
   /** The {@code type} of presence events, so other kinds may share a channel later. */
@@ -72,8 +72,11 @@ public final class PresenceEventCodec {
           case "type" -> type = v == JsonToken.VALUE_STRING ? p.getText() : null;
           case "app_id" -> appId = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
           case "puid" -> puid = v == JsonToken.VALUE_STRING ? p.getText() : null;
-          case "status" -> status =
-              v == JsonToken.VALUE_STRING ? PresenceStatus.fromWire(p.getText()).orElse(null) : null;
+          case "status" ->
+              status =
+                  v == JsonToken.VALUE_STRING
+                      ? PresenceStatus.fromWire(p.getText()).orElse(null)
+                      : null;
           case "message" -> message = v == JsonToken.VALUE_STRING ? p.getText() : null;
           case "version" -> version = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
           case "at" -> at = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
@@ -81,8 +84,12 @@ public final class PresenceEventCodec {
           default -> p.skipChildren();
         }
       }
-      if (!TYPE.equals(type) || appId == null || puid == null || status == null
-          || version == null || at == null) {
+      if (!TYPE.equals(type)
+          || appId == null
+          || puid == null
+          || status == null
+          || version == null
+          || at == null) {
         throw new ProtocolException(ErrorCode.MISSING_FIELD, "not a complete presence event");
       }
       return new PresenceEvent(appId, puid, status, message, version, at, seq);

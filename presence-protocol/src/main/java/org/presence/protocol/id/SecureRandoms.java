@@ -5,8 +5,8 @@ import java.security.SecureRandom;
 import java.util.UUID;
 
 /**
- * Unguessable random numbers (session ids, API keys, PUIDs, notification ids, anti-forgery
- * tokens) without a system call per draw and without one lock shared by every thread.
+ * Unguessable random numbers (session ids, API keys, PUIDs, notification ids, anti-forgery tokens)
+ * without a system call per draw and without one lock shared by every thread.
  *
  * <p>The JDK's default {@code SecureRandom} on Linux ({@code NativePRNG}) reads {@code
  * /dev/urandom} on every draw, under one lock: file I/O on a Netty event loop for each connect.

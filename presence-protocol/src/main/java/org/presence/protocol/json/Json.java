@@ -19,8 +19,8 @@ import java.io.OutputStream;
  *
  * <p>Every parser rejects duplicate fields, caps nesting depth, string and number length, and the
  * document's size, so that hostile input costs a bounded amount of work before it is refused.
- * Codecs read and write {@link ByteBuf}s through these factories, with no intermediate
- * {@code String}.
+ * Codecs read and write {@link ByteBuf}s through these factories, with no intermediate {@code
+ * String}.
  */
 public final class Json {
   /** Default document size limit for a WebSocket frame: 8 KiB. */

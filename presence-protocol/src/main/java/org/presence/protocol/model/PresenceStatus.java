@@ -52,7 +52,9 @@ public enum PresenceStatus {
     return Optional.empty();
   }
 
-  /** The status for a push-server letter: {@code O}, {@code A} or {@code U} (offline is not pushed). */
+  /**
+   * The status for a push-server letter: {@code O}, {@code A} or {@code U} (offline is not pushed).
+   */
   public static Optional<PresenceStatus> fromPushLetter(String value) {
     if (value != null && value.length() == 1) {
       char c = value.charAt(0);

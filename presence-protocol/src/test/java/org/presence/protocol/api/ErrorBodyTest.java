@@ -28,8 +28,7 @@ class ErrorBodyTest {
     try {
       ErrorBody.write(ErrorCode.MISSING_FIELD, "a \"quoted\" <b>\n", out);
       assertThat(out.toString(StandardCharsets.UTF_8))
-          .isEqualTo(
-              "{\"result\":false,\"errno\":12,\"reason\":\"a \\\"quoted\\\" <b>\\n\"}");
+          .isEqualTo("{\"result\":false,\"errno\":12,\"reason\":\"a \\\"quoted\\\" <b>\\n\"}");
     } finally {
       out.release();
     }

@@ -100,7 +100,9 @@ class NotificationBatchCodecTest {
             "[{\"UID\":\"a\",\"message\":\"m\",\"action\":\"javascript:alert(1)\"},"
                 + "{\"UID\":\"b\",\"message\":\"ok\",\"action\":\"https://x.example\"},"
                 + "42,"
-                + "{\"UID\":\"c\",\"message\":\"" + "x".repeat(513) + "\",\"action\":\"https://x.example\"},"
+                + "{\"UID\":\"c\",\"message\":\""
+                + "x".repeat(513)
+                + "\",\"action\":\"https://x.example\"},"
                 + "{\"UID\":\"d\",\"message\":\"ok\",\"action\":\"https://x.example\",\"extra\":{\"deep\":[1,2]}}]");
     assertThat(out).extracting(Judged::ok).containsExactly(false, true, false, false, true);
     assertThat(out.get(1).item().uid()).isEqualTo("b");
@@ -123,65 +125,83 @@ class NotificationBatchCodecTest {
         Arguments.of(item(u + ",\"message\":{\"a\":1}," + a), "message: expected a string"),
         Arguments.of(item(u + "," + m + ",\"action\":7"), "action: expected a string"),
         Arguments.of(item(u + ",\"message\":\"\"," + a), "message: empty"),
-        Arguments.of(item(u + ",\"message\":\"" + "é".repeat(513) + "\"," + a),
+        Arguments.of(
+            item(u + ",\"message\":\"" + "é".repeat(513) + "\"," + a),
             "message: at most 512 characters"),
-        Arguments.of(item(u + ",\"message\":\"a\\u0000b\"," + a),
-            "message: control character U+0000"),
-        Arguments.of(item(u + ",\"message\":\"a\\u001bb\"," + a),
-            "message: control character U+001B"),
+        Arguments.of(
+            item(u + ",\"message\":\"a\\u0000b\"," + a), "message: control character U+0000"),
+        Arguments.of(
+            item(u + ",\"message\":\"a\\u001bb\"," + a), "message: control character U+001B"),
         Arguments.of(item(u + ",\"message\":\"a\\rb\"," + a), "message: control character U+000D"),
-        Arguments.of(item(u + ",\"message\":\"a\\u007fb\"," + a),
-            "message: control character U+007F"),
-        Arguments.of(item(u + ",\"message\":\"a\\u0085b\"," + a),
-            "message: control character U+0085"),
-        Arguments.of(item(u + ",\"message\":\"evil\\u202Etxt.exe\"," + a),
+        Arguments.of(
+            item(u + ",\"message\":\"a\\u007fb\"," + a), "message: control character U+007F"),
+        Arguments.of(
+            item(u + ",\"message\":\"a\\u0085b\"," + a), "message: control character U+0085"),
+        Arguments.of(
+            item(u + ",\"message\":\"evil\\u202Etxt.exe\"," + a),
             "message: bidirectional control U+202E"),
-        Arguments.of(item(u + ",\"message\":\"x\\u2066y\"," + a),
-            "message: bidirectional control U+2066"),
+        Arguments.of(
+            item(u + ",\"message\":\"x\\u2066y\"," + a), "message: bidirectional control U+2066"),
         Arguments.of(item(u + ",\"message\":\"x\\ud800y\"," + a), "message: unpaired surrogate"),
         Arguments.of(item(u + ",\"message\":\"x\\udc00\"," + a), "message: unpaired surrogate"),
         Arguments.of(item(u + "," + m + ",\"action\":\"\""), "action: empty"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/" + "p".repeat(500) + "\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://x.example/" + "p".repeat(500) + "\""),
             "action: at most 512 characters"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"javascript:alert(1)\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"javascript:alert(1)\""),
             "action: a URI with scheme app, http, https"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"data:text/html,<b>x</b>\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"data:text/html,<b>x</b>\""),
             "action: a URI with scheme app, http, https"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"file:///etc/passwd\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"file:///etc/passwd\""),
             "action: a URI with scheme app, http, https"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"/relative/path\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"/relative/path\""),
             "action: a URI with scheme app, http, https"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https://a b.example\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://a b.example\""),
             "action: white space or control character"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/\\n\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://x.example/\\n\""),
             "action: white space or control character"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https:///nohost\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https:///nohost\""),
             "action: https URI needs a host and no user"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https://bank.example@evil.example/\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://bank.example@evil.example/\""),
             "action: https URI needs a host and no user"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/%zz\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://x.example/%zz\""), "action: not a valid URI"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://x.example:80a/\""),
+            "action: https URI needs a host and no user"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://x.example/[a]\""),
+            "action: https URI needs a host and no user"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://x\\\\y.example/\""),
             "action: not a valid URI"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example:80a/\""),
-            "action: https URI needs a host and no user"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/[a]\""),
-            "action: https URI needs a host and no user"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https://x\\\\y.example/\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://x.example/a\\\"b\""),
             "action: not a valid URI"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"https://x.example/a\\\"b\""),
-            "action: not a valid URI"),
-        Arguments.of(item(u + "," + m + ",\"action\":\"app:no-slashes\""),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"app:no-slashes\""),
             "action: app URI needs a host and no user"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":4"), "ttl: 5 to 3600 seconds"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":3601"), "ttl: 5 to 3600 seconds"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":-5"), "ttl: 5 to 3600 seconds"),
-        Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":99999999999"),
-            "ttl: 5 to 3600 seconds"),
+        Arguments.of(
+            item(u + "," + m + "," + a + ",\"ttl\":99999999999"), "ttl: 5 to 3600 seconds"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":10.5"), "ttl: expected whole seconds"),
-        Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":\"10\""), "ttl: expected whole seconds"),
-        Arguments.of(item(u + "," + m + "," + a + ",\"receipts\":\"yes\""),
+        Arguments.of(
+            item(u + "," + m + "," + a + ",\"ttl\":\"10\""), "ttl: expected whole seconds"),
+        Arguments.of(
+            item(u + "," + m + "," + a + ",\"receipts\":\"yes\""),
             "receipts: expected true or false"),
-        Arguments.of(item(u + "," + m + "," + a + ",\"receipts\":1"),
-            "receipts: expected true or false"),
+        Arguments.of(
+            item(u + "," + m + "," + a + ",\"receipts\":1"), "receipts: expected true or false"),
         Arguments.of(item(u + "," + m + "," + m + "," + a), "duplicate field message"),
         Arguments.of(item(u + "," + a + ",\"UID\":\"other\"," + m), "duplicate field UID"),
         // The first problem in document order wins.
@@ -206,10 +226,17 @@ class NotificationBatchCodecTest {
     assertThat(
             decode(
                 item(
-                    u + ",\"message\":\"" + "🎣".repeat(512) + "\",\"action\":\"HTTPS://X.example\","
+                    u
+                        + ",\"message\":\""
+                        + "🎣".repeat(512)
+                        + "\",\"action\":\"HTTPS://X.example\","
                         + "\"ttl\":5,\"receipts\":false,\"unknown\":null")))
         .allMatch(Judged::ok);
-    assertThat(decode(item(u + ",\"message\":\"line\\nnext\\ttab\",\"action\":\"app://a.example\",\"ttl\":3600")))
+    assertThat(
+            decode(
+                item(
+                    u
+                        + ",\"message\":\"line\\nnext\\ttab\",\"action\":\"app://a.example\",\"ttl\":3600")))
         .allMatch(Judged::ok);
     for (String action :
         List.of(
@@ -221,7 +248,13 @@ class NotificationBatchCodecTest {
           .as(action)
           .allMatch(Judged::ok);
     }
-    assertThat(decode(item(u + ",\"message\":\"x\",\"action\":\"https://x.example\",\"ttl\":null,\"receipts\":null")).get(0).item())
+    assertThat(
+            decode(
+                    item(
+                        u
+                            + ",\"message\":\"x\",\"action\":\"https://x.example\",\"ttl\":null,\"receipts\":null"))
+                .get(0)
+                .item())
         .isEqualTo(new Item(PUID, "x", "https://x.example", null, false));
   }
 
@@ -231,9 +264,11 @@ class NotificationBatchCodecTest {
         new NotificationBatchCodec(
             new NotificationBatchCodec.Limits(
                 10, 512, 5, 3600, java.util.Set.of("https", "beerchat"), 4096));
-    assertThat(decode(codec, item("\"UID\":\"u\",\"message\":\"m\",\"action\":\"beerchat:room/42\"")))
+    assertThat(
+            decode(codec, item("\"UID\":\"u\",\"message\":\"m\",\"action\":\"beerchat:room/42\"")))
         .allMatch(Judged::ok);
-    assertThat(decode(codec, item("\"UID\":\"u\",\"message\":\"m\",\"action\":\"app://x.example\"")))
+    assertThat(
+            decode(codec, item("\"UID\":\"u\",\"message\":\"m\",\"action\":\"app://x.example\"")))
         .noneMatch(Judged::ok);
   }
 
@@ -268,13 +303,13 @@ class NotificationBatchCodecTest {
     StringBuilder b = new StringBuilder("[");
     for (int i = 0; i < 10_000; i++) {
       b.append(i == 0 ? "" : ",")
-          .append("{\"UID\":\"u").append(i)
+          .append("{\"UID\":\"u")
+          .append(i)
           .append("\",\"message\":\"m\",\"action\":\"https://x.example\"}");
     }
     // Broken after the limit: the codec must stop before it gets there.
     b.append(",{{{");
-    ProtocolException e =
-        catchThrowableOfType(ProtocolException.class, () -> decode(b.toString()));
+    ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> decode(b.toString()));
     assertThat(e.code()).isEqualTo(ErrorCode.BATCH_TOO_LARGE);
     assertThat(e.detail()).isEqualTo("limit is 100");
   }
@@ -319,11 +354,14 @@ class NotificationBatchCodecTest {
     ItemResult ok = ItemResult.stored("a", 3, List.of());
     ItemResult ok2 = ItemResult.stored("b", 7, List.of());
     ItemResult ko = ItemResult.refused(ErrorCode.UNKNOWN_PUID, null);
-    assertThat(Ack.of(List.of(ok, ok2))).extracting(Ack::result, Ack::queueSize)
+    assertThat(Ack.of(List.of(ok, ok2)))
+        .extracting(Ack::result, Ack::queueSize)
         .containsExactly("OK", 7);
-    assertThat(Ack.of(List.of(ok, ko))).extracting(Ack::result, Ack::queueSize)
+    assertThat(Ack.of(List.of(ok, ko)))
+        .extracting(Ack::result, Ack::queueSize)
         .containsExactly("PARTIAL", 3);
-    assertThat(Ack.of(List.of(ko))).extracting(Ack::result, Ack::queueSize)
+    assertThat(Ack.of(List.of(ko)))
+        .extracting(Ack::result, Ack::queueSize)
         .containsExactly("KO", -1);
   }
 
@@ -334,7 +372,8 @@ class NotificationBatchCodecTest {
             List.of(
                 ItemResult.stored("a", 100, List.of("x", "y")),
                 ItemResult.refused(ErrorCode.GRANT_PAUSED, null)));
-    Ack none = Ack.of(List.of(ItemResult.refused(ErrorCode.INVALID_NOTIFICATION, "message: empty")));
+    Ack none =
+        Ack.of(List.of(ItemResult.refused(ErrorCode.INVALID_NOTIFICATION, "message: empty")));
     for (Ack ack : List.of(partial, none)) {
       ByteBuf b = Unpooled.buffer();
       try {
@@ -346,7 +385,8 @@ class NotificationBatchCodecTest {
         } else {
           assertThat(text)
               .startsWith("{\"result\":\"PARTIAL\",\"queue_size\":100,\"results\":[")
-              .contains("{\"result\":\"KO\",\"errno\":152,\"reason\":\"Grant paused by the user\"}");
+              .contains(
+                  "{\"result\":\"KO\",\"errno\":152,\"reason\":\"Grant paused by the user\"}");
         }
       } finally {
         b.release();

@@ -8,9 +8,9 @@ import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 import org.presence.protocol.app.AppFrames.KeyFrame;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.protocol.app.AppFrames.SnapshotEntry;
@@ -42,9 +42,11 @@ class AppCodecTest {
   @Test
   void decodeKey_whenKeyAndSince_thenBoth_andUnknownFieldsSkipped() {
     assertThat(key("{\"key\":\"k1\"}")).isEqualTo(new KeyFrame("k1", -1));
-    assertThat(key("{\"key\":\"k1\",\"since\":17,\"extra\":{\"a\":[1]}}")).isEqualTo(new KeyFrame("k1", 17));
+    assertThat(key("{\"key\":\"k1\",\"since\":17,\"extra\":{\"a\":[1]}}"))
+        .isEqualTo(new KeyFrame("k1", 17));
     assertThat(key("{\"since\":null,\"key\":\"k\"}").resumes()).isFalse();
-    assertThat(key("{\"key\":\"k\",\"since\":9007199254740991}").since()).isEqualTo(AppCodec.MAX_SINCE);
+    assertThat(key("{\"key\":\"k\",\"since\":9007199254740991}").since())
+        .isEqualTo(AppCodec.MAX_SINCE);
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
@@ -85,7 +87,8 @@ class AppCodecTest {
   void parseSince_acceptsDigitsOnly() {
     assertThat(AppCodec.parseSince("0")).isZero();
     assertThat(AppCodec.parseSince("1700000000000017")).isEqualTo(1700000000000017L);
-    for (String bad : new String[] {"", "-1", "1e3", " 1", "9007199254740992", "abc", "99999999999999999999"}) {
+    for (String bad :
+        new String[] {"", "-1", "1e3", " 1", "9007199254740992", "abc", "99999999999999999999"}) {
       assertThatThrownBy(() -> AppCodec.parseSince(bad))
           .as(bad)
           .extracting(e -> ((ProtocolException) e).code())
@@ -96,11 +99,13 @@ class AppCodecTest {
   @Test
   void writeUpdates_isTheWikisListWithMessageAndSeq() {
     assertThat(
-            written(b -> AppCodec.writeUpdates(
-                List.of(
-                    new Update("pA", PresenceStatus.ONLINE, "", 17),
-                    new Update("pB", PresenceStatus.AWAY, "lunch \"out\"", 18)),
-                b)))
+            written(
+                b ->
+                    AppCodec.writeUpdates(
+                        List.of(
+                            new Update("pA", PresenceStatus.ONLINE, "", 17),
+                            new Update("pB", PresenceStatus.AWAY, "lunch \"out\"", 18)),
+                        b)))
         .isEqualTo(
             "[{\"UID\":\"pA\",\"status\":\"online\",\"seq\":17},"
                 + "{\"UID\":\"pB\",\"status\":\"away\",\"message\":\"lunch \\\"out\\\"\",\"seq\":18}]");
@@ -109,8 +114,14 @@ class AppCodecTest {
   @Test
   void writeSnapshot_isAnObjectAUpdateListCannotBeMistakenFor() {
     assertThat(
-            written(b -> AppCodec.writeSnapshot(
-                List.of(new SnapshotEntry("pA", PresenceStatus.UNAVAILABLE, "")), 16, true, true, b)))
+            written(
+                b ->
+                    AppCodec.writeSnapshot(
+                        List.of(new SnapshotEntry("pA", PresenceStatus.UNAVAILABLE, "")),
+                        16,
+                        true,
+                        true,
+                        b)))
         .isEqualTo(
             "{\"snapshot\":[{\"UID\":\"pA\",\"status\":\"unavailable\"}],\"seq\":16,\"fresh\":true,\"done\":true}");
     assertThat(written(b -> AppCodec.writeSnapshot(List.of(), 3, false, false, b)))
@@ -120,7 +131,8 @@ class AppCodecTest {
   @Test
   void writeResult_andReceipts() {
     assertThat(written(AppCodec::writeResult)).isEqualTo("{\"result\":true}");
-    assertThat(written(b -> AppCodec.writeReceipts(List.of(new Receipt("n1", "pA", "acted", 5)), b)))
+    assertThat(
+            written(b -> AppCodec.writeReceipts(List.of(new Receipt("n1", "pA", "acted", 5)), b)))
         .isEqualTo("{\"receipts\":[{\"id\":\"n1\",\"UID\":\"pA\",\"state\":\"acted\",\"at\":5}]}");
   }
 
@@ -129,7 +141,8 @@ class AppCodecTest {
     byte[] ok =
         "{\"id\":\"n1\",\"UID\":\"pA\",\"state\":\"missed\",\"at\":1700000000000,\"user\":\"secret\"}"
             .getBytes(StandardCharsets.UTF_8);
-    assertThat(AppCodec.decodeReceipt(ok)).isEqualTo(new Receipt("n1", "pA", "missed", 1700000000000L));
+    assertThat(AppCodec.decodeReceipt(ok))
+        .isEqualTo(new Receipt("n1", "pA", "missed", 1700000000000L));
     for (String bad :
         new String[] {
           "{\"id\":\"n1\",\"UID\":\"pA\",\"state\":\"read\",\"at\":1}",

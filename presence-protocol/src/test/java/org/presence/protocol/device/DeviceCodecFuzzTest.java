@@ -98,14 +98,14 @@ class DeviceCodecFuzzTest {
     long seed = System.nanoTime();
     Random r = new Random(seed);
     for (int i = 0; i < 20_000; i++) {
-      byte[] b = DeviceFixtures.json(GOLDEN[r.nextInt(GOLDEN.length)]).getBytes(StandardCharsets.UTF_8);
+      byte[] b =
+          DeviceFixtures.json(GOLDEN[r.nextInt(GOLDEN.length)]).getBytes(StandardCharsets.UTF_8);
       int edits = 1 + r.nextInt(4);
       for (int e = 0; e < edits; e++) {
         int at = r.nextInt(b.length);
         switch (r.nextInt(4)) {
           case 0 -> b[at] = (byte) r.nextInt(256);
-          case 1 -> b[at] = (byte) "{}[]\",:0-e.\\ntfu"
-              .charAt(r.nextInt(16));
+          case 1 -> b[at] = (byte) "{}[]\",:0-e.\\ntfu".charAt(r.nextInt(16));
           case 2 -> b = java.util.Arrays.copyOf(b, at);
           default -> {
             byte[] longer = new byte[b.length + 1];
@@ -125,8 +125,8 @@ class DeviceCodecFuzzTest {
 
   /**
    * The codec reuses one parser per thread across frames: whatever a frame left behind (a partial
-   * string, number or literal after the object, a truncated object, unknown fields), the next
-   * good frame decodes exactly as on a fresh codec.
+   * string, number or literal after the object, a truncated object, unknown fields), the next good
+   * frame decodes exactly as on a fresh codec.
    */
   @Test
   void decode_afterAnyFrame_thenTheNextGoodFrameIsUnaffected() {
@@ -145,7 +145,8 @@ class DeviceCodecFuzzTest {
             g + "   \t ",
             "{\"type\":\"conn",
             "{\"type\":\"status\",\"x\":{\"k1\":1,\"k2\":[1,2,{\"k3\":null}]},\"session_id\":\""
-                + DeviceFixtures.SESSION + "\",\"status\":\"online\"}",
+                + DeviceFixtures.SESSION
+                + "\",\"status\":\"online\"}",
             "\"",
             "12",
             "{}",
@@ -195,15 +196,23 @@ class DeviceCodecFuzzTest {
     hostile.add("{\"x\":" + "9".repeat(4000) + "}");
     hostile.add("{\"x\":1e999999999}");
     hostile.add("{\"x\":-0.0000000000000000000000000000001}");
-    hostile.add("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[" + "1,".repeat(3000) + "1]}");
+    hostile.add(
+        "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":["
+            + "1,".repeat(3000)
+            + "1]}");
     hostile.add("{\"" + "k".repeat(5000) + "\":1}");
     for (String h : hostile) {
       check(h.getBytes(StandardCharsets.UTF_8), 0);
     }
     // Within the depth limit, nesting in an unknown field is skipped.
-    String ok = "{\"x\":" + "[".repeat(10) + "]".repeat(10) + ",\"type\":\"connect\",\"assertion\":\"a\"}";
+    String ok =
+        "{\"x\":" + "[".repeat(10) + "]".repeat(10) + ",\"type\":\"connect\",\"assertion\":\"a\"}";
     assertThat(decodeFailure(ok.getBytes(StandardCharsets.UTF_8))).isNull();
-    String deep = "{\"x\":" + "[".repeat(100) + "]".repeat(100) + ",\"type\":\"connect\",\"assertion\":\"a\"}";
+    String deep =
+        "{\"x\":"
+            + "[".repeat(100)
+            + "]".repeat(100)
+            + ",\"type\":\"connect\",\"assertion\":\"a\"}";
     assertThat(decodeFailure(deep.getBytes(StandardCharsets.UTF_8)).code())
         .isEqualTo(ErrorCode.MALFORMED_JSON);
   }

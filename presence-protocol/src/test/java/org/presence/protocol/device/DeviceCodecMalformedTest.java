@@ -16,8 +16,7 @@ import org.presence.protocol.error.ProtocolException;
 /** Every way a device frame can be wrong, with the errno (and detail) it is answered with. */
 class DeviceCodecMalformedTest {
   private static final String S = DeviceFixtures.SESSION.toString();
-  private static final DeviceCodec CODEC =
-      new DeviceCodec(new DeviceCodec.Limits(512, 3, 10));
+  private static final DeviceCodec CODEC = new DeviceCodec(new DeviceCodec.Limits(512, 3, 10));
 
   private static Arguments row(String frame, ErrorCode code, String detail) {
     return Arguments.of(frame, code, detail);
@@ -37,22 +36,32 @@ class DeviceCodecMalformedTest {
         row("{\"type\":\"connect\",,}", ErrorCode.MALFORMED_JSON, null),
         row("{'type':'connect'}", ErrorCode.MALFORMED_JSON, null),
         row("{\"type\":connect}", ErrorCode.MALFORMED_JSON, null),
-        row("{\"type\":\"connect\",\"assertion\":\"a\"}{}", ErrorCode.MALFORMED_JSON,
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\"}{}",
+            ErrorCode.MALFORMED_JSON,
             "trailing content after the object"),
         row("{\"type\":\"connect\",\"assertion\":\"a\"} x", ErrorCode.MALFORMED_JSON, null),
         row("{\"a\":" + "[".repeat(40) + "]".repeat(40) + "}", ErrorCode.MALFORMED_JSON, null),
         row("{\"a\":1" + "0".repeat(40) + "}", ErrorCode.MALFORMED_JSON, null),
         row("{\"a\":NaN}", ErrorCode.MALFORMED_JSON, null),
         row("{\"type\":\"status\u0001\"}", ErrorCode.MALFORMED_JSON, null),
-        row("{\"type\":\"connect\",\"assertion\":\"" + "a".repeat(600) + "\"}",
-            ErrorCode.FRAME_TOO_LARGE, "limit is 512"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"" + "a".repeat(600) + "\"}",
+            ErrorCode.FRAME_TOO_LARGE,
+            "limit is 512"),
         // Duplicates, whatever the values.
-        row("{\"type\":\"connect\",\"type\":\"connect\",\"assertion\":\"a\"}",
-            ErrorCode.DUPLICATE_FIELD, "type"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":null,\"device\":\"d\"}",
-            ErrorCode.DUPLICATE_FIELD, "device"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"x\":1,\"x\":{}}",
-            ErrorCode.DUPLICATE_FIELD, "x"),
+        row(
+            "{\"type\":\"connect\",\"type\":\"connect\",\"assertion\":\"a\"}",
+            ErrorCode.DUPLICATE_FIELD,
+            "type"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"device\":null,\"device\":\"d\"}",
+            ErrorCode.DUPLICATE_FIELD,
+            "device"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"x\":1,\"x\":{}}",
+            ErrorCode.DUPLICATE_FIELD,
+            "x"),
         row("{\"type\":7,\"type\":\"connect\"}", ErrorCode.DUPLICATE_FIELD, "type"),
         // The type.
         row("{}", ErrorCode.MISSING_FIELD, "type"),
@@ -68,106 +77,203 @@ class DeviceCodecMalformedTest {
         row("{\"type\":\"connect\"}", ErrorCode.MISSING_FIELD, "assertion"),
         row("{\"type\":\"connect\",\"assertion\":null}", ErrorCode.MISSING_FIELD, "assertion"),
         row("{\"type\":\"connect\",\"assertion\":1}", ErrorCode.WRONG_FIELD_TYPE, "assertion"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":421}",
-            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":{\"a\":1}}",
-            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[\"421\"]}",
-            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[[1]]}",
-            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1,null]}",
-            ErrorCode.WRONG_FIELD_TYPE, "application_ids"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[0]}",
-            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[-4]}",
-            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1.5]}",
-            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1e3]}",
-            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[99999999999999999999]}",
-            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1,2,3,4]}",
-            ErrorCode.TOO_MANY_APPLICATION_IDS, "limit is 3"),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"\"}",
-            ErrorCode.INVALID_FIELD_VALUE, null),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"a b\"}",
-            ErrorCode.INVALID_FIELD_VALUE, null),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"" + "d".repeat(65) + "\"}",
-            ErrorCode.INVALID_FIELD_VALUE, null),
-        row("{\"type\":\"connect\",\"assertion\":\"a\",\"device\":true}",
-            ErrorCode.WRONG_FIELD_TYPE, "device"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":421}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "application_ids"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":{\"a\":1}}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "application_ids"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[\"421\"]}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "application_ids"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[[1]]}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "application_ids"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1,null]}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "application_ids"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[0]}",
+            ErrorCode.INVALID_APPLICATION_ID,
+            "must be a positive integer"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[-4]}",
+            ErrorCode.INVALID_APPLICATION_ID,
+            "must be a positive integer"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1.5]}",
+            ErrorCode.INVALID_APPLICATION_ID,
+            "must be a positive integer"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1e3]}",
+            ErrorCode.INVALID_APPLICATION_ID,
+            "must be a positive integer"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[99999999999999999999]}",
+            ErrorCode.INVALID_APPLICATION_ID,
+            "must be a positive integer"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1,2,3,4]}",
+            ErrorCode.TOO_MANY_APPLICATION_IDS,
+            "limit is 3"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"\"}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            null),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"a b\"}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            null),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"" + "d".repeat(65) + "\"}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            null),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"device\":true}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "device"),
         // The first bad field in document order wins; fields of other types are ignored.
-        row("{\"device\":7,\"application_ids\":[0],\"type\":\"connect\",\"assertion\":\"a\"}",
-            ErrorCode.WRONG_FIELD_TYPE, "device"),
-        row("{\"application_ids\":[0],\"device\":7,\"type\":\"connect\",\"assertion\":\"a\"}",
-            ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer"),
-        row("{\"type\":\"connect\",\"status\":5,\"device\":\"?\"}",
-            ErrorCode.INVALID_FIELD_VALUE, null),
+        row(
+            "{\"device\":7,\"application_ids\":[0],\"type\":\"connect\",\"assertion\":\"a\"}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "device"),
+        row(
+            "{\"application_ids\":[0],\"device\":7,\"type\":\"connect\",\"assertion\":\"a\"}",
+            ErrorCode.INVALID_APPLICATION_ID,
+            "must be a positive integer"),
+        row(
+            "{\"type\":\"connect\",\"status\":5,\"device\":\"?\"}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            null),
         // Status fields.
         row("{\"type\":\"status\",\"status\":\"online\"}", ErrorCode.MISSING_FIELD, "session_id"),
-        row("{\"type\":\"status\",\"session_id\":\"" + S + "\"}", ErrorCode.MISSING_FIELD,
+        row(
+            "{\"type\":\"status\",\"session_id\":\"" + S + "\"}",
+            ErrorCode.MISSING_FIELD,
             "status"),
-        row("{\"type\":\"status\",\"session_id\":\"nope\",\"status\":\"online\"}",
-            ErrorCode.UNKNOWN_SESSION, "not a session id"),
-        row("{\"type\":\"status\",\"session_id\":\"" + S.replace('-', 'x')
-                + "\",\"status\":\"online\"}", ErrorCode.UNKNOWN_SESSION, "not a session id"),
-        row("{\"type\":\"status\",\"session_id\":42,\"status\":\"online\"}",
-            ErrorCode.WRONG_FIELD_TYPE, "session_id"),
-        row("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"busy\"}",
-            ErrorCode.INVALID_STATUS, null),
-        row("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"Online\"}",
-            ErrorCode.INVALID_STATUS, null),
-        row("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"O\"}",
-            ErrorCode.INVALID_STATUS, null),
-        row("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":true}",
-            ErrorCode.WRONG_FIELD_TYPE, "status"),
-        row("{\"type\":\"status\",\"session_id\":\"" + S
+        row(
+            "{\"type\":\"status\",\"session_id\":\"nope\",\"status\":\"online\"}",
+            ErrorCode.UNKNOWN_SESSION,
+            "not a session id"),
+        row(
+            "{\"type\":\"status\",\"session_id\":\""
+                + S.replace('-', 'x')
+                + "\",\"status\":\"online\"}",
+            ErrorCode.UNKNOWN_SESSION,
+            "not a session id"),
+        row(
+            "{\"type\":\"status\",\"session_id\":42,\"status\":\"online\"}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "session_id"),
+        row(
+            "{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"busy\"}",
+            ErrorCode.INVALID_STATUS,
+            null),
+        row(
+            "{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"Online\"}",
+            ErrorCode.INVALID_STATUS,
+            null),
+        row(
+            "{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"O\"}",
+            ErrorCode.INVALID_STATUS,
+            null),
+        row(
+            "{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":true}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "status"),
+        row(
+            "{\"type\":\"status\",\"session_id\":\""
+                + S
                 + "\",\"status\":\"away\",\"message\":\"12345678901\"}",
-            ErrorCode.MESSAGE_TOO_LONG, "limit is 10"),
-        row("{\"type\":\"status\",\"session_id\":\"" + S
+            ErrorCode.MESSAGE_TOO_LONG,
+            "limit is 10"),
+        row(
+            "{\"type\":\"status\",\"session_id\":\""
+                + S
                 + "\",\"status\":\"away\",\"message\":[\"x\"]}",
-            ErrorCode.WRONG_FIELD_TYPE, "message"),
-        row("{\"type\":\"status\",\"session_id\":\"" + S
+            ErrorCode.WRONG_FIELD_TYPE,
+            "message"),
+        row(
+            "{\"type\":\"status\",\"session_id\":\""
+                + S
                 + "\",\"status\":\"away\",\"application_ids\":[1,2,3,4,5]}",
-            ErrorCode.TOO_MANY_APPLICATION_IDS, "limit is 3"),
+            ErrorCode.TOO_MANY_APPLICATION_IDS,
+            "limit is 3"),
         // Push registration.
-        row("{\"type\":\"register_push\",\"session_id\":\"" + S + "\"}", ErrorCode.MISSING_FIELD,
+        row(
+            "{\"type\":\"register_push\",\"session_id\":\"" + S + "\"}",
+            ErrorCode.MISSING_FIELD,
             "xpi"),
-        row("{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":\"a/b\"}",
-            ErrorCode.INVALID_FIELD_VALUE, null),
-        row("{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":5}",
-            ErrorCode.WRONG_FIELD_TYPE, "xpi"),
+        row(
+            "{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":\"a/b\"}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            null),
+        row(
+            "{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":5}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "xpi"),
         // Acknowledge and dismiss.
         row("{\"type\":\"acknowledge\",\"ids\":[\"a\"]}", ErrorCode.MISSING_FIELD, "session_id"),
         row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\"}", ErrorCode.MISSING_FIELD, "ids"),
-        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":null}",
-            ErrorCode.MISSING_FIELD, "ids"),
-        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":\"a\"}",
-            ErrorCode.WRONG_FIELD_TYPE, "ids"),
-        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":{\"a\":1}}",
-            ErrorCode.WRONG_FIELD_TYPE, "ids"),
-        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":[1]}",
-            ErrorCode.WRONG_FIELD_TYPE, "ids"),
-        row("{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":[[\"a\"]]}",
-            ErrorCode.WRONG_FIELD_TYPE, "ids"),
-        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[]}",
-            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
-        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\"\"]}",
-            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
-        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\"a b\"]}",
-            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
-        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\"<x>\"]}",
-            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
-        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\""
-                + "i".repeat(65) + "\"]}",
-            ErrorCode.INVALID_FIELD_VALUE, "ids: 1-100 notification ids"),
-        row("{\"type\":\"acknowledge\",\"session_id\":\"nope\",\"ids\":[\"a\"]}",
-            ErrorCode.UNKNOWN_SESSION, "not a session id"),
-        row("{\"type\":\"acknowledge\",\"session_id\":\"" + S
+        row(
+            "{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":null}",
+            ErrorCode.MISSING_FIELD,
+            "ids"),
+        row(
+            "{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":\"a\"}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "ids"),
+        row(
+            "{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":{\"a\":1}}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "ids"),
+        row(
+            "{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":[1]}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "ids"),
+        row(
+            "{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":[[\"a\"]]}",
+            ErrorCode.WRONG_FIELD_TYPE,
+            "ids"),
+        row(
+            "{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[]}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            "ids: 1-100 notification ids"),
+        row(
+            "{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\"\"]}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            "ids: 1-100 notification ids"),
+        row(
+            "{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\"a b\"]}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            "ids: 1-100 notification ids"),
+        row(
+            "{\"type\":\"acknowledge\",\"session_id\":\"" + S + "\",\"ids\":[\"<x>\"]}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            "ids: 1-100 notification ids"),
+        row(
+            "{\"type\":\"acknowledge\",\"session_id\":\""
+                + S
+                + "\",\"ids\":[\""
+                + "i".repeat(65)
+                + "\"]}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            "ids: 1-100 notification ids"),
+        row(
+            "{\"type\":\"acknowledge\",\"session_id\":\"nope\",\"ids\":[\"a\"]}",
+            ErrorCode.UNKNOWN_SESSION,
+            "not a session id"),
+        row(
+            "{\"type\":\"acknowledge\",\"session_id\":\""
+                + S
                 + "\",\"ids\":[\"a\"],\"ids\":[\"b\"]}",
-            ErrorCode.DUPLICATE_FIELD, "ids"));
+            ErrorCode.DUPLICATE_FIELD,
+            "ids"));
   }
 
   @org.junit.jupiter.api.Test
@@ -177,8 +283,7 @@ class DeviceCodecMalformedTest {
     for (int i = 0; i < 101; i++) {
       ids.append(i == 0 ? "" : ",").append("\"n").append(i).append('"');
     }
-    String frame =
-        "{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":[" + ids + "]}";
+    String frame = "{\"type\":\"dismiss\",\"session_id\":\"" + S + "\",\"ids\":[" + ids + "]}";
     ByteBuf b = Unpooled.copiedBuffer(frame, StandardCharsets.UTF_8);
     try {
       ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> wide.decode(b));
@@ -213,8 +318,7 @@ class DeviceCodecMalformedTest {
   @MethodSource("invalidUtf8")
   void decode_whenInvalidUtf8_thenMalformedJson(byte[] bad) {
     ProtocolException e =
-        catchThrowableOfType(
-            ProtocolException.class, () -> CODEC.decode(bad, 0, bad.length));
+        catchThrowableOfType(ProtocolException.class, () -> CODEC.decode(bad, 0, bad.length));
     assertThat(e).isNotNull();
     assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
   }

@@ -177,7 +177,8 @@ class DeviceCodecTest {
   void encodeNotifications_splitsByCountAndBySize_andEveryFrameDecodes() {
     List<LiveNotification> small =
         java.util.stream.IntStream.range(0, 25)
-            .mapToObj(i -> new LiveNotification("s" + i, 1, "S", "m" + i, "https://x.example", 9, false))
+            .mapToObj(
+                i -> new LiveNotification("s" + i, 1, "S", "m" + i, "https://x.example", 9, false))
             .toList();
     List<LiveNotification> got = new java.util.ArrayList<>();
     int from = 0;
@@ -200,8 +201,16 @@ class DeviceCodecTest {
     String heavy = "<".repeat(512);
     List<LiveNotification> big =
         java.util.stream.IntStream.range(0, 30)
-            .mapToObj(i -> new LiveNotification("b" + i, 1, "<".repeat(100), heavy,
-                "https://x.example/?" + "&".repeat(400), 9, false))
+            .mapToObj(
+                i ->
+                    new LiveNotification(
+                        "b" + i,
+                        1,
+                        "<".repeat(100),
+                        heavy,
+                        "https://x.example/?" + "&".repeat(400),
+                        9,
+                        false))
             .toList();
     from = 0;
     got.clear();
@@ -210,8 +219,7 @@ class DeviceCodecTest {
       try {
         int n = DeviceCodec.encodeNotifications(big, from, 100, b);
         assertThat(n).isPositive();
-        assertThat(b.readableBytes())
-            .isLessThan(DeviceCodec.NOTIFICATIONS_FRAME_BYTES + 8 * 1024);
+        assertThat(b.readableBytes()).isLessThan(DeviceCodec.NOTIFICATIONS_FRAME_BYTES + 8 * 1024);
         got.addAll(((Notifications) DeviceCodec.decodeReply(b)).notifications());
         from += n;
       } finally {
@@ -227,9 +235,12 @@ class DeviceCodecTest {
     LiveNotification n =
         new LiveNotification("a", 1, "<i>S</i>", message, "https://x.example/?a=1&b=2", 5, false);
     String text =
-        new String(
-            DeviceCodec.toBytes(new Notifications(List.of(n))), StandardCharsets.UTF_8);
-    assertThat(text).doesNotContain("<").doesNotContain(">").doesNotContain("&").doesNotContain("'");
+        new String(DeviceCodec.toBytes(new Notifications(List.of(n))), StandardCharsets.UTF_8);
+    assertThat(text)
+        .doesNotContain("<")
+        .doesNotContain(">")
+        .doesNotContain("&")
+        .doesNotContain("'");
     assertThat(text).contains("\\u003Cscript\\u003E");
     assertThat(decodeReply(text)).isEqualTo(new Notifications(List.of(n)));
   }
@@ -246,7 +257,8 @@ class DeviceCodecTest {
   void decode_whenEmptyMessage_thenNoMessage() {
     assertThat(
             decode(
-                "{\"type\":\"status\",\"session_id\":\"" + SESSION
+                "{\"type\":\"status\",\"session_id\":\""
+                    + SESSION
                     + "\",\"status\":\"away\",\"message\":\"\"}"))
         .isEqualTo(new StatusUpdate(SESSION, PresenceStatus.AWAY, null, null));
   }
@@ -262,7 +274,8 @@ class DeviceCodecTest {
 
   @Test
   void decode_whenEmptyIdList_thenEmptySetNotAbsent() {
-    Connect c = (Connect) decode("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[]}");
+    Connect c =
+        (Connect) decode("{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[]}");
     assertThat(c.applicationIds()).isSameAs(ApplicationIds.NONE);
   }
 
@@ -270,8 +283,10 @@ class DeviceCodecTest {
   void decode_whenUpperCaseSessionId_thenSameUuid() {
     StatusUpdate u =
         (StatusUpdate)
-            decode(DeviceFixtures.status(SESSION, "online").replace(SESSION.toString(),
-                SESSION.toString().toUpperCase(java.util.Locale.ROOT)));
+            decode(
+                DeviceFixtures.status(SESSION, "online")
+                    .replace(
+                        SESSION.toString(), SESSION.toString().toUpperCase(java.util.Locale.ROOT)));
     assertThat(u.sessionId()).isEqualTo(SESSION);
   }
 

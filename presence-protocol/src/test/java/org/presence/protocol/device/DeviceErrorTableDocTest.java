@@ -10,13 +10,14 @@ import org.junit.jupiter.api.Test;
 import org.presence.protocol.error.ErrorCode;
 
 /**
- * Keeps the device channel's errno table in docs/device-protocol.md equal to {@link ErrorCode}:
- * the codes a device (or a push server) can get, rendered from the enum. Run with {@code
+ * Keeps the device channel's errno table in docs/device-protocol.md equal to {@link ErrorCode}: the
+ * codes a device (or a push server) can get, rendered from the enum. Run with {@code
  * -Dpresence.updateDocs=true} to rewrite it.
  */
 class DeviceErrorTableDocTest {
   private static final Path DOC = Path.of("..", "docs", "device-protocol.md");
-  private static final String BEGIN = "<!-- device-errno-table:begin (generated from ErrorCode) -->";
+  private static final String BEGIN =
+      "<!-- device-errno-table:begin (generated from ErrorCode) -->";
   private static final String END = "<!-- device-errno-table:end -->";
 
   /** Every errno the device channel and the push-server endpoint answer with. */
@@ -97,8 +98,9 @@ class DeviceErrorTableDocTest {
       current = table;
     }
     assertThat(current)
-        .as("docs/device-protocol.md is out of date: run mvn -pl presence-protocol test"
-            + " -Dtest=DeviceErrorTableDocTest -Dpresence.updateDocs=true")
+        .as(
+            "docs/device-protocol.md is out of date: run mvn -pl presence-protocol test"
+                + " -Dtest=DeviceErrorTableDocTest -Dpresence.updateDocs=true")
         .isEqualTo(table);
   }
 }

@@ -17,7 +17,8 @@ class ErrorTableDocTest {
     String table = ErrorTable.markdown();
     int begin = doc.indexOf(ErrorTable.BEGIN);
     int end = doc.indexOf(ErrorTable.END);
-    String current = begin < 0 || end < 0 ? "" : doc.substring(begin, end + ErrorTable.END.length());
+    String current =
+        begin < 0 || end < 0 ? "" : doc.substring(begin, end + ErrorTable.END.length());
     if (!current.equals(table) && Boolean.getBoolean("presence.updateDocs")) {
       String updated =
           begin < 0 || end < 0
@@ -27,8 +28,9 @@ class ErrorTableDocTest {
       current = table;
     }
     assertThat(current)
-        .as("docs/errors.md is out of date: run mvn -pl presence-protocol test"
-            + " -Dtest=ErrorTableDocTest -Dpresence.updateDocs=true")
+        .as(
+            "docs/errors.md is out of date: run mvn -pl presence-protocol test"
+                + " -Dtest=ErrorTableDocTest -Dpresence.updateDocs=true")
         .isEqualTo(table);
   }
 

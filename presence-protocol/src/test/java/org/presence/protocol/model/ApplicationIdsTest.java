@@ -12,7 +12,9 @@ class ApplicationIdsTest {
     assertThat(ids.toArray()).containsExactly(421, 492, 9592);
     assertThat(ids.contains(492)).isTrue();
     assertThat(ids.contains(391)).isFalse();
-    assertThat(ids).isEqualTo(ApplicationIds.of(9592, 421, 492)).hasSameHashCodeAs(ApplicationIds.of(421, 492, 9592));
+    assertThat(ids)
+        .isEqualTo(ApplicationIds.of(9592, 421, 492))
+        .hasSameHashCodeAs(ApplicationIds.of(421, 492, 9592));
   }
 
   @Test
@@ -22,7 +24,8 @@ class ApplicationIdsTest {
 
   @Test
   void csv_roundTrips() {
-    assertThat(ApplicationIds.fromCsv(ApplicationIds.of(7, 3).toCsv())).isEqualTo(ApplicationIds.of(3, 7));
+    assertThat(ApplicationIds.fromCsv(ApplicationIds.of(7, 3).toCsv()))
+        .isEqualTo(ApplicationIds.of(3, 7));
     assertThat(ApplicationIds.of(7, 3).toCsv()).isEqualTo("3,7");
     assertThat(ApplicationIds.fromCsv("")).isSameAs(ApplicationIds.NONE);
     assertThat(ApplicationIds.of()).isSameAs(ApplicationIds.NONE);

@@ -34,9 +34,12 @@ class PushStatusCodecTest {
   @Test
   void encode_thenDecode_roundTripsEachLetter() {
     for (PresenceStatus s :
-        new PresenceStatus[] {PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.UNAVAILABLE}) {
+        new PresenceStatus[] {
+          PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.UNAVAILABLE
+        }) {
       PushStatus r = new PushStatus("xpi-1", s);
-      assertThat(decode(new String(PushStatusCodec.encode(r), StandardCharsets.UTF_8))).isEqualTo(r);
+      assertThat(decode(new String(PushStatusCodec.encode(r), StandardCharsets.UTF_8)))
+          .isEqualTo(r);
     }
   }
 

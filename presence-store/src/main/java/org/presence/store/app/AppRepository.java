@@ -5,8 +5,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Registered applications. Every method runs off the caller's thread; state changes are
- * conditional on the current state, so two concurrent changes cannot both win.
+ * Registered applications. Every method runs off the caller's thread; state changes are conditional
+ * on the current state, so two concurrent changes cannot both win.
  */
 public interface AppRepository {
   /** Stores a new application in state {@link AppState#REGISTERED} and returns it with its id. */

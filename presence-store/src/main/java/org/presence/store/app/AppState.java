@@ -2,7 +2,9 @@ package org.presence.store.app;
 
 import java.util.Locale;
 
-/** An application's life cycle: registered, then domain verified, then activated (has an API key). */
+/**
+ * An application's life cycle: registered, then domain verified, then activated (has an API key).
+ */
 public enum AppState {
   /** Registered; its domain is not proven yet. */
   REGISTERED,

@@ -18,8 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The in-process bus of the embedded default. Messages are delivered on one {@code bus-local}
- * thread, so order per channel holds and publishers never run listeners themselves, as with
- * Redis.
+ * thread, so order per channel holds and publishers never run listeners themselves, as with Redis.
  */
 public final class LocalPresenceBus implements PresenceBus {
   private static final Logger LOG = LoggerFactory.getLogger(LocalPresenceBus.class);

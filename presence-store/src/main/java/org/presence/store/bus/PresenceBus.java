@@ -46,9 +46,8 @@ public interface PresenceBus extends AutoCloseable {
   CompletionStage<Subscription> subscribe(String channel, Listener listener);
 
   /**
-   * Whether a message published on {@code channel} now could reach anyone. The in-process bus
-   * knows (a publisher may then skip building the message); a bus between nodes cannot, and
-   * answers true.
+   * Whether a message published on {@code channel} now could reach anyone. The in-process bus knows
+   * (a publisher may then skip building the message); a bus between nodes cannot, and answers true.
    */
   default boolean mayReach(String channel) {
     return true;

@@ -16,15 +16,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The bus over Redis pub/sub. A node subscribes a Redis channel once, however many local
- * listeners it has on it, and unsubscribes when the last one leaves, so a message reaches only
- * the nodes holding an interested connection. Listeners run on Lettuce's I/O thread.
+ * The bus over Redis pub/sub. A node subscribes a Redis channel once, however many local listeners
+ * it has on it, and unsubscribes when the last one leaves, so a message reaches only the nodes
+ * holding an interested connection. Listeners run on Lettuce's I/O thread.
  */
 public final class RedisPresenceBus implements PresenceBus {
   private static final Logger LOG = LoggerFactory.getLogger(RedisPresenceBus.class);
 
   private final RedisBackend redis;
   private final RedisKeys keys;
+
   /** Guarded by itself for changes; read without locking by {@link #dispatch}. */
   private final Map<String, ChannelState> subscriptions = new ConcurrentHashMap<>();
 
@@ -66,8 +67,7 @@ public final class RedisPresenceBus implements PresenceBus {
 
   @Override
   public CompletionStage<Void> publish(String channel, byte[] message) {
-    return RedisErrors.call(
-            () -> redis.commands().async().publish(keys.channel(channel), message))
+    return RedisErrors.call(() -> redis.commands().async().publish(keys.channel(channel), message))
         .thenApply(n -> null);
   }
 
@@ -116,15 +116,13 @@ public final class RedisPresenceBus implements PresenceBus {
 
   @Override
   public CompletionStage<Void> ping() {
-    return RedisErrors.call(() -> redis.commands().async().ping())
-        .thenApply(v -> null);
+    return RedisErrors.call(() -> redis.commands().async().ping()).thenApply(v -> null);
   }
 
   @Override
   public void close() {
     subscriptions.clear();
   }
-
 
   /** The local listeners of one Redis channel and the SUBSCRIBE that made it active. */
   private static final class ChannelState {
@@ -169,11 +167,7 @@ public final class RedisPresenceBus implements PresenceBus {
         return CompletableFuture.completedFuture(null);
       }
       try {
-        return redis
-            .pubsub()
-            .async()
-            .unsubscribe(keys.channel(channel))
-            .handle((v, e) -> null);
+        return redis.pubsub().async().unsubscribe(keys.channel(channel)).handle((v, e) -> null);
       } catch (RedisException e) {
         // Disconnected: the subscription is gone locally and Redis will not restore it.
         return CompletableFuture.completedFuture(null);

@@ -10,8 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The {@link NodeRegistry} of the embedded default. Every node in the process shares it; a node
- * that stops renewing is never declared dead here, since a process cannot outlive itself: its
- * state dies with it.
+ * that stops renewing is never declared dead here, since a process cannot outlive itself: its state
+ * dies with it.
  */
 public final class LocalNodeRegistry implements NodeRegistry {
   private final Set<String> nodes = ConcurrentHashMap.newKeySet();

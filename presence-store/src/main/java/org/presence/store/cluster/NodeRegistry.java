@@ -5,9 +5,9 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Which gateway nodes are alive. Each node renews a lease every few seconds; a node whose lease
- * ran out (killed, frozen, cut off) is dead, and exactly one survivor wins the right to clean up
- * after it (mark its devices offline), however many notice at once.
+ * Which gateway nodes are alive. Each node renews a lease every few seconds; a node whose lease ran
+ * out (killed, frozen, cut off) is dead, and exactly one survivor wins the right to clean up after
+ * it (mark its devices offline), however many notice at once.
  *
  * <p>Two implementations: {@link LocalNodeRegistry} (one node: nobody else can die) and {@link
  * RedisNodeRegistry} (the cluster). One contract suite runs against both.

@@ -14,17 +14,17 @@ import org.presence.store.redis.RedisScript;
 
 /**
  * {@link NodeRegistry} in Redis: a lease key per node ({@code <prefix>node:<id>}, expiring with the
- * lease), the set of nodes that took a lease ({@code <prefix>nodes}), and the hash of clean-ups
- * in progress ({@code <prefix>nodes:cleaning}: dead node to claimer). A node in the set whose
- * lease key is gone is dead; the claim records the claimer in the same script that checks the
- * lease and any earlier claimer's lease, so one live claimer holds it at a time, and a claimer
- * that dies mid-way hands the clean-up to the next survivor. The clean-up's end removes the dead
- * node from the set.
+ * lease), the set of nodes that took a lease ({@code <prefix>nodes}), and the hash of clean-ups in
+ * progress ({@code <prefix>nodes:cleaning}: dead node to claimer). A node in the set whose lease
+ * key is gone is dead; the claim records the claimer in the same script that checks the lease and
+ * any earlier claimer's lease, so one live claimer holds it at a time, and a claimer that dies
+ * mid-way hands the clean-up to the next survivor. The clean-up's end removes the dead node from
+ * the set.
  */
 public final class RedisNodeRegistry implements NodeRegistry {
   /**
-   * KEYS: lease key, node set, cleaning hash; ARGV: node id, lease ms. 1 when the lease went on: the
-   * node was in the set and nobody was cleaning up after it.
+   * KEYS: lease key, node set, cleaning hash; ARGV: node id, lease ms. 1 when the lease went on:
+   * the node was in the set and nobody was cleaning up after it.
    */
   private static final String HEARTBEAT =
       """
@@ -138,7 +138,9 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   @Override
   public CompletionStage<Boolean> heartbeat(String nodeId, Duration lease) {
-    return heartbeat.<Long>run(ScriptOutputType.INTEGER,
+    return heartbeat
+        .<Long>run(
+            ScriptOutputType.INTEGER,
             new String[] {lease(nodeId), set(), cleaning()},
             bytes(nodeId),
             bytes(lease.toMillis()))
@@ -147,14 +149,17 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   @Override
   public CompletionStage<List<String>> expired() {
-    return expired.<List<Object>>run(
+    return expired
+        .<List<Object>>run(
             ScriptOutputType.MULTI, new String[] {set(), cleaning()}, bytes(keys.key("node:")))
         .thenApply(RedisNodeRegistry::strings);
   }
 
   @Override
   public CompletionStage<Boolean> claim(String deadNodeId, String claimer) {
-    return claim.<Long>run(ScriptOutputType.INTEGER,
+    return claim
+        .<Long>run(
+            ScriptOutputType.INTEGER,
             new String[] {lease(deadNodeId), set(), cleaning()},
             bytes(deadNodeId),
             bytes(claimer),
@@ -164,7 +169,9 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   @Override
   public CompletionStage<Void> cleaned(String deadNodeId, String claimer) {
-    return cleaned.<Long>run(ScriptOutputType.INTEGER,
+    return cleaned
+        .<Long>run(
+            ScriptOutputType.INTEGER,
             new String[] {lease(deadNodeId), set(), cleaning()},
             bytes(deadNodeId),
             bytes(claimer))
@@ -180,7 +187,8 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   @Override
   public CompletionStage<List<String>> alive() {
-    return alive.<List<Object>>run(ScriptOutputType.MULTI, new String[] {set()}, bytes(keys.key("node:")))
+    return alive
+        .<List<Object>>run(ScriptOutputType.MULTI, new String[] {set()}, bytes(keys.key("node:")))
         .thenApply(RedisNodeRegistry::strings);
   }
 
@@ -191,5 +199,4 @@ public final class RedisNodeRegistry implements NodeRegistry {
     }
     return out;
   }
-
 }

@@ -1,6 +1,5 @@
 package org.presence.store.db;
 
-import org.presence.store.jdbi.Db;
 import com.zaxxer.hikari.HikariDataSource;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
@@ -10,6 +9,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.presence.store.app.AppRepository;
 import org.presence.store.app.JdbiAppRepository;
 import org.presence.store.exec.StoreExecutors;
+import org.presence.store.jdbi.Db;
 import org.presence.store.permission.GrantRepository;
 import org.presence.store.permission.JdbiGrantRepository;
 import org.presence.store.user.JdbiUserSettingsRepository;

@@ -1,8 +1,8 @@
 package org.presence.store.db;
 
-import org.presence.store.jdbi.Db;
 import java.util.concurrent.CompletionStage;
 import org.presence.store.app.AppRepository;
+import org.presence.store.jdbi.Db;
 import org.presence.store.permission.GrantRepository;
 import org.presence.store.user.UserSettingsRepository;
 

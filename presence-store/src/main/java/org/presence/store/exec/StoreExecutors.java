@@ -8,13 +8,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Bounded, named thread pools for blocking store work. Database calls never run on a Netty event
- * loop: they run here, on {@code store-db-N} threads, and a full queue refuses new work at once (the
- * caller answers {@code SERVER_BUSY}) instead of letting it pile up.
+ * loop: they run here, on {@code store-db-N} threads, and a full queue refuses new work at once
+ * (the caller answers {@code SERVER_BUSY}) instead of letting it pile up.
  */
 public final class StoreExecutors {
   private StoreExecutors() {}
 
-  /** A pool of {@code threads} threads named {@code <prefix>N} with a queue of {@code queue} tasks. */
+  /**
+   * A pool of {@code threads} threads named {@code <prefix>N} with a queue of {@code queue} tasks.
+   */
   public static ThreadPoolExecutor bounded(String prefix, int threads, int queue) {
     ThreadPoolExecutor pool =
         new ThreadPoolExecutor(

@@ -33,8 +33,8 @@ public interface GrantRepository {
    * application and user string it returns the existing grant (and its PUID) unchanged; otherwise
    * it creates one, enabled, with a fresh PUID, unless the user already holds {@code
    * limits.perApp()} grants for the application or {@code limits.perUser()} in all: then it fails
-   * with {@code TOO_MANY_GRANTS} and changes nothing. The caps hold across nodes: the grants of
-   * one user are made one at a time.
+   * with {@code TOO_MANY_GRANTS} and changes nothing. The caps hold across nodes: the grants of one
+   * user are made one at a time.
    */
   CompletionStage<Grant> grant(String userSub, long appId, String userString, Limits limits);
 

@@ -184,7 +184,9 @@ public final class JdbiGrantRepository implements GrantRepository {
     return db.call(
         h ->
             h.createQuery(
-                    "SELECT " + COLUMNS + " FROM grants WHERE user_sub = :u"
+                    "SELECT "
+                        + COLUMNS
+                        + " FROM grants WHERE user_sub = :u"
                         + " ORDER BY app_id, user_string")
                 .bind("u", userSub)
                 .map(JdbiGrantRepository::map)
@@ -206,7 +208,9 @@ public final class JdbiGrantRepository implements GrantRepository {
     return db.call(
         h ->
             h.createQuery(
-                    "SELECT " + COLUMNS + " FROM grants WHERE app_id = :a AND enabled = TRUE"
+                    "SELECT "
+                        + COLUMNS
+                        + " FROM grants WHERE app_id = :a AND enabled = TRUE"
                         + " AND puid > :after ORDER BY puid")
                 .bind("a", appId)
                 .bind("after", afterPuid)
@@ -260,7 +264,9 @@ public final class JdbiGrantRepository implements GrantRepository {
 
   private static Optional<Grant> findTriple(Handle h, String userSub, long appId, String str) {
     return h.createQuery(
-            "SELECT " + COLUMNS + " FROM grants"
+            "SELECT "
+                + COLUMNS
+                + " FROM grants"
                 + " WHERE user_sub = :u AND app_id = :a AND user_string = :s")
         .bind("u", userSub)
         .bind("a", appId)

@@ -18,9 +18,9 @@ import org.presence.store.updates.AppUpdatePublisher;
  * application except those with an audience of their own.
  *
  * <p>The grants come from a {@link Grants} lookup (the gateway passes its cached one). A user's
- * changes are published one after the other, in call order: each waits for the previous one's
- * grant lookup and publication, so events of one user leave this node in order. The chain of a
- * user is dropped once it has run.
+ * changes are published one after the other, in call order: each waits for the previous one's grant
+ * lookup and publication, so events of one user leave this node in order. The chain of a user is
+ * dropped once it has run.
  */
 public final class BusPresenceEvents implements PresenceEvents {
   /** Where a user's grants come from. */
@@ -32,7 +32,8 @@ public final class BusPresenceEvents implements PresenceEvents {
 
   private final PresenceBus bus;
   private final Grants grants;
-  private final ConcurrentHashMap<String, CompletableFuture<Void>> tails = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> tails =
+      new ConcurrentHashMap<>();
 
   public BusPresenceEvents(PresenceBus bus, Grants grants) {
     this.bus = bus;

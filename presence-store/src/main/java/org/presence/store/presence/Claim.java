@@ -3,8 +3,8 @@ package org.presence.store.presence;
 import java.util.UUID;
 
 /**
- * The outcome of a new session claiming a device: the session it took the device from, if any, or
- * a refusal because the user has too many devices.
+ * The outcome of a new session claiming a device: the session it took the device from, if any, or a
+ * refusal because the user has too many devices.
  *
  * @param previousSession the former owner's session id, or {@code null}
  * @param previousNode the node that held it, or {@code null}

@@ -15,9 +15,9 @@ import org.presence.store.presence.PresenceAggregator.UserState;
 /**
  * The in-process {@link PresenceStateStore} of the embedded default: a map of user to state, each
  * call serialised per user by {@link ConcurrentHashMap#compute}. Calls do a little CPU work and
- * complete before they return, so they may run on an event loop. Users with nothing to remember
- * are dropped. A connected user costs one small state object: a user with one device holds it in
- * two one-element arrays (no maps), and the session id is the session's own {@link UUID}.
+ * complete before they return, so they may run on an event loop. Users with nothing to remember are
+ * dropped. A connected user costs one small state object: a user with one device holds it in two
+ * one-element arrays (no maps), and the session id is the session's own {@link UUID}.
  */
 public final class LocalPresenceStateStore implements PresenceStateStore {
   private final ConcurrentHashMap<String, UserState> users = new ConcurrentHashMap<>();

@@ -11,30 +11,36 @@ import org.presence.protocol.model.PresenceStatus;
 
 /**
  * The presence rules of {@link PresenceStateStore} on one user's state, in plain Java: the
- * in-process store runs them directly, and the Redis store's script ({@code presence.lua}) is
- * their transcription, held to the same contract tests.
+ * in-process store runs them directly, and the Redis store's script ({@code presence.lua}) is their
+ * transcription, held to the same contract tests.
  */
 final class PresenceAggregator {
   private PresenceAggregator() {}
 
   /**
-   * One user's devices and published views; the caller serialises access. Kept compact because
-   * the embedded default holds one per connected user: a single device is held directly, several
-   * in two parallel arrays (users have one or a few), the shared audience's view in fields, and a
-   * map only for applications that devices name.
+   * One user's devices and published views; the caller serialises access. Kept compact because the
+   * embedded default holds one per connected user: a single device is held directly, several in two
+   * parallel arrays (users have one or a few), the shared audience's view in fields, and a map only
+   * for applications that devices name.
    */
   static final class UserState {
     /** Device ids: {@code null}, one {@code String}, or a {@code String[]} for several. */
     private Object ids;
+
     /** Their states, in the same shape: {@code null}, a {@link DeviceState}, or an array. */
     private Object states;
+
     /** Last view published to the shared audience; {@code allStatus == null}: never (offline). */
     private PresenceStatus allStatus;
+
     private String allMessage;
     private long allVersion;
+
     /** Last views published to applications named by devices; {@code null} when none. */
     private Map<Long, PresenceView> byApp;
+
     long version;
+
     /** The user's own messages, shown with a status that has none of its own. */
     UserMessages messages = UserMessages.NONE;
 
@@ -192,8 +198,8 @@ final class PresenceAggregator {
   }
 
   /**
-   * Makes {@code session} the owner of {@code device}; refused ({@link Claim#FULL}) when the
-   * device has no owner yet and {@code maxDevices} other devices of the user already have one.
+   * Makes {@code session} the owner of {@code device}; refused ({@link Claim#FULL}) when the device
+   * has no owner yet and {@code maxDevices} other devices of the user already have one.
    */
   static Claim claim(
       UserState st, String device, UUID session, String node, int maxDevices, long now) {
@@ -258,8 +264,8 @@ final class PresenceAggregator {
   }
 
   /**
-   * What the device will still show the applications an update for {@code applicationIds} does
-   * not name: what {@code cur} showed each of them, the oldest forgotten beyond {@link
+   * What the device will still show the applications an update for {@code applicationIds} does not
+   * name: what {@code cur} showed each of them, the oldest forgotten beyond {@link
    * DeviceState#MAX_EARLIER}. Nothing when the update is for every application.
    */
   private static Map<Long, DeviceState.Shown> earlier(

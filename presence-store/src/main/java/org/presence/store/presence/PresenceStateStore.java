@@ -10,8 +10,8 @@ import org.presence.protocol.model.PresenceStatus;
 /**
  * The presence of every user across all nodes: per user, each device's status, message, owning
  * session and node, and what each audience was last shown. Two implementations: {@link
- * LocalPresenceStateStore} (one process, the embedded default) and {@link
- * RedisPresenceStateStore} (the cluster). One contract test suite runs against both.
+ * LocalPresenceStateStore} (one process, the embedded default) and {@link RedisPresenceStateStore}
+ * (the cluster). One contract test suite runs against both.
  *
  * <h2>Semantics</h2>
  *
@@ -19,15 +19,15 @@ import org.presence.protocol.model.PresenceStatus;
  *   <li>A user's presence, as an audience sees it, is the most available status (online > away >
  *       unavailable > offline) among the devices it may see, with the message of the device that
  *       set it; among equals, the latest update wins. An offline user has no message. A status
- *       whose device sent no message (or {@code ""}) carries the user's own message for it
- *       ({@link UserMessages}: the custom status with online, the away message with away and
- *       unavailable); changes are decided on that effective message.
- *   <li>An application sees the devices whose application list names it, and the devices without
- *       a list. So each application named by some device is an audience of its own, and all other
+ *       whose device sent no message (or {@code ""}) carries the user's own message for it ({@link
+ *       UserMessages}: the custom status with online, the away message with away and unavailable);
+ *       changes are decided on that effective message.
+ *   <li>An application sees the devices whose application list names it, and the devices without a
+ *       list. So each application named by some device is an audience of its own, and all other
  *       granted applications share the audience {@link PresenceChange#ALL_APPS}.
  *   <li>Each call changes one device atomically and returns the <em>real</em> changes of what
- *       audiences see: never a change that repeats what the audience was last shown, whichever
- *       node made the previous one. The caller publishes them.
+ *       audiences see: never a change that repeats what the audience was last shown, whichever node
+ *       made the previous one. The caller publishes them.
  *   <li>A device is owned by one session; only the owner updates or releases it. A new session
  *       {@linkplain #claim claims} the device and learns whom it replaced.
  * </ul>
@@ -43,8 +43,8 @@ public interface PresenceStateStore extends AutoCloseable {
    * Makes {@code session} on {@code node} the owner of {@code user}'s {@code device}, keeping its
    * status (a quick reconnect does not flap), or adding the device with no status yet. A device
    * that a session owns already is always taken over (it does not count twice); any other is
-   * refused with {@link Claim#FULL} when {@code maxDevices} devices of the user (counting those
-   * in their offline grace period) have an owning session already.
+   * refused with {@link Claim#FULL} when {@code maxDevices} devices of the user (counting those in
+   * their offline grace period) have an owning session already.
    *
    * @param maxDevices the most devices with an owning session the user may have (positive)
    */
@@ -52,9 +52,8 @@ public interface PresenceStateStore extends AutoCloseable {
       String user, String device, UUID session, String node, int maxDevices, long now);
 
   /**
-   * Sets the device's status. With a {@code session}, only if it owns the device; with {@code
-   * null} (a push server's report), whoever owns it, adding the device without an owner if it is
-   * unknown.
+   * Sets the device's status. With a {@code session}, only if it owns the device; with {@code null}
+   * (a push server's report), whoever owns it, adding the device without an owner if it is unknown.
    *
    * @param message the custom message, or {@code null}
    * @param applicationIds the applications this status is for, or {@code null} for all granted
@@ -71,8 +70,10 @@ public interface PresenceStateStore extends AutoCloseable {
       UserMessages messages,
       long now);
 
-  /** {@link #update(String, String, UUID, PresenceStatus, String, ApplicationIds, UserMessages,
-   * long) update}, keeping the user's stored messages. */
+  /**
+   * {@link #update(String, String, UUID, PresenceStatus, String, ApplicationIds, UserMessages,
+   * long) update}, keeping the user's stored messages.
+   */
   default CompletionStage<PresenceUpdate> update(
       String user,
       String device,
@@ -86,8 +87,8 @@ public interface PresenceStateStore extends AutoCloseable {
 
   /**
    * Replaces the user's own messages (their settings changed) and returns the real changes: the
-   * user's current presence, for every audience whose message that changes. Does nothing for a
-   * user with no devices.
+   * user's current presence, for every audience whose message that changes. Does nothing for a user
+   * with no devices.
    */
   CompletionStage<PresenceUpdate> messages(String user, UserMessages messages, long now);
 
@@ -101,8 +102,8 @@ public interface PresenceStateStore extends AutoCloseable {
   CompletionStage<UserPresence> presence(String user);
 
   /**
-   * The devices owned by sessions of {@code node}: what a dead node's clean-up {@linkplain
-   * #release releases}. A device whose session moved to another node is no longer listed.
+   * The devices owned by sessions of {@code node}: what a dead node's clean-up {@linkplain #release
+   * releases}. A device whose session moved to another node is no longer listed.
    */
   CompletionStage<List<OwnedDevice>> devicesOn(String node);
 

@@ -4,8 +4,8 @@ import java.util.Objects;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * A user's presence as one audience last saw it: the most available status among the devices it
- * may see, with that device's message.
+ * A user's presence as one audience last saw it: the most available status among the devices it may
+ * see, with that device's message.
  *
  * @param status the status
  * @param message the custom message, or {@code null} (always {@code null} when offline)

@@ -37,6 +37,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   private final RedisBackend redis;
   private final RedisScript script;
+
   /** The key prefix of the node indexes, as the script's last argument (made once). */
   private final byte[] nodeIndexPrefix;
 
@@ -47,8 +48,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   }
 
   private static String loadScript() {
-    try (InputStream in =
-        RedisPresenceStateStore.class.getResourceAsStream("presence.lua")) {
+    try (InputStream in = RedisPresenceStateStore.class.getResourceAsStream("presence.lua")) {
       if (in == null) {
         throw new IllegalStateException("presence.lua missing from the class path");
       }
@@ -311,7 +311,8 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       }
       String user = new String(m, userStart, userLength, StandardCharsets.UTF_8);
       String device =
-          new String(m, userStart + userLength, m.length - userStart - userLength, StandardCharsets.UTF_8);
+          new String(
+              m, userStart + userLength, m.length - userStart - userLength, StandardCharsets.UTF_8);
       return new OwnedDevice(user, device, session);
     } catch (IllegalArgumentException e) {
       return null;
@@ -349,15 +350,16 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   private static PresenceView readView(byte[] json) {
     Map<String, String> f = flatObject(json, null);
     return new PresenceView(
-        status(f.getOrDefault("s", "offline")), f.get("m"), Long.parseLong(f.getOrDefault("v", "0")));
+        status(f.getOrDefault("s", "offline")),
+        f.get("m"),
+        Long.parseLong(f.getOrDefault("v", "0")));
   }
 
   /**
-   * The scalar fields of a JSON object written by the script, as text; a device's {@code "e"}
-   * (what it shows applications earlier) goes into {@code earlier} when that is not null.
+   * The scalar fields of a JSON object written by the script, as text; a device's {@code "e"} (what
+   * it shows applications earlier) goes into {@code earlier} when that is not null.
    */
-  private static Map<String, String> flatObject(
-      byte[] json, Map<Long, DeviceState.Shown> earlier) {
+  private static Map<String, String> flatObject(byte[] json, Map<Long, DeviceState.Shown> earlier) {
     try (JsonParser p = Json.documents().createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IllegalStateException("not an object in Redis");

@@ -21,8 +21,8 @@ public record UserMessages(String online, String away) {
 
   /**
    * The message shown with {@code status} when the device that set it sent {@code own} ({@code
-   * null} or {@code ""}: none): its own, else the user's for that status; {@code null} when
-   * offline or when there is none.
+   * null} or {@code ""}: none): its own, else the user's for that status; {@code null} when offline
+   * or when there is none.
    */
   public String effective(PresenceStatus status, String own) {
     if (status == null || status == PresenceStatus.OFFLINE) {

@@ -10,8 +10,8 @@ import org.presence.protocol.model.ApplicationIds;
  * @param presenceId the id the device gave its push server ({@code xpi})
  * @param userSub the user ({@code sub} of the assertion that tied it)
  * @param deviceId the device, as in its device-channel sessions
- * @param applicationIds the device's application ids when it tied the id, or {@code null} for
- *     every application the user granted
+ * @param applicationIds the device's application ids when it tied the id, or {@code null} for every
+ *     application the user granted
  * @param createdAt when the id was first tied
  * @param updatedAt when it was last tied again
  */

@@ -14,8 +14,8 @@ public interface ClientMappingRepository {
    * another, is dropped (a push re-registration); tying the same id again refreshes it.
    *
    * @return the mapping as stored
-   * @throws org.presence.store.error.StoreException (in the stage) with {@code PRESENCE_ID_TAKEN} when
-   *     the id belongs to another user
+   * @throws org.presence.store.error.StoreException (in the stage) with {@code PRESENCE_ID_TAKEN}
+   *     when the id belongs to another user
    */
   CompletionStage<ClientMapping> tie(
       String presenceId, String userSub, String deviceId, ApplicationIds applicationIds);

@@ -70,7 +70,9 @@ public final class JdbiClientMappingRepository implements ClientMappingRepositor
           .execute();
     } else {
       h.createUpdate(
-              "INSERT INTO client_mappings (" + COLUMNS + ")"
+              "INSERT INTO client_mappings ("
+                  + COLUMNS
+                  + ")"
                   + " VALUES (:c, :u, :d, :a, :now, :now)")
           .bind("c", presenceId)
           .bind("u", userSub)

@@ -25,14 +25,14 @@ import org.presence.store.jdbi.Timestamps;
  * {@link NotificationQueues} in the database: the embedded H2 file (whose commits reach the file
  * before they return) or PostgreSQL.
  *
- * <p>A batch is one transaction of a handful of statements, however many items it holds: the
- * heads of its queues are locked with one query per application (a head row exists only to be
- * locked), missing heads inserted in one batch, queue sizes and last sequence numbers read with one
- * grouped query, the items inserted in one batch; only queues that overflow cost a query more (to
- * find and delete their oldest items). Every writer of a queue (enqueue, remove, clear) locks its
- * head row first, in (application, user) order, so writers of the same queue take turns and trims
- * never race. Should two transactions still collide (a deadlock detected, a lock wait timed out,
- * two first writers inserting the same head), the loser is rolled back and run again.
+ * <p>A batch is one transaction of a handful of statements, however many items it holds: the heads
+ * of its queues are locked with one query per application (a head row exists only to be locked),
+ * missing heads inserted in one batch, queue sizes and last sequence numbers read with one grouped
+ * query, the items inserted in one batch; only queues that overflow cost a query more (to find and
+ * delete their oldest items). Every writer of a queue (enqueue, remove, clear) locks its head row
+ * first, in (application, user) order, so writers of the same queue take turns and trims never
+ * race. Should two transactions still collide (a deadlock detected, a lock wait timed out, two
+ * first writers inserting the same head), the loser is rolled back and run again.
  */
 public final class JdbiNotificationQueues implements NotificationQueues {
   private static final String COLUMNS =
@@ -91,15 +91,18 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   }
 
   /**
-   * Whether {@code e} is a collision worth another run: a deadlock or serialization failure
-   * (40001, 40P01), a lock wait given up (H2 HYT00, PostgreSQL 55P03), or a unique violation
-   * (23505: another first writer inserted the same head).
+   * Whether {@code e} is a collision worth another run: a deadlock or serialization failure (40001,
+   * 40P01), a lock wait given up (H2 HYT00, PostgreSQL 55P03), or a unique violation (23505:
+   * another first writer inserted the same head).
    */
   static boolean collided(Throwable e) {
     for (Throwable c = e; c != null; c = c.getCause()) {
       if (c instanceof SQLException sql) {
         String s = sql.getSQLState();
-        if ("40001".equals(s) || "40P01".equals(s) || "HYT00".equals(s) || "55P03".equals(s)
+        if ("40001".equals(s)
+            || "40P01".equals(s)
+            || "HYT00".equals(s)
+            || "55P03".equals(s)
             || "23505".equals(s)) {
           return true;
         }
@@ -123,7 +126,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   /** Locks the head rows of {@code queues} that exist, in locking order, and notes which do. */
   private static void lockHeads(Handle h, TreeMap<Head, QueueState> queues) {
     Map<Long, List<String>> byApp = new TreeMap<>();
-    queues.keySet().forEach(q -> byApp.computeIfAbsent(q.appId(), a -> new ArrayList<>()).add(q.userKey()));
+    queues
+        .keySet()
+        .forEach(q -> byApp.computeIfAbsent(q.appId(), a -> new ArrayList<>()).add(q.userKey()));
     byApp.forEach(
         (app, keys) -> {
           for (List<String> chunk : chunks(keys)) {
@@ -161,7 +166,11 @@ public final class JdbiNotificationQueues implements NotificationQueues {
       queues.computeIfAbsent(heads[i], k -> new QueueState());
     }
     lockHeads(h, queues);
-    List<Head> missing = queues.entrySet().stream().filter(e -> !e.getValue().exists).map(Map.Entry::getKey).toList();
+    List<Head> missing =
+        queues.entrySet().stream()
+            .filter(e -> !e.getValue().exists)
+            .map(Map.Entry::getKey)
+            .toList();
     if (!missing.isEmpty()) {
       // A concurrent first writer of the same queue makes this fail (23505); the batch runs again.
       PreparedBatch insert =
@@ -178,7 +187,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     int[] sizes = new int[entries.size()];
     PreparedBatch items =
         h.prepareBatch(
-            "INSERT INTO notifications (user_key, seq, " + COLUMNS + ") VALUES (:u, :seq, :id,"
+            "INSERT INTO notifications (user_key, seq, "
+                + COLUMNS
+                + ") VALUES (:u, :seq, :id,"
                 + " :a, :puid, :source, :message, :action, :created, :expires, :receipts)");
     for (int i = 0; i < entries.size(); i++) {
       QueueState s = queues.get(heads[i]);
@@ -274,7 +285,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     Deque<Notification> content = new ArrayDeque<>();
     Map<String, Long> seqOf = new HashMap<>();
     h.createQuery(
-            "SELECT seq, " + COLUMNS + " FROM notifications WHERE user_key = :u AND app_id = :a"
+            "SELECT seq, "
+                + COLUMNS
+                + " FROM notifications WHERE user_key = :u AND app_id = :a"
                 + " AND seq < :first ORDER BY seq")
         .bind("u", head.userKey())
         .bind("a", head.appId())
@@ -317,7 +330,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     return db.call(
         h ->
             h.createQuery(
-                    "SELECT " + COLUMNS + " FROM notifications WHERE user_key = :u"
+                    "SELECT "
+                        + COLUMNS
+                        + " FROM notifications WHERE user_key = :u"
                         + " ORDER BY app_id, seq")
                 .bind("u", UserKeys.of(userSub))
                 .map(JdbiNotificationQueues::map)
@@ -358,7 +373,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
           List<String> found = new ArrayList<>();
           for (List<String> chunk : chunks(distinct)) {
             h.createQuery(
-                    "SELECT user_key, seq, " + COLUMNS + " FROM notifications WHERE id IN (<ids>)"
+                    "SELECT user_key, seq, "
+                        + COLUMNS
+                        + " FROM notifications WHERE id IN (<ids>)"
                         + " ORDER BY seq")
                 .bindList("ids", chunk)
                 .map((rs, ctx) -> Map.entry(rs.getString("user_key"), map(rs, ctx)))
@@ -385,8 +402,7 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   public CompletionStage<Integer> size(String userSub, long appId) {
     return db.call(
         h ->
-            h.createQuery(
-                    "SELECT COUNT(*) FROM notifications WHERE user_key = :u AND app_id = :a")
+            h.createQuery("SELECT COUNT(*) FROM notifications WHERE user_key = :u AND app_id = :a")
                 .bind("u", UserKeys.of(userSub))
                 .bind("a", appId)
                 .mapTo(Integer.class)
@@ -403,7 +419,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
           lockHeads(h, queue);
           List<Notification> all =
               h.createQuery(
-                      "SELECT " + COLUMNS + " FROM notifications WHERE user_key = :u"
+                      "SELECT "
+                          + COLUMNS
+                          + " FROM notifications WHERE user_key = :u"
                           + " AND app_id = :a ORDER BY seq")
                   .bind("u", userKey)
                   .bind("a", appId)

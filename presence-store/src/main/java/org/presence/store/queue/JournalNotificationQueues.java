@@ -48,8 +48,8 @@ import org.slf4j.LoggerFactory;
  * (group commit); only then do the operations that made them complete. An acknowledged enqueue is
  * therefore in the file, as a commit of the embedded H2 database with {@code WRITE_DELAY=0} would
  * be: it survives the process being killed, not an operating-system crash (no {@code fsync} per
- * write; the file is synced when it is compacted and closed). At start the journal is replayed —
- * a torn last record, from a crash in the middle of a write, is dropped — and compacted: the live
+ * write; the file is synced when it is compacted and closed). At start the journal is replayed — a
+ * torn last record, from a crash in the middle of a write, is dropped — and compacted: the live
  * items are written to a new file, synced and moved over the old one. While the node runs it is
  * compacted again whenever it has grown well past what is live.
  *
@@ -57,8 +57,8 @@ import org.slf4j.LoggerFactory;
  *
  * Each user's queues are changed under that user's lock, and the change's record is handed to the
  * writer under the same lock, so the journal holds each user's changes in the order memory saw
- * them. Reads see changes as soon as memory has them, a moment before they are in the file; an
- * item delivered in that moment and lost with a crash was never acknowledged to its application.
+ * them. Reads see changes as soon as memory has them, a moment before they are in the file; an item
+ * delivered in that moment and lost with a crash was never acknowledged to its application.
  * Compaction briefly stops changes (a read-write lock every change takes for reading).
  *
  * <h2>Records</h2>
@@ -121,8 +121,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   private JournalNotificationQueues(Path file) {
     this.file = file;
-    this.acks =
-        Executors.newFixedThreadPool(2, StoreExecutors.named("store-journal-ack-"));
+    this.acks = Executors.newFixedThreadPool(2, StoreExecutors.named("store-journal-ack-"));
     this.writer = new Thread(this::writeLoop, "store-journal");
     this.writer.setDaemon(true);
   }
@@ -280,7 +279,10 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         String key = in.readUTF();
         Notification n = readNotification(in);
         ArrayDeque<Notification> q =
-            users.computeIfAbsent(key, k -> new UserQueues()).byApp.computeIfAbsent(n.appId(), a -> new ArrayDeque<>());
+            users
+                .computeIfAbsent(key, k -> new UserQueues())
+                .byApp
+                .computeIfAbsent(n.appId(), a -> new ArrayDeque<>());
         q.addLast(n);
         if (q.size() > CAPACITY) {
           q.pollFirst();
@@ -341,10 +343,13 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         synchronized (u.getValue()) {
           for (ArrayDeque<Notification> q : u.getValue().byApp.values()) {
             for (Notification n : q) {
-              byte[] r = record(ENQUEUE, o -> {
-                o.writeUTF(u.getKey());
-                writeNotification(o, n);
-              });
+              byte[] r =
+                  record(
+                      ENQUEUE,
+                      o -> {
+                        o.writeUTF(u.getKey());
+                        writeNotification(o, n);
+                      });
               chunk.add(ByteBuffer.wrap(r));
               chunkBytes += r.length;
               bytes += r.length;
@@ -362,10 +367,13 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         if (a.getValue() < now) {
           continue;
         }
-        byte[] r = record(ANSWER, o -> {
-          o.writeUTF(a.getKey());
-          o.writeLong(a.getValue());
-        });
+        byte[] r =
+            record(
+                ANSWER,
+                o -> {
+                  o.writeUTF(a.getKey());
+                  o.writeLong(a.getValue());
+                });
         chunk.add(ByteBuffer.wrap(r));
         bytes += r.length;
       }
@@ -438,7 +446,8 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         pending = new ArrayList<>();
       }
       write(batch);
-      if (!closing && journalBytes > COMPACT_MIN_BYTES
+      if (!closing
+          && journalBytes > COMPACT_MIN_BYTES
           && journalBytes > COMPACT_FACTOR * ITEM_BYTES * Math.max(1, liveItems.get())) {
         compactWhileRunning();
       }
@@ -527,17 +536,21 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         Entry e = entries.get(i);
         String key = UserKeys.of(e.userSub());
         Notification n = e.notification();
-        byte[] r = record(ENQUEUE, o -> {
-          o.writeUTF(key);
-          writeNotification(o, n);
-        });
+        byte[] r =
+            record(
+                ENQUEUE,
+                o -> {
+                  o.writeUTF(key);
+                  writeNotification(o, n);
+                });
         while (true) {
           UserQueues u = user(key);
           synchronized (u) {
             if (users.get(key) != u) {
               continue; // emptied and dropped meanwhile: take the user's current queues
             }
-            ArrayDeque<Notification> q = u.byApp.computeIfAbsent(n.appId(), a -> new ArrayDeque<>());
+            ArrayDeque<Notification> q =
+                u.byApp.computeIfAbsent(n.appId(), a -> new ArrayDeque<>());
             q.addLast(n);
             List<Notification> dropped = List.of();
             if (q.size() > CAPACITY) {
@@ -603,11 +616,15 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
                 liveItems.decrementAndGet();
                 out.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(n);
                 CompletableFuture<Void> w = new CompletableFuture<>();
-                append(record(REMOVE, o -> {
-                  o.writeUTF(key);
-                  o.writeLong(n.appId());
-                  o.writeUTF(n.id());
-                }), w);
+                append(
+                    record(
+                        REMOVE,
+                        o -> {
+                          o.writeUTF(key);
+                          o.writeLong(n.appId());
+                          o.writeUTF(n.id());
+                        }),
+                    w);
                 written = w;
               }
             }
@@ -618,9 +635,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     } finally {
       compaction.readLock().unlock();
     }
-    return written == null
-        ? CompletableFuture.completedFuture(out)
-        : written.thenApply(v -> out);
+    return written == null ? CompletableFuture.completedFuture(out) : written.thenApply(v -> out);
   }
 
   @Override
@@ -654,10 +669,14 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         dropped = q == null ? List.of() : List.copyOf(q);
         liveItems.addAndGet(-dropped.size());
         dropEmpty(key, u, appId);
-        append(record(CLEAR, o -> {
-          o.writeUTF(key);
-          o.writeLong(appId);
-        }), written);
+        append(
+            record(
+                CLEAR,
+                o -> {
+                  o.writeUTF(key);
+                  o.writeLong(appId);
+                }),
+            written);
       }
     } finally {
       compaction.readLock().unlock();
@@ -677,10 +696,14 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       if (answers.putIfAbsent(id, until) != null) {
         return CompletableFuture.completedFuture(false);
       }
-      append(record(ANSWER, o -> {
-        o.writeUTF(id);
-        o.writeLong(until);
-      }), written);
+      append(
+          record(
+              ANSWER,
+              o -> {
+                o.writeUTF(id);
+                o.writeLong(until);
+              }),
+          written);
     } finally {
       compaction.readLock().unlock();
     }

@@ -37,8 +37,8 @@ public interface NotificationQueues {
   }
 
   /**
-   * Adds several items (a batch from one app), each to its user's queue, in order; the results
-   * are in the same order. Completes once all are stored.
+   * Adds several items (a batch from one app), each to its user's queue, in order; the results are
+   * in the same order. Completes once all are stored.
    */
   CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries);
 
@@ -70,10 +70,10 @@ public interface NotificationQueues {
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser);
 
   /**
-   * Records the first answer (acted on, dismissed) to notification {@code id}, shared by all
-   * nodes: completes with {@code true} for the first claim, {@code false} for every later one. The
-   * claim is kept until {@code expiresAt}, the notification's ttl, after which it cannot be
-   * answered anyway.
+   * Records the first answer (acted on, dismissed) to notification {@code id}, shared by all nodes:
+   * completes with {@code true} for the first claim, {@code false} for every later one. The claim
+   * is kept until {@code expiresAt}, the notification's ttl, after which it cannot be answered
+   * anyway.
    */
   CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt);
 

@@ -20,17 +20,17 @@ import org.presence.store.redis.RedisScript;
 
 /**
  * {@link NotificationQueues} in Redis: each (user, app) queue is a list ({@code
- * <prefix>nq:<userKey>:<appId>}) and each user has a set of the apps with a non-empty queue
- * ({@code <prefix>nqa:<userKey>}). Every operation is one Lua script, so it is atomic and costs
- * one round trip (a whole batch included). Durability is Redis's: run it with {@code appendonly
- * yes} (see docs/operations.md).
+ * <prefix>nq:<userKey>:<appId>}) and each user has a set of the apps with a non-empty queue ({@code
+ * <prefix>nqa:<userKey>}). Every operation is one Lua script, so it is atomic and costs one round
+ * trip (a whole batch included). Durability is Redis's: run it with {@code appendonly yes} (see
+ * docs/operations.md).
  *
  * <p>With {@code store.redis.ack-replicas} above zero, {@link #enqueueAll} completes only once that
- * many replicas have the batch: the script runs on the backend's {@link
- * RedisBackend#acknowledged() acknowledged} connection and is followed there by {@code WAIT
- * replicas timeout}. Fewer replicas within the timeout, or that connection lost between the two,
- * fail the call with {@code BACKEND_UNAVAILABLE}: the batch may be stored on the primary, but it is
- * not acknowledged (the caller retries, and may then store it twice).
+ * many replicas have the batch: the script runs on the backend's {@link RedisBackend#acknowledged()
+ * acknowledged} connection and is followed there by {@code WAIT replicas timeout}. Fewer replicas
+ * within the timeout, or that connection lost between the two, fail the call with {@code
+ * BACKEND_UNAVAILABLE}: the batch may be stored on the primary, but it is not acknowledged (the
+ * caller retries, and may then store it twice).
  */
 public final class RedisNotificationQueues implements NotificationQueues {
   /** KEYS: per item (queue, app set); ARGV: capacity, then per item (entry, app id). */
@@ -137,8 +137,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.keys = backend.keys();
     this.ackReplicas = backend.config().ackReplicas();
     this.ackTimeoutMillis = Math.max(1, backend.config().ackTimeout().toMillis());
-    this.acknowledged =
-        backend.acknowledged() != null ? backend.acknowledged().async() : null;
+    this.acknowledged = backend.acknowledged() != null ? backend.acknowledged().async() : null;
     this.enqueue = new RedisScript(ENQUEUE, acknowledged != null ? acknowledged : redis);
     this.pending = new RedisScript(PENDING, redis);
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
@@ -206,7 +205,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
         .get()
         .thenCompose(
             result ->
-                RedisErrors.call(() -> acknowledged.waitForReplication(ackReplicas, ackTimeoutMillis))
+                RedisErrors.call(
+                        () -> acknowledged.waitForReplication(ackReplicas, ackTimeoutMillis))
                     .thenApply(
                         reached -> {
                           if (backend.acknowledgedDisconnects() != disconnects) {
@@ -216,8 +216,13 @@ public final class RedisNotificationQueues implements NotificationQueues {
                           }
                           if (reached < ackReplicas) {
                             throw notReplicated(
-                                reached + " of " + ackReplicas + " replicas confirmed the write"
-                                    + " within " + ackTimeoutMillis + " ms");
+                                reached
+                                    + " of "
+                                    + ackReplicas
+                                    + " replicas confirmed the write"
+                                    + " within "
+                                    + ackTimeoutMillis
+                                    + " ms");
                           }
                           return result;
                         }));
@@ -231,7 +236,9 @@ public final class RedisNotificationQueues implements NotificationQueues {
   @Override
   public CompletionStage<List<Notification>> pending(String userSub) {
     String userKey = UserKeys.of(userSub);
-    return pending.<List<Object>>run(ScriptOutputType.MULTI,
+    return pending
+        .<List<Object>>run(
+            ScriptOutputType.MULTI,
             new String[] {appSetKey(userKey)},
             bytes(keys.key("nq:" + userKey + ":")))
         .thenApply(
@@ -277,9 +284,9 @@ public final class RedisNotificationQueues implements NotificationQueues {
     if (groupUsers.isEmpty()) {
       return CompletableFuture.completedFuture(Map.of());
     }
-    return removeAll.<List<Object>>run(ScriptOutputType.MULTI,
-            keyList.toArray(String[]::new),
-            argList.toArray(byte[][]::new))
+    return removeAll
+        .<List<Object>>run(
+            ScriptOutputType.MULTI, keyList.toArray(String[]::new), argList.toArray(byte[][]::new))
         .thenApply(
             out -> {
               Map<String, List<Notification>> removed = new java.util.HashMap<>();
@@ -321,11 +328,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
   @Override
   public CompletionStage<List<Notification>> clear(String userSub, long appId) {
     String userKey = UserKeys.of(userSub);
-    return clear.<List<Object>>run(ScriptOutputType.MULTI,
+    return clear
+        .<List<Object>>run(
+            ScriptOutputType.MULTI,
             new String[] {queueKey(userKey, appId), appSetKey(userKey)},
             bytes(appId))
         .thenApply(out -> out.stream().map(o -> NotificationCodec.decode((byte[]) o)).toList());
   }
-
-
 }

@@ -2,11 +2,10 @@ package org.presence.store.redis;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisChannelHandler;
-import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.TimeoutOptions;
-import io.lettuce.core.resource.Delay;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
@@ -14,6 +13,7 @@ import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -71,9 +71,9 @@ public final class RedisBackend implements AutoCloseable {
   }
 
   /**
-   * Connects both connections. Throws (an {@code IllegalArgumentException} for a bad URL, a
-   * {@code RedisConnectionException} when unreachable) without retrying, so that a bad setting
-   * ends start-up with a clear message.
+   * Connects both connections. Throws (an {@code IllegalArgumentException} for a bad URL, a {@code
+   * RedisConnectionException} when unreachable) without retrying, so that a bad setting ends
+   * start-up with a clear message.
    */
   public static RedisBackend connect(StoreConfig.RedisConfig config) {
     RedisURI uri = RedisURI.create(config.url());

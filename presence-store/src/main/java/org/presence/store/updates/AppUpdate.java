@@ -44,8 +44,7 @@ public record AppUpdate(
    * @param version the user's presence version of the change, or 0 for none (never stale)
    * @param kind a change, a pause or a resume
    */
-  public record New(
-      String puid, PresenceStatus status, String message, long version, Kind kind) {
+  public record New(String puid, PresenceStatus status, String message, long version, Kind kind) {
     public New {
       Objects.requireNonNull(puid, "puid");
       Objects.requireNonNull(status, "status");

@@ -7,9 +7,9 @@ import java.util.concurrent.CompletionStage;
 /**
  * Each application's queue of presence updates, kept for {@link #RETENTION} (the wiki: "a status
  * message is dropped from the queue if not consumed within an hour"). Updates are numbered with
- * consecutive sequence numbers, increasing per application across nodes, so an app that comes
- * back with the last number it saw gets exactly what it missed, or learns that it must start over
- * from a fresh snapshot.
+ * consecutive sequence numbers, increasing per application across nodes, so an app that comes back
+ * with the last number it saw gets exactly what it missed, or learns that it must start over from a
+ * fresh snapshot.
  *
  * <h2>Per-PUID guard</h2>
  *
@@ -66,8 +66,8 @@ public interface AppUpdateLog {
   CompletionStage<Read> readSince(long appId, long since, int limit);
 
   /**
-   * The application's current position: the last number given out, or, before any, the number
-   * its log starts after. {@code readSince(lastSeq)} is always {@link Outcome#OK}.
+   * The application's current position: the last number given out, or, before any, the number its
+   * log starts after. {@code readSince(lastSeq)} is always {@link Outcome#OK}.
    */
   CompletionStage<Long> lastSeq(long appId);
 }

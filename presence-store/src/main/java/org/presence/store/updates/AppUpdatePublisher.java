@@ -13,13 +13,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one way presence updates for an application leave the node where they happen: numbered by
- * the application's {@link AppUpdateLog} (once, here), handed as they are to this node's own
- * listeners of the application ({@link #listen}: its update connections), and published on the bus
- * channel {@link #channel} as {@link PresenceEvent}s carrying their {@code seq}, for
- * the other nodes. On the in-process bus nobody else listens, so the bus message is only built
- * when someone subscribed to the channel. Listeners of every batch ({@link #addListener}: the
- * webhook sender) hear of all applications.
+ * The one way presence updates for an application leave the node where they happen: numbered by the
+ * application's {@link AppUpdateLog} (once, here), handed as they are to this node's own listeners
+ * of the application ({@link #listen}: its update connections), and published on the bus channel
+ * {@link #channel} as {@link PresenceEvent}s carrying their {@code seq}, for the other nodes. On
+ * the in-process bus nobody else listens, so the bus message is only built when someone subscribed
+ * to the channel. Listeners of every batch ({@link #addListener}: the webhook sender) hear of all
+ * applications.
  *
  * <p>The log is the truth: a consumer that misses a bus message (the bus is at most once, and
  * messages of two nodes may cross) finds it in the log by its number.
@@ -55,10 +55,8 @@ public final class AppUpdatePublisher {
   private final AppUpdateLog log;
   private final PresenceBus bus;
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-  private final ConcurrentHashMap<Long, List<AppListener>> appListeners =
-      new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Long, String> channels =
-      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Long, List<AppListener>> appListeners = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Long, String> channels = new ConcurrentHashMap<>();
 
   public AppUpdatePublisher(AppUpdateLog log, PresenceBus bus) {
     this.log = log;
@@ -75,7 +73,9 @@ public final class AppUpdatePublisher {
     return !"local".equals(bus.kind());
   }
 
-  /** Hands this node's updates of {@code appId} to {@code listener} until the registration closes. */
+  /**
+   * Hands this node's updates of {@code appId} to {@code listener} until the registration closes.
+   */
   public Registration listen(long appId, AppListener listener) {
     appListeners.computeIfAbsent(appId, k -> new CopyOnWriteArrayList<>()).add(listener);
     return () ->

@@ -19,15 +19,15 @@ import org.presence.store.config.StoreConfig;
  * The in-memory {@link AppUpdateLog} of the embedded default.
  *
  * <p>Each application's numbering starts, the first time the node sees it, after the current time
- * in milliseconds times 1000. So numbers keep increasing across restarts of the node (as long as
- * an app gets fewer than a thousand updates per millisecond on average), and a reader resuming
- * with a number from before a restart (below the log's start) learns that its updates are gone
- * ({@link Outcome#TOO_OLD}) rather than being told it is ahead. The numbers stay below 2^53, safe
- * in JavaScript.
+ * in milliseconds times 1000. So numbers keep increasing across restarts of the node (as long as an
+ * app gets fewer than a thousand updates per millisecond on average), and a reader resuming with a
+ * number from before a restart (below the log's start) learns that its updates are gone ({@link
+ * Outcome#TOO_OLD}) rather than being told it is ahead. The numbers stay below 2^53, safe in
+ * JavaScript.
  *
  * <p>An application's log also keeps at most a bounded number of updates (the oldest go first), so
- * the node's memory does not grow with the rate of updates. Per-PUID guards are kept in access order and dropped with the retention, so they cost memory
- * only for PUIDs updated within it.
+ * the node's memory does not grow with the rate of updates. Per-PUID guards are kept in access
+ * order and dropped with the retention, so they cost memory only for PUIDs updated within it.
  */
 public final class LocalAppUpdateLog implements AppUpdateLog {
   private final Map<Long, AppLog> logs = new ConcurrentHashMap<>();
@@ -45,8 +45,8 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
   }
 
   /**
-   * With another clock, retention, and bound: an application's log keeps at most {@code
-   * maxPerApp} updates, the oldest going first, so memory stays bounded whatever the rate.
+   * With another clock, retention, and bound: an application's log keeps at most {@code maxPerApp}
+   * updates, the oldest going first, so memory stays bounded whatever the rate.
    */
   public LocalAppUpdateLog(Clock clock, Duration retention, int maxPerApp) {
     this.clock = clock;
@@ -138,6 +138,7 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     final long base;
     long last;
     final ArrayDeque<AppUpdate> entries = new ArrayDeque<>();
+
     /** By PUID, least recently touched first. */
     final LinkedHashMap<String, Guard> guards = new LinkedHashMap<>(16, 0.75f, true);
 

@@ -29,10 +29,10 @@ import org.presence.store.redis.RedisScript;
  * ({@code <prefix>ulog:<app>}), and a time index with the first number of each second ({@code
  * <prefix>uidx:<app>}) used to trim the stream by age. Appending and reading are each one Lua
  * script, with Redis's own clock, so all nodes agree on numbers and on what is too old. Entries are
- * kept for the retention and up to one second more; idle applications' streams expire. Each
- * PUID's guard (last version, paused) is a key of its own, {@code <prefix>uguard:<app>:<puid>},
- * expiring after the retention. A stream holds at most a bound of entries (exact {@code MAXLEN}),
- * so Redis's memory does not grow with the rate of updates.
+ * kept for the retention and up to one second more; idle applications' streams expire. Each PUID's
+ * guard (last version, paused) is a key of its own, {@code <prefix>uguard:<app>:<puid>}, expiring
+ * after the retention. A stream holds at most a bound of entries (exact {@code MAXLEN}), so Redis's
+ * memory does not grow with the rate of updates.
  */
 public final class RedisAppUpdateLog implements AppUpdateLog {
   /** Shared by both scripts: drop entries older than the retention (ARGV[1], ms). */
@@ -52,10 +52,10 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
 
   /**
    * KEYS: counter, stream, index, then one guard key per update; ARGV: retention ms, most entries
-   * kept, then four per update: kind ({@code c}, {@code p}, {@code r}), version (decimal), offline ({@code 1} or
-   * {@code 0}), encoded update. Returns {first seq (0 when none kept), time, kept positions...}.
-   * Versions are compared as numbers (exact below 2^53) but stored as the caller's text, since Lua
-   * would print a large number in exponent form.
+   * kept, then four per update: kind ({@code c}, {@code p}, {@code r}), version (decimal), offline
+   * ({@code 1} or {@code 0}), encoded update. Returns {first seq (0 when none kept), time, kept
+   * positions...}. Versions are compared as numbers (exact below 2^53) but stored as the caller's
+   * text, since Lua would print a large number in exponent form.
    */
   private static final String APPEND =
       TRIM
@@ -213,7 +213,8 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
       args[4 + i * 4] = u.status() == PresenceStatus.OFFLINE ? ONE : ZERO;
       args[5 + i * 4] = encode(u);
     }
-    return append.<List<Object>>run(ScriptOutputType.MULTI, keyList, args)
+    return append
+        .<List<Object>>run(ScriptOutputType.MULTI, keyList, args)
         .thenApply(
             out -> {
               long first = (Long) out.get(0);
@@ -222,7 +223,8 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
               for (int j = 2; j < out.size(); j++) {
                 AppUpdate.New u = updates.get((int) (long) (Long) out.get(j) - 1);
                 numbered.add(
-                    new AppUpdate(first + j - 2, u.puid(), u.status(), u.message(), u.version(), at));
+                    new AppUpdate(
+                        first + j - 2, u.puid(), u.status(), u.message(), u.version(), at));
               }
               return numbered;
             });
@@ -230,7 +232,8 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
 
   @Override
   public CompletionStage<Read> readSince(long appId, long since, int limit) {
-    return read.<List<Object>>run(ScriptOutputType.MULTI, keysFor(appId), retentionMs, bytes(since), bytes(limit))
+    return read.<List<Object>>run(
+            ScriptOutputType.MULTI, keysFor(appId), retentionMs, bytes(since), bytes(limit))
         .thenApply(
             out -> {
               String outcome = new String((byte[]) out.get(0), StandardCharsets.UTF_8);
@@ -258,7 +261,6 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     return RedisErrors.call(() -> redis.get(keys.key("useq:" + appId)))
         .thenApply(v -> v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.UTF_8)));
   }
-
 
   private static byte[] encode(AppUpdate.New u) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(96);

@@ -17,8 +17,8 @@ import org.presence.store.redis.RedisScript;
  * {@link WebhookState} in Redis: per application a lease key holding the sender node's id ({@code
  * <prefix>whlease:<app>}, expiring with the lease) and a cursor ({@code <prefix>whcur:<app>},
  * {@code <seq>:<last call ms>}, kept for twice the update log's retention), and the set of
- * applications that need a sender ({@code <prefix>whpending}). Each check-and-change is one
- * script, so two nodes never both hold a lease or both move a cursor.
+ * applications that need a sender ({@code <prefix>whpending}). Each check-and-change is one script,
+ * so two nodes never both hold a lease or both move a cursor.
  */
 public final class RedisWebhookState implements WebhookState {
   /** KEYS: lease, pending set; ARGV: node, ttl ms, app id. */
@@ -124,7 +124,11 @@ public final class RedisWebhookState implements WebhookState {
   @Override
   public CompletionStage<Boolean> renew(long appId, String node, Duration ttl) {
     return renew
-        .<Long>run(ScriptOutputType.INTEGER, new String[] {lease(appId)}, bytes(node), bytes(ttl.toMillis()))
+        .<Long>run(
+            ScriptOutputType.INTEGER,
+            new String[] {lease(appId)},
+            bytes(node),
+            bytes(ttl.toMillis()))
         .thenApply(n -> n == 1L);
   }
 
@@ -165,8 +169,7 @@ public final class RedisWebhookState implements WebhookState {
 
   @Override
   public CompletionStage<Cursor> initCursor(long appId, Cursor initial) {
-    return init
-        .<byte[]>run(
+    return init.<byte[]>run(
             ScriptOutputType.VALUE,
             new String[] {cursorKey(appId)},
             format(initial),
@@ -176,8 +179,7 @@ public final class RedisWebhookState implements WebhookState {
 
   @Override
   public CompletionStage<Boolean> saveCursor(long appId, String node, Cursor cursor) {
-    return save
-        .<Long>run(
+    return save.<Long>run(
             ScriptOutputType.INTEGER,
             new String[] {lease(appId), cursorKey(appId)},
             bytes(node),
@@ -193,6 +195,7 @@ public final class RedisWebhookState implements WebhookState {
   private static Cursor parse(byte[] v) {
     String s = new String(v, StandardCharsets.UTF_8);
     int colon = s.indexOf(':');
-    return new Cursor(Long.parseLong(s.substring(0, colon)), Long.parseLong(s.substring(colon + 1)));
+    return new Cursor(
+        Long.parseLong(s.substring(0, colon)), Long.parseLong(s.substring(colon + 1)));
   }
 }

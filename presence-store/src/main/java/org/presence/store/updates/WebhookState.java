@@ -9,8 +9,8 @@ import java.util.concurrent.CompletionStage;
  * Where each application's webhook sender keeps its place, shared by the nodes: a lease, so that
  * exactly one node calls an application's webhook at a time; the cursor (the last update number
  * delivered and when the last call was made), so that a node taking over continues where the last
- * one stopped; and the set of applications that need a sender, so that a lease left by a node
- * that died is taken up even if no new update comes.
+ * one stopped; and the set of applications that need a sender, so that a lease left by a node that
+ * died is taken up even if no new update comes.
  *
  * <p>Two implementations: {@link LocalWebhookState} (one node, the embedded default) and {@link
  * RedisWebhookState} (the cluster). One contract suite runs against both.
@@ -25,9 +25,9 @@ public interface WebhookState {
   record Cursor(long seq, long lastCallMillis) {}
 
   /**
-   * Takes the lease on {@code appId}'s webhook for {@code ttl}, or keeps it when {@code node}
-   * holds it already, and records that the application needs a sender. Completes with whether
-   * {@code node} holds the lease now.
+   * Takes the lease on {@code appId}'s webhook for {@code ttl}, or keeps it when {@code node} holds
+   * it already, and records that the application needs a sender. Completes with whether {@code
+   * node} holds the lease now.
    */
   CompletionStage<Boolean> acquire(long appId, String node, Duration ttl);
 
@@ -47,8 +47,8 @@ public interface WebhookState {
   CompletionStage<Optional<Cursor>> cursor(long appId);
 
   /**
-   * Sets the cursor to {@code initial} unless there is one; completes with the cursor in force.
-   * The first node to see updates for a new webhook decides where it starts.
+   * Sets the cursor to {@code initial} unless there is one; completes with the cursor in force. The
+   * first node to see updates for a new webhook decides where it starts.
    */
   CompletionStage<Cursor> initCursor(long appId, Cursor initial);
 

@@ -85,7 +85,8 @@ public abstract class PresenceBusContract {
     join(bus.subscribe("ordered", into(got)));
     IntStream.range(0, 200).forEach(i -> peer.publish("ordered", bytes(Integer.toString(i))));
     await().atMost(Duration.ofSeconds(10)).until(() -> got.size() == 200);
-    assertThat(got).extracting(Received::text)
+    assertThat(got)
+        .extracting(Received::text)
         .containsExactlyElementsOf(IntStream.range(0, 200).mapToObj(Integer::toString).toList());
   }
 

@@ -46,7 +46,9 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
     for (int i = 0; i < 5; i++) {
       join(survivors.get(i).heartbeat(ids.get(i), Duration.ofSeconds(30)));
     }
-    await().atMost(Duration.ofSeconds(5)).until(() -> join(survivors.get(0).expired()).contains(dead));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> join(survivors.get(0).expired()).contains(dead));
     List<CompletableFuture<Boolean>> claims =
         IntStream.range(0, survivors.size())
             .mapToObj(i -> survivors.get(i).claim(dead, ids.get(i)).toCompletableFuture())
@@ -60,7 +62,9 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
     assertThat(join(survivors.get(1).claim(dead, node()))).isFalse();
     join(survivors.get(0).cleaned(dead, winner));
     assertThat(join(survivors.get(2).expired())).doesNotContain(dead);
-    assertThat(join(survivors.get(2).claim(dead, ids.get(2)))).as("forgotten once cleaned").isFalse();
+    assertThat(join(survivors.get(2).claim(dead, ids.get(2))))
+        .as("forgotten once cleaned")
+        .isFalse();
     assertThat(join(victim.heartbeat(dead, Duration.ofSeconds(30))))
         .as("a node back after its clean-up learns it was declared dead")
         .isFalse();

@@ -11,11 +11,11 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 import org.presence.store.app.AppState;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
-import org.presence.protocol.error.ErrorCode;
-import org.presence.protocol.error.ProtocolException;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.GrantRepository;
 import org.presence.store.permission.PuidState;
@@ -23,8 +23,8 @@ import org.presence.store.user.UserSettings;
 
 /**
  * The behaviour every {@link Persistence} must have. Runs against the embedded database ({@code
- * EmbeddedPersistenceTest}) and PostgreSQL ({@code PostgresPersistenceIT}), so the two cannot
- * drift apart.
+ * EmbeddedPersistenceTest}) and PostgreSQL ({@code PostgresPersistenceIT}), so the two cannot drift
+ * apart.
  */
 public abstract class PersistenceContract {
   protected Persistence persistence;
@@ -58,8 +58,12 @@ public abstract class PersistenceContract {
             .apps()
             .create(
                 new NewApplication(
-                    name, name.toLowerCase() + ".example.com", "about " + name, owner,
-                    owner + "@example.com", "k".repeat(1024))));
+                    name,
+                    name.toLowerCase() + ".example.com",
+                    "about " + name,
+                    owner,
+                    owner + "@example.com",
+                    "k".repeat(1024))));
   }
 
   @Test
@@ -186,8 +190,7 @@ public abstract class PersistenceContract {
         java.util.stream.IntStream.range(0, 12)
             .mapToObj(
                 i ->
-                    persistence.grants().grant(user, a.id(), "s" + i, limits)
-                        .toCompletableFuture())
+                    persistence.grants().grant(user, a.id(), "s" + i, limits).toCompletableFuture())
             .toList();
     long made = 0;
     for (CompletableFuture<Grant> f : racing) {
@@ -205,7 +208,8 @@ public abstract class PersistenceContract {
     assertThat(await(persistence.grants().listByUser(user))).hasSize(3);
     // An existing grant is returned whatever the caps.
     Grant existing = await(persistence.grants().listByUser(user)).get(0);
-    assertThat(await(persistence.grants().grant(user, a.id(), existing.userString(), limits)).puid())
+    assertThat(
+            await(persistence.grants().grant(user, a.id(), existing.userString(), limits)).puid())
         .isEqualTo(existing.puid());
     // Per user: one more at another application, then none.
     await(persistence.grants().grant(user, b.id(), "x", limits));
@@ -214,7 +218,8 @@ public abstract class PersistenceContract {
         .withThrowableOfType(java.util.concurrent.ExecutionException.class)
         .havingCause()
         .isInstanceOfSatisfying(
-            ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.TOO_MANY_GRANTS));
+            ProtocolException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.TOO_MANY_GRANTS));
     // Revoking makes room; paused grants still count.
     await(persistence.grants().setEnabled(user, existing.puid(), false));
     assertThat(persistence.grants().grant(user, b.id(), "y", limits).toCompletableFuture())

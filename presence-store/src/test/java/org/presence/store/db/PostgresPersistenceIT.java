@@ -29,11 +29,7 @@ class PostgresPersistenceIT extends PersistenceContract {
   protected Persistence open() {
     StoreConfig config =
         new StoreConfig(
-            Path.of("unused"),
-            Backends.postgres(schema),
-            StoreConfig.RedisConfig.local(),
-            4,
-            64);
+            Path.of("unused"), Backends.postgres(schema), StoreConfig.RedisConfig.local(), 4, 64);
     return PostgresPersistence.open(config);
   }
 

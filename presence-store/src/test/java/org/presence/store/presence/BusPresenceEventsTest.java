@@ -17,9 +17,9 @@ import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.config.StoreConfig;
 import org.presence.store.app.NewApplication;
 import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.permission.Grant;
@@ -55,9 +55,13 @@ class BusPresenceEventsTest {
 
   private long app(String name) {
     long id =
-        join(persistence.apps().create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
+        join(persistence
+                .apps()
+                .create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
             .id();
-    join(bus.subscribe(AppUpdatePublisher.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
+    join(
+        bus.subscribe(
+            AppUpdatePublisher.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
     return id;
   }
 
@@ -81,8 +85,11 @@ class BusPresenceEventsTest {
     join(persistence.grants().setEnabled("alice", gp.puid(), false));
     grant("bob", a, "Bob");
 
-    join(events.publish("alice",
-        update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, "hi", 11)), 99));
+    join(
+        events.publish(
+            "alice",
+            update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, "hi", 11)),
+            99));
 
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 3);
     await().during(Duration.ofMillis(200)).until(() -> received.size() == 3);
@@ -99,10 +106,14 @@ class BusPresenceEventsTest {
     long b = app("b");
     Grant ga = grant("alice", a, "x");
     Grant gb = grant("alice", b, "x");
-    join(events.publish("alice",
-        update(ApplicationIds.of(a),
-            new PresenceChange(0, PresenceStatus.AWAY, null, 5),
-            new PresenceChange(a, PresenceStatus.ONLINE, null, 5)), 1));
+    join(
+        events.publish(
+            "alice",
+            update(
+                ApplicationIds.of(a),
+                new PresenceChange(0, PresenceStatus.AWAY, null, 5),
+                new PresenceChange(a, PresenceStatus.ONLINE, null, 5)),
+            1));
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
     assertThat(received)
         .containsExactlyInAnyOrder(
@@ -113,8 +124,16 @@ class BusPresenceEventsTest {
   @Test
   void publish_whenAppNotGranted_thenNothing() {
     long a = app("a");
-    join(events.publish("alice", update(ApplicationIds.of(a), new PresenceChange(a, PresenceStatus.ONLINE, null, 1)), 1));
-    join(events.publish("nobody", update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, null, 1)), 1));
+    join(
+        events.publish(
+            "alice",
+            update(ApplicationIds.of(a), new PresenceChange(a, PresenceStatus.ONLINE, null, 1)),
+            1));
+    join(
+        events.publish(
+            "nobody",
+            update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, null, 1)),
+            1));
     await().during(Duration.ofMillis(300)).until(received::isEmpty);
   }
 
@@ -124,11 +143,12 @@ class BusPresenceEventsTest {
     grant("alice", a, "x");
     PresenceStatus[] cycle = {PresenceStatus.ONLINE, PresenceStatus.AWAY};
     for (int i = 1; i <= 50; i++) {
-      events.publish("alice",
-          update(ApplicationIds.NONE, new PresenceChange(0, cycle[i % 2], null, i)), i);
+      events.publish(
+          "alice", update(ApplicationIds.NONE, new PresenceChange(0, cycle[i % 2], null, i)), i);
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 50);
-    assertThat(received).extracting(PresenceEvent::version)
+    assertThat(received)
+        .extracting(PresenceEvent::version)
         .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 50).boxed().toList());
     await().atMost(Duration.ofSeconds(5)).until(() -> events.inFlight() == 0);
   }

@@ -17,9 +17,9 @@ import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.config.StoreConfig;
 import org.presence.store.app.NewApplication;
 import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.permission.Grant;
@@ -63,9 +63,13 @@ class LoggedPresenceEventsTest {
 
   private long app(String name) {
     long id =
-        join(persistence.apps().create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
+        join(persistence
+                .apps()
+                .create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
             .id();
-    join(bus.subscribe(AppUpdatePublisher.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
+    join(
+        bus.subscribe(
+            AppUpdatePublisher.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
     return id;
   }
 
@@ -84,7 +88,11 @@ class LoggedPresenceEventsTest {
     join(persistence.grants().setEnabled("alice", gp.puid(), false));
     long startA = join(log.lastSeq(a));
 
-    join(events.publish("alice", update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, "hi", 11)), 99));
+    join(
+        events.publish(
+            "alice",
+            update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, "hi", 11)),
+            99));
 
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
     await().during(Duration.ofMillis(200)).until(() -> received.size() == 2);
@@ -93,10 +101,14 @@ class LoggedPresenceEventsTest {
     assertThat(ea.seq()).isEqualTo(startA + 1);
     assertThat(ea.message()).isEqualTo("hi");
     assertThat(ea.version()).isEqualTo(11);
-    assertThat(received).extracting(PresenceEvent::puid).containsExactlyInAnyOrder(ga.puid(), gb.puid());
+    assertThat(received)
+        .extracting(PresenceEvent::puid)
+        .containsExactlyInAnyOrder(ga.puid(), gb.puid());
     AppUpdateLog.Read r = join(log.readSince(a, startA, 10));
-    assertThat(r.updates()).extracting(AppUpdate::puid, AppUpdate::status, AppUpdate::message, AppUpdate::version)
-        .containsExactly(org.assertj.core.groups.Tuple.tuple(ga.puid(), PresenceStatus.ONLINE, "hi", 11L));
+    assertThat(r.updates())
+        .extracting(AppUpdate::puid, AppUpdate::status, AppUpdate::message, AppUpdate::version)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(ga.puid(), PresenceStatus.ONLINE, "hi", 11L));
     assertThat(heard).extracting(AppUpdate::puid).containsExactlyInAnyOrder(ga.puid(), gb.puid());
   }
 
@@ -106,10 +118,12 @@ class LoggedPresenceEventsTest {
     join(persistence.grants().grant("alice", a, "x"));
     PresenceStatus[] cycle = {PresenceStatus.ONLINE, PresenceStatus.AWAY};
     for (int i = 1; i <= 50; i++) {
-      events.publish("alice", update(ApplicationIds.NONE, new PresenceChange(0, cycle[i % 2], null, i)), i);
+      events.publish(
+          "alice", update(ApplicationIds.NONE, new PresenceChange(0, cycle[i % 2], null, i)), i);
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 50);
-    assertThat(received).extracting(PresenceEvent::version)
+    assertThat(received)
+        .extracting(PresenceEvent::version)
         .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 50).boxed().toList());
     List<Long> seqs = received.stream().map(PresenceEvent::seq).toList();
     assertThat(seqs).isSorted().doesNotHaveDuplicates();
@@ -120,8 +134,16 @@ class LoggedPresenceEventsTest {
   void publish_staleChangeFromAnotherNode_isDroppedByTheLog() {
     long a = app("a");
     join(persistence.grants().grant("alice", a, "x"));
-    join(events.publish("alice", update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.AWAY, null, 20)), 1));
-    join(events.publish("alice", update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, null, 19)), 1));
+    join(
+        events.publish(
+            "alice",
+            update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.AWAY, null, 20)),
+            1));
+    join(
+        events.publish(
+            "alice",
+            update(ApplicationIds.NONE, new PresenceChange(0, PresenceStatus.ONLINE, null, 19)),
+            1));
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 1);
     await().during(Duration.ofMillis(200)).until(() -> received.size() == 1);
     assertThat(received.get(0).status()).isEqualTo(PresenceStatus.AWAY);
@@ -134,12 +156,18 @@ class LoggedPresenceEventsTest {
     Grant freddy = join(persistence.grants().grant("alice", a, "Freddy"));
     long start = join(log.lastSeq(a));
     // Both changes reach app a (the second names it, the first is for every app it does not).
-    join(events.publish("alice", update(ApplicationIds.NONE,
-        new PresenceChange(0, PresenceStatus.AWAY, null, 21),
-        new PresenceChange(a, PresenceStatus.ONLINE, "here", 22)), 1));
+    join(
+        events.publish(
+            "alice",
+            update(
+                ApplicationIds.NONE,
+                new PresenceChange(0, PresenceStatus.AWAY, null, 21),
+                new PresenceChange(a, PresenceStatus.ONLINE, "here", 22)),
+            1));
     await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
     await().during(Duration.ofMillis(200)).until(() -> received.size() == 2);
-    assertThat(received).extracting(PresenceEvent::puid)
+    assertThat(received)
+        .extracting(PresenceEvent::puid)
         .containsExactlyInAnyOrder(fred.puid(), freddy.puid());
     assertThat(join(log.readSince(a, start, 10)).updates())
         .extracting(AppUpdate::status, AppUpdate::version)

@@ -29,6 +29,7 @@ public abstract class PresenceStateStoreContract {
   private static final UUID S1 = UUID.fromString("00000000-0000-0000-0000-000000000001");
   private static final UUID S2 = UUID.fromString("00000000-0000-0000-0000-000000000002");
   private static final UUID S9 = UUID.fromString("00000000-0000-0000-0000-000000000009");
+
   /** The device cap the tests claim with, unless they test the cap. */
   private static final int MAX_DEVICES = 10;
 
@@ -149,7 +150,8 @@ public abstract class PresenceStateStoreContract {
   void update_whenMultiDevice_thenMostAvailableWithItsMessage() {
     claim(store, "phone", S1, "a");
     claim(peer, "laptop", S2, "b");
-    assertThat(seen(set(store, "phone", S1, AWAY, "phone msg"))).containsExactly("0:away:phone msg");
+    assertThat(seen(set(store, "phone", S1, AWAY, "phone msg")))
+        .containsExactly("0:away:phone msg");
     assertThat(seen(set(peer, "laptop", S2, ONLINE, "laptop msg")))
         .containsExactly("0:online:laptop msg");
     // Less available than the laptop: nothing the audience sees changes.
@@ -235,7 +237,9 @@ public abstract class PresenceStateStoreContract {
   // ---------------------------------------------------------------------------------------------
   // An update's list is for that update only: what each application sees
 
-  /** Issue 12 item 3: connected with [B], online for [A], then unavailable for the connect's [B]. */
+  /**
+   * Issue 12 item 3: connected with [B], online for [A], then unavailable for the connect's [B].
+   */
   @Test
   void update_whenListDoesNotNameAnApp_thenThatAppKeepsWhatItSaw() {
     long a = 421;
@@ -366,7 +370,8 @@ public abstract class PresenceStateStoreContract {
       PresenceStateStore s = i % 2 == 0 ? store : peer;
       claims.add(s.claim(user, "dev-" + i, UUID.randomUUID(), "node-" + (i % 2), cap, tick()));
     }
-    long granted = claims.stream().map(PresenceStateStoreContract::join).filter(c -> !c.full()).count();
+    long granted =
+        claims.stream().map(PresenceStateStoreContract::join).filter(c -> !c.full()).count();
     assertThat(granted).isEqualTo(cap);
     assertThat(join(store.devices(user))).hasSize(cap);
   }
@@ -509,7 +514,8 @@ public abstract class PresenceStateStoreContract {
     set(store, "phone", S1, ONLINE, null);
     String other = "other-" + UUID.randomUUID();
     assertThat(join(store.devices(other))).isEmpty();
-    assertThat(join(store.claim(other, "phone", S1, "a", MAX_DEVICES, tick()))).isEqualTo(Claim.NONE);
+    assertThat(join(store.claim(other, "phone", S1, "a", MAX_DEVICES, tick())))
+        .isEqualTo(Claim.NONE);
     Map<String, DeviceState> mine = join(store.devices(user));
     assertThat(mine).containsOnlyKeys("phone");
   }
@@ -553,8 +559,10 @@ public abstract class PresenceStateStoreContract {
     List<String> changes = new ArrayList<>();
     for (PresenceStateStore.OwnedDevice d : left) {
       for (PresenceStateStore s : List.of(store, peer)) {
-        changes.addAll(seen(join(s.release(d.user(), d.device(), d.session(), tick())))
-            .stream().map(c -> d.user() + "=" + c).toList());
+        changes.addAll(
+            seen(join(s.release(d.user(), d.device(), d.session(), tick()))).stream()
+                .map(c -> d.user() + "=" + c)
+                .toList());
       }
     }
     assertThat(changes)

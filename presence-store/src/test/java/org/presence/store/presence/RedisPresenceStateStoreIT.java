@@ -58,8 +58,9 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
     java.util.UUID s = java.util.UUID.randomUUID();
     join(store.claim("flush-user", "d", s, "n", 10, 1));
     backends.get(0).commands().sync().scriptFlush();
-    assertThat(join(store.update("flush-user", "d", s, PresenceStatus.ONLINE, null, null, 2))
-            .changes())
+    assertThat(
+            join(store.update("flush-user", "d", s, PresenceStatus.ONLINE, null, null, 2))
+                .changes())
         .hasSize(1);
   }
 
@@ -79,7 +80,10 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
     };
     String[] messages = {null, "m1", "m2", ""};
     UserMessages[] mine = {
-      null, UserMessages.NONE, new UserMessages("o1", "a1"), new UserMessages("o2", ""),
+      null,
+      UserMessages.NONE,
+      new UserMessages("o1", "a1"),
+      new UserMessages("o2", ""),
       new UserMessages("", "m1")
     };
     ApplicationIds[] lists = {
@@ -123,8 +127,12 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
         }
         assertThat(actual).as("seed %d round %d step %d", seed, round, i).isEqualTo(expected);
       }
-      assertThat(join(store.devices(user))).as("seed %d", seed).isEqualTo(join(reference.devices(user)));
-      assertThat(join(store.presence(user))).as("seed %d", seed).isEqualTo(join(reference.presence(user)));
+      assertThat(join(store.devices(user)))
+          .as("seed %d", seed)
+          .isEqualTo(join(reference.devices(user)));
+      assertThat(join(store.presence(user)))
+          .as("seed %d", seed)
+          .isEqualTo(join(reference.presence(user)));
     }
   }
 
@@ -140,7 +148,9 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
     join(store.claim(user, "a", sa, "node-a", 10, 1));
     join(peer.claim(user, "b", sb, "node-b", 10, 1));
     Random r = new Random(42);
-    PresenceStatus[] statuses = {PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.OFFLINE};
+    PresenceStatus[] statuses = {
+      PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.OFFLINE
+    };
     List<CompletionStage<PresenceUpdate>> pending = new ArrayList<>();
     for (int i = 0; i < 400; i++) {
       PresenceStatus st = statuses[r.nextInt(statuses.length)];

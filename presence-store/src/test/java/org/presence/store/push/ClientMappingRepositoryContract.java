@@ -13,8 +13,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.ApplicationIds;
-import org.presence.store.error.StoreException;
 import org.presence.store.db.Persistence;
+import org.presence.store.error.StoreException;
 
 /**
  * The behaviour of {@link ClientMappingRepository} on the embedded database ({@code

@@ -5,7 +5,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 
-/** The queues on the embedded H2 file, including a crash: the database shut down without closing. */
+/**
+ * The queues on the embedded H2 file, including a crash: the database shut down without closing.
+ */
 class JdbiNotificationQueuesTest extends NotificationQueuesContract {
   @TempDir Path dataDir;
   private EmbeddedPersistence db;

@@ -46,15 +46,19 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
     Notification a = note(31, "a");
     Notification b = note(31, "b");
     Notification c = note(32, "c");
-    await(queues.enqueueAll(List.of(
-        new NotificationQueues.Entry(u, a),
-        new NotificationQueues.Entry(u, b),
-        new NotificationQueues.Entry(u, c))));
+    await(
+        queues.enqueueAll(
+            List.of(
+                new NotificationQueues.Entry(u, a),
+                new NotificationQueues.Entry(u, b),
+                new NotificationQueues.Entry(u, c))));
     assertThat(await(queues.remove(u, Map.of(31L, List.of(a.id()))))).containsExactly(a);
-    assertThat(await(queues.claimAnswer("answered", java.time.Instant.now().plusSeconds(60)))).isTrue();
+    assertThat(await(queues.claimAnswer("answered", java.time.Instant.now().plusSeconds(60))))
+        .isTrue();
     crashAndReopen();
     assertThat(await(queues.pending(u))).containsExactly(b, c);
-    assertThat(await(queues.claimAnswer("answered", java.time.Instant.now().plusSeconds(60)))).isFalse();
+    assertThat(await(queues.claimAnswer("answered", java.time.Instant.now().plusSeconds(60))))
+        .isFalse();
   }
 
   @Test
@@ -104,7 +108,8 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
 
   @Test
   void secondOpenOfTheSameDirectory_isRefused() {
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> JournalNotificationQueues.open(dataDir))
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> JournalNotificationQueues.open(dataDir))
         .hasMessageContaining("in use");
   }
 }

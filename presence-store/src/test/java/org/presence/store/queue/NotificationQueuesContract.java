@@ -82,7 +82,9 @@ public abstract class NotificationQueuesContract {
     NotificationQueues.Enqueued third = await(queues.enqueue(u, note(1, "c")));
     assertThat(third.queueSize()).isEqualTo(3);
     assertThat(third.dropped()).isEmpty();
-    assertThat(await(queues.pending(u))).extracting(Notification::message).containsExactly("a", "b", "c");
+    assertThat(await(queues.pending(u)))
+        .extracting(Notification::message)
+        .containsExactly("a", "b", "c");
     assertThat(await(queues.size(u, 1))).isEqualTo(3);
   }
 
@@ -117,7 +119,9 @@ public abstract class NotificationQueuesContract {
     assertThat(await(queues.enqueue(v, note(1, "other user"))).queueSize()).isEqualTo(1);
     assertThat(await(queues.size(u, 1))).isEqualTo(100);
     assertThat(await(queues.pending(u))).hasSize(101);
-    assertThat(await(queues.pending(v))).extracting(Notification::message).containsExactly("other user");
+    assertThat(await(queues.pending(v)))
+        .extracting(Notification::message)
+        .containsExactly("other user");
   }
 
   @Test
@@ -133,7 +137,9 @@ public abstract class NotificationQueuesContract {
     assertThat(await(queues.enqueueAll(batch)))
         .extracting(NotificationQueues.Enqueued::queueSize)
         .containsExactly(1, 1, 2, 1);
-    assertThat(await(queues.pending(u))).extracting(Notification::message).containsExactly("1", "3", "4");
+    assertThat(await(queues.pending(u)))
+        .extracting(Notification::message)
+        .containsExactly("1", "3", "4");
   }
 
   @Test
@@ -142,10 +148,12 @@ public abstract class NotificationQueuesContract {
     Notification a = note(5, "a");
     Notification b = note(5, "b");
     Notification c = note(6, "c");
-    await(queues.enqueueAll(List.of(
-        new NotificationQueues.Entry(u, a),
-        new NotificationQueues.Entry(u, b),
-        new NotificationQueues.Entry(u, c))));
+    await(
+        queues.enqueueAll(
+            List.of(
+                new NotificationQueues.Entry(u, a),
+                new NotificationQueues.Entry(u, b),
+                new NotificationQueues.Entry(u, c))));
     List<Notification> removed =
         await(queues.remove(u, Map.of(5L, List.of(a.id(), "no-such-id"), 6L, List.of(b.id()))));
     assertThat(removed).containsExactly(a);
@@ -165,18 +173,23 @@ public abstract class NotificationQueuesContract {
     Notification b = note(14, "b");
     Notification c = note(15, "c");
     Notification d = note(14, "d");
-    await(queues.enqueueAll(List.of(
-        new NotificationQueues.Entry(u, a),
-        new NotificationQueues.Entry(u, b),
-        new NotificationQueues.Entry(u, c),
-        new NotificationQueues.Entry(v, d))));
+    await(
+        queues.enqueueAll(
+            List.of(
+                new NotificationQueues.Entry(u, a),
+                new NotificationQueues.Entry(u, b),
+                new NotificationQueues.Entry(u, c),
+                new NotificationQueues.Entry(v, d))));
     Map<String, List<Notification>> removed =
         await(
             queues.removeAll(
                 Map.of(
-                    u, Map.of(14L, List.of(a.id(), "gone"), 15L, List.of(c.id())),
-                    v, Map.of(14L, List.of(d.id(), a.id())),
-                    user(), Map.of(14L, List.of(b.id())))));
+                    u,
+                    Map.of(14L, List.of(a.id(), "gone"), 15L, List.of(c.id())),
+                    v,
+                    Map.of(14L, List.of(d.id(), a.id())),
+                    user(),
+                    Map.of(14L, List.of(b.id())))));
     assertThat(removed).containsOnlyKeys(u, v);
     assertThat(removed.get(u)).containsExactlyInAnyOrder(a, c);
     assertThat(removed.get(v)).containsExactly(d);
@@ -221,7 +234,9 @@ public abstract class NotificationQueuesContract {
     await(queues.enqueue(u, note(8, "x")));
     await(queues.enqueue(u, note(8, "y")));
     await(queues.enqueue(u, keep));
-    assertThat(await(queues.clear(u, 8))).extracting(Notification::message).containsExactly("x", "y");
+    assertThat(await(queues.clear(u, 8)))
+        .extracting(Notification::message)
+        .containsExactly("x", "y");
     assertThat(await(queues.size(u, 8))).isZero();
     assertThat(await(queues.pending(u))).containsExactly(keep);
   }
@@ -229,12 +244,19 @@ public abstract class NotificationQueuesContract {
   @Test
   void fields_surviveStorageExactly() {
     String u = user();
-    String msg = "<script>alert('x')</script> \u00e9\u4e2d\ud83d\ude00 \"q\" \n\t" + "z".repeat(400);
+    String msg =
+        "<script>alert('x')</script> \u00e9\u4e2d\ud83d\ude00 \"q\" \n\t" + "z".repeat(400);
     Notification n =
         new Notification(
-            "id-" + UUID.randomUUID(), 11, "q1Yc0XGmYHnX3Gc6Xv7R8Tz0aBcDeFgHiJkLmNoPqRs",
-            "Beer <Chat>", msg, "beerchat://room/42?x=1&y=2",
-            NOW, NOW.plusSeconds(5), true);
+            "id-" + UUID.randomUUID(),
+            11,
+            "q1Yc0XGmYHnX3Gc6Xv7R8Tz0aBcDeFgHiJkLmNoPqRs",
+            "Beer <Chat>",
+            msg,
+            "beerchat://room/42?x=1&y=2",
+            NOW,
+            NOW.plusSeconds(5),
+            true);
     await(queues.enqueue(u, n));
     assertThat(await(queues.pending(u))).containsExactly(n);
   }
@@ -249,7 +271,8 @@ public abstract class NotificationQueuesContract {
                     queues
                         .enqueueAll(
                             IntStream.range(0, 30)
-                                .mapToObj(i -> new NotificationQueues.Entry(u, note(12, w + ":" + i)))
+                                .mapToObj(
+                                    i -> new NotificationQueues.Entry(u, note(12, w + ":" + i)))
                                 .toList())
                         .toCompletableFuture())
             .toList();

@@ -28,7 +28,12 @@ class PostgresNotificationQueuesIT extends NotificationQueuesContract {
   protected NotificationQueues open() {
     db =
         PostgresPersistence.open(
-            new StoreConfig(Path.of("unused"), Backends.postgres(schema), StoreConfig.RedisConfig.local(), 8, 256));
+            new StoreConfig(
+                Path.of("unused"),
+                Backends.postgres(schema),
+                StoreConfig.RedisConfig.local(),
+                8,
+                256));
     return new JdbiNotificationQueues(db.db());
   }
 

@@ -35,7 +35,9 @@ class RedisNotificationQueuesIT extends NotificationQueuesContract {
     await(queues.enqueue(u, note(21, "before")));
     backend.commands().sync().scriptFlush();
     await(queues.enqueue(u, note(21, "after")));
-    assertThat(await(queues.pending(u))).extracting(Notification::message).containsExactly("before", "after");
+    assertThat(await(queues.pending(u)))
+        .extracting(Notification::message)
+        .containsExactly("before", "after");
   }
 
   @Test

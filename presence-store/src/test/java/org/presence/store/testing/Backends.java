@@ -14,8 +14,8 @@ import org.presence.store.db.PostgresUrls;
 
 /**
  * The real PostgreSQL and Redis that integration tests use, as started by {@code bin/test-all}
- * (which exports their URLs). Each test class takes its own PostgreSQL schema and Redis key
- * prefix, so classes never see each other's data.
+ * (which exports their URLs). Each test class takes its own PostgreSQL schema and Redis key prefix,
+ * so classes never see each other's data.
  *
  * <p>Without the URLs an integration test is skipped, unless {@code PRESENCE_TEST_REQUIRE_BACKENDS}
  * is set (as {@code bin/test-all} does), in which case it fails: CI cannot pass by skipping.
@@ -59,7 +59,11 @@ public final class Backends {
 
   /** A fresh Redis key prefix for {@code testClass}. */
   public static String uniquePrefix(Class<?> testClass) {
-    return "test:" + testClass.getSimpleName() + ":" + UUID.randomUUID().toString().substring(0, 8) + ":";
+    return "test:"
+        + testClass.getSimpleName()
+        + ":"
+        + UUID.randomUUID().toString().substring(0, 8)
+        + ":";
   }
 
   /** PostgreSQL settings for {@code schema}. */

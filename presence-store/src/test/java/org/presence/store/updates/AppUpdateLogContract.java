@@ -67,7 +67,13 @@ public abstract class AppUpdateLogContract {
     long app = app();
     long start = join(log().lastSeq(app));
     List<AppUpdate> a =
-        join(log().append(app, List.of(upd("p1", PresenceStatus.ONLINE), new AppUpdate.New("p2", PresenceStatus.AWAY, "lunch"))));
+        join(
+            log()
+                .append(
+                    app,
+                    List.of(
+                        upd("p1", PresenceStatus.ONLINE),
+                        new AppUpdate.New("p2", PresenceStatus.AWAY, "lunch"))));
     List<AppUpdate> b = join(log().append(app, List.of(upd("p1", PresenceStatus.OFFLINE))));
     assertThat(a).extracting(AppUpdate::seq).containsExactly(start + 1, start + 2);
     assertThat(b).extracting(AppUpdate::seq).containsExactly(start + 3);
@@ -90,11 +96,15 @@ public abstract class AppUpdateLogContract {
                         upd("a", PresenceStatus.AWAY))));
     AppUpdateLog.Read all = join(log().readSince(app, start, 100));
     assertThat(all.outcome()).isEqualTo(AppUpdateLog.Outcome.OK);
-    assertThat(all.updates()).usingRecursiveFieldByFieldElementComparatorIgnoringFields("at").containsExactlyElementsOf(written);
+    assertThat(all.updates())
+        .usingRecursiveFieldByFieldElementComparatorIgnoringFields("at")
+        .containsExactlyElementsOf(written);
     assertThat(all.lastSeq()).isEqualTo(start + 3);
     assertThat(all.more()).isFalse();
     AppUpdateLog.Read tail = join(log().readSince(app, start + 2, 100));
-    assertThat(tail.updates()).extracting(AppUpdate::puid, AppUpdate::status).containsExactly(org.assertj.core.groups.Tuple.tuple("a", PresenceStatus.AWAY));
+    assertThat(tail.updates())
+        .extracting(AppUpdate::puid, AppUpdate::status)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("a", PresenceStatus.AWAY));
   }
 
   @Test
@@ -105,8 +115,10 @@ public abstract class AppUpdateLogContract {
     AppUpdateLog.Read atEnd = join(log().readSince(app, last, 10));
     assertThat(atEnd.outcome()).isEqualTo(AppUpdateLog.Outcome.OK);
     assertThat(atEnd.updates()).isEmpty();
-    assertThat(join(log().readSince(app, last + 1, 10)).outcome()).isEqualTo(AppUpdateLog.Outcome.AHEAD);
-    assertThat(join(log().readSince(app, Long.MAX_VALUE / 2, 10)).outcome()).isEqualTo(AppUpdateLog.Outcome.AHEAD);
+    assertThat(join(log().readSince(app, last + 1, 10)).outcome())
+        .isEqualTo(AppUpdateLog.Outcome.AHEAD);
+    assertThat(join(log().readSince(app, Long.MAX_VALUE / 2, 10)).outcome())
+        .isEqualTo(AppUpdateLog.Outcome.AHEAD);
   }
 
   @Test
@@ -120,7 +132,13 @@ public abstract class AppUpdateLogContract {
   void readSince_pagesWithLimitAndMore() {
     long app = app();
     long start = join(log().lastSeq(app));
-    join(log().append(app, IntStream.range(0, 25).mapToObj(i -> upd("p" + i, PresenceStatus.ONLINE)).toList()));
+    join(
+        log()
+            .append(
+                app,
+                IntStream.range(0, 25)
+                    .mapToObj(i -> upd("p" + i, PresenceStatus.ONLINE))
+                    .toList()));
     AppUpdateLog.Read first = join(log().readSince(app, start, 10));
     assertThat(first.updates()).hasSize(10);
     assertThat(first.more()).isTrue();
@@ -151,11 +169,17 @@ public abstract class AppUpdateLogContract {
             .mapToObj(
                 i ->
                     (i % 2 == 0 ? log() : other)
-                        .append(app, List.of(upd("n" + i, PresenceStatus.ONLINE), upd("m" + i, PresenceStatus.AWAY)))
+                        .append(
+                            app,
+                            List.of(
+                                upd("n" + i, PresenceStatus.ONLINE),
+                                upd("m" + i, PresenceStatus.AWAY)))
                         .toCompletableFuture())
             .toList();
-    List<Long> seqs = writes.stream().flatMap(w -> join(w).stream()).map(AppUpdate::seq).sorted().toList();
-    assertThat(seqs).containsExactlyElementsOf(LongStream.rangeClosed(start + 1, start + 80).boxed().toList());
+    List<Long> seqs =
+        writes.stream().flatMap(w -> join(w).stream()).map(AppUpdate::seq).sorted().toList();
+    assertThat(seqs)
+        .containsExactlyElementsOf(LongStream.rangeClosed(start + 1, start + 80).boxed().toList());
     assertThat(join(other.readSince(app, start, 1000)).updates()).hasSize(80);
   }
 
@@ -168,12 +192,15 @@ public abstract class AppUpdateLogContract {
     await()
         .atMost(Duration.ofSeconds(10))
         .pollInterval(Duration.ofMillis(200))
-        .until(() -> join(shortLog.readSince(app, start, 10)).outcome() == AppUpdateLog.Outcome.TOO_OLD);
+        .until(
+            () ->
+                join(shortLog.readSince(app, start, 10)).outcome() == AppUpdateLog.Outcome.TOO_OLD);
     List<AppUpdate> fresh = join(shortLog.append(app, List.of(upd("new", PresenceStatus.AWAY))));
     AppUpdateLog.Read r = join(shortLog.readSince(app, fresh.get(0).seq() - 1, 10));
     assertThat(r.outcome()).isEqualTo(AppUpdateLog.Outcome.OK);
     assertThat(r.updates()).extracting(AppUpdate::puid).containsExactly("new");
-    assertThat(join(shortLog.readSince(app, start, 10)).outcome()).isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
+    assertThat(join(shortLog.readSince(app, start, 10)).outcome())
+        .isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
   }
 
   private static AppUpdate.New change(String puid, PresenceStatus s, long version) {
@@ -188,9 +215,12 @@ public abstract class AppUpdateLogContract {
   void append_carriesTheVersion_andReadsItBack() {
     long app = app();
     long start = join(log().lastSeq(app));
-    List<AppUpdate> a = join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, 1_700_000_000_123_456L))));
+    List<AppUpdate> a =
+        join(
+            log().append(app, List.of(change("p", PresenceStatus.ONLINE, 1_700_000_000_123_456L))));
     assertThat(a.get(0).version()).isEqualTo(1_700_000_000_123_456L);
-    assertThat(join(log().readSince(app, start, 10)).updates().get(0).version()).isEqualTo(1_700_000_000_123_456L);
+    assertThat(join(log().readSince(app, start, 10)).updates().get(0).version())
+        .isEqualTo(1_700_000_000_123_456L);
   }
 
   @Test
@@ -199,13 +229,21 @@ public abstract class AppUpdateLogContract {
     AppUpdateLog other = peer(log());
     long start = join(log().lastSeq(app));
     long v = 1_700_000_000_000_000L;
-    assertThat(join(log().append(app, List.of(change("p", PresenceStatus.AWAY, v + 2))))).hasSize(1);
+    assertThat(join(log().append(app, List.of(change("p", PresenceStatus.AWAY, v + 2)))))
+        .hasSize(1);
     // The older change made on another node arrives after the newer one: dropped.
-    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.ONLINE, v + 1))))).isEmpty();
+    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.ONLINE, v + 1)))))
+        .isEmpty();
     assertThat(join(other.append(app, List.of(change("p", PresenceStatus.AWAY, v + 2))))).isEmpty();
     // Other PUIDs and newer versions go on, numbered consecutively.
     List<AppUpdate> next =
-        join(log().append(app, List.of(change("q", PresenceStatus.ONLINE, v + 1), change("p", PresenceStatus.ONLINE, v + 3))));
+        join(
+            log()
+                .append(
+                    app,
+                    List.of(
+                        change("q", PresenceStatus.ONLINE, v + 1),
+                        change("p", PresenceStatus.ONLINE, v + 3))));
     assertThat(next).extracting(AppUpdate::seq).containsExactly(start + 2, start + 3);
     assertThat(join(log().readSince(app, start, 10)).updates())
         .extracting(AppUpdate::puid, AppUpdate::status)
@@ -221,24 +259,39 @@ public abstract class AppUpdateLogContract {
     AppUpdateLog other = peer(log());
     long v = 1_700_000_000_000_000L;
     join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, v))));
-    List<AppUpdate> paused = join(log().append(app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.PAUSE))));
+    List<AppUpdate> paused =
+        join(
+            log().append(app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.PAUSE))));
     assertThat(paused).extracting(AppUpdate::status).containsExactly(PresenceStatus.OFFLINE);
-    assertThat(join(other.append(app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.PAUSE))))).isEmpty();
+    assertThat(
+            join(
+                other.append(
+                    app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.PAUSE)))))
+        .isEmpty();
     // A node that has not heard of the pause yet cannot slip a change in.
     assertThat(join(other.append(app, List.of(change("p", PresenceStatus.AWAY, v + 5))))).isEmpty();
-    assertThat(join(other.append(app, List.of(change("other", PresenceStatus.AWAY, v + 5))))).hasSize(1);
+    assertThat(join(other.append(app, List.of(change("other", PresenceStatus.AWAY, v + 5)))))
+        .hasSize(1);
     // Resume is taken whatever its version, then newer changes flow again.
-    List<AppUpdate> resumed = join(log().append(app, List.of(kind("p", PresenceStatus.ONLINE, v, AppUpdate.Kind.RESUME))));
+    List<AppUpdate> resumed =
+        join(
+            log().append(app, List.of(kind("p", PresenceStatus.ONLINE, v, AppUpdate.Kind.RESUME))));
     assertThat(resumed).extracting(AppUpdate::status).containsExactly(PresenceStatus.ONLINE);
     assertThat(join(other.append(app, List.of(change("p", PresenceStatus.ONLINE, v))))).isEmpty();
-    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.AWAY, v + 6))))).hasSize(1);
+    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.AWAY, v + 6)))))
+        .hasSize(1);
   }
 
   @Test
   void resume_ofAnOfflineUser_unpausesSilently() {
     long app = app();
     join(log().append(app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.PAUSE))));
-    assertThat(join(log().append(app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.RESUME))))).isEmpty();
+    assertThat(
+            join(
+                log()
+                    .append(
+                        app, List.of(kind("p", PresenceStatus.OFFLINE, 0, AppUpdate.Kind.RESUME)))))
+        .isEmpty();
     assertThat(join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, 9))))).hasSize(1);
   }
 
@@ -246,8 +299,18 @@ public abstract class AppUpdateLogContract {
   void resume_ofAPuidNotPaused_isAChange() {
     long app = app();
     join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, 7))));
-    assertThat(join(log().append(app, List.of(kind("p", PresenceStatus.ONLINE, 7, AppUpdate.Kind.RESUME))))).isEmpty();
-    assertThat(join(log().append(app, List.of(kind("p", PresenceStatus.AWAY, 8, AppUpdate.Kind.RESUME))))).hasSize(1);
+    assertThat(
+            join(
+                log()
+                    .append(
+                        app, List.of(kind("p", PresenceStatus.ONLINE, 7, AppUpdate.Kind.RESUME)))))
+        .isEmpty();
+    assertThat(
+            join(
+                log()
+                    .append(
+                        app, List.of(kind("p", PresenceStatus.AWAY, 8, AppUpdate.Kind.RESUME)))))
+        .hasSize(1);
   }
 
   @Test
@@ -256,18 +319,31 @@ public abstract class AppUpdateLogContract {
     long app = app();
     long start = join(small.lastSeq(app));
     List<AppUpdate> written =
-        join(small.append(app, IntStream.range(0, 25).mapToObj(i -> upd("p" + i, PresenceStatus.ONLINE)).toList()));
+        join(
+            small.append(
+                app,
+                IntStream.range(0, 25)
+                    .mapToObj(i -> upd("p" + i, PresenceStatus.ONLINE))
+                    .toList()));
     long last = written.get(24).seq();
-    assertThat(join(small.readSince(app, start, 100)).outcome()).isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
+    assertThat(join(small.readSince(app, start, 100)).outcome())
+        .isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
     AppUpdateLog.Read tail = join(small.readSince(app, last - 10, 100));
     assertThat(tail.outcome()).isEqualTo(AppUpdateLog.Outcome.OK);
     assertThat(tail.updates()).hasSize(10);
-    assertThat(join(small.readSince(app, last - 11, 100)).outcome()).isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
+    assertThat(join(small.readSince(app, last - 11, 100)).outcome())
+        .isEqualTo(AppUpdateLog.Outcome.TOO_OLD);
   }
 
   @Test
   void unversionedChanges_areNeverStale() {
     long app = app();
-    assertThat(join(log().append(app, List.of(upd("p", PresenceStatus.ONLINE), upd("p", PresenceStatus.ONLINE))))).hasSize(2);
+    assertThat(
+            join(
+                log()
+                    .append(
+                        app,
+                        List.of(upd("p", PresenceStatus.ONLINE), upd("p", PresenceStatus.ONLINE)))))
+        .hasSize(2);
   }
 }

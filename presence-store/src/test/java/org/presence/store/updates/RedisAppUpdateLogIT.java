@@ -51,7 +51,8 @@ class RedisAppUpdateLogIT extends AppUpdateLogContract {
   @Test
   void numbering_survivesAReconnect() {
     AppUpdateLog a = open(AppUpdateLog.RETENTION);
-    long seq = join(a.append(77, List.of(new AppUpdate.New("p", PresenceStatus.ONLINE, "")))).get(0).seq();
+    long seq =
+        join(a.append(77, List.of(new AppUpdate.New("p", PresenceStatus.ONLINE, "")))).get(0).seq();
     closeAll();
     AppUpdateLog b = open(AppUpdateLog.RETENTION);
     assertThat(join(b.lastSeq(77))).isEqualTo(seq);

@@ -90,11 +90,20 @@ public abstract class WebhookStateContract {
     WebhookState b = peer(a);
     long app = app();
     assertThat(join(a.cursor(app))).isEmpty();
-    assertThat(join(a.initCursor(app, new WebhookState.Cursor(10, 0)))).isEqualTo(new WebhookState.Cursor(10, 0));
-    assertThat(join(b.initCursor(app, new WebhookState.Cursor(99, 5)))).isEqualTo(new WebhookState.Cursor(10, 0));
+    assertThat(join(a.initCursor(app, new WebhookState.Cursor(10, 0))))
+        .isEqualTo(new WebhookState.Cursor(10, 0));
+    assertThat(join(b.initCursor(app, new WebhookState.Cursor(99, 5))))
+        .isEqualTo(new WebhookState.Cursor(10, 0));
     join(a.acquire(app, "node-a", TTL));
     assertThat(join(b.saveCursor(app, "node-b", new WebhookState.Cursor(50, 7)))).isFalse();
-    assertThat(join(a.saveCursor(app, "node-a", new WebhookState.Cursor(1_700_000_000_000_017L, 1_700_000_000_123L)))).isTrue();
-    assertThat(join(b.cursor(app))).contains(new WebhookState.Cursor(1_700_000_000_000_017L, 1_700_000_000_123L));
+    assertThat(
+            join(
+                a.saveCursor(
+                    app,
+                    "node-a",
+                    new WebhookState.Cursor(1_700_000_000_000_017L, 1_700_000_000_123L))))
+        .isTrue();
+    assertThat(join(b.cursor(app)))
+        .contains(new WebhookState.Cursor(1_700_000_000_000_017L, 1_700_000_000_123L));
   }
 }
