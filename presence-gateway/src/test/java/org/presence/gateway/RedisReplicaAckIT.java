@@ -41,7 +41,7 @@ class RedisReplicaAckIT {
         RedisBackend.connect(
             StoreConfig.RedisConfig.redis("redis://127.0.0.1:" + redis.primaryPort())
                 .withKeyPrefix("ack-it:")
-                .withAckReplicas(1, Duration.ofMillis(400)));
+                .withAckReplicas(1, Duration.ofSeconds(2)));
     queues = new RedisNotificationQueues(backend);
   }
 

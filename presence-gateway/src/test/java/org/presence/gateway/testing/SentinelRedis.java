@@ -84,6 +84,11 @@ public final class SentinelRedis implements AutoCloseable {
     await(
         "the replica in sync",
         () -> info(replica, "replication").contains("master_link_status:up"));
+    // The replica's side of the link can be up a moment before the primary counts it: a WAIT in
+    // that moment would count no replica.
+    await(
+        "the primary counting the replica online",
+        () -> info(primary, "replication").contains("state=online"));
     for (int i = 0; i < sentinels.length; i++) {
       sentinels[i] = freePort();
       String name = "sentinel-" + i;
