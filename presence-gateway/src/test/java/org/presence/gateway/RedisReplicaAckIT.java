@@ -41,7 +41,8 @@ class RedisReplicaAckIT {
         RedisBackend.connect(
             StoreConfig.RedisConfig.redis("redis://127.0.0.1:" + redis.primaryPort())
                 .withKeyPrefix("ack-it:")
-                .withAckReplicas(1, Duration.ofSeconds(2)));
+                // Below the 2 s command timeout, as ConfigLoader requires: WAIT must answer first.
+                .withAckReplicas(1, Duration.ofSeconds(1)));
     queues = new RedisNotificationQueues(backend);
   }
 

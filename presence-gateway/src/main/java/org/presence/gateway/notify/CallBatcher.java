@@ -37,7 +37,8 @@ final class CallBatcher<R, T> {
 
     /**
      * Completes every request of {@code batch}: with its share of {@code result}, or with {@code
-     * failure} when the call failed (a call is atomic: none of the batch took effect).
+     * failure} when the call failed, for every request of the batch alike (what a failed call left
+     * stored is the store's to say: see {@link Enqueuer}).
      */
     void finish(List<R> batch, T result, Throwable failure);
   }
