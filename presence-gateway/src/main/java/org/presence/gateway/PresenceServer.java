@@ -39,6 +39,7 @@ import org.presence.gateway.pages.PageSupport;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
+import org.presence.gateway.xmpp.XmppServer;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.Store;
 import org.presence.store.error.StartupException;
@@ -72,6 +73,7 @@ public final class PresenceServer implements AutoCloseable {
   private final Channel serverChannel;
   private final Channel adminChannel;
   private final InetSocketAddress address;
+  private volatile XmppServer xmpp;
   private volatile boolean closed;
 
   private PresenceServer(
@@ -269,6 +271,25 @@ public final class PresenceServer implements AutoCloseable {
           throw e;
         }
       }
+      XmppServer xmpp;
+      try {
+        xmpp =
+            XmppServer.start(
+                config,
+                bootstrap,
+                appFeatures,
+                updates,
+                notifications.service(),
+                store.persistence().grants(),
+                metrics,
+                connections);
+      } catch (StartupException e) {
+        server.close().awaitUninterruptibly(1000);
+        if (admin != null) {
+          admin.close().awaitUninterruptibly(1000);
+        }
+        throw e;
+      }
       baseUrl.set(config.gateway().baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
       if (demo != null) {
         // The demo application lives on this node's own address, known only now.
@@ -299,6 +320,7 @@ public final class PresenceServer implements AutoCloseable {
               liveness,
               server,
               admin);
+      node.xmpp = xmpp;
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
           config.nodeId(),
@@ -400,6 +422,12 @@ public final class PresenceServer implements AutoCloseable {
     return adminChannel == null ? null : (InetSocketAddress) adminChannel.localAddress();
   }
 
+  /** The XMPP port's bound address, or {@code null} when {@code xmpp.port} is off. */
+  public InetSocketAddress xmppAddress() {
+    XmppServer x = xmpp;
+    return x == null ? null : x.address();
+  }
+
   /** The bound address (the real port when configured with 0). */
   public InetSocketAddress address() {
     return address;
@@ -470,6 +498,10 @@ public final class PresenceServer implements AutoCloseable {
   public void drain(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     serverChannel.close().awaitUninterruptibly(1000);
+    XmppServer x = xmpp;
+    if (x != null) {
+      x.stopAccepting();
+    }
     if (adminChannel != null) {
       adminChannel.close().awaitUninterruptibly(1000);
     }

@@ -410,7 +410,56 @@ public final class ConfigLoader {
         notifications,
         cluster,
         grants(),
-        admin);
+        admin,
+        xmpp(gateway, embedded));
+  }
+
+  private XmppConfig xmpp(GatewayConfig gateway, boolean embedded) {
+    String portText = get("xmpp.port", config::getString, "auto").strip();
+    int port;
+    if (portText.equalsIgnoreCase("auto")) {
+      port = embedded ? (gateway.port() == 0 ? 0 : 5222) : -1;
+    } else if (portText.equalsIgnoreCase("off")) {
+      port = -1;
+    } else {
+      port = port("xmpp.port");
+    }
+    String host = get("xmpp.host", config::getString, "");
+    if (host.isEmpty()) {
+      host = gateway.host();
+    } else {
+      checkHost("xmpp.host", host);
+    }
+    String domain = get("xmpp.domain", config::getString, "").toLowerCase(Locale.ROOT);
+    if (domain.isEmpty()) {
+      try {
+        domain = InetAddress.getLocalHost().getHostName().toLowerCase(Locale.ROOT);
+      } catch (UnknownHostException e) {
+        domain = "localhost";
+      }
+    } else if (!domain.matches("[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")) {
+      problem("xmpp.domain", "must be a host name (letters, digits, '.', '-')");
+    }
+    XmppConfig x =
+        new XmppConfig(
+            port,
+            host,
+            domain,
+            get("xmpp.tls-cert", config::getString, ""),
+            get("xmpp.tls-key", config::getString, ""),
+            bytes("xmpp.max-stanza-bytes"),
+            positive("xmpp.max-depth"),
+            positiveDuration("xmpp.auth-timeout"),
+            positive("xmpp.max-auth-failures"));
+    if (x.enabled() && x.tlsCert().isEmpty() != x.tlsKey().isEmpty()) {
+      problem("xmpp.tls-key", "set both xmpp.tls-cert and xmpp.tls-key, or neither");
+    } else if (x.enabled() && x.selfSigned() && !embedded) {
+      problem("xmpp.tls-cert", "required outside the embedded default (STARTTLS is required)");
+    }
+    if (x.maxStanzaBytes() < 4096) {
+      problem("xmpp.max-stanza-bytes", "must be at least 4k");
+    }
+    return x;
   }
 
   private GrantsConfig grants() {

@@ -27,6 +27,7 @@ import org.presence.store.config.StoreConfig;
  * @param cluster node leases and the clean-up after dead nodes
  * @param grants caps and the rate limit of users' grants
  * @param admin the operator's port ({@code /metrics})
+ * @param xmpp the XMPP interface for applications
  */
 public record PresenceConfig(
     String nodeId,
@@ -47,7 +48,8 @@ public record PresenceConfig(
     NotificationsConfig notifications,
     ClusterConfig cluster,
     GrantsConfig grants,
-    AdminConfig admin) {
+    AdminConfig admin,
+    XmppConfig xmpp) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

@@ -20,7 +20,8 @@ public final class Connections {
     DEVICE("device"),
     APP("app"),
     STREAM("stream"),
-    WEBSOCKET("websocket");
+    WEBSOCKET("websocket"),
+    XMPP("xmpp");
 
     private final String label;
 
@@ -44,7 +45,8 @@ public final class Connections {
     DEVICE(Kind.DEVICE),
     APP(Kind.APP),
     STREAM(Kind.STREAM),
-    WEBSOCKET(Kind.WEBSOCKET);
+    WEBSOCKET(Kind.WEBSOCKET),
+    XMPP(Kind.XMPP);
 
     final Kind kind;
 
@@ -59,6 +61,7 @@ public final class Connections {
         case APP -> APP;
         case STREAM -> STREAM;
         case WEBSOCKET -> WEBSOCKET;
+        case XMPP -> XMPP;
       };
     }
   }

@@ -29,8 +29,11 @@ import org.presence.store.updates.AppUpdatePublisher;
  * closes it after draining. Webhooks are {@link org.presence.gateway.webhook.WebhookDispatcher}'s.
  */
 public final class AppUpdates implements AutoCloseable {
-  /** An accepted connection before it has a consumer: its hub and where it starts. */
-  final class Admission {
+  /**
+   * An accepted connection before it has a consumer: its hub and where it starts. Counted against
+   * the application's connection limits until {@link #release released}.
+   */
+  public final class Admission {
     final long appId;
     final AppHub hub;
     final long since;
@@ -61,8 +64,23 @@ public final class AppUpdates implements AutoCloseable {
       return c;
     }
 
+    /**
+     * A consumer writing frames of {@code format} to {@code sink} (another protocol's session),
+     * started: a snapshot, then every update. Call on the sink's event loop.
+     */
+    public UpdateFeed startFeed(UpdateSink sink, UpdateFormat format) {
+      UpdateConsumer c = new UpdateConsumer(appId, hub, context, sink, null, format);
+      c.startWithSnapshot(fresh);
+      return c;
+    }
+
+    /** The application admitted. */
+    public long appId() {
+      return appId;
+    }
+
     /** The connection ended: frees its place. Idempotent. */
-    synchronized void release() {
+    public synchronized void release() {
       if (!released) {
         released = true;
         if (counted) {
@@ -204,6 +222,15 @@ public final class AppUpdates implements AutoCloseable {
                       });
             })
         .thenCompose(a -> since < 0 ? CompletableFuture.completedFuture(a) : checkSince(a, since));
+  }
+
+  /**
+   * Admits a connection of another protocol (XMPP) with the application's key, as the update
+   * channel does: fails with the same {@link ProtocolException}s as {@link #admit} (without {@code
+   * since}). The caller releases the admission when the connection ends.
+   */
+  public CompletionStage<Admission> admitApp(long appId, String key) {
+    return admit(appId, key, -1);
   }
 
   /**

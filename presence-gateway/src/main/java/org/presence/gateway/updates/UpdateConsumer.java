@@ -1,8 +1,6 @@
 package org.presence.gateway.updates;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.util.concurrent.EventExecutor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,7 +12,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.presence.gateway.config.UpdatesConfig;
-import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.protocol.app.AppFrames.SnapshotEntry;
 import org.presence.protocol.app.AppFrames.Update;
@@ -52,32 +49,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>All methods but {@link #wake} and {@link #offerReceipt} run on the connection's event loop.
  */
-final class UpdateConsumer {
+final class UpdateConsumer implements UpdateFeed {
   private static final Logger LOG = LoggerFactory.getLogger(UpdateConsumer.class);
 
   /** How long after a snapshot updates are checked against it. */
   static final long OVERLAP_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   /** Where a consumer writes: a WebSocket or a stream. Called on its event loop. */
-  interface Sink {
-    EventExecutor executor();
-
-    ByteBufAllocator alloc();
-
-    /** Whether the connection takes more writes now. */
-    boolean writable();
-
-    /** Writes one JSON frame (ownership passes); not flushed. */
-    void send(ByteBuf frame);
-
-    void flush();
-
-    /** Ends the connection with {@code code}. */
-    void fail(ErrorCode code, String detail);
-
-    /** Bytes written to the connection and not yet sent (its outbound buffer). */
-    long pendingBytes();
-  }
+  interface Sink extends UpdateSink {}
 
   /** What all consumers of a node share. */
   record Context(
@@ -102,8 +81,9 @@ final class UpdateConsumer {
   private final long appId;
   private final AppHub hub;
   private final Context ctx;
-  private final Sink sink;
+  private final UpdateSink sink;
   private final Predicate<String> puids;
+  private final UpdateFormat format;
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final ArrayDeque<Receipt> receipts = new ArrayDeque<>();
   private final Runnable pumpTask = this::scheduledPump;
@@ -124,11 +104,22 @@ final class UpdateConsumer {
    *     its visitor's
    */
   UpdateConsumer(long appId, AppHub hub, Context ctx, Sink sink, Predicate<String> puids) {
+    this(appId, hub, ctx, sink, puids, UpdateFormat.JSON);
+  }
+
+  UpdateConsumer(
+      long appId,
+      AppHub hub,
+      Context ctx,
+      UpdateSink sink,
+      Predicate<String> puids,
+      UpdateFormat format) {
     this.appId = appId;
     this.hub = hub;
     this.ctx = ctx;
     this.sink = sink;
     this.puids = puids;
+    this.format = format;
   }
 
   /** Starts with a snapshot; {@code fresh} when it replaces what the application had. */
@@ -190,7 +181,8 @@ final class UpdateConsumer {
   }
 
   /** Writes what there is while the connection is writable. Event loop. */
-  void pump() {
+  @Override
+  public void pump() {
     if (closed) {
       return;
     }
@@ -236,7 +228,7 @@ final class UpdateConsumer {
       out = new ArrayList<>(receipts);
       receipts.clear();
     }
-    send(out.size() * 96, b -> AppCodec.writeReceipts(out, b));
+    send(out.size() * 96, b -> format.writeReceipts(out, b));
     ctx.metrics().receipts().inc(out.size());
     return true;
   }
@@ -262,7 +254,7 @@ final class UpdateConsumer {
     if (out.isEmpty()) {
       return false;
     }
-    send(out.size() * 96, b -> AppCodec.writeUpdates(out, b));
+    send(out.size() * 96, b -> format.writeUpdates(out, b));
     ctx.metrics().delivered().inc(out.size());
     return true;
   }
@@ -371,7 +363,7 @@ final class UpdateConsumer {
           if (!entries.isEmpty() || page.last()) {
             send(
                 64 + entries.size() * 96,
-                b -> AppCodec.writeSnapshot(entries, s.seq, s.fresh, page.last(), b));
+                b -> format.writeSnapshot(entries, s.seq, s.fresh, page.last(), b));
             sink.flush();
           }
           if (page.last()) {
@@ -426,7 +418,8 @@ final class UpdateConsumer {
   }
 
   /** The connection is gone; stops and leaves the hub. Any thread. */
-  void close() {
+  @Override
+  public void close() {
     closed = true;
     hub.remove(this);
     synchronized (receipts) {

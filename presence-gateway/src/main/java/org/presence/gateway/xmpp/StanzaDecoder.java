@@ -1,0 +1,233 @@
+package org.presence.gateway.xmpp;
+
+import com.fasterxml.aalto.AsyncByteBufferFeeder;
+import com.fasterxml.aalto.AsyncXMLInputFactory;
+import com.fasterxml.aalto.AsyncXMLStreamReader;
+import com.fasterxml.aalto.stax.InputFactoryImpl;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
+import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLStreamConstants;
+import javax.xml.stream.XMLStreamException;
+
+/**
+ * The {@code xmpp-decoder} handler: Aalto's non-blocking parser, fed the connection's bytes as they
+ * arrive, turns the XML stream into one message per unit: a {@link StreamOpen} for the stream
+ * header, an {@link XmlElement} tree per top-level element (a stanza or a negotiation element), a
+ * {@link #STREAM_CLOSE} for {@code </stream:stream>}, and a {@link Problem} (then nothing more) for
+ * what RFC 6120 answers with a stream error:
+ *
+ * <ul>
+ *   <li>malformed XML: {@code not-well-formed};
+ *   <li>a DTD, an entity reference, a comment or a processing instruction: {@code restricted-xml}
+ *       (nothing is ever expanded: the DTD is refused when it ends, before any use);
+ *   <li>a stanza (or a stream header) of more than {@code max-stanza-bytes}, or elements nested
+ *       deeper than {@code max-depth}: {@code policy-violation};
+ *   <li>a root that is not {@code <stream:stream>}: {@code invalid-namespace}.
+ * </ul>
+ *
+ * Only the stanza being read is held (its element tree, and Aalto's buffer of a token not complete
+ * yet); every buffer read is released at once. {@link #reset} starts a new parser for the new
+ * stream that follows STARTTLS and SASL.
+ */
+final class StanzaDecoder extends ChannelInboundHandlerAdapter {
+  static final String STREAMS_NS = "http://etherx.jabber.org/streams";
+
+  /** The stream header's attributes (qualified names) and its default namespace. */
+  record StreamOpen(Map<String, String> attributes, String defaultNamespace) {}
+
+  /** The peer's {@code </stream:stream>}. */
+  static final Object STREAM_CLOSE = new Object();
+
+  /** What ends the stream: the RFC 6120 stream error condition and a text for the peer. */
+  record Problem(String condition, String text) {}
+
+  private static final AsyncXMLInputFactory FACTORY = factory();
+
+  private final int maxStanzaBytes;
+  private final int maxDepth;
+  private AsyncXMLStreamReader<AsyncByteBufferFeeder> reader;
+  private long fed;
+  private long boundary;
+  private int depth;
+  private XmlElement[] open;
+  private boolean failed;
+
+  StanzaDecoder(int maxStanzaBytes, int maxDepth) {
+    this.maxStanzaBytes = maxStanzaBytes;
+    this.maxDepth = maxDepth;
+    this.open = new XmlElement[maxDepth + 2];
+    reset();
+  }
+
+  private static AsyncXMLInputFactory factory() {
+    AsyncXMLInputFactory f = new InputFactoryImpl();
+    f.setProperty(XMLInputFactory.SUPPORT_DTD, Boolean.FALSE);
+    f.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, Boolean.FALSE);
+    f.setProperty(XMLInputFactory.IS_REPLACING_ENTITY_REFERENCES, Boolean.FALSE);
+    f.setProperty(XMLInputFactory.IS_COALESCING, Boolean.FALSE);
+    return f;
+  }
+
+  /** Starts a new stream: what is left of the current input is dropped. */
+  void reset() {
+    if (reader != null) {
+      try {
+        reader.close();
+      } catch (XMLStreamException e) {
+        // Nothing is held that closing could fail to free.
+      }
+    }
+    reader = FACTORY.createAsyncForByteBuffer();
+    fed = 0;
+    boundary = 0;
+    depth = 0;
+    java.util.Arrays.fill(open, null);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof ByteBuf buf)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    try {
+      if (failed || !buf.isReadable()) {
+        return;
+      }
+      AsyncXMLStreamReader<AsyncByteBufferFeeder> r = reader;
+      ByteBuffer nio = buf.nioBuffer(buf.readerIndex(), buf.readableBytes());
+      fed += nio.remaining();
+      try {
+        r.getInputFeeder().feedInput(nio);
+        drain(ctx, r);
+      } catch (XMLStreamException | RuntimeException e) {
+        fail(ctx, "not-well-formed", oneLine(e.getMessage()));
+      }
+    } finally {
+      buf.release();
+    }
+  }
+
+  /** Reads events until the parser needs more input, the stream failed or was reset. */
+  private void drain(ChannelHandlerContext ctx, AsyncXMLStreamReader<AsyncByteBufferFeeder> r)
+      throws XMLStreamException {
+    while (!failed && r == reader) {
+      if (fed - boundary > maxStanzaBytes) {
+        fail(ctx, "policy-violation", "stanza larger than " + maxStanzaBytes + " bytes");
+        return;
+      }
+      int ev = r.next();
+      switch (ev) {
+        case AsyncXMLStreamReader.EVENT_INCOMPLETE -> {
+          return;
+        }
+        case XMLStreamConstants.START_ELEMENT -> start(ctx, r);
+        case XMLStreamConstants.END_ELEMENT -> end(ctx, r);
+        case XMLStreamConstants.CHARACTERS, XMLStreamConstants.CDATA -> {
+          if (depth >= 2) {
+            open[depth - 1].appendText(r.getText());
+          }
+        }
+        case XMLStreamConstants.SPACE -> {
+          // Whitespace between stanzas (keepalives).
+        }
+        case XMLStreamConstants.DTD,
+            XMLStreamConstants.ENTITY_REFERENCE,
+            XMLStreamConstants.ENTITY_DECLARATION,
+            XMLStreamConstants.NOTATION_DECLARATION,
+            XMLStreamConstants.COMMENT,
+            XMLStreamConstants.PROCESSING_INSTRUCTION ->
+            fail(ctx, "restricted-xml", "no DTDs, entities, comments or processing instructions");
+        case XMLStreamConstants.END_DOCUMENT -> {
+          fail(ctx, "not-well-formed", "the document ended");
+          return;
+        }
+        default -> {
+          // START_DOCUMENT (the XML declaration).
+        }
+      }
+    }
+  }
+
+  private void start(ChannelHandlerContext ctx, AsyncXMLStreamReader<AsyncByteBufferFeeder> r)
+      throws XMLStreamException {
+    if (depth == 0) {
+      if (!"stream".equals(r.getLocalName()) || !STREAMS_NS.equals(r.getNamespaceURI())) {
+        fail(ctx, "invalid-namespace", "expected <stream:stream>");
+        return;
+      }
+      Map<String, String> attrs = new HashMap<>();
+      for (int i = 0; i < r.getAttributeCount(); i++) {
+        attrs.put(
+            qualified(r.getAttributePrefix(i), r.getAttributeLocalName(i)), r.getAttributeValue(i));
+      }
+      String ns = r.getNamespaceContext().getNamespaceURI("");
+      depth = 1;
+      boundary = r.getLocationInfo().getEndingByteOffset();
+      ctx.fireChannelRead(new StreamOpen(attrs, ns == null ? "" : ns));
+      return;
+    }
+    if (depth > maxDepth) {
+      fail(ctx, "policy-violation", "elements nested deeper than " + maxDepth);
+      return;
+    }
+    XmlElement e = new XmlElement(r.getLocalName(), r.getNamespaceURI());
+    for (int i = 0; i < r.getAttributeCount(); i++) {
+      e.attr(
+          qualified(r.getAttributePrefix(i), r.getAttributeLocalName(i)), r.getAttributeValue(i));
+    }
+    if (depth >= 2) {
+      open[depth - 1].add(e);
+    }
+    open[depth] = e;
+    depth++;
+  }
+
+  private void end(ChannelHandlerContext ctx, AsyncXMLStreamReader<AsyncByteBufferFeeder> r)
+      throws XMLStreamException {
+    depth--;
+    if (depth == 0) {
+      ctx.fireChannelRead(STREAM_CLOSE);
+      failed = true;
+      return;
+    }
+    XmlElement e = open[depth];
+    open[depth] = null;
+    if (depth == 1) {
+      boundary = r.getLocationInfo().getEndingByteOffset();
+      ctx.fireChannelRead(e);
+    }
+  }
+
+  private void fail(ChannelHandlerContext ctx, String condition, String text) {
+    if (failed) {
+      return;
+    }
+    failed = true;
+    java.util.Arrays.fill(open, null);
+    ctx.fireChannelRead(new Problem(condition, text));
+  }
+
+  private static String qualified(String prefix, String local) {
+    return prefix == null || prefix.isEmpty() ? local : prefix + ":" + local;
+  }
+
+  private static String oneLine(String s) {
+    if (s == null) {
+      return "malformed XML";
+    }
+    String one = s.replace('\n', ' ');
+    return one.length() <= 120 ? one : one.substring(0, 120);
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    failed = true;
+    java.util.Arrays.fill(open, null);
+  }
+}

@@ -1,0 +1,342 @@
+package org.presence.gateway.xmpp;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.MetricRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.io.File;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import org.presence.gateway.apps.AppFeatures;
+import org.presence.gateway.config.NotificationsConfig;
+import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.config.XmppConfig;
+import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.PipelineNames;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.notify.NotificationService;
+import org.presence.gateway.permission.GrantService;
+import org.presence.gateway.updates.AppUpdates;
+import org.presence.protocol.api.NotificationBatchCodec;
+import org.presence.store.error.StartupException;
+import org.presence.store.permission.Grant;
+import org.presence.store.permission.GrantRepository;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The XMPP interface for applications on one node (docs/xmpp.md): its own port ({@code xmpp.port}),
+ * each connection's pipeline
+ *
+ * <pre>
+ * backpressure → [tls, after STARTTLS] → xmpp-decoder → xmpp-session
+ * </pre>
+ *
+ * and what the sessions share: the TLS context, the update channel's admission and feeds ({@link
+ * AppUpdates}), the notification service, the roster (an application's enabled grants), roster
+ * pushes on grant changes, and the counters under {@code presence.xmpp.*}. Connections count as
+ * {@code xmpp} in {@code presence.connections.open.*} and end with {@code system-shutdown} when the
+ * node drains.
+ */
+public final class XmppServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(XmppServer.class);
+  static final String DECODER = "xmpp-decoder";
+  static final String SESSION = "xmpp-session";
+
+  /** One roster entry: the PUID and the user's string shown for it. */
+  record RosterItem(String puid, String name) {}
+
+  /** The most roster items one roster answer carries. */
+  static final int MAX_ROSTER = 10_000;
+
+  private static final int ROSTER_PAGE = 1000;
+
+  private final XmppConfig config;
+  private final SslContext tls;
+  private final AppUpdates updates;
+  private final XmppNotifications notifications;
+  private final GrantRepository grants;
+  private final Duration pingInterval;
+  private final Duration linger;
+  private final ConcurrentHashMap<Long, Set<XmppSession>> sessions = new ConcurrentHashMap<>();
+  private final MetricRegistry registry;
+  private final Counter stanzasIn;
+  private final Counter stanzasOut;
+  private final Counter stanzaErrors;
+  private final Counter authFailures;
+  private final Counter tlsFailures;
+  private Channel server;
+
+  private XmppServer(
+      PresenceConfig config,
+      SslContext tls,
+      AppUpdates updates,
+      XmppNotifications notifications,
+      GrantRepository grants,
+      GatewayMetrics metrics) {
+    this.config = config.xmpp();
+    this.tls = tls;
+    this.updates = updates;
+    this.notifications = notifications;
+    this.grants = grants;
+    this.pingInterval = config.updates().pingInterval();
+    this.linger = config.gateway().closeLinger();
+    this.registry = metrics.registry();
+    this.stanzasIn = registry.counter("presence.xmpp.stanzas_in");
+    this.stanzasOut = registry.counter("presence.xmpp.stanzas_out");
+    this.stanzaErrors = registry.counter("presence.xmpp.stanza_errors");
+    this.authFailures = registry.counter("presence.xmpp.auth_failures");
+    this.tlsFailures = registry.counter("presence.xmpp.tls_failures");
+    registry.register(
+        "presence.xmpp.sessions",
+        (Gauge<Integer>) () -> sessions.values().stream().mapToInt(Set::size).sum());
+  }
+
+  /**
+   * Starts the interface when {@code xmpp.port} is set: makes the TLS context, listens with the
+   * gateway's event loops and options ({@code gateway}, cloned), and hooks roster pushes to grant
+   * changes. Returns {@code null} when the interface is off.
+   *
+   * @throws StartupException naming the setting at fault (certificate, key, port)
+   */
+  public static XmppServer start(
+      PresenceConfig config,
+      ServerBootstrap gateway,
+      AppFeatures apps,
+      AppUpdates updates,
+      NotificationService notifications,
+      GrantRepository grants,
+      GatewayMetrics metrics,
+      Connections connections) {
+    XmppConfig x = config.xmpp();
+    if (!x.enabled()) {
+      return null;
+    }
+    SslContext tls = sslContext(x);
+    NotificationsConfig c = config.notifications();
+    NotificationBatchCodec codec =
+        new NotificationBatchCodec(
+            new NotificationBatchCodec.Limits(
+                1,
+                NotificationsConfig.MAX_TEXT_LENGTH,
+                (int) NotificationsConfig.MIN_TTL.toSeconds(),
+                (int) NotificationsConfig.MAX_TTL.toSeconds(),
+                new HashSet<>(c.actionSchemes()),
+                c.maxBodyBytes()));
+    XmppServer s =
+        new XmppServer(
+            config,
+            tls,
+            updates,
+            new XmppNotifications(notifications, codec, apps.appCache(), x.domain()),
+            grants,
+            metrics);
+    apps.grants().listen(s::grantChanged);
+    long unwritable = config.gateway().unwritableTimeout().toMillis();
+    ServerBootstrap b =
+        gateway
+            .clone()
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    connections.opened(ch);
+                    connections.upgraded(
+                        ch,
+                        Connections.Kind.XMPP,
+                        c -> {
+                          XmppSession session = c.pipeline().get(XmppSession.class);
+                          if (session != null) {
+                            session.shutdown();
+                          } else {
+                            c.close();
+                          }
+                        });
+                    ch.pipeline()
+                        .addLast(
+                            PipelineNames.BACKPRESSURE,
+                            new Backpressure(
+                                unwritable,
+                                stalled -> {
+                                  XmppSession session = stalled.pipeline().get(XmppSession.class);
+                                  if (session != null) {
+                                    session.streamError(
+                                        "connection-timeout", "not reading what it is sent");
+                                  }
+                                }))
+                        .addLast(DECODER, new StanzaDecoder(x.maxStanzaBytes(), x.maxDepth()))
+                        .addLast(SESSION, new XmppSession(s));
+                  }
+                });
+    try {
+      s.server = b.bind(x.host(), x.port()).syncUninterruptibly().channel();
+    } catch (Exception e) {
+      throw new StartupException(
+          "xmpp.port", "cannot listen on " + x.host() + ":" + x.port() + ": " + e.getMessage(), e);
+    }
+    LOG.info(
+        "xmpp for applications on {}:{} (domain {}{})",
+        x.host(),
+        s.address().getPort(),
+        x.domain(),
+        x.selfSigned() ? ", self-signed certificate" : "");
+    return s;
+  }
+
+  private static SslContext sslContext(XmppConfig x) {
+    try {
+      SslContextBuilder b;
+      if (x.selfSigned()) {
+        SelfSignedCertificate cert = SelfSignedCertificate.create(x.domain());
+        b = SslContextBuilder.forServer(cert.keys.getPrivate(), cert.certificate);
+      } else {
+        b = SslContextBuilder.forServer(new File(x.tlsCert()), new File(x.tlsKey()));
+      }
+      return b.sslProvider(SslProvider.JDK).protocols("TLSv1.3", "TLSv1.2").build();
+    } catch (Exception e) {
+      throw new StartupException(
+          "xmpp.tls-cert", "cannot use the certificate and key: " + e.getMessage(), e);
+    }
+  }
+
+  /** The bound address (the real port when configured with 0). */
+  public InetSocketAddress address() {
+    return (InetSocketAddress) server.localAddress();
+  }
+
+  /** Stops accepting connections (the node drains; open sessions end by their drain action). */
+  public void stopAccepting() {
+    if (server != null) {
+      server.close().awaitUninterruptibly(1000);
+    }
+  }
+
+  @Override
+  public void close() {
+    stopAccepting();
+  }
+
+  // ---- grants: the roster ----
+
+  /** The application's roster: its enabled grants, at most {@link #MAX_ROSTER}. */
+  CompletionStage<List<RosterItem>> roster(long appId) {
+    return page(appId, "", new ArrayList<>());
+  }
+
+  private CompletionStage<List<RosterItem>> page(long appId, String after, List<RosterItem> acc) {
+    return grants
+        .listEnabledByApp(appId, after, ROSTER_PAGE)
+        .thenCompose(
+            list -> {
+              for (Grant g : list) {
+                if (acc.size() < MAX_ROSTER) {
+                  acc.add(new RosterItem(g.puid(), g.userString()));
+                }
+              }
+              if (list.size() < ROSTER_PAGE || acc.size() >= MAX_ROSTER) {
+                return CompletableFuture.completedFuture(acc);
+              }
+              return page(appId, list.get(list.size() - 1).puid(), acc);
+            });
+  }
+
+  private CompletionStage<Void> grantChanged(GrantService.Change change, Grant grant) {
+    Set<XmppSession> of = sessions.get(grant.appId());
+    if (of != null) {
+      boolean shared =
+          (change == GrantService.Change.GRANTED || change == GrantService.Change.RESUMED)
+              && grant.enabled();
+      RosterItem item = new RosterItem(grant.puid(), grant.userString());
+      for (XmppSession s : of) {
+        s.executor().execute(() -> s.rosterPush(item, shared));
+      }
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  void sessionBound(XmppSession s) {
+    sessions.computeIfAbsent(s.appId(), k -> ConcurrentHashMap.newKeySet()).add(s);
+  }
+
+  void sessionEnded(XmppSession s) {
+    sessions.computeIfPresent(
+        s.appId(),
+        (k, set) -> {
+          set.remove(s);
+          return set.isEmpty() ? null : set;
+        });
+  }
+
+  // ---- what sessions share ----
+
+  XmppConfig config() {
+    return config;
+  }
+
+  String domain() {
+    return config.domain();
+  }
+
+  SslContext tls() {
+    return tls;
+  }
+
+  AppUpdates updates() {
+    return updates;
+  }
+
+  XmppNotifications notifications() {
+    return notifications;
+  }
+
+  Duration pingInterval() {
+    return pingInterval;
+  }
+
+  Duration linger() {
+    return linger;
+  }
+
+  StanzaDecoder decoder(ChannelHandlerContext ctx) {
+    return ctx.pipeline().get(StanzaDecoder.class);
+  }
+
+  Counter stanzasIn() {
+    return stanzasIn;
+  }
+
+  Counter stanzasOut() {
+    return stanzasOut;
+  }
+
+  Counter stanzaErrors() {
+    return stanzaErrors;
+  }
+
+  Counter authFailures() {
+    return authFailures;
+  }
+
+  Counter tlsFailures() {
+    return tlsFailures;
+  }
+
+  void streamError(String condition) {
+    registry.counter("presence.xmpp.stream_errors." + condition.replace('-', '_')).inc();
+  }
+}

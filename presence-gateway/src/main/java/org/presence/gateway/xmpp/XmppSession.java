@@ -1,0 +1,828 @@
+package org.presence.gateway.xmpp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.PipelineNames;
+import org.presence.gateway.updates.AppUpdates;
+import org.presence.gateway.updates.UpdateFeed;
+import org.presence.gateway.updates.UpdateFormat;
+import org.presence.gateway.updates.UpdateSink;
+import org.presence.protocol.app.AppFrames.Receipt;
+import org.presence.protocol.app.AppFrames.SnapshotEntry;
+import org.presence.protocol.app.AppFrames.Update;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.id.SecureRandoms;
+import org.presence.protocol.model.PresenceStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code xmpp-session} handler of one XMPP connection (docs/xmpp.md): the RFC 6120 negotiation
+ * (stream header, STARTTLS required, SASL PLAIN with the application's id and API key, resource
+ * binding), then an application's session: its roster (RFC 6121) on request, after its initial
+ * presence its users' presence (the update channel's {@link UpdateFeed}: a snapshot, then every
+ * change, holding a position rather than a queue when the connection does not read), keepalive
+ * pings (XEP-0199) both ways, and headline messages as live notifications ({@link
+ * XmppNotifications}).
+ *
+ * <p>Whatever the peer does wrong ends in the RFC 6120 stream error (then {@code </stream:stream>}
+ * and, after the peer's own close or the linger, the socket) or, for one stanza, a stanza error.
+ * All methods run on the connection's event loop.
+ */
+final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSink, UpdateFormat {
+  private static final Logger LOG = LoggerFactory.getLogger(XmppSession.class);
+
+  static final String CLIENT_NS = "jabber:client";
+  static final String TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls";
+  static final String SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl";
+  static final String BIND_NS = "urn:ietf:params:xml:ns:xmpp-bind";
+  static final String SESSION_NS = "urn:ietf:params:xml:ns:xmpp-session";
+  static final String STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+  static final String STREAM_ERRORS_NS = "urn:ietf:params:xml:ns:xmpp-streams";
+  static final String ROSTER_NS = "jabber:iq:roster";
+  static final String PING_NS = "urn:xmpp:ping";
+  static final String DISCO_INFO_NS = "http://jabber.org/protocol/disco#info";
+  static final String RECEIPTS_NS = "urn:xmpp:receipts";
+  static final String PRESENCE_RECEIPTS_NS = "urn:presence:receipts";
+
+  /** Notification ids remembered per session to answer receipts with the message's own id. */
+  private static final int REMEMBERED_IDS = 1000;
+
+  private enum Phase {
+    /** Waiting for the stream header. */
+    HEADER,
+    /** Stream open, features sent. */
+    OPEN,
+    /** A SASL check is under way (reads paused). */
+    AUTHENTICATING,
+    /** The stream is ending: what arrives is dropped. */
+    CLOSED
+  }
+
+  private final XmppServer node;
+  private ChannelHandlerContext ctx;
+  private Phase phase = Phase.HEADER;
+  private boolean tls;
+  private boolean authenticated;
+  private int authFailures;
+  private AppUpdates.Admission admission;
+  private long appId;
+  private String fullJid;
+  private boolean available;
+  private UpdateFeed feed;
+  private ScheduledFuture<?> authTimer;
+  private ScheduledFuture<?> pingTimer;
+  private long lastReadNanos;
+  private boolean pinged;
+  private boolean headerSent;
+  private int nextId;
+
+  /** Notification id to the id of the message that posted it, oldest first. */
+  private final Map<String, String> messageIds =
+      new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+          return size() > REMEMBERED_IDS;
+        }
+      };
+
+  XmppSession(XmppServer node) {
+    this.node = node;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    lastReadNanos = System.nanoTime();
+    authTimer =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (fullJid == null) {
+                    streamError("connection-timeout", "not authenticated and bound in time");
+                  }
+                },
+                node.config().authTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
+    long ping = node.pingInterval().toMillis();
+    pingTimer =
+        ctx.executor().scheduleWithFixedDelay(this::keepalive, ping, ping, TimeUnit.MILLISECONDS);
+  }
+
+  long appId() {
+    return appId;
+  }
+
+  boolean bound() {
+    return fullJid != null && phase != Phase.CLOSED;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Input
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    lastReadNanos = System.nanoTime();
+    pinged = false;
+    if (msg == StanzaDecoder.STREAM_CLOSE) {
+      if (phase != Phase.CLOSED) {
+        phase = Phase.CLOSED;
+        ctx.writeAndFlush(utf8("</stream:stream>"));
+      }
+      ctx.close();
+      return;
+    }
+    if (phase == Phase.CLOSED) {
+      return;
+    }
+    if (msg instanceof StanzaDecoder.Problem p) {
+      streamError(p.condition(), p.text());
+    } else if (msg instanceof StanzaDecoder.StreamOpen open) {
+      streamOpened(open);
+    } else if (msg instanceof XmlElement e) {
+      node.stanzasIn().inc();
+      if (phase == Phase.OPEN) {
+        try {
+          element(e);
+        } catch (RuntimeException x) {
+          LOG.warn("xmpp session of app {} failed on a stanza", appId, x);
+          streamError("internal-server-error", null);
+        }
+      }
+    } else {
+      io.netty.util.ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void streamOpened(StanzaDecoder.StreamOpen open) {
+    if (phase != Phase.HEADER) {
+      streamError("not-well-formed", "a second stream header");
+      return;
+    }
+    sendHeader();
+    if (!CLIENT_NS.equals(open.defaultNamespace())) {
+      streamError("invalid-namespace", "the content namespace must be jabber:client");
+      return;
+    }
+    String to = open.attributes().get("to");
+    if (to != null && !to.equalsIgnoreCase(node.domain())) {
+      streamError("host-unknown", "this server serves " + node.domain());
+      return;
+    }
+    String version = open.attributes().get("version");
+    if (version == null || !version.startsWith("1.")) {
+      streamError("unsupported-version", "XMPP 1.0 only");
+      return;
+    }
+    phase = Phase.OPEN;
+    StringBuilder f = new StringBuilder(256).append("<stream:features>");
+    if (!tls) {
+      f.append("<starttls xmlns='").append(TLS_NS).append("'><required/></starttls>");
+    } else if (!authenticated) {
+      f.append("<mechanisms xmlns='")
+          .append(SASL_NS)
+          .append("'><mechanism>PLAIN</mechanism></mechanisms>");
+    } else {
+      f.append("<bind xmlns='").append(BIND_NS).append("'/>");
+      f.append("<session xmlns='").append(SESSION_NS).append("'><optional/></session>");
+    }
+    f.append("</stream:features>");
+    ctx.writeAndFlush(utf8(f), ctx.voidPromise());
+  }
+
+  private void sendHeader() {
+    if (headerSent) {
+      return;
+    }
+    headerSent = true;
+    StringBuilder h =
+        new StringBuilder(256)
+            .append("<?xml version='1.0'?><stream:stream xmlns='jabber:client'")
+            .append(" xmlns:stream='http://etherx.jabber.org/streams' id='")
+            .append(randomId(9))
+            .append("' from='");
+    Xml.escape(h, node.domain()).append("' version='1.0' xml:lang='en'>");
+    ctx.write(utf8(h), ctx.voidPromise());
+  }
+
+  private void element(XmlElement e) {
+    if (!tls) {
+      if (e.is("starttls", TLS_NS)) {
+        startTls();
+      } else {
+        streamError("policy-violation", "STARTTLS is required first");
+      }
+      return;
+    }
+    if (!authenticated) {
+      if (e.is("auth", SASL_NS)) {
+        auth(e);
+      } else if (e.is("abort", SASL_NS)) {
+        write("<failure xmlns='" + SASL_NS + "'><aborted/></failure>");
+      } else {
+        streamError("not-authorized", "authenticate first");
+      }
+      return;
+    }
+    if (!CLIENT_NS.equals(e.namespace())) {
+      streamError("unsupported-stanza-type", null);
+      return;
+    }
+    switch (e.name()) {
+      case "iq" -> iq(e);
+      case "presence" -> {
+        if (fullJid == null) {
+          streamError("not-authorized", "bind a resource first");
+        } else {
+          presence(e);
+        }
+      }
+      case "message" -> {
+        if (fullJid == null) {
+          streamError("not-authorized", "bind a resource first");
+        } else {
+          node.notifications().message(this, e);
+        }
+      }
+      default -> streamError("unsupported-stanza-type", null);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Negotiation
+
+  private void startTls() {
+    SslHandler ssl = node.tls().newHandler(ctx.alloc());
+    // startTls: the <proceed/> below leaves in clear text; everything after is encrypted.
+    ssl = new SslHandler(ssl.engine(), true);
+    ctx.pipeline().addAfter(PipelineNames.BACKPRESSURE, "tls", ssl);
+    node.decoder(ctx).reset();
+    phase = Phase.HEADER;
+    headerSent = false;
+    tls = true;
+    ctx.writeAndFlush(utf8("<proceed xmlns='" + TLS_NS + "'/>"), ctx.voidPromise());
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof SslHandshakeCompletionEvent done && !done.isSuccess()) {
+      node.tlsFailures().inc();
+      phase = Phase.CLOSED;
+      ctx.close();
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
+  private void auth(XmlElement e) {
+    if (!"PLAIN".equals(e.attr("mechanism"))) {
+      saslFailure("invalid-mechanism", null);
+      return;
+    }
+    String payload = e.text().strip();
+    byte[] raw;
+    try {
+      raw = payload.equals("=") ? new byte[0] : Base64.getMimeDecoder().decode(payload);
+    } catch (IllegalArgumentException x) {
+      saslFailure("incorrect-encoding", null);
+      return;
+    }
+    String[] parts = new String(raw, StandardCharsets.UTF_8).split("\0", -1);
+    if (parts.length != 3) {
+      saslFailure("malformed-request", "PLAIN: authzid NUL authcid NUL password");
+      return;
+    }
+    String authcid = localpart(parts[1]);
+    String authzid = parts[0].isEmpty() ? authcid : localpart(parts[0]);
+    if (authcid == null || !authcid.equals(authzid)) {
+      saslFailure(authcid == null ? "not-authorized" : "invalid-authzid", null);
+      return;
+    }
+    long id;
+    try {
+      id = Long.parseLong(authcid);
+    } catch (NumberFormatException x) {
+      saslFailure("not-authorized", null);
+      return;
+    }
+    phase = Phase.AUTHENTICATING;
+    Backpressure.pause(ctx.channel(), Backpressure.BUSY);
+    node.updates()
+        .admitApp(id, parts[2])
+        .whenCompleteAsync((a, x) -> admitted(id, a, x), ctx.executor());
+  }
+
+  /** {@code 17} or {@code 17@domain}; {@code null} for another domain or a resource. */
+  private String localpart(String id) {
+    int at = id.indexOf('@');
+    if (at < 0) {
+      return id.indexOf('/') < 0 ? id : null;
+    }
+    return id.substring(at + 1).equalsIgnoreCase(node.domain()) ? id.substring(0, at) : null;
+  }
+
+  private void admitted(long id, AppUpdates.Admission a, Throwable failure) {
+    if (phase != Phase.AUTHENTICATING || !ctx.channel().isActive()) {
+      if (a != null) {
+        a.release();
+      }
+      return;
+    }
+    phase = Phase.OPEN;
+    Backpressure.resume(ctx.channel(), Backpressure.BUSY);
+    if (failure != null) {
+      Throwable t =
+          failure instanceof CompletionException && failure.getCause() != null
+              ? failure.getCause()
+              : failure;
+      ErrorCode code = t instanceof ProtocolException pe ? pe.code() : ErrorCode.SESSION_ABORTED;
+      if (!(t instanceof ProtocolException)) {
+        LOG.warn("xmpp authentication of app {} failed", id, t);
+      }
+      switch (code) {
+        case APP_NOT_ACTIVE -> saslFailure("account-disabled", "the application is not active");
+        case TOO_MANY_APP_CONNECTIONS, TOO_MANY_APP_RECONNECTS, BACKEND_UNAVAILABLE ->
+            saslFailure("temporary-auth-failure", code.reasonWith(null));
+        default -> saslFailure("not-authorized", null);
+      }
+      return;
+    }
+    admission = a;
+    appId = id;
+    authenticated = true;
+    node.decoder(ctx).reset();
+    phase = Phase.HEADER;
+    headerSent = false;
+    ctx.writeAndFlush(utf8("<success xmlns='" + SASL_NS + "'/>"), ctx.voidPromise());
+  }
+
+  private void saslFailure(String condition, String text) {
+    node.authFailures().inc();
+    StringBuilder s =
+        new StringBuilder(128).append("<failure xmlns='").append(SASL_NS).append("'><");
+    s.append(condition).append("/>");
+    if (text != null) {
+      Xml.escape(s.append("<text xml:lang='en'>"), text).append("</text>");
+    }
+    s.append("</failure>");
+    ctx.writeAndFlush(utf8(s), ctx.voidPromise());
+    if (++authFailures >= node.config().maxAuthFailures()) {
+      streamError("policy-violation", "too many failed authentication attempts");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // IQs
+
+  private void iq(XmlElement e) {
+    String type = e.attr("type");
+    String id = e.attr("id");
+    if ("result".equals(type) || "error".equals(type)) {
+      return;
+    }
+    if (id == null || !("get".equals(type) || "set".equals(type)) || e.children().size() != 1) {
+      stanzaError(e, "modify", "bad-request", "an iq get or set has an id and one child");
+      return;
+    }
+    XmlElement q = e.children().get(0);
+    String to = e.attr("to");
+    if (to != null && !to.equalsIgnoreCase(node.domain()) && !isOwnJid(to)) {
+      stanzaError(e, "cancel", "service-unavailable", null);
+      return;
+    }
+    if (fullJid == null) {
+      if ("set".equals(type) && q.is("bind", BIND_NS)) {
+        bind(e, q);
+      } else {
+        streamError("not-authorized", "bind a resource first");
+      }
+      return;
+    }
+    if (q.is("session", SESSION_NS)) {
+      result(id, null);
+    } else if (q.is("ping", PING_NS) && "get".equals(type)) {
+      result(id, to, null);
+    } else if (q.is("query", ROSTER_NS)) {
+      if ("get".equals(type)) {
+        roster(id);
+      } else {
+        stanzaError(e, "auth", "forbidden", "users manage what they share");
+      }
+    } else if (q.is("query", DISCO_INFO_NS) && "get".equals(type)) {
+      result(
+          id,
+          to,
+          "<query xmlns='"
+              + DISCO_INFO_NS
+              + "'><identity category='server' type='im' name='Presence'/>"
+              + "<feature var='"
+              + DISCO_INFO_NS
+              + "'/><feature var='"
+              + PING_NS
+              + "'/><feature var='"
+              + RECEIPTS_NS
+              + "'/><feature var='jabber:x:oob'/></query>");
+    } else if (q.is("bind", BIND_NS)) {
+      stanzaError(e, "cancel", "not-allowed", "a resource is bound already");
+    } else {
+      stanzaError(e, "cancel", "service-unavailable", null);
+    }
+  }
+
+  private boolean isOwnJid(String jid) {
+    return jid.equalsIgnoreCase(appId + "@" + node.domain())
+        || (fullJid != null && jid.equals(fullJid));
+  }
+
+  private void bind(XmlElement iq, XmlElement bind) {
+    XmlElement r = bind.child("resource", BIND_NS);
+    String resource = r == null ? "" : r.text().strip();
+    if (resource.isEmpty()) {
+      resource = "r" + randomId(6);
+    } else if (resource.length() > 256 || !resource.codePoints().allMatch(c -> c > 0x20)) {
+      stanzaError(iq, "modify", "bad-request", "a resource is 1-256 visible characters");
+      return;
+    }
+    fullJid = appId + "@" + node.domain() + "/" + resource;
+    authTimer.cancel(false);
+    node.sessionBound(this);
+    StringBuilder s =
+        new StringBuilder(160).append("<bind xmlns='").append(BIND_NS).append("'><jid>");
+    Xml.escape(s, fullJid).append("</jid></bind>");
+    result(iq.attr("id"), s.toString());
+  }
+
+  private void roster(String id) {
+    node.roster(appId)
+        .whenCompleteAsync(
+            (items, x) -> {
+              if (phase == Phase.CLOSED) {
+                return;
+              }
+              if (x != null) {
+                LOG.warn("roster of app {} unavailable: {}", appId, x.toString());
+                stanzaError("iq", id, null, "wait", "internal-server-error", "roster unavailable");
+                return;
+              }
+              StringBuilder s =
+                  new StringBuilder(64 + items.size() * 96)
+                      .append("<query xmlns='")
+                      .append(ROSTER_NS)
+                      .append("'>");
+              for (XmppServer.RosterItem i : items) {
+                rosterItem(s, i, "to");
+              }
+              result(id, s.append("</query>").toString());
+            },
+            ctx.executor());
+  }
+
+  void rosterItem(StringBuilder s, XmppServer.RosterItem i, String subscription) {
+    s.append("<item jid='");
+    Xml.escape(s, Jid.localpart(i.puid())).append('@');
+    Xml.escape(s, node.domain()).append("' subscription='").append(subscription).append('\'');
+    if (i.name() != null && !i.name().isEmpty() && !"remove".equals(subscription)) {
+      Xml.escape(s.append(" name='"), i.name()).append('\'');
+    }
+    s.append("/>");
+  }
+
+  /** A roster push (RFC 6121 2.1.6): a grant was made, paused, resumed or revoked. */
+  void rosterPush(XmppServer.RosterItem item, boolean shared) {
+    if (!bound()) {
+      return;
+    }
+    StringBuilder s =
+        new StringBuilder(256).append("<iq type='set' id='push").append(++nextId).append("' to='");
+    Xml.escape(s, fullJid).append("'><query xmlns='").append(ROSTER_NS).append("'>");
+    rosterItem(s, item, shared ? "to" : "remove");
+    s.append("</query></iq>");
+    write(s);
+  }
+
+  private void result(String id, String child) {
+    result(id, null, child);
+  }
+
+  /** An iq result; {@code from}: the address the request was sent to, or {@code null}. */
+  private void result(String id, String from, String child) {
+    StringBuilder s = new StringBuilder(96).append("<iq type='result' id='");
+    Xml.escape(s, id).append('\'');
+    if (from != null) {
+      Xml.escape(s.append(" from='"), from).append('\'');
+    }
+    if (fullJid != null) {
+      Xml.escape(s.append(" to='"), fullJid).append('\'');
+    }
+    if (child == null) {
+      s.append("/>");
+    } else {
+      s.append('>').append(child).append("</iq>");
+    }
+    write(s);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Presence
+
+  private void presence(XmlElement e) {
+    String type = e.attr("type");
+    if (e.attr("to") != null) {
+      // Directed presence and subscription requests: users decide what they share, on their side.
+      return;
+    }
+    if (type == null) {
+      if (!available) {
+        available = true;
+        feed = admission.startFeed(this, this);
+      }
+    } else if ("unavailable".equals(type) && available) {
+      available = false;
+      feed.close();
+      feed = null;
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable() && feed != null) {
+      feed.pump();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  // UpdateFormat: presence stanzas to this session's full JID.
+
+  @Override
+  public void writeSnapshot(
+      List<SnapshotEntry> entries, long seq, boolean fresh, boolean last, ByteBuf out) {
+    StringBuilder s = new StringBuilder(entries.size() * 128);
+    for (SnapshotEntry en : entries) {
+      presenceStanza(s, en.puid(), en.status(), en.message());
+    }
+    ByteBufUtil.writeUtf8(out, s);
+  }
+
+  @Override
+  public void writeUpdates(List<Update> updates, ByteBuf out) {
+    StringBuilder s = new StringBuilder(updates.size() * 128);
+    for (Update u : updates) {
+      presenceStanza(s, u.puid(), u.status(), u.message());
+    }
+    ByteBufUtil.writeUtf8(out, s);
+  }
+
+  private void presenceStanza(StringBuilder s, String puid, PresenceStatus status, String message) {
+    s.append("<presence from='");
+    Xml.escape(s, Jid.localpart(puid)).append('@');
+    Xml.escape(s, node.domain()).append("' to='");
+    Xml.escape(s, fullJid).append('\'');
+    if (status == PresenceStatus.OFFLINE) {
+      s.append(" type='unavailable'/>");
+      return;
+    }
+    s.append('>');
+    if (status == PresenceStatus.AWAY) {
+      s.append("<show>away</show>");
+    } else if (status == PresenceStatus.UNAVAILABLE) {
+      s.append("<show>xa</show>");
+    }
+    if (message != null && !message.isEmpty()) {
+      Xml.escape(s.append("<status>"), message).append("</status>");
+    }
+    s.append("</presence>");
+  }
+
+  @Override
+  public void writeReceipts(List<Receipt> receipts, ByteBuf out) {
+    StringBuilder s = new StringBuilder(receipts.size() * 256);
+    for (Receipt r : receipts) {
+      s.append("<message from='");
+      Xml.escape(s, Jid.localpart(r.puid())).append('@');
+      Xml.escape(s, node.domain()).append("' to='");
+      Xml.escape(s, fullJid).append("' id='rcpt").append(++nextId).append("'>");
+      if ("delivered".equals(r.state()) || "missed".equals(r.state())) {
+        String mid = messageIds.get(r.id());
+        Xml.escape(
+                s.append("<received xmlns='" + RECEIPTS_NS + "' id='"), mid == null ? r.id() : mid)
+            .append("'/>");
+      }
+      s.append("<receipt xmlns='").append(PRESENCE_RECEIPTS_NS).append("' id='");
+      Xml.escape(s, r.id()).append("' state='");
+      Xml.escape(s, r.state()).append("' at='").append(r.at()).append("'/></message>");
+    }
+    ByteBufUtil.writeUtf8(out, s);
+  }
+
+  /** Remembers that notification {@code notificationId} was posted by message {@code messageId}. */
+  void posted(String notificationId, String messageId) {
+    if (messageId != null) {
+      messageIds.put(notificationId, messageId);
+    }
+  }
+
+  String fullJid() {
+    return fullJid;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // UpdateSink
+
+  @Override
+  public EventExecutor executor() {
+    return ctx.executor();
+  }
+
+  @Override
+  public ByteBufAllocator alloc() {
+    return ctx.alloc();
+  }
+
+  @Override
+  public boolean writable() {
+    return phase == Phase.OPEN && available && ctx.channel().isWritable();
+  }
+
+  @Override
+  public void send(ByteBuf frame) {
+    node.stanzasOut().inc();
+    ctx.write(frame, ctx.voidPromise());
+  }
+
+  @Override
+  public void flush() {
+    ctx.flush();
+  }
+
+  @Override
+  public void fail(ErrorCode code, String detail) {
+    streamError(
+        code == ErrorCode.APP_NOT_ACTIVE ? "not-authorized" : "internal-server-error",
+        code.reasonWith(detail));
+  }
+
+  @Override
+  public long pendingBytes() {
+    var out = ctx.channel().unsafe().outboundBuffer();
+    return out == null ? 0 : out.totalPendingWriteBytes();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Output and ending
+
+  void write(CharSequence xml) {
+    if (phase == Phase.CLOSED) {
+      return;
+    }
+    node.stanzasOut().inc();
+    ctx.writeAndFlush(utf8(xml), ctx.voidPromise());
+  }
+
+  /** A stanza error in answer to {@code e} (RFC 6120 8.3). */
+  void stanzaError(XmlElement e, String type, String condition, String text) {
+    stanzaError(e.name(), e.attr("id"), e.attr("to"), type, condition, text);
+  }
+
+  void stanzaError(
+      String kind, String id, String from, String type, String condition, String text) {
+    node.stanzaErrors().inc();
+    StringBuilder s = new StringBuilder(256).append('<').append(kind).append(" type='error'");
+    if (id != null) {
+      Xml.escape(s.append(" id='"), id).append('\'');
+    }
+    if (from != null) {
+      Xml.escape(s.append(" from='"), from).append('\'');
+    }
+    if (fullJid != null) {
+      Xml.escape(s.append(" to='"), fullJid).append('\'');
+    }
+    s.append("><error type='").append(type).append("'><").append(condition);
+    s.append(" xmlns='").append(STANZAS_NS).append("'/>");
+    if (text != null) {
+      s.append("<text xmlns='").append(STANZAS_NS).append("' xml:lang='en'>");
+      Xml.escape(s, text).append("</text>");
+    }
+    s.append("</error></").append(kind).append('>');
+    write(s);
+  }
+
+  /**
+   * Ends the stream with an RFC 6120 stream error: the error, {@code </stream:stream>}, then the
+   * socket once the peer closed its stream or after the linger. Reads go on (and are dropped).
+   */
+  void streamError(String condition, String text) {
+    if (phase == Phase.CLOSED || !ctx.channel().isActive()) {
+      return;
+    }
+    node.streamError(condition);
+    sendHeader();
+    phase = Phase.CLOSED;
+    stopFeed();
+    StringBuilder s =
+        new StringBuilder(256)
+            .append("<stream:error><")
+            .append(condition)
+            .append(" xmlns='")
+            .append(STREAM_ERRORS_NS)
+            .append("'/>");
+    if (text != null) {
+      s.append("<text xmlns='").append(STREAM_ERRORS_NS).append("' xml:lang='en'>");
+      Xml.escape(s, text).append("</text>");
+    }
+    s.append("</stream:error></stream:stream>");
+    Backpressure.closing(ctx.channel());
+    ctx.writeAndFlush(utf8(s));
+    ctx.executor().schedule(() -> ctx.close(), node.linger().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The node drains: {@code system-shutdown}. */
+  void shutdown() {
+    streamError("system-shutdown", "the node is shutting down; reconnect");
+  }
+
+  private void keepalive() {
+    if (!ctx.channel().isActive() || phase == Phase.CLOSED) {
+      return;
+    }
+    long silent = System.nanoTime() - lastReadNanos;
+    long interval = node.pingInterval().toNanos();
+    if (pinged && silent >= interval) {
+      streamError("connection-timeout", "no answer to a ping");
+    } else if (silent >= interval && fullJid != null && ctx.channel().isWritable()) {
+      pinged = true;
+      StringBuilder s = new StringBuilder(128).append("<iq type='get' id='ping").append(++nextId);
+      Xml.escape(s.append("' to='"), fullJid).append("' from='");
+      Xml.escape(s, node.domain()).append("'><ping xmlns='").append(PING_NS).append("'/></iq>");
+      write(s);
+    }
+  }
+
+  private void stopFeed() {
+    available = false;
+    if (feed != null) {
+      feed.close();
+      feed = null;
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof io.netty.handler.codec.DecoderException
+        && cause.getCause() instanceof javax.net.ssl.SSLException) {
+      node.tlsFailures().inc();
+    } else if (!(cause instanceof java.io.IOException)) {
+      LOG.warn("xmpp connection {} failed", ctx.channel(), cause);
+    }
+    phase = Phase.CLOSED;
+    ctx.close();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    phase = Phase.CLOSED;
+    authTimer.cancel(false);
+    pingTimer.cancel(false);
+    stopFeed();
+    node.sessionEnded(this);
+    if (admission != null) {
+      admission.release();
+      admission = null;
+    }
+    ctx.fireChannelInactive();
+  }
+
+  private ByteBuf utf8(CharSequence s) {
+    return ByteBufUtil.writeUtf8(ctx.alloc(), s);
+  }
+
+  ChannelHandlerContext context() {
+    return ctx;
+  }
+
+  /** For {@link XmppNotifications}: the stanza answered on this session's event loop. */
+  boolean open() {
+    return phase == Phase.OPEN && ctx.channel().isActive();
+  }
+
+  /** {@code bytes} random bytes, URL-safe base64. */
+  static String randomId(int bytes) {
+    byte[] b = new byte[bytes];
+    SecureRandoms.current().nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+}

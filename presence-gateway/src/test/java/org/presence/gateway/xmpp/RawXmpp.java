@@ -1,0 +1,170 @@
+package org.presence.gateway.xmpp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * A hand-driven XMPP client over a real socket, for what a library would never send: it writes any
+ * bytes and reads what the server answers as text, with STARTTLS and SASL PLAIN when asked.
+ */
+final class RawXmpp implements AutoCloseable {
+  static final String HEADER =
+      "<?xml version='1.0'?><stream:stream to='"
+          + XmppFixture.DOMAIN
+          + "' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+  private static final long WAIT_MS = 10_000;
+
+  private Socket socket;
+  private InputStream in;
+  private OutputStream out;
+  private final StringBuilder received = new StringBuilder();
+  private int mark;
+  private boolean eof;
+
+  private RawXmpp(Socket socket) throws IOException {
+    use(socket);
+  }
+
+  static RawXmpp connect(int port) throws IOException {
+    return new RawXmpp(new Socket(InetAddress.getLoopbackAddress(), port));
+  }
+
+  private void use(Socket s) throws IOException {
+    socket = s;
+    socket.setSoTimeout(100);
+    in = s.getInputStream();
+    out = s.getOutputStream();
+  }
+
+  void send(String xml) throws IOException {
+    send(xml.getBytes(StandardCharsets.UTF_8));
+  }
+
+  void send(byte[] bytes) throws IOException {
+    out.write(bytes);
+    out.flush();
+  }
+
+  /** Reads until what arrived since the last await contains {@code needle}; returns that text. */
+  String await(String needle) throws IOException {
+    long deadline = System.currentTimeMillis() + WAIT_MS;
+    while (received.indexOf(needle, mark) < 0) {
+      if (eof || System.currentTimeMillis() > deadline) {
+        throw new AssertionError(
+            "expected " + needle + (eof ? " before the end" : " in time") + ", got: " + since());
+      }
+      readSome();
+    }
+    String s = since();
+    mark = received.indexOf(needle, mark) + needle.length();
+    return s;
+  }
+
+  /**
+   * Reads until the server closes the connection (fails after the wait); returns all text since.
+   */
+  String awaitEnd() throws IOException {
+    long deadline = System.currentTimeMillis() + WAIT_MS;
+    while (!eof) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new AssertionError("the server did not close; got: " + since());
+      }
+      readSome();
+    }
+    return since();
+  }
+
+  private String since() {
+    return received.substring(Math.min(mark, received.length()));
+  }
+
+  private void readSome() throws IOException {
+    byte[] b = new byte[8192];
+    try {
+      int n = in.read(b);
+      if (n < 0) {
+        eof = true;
+      } else {
+        received.append(new String(b, 0, n, StandardCharsets.UTF_8));
+      }
+    } catch (SocketTimeoutException e) {
+      // Nothing yet.
+    } catch (IOException e) {
+      // A reset after the server's close counts as the end.
+      eof = true;
+    }
+  }
+
+  /** Opens the stream and negotiates TLS (trusting the self-signed certificate). */
+  RawXmpp startTls() throws IOException {
+    send(HEADER);
+    await("</stream:features>");
+    send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    await("<proceed");
+    SSLSocket tls =
+        (SSLSocket)
+            XmppFixture.trustAll()
+                .getSocketFactory()
+                .createSocket(socket, "127.0.0.1", socket.getPort(), true);
+    tls.setUseClientMode(true);
+    tls.startHandshake();
+    use(tls);
+    send(HEADER);
+    await("</stream:features>");
+    return this;
+  }
+
+  /** SASL PLAIN with {@code user} and {@code password}; returns the server's answer element. */
+  String auth(String user, String password) throws IOException {
+    String plain =
+        Base64.getEncoder()
+            .encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + plain + "</auth>");
+    long deadline = System.currentTimeMillis() + WAIT_MS;
+    while (received.indexOf("<success", mark) < 0 && received.indexOf("</failure>", mark) < 0) {
+      if (eof || System.currentTimeMillis() > deadline) {
+        throw new AssertionError("no SASL answer; got: " + since());
+      }
+      readSome();
+    }
+    String s = since();
+    mark = received.length();
+    return s;
+  }
+
+  /** TLS, SASL, a new stream and a bound resource {@code r}. */
+  RawXmpp login(long appId, String key) throws IOException {
+    startTls();
+    String answer = auth(String.valueOf(appId), key);
+    if (!answer.contains("<success")) {
+      throw new AssertionError("login failed: " + answer);
+    }
+    send(HEADER);
+    await("</stream:features>");
+    send(
+        "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+            + "<resource>r</resource></bind></iq>");
+    await("</jid>");
+    return this;
+  }
+
+  boolean closed() {
+    return eof;
+  }
+
+  @Override
+  public void close() {
+    try {
+      socket.close();
+    } catch (IOException e) {
+      // Closing anyway.
+    }
+  }
+}

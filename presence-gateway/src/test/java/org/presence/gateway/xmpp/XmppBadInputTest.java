@@ -1,0 +1,196 @@
+package org.presence.gateway.xmpp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.codahale.metrics.Gauge;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.TestNode;
+
+/**
+ * What an XMPP client must not send, over real sockets: each gets its RFC 6120 stream or stanza
+ * error, the stream's end and the socket's close, and leaves the node serving others (Netty's leak
+ * detector runs at paranoid in tests).
+ */
+class XmppBadInputTest {
+  private static final String STREAMS = "urn:ietf:params:xml:ns:xmpp-streams";
+
+  @TempDir static Path dataDir;
+  private static TestNode node;
+  private static XmppFixture fx;
+  private static XmppFixture.App app;
+
+  @BeforeAll
+  static void start() {
+    node = XmppFixture.node(dataDir, Map.of("xmpp.max-auth-failures", "2"));
+    fx = new XmppFixture();
+    app = fx.activeApp(node, "Bad");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (fx != null) {
+      fx.close();
+    }
+    if (node != null) {
+      node.close();
+    }
+  }
+
+  private static RawXmpp raw() throws IOException {
+    return RawXmpp.connect(node.server().xmppAddress().getPort());
+  }
+
+  /** Asserts the stream ended with {@code condition}, then the connection closed. */
+  private static void endsWith(RawXmpp c, String condition) throws IOException {
+    String rest = c.awaitEnd();
+    assertThat(rest)
+        .contains("<stream:error><" + condition + " xmlns='" + STREAMS + "'/>")
+        .endsWith("</stream:error></stream:stream>");
+  }
+
+  @Test
+  void malformedXml_isNotWellFormed() throws IOException {
+    try (RawXmpp c = raw()) {
+      c.send(RawXmpp.HEADER + "<message><body>hi</message>");
+      endsWith(c, "not-well-formed");
+    }
+  }
+
+  @Test
+  void anEntityBomb_isRestrictedXml_andNothingIsExpanded() throws IOException {
+    StringBuilder dtd =
+        new StringBuilder("<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY l0 'lol'>");
+    for (int i = 1; i < 10; i++) {
+      dtd.append("<!ENTITY l").append(i).append(" '");
+      dtd.append(("&l" + (i - 1) + ";").repeat(10)).append("'>");
+    }
+    dtd.append("]>");
+    try (RawXmpp c = raw()) {
+      c.send(dtd + RawXmpp.HEADER.substring("<?xml version='1.0'?>".length()) + "<x>&l9;</x>");
+      endsWith(c, "restricted-xml");
+    }
+    try (RawXmpp c = raw()) {
+      c.send(RawXmpp.HEADER + "<message><body>&unknown;</body></message>");
+      String rest = c.awaitEnd();
+      assertThat(rest).containsAnyOf("<restricted-xml", "<not-well-formed");
+    }
+  }
+
+  @Test
+  void aTenMegabyteStanza_isAPolicyViolation_beforeItIsRead() throws Exception {
+    try (RawXmpp c = raw()) {
+      c.send(RawXmpp.HEADER + "<message><body>");
+      byte[] chunk = "a".repeat(64 * 1024).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      Thread writer =
+          new Thread(
+              () -> {
+                try {
+                  for (int i = 0; i < 160; i++) {
+                    c.send(chunk);
+                  }
+                } catch (IOException e) {
+                  // The server ended the stream and closed: expected.
+                }
+              });
+      writer.start();
+      endsWith(c, "policy-violation");
+      writer.join(10_000);
+    }
+  }
+
+  @Test
+  void deepNesting_isAPolicyViolation() throws IOException {
+    try (RawXmpp c = raw()) {
+      c.send(RawXmpp.HEADER + "<message>" + "<a>".repeat(100));
+      endsWith(c, "policy-violation");
+    }
+  }
+
+  @Test
+  void unknownNamespaces_areRefused() throws IOException {
+    try (RawXmpp c = raw()) {
+      c.send(
+          "<stream:stream to='"
+              + XmppFixture.DOMAIN
+              + "' version='1.0' xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'>");
+      endsWith(c, "invalid-namespace");
+    }
+    try (RawXmpp c = raw()) {
+      c.send("<stream xmlns='urn:not-xmpp'>");
+      endsWith(c, "invalid-namespace");
+    }
+    try (RawXmpp c = raw().login(app.id(), app.key())) {
+      c.send("<foo xmlns='urn:example:unknown'/>");
+      endsWith(c, "unsupported-stanza-type");
+    }
+  }
+
+  @Test
+  void anInvalidJid_getsJidMalformed_andTheStreamGoesOn() throws IOException {
+    try (RawXmpp c = raw().login(app.id(), app.key())) {
+      c.send(
+          "<message type='headline' id='m1' to='not a jid@"
+              + XmppFixture.DOMAIN
+              + "'><body>hi</body></message>");
+      String err = c.await("</message>");
+      assertThat(err).contains("type='error'").contains("id='m1'").contains("<jid-malformed");
+      c.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+      assertThat(c.await("id='p1'")).contains("type='result'");
+    }
+  }
+
+  @Test
+  void stanzasBeforeTlsOrAuthentication_areRefused() throws IOException {
+    try (RawXmpp c = raw()) {
+      c.send(RawXmpp.HEADER);
+      assertThat(c.await("</stream:features>")).contains("<starttls").contains("<required/>");
+      c.send("<message to='x@" + XmppFixture.DOMAIN + "'><body>hi</body></message>");
+      endsWith(c, "policy-violation");
+    }
+    try (RawXmpp c = raw().startTls()) {
+      c.send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>");
+      endsWith(c, "not-authorized");
+    }
+  }
+
+  @Test
+  void wrongPasswordsInALoop_closeTheConnection() throws IOException {
+    try (RawXmpp c = raw().startTls()) {
+      assertThat(c.auth(String.valueOf(app.id()), "wrong-1")).contains("<not-authorized/>");
+      c.auth(String.valueOf(app.id()), "wrong-2");
+      endsWith(c, "policy-violation");
+    }
+    try (RawXmpp c = raw().startTls()) {
+      assertThat(c.auth("not-a-number", "x")).contains("<not-authorized/>");
+    }
+  }
+
+  @Test
+  void anAbruptDisconnectMidStanza_leavesTheNodeServing() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      RawXmpp c = raw().login(app.id(), app.key());
+      c.send("<presence/><message type='headline' to='a@" + XmppFixture.DOMAIN + "'><bo");
+      c.close();
+    }
+    @SuppressWarnings("unchecked")
+    Gauge<Integer> sessions =
+        (Gauge<Integer>)
+            node.server().metrics().registry().getGauges().get("presence.xmpp.sessions");
+    await().atMost(Duration.ofSeconds(10)).until(() -> sessions.getValue() == 0);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> node.server().updates().connections(app.id()) == 0);
+    try (RawXmpp c = raw().login(app.id(), app.key())) {
+      c.send("<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>");
+      assertThat(c.await("id='p2'")).contains("type='result'");
+    }
+  }
+}

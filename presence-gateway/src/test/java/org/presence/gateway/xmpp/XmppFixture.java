@@ -1,0 +1,146 @@
+package org.presence.gateway.xmpp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.util.Map;
+import java.util.UUID;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import org.presence.gateway.testing.ApiClient;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.TestNode;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.model.PresenceStatus;
+
+/**
+ * Applications, users and devices for the XMPP tests, made through the JSON API and the device
+ * channel (as the update tests make them), and a trust manager for the embedded default's
+ * self-signed certificate.
+ */
+final class XmppFixture implements AutoCloseable {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String DOMAIN = "presence.test";
+
+  record App(long id, String key, ApiClient dev) {}
+
+  private final DomainStub site = DomainStub.start();
+  private final String run = UUID.randomUUID().toString().substring(0, 8);
+
+  /** An embedded node with XMPP on a free port, domain {@link #DOMAIN}. */
+  static TestNode node(Path dataDir, Map<String, String> extra) {
+    Map<String, String> s = TestNode.baseSettings(dataDir);
+    s.put("identity.dev-signing", "true");
+    s.put("device.offline-grace", "300ms");
+    s.put("device.handshake-rate", "0");
+    s.put("updates.connect-rate", "100");
+    s.put("updates.connect-burst", "100");
+    s.put("xmpp.port", "0");
+    s.put("xmpp.domain", DOMAIN);
+    s.put("gateway.close-linger", "500ms");
+    s.putAll(extra);
+    return TestNode.start(s, r -> {});
+  }
+
+  static JsonNode json(HttpResponse<String> r) {
+    try {
+      return JSON.readTree(r.body());
+    } catch (Exception e) {
+      throw new AssertionError("not JSON: " + r.body(), e);
+    }
+  }
+
+  String email(String who) {
+    return who + "-" + run + "@example.com";
+  }
+
+  App activeApp(TestNode node, String name) {
+    ApiClient dev = ApiClient.forEmail(node, email("dev-" + name));
+    HttpResponse<String> created =
+        dev.post(
+            "/api/apps",
+            "{\"name\":\""
+                + name
+                + "\",\"domain\":\""
+                + site.domain()
+                + "\",\"description\":\"t\"}");
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    long id = json(created).get("id").asLong();
+    site.serveKey(json(created).get("verification_key").asText());
+    assertThat(dev.post("/api/apps/" + id + "/verify", null).statusCode()).isEqualTo(200);
+    HttpResponse<String> activated = dev.post("/api/apps/" + id + "/activate", null);
+    assertThat(activated.statusCode()).as(activated.body()).isEqualTo(200);
+    return new App(id, json(activated).get("api_key").asText(), dev);
+  }
+
+  /** {@code email} grants {@code app} as {@code "as <email>"}; returns the PUID. */
+  String grant(TestNode node, String email, App app) {
+    HttpResponse<String> r =
+        ApiClient.forEmail(node, email)
+            .post("/api/grants", "{\"app_id\":" + app.id() + ",\"id\":\"as " + email + "\"}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return json(r).get("puid").asText();
+  }
+
+  void setEnabled(TestNode node, String email, String puid, boolean on) {
+    HttpResponse<String> r =
+        ApiClient.forEmail(node, email).put("/api/grants/" + puid, "{\"enabled\":" + on + "}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+  }
+
+  static DeviceTestClient device(TestNode node, String email, String device) {
+    return DeviceTestClient.connected(node, node.token(email), null, device);
+  }
+
+  static void status(DeviceTestClient d, PresenceStatus s, String message) {
+    DeviceMessage reply = d.status(s, message);
+    assertThat(reply).as("ack").isInstanceOf(DeviceMessage.Ack.class);
+  }
+
+  /**
+   * Smack's StAX parser takes whatever {@code XMLInputFactory.newInstance()} finds, which is Aalto
+   * once the server's parser is on the class path; Aalto reports a default namespace declaration's
+   * prefix as "" where Smack (with assertions on, as in tests) expects {@code null}. Smack then
+   * uses the JDK's own StAX parser, as in an application without Aalto. Call before Smack loads.
+   */
+  static void jdkStaxForSmack() {
+    System.setProperty(
+        "javax.xml.stream.XMLInputFactory", "com.sun.xml.internal.stream.XMLInputFactoryImpl");
+  }
+
+  /** Trusts any certificate: the embedded default's is self-signed, made at start. */
+  static final X509TrustManager TRUST_ALL =
+      new X509TrustManager() {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+          return new X509Certificate[0];
+        }
+      };
+
+  static SSLContext trustAll() {
+    try {
+      SSLContext c = SSLContext.getInstance("TLS");
+      c.init(null, new TrustManager[] {TRUST_ALL}, null);
+      return c;
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    site.close();
+  }
+}
