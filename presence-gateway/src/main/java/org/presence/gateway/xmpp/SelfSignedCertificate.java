@@ -28,7 +28,8 @@ final class SelfSignedCertificate {
   private static final byte[] COMMON_NAME = {0x55, 4, 3};
   private static final byte[] SUBJECT_ALT_NAME = {0x55, 0x1D, 0x11};
   private static final DateTimeFormatter UTC_TIME =
-      DateTimeFormatter.ofPattern("yyMMddHHmmss'Z'").withZone(ZoneOffset.UTC);
+      DateTimeFormatter.ofPattern("yyMMddHHmmss'Z'", java.util.Locale.ROOT)
+          .withZone(ZoneOffset.UTC);
 
   final KeyPair keys;
   final X509Certificate certificate;

@@ -99,6 +99,11 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
       if (failed || !buf.isReadable()) {
         return;
       }
+      if (depth == 0 && declarationBeforeRoot(buf)) {
+        // A DTD or a comment before the stream header: refused before the parser sees it.
+        fail(ctx, "restricted-xml", "no DTDs, entities, comments or processing instructions");
+        return;
+      }
       AsyncXMLStreamReader<AsyncByteBufferFeeder> r = reader;
       ByteBuffer nio = buf.nioBuffer(buf.readerIndex(), buf.readableBytes());
       fed += nio.remaining();
@@ -211,6 +216,23 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
     failed = true;
     java.util.Arrays.fill(open, null);
     ctx.fireChannelRead(new Problem(condition, text));
+  }
+
+  /** Whether {@code buf} has {@code <!} (a DOCTYPE, a comment) before the root's start tag. */
+  private static boolean declarationBeforeRoot(ByteBuf buf) {
+    int end = buf.writerIndex() - 1;
+    for (int i = buf.readerIndex(); i < end; i++) {
+      if (buf.getByte(i) == '<') {
+        byte next = buf.getByte(i + 1);
+        if (next == '!') {
+          return true;
+        }
+        if (next != '?') {
+          return false;
+        }
+      }
+    }
+    return false;
   }
 
   private static String qualified(String prefix, String local) {

@@ -73,6 +73,7 @@ public final class XmppServer implements AutoCloseable {
   private final GrantRepository grants;
   private final Duration pingInterval;
   private final Duration linger;
+  private final int socketSendBuffer;
   private final ConcurrentHashMap<Long, Set<XmppSession>> sessions = new ConcurrentHashMap<>();
   private final MetricRegistry registry;
   private final Counter stanzasIn;
@@ -96,6 +97,7 @@ public final class XmppServer implements AutoCloseable {
     this.grants = grants;
     this.pingInterval = config.updates().pingInterval();
     this.linger = config.gateway().closeLinger();
+    this.socketSendBuffer = config.updates().socketSendBuffer();
     this.registry = metrics.registry();
     this.stanzasIn = registry.counter("presence.xmpp.stanzas_in");
     this.stanzasOut = registry.counter("presence.xmpp.stanzas_out");
@@ -310,6 +312,11 @@ public final class XmppServer implements AutoCloseable {
 
   Duration linger() {
     return linger;
+  }
+
+  /** {@code updates.socket-send-buffer}: SO_SNDBUF of authenticated sessions, or 0. */
+  int socketSendBuffer() {
+    return socketSendBuffer;
   }
 
   StanzaDecoder decoder(ChannelHandlerContext ctx) {

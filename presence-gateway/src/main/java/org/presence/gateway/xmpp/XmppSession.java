@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.EventExecutor;
@@ -365,6 +366,9 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     admission = a;
     appId = id;
     authenticated = true;
+    if (node.socketSendBuffer() > 0) {
+      ctx.channel().config().setOption(ChannelOption.SO_SNDBUF, node.socketSendBuffer());
+    }
     node.decoder(ctx).reset();
     phase = Phase.HEADER;
     headerSent = false;

@@ -36,6 +36,14 @@ final class RawXmpp implements AutoCloseable {
     return new RawXmpp(new Socket(InetAddress.getLoopbackAddress(), port));
   }
 
+  /** A connection whose kernel receive buffer is small, for a client that stops reading. */
+  static RawXmpp connectSmall(int port) throws IOException {
+    Socket s = new Socket();
+    s.setReceiveBufferSize(4096);
+    s.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+    return new RawXmpp(s);
+  }
+
   private void use(Socket s) throws IOException {
     socket = s;
     socket.setSoTimeout(100);
@@ -114,6 +122,7 @@ final class RawXmpp implements AutoCloseable {
                 .getSocketFactory()
                 .createSocket(socket, "127.0.0.1", socket.getPort(), true);
     tls.setUseClientMode(true);
+    tls.setSoTimeout((int) WAIT_MS);
     tls.startHandshake();
     use(tls);
     send(HEADER);

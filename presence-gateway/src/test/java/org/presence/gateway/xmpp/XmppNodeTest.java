@@ -1,0 +1,75 @@
+package org.presence.gateway.xmpp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.updates.AppUpdates;
+import org.presence.protocol.model.PresenceStatus;
+
+/** The XMPP interface as part of a node: a session that does not read, and the node's drain. */
+class XmppNodeTest {
+  @TempDir Path dataDir;
+
+  @Test
+  void aSessionThatDoesNotRead_holdsAPosition_notAQueue_andCatchesUpWhenItReads() throws Exception {
+    Map<String, String> s =
+        Map.of(
+            "updates.socket-send-buffer", "8k",
+            "device.rate", "5000",
+            "device.burst", "5000",
+            "device.overdraft", "1000");
+    try (TestNode n = XmppFixture.node(dataDir, s);
+        XmppFixture fx = new XmppFixture()) {
+      XmppFixture.App app = fx.activeApp(n, "Slow");
+      String eve = fx.email("eve");
+      fx.grant(n, eve, app);
+      try (DeviceTestClient d = XmppFixture.device(n, eve, "phone");
+          RawXmpp c = RawXmpp.connectSmall(n.server().xmppAddress().getPort())) {
+        c.login(app.id(), app.key());
+        c.send("<presence/>");
+        // About 1500 x 450 bytes of presence stanzas, far more than the socket buffers hold.
+        String filler = "m".repeat(300);
+        int updates = 1500;
+        for (int i = 0; i < updates; i++) {
+          XmppFixture.status(
+              d, i % 2 == 0 ? PresenceStatus.AWAY : PresenceStatus.ONLINE, filler + i);
+        }
+        XmppFixture.status(d, PresenceStatus.ONLINE, "the last one");
+        List<AppUpdates.ConsumerStats> stats = n.server().updates().stats(app.id());
+        assertThat(stats).hasSize(1);
+        assertThat(stats.get(0).writable()).isFalse();
+        // What waits for the session is its socket's buffer and one batch, not the 675 kB sent.
+        assertThat(stats.get(0).pendingBytes()).isLessThan(200_000);
+        assertThat(n.server().updates().buffered(app.id())).isLessThanOrEqualTo(1024);
+        assertThat(c.await("<status>the last one</status>")).isNotEmpty();
+      }
+    }
+  }
+
+  @Test
+  void aDrainingNode_endsEverySessionWithSystemShutdown() throws Exception {
+    try (TestNode n = XmppFixture.node(dataDir, Map.of());
+        XmppFixture fx = new XmppFixture()) {
+      XmppFixture.App app = fx.activeApp(n, "Drain");
+      try (RawXmpp c = RawXmpp.connect(n.server().xmppAddress().getPort())) {
+        c.login(app.id(), app.key());
+        Thread drain = new Thread(() -> n.server().drain(Duration.ofSeconds(5)));
+        drain.start();
+        assertThat(c.awaitEnd())
+            .contains(
+                "<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>")
+            .endsWith("</stream:error></stream:stream>");
+        drain.join(10_000);
+        await().atMost(Duration.ofSeconds(5)).until(() -> n.server().openConnections() == 0);
+      }
+    }
+  }
+}
