@@ -35,9 +35,9 @@ class XmppNodeTest {
           RawXmpp c = RawXmpp.connectSmall(n.server().xmppAddress().getPort())) {
         c.login(app.id(), app.key());
         c.send("<presence/>");
-        // About 1500 x 450 bytes of presence stanzas, far more than the socket buffers hold.
-        String filler = "m".repeat(300);
-        int updates = 1500;
+        // About 2000 x 300 bytes of presence stanzas, far more than the socket buffers hold.
+        String filler = "m".repeat(130);
+        int updates = 2000;
         for (int i = 0; i < updates; i++) {
           XmppFixture.status(
               d, i % 2 == 0 ? PresenceStatus.AWAY : PresenceStatus.ONLINE, filler + i);
@@ -46,7 +46,7 @@ class XmppNodeTest {
         List<AppUpdates.ConsumerStats> stats = n.server().updates().stats(app.id());
         assertThat(stats).hasSize(1);
         assertThat(stats.get(0).writable()).isFalse();
-        // What waits for the session is its socket's buffer and one batch, not the 675 kB sent.
+        // What waits for the session is its socket's buffer and one batch, not the 600 kB sent.
         assertThat(stats.get(0).pendingBytes()).isLessThan(200_000);
         assertThat(n.server().updates().buffered(app.id())).isLessThanOrEqualTo(1024);
         assertThat(c.await("<status>the last one</status>")).isNotEmpty();
