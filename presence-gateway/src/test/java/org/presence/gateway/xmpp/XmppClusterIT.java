@@ -1,0 +1,151 @@
+package org.presence.gateway.xmpp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.jivesoftware.smack.ConnectionConfiguration;
+import org.jivesoftware.smack.filter.StanzaTypeFilter;
+import org.jivesoftware.smack.packet.Message;
+import org.jivesoftware.smack.packet.Presence;
+import org.jivesoftware.smack.packet.StandardExtensionElement;
+import org.jivesoftware.smack.tcp.XMPPTCPConnection;
+import org.jivesoftware.smack.tcp.XMPPTCPConnectionConfiguration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.jxmpp.jid.impl.JidCreate;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.TestCluster;
+import org.presence.gateway.testing.TestNode;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.model.PresenceStatus;
+
+/**
+ * The XMPP interface on a two-node cluster over PostgreSQL and Redis, with certificate files (a
+ * cluster node has no self-signed default): an application's Smack session on node b sees the
+ * presence of a device connected to node a, and its headline message reaches that device.
+ */
+class XmppClusterIT {
+  static {
+    XmppFixture.jdkStaxForSmack();
+  }
+
+  @TempDir static Path root;
+  private static TestCluster cluster;
+  private static TestNode a;
+  private static TestNode b;
+  private static XmppFixture fx;
+
+  @BeforeAll
+  static void start() throws Exception {
+    SelfSignedCertificate cert = SelfSignedCertificate.create(XmppFixture.DOMAIN);
+    Path certFile = root.resolve("xmpp-cert.pem");
+    Path keyFile = root.resolve("xmpp-key.pem");
+    Files.writeString(certFile, pem("CERTIFICATE", cert.certificate.getEncoded()));
+    Files.writeString(keyFile, pem("PRIVATE KEY", cert.keys.getPrivate().getEncoded()));
+    Map<String, String> s = new HashMap<>();
+    s.put("identity.dev-signing", "true");
+    // The domain proof is served on loopback.
+    s.put("outbound.allow-loopback", "true");
+    s.put("device.handshake-rate", "0");
+    s.put("updates.connect-rate", "100");
+    s.put("updates.connect-burst", "100");
+    s.put("xmpp.port", "0");
+    s.put("xmpp.domain", XmppFixture.DOMAIN);
+    s.put("xmpp.tls-cert", certFile.toString());
+    s.put("xmpp.tls-key", keyFile.toString());
+    cluster = TestCluster.create(XmppClusterIT.class, root, "xmpp-node", s);
+    a = cluster.start(Map.of());
+    b = cluster.start(Map.of());
+    fx = new XmppFixture();
+  }
+
+  private static String pem(String type, byte[] der) {
+    return "-----BEGIN "
+        + type
+        + "-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+        + "\n-----END "
+        + type
+        + "-----\n";
+  }
+
+  @AfterAll
+  static void stop() {
+    if (fx != null) {
+      fx.close();
+    }
+    for (TestNode n : new TestNode[] {a, b}) {
+      if (n != null) {
+        n.close();
+      }
+    }
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @Test
+  void aSessionOnNodeB_followsADeviceOnNodeA_andNotifiesIt() throws Exception {
+    XmppFixture.App app = fx.activeApp(a, "Cluster");
+    String frank = fx.email("frank");
+    String puid = fx.grant(a, frank, app);
+    try (DeviceTestClient d = XmppFixture.device(a, frank, "phone")) {
+      XmppFixture.status(d, PresenceStatus.AWAY, "on node a");
+      XMPPTCPConnection c =
+          new XMPPTCPConnection(
+              XMPPTCPConnectionConfiguration.builder()
+                  .setXmppDomain(XmppFixture.DOMAIN)
+                  .setHostAddress(InetAddress.getLoopbackAddress())
+                  .setPort(b.server().xmppAddress().getPort())
+                  .setUsernameAndPassword(String.valueOf(app.id()), app.key())
+                  .setResource("b")
+                  .setSecurityMode(ConnectionConfiguration.SecurityMode.required)
+                  .setCustomX509TrustManager(XmppFixture.TRUST_ALL)
+                  .setHostnameVerifier((h, sess) -> true)
+                  .build());
+      try {
+        BlockingQueue<Presence> q = new LinkedBlockingQueue<>();
+        c.addAsyncStanzaListener(st -> q.add((Presence) st), StanzaTypeFilter.PRESENCE);
+        c.connect().login();
+        Presence snap = q.poll(10, TimeUnit.SECONDS);
+        assertThat(snap).as("snapshot").isNotNull();
+        assertThat(snap.getFrom().toString())
+            .isEqualTo(Jid.localpart(puid) + "@" + XmppFixture.DOMAIN);
+        assertThat(snap.getMode()).isEqualTo(Presence.Mode.away);
+        assertThat(snap.getStatus()).isEqualTo("on node a");
+
+        XmppFixture.status(d, PresenceStatus.ONLINE, "");
+        Presence change = q.poll(10, TimeUnit.SECONDS);
+        assertThat(change).as("change from node a").isNotNull();
+        assertThat(change.getMode()).isEqualTo(Presence.Mode.available);
+
+        c.sendStanza(
+            c.getStanzaFactory()
+                .buildMessageStanza()
+                .ofType(Message.Type.headline)
+                .to(JidCreate.from(Jid.localpart(puid) + "@" + XmppFixture.DOMAIN))
+                .setBody("from node b")
+                .addExtension(
+                    StandardExtensionElement.builder("x", "jabber:x:oob")
+                        .addElement("url", "https://example.com/b")
+                        .build())
+                .build());
+        DeviceMessage.LiveNotification n = d.notifications().notifications().get(0);
+        assertThat(n.message()).isEqualTo("from node b");
+      } finally {
+        c.disconnect();
+      }
+    }
+  }
+}
