@@ -1,0 +1,40 @@
+package org.presence.gateway.xmpp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+import org.presence.store.permission.Puids;
+
+/** PUIDs as JID localparts, and JID syntax. */
+class JidTest {
+  @Test
+  void aPuidSurvivesTheLowerCasingOfXmppLibraries() {
+    assertThat(Jid.localpart("aB3-xY_z")).isEqualTo("a.b3-x.y_z");
+    for (int i = 0; i < 200; i++) {
+      String puid = Puids.generate();
+      String local = Jid.localpart(puid);
+      assertThat(local).isLowerCase().doesNotContain("@", "/");
+      assertThat(Jid.puid(local)).isEqualTo(puid);
+      assertThat(Jid.puid(local.toUpperCase(java.util.Locale.ROOT))).isEqualTo(puid);
+    }
+  }
+
+  @Test
+  void localpartsThatNoPuidMakes_areRefused() {
+    assertThat(Jid.puid("abc.")).isNull();
+    assertThat(Jid.puid("a.1")).isNull();
+    assertThat(Jid.puid("a+b")).isNull();
+    assertThat(Jid.puid("")).isNull();
+  }
+
+  @Test
+  void jidSyntax() {
+    assertThat(Jid.valid("a@presence.test")).isTrue();
+    assertThat(Jid.valid("a@presence.test/r 1")).isFalse();
+    assertThat(Jid.valid("a b@presence.test")).isFalse();
+    assertThat(Jid.valid("a@b@presence.test")).isFalse();
+    assertThat(Jid.valid("@presence.test")).isFalse();
+    assertThat(Jid.valid("a@.presence.test")).isFalse();
+    assertThat(Jid.valid("presence.test")).isTrue();
+  }
+}
