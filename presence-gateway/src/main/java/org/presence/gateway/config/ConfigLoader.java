@@ -450,7 +450,9 @@ public final class ConfigLoader {
             bytes("xmpp.max-stanza-bytes"),
             positive("xmpp.max-depth"),
             positiveDuration("xmpp.auth-timeout"),
-            positive("xmpp.max-auth-failures"));
+            positive("xmpp.max-auth-failures"),
+            positiveDouble("xmpp.auth-failure-rate"),
+            positive("xmpp.auth-failure-burst"));
     if (x.enabled() && x.tlsCert().isEmpty() != x.tlsKey().isEmpty()) {
       problem("xmpp.tls-key", "set both xmpp.tls-cert and xmpp.tls-key, or neither");
     } else if (x.enabled() && x.selfSigned() && !embedded) {

@@ -19,6 +19,9 @@ import java.time.Duration;
  * @param maxDepth deepest element nesting below the stream root
  * @param authTimeout how long a connection may take to authenticate and bind a resource
  * @param maxAuthFailures failed SASL attempts one connection may make before it is closed
+ * @param authFailureRate failed SASL attempts per second one client address earns back
+ * @param authFailureBurst failed SASL attempts one client address may make at once; beyond, its
+ *     attempts are refused before the key is checked
  */
 public record XmppConfig(
     int port,
@@ -29,7 +32,9 @@ public record XmppConfig(
     int maxStanzaBytes,
     int maxDepth,
     Duration authTimeout,
-    int maxAuthFailures) {
+    int maxAuthFailures,
+    double authFailureRate,
+    int authFailureBurst) {
 
   /** Whether the node listens for XMPP. */
   public boolean enabled() {

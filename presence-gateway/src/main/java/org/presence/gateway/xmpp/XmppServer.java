@@ -81,6 +81,7 @@ public final class XmppServer implements AutoCloseable {
   private final Counter stanzaErrors;
   private final Counter authFailures;
   private final Counter tlsFailures;
+  private final com.github.benmanes.caffeine.cache.Cache<java.net.InetAddress, double[]> failures;
   private Channel server;
 
   private XmppServer(
@@ -98,6 +99,14 @@ public final class XmppServer implements AutoCloseable {
     this.pingInterval = config.updates().pingInterval();
     this.linger = config.gateway().closeLinger();
     this.socketSendBuffer = config.updates().socketSendBuffer();
+    this.failures =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterAccess(
+                Duration.ofSeconds(
+                    (long) Math.ceil(this.config.authFailureBurst() / this.config.authFailureRate())
+                        + 1))
+            .build();
     this.registry = metrics.registry();
     this.stanzasIn = registry.counter("presence.xmpp.stanzas_in");
     this.stanzasOut = registry.counter("presence.xmpp.stanzas_out");
@@ -282,6 +291,41 @@ public final class XmppServer implements AutoCloseable {
           set.remove(s);
           return set.isEmpty() ? null : set;
         });
+  }
+
+  // ---- failed logins per client address ----
+
+  /**
+   * Whether {@code address} may try to authenticate now: its bucket of failures ({@code
+   * xmpp.auth-failure-burst}, refilled at {@code xmpp.auth-failure-rate} per second) is not empty.
+   */
+  boolean mayAuthenticate(java.net.InetAddress address) {
+    double[] b = failures.getIfPresent(address);
+    if (b == null) {
+      return true;
+    }
+    synchronized (b) {
+      refill(b);
+      return b[0] >= 1;
+    }
+  }
+
+  /** A failed attempt of {@code address} takes a token. */
+  void authFailed(java.net.InetAddress address) {
+    double[] b =
+        failures.get(address, k -> new double[] {config.authFailureBurst(), System.nanoTime()});
+    synchronized (b) {
+      refill(b);
+      b[0] = Math.max(0, b[0] - 1);
+    }
+  }
+
+  private void refill(double[] b) {
+    long now = System.nanoTime();
+    b[0] =
+        Math.min(
+            config.authFailureBurst(), b[0] + (now - (long) b[1]) * config.authFailureRate() / 1e9);
+    b[1] = now;
   }
 
   // ---- what sessions share ----

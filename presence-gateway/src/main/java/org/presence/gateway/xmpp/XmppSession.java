@@ -295,6 +295,12 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       saslFailure("invalid-mechanism", null);
       return;
     }
+    java.net.InetAddress from = clientAddress();
+    if (from != null && !node.mayAuthenticate(from)) {
+      saslFailure("temporary-auth-failure", "too many failed attempts from this address");
+      streamError("policy-violation", "too many failed authentication attempts");
+      return;
+    }
     String payload = e.text().strip();
     byte[] raw;
     try {
@@ -375,8 +381,18 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     ctx.writeAndFlush(utf8("<success xmlns='" + SASL_NS + "'/>"), ctx.voidPromise());
   }
 
+  private java.net.InetAddress clientAddress() {
+    return ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+        ? a.getAddress()
+        : null;
+  }
+
   private void saslFailure(String condition, String text) {
     node.authFailures().inc();
+    java.net.InetAddress from = clientAddress();
+    if (from != null && !"temporary-auth-failure".equals(condition)) {
+      node.authFailed(from);
+    }
     StringBuilder s =
         new StringBuilder(128).append("<failure xmlns='").append(SASL_NS).append("'><");
     s.append(condition).append("/>");

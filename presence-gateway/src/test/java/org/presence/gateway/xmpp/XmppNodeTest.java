@@ -72,4 +72,31 @@ class XmppNodeTest {
       }
     }
   }
+
+  @Test
+  void wrongPasswordsFromOneAddress_acrossConnections_areRateLimited_beforeAnyKeyCheck()
+      throws Exception {
+    Map<String, String> s =
+        Map.of(
+            "xmpp.max-auth-failures", "1",
+            "xmpp.auth-failure-burst", "2",
+            "xmpp.auth-failure-rate", "0.001");
+    try (TestNode n = XmppFixture.node(dataDir, s);
+        XmppFixture fx = new XmppFixture()) {
+      XmppFixture.App app = fx.activeApp(n, "Guess");
+      int port = n.server().xmppAddress().getPort();
+      for (int i = 0; i < 2; i++) {
+        try (RawXmpp c = RawXmpp.connect(port).startTls()) {
+          assertThat(c.auth(String.valueOf(app.id()), "guess-" + i)).contains("<not-authorized/>");
+          assertThat(c.awaitEnd()).contains("<policy-violation");
+        }
+      }
+      // The address used up its failures: even the right key is not checked now.
+      try (RawXmpp c = RawXmpp.connect(port).startTls()) {
+        assertThat(c.auth(String.valueOf(app.id()), app.key()))
+            .contains("<temporary-auth-failure/>");
+        assertThat(c.awaitEnd()).contains("<policy-violation");
+      }
+    }
+  }
 }
