@@ -78,6 +78,13 @@ public final class WebClient {
     return lastCsrf;
   }
 
+  /** GET an absolute {@code uri} (another site, such as a sign-in provider), with the cookies. */
+  public HttpResponse<String> getUri(URI uri) {
+    HttpResponse<String> r = send(HttpRequest.newBuilder(uri).GET().build());
+    remember(r);
+    return r;
+  }
+
   /** Follows a 303 answer's Location (a path on this node). */
   public HttpResponse<String> follow(HttpResponse<String> redirect) {
     String location = redirect.headers().firstValue("Location").orElseThrow();
