@@ -137,12 +137,22 @@ public final class PageSupport {
 
   /**
    * The visitor found by {@link #guard} or {@link #withVisitor}, which every page handler is in.
+   * Outside them (the router's own error pages) the visitor has its anti-forgery cookie but no
+   * session: nothing is looked up, and nothing is allowed that needs one.
    */
   public Visitor visitor(HttpExchange ex) {
     if (ex.attachment() instanceof Visitor v) {
       return v;
     }
-    throw new IllegalStateException(ex.path() + ": page handler not wrapped in guard()");
+    String header = ex.header(HttpHeaderNames.COOKIE);
+    if (header != null && header.length() <= 8192) {
+      for (Cookie c : ServerCookieDecoder.STRICT.decode(header)) {
+        if (c.name().equals(WebSessions.CSRF_COOKIE) && c.value().matches("[A-Za-z0-9_-]{16,64}")) {
+          return new Visitor(Optional.empty(), c.value(), false);
+        }
+      }
+    }
+    return anonymous();
   }
 
   private CompletionStage<Visitor> resolve(HttpExchange ex) {
