@@ -23,13 +23,14 @@ public final class WebClient {
 
   private final TestNode node;
   private final HttpClient http;
+  private final CookieManager cookies = new CookieManager();
   private String lastCsrf;
 
   public WebClient(TestNode node) {
     this.node = node;
     this.http =
         HttpClient.newBuilder()
-            .cookieHandler(new CookieManager())
+            .cookieHandler(cookies)
             .followRedirects(HttpClient.Redirect.NEVER)
             .connectTimeout(Duration.ofSeconds(5))
             .build();
@@ -71,6 +72,15 @@ public final class WebClient {
       throw new AssertionError("sign-in failed: " + r.statusCode() + " " + r.body());
     }
     return this;
+  }
+
+  /** The value of the cookie {@code name} this client holds, or null. */
+  public String cookie(String name) {
+    return cookies.getCookieStore().getCookies().stream()
+        .filter(c -> c.getName().equals(name))
+        .map(java.net.HttpCookie::getValue)
+        .findFirst()
+        .orElse(null);
   }
 
   /** The form token of the last page. */
