@@ -387,25 +387,29 @@ class OidcSignInTest {
   }
 
   @Test
-  void settings_listsThePageSessions_andEndsOneOrAll() {
-    WebClient laptop = new WebClient(node);
-    signIn(laptop, "/");
-    WebClient phone = new WebClient(node);
-    String phoneCookie = sessionCookie(signIn(phone, "/"));
-    // Both sign-ins are the mock's same default user only when their subjects match; use the
-    // session list of the laptop's user, which must show the laptop as "this browser".
-    HttpResponse<String> page = laptop.get("/settings");
+  void settings_listsThePageSessions_endsNoOneElses_andSignsOutEverywhere() {
+    // Two people (the provider gives each non-interactive sign-in a subject of its own).
+    WebClient alice = new WebClient(node);
+    signIn(alice, "/");
+    WebClient bob = new WebClient(node);
+    String bobCookie = sessionCookie(signIn(bob, "/"));
+    HttpResponse<String> page = alice.get("/settings");
     assertThat(page.body()).contains("(this browser)").contains("Sign out everywhere");
+    assertThat(page.body()).doesNotContain(WebSessions.hash(bobCookie));
 
-    // A session id that is not the user's (or not one at all) ends nothing.
-    String otherId = WebSessions.hash(phoneCookie);
-    HttpResponse<String> forged = laptop.postRaw("/settings/sessions/" + otherId + "/end", "");
-    assertThat(forged.statusCode()).isEqualTo(403);
-    assertThat(phone.get("/settings").statusCode()).isEqualTo(200);
+    // Ending someone else's session: without the form token refused, with it nothing of hers.
+    String bobId = WebSessions.hash(bobCookie);
+    assertThat(alice.postRaw("/settings/sessions/" + bobId + "/end", "").statusCode())
+        .isEqualTo(403);
+    assertThat(alice.post("/settings/sessions/" + bobId + "/end", Map.of()).statusCode())
+        .isEqualTo(404);
+    assertThat(bob.get("/settings").statusCode()).isEqualTo(200);
 
-    HttpResponse<String> all = laptop.post("/settings/sessions/end-all", Map.of());
+    alice.get("/settings");
+    HttpResponse<String> all = alice.post("/settings/sessions/end-all", Map.of());
     assertThat(all.statusCode()).isEqualTo(303);
-    assertThat(laptop.get("/settings").statusCode()).isEqualTo(303);
+    assertThat(alice.get("/settings").statusCode()).isEqualTo(303);
+    assertThat(bob.get("/settings").statusCode()).isEqualTo(200);
   }
 
   @Test
