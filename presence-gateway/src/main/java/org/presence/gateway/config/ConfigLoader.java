@@ -289,11 +289,43 @@ public final class ConfigLoader {
       problem(
           "web.session-secret", "must be at least 32 characters (or empty for a generated key)");
     }
+    OidcConfig oidc =
+        new OidcConfig(
+            get("identity.oidc.issuer", config::getString, "").strip(),
+            get("identity.oidc.client-id", config::getString, ""),
+            get("identity.oidc.client-secret", config::getString, ""),
+            List.of(
+                get("identity.oidc.scopes", config::getString, "openid email")
+                    .strip()
+                    .split("[\\s,]+")),
+            positiveDuration("identity.oidc.timeout"),
+            positiveDuration("identity.oidc.login-lifetime"));
+    if (oidc.enabled()) {
+      try {
+        java.net.URI u = new java.net.URI(oidc.issuer());
+        if (!"https".equals(u.getScheme()) && !"http".equals(u.getScheme())
+            || u.getHost() == null
+            || u.getQuery() != null
+            || u.getFragment() != null) {
+          problem("identity.oidc.issuer", "must be an http(s) URL without query or fragment");
+        }
+      } catch (java.net.URISyntaxException e) {
+        problem("identity.oidc.issuer", "unparsable URL: " + e.getReason());
+      }
+      if (oidc.clientId().isEmpty()) {
+        problem("identity.oidc.client-id", "required with identity.oidc.issuer");
+      }
+      if (!oidc.scopes().contains("openid")) {
+        problem("identity.oidc.scopes", "must include openid");
+      }
+    }
     WebConfig web =
         new WebConfig(
             secret,
             positiveDuration("web.session-lifetime"),
-            autoFlag("web.dev-sign-in", dev && !provider && loopbackListen));
+            // A node whose people sign in with a provider offers no passwordless sign-in.
+            autoFlag("web.dev-sign-in", dev && !provider && !oidc.enabled() && loopbackListen),
+            oidc);
     if (web.devSignIn()
         && !loopbackListen
         && !get("web.dev-sign-in-on-public-address", config::getBoolean, false)) {
