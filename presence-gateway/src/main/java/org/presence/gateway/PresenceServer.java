@@ -36,6 +36,7 @@ import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.pages.PageSupport;
+import org.presence.gateway.query.PresenceQueryApi;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
@@ -201,6 +202,12 @@ public final class PresenceServer implements AutoCloseable {
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);
       notifications =
           NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
+      new PresenceQueryApi(
+              appFeatures.apiKeys(),
+              store.persistence().grants(),
+              store.presence(),
+              config.queries())
+          .register(routes);
       DemoApp demo = null;
       if (config.updates().demo()) {
         demo = new DemoApp(store.persistence().apps());
