@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import org.presence.gateway.admin.AdminApi;
 import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
@@ -229,6 +230,18 @@ public final class PresenceServer implements AutoCloseable {
               device,
               metrics,
               store.redis() != null);
+      // Started on every node (its admin port may be off), so that any node can list this one.
+      AdminApi adminApi =
+          AdminApi.start(
+              config.admin(),
+              config.nodeId(),
+              store,
+              appFeatures.apps(),
+              device.service(),
+              liveness,
+              config.cluster(),
+              metrics,
+              device.registry()::size);
       extraRoutes.accept(routes);
 
       PageSupport pageSupport = appFeatures.pages();
@@ -270,7 +283,9 @@ public final class PresenceServer implements AutoCloseable {
       Channel admin = null;
       if (config.admin().enabled()) {
         try {
-          admin = bindAdmin(config, bootstrap, ops, metrics, connections, disconnector, exceptions);
+          admin =
+              bindAdmin(
+                  config, bootstrap, ops, adminApi, metrics, connections, disconnector, exceptions);
         } catch (StartupException e) {
           server.close().awaitUninterruptibly(1000);
           throw e;
@@ -352,18 +367,20 @@ public final class PresenceServer implements AutoCloseable {
 
   /**
    * Binds the admin port: the same pipeline as the gateway port's, with a route table of its own
-   * (the operator's endpoints and {@code /metrics}) and no trusted proxies.
+   * (the operator's endpoints, {@code /metrics}, the admin API and page) and no trusted proxies.
    */
   private static Channel bindAdmin(
       PresenceConfig config,
       ServerBootstrap gateway,
       OpsEndpoints ops,
+      AdminApi adminApi,
       GatewayMetrics metrics,
       Connections connections,
       Disconnector disconnector,
       ExceptionHandler exceptions) {
     HttpRoutes.Builder routes = HttpRoutes.builder();
     ops.registerAdmin(routes);
+    adminApi.register(routes);
     HttpRouter router =
         new HttpRouter(
             routes.build(),
