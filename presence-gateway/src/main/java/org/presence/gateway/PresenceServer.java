@@ -137,6 +137,7 @@ public final class PresenceServer implements AutoCloseable {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
       GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry());
+      store.observeLatency(metrics.latency());
       Connections connections = new Connections(metrics);
       IdentityVerifier identity =
           IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
@@ -147,7 +148,7 @@ public final class PresenceServer implements AutoCloseable {
       OpsEndpoints ops =
           new OpsEndpoints(
               store,
-              new PrometheusExporter(metrics.registry()),
+              new PrometheusExporter(metrics.registry(), metrics.latency().registry()),
               BuildInfo.current(),
               config.nodeId());
       ops.register(routes);

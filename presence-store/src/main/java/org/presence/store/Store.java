@@ -16,6 +16,7 @@ import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.db.PostgresPersistence;
 import org.presence.store.error.StartupException;
+import org.presence.store.metrics.StoreLatency;
 import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.RedisPresenceStateStore;
@@ -204,6 +205,14 @@ public final class Store implements AutoCloseable {
   /** The Redis backend, or {@code null} in the embedded default. */
   public RedisBackend redis() {
     return redis;
+  }
+
+  /** Tells {@code latency} how long each database call and Redis command takes from now on. */
+  public void observeLatency(StoreLatency latency) {
+    persistence.db().observe(latency);
+    if (redis != null) {
+      redis.observe(latency);
+    }
   }
 
   /**

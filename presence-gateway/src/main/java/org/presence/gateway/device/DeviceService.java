@@ -21,6 +21,7 @@ import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.Json;
@@ -131,6 +132,7 @@ public final class DeviceService implements AutoCloseable {
   private final Counter replacedCounter;
   private final Counter changesCounter;
   private final Counter publishFailures;
+  private final LatencyHistograms latency;
   private volatile PresenceBus.Subscription nodeSubscription;
 
   /** Reads a user's settings (cached); {@code null} until attached: statuses carry none. */
@@ -162,6 +164,7 @@ public final class DeviceService implements AutoCloseable {
     this.replacedCounter = metrics.registry().counter("presence.device.sessions.replaced");
     this.changesCounter = metrics.registry().counter("presence.device.presence.changes");
     this.publishFailures = metrics.registry().counter("presence.device.presence.publish_failures");
+    this.latency = metrics.latency();
   }
 
   /** The bus channel through which other nodes ask node {@code nodeId} to end a session. */
@@ -431,6 +434,7 @@ public final class DeviceService implements AutoCloseable {
       String message,
       ApplicationIds applicationIds) {
     long now = clock.millis();
+    long started = System.nanoTime();
     return state
         .update(user, device, session, status, message, applicationIds, messagesNow(user), now)
         .thenAccept(
@@ -439,7 +443,8 @@ public final class DeviceService implements AutoCloseable {
                 throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
               }
               publish(user, u, now);
-            });
+            })
+        .whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
   }
 
   /**
