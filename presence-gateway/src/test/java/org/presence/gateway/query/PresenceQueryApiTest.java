@@ -182,6 +182,15 @@ class PresenceQueryApiTest {
     String one = "/" + app.id() + "/presence/" + puid;
     assertError(get("/999999999/presence/" + puid, app.key()), ErrorCode.UNKNOWN_APP);
     assertError(get("/x1/presence/" + puid, app.key()), ErrorCode.UNKNOWN_APP);
+    assertError(get("/999999999/presence/stats", app.key()), ErrorCode.UNKNOWN_APP);
+    assertError(
+        NotifyFixture.post(
+            node, "/999999999/presence", app.key(), "application/json", puids(List.of(puid))),
+        ErrorCode.UNKNOWN_APP);
+    assertError(
+        NotifyFixture.post(
+            node, "/" + app.id() + "/presence", null, "application/json", puids(List.of(puid))),
+        ErrorCode.UNAUTHORIZED);
     assertError(get(one, null), ErrorCode.UNAUTHORIZED);
     assertError(get(one, "wrong-key"), ErrorCode.INVALID_API_KEY);
     assertError(get("/" + app.id() + "/presence/stats", "wrong-key"), ErrorCode.INVALID_API_KEY);
@@ -201,6 +210,9 @@ class PresenceQueryApiTest {
     assertThat(NotifyFixture.json(batch(app, puids(many.subList(0, 1000)))).get("presence"))
         .hasSize(1000);
     assertError(batch(app, puids(List.of(puid, "nope"))), ErrorCode.INVALID_PUID);
+    // Over the route's own body limit (64 KiB): refused before it is read.
+    assertError(
+        batch(app, "{\"puids\":[\"" + "x".repeat(70 * 1024) + "\"]}"), ErrorCode.PAYLOAD_TOO_LARGE);
     assertError(batch(app, "{\"puids\":"), ErrorCode.MALFORMED_JSON);
     assertError(batch(app, "[]"), ErrorCode.MALFORMED_JSON);
     assertError(batch(app, "{}"), ErrorCode.MISSING_FIELD);
