@@ -16,7 +16,6 @@ import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.db.PostgresPersistence;
 import org.presence.store.error.StartupException;
-import org.presence.store.metrics.StoreLatency;
 import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.RedisPresenceStateStore;
@@ -208,7 +207,7 @@ public final class Store implements AutoCloseable {
   }
 
   /** Tells {@code latency} how long each database call and Redis command takes from now on. */
-  public void observeLatency(StoreLatency latency) {
+  public void observeLatency(org.presence.store.metrics.StoreLatency latency) {
     persistence.db().observe(latency);
     if (redis != null) {
       redis.observe(latency);
