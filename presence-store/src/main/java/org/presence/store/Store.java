@@ -239,6 +239,14 @@ public final class Store implements AutoCloseable {
     return redis;
   }
 
+  /** Tells {@code latency} how long each database call and Redis command takes from now on. */
+  public void observeLatency(org.presence.store.metrics.StoreLatency latency) {
+    persistence.db().observe(latency);
+    if (redis != null) {
+      redis.observe(latency);
+    }
+  }
+
   /**
    * Asks each backend for a sign of life. The map holds one entry per backend ({@code database},
    * {@code bus}) with {@code null} when it answered, or the reason it did not.

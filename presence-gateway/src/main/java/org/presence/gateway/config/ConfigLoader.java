@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
 import io.lettuce.core.RedisURI;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
@@ -415,7 +416,8 @@ public final class ConfigLoader {
         new AdminConfig(
             get("admin.enabled", config::getBoolean, true),
             get("admin.host", config::getString, "127.0.0.1"),
-            port("admin.port"));
+            port("admin.port"),
+            adminToken());
     checkHost("admin.host", admin.host());
     if (admin.enabled()
         && admin.port() != 0
@@ -442,7 +444,55 @@ public final class ConfigLoader {
         notifications,
         cluster,
         grants(),
-        admin);
+        admin,
+        queries());
+  }
+
+  private QueriesConfig queries() {
+    return new QueriesConfig(
+        positiveDouble("queries.rate"),
+        positive("queries.burst"),
+        positiveDuration("queries.stats-ttl"));
+  }
+
+  /**
+   * The admin API's token: {@code admin.token}, else the first line of {@code admin.token-file},
+   * else {@code null} (the admin API is off). At least {@link AdminConfig#MIN_TOKEN_LENGTH}
+   * printable ASCII characters; both set is a problem.
+   */
+  private String adminToken() {
+    String token = get("admin.token", config::getString, "").strip();
+    String file = get("admin.token-file", config::getString, "").strip();
+    if (!token.isEmpty() && !file.isEmpty()) {
+      problem("admin.token-file", "set admin.token or admin.token-file, not both");
+      return null;
+    }
+    if (!file.isEmpty()) {
+      try {
+        List<String> lines = Files.readAllLines(Path.of(file));
+        token = lines.isEmpty() ? "" : lines.get(0).strip();
+      } catch (IOException | RuntimeException e) {
+        problem("admin.token-file", "cannot read " + file + ": " + e.getMessage());
+        return null;
+      }
+      if (token.isEmpty()) {
+        problem("admin.token-file", file + " is empty");
+        return null;
+      }
+    }
+    if (token.isEmpty()) {
+      return null;
+    }
+    String setting = file.isEmpty() ? "admin.token" : "admin.token-file";
+    if (token.length() < AdminConfig.MIN_TOKEN_LENGTH || !token.matches("[\\x21-\\x7e]+")) {
+      problem(
+          setting,
+          "must be at least "
+              + AdminConfig.MIN_TOKEN_LENGTH
+              + " printable ASCII characters without spaces");
+      return null;
+    }
+    return token;
   }
 
   private GrantsConfig grants() {

@@ -112,7 +112,7 @@ public final class AppUpdates implements AutoCloseable {
     this.log = publisher.log();
     this.publisher = publisher;
     this.timers = timers;
-    this.metrics = new UpdateMetrics(gatewayMetrics.registry());
+    this.metrics = new UpdateMetrics(gatewayMetrics.registry(), gatewayMetrics.latency());
     this.context =
         new UpdateConsumer.Context(
             log,

@@ -245,6 +245,7 @@ final class UpdateConsumer {
   private boolean deliver(List<AppUpdate> list) {
     List<Update> out = new ArrayList<>(list.size());
     long now = System.nanoTime();
+    long[] taken = new long[list.size()];
     for (AppUpdate u : list) {
       if (u.seq() <= cursor) {
         continue;
@@ -257,6 +258,7 @@ final class UpdateConsumer {
         ctx.metrics().skipped().inc();
         continue;
       }
+      taken[out.size()] = u.at().toEpochMilli();
       out.add(new Update(u.puid(), u.status(), u.message(), u.seq()));
     }
     if (out.isEmpty()) {
@@ -264,6 +266,10 @@ final class UpdateConsumer {
     }
     send(out.size() * 96, b -> AppCodec.writeUpdates(out, b));
     ctx.metrics().delivered().inc(out.size());
+    long nowMillis = System.currentTimeMillis();
+    for (int i = 0; i < out.size(); i++) {
+      ctx.metrics().latency().updateDelivered(taken[i], nowMillis);
+    }
     return true;
   }
 
