@@ -296,6 +296,7 @@ class ClientLibraryTest {
                   .backoff(FAST)
                   .listener(appEvents)
                   .start()) {
+        await().atMost(WAIT).until(() -> appEvents.snapshots.size() == 1);
         get(dev.status(PresenceStatus.AWAY, "lunch"));
         await()
             .atMost(WAIT)
