@@ -239,7 +239,7 @@ class ClientLibraryTest {
   @Test
   void slowDown_isHonoured_everyStatusIsAcceptedWithoutLosingTheSession() {
     Map<String, String> s = settings(dataDir.resolve("slow"));
-    s.put("device.rate", "2");
+    s.put("device.rate", "5");
     s.put("device.burst", "2");
     s.put("device.overdraft", "20");
     try (TestNode node = TestNode.start(s, r -> {})) {
@@ -249,7 +249,7 @@ class ClientLibraryTest {
               .token(() -> node.token("slow@example.com"))
               .device("phone")
               .backoff(FAST)
-              .slowDownBackoff(new Backoff(Duration.ofMillis(600), Duration.ofSeconds(2)))
+              .slowDownBackoff(new Backoff(Duration.ofMillis(300), Duration.ofSeconds(1)))
               .listener(events)
               .start()) {
         List<CompletableFuture<Void>> sent = new ArrayList<>();
@@ -262,6 +262,14 @@ class ClientLibraryTest {
         }
         assertThat(events.sessions).hasSize(1);
         assertThat(events.disconnects).isEmpty();
+        // The node did refuse some with 40 on the way.
+        String metrics = node.adminGet("/metrics").body();
+        java.util.regex.Matcher m =
+            java.util.regex.Pattern.compile(
+                    "(?m)^presence_errors_total\\{[^}]*errno=\"40\"[^}]*\\} ([0-9.]+)")
+                .matcher(metrics);
+        assertThat(m.find()).as(metrics).isTrue();
+        assertThat(Double.parseDouble(m.group(1))).isPositive();
       }
     }
   }
@@ -313,6 +321,9 @@ class ClientLibraryTest {
         // resumes from its cursor (the embedded log starts afresh: a fresh snapshot).
         await().atMost(WAIT).until(() -> devEvents.sessions.size() == 2);
         assertThat(devEvents.sessions.get(1)).isNotEqualTo(devEvents.sessions.get(0));
+        // The restarted node no longer has the updates after the cursor: a fresh snapshot.
+        await().atMost(WAIT).until(() -> appEvents.snapshots.size() == 2);
+        assertThat(appEvents.snapshots.get(1).fresh()).isTrue();
         await()
             .atMost(WAIT)
             .untilAsserted(
@@ -321,6 +332,7 @@ class ClientLibraryTest {
                         .containsExactly(
                             new AppClient.Presence(puid, PresenceStatus.AWAY, "lunch")));
         assertThat(apps.since()).isGreaterThan(before);
+        assertThat(appEvents.snapshots.get(0).fresh()).isFalse();
         assertThat(appEvents.transports).hasSizeGreaterThanOrEqualTo(2);
 
         // Both channels work on the new node: a change and a notification.
@@ -373,8 +385,8 @@ class ClientLibraryTest {
               }
             }
           };
-      int n = 1500;
-      String pad = "x".repeat(100);
+      int n = 800;
+      String pad = "x".repeat(130);
       try (AppClient apps =
               AppClient.builder(node.uri(""), app.id(), app.key())
                   .backoff(FAST)
