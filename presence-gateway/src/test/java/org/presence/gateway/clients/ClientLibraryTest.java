@@ -364,6 +364,78 @@ class ClientLibraryTest {
   }
 
   @Test
+  void presenceDeviceCommand_reconnectsAfterTheNodeRestarts_andShowsItsStatusAgain()
+      throws Exception {
+    Path dir = dataDir.resolve("cli");
+    int port;
+    try (ServerSocket probe = new ServerSocket(0)) {
+      port = probe.getLocalPort();
+    }
+    Map<String, String> s = settings(dir);
+    s.put("gateway.port", Integer.toString(port));
+    TestNode node = TestNode.start(s, r -> {});
+    TestNode again = null;
+    java.io.PipedOutputStream typed = new java.io.PipedOutputStream();
+    java.io.PipedInputStream in = new java.io.PipedInputStream(typed);
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    try {
+      NotifyFixture.App app = NotifyFixture.activeApp(node, site, "dev@example.com", "Cli");
+      String puid = NotifyFixture.grant(node, "gus@example.com", app.id());
+      String url = node.uri("").toString();
+      CompletableFuture<Integer> cli =
+          CompletableFuture.supplyAsync(
+              () ->
+                  org.presence.gateway.cli.PresenceCli.run(
+                      new String[] {
+                        "device",
+                        "--email",
+                        "gus@example.com",
+                        "--url",
+                        url,
+                        "--data-dir",
+                        dir.toString()
+                      },
+                      Map.of(),
+                      in,
+                      new java.io.PrintWriter(out, true),
+                      new java.io.PrintWriter(err, true)));
+      await().atMost(WAIT).until(() -> out.toString().contains("connected to"));
+      typed.write("away lunch\n".getBytes(StandardCharsets.UTF_8));
+      typed.flush();
+      await().atMost(WAIT).until(() -> out.toString().contains("\nok"));
+
+      node.close();
+      await().atMost(WAIT).until(() -> out.toString().contains("connection lost"));
+      again = TestNode.start(s, r -> {});
+      await().atMost(WAIT).until(() -> out.toString().contains("reconnected (session"));
+      // The new session showed the last status again, unasked.
+      AppEvents events = new AppEvents();
+      try (AppClient apps =
+          AppClient.builder(again.uri(""), app.id(), app.key()).listener(events).start()) {
+        await()
+            .atMost(WAIT)
+            .untilAsserted(
+                () ->
+                    assertThat(get(apps.users()))
+                        .containsExactly(
+                            new AppClient.Presence(puid, PresenceStatus.AWAY, "lunch")));
+      }
+      typed.write("online back\n".getBytes(StandardCharsets.UTF_8));
+      typed.close();
+      assertThat(cli.get(30, TimeUnit.SECONDS)).as(out + "\n" + err).isZero();
+      assertThat(out.toString()).contains("disconnected");
+      assertThat(out.toString().split("\nok", -1)).as(out.toString()).hasSizeGreaterThan(2);
+    } finally {
+      typed.close();
+      node.close();
+      if (again != null) {
+        again.close();
+      }
+    }
+  }
+
+  @Test
   void aStalledApplication_catchesUpInOrder_whenItReadsAgain() throws Exception {
     Map<String, String> s = settings(dataDir.resolve("stall"));
     s.put("updates.socket-send-buffer", "8k");
