@@ -197,7 +197,8 @@ export class AppClient {
         }
       });
     });
-    on('ping', () => { this._heard = Date.now(); });
+    // The `ws` package reports pings through its EventEmitter side only.
+    if (typeof ws.on === 'function') ws.on('ping', () => { this._heard = Date.now(); });
     on('error', () => {});
     on('close', (event) => {
       const code = typeof event === 'number' ? event : event?.code;
