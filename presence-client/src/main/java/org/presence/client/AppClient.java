@@ -37,7 +37,8 @@ import java.util.concurrent.TimeUnit;
  * after a restart without a gap. When the connection is lost (the node stopping, the network, a
  * consumer too slow), the client reconnects after a backoff with full jitter and resumes from its
  * cursor; a "fresh" snapshot means the node no longer had what came after it (start over from the
- * snapshot). {@link #users()} is the merged view: every user who is not offline. When the WebSocket
+ * snapshot). {@link #users()} is the merged view: every user who is not offline (a client started
+ * with {@code since} holds only the users changed since then, until a snapshot). When the WebSocket
  * cannot be opened (a proxy that refuses the upgrade), the client falls back to the long-held HTTP
  * stream ({@code GET /<appid>/presence.json}), which carries the same frames.
  *
@@ -183,7 +184,10 @@ public final class AppClient implements AutoCloseable {
     return cursor;
   }
 
-  /** Every user who is not offline, as of the last update handled. */
+  /**
+   * Every user who is not offline, as of the last update handled (started with {@code since}: only
+   * those changed since, until a snapshot comes).
+   */
   public CompletableFuture<List<Presence>> users() {
     return CompletableFuture.supplyAsync(() -> List.copyOf(users.values()), exec);
   }
@@ -196,8 +200,12 @@ public final class AppClient implements AutoCloseable {
     }
   }
 
+  /** Ends the update connection and the client's thread; closing again does nothing. */
   @Override
   public void close() {
+    if (exec.isShutdown()) {
+      return;
+    }
     CompletableFuture<Void> done = new CompletableFuture<>();
     run(
         () -> {

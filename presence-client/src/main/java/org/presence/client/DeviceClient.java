@@ -201,9 +201,12 @@ public final class DeviceClient implements AutoCloseable {
     return CompletableFuture.supplyAsync(() -> session, exec);
   }
 
-  /** Ends the session (a normal close) and stops the client. */
+  /** Ends the session (a normal close) and stops the client; closing again does nothing. */
   @Override
   public void close() {
+    if (exec.isShutdown()) {
+      return;
+    }
     CompletableFuture<Void> closed = new CompletableFuture<>();
     try {
       exec.execute(

@@ -354,6 +354,22 @@ class ClientLibraryTest {
             .until(
                 () ->
                     devEvents.notifications.stream().anyMatch(n -> n.message().equals("Hi again")));
+
+        // An application that stops and comes back with its persisted cursor gets exactly what
+        // it missed meanwhile, without a snapshot.
+        long saved = apps.since();
+        apps.close();
+        get(dev.status(PresenceStatus.AWAY, "brb"));
+        AppEvents resumed = new AppEvents();
+        try (AppClient back =
+            AppClient.builder(uri, app.id(), app.key()).since(saved).listener(resumed).start()) {
+          await()
+              .atMost(WAIT)
+              .untilAsserted(() -> assertThat(resumed.messages()).containsExactly("away:brb"));
+          assertThat(resumed.snapshots).isEmpty();
+          assertThat(resumed.updates.get(0).seq()).isGreaterThan(saved);
+          assertThat(back.since()).isEqualTo(resumed.updates.get(0).seq());
+        }
       }
     } finally {
       node.close();
