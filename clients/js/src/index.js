@@ -192,6 +192,7 @@ export class AppClient {
         this._heard = Date.now();
         try {
           await this._frame(gen, typeof data === 'string' ? data : data.toString());
+          this._heard = Date.now(); // a slow handler is not a silent node
         } catch (e) {
           this._lost(gen, e instanceof PresenceError ? e : new PresenceError(0, `Handler failed: ${e.message}`));
         }
@@ -253,6 +254,7 @@ export class AppClient {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
           if (line) await this._frame(gen, line);
+          this._heard = Date.now();
           if (gen !== this._generation) return;
         }
       }

@@ -343,6 +343,7 @@ public final class AppClient implements AutoCloseable {
                   lastHeardNanos = System.nanoTime();
                   if (!l.isEmpty()) {
                     frame(gen, l);
+                    lastHeardNanos = System.nanoTime();
                   }
                 }
                 handled.complete(null);
@@ -446,6 +447,8 @@ public final class AppClient implements AutoCloseable {
               lost(gen, new PresenceException("Listener failed", e));
               return;
             }
+            // A listener that took long is not a silent node.
+            lastHeardNanos = System.nanoTime();
             Frames f = frames;
             if (f != null && gen == generation) {
               f.more();

@@ -401,6 +401,7 @@ public final class DeviceClient implements AutoCloseable {
               lost(gen, e);
               return;
             }
+            lastHeardNanos = System.nanoTime();
             Frames f = frames;
             if (f != null && gen == generation) {
               f.more();
