@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import org.presence.gateway.admin.AdminApi;
 import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
@@ -36,6 +37,7 @@ import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.pages.PageSupport;
+import org.presence.gateway.query.PresenceQueryApi;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
@@ -137,6 +139,7 @@ public final class PresenceServer implements AutoCloseable {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
       GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry());
+      store.observeLatency(metrics.latency());
       Connections connections = new Connections(metrics);
       IdentityVerifier identity =
           IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
@@ -147,7 +150,7 @@ public final class PresenceServer implements AutoCloseable {
       OpsEndpoints ops =
           new OpsEndpoints(
               store,
-              new PrometheusExporter(metrics.registry()),
+              new PrometheusExporter(metrics.registry(), metrics.latency().registry()),
               BuildInfo.current(),
               config.nodeId());
       ops.register(routes);
@@ -203,6 +206,12 @@ public final class PresenceServer implements AutoCloseable {
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);
       notifications =
           NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
+      new PresenceQueryApi(
+              appFeatures.apiKeys(),
+              store.persistence().grants(),
+              store.presence(),
+              config.queries())
+          .register(routes);
       DemoApp demo = null;
       if (config.updates().demo()) {
         demo = new DemoApp(store.persistence().apps());
@@ -224,6 +233,18 @@ public final class PresenceServer implements AutoCloseable {
               device,
               metrics,
               store.redis() != null);
+      // Started on every node (its admin port may be off), so that any node can list this one.
+      AdminApi adminApi =
+          AdminApi.start(
+              config.admin(),
+              config.nodeId(),
+              store,
+              appFeatures.apps(),
+              device.service(),
+              liveness,
+              config.cluster(),
+              metrics,
+              device.registry()::size);
       extraRoutes.accept(routes);
 
       PageSupport pageSupport = appFeatures.pages();
@@ -265,7 +286,9 @@ public final class PresenceServer implements AutoCloseable {
       Channel admin = null;
       if (config.admin().enabled()) {
         try {
-          admin = bindAdmin(config, bootstrap, ops, metrics, connections, disconnector, exceptions);
+          admin =
+              bindAdmin(
+                  config, bootstrap, ops, adminApi, metrics, connections, disconnector, exceptions);
         } catch (StartupException e) {
           server.close().awaitUninterruptibly(1000);
           throw e;
@@ -367,18 +390,20 @@ public final class PresenceServer implements AutoCloseable {
 
   /**
    * Binds the admin port: the same pipeline as the gateway port's, with a route table of its own
-   * (the operator's endpoints and {@code /metrics}) and no trusted proxies.
+   * (the operator's endpoints, {@code /metrics}, the admin API and page) and no trusted proxies.
    */
   private static Channel bindAdmin(
       PresenceConfig config,
       ServerBootstrap gateway,
       OpsEndpoints ops,
+      AdminApi adminApi,
       GatewayMetrics metrics,
       Connections connections,
       Disconnector disconnector,
       ExceptionHandler exceptions) {
     HttpRoutes.Builder routes = HttpRoutes.builder();
     ops.registerAdmin(routes);
+    adminApi.register(routes);
     HttpRouter router =
         new HttpRouter(
             routes.build(),

@@ -16,6 +16,12 @@ import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.db.PostgresPersistence;
 import org.presence.store.error.StartupException;
+import org.presence.store.limit.ConnectionCounts;
+import org.presence.store.limit.LocalConnectionCounts;
+import org.presence.store.limit.LocalTokenBuckets;
+import org.presence.store.limit.RedisConnectionCounts;
+import org.presence.store.limit.RedisTokenBuckets;
+import org.presence.store.limit.TokenBuckets;
 import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.RedisPresenceStateStore;
@@ -39,6 +45,9 @@ public final class Store implements AutoCloseable {
   /** How long a backend may take to answer a health check. */
   private static final long HEALTH_TIMEOUT_MS = 2000;
 
+  /** How many keys (applications) a node keeps a token bucket, or an empty bucket's wait, for. */
+  private static final long MAX_BUCKET_KEYS = 100_000;
+
   private final StoreConfig config;
   private final Persistence persistence;
   private final RedisBackend redis;
@@ -48,6 +57,8 @@ public final class Store implements AutoCloseable {
   private final PresenceStateStore presence;
   private final NodeRegistry nodes;
   private final WebhookState webhooks;
+  private final java.util.List<ConnectionCounts> connectionCounts =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private Store(StoreConfig config, Persistence persistence, RedisBackend redis, PresenceBus bus) {
     this.config = config;
@@ -201,9 +212,39 @@ public final class Store implements AutoCloseable {
     return webhooks;
   }
 
+  /**
+   * Token buckets called {@code name}, one per key, shared by every node: in Redis in a cluster, in
+   * this process in the embedded default.
+   */
+  public TokenBuckets tokenBuckets(String name, double perSecond, int burst) {
+    return redis == null
+        ? new LocalTokenBuckets(perSecond, burst, MAX_BUCKET_KEYS)
+        : new RedisTokenBuckets(redis, name, perSecond, burst, MAX_BUCKET_KEYS);
+  }
+
+  /**
+   * Connection counts per key across every node: in Redis in a cluster, where a node's counts lapse
+   * {@code lease} after it stops renewing them; in this process in the embedded default. Closed
+   * with the store.
+   */
+  public ConnectionCounts connectionCounts(java.time.Duration lease) {
+    ConnectionCounts c =
+        redis == null ? new LocalConnectionCounts() : new RedisConnectionCounts(redis, lease);
+    connectionCounts.add(c);
+    return c;
+  }
+
   /** The Redis backend, or {@code null} in the embedded default. */
   public RedisBackend redis() {
     return redis;
+  }
+
+  /** Tells {@code latency} how long each database call and Redis command takes from now on. */
+  public void observeLatency(org.presence.store.metrics.StoreLatency latency) {
+    persistence.db().observe(latency);
+    if (redis != null) {
+      redis.observe(latency);
+    }
   }
 
   /**
@@ -231,6 +272,7 @@ public final class Store implements AutoCloseable {
 
   @Override
   public void close() {
+    connectionCounts.forEach(ConnectionCounts::close);
     presence.close();
     if (notifications instanceof JournalNotificationQueues journal) {
       journal.close();

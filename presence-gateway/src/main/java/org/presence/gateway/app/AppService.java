@@ -219,6 +219,69 @@ public final class AppService {
         .thenCompose(updated -> changed(id, present(id, updated)));
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The operator's actions (the admin API): any application, whoever owns it.
+
+  /** Any application, for the operator; {@code UNKNOWN_APP} when there is none. */
+  public CompletionStage<Application> find(long id) {
+    return apps.find(id).thenApply(found -> present(id, found));
+  }
+
+  /**
+   * Suspends an active application for the operator: its API key is dropped (it returns to
+   * verified), so its key, update connections and notifications stop working on every node.
+   */
+  public CompletionStage<Application> suspend(long id) {
+    return find(id)
+        .thenCompose(
+            app -> {
+              if (!app.active()) {
+                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+              }
+              return apps.deactivate(id);
+            })
+        .thenCompose(
+            updated -> {
+              if (updated.isEmpty()) {
+                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+              }
+              LOG.info("app {} suspended by the operator", id);
+              return changed(id, updated.get());
+            });
+  }
+
+  /**
+   * Resumes a suspended (verified, not active) application for the operator: it gets a new API key,
+   * returned here once.
+   */
+  public CompletionStage<IssuedKey> resume(long id) {
+    return find(id)
+        .thenCompose(
+            app -> {
+              if (app.state() == AppState.REGISTERED) {
+                throw new ProtocolException(ErrorCode.APP_NOT_VERIFIED, "domain not verified");
+              }
+              if (app.state() == AppState.ACTIVE) {
+                throw new ProtocolException(ErrorCode.INVALID_APP_STATE, "already active");
+              }
+              LOG.info("app {} resumed by the operator", id);
+              return issueKey(id, ErrorCode.APP_NOT_VERIFIED);
+            });
+  }
+
+  /** Revokes the API key of an active application for the operator, making a new one. */
+  public CompletionStage<IssuedKey> revokeKey(long id) {
+    return find(id)
+        .thenCompose(
+            app -> {
+              if (!app.active()) {
+                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+              }
+              LOG.info("app {}: key revoked by the operator", id);
+              return issueKey(id, ErrorCode.APP_NOT_ACTIVE);
+            });
+  }
+
   /** A refused webhook URL: a fixed reason for the developer, what went wrong in the log. */
   private static RuntimeException webhookRefused(long id, Throwable failure) {
     Throwable t =

@@ -10,6 +10,7 @@ import org.presence.gateway.app.AppCache;
 import org.presence.gateway.app.AppService;
 import org.presence.gateway.app.DomainVerifier;
 import org.presence.gateway.auth.ApiKeyAuthenticator;
+import org.presence.gateway.auth.OidcSignIn;
 import org.presence.gateway.auth.WebSessions;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.PresenceConfig;
@@ -43,6 +44,7 @@ public final class AppFeatures implements AutoCloseable {
   private final GrantService grants;
   private final SettingsService settings;
   private final PageSupport pages;
+  private final OidcSignIn oidc;
   private final IdentityVerifier identity;
   private final Supplier<String> baseUrl;
   private final Clock clock;
@@ -86,9 +88,20 @@ public final class AppFeatures implements AutoCloseable {
     this.pages =
         new PageSupport(
             new Templates(),
-            WebSessions.create(config.web(), config.dataDir(), clock),
+            WebSessions.create(
+                config.web(), config.dataDir(), clock, persistence.db(), invalidations),
             tls,
             config.web().devSignIn());
+    this.oidc =
+        config.web().oidc().enabled()
+            ? new OidcSignIn(
+                config.web().oidc(),
+                outbound,
+                persistence.db(),
+                baseUrl,
+                config.identity().clockSkew(),
+                clock)
+            : null;
   }
 
   /**
@@ -112,7 +125,7 @@ public final class AppFeatures implements AutoCloseable {
     ApiCalls calls = new ApiCalls(identity);
     new AppsApi(apps, calls, baseUrl).register(routes);
     new UserApi(grants, settings, calls).register(routes);
-    new SignInPages(pages, identity, clock).register(routes);
+    new SignInPages(pages, identity, oidc, clock).register(routes);
     new PortalPages(pages, apps, baseUrl).register(routes);
     new SettingsPages(pages, grants, settings).register(routes);
     new GrantPages(pages, grants).register(routes);

@@ -1,5 +1,7 @@
 package org.presence.gateway.auth;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
@@ -13,27 +15,37 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.WebConfig;
 import org.presence.gateway.identity.Identity;
 import org.presence.protocol.id.SecureRandoms;
+import org.presence.store.jdbi.Db;
+import org.presence.store.jdbi.Timestamps;
 
 /**
- * Stateless page sessions and anti-forgery tokens, both signed with one HMAC-SHA256 key.
+ * Page sessions, kept server-side in the database every node shares, and anti-forgery tokens.
  *
- * <p>A session cookie is {@code base64url(payload).base64url(mac)} where the payload holds the
- * subject, the email and the expiry; nothing is stored on the server, so any node with the same key
- * reads it. Signing out clears the cookie; a stolen cookie stays valid until it expires (the
- * lifetime is {@code web.session-lifetime}).
+ * <p>A session cookie holds 32 random bytes (base64url) and nothing else; the table {@code
+ * web_sessions} stores only the SHA-256 of that value, with the user, the email (display only), the
+ * browser's User-Agent, when it was created and last seen, and when it expires ({@code
+ * web.session-lifetime}). Signing out deletes the row, so a copied cookie dies with it; "sign out
+ * everywhere" deletes every row of the user. Each node keeps recently read sessions for at most
+ * {@link #CACHE_TTL}; ending a session publishes a cache invalidation ({@value #KIND}) so that
+ * every other node drops its copy as soon as the bus delivers it.
  *
  * <p>Anti-forgery: every page visitor gets a random nonce in its own cookie; a form carries {@code
  * base64url(HMAC(key, "csrf" | nonce | subject))}. A forged cross-site POST has the cookie but
  * cannot know the token; a token taken from one visitor does not fit another's nonce or subject.
  */
 public final class WebSessions {
-  /** Cookie holding the signed session. */
+  /** Cookie holding the session id. */
   public static final String SESSION_COOKIE = "presence_session";
 
   /** Cookie holding the anti-forgery nonce. */
@@ -42,38 +54,68 @@ public final class WebSessions {
   /** File in the data directory holding the generated key when none is configured. */
   public static final String KEY_FILE = "web-session.key";
 
+  /** Cache invalidation kind: the key is a session's id hash, or {@code user:<subject>}. */
+  public static final String KIND = "web-session";
+
+  /** How long a node answers a session from memory without asking the database. */
+  public static final Duration CACHE_TTL = Duration.ofSeconds(10);
+
+  /** Longest User-Agent kept (the rest is cut). */
+  public static final int MAX_USER_AGENT = 200;
+
   /**
    * A signed-in visitor.
    *
-   * @param subject the user ({@code sub})
+   * @param idHash SHA-256 (hex) of the cookie's session id: names the session without revealing it
+   * @param subject the user
    * @param email for display
+   * @param userAgent the browser that signed in, as it named itself
+   * @param createdAt when it signed in
+   * @param lastSeenAt when a page last used the session (updated at most every {@link #CACHE_TTL}
+   *     per node)
    * @param expiresAt when the session ends
    */
-  public record Session(String subject, String email, Instant expiresAt) {}
+  public record Session(
+      String idHash,
+      String subject,
+      String email,
+      String userAgent,
+      Instant createdAt,
+      Instant lastSeenAt,
+      Instant expiresAt) {}
 
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
   private static final Base64.Decoder B64D = Base64.getUrlDecoder();
 
-  /** Longest cookie value read: a subject and an email of a few hundred bytes each fit easily. */
-  private static final int MAX_COOKIE = 2048;
-
   private final byte[] key;
   private final Duration lifetime;
   private final Clock clock;
+  private final Db db;
+  private final Invalidations invalidations;
+  private final Cache<String, Session> cache;
 
-  public WebSessions(byte[] key, Duration lifetime, Clock clock) {
+  public WebSessions(
+      byte[] key, Duration lifetime, Clock clock, Db db, Invalidations invalidations) {
     this.key = key.clone();
     this.lifetime = lifetime;
     this.clock = clock;
+    this.db = db;
+    this.invalidations = invalidations;
+    this.cache = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(CACHE_TTL).build();
+    invalidations.register(KIND, this::dropLocal);
   }
 
-  /** Sessions keyed by {@code config.sessionSecret()}, or by the key file in {@code dataDir}. */
-  public static WebSessions create(WebConfig config, Path dataDir, Clock clock) {
+  /**
+   * Sessions in {@code db}, with anti-forgery tokens keyed by {@code config.sessionSecret()} or by
+   * the key file in {@code dataDir}.
+   */
+  public static WebSessions create(
+      WebConfig config, Path dataDir, Clock clock, Db db, Invalidations invalidations) {
     byte[] key =
         config.sessionSecret().isEmpty()
             ? loadOrCreateKey(dataDir)
             : config.sessionSecret().getBytes(StandardCharsets.UTF_8);
-    return new WebSessions(key, config.sessionLifetime(), clock);
+    return new WebSessions(key, config.sessionLifetime(), clock, db, invalidations);
   }
 
   private static byte[] loadOrCreateKey(Path dataDir) {
@@ -113,49 +155,153 @@ public final class WebSessions {
     return lifetime;
   }
 
-  /** The cookie value of a new session for {@code identity}. */
-  public String issue(Identity identity) {
-    Instant expires = clock.instant().plus(lifetime);
-    String payload =
-        "v1\n" + identity.subject() + "\n" + identity.email() + "\n" + expires.getEpochSecond();
-    byte[] p = payload.getBytes(StandardCharsets.UTF_8);
-    return B64.encodeToString(p) + "." + B64.encodeToString(mac("session", p));
+  /**
+   * Opens a session for {@code identity} and completes with the cookie value (the random id); also
+   * deletes sessions that expired, of anyone.
+   */
+  public CompletionStage<String> issue(Identity identity, String userAgent) {
+    byte[] raw = new byte[32];
+    SecureRandoms.current().nextBytes(raw);
+    String id = B64.encodeToString(raw);
+    Instant now = clock.instant();
+    String agent = userAgent == null ? "" : clean(userAgent);
+    return db.call(
+        h -> {
+          h.createUpdate("DELETE FROM web_sessions WHERE expires_at <= :now")
+              .bind("now", Timestamps.bind(now))
+              .execute();
+          h.createUpdate(
+                  "INSERT INTO web_sessions (id_hash, user_sub, email, user_agent, created_at,"
+                      + " last_seen_at, expires_at) VALUES (:h, :u, :e, :ua, :now, :now, :exp)")
+              .bind("h", hash(id))
+              .bind("u", identity.subject())
+              .bind("e", identity.email().length() > 320 ? "" : identity.email())
+              .bind("ua", agent)
+              .bind("now", Timestamps.bind(now))
+              .bind("exp", Timestamps.bind(now.plus(lifetime)))
+              .execute();
+          return id;
+        });
   }
 
-  /** The session in {@code cookieValue}, if it is well signed and not expired. */
-  public Optional<Session> read(String cookieValue) {
-    if (cookieValue == null || cookieValue.length() > MAX_COOKIE) {
-      return Optional.empty();
+  private static String clean(String userAgent) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < userAgent.length() && b.length() < MAX_USER_AGENT; i++) {
+      char c = userAgent.charAt(i);
+      b.append(c < 0x20 || c == 0x7f ? ' ' : c);
     }
-    int dot = cookieValue.indexOf('.');
-    if (dot <= 0) {
-      return Optional.empty();
+    return b.toString();
+  }
+
+  /**
+   * The live session whose id is {@code cookieValue}: from memory when read within {@link
+   * #CACHE_TTL} on this node, else from the database (which then records it as seen).
+   */
+  public CompletionStage<Optional<Session>> read(String cookieValue) {
+    if (cookieValue == null || !cookieValue.matches("[A-Za-z0-9_-]{43}")) {
+      return CompletableFuture.completedFuture(Optional.empty());
     }
-    byte[] payload;
-    byte[] sig;
+    String h = hash(cookieValue);
+    Instant now = clock.instant();
+    Session cached = cache.getIfPresent(h);
+    if (cached != null) {
+      return CompletableFuture.completedFuture(
+          now.isBefore(cached.expiresAt()) ? Optional.of(cached) : Optional.empty());
+    }
+    return db.call(
+            handle -> {
+              handle
+                  .createUpdate(
+                      "UPDATE web_sessions SET last_seen_at = :now WHERE id_hash = :h"
+                          + " AND expires_at > :now")
+                  .bind("h", h)
+                  .bind("now", Timestamps.bind(now))
+                  .execute();
+              return handle
+                  .createQuery(
+                      "SELECT id_hash, user_sub, email, user_agent, created_at, last_seen_at,"
+                          + " expires_at FROM web_sessions WHERE id_hash = :h AND expires_at > :now")
+                  .bind("h", h)
+                  .bind("now", Timestamps.bind(now))
+                  .map((rs, ctx) -> row(rs))
+                  .findOne();
+            })
+        .thenApply(
+            found -> {
+              found.ifPresent(s -> cache.put(h, s));
+              return found;
+            });
+  }
+
+  /** The user's live sessions, newest first. */
+  public CompletionStage<List<Session>> list(String subject) {
+    Instant now = clock.instant();
+    return db.call(
+        h ->
+            h.createQuery(
+                    "SELECT id_hash, user_sub, email, user_agent, created_at, last_seen_at,"
+                        + " expires_at FROM web_sessions WHERE user_sub = :u AND expires_at > :now"
+                        + " ORDER BY created_at DESC, id_hash LIMIT 200")
+                .bind("u", subject)
+                .bind("now", Timestamps.bind(now))
+                .map((rs, ctx) -> row(rs))
+                .list());
+  }
+
+  /**
+   * Ends the session named {@code idHash} if it is {@code subject}'s, on every node; completes with
+   * whether there was one.
+   */
+  public CompletionStage<Boolean> end(String subject, String idHash) {
+    return db.call(
+            h ->
+                h.createUpdate("DELETE FROM web_sessions WHERE id_hash = :h AND user_sub = :u")
+                    .bind("h", idHash)
+                    .bind("u", subject)
+                    .execute())
+        .thenCompose(n -> invalidations.publish(KIND, idHash).thenApply(v -> n > 0));
+  }
+
+  /** Ends every session of {@code subject}, on every node; completes with how many there were. */
+  public CompletionStage<Integer> endAll(String subject) {
+    return db.call(
+            h ->
+                h.createUpdate("DELETE FROM web_sessions WHERE user_sub = :u")
+                    .bind("u", subject)
+                    .execute())
+        .thenCompose(n -> invalidations.publish(KIND, "user:" + subject).thenApply(v -> n));
+  }
+
+  /** The id hash of the session in {@code cookieValue} (as {@link Session#idHash()}). */
+  public static String hash(String cookieValue) {
     try {
-      payload = B64D.decode(cookieValue.substring(0, dot));
-      sig = B64D.decode(cookieValue.substring(dot + 1));
-    } catch (IllegalArgumentException e) {
-      return Optional.empty();
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256")
+                  .digest(cookieValue.getBytes(StandardCharsets.US_ASCII)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 unavailable", e);
     }
-    if (!MessageDigest.isEqual(mac("session", payload), sig)) {
-      return Optional.empty();
+  }
+
+  private void dropLocal(String key) {
+    if (key.startsWith("user:")) {
+      String subject = key.substring("user:".length());
+      cache.asMap().values().removeIf(s -> s.subject().equals(subject));
+    } else {
+      cache.invalidate(key);
     }
-    String[] parts = new String(payload, StandardCharsets.UTF_8).split("\n", -1);
-    if (parts.length != 4 || !parts[0].equals("v1")) {
-      return Optional.empty();
-    }
-    Instant expires;
-    try {
-      expires = Instant.ofEpochSecond(Long.parseLong(parts[3]));
-    } catch (NumberFormatException e) {
-      return Optional.empty();
-    }
-    if (!clock.instant().isBefore(expires)) {
-      return Optional.empty();
-    }
-    return Optional.of(new Session(parts[1], parts[2], expires));
+  }
+
+  private static Session row(java.sql.ResultSet rs) throws java.sql.SQLException {
+    return new Session(
+        rs.getString("id_hash"),
+        rs.getString("user_sub"),
+        rs.getString("email"),
+        rs.getString("user_agent"),
+        Timestamps.read(rs, "created_at"),
+        Timestamps.read(rs, "last_seen_at"),
+        Timestamps.read(rs, "expires_at"));
   }
 
   /** A fresh anti-forgery nonce (for the {@link #CSRF_COOKIE}). */

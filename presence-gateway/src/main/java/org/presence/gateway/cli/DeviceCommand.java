@@ -1,33 +1,30 @@
 package org.presence.gateway.cli;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.presence.client.DeviceClient;
+import org.presence.client.PresenceException;
+import org.presence.client.PresenceStatus;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.identity.DevIdentity;
-import org.presence.protocol.device.DeviceCodec;
-import org.presence.protocol.device.DeviceMessage;
-import org.presence.protocol.device.DeviceMessage.Connect;
-import org.presence.protocol.device.DeviceMessage.StatusUpdate;
-import org.presence.protocol.model.PresenceStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -94,35 +91,38 @@ final class DeviceCommand implements Callable<Integer> {
     if (config == null) {
       return PresenceCli.EXIT_USAGE;
     }
-    Optional<String> assertion = assertion(config, err);
-    if (assertion.isEmpty()) {
+    Optional<Supplier<String>> tokens = tokens(config, err);
+    if (tokens.isEmpty()) {
       return PresenceCli.EXIT_USAGE;
     }
     URI base = URI.create(url != null ? url : config.gateway().baseUrl(config.gateway().port()));
     URI ws = webSocket(base);
-    Listener listener = new Listener(out);
-    WebSocket socket;
+    Printer printer = new Printer(out);
+    DeviceClient client =
+        DeviceClient.builder(base)
+            .token(tokens.get())
+            .device(device)
+            .listener(printer)
+            .answerTimeout(Duration.ofSeconds(10))
+            .start();
+    String session;
     try {
-      socket =
-          HttpClient.newHttpClient()
-              .newWebSocketBuilder()
-              .connectTimeout(Duration.ofSeconds(10))
-              .buildAsync(ws, listener)
-              .get(15, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      err.println("presence: cannot connect to " + ws + ": " + rootMessage(e));
+      session = printer.firstSession.get(15, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      client.close();
+      PresenceException why =
+          e.getCause() instanceof PresenceException p
+              ? p
+              : new PresenceException(e.getCause().toString(), e.getCause());
+      if (why.errno() == PresenceException.NO_ERRNO) {
+        err.println("presence: cannot connect to " + ws + ": " + rootMessage(why));
+      } else {
+        err.println("presence: the node refused the session: " + why.getMessage());
+      }
       return PresenceCli.EXIT_STARTUP;
-    }
-    send(socket, new Connect(assertion.get(), null, device));
-    DeviceMessage first;
-    try {
-      first = listener.connected.get(15, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      first = new DeviceMessage.ErrorReply(0, "no answer: " + rootMessage(e));
-    }
-    if (!(first instanceof DeviceMessage.Connected c)) {
-      err.println("presence: the node refused the session: " + describe(first));
-      socket.abort();
+    } catch (TimeoutException e) {
+      client.close();
+      err.println("presence: cannot connect to " + ws + ": no answer");
       return PresenceCli.EXIT_STARTUP;
     }
     out.println(
@@ -131,16 +131,17 @@ final class DeviceCommand implements Callable<Integer> {
             + " as "
             + (email != null ? email : "the token's user")
             + " (session "
-            + c.sessionId()
+            + session
             + ")");
     out.println(
         "type a status per line: online | away [message] | unavailable [message] | offline;"
             + " ack <id> or dismiss <id> to answer a notification; Ctrl-D to stop");
     out.flush();
+    List<CompletableFuture<Void>> sent = new ArrayList<>();
     try (BufferedReader lines =
         new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
       String line;
-      while ((line = lines.readLine()) != null && !listener.closed.isDone()) {
+      while ((line = lines.readLine()) != null && !printer.stopped.isDone()) {
         String t = line.strip();
         if (t.isEmpty()) {
           continue;
@@ -157,53 +158,43 @@ final class DeviceCommand implements Callable<Integer> {
             continue;
           }
           List<String> ids = List.of(parts[1].trim().split("\\s+"));
-          listener.pending.incrementAndGet();
-          send(
-              socket,
-              verb.equals("ack")
-                  ? new DeviceMessage.Acknowledge(c.sessionId(), ids)
-                  : new DeviceMessage.Dismiss(c.sessionId(), ids));
+          sent.add(
+              printer.answer(verb.equals("ack") ? client.acknowledge(ids) : client.dismiss(ids)));
           continue;
         }
-        Optional<PresenceStatus> status =
-            PresenceStatus.fromWire(parts[0].toLowerCase(Locale.ROOT));
-        if (status.isEmpty()) {
+        PresenceStatus status = PresenceStatus.fromWire(verb);
+        if (status == null) {
           err.println("not a status: " + parts[0] + " (online, away, unavailable or offline)");
           err.flush();
           continue;
         }
-        listener.pending.incrementAndGet();
-        send(
-            socket,
-            new StatusUpdate(
-                c.sessionId(), status.get(), parts.length > 1 ? parts[1] : null, null));
+        sent.add(printer.answer(client.status(status, parts.length > 1 ? parts[1] : null)));
       }
     } catch (IOException e) {
       err.println("presence: " + e.getMessage());
     }
     // Wait for the answers to what was sent before saying goodbye.
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (listener.pending.get() > 0
-        && !listener.closed.isDone()
-        && System.nanoTime() < deadline) {
-      Thread.sleep(10);
+    try {
+      CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new))
+          .exceptionally(e -> null)
+          .get(10, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      // Say goodbye anyway.
     }
-    if (!listener.closed.isDone()) {
-      socket.sendClose(WebSocket.NORMAL_CLOSURE, "bye");
-      try {
-        listener.closed.get(5, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        socket.abort();
-      }
-    }
+    client.close();
     out.println("disconnected");
     out.flush();
     return 0;
   }
 
-  private Optional<String> assertion(PresenceConfig config, PrintWriter err) {
+  /**
+   * Where identity tokens come from: {@code --token} as given, or a new development token for
+   * {@code --email} at every connect (so a device left running reconnects after its token expired).
+   */
+  private Optional<Supplier<String>> tokens(PresenceConfig config, PrintWriter err) {
     if (token != null) {
-      return Optional.of(token.trim());
+      String t = token.trim();
+      return Optional.of(() -> t);
     }
     if (email == null) {
       err.println("presence: give --email (for a development token) or --token");
@@ -220,7 +211,7 @@ final class DeviceCommand implements Callable<Integer> {
     }
     DevIdentity dev = DevIdentity.loadOrCreate(config.dataDir());
     return Optional.of(
-        dev.mint(e, config.identity().devTokenLifetime(), config.identity().audience()));
+        () -> dev.mint(e, config.identity().devTokenLifetime(), config.identity().audience()));
   }
 
   private static URI webSocket(URI base) {
@@ -228,17 +219,6 @@ final class DeviceCommand implements Callable<Integer> {
         "https".equals(base.getScheme()) || "wss".equals(base.getScheme()) ? "wss" : "ws";
     String path = base.getPath() == null || base.getPath().equals("/") ? "" : base.getPath();
     return URI.create(scheme + "://" + base.getRawAuthority() + path + "/presence");
-  }
-
-  private static void send(WebSocket socket, DeviceMessage m) {
-    socket.sendText(new String(DeviceCodec.toBytes(m), StandardCharsets.UTF_8), true).join();
-  }
-
-  private static String describe(DeviceMessage m) {
-    if (m instanceof DeviceMessage.ErrorReply e) {
-      return "errno " + e.errno() + ": " + e.reason();
-    }
-    return String.valueOf(m);
   }
 
   private static String rootMessage(Throwable e) {
@@ -249,100 +229,96 @@ final class DeviceCommand implements Callable<Integer> {
     return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 
-  /** Prints what the node sends; the first answer completes {@link #connected}. */
-  private static final class Listener implements WebSocket.Listener {
-    final CompletableFuture<DeviceMessage> connected = new CompletableFuture<>();
-    final CompletableFuture<Void> closed = new CompletableFuture<>();
-    final AtomicInteger pending = new AtomicInteger();
+  /** Prints what the node sends and what the client does; the first session completes a future. */
+  private static final class Printer implements DeviceClient.Listener {
+    final CompletableFuture<String> firstSession = new CompletableFuture<>();
+    final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final PrintWriter out;
-    private final StringBuilder partial = new StringBuilder();
 
-    Listener(PrintWriter out) {
+    Printer(PrintWriter out) {
       this.out = out;
     }
 
-    @Override
-    public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-      partial.append(data);
-      if (last) {
-        String text = partial.toString();
-        partial.setLength(0);
-        frame(text);
+    private void print(String line) {
+      synchronized (out) {
+        out.println(line);
+        out.flush();
       }
-      ws.request(1);
-      return null;
     }
 
-    private void frame(String text) {
-      DeviceMessage m;
-      ByteBuf buf = Unpooled.wrappedBuffer(text.getBytes(StandardCharsets.UTF_8));
-      try {
-        m = DeviceCodec.decodeReply(buf);
-      } catch (RuntimeException e) {
-        m = null;
-      } finally {
-        buf.release();
+    /** Prints "ok" or the error when {@code answer} completes. */
+    CompletableFuture<Void> answer(CompletableFuture<Void> answer) {
+      return answer.whenComplete(
+          (v, e) -> {
+            if (e == null) {
+              print("ok");
+            } else {
+              Throwable c =
+                  e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+              print(
+                  c instanceof PresenceException p && p.errno() != PresenceException.NO_ERRNO
+                      ? "error " + p.errno() + ": " + p.reason()
+                      : "error: " + c.getMessage());
+            }
+          });
+    }
+
+    @Override
+    public void onConnected(String sessionId) {
+      if (!firstSession.complete(sessionId)) {
+        print("reconnected (session " + sessionId + ")");
       }
-      if (!connected.isDone()) {
-        connected.complete(m == null ? new DeviceMessage.ErrorReply(0, text) : m);
+    }
+
+    @Override
+    public void onDisconnected(PresenceException cause, Duration retryIn) {
+      if (!firstSession.isDone()) {
+        firstSession.completeExceptionally(cause);
         return;
       }
-      synchronized (out) {
-        if (m instanceof DeviceMessage.Ack) {
-          pending.decrementAndGet();
-          out.println("ok");
-        } else if (m instanceof DeviceMessage.ErrorReply e) {
-          pending.decrementAndGet();
-          out.println("error " + e.errno() + ": " + e.reason());
-        } else if (m instanceof DeviceMessage.Notifications n) {
-          for (DeviceMessage.LiveNotification x : n.notifications()) {
-            out.println(
-                (x.missed() ? "missed notification from " : "notification from ")
-                    + x.source()
-                    + ": "
-                    + x.message()
-                    + " -> "
-                    + x.action()
-                    + " (id "
-                    + x.id()
-                    + ")");
-          }
-        } else if (m instanceof DeviceMessage.Settings s) {
-          out.println(
-              "settings changed: custom status \""
-                  + s.customStatus()
-                  + "\", away message \""
-                  + s.awayMessage()
-                  + "\", online within "
-                  + s.onlineWithinMinutes()
-                  + " min, away after "
-                  + s.awayAfterMinutes()
-                  + " min, offline after "
-                  + s.offlineAfterMinutes()
-                  + " min");
-        } else {
-          out.println("from the node: " + text);
-        }
-        out.flush();
+      if (retryIn == null) {
+        print("session ended: " + cause.getMessage());
+        stopped.complete(null);
+      } else {
+        print(
+            "connection lost ("
+                + cause.getMessage()
+                + "); reconnecting in "
+                + retryIn.toMillis()
+                + " ms");
       }
     }
 
     @Override
-    public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
-      synchronized (out) {
-        out.println(
-            "closed by the node (" + statusCode + (reason.isEmpty() ? "" : ": " + reason) + ")");
-        out.flush();
+    public void onNotifications(List<DeviceClient.Notification> notifications) {
+      for (DeviceClient.Notification x : notifications) {
+        print(
+            (x.missed() ? "missed notification from " : "notification from ")
+                + x.source()
+                + ": "
+                + x.message()
+                + " -> "
+                + x.action()
+                + " (id "
+                + x.id()
+                + ")");
       }
-      connected.complete(new DeviceMessage.ErrorReply(statusCode, reason));
-      closed.complete(null);
-      return null;
     }
 
     @Override
-    public void onError(WebSocket ws, Throwable error) {
-      connected.complete(new DeviceMessage.ErrorReply(0, error.toString()));
-      closed.complete(null);
+    public void onSettings(DeviceClient.Settings s) {
+      print(
+          "settings changed: custom status \""
+              + s.customStatus()
+              + "\", away message \""
+              + s.awayMessage()
+              + "\", online within "
+              + s.onlineWithinMinutes()
+              + " min, away after "
+              + s.awayAfterMinutes()
+              + " min, offline after "
+              + s.offlineAfterMinutes()
+              + " min");
     }
   }
 }

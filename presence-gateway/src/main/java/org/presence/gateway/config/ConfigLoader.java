@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
 import io.lettuce.core.RedisURI;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
@@ -289,11 +290,43 @@ public final class ConfigLoader {
       problem(
           "web.session-secret", "must be at least 32 characters (or empty for a generated key)");
     }
+    OidcConfig oidc =
+        new OidcConfig(
+            get("identity.oidc.issuer", config::getString, "").strip(),
+            get("identity.oidc.client-id", config::getString, ""),
+            get("identity.oidc.client-secret", config::getString, ""),
+            List.of(
+                get("identity.oidc.scopes", config::getString, "openid email")
+                    .strip()
+                    .split("[\\s,]+")),
+            positiveDuration("identity.oidc.timeout"),
+            positiveDuration("identity.oidc.login-lifetime"));
+    if (oidc.enabled()) {
+      try {
+        java.net.URI u = new java.net.URI(oidc.issuer());
+        if (!"https".equals(u.getScheme()) && !"http".equals(u.getScheme())
+            || u.getHost() == null
+            || u.getQuery() != null
+            || u.getFragment() != null) {
+          problem("identity.oidc.issuer", "must be an http(s) URL without query or fragment");
+        }
+      } catch (java.net.URISyntaxException e) {
+        problem("identity.oidc.issuer", "unparsable URL: " + e.getReason());
+      }
+      if (oidc.clientId().isEmpty()) {
+        problem("identity.oidc.client-id", "required with identity.oidc.issuer");
+      }
+      if (!oidc.scopes().contains("openid")) {
+        problem("identity.oidc.scopes", "must include openid");
+      }
+    }
     WebConfig web =
         new WebConfig(
             secret,
             positiveDuration("web.session-lifetime"),
-            autoFlag("web.dev-sign-in", dev && !provider && loopbackListen));
+            // A node whose people sign in with a provider offers no passwordless sign-in.
+            autoFlag("web.dev-sign-in", dev && !provider && !oidc.enabled() && loopbackListen),
+            oidc);
     if (web.devSignIn()
         && !loopbackListen
         && !get("web.dev-sign-in-on-public-address", config::getBoolean, false)) {
@@ -383,7 +416,8 @@ public final class ConfigLoader {
         new AdminConfig(
             get("admin.enabled", config::getBoolean, true),
             get("admin.host", config::getString, "127.0.0.1"),
-            port("admin.port"));
+            port("admin.port"),
+            adminToken());
     checkHost("admin.host", admin.host());
     if (admin.enabled()
         && admin.port() != 0
@@ -411,7 +445,55 @@ public final class ConfigLoader {
         cluster,
         grants(),
         admin,
+        queries(),
         xmpp(gateway, embedded));
+  }
+
+  private QueriesConfig queries() {
+    return new QueriesConfig(
+        positiveDouble("queries.rate"),
+        positive("queries.burst"),
+        positiveDuration("queries.stats-ttl"));
+  }
+
+  /**
+   * The admin API's token: {@code admin.token}, else the first line of {@code admin.token-file},
+   * else {@code null} (the admin API is off). At least {@link AdminConfig#MIN_TOKEN_LENGTH}
+   * printable ASCII characters; both set is a problem.
+   */
+  private String adminToken() {
+    String token = get("admin.token", config::getString, "").strip();
+    String file = get("admin.token-file", config::getString, "").strip();
+    if (!token.isEmpty() && !file.isEmpty()) {
+      problem("admin.token-file", "set admin.token or admin.token-file, not both");
+      return null;
+    }
+    if (!file.isEmpty()) {
+      try {
+        List<String> lines = Files.readAllLines(Path.of(file));
+        token = lines.isEmpty() ? "" : lines.get(0).strip();
+      } catch (IOException | RuntimeException e) {
+        problem("admin.token-file", "cannot read " + file + ": " + e.getMessage());
+        return null;
+      }
+      if (token.isEmpty()) {
+        problem("admin.token-file", file + " is empty");
+        return null;
+      }
+    }
+    if (token.isEmpty()) {
+      return null;
+    }
+    String setting = file.isEmpty() ? "admin.token" : "admin.token-file";
+    if (token.length() < AdminConfig.MIN_TOKEN_LENGTH || !token.matches("[\\x21-\\x7e]+")) {
+      problem(
+          setting,
+          "must be at least "
+              + AdminConfig.MIN_TOKEN_LENGTH
+              + " printable ASCII characters without spaces");
+      return null;
+    }
+    return token;
   }
 
   private XmppConfig xmpp(GatewayConfig gateway, boolean embedded) {

@@ -26,7 +26,8 @@ import org.presence.store.config.StoreConfig;
  * @param notifications live notifications: the API's limits and the delivery
  * @param cluster node leases and the clean-up after dead nodes
  * @param grants caps and the rate limit of users' grants
- * @param admin the operator's port ({@code /metrics})
+ * @param admin the operator's port ({@code /metrics}, the admin API)
+ * @param queries presence queries of applications
  * @param xmpp the XMPP interface for applications
  */
 public record PresenceConfig(
@@ -49,6 +50,7 @@ public record PresenceConfig(
     ClusterConfig cluster,
     GrantsConfig grants,
     AdminConfig admin,
+    QueriesConfig queries,
     XmppConfig xmpp) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */

@@ -80,7 +80,7 @@ public final class DemoPages {
   public void register(HttpRoutes.Builder routes) {
     routes
         .get("/demo", pages.guard(this::show))
-        .get("/demo/events", this::events)
+        .get("/demo/events", pages.withVisitor(this::events))
         .post("/demo/notify", pages.guard(this::notifyMe))
         .get("/static/demo.js", this::script);
   }

@@ -112,6 +112,14 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
     }
   }
 
+  @Override
+  public void abort(UUID session, ErrorCode code, String detail) {
+    Link link = links.get(session);
+    if (link != null) {
+      link.channel().eventLoop().execute(() -> link.abort(code, detail));
+    }
+  }
+
   /**
    * Ends every open session with {@code code}: the cluster declared this node dead and marked its
    * devices offline, so each device must open a new session to be seen again.

@@ -21,6 +21,7 @@ import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.Json;
@@ -80,6 +81,9 @@ public final class DeviceService implements AutoCloseable {
 
     /** Pushes the user's new {@code settings} to session {@code session} if it is open here. */
     default void settings(UUID session, UserSettings settings) {}
+
+    /** Ends session {@code session} with {@code code} if it is open here (the operator asked). */
+    default void abort(UUID session, ErrorCode code, String detail) {}
   }
 
   /** Where the user's settings are read: a cache in front of the database. */
@@ -128,6 +132,7 @@ public final class DeviceService implements AutoCloseable {
   private final Counter replacedCounter;
   private final Counter changesCounter;
   private final Counter publishFailures;
+  private final LatencyHistograms latency;
   private volatile PresenceBus.Subscription nodeSubscription;
 
   /** Reads a user's settings (cached); {@code null} until attached: statuses carry none. */
@@ -159,6 +164,7 @@ public final class DeviceService implements AutoCloseable {
     this.replacedCounter = metrics.registry().counter("presence.device.sessions.replaced");
     this.changesCounter = metrics.registry().counter("presence.device.presence.changes");
     this.publishFailures = metrics.registry().counter("presence.device.presence.publish_failures");
+    this.latency = metrics.latency();
   }
 
   /** The bus channel through which other nodes ask node {@code nodeId} to end a session. */
@@ -352,6 +358,42 @@ public final class DeviceService implements AutoCloseable {
             });
   }
 
+  /** Why a session the operator disconnected ended. */
+  static final String DISCONNECTED = "disconnected by the operator";
+
+  /**
+   * Ends every open session of {@code user}, on whichever node holds it (the admin API's
+   * disconnect): this node's at once, others' through their node channel. Devices without a session
+   * (reported by a push server) are left alone. Completes with the number of sessions asked to end;
+   * a device reconnects with a new session if its client still holds a valid token.
+   */
+  public CompletionStage<Integer> disconnectUser(String user) {
+    return state
+        .devices(user)
+        .thenCompose(
+            devices -> {
+              List<CompletableFuture<Void>> sent = new ArrayList<>();
+              int n = 0;
+              for (DeviceState d : devices.values()) {
+                if (d.session() == null || d.node().isEmpty()) {
+                  continue;
+                }
+                n++;
+                if (nodeId.equals(d.node())) {
+                  sessions.abort(d.session(), ErrorCode.SESSION_ABORTED, DISCONNECTED);
+                } else {
+                  byte[] m =
+                      ("{\"type\":\"disconnect\",\"session_id\":\"" + d.session() + "\"}")
+                          .getBytes(StandardCharsets.UTF_8);
+                  sent.add(bus.publish(nodeChannel(d.node()), m).toCompletableFuture());
+                }
+              }
+              int asked = n;
+              return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]))
+                  .thenApply(v -> asked);
+            });
+  }
+
   private void onNodeMessage(byte[] message) {
     try (JsonParser p = Json.documents().createParser(message)) {
       String type = null;
@@ -371,6 +413,8 @@ public final class DeviceService implements AutoCloseable {
       }
       if ("replace".equals(type) && session != null) {
         sessions.replaced(UUID.fromString(session));
+      } else if ("disconnect".equals(type) && session != null) {
+        sessions.abort(UUID.fromString(session), ErrorCode.SESSION_ABORTED, DISCONNECTED);
       }
     } catch (IOException | IllegalArgumentException e) {
       LOG.warn("ignoring malformed node message: {}", e.toString());
@@ -390,6 +434,7 @@ public final class DeviceService implements AutoCloseable {
       String message,
       ApplicationIds applicationIds) {
     long now = clock.millis();
+    long started = System.nanoTime();
     return state
         .update(user, device, session, status, message, applicationIds, messagesNow(user), now)
         .thenAccept(
@@ -398,7 +443,8 @@ public final class DeviceService implements AutoCloseable {
                 throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
               }
               publish(user, u, now);
-            });
+            })
+        .whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
   }
 
   /**

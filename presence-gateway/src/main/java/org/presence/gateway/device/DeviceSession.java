@@ -12,6 +12,7 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.limit.ClockedBucket;
 
 /**
  * The state of one device-channel socket, as a plain state machine with no Netty in it: a decoded
@@ -95,12 +96,12 @@ public final class DeviceSession {
   private String user;
   private String device;
   private ApplicationIds applicationIds;
-  private double tokens;
-  private long refilledAt;
+
+  /** The session's Bucket4j bucket, made full at the socket's first frame. */
+  private ClockedBucket bucket;
 
   public DeviceSession(RateLimit limit) {
     this.limit = limit;
-    this.tokens = limit.burst();
   }
 
   /** What to do with a frame that decoded to {@code message}, arriving at {@code nanos}. */
@@ -194,7 +195,6 @@ public final class DeviceSession {
     user = userSub;
     device = deviceId;
     applicationIds = connectIds;
-    refilledAt = nanos;
   }
 
   /** The socket is gone; later frames are ignored. Returns the state it was in. */
@@ -211,16 +211,14 @@ public final class DeviceSession {
 
   /** Takes a token; a refusal step when there is none. */
   private Step take(long nanos) {
-    double refill = (nanos - refilledAt) * limit.perSecond() / 1e9;
-    if (refill > 0) {
-      tokens = Math.min(limit.burst(), tokens + refill);
-      refilledAt = nanos;
+    if (bucket == null) {
+      bucket = new ClockedBucket(limit.perSecond(), limit.burst(), nanos);
     }
-    tokens -= 1;
-    if (tokens >= 0) {
+    if (bucket.tryTake(nanos)) {
       return null;
     }
-    if (tokens < -limit.overdraft()) {
+    // A refused frame still drains the bucket, below empty, down to the overdraft.
+    if (bucket.takeOverdrawn(nanos) < -limit.overdraft()) {
       return end(ErrorCode.RATE_LIMIT_EXCEEDED, null);
     }
     return new Refuse(ErrorCode.SLOW_DOWN, null);

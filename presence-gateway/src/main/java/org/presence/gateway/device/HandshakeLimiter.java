@@ -7,20 +7,22 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Arrays;
+import org.presence.store.limit.ClockedBucket;
 
 /**
- * The per-address limit on new device sessions: a token bucket per client IP address, checked
- * before an assertion is verified, so a flood of connects from one address costs no signature
- * checks. Buckets live in a bounded Caffeine cache (key: the IPv4 address, or the /64 prefix of an
- * IPv6 address; at most 100,000; dropped once unused for as long as a bucket takes to fill again,
- * at least a minute), so that idle addresses cost nothing. Thread-safe.
+ * The per-address limit on new device sessions: a Bucket4j token bucket ({@link ClockedBucket}) per
+ * client IP address, checked before an assertion is verified, so a flood of connects from one
+ * address costs no signature checks. Buckets live in a bounded Caffeine cache (key: the IPv4
+ * address, or the /64 prefix of an IPv6 address; at most 100,000; dropped once unused for as long
+ * as a bucket takes to fill again, at least a minute), so that idle addresses cost nothing.
+ * Thread-safe.
  */
 final class HandshakeLimiter {
   private static final int MAX_ADDRESSES = 100_000;
 
   private final double perSecond;
   private final int burst;
-  private final Cache<InetAddress, Bucket> buckets;
+  private final Cache<InetAddress, ClockedBucket> buckets;
 
   /** A limiter of {@code perSecond} connects per address (0: none) in bursts of {@code burst}. */
   HandshakeLimiter(double perSecond, int burst) {
@@ -39,19 +41,9 @@ final class HandshakeLimiter {
     if (perSecond <= 0 || address == null) {
       return true;
     }
-    Bucket b = buckets.get(key(address), a -> new Bucket(burst, nanos));
-    synchronized (b) {
-      double refill = (nanos - b.refilledAt) * perSecond / 1e9;
-      if (refill > 0) {
-        b.tokens = Math.min(burst, b.tokens + refill);
-        b.refilledAt = nanos;
-      }
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
-        return true;
-      }
-      return false;
-    }
+    return buckets
+        .get(key(address), a -> new ClockedBucket(perSecond, burst, nanos))
+        .tryTake(nanos);
   }
 
   /**
@@ -69,16 +61,6 @@ final class HandshakeLimiter {
       return InetAddress.getByAddress(b);
     } catch (UnknownHostException e) {
       throw new IllegalStateException("16 bytes are always an IPv6 address", e);
-    }
-  }
-
-  private static final class Bucket {
-    double tokens;
-    long refilledAt;
-
-    Bucket(double tokens, long refilledAt) {
-      this.tokens = tokens;
-      this.refilledAt = refilledAt;
     }
   }
 }

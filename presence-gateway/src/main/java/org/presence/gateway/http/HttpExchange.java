@@ -57,6 +57,8 @@ public final class HttpExchange {
   private final Connections connections;
   private final boolean keepAlive;
   private final AtomicBoolean answered = new AtomicBoolean();
+  private volatile String bodyText;
+  private volatile Object attachment;
 
   HttpExchange(
       ChannelHandlerContext ctx,
@@ -133,9 +135,27 @@ public final class HttpExchange {
     return request.content();
   }
 
-  /** The request body as UTF-8 text. */
+  /**
+   * The request body as UTF-8 text; once read, it stays readable after the handler returned (a
+   * handler that first looks something up asynchronously reads it before).
+   */
   public String bodyText() {
-    return request.content().toString(StandardCharsets.UTF_8);
+    String s = bodyText;
+    if (s == null) {
+      s = request.content().toString(StandardCharsets.UTF_8);
+      bodyText = s;
+    }
+    return s;
+  }
+
+  /** What a wrapping handler resolved for the one it wraps (the pages' visitor), or null. */
+  public Object attachment() {
+    return attachment;
+  }
+
+  /** Sets {@link #attachment()}. */
+  public void attach(Object value) {
+    this.attachment = value;
   }
 
   /** The full request, for handlers that hand it on (upgrades); valid until the handler returns. */

@@ -28,6 +28,8 @@ import org.presence.protocol.error.ErrorCode;
  *   <li>{@code jvm.*}: heap and non-heap memory, GC counts and times, threads, buffer pools, and
  *       Netty's direct memory.
  * </ul>
+ *
+ * The latency histograms are Prometheus histograms of their own ({@link LatencyHistograms}).
  */
 public final class GatewayMetrics {
   public static final String CONNECTIONS_OPEN = "presence.connections.open.";
@@ -37,6 +39,7 @@ public final class GatewayMetrics {
   public static final String HTTP_RESPONSES = "presence.http.responses.";
 
   private final MetricRegistry registry;
+  private final LatencyHistograms latency = new LatencyHistograms();
   private final ConcurrentMap<String, UpDown> open = new ConcurrentHashMap<>();
 
   public GatewayMetrics(MetricRegistry registry) {
@@ -58,6 +61,11 @@ public final class GatewayMetrics {
   /** The underlying registry; components add their own metrics to it. */
   public MetricRegistry registry() {
     return registry;
+  }
+
+  /** The latency histograms (Prometheus histograms, exported with the rest). */
+  public LatencyHistograms latency() {
+    return latency;
   }
 
   /** The open-connections gauge of {@code kind}. */

@@ -66,6 +66,14 @@ public final class PrometheusExporter {
   private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
 
   public PrometheusExporter(MetricRegistry registry) {
+    this(registry, null);
+  }
+
+  /**
+   * An exporter of {@code registry} and of the metrics (histograms) already in Prometheus form in
+   * {@code histograms}, or {@code null}.
+   */
+  public PrometheusExporter(MetricRegistry registry, PrometheusRegistry histograms) {
     MetricFilter unlabelled =
         (name, metric) -> FAMILIES.stream().noneMatch(f -> name.startsWith(f.prefix()));
     DropwizardExports.builder()
@@ -73,6 +81,9 @@ public final class PrometheusExporter {
         .metricFilter(unlabelled)
         .register(prometheus);
     prometheus.register((MultiCollector) () -> collectFamilies(registry));
+    if (histograms != null) {
+      prometheus.register((MultiCollector) histograms::scrape);
+    }
   }
 
   private static MetricSnapshots collectFamilies(MetricRegistry registry) {

@@ -1,79 +1,43 @@
 package org.presence.gateway.notify;
 
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.presence.store.limit.TokenBuckets;
 
 /**
- * The per-application rate limit of live notifications on this node: a token bucket per
- * application, {@code notifications.rate} items per second up to {@code notifications.burst} at
- * once. Each well-formed item of a batch takes a token; items beyond the bucket are refused with
- * {@code APP_RATE_LIMITED}, and a batch that finds the bucket empty is refused whole (429 with
- * {@code Retry-After}) before its body is read. Buckets exist only for applications that posted
- * with a valid key, so their number is bounded by the registered applications.
+ * The per-application rate limit of live notifications, shared by every node of the deployment: a
+ * token bucket per application ({@link TokenBuckets}: Bucket4j in the embedded default, one bucket
+ * in Redis in a cluster), {@code notifications.rate} items per second up to {@code
+ * notifications.burst} at once. Each well-formed item of a batch takes a token, the whole batch in
+ * one call; items beyond the bucket are refused with {@code APP_RATE_LIMITED}, and a batch that
+ * finds the bucket known to be empty is refused whole (429 with {@code Retry-After}) before its
+ * body is read. In a cluster "known" means what this node's last take learnt: a node that has not
+ * yet seen the bucket empty reads the batch and refuses its items one by one. Buckets exist only
+ * for applications that posted with a valid key, so their number is bounded by the registered
+ * applications.
  */
 final class AppRateLimiter {
-  private final double perSecond;
-  private final int burst;
-  private final ConcurrentHashMap<Long, Bucket> buckets = new ConcurrentHashMap<>();
+  private final TokenBuckets buckets;
 
-  AppRateLimiter(double perSecond, int burst) {
-    this.perSecond = perSecond;
-    this.burst = burst;
+  AppRateLimiter(TokenBuckets buckets) {
+    this.buckets = buckets;
   }
 
-  private Bucket bucket(long appId) {
-    return buckets.computeIfAbsent(appId, k -> new Bucket(burst));
+  /** Whether application {@code appId}'s bucket may hold a token, without asking the store. */
+  boolean hasTokens(long appId) {
+    return buckets.knownWait(appId) == 0;
   }
 
-  /** Whether application {@code appId} has at least one token at {@code nanos}. */
-  boolean hasTokens(long appId, long nanos) {
-    Bucket b = bucket(appId);
-    synchronized (b) {
-      b.refill(nanos, perSecond, burst);
-      return b.tokens >= 1;
+  /** Takes up to {@code wanted} tokens; completes with how many it got. */
+  CompletionStage<Integer> take(long appId, int wanted) {
+    if (wanted <= 0) {
+      return CompletableFuture.completedFuture(0);
     }
-  }
-
-  /** Takes up to {@code wanted} tokens at {@code nanos}; returns how many it got. */
-  int take(long appId, int wanted, long nanos) {
-    Bucket b = bucket(appId);
-    synchronized (b) {
-      b.refill(nanos, perSecond, burst);
-      int got = (int) Math.min(wanted, Math.floor(b.tokens));
-      b.tokens -= got;
-      return Math.max(0, got);
-    }
+    return buckets.take(appId, wanted).thenApply(TokenBuckets.Taken::got);
   }
 
   /** Whole seconds until application {@code appId} has a token again (at least 1). */
-  long retryAfterSeconds(long appId, long nanos) {
-    Bucket b = bucket(appId);
-    synchronized (b) {
-      b.refill(nanos, perSecond, burst);
-      double missing = 1 - b.tokens;
-      return Math.max(1, (long) Math.ceil(missing / perSecond));
-    }
-  }
-
-  private static final class Bucket {
-    double tokens;
-    long refilledAt;
-    boolean started;
-
-    Bucket(int burst) {
-      tokens = burst;
-    }
-
-    void refill(long nanos, double perSecond, int burst) {
-      if (!started) {
-        started = true;
-        refilledAt = nanos;
-        return;
-      }
-      long elapsed = nanos - refilledAt;
-      if (elapsed > 0) {
-        tokens = Math.min(burst, tokens + elapsed * perSecond / 1e9);
-        refilledAt = nanos;
-      }
-    }
+  long retryAfterSeconds(long appId) {
+    return Math.max(1, (buckets.knownWait(appId) + 999_999_999L) / 1_000_000_000L);
   }
 }

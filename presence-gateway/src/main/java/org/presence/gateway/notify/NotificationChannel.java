@@ -93,7 +93,7 @@ public final class NotificationChannel implements AutoCloseable {
             new Enqueuer(store.notifications(), 2000, 2),
             work,
             new PuidDirectory(store.persistence().grants(), c.puidCache(), apps.invalidations()),
-            new AppRateLimiter(c.rate(), c.burst()),
+            new AppRateLimiter(store.tokenBuckets("notify", c.rate(), c.burst())),
             delivery,
             c.defaultTtl(),
             clock,

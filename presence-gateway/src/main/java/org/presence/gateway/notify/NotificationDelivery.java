@@ -15,6 +15,7 @@ import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.LiveNotifications;
 import org.presence.gateway.device.NotificationSink;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceStateStore;
@@ -74,6 +75,7 @@ public final class NotificationDelivery implements LiveNotifications {
   private final Counter removed;
   private final Counter wakesSent;
   private final Counter failures;
+  private final LatencyHistograms latency;
   private volatile PresenceBus.Subscription subscription;
 
   NotificationDelivery(
@@ -102,6 +104,7 @@ public final class NotificationDelivery implements LiveNotifications {
     this.removed = metrics.registry().counter("presence.notifications.delivered");
     this.wakesSent = metrics.registry().counter("presence.notifications.wakes.sent");
     this.failures = metrics.registry().counter("presence.notifications.delivery.failures");
+    this.latency = metrics.latency();
   }
 
   /** The bus channel of node {@code nodeId}'s wake-ups. */
@@ -234,6 +237,7 @@ public final class NotificationDelivery implements LiveNotifications {
     pushed.inc(items.size());
     for (Notification n : items) {
       tracker.delivered(user, n, at);
+      latency.notificationDelivered(n.createdAt().toEpochMilli(), at);
     }
     remover
         .remove(user, items)

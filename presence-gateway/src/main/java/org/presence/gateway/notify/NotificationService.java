@@ -71,12 +71,12 @@ public final class NotificationService {
 
   /** Whether {@code app} may post now (its bucket holds a token). */
   boolean mayPost(Application app) {
-    return limiter.hasTokens(app.id(), System.nanoTime());
+    return limiter.hasTokens(app.id());
   }
 
   /** Seconds until {@code app} may post again. */
   long retryAfterSeconds(Application app) {
-    return limiter.retryAfterSeconds(app.id(), System.nanoTime());
+    return limiter.retryAfterSeconds(app.id());
   }
 
   /** Judges and stores {@code batch} from {@code app}; completes with its acknowledgement. */
@@ -92,7 +92,21 @@ public final class NotificationService {
         results[i] = ItemResult.refused(j.error().code(), j.error().detail());
       }
     }
-    int granted = limiter.take(app.id(), wellFormed.size(), System.nanoTime());
+    // One take for the whole batch (in a cluster: one Redis call, not one per item), continued
+    // off the Redis connection's thread when it had to ask.
+    CompletableFuture<Integer> granted =
+        limiter.take(app.id(), wellFormed.size()).toCompletableFuture();
+    return granted.isDone()
+        ? granted.thenCompose(g -> admit(app, batch, results, wellFormed, g))
+        : granted.thenComposeAsync(g -> admit(app, batch, results, wellFormed, g), work);
+  }
+
+  private CompletionStage<Ack> admit(
+      Application app,
+      List<Judged> batch,
+      ItemResult[] results,
+      List<Integer> wellFormed,
+      int granted) {
     List<Integer> admitted = wellFormed.subList(0, granted);
     for (int k = granted; k < wellFormed.size(); k++) {
       results[wellFormed.get(k)] = ItemResult.refused(ErrorCode.APP_RATE_LIMITED, null);

@@ -18,10 +18,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import org.presence.gateway.auth.WebSessions;
 import org.presence.gateway.http.HttpExchange;
+import org.presence.gateway.http.HttpHandler;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.slf4j.Logger;
@@ -81,37 +84,102 @@ public final class PageSupport {
   }
 
   /**
-   * Wraps a page handler so that bad input it throws (a {@link ProtocolException}: an unknown app
-   * id, a body that is not a form) is answered with the error page rather than JSON.
+   * Wraps a page handler: first finds the visitor's session (asynchronously, see {@link
+   * #withVisitor}), then runs the handler; bad input it throws (a {@link ProtocolException}: an
+   * unknown app id, a body that is not a form) is answered with the error page rather than JSON.
    */
-  public org.presence.gateway.http.HttpHandler guard(org.presence.gateway.http.HttpHandler h) {
+  public HttpHandler guard(HttpHandler h) {
+    return withVisitor(
+        ex -> {
+          try {
+            h.handle(ex);
+          } catch (ProtocolException e) {
+            errorPage(ex, visitor(ex), e);
+          }
+        });
+  }
+
+  /**
+   * Wraps a handler so that {@link #visitor} works in it: reads the request body while the request
+   * still holds it, looks the session cookie up (in memory, or in the database off the event loop),
+   * then runs {@code h} on the connection's event loop. A database failure is answered with the
+   * error page.
+   */
+  public HttpHandler withVisitor(HttpHandler h) {
     return ex -> {
-      try {
-        h.handle(ex);
-      } catch (ProtocolException e) {
-        errorPage(ex, visitor(ex), e);
-      }
+      ex.bodyText();
+      resolve(ex)
+          .whenComplete(
+              (v, failure) -> {
+                if (failure != null) {
+                  Visitor anonymous = anonymous();
+                  ex.attach(anonymous);
+                  errorPage(ex, anonymous, failure);
+                  return;
+                }
+                ex.attach(v);
+                Runnable run =
+                    () -> {
+                      try {
+                        h.handle(ex);
+                      } catch (Exception e) {
+                        ex.error(e);
+                      }
+                    };
+                if (ex.channel().eventLoop().inEventLoop()) {
+                  run.run();
+                } else {
+                  ex.channel().eventLoop().execute(run);
+                }
+              });
     };
   }
 
-  /** Reads the visitor's cookies. */
+  /**
+   * The visitor found by {@link #guard} or {@link #withVisitor}, which every page handler is in.
+   * Outside them (the router's own error pages) the visitor has its anti-forgery cookie but no
+   * session: nothing is looked up, and nothing is allowed that needs one.
+   */
   public Visitor visitor(HttpExchange ex) {
+    if (ex.attachment() instanceof Visitor v) {
+      return v;
+    }
     String header = ex.header(HttpHeaderNames.COOKIE);
-    Optional<WebSessions.Session> session = Optional.empty();
+    if (header != null && header.length() <= 8192) {
+      for (Cookie c : ServerCookieDecoder.STRICT.decode(header)) {
+        if (c.name().equals(WebSessions.CSRF_COOKIE) && c.value().matches("[A-Za-z0-9_-]{16,64}")) {
+          return new Visitor(Optional.empty(), c.value(), false);
+        }
+      }
+    }
+    return anonymous();
+  }
+
+  private CompletionStage<Visitor> resolve(HttpExchange ex) {
+    String header = ex.header(HttpHeaderNames.COOKIE);
+    String session = null;
     String nonce = null;
     if (header != null && header.length() <= 8192) {
       for (Cookie c : ServerCookieDecoder.STRICT.decode(header)) {
-        if (c.name().equals(WebSessions.SESSION_COOKIE) && session.isEmpty()) {
-          session = sessions.read(c.value());
+        if (c.name().equals(WebSessions.SESSION_COOKIE) && session == null) {
+          session = c.value();
         } else if (c.name().equals(WebSessions.CSRF_COOKIE)
             && c.value().matches("[A-Za-z0-9_-]{16,64}")) {
           nonce = c.value();
         }
       }
     }
-    return nonce == null
-        ? new Visitor(session, WebSessions.newNonce(), true)
-        : new Visitor(session, nonce, false);
+    String n = nonce;
+    CompletionStage<Optional<WebSessions.Session>> found =
+        session == null
+            ? CompletableFuture.completedFuture(Optional.empty())
+            : sessions.read(session);
+    return found.thenApply(
+        s -> n == null ? new Visitor(s, WebSessions.newNonce(), true) : new Visitor(s, n, false));
+  }
+
+  private static Visitor anonymous() {
+    return new Visitor(Optional.empty(), WebSessions.newNonce(), true);
   }
 
   /** The form token for this visitor. */

@@ -1,11 +1,15 @@
 package org.presence.gateway.pages;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
+import org.presence.gateway.auth.WebSessions;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.permission.GrantService;
@@ -17,8 +21,9 @@ import org.presence.store.user.UserSettings;
 /**
  * The user's settings page at {@code /settings} (seed 000, "similar to the iOS Notifications
  * page"): the applications granted, each with its user string and Pause/Resume and Revoke buttons;
- * the presence policy; the custom status and away message. Each action has a twin in the user JSON
- * API.
+ * the presence policy; the custom status and away message; the browsers signed in (page sessions),
+ * each with "Sign out", and "Sign out everywhere". Each grant and policy action has a twin in the
+ * user JSON API.
  */
 public final class SettingsPages {
   private static final Map<String, String> NOTICES =
@@ -26,7 +31,8 @@ public final class SettingsPages {
           "saved", "Settings saved.",
           "pause", "Paused: that application no longer sees your presence.",
           "resume", "Resumed.",
-          "revoke", "Revoked: that application's id for you is gone for good.");
+          "revoke", "Revoked: that application's id for you is gone for good.",
+          "session-ended", "Signed out: that browser's session has ended.");
 
   private final PageSupport pages;
   private final GrantService grants;
@@ -44,6 +50,7 @@ public final class SettingsPages {
         .get("/settings", pages.guard(this::show))
         .post("/settings", pages.guard(this::save))
         .post("/settings/grants/{puid}/{action:pause|resume|revoke}", pages.guard(this::act));
+    registerSessions(routes);
   }
 
   private void show(HttpExchange ex) {
@@ -66,6 +73,7 @@ public final class SettingsPages {
     grants
         .list(user)
         .thenCombine(settings.get(user), (list, s) -> model(v, list, s))
+        .thenCombine(pages.sessions().list(user), (m, list) -> sessionsModel(v, m, list))
         .whenComplete(
             (m, failure) -> {
               if (failure != null) {
@@ -192,5 +200,77 @@ public final class SettingsPages {
       return false;
     }
     return true;
+  }
+
+  // Page sessions (issue 15): the browsers signed in as this user, each with a way to end it.
+
+  private void registerSessions(HttpRoutes.Builder routes) {
+    routes
+        .post("/settings/sessions/{id:[0-9a-f]{64}}/end", pages.guard(this::endSession))
+        .post("/settings/sessions/end-all", pages.guard(this::endAllSessions));
+  }
+
+  private Map<String, Object> sessionsModel(
+      PageSupport.Visitor v, Map<String, Object> m, List<WebSessions.Session> list) {
+    String current = v.session().map(WebSessions.Session::idHash).orElse("");
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (WebSessions.Session s : list) {
+      Map<String, Object> r = new HashMap<>();
+      r.put("id", s.idHash());
+      r.put("createdAt", SESSION_TIME.format(s.createdAt()));
+      r.put("lastSeenAt", SESSION_TIME.format(s.lastSeenAt()));
+      r.put("userAgent", s.userAgent().isEmpty() ? "unknown browser" : s.userAgent());
+      r.put("current", s.idHash().equals(current));
+      rows.add(r);
+    }
+    m.put("sessions", rows);
+    return m;
+  }
+
+  private static final DateTimeFormatter SESSION_TIME =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+  private void endSession(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    if (!allowed(ex, v, form)) {
+      return;
+    }
+    String id = ex.param("id");
+    boolean mine = v.session().map(s -> s.idHash().equals(id)).orElse(false);
+    pages
+        .sessions()
+        .end(v.subject(), id)
+        .whenComplete(
+            (ended, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+              } else if (!ended) {
+                pages.errorPage(ex, v, ErrorCode.NOT_FOUND, "no such session of yours");
+              } else if (mine) {
+                pages.redirectWithSession(ex, v, "/", null);
+              } else {
+                pages.redirect(ex, v, "/settings?done=session-ended", null);
+              }
+            });
+  }
+
+  private void endAllSessions(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    if (!allowed(ex, v, form)) {
+      return;
+    }
+    pages
+        .sessions()
+        .endAll(v.subject())
+        .whenComplete(
+            (n, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+              } else {
+                pages.redirectWithSession(ex, v, "/", null);
+              }
+            });
   }
 }

@@ -1,6 +1,7 @@
 package org.presence.gateway.pages;
 
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.presence.gateway.auth.OidcSignIn;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.DevIdentity;
@@ -18,10 +20,16 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 
 /**
- * The home page, the stylesheet, sign-in and sign-out. Sign-in uses the same identity as devices: a
- * valid identity token opens a session; where development signing is on, a clearly labelled
- * development sign-in takes just an email (the session's user is then {@code dev:<email>}, the same
- * user as a development token for that email).
+ * The home page, the stylesheet, sign-in and sign-out.
+ *
+ * <p>Where an OpenID Connect provider is configured ({@code identity.oidc.issuer}), people sign in
+ * through it ({@link OidcSignIn}) and nothing else: the form starts the flow ({@code POST
+ * /signin/oidc}), the provider sends the browser back to {@code GET /signin/callback}. Without a
+ * provider, a valid identity token pasted into the form opens a session (the same identity as
+ * devices); where development signing is on, a clearly labelled development sign-in takes just an
+ * email (the session's user is then {@code dev:<email>}, the same user as a development token for
+ * that email). Sessions live in the database ({@link org.presence.gateway.auth.WebSessions}):
+ * signing out deletes this browser's session everywhere.
  */
 public final class SignInPages {
   private static final int MAX_EMAIL = 254;
@@ -30,11 +38,14 @@ public final class SignInPages {
   private final PageSupport pages;
   private final IdentityVerifier verifier;
   private final Clock clock;
+  private final OidcSignIn oidc;
   private final byte[] stylesheet;
 
-  public SignInPages(PageSupport pages, IdentityVerifier verifier, Clock clock) {
+  /** {@code oidc} is null where no provider is configured. */
+  public SignInPages(PageSupport pages, IdentityVerifier verifier, OidcSignIn oidc, Clock clock) {
     this.pages = pages;
     this.verifier = verifier;
+    this.oidc = oidc;
     this.clock = clock;
     this.stylesheet = load("static/presence.css");
   }
@@ -57,6 +68,8 @@ public final class SignInPages {
         .get("/static/presence.css", pages.guard(this::css))
         .get("/signin", pages.guard(this::signInPage))
         .post("/signin", pages.guard(this::signIn))
+        .post("/signin/oidc", pages.guard(this::startOidc))
+        .get(OidcSignIn.CALLBACK, pages.guard(this::oidcCallback))
         .post("/signout", pages.guard(this::signOut));
   }
 
@@ -84,9 +97,13 @@ public final class SignInPages {
       String error) {
     Map<String, Object> m = pages.model(v, "Sign in");
     m.put("next", next);
-    m.put("devSignIn", pages.devSignIn());
+    m.put("devSignIn", pages.devSignIn() && oidc == null);
+    m.put("oidc", oidc != null);
+    m.put("tokenSignIn", oidc == null);
     m.put("error", error);
-    pages.render(ex, v, status, "signin", m);
+    // The provider sign-in form is answered with a redirect to the provider, which the policy's
+    // form-action must allow.
+    pages.render(ex, v, status, "signin", m, oidc == null ? null : oidc.providerOrigin());
   }
 
   private void signIn(HttpExchange ex) {
@@ -100,7 +117,12 @@ public final class SignInPages {
     String email = PageSupport.field(form, "email");
     String token = PageSupport.field(form, "token");
     CompletionStage<Identity> identity;
-    if (email != null && pages.devSignIn()) {
+    if (oidc != null) {
+      identity =
+          CompletableFuture.failedFuture(
+              new ProtocolException(
+                  ErrorCode.UNAUTHORIZED, "sign in with the provider (the button below)"));
+    } else if (email != null && pages.devSignIn()) {
       identity = devIdentity(email);
     } else if (token != null && !token.isBlank() && token.length() <= MAX_TOKEN) {
       try {
@@ -125,8 +147,69 @@ public final class SignInPages {
                 ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), next, pe.reason());
             return;
           }
-          pages.redirectWithSession(ex, v, next, pages.sessions().issue(id));
+          openSession(ex, v, id, next);
         });
+  }
+
+  /**
+   * Opens a session for {@code id} (ending the browser's previous one) and goes to {@code next}.
+   */
+  private void openSession(HttpExchange ex, PageSupport.Visitor v, Identity id, String next) {
+    CompletionStage<?> previous =
+        v.session().isPresent()
+            ? pages.sessions().end(v.subject(), v.session().get().idHash())
+            : CompletableFuture.completedFuture(null);
+    previous
+        .thenCompose(x -> pages.sessions().issue(id, ex.header(HttpHeaderNames.USER_AGENT)))
+        .whenComplete(
+            (cookie, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+              } else {
+                pages.redirectWithSession(ex, v, next, cookie);
+              }
+            });
+  }
+
+  private void startOidc(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    if (oidc == null) {
+      pages.errorPage(ex, v, ErrorCode.NOT_FOUND, "no sign-in provider is configured");
+      return;
+    }
+    if (!pages.csrfValid(v, form)) {
+      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
+      return;
+    }
+    String next = safeNext(PageSupport.field(form, "next"));
+    oidc.start(v.nonce(), next)
+        .whenComplete(
+            (uri, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+              } else {
+                // To the provider: a navigation away, not an open redirect (the URL is ours).
+                pages.redirect(ex, v, uri.toString(), null);
+              }
+            });
+  }
+
+  private void oidcCallback(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    if (oidc == null) {
+      pages.errorPage(ex, v, ErrorCode.NOT_FOUND, "no sign-in provider is configured");
+      return;
+    }
+    oidc.finish(v.newNonce() ? null : v.nonce(), ex.queryParameters())
+        .whenComplete(
+            (result, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+              } else {
+                openSession(ex, v, result.identity(), safeNext(result.next()));
+              }
+            });
   }
 
   private CompletionStage<Identity> devIdentity(String raw) {
@@ -152,7 +235,21 @@ public final class SignInPages {
       pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
       return;
     }
-    pages.redirectWithSession(ex, v, "/", null);
+    if (v.session().isEmpty()) {
+      pages.redirectWithSession(ex, v, "/", null);
+      return;
+    }
+    pages
+        .sessions()
+        .end(v.subject(), v.session().get().idHash())
+        .whenComplete(
+            (ended, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+              } else {
+                pages.redirectWithSession(ex, v, "/", null);
+              }
+            });
   }
 
   /**

@@ -130,14 +130,15 @@ public final class AppUpdates implements AutoCloseable {
     this.log = publisher.log();
     this.publisher = publisher;
     this.timers = timers;
-    this.metrics = new UpdateMetrics(gatewayMetrics.registry());
+    this.metrics = new UpdateMetrics(gatewayMetrics.registry(), gatewayMetrics.latency());
     this.context =
         new UpdateConsumer.Context(
             log,
             new SnapshotReader(store.persistence().grants(), store.presence()),
             config.updates(),
             metrics);
-    this.limits = new ConnectionLimits(config.updates());
+    this.limits =
+        new ConnectionLimits(config.updates(), store.connectionCounts(config.cluster().lease()));
     this.grantUpdates = new GrantUpdates(publisher, store.presence());
     gatewayMetrics.registry().register("presence.updates.hubs", (Gauge<Integer>) hubs::size);
     gatewayMetrics
@@ -209,18 +210,21 @@ public final class AppUpdates implements AutoCloseable {
     return apps.apiKeys()
         .authenticate(appId, key)
         .thenCompose(
-            app -> {
-              limits.open(appId, System.nanoTime());
-              return openHub(appId)
-                  .handle(
-                      (hub, e) -> {
-                        if (e != null) {
-                          limits.closed(appId, System.nanoTime());
-                          throw new ProtocolException(ErrorCode.BACKEND_UNAVAILABLE, null, e);
-                        }
-                        return new Admission(appId, hub, -1, false);
-                      });
-            })
+            app ->
+                limits
+                    .open(appId, System.nanoTime())
+                    .thenCompose(
+                        counted ->
+                            openHub(appId)
+                                .handle(
+                                    (hub, e) -> {
+                                      if (e != null) {
+                                        limits.closed(appId, System.nanoTime());
+                                        throw new ProtocolException(
+                                            ErrorCode.BACKEND_UNAVAILABLE, null, e);
+                                      }
+                                      return new Admission(appId, hub, -1, false);
+                                    })))
         .thenCompose(a -> since < 0 ? CompletableFuture.completedFuture(a) : checkSince(a, since));
   }
 

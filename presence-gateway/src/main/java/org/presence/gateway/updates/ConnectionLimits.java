@@ -1,88 +1,81 @@
 package org.presence.gateway.updates;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import org.presence.gateway.config.UpdatesConfig;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.store.limit.ClockedBucket;
+import org.presence.store.limit.ConnectionCounts;
 
 /**
- * The per-application limits on update connections of one node: how many may be open ({@link
- * UpdatesConfig#maxConnectionsPerApp()}) and how fast new ones may be opened (a token bucket,
- * {@link UpdatesConfig#connectRate()} and {@link UpdatesConfig#connectBurst()}), since each costs a
+ * The per-application limits on update connections: how many may be open across the deployment
+ * ({@link UpdatesConfig#maxConnectionsPerApp()}, counted by {@link ConnectionCounts}: in Redis in a
+ * cluster, where a dead node's connections drop out of the count with its lease) and how fast new
+ * ones may be opened on this node (a Bucket4j token bucket per application, {@link
+ * UpdatesConfig#connectRate()} and {@link UpdatesConfig#connectBurst()}), since each costs a
  * snapshot. Only connections with a valid key count, so nobody can use up an application's
- * allowance without its key. An entry lives while its application has connections or its bucket is
- * not full. Thread-safe.
+ * allowance without its key. A bucket is dropped once unused for as long as it takes to fill up
+ * again (at most 100,000 are kept); this node's own count of an application lives while it has
+ * connections here. Thread-safe.
  */
 final class ConnectionLimits {
-  private static final class Entry {
-    int open;
-    double tokens;
-    long refilledAt;
-  }
+  private static final int MAX_APPS = 100_000;
 
   private final int maxOpen;
   private final double rate;
   private final int burst;
-  private final ConcurrentHashMap<Long, Entry> entries = new ConcurrentHashMap<>();
+  private final ConnectionCounts counts;
+  private final ConcurrentHashMap<Long, Integer> here = new ConcurrentHashMap<>();
+  private final Cache<Long, ClockedBucket> buckets;
 
-  ConnectionLimits(UpdatesConfig config) {
+  ConnectionLimits(UpdatesConfig config, ConnectionCounts counts) {
     this.maxOpen = config.maxConnectionsPerApp();
     this.rate = config.connectRate();
     this.burst = config.connectBurst();
+    this.counts = counts;
+    long refillSeconds = (long) Math.ceil(burst / rate);
+    this.buckets =
+        Caffeine.newBuilder()
+            .maximumSize(MAX_APPS)
+            .expireAfterAccess(Duration.ofSeconds(Math.max(1, refillSeconds)))
+            .build();
   }
 
   /**
-   * Counts a new connection of {@code appId}.
-   *
-   * @throws ProtocolException {@code TOO_MANY_APP_CONNECTIONS} or {@code TOO_MANY_APP_RECONNECTS}
+   * Counts a new connection of {@code appId}; fails with a {@link ProtocolException} {@code
+   * TOO_MANY_APP_CONNECTIONS} (checked first) or {@code TOO_MANY_APP_RECONNECTS}.
    */
-  void open(long appId, long nanos) {
-    ErrorCode[] refused = new ErrorCode[1];
-    entries.compute(
-        appId,
-        (k, e) -> {
-          Entry x = e;
-          if (x == null) {
-            x = new Entry();
-            x.tokens = burst;
-            x.refilledAt = nanos;
-          }
-          x.tokens = Math.min(burst, x.tokens + (nanos - x.refilledAt) * rate / 1e9);
-          x.refilledAt = nanos;
-          if (x.open >= maxOpen) {
-            refused[0] = ErrorCode.TOO_MANY_APP_CONNECTIONS;
-          } else if (x.tokens < 1) {
-            refused[0] = ErrorCode.TOO_MANY_APP_RECONNECTS;
-          } else {
-            x.tokens -= 1;
-            x.open++;
-          }
-          return x;
-        });
-    if (refused[0] != null) {
-      throw new ProtocolException(
-          refused[0],
-          refused[0] == ErrorCode.TOO_MANY_APP_CONNECTIONS
-              ? "at most " + maxOpen + " per node"
-              : null);
-    }
+  CompletionStage<Void> open(long appId, long nanos) {
+    return counts
+        .open(appId, maxOpen)
+        .thenApply(
+            counted -> {
+              if (!counted) {
+                throw new ProtocolException(
+                    ErrorCode.TOO_MANY_APP_CONNECTIONS, "at most " + maxOpen + " per application");
+              }
+              ClockedBucket b = buckets.get(appId, k -> new ClockedBucket(rate, burst, nanos));
+              if (!b.tryTake(nanos)) {
+                counts.closed(appId);
+                throw new ProtocolException(ErrorCode.TOO_MANY_APP_RECONNECTS, null);
+              }
+              here.merge(appId, 1, Integer::sum);
+              return null;
+            });
   }
 
   /** A connection of {@code appId} counted by {@link #open} ended. */
   void closed(long appId, long nanos) {
-    entries.computeIfPresent(
-        appId,
-        (k, x) -> {
-          x.open = Math.max(0, x.open - 1);
-          double tokens = Math.min(burst, x.tokens + (nanos - x.refilledAt) * rate / 1e9);
-          // Nothing to remember once no connection is open and the bucket would be full anyway.
-          return x.open == 0 && tokens >= burst ? null : x;
-        });
+    here.computeIfPresent(appId, (k, n) -> n <= 1 ? null : n - 1);
+    counts.closed(appId);
   }
 
-  /** Connections of {@code appId} open now. */
+  /** Connections of {@code appId} open on this node now. */
   int open(long appId) {
-    Entry e = entries.get(appId);
-    return e == null ? 0 : e.open;
+    return here.getOrDefault(appId, 0);
   }
 }

@@ -237,6 +237,7 @@ final class UpdateConsumer implements UpdateFeed {
   private boolean deliver(List<AppUpdate> list) {
     List<Update> out = new ArrayList<>(list.size());
     long now = System.nanoTime();
+    long[] taken = new long[list.size()];
     for (AppUpdate u : list) {
       if (u.seq() <= cursor) {
         continue;
@@ -249,6 +250,7 @@ final class UpdateConsumer implements UpdateFeed {
         ctx.metrics().skipped().inc();
         continue;
       }
+      taken[out.size()] = u.at().toEpochMilli();
       out.add(new Update(u.puid(), u.status(), u.message(), u.seq()));
     }
     if (out.isEmpty()) {
@@ -256,6 +258,10 @@ final class UpdateConsumer implements UpdateFeed {
     }
     send(out.size() * 96, b -> format.writeUpdates(out, b));
     ctx.metrics().delivered().inc(out.size());
+    long nowMillis = System.currentTimeMillis();
+    for (int i = 0; i < out.size(); i++) {
+      ctx.metrics().latency().updateDelivered(taken[i], nowMillis);
+    }
     return true;
   }
 

@@ -2,6 +2,7 @@ package org.presence.gateway.updates;
 
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
+import org.presence.gateway.metrics.LatencyHistograms;
 
 /**
  * The update channel's counters, under {@code presence.updates.*}: updates and frames delivered,
@@ -20,7 +21,14 @@ final class UpdateMetrics {
   private final Counter stalls;
   private final Counter skipped;
 
+  private final LatencyHistograms latency;
+
   UpdateMetrics(MetricRegistry r) {
+    this(r, new LatencyHistograms());
+  }
+
+  UpdateMetrics(MetricRegistry r, LatencyHistograms latency) {
+    this.latency = latency;
     delivered = r.counter("presence.updates.delivered");
     frames = r.counter("presence.updates.frames");
     snapshots = r.counter("presence.updates.snapshots");
@@ -31,6 +39,11 @@ final class UpdateMetrics {
     receiptsDropped = r.counter("presence.updates.receipts_dropped");
     stalls = r.counter("presence.updates.consumer_stalls");
     skipped = r.counter("presence.updates.snapshot_overlap_skipped");
+  }
+
+  /** The node's latency histograms (change-to-update). */
+  LatencyHistograms latency() {
+    return latency;
   }
 
   Counter delivered() {

@@ -16,7 +16,6 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import org.presence.gateway.config.UpdatesConfig;
 import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.http.ControlFrames;
@@ -25,6 +24,7 @@ import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.KeyFrame;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.store.limit.ClockedBucket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,8 +65,9 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
   private boolean pinged;
   private AppUpdates.Admission admission;
   private UpdateConsumer consumer;
-  private double tokens;
-  private long refilledAt;
+
+  /** The socket's frame bucket (Bucket4j state), full when the socket is set up. */
+  private ClockedBucket bucket;
 
   UpdateSessionHandler(UpdateChannelInstaller node, String appIdText) {
     this.node = node;
@@ -77,8 +78,8 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     lastReadNanos = System.nanoTime();
-    refilledAt = lastReadNanos;
-    tokens = node.config().frameBurst();
+    bucket =
+        new ClockedBucket(node.config().frameRate(), node.config().frameBurst(), lastReadNanos);
     keyTimer =
         ctx.executor()
             .schedule(
@@ -173,17 +174,11 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
    * (drop it). Past the overdraft the socket is closed.
    */
   private boolean take(long nanos) {
-    UpdatesConfig limits = node.config();
-    double refill = (nanos - refilledAt) * limits.frameRate() / 1e9;
-    if (refill > 0) {
-      tokens = Math.min(limits.frameBurst(), tokens + refill);
-      refilledAt = nanos;
-    }
-    tokens -= 1;
-    if (tokens >= 0) {
+    if (bucket.tryTake(nanos)) {
       return true;
     }
-    if (tokens < -limits.frameOverdraft()) {
+    // A dropped frame still drains the bucket, below empty, down to the overdraft.
+    if (bucket.takeOverdrawn(nanos) < -node.config().frameOverdraft()) {
       close(ErrorCode.RATE_LIMIT_EXCEEDED, null);
     }
     return false;

@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.presence.gateway.app.AppCache;
 import org.presence.gateway.config.WebhooksConfig;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.gateway.outbound.OutboundException;
 import org.presence.protocol.json.Json;
@@ -90,6 +91,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   private final Map<Long, Sender> senders = new ConcurrentHashMap<>();
   private final Map<Long, Long> lastTake = new ConcurrentHashMap<>();
   private final Counter callsOk;
+  private final LatencyHistograms latency;
   private final Counter callsFailed;
   private final Counter lost;
   private final Counter slowCalls;
@@ -114,6 +116,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
         Executors.newSingleThreadScheduledExecutor(StoreExecutors.named("webhook-timers-"));
     this.slots = new CallSlots(config.maxInFlight(), config.maxInFlightPerDeveloper(), timers);
     this.callsOk = metrics.registry().counter("presence.webhooks.calls_ok");
+    this.latency = metrics.latency();
     this.callsFailed = metrics.registry().counter("presence.webhooks.calls_failed");
     this.lost = metrics.registry().counter("presence.webhooks.updates_lost");
     this.slowCalls = metrics.registry().counter("presence.webhooks.calls_slow");
@@ -517,6 +520,11 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
             inFlight = null;
             slots.release(developer);
             long took = System.currentTimeMillis() - started;
+            if (e == null) {
+              latency.webhookAnswered(response.status(), took);
+            } else {
+              latency.webhookFailed(failureKind(e), took);
+            }
             boolean ok = e == null && response.status() >= 200 && response.status() < 300;
             boolean slow = ok && took >= config.slowCall().toMillis();
             WebhookState.Cursor next;
@@ -588,6 +596,15 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
           .thenCombine(log.lastSeq(appId), (c, last) -> c.isPresent() && last > c.get().seq())
           .thenCompose(more -> more ? take(appId) : CompletableFuture.completedFuture(null));
     }
+  }
+
+  /** The guarded client's failure kind of {@code t}, or {@code null}. */
+  private static String failureKind(Throwable t) {
+    Throwable e =
+        t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+            ? t.getCause()
+            : t;
+    return e instanceof OutboundException oe ? oe.failure().name() : null;
   }
 
   private static String describe(Throwable t) {

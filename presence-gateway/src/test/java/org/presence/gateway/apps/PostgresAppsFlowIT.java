@@ -3,6 +3,7 @@ package org.presence.gateway.apps;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -10,8 +11,10 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.presence.gateway.auth.WebSessions;
 import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.WebClient;
 import org.presence.store.testing.Backends;
 
 /**
@@ -93,6 +96,29 @@ class PostgresAppsFlowIT extends AppsFlowContract {
           .atMost(Duration.ofSeconds(20))
           .untilAsserted(
               () -> assertThat(done(grantsB.enabledGrants("dev:" + mail("marge")))).isEmpty());
+    }
+  }
+
+  @Test
+  void cluster_signOutOnOneNodeEndsThePageSessionOnTheOther() throws Exception {
+    Path otherDir = dataDir.resolve("node-b");
+    try (TestNode other = TestNode.start(settings(otherDir), r -> {})) {
+      WebClient web = new WebClient(node).signIn(mail("roamer"));
+      String session = web.cookie(WebSessions.SESSION_COOKIE);
+      HttpRequest settingsOnB =
+          HttpRequest.newBuilder(other.uri("/settings"))
+              .header("Cookie", WebSessions.SESSION_COOKIE + "=" + session)
+              .GET()
+              .build();
+      // The same session works on node B (read from the shared database, now in B's memory).
+      assertThat(TestNode.send(settingsOnB).statusCode()).isEqualTo(200);
+      web.get("/settings"); // the signed-in page's form token
+      assertThat(web.post("/signout", Map.of()).statusCode()).isEqualTo(303);
+      // Node B drops its copy when the invalidation arrives over Redis, long before the copy
+      // would expire on its own (WebSessions.CACHE_TTL).
+      await()
+          .atMost(WebSessions.CACHE_TTL.dividedBy(2))
+          .untilAsserted(() -> assertThat(TestNode.send(settingsOnB).statusCode()).isEqualTo(303));
     }
   }
 }

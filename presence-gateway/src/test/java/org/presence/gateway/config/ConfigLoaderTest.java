@@ -139,6 +139,37 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_oidc_defaultsOff_providerTurnsTheDevSignInOff_andBadValuesNamed() {
+    PresenceConfig none = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(none.web().oidc().enabled()).isFalse();
+    assertThat(none.web().oidc().scopes()).containsExactly("openid", "email");
+    PresenceConfig c =
+        ConfigLoader.load(
+            null,
+            Map.of(),
+            Map.of(
+                "identity.oidc.issuer", "https://accounts.example.com",
+                "identity.oidc.client-id", "presence"));
+    assertThat(c.web().oidc().enabled()).isTrue();
+    assertThat(c.web().devSignIn()).isFalse();
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    Map.of(
+                        "identity.oidc.issuer", "ftp://accounts.example.com/?x=1",
+                        "identity.oidc.scopes", "email profile")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .anyMatch(p -> p.startsWith("identity.oidc.issuer: "))
+                    .anyMatch(p -> p.startsWith("identity.oidc.client-id: "))
+                    .anyMatch(p -> p.startsWith("identity.oidc.scopes: ")));
+  }
+
+  @Test
   void load_grants_documentedDefaultsAndBadValuesNamed() {
     PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
     assertThat(c.grants()).isEqualTo(new GrantsConfig(10, 100, 0.2, 20));

@@ -23,13 +23,14 @@ public final class WebClient {
 
   private final TestNode node;
   private final HttpClient http;
+  private final CookieManager cookies = new CookieManager();
   private String lastCsrf;
 
   public WebClient(TestNode node) {
     this.node = node;
     this.http =
         HttpClient.newBuilder()
-            .cookieHandler(new CookieManager())
+            .cookieHandler(cookies)
             .followRedirects(HttpClient.Redirect.NEVER)
             .connectTimeout(Duration.ofSeconds(5))
             .build();
@@ -73,9 +74,25 @@ public final class WebClient {
     return this;
   }
 
+  /** The value of the cookie {@code name} this client holds, or null. */
+  public String cookie(String name) {
+    return cookies.getCookieStore().getCookies().stream()
+        .filter(c -> c.getName().equals(name))
+        .map(java.net.HttpCookie::getValue)
+        .findFirst()
+        .orElse(null);
+  }
+
   /** The form token of the last page. */
   public String csrf() {
     return lastCsrf;
+  }
+
+  /** GET an absolute {@code uri} (another site, such as a sign-in provider), with the cookies. */
+  public HttpResponse<String> getUri(URI uri) {
+    HttpResponse<String> r = send(HttpRequest.newBuilder(uri).GET().build());
+    remember(r);
+    return r;
   }
 
   /** Follows a 303 answer's Location (a path on this node). */

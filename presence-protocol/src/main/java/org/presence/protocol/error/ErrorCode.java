@@ -32,7 +32,8 @@ import java.util.Optional;
  *   <li>110–129: API authentication and authorisation;
  *   <li>130–149: applications (registration, domain proof, keys, webhooks);
  *   <li>150–169: grants, PUIDs and the user's settings;
- *   <li>170–189: live notifications;
+ *   <li>170–179: live notifications;
+ *   <li>180–189: presence queries and the admin API;
  *   <li>190–199: the app update channel and stream;
  *   <li>500–509: the server and its backends (temporary: retry with backoff);
  *   <li>−1 to −29: reasons a session ends.
@@ -157,7 +158,7 @@ public enum ErrorCode {
   /** The user asked for grants faster than {@code grants.rate} allows; retry after Retry-After. */
   GRANT_RATE_LIMITED(157, 429, "Grant requests too frequent", true),
 
-  // ---- 170–189: live notifications ----
+  // ---- 170–179: live notifications ----
   /** A notification item is malformed (message, action or ttl). */
   INVALID_NOTIFICATION(170, 400, "Invalid notification"),
   /** The batch holds more items than the limit. */
@@ -169,6 +170,16 @@ public enum ErrorCode {
    * here, past its ttl (missed), or forgotten under memory pressure.
    */
   UNKNOWN_NOTIFICATION(173, 404, "Unknown notification, or it can no longer be answered"),
+
+  // ---- 180–189: presence queries and the admin API ----
+  /** A PUID in a presence query is not 43 base64url characters. */
+  INVALID_PUID(180, 400, "Malformed PUID"),
+  /** A batch presence query names more PUIDs than the limit (1,000). */
+  TOO_MANY_PUIDS(181, 413, "Too many PUIDs in one query"),
+  /** The application is over its presence query rate limit; retry after Retry-After. */
+  QUERY_RATE_LIMITED(182, 429, "Presence query rate limit exceeded", true),
+  /** The admin API is off: no {@code admin.token} (or {@code admin.token-file}) is configured. */
+  ADMIN_API_DISABLED(183, 403, "Admin API disabled: no admin token configured"),
 
   // ---- 190–199: update channel and stream ----
   /** The {@code since} sequence number is malformed or ahead of the application's log. */
@@ -311,6 +322,10 @@ public enum ErrorCode {
       case TOO_MANY_GRANTS ->
           "Reuse an existing grant (the same user string), or revoke one before granting another.";
       case GRANT_RATE_LIMITED -> "Retry after the Retry-After seconds; grant less often.";
+      case QUERY_RATE_LIMITED ->
+          "Retry after the Retry-After seconds; batch PUIDs, or follow the update channel.";
+      case ADMIN_API_DISABLED ->
+          "The operator sets admin.token (or admin.token-file) and restarts the node.";
       case UNKNOWN_NOTIFICATION ->
           "Show the notification as missed; it can no longer be acknowledged.";
       default -> {

@@ -12,6 +12,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.error.StoreException;
+import org.presence.store.metrics.StoreLatency;
 
 /**
  * Runs Jdbi work on the bounded {@code store-db} pool and hands back a {@link CompletionStage}, so
@@ -28,6 +29,7 @@ public final class Db {
 
   private final Jdbi jdbi;
   private final Executor executor;
+  private volatile StoreLatency latency = StoreLatency.NONE;
 
   public Db(Jdbi jdbi, Executor executor) {
     this.jdbi = jdbi;
@@ -37,6 +39,11 @@ public final class Db {
   /** The Jdbi instance, for synchronous use off the event loops (migrations, tests). */
   public Jdbi jdbi() {
     return jdbi;
+  }
+
+  /** Tells {@code latency} how long each call takes from now on. */
+  public void observe(StoreLatency latency) {
+    this.latency = latency;
   }
 
   /** Runs {@code work} with a handle on a database thread. */
@@ -51,14 +58,20 @@ public final class Db {
 
   private <T> CompletionStage<T> submit(Callable<T> body) {
     CompletableFuture<T> result = new CompletableFuture<>();
+    long submitted = System.nanoTime();
     try {
       executor.execute(
           () -> {
+            T value;
             try {
-              result.complete(body.call());
+              value = body.call();
             } catch (Throwable t) {
+              latency.database(System.nanoTime() - submitted, false);
               result.completeExceptionally(translate(t));
+              return;
             }
+            latency.database(System.nanoTime() - submitted, true);
+            result.complete(value);
           });
     } catch (RejectedExecutionException e) {
       boolean closed =

@@ -10,14 +10,18 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.metrics.CommandLatencyRecorder;
+import io.lettuce.core.protocol.ProtocolKeyword;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.presence.store.config.StoreConfig;
+import org.presence.store.metrics.StoreLatency;
 
 /**
  * The node's Redis client: one {@link RedisClient} with shared resources, one multiplexed command
@@ -75,11 +79,37 @@ public final class RedisBackend implements AutoCloseable {
    * RedisConnectionException} when unreachable) without retrying, so that a bad setting ends
    * start-up with a clear message.
    */
+  /** Tells the {@link StoreLatency} in place each command's latency, as Lettuce measures it. */
+  private static final class LatencyRecorder implements CommandLatencyRecorder {
+    volatile StoreLatency latency = StoreLatency.NONE;
+
+    @Override
+    public void recordCommandLatency(
+        SocketAddress local,
+        SocketAddress remote,
+        ProtocolKeyword commandType,
+        long firstResponseLatency,
+        long completionLatency) {
+      latency.redis(commandType.toString(), completionLatency);
+    }
+  }
+
+  private LatencyRecorder recorder;
+
+  /** Tells {@code latency} how long each Redis command takes from now on. */
+  public void observe(StoreLatency latency) {
+    if (recorder != null) {
+      recorder.latency = latency;
+    }
+  }
+
   public static RedisBackend connect(StoreConfig.RedisConfig config) {
     RedisURI uri = RedisURI.create(config.url());
     uri.setTimeout(config.commandTimeout());
+    LatencyRecorder recorder = new LatencyRecorder();
     ClientResources resources =
         DefaultClientResources.builder()
+            .commandLatencyRecorder(recorder)
             .ioThreadPoolSize(2)
             .computationThreadPoolSize(2)
             // Reconnect attempts from 100 ms, doubling up to 2 s (Lettuce's default grows to 30 s):
@@ -115,8 +145,10 @@ public final class RedisBackend implements AutoCloseable {
             });
         acknowledged = ack;
       }
-      return new RedisBackend(
-          resources, client, commands, pubsub, acknowledged, disconnects, config);
+      RedisBackend backend =
+          new RedisBackend(resources, client, commands, pubsub, acknowledged, disconnects, config);
+      backend.recorder = recorder;
+      return backend;
     } catch (RuntimeException e) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
       resources.shutdown(0, 1, TimeUnit.SECONDS);

@@ -1,0 +1,721 @@
+package org.presence.client;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * A device's connection to Presence (docs/device-protocol.md): it holds a session on the node's
+ * device channel at {@code /presence}, sends the user's status, and hands live notifications to a
+ * {@link Listener}, which answers them with {@link #acknowledge} or {@link #dismiss}.
+ *
+ * <ul>
+ *   <li><b>Sign-in.</b> Every connect asks the token supplier for an identity token, so a supplier
+ *       that refreshes its token before expiry (or after errno 35) is all a long-lived device
+ *       needs.
+ *   <li><b>Reconnects.</b> When the session is lost (a negative errno, the node stopping, the
+ *       network), the client opens a new session after an exponential backoff with full jitter
+ *       ({@link Backoff}), and sends the latest status again: a new session shows nothing until it
+ *       sends one. Errno −2 (another connection of the same device took over) stops it.
+ *   <li><b>Slow down.</b> A request refused with errno 40 is sent again after a backoff of its own;
+ *       requests go one at a time, in order.
+ *   <li><b>Notifications.</b> Delivered to the listener once per id (the node may rarely send one
+ *       twice); {@link Notification#missed()} flags those whose time to answer has passed.
+ * </ul>
+ *
+ * <p>Everything runs on one thread of the client, listener calls included: a listener must not
+ * block. {@link #close()} ends the session and the thread.
+ */
+public final class DeviceClient implements AutoCloseable {
+  /** What a device is told. All calls come from the client's thread, one at a time. */
+  public interface Listener {
+    /** A new session is open (the first, or after a reconnect). */
+    default void onConnected(String sessionId) {}
+
+    /** Live notifications, each id once; answer with acknowledge or dismiss. */
+    default void onNotifications(List<Notification> notifications) {}
+
+    /** The user's settings changed (their presence policy and messages). */
+    default void onSettings(Settings settings) {}
+
+    /**
+     * The session ended or could not be opened. {@code retryIn} is the wait before the next
+     * attempt, or {@code null} when the client has stopped (closed, or replaced by errno −2).
+     */
+    default void onDisconnected(PresenceException cause, Duration retryIn) {}
+  }
+
+  /** A live notification as pushed to the device (docs/notifications.md#delivering). */
+  public record Notification(
+      String id,
+      long appId,
+      String source,
+      String message,
+      String action,
+      long expiresMillis,
+      boolean missed) {}
+
+  /** The user's settings frame: the presence policy and the user's own messages. */
+  public record Settings(
+      int onlineWithinMinutes,
+      int awayAfterMinutes,
+      int offlineAfterMinutes,
+      String customStatus,
+      String awayMessage) {}
+
+  /** Errno −2: a newer connection of this device took over; do not reconnect. */
+  public static final int SESSION_REPLACED = -2;
+
+  private static final int MAX_FRAME_CHARS = 1 << 20;
+  private static final int REMEMBERED_IDS = 1000;
+
+  private final URI uri;
+  private final Supplier<? extends CompletionStage<String>> tokens;
+  private final String device;
+  private final long[] applicationIds;
+  private final Listener listener;
+  private final Backoff reconnect;
+  private final Backoff slowDown;
+  private final HttpClient http;
+  private final Duration answerTimeout;
+  private final Duration idleTimeout;
+  private final ScheduledExecutorService exec;
+
+  // State below: only on exec.
+  private final Deque<Request> queue = new ArrayDeque<>();
+  private final LinkedHashSet<String> seenIds = new LinkedHashSet<>();
+  private Request inFlight;
+  private boolean pausedForSlowDown;
+  private int generation;
+  private WebSocket socket;
+  private Frames frames;
+  private String session;
+  private PresenceException lastError;
+  private long lastHeardNanos;
+  private Status desired;
+  private boolean stopped;
+  private ScheduledFuture<?> timer;
+  private CompletableFuture<WebSocket> sending = CompletableFuture.completedFuture(null);
+
+  private record Status(PresenceStatus status, String message) {}
+
+  private static final class Request {
+    final String type;
+    final Status status;
+    final List<String> ids;
+    final CompletableFuture<Void> done;
+
+    Request(String type, Status status, List<String> ids, CompletableFuture<Void> done) {
+      this.type = type;
+      this.status = status;
+      this.ids = ids;
+      this.done = done;
+    }
+  }
+
+  private DeviceClient(Builder b) {
+    this.uri = Frames.webSocketUri(b.uri, "/presence");
+    this.tokens = b.tokens;
+    this.device = b.device;
+    this.applicationIds = b.applicationIds;
+    this.listener = b.listener;
+    this.reconnect = b.backoff.copy();
+    this.slowDown = b.slowDown.copy();
+    this.http = b.http != null ? b.http : HttpClient.newHttpClient();
+    this.answerTimeout = b.answerTimeout;
+    this.idleTimeout = b.idleTimeout;
+    this.exec =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "presence-device-client");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  /** A builder for a client of the node at {@code node} ({@code http://127.0.0.1:8080}). */
+  public static Builder builder(URI node) {
+    return new Builder(node);
+  }
+
+  /** Starts connecting; returns at once. */
+  private DeviceClient start() {
+    exec.execute(this::attempt);
+    long period = Math.max(100, idleTimeout.toMillis() / 4);
+    exec.scheduleWithFixedDelay(this::checkIdle, period, period, TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  /**
+   * Sets the device's status (with a custom message, or {@code null} for none) and returns when the
+   * node acknowledged it. The client remembers it and sends it again on every new session.
+   */
+  public CompletableFuture<Void> status(PresenceStatus status, String message) {
+    Objects.requireNonNull(status, "status");
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    exec.execute(
+        () -> {
+          desired = new Status(status, message == null ? "" : message);
+          enqueue(new Request("status", desired, null, done));
+        });
+    return done;
+  }
+
+  /** Tells the node the user acted on these notifications. Fails with errno 173 for unknown ids. */
+  public CompletableFuture<Void> acknowledge(List<String> ids) {
+    return answer("acknowledge", ids);
+  }
+
+  /** Tells the node the user dismissed these notifications. */
+  public CompletableFuture<Void> dismiss(List<String> ids) {
+    return answer("dismiss", ids);
+  }
+
+  private CompletableFuture<Void> answer(String type, List<String> ids) {
+    if (ids.isEmpty() || ids.size() > 100) {
+      throw new IllegalArgumentException("1 to 100 ids");
+    }
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    List<String> copy = List.copyOf(ids);
+    exec.execute(() -> enqueue(new Request(type, null, copy, done)));
+    return done;
+  }
+
+  /** The open session's id, or {@code null} between sessions. */
+  public CompletableFuture<String> sessionId() {
+    return CompletableFuture.supplyAsync(() -> session, exec);
+  }
+
+  /** Ends the session (a normal close) and stops the client; closing again does nothing. */
+  @Override
+  public void close() {
+    if (exec.isShutdown()) {
+      return;
+    }
+    CompletableFuture<Void> closed = new CompletableFuture<>();
+    try {
+      exec.execute(
+          () -> {
+            stopped = true;
+            WebSocket ws = socket;
+            socket = null;
+            session = null;
+            failAll(new PresenceException(PresenceException.NO_ERRNO, 0, "Client closed"));
+            if (ws == null) {
+              closed.complete(null);
+              return;
+            }
+            sending
+                .handle((w, e) -> ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye"))
+                .thenCompose(s -> s)
+                .orTimeout(2, TimeUnit.SECONDS)
+                .whenComplete(
+                    (w, e) -> {
+                      ws.abort();
+                      closed.complete(null);
+                    });
+          });
+      closed.get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // Closing anyway.
+    } finally {
+      exec.shutdownNow();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connecting (all on exec)
+
+  private void attempt() {
+    if (stopped) {
+      return;
+    }
+    int gen = ++generation;
+    CompletionStage<String> token;
+    try {
+      token = tokens.get();
+    } catch (RuntimeException e) {
+      token = CompletableFuture.failedFuture(e);
+    }
+    token
+        .thenCompose(
+            t -> {
+              Frames f = new Frames(new Sink(gen), MAX_FRAME_CHARS);
+              return http.newWebSocketBuilder()
+                  .connectTimeout(answerTimeout)
+                  .buildAsync(uri, f)
+                  .thenApply(ws -> new Opened(t, ws, f));
+            })
+        .whenCompleteAsync(
+            (opened, e) -> {
+              if (e != null) {
+                lost(gen, new PresenceException("Cannot connect to " + uri, unwrap(e)));
+              } else {
+                opened(gen, opened);
+              }
+            },
+            exec);
+  }
+
+  private record Opened(String token, WebSocket socket, Frames frames) {}
+
+  private void opened(int gen, Opened o) {
+    if (gen != generation || stopped) {
+      o.socket().abort();
+      return;
+    }
+    socket = o.socket();
+    frames = o.frames();
+    lastHeardNanos = System.nanoTime();
+    send(
+        ClientJson.write(
+            g -> {
+              g.writeStartObject();
+              g.writeStringField("type", "connect");
+              g.writeStringField("assertion", o.token());
+              if (applicationIds != null) {
+                g.writeArrayFieldStart("application_ids");
+                for (long id : applicationIds) {
+                  g.writeNumber(id);
+                }
+                g.writeEndArray();
+              }
+              if (device != null) {
+                g.writeStringField("device", device);
+              }
+              g.writeEndObject();
+            }));
+    cancelTimer();
+    timer =
+        exec.schedule(
+            () -> {
+              if (gen == generation && session == null && socket != null) {
+                socket.abort();
+                lost(gen, new PresenceException(PresenceException.NO_ERRNO, 0, "No answer"));
+              }
+            },
+            answerTimeout.toMillis(),
+            TimeUnit.MILLISECONDS);
+  }
+
+  private void checkIdle() {
+    if (socket != null && System.nanoTime() - lastHeardNanos > idleTimeout.toNanos() && !stopped) {
+      WebSocket ws = socket;
+      lost(generation, new PresenceException(PresenceException.NO_ERRNO, 0, "Node silent"));
+      ws.abort();
+    }
+  }
+
+  /** The session of attempt {@code gen} ended (or never opened). */
+  private void lost(int gen, PresenceException cause) {
+    if (gen != generation || stopped) {
+      return;
+    }
+    generation++;
+    cancelTimer();
+    PresenceException why = lastError != null ? lastError : cause;
+    lastError = null;
+    WebSocket ws = socket;
+    socket = null;
+    frames = null;
+    session = null;
+    sending = CompletableFuture.completedFuture(null);
+    if (ws != null) {
+      ws.abort();
+    }
+    if (inFlight != null) {
+      queue.addFirst(inFlight);
+      inFlight = null;
+    }
+    pausedForSlowDown = false;
+    if (why.errno() == SESSION_REPLACED) {
+      stopped = true;
+      failAll(why);
+      listener.onDisconnected(why, null);
+      return;
+    }
+    Duration wait = reconnect.next();
+    listener.onDisconnected(why, wait);
+    exec.schedule(this::attempt, wait.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Runs {@code task} on the client's thread, unless the client is closed. */
+  private void run(Runnable task) {
+    try {
+      exec.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      // Events of a socket that outlived close(): nothing to do.
+    }
+  }
+
+  private void cancelTimer() {
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    while ((e instanceof java.util.concurrent.CompletionException
+            || e instanceof java.util.concurrent.ExecutionException)
+        && e.getCause() != null) {
+      e = e.getCause();
+    }
+    return e;
+  }
+
+  /** A socket's events, moved onto exec and tagged with its attempt. */
+  private final class Sink implements Frames.Sink {
+    private final int gen;
+
+    Sink(int gen) {
+      this.gen = gen;
+    }
+
+    @Override
+    public void text(String frame) {
+      run(
+          () -> {
+            if (gen != generation) {
+              return;
+            }
+            lastHeardNanos = System.nanoTime();
+            try {
+              frame(gen, frame);
+            } catch (PresenceException e) {
+              lost(gen, e);
+              return;
+            }
+            lastHeardNanos = System.nanoTime();
+            Frames f = frames;
+            if (f != null && gen == generation) {
+              f.more();
+            }
+          });
+    }
+
+    @Override
+    public void alive() {
+      run(
+          () -> {
+            if (gen == generation) {
+              lastHeardNanos = System.nanoTime();
+            }
+          });
+    }
+
+    @Override
+    public void closed(int code, String reason) {
+      run(
+          () ->
+              lost(
+                  gen,
+                  new PresenceException(
+                      code == 1001 ? -3 : PresenceException.NO_ERRNO,
+                      0,
+                      "Closed by the node ("
+                          + code
+                          + (reason.isEmpty() ? "" : " " + reason)
+                          + ")")));
+    }
+
+    @Override
+    public void failed(Throwable error) {
+      run(() -> lost(gen, new PresenceException("Connection failed", error)));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Frames from the node (on exec)
+
+  private void frame(int gen, String text) {
+    Map<String, Object> m = ClientJson.object(ClientJson.read(text));
+    if (m == null) {
+      throw new PresenceException(10, 0, "Malformed frame from the node");
+    }
+    if (m.get("notifications") != null) {
+      notifications(ClientJson.list(m.get("notifications")));
+      return;
+    }
+    Map<String, Object> settings = ClientJson.object(m.get("settings"));
+    if (settings != null) {
+      listener.onSettings(
+          new Settings(
+              (int) ClientJson.number(settings, "online_within_minutes", 0),
+              (int) ClientJson.number(settings, "away_after_minutes", 0),
+              (int) ClientJson.number(settings, "offline_after_minutes", 0),
+              Objects.requireNonNullElse(ClientJson.string(settings, "custom_status"), ""),
+              Objects.requireNonNullElse(ClientJson.string(settings, "away_message"), "")));
+      return;
+    }
+    if (ClientJson.isTrue(m, "result")) {
+      String id = ClientJson.string(m, "session_id");
+      if (session == null) {
+        if (id == null) {
+          throw new PresenceException(10, 0, "Connect answer without a session_id");
+        }
+        connected(id);
+      } else {
+        answered(null);
+      }
+      return;
+    }
+    int errno = (int) ClientJson.number(m, "errno", 0);
+    String reason = Objects.requireNonNullElse(ClientJson.string(m, "reason"), "");
+    PresenceException e = new PresenceException(errno, 0, reason);
+    if (session == null || errno < 0) {
+      // Before the session every error ends the socket; after, a negative one does. The close
+      // frame follows: remember why.
+      lastError = e;
+      return;
+    }
+    if (errno == PresenceException.SLOW_DOWN && inFlight != null) {
+      queue.addFirst(inFlight);
+      inFlight = null;
+      pausedForSlowDown = true;
+      Duration wait = slowDown.next();
+      exec.schedule(
+          () -> {
+            if (gen == generation) {
+              pausedForSlowDown = false;
+              pump();
+            }
+          },
+          Math.max(wait.toMillis(), 200),
+          TimeUnit.MILLISECONDS);
+      return;
+    }
+    answered(e);
+  }
+
+  private void connected(String id) {
+    cancelTimer();
+    session = id;
+    reconnect.reset();
+    // The new session shows nothing until a status: send the latest again, unless one is queued.
+    boolean statusQueued = queue.stream().anyMatch(r -> r.status != null);
+    if (desired != null && !statusQueued) {
+      queue.addFirst(new Request("status", desired, null, new CompletableFuture<>()));
+    }
+    listener.onConnected(id);
+    pump();
+  }
+
+  private void notifications(List<Object> items) {
+    if (items == null) {
+      throw new PresenceException(10, 0, "notifications is not a list");
+    }
+    List<Notification> fresh = new ArrayList<>();
+    for (Object o : items) {
+      Map<String, Object> n = ClientJson.object(o);
+      String id = n == null ? null : ClientJson.string(n, "id");
+      if (id == null || !seenIds.add(id)) {
+        continue;
+      }
+      if (seenIds.size() > REMEMBERED_IDS) {
+        seenIds.remove(seenIds.iterator().next());
+      }
+      fresh.add(
+          new Notification(
+              id,
+              ClientJson.number(n, "appid", 0),
+              Objects.requireNonNullElse(ClientJson.string(n, "source"), ""),
+              Objects.requireNonNullElse(ClientJson.string(n, "message"), ""),
+              Objects.requireNonNullElse(ClientJson.string(n, "action"), ""),
+              ClientJson.number(n, "expires", 0),
+              ClientJson.isTrue(n, "missed")));
+    }
+    if (!fresh.isEmpty()) {
+      listener.onNotifications(List.copyOf(fresh));
+    }
+  }
+
+  private void answered(PresenceException error) {
+    Request r = inFlight;
+    inFlight = null;
+    if (r != null) {
+      slowDown.reset();
+      if (error == null) {
+        r.done.complete(null);
+      } else {
+        r.done.completeExceptionally(error);
+      }
+    }
+    pump();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Requests (on exec)
+
+  private void enqueue(Request r) {
+    if (stopped) {
+      r.done.completeExceptionally(
+          new PresenceException(PresenceException.NO_ERRNO, 0, "Client stopped"));
+      return;
+    }
+    queue.addLast(r);
+    pump();
+  }
+
+  private void pump() {
+    if (inFlight != null || pausedForSlowDown || session == null || queue.isEmpty()) {
+      return;
+    }
+    Request r = queue.pollFirst();
+    inFlight = r;
+    String sid = session;
+    send(
+        ClientJson.write(
+            g -> {
+              g.writeStartObject();
+              g.writeStringField("type", r.type);
+              g.writeStringField("session_id", sid);
+              if (r.status != null) {
+                g.writeStringField("status", r.status.status().wire());
+                if (!r.status.message().isEmpty()) {
+                  g.writeStringField("message", r.status.message());
+                }
+              } else {
+                g.writeArrayFieldStart("ids");
+                for (String id : r.ids) {
+                  g.writeString(id);
+                }
+                g.writeEndArray();
+              }
+              g.writeEndObject();
+            }));
+  }
+
+  private void send(String text) {
+    WebSocket ws = socket;
+    int gen = generation;
+    sending =
+        sending
+            .handle((w, e) -> ws.sendText(text, true))
+            .thenCompose(s -> s)
+            .whenCompleteAsync(
+                (w, e) -> {
+                  if (e != null) {
+                    lost(gen, new PresenceException("Send failed", unwrap(e)));
+                  }
+                },
+                exec);
+  }
+
+  private void failAll(PresenceException why) {
+    if (inFlight != null) {
+      inFlight.done.completeExceptionally(why);
+      inFlight = null;
+    }
+    for (Request r : queue) {
+      r.done.completeExceptionally(why);
+    }
+    queue.clear();
+  }
+
+  /** Settings of a {@link DeviceClient}. */
+  public static final class Builder {
+    private final URI uri;
+    private Supplier<? extends CompletionStage<String>> tokens;
+    private String device;
+    private long[] applicationIds;
+    private Listener listener = new Listener() {};
+    private Backoff backoff = Backoff.defaults();
+    private Backoff slowDown = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
+    private HttpClient http;
+    private Duration answerTimeout = Duration.ofSeconds(15);
+    private Duration idleTimeout = Duration.ofSeconds(75);
+
+    private Builder(URI uri) {
+      this.uri = Objects.requireNonNull(uri, "uri");
+    }
+
+    /**
+     * Where identity tokens come from: called before every connect. A supplier that refreshes
+     * tokens before they expire is the hook for sign-in renewal.
+     */
+    public Builder tokens(Supplier<? extends CompletionStage<String>> tokens) {
+      this.tokens = tokens;
+      return this;
+    }
+
+    /** A fixed token, or one read each time from a blocking {@code Supplier}. */
+    public Builder token(Supplier<String> token) {
+      this.tokens = () -> CompletableFuture.supplyAsync(token);
+      return this;
+    }
+
+    /** The device's stable id (1–64 of {@code A-Z a-z 0-9 . _ : -}); recommended. */
+    public Builder device(String device) {
+      this.device = device;
+      return this;
+    }
+
+    /** The applications this device's presence goes to (default: every one the user granted). */
+    public Builder applicationIds(long... ids) {
+      this.applicationIds = ids.clone();
+      return this;
+    }
+
+    public Builder listener(Listener listener) {
+      this.listener = Objects.requireNonNull(listener);
+      return this;
+    }
+
+    /** The reconnect backoff (default: 500 ms doubling to 30 s, full jitter). */
+    public Builder backoff(Backoff backoff) {
+      this.backoff = Objects.requireNonNull(backoff);
+      return this;
+    }
+
+    /** The wait after errno 40 before a request is sent again (default: 1 s doubling to 30 s). */
+    public Builder slowDownBackoff(Backoff slowDown) {
+      this.slowDown = Objects.requireNonNull(slowDown);
+      return this;
+    }
+
+    /** The JDK client to open sockets with (default: a new one). */
+    public Builder httpClient(HttpClient http) {
+      this.http = http;
+      return this;
+    }
+
+    /** How long to wait for the socket and the connect answer (default 15 s). */
+    public Builder answerTimeout(Duration timeout) {
+      this.answerTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * After how long without a frame or ping from the node the socket counts as dead (default 75 s;
+     * the node pings a silent socket every 30 s).
+     */
+    public Builder idleTimeout(Duration timeout) {
+      this.idleTimeout = timeout;
+      return this;
+    }
+
+    /** A started client. */
+    public DeviceClient start() {
+      if (tokens == null) {
+        throw new IllegalStateException("a token supplier is required");
+      }
+      return new DeviceClient(this).start();
+    }
+  }
+}

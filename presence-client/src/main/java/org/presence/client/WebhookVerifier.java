@@ -1,0 +1,117 @@
+package org.presence.client;
+
+import java.nio.charset.StandardCharsets;
+import java.security.InvalidKeyException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Checks the webhook calls of Presence (docs/app-updates.md#webhooks): {@code X-Presence-Signature:
+ * sha256=<hex>} is the HMAC-SHA256 of the exact body bytes with the application's webhook secret,
+ * compared here in constant time. Verify the raw bytes before parsing them.
+ *
+ * <p>A call can be repeated (a lost answer, a node stopping mid-call); a call's {@code
+ * X-Presence-Delivery} names the updates it covers, so {@link Delivery#isNewerThan(long)} drops a
+ * repeat, and a replay of an old call, by its last {@code seq}. The signature covers no timestamp,
+ * so the delivery's numbers (not the clock) are what tells an old call from a new one.
+ */
+public final class WebhookVerifier {
+  /** The header carrying the signature. */
+  public static final String SIGNATURE_HEADER = "X-Presence-Signature";
+
+  /** The header naming the updates a call covers: {@code <appid>:<first seq>-<last seq>}. */
+  public static final String DELIVERY_HEADER = "X-Presence-Delivery";
+
+  private static final String PREFIX = "sha256=";
+
+  private final byte[] secret;
+
+  /** A verifier for the application's {@code webhook_secret}. */
+  public WebhookVerifier(String secret) {
+    if (secret == null || secret.isEmpty()) {
+      throw new IllegalArgumentException("a webhook secret is required");
+    }
+    this.secret = secret.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Whether {@code signatureHeader} is the signature of {@code body}. Compares SHA-256-sized
+   * digests in constant time whatever the header holds, so timing tells nothing about the expected
+   * value.
+   */
+  public boolean verify(byte[] body, String signatureHeader) {
+    Objects.requireNonNull(body, "body");
+    byte[] expected =
+        (PREFIX + HexFormat.of().formatHex(mac(body))).getBytes(StandardCharsets.US_ASCII);
+    byte[] given =
+        (signatureHeader == null ? "" : signatureHeader.trim()).getBytes(StandardCharsets.US_ASCII);
+    return MessageDigest.isEqual(expected, given);
+  }
+
+  private byte[] mac(byte[] body) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+      return mac.doFinal(body);
+    } catch (NoSuchAlgorithmException | InvalidKeyException e) {
+      throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
+  }
+
+  /**
+   * What a call covers: application {@code appId}'s updates {@code firstSeq} to {@code lastSeq}.
+   */
+  public record Delivery(long appId, long firstSeq, long lastSeq) {
+    /** Parses {@code X-Presence-Delivery}; {@link IllegalArgumentException} when it is not one. */
+    public static Delivery parse(String header) {
+      if (header == null) {
+        throw new IllegalArgumentException("no delivery header");
+      }
+      int colon = header.indexOf(':');
+      int dash = header.indexOf('-', colon + 1);
+      if (colon <= 0 || dash <= colon + 1) {
+        throw new IllegalArgumentException("not a delivery id: " + header);
+      }
+      try {
+        return new Delivery(
+            Long.parseLong(header.substring(0, colon).trim()),
+            Long.parseLong(header.substring(colon + 1, dash)),
+            Long.parseLong(header.substring(dash + 1).trim()));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("not a delivery id: " + header, e);
+      }
+    }
+
+    /** Whether this call brings anything after {@code lastSeenSeq} (a repeat does not). */
+    public boolean isNewerThan(long lastSeenSeq) {
+      return lastSeq > lastSeenSeq;
+    }
+  }
+
+  /** A webhook body's pair: a user's PUID and their latest status. */
+  public record Change(String uid, PresenceStatus status) {}
+
+  /** Parses a verified body, {@code [["<puid>","away"], ...]}. */
+  public static List<Change> changes(byte[] body) {
+    List<Object> pairs = ClientJson.list(ClientJson.read(new String(body, StandardCharsets.UTF_8)));
+    if (pairs == null) {
+      throw new PresenceException(10, 0, "A webhook body is a list of pairs");
+    }
+    List<Change> out = new ArrayList<>();
+    for (Object p : pairs) {
+      List<String> pair = ClientJson.strings(p);
+      PresenceStatus s = pair.size() == 2 ? PresenceStatus.fromWire(pair.get(1)) : null;
+      if (s == null) {
+        throw new PresenceException(10, 0, "Not a [puid, status] pair: " + p);
+      }
+      out.add(new Change(pair.get(0), s));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,474 @@
+package org.presence.gateway.auth;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jwt.JWT;
+import com.nimbusds.jwt.proc.BadJWTException;
+import com.nimbusds.oauth2.sdk.AuthorizationCode;
+import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
+import com.nimbusds.oauth2.sdk.ParseException;
+import com.nimbusds.oauth2.sdk.ResponseType;
+import com.nimbusds.oauth2.sdk.Scope;
+import com.nimbusds.oauth2.sdk.TokenRequest;
+import com.nimbusds.oauth2.sdk.TokenResponse;
+import com.nimbusds.oauth2.sdk.auth.ClientSecretBasic;
+import com.nimbusds.oauth2.sdk.auth.Secret;
+import com.nimbusds.oauth2.sdk.http.HTTPRequest;
+import com.nimbusds.oauth2.sdk.http.HTTPResponse;
+import com.nimbusds.oauth2.sdk.id.ClientID;
+import com.nimbusds.oauth2.sdk.id.Issuer;
+import com.nimbusds.oauth2.sdk.id.State;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
+import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
+import com.nimbusds.openid.connect.sdk.AuthenticationRequest;
+import com.nimbusds.openid.connect.sdk.Nonce;
+import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
+import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
+import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
+import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
+import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.presence.gateway.config.OidcConfig;
+import org.presence.gateway.identity.Identity;
+import org.presence.gateway.outbound.GuardedHttpClient;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.store.jdbi.Db;
+import org.presence.store.jdbi.Timestamps;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sign-in for people with an OpenID Connect provider: the authorization code flow with PKCE (S256),
+ * {@code state} and {@code nonce}, built and checked with nimbus's oauth2-oidc-sdk.
+ *
+ * <p>{@link #start} makes a fresh state, nonce and code verifier, stores them in {@code
+ * oidc_logins} (the state hashed, bound to the browser's anti-forgery nonce, expiring after {@code
+ * identity.oidc.login-lifetime}) and answers the provider's authorization URL. {@link #finish}
+ * takes the row for the returned state out of the table (so a state works once), checks that the
+ * same browser came back, redeems the code at the token endpoint (with the verifier and the client
+ * secret), and validates the ID token with {@link IDTokenValidator}: issuer, audience, signature by
+ * a key of the provider's JWKS, expiry and nonce.
+ *
+ * <p>Every call to the provider (discovery, token endpoint, key set) goes through the {@link
+ * GuardedHttpClient}, off the event loops and under the node's outbound address policy. Discovery
+ * and the key set are fetched once and kept; a token signed by a key the kept set lacks fetches the
+ * set again, at most every {@link #MIN_KEY_REFRESH}.
+ *
+ * <p>The user is {@code oidc:<tag>:<sub>} where {@code <tag>} is the first 12 characters of
+ * base64url(SHA-256(issuer)): the provider's subject, scoped by its issuer, at most 255 characters.
+ * The {@code email} claim is for display only.
+ */
+public final class OidcSignIn {
+  private static final Logger LOG = LoggerFactory.getLogger(OidcSignIn.class);
+
+  /** The callback path on this node (the redirect URI registered at the provider). */
+  public static final String CALLBACK = "/signin/callback";
+
+  /** A key set is fetched again for an unknown key at most this often. */
+  static final Duration MIN_KEY_REFRESH = Duration.ofSeconds(30);
+
+  private static final int MAX_METADATA_BYTES = 64 * 1024;
+  private static final int MAX_TOKEN_BYTES = 64 * 1024;
+  private static final int MAX_SUB = 255;
+
+  /**
+   * A signed-in person.
+   *
+   * @param identity the user and email
+   * @param next where the sign-in started, a path on this node
+   */
+  public record Result(Identity identity, String next) {}
+
+  private record Login(String browserHash, String nonce, String verifier, String next) {}
+
+  private final OidcConfig config;
+  private final GuardedHttpClient http;
+  private final Db db;
+  private final Supplier<String> baseUrl;
+  private final Duration clockSkew;
+  private final Clock clock;
+  private final String tag;
+  private final AtomicReference<CompletableFuture<OIDCProviderMetadata>> metadata =
+      new AtomicReference<>();
+  private final AtomicReference<JWKSet> keys = new AtomicReference<>();
+  private volatile Instant keysFetched = Instant.MIN;
+
+  public OidcSignIn(
+      OidcConfig config,
+      GuardedHttpClient http,
+      Db db,
+      Supplier<String> baseUrl,
+      Duration clockSkew,
+      Clock clock) {
+    this.config = config;
+    this.http = http;
+    this.db = db;
+    this.baseUrl = baseUrl;
+    this.clockSkew = clockSkew;
+    this.clock = clock;
+    this.tag = tag(config.issuer());
+  }
+
+  /** The user id prefix of this provider's users: {@code oidc:<tag>:}. */
+  public String userPrefix() {
+    return "oidc:" + tag + ":";
+  }
+
+  static String tag(String issuer) {
+    try {
+      byte[] d =
+          MessageDigest.getInstance("SHA-256").digest(issuer.getBytes(StandardCharsets.UTF_8));
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(d).substring(0, 12);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 unavailable", e);
+    }
+  }
+
+  /** The origin of the provider's authorization endpoint (for the sign-in page's form-action). */
+  public String providerOrigin() {
+    URI u = URI.create(config.issuer());
+    return u.getScheme() + "://" + u.getRawAuthority();
+  }
+
+  private URI redirectUri() {
+    return URI.create(baseUrl.get() + CALLBACK);
+  }
+
+  /**
+   * Starts a sign-in for the browser whose anti-forgery nonce is {@code browserNonce}, to come back
+   * to {@code next}; completes with the provider's authorization URL.
+   */
+  public CompletionStage<URI> start(String browserNonce, String next) {
+    State state = new State();
+    Nonce nonce = new Nonce();
+    CodeVerifier verifier = new CodeVerifier();
+    Instant now = clock.instant();
+    return metadata()
+        .thenCompose(
+            meta ->
+                db.call(
+                        h -> {
+                          h.createUpdate("DELETE FROM oidc_logins WHERE expires_at <= :now")
+                              .bind("now", Timestamps.bind(now))
+                              .execute();
+                          h.createUpdate(
+                                  "INSERT INTO oidc_logins (state_hash, browser_hash, nonce,"
+                                      + " code_verifier, next_path, expires_at) VALUES (:s, :b,"
+                                      + " :n, :v, :next, :exp)")
+                              .bind("s", WebSessions.hash(state.getValue()))
+                              .bind("b", WebSessions.hash(browserNonce))
+                              .bind("n", nonce.getValue())
+                              .bind("v", verifier.getValue())
+                              .bind("next", next)
+                              .bind("exp", Timestamps.bind(now.plus(config.loginLifetime())))
+                              .execute();
+                          return meta;
+                        })
+                    .thenApply(
+                        m ->
+                            new AuthenticationRequest.Builder(
+                                    ResponseType.CODE,
+                                    new Scope(config.scopes().toArray(String[]::new)),
+                                    new ClientID(config.clientId()),
+                                    redirectUri())
+                                .endpointURI(m.getAuthorizationEndpointURI())
+                                .state(state)
+                                .nonce(nonce)
+                                .codeChallenge(verifier, CodeChallengeMethod.S256)
+                                .build()
+                                .toURI()));
+  }
+
+  /**
+   * Finishes a sign-in from the provider's answer ({@code query}: {@code code} and {@code state},
+   * or {@code error}) in the browser whose anti-forgery nonce is {@code browserNonce} ({@code null}
+   * when the browser has none). Fails with a {@link ProtocolException} ({@code UNAUTHORIZED})
+   * saying what was wrong.
+   */
+  public CompletionStage<Result> finish(String browserNonce, Map<String, List<String>> query) {
+    String error = first(query, "error");
+    String code = first(query, "code");
+    String state = first(query, "state");
+    if (state == null || state.isEmpty() || state.length() > 512) {
+      return refused("the provider's answer has no sign-in state");
+    }
+    Instant now = clock.instant();
+    // The state is taken out whatever comes next: it works once, even for an answer refused below.
+    CompletionStage<Login> taken =
+        db.inTransaction(
+            h -> {
+              String hash = WebSessions.hash(state);
+              var row =
+                  h.createQuery(
+                          "SELECT browser_hash, nonce, code_verifier, next_path FROM oidc_logins"
+                              + " WHERE state_hash = :s AND expires_at > :now")
+                      .bind("s", hash)
+                      .bind("now", Timestamps.bind(now))
+                      .map(
+                          (rs, ctx) ->
+                              new Login(
+                                  rs.getString("browser_hash"),
+                                  rs.getString("nonce"),
+                                  rs.getString("code_verifier"),
+                                  rs.getString("next_path")))
+                      .findOne();
+              int deleted =
+                  h.createUpdate("DELETE FROM oidc_logins WHERE state_hash = :s")
+                      .bind("s", hash)
+                      .execute();
+              return deleted == 1 ? row.orElse(null) : null;
+            });
+    return taken.thenCompose(
+        login -> {
+          if (login == null) {
+            return refused(
+                "this sign-in is unknown, expired or already used: start again from the sign-in"
+                    + " page");
+          }
+          if (browserNonce == null
+              || !MessageDigest.isEqual(
+                  login.browserHash().getBytes(StandardCharsets.US_ASCII),
+                  WebSessions.hash(browserNonce).getBytes(StandardCharsets.US_ASCII))) {
+            return refused("this sign-in was started in another browser");
+          }
+          if (error != null) {
+            return refused("the provider refused the sign-in: " + printable(error));
+          }
+          if (code == null || code.isEmpty() || code.length() > 2048) {
+            return refused("the provider's answer has no code");
+          }
+          return redeem(code, login).thenApply(identity -> new Result(identity, login.next()));
+        });
+  }
+
+  private CompletionStage<Identity> redeem(String code, Login login) {
+    return metadata()
+        .thenCompose(
+            meta -> {
+              AuthorizationCodeGrant grant =
+                  new AuthorizationCodeGrant(
+                      new AuthorizationCode(code),
+                      redirectUri(),
+                      new CodeVerifier(login.verifier()));
+              TokenRequest request =
+                  new TokenRequest.Builder(
+                          meta.getTokenEndpointURI(),
+                          new ClientSecretBasic(
+                              new ClientID(config.clientId()), new Secret(config.clientSecret())),
+                          grant)
+                      .build();
+              HTTPRequest r = request.toHTTPRequest();
+              Map<String, String> headers = new HashMap<>();
+              r.getHeaderMap().forEach((k, v) -> headers.put(k, String.join(", ", v)));
+              headers.put("Accept", "application/json");
+              return http.send(
+                      GuardedHttpClient.Request.post(
+                          r.getURI(),
+                          headers,
+                          r.getBody().getBytes(StandardCharsets.UTF_8),
+                          MAX_TOKEN_BYTES,
+                          config.timeout()))
+                  .handle(
+                      (resp, failure) -> {
+                        if (failure != null) {
+                          throw unavailable("token endpoint", failure);
+                        }
+                        return resp;
+                      })
+                  .thenCompose(resp -> validate(meta, tokenResponse(resp), login, false));
+            });
+  }
+
+  private static JWT tokenResponse(GuardedHttpClient.Response resp) {
+    HTTPResponse r = new HTTPResponse(resp.status());
+    TokenResponse parsed;
+    try {
+      if (!resp.contentType().isEmpty()) {
+        r.setContentType(resp.contentType());
+      }
+      r.setBody(new String(resp.body(), StandardCharsets.UTF_8));
+      parsed = OIDCTokenResponseParser.parse(r);
+    } catch (ParseException e) {
+      throw new ProtocolException(
+          ErrorCode.UNAUTHORIZED, "the provider's token answer is not valid: " + e.getMessage());
+    }
+    if (!parsed.indicatesSuccess()) {
+      var err = parsed.toErrorResponse().getErrorObject();
+      throw new ProtocolException(
+          ErrorCode.UNAUTHORIZED,
+          "the provider refused the code ("
+              + printable(err == null ? "no error" : String.valueOf(err.getCode()))
+              + "): start again from the sign-in page");
+    }
+    if (!(parsed.toSuccessResponse() instanceof OIDCTokenResponse oidc)
+        || oidc.getOIDCTokens().getIDToken() == null) {
+      throw new ProtocolException(ErrorCode.UNAUTHORIZED, "the provider sent no ID token");
+    }
+    return oidc.getOIDCTokens().getIDToken();
+  }
+
+  private CompletionStage<Identity> validate(
+      OIDCProviderMetadata meta, JWT idToken, Login login, boolean refreshed) {
+    JWKSet set = keys.get();
+    boolean stale = clock.instant().isAfter(keysFetched.plus(MIN_KEY_REFRESH));
+    if (set == null || (refreshed && stale)) {
+      return fetchKeys(meta).thenCompose(s -> validate(meta, idToken, login, true));
+    }
+    // The token's algorithm, if the provider publishes it and it is a public-key signature (never
+    // "none" nor an HMAC, whose key would be the client secret).
+    List<JWSAlgorithm> supported =
+        meta.getIDTokenJWSAlgs() == null || meta.getIDTokenJWSAlgs().isEmpty()
+            ? List.of(JWSAlgorithm.RS256)
+            : meta.getIDTokenJWSAlgs();
+    JWSAlgorithm alg =
+        idToken.getHeader().getAlgorithm() instanceof JWSAlgorithm a
+                && supported.contains(a)
+                && JWSAlgorithm.Family.SIGNATURE.contains(a)
+            ? a
+            : null;
+    if (alg == null) {
+      return refused(
+          "the ID token's signature was refused: algorithm "
+              + idToken.getHeader().getAlgorithm()
+              + " is not one the provider signs with");
+    }
+    IDTokenValidator validator =
+        new IDTokenValidator(meta.getIssuer(), new ClientID(config.clientId()), alg, set);
+    validator.setMaxClockSkew((int) Math.min(Integer.MAX_VALUE, clockSkew.toSeconds()));
+    IDTokenClaimsSet claims;
+    try {
+      claims = validator.validate(idToken, new Nonce(login.nonce()));
+    } catch (BadJWTException e) {
+      return refused("the ID token was refused: " + e.getMessage());
+    } catch (BadJOSEException e) {
+      if (!refreshed && stale) {
+        // Perhaps the provider rotated its keys: fetch them again, once.
+        return fetchKeys(meta).thenCompose(s -> validate(meta, idToken, login, true));
+      }
+      return refused("the ID token's signature was refused: " + e.getMessage());
+    } catch (JOSEException e) {
+      return refused("the ID token could not be checked: " + e.getMessage());
+    }
+    String sub = claims.getSubject().getValue();
+    String user = userPrefix() + sub;
+    if (user.length() > MAX_SUB) {
+      return refused("the provider's subject is too long");
+    }
+    Object email = claims.getClaim("email");
+    String display = email instanceof String s && s.length() <= 320 ? s : "";
+    Instant exp = claims.getExpirationTime().toInstant();
+    return CompletableFuture.completedFuture(new Identity(user, display, exp));
+  }
+
+  private CompletionStage<JWKSet> fetchKeys(OIDCProviderMetadata meta) {
+    keysFetched = clock.instant();
+    return http.send(
+            GuardedHttpClient.Request.get(
+                meta.getJWKSetURI(), MAX_METADATA_BYTES, config.timeout()))
+        .handle(
+            (resp, failure) -> {
+              if (failure != null) {
+                throw unavailable("key set", failure);
+              }
+              if (resp.status() != 200) {
+                throw unavailable("key set", new IllegalStateException("HTTP " + resp.status()));
+              }
+              try {
+                JWKSet set =
+                    JWKSet.parse(new String(resp.body(), StandardCharsets.UTF_8)).toPublicJWKSet();
+                keys.set(set);
+                return set;
+              } catch (java.text.ParseException e) {
+                throw unavailable("key set", e);
+              }
+            });
+  }
+
+  /** The provider's metadata, by discovery; fetched once, again after a failure. */
+  CompletionStage<OIDCProviderMetadata> metadata() {
+    CompletableFuture<OIDCProviderMetadata> current = metadata.get();
+    if (current != null && !current.isCompletedExceptionally()) {
+      return current;
+    }
+    CompletableFuture<OIDCProviderMetadata> mine = new CompletableFuture<>();
+    if (!metadata.compareAndSet(current, mine)) {
+      return metadata();
+    }
+    String issuer = config.issuer();
+    URI uri =
+        URI.create(
+            (issuer.endsWith("/") ? issuer.substring(0, issuer.length() - 1) : issuer)
+                + "/.well-known/openid-configuration");
+    http.send(GuardedHttpClient.Request.get(uri, MAX_METADATA_BYTES, config.timeout()))
+        .whenComplete(
+            (resp, failure) -> {
+              try {
+                if (failure != null) {
+                  throw unavailable("discovery", failure);
+                }
+                if (resp.status() != 200) {
+                  throw unavailable(
+                      "discovery", new IllegalStateException("HTTP " + resp.status()));
+                }
+                OIDCProviderMetadata meta =
+                    OIDCProviderMetadata.parse(new String(resp.body(), StandardCharsets.UTF_8));
+                if (!meta.getIssuer().equals(new Issuer(issuer))) {
+                  throw unavailable(
+                      "discovery",
+                      new IllegalStateException(
+                          "the provider names itself " + meta.getIssuer() + ", not " + issuer));
+                }
+                mine.complete(meta);
+              } catch (ProtocolException e) {
+                mine.completeExceptionally(e);
+              } catch (ParseException | RuntimeException e) {
+                mine.completeExceptionally(unavailable("discovery", e));
+              }
+            });
+    return mine;
+  }
+
+  private static ProtocolException unavailable(String what, Throwable cause) {
+    Throwable t =
+        cause instanceof CompletionException && cause.getCause() != null ? cause.getCause() : cause;
+    if (t instanceof ProtocolException pe) {
+      return pe;
+    }
+    LOG.warn("OpenID Connect provider {} failed: {}", what, t.toString());
+    return new ProtocolException(
+        ErrorCode.BACKEND_UNAVAILABLE,
+        "the sign-in provider cannot be reached (" + what + "); try again later");
+  }
+
+  private static <T> CompletionStage<T> refused(String reason) {
+    return CompletableFuture.failedFuture(new ProtocolException(ErrorCode.UNAUTHORIZED, reason));
+  }
+
+  private static String first(Map<String, List<String>> query, String name) {
+    List<String> v = query.get(name);
+    return v == null || v.isEmpty() ? null : v.get(0);
+  }
+
+  private static String printable(String s) {
+    String t = s.length() > 100 ? s.substring(0, 100) : s;
+    return t.replaceAll("[^\\x20-\\x7e]", "?");
+  }
+}

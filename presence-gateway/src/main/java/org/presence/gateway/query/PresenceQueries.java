@@ -1,0 +1,170 @@
+package org.presence.gateway.query;
+
+import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.permission.Grant;
+import org.presence.store.permission.GrantRepository;
+import org.presence.store.permission.PuidRecord;
+import org.presence.store.permission.PuidState;
+import org.presence.store.presence.PresenceStateStore;
+import org.presence.store.presence.PresenceView;
+
+/**
+ * Answers presence queries of applications from the state the update channel's snapshot reads: an
+ * application sees a user only through an enabled grant of its own, and then what the {@link
+ * PresenceStateStore} says that application was last shown ({@code seenBy}). A paused, revoked,
+ * unknown PUID, or one of another application, reads as {@code offline}, like a user who is
+ * offline: the snapshot sends none of them either, and the answer tells nothing about why.
+ */
+final class PresenceQueries {
+  /** What a PUID looks like: 256 bits, base64url without padding. */
+  static final Pattern PUID = Pattern.compile("[A-Za-z0-9_-]{43}");
+
+  /** Enabled grants read per database query while counting the stats. */
+  static final int STATS_PAGE = 500;
+
+  /**
+   * One user as the application sees them.
+   *
+   * @param puid the PUID asked for
+   * @param view the presence ({@link PresenceView#OFFLINE} for a user the application cannot see)
+   */
+  record Seen(String puid, PresenceView view) {}
+
+  /**
+   * An application's users by status, counted at {@code countedAt}.
+   *
+   * @param online PUIDs online
+   * @param away PUIDs away
+   * @param unavailable PUIDs unavailable
+   * @param offline enabled PUIDs offline
+   * @param countedAt when the count was made
+   */
+  record Stats(long online, long away, long unavailable, long offline, Instant countedAt) {
+    long total() {
+      return online + away + unavailable + offline;
+    }
+  }
+
+  private final GrantRepository grants;
+  private final PresenceStateStore state;
+  private final AsyncCache<Long, Stats> stats;
+
+  PresenceQueries(GrantRepository grants, PresenceStateStore state, Duration statsTtl) {
+    this.grants = grants;
+    this.state = state;
+    this.stats = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(statsTtl).buildAsync();
+  }
+
+  /** What application {@code appId} sees of {@code puid} (well-formed) now. */
+  CompletionStage<Seen> one(long appId, String puid) {
+    return grants
+        .findByPuid(puid)
+        .thenCompose(
+            g -> {
+              if (g.isEmpty() || g.get().appId() != appId || !g.get().enabled()) {
+                return CompletableFuture.completedFuture(new Seen(puid, PresenceView.OFFLINE));
+              }
+              return state
+                  .presence(g.get().userSub())
+                  .thenApply(p -> new Seen(puid, p.seenBy(appId)));
+            });
+  }
+
+  /**
+   * What application {@code appId} sees of each of {@code puids} (well-formed), in their order: one
+   * database round trip for the PUIDs and one state read per distinct enabled user.
+   */
+  CompletionStage<List<Seen>> many(long appId, List<String> puids) {
+    return grants
+        .lookup(new LinkedHashSet<>(puids))
+        .thenCompose(
+            records -> {
+              Map<String, CompletableFuture<PresenceView>> byUser = new HashMap<>();
+              Map<String, CompletableFuture<PresenceView>> byPuid = new HashMap<>();
+              for (String puid : puids) {
+                PuidRecord r = records.get(puid);
+                if (r == null || r.stateFor(appId) != PuidState.ACTIVE) {
+                  continue;
+                }
+                byPuid.put(
+                    puid,
+                    byUser.computeIfAbsent(
+                        r.userSub(),
+                        u ->
+                            state
+                                .presence(u)
+                                .thenApply(p -> p.seenBy(appId))
+                                .toCompletableFuture()));
+              }
+              return CompletableFuture.allOf(byUser.values().toArray(new CompletableFuture[0]))
+                  .thenApply(
+                      v -> {
+                        List<Seen> out = new ArrayList<>(puids.size());
+                        for (String puid : puids) {
+                          CompletableFuture<PresenceView> f = byPuid.get(puid);
+                          out.add(new Seen(puid, f == null ? PresenceView.OFFLINE : f.join()));
+                        }
+                        return out;
+                      });
+            });
+  }
+
+  /**
+   * Application {@code appId}'s enabled PUIDs by status: counted page by page over its enabled
+   * grants ({@link #STATS_PAGE} a page, one state read each), then reused until {@code
+   * queries.stats-ttl} passed. Concurrent requests for one application share one count.
+   */
+  CompletionStage<Stats> stats(long appId) {
+    return stats.get(appId, (id, executor) -> count(id, "", new long[4]));
+  }
+
+  private CompletableFuture<Stats> count(long appId, String after, long[] counts) {
+    return grants
+        .listEnabledByApp(appId, after, STATS_PAGE)
+        .thenCompose(
+            page -> {
+              List<CompletableFuture<PresenceView>> reads = new ArrayList<>(page.size());
+              for (Grant g : page) {
+                reads.add(
+                    state
+                        .presence(g.userSub())
+                        .thenApply(p -> p.seenBy(appId))
+                        .toCompletableFuture());
+              }
+              return CompletableFuture.allOf(reads.toArray(new CompletableFuture[0]))
+                  .thenCompose(
+                      v -> {
+                        for (CompletableFuture<PresenceView> r : reads) {
+                          counts[index(r.join().status())]++;
+                        }
+                        if (page.size() < STATS_PAGE) {
+                          return CompletableFuture.completedFuture(
+                              new Stats(counts[0], counts[1], counts[2], counts[3], Instant.now()));
+                        }
+                        return count(appId, page.get(page.size() - 1).puid(), counts);
+                      });
+            })
+        .toCompletableFuture();
+  }
+
+  private static int index(PresenceStatus s) {
+    return switch (s) {
+      case ONLINE -> 0;
+      case AWAY -> 1;
+      case UNAVAILABLE -> 2;
+      default -> 3;
+    };
+  }
+}

@@ -1,0 +1,438 @@
+package org.presence.gateway.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.http.OAuth2HttpRequest;
+import no.nav.security.mock.oauth2.http.OAuth2HttpResponse;
+import no.nav.security.mock.oauth2.http.Route;
+import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
+import okhttp3.Headers;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.WebClient;
+
+/**
+ * Sign-in through a real OpenID Connect provider (mock-oauth2-server on loopback) over real
+ * sockets, and each bad input of the flow refused with a clear page and nothing else affected.
+ */
+class OidcSignInTest {
+  private static final String CLIENT = "presence-test";
+
+  private MockOAuth2Server provider;
+
+  /** An ID token the provider's token endpoint answers with once, instead of its own. */
+  private final AtomicReference<String> nextIdToken = new AtomicReference<>();
+
+  private final Route tokenOverride =
+      new Route() {
+        @Override
+        public boolean match(OAuth2HttpRequest r) {
+          return nextIdToken.get() != null
+              && r.getMethod().equals("POST")
+              && r.getUrl().encodedPath().endsWith("/token");
+        }
+
+        @Override
+        public OAuth2HttpResponse invoke(OAuth2HttpRequest r) {
+          String body =
+              "{\"access_token\":\"at\",\"token_type\":\"Bearer\",\"expires_in\":60,"
+                  + "\"id_token\":\""
+                  + nextIdToken.getAndSet(null)
+                  + "\"}";
+          return new OAuth2HttpResponse(
+              Headers.of("Content-Type", "application/json"), 200, body, null);
+        }
+      };
+  private TestNode node;
+  private String issuer;
+
+  @BeforeEach
+  void start(@TempDir Path dir) {
+    provider = new MockOAuth2Server(tokenOverride);
+    provider.start(InetAddress.getLoopbackAddress(), 0);
+    issuer = provider.issuerUrl("default").toString();
+    Map<String, String> s = TestNode.baseSettings(dir);
+    s.put("identity.oidc.issuer", issuer);
+    s.put("identity.oidc.client-id", CLIENT);
+    s.put("identity.oidc.client-secret", "not-a-secret-at-the-mock");
+    s.put("outbound.allow-loopback", "true");
+    // The provider's first answers are slow on a busy machine (it makes its keys then).
+    s.put("identity.oidc.timeout", "30s");
+    node = TestNode.start(s, r -> {});
+  }
+
+  @AfterEach
+  void stop() {
+    if (node != null) {
+      node.close();
+    }
+    provider.shutdown();
+  }
+
+  /** The provider's authorization URL for a sign-in started by {@code c}, to come back to next. */
+  private URI startSignIn(WebClient c, String next) {
+    HttpResponse<String> page = c.get("/signin");
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.body()).contains("id=\"oidc-sign-in\"").doesNotContain("name=\"token\"");
+    // The form ends at the provider: the page's policy must allow it.
+    assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow())
+        .contains("form-action 'self' " + providerOrigin());
+    HttpResponse<String> go = c.post("/signin/oidc", Map.of("next", next));
+    assertThat(go.statusCode()).isEqualTo(303);
+    return URI.create(go.headers().firstValue("Location").orElseThrow());
+  }
+
+  private String providerOrigin() {
+    URI u = URI.create(issuer);
+    return u.getScheme() + "://" + u.getRawAuthority();
+  }
+
+  /** The provider's answer (its redirect back to the node's callback) for {@code authorize}. */
+  private URI authorize(WebClient c, URI authorize) {
+    HttpResponse<String> r = c.getUri(authorize);
+    assertThat(r.statusCode()).isEqualTo(302);
+    URI back = URI.create(r.headers().firstValue("Location").orElseThrow());
+    assertThat(back.getPath()).isEqualTo(OidcSignIn.CALLBACK);
+    return back;
+  }
+
+  private static Map<String, String> query(URI u) {
+    Map<String, String> m = new HashMap<>();
+    for (String part : u.getRawQuery().split("&")) {
+      int eq = part.indexOf('=');
+      m.put(
+          URLDecoder.decode(part.substring(0, eq), StandardCharsets.UTF_8),
+          URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
+    }
+    return m;
+  }
+
+  private static String sessionCookie(HttpResponse<String> r) {
+    return r.headers().allValues("Set-Cookie").stream()
+        .filter(c -> c.startsWith(WebSessions.SESSION_COOKIE + "="))
+        .map(c -> c.substring(WebSessions.SESSION_COOKIE.length() + 1, c.indexOf(';')))
+        .findFirst()
+        .orElse(null);
+  }
+
+  private static HttpResponse<String> withCookie(URI uri, String session) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(uri)
+                .header("Cookie", WebSessions.SESSION_COOKIE + "=" + session)
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Signs {@code c} in; answers the callback's response (303 with the session cookie). */
+  private HttpResponse<String> signIn(WebClient c, String next) {
+    URI back = authorize(c, startSignIn(c, next));
+    HttpResponse<String> done = c.getUri(back);
+    assertThat(done.statusCode()).as(done.body()).isEqualTo(303);
+    return done;
+  }
+
+  @Test
+  void signIn_throughTheProvider_opensAServerSideSessionThatSignOutEndsEverywhere()
+      throws Exception {
+    provider.enqueueCallback(
+        new DefaultOAuth2TokenCallback(
+            "default",
+            "alice-at-provider",
+            "JWT",
+            List.of(CLIENT),
+            Map.of("email", "alice@example.com"),
+            3600));
+    WebClient c = new WebClient(node);
+    URI authorize = startSignIn(c, "/settings");
+    Map<String, String> q = query(authorize);
+    assertThat(authorize.toString()).startsWith(issuer);
+    assertThat(q).containsEntry("client_id", CLIENT).containsEntry("response_type", "code");
+    assertThat(q).containsEntry("code_challenge_method", "S256");
+    assertThat(q.get("state")).hasSizeGreaterThanOrEqualTo(20);
+    assertThat(q.get("nonce")).hasSizeGreaterThanOrEqualTo(20);
+    assertThat(q.get("redirect_uri")).isEqualTo(node.uri(OidcSignIn.CALLBACK).toString());
+    assertThat(q.get("scope")).isEqualTo("openid email");
+
+    HttpResponse<String> done = c.getUri(authorize(c, authorize));
+    assertThat(done.statusCode()).isEqualTo(303);
+    assertThat(done.headers().firstValue("Location")).hasValue("/settings");
+    String cookie = sessionCookie(done);
+    assertThat(cookie).matches("[A-Za-z0-9_-]{43}");
+    HttpResponse<String> settings = c.get("/settings");
+    assertThat(settings.statusCode()).isEqualTo(200);
+    assertThat(withCookie(node.uri("/settings"), cookie).statusCode()).isEqualTo(200);
+
+    // The user is the provider's subject scoped by its issuer.
+    List<String> users =
+        node.server()
+            .store()
+            .persistence()
+            .db()
+            .jdbi()
+            .withHandle(
+                h -> h.createQuery("SELECT user_sub FROM web_sessions").mapTo(String.class).list());
+    assertThat(users).containsExactly("oidc:" + OidcSignIn.tag(issuer) + ":alice-at-provider");
+    assertThat(settings.body()).contains("alice@example.com");
+    assertThat(settings.body()).contains("Sign out everywhere");
+
+    HttpResponse<String> out = c.post("/signout", Map.of());
+    assertThat(out.statusCode()).isEqualTo(303);
+    // The copied cookie died with the session.
+    HttpResponse<String> copied = withCookie(node.uri("/settings"), cookie);
+    assertThat(copied.statusCode()).isEqualTo(303);
+    assertThat(copied.headers().firstValue("Location").orElseThrow()).startsWith("/signin");
+  }
+
+  @Test
+  void callback_whenTheStateIsReplayedOrWrong_thenRefusedAndTheSessionUntouched() {
+    WebClient c = new WebClient(node);
+    URI back = authorize(c, startSignIn(c, "/settings"));
+    assertThat(c.getUri(back).statusCode()).isEqualTo(303);
+    assertThat(c.get("/settings").statusCode()).isEqualTo(200);
+
+    HttpResponse<String> replay = c.getUri(back);
+    assertThat(replay.statusCode()).isEqualTo(401);
+    assertThat(replay.body()).contains("unknown, expired or already used");
+    assertThat(c.get("/settings").statusCode()).isEqualTo(200);
+
+    HttpResponse<String> wrong = c.get(OidcSignIn.CALLBACK + "?code=abc&state=not-a-state");
+    assertThat(wrong.statusCode()).isEqualTo(401);
+    assertThat(wrong.body()).contains("unknown, expired or already used");
+    HttpResponse<String> none = c.get(OidcSignIn.CALLBACK + "?code=abc");
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.body()).contains("no sign-in state");
+    assertThat(c.get("/settings").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void callback_whenACodeIsUsedTwice_thenTheProviderRefusesItAndNoSessionOpens() {
+    WebClient c = new WebClient(node);
+    URI first = authorize(c, startSignIn(c, "/"));
+    assertThat(c.getUri(first).statusCode()).isEqualTo(303);
+    c.post("/signout", Map.of());
+
+    WebClient d = new WebClient(node);
+    URI second = authorize(d, startSignIn(d, "/"));
+    String reused =
+        OidcSignIn.CALLBACK
+            + "?code="
+            + query(first).get("code")
+            + "&state="
+            + query(second).get("state");
+    HttpResponse<String> r = d.get(reused);
+    assertThat(r.statusCode()).isEqualTo(401);
+    // A provider that keeps codes single-use refuses it at the token endpoint; one that does not
+    // (the mock) answers with an ID token without this sign-in's nonce, refused as well.
+    assertThat(r.body()).containsAnyOf("the provider refused the code", "nonce");
+    assertThat(sessionCookie(r)).isNull();
+    assertThat(d.get("/settings").statusCode()).isEqualTo(303);
+  }
+
+  @Test
+  void callback_fromAnotherBrowser_isRefused_loginCsrf() {
+    WebClient attacker = new WebClient(node);
+    URI back = authorize(attacker, startSignIn(attacker, "/"));
+    WebClient victim = new WebClient(node);
+    victim.get("/");
+    HttpResponse<String> r = victim.getUri(back);
+    assertThat(r.statusCode()).isEqualTo(401);
+    assertThat(r.body()).contains("started in another browser");
+    assertThat(sessionCookie(r)).isNull();
+    assertThat(victim.get("/settings").statusCode()).isEqualTo(303);
+    // A browser with no cookie at all fares no better, nor does a start without the form token.
+    WebClient bare = new WebClient(node);
+    assertThat(bare.postRaw("/signin/oidc", "next=%2F").statusCode()).isEqualTo(403);
+  }
+
+  @Test
+  void signOut_withoutTheFormToken_isRefusedAndTheSessionStays_logoutCsrf() {
+    WebClient c = new WebClient(node);
+    signIn(c, "/");
+    HttpResponse<String> forged = c.postRaw("/signout", "");
+    assertThat(forged.statusCode()).isEqualTo(403);
+    assertThat(c.get("/settings").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void next_offTheNode_isReplacedByTheHomePage() {
+    for (String next : List.of("https://evil.example/", "//evil.example/x", "/\\evil.example")) {
+      WebClient c = new WebClient(node);
+      HttpResponse<String> done = signIn(c, next);
+      assertThat(done.headers().firstValue("Location")).as(next).hasValue("/");
+    }
+  }
+
+  /** Runs a sign-in whose token endpoint answers with {@code idToken}; the callback's answer. */
+  private HttpResponse<String> signInWithIdToken(
+      WebClient c, java.util.function.Function<String, String> idToken) {
+    URI authorize = startSignIn(c, "/");
+    String nonce = query(authorize).get("nonce");
+    URI back = authorize(c, authorize);
+    nextIdToken.set(idToken.apply(nonce));
+    return c.getUri(back);
+  }
+
+  private String mockToken(String issuerId, String nonce, long expirySeconds) {
+    return provider
+        .issueToken(
+            issuerId,
+            CLIENT,
+            new DefaultOAuth2TokenCallback(
+                issuerId, "alice", "JWT", List.of(CLIENT), Map.of("nonce", nonce), expirySeconds))
+        .serialize();
+  }
+
+  private void assertRefused(HttpResponse<String> r, String reason) {
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(401);
+    assertThat(r.body()).contains(reason);
+    assertThat(sessionCookie(r)).isNull();
+  }
+
+  @Test
+  void idToken_whenTheNonceDiffers_thenRefused() {
+    WebClient c = new WebClient(node);
+    assertRefused(signInWithIdToken(c, n -> mockToken("default", "another-nonce", 3600)), "nonce");
+    assertThat(c.get("/settings").statusCode()).isEqualTo(303);
+    // The same provider and node still sign people in.
+    signIn(new WebClient(node), "/");
+  }
+
+  @Test
+  void idToken_fromAnotherIssuer_thenRefused() {
+    WebClient c = new WebClient(node);
+    // Signed by the provider's own key, but naming another issuer.
+    assertRefused(
+        signInWithIdToken(
+            c,
+            n ->
+                provider
+                    .issueToken(
+                        "default",
+                        CLIENT,
+                        new DefaultOAuth2TokenCallback(
+                            "default",
+                            "alice",
+                            "JWT",
+                            List.of(CLIENT),
+                            Map.of("nonce", n, "iss", "https://other.example/"),
+                            3600))
+                    .serialize()),
+        "issuer");
+    // And a token of another issuer, with its own keys.
+    assertRefused(
+        signInWithIdToken(new WebClient(node), n -> mockToken("other", n, 3600)), "refused");
+  }
+
+  @Test
+  void idToken_whenExpired_thenRefused() {
+    WebClient c = new WebClient(node);
+    assertRefused(signInWithIdToken(c, n -> mockToken("default", n, -3600)), "xpired");
+  }
+
+  @Test
+  void idToken_signedByAnUnknownKey_thenRefused() throws Exception {
+    RSAKey stranger = new RSAKeyGenerator(2048).keyID("stranger").generate();
+    WebClient c = new WebClient(node);
+    HttpResponse<String> r =
+        signInWithIdToken(
+            c,
+            n -> {
+              try {
+                SignedJWT jwt =
+                    new SignedJWT(
+                        new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("stranger").build(),
+                        new JWTClaimsSet.Builder()
+                            .issuer(issuer)
+                            .subject("alice")
+                            .audience(CLIENT)
+                            .claim("nonce", n)
+                            .issueTime(new Date())
+                            .expirationTime(Date.from(Instant.now().plus(Duration.ofHours(1))))
+                            .build());
+                jwt.sign(new RSASSASigner(stranger));
+                return jwt.serialize();
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    assertRefused(r, "signature was refused");
+  }
+
+  @Test
+  void settings_listsThePageSessions_endsNoOneElses_andSignsOutEverywhere() {
+    // Two people (the provider gives each non-interactive sign-in a subject of its own).
+    WebClient alice = new WebClient(node);
+    signIn(alice, "/");
+    WebClient bob = new WebClient(node);
+    String bobCookie = sessionCookie(signIn(bob, "/"));
+    HttpResponse<String> page = alice.get("/settings");
+    assertThat(page.body()).contains("(this browser)").contains("Sign out everywhere");
+    assertThat(page.body()).doesNotContain(WebSessions.hash(bobCookie));
+
+    // Ending someone else's session: without the form token refused, with it nothing of hers.
+    String bobId = WebSessions.hash(bobCookie);
+    assertThat(alice.postRaw("/settings/sessions/" + bobId + "/end", "").statusCode())
+        .isEqualTo(403);
+    assertThat(alice.post("/settings/sessions/" + bobId + "/end", Map.of()).statusCode())
+        .isEqualTo(404);
+    assertThat(bob.get("/settings").statusCode()).isEqualTo(200);
+
+    alice.get("/settings");
+    HttpResponse<String> all = alice.post("/settings/sessions/end-all", Map.of());
+    assertThat(all.statusCode()).isEqualTo(303);
+    assertThat(alice.get("/settings").statusCode()).isEqualTo(303);
+    assertThat(bob.get("/settings").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void settings_signOutOfOneSession_endsThatBrowserOnly() throws Exception {
+    provider.enqueueCallback(
+        new DefaultOAuth2TokenCallback("default", "bob", "JWT", List.of(CLIENT), Map.of(), 3600));
+    WebClient laptop = new WebClient(node);
+    signIn(laptop, "/");
+    provider.enqueueCallback(
+        new DefaultOAuth2TokenCallback("default", "bob", "JWT", List.of(CLIENT), Map.of(), 3600));
+    WebClient phone = new WebClient(node);
+    String phoneCookie = sessionCookie(signIn(phone, "/"));
+    String phoneId = WebSessions.hash(phoneCookie);
+    HttpResponse<String> page = laptop.get("/settings");
+    assertThat(page.body()).contains("/settings/sessions/" + phoneId + "/end");
+    HttpResponse<String> end = laptop.post("/settings/sessions/" + phoneId + "/end", Map.of());
+    assertThat(end.statusCode()).isEqualTo(303);
+    assertThat(end.headers().firstValue("Location")).hasValue("/settings?done=session-ended");
+    assertThat(phone.get("/settings").statusCode()).isEqualTo(303);
+    assertThat(withCookie(node.uri("/settings"), phoneCookie).statusCode()).isEqualTo(303);
+    assertThat(laptop.get("/settings").statusCode()).isEqualTo(200);
+    // Ending it again: nothing of the user's by that id.
+    assertThat(laptop.post("/settings/sessions/" + phoneId + "/end", Map.of()).statusCode())
+        .isEqualTo(404);
+  }
+}

@@ -1,0 +1,165 @@
+package org.presence.store.limit;
+
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.redis.RedisErrors;
+import org.presence.store.redis.RedisKeys;
+import org.presence.store.redis.RedisScript;
+
+/**
+ * {@link ConnectionCounts} in Redis: a hash per key ({@code <prefix>appconns:<key>}) holding each
+ * node's count under the node's lease id, and a lease key per node ({@code
+ * <prefix>appconns:lease:<id>}) that this node renews every third of {@code lease}. The id is new
+ * for each process, so a node restarted under the same name starts from nothing. A node's count
+ * counts while its lease lives: a node that dies (or loses Redis for longer than its lease) drops
+ * out of every count within the lease, and the next call that sums the hash deletes its entry.
+ *
+ * <p>Cost in Redis commands: {@link #open} is one script call ({@code EVALSHA}, {@code SET}
+ * renewing the caller's lease, {@code HGETALL}, one {@code EXISTS} per other node holding
+ * connections of the key, {@code HINCRBY}); {@link #closed} one ({@code EVALSHA}, {@code HINCRBY},
+ * {@code HDEL} at zero); the renewal one {@code SET} per node every {@code lease / 3}.
+ */
+public final class RedisConnectionCounts implements ConnectionCounts {
+  /**
+   * KEYS: the key's hash; ARGV: lease key prefix, lease id, lease ms. Sums the counts of live
+   * leases (this caller's counts as live: its lease is renewed first) and deletes the others.
+   */
+  private static final String SUM =
+      """
+      redis.call('SET', ARGV[1] .. ARGV[2], '1', 'PX', ARGV[3])
+      local total = 0
+      local h = redis.call('HGETALL', KEYS[1])
+      for i = 1, #h, 2 do
+        if h[i] == ARGV[2] or redis.call('EXISTS', ARGV[1] .. h[i]) == 1 then
+          total = total + tonumber(h[i + 1])
+        else
+          redis.call('HDEL', KEYS[1], h[i])
+        end
+      end
+      """;
+
+  /** {@link #SUM}, then ARGV[4] is the limit: 1 when the connection was counted. */
+  private static final String OPEN =
+      SUM
+          + """
+          if total >= tonumber(ARGV[4]) then
+            return 0
+          end
+          redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+          return 1
+          """;
+
+  /** {@link #SUM}: the live total. */
+  private static final String COUNT = SUM + "return total\n";
+
+  /** KEYS: the key's hash; ARGV: lease id. */
+  private static final String CLOSED =
+      """
+      local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+      if n <= 0 then
+        redis.call('HDEL', KEYS[1], ARGV[1])
+      end
+      return n
+      """;
+
+  private final RedisAsyncCommands<String, byte[]> redis;
+  private final RedisKeys keys;
+  private final Duration lease;
+  private final String id = UUID.randomUUID().toString();
+  private final RedisScript open;
+  private final RedisScript count;
+  private final RedisScript closed;
+  private final ScheduledExecutorService renewer;
+
+  public RedisConnectionCounts(RedisBackend backend, Duration lease) {
+    this.redis = backend.commands().async();
+    this.keys = backend.keys();
+    this.lease = lease;
+    this.open = new RedisScript(OPEN, redis);
+    this.count = new RedisScript(COUNT, redis);
+    this.closed = new RedisScript(CLOSED, redis);
+    this.renewer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "connection-count-lease");
+              t.setDaemon(true);
+              return t;
+            });
+    long every = Math.max(1, lease.toMillis() / 3);
+    renewer.scheduleWithFixedDelay(this::renew, 0, every, TimeUnit.MILLISECONDS);
+  }
+
+  private void renew() {
+    // A failed renewal is retried at the next tick; the lease outlives two of them.
+    RedisErrors.call(() -> redis.set(leaseKey(), bytes("1"), leaseArgs()));
+  }
+
+  private io.lettuce.core.SetArgs leaseArgs() {
+    return io.lettuce.core.SetArgs.Builder.px(lease.toMillis());
+  }
+
+  private String leaseKey() {
+    return keys.key("appconns:lease:" + id);
+  }
+
+  private String hash(long key) {
+    return keys.key("appconns:" + key);
+  }
+
+  private static byte[] bytes(Object o) {
+    return String.valueOf(o).getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public CompletionStage<Boolean> open(long key, int max) {
+    return open.<Long>run(
+            ScriptOutputType.INTEGER,
+            new String[] {hash(key)},
+            bytes(keys.key("appconns:lease:")),
+            bytes(id),
+            bytes(lease.toMillis()),
+            bytes(max))
+        .thenApply(n -> n == 1L);
+  }
+
+  @Override
+  public CompletionStage<Void> closed(long key) {
+    return closed
+        .<Long>run(ScriptOutputType.INTEGER, new String[] {hash(key)}, bytes(id))
+        .thenApply(n -> null);
+  }
+
+  @Override
+  public CompletionStage<Integer> count(long key) {
+    return count
+        .<Long>run(
+            ScriptOutputType.INTEGER,
+            new String[] {hash(key)},
+            bytes(keys.key("appconns:lease:")),
+            bytes(id),
+            bytes(lease.toMillis()))
+        .thenApply(Long::intValue);
+  }
+
+  /** Gives up this node's lease at once: its connections leave every count. */
+  @Override
+  public void close() {
+    renewer.shutdownNow();
+    try {
+      RedisErrors.call(() -> redis.del(leaseKey())).toCompletableFuture().get(2, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // Redis is gone or slow: the lease lapses by itself.
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
