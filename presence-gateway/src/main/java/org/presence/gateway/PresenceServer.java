@@ -34,6 +34,7 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.gateway.net.TrustedProxies;
 import org.presence.gateway.notify.NotificationChannel;
+import org.presence.gateway.ops.ApiDocuments;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.pages.PageSupport;
@@ -76,6 +77,8 @@ public final class PresenceServer implements AutoCloseable {
   private final Channel adminChannel;
   private final InetSocketAddress address;
   private volatile XmppServer xmpp;
+  private volatile HttpRoutes gatewayRoutes;
+  private volatile HttpRoutes adminRoutes;
   private volatile boolean closed;
 
   private PresenceServer(
@@ -154,6 +157,7 @@ public final class PresenceServer implements AutoCloseable {
               BuildInfo.current(),
               config.nodeId());
       ops.register(routes);
+      new ApiDocuments().register(routes);
       // The pages show URLs of this node, which are known once the port is bound.
       AtomicReference<String> baseUrl = new AtomicReference<>(config.gateway().baseUrl(0));
       appFeatures = AppFeatures.start(config, store, identity, baseUrl::get);
@@ -284,11 +288,12 @@ public final class PresenceServer implements AutoCloseable {
       Channel server =
           bind(bootstrap, "gateway.port", config.gateway().host(), config.gateway().port());
       Channel admin = null;
+      HttpRoutes adminTable = adminRoutes(ops, adminApi);
       if (config.admin().enabled()) {
         try {
           admin =
               bindAdmin(
-                  config, bootstrap, ops, adminApi, metrics, connections, disconnector, exceptions);
+                  config, bootstrap, adminTable, metrics, connections, disconnector, exceptions);
         } catch (StartupException e) {
           server.close().awaitUninterruptibly(1000);
           throw e;
@@ -344,6 +349,8 @@ public final class PresenceServer implements AutoCloseable {
               server,
               admin);
       node.xmpp = xmpp;
+      node.gatewayRoutes = router.routes();
+      node.adminRoutes = adminTable;
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
           config.nodeId(),
@@ -392,21 +399,25 @@ public final class PresenceServer implements AutoCloseable {
    * Binds the admin port: the same pipeline as the gateway port's, with a route table of its own
    * (the operator's endpoints, {@code /metrics}, the admin API and page) and no trusted proxies.
    */
+  /** The admin port's routes. */
+  private static HttpRoutes adminRoutes(OpsEndpoints ops, AdminApi adminApi) {
+    HttpRoutes.Builder routes = HttpRoutes.builder();
+    ops.registerAdmin(routes);
+    adminApi.register(routes);
+    return routes.build();
+  }
+
   private static Channel bindAdmin(
       PresenceConfig config,
       ServerBootstrap gateway,
-      OpsEndpoints ops,
-      AdminApi adminApi,
+      HttpRoutes routes,
       GatewayMetrics metrics,
       Connections connections,
       Disconnector disconnector,
       ExceptionHandler exceptions) {
-    HttpRoutes.Builder routes = HttpRoutes.builder();
-    ops.registerAdmin(routes);
-    adminApi.register(routes);
     HttpRouter router =
         new HttpRouter(
-            routes.build(),
+            routes,
             config.limits(),
             metrics,
             connections,
@@ -443,6 +454,16 @@ public final class PresenceServer implements AutoCloseable {
   }
 
   /** The admin port's bound address, or {@code null} when {@code admin.enabled} is off. */
+  /** The gateway port's route table (docs/api.md: the OpenAPI document lists each). */
+  public HttpRoutes gatewayRoutes() {
+    return gatewayRoutes;
+  }
+
+  /** The admin port's route table, whether or not the admin port is bound. */
+  public HttpRoutes adminRoutes() {
+    return adminRoutes;
+  }
+
   public InetSocketAddress adminAddress() {
     return adminChannel == null ? null : (InetSocketAddress) adminChannel.localAddress();
   }

@@ -73,6 +73,11 @@ public final class HttpRoutes {
     return fallback;
   }
 
+  /** Every route, in the order they are matched (the API documents are checked against it). */
+  public List<Route> routes() {
+    return routes.stream().map(Compiled::route).toList();
+  }
+
   /** A new, empty table. */
   public static Builder builder() {
     return new Builder();
