@@ -284,6 +284,28 @@ class ApiDocumentsTest {
         admin("POST", "/admin/api/users/" + NotifyFixture.sub(ann) + "/disconnect"));
   }
 
+  /** The first non-empty line of the application's stream (at most 10 s), then hangs up. */
+  private static JsonNode firstStreamLine(App app) throws Exception {
+    HttpResponse<java.util.stream.Stream<String>> r =
+        java.net.http.HttpClient.newHttpClient()
+            .sendAsync(
+                HttpRequest.newBuilder(node.uri("/" + app.id() + "/presence.json"))
+                    .header("Authorization", "Bearer " + app.key())
+                    .build(),
+                HttpResponse.BodyHandlers.ofLines())
+            .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("application/x-ndjson"));
+    try (java.util.stream.Stream<String> lines = r.body()) {
+      String first =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+                  () -> lines.filter(l -> !l.isEmpty()).findFirst().orElseThrow())
+              .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      return JSON.readTree(first);
+    }
+  }
+
   @Test
   void framesMatchTheAsyncApiDocument() throws Exception {
     App app = NotifyFixture.activeApp(node, site, email("dev"), "Framed");
@@ -323,6 +345,11 @@ class ApiDocumentsTest {
       JsonNode update = updates.next();
       assertThat(update.isArray()).as(update.toString()).isTrue();
       assertValid(message("updates"), update);
+
+      // The stream: its first line is a snapshot showing bob online.
+      JsonNode line = firstStreamLine(app);
+      assertValid(message("snapshot"), line);
+      assertThat(line.get("snapshot").size()).as(line.toString()).isEqualTo(1);
 
       // A frame the node refuses: an error frame, as documented.
       device.send("{\"type\":\"status\",\"session_id\":\"" + session + "\",\"status\":\"busy\"}");
