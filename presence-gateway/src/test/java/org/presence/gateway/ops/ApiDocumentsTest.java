@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.Schema;
-import com.networknt.schema.SchemaRegistry;
-import com.networknt.schema.SpecificationVersion;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.IOException;
 import java.net.http.HttpRequest;
@@ -27,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.testing.ApiSchemas;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.NotifyFixture.App;
@@ -43,8 +41,6 @@ import org.presence.gateway.testing.WsClient;
 class ApiDocumentsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String ADMIN_TOKEN = "a".repeat(40);
-  private static final SchemaRegistry SCHEMAS =
-      SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
 
   @TempDir static Path root;
   private static TestNode node;
@@ -157,40 +153,20 @@ class ApiDocumentsTest {
                         }));
   }
 
-  /** A schema of one of the documents: {@code schema}, its {@code #/components} refs resolved. */
-  private static Schema schema(JsonNode document, JsonNode schema) {
-    assertThat(schema.isMissingNode()).as("no such schema in the document").isFalse();
-    ObjectNode wrapper = schema.deepCopy();
-    wrapper.put("$schema", "https://json-schema.org/draft/2020-12/schema");
-    wrapper.set("components", document.get("components"));
-    return SCHEMAS.getSchema(wrapper);
-  }
-
-  /** The JSON answer schema of {@code method path} with {@code status} in the OpenAPI document. */
   private static Schema response(String method, String path, int status) {
-    JsonNode op = openApi.get("paths").path(path).path(method);
-    return schema(
-        openApi,
-        op.path("responses")
-            .path(String.valueOf(status))
-            .path("content")
-            .path("application/json")
-            .path("schema"));
+    return ApiSchemas.response(method, path, status);
   }
 
-  /** An AsyncAPI message's payload schema. */
   private static Schema message(String name) {
-    return schema(
-        asyncApi, asyncApi.path("components").path("messages").path(name).path("payload"));
+    return ApiSchemas.message(name);
   }
 
   private static void assertValid(Schema schema, JsonNode body) {
-    assertThat(schema.validate(body)).as(body.toString()).isEmpty();
+    ApiSchemas.assertValid(schema, body, "");
   }
 
-  private static void assertAnswer(String method, String path, HttpResponse<String> r)
-      throws IOException {
-    assertValid(response(method, path, r.statusCode()), JSON.readTree(r.body()));
+  private static void assertAnswer(String method, String path, HttpResponse<String> r) {
+    ApiSchemas.assertAnswer(method, path, r);
   }
 
   @Test

@@ -3,6 +3,7 @@ package org.presence.gateway.testing;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -80,8 +81,17 @@ public final class UpdateClient implements AutoCloseable {
   public JsonNode next(Duration timeout) {
     try {
       String t = ws.next(timeout);
-      return t == null ? null : JSON.readTree(t);
-    } catch (Exception e) {
+      if (t == null) {
+        return null;
+      }
+      JsonNode frame = JSON.readTree(t);
+      // Every frame a test reads is one the AsyncAPI document describes (docs/api.md).
+      ApiSchemas.assertUpdateFrame(frame);
+      return frame;
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       throw new AssertionError(e);
     }
   }
