@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.ApiClient;
+import org.presence.gateway.testing.ApiSchemas;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
@@ -76,12 +77,17 @@ class PresenceQueryApiTest {
     if (key != null) {
       b.header("Authorization", "Bearer " + key);
     }
-    return TestNode.send(b.build());
+    HttpResponse<String> r = TestNode.send(b.build());
+    ApiSchemas.assertAnswer(
+        "get", path.endsWith("/stats") ? "/{appid}/presence/stats" : "/{appid}/presence/{puid}", r);
+    return r;
   }
 
   private static HttpResponse<String> batch(App app, String body) {
-    return NotifyFixture.post(
-        node, "/" + app.id() + "/presence", app.key(), "application/json", body);
+    HttpResponse<String> r =
+        NotifyFixture.post(node, "/" + app.id() + "/presence", app.key(), "application/json", body);
+    ApiSchemas.assertAnswer("post", "/{appid}/presence", r);
+    return r;
   }
 
   private static String puids(List<String> puids) {
