@@ -123,6 +123,61 @@ class ApiDocumentsTest {
     assertThat(documented("admin")).isEqualTo(admin);
   }
 
+  /** Every {@code $ref} under {@code node}, as JSON pointers into the document. */
+  private static void refs(JsonNode node, List<String> out) {
+    if (node.isObject()) {
+      node.fields()
+          .forEachRemaining(
+              f -> {
+                if (f.getKey().equals("$ref") && f.getValue().isTextual()) {
+                  out.add(f.getValue().asText());
+                } else {
+                  refs(f.getValue(), out);
+                }
+              });
+    } else if (node.isArray()) {
+      node.forEach(n -> refs(n, out));
+    }
+  }
+
+  @Test
+  void everyReferenceResolves_andEveryPathParameterIsDeclared() {
+    for (JsonNode doc : List.of(openApi, asyncApi)) {
+      List<String> refs = new ArrayList<>();
+      refs(doc, refs);
+      assertThat(refs).isNotEmpty();
+      for (String ref : refs) {
+        assertThat(ref).startsWith("#/");
+        assertThat(doc.at(ref.substring(1)).isMissingNode()).as(ref).isFalse();
+      }
+    }
+    openApi
+        .get("paths")
+        .fields()
+        .forEachRemaining(
+            path -> {
+              Set<String> declared = new TreeSet<>();
+              path.getValue().path("parameters").forEach(p -> declared.add(p.get("name").asText()));
+              Set<String> used = new TreeSet<>();
+              java.util.regex.Matcher m =
+                  java.util.regex.Pattern.compile("\\{([^}]+)\\}").matcher(path.getKey());
+              while (m.find()) {
+                used.add(m.group(1));
+              }
+              assertThat(declared).as(path.getKey()).isEqualTo(used);
+              path.getValue()
+                  .fields()
+                  .forEachRemaining(
+                      op -> {
+                        if (op.getValue().has("responses")) {
+                          assertThat(op.getValue().get("responses").size())
+                              .as(op.getKey() + " " + path.getKey())
+                              .isPositive();
+                        }
+                      });
+            });
+  }
+
   @Test
   void documentsAreServedAsTheyAreInTheJar() throws IOException {
     HttpResponse<String> o = node.get(ApiDocuments.OPENAPI);
