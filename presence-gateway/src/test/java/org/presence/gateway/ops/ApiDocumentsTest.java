@@ -341,7 +341,7 @@ class ApiDocumentsTest {
   void framesMatchTheAsyncApiDocument() throws Exception {
     App app = NotifyFixture.activeApp(node, site, email("dev"), "Framed");
     String bob = email("bob");
-    NotifyFixture.grant(node, bob, app.id());
+    String puid = NotifyFixture.grant(node, bob, app.id());
     try (WsClient device = WsClient.connect(node.wsUri("/presence"));
         UpdateClient updates = UpdateClient.open(node, app.id())) {
       JsonNode connect =
@@ -381,6 +381,25 @@ class ApiDocumentsTest {
       JsonNode line = firstStreamLine(app);
       assertValid(message("snapshot"), line);
       assertThat(line.get("snapshot").size()).as(line.toString()).isEqualTo(1);
+
+      // A live notification: the application's acknowledgement, the device's frame, its ack.
+      HttpResponse<String> sent =
+          NotifyFixture.post(
+              node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "hello")));
+      assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
+      assertAnswer("post", "/{appid}/notification", sent);
+      JsonNode notifications = JSON.readTree(device.next(Duration.ofSeconds(10)));
+      assertValid(message("notifications"), notifications);
+      JsonNode ack =
+          JSON.readTree(
+              "{\"type\":\"acknowledge\",\"session_id\":\""
+                  + session
+                  + "\",\"ids\":[\""
+                  + notifications.at("/notifications/0/id").asText()
+                  + "\"]}");
+      assertValid(message("ackOrDismiss"), ack);
+      device.send(ack.toString());
+      assertValid(message("ok"), JSON.readTree(device.next(Duration.ofSeconds(10))));
 
       // A frame the node refuses: an error frame, as documented.
       device.send("{\"type\":\"status\",\"session_id\":\"" + session + "\",\"status\":\"busy\"}");
