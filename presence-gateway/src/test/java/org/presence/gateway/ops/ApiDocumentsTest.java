@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.ApiSchemas;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
@@ -400,6 +401,15 @@ class ApiDocumentsTest {
       assertValid(message("ackOrDismiss"), ack);
       device.send(ack.toString());
       assertValid(message("ok"), JSON.readTree(device.next(Duration.ofSeconds(10))));
+
+      // The user changes their settings: the answer, and the device's settings frame.
+      HttpResponse<String> settings =
+          ApiClient.forEmail(node, bob).put("/api/settings", "{\"away_message\":\"back soon\"}");
+      assertThat(settings.statusCode()).as(settings.body()).isEqualTo(200);
+      assertAnswer("put", "/api/settings", settings);
+      JsonNode settingsFrame = JSON.readTree(device.next(Duration.ofSeconds(10)));
+      assertThat(settingsFrame.has("settings")).as(settingsFrame.toString()).isTrue();
+      assertValid(message("settings"), settingsFrame);
 
       // A frame the node refuses: an error frame, as documented.
       device.send("{\"type\":\"status\",\"session_id\":\"" + session + "\",\"status\":\"busy\"}");
