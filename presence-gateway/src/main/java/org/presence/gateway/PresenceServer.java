@@ -21,6 +21,7 @@ import org.presence.gateway.connection.Connections;
 import org.presence.gateway.demo.DemoApp;
 import org.presence.gateway.demo.DemoPages;
 import org.presence.gateway.device.DeviceChannel;
+import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.DeviceService;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
@@ -29,6 +30,7 @@ import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.DevIdentity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.identity.IdentityVerifiers;
+import org.presence.gateway.identity.PresenceKeys;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.gateway.net.TrustedProxies;
@@ -36,6 +38,8 @@ import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.pages.PageSupport;
+import org.presence.gateway.pairing.PairingEndpoints;
+import org.presence.gateway.pairing.PairingService;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
@@ -136,8 +140,16 @@ public final class PresenceServer implements AutoCloseable {
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
       GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry());
       Connections connections = new Connections(metrics);
+      // Presence's own signing keys (paired devices' tokens), shared through the database.
+      PresenceKeys presenceKeys =
+          PresenceKeys.load(
+              store.persistence().db(),
+              Clock.systemUTC(),
+              config.pairing().keyRotation(),
+              config.pairing().keyReload());
       IdentityVerifier identity =
-          IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
+          IdentityVerifiers.create(
+              config.identity(), dev, presenceKeys, metrics.registry(), Clock.systemUTC());
       Disconnector disconnector = new Disconnector(metrics, config.gateway().closeLinger());
       ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
@@ -196,6 +208,31 @@ public final class PresenceServer implements AutoCloseable {
               });
       appFeatures.settings().addListener(device.service()::announce);
       appFeatures.invalidations().register(SettingsService.KIND, device.service()::settingsChanged);
+      // Pairing (RFC 8628): a revoked device's tokens are refused, and its sessions end on every
+      // node when the revocation's invalidation arrives.
+      PairingService pairing =
+          new PairingService(
+              store.persistence().db(),
+              presenceKeys,
+              config.pairing(),
+              config.identity().audience(),
+              appFeatures.invalidations(),
+              Clock.systemUTC());
+      device.service().attachPairedDevices(pairing::active);
+      DeviceRegistry deviceRegistry = device.registry();
+      appFeatures
+          .invalidations()
+          .register(
+              PairingService.KIND,
+              key -> {
+                if (key.startsWith("device:")) {
+                  deviceRegistry.revoked(null, key.substring("device:".length()));
+                } else if (key.startsWith("user:")) {
+                  deviceRegistry.revoked(key.substring("user:".length()), null);
+                }
+              });
+      new PairingEndpoints(pairing, presenceKeys, appFeatures.pages(), baseUrl::get)
+          .register(routes);
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);

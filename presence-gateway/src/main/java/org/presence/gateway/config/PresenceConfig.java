@@ -47,7 +47,8 @@ public record PresenceConfig(
     NotificationsConfig notifications,
     ClusterConfig cluster,
     GrantsConfig grants,
-    AdminConfig admin) {
+    AdminConfig admin,
+    PairingConfig pairing) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {
