@@ -231,8 +231,10 @@ public final class PresenceServer implements AutoCloseable {
                   deviceRegistry.revoked(key.substring("user:".length()), null);
                 }
               });
-      new PairingEndpoints(pairing, presenceKeys, appFeatures.pages(), baseUrl::get)
-          .register(routes);
+      PairingEndpoints pairingEndpoints =
+          new PairingEndpoints(pairing, presenceKeys, appFeatures.pages(), baseUrl::get);
+      pairingEndpoints.register(routes);
+      appFeatures.settingsPages().attachPairedDevices(pairingEndpoints.settingsSection());
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);

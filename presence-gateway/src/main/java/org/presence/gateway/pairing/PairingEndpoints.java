@@ -219,25 +219,36 @@ public final class PairingEndpoints {
               m.put("code", PairingService.normalise(code).map(PairingService::display).orElse(""));
               m.put("notice", notice);
               m.put("error", error);
-              List<Map<String, Object>> rows = new ArrayList<>();
-              for (PairingService.PairedDevice d : devices) {
-                rows.add(
-                    Map.of(
-                        "id",
-                        d.id(),
-                        "name",
-                        d.name(),
-                        "pairedAt",
-                        WHEN.format(d.pairedAt()),
-                        "lastSeenAt",
-                        WHEN.format(d.lastSeenAt()),
-                        "revoked",
-                        d.revoked()));
-              }
+              List<Map<String, Object>> rows = rows(devices);
               m.put("devices", rows);
               m.put("hasDevices", !rows.isEmpty());
               pages.render(ex, v, status, "pair", m);
             });
+  }
+
+  /** The rows of the "Paired devices" tables (here and on {@code /settings}). */
+  static List<Map<String, Object>> rows(List<PairingService.PairedDevice> devices) {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (PairingService.PairedDevice d : devices) {
+      rows.add(
+          Map.of(
+              "id",
+              d.id(),
+              "name",
+              d.name(),
+              "pairedAt",
+              WHEN.format(d.pairedAt()),
+              "lastSeenAt",
+              WHEN.format(d.lastSeenAt()),
+              "revoked",
+              d.revoked()));
+    }
+    return rows;
+  }
+
+  /** The "Paired devices" section of {@code /settings}. */
+  public org.presence.gateway.pages.SettingsPages.PairedDevicesSection settingsSection() {
+    return user -> pairing.list(user).thenApply(PairingEndpoints::rows);
   }
 
   private void postPair(HttpExchange ex) {
@@ -326,6 +337,8 @@ public final class PairingEndpoints {
               if (e != null) {
                 LOG.warn("revoking paired devices failed: {}", e.toString());
                 pages.errorPage(ex, v, e instanceof CompletionException c ? c.getCause() : e);
+              } else if ("settings".equals(PageSupport.field(form, "next"))) {
+                pages.redirect(ex, v, "/settings?done=device", null);
               } else {
                 render(ex, v, HttpResponseStatus.OK, "", "Revoked " + n + " device(s).", null);
               }

@@ -152,17 +152,29 @@ class PairingFlowTest {
       assertThat(d.status(org.presence.protocol.model.PresenceStatus.ONLINE, null))
           .isEqualTo(DeviceMessage.Ack.INSTANCE);
 
-      // The user revokes the device at /pair: its session ends, its refresh token is dead.
+      // The device is listed at /pair and in /settings ("Paired devices"); the user revokes it
+      // from /settings: its session ends, its refresh token is dead.
       WebClient web = new WebClient(node).signIn("pat@example.com");
-      String page = web.get("/pair").body();
-      assertThat(page).contains("Pat&#39;s laptop").contains("Revoke");
-      HttpResponse<String> revoked = web.post("/pair/devices/all/revoke", Map.of());
-      assertThat(revoked.statusCode()).isEqualTo(200);
+      assertThat(web.get("/pair").body()).contains("Pat&#39;s laptop");
+      String settings = web.get("/settings").body();
+      assertThat(settings).contains("Paired devices").contains("Pat&#39;s laptop");
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("/pair/devices/([0-9a-f-]{36})/revoke").matcher(settings);
+      assertThat(m.find()).isTrue();
+      HttpResponse<String> revoked =
+          web.post("/pair/devices/" + m.group(1) + "/revoke", Map.of("next", "settings"));
+      assertThat(revoked.statusCode()).isEqualTo(303);
+      assertThat(revoked.headers().firstValue("Location")).hasValue("/settings?done=device");
       assertThat(d.error()).isEqualTo(ErrorCode.DEVICE_REVOKED);
       assertThat(d.awaitClose().code()).isEqualTo(4012);
     }
     assertThat(error(refresh(node, tokens.get("refresh_token").asText())))
         .isEqualTo("invalid_grant");
+    // Another user cannot revoke it (nothing to revoke of theirs), and revoking all again is a
+    // no-op.
+    WebClient other = new WebClient(node).signIn("mallory@example.com");
+    other.get("/pair");
+    assertThat(other.post("/pair/devices/all/revoke", Map.of()).body()).contains("Revoked 0");
     // Its still-unexpired identity token no longer opens a session.
     try (DeviceTestClient d = DeviceTestClient.open(node)) {
       d.send(new Connect(identityToken, null, "laptop"));
