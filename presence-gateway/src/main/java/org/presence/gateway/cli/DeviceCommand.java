@@ -37,10 +37,12 @@ import picocli.CommandLine.Spec;
 /**
  * {@code presence device --email you@example.com}: a device client on the terminal, for trying
  * Presence on one machine (the demo page shows what an application sees). It connects to the node's
- * device channel with a development identity token (or {@code --token}), then reads one status per
- * line from standard input ({@code online}, {@code away lunch}, {@code unavailable}, {@code
- * offline}; the words after the status are the custom message) and prints what the node answers and
- * sends. End of input (Ctrl-D) or {@code quit} disconnects.
+ * device channel with a development identity token (or {@code --token}; with neither it pairs
+ * itself with the node, see {@link DevicePairing}, and refreshes its identity on the live socket
+ * before it expires), then reads one status per line from standard input ({@code online}, {@code
+ * away lunch}, {@code unavailable}, {@code offline}; the words after the status are the custom
+ * message) and prints what the node answers and sends. End of input (Ctrl-D) or {@code quit}
+ * disconnects.
  */
 @Command(
     name = "device",
@@ -60,7 +62,12 @@ final class DeviceCommand implements Callable<Integer> {
 
   @Option(
       names = "--email",
-      description = "Who the device belongs to (a development token is made for it).")
+      description = {
+        "Who the device belongs to (a development token is made for it).",
+        "Without --email and --token the device pairs with the node: it prints a code to enter",
+        "at the node's /pair page, keeps a refresh token in the data directory and refreshes",
+        "its identity before it expires."
+      })
   String email;
 
   @Option(
@@ -94,11 +101,23 @@ final class DeviceCommand implements Callable<Integer> {
     if (config == null) {
       return PresenceCli.EXIT_USAGE;
     }
-    Optional<String> assertion = assertion(config, err);
+    URI base = URI.create(url != null ? url : config.gateway().baseUrl(config.gateway().port()));
+    DevicePairing pairing = null;
+    Optional<String> assertion;
+    if (token == null && email == null) {
+      pairing = new DevicePairing(base, config.dataDir());
+      try {
+        assertion = Optional.of(pairing.identity(out).token());
+      } catch (IOException e) {
+        err.println("presence: " + e.getMessage());
+        return PresenceCli.EXIT_STARTUP;
+      }
+    } else {
+      assertion = assertion(config, err);
+    }
     if (assertion.isEmpty()) {
       return PresenceCli.EXIT_USAGE;
     }
-    URI base = URI.create(url != null ? url : config.gateway().baseUrl(config.gateway().port()));
     URI ws = webSocket(base);
     Listener listener = new Listener(out);
     WebSocket socket;
@@ -124,6 +143,17 @@ final class DeviceCommand implements Callable<Integer> {
       err.println("presence: the node refused the session: " + describe(first));
       socket.abort();
       return PresenceCli.EXIT_STARTUP;
+    }
+    java.util.concurrent.ScheduledExecutorService refresher = null;
+    if (pairing != null && c.expiresAt() > 0) {
+      refresher =
+          java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "identity-refresh");
+                t.setDaemon(true);
+                return t;
+              });
+      scheduleRefresh(refresher, pairing, socket, listener, err, c.expiresAt());
     }
     out.println(
         "connected to "
@@ -196,9 +226,48 @@ final class DeviceCommand implements Callable<Integer> {
         socket.abort();
       }
     }
+    if (refresher != null) {
+      refresher.shutdownNow();
+    }
     out.println("disconnected");
     out.flush();
     return 0;
+  }
+
+  /**
+   * Sends a {@code refresh} with a new identity token when four fifths of the current one's
+   * lifetime ({@code expiresAt}, epoch milliseconds) have passed; the answer's new expiry schedules
+   * the next one.
+   */
+  private static void scheduleRefresh(
+      java.util.concurrent.ScheduledExecutorService refresher,
+      DevicePairing pairing,
+      WebSocket socket,
+      Listener listener,
+      PrintWriter err,
+      long expiresAt) {
+    long delay = Math.max(100, (expiresAt - System.currentTimeMillis()) * 4 / 5);
+    listener.onRefreshed = next -> scheduleRefresh(refresher, pairing, socket, listener, err, next);
+    refresher.schedule(
+        () -> {
+          if (listener.closed.isDone()) {
+            return;
+          }
+          try {
+            String fresh = pairing.refresh().token();
+            listener.pending.incrementAndGet();
+            send(socket, new DeviceMessage.Refresh(fresh));
+          } catch (IOException e) {
+            synchronized (err) {
+              err.println("presence: " + e.getMessage());
+              err.flush();
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        },
+        delay,
+        TimeUnit.MILLISECONDS);
   }
 
   private Optional<String> assertion(PresenceConfig config, PrintWriter err) {
@@ -231,7 +300,10 @@ final class DeviceCommand implements Callable<Integer> {
   }
 
   private static void send(WebSocket socket, DeviceMessage m) {
-    socket.sendText(new String(DeviceCodec.toBytes(m), StandardCharsets.UTF_8), true).join();
+    // The statuses typed and the identity refreshes go out from two threads, one at a time.
+    synchronized (socket) {
+      socket.sendText(new String(DeviceCodec.toBytes(m), StandardCharsets.UTF_8), true).join();
+    }
   }
 
   private static String describe(DeviceMessage m) {
@@ -254,6 +326,7 @@ final class DeviceCommand implements Callable<Integer> {
     final CompletableFuture<DeviceMessage> connected = new CompletableFuture<>();
     final CompletableFuture<Void> closed = new CompletableFuture<>();
     final AtomicInteger pending = new AtomicInteger();
+    volatile java.util.function.LongConsumer onRefreshed;
     private final PrintWriter out;
     private final StringBuilder partial = new StringBuilder();
 
@@ -291,6 +364,13 @@ final class DeviceCommand implements Callable<Integer> {
         if (m instanceof DeviceMessage.Ack) {
           pending.decrementAndGet();
           out.println("ok");
+        } else if (m instanceof DeviceMessage.Refreshed r) {
+          pending.decrementAndGet();
+          out.println("identity refreshed until " + java.time.Instant.ofEpochMilli(r.expiresAt()));
+          java.util.function.LongConsumer next = onRefreshed;
+          if (next != null) {
+            next.accept(r.expiresAt());
+          }
         } else if (m instanceof DeviceMessage.ErrorReply e) {
           pending.decrementAndGet();
           out.println("error " + e.errno() + ": " + e.reason());

@@ -262,4 +262,58 @@ class PairingFlowTest {
       assertThat(k.has("d")).isFalse();
     }
   }
+
+  @Test
+  void terminalDevicePairsKeepsItsRefreshTokenAndRefreshesOnTheLiveSocket() throws Exception {
+    Path cliDir = root.resolve("cli");
+    java.io.PipedOutputStream typed = new java.io.PipedOutputStream();
+    java.io.PipedInputStream in = new java.io.PipedInputStream(typed);
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    java.util.concurrent.CompletableFuture<Integer> run =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () ->
+                org.presence.gateway.cli.PresenceCli.run(
+                    new String[] {
+                      "device",
+                      "--url",
+                      shortLived.server().baseUrl(),
+                      "--data-dir",
+                      cliDir.toString()
+                    },
+                    Map.of(),
+                    in,
+                    new java.io.PrintWriter(out, true),
+                    new java.io.PrintWriter(err, true)));
+    java.util.regex.Pattern code = java.util.regex.Pattern.compile("enter the code (\\S+)");
+    java.util.regex.Matcher m = code.matcher("");
+    for (int i = 0; i < 200 && !m.find(); i++) {
+      Thread.sleep(50);
+      m = code.matcher(out.toString());
+    }
+    assertThat(out.toString()).contains(shortLived.server().baseUrl() + "/pair");
+    WebClient web = new WebClient(shortLived).signIn("terry@example.com");
+    web.get("/pair");
+    assertThat(
+            web.post("/pair", Map.of("code", m.group(1), "name", "terminal", "action", "approve"))
+                .statusCode())
+        .isEqualTo(200);
+    // Tokens last 1 s and the grace is 1 s: the session lives on only by refreshing.
+    for (int i = 0; i < 300 && out.toString().split("identity refreshed", -1).length < 4; i++) {
+      Thread.sleep(50);
+    }
+    assertThat(out.toString().split("identity refreshed", -1).length)
+        .as(out + "\n" + err)
+        .isGreaterThanOrEqualTo(4);
+    typed.write("online\nquit\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    typed.close();
+    assertThat(run.get(30, java.util.concurrent.TimeUnit.SECONDS)).as(out + "\n" + err).isZero();
+    assertThat(out.toString())
+        .contains("paired")
+        .contains("ok")
+        .doesNotContain("closed by the node (40");
+    Path stored = cliDir.resolve("paired-device.token");
+    assertThat(java.nio.file.Files.getPosixFilePermissions(stored))
+        .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+  }
 }

@@ -81,7 +81,7 @@ public enum ErrorCode {
    * A {@code refresh} frame's identity token names another user than the session's; the session
    * keeps its former token (and ends when that expires).
    */
-  IDENTITY_MISMATCH(26, 403, "Refresh token is for another user"),
+  IDENTITY_MISMATCH(26, 403, "Identity token is for another user"),
 
   // ---- 30–39: identity ----
   /** The identity token is not a valid signed assertion for this service. */
