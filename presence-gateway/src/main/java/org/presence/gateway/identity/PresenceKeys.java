@@ -33,13 +33,15 @@ import org.presence.store.jdbi.Timestamps;
  * signs and verifies with the same set; the embedded default keeps them in its H2 file in the data
  * directory, through the same code.
  *
- * <p>The newest key signs. A node that finds the newest key older than {@code rotation} adds a new
- * one (two nodes doing so at once only add two keys). The published set ({@code
- * /.well-known/jwks.json}) holds every key younger than twice the rotation interval, so a token
- * signed just before a rotation still verifies until it expires (token lifetimes are far shorter
- * than the rotation). The set is reloaded from the database every {@code reload} and whenever a
- * token names a key this node does not know yet (rate-limited), so a key another node made is
- * picked up at once.
+ * <p>A node that finds the newest key older than {@code rotation} adds a new one (two nodes doing
+ * so at once only add two keys). A new key is published at once but signs only once it is older
+ * than {@code reload}: by then every node has reloaded the set and knows it, so no node refuses a
+ * token for naming a key it has not seen. The newest key past that age signs (the only key, when
+ * there is just one). The published set ({@code /.well-known/jwks.json}) holds every key younger
+ * than twice the rotation interval, so a token signed before a rotation still verifies until it
+ * expires (token lifetimes are far shorter than the rotation). The set is reloaded from the
+ * database every {@code reload}, and when a token names a key this node does not know yet
+ * (rate-limited).
  */
 public final class PresenceKeys extends JwksSource.Refreshing {
   /** The {@code iss} of the identity tokens Presence signs for paired devices. */
@@ -51,6 +53,7 @@ public final class PresenceKeys extends JwksSource.Refreshing {
   private final Db db;
   private final Clock clock;
   private final Duration rotation;
+  private final Duration reload;
   private volatile ECKey signing;
 
   private PresenceKeys(Db db, Clock clock, Duration rotation, Duration reload) {
@@ -58,6 +61,7 @@ public final class PresenceKeys extends JwksSource.Refreshing {
     this.db = db;
     this.clock = clock;
     this.rotation = rotation;
+    this.reload = reload;
   }
 
   /**
@@ -95,7 +99,15 @@ public final class PresenceKeys extends JwksSource.Refreshing {
               published.add(r.key().toPublicJWK());
             }
           }
-          signing = rows.get(0).key();
+          // The newest key every node has had time to load signs; else the oldest one there is.
+          ECKey signer = rows.get(rows.size() - 1).key();
+          for (Row r : rows) {
+            if (!r.createdAt().plus(reload).isAfter(now)) {
+              signer = r.key();
+              break;
+            }
+          }
+          signing = signer;
           return new JWKSet(published);
         });
   }
@@ -129,11 +141,14 @@ public final class PresenceKeys extends JwksSource.Refreshing {
         .execute();
   }
 
-  /** Rotates now: adds a new signing key (operations, tests) and reloads the set. */
+  /**
+   * Rotates now: adds a new key (operations, tests) and reloads the set; the new key is published
+   * at once and signs once it is older than the reload interval.
+   */
   public CompletionStage<JWKSet> rotate() {
     return db.call(
             h -> {
-              insert(h, Timestamps.now());
+              insert(h, clock.instant());
               return null;
             })
         .thenCompose(v -> load())
@@ -142,6 +157,11 @@ public final class PresenceKeys extends JwksSource.Refreshing {
               replace(set);
               return set;
             });
+  }
+
+  /** The id of the key that signs now. */
+  public String signingKeyId() {
+    return signing.getKeyID();
   }
 
   /** The public keys to publish at {@code /.well-known/jwks.json}. */
