@@ -226,6 +226,17 @@ class PairingFlowTest {
         .isEqualTo("unsupported_grant_type");
     assertThat(error(post(node, "/oauth/device_authorization", "scope=x")))
         .isEqualTo("invalid_client");
+    // Not a form: a JSON OAuth error, nothing else.
+    HttpResponse<String> json =
+        TestNode.send(
+            HttpRequest.newBuilder(node.uri("/oauth/token"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"grant_type\":\"refresh_token\"}"))
+                .build());
+    assertThat(error(json)).isEqualTo("invalid_request");
+    // A body over the endpoint's 4 KiB limit is refused before it is read whole.
+    assertThat(post(node, "/oauth/token", "device_code=" + "x".repeat(8192)).statusCode())
+        .isEqualTo(413);
   }
 
   @Test
