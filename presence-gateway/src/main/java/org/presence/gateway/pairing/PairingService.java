@@ -14,7 +14,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jdbi.v3.core.Handle;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.PairingConfig;
@@ -78,7 +77,12 @@ public final class PairingService {
   private final Invalidations invalidations;
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
-  private final ConcurrentHashMap<String, Attempts> attempts = new ConcurrentHashMap<>();
+
+  /** Wrong codes per user, kept a code lifetime, for at most {@value #MAX_TRACKED} users. */
+  private final com.github.benmanes.caffeine.cache.Cache<String, Attempts> attempts;
+
+  /** Users whose wrong codes are counted at once. */
+  static final int MAX_TRACKED = 100_000;
 
   private static final class Attempts {
     Instant since;
@@ -98,6 +102,11 @@ public final class PairingService {
     this.audience = audience;
     this.invalidations = invalidations;
     this.clock = clock;
+    this.attempts =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(MAX_TRACKED)
+            .expireAfterAccess(config.codeLifetime())
+            .build();
   }
 
   /**
@@ -147,13 +156,12 @@ public final class PairingService {
 
   /** Whether {@code user} may still enter a code (not over the wrong-code limit). */
   public boolean mayTry(String user) {
-    Attempts a = attempts.get(user);
+    Attempts a = attempts.getIfPresent(user);
     if (a == null) {
       return true;
     }
     synchronized (a) {
-      if (a.since.plus(config.codeLifetime()).isBefore(clock.instant())) {
-        attempts.remove(user, a);
+      if (a.since == null || a.since.plus(config.codeLifetime()).isBefore(clock.instant())) {
         return true;
       }
       return a.wrong < config.maxCodeAttempts();
@@ -161,7 +169,7 @@ public final class PairingService {
   }
 
   private void wrongCode(String user) {
-    Attempts a = attempts.computeIfAbsent(user, u -> new Attempts());
+    Attempts a = attempts.get(user, u -> new Attempts());
     synchronized (a) {
       if (a.since == null || a.since.plus(config.codeLifetime()).isBefore(clock.instant())) {
         a.since = clock.instant();
