@@ -23,6 +23,7 @@ import org.presence.gateway.demo.DemoPages;
 import org.presence.gateway.device.DeviceChannel;
 import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.DeviceService;
+import org.presence.gateway.device.HandshakeLimiter;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
@@ -232,7 +233,13 @@ public final class PresenceServer implements AutoCloseable {
                 }
               });
       PairingEndpoints pairingEndpoints =
-          new PairingEndpoints(pairing, presenceKeys, appFeatures.pages(), baseUrl::get);
+          new PairingEndpoints(
+              pairing,
+              presenceKeys,
+              appFeatures.pages(),
+              baseUrl::get,
+              new HandshakeLimiter(
+                  config.device().handshakeRate(), config.device().handshakeBurst()));
       pairingEndpoints.register(routes);
       appFeatures.settingsPages().attachPairedDevices(pairingEndpoints.settingsSection());
       updates =

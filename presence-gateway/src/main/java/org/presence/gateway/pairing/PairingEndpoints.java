@@ -40,12 +40,18 @@ public final class PairingEndpoints {
   private final PresenceKeys keys;
   private final PageSupport pages;
   private final java.util.function.Supplier<String> baseUrl;
+  private final org.presence.gateway.device.HandshakeLimiter requests;
 
+  /**
+   * @param requests the per-address limit on new pairing requests (each stores a row)
+   */
   public PairingEndpoints(
       PairingService pairing,
       PresenceKeys keys,
       PageSupport pages,
-      java.util.function.Supplier<String> baseUrl) {
+      java.util.function.Supplier<String> baseUrl,
+      org.presence.gateway.device.HandshakeLimiter requests) {
+    this.requests = requests;
     this.pairing = pairing;
     this.keys = keys;
     this.pages = pages;
@@ -71,6 +77,15 @@ public final class PairingEndpoints {
   private void deviceAuthorization(HttpExchange ex) {
     Map<String, List<String>> form = oauthForm(ex);
     if (form == null) {
+      return;
+    }
+    if (!requests.tryAcquire(
+        org.presence.gateway.net.ClientAddress.of(ex.channel()), System.nanoTime())) {
+      oauthError(
+          ex,
+          HttpResponseStatus.TOO_MANY_REQUESTS,
+          "slow_down",
+          "too many pairing requests from this address; try again later");
       return;
     }
     String clientId = PageSupport.field(form, "client_id");

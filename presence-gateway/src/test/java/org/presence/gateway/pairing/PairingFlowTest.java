@@ -264,6 +264,22 @@ class PairingFlowTest {
   }
 
   @Test
+  void pairingRequestsPerAddressAreLimited() throws Exception {
+    Map<String, String> s = TestNode.baseSettings(root.resolve("limited"));
+    s.put("node-id", "limited-node");
+    s.put("device.handshake-rate", "0.01");
+    s.put("device.handshake-burst", "2");
+    try (TestNode limited = TestNode.start(s, r -> {})) {
+      authorize(limited);
+      authorize(limited);
+      HttpResponse<String> third =
+          post(limited, "/oauth/device_authorization", "client_id=presence-device");
+      assertThat(third.statusCode()).isEqualTo(429);
+      assertThat(json(third).get("error").asText()).isEqualTo("slow_down");
+    }
+  }
+
+  @Test
   void jwksPublishesPublicKeysOnly() throws Exception {
     JsonNode keys = json(node.get("/.well-known/jwks.json")).get("keys");
     assertThat(keys.size()).isPositive();
