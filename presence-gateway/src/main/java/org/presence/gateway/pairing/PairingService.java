@@ -5,7 +5,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -66,9 +65,6 @@ public final class PairingService {
   /** A paired device as {@code /settings} lists it. */
   public record PairedDevice(
       String id, String name, Instant pairedAt, Instant lastSeenAt, boolean revoked) {}
-
-  /** A pending request as the user sees it at {@code /pair}. */
-  public record Pending(String userCode, String clientId) {}
 
   private final Db db;
   private final PresenceKeys keys;
@@ -177,35 +173,6 @@ public final class PairingService {
       }
       a.wrong++;
     }
-  }
-
-  /**
-   * The pending request with user code {@code entered}, if any (an unknown, used or expired code
-   * counts as a wrong attempt of {@code user}).
-   */
-  public CompletionStage<Optional<Pending>> find(String user, String entered) {
-    Optional<String> code = normalise(entered);
-    if (code.isEmpty()) {
-      wrongCode(user);
-      return CompletableFuture.completedFuture(Optional.empty());
-    }
-    Instant now = Timestamps.now();
-    return db.call(
-            h ->
-                h.createQuery(
-                        "SELECT user_code, client_id FROM device_authorizations WHERE user_code ="
-                            + " :u AND state = 'pending' AND expires_at > :now")
-                    .bind("u", code.get())
-                    .bind("now", Timestamps.bind(now))
-                    .map((rs, ctx) -> new Pending(rs.getString(1), rs.getString(2)))
-                    .findOne())
-        .thenApply(
-            p -> {
-              if (p.isEmpty()) {
-                wrongCode(user);
-              }
-              return p;
-            });
   }
 
   /**
@@ -446,10 +413,5 @@ public final class PairingService {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  /** The pairing's timing, for the endpoint's answers. */
-  public Duration pollInterval() {
-    return config.pollInterval();
   }
 }
