@@ -22,7 +22,9 @@ import org.presence.gateway.connection.Connections;
 import org.presence.gateway.demo.DemoApp;
 import org.presence.gateway.demo.DemoPages;
 import org.presence.gateway.device.DeviceChannel;
+import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.DeviceService;
+import org.presence.gateway.device.HandshakeLimiter;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
@@ -30,6 +32,7 @@ import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.DevIdentity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.identity.IdentityVerifiers;
+import org.presence.gateway.identity.PresenceKeys;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.gateway.net.TrustedProxies;
@@ -37,6 +40,8 @@ import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.pages.PageSupport;
+import org.presence.gateway.pairing.PairingEndpoints;
+import org.presence.gateway.pairing.PairingService;
 import org.presence.gateway.query.PresenceQueryApi;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
@@ -141,8 +146,16 @@ public final class PresenceServer implements AutoCloseable {
       GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry());
       store.observeLatency(metrics.latency());
       Connections connections = new Connections(metrics);
+      // Presence's own signing keys (paired devices' tokens), shared through the database.
+      PresenceKeys presenceKeys =
+          PresenceKeys.load(
+              store.persistence().db(),
+              Clock.systemUTC(),
+              config.pairing().keyRotation(),
+              config.pairing().keyReload());
       IdentityVerifier identity =
-          IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
+          IdentityVerifiers.create(
+              config.identity(), dev, presenceKeys, metrics.registry(), Clock.systemUTC());
       Disconnector disconnector = new Disconnector(metrics, config.gateway().closeLinger());
       ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
@@ -201,6 +214,39 @@ public final class PresenceServer implements AutoCloseable {
               });
       appFeatures.settings().addListener(device.service()::announce);
       appFeatures.invalidations().register(SettingsService.KIND, device.service()::settingsChanged);
+      // Pairing (RFC 8628): a revoked device's tokens are refused, and its sessions end on every
+      // node when the revocation's invalidation arrives.
+      PairingService pairing =
+          new PairingService(
+              store.persistence().db(),
+              presenceKeys,
+              config.pairing(),
+              config.identity().audience(),
+              appFeatures.invalidations(),
+              Clock.systemUTC());
+      device.service().attachPairedDevices(pairing::active);
+      DeviceRegistry deviceRegistry = device.registry();
+      appFeatures
+          .invalidations()
+          .register(
+              PairingService.KIND,
+              key -> {
+                if (key.startsWith("device:")) {
+                  deviceRegistry.revoked(null, key.substring("device:".length()));
+                } else if (key.startsWith("user:")) {
+                  deviceRegistry.revoked(key.substring("user:".length()), null);
+                }
+              });
+      PairingEndpoints pairingEndpoints =
+          new PairingEndpoints(
+              pairing,
+              presenceKeys,
+              appFeatures.pages(),
+              baseUrl::get,
+              new HandshakeLimiter(
+                  config.device().handshakeRate(), config.device().handshakeBurst()));
+      pairingEndpoints.register(routes);
+      appFeatures.settingsPages().attachPairedDevices(pairingEndpoints.settingsSection());
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);

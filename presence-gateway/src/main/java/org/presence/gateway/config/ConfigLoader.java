@@ -354,7 +354,8 @@ public final class ConfigLoader {
             positive("device.handshake-burst"),
             nonNegative("device.max-application-ids"),
             nonNegative("device.max-message-length"),
-            positive("device.max-devices-per-user"));
+            positive("device.max-devices-per-user"),
+            duration("device.identity-grace"));
     String pushSecret = get("push.secret", config::getString, "");
     if (!pushSecret.isEmpty() && pushSecret.length() < 16) {
       problem("push.secret", "must be empty (endpoint off) or at least 16 characters");
@@ -446,7 +447,14 @@ public final class ConfigLoader {
         grants(),
         admin,
         queries(),
-        xmpp(gateway, embedded));
+        xmpp(gateway, embedded),
+        new PairingConfig(
+            positiveDuration("pairing.token-lifetime"),
+            positiveDuration("pairing.code-lifetime"),
+            positiveDuration("pairing.poll-interval"),
+            positiveDuration("pairing.key-rotation"),
+            positiveDuration("pairing.key-reload"),
+            positive("pairing.max-code-attempts")));
   }
 
   private QueriesConfig queries() {
