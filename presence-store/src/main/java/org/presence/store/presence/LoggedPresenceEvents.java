@@ -1,6 +1,5 @@
 package org.presence.store.presence;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -93,14 +92,10 @@ public final class LoggedPresenceEvents implements PresenceEvents {
               if (byApp.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
               }
-              List<CompletableFuture<?>> sent = new ArrayList<>(byApp.size());
-              byApp.forEach(
-                  (app, updates) ->
-                      sent.add(
-                          publisher
-                              .publish(app, List.copyOf(updates.values()))
-                              .toCompletableFuture()));
-              return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]));
+              // Every application's updates go into one log call (one batch of the publisher).
+              Map<Long, List<AppUpdate.New>> all = new LinkedHashMap<>();
+              byApp.forEach((app, updates) -> all.put(app, List.copyOf(updates.values())));
+              return publisher.publishAll(all).thenApply(v -> (Void) null);
             });
   }
 

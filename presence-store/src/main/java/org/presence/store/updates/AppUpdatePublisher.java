@@ -112,9 +112,35 @@ public final class AppUpdatePublisher {
     if (updates.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
-    Pending p = new Pending(appId, List.copyOf(updates));
-    groups.computeIfAbsent(log.slotGroup(appId), g -> new Group()).submit(p);
-    return p.result;
+    return publishAll(Map.of(appId, updates)).thenApply(m -> m.get(appId));
+  }
+
+  /**
+   * {@link #publish} for several applications at once (a user's change seen by several): the
+   * applications of one slot group go into the same log call. Completes with the kept updates by
+   * application once every group's call is done.
+   */
+  public CompletionStage<Map<Long, List<AppUpdate>>> publishAll(
+      Map<Long, List<AppUpdate.New>> byApp) {
+    Map<Integer, Map<Long, List<AppUpdate.New>>> byGroup = new HashMap<>();
+    byApp.forEach(
+        (app, updates) -> {
+          if (!updates.isEmpty()) {
+            byGroup
+                .computeIfAbsent(log.slotGroup(app), g -> new LinkedHashMap<>())
+                .put(app, List.copyOf(updates));
+          }
+        });
+    Map<Long, List<AppUpdate>> out = new ConcurrentHashMap<>();
+    byApp.keySet().forEach(app -> out.put(app, List.of()));
+    List<CompletableFuture<?>> calls = new ArrayList<>(byGroup.size());
+    byGroup.forEach(
+        (group, apps) -> {
+          Pending p = new Pending(apps);
+          groups.computeIfAbsent(group, g -> new Group()).submit(p);
+          calls.add(p.result.thenAccept(out::putAll));
+        });
+    return CompletableFuture.allOf(calls.toArray(new CompletableFuture[0])).thenApply(v -> out);
   }
 
   /** Log calls of one slot group running at once. */
@@ -123,15 +149,15 @@ public final class AppUpdatePublisher {
   /** Most updates in one log call (a call takes at least one request, whatever its size). */
   public static final int MAX_BATCH = 512;
 
-  /** One {@link #publish} call waiting for its batch. */
+  /** One {@link #publishAll} call's share of a slot group, waiting for its batch. */
   private static final class Pending {
-    final long appId;
-    final List<AppUpdate.New> updates;
-    final CompletableFuture<List<AppUpdate>> result = new CompletableFuture<>();
+    final Map<Long, List<AppUpdate.New>> byApp;
+    final int size;
+    final CompletableFuture<Map<Long, List<AppUpdate>>> result = new CompletableFuture<>();
 
-    Pending(long appId, List<AppUpdate.New> updates) {
-      this.appId = appId;
-      this.updates = updates;
+    Pending(Map<Long, List<AppUpdate.New>> byApp) {
+      this.byApp = byApp;
+      this.size = byApp.values().stream().mapToInt(List::size).sum();
     }
   }
 
@@ -159,7 +185,7 @@ public final class AppUpdatePublisher {
         Pending p;
         while (size < MAX_BATCH && (p = waiting.poll()) != null) {
           batch.add(p);
-          size += p.updates.size();
+          size += p.size;
         }
         if (batch.isEmpty()) {
           inFlight.decrementAndGet();
@@ -185,7 +211,7 @@ public final class AppUpdatePublisher {
   private CompletionStage<?> run(List<Pending> batch) {
     Map<Long, List<AppUpdate.New>> byApp = new LinkedHashMap<>();
     for (Pending p : batch) {
-      byApp.computeIfAbsent(p.appId, a -> new ArrayList<>()).addAll(p.updates);
+      p.byApp.forEach((app, u) -> byApp.computeIfAbsent(app, a -> new ArrayList<>()).addAll(u));
     }
     return log.appendAll(byApp)
         .thenCompose(this::deliver)
@@ -206,15 +232,20 @@ public final class AppUpdatePublisher {
   private static void share(List<Pending> batch, Map<Long, List<AppUpdate>> numbered) {
     Map<Long, Integer> next = new HashMap<>();
     for (Pending p : batch) {
-      List<AppUpdate> kept = numbered.getOrDefault(p.appId, List.of());
-      int i = next.getOrDefault(p.appId, 0);
-      List<AppUpdate> mine = new ArrayList<>(p.updates.size());
-      for (AppUpdate.New u : p.updates) {
-        if (i < kept.size() && same(kept.get(i), u)) {
-          mine.add(kept.get(i++));
-        }
-      }
-      next.put(p.appId, i);
+      Map<Long, List<AppUpdate>> mine = new HashMap<>();
+      p.byApp.forEach(
+          (app, updates) -> {
+            List<AppUpdate> kept = numbered.getOrDefault(app, List.of());
+            int i = next.getOrDefault(app, 0);
+            List<AppUpdate> got = new ArrayList<>(updates.size());
+            for (AppUpdate.New u : updates) {
+              if (i < kept.size() && same(kept.get(i), u)) {
+                got.add(kept.get(i++));
+              }
+            }
+            next.put(app, i);
+            mine.put(app, got);
+          });
       p.result.complete(mine);
     }
   }
