@@ -12,7 +12,8 @@ import org.presence.store.updates.AppUpdatePublisher;
 
 /**
  * Presence changes to applications through their update logs: for each real change, one update per
- * enabled grant that may see it (the same audience rules as {@link BusPresenceEvents}), and never
+ * enabled grant that may see it (a change for all applications: every application outside the
+ * user's own scopes; else only the change's application), and never
  * more than one per application and PUID for one call (so one change costs an application at most
  * one update per distinct PUID the user granted it; their number is capped by {@code
  * grants.max-per-app}), named by PUID only, grouped per application, numbered by the application's
@@ -25,12 +26,19 @@ import org.presence.store.updates.AppUpdatePublisher;
  * two nodes are put in order by the log's per-PUID version guard.
  */
 public final class LoggedPresenceEvents implements PresenceEvents {
+  /** Where a user's grants come from. */
+  @FunctionalInterface
+  public interface Grants {
+    /** The user's live grants; paused ones may be included (they are skipped). */
+    CompletionStage<List<Grant>> of(String userSub);
+  }
+
   private final AppUpdatePublisher publisher;
-  private final BusPresenceEvents.Grants grants;
+  private final Grants grants;
   private final ConcurrentHashMap<String, CompletableFuture<Void>> tails =
       new ConcurrentHashMap<>();
 
-  public LoggedPresenceEvents(AppUpdatePublisher publisher, BusPresenceEvents.Grants grants) {
+  public LoggedPresenceEvents(AppUpdatePublisher publisher, Grants grants) {
     this.publisher = publisher;
     this.grants = grants;
   }
