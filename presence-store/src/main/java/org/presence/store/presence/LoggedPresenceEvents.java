@@ -13,13 +13,12 @@ import org.presence.store.updates.AppUpdatePublisher;
 /**
  * Presence changes to applications through their update logs: for each real change, one update per
  * enabled grant that may see it (a change for all applications: every application outside the
- * user's own scopes; else only the change's application), and never
- * more than one per application and PUID for one call (so one change costs an application at most
- * one update per distinct PUID the user granted it; their number is capped by {@code
- * grants.max-per-app}), named by PUID only, grouped per application, numbered by the application's
- * log and published on the bus by an {@link AppUpdatePublisher}. This is the producer side of the
- * app update channel, stream and webhooks: each update gets its number exactly once, on the node
- * where the change happened.
+ * user's own scopes; else only the change's application), and never more than one per application
+ * and PUID for one call (so one change costs an application at most one update per distinct PUID
+ * the user granted it; their number is capped by {@code grants.max-per-app}), named by PUID only,
+ * grouped per application, numbered by the application's log and published on the bus by an {@link
+ * AppUpdatePublisher}. This is the producer side of the app update channel, stream and webhooks:
+ * each update gets its number exactly once, on the node where the change happened.
  *
  * <p>A user's changes are handled one after the other, in call order (each waits for the previous
  * one's log append), so the changes of one user leave a node in order; changes of one user made on

@@ -25,7 +25,7 @@ import org.presence.store.redis.RedisScript;
  * expires, so numbers keep increasing), a stream of updates ({@code <prefix>ulog:<app>}) with one
  * entry per append call whose id is {@code <last seq>-1} and whose fields are {@code t} (the time)
  * and one {@code d} per update ({@link AppUpdateBatchCodec} documents, numbered consecutively up to
- * the id), a time index with the first number of each second ({@code <prefix>uidx:<app>}) used to
+ * the id), a time index with the first number of each period ({@code <prefix>uidx:<app>}) used to
  * trim the stream by age, and the PUID guards: one hash per generation of the retention ({@code
  * <prefix>uguards:<app>:<generation>}, field = PUID, value {@code "<version>[p]|<status>:
  * <message>"}: the last version taken, paused, the presence last logged), read from the current
@@ -37,8 +37,10 @@ import org.presence.store.redis.RedisScript;
  * {@code HMGET} and {@code HSET} on the guards, {@code INCRBY}, one {@code XADD} (which also bounds
  * the stream to the last {@code maxPerApp} numbers, {@code MINID}) and one {@code PUBLISH} of the
  * kept updates (an {@link AppUpdateBatchCodec} batch on {@link AppUpdatePublisher#channel}), and
- * only when a new second has started for the application the trim by age and the expiry renewals.
- * Entries are kept for the retention and up to one second more; idle applications' streams expire.
+ * only when a new housekeeping period has started for the application (a minute for the hour of
+ * retention; a second for retentions under two minutes) the index entry, the trim by age and the
+ * expiry renewals. Entries are kept for the retention and up to one period more (a read trims
+ * first); idle applications' streams expire.
  */
 public final class RedisAppUpdateLog implements AppUpdateLog {
   /**
@@ -46,8 +48,15 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
    */
   private static final String TRIM =
       """
+      -- The housekeeping period for retention r (ms): the index has an entry per period (its
+      -- first second -> its first number), so the trim by age and the expiry renewals run once per
+      -- period and application: a minute for the hour of retention, a second for short ones.
+      local function period_of(r)
+        return math.max(1, math.min(60, math.floor(r / 60000)))
+      end
       local function trim(ks, ki, now, r)
-        local cutoff = math.floor((now - r) / 1000)
+        -- Keep the period holding the cutoff: entries live for the retention and up to a period.
+        local cutoff = math.floor((now - r) / 1000) - period_of(r) + 1
         local keep = redis.call('ZRANGEBYSCORE', ki, cutoff, '+inf', 'LIMIT', 0, 1)
         if #keep > 0 then
           redis.call('XTRIM', ks, 'MINID', keep[1] .. '-1')
@@ -75,8 +84,10 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
       TRIM
           + """
           local sec = math.floor(now / 1000)
-          local secText = fmt(sec)
           local retention = tonumber(ARGV[1])
+          local period = period_of(retention)
+          local tick = math.floor(sec / period) * period
+          local secText = fmt(tick)
           local maxn = tonumber(ARGV[2])
           local genlen = math.max(1, math.floor(retention / 1000))
           local gen = math.floor(sec / genlen)
@@ -89,8 +100,8 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
             local cur, prev = kg .. ':' .. fmt(gen), kg .. ':' .. fmt(gen - 1)
             local channel, n = ARGV[a], tonumber(ARGV[a + 1])
             a = a + 2
-            -- ~s: the last second this generation's expiry was renewed; ~x: the last second an
-            -- append indexed and trimmed the stream.
+            -- ~s: the last period this generation's expiry was renewed; ~x: the last period an
+            -- append indexed and trimmed the stream and renewed its expiry.
             local fields = {'~s', '~x'}
             for i = 1, n do
               fields[i + 2] = ARGV[a + (i - 1) * 6 + 3]
@@ -183,7 +194,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
               end
               redis.call('XADD', unpack(xa))
               if index then
-                redis.call('ZADD', ki, sec, fmt(first))
+                redis.call('ZADD', ki, tick, fmt(first))
                 trim(ks, ki, now, retention)
                 redis.call('PEXPIRE', ks, ttl)
                 redis.call('PEXPIRE', ki, ttl)
