@@ -459,9 +459,11 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
-   * Applies a status update of an open session. Completes when the state store took it; fails with
-   * {@code SESSION_REPLACED} when the session no longer owns its device. Real changes are published
-   * without holding up the answer.
+   * Applies a status update of an open session. Completes when the state store took it and its real
+   * changes were stored in the applications' update logs (the batch holding them: one log call for
+   * the changes of many sessions); fails with {@code SESSION_REPLACED} when the session no longer
+   * owns its device. A failed publication is only counted and logged: the device's status is
+   * stored.
    */
   public CompletionStage<Void> status(
       String user,
@@ -474,12 +476,12 @@ public final class DeviceService implements AutoCloseable {
     long started = System.nanoTime();
     return state
         .update(user, device, session, status, message, applicationIds, messagesNow(user), now)
-        .thenAccept(
+        .thenCompose(
             u -> {
               if (!u.applied()) {
                 throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
               }
-              publish(user, u, now);
+              return publish(user, u, now);
             })
         .whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
   }
