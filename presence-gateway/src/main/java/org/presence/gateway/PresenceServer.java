@@ -453,6 +453,12 @@ public final class PresenceServer implements AutoCloseable {
     return x == null ? null : x.address();
   }
 
+  /** The XMPP direct TLS port's bound address, or {@code null} when it is off. */
+  public InetSocketAddress xmppTlsAddress() {
+    XmppServer x = xmpp;
+    return x == null ? null : x.tlsAddress();
+  }
+
   /** The bound address (the real port when configured with 0). */
   public InetSocketAddress address() {
     return address;
