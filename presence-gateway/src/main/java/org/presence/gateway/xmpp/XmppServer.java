@@ -60,6 +60,17 @@ public final class XmppServer implements AutoCloseable {
   static final String SESSION = "xmpp-session";
   static final String TLS = "tls";
 
+  /** How an XMPP connection (of either port, or a WebSocket) ends when the node drains. */
+  static final java.util.function.Consumer<Channel> DRAIN =
+      c -> {
+        XmppSession session = c.pipeline().get(XmppSession.class);
+        if (session != null) {
+          session.executor().execute(session::shutdown);
+        } else {
+          c.close();
+        }
+      };
+
   /** One roster entry: the PUID and the user's string shown for it. */
   record RosterItem(String puid, String name) {}
 
@@ -202,17 +213,7 @@ public final class XmppServer implements AutoCloseable {
                   @Override
                   protected void initChannel(SocketChannel ch) {
                     connections.opened(ch);
-                    connections.upgraded(
-                        ch,
-                        Connections.Kind.XMPP,
-                        c -> {
-                          XmppSession session = c.pipeline().get(XmppSession.class);
-                          if (session != null) {
-                            session.shutdown();
-                          } else {
-                            c.close();
-                          }
-                        });
+                    connections.upgraded(ch, Connections.Kind.XMPP, DRAIN);
                     ch.pipeline()
                         .addLast(
                             PipelineNames.BACKPRESSURE,

@@ -351,13 +351,18 @@ class XmppSlixmppTest {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
       process.destroy();
-      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+      try {
+        if (!process.waitFor(5, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+        }
+        reader.join(5000);
+        errors.join(5000);
+      } catch (InterruptedException e) {
         process.destroyForcibly();
+        Thread.currentThread().interrupt();
       }
-      reader.join(5000);
-      errors.join(5000);
     }
   }
 }
