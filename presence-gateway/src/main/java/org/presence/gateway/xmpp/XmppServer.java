@@ -60,12 +60,15 @@ public final class XmppServer implements AutoCloseable {
   static final String SESSION = "xmpp-session";
   static final String TLS = "tls";
 
-  /** How an XMPP connection (of either port, or a WebSocket) ends when the node drains. */
+  /**
+   * How an XMPP connection (of either port, or a WebSocket) ends when the node drains; runs on the
+   * channel's event loop.
+   */
   static final java.util.function.Consumer<Channel> DRAIN =
       c -> {
         XmppSession session = c.pipeline().get(XmppSession.class);
         if (session != null) {
-          session.executor().execute(session::shutdown);
+          session.shutdown();
         } else {
           c.close();
         }

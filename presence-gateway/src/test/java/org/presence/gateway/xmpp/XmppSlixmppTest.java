@@ -1,27 +1,13 @@
 package org.presence.gateway.xmpp;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.Writer;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,7 +16,6 @@ import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.testing.Backends;
 
 /**
  * The XMPP interface with a second independent client, slixmpp (Debian's {@code python3-slixmpp},
@@ -42,8 +27,6 @@ import org.presence.store.testing.Backends;
  * where that fails.
  */
 class XmppSlixmppTest {
-  private static final long WAIT = 20;
-  private static final String PYTHON = "/usr/bin/python3";
 
   @TempDir static Path dataDir;
   private static TestNode node;
@@ -52,7 +35,7 @@ class XmppSlixmppTest {
 
   @BeforeAll
   static void start() throws Exception {
-    requireSlixmpp();
+    SlixmppScript.require();
     SelfSignedCertificate cert = SelfSignedCertificate.create(XmppFixture.DOMAIN);
     ca = dataDir.resolve("xmpp-cert.pem");
     Path key = dataDir.resolve("xmpp-key.pem");
@@ -101,7 +84,7 @@ class XmppSlixmppTest {
     try (DeviceTestClient aliceDevice = XmppFixture.device(node, alice, "phone")) {
       XmppFixture.status(aliceDevice, PresenceStatus.AWAY, "at lunch");
       // Bob has no device until the snapshot is in: offline users are not in it.
-      try (Script s = new Script(at, app, "slix", directTls)) {
+      try (SlixmppScript s = new SlixmppScript(at, app, "slix", directTls, ca)) {
         JsonNode session = s.next(e -> e.path("event").asText().equals("session"));
         assertThat(session.get("jid").asText())
             .isEqualTo(app.id() + "@" + XmppFixture.DOMAIN + "/slix");
@@ -197,172 +180,5 @@ class XmppSlixmppTest {
         + "\n-----END "
         + type
         + "-----\n";
-  }
-
-  private static void requireSlixmpp() throws InterruptedException {
-    boolean ok;
-    try {
-      Process p =
-          new ProcessBuilder(PYTHON, "-c", "import slixmpp").redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      ok = p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-    } catch (IOException e) {
-      ok = false;
-    }
-    if (!ok) {
-      String message =
-          "slixmpp is not installed (Debian: apt-get install python3-slixmpp; bin/backends"
-              + " installs it): the slixmpp client test did not run";
-      if (System.getenv(Backends.REQUIRE) != null) {
-        fail(message);
-      }
-      assumeTrue(false, message);
-    }
-  }
-
-  /** The running script: its JSON lines in a queue, its stdin for commands. */
-  private static final class Script implements AutoCloseable {
-    private final Process process;
-    private final Writer stdin;
-    private final BlockingQueue<JsonNode> events = new LinkedBlockingQueue<>();
-    private final List<JsonNode> seen = new ArrayList<>();
-    private final StringBuilder log = new StringBuilder();
-    private final Thread reader;
-    private final Thread errors;
-
-    Script(InetSocketAddress at, XmppFixture.App app, String resource, boolean directTls)
-        throws IOException {
-      Path script;
-      try {
-        script = Path.of(XmppSlixmppTest.class.getResource("/xmpp/slixmpp_client.py").toURI());
-      } catch (java.net.URISyntaxException e) {
-        throw new IOException(e);
-      }
-      List<String> command = new ArrayList<>();
-      command.addAll(
-          List.of(
-              PYTHON,
-              script.toString(),
-              "--host",
-              at.getAddress().getHostAddress(),
-              "--port",
-              String.valueOf(at.getPort()),
-              "--jid",
-              app.id() + "@" + XmppFixture.DOMAIN + "/" + resource,
-              "--ca",
-              ca.toString()));
-      if (directTls) {
-        command.add("--direct-tls");
-      }
-      ProcessBuilder pb = new ProcessBuilder(command);
-      pb.environment().put("PRESENCE_XMPP_PASSWORD", app.key());
-      process = pb.start();
-      stdin = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-      reader =
-          daemon(
-              () -> {
-                try (BufferedReader r =
-                    new BufferedReader(
-                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                  for (String line; (line = r.readLine()) != null; ) {
-                    synchronized (log) {
-                      log.append(line).append('\n');
-                    }
-                    try {
-                      events.add(XmppFixture.JSON.readTree(line));
-                    } catch (IOException notJson) {
-                      // Kept in the log only.
-                    }
-                  }
-                } catch (IOException ended) {
-                  // The process ended.
-                }
-              });
-      errors =
-          daemon(
-              () -> {
-                try {
-                  String err =
-                      new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-                  synchronized (log) {
-                    log.append(err);
-                  }
-                } catch (IOException ended) {
-                  // The process ended.
-                }
-              });
-    }
-
-    private static Thread daemon(Runnable r) {
-      Thread t = new Thread(r, "slixmpp-script");
-      t.setDaemon(true);
-      t.start();
-      return t;
-    }
-
-    /** The first event not taken yet that matches {@code what}, within {@link #WAIT} seconds. */
-    JsonNode next(Predicate<JsonNode> what) throws InterruptedException {
-      for (Iterator<JsonNode> i = seen.iterator(); i.hasNext(); ) {
-        JsonNode e = i.next();
-        if (what.test(e)) {
-          i.remove();
-          return e;
-        }
-      }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-      while (System.nanoTime() < deadline) {
-        JsonNode e = events.poll(100, TimeUnit.MILLISECONDS);
-        if (e == null) {
-          continue;
-        }
-        if (what.test(e)) {
-          return e;
-        }
-        seen.add(e);
-      }
-      throw new AssertionError("not seen within " + WAIT + " s; the script said:\n" + log());
-    }
-
-    JsonNode presence(String from) throws InterruptedException {
-      return next(
-          e -> e.path("event").asText().equals("presence") && e.path("from").asText().equals(from));
-    }
-
-    JsonNode rosterPush(String jid) throws InterruptedException {
-      return next(
-          e ->
-              e.path("event").asText().equals("roster_push") && e.path("jid").asText().equals(jid));
-    }
-
-    void command(JsonNode c) throws IOException {
-      stdin.write(c.toString() + "\n");
-      stdin.flush();
-    }
-
-    int exit() throws InterruptedException {
-      assertThat(process.waitFor(WAIT, TimeUnit.SECONDS)).as("the script ended").isTrue();
-      return process.exitValue();
-    }
-
-    String log() {
-      synchronized (log) {
-        return log.toString();
-      }
-    }
-
-    @Override
-    public void close() {
-      process.destroy();
-      try {
-        if (!process.waitFor(5, TimeUnit.SECONDS)) {
-          process.destroyForcibly();
-        }
-        reader.join(5000);
-        errors.join(5000);
-      } catch (InterruptedException e) {
-        process.destroyForcibly();
-        Thread.currentThread().interrupt();
-      }
-    }
   }
 }
