@@ -103,10 +103,6 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
         }
       };
 
-  XmppSession(XmppServer node) {
-    this(node, false);
-  }
-
   /** {@code directTls}: the connection is TLS from its first byte (XEP-0368), no STARTTLS. */
   XmppSession(XmppServer node, boolean directTls) {
     this.node = node;
