@@ -47,6 +47,7 @@ import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.gateway.xmpp.XmppServer;
+import org.presence.gateway.xmpp.XmppWebSocket;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.Store;
 import org.presence.store.error.StartupException;
@@ -252,6 +253,11 @@ public final class PresenceServer implements AutoCloseable {
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);
       notifications =
           NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
+      XmppWebSocket xmppWebSocket = null;
+      if (config.xmpp().enabled()) {
+        xmppWebSocket = new XmppWebSocket();
+        routes.webSocket(XmppWebSocket.PATH, xmppWebSocket);
+      }
       new PresenceQueryApi(
               appFeatures.apiKeys(),
               store.persistence().grants(),
@@ -358,6 +364,9 @@ public final class PresenceServer implements AutoCloseable {
           admin.close().awaitUninterruptibly(1000);
         }
         throw e;
+      }
+      if (xmppWebSocket != null) {
+        xmppWebSocket.attach(xmpp);
       }
       baseUrl.set(config.gateway().baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
       if (demo != null) {
@@ -497,6 +506,12 @@ public final class PresenceServer implements AutoCloseable {
   public InetSocketAddress xmppAddress() {
     XmppServer x = xmpp;
     return x == null ? null : x.address();
+  }
+
+  /** The XMPP direct TLS port's bound address, or {@code null} when it is off. */
+  public InetSocketAddress xmppTlsAddress() {
+    XmppServer x = xmpp;
+    return x == null ? null : x.tlsAddress();
   }
 
   /** The bound address (the real port when configured with 0). */

@@ -514,6 +514,18 @@ public final class ConfigLoader {
     } else {
       port = port("xmpp.port");
     }
+    String tlsPortText = get("xmpp.tls-port", config::getString, "auto").strip();
+    int tlsPort;
+    if (tlsPortText.equalsIgnoreCase("auto")) {
+      tlsPort = port < 0 || !embedded ? -1 : (gateway.port() == 0 ? 0 : 5223);
+    } else if (tlsPortText.equalsIgnoreCase("off")) {
+      tlsPort = -1;
+    } else {
+      tlsPort = port("xmpp.tls-port");
+      if (port < 0) {
+        problem("xmpp.tls-port", "needs xmpp.port (direct TLS is the same service)");
+      }
+    }
     String host = get("xmpp.host", config::getString, "");
     if (host.isEmpty()) {
       host = gateway.host();
@@ -542,7 +554,8 @@ public final class ConfigLoader {
             positiveDuration("xmpp.auth-timeout"),
             positive("xmpp.max-auth-failures"),
             positiveDouble("xmpp.auth-failure-rate"),
-            positive("xmpp.auth-failure-burst"));
+            positive("xmpp.auth-failure-burst"),
+            tlsPort);
     if (x.enabled() && x.tlsCert().isEmpty() != x.tlsKey().isEmpty()) {
       problem("xmpp.tls-key", "set both xmpp.tls-cert and xmpp.tls-key, or neither");
     } else if (x.enabled() && x.selfSigned() && !embedded) {

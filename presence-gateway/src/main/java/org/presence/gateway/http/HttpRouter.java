@@ -208,6 +208,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     WebSocketServerProtocolConfig config =
         WebSocketServerProtocolConfig.newBuilder()
             .websocketPath(exchange.path())
+            .subprotocols(endpoint.subprotocols())
             .checkStartsWith(false)
             .handleCloseFrames(true)
             .dropPongFrames(!endpoint.receivesPongs())
@@ -230,7 +231,10 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     p.addAfter(
         PipelineNames.WS_PROTOCOL,
         "ws-upgraded",
-        new UpgradeListener(connections, endpoint.kind(), goingAway));
+        new UpgradeListener(
+            connections,
+            endpoint.kind(),
+            endpoint.onDrain() != null ? endpoint.onDrain() : goingAway));
     if (p.get(PipelineNames.HTTP_IDLE) != null) {
       p.remove(PipelineNames.HTTP_IDLE);
     }
