@@ -21,6 +21,7 @@ import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.HeadlessChromium;
+import org.presence.gateway.testing.PageAudit;
 import org.presence.gateway.testing.TestNode;
 import org.presence.store.permission.PuidState;
 
@@ -69,6 +70,16 @@ class BrowserFlowIT {
 
   private void open(String path) {
     browser.get(node.uri(path).toString());
+    audit();
+  }
+
+  /** Runs axe-core on the page shown, when it is one of the node's, and saves its screenshots. */
+  private void audit() {
+    String url = browser.getCurrentUrl();
+    String base = node.server().baseUrl();
+    if (url.startsWith(base)) {
+      PageAudit.check(browser, "flow" + url.substring(base.length()).replaceAll("\\?.*", ""));
+    }
   }
 
   private String text(String id) {
@@ -97,6 +108,7 @@ class BrowserFlowIT {
                 return true;
               }
             });
+    audit();
   }
 
   private void signIn(String email) {

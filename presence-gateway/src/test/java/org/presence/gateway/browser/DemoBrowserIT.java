@@ -19,6 +19,7 @@ import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.HeadlessChromium;
+import org.presence.gateway.testing.PageAudit;
 import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.model.PresenceStatus;
@@ -56,6 +57,7 @@ class DemoBrowserIT {
 
   private void waitForPage(String id) {
     await().atMost(Duration.ofSeconds(30)).until(() -> !browser.findElements(By.id(id)).isEmpty());
+    PageAudit.check(browser, "demo-" + id);
   }
 
   private void screenshot(String name) throws Exception {
@@ -68,6 +70,7 @@ class DemoBrowserIT {
   @Test
   void newcomer_signsIn_grantsTheDemoApp_andWatchesTheirPresenceChangeLive() throws Exception {
     browser.get(node.uri("/demo").toString());
+    waitForPage("demo-sign-in");
     browser.findElement(By.id("demo-sign-in")).click();
     waitForPage("dev-sign-in");
     browser.findElement(By.id("email")).sendKeys("newcomer@example.com");
