@@ -206,6 +206,11 @@ class BrowserFlowIT {
         .isEqualTo("Fred");
     assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText())
         .isEqualTo("On");
+    // Each action button names its row for a screen reader.
+    assertThat(browser.findElement(By.cssSelector("tr.grant button.pause")).getAccessibleName())
+        .isEqualTo("Pause BeerChat");
+    assertThat(browser.findElement(By.cssSelector("tr.grant button.revoke")).getAccessibleName())
+        .isEqualTo("Revoke BeerChat");
     submit(browser.findElement(By.cssSelector("tr.grant button.pause")));
     assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText())
         .isEqualTo("Paused");

@@ -98,14 +98,9 @@ class DemoBrowserIT {
     }
     assertThat(browser.findElements(By.cssSelector("#presence-log li")).size())
         .isGreaterThanOrEqualTo(3);
-    // No script error and no Content-Security-Policy violation (the browser has no favicon to
-    // find).
+    // No script error, no Content-Security-Policy violation and no missing favicon.
     for (LogEntry e : browser.manage().logs().get(LogType.BROWSER)) {
-      if (!e.getMessage().contains("favicon.ico")) {
-        assertThat(e.getLevel())
-            .as("browser console: %s", e.getMessage())
-            .isNotEqualTo(Level.SEVERE);
-      }
+      assertThat(e.getLevel()).as("browser console: %s", e.getMessage()).isNotEqualTo(Level.SEVERE);
     }
   }
 }
