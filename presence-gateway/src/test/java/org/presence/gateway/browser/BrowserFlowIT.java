@@ -188,6 +188,10 @@ class BrowserFlowIT {
     assertThat(text("consent-app")).isEqualTo("BeerChat");
     assertThat(text("consent-domain")).isEqualTo(site.domain());
     assertThat(text("consent-user")).isEqualTo("Fred");
+    assertThat(browser.findElements(By.id("consent-existing"))).isEmpty();
+    // Allow is the primary action and does not look like Deny.
+    assertThat(browser.findElement(By.id("allow")).getCssValue("background-color"))
+        .isNotEqualTo(browser.findElement(By.id("deny")).getCssValue("background-color"));
     screenshot("2-consent");
     click("allow");
 
@@ -200,6 +204,16 @@ class BrowserFlowIT {
     assertThat(site.requests()).anyMatch(r -> r.startsWith("GET /presence/callback?puid=" + puid));
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
 
+    // Asked again, the user learns they already share with BeerChat, and as whom.
+    open(
+        "/"
+            + appId
+            + "/grant?redirect="
+            + URLEncoder.encode(callback, StandardCharsets.UTF_8)
+            + "&id=Fred");
+    assertThat(text("consent-existing"))
+        .startsWith("You already share your presence with BeerChat as Fred.");
+
     // The settings page: pause, then revoke.
     open("/settings");
     assertThat(browser.findElement(By.cssSelector("tr.grant .user-string")).getText())
@@ -209,8 +223,11 @@ class BrowserFlowIT {
     // Each action button names its row for a screen reader.
     assertThat(browser.findElement(By.cssSelector("tr.grant button.pause")).getAccessibleName())
         .isEqualTo("Pause BeerChat");
-    assertThat(browser.findElement(By.cssSelector("tr.grant button.revoke")).getAccessibleName())
-        .isEqualTo("Revoke BeerChat");
+    assertThat(
+            browser
+                .findElement(By.cssSelector("tr.grant details.confirm summary"))
+                .getAccessibleName())
+        .isEqualTo("Revoke… BeerChat");
     submit(browser.findElement(By.cssSelector("tr.grant button.pause")));
     assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText())
         .isEqualTo("Paused");
@@ -222,7 +239,23 @@ class BrowserFlowIT {
         .isEqualTo("On");
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
 
-    submit(browser.findElement(By.cssSelector("tr.grant button.revoke")));
+    // Revoke asks first, without script: the disclosure opens on the confirmation, which changes
+    // nothing until its own button is pressed.
+    assertThat(browser.findElement(By.cssSelector("tr.grant button.revoke")).isDisplayed())
+        .isFalse();
+    browser.findElement(By.cssSelector("tr.grant details.confirm summary")).click();
+    WebElement confirm = browser.findElement(By.cssSelector("tr.grant button.revoke"));
+    assertThat(confirm.isDisplayed()).isTrue();
+    assertThat(confirm.getAccessibleName()).isEqualTo("Revoke BeerChat");
+    assertThat(confirm.getCssValue("background-color")).isEqualTo("rgba(170, 0, 0, 1)");
+    assertThat(
+            browser
+                .findElement(By.cssSelector("tr.grant button.pause"))
+                .getCssValue("background-color"))
+        .isNotEqualTo(confirm.getCssValue("background-color"));
+    assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
+    PageAudit.check(browser, "flow-settings-revoke-confirm");
+    submit(confirm);
     assertThat(text("no-grants")).isEqualTo("No application sees your presence.");
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.REVOKED);
   }
