@@ -384,7 +384,7 @@ public final class PageSupport {
       case 403 -> "You are not allowed to do that.";
       case 404 -> "There is no page at this address.";
       case 405 -> "This page cannot be used that way.";
-      case 409 -> "That has already been done, or cannot be done now.";
+      case 409 -> "That cannot be done now (the details below say why).";
       case 413 -> "What you sent is too large.";
       case 429 -> "Too many tries in a short time. Wait a moment and try again.";
       case 502, 503, 504 -> "A service Presence relies on did not answer. Try again in a moment.";
