@@ -218,7 +218,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     if (!request
         .headers()
         .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
-      exchange.error(ErrorCode.BAD_REQUEST, "WebSocket upgrade required");
+      refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "WebSocket upgrade required");
       return;
     }
     ChannelPipeline p = ctx.pipeline();

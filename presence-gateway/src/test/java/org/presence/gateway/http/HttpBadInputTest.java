@@ -237,5 +237,10 @@ class HttpBadInputTest {
     HttpResponse<String> r = node.get("/ws");
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("WebSocket upgrade required");
+    // A browser opening the address gets a page that says so.
+    HttpResponse<String> page = fromBrowser(HttpRequest.newBuilder(node.uri("/ws")));
+    assertThat(page.statusCode()).isEqualTo(400);
+    assertThat(page.headers().firstValue("content-type").orElseThrow()).startsWith("text/html");
+    assertThat(page.body()).contains("WebSocket upgrade required").doesNotContain("errno");
   }
 }

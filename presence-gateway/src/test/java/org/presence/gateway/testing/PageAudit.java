@@ -19,8 +19,9 @@ import org.openqa.selenium.WebDriver;
 
 /**
  * What the browser tests check on every page they visit: axe-core finds no accessibility violation
- * (at desktop and at phone width), the page does not scroll sideways at phone width, and a
- * screenshot at each width lands in {@code target/screenshots} for a reviewer.
+ * (at desktop and at phone width), the page does not scroll sideways at phone width and its
+ * controls (buttons, fields, disclosures) are at least 44 px tall there, and a screenshot at each
+ * width lands in {@code target/screenshots} for a reviewer.
  *
  * <p>axe-core comes from the npm registry: {@code npm pack axe-core@VERSION} into a cache directory
  * ({@code PRESENCE_TEST_AXE_CACHE}, by default {@code ~/.cache/presence-test}) the first time, then
@@ -66,6 +67,21 @@ public final class PageAudit {
           assertThat(((Number) wide).longValue())
               .as("%s (%s) scrolls sideways at %d px", name, browser.getCurrentUrl(), width)
               .isZero();
+          @SuppressWarnings("unchecked")
+          List<String> small =
+              (List<String>)
+                  js.executeScript(
+                      "return Array.from(document.querySelectorAll("
+                          + "'button, select, summary, input:not([type=hidden])'))"
+                          + ".filter(e => e.getClientRects().length > 0)"
+                          + ".filter(e => e.getBoundingClientRect().height < 44)"
+                          + ".map(e => e.outerHTML.substring(0, 80)"
+                          + " + ' ' + e.getBoundingClientRect().height + 'px')");
+          assertThat(small)
+              .as(
+                  "%s (%s): controls under 44 px tall at %d px",
+                  name, browser.getCurrentUrl(), width)
+              .isEmpty();
         }
         assertThat(violations(js, axe))
             .as("axe-core on %s (%s) at %d px", name, browser.getCurrentUrl(), width)
