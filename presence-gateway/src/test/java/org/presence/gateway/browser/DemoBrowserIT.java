@@ -83,6 +83,9 @@ class DemoBrowserIT {
     browser.findElement(By.id("allow")).click();
     waitForPage("presence-status");
     assertThat(text("demo-puid")).matches("[A-Za-z0-9_-]{43}");
+    // Screen readers hear the live status change without moving there.
+    assertThat(browser.findElement(By.cssSelector(".demo-status")).getAttribute("aria-live"))
+        .isEqualTo("polite");
     await().atMost(Duration.ofSeconds(30)).until(() -> text("presence-status").equals("offline"));
     screenshot("demo-1-granted");
 
