@@ -309,8 +309,8 @@ public final class PresenceServer implements AutoCloseable {
                   disconnector,
                   TrustedProxies.parse(config.gateway().trustedProxies()))
               .withErrorPages(
-                  (ex, code, reason) ->
-                      pageSupport.errorPage(ex, pageSupport.visitor(ex), code, reason));
+                  (ex, code, reason, more) ->
+                      pageSupport.errorPage(ex, pageSupport.visitor(ex), code, reason, more));
       loops = EventLoops.create(config.gateway().ioThreads());
       ServerBootstrap bootstrap =
           new ServerBootstrap()
