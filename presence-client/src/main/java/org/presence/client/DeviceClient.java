@@ -25,9 +25,11 @@ import java.util.function.Supplier;
  * {@link Listener}, which answers them with {@link #acknowledge} or {@link #dismiss}.
  *
  * <ul>
- *   <li><b>Sign-in.</b> Every connect asks the token supplier for an identity token, so a supplier
- *       that refreshes its token before expiry (or after errno 35) is all a long-lived device
- *       needs.
+ *   <li><b>Sign-in.</b> Every connect asks the token supplier for an identity token. When the node
+ *       says when that token expires ({@code expires_at} in the connect answer), the client asks
+ *       the supplier again once four fifths of its lifetime have passed and sends the new token in
+ *       a {@code refresh} request on the open session, so a supplier that can mint or refresh
+ *       tokens is all a long-lived device needs.
  *   <li><b>Reconnects.</b> When the session is lost (a negative errno, the node stopping, the
  *       network), the client opens a new session after an exponential backoff with full jitter
  *       ({@link Backoff}), and sends the latest status again: a new session shows nothing until it
@@ -49,6 +51,12 @@ public final class DeviceClient implements AutoCloseable {
 
     /** Live notifications, each id once; answer with acknowledge or dismiss. */
     default void onNotifications(List<Notification> notifications) {}
+
+    /**
+     * The node accepted a new identity token on the open session; it expires at {@code
+     * expiresAtMillis} (milliseconds since the epoch).
+     */
+    default void onIdentityRefreshed(long expiresAtMillis) {}
 
     /** The user's settings changed (their presence policy and messages). */
     default void onSettings(Settings settings) {}
@@ -110,6 +118,7 @@ public final class DeviceClient implements AutoCloseable {
   private Status desired;
   private boolean stopped;
   private ScheduledFuture<?> timer;
+  private ScheduledFuture<?> refreshTimer;
   private CompletableFuture<WebSocket> sending = CompletableFuture.completedFuture(null);
 
   private record Status(PresenceStatus status, String message) {}
@@ -118,12 +127,23 @@ public final class DeviceClient implements AutoCloseable {
     final String type;
     final Status status;
     final List<String> ids;
+    final String assertion;
     final CompletableFuture<Void> done;
 
     Request(String type, Status status, List<String> ids, CompletableFuture<Void> done) {
+      this(type, status, ids, null, done);
+    }
+
+    Request(
+        String type,
+        Status status,
+        List<String> ids,
+        String assertion,
+        CompletableFuture<Void> done) {
       this.type = type;
       this.status = status;
       this.ids = ids;
+      this.assertion = assertion;
       this.done = done;
     }
   }
@@ -328,6 +348,7 @@ public final class DeviceClient implements AutoCloseable {
     }
     generation++;
     cancelTimer();
+    cancelRefresh();
     PresenceException why = lastError != null ? lastError : cause;
     lastError = null;
     WebSocket ws = socket;
@@ -469,9 +490,15 @@ public final class DeviceClient implements AutoCloseable {
         if (id == null) {
           throw new PresenceException(10, 0, "Connect answer without a session_id");
         }
-        connected(id);
+        connected(gen, id, ClientJson.number(m, "expires_at", 0));
       } else {
+        Request r = inFlight;
+        long expiresAt = ClientJson.number(m, "expires_at", 0);
         answered(null);
+        if (r != null && r.assertion != null && expiresAt > 0) {
+          listener.onIdentityRefreshed(expiresAt);
+          scheduleRefresh(gen, expiresAt);
+        }
       }
       return;
     }
@@ -503,9 +530,12 @@ public final class DeviceClient implements AutoCloseable {
     answered(e);
   }
 
-  private void connected(String id) {
+  private void connected(int gen, String id, long expiresAt) {
     cancelTimer();
     session = id;
+    if (expiresAt > 0) {
+      scheduleRefresh(gen, expiresAt);
+    }
     reconnect.reset();
     // The new session shows nothing until a status: send the latest again, unless one is queued.
     boolean statusQueued = queue.stream().anyMatch(r -> r.status != null);
@@ -514,6 +544,66 @@ public final class DeviceClient implements AutoCloseable {
     }
     listener.onConnected(id);
     pump();
+  }
+
+  /**
+   * Refreshes the session's identity once four fifths of the time to {@code expiresAt} have passed:
+   * a new token from the supplier, sent as a {@code refresh} request. A refused refresh is tried
+   * again at half the time left; one that never succeeds lets the session end at its expiry, and
+   * the next session starts from a fresh token as always.
+   */
+  private void scheduleRefresh(int gen, long expiresAt) {
+    cancelRefresh();
+    long left = expiresAt - System.currentTimeMillis();
+    long delay = Math.max(100, left * 4 / 5);
+    refreshTimer =
+        exec.schedule(
+            () -> {
+              if (gen != generation || session == null || stopped) {
+                return;
+              }
+              CompletionStage<String> token;
+              try {
+                token = tokens.get();
+              } catch (RuntimeException e) {
+                token = CompletableFuture.failedFuture(e);
+              }
+              token.whenCompleteAsync(
+                  (t, e) -> {
+                    if (gen != generation || stopped) {
+                      return;
+                    }
+                    if (e != null) {
+                      retryRefresh(gen, expiresAt);
+                      return;
+                    }
+                    CompletableFuture<Void> done = new CompletableFuture<>();
+                    done.whenComplete(
+                        (v, failure) -> {
+                          if (failure != null && gen == generation) {
+                            retryRefresh(gen, expiresAt);
+                          }
+                        });
+                    enqueue(new Request("refresh", null, null, t, done));
+                  },
+                  exec);
+            },
+            delay,
+            TimeUnit.MILLISECONDS);
+  }
+
+  private void retryRefresh(int gen, long expiresAt) {
+    if (expiresAt - System.currentTimeMillis() > 200) {
+      scheduleRefresh(
+          gen, System.currentTimeMillis() + (expiresAt - System.currentTimeMillis()) / 2);
+    }
+  }
+
+  private void cancelRefresh() {
+    if (refreshTimer != null) {
+      refreshTimer.cancel(false);
+      refreshTimer = null;
+    }
   }
 
   private void notifications(List<Object> items) {
@@ -584,6 +674,11 @@ public final class DeviceClient implements AutoCloseable {
             g -> {
               g.writeStartObject();
               g.writeStringField("type", r.type);
+              if (r.assertion != null) {
+                g.writeStringField("assertion", r.assertion);
+                g.writeEndObject();
+                return;
+              }
               g.writeStringField("session_id", sid);
               if (r.status != null) {
                 g.writeStringField("status", r.status.status().wire());

@@ -22,7 +22,9 @@ import org.presence.gateway.connection.Connections;
 import org.presence.gateway.demo.DemoApp;
 import org.presence.gateway.demo.DemoPages;
 import org.presence.gateway.device.DeviceChannel;
+import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.DeviceService;
+import org.presence.gateway.device.HandshakeLimiter;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
@@ -30,6 +32,7 @@ import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.DevIdentity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.identity.IdentityVerifiers;
+import org.presence.gateway.identity.PresenceKeys;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.gateway.net.TrustedProxies;
@@ -38,11 +41,14 @@ import org.presence.gateway.ops.ApiDocuments;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.gateway.ops.OpsEndpoints;
 import org.presence.gateway.pages.PageSupport;
+import org.presence.gateway.pairing.PairingEndpoints;
+import org.presence.gateway.pairing.PairingService;
 import org.presence.gateway.query.PresenceQueryApi;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.gateway.xmpp.XmppServer;
+import org.presence.gateway.xmpp.XmppWebSocket;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.Store;
 import org.presence.store.error.StartupException;
@@ -144,8 +150,16 @@ public final class PresenceServer implements AutoCloseable {
       GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry());
       store.observeLatency(metrics.latency());
       Connections connections = new Connections(metrics);
+      // Presence's own signing keys (paired devices' tokens), shared through the database.
+      PresenceKeys presenceKeys =
+          PresenceKeys.load(
+              store.persistence().db(),
+              Clock.systemUTC(),
+              config.pairing().keyRotation(),
+              config.pairing().keyReload());
       IdentityVerifier identity =
-          IdentityVerifiers.create(config.identity(), dev, metrics.registry(), Clock.systemUTC());
+          IdentityVerifiers.create(
+              config.identity(), dev, presenceKeys, metrics.registry(), Clock.systemUTC());
       Disconnector disconnector = new Disconnector(metrics, config.gateway().closeLinger());
       ExceptionHandler exceptions = new ExceptionHandler(disconnector);
 
@@ -205,11 +219,49 @@ public final class PresenceServer implements AutoCloseable {
               });
       appFeatures.settings().addListener(device.service()::announce);
       appFeatures.invalidations().register(SettingsService.KIND, device.service()::settingsChanged);
+      // Pairing (RFC 8628): a revoked device's tokens are refused, and its sessions end on every
+      // node when the revocation's invalidation arrives.
+      PairingService pairing =
+          new PairingService(
+              store.persistence().db(),
+              presenceKeys,
+              config.pairing(),
+              config.identity().audience(),
+              appFeatures.invalidations(),
+              Clock.systemUTC());
+      device.service().attachPairedDevices(pairing::active);
+      DeviceRegistry deviceRegistry = device.registry();
+      appFeatures
+          .invalidations()
+          .register(
+              PairingService.KIND,
+              key -> {
+                if (key.startsWith("device:")) {
+                  deviceRegistry.revoked(null, key.substring("device:".length()));
+                } else if (key.startsWith("user:")) {
+                  deviceRegistry.revoked(key.substring("user:".length()), null);
+                }
+              });
+      PairingEndpoints pairingEndpoints =
+          new PairingEndpoints(
+              pairing,
+              presenceKeys,
+              appFeatures.pages(),
+              baseUrl::get,
+              new HandshakeLimiter(
+                  config.device().handshakeRate(), config.device().handshakeBurst()));
+      pairingEndpoints.register(routes);
+      appFeatures.settingsPages().attachPairedDevices(pairingEndpoints.settingsSection());
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);
       notifications =
           NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
+      XmppWebSocket xmppWebSocket = null;
+      if (config.xmpp().enabled()) {
+        xmppWebSocket = new XmppWebSocket();
+        routes.webSocket(XmppWebSocket.PATH, xmppWebSocket);
+      }
       new PresenceQueryApi(
               appFeatures.apiKeys(),
               store.persistence().grants(),
@@ -261,8 +313,8 @@ public final class PresenceServer implements AutoCloseable {
                   disconnector,
                   TrustedProxies.parse(config.gateway().trustedProxies()))
               .withErrorPages(
-                  (ex, code, reason) ->
-                      pageSupport.errorPage(ex, pageSupport.visitor(ex), code, reason));
+                  (ex, code, reason, more) ->
+                      pageSupport.errorPage(ex, pageSupport.visitor(ex), code, reason, more));
       loops = EventLoops.create(config.gateway().ioThreads());
       ServerBootstrap bootstrap =
           new ServerBootstrap()
@@ -317,6 +369,9 @@ public final class PresenceServer implements AutoCloseable {
           admin.close().awaitUninterruptibly(1000);
         }
         throw e;
+      }
+      if (xmppWebSocket != null) {
+        xmppWebSocket.attach(xmpp);
       }
       baseUrl.set(config.gateway().baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
       if (demo != null) {
@@ -472,6 +527,12 @@ public final class PresenceServer implements AutoCloseable {
   public InetSocketAddress xmppAddress() {
     XmppServer x = xmpp;
     return x == null ? null : x.address();
+  }
+
+  /** The XMPP direct TLS port's bound address, or {@code null} when it is off. */
+  public InetSocketAddress xmppTlsAddress() {
+    XmppServer x = xmpp;
+    return x == null ? null : x.tlsAddress();
   }
 
   /** The bound address (the real port when configured with 0). */

@@ -48,6 +48,7 @@ public final class AppFeatures implements AutoCloseable {
   private final IdentityVerifier identity;
   private final Supplier<String> baseUrl;
   private final Clock clock;
+  private volatile SettingsPages settingsPages;
 
   private AppFeatures(
       PresenceConfig config,
@@ -127,7 +128,8 @@ public final class AppFeatures implements AutoCloseable {
     new UserApi(grants, settings, calls).register(routes);
     new SignInPages(pages, identity, oidc, clock).register(routes);
     new PortalPages(pages, apps, baseUrl).register(routes);
-    new SettingsPages(pages, grants, settings).register(routes);
+    settingsPages = new SettingsPages(pages, grants, settings);
+    settingsPages.register(routes);
     new GrantPages(pages, grants).register(routes);
   }
 
@@ -164,6 +166,11 @@ public final class AppFeatures implements AutoCloseable {
   /** Sessions, forms and rendering for pages of later features (the demo page). */
   public PageSupport pages() {
     return pages;
+  }
+
+  /** The settings page (once {@link #register}ed), for sections other features add. */
+  public SettingsPages settingsPages() {
+    return settingsPages;
   }
 
   /** Cross-node cache invalidation. */

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.presence.client.DeviceClient;
 import org.presence.client.PresenceException;
@@ -34,10 +36,12 @@ import picocli.CommandLine.Spec;
 /**
  * {@code presence device --email you@example.com}: a device client on the terminal, for trying
  * Presence on one machine (the demo page shows what an application sees). It connects to the node's
- * device channel with a development identity token (or {@code --token}), then reads one status per
- * line from standard input ({@code online}, {@code away lunch}, {@code unavailable}, {@code
- * offline}; the words after the status are the custom message) and prints what the node answers and
- * sends. End of input (Ctrl-D) or {@code quit} disconnects.
+ * device channel with a development identity token (or {@code --token}; with neither it pairs
+ * itself with the node, see {@link DevicePairing}, and refreshes its identity on the live socket
+ * before it expires), then reads one status per line from standard input ({@code online}, {@code
+ * away lunch}, {@code unavailable}, {@code offline}; the words after the status are the custom
+ * message) and prints what the node answers and sends. End of input (Ctrl-D) or {@code quit}
+ * disconnects.
  */
 @Command(
     name = "device",
@@ -57,7 +61,12 @@ final class DeviceCommand implements Callable<Integer> {
 
   @Option(
       names = "--email",
-      description = "Who the device belongs to (a development token is made for it).")
+      description = {
+        "Who the device belongs to (a development token is made for it).",
+        "Without --email and --token the device pairs with the node: it prints a code to enter",
+        "at the node's /pair page, keeps a refresh token in the data directory and refreshes",
+        "its identity before it expires."
+      })
   String email;
 
   @Option(
@@ -91,11 +100,21 @@ final class DeviceCommand implements Callable<Integer> {
     if (config == null) {
       return PresenceCli.EXIT_USAGE;
     }
-    Optional<Supplier<String>> tokens = tokens(config, err);
+    URI base = URI.create(url != null ? url : config.gateway().baseUrl(config.gateway().port()));
+    Optional<Supplier<String>> tokens;
+    if (token == null && email == null) {
+      try {
+        tokens = Optional.of(paired(new DevicePairing(base, config.dataDir()), out));
+      } catch (IOException e) {
+        err.println("presence: " + e.getMessage());
+        return PresenceCli.EXIT_STARTUP;
+      }
+    } else {
+      tokens = tokens(config, err);
+    }
     if (tokens.isEmpty()) {
       return PresenceCli.EXIT_USAGE;
     }
-    URI base = URI.create(url != null ? url : config.gateway().baseUrl(config.gateway().port()));
     URI ws = webSocket(base);
     Printer printer = new Printer(out);
     DeviceClient client =
@@ -188,6 +207,30 @@ final class DeviceCommand implements Callable<Integer> {
   }
 
   /**
+   * Pairs the device (or reuses the refresh token kept from an earlier pairing) and returns where
+   * its identity tokens come from: the first is the one pairing gave, every later one (a reconnect,
+   * a refresh on the live socket) a new one from the node's token endpoint.
+   */
+  private static Supplier<String> paired(DevicePairing pairing, PrintWriter out)
+      throws IOException, InterruptedException {
+    AtomicReference<String> first = new AtomicReference<>(pairing.identity(out).token());
+    return () -> {
+      String t = first.getAndSet(null);
+      if (t != null) {
+        return t;
+      }
+      try {
+        return pairing.refresh().token();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      }
+    };
+  }
+
+  /**
    * Where identity tokens come from: {@code --token} as given, or a new development token for
    * {@code --email} at every connect (so a device left running reconnects after its token expired).
    */
@@ -195,10 +238,6 @@ final class DeviceCommand implements Callable<Integer> {
     if (token != null) {
       String t = token.trim();
       return Optional.of(() -> t);
-    }
-    if (email == null) {
-      err.println("presence: give --email (for a development token) or --token");
-      return Optional.empty();
     }
     if (!config.identity().devSigning()) {
       err.println("presence: identity.dev-signing is off: give --token");
@@ -303,6 +342,11 @@ final class DeviceCommand implements Callable<Integer> {
                 + x.id()
                 + ")");
       }
+    }
+
+    @Override
+    public void onIdentityRefreshed(long expiresAtMillis) {
+      print("identity refreshed until " + java.time.Instant.ofEpochMilli(expiresAtMillis));
     }
 
     @Override

@@ -354,7 +354,8 @@ public final class ConfigLoader {
             positive("device.handshake-burst"),
             nonNegative("device.max-application-ids"),
             nonNegative("device.max-message-length"),
-            positive("device.max-devices-per-user"));
+            positive("device.max-devices-per-user"),
+            duration("device.identity-grace"));
     String pushSecret = get("push.secret", config::getString, "");
     if (!pushSecret.isEmpty() && pushSecret.length() < 16) {
       problem("push.secret", "must be empty (endpoint off) or at least 16 characters");
@@ -446,7 +447,14 @@ public final class ConfigLoader {
         grants(),
         admin,
         queries(),
-        xmpp(gateway, embedded));
+        xmpp(gateway, embedded),
+        new PairingConfig(
+            positiveDuration("pairing.token-lifetime"),
+            positiveDuration("pairing.code-lifetime"),
+            positiveDuration("pairing.poll-interval"),
+            positiveDuration("pairing.key-rotation"),
+            positiveDuration("pairing.key-reload"),
+            positive("pairing.max-code-attempts")));
   }
 
   private QueriesConfig queries() {
@@ -506,6 +514,18 @@ public final class ConfigLoader {
     } else {
       port = port("xmpp.port");
     }
+    String tlsPortText = get("xmpp.tls-port", config::getString, "auto").strip();
+    int tlsPort;
+    if (tlsPortText.equalsIgnoreCase("auto")) {
+      tlsPort = port < 0 || !embedded ? -1 : (gateway.port() == 0 ? 0 : 5223);
+    } else if (tlsPortText.equalsIgnoreCase("off")) {
+      tlsPort = -1;
+    } else {
+      tlsPort = port("xmpp.tls-port");
+      if (port < 0) {
+        problem("xmpp.tls-port", "needs xmpp.port (direct TLS is the same service)");
+      }
+    }
     String host = get("xmpp.host", config::getString, "");
     if (host.isEmpty()) {
       host = gateway.host();
@@ -534,7 +554,8 @@ public final class ConfigLoader {
             positiveDuration("xmpp.auth-timeout"),
             positive("xmpp.max-auth-failures"),
             positiveDouble("xmpp.auth-failure-rate"),
-            positive("xmpp.auth-failure-burst"));
+            positive("xmpp.auth-failure-burst"),
+            tlsPort);
     if (x.enabled() && x.tlsCert().isEmpty() != x.tlsKey().isEmpty()) {
       problem("xmpp.tls-key", "set both xmpp.tls-cert and xmpp.tls-key, or neither");
     } else if (x.enabled() && x.selfSigned() && !embedded) {

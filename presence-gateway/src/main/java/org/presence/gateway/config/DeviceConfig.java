@@ -25,6 +25,8 @@ import java.time.Duration;
  * @param maxDevicesPerUser most devices one user may have connected at once, across the cluster
  *     (those in their offline grace period count); a connect beyond is refused ({@code
  *     TOO_MANY_SESSIONS})
+ * @param identityGrace a session whose identity token expired is closed ({@code IDENTITY_EXPIRED})
+ *     this long after the expiry unless a refresh brought a new token
  */
 public record DeviceConfig(
     Duration connectTimeout,
@@ -38,7 +40,8 @@ public record DeviceConfig(
     int handshakeBurst,
     int maxApplicationIds,
     int maxMessageLength,
-    int maxDevicesPerUser) {
+    int maxDevicesPerUser,
+    Duration identityGrace) {
 
   /** The defaults of {@code presence-defaults.conf}. */
   public static DeviceConfig defaults() {
@@ -54,6 +57,7 @@ public record DeviceConfig(
         100,
         100,
         140,
-        10);
+        10,
+        Duration.ofSeconds(30));
   }
 }

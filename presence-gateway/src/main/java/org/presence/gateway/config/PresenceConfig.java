@@ -51,7 +51,8 @@ public record PresenceConfig(
     GrantsConfig grants,
     AdminConfig admin,
     QueriesConfig queries,
-    XmppConfig xmpp) {
+    XmppConfig xmpp,
+    PairingConfig pairing) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

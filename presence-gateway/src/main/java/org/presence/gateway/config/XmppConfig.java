@@ -22,6 +22,9 @@ import java.time.Duration;
  * @param authFailureRate failed SASL attempts per second one client address earns back
  * @param authFailureBurst failed SASL attempts one client address may make at once; beyond, its
  *     attempts are refused before the key is checked
+ * @param tlsPort port for direct TLS (XEP-0368: TLS from the first byte, no STARTTLS), or -1 when
+ *     off ({@code xmpp.tls-port = auto}: on in the embedded default only, at 5223, or a free port
+ *     when {@code gateway.port} is 0); 0 picks a free one
  */
 public record XmppConfig(
     int port,
@@ -34,11 +37,17 @@ public record XmppConfig(
     Duration authTimeout,
     int maxAuthFailures,
     double authFailureRate,
-    int authFailureBurst) {
+    int authFailureBurst,
+    int tlsPort) {
 
   /** Whether the node listens for XMPP. */
   public boolean enabled() {
     return port >= 0;
+  }
+
+  /** Whether the node also listens for direct TLS (XEP-0368). */
+  public boolean directTls() {
+    return enabled() && tlsPort >= 0;
   }
 
   /** Whether a self-signed certificate is made at start (no {@code xmpp.tls-cert}). */

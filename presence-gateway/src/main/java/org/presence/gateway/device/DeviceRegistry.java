@@ -39,6 +39,12 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
 
     /** Writes the user's new settings to the device. Runs on its event loop. */
     void settings(DeviceMessage.Settings settings);
+
+    /** The session's user ({@code sub}). */
+    String user();
+
+    /** The paired device whose token the session holds, or empty. */
+    String pairedDevice();
   }
 
   private final ConcurrentHashMap<UUID, Link> links = new ConcurrentHashMap<>();
@@ -128,6 +134,25 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
     int n = 0;
     for (Link link : links.values()) {
       link.channel().eventLoop().execute(() -> link.abort(code, detail));
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Ends with {@code DEVICE_REVOKED} the sessions of this node that hold a token of paired device
+   * {@code pairedDevice}, or, when {@code pairedDevice} is {@code null}, of any paired device of
+   * {@code user}. Returns how many it ends.
+   */
+  public int revoked(String user, String pairedDevice) {
+    int n = 0;
+    for (Link link : links.values()) {
+      String held = link.pairedDevice();
+      if (held.isEmpty()
+          || !(pairedDevice == null ? user.equals(link.user()) : pairedDevice.equals(held))) {
+        continue;
+      }
+      link.channel().eventLoop().execute(() -> link.abort(ErrorCode.DEVICE_REVOKED, null));
       n++;
     }
     return n;

@@ -86,6 +86,12 @@ public final class DeviceService implements AutoCloseable {
     default void abort(UUID session, ErrorCode code, String detail) {}
   }
 
+  /** Where the paired devices are looked up: whether one was revoked. */
+  public interface PairedDevices {
+    /** Whether paired device {@code id} exists and is not revoked. */
+    CompletionStage<Boolean> active(String id);
+  }
+
   /** Where the user's settings are read: a cache in front of the database. */
   public interface SettingsSource {
     /** The user's settings, loaded into the cache when missing. */
@@ -134,6 +140,9 @@ public final class DeviceService implements AutoCloseable {
   private final Counter publishFailures;
   private final LatencyHistograms latency;
   private volatile PresenceBus.Subscription nodeSubscription;
+
+  /** Checks paired devices' tokens; {@code null} until attached: none is checked. */
+  private volatile PairedDevices paired;
 
   /** Reads a user's settings (cached); {@code null} until attached: statuses carry none. */
   private volatile SettingsSource settings;
@@ -201,7 +210,35 @@ public final class DeviceService implements AutoCloseable {
       return CompletableFuture.failedFuture(
           new ProtocolException(ErrorCode.TOO_MANY_HANDSHAKES, null));
     }
-    return verifier.verify(assertion);
+    return verifier.verify(assertion).thenCompose(this::checkPaired);
+  }
+
+  /**
+   * Checks the identity token of a {@code refresh} on an open session (no handshake limit): as
+   * {@link #authenticate}, the token of a revoked paired device fails with {@code DEVICE_REVOKED}.
+   */
+  public CompletionStage<Identity> reauthenticate(String assertion) {
+    return verifier.verify(assertion).thenCompose(this::checkPaired);
+  }
+
+  /** Uses {@code p} to refuse the tokens of revoked paired devices. */
+  public void attachPairedDevices(PairedDevices p) {
+    this.paired = p;
+  }
+
+  private CompletionStage<Identity> checkPaired(Identity id) {
+    PairedDevices p = paired;
+    if (p == null || id.pairedDevice().isEmpty()) {
+      return CompletableFuture.completedFuture(id);
+    }
+    return p.active(id.pairedDevice())
+        .thenApply(
+            active -> {
+              if (!active) {
+                throw new ProtocolException(ErrorCode.DEVICE_REVOKED, null);
+              }
+              return id;
+            });
   }
 
   /**
@@ -422,9 +459,11 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
-   * Applies a status update of an open session. Completes when the state store took it; fails with
-   * {@code SESSION_REPLACED} when the session no longer owns its device. Real changes are published
-   * without holding up the answer.
+   * Applies a status update of an open session. Completes when the state store took it and its real
+   * changes were stored in the applications' update logs (the batch holding them: one log call for
+   * the changes of many sessions); fails with {@code SESSION_REPLACED} when the session no longer
+   * owns its device. A failed publication is only counted and logged: the device's status is
+   * stored.
    */
   public CompletionStage<Void> status(
       String user,
@@ -437,12 +476,12 @@ public final class DeviceService implements AutoCloseable {
     long started = System.nanoTime();
     return state
         .update(user, device, session, status, message, applicationIds, messagesNow(user), now)
-        .thenAccept(
+        .thenCompose(
             u -> {
               if (!u.applied()) {
                 throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
               }
-              publish(user, u, now);
+              return publish(user, u, now);
             })
         .whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
   }

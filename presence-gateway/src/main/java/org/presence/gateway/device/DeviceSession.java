@@ -6,6 +6,7 @@ import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Acknowledge;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Dismiss;
+import org.presence.protocol.device.DeviceMessage.Refresh;
 import org.presence.protocol.device.DeviceMessage.RegisterPush;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
 import org.presence.protocol.error.ErrorCode;
@@ -70,6 +71,9 @@ public final class DeviceSession {
    */
   public record Apply(PresenceStatus status, String message, ApplicationIds applicationIds)
       implements Step {}
+
+  /** Verify a new identity token for the open session ({@code refresh}). */
+  public record Reauthenticate(String assertion) implements Step {}
 
   /** Tie a push presence id to the session's user and device. */
   public record Register(String presenceId) implements Step {}
@@ -150,6 +154,9 @@ public final class DeviceSession {
         return new Refuse(ErrorCode.UNKNOWN_SESSION, null);
       }
       return new Answer(false, d.ids());
+    }
+    if (message instanceof Refresh r) {
+      return new Reauthenticate(r.assertion());
     }
     if (message instanceof Connect) {
       return new Refuse(ErrorCode.ALREADY_CONNECTED, null);

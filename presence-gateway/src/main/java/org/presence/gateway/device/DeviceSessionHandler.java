@@ -88,6 +88,16 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private final DeviceSession session;
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> connectTimer;
+
+  /** Ends the session when its identity expired without refresh ({@code identity-grace} after). */
+  private ScheduledFuture<?> expiryTimer;
+
+  /** When the session's identity token expires, once open. */
+  private Instant identityExpires;
+
+  /** The paired device whose token the session holds, or empty. */
+  private volatile String pairedDevice = "";
+
   private volatile long lastReadNanos;
   private long pingSentNanos;
   private boolean pinging;
@@ -226,6 +236,11 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       endAfterReplies(e.code(), e.detail());
     } else if (step instanceof DeviceSession.Authenticate a) {
       authenticate(a.connect());
+    } else if (step instanceof DeviceSession.Reauthenticate r) {
+      Reply reply = expect();
+      node.service()
+          .reauthenticate(r.assertion())
+          .whenCompleteAsync((identity, e) -> reauthenticated(reply, identity, e), ctx.executor());
     } else if (step instanceof DeviceSession.Answer a) {
       Reply reply = expect();
       node.notifications()
@@ -266,10 +281,11 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     String device = connect.device() != null ? connect.device() : DeviceService.anonymousDevice(id);
     node.service()
         .open(user, device, id)
-        .whenCompleteAsync((v, e2) -> opened(connect, user, device, id, e2), ctx.executor());
+        .whenCompleteAsync((v, e2) -> opened(connect, identity, device, id, e2), ctx.executor());
   }
 
-  private void opened(Connect connect, String user, String device, UUID id, Throwable e) {
+  private void opened(Connect connect, Identity identity, String device, UUID id, Throwable e) {
+    String user = identity.subject();
     if (e != null) {
       if (ctx.channel().isActive()) {
         end(e);
@@ -283,12 +299,70 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
     session.opened(id, user, device, connect.applicationIds(), System.nanoTime());
     cancelConnectTimer();
+    pairedDevice = identity.pairedDevice();
+    scheduleExpiry(identity.expiresAt());
     node.registry().add(id, this);
-    send(new Connected(id));
+    send(new Connected(id, identity.expiresAt().toEpochMilli()));
     Backpressure.resume(ctx.channel(), Backpressure.BUSY);
     // After the registry knows the session: an item stored from now on wakes it, an item stored
     // before is in what opened() reads.
     node.notifications().opened(this);
+  }
+
+  /**
+   * A {@code refresh} was checked: a token of the session's user extends the session to its expiry
+   * (answered with the new {@code expires_at}); another user's is refused ({@code
+   * IDENTITY_MISMATCH}) and a bad token is refused with its errno, the session keeping its former
+   * token; a revoked device's ends the session.
+   */
+  private void reauthenticated(Reply reply, Identity identity, Throwable e) {
+    if (e != null) {
+      answered(reply, e);
+      return;
+    }
+    if (!identity.subject().equals(session.user())) {
+      answered(reply, new ProtocolException(ErrorCode.IDENTITY_MISMATCH, null));
+      return;
+    }
+    if (session.state() == DeviceSession.State.OPEN) {
+      pairedDevice = identity.pairedDevice();
+      scheduleExpiry(identity.expiresAt());
+    }
+    reply.message = new DeviceMessage.Refreshed(identity.expiresAt().toEpochMilli());
+    reply.ready = true;
+    writeReplies();
+  }
+
+  /** (Re)arms the timer that ends the session {@code identity-grace} after {@code expires}. */
+  private void scheduleExpiry(Instant expires) {
+    identityExpires = expires;
+    if (expiryTimer != null) {
+      expiryTimer.cancel(false);
+    }
+    long delay =
+        Math.max(
+            0,
+            expires.toEpochMilli()
+                + node.config().identityGrace().toMillis()
+                - System.currentTimeMillis());
+    expiryTimer = ctx.executor().schedule(this::identityExpired, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private void identityExpired() {
+    expiryTimer = null;
+    if (session.state() != DeviceSession.State.OPEN || !ctx.channel().isActive()) {
+      return;
+    }
+    long left =
+        identityExpires.toEpochMilli()
+            + node.config().identityGrace().toMillis()
+            - System.currentTimeMillis();
+    if (left > 0) {
+      // The timer fired early (clock adjustment): wait for the rest.
+      scheduleExpiry(identityExpires);
+      return;
+    }
+    endAfterReplies(ErrorCode.IDENTITY_EXPIRED, null);
   }
 
   private void answeredNotifications(Reply reply, List<String> unknown, Throwable e) {
@@ -474,6 +548,10 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelConnectTimer();
+    if (expiryTimer != null) {
+      expiryTimer.cancel(false);
+      expiryTimer = null;
+    }
     replies = null;
     session.closed();
     // Opened once (whether it ended by the client, an error or the node): its device goes.
@@ -580,6 +658,11 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   @Override
   public Channel channel() {
     return ctx.channel();
+  }
+
+  @Override
+  public String pairedDevice() {
+    return pairedDevice;
   }
 
   @Override

@@ -15,9 +15,10 @@ import org.presence.store.limit.ClockedBucket;
  * address costs no signature checks. Buckets live in a bounded Caffeine cache (key: the IPv4
  * address, or the /64 prefix of an IPv6 address; at most 100,000; dropped once unused for as long
  * as a bucket takes to fill again, at least a minute), so that idle addresses cost nothing.
- * Thread-safe.
+ * Thread-safe. Pairing requests ({@code POST /oauth/device_authorization}) are limited by a limiter
+ * of their own with the same settings.
  */
-final class HandshakeLimiter {
+public final class HandshakeLimiter {
   private static final int MAX_ADDRESSES = 100_000;
 
   private final double perSecond;
@@ -25,7 +26,7 @@ final class HandshakeLimiter {
   private final Cache<InetAddress, ClockedBucket> buckets;
 
   /** A limiter of {@code perSecond} connects per address (0: none) in bursts of {@code burst}. */
-  HandshakeLimiter(double perSecond, int burst) {
+  public HandshakeLimiter(double perSecond, int burst) {
     this.perSecond = perSecond;
     this.burst = burst;
     long refillSeconds = perSecond > 0 ? (long) Math.ceil(burst / perSecond) : 0;
@@ -37,7 +38,7 @@ final class HandshakeLimiter {
   }
 
   /** Whether {@code address} may open a session at {@code nanos}; takes a token if so. */
-  boolean tryAcquire(InetAddress address, long nanos) {
+  public boolean tryAcquire(InetAddress address, long nanos) {
     if (perSecond <= 0 || address == null) {
       return true;
     }

@@ -78,7 +78,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
 
   /**
    * Lets browsers get the styled error page instead of the JSON error body when the router itself
-   * refuses a request (an undecodable address). Without it every refusal is JSON.
+   * refuses a request (an undecodable address, an unknown path, a method the path does not take).
+   * Without it every refusal is JSON.
    */
   public HttpRouter withErrorPages(ErrorPages pages) {
     this.errorPages = pages;
@@ -124,6 +125,15 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
    */
   private void refuse(
       ChannelHandlerContext ctx, HttpExchange exchange, ErrorCode code, String detail) {
+    refuse(ctx, exchange, code, detail, null);
+  }
+
+  private void refuse(
+      ChannelHandlerContext ctx,
+      HttpExchange exchange,
+      ErrorCode code,
+      String detail,
+      java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> more) {
     LOG.debug("{} refused on {}: {}", code, ctx.channel(), detail);
     ErrorPages pages = errorPages;
     String accept = exchange.header(HttpHeaderNames.ACCEPT);
@@ -132,7 +142,9 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         && accept != null
         && accept.contains("text/html")
         && !rawPath.startsWith("/api/")) {
-      pages.render(exchange, code, code.reasonWith(detail));
+      pages.render(exchange, code, code.reasonWith(detail), more);
+    } else if (more != null) {
+      exchange.error(code, detail, more);
     } else {
       exchange.error(code, detail);
     }
@@ -176,10 +188,15 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       HttpExchange exchange) {
     HttpRoutes.Match match = routes.match(request.method(), uri.rawPath());
     if (match instanceof HttpRoutes.NotFound) {
-      exchange.error(ErrorCode.NOT_FOUND, null);
+      refuse(ctx, exchange, ErrorCode.NOT_FOUND, null);
     } else if (match instanceof HttpRoutes.MethodNotAllowed m) {
       String allow = m.allowed().stream().map(Object::toString).collect(Collectors.joining(", "));
-      exchange.error(ErrorCode.METHOD_NOT_ALLOWED, null, h -> h.set(HttpHeaderNames.ALLOW, allow));
+      refuse(
+          ctx,
+          exchange,
+          ErrorCode.METHOD_NOT_ALLOWED,
+          null,
+          h -> h.set(HttpHeaderNames.ALLOW, allow));
     } else if (match instanceof HttpRoutes.Found found) {
       HttpExchange routed =
           new HttpExchange(ctx, request, uri, found.params(), metrics, connections);
@@ -201,13 +218,14 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     if (!request
         .headers()
         .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
-      exchange.error(ErrorCode.BAD_REQUEST, "WebSocket upgrade required");
+      refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "WebSocket upgrade required");
       return;
     }
     ChannelPipeline p = ctx.pipeline();
     WebSocketServerProtocolConfig config =
         WebSocketServerProtocolConfig.newBuilder()
             .websocketPath(exchange.path())
+            .subprotocols(endpoint.subprotocols())
             .checkStartsWith(false)
             .handleCloseFrames(true)
             .dropPongFrames(!endpoint.receivesPongs())
@@ -230,7 +248,10 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     p.addAfter(
         PipelineNames.WS_PROTOCOL,
         "ws-upgraded",
-        new UpgradeListener(connections, endpoint.kind(), goingAway));
+        new UpgradeListener(
+            connections,
+            endpoint.kind(),
+            endpoint.onDrain() != null ? endpoint.onDrain() : goingAway));
     if (p.get(PipelineNames.HTTP_IDLE) != null) {
       p.remove(PipelineNames.HTTP_IDLE);
     }

@@ -20,6 +20,22 @@ public interface WebSocketEndpoint {
   void install(ChannelPipeline pipeline, HttpExchange upgrade);
 
   /**
+   * The WebSocket subprotocol(s) this endpoint speaks (comma-separated), echoed in the handshake
+   * when the client asks for one, or {@code null} for none.
+   */
+  default String subprotocols() {
+    return null;
+  }
+
+  /**
+   * How a connection of this endpoint ends when the node drains, or {@code null} for the router's
+   * own (a close frame with {@code SERVER_SHUTTING_DOWN}).
+   */
+  default java.util.function.Consumer<io.netty.channel.Channel> onDrain() {
+    return null;
+  }
+
+  /**
    * Whether the endpoint's handlers see the client's pong frames (to time keepalives); otherwise
    * {@code ws-protocol} drops them.
    */

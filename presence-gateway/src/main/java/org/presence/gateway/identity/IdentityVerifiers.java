@@ -17,6 +17,19 @@ public final class IdentityVerifiers {
    */
   public static JwtIdentityVerifier create(
       IdentityConfig config, DevIdentity dev, MetricRegistry metrics, Clock clock) {
+    return create(config, dev, null, metrics, clock);
+  }
+
+  /**
+   * As {@link #create(IdentityConfig, DevIdentity, MetricRegistry, Clock)}, also trusting {@code
+   * own} (Presence's keys for paired devices; {@code null}: none).
+   */
+  public static JwtIdentityVerifier create(
+      IdentityConfig config,
+      DevIdentity dev,
+      PresenceKeys own,
+      MetricRegistry metrics,
+      Clock clock) {
     JwtIdentityVerifier.TrustedIssuer devIssuer =
         config.devSigning() && dev != null
             ? new JwtIdentityVerifier.TrustedIssuer(
@@ -55,6 +68,7 @@ public final class IdentityVerifiers {
     return new JwtIdentityVerifier(
         devIssuer,
         provider,
+        own == null ? null : new JwtIdentityVerifier.TrustedIssuer(PresenceKeys.ISSUER, own),
         config.audience(),
         config.clockSkew(),
         config.cacheSize(),

@@ -195,5 +195,11 @@ public abstract class JwksSource {
     public CompletionStage<JWKSet> refreshForUnknownKey() {
       return refresh();
     }
+
+    /** Takes {@code set} as the current one (a load the subclass ran itself). */
+    void replace(JWKSet set) {
+      keys.set(set);
+      lastSuccess = clock.instant();
+    }
   }
 }

@@ -43,8 +43,10 @@ import org.presence.protocol.error.ProtocolException;
  *
  * <p>Keys come from trusted issuers: the development key (tokens with {@code iss} {@value
  * IdentityConfig#DEV_ISSUER}, when development signing is on) and the configured provider (a JWKS
- * URL or file; its {@code iss} must match {@code identity.issuer} when that is set). A token naming
- * a key the provider's set lacks makes the set refresh (rate-limited) before it is refused.
+ * URL or file; its {@code iss} must match {@code identity.issuer} when that is set) and Presence's
+ * own keys ({@link PresenceKeys}, {@code iss} {@value PresenceKeys#ISSUER}: the tokens of paired
+ * devices, which name their device in {@value PresenceKeys#DEVICE_CLAIM}). A token naming a key the
+ * provider's set lacks makes the set refresh (rate-limited) before it is refused.
  *
  * <p>Verified tokens are cached by the SHA-256 of the token until they expire, so a reconnect storm
  * does not verify the same signature again and again. Signature checks are CPU work of a fraction
@@ -62,6 +64,7 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
 
   private final TrustedIssuer dev;
   private final TrustedIssuer provider;
+  private final TrustedIssuer own;
   private final String audience;
   private final Duration skew;
   private final Clock clock;
@@ -91,8 +94,25 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
       int cacheSize,
       Clock clock,
       MetricRegistry metrics) {
+    this(dev, provider, null, audience, skew, cacheSize, clock, metrics);
+  }
+
+  /**
+   * As the other constructor, also trusting {@code own}: Presence's own issuer ({@link
+   * PresenceKeys#ISSUER}) of paired devices' tokens, or {@code null}.
+   */
+  public JwtIdentityVerifier(
+      TrustedIssuer dev,
+      TrustedIssuer provider,
+      TrustedIssuer own,
+      String audience,
+      Duration skew,
+      int cacheSize,
+      Clock clock,
+      MetricRegistry metrics) {
     this.dev = dev;
     this.provider = provider;
+    this.own = own;
     this.audience = audience;
     this.skew = skew;
     this.clock = clock;
@@ -182,6 +202,9 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     if (dev != null && IdentityConfig.DEV_ISSUER.equals(iss)) {
       return dev;
     }
+    if (own != null && own.issuer().equals(iss)) {
+      return own;
+    }
     if (provider != null && (provider.issuer() == null || provider.issuer().equals(iss))) {
       return provider;
     }
@@ -215,7 +238,18 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     } catch (ParseException e) {
       email = null;
     }
-    Identity id = new Identity(sub, email == null ? "" : email, exp.toInstant());
+    String paired = "";
+    if (own != null && own.issuer().equals(claims.getIssuer())) {
+      try {
+        paired = claims.getStringClaim(PresenceKeys.DEVICE_CLAIM);
+      } catch (ParseException e) {
+        paired = null;
+      }
+      if (paired == null || paired.isEmpty()) {
+        throw new ProtocolException(ErrorCode.INVALID_ASSERTION, "no paired device");
+      }
+    }
+    Identity id = new Identity(sub, email == null ? "" : email, exp.toInstant(), paired);
     verified.put(key, id);
     return id;
   }

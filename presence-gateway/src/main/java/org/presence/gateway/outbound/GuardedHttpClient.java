@@ -11,6 +11,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioDatagramChannel;
@@ -38,6 +40,7 @@ import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -132,6 +135,13 @@ public final class GuardedHttpClient implements AutoCloseable {
   private final EventLoopGroup group;
   private final DnsNameResolver resolver;
   private final SslContext ssl;
+
+  /**
+   * The open connections, closed before the event loop stops: a request written while its TLS
+   * handshake was still running waits inside the SslHandler, and only a close that the loop still
+   * runs releases it.
+   */
+  private final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
   public GuardedHttpClient(OutboundConfig config, AddressPolicy policy) {
     this.config = config;
@@ -327,6 +337,7 @@ public final class GuardedHttpClient implements AutoCloseable {
     // Connect to the address that was checked, never to the name: no second lookup can differ.
     ChannelFuture cf = b.connect(new InetSocketAddress(address, port));
     Channel ch = cf.channel();
+    open.add(ch);
     // Whatever ends the hop or the whole request (answer, failure, deadline) ends the connection.
     hop.whenComplete((r, e) -> ch.close());
     result.whenComplete((r, e) -> ch.close());
@@ -550,6 +561,7 @@ public final class GuardedHttpClient implements AutoCloseable {
   @Override
   public void close() {
     resolver.close();
+    open.close().awaitUninterruptibly(1000);
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2000);
   }
 }

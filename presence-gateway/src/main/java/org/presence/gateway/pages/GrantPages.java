@@ -70,13 +70,30 @@ public final class GrantPages {
               m.put("appDomain", consent.app().domain());
               m.put("userString", consent.userString());
               m.put("redirect", consent.redirect().toString());
-              pages.render(
-                  ex,
-                  v,
-                  HttpResponseStatus.OK,
-                  "grant",
-                  m,
-                  RedirectRules.origin(consent.redirect()));
+              // A user who already shares with the application is told so, and as whom.
+              grants
+                  .list(v.subject())
+                  .whenComplete(
+                      (views, listFailure) -> {
+                        if (listFailure != null) {
+                          pages.errorPage(ex, v, listFailure);
+                          return;
+                        }
+                        m.put(
+                            "existing",
+                            views.stream()
+                                .map(GrantService.GrantView::grant)
+                                .filter(g -> g.appId() == consent.app().id())
+                                .findFirst()
+                                .orElse(null));
+                        pages.render(
+                            ex,
+                            v,
+                            HttpResponseStatus.OK,
+                            "grant",
+                            m,
+                            RedirectRules.origin(consent.redirect()));
+                      });
             });
   }
 

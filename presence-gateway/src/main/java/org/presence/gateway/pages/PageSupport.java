@@ -218,10 +218,14 @@ public final class PageSupport {
     return v == null || v.isEmpty() ? null : v.get(0);
   }
 
-  /** The layout model: title, visitor, token; handlers add their own entries. */
+  /**
+   * The layout model: title, visitor, token; handlers add their own entries. The document title is
+   * "{@code title} · Presence", or just "Presence" for the page titled so (the home page).
+   */
   public Map<String, Object> model(Visitor v, String title) {
     Map<String, Object> m = new HashMap<>();
     m.put("title", title);
+    m.put("pageTitle", "Presence".equals(title) ? null : title);
     m.put("signedIn", v.session().isPresent());
     m.put("email", v.session().map(WebSessions.Session::email).orElse(""));
     m.put("csrf", csrfToken(v));
@@ -251,7 +255,7 @@ public final class PageSupport {
       String template,
       Map<String, Object> model,
       String formOrigin) {
-    render(ex, v, status, template, model, formOrigin, false);
+    render(ex, v, status, template, model, formOrigin, false, null);
   }
 
   /**
@@ -265,7 +269,7 @@ public final class PageSupport {
       HttpResponseStatus status,
       String template,
       Map<String, Object> model) {
-    render(ex, v, status, template, model, null, true);
+    render(ex, v, status, template, model, null, true, null);
   }
 
   private void render(
@@ -275,7 +279,8 @@ public final class PageSupport {
       String template,
       Map<String, Object> model,
       String formOrigin,
-      boolean scripts) {
+      boolean scripts,
+      Consumer<HttpHeaders> more) {
     String html;
     try {
       html = templates.render(template, model);
@@ -291,6 +296,9 @@ public final class PageSupport {
         h -> {
           securityHeaders(h, formOrigin, scripts);
           cookies(h, v, null);
+          if (more != null) {
+            more.accept(h);
+          }
         });
   }
 
@@ -348,12 +356,43 @@ public final class PageSupport {
 
   /** An error page for {@code code} with {@code reason}. */
   public void errorPage(HttpExchange ex, Visitor v, ErrorCode code, String reason) {
+    errorPage(ex, v, code, reason, null);
+  }
+
+  /**
+   * An error page for {@code code}: what happened in words a person understands, and the technical
+   * detail ({@code reason} and the HTTP status, no errno) behind a disclosure; {@code more}, when
+   * not null, adds headers.
+   */
+  public void errorPage(
+      HttpExchange ex, Visitor v, ErrorCode code, String reason, Consumer<HttpHeaders> more) {
     Map<String, Object> m = model(v, "Error");
     m.put("status", code.httpStatus());
-    m.put("errno", code.errno());
+    m.put("headline", inWords(code));
     m.put("reason", reason);
     m.put("signInNeeded", code == ErrorCode.UNAUTHORIZED);
-    render(ex, v, HttpResponseStatus.valueOf(code.httpStatus()), "error", m);
+    render(ex, v, HttpResponseStatus.valueOf(code.httpStatus()), "error", m, null, false, more);
+  }
+
+  /** What an error means for the person who met it, without its internal names. */
+  static String inWords(ErrorCode code) {
+    if (code == ErrorCode.CSRF_REJECTED) {
+      return "This form has expired. Go back, reload the page and try again.";
+    }
+    return switch (code.httpStatus()) {
+      case 401 -> "You need to sign in to see this page.";
+      case 403 -> "You are not allowed to do that.";
+      case 404 -> "There is no page at this address.";
+      case 405 -> "This page cannot be used that way.";
+      case 409 -> "That cannot be done now (the details below say why).";
+      case 413 -> "What you sent is too large.";
+      case 429 -> "Too many tries in a short time. Wait a moment and try again.";
+      case 502, 503, 504 -> "A service Presence relies on did not answer. Try again in a moment.";
+      default ->
+          code.httpStatus() >= 500
+              ? "Something went wrong on our side. Try again in a moment."
+              : "That request could not be understood. Check the address or what you typed.";
+    };
   }
 
   /** The text of a failure, for showing on the page it came from; null when unexpected. */

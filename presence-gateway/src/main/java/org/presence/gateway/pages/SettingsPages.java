@@ -32,7 +32,18 @@ public final class SettingsPages {
           "pause", "Paused: that application no longer sees your presence.",
           "resume", "Resumed.",
           "revoke", "Revoked: that application's id for you is gone for good.",
-          "session-ended", "Signed out: that browser's session has ended.");
+          "session-ended", "Signed out: that browser's session has ended.",
+          "device", "Device revoked: its sessions have ended and it must be paired again.");
+
+  /**
+   * The user's paired devices for the "Paired devices" section (supplied by the pairing feature):
+   * rows with {@code id}, {@code name}, {@code pairedAt}, {@code lastSeenAt}, {@code revoked}.
+   */
+  public interface PairedDevicesSection {
+    CompletionStage<List<Map<String, Object>>> rows(String user);
+  }
+
+  private volatile PairedDevicesSection pairedDevices;
 
   private final PageSupport pages;
   private final GrantService grants;
@@ -42,6 +53,11 @@ public final class SettingsPages {
     this.pages = pages;
     this.grants = grants;
     this.settings = settings;
+  }
+
+  /** Shows the user's paired devices (with a Revoke button each) from {@code section}. */
+  public void attachPairedDevices(PairedDevicesSection section) {
+    this.pairedDevices = section;
   }
 
   /** Adds the routes. */
@@ -70,10 +86,22 @@ public final class SettingsPages {
       String notice,
       String error) {
     String user = v.subject();
+    PairedDevicesSection section = pairedDevices;
+    CompletionStage<List<Map<String, Object>>> devices =
+        section == null
+            ? java.util.concurrent.CompletableFuture.completedFuture(List.of())
+            : section.rows(user);
     grants
         .list(user)
         .thenCombine(settings.get(user), (list, s) -> model(v, list, s))
         .thenCombine(pages.sessions().list(user), (m, list) -> sessionsModel(v, m, list))
+        .thenCombine(
+            devices,
+            (m, rows) -> {
+              m.put("pairedDevices", rows);
+              m.put("hasPairedDevices", !rows.isEmpty());
+              return m;
+            })
         .whenComplete(
             (m, failure) -> {
               if (failure != null) {

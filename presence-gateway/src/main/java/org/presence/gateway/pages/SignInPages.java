@@ -40,6 +40,7 @@ public final class SignInPages {
   private final Clock clock;
   private final OidcSignIn oidc;
   private final byte[] stylesheet;
+  private final byte[] favicon;
 
   /** {@code oidc} is null where no provider is configured. */
   public SignInPages(PageSupport pages, IdentityVerifier verifier, OidcSignIn oidc, Clock clock) {
@@ -48,6 +49,7 @@ public final class SignInPages {
     this.oidc = oidc;
     this.clock = clock;
     this.stylesheet = load("static/presence.css");
+    this.favicon = load("static/favicon.svg");
   }
 
   private static byte[] load(String resource) {
@@ -66,6 +68,7 @@ public final class SignInPages {
     routes
         .get("/", pages.guard(this::home))
         .get("/static/presence.css", pages.guard(this::css))
+        .get("/favicon.ico", this::favicon)
         .get("/signin", pages.guard(this::signInPage))
         .post("/signin", pages.guard(this::signIn))
         .post("/signin/oidc", pages.guard(this::startOidc))
@@ -83,10 +86,38 @@ public final class SignInPages {
         HttpResponseStatus.OK, "text/css; charset=utf-8", Unpooled.wrappedBuffer(stylesheet), null);
   }
 
+  /** The icon every page names (an SVG, at the address browsers ask for by default). */
+  private void favicon(HttpExchange ex) {
+    ex.respond(
+        HttpResponseStatus.OK,
+        "image/svg+xml",
+        Unpooled.wrappedBuffer(favicon),
+        h -> h.set(HttpHeaderNames.CACHE_CONTROL, "public, max-age=86400"));
+  }
+
   private void signInPage(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     String next = safeNext(ex.query("next").orElse("/"));
-    showSignIn(ex, v, HttpResponseStatus.OK, next, null);
+    showSignIn(ex, v, HttpResponseStatus.OK, next, null, null);
+  }
+
+  /** Why a sign-in failed, in words; the technical reason goes behind a disclosure. */
+  static String signInFailure(ErrorCode code) {
+    if (code == ErrorCode.UNAUTHORIZED) {
+      return "We could not sign you in: the identity token was not accepted. It may have expired,"
+          + " be incomplete, or come from a provider this site does not use. Get a new one and"
+          + " try again.";
+    }
+    if (code == ErrorCode.IDENTITY_UNAVAILABLE) {
+      return "Your identity provider did not answer. Try again in a moment.";
+    }
+    if (code.httpStatus() == 429) {
+      return "Too many sign-in attempts. Wait a moment and try again.";
+    }
+    if (code.httpStatus() == 400) {
+      return "We could not sign you in with what you typed. Check it and try again.";
+    }
+    return "We could not sign you in. Try again in a moment.";
   }
 
   private void showSignIn(
@@ -94,13 +125,15 @@ public final class SignInPages {
       PageSupport.Visitor v,
       HttpResponseStatus status,
       String next,
-      String error) {
+      String error,
+      String errorDetail) {
     Map<String, Object> m = pages.model(v, "Sign in");
     m.put("next", next);
     m.put("devSignIn", pages.devSignIn() && oidc == null);
     m.put("oidc", oidc != null);
     m.put("tokenSignIn", oidc == null);
     m.put("error", error);
+    m.put("errorDetail", errorDetail);
     // The provider sign-in form is answered with a redirect to the provider, which the policy's
     // form-action must allow.
     pages.render(ex, v, status, "signin", m, oidc == null ? null : oidc.providerOrigin());
@@ -144,7 +177,12 @@ public final class SignInPages {
               return;
             }
             showSignIn(
-                ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), next, pe.reason());
+                ex,
+                v,
+                HttpResponseStatus.valueOf(pe.code().httpStatus()),
+                next,
+                signInFailure(pe.code()),
+                pe.reason());
             return;
           }
           openSession(ex, v, id, next);

@@ -22,7 +22,7 @@ import java.util.Map;
 public final class Templates {
   private static final String DIR = "pages/";
   private static final String[] PAGES = {
-    "home", "signin", "error", "myapps", "app", "grant", "settings", "demo"
+    "home", "signin", "error", "myapps", "app", "grant", "settings", "demo", "pair"
   };
   private static final String[] PARTIALS = {"header", "footer"};
 

@@ -1,5 +1,6 @@
 package org.presence.gateway.updates;
 
+import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,10 +16,9 @@ import org.presence.gateway.config.UpdatesConfig;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.protocol.error.ProtocolException;
-import org.presence.protocol.event.PresenceEvent;
-import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateBatchCodec;
 import org.presence.store.updates.AppUpdateLog;
 import org.presence.store.updates.AppUpdatePublisher;
 import org.slf4j.Logger;
@@ -86,6 +86,8 @@ final class AppHub {
   private boolean ready;
   private final TreeMap<Long, AppUpdate> early = new TreeMap<>();
   private boolean filling;
+  // The log's position the last poll found ahead of head, or -1.
+  private long lead = -1;
   private ScheduledFuture<?> gapTimer;
   private boolean closed;
 
@@ -211,35 +213,22 @@ final class AppHub {
   // ---------------------------------------------------------------------------------------------
   // Arrivals
 
+  /**
+   * A batch of another node's updates (or this node's own, echoed by Redis): taken as they are, no
+   * log read unless they leave a gap.
+   */
   private void onUpdate(byte[] message) {
-    PresenceEvent e;
+    List<AppUpdate> updates;
     try {
-      e = PresenceEventCodec.decode(message);
-    } catch (ProtocolException x) {
+      updates = AppUpdateBatchCodec.decodeBatch(message);
+    } catch (IOException x) {
       LOG.warn("ignoring malformed update on app {}'s channel: {}", appId, x.getMessage());
       return;
     }
-    if (e.seq() <= 0) {
-      return;
-    }
-    AppUpdate u =
-        new AppUpdate(
-            e.seq(),
-            e.puid(),
-            e.status(),
-            e.message() == null ? "" : e.message(),
-            e.version(),
-            Instant.ofEpochMilli(e.at()));
-    boolean wake;
-    synchronized (this) {
-      wake = accept(u);
-    }
-    if (wake) {
-      wakeAll();
-    }
+    onLocalUpdates(updates);
   }
 
-  /** Updates appended on this node, as objects (no bus message to decode). */
+  /** Updates appended on this node, as objects (no bus message to decode), or a batch's. */
   private void onLocalUpdates(List<AppUpdate> updates) {
     boolean wake = false;
     synchronized (this) {
@@ -389,6 +378,11 @@ final class AppHub {
             });
   }
 
+  /**
+   * The periodic check of the log's position. A lead of the log over the hub is usually a batch
+   * message still on its way, so the log is read only when the lead seen by the previous check is
+   * still not caught up (its message was lost).
+   */
   private void poll() {
     log.lastSeq(appId)
         .whenComplete(
@@ -397,9 +391,13 @@ final class AppHub {
                 return;
               }
               synchronized (this) {
-                if (ready && last > head) {
+                if (!ready) {
+                  return;
+                }
+                if (lead > head) {
                   fillFromLog();
                 }
+                lead = last > head ? last : -1;
               }
             });
   }

@@ -47,16 +47,32 @@ import org.slf4j.LoggerFactory;
  * backpressure → [tls, after STARTTLS] → xmpp-decoder → xmpp-session
  * </pre>
  *
- * and what the sessions share: the TLS context, the update channel's admission and feeds ({@link
- * AppUpdates}), the notification service, the roster (an application's enabled grants), roster
- * pushes on grant changes, and the counters under {@code presence.xmpp.*}. Connections count as
- * {@code xmpp} in {@code presence.connections.open.*} and end with {@code system-shutdown} when the
- * node drains.
+ * and, with {@code xmpp.tls-port}, a second port for direct TLS (XEP-0368) where the TLS handler is
+ * there from the first byte and STARTTLS is neither offered nor needed; and what the sessions
+ * share: the TLS context, the update channel's admission and feeds ({@link AppUpdates}), the
+ * notification service, the roster (an application's enabled grants), roster pushes on grant
+ * changes, and the counters under {@code presence.xmpp.*}. Connections count as {@code xmpp} in
+ * {@code presence.connections.open.*} and end with {@code system-shutdown} when the node drains.
  */
 public final class XmppServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(XmppServer.class);
   static final String DECODER = "xmpp-decoder";
   static final String SESSION = "xmpp-session";
+  static final String TLS = "tls";
+
+  /**
+   * How an XMPP connection (of either port, or a WebSocket) ends when the node drains; runs on the
+   * channel's event loop.
+   */
+  static final java.util.function.Consumer<Channel> DRAIN =
+      c -> {
+        XmppSession session = c.pipeline().get(XmppSession.class);
+        if (session != null) {
+          session.shutdown();
+        } else {
+          c.close();
+        }
+      };
 
   /** One roster entry: the PUID and the user's string shown for it. */
   record RosterItem(String puid, String name) {}
@@ -83,6 +99,7 @@ public final class XmppServer implements AutoCloseable {
   private final Counter tlsFailures;
   private final com.github.benmanes.caffeine.cache.Cache<java.net.InetAddress, double[]> failures;
   private Channel server;
+  private Channel tlsServer;
 
   private XmppServer(
       PresenceConfig config,
@@ -159,6 +176,38 @@ public final class XmppServer implements AutoCloseable {
             metrics);
     apps.grants().listen(s::grantChanged);
     long unwritable = config.gateway().unwritableTimeout().toMillis();
+    s.server = s.listen(gateway, connections, unwritable, x.port(), false, "xmpp.port");
+    if (x.directTls()) {
+      try {
+        s.tlsServer =
+            s.listen(gateway, connections, unwritable, x.tlsPort(), true, "xmpp.tls-port");
+      } catch (StartupException e) {
+        s.server.close().awaitUninterruptibly(1000);
+        throw e;
+      }
+    }
+    LOG.info(
+        "xmpp for applications on {}:{}{} (domain {}{})",
+        x.host(),
+        s.address().getPort(),
+        s.tlsServer == null ? "" : ", direct TLS on " + s.tlsAddress().getPort(),
+        x.domain(),
+        x.selfSigned() ? ", self-signed certificate" : "");
+    return s;
+  }
+
+  /**
+   * Listens on {@code port}: each connection's pipeline starts with the backpressure handler, then
+   * (direct TLS, XEP-0368) a TLS handler from the first byte, the decoder and a session.
+   */
+  private Channel listen(
+      ServerBootstrap gateway,
+      Connections connections,
+      long unwritable,
+      int port,
+      boolean directTls,
+      String setting) {
+    XmppServer s = this;
     ServerBootstrap b =
         gateway
             .clone()
@@ -167,17 +216,7 @@ public final class XmppServer implements AutoCloseable {
                   @Override
                   protected void initChannel(SocketChannel ch) {
                     connections.opened(ch);
-                    connections.upgraded(
-                        ch,
-                        Connections.Kind.XMPP,
-                        c -> {
-                          XmppSession session = c.pipeline().get(XmppSession.class);
-                          if (session != null) {
-                            session.shutdown();
-                          } else {
-                            c.close();
-                          }
-                        });
+                    connections.upgraded(ch, Connections.Kind.XMPP, DRAIN);
                     ch.pipeline()
                         .addLast(
                             PipelineNames.BACKPRESSURE,
@@ -189,24 +228,22 @@ public final class XmppServer implements AutoCloseable {
                                     session.streamError(
                                         "connection-timeout", "not reading what it is sent");
                                   }
-                                }))
-                        .addLast(DECODER, new StanzaDecoder(x.maxStanzaBytes(), x.maxDepth()))
-                        .addLast(SESSION, new XmppSession(s));
+                                }));
+                    if (directTls) {
+                      ch.pipeline().addLast(TLS, tls.newHandler(ch.alloc()));
+                    }
+                    ch.pipeline()
+                        .addLast(
+                            DECODER, new StanzaDecoder(config.maxStanzaBytes(), config.maxDepth()))
+                        .addLast(SESSION, new XmppSession(s, directTls));
                   }
                 });
     try {
-      s.server = b.bind(x.host(), x.port()).syncUninterruptibly().channel();
+      return b.bind(config.host(), port).syncUninterruptibly().channel();
     } catch (Exception e) {
       throw new StartupException(
-          "xmpp.port", "cannot listen on " + x.host() + ":" + x.port() + ": " + e.getMessage(), e);
+          setting, "cannot listen on " + config.host() + ":" + port + ": " + e.getMessage(), e);
     }
-    LOG.info(
-        "xmpp for applications on {}:{} (domain {}{})",
-        x.host(),
-        s.address().getPort(),
-        x.domain(),
-        x.selfSigned() ? ", self-signed certificate" : "");
-    return s;
   }
 
   private static SslContext sslContext(XmppConfig x) {
@@ -230,10 +267,18 @@ public final class XmppServer implements AutoCloseable {
     return (InetSocketAddress) server.localAddress();
   }
 
+  /** The direct TLS port's bound address, or {@code null} when {@code xmpp.tls-port} is off. */
+  public InetSocketAddress tlsAddress() {
+    return tlsServer == null ? null : (InetSocketAddress) tlsServer.localAddress();
+  }
+
   /** Stops accepting connections (the node drains; open sessions end by their drain action). */
   public void stopAccepting() {
     if (server != null) {
       server.close().awaitUninterruptibly(1000);
+    }
+    if (tlsServer != null) {
+      tlsServer.close().awaitUninterruptibly(1000);
     }
   }
 

@@ -103,8 +103,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
         }
       };
 
-  XmppSession(XmppServer node) {
+  /** {@code directTls}: the connection is TLS from its first byte (XEP-0368), no STARTTLS. */
+  XmppSession(XmppServer node, boolean directTls) {
     this.node = node;
+    this.tls = directTls;
   }
 
   @Override
@@ -272,7 +274,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     SslHandler ssl = node.tls().newHandler(ctx.alloc());
     // startTls: the <proceed/> below leaves in clear text; everything after is encrypted.
     ssl = new SslHandler(ssl.engine(), true);
-    ctx.pipeline().addAfter(PipelineNames.BACKPRESSURE, "tls", ssl);
+    ctx.pipeline().addAfter(PipelineNames.BACKPRESSURE, XmppServer.TLS, ssl);
     node.decoder(ctx).reset();
     phase = Phase.HEADER;
     headerSent = false;

@@ -68,12 +68,15 @@ class AppsBadInputTest {
     assertThat(json(r).get("result").asBoolean()).isFalse();
   }
 
-  /** An error page: the code's status, its reason on an HTML page, no redirect. */
+  /**
+   * An error page: the code's status, on an HTML page, no redirect; the status behind the technical
+   * details, never the errno.
+   */
   private static void assertErrorPage(HttpResponse<String> r, ErrorCode code) {
     assertThat(r.statusCode()).as(r.body()).isEqualTo(code.httpStatus());
     assertThat(r.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/html");
     assertThat(r.headers().firstValue("Location")).isEmpty();
-    assertThat(r.body()).contains("errno " + code.errno());
+    assertThat(r.body()).contains("HTTP " + code.httpStatus()).doesNotContain("errno");
   }
 
   private long register(String name, String domain, String description) {

@@ -19,6 +19,7 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.presence.gateway.testing.HeadlessChromium;
+import org.presence.gateway.testing.PageAudit;
 import org.presence.gateway.testing.TestNode;
 
 /**
@@ -82,6 +83,7 @@ class AdminPageBrowserIT {
         browser.findElement(By.cssSelector("#node-rows tr.node")).findElements(By.tagName("td"));
     assertThat(cells.get(0).getText()).isEqualTo("test-node");
     assertThat(cells.get(2).getText()).isEqualTo("yes");
+    PageAudit.check(browser, "admin");
 
     browser.findElement(By.id("health")).click();
     await()

@@ -21,6 +21,7 @@ import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.HeadlessChromium;
+import org.presence.gateway.testing.PageAudit;
 import org.presence.gateway.testing.TestNode;
 import org.presence.store.permission.PuidState;
 
@@ -69,6 +70,16 @@ class BrowserFlowIT {
 
   private void open(String path) {
     browser.get(node.uri(path).toString());
+    audit();
+  }
+
+  /** Runs axe-core on the page shown, when it is one of the node's, and saves its screenshots. */
+  private void audit() {
+    String url = browser.getCurrentUrl();
+    String base = node.server().baseUrl();
+    if (url.startsWith(base)) {
+      PageAudit.check(browser, "flow" + url.substring(base.length()).replaceAll("\\?.*", ""));
+    }
   }
 
   private String text(String id) {
@@ -97,6 +108,7 @@ class BrowserFlowIT {
                 return true;
               }
             });
+    audit();
   }
 
   private void signIn(String email) {
@@ -176,6 +188,10 @@ class BrowserFlowIT {
     assertThat(text("consent-app")).isEqualTo("BeerChat");
     assertThat(text("consent-domain")).isEqualTo(site.domain());
     assertThat(text("consent-user")).isEqualTo("Fred");
+    assertThat(browser.findElements(By.id("consent-existing"))).isEmpty();
+    // Allow is the primary action and does not look like Deny.
+    assertThat(browser.findElement(By.id("allow")).getCssValue("background-color"))
+        .isNotEqualTo(browser.findElement(By.id("deny")).getCssValue("background-color"));
     screenshot("2-consent");
     click("allow");
 
@@ -188,12 +204,30 @@ class BrowserFlowIT {
     assertThat(site.requests()).anyMatch(r -> r.startsWith("GET /presence/callback?puid=" + puid));
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
 
+    // Asked again, the user learns they already share with BeerChat, and as whom.
+    open(
+        "/"
+            + appId
+            + "/grant?redirect="
+            + URLEncoder.encode(callback, StandardCharsets.UTF_8)
+            + "&id=Fred");
+    assertThat(text("consent-existing"))
+        .startsWith("You already share your presence with BeerChat as Fred.");
+
     // The settings page: pause, then revoke.
     open("/settings");
     assertThat(browser.findElement(By.cssSelector("tr.grant .user-string")).getText())
         .isEqualTo("Fred");
     assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText())
         .isEqualTo("On");
+    // Each action button names its row for a screen reader.
+    assertThat(browser.findElement(By.cssSelector("tr.grant button.pause")).getAccessibleName())
+        .isEqualTo("Pause BeerChat");
+    assertThat(
+            browser
+                .findElement(By.cssSelector("tr.grant details.confirm summary"))
+                .getAccessibleName())
+        .isEqualTo("Revoke… BeerChat");
     submit(browser.findElement(By.cssSelector("tr.grant button.pause")));
     assertThat(browser.findElement(By.cssSelector("tr.grant .grant-state")).getText())
         .isEqualTo("Paused");
@@ -205,7 +239,23 @@ class BrowserFlowIT {
         .isEqualTo("On");
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
 
-    submit(browser.findElement(By.cssSelector("tr.grant button.revoke")));
+    // Revoke asks first, without script: the disclosure opens on the confirmation, which changes
+    // nothing until its own button is pressed.
+    assertThat(browser.findElement(By.cssSelector("tr.grant button.revoke")).isDisplayed())
+        .isFalse();
+    browser.findElement(By.cssSelector("tr.grant details.confirm summary")).click();
+    WebElement confirm = browser.findElement(By.cssSelector("tr.grant button.revoke"));
+    assertThat(confirm.isDisplayed()).isTrue();
+    assertThat(confirm.getAccessibleName()).isEqualTo("Revoke BeerChat");
+    assertThat(confirm.getCssValue("background-color")).isEqualTo("rgba(170, 0, 0, 1)");
+    assertThat(
+            browser
+                .findElement(By.cssSelector("tr.grant button.pause"))
+                .getCssValue("background-color"))
+        .isNotEqualTo(confirm.getCssValue("background-color"));
+    assertThat(puidState(appId, puid)).isEqualTo(PuidState.ACTIVE);
+    PageAudit.check(browser, "flow-settings-revoke-confirm");
+    submit(confirm);
     assertThat(text("no-grants")).isEqualTo("No application sees your presence.");
     assertThat(puidState(appId, puid)).isEqualTo(PuidState.REVOKED);
   }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebDriver;
 import org.presence.gateway.testing.HeadlessChromium;
+import org.presence.gateway.testing.PageAudit;
 import org.presence.gateway.testing.TestNode;
 
 /**
@@ -69,6 +70,7 @@ class OidcBrowserIT {
     browser.get(node.uri("/demo").toString());
     browser.findElement(By.id("demo-sign-in")).click();
     waitFor(By.id("oidc-sign-in"));
+    PageAudit.check(browser, "oidc-signin");
     // No passwordless sign-in and no token form where a provider is configured.
     assertThat(browser.findElements(By.id("dev-sign-in"))).isEmpty();
     assertThat(browser.findElements(By.id("token-sign-in"))).isEmpty();
@@ -82,10 +84,12 @@ class OidcBrowserIT {
 
     // Back at the node, signed in, on the page the sign-in started from.
     waitFor(By.id("demo-grant"));
+    PageAudit.check(browser, "oidc-demo");
     assertThat(browser.getCurrentUrl()).isEqualTo(node.uri("/demo").toString());
     assertThat(browser.findElements(By.id("signed-in-as"))).isNotEmpty();
     browser.findElement(By.id("demo-grant")).click();
     waitFor(By.id("allow"));
+    PageAudit.check(browser, "oidc-consent");
     assertThat(text("consent-app")).isEqualTo("Presence demo");
     browser.findElement(By.id("allow")).click();
     waitFor(By.id("presence-status"));
@@ -93,6 +97,7 @@ class OidcBrowserIT {
 
     browser.get(node.uri("/settings").toString());
     waitFor(By.id("page-sessions"));
+    PageAudit.check(browser, "oidc-settings");
     assertThat(browser.findElement(By.id("page-sessions")).getText()).contains("(this browser)");
     assertThat(browser.findElement(By.cssSelector("tr.grant .user-string")).getText()).isNotEmpty();
 

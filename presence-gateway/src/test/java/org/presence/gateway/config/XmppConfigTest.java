@@ -55,4 +55,37 @@ class XmppConfigTest {
     assertThat(x.port()).isEqualTo(5222);
     assertThat(x.selfSigned()).isFalse();
   }
+
+  @Test
+  void directTls_followsTheSamePolicy_andNeedsTheXmppPort() {
+    assertThat(load(Map.of()).xmpp().tlsPort()).isEqualTo(5223);
+    assertThat(load(Map.of()).xmpp().directTls()).isTrue();
+    assertThat(load(Map.of(), "gateway.port", "0").xmpp().tlsPort()).isZero();
+    assertThat(load(Map.of(), "xmpp.tls-port", "off").xmpp().directTls()).isFalse();
+    assertThat(load(Map.of(), "xmpp.port", "off").xmpp().directTls()).isFalse();
+    assertThat(load(Map.of(), "xmpp.tls-port", "5299").xmpp().tlsPort()).isEqualTo(5299);
+    assertThat(
+            load(CLUSTER, "xmpp.port", "5222", "xmpp.tls-cert", "c.pem", "xmpp.tls-key", "k.pem")
+                .xmpp()
+                .directTls())
+        .isFalse();
+    assertThat(
+            load(
+                    CLUSTER,
+                    "xmpp.port",
+                    "5222",
+                    "xmpp.tls-port",
+                    "5223",
+                    "xmpp.tls-cert",
+                    "c.pem",
+                    "xmpp.tls-key",
+                    "k.pem")
+                .xmpp()
+                .tlsPort())
+        .isEqualTo(5223);
+    assertThatThrownBy(() -> load(Map.of(), "xmpp.port", "off", "xmpp.tls-port", "5223"))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e -> assertThat(e.problems()).singleElement().asString().startsWith("xmpp.tls-port: "));
+  }
 }

@@ -258,19 +258,37 @@ class DemoTest {
   }
 
   @Test
-  void deviceCommand_withoutEmailOrToken_isAUsageError() {
+  void deviceCommand_withoutEmailOrToken_pairs_andStopsWhenTheUserDenies() throws Exception {
+    StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code =
-        PresenceCli.run(
-            new String[] {
-              "device", "--data-dir", dataDir.toString(), "--url", node.server().baseUrl()
-            },
-            Map.of(),
-            InputStream.nullInputStream(),
-            new PrintWriter(new StringWriter(), true),
-            new PrintWriter(err, true));
-    assertThat(code).isEqualTo(PresenceCli.EXIT_USAGE);
-    assertThat(err.toString()).contains("--email");
+    CompletableFuture<Integer> cli =
+        CompletableFuture.supplyAsync(
+            () ->
+                PresenceCli.run(
+                    new String[] {
+                      "device",
+                      "--data-dir",
+                      dataDir.resolve("denied-device").toString(),
+                      "--url",
+                      node.server().baseUrl()
+                    },
+                    Map.of(),
+                    InputStream.nullInputStream(),
+                    new PrintWriter(out, true),
+                    new PrintWriter(err, true)));
+    java.util.regex.Pattern code = java.util.regex.Pattern.compile("enter the code (\\S+)");
+    java.util.regex.Matcher m = code.matcher("");
+    for (int i = 0; i < 200 && !m.find(); i++) {
+      Thread.sleep(50);
+      m = code.matcher(out.toString());
+    }
+    assertThat(out.toString()).contains(node.server().baseUrl() + "/pair");
+    WebClient web = new WebClient(node).signIn("dana@example.com");
+    web.get("/pair");
+    assertThat(web.post("/pair", Map.of("code", m.group(1), "action", "deny")).statusCode())
+        .isEqualTo(200);
+    assertThat(cli.get(60, TimeUnit.SECONDS)).isEqualTo(PresenceCli.EXIT_STARTUP);
+    assertThat(err.toString()).contains("access_denied");
   }
 
   @Test

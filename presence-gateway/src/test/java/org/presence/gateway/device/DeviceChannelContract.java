@@ -685,7 +685,8 @@ public abstract class DeviceChannelContract {
       String connected = ws.readText(WAIT, true);
       assertThat(connected).contains("session_id");
       String session =
-          connected.substring(connected.indexOf("session_id\":\"") + 13, connected.length() - 2);
+          connected.substring(
+              connected.indexOf("session_id\":\"") + 13, connected.indexOf("session_id\":\"") + 49);
       String good =
           "{\"type\":\"status\",\"session_id\":\""
               + session

@@ -68,7 +68,8 @@ class DeviceServiceTest {
             2,
             d.maxApplicationIds(),
             d.maxMessageLength(),
-            d.maxDevicesPerUser());
+            d.maxDevicesPerUser(),
+            d.identityGrace());
     DeviceService s =
         new DeviceService(
             config,

@@ -12,6 +12,7 @@ import org.presence.gateway.device.DeviceSession.Ignore;
 import org.presence.gateway.device.DeviceSession.Refuse;
 import org.presence.gateway.device.DeviceSession.Register;
 import org.presence.gateway.device.DeviceSession.State;
+import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Ack;
 import org.presence.protocol.device.DeviceMessage.Acknowledge;
 import org.presence.protocol.device.DeviceMessage.Connect;
@@ -113,6 +114,16 @@ class DeviceSessionTest {
     open();
     assertThat(session.onFrame(CONNECT, now))
         .isEqualTo(new Refuse(ErrorCode.ALREADY_CONNECTED, null));
+  }
+
+  @Test
+  void onFrame_whenRefreshOpen_thenReauthenticate_andBeforeConnect_thenEnd() {
+    DeviceSession fresh = new DeviceSession(new DeviceSession.RateLimit(1.0, 3, 4));
+    assertThat(fresh.onFrame(new DeviceMessage.Refresh("t"), now))
+        .isEqualTo(new DeviceSession.End(ErrorCode.NOT_CONNECTED, null));
+    open();
+    assertThat(session.onFrame(new DeviceMessage.Refresh("t2"), now))
+        .isEqualTo(new DeviceSession.Reauthenticate("t2"));
   }
 
   @Test

@@ -63,6 +63,58 @@ class HttpBadInputTest {
     assertThat(r.body()).contains("\"errno\":102");
   }
 
+  private static HttpResponse<String> fromBrowser(HttpRequest.Builder request) {
+    return TestNode.send(
+        request.header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8").build());
+  }
+
+  @Test
+  void unknownPath_fromABrowser_getsAnHtmlPageInWords() {
+    HttpResponse<String> r = fromBrowser(HttpRequest.newBuilder(node.uri("/nowhere")));
+    assertThat(r.statusCode()).isEqualTo(404);
+    assertThat(r.headers().firstValue("content-type").orElseThrow()).startsWith("text/html");
+    assertThat(r.headers().firstValue("content-security-policy")).isPresent();
+    assertThat(r.body())
+        .contains("There is no page at this address.")
+        .contains("<details")
+        .doesNotContain("errno");
+  }
+
+  @Test
+  void wrongMethod_fromABrowser_getsAnHtmlPageWithAllow() {
+    HttpResponse<String> r =
+        fromBrowser(HttpRequest.newBuilder(node.uri("/__heartbeat__")).DELETE());
+    assertThat(r.statusCode()).isEqualTo(405);
+    assertThat(r.headers().firstValue("allow")).contains("GET");
+    assertThat(r.headers().firstValue("content-type").orElseThrow()).startsWith("text/html");
+    assertThat(r.body()).contains("This page cannot be used that way.").doesNotContain("errno");
+  }
+
+  @Test
+  void unknownApiPath_fromABrowser_stillGetsJson() {
+    HttpResponse<String> r = fromBrowser(HttpRequest.newBuilder(node.uri("/api/nowhere")));
+    assertThat(r.statusCode()).isEqualTo(404);
+    assertThat(r.body()).isEqualTo("{\"result\":false,\"errno\":101,\"reason\":\"Not found\"}");
+  }
+
+  @Test
+  void favicon_isServed() {
+    HttpResponse<String> r = node.get("/favicon.ico");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("content-type")).contains("image/svg+xml");
+    assertThat(r.body()).startsWith("<svg");
+  }
+
+  @Test
+  void homePage_isTitledPresence_andNamesTheIcon() {
+    HttpResponse<String> r = fromBrowser(HttpRequest.newBuilder(node.uri("/")));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body())
+        .contains("<title>Presence</title>")
+        .contains("<link rel=\"icon\" href=\"/favicon.ico\"")
+        .contains("href=\"#main\"");
+  }
+
   @Test
   void oversizedBody_gets413WithJsonReason() {
     HttpResponse<String> r =
@@ -185,5 +237,10 @@ class HttpBadInputTest {
     HttpResponse<String> r = node.get("/ws");
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("WebSocket upgrade required");
+    // A browser opening the address gets a page that says so.
+    HttpResponse<String> page = fromBrowser(HttpRequest.newBuilder(node.uri("/ws")));
+    assertThat(page.statusCode()).isEqualTo(400);
+    assertThat(page.headers().firstValue("content-type").orElseThrow()).startsWith("text/html");
+    assertThat(page.body()).contains("WebSocket upgrade required").doesNotContain("errno");
   }
 }

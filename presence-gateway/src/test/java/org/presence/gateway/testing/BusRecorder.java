@@ -4,11 +4,14 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.presence.protocol.event.PresenceEvent;
-import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.store.bus.PresenceBus;
+import org.presence.store.updates.AppUpdateBatchCodec;
 import org.presence.store.updates.AppUpdatePublisher;
 
-/** Records the presence events published on a bus for some applications. */
+/**
+ * Records the presence events published on a bus for some applications (one batch message per
+ * application and log call, {@link AppUpdateBatchCodec}).
+ */
 public final class BusRecorder implements AutoCloseable {
   private final List<PresenceEvent> events = new CopyOnWriteArrayList<>();
   private final List<PresenceBus.Subscription> subscriptions = new CopyOnWriteArrayList<>();
@@ -20,8 +23,7 @@ public final class BusRecorder implements AutoCloseable {
       try {
         r.subscriptions.add(
             bus.subscribe(
-                    AppUpdatePublisher.channel(app),
-                    (c, m) -> r.events.add(PresenceEventCodec.decode(m)))
+                    AppUpdatePublisher.channel(app), (c, m) -> r.events.addAll(decode(app, m)))
                 .toCompletableFuture()
                 .get(10, TimeUnit.SECONDS));
       } catch (Exception e) {
@@ -29,6 +31,26 @@ public final class BusRecorder implements AutoCloseable {
       }
     }
     return r;
+  }
+
+  /** The updates of one batch message, as the events an application is sent. */
+  public static List<PresenceEvent> decode(long appId, byte[] message) {
+    try {
+      return AppUpdateBatchCodec.decodeBatch(message).stream()
+          .map(
+              u ->
+                  new PresenceEvent(
+                      appId,
+                      u.puid(),
+                      u.status(),
+                      u.message().isEmpty() ? null : u.message(),
+                      u.version(),
+                      u.at().toEpochMilli(),
+                      u.seq()))
+          .toList();
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
   }
 
   /** Events so far, in arrival order. */

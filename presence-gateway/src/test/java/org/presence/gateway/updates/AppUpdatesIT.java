@@ -84,6 +84,77 @@ class AppUpdatesIT extends AppUpdatesContract {
     return last - 1;
   }
 
+  /**
+   * Issue 13, section 5: one user's devices on two nodes change at the same moment, in random
+   * rounds. Each node decides its change against the user's state and logs it; the two log appends
+   * may arrive in either order. The application's updates for the PUID never repeat a presence (an
+   * earlier run saw {@code online#28, online#29} with the {@code away} between them dropped, about
+   * 3 rounds in 40) and end on the current presence.
+   */
+  @Test
+  void oneUsersDevicesOnTwoNodes_changingAtOnce_neverRepeatAPresence_andEndOnTheTruth()
+      throws Exception {
+    App app = fx.activeApp(a, "Twice");
+    String email = fx.email("two-devices");
+    String puid = fx.grant(a, email, app);
+    long seed = System.nanoTime();
+    java.util.Random random = new java.util.Random(seed);
+    PresenceStatus[] choices = {
+      PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.UNAVAILABLE
+    };
+    try (DeviceTestClient phone = device(a, email, "phone");
+        DeviceTestClient laptop = device(b, email, "laptop");
+        UpdateClient c = UpdateClient.connected(b, app.id(), app.key(), -1)) {
+      Map<String, Item> start = c.snapshot().users();
+      java.util.concurrent.ExecutorService two =
+          java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        for (int round = 0; round < 40; round++) {
+          PresenceStatus sp = choices[random.nextInt(choices.length)];
+          PresenceStatus sl = choices[random.nextInt(choices.length)];
+          java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+          var p =
+              two.submit(
+                  () -> {
+                    together.await(5, java.util.concurrent.TimeUnit.SECONDS);
+                    status(phone, sp, null);
+                    return null;
+                  });
+          var l =
+              two.submit(
+                  () -> {
+                    together.await(5, java.util.concurrent.TimeUnit.SECONDS);
+                    status(laptop, sl, null);
+                    return null;
+                  });
+          p.get(10, java.util.concurrent.TimeUnit.SECONDS);
+          l.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+      } finally {
+        two.shutdownNow();
+      }
+      List<Item> updates = c.drain(java.time.Duration.ofSeconds(2));
+      String truth;
+      try (UpdateClient fresh = UpdateClient.connected(a, app.id(), app.key(), -1)) {
+        Item t = fresh.snapshot().users().get(puid);
+        truth = t == null ? "offline" : t.status();
+      }
+      String before = start.containsKey(puid) ? start.get(puid).status() : "offline";
+      List<String> seen = new ArrayList<>();
+      for (Item u : updates) {
+        assertThat(u.puid()).isEqualTo(puid);
+        seen.add(u.status() + "#" + u.seq());
+        assertThat(u.status())
+            .as("seed %d: %s repeats the presence before it (%s)", seed, u, seen)
+            .isNotEqualTo(before);
+        before = u.status();
+      }
+      assertThat(before)
+          .as("seed %d: the sequence %s ends on the truth", seed, seen)
+          .isEqualTo(truth);
+    }
+  }
+
   @Test
   void changesMadeOnBothNodes_areNumberedOnce_andEveryConnectionSeesTheSameSequence() {
     App app = fx.activeApp(a, "Numbers");

@@ -37,6 +37,18 @@ final class RawXmpp implements AutoCloseable {
     return new RawXmpp(new Socket(InetAddress.getLoopbackAddress(), port));
   }
 
+  /** A direct TLS (XEP-0368) connection, trusting the self-signed certificate. */
+  static RawXmpp connectTls(int port) throws IOException {
+    SSLSocket tls =
+        (SSLSocket)
+            XmppFixture.trustAll()
+                .getSocketFactory()
+                .createSocket(InetAddress.getLoopbackAddress(), port);
+    tls.setSoTimeout((int) WAIT_MS);
+    tls.startHandshake();
+    return new RawXmpp(tls);
+  }
+
   /** A connection whose kernel receive buffer is small, for a client that stops reading. */
   static RawXmpp connectSmall(int port) throws IOException {
     Socket s = new Socket();

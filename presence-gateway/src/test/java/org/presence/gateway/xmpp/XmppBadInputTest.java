@@ -57,6 +57,29 @@ class XmppBadInputTest {
   }
 
   @Test
+  void directTls_offersSaslAtOnce_andPlainTextThereIsATlsFailure() throws IOException {
+    int port = node.server().xmppTlsAddress().getPort();
+    try (RawXmpp c = RawXmpp.connectTls(port)) {
+      c.send(RawXmpp.HEADER);
+      String features = c.await("</stream:features>");
+      assertThat(features).contains("<mechanism>PLAIN</mechanism>").doesNotContain("starttls");
+      assertThat(c.auth(String.valueOf(app.id()), app.key())).contains("<success");
+    }
+    long failures =
+        node.server().metrics().registry().counter("presence.xmpp.tls_failures").getCount();
+    try (RawXmpp c = RawXmpp.connect(port)) {
+      c.send(RawXmpp.HEADER);
+      assertThat(c.awaitEnd()).doesNotContain("<stream:features>");
+    }
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                node.server().metrics().registry().counter("presence.xmpp.tls_failures").getCount()
+                    > failures);
+  }
+
+  @Test
   void malformedXml_isNotWellFormed() throws IOException {
     try (RawXmpp c = raw()) {
       c.send(RawXmpp.HEADER + "<message><body>hi</message>");

@@ -2,6 +2,7 @@ package org.presence.gateway.xmpp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,6 +46,7 @@ class XmppClusterIT {
   private static TestNode a;
   private static TestNode b;
   private static XmppFixture fx;
+  private static Path ca;
 
   @BeforeAll
   static void start() throws Exception {
@@ -64,6 +66,7 @@ class XmppClusterIT {
     s.put("xmpp.domain", XmppFixture.DOMAIN);
     s.put("xmpp.tls-cert", certFile.toString());
     s.put("xmpp.tls-key", keyFile.toString());
+    ca = certFile;
     cluster = TestCluster.create(XmppClusterIT.class, root, "xmpp-node", s);
     a = cluster.start(Map.of());
     b = cluster.start(Map.of());
@@ -145,6 +148,38 @@ class XmppClusterIT {
         assertThat(n.message()).isEqualTo("from node b");
       } finally {
         c.disconnect();
+      }
+    }
+  }
+
+  @Test
+  void slixmppOnNodeB_followsADeviceOnNodeA_andNotifiesIt() throws Exception {
+    SlixmppScript.require();
+    XmppFixture.App app = fx.activeApp(a, "ClusterSlix");
+    String gina = fx.email("gina");
+    String puid = fx.grant(a, gina, app);
+    String jid = Jid.localpart(puid) + "@" + XmppFixture.DOMAIN;
+    try (DeviceTestClient d = XmppFixture.device(a, gina, "phone")) {
+      XmppFixture.status(d, PresenceStatus.AWAY, "on node a");
+      try (SlixmppScript s = new SlixmppScript(b.server().xmppAddress(), app, "b", false, ca)) {
+        JsonNode snap = s.presence(jid);
+        assertThat(snap.get("show").asText()).isEqualTo("away");
+        assertThat(snap.get("status").asText()).isEqualTo("on node a");
+        XmppFixture.status(d, PresenceStatus.ONLINE, "");
+        JsonNode change = s.presence(jid);
+        assertThat(change.get("type").asText()).isEqualTo("available");
+        assertThat(change.get("show").isNull()).isTrue();
+        s.command(
+            XmppFixture.JSON
+                .createObjectNode()
+                .put("cmd", "notify")
+                .put("to", jid)
+                .put("body", "from slixmpp on node b")
+                .put("url", "https://example.com/b"));
+        DeviceMessage.LiveNotification n = d.notifications().notifications().get(0);
+        assertThat(n.message()).isEqualTo("from slixmpp on node b");
+        s.command(XmppFixture.JSON.createObjectNode().put("cmd", "quit"));
+        assertThat(s.exit()).as("script's exit status:\n%s", s.log()).isZero();
       }
     }
   }

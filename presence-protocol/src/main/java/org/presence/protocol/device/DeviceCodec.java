@@ -24,6 +24,8 @@ import org.presence.protocol.device.DeviceMessage.Dismiss;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.device.DeviceMessage.Notifications;
+import org.presence.protocol.device.DeviceMessage.Refresh;
+import org.presence.protocol.device.DeviceMessage.Refreshed;
 import org.presence.protocol.device.DeviceMessage.RegisterPush;
 import org.presence.protocol.device.DeviceMessage.Settings;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
@@ -124,11 +126,13 @@ public final class DeviceCodec {
       bit(F_TYPE) | bit(F_SESSION_ID) | bit(F_STATUS) | bit(F_MESSAGE) | bit(F_APPLICATION_IDS);
   private static final int REGISTER_PUSH_FIELDS = bit(F_TYPE) | bit(F_SESSION_ID) | bit(F_XPI);
   private static final int ANSWER_FIELDS = bit(F_TYPE) | bit(F_SESSION_ID) | bit(F_IDS);
+  private static final int REFRESH_FIELDS = bit(F_TYPE) | bit(F_ASSERTION);
 
   private static final byte[] ACK = "{\"result\":true}".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] CONNECTED_HEAD =
       "{\"result\":true,\"session_id\":\"".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] CONNECTED_TAIL = "\"}".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] EXPIRES_AT = "\",\"expires_at\":".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
   /** Longest detail taken from a Jackson message into a reason. */
@@ -554,6 +558,7 @@ public final class DeviceCodec {
           case STATUS -> STATUS_FIELDS;
           case REGISTER_PUSH -> REGISTER_PUSH_FIELDS;
           case ACKNOWLEDGE, DISMISS -> ANSWER_FIELDS;
+          case REFRESH -> REFRESH_FIELDS;
         };
     if (errors != null) {
       ProtocolException fieldError = errors.first(relevant);
@@ -585,6 +590,10 @@ public final class DeviceCodec {
         require(present, F_SESSION_ID);
         require(present, F_IDS);
         yield new Dismiss(sessionId, notificationIds);
+      }
+      case REFRESH -> {
+        require(present, F_ASSERTION);
+        yield new Refresh(assertion);
       }
     };
   }
@@ -718,6 +727,7 @@ public final class DeviceCodec {
       String reason = null;
       List<LiveNotification> notifications = null;
       Settings settings = null;
+      long expiresAt = -1;
       JsonToken t;
       while ((t = p.nextToken()) != JsonToken.END_OBJECT) {
         if (t != JsonToken.FIELD_NAME) {
@@ -736,6 +746,7 @@ public final class DeviceCodec {
           case "reason" -> reason = v == JsonToken.VALUE_STRING ? p.getText() : null;
           case "notifications" -> notifications = readNotifications(p, v);
           case "settings" -> settings = readSettings(p, v);
+          case "expires_at" -> expiresAt = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
           default -> p.skipChildren();
         }
       }
@@ -747,13 +758,13 @@ public final class DeviceCodec {
       }
       if (Boolean.TRUE.equals(result)) {
         if (session == null) {
-          return Ack.INSTANCE;
+          return expiresAt >= 0 ? new Refreshed(expiresAt) : Ack.INSTANCE;
         }
         UUID id = Chars.uuid(session.toCharArray(), 0, session.length());
         if (id == null) {
           throw new ProtocolException(ErrorCode.MALFORMED_JSON, "session_id is not a UUID");
         }
-        return new Connected(id);
+        return new Connected(id, Math.max(0, expiresAt));
       }
       if (Boolean.FALSE.equals(result) && errno != null) {
         return new ErrorReply(errno, reason == null ? "" : reason);
@@ -845,7 +856,13 @@ public final class DeviceCodec {
     } else if (message instanceof Connected c) {
       out.writeBytes(CONNECTED_HEAD);
       writeUuid(c.sessionId(), out);
-      out.writeBytes(CONNECTED_TAIL);
+      if (c.expiresAt() > 0) {
+        out.writeBytes(EXPIRES_AT);
+        out.writeCharSequence(Long.toString(c.expiresAt()), StandardCharsets.US_ASCII);
+        out.writeByte('}');
+      } else {
+        out.writeBytes(CONNECTED_TAIL);
+      }
     } else {
       try (JsonGenerator g = Json.generator(out)) {
         write(message, g);
@@ -935,6 +952,12 @@ public final class DeviceCodec {
       writeAnswer(g, DeviceMessageType.ACKNOWLEDGE, a.sessionId(), a.ids());
     } else if (message instanceof Dismiss d) {
       writeAnswer(g, DeviceMessageType.DISMISS, d.sessionId(), d.ids());
+    } else if (message instanceof Refresh r) {
+      g.writeStringField("type", DeviceMessageType.REFRESH.wireName());
+      g.writeStringField("assertion", r.assertion());
+    } else if (message instanceof Refreshed r) {
+      g.writeBooleanField("result", true);
+      g.writeNumberField("expires_at", r.expiresAt());
     } else if (message instanceof Notifications n) {
       g.setCharacterEscapes(HtmlSafeEscapes.INSTANCE);
       g.writeArrayFieldStart("notifications");
@@ -958,6 +981,9 @@ public final class DeviceCodec {
     } else if (message instanceof Connected c) {
       g.writeBooleanField("result", true);
       g.writeStringField("session_id", c.sessionId().toString());
+      if (c.expiresAt() > 0) {
+        g.writeNumberField("expires_at", c.expiresAt());
+      }
     } else {
       g.writeBooleanField("result", true);
     }

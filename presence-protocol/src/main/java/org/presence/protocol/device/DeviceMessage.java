@@ -186,12 +186,44 @@ public sealed interface DeviceMessage {
     }
   }
 
-  /** The answer to a good session request, {@code {"result": true, "session_id": "..."}}. */
-  record Connected(UUID sessionId) implements DeviceMessage {
+  /**
+   * The answer to a good session request, {@code {"result": true, "session_id": "...",
+   * "expires_at": 1700000000000}}.
+   *
+   * @param sessionId the new session
+   * @param expiresAt when the connect's identity token expires (milliseconds since the epoch; 0:
+   *     not said): send a {@link Refresh} before then
+   */
+  record Connected(UUID sessionId, long expiresAt) implements DeviceMessage {
     public Connected {
       Objects.requireNonNull(sessionId, "sessionId");
     }
+
+    /** An answer that does not say when the identity expires. */
+    public Connected(UUID sessionId) {
+      this(sessionId, 0);
+    }
   }
+
+  /**
+   * A new identity token for the open session, {@code {"type": "refresh", "assertion": "..."}}: it
+   * must name the session's user; the session then lasts until the new token's expiry.
+   *
+   * @param assertion the signed identity token (a JWT)
+   */
+  record Refresh(String assertion) implements DeviceMessage {
+    public Refresh {
+      Objects.requireNonNull(assertion, "assertion");
+    }
+  }
+
+  /**
+   * The answer to an accepted {@link Refresh}, {@code {"result": true, "expires_at":
+   * 1700000000000}}.
+   *
+   * @param expiresAt when the new identity token expires (milliseconds since the epoch)
+   */
+  record Refreshed(long expiresAt) implements DeviceMessage {}
 
   /** The answer to an accepted update, {@code {"result": true}}. */
   record Ack() implements DeviceMessage {

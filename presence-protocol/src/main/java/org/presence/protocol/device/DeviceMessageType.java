@@ -11,7 +11,8 @@ import java.util.Optional;
  *   <li>{@code register_push}: ties the device's push-server presence id ({@code xpi}) to the
  *       session's user (seed 001, "Proposed Modifications to SimplePush");
  *   <li>{@code acknowledge}: the user acted on live notifications;
- *   <li>{@code dismiss}: the user dismissed live notifications.
+ *   <li>{@code dismiss}: the user dismissed live notifications;
+ *   <li>{@code refresh}: a new identity token for the open session, before the old one expires.
  * </ul>
  */
 public enum DeviceMessageType {
@@ -19,7 +20,8 @@ public enum DeviceMessageType {
   STATUS("status"),
   REGISTER_PUSH("register_push"),
   ACKNOWLEDGE("acknowledge"),
-  DISMISS("dismiss");
+  DISMISS("dismiss"),
+  REFRESH("refresh");
 
   private static final DeviceMessageType[] VALUES = values();
 

@@ -78,6 +78,11 @@ public enum ErrorCode {
   PRESENCE_ID_TAKEN(24, 409, "Presence id tied to another user"),
   /** A push server reported a presence id ({@code xpi}) that no device has tied to a user. */
   UNKNOWN_PRESENCE_ID(25, 404, "Unknown presence id"),
+  /**
+   * A {@code refresh} frame's identity token names another user than the session's; the session
+   * keeps its former token (and ends when that expires).
+   */
+  IDENTITY_MISMATCH(26, 403, "Identity token is for another user"),
 
   // ---- 30–39: identity ----
   /** The identity token is not a valid signed assertion for this service. */
@@ -218,7 +223,14 @@ public enum ErrorCode {
   /** The first frame was not a valid session request. */
   HANDSHAKE_FAILED(-9, 400, "Invalid session request"),
   /** The server lost state it needs for this session (a backend failed mid-session). */
-  SESSION_ABORTED(-10, 503, "Session aborted by the server", true);
+  SESSION_ABORTED(-10, 503, "Session aborted by the server", true),
+  /**
+   * The session's identity token expired and no {@code refresh} with a new one arrived within
+   * {@code device.identity-grace}.
+   */
+  IDENTITY_EXPIRED(-11, 401, "Identity expired without refresh", true),
+  /** The user revoked this paired device (or all of theirs); its tokens are no longer accepted. */
+  DEVICE_REVOKED(-12, 401, "Device revoked by its user");
 
   /**
    * Close frames carry at most 123 bytes of reason (RFC 6455 §5.5: 125-byte payload, 2 for the
@@ -306,6 +318,10 @@ public enum ErrorCode {
       case UNKNOWN_PRESENCE_ID ->
           "Push server: drop the report; the device must tie its id (register_push) first.";
       case ASSERTION_EXPIRED -> "Get a fresh identity token, then connect again.";
+      case IDENTITY_EXPIRED ->
+          "Get a fresh identity token, connect again, and send refresh before expires_at.";
+      case DEVICE_REVOKED -> "Do not reconnect: pair the device again (the user revoked it).";
+      case IDENTITY_MISMATCH -> "Refresh with a token of the session's own user.";
       case INVALID_ASSERTION -> "Get a valid identity token for this service; do not retry as is.";
       case SLOW_CONSUMER, PING_TIMEOUT ->
           "Reconnect after a backoff; read frames promptly and answer pings.";

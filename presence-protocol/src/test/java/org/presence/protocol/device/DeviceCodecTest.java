@@ -1,6 +1,7 @@
 package org.presence.protocol.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.presence.protocol.device.DeviceFixtures.ASSERTION;
 import static org.presence.protocol.device.DeviceFixtures.SESSION;
 import static org.presence.protocol.device.DeviceFixtures.buf;
@@ -136,6 +137,33 @@ class DeviceCodecTest {
                         "app://tavern.example.com/open",
                         1700000005000L,
                         true))));
+  }
+
+  @Test
+  void refresh_decodes_andTheAnswersCarryExpiresAt() {
+    assertThat(decode("{\"type\":\"refresh\",\"assertion\":\"eyJ.x.y\"}"))
+        .isEqualTo(new DeviceMessage.Refresh("eyJ.x.y"));
+    assertThatThrownBy(() -> decode("{\"type\":\"refresh\"}"))
+        .isInstanceOfSatisfying(
+            org.presence.protocol.error.ProtocolException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.MISSING_FIELD));
+    java.util.UUID id = java.util.UUID.fromString("6153b6c5-0c8a-4c6c-9d1e-2d0c3a0ee41a");
+    String connected =
+        new String(
+            DeviceCodec.toBytes(new DeviceMessage.Connected(id, 1764770400000L)),
+            java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(connected)
+        .isEqualTo("{\"result\":true,\"session_id\":\"" + id + "\",\"expires_at\":1764770400000}");
+    assertThat(decodeReply(connected)).isEqualTo(new DeviceMessage.Connected(id, 1764770400000L));
+    assertThat(decodeReply("{\"result\":true,\"session_id\":\"" + id + "\"}"))
+        .isEqualTo(new DeviceMessage.Connected(id));
+    String refreshed =
+        new String(
+            DeviceCodec.toBytes(new DeviceMessage.Refreshed(1764771000000L)),
+            java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(refreshed).isEqualTo("{\"result\":true,\"expires_at\":1764771000000}");
+    assertThat(decodeReply(refreshed)).isEqualTo(new DeviceMessage.Refreshed(1764771000000L));
+    assertThat(decodeReply("{\"result\":true}")).isEqualTo(DeviceMessage.Ack.INSTANCE);
   }
 
   @Test

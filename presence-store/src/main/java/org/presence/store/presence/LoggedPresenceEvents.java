@@ -1,6 +1,5 @@
 package org.presence.store.presence;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,25 +12,32 @@ import org.presence.store.updates.AppUpdatePublisher;
 
 /**
  * Presence changes to applications through their update logs: for each real change, one update per
- * enabled grant that may see it (the same audience rules as {@link BusPresenceEvents}), and never
- * more than one per application and PUID for one call (so one change costs an application at most
- * one update per distinct PUID the user granted it; their number is capped by {@code
- * grants.max-per-app}), named by PUID only, grouped per application, numbered by the application's
- * log and published on the bus by an {@link AppUpdatePublisher}. This is the producer side of the
- * app update channel, stream and webhooks: each update gets its number exactly once, on the node
- * where the change happened.
+ * enabled grant that may see it (a change for all applications: every application outside the
+ * user's own scopes; else only the change's application), and never more than one per application
+ * and PUID for one call (so one change costs an application at most one update per distinct PUID
+ * the user granted it; their number is capped by {@code grants.max-per-app}), named by PUID only,
+ * grouped per application, numbered by the application's log and published on the bus by an {@link
+ * AppUpdatePublisher}. This is the producer side of the app update channel, stream and webhooks:
+ * each update gets its number exactly once, on the node where the change happened.
  *
  * <p>A user's changes are handled one after the other, in call order (each waits for the previous
  * one's log append), so the changes of one user leave a node in order; changes of one user made on
  * two nodes are put in order by the log's per-PUID version guard.
  */
 public final class LoggedPresenceEvents implements PresenceEvents {
+  /** Where a user's grants come from. */
+  @FunctionalInterface
+  public interface Grants {
+    /** The user's live grants; paused ones may be included (they are skipped). */
+    CompletionStage<List<Grant>> of(String userSub);
+  }
+
   private final AppUpdatePublisher publisher;
-  private final BusPresenceEvents.Grants grants;
+  private final Grants grants;
   private final ConcurrentHashMap<String, CompletableFuture<Void>> tails =
       new ConcurrentHashMap<>();
 
-  public LoggedPresenceEvents(AppUpdatePublisher publisher, BusPresenceEvents.Grants grants) {
+  public LoggedPresenceEvents(AppUpdatePublisher publisher, Grants grants) {
     this.publisher = publisher;
     this.grants = grants;
   }
@@ -93,14 +99,10 @@ public final class LoggedPresenceEvents implements PresenceEvents {
               if (byApp.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
               }
-              List<CompletableFuture<?>> sent = new ArrayList<>(byApp.size());
-              byApp.forEach(
-                  (app, updates) ->
-                      sent.add(
-                          publisher
-                              .publish(app, List.copyOf(updates.values()))
-                              .toCompletableFuture()));
-              return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]));
+              // Every application's updates go into one log call (one batch of the publisher).
+              Map<Long, List<AppUpdate.New>> all = new LinkedHashMap<>();
+              byApp.forEach((app, updates) -> all.put(app, List.copyOf(updates.values())));
+              return publisher.publishAll(all).thenApply(v -> (Void) null);
             });
   }
 

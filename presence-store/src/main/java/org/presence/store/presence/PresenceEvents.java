@@ -5,8 +5,8 @@ import java.util.concurrent.CompletionStage;
 /**
  * Where real presence changes go once the {@link PresenceStateStore} reported them: to every
  * application that may see them, as {@link org.presence.protocol.event.PresenceEvent}s. The device
- * channel calls it; {@link BusPresenceEvents} publishes on the bus. Kept small so that a
- * per-application log of sequenced updates can stand in front of the bus later.
+ * channel calls it; {@link LoggedPresenceEvents} numbers them in each application's update log and
+ * publishes them (one log call and one bus message per application for a batch of changes).
  */
 public interface PresenceEvents {
   /**

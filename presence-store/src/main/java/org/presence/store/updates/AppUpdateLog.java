@@ -2,7 +2,10 @@ package org.presence.store.updates;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Each application's queue of presence updates, kept for {@link #RETENTION} (the wiki: "a status
@@ -61,6 +64,40 @@ public interface AppUpdateLog {
    * Completes with the numbered updates (the kept ones, in order) once stored.
    */
   CompletionStage<List<AppUpdate>> append(long appId, List<AppUpdate.New> updates);
+
+  /**
+   * Appends for several applications in one call (one Redis script call on the cluster), each
+   * application's updates as {@link #append} would. Completes with the numbered updates by
+   * application (every key of {@code byApp} is present). When {@link #publishesBatches}, each
+   * application's kept updates are also published, atomically with the append, as one {@link
+   * AppUpdateBatchCodec} message on its bus channel {@link AppUpdatePublisher#channel}.
+   */
+  default CompletionStage<Map<Long, List<AppUpdate>>> appendAll(
+      Map<Long, List<AppUpdate.New>> byApp) {
+    Map<Long, List<AppUpdate>> out = new ConcurrentHashMap<>();
+    CompletableFuture<?>[] all =
+        byApp.entrySet().stream()
+            .map(
+                e ->
+                    append(e.getKey(), e.getValue())
+                        .thenAccept(n -> out.put(e.getKey(), n))
+                        .toCompletableFuture())
+            .toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(all).thenApply(v -> out);
+  }
+
+  /** Whether {@link #appendAll} publishes the batches on the bus itself. */
+  default boolean publishesBatches() {
+    return false;
+  }
+
+  /**
+   * The slot group of {@code appId}: applications of one group can be appended in one {@link
+   * #appendAll} call (on one Redis, all are one group; on Redis Cluster a group would be a slot).
+   */
+  default int slotGroup(long appId) {
+    return 0;
+  }
 
   /** The updates of {@code appId} after {@code since}, at most {@code limit} of them. */
   CompletionStage<Read> readSince(long appId, long since, int limit);

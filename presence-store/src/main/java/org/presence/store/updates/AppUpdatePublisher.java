@@ -1,13 +1,16 @@
 package org.presence.store.updates;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.presence.protocol.event.PresenceEvent;
-import org.presence.protocol.event.PresenceEventCodec;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.presence.store.bus.PresenceBus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,10 +19,11 @@ import org.slf4j.LoggerFactory;
  * The one way presence updates for an application leave the node where they happen: numbered by the
  * application's {@link AppUpdateLog} (once, here), handed as they are to this node's own listeners
  * of the application ({@link #listen}: its update connections), and published on the bus channel
- * {@link #channel} as {@link PresenceEvent}s carrying their {@code seq}, for the other nodes. On
- * the in-process bus nobody else listens, so the bus message is only built when someone subscribed
- * to the channel. Listeners of every batch ({@link #addListener}: the webhook sender) hear of all
- * applications.
+ * {@link #channel} as one {@link AppUpdateBatchCodec} message per application and batch, carrying
+ * the updates with their numbers, for the other nodes (the Redis log publishes it from its append
+ * script, in the same call). On the in-process bus nobody else listens, so the bus message is only
+ * built when someone subscribed to the channel. Listeners of every batch ({@link #addListener}: the
+ * webhook sender) hear of all applications.
  *
  * <p>The log is the truth: a consumer that misses a bus message (the bus is at most once, and
  * messages of two nodes may cross) finds it in the log by its number.
@@ -57,6 +61,7 @@ public final class AppUpdatePublisher {
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private final ConcurrentHashMap<Long, List<AppListener>> appListeners = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Long, String> channels = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Integer, Group> groups = new ConcurrentHashMap<>();
 
   public AppUpdatePublisher(AppUpdateLog log, PresenceBus bus) {
     this.log = log;
@@ -96,66 +101,216 @@ public final class AppUpdatePublisher {
    * Appends {@code updates} to {@code appId}'s log and publishes the ones it kept. Completes with
    * them once handed to the bus; fails when the log could not take them. A failed bus publication
    * is only logged: consumers find the updates in the log.
+   *
+   * <p>Calls are batched per slot group ({@link AppUpdateLog#slotGroup}): a call made while {@link
+   * #MAX_IN_FLIGHT} log calls of its group are running waits and goes, with every other waiting
+   * call (up to {@link #MAX_BATCH} updates), into the next one; a lone call goes at once. So the
+   * log sees one {@link AppUpdateLog#appendAll} per batch, and each application one bus message per
+   * batch ({@link AppUpdateBatchCodec}), however many changes it carries.
    */
   public CompletionStage<List<AppUpdate>> publish(long appId, List<AppUpdate.New> updates) {
     if (updates.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
-    return log.append(appId, updates)
-        .thenCompose(
-            numbered -> {
-              if (numbered.isEmpty()) {
-                return CompletableFuture.completedFuture(numbered);
-              }
-              List<AppListener> here = appListeners.get(appId);
-              if (here != null) {
-                for (AppListener l : here) {
-                  try {
-                    l.updates(numbered);
-                  } catch (RuntimeException ex) {
-                    LOG.error("update listener of app {} failed", appId, ex);
-                  }
-                }
-              }
-              String channel = channels.computeIfAbsent(appId, AppUpdatePublisher::channel);
-              List<CompletableFuture<Void>> sent = new ArrayList<>(numbered.size());
-              boolean onBus = bus.mayReach(channel);
-              for (AppUpdate u : onBus ? numbered : List.<AppUpdate>of()) {
-                PresenceEvent e =
-                    new PresenceEvent(
-                        appId,
-                        u.puid(),
-                        u.status(),
-                        u.message().isEmpty() ? null : u.message(),
-                        u.version(),
-                        u.at().toEpochMilli(),
-                        u.seq());
-                sent.add(bus.publish(channel, PresenceEventCodec.encode(e)).toCompletableFuture());
-              }
-              for (Listener l : listeners) {
-                try {
-                  l.appended(appId, numbered);
-                } catch (RuntimeException ex) {
-                  LOG.error("update listener failed", ex);
-                }
-              }
-              if (sent.isEmpty()) {
-                return CompletableFuture.completedFuture(numbered);
-              }
-              return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]))
-                  .handle(
-                      (v, e) -> {
-                        if (e != null) {
-                          LOG.warn(
-                              "updates {}..{} of app {} not published on the bus (they stay in the"
-                                  + " log): {}",
-                              numbered.get(0).seq(),
-                              numbered.get(numbered.size() - 1).seq(),
-                              appId,
-                              e.toString());
-                        }
-                        return numbered;
-                      });
+    return publishAll(Map.of(appId, updates)).thenApply(m -> m.get(appId));
+  }
+
+  /**
+   * {@link #publish} for several applications at once (a user's change seen by several): the
+   * applications of one slot group go into the same log call. Completes with the kept updates by
+   * application once every group's call is done.
+   */
+  public CompletionStage<Map<Long, List<AppUpdate>>> publishAll(
+      Map<Long, List<AppUpdate.New>> byApp) {
+    Map<Integer, Map<Long, List<AppUpdate.New>>> byGroup = new HashMap<>();
+    byApp.forEach(
+        (app, updates) -> {
+          if (!updates.isEmpty()) {
+            byGroup
+                .computeIfAbsent(log.slotGroup(app), g -> new LinkedHashMap<>())
+                .put(app, List.copyOf(updates));
+          }
+        });
+    Map<Long, List<AppUpdate>> out = new ConcurrentHashMap<>();
+    byApp.keySet().forEach(app -> out.put(app, List.of()));
+    List<CompletableFuture<?>> calls = new ArrayList<>(byGroup.size());
+    byGroup.forEach(
+        (group, apps) -> {
+          Pending p = new Pending(apps);
+          groups.computeIfAbsent(group, g -> new Group()).submit(p);
+          calls.add(p.result.thenAccept(out::putAll));
+        });
+    return CompletableFuture.allOf(calls.toArray(new CompletableFuture[0])).thenApply(v -> out);
+  }
+
+  /** Log calls of one slot group running at once. */
+  public static final int MAX_IN_FLIGHT = 2;
+
+  /** Most updates in one log call (a call takes at least one request, whatever its size). */
+  public static final int MAX_BATCH = 512;
+
+  /** One {@link #publishAll} call's share of a slot group, waiting for its batch. */
+  private static final class Pending {
+    final Map<Long, List<AppUpdate.New>> byApp;
+    final int size;
+    final CompletableFuture<Map<Long, List<AppUpdate>>> result = new CompletableFuture<>();
+
+    Pending(Map<Long, List<AppUpdate.New>> byApp) {
+      this.byApp = byApp;
+      this.size = byApp.values().stream().mapToInt(List::size).sum();
+    }
+  }
+
+  /** The waiting calls of one slot group and its running log calls; lock-free. */
+  private final class Group {
+    private final ConcurrentLinkedQueue<Pending> waiting = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    void submit(Pending p) {
+      waiting.add(p);
+      drain();
+    }
+
+    private void drain() {
+      while (!waiting.isEmpty()) {
+        int n = inFlight.get();
+        if (n >= MAX_IN_FLIGHT) {
+          return;
+        }
+        if (!inFlight.compareAndSet(n, n + 1)) {
+          continue;
+        }
+        List<Pending> batch = new ArrayList<>();
+        int size = 0;
+        Pending p;
+        while (size < MAX_BATCH && (p = waiting.poll()) != null) {
+          batch.add(p);
+          size += p.size;
+        }
+        if (batch.isEmpty()) {
+          inFlight.decrementAndGet();
+          continue;
+        }
+        CompletionStage<?> done;
+        try {
+          done = run(batch);
+        } catch (RuntimeException e) {
+          batch.forEach(b -> b.result.completeExceptionally(e));
+          done = CompletableFuture.completedFuture(null);
+        }
+        done.whenComplete(
+            (v, e) -> {
+              inFlight.decrementAndGet();
+              drain();
             });
+      }
+    }
+  }
+
+  /** Appends one batch (one log call) and hands every application's kept updates on. */
+  private CompletionStage<?> run(List<Pending> batch) {
+    Map<Long, List<AppUpdate.New>> byApp = new LinkedHashMap<>();
+    for (Pending p : batch) {
+      p.byApp.forEach((app, u) -> byApp.computeIfAbsent(app, a -> new ArrayList<>()).addAll(u));
+    }
+    return log.appendAll(byApp)
+        .thenCompose(this::deliver)
+        .whenComplete(
+            (numbered, e) -> {
+              if (e != null) {
+                batch.forEach(p -> p.result.completeExceptionally(e));
+              } else {
+                share(batch, numbered);
+              }
+            });
+  }
+
+  /**
+   * Completes each call with its kept updates: the log keeps a subsequence of each application's
+   * merged list, in order, so they are matched back in order.
+   */
+  private static void share(List<Pending> batch, Map<Long, List<AppUpdate>> numbered) {
+    Map<Long, Integer> next = new HashMap<>();
+    for (Pending p : batch) {
+      Map<Long, List<AppUpdate>> mine = new HashMap<>();
+      p.byApp.forEach(
+          (app, updates) -> {
+            List<AppUpdate> kept = numbered.getOrDefault(app, List.of());
+            int i = next.getOrDefault(app, 0);
+            List<AppUpdate> got = new ArrayList<>(updates.size());
+            for (AppUpdate.New u : updates) {
+              if (i < kept.size() && same(kept.get(i), u)) {
+                got.add(kept.get(i++));
+              }
+            }
+            next.put(app, i);
+            mine.put(app, got);
+          });
+      p.result.complete(mine);
+    }
+  }
+
+  private static boolean same(AppUpdate a, AppUpdate.New u) {
+    return a.puid().equals(u.puid())
+        && a.status() == u.status()
+        && a.message().equals(u.message())
+        && a.version() == u.version();
+  }
+
+  /**
+   * Hands the numbered updates of each application to this node's listeners and, unless the log
+   * published them itself, to the bus as one batch message per application. Completes once handed
+   * to the bus (a failed publication is only logged).
+   */
+  private CompletionStage<Map<Long, List<AppUpdate>>> deliver(
+      Map<Long, List<AppUpdate>> numberedByApp) {
+    List<CompletableFuture<Void>> sent = new ArrayList<>();
+    numberedByApp.forEach(
+        (appId, numbered) -> {
+          if (numbered.isEmpty()) {
+            return;
+          }
+          List<AppListener> here = appListeners.get(appId);
+          if (here != null) {
+            for (AppListener l : here) {
+              try {
+                l.updates(numbered);
+              } catch (RuntimeException ex) {
+                LOG.error("update listener of app {} failed", appId, ex);
+              }
+            }
+          }
+          if (!log.publishesBatches()) {
+            String channel = channels.computeIfAbsent(appId, AppUpdatePublisher::channel);
+            if (bus.mayReach(channel)) {
+              sent.add(
+                  bus.publish(channel, AppUpdateBatchCodec.encodeBatch(numbered))
+                      .toCompletableFuture()
+                      .exceptionally(
+                          e -> {
+                            LOG.warn(
+                                "updates {}..{} of app {} not published on the bus (they stay in"
+                                    + " the log): {}",
+                                numbered.get(0).seq(),
+                                numbered.get(numbered.size() - 1).seq(),
+                                appId,
+                                e.toString());
+                            return null;
+                          }));
+            }
+          }
+          for (Listener l : listeners) {
+            try {
+              l.appended(appId, numbered);
+            } catch (RuntimeException ex) {
+              LOG.error("update listener failed", ex);
+            }
+          }
+        });
+    if (sent.isEmpty()) {
+      return CompletableFuture.completedFuture(numberedByApp);
+    }
+    return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]))
+        .thenApply(v -> numberedByApp);
   }
 }

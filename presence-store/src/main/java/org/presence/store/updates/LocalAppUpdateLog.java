@@ -126,11 +126,25 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     return CompletableFuture.completedFuture(r);
   }
 
-  /** What the log remembers of one PUID: the last version taken and whether it is paused. */
+  /**
+   * What the log remembers of one PUID: the last version taken, whether it is paused, and the
+   * presence it last logged (null before any).
+   */
   private static final class Guard {
     long version;
     boolean paused;
+    PresenceStatus status;
+    String message;
     Instant touched;
+
+    boolean shows(AppUpdate.New u) {
+      return u.status() == status && u.message().equals(message);
+    }
+
+    void logged(AppUpdate.New u) {
+      status = u.status();
+      message = u.message();
+    }
   }
 
   /** One application's updates, oldest first, and its PUIDs' guards; guarded by itself. */
@@ -161,13 +175,18 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
             return false;
           }
           g.paused = true;
+          g.logged(u);
           return true;
         }
         case RESUME -> {
           if (g.paused) {
             g.paused = false;
             g.version = Math.max(g.version, u.version());
-            return u.status() != PresenceStatus.OFFLINE;
+            if (u.status() == PresenceStatus.OFFLINE) {
+              return false;
+            }
+            g.logged(u);
+            return true;
           }
           return change(g, u);
         }
@@ -181,7 +200,14 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
       if (g.paused || (u.version() != 0 && u.version() <= g.version)) {
         return false;
       }
+      // A newer version moves the guard on even when it shows what the PUID last logged (then it
+      // is not logged again, so the PUID's updates never repeat a presence): an older change
+      // arriving late is still dropped. Unversioned changes are always taken.
       g.version = Math.max(g.version, u.version());
+      if (u.version() != 0 && g.shows(u)) {
+        return false;
+      }
+      g.logged(u);
       return true;
     }
 

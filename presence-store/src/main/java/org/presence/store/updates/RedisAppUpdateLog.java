@@ -1,21 +1,18 @@
 package org.presence.store.updates;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import org.presence.protocol.json.Json;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
@@ -25,104 +22,203 @@ import org.presence.store.redis.RedisScript;
 
 /**
  * {@link AppUpdateLog} in Redis. Per application: a counter ({@code <prefix>useq:<app>}, never
- * expires, so numbers keep increasing), a stream of updates whose entry ids are {@code <seq>-1}
- * ({@code <prefix>ulog:<app>}), and a time index with the first number of each second ({@code
- * <prefix>uidx:<app>}) used to trim the stream by age. Appending and reading are each one Lua
- * script, with Redis's own clock, so all nodes agree on numbers and on what is too old. Entries are
- * kept for the retention and up to one second more; idle applications' streams expire. Each PUID's
- * guard (last version, paused) is a key of its own, {@code <prefix>uguard:<app>:<puid>}, expiring
- * after the retention. A stream holds at most a bound of entries (exact {@code MAXLEN}), so Redis's
- * memory does not grow with the rate of updates.
+ * expires, so numbers keep increasing), a stream of updates ({@code <prefix>ulog:<app>}) with one
+ * entry per append call whose id is {@code <last seq>-1} and whose fields are {@code t} (the time)
+ * and one {@code d} per update ({@link AppUpdateBatchCodec} documents, numbered consecutively up to
+ * the id), a time index with the first number of each period ({@code <prefix>uidx:<app>}) used to
+ * trim the stream by age, and the PUID guards: one hash per generation of the retention ({@code
+ * <prefix>uguards:<app>:<generation>}, field = PUID, value {@code "<version>[p]|<status>:
+ * <message>"}: the last version taken, paused, the presence last logged), read from the current
+ * generation and, for a PUID not in it, the previous one, so a guard lives between one and two
+ * retentions without a key per PUID.
+ *
+ * <p>One Lua script appends for any number of applications ({@link #appendAll}), with Redis's own
+ * clock, so all nodes agree on numbers and on what is too old; per application and call it runs
+ * {@code HMGET} and {@code HSET} on the guards, {@code INCRBY}, one {@code XADD} (which also bounds
+ * the stream to the last {@code maxPerApp} numbers, {@code MINID}) and one {@code PUBLISH} of the
+ * kept updates (an {@link AppUpdateBatchCodec} batch on {@link AppUpdatePublisher#channel}), and
+ * only when a new housekeeping period has started for the application (a minute for the hour of
+ * retention; a second for retentions under two minutes) the index entry, the trim by age and the
+ * expiry renewals. Entries are kept for the retention and up to one period more (a read trims
+ * first); idle applications' streams expire.
  */
 public final class RedisAppUpdateLog implements AppUpdateLog {
-  /** Shared by both scripts: drop entries older than the retention (ARGV[1], ms). */
+  /**
+   * Drops entries of stream {@code ks} older than the retention {@code r} (ms); index {@code ki}.
+   */
   private static final String TRIM =
       """
+      -- The housekeeping period for retention r (ms): the index has an entry per period (its
+      -- first second -> its first number), so the trim by age and the expiry renewals run once per
+      -- period and application: a minute for the hour of retention, a second for short ones.
+      local function period_of(r)
+        return math.max(1, math.min(60, math.floor(r / 60000)))
+      end
+      local function trim(ks, ki, now, r)
+        -- Keep the period holding the cutoff: entries live for the retention and up to a period.
+        local cutoff = math.floor((now - r) / 1000) - period_of(r) + 1
+        local keep = redis.call('ZRANGEBYSCORE', ki, cutoff, '+inf', 'LIMIT', 0, 1)
+        if #keep > 0 then
+          redis.call('XTRIM', ks, 'MINID', keep[1] .. '-1')
+          redis.call('ZREMRANGEBYSCORE', ki, '-inf', '(' .. cutoff)
+        elseif redis.call('ZCARD', ki) > 0 then
+          redis.call('DEL', ks, ki)
+        end
+      end
+      local function fmt(x)
+        return string.format('%.0f', x)
+      end
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-      local cutoff = math.floor((now - tonumber(ARGV[1])) / 1000)
-      local keep = redis.call('ZRANGEBYSCORE', KEYS[3], cutoff, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-      if #keep > 0 then
-        redis.call('XTRIM', KEYS[2], 'MINID', keep[1] .. '-1')
-        redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff)
-      elseif redis.call('ZCARD', KEYS[3]) > 0 then
-        redis.call('DEL', KEYS[2], KEYS[3])
-      end
       """;
 
   /**
-   * KEYS: counter, stream, index, then one guard key per update; ARGV: retention ms, most entries
-   * kept, then four per update: kind ({@code c}, {@code p}, {@code r}), version (decimal), offline
-   * ({@code 1} or {@code 0}), encoded update. Returns {first seq (0 when none kept), time, kept
-   * positions...}. Versions are compared as numbers (exact below 2^53) but stored as the caller's
-   * text, since Lua would print a large number in exponent form.
+   * KEYS: four per application: counter, stream, index, guard hash base name. ARGV: retention ms,
+   * most numbers kept, then per application its Redis channel and its number of updates n, then six
+   * per update: kind ({@code c}, {@code p}, {@code r}), version (decimal), offline ({@code 1} or
+   * {@code 0}), PUID, presence fingerprint, encoded document. Returns {time, then per application:
+   * first seq (0 when none kept), number kept, kept positions...}. Versions are compared as numbers
+   * (exact below 2^53) but stored as the caller's text.
    */
   private static final String APPEND =
       TRIM
           + """
-          local n = (#ARGV - 2) / 4
-          local retention = tonumber(ARGV[1])
-          local keep = {}
-          for i = 1, n do
-            local b = 2 + (i - 1) * 4
-            local kind = ARGV[b + 1]
-            local vtext = ARGV[b + 2]
-            local version = tonumber(vtext)
-            local gk = KEYS[3 + i]
-            local lastText, paused = '0', false
-            local g = redis.call('GET', gk)
-            if g then
-              local v, p = string.match(g, '^(%d+)(.*)$')
-              lastText = v
-              paused = (p == 'p')
-            end
-            local last = tonumber(lastText)
-            local ok = false
-            if kind == 'p' then
-              ok = not paused
-              paused = true
-            elseif kind == 'r' and paused then
-              paused = false
-              if version > last then lastText = vtext end
-              ok = ARGV[b + 3] ~= '1'
-            else
-              ok = (not paused) and (version == 0 or version > last)
-              if ok and version > last then lastText = vtext end
-            end
-            redis.call('SET', gk, lastText .. (paused and 'p' or ''), 'PX', retention)
-            if ok then keep[#keep + 1] = i end
-          end
-          local k = #keep
-          if k == 0 then
-            return {0, now}
-          end
-          local lastSeq = redis.call('INCRBY', KEYS[1], k)
-          local first = lastSeq - k + 1
-          for j = 1, k do
-            local i = keep[j]
-            redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], (first + j - 1) .. '-1', 't', now, 'd', ARGV[2 + (i - 1) * 4 + 4])
-          end
           local sec = math.floor(now / 1000)
-          if redis.call('ZCOUNT', KEYS[3], sec, sec) == 0 then
-            redis.call('ZADD', KEYS[3], sec, first)
-          end
+          local retention = tonumber(ARGV[1])
+          local period = period_of(retention)
+          local tick = math.floor(sec / period) * period
+          local secText = fmt(tick)
+          local maxn = tonumber(ARGV[2])
+          local genlen = math.max(1, math.floor(retention / 1000))
+          local gen = math.floor(sec / genlen)
           local ttl = retention * 2 + 1000
-          redis.call('PEXPIRE', KEYS[2], ttl)
-          redis.call('PEXPIRE', KEYS[3], ttl)
-          local out = {first, now}
-          for j = 1, k do
-            out[#out + 1] = keep[j]
+          local gttl = genlen * 2000 + 1000
+          local out = {now}
+          local a = 3
+          for ai = 1, #KEYS / 4 do
+            local kc, ks, ki, kg = KEYS[ai * 4 - 3], KEYS[ai * 4 - 2], KEYS[ai * 4 - 1], KEYS[ai * 4]
+            local cur, prev = kg .. ':' .. fmt(gen), kg .. ':' .. fmt(gen - 1)
+            local channel, n = ARGV[a], tonumber(ARGV[a + 1])
+            a = a + 2
+            -- ~s: the last period this generation's expiry was renewed; ~x: the last period an
+            -- append indexed and trimmed the stream and renewed its expiry.
+            local fields = {'~s', '~x'}
+            for i = 1, n do
+              fields[i + 2] = ARGV[a + (i - 1) * 6 + 3]
+            end
+            local got = redis.call('HMGET', cur, unpack(fields))
+            local missing, mf = {}, {}
+            for i = 1, n do
+              if not got[i + 2] then
+                missing[#missing + 1] = i
+                mf[#mf + 1] = fields[i + 2]
+              end
+            end
+            if #mf > 0 then
+              local old = redis.call('HMGET', prev, unpack(mf))
+              for j, i in ipairs(missing) do
+                got[i + 2] = old[j]
+              end
+            end
+            local st, order, kept, docs = {}, {}, {}, {}
+            for i = 1, n do
+              local b = a + (i - 1) * 6
+              local kind, vtext, offline = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+              local puid, fp, doc = ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
+              local g = st[puid]
+              if g == nil then
+                g = {v = '0', p = false, f = false}
+                local raw = got[i + 2]
+                if raw then
+                  local v, p, f = string.match(raw, '^(%d+)(p?)|(.*)$')
+                  if v then
+                    g.v, g.p = v, p == 'p'
+                    if f ~= '' then g.f = f end
+                  end
+                end
+                st[puid] = g
+                order[#order + 1] = puid
+              end
+              local version, last = tonumber(vtext), tonumber(g.v)
+              local ok = false
+              if kind == 'p' then
+                ok = not g.p
+                g.p = true
+              elseif kind == 'r' and g.p then
+                g.p = false
+                if version > last then g.v = vtext end
+                ok = offline ~= '1'
+              else
+                local fresh = (not g.p) and (version == 0 or version > last)
+                if fresh and version > last then g.v = vtext end
+                -- A versioned change showing what the PUID last logged is not logged again.
+                ok = fresh and (version == 0 or fp ~= g.f)
+              end
+              if ok then
+                g.f = fp
+                kept[#kept + 1] = i
+                docs[#docs + 1] = doc
+              end
+            end
+            local hs = {}
+            for _, puid in ipairs(order) do
+              local g = st[puid]
+              hs[#hs + 1] = puid
+              hs[#hs + 1] = g.v .. (g.p and 'p' or '') .. '|' .. (g.f or '')
+            end
+            local renew = got[1] ~= secText
+            if renew then
+              hs[#hs + 1] = '~s'
+              hs[#hs + 1] = secText
+            end
+            local k = #kept
+            local index = k > 0 and got[2] ~= secText
+            if index then
+              hs[#hs + 1] = '~x'
+              hs[#hs + 1] = secText
+            end
+            if #hs > 0 then
+              redis.call('HSET', cur, unpack(hs))
+            end
+            if renew then
+              redis.call('PEXPIRE', cur, gttl)
+            end
+            local first = 0
+            if k > 0 then
+              local lastSeq = redis.call('INCRBY', kc, k)
+              first = lastSeq - k + 1
+              local xa = {ks, 'MINID', fmt(math.max(0, lastSeq - maxn + 1)), fmt(lastSeq) .. '-1', 't', fmt(now)}
+              for _, d in ipairs(docs) do
+                xa[#xa + 1] = 'd'
+                xa[#xa + 1] = d
+              end
+              redis.call('XADD', unpack(xa))
+              if index then
+                redis.call('ZADD', ki, tick, fmt(first))
+                trim(ks, ki, now, retention)
+                redis.call('PEXPIRE', ks, ttl)
+                redis.call('PEXPIRE', ki, ttl)
+              end
+              redis.call('PUBLISH', channel, fmt(first) .. ' ' .. fmt(now) .. '\\n' .. table.concat(docs, '\\n'))
+            end
+            out[#out + 1] = first
+            out[#out + 1] = k
+            for _, i in ipairs(kept) do
+              out[#out + 1] = i
+            end
+            a = a + n * 6
           end
           return out
           """;
 
   /**
-   * KEYS: counter, stream, index; ARGV: retention ms, since, limit. Returns {outcome, last, more,
-   * then per entry: seq, time, data}.
+   * KEYS: counter, stream, index; ARGV: retention ms, since, limit, most numbers kept. Returns
+   * {outcome, last, more, then per update: seq, time, data}.
    */
   private static final String READ =
       TRIM
           + """
+          trim(KEYS[2], KEYS[3], now, tonumber(ARGV[1]))
           local last = tonumber(redis.call('GET', KEYS[1]) or '0')
           local since = tonumber(ARGV[2])
           if since > last then
@@ -134,22 +230,36 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
           local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
           local oldestSeq = last + 1
           if #oldest > 0 then
-            oldestSeq = tonumber(string.match(oldest[1][1], '^(%d+)'))
+            local e = oldest[1]
+            oldestSeq = tonumber(string.match(e[1], '^(%d+)')) - (#e[2] - 2) / 2 + 1
+          end
+          local bound = last - tonumber(ARGV[4]) + 1
+          if bound > oldestSeq then
+            oldestSeq = bound
           end
           if since + 1 < oldestSeq then
             return {'old', last, 0}
           end
           local limit = tonumber(ARGV[3])
-          local entries = redis.call('XRANGE', KEYS[2], '(' .. since .. '-1', '+', 'COUNT', limit + 1)
+          local entries = redis.call('XRANGE', KEYS[2], '(' .. fmt(since) .. '-1', '+', 'COUNT', limit + 1)
           local out = {'ok', last, 0}
-          for i, e in ipairs(entries) do
-            if i > limit then
-              out[3] = 1
-              break
+          local count = 0
+          for _, e in ipairs(entries) do
+            local nd = (#e[2] - 2) / 2
+            local efirst = tonumber(string.match(e[1], '^(%d+)')) - nd + 1
+            for j = 1, nd do
+              local seq = efirst + j - 1
+              if seq > since then
+                if count == limit then
+                  out[3] = 1
+                  return out
+                end
+                count = count + 1
+                out[#out + 1] = seq
+                out[#out + 1] = tonumber(e[2][2])
+                out[#out + 1] = e[2][2 + 2 * j]
+              end
             end
-            out[#out + 1] = tonumber(string.match(e[1], '^(%d+)'))
-            out[#out + 1] = tonumber(e[2][2])
-            out[#out + 1] = e[2][4]
           end
           return out
           """;
@@ -199,41 +309,85 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     if (updates.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
-    String[] base = keysFor(appId);
-    String[] keyList = new String[3 + updates.size()];
-    System.arraycopy(base, 0, keyList, 0, 3);
-    byte[][] args = new byte[2 + updates.size() * 4][];
+    return appendAll(Map.of(appId, updates)).thenApply(m -> m.get(appId));
+  }
+
+  @Override
+  public boolean publishesBatches() {
+    return true;
+  }
+
+  @Override
+  public CompletionStage<Map<Long, List<AppUpdate>>> appendAll(
+      Map<Long, List<AppUpdate.New>> byApp) {
+    List<Long> apps = new ArrayList<>(byApp.size());
+    int total = 0;
+    for (Map.Entry<Long, List<AppUpdate.New>> e : byApp.entrySet()) {
+      if (!e.getValue().isEmpty()) {
+        apps.add(e.getKey());
+        total += e.getValue().size();
+      }
+    }
+    Map<Long, List<AppUpdate>> out = new HashMap<>(byApp.size() * 2);
+    for (Long app : byApp.keySet()) {
+      out.put(app, List.of());
+    }
+    if (apps.isEmpty()) {
+      return CompletableFuture.completedFuture(out);
+    }
+    String[] keyList = new String[apps.size() * 4];
+    byte[][] args = new byte[2 + apps.size() * 2 + total * 6][];
     args[0] = retentionMs;
     args[1] = maxEntries;
-    for (int i = 0; i < updates.size(); i++) {
-      AppUpdate.New u = updates.get(i);
-      keyList[3 + i] = keys.key("uguard:" + appId + ":" + u.puid());
-      args[2 + i * 4] = KINDS[u.kind().ordinal()];
-      args[3 + i * 4] = bytes(u.version());
-      args[4 + i * 4] = u.status() == PresenceStatus.OFFLINE ? ONE : ZERO;
-      args[5 + i * 4] = encode(u);
+    int a = 2;
+    for (int ai = 0; ai < apps.size(); ai++) {
+      long appId = apps.get(ai);
+      String[] base = keysFor(appId);
+      System.arraycopy(base, 0, keyList, ai * 4, 3);
+      keyList[ai * 4 + 3] = keys.key("uguards:" + appId);
+      List<AppUpdate.New> updates = byApp.get(appId);
+      args[a++] = bytes(keys.channel(AppUpdatePublisher.channel(appId)));
+      args[a++] = bytes(updates.size());
+      for (AppUpdate.New u : updates) {
+        args[a++] = KINDS[u.kind().ordinal()];
+        args[a++] = bytes(u.version());
+        args[a++] = u.status() == PresenceStatus.OFFLINE ? ONE : ZERO;
+        args[a++] = bytes(u.puid());
+        args[a++] = bytes(u.status().wireName() + ":" + u.message());
+        args[a++] = AppUpdateBatchCodec.encodeDocument(u);
+      }
     }
     return append
         .<List<Object>>run(ScriptOutputType.MULTI, keyList, args)
         .thenApply(
-            out -> {
-              long first = (Long) out.get(0);
-              Instant at = Instant.ofEpochMilli((Long) out.get(1));
-              List<AppUpdate> numbered = new ArrayList<>(out.size() - 2);
-              for (int j = 2; j < out.size(); j++) {
-                AppUpdate.New u = updates.get((int) (long) (Long) out.get(j) - 1);
-                numbered.add(
-                    new AppUpdate(
-                        first + j - 2, u.puid(), u.status(), u.message(), u.version(), at));
+            res -> {
+              Instant at = Instant.ofEpochMilli((Long) res.get(0));
+              int r = 1;
+              for (long appId : apps) {
+                List<AppUpdate.New> updates = byApp.get(appId);
+                long first = (Long) res.get(r++);
+                int kept = (int) (long) (Long) res.get(r++);
+                List<AppUpdate> numbered = new ArrayList<>(kept);
+                for (int j = 0; j < kept; j++) {
+                  AppUpdate.New u = updates.get((int) (long) (Long) res.get(r++) - 1);
+                  numbered.add(
+                      new AppUpdate(first + j, u.puid(), u.status(), u.message(), u.version(), at));
+                }
+                out.put(appId, numbered);
               }
-              return numbered;
+              return out;
             });
   }
 
   @Override
   public CompletionStage<Read> readSince(long appId, long since, int limit) {
     return read.<List<Object>>run(
-            ScriptOutputType.MULTI, keysFor(appId), retentionMs, bytes(since), bytes(limit))
+            ScriptOutputType.MULTI,
+            keysFor(appId),
+            retentionMs,
+            bytes(since),
+            bytes(limit),
+            maxEntries)
         .thenApply(
             out -> {
               String outcome = new String((byte[]) out.get(0), StandardCharsets.UTF_8);
@@ -262,48 +416,11 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
         .thenApply(v -> v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.UTF_8)));
   }
 
-  private static byte[] encode(AppUpdate.New u) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(96);
-    try (JsonGenerator g = Json.documents().createGenerator(out)) {
-      g.writeStartObject();
-      g.writeStringField("u", u.puid());
-      g.writeStringField("s", u.status().wireName());
-      if (!u.message().isEmpty()) {
-        g.writeStringField("m", u.message());
-      }
-      if (u.version() != 0) {
-        g.writeNumberField("v", u.version());
-      }
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
-  }
-
   private static AppUpdate decode(long seq, Instant at, byte[] data) {
-    String puid = "";
-    PresenceStatus status = PresenceStatus.OFFLINE;
-    String message = "";
-    long version = 0;
-    try (JsonParser p = Json.documents().createParser(data)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        throw new IOException("not an object");
-      }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String f = p.currentName();
-        p.nextToken();
-        switch (f) {
-          case "u" -> puid = p.getText();
-          case "s" -> status = PresenceStatus.fromWire(p.getText()).orElse(PresenceStatus.OFFLINE);
-          case "m" -> message = p.getText();
-          case "v" -> version = p.getLongValue();
-          default -> p.skipChildren();
-        }
-      }
+    try {
+      return AppUpdateBatchCodec.decodeDocument(seq, at, data, 0, data.length);
     } catch (IOException e) {
       throw new UncheckedIOException("corrupt update " + seq, e);
     }
-    return new AppUpdate(seq, puid, status, message, version, at);
   }
 }

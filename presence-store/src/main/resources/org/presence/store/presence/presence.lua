@@ -143,6 +143,7 @@ for i = 1, #flat, 2 do
   end
 end
 
+local mo0, ma0 = mo, ma
 local cur = devs[device]
 local nxt
 if op == 'update' then
@@ -311,6 +312,12 @@ local function best(app)
   return b.s, m
 end
 
+-- Every write of the decision goes out in one HSET and one HDEL at the end.
+local hset, hdel = {}, {}
+local function put(f, v)
+  hset[#hset + 1] = f
+  hset[#hset + 1] = v
+end
 local version = math.max(ver + 1, now * 1000)
 local vstr = string.format('%.0f', version)
 local out = { 'ok', '' }
@@ -330,7 +337,7 @@ if touches_all then
   if s ~= all_before.s or m ~= all_before.m then
     record('0', s, m)
     pub['0'] = { s = s, m = m, v = vstr }
-    redis.call('HSET', key, 'p:0', cjson.encode(pub['0']))
+    put('p:0', cjson.encode(pub['0']))
   end
 end
 
@@ -352,10 +359,10 @@ for _, app in ipairs(order) do
       view = { s = s, m = m, v = vstr }
     end
     pub[app] = view
-    redis.call('HSET', key, 'p:' .. app, cjson.encode(view))
+    put('p:' .. app, cjson.encode(view))
   elseif pub[app] then
     pub[app] = nil
-    redis.call('HDEL', key, 'p:' .. app)
+    hdel[#hdel + 1] = 'p:' .. app
   end
 end
 
@@ -375,19 +382,21 @@ out[2] = table.concat(own_list, ',')
 
 if nxt then
   nxt.set = nil
-  redis.call('HSET', key, dfield, cjson.encode(nxt))
+  put(dfield, cjson.encode(nxt))
 elseif op ~= 'messages' then
-  redis.call('HDEL', key, dfield)
+  hdel[#hdel + 1] = dfield
 end
-for f, m in pairs({ mo = mo, ma = ma }) do
-  if m ~= '' then
-    redis.call('HSET', key, f, m)
-  else
-    redis.call('HDEL', key, f)
+for f, m in pairs({ mo = { mo, mo0 }, ma = { ma, ma0 } }) do
+  if m[1] ~= m[2] then
+    if m[1] ~= '' then
+      put(f, m[1])
+    else
+      hdel[#hdel + 1] = f
+    end
   end
 end
 if changed_any then
-  redis.call('HSET', key, 'v', vstr)
+  put('v', vstr)
 end
 
 -- Nothing left worth remembering: drop the key (the version restarts from the clock).
@@ -400,6 +409,13 @@ if next(devs) == nil then
   end
   if not keep then
     redis.call('DEL', key)
+    return out
   end
+end
+if #hset > 0 then
+  redis.call('HSET', key, unpack(hset))
+end
+if #hdel > 0 then
+  redis.call('HDEL', key, unpack(hdel))
 end
 return out

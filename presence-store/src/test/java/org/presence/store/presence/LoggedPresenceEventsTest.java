@@ -14,7 +14,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.protocol.event.PresenceEvent;
-import org.presence.protocol.event.PresenceEventCodec;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.app.NewApplication;
@@ -24,6 +23,7 @@ import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.permission.Grant;
 import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateBatchCodec;
 import org.presence.store.updates.AppUpdateLog;
 import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.updates.LocalAppUpdateLog;
@@ -67,10 +67,27 @@ class LoggedPresenceEventsTest {
                 .apps()
                 .create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
             .id();
-    join(
-        bus.subscribe(
-            AppUpdatePublisher.channel(id), (c, m) -> received.add(PresenceEventCodec.decode(m))));
+    join(bus.subscribe(AppUpdatePublisher.channel(id), (c, m) -> received.addAll(decode(id, m))));
     return id;
+  }
+
+  private static List<PresenceEvent> decode(long appId, byte[] message) {
+    try {
+      return AppUpdateBatchCodec.decodeBatch(message).stream()
+          .map(
+              u ->
+                  new PresenceEvent(
+                      appId,
+                      u.puid(),
+                      u.status(),
+                      u.message().isEmpty() ? null : u.message(),
+                      u.version(),
+                      u.at().toEpochMilli(),
+                      u.seq()))
+          .toList();
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
   }
 
   private static PresenceUpdate update(ApplicationIds own, PresenceChange... changes) {

@@ -346,4 +346,69 @@ public abstract class AppUpdateLogContract {
                         List.of(upd("p", PresenceStatus.ONLINE), upd("p", PresenceStatus.ONLINE)))))
         .hasSize(2);
   }
+
+  @Test
+  void aNewerChange_showingWhatWasLastLogged_isNotLoggedAgain_andStillDropsOlderOnes() {
+    // Issue 13 section 5: online v1 logged, the newer online v3 arrives before away v2 (two
+    // nodes): before, v3 was logged again (online, online) and v2 dropped. Now the sequence never
+    // repeats a presence and ends on the newest one.
+    long app = app();
+    AppUpdateLog other = peer(log());
+    long start = join(log().lastSeq(app));
+    long v = 1_700_000_000_000_000L;
+    assertThat(join(log().append(app, List.of(change("p", PresenceStatus.ONLINE, v + 1)))))
+        .hasSize(1);
+    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.ONLINE, v + 3)))))
+        .isEmpty();
+    assertThat(join(log().append(app, List.of(change("p", PresenceStatus.AWAY, v + 2))))).isEmpty();
+    assertThat(join(other.append(app, List.of(change("p", PresenceStatus.AWAY, v + 4)))))
+        .hasSize(1);
+    // Within one call too; the message is part of the presence.
+    assertThat(
+            join(
+                log()
+                    .append(
+                        app,
+                        List.of(
+                            change("p", PresenceStatus.AWAY, v + 5),
+                            new AppUpdate.New(
+                                "p", PresenceStatus.AWAY, "lunch", v + 6, AppUpdate.Kind.CHANGE)))))
+        .extracting(AppUpdate::message)
+        .containsExactly("lunch");
+    assertThat(join(log().readSince(app, start, 10)).updates())
+        .extracting(AppUpdate::status, AppUpdate::message)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(PresenceStatus.ONLINE, ""),
+            org.assertj.core.groups.Tuple.tuple(PresenceStatus.AWAY, ""),
+            org.assertj.core.groups.Tuple.tuple(PresenceStatus.AWAY, "lunch"));
+  }
+
+  @Test
+  void appendAll_numbersEachApplication_andReadsBackAcrossEntries() {
+    long a = app();
+    long b = app();
+    long startA = join(log().lastSeq(a));
+    long startB = join(log().lastSeq(b));
+    var out =
+        join(
+            log()
+                .appendAll(
+                    java.util.Map.of(
+                        a,
+                        List.of(upd("x", PresenceStatus.ONLINE), upd("y", PresenceStatus.AWAY)),
+                        b,
+                        List.of(upd("z", PresenceStatus.ONLINE)))));
+    assertThat(out.get(a)).extracting(AppUpdate::seq).containsExactly(startA + 1, startA + 2);
+    assertThat(out.get(b)).extracting(AppUpdate::seq).containsExactly(startB + 1);
+    join(log().append(a, List.of(upd("w", PresenceStatus.ONLINE))));
+    // A read starting inside a multi-update entry, and one bounded by the limit.
+    assertThat(join(log().readSince(a, startA + 1, 10)).updates())
+        .extracting(AppUpdate::seq, AppUpdate::puid)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(startA + 2, "y"),
+            org.assertj.core.groups.Tuple.tuple(startA + 3, "w"));
+    AppUpdateLog.Read first = join(log().readSince(a, startA, 1));
+    assertThat(first.updates()).extracting(AppUpdate::puid).containsExactly("x");
+    assertThat(first.more()).isTrue();
+  }
 }

@@ -1,0 +1,362 @@
+package org.presence.gateway.pairing;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import org.presence.gateway.http.HttpExchange;
+import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.identity.PresenceKeys;
+import org.presence.gateway.pages.PageSupport;
+import org.presence.protocol.error.ErrorCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP side of pairing: {@code POST /oauth/device_authorization} and {@code POST /oauth/token}
+ * (RFC 8628 and RFC 6749 §5: form bodies in, JSON out, errors as {@code {"error": ...,
+ * "error_description": ...}} with 400), {@code GET /.well-known/jwks.json} (Presence's public
+ * signing keys), and the signed-in page {@code /pair} where the user enters a device's code, names
+ * it and approves or denies, and sees and revokes their paired devices.
+ */
+public final class PairingEndpoints {
+  private static final Logger LOG = LoggerFactory.getLogger(PairingEndpoints.class);
+
+  /** The {@code client_id} the Presence device daemon sends; any other string is accepted too. */
+  public static final String DAEMON_CLIENT_ID = "presence-device";
+
+  static final String DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+  private static final DateTimeFormatter WHEN =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'", java.util.Locale.ROOT)
+          .withZone(ZoneOffset.UTC);
+
+  private final PairingService pairing;
+  private final PresenceKeys keys;
+  private final PageSupport pages;
+  private final java.util.function.Supplier<String> baseUrl;
+  private final org.presence.gateway.device.HandshakeLimiter requests;
+
+  /**
+   * @param requests the per-address limit on new pairing requests (each stores a row)
+   */
+  public PairingEndpoints(
+      PairingService pairing,
+      PresenceKeys keys,
+      PageSupport pages,
+      java.util.function.Supplier<String> baseUrl,
+      org.presence.gateway.device.HandshakeLimiter requests) {
+    this.requests = requests;
+    this.pairing = pairing;
+    this.keys = keys;
+    this.pages = pages;
+    this.baseUrl = baseUrl;
+  }
+
+  /** Adds the routes. */
+  public void register(HttpRoutes.Builder routes) {
+    routes
+        .post("/oauth/device_authorization", this::deviceAuthorization, 4096)
+        .post("/oauth/token", this::token, 4096)
+        .get("/.well-known/jwks.json", this::jwks)
+        .get("/pair", pages.guard(this::showPair))
+        .post("/pair", pages.guard(this::postPair), 4096)
+        .post("/pair/devices/{id:[0-9a-f-]{36}|all}/revoke", pages.guard(this::revoke), 4096);
+  }
+
+  private void jwks(HttpExchange ex) {
+    String json = keys.publicKeys().toString(true);
+    ex.respond(HttpResponseStatus.OK, HttpExchange.JSON, json);
+  }
+
+  private void deviceAuthorization(HttpExchange ex) {
+    Map<String, List<String>> form = oauthForm(ex);
+    if (form == null) {
+      return;
+    }
+    if (!requests.tryAcquire(
+        org.presence.gateway.net.ClientAddress.of(ex.channel()), System.nanoTime())) {
+      oauthError(
+          ex,
+          HttpResponseStatus.TOO_MANY_REQUESTS,
+          "slow_down",
+          "too many pairing requests from this address; try again later");
+      return;
+    }
+    String clientId = PageSupport.field(form, "client_id");
+    if (clientId == null
+        || clientId.isBlank()
+        || clientId.length() > PairingService.MAX_CLIENT_ID) {
+      oauthError(ex, HttpResponseStatus.BAD_REQUEST, "invalid_client", "client_id is required");
+      return;
+    }
+    pairing
+        .authorize(clientId)
+        .whenComplete(
+            (a, e) -> {
+              if (e != null) {
+                ex.error(e);
+                return;
+              }
+              String uri = baseUrl.get() + "/pair";
+              ex.json(
+                  HttpResponseStatus.OK,
+                  g -> {
+                    g.writeStartObject();
+                    g.writeStringField("device_code", a.deviceCode());
+                    g.writeStringField("user_code", PairingService.display(a.userCode()));
+                    g.writeStringField("verification_uri", uri);
+                    g.writeStringField(
+                        "verification_uri_complete",
+                        uri + "?code=" + PairingService.display(a.userCode()));
+                    g.writeNumberField("expires_in", a.expiresIn());
+                    g.writeNumberField("interval", a.interval());
+                    g.writeEndObject();
+                  });
+            });
+  }
+
+  private void token(HttpExchange ex) {
+    Map<String, List<String>> form = oauthForm(ex);
+    if (form == null) {
+      return;
+    }
+    String grant = PageSupport.field(form, "grant_type");
+    java.util.concurrent.CompletionStage<PairingService.Poll> result;
+    if (DEVICE_CODE_GRANT.equals(grant)) {
+      result = pairing.poll(PageSupport.field(form, "device_code"));
+    } else if ("refresh_token".equals(grant)) {
+      result = pairing.refresh(PageSupport.field(form, "refresh_token"));
+    } else {
+      oauthError(
+          ex,
+          HttpResponseStatus.BAD_REQUEST,
+          "unsupported_grant_type",
+          "grant_type must be " + DEVICE_CODE_GRANT + " or refresh_token");
+      return;
+    }
+    result.whenComplete(
+        (poll, e) -> {
+          if (e != null) {
+            ex.error(e);
+          } else if (poll instanceof PairingService.PollError pe) {
+            oauthError(ex, HttpResponseStatus.BAD_REQUEST, pe.error(), pe.description());
+          } else if (poll instanceof PairingService.Tokens t) {
+            ex.respond(
+                HttpResponseStatus.OK,
+                HttpExchange.JSON,
+                io.netty.buffer.Unpooled.copiedBuffer(
+                    tokenJson(t), java.nio.charset.StandardCharsets.UTF_8),
+                h -> {
+                  h.set("Cache-Control", "no-store");
+                  h.set("Pragma", "no-cache");
+                });
+          }
+        });
+  }
+
+  private static String tokenJson(PairingService.Tokens t) {
+    try {
+      var out = new java.io.StringWriter();
+      try (var g = org.presence.protocol.json.Json.documents().createGenerator(out)) {
+        g.writeStartObject();
+        g.writeStringField("access_token", t.identityToken());
+        g.writeStringField("token_type", "Bearer");
+        g.writeNumberField("expires_in", t.expiresIn());
+        g.writeStringField("refresh_token", t.refreshToken());
+        g.writeEndObject();
+      }
+      return out.toString();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The form of an OAuth request, or {@code null} after answering a bad one. */
+  private static Map<String, List<String>> oauthForm(HttpExchange ex) {
+    try {
+      return PageSupport.form(ex);
+    } catch (RuntimeException e) {
+      oauthError(
+          ex,
+          HttpResponseStatus.BAD_REQUEST,
+          "invalid_request",
+          "the body must be application/x-www-form-urlencoded");
+      return null;
+    }
+  }
+
+  private static void oauthError(
+      HttpExchange ex, HttpResponseStatus status, String error, String description) {
+    ex.json(
+        status,
+        g -> {
+          g.writeStartObject();
+          g.writeStringField("error", error);
+          g.writeStringField("error_description", description);
+          g.writeEndObject();
+        });
+  }
+
+  // ---- /pair ----
+
+  private void showPair(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    if (v.session().isEmpty()) {
+      pages.toSignIn(ex, v, "/pair");
+      return;
+    }
+    String code = ex.query("code").orElse("");
+    render(ex, v, HttpResponseStatus.OK, code, null, null);
+  }
+
+  private void render(
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      HttpResponseStatus status,
+      String code,
+      String notice,
+      String error) {
+    pairing
+        .list(v.subject())
+        .whenComplete(
+            (devices, e) -> {
+              if (e != null) {
+                pages.errorPage(ex, v, e);
+                return;
+              }
+              Map<String, Object> m = pages.model(v, "Pair a device");
+              m.put("code", PairingService.normalise(code).map(PairingService::display).orElse(""));
+              m.put("notice", notice);
+              m.put("error", error);
+              List<Map<String, Object>> rows = rows(devices);
+              m.put("devices", rows);
+              m.put("hasDevices", !rows.isEmpty());
+              pages.render(ex, v, status, "pair", m);
+            });
+  }
+
+  /** The rows of the "Paired devices" tables (here and on {@code /settings}). */
+  static List<Map<String, Object>> rows(List<PairingService.PairedDevice> devices) {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (PairingService.PairedDevice d : devices) {
+      rows.add(
+          Map.of(
+              "id",
+              d.id(),
+              "name",
+              d.name(),
+              "pairedAt",
+              WHEN.format(d.pairedAt()),
+              "lastSeenAt",
+              WHEN.format(d.lastSeenAt()),
+              "revoked",
+              d.revoked()));
+    }
+    return rows;
+  }
+
+  /** The "Paired devices" section of {@code /settings}. */
+  public org.presence.gateway.pages.SettingsPages.PairedDevicesSection settingsSection() {
+    return user -> pairing.list(user).thenApply(PairingEndpoints::rows);
+  }
+
+  private void postPair(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    if (v.session().isEmpty()) {
+      pages.toSignIn(ex, v, "/pair");
+      return;
+    }
+    if (!pages.csrfValid(v, form)) {
+      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, null);
+      return;
+    }
+    String user = v.subject();
+    String code = Optional.ofNullable(PageSupport.field(form, "code")).orElse("");
+    String action = Optional.ofNullable(PageSupport.field(form, "action")).orElse("");
+    String name = Optional.ofNullable(PageSupport.field(form, "name")).orElse("").strip();
+    if (!pairing.mayTry(user)) {
+      render(
+          ex,
+          v,
+          HttpResponseStatus.TOO_MANY_REQUESTS,
+          "",
+          null,
+          "Too many wrong codes: wait a few minutes before trying again.");
+      return;
+    }
+    boolean approve = action.equals("approve");
+    if (!approve && !action.equals("deny")) {
+      render(ex, v, HttpResponseStatus.BAD_REQUEST, code, null, "Choose Approve or Deny.");
+      return;
+    }
+    if (approve && (name.isEmpty() || name.length() > PairingService.MAX_NAME)) {
+      render(
+          ex,
+          v,
+          HttpResponseStatus.BAD_REQUEST,
+          code,
+          null,
+          "Name the device (1 to " + PairingService.MAX_NAME + " characters).");
+      return;
+    }
+    String email = v.session().get().email();
+    pairing
+        .decide(user, email, code, approve, name)
+        .whenComplete(
+            (ok, e) -> {
+              if (e != null) {
+                pages.errorPage(ex, v, e instanceof CompletionException c ? c.getCause() : e);
+              } else if (!ok) {
+                render(
+                    ex,
+                    v,
+                    HttpResponseStatus.BAD_REQUEST,
+                    "",
+                    null,
+                    "Unknown or expired code: check the code the device shows.");
+              } else {
+                render(
+                    ex,
+                    v,
+                    HttpResponseStatus.OK,
+                    "",
+                    approve ? "Approved: the device is paired." : "Denied.",
+                    null);
+              }
+            });
+  }
+
+  private void revoke(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    if (v.session().isEmpty()) {
+      pages.toSignIn(ex, v, "/pair");
+      return;
+    }
+    if (!pages.csrfValid(v, form)) {
+      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, null);
+      return;
+    }
+    String id = ex.param("id");
+    pairing
+        .revoke(v.subject(), id.equals("all") ? null : id)
+        .whenComplete(
+            (n, e) -> {
+              if (e != null) {
+                LOG.warn("revoking paired devices failed: {}", e.toString());
+                pages.errorPage(ex, v, e instanceof CompletionException c ? c.getCause() : e);
+              } else if ("settings".equals(PageSupport.field(form, "next"))) {
+                pages.redirect(ex, v, "/settings?done=device", null);
+              } else {
+                render(ex, v, HttpResponseStatus.OK, "", "Revoked " + n + " device(s).", null);
+              }
+            });
+  }
+}

@@ -1,0 +1,346 @@
+package org.presence.gateway.pairing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.WebClient;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.protocol.device.DeviceMessage.Connected;
+import org.presence.protocol.device.DeviceMessage.Refresh;
+import org.presence.protocol.device.DeviceMessage.Refreshed;
+import org.presence.protocol.error.ErrorCode;
+
+/**
+ * Pairing end to end over real sockets on an embedded node: the device asks for a code over HTTP,
+ * the user signs in (development sign-in) and approves it at /pair, the device polls for its
+ * tokens, connects with the identity token Presence signed, refreshes it on the live socket; and
+ * each bad input (a guessed or expired code, polling too fast, a revoked refresh token, a refresh
+ * for another user) is refused.
+ */
+class PairingFlowTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir static Path root;
+  static TestNode node;
+
+  /** A node whose codes and tokens expire within a second or two. */
+  static TestNode shortLived;
+
+  @BeforeAll
+  static void start() {
+    Map<String, String> s = TestNode.baseSettings(root.resolve("a"));
+    s.put("pairing.poll-interval", "1s");
+    node = TestNode.start(s, r -> {});
+    Map<String, String> t = TestNode.baseSettings(root.resolve("b"));
+    t.put("node-id", "short-node");
+    t.put("pairing.poll-interval", "1s");
+    t.put("pairing.code-lifetime", "3s");
+    t.put("pairing.token-lifetime", "1s");
+    t.put("device.identity-grace", "1s");
+    shortLived = TestNode.start(t, r -> {});
+  }
+
+  @AfterAll
+  static void stop() {
+    node.close();
+    shortLived.close();
+  }
+
+  static HttpResponse<String> post(TestNode n, String path, String form) {
+    return TestNode.send(
+        HttpRequest.newBuilder(n.uri(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(form))
+            .build());
+  }
+
+  static JsonNode json(HttpResponse<String> r) throws Exception {
+    return JSON.readTree(r.body());
+  }
+
+  static JsonNode authorize(TestNode n) throws Exception {
+    HttpResponse<String> r = post(n, "/oauth/device_authorization", "client_id=presence-device");
+    assertThat(r.statusCode()).isEqualTo(200);
+    return json(r);
+  }
+
+  static HttpResponse<String> poll(TestNode n, String deviceCode) {
+    return post(
+        n,
+        "/oauth/token",
+        WebClient.form(
+            Map.of(
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "device_code",
+                deviceCode)));
+  }
+
+  static HttpResponse<String> refresh(TestNode n, String refreshToken) {
+    return post(
+        n,
+        "/oauth/token",
+        WebClient.form(Map.of("grant_type", "refresh_token", "refresh_token", refreshToken)));
+  }
+
+  static String error(HttpResponse<String> r) throws Exception {
+    assertThat(r.statusCode()).isEqualTo(400);
+    return json(r).get("error").asText();
+  }
+
+  /** Pairs a device for {@code email} on {@code n}; returns the token answer. */
+  static JsonNode pair(TestNode n, String email, String name) throws Exception {
+    JsonNode a = authorize(n);
+    assertThat(a.get("verification_uri").asText()).isEqualTo(n.server().baseUrl() + "/pair");
+    assertThat(a.get("user_code").asText()).matches("[BCDFGHJKLMNPQRSTVWXZ]{4}-[A-Z]{4}");
+    assertThat(error(poll(n, a.get("device_code").asText()))).isEqualTo("authorization_pending");
+    WebClient web = new WebClient(n).signIn(email);
+    assertThat(web.get("/pair?code=" + a.get("user_code").asText()).body())
+        .contains(a.get("user_code").asText());
+    HttpResponse<String> approved =
+        web.post(
+            "/pair",
+            Map.of("code", a.get("user_code").asText(), "name", name, "action", "approve"));
+    assertThat(approved.statusCode()).isEqualTo(200);
+    assertThat(approved.body()).contains("Approved");
+    Thread.sleep(1100);
+    HttpResponse<String> tokens = poll(n, a.get("device_code").asText());
+    assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);
+    // The code is used up.
+    Thread.sleep(1100);
+    assertThat(error(poll(n, a.get("device_code").asText()))).isEqualTo("invalid_grant");
+    return json(tokens);
+  }
+
+  @Test
+  void pairedDeviceConnectsRefreshesAndIsRevoked() throws Exception {
+    JsonNode tokens = pair(node, "pat@example.com", "Pat's laptop");
+    String identityToken = tokens.get("access_token").asText();
+    assertThat(tokens.get("expires_in").asLong()).isEqualTo(600);
+    assertThat(json(node.get("/.well-known/jwks.json")).get("keys").size()).isPositive();
+
+    try (DeviceTestClient d = DeviceTestClient.open(node)) {
+      DeviceMessage reply = d.request(new Connect(identityToken, null, "laptop"));
+      assertThat(reply).isInstanceOf(Connected.class);
+      long expiresAt = ((Connected) reply).expiresAt();
+      assertThat(expiresAt).isGreaterThan(System.currentTimeMillis() + 500_000);
+
+      // A refresh with a new token of the same user extends the session.
+      HttpResponse<String> again = refresh(node, tokens.get("refresh_token").asText());
+      assertThat(again.statusCode()).isEqualTo(200);
+      DeviceMessage refreshed = d.request(new Refresh(json(again).get("access_token").asText()));
+      assertThat(refreshed).isInstanceOf(Refreshed.class);
+      assertThat(((Refreshed) refreshed).expiresAt()).isGreaterThanOrEqualTo(expiresAt);
+
+      // Another user's token is refused, the session kept; garbage too.
+      d.send(new Refresh(node.token("someone-else@example.com")));
+      assertThat(d.error()).isEqualTo(ErrorCode.IDENTITY_MISMATCH);
+      d.send(new Refresh("not-a-token"));
+      assertThat(d.error()).isEqualTo(ErrorCode.INVALID_ASSERTION);
+      assertThat(d.status(org.presence.protocol.model.PresenceStatus.ONLINE, null))
+          .isEqualTo(DeviceMessage.Ack.INSTANCE);
+
+      // The device is listed at /pair and in /settings ("Paired devices"); the user revokes it
+      // from /settings: its session ends, its refresh token is dead.
+      WebClient web = new WebClient(node).signIn("pat@example.com");
+      assertThat(web.get("/pair").body()).contains("Pat&#39;s laptop");
+      String settings = web.get("/settings").body();
+      assertThat(settings).contains("Paired devices").contains("Pat&#39;s laptop");
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("/pair/devices/([0-9a-f-]{36})/revoke").matcher(settings);
+      assertThat(m.find()).isTrue();
+      HttpResponse<String> revoked =
+          web.post("/pair/devices/" + m.group(1) + "/revoke", Map.of("next", "settings"));
+      assertThat(revoked.statusCode()).isEqualTo(303);
+      assertThat(revoked.headers().firstValue("Location")).hasValue("/settings?done=device");
+      assertThat(d.error()).isEqualTo(ErrorCode.DEVICE_REVOKED);
+      assertThat(d.awaitClose().code()).isEqualTo(4012);
+    }
+    assertThat(error(refresh(node, tokens.get("refresh_token").asText())))
+        .isEqualTo("invalid_grant");
+    // Another user cannot revoke it (nothing to revoke of theirs), and revoking all again is a
+    // no-op.
+    WebClient other = new WebClient(node).signIn("mallory@example.com");
+    other.get("/pair");
+    assertThat(other.post("/pair/devices/all/revoke", Map.of()).body()).contains("Revoked 0");
+    // Its still-unexpired identity token no longer opens a session.
+    try (DeviceTestClient d = DeviceTestClient.open(node)) {
+      d.send(new Connect(identityToken, null, "laptop"));
+      assertThat(d.error()).isEqualTo(ErrorCode.DEVICE_REVOKED);
+    }
+  }
+
+  @Test
+  void deniedPollingTooFastAndGuessedCodes() throws Exception {
+    JsonNode a = authorize(node);
+    String code = a.get("device_code").asText();
+    assertThat(error(poll(node, code))).isEqualTo("authorization_pending");
+    assertThat(error(poll(node, code))).isEqualTo("slow_down");
+
+    WebClient web = new WebClient(node).signIn("guesser@example.com");
+    web.get("/pair");
+    HttpResponse<String> guessed =
+        web.post("/pair", Map.of("code", "BBBB-BBBB", "name", "x", "action", "approve"));
+    assertThat(guessed.statusCode()).isEqualTo(400);
+    assertThat(guessed.body()).contains("Unknown or expired code");
+    // CSRF: a form without the page's token is refused.
+    HttpResponse<String> forged =
+        web.postRaw(
+            "/pair",
+            WebClient.form(
+                Map.of("code", a.get("user_code").asText(), "name", "x", "action", "approve")));
+    assertThat(forged.statusCode()).isEqualTo(403);
+    // Guessing is limited (pairing.max-code-attempts = 10 per code lifetime).
+    for (int i = 0; i < 10; i++) {
+      web.post("/pair", Map.of("code", "CCCC-CCC" + "BCDFGHJKLM".charAt(i), "action", "deny"));
+    }
+    HttpResponse<String> limited =
+        web.post("/pair", Map.of("code", a.get("user_code").asText(), "action", "deny"));
+    assertThat(limited.statusCode()).isEqualTo(429);
+
+    WebClient owner = new WebClient(node).signIn("owner@example.com");
+    owner.get("/pair");
+    assertThat(
+            owner
+                .post("/pair", Map.of("code", a.get("user_code").asText(), "action", "deny"))
+                .statusCode())
+        .isEqualTo(200);
+    Thread.sleep(6100);
+    assertThat(error(poll(node, code))).isEqualTo("access_denied");
+
+    assertThat(error(poll(node, "made-up"))).isEqualTo("invalid_grant");
+    assertThat(error(refresh(node, "made-up"))).isEqualTo("invalid_grant");
+    assertThat(error(post(node, "/oauth/token", "grant_type=password&username=a&password=b")))
+        .isEqualTo("unsupported_grant_type");
+    assertThat(error(post(node, "/oauth/device_authorization", "scope=x")))
+        .isEqualTo("invalid_client");
+    // Not a form: a JSON OAuth error, nothing else.
+    HttpResponse<String> json =
+        TestNode.send(
+            HttpRequest.newBuilder(node.uri("/oauth/token"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"grant_type\":\"refresh_token\"}"))
+                .build());
+    assertThat(error(json)).isEqualTo("invalid_request");
+    // A body over the endpoint's 4 KiB limit is refused before it is read whole.
+    assertThat(post(node, "/oauth/token", "device_code=" + "x".repeat(8192)).statusCode())
+        .isEqualTo(413);
+  }
+
+  @Test
+  void expiredCodeAndExpiredIdentity() throws Exception {
+    JsonNode a = authorize(shortLived);
+    Thread.sleep(3500);
+    assertThat(error(poll(shortLived, a.get("device_code").asText()))).isEqualTo("expired_token");
+
+    // Issued tokens last 1 s, the grace 1 s: a session that does not refresh ends with -11.
+    JsonNode tokens;
+    WebClient web = new WebClient(shortLived).signIn("sam@example.com");
+    web.get("/pair");
+    JsonNode b = authorize(shortLived);
+    web.post(
+        "/pair", Map.of("code", b.get("user_code").asText(), "name", "tv", "action", "approve"));
+    HttpResponse<String> r = poll(shortLived, b.get("device_code").asText());
+    tokens = json(r);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    try (DeviceTestClient d = DeviceTestClient.open(shortLived)) {
+      assertThat(d.request(new Connect(tokens.get("access_token").asText(), null, "tv")))
+          .isInstanceOf(Connected.class);
+      assertThat(d.error()).isEqualTo(ErrorCode.IDENTITY_EXPIRED);
+      assertThat(d.awaitClose().code()).isEqualTo(4011);
+    }
+  }
+
+  @Test
+  void pairingRequestsPerAddressAreLimited() throws Exception {
+    Map<String, String> s = TestNode.baseSettings(root.resolve("limited"));
+    s.put("node-id", "limited-node");
+    s.put("device.handshake-rate", "0.01");
+    s.put("device.handshake-burst", "2");
+    try (TestNode limited = TestNode.start(s, r -> {})) {
+      authorize(limited);
+      authorize(limited);
+      HttpResponse<String> third =
+          post(limited, "/oauth/device_authorization", "client_id=presence-device");
+      assertThat(third.statusCode()).isEqualTo(429);
+      assertThat(json(third).get("error").asText()).isEqualTo("slow_down");
+    }
+  }
+
+  @Test
+  void jwksPublishesPublicKeysOnly() throws Exception {
+    JsonNode keys = json(node.get("/.well-known/jwks.json")).get("keys");
+    assertThat(keys.size()).isPositive();
+    for (JsonNode k : keys) {
+      assertThat(k.get("kty").asText()).isEqualTo("EC");
+      assertThat(k.has("kid")).isTrue();
+      assertThat(k.has("d")).isFalse();
+    }
+  }
+
+  @Test
+  void terminalDevicePairsKeepsItsRefreshTokenAndRefreshesOnTheLiveSocket() throws Exception {
+    Path cliDir = root.resolve("cli");
+    java.io.PipedOutputStream typed = new java.io.PipedOutputStream();
+    java.io.PipedInputStream in = new java.io.PipedInputStream(typed);
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    java.util.concurrent.CompletableFuture<Integer> run =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () ->
+                org.presence.gateway.cli.PresenceCli.run(
+                    new String[] {
+                      "device",
+                      "--url",
+                      shortLived.server().baseUrl(),
+                      "--data-dir",
+                      cliDir.toString()
+                    },
+                    Map.of(),
+                    in,
+                    new java.io.PrintWriter(out, true),
+                    new java.io.PrintWriter(err, true)));
+    java.util.regex.Pattern code = java.util.regex.Pattern.compile("enter the code (\\S+)");
+    java.util.regex.Matcher m = code.matcher("");
+    for (int i = 0; i < 200 && !m.find(); i++) {
+      Thread.sleep(50);
+      m = code.matcher(out.toString());
+    }
+    assertThat(out.toString()).contains(shortLived.server().baseUrl() + "/pair");
+    WebClient web = new WebClient(shortLived).signIn("terry@example.com");
+    web.get("/pair");
+    assertThat(
+            web.post("/pair", Map.of("code", m.group(1), "name", "terminal", "action", "approve"))
+                .statusCode())
+        .isEqualTo(200);
+    // Tokens last 1 s and the grace is 1 s: the session lives on only by refreshing.
+    for (int i = 0; i < 300 && out.toString().split("identity refreshed", -1).length < 4; i++) {
+      Thread.sleep(50);
+    }
+    assertThat(out.toString().split("identity refreshed", -1).length)
+        .as(out + "\n" + err)
+        .isGreaterThanOrEqualTo(4);
+    typed.write("online\nquit\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    typed.close();
+    assertThat(run.get(30, java.util.concurrent.TimeUnit.SECONDS)).as(out + "\n" + err).isZero();
+    assertThat(out.toString())
+        .contains("paired")
+        .contains("ok")
+        .doesNotContain("closed by the node (40");
+    Path stored = cliDir.resolve("paired-device.token");
+    assertThat(java.nio.file.Files.getPosixFilePermissions(stored))
+        .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+  }
+}

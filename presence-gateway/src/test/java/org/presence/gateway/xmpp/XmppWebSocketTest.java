@@ -1,0 +1,224 @@
+package org.presence.gateway.xmpp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.TestNode;
+import org.presence.protocol.model.PresenceStatus;
+import org.w3c.dom.Element;
+
+/**
+ * XMPP over WebSocket (RFC 7395) at {@code /xmpp-websocket} on the HTTP port, with the JDK's
+ * WebSocket client: the {@code xmpp} subprotocol, {@code <open/>} and {@code <close/>}, one stanza
+ * per message, each a complete document with its namespaces, and the session's flow (SASL PLAIN
+ * without STARTTLS, bind, snapshot and changes).
+ */
+class XmppWebSocketTest {
+  private static final long WAIT = 10;
+  private static final String FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
+  private static final String OPEN =
+      "<open xmlns='" + FRAMING + "' to='" + XmppFixture.DOMAIN + "' version='1.0'/>";
+
+  @TempDir static Path dataDir;
+  private static TestNode node;
+  private static XmppFixture fx;
+
+  @BeforeAll
+  static void start() {
+    node = XmppFixture.node(dataDir, Map.of());
+    fx = new XmppFixture();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (fx != null) {
+      fx.close();
+    }
+    if (node != null) {
+      node.close();
+    }
+  }
+
+  /** A WebSocket whose text messages (whole, reassembled) and close code land in queues. */
+  private static final class Client implements WebSocket.Listener {
+    final BlockingQueue<String> messages = new LinkedBlockingQueue<>();
+    final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    private final StringBuilder partial = new StringBuilder();
+    WebSocket ws;
+
+    static Client connect() throws Exception {
+      Client c = new Client();
+      c.ws =
+          HttpClient.newHttpClient()
+              .newWebSocketBuilder()
+              .subprotocols("xmpp")
+              .buildAsync(
+                  URI.create(
+                      "ws://127.0.0.1:" + node.server().address().getPort() + "/xmpp-websocket"),
+                  c)
+              .get(WAIT, TimeUnit.SECONDS);
+      return c;
+    }
+
+    @Override
+    public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+      partial.append(data);
+      if (last) {
+        messages.add(partial.toString());
+        partial.setLength(0);
+      }
+      w.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket w, int status, String reason) {
+      closed.complete(status);
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket w, Throwable error) {
+      closed.completeExceptionally(error);
+    }
+
+    void send(String text) throws Exception {
+      ws.sendText(text, true).get(WAIT, TimeUnit.SECONDS);
+    }
+
+    /** The next message, parsed on its own as a namespace-aware document. */
+    Element next() throws Exception {
+      String m = messages.poll(WAIT, TimeUnit.SECONDS);
+      assertThat(m).as("a message within %s s", WAIT).isNotNull();
+      DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+      f.setNamespaceAware(true);
+      return f.newDocumentBuilder()
+          .parse(new ByteArrayInputStream(m.getBytes(StandardCharsets.UTF_8)))
+          .getDocumentElement();
+    }
+
+    /** The next message that is a {@code jabber:client} {@code name} stanza from {@code from}. */
+    Element next(String name, String from) throws Exception {
+      for (int i = 0; i < 100; i++) {
+        Element e = next();
+        if (e.getLocalName().equals(name)
+            && "jabber:client".equals(e.getNamespaceURI())
+            && from.equals(e.getAttribute("from"))) {
+          return e;
+        }
+      }
+      throw new AssertionError("no " + name + " from " + from);
+    }
+  }
+
+  private static String child(Element e, String name) {
+    var list = e.getElementsByTagNameNS("jabber:client", name);
+    return list.getLength() == 0 ? null : list.item(0).getTextContent();
+  }
+
+  @Test
+  void anAppLogsInOverWebSocket_withOpenAndClose_andGetsPresenceAsOneStanzaPerMessage()
+      throws Exception {
+    XmppFixture.App app = fx.activeApp(node, "Ws");
+    String alice = fx.email("alice");
+    String puid = fx.grant(node, alice, app);
+    String aliceJid = Jid.localpart(puid) + "@" + XmppFixture.DOMAIN;
+    try (DeviceTestClient d = XmppFixture.device(node, alice, "phone")) {
+      XmppFixture.status(d, PresenceStatus.AWAY, "at lunch");
+      Client c = Client.connect();
+      assertThat(c.ws.getSubprotocol()).isEqualTo("xmpp");
+
+      c.send(OPEN);
+      Element open = c.next();
+      assertThat(open.getLocalName()).isEqualTo("open");
+      assertThat(open.getNamespaceURI()).isEqualTo(FRAMING);
+      assertThat(open.getAttribute("from")).isEqualTo(XmppFixture.DOMAIN);
+      assertThat(open.getAttribute("version")).isEqualTo("1.0");
+      assertThat(open.getAttribute("id")).isNotEmpty();
+      Element features = c.next();
+      assertThat(features.getLocalName()).isEqualTo("features");
+      assertThat(features.getNamespaceURI()).isEqualTo("http://etherx.jabber.org/streams");
+      assertThat(features.getTextContent()).contains("PLAIN");
+      assertThat(features.getElementsByTagNameNS("*", "starttls").getLength()).isZero();
+
+      String plain =
+          Base64.getEncoder()
+              .encodeToString(
+                  ("\0" + app.id() + "\0" + app.key()).getBytes(StandardCharsets.UTF_8));
+      c.send(
+          "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + plain + "</auth>");
+      assertThat(c.next().getLocalName()).isEqualTo("success");
+      c.send(OPEN);
+      assertThat(c.next().getLocalName()).isEqualTo("open");
+      assertThat(
+              c.next()
+                  .getElementsByTagNameNS("urn:ietf:params:xml:ns:xmpp-bind", "bind")
+                  .getLength())
+          .isEqualTo(1);
+      c.send(
+          "<iq xmlns='jabber:client' type='set' id='b1'><bind"
+              + " xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>ws</resource></bind></iq>");
+      Element bound = c.next();
+      assertThat(bound.getNamespaceURI()).isEqualTo("jabber:client");
+      assertThat(bound.getAttribute("type")).isEqualTo("result");
+      assertThat(bound.getTextContent()).isEqualTo(app.id() + "@" + XmppFixture.DOMAIN + "/ws");
+
+      c.send("<presence xmlns='jabber:client'/>");
+      Element snap = c.next("presence", aliceJid);
+      assertThat(child(snap, "show")).isEqualTo("away");
+      assertThat(child(snap, "status")).isEqualTo("at lunch");
+      XmppFixture.status(d, PresenceStatus.ONLINE, "");
+      Element online = c.next("presence", aliceJid);
+      assertThat(child(online, "show")).isNull();
+      assertThat(online.getAttribute("type")).isEmpty();
+
+      c.send("<close xmlns='" + FRAMING + "'/>");
+      Element close = c.next();
+      assertThat(close.getLocalName()).isEqualTo("close");
+      assertThat(close.getNamespaceURI()).isEqualTo(FRAMING);
+      c.closed.get(WAIT, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void badInput_getsAStreamErrorMessage_andABinaryMessageTheWebSocketClose() throws Exception {
+    Client c = Client.connect();
+    c.send(OPEN);
+    assertThat(c.next().getLocalName()).isEqualTo("open");
+    assertThat(c.next().getLocalName()).isEqualTo("features");
+    c.send("<presence xmlns='jabber:client'/>");
+    Element error = c.next();
+    assertThat(error.getLocalName()).isEqualTo("error");
+    assertThat(error.getNamespaceURI()).isEqualTo("http://etherx.jabber.org/streams");
+    assertThat(
+            error
+                .getElementsByTagNameNS("urn:ietf:params:xml:ns:xmpp-streams", "not-authorized")
+                .getLength())
+        .isEqualTo(1);
+    assertThat(c.next().getLocalName()).isEqualTo("close");
+
+    Client b = Client.connect();
+    b.ws.sendBinary(ByteBuffer.wrap(new byte[] {1, 2, 3}), true).get(WAIT, TimeUnit.SECONDS);
+    assertThat(b.closed.get(WAIT, TimeUnit.SECONDS)).isEqualTo(1003);
+    assertThat(b.messages).isEmpty();
+  }
+}
