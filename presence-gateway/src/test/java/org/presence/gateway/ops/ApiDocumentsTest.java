@@ -120,8 +120,15 @@ class ApiDocumentsTest {
     Set<String> admin = operations(node.server().adminRoutes());
     assertThat(gateway).contains("get /api/openapi.json", "get /presence", "get /{appid}");
     assertThat(admin).contains("get /metrics", "get /admin/api/nodes");
-    assertThat(documented("gateway")).isEqualTo(gateway);
-    assertThat(documented("admin")).isEqualTo(admin);
+    for (String port : List.of("gateway", "admin")) {
+      Set<String> routes = port.equals("gateway") ? gateway : admin;
+      Set<String> missing = new TreeSet<>(routes);
+      missing.removeAll(documented(port));
+      Set<String> extra = new TreeSet<>(documented(port));
+      extra.removeAll(routes);
+      assertThat(missing).as("routes of the " + port + " port missing from openapi.json").isEmpty();
+      assertThat(extra).as("openapi.json operations the " + port + " port does not have").isEmpty();
+    }
   }
 
   /** Every {@code $ref} under {@code node}, as JSON pointers into the document. */
@@ -357,6 +364,13 @@ class ApiDocumentsTest {
       JsonNode connected = JSON.readTree(device.next(Duration.ofSeconds(10)));
       assertValid(message("connected"), connected);
       String session = connected.get("session_id").asText();
+
+      // A refresh with a new token of the same user, and its answer.
+      JsonNode refresh =
+          JSON.readTree("{\"type\":\"refresh\",\"assertion\":\"" + node.token(bob) + "\"}");
+      assertValid(message("refresh"), refresh);
+      device.send(refresh.toString());
+      assertValid(message("refreshed"), JSON.readTree(device.next(Duration.ofSeconds(10))));
 
       // The update channel: the key, its answer, the snapshot (bob is offline: empty).
       JsonNode key = JSON.readTree("{\"key\":\"" + app.key() + "\"}");
