@@ -271,6 +271,26 @@ class ApiDocumentsTest {
     assertAnswer("get", "/__lbheartbeat__", node.get("/__lbheartbeat__"));
     assertAnswer("get", "/__heartbeat__", node.get("/__heartbeat__"));
     assertAnswer("get", "/__version__", node.get("/__version__"));
+    assertAnswer("get", "/.well-known/jwks.json", node.get("/.well-known/jwks.json"));
+    HttpResponse<String> pairing =
+        NotifyFixture.post(
+            node,
+            "/oauth/device_authorization",
+            null,
+            "application/x-www-form-urlencoded",
+            "client_id=presence-device");
+    assertThat(pairing.statusCode()).as(pairing.body()).isEqualTo(200);
+    assertAnswer("post", "/oauth/device_authorization", pairing);
+    HttpResponse<String> pending =
+        NotifyFixture.post(
+            node,
+            "/oauth/token",
+            null,
+            "application/x-www-form-urlencoded",
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=presence-device&device_code="
+                + JSON.readTree(pairing.body()).get("device_code").asText());
+    assertThat(pending.statusCode()).as(pending.body()).isEqualTo(400);
+    assertAnswer("post", "/oauth/token", pending);
 
     App app = NotifyFixture.activeApp(node, site, email("dev"), "Documented");
     String ann = email("ann");
