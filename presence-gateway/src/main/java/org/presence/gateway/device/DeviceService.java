@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -22,6 +23,7 @@ import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.LatencyHistograms;
+import org.presence.gateway.retry.Backoff;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.Json;
@@ -531,14 +533,19 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
-   * A release the store refused (Redis unavailable) is tried again a little later, until it
-   * succeeds or the service stops, so a device does not stay online for want of one command.
+   * A release the store refused (Redis unavailable) is tried again a little later (with {@link
+   * Backoff}'s jitter, so the releases a store outage held up do not all come back at once), until
+   * it succeeds or the service stops, so a device does not stay online for want of one command.
    */
   private void retryLater(PendingRelease p) {
     if (stopping) {
       return;
     }
-    long delay = Math.max(200, Math.min(config.offlineGrace().toMillis(), RELEASE_RETRY_MS));
+    long delay =
+        Backoff.fixed(
+                Duration.ofMillis(
+                    Math.max(200, Math.min(config.offlineGrace().toMillis(), RELEASE_RETRY_MS))))
+            .delayMillis(1);
     PendingRelease again = new PendingRelease(p.user, p.device, p.session);
     if (pending.putIfAbsent(p.session, again) != null) {
       return;

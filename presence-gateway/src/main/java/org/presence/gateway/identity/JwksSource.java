@@ -1,6 +1,14 @@
 package org.presence.gateway.identity;
 
+import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.source.JWKSetBasedJWKSource;
+import com.nimbusds.jose.jwk.source.JWKSetCacheRefreshEvaluator;
+import com.nimbusds.jose.jwk.source.JWKSetSource;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.jwk.source.RateLimitReachedException;
+import com.nimbusds.jose.proc.SecurityContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -16,6 +24,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -125,22 +138,42 @@ public abstract class JwksSource {
   /**
    * A source that loads its set, reloads it in the background once it is older than the refresh
    * interval (serving the old set meanwhile), and never loads more often than the minimum interval.
+   * The cache is nimbus's ({@link JWKSourceBuilder}), driven with this source's clock; loads run on
+   * a small daemon pool, never on the caller's thread (an event loop).
    */
   abstract static class Refreshing extends JwksSource {
+    /** Longest a single load may take before it counts as failed. */
+    static final Duration LOAD_TIMEOUT = Duration.ofSeconds(60);
+
+    private static final ExecutorService LOADS =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "jwks-load");
+              t.setDaemon(true);
+              return t;
+            });
+
     private final Duration refreshInterval;
-    private final Duration minRefreshInterval;
     private final Clock clock;
     private final String name;
+    private final JWKSetSource<SecurityContext> cache;
     private final AtomicReference<JWKSet> keys = new AtomicReference<>();
     private final AtomicReference<CompletableFuture<JWKSet>> inFlight = new AtomicReference<>();
-    private volatile Instant lastAttempt = Instant.MIN;
-    private volatile Instant lastSuccess = Instant.MIN;
+    private volatile Instant freshUntil = Instant.MIN;
 
     Refreshing(Duration refreshInterval, Duration minRefreshInterval, Clock clock, String name) {
       this.refreshInterval = refreshInterval;
-      this.minRefreshInterval = minRefreshInterval;
       this.clock = clock;
       this.name = name;
+      JWKSource<SecurityContext> built =
+          JWKSourceBuilder.create(new Throttled(minRefreshInterval.toMillis()))
+              .cache(refreshInterval.toMillis(), LOAD_TIMEOUT.toMillis())
+              .refreshAheadCache(false)
+              .rateLimited(false)
+              .retrying(false)
+              .outageTolerant(false)
+              .build();
+      this.cache = ((JWKSetBasedJWKSource<SecurityContext>) built).getJWKSetSource();
     }
 
     /** Loads the set once; the result of a failed load is only logged. */
@@ -149,7 +182,7 @@ public abstract class JwksSource {
     @Override
     public JWKSet current() {
       JWKSet k = keys.get();
-      if (k != null && clock.instant().isAfter(lastSuccess.plus(refreshInterval))) {
+      if (k != null && clock.instant().isAfter(freshUntil)) {
         refresh();
       }
       return k == null ? new JWKSet() : k;
@@ -160,46 +193,82 @@ public abstract class JwksSource {
       return keys.get() == null;
     }
 
-    /** Loads now unless a load ran within the minimum interval; concurrent callers share one. */
+    /** Reloads the set if it is older than the refresh interval; concurrent callers share one. */
     CompletionStage<JWKSet> refresh() {
-      CompletableFuture<JWKSet> running = inFlight.get();
-      if (running != null) {
-        return running;
-      }
-      Instant now = clock.instant();
-      if (lastAttempt != Instant.MIN && now.isBefore(lastAttempt.plus(minRefreshInterval))) {
-        return CompletableFuture.completedFuture(current());
-      }
-      CompletableFuture<JWKSet> mine = new CompletableFuture<>();
-      if (!inFlight.compareAndSet(null, mine)) {
-        return inFlight.get();
-      }
-      lastAttempt = now;
-      load()
-          .whenComplete(
-              (set, e) -> {
-                if (e != null) {
-                  LOG.warn("cannot load identity keys from {}: {}", name, e.getMessage());
-                } else {
-                  keys.set(set);
-                  lastSuccess = clock.instant();
-                }
-                inFlight.set(null);
-                JWKSet k = keys.get();
-                mine.complete(k == null ? new JWKSet() : k);
-              });
-      return mine;
+      return refresh(JWKSetCacheRefreshEvaluator.noRefresh());
     }
 
     @Override
     public CompletionStage<JWKSet> refreshForUnknownKey() {
-      return refresh();
+      return refresh(JWKSetCacheRefreshEvaluator.forceRefresh());
+    }
+
+    private CompletionStage<JWKSet> refresh(JWKSetCacheRefreshEvaluator evaluator) {
+      CompletableFuture<JWKSet> running = inFlight.get();
+      if (running != null) {
+        return running;
+      }
+      CompletableFuture<JWKSet> mine = new CompletableFuture<>();
+      if (!inFlight.compareAndSet(null, mine)) {
+        CompletableFuture<JWKSet> other = inFlight.get();
+        return other != null ? other : CompletableFuture.completedFuture(current());
+      }
+      LOADS.execute(
+          () -> {
+            try {
+              Instant now = clock.instant();
+              JWKSet set = cache.getJWKSet(evaluator, now.toEpochMilli(), null);
+              keys.set(set);
+              freshUntil = now.plus(refreshInterval);
+            } catch (RateLimitReachedException e) {
+              // Loaded within the minimum interval: keep the set there is.
+            } catch (KeySourceException | RuntimeException e) {
+              LOG.warn("cannot load identity keys from {}: {}", name, e.getMessage());
+            }
+            inFlight.set(null);
+            JWKSet k = keys.get();
+            mine.complete(k == null ? new JWKSet() : k);
+          });
+      return mine;
     }
 
     /** Takes {@code set} as the current one (a load the subclass ran itself). */
     void replace(JWKSet set) {
       keys.set(set);
-      lastSuccess = clock.instant();
+      freshUntil = clock.instant().plus(refreshInterval);
+    }
+
+    /** The cache's source: {@link #load()}, at most once per minimum interval. */
+    private final class Throttled implements JWKSetSource<SecurityContext> {
+      private final long minIntervalMillis;
+      private long lastAttempt = Long.MIN_VALUE;
+
+      Throttled(long minIntervalMillis) {
+        this.minIntervalMillis = minIntervalMillis;
+      }
+
+      @Override
+      public synchronized JWKSet getJWKSet(
+          JWKSetCacheRefreshEvaluator evaluator, long now, SecurityContext context)
+          throws KeySourceException {
+        if (lastAttempt != Long.MIN_VALUE && now < lastAttempt + minIntervalMillis) {
+          throw new RateLimitReachedException();
+        }
+        lastAttempt = now;
+        try {
+          return load().toCompletableFuture().get(LOAD_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+          throw new KeySourceException(e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+          throw new KeySourceException("no answer within " + LOAD_TIMEOUT, e);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new KeySourceException("interrupted", e);
+        }
+      }
+
+      @Override
+      public void close() {}
     }
   }
 }

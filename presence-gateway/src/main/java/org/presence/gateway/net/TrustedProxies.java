@@ -1,5 +1,8 @@
 package org.presence.gateway.net;
 
+import inet.ipaddr.IPAddress;
+import inet.ipaddr.ipv4.IPv4Address;
+import inet.ipaddr.ipv6.IPv6Address;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.netty.util.NetUtil;
@@ -10,7 +13,8 @@ import java.util.List;
 
 /**
  * The proxies whose {@code X-Forwarded-For} the node believes ({@code gateway.trusted-proxies}):
- * IPv4 and IPv6 addresses and CIDR blocks. Immutable and thread-safe.
+ * IPv4 and IPv6 addresses and CIDR blocks, matched with the {@code ipaddress} library. Immutable
+ * and thread-safe.
  *
  * <p>{@link #clientAddress} finds a request's client: when the TCP peer is trusted, the walk goes
  * through the {@code X-Forwarded-For} entries (every such header, joined in order) from the right,
@@ -25,11 +29,11 @@ public final class TrustedProxies {
   public static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
 
   /** Trusts nobody: the client is always the TCP peer. */
-  public static final TrustedProxies NONE = new TrustedProxies(new Block[0]);
+  public static final TrustedProxies NONE = new TrustedProxies(new IPAddress[0]);
 
-  private final Block[] blocks;
+  private final IPAddress[] blocks;
 
-  private TrustedProxies(Block[] blocks) {
+  private TrustedProxies(IPAddress[] blocks) {
     this.blocks = blocks;
   }
 
@@ -43,11 +47,11 @@ public final class TrustedProxies {
     if (entries.isEmpty()) {
       return NONE;
     }
-    List<Block> out = new ArrayList<>(entries.size());
+    List<IPAddress> out = new ArrayList<>(entries.size());
     for (String e : entries) {
       out.add(block(e));
     }
-    return new TrustedProxies(out.toArray(new Block[0]));
+    return new TrustedProxies(out.toArray(new IPAddress[0]));
   }
 
   /**
@@ -55,11 +59,11 @@ public final class TrustedProxies {
    *
    * @throws IllegalArgumentException saying what is wrong with it
    */
-  static Block block(String entry) {
+  static IPAddress block(String entry) {
     String s = entry.trim();
     int slash = s.indexOf('/');
     String host = slash < 0 ? s : s.substring(0, slash);
-    byte[] network = literal(host);
+    IPAddress network = literal(host);
     if (network == null) {
       throw new IllegalArgumentException(
           "'" + entry + "' is not an IP address or CIDR block (host names are not resolved)");
@@ -75,7 +79,7 @@ public final class TrustedProxies {
       }
       prefix = Integer.parseInt(p);
     }
-    if (v6 && network.length == 4) {
+    if (v6 && network.isIPv4()) {
       // An IPv4-mapped IPv6 block (::ffff:10.0.0.0/104) is the IPv4 block it maps.
       if (prefix < 96) {
         throw new IllegalArgumentException(
@@ -83,12 +87,17 @@ public final class TrustedProxies {
       }
       prefix -= 96;
     }
-    Block b = new Block(network, prefix);
-    if (!b.hostBitsZero()) {
+    IPAddress given = network.setPrefixLength(prefix, false);
+    IPAddress block = given.toPrefixBlock();
+    if (!block.getLower().withoutPrefixLength().equals(network)) {
       throw new IllegalArgumentException(
-          "'" + entry + "' has bits set past its prefix (the block is " + b + ")");
+          "'"
+              + entry
+              + "' has bits set past its prefix (the block is "
+              + block.toCanonicalString()
+              + ")");
     }
-    return b;
+    return block;
   }
 
   /** Whether no proxy is trusted (then the client is always the TCP peer). */
@@ -101,9 +110,9 @@ public final class TrustedProxies {
     if (address == null || blocks.length == 0) {
       return false;
     }
-    byte[] b = normalized(address.getAddress());
-    for (Block block : blocks) {
-      if (block.contains(b)) {
+    IPAddress a = normalized(address.getAddress());
+    for (IPAddress block : blocks) {
+      if (block.contains(a)) {
         return true;
       }
     }
@@ -155,8 +164,8 @@ public final class TrustedProxies {
     return hop;
   }
 
-  /** The bytes of an IP literal (IPv4-mapped IPv6 as IPv4), or {@code null}. */
-  private static byte[] literal(String s) {
+  /** The IP literal {@code s} (IPv4-mapped IPv6 as IPv4), or {@code null}. */
+  private static IPAddress literal(String s) {
     if (s.isEmpty() || s.startsWith("[")) {
       return null;
     }
@@ -164,80 +173,19 @@ public final class TrustedProxies {
     return b == null ? null : normalized(b);
   }
 
-  /** IPv4-mapped IPv6 bytes ({@code ::ffff:a.b.c.d}) as the four IPv4 bytes; others unchanged. */
-  private static byte[] normalized(byte[] b) {
-    if (b.length != 16) {
-      return b;
+  /**
+   * The address of {@code b} (4 or 16 bytes); IPv4-mapped IPv6 ({@code ::ffff:a.b.c.d}) as IPv4.
+   */
+  private static IPAddress normalized(byte[] b) {
+    if (b.length == 4) {
+      return new IPv4Address(b);
     }
-    for (int i = 0; i < 10; i++) {
-      if (b[i] != 0) {
-        return b;
-      }
-    }
-    if ((b[10] & 0xff) != 0xff || (b[11] & 0xff) != 0xff) {
-      return b;
-    }
-    return Arrays.copyOfRange(b, 12, 16);
+    IPv6Address v6 = new IPv6Address(b);
+    return v6.isIPv4Mapped() ? v6.getEmbeddedIPv4Address() : v6;
   }
 
   @Override
   public String toString() {
     return Arrays.toString(blocks);
-  }
-
-  /** An address block: the network's bytes (4 or 16) and how many leading bits must match. */
-  static final class Block {
-    private final byte[] network;
-    private final int prefix;
-
-    Block(byte[] network, int prefix) {
-      this.network = network;
-      this.prefix = prefix;
-    }
-
-    boolean contains(byte[] address) {
-      if (address.length != network.length) {
-        return false;
-      }
-      int full = prefix / 8;
-      for (int i = 0; i < full; i++) {
-        if (address[i] != network[i]) {
-          return false;
-        }
-      }
-      int rest = prefix % 8;
-      if (rest == 0) {
-        return true;
-      }
-      int mask = (0xff << (8 - rest)) & 0xff;
-      return (address[full] & mask) == (network[full] & mask);
-    }
-
-    boolean hostBitsZero() {
-      for (int i = 0; i < network.length; i++) {
-        int keep = Math.max(0, Math.min(8, prefix - i * 8));
-        int mask = (0xff << (8 - keep)) & 0xff;
-        if ((network[i] & ~mask & 0xff) != 0) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    @Override
-    public String toString() {
-      byte[] masked = network.clone();
-      for (int i = 0; i < masked.length; i++) {
-        int keep = Math.max(0, Math.min(8, prefix - i * 8));
-        masked[i] &= (byte) ((0xff << (8 - keep)) & 0xff);
-      }
-      String host;
-      try {
-        host = NetUtil.toAddressString(InetAddress.getByAddress(masked));
-      } catch (java.net.UnknownHostException e) {
-        throw new IllegalStateException(e); // 4 or 16 bytes are always an address
-      }
-      return host + "/" + prefix;
-    }
   }
 }

@@ -27,6 +27,7 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.gateway.outbound.OutboundException;
+import org.presence.gateway.retry.Backoff;
 import org.presence.protocol.json.Json;
 import org.presence.store.app.Application;
 import org.presence.store.exec.StoreExecutors;
@@ -47,10 +48,10 @@ import org.slf4j.LoggerFactory;
  * (the last update number delivered) in {@link WebhookState}, advanced only when a call succeeds
  * (any 2xx). A call that fails (timeout, connection refused, any other status, a redirect, an
  * answer larger than the cap) is retried with the same updates and any newer ones, after a wait
- * doubling from the interval up to {@link WebhooksConfig#maxBackoff()}; so nothing within the log's
- * hour is lost. Every call goes through the {@link GuardedHttpClient}, which checks the address
- * again each time and bounds the time and the answer's size. A call whose 2xx answer is malformed
- * (a body cut short, a bad header) is a failure.
+ * doubling from the interval up to {@link WebhooksConfig#maxBackoff()} plus jitter ({@link
+ * Backoff}); so nothing within the log's hour is lost. Every call goes through the {@link
+ * GuardedHttpClient}, which checks the address again each time and bounds the time and the answer's
+ * size. A call whose 2xx answer is malformed (a body cut short, a bad header) is a failure.
  *
  * <p>Fair shares: {@link WebhooksConfig#maxInFlight()} bounds the calls a node makes at once and
  * {@link WebhooksConfig#maxInFlightPerDeveloper()} those of one developer's applications ({@link
@@ -81,6 +82,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   public static final String DELIVERY_HEADER = "X-Presence-Delivery";
 
   private final WebhooksConfig config;
+  private final Backoff backoff;
   private final String nodeId;
   private final WebhookState state;
   private final AppUpdateLog log;
@@ -107,6 +109,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       GuardedHttpClient http,
       GatewayMetrics metrics) {
     this.config = config;
+    this.backoff = new Backoff(config.interval(), config.maxBackoff());
     this.nodeId = nodeId;
     this.state = state;
     this.log = log;
@@ -541,10 +544,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
             } else {
               // A failure, or a success that took too long: wait longer before the next call.
               failures++;
-              long wait =
-                  Math.min(
-                      config.maxBackoff().toMillis(),
-                      config.interval().toMillis() << Math.min(20, failures - 1));
+              long wait = backoff.delayMillis(failures);
               nextAttemptMillis = started + wait;
               if (slow) {
                 slowCalls.inc();

@@ -353,6 +353,25 @@ class JwtIdentityVerifierTest {
     assertThat(error(off, token)).isEqualTo(ErrorCode.INVALID_ASSERTION);
   }
 
+  @Test
+  void refreshingSource_loadsOffTheCallersThread() throws Exception {
+    ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("k").generate();
+    AtomicReference<Thread> loadedOn = new AtomicReference<>();
+    JwksSource source =
+        new JwksSource.Refreshing(Duration.ofHours(1), Duration.ofSeconds(30), clock, "test") {
+          @Override
+          java.util.concurrent.CompletionStage<JWKSet> load() {
+            loadedOn.set(Thread.currentThread());
+            return java.util.concurrent.CompletableFuture.completedFuture(
+                new JWKSet(ec.toPublicJWK()));
+          }
+        };
+    JwtIdentityVerifier v = verifierWith(source);
+    assertThat(ok(v, sign(ec, JWSAlgorithm.ES256, new ECDSASigner(ec), claims().build())).subject())
+        .isEqualTo("user-42");
+    assertThat(loadedOn.get()).isNotNull().isNotSameAs(Thread.currentThread());
+  }
+
   private static IdentityConfig config(boolean dev, String jwksFile) {
     return new IdentityConfig(
         dev,
