@@ -252,6 +252,13 @@ public final class PresenceServer implements AutoCloseable {
                   config.device().handshakeRate(), config.device().handshakeBurst()));
       pairingEndpoints.register(routes);
       appFeatures.settingsPages().attachPairedDevices(pairingEndpoints.settingsSection());
+      // "Sign out all devices": paired devices revoked first (their refresh tokens die), then every
+      // device session of the user ends on whichever node holds it.
+      DeviceService devices = device.service();
+      appFeatures
+          .settingsPages()
+          .attachDeviceSignOut(
+              user -> pairing.revoke(user, null).thenCompose(n -> devices.disconnectUser(user)));
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);

@@ -28,12 +28,21 @@ import org.presence.store.user.UserSettings;
 public final class SettingsPages {
   private static final Map<String, String> NOTICES =
       Map.of(
-          "saved", "Settings saved.",
-          "pause", "Paused: that application no longer sees your presence.",
-          "resume", "Resumed.",
-          "revoke", "Revoked: that application's id for you is gone for good.",
-          "session-ended", "Signed out: that browser's session has ended.",
-          "device", "Device revoked: its sessions have ended and it must be paired again.");
+          "saved",
+          "Settings saved.",
+          "pause",
+          "Paused: that application no longer sees your presence.",
+          "resume",
+          "Resumed.",
+          "revoke",
+          "Revoked: that application's id for you is gone for good.",
+          "session-ended",
+          "Signed out: that browser's session has ended.",
+          "device",
+          "Device revoked: its sessions have ended and it must be paired again.",
+          "devices-signed-out",
+          "Signed out all devices: every paired device is revoked and every device session has"
+              + " ended.");
 
   /**
    * The user's paired devices for the "Paired devices" section (supplied by the pairing feature):
@@ -44,6 +53,16 @@ public final class SettingsPages {
   }
 
   private volatile PairedDevicesSection pairedDevices;
+
+  /**
+   * "Sign out all devices" (supplied by the pairing feature): revokes every paired device of the
+   * user and ends every device session of the user on every node.
+   */
+  public interface DeviceSignOut {
+    CompletionStage<?> signOutAll(String user);
+  }
+
+  private volatile DeviceSignOut deviceSignOut;
 
   private final PageSupport pages;
   private final GrantService grants;
@@ -60,6 +79,11 @@ public final class SettingsPages {
     this.pairedDevices = section;
   }
 
+  /** Handles the "Sign out all devices" button with {@code signOut}. */
+  public void attachDeviceSignOut(DeviceSignOut signOut) {
+    this.deviceSignOut = signOut;
+  }
+
   /** Adds the routes. */
   public void register(HttpRoutes.Builder routes) {
     routes
@@ -67,6 +91,7 @@ public final class SettingsPages {
         .post("/settings", pages.guard(this::save))
         .post("/settings/grants/{puid}/{action:pause|resume|revoke}", pages.guard(this::act));
     registerSessions(routes);
+    routes.post("/settings/devices/sign-out-all", pages.guard(this::signOutAllDevices));
   }
 
   private void show(HttpExchange ex) {
@@ -298,6 +323,29 @@ public final class SettingsPages {
                 pages.errorPage(ex, v, failure);
               } else {
                 pages.redirectWithSession(ex, v, "/", null);
+              }
+            });
+  }
+
+  private void signOutAllDevices(HttpExchange ex) {
+    PageSupport.Visitor v = pages.visitor(ex);
+    Map<String, List<String>> form = PageSupport.form(ex);
+    if (!allowed(ex, v, form)) {
+      return;
+    }
+    DeviceSignOut signOut = deviceSignOut;
+    if (signOut == null) {
+      pages.errorPage(ex, v, ErrorCode.NOT_FOUND, "this node has no device sign-out");
+      return;
+    }
+    signOut
+        .signOutAll(v.subject())
+        .whenComplete(
+            (n, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
+              } else {
+                pages.redirect(ex, v, "/settings?done=devices-signed-out", null);
               }
             });
   }
