@@ -22,8 +22,8 @@ import org.presence.store.user.UserSettings;
  * The user's settings page at {@code /settings} (seed 000, "similar to the iOS Notifications
  * page"): the applications granted, each with its user string and Pause/Resume and Revoke buttons;
  * the presence policy; the custom status and away message; the browsers signed in (page sessions),
- * each with "Sign out", and "Sign out everywhere". Each grant and policy action has a twin in the
- * user JSON API.
+ * each with "Sign out", and "Sign out everywhere"; the paired devices and "Sign out all devices".
+ * Each grant and policy action has a twin in the user JSON API.
  */
 public final class SettingsPages {
   private static final Map<String, String> NOTICES =
