@@ -94,6 +94,19 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   private boolean headerSent;
   private int nextId;
 
+  /**
+   * Delivered or missed receipts that arrived before the notification's post was answered (a device
+   * that is connected can receive and acknowledge a notification before the accept returns here):
+   * notification id to the PUID, oldest first. {@link #posted} sends their XEP-0184 answer.
+   */
+  private final Map<String, String> earlyReceipts =
+      new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+          return size() > REMEMBERED_IDS;
+        }
+      };
+
   /** Notification id to the id of the message that posted it, oldest first. */
   private final Map<String, String> messageIds =
       new LinkedHashMap<>(16, 0.75f, false) {
@@ -640,9 +653,13 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       Xml.escape(s, fullJid).append("' id='rcpt").append(++nextId).append("'>");
       if ("delivered".equals(r.state()) || "missed".equals(r.state())) {
         String mid = messageIds.get(r.id());
-        Xml.escape(
-                s.append("<received xmlns='" + RECEIPTS_NS + "' id='"), mid == null ? r.id() : mid)
-            .append("'/>");
+        if (mid != null) {
+          Xml.escape(s.append("<received xmlns='" + RECEIPTS_NS + "' id='"), mid).append("'/>");
+        } else {
+          // Not (yet) known as posted by this session with a receipt request: if the post's
+          // answer is still on its way, posted() sends the XEP-0184 answer.
+          earlyReceipts.put(r.id(), r.puid());
+        }
       }
       s.append("<receipt xmlns='").append(PRESENCE_RECEIPTS_NS).append("' id='");
       Xml.escape(s, r.id()).append("' state='");
@@ -653,9 +670,21 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
 
   /** Remembers that notification {@code notificationId} was posted by message {@code messageId}. */
   void posted(String notificationId, String messageId) {
-    if (messageId != null) {
-      messageIds.put(notificationId, messageId);
+    if (messageId == null) {
+      return;
     }
+    String puid = earlyReceipts.remove(notificationId);
+    if (puid == null) {
+      messageIds.put(notificationId, messageId);
+      return;
+    }
+    StringBuilder s = new StringBuilder(256).append("<message from='");
+    Xml.escape(s, Jid.localpart(puid)).append('@');
+    Xml.escape(s, node.domain()).append("' to='");
+    Xml.escape(s, fullJid).append("' id='rcpt").append(++nextId).append("'>");
+    Xml.escape(s.append("<received xmlns='" + RECEIPTS_NS + "' id='"), messageId)
+        .append("'/></message>");
+    write(s);
   }
 
   String fullJid() {
