@@ -1,9 +1,9 @@
 package org.presence.gateway.http;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -18,14 +18,18 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.error.ErrorCode;
 
 /**
  * Netty's aggregator, answering an oversized request with the documented JSON error (413, errno
- * {@link ErrorCode#PAYLOAD_TOO_LARGE}) instead of an empty body, then closing: the rest of the body
- * is not worth reading.
+ * {@link ErrorCode#PAYLOAD_TOO_LARGE}) instead of an empty body, then ending the connection: the
+ * rest of the body is not worth keeping. The end is a half-close: the answer and a FIN go out, and
+ * what the client is still sending is read and dropped until it closes, at most {@link
+ * #CLOSE_LINGER_MS} — closing at once with unread bytes would make the kernel reset the connection,
+ * and a client still sending could then lose the answer before it read it.
  *
  * <p>Routes may set their own body limit (the notification batches do). The aggregator's own limit
  * is the largest of them; a request announcing a {@code Content-Length} over its route's limit is
@@ -34,6 +38,9 @@ import org.presence.protocol.error.ErrorCode;
  * is ever held for it.
  */
 public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
+  /** How long a refused oversized request's connection keeps dropping what arrives. */
+  static final long CLOSE_LINGER_MS = 2000;
+
   private final GatewayMetrics metrics;
   private final HttpRoutes routes;
   private final int defaultLimit;
@@ -131,6 +138,22 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpExchange.JSON);
     response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
     response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    ctx.writeAndFlush(response)
+        .addListener(
+            f -> {
+              if (!f.isSuccess() || !(ctx.channel() instanceof DuplexChannel duplex)) {
+                ctx.close();
+                return;
+              }
+              duplex
+                  .shutdownOutput()
+                  .addListener(
+                      done -> {
+                        if (!done.isSuccess()) {
+                          ctx.close();
+                        }
+                      });
+              ctx.executor().schedule(() -> ctx.close(), CLOSE_LINGER_MS, TimeUnit.MILLISECONDS);
+            });
   }
 }
