@@ -372,16 +372,29 @@ class DemoTest {
     assertThat(err.toString()).doesNotContain("error").doesNotContain("bad signature");
 
     // Its receipts come on the page's live stream: delivered, then acted.
-    java.util.List<String> states = new java.util.ArrayList<>();
-    for (int i = 0; i < 20 && !states.contains("acted"); i++) {
-      JsonNode frame = nextEvent(lines);
-      for (JsonNode r : frame.path("receipts")) {
-        assertThat(r.path("id").asText()).isEqualTo(id.group(1));
-        states.add(r.path("state").asText());
-      }
+    // (Read off this thread, so that a stream without them fails in time rather than hangs.)
+    java.util.List<String> states = new java.util.concurrent.CopyOnWriteArrayList<>();
+    CompletableFuture<Void> read =
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                for (int i = 0; i < 20 && !states.contains("acted"); i++) {
+                  for (JsonNode r : nextEvent(lines).path("receipts")) {
+                    if (r.path("id").asText().equals(id.group(1))) {
+                      states.add(r.path("state").asText());
+                    }
+                  }
+                }
+              } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            });
+    try {
+      await().atMost(Duration.ofSeconds(15)).until(() -> states.contains("acted") || read.isDone());
+      assertThat(states).containsExactly("delivered", "acted");
+    } finally {
+      events.body().close();
     }
-    assertThat(states).containsExactly("delivered", "acted");
-    events.body().close();
   }
 
   @Test
