@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
@@ -146,6 +147,15 @@ class DemoBrowserIT {
           .isGreaterThan(logged);
       PageAudit.check(browser, "demo-notified");
       screenshot("demo-3-notified");
+      // At phone width the device command (a long data dir) wraps: nothing scrolls sideways.
+      browser.manage().window().setSize(new Dimension(390, 844));
+      assertThat(
+              ((JavascriptExecutor) browser)
+                  .executeScript(
+                      "return document.documentElement.scrollWidth"
+                          + " <= document.documentElement.clientWidth;"))
+          .isEqualTo(true);
+      screenshot("demo-4-phone");
     }
     assertThat(browser.findElements(By.cssSelector("#presence-log li")).size())
         .isGreaterThanOrEqualTo(3);
