@@ -284,7 +284,9 @@ public final class PresenceServer implements AutoCloseable {
                 updates,
                 notifications.service(),
                 demo,
-                baseUrl::get)
+                baseUrl::get,
+                store.presence(),
+                config.dataDir())
             .register(routes);
       }
       liveness =

@@ -48,6 +48,7 @@ public final class AppFeatures implements AutoCloseable {
   private final IdentityVerifier identity;
   private final Supplier<String> baseUrl;
   private final Clock clock;
+  private final boolean demo;
   private volatile SettingsPages settingsPages;
 
   private AppFeatures(
@@ -58,6 +59,7 @@ public final class AppFeatures implements AutoCloseable {
       Clock clock) {
     this.identity = identity;
     this.baseUrl = baseUrl;
+    this.demo = config.updates().demo();
     this.clock = clock;
     this.outbound = new GuardedHttpClient(config.outbound(), new AddressPolicy(config.outbound()));
     this.invalidations = new Invalidations(store.bus());
@@ -126,7 +128,7 @@ public final class AppFeatures implements AutoCloseable {
     ApiCalls calls = new ApiCalls(identity);
     new AppsApi(apps, calls, baseUrl).register(routes);
     new UserApi(grants, settings, calls).register(routes);
-    new SignInPages(pages, identity, oidc, clock).register(routes);
+    new SignInPages(pages, identity, oidc, clock, demo).register(routes);
     new PortalPages(pages, apps, baseUrl).register(routes);
     settingsPages = new SettingsPages(pages, grants, settings);
     settingsPages.register(routes);

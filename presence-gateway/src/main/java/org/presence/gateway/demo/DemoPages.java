@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -14,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
@@ -24,6 +26,8 @@ import org.presence.gateway.updates.AppUpdates;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.store.presence.DeviceState;
+import org.presence.store.presence.PresenceStateStore;
 
 /**
  * The demo page, {@code GET /demo}, showing a newcomer the whole product on one machine: sign in
@@ -31,7 +35,14 @@ import org.presence.protocol.error.ProtocolException;
  * watch your own presence change, live, as the demo application sees it, while a device client
  * ({@code bin/presence device --email you@example.com}) switches status; then have the demo
  * application send you a live notification ({@code POST /demo/notify}, a form protected against
- * cross-site request forgery), which the device client prints.
+ * cross-site request forgery), which the device client prints. The device command names the node's
+ * data directory ({@code --data-dir}) when it is not the default one, since the device signs its
+ * development token with the key kept there.
+ *
+ * <p>The form works without script (then back to the page, with a notice); the page's script posts
+ * it with {@code fetch} instead, asking for JSON, and reports the answer in the live log. The
+ * notice says whether the notification went to a connected device of the visitor's or waits in
+ * their queue; its receipts (delivered, acted, dismissed, missed) come on the live stream.
  *
  * <p>The live part is a small script ({@code /static/demo.js}) reading {@code GET /demo/events}:
  * the demo application's updates as server-sent events, authenticated by the page session and
@@ -47,6 +58,8 @@ public final class DemoPages {
   private final NotificationService notifications;
   private final DemoApp demo;
   private final Supplier<String> baseUrl;
+  private final PresenceStateStore presence;
+  private final String dataDirOption;
   private final byte[] script;
 
   public DemoPages(
@@ -55,14 +68,43 @@ public final class DemoPages {
       AppUpdates updates,
       NotificationService notifications,
       DemoApp demo,
-      Supplier<String> baseUrl) {
+      Supplier<String> baseUrl,
+      PresenceStateStore presence,
+      Path dataDir) {
     this.pages = pages;
     this.grants = grants;
     this.updates = updates;
     this.notifications = notifications;
     this.demo = demo;
     this.baseUrl = baseUrl;
+    this.presence = presence;
+    this.dataDirOption = dataDirOption(dataDir);
     this.script = load("static/demo.js");
+  }
+
+  /** The data directory {@code bin/presence} uses when given none (the key file is there). */
+  static final Path DEFAULT_DATA_DIR = Path.of("presence-data");
+
+  private static final Pattern SHELL_SAFE = Pattern.compile("[A-Za-z0-9@%+=:,./_-]+");
+
+  /**
+   * {@code " --data-dir <dir>"} (absolute, so that it works from any directory) when {@code
+   * dataDir} is not the default, else nothing.
+   */
+  static String dataDirOption(Path dataDir) {
+    Path dir = dataDir.toAbsolutePath().normalize();
+    if (dir.equals(DEFAULT_DATA_DIR.toAbsolutePath().normalize())) {
+      return "";
+    }
+    return " --data-dir " + shellWord(dir.toString());
+  }
+
+  /** {@code word} as one shell word: as is when it needs no quoting, else in single quotes. */
+  static String shellWord(String word) {
+    if (SHELL_SAFE.matcher(word).matches()) {
+      return word;
+    }
+    return "'" + word.replace("'", "'\\''") + "'";
   }
 
   private static byte[] load(String resource) {
@@ -97,7 +139,7 @@ public final class DemoPages {
       return;
     }
     String email = v.session().get().email();
-    m.put("deviceCommand", "bin/presence device --email " + email);
+    m.put("deviceCommand", "bin/presence device --email " + shellWord(email) + dataDirOption);
     grants
         .list(v.subject())
         .whenComplete(
@@ -121,7 +163,12 @@ public final class DemoPages {
                 m.put("paused", true);
               } else {
                 m.put("puid", mine.get().grant().puid());
-                m.put("sent", ex.queryParameters().containsKey("sent"));
+                String sent = ex.query("sent").orElse("");
+                m.put(
+                    "sentNotice",
+                    sent.equals(SENT_TO_DEVICE)
+                        ? sentNotice(1)
+                        : sent.equals(SENT_QUEUED) ? sentNotice(0) : null);
               }
               pages.renderWithScript(ex, v, HttpResponseStatus.OK, "demo", m);
             });
@@ -129,24 +176,31 @@ public final class DemoPages {
 
   /**
    * The demo application sends the signed-in visitor a live notification, as an application would
-   * with {@code POST /<appid>/notification}, through the same service (queue, delivery, limits);
-   * then back to the page.
+   * with {@code POST /<appid>/notification}, through the same service (queue, delivery, limits),
+   * with receipts; then back to the page ({@code ?sent=device} or {@code ?sent=queued}), or, for
+   * the page's script (which asks for {@code application/json}), a JSON answer: {@code {"id": ...,
+   * "devices": <connected devices>, "notice": ...}} or an error.
    */
   private void notifyMe(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
+    boolean json = wantsJson(ex);
     Map<String, List<String>> form;
     try {
       form = PageSupport.form(ex);
     } catch (ProtocolException e) {
-      pages.errorPage(ex, v, e);
+      fail(ex, v, json, e);
       return;
     }
     if (v.session().isEmpty()) {
-      pages.toSignIn(ex, v, "/demo");
+      if (json) {
+        ex.error(ErrorCode.UNAUTHORIZED, "sign in first");
+      } else {
+        pages.toSignIn(ex, v, "/demo");
+      }
       return;
     }
     if (!pages.csrfValid(v, form)) {
-      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
+      fail(ex, v, json, new ProtocolException(ErrorCode.CSRF_REJECTED, null));
       return;
     }
     long appId = demo.id();
@@ -166,27 +220,81 @@ public final class DemoPages {
               }
               NotificationBatchCodec.Item item =
                   new NotificationBatchCodec.Item(
-                      puid.get(), DEMO_MESSAGE, baseUrl.get() + "/demo", null, false);
+                      puid.get(), DEMO_MESSAGE, baseUrl.get() + "/demo", null, true);
               return notifications.accept(
                   found.getValue().get(), List.of(new NotificationBatchCodec.Judged(item, null)));
             })
-        .whenComplete(
-            (ack, failure) -> {
-              if (failure != null) {
-                pages.errorPage(ex, v, failure);
-                return;
-              }
+        .thenCompose(
+            ack -> {
               NotificationBatchCodec.ItemResult r = ack.results().get(0);
               if (!r.isStored()) {
-                pages.errorPage(
+                // r.reason() is already the code's reason with the detail.
+                throw new ProtocolException(
+                    ErrorCode.fromErrno(r.errno()).orElse(ErrorCode.INTERNAL_ERROR), null);
+              }
+              // Pushed at once to every connected device of the visitor's; else it waits.
+              return presence
+                  .devices(v.subject())
+                  .thenApply(
+                      devices ->
+                          Map.entry(
+                              r.id(),
+                              (int)
+                                  devices.values().stream()
+                                      .map(DeviceState::session)
+                                      .filter(s -> s != null)
+                                      .count()));
+            })
+        .whenComplete(
+            (sent, failure) -> {
+              if (failure != null) {
+                fail(ex, v, json, failure);
+              } else if (json) {
+                ex.json(
+                    HttpResponseStatus.OK,
+                    g -> {
+                      g.writeStartObject();
+                      g.writeStringField("id", sent.getKey());
+                      g.writeNumberField("devices", sent.getValue());
+                      g.writeStringField("notice", sentNotice(sent.getValue()));
+                      g.writeEndObject();
+                    });
+              } else {
+                pages.redirect(
                     ex,
                     v,
-                    ErrorCode.fromErrno(r.errno()).orElse(ErrorCode.INTERNAL_ERROR),
-                    r.reason());
-                return;
+                    "/demo?sent=" + (sent.getValue() > 0 ? SENT_TO_DEVICE : SENT_QUEUED),
+                    null);
               }
-              pages.redirect(ex, v, "/demo?sent=1", null);
             });
+  }
+
+  /** {@code ?sent=} after a notification went to a connected device. */
+  static final String SENT_TO_DEVICE = "device";
+
+  /** {@code ?sent=} after a notification was queued, no device of the visitor's connected. */
+  static final String SENT_QUEUED = "queued";
+
+  /** What the page says once a notification is stored, {@code devices} of the visitor connected. */
+  static String sentNotice(int devices) {
+    return devices > 0
+        ? "Sent to your connected device: it prints the notification now."
+        : "Queued: no device of yours is connected, so it waits in your queue and arrives when"
+            + " one connects.";
+  }
+
+  /** Whether the page's script asked (for JSON rather than a page). */
+  private static boolean wantsJson(HttpExchange ex) {
+    String accept = ex.header("Accept");
+    return accept != null && accept.startsWith("application/json");
+  }
+
+  private void fail(HttpExchange ex, PageSupport.Visitor v, boolean json, Throwable failure) {
+    if (json) {
+      ex.error(failure);
+    } else {
+      pages.errorPage(ex, v, failure);
+    }
   }
 
   /** What the demo's notification says. */

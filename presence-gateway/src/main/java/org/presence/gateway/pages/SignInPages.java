@@ -41,10 +41,16 @@ public final class SignInPages {
   private final OidcSignIn oidc;
   private final byte[] stylesheet;
   private final byte[] favicon;
+  private final boolean demo;
 
-  /** {@code oidc} is null where no provider is configured. */
-  public SignInPages(PageSupport pages, IdentityVerifier verifier, OidcSignIn oidc, Clock clock) {
+  /**
+   * {@code oidc} is null where no provider is configured; {@code demo}: whether the node serves the
+   * demo page, which the home page then links to.
+   */
+  public SignInPages(
+      PageSupport pages, IdentityVerifier verifier, OidcSignIn oidc, Clock clock, boolean demo) {
     this.pages = pages;
+    this.demo = demo;
     this.verifier = verifier;
     this.oidc = oidc;
     this.clock = clock;
@@ -78,7 +84,9 @@ public final class SignInPages {
 
   private void home(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
-    pages.render(ex, v, HttpResponseStatus.OK, "home", pages.model(v, "Presence"));
+    Map<String, Object> m = pages.model(v, "Presence");
+    m.put("demo", demo);
+    pages.render(ex, v, HttpResponseStatus.OK, "home", m);
   }
 
   private void css(HttpExchange ex) {

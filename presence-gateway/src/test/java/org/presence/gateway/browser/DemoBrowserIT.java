@@ -6,12 +6,15 @@ import static org.awaitility.Awaitility.await;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.logging.Level;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
@@ -69,7 +72,9 @@ class DemoBrowserIT {
 
   @Test
   void newcomer_signsIn_grantsTheDemoApp_andWatchesTheirPresenceChangeLive() throws Exception {
-    browser.get(node.uri("/demo").toString());
+    browser.get(node.uri("/").toString());
+    waitForPage("home-demo");
+    browser.findElement(By.id("home-demo")).click();
     waitForPage("demo-sign-in");
     browser.findElement(By.id("demo-sign-in")).click();
     waitForPage("dev-sign-in");
@@ -83,6 +88,11 @@ class DemoBrowserIT {
     browser.findElement(By.id("allow")).click();
     waitForPage("presence-status");
     assertThat(text("demo-puid")).matches("[A-Za-z0-9_-]{43}");
+    // The command to copy names this node's data dir (not the default one).
+    assertThat(text("demo-device-command"))
+        .isEqualTo(
+            "bin/presence device --email newcomer@example.com --data-dir "
+                + dataDir.toAbsolutePath().normalize());
     // Screen readers hear the live status change without moving there.
     assertThat(browser.findElement(By.cssSelector(".demo-status")).getAttribute("aria-live"))
         .isEqualTo("polite");
@@ -98,6 +108,54 @@ class DemoBrowserIT {
       screenshot("demo-2-online");
       assertThat(device.status(PresenceStatus.AWAY, null)).isInstanceOf(DeviceMessage.Ack.class);
       await().atMost(Duration.ofSeconds(30)).until(() -> text("presence-status").equals("away"));
+      // Update numbers read in groups of three, and apart from the status in the log.
+      assertThat(text("presence-seq")).matches("\\d{1,3}(\u202f\\d{3})+");
+      assertThat(text("presence-log")).contains("away (update ");
+
+      // "Send me a notification" does not reload the page: the log stays, the notice says where
+      // it went, and its receipts join the log.
+      int logged = browser.findElements(By.cssSelector("#presence-log li")).size();
+      ((JavascriptExecutor) browser).executeScript("window.demoStayed = true;");
+      browser.findElement(By.id("demo-notify")).click();
+      // The notice says where it went; the delivered receipt may already have replaced it.
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> text("presence-log"),
+              t -> t.contains("Notification sent: Sent to your connected device"));
+      List<DeviceMessage.LiveNotification> got = device.notifications(1);
+      assertThat(got.get(0).message())
+          .isEqualTo("Hello from the Presence demo: this live notification reached your device.");
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  text("presence-log")
+                      .contains("Notification you just sent delivered to your device"));
+      assertThat(
+              device.request(
+                  new DeviceMessage.Acknowledge(device.session(), List.of(got.get(0).id()))))
+          .isInstanceOf(DeviceMessage.Ack.class);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> text("presence-log").contains("Notification you just sent acted on (ack)"));
+      assertThat(text("demo-sent")).isEqualTo("Notification acted on (ack).");
+      assertThat(((JavascriptExecutor) browser).executeScript("return window.demoStayed === true;"))
+          .isEqualTo(true);
+      assertThat(browser.getCurrentUrl()).doesNotContain("sent=");
+      assertThat(browser.findElements(By.cssSelector("#presence-log li")).size())
+          .isGreaterThan(logged);
+      PageAudit.check(browser, "demo-notified");
+      screenshot("demo-3-notified");
+      // At phone width the device command (a long data dir) wraps: nothing scrolls sideways.
+      browser.manage().window().setSize(new Dimension(390, 844));
+      assertThat(
+              ((JavascriptExecutor) browser)
+                  .executeScript(
+                      "return document.documentElement.scrollWidth"
+                          + " <= document.documentElement.clientWidth;"))
+          .isEqualTo(true);
+      screenshot("demo-4-phone");
     }
     assertThat(browser.findElements(By.cssSelector("#presence-log li")).size())
         .isGreaterThanOrEqualTo(3);

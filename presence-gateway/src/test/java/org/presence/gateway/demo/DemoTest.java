@@ -166,7 +166,9 @@ class DemoTest {
     assertThat(live.body())
         .contains("id=\"demo-puid\"")
         .contains("<script src=\"/static/demo.js\"></script>")
-        .contains("bin/presence device --email alice@example.com");
+        .contains(
+            "bin/presence device --email alice@example.com --data-dir "
+                + dataDir.toAbsolutePath().normalize());
     String csp = live.headers().firstValue("Content-Security-Policy").orElseThrow();
     assertThat(csp)
         .contains("script-src 'self'")
@@ -291,43 +293,68 @@ class DemoTest {
     assertThat(err.toString()).contains("access_denied");
   }
 
+  /** The device command as the demo page shows it, as arguments for {@link PresenceCli}. */
+  private String[] deviceCommandOnThePage(WebClient web) {
+    Matcher m =
+        Pattern.compile("<pre id=\"demo-device-command\">([^<]+)</pre>")
+            .matcher(web.get("/demo").body());
+    assertThat(m.find()).isTrue();
+    String[] words = m.group(1).split(" ");
+    assertThat(words[0]).isEqualTo("bin/presence");
+    String[] args =
+        java.util.Arrays.copyOf(
+            java.util.Arrays.copyOfRange(words, 1, words.length), words.length + 1);
+    args[words.length - 1] = "--url";
+    args[words.length] = node.server().baseUrl();
+    return args;
+  }
+
+  @Test
+  void deviceCommand_namesTheDataDir_onlyWhenNotTheDefault_quotedForTheShell() {
+    assertThat(DemoPages.dataDirOption(Path.of("presence-data"))).isEmpty();
+    assertThat(DemoPages.dataDirOption(Path.of("presence-data").toAbsolutePath())).isEmpty();
+    assertThat(DemoPages.dataDirOption(Path.of("/srv/presence")))
+        .isEqualTo(" --data-dir /srv/presence");
+    assertThat(DemoPages.dataDirOption(Path.of("/srv/it's mine")))
+        .isEqualTo(" --data-dir '/srv/it'\\''s mine'");
+  }
+
   @Test
   void notifyMe_sendsTheVisitorALiveNotification_whichTheDeviceCommandPrintsAndAnswers()
       throws Exception {
     WebClient alice = granted("alice@example.com");
+    HttpResponse<InputStream> events = alice.stream("/demo/events");
+    assertThat(events.statusCode()).isEqualTo(200);
+    BufferedReader lines =
+        new BufferedReader(new InputStreamReader(events.body(), StandardCharsets.UTF_8));
+    nextEvent(lines);
     PipedOutputStream typed = new PipedOutputStream();
     PipedInputStream in = new PipedInputStream(typed);
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
+    // The command exactly as the page shows it (this node's data dir is not the default one).
+    String[] command = deviceCommandOnThePage(alice);
     CompletableFuture<Integer> cli =
         CompletableFuture.supplyAsync(
             () ->
                 PresenceCli.run(
-                    new String[] {
-                      "device",
-                      "--email",
-                      "alice@example.com",
-                      "--url",
-                      node.server().baseUrl(),
-                      "--data-dir",
-                      dataDir.toString()
-                    },
-                    Map.of(),
-                    in,
-                    new PrintWriter(out, true),
-                    new PrintWriter(err, true)));
-    await().atMost(Duration.ofSeconds(15)).until(() -> out.toString().contains("connected to"));
+                    command, Map.of(), in, new PrintWriter(out, true), new PrintWriter(err, true)));
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> out.toString().contains("connected to") || cli.isDone());
+    assertThat(out.toString()).as(out + "\n" + err).contains("connected to");
 
     HttpResponse<String> page = alice.get("/demo");
-    assertThat(page.body()).contains("id=\"demo-notify\"").doesNotContain("id=\"demo-sent\"");
+    assertThat(page.body()).contains("id=\"demo-notify\"").doesNotContain("Sent to your");
     assertThat(alice.post("/demo/notify", Map.of("csrf", "forged")).statusCode())
         .as("a forged form is refused")
         .isEqualTo(403);
     alice.get("/demo");
     HttpResponse<String> sent = alice.post("/demo/notify", Map.of());
     assertThat(sent.statusCode()).as(sent.body()).isEqualTo(303);
-    assertThat(sent.headers().firstValue("Location").orElseThrow()).endsWith("/demo?sent=1");
-    assertThat(alice.get("/demo?sent=1").body()).contains("id=\"demo-sent\"");
+    assertThat(sent.headers().firstValue("Location").orElseThrow()).endsWith("/demo?sent=device");
+    assertThat(alice.get("/demo?sent=device").body())
+        .contains("Sent to your connected device: it prints the notification now.");
 
     await()
         .atMost(Duration.ofSeconds(15))
@@ -342,7 +369,59 @@ class DemoTest {
     await().atMost(Duration.ofSeconds(15)).until(() -> out.toString().contains("\nok"));
     typed.close();
     assertThat(cli.get(30, TimeUnit.SECONDS)).as(out + "\n" + err).isZero();
-    assertThat(err.toString()).doesNotContain("error");
+    assertThat(err.toString()).doesNotContain("error").doesNotContain("bad signature");
+
+    // Its receipts come on the page's live stream: delivered, then acted.
+    // (Read off this thread, so that a stream without them fails in time rather than hangs.)
+    java.util.List<String> states = new java.util.concurrent.CopyOnWriteArrayList<>();
+    CompletableFuture<Void> read =
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                for (int i = 0; i < 20 && !states.contains("acted"); i++) {
+                  for (JsonNode r : nextEvent(lines).path("receipts")) {
+                    if (r.path("id").asText().equals(id.group(1))) {
+                      states.add(r.path("state").asText());
+                    }
+                  }
+                }
+              } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            });
+    try {
+      await().atMost(Duration.ofSeconds(15)).until(() -> states.contains("acted") || read.isDone());
+      assertThat(states).containsExactly("delivered", "acted");
+    } finally {
+      events.body().close();
+    }
+  }
+
+  @Test
+  void notifyMe_withNoDeviceConnected_saysItIsQueued_andAnswersThePagesScriptInJson() {
+    WebClient alice = granted("alice@example.com");
+    alice.get("/demo");
+    HttpResponse<String> json = alice.postAccepting("/demo/notify", Map.of(), "application/json");
+    assertThat(json.statusCode()).as(json.body()).isEqualTo(200);
+    assertThat(json.headers().firstValue("Content-Type").orElseThrow())
+        .startsWith("application/json");
+    assertThat(json.body())
+        .contains("\"devices\":0")
+        .contains("Queued: no device of yours is connected")
+        .containsPattern("\"id\":\"[^\"]+\"");
+    HttpResponse<String> forged =
+        alice.postAccepting("/demo/notify", Map.of("csrf", "forged"), "application/json");
+    assertThat(forged.statusCode()).isEqualTo(403);
+    assertThat(forged.body()).startsWith("{").contains("\"errno\"");
+    HttpResponse<String> sent = alice.post("/demo/notify", Map.of());
+    assertThat(sent.headers().firstValue("Location").orElseThrow()).endsWith("/demo?sent=queued");
+    assertThat(alice.get("/demo?sent=queued").body())
+        .contains("Queued: no device of yours is connected");
+  }
+
+  @Test
+  void homePage_linksToTheDemo() {
+    assertThat(node.get("/").body()).contains("<a href=\"/demo\" id=\"home-demo\">");
   }
 
   @Test

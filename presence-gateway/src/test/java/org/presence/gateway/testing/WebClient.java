@@ -55,6 +55,25 @@ public final class WebClient {
     return r;
   }
 
+  /**
+   * POSTs {@code fields} as a form with the last page's token, asking for {@code accept} (as a
+   * page's script does with fetch).
+   */
+  public HttpResponse<String> postAccepting(
+      String path, Map<String, String> fields, String accept) {
+    Map<String, String> all = new LinkedHashMap<>();
+    if (lastCsrf != null) {
+      all.put("csrf", lastCsrf);
+    }
+    all.putAll(fields);
+    return send(
+        HttpRequest.newBuilder(node.uri(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", accept)
+            .POST(HttpRequest.BodyPublishers.ofString(form(all)))
+            .build());
+  }
+
   /** POSTs {@code body} as a form exactly as given. */
   public HttpResponse<String> postRaw(String path, String body) {
     return send(
