@@ -454,7 +454,27 @@ public final class ConfigLoader {
             positiveDuration("pairing.poll-interval"),
             positiveDuration("pairing.key-rotation"),
             positiveDuration("pairing.key-reload"),
-            positive("pairing.max-code-attempts")));
+            positive("pairing.max-code-attempts")),
+        tls());
+  }
+
+  /**
+   * {@code tls.*}: both files or neither; the files themselves are read (and refused with a line
+   * naming the setting) when the node starts.
+   */
+  private TlsConfig tls() {
+    TlsConfig tls =
+        new TlsConfig(
+            get("tls.cert", config::getString, "").strip(),
+            get("tls.key", config::getString, "").strip(),
+            positiveDuration("tls.reload-interval"),
+            get("tls.admin", config::getBoolean, true));
+    if (tls.cert().isEmpty() != tls.key().isEmpty()) {
+      problem(
+          tls.cert().isEmpty() ? "tls.cert" : "tls.key",
+          "set both tls.cert and tls.key, or neither");
+    }
+    return tls;
   }
 
   private QueriesConfig queries() {
