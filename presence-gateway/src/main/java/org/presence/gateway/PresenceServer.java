@@ -46,6 +46,7 @@ import org.presence.gateway.pairing.PairingService;
 import org.presence.gateway.query.PresenceQueryApi;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.tls.NodeTls;
+import org.presence.gateway.trace.Tracing;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.gateway.xmpp.XmppServer;
@@ -85,6 +86,7 @@ public final class PresenceServer implements AutoCloseable {
   private final InetSocketAddress address;
   private volatile XmppServer xmpp;
   private volatile NodeTls tls;
+  private volatile Tracing tracing = Tracing.off();
   private volatile HttpRoutes gatewayRoutes;
   private volatile HttpRoutes adminRoutes;
   private volatile boolean closed;
@@ -156,10 +158,12 @@ public final class PresenceServer implements AutoCloseable {
     WebhookDispatcher webhooks = null;
     NotificationChannel notifications = null;
     NodeLiveness liveness = null;
+    Tracing tracing = Tracing.off();
     try {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
-      GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry());
+      tracing = Tracing.start(config.otel(), config.nodeId(), BuildInfo.current().version());
+      GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry(), tracing);
       store.observeLatency(metrics.latency());
       if (tls != null) {
         tls.register(metrics.registry());
@@ -437,6 +441,7 @@ public final class PresenceServer implements AutoCloseable {
               admin);
       node.xmpp = xmpp;
       node.tls = tls;
+      node.tracing = tracing;
       node.gatewayRoutes = router.routes();
       node.adminRoutes = adminTable;
       LOG.info(
@@ -464,6 +469,7 @@ public final class PresenceServer implements AutoCloseable {
       if (tls != null) {
         tls.close();
       }
+      tracing.close();
       if (appFeatures != null) {
         appFeatures.close();
       }
@@ -687,6 +693,8 @@ public final class PresenceServer implements AutoCloseable {
     webhooks.close();
     appFeatures.close();
     store.close();
+    // Last: the spans of the drain are sent too.
+    tracing.close();
     LOG.info("node {} stopped", config.nodeId());
   }
 }

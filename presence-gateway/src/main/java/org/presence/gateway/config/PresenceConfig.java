@@ -31,6 +31,7 @@ import org.presence.store.config.StoreConfig;
  * @param xmpp the XMPP interface for applications
  * @param pairing device pairing and the identity tokens Presence signs
  * @param tls TLS at the node's gateway and admin ports
+ * @param otel OpenTelemetry trace export
  */
 public record PresenceConfig(
     String nodeId,
@@ -55,7 +56,8 @@ public record PresenceConfig(
     QueriesConfig queries,
     XmppConfig xmpp,
     PairingConfig pairing,
-    TlsConfig tls) {
+    TlsConfig tls,
+    OtelConfig otel) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {
