@@ -46,6 +46,7 @@ import org.presence.gateway.pairing.PairingService;
 import org.presence.gateway.query.PresenceQueryApi;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.gateway.tls.NodeTls;
+import org.presence.gateway.trace.RedisSpans;
 import org.presence.gateway.trace.Tracing;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
@@ -142,13 +143,16 @@ public final class PresenceServer implements AutoCloseable {
     SecureRandoms.init();
     // TLS first: a bad certificate or key stops the node before anything else starts.
     NodeTls tls = NodeTls.start(config.tls());
+    // Traces before the store: Lettuce decides when it connects whether Redis commands get spans.
+    Tracing tracing = Tracing.start(config.otel(), config.nodeId(), BuildInfo.current().version());
     Store store;
     try {
-      store = Store.open(config.store());
+      store = Store.open(config.store(), tracing.enabled() ? new RedisSpans(tracing) : null);
     } catch (RuntimeException e) {
       if (tls != null) {
         tls.close();
       }
+      tracing.close();
       throw e;
     }
     EventLoops loops = null;
@@ -158,11 +162,9 @@ public final class PresenceServer implements AutoCloseable {
     WebhookDispatcher webhooks = null;
     NotificationChannel notifications = null;
     NodeLiveness liveness = null;
-    Tracing tracing = Tracing.off();
     try {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
-      tracing = Tracing.start(config.otel(), config.nodeId(), BuildInfo.current().version());
       GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry(), tracing);
       store.observeLatency(metrics.latency());
       if (tls != null) {

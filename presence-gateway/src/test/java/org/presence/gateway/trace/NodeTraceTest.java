@@ -3,22 +3,14 @@ package org.presence.gateway.trace;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.sun.net.httpserver.HttpServer;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-import io.opentelemetry.proto.common.v1.KeyValue;
-import io.opentelemetry.proto.trace.v1.ResourceSpans;
-import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
-import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.net.http.HttpRequest;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,6 +20,7 @@ import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
+import org.presence.gateway.testing.OtlpCollector;
 import org.presence.gateway.testing.TestNode;
 
 /**
@@ -37,53 +30,24 @@ import org.presence.gateway.testing.TestNode;
  */
 class NodeTraceTest {
   @TempDir Path dir;
-  private HttpServer collector;
-  private final List<ExportTraceServiceRequest> received = new CopyOnWriteArrayList<>();
-  private final List<String> contentTypes = new CopyOnWriteArrayList<>();
+  private OtlpCollector collector;
 
   @BeforeEach
-  void collector() throws Exception {
-    collector = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
-    collector.createContext(
-        "/v1/traces",
-        ex -> {
-          try (InputStream in = ex.getRequestBody()) {
-            contentTypes.add(ex.getRequestHeaders().getFirst("Content-Type"));
-            received.add(ExportTraceServiceRequest.parseFrom(in.readAllBytes()));
-          }
-          ex.getResponseHeaders().set("Content-Type", "application/x-protobuf");
-          ex.sendResponseHeaders(200, -1);
-          ex.close();
-        });
-    collector.start();
+  void collector() {
+    collector = OtlpCollector.start();
   }
 
   @AfterEach
   void stop() {
-    collector.stop(0);
+    collector.close();
   }
 
   private List<Span> spans() {
-    List<Span> out = new ArrayList<>();
-    for (ExportTraceServiceRequest r : received) {
-      for (ResourceSpans rs : r.getResourceSpansList()) {
-        for (ScopeSpans ss : rs.getScopeSpansList()) {
-          out.addAll(ss.getSpansList());
-        }
-      }
-    }
-    return out;
+    return collector.spans();
   }
 
   private static String attribute(Span s, String key) {
-    for (KeyValue kv : s.getAttributesList()) {
-      if (kv.getKey().equals(key)) {
-        return kv.getValue().hasIntValue()
-            ? Long.toString(kv.getValue().getIntValue())
-            : kv.getValue().getStringValue();
-      }
-    }
-    return null;
+    return OtlpCollector.attribute(s, key);
   }
 
   @Test
@@ -91,7 +55,7 @@ class NodeTraceTest {
     Map<String, String> s = TestNode.baseSettings(dir.resolve("data"));
     s.put("xmpp.port", "off");
     s.put("outbound.allow-loopback", "true");
-    s.put("otel.endpoint", "http://127.0.0.1:" + collector.getAddress().getPort());
+    s.put("otel.endpoint", collector.endpoint());
     s.put("otel.export-interval", "100ms");
     String email = "traced-user@example.com";
     String puid;
@@ -122,7 +86,8 @@ class NodeTraceTest {
     }
 
     List<Span> spans = spans();
-    assertThat(contentTypes).allMatch(t -> t.startsWith("application/x-protobuf"));
+    List<ExportTraceServiceRequest> received = collector.received();
+    assertThat(collector.contentTypes()).allMatch(t -> t.startsWith("application/x-protobuf"));
     Map<String, Span> byName = new HashMap<>();
     spans.forEach(x -> byName.put(x.getName(), x));
     assertThat(byName)
