@@ -29,14 +29,14 @@ import org.presence.protocol.error.ErrorCode;
  * backpressure → [tls] → http-codec → http-aggregator → http-idle → flow-control → http-router → exception
  * </pre>
  *
- * {@code tls} is there when the port speaks TLS ({@code tls.*}): a handler with the node's current
- * certificate ({@link NodeTls}), which stays for the connection's life. {@code backpressure}
- * ({@link Backpressure}) stays for the connection's life, whatever it becomes: it pauses reads
- * while the connection is not writable and closes it with {@code SLOW_CONSUMER} when that lasts
- * {@code gateway.unwritable-timeout}. The aggregator's small limit caps request bodies; {@code
- * flow-control} releases one request per read so that a pipelining client cannot make the router
- * answer out of order; the router installs the path's tail after itself. Shared handlers are
- * singletons.
+ * {@code tls} is there when the port speaks TLS ({@code tls.*}): it becomes the TLS handler with
+ * the node's current certificate ({@link NodeTls}) for the connection's life, or answers plain HTTP
+ * with a 400 and closes. {@code backpressure} ({@link Backpressure}) stays for the connection's
+ * life, whatever it becomes: it pauses reads while the connection is not writable and closes it
+ * with {@code SLOW_CONSUMER} when that lasts {@code gateway.unwritable-timeout}. The aggregator's
+ * small limit caps request bodies; {@code flow-control} releases one request per read so that a
+ * pipelining client cannot make the router answer out of order; the router installs the path's tail
+ * after itself. Shared handlers are singletons.
  */
 public final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final GatewayConfig gateway;
@@ -88,7 +88,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
         PipelineNames.BACKPRESSURE,
         new Backpressure(gateway.unwritableTimeout().toMillis(), stalled));
     if (tls != null) {
-      p.addLast(PipelineNames.TLS, tls.newHandler(ch.alloc()));
+      p.addLast(PipelineNames.TLS, tls.newConnectionHandler(PipelineNames.TLS));
     }
     p.addLast(
         PipelineNames.HTTP_CODEC,

@@ -98,6 +98,15 @@ public final class NodeTls implements AutoCloseable {
     return current.context.newHandler(alloc);
   }
 
+  /**
+   * The first handler of a new connection to a TLS port, named {@code name}: it becomes the TLS
+   * handler (current certificate) when the client speaks TLS, and answers plain HTTP with a 400 and
+   * a close otherwise.
+   */
+  public io.netty.channel.ChannelHandler newConnectionHandler(String name) {
+    return new TlsOnly(this, current.context, name);
+  }
+
   /** Reads both files and takes a changed pair into use if it loads; runs on {@code tls-reload}. */
   void reload() {
     try {

@@ -111,17 +111,19 @@ class NodeTlsTest {
   }
 
   @Test
-  void plainHttp_onTheTlsPort_getsNoAnswer_andTheAdminPortMayStayPlain() {
+  void plainHttp_onTheTlsPort_gets400_andTheAdminPortMayStayPlain() {
     try (TestNode n = node(Map.of("tls.admin", "false"))) {
-      assertThatThrownBy(
-              () ->
-                  HttpClient.newHttpClient()
-                      .send(
-                          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + n.port() + "/"))
-                              .timeout(Duration.ofSeconds(10))
-                              .build(),
-                          HttpResponse.BodyHandlers.ofString()))
-          .isInstanceOf(java.io.IOException.class);
+      HttpResponse<String> plain =
+          TestNode.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + n.port() + "/__heartbeat__"))
+                  .timeout(Duration.ofSeconds(10))
+                  .build());
+      assertThat(plain.statusCode()).isEqualTo(400);
+      assertThat(plain.body())
+          .isEqualTo("{\"result\":false,\"errno\":100,\"reason\":\"" + TlsOnly.REASON + "\"}");
+      // The port still speaks TLS to the next client.
+      assertThat(get(client(), "https://127.0.0.1:" + n.port() + "/__heartbeat__").statusCode())
+          .isEqualTo(200);
       assertThat(n.adminGet("/__lbheartbeat__").statusCode()).isEqualTo(200);
     }
   }
