@@ -44,8 +44,13 @@ public final class TlsPolicy {
 
   /** Applies the policy (provider, protocols, ciphers) to a server context's builder. */
   public static SslContextBuilder apply(SslContextBuilder builder) {
+    return apply(builder, PROVIDER);
+  }
+
+  /** Applies the policy with {@code provider} (tests check the JDK fallback this way). */
+  static SslContextBuilder apply(SslContextBuilder builder, SslProvider provider) {
     return builder
-        .sslProvider(PROVIDER)
+        .sslProvider(provider)
         .protocols(PROTOCOLS)
         .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE);
   }
