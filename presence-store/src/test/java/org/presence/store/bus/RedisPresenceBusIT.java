@@ -10,10 +10,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
 class RedisPresenceBusIT extends PresenceBusContract {
+  /** The Redis settings: one Redis here, a Redis Cluster in {@link RedisPresenceBusClusterIT}. */
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redis(keyPrefix);
+  }
+
   private static String prefix;
   private final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
 
@@ -24,7 +30,7 @@ class RedisPresenceBusIT extends PresenceBusContract {
   }
 
   private PresenceBus connect(String keyPrefix) {
-    RedisBackend backend = RedisBackend.connect(Backends.redis(keyPrefix));
+    RedisBackend backend = RedisBackend.connect(redisConfig(keyPrefix));
     backends.add(backend);
     return new RedisPresenceBus(backend);
   }
