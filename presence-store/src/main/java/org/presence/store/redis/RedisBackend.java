@@ -17,6 +17,7 @@ import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
@@ -284,6 +285,14 @@ public final class RedisBackend implements AutoCloseable {
               node.getUri().getHost(), node.getUri().getPort(), ConnectionIntent.WRITE);
         }
       }
+      // Sharded subscriptions live on the connection to their slot's primary: the same.
+      StatefulRedisClusterPubSubConnection<String, byte[]> pubsub = client.connectPubSub(CODEC);
+      pubsub.setNodeMessagePropagation(true);
+      for (RedisClusterNode node : commands.getPartitions()) {
+        if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+          pubsub.getConnection(node.getUri().getHost(), node.getUri().getPort());
+        }
+      }
       resources
           .eventBus()
           .get()
@@ -292,13 +301,14 @@ public final class RedisBackend implements AutoCloseable {
               e -> {
                 for (RedisClusterNode node : ((ClusterTopologyChangedEvent) e).after()) {
                   if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-                    commands.getConnectionAsync(
-                        node.getUri().getHost(), node.getUri().getPort(), ConnectionIntent.WRITE);
+                    String host = node.getUri().getHost();
+                    int port = node.getUri().getPort();
+                    commands.getConnectionAsync(host, port, ConnectionIntent.WRITE);
+                    pubsub.getConnectionAsync(host, port);
                   }
                 }
               });
       Commands typed = new Commands(commands.async(), commands.sync());
-      StatefulRedisPubSubConnection<String, byte[]> pubsub = client.connectPubSub(CODEC);
       RedisBackend backend =
           new RedisBackend(
               resources, client, commands, typed, pubsub, null, new AtomicLong(), config, true);

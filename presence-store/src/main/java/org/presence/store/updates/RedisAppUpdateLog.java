@@ -328,8 +328,37 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     return true;
   }
 
+  /**
+   * Appends in one script call per slot group ({@link #slotGroup}; one on one Redis), the calls of
+   * several groups at once.
+   */
   @Override
   public CompletionStage<Map<Long, List<AppUpdate>>> appendAll(
+      Map<Long, List<AppUpdate.New>> byApp) {
+    Map<Integer, Map<Long, List<AppUpdate.New>>> bySlot = new HashMap<>();
+    byApp.forEach(
+        (app, updates) ->
+            bySlot.computeIfAbsent(slotGroup(app), g -> new HashMap<>()).put(app, updates));
+    if (bySlot.size() <= 1) {
+      return appendSlot(byApp);
+    }
+    List<CompletableFuture<Map<Long, List<AppUpdate>>>> calls = new ArrayList<>(bySlot.size());
+    for (Map<Long, List<AppUpdate.New>> part : bySlot.values()) {
+      calls.add(appendSlot(part).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(
+            v -> {
+              Map<Long, List<AppUpdate>> out = new HashMap<>(byApp.size() * 2);
+              for (CompletableFuture<Map<Long, List<AppUpdate>>> c : calls) {
+                out.putAll(c.join());
+              }
+              return out;
+            });
+  }
+
+  /** {@link #appendAll} for applications of one slot group: one script call. */
+  private CompletionStage<Map<Long, List<AppUpdate>>> appendSlot(
       Map<Long, List<AppUpdate.New>> byApp) {
     List<Long> apps = new ArrayList<>(byApp.size());
     int total = 0;

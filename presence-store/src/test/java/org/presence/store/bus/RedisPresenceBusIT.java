@@ -20,8 +20,8 @@ class RedisPresenceBusIT extends PresenceBusContract {
     return Backends.redis(keyPrefix);
   }
 
-  private static String prefix;
-  private final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
+  static String prefix;
+  final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
 
   @BeforeAll
   static void pickPrefix() {
@@ -29,7 +29,7 @@ class RedisPresenceBusIT extends PresenceBusContract {
     prefix = Backends.uniquePrefix(RedisPresenceBusIT.class);
   }
 
-  private PresenceBus connect(String keyPrefix) {
+  PresenceBus connect(String keyPrefix) {
     RedisBackend backend = RedisBackend.connect(redisConfig(keyPrefix));
     backends.add(backend);
     return new RedisPresenceBus(backend);
