@@ -23,7 +23,10 @@ import org.slf4j.LoggerFactory;
  * <p>On a Redis Cluster the bus uses sharded pub/sub ({@code SPUBLISH}, {@code SSUBSCRIBE}, {@code
  * SUNSUBSCRIBE}; Redis 7): a channel lives on the shard of its slot ({@link RedisKeys#channel}: an
  * application's update channel is in the application's slot), so a message goes to that shard's
- * subscribers only instead of being broadcast over the cluster bus to every node.
+ * subscribers only instead of being broadcast over the cluster bus to every node. When the
+ * cluster's topology changes (a replica promoted), the bus subscribes its channels again, so they
+ * follow their slots to the new primaries; meanwhile the update channels' consumers catch up from
+ * the log (their periodic position check).
  */
 public final class RedisPresenceBus implements PresenceBus {
   private static final Logger LOG = LoggerFactory.getLogger(RedisPresenceBus.class);
@@ -39,6 +42,10 @@ public final class RedisPresenceBus implements PresenceBus {
     this.redis = redis;
     this.keys = redis.keys();
     this.cluster = redis.cluster();
+    // A shard channel's subscription lives on its slot's primary: when a replica takes over,
+    // subscribe
+    // again, which Lettuce sends to the new primary (a repeat on a live one changes nothing).
+    redis.onTopologyChange(this::resubscribe);
     redis
         .pubsub()
         .addListener(
@@ -68,6 +75,16 @@ public final class RedisPresenceBus implements PresenceBus {
         } catch (RuntimeException e) {
           LOG.error("bus listener on {} failed", channel, e);
         }
+      }
+    }
+  }
+
+  private void resubscribe() {
+    for (String channel : subscriptions.keySet()) {
+      try {
+        redis.pubsub().async().ssubscribe(keys.channel(channel));
+      } catch (RedisException e) {
+        LOG.debug("resubscribing {} failed; the next topology change retries", channel, e);
       }
     }
   }

@@ -33,6 +33,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.presence.store.config.StoreConfig;
@@ -260,6 +261,7 @@ public final class RedisBackend implements AutoCloseable {
       ClientResources resources,
       LatencyRecorder recorder) {
     RedisClusterClient client = RedisClusterClient.create(resources, seeds);
+    List<Runnable> topologyListeners = new CopyOnWriteArrayList<>();
     client.setOptions(
         ClusterClientOptions.builder()
             .autoReconnect(true)
@@ -307,17 +309,33 @@ public final class RedisBackend implements AutoCloseable {
                     pubsub.getConnectionAsync(host, port);
                   }
                 }
+                for (Runnable r : topologyListeners) {
+                  r.run();
+                }
               });
       Commands typed = new Commands(commands.async(), commands.sync());
       RedisBackend backend =
           new RedisBackend(
               resources, client, commands, typed, pubsub, null, new AtomicLong(), config, true);
+      backend.topologyListeners = topologyListeners;
       backend.recorder = recorder;
       return backend;
     } catch (RuntimeException e) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
       resources.shutdown(0, 1, TimeUnit.SECONDS);
       throw e;
+    }
+  }
+
+  private List<Runnable> topologyListeners = List.of();
+
+  /**
+   * Runs {@code listener} (on a Lettuce thread; it must not block) whenever the client learns that
+   * the cluster's topology changed, a replica promoted for example. Nothing on one Redis.
+   */
+  public void onTopologyChange(Runnable listener) {
+    if (cluster) {
+      topologyListeners.add(listener);
     }
   }
 
