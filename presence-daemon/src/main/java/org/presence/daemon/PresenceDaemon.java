@@ -80,6 +80,7 @@ public final class PresenceDaemon implements AutoCloseable {
           });
   private final DeviceClient client;
   private final DesktopNotifications desktop;
+  private final AutoCloseable sleepNotices;
 
   // Only on exec.
   private volatile String lastToken;
@@ -107,6 +108,7 @@ public final class PresenceDaemon implements AutoCloseable {
             .backoff(b.backoff)
             .listener(new Listener())
             .start();
+    this.sleepNotices = b.logind == null ? null : sleepNotices(b.logind);
     exec.scheduleWithFixedDelay(
         this::evaluate, poll.toMillis(), poll.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -116,6 +118,21 @@ public final class PresenceDaemon implements AutoCloseable {
       return new DesktopNotifications(sessionBus, new Answers());
     } catch (DBusException e) {
       LOG.warn("no desktop notifications: {}", e.getMessage());
+      return null;
+    }
+  }
+
+  private AutoCloseable sleepNotices(LogindIdle logind) {
+    try {
+      return logind.onSleep(
+          start -> {
+            if (!start) {
+              LOG.info("woke from sleep: reconnecting");
+              wake();
+            }
+          });
+    } catch (DBusException e) {
+      LOG.warn("no suspend notices from logind: {}", e.getMessage());
       return null;
     }
   }
@@ -143,6 +160,13 @@ public final class PresenceDaemon implements AutoCloseable {
         client.status(PresenceStatus.OFFLINE, null).get(2, TimeUnit.SECONDS);
       } catch (Exception e) {
         // Stopping anyway: the node shows the device offline after its grace period.
+      }
+    }
+    if (sleepNotices != null) {
+      try {
+        sleepNotices.close();
+      } catch (Exception e) {
+        // Stopping anyway.
       }
     }
     client.close();
@@ -347,6 +371,7 @@ public final class PresenceDaemon implements AutoCloseable {
     private String device;
     private IdleSource idle = () -> Duration.ZERO;
     private DBusConnection sessionBus;
+    private LogindIdle logind;
     private Consumer<String> opener = link -> {};
     private Events events = new Events() {};
     private Duration poll = Duration.ofSeconds(15);
@@ -379,6 +404,12 @@ public final class PresenceDaemon implements AutoCloseable {
      */
     public Builder notifications(DBusConnection sessionBus) {
       this.sessionBus = sessionBus;
+      return this;
+    }
+
+    /** Where {@code PrepareForSleep} comes from: the daemon reconnects when the machine wakes. */
+    public Builder sleepNotices(LogindIdle logind) {
+      this.logind = logind;
       return this;
     }
 

@@ -172,32 +172,16 @@ final class DaemonCommand implements Callable<Integer> {
             .idle(idle)
             .notifications(session)
             .opener(DaemonCommand::open)
+            .sleepNotices(logind)
             .poll(Duration.ofSeconds(pollSeconds))
             .start();
-    AutoCloseable sleep = null;
-    if (logind != null) {
-      try {
-        sleep =
-            logind.onSleep(
-                start -> {
-                  if (!start) {
-                    LOG.info("woke from sleep: reconnecting");
-                    daemon.wake();
-                  }
-                });
-      } catch (DBusException e) {
-        LOG.warn("no suspend notices from logind: {}", e.getMessage());
-      }
-    }
     out.println("presence daemon: device " + id + " on " + base + " (stop with SIGTERM)");
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
-    AutoCloseable sleepHandler = sleep;
     Thread hook =
         new Thread(
             () -> {
               daemon.close();
-              closeQuietly(sleepHandler);
               closeQuietly(system);
               closeQuietly(session);
               stopped.countDown();
