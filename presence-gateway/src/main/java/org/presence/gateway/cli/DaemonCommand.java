@@ -150,7 +150,7 @@ final class DaemonCommand implements Callable<Integer> {
     }
 
     DBusConnection system = connect(env.get("DBUS_SYSTEM_BUS_ADDRESS"), true);
-    DBusConnection session = connect(env.get("DBUS_SESSION_BUS_ADDRESS"), false);
+    DBusConnection session = connect(sessionBusAddress(env), false);
     IdleSource idle = () -> null;
     LogindIdle logind = null;
     if (system != null) {
@@ -235,6 +235,22 @@ final class DaemonCommand implements Callable<Integer> {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /**
+   * {@code $DBUS_SESSION_BUS_ADDRESS}, else the user bus of systemd ({@code $XDG_RUNTIME_DIR/bus}),
+   * else {@code null}.
+   */
+  static String sessionBusAddress(Map<String, String> env) {
+    String a = env.get("DBUS_SESSION_BUS_ADDRESS");
+    if (a != null && !a.isEmpty()) {
+      return a;
+    }
+    String runtime = env.get("XDG_RUNTIME_DIR");
+    if (runtime != null && Files.exists(Path.of(runtime, "bus"))) {
+      return "unix:path=" + Path.of(runtime, "bus");
+    }
+    return null;
   }
 
   /** A bus connection, or {@code null} (said in the log) when there is none. */
