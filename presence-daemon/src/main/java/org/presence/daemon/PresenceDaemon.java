@@ -26,6 +26,7 @@ import org.presence.client.Backoff;
 import org.presence.client.DeviceClient;
 import org.presence.client.PresenceException;
 import org.presence.client.PresenceStatus;
+import org.presence.daemon.dbus.NetworkManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,8 +44,8 @@ import org.slf4j.LoggerFactory;
  *       custom status or away message.
  *   <li>Notifications go to {@link DesktopNotifications}; Accept acknowledges (and opens the
  *       notification's link), Dismiss or closing it dismisses.
- *   <li>{@link #wake()} (logind's {@code PrepareForSleep} ended) reconnects at once and reads the
- *       idle time again; other losses are the client's backoff.
+ *   <li>{@link #wake()} (logind's {@code PrepareForSleep} ended, NetworkManager connected again)
+ *       reconnects at once and reads the idle time again; other losses are the client's backoff.
  * </ul>
  *
  * <p>All its work runs on one thread of its own ({@code presence-daemon}); D-Bus calls block that
@@ -81,12 +82,14 @@ public final class PresenceDaemon implements AutoCloseable {
   private final DeviceClient client;
   private final DesktopNotifications desktop;
   private final AutoCloseable sleepNotices;
+  private final AutoCloseable networkNotices;
 
   // Only on exec.
   private volatile String lastToken;
   private Policy policy;
   private volatile PresenceStatus sent;
   private boolean idleFailed;
+  private int settingsFrames;
 
   private PresenceDaemon(Builder b) {
     this.node = b.node;
@@ -109,6 +112,7 @@ public final class PresenceDaemon implements AutoCloseable {
             .listener(new Listener())
             .start();
     this.sleepNotices = b.logind == null ? null : sleepNotices(b.logind);
+    this.networkNotices = b.systemBus == null ? null : networkNotices(b.systemBus);
     exec.scheduleWithFixedDelay(
         this::evaluate, poll.toMillis(), poll.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -137,11 +141,27 @@ public final class PresenceDaemon implements AutoCloseable {
     }
   }
 
+  private AutoCloseable networkNotices(DBusConnection systemBus) {
+    try {
+      return systemBus.addSigHandler(
+          NetworkManager.StateChanged.class,
+          s -> {
+            if (s.getState().longValue() == NetworkManager.CONNECTED_GLOBAL) {
+              LOG.info("the network is back (NetworkManager): reconnecting");
+              wake();
+            }
+          });
+    } catch (DBusException e) {
+      LOG.warn("no network notices from NetworkManager: {}", e.getMessage());
+      return null;
+    }
+  }
+
   public static Builder builder(URI node) {
     return new Builder(node);
   }
 
-  /** The machine woke from sleep (or the network changed): a new session now, and the idle time. */
+  /** The machine woke from sleep or its network came back: a new session now, and the idle time. */
   public void wake() {
     client.reconnect();
     run(this::evaluate);
@@ -162,11 +182,13 @@ public final class PresenceDaemon implements AutoCloseable {
         // Stopping anyway: the node shows the device offline after its grace period.
       }
     }
-    if (sleepNotices != null) {
-      try {
-        sleepNotices.close();
-      } catch (Exception e) {
-        // Stopping anyway.
+    for (AutoCloseable notices : new AutoCloseable[] {sleepNotices, networkNotices}) {
+      if (notices != null) {
+        try {
+          notices.close();
+        } catch (Exception e) {
+          // Stopping anyway.
+        }
       }
     }
     client.close();
@@ -240,6 +262,7 @@ public final class PresenceDaemon implements AutoCloseable {
   /** Reads the policy with {@code GET /api/settings} and the session's token. */
   private void fetchPolicy() {
     String token = lastToken;
+    int framesBefore = settingsFrames;
     String root = node.toString().endsWith("/") ? node.toString() : node + "/";
     http.sendAsync(
             HttpRequest.newBuilder(URI.create(root + "api/settings"))
@@ -251,6 +274,9 @@ public final class PresenceDaemon implements AutoCloseable {
             HttpResponse.BodyHandlers.ofString())
         .whenCompleteAsync(
             (r, e) -> {
+              if (settingsFrames != framesBefore && policy != null) {
+                return; // a settings frame came meanwhile: it is newer than this answer
+              }
               Policy p = null;
               if (e == null && r.statusCode() == 200) {
                 p = parsePolicy(r.body());
@@ -320,7 +346,11 @@ public final class PresenceDaemon implements AutoCloseable {
 
     @Override
     public void onSettings(DeviceClient.Settings settings) {
-      run(() -> setPolicy(Policy.of(settings)));
+      run(
+          () -> {
+            settingsFrames++;
+            setPolicy(Policy.of(settings));
+          });
     }
 
     @Override
@@ -372,6 +402,7 @@ public final class PresenceDaemon implements AutoCloseable {
     private IdleSource idle = () -> Duration.ZERO;
     private DBusConnection sessionBus;
     private LogindIdle logind;
+    private DBusConnection systemBus;
     private Consumer<String> opener = link -> {};
     private Events events = new Events() {};
     private Duration poll = Duration.ofSeconds(15);
@@ -410,6 +441,15 @@ public final class PresenceDaemon implements AutoCloseable {
     /** Where {@code PrepareForSleep} comes from: the daemon reconnects when the machine wakes. */
     public Builder sleepNotices(LogindIdle logind) {
       this.logind = logind;
+      return this;
+    }
+
+    /**
+     * The system bus where NetworkManager says when the machine is connected again: the daemon then
+     * reconnects at once instead of waiting for its backoff or for the dead socket to time out.
+     */
+    public Builder networkNotices(DBusConnection systemBus) {
+      this.systemBus = systemBus;
       return this;
     }
 

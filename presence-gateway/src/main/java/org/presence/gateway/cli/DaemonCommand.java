@@ -173,6 +173,7 @@ final class DaemonCommand implements Callable<Integer> {
             .notifications(session)
             .opener(DaemonCommand::open)
             .sleepNotices(logind)
+            .networkNotices(system)
             .poll(Duration.ofSeconds(pollSeconds))
             .start();
     out.println("presence daemon: device " + id + " on " + base + " (stop with SIGTERM)");

@@ -140,6 +140,7 @@ class DaemonTest {
         .device("desktop-test")
         .idle(logind)
         .sleepNotices(logind)
+        .networkNotices(daemonBus)
         .notifications(daemonBus)
         .opener(opened::add)
         .events(sent)
@@ -230,7 +231,12 @@ class DaemonTest {
         desktop.prepareForSleep(true);
         desktop.prepareForSleep(false);
         await().atMost(WAIT).until(() -> sent.sessions.size() == 2);
+        // The network is back: likewise (other states are not a reason to reconnect).
+        desktop.networkState(20);
+        desktop.networkState(70);
+        await().atMost(WAIT).until(() -> sent.sessions.size() == 3);
         Thread.sleep(1_000); // past the node's offline grace
+        assertThat(sent.sessions).hasSize(3);
         assertThat(appEvents.messages()).last().isEqualTo("online:At my desk");
       }
     }

@@ -12,13 +12,15 @@ import org.freedesktop.dbus.types.UInt32;
 import org.freedesktop.dbus.types.UInt64;
 import org.freedesktop.dbus.types.Variant;
 import org.presence.daemon.dbus.Login1Manager;
+import org.presence.daemon.dbus.NetworkManager;
 import org.presence.daemon.dbus.Notifications;
 
 /**
  * The desktop's side for the daemon's tests, on a {@link TestBus}: a notification server owning
  * {@code org.freedesktop.Notifications} that records every Notify and invokes actions as a user
  * would, and a stand-in for systemd-logind ({@code org.freedesktop.login1}) whose session {@code
- * auto} has idle hints the test sets and whose manager sends {@code PrepareForSleep}.
+ * auto} has idle hints the test sets and whose manager sends {@code PrepareForSleep}, and
+ * NetworkManager's {@code StateChanged}.
  */
 final class FakeDesktop implements AutoCloseable {
   /** One Notify call. */
@@ -70,6 +72,12 @@ final class FakeDesktop implements AutoCloseable {
   /** logind's signal around a suspend: {@code true} before, {@code false} after. */
   void prepareForSleep(boolean start) throws DBusException {
     conn.sendMessage(new Login1Manager.PrepareForSleep(Login1Manager.OBJECT_PATH, start));
+  }
+
+  /** NetworkManager's signal: the overall networking state is now {@code state}. */
+  void networkState(long state) throws DBusException {
+    conn.sendMessage(
+        new NetworkManager.StateChanged(NetworkManager.OBJECT_PATH, new UInt32(state)));
   }
 
   @Override
