@@ -15,14 +15,29 @@ public interface IdleSource extends AutoCloseable {
   @Override
   default void close() {}
 
-  /** This source, and {@code other} whenever this one cannot tell. */
+  /**
+   * This source, and {@code other} whenever this one cannot tell or fails (this one's failure is
+   * reported when the other cannot tell either).
+   */
   default IdleSource orElse(IdleSource other) {
     IdleSource first = this;
     return new IdleSource() {
       @Override
       public Duration idle() throws IOException {
-        Duration d = first.idle();
-        return d != null ? d : other.idle();
+        IOException failed = null;
+        try {
+          Duration d = first.idle();
+          if (d != null) {
+            return d;
+          }
+        } catch (IOException e) {
+          failed = e;
+        }
+        Duration d = other.idle();
+        if (d == null && failed != null) {
+          throw failed;
+        }
+        return d;
       }
 
       @Override

@@ -167,11 +167,6 @@ public final class PresenceDaemon implements AutoCloseable {
     run(this::evaluate);
   }
 
-  /** The status last sent, or {@code null}. */
-  public CompletableFuture<PresenceStatus> status() {
-    return CompletableFuture.supplyAsync(() -> sent, exec);
-  }
-
   /** Sends {@code offline} (waiting a little for the node's answer) and stops. */
   @Override
   public void close() {

@@ -69,5 +69,12 @@ class IdleSourcesTest {
     assertThat(none.orElse(five).idle()).isEqualTo(Duration.ofMinutes(5));
     assertThat(five.orElse(none).idle()).isEqualTo(Duration.ofMinutes(5));
     assertThat(none.orElse(none).idle()).isNull();
+    // No logind on the bus: X11 still answers; when neither can, logind's failure is reported.
+    IdleSource failing =
+        () -> {
+          throw new IOException("logind: no such name");
+        };
+    assertThat(failing.orElse(five).idle()).isEqualTo(Duration.ofMinutes(5));
+    assertThatThrownBy(() -> failing.orElse(none).idle()).hasMessageContaining("logind");
   }
 }
