@@ -37,8 +37,8 @@ import picocli.CommandLine.Spec;
  * systemd user unit {@code presence-daemon.service}. Its settings come from the options, else from
  * {@code $XDG_CONFIG_HOME/presence/daemon.properties} ({@code url}, {@code token-file}, {@code
  * device}); its state (device id, the paired device's refresh token) lives in {@code
- * $XDG_STATE_HOME/presence}. It runs until stopped (SIGTERM), sending {@code offline} on the way
- * out.
+ * $XDG_STATE_HOME/presence}. It runs until stopped (SIGTERM, or its thread interrupted), sending
+ * {@code offline} on the way out.
  */
 @Command(
     name = "daemon",
@@ -189,7 +189,15 @@ final class DaemonCommand implements Callable<Integer> {
             },
             "presence-daemon-stop");
     Runtime.getRuntime().addShutdownHook(hook);
-    stopped.await();
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      // Stopped from inside the JVM (a test, an embedding program): the same orderly stop.
+      if (Runtime.getRuntime().removeShutdownHook(hook)) {
+        hook.run();
+      }
+      Thread.currentThread().interrupt();
+    }
     return 0;
   }
 

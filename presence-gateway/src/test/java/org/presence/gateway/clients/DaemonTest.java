@@ -13,6 +13,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.freedesktop.dbus.connections.impl.DBusConnection;
@@ -312,6 +313,78 @@ class DaemonTest {
             .get(WAIT.toSeconds(), TimeUnit.SECONDS);
     assertThat(r.result()).isEqualTo("OK");
     return r.results().get(0).id();
+  }
+
+  @Test
+  void presenceDaemonCommand_fromItsEnvironment_tokenFileAndBuses_untilStopped() throws Exception {
+    try (TestNode node = TestNode.start(settings(), r -> {})) {
+      NotifyFixture.App app = NotifyFixture.activeApp(node, site, "dev@example.com", "Cli");
+      String puid = NotifyFixture.grant(node, "carol@example.com", app.id());
+      putSettings(node, "carol@example.com", "{\"away_message\":\"Brb\"}");
+      Path token = dir.resolve("config/presence/token");
+      Files.createDirectories(token.getParent());
+      Files.writeString(token, node.token("carol@example.com") + "\n");
+      Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
+      Map<String, String> env =
+          Map.of(
+              "HOME", dir.resolve("home").toString(),
+              "XDG_STATE_HOME", dir.resolve("state").toString(),
+              "XDG_CONFIG_HOME", dir.resolve("config").toString(),
+              "DBUS_SESSION_BUS_ADDRESS", bus.address(),
+              "DBUS_SYSTEM_BUS_ADDRESS", bus.address());
+      // The node's address from the configuration file, the token file from the option.
+      Files.writeString(
+          dir.resolve("config/presence/daemon.properties"), "url=" + node.uri("") + "\n");
+      ClientLibraryTest.AppEvents appEvents = new ClientLibraryTest.AppEvents();
+      StringWriter out = new StringWriter();
+      CompletableFuture<Integer> exit = new CompletableFuture<>();
+      Thread cli =
+          new Thread(
+              () ->
+                  exit.complete(
+                      PresenceCli.run(
+                          new String[] {"daemon", "--token-file", token.toString(), "--poll", "1"},
+                          env,
+                          new PrintWriter(out),
+                          new PrintWriter(out))),
+              "daemon-cli");
+      try (AppClient apps =
+          AppClient.builder(node.uri(""), app.id(), app.key()).listener(appEvents).start()) {
+        cli.start();
+        await()
+            .atMost(WAIT)
+            .untilAsserted(() -> assertThat(appEvents.messages()).containsExactly("online:null"));
+        desktop.idleFor(11);
+        await()
+            .atMost(WAIT)
+            .untilAsserted(() -> assertThat(appEvents.messages()).endsWith("away:Brb"));
+        String id = post(apps, puid, "Ping", "app://cli/ping", 60);
+        await().atMost(WAIT).until(() -> desktop.shown.size() == 1);
+        desktop.invoke(desktop.shown.get(0).id(), "accept");
+        await()
+            .atMost(WAIT)
+            .untilAsserted(
+                () ->
+                    assertThat(appEvents.receipts.stream().map(r -> r.id() + ":" + r.state()))
+                        .contains(id + ":acted"));
+        Path deviceId = dir.resolve("state/presence/device-id");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(deviceId)))
+            .isEqualTo("rw-------");
+        assertThat(out.toString())
+            .contains("presence daemon: device " + Files.readString(deviceId).strip());
+
+        // Stopped (as by SIGTERM): the command ends, the application sees the device offline.
+        cli.interrupt();
+        assertThat(exit.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isZero();
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .untilAsserted(
+                () -> assertThat(appEvents.messages()).endsWith("away:Brb", "offline:null"));
+      } finally {
+        cli.interrupt();
+        cli.join(WAIT.toMillis());
+      }
+    }
   }
 
   @Test
