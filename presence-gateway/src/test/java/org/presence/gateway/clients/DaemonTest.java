@@ -36,6 +36,7 @@ import org.presence.gateway.cli.PresenceCli;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.WebClient;
 import org.presence.store.testing.Backends;
 
 /**
@@ -380,6 +381,67 @@ class DaemonTest {
             .atMost(Duration.ofSeconds(5))
             .untilAsserted(
                 () -> assertThat(appEvents.messages()).endsWith("away:Brb", "offline:null"));
+      } finally {
+        cli.interrupt();
+        cli.join(WAIT.toMillis());
+      }
+    }
+  }
+
+  @Test
+  void presenceDaemonCommand_withoutATokenFile_pairs_andKeepsItsRefreshTokenInTheXdgState()
+      throws Exception {
+    Map<String, String> s = settings();
+    s.put("pairing.poll-interval", "1s");
+    try (TestNode node = TestNode.start(s, r -> {})) {
+      NotifyFixture.App app = NotifyFixture.activeApp(node, site, "dev@example.com", "Pairing");
+      NotifyFixture.grant(node, "dana@example.com", app.id());
+      Map<String, String> env =
+          Map.of(
+              "HOME", dir.resolve("home").toString(),
+              "DBUS_SESSION_BUS_ADDRESS", bus.address(),
+              "DBUS_SYSTEM_BUS_ADDRESS", bus.address());
+      ClientLibraryTest.AppEvents appEvents = new ClientLibraryTest.AppEvents();
+      StringWriter out = new StringWriter();
+      CompletableFuture<Integer> exit = new CompletableFuture<>();
+      Thread cli =
+          new Thread(
+              () ->
+                  exit.complete(
+                      PresenceCli.run(
+                          new String[] {"daemon", "--url", node.uri("").toString()},
+                          env,
+                          new PrintWriter(out),
+                          new PrintWriter(out))),
+              "daemon-cli");
+      try (AppClient apps =
+          AppClient.builder(node.uri(""), app.id(), app.key()).listener(appEvents).start()) {
+        cli.start();
+        java.util.regex.Pattern code = java.util.regex.Pattern.compile("enter the code (\\S+)");
+        await().atMost(WAIT).until(() -> code.matcher(out.toString()).find());
+        java.util.regex.Matcher m = code.matcher(out.toString());
+        assertThat(m.find()).isTrue();
+        WebClient web = new WebClient(node).signIn("dana@example.com");
+        web.get("/pair");
+        assertThat(
+                web.post("/pair", Map.of("code", m.group(1), "name", "desk", "action", "approve"))
+                    .statusCode())
+            .isEqualTo(200);
+        await()
+            .atMost(WAIT)
+            .untilAsserted(() -> assertThat(appEvents.messages()).containsExactly("online:null"));
+        // Without XDG_* set, the state goes to ~/.local/state/presence, owner only.
+        Path state = dir.resolve("home/.local/state/presence");
+        for (String file : List.of("paired-device.token", "device-id")) {
+          assertThat(
+                  PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve(file))))
+              .as(file)
+              .isEqualTo("rw-------");
+        }
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state)))
+            .isEqualTo("rwx------");
+        cli.interrupt();
+        assertThat(exit.get(WAIT.toSeconds(), TimeUnit.SECONDS)).as(out.toString()).isZero();
       } finally {
         cli.interrupt();
         cli.join(WAIT.toMillis());
