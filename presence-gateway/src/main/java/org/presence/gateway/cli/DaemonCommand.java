@@ -113,8 +113,9 @@ final class DaemonCommand implements Callable<Integer> {
     URI base;
     try {
       base = URI.create(u.strip());
-      if (!"http".equals(base.getScheme()) && !"https".equals(base.getScheme())) {
-        throw new IllegalArgumentException("not an http or https URL");
+      if (!"http".equals(base.getScheme()) && !"https".equals(base.getScheme())
+          || base.getHost() == null) {
+        throw new IllegalArgumentException("not an http or https URL with a host");
       }
     } catch (IllegalArgumentException e) {
       err.println("presence: url " + u + ": " + e.getMessage());
@@ -136,8 +137,7 @@ final class DaemonCommand implements Callable<Integer> {
         return PresenceCli.EXIT_USAGE;
       }
       if (tokens != null) {
-        String first = readToken(tokens, err);
-        if (first == null) {
+        if (readToken(tokens, err) == null) {
           return PresenceCli.EXIT_USAGE;
         }
         supplier = () -> tokenOrThrow(tokens);
@@ -214,7 +214,9 @@ final class DaemonCommand implements Callable<Integer> {
     return p;
   }
 
-  /** The token in {@code file}, or {@code null} after saying why there is none. */
+  /**
+   * The token in {@code file} (checked at start), or {@code null} after saying why there is none.
+   */
   private static String readToken(Path file, PrintWriter err) {
     try {
       Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);

@@ -484,8 +484,26 @@ class DaemonTest {
     assertThat(run(env, "daemon", "--url", "ftp://example.com", "--token-file", "x"))
         .startsWith("2:")
         .contains("not an http or https URL");
+    assertThat(run(env, "daemon", "--url", "http:///no-host", "--token-file", "x"))
+        .startsWith("2:")
+        .contains("with a host");
+    Path empty = dir.resolve("empty-token");
+    assertThat(run(env, "daemon", "--token-file", touch(empty).toString()))
+        .startsWith("2:")
+        .contains("is empty");
+    assertThat(run(env, "daemon", "--device", "no spaces", "--token-file", "x"))
+        .startsWith("2:")
+        .contains("device id");
     assertThat(run(env, "daemon", "--poll", "0")).startsWith("2:").contains("--poll");
     assertThat(run(Map.of(), "daemon")).startsWith("2:").contains("$HOME");
+  }
+
+  private static Path touch(Path file) {
+    try {
+      return Files.write(file, new byte[0]);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static String run(Map<String, String> env, String... args) {
