@@ -538,8 +538,11 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
             } else {
               latency.webhookFailed(failureKind(e), took);
             }
-            deliveries.add(
-                appId, delivery(started, response, e, took, batch.latest().size(), false));
+            if (!(e instanceof java.util.concurrent.CancellationException)) {
+              // A call abandoned (the application deactivated) is not a delivery to show.
+              deliveries.add(
+                  appId, delivery(started, response, e, took, batch.latest().size(), false));
+            }
             boolean ok = e == null && response.status() >= 200 && response.status() < 300;
             boolean slow = ok && took >= config.slowCall().toMillis();
             WebhookState.Cursor next;
