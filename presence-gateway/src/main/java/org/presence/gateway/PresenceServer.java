@@ -190,6 +190,7 @@ public final class PresenceServer implements AutoCloseable {
               metrics);
       publisher.addListener(webhooks);
       webhooks.start();
+      appFeatures.portalPages().attachWebhooks(webhooks);
       device =
           DeviceChannel.start(
               config,
