@@ -119,6 +119,7 @@ public final class DeviceClient implements AutoCloseable {
   private boolean stopped;
   private ScheduledFuture<?> timer;
   private ScheduledFuture<?> refreshTimer;
+  private ScheduledFuture<?> retry;
   private CompletableFuture<WebSocket> sending = CompletableFuture.completedFuture(null);
 
   private record Status(PresenceStatus status, String message) {}
@@ -219,6 +220,45 @@ public final class DeviceClient implements AutoCloseable {
   /** The open session's id, or {@code null} between sessions. */
   public CompletableFuture<String> sessionId() {
     return CompletableFuture.supplyAsync(() -> session, exec);
+  }
+
+  /**
+   * Drops the session (or the wait before the next attempt) and connects again at once, with the
+   * backoff started afresh: for a device that knows its old socket is dead, having woken from sleep
+   * or changed networks. Queued requests and the latest status go on the new session.
+   */
+  public void reconnect() {
+    run(
+        () -> {
+          if (stopped) {
+            return;
+          }
+          if (retry != null) {
+            retry.cancel(false);
+            retry = null;
+          }
+          generation++;
+          cancelTimer();
+          cancelRefresh();
+          lastError = null;
+          WebSocket ws = socket;
+          socket = null;
+          frames = null;
+          session = null;
+          sending = CompletableFuture.completedFuture(null);
+          if (ws != null) {
+            ws.abort();
+          }
+          if (inFlight != null) {
+            queue.addFirst(inFlight);
+            inFlight = null;
+          }
+          pausedForSlowDown = false;
+          reconnect.reset();
+          listener.onDisconnected(
+              new PresenceException(PresenceException.NO_ERRNO, 0, "Reconnecting"), Duration.ZERO);
+          attempt();
+        });
   }
 
   /** Ends the session (a normal close) and stops the client; closing again does nothing. */
@@ -372,7 +412,7 @@ public final class DeviceClient implements AutoCloseable {
     }
     Duration wait = reconnect.next();
     listener.onDisconnected(why, wait);
-    exec.schedule(this::attempt, wait.toMillis(), TimeUnit.MILLISECONDS);
+    retry = exec.schedule(this::attempt, wait.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** Runs {@code task} on the client's thread, unless the client is closed. */

@@ -211,6 +211,7 @@ public final class PresenceServer implements AutoCloseable {
               metrics);
       publisher.addListener(webhooks);
       webhooks.start();
+      appFeatures.portalPages().attachWebhooks(webhooks);
       device =
           DeviceChannel.start(
               config,

@@ -2,6 +2,8 @@ package org.presence.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.http.HttpResponse;
@@ -14,6 +16,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.identity.DevIdentity;
 import org.presence.gateway.testing.DeviceTestClient;
@@ -21,12 +24,14 @@ import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NodeProcess;
 import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.NotifyFixture.App;
+import org.presence.gateway.testing.RedisClusterProcess;
 import org.presence.gateway.testing.RedisProcess;
 import org.presence.gateway.testing.UpdateClient;
 import org.presence.gateway.testing.UpdateClient.Item;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.redis.RedisKeys;
 import org.presence.store.testing.Backends;
 
 /**
@@ -53,17 +58,24 @@ class ClusterProcessIT {
   private static final List<AutoCloseable> extra = new ArrayList<>();
   private static int started;
 
+  /** The shared Redis the nodes use: one Redis here, a Redis Cluster in the subclass. */
+  private static String redisUrl;
+
+  /** Whether this run is on a Redis Cluster ({@link ClusterProcessRedisClusterIT}). */
+  private static boolean onCluster;
+
   @BeforeAll
-  static void cluster() throws Exception {
+  static void cluster(TestInfo info) throws Exception {
     Backends.databaseUrl();
-    Backends.redisUrl();
+    onCluster = info.getTestClass().orElseThrow() == ClusterProcessRedisClusterIT.class;
+    redisUrl = onCluster ? Backends.redisClusterUrl() : Backends.redisUrl();
     schema = Backends.uniqueSchema(ClusterProcessIT.class);
     prefix = Backends.uniquePrefix(ClusterProcessIT.class);
     keyDir = root.resolve("key");
     DevIdentity.loadOrCreate(keyDir);
     site = DomainStub.start();
-    a = node("a", Backends.redisUrl(), prefix, schema);
-    b = node("b", Backends.redisUrl(), prefix, schema);
+    a = node("a", redisUrl, prefix, schema);
+    b = node("b", redisUrl, prefix, schema);
     app = NotifyFixture.activeApp(a, site, "dev-" + UUID.randomUUID() + "@example.com", "Cluster");
   }
 
@@ -292,7 +304,7 @@ class ClusterProcessIT {
   @Test
   void killedNode_itsDevicesGoOfflineExactlyOnce_withinTheLease_andReconnectElsewhere()
       throws Exception {
-    NodeProcess victim = node("victim", Backends.redisUrl(), prefix, schema);
+    NodeProcess victim = node("victim", redisUrl, prefix, schema);
     extra.add(victim);
     String user = email();
     String puid = NotifyFixture.grant(a, user, app.id());
@@ -345,7 +357,7 @@ class ClusterProcessIT {
   @Test
   void drainedNode_devicesThatMoveNeverShowOffline_thoseThatDoNotGoOfflineOnceAfterTheLease()
       throws Exception {
-    NodeProcess drained = node("drained", Backends.redisUrl(), prefix, schema);
+    NodeProcess drained = node("drained", redisUrl, prefix, schema);
     extra.add(drained);
     String mover = email();
     String moverPuid = NotifyFixture.grant(a, mover, app.id());
@@ -383,6 +395,7 @@ class ClusterProcessIT {
   @Test
   void redisKilledAndRestarted_nodesStayUpAndResume_noAcknowledgedNotificationLost()
       throws Exception {
+    assumeFalse(onCluster, "one Redis killed: its Redis Cluster counterpart is the failover below");
     RedisProcess redis = RedisProcess.start(root.resolve("redis-own"));
     extra.add(redis);
     String ownPrefix = Backends.uniquePrefix(ClusterProcessIT.class) + "r:";
@@ -456,6 +469,73 @@ class ClusterProcessIT {
             .extracting(LiveNotification::message)
             .containsExactlyElementsOf(acked);
       }
+    }
+  }
+
+  /**
+   * On a Redis Cluster of the test's own: the primary serving the application's slot (its update
+   * log and sharded update channel) is killed with SIGKILL and its replica promoted. The nodes
+   * follow by themselves: a status change is acknowledged again and reaches the application's
+   * connection on the other node, ending on the current presence, and notifications flow across
+   * nodes again.
+   */
+  @Test
+  void redisClusterPrimaryKilled_replicaPromoted_nodesFollow_presenceConverges() throws Exception {
+    assumeTrue(onCluster, "needs a Redis Cluster");
+    RedisClusterProcess rc = RedisClusterProcess.start(root.resolve("rcluster-own"));
+    extra.add(rc);
+    String ownPrefix = Backends.uniquePrefix(ClusterProcessIT.class) + "f:";
+    NodeProcess d = node("d", rc.url(), ownPrefix, schema);
+    extra.add(d);
+    NodeProcess e = node("e", rc.url(), ownPrefix, schema);
+    extra.add(e);
+    String user = email();
+    String puid = NotifyFixture.grant(d, user, app.id());
+    try (UpdateClient updates = UpdateClient.connected(d, app.id(), app.key(), -1);
+        DeviceTestClient phone = device(e, user, "phone")) {
+      updates.snapshot();
+      Feed feed = new Feed(updates);
+      status(phone, PresenceStatus.ONLINE, "before");
+      assertThat(of(puid, feed.next(puid, 1))).containsExactly("online:before");
+
+      String appKey = ownPrefix + "ulog:" + RedisKeys.appTag(app.id());
+      int primary = rc.primaryOf(appKey);
+      rc.kill(primary);
+      int promoted = rc.awaitFailover(appKey, primary, WAIT.toMillis());
+      assertThat(promoted).isNotEqualTo(primary);
+
+      // Refused with the temporary errno while the slot has no primary, then acknowledged.
+      await()
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(300))
+          .untilAsserted(() -> status(phone, PresenceStatus.AWAY, "after"));
+      List<String> seen = new ArrayList<>();
+      await()
+          .atMost(WAIT)
+          .until(
+              () -> {
+                seen.addAll(of(puid, feed.rest(puid, Duration.ofMillis(200))));
+                return seen.contains("away:after");
+              });
+      assertThat(seen.get(seen.size() - 1)).isEqualTo("away:after");
+      assertThat(of(puid, feed.rest(puid, Duration.ofSeconds(1)))).isEmpty();
+
+      await()
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(300))
+          .untilAsserted(
+              () ->
+                  assertThat(
+                          NotifyFixture.post(
+                                  d,
+                                  app.id(),
+                                  app.key(),
+                                  NotifyFixture.batch(NotifyFixture.item(puid, "after failover")))
+                              .statusCode())
+                      .isEqualTo(200));
+      assertThat(phone.notifications(1))
+          .extracting(LiveNotification::message)
+          .containsExactly("after failover");
     }
   }
 

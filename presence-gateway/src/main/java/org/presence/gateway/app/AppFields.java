@@ -61,10 +61,13 @@ public final class AppFields {
 
   /**
    * The domain in lower case: a DNS name of letters, digits and hyphens (two labels or more, or
-   * {@code localhost}) or an IPv4 address, optionally with {@code :port}. No scheme, path or user.
+   * {@code localhost}) or an IPv4 address, optionally with {@code :port}. A full URL typed for it
+   * ({@code https://chat.example.com/}) is understood as its host and port; a URL with a path,
+   * query, user or another scheme is refused saying to type the domain only.
    */
   public static String domain(String raw) {
     String s = raw == null ? "" : raw.strip().toLowerCase(Locale.ROOT);
+    s = withoutScheme(s);
     if (s.endsWith(".")) {
       s = s.substring(0, s.length() - 1);
     }
@@ -80,7 +83,7 @@ public final class AppFields {
       host = s.substring(0, colon);
       String port = s.substring(colon + 1);
       if (!port.matches("[1-9][0-9]{0,4}") || Integer.parseInt(port) > 65535) {
-        throw invalid("domain", "bad port");
+        throw invalid("domain", "the port after \":\" must be a number from 1 to 65535");
       }
     }
     if (!isHost(host)) {
@@ -89,6 +92,36 @@ public final class AppFields {
     }
     return s;
   }
+
+  /** What a developer typed, less a leading {@code http://} or {@code https://} and a final "/". */
+  private static String withoutScheme(String s) {
+    int scheme = s.indexOf("://");
+    if (scheme < 0) {
+      if (s.indexOf('/') >= 0 || s.indexOf('@') >= 0 || s.indexOf('?') >= 0) {
+        throw invalid("domain", TYPE_DOMAIN_ONLY);
+      }
+      return s;
+    }
+    String name = s.substring(0, scheme);
+    if (!name.equals("http") && !name.equals("https")) {
+      throw invalid("domain", TYPE_DOMAIN_ONLY);
+    }
+    String rest = s.substring(scheme + 3);
+    if (rest.endsWith("/")) {
+      rest = rest.substring(0, rest.length() - 1);
+    }
+    if (rest.isEmpty()
+        || rest.indexOf('/') >= 0
+        || rest.indexOf('@') >= 0
+        || rest.indexOf('?') >= 0
+        || rest.indexOf('#') >= 0) {
+      throw invalid("domain", TYPE_DOMAIN_ONLY);
+    }
+    return rest;
+  }
+
+  private static final String TYPE_DOMAIN_ONLY =
+      "type only the domain, such as chat.example.com, no path (the proof goes at /__presence)";
 
   /** Whether {@code host} (no port) is a valid DNS name or IPv4 address. */
   static boolean isHost(String host) {

@@ -50,6 +50,7 @@ public final class AppFeatures implements AutoCloseable {
   private final Clock clock;
   private final boolean demo;
   private volatile SettingsPages settingsPages;
+  private volatile PortalPages portalPages;
 
   private AppFeatures(
       PresenceConfig config,
@@ -130,7 +131,8 @@ public final class AppFeatures implements AutoCloseable {
     new AppsApi(apps, calls, baseUrl).register(routes);
     new UserApi(grants, settings, calls).register(routes);
     new SignInPages(pages, identity, oidc, clock, demo).register(routes);
-    new PortalPages(pages, apps, baseUrl).register(routes);
+    portalPages = new PortalPages(pages, apps, baseUrl);
+    portalPages.register(routes);
     settingsPages = new SettingsPages(pages, grants, settings);
     settingsPages.register(routes);
     new GrantPages(pages, grants).register(routes);
@@ -169,6 +171,11 @@ public final class AppFeatures implements AutoCloseable {
   /** Sessions, forms and rendering for pages of later features (the demo page). */
   public PageSupport pages() {
     return pages;
+  }
+
+  /** The developer portal (once {@link #register}ed), for what other features add (webhooks). */
+  public PortalPages portalPages() {
+    return portalPages;
   }
 
   /** The settings page (once {@link #register}ed), for sections other features add. */

@@ -50,7 +50,8 @@ public final class ConfigOptions {
       paramLabel = "URL",
       description =
           "Redis URL (store.redis.url): redis://host:6379, or"
-              + " redis-sentinel://host:26379[,host:port...]/#<master> through Redis Sentinel;"
+              + " redis-sentinel://host:26379[,host:port...]/#<master> through Redis Sentinel, or"
+              + " redis-cluster://host:port[,host:port...] (seed nodes) for a Redis Cluster;"
               + " empty for the in-process bus.")
   String redisUrl;
 

@@ -211,7 +211,7 @@ final class DeviceCommand implements Callable<Integer> {
    * its identity tokens come from: the first is the one pairing gave, every later one (a reconnect,
    * a refresh on the live socket) a new one from the node's token endpoint.
    */
-  private static Supplier<String> paired(DevicePairing pairing, PrintWriter out)
+  static Supplier<String> paired(DevicePairing pairing, PrintWriter out)
       throws IOException, InterruptedException {
     AtomicReference<String> first = new AtomicReference<>(pairing.identity(out).token());
     return () -> {

@@ -10,8 +10,9 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code presence} command line: {@code serve} starts a node, {@code dev-token} prints a
- * development identity token, {@code device} acts as a device typing statuses. The exit status is 0
- * on success, 1 when start-up fails, 2 for bad usage or configuration.
+ * development identity token, {@code device} acts as a device typing statuses, {@code daemon} runs
+ * the desktop daemon. The exit status is 0 on success, 1 when start-up fails, 2 for bad usage or
+ * configuration.
  */
 @Command(
     name = "presence",
@@ -23,6 +24,7 @@ import picocli.CommandLine.Command;
       ServeCommand.class,
       DevTokenCommand.class,
       DeviceCommand.class,
+      DaemonCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class PresenceCli {
@@ -76,6 +78,9 @@ public final class PresenceCli {
       }
       if (cls == DeviceCommand.class) {
         return cls.cast(new DeviceCommand(env, in));
+      }
+      if (cls == DaemonCommand.class) {
+        return cls.cast(new DaemonCommand(env));
       }
       return CommandLine.defaultFactory().create(cls);
     }

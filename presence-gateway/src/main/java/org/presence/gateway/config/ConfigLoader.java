@@ -22,6 +22,7 @@ import java.util.function.Function;
 import org.presence.gateway.net.TrustedProxies;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.db.PostgresUrls;
+import org.presence.store.redis.RedisBackend;
 
 /**
  * Builds the {@link PresenceConfig} from four layers, each over the next: flags, environment
@@ -159,7 +160,13 @@ public final class ConfigLoader {
       }
     }
     String redisUrl = get("store.redis.url", config::getString, "").trim();
-    if (!redisUrl.isEmpty()) {
+    if (RedisBackend.isClusterUrl(redisUrl)) {
+      try {
+        RedisBackend.clusterSeeds(redisUrl);
+      } catch (IllegalArgumentException e) {
+        problem("store.redis.url", e.getMessage());
+      }
+    } else if (!redisUrl.isEmpty()) {
       try {
         RedisURI uri = RedisURI.create(redisUrl);
         if (uri.getHost() == null && uri.getSocket() == null && uri.getSentinels().isEmpty()) {
@@ -181,6 +188,15 @@ public final class ConfigLoader {
     if (ackReplicas > 0 && redisUrl.isEmpty()) {
       problem("store.redis.ack-replicas", "needs store.redis.url (replicas of a Redis)");
     }
+    if (ackReplicas > 0 && RedisBackend.isClusterUrl(redisUrl)) {
+      problem(
+          "store.redis.ack-replicas",
+          "not supported on Redis Cluster (use one Redis with replicas, or Redis Sentinel)");
+    }
+    String keyPrefix = get("store.redis.key-prefix", config::getString, "presence:");
+    if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
+      problem("store.redis.key-prefix", "must not contain { or } (Redis Cluster hash tags)");
+    }
     if (ackReplicas > 0 && ackTimeout.compareTo(commandTimeout) >= 0) {
       problem("store.redis.ack-timeout", "must be below store.redis.command-timeout");
     }
@@ -198,11 +214,7 @@ public final class ConfigLoader {
                 duration("store.database.connect-timeout"),
                 schema),
             new StoreConfig.RedisConfig(
-                redisUrl,
-                get("store.redis.key-prefix", config::getString, "presence:"),
-                commandTimeout,
-                Math.max(0, ackReplicas),
-                ackTimeout),
+                redisUrl, keyPrefix, commandTimeout, Math.max(0, ackReplicas), ackTimeout),
             Math.max(1, positive("store.database.threads")),
             Math.max(1, positive("store.database.queue")),
             Math.max(1, positive("updates.log-max-per-app")));

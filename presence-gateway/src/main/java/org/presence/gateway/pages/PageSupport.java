@@ -37,11 +37,11 @@ import org.slf4j.LoggerFactory;
  * 303 redirect.
  *
  * <p>Security headers on every page: a Content-Security-Policy that allows no script at all (but on
- * the demo page, which runs this node's own script and nothing else), only this node's stylesheet,
- * forms posting to this node (and, on the consent page, to the application's redirect origin, since
- * the answer is a redirect there), and no framing ({@code frame-ancestors 'none'} and {@code
- * X-Frame-Options: DENY}); {@code Referrer-Policy: no-referrer} so no page URL leaks to the next
- * site; {@code Cross-Origin-Opener-Policy: same-origin}.
+ * the demo page and the portal's application page, which run this node's own script and nothing
+ * else), only this node's stylesheet, forms posting to this node (and, on the consent page, to the
+ * application's redirect origin, since the answer is a redirect there), and no framing ({@code
+ * frame-ancestors 'none'} and {@code X-Frame-Options: DENY}); {@code Referrer-Policy: no-referrer}
+ * so no page URL leaks to the next site; {@code Cross-Origin-Opener-Policy: same-origin}.
  */
 public final class PageSupport {
   private static final Logger LOG = LoggerFactory.getLogger(PageSupport.class);
@@ -272,6 +272,17 @@ public final class PageSupport {
     render(ex, v, status, template, model, null, true, null);
   }
 
+  /** {@link #renderWithScript}, with {@code more} adding headers (a cookie to clear). */
+  public void renderWithScript(
+      HttpExchange ex,
+      Visitor v,
+      HttpResponseStatus status,
+      String template,
+      Map<String, Object> model,
+      Consumer<HttpHeaders> more) {
+    render(ex, v, status, template, model, null, true, more);
+  }
+
   private void render(
       HttpExchange ex,
       Visitor v,
@@ -316,6 +327,57 @@ public final class PageSupport {
             more.accept(h);
           }
         });
+  }
+
+  /**
+   * Answers 303 See Other to {@code location}, setting a short-lived cookie {@code name} for {@code
+   * path} only: HttpOnly, SameSite=Strict, Secure when the node is served over TLS, kept {@code
+   * maxAgeSeconds} at most. For a one-time value the next page shows (and clears).
+   */
+  public void redirectWithFlash(
+      HttpExchange ex,
+      Visitor v,
+      String location,
+      String name,
+      String value,
+      String path,
+      long maxAgeSeconds) {
+    redirect(
+        ex,
+        v,
+        location,
+        h ->
+            h.add(
+                HttpHeaderNames.SET_COOKIE,
+                ServerCookieEncoder.STRICT.encode(flash(name, value, path, maxAgeSeconds))));
+  }
+
+  /** The {@code Set-Cookie} value that clears the cookie {@link #redirectWithFlash} set. */
+  public String clearFlash(String name, String path) {
+    return ServerCookieEncoder.STRICT.encode(flash(name, "", path, 0));
+  }
+
+  private Cookie flash(String name, String value, String path, long maxAgeSeconds) {
+    DefaultCookie c = new DefaultCookie(name, value);
+    c.setPath(path);
+    c.setHttpOnly(true);
+    c.setSecure(secureCookies);
+    c.setSameSite(CookieHeaderNames.SameSite.Strict);
+    c.setMaxAge(maxAgeSeconds);
+    return c;
+  }
+
+  /** The value of the request's cookie {@code name}, or empty (a header over 8 KiB is ignored). */
+  public static Optional<String> cookie(HttpExchange ex, String name) {
+    String header = ex.header(HttpHeaderNames.COOKIE);
+    if (header != null && header.length() <= 8192) {
+      for (Cookie c : ServerCookieDecoder.STRICT.decode(header)) {
+        if (c.name().equals(name)) {
+          return Optional.of(c.value());
+        }
+      }
+    }
+    return Optional.empty();
   }
 
   /** Sends a visitor who must sign in first to the sign-in page, to come back to {@code next}. */

@@ -1,17 +1,28 @@
 package org.presence.gateway.pages;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.presence.gateway.api.ApiJson;
 import org.presence.gateway.api.AppsApi;
 import org.presence.gateway.app.AppService;
 import org.presence.gateway.app.DomainVerifier;
+import org.presence.gateway.app.Secrets;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.webhook.DeliveryLog;
+import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.store.app.AppState;
@@ -30,7 +41,26 @@ public final class PortalPages {
           "registered", "Registered. Now prove you own the domain.",
           "verified", "Domain verified. You can activate the application.",
           "deactivated", "Deactivated: the API key no longer works.",
-          "webhook", "Webhook saved.");
+          "webhook", "Webhook saved.",
+          "activated",
+              "Activated. Your service can now use the API key for presence updates and"
+                  + " notifications.",
+          "regenerated", "New API key made: the old one no longer works.");
+
+  /**
+   * The cookie carrying a new API key from the Activate or Regenerate POST to the page it redirects
+   * to, which shows the key once and clears it (POST-redirect-GET: a refresh shows the page, not
+   * "already active"). Scoped to that application's page, HttpOnly, SameSite=Strict.
+   */
+  static final String KEY_COOKIE = "presence_new_key";
+
+  /** How long the key cookie may live if the redirect is never followed, in seconds. */
+  static final long KEY_COOKIE_SECONDS = 120;
+
+  private volatile WebhookDispatcher webhooks;
+
+  /** The copy buttons' script, {@code /static/copy.js}: the only script the portal pages run. */
+  private final byte[] copyScript = SignInPages.load("static/copy.js");
 
   private final PageSupport pages;
   private final AppService apps;
@@ -42,14 +72,20 @@ public final class PortalPages {
     this.baseUrl = baseUrl;
   }
 
+  /** Shows each application's recent webhook calls and offers "Send a test call" through it. */
+  public void attachWebhooks(WebhookDispatcher dispatcher) {
+    this.webhooks = dispatcher;
+  }
+
   /** Adds the routes. */
   public void register(HttpRoutes.Builder routes) {
     routes
         .get("/myapps", pages.guard(this::list))
         .post("/myapps", pages.guard(this::create))
         .get("/myapps/{id}", pages.guard(this::show))
+        .get("/static/copy.js", this::copyScript)
         .post(
-            "/myapps/{id}/{action:verify|activate|regenerate|deactivate|webhook}",
+            "/myapps/{id}/{action:verify|activate|regenerate|deactivate|webhook|webhook-test}",
             pages.guard(this::act));
   }
 
@@ -141,14 +177,26 @@ public final class PortalPages {
       return;
     }
     String notice = ex.query("done").map(NOTICES::get).orElse(null);
+    String path = "/myapps/" + id;
+    Optional<String> newKey = PageSupport.cookie(ex, KEY_COOKIE);
     apps.get(v.subject(), id)
         .whenComplete(
             (app, failure) -> {
               if (failure != null) {
                 pages.errorPage(ex, v, failure);
-              } else {
-                showApp(ex, v, HttpResponseStatus.OK, app, null, notice, null);
+                return;
               }
+              // The key from the Activate or Regenerate just before, shown only while it is the
+              // application's current key; the cookie is cleared whatever it held.
+              String key =
+                  newKey
+                      .filter(k -> app.active() && Secrets.matches(k, app.apiKeyHash()))
+                      .orElse(null);
+              Consumer<HttpHeaders> clear =
+                  newKey.isEmpty()
+                      ? null
+                      : h -> h.add(HttpHeaderNames.SET_COOKIE, pages.clearFlash(KEY_COOKIE, path));
+              showApp(ex, v, HttpResponseStatus.OK, app, key, notice, null, null, clear);
             });
   }
 
@@ -168,32 +216,116 @@ public final class PortalPages {
     String who = v.subject();
     String action = ex.param("action");
     switch (action) {
-      case "activate" -> withKey(ex, v, id, apps.activate(who, id));
-      case "regenerate" -> withKey(ex, v, id, apps.regenerateKey(who, id));
+      case "activate" -> withKey(ex, v, id, apps.activate(who, id), "activated");
+      case "regenerate" -> withKey(ex, v, id, apps.regenerateKey(who, id), "regenerated");
       case "verify" -> thenShow(ex, v, id, apps.verify(who, id), "verified");
       case "deactivate" -> thenShow(ex, v, id, apps.deactivate(who, id), "deactivated");
+      case "webhook-test" -> testCall(ex, v, id);
       default -> {
         String url = PageSupport.field(form, "url");
         CompletionStage<Application> done =
             url == null || url.isBlank()
                 ? apps.clearWebhook(who, id)
                 : apps.setWebhook(who, id, url);
-        thenShow(ex, v, id, done, "webhook");
+        done.whenComplete(
+            (app, failure) -> {
+              if (failure != null) {
+                failedAction(ex, v, id, failure, clip(url));
+              } else {
+                pages.redirect(ex, v, "/myapps/" + id + "?done=webhook", null);
+              }
+            });
       }
     }
   }
 
-  /** Shows the application with its new key: the one time the key is ever displayed. */
+  /**
+   * Redirects to the application's page with its new key in a cookie for that page only, which
+   * shows it once (POST-redirect-GET).
+   */
   private void withKey(
-      HttpExchange ex, PageSupport.Visitor v, long id, CompletionStage<AppService.IssuedKey> key) {
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      long id,
+      CompletionStage<AppService.IssuedKey> key,
+      String what) {
     key.whenComplete(
         (issued, failure) -> {
           if (failure != null) {
-            failedAction(ex, v, id, failure);
+            failedAction(ex, v, id, failure, null);
           } else {
-            showApp(ex, v, HttpResponseStatus.OK, issued.app(), issued.apiKey(), null, null);
+            String path = "/myapps/" + id;
+            pages.redirectWithFlash(
+                ex,
+                v,
+                path + "?done=" + what,
+                KEY_COOKIE,
+                issued.apiKey(),
+                path,
+                KEY_COOKIE_SECONDS);
           }
         });
+  }
+
+  /** Sends the webhook a test call and shows the page with its outcome at the log's top. */
+  private void testCall(HttpExchange ex, PageSupport.Visitor v, long id) {
+    WebhookDispatcher dispatcher = webhooks;
+    if (dispatcher == null) {
+      pages.errorPage(ex, v, ErrorCode.NOT_FOUND, "this node sends no webhooks");
+      return;
+    }
+    apps.get(v.subject(), id)
+        .thenCompose(dispatcher::testCall)
+        .whenComplete(
+            (d, failure) -> {
+              if (failure != null) {
+                failedAction(ex, v, id, failure, null);
+                return;
+              }
+              apps.get(v.subject(), id)
+                  .whenComplete(
+                      (app, again) -> {
+                        if (again != null) {
+                          pages.errorPage(ex, v, again);
+                        } else if (d.ok()) {
+                          showApp(
+                              ex,
+                              v,
+                              HttpResponseStatus.OK,
+                              app,
+                              null,
+                              testNotice(d),
+                              null,
+                              null,
+                              null);
+                        } else {
+                          showApp(
+                              ex,
+                              v,
+                              HttpResponseStatus.OK,
+                              app,
+                              null,
+                              null,
+                              testNotice(d),
+                              null,
+                              null);
+                        }
+                      });
+            });
+  }
+
+  private static String testNotice(DeliveryLog.Delivery d) {
+    if (d.ok()) {
+      return "Test call answered " + d.status() + " in " + d.latencyMillis() + " ms.";
+    }
+    if (d.status() != 0) {
+      return "The test call was answered "
+          + d.status()
+          + " in "
+          + d.latencyMillis()
+          + " ms: your endpoint must answer 2xx for Presence to count a call as delivered.";
+    }
+    return "The test call failed after " + d.latencyMillis() + " ms: " + d.failure() + ".";
   }
 
   private void thenShow(
@@ -205,7 +337,7 @@ public final class PortalPages {
     done.whenComplete(
         (app, failure) -> {
           if (failure != null) {
-            failedAction(ex, v, id, failure);
+            failedAction(ex, v, id, failure, null);
           } else {
             pages.redirect(ex, v, "/myapps/" + id + "?done=" + what, null);
           }
@@ -214,9 +346,11 @@ public final class PortalPages {
 
   /**
    * A refused action shows the application again with the reason (verification failed, address not
-   * allowed...), with the code's status; unknown or foreign applications get the error page.
+   * allowed...), with the code's status, and the webhook URL as typed when {@code typedUrl} is not
+   * null; unknown or foreign applications get the error page.
    */
-  private void failedAction(HttpExchange ex, PageSupport.Visitor v, long id, Throwable failure) {
+  private void failedAction(
+      HttpExchange ex, PageSupport.Visitor v, long id, Throwable failure, String typedUrl) {
     ProtocolException pe = PageSupport.expected(failure);
     if (pe == null || pe.code() == ErrorCode.UNKNOWN_APP || pe.code() == ErrorCode.FORBIDDEN) {
       pages.errorPage(ex, v, failure);
@@ -235,7 +369,9 @@ public final class PortalPages {
                     app,
                     null,
                     null,
-                    pe.reason());
+                    pe.reason(),
+                    typedUrl,
+                    null);
               }
             });
   }
@@ -247,12 +383,16 @@ public final class PortalPages {
       Application app,
       String apiKey,
       String notice,
-      String error) {
+      String error,
+      String typedUrl,
+      Consumer<HttpHeaders> more) {
     Map<String, Object> m = pages.model(v, app.name());
     Map<String, Object> a = summary(app);
     a.put("description", app.description());
     a.put("verificationKey", app.verificationKey());
-    a.put("webhookUrl", app.webhookUrl() == null ? "" : app.webhookUrl());
+    a.put(
+        "webhookUrl",
+        typedUrl != null ? typedUrl : app.webhookUrl() == null ? "" : app.webhookUrl());
     a.put("webhookSecret", app.webhookSecret() == null ? "" : app.webhookSecret());
     m.put("app", a);
     m.put("apiKey", apiKey);
@@ -269,9 +409,38 @@ public final class PortalPages {
     ep.put("stream", e.stream());
     ep.put("notifications", e.notifications());
     m.put("endpoints", ep);
+    WebhookDispatcher dispatcher = webhooks;
+    List<Map<String, Object>> calls = new ArrayList<>();
+    if (dispatcher != null) {
+      for (DeliveryLog.Delivery d : dispatcher.recentCalls(app.id())) {
+        Map<String, Object> r = new HashMap<>();
+        r.put("at", CALL_TIME.format(d.at()));
+        r.put("ok", d.ok());
+        r.put("outcome", d.status() != 0 ? Integer.toString(d.status()) : d.failure());
+        r.put("latency", d.latencyMillis() + " ms");
+        r.put("what", d.test() ? "test call" : d.users() + (d.users() == 1 ? " user" : " users"));
+        calls.add(r);
+      }
+    }
+    m.put("webhookTest", dispatcher != null && app.webhookUrl() != null);
+    m.put("calls", calls);
+    m.put("hasCalls", !calls.isEmpty());
+    m.put("callsKept", DeliveryLog.PER_APP);
     m.put("notice", notice);
     m.put("error", error);
-    pages.render(ex, v, status, "app", m);
+    pages.renderWithScript(ex, v, status, "app", m, more);
+  }
+
+  private static final DateTimeFormatter CALL_TIME =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'", Locale.ROOT)
+          .withZone(ZoneOffset.UTC);
+
+  private void copyScript(HttpExchange ex) {
+    ex.respond(
+        HttpResponseStatus.OK,
+        "text/javascript; charset=utf-8",
+        io.netty.buffer.Unpooled.wrappedBuffer(copyScript),
+        h -> h.set(HttpHeaderNames.CACHE_CONTROL, "no-cache"));
   }
 
   /** Signed in and with a valid form token; otherwise answers with the error page. */

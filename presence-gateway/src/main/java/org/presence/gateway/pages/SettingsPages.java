@@ -31,11 +31,12 @@ public final class SettingsPages {
           "saved",
           "Settings saved.",
           "pause",
-          "Paused: that application no longer sees your presence.",
+          "Paused: %s no longer sees your presence.",
           "resume",
-          "Resumed.",
+          "Resumed: %s sees your presence again.",
           "revoke",
-          "Revoked: that application's id for you is gone for good.",
+          "Revoked: %s has lost your presence for good; sharing again would give it a new id for"
+              + " you.",
           "session-ended",
           "Signed out: that browser's session has ended.",
           "device",
@@ -43,6 +44,15 @@ public final class SettingsPages {
           "devices-signed-out",
           "Signed out all devices: every paired device is revoked and every device session has"
               + " ended.");
+
+  /** The policy form's fields, kept as typed when the form is refused. */
+  private static final List<String> POLICY_FIELDS =
+      List.of(
+          "online_within_minutes",
+          "away_after_minutes",
+          "offline_after_minutes",
+          "custom_status",
+          "away_message");
 
   /**
    * The user's paired devices for the "Paired devices" section (supplied by the pairing feature):
@@ -101,7 +111,37 @@ public final class SettingsPages {
       return;
     }
     String notice = ex.query("done").map(NOTICES::get).orElse(null);
-    render(ex, v, HttpResponseStatus.OK, notice, null);
+    String app = ex.query("app").orElse("");
+    if (notice == null || !notice.contains("%s")) {
+      render(ex, v, HttpResponseStatus.OK, notice, null, null);
+    } else if (!app.matches("[0-9]{1,18}")) {
+      render(ex, v, HttpResponseStatus.OK, notice.replace("%s", "the application"), null, null);
+    } else {
+      // The notice names the application the action was about (looked up, never taken from the
+      // address, so a link cannot put words on the page).
+      grants
+          .appName(Long.parseLong(app))
+          .whenComplete(
+              (name, failure) -> {
+                String who = failure == null && name.isPresent() ? name.get() : "the application";
+                render(ex, v, HttpResponseStatus.OK, notice.replace("%s", who), null, null);
+              });
+    }
+  }
+
+  /**
+   * Renders the page; {@code typed}, when not null, is the policy form as the visitor sent it
+   * (shown again after a refusal instead of the saved values), and {@code detail} the refusal's
+   * technical reason, behind "Technical details".
+   */
+  private void render(
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      HttpResponseStatus status,
+      String notice,
+      String error,
+      String detail) {
+    render(ex, v, status, notice, error, detail, null);
   }
 
   private void render(
@@ -109,7 +149,9 @@ public final class SettingsPages {
       PageSupport.Visitor v,
       HttpResponseStatus status,
       String notice,
-      String error) {
+      String error,
+      String detail,
+      Map<String, String> typed) {
     String user = v.subject();
     PairedDevicesSection section = pairedDevices;
     CompletionStage<List<Map<String, Object>>> devices =
@@ -118,7 +160,7 @@ public final class SettingsPages {
             : section.rows(user);
     grants
         .list(user)
-        .thenCombine(settings.get(user), (list, s) -> model(v, list, s))
+        .thenCombine(settings.get(user), (list, s) -> model(v, list, s, typed))
         .thenCombine(pages.sessions().list(user), (m, list) -> sessionsModel(v, m, list))
         .thenCombine(
             devices,
@@ -135,12 +177,16 @@ public final class SettingsPages {
               }
               m.put("notice", notice);
               m.put("error", error);
+              m.put("errorDetail", detail);
               pages.render(ex, v, status, "settings", m);
             });
   }
 
   private Map<String, Object> model(
-      PageSupport.Visitor v, List<GrantService.GrantView> list, UserSettings s) {
+      PageSupport.Visitor v,
+      List<GrantService.GrantView> list,
+      UserSettings s,
+      Map<String, String> typed) {
     Map<String, Object> m = pages.model(v, "Settings");
     List<Map<String, Object>> rows = new ArrayList<>();
     for (GrantService.GrantView g : list) {
@@ -155,20 +201,63 @@ public final class SettingsPages {
     }
     m.put("grants", rows);
     m.put("hasGrants", !rows.isEmpty());
-    m.put("online", choices(UserSettings.ONLINE_CHOICES, s.onlineWithinMinutes()));
-    m.put("away", choices(UserSettings.AWAY_CHOICES, s.awayAfterMinutes()));
-    m.put("offline", choices(UserSettings.OFFLINE_CHOICES, s.offlineAfterMinutes()));
-    m.put("customStatus", s.customStatus());
-    m.put("awayMessage", s.awayMessage());
+    if (typed == null) {
+      m.put("online", choices(UserSettings.ONLINE_CHOICES, s.onlineWithinMinutes()));
+      m.put("away", choices(UserSettings.AWAY_CHOICES, s.awayAfterMinutes()));
+      m.put("offline", choices(UserSettings.OFFLINE_CHOICES, s.offlineAfterMinutes()));
+      m.put("customStatus", s.customStatus());
+      m.put("awayMessage", s.awayMessage());
+    } else {
+      m.put("online", choices(UserSettings.ONLINE_CHOICES, typed.get("online_within_minutes")));
+      m.put("away", choices(UserSettings.AWAY_CHOICES, typed.get("away_after_minutes")));
+      m.put("offline", choices(UserSettings.OFFLINE_CHOICES, typed.get("offline_after_minutes")));
+      m.put("customStatus", typed.get("custom_status"));
+      m.put("awayMessage", typed.get("away_message"));
+      m.put("policyRefused", true);
+    }
     return m;
   }
 
   private static List<Map<String, Object>> choices(int[] values, int selected) {
+    return choices(values, Integer.toString(selected));
+  }
+
+  private static List<Map<String, Object>> choices(int[] values, String selected) {
     List<Map<String, Object>> out = new ArrayList<>();
     for (int value : values) {
-      out.add(Map.of("value", value, "selected", value == selected));
+      out.add(Map.of("value", value, "selected", Integer.toString(value).equals(selected)));
     }
     return out;
+  }
+
+  /** The policy form as sent, each field cut to a bounded length, for showing it again. */
+  private static Map<String, String> typed(Map<String, List<String>> form) {
+    Map<String, String> typed = new HashMap<>();
+    for (String name : POLICY_FIELDS) {
+      String value = PageSupport.field(form, name);
+      if (value == null) {
+        value = "";
+      }
+      typed.put(name, value.length() > 1000 ? value.substring(0, 1000) : value);
+    }
+    return typed;
+  }
+
+  /** A refusal for the person at the page, and its technical reason. */
+  private void refused(
+      HttpExchange ex, PageSupport.Visitor v, ProtocolException e, Map<String, List<String>> form) {
+    String words =
+        e instanceof SettingsService.Refused r
+            ? r.inWords()
+            : "These settings could not be saved. Check what you chose and try again.";
+    render(
+        ex,
+        v,
+        HttpResponseStatus.valueOf(e.code().httpStatus()),
+        null,
+        words,
+        e.reason(),
+        typed(form));
   }
 
   private void save(HttpExchange ex) {
@@ -181,13 +270,13 @@ public final class SettingsPages {
     try {
       change =
           new SettingsService.Change(
-              minutes(form, "online_within_minutes"),
-              minutes(form, "away_after_minutes"),
-              minutes(form, "offline_after_minutes"),
+              minutes(form, "online_within_minutes", "Show me online"),
+              minutes(form, "away_after_minutes", "Show me away"),
+              minutes(form, "offline_after_minutes", "Show me offline"),
               PageSupport.field(form, "custom_status"),
               PageSupport.field(form, "away_message"));
     } catch (ProtocolException e) {
-      render(ex, v, HttpResponseStatus.valueOf(e.code().httpStatus()), null, e.reason());
+      refused(ex, v, e, form);
       return;
     }
     settings
@@ -202,19 +291,20 @@ public final class SettingsPages {
               if (pe == null) {
                 pages.errorPage(ex, v, failure);
               } else {
-                render(
-                    ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), null, pe.reason());
+                refused(ex, v, pe, form);
               }
             });
   }
 
-  private static Integer minutes(Map<String, List<String>> form, String name) {
+  private static Integer minutes(Map<String, List<String>> form, String name, String label) {
     String s = PageSupport.field(form, name);
     if (s == null || s.isEmpty()) {
       return null;
     }
     if (!s.matches("[0-9]{1,3}")) {
-      throw new ProtocolException(ErrorCode.INVALID_SETTING, name + " must be a number of minutes");
+      throw new SettingsService.Refused(
+          name + " must be a number of minutes",
+          "Choose one of the times offered for \u201c" + label + "\u201d.");
     }
     return Integer.parseInt(s);
   }
@@ -227,7 +317,7 @@ public final class SettingsPages {
     }
     String puid = ex.param("puid");
     String action = ex.param("action");
-    CompletionStage<?> done =
+    CompletionStage<org.presence.store.permission.Grant> done =
         switch (action) {
           case "pause" -> grants.setEnabled(v.subject(), puid, false);
           case "resume" -> grants.setEnabled(v.subject(), puid, true);
@@ -238,7 +328,7 @@ public final class SettingsPages {
           if (failure != null) {
             pages.errorPage(ex, v, failure);
           } else {
-            pages.redirect(ex, v, "/settings?done=" + action, null);
+            pages.redirect(ex, v, "/settings?done=" + action + "&app=" + g.appId(), null);
           }
         });
   }

@@ -58,7 +58,7 @@ public final class SignInPages {
     this.favicon = load("static/favicon.svg");
   }
 
-  private static byte[] load(String resource) {
+  static byte[] load(String resource) {
     try (InputStream in = SignInPages.class.getClassLoader().getResourceAsStream(resource)) {
       if (in == null) {
         throw new IllegalStateException("missing resource " + resource);

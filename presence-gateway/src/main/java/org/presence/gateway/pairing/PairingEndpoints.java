@@ -207,11 +207,18 @@ public final class PairingEndpoints {
 
   private void showPair(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
+    String code = ex.query("code").orElse("");
     if (v.session().isEmpty()) {
-      pages.toSignIn(ex, v, "/pair");
+      // Back to this page with the device's code after signing in (the link the device shows).
+      pages.toSignIn(
+          ex,
+          v,
+          "/pair"
+              + PairingService.normalise(code)
+                  .map(c -> "?code=" + PairingService.display(c))
+                  .orElse(""));
       return;
     }
-    String code = ex.query("code").orElse("");
     render(ex, v, HttpResponseStatus.OK, code, null, null);
   }
 

@@ -183,6 +183,11 @@ public final class GrantService {
             });
   }
 
+  /** The name of application {@code appId}, or empty when there is no such application. */
+  public CompletionStage<Optional<String>> appName(long appId) {
+    return apps.find(appId).thenApply(app -> app.map(Application::name));
+  }
+
   /** Pauses ({@code false}) or resumes ({@code true}) the user's grant with this PUID. */
   public CompletionStage<Grant> setEnabled(String user, String puid, boolean on) {
     return grants

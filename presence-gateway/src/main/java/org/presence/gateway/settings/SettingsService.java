@@ -34,7 +34,7 @@ public final class SettingsService {
    * A change: {@code null} fields keep their current value.
    *
    * @param onlineWithinMinutes 5, 10, 15 or 20
-   * @param awayAfterMinutes 5, 10, 15 or 20
+   * @param awayAfterMinutes 5, 10, 15 or 20, and at least {@code onlineWithinMinutes}
    * @param offlineAfterMinutes 10, 25 or 35, and more than {@code awayAfterMinutes}
    * @param customStatus at most 140 characters
    * @param awayMessage at most 140 characters
@@ -130,34 +130,92 @@ public final class SettingsService {
       return fallback;
     }
     String s = value.strip();
+    String what = field.equals("custom_status") ? "Your custom status" : "Your away message";
     if (s.length() > UserSettings.MAX_MESSAGE_LENGTH) {
-      throw new ProtocolException(
-          ErrorCode.INVALID_SETTING,
-          field + ": at most " + UserSettings.MAX_MESSAGE_LENGTH + " characters");
+      throw new Refused(
+          field + ": at most " + UserSettings.MAX_MESSAGE_LENGTH + " characters",
+          what
+              + " is "
+              + s.length()
+              + " characters long; it can be at most "
+              + UserSettings.MAX_MESSAGE_LENGTH
+              + ".");
     }
     if (AppFields.hasControlCharacters(s)) {
-      throw new ProtocolException(ErrorCode.INVALID_SETTING, field + ": control characters");
+      throw new Refused(
+          field + ": control characters",
+          what + " contains an invisible control character; type it again without it.");
     }
     return s;
   }
 
+  /**
+   * Refuses a policy that is not one of the offered choices, or that contradicts itself: away
+   * before online ends (online within 20 minutes but away after 5 would make a device idle for 10
+   * minutes both), or offline no later than away.
+   */
   private static void check(UserSettings s) {
-    choice("online_within_minutes", s.onlineWithinMinutes(), UserSettings.ONLINE_CHOICES);
-    choice("away_after_minutes", s.awayAfterMinutes(), UserSettings.AWAY_CHOICES);
-    choice("offline_after_minutes", s.offlineAfterMinutes(), UserSettings.OFFLINE_CHOICES);
+    choice(
+        "online_within_minutes",
+        s.onlineWithinMinutes(),
+        UserSettings.ONLINE_CHOICES,
+        "Show me online");
+    choice("away_after_minutes", s.awayAfterMinutes(), UserSettings.AWAY_CHOICES, "Show me away");
+    choice(
+        "offline_after_minutes",
+        s.offlineAfterMinutes(),
+        UserSettings.OFFLINE_CHOICES,
+        "Show me offline");
+    if (s.awayAfterMinutes() < s.onlineWithinMinutes()) {
+      throw new Refused(
+          "away_after_minutes must not be below online_within_minutes",
+          "You would show as online for "
+              + s.onlineWithinMinutes()
+              + " minutes after you last used a device, but as away after only "
+              + s.awayAfterMinutes()
+              + ". Choose an away time of at least "
+              + s.onlineWithinMinutes()
+              + " minutes, or a shorter online time.");
+    }
     if (s.awayAfterMinutes() >= s.offlineAfterMinutes()) {
-      throw new ProtocolException(
-          ErrorCode.INVALID_SETTING, "away_after_minutes must be below offline_after_minutes");
+      throw new Refused(
+          "away_after_minutes must be below offline_after_minutes",
+          "You would show as offline after "
+              + s.offlineAfterMinutes()
+              + " minutes, before you would show as away after "
+              + s.awayAfterMinutes()
+              + ". Choose an offline time longer than the away time.");
     }
     if (!s.valid()) {
       throw new ProtocolException(ErrorCode.INVALID_SETTING);
     }
   }
 
-  private static void choice(String field, int value, int[] choices) {
+  private static void choice(String field, int value, int[] choices, String label) {
     if (Arrays.stream(choices).noneMatch(c -> c == value)) {
-      throw new ProtocolException(
-          ErrorCode.INVALID_SETTING, field + " must be one of " + Arrays.toString(choices));
+      throw new Refused(
+          field + " must be one of " + Arrays.toString(choices),
+          "Choose one of the times offered for \u201c" + label + "\u201d.");
+    }
+  }
+
+  /**
+   * A change refused with {@code INVALID_SETTING} (154): its {@linkplain #reason() reason} names
+   * the API's fields, {@link #inWords()} says the same for the person at the settings page.
+   */
+  public static final class Refused extends ProtocolException {
+    private static final long serialVersionUID = 1L;
+
+    private final String inWords;
+
+    public Refused(String reason, String inWords) {
+      super(ErrorCode.INVALID_SETTING, reason);
+      this.inWords = inWords;
+    }
+
+    /** The refusal in the words of the settings page, without the API's field names. */
+    public String inWords() {
+      return inWords;
     }
   }
 }

@@ -28,6 +28,8 @@ import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.gateway.outbound.OutboundException;
 import org.presence.gateway.retry.Backoff;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.Json;
 import org.presence.store.app.Application;
 import org.presence.store.exec.StoreExecutors;
@@ -81,6 +83,9 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   /** The header naming a call's update numbers, for receivers that drop repeated deliveries. */
   public static final String DELIVERY_HEADER = "X-Presence-Delivery";
 
+  /** The header marking a test call sent from the developer portal (body {@code []}). */
+  public static final String TEST_HEADER = "X-Presence-Test";
+
   private final WebhooksConfig config;
   private final Backoff backoff;
   private final String nodeId;
@@ -92,6 +97,11 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   private final CallSlots slots;
   private final Map<Long, Sender> senders = new ConcurrentHashMap<>();
   private final Map<Long, Long> lastTake = new ConcurrentHashMap<>();
+  private final DeliveryLog deliveries = new DeliveryLog();
+
+  /** Applications with a test call in flight: at most one each. */
+  private final java.util.Set<Long> testing = ConcurrentHashMap.newKeySet();
+
   private final Counter callsOk;
   private final LatencyHistograms latency;
   private final Counter callsFailed;
@@ -528,6 +538,11 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
             } else {
               latency.webhookFailed(failureKind(e), took);
             }
+            if (!(e instanceof java.util.concurrent.CancellationException)) {
+              // A call abandoned (the application deactivated) is not a delivery to show.
+              deliveries.add(
+                  appId, delivery(started, response, e, took, batch.latest().size(), false));
+            }
             boolean ok = e == null && response.status() >= 200 && response.status() < 300;
             boolean slow = ok && took >= config.slowCall().toMillis();
             WebhookState.Cursor next;
@@ -596,6 +611,72 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
           .thenCombine(log.lastSeq(appId), (c, last) -> c.isPresent() && last > c.get().seq())
           .thenCompose(more -> more ? take(appId) : CompletableFuture.completedFuture(null));
     }
+  }
+
+  private static DeliveryLog.Delivery delivery(
+      long started,
+      GuardedHttpClient.Response response,
+      Throwable e,
+      long took,
+      int users,
+      boolean test) {
+    return new DeliveryLog.Delivery(
+        java.time.Instant.ofEpochMilli(started),
+        e == null ? response.status() : 0,
+        e == null ? "" : describe(e),
+        took,
+        users,
+        test);
+  }
+
+  /** {@code appId}'s recent webhook calls made by this node, newest first. */
+  public List<DeliveryLog.Delivery> recentCalls(long appId) {
+    return deliveries.recent(appId);
+  }
+
+  /**
+   * Sends {@code app}'s webhook a signed test call now, whatever the application's state: body
+   * {@code []} (no updates), header {@link #TEST_HEADER}. It changes no cursor and is logged like
+   * any call. Fails with {@code INVALID_APP_STATE} when the application has no webhook or a test
+   * call of it is already in flight.
+   */
+  public CompletionStage<DeliveryLog.Delivery> testCall(Application app) {
+    if (app.webhookUrl() == null || app.webhookSecret() == null) {
+      return CompletableFuture.failedFuture(
+          new ProtocolException(ErrorCode.INVALID_APP_STATE, "no webhook URL is set"));
+    }
+    if (closed || !testing.add(app.id())) {
+      return CompletableFuture.failedFuture(
+          new ProtocolException(ErrorCode.INVALID_APP_STATE, "a test call is already under way"));
+    }
+    byte[] body = "[]".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put("Content-Type", "application/json");
+    headers.put(WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), body));
+    headers.put(TEST_HEADER, "1");
+    long started = System.currentTimeMillis();
+    CompletableFuture<GuardedHttpClient.Response> sent;
+    try {
+      sent =
+          http.send(
+                  GuardedHttpClient.Request.post(
+                      URI.create(app.webhookUrl()),
+                      headers,
+                      body,
+                      config.maxResponseBytes(),
+                      config.timeout()))
+              .toCompletableFuture();
+    } catch (RuntimeException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    return sent.handle(
+        (response, e) -> {
+          testing.remove(app.id());
+          DeliveryLog.Delivery d =
+              delivery(started, response, e, System.currentTimeMillis() - started, 0, true);
+          deliveries.add(app.id(), d);
+          return d;
+        });
   }
 
   /** The guarded client's failure kind of {@code t}, or {@code null}. */

@@ -16,7 +16,11 @@ class AppFieldsTest {
     "  Chat.Example.COM. , chat.example.com",
     "127.0.0.1:8080, 127.0.0.1:8080",
     "localhost:9000, localhost:9000",
-    "xn--bcher-kva.example, xn--bcher-kva.example"
+    "xn--bcher-kva.example, xn--bcher-kva.example",
+    // A full URL typed for the domain is understood as its host (and port).
+    "http://chat.example.com, chat.example.com",
+    "https://chat.example.com/, chat.example.com",
+    " HTTPS://Chat.Example.com:8443/ , chat.example.com:8443"
   })
   void domain_whenValid_thenNormalised(String raw, String expected) {
     assertThat(AppFields.domain(raw)).isEqualTo(expected);
@@ -26,7 +30,11 @@ class AppFieldsTest {
   @ValueSource(
       strings = {
         "",
-        "http://chat.example.com",
+        "https://chat.example.com/path",
+        "ftp://chat.example.com",
+        "https://user@chat.example.com",
+        "https://",
+        "https://chat.example.com?x=1",
         "chat.example.com/path",
         "user@chat.example.com",
         "chat",
@@ -45,6 +53,20 @@ class AppFieldsTest {
         .isInstanceOfSatisfying(
             ProtocolException.class,
             e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_APP_FIELD));
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {"https://chat.example.com/app", "chat.example.com/app", "ftp://chat.example.com"})
+  void domain_whenAUrlWithAPath_thenSaysToTypeTheDomainOnly_notBadPort(String raw) {
+    assertThatThrownBy(() -> AppFields.domain(raw))
+        .isInstanceOfSatisfying(
+            ProtocolException.class,
+            e ->
+                assertThat(e.reason())
+                    .contains("type only the domain, such as chat.example.com")
+                    .contains("/__presence")
+                    .doesNotContain("port"));
   }
 
   @ParameterizedTest

@@ -191,8 +191,12 @@ class AppsBadInputTest {
 
     for (String page :
         List.of(portal, appPage, consent.body(), settings, signIn, typedBack.body())) {
-      // No template has a script or an img element: any one would have come from user input.
-      assertThat(page).doesNotContain("<script").doesNotContain("<img").doesNotContain("onerror=");
+      // No template has an img element, and the only script element is the application page's
+      // own copy-button script: any other would have come from user input.
+      assertThat(page.replace("<script src=\"/static/copy.js\"></script>", ""))
+          .doesNotContain("<script")
+          .doesNotContain("<img")
+          .doesNotContain("onerror=");
     }
     assertThat(portal).contains("&lt;script&gt;alert(1)&lt;/script&gt;");
     assertThat(appPage).contains("&quot;&gt;&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;");
@@ -461,7 +465,7 @@ class AppsBadInputTest {
             "{\"name\":\"ok\",\"domain\":" + q("a".repeat(250) + ".example.com") + "}"),
         ErrorCode.INVALID_APP_FIELD);
     assertError(
-        dev.post("/api/apps", "{\"name\":\"ok\",\"domain\":\"http://x.example.com/\"}"),
+        dev.post("/api/apps", "{\"name\":\"ok\",\"domain\":\"http://x.example.com/app\"}"),
         ErrorCode.INVALID_APP_FIELD);
     assertError(
         dev.post("/api/apps", "{\"name\":\"ok\",\"domain\":\"x.example.com:99999\"}"),
@@ -501,6 +505,10 @@ class AppsBadInputTest {
         marge.put("/api/settings", "{\"online_within_minutes\":7}"), ErrorCode.INVALID_SETTING);
     assertError(
         marge.put("/api/settings", "{\"away_after_minutes\":20,\"offline_after_minutes\":10}"),
+        ErrorCode.INVALID_SETTING);
+    // Contradictory: online for 20 minutes after the last use, but away after 5.
+    assertError(
+        marge.put("/api/settings", "{\"online_within_minutes\":20,\"away_after_minutes\":5}"),
         ErrorCode.INVALID_SETTING);
     assertError(
         marge.put("/api/settings", "{\"online_within_minutes\":\"five\"}"),

@@ -342,15 +342,28 @@ public abstract class AppsFlowContract {
     assertThat(verified.statusCode()).as(verified.body()).isEqualTo(303);
     assertThat(devWeb.follow(verified).body()).contains("Domain verified");
 
+    // Activate redirects (POST-redirect-GET) to the page, which shows the key once with a notice;
+    // a refresh of that page shows it without the key and without "already active".
     HttpResponse<String> activated = devWeb.post(appPath + "/activate", Map.of());
-    assertThat(activated.statusCode()).isEqualTo(200);
-    Matcher k = KEY.matcher(activated.body());
-    assertThat(k.find()).as(activated.body()).isTrue();
+    assertThat(activated.statusCode()).isEqualTo(303);
+    assertThat(activated.headers().firstValue("Location")).hasValue(appPath + "?done=activated");
+    HttpResponse<String> activatedPage = devWeb.follow(activated);
+    assertThat(activatedPage.body()).contains("Activated.");
+    Matcher k = KEY.matcher(activatedPage.body());
+    assertThat(k.find()).as(activatedPage.body()).isTrue();
     String key = k.group(1);
     assertThat(keyWorks(node, id, key)).isTrue();
+    HttpResponse<String> refreshed = devWeb.follow(activated);
+    assertThat(refreshed.statusCode()).isEqualTo(200);
+    assertThat(refreshed.body())
+        .as("the key is shown once")
+        .doesNotContain(key)
+        .contains("Activated.")
+        .doesNotContainIgnoringCase("already");
     assertThat(devWeb.get(appPath).body()).as("the key is shown once").doesNotContain(key);
 
-    HttpResponse<String> regenerated = devWeb.post(appPath + "/regenerate", Map.of());
+    HttpResponse<String> regenerated =
+        devWeb.follow(devWeb.post(appPath + "/regenerate", Map.of()));
     Matcher k2 = KEY.matcher(regenerated.body());
     assertThat(k2.find()).isTrue();
     assertThat(keyWorks(node, id, key)).isFalse();

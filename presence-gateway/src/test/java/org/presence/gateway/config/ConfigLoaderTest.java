@@ -544,6 +544,66 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_whenRedisClusterUrl_thenAccepted() {
+    PresenceConfig c =
+        ConfigLoader.load(
+            null, Map.of(), cluster("redis-cluster://10.0.0.5:7000,10.0.0.6:7001,redis-3:7002"));
+    assertThat(c.store().redis().url())
+        .isEqualTo("redis-cluster://10.0.0.5:7000,10.0.0.6:7001,redis-3:7002");
+  }
+
+  @Test
+  void load_whenRedisClusterUrlIsBad_thenTheProblemShowsTheForm() {
+    for (String bad :
+        List.of(
+            "redis-cluster://",
+            "redis-cluster://r1",
+            "redis-cluster://r1:port",
+            "redis-cluster://r1:7000,",
+            "redis-cluster://r1:7000/0",
+            "redis-cluster://r1:70000")) {
+      assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), cluster(bad)))
+          .as(bad)
+          .isInstanceOfSatisfying(
+              InvalidConfigException.class,
+              e ->
+                  assertThat(e.problems())
+                      .singleElement()
+                      .asString()
+                      .startsWith("store.redis.url: ")
+                      .contains("redis-cluster://host:port[,host:port...]"));
+    }
+  }
+
+  @Test
+  void load_whenRedisClusterWithAckReplicasOrPrefixWithBraces_thenNamed() {
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    cluster("redis-cluster://r1:7000", "store.redis.ack-replicas", "1")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .singleElement()
+                    .asString()
+                    .startsWith("store.redis.ack-replicas: not supported on Redis Cluster"));
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null, Map.of(), cluster("redis://r1:6379", "store.redis.key-prefix", "p:{x}:")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .singleElement()
+                    .asString()
+                    .startsWith("store.redis.key-prefix: must not contain { or }"));
+  }
+
+  @Test
   void load_whenAckReplicasAreBad_thenNamed() {
     assertThatThrownBy(
             () ->

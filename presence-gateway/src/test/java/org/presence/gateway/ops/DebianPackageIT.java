@@ -36,6 +36,7 @@ class DebianPackageIT {
   static final String REQUIRE = "PRESENCE_TEST_REQUIRE_PACKAGE";
   private static final Path DEB = Path.of("target", "presence.deb");
   private static final Path UNIT = Path.of("/usr/lib/systemd/system/presence.service");
+  private static final Path USER_UNIT = Path.of("/usr/lib/systemd/user/presence-daemon.service");
   private static final Path CONF = Path.of("/etc/presence/presence.conf");
   private static final Pattern LISTENING =
       Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
@@ -73,7 +74,10 @@ class DebianPackageIT {
               "ProtectSystem=strict",
               "StateDirectory=presence",
               "NoNewPrivileges=yes");
-      verifyUnit();
+      verifyUnit(UNIT);
+      assertThat(Files.readString(USER_UNIT))
+          .contains("ExecStart=/usr/bin/presence daemon", "WantedBy=graphical-session.target");
+      verifyUnit(USER_UNIT);
 
       serveFromPackage();
 
@@ -81,6 +85,7 @@ class DebianPackageIT {
       assertThat(remove.exit()).as(remove.out()).isZero();
       assertThat(Path.of("/usr/bin/presence")).doesNotExist();
       assertThat(UNIT).doesNotExist();
+      assertThat(USER_UNIT).doesNotExist();
       assertThat(CONF).as("dpkg -r keeps a conffile").exists();
       assertThat(query("${Status}")).isEqualTo("deinstall ok config-files");
     } finally {
@@ -158,14 +163,15 @@ class DebianPackageIT {
    * systemd-analyze verify exits 0 even for unknown keys and bad values; it names the file and line
    * of each on its output, so any line naming the unit fails.
    */
-  private static void verifyUnit() throws Exception {
+  private static void verifyUnit(Path unit) throws Exception {
     if (!onPath("systemd-analyze")) {
       System.out.println("DebianPackageIT: no systemd-analyze here, the unit is not verified");
       return;
     }
-    Result verify = run("systemd-analyze", "verify", UNIT.toString());
+    Result verify = run("systemd-analyze", "verify", unit.toString());
     assertThat(verify.exit()).as(verify.out()).isZero();
-    assertThat(verify.out().lines().filter(l -> l.contains("presence.service")).toList())
+    String name = unit.getFileName().toString();
+    assertThat(verify.out().lines().filter(l -> l.contains(name)).toList())
         .as(verify.out())
         .isEmpty();
   }

@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.openqa.selenium.Dimension;
@@ -16,12 +18,13 @@ import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.chromium.HasCdp;
 
 /**
  * What the browser tests check on every page they visit: axe-core finds no accessibility violation
  * (at desktop and at phone width), the page does not scroll sideways at phone width and its
- * controls (buttons, fields, disclosures) are at least 44 px tall there, and a screenshot at each
- * width lands in {@code target/screenshots} for a reviewer.
+ * controls (buttons, fields, disclosures) are at least 44 px tall there, and a screenshot of the
+ * whole page at each width lands in {@code target/screenshots} for a reviewer.
  *
  * <p>axe-core comes from the npm registry: {@code npm pack axe-core@VERSION} into a cache directory
  * ({@code PRESENCE_TEST_AXE_CACHE}, by default {@code ~/.cache/presence-test}) the first time, then
@@ -46,19 +49,24 @@ public final class PageAudit {
 
   private PageAudit() {}
 
+  /** Longest screenshot, in CSS pixels: a page taller than this is cut there. */
+  static final int MAX_SCREENSHOT_HEIGHT = 16_384;
+
   /**
    * Audits the page {@code browser} shows: axe-core at desktop and phone width, no sideways scroll
-   * at phone width, and a screenshot at each, named {@code <n>-<name>-<width>.png}.
+   * at phone width, and a screenshot of the whole page (not only the window) at each, named {@code
+   * <n>-<name>-<width>.png}; returns the screenshots' files, desktop first.
    */
-  public static void check(WebDriver browser, String name) {
+  public static List<Path> check(WebDriver browser, String name) {
     String axe = axe();
     String prefix =
         String.format("%03d-%s", COUNTER.incrementAndGet(), name.replaceAll("[^A-Za-z0-9]+", "-"));
+    List<Path> shots = new java.util.ArrayList<>();
     try {
       for (int width : new int[] {DESKTOP, PHONE}) {
         browser.manage().window().setSize(new Dimension(width, 900));
         JavascriptExecutor js = (JavascriptExecutor) browser;
-        screenshot(browser, prefix + "-" + width);
+        shots.add(screenshot(browser, prefix + "-" + width));
         if (width == PHONE) {
           Object wide =
               js.executeScript(
@@ -90,6 +98,7 @@ public final class PageAudit {
     } finally {
       browser.manage().window().setSize(new Dimension(DESKTOP, 900));
     }
+    return shots;
   }
 
   @SuppressWarnings("unchecked")
@@ -105,12 +114,42 @@ public final class PageAudit {
     return (List<String>) result;
   }
 
-  private static void screenshot(WebDriver browser, String name) {
+  /**
+   * Saves a screenshot of the whole page, down to its end (at most {@link #MAX_SCREENSHOT_HEIGHT}
+   * px), through the DevTools protocol's {@code Page.captureScreenshot} beyond the viewport; a
+   * driver without the protocol saves the visible window.
+   */
+  private static Path screenshot(WebDriver browser, String name) {
+    Path file = SCREENSHOTS.resolve(name + ".png");
     try {
       Files.createDirectories(SCREENSHOTS);
-      Files.write(
-          SCREENSHOTS.resolve(name + ".png"),
-          ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+      byte[] png;
+      if (browser instanceof HasCdp cdp) {
+        Object size =
+            ((JavascriptExecutor) browser)
+                .executeScript(
+                    "const e = document.documentElement;"
+                        + " return [e.clientWidth, Math.max(e.scrollHeight, document.body"
+                        + " ? document.body.scrollHeight : 0)];");
+        @SuppressWarnings("unchecked")
+        List<Number> wh = (List<Number>) size;
+        long height = Math.min(MAX_SCREENSHOT_HEIGHT, wh.get(1).longValue());
+        Map<String, Object> shot =
+            cdp.executeCdpCommand(
+                "Page.captureScreenshot",
+                Map.of(
+                    "format",
+                    "png",
+                    "captureBeyondViewport",
+                    true,
+                    "clip",
+                    Map.of("x", 0, "y", 0, "width", wh.get(0), "height", height, "scale", 1)));
+        png = Base64.getDecoder().decode((String) shot.get("data"));
+      } else {
+        png = ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES);
+      }
+      Files.write(file, png);
+      return file;
     } catch (IOException e) {
       throw new IllegalStateException("cannot save the screenshot " + name, e);
     }

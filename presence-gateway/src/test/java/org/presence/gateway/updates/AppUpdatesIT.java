@@ -76,10 +76,7 @@ class AppUpdatesIT extends AppUpdatesContract {
   protected long staleSince(long appId, long last) {
     // An hour passes: the log's entries are gone, its numbering stays.
     try (RedisBackend redis = RedisBackend.connect(Backends.redis(cluster.prefix()))) {
-      redis
-          .commands()
-          .sync()
-          .del(redis.keys().key("ulog:" + appId), redis.keys().key("uidx:" + appId));
+      redis.commands().sync().del(redis.keys().app("ulog", appId), redis.keys().app("uidx", appId));
     }
     return last - 1;
   }

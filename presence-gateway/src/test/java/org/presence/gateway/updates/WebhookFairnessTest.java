@@ -250,6 +250,20 @@ class WebhookFairnessTest {
     assertThat(deliveries.get(1))
         .as("the same updates again: the first call did not count")
         .isEqualTo(deliveries.get(0));
+    // The portal's delivery log has the failed calls, newest first, with why and how long.
+    await().atMost(WAIT).until(() -> node.server().webhooks().recentCalls(app.id()).size() >= 2);
+    var logged = node.server().webhooks().recentCalls(app.id());
+    assertThat(logged)
+        .allSatisfy(
+            c -> {
+              assertThat(c.ok()).isFalse();
+              assertThat(c.status()).isZero();
+              assertThat(c.failure()).startsWith("protocol");
+              assertThat(c.users()).isEqualTo(1);
+              assertThat(c.test()).isFalse();
+              assertThat(c.latencyMillis()).isNotNegative();
+            });
+    assertThat(logged.get(0).at()).isAfterOrEqualTo(logged.get(1).at());
   }
 
   private static String readHead(InputStream in) throws Exception {

@@ -19,12 +19,21 @@ import org.slf4j.LoggerFactory;
  * The bus over Redis pub/sub. A node subscribes a Redis channel once, however many local listeners
  * it has on it, and unsubscribes when the last one leaves, so a message reaches only the nodes
  * holding an interested connection. Listeners run on Lettuce's I/O thread.
+ *
+ * <p>On a Redis Cluster the bus uses sharded pub/sub ({@code SPUBLISH}, {@code SSUBSCRIBE}, {@code
+ * SUNSUBSCRIBE}; Redis 7): a channel lives on the shard of its slot ({@link RedisKeys#channel}: an
+ * application's update channel is in the application's slot), so a message goes to that shard's
+ * subscribers only instead of being broadcast over the cluster bus to every node. When the
+ * cluster's topology changes (a replica promoted), the bus subscribes its channels again, so they
+ * follow their slots to the new primaries; meanwhile the update channels' consumers catch up from
+ * the log (their periodic position check).
  */
 public final class RedisPresenceBus implements PresenceBus {
   private static final Logger LOG = LoggerFactory.getLogger(RedisPresenceBus.class);
 
   private final RedisBackend redis;
   private final RedisKeys keys;
+  private final boolean cluster;
 
   /** Guarded by itself for changes; read without locking by {@link #dispatch}. */
   private final Map<String, ChannelState> subscriptions = new ConcurrentHashMap<>();
@@ -32,12 +41,22 @@ public final class RedisPresenceBus implements PresenceBus {
   public RedisPresenceBus(RedisBackend redis) {
     this.redis = redis;
     this.keys = redis.keys();
+    this.cluster = redis.cluster();
+    // A shard channel's subscription lives on its slot's primary: when a replica takes over,
+    // subscribe
+    // again, which Lettuce sends to the new primary (a repeat on a live one changes nothing).
+    redis.onTopologyChange(this::resubscribe);
     redis
         .pubsub()
         .addListener(
             new RedisPubSubAdapter<>() {
               @Override
               public void message(String redisChannel, byte[] message) {
+                dispatch(redisChannel, message);
+              }
+
+              @Override
+              public void smessage(String redisChannel, byte[] message) {
                 dispatch(redisChannel, message);
               }
             });
@@ -60,6 +79,16 @@ public final class RedisPresenceBus implements PresenceBus {
     }
   }
 
+  private void resubscribe() {
+    for (String channel : subscriptions.keySet()) {
+      try {
+        redis.pubsub().async().ssubscribe(keys.channel(channel));
+      } catch (RedisException e) {
+        LOG.debug("resubscribing {} failed; the next topology change retries", channel, e);
+      }
+    }
+  }
+
   @Override
   public String kind() {
     return "redis";
@@ -67,7 +96,12 @@ public final class RedisPresenceBus implements PresenceBus {
 
   @Override
   public CompletionStage<Void> publish(String channel, byte[] message) {
-    return RedisErrors.call(() -> redis.commands().async().publish(keys.channel(channel), message))
+    String name = keys.channel(channel);
+    return RedisErrors.call(
+            () ->
+                cluster
+                    ? redis.commands().async().spublish(name, message)
+                    : redis.commands().async().publish(name, message))
         .thenApply(n -> null);
   }
 
@@ -89,10 +123,8 @@ public final class RedisPresenceBus implements PresenceBus {
       subscriptions.put(channel, state);
     }
     try {
-      redis
-          .pubsub()
-          .async()
-          .subscribe(keys.channel(channel))
+      String name = keys.channel(channel);
+      (cluster ? redis.pubsub().async().ssubscribe(name) : redis.pubsub().async().subscribe(name))
           .whenComplete(
               (v, e) -> {
                 if (e != null) {
@@ -167,7 +199,11 @@ public final class RedisPresenceBus implements PresenceBus {
         return CompletableFuture.completedFuture(null);
       }
       try {
-        return redis.pubsub().async().unsubscribe(keys.channel(channel)).handle((v, e) -> null);
+        String name = keys.channel(channel);
+        return (cluster
+                ? redis.pubsub().async().sunsubscribe(name)
+                : redis.pubsub().async().unsubscribe(name))
+            .handle((v, e) -> null);
       } catch (RedisException e) {
         // Disconnected: the subscription is gone locally and Redis will not restore it.
         return CompletableFuture.completedFuture(null);

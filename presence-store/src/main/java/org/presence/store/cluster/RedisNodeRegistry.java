@@ -1,7 +1,7 @@
 package org.presence.store.cluster;
 
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,13 +13,15 @@ import org.presence.store.redis.RedisKeys;
 import org.presence.store.redis.RedisScript;
 
 /**
- * {@link NodeRegistry} in Redis: a lease key per node ({@code <prefix>node:<id>}, expiring with the
- * lease), the set of nodes that took a lease ({@code <prefix>nodes}), and the hash of clean-ups in
- * progress ({@code <prefix>nodes:cleaning}: dead node to claimer). A node in the set whose lease
- * key is gone is dead; the claim records the claimer in the same script that checks the lease and
- * any earlier claimer's lease, so one live claimer holds it at a time, and a claimer that dies
- * mid-way hands the clean-up to the next survivor. The clean-up's end removes the dead node from
- * the set.
+ * {@link NodeRegistry} in Redis: a lease key per node ({@code <prefix>node:{nodes}<id>}, expiring
+ * with the lease), the set of nodes that took a lease ({@code <prefix>nodes:{nodes}}), and the hash
+ * of clean-ups in progress ({@code <prefix>nodes:cleaning:{nodes}}: dead node to claimer). The
+ * scripts read the leases of every node, so all these keys share the hash tag {@code {nodes}}: one
+ * slot on a Redis Cluster (they are few: one lease per node, renewed every heartbeat). A node in
+ * the set whose lease key is gone is dead; the claim records the claimer in the same script that
+ * checks the lease and any earlier claimer's lease, so one live claimer holds it at a time, and a
+ * claimer that dies mid-way hands the clean-up to the next survivor. The clean-up's end removes the
+ * dead node from the set.
  */
 public final class RedisNodeRegistry implements NodeRegistry {
   /**
@@ -102,13 +104,19 @@ public final class RedisNodeRegistry implements NodeRegistry {
       return 1
       """;
 
-  private final RedisAsyncCommands<String, byte[]> redis;
+  private final RedisClusterAsyncCommands<String, byte[]> redis;
   private final RedisKeys keys;
   private final RedisScript heartbeat;
   private final RedisScript expired;
   private final RedisScript claim;
   private final RedisScript cleaned;
   private final RedisScript alive;
+
+  /** The hash tag of the registry's keys ({@link RedisKeys#group}). */
+  private static final String GROUP = "nodes";
+
+  /** The lease keys' common start, to which the scripts append a node id. */
+  private final byte[] leasePrefix;
 
   public RedisNodeRegistry(RedisBackend backend) {
     this.redis = backend.commands().async();
@@ -118,18 +126,19 @@ public final class RedisNodeRegistry implements NodeRegistry {
     this.claim = new RedisScript(CLAIM, redis);
     this.cleaned = new RedisScript(CLEANED, redis);
     this.alive = new RedisScript(ALIVE, redis);
+    this.leasePrefix = bytes(lease(""));
   }
 
   private String lease(String nodeId) {
-    return keys.key("node:" + nodeId);
+    return keys.group(GROUP, "node", nodeId);
   }
 
   private String set() {
-    return keys.key("nodes");
+    return keys.group(GROUP, "nodes", "");
   }
 
   private String cleaning() {
-    return keys.key("nodes:cleaning");
+    return keys.group(GROUP, "nodes:cleaning", "");
   }
 
   private static byte[] bytes(Object o) {
@@ -150,8 +159,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
   @Override
   public CompletionStage<List<String>> expired() {
     return expired
-        .<List<Object>>run(
-            ScriptOutputType.MULTI, new String[] {set(), cleaning()}, bytes(keys.key("node:")))
+        .<List<Object>>run(ScriptOutputType.MULTI, new String[] {set(), cleaning()}, leasePrefix)
         .thenApply(RedisNodeRegistry::strings);
   }
 
@@ -163,7 +171,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
             new String[] {lease(deadNodeId), set(), cleaning()},
             bytes(deadNodeId),
             bytes(claimer),
-            bytes(keys.key("node:")))
+            leasePrefix)
         .thenApply(n -> n == 1L);
   }
 
@@ -188,7 +196,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
   @Override
   public CompletionStage<List<String>> alive() {
     return alive
-        .<List<Object>>run(ScriptOutputType.MULTI, new String[] {set()}, bytes(keys.key("node:")))
+        .<List<Object>>run(ScriptOutputType.MULTI, new String[] {set()}, leasePrefix)
         .thenApply(RedisNodeRegistry::strings);
   }
 

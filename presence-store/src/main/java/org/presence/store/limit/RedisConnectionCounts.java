@@ -1,7 +1,7 @@
 package org.presence.store.limit;
 
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
@@ -15,12 +15,15 @@ import org.presence.store.redis.RedisKeys;
 import org.presence.store.redis.RedisScript;
 
 /**
- * {@link ConnectionCounts} in Redis: a hash per key ({@code <prefix>appconns:<key>}) holding each
- * node's count under the node's lease id, and a lease key per node ({@code
- * <prefix>appconns:lease:<id>}) that this node renews every third of {@code lease}. The id is new
- * for each process, so a node restarted under the same name starts from nothing. A node's count
- * counts while its lease lives: a node that dies (or loses Redis for longer than its lease) drops
- * out of every count within the lease, and the next call that sums the hash deletes its entry.
+ * {@link ConnectionCounts} in Redis: a hash per key ({@code <prefix>appconns:{conns}<key>}) holding
+ * each node's count under the node's lease id, and a lease key per node ({@code
+ * <prefix>appconns:lease:{conns}<id>}) that this node renews every third of {@code lease}. A count
+ * reads the leases of every node holding connections, so all these keys share the hash tag {@code
+ * {conns}} (one slot on a Redis Cluster; they are few and change only when an update connection
+ * opens or closes). The id is new for each process, so a node restarted under the same name starts
+ * from nothing. A node's count counts while its lease lives: a node that dies (or loses Redis for
+ * longer than its lease) drops out of every count within the lease, and the next call that sums the
+ * hash deletes its entry.
  *
  * <p>Cost in Redis commands: {@link #open} is one script call ({@code EVALSHA}, {@code SET}
  * renewing the caller's lease, {@code HGETALL}, one {@code EXISTS} per other node holding
@@ -70,7 +73,10 @@ public final class RedisConnectionCounts implements ConnectionCounts {
       return n
       """;
 
-  private final RedisAsyncCommands<String, byte[]> redis;
+  /** The hash tag of all these keys ({@link RedisKeys#group}). */
+  private static final String GROUP = "conns";
+
+  private final RedisClusterAsyncCommands<String, byte[]> redis;
   private final RedisKeys keys;
   private final Duration lease;
   private final String id = UUID.randomUUID().toString();
@@ -107,11 +113,11 @@ public final class RedisConnectionCounts implements ConnectionCounts {
   }
 
   private String leaseKey() {
-    return keys.key("appconns:lease:" + id);
+    return keys.group(GROUP, "appconns:lease", id);
   }
 
   private String hash(long key) {
-    return keys.key("appconns:" + key);
+    return keys.group(GROUP, "appconns", Long.toString(key));
   }
 
   private static byte[] bytes(Object o) {
@@ -123,7 +129,7 @@ public final class RedisConnectionCounts implements ConnectionCounts {
     return open.<Long>run(
             ScriptOutputType.INTEGER,
             new String[] {hash(key)},
-            bytes(keys.key("appconns:lease:")),
+            bytes(keys.group(GROUP, "appconns:lease", "")),
             bytes(id),
             bytes(lease.toMillis()),
             bytes(max))
@@ -143,7 +149,7 @@ public final class RedisConnectionCounts implements ConnectionCounts {
         .<Long>run(
             ScriptOutputType.INTEGER,
             new String[] {hash(key)},
-            bytes(keys.key("appconns:lease:")),
+            bytes(keys.group(GROUP, "appconns:lease", "")),
             bytes(id),
             bytes(lease.toMillis()))
         .thenApply(Long::intValue);

@@ -12,10 +12,10 @@ import org.presence.store.redis.RedisScript;
 
 /**
  * {@link TokenBuckets} in Redis, shared by every node: a bucket is one string key ({@code
- * <prefix>rate:<name>:<key>} holding the tokens left and when they were counted, expiring once the
- * bucket would be full again) and a {@link #take} is one script call, however many tokens it wants:
- * {@code EVALSHA} running {@code TIME}, {@code GET} and {@code SET} (or {@code DEL}): 4 commands,
- * one round trip. The time is Redis's own, so the nodes' clocks need not agree.
+ * <prefix>rate:{r:<name>:<key>}} holding the tokens left and when they were counted, expiring once
+ * the bucket would be full again) and a {@link #take} is one script call, however many tokens it
+ * wants: {@code EVALSHA} running {@code TIME}, {@code GET} and {@code SET} (or {@code DEL}): 4
+ * commands, one round trip. The time is Redis's own, so the nodes' clocks need not agree.
  *
  * <p>Each node remembers, per key, until when the last answer said the bucket is empty, so that it
  * can refuse at once meanwhile ({@link #knownWait}) without asking Redis.
@@ -98,7 +98,7 @@ public final class RedisTokenBuckets implements TokenBuckets {
   public CompletionStage<Taken> take(long key, int wanted) {
     return take.<List<Object>>run(
             ScriptOutputType.MULTI,
-            new String[] {keys.key("rate:" + name + ":" + key)},
+            new String[] {keys.group("r:" + name + ":" + key, "rate", "")},
             rate,
             burst,
             bytes(Integer.toString(Math.max(0, wanted))))

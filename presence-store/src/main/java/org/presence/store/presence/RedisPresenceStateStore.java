@@ -31,6 +31,14 @@ import org.presence.store.redis.RedisScript;
  * on what every audience was last shown, so a change is reported to exactly one caller.
  *
  * <p>The script runs through {@link RedisScript}: by its SHA1, sent again after Redis lost it.
+ *
+ * <p>The user's hash carries the user's hash tag ({@code <prefix>pres:{u:<user>}}), so on a Redis
+ * Cluster the script touches the user's slot only. The node indexes ({@code
+ * <prefix>nodedev:<node>}) are then kept by this class around the script instead of inside it: the
+ * claim's answer names the previous owner, and a release reads the owner's node first ({@code
+ * HGET}), so a claim costs one round trip more and a release two; a node that dies between the
+ * script and the index write leaves the index one entry short or long (the entry's session decides:
+ * a release of a stale one answers not-owner).
  */
 public final class RedisPresenceStateStore implements PresenceStateStore {
   private static final String SCRIPT = loadScript();
@@ -38,13 +46,17 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   private final RedisBackend redis;
   private final RedisScript script;
 
+  /** On a Redis Cluster: the script keeps no node index, this class does ({@link #indexed}). */
+  private final boolean cluster;
+
   /** The key prefix of the node indexes, as the script's last argument (made once). */
   private final byte[] nodeIndexPrefix;
 
   public RedisPresenceStateStore(RedisBackend redis) {
     this.redis = redis;
     this.script = new RedisScript(SCRIPT, redis.commands().async());
-    this.nodeIndexPrefix = utf8(nodeIndexKey(""));
+    this.cluster = redis.cluster();
+    this.nodeIndexPrefix = cluster ? new byte[0] : utf8(nodeIndexKey(""));
   }
 
   private static String loadScript() {
@@ -95,16 +107,70 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       utf8(node),
       utf8(Integer.toString(maxDevices))
     };
-    return run(
-        user,
-        args,
-        reply -> {
-          if (reply.size() > 2 && "full".equals(text(reply.get(2)))) {
-            return Claim.FULL;
+    CompletionStage<Claim> claim =
+        run(
+            user,
+            args,
+            reply -> {
+              if (reply.size() > 2 && "full".equals(text(reply.get(2)))) {
+                return Claim.FULL;
+              }
+              UUID previous = uuid(text(reply.get(0)));
+              return previous == null ? Claim.NONE : new Claim(previous, text(reply.get(1)));
+            });
+    if (!cluster) {
+      return claim;
+    }
+    return claim.thenCompose(
+        c -> {
+          if (c == Claim.FULL) {
+            return CompletableFuture.completedFuture(c);
           }
-          UUID previous = uuid(text(reply.get(0)));
-          return previous == null ? Claim.NONE : new Claim(previous, text(reply.get(1)));
+          CompletionStage<?> moved =
+              c.previousSession() == null || c.previousNode().isEmpty()
+                  ? CompletableFuture.completedFuture(null)
+                  : indexed(
+                      () ->
+                          redis
+                              .commands()
+                              .async()
+                              .srem(
+                                  nodeIndexKey(c.previousNode()),
+                                  member(c.previousSession(), user, device)));
+          return moved
+              .thenCompose(
+                  v ->
+                      indexed(
+                          () ->
+                              redis
+                                  .commands()
+                                  .async()
+                                  .sadd(nodeIndexKey(node), member(session, user, device))))
+              .thenApply(v -> c);
         });
+  }
+
+  /** A node index member: {@code <session>:<byte length of user>:<user><device>}. */
+  private static byte[] member(UUID session, String user, String device) {
+    return utf8(session + ":" + utf8(user).length + ":" + user + device);
+  }
+
+  /** Runs a node-index command (Redis Cluster only), failures as for the script. */
+  private static CompletionStage<Void> indexed(
+      java.util.function.Supplier<CompletionStage<?>> command) {
+    try {
+      return command
+          .get()
+          .handle(
+              (n, e) -> {
+                if (e != null) {
+                  throw RedisErrors.unavailable(e);
+                }
+                return null;
+              });
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e).getCause());
+    }
   }
 
   @Override
@@ -152,7 +218,44 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     byte[][] args = {
       utf8("release"), utf8(device), utf8(session.toString()), utf8(Long.toString(now))
     };
-    return run(user, args, RedisPresenceStateStore::toUpdate);
+    if (!cluster) {
+      return run(user, args, RedisPresenceStateStore::toUpdate);
+    }
+    // The owner's node, read before: a released device's entry is gone after the script.
+    CompletableFuture<String> ownerNode = new CompletableFuture<>();
+    indexed(
+            () ->
+                redis
+                    .commands()
+                    .async()
+                    .hget(redis.keys().presence(user), "d:" + device)
+                    .thenAccept(
+                        raw -> {
+                          DeviceState d = raw == null ? null : readDevice(raw);
+                          ownerNode.complete(
+                              d != null && session.equals(d.session()) ? d.node() : "");
+                        }))
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                ownerNode.completeExceptionally(e);
+              }
+            });
+    return ownerNode.thenCompose(
+        node ->
+            run(user, args, RedisPresenceStateStore::toUpdate)
+                .thenCompose(
+                    u ->
+                        u == PresenceUpdate.NOT_OWNER || node.isEmpty()
+                            ? CompletableFuture.completedFuture(u)
+                            : indexed(
+                                    () ->
+                                        redis
+                                            .commands()
+                                            .async()
+                                            .srem(
+                                                nodeIndexKey(node), member(session, user, device)))
+                                .thenApply(v -> u)));
   }
 
   private static PresenceUpdate toUpdate(List<Object> reply) {

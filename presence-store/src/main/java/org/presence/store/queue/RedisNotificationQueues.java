@@ -1,10 +1,12 @@
 package org.presence.store.queue;
 
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -20,9 +22,11 @@ import org.presence.store.redis.RedisScript;
 
 /**
  * {@link NotificationQueues} in Redis: each (user, app) queue is a list ({@code
- * <prefix>nq:<userKey>:<appId>}) and each user has a set of the apps with a non-empty queue ({@code
- * <prefix>nqa:<userKey>}). Every operation is one Lua script, so it is atomic and costs one round
- * trip (a whole batch included). Durability is Redis's: run it with {@code appendonly yes} (see
+ * <prefix>nq:{u:<userKey>}:<appId>}) and each user has a set of the apps with a non-empty queue
+ * ({@code <prefix>nqa:{u:<userKey>}}). Every operation is one Lua script, so it is atomic and costs
+ * one round trip (a whole batch included). A user's keys share the user's hash tag; on a Redis
+ * Cluster a batch for users of several slots goes as one script call per slot, concurrently (each
+ * call atomic on its own). Durability is Redis's: run it with {@code appendonly yes} (see
  * docs/operations.md).
  *
  * <p>With {@code store.redis.ack-replicas} above zero, {@link #enqueueAll} completes only once that
@@ -120,14 +124,14 @@ public final class RedisNotificationQueues implements NotificationQueues {
       return items
       """;
 
-  private final RedisAsyncCommands<String, byte[]> redis;
+  private final RedisClusterAsyncCommands<String, byte[]> redis;
   private final RedisKeys keys;
   private final RedisScript enqueue;
   private final RedisScript pending;
   private final RedisScript removeAll;
   private final RedisScript clear;
   private final RedisBackend backend;
-  private final RedisAsyncCommands<String, byte[]> acknowledged;
+  private final RedisClusterAsyncCommands<String, byte[]> acknowledged;
   private final int ackReplicas;
   private final long ackTimeoutMillis;
 
@@ -145,15 +149,20 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   private String queueKey(String userKey, long appId) {
-    return keys.key("nq:" + userKey + ":" + appId);
+    return keys.user("nq", userKey) + ":" + appId;
   }
 
   private String appSetKey(String userKey) {
-    return keys.key("nqa:" + userKey);
+    return keys.user("nqa", userKey);
   }
 
   private static byte[] bytes(Object o) {
     return String.valueOf(o).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The slot of user {@code userSub}'s keys on a Redis Cluster; 0 for all on one Redis. */
+  private int slot(String userSub) {
+    return backend.cluster() ? SlotHash.getSlot(appSetKey(UserKeys.of(userSub))) : 0;
   }
 
   @Override
@@ -161,6 +170,39 @@ public final class RedisNotificationQueues implements NotificationQueues {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
+    Map<Integer, List<Integer>> bySlot = new LinkedHashMap<>();
+    for (int i = 0; i < entries.size(); i++) {
+      bySlot.computeIfAbsent(slot(entries.get(i).userSub()), s -> new ArrayList<>()).add(i);
+    }
+    if (bySlot.size() == 1) {
+      return enqueueSlot(entries);
+    }
+    // One call per slot, at once; the results go back in the order of the entries.
+    List<List<Integer>> groups = new ArrayList<>(bySlot.values());
+    List<CompletableFuture<List<Enqueued>>> calls = new ArrayList<>(groups.size());
+    for (List<Integer> group : groups) {
+      List<Entry> part = new ArrayList<>(group.size());
+      for (int i : group) {
+        part.add(entries.get(i));
+      }
+      calls.add(enqueueSlot(part).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(
+            v -> {
+              Enqueued[] results = new Enqueued[entries.size()];
+              for (int g = 0; g < groups.size(); g++) {
+                List<Enqueued> got = calls.get(g).join();
+                for (int j = 0; j < got.size(); j++) {
+                  results[groups.get(g).get(j)] = got.get(j);
+                }
+              }
+              return List.of(results);
+            });
+  }
+
+  /** {@link #enqueueAll} for entries whose users' keys are all in one slot: one script call. */
+  private CompletionStage<List<Enqueued>> enqueueSlot(List<Entry> entries) {
     String[] k = new String[entries.size() * 2];
     byte[][] args = new byte[entries.size() * 2 + 1][];
     args[0] = bytes(CAPACITY);
@@ -240,7 +282,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
         .<List<Object>>run(
             ScriptOutputType.MULTI,
             new String[] {appSetKey(userKey)},
-            bytes(keys.key("nq:" + userKey + ":")))
+            bytes(keys.user("nq", userKey) + ":"))
         .thenApply(
             out -> {
               List<Notification> all = new ArrayList<>();
@@ -259,6 +301,33 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   @Override
   public CompletionStage<Map<String, List<Notification>>> removeAll(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
+    Map<Integer, Map<String, Map<Long, ? extends Collection<String>>>> bySlot =
+        new LinkedHashMap<>();
+    idsByUser.forEach(
+        (user, byApp) ->
+            bySlot.computeIfAbsent(slot(user), s -> new LinkedHashMap<>()).put(user, byApp));
+    if (bySlot.size() <= 1) {
+      return removeSlot(idsByUser);
+    }
+    // One call per slot, at once; the users are distinct, so the answers merge.
+    List<CompletableFuture<Map<String, List<Notification>>>> calls = new ArrayList<>();
+    for (Map<String, Map<Long, ? extends Collection<String>>> part : bySlot.values()) {
+      calls.add(removeSlot(part).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(
+            v -> {
+              Map<String, List<Notification>> removed = new java.util.HashMap<>();
+              for (CompletableFuture<Map<String, List<Notification>>> c : calls) {
+                removed.putAll(c.join());
+              }
+              return removed;
+            });
+  }
+
+  /** {@link #removeAll} for users whose keys are all in one slot: one script call. */
+  private CompletionStage<Map<String, List<Notification>>> removeSlot(
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
     List<String> keyList = new ArrayList<>();
     List<byte[]> argList = new ArrayList<>();

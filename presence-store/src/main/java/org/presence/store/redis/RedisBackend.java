@@ -1,16 +1,28 @@
 package org.presence.store.redis;
 
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.metrics.CommandLatencyRecorder;
+import io.lettuce.core.protocol.ConnectionIntent;
 import io.lettuce.core.protocol.ProtocolKeyword;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
@@ -18,6 +30,10 @@ import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.presence.store.config.StoreConfig;
@@ -35,6 +51,14 @@ import org.presence.store.metrics.StoreLatency;
  * every (re)connect, so both connections follow a failover by themselves once the sentinels have
  * promoted a replica (the pub/sub connection re-subscribing on the new primary).
  *
+ * <p>With a {@code redis-cluster://host:port[,host:port...]} URL (seed nodes) it is a {@link
+ * RedisClusterClient} instead: commands go to the primary of their key's slot (every key names a
+ * hash tag, {@link RedisKeys}, so each script touches one slot), the client learns the topology
+ * from the seeds, refreshes it periodically and as soon as a node answers {@code MOVED}/{@code ASK}
+ * or disconnects (a replica promoted after its primary died), and the bus uses sharded pub/sub
+ * ({@link #cluster()}). The stores are typed to {@link RedisClusterAsyncCommands}, which the
+ * connections of both clients implement.
+ *
  * <p>With {@link StoreConfig.RedisConfig#ackReplicas()} above zero there is a third connection,
  * {@link #acknowledged()}, for the writes that must reach replicas before they are acknowledged:
  * {@code WAIT} blocks the connection it runs on, so it does not run on the shared one.
@@ -44,28 +68,43 @@ public final class RedisBackend implements AutoCloseable {
   public static final RedisCodec<String, byte[]> CODEC =
       RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
+  /** The scheme of a Redis Cluster URL: seed nodes, comma-separated. */
+  public static final String CLUSTER_SCHEME = "redis-cluster://";
+
+  /** The form of a Redis Cluster URL, for error messages. */
+  public static final String CLUSTER_FORM = "redis-cluster://host:port[,host:port...]";
+
+  /** How often a cluster client reloads the topology even when nothing suggested a change. */
+  public static final Duration CLUSTER_REFRESH_PERIOD = Duration.ofSeconds(30);
+
   /** Longest wait between two reconnect attempts while Redis is unreachable. */
   public static final Duration RECONNECT_DELAY_MAX = Duration.ofSeconds(2);
 
   private final ClientResources resources;
-  private final RedisClient client;
-  private final StatefulRedisConnection<String, byte[]> commands;
+  private final AbstractRedisClient client;
+  private final StatefulConnection<String, byte[]> connection;
+  private final Commands commands;
   private final StatefulRedisPubSubConnection<String, byte[]> pubsub;
   private final StatefulRedisConnection<String, byte[]> acknowledged;
   private final AtomicLong acknowledgedDisconnects;
   private final StoreConfig.RedisConfig config;
   private final RedisKeys keys;
+  private final boolean cluster;
 
   private RedisBackend(
       ClientResources resources,
-      RedisClient client,
-      StatefulRedisConnection<String, byte[]> commands,
+      AbstractRedisClient client,
+      StatefulConnection<String, byte[]> connection,
+      Commands commands,
       StatefulRedisPubSubConnection<String, byte[]> pubsub,
       StatefulRedisConnection<String, byte[]> acknowledged,
       AtomicLong acknowledgedDisconnects,
-      StoreConfig.RedisConfig config) {
+      StoreConfig.RedisConfig config,
+      boolean cluster) {
+    this.cluster = cluster;
     this.resources = resources;
     this.client = client;
+    this.connection = connection;
     this.commands = commands;
     this.pubsub = pubsub;
     this.acknowledged = acknowledged;
@@ -103,6 +142,51 @@ public final class RedisBackend implements AutoCloseable {
     }
   }
 
+  /**
+   * The command connection, typed to the commands one Redis and a Redis Cluster share: thread-safe
+   * and pipelined; on a cluster each command goes to the primary of its key's slot.
+   */
+  public record Commands(
+      RedisClusterAsyncCommands<String, byte[]> async, RedisClusterCommands<String, byte[]> sync) {}
+
+  /** Whether {@code url} names a Redis Cluster ({@value #CLUSTER_SCHEME}). */
+  public static boolean isClusterUrl(String url) {
+    return url.trim().toLowerCase(Locale.ROOT).startsWith(CLUSTER_SCHEME);
+  }
+
+  /**
+   * The seed nodes of a Redis Cluster URL ({@value #CLUSTER_FORM}). Throws an {@code
+   * IllegalArgumentException} naming the expected form for anything else: no node, a node without a
+   * port or with a bad one, a path or query.
+   */
+  public static List<RedisURI> clusterSeeds(String url) {
+    String rest = url.trim().substring(CLUSTER_SCHEME.length());
+    List<RedisURI> seeds = new ArrayList<>();
+    if (!rest.isEmpty() && !rest.endsWith(",")) {
+      for (String node : rest.split(",", -1)) {
+        int colon = node.lastIndexOf(':');
+        if (colon <= 0
+            || colon == node.length() - 1
+            || !node.substring(colon + 1).matches("\\d{1,5}")) {
+          seeds.clear();
+          break;
+        }
+        int port = Integer.parseInt(node.substring(colon + 1));
+        String host = node.substring(0, colon);
+        if (port < 1 || port > 65535 || !host.matches("[A-Za-z0-9.\\-_]+|\\[[0-9A-Fa-f:.]+\\]")) {
+          seeds.clear();
+          break;
+        }
+        seeds.add(RedisURI.create(host.replace("[", "").replace("]", ""), port));
+      }
+    }
+    if (seeds.isEmpty()) {
+      throw new IllegalArgumentException(
+          "unparsable Redis Cluster URL: " + url + " (the form is " + CLUSTER_FORM + ")");
+    }
+    return seeds;
+  }
+
   public static RedisBackend connect(StoreConfig.RedisConfig config) {
     return connect(config, null);
   }
@@ -110,8 +194,17 @@ public final class RedisBackend implements AutoCloseable {
   /** {@code tracing}: spans for every command (Lettuce's tracing hook), or {@code null}. */
   public static RedisBackend connect(
       StoreConfig.RedisConfig config, org.presence.store.metrics.StoreTracing tracing) {
-    RedisURI uri = RedisURI.create(config.url());
-    uri.setTimeout(config.commandTimeout());
+    boolean cluster = isClusterUrl(config.url());
+    if (cluster && config.ackReplicas() > 0) {
+      throw new IllegalArgumentException(
+          "store.redis.ack-replicas is not supported on Redis Cluster (use one Redis with"
+              + " replicas, or Redis Sentinel)");
+    }
+    List<RedisURI> seeds =
+        cluster ? clusterSeeds(config.url()) : List.of(RedisURI.create(config.url()));
+    for (RedisURI uri : seeds) {
+      uri.setTimeout(config.commandTimeout());
+    }
     LatencyRecorder recorder = new LatencyRecorder();
     DefaultClientResources.Builder builder = DefaultClientResources.builder();
     if (tracing != null) {
@@ -128,6 +221,10 @@ public final class RedisBackend implements AutoCloseable {
                 Delay.exponential(
                     Duration.ofMillis(100), RECONNECT_DELAY_MAX, 2, TimeUnit.MILLISECONDS))
             .build();
+    if (cluster) {
+      return connectCluster(config, seeds, resources, recorder);
+    }
+    RedisURI uri = seeds.get(0);
     RedisClient client = RedisClient.create(resources, uri);
     client.setOptions(
         ClientOptions.builder()
@@ -138,6 +235,7 @@ public final class RedisBackend implements AutoCloseable {
     AtomicLong disconnects = new AtomicLong();
     try {
       StatefulRedisConnection<String, byte[]> commands = client.connect(CODEC);
+      Commands typed = new Commands(commands.async(), commands.sync());
       StatefulRedisPubSubConnection<String, byte[]> pubsub = client.connectPubSub(CODEC);
       StatefulRedisConnection<String, byte[]> acknowledged = null;
       if (config.ackReplicas() > 0) {
@@ -156,7 +254,8 @@ public final class RedisBackend implements AutoCloseable {
         acknowledged = ack;
       }
       RedisBackend backend =
-          new RedisBackend(resources, client, commands, pubsub, acknowledged, disconnects, config);
+          new RedisBackend(
+              resources, client, commands, typed, pubsub, acknowledged, disconnects, config, false);
       backend.recorder = recorder;
       return backend;
     } catch (RuntimeException e) {
@@ -166,9 +265,102 @@ public final class RedisBackend implements AutoCloseable {
     }
   }
 
+  private static RedisBackend connectCluster(
+      StoreConfig.RedisConfig config,
+      List<RedisURI> seeds,
+      ClientResources resources,
+      LatencyRecorder recorder) {
+    RedisClusterClient client = RedisClusterClient.create(resources, seeds);
+    List<Runnable> topologyListeners = new CopyOnWriteArrayList<>();
+    client.setOptions(
+        ClusterClientOptions.builder()
+            .autoReconnect(true)
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+            .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
+            // A failover shows as MOVED answers and lost connections: reload the topology at once
+            // on those (at most once a second), and every CLUSTER_REFRESH_PERIOD in any case.
+            .topologyRefreshOptions(
+                ClusterTopologyRefreshOptions.builder()
+                    .enablePeriodicRefresh(CLUSTER_REFRESH_PERIOD)
+                    .enableAllAdaptiveRefreshTriggers()
+                    .adaptiveRefreshTriggersTimeout(Duration.ofSeconds(1))
+                    .build())
+            .build());
+    try {
+      StatefulRedisClusterConnection<String, byte[]> commands = client.connect(CODEC);
+      // Lettuce connects to each primary on first use, and REJECT_COMMANDS fails the commands that
+      // would wait for that: connect to every primary now, and to a new one (a promoted replica) as
+      // soon as a topology refresh shows it.
+      for (RedisClusterNode node : commands.getPartitions()) {
+        if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+          commands.getConnection(
+              node.getUri().getHost(), node.getUri().getPort(), ConnectionIntent.WRITE);
+        }
+      }
+      // Sharded subscriptions live on the connection to their slot's primary: the same.
+      StatefulRedisClusterPubSubConnection<String, byte[]> pubsub = client.connectPubSub(CODEC);
+      pubsub.setNodeMessagePropagation(true);
+      for (RedisClusterNode node : commands.getPartitions()) {
+        if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+          pubsub.getConnection(node.getUri().getHost(), node.getUri().getPort());
+        }
+      }
+      resources
+          .eventBus()
+          .get()
+          .filter(e -> e instanceof ClusterTopologyChangedEvent)
+          .subscribe(
+              e -> {
+                for (RedisClusterNode node : ((ClusterTopologyChangedEvent) e).after()) {
+                  if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                    String host = node.getUri().getHost();
+                    int port = node.getUri().getPort();
+                    commands.getConnectionAsync(host, port, ConnectionIntent.WRITE);
+                    pubsub.getConnectionAsync(host, port);
+                  }
+                }
+                for (Runnable r : topologyListeners) {
+                  r.run();
+                }
+              });
+      Commands typed = new Commands(commands.async(), commands.sync());
+      RedisBackend backend =
+          new RedisBackend(
+              resources, client, commands, typed, pubsub, null, new AtomicLong(), config, true);
+      backend.topologyListeners = topologyListeners;
+      backend.recorder = recorder;
+      return backend;
+    } catch (RuntimeException e) {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+      resources.shutdown(0, 1, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  private List<Runnable> topologyListeners = List.of();
+
+  /**
+   * Runs {@code listener} (on a Lettuce thread; it must not block) whenever the client learns that
+   * the cluster's topology changed, a replica promoted for example. Nothing on one Redis.
+   */
+  public void onTopologyChange(Runnable listener) {
+    if (cluster) {
+      topologyListeners.add(listener);
+    }
+  }
+
   /** The shared command connection (thread-safe, pipelined). */
-  public StatefulRedisConnection<String, byte[]> commands() {
+  public Commands commands() {
     return commands;
+  }
+
+  /**
+   * Whether this is a Redis Cluster: the bus then publishes and subscribes with sharded pub/sub
+   * ({@code SPUBLISH}/{@code SSUBSCRIBE}), and a batch of keys of many slots goes as one call per
+   * slot.
+   */
+  public boolean cluster() {
+    return cluster;
   }
 
   /** The pub/sub connection. */
@@ -206,7 +398,7 @@ public final class RedisBackend implements AutoCloseable {
   @Override
   public void close() {
     pubsub.close();
-    commands.close();
+    connection.close();
     if (acknowledged != null) {
       acknowledged.close();
     }

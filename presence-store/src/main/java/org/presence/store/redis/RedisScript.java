@@ -3,20 +3,21 @@ package org.presence.store.redis;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * A Lua script run with {@code EVALSHA}, falling back to {@code EVAL} (which loads it again) when
- * Redis answers {@code NOSCRIPT} — after a restart or a {@code SCRIPT FLUSH}. Failures come back as
+ * Redis answers {@code NOSCRIPT} — after a restart or a {@code SCRIPT FLUSH}, or on a Redis Cluster
+ * node that has not run it yet (a replica just promoted, a new primary). Failures come back as
  * {@code BACKEND_UNAVAILABLE} store exceptions ({@link RedisErrors}).
  */
 public final class RedisScript {
-  private final RedisAsyncCommands<String, byte[]> commands;
+  private final RedisClusterAsyncCommands<String, byte[]> commands;
   private final String body;
   private final String sha;
 
-  public RedisScript(String body, RedisAsyncCommands<String, byte[]> commands) {
+  public RedisScript(String body, RedisClusterAsyncCommands<String, byte[]> commands) {
     this.commands = commands;
     this.body = body;
     this.sha = commands.digest(body);

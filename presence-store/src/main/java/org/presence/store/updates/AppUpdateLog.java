@@ -93,7 +93,7 @@ public interface AppUpdateLog {
 
   /**
    * The slot group of {@code appId}: applications of one group can be appended in one {@link
-   * #appendAll} call (on one Redis, all are one group; on Redis Cluster a group would be a slot).
+   * #appendAll} call (on one Redis, all are one group; on a Redis Cluster a group is a slot).
    */
   default int slotGroup(long appId) {
     return 0;

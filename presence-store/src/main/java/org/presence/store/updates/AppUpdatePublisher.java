@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.presence.store.bus.PresenceBus;
+import org.presence.store.redis.RedisKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,9 +30,12 @@ import org.slf4j.LoggerFactory;
  * messages of two nodes may cross) finds it in the log by its number.
  */
 public final class AppUpdatePublisher {
-  /** The bus channel of application {@code appId}'s numbered presence updates. */
+  /**
+   * The bus channel of application {@code appId}'s numbered presence updates. It carries the
+   * application's hash tag, so on a Redis Cluster it is a shard channel in the application's slot.
+   */
   public static String channel(long appId) {
-    return "presence.app." + appId;
+    return "presence.app." + RedisKeys.appTag(appId);
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(AppUpdatePublisher.class);

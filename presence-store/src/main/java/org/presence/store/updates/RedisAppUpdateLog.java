@@ -1,7 +1,8 @@
 package org.presence.store.updates;
 
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -21,26 +22,28 @@ import org.presence.store.redis.RedisKeys;
 import org.presence.store.redis.RedisScript;
 
 /**
- * {@link AppUpdateLog} in Redis. Per application: a counter ({@code <prefix>useq:<app>}, never
- * expires, so numbers keep increasing), a stream of updates ({@code <prefix>ulog:<app>}) with one
- * entry per append call whose id is {@code <last seq>-1} and whose fields are {@code t} (the time)
- * and one {@code d} per update ({@link AppUpdateBatchCodec} documents, numbered consecutively up to
- * the id), a time index with the first number of each period ({@code <prefix>uidx:<app>}) used to
- * trim the stream by age, and the PUID guards: one hash per generation of the retention ({@code
- * <prefix>uguards:<app>:<generation>}, field = PUID, value {@code "<version>[p]|<status>:
- * <message>"}: the last version taken, paused, the presence last logged), read from the current
- * generation and, for a PUID not in it, the previous one, so a guard lives between one and two
- * retentions without a key per PUID.
+ * {@link AppUpdateLog} in Redis. Per application: a counter ({@code <prefix>useq:{a:<app>}}, never
+ * expires, so numbers keep increasing), a stream of updates ({@code <prefix>ulog:{a:<app>}}) with
+ * one entry per append call whose id is {@code <last seq>-1} and whose fields are {@code t} (the
+ * time) and one {@code d} per update ({@link AppUpdateBatchCodec} documents, numbered consecutively
+ * up to the id), a time index with the first number of each period ({@code <prefix>uidx:{a:<app>}})
+ * used to trim the stream by age, and the PUID guards: one hash per generation of the retention
+ * ({@code <prefix>uguards:{a:<app>}:<generation>}, field = PUID, value {@code
+ * "<version>[p]|<status>: <message>"}: the last version taken, paused, the presence last logged),
+ * read from the current generation and, for a PUID not in it, the previous one, so a guard lives
+ * between one and two retentions without a key per PUID.
  *
  * <p>One Lua script appends for any number of applications ({@link #appendAll}), with Redis's own
  * clock, so all nodes agree on numbers and on what is too old; per application and call it runs
  * {@code HMGET} and {@code HSET} on the guards, {@code INCRBY}, one {@code XADD} (which also bounds
- * the stream to the last {@code maxPerApp} numbers, {@code MINID}) and one {@code PUBLISH} of the
- * kept updates (an {@link AppUpdateBatchCodec} batch on {@link AppUpdatePublisher#channel}), and
- * only when a new housekeeping period has started for the application (a minute for the hour of
- * retention; a second for retentions under two minutes) the index entry, the trim by age and the
- * expiry renewals. Entries are kept for the retention and up to one period more (a read trims
- * first); idle applications' streams expire.
+ * the stream to the last {@code maxPerApp} numbers, {@code MINID}) and one {@code PUBLISH} ({@code
+ * SPUBLISH} on a Redis Cluster, where every key and the channel carry the application's hash tag
+ * and a call covers the applications of one slot, {@link #slotGroup}) of the kept updates (an
+ * {@link AppUpdateBatchCodec} batch on {@link AppUpdatePublisher#channel}), and only when a new
+ * housekeeping period has started for the application (a minute for the hour of retention; a second
+ * for retentions under two minutes) the index entry, the trim by age and the expiry renewals.
+ * Entries are kept for the retention and up to one period more (a read trims first); idle
+ * applications' streams expire.
  */
 public final class RedisAppUpdateLog implements AppUpdateLog {
   /**
@@ -264,8 +267,9 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
           return out
           """;
 
-  private final RedisAsyncCommands<String, byte[]> redis;
+  private final RedisClusterAsyncCommands<String, byte[]> redis;
   private final RedisKeys keys;
+  private final boolean cluster;
   private final RedisScript append;
   private final RedisScript read;
   private final byte[] retentionMs;
@@ -288,16 +292,23 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
   public RedisAppUpdateLog(RedisBackend backend, Duration retention, int maxPerApp) {
     this.redis = backend.commands().async();
     this.keys = backend.keys();
-    this.append = new RedisScript(APPEND, redis);
+    this.cluster = backend.cluster();
+    // On a Redis Cluster the application's channel is a shard channel in its slot.
+    this.append =
+        new RedisScript(cluster ? APPEND.replace("'PUBLISH'", "'SPUBLISH'") : APPEND, redis);
     this.read = new RedisScript(READ, redis);
     this.retentionMs = bytes(retention.toMillis());
     this.maxEntries = bytes(maxPerApp);
   }
 
   private String[] keysFor(long appId) {
-    return new String[] {
-      keys.key("useq:" + appId), keys.key("ulog:" + appId), keys.key("uidx:" + appId)
-    };
+    return new String[] {keys.app("useq", appId), keys.app("ulog", appId), keys.app("uidx", appId)};
+  }
+
+  /** On a Redis Cluster, the application's slot; on one Redis, one group for all. */
+  @Override
+  public int slotGroup(long appId) {
+    return cluster ? SlotHash.getSlot(keys.app("ulog", appId)) : 0;
   }
 
   private static byte[] bytes(Object o) {
@@ -317,8 +328,37 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     return true;
   }
 
+  /**
+   * Appends in one script call per slot group ({@link #slotGroup}; one on one Redis), the calls of
+   * several groups at once.
+   */
   @Override
   public CompletionStage<Map<Long, List<AppUpdate>>> appendAll(
+      Map<Long, List<AppUpdate.New>> byApp) {
+    Map<Integer, Map<Long, List<AppUpdate.New>>> bySlot = new HashMap<>();
+    byApp.forEach(
+        (app, updates) ->
+            bySlot.computeIfAbsent(slotGroup(app), g -> new HashMap<>()).put(app, updates));
+    if (bySlot.size() <= 1) {
+      return appendSlot(byApp);
+    }
+    List<CompletableFuture<Map<Long, List<AppUpdate>>>> calls = new ArrayList<>(bySlot.size());
+    for (Map<Long, List<AppUpdate.New>> part : bySlot.values()) {
+      calls.add(appendSlot(part).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(
+            v -> {
+              Map<Long, List<AppUpdate>> out = new HashMap<>(byApp.size() * 2);
+              for (CompletableFuture<Map<Long, List<AppUpdate>>> c : calls) {
+                out.putAll(c.join());
+              }
+              return out;
+            });
+  }
+
+  /** {@link #appendAll} for applications of one slot group: one script call. */
+  private CompletionStage<Map<Long, List<AppUpdate>>> appendSlot(
       Map<Long, List<AppUpdate.New>> byApp) {
     List<Long> apps = new ArrayList<>(byApp.size());
     int total = 0;
@@ -344,7 +384,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
       long appId = apps.get(ai);
       String[] base = keysFor(appId);
       System.arraycopy(base, 0, keyList, ai * 4, 3);
-      keyList[ai * 4 + 3] = keys.key("uguards:" + appId);
+      keyList[ai * 4 + 3] = keys.app("uguards", appId);
       List<AppUpdate.New> updates = byApp.get(appId);
       args[a++] = bytes(keys.channel(AppUpdatePublisher.channel(appId)));
       args[a++] = bytes(updates.size());
@@ -412,7 +452,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
 
   @Override
   public CompletionStage<Long> lastSeq(long appId) {
-    return RedisErrors.call(() -> redis.get(keys.key("useq:" + appId)))
+    return RedisErrors.call(() -> redis.get(keys.app("useq", appId)))
         .thenApply(v -> v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.UTF_8)));
   }
 

@@ -1,7 +1,7 @@
 package org.presence.store.updates;
 
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,10 +15,13 @@ import org.presence.store.redis.RedisScript;
 
 /**
  * {@link WebhookState} in Redis: per application a lease key holding the sender node's id ({@code
- * <prefix>whlease:<app>}, expiring with the lease) and a cursor ({@code <prefix>whcur:<app>},
- * {@code <seq>:<last call ms>}, kept for twice the update log's retention), and the set of
- * applications that need a sender ({@code <prefix>whpending}). Each check-and-change is one script,
- * so two nodes never both hold a lease or both move a cursor.
+ * <prefix>whlease:{webhooks}<app>}, expiring with the lease) and a cursor ({@code
+ * <prefix>whcur:{webhooks}<app>}, {@code <seq>:<last call ms>}, kept for twice the update log's
+ * retention), and the set of applications that need a sender ({@code
+ * <prefix>whpending:{webhooks}}). Each check-and-change is one script, so two nodes never both hold
+ * a lease or both move a cursor; the scripts change a lease and the pending set together, so all of
+ * it shares the hash tag {@code {webhooks}} (one slot on a Redis Cluster: one lease and cursor per
+ * application with a webhook, changed a few times a second at most).
  */
 public final class RedisWebhookState implements WebhookState {
   /** KEYS: lease, pending set; ARGV: node, ttl ms, app id. */
@@ -73,9 +76,12 @@ public final class RedisWebhookState implements WebhookState {
       return 0
       """;
 
+  /** The hash tag of all webhook keys ({@link RedisKeys#group}). */
+  private static final String GROUP = "webhooks";
+
   private static final long CURSOR_TTL_MS = AppUpdateLog.RETENTION.toMillis() * 2;
 
-  private final RedisAsyncCommands<String, byte[]> redis;
+  private final RedisClusterAsyncCommands<String, byte[]> redis;
   private final RedisKeys keys;
   private final RedisScript acquire;
   private final RedisScript renew;
@@ -94,15 +100,15 @@ public final class RedisWebhookState implements WebhookState {
   }
 
   private String lease(long appId) {
-    return keys.key("whlease:" + appId);
+    return keys.group(GROUP, "whlease", Long.toString(appId));
   }
 
   private String cursorKey(long appId) {
-    return keys.key("whcur:" + appId);
+    return keys.group(GROUP, "whcur", Long.toString(appId));
   }
 
   private String pendingKey() {
-    return keys.key("whpending");
+    return keys.group(GROUP, "whpending", "");
   }
 
   private static byte[] bytes(Object o) {

@@ -29,7 +29,8 @@
 -- Node index <prefix><node>: a set naming the devices owned by sessions of that node, as
 -- "<session>:<byte length of user>:<user><device>", so that the clean-up after a dead node finds
 -- them. A claim moves the member from the previous owner's node to the new one; a release removes
--- it. (Keys computed in the script: this needs a single Redis, not Redis Cluster.)
+-- it. These keys are computed in the script, so on a Redis Cluster (where a script touches the
+-- user's slot only) the prefix is empty, the script keeps no index and the caller keeps it.
 local key = KEYS[1]
 local op = ARGV[1]
 local device = ARGV[2]
@@ -44,7 +45,7 @@ local function index_member(sess)
 end
 
 local function index(cmd, node, sess)
-  if node ~= nil and node ~= '' and sess ~= nil and sess ~= '' then
+  if index_prefix ~= '' and node ~= nil and node ~= '' and sess ~= nil and sess ~= '' then
     redis.call(cmd, index_prefix .. node, index_member(sess))
   end
 end

@@ -10,12 +10,18 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
 class RedisPresenceBusIT extends PresenceBusContract {
-  private static String prefix;
-  private final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
+  /** The Redis settings: one Redis here, a Redis Cluster in {@link RedisPresenceBusClusterIT}. */
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redis(keyPrefix);
+  }
+
+  static String prefix;
+  final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
 
   @BeforeAll
   static void pickPrefix() {
@@ -23,8 +29,8 @@ class RedisPresenceBusIT extends PresenceBusContract {
     prefix = Backends.uniquePrefix(RedisPresenceBusIT.class);
   }
 
-  private PresenceBus connect(String keyPrefix) {
-    RedisBackend backend = RedisBackend.connect(Backends.redis(keyPrefix));
+  PresenceBus connect(String keyPrefix) {
+    RedisBackend backend = RedisBackend.connect(redisConfig(keyPrefix));
     backends.add(backend);
     return new RedisPresenceBus(backend);
   }

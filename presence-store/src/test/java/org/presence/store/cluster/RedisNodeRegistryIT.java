@@ -10,10 +10,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
 class RedisNodeRegistryIT extends NodeRegistryContract {
+  /** The Redis settings: one Redis here, a Redis Cluster in {@link RedisNodeRegistryClusterIT}. */
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redis(keyPrefix);
+  }
+
   private static String prefix;
   private final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
 
@@ -25,7 +31,7 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
 
   @Override
   protected NodeRegistry open() {
-    RedisBackend b = RedisBackend.connect(Backends.redis(prefix));
+    RedisBackend b = RedisBackend.connect(redisConfig(prefix));
     backends.add(b);
     return new RedisNodeRegistry(b);
   }

@@ -8,11 +8,19 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
 /** The counts in Redis; each node has its own connection (its own {@link RedisBackend}). */
 class RedisConnectionCountsIT extends ConnectionCountsContract {
+  /**
+   * The Redis settings: one Redis here, a Redis Cluster in {@link RedisConnectionCountsClusterIT}.
+   */
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redis(keyPrefix);
+  }
+
   private static String prefix;
   private final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
   private final List<ConnectionCounts> counts = new CopyOnWriteArrayList<>();
@@ -24,7 +32,7 @@ class RedisConnectionCountsIT extends ConnectionCountsContract {
   }
 
   private RedisBackend backend() {
-    RedisBackend b = RedisBackend.connect(Backends.redis(prefix));
+    RedisBackend b = RedisBackend.connect(redisConfig(prefix));
     backends.add(b);
     return b;
   }

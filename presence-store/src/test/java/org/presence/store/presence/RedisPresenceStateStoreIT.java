@@ -14,10 +14,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
 class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
+  /**
+   * The Redis settings: one Redis here, a Redis Cluster in {@link
+   * RedisPresenceStateStoreClusterIT}.
+   */
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redis(keyPrefix);
+  }
+
   private static String prefix;
   private final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
 
@@ -28,7 +37,7 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
   }
 
   private PresenceStateStore connect() {
-    RedisBackend backend = RedisBackend.connect(Backends.redis(prefix));
+    RedisBackend backend = RedisBackend.connect(redisConfig(prefix));
     backends.add(backend);
     return new RedisPresenceStateStore(backend);
   }

@@ -5,10 +5,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
 class RedisNotificationQueuesIT extends NotificationQueuesContract {
+  /**
+   * The Redis settings: one Redis here, a Redis Cluster in {@link
+   * RedisNotificationQueuesClusterIT}.
+   */
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redis(keyPrefix);
+  }
+
   private static String prefix;
   private RedisBackend backend;
 
@@ -20,7 +29,7 @@ class RedisNotificationQueuesIT extends NotificationQueuesContract {
 
   @Override
   protected NotificationQueues open() {
-    backend = RedisBackend.connect(Backends.redis(prefix));
+    backend = RedisBackend.connect(redisConfig(prefix));
     return new RedisNotificationQueues(backend);
   }
 

@@ -13,9 +13,9 @@ import org.presence.store.config.StoreConfig;
 import org.presence.store.db.PostgresUrls;
 
 /**
- * The real PostgreSQL and Redis that integration tests use, as started by {@code bin/test-all}
- * (which exports their URLs). Each test class takes its own PostgreSQL schema and Redis key prefix,
- * so classes never see each other's data.
+ * The real PostgreSQL, Redis and Redis Cluster that integration tests use, as started by {@code
+ * bin/test-all} (which exports their URLs). Each test class takes its own PostgreSQL schema and
+ * Redis key prefix, so classes never see each other's data.
  *
  * <p>Without the URLs an integration test is skipped, unless {@code PRESENCE_TEST_REQUIRE_BACKENDS}
  * is set (as {@code bin/test-all} does), in which case it fails: CI cannot pass by skipping.
@@ -23,6 +23,7 @@ import org.presence.store.db.PostgresUrls;
 public final class Backends {
   public static final String DATABASE_URL = "PRESENCE_TEST_DATABASE_URL";
   public static final String REDIS_URL = "PRESENCE_TEST_REDIS_URL";
+  public static final String REDIS_CLUSTER_URL = "PRESENCE_TEST_REDIS_CLUSTER_URL";
   public static final String REQUIRE = "PRESENCE_TEST_REQUIRE_BACKENDS";
 
   private Backends() {}
@@ -35,6 +36,14 @@ public final class Backends {
   /** The Redis URL, or the test is skipped (or failed, when backends are required). */
   public static String redisUrl() {
     return require(REDIS_URL, "Redis");
+  }
+
+  /**
+   * The seed URL of the Redis Cluster ({@code redis-cluster://...}), or the test is skipped (or
+   * failed, when backends are required).
+   */
+  public static String redisClusterUrl() {
+    return require(REDIS_CLUSTER_URL, "Redis Cluster");
   }
 
   private static String require(String variable, String what) {
@@ -74,6 +83,11 @@ public final class Backends {
   /** Redis settings with {@code prefix}. */
   public static StoreConfig.RedisConfig redis(String prefix) {
     return StoreConfig.RedisConfig.redis(redisUrl()).withKeyPrefix(prefix);
+  }
+
+  /** Redis Cluster settings with {@code prefix}. */
+  public static StoreConfig.RedisConfig redisCluster(String prefix) {
+    return StoreConfig.RedisConfig.redis(redisClusterUrl()).withKeyPrefix(prefix);
   }
 
   /** Drops {@code schema} and everything in it. */

@@ -8,10 +8,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
 class RedisAppUpdateLogIT extends AppUpdateLogContract {
+  /** The Redis settings: one Redis here, a Redis Cluster in {@link RedisAppUpdateLogClusterIT}. */
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redis(keyPrefix);
+  }
+
   private static String prefix;
   private final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
 
@@ -22,7 +28,7 @@ class RedisAppUpdateLogIT extends AppUpdateLogContract {
   }
 
   private RedisBackend connect() {
-    RedisBackend b = RedisBackend.connect(Backends.redis(prefix));
+    RedisBackend b = RedisBackend.connect(redisConfig(prefix));
     backends.add(b);
     return b;
   }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.RedisPresenceBus;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
@@ -25,6 +26,14 @@ import org.presence.store.testing.Backends;
  * that carries the numbered updates themselves.
  */
 class RedisAppUpdatePublisherIT {
+  /**
+   * The Redis settings: one Redis here, a Redis Cluster in {@link
+   * RedisAppUpdatePublisherClusterIT}.
+   */
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redis(keyPrefix);
+  }
+
   private RedisBackend redis;
   private RedisPresenceBus bus;
   private CountingLog log;
@@ -70,7 +79,7 @@ class RedisAppUpdatePublisherIT {
   @BeforeEach
   void open() {
     Backends.redisUrl();
-    redis = RedisBackend.connect(Backends.redis(Backends.uniquePrefix(getClass())));
+    redis = RedisBackend.connect(redisConfig(Backends.uniquePrefix(getClass())));
     bus = new RedisPresenceBus(redis);
     log = new CountingLog(new RedisAppUpdateLog(redis, AppUpdateLog.RETENTION));
     publisher = new AppUpdatePublisher(log, bus);

@@ -3,10 +3,16 @@ package org.presence.store.updates;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.BeforeAll;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
 class RedisWebhookStateIT extends WebhookStateContract {
+  /** The Redis settings: one Redis here, a Redis Cluster in {@link RedisWebhookStateClusterIT}. */
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redis(keyPrefix);
+  }
+
   private static String prefix;
   private final List<RedisBackend> backends = new CopyOnWriteArrayList<>();
 
@@ -17,7 +23,7 @@ class RedisWebhookStateIT extends WebhookStateContract {
   }
 
   private RedisBackend connect() {
-    RedisBackend b = RedisBackend.connect(Backends.redis(prefix));
+    RedisBackend b = RedisBackend.connect(redisConfig(prefix));
     backends.add(b);
     return b;
   }
