@@ -45,6 +45,9 @@ import org.presence.gateway.pairing.PairingEndpoints;
 import org.presence.gateway.pairing.PairingService;
 import org.presence.gateway.query.PresenceQueryApi;
 import org.presence.gateway.settings.SettingsService;
+import org.presence.gateway.tls.NodeTls;
+import org.presence.gateway.trace.RedisSpans;
+import org.presence.gateway.trace.Tracing;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.gateway.xmpp.XmppServer;
@@ -83,6 +86,8 @@ public final class PresenceServer implements AutoCloseable {
   private final Channel adminChannel;
   private final InetSocketAddress address;
   private volatile XmppServer xmpp;
+  private volatile NodeTls tls;
+  private volatile Tracing tracing = Tracing.off();
   private volatile HttpRoutes gatewayRoutes;
   private volatile HttpRoutes adminRoutes;
   private volatile boolean closed;
@@ -136,7 +141,20 @@ public final class PresenceServer implements AutoCloseable {
       PresenceConfig config, Consumer<HttpRoutes.Builder> extraRoutes) {
     // Seed the random number generators from the operating system here, not on an event loop.
     SecureRandoms.init();
-    Store store = Store.open(config.store());
+    // TLS first: a bad certificate or key stops the node before anything else starts.
+    NodeTls tls = NodeTls.start(config.tls());
+    // Traces before the store: Lettuce decides when it connects whether Redis commands get spans.
+    Tracing tracing = Tracing.start(config.otel(), config.nodeId(), BuildInfo.current().version());
+    Store store;
+    try {
+      store = Store.open(config.store(), tracing.enabled() ? new RedisSpans(tracing) : null);
+    } catch (RuntimeException e) {
+      if (tls != null) {
+        tls.close();
+      }
+      tracing.close();
+      throw e;
+    }
     EventLoops loops = null;
     AppFeatures appFeatures = null;
     DeviceChannel device = null;
@@ -147,8 +165,11 @@ public final class PresenceServer implements AutoCloseable {
     try {
       DevIdentity dev =
           config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
-      GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry());
+      GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry(), tracing);
       store.observeLatency(metrics.latency());
+      if (tls != null) {
+        tls.register(metrics.registry());
+      }
       Connections connections = new Connections(metrics);
       // Presence's own signing keys (paired devices' tokens), shared through the database.
       PresenceKeys presenceKeys =
@@ -173,7 +194,7 @@ public final class PresenceServer implements AutoCloseable {
       ops.register(routes);
       new ApiDocuments().register(routes);
       // The pages show URLs of this node, which are known once the port is bound.
-      AtomicReference<String> baseUrl = new AtomicReference<>(config.gateway().baseUrl(0));
+      AtomicReference<String> baseUrl = new AtomicReference<>(config.baseUrl(0));
       appFeatures = AppFeatures.start(config, store, identity, baseUrl::get);
       appFeatures.register(routes);
       // Every presence update for an application is numbered once, by its log, on the node where
@@ -346,7 +367,8 @@ public final class PresenceServer implements AutoCloseable {
                       connections,
                       router,
                       exceptions,
-                      disconnector));
+                      disconnector,
+                      tls));
       Channel server =
           bind(bootstrap, "gateway.port", config.gateway().host(), config.gateway().port());
       Channel admin = null;
@@ -355,7 +377,14 @@ public final class PresenceServer implements AutoCloseable {
         try {
           admin =
               bindAdmin(
-                  config, bootstrap, adminTable, metrics, connections, disconnector, exceptions);
+                  config,
+                  bootstrap,
+                  adminTable,
+                  metrics,
+                  connections,
+                  disconnector,
+                  exceptions,
+                  config.tls().onAdminPort() ? tls : null);
         } catch (StartupException e) {
           server.close().awaitUninterruptibly(1000);
           throw e;
@@ -383,7 +412,7 @@ public final class PresenceServer implements AutoCloseable {
       if (xmppWebSocket != null) {
         xmppWebSocket.attach(xmpp);
       }
-      baseUrl.set(config.gateway().baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
+      baseUrl.set(config.baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
       if (demo != null) {
         // The demo application lives on this node's own address, known only now.
         try {
@@ -414,6 +443,8 @@ public final class PresenceServer implements AutoCloseable {
               server,
               admin);
       node.xmpp = xmpp;
+      node.tls = tls;
+      node.tracing = tracing;
       node.gatewayRoutes = router.routes();
       node.adminRoutes = adminTable;
       LOG.info(
@@ -425,7 +456,8 @@ public final class PresenceServer implements AutoCloseable {
           store.bus().kind());
       if (node.adminAddress() != null) {
         LOG.info(
-            "admin port (metrics) on http://{}:{}/metrics",
+            "admin port (metrics) on {}://{}:{}/metrics",
+            config.tls().onAdminPort() ? "https" : "http",
             hostForUrl(config.admin().host()),
             node.adminAddress().getPort());
       }
@@ -437,6 +469,10 @@ public final class PresenceServer implements AutoCloseable {
       if (loops != null) {
         loops.shutdown(1000);
       }
+      if (tls != null) {
+        tls.close();
+      }
+      tracing.close();
       if (appFeatures != null) {
         appFeatures.close();
       }
@@ -479,7 +515,8 @@ public final class PresenceServer implements AutoCloseable {
       GatewayMetrics metrics,
       Connections connections,
       Disconnector disconnector,
-      ExceptionHandler exceptions) {
+      ExceptionHandler exceptions,
+      NodeTls tls) {
     HttpRouter router =
         new HttpRouter(
             routes,
@@ -499,7 +536,8 @@ public final class PresenceServer implements AutoCloseable {
                     connections,
                     router,
                     exceptions,
-                    disconnector));
+                    disconnector,
+                    tls));
     return bind(admin, "admin.port", config.admin().host(), config.admin().port());
   }
 
@@ -552,7 +590,7 @@ public final class PresenceServer implements AutoCloseable {
 
   /** The URL clients use to reach this node. */
   public String baseUrl() {
-    return config.gateway().baseUrl(address.getPort());
+    return config.baseUrl(address.getPort());
   }
 
   public PresenceConfig config() {
@@ -646,6 +684,9 @@ public final class PresenceServer implements AutoCloseable {
     closed = true;
     drain(config.gateway().drainTimeout());
     loops.shutdown(2000);
+    if (tls != null) {
+      tls.close();
+    }
     // After the sockets are gone: devices still in their grace period are released now (or, in a
     // cluster, left to the survivors once this node's lease runs out).
     liveness.close();
@@ -655,6 +696,8 @@ public final class PresenceServer implements AutoCloseable {
     webhooks.close();
     appFeatures.close();
     store.close();
+    // Last: the spans of the drain are sent too.
+    tracing.close();
     LOG.info("node {} stopped", config.nodeId());
   }
 }

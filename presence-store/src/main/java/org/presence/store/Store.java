@@ -96,6 +96,14 @@ public final class Store implements AutoCloseable {
    * setting at fault, having closed whatever it had opened.
    */
   public static Store open(StoreConfig config) {
+    return open(config, null);
+  }
+
+  /**
+   * Opens the store; {@code tracing}, when not {@code null}, gets a span for every Redis command (a
+   * cluster's store; the embedded default has no Redis).
+   */
+  public static Store open(StoreConfig config, org.presence.store.metrics.StoreTracing tracing) {
     Persistence persistence = openPersistence(config);
     RedisBackend redis = null;
     PresenceBus bus;
@@ -103,7 +111,7 @@ public final class Store implements AutoCloseable {
       if (config.localBus()) {
         bus = new LocalPresenceBus();
       } else {
-        redis = openRedis(config);
+        redis = openRedis(config, tracing);
         bus = new RedisPresenceBus(redis);
       }
     } catch (RuntimeException e) {
@@ -146,9 +154,10 @@ public final class Store implements AutoCloseable {
     }
   }
 
-  private static RedisBackend openRedis(StoreConfig config) {
+  private static RedisBackend openRedis(
+      StoreConfig config, org.presence.store.metrics.StoreTracing tracing) {
     try {
-      return RedisBackend.connect(config.redis());
+      return RedisBackend.connect(config.redis(), tracing);
     } catch (IllegalArgumentException e) {
       throw new StartupException("store.redis.url", "unparsable Redis URL: " + rootMessage(e), e);
     } catch (RuntimeException e) {

@@ -88,7 +88,8 @@ public final class AppFeatures implements AutoCloseable {
     this.settings =
         new SettingsService(persistence.settings(), invalidations, config.caches().settings());
     boolean tls =
-        config.gateway().publicUrl().toLowerCase(java.util.Locale.ROOT).startsWith("https:");
+        config.tls().enabled()
+            || config.gateway().publicUrl().toLowerCase(java.util.Locale.ROOT).startsWith("https:");
     this.pages =
         new PageSupport(
             new Templates(),

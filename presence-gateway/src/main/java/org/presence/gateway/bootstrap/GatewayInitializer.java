@@ -19,21 +19,24 @@ import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.JsonHttpObjectAggregator;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.tls.NodeTls;
 import org.presence.protocol.error.ErrorCode;
 
 /**
  * Builds the common head of every connection's pipeline:
  *
  * <pre>
- * backpressure → http-codec → http-aggregator → http-idle → flow-control → http-router → exception
+ * backpressure → [tls] → http-codec → http-aggregator → http-idle → flow-control → http-router → exception
  * </pre>
  *
- * {@code backpressure} ({@link Backpressure}) stays for the connection's life, whatever it becomes:
- * it pauses reads while the connection is not writable and closes it with {@code SLOW_CONSUMER}
- * when that lasts {@code gateway.unwritable-timeout}. The aggregator's small limit caps request
- * bodies; {@code flow-control} releases one request per read so that a pipelining client cannot
- * make the router answer out of order; the router installs the path's tail after itself. Shared
- * handlers are singletons.
+ * {@code tls} is there when the port speaks TLS ({@code tls.*}): it becomes the TLS handler with
+ * the node's current certificate ({@link NodeTls}) for the connection's life, or answers plain HTTP
+ * with a 400 and closes. {@code backpressure} ({@link Backpressure}) stays for the connection's
+ * life, whatever it becomes: it pauses reads while the connection is not writable and closes it
+ * with {@code SLOW_CONSUMER} when that lasts {@code gateway.unwritable-timeout}. The aggregator's
+ * small limit caps request bodies; {@code flow-control} releases one request per read so that a
+ * pipelining client cannot make the router answer out of order; the router installs the path's tail
+ * after itself. Shared handlers are singletons.
  */
 public final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final GatewayConfig gateway;
@@ -43,6 +46,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
   private final HttpRouter router;
   private final ExceptionHandler exceptionHandler;
   private final Consumer<Channel> stalled;
+  private final NodeTls tls;
 
   public GatewayInitializer(
       GatewayConfig gateway,
@@ -52,6 +56,20 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
       HttpRouter router,
       ExceptionHandler exceptionHandler,
       Disconnector disconnector) {
+    this(gateway, limits, metrics, connections, router, exceptionHandler, disconnector, null);
+  }
+
+  /** {@code tls}: the port's TLS, or {@code null} for plain HTTP. */
+  public GatewayInitializer(
+      GatewayConfig gateway,
+      LimitsConfig limits,
+      GatewayMetrics metrics,
+      Connections connections,
+      HttpRouter router,
+      ExceptionHandler exceptionHandler,
+      Disconnector disconnector,
+      NodeTls tls) {
+    this.tls = tls;
     this.gateway = gateway;
     this.limits = limits;
     this.metrics = metrics;
@@ -69,6 +87,9 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
     p.addLast(
         PipelineNames.BACKPRESSURE,
         new Backpressure(gateway.unwritableTimeout().toMillis(), stalled));
+    if (tls != null) {
+      p.addLast(PipelineNames.TLS, tls.newConnectionHandler(PipelineNames.TLS));
+    }
     p.addLast(
         PipelineNames.HTTP_CODEC,
         new HttpServerCodec(limits.maxInitialLineBytes(), limits.maxHeaderBytes(), 8192));

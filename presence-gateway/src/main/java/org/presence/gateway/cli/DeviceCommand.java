@@ -100,7 +100,7 @@ final class DeviceCommand implements Callable<Integer> {
     if (config == null) {
       return PresenceCli.EXIT_USAGE;
     }
-    URI base = URI.create(url != null ? url : config.gateway().baseUrl(config.gateway().port()));
+    URI base = URI.create(url != null ? url : config.baseUrl(config.gateway().port()));
     Optional<Supplier<String>> tokens;
     if (token == null && email == null) {
       try {

@@ -98,6 +98,16 @@ public final class ConfigLoader {
             out.put(path, v);
           }
         });
+    // OpenTelemetry's standard variables, under the node's own (PRESENCE__OTEL__*) when both are
+    // set.
+    String otlp = env.get("OTEL_EXPORTER_OTLP_ENDPOINT");
+    if (otlp != null && !otlp.isBlank()) {
+      out.putIfAbsent("otel.endpoint", otlp.strip());
+    }
+    String service = env.get("OTEL_SERVICE_NAME");
+    if (service != null && !service.isBlank()) {
+      out.putIfAbsent("otel.service-name", service.strip());
+    }
     return out;
   }
 
@@ -466,7 +476,52 @@ public final class ConfigLoader {
             positiveDuration("pairing.poll-interval"),
             positiveDuration("pairing.key-rotation"),
             positiveDuration("pairing.key-reload"),
-            positive("pairing.max-code-attempts")));
+            positive("pairing.max-code-attempts")),
+        tls(),
+        otel());
+  }
+
+  /** {@code otel.*}: trace export is on when the endpoint is an http(s) URL. */
+  private OtelConfig otel() {
+    OtelConfig otel =
+        new OtelConfig(
+            get("otel.endpoint", config::getString, "").strip(),
+            get("otel.service-name", config::getString, "presence").strip(),
+            positiveDuration("otel.export-interval"));
+    if (otel.enabled()) {
+      try {
+        java.net.URI u = new java.net.URI(otel.endpoint());
+        if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme()))
+            || u.getHost() == null) {
+          problem("otel.endpoint", "must be an http:// or https:// URL (the OTLP/HTTP base)");
+        }
+      } catch (java.net.URISyntaxException e) {
+        problem("otel.endpoint", "not a URL: " + e.getMessage());
+      }
+    }
+    if (otel.serviceName().isEmpty()) {
+      problem("otel.service-name", "must not be empty");
+    }
+    return otel;
+  }
+
+  /**
+   * {@code tls.*}: both files or neither; the files themselves are read (and refused with a line
+   * naming the setting) when the node starts.
+   */
+  private TlsConfig tls() {
+    TlsConfig tls =
+        new TlsConfig(
+            get("tls.cert", config::getString, "").strip(),
+            get("tls.key", config::getString, "").strip(),
+            positiveDuration("tls.reload-interval"),
+            get("tls.admin", config::getBoolean, true));
+    if (tls.cert().isEmpty() != tls.key().isEmpty()) {
+      problem(
+          tls.cert().isEmpty() ? "tls.cert" : "tls.key",
+          "set both tls.cert and tls.key, or neither");
+    }
+    return tls;
   }
 
   private QueriesConfig queries() {

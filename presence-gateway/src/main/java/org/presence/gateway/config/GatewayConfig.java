@@ -38,12 +38,18 @@ public record GatewayConfig(
     trustedProxies = List.copyOf(trustedProxies);
   }
 
-  /** The URL clients use to reach this node, without a trailing slash. */
-  public String baseUrl(int boundPort) {
+  /**
+   * The URL clients use to reach this node, without a trailing slash: {@code publicUrl}, else
+   * {@code http://host:port} ({@code https://} when the port speaks TLS).
+   */
+  public String baseUrl(int boundPort, boolean tls) {
     if (!publicUrl.isEmpty()) {
       return publicUrl.endsWith("/") ? publicUrl.substring(0, publicUrl.length() - 1) : publicUrl;
     }
     String h = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-    return "http://" + (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + boundPort;
+    return (tls ? "https://" : "http://")
+        + (h.indexOf(':') >= 0 ? "[" + h + "]" : h)
+        + ":"
+        + boundPort;
   }
 }

@@ -29,6 +29,9 @@ import org.presence.store.config.StoreConfig;
  * @param admin the operator's port ({@code /metrics}, the admin API)
  * @param queries presence queries of applications
  * @param xmpp the XMPP interface for applications
+ * @param pairing device pairing and the identity tokens Presence signs
+ * @param tls TLS at the node's gateway and admin ports
+ * @param otel OpenTelemetry trace export
  */
 public record PresenceConfig(
     String nodeId,
@@ -52,10 +55,17 @@ public record PresenceConfig(
     AdminConfig admin,
     QueriesConfig queries,
     XmppConfig xmpp,
-    PairingConfig pairing) {
+    PairingConfig pairing,
+    TlsConfig tls,
+    OtelConfig otel) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {
     return store.embeddedDatabase() && store.localBus();
+  }
+
+  /** The URL clients use to reach this node's gateway port, without a trailing slash. */
+  public String baseUrl(int boundPort) {
+    return gateway.baseUrl(boundPort, tls.enabled());
   }
 }

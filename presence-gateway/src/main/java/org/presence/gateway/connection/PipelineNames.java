@@ -8,6 +8,10 @@ package org.presence.gateway.connection;
  */
 public final class PipelineNames {
   public static final String BACKPRESSURE = "backpressure";
+
+  /** The TLS handler of a port that speaks TLS ({@code tls.*}), right after the backpressure. */
+  public static final String TLS = "tls";
+
   public static final String HTTP_CODEC = "http-codec";
   public static final String HTTP_AGGREGATOR = "http-aggregator";
   public static final String HTTP_IDLE = "http-idle";

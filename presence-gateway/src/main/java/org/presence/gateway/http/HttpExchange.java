@@ -18,6 +18,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Scope;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -59,6 +62,7 @@ public final class HttpExchange {
   private final AtomicBoolean answered = new AtomicBoolean();
   private volatile String bodyText;
   private volatile Object attachment;
+  private volatile Span span;
 
   HttpExchange(
       ChannelHandlerContext ctx,
@@ -246,10 +250,33 @@ public final class HttpExchange {
     error(ErrorCode.INTERNAL_ERROR, null);
   }
 
+  /** The request's span ({@code otel.*}), ended with the answer; {@code null}: none. */
+  void traced(Span span) {
+    this.span = span;
+  }
+
+  /**
+   * Makes the request's span current until the scope is closed, so that spans started meanwhile are
+   * its children; {@code null} (nothing to close) when traces are off.
+   */
+  public Scope traceScope() {
+    Span s = span;
+    return s == null ? null : s.makeCurrent();
+  }
+
   private void send(FullHttpResponse response) {
     if (!ctx.executor().inEventLoop()) {
       ctx.executor().execute(() -> send(response));
       return;
+    }
+    Span s = span;
+    if (s != null) {
+      int status = response.status().code();
+      s.setAttribute("http.response.status_code", status);
+      if (status >= 500) {
+        s.setStatus(StatusCode.ERROR);
+      }
+      s.end();
     }
     boolean close = !keepAlive || connections.draining() || !ctx.channel().isActive();
     HttpUtil.setKeepAlive(response, !close);

@@ -15,6 +15,9 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.context.Scope;
 import java.util.stream.Collectors;
 import org.presence.gateway.config.LimitsConfig;
 import org.presence.gateway.connection.Backpressure;
@@ -203,7 +206,21 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       if (found.route().webSocket() != null) {
         upgrade(ctx, routed, found.route().webSocket());
       } else {
-        try {
+        // A span per request when traces are on, named by the route's template (never the path,
+        // which may carry PUIDs); current while the handler runs, ended with the answer.
+        Span span =
+            metrics.tracing().enabled()
+                ? metrics
+                    .tracing()
+                    .tracer()
+                    .spanBuilder(request.method().name() + " " + found.route().pattern())
+                    .setSpanKind(SpanKind.SERVER)
+                    .setAttribute("http.request.method", request.method().name())
+                    .setAttribute("http.route", found.route().pattern())
+                    .startSpan()
+                : null;
+        routed.traced(span);
+        try (Scope scope = span == null ? null : span.makeCurrent()) {
           found.route().handler().handle(routed);
         } catch (Exception e) {
           routed.error(e);

@@ -12,6 +12,7 @@ import java.lang.management.ManagementFactory;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.LongAdder;
+import org.presence.gateway.trace.Tracing;
 import org.presence.protocol.error.ErrorCode;
 
 /**
@@ -41,9 +42,16 @@ public final class GatewayMetrics {
   private final MetricRegistry registry;
   private final LatencyHistograms latency = new LatencyHistograms();
   private final ConcurrentMap<String, UpDown> open = new ConcurrentHashMap<>();
+  private final Tracing tracing;
 
   public GatewayMetrics(MetricRegistry registry) {
+    this(registry, Tracing.off());
+  }
+
+  /** {@code tracing}: the node's traces ({@code otel.*}), or {@link Tracing#off()}. */
+  public GatewayMetrics(MetricRegistry registry, Tracing tracing) {
     this.registry = registry;
+    this.tracing = tracing;
     registry.register("jvm.memory", new MemoryUsageGaugeSet());
     registry.register("jvm.gc", new GarbageCollectorMetricSet());
     registry.register("jvm.threads", new ThreadStatesGaugeSet());
@@ -61,6 +69,11 @@ public final class GatewayMetrics {
   /** The underlying registry; components add their own metrics to it. */
   public MetricRegistry registry() {
     return registry;
+  }
+
+  /** The node's traces; ask {@link Tracing#enabled()} before making a span. */
+  public Tracing tracing() {
+    return tracing;
   }
 
   /** The latency histograms (Prometheus histograms, exported with the rest). */

@@ -3,8 +3,10 @@ package org.presence.gateway.notify;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.opentelemetry.context.Scope;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import org.presence.gateway.api.ApiCalls;
 import org.presence.gateway.api.AppsApi;
@@ -125,17 +127,19 @@ public final class NotificationApi {
     }
     // The ack is encoded on the connection's event loop, not on the store's thread that stored
     // the batch (a Redis connection's single I/O thread, say).
-    service
-        .accept(app, batch)
-        .whenCompleteAsync(
-            (ack, e) -> {
-              if (e != null) {
-                ex.error(e);
-              } else {
-                answer(ex, ack);
-              }
-            },
-            ex.channel().eventLoop());
+    CompletionStage<Ack> accepted;
+    try (Scope traced = ex.traceScope()) {
+      accepted = service.accept(app, batch);
+    }
+    accepted.whenCompleteAsync(
+        (ack, e) -> {
+          if (e != null) {
+            ex.error(e);
+          } else {
+            answer(ex, ack);
+          }
+        },
+        ex.channel().eventLoop());
   }
 
   private void answer(HttpExchange ex, Ack ack) {

@@ -11,11 +11,13 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.LiveNotifications;
 import org.presence.gateway.device.NotificationSink;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.LatencyHistograms;
+import org.presence.gateway.trace.Tracing;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceStateStore;
@@ -73,6 +75,7 @@ public final class NotificationDelivery implements LiveNotifications {
   private final java.util.concurrent.Executor work;
   private final Counter pushed;
   private final Counter removed;
+  private final Tracing tracing;
   private final Counter wakesSent;
   private final Counter failures;
   private final LatencyHistograms latency;
@@ -102,6 +105,7 @@ public final class NotificationDelivery implements LiveNotifications {
     this.work = work;
     this.pushed = metrics.registry().counter("presence.notifications.written");
     this.removed = metrics.registry().counter("presence.notifications.delivered");
+    this.tracing = metrics.tracing();
     this.wakesSent = metrics.registry().counter("presence.notifications.wakes.sent");
     this.failures = metrics.registry().counter("presence.notifications.delivery.failures");
     this.latency = metrics.latency();
@@ -234,6 +238,22 @@ public final class NotificationDelivery implements LiveNotifications {
 
   /** {@code items} reached a socket of {@code user} at {@code at}: remember, remove, receipt. */
   private void written(String user, List<Notification> items, long at) {
+    if (tracing.enabled()) {
+      // notification.deliver: from the oldest item's acceptance to its write to the device's
+      // socket (a root span: the store sits between accept and delivery, maybe on another node).
+      long from = Long.MAX_VALUE;
+      for (Notification n : items) {
+        from = Math.min(from, n.createdAt().toEpochMilli());
+      }
+      tracing
+          .tracer()
+          .spanBuilder("notification.deliver")
+          .setNoParent()
+          .setStartTimestamp(Math.min(from, at), TimeUnit.MILLISECONDS)
+          .setAttribute("presence.notifications.items", items.size())
+          .startSpan()
+          .end(at, TimeUnit.MILLISECONDS);
+    }
     pushed.inc(items.size());
     for (Notification n : items) {
       tracker.delivered(user, n, at);

@@ -1,6 +1,9 @@
 package org.presence.gateway.notify;
 
 import com.codahale.metrics.Counter;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -9,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.trace.Tracing;
 import org.presence.protocol.api.NotificationBatchCodec.Ack;
 import org.presence.protocol.api.NotificationBatchCodec.Item;
 import org.presence.protocol.api.NotificationBatchCodec.ItemResult;
@@ -48,6 +52,7 @@ public final class NotificationService {
   private final Clock clock;
   private final Counter accepted;
   private final Counter refused;
+  private final Tracing tracing;
 
   NotificationService(
       Enqueuer queues,
@@ -67,6 +72,7 @@ public final class NotificationService {
     this.clock = clock;
     this.accepted = metrics.registry().counter("presence.notifications.accepted");
     this.refused = metrics.registry().counter("presence.notifications.refused");
+    this.tracing = metrics.tracing();
   }
 
   /** Whether {@code app} may post now (its bucket holds a token). */
@@ -81,6 +87,30 @@ public final class NotificationService {
 
   /** Judges and stores {@code batch} from {@code app}; completes with its acknowledgement. */
   public CompletionStage<Ack> accept(Application app, List<Judged> batch) {
+    if (!tracing.enabled()) {
+      return accept(app, batch, null);
+    }
+    // notification.accept (a child of the request's span, current here): the rate limit, the PUIDs
+    // and the store call; its notification.enqueue child is the store call alone.
+    Span span =
+        tracing
+            .tracer()
+            .spanBuilder("notification.accept")
+            .setAttribute("presence.app_id", app.id())
+            .setAttribute("presence.notifications.items", batch.size())
+            .startSpan();
+    Context context = Context.current().with(span);
+    return accept(app, batch, context)
+        .whenComplete(
+            (ack, e) -> {
+              if (e != null) {
+                span.setStatus(StatusCode.ERROR);
+              }
+              span.end();
+            });
+  }
+
+  private CompletionStage<Ack> accept(Application app, List<Judged> batch, Context traced) {
     int n = batch.size();
     ItemResult[] results = new ItemResult[n];
     List<Integer> wellFormed = new ArrayList<>(n);
@@ -97,8 +127,8 @@ public final class NotificationService {
     CompletableFuture<Integer> granted =
         limiter.take(app.id(), wellFormed.size()).toCompletableFuture();
     return granted.isDone()
-        ? granted.thenCompose(g -> admit(app, batch, results, wellFormed, g))
-        : granted.thenComposeAsync(g -> admit(app, batch, results, wellFormed, g), work);
+        ? granted.thenCompose(g -> admit(app, batch, results, wellFormed, g, traced))
+        : granted.thenComposeAsync(g -> admit(app, batch, results, wellFormed, g, traced), work);
   }
 
   private CompletionStage<Ack> admit(
@@ -106,7 +136,8 @@ public final class NotificationService {
       List<Judged> batch,
       ItemResult[] results,
       List<Integer> wellFormed,
-      int granted) {
+      int granted,
+      Context traced) {
     List<Integer> admitted = wellFormed.subList(0, granted);
     for (int k = granted; k < wellFormed.size(); k++) {
       results[wellFormed.get(k)] = ItemResult.refused(ErrorCode.APP_RATE_LIMITED, null);
@@ -158,23 +189,41 @@ public final class NotificationService {
               if (entries.isEmpty()) {
                 return CompletableFuture.completedFuture(finish(results));
               }
+              Span enqueue =
+                  traced == null
+                      ? null
+                      : tracing
+                          .tracer()
+                          .spanBuilder("notification.enqueue")
+                          .setParent(traced)
+                          .setAttribute("presence.notifications.items", entries.size())
+                          .startSpan();
+              CompletionStage<List<NotificationQueues.Enqueued>> stored = queues.enqueue(entries);
+              if (enqueue != null) {
+                stored =
+                    stored.whenComplete(
+                        (r, e) -> {
+                          if (e != null) {
+                            enqueue.setStatus(StatusCode.ERROR);
+                          }
+                          enqueue.end();
+                        });
+              }
               // Off the store's thread (a Redis connection's only I/O thread, say).
-              return queues
-                  .enqueue(entries)
-                  .thenApplyAsync(
-                      enqueued -> {
-                        for (int k = 0; k < entries.size(); k++) {
-                          NotificationQueues.Enqueued e = enqueued.get(k);
-                          results[positions.get(k)] =
-                              ItemResult.stored(
-                                  entries.get(k).notification().id(),
-                                  e.queueSize(),
-                                  e.dropped().stream().map(Notification::id).toList());
-                        }
-                        delivery.stored(entries);
-                        return finish(results);
-                      },
-                      work);
+              return stored.thenApplyAsync(
+                  enqueued -> {
+                    for (int k = 0; k < entries.size(); k++) {
+                      NotificationQueues.Enqueued e = enqueued.get(k);
+                      results[positions.get(k)] =
+                          ItemResult.stored(
+                              entries.get(k).notification().id(),
+                              e.queueSize(),
+                              e.dropped().stream().map(Notification::id).toList());
+                    }
+                    delivery.stored(entries);
+                    return finish(results);
+                  },
+                  work);
             });
   }
 

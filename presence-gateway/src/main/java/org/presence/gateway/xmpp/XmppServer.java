@@ -10,7 +10,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.io.File;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -31,6 +30,7 @@ import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.notify.NotificationService;
 import org.presence.gateway.permission.GrantService;
+import org.presence.gateway.tls.TlsPolicy;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.store.error.StartupException;
@@ -255,7 +255,7 @@ public final class XmppServer implements AutoCloseable {
       } else {
         b = SslContextBuilder.forServer(new File(x.tlsCert()), new File(x.tlsKey()));
       }
-      return b.sslProvider(SslProvider.JDK).protocols("TLSv1.3", "TLSv1.2").build();
+      return TlsPolicy.apply(b).build();
     } catch (Exception e) {
       throw new StartupException(
           "xmpp.tls-cert", "cannot use the certificate and key: " + e.getMessage(), e);

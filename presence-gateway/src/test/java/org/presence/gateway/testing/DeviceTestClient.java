@@ -57,6 +57,11 @@ public final class DeviceTestClient implements AutoCloseable {
     return new DeviceTestClient(WsClient.connect(node.wsUri("/presence"), headers));
   }
 
+  /** A device channel socket already open, no session yet. */
+  public static DeviceTestClient over(WsClient ws) {
+    return new DeviceTestClient(ws);
+  }
+
   /** A socket at {@code uri}. */
   public static DeviceTestClient open(URI uri) {
     return new DeviceTestClient(WsClient.connect(uri));

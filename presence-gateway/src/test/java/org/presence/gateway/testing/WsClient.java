@@ -34,10 +34,15 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
 
   /** Connects to {@code uri}, sending {@code headers} with the upgrade request. */
   public static WsClient connect(URI uri, Map<String, String> headers) {
+    return connect(HttpClient.newHttpClient(), uri, headers);
+  }
+
+  /** Connects to {@code uri} with {@code client} (one that trusts a test CA, for {@code wss:}). */
+  public static WsClient connect(HttpClient client, URI uri, Map<String, String> headers) {
     WsClient c = new WsClient();
     try {
       WebSocket.Builder builder =
-          HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
+          client.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
       headers.forEach(builder::header);
       c.socket = builder.buildAsync(uri, c).get(10, TimeUnit.SECONDS);
     } catch (Exception e) {

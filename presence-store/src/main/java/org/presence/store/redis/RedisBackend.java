@@ -188,6 +188,12 @@ public final class RedisBackend implements AutoCloseable {
   }
 
   public static RedisBackend connect(StoreConfig.RedisConfig config) {
+    return connect(config, null);
+  }
+
+  /** {@code tracing}: spans for every command (Lettuce's tracing hook), or {@code null}. */
+  public static RedisBackend connect(
+      StoreConfig.RedisConfig config, org.presence.store.metrics.StoreTracing tracing) {
     boolean cluster = isClusterUrl(config.url());
     if (cluster && config.ackReplicas() > 0) {
       throw new IllegalArgumentException(
@@ -200,8 +206,12 @@ public final class RedisBackend implements AutoCloseable {
       uri.setTimeout(config.commandTimeout());
     }
     LatencyRecorder recorder = new LatencyRecorder();
+    DefaultClientResources.Builder builder = DefaultClientResources.builder();
+    if (tracing != null) {
+      builder.tracing(new RedisTracing(tracing));
+    }
     ClientResources resources =
-        DefaultClientResources.builder()
+        builder
             .commandLatencyRecorder(recorder)
             .ioThreadPoolSize(2)
             .computationThreadPoolSize(2)
