@@ -98,8 +98,23 @@ public final class XmppServer implements AutoCloseable {
   private final Counter authFailures;
   private final Counter tlsFailures;
   private final com.github.benmanes.caffeine.cache.Cache<java.net.InetAddress, double[]> failures;
+  private final Counter resumed;
+  private final Counter resumeFailures;
+
+  /**
+   * Resumable sessions (XEP-0198) by id: a live session, or the state of one whose connection
+   * ended, kept for {@code xmpp.resume-window} after that.
+   */
+  private final com.github.benmanes.caffeine.cache.Cache<String, Resumable> resumable;
+
   private Channel server;
   private Channel tlsServer;
+
+  /** Resumable sessions one node remembers; beyond, the least recently used are forgotten. */
+  static final int MAX_RESUMABLE = 10_000;
+
+  /** A resumable session: {@code live} while its connection is open, else its {@code state}. */
+  private record Resumable(long appId, XmppSession live, StreamManagement state) {}
 
   private XmppServer(
       PresenceConfig config,
@@ -130,6 +145,31 @@ public final class XmppServer implements AutoCloseable {
     this.stanzaErrors = registry.counter("presence.xmpp.stanza_errors");
     this.authFailures = registry.counter("presence.xmpp.auth_failures");
     this.tlsFailures = registry.counter("presence.xmpp.tls_failures");
+    this.resumed = registry.counter("presence.xmpp.resumed");
+    this.resumeFailures = registry.counter("presence.xmpp.resume_failures");
+    long window = this.config.resumeWindow().toNanos();
+    this.resumable =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(MAX_RESUMABLE)
+            .expireAfter(
+                new com.github.benmanes.caffeine.cache.Expiry<String, Resumable>() {
+                  @Override
+                  public long expireAfterCreate(String k, Resumable v, long now) {
+                    return v.live() != null ? Long.MAX_VALUE : window;
+                  }
+
+                  @Override
+                  public long expireAfterUpdate(String k, Resumable v, long now, long current) {
+                    return expireAfterCreate(k, v, now);
+                  }
+
+                  @Override
+                  public long expireAfterRead(String k, Resumable v, long now, long current) {
+                    return current;
+                  }
+                })
+            .build();
+    registry.register("presence.xmpp.resumable", (Gauge<Long>) () -> resumable.estimatedSize());
     registry.register(
         "presence.xmpp.sessions",
         (Gauge<Integer>) () -> sessions.values().stream().mapToInt(Set::size).sum());
@@ -336,6 +376,78 @@ public final class XmppServer implements AutoCloseable {
           set.remove(s);
           return set.isEmpty() ? null : set;
         });
+  }
+
+  // ---- stream resumption (XEP-0198) ----
+
+  /** {@code session} can be resumed with {@code id}. */
+  void resumable(String id, XmppSession session) {
+    resumable.put(id, new Resumable(session.appId(), session, null));
+  }
+
+  /** The connection of a resumable session ended: its state waits for a resumption. */
+  void detach(StreamManagement state) {
+    resumable.put(state.id, new Resumable(state.appId, null, state));
+  }
+
+  /** {@code state} was taken by a resumption: drops what {@link #detach} left of it. */
+  void forget(StreamManagement state) {
+    Resumable r = resumable.getIfPresent(state.id);
+    if (r != null && r.state() == state) {
+      resumable.asMap().remove(state.id, r);
+    }
+  }
+
+  /**
+   * What a resumption found: the session's state, or {@code null} with {@code tooHigh} when the
+   * peer acknowledged more than the session sent (the session stays resumable), or neither when
+   * unknown here.
+   */
+  record Taken(StreamManagement state, boolean tooHigh) {
+    static final Taken NONE = new Taken(null, false);
+    static final Taken TOO_HIGH = new Taken(null, true);
+  }
+
+  /**
+   * Takes the state of session {@code id} of application {@code appId} for a resumption that
+   * acknowledges {@code h}: from a live session (which then ends with {@code conflict}, on its
+   * event loop) or one whose connection ended within {@code xmpp.resume-window}. {@link Taken#NONE}
+   * when unknown here (another node, expired, another application's, or taken already).
+   */
+  CompletionStage<Taken> takeResumable(String id, long appId, long h) {
+    Resumable r = resumable.getIfPresent(id);
+    if (r == null || r.appId() != appId || !resumable.asMap().remove(id, r)) {
+      return CompletableFuture.completedFuture(Taken.NONE);
+    }
+    if (r.state() != null) {
+      if (System.nanoTime() - r.state().detachedNanos >= config.resumeWindow().toNanos()) {
+        return CompletableFuture.completedFuture(Taken.NONE);
+      }
+      if (r.state().absolute(h) < 0) {
+        resumable.asMap().putIfAbsent(id, r);
+        return CompletableFuture.completedFuture(Taken.TOO_HIGH);
+      }
+      return CompletableFuture.completedFuture(new Taken(r.state(), false));
+    }
+    CompletableFuture<Taken> f = new CompletableFuture<>();
+    try {
+      r.live().executor().execute(() -> f.complete(r.live().handOver(h)));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      f.complete(Taken.NONE);
+    }
+    return f;
+  }
+
+  Duration resumeWindow() {
+    return config.resumeWindow();
+  }
+
+  Counter resumed() {
+    return resumed;
+  }
+
+  Counter resumeFailures() {
+    return resumeFailures;
   }
 
   // ---- failed logins per client address ----
