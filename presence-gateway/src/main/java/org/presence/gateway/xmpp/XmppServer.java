@@ -33,6 +33,7 @@ import org.presence.gateway.notify.NotificationService;
 import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.protocol.api.NotificationBatchCodec;
+import org.presence.store.bus.PresenceBus;
 import org.presence.store.error.StartupException;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.GrantRepository;
@@ -109,6 +110,18 @@ public final class XmppServer implements AutoCloseable {
 
   private Channel server;
   private Channel tlsServer;
+  private PresenceBus bus;
+  private PresenceBus.Subscription rosterSubscription;
+
+  /** This node's mark on the roster changes it publishes, to skip them when they come back. */
+  private final String nodeMark = XmppSession.randomId(9);
+
+  /**
+   * The bus channel of roster changes: a grant change made on one node reaches the XMPP sessions of
+   * its application on every other node. Messages are UTF-8 {@code <node mark>\t<appid>\t<1
+   * shared|0 removed>\t<puid>\t<user string>}.
+   */
+  static final String ROSTER_CHANNEL = "xmpp-roster";
 
   /** Resumable sessions one node remembers; beyond, the least recently used are forgotten. */
   static final int MAX_RESUMABLE = 10_000;
@@ -190,7 +203,8 @@ public final class XmppServer implements AutoCloseable {
       NotificationService notifications,
       GrantRepository grants,
       GatewayMetrics metrics,
-      Connections connections) {
+      Connections connections,
+      PresenceBus bus) {
     XmppConfig x = config.xmpp();
     if (!x.enabled()) {
       return null;
@@ -214,6 +228,8 @@ public final class XmppServer implements AutoCloseable {
             new XmppNotifications(notifications, codec, apps.appCache(), x.domain()),
             grants,
             metrics);
+    s.bus = bus;
+    s.rosterSubscription = s.subscribeRoster();
     apps.grants().listen(s::grantChanged);
     long unwritable = config.gateway().unwritableTimeout().toMillis();
     s.server = s.listen(gateway, connections, unwritable, x.port(), false, "xmpp.port");
@@ -314,6 +330,10 @@ public final class XmppServer implements AutoCloseable {
 
   /** Stops accepting connections (the node drains; open sessions end by their drain action). */
   public void stopAccepting() {
+    if (rosterSubscription != null) {
+      rosterSubscription.unsubscribe();
+      rosterSubscription = null;
+    }
     if (server != null) {
       server.close().awaitUninterruptibly(1000);
     }
@@ -351,18 +371,78 @@ public final class XmppServer implements AutoCloseable {
             });
   }
 
+  /**
+   * A grant changed on this node: a roster push to the application's sessions here, and through the
+   * bus ({@link #ROSTER_CHANNEL}) to those on other nodes. The user's answer waits until the bus
+   * took the message; a bus that is down only costs the other nodes' pushes (their sessions get the
+   * change at the next roster get).
+   */
   private CompletionStage<Void> grantChanged(GrantService.Change change, Grant grant) {
-    Set<XmppSession> of = sessions.get(grant.appId());
+    boolean shared =
+        (change == GrantService.Change.GRANTED || change == GrantService.Change.RESUMED)
+            && grant.enabled();
+    RosterItem item =
+        new RosterItem(grant.puid(), grant.userString() == null ? "" : grant.userString());
+    rosterPush(grant.appId(), item, shared);
+    if (bus == null || !bus.mayReach(ROSTER_CHANNEL)) {
+      return CompletableFuture.completedFuture(null);
+    }
+    String message =
+        String.join(
+            "\t",
+            nodeMark,
+            String.valueOf(grant.appId()),
+            shared ? "1" : "0",
+            item.puid(),
+            item.name().replace('\t', ' '));
+    return bus.publish(ROSTER_CHANNEL, message.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                LOG.warn(
+                    "roster change of app {} not sent to other nodes: {}",
+                    grant.appId(),
+                    e.toString());
+              }
+              return null;
+            });
+  }
+
+  private void rosterPush(long appId, RosterItem item, boolean shared) {
+    Set<XmppSession> of = sessions.get(appId);
     if (of != null) {
-      boolean shared =
-          (change == GrantService.Change.GRANTED || change == GrantService.Change.RESUMED)
-              && grant.enabled();
-      RosterItem item = new RosterItem(grant.puid(), grant.userString());
       for (XmppSession s : of) {
         s.executor().execute(() -> s.rosterPush(item, shared));
       }
     }
-    return CompletableFuture.completedFuture(null);
+  }
+
+  /** Listens to the roster changes of other nodes; waits (bounded) for the subscription. */
+  private PresenceBus.Subscription subscribeRoster() {
+    try {
+      return bus.subscribe(ROSTER_CHANNEL, (channel, message) -> rosterChanged(message))
+          .toCompletableFuture()
+          .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartupException("xmpp.port", "interrupted subscribing to roster changes", e);
+    } catch (Exception e) {
+      throw new StartupException(
+          "xmpp.port", "cannot subscribe to roster changes on the bus: " + e.getMessage(), e);
+    }
+  }
+
+  /** A roster change from the bus: pushed here unless this node made it. */
+  private void rosterChanged(byte[] message) {
+    String[] f = new String(message, java.nio.charset.StandardCharsets.UTF_8).split("\t", 5);
+    if (f.length != 5 || f[0].equals(nodeMark)) {
+      return;
+    }
+    try {
+      rosterPush(Long.parseLong(f[1]), new RosterItem(f[3], f[4]), "1".equals(f[2]));
+    } catch (NumberFormatException e) {
+      LOG.warn("malformed roster change on the bus: {}", f[1]);
+    }
   }
 
   void sessionBound(XmppSession s) {
