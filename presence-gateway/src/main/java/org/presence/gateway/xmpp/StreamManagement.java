@@ -19,6 +19,9 @@ final class StreamManagement {
   /** Marks kept per session (two longs each). */
   static final int MAX_MARKS = 1024;
 
+  /** Marks kept for a session whose connection ended, the newest (see {@link #detached}). */
+  static final int DETACHED_MARKS = 64;
+
   /** Stanzas sent without an acknowledgement before the server asks for one ({@code <r/>}). */
   static final int ACK_WINDOW = 64;
 
@@ -114,6 +117,26 @@ final class StreamManagement {
 
   int marks() {
     return size;
+  }
+
+  /**
+   * The session's connection ended at {@code nanos}: keeps the newest {@link #DETACHED_MARKS} marks
+   * only (a resuming client acknowledges what it received, which is most of what was sent), so a
+   * waiting state costs about a kilobyte.
+   */
+  void detached(long nanos) {
+    detachedNanos = nanos;
+    int keep = Math.min(size, DETACHED_MARKS);
+    long[] h = new long[Math.max(keep, 1)];
+    long[] q = new long[Math.max(keep, 1)];
+    for (int i = 0; i < keep; i++) {
+      h[i] = markH[(start + size - keep + i) % markH.length];
+      q[i] = markSeq[(start + size - keep + i) % markH.length];
+    }
+    markH = h;
+    markSeq = q;
+    start = 0;
+    size = keep;
   }
 
   /**

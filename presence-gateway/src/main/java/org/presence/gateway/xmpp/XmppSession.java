@@ -775,6 +775,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       }
     } else if ("unavailable".equals(type) && available) {
       available = false;
+      inSnapshot = false;
       feed.close();
       feed = null;
     }
@@ -1064,6 +1065,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
 
   private void stopFeed() {
     available = false;
+    inSnapshot = false;
     if (feed != null) {
       feed.close();
       feed = null;
@@ -1090,7 +1092,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     stopFeed();
     node.sessionEnded(this);
     if (sm != null && sm.id != null && !handedOver) {
-      sm.detachedNanos = System.nanoTime();
+      sm.detached(System.nanoTime());
       node.detach(sm);
     }
     if (admission != null) {
