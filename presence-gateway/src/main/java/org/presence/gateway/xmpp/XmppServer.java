@@ -478,6 +478,14 @@ public final class XmppServer implements AutoCloseable {
     }
   }
 
+  /** Session {@code s} ended for good: drops its entry unless another session took the id. */
+  void forget(String id, XmppSession s) {
+    Resumable r = resumable.getIfPresent(id);
+    if (r != null && r.live() == s) {
+      resumable.asMap().remove(id, r);
+    }
+  }
+
   /**
    * What a resumption found: the session's state, or {@code null} with {@code tooHigh} when the
    * peer acknowledged more than the session sent (the session stays resumable), or neither when

@@ -103,7 +103,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   /** The last update number this session's stanzas carry (or its snapshot's), -1 before. */
   private long lastSeq = -1;
 
-  /** The session's stream management state went to a resuming session: it must not detach. */
+  /**
+   * The session's stream management state went to a resuming session, or the client closed its
+   * stream: it must not detach.
+   */
   private boolean handedOver;
 
   /**
@@ -169,6 +172,8 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     lastReadNanos = System.nanoTime();
     pinged = false;
     if (msg == StanzaDecoder.STREAM_CLOSE) {
+      // The client ended its stream: the session ends with it, not resumable (XEP-0198 5).
+      handedOver |= sm != null;
       if (phase != Phase.CLOSED) {
         phase = Phase.CLOSED;
         ctx.writeAndFlush(utf8("</stream:stream>"));
@@ -1091,9 +1096,13 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     pingTimer.cancel(false);
     stopFeed();
     node.sessionEnded(this);
-    if (sm != null && sm.id != null && !handedOver) {
-      sm.detached(System.nanoTime());
-      node.detach(sm);
+    if (sm != null && sm.id != null) {
+      if (handedOver) {
+        node.forget(sm.id, this);
+      } else {
+        sm.detached(System.nanoTime());
+        node.detach(sm);
+      }
     }
     if (admission != null) {
       admission.release();

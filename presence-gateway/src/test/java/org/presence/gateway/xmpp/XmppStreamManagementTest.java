@@ -279,6 +279,22 @@ class XmppStreamManagementTest {
   }
 
   @Test
+  void aStreamTheClientClosed_cannotBeResumed() throws Exception {
+    XmppFixture.App app = fx.activeApp(node, "SmClosed");
+    RawXmpp x = RawXmpp.connect(node.server().xmppAddress().getPort()).login(app.id(), app.key());
+    open.add(x);
+    x.send("<enable xmlns='" + SM + "' resume='true'/>");
+    String id = attr(x.await("/>"), "enabled", "id");
+    x.send("</stream:stream>");
+    x.awaitEnd();
+    awaitNoConnection(app);
+    RawXmpp y = authenticated(app, new StringBuilder());
+    open.add(y);
+    y.send("<resume xmlns='" + SM + "' previd='" + id + "' h='0'/>");
+    assertThat(y.await("</failed>")).contains("item-not-found");
+  }
+
+  @Test
   void aResumptionAfterTheWindow_fails_andAFreshSessionStarts() throws Exception {
     try (TestNode short1 =
             XmppFixture.node(dataDir.resolve("short"), Map.of("xmpp.resume-window", "1s"));
