@@ -14,9 +14,17 @@ the roster, sends its initial presence and reports what it sees as JSON lines on
   {"event": "failed", "reason": ...}
   {"event": "disconnected"}
 
+With --sm it enables stream management (XEP-0198, slixmpp's xep_0198 plugin) and also reports
+
+  {"event": "sm_enabled", "id": ..., "resume": ...}
+  {"event": "dropped"}                  (after the drop command: the TCP connection was cut)
+  {"event": "resumed", "handled": ...}  (the stream was resumed after a reconnect)
+  {"event": "sm_failed"}                (the resumption was refused; a fresh session follows)
+
 Commands come as JSON lines on stdin:
 
   {"cmd": "notify", "to": jid, "body": ..., "url": ..., "receipt": true}
+  {"cmd": "drop"}   (--sm: cut the TCP connection without closing the stream, then reconnect)
   {"cmd": "quit"}
 """
 
@@ -37,9 +45,24 @@ def emit(**event):
 
 
 class App(slixmpp.ClientXMPP):
-    def __init__(self, jid, password, direct_tls):
+    def __init__(self, jid, password, direct_tls, sm, address):
         super().__init__(jid, password)
         self.direct_tls = direct_tls
+        self.address = address
+        self.dropping = False
+        self.commanding = False
+        if sm:
+            self.register_plugin("xep_0198")
+            self.plugin["xep_0198"].window = 1
+            self.add_event_handler(
+                "sm_enabled",
+                lambda st: emit(event="sm_enabled", id=st["id"], resume=st["resume"]),
+            )
+            self.add_event_handler(
+                "session_resumed",
+                lambda _: emit(event="resumed", handled=self.plugin["xep_0198"].handled),
+            )
+            self.add_event_handler("sm_failed", lambda _: emit(event="sm_failed"))
         self.register_plugin("xep_0066")  # out-of-band data: the action URL
         self.register_plugin("xep_0184")  # receipts
         self.register_plugin("xep_0199")  # ping
@@ -66,7 +89,17 @@ class App(slixmpp.ClientXMPP):
         }
         emit(event="roster", items=items)
         self.send_presence()
-        asyncio.ensure_future(self.commands())
+        if not self.commanding:
+            self.commanding = True
+            asyncio.ensure_future(self.commands())
+
+    def connect_again(self):
+        self.connect(
+            address=self.address,
+            use_ssl=self.direct_tls,
+            force_starttls=not self.direct_tls,
+            disable_starttls=self.direct_tls,
+        )
 
     def roster_update(self, iq):
         if iq["type"] != "set":
@@ -99,6 +132,11 @@ class App(slixmpp.ClientXMPP):
         )
 
     def gone(self, _):
+        if self.dropping:
+            self.dropping = False
+            emit(event="dropped")
+            self.connect_again()
+            return
         emit(event="disconnected")
         if not self.done.done():
             self.done.set_result(None)
@@ -120,6 +158,9 @@ class App(slixmpp.ClientXMPP):
                 m["id"] = cmd.get("id") or m["id"]
                 m.send()
                 emit(event="sent", id=m["id"])
+            elif cmd["cmd"] == "drop":
+                self.dropping = True
+                self.transport.abort()
             elif cmd["cmd"] == "quit":
                 break
         self.disconnect()
@@ -132,15 +173,17 @@ def main():
     a.add_argument("--jid", required=True)
     a.add_argument("--ca", required=True, help="PEM certificate to trust (the node's)")
     a.add_argument("--direct-tls", action="store_true")
+    a.add_argument("--sm", action="store_true", help="stream management (XEP-0198)")
     args = a.parse_args()
-    app = App(args.jid, os.environ["PRESENCE_XMPP_PASSWORD"], args.direct_tls)
-    app.ca_certs = args.ca
-    app.connect(
-        address=(args.host, args.port),
-        use_ssl=args.direct_tls,
-        force_starttls=not args.direct_tls,
-        disable_starttls=args.direct_tls,
+    app = App(
+        args.jid,
+        os.environ["PRESENCE_XMPP_PASSWORD"],
+        args.direct_tls,
+        args.sm,
+        (args.host, args.port),
     )
+    app.ca_certs = args.ca
+    app.connect_again()
     app.loop.run_until_complete(asyncio.wait_for(app.done, 120))
 
 

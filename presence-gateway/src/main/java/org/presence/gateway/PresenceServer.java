@@ -401,7 +401,8 @@ public final class PresenceServer implements AutoCloseable {
                 notifications.service(),
                 store.persistence().grants(),
                 metrics,
-                connections);
+                connections,
+                store.bus());
       } catch (StartupException e) {
         server.close().awaitUninterruptibly(1000);
         if (admin != null) {

@@ -622,11 +622,15 @@ public final class ConfigLoader {
             positive("xmpp.max-auth-failures"),
             positiveDouble("xmpp.auth-failure-rate"),
             positive("xmpp.auth-failure-burst"),
-            tlsPort);
+            tlsPort,
+            positiveDuration("xmpp.resume-window"));
     if (x.enabled() && x.tlsCert().isEmpty() != x.tlsKey().isEmpty()) {
       problem("xmpp.tls-key", "set both xmpp.tls-cert and xmpp.tls-key, or neither");
     } else if (x.enabled() && x.selfSigned() && !embedded) {
       problem("xmpp.tls-cert", "required outside the embedded default (STARTTLS is required)");
+    }
+    if (x.resumeWindow().compareTo(org.presence.store.updates.AppUpdateLog.RETENTION) > 0) {
+      problem("xmpp.resume-window", "at most 1h (the hour the update log keeps)");
     }
     if (x.maxStanzaBytes() < 4096) {
       problem("xmpp.max-stanza-bytes", "must be at least 4k");

@@ -25,6 +25,8 @@ import java.time.Duration;
  * @param tlsPort port for direct TLS (XEP-0368: TLS from the first byte, no STARTTLS), or -1 when
  *     off ({@code xmpp.tls-port = auto}: on in the embedded default only, at 5223, or a free port
  *     when {@code gateway.port} is 0); 0 picks a free one
+ * @param resumeWindow how long after its connection ended a session can be resumed (XEP-0198), at
+ *     most the update log's hour
  */
 public record XmppConfig(
     int port,
@@ -38,7 +40,8 @@ public record XmppConfig(
     int maxAuthFailures,
     double authFailureRate,
     int authFailureBurst,
-    int tlsPort) {
+    int tlsPort,
+    Duration resumeWindow) {
 
   /** Whether the node listens for XMPP. */
   public boolean enabled() {

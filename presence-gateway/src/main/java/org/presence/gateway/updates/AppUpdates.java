@@ -74,6 +74,17 @@ public final class AppUpdates implements AutoCloseable {
       return c;
     }
 
+    /**
+     * As {@link #startFeed}, but resuming a delivery that reached update {@code since}: the updates
+     * after it, from the log (a fresh snapshot when the log no longer has them). Call on the sink's
+     * event loop.
+     */
+    public UpdateFeed startFeedAfter(UpdateSink sink, UpdateFormat format, long since) {
+      UpdateConsumer c = new UpdateConsumer(appId, hub, context, sink, null, format);
+      c.startAfter(since);
+      return c;
+    }
+
     /** The application admitted. */
     public long appId() {
       return appId;

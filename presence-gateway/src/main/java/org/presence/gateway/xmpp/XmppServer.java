@@ -33,6 +33,7 @@ import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.tls.TlsPolicy;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.protocol.api.NotificationBatchCodec;
+import org.presence.store.bus.PresenceBus;
 import org.presence.store.error.StartupException;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.GrantRepository;
@@ -98,8 +99,35 @@ public final class XmppServer implements AutoCloseable {
   private final Counter authFailures;
   private final Counter tlsFailures;
   private final com.github.benmanes.caffeine.cache.Cache<java.net.InetAddress, double[]> failures;
+  private final Counter resumed;
+  private final Counter resumeFailures;
+
+  /**
+   * Resumable sessions (XEP-0198) by id: a live session, or the state of one whose connection
+   * ended, kept for {@code xmpp.resume-window} after that.
+   */
+  private final com.github.benmanes.caffeine.cache.Cache<String, Resumable> resumable;
+
   private Channel server;
   private Channel tlsServer;
+  private PresenceBus bus;
+  private PresenceBus.Subscription rosterSubscription;
+
+  /** This node's mark on the roster changes it publishes, to skip them when they come back. */
+  private final String nodeMark = XmppSession.randomId(9);
+
+  /**
+   * The bus channel of roster changes: a grant change made on one node reaches the XMPP sessions of
+   * its application on every other node. Messages are UTF-8 {@code <node mark>\t<appid>\t<1
+   * shared|0 removed>\t<puid>\t<user string>}.
+   */
+  static final String ROSTER_CHANNEL = "xmpp-roster";
+
+  /** Resumable sessions one node remembers; beyond, the least recently used are forgotten. */
+  static final int MAX_RESUMABLE = 10_000;
+
+  /** A resumable session: {@code live} while its connection is open, else its {@code state}. */
+  private record Resumable(long appId, XmppSession live, StreamManagement state) {}
 
   private XmppServer(
       PresenceConfig config,
@@ -130,6 +158,31 @@ public final class XmppServer implements AutoCloseable {
     this.stanzaErrors = registry.counter("presence.xmpp.stanza_errors");
     this.authFailures = registry.counter("presence.xmpp.auth_failures");
     this.tlsFailures = registry.counter("presence.xmpp.tls_failures");
+    this.resumed = registry.counter("presence.xmpp.resumed");
+    this.resumeFailures = registry.counter("presence.xmpp.resume_failures");
+    long window = this.config.resumeWindow().toNanos();
+    this.resumable =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(MAX_RESUMABLE)
+            .expireAfter(
+                new com.github.benmanes.caffeine.cache.Expiry<String, Resumable>() {
+                  @Override
+                  public long expireAfterCreate(String k, Resumable v, long now) {
+                    return v.live() != null ? Long.MAX_VALUE : window;
+                  }
+
+                  @Override
+                  public long expireAfterUpdate(String k, Resumable v, long now, long current) {
+                    return expireAfterCreate(k, v, now);
+                  }
+
+                  @Override
+                  public long expireAfterRead(String k, Resumable v, long now, long current) {
+                    return current;
+                  }
+                })
+            .build();
+    registry.register("presence.xmpp.resumable", (Gauge<Long>) () -> resumable.estimatedSize());
     registry.register(
         "presence.xmpp.sessions",
         (Gauge<Integer>) () -> sessions.values().stream().mapToInt(Set::size).sum());
@@ -150,7 +203,8 @@ public final class XmppServer implements AutoCloseable {
       NotificationService notifications,
       GrantRepository grants,
       GatewayMetrics metrics,
-      Connections connections) {
+      Connections connections,
+      PresenceBus bus) {
     XmppConfig x = config.xmpp();
     if (!x.enabled()) {
       return null;
@@ -174,6 +228,8 @@ public final class XmppServer implements AutoCloseable {
             new XmppNotifications(notifications, codec, apps.appCache(), x.domain()),
             grants,
             metrics);
+    s.bus = bus;
+    s.rosterSubscription = s.subscribeRoster();
     apps.grants().listen(s::grantChanged);
     long unwritable = config.gateway().unwritableTimeout().toMillis();
     s.server = s.listen(gateway, connections, unwritable, x.port(), false, "xmpp.port");
@@ -274,6 +330,10 @@ public final class XmppServer implements AutoCloseable {
 
   /** Stops accepting connections (the node drains; open sessions end by their drain action). */
   public void stopAccepting() {
+    if (rosterSubscription != null) {
+      rosterSubscription.unsubscribe();
+      rosterSubscription = null;
+    }
     if (server != null) {
       server.close().awaitUninterruptibly(1000);
     }
@@ -311,18 +371,78 @@ public final class XmppServer implements AutoCloseable {
             });
   }
 
+  /**
+   * A grant changed on this node: a roster push to the application's sessions here, and through the
+   * bus ({@link #ROSTER_CHANNEL}) to those on other nodes. The user's answer waits until the bus
+   * took the message; a bus that is down only costs the other nodes' pushes (their sessions get the
+   * change at the next roster get).
+   */
   private CompletionStage<Void> grantChanged(GrantService.Change change, Grant grant) {
-    Set<XmppSession> of = sessions.get(grant.appId());
+    boolean shared =
+        (change == GrantService.Change.GRANTED || change == GrantService.Change.RESUMED)
+            && grant.enabled();
+    RosterItem item =
+        new RosterItem(grant.puid(), grant.userString() == null ? "" : grant.userString());
+    rosterPush(grant.appId(), item, shared);
+    if (bus == null || !bus.mayReach(ROSTER_CHANNEL)) {
+      return CompletableFuture.completedFuture(null);
+    }
+    String message =
+        String.join(
+            "\t",
+            nodeMark,
+            String.valueOf(grant.appId()),
+            shared ? "1" : "0",
+            item.puid(),
+            item.name().replace('\t', ' '));
+    return bus.publish(ROSTER_CHANNEL, message.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                LOG.warn(
+                    "roster change of app {} not sent to other nodes: {}",
+                    grant.appId(),
+                    e.toString());
+              }
+              return null;
+            });
+  }
+
+  private void rosterPush(long appId, RosterItem item, boolean shared) {
+    Set<XmppSession> of = sessions.get(appId);
     if (of != null) {
-      boolean shared =
-          (change == GrantService.Change.GRANTED || change == GrantService.Change.RESUMED)
-              && grant.enabled();
-      RosterItem item = new RosterItem(grant.puid(), grant.userString());
       for (XmppSession s : of) {
         s.executor().execute(() -> s.rosterPush(item, shared));
       }
     }
-    return CompletableFuture.completedFuture(null);
+  }
+
+  /** Listens to the roster changes of other nodes; waits (bounded) for the subscription. */
+  private PresenceBus.Subscription subscribeRoster() {
+    try {
+      return bus.subscribe(ROSTER_CHANNEL, (channel, message) -> rosterChanged(message))
+          .toCompletableFuture()
+          .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartupException("xmpp.port", "interrupted subscribing to roster changes", e);
+    } catch (Exception e) {
+      throw new StartupException(
+          "xmpp.port", "cannot subscribe to roster changes on the bus: " + e.getMessage(), e);
+    }
+  }
+
+  /** A roster change from the bus: pushed here unless this node made it. */
+  private void rosterChanged(byte[] message) {
+    String[] f = new String(message, java.nio.charset.StandardCharsets.UTF_8).split("\t", 5);
+    if (f.length != 5 || f[0].equals(nodeMark)) {
+      return;
+    }
+    try {
+      rosterPush(Long.parseLong(f[1]), new RosterItem(f[3], f[4]), "1".equals(f[2]));
+    } catch (NumberFormatException e) {
+      LOG.warn("malformed roster change on the bus: {}", f[1]);
+    }
   }
 
   void sessionBound(XmppSession s) {
@@ -336,6 +456,86 @@ public final class XmppServer implements AutoCloseable {
           set.remove(s);
           return set.isEmpty() ? null : set;
         });
+  }
+
+  // ---- stream resumption (XEP-0198) ----
+
+  /** {@code session} can be resumed with {@code id}. */
+  void resumable(String id, XmppSession session) {
+    resumable.put(id, new Resumable(session.appId(), session, null));
+  }
+
+  /** The connection of a resumable session ended: its state waits for a resumption. */
+  void detach(StreamManagement state) {
+    resumable.put(state.id, new Resumable(state.appId, null, state));
+  }
+
+  /** {@code state} was taken by a resumption: drops what {@link #detach} left of it. */
+  void forget(StreamManagement state) {
+    Resumable r = resumable.getIfPresent(state.id);
+    if (r != null && r.state() == state) {
+      resumable.asMap().remove(state.id, r);
+    }
+  }
+
+  /** Session {@code s} ended for good: drops its entry unless another session took the id. */
+  void forget(String id, XmppSession s) {
+    Resumable r = resumable.getIfPresent(id);
+    if (r != null && r.live() == s) {
+      resumable.asMap().remove(id, r);
+    }
+  }
+
+  /**
+   * What a resumption found: the session's state, or {@code null} with {@code tooHigh} when the
+   * peer acknowledged more than the session sent (the session stays resumable), or neither when
+   * unknown here.
+   */
+  record Taken(StreamManagement state, boolean tooHigh) {
+    static final Taken NONE = new Taken(null, false);
+    static final Taken TOO_HIGH = new Taken(null, true);
+  }
+
+  /**
+   * Takes the state of session {@code id} of application {@code appId} for a resumption that
+   * acknowledges {@code h}: from a live session (which then ends with {@code conflict}, on its
+   * event loop) or one whose connection ended within {@code xmpp.resume-window}. {@link Taken#NONE}
+   * when unknown here (another node, expired, another application's, or taken already).
+   */
+  CompletionStage<Taken> takeResumable(String id, long appId, long h) {
+    Resumable r = resumable.getIfPresent(id);
+    if (r == null || r.appId() != appId || !resumable.asMap().remove(id, r)) {
+      return CompletableFuture.completedFuture(Taken.NONE);
+    }
+    if (r.state() != null) {
+      if (System.nanoTime() - r.state().detachedNanos >= config.resumeWindow().toNanos()) {
+        return CompletableFuture.completedFuture(Taken.NONE);
+      }
+      if (r.state().absolute(h) < 0) {
+        resumable.asMap().putIfAbsent(id, r);
+        return CompletableFuture.completedFuture(Taken.TOO_HIGH);
+      }
+      return CompletableFuture.completedFuture(new Taken(r.state(), false));
+    }
+    CompletableFuture<Taken> f = new CompletableFuture<>();
+    try {
+      r.live().executor().execute(() -> f.complete(r.live().handOver(h)));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      f.complete(Taken.NONE);
+    }
+    return f;
+  }
+
+  Duration resumeWindow() {
+    return config.resumeWindow();
+  }
+
+  Counter resumed() {
+    return resumed;
+  }
+
+  Counter resumeFailures() {
+    return resumeFailures;
   }
 
   // ---- failed logins per client address ----

@@ -94,6 +94,21 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   private boolean headerSent;
   private int nextId;
 
+  /** Stream management (XEP-0198) once enabled or resumed, else {@code null}. */
+  private StreamManagement sm;
+
+  /** A snapshot is being written (its last page not yet). */
+  private boolean inSnapshot;
+
+  /** The last update number this session's stanzas carry (or its snapshot's), -1 before. */
+  private long lastSeq = -1;
+
+  /**
+   * The session's stream management state went to a resuming session, or the client closed its
+   * stream: it must not detach.
+   */
+  private boolean handedOver;
+
   /**
    * Delivered or missed receipts that arrived before the notification's post was answered (a device
    * that is connected can receive and acknowledge a notification before the accept returns here):
@@ -157,6 +172,8 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     lastReadNanos = System.nanoTime();
     pinged = false;
     if (msg == StanzaDecoder.STREAM_CLOSE) {
+      // The client ended its stream: the session ends with it, not resumable (XEP-0198 5).
+      handedOver |= sm != null;
       if (phase != Phase.CLOSED) {
         phase = Phase.CLOSED;
         ctx.writeAndFlush(utf8("</stream:stream>"));
@@ -173,6 +190,9 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       streamOpened(open);
     } else if (msg instanceof XmlElement e) {
       node.stanzasIn().inc();
+      if (sm != null && CLIENT_NS.equals(e.namespace())) {
+        sm.received();
+      }
       if (phase == Phase.OPEN) {
         try {
           element(e);
@@ -217,6 +237,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     } else {
       f.append("<bind xmlns='").append(BIND_NS).append("'/>");
       f.append("<session xmlns='").append(SESSION_NS).append("'><optional/></session>");
+      f.append("<sm xmlns='").append(StreamManagement.NS).append("'/>");
     }
     f.append("</stream:features>");
     ctx.writeAndFlush(utf8(f), ctx.voidPromise());
@@ -254,6 +275,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       } else {
         streamError("not-authorized", "authenticate first");
       }
+      return;
+    }
+    if (StreamManagement.NS.equals(e.namespace())) {
+      streamManagement(e);
       return;
     }
     if (!CLIENT_NS.equals(e.namespace())) {
@@ -419,6 +444,173 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     if (++authFailures >= node.config().maxAuthFailures()) {
       streamError("policy-violation", "too many failed authentication attempts");
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Stream management (XEP-0198)
+
+  private void streamManagement(XmlElement e) {
+    switch (e.name()) {
+      case "enable" -> enable(e);
+      case "resume" -> resume(e);
+      case "r" -> {
+        if (sm == null) {
+          streamError("unsupported-stanza-type", "stream management is not enabled");
+        } else {
+          writeNonza("<a xmlns='" + StreamManagement.NS + "' h='" + sm.handledIn + "'/>");
+        }
+      }
+      case "a" -> {
+        if (sm == null) {
+          streamError("unsupported-stanza-type", "stream management is not enabled");
+          return;
+        }
+        long abs = sm.absolute(parseH(e.attr("h")));
+        if (abs < 0) {
+          streamError("undefined-condition", "acknowledged more stanzas than were sent");
+          return;
+        }
+        sm.acked(abs);
+      }
+      default -> streamError("unsupported-stanza-type", null);
+    }
+  }
+
+  private static long parseH(String h) {
+    try {
+      return h == null ? -1 : Long.parseLong(h);
+    } catch (NumberFormatException x) {
+      return -1;
+    }
+  }
+
+  private void smFailed(String condition, String text) {
+    StringBuilder s = new StringBuilder(192).append("<failed xmlns='").append(StreamManagement.NS);
+    s.append("'><").append(condition).append(" xmlns='").append(STANZAS_NS).append("'/>");
+    if (text != null) {
+      s.append("<text xmlns='").append(STANZAS_NS).append("' xml:lang='en'>");
+      Xml.escape(s, text).append("</text>");
+    }
+    writeNonza(s.append("</failed>"));
+  }
+
+  private void enable(XmlElement e) {
+    if (fullJid == null || sm != null) {
+      smFailed("unexpected-request", fullJid == null ? "bind a resource first" : "enabled already");
+      return;
+    }
+    String resume = e.attr("resume");
+    boolean resumable = "true".equals(resume) || "1".equals(resume);
+    sm = new StreamManagement(resumable ? randomId(18) : null, appId, fullJid);
+    sm.available = available;
+    // What was sent before is outside stream management: a resumption continues after it.
+    sm.floor = feed != null && !inSnapshot ? lastSeq : -1;
+    StringBuilder s = new StringBuilder(160).append("<enabled xmlns='").append(StreamManagement.NS);
+    if (resumable) {
+      node.resumable(sm.id, this);
+      s.append("' id='").append(sm.id).append("' resume='true' max='");
+      s.append(node.resumeWindow().toSeconds());
+    }
+    writeNonza(s.append("'/>"));
+  }
+
+  /** Asks for an acknowledgement (appended to {@code s}) when enough stanzas wait for one. */
+  private void maybeRequestAck(StringBuilder s) {
+    if (!sm.ackRequested && sm.sentOut - sm.ackedOut >= StreamManagement.ACK_WINDOW) {
+      sm.ackRequested = true;
+      s.append("<r xmlns='").append(StreamManagement.NS).append("'/>");
+    }
+  }
+
+  private void resume(XmlElement e) {
+    if (fullJid != null || sm != null) {
+      smFailed("unexpected-request", "resume before binding a resource");
+      return;
+    }
+    String previd = e.attr("previd");
+    long h = parseH(e.attr("h"));
+    if (previd == null || h < 0) {
+      smFailed("bad-request", "resume has previd and h");
+      return;
+    }
+    phase = Phase.AUTHENTICATING;
+    Backpressure.pause(ctx.channel(), Backpressure.BUSY);
+    node.takeResumable(previd, appId, h)
+        .whenCompleteAsync(
+            (taken, x) -> {
+              StreamManagement state = taken == null ? null : taken.state();
+              if (phase != Phase.AUTHENTICATING || !ctx.channel().isActive()) {
+                if (state != null) {
+                  node.detach(state);
+                }
+                return;
+              }
+              phase = Phase.OPEN;
+              Backpressure.resume(ctx.channel(), Backpressure.BUSY);
+              if (state == null) {
+                node.resumeFailures().inc();
+                if (taken != null && taken.tooHigh()) {
+                  smFailed("undefined-condition", "h is more than the session sent");
+                } else {
+                  smFailed(
+                      "item-not-found", "no such session to resume (expired or on another node)");
+                }
+                return;
+              }
+              resumed(state, h);
+            },
+            ctx.executor());
+  }
+
+  private void resumed(StreamManagement state, long h) {
+    state.resumeFrom(state.absolute(h));
+    sm = state;
+    fullJid = state.fullJid;
+    authTimer.cancel(false);
+    node.sessionBound(this);
+    node.resumable(state.id, this);
+    node.resumed().inc();
+    writeNonza(
+        "<resumed xmlns='"
+            + StreamManagement.NS
+            + "' h='"
+            + state.handledIn
+            + "' previd='"
+            + state.id
+            + "'/>");
+    if (state.available) {
+      available = true;
+      feed =
+          state.floor < 0
+              ? admission.startFeed(this, this)
+              : admission.startFeedAfter(this, this, state.floor);
+    }
+  }
+
+  /**
+   * Another connection resumes this session, acknowledging {@code h}: its stream management state
+   * goes there, and this connection (if still open) ends with {@code conflict}. When {@code h} is
+   * more than this session sent, nothing changes ({@link XmppServer.Taken#TOO_HIGH}). Runs on this
+   * session's event loop.
+   */
+  XmppServer.Taken handOver(long h) {
+    if (handedOver || sm == null) {
+      return XmppServer.Taken.NONE;
+    }
+    StreamManagement state = sm;
+    if (state.absolute(h) < 0) {
+      node.resumable(state.id, this);
+      if (!ctx.channel().isActive()) {
+        node.detach(state);
+      }
+      return XmppServer.Taken.TOO_HIGH;
+    }
+    handedOver = true;
+    node.forget(state);
+    if (ctx.channel().isActive()) {
+      streamError("conflict", "the session was resumed on another connection");
+    }
+    return new XmppServer.Taken(state, false);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -588,8 +780,12 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       }
     } else if ("unavailable".equals(type) && available) {
       available = false;
+      inSnapshot = false;
       feed.close();
       feed = null;
+    }
+    if (sm != null) {
+      sm.available = available;
     }
   }
 
@@ -610,6 +806,23 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     for (SnapshotEntry en : entries) {
       presenceStanza(s, en.puid(), en.status(), en.message());
     }
+    if (!inSnapshot) {
+      inSnapshot = true;
+      if (sm != null) {
+        sm.snapshotStarted();
+      }
+    }
+    if (last) {
+      inSnapshot = false;
+      lastSeq = seq;
+    }
+    if (sm != null) {
+      sm.sent(entries.size());
+      if (last) {
+        sm.mark(seq);
+      }
+      maybeRequestAck(s);
+    }
     ByteBufUtil.writeUtf8(out, s);
   }
 
@@ -618,6 +831,14 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     StringBuilder s = new StringBuilder(updates.size() * 128);
     for (Update u : updates) {
       presenceStanza(s, u.puid(), u.status(), u.message());
+      lastSeq = u.seq();
+      if (sm != null) {
+        sm.sent(1);
+        sm.mark(u.seq());
+      }
+    }
+    if (sm != null) {
+      maybeRequestAck(s);
     }
     ByteBufUtil.writeUtf8(out, s);
   }
@@ -664,6 +885,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       s.append("<receipt xmlns='").append(PRESENCE_RECEIPTS_NS).append("' id='");
       Xml.escape(s, r.id()).append("' state='");
       Xml.escape(s, r.state()).append("' at='").append(r.at()).append("'/></message>");
+    }
+    if (sm != null) {
+      sm.sent(receipts.size());
+      maybeRequestAck(s);
     }
     ByteBufUtil.writeUtf8(out, s);
   }
@@ -741,6 +966,20 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       return;
     }
     node.stanzasOut().inc();
+    if (sm != null) {
+      sm.sent(1);
+      StringBuilder s = new StringBuilder(xml);
+      maybeRequestAck(s);
+      xml = s;
+    }
+    ctx.writeAndFlush(utf8(xml), ctx.voidPromise());
+  }
+
+  /** Writes a stream management element (not a stanza: not counted). */
+  private void writeNonza(CharSequence xml) {
+    if (phase == Phase.CLOSED) {
+      return;
+    }
     ctx.writeAndFlush(utf8(xml), ctx.voidPromise());
   }
 
@@ -814,6 +1053,12 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     long interval = node.pingInterval().toNanos();
     if (pinged && silent >= interval) {
       streamError("connection-timeout", "no answer to a ping");
+    } else if (sm != null
+        && !sm.ackRequested
+        && sm.sentOut > sm.ackedOut
+        && ctx.channel().isWritable()) {
+      sm.ackRequested = true;
+      writeNonza("<r xmlns='" + StreamManagement.NS + "'/>");
     } else if (silent >= interval && fullJid != null && ctx.channel().isWritable()) {
       pinged = true;
       StringBuilder s = new StringBuilder(128).append("<iq type='get' id='ping").append(++nextId);
@@ -825,6 +1070,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
 
   private void stopFeed() {
     available = false;
+    inSnapshot = false;
     if (feed != null) {
       feed.close();
       feed = null;
@@ -850,6 +1096,14 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     pingTimer.cancel(false);
     stopFeed();
     node.sessionEnded(this);
+    if (sm != null && sm.id != null) {
+      if (handedOver) {
+        node.forget(sm.id, this);
+      } else {
+        sm.detached(System.nanoTime());
+        node.detach(sm);
+      }
+    }
     if (admission != null) {
       admission.release();
       admission = null;

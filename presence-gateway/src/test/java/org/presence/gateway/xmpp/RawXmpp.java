@@ -195,6 +195,11 @@ final class RawXmpp implements AutoCloseable {
     return eof;
   }
 
+  /** The socket (TLS after {@link #startTls}), to read it directly (XmppThroughputBench). */
+  Socket socket() {
+    return socket;
+  }
+
   @Override
   public void close() {
     try {

@@ -40,6 +40,18 @@ final class SlixmppScript implements AutoCloseable {
   SlixmppScript(
       InetSocketAddress at, XmppFixture.App app, String resource, boolean directTls, Path ca)
       throws IOException {
+    this(at, app, resource, directTls, ca, List.of());
+  }
+
+  /** {@code options}: more of the script's options ({@code --sm}). */
+  SlixmppScript(
+      InetSocketAddress at,
+      XmppFixture.App app,
+      String resource,
+      boolean directTls,
+      Path ca,
+      List<String> options)
+      throws IOException {
     Path script;
     try {
       script = Path.of(SlixmppScript.class.getResource("/xmpp/slixmpp_client.py").toURI());
@@ -62,6 +74,7 @@ final class SlixmppScript implements AutoCloseable {
     if (directTls) {
       command.add("--direct-tls");
     }
+    command.addAll(options);
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().put("PRESENCE_XMPP_PASSWORD", app.key());
     process = pb.start();

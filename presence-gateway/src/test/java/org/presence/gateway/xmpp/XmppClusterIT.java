@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -18,6 +19,8 @@ import org.jivesoftware.smack.filter.StanzaTypeFilter;
 import org.jivesoftware.smack.packet.Message;
 import org.jivesoftware.smack.packet.Presence;
 import org.jivesoftware.smack.packet.StandardExtensionElement;
+import org.jivesoftware.smack.roster.Roster;
+import org.jivesoftware.smack.roster.RosterListener;
 import org.jivesoftware.smack.tcp.XMPPTCPConnection;
 import org.jivesoftware.smack.tcp.XMPPTCPConnectionConfiguration;
 import org.junit.jupiter.api.AfterAll;
@@ -34,7 +37,8 @@ import org.presence.protocol.model.PresenceStatus;
 /**
  * The XMPP interface on a two-node cluster over PostgreSQL and Redis, with certificate files (a
  * cluster node has no self-signed default): an application's Smack session on node b sees the
- * presence of a device connected to node a, and its headline message reaches that device.
+ * presence of a device connected to node a, and its headline message reaches that device; grant
+ * changes made on node a reach it as roster pushes.
  */
 class XmppClusterIT {
   static {
@@ -150,6 +154,88 @@ class XmppClusterIT {
         c.disconnect();
       }
     }
+  }
+
+  @Test
+  void grantChangesMadeOnNodeA_reachSessionsOnNodeB_asRosterPushes() throws Exception {
+    XmppFixture.App app = fx.activeApp(a, "ClusterRoster");
+    String hana = fx.email("hana");
+    String ivan = fx.email("ivan");
+    String hanaPuid = fx.grant(a, hana, app);
+    String hanaJid = Jid.localpart(hanaPuid) + "@" + XmppFixture.DOMAIN;
+    XMPPTCPConnection c =
+        new XMPPTCPConnection(
+            XMPPTCPConnectionConfiguration.builder()
+                .setXmppDomain(XmppFixture.DOMAIN)
+                .setHostAddress(InetAddress.getLoopbackAddress())
+                .setPort(b.server().xmppAddress().getPort())
+                .setUsernameAndPassword(String.valueOf(app.id()), app.key())
+                .setResource("roster")
+                .setSecurityMode(ConnectionConfiguration.SecurityMode.required)
+                .setCustomX509TrustManager(XmppFixture.TRUST_ALL)
+                .setHostnameVerifier((h, sess) -> true)
+                .build());
+    BlockingQueue<String> changes = new LinkedBlockingQueue<>();
+    Roster roster = Roster.getInstanceFor(c);
+    roster.addRosterListener(
+        new RosterListener() {
+          @Override
+          public void entriesAdded(Collection<org.jxmpp.jid.Jid> addresses) {
+            addresses.forEach(j -> changes.add("added " + j));
+          }
+
+          @Override
+          public void entriesUpdated(Collection<org.jxmpp.jid.Jid> addresses) {
+            addresses.forEach(j -> changes.add("added " + j));
+          }
+
+          @Override
+          public void entriesDeleted(Collection<org.jxmpp.jid.Jid> addresses) {
+            addresses.forEach(j -> changes.add("deleted " + j));
+          }
+
+          @Override
+          public void presenceChanged(Presence presence) {}
+        });
+    try {
+      c.connect().login();
+      roster.reloadAndWait();
+      awaitChange(changes, "added " + hanaJid);
+
+      // Each change is made through node a's API; the session is on node b.
+      fx.setEnabled(a, hana, hanaPuid, false);
+      awaitChange(changes, "deleted " + hanaJid);
+      fx.setEnabled(a, hana, hanaPuid, true);
+      awaitChange(changes, "added " + hanaJid);
+      assertThat(roster.getEntry(JidCreate.bareFrom(hanaJid)).getName()).isEqualTo("as " + hana);
+      String ivanPuid = fx.grant(a, ivan, app);
+      String ivanJid = Jid.localpart(ivanPuid) + "@" + XmppFixture.DOMAIN;
+      awaitChange(changes, "added " + ivanJid);
+      java.net.http.HttpResponse<String> revoked =
+          org.presence.gateway.testing.ApiClient.forEmail(a, ivan)
+              .delete("/api/grants/" + ivanPuid);
+      assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
+      awaitChange(changes, "deleted " + ivanJid);
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  /** Waits for {@code expected} among the roster changes, skipping earlier ones. */
+  private static void awaitChange(BlockingQueue<String> changes, String expected)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    while (System.nanoTime() < deadline) {
+      String c = changes.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (expected.equals(c)) {
+        return;
+      }
+      if (c != null) {
+        seen.add(c);
+      }
+    }
+    throw new AssertionError("no roster change \"" + expected + "\"; saw " + seen);
   }
 
   @Test
