@@ -33,7 +33,13 @@ import org.presence.store.redis.RedisScript;
  * <p>The script runs through {@link RedisScript}: by its SHA1, sent again after Redis lost it.
  */
 public final class RedisPresenceStateStore implements PresenceStateStore {
-  private static final String SCRIPT = loadScript();
+  /**
+   * The presence rules: {@code presence.lua}, which defines {@code presence_op(key, ARGV)}; one
+   * copy, run alone here and for every update of a batch by {@link RedisStatusBatches}.
+   */
+  static final String RULES = loadScript();
+
+  private static final String SCRIPT = RULES + "\nreturn presence_op(KEYS[1], ARGV)\n";
 
   private final RedisBackend redis;
   private final RedisScript script;
@@ -73,10 +79,22 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   private <T> CompletionStage<T> run(String user, byte[][] args, Function<List<Object>, T> map) {
     String[] keys = {redis.keys().presence(user)};
+    return script
+        .<List<Object>>run(ScriptOutputType.MULTI, keys, withUser(user, args))
+        .thenApply(map);
+  }
+
+  /** {@code args} followed by the last two arguments of every op: the user, the index prefix. */
+  private byte[][] withUser(String user, byte[][] args) {
     byte[][] all = java.util.Arrays.copyOf(args, args.length + 2);
     all[args.length] = utf8(user);
     all[args.length + 1] = nodeIndexPrefix;
-    return script.<List<Object>>run(ScriptOutputType.MULTI, keys, all).thenApply(map);
+    return all;
+  }
+
+  /** The key of {@code user}'s hash. */
+  String key(String user) {
+    return redis.keys().presence(user);
   }
 
   /** The key of {@code node}'s index of devices. */
@@ -117,6 +135,24 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       ApplicationIds applicationIds,
       UserMessages messages,
       long now) {
+    return script
+        .<List<Object>>run(
+            ScriptOutputType.MULTI,
+            new String[] {key(user)},
+            updateArgs(user, device, session, status, message, applicationIds, messages, now))
+        .thenApply(RedisPresenceStateStore::toUpdate);
+  }
+
+  /** The arguments of {@code presence_op}'s update, the user and index prefix included. */
+  byte[][] updateArgs(
+      String user,
+      String device,
+      UUID session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      UserMessages messages,
+      long now) {
     byte[][] args = {
       utf8("update"),
       utf8(device),
@@ -130,7 +166,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       utf8(messages == null || messages.online() == null ? "" : messages.online()),
       utf8(messages == null || messages.away() == null ? "" : messages.away())
     };
-    return run(user, args, RedisPresenceStateStore::toUpdate);
+    return withUser(user, args);
   }
 
   @Override
@@ -155,7 +191,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     return run(user, args, RedisPresenceStateStore::toUpdate);
   }
 
-  private static PresenceUpdate toUpdate(List<Object> reply) {
+  static PresenceUpdate toUpdate(List<Object> reply) {
     if (!"ok".equals(text(reply.get(0)))) {
       return PresenceUpdate.NOT_OWNER;
     }

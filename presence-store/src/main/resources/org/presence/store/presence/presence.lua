@@ -30,7 +30,11 @@
 -- "<session>:<byte length of user>:<user><device>", so that the clean-up after a dead node finds
 -- them. A claim moves the member from the previous owner's node to the new one; a release removes
 -- it. (Keys computed in the script: this needs a single Redis, not Redis Cluster.)
-local key = KEYS[1]
+--
+-- This file only defines presence_op(key, ARGV) (KEYS[1] and ARGV as above; it returns the reply);
+-- RedisPresenceStateStore runs it for one call, RedisStatusBatches for each update of a batch, so
+-- the rules have one copy. The body is not indented, to keep its history readable.
+local function presence_op(key, ARGV)
 local op = ARGV[1]
 local device = ARGV[2]
 local session = ARGV[3]
@@ -419,3 +423,4 @@ if #hdel > 0 then
   redis.call('HDEL', key, unpack(hdel))
 end
 return out
+end
