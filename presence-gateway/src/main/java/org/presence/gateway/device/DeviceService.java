@@ -613,6 +613,15 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
+   * Publishes the real changes of devices the store released for {@code user} because their node's
+   * lease is gone ({@code NodeLiveness}' sweep: the store reported them to this caller only). Never
+   * fails (failures are counted and logged).
+   */
+  public CompletionStage<Void> publishReleased(String user, PresenceUpdate update) {
+    return publish(user, update, clock.millis());
+  }
+
+  /**
    * On {@link #close}, leaves the devices still in their grace period to the cluster instead of
    * releasing them: a draining node's devices reconnect to other nodes, which claim them without
    * their presence ever showing offline; those that do not come back are released by a survivor

@@ -102,6 +102,17 @@ public final class RedisNodeRegistry implements NodeRegistry {
       return 1
       """;
 
+  /** KEYS: the lease; ARGV: holder, ttl ms. 1 when the holder holds it now (taken or renewed). */
+  private static final String HOLD =
+      """
+      local c = redis.call('GET', KEYS[1])
+      if c and c ~= ARGV[1] then
+        return 0
+      end
+      redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+      return 1
+      """;
+
   private final RedisAsyncCommands<String, byte[]> redis;
   private final RedisKeys keys;
   private final RedisScript heartbeat;
@@ -109,6 +120,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
   private final RedisScript claim;
   private final RedisScript cleaned;
   private final RedisScript alive;
+  private final RedisScript hold;
 
   public RedisNodeRegistry(RedisBackend backend) {
     this.redis = backend.commands().async();
@@ -118,6 +130,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
     this.claim = new RedisScript(CLAIM, redis);
     this.cleaned = new RedisScript(CLEANED, redis);
     this.alive = new RedisScript(ALIVE, redis);
+    this.hold = new RedisScript(HOLD, redis);
   }
 
   private String lease(String nodeId) {
@@ -190,6 +203,17 @@ public final class RedisNodeRegistry implements NodeRegistry {
     return alive
         .<List<Object>>run(ScriptOutputType.MULTI, new String[] {set()}, bytes(keys.key("node:")))
         .thenApply(RedisNodeRegistry::strings);
+  }
+
+  /** One script call on the key {@code <prefix>lease:<name>}. */
+  @Override
+  public CompletionStage<Boolean> holdLease(String name, String holder, Duration ttl) {
+    return hold.<Long>run(
+            ScriptOutputType.INTEGER,
+            new String[] {keys.key("lease:" + name)},
+            bytes(holder),
+            bytes(ttl.toMillis()))
+        .thenApply(n -> n == 1L);
   }
 
   private static List<String> strings(List<Object> raw) {

@@ -2,13 +2,17 @@ package org.presence.store.presence;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.lettuce.core.KeyScanArgs;
+import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisException;
+import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -43,6 +47,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   private final RedisBackend redis;
   private final RedisScript script;
+  private final RedisScript sweep;
 
   /** The key prefix of the node indexes, as the script's last argument (made once). */
   private final byte[] nodeIndexPrefix;
@@ -50,6 +55,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   public RedisPresenceStateStore(RedisBackend redis) {
     this.redis = redis;
     this.script = new RedisScript(SCRIPT, redis.commands().async());
+    this.sweep = new RedisScript(SWEEP, redis.commands().async());
     this.nodeIndexPrefix = utf8(nodeIndexKey(""));
   }
 
@@ -222,6 +228,114 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     } catch (IllegalArgumentException e) {
       return null;
     }
+  }
+
+  /** {@code s} as a Redis glob pattern that matches only itself. */
+  private static String glob(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 4);
+    for (char c : s.toCharArray()) {
+      if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+        b.append('\\');
+      }
+      b.append(c);
+    }
+    return b.toString();
+  }
+
+  /** The live nodes as presence_op's orphans arguments (from ARGV[5]). */
+  private static List<byte[]> orphanArgs(Collection<String> liveNodes, long now) {
+    List<byte[]> args = new ArrayList<>(liveNodes.size() + 4);
+    args.add(utf8("orphans"));
+    args.add(utf8(""));
+    args.add(utf8(""));
+    args.add(utf8(Long.toString(now)));
+    for (String n : liveNodes) {
+      args.add(utf8(n));
+    }
+    return args;
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> releaseOrphans(
+      String user, Collection<String> liveNodes, long now) {
+    return run(
+        user, orphanArgs(liveNodes, now).toArray(new byte[0][]), RedisPresenceStateStore::toUpdate);
+  }
+
+  /**
+   * KEYS: users' hashes; ARGV: now, the live nodes. presence_op's orphans on each; returns {key
+   * position, reply, ...} for the users whose devices it released.
+   */
+  private static final String SWEEP =
+      RULES
+          + """
+
+          local args = {'orphans', '', '', ARGV[1]}
+          for i = 2, #ARGV do
+            args[#args + 1] = ARGV[i]
+          end
+          args[#args + 1] = ''
+          args[#args + 1] = ''
+          local out = {}
+          for i = 1, #KEYS do
+            local r = presence_op(KEYS[i], args)
+            if r[1] == 'ok' and #r > 2 then
+              out[#out + 1] = i
+              out[#out + 1] = r
+            end
+          end
+          return out
+          """;
+
+  /**
+   * Two calls per page: a {@code SCAN} of the presence hashes ({@code TYPE hash}, {@code COUNT}
+   * {@code count}), then one script over the keys it found (presence_op's orphans on each: one
+   * {@code HGETALL} per user, and writes only for users with orphans).
+   */
+  @Override
+  public CompletionStage<SweepPage> sweep(
+      String cursor, int count, Collection<String> liveNodes, long now) {
+    String keyPrefix = redis.keys().presence("");
+    KeyScanArgs scan = KeyScanArgs.Builder.type("hash").match(glob(keyPrefix) + "*").limit(count);
+    CompletionStage<KeyScanCursor<String>> page;
+    try {
+      page = redis.commands().async().scan(ScanCursor.of(cursor), scan);
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e).getCause());
+    }
+    return page.handle(
+            (c, e) -> {
+              if (e != null) {
+                throw RedisErrors.unavailable(e);
+              }
+              return c;
+            })
+        .thenCompose(
+            c -> {
+              String next = c.isFinished() ? "0" : c.getCursor();
+              List<String> found = c.getKeys();
+              if (found.isEmpty()) {
+                return CompletableFuture.completedFuture(new SweepPage(next, List.of()));
+              }
+              List<byte[]> args = orphanArgs(liveNodes, now).subList(3, 4 + liveNodes.size());
+              return sweep
+                  .<List<Object>>run(
+                      ScriptOutputType.MULTI,
+                      found.toArray(new String[0]),
+                      args.toArray(new byte[0][]))
+                  .thenApply(
+                      out -> {
+                        List<Released> released = new ArrayList<>();
+                        for (int i = 0; i + 1 < out.size(); i += 2) {
+                          String key = found.get((int) (long) (Long) out.get(i) - 1);
+                          @SuppressWarnings("unchecked")
+                          List<Object> reply = (List<Object>) out.get(i + 1);
+                          released.add(
+                              new Released(key.substring(keyPrefix.length()), toUpdate(reply)));
+                        }
+                        return new SweepPage(next, released);
+                      });
+            });
   }
 
   private static PresenceStatus status(String wire) {

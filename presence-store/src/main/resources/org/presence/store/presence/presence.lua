@@ -22,8 +22,11 @@
 --          ARGV[8] applications ("-" for all, else comma-separated),
 --          ARGV[9] "1" to replace the user's messages with ARGV[10] (mo) and ARGV[11] (ma)
 -- messages: ARGV[5] mo, ARGV[6] ma (ARGV[2], ARGV[3] empty): every audience is looked at again
--- update, release and messages -> {"not_owner"} or {"ok", own scopes csv, app, status, message,
---          version, ...}
+-- orphans: ARGV[5 .. #ARGV - 2] the live nodes (ARGV[2], ARGV[3] empty): removes every device owned
+--          by a session of a node not named (its lease is gone), as a release would; touches only
+--          the user's hash (not the node indexes: the dead node's index goes with its clean-up)
+-- update, release, messages and orphans -> {"not_owner"} or {"ok", own scopes csv, app, status,
+--          message, version, ...}
 -- The last two ARGV of every op: the user, and the key prefix of the node indexes.
 --
 -- Node index <prefix><node>: a set naming the devices owned by sessions of that node, as
@@ -150,6 +153,8 @@ end
 local mo0, ma0 = mo, ma
 local cur = devs[device]
 local nxt
+-- orphans: the names of the devices removed, and the devices.
+local gone, gone_devs = {}, {}
 if op == 'update' then
   if session ~= '' and (cur == nil or cur.o ~= session) then
     return { 'not_owner' }
@@ -218,12 +223,32 @@ elseif op == 'messages' then
   mo, ma = ARGV[5], ARGV[6]
   cur = nil
   nxt = nil
+elseif op == 'orphans' then
+  local live = {}
+  for i = 5, #ARGV - 2 do
+    live[ARGV[i]] = true
+  end
+  for name, d in pairs(devs) do
+    if d.o ~= nil and d.o ~= '' and d.n ~= nil and d.n ~= '' and not live[d.n] then
+      gone[#gone + 1] = name
+    end
+  end
+  if #gone == 0 then
+    return { 'ok', '' }
+  end
+  cur = nil
+  nxt = nil
 else
   return redis.error_reply('unknown op ' .. tostring(op))
 end
 
 local old = cur
-if op ~= 'messages' then
+if op == 'orphans' then
+  for _, name in ipairs(gone) do
+    gone_devs[#gone_devs + 1] = devs[name]
+    devs[name] = nil
+  end
+elseif op ~= 'messages' then
   devs[device] = nxt
 end
 for _, d in pairs(devs) do
@@ -263,6 +288,9 @@ end
 
 -- A change of the user's messages may change what every audience sees.
 local touches_all = op == 'messages' or shows_all(old) or shows_all(nxt)
+for _, d in ipairs(gone_devs) do
+  touches_all = touches_all or shows_all(d)
+end
 local affected = {}
 if touches_all then
   for app, _ in pairs(own_before) do
@@ -273,6 +301,9 @@ if touches_all then
   end
 else
   for _, d in ipairs({ old or {}, nxt or {} }) do
+    add_named(affected, d)
+  end
+  for _, d in ipairs(gone_devs) do
     add_named(affected, d)
   end
 end
@@ -387,6 +418,10 @@ out[2] = table.concat(own_list, ',')
 if nxt then
   nxt.set = nil
   put(dfield, cjson.encode(nxt))
+elseif op == 'orphans' then
+  for _, name in ipairs(gone) do
+    hdel[#hdel + 1] = 'd:' .. name
+  end
 elseif op ~= 'messages' then
   hdel[#hdel + 1] = dfield
 end
