@@ -15,8 +15,9 @@ public interface StatusBatches {
   /**
    * {@link PresenceStateStore#update(String, String, UUID, PresenceStatus, String, ApplicationIds,
    * UserMessages, long)}, whose real changes are in the applications' logs (numbered, published)
-   * when the stage completes. Fails when the batch holding it could not be stored; then neither the
-   * status nor its changes were.
+   * when the stage completes. Fails when the call storing its batch failed: the status and its
+   * changes are stored together or not at all, unless the call failed after Redis ran it (a lost
+   * connection), when both are.
    */
   CompletionStage<PresenceUpdate> update(
       String user,
