@@ -222,6 +222,10 @@ public final class PresenceServer implements AutoCloseable {
               disconnector,
               exceptions,
               routes);
+      // In a cluster a batch of status updates is decided and logged in one Redis call.
+      device
+          .service()
+          .attachStatusBatches(store.statusBatches(publisher, appFeatures.grants()::enabledGrants));
       // The user's messages: statuses carry them, a change re-announces them and reaches the
       // user's devices as a settings frame (docs/device-protocol.md).
       SettingsService settings = appFeatures.settings();

@@ -31,6 +31,7 @@ import org.presence.gateway.testing.UpdateClient.Item;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisKeys;
 import org.presence.store.testing.Backends;
 
@@ -119,6 +120,7 @@ class ClusterProcessIT {
                 "--set", "outbound.allow-loopback=true",
                 "--set", "cluster.lease=" + LEASE,
                 "--set", "cluster.heartbeat-interval=1s",
+                "--set", "cluster.sweep-interval=1s",
                 "--set", "device.offline-grace=500ms",
                 "--set", "device.handshake-rate=0",
                 "--set", "updates.connect-rate=100",
@@ -351,6 +353,61 @@ class ClusterProcessIT {
         status(again, PresenceStatus.ONLINE, "moved");
         assertThat(of(puid, onA.next(puid, 1))).containsExactly("online:moved");
       }
+    }
+  }
+
+  /**
+   * Section 4 of issue 13: presence does not depend on the dead node's index of devices surviving.
+   * The index is deleted by hand (a write lost in a failover) before the node is killed: the
+   * clean-up after the node finds nothing, and the survivors' sweep releases the devices, once.
+   */
+  @Test
+  void killedNode_whoseDeviceIndexWasLost_itsUsersStillGoOfflineExactlyOnce() throws Exception {
+    NodeProcess victim = node("orphaned", Backends.redisUrl(), prefix, schema);
+    extra.add(victim);
+    String user = email();
+    String puid = NotifyFixture.grant(a, user, app.id());
+    String other = email();
+    String otherPuid = NotifyFixture.grant(a, other, app.id());
+    try (UpdateClient aClient = UpdateClient.connected(a, app.id(), app.key(), -1);
+        UpdateClient bClient = UpdateClient.connected(b, app.id(), app.key(), -1)) {
+      aClient.snapshot();
+      bClient.snapshot();
+      Feed onA = new Feed(aClient);
+      Feed onB = new Feed(bClient);
+      DeviceTestClient phone = device(victim, user, "phone");
+      DeviceTestClient laptop = device(victim, other, "laptop");
+      status(phone, PresenceStatus.ONLINE, "orphaned");
+      status(laptop, PresenceStatus.AWAY, null);
+      assertThat(of(puid, onB.next(puid, 1))).containsExactly("online:orphaned");
+      assertThat(of(otherPuid, onB.next(otherPuid, 1))).containsExactly("away:null");
+      onA.next(puid, 1);
+      onA.next(otherPuid, 1);
+      try (RedisBackend redis = RedisBackend.connect(Backends.redis(prefix))) {
+        List<String> index = redis.commands().sync().keys(prefix + "nodedev:cluster-it-orphaned-*");
+        assertThat(index).as("the victim's device index").hasSize(1);
+        assertThat(redis.commands().sync().del(index.toArray(new String[0]))).isEqualTo(1);
+      }
+
+      long killedAt = System.nanoTime();
+      victim.kill();
+      List<Item> offline = new ArrayList<>();
+      offline.addAll(onB.next(puid, 1));
+      offline.addAll(onB.next(otherPuid, 1));
+      Duration took = Duration.ofNanos(System.nanoTime() - killedAt);
+      assertThat(offline).extracting(Item::status).containsExactly("offline", "offline");
+      // Several sweeps more: nobody publishes them again, on either node.
+      assertThat(onB.rest(puid, Duration.ofSeconds(3))).isEmpty();
+      assertThat(onB.rest(otherPuid, Duration.ofMillis(1))).isEmpty();
+      assertThat(of(puid, onA.next(puid, 1))).containsExactly("offline:null");
+      assertThat(of(otherPuid, onA.next(otherPuid, 1))).containsExactly("offline:null");
+      assertThat(onA.rest(puid, Duration.ofMillis(500))).isEmpty();
+      assertThat(onA.rest(otherPuid, Duration.ofMillis(1))).isEmpty();
+      // Within the lease (3 s) plus a sweep interval (1 s) and delivery (generous for a loaded
+      // machine).
+      assertThat(took).isLessThan(Duration.ofSeconds(20));
+      phone.close();
+      laptop.close();
     }
   }
 

@@ -25,12 +25,15 @@ import org.presence.store.limit.TokenBuckets;
 import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.RedisPresenceStateStore;
+import org.presence.store.presence.RedisStatusBatches;
+import org.presence.store.presence.StatusBatches;
 import org.presence.store.queue.JdbiNotificationQueues;
 import org.presence.store.queue.JournalNotificationQueues;
 import org.presence.store.queue.NotificationQueues;
 import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.updates.LocalAppUpdateLog;
 import org.presence.store.updates.LocalWebhookState;
 import org.presence.store.updates.RedisAppUpdateLog;
@@ -209,6 +212,25 @@ public final class Store implements AutoCloseable {
   /** Users' devices and what each audience was last shown of them, shared by all nodes. */
   public PresenceStateStore presence() {
     return presence;
+  }
+
+  /**
+   * Status updates decided and logged in one Redis script call per batch ({@link
+   * RedisStatusBatches}) on one Redis; {@code null} in the embedded default and on a Redis Cluster,
+   * where the state store and {@link org.presence.store.presence.LoggedPresenceEvents} are called
+   * one after the other (there a user's state and an application's log live on different shards,
+   * and one script may touch one slot only).
+   */
+  public StatusBatches statusBatches(
+      AppUpdatePublisher publisher,
+      org.presence.store.presence.LoggedPresenceEvents.Grants grants) {
+    if (redis == null
+        || redis.cluster()
+        || !(presence instanceof RedisPresenceStateStore state)
+        || !(updates instanceof RedisAppUpdateLog log)) {
+      return null;
+    }
+    return new RedisStatusBatches(redis, state, log, publisher, grants);
   }
 
   /** The gateway nodes' leases. */

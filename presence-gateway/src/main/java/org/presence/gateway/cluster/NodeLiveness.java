@@ -44,6 +44,13 @@ import org.slf4j.LoggerFactory;
  *       again once they reconnect.
  *   <li>At start, before the port opens, the node releases devices still listed under its own id (a
  *       previous run with the same {@code node-id} that did not live to release them).
+ *   <li>Every {@link ClusterConfig#sweepInterval()} the node that holds the cluster-wide lease
+ *       {@value #SWEEP_LEASE} walks every user's presence in pages of {@link
+ *       ClusterConfig#sweepBatch()} ({@link PresenceStateStore#sweep}) with the nodes alive at that
+ *       page, and publishes what it released: devices of dead nodes go offline even when the dead
+ *       node's index lost them (a write lost in a failover). The index above stays the fast path;
+ *       the sweep is what makes presence not depend on it. The lease is renewed on every page, so
+ *       one node sweeps at a time, and a sweeper that dies hands over once its lease runs out.
  * </ul>
  */
 public final class NodeLiveness implements AutoCloseable {
@@ -60,7 +67,13 @@ public final class NodeLiveness implements AutoCloseable {
   /** Dead nodes this node claimed whose clean-up has not finished, and whether it is running. */
   private final Map<String, AtomicBoolean> cleaning = new ConcurrentHashMap<>();
 
+  /** The cluster-wide lease of the presence sweep. */
+  public static final String SWEEP_LEASE = "presence-sweep";
+
   private final AtomicBoolean beating = new AtomicBoolean();
+  private final AtomicBoolean sweeping = new AtomicBoolean();
+  private final Counter sweptReleased;
+  private final Counter sweepFailures;
   private final Counter heartbeatFailures;
   private final Counter deadNodes;
   private final Counter released;
@@ -95,6 +108,8 @@ public final class NodeLiveness implements AutoCloseable {
     this.deadNodes = registry.counter("presence.cluster.dead_nodes_cleaned");
     this.released = registry.counter("presence.cluster.devices_released");
     this.leaseLost = registry.counter("presence.cluster.lease_lost");
+    this.sweptReleased = registry.counter("presence.cluster.sweep_users_released");
+    this.sweepFailures = registry.counter("presence.cluster.sweep_failures");
     registry.register("presence.cluster.lease_ok", (Gauge<Integer>) () -> leaseOk ? 1 : 0);
   }
 
@@ -128,6 +143,8 @@ public final class NodeLiveness implements AutoCloseable {
     devices.service().leavePendingToCluster(clustered);
     long every = config.heartbeatInterval().toMillis();
     l.timer.scheduleWithFixedDelay(l::beat, every, every, TimeUnit.MILLISECONDS);
+    long sweepEvery = config.sweepInterval().toMillis();
+    l.timer.scheduleWithFixedDelay(l::sweep, sweepEvery, sweepEvery, TimeUnit.MILLISECONDS);
     return l;
   }
 
@@ -258,6 +275,81 @@ public final class NodeLiveness implements AutoCloseable {
                         int n = (int) all.stream().filter(CompletableFuture::join).count();
                         released.inc(n);
                         return n;
+                      });
+            });
+  }
+
+  /** One sweep, if this node holds the sweep lease: its pages one after the other. */
+  private void sweep() {
+    if (closed || !leaseOk || !sweeping.compareAndSet(false, true)) {
+      return;
+    }
+    CompletionStage<Void> run;
+    try {
+      run = page("0");
+    } catch (RuntimeException e) {
+      run = CompletableFuture.failedFuture(e);
+    }
+    run.whenComplete(
+        (v, e) -> {
+          if (e != null) {
+            sweepFailures.inc();
+            LOG.warn(
+                "presence sweep stopped (next one in {}): {}",
+                config.sweepInterval(),
+                rootMessage(e));
+          }
+          sweeping.set(false);
+        });
+  }
+
+  /**
+   * Renews the sweep lease (stopping when another node holds it), reads the live nodes and sweeps
+   * the page at {@code cursor}, publishes what it released, then goes on with the next page.
+   */
+  private CompletionStage<Void> page(String cursor) {
+    if (closed) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return nodes
+        .holdLease(SWEEP_LEASE, nodeId, config.sweepInterval().multipliedBy(2))
+        .thenCompose(
+            held -> {
+              if (!held) {
+                return CompletableFuture.completedFuture(null);
+              }
+              return nodes
+                  .alive()
+                  .thenCompose(
+                      live -> {
+                        List<String> nodesAlive = new ArrayList<>(live);
+                        if (!nodesAlive.contains(nodeId)) {
+                          nodesAlive.add(nodeId);
+                        }
+                        return state.sweep(cursor, config.sweepBatch(), nodesAlive, clock.millis());
+                      })
+                  .thenCompose(
+                      p -> {
+                        List<CompletableFuture<Void>> published = new ArrayList<>();
+                        for (PresenceStateStore.Released r : p.released()) {
+                          published.add(
+                              devices
+                                  .service()
+                                  .publishReleased(r.user(), r.update())
+                                  .toCompletableFuture());
+                        }
+                        if (!p.released().isEmpty()) {
+                          sweptReleased.inc(p.released().size());
+                          LOG.info(
+                              "presence sweep: released devices of dead nodes for {} users",
+                              p.released().size());
+                        }
+                        return CompletableFuture.allOf(published.toArray(CompletableFuture[]::new))
+                            .thenCompose(
+                                v ->
+                                    p.done()
+                                        ? CompletableFuture.<Void>completedFuture(null)
+                                        : page(p.cursor()));
                       });
             });
   }

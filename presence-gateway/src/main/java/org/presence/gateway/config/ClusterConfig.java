@@ -9,5 +9,9 @@ import java.time.Duration;
  *     silent for longer are marked offline by a survivor
  * @param heartbeatInterval how often a node renews its lease and looks for dead nodes (at most a
  *     third of the lease, so that one lost heartbeat does not kill a node)
+ * @param sweepInterval how often one node (under a cluster-wide lease) walks every user's presence
+ *     and releases the devices of nodes whose lease is gone, however they were missed
+ * @param sweepBatch users per page of the sweep (one {@code SCAN} and one script call per page)
  */
-public record ClusterConfig(Duration lease, Duration heartbeatInterval) {}
+public record ClusterConfig(
+    Duration lease, Duration heartbeatInterval, Duration sweepInterval, int sweepBatch) {}

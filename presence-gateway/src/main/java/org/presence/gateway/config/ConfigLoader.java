@@ -431,7 +431,13 @@ public final class ConfigLoader {
     NotificationsConfig notifications = notifications(limits);
     ClusterConfig cluster =
         new ClusterConfig(
-            positiveDuration("cluster.lease"), positiveDuration("cluster.heartbeat-interval"));
+            positiveDuration("cluster.lease"),
+            positiveDuration("cluster.heartbeat-interval"),
+            positiveDuration("cluster.sweep-interval"),
+            positive("cluster.sweep-batch"));
+    if (cluster.sweepBatch() > MAX_SWEEP_BATCH) {
+      problem("cluster.sweep-batch", "must be at most " + MAX_SWEEP_BATCH);
+    }
     if (cluster.heartbeatInterval().multipliedBy(3).compareTo(cluster.lease()) > 0) {
       problem("cluster.heartbeat-interval", "must be at most a third of cluster.lease");
     }
@@ -756,6 +762,9 @@ public final class ConfigLoader {
     }
     return v;
   }
+
+  /** Most users in one page of the presence sweep (one script call: Redis runs nothing else). */
+  static final int MAX_SWEEP_BATCH = 10_000;
 
   private int positive(String path) {
     int v = get(path, config::getInt, 1);

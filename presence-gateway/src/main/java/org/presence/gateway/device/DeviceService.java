@@ -35,6 +35,7 @@ import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceEvents;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceUpdate;
+import org.presence.store.presence.StatusBatches;
 import org.presence.store.presence.UserMessages;
 import org.presence.store.push.ClientMappingRepository;
 import org.presence.store.user.UserSettings;
@@ -146,6 +147,12 @@ public final class DeviceService implements AutoCloseable {
   /** Checks paired devices' tokens; {@code null} until attached: none is checked. */
   private volatile PairedDevices paired;
 
+  /**
+   * Decides and logs status updates in one store call per batch (the cluster); {@code null} until
+   * attached: the state store, then the {@link PresenceEvents}.
+   */
+  private volatile StatusBatches batches;
+
   /** Reads a user's settings (cached); {@code null} until attached: statuses carry none. */
   private volatile SettingsSource settings;
 
@@ -241,6 +248,14 @@ public final class DeviceService implements AutoCloseable {
               }
               return id;
             });
+  }
+
+  /**
+   * Makes status updates of open sessions go through {@code b} (decided and logged together, one
+   * store call per batch); called once at start, when the store has it ({@code null}: no change).
+   */
+  public void attachStatusBatches(StatusBatches b) {
+    this.batches = b;
   }
 
   /**
@@ -476,6 +491,21 @@ public final class DeviceService implements AutoCloseable {
       ApplicationIds applicationIds) {
     long now = clock.millis();
     long started = System.nanoTime();
+    StatusBatches b = batches;
+    if (b != null) {
+      return b.update(
+              user, device, session, status, message, applicationIds, messagesNow(user), now)
+          .thenAccept(
+              u -> {
+                if (!u.applied()) {
+                  throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
+                }
+                if (!u.changes().isEmpty()) {
+                  changesCounter.inc(u.changes().size());
+                }
+              })
+          .whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
+    }
     return state
         .update(user, device, session, status, message, applicationIds, messagesNow(user), now)
         .thenCompose(
@@ -580,6 +610,15 @@ public final class DeviceService implements AutoCloseable {
                 u == PresenceUpdate.NOT_OWNER
                     ? CompletableFuture.completedFuture(false)
                     : publish(user, u, now).thenApply(v -> true));
+  }
+
+  /**
+   * Publishes the real changes of devices the store released for {@code user} because their node's
+   * lease is gone ({@code NodeLiveness}' sweep: the store reported them to this caller only). Never
+   * fails (failures are counted and logged).
+   */
+  public CompletionStage<Void> publishReleased(String user, PresenceUpdate update) {
+    return publish(user, update, clock.millis());
   }
 
   /**

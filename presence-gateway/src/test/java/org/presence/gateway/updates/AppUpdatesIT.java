@@ -20,6 +20,7 @@ import org.presence.gateway.testing.UpdateClient;
 import org.presence.gateway.testing.UpdateClient.Item;
 import org.presence.gateway.testing.WebhookStub;
 import org.presence.gateway.updates.UpdatesFixture.App;
+import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
@@ -149,6 +150,55 @@ class AppUpdatesIT extends AppUpdatesContract {
       assertThat(before)
           .as("seed %d: the sequence %s ends on the truth", seed, seen)
           .isEqualTo(truth);
+    }
+  }
+
+  /** Script calls Redis ran so far ({@code EVALSHA} and {@code EVAL}, INFO commandstats). */
+  private static long scriptCalls(RedisBackend redis) {
+    long n = 0;
+    for (String line : redis.commands().sync().info("commandstats").split("\r?\n")) {
+      if (line.startsWith("cmdstat_evalsha:calls=") || line.startsWith("cmdstat_eval:calls=")) {
+        n += Long.parseLong(line.substring(line.indexOf('=') + 1, line.indexOf(',')));
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Issue 13, section 1: the status updates of many devices of one node made at once go to Redis as
+   * a few script calls (each deciding a batch of users' states and logging their changes), not one
+   * state call per status plus the log's calls; every status is acknowledged and reaches the
+   * application once.
+   */
+  @Test
+  void statusesOfManyDevicesAtOnce_takeFarFewerScriptCallsThanStatuses() {
+    App app = fx.activeApp(a, "Batched");
+    int n = 60;
+    List<DeviceTestClient> devices = new ArrayList<>();
+    try (RedisBackend redis = RedisBackend.connect(Backends.redis(cluster.prefix()));
+        UpdateClient onB = UpdateClient.connected(b, app.id(), app.key(), -1)) {
+      for (int i = 0; i < n; i++) {
+        String e = fx.email("batched" + i);
+        fx.grant(a, e, app);
+        devices.add(device(a, e, "d"));
+      }
+      onB.snapshot();
+      long before = scriptCalls(redis);
+      for (DeviceTestClient d : devices) {
+        d.send(new DeviceMessage.StatusUpdate(d.session(), PresenceStatus.ONLINE, "batched", null));
+      }
+      for (DeviceTestClient d : devices) {
+        assertThat(d.reply()).as("status acknowledged").isInstanceOf(DeviceMessage.Ack.class);
+      }
+      long calls = scriptCalls(redis) - before;
+      // Before: at least one presence.lua call per status (60), plus the log's calls. The few
+      // others counted here are the nodes' own (leases, webhook sender), made meanwhile.
+      assertThat(calls).isLessThan(n / 2);
+      List<Item> got = onB.updates(n);
+      assertThat(got).extracting(Item::status).containsOnly("online");
+      assertThat(got).extracting(Item::puid).doesNotHaveDuplicates();
+    } finally {
+      devices.forEach(DeviceTestClient::close);
     }
   }
 

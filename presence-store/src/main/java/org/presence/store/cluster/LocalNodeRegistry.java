@@ -46,4 +46,20 @@ public final class LocalNodeRegistry implements NodeRegistry {
   public CompletionStage<List<String>> alive() {
     return CompletableFuture.completedFuture(new ArrayList<>(nodes));
   }
+
+  /** Lease name to {holder, end in nanoTime}. */
+  private final ConcurrentHashMap<String, Object[]> leases = new ConcurrentHashMap<>();
+
+  @Override
+  public CompletionStage<Boolean> holdLease(String name, String holder, Duration ttl) {
+    long now = System.nanoTime();
+    Object[] held =
+        leases.compute(
+            name,
+            (k, cur) ->
+                cur == null || cur[0].equals(holder) || (long) cur[1] - now <= 0
+                    ? new Object[] {holder, now + ttl.toNanos()}
+                    : cur);
+    return CompletableFuture.completedFuture(held[0].equals(holder));
+  }
 }

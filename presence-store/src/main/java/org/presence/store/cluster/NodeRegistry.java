@@ -44,4 +44,11 @@ public interface NodeRegistry {
 
   /** The nodes holding a lease now. */
   CompletionStage<List<String>> alive();
+
+  /**
+   * Takes or renews the cluster-wide lease {@code name} (a job one node at a time does, such as the
+   * presence sweep) for {@code holder}, for {@code ttl}. True when {@code holder} holds it now;
+   * false while another holder's lease runs.
+   */
+  CompletionStage<Boolean> holdLease(String name, String holder, Duration ttl);
 }

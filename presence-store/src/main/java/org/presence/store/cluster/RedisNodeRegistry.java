@@ -104,6 +104,17 @@ public final class RedisNodeRegistry implements NodeRegistry {
       return 1
       """;
 
+  /** KEYS: the lease; ARGV: holder, ttl ms. 1 when the holder holds it now (taken or renewed). */
+  private static final String HOLD =
+      """
+      local c = redis.call('GET', KEYS[1])
+      if c and c ~= ARGV[1] then
+        return 0
+      end
+      redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+      return 1
+      """;
+
   private final RedisClusterAsyncCommands<String, byte[]> redis;
   private final RedisKeys keys;
   private final RedisScript heartbeat;
@@ -111,6 +122,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
   private final RedisScript claim;
   private final RedisScript cleaned;
   private final RedisScript alive;
+  private final RedisScript hold;
 
   /** The hash tag of the registry's keys ({@link RedisKeys#group}). */
   private static final String GROUP = "nodes";
@@ -127,6 +139,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
     this.cleaned = new RedisScript(CLEANED, redis);
     this.alive = new RedisScript(ALIVE, redis);
     this.leasePrefix = bytes(lease(""));
+    this.hold = new RedisScript(HOLD, redis);
   }
 
   private String lease(String nodeId) {
@@ -198,6 +211,17 @@ public final class RedisNodeRegistry implements NodeRegistry {
     return alive
         .<List<Object>>run(ScriptOutputType.MULTI, new String[] {set()}, leasePrefix)
         .thenApply(RedisNodeRegistry::strings);
+  }
+
+  /** One script call on the key {@code <prefix>lease:<name>}. */
+  @Override
+  public CompletionStage<Boolean> holdLease(String name, String holder, Duration ttl) {
+    return hold.<Long>run(
+            ScriptOutputType.INTEGER,
+            new String[] {keys.key("lease:" + name)},
+            bytes(holder),
+            bytes(ttl.toMillis()))
+        .thenApply(n -> n == 1L);
   }
 
   private static List<String> strings(List<Object> raw) {

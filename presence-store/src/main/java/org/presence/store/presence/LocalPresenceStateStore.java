@@ -1,8 +1,12 @@
 package org.presence.store.presence;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -73,6 +77,54 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
   public CompletionStage<PresenceUpdate> release(
       String user, String device, UUID session, long now) {
     return with(user, st -> PresenceAggregator.release(st, device, session, now));
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> releaseOrphans(
+      String user, Collection<String> liveNodes, long now) {
+    return with(
+        user,
+        st -> {
+          // One release per orphan; a later change of an audience replaces an earlier one.
+          Map<Long, PresenceChange> changes = new LinkedHashMap<>();
+          Set<Long> own = new TreeSet<>();
+          boolean any = false;
+          for (Map.Entry<String, DeviceState> e : Map.copyOf(st.devices()).entrySet()) {
+            DeviceState d = e.getValue();
+            if (d.session() != null
+                && d.node() != null
+                && !d.node().isEmpty()
+                && !liveNodes.contains(d.node())) {
+              PresenceUpdate u = PresenceAggregator.release(st, e.getKey(), d.session(), now);
+              any = true;
+              u.changes().forEach(c -> changes.put(c.appId(), c));
+              for (long app : u.ownScopes().toArray()) {
+                own.add(app);
+              }
+            }
+          }
+          if (!any || (changes.isEmpty() && own.isEmpty())) {
+            return PresenceUpdate.UNCHANGED;
+          }
+          return new PresenceUpdate(
+              true,
+              new ArrayList<>(changes.values()),
+              ApplicationIds.of(own.stream().mapToLong(Long::longValue).toArray()));
+        });
+  }
+
+  /** One page holding every user: one process, so this serves its tests only. */
+  @Override
+  public CompletionStage<SweepPage> sweep(
+      String cursor, int count, Collection<String> liveNodes, long now) {
+    List<Released> out = new ArrayList<>();
+    for (String user : users.keySet()) {
+      PresenceUpdate u = releaseOrphans(user, liveNodes, now).toCompletableFuture().join();
+      if (!u.changes().isEmpty()) {
+        out.add(new Released(user, u));
+      }
+    }
+    return CompletableFuture.completedFuture(new SweepPage("0", out));
   }
 
   @Override

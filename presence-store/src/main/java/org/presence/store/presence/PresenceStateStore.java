@@ -1,5 +1,6 @@
 package org.presence.store.presence;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -109,6 +110,51 @@ public interface PresenceStateStore extends AutoCloseable {
 
   /** Forgets what is left listed for {@code node} (after its clean-up). */
   CompletionStage<Void> forgetNode(String node);
+
+  /**
+   * Releases every device of {@code user} owned by a session of a node not in {@code liveNodes}
+   * (its lease is gone), as {@link #release} would, and returns the real changes. Atomic on the
+   * user: of callers racing to release the same devices (a sweep, a read, the dead node's clean-up)
+   * one gets the changes, so each is published once. Devices without an owning session (a push
+   * server's reports) stay.
+   */
+  CompletionStage<PresenceUpdate> releaseOrphans(
+      String user, Collection<String> liveNodes, long now);
+
+  /**
+   * One page of a sweep over every user with devices: {@link #releaseOrphans} for about {@code
+   * count} users from {@code cursor} ({@code "0"} starts a sweep; a page whose cursor is {@code
+   * "0"} ends it), in a bounded number of store calls whatever the page holds. A user may be
+   * visited twice in one sweep (harmless: the second finds nothing). The embedded store, one
+   * process, has no other node: its sweep ends at once.
+   */
+  CompletionStage<SweepPage> sweep(
+      String cursor, int count, Collection<String> liveNodes, long now);
+
+  /**
+   * A page of a sweep.
+   *
+   * @param cursor where the next page starts; {@code "0"}: the sweep is over
+   * @param released the users whose devices the page released, with the real changes
+   */
+  record SweepPage(String cursor, List<Released> released) {
+    public SweepPage {
+      released = List.copyOf(released);
+    }
+
+    /** Whether the sweep is over. */
+    public boolean done() {
+      return "0".equals(cursor);
+    }
+  }
+
+  /**
+   * A user some of whose devices a sweep released.
+   *
+   * @param user the user's subject
+   * @param update the real changes to publish
+   */
+  record Released(String user, PresenceUpdate update) {}
 
   /**
    * A device and the session that owns it.

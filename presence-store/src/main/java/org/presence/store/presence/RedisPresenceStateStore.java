@@ -2,13 +2,18 @@ package org.presence.store.presence;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.lettuce.core.KeyScanArgs;
+import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisException;
+import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.SlotHash;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -41,10 +46,17 @@ import org.presence.store.redis.RedisScript;
  * a release of a stale one answers not-owner).
  */
 public final class RedisPresenceStateStore implements PresenceStateStore {
-  private static final String SCRIPT = loadScript();
+  /**
+   * The presence rules: {@code presence.lua}, which defines {@code presence_op(key, ARGV)}; one
+   * copy, run alone here and for every update of a batch by {@link RedisStatusBatches}.
+   */
+  static final String RULES = loadScript();
+
+  private static final String SCRIPT = RULES + "\nreturn presence_op(KEYS[1], ARGV)\n";
 
   private final RedisBackend redis;
   private final RedisScript script;
+  private final RedisScript sweep;
 
   /** On a Redis Cluster: the script keeps no node index, this class does ({@link #indexed}). */
   private final boolean cluster;
@@ -56,6 +68,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     this.redis = redis;
     this.script = new RedisScript(SCRIPT, redis.commands().async());
     this.cluster = redis.cluster();
+    this.sweep = new RedisScript(SWEEP, redis.commands().async());
     this.nodeIndexPrefix = cluster ? new byte[0] : utf8(nodeIndexKey(""));
   }
 
@@ -85,10 +98,22 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   private <T> CompletionStage<T> run(String user, byte[][] args, Function<List<Object>, T> map) {
     String[] keys = {redis.keys().presence(user)};
+    return script
+        .<List<Object>>run(ScriptOutputType.MULTI, keys, withUser(user, args))
+        .thenApply(map);
+  }
+
+  /** {@code args} followed by the last two arguments of every op: the user, the index prefix. */
+  private byte[][] withUser(String user, byte[][] args) {
     byte[][] all = java.util.Arrays.copyOf(args, args.length + 2);
     all[args.length] = utf8(user);
     all[args.length + 1] = nodeIndexPrefix;
-    return script.<List<Object>>run(ScriptOutputType.MULTI, keys, all).thenApply(map);
+    return all;
+  }
+
+  /** The key of {@code user}'s hash. */
+  String key(String user) {
+    return redis.keys().presence(user);
   }
 
   /** The key of {@code node}'s index of devices. */
@@ -183,6 +208,24 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       ApplicationIds applicationIds,
       UserMessages messages,
       long now) {
+    return script
+        .<List<Object>>run(
+            ScriptOutputType.MULTI,
+            new String[] {key(user)},
+            updateArgs(user, device, session, status, message, applicationIds, messages, now))
+        .thenApply(RedisPresenceStateStore::toUpdate);
+  }
+
+  /** The arguments of {@code presence_op}'s update, the user and index prefix included. */
+  byte[][] updateArgs(
+      String user,
+      String device,
+      UUID session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      UserMessages messages,
+      long now) {
     byte[][] args = {
       utf8("update"),
       utf8(device),
@@ -196,7 +239,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       utf8(messages == null || messages.online() == null ? "" : messages.online()),
       utf8(messages == null || messages.away() == null ? "" : messages.away())
     };
-    return run(user, args, RedisPresenceStateStore::toUpdate);
+    return withUser(user, args);
   }
 
   @Override
@@ -258,7 +301,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
                                 .thenApply(v -> u)));
   }
 
-  private static PresenceUpdate toUpdate(List<Object> reply) {
+  static PresenceUpdate toUpdate(List<Object> reply) {
     if (!"ok".equals(text(reply.get(0)))) {
       return PresenceUpdate.NOT_OWNER;
     }
@@ -289,6 +332,159 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     } catch (IllegalArgumentException e) {
       return null;
     }
+  }
+
+  /** {@code s} as a Redis glob pattern that matches only itself. */
+  private static String glob(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 4);
+    for (char c : s.toCharArray()) {
+      if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+        b.append('\\');
+      }
+      b.append(c);
+    }
+    return b.toString();
+  }
+
+  /** The live nodes as presence_op's orphans arguments (from ARGV[5]). */
+  private static List<byte[]> orphanArgs(Collection<String> liveNodes, long now) {
+    List<byte[]> args = new ArrayList<>(liveNodes.size() + 4);
+    args.add(utf8("orphans"));
+    args.add(utf8(""));
+    args.add(utf8(""));
+    args.add(utf8(Long.toString(now)));
+    for (String n : liveNodes) {
+      args.add(utf8(n));
+    }
+    return args;
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> releaseOrphans(
+      String user, Collection<String> liveNodes, long now) {
+    return run(
+        user, orphanArgs(liveNodes, now).toArray(new byte[0][]), RedisPresenceStateStore::toUpdate);
+  }
+
+  /**
+   * KEYS: users' hashes; ARGV: now, the live nodes. presence_op's orphans on each; returns {key
+   * position, reply, ...} for the users whose devices it released.
+   */
+  private static final String SWEEP =
+      RULES
+          + """
+
+          local args = {'orphans', '', '', ARGV[1]}
+          for i = 2, #ARGV do
+            args[#args + 1] = ARGV[i]
+          end
+          args[#args + 1] = ''
+          args[#args + 1] = ''
+          local out = {}
+          for i = 1, #KEYS do
+            local r = presence_op(KEYS[i], args)
+            if r[1] == 'ok' and #r > 2 then
+              out[#out + 1] = i
+              out[#out + 1] = r
+            end
+          end
+          return out
+          """;
+
+  /**
+   * Two calls per page: a {@code SCAN} of the presence hashes ({@code TYPE hash}, {@code COUNT}
+   * {@code count}), then one script over the keys it found (presence_op's orphans on each: one
+   * {@code HGETALL} per user, and writes only for users with orphans).
+   *
+   * <p>On a Redis Cluster the sweep visits the shards one after the other (the cursor is {@code
+   * <shard>:<cursor>}), and a script may touch one slot only, so the page's keys go as one script
+   * call per slot, sent at once: about one call per user found, where one Redis needs one call.
+   */
+  @Override
+  public CompletionStage<SweepPage> sweep(
+      String cursor, int count, Collection<String> liveNodes, long now) {
+    // Presence keys are <prefix>pres:{u:<user>}: match up to the tag's opening, strip both ends.
+    String tagged = redis.keys().presence("");
+    String keyPrefix = tagged.substring(0, tagged.length() - 1);
+    KeyScanArgs scan = KeyScanArgs.Builder.type("hash").match(glob(keyPrefix) + "*").limit(count);
+    int shard = 0;
+    String at = cursor;
+    if (cluster) {
+      int colon = cursor.indexOf(':');
+      if (colon > 0) {
+        shard = Integer.parseInt(cursor.substring(0, colon));
+        at = cursor.substring(colon + 1);
+      }
+    }
+    int shardNow = shard;
+    String atNow = at;
+    CompletionStage<KeyScanCursor<String>> page;
+    try {
+      page = redis.shard(shardNow).thenCompose(c -> c.scan(ScanCursor.of(atNow), scan));
+    } catch (RedisException e) {
+      return CompletableFuture.failedFuture(RedisErrors.unavailable(e).getCause());
+    }
+    return page.handle(
+            (c, e) -> {
+              if (e != null) {
+                throw RedisErrors.unavailable(e);
+              }
+              return c;
+            })
+        .thenCompose(
+            c -> {
+              String next;
+              if (!c.isFinished()) {
+                next = cluster ? shardNow + ":" + c.getCursor() : c.getCursor();
+              } else if (cluster && shardNow + 1 < redis.shards()) {
+                next = (shardNow + 1) + ":0";
+              } else {
+                next = "0";
+              }
+              List<String> found = c.getKeys();
+              if (found.isEmpty()) {
+                return CompletableFuture.completedFuture(new SweepPage(next, List.of()));
+              }
+              List<byte[]> args = orphanArgs(liveNodes, now).subList(3, 4 + liveNodes.size());
+              byte[][] argv = args.toArray(new byte[0][]);
+              Map<Integer, List<String>> bySlot = new java.util.TreeMap<>();
+              for (String key : found) {
+                bySlot
+                    .computeIfAbsent(cluster ? SlotHash.getSlot(key) : 0, k -> new ArrayList<>())
+                    .add(key);
+              }
+              List<CompletableFuture<List<Released>>> calls = new ArrayList<>();
+              for (List<String> keys : bySlot.values()) {
+                calls.add(
+                    sweep
+                        .<List<Object>>run(
+                            ScriptOutputType.MULTI, keys.toArray(new String[0]), argv)
+                        .thenApply(out -> released(keys, out, keyPrefix))
+                        .toCompletableFuture());
+              }
+              return CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0]))
+                  .thenApply(
+                      v -> {
+                        List<Released> released = new ArrayList<>();
+                        for (CompletableFuture<List<Released>> call : calls) {
+                          released.addAll(call.join());
+                        }
+                        return new SweepPage(next, released);
+                      });
+            });
+  }
+
+  /** The users the sweep script released, from its reply over {@code keys}. */
+  private List<Released> released(List<String> keys, List<Object> out, String keyPrefix) {
+    List<Released> released = new ArrayList<>();
+    for (int i = 0; i + 1 < out.size(); i += 2) {
+      String key = keys.get((int) (long) (Long) out.get(i) - 1);
+      @SuppressWarnings("unchecked")
+      List<Object> reply = (List<Object>) out.get(i + 1);
+      String user = key.substring(keyPrefix.length(), key.length() - 1);
+      released.add(new Released(user, toUpdate(reply)));
+    }
+    return released;
   }
 
   private static PresenceStatus status(String wire) {

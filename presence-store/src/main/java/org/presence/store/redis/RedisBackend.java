@@ -31,8 +31,11 @@ import io.lettuce.core.resource.Delay;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -347,6 +350,50 @@ public final class RedisBackend implements AutoCloseable {
     if (cluster) {
       topologyListeners.add(listener);
     }
+  }
+
+  /**
+   * The number of shards a command that must visit every shard (a {@code SCAN} of keys) goes
+   * through: the primaries holding slots on a Redis Cluster, 1 on one Redis.
+   */
+  public int shards() {
+    return cluster ? primaries().size() : 1;
+  }
+
+  /**
+   * The command connection of shard {@code index} (0 to {@link #shards()} - 1, primaries ordered by
+   * their first slot), or a failed stage when the topology changed under the caller.
+   */
+  public CompletionStage<RedisClusterAsyncCommands<String, byte[]>> shard(int index) {
+    if (!cluster) {
+      return CompletableFuture.completedFuture(commands.async());
+    }
+    List<RedisClusterNode> primaries = primaries();
+    if (index < 0 || index >= primaries.size()) {
+      return CompletableFuture.failedFuture(
+          new IllegalStateException("no shard " + index + " of " + primaries.size()));
+    }
+    RedisClusterNode node = primaries.get(index);
+    @SuppressWarnings("unchecked")
+    StatefulRedisClusterConnection<String, byte[]> c =
+        (StatefulRedisClusterConnection<String, byte[]>) connection;
+    return c.getConnectionAsync(
+            node.getUri().getHost(), node.getUri().getPort(), ConnectionIntent.WRITE)
+        .thenApply(StatefulRedisConnection::async);
+  }
+
+  private List<RedisClusterNode> primaries() {
+    @SuppressWarnings("unchecked")
+    StatefulRedisClusterConnection<String, byte[]> c =
+        (StatefulRedisClusterConnection<String, byte[]>) connection;
+    List<RedisClusterNode> out = new ArrayList<>();
+    for (RedisClusterNode node : c.getPartitions()) {
+      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
+        out.add(node);
+      }
+    }
+    out.sort(Comparator.comparingInt(n -> n.getSlots().get(0)));
+    return out;
   }
 
   /** The shared command connection (thread-safe, pipelined). */

@@ -262,6 +262,15 @@ public final class AppUpdatePublisher {
   }
 
   /**
+   * Hands updates that the log numbered and published in a call made elsewhere (the batched status
+   * path of the cluster, {@code RedisStatusBatches}, whose one script also appends) to this node's
+   * listeners, as {@link #publish} does with the updates it appends itself.
+   */
+  public void delivered(Map<Long, List<AppUpdate>> numberedByApp) {
+    deliver(numberedByApp);
+  }
+
+  /**
    * Hands the numbered updates of each application to this node's listeners and, unless the log
    * published them itself, to the bus as one batch message per application. Completes once handed
    * to the bus (a failed publication is only logged).

@@ -82,10 +82,16 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
    * {@code 0}), PUID, presence fingerprint, encoded document. Returns {time, then per application:
    * first seq (0 when none kept), number kept, kept positions...}. Versions are compared as numbers
    * (exact below 2^53) but stored as the caller's text.
+   *
+   * <p>This source defines {@code append_apps(KEYS, ARGV)} (the arguments as above, as tables; it
+   * returns the reply) after the prelude of {@link #TRIM}, which reads Redis's clock into {@code
+   * now}: the append script calls it once, {@code RedisStatusBatches}' script after deciding a
+   * batch of users' states. The body is not indented, to keep its history readable.
    */
-  private static final String APPEND =
+  public static final String APPEND_FUNCTIONS =
       TRIM
           + """
+          local function append_apps(KEYS, ARGV)
           local sec = math.floor(now / 1000)
           local retention = tonumber(ARGV[1])
           local period = period_of(retention)
@@ -212,7 +218,10 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
             a = a + n * 6
           end
           return out
+          end
           """;
+
+  private static final String APPEND = APPEND_FUNCTIONS + "return append_apps(KEYS, ARGV)\n";
 
   /**
    * KEYS: counter, stream, index; ARGV: retention ms, since, limit, most numbers kept. Returns
@@ -299,6 +308,25 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     this.read = new RedisScript(READ, redis);
     this.retentionMs = bytes(retention.toMillis());
     this.maxEntries = bytes(maxPerApp);
+  }
+
+  /**
+   * The four keys of {@code appId} in {@link #APPEND_FUNCTIONS}' KEYS: counter, stream, index,
+   * guard hash base name.
+   */
+  public String[] appendKeys(long appId) {
+    String[] base = keysFor(appId);
+    return new String[] {base[0], base[1], base[2], keys.key("uguards:" + appId)};
+  }
+
+  /** The Redis channel of {@code appId}'s batch messages, as {@link #APPEND_FUNCTIONS} takes it. */
+  public byte[] channelArg(long appId) {
+    return bytes(keys.channel(AppUpdatePublisher.channel(appId)));
+  }
+
+  /** The first two arguments of {@link #APPEND_FUNCTIONS}: retention (ms), most numbers kept. */
+  public byte[][] appendHeader() {
+    return new byte[][] {retentionMs, maxEntries};
   }
 
   private String[] keysFor(long appId) {

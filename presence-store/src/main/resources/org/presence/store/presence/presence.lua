@@ -22,8 +22,11 @@
 --          ARGV[8] applications ("-" for all, else comma-separated),
 --          ARGV[9] "1" to replace the user's messages with ARGV[10] (mo) and ARGV[11] (ma)
 -- messages: ARGV[5] mo, ARGV[6] ma (ARGV[2], ARGV[3] empty): every audience is looked at again
--- update, release and messages -> {"not_owner"} or {"ok", own scopes csv, app, status, message,
---          version, ...}
+-- orphans: ARGV[5 .. #ARGV - 2] the live nodes (ARGV[2], ARGV[3] empty): removes every device owned
+--          by a session of a node not named (its lease is gone), as a release would; touches only
+--          the user's hash (not the node indexes: the dead node's index goes with its clean-up)
+-- update, release, messages and orphans -> {"not_owner"} or {"ok", own scopes csv, app, status,
+--          message, version, ...}
 -- The last two ARGV of every op: the user, and the key prefix of the node indexes.
 --
 -- Node index <prefix><node>: a set naming the devices owned by sessions of that node, as
@@ -31,7 +34,11 @@
 -- them. A claim moves the member from the previous owner's node to the new one; a release removes
 -- it. These keys are computed in the script, so on a Redis Cluster (where a script touches the
 -- user's slot only) the prefix is empty, the script keeps no index and the caller keeps it.
-local key = KEYS[1]
+--
+-- This file only defines presence_op(key, ARGV) (KEYS[1] and ARGV as above; it returns the reply);
+-- RedisPresenceStateStore runs it for one call, RedisStatusBatches for each update of a batch, so
+-- the rules have one copy. The body is not indented, to keep its history readable.
+local function presence_op(key, ARGV)
 local op = ARGV[1]
 local device = ARGV[2]
 local session = ARGV[3]
@@ -147,6 +154,8 @@ end
 local mo0, ma0 = mo, ma
 local cur = devs[device]
 local nxt
+-- orphans: the names of the devices removed, and the devices.
+local gone, gone_devs = {}, {}
 if op == 'update' then
   if session ~= '' and (cur == nil or cur.o ~= session) then
     return { 'not_owner' }
@@ -215,12 +224,32 @@ elseif op == 'messages' then
   mo, ma = ARGV[5], ARGV[6]
   cur = nil
   nxt = nil
+elseif op == 'orphans' then
+  local live = {}
+  for i = 5, #ARGV - 2 do
+    live[ARGV[i]] = true
+  end
+  for name, d in pairs(devs) do
+    if d.o ~= nil and d.o ~= '' and d.n ~= nil and d.n ~= '' and not live[d.n] then
+      gone[#gone + 1] = name
+    end
+  end
+  if #gone == 0 then
+    return { 'ok', '' }
+  end
+  cur = nil
+  nxt = nil
 else
   return redis.error_reply('unknown op ' .. tostring(op))
 end
 
 local old = cur
-if op ~= 'messages' then
+if op == 'orphans' then
+  for _, name in ipairs(gone) do
+    gone_devs[#gone_devs + 1] = devs[name]
+    devs[name] = nil
+  end
+elseif op ~= 'messages' then
   devs[device] = nxt
 end
 for _, d in pairs(devs) do
@@ -260,6 +289,9 @@ end
 
 -- A change of the user's messages may change what every audience sees.
 local touches_all = op == 'messages' or shows_all(old) or shows_all(nxt)
+for _, d in ipairs(gone_devs) do
+  touches_all = touches_all or shows_all(d)
+end
 local affected = {}
 if touches_all then
   for app, _ in pairs(own_before) do
@@ -270,6 +302,9 @@ if touches_all then
   end
 else
   for _, d in ipairs({ old or {}, nxt or {} }) do
+    add_named(affected, d)
+  end
+  for _, d in ipairs(gone_devs) do
     add_named(affected, d)
   end
 end
@@ -384,6 +419,10 @@ out[2] = table.concat(own_list, ',')
 if nxt then
   nxt.set = nil
   put(dfield, cjson.encode(nxt))
+elseif op == 'orphans' then
+  for _, name in ipairs(gone) do
+    hdel[#hdel + 1] = 'd:' .. name
+  end
 elseif op ~= 'messages' then
   hdel[#hdel + 1] = dfield
 end
@@ -420,3 +459,4 @@ if #hdel > 0 then
   redis.call('HDEL', key, unpack(hdel))
 end
 return out
+end

@@ -61,4 +61,22 @@ public abstract class NodeRegistryContract {
     assertThat(join(r.alive())).doesNotContain(n);
     assertThat(join(r.expired())).doesNotContain(n);
   }
+
+  @Test
+  void holdLease_oneHolderAtATime_renewable_handedOverOnceItRunsOut() throws Exception {
+    NodeRegistry r = open();
+    NodeRegistry other = open();
+    String name = "job-" + UUID.randomUUID();
+    assertThat(join(r.holdLease(name, "a", Duration.ofMillis(300)))).isTrue();
+    assertThat(join(other.holdLease(name, "b", Duration.ofSeconds(30)))).isFalse();
+    assertThat(join(r.holdLease(name, "a", Duration.ofMillis(300)))).as("renewed").isTrue();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    boolean taken = false;
+    while (!taken && System.nanoTime() < end) {
+      Thread.sleep(50);
+      taken = join(other.holdLease(name, "b", Duration.ofSeconds(30)));
+    }
+    assertThat(taken).as("taken over once a's lease ran out").isTrue();
+    assertThat(join(r.holdLease(name, "a", Duration.ofSeconds(30)))).isFalse();
+  }
 }

@@ -521,6 +521,83 @@ public abstract class PresenceStateStoreContract {
   }
 
   @Test
+  void releaseOrphans_releasesOnlyDevicesOfNodesNotAlive_changeReportedOnce() {
+    String dead = "node-dead-" + UUID.randomUUID();
+    String live = "node-live-" + UUID.randomUUID();
+    claim(store, "phone", S1, dead);
+    set(store, "phone", S1, ONLINE, "on the dead node");
+    claim(store, "laptop", S2, live);
+    set(store, "laptop", S2, AWAY, null);
+    set(store, "pushed", null, UNAVAILABLE, null);
+    // The laptop on a live node stays, as does the push report (no owning session): away shows.
+    assertThat(seen(join(store.releaseOrphans(user, List.of(live), tick()))))
+        .containsExactly("0:away:null");
+    assertThat(join(store.devices(user))).containsOnlyKeys("laptop", "pushed");
+    // Found again by another caller: nothing left to release, nothing to report.
+    assertThat(join(peer.releaseOrphans(user, List.of(live), tick())).changes()).isEmpty();
+    // Once the laptop's node is gone too, unavailable (the push report) is what is left.
+    assertThat(seen(join(peer.releaseOrphans(user, List.of(), tick()))))
+        .containsExactly("0:unavailable:null");
+    assertThat(join(store.devices(user))).containsOnlyKeys("pushed");
+  }
+
+  @Test
+  void releaseOrphans_ofAnAppScopedDevice_reportsItsApplicationOnly() {
+    String dead = "node-dead-" + UUID.randomUUID();
+    claim(store, "phone", S1, dead);
+    set(store, "phone", S1, ONLINE, null, ApplicationIds.of(42));
+    assertThat(seen(join(peer.releaseOrphans(user, List.of("other"), tick()))))
+        .containsExactly("42:offline:null");
+  }
+
+  @Test
+  void sweep_findsEveryUsersOrphans_onceAcrossPages() {
+    String dead = "node-dead-" + UUID.randomUUID();
+    String live = "node-live-" + UUID.randomUUID();
+    List<String> users = new ArrayList<>();
+    for (int i = 0; i < 25; i++) {
+      String u = user + "-" + i;
+      users.add(u);
+      join(store.claim(u, "d", S1, i % 5 == 0 ? live : dead, MAX_DEVICES, tick()));
+      join(store.update(u, "d", S1, ONLINE, null, null, tick()));
+    }
+    List<String> released = new ArrayList<>();
+    String cursor = "0";
+    int pages = 0;
+    do {
+      PresenceStateStore.SweepPage p = join(peer.sweep(cursor, 7, List.of(live), tick()));
+      for (PresenceStateStore.Released r : p.released()) {
+        if (users.contains(r.user())) {
+          assertThat(seen(r.update())).containsExactly("0:offline:null");
+          released.add(r.user());
+        }
+      }
+      cursor = p.cursor();
+      pages++;
+    } while (!"0".equals(cursor) && pages < 10_000);
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < users.size(); i++) {
+      if (i % 5 != 0) {
+        expected.add(users.get(i));
+      }
+    }
+    // Other tests' users may be swept too; ours each once.
+    assertThat(released).containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(join(store.presence(users.get(0))).allApps().status()).isEqualTo(ONLINE);
+    // A second sweep finds nothing of ours.
+    List<String> again = new ArrayList<>();
+    cursor = "0";
+    pages = 0;
+    do {
+      PresenceStateStore.SweepPage p = join(peer.sweep(cursor, 7, List.of(live), tick()));
+      p.released().forEach(r -> again.add(r.user()));
+      cursor = p.cursor();
+      pages++;
+    } while (!"0".equals(cursor) && pages < 10_000);
+    assertThat(again).doesNotContainAnyElementsOf(users);
+  }
+
+  @Test
   void devicesOn_followsClaimsAndReleases() {
     String a = "node-a-" + UUID.randomUUID();
     String b = "node-b-" + UUID.randomUUID();

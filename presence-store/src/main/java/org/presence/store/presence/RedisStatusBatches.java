@@ -1,0 +1,429 @@
+package org.presence.store.presence;
+
+import io.lettuce.core.ScriptOutputType;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.permission.Grant;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.redis.RedisScript;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdatePublisher;
+import org.presence.store.updates.RedisAppUpdateLog;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster's {@link StatusBatches}: the status updates a node makes while earlier calls are
+ * running go to Redis together as <em>one</em> script call, which decides every user's state with
+ * the rules of {@code presence.lua} (the same source as {@link RedisPresenceStateStore}'s), maps
+ * each real change to the user's enabled grants exactly as {@link LoggedPresenceEvents} does (at
+ * most one update per application and PUID for one status), and appends them to each affected
+ * application's log with the log's own append function ({@link RedisAppUpdateLog#APPEND_FUNCTIONS}:
+ * numbered, guarded by the per-user version, one stream entry and one bus message per application
+ * and batch). One round trip per batch; the numbered updates then reach this node's own listeners
+ * through {@link AppUpdatePublisher#delivered}.
+ *
+ * <p>Batching: at most {@link #MAX_IN_FLIGHT} calls per slot group run at once; updates arriving
+ * meanwhile wait and go together into the next call, up to {@link #MAX_WEIGHT} (an update weighs
+ * one plus its user's grants); a lone update goes at once, so an idle node adds no delay and a busy
+ * one batches about one round trip's worth. A user's updates enter the queue in call order (each
+ * waits for its grants and for the user's previous one to be queued), and Redis runs one
+ * connection's calls in order, so they are decided in order.
+ *
+ * <p>On one Redis there is one slot group. On Redis Cluster a user's hash and an application's log
+ * live in different slots: the batch then has to become one state call per user-slot group and one
+ * log call per application-slot group ({@link #slotGroup} is the seam).
+ */
+public final class RedisStatusBatches implements StatusBatches {
+  private static final Logger LOG = LoggerFactory.getLogger(RedisStatusBatches.class);
+
+  /** Script calls of one slot group running at once. */
+  public static final int MAX_IN_FLIGHT = 2;
+
+  /** Most weight in one call: an update weighs one plus the number of its user's grants. */
+  public static final int MAX_WEIGHT = 1024;
+
+  /**
+   * KEYS: the users' hashes (nu), then four per application (na; {@link
+   * RedisAppUpdateLog#appendKeys}). ARGV: retention, most numbers kept, nu, na, per application its
+   * id and channel, then per update: the position of its user's key, the number of grants g, 2g
+   * (application id, PUID), the 13 arguments of presence_op's update. Returns {per update its
+   * presence_op reply}, {time, then per application with kept updates: id, first seq, count, and
+   * per update PUID, status, message, version}.
+   */
+  private static final String BODY =
+      """
+      local nu, na = tonumber(ARGV[3]), tonumber(ARGV[4])
+      local slot, channels, perapp = {}, {}, {}
+      local a = 5
+      for i = 1, na do
+        slot[ARGV[a]] = i
+        channels[i] = ARGV[a + 1]
+        a = a + 2
+      end
+      local replies = {}
+      while a <= #ARGV do
+        local ku, ng = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+        a = a + 2
+        local grants = {}
+        for j = 1, ng do
+          grants[j] = {ARGV[a], ARGV[a + 1]}
+          a = a + 2
+        end
+        -- presence_op's update: its 11 arguments, the user, the node index prefix.
+        local args = {}
+        for j = 1, 13 do
+          args[j] = ARGV[a + j - 1]
+        end
+        a = a + 13
+        local r = presence_op(KEYS[ku], args)
+        replies[#replies + 1] = r
+        if r[1] == 'ok' and #r > 2 then
+          local own = {}
+          for id in string.gmatch(r[2], '%d+') do
+            own[id] = true
+          end
+          -- LoggedPresenceEvents: one update per application and PUID, the later change wins.
+          local mine, order = {}, {}
+          for c = 3, #r, 4 do
+            local app = r[c]
+            for _, g in ipairs(grants) do
+              if (app == '0' and not own[g[1]]) or app == g[1] then
+                local k = g[1] .. ' ' .. g[2]
+                if not mine[k] then
+                  order[#order + 1] = k
+                end
+                mine[k] = {g[1], g[2], r[c + 1], r[c + 2], r[c + 3]}
+              end
+            end
+          end
+          for _, k in ipairs(order) do
+            local u = mine[k]
+            local p = slot[u[1]]
+            perapp[p] = perapp[p] or {}
+            table.insert(perapp[p], u)
+          end
+        end
+      end
+      local K, A, used = {}, {ARGV[1], ARGV[2]}, {}
+      for p = 1, na do
+        local list = perapp[p]
+        if list then
+          used[#used + 1] = p
+          for j = 1, 4 do
+            K[#K + 1] = KEYS[nu + (p - 1) * 4 + j]
+          end
+          A[#A + 1] = channels[p]
+          A[#A + 1] = #list
+          for _, u in ipairs(list) do
+            local doc = '{"u":' .. cjson.encode(u[2]) .. ',"s":"' .. u[3] .. '"'
+            if u[4] ~= '' then
+              doc = doc .. ',"m":' .. cjson.encode(u[4])
+            end
+            doc = doc .. ',"v":' .. u[5] .. '}'
+            A[#A + 1] = 'c'
+            A[#A + 1] = u[5]
+            A[#A + 1] = u[3] == 'offline' and '1' or '0'
+            A[#A + 1] = u[2]
+            A[#A + 1] = u[3] .. ':' .. u[4]
+            A[#A + 1] = doc
+          end
+        end
+      end
+      local logged = {now}
+      if #used > 0 then
+        local res = append_apps(K, A)
+        local r = 2
+        for _, p in ipairs(used) do
+          local first, k = res[r], res[r + 1]
+          r = r + 2
+          local list = perapp[p]
+          local app = ARGV[5 + (p - 1) * 2]
+          if k > 0 then
+            logged[#logged + 1] = app
+            logged[#logged + 1] = first
+            logged[#logged + 1] = k
+          end
+          for j = 1, k do
+            local u = list[res[r + j - 1]]
+            logged[#logged + 1] = u[2]
+            logged[#logged + 1] = u[3]
+            logged[#logged + 1] = u[4]
+            logged[#logged + 1] = u[5]
+          end
+          r = r + k
+        end
+      end
+      return {replies, logged}
+      """;
+
+  private static final String SCRIPT =
+      RedisAppUpdateLog.APPEND_FUNCTIONS + RedisPresenceStateStore.RULES + "\n" + BODY;
+
+  private final RedisPresenceStateStore state;
+  private final RedisAppUpdateLog log;
+  private final AppUpdatePublisher publisher;
+  private final LoggedPresenceEvents.Grants grants;
+  private final RedisScript script;
+  private final ConcurrentHashMap<Integer, Group> groups = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> tails =
+      new ConcurrentHashMap<>();
+
+  public RedisStatusBatches(
+      RedisBackend redis,
+      RedisPresenceStateStore state,
+      RedisAppUpdateLog log,
+      AppUpdatePublisher publisher,
+      LoggedPresenceEvents.Grants grants) {
+    this.state = state;
+    this.log = log;
+    this.publisher = publisher;
+    this.grants = grants;
+    this.script = new RedisScript(SCRIPT, redis.commands().async());
+  }
+
+  /** The slot group of {@code user}'s updates: one on one Redis. */
+  private static int slotGroup(String user) {
+    return 0;
+  }
+
+  @Override
+  public CompletionStage<PresenceUpdate> update(
+      String user,
+      String device,
+      UUID session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      UserMessages messages,
+      long now) {
+    Item item =
+        new Item(
+            state.key(user),
+            state.updateArgs(
+                user, device, session, status, message, applicationIds, messages, now));
+    // The user's previous update is queued first (it may still wait for its grants).
+    CompletableFuture<Void> queued = new CompletableFuture<>();
+    CompletableFuture<Void> previous = tails.put(user, queued);
+    Runnable enqueue =
+        () ->
+            grantsOf(user)
+                .handle(
+                    (list, e) -> {
+                      if (e != null) {
+                        LOG.warn(
+                            "grants of a user not at hand; the status goes without its"
+                                + " updates: {}",
+                            e.toString());
+                      } else {
+                        for (Grant g : list) {
+                          if (g.enabled()) {
+                            item.grants.add(g);
+                          }
+                        }
+                      }
+                      groups.computeIfAbsent(slotGroup(user), k -> new Group()).submit(item);
+                      tails.remove(user, queued);
+                      queued.complete(null);
+                      return null;
+                    });
+    if (previous == null || previous.isDone()) {
+      enqueue.run();
+    } else {
+      previous.whenComplete((v, e) -> enqueue.run());
+    }
+    return item.result;
+  }
+
+  private CompletionStage<List<Grant>> grantsOf(String user) {
+    try {
+      return grants.of(user);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** One status update waiting for its batch. */
+  private static final class Item {
+    final String key;
+    final byte[][] args;
+    final List<Grant> grants = new ArrayList<>(4);
+    final CompletableFuture<PresenceUpdate> result = new CompletableFuture<>();
+
+    Item(String key, byte[][] args) {
+      this.key = key;
+      this.args = args;
+    }
+
+    int weight() {
+      return 1 + grants.size();
+    }
+  }
+
+  /** The waiting updates of one slot group and its running calls; lock-free. */
+  private final class Group {
+    private final ConcurrentLinkedQueue<Item> waiting = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    void submit(Item item) {
+      waiting.add(item);
+      drain();
+    }
+
+    private void drain() {
+      while (!waiting.isEmpty()) {
+        int n = inFlight.get();
+        if (n >= MAX_IN_FLIGHT) {
+          return;
+        }
+        if (!inFlight.compareAndSet(n, n + 1)) {
+          continue;
+        }
+        List<Item> batch = new ArrayList<>();
+        int weight = 0;
+        Item next;
+        while ((next = waiting.peek()) != null
+            && (batch.isEmpty() || weight + next.weight() <= MAX_WEIGHT)) {
+          waiting.poll();
+          batch.add(next);
+          weight += next.weight();
+        }
+        if (batch.isEmpty()) {
+          inFlight.decrementAndGet();
+          continue;
+        }
+        CompletionStage<?> done;
+        try {
+          done = run(batch);
+        } catch (RuntimeException e) {
+          batch.forEach(b -> b.result.completeExceptionally(e));
+          done = CompletableFuture.completedFuture(null);
+        }
+        done.whenComplete(
+            (v, e) -> {
+              inFlight.decrementAndGet();
+              drain();
+            });
+      }
+    }
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String text(Object o) {
+    return o == null ? "" : new String((byte[]) o, StandardCharsets.UTF_8);
+  }
+
+  /** One script call for {@code batch}; completes every item. */
+  private CompletionStage<?> run(List<Item> batch) {
+    Map<String, Integer> userKeys = new LinkedHashMap<>();
+    Map<Long, Integer> apps = new LinkedHashMap<>();
+    int argc = 4;
+    for (Item item : batch) {
+      userKeys.putIfAbsent(item.key, userKeys.size() + 1);
+      for (Grant g : item.grants) {
+        if (apps.putIfAbsent(g.appId(), apps.size()) == null) {
+          argc += 2;
+        }
+      }
+      argc += 2 + 2 * item.grants.size() + item.args.length;
+    }
+    String[] keys = new String[userKeys.size() + apps.size() * 4];
+    int k = 0;
+    for (String key : userKeys.keySet()) {
+      keys[k++] = key;
+    }
+    byte[][] args = new byte[argc][];
+    byte[][] header = log.appendHeader();
+    args[0] = header[0];
+    args[1] = header[1];
+    args[2] = utf8(Integer.toString(userKeys.size()));
+    args[3] = utf8(Integer.toString(apps.size()));
+    int a = 4;
+    for (long app : apps.keySet()) {
+      System.arraycopy(log.appendKeys(app), 0, keys, k, 4);
+      k += 4;
+      args[a++] = utf8(Long.toString(app));
+      args[a++] = log.channelArg(app);
+    }
+    for (Item item : batch) {
+      args[a++] = utf8(Integer.toString(userKeys.get(item.key)));
+      args[a++] = utf8(Integer.toString(item.grants.size()));
+      for (Grant g : item.grants) {
+        args[a++] = utf8(Long.toString(g.appId()));
+        args[a++] = utf8(g.puid());
+      }
+      for (byte[] arg : item.args) {
+        args[a++] = arg;
+      }
+    }
+    return script
+        .<List<Object>>run(ScriptOutputType.MULTI, keys, args)
+        .thenApply(
+            reply -> {
+              @SuppressWarnings("unchecked")
+              List<Object> replies = (List<Object>) reply.get(0);
+              @SuppressWarnings("unchecked")
+              List<Object> logged = (List<Object>) reply.get(1);
+              Map<Long, List<AppUpdate>> numbered = numbered(logged);
+              // This node's listeners first, then the callers: an ack follows its stored updates.
+              if (!numbered.isEmpty()) {
+                publisher.delivered(numbered);
+              }
+              for (int i = 0; i < batch.size(); i++) {
+                @SuppressWarnings("unchecked")
+                List<Object> r = (List<Object>) replies.get(i);
+                batch.get(i).result.complete(RedisPresenceStateStore.toUpdate(r));
+              }
+              return null;
+            })
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                batch.forEach(item -> item.result.completeExceptionally(e));
+              }
+            });
+  }
+
+  /** The script's second reply: per application its kept updates, numbered from the first. */
+  private static Map<Long, List<AppUpdate>> numbered(List<Object> logged) {
+    Map<Long, List<AppUpdate>> out = new LinkedHashMap<>();
+    Instant at = Instant.ofEpochMilli((Long) logged.get(0));
+    int i = 1;
+    while (i + 2 < logged.size()) {
+      long app = Long.parseLong(text(logged.get(i)));
+      long first = (Long) logged.get(i + 1);
+      int count = (int) (long) (Long) logged.get(i + 2);
+      i += 3;
+      List<AppUpdate> updates = new ArrayList<>(count);
+      for (int j = 0; j < count; j++, i += 4) {
+        String status = text(logged.get(i + 1));
+        updates.add(
+            new AppUpdate(
+                first + j,
+                text(logged.get(i)),
+                PresenceStatus.fromWire(status)
+                    .orElseThrow(() -> new IllegalStateException("bad status " + status)),
+                text(logged.get(i + 2)),
+                Long.parseLong(text(logged.get(i + 3))),
+                at));
+      }
+      out.put(app, updates);
+    }
+    return out;
+  }
+}

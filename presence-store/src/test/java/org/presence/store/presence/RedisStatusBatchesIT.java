@@ -1,0 +1,211 @@
+package org.presence.store.presence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.permission.Grant;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.testing.Backends;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.AppUpdatePublisher;
+import org.presence.store.updates.RedisAppUpdateLog;
+
+/**
+ * The cluster's one-call status path (issue 13, section 1) on a real Redis: a batch of status
+ * updates is decided (presence.lua's rules) and logged in one script call, with the same updates
+ * the two-step path (state store, then {@link LoggedPresenceEvents}) logs.
+ */
+class RedisStatusBatchesIT {
+  private static final long APP_A = 7_001;
+  private static final long APP_B = 7_002;
+
+  private RedisBackend redis;
+  private RedisPresenceStateStore state;
+  private RedisAppUpdateLog log;
+  private AppUpdatePublisher publisher;
+  private RedisStatusBatches batches;
+  private final Map<String, List<Grant>> grants = new HashMap<>();
+  private final List<AppUpdate> heardOnThisNode = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void open() {
+    Backends.redisUrl();
+    redis = RedisBackend.connect(Backends.redis(Backends.uniquePrefix(getClass())));
+    state = new RedisPresenceStateStore(redis);
+    log = new RedisAppUpdateLog(redis, AppUpdateLog.RETENTION);
+    publisher = new AppUpdatePublisher(log, new LocalPresenceBus());
+    publisher.addListener((app, updates) -> heardOnThisNode.addAll(updates));
+    batches =
+        new RedisStatusBatches(
+            redis,
+            state,
+            log,
+            publisher,
+            user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of())));
+  }
+
+  @AfterEach
+  void close() {
+    redis.close();
+  }
+
+  private static <T> T join(CompletionStage<T> s) {
+    try {
+      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private void grant(String user, long app, boolean enabled) {
+    grants
+        .computeIfAbsent(user, u -> new ArrayList<>())
+        .add(new Grant(user + "@" + app, user, app, user, enabled, Instant.EPOCH, Instant.EPOCH));
+  }
+
+  /** Calls of {@code command} Redis counted so far (INFO commandstats; scripts' commands too). */
+  private long calls(String command) {
+    String info = redis.commands().sync().info("commandstats");
+    for (String line : info.split("\r?\n")) {
+      if (line.startsWith("cmdstat_" + command + ":calls=")) {
+        return Long.parseLong(line.substring(line.indexOf('=') + 1, line.indexOf(',')));
+      }
+    }
+    return 0;
+  }
+
+  private List<AppUpdate> logged(long app) {
+    return join(log.readSince(app, 0, 1000)).updates();
+  }
+
+  @Test
+  void aBatchOfStatuses_isOneScriptCall_thatLogsEachChangeOnceForEveryGrant() {
+    int users = 60;
+    List<UUID> sessions = new ArrayList<>();
+    for (int i = 0; i < users; i++) {
+      grant("u" + i, APP_A, true);
+      grant("u" + i, APP_B, true);
+      UUID s = UUID.randomUUID();
+      sessions.add(s);
+      join(state.claim("u" + i, "d", s, "n1", 10, 1));
+    }
+    long scriptsBefore = calls("evalsha") + calls("eval");
+    List<CompletableFuture<PresenceUpdate>> results = new ArrayList<>();
+    for (int i = 0; i < users; i++) {
+      results.add(
+          batches
+              .update("u" + i, "d", sessions.get(i), PresenceStatus.ONLINE, null, null, null, 2)
+              .toCompletableFuture());
+    }
+    for (CompletableFuture<PresenceUpdate> r : results) {
+      PresenceUpdate u = join(r);
+      assertThat(u.applied()).isTrue();
+      assertThat(u.changes())
+          .extracting(PresenceChange::status)
+          .containsExactly(PresenceStatus.ONLINE);
+    }
+    // The calls made while two are running go together: far fewer script calls than statuses
+    // (one per status before, plus the log's).
+    long scripts = calls("evalsha") + calls("eval") - scriptsBefore;
+    assertThat(scripts).isLessThan(users / 4);
+    for (long app : new long[] {APP_A, APP_B}) {
+      List<AppUpdate> updates = logged(app);
+      assertThat(updates).hasSize(users);
+      assertThat(updates).extracting(AppUpdate::puid).doesNotHaveDuplicates();
+      assertThat(updates).allMatch(u -> u.status() == PresenceStatus.ONLINE && u.version() > 0);
+      for (int i = 1; i < updates.size(); i++) {
+        assertThat(updates.get(i).seq()).isEqualTo(updates.get(i - 1).seq() + 1);
+      }
+    }
+    // This node's listeners hear every numbered update once, as the log has them.
+    assertThat(heardOnThisNode).hasSize(2 * users);
+    assertThat(join(state.presence("u7")).allApps().status()).isEqualTo(PresenceStatus.ONLINE);
+  }
+
+  @Test
+  void changesReachOnlyTheGrantsThatSeeThem_asThroughLoggedPresenceEvents() {
+    grant("v", APP_A, true);
+    grant("v", APP_B, true);
+    grant("paused", APP_A, false);
+    UUID s = UUID.randomUUID();
+    join(state.claim("v", "d", s, "n1", 10, 1));
+    // A status for application A only: B sees nothing of the device.
+    PresenceUpdate u =
+        join(
+            batches.update(
+                "v", "d", s, PresenceStatus.AWAY, "brb", ApplicationIds.fromCsv("7001"), null, 2));
+    assertThat(u.changes()).extracting(PresenceChange::appId).containsExactly(APP_A);
+    assertThat(logged(APP_A))
+        .extracting(AppUpdate::puid, AppUpdate::status, AppUpdate::message)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("v@7001", PresenceStatus.AWAY, "brb"));
+    assertThat(logged(APP_B)).isEmpty();
+    // For every application, with a message that needs escaping in JSON.
+    join(batches.update("v", "d", s, PresenceStatus.ONLINE, "a \"b\"/\u00e9", null, null, 3));
+    assertThat(logged(APP_A))
+        .extracting(AppUpdate::message)
+        .containsExactly("brb", "a \"b\"/\u00e9");
+    assertThat(logged(APP_B))
+        .extracting(AppUpdate::puid, AppUpdate::status)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("v@7002", PresenceStatus.ONLINE));
+    // A paused grant gets nothing; nor does a change that repeats what an audience saw.
+    UUID p = UUID.randomUUID();
+    join(state.claim("paused", "d", p, "n1", 10, 1));
+    join(batches.update("paused", "d", p, PresenceStatus.ONLINE, null, null, null, 4));
+    join(batches.update("v", "d", s, PresenceStatus.ONLINE, "a \"b\"/\u00e9", null, null, 5));
+    assertThat(logged(APP_A)).hasSize(2);
+    assertThat(logged(APP_B)).hasSize(1);
+  }
+
+  @Test
+  void notTheOwner_isRefused_andLogsNothing() {
+    grant("w", APP_A, true);
+    UUID s = UUID.randomUUID();
+    join(state.claim("w", "d", s, "n1", 10, 1));
+    PresenceUpdate u =
+        join(
+            batches.update(
+                "w", "d", UUID.randomUUID(), PresenceStatus.ONLINE, null, null, null, 2));
+    assertThat(u.applied()).isFalse();
+    assertThat(logged(APP_A)).isEmpty();
+  }
+
+  @Test
+  void oneUsersUpdatesMadeAtOnce_areDecidedInOrder_andTheLogEndsOnTheLast() {
+    grant("x", APP_A, true);
+    UUID s = UUID.randomUUID();
+    join(state.claim("x", "d", s, "n1", 10, 1));
+    PresenceStatus[] cycle = {
+      PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.UNAVAILABLE
+    };
+    List<CompletableFuture<PresenceUpdate>> results = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      results.add(
+          batches
+              .update("x", "d", s, cycle[i % 3], null, null, null, 10 + i)
+              .toCompletableFuture());
+    }
+    results.forEach(RedisStatusBatchesIT::join);
+    List<AppUpdate> updates = logged(APP_A);
+    assertThat(updates).hasSize(40);
+    for (int i = 0; i < 40; i++) {
+      assertThat(updates.get(i).status()).isEqualTo(cycle[i % 3]);
+    }
+    assertThat(join(state.presence("x")).allApps().status()).isEqualTo(cycle[39 % 3]);
+  }
+}
