@@ -363,7 +363,7 @@ class ClusterProcessIT {
    */
   @Test
   void killedNode_whoseDeviceIndexWasLost_itsUsersStillGoOfflineExactlyOnce() throws Exception {
-    NodeProcess victim = node("orphaned", Backends.redisUrl(), prefix, schema);
+    NodeProcess victim = node("orphaned", redisUrl, prefix, schema);
     extra.add(victim);
     String user = email();
     String puid = NotifyFixture.grant(a, user, app.id());
@@ -383,7 +383,9 @@ class ClusterProcessIT {
       assertThat(of(otherPuid, onB.next(otherPuid, 1))).containsExactly("away:null");
       onA.next(puid, 1);
       onA.next(otherPuid, 1);
-      try (RedisBackend redis = RedisBackend.connect(Backends.redis(prefix))) {
+      try (RedisBackend redis =
+          RedisBackend.connect(
+              onCluster ? Backends.redisCluster(prefix) : Backends.redis(prefix))) {
         List<String> index = redis.commands().sync().keys(prefix + "nodedev:cluster-it-orphaned-*");
         assertThat(index).as("the victim's device index").hasSize(1);
         assertThat(redis.commands().sync().del(index.toArray(new String[0]))).isEqualTo(1);
