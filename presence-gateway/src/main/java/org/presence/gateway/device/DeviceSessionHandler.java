@@ -11,7 +11,9 @@ import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -79,6 +81,10 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   private static final Logger LOG = LoggerFactory.getLogger(DeviceSessionHandler.class);
 
+  /** The attribute in which {@code ws-protocol} keeps the handshaker (Netty's own key). */
+  private static final AttributeKey<WebSocketServerHandshaker> HANDSHAKER =
+      AttributeKey.valueOf(WebSocketServerHandshaker.class, "HANDSHAKER");
+
   private static final ProtocolException NON_TEXT =
       new ProtocolException(ErrorCode.NON_TEXT_FRAME, null);
   private static final ProtocolException FRAGMENTED =
@@ -89,11 +95,12 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> connectTimer;
 
-  /** Ends the session when its identity expired without refresh ({@code identity-grace} after). */
-  private ScheduledFuture<?> expiryTimer;
-
-  /** When the session's identity token expires, once open. */
-  private Instant identityExpires;
+  /**
+   * When the session ends because its identity expired without refresh ({@code identity-grace}
+   * after the token's expiry), in epoch milliseconds; the registry's sweep looks at it, so no timer
+   * is held per session. {@link Long#MAX_VALUE} until open.
+   */
+  private volatile long identityDeadline = Long.MAX_VALUE;
 
   /** The paired device whose token the session holds, or empty. */
   private volatile String pairedDevice = "";
@@ -149,10 +156,15 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   }
 
   @Override
+  @SuppressWarnings("deprecation")
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete
         && ctx.pipeline().get(PipelineNames.WS_PROTOCOL) != null) {
       ctx.pipeline().remove(PipelineNames.WS_PROTOCOL);
+      // The handshaker it kept in a channel attribute is of no use without it. Removing the
+      // attribute (deprecated for attributes other threads may use) drops its entry too; only
+      // this event loop touches it now.
+      ctx.channel().attr(HANDSHAKER).getAndRemove();
     }
     super.userEventTriggered(ctx, evt);
   }
@@ -333,35 +345,25 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     writeReplies();
   }
 
-  /** (Re)arms the timer that ends the session {@code identity-grace} after {@code expires}. */
+  /** Sets when the session ends: {@code identity-grace} after {@code expires}, unless refreshed. */
   private void scheduleExpiry(Instant expires) {
-    identityExpires = expires;
-    if (expiryTimer != null) {
-      expiryTimer.cancel(false);
-    }
-    long delay =
-        Math.max(
-            0,
-            expires.toEpochMilli()
-                + node.config().identityGrace().toMillis()
-                - System.currentTimeMillis());
-    expiryTimer = ctx.executor().schedule(this::identityExpired, delay, TimeUnit.MILLISECONDS);
+    identityDeadline = expires.toEpochMilli() + node.config().identityGrace().toMillis();
   }
 
-  private void identityExpired() {
-    expiryTimer = null;
-    if (session.state() != DeviceSession.State.OPEN || !ctx.channel().isActive()) {
+  @Override
+  public long identityDeadlineMillis() {
+    return identityDeadline;
+  }
+
+  @Override
+  public void identityExpired() {
+    if (session.state() != DeviceSession.State.OPEN
+        || !ctx.channel().isActive()
+        || System.currentTimeMillis() < identityDeadline) {
+      // Gone, or refreshed since the sweep saw it due.
       return;
     }
-    long left =
-        identityExpires.toEpochMilli()
-            + node.config().identityGrace().toMillis()
-            - System.currentTimeMillis();
-    if (left > 0) {
-      // The timer fired early (clock adjustment): wait for the rest.
-      scheduleExpiry(identityExpires);
-      return;
-    }
+    identityDeadline = Long.MAX_VALUE;
     endAfterReplies(ErrorCode.IDENTITY_EXPIRED, null);
   }
 
@@ -548,10 +550,6 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelConnectTimer();
-    if (expiryTimer != null) {
-      expiryTimer.cancel(false);
-      expiryTimer = null;
-    }
     replies = null;
     session.closed();
     // Opened once (whether it ended by the client, an error or the node): its device goes.
