@@ -1,6 +1,7 @@
 package org.presence.gateway.device;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -20,6 +21,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.connection.Backpressure;
@@ -81,6 +83,11 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   private static final Logger LOG = LoggerFactory.getLogger(DeviceSessionHandler.class);
 
+  /** The ack's bytes, written by every session (never released: each write takes a duplicate). */
+  private static final ByteBuf ACK =
+      Unpooled.unreleasableBuffer(
+          Unpooled.wrappedBuffer(DeviceCodec.toBytes(Ack.INSTANCE)).asReadOnly());
+
   /** The attribute in which {@code ws-protocol} keeps the handshaker (Netty's own key). */
   private static final AttributeKey<WebSocketServerHandshaker> HANDSHAKER =
       AttributeKey.valueOf(WebSocketServerHandshaker.class, "HANDSHAKER");
@@ -119,6 +126,14 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private ArrayDeque<Reply> replies;
 
   private boolean pausedForReplies;
+
+  /**
+   * Between a read's first frame and its {@code channelReadComplete}: answers wait for its flush.
+   */
+  private boolean reading;
+
+  /** Answers were written during the read and wait for its one flush. */
+  private boolean flushDue;
 
   /**
    * One answer in request order: known at once, or when its asynchronous step completes. It is a
@@ -179,6 +194,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     long now = System.nanoTime();
     lastReadNanos = now;
     pinging = false;
+    reading = true;
     try {
       if (frame instanceof PingWebSocketFrame ping) {
         // Answered while the socket is writable, and it takes a token like any frame, so that
@@ -220,6 +236,20 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
   }
 
+  /**
+   * The end of a read: the answers written while its frames were handled (acks of steps that
+   * completed at once, refusals) leave with one flush.
+   */
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    reading = false;
+    if (flushDue) {
+      flushDue = false;
+      ctx.flush();
+    }
+    ctx.fireChannelReadComplete();
+  }
+
   private DeviceSession.Step decoded(ByteBuf content, long now) {
     DeviceMessage message;
     try {
@@ -233,15 +263,22 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private void perform(DeviceSession.Step step) {
     if (step instanceof DeviceSession.Apply a) {
       Reply reply = expect();
-      node.service()
-          .status(
-              session.user(),
-              session.device(),
-              session.sessionId(),
-              a.status(),
-              a.message(),
-              a.applicationIds())
-          .whenCompleteAsync((v, e) -> answered(reply, e), ctx.executor());
+      CompletableFuture<Void> done =
+          node.service()
+              .status(
+                  session.user(),
+                  session.device(),
+                  session.sessionId(),
+                  a.status(),
+                  a.message(),
+                  a.applicationIds())
+              .toCompletableFuture();
+      if (done.isDone()) {
+        // Decided already (the in-process store): answered in this read, with no task.
+        answered(reply, failure(done));
+      } else {
+        done.whenCompleteAsync((v, e) -> answered(reply, e), ctx.executor());
+      }
     } else if (step instanceof DeviceSession.Refuse r) {
       refuse(r.code(), r.detail());
     } else if (step instanceof DeviceSession.End e) {
@@ -268,6 +305,19 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       node.service()
           .registerPush(session.user(), session.device(), session.applicationIds(), r.presenceId())
           .whenCompleteAsync((v, e) -> answered(reply, e), ctx.executor());
+    }
+  }
+
+  /** The failure of a completed future, or {@code null} when it succeeded. */
+  private static Throwable failure(CompletableFuture<?> done) {
+    if (!done.isCompletedExceptionally()) {
+      return null;
+    }
+    try {
+      done.join();
+      return null;
+    } catch (CompletionException | java.util.concurrent.CancellationException e) {
+      return e;
     }
   }
 
@@ -503,15 +553,26 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
    * read before, and a socket that stays unwritable is closed with {@code SLOW_CONSUMER}.
    */
   private void send(DeviceMessage message) {
-    ByteBuf buf = ctx.alloc().buffer(message instanceof Ack ? 16 : 64);
-    try {
-      DeviceCodec.encode(message, buf);
-    } catch (RuntimeException e) {
-      buf.release();
-      throw e;
+    ByteBuf buf;
+    if (message == Ack.INSTANCE) {
+      buf = ACK.duplicate();
+    } else {
+      buf = ctx.alloc().buffer(64);
+      try {
+        DeviceCodec.encode(message, buf);
+      } catch (RuntimeException e) {
+        buf.release();
+        throw e;
+      }
     }
     node.framesOut().inc();
-    ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
+    if (reading) {
+      // Flushed once at the end of the read (channelReadComplete).
+      ctx.write(new TextWebSocketFrame(buf), ctx.voidPromise());
+      flushDue = true;
+    } else {
+      ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
+    }
   }
 
   private void connectTimedOut() {
