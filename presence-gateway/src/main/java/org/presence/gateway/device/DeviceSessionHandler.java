@@ -117,10 +117,14 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private boolean pinging;
 
   /** Ids pushed lately, a ring; {@code null} until the first push. */
-  private String[] recentIds;
+  private Recent recent;
 
-  private int[] recentHashes;
-  private int recentNext;
+  /** The ring of recently pushed ids (one field in the handler until a session gets a push). */
+  private static final class Recent {
+    final String[] ids = new String[RECENT_IDS];
+    final int[] hashes = new int[RECENT_IDS];
+    int next;
+  }
 
   /** Answers not written yet, in request order; {@code null} while none waits. */
   private ArrayDeque<Reply> replies;
@@ -696,19 +700,19 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   /** Remembers a pushed id; false when it was pushed lately. */
   private boolean remember(String id) {
-    if (recentIds == null) {
-      recentIds = new String[RECENT_IDS];
-      recentHashes = new int[RECENT_IDS];
+    Recent r = recent;
+    if (r == null) {
+      r = recent = new Recent();
     }
     int h = id.hashCode();
     for (int i = 0; i < RECENT_IDS; i++) {
-      if (recentHashes[i] == h && id.equals(recentIds[i])) {
+      if (r.hashes[i] == h && id.equals(r.ids[i])) {
         return false;
       }
     }
-    recentIds[recentNext] = id;
-    recentHashes[recentNext] = h;
-    recentNext = (recentNext + 1) % RECENT_IDS;
+    r.ids[r.next] = id;
+    r.hashes[r.next] = h;
+    r.next = (r.next + 1) % RECENT_IDS;
     return true;
   }
 
