@@ -32,6 +32,9 @@ final class BenchSupport {
             // Every session of a run comes from the loopback addresses.
             "device.handshake-rate=0",
             "device.offline-grace=1s",
+            // No XMPP listener: its fixed default ports would clash with other nodes running.
+            "xmpp.port=off",
+            "xmpp.tls-port=off",
             "logging.level=WARN")) {
       c.add("--set");
       c.add(s);

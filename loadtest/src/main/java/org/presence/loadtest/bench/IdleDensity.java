@@ -184,6 +184,9 @@ public final class IdleDensity implements Callable<Integer> {
                   ioThreads,
                   // Compress the time a session takes to reach its steady state (see class).
                   "identity.clock-skew=5s",
+                  // Sessions outlive their tokens (a device refreshes its token on the socket);
+                  // without this the node would end them 30 s after the tokens' expiry.
+                  "device.identity-grace=1d",
                   "caches.grants.ttl=20s",
                   "admin.port=" + adminPort),
               port,

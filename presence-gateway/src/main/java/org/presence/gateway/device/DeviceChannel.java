@@ -76,7 +76,8 @@ public final class DeviceChannel implements AutoCloseable {
               timers,
               metrics);
       service.start().toCompletableFuture().get(10, TimeUnit.SECONDS);
-      registry.startKeepalive(timers, config.device().pingTimeout());
+      registry.startKeepalive(
+          timers, config.device().pingTimeout(), config.device().identityGrace());
       DeviceChannelInstaller installer =
           new DeviceChannelInstaller(
               config.device(),

@@ -18,7 +18,9 @@ import org.presence.store.user.UserSettings;
  *
  * <p>Keepalive costs no timer per socket: one task on the node's device timer thread looks at every
  * session's last read time a few times per ping interval and asks only silent sessions' event loops
- * to ping them (or to close them when a ping went unanswered).
+ * to ping them (or to close them when a ping went unanswered). The same sweep ends the sessions
+ * whose identity expired without a refresh ({@code identity-grace} after the token's expiry), so an
+ * idle session holds no timer of its own either.
  */
 public final class DeviceRegistry implements DeviceService.LocalSessions {
   /** A session as the registry sees it; implemented by the session's handler. */
@@ -45,6 +47,15 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
 
     /** The paired device whose token the session holds, or empty. */
     String pairedDevice();
+
+    /**
+     * {@link System#currentTimeMillis()} from which the session ends because its identity expired
+     * without a refresh ({@link Long#MAX_VALUE}: not due).
+     */
+    long identityDeadlineMillis();
+
+    /** Ends the session if its identity expired without a refresh. Runs on its event loop. */
+    void identityExpired();
   }
 
   private final ConcurrentHashMap<UUID, Link> links = new ConcurrentHashMap<>();
@@ -57,14 +68,21 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
   }
 
   /**
-   * Starts the keepalive sweep on {@code timers}, every quarter of the shorter of the two intervals
-   * (between 20 ms and 5 s).
+   * Starts the keepalive sweep on {@code timers}, every quarter of the shortest of the ping
+   * interval, the ping timeout and the identity grace (between 20 ms and 5 s): a session whose
+   * identity expired ends between {@code identityGrace} and that much later.
    */
-  public void startKeepalive(ScheduledExecutorService timers, Duration pingTimeout) {
+  public void startKeepalive(
+      ScheduledExecutorService timers, Duration pingTimeout, Duration identityGrace) {
     long period =
         Math.max(
             20,
-            Math.min(5000, Math.min(pingIntervalNanos / 1_000_000, pingTimeout.toMillis()) / 4));
+            Math.min(
+                5000,
+                Math.min(
+                        pingIntervalNanos / 1_000_000,
+                        Math.min(pingTimeout.toMillis(), identityGrace.toMillis()))
+                    / 4));
     sweep = timers.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
   }
 
@@ -160,8 +178,11 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
 
   private void sweep() {
     long now = System.nanoTime();
+    long nowMillis = System.currentTimeMillis();
     for (Link link : links.values()) {
-      if (now - link.lastReadNanos() >= pingIntervalNanos) {
+      if (nowMillis >= link.identityDeadlineMillis()) {
+        link.channel().eventLoop().execute(link::identityExpired);
+      } else if (now - link.lastReadNanos() >= pingIntervalNanos) {
         link.channel().eventLoop().execute(link::keepalive);
       }
     }

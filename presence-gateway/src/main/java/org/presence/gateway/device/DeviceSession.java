@@ -92,7 +92,12 @@ public final class DeviceSession {
    * @param burst bucket size
    * @param overdraft how far below empty refused frames may drain it before the session ends
    */
-  public record RateLimit(double perSecond, int burst, int overdraft) {}
+  public record RateLimit(double perSecond, int burst, int overdraft) {
+    /** Nanoseconds one token takes to come back (as Bucket4j's greedy refill counts them). */
+    long perTokenNanos() {
+      return ClockedBucket.perToken(perSecond).toNanos();
+    }
+  }
 
   private final RateLimit limit;
   private State state = State.AWAITING_CONNECT;
@@ -101,8 +106,17 @@ public final class DeviceSession {
   private String device;
   private ApplicationIds applicationIds;
 
-  /** The session's Bucket4j bucket, made full at the socket's first frame. */
-  private ClockedBucket bucket;
+  /**
+   * The session's token bucket as one time (GCRA): when it is full again, a token's worth of
+   * nanoseconds ({@link RateLimit#perTokenNanos}) later for each token taken; it holds {@code burst
+   * - ceil((fullAt - now) / perToken)} tokens at {@code now}, fractions carried over, below zero in
+   * overdraft. The same arithmetic as the {@link ClockedBucket} the node's other limits use, in 8
+   * bytes instead of its 72 (a device holds its session for days). Full at the socket's first
+   * frame.
+   */
+  private long bucketFullAt;
+
+  private boolean bucketStarted;
 
   public DeviceSession(RateLimit limit) {
     this.limit = limit;
@@ -218,14 +232,20 @@ public final class DeviceSession {
 
   /** Takes a token; a refusal step when there is none. */
   private Step take(long nanos) {
-    if (bucket == null) {
-      bucket = new ClockedBucket(limit.perSecond(), limit.burst(), nanos);
+    long perToken = limit.perTokenNanos();
+    if (!bucketStarted) {
+      bucketStarted = true;
+      bucketFullAt = nanos;
     }
-    if (bucket.tryTake(nanos)) {
+    long from = Math.max(bucketFullAt, nanos);
+    if (from - nanos <= (limit.burst() - 1) * perToken) {
+      bucketFullAt = from + perToken;
       return null;
     }
     // A refused frame still drains the bucket, below empty, down to the overdraft.
-    if (bucket.takeOverdrawn(nanos) < -limit.overdraft()) {
+    bucketFullAt = from + perToken;
+    long missing = (bucketFullAt - nanos + perToken - 1) / perToken;
+    if (limit.burst() - missing < -limit.overdraft()) {
       return end(ErrorCode.RATE_LIMIT_EXCEEDED, null);
     }
     return new Refuse(ErrorCode.SLOW_DOWN, null);

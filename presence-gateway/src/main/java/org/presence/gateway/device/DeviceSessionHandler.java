@@ -1,6 +1,7 @@
 package org.presence.gateway.device;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -11,13 +12,16 @@ import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.connection.Backpressure;
@@ -79,6 +83,15 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   private static final Logger LOG = LoggerFactory.getLogger(DeviceSessionHandler.class);
 
+  /** The ack's bytes, written by every session (never released: each write takes a duplicate). */
+  private static final ByteBuf ACK =
+      Unpooled.unreleasableBuffer(
+          Unpooled.wrappedBuffer(DeviceCodec.toBytes(Ack.INSTANCE)).asReadOnly());
+
+  /** The attribute in which {@code ws-protocol} keeps the handshaker (Netty's own key). */
+  private static final AttributeKey<WebSocketServerHandshaker> HANDSHAKER =
+      AttributeKey.valueOf(WebSocketServerHandshaker.class, "HANDSHAKER");
+
   private static final ProtocolException NON_TEXT =
       new ProtocolException(ErrorCode.NON_TEXT_FRAME, null);
   private static final ProtocolException FRAGMENTED =
@@ -89,11 +102,12 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> connectTimer;
 
-  /** Ends the session when its identity expired without refresh ({@code identity-grace} after). */
-  private ScheduledFuture<?> expiryTimer;
-
-  /** When the session's identity token expires, once open. */
-  private Instant identityExpires;
+  /**
+   * When the session ends because its identity expired without refresh ({@code identity-grace}
+   * after the token's expiry), in epoch milliseconds; the registry's sweep looks at it, so no timer
+   * is held per session. {@link Long#MAX_VALUE} until open.
+   */
+  private volatile long identityDeadline = Long.MAX_VALUE;
 
   /** The paired device whose token the session holds, or empty. */
   private volatile String pairedDevice = "";
@@ -103,15 +117,27 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private boolean pinging;
 
   /** Ids pushed lately, a ring; {@code null} until the first push. */
-  private String[] recentIds;
+  private Recent recent;
 
-  private int[] recentHashes;
-  private int recentNext;
+  /** The ring of recently pushed ids (one field in the handler until a session gets a push). */
+  private static final class Recent {
+    final String[] ids = new String[RECENT_IDS];
+    final int[] hashes = new int[RECENT_IDS];
+    int next;
+  }
 
   /** Answers not written yet, in request order; {@code null} while none waits. */
   private ArrayDeque<Reply> replies;
 
   private boolean pausedForReplies;
+
+  /**
+   * Between a read's first frame and its {@code channelReadComplete}: answers wait for its flush.
+   */
+  private boolean reading;
+
+  /** Answers were written during the read and wait for its one flush. */
+  private boolean flushDue;
 
   /**
    * One answer in request order: known at once, or when its asynchronous step completes. It is a
@@ -149,10 +175,15 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   }
 
   @Override
+  @SuppressWarnings("deprecation")
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete
         && ctx.pipeline().get(PipelineNames.WS_PROTOCOL) != null) {
       ctx.pipeline().remove(PipelineNames.WS_PROTOCOL);
+      // The handshaker it kept in a channel attribute is of no use without it. Removing the
+      // attribute (deprecated for attributes other threads may use) drops its entry too; only
+      // this event loop touches it now.
+      ctx.channel().attr(HANDSHAKER).getAndRemove();
     }
     super.userEventTriggered(ctx, evt);
   }
@@ -167,6 +198,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     long now = System.nanoTime();
     lastReadNanos = now;
     pinging = false;
+    reading = true;
     try {
       if (frame instanceof PingWebSocketFrame ping) {
         // Answered while the socket is writable, and it takes a token like any frame, so that
@@ -208,6 +240,20 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
   }
 
+  /**
+   * The end of a read: the answers written while its frames were handled (acks of steps that
+   * completed at once, refusals) leave with one flush.
+   */
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    reading = false;
+    if (flushDue) {
+      flushDue = false;
+      ctx.flush();
+    }
+    ctx.fireChannelReadComplete();
+  }
+
   private DeviceSession.Step decoded(ByteBuf content, long now) {
     DeviceMessage message;
     try {
@@ -221,15 +267,22 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private void perform(DeviceSession.Step step) {
     if (step instanceof DeviceSession.Apply a) {
       Reply reply = expect();
-      node.service()
-          .status(
-              session.user(),
-              session.device(),
-              session.sessionId(),
-              a.status(),
-              a.message(),
-              a.applicationIds())
-          .whenCompleteAsync((v, e) -> answered(reply, e), ctx.executor());
+      CompletableFuture<Void> done =
+          node.service()
+              .status(
+                  session.user(),
+                  session.device(),
+                  session.sessionId(),
+                  a.status(),
+                  a.message(),
+                  a.applicationIds())
+              .toCompletableFuture();
+      if (done.isDone()) {
+        // Decided already (the in-process store): answered in this read, with no task.
+        answered(reply, failure(done));
+      } else {
+        done.whenCompleteAsync((v, e) -> answered(reply, e), ctx.executor());
+      }
     } else if (step instanceof DeviceSession.Refuse r) {
       refuse(r.code(), r.detail());
     } else if (step instanceof DeviceSession.End e) {
@@ -256,6 +309,19 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       node.service()
           .registerPush(session.user(), session.device(), session.applicationIds(), r.presenceId())
           .whenCompleteAsync((v, e) -> answered(reply, e), ctx.executor());
+    }
+  }
+
+  /** The failure of a completed future, or {@code null} when it succeeded. */
+  private static Throwable failure(CompletableFuture<?> done) {
+    if (!done.isCompletedExceptionally()) {
+      return null;
+    }
+    try {
+      done.join();
+      return null;
+    } catch (CompletionException | java.util.concurrent.CancellationException e) {
+      return e;
     }
   }
 
@@ -333,35 +399,25 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     writeReplies();
   }
 
-  /** (Re)arms the timer that ends the session {@code identity-grace} after {@code expires}. */
+  /** Sets when the session ends: {@code identity-grace} after {@code expires}, unless refreshed. */
   private void scheduleExpiry(Instant expires) {
-    identityExpires = expires;
-    if (expiryTimer != null) {
-      expiryTimer.cancel(false);
-    }
-    long delay =
-        Math.max(
-            0,
-            expires.toEpochMilli()
-                + node.config().identityGrace().toMillis()
-                - System.currentTimeMillis());
-    expiryTimer = ctx.executor().schedule(this::identityExpired, delay, TimeUnit.MILLISECONDS);
+    identityDeadline = expires.toEpochMilli() + node.config().identityGrace().toMillis();
   }
 
-  private void identityExpired() {
-    expiryTimer = null;
-    if (session.state() != DeviceSession.State.OPEN || !ctx.channel().isActive()) {
+  @Override
+  public long identityDeadlineMillis() {
+    return identityDeadline;
+  }
+
+  @Override
+  public void identityExpired() {
+    if (session.state() != DeviceSession.State.OPEN
+        || !ctx.channel().isActive()
+        || System.currentTimeMillis() < identityDeadline) {
+      // Gone, or refreshed since the sweep saw it due.
       return;
     }
-    long left =
-        identityExpires.toEpochMilli()
-            + node.config().identityGrace().toMillis()
-            - System.currentTimeMillis();
-    if (left > 0) {
-      // The timer fired early (clock adjustment): wait for the rest.
-      scheduleExpiry(identityExpires);
-      return;
-    }
+    identityDeadline = Long.MAX_VALUE;
     endAfterReplies(ErrorCode.IDENTITY_EXPIRED, null);
   }
 
@@ -501,15 +557,26 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
    * read before, and a socket that stays unwritable is closed with {@code SLOW_CONSUMER}.
    */
   private void send(DeviceMessage message) {
-    ByteBuf buf = ctx.alloc().buffer(message instanceof Ack ? 16 : 64);
-    try {
-      DeviceCodec.encode(message, buf);
-    } catch (RuntimeException e) {
-      buf.release();
-      throw e;
+    ByteBuf buf;
+    if (message == Ack.INSTANCE) {
+      buf = ACK.duplicate();
+    } else {
+      buf = ctx.alloc().buffer(64);
+      try {
+        DeviceCodec.encode(message, buf);
+      } catch (RuntimeException e) {
+        buf.release();
+        throw e;
+      }
     }
     node.framesOut().inc();
-    ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
+    if (reading) {
+      // Flushed once at the end of the read (channelReadComplete).
+      ctx.write(new TextWebSocketFrame(buf), ctx.voidPromise());
+      flushDue = true;
+    } else {
+      ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
+    }
   }
 
   private void connectTimedOut() {
@@ -548,10 +615,6 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelConnectTimer();
-    if (expiryTimer != null) {
-      expiryTimer.cancel(false);
-      expiryTimer = null;
-    }
     replies = null;
     session.closed();
     // Opened once (whether it ended by the client, an error or the node): its device goes.
@@ -637,19 +700,19 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   /** Remembers a pushed id; false when it was pushed lately. */
   private boolean remember(String id) {
-    if (recentIds == null) {
-      recentIds = new String[RECENT_IDS];
-      recentHashes = new int[RECENT_IDS];
+    Recent r = recent;
+    if (r == null) {
+      r = recent = new Recent();
     }
     int h = id.hashCode();
     for (int i = 0; i < RECENT_IDS; i++) {
-      if (recentHashes[i] == h && id.equals(recentIds[i])) {
+      if (r.hashes[i] == h && id.equals(r.ids[i])) {
         return false;
       }
     }
-    recentIds[recentNext] = id;
-    recentHashes[recentNext] = h;
-    recentNext = (recentNext + 1) % RECENT_IDS;
+    r.ids[r.next] = id;
+    r.hashes[r.next] = h;
+    r.next = (r.next + 1) % RECENT_IDS;
     return true;
   }
 

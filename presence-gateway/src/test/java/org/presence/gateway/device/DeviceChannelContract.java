@@ -871,6 +871,68 @@ public abstract class DeviceChannelContract {
   // ---------------------------------------------------------------------------------------------
   // Cost
 
+  /**
+   * An open, idle session costs no timer of its own (the registry's sweep ends it when its identity
+   * expires, as it pings it when silent) and no handshaker (kept by Netty in a channel attribute
+   * for {@code ws-protocol}, which has left the pipeline).
+   */
+  @Test
+  void anIdleOpenSession_holdsNoTimerAndNoHandshaker() throws Exception {
+    io.netty.util.AttributeKey<?> handshaker =
+        io.netty.util.AttributeKey.valueOf(
+            io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker.class, "HANDSHAKER");
+    int n = 8;
+    List<DeviceTestClient> clients = new java.util.ArrayList<>();
+    try {
+      clients.add(connect(nodeA(), email(), null, "phone"));
+      assertThat(clients.get(0).status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      var registry = nodeA().server().device().registry();
+      await().atMost(WAIT).until(() -> registry.size() > 0);
+      List<io.netty.channel.Channel> channels = new java.util.concurrent.CopyOnWriteArrayList<>();
+      registry.forEachChannel(channels::add);
+      io.netty.util.concurrent.EventExecutorGroup loops = channels.get(0).eventLoop().parent();
+      int before = scheduledTasks(loops);
+      for (int i = 0; i < n; i++) {
+        DeviceTestClient c = connect(nodeA(), email(), null, "phone");
+        clients.add(c);
+        assertThat(c.status(PresenceStatus.ONLINE, null)).isEqualTo(Ack.INSTANCE);
+      }
+      assertThat(scheduledTasks(loops) - before)
+          .as("timers scheduled for %d more idle sessions", n)
+          .isLessThan(n);
+      channels.clear();
+      registry.forEachChannel(channels::add);
+      assertThat(channels).hasSizeGreaterThan(n);
+      for (io.netty.channel.Channel ch : channels) {
+        assertThat(ch.eventLoop().submit(() -> ch.hasAttr(handshaker)).get())
+            .as("handshaker attribute of %s", ch)
+            .isFalse();
+      }
+    } finally {
+      clients.forEach(DeviceTestClient::close);
+    }
+  }
+
+  /** The tasks scheduled on the event loops of {@code loops}, each counted on its own thread. */
+  private static int scheduledTasks(io.netty.util.concurrent.EventExecutorGroup loops)
+      throws Exception {
+    java.lang.reflect.Field queue =
+        io.netty.util.concurrent.AbstractScheduledEventExecutor.class.getDeclaredField(
+            "scheduledTaskQueue");
+    queue.setAccessible(true);
+    int count = 0;
+    for (io.netty.util.concurrent.EventExecutor loop : loops) {
+      count +=
+          loop.submit(
+                  () -> {
+                    java.util.Collection<?> q = (java.util.Collection<?>) queue.get(loop);
+                    return q == null ? 0 : q.size();
+                  })
+              .get();
+    }
+    return count;
+  }
+
   @Test
   void afterUpgrade_noHttpHandlerRemainsInThePipeline() throws Exception {
     try (DeviceTestClient c = connect(nodeA(), email(), null, "phone")) {
