@@ -92,12 +92,7 @@ public final class DeviceSession {
    * @param burst bucket size
    * @param overdraft how far below empty refused frames may drain it before the session ends
    */
-  public record RateLimit(double perSecond, int burst, int overdraft) {
-    /** Nanoseconds one token takes to come back (as Bucket4j's greedy refill counts them). */
-    long perTokenNanos() {
-      return ClockedBucket.perToken(perSecond).toNanos();
-    }
-  }
+  public record RateLimit(double perSecond, int burst, int overdraft) {}
 
   private final RateLimit limit;
   private State state = State.AWAITING_CONNECT;
@@ -107,16 +102,11 @@ public final class DeviceSession {
   private ApplicationIds applicationIds;
 
   /**
-   * The session's token bucket as one time (GCRA): when it is full again, a token's worth of
-   * nanoseconds ({@link RateLimit#perTokenNanos}) later for each token taken; it holds {@code burst
-   * - ceil((fullAt - now) / perToken)} tokens at {@code now}, fractions carried over, below zero in
-   * overdraft. The same arithmetic as the {@link ClockedBucket} the node's other limits use, in 8
-   * bytes instead of its 72 (a device holds its session for days). Full at the socket's first
-   * frame.
+   * The session's Bucket4j bucket, made full at the socket's first frame. (About 70 bytes a
+   * session: a GCRA time in one {@code long} would take 8, but rate limiting stays with the
+   * library, as everywhere else in the node.)
    */
-  private long bucketFullAt;
-
-  private boolean bucketStarted;
+  private ClockedBucket bucket;
 
   public DeviceSession(RateLimit limit) {
     this.limit = limit;
@@ -232,20 +222,14 @@ public final class DeviceSession {
 
   /** Takes a token; a refusal step when there is none. */
   private Step take(long nanos) {
-    long perToken = limit.perTokenNanos();
-    if (!bucketStarted) {
-      bucketStarted = true;
-      bucketFullAt = nanos;
+    if (bucket == null) {
+      bucket = new ClockedBucket(limit.perSecond(), limit.burst(), nanos);
     }
-    long from = Math.max(bucketFullAt, nanos);
-    if (from - nanos <= (limit.burst() - 1) * perToken) {
-      bucketFullAt = from + perToken;
+    if (bucket.tryTake(nanos)) {
       return null;
     }
     // A refused frame still drains the bucket, below empty, down to the overdraft.
-    bucketFullAt = from + perToken;
-    long missing = (bucketFullAt - nanos + perToken - 1) / perToken;
-    if (limit.burst() - missing < -limit.overdraft()) {
+    if (bucket.takeOverdrawn(nanos) < -limit.overdraft()) {
       return end(ErrorCode.RATE_LIMIT_EXCEEDED, null);
     }
     return new Refuse(ErrorCode.SLOW_DOWN, null);
