@@ -155,37 +155,105 @@ public final class PresenceServer implements AutoCloseable {
       tracing.close();
       throw e;
     }
-    EventLoops loops = null;
-    AppFeatures appFeatures = null;
-    DeviceChannel device = null;
-    AppUpdates updates = null;
-    WebhookDispatcher webhooks = null;
-    NotificationChannel notifications = null;
-    NodeLiveness liveness = null;
+    Assembly node = new Assembly(config, tls, tracing, store);
     try {
-      DevIdentity dev =
-          config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
-      GatewayMetrics metrics = new GatewayMetrics(new MetricRegistry(), tracing);
+      node.identity();
+      node.opsRoutes();
+      node.appFeatures();
+      node.webhooks();
+      node.deviceChannel();
+      node.pairing();
+      node.updates();
+      node.notifications();
+      node.xmppWebSocket();
+      node.queryApi();
+      node.demoPages();
+      node.liveness();
+      node.adminApi();
+      extraRoutes.accept(node.routes);
+      node.router();
+      node.bindGateway();
+      node.bindAdminPort();
+      node.startXmpp();
+      node.ensureDemo();
+      return node.started();
+    } catch (RuntimeException e) {
+      node.closeOnFailure();
+      throw e;
+    }
+  }
+
+  /**
+   * The parts of a node while {@link #start} assembles it, one method a subsystem, called in order;
+   * {@link #closeOnFailure} closes what has started when a later step fails.
+   */
+  private static final class Assembly {
+    private final PresenceConfig config;
+    private final NodeTls tls;
+    private final Tracing tracing;
+    private final Store store;
+    private final HttpRoutes.Builder routes = HttpRoutes.builder();
+    // The pages show URLs of this node, which are known once the port is bound.
+    private final AtomicReference<String> baseUrl;
+    private DevIdentity dev;
+    private GatewayMetrics metrics;
+    private Connections connections;
+    private PresenceKeys presenceKeys;
+    private IdentityVerifier identity;
+    private Disconnector disconnector;
+    private ExceptionHandler exceptions;
+    private OpsEndpoints ops;
+    private AppFeatures appFeatures;
+    private AppUpdatePublisher publisher;
+    private WebhookDispatcher webhooks;
+    private DeviceChannel device;
+    private AppUpdates updates;
+    private NotificationChannel notifications;
+    private XmppWebSocket xmppWebSocket;
+    private DemoApp demo;
+    private NodeLiveness liveness;
+    private AdminApi adminApi;
+    private HttpRouter router;
+    private EventLoops loops;
+    private ServerBootstrap bootstrap;
+    private Channel server;
+    private HttpRoutes adminTable;
+    private Channel admin;
+    private XmppServer xmpp;
+
+    Assembly(PresenceConfig config, NodeTls tls, Tracing tracing, Store store) {
+      this.config = config;
+      this.tls = tls;
+      this.tracing = tracing;
+      this.store = store;
+      this.baseUrl = new AtomicReference<>(config.baseUrl(0));
+    }
+
+    /** Metrics, connection tracking and the verifier of identity tokens. */
+    void identity() {
+      dev = config.identity().devSigning() ? DevIdentity.loadOrCreate(config.dataDir()) : null;
+      metrics = new GatewayMetrics(new MetricRegistry(), tracing);
       store.observeLatency(metrics.latency());
       if (tls != null) {
         tls.register(metrics.registry());
       }
-      Connections connections = new Connections(metrics);
+      connections = new Connections(metrics);
       // Presence's own signing keys (paired devices' tokens), shared through the database.
-      PresenceKeys presenceKeys =
+      presenceKeys =
           PresenceKeys.load(
               store.persistence().db(),
               Clock.systemUTC(),
               config.pairing().keyRotation(),
               config.pairing().keyReload());
-      IdentityVerifier identity =
+      identity =
           IdentityVerifiers.create(
               config.identity(), dev, presenceKeys, metrics.registry(), Clock.systemUTC());
-      Disconnector disconnector = new Disconnector(metrics, config.gateway().closeLinger());
-      ExceptionHandler exceptions = new ExceptionHandler(disconnector);
+      disconnector = new Disconnector(metrics, config.gateway().closeLinger());
+      exceptions = new ExceptionHandler(disconnector);
+    }
 
-      HttpRoutes.Builder routes = HttpRoutes.builder();
-      OpsEndpoints ops =
+    void opsRoutes() {
+      ops =
           new OpsEndpoints(
               store,
               new PrometheusExporter(metrics.registry(), metrics.latency().registry()),
@@ -193,13 +261,17 @@ public final class PresenceServer implements AutoCloseable {
               config.nodeId());
       ops.register(routes);
       new ApiDocuments().register(routes);
-      // The pages show URLs of this node, which are known once the port is bound.
-      AtomicReference<String> baseUrl = new AtomicReference<>(config.baseUrl(0));
+    }
+
+    void appFeatures() {
       appFeatures = AppFeatures.start(config, store, identity, baseUrl::get);
       appFeatures.register(routes);
+    }
+
+    void webhooks() {
       // Every presence update for an application is numbered once, by its log, on the node where
       // the change happened, then published for live delivery (and heard by the webhook sender).
-      AppUpdatePublisher publisher = new AppUpdatePublisher(store.updates(), store.bus());
+      publisher = new AppUpdatePublisher(store.updates(), store.bus());
       webhooks =
           new WebhookDispatcher(
               config.webhooks(),
@@ -212,6 +284,9 @@ public final class PresenceServer implements AutoCloseable {
       publisher.addListener(webhooks);
       webhooks.start();
       appFeatures.portalPages().attachWebhooks(webhooks);
+    }
+
+    void deviceChannel() {
       device =
           DeviceChannel.start(
               config,
@@ -245,6 +320,9 @@ public final class PresenceServer implements AutoCloseable {
               });
       appFeatures.settings().addListener(device.service()::announce);
       appFeatures.invalidations().register(SettingsService.KIND, device.service()::settingsChanged);
+    }
+
+    void pairing() {
       // Pairing (RFC 8628): a revoked device's tokens are refused, and its sessions end on every
       // node when the revocation's invalidation arrives.
       PairingService pairing =
@@ -285,23 +363,36 @@ public final class PresenceServer implements AutoCloseable {
           .settingsPages()
           .attachDeviceSignOut(
               user -> pairing.revoke(user, null).thenCompose(n -> devices.disconnectUser(user)));
+    }
+
+    void updates() {
       updates =
           AppUpdates.start(
               config, store, appFeatures, publisher, metrics, connections, disconnector, routes);
+    }
+
+    void notifications() {
       notifications =
           NotificationChannel.start(config, store, appFeatures, device, metrics, routes);
-      XmppWebSocket xmppWebSocket = null;
+    }
+
+    void xmppWebSocket() {
       if (config.xmpp().enabled()) {
         xmppWebSocket = new XmppWebSocket();
         routes.webSocket(XmppWebSocket.PATH, xmppWebSocket);
       }
+    }
+
+    void queryApi() {
       new PresenceQueryApi(
               appFeatures.apiKeys(),
               store.persistence().grants(),
               store.presence(),
               config.queries())
           .register(routes);
-      DemoApp demo = null;
+    }
+
+    void demoPages() {
       if (config.updates().demo()) {
         demo = new DemoApp(store.persistence().apps());
         new DemoPages(
@@ -315,6 +406,9 @@ public final class PresenceServer implements AutoCloseable {
                 config.dataDir())
             .register(routes);
       }
+    }
+
+    void liveness() {
       liveness =
           NodeLiveness.start(
               config.cluster(),
@@ -324,8 +418,11 @@ public final class PresenceServer implements AutoCloseable {
               device,
               metrics,
               store.redis() != null);
+    }
+
+    void adminApi() {
       // Started on every node (its admin port may be off), so that any node can list this one.
-      AdminApi adminApi =
+      adminApi =
           AdminApi.start(
               config.admin(),
               config.nodeId(),
@@ -336,10 +433,11 @@ public final class PresenceServer implements AutoCloseable {
               config.cluster(),
               metrics,
               device.registry()::size);
-      extraRoutes.accept(routes);
+    }
 
+    void router() {
       PageSupport pageSupport = appFeatures.pages();
-      HttpRouter router =
+      router =
           new HttpRouter(
                   routes.build(),
                   config.limits(),
@@ -350,8 +448,12 @@ public final class PresenceServer implements AutoCloseable {
               .withErrorPages(
                   (ex, code, reason, more) ->
                       pageSupport.errorPage(ex, pageSupport.visitor(ex), code, reason, more));
+    }
+
+    /** The event loops and the gateway port. */
+    void bindGateway() {
       loops = EventLoops.create(config.gateway().ioThreads());
-      ServerBootstrap bootstrap =
+      bootstrap =
           new ServerBootstrap()
               .group(loops.acceptor(), loops.io())
               .channel(loops.serverChannel())
@@ -373,10 +475,11 @@ public final class PresenceServer implements AutoCloseable {
                       exceptions,
                       disconnector,
                       tls));
-      Channel server =
-          bind(bootstrap, "gateway.port", config.gateway().host(), config.gateway().port());
-      Channel admin = null;
-      HttpRoutes adminTable = adminRoutes(ops, adminApi);
+      server = bind(bootstrap, "gateway.port", config.gateway().host(), config.gateway().port());
+    }
+
+    void bindAdminPort() {
+      adminTable = adminRoutes(ops, adminApi);
       if (config.admin().enabled()) {
         try {
           admin =
@@ -394,7 +497,9 @@ public final class PresenceServer implements AutoCloseable {
           throw e;
         }
       }
-      XmppServer xmpp;
+    }
+
+    void startXmpp() {
       try {
         xmpp =
             XmppServer.start(
@@ -408,28 +513,35 @@ public final class PresenceServer implements AutoCloseable {
                 connections,
                 store.bus());
       } catch (StartupException e) {
-        server.close().awaitUninterruptibly(1000);
-        if (admin != null) {
-          admin.close().awaitUninterruptibly(1000);
-        }
+        closePorts();
         throw e;
       }
       if (xmppWebSocket != null) {
         xmppWebSocket.attach(xmpp);
       }
+    }
+
+    void ensureDemo() {
       baseUrl.set(config.baseUrl(((InetSocketAddress) server.localAddress()).getPort()));
       if (demo != null) {
         // The demo application lives on this node's own address, known only now.
         try {
           demo.ensure(baseUrl.get()).toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
-          server.close().awaitUninterruptibly(1000);
-          if (admin != null) {
-            admin.close().awaitUninterruptibly(1000);
-          }
+          closePorts();
           throw new StartupException("updates.demo", "cannot set up the demo application: " + e, e);
         }
       }
+    }
+
+    private void closePorts() {
+      server.close().awaitUninterruptibly(1000);
+      if (admin != null) {
+        admin.close().awaitUninterruptibly(1000);
+      }
+    }
+
+    PresenceServer started() {
       PresenceServer node =
           new PresenceServer(
               config,
@@ -470,7 +582,10 @@ public final class PresenceServer implements AutoCloseable {
         LOG.info("try it: open {}/demo", node.baseUrl());
       }
       return node;
-    } catch (RuntimeException e) {
+    }
+
+    /** Closes what has started, in the order {@link #start} always has. */
+    void closeOnFailure() {
       if (loops != null) {
         loops.shutdown(1000);
       }
@@ -497,7 +612,6 @@ public final class PresenceServer implements AutoCloseable {
         webhooks.close();
       }
       store.close();
-      throw e;
     }
   }
 

@@ -117,15 +117,74 @@ public final class ConfigLoader {
     return out;
   }
 
+  /**
+   * Reads every section in a fixed order (the order in which problems are reported), one method a
+   * section.
+   */
   private PresenceConfig build() {
+    String nodeId = nodeId();
+    Path dataDir = Path.of(get("data-dir", config::getString, "presence-data"));
+    GatewayConfig gateway = gateway();
+    LimitsConfig limits = limits();
+    StoreConfig store = store(dataDir);
+    boolean loopbackListen = loopbackOnly(gateway.host());
+    IdentityConfig identity = identity(store, loopbackListen);
+    boolean provider = !identity.jwksUrl().isEmpty() || !identity.jwksFile().isEmpty();
+    boolean development = developmentNode(store, provider, loopbackListen);
+    LoggingConfig logging = logging();
+    boolean embedded = store.embeddedDatabase() && store.localBus();
+    OutboundConfig outbound = outbound(development);
+    AppsConfig apps = apps(outbound);
+    WebConfig web =
+        web(gateway, loopbackListen, identity.devSigning() && !provider && loopbackListen);
+    CachesConfig caches =
+        new CachesConfig(
+            cache("caches.api-keys"), cache("caches.grants"), cache("caches.settings"));
+    DeviceConfig device = device();
+    PushConfig push = push();
+    UpdatesConfig updates = updates(embedded);
+    WebhooksConfig webhooks = webhooks();
+    NotificationsConfig notifications = notifications(limits);
+    ClusterConfig cluster = cluster();
+    AdminConfig admin = admin(gateway);
+    return new PresenceConfig(
+        nodeId,
+        dataDir,
+        gateway,
+        limits,
+        store,
+        identity,
+        logging,
+        apps,
+        outbound,
+        web,
+        caches,
+        device,
+        push,
+        updates,
+        webhooks,
+        notifications,
+        cluster,
+        grants(),
+        admin,
+        queries(),
+        xmpp(gateway, embedded),
+        pairing(),
+        tls(),
+        otel());
+  }
+
+  private String nodeId() {
     String nodeId = get("node-id", config::getString, "");
     if (nodeId.isEmpty()) {
       nodeId = defaultNodeId();
     } else if (!nodeId.matches("[A-Za-z0-9._-]{1,64}")) {
       problem("node-id", "must be 1-64 letters, digits, '.', '_' or '-'");
     }
-    Path dataDir = Path.of(get("data-dir", config::getString, "presence-data"));
+    return nodeId;
+  }
 
+  private GatewayConfig gateway() {
     GatewayConfig gateway =
         new GatewayConfig(
             get("gateway.host", config::getString, "127.0.0.1"),
@@ -143,14 +202,59 @@ public final class ConfigLoader {
       problem("gateway.write-buffer-low", "must be below gateway.write-buffer-high");
     }
     checkHost("gateway.host", gateway.host());
+    return gateway;
+  }
 
-    LimitsConfig limits =
-        new LimitsConfig(
-            bytes("limits.max-request-bytes"),
-            bytes("limits.max-header-bytes"),
-            bytes("limits.max-initial-line-bytes"),
-            bytes("limits.max-frame-bytes"));
+  private LimitsConfig limits() {
+    return new LimitsConfig(
+        bytes("limits.max-request-bytes"),
+        bytes("limits.max-header-bytes"),
+        bytes("limits.max-initial-line-bytes"),
+        bytes("limits.max-frame-bytes"));
+  }
 
+  /** {@code store.*} (and {@code updates.log-max-per-app}, which the store enforces). */
+  private StoreConfig store(Path dataDir) {
+    String dbUrl = databaseUrl();
+    String redisUrl = redisUrl();
+    int ackReplicas = nonNegative("store.redis.ack-replicas");
+    Duration ackTimeout = positiveDuration("store.redis.ack-timeout");
+    Duration commandTimeout = duration("store.redis.command-timeout");
+    if (ackReplicas > 0 && redisUrl.isEmpty()) {
+      problem("store.redis.ack-replicas", "needs store.redis.url (replicas of a Redis)");
+    }
+    if (ackReplicas > 0 && RedisBackend.isClusterUrl(redisUrl)) {
+      problem(
+          "store.redis.ack-replicas",
+          "not supported on Redis Cluster (use one Redis with replicas, or Redis Sentinel)");
+    }
+    String keyPrefix = get("store.redis.key-prefix", config::getString, "presence:");
+    if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
+      problem("store.redis.key-prefix", "must not contain { or } (Redis Cluster hash tags)");
+    }
+    if (ackReplicas > 0 && ackTimeout.compareTo(commandTimeout) >= 0) {
+      problem("store.redis.ack-timeout", "must be below store.redis.command-timeout");
+    }
+    String schema = get("store.database.schema", config::getString, "public");
+    if (!schema.matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
+      problem("store.database.schema", "must be a plain SQL identifier");
+    }
+    return new StoreConfig(
+        dataDir,
+        new StoreConfig.DatabaseConfig(
+            dbUrl,
+            get("store.database.user", config::getString, ""),
+            get("store.database.password", config::getString, ""),
+            duration("store.database.connect-timeout"),
+            schema),
+        new StoreConfig.RedisConfig(
+            redisUrl, keyPrefix, commandTimeout, Math.max(0, ackReplicas), ackTimeout),
+        Math.max(1, positive("store.database.threads")),
+        Math.max(1, positive("store.database.queue")),
+        Math.max(1, positive("updates.log-max-per-app")));
+  }
+
+  private String databaseUrl() {
     String dbUrl = get("store.database.url", config::getString, "").trim();
     if (!dbUrl.isEmpty()) {
       try {
@@ -159,6 +263,10 @@ public final class ConfigLoader {
         problem("store.database.url", e.getMessage());
       }
     }
+    return dbUrl;
+  }
+
+  private String redisUrl() {
     String redisUrl = get("store.redis.url", config::getString, "").trim();
     if (RedisBackend.isClusterUrl(redisUrl)) {
       try {
@@ -182,52 +290,24 @@ public final class ConfigLoader {
                     : ""));
       }
     }
-    int ackReplicas = nonNegative("store.redis.ack-replicas");
-    Duration ackTimeout = positiveDuration("store.redis.ack-timeout");
-    Duration commandTimeout = duration("store.redis.command-timeout");
-    if (ackReplicas > 0 && redisUrl.isEmpty()) {
-      problem("store.redis.ack-replicas", "needs store.redis.url (replicas of a Redis)");
-    }
-    if (ackReplicas > 0 && RedisBackend.isClusterUrl(redisUrl)) {
-      problem(
-          "store.redis.ack-replicas",
-          "not supported on Redis Cluster (use one Redis with replicas, or Redis Sentinel)");
-    }
-    String keyPrefix = get("store.redis.key-prefix", config::getString, "presence:");
-    if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
-      problem("store.redis.key-prefix", "must not contain { or } (Redis Cluster hash tags)");
-    }
-    if (ackReplicas > 0 && ackTimeout.compareTo(commandTimeout) >= 0) {
-      problem("store.redis.ack-timeout", "must be below store.redis.command-timeout");
-    }
-    String schema = get("store.database.schema", config::getString, "public");
-    if (!schema.matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
-      problem("store.database.schema", "must be a plain SQL identifier");
-    }
-    StoreConfig store =
-        new StoreConfig(
-            dataDir,
-            new StoreConfig.DatabaseConfig(
-                dbUrl,
-                get("store.database.user", config::getString, ""),
-                get("store.database.password", config::getString, ""),
-                duration("store.database.connect-timeout"),
-                schema),
-            new StoreConfig.RedisConfig(
-                redisUrl, keyPrefix, commandTimeout, Math.max(0, ackReplicas), ackTimeout),
-            Math.max(1, positive("store.database.threads")),
-            Math.max(1, positive("store.database.queue")),
-            Math.max(1, positive("updates.log-max-per-app")));
+    return redisUrl;
+  }
 
-    // Development mode (issue 12 item 6): what "auto" turns on for development signing, the
-    // passwordless development sign-in and loopback outbound requests. Only a node that no
-    // identity provider backs and that nobody can reach from another machine qualifies.
+  /**
+   * Development mode (issue 12 item 6): what "auto" turns on for development signing, the
+   * passwordless development sign-in and loopback outbound requests. Only a node that no identity
+   * provider backs and that nobody can reach from another machine qualifies.
+   */
+  private static boolean developmentNode(
+      StoreConfig store, boolean provider, boolean loopbackListen) {
+    return store.embeddedDatabase() && store.localBus() && !provider && loopbackListen;
+  }
+
+  private IdentityConfig identity(StoreConfig store, boolean loopbackListen) {
     String jwksUrl = get("identity.jwks-url", config::getString, "");
     String jwksFile = get("identity.jwks-file", config::getString, "");
     boolean provider = !jwksUrl.isEmpty() || !jwksFile.isEmpty();
-    boolean loopbackListen = loopbackOnly(gateway.host());
-    boolean development =
-        store.embeddedDatabase() && store.localBus() && !provider && loopbackListen;
+    boolean development = developmentNode(store, provider, loopbackListen);
     String devSigning =
         get("identity.dev-signing", config::getString, "auto").toLowerCase(Locale.ROOT);
     boolean dev =
@@ -277,7 +357,10 @@ public final class ConfigLoader {
               + " (or identity.dev-signing=true on a development cluster; auto turns it on only"
               + " for the embedded store on a loopback gateway.host)");
     }
+    return identity;
+  }
 
+  private LoggingConfig logging() {
     LoggingConfig.Format format = LoggingConfig.Format.TEXT;
     String f = get("logging.format", config::getString, "text");
     try {
@@ -289,29 +372,63 @@ public final class ConfigLoader {
     if (!List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(level)) {
       problem("logging.level", "must be TRACE, DEBUG, INFO, WARN, ERROR or OFF");
     }
-    boolean embedded = store.embeddedDatabase() && store.localBus();
-    OutboundConfig outbound =
-        new OutboundConfig(
-            autoFlag("outbound.allow-loopback", development),
-            autoFlag("outbound.allow-private", false),
-            autoFlag("outbound.allow-link-local", false),
-            positiveDuration("outbound.connect-timeout"),
-            nonNegative("outbound.max-redirects"),
-            dnsServers("outbound.dns-servers"),
-            positiveDuration("outbound.dns-timeout"),
-            trustFile("outbound.trust-file"));
-    AppsConfig apps =
-        new AppsConfig(
-            positiveDuration("apps.verify-timeout"),
-            bytes("apps.verify-max-bytes"),
-            positive("apps.max-per-developer"),
-            // Plain HTTP proofs where loopback targets are allowed (development) unless set.
-            autoFlag("apps.verify-over-http", outbound.allowLoopback()));
+    return new LoggingConfig(format, level);
+  }
+
+  private OutboundConfig outbound(boolean development) {
+    return new OutboundConfig(
+        autoFlag("outbound.allow-loopback", development),
+        autoFlag("outbound.allow-private", false),
+        autoFlag("outbound.allow-link-local", false),
+        positiveDuration("outbound.connect-timeout"),
+        nonNegative("outbound.max-redirects"),
+        dnsServers("outbound.dns-servers"),
+        positiveDuration("outbound.dns-timeout"),
+        trustFile("outbound.trust-file"));
+  }
+
+  private AppsConfig apps(OutboundConfig outbound) {
+    return new AppsConfig(
+        positiveDuration("apps.verify-timeout"),
+        bytes("apps.verify-max-bytes"),
+        positive("apps.max-per-developer"),
+        // Plain HTTP proofs where loopback targets are allowed (development) unless set.
+        autoFlag("apps.verify-over-http", outbound.allowLoopback()));
+  }
+
+  /**
+   * {@code web.*} and its {@code identity.oidc.*}; {@code devSignInAuto} is what "auto" means for
+   * {@code web.dev-sign-in} before the OIDC provider is taken into account.
+   */
+  private WebConfig web(GatewayConfig gateway, boolean loopbackListen, boolean devSignInAuto) {
     String secret = get("web.session-secret", config::getString, "");
     if (!secret.isEmpty() && secret.length() < 32) {
       problem(
           "web.session-secret", "must be at least 32 characters (or empty for a generated key)");
     }
+    OidcConfig oidc = oidc();
+    WebConfig web =
+        new WebConfig(
+            secret,
+            positiveDuration("web.session-lifetime"),
+            // A node whose people sign in with a provider offers no passwordless sign-in.
+            autoFlag("web.dev-sign-in", devSignInAuto && !oidc.enabled()),
+            oidc);
+    if (web.devSignIn()
+        && !loopbackListen
+        && !get("web.dev-sign-in-on-public-address", config::getBoolean, false)) {
+      problem(
+          "web.dev-sign-in",
+          "the passwordless development sign-in is on but gateway.host ("
+              + gateway.host()
+              + ") is not a loopback address, so anyone who reaches the node could sign in as"
+              + " anyone: listen on 127.0.0.1, set web.dev-sign-in=false, or force it with"
+              + " --allow-dev-sign-in-on-public-address (web.dev-sign-in-on-public-address=true)");
+    }
+    return web;
+  }
+
+  private OidcConfig oidc() {
     OidcConfig oidc =
         new OidcConfig(
             get("identity.oidc.issuer", config::getString, "").strip(),
@@ -342,46 +459,35 @@ public final class ConfigLoader {
         problem("identity.oidc.scopes", "must include openid");
       }
     }
-    WebConfig web =
-        new WebConfig(
-            secret,
-            positiveDuration("web.session-lifetime"),
-            // A node whose people sign in with a provider offers no passwordless sign-in.
-            autoFlag("web.dev-sign-in", dev && !provider && !oidc.enabled() && loopbackListen),
-            oidc);
-    if (web.devSignIn()
-        && !loopbackListen
-        && !get("web.dev-sign-in-on-public-address", config::getBoolean, false)) {
-      problem(
-          "web.dev-sign-in",
-          "the passwordless development sign-in is on but gateway.host ("
-              + gateway.host()
-              + ") is not a loopback address, so anyone who reaches the node could sign in as"
-              + " anyone: listen on 127.0.0.1, set web.dev-sign-in=false, or force it with"
-              + " --allow-dev-sign-in-on-public-address (web.dev-sign-in-on-public-address=true)");
-    }
-    CachesConfig caches =
-        new CachesConfig(
-            cache("caches.api-keys"), cache("caches.grants"), cache("caches.settings"));
-    DeviceConfig device =
-        new DeviceConfig(
-            positiveDuration("device.connect-timeout"),
-            duration("device.offline-grace"),
-            positiveDuration("device.ping-interval"),
-            positiveDuration("device.ping-timeout"),
-            positiveDouble("device.rate"),
-            positive("device.burst"),
-            nonNegative("device.overdraft"),
-            nonNegativeDouble("device.handshake-rate"),
-            positive("device.handshake-burst"),
-            nonNegative("device.max-application-ids"),
-            nonNegative("device.max-message-length"),
-            positive("device.max-devices-per-user"),
-            duration("device.identity-grace"));
+    return oidc;
+  }
+
+  private DeviceConfig device() {
+    return new DeviceConfig(
+        positiveDuration("device.connect-timeout"),
+        duration("device.offline-grace"),
+        positiveDuration("device.ping-interval"),
+        positiveDuration("device.ping-timeout"),
+        positiveDouble("device.rate"),
+        positive("device.burst"),
+        nonNegative("device.overdraft"),
+        nonNegativeDouble("device.handshake-rate"),
+        positive("device.handshake-burst"),
+        nonNegative("device.max-application-ids"),
+        nonNegative("device.max-message-length"),
+        positive("device.max-devices-per-user"),
+        duration("device.identity-grace"));
+  }
+
+  private PushConfig push() {
     String pushSecret = get("push.secret", config::getString, "");
     if (!pushSecret.isEmpty() && pushSecret.length() < 16) {
       problem("push.secret", "must be empty (endpoint off) or at least 16 characters");
     }
+    return new PushConfig(pushSecret);
+  }
+
+  private UpdatesConfig updates(boolean embedded) {
     UpdatesConfig updates =
         new UpdatesConfig(
             positiveDuration("updates.key-timeout"),
@@ -407,6 +513,10 @@ public final class ConfigLoader {
     if (updates.snapshotPage() > 10_000) {
       problem("updates.snapshot-page", "must be at most 10000");
     }
+    return updates;
+  }
+
+  private WebhooksConfig webhooks() {
     WebhooksConfig webhooks =
         new WebhooksConfig(
             positiveDuration("webhooks.interval"),
@@ -428,7 +538,10 @@ public final class ConfigLoader {
     if (webhooks.maxBackoff().compareTo(webhooks.interval()) < 0) {
       problem("webhooks.max-backoff", "must not be shorter than webhooks.interval");
     }
-    NotificationsConfig notifications = notifications(limits);
+    return webhooks;
+  }
+
+  private ClusterConfig cluster() {
     ClusterConfig cluster =
         new ClusterConfig(
             positiveDuration("cluster.lease"),
@@ -441,6 +554,10 @@ public final class ConfigLoader {
     if (cluster.heartbeatInterval().multipliedBy(3).compareTo(cluster.lease()) > 0) {
       problem("cluster.heartbeat-interval", "must be at most a third of cluster.lease");
     }
+    return cluster;
+  }
+
+  private AdminConfig admin(GatewayConfig gateway) {
     AdminConfig admin =
         new AdminConfig(
             get("admin.enabled", config::getBoolean, true),
@@ -454,37 +571,17 @@ public final class ConfigLoader {
         && admin.host().equals(gateway.host())) {
       problem("admin.port", "must differ from gateway.port");
     }
-    return new PresenceConfig(
-        nodeId,
-        dataDir,
-        gateway,
-        limits,
-        store,
-        identity,
-        new LoggingConfig(format, level),
-        apps,
-        outbound,
-        web,
-        caches,
-        device,
-        new PushConfig(pushSecret),
-        updates,
-        webhooks,
-        notifications,
-        cluster,
-        grants(),
-        admin,
-        queries(),
-        xmpp(gateway, embedded),
-        new PairingConfig(
-            positiveDuration("pairing.token-lifetime"),
-            positiveDuration("pairing.code-lifetime"),
-            positiveDuration("pairing.poll-interval"),
-            positiveDuration("pairing.key-rotation"),
-            positiveDuration("pairing.key-reload"),
-            positive("pairing.max-code-attempts")),
-        tls(),
-        otel());
+    return admin;
+  }
+
+  private PairingConfig pairing() {
+    return new PairingConfig(
+        positiveDuration("pairing.token-lifetime"),
+        positiveDuration("pairing.code-lifetime"),
+        positiveDuration("pairing.poll-interval"),
+        positiveDuration("pairing.key-rotation"),
+        positiveDuration("pairing.key-reload"),
+        positive("pairing.max-code-attempts"));
   }
 
   /** {@code otel.*}: trace export is on when the endpoint is an http(s) URL. */

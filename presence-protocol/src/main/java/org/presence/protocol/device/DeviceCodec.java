@@ -187,6 +187,9 @@ public final class DeviceCodec {
     /** Whether the current frame named fields the codec does not know. */
     boolean unknownFields;
 
+    /** The first bad element of the array just read, for {@link #takeElementError}. */
+    ProtocolException elementError;
+
     Scratch(Limits limits) {
       bytes = new byte[limits.maxFrameBytes()];
       ids = new long[Math.max(1, limits.maxApplicationIds())];
@@ -199,6 +202,12 @@ public final class DeviceCodec {
         fed = 0;
       }
       return parser;
+    }
+
+    ProtocolException takeElementError() {
+      ProtocolException error = elementError;
+      elementError = null;
+      return error;
     }
 
     void discard() {
@@ -284,20 +293,7 @@ public final class DeviceCodec {
 
   /** The fields of one frame as they are collected, before the message is built. */
   private DeviceMessage read(JsonParser p, Scratch s, int length) throws IOException {
-    JsonToken first = p.nextToken();
-    if (first == null || first == JsonToken.NOT_AVAILABLE) {
-      // A top-level scalar is not complete until something follows it: either way, no object.
-      for (int i = 0; i < length; i++) {
-        byte b = s.bytes[i];
-        if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
-          throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON object");
-        }
-      }
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "empty frame");
-    }
-    if (first != JsonToken.START_OBJECT) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON object");
-    }
+    startOfFrame(p, s, length);
     int seen = 0;
     int present = 0;
     int position = 0;
@@ -384,41 +380,8 @@ public final class DeviceCodec {
           if (v != JsonToken.START_ARRAY) {
             error = wrongType(field);
           } else {
-            long[] ids = s.ids;
-            int count = 0;
-            JsonToken e;
-            while ((e = next(p)) != JsonToken.END_ARRAY) {
-              if (error != null) {
-                p.skipChildren();
-                continue;
-              }
-              if (e == JsonToken.VALUE_NUMBER_INT) {
-                JsonParser.NumberType nt = p.getNumberType();
-                long id = nt == JsonParser.NumberType.BIG_INTEGER ? -1 : p.getLongValue();
-                if (id <= 0) {
-                  error =
-                      new ProtocolException(
-                          ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer");
-                } else if (count == limits.maxApplicationIds()) {
-                  error =
-                      new ProtocolException(
-                          ErrorCode.TOO_MANY_APPLICATION_IDS,
-                          "limit is " + limits.maxApplicationIds());
-                } else {
-                  ids[count++] = id;
-                }
-              } else if (e == JsonToken.VALUE_NUMBER_FLOAT) {
-                error =
-                    new ProtocolException(
-                        ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer");
-              } else {
-                error = wrongType(field);
-                p.skipChildren();
-              }
-            }
-            if (error == null) {
-              applicationIds = ApplicationIds.of(ids, count);
-            }
+            applicationIds = applicationIds(p, s);
+            error = s.takeElementError();
           }
         }
         case F_DEVICE -> {
@@ -495,35 +458,8 @@ public final class DeviceCodec {
           if (v != JsonToken.START_ARRAY) {
             error = wrongType(field);
           } else {
-            String[] found = s.notificationIds;
-            int count = 0;
-            JsonToken e;
-            while ((e = next(p)) != JsonToken.END_ARRAY) {
-              if (error != null) {
-                p.skipChildren();
-                continue;
-              }
-              if (e != JsonToken.VALUE_STRING) {
-                error = wrongType(field);
-                p.skipChildren();
-              } else if (count == DeviceMessage.MAX_NOTIFICATION_IDS
-                  || !Chars.identifier(
-                      p.getTextCharacters(),
-                      p.getTextOffset(),
-                      p.getTextLength(),
-                      DeviceMessage.MAX_NOTIFICATION_ID_LENGTH)) {
-                error = invalidIds();
-              } else {
-                found[count++] = p.getText();
-              }
-            }
-            if (error == null && count == 0) {
-              error = invalidIds();
-            }
-            if (error == null) {
-              notificationIds = List.of(Arrays.copyOf(found, count));
-            }
-            Arrays.fill(found, 0, count, null);
+            notificationIds = notificationIds(p, s);
+            error = s.takeElementError();
           }
         }
         default -> throw new IllegalStateException("field " + field);
@@ -543,29 +479,7 @@ public final class DeviceCodec {
     if (duplicate) {
       throw new ProtocolException(ErrorCode.DUPLICATE_FIELD, duplicateName);
     }
-    if (errors != null && errors.has(F_TYPE)) {
-      throw errors.get(F_TYPE);
-    }
-    if ((present & bit(F_TYPE)) == 0) {
-      throw new ProtocolException(ErrorCode.MISSING_FIELD, "type");
-    }
-    if (typeUnknown) {
-      throw new ProtocolException(ErrorCode.UNKNOWN_TYPE);
-    }
-    int relevant =
-        switch (type) {
-          case CONNECT -> CONNECT_FIELDS;
-          case STATUS -> STATUS_FIELDS;
-          case REGISTER_PUSH -> REGISTER_PUSH_FIELDS;
-          case ACKNOWLEDGE, DISMISS -> ANSWER_FIELDS;
-          case REFRESH -> REFRESH_FIELDS;
-        };
-    if (errors != null) {
-      ProtocolException fieldError = errors.first(relevant);
-      if (fieldError != null) {
-        throw fieldError;
-      }
-    }
+    checkFields(type, typeUnknown, present, errors);
     return switch (type) {
       case CONNECT -> {
         require(present, F_ASSERTION);
@@ -596,6 +510,134 @@ public final class DeviceCodec {
         yield new Refresh(assertion);
       }
     };
+  }
+
+  /** Reads the token that opens the frame's object, and refuses a frame that is no object. */
+  private static void startOfFrame(JsonParser p, Scratch s, int length) throws IOException {
+    JsonToken first = p.nextToken();
+    if (first == null || first == JsonToken.NOT_AVAILABLE) {
+      // A top-level scalar is not complete until something follows it: either way, no object.
+      for (int i = 0; i < length; i++) {
+        byte b = s.bytes[i];
+        if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+          throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON object");
+        }
+      }
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "empty frame");
+    }
+    if (first != JsonToken.START_OBJECT) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected a JSON object");
+    }
+  }
+
+  /**
+   * Reads the elements of an {@code applicationIds} array (its start already read) up to its end;
+   * {@code null} after a bad element, which {@link Scratch#takeElementError} then answers.
+   */
+  private ApplicationIds applicationIds(JsonParser p, Scratch s) throws IOException {
+    long[] ids = s.ids;
+    int count = 0;
+    ProtocolException error = null;
+    JsonToken e;
+    while ((e = next(p)) != JsonToken.END_ARRAY) {
+      if (error != null) {
+        p.skipChildren();
+        continue;
+      }
+      if (e == JsonToken.VALUE_NUMBER_INT) {
+        JsonParser.NumberType nt = p.getNumberType();
+        long id = nt == JsonParser.NumberType.BIG_INTEGER ? -1 : p.getLongValue();
+        if (id <= 0) {
+          error =
+              new ProtocolException(ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer");
+        } else if (count == limits.maxApplicationIds()) {
+          error =
+              new ProtocolException(
+                  ErrorCode.TOO_MANY_APPLICATION_IDS, "limit is " + limits.maxApplicationIds());
+        } else {
+          ids[count++] = id;
+        }
+      } else if (e == JsonToken.VALUE_NUMBER_FLOAT) {
+        error =
+            new ProtocolException(ErrorCode.INVALID_APPLICATION_ID, "must be a positive integer");
+      } else {
+        error = wrongType(F_APPLICATION_IDS);
+        p.skipChildren();
+      }
+    }
+    if (error != null) {
+      s.elementError = error;
+      return null;
+    }
+    return ApplicationIds.of(ids, count);
+  }
+
+  /**
+   * Reads the elements of an {@code ids} array (its start already read) up to its end; {@code null}
+   * after a bad element or for an empty array, which {@link Scratch#takeElementError} then answers.
+   */
+  private static List<String> notificationIds(JsonParser p, Scratch s) throws IOException {
+    String[] found = s.notificationIds;
+    int count = 0;
+    ProtocolException error = null;
+    JsonToken e;
+    while ((e = next(p)) != JsonToken.END_ARRAY) {
+      if (error != null) {
+        p.skipChildren();
+        continue;
+      }
+      if (e != JsonToken.VALUE_STRING) {
+        error = wrongType(F_IDS);
+        p.skipChildren();
+      } else if (count == DeviceMessage.MAX_NOTIFICATION_IDS
+          || !Chars.identifier(
+              p.getTextCharacters(),
+              p.getTextOffset(),
+              p.getTextLength(),
+              DeviceMessage.MAX_NOTIFICATION_ID_LENGTH)) {
+        error = invalidIds();
+      } else {
+        found[count++] = p.getText();
+      }
+    }
+    if (error == null && count == 0) {
+      error = invalidIds();
+    }
+    List<String> ids = error == null ? List.of(Arrays.copyOf(found, count)) : null;
+    Arrays.fill(found, 0, count, null);
+    s.elementError = error;
+    return ids;
+  }
+
+  /**
+   * Refuses a frame without a known type, or with a bad value in a field of its type, in that order
+   * of precedence (a duplicate field comes before both).
+   */
+  private static void checkFields(
+      DeviceMessageType type, boolean typeUnknown, int present, FieldErrors errors) {
+    if (errors != null && errors.has(F_TYPE)) {
+      throw errors.get(F_TYPE);
+    }
+    if ((present & bit(F_TYPE)) == 0) {
+      throw new ProtocolException(ErrorCode.MISSING_FIELD, "type");
+    }
+    if (typeUnknown) {
+      throw new ProtocolException(ErrorCode.UNKNOWN_TYPE);
+    }
+    int relevant =
+        switch (type) {
+          case CONNECT -> CONNECT_FIELDS;
+          case STATUS -> STATUS_FIELDS;
+          case REGISTER_PUSH -> REGISTER_PUSH_FIELDS;
+          case ACKNOWLEDGE, DISMISS -> ANSWER_FIELDS;
+          case REFRESH -> REFRESH_FIELDS;
+        };
+    if (errors != null) {
+      ProtocolException fieldError = errors.first(relevant);
+      if (fieldError != null) {
+        throw fieldError;
+      }
+    }
   }
 
   /** The next token; a frame that ends before its object does is truncated. */

@@ -33,6 +33,17 @@ class DeviceCodecMalformedTest {
         row("null", ErrorCode.MALFORMED_JSON, "expected a JSON object"),
         row("{", ErrorCode.MALFORMED_JSON, null),
         row("{\"type\":\"connect\",\"assertion\":\"a\"", ErrorCode.MALFORMED_JSON, null),
+        // A frame that ends inside an id array is truncated, even after a bad element.
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[1,",
+            ErrorCode.MALFORMED_JSON,
+            "truncated frame"),
+        row(
+            "{\"type\":\"connect\",\"assertion\":\"a\",\"application_ids\":[0,",
+            ErrorCode.MALFORMED_JSON,
+            "truncated frame"),
+        row("{\"type\":\"ack\",\"ids\":[\"n1\",", ErrorCode.MALFORMED_JSON, "truncated frame"),
+        row("{\"type\":\"ack\",\"ids\":[2,", ErrorCode.MALFORMED_JSON, "truncated frame"),
         row("{\"type\":\"connect\",,}", ErrorCode.MALFORMED_JSON, null),
         row("{'type':'connect'}", ErrorCode.MALFORMED_JSON, null),
         row("{\"type\":connect}", ErrorCode.MALFORMED_JSON, null),
