@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -103,6 +104,15 @@ final class NodeReports {
     }
   }
 
+  /** A report request asking for replies on {@code replyChannel}: {@code {"reply":"..."}}. */
+  static byte[] request(String replyChannel) {
+    try {
+      return JSON.writeValueAsBytes(Map.of("reply", replyChannel));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** This node's report. */
   byte[] report() throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
@@ -147,10 +157,7 @@ final class NodeReports {
                         })
                     .thenCompose(
                         sub ->
-                            bus.publish(
-                                    REQUESTS,
-                                    ("{\"reply\":\"" + channel + "\"}")
-                                        .getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                            bus.publish(REQUESTS, request(channel))
                                 .thenCompose(
                                     v ->
                                         done.completeOnTimeout(

@@ -1,11 +1,8 @@
 package org.presence.gateway.device;
 
 import com.codahale.metrics.Counter;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,7 +23,6 @@ import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.gateway.retry.Backoff;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
-import org.presence.protocol.json.Json;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.PresenceBus;
@@ -187,7 +183,7 @@ public final class DeviceService implements AutoCloseable {
 
   /** The bus channel through which other nodes ask node {@code nodeId} to end a session. */
   public static String nodeChannel(String nodeId) {
-    return "presence.node." + nodeId;
+    return NodeCommand.channel(nodeId);
   }
 
   /** The device id of a session that named none. */
@@ -398,8 +394,7 @@ public final class DeviceService implements AutoCloseable {
       sessions.replaced(old);
       return;
     }
-    byte[] message =
-        ("{\"type\":\"replace\",\"session_id\":\"" + old + "\"}").getBytes(StandardCharsets.UTF_8);
+    byte[] message = new NodeCommand(NodeCommand.Type.REPLACE, old).encode();
     bus.publish(nodeChannel(claim.previousNode()), message)
         .whenComplete(
             (v, e) -> {
@@ -436,9 +431,7 @@ public final class DeviceService implements AutoCloseable {
                 if (nodeId.equals(d.node())) {
                   sessions.abort(d.session(), ErrorCode.SESSION_ABORTED, DISCONNECTED);
                 } else {
-                  byte[] m =
-                      ("{\"type\":\"disconnect\",\"session_id\":\"" + d.session() + "\"}")
-                          .getBytes(StandardCharsets.UTF_8);
+                  byte[] m = new NodeCommand(NodeCommand.Type.DISCONNECT, d.session()).encode();
                   sent.add(bus.publish(nodeChannel(d.node()), m).toCompletableFuture());
                 }
               }
@@ -449,28 +442,17 @@ public final class DeviceService implements AutoCloseable {
   }
 
   private void onNodeMessage(byte[] message) {
-    try (JsonParser p = Json.documents().createParser(message)) {
-      String type = null;
-      String session = null;
-      if (p.nextToken() == JsonToken.START_OBJECT) {
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-          String name = p.currentName();
-          JsonToken v = p.nextToken();
-          if ("type".equals(name) && v == JsonToken.VALUE_STRING) {
-            type = p.getText();
-          } else if ("session_id".equals(name) && v == JsonToken.VALUE_STRING) {
-            session = p.getText();
-          } else {
-            p.skipChildren();
-          }
-        }
-      }
-      if ("replace".equals(type) && session != null) {
-        sessions.replaced(UUID.fromString(session));
-      } else if ("disconnect".equals(type) && session != null) {
-        sessions.abort(UUID.fromString(session), ErrorCode.SESSION_ABORTED, DISCONNECTED);
-      }
-    } catch (IOException | IllegalArgumentException e) {
+    try {
+      NodeCommand.decode(message)
+          .ifPresent(
+              c -> {
+                switch (c.type()) {
+                  case REPLACE -> sessions.replaced(c.session());
+                  case DISCONNECT ->
+                      sessions.abort(c.session(), ErrorCode.SESSION_ABORTED, DISCONNECTED);
+                }
+              });
+    } catch (IOException e) {
       LOG.warn("ignoring malformed node message: {}", e.toString());
     }
   }

@@ -1,13 +1,10 @@
 package org.presence.gateway.notify;
 
 import com.codahale.metrics.Counter;
-import com.fasterxml.jackson.core.JsonGenerator;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Locale;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.protocol.json.Json;
+import org.presence.protocol.app.AppCodec;
+import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.store.bus.PresenceBus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,25 +46,19 @@ public final class Receipts {
     this.failed = metrics.registry().counter("presence.notifications.receipts.failed");
   }
 
-  /** The bus channel of application {@code appId}'s receipts. */
+  /**
+   * The bus channel of application {@code appId}'s receipts: the one definition, also used by the
+   * update channel's subscriber; messages are {@link AppCodec#encodeReceipt}.
+   */
   public static String channel(long appId) {
     return "receipts:" + appId;
   }
 
   /** Publishes one receipt; never fails (a failure is logged and counted). */
   void publish(long appId, String id, String puid, State state, long atMillis) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(128);
-    try (JsonGenerator g = Json.documents().createGenerator(out)) {
-      g.writeStartObject();
-      g.writeStringField("id", id);
-      g.writeStringField("UID", puid);
-      g.writeStringField("state", state.wireName());
-      g.writeNumberField("at", atMillis);
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    bus.publish(channel(appId), out.toByteArray())
+    bus.publish(
+            channel(appId),
+            AppCodec.encodeReceipt(new Receipt(id, puid, state.wireName(), atMillis)))
         .whenComplete(
             (v, e) -> {
               if (e == null) {

@@ -6,12 +6,12 @@ import com.fasterxml.jackson.core.JsonToken;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import org.presence.protocol.json.Json;
 import org.presence.store.queue.Notification;
+import org.presence.store.queue.NotificationCodec;
 
 /**
  * The wake-up a node sends another over the bus (channel {@code notifications.node.<node id>}): the
@@ -19,9 +19,15 @@ import org.presence.store.queue.Notification;
  *
  * <pre>
  * {"d": [{"u": "&lt;user&gt;", "s": ["&lt;session&gt;", ...],
- *         "n": [{"i": id, "a": app, "p": puid, "o": source, "m": message, "x": action,
- *                "c": created ms, "e": expires ms, "r": receipts}, ...]}, ...]}
+ *         "n": [{"i": id, "a": app, "u": puid, "s": source, "m": message, "x": action,
+ *                "c": created ms, "e": expires ms, "r": receipts, "p": puid, "o": source}, ...]},
+ *        ...]}
  * </pre>
+ *
+ * <p>Each item is the notification format of the queue ({@link NotificationCodec#writeFields}) with
+ * its id as {@code "i"}. Nodes before that shared format named the PUID {@code "p"} and the source
+ * {@code "o"}: for rolling upgrades (docs/cluster.md) items still carry those two keys, and a
+ * wake-up from an older node, without {@code "u"} and {@code "s"}, is still read.
  */
 final class WakeCodec {
   /** Items for the sessions of one user on one node. */
@@ -46,14 +52,9 @@ final class WakeCodec {
         for (Notification n : d.items()) {
           g.writeStartObject();
           g.writeStringField("i", n.id());
-          g.writeNumberField("a", n.appId());
+          NotificationCodec.writeFields(g, n);
           g.writeStringField("p", n.puid());
           g.writeStringField("o", n.source());
-          g.writeStringField("m", n.message());
-          g.writeStringField("x", n.action());
-          g.writeNumberField("c", n.createdAt().toEpochMilli());
-          g.writeNumberField("e", n.expiresAt().toEpochMilli());
-          g.writeBooleanField("r", n.receipts());
           g.writeEndObject();
         }
         g.writeEndArray();
@@ -124,43 +125,38 @@ final class WakeCodec {
 
   private static Notification item(JsonParser p) throws IOException {
     String id = null;
-    long app = 0;
-    String puid = "";
-    String source = "";
-    String message = "";
-    String action = "";
-    long created = 0;
-    long expires = 0;
-    boolean receipts = false;
+    NotificationCodec.Fields fields = new NotificationCodec.Fields();
+    String legacyPuid = null;
+    String legacySource = null;
+    boolean puid = false;
+    boolean source = false;
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String f = p.currentName();
       p.nextToken();
       switch (f) {
         case "i" -> id = p.getText();
-        case "a" -> app = p.getLongValue();
-        case "p" -> puid = p.getText();
-        case "o" -> source = p.getText();
-        case "m" -> message = p.getText();
-        case "x" -> action = p.getText();
-        case "c" -> created = p.getLongValue();
-        case "e" -> expires = p.getLongValue();
-        case "r" -> receipts = p.getBooleanValue();
-        default -> p.skipChildren();
+        case "p" -> legacyPuid = p.getText();
+        case "o" -> legacySource = p.getText();
+        default -> {
+          if (fields.read(f, p)) {
+            puid |= f.equals("u");
+            source |= f.equals("s");
+          } else {
+            p.skipChildren();
+          }
+        }
       }
     }
     if (id == null) {
       throw new IOException("notification without an id");
     }
-    return new Notification(
-        id,
-        app,
-        puid,
-        source,
-        message,
-        action,
-        Instant.ofEpochMilli(created),
-        Instant.ofEpochMilli(expires),
-        receipts);
+    if (!puid && legacyPuid != null) {
+      fields.puid(legacyPuid);
+    }
+    if (!source && legacySource != null) {
+      fields.source(legacySource);
+    }
+    return fields.build(id);
   }
 
   private static void expect(JsonToken got, JsonToken wanted) throws IOException {

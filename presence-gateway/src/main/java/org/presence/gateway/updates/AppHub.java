@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.notify.Receipts;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.protocol.error.ProtocolException;
@@ -62,11 +63,6 @@ final class AppHub {
     static final Read WAIT = new Read(Outcome.WAIT, List.of());
     static final Read NONE = new Read(Outcome.NONE, List.of());
     static final Read BEHIND = new Read(Outcome.BEHIND, List.of());
-  }
-
-  /** The bus channel of an application's notification receipts. */
-  static String receiptsChannel(long appId) {
-    return "receipts:" + appId;
   }
 
   private final long appId;
@@ -128,7 +124,7 @@ final class AppHub {
             ? bus.subscribe(AppUpdatePublisher.channel(appId), (c, m) -> onUpdate(m))
             : CompletableFuture.completedFuture(null);
     CompletionStage<PresenceBus.Subscription> r =
-        bus.subscribe(receiptsChannel(appId), (c, m) -> onReceipt(m));
+        bus.subscribe(Receipts.channel(appId), (c, m) -> onReceipt(m));
     return u.thenCombine(
             r,
             (a, b) -> {

@@ -116,12 +116,8 @@ public final class XmppServer implements AutoCloseable {
   /** This node's mark on the roster changes it publishes, to skip them when they come back. */
   private final String nodeMark = XmppSession.randomId(9);
 
-  /**
-   * The bus channel of roster changes: a grant change made on one node reaches the XMPP sessions of
-   * its application on every other node. Messages are UTF-8 {@code <node mark>\t<appid>\t<1
-   * shared|0 removed>\t<puid>\t<user string>}.
-   */
-  static final String ROSTER_CHANNEL = "xmpp-roster";
+  /** The bus channel of roster changes ({@link RosterChange}). */
+  static final String ROSTER_CHANNEL = RosterChange.CHANNEL;
 
   /** Resumable sessions one node remembers; beyond, the least recently used are forgotten. */
   static final int MAX_RESUMABLE = 10_000;
@@ -387,15 +383,9 @@ public final class XmppServer implements AutoCloseable {
     if (bus == null || !bus.mayReach(ROSTER_CHANNEL)) {
       return CompletableFuture.completedFuture(null);
     }
-    String message =
-        String.join(
-            "\t",
-            nodeMark,
-            String.valueOf(grant.appId()),
-            shared ? "1" : "0",
-            item.puid(),
-            item.name().replace('\t', ' '));
-    return bus.publish(ROSTER_CHANNEL, message.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+    byte[] message =
+        new RosterChange(nodeMark, grant.appId(), shared, item.puid(), item.name()).encode();
+    return bus.publish(ROSTER_CHANNEL, message)
         .handle(
             (v, e) -> {
               if (e != null) {
@@ -434,14 +424,15 @@ public final class XmppServer implements AutoCloseable {
 
   /** A roster change from the bus: pushed here unless this node made it. */
   private void rosterChanged(byte[] message) {
-    String[] f = new String(message, java.nio.charset.StandardCharsets.UTF_8).split("\t", 5);
-    if (f.length != 5 || f[0].equals(nodeMark)) {
+    RosterChange c;
+    try {
+      c = RosterChange.decode(message);
+    } catch (IllegalArgumentException e) {
+      LOG.warn("malformed roster change on the bus: {}", e.toString());
       return;
     }
-    try {
-      rosterPush(Long.parseLong(f[1]), new RosterItem(f[3], f[4]), "1".equals(f[2]));
-    } catch (NumberFormatException e) {
-      LOG.warn("malformed roster change on the bus: {}", f[1]);
+    if (!c.node().equals(nodeMark)) {
+      rosterPush(c.appId(), new RosterItem(c.puid(), c.name()), c.shared());
     }
   }
 

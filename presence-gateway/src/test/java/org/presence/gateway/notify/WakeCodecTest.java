@@ -34,6 +34,41 @@ class WakeCodecTest {
     assertThat(WakeCodec.decode(WakeCodec.encode(ds))).isEqualTo(ds);
   }
 
+  private static final Notification N =
+      new Notification(
+          "id1",
+          7,
+          "pA",
+          "Chat",
+          "hi",
+          "",
+          Instant.ofEpochMilli(1000),
+          Instant.ofEpochMilli(2000),
+          true);
+  private static final UUID S = UUID.fromString("0f8fad5b-d9cb-469f-a165-70867728950e");
+
+  @Test
+  void encode_writesTheQueueFormatPerItem_withTheKeysOlderNodesRead() {
+    assertThat(
+            new String(
+                WakeCodec.encode(List.of(new WakeCodec.Delivery("dev:a", List.of(S), List.of(N)))),
+                StandardCharsets.UTF_8))
+        .isEqualTo(
+            "{\"d\":[{\"u\":\"dev:a\",\"s\":[\"0f8fad5b-d9cb-469f-a165-70867728950e\"],"
+                + "\"n\":[{\"i\":\"id1\",\"a\":7,\"u\":\"pA\",\"s\":\"Chat\",\"m\":\"hi\","
+                + "\"x\":\"\",\"c\":1000,\"e\":2000,\"r\":true,\"p\":\"pA\",\"o\":\"Chat\"}]}]}");
+  }
+
+  @Test
+  void decode_readsAWakeUpOfAnOlderNode() throws IOException {
+    String old =
+        "{\"d\":[{\"u\":\"dev:a\",\"s\":[\"0f8fad5b-d9cb-469f-a165-70867728950e\"],"
+            + "\"n\":[{\"i\":\"id1\",\"a\":7,\"p\":\"pA\",\"o\":\"Chat\",\"m\":\"hi\","
+            + "\"x\":\"\",\"c\":1000,\"e\":2000,\"r\":true}]}]}";
+    assertThat(WakeCodec.decode(old.getBytes(StandardCharsets.UTF_8)))
+        .containsExactly(new WakeCodec.Delivery("dev:a", List.of(S), List.of(N)));
+  }
+
   @Test
   void decode_whenNotAWakeUp_thenIOException() {
     for (String bad :

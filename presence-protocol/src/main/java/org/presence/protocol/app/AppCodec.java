@@ -214,6 +214,25 @@ public final class AppCodec {
   }
 
   /**
+   * Encodes a receipt for the bus channel {@code receipts:<appId>}, as {@link #decodeReceipt} reads
+   * it: {@code {"id":"...","UID":"...","state":"...","at":...}}.
+   */
+  public static byte[] encodeReceipt(Receipt r) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(128);
+    try (JsonGenerator g = RECEIPTS.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("id", r.id());
+      g.writeStringField("UID", r.puid());
+      g.writeStringField("state", r.state());
+      g.writeNumberField("at", r.at());
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  /**
    * A receipt as the notification feature publishes it on the bus channel {@code receipts:<appId>}:
    * {@code {"id": "...", "UID": "...", "state": "delivered", "at": 1700000000000}}. Other fields
    * are ignored.

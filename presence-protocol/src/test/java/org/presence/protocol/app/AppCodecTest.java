@@ -137,6 +137,15 @@ class AppCodecTest {
   }
 
   @Test
+  void encodeReceipt_writesTheBytesTheUpdateChannelReads_andRoundTrips() {
+    Receipt r = new Receipt("n1", "p\"A", "delivered", 1700000000000L);
+    assertThat(new String(AppCodec.encodeReceipt(r), StandardCharsets.UTF_8))
+        .isEqualTo(
+            "{\"id\":\"n1\",\"UID\":\"p\\\"A\",\"state\":\"delivered\",\"at\":1700000000000}");
+    assertThat(AppCodec.decodeReceipt(AppCodec.encodeReceipt(r))).isEqualTo(r);
+  }
+
+  @Test
   void decodeReceipt_keepsTheKnownFields_andRefusesIncompleteOnes() {
     byte[] ok =
         "{\"id\":\"n1\",\"UID\":\"pA\",\"state\":\"missed\",\"at\":1700000000000,\"user\":\"secret\"}"

@@ -11,10 +11,14 @@ import java.time.Instant;
 import org.presence.protocol.json.Json;
 
 /**
- * How a queued {@link Notification} is stored in Redis: its id, a space, then a JSON object of the
- * other fields. The id prefix lets the Lua scripts find an item by id without parsing JSON.
+ * The one notification format: how a queued {@link Notification} is stored in Redis (its id, a
+ * space, then a JSON object of the other fields; the id prefix lets the Lua scripts find an item by
+ * id without parsing JSON), and the fields the gateway's wake-ups carry for each item ({@link
+ * #writeFields}, {@link Fields}): {@code "a"} app id, {@code "u"} PUID, {@code "s"} source, {@code
+ * "m"} message, {@code "x"} action, {@code "c"} created and {@code "e"} expiry (epoch ms), {@code
+ * "r"} receipts wanted.
  */
-final class NotificationCodec {
+public final class NotificationCodec {
   private NotificationCodec() {}
 
   static byte[] encode(Notification n) {
@@ -22,19 +26,24 @@ final class NotificationCodec {
     out.writeBytes((n.id() + " ").getBytes(StandardCharsets.US_ASCII));
     try (JsonGenerator g = Json.documents().createGenerator(out)) {
       g.writeStartObject();
-      g.writeNumberField("a", n.appId());
-      g.writeStringField("u", n.puid());
-      g.writeStringField("s", n.source());
-      g.writeStringField("m", n.message());
-      g.writeStringField("x", n.action());
-      g.writeNumberField("c", n.createdAt().toEpochMilli());
-      g.writeNumberField("e", n.expiresAt().toEpochMilli());
-      g.writeBooleanField("r", n.receipts());
+      writeFields(g, n);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return out.toByteArray();
+  }
+
+  /** Writes {@code n}'s fields but its id into the object {@code g} is writing. */
+  public static void writeFields(JsonGenerator g, Notification n) throws IOException {
+    g.writeNumberField("a", n.appId());
+    g.writeStringField("u", n.puid());
+    g.writeStringField("s", n.source());
+    g.writeStringField("m", n.message());
+    g.writeStringField("x", n.action());
+    g.writeNumberField("c", n.createdAt().toEpochMilli());
+    g.writeNumberField("e", n.expiresAt().toEpochMilli());
+    g.writeBooleanField("r", n.receipts());
   }
 
   static Notification decode(byte[] stored) {
@@ -43,46 +52,80 @@ final class NotificationCodec {
       space++;
     }
     String id = new String(stored, 0, space, StandardCharsets.US_ASCII);
-    long appId = 0;
-    String puid = "";
-    String source = "";
-    String message = "";
-    String action = "";
-    long created = 0;
-    long expires = 0;
-    boolean receipts = false;
+    Fields f = new Fields();
     try (JsonParser p =
         Json.documents().createParser(stored, space + 1, stored.length - space - 1)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IOException("not an object");
       }
       while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String f = p.currentName();
+        String name = p.currentName();
         p.nextToken();
-        switch (f) {
-          case "a" -> appId = p.getLongValue();
-          case "u" -> puid = p.getText();
-          case "s" -> source = p.getText();
-          case "m" -> message = p.getText();
-          case "x" -> action = p.getText();
-          case "c" -> created = p.getLongValue();
-          case "e" -> expires = p.getLongValue();
-          case "r" -> receipts = p.getBooleanValue();
-          default -> p.skipChildren();
+        if (!f.read(name, p)) {
+          p.skipChildren();
         }
       }
     } catch (IOException e) {
       throw new UncheckedIOException("corrupt queued notification " + id, e);
     }
-    return new Notification(
-        id,
-        appId,
-        puid,
-        source,
-        message,
-        action,
-        Instant.ofEpochMilli(created),
-        Instant.ofEpochMilli(expires),
-        receipts);
+    return f.build(id);
+  }
+
+  /** Collects the fields {@link #writeFields} wrote, as a reader meets them. */
+  public static final class Fields {
+    private long appId;
+    private String puid = "";
+    private String source = "";
+    private String message = "";
+    private String action = "";
+    private long created;
+    private long expires;
+    private boolean receipts;
+
+    /**
+     * Reads the value {@code p} is on if {@code name} is a notification field.
+     *
+     * @return false when it is not one (the caller reads or skips the value)
+     */
+    public boolean read(String name, JsonParser p) throws IOException {
+      switch (name) {
+        case "a" -> appId = p.getLongValue();
+        case "u" -> puid = p.getText();
+        case "s" -> source = p.getText();
+        case "m" -> message = p.getText();
+        case "x" -> action = p.getText();
+        case "c" -> created = p.getLongValue();
+        case "e" -> expires = p.getLongValue();
+        case "r" -> receipts = p.getBooleanValue();
+        default -> {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** Sets the PUID (a reader of an older format that named it differently). */
+    public void puid(String value) {
+      puid = value;
+    }
+
+    /** Sets the source (a reader of an older format that named it differently). */
+    public void source(String value) {
+      source = value;
+    }
+
+    /** The notification {@code id} with the fields read (defaults for those missing). */
+    public Notification build(String id) {
+      return new Notification(
+          id,
+          appId,
+          puid,
+          source,
+          message,
+          action,
+          Instant.ofEpochMilli(created),
+          Instant.ofEpochMilli(expires),
+          receipts);
+    }
   }
 }
