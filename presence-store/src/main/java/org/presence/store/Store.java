@@ -215,17 +215,16 @@ public final class Store implements AutoCloseable {
   }
 
   /**
-   * Status updates decided and logged in one Redis script call per batch ({@link
-   * RedisStatusBatches}) on one Redis; {@code null} in the embedded default and on a Redis Cluster,
-   * where the state store and {@link org.presence.store.presence.LoggedPresenceEvents} are called
-   * one after the other (there a user's state and an application's log live on different shards,
-   * and one script may touch one slot only).
+   * Status updates decided and logged in batches ({@link RedisStatusBatches}): one Redis script
+   * call per batch on one Redis; on a Redis Cluster, where a user's state and an application's log
+   * live in different slots, one state call per user-slot batch, then one log call per application
+   * slot. {@code null} in the embedded default, where the state store and {@link
+   * org.presence.store.presence.LoggedPresenceEvents} are called one after the other.
    */
   public StatusBatches statusBatches(
       AppUpdatePublisher publisher,
       org.presence.store.presence.LoggedPresenceEvents.Grants grants) {
     if (redis == null
-        || redis.cluster()
         || !(presence instanceof RedisPresenceStateStore state)
         || !(updates instanceof RedisAppUpdateLog log)) {
       return null;

@@ -76,26 +76,7 @@ public final class LoggedPresenceEvents implements PresenceEvents {
         .of(userSub)
         .thenCompose(
             list -> {
-              // At most one update per application and PUID, whatever the changes and the
-              // grant list hold: a later change for the same audience replaces an earlier one.
-              Map<Long, Map<String, AppUpdate.New>> byApp = new LinkedHashMap<>();
-              for (PresenceChange change : update.changes()) {
-                for (Grant g : list) {
-                  if (!g.enabled() || !sees(g.appId(), change, update)) {
-                    continue;
-                  }
-                  byApp
-                      .computeIfAbsent(g.appId(), a -> new LinkedHashMap<>(4))
-                      .put(
-                          g.puid(),
-                          new AppUpdate.New(
-                              g.puid(),
-                              change.status(),
-                              change.message() == null ? "" : change.message(),
-                              change.version(),
-                              AppUpdate.Kind.CHANGE));
-                }
-              }
+              Map<Long, Map<String, AppUpdate.New>> byApp = updatesFor(list, update);
               if (byApp.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
               }
@@ -104,6 +85,33 @@ public final class LoggedPresenceEvents implements PresenceEvents {
               byApp.forEach((app, updates) -> all.put(app, List.copyOf(updates.values())));
               return publisher.publishAll(all).thenApply(v -> (Void) null);
             });
+  }
+
+  /**
+   * The updates of {@code update}'s changes for the enabled grants in {@code list} that see them,
+   * by application and PUID: at most one update per application and PUID, whatever the changes and
+   * the grant list hold (a later change for the same audience replaces an earlier one).
+   */
+  static Map<Long, Map<String, AppUpdate.New>> updatesFor(List<Grant> list, PresenceUpdate update) {
+    Map<Long, Map<String, AppUpdate.New>> byApp = new LinkedHashMap<>();
+    for (PresenceChange change : update.changes()) {
+      for (Grant g : list) {
+        if (!g.enabled() || !sees(g.appId(), change, update)) {
+          continue;
+        }
+        byApp
+            .computeIfAbsent(g.appId(), a -> new LinkedHashMap<>(4))
+            .put(
+                g.puid(),
+                new AppUpdate.New(
+                    g.puid(),
+                    change.status(),
+                    change.message() == null ? "" : change.message(),
+                    change.version(),
+                    AppUpdate.Kind.CHANGE));
+      }
+    }
+    return byApp;
   }
 
   private static boolean sees(long appId, PresenceChange change, PresenceUpdate update) {

@@ -1,6 +1,7 @@
 package org.presence.store.presence;
 
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.SlotHash;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -42,9 +43,16 @@ import org.slf4j.LoggerFactory;
  * waits for its grants and for the user's previous one to be queued), and Redis runs one
  * connection's calls in order, so they are decided in order.
  *
- * <p>On one Redis there is one slot group. On Redis Cluster a user's hash and an application's log
- * live in different slots: the batch then has to become one state call per user-slot group and one
- * log call per application-slot group ({@link #slotGroup} is the seam).
+ * <p>On one Redis there is one slot group. On a Redis Cluster a user's hash and an application's
+ * log live in different slots, and one script may touch one slot only: there the updates are
+ * batched per user slot ({@link #slotGroup}), a batch is one call of the state part alone ({@link
+ * #STATE_BODY}: presence_op over the users' hashes of that slot, in order), then its real changes
+ * are mapped to the grants in Java ({@link LoggedPresenceEvents#updatesFor}) and go to the log
+ * through {@link AppUpdatePublisher#publishAll}, whose batches (across the state batches of all
+ * user slots) are one {@link RedisAppUpdateLog#appendAll} call per application slot, guarded by the
+ * same per-user versions; the callers are answered after the log call. A batch's status and its
+ * updates are then not stored atomically: a failed log call is logged and the statuses, already
+ * stored, are answered, as in the two-call path.
  */
 public final class RedisStatusBatches implements StatusBatches {
   private static final Logger LOG = LoggerFactory.getLogger(RedisStatusBatches.class);
@@ -172,11 +180,32 @@ public final class RedisStatusBatches implements StatusBatches {
   private static final String SCRIPT =
       RedisAppUpdateLog.APPEND_FUNCTIONS + RedisPresenceStateStore.RULES + "\n" + BODY;
 
+  /**
+   * The state part alone, for a Redis Cluster. KEYS: the users' hashes, all of one slot. ARGV: per
+   * update the position of its user's key and the 13 arguments of presence_op's update. Returns per
+   * update its presence_op reply.
+   */
+  private static final String STATE_BODY =
+      """
+      local replies, a = {}, 1
+      while a <= #ARGV do
+        local ku = tonumber(ARGV[a])
+        local args = {}
+        for j = 1, 13 do
+          args[j] = ARGV[a + j]
+        end
+        a = a + 14
+        replies[#replies + 1] = presence_op(KEYS[ku], args)
+      end
+      return replies
+      """;
+
   private final RedisPresenceStateStore state;
   private final RedisAppUpdateLog log;
   private final AppUpdatePublisher publisher;
   private final LoggedPresenceEvents.Grants grants;
   private final RedisScript script;
+  private final boolean cluster;
   private final ConcurrentHashMap<Integer, Group> groups = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CompletableFuture<Void>> tails =
       new ConcurrentHashMap<>();
@@ -191,12 +220,16 @@ public final class RedisStatusBatches implements StatusBatches {
     this.log = log;
     this.publisher = publisher;
     this.grants = grants;
-    this.script = new RedisScript(SCRIPT, redis.commands().async());
+    this.cluster = redis.cluster();
+    this.script =
+        new RedisScript(
+            cluster ? RedisPresenceStateStore.RULES + "\n" + STATE_BODY : SCRIPT,
+            redis.commands().async());
   }
 
-  /** The slot group of {@code user}'s updates: one on one Redis. */
-  private static int slotGroup(String user) {
-    return 0;
+  /** The slot group of {@code user}'s updates: one on one Redis, the user's slot on a cluster. */
+  private int slotGroup(String user) {
+    return cluster ? SlotHash.getSlot(state.key(user)) : 0;
   }
 
   @Override
@@ -328,8 +361,14 @@ public final class RedisStatusBatches implements StatusBatches {
     return o == null ? "" : new String((byte[]) o, StandardCharsets.UTF_8);
   }
 
-  /** One script call for {@code batch}; completes every item. */
+  /**
+   * One script call for {@code batch} (on a cluster, a state call and a log call); completes every
+   * item.
+   */
   private CompletionStage<?> run(List<Item> batch) {
+    if (cluster) {
+      return runSplit(batch);
+    }
     Map<String, Integer> userKeys = new LinkedHashMap<>();
     Map<Long, Integer> apps = new LinkedHashMap<>();
     int argc = 4;
@@ -390,6 +429,78 @@ public final class RedisStatusBatches implements StatusBatches {
                 batch.get(i).result.complete(RedisPresenceStateStore.toUpdate(r));
               }
               return null;
+            })
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                batch.forEach(item -> item.result.completeExceptionally(e));
+              }
+            });
+  }
+
+  /**
+   * {@code batch}, of one user slot, on a Redis Cluster: one state call, then the real changes'
+   * updates through {@link AppUpdatePublisher#publishAll} (batched with other calls, one log call
+   * per application slot); completes every item once the log call is done.
+   */
+  private CompletionStage<?> runSplit(List<Item> batch) {
+    Map<String, Integer> userKeys = new LinkedHashMap<>();
+    int argc = 0;
+    for (Item item : batch) {
+      userKeys.putIfAbsent(item.key, userKeys.size() + 1);
+      argc += 1 + item.args.length;
+    }
+    String[] keys = userKeys.keySet().toArray(new String[0]);
+    byte[][] args = new byte[argc][];
+    int a = 0;
+    for (Item item : batch) {
+      args[a++] = utf8(Integer.toString(userKeys.get(item.key)));
+      for (byte[] arg : item.args) {
+        args[a++] = arg;
+      }
+    }
+    return script
+        .<List<Object>>run(ScriptOutputType.MULTI, keys, args)
+        .thenCompose(
+            replies -> {
+              List<PresenceUpdate> decided = new ArrayList<>(batch.size());
+              // Per application, the batch's updates in call order (a user's in its order).
+              Map<Long, List<AppUpdate.New>> byApp = new LinkedHashMap<>();
+              for (int i = 0; i < batch.size(); i++) {
+                @SuppressWarnings("unchecked")
+                List<Object> r = (List<Object>) replies.get(i);
+                PresenceUpdate u = RedisPresenceStateStore.toUpdate(r);
+                decided.add(u);
+                if (!u.changes().isEmpty()) {
+                  LoggedPresenceEvents.updatesFor(batch.get(i).grants, u)
+                      .forEach(
+                          (app, updates) ->
+                              byApp
+                                  .computeIfAbsent(app, k -> new ArrayList<>())
+                                  .addAll(updates.values()));
+                }
+              }
+              CompletionStage<Void> logged =
+                  byApp.isEmpty()
+                      ? CompletableFuture.completedFuture(null)
+                      : publisher
+                          .publishAll(byApp)
+                          .handle(
+                              (numbered, e) -> {
+                                if (e != null) {
+                                  LOG.warn(
+                                      "presence changes of a batch of statuses not logged: {}",
+                                      e.toString());
+                                }
+                                return null;
+                              });
+              return logged.thenApply(
+                  v -> {
+                    for (int i = 0; i < batch.size(); i++) {
+                      batch.get(i).result.complete(decided.get(i));
+                    }
+                    return null;
+                  });
             })
         .whenComplete(
             (v, e) -> {

@@ -1,0 +1,32 @@
+package org.presence.store.presence;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.presence.store.config.StoreConfig;
+import org.presence.store.testing.Backends;
+
+/**
+ * {@link RedisStatusBatchesIT}, every test of it, against a Redis Cluster: a batch is one state
+ * call per user slot and one log call per application slot (issue 13, section 2).
+ */
+class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
+  @BeforeAll
+  static void requireCluster() {
+    Backends.redisClusterUrl();
+  }
+
+  @Override
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    return Backends.redisCluster(keyPrefix);
+  }
+
+  /**
+   * Each user's hash is in a slot of its own here: a state call per user, but the log calls of all
+   * of them are batched (per application slot): far fewer than the 2 * users of a log call per
+   * status and application (the bound leaves room for the first EVALSHA on each shard, which Redis
+   * counts once more when it answers NOSCRIPT).
+   */
+  @Override
+  long mostScriptCalls(int users) {
+    return users + users / 2;
+  }
+}
