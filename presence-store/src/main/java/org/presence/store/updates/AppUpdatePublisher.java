@@ -1,5 +1,6 @@
 package org.presence.store.updates;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -10,6 +11,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.redis.RedisKeys;
@@ -217,7 +219,9 @@ public final class AppUpdatePublisher {
     for (Pending p : batch) {
       p.byApp.forEach((app, u) -> byApp.computeIfAbsent(app, a -> new ArrayList<>()).addAll(u));
     }
-    return log.appendAll(byApp)
+    CompletableFuture<Map<Long, List<AppUpdate>>> appended = new CompletableFuture<>();
+    append(byApp, System.nanoTime() + RETRY_FOR.toNanos(), RETRY_FIRST_MS, appended);
+    return appended
         .thenCompose(this::deliver)
         .whenComplete(
             (numbered, e) -> {
@@ -227,6 +231,45 @@ public final class AppUpdatePublisher {
                 share(batch, numbered);
               }
             });
+  }
+
+  /**
+   * How long a batch whose log call failed is sent again before its updates are given up: the
+   * changes are already decided in the users' states (on a Redis Cluster, on another shard), so a
+   * log call lost to a failover must not lose them; a Redis failover takes a few seconds. A call
+   * that did run before its answer was lost is harmless to repeat: the log's per-PUID guard drops
+   * an update it already holds.
+   */
+  static final Duration RETRY_FOR = Duration.ofSeconds(20);
+
+  private static final long RETRY_FIRST_MS = 50;
+  private static final long RETRY_MAX_MS = 1_000;
+
+  /** Appends {@code byApp}, again after a growing pause while it fails, until {@code deadline}. */
+  private void append(
+      Map<Long, List<AppUpdate.New>> byApp,
+      long deadline,
+      long pauseMs,
+      CompletableFuture<Map<Long, List<AppUpdate>>> out) {
+    CompletionStage<Map<Long, List<AppUpdate>>> call;
+    try {
+      call = log.appendAll(byApp);
+    } catch (RuntimeException e) {
+      call = CompletableFuture.failedFuture(e);
+    }
+    call.whenComplete(
+        (numbered, e) -> {
+          if (e == null) {
+            out.complete(numbered);
+          } else if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pauseMs) > deadline) {
+            out.completeExceptionally(e);
+          } else {
+            LOG.debug(
+                "update log call failed, sending it again in {} ms: {}", pauseMs, e.toString());
+            CompletableFuture.delayedExecutor(pauseMs, TimeUnit.MILLISECONDS)
+                .execute(() -> append(byApp, deadline, Math.min(pauseMs * 2, RETRY_MAX_MS), out));
+          }
+        });
   }
 
   /**
