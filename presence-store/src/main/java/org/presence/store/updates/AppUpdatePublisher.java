@@ -177,7 +177,13 @@ public final class AppUpdatePublisher {
       drain();
     }
 
-    private void drain() {
+    /**
+     * Takes the waiting items into batches and sends them. Synchronized: two threads draining at
+     * once (a caller and a finished call's callback) would otherwise interleave their polls and
+     * race their sends, so a later updates could reach Redis before an earlier one. The lock is
+     * held only while a batch is formed and handed to the connection, which sends in order.
+     */
+    private synchronized void drain() {
       while (!waiting.isEmpty()) {
         int n = inFlight.get();
         if (n >= MAX_IN_FLIGHT) {
