@@ -104,6 +104,15 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
     links.values().forEach(l -> action.accept(l.channel()));
   }
 
+  /** Calls {@code action} with every open session of this node that live notifications reach. */
+  public void forEachSink(java.util.function.Consumer<NotificationSink> action) {
+    for (Link link : links.values()) {
+      if (link instanceof NotificationSink s) {
+        action.accept(s);
+      }
+    }
+  }
+
   /**
    * The open session {@code session} of this node, as live notifications push to it, or {@code
    * null} when it is not open here.

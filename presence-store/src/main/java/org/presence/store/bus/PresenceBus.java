@@ -53,6 +53,14 @@ public interface PresenceBus extends AutoCloseable {
     return true;
   }
 
+  /**
+   * Runs {@code listener} each time the bus has subscribed its channels again after its Redis
+   * Cluster's topology changed (a replica promoted): a message published to a channel while its
+   * subscription was moving to the new primary was lost, so a listener re-reads what such a message
+   * would have told it. Never on one Redis or in one process, where nothing moves.
+   */
+  default void onResubscribed(Runnable listener) {}
+
   /** Completes normally while the bus answers. */
   CompletionStage<Void> ping();
 

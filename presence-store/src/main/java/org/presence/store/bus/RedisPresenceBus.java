@@ -38,6 +38,8 @@ public final class RedisPresenceBus implements PresenceBus {
   /** Guarded by itself for changes; read without locking by {@link #dispatch}. */
   private final Map<String, ChannelState> subscriptions = new ConcurrentHashMap<>();
 
+  private final List<Runnable> resubscribed = new CopyOnWriteArrayList<>();
+
   public RedisPresenceBus(RedisBackend redis) {
     this.redis = redis;
     this.keys = redis.keys();
@@ -80,12 +82,42 @@ public final class RedisPresenceBus implements PresenceBus {
   }
 
   private void resubscribe() {
+    List<CompletableFuture<Void>> done = new java.util.ArrayList<>();
     for (String channel : subscriptions.keySet()) {
       try {
-        redis.pubsub().async().ssubscribe(keys.channel(channel));
+        done.add(
+            redis
+                .pubsub()
+                .async()
+                .ssubscribe(keys.channel(channel))
+                .toCompletableFuture()
+                .<Void>thenApply(v -> null)
+                .exceptionally(
+                    e -> {
+                      LOG.debug("resubscribing {} failed: {}", channel, e.toString());
+                      return null;
+                    }));
       } catch (RedisException e) {
         LOG.debug("resubscribing {} failed; the next topology change retries", channel, e);
       }
+    }
+    CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0]))
+        .thenRun(
+            () -> {
+              for (Runnable r : resubscribed) {
+                try {
+                  r.run();
+                } catch (RuntimeException e) {
+                  LOG.warn("a listener of the bus's resubscription failed", e);
+                }
+              }
+            });
+  }
+
+  @Override
+  public void onResubscribed(Runnable listener) {
+    if (cluster) {
+      resubscribed.add(listener);
     }
   }
 
