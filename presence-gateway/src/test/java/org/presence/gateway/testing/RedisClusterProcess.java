@@ -194,9 +194,16 @@ public final class RedisClusterProcess implements AutoCloseable {
 
   /** A free port whose cluster bus port (port + 10000) is free too. */
   private int freePortWithBus() throws IOException {
+    // Below the kernel's ephemeral range (from 32768 on this machine's and most kernels), bus
+    // included: an outgoing connection can take a port in that range between this check and
+    // the server's bind. Neither port may be a port or a bus of a node already picked.
     for (int attempt = 0; attempt < 200; attempt++) {
-      int port = 20000 + ThreadLocalRandom.current().nextInt(30000);
-      if (!ports.contains(port) && free(port) && free(port + 10000)) {
+      int port = 10000 + ThreadLocalRandom.current().nextInt(12000);
+      if (!ports.contains(port)
+          && !ports.contains(port + 10000)
+          && !ports.contains(port - 10000)
+          && free(port)
+          && free(port + 10000)) {
         return port;
       }
     }
