@@ -12,10 +12,9 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.exec.Batcher;
 import org.presence.store.permission.Grant;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisScript;
@@ -36,12 +35,13 @@ import org.slf4j.LoggerFactory;
  * and batch). One round trip per batch; the numbered updates then reach this node's own listeners
  * through {@link AppUpdatePublisher#delivered}.
  *
- * <p>Batching: at most {@link #MAX_IN_FLIGHT} calls per slot group run at once; updates arriving
- * meanwhile wait and go together into the next call, up to {@link #MAX_WEIGHT} (an update weighs
- * one plus its user's grants); a lone update goes at once, so an idle node adds no delay and a busy
- * one batches about one round trip's worth. A user's updates enter the queue in call order (each
- * waits for its grants and for the user's previous one to be queued), and Redis runs one
- * connection's calls in order, so they are decided in order.
+ * <p>Batching ({@link Batcher}): at most {@link #MAX_IN_FLIGHT} calls per slot group run at once;
+ * updates arriving meanwhile wait and go together into the next call, up to {@link #MAX_WEIGHT} (an
+ * update weighs one plus its user's grants); a lone update goes at once, so an idle node adds no
+ * delay and a busy one batches about one round trip's worth. A user's updates enter the queue in
+ * call order (each waits for its grants and for the user's previous one to be queued), the calls
+ * are written from one thread in queue order, and Redis runs one connection's calls in order, so
+ * they are decided in order.
  *
  * <p>On one Redis there is one slot group. On a Redis Cluster a user's hash and an application's
  * log live in different slots, and one script may touch one slot only: there the updates are
@@ -206,7 +206,7 @@ public final class RedisStatusBatches implements StatusBatches {
   private final LoggedPresenceEvents.Grants grants;
   private final RedisScript script;
   private final boolean cluster;
-  private final ConcurrentHashMap<Integer, Group> groups = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Integer, Batcher<Item>> groups = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CompletableFuture<Void>> tails =
       new ConcurrentHashMap<>();
 
@@ -267,7 +267,7 @@ public final class RedisStatusBatches implements StatusBatches {
                           }
                         }
                       }
-                      groups.computeIfAbsent(slotGroup(user), k -> new Group()).submit(item);
+                      groups.computeIfAbsent(slotGroup(user), k -> newGroup()).submit(item);
                       tails.remove(user, queued);
                       queued.complete(null);
                       return null;
@@ -278,6 +278,20 @@ public final class RedisStatusBatches implements StatusBatches {
       previous.whenComplete((v, e) -> enqueue.run());
     }
     return item.result;
+  }
+
+  /**
+   * The batcher of one slot group. Its calls are made on {@link Batcher#serialSender()}, so that a
+   * user's statuses reach Redis in the order they were queued.
+   */
+  private Batcher<Item> newGroup() {
+    return new Batcher<>(
+        MAX_IN_FLIGHT,
+        MAX_WEIGHT,
+        Item::weight,
+        this::run,
+        (batch, e) -> batch.forEach(b -> b.result.completeExceptionally(e)),
+        Batcher.serialSender());
   }
 
   private CompletionStage<List<Grant>> grantsOf(String user) {
@@ -302,60 +316,6 @@ public final class RedisStatusBatches implements StatusBatches {
 
     int weight() {
       return 1 + grants.size();
-    }
-  }
-
-  /** The waiting updates of one slot group and its running calls; lock-free. */
-  private final class Group {
-    private final ConcurrentLinkedQueue<Item> waiting = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger inFlight = new AtomicInteger();
-
-    void submit(Item item) {
-      waiting.add(item);
-      drain();
-    }
-
-    /**
-     * Takes the waiting items into batches and sends them. Synchronized: two threads draining at
-     * once (a caller and a finished call's callback) would otherwise interleave their polls and
-     * race their sends, so a later statuses could reach Redis before an earlier one. The lock is
-     * held only while a batch is formed and handed to the connection, which sends in order.
-     */
-    private synchronized void drain() {
-      while (!waiting.isEmpty()) {
-        int n = inFlight.get();
-        if (n >= MAX_IN_FLIGHT) {
-          return;
-        }
-        if (!inFlight.compareAndSet(n, n + 1)) {
-          continue;
-        }
-        List<Item> batch = new ArrayList<>();
-        int weight = 0;
-        Item next;
-        while ((next = waiting.peek()) != null
-            && (batch.isEmpty() || weight + next.weight() <= MAX_WEIGHT)) {
-          waiting.poll();
-          batch.add(next);
-          weight += next.weight();
-        }
-        if (batch.isEmpty()) {
-          inFlight.decrementAndGet();
-          continue;
-        }
-        CompletionStage<?> done;
-        try {
-          done = run(batch);
-        } catch (RuntimeException e) {
-          batch.forEach(b -> b.result.completeExceptionally(e));
-          done = CompletableFuture.completedFuture(null);
-        }
-        done.whenComplete(
-            (v, e) -> {
-              inFlight.decrementAndGet();
-              drain();
-            });
-      }
     }
   }
 

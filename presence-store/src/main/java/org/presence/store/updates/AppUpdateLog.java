@@ -86,6 +86,14 @@ public interface AppUpdateLog {
     return CompletableFuture.allOf(all).thenApply(v -> out);
   }
 
+  /**
+   * Whether calls go over a connection (Redis), whose writes keep their order only when made from
+   * one thread; {@link AppUpdatePublisher} then calls from one.
+   */
+  default boolean remote() {
+    return false;
+  }
+
   /** Whether {@link #appendAll} publishes the batches on the bus itself. */
   default boolean publishesBatches() {
     return false;

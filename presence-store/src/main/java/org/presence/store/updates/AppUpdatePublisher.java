@@ -9,11 +9,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.presence.store.bus.PresenceBus;
+import org.presence.store.exec.Batcher;
 import org.presence.store.redis.RedisKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,7 +66,7 @@ public final class AppUpdatePublisher {
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private final ConcurrentHashMap<Long, List<AppListener>> appListeners = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Long, String> channels = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Integer, Group> groups = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Integer, Batcher<Pending>> groups = new ConcurrentHashMap<>();
 
   public AppUpdatePublisher(AppUpdateLog log, PresenceBus bus) {
     this.log = log;
@@ -143,7 +142,7 @@ public final class AppUpdatePublisher {
     byGroup.forEach(
         (group, apps) -> {
           Pending p = new Pending(apps);
-          groups.computeIfAbsent(group, g -> new Group()).submit(p);
+          groups.computeIfAbsent(group, g -> newGroup()).submit(p);
           calls.add(p.result.thenAccept(out::putAll));
         });
     return CompletableFuture.allOf(calls.toArray(new CompletableFuture[0])).thenApply(v -> out);
@@ -167,56 +166,20 @@ public final class AppUpdatePublisher {
     }
   }
 
-  /** The waiting calls of one slot group and its running log calls; lock-free. */
-  private final class Group {
-    private final ConcurrentLinkedQueue<Pending> waiting = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger inFlight = new AtomicInteger();
-
-    void submit(Pending p) {
-      waiting.add(p);
-      drain();
-    }
-
-    /**
-     * Takes the waiting items into batches and sends them. Synchronized: two threads draining at
-     * once (a caller and a finished call's callback) would otherwise interleave their polls and
-     * race their sends, so a later updates could reach Redis before an earlier one. The lock is
-     * held only while a batch is formed and handed to the connection, which sends in order.
-     */
-    private synchronized void drain() {
-      while (!waiting.isEmpty()) {
-        int n = inFlight.get();
-        if (n >= MAX_IN_FLIGHT) {
-          return;
-        }
-        if (!inFlight.compareAndSet(n, n + 1)) {
-          continue;
-        }
-        List<Pending> batch = new ArrayList<>();
-        int size = 0;
-        Pending p;
-        while (size < MAX_BATCH && (p = waiting.poll()) != null) {
-          batch.add(p);
-          size += p.size;
-        }
-        if (batch.isEmpty()) {
-          inFlight.decrementAndGet();
-          continue;
-        }
-        CompletionStage<?> done;
-        try {
-          done = run(batch);
-        } catch (RuntimeException e) {
-          batch.forEach(b -> b.result.completeExceptionally(e));
-          done = CompletableFuture.completedFuture(null);
-        }
-        done.whenComplete(
-            (v, e) -> {
-              inFlight.decrementAndGet();
-              drain();
-            });
-      }
-    }
+  /**
+   * The batcher of one slot group: a batch holds at least one call and otherwise at most {@link
+   * #MAX_BATCH} updates. A log over a connection ({@link AppUpdateLog#remote}) is called from
+   * {@link Batcher#serialSender()}, so the batches reach it in order; one in memory is called by
+   * the submitting thread, adding no hop.
+   */
+  private Batcher<Pending> newGroup() {
+    return new Batcher<>(
+        MAX_IN_FLIGHT,
+        MAX_BATCH,
+        p -> p.size,
+        this::run,
+        (batch, e) -> batch.forEach(b -> b.result.completeExceptionally(e)),
+        log.remote() ? Batcher.serialSender() : null);
   }
 
   /** Appends one batch (one log call) and hands every application's kept updates on. */

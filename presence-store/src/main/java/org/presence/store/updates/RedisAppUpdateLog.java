@@ -356,6 +356,11 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     return true;
   }
 
+  @Override
+  public boolean remote() {
+    return true;
+  }
+
   /**
    * Appends in one script call per slot group ({@link #slotGroup}; one on one Redis), the calls of
    * several groups at once.
