@@ -39,6 +39,7 @@ import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
+import org.presence.protocol.device.DeviceReplyCodec;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
@@ -268,7 +269,7 @@ public final class DeviceClient implements AutoCloseable {
 
       @Override
       protected void channelRead0(ChannelHandlerContext ctx, TextWebSocketFrame frame) {
-        DeviceMessage m = DeviceCodec.decodeReply(frame.content());
+        DeviceMessage m = DeviceReplyCodec.decode(frame.content());
         CompletableFuture<DeviceMessage> waiting = pending.poll();
         if (waiting != null) {
           waiting.complete(m);

@@ -13,6 +13,7 @@ import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
+import org.presence.protocol.device.DeviceReplyCodec;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.PresenceStatus;
 
@@ -137,7 +138,7 @@ public final class PresenceDevices implements DeviceChannel {
         return;
       }
       try {
-        waiting.complete(DeviceCodec.decodeReply(utf8));
+        waiting.complete(DeviceReplyCodec.decode(utf8));
       } catch (ProtocolException e) {
         waiting.completeExceptionally(new ClientException("bad-answer", e.getMessage()));
       }

@@ -36,6 +36,7 @@ import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
+import org.presence.protocol.device.DeviceReplyCodec;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.PresenceStatus;
@@ -118,7 +119,7 @@ class DeviceSessionHandlerTest {
     try {
       if (out instanceof TextWebSocketFrame t) {
         ByteBuf b = t.content();
-        return DeviceCodec.decodeReply(b);
+        return DeviceReplyCodec.decode(b);
       }
       if (out instanceof CloseWebSocketFrame c) {
         return c.statusCode();

@@ -20,6 +20,7 @@ import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.device.DeviceMessage.Notifications;
 import org.presence.protocol.device.DeviceMessage.Settings;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
+import org.presence.protocol.device.DeviceReplyCodec;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
@@ -160,7 +161,7 @@ public final class DeviceTestClient implements AutoCloseable {
     }
     ByteBuf b = Unpooled.copiedBuffer(text, StandardCharsets.UTF_8);
     try {
-      DeviceMessage m = DeviceCodec.decodeReply(b);
+      DeviceMessage m = DeviceReplyCodec.decode(b);
       if (m instanceof Notifications) {
         rawPushes.add(text);
       }

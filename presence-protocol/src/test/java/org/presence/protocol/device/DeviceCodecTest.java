@@ -45,7 +45,7 @@ class DeviceCodecTest {
   private static DeviceMessage decodeReply(String text) {
     ByteBuf b = buf(text);
     try {
-      return DeviceCodec.decodeReply(b);
+      return DeviceReplyCodec.decode(b);
     } finally {
       b.release();
     }
@@ -195,7 +195,7 @@ class DeviceCodecTest {
                 + "\"away_message\":\"\"}}");
     ByteBuf b = buf(text);
     try {
-      assertThat(DeviceCodec.decodeReply(b)).isEqualTo(s);
+      assertThat(DeviceReplyCodec.decode(b)).isEqualTo(s);
     } finally {
       b.release();
     }
@@ -216,7 +216,7 @@ class DeviceCodecTest {
       try {
         int n = DeviceCodec.encodeNotifications(small, from, 10, b);
         sizes.add(n);
-        got.addAll(((Notifications) DeviceCodec.decodeReply(b)).notifications());
+        got.addAll(((Notifications) DeviceReplyCodec.decode(b)).notifications());
         from += n;
       } finally {
         b.release();
@@ -248,7 +248,7 @@ class DeviceCodecTest {
         int n = DeviceCodec.encodeNotifications(big, from, 100, b);
         assertThat(n).isPositive();
         assertThat(b.readableBytes()).isLessThan(DeviceCodec.NOTIFICATIONS_FRAME_BYTES + 8 * 1024);
-        got.addAll(((Notifications) DeviceCodec.decodeReply(b)).notifications());
+        got.addAll(((Notifications) DeviceReplyCodec.decode(b)).notifications());
         from += n;
       } finally {
         b.release();
