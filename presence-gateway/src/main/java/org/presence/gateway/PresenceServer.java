@@ -616,10 +616,8 @@ public final class PresenceServer implements AutoCloseable {
   }
 
   /**
-   * Binds the admin port: the same pipeline as the gateway port's, with a route table of its own
-   * (the operator's endpoints, {@code /metrics}, the admin API and page) and no trusted proxies.
+   * The admin port's routes: the operator's endpoints, {@code /metrics}, the admin API and page.
    */
-  /** The admin port's routes. */
   private static HttpRoutes adminRoutes(OpsEndpoints ops, AdminApi adminApi) {
     HttpRoutes.Builder routes = HttpRoutes.builder();
     ops.registerAdmin(routes);
@@ -627,6 +625,10 @@ public final class PresenceServer implements AutoCloseable {
     return routes.build();
   }
 
+  /**
+   * Binds the admin port: the same pipeline as the gateway port's, with its own route table and no
+   * trusted proxies.
+   */
   private static Channel bindAdmin(
       PresenceConfig config,
       ServerBootstrap gateway,

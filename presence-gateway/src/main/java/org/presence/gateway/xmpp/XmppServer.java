@@ -116,9 +116,6 @@ public final class XmppServer implements AutoCloseable {
   /** This node's mark on the roster changes it publishes, to skip them when they come back. */
   private final String nodeMark = XmppSession.randomId(9);
 
-  /** The bus channel of roster changes ({@link RosterChange}). */
-  static final String ROSTER_CHANNEL = RosterChange.CHANNEL;
-
   /** Resumable sessions one node remembers; beyond, the least recently used are forgotten. */
   static final int MAX_RESUMABLE = 10_000;
 
@@ -369,9 +366,9 @@ public final class XmppServer implements AutoCloseable {
 
   /**
    * A grant changed on this node: a roster push to the application's sessions here, and through the
-   * bus ({@link #ROSTER_CHANNEL}) to those on other nodes. The user's answer waits until the bus
-   * took the message; a bus that is down only costs the other nodes' pushes (their sessions get the
-   * change at the next roster get).
+   * bus ({@link RosterChange#CHANNEL}) to those on other nodes. The user's answer waits until the
+   * bus took the message; a bus that is down only costs the other nodes' pushes (their sessions get
+   * the change at the next roster get).
    */
   private CompletionStage<Void> grantChanged(GrantService.Change change, Grant grant) {
     boolean shared =
@@ -380,12 +377,12 @@ public final class XmppServer implements AutoCloseable {
     RosterItem item =
         new RosterItem(grant.puid(), grant.userString() == null ? "" : grant.userString());
     rosterPush(grant.appId(), item, shared);
-    if (bus == null || !bus.mayReach(ROSTER_CHANNEL)) {
+    if (bus == null || !bus.mayReach(RosterChange.CHANNEL)) {
       return CompletableFuture.completedFuture(null);
     }
     byte[] message =
         new RosterChange(nodeMark, grant.appId(), shared, item.puid(), item.name()).encode();
-    return bus.publish(ROSTER_CHANNEL, message)
+    return bus.publish(RosterChange.CHANNEL, message)
         .handle(
             (v, e) -> {
               if (e != null) {
@@ -410,7 +407,7 @@ public final class XmppServer implements AutoCloseable {
   /** Listens to the roster changes of other nodes; waits (bounded) for the subscription. */
   private PresenceBus.Subscription subscribeRoster() {
     try {
-      return bus.subscribe(ROSTER_CHANNEL, (channel, message) -> rosterChanged(message))
+      return bus.subscribe(RosterChange.CHANNEL, (channel, message) -> rosterChanged(message))
           .toCompletableFuture()
           .get(10, java.util.concurrent.TimeUnit.SECONDS);
     } catch (InterruptedException e) {

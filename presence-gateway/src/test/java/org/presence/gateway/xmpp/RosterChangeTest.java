@@ -16,7 +16,7 @@ class RosterChangeTest {
     RosterChange removed = new RosterChange("m1", 42, false, "pA", "");
     assertThat(new String(removed.encode(), StandardCharsets.UTF_8)).isEqualTo("m1\t42\t0\tpA\t");
     assertThat(RosterChange.decode(removed.encode())).isEqualTo(removed);
-    assertThat(XmppServer.ROSTER_CHANNEL).isEqualTo("xmpp-roster");
+    assertThat(RosterChange.CHANNEL).isEqualTo("xmpp-roster");
   }
 
   @Test
