@@ -4,21 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Level;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
-import org.presence.gateway.testing.HeadlessChromium;
 import org.presence.gateway.testing.PageAudit;
 import org.presence.gateway.testing.TestNode;
 
@@ -27,35 +21,15 @@ import org.presence.gateway.testing.TestNode;
  * Content-Security-Policy, sends the token the operator typed, and shows the node list and the
  * health; a wrong token is shown as refused.
  */
-class AdminPageBrowserIT {
+class AdminPageBrowserIT extends BrowserTest {
   private static final String TOKEN = "browser-admin-token-0123456789abcdef";
 
-  @TempDir Path dataDir;
-  @TempDir Path profile;
-  TestNode node;
-  WebDriver browser;
-
-  @BeforeEach
-  void start() throws Exception {
-    browser = HeadlessChromium.start(profile);
+  @Override
+  TestNode startNode() throws Exception {
     Files.createDirectories(dataDir);
     Map<String, String> s = TestNode.baseSettings(dataDir);
     s.put("admin.token", TOKEN);
-    node = TestNode.start(s, r -> {});
-  }
-
-  @AfterEach
-  void stop() {
-    if (browser != null) {
-      browser.quit();
-    }
-    if (node != null) {
-      node.close();
-    }
-  }
-
-  private String text(String id) {
-    return browser.findElement(By.id(id)).getText();
+    return TestNode.start(s, r -> {});
   }
 
   private void type(String id, String value) {

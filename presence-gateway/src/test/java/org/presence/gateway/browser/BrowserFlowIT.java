@@ -13,16 +13,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.presence.gateway.testing.DomainStub;
-import org.presence.gateway.testing.HeadlessChromium;
 import org.presence.gateway.testing.PageAudit;
-import org.presence.gateway.testing.TestNode;
 import org.presence.store.permission.PuidState;
 
 /**
@@ -33,18 +29,12 @@ import org.presence.store.permission.PuidState;
  * back on the site with the PUID, pauses and revokes in the settings page. No page uses JavaScript:
  * the browser only follows links and submits forms.
  */
-class BrowserFlowIT {
+class BrowserFlowIT extends BrowserTest {
 
-  @TempDir Path dataDir;
-  @TempDir Path profile;
-  TestNode node;
   DomainStub site;
-  WebDriver browser;
 
   @BeforeEach
-  void start() {
-    browser = HeadlessChromium.start(profile);
-    node = TestNode.embedded(dataDir);
+  void startSite() {
     site = DomainStub.start();
     site.serve(
         "/presence/callback",
@@ -56,15 +46,9 @@ class BrowserFlowIT {
   }
 
   @AfterEach
-  void stop() {
-    if (browser != null) {
-      browser.quit();
-    }
+  void stopSite() {
     if (site != null) {
       site.close();
-    }
-    if (node != null) {
-      node.close();
     }
   }
 
@@ -80,10 +64,6 @@ class BrowserFlowIT {
     if (url.startsWith(base)) {
       PageAudit.check(browser, "flow" + url.substring(base.length()).replaceAll("\\?.*", ""));
     }
-  }
-
-  private String text(String id) {
-    return browser.findElement(By.id(id)).getText();
   }
 
   private void click(String id) {

@@ -8,22 +8,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.logging.Level;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.presence.gateway.testing.DeviceTestClient;
-import org.presence.gateway.testing.HeadlessChromium;
 import org.presence.gateway.testing.PageAudit;
-import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.model.PresenceStatus;
 
@@ -32,32 +26,7 @@ import org.presence.protocol.model.PresenceStatus;
  * sign in, grant the demo application on the consent page, and watch the page (its script, under
  * the page's Content-Security-Policy) show the presence a device reports, as it changes.
  */
-class DemoBrowserIT {
-  @TempDir Path dataDir;
-  @TempDir Path profile;
-  TestNode node;
-  WebDriver browser;
-
-  @BeforeEach
-  void start() {
-    browser = HeadlessChromium.start(profile);
-    node = TestNode.embedded(dataDir);
-  }
-
-  @AfterEach
-  void stop() {
-    if (browser != null) {
-      browser.quit();
-    }
-    if (node != null) {
-      node.close();
-    }
-  }
-
-  private String text(String id) {
-    return browser.findElement(By.id(id)).getText();
-  }
-
+class DemoBrowserIT extends BrowserTest {
   private void waitForPage(String id) {
     await().atMost(Duration.ofSeconds(30)).until(() -> !browser.findElements(By.id(id)).isEmpty());
     PageAudit.check(browser, "demo-" + id);

@@ -4,18 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.net.InetAddress;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import no.nav.security.mock.oauth2.OAuth2Config;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.WebDriver;
-import org.presence.gateway.testing.HeadlessChromium;
 import org.presence.gateway.testing.PageAudit;
 import org.presence.gateway.testing.TestNode;
 
@@ -25,15 +20,12 @@ import org.presence.gateway.testing.TestNode;
  * Chromium. The newcomer opens the demo, signs in through the provider's login page, grants the
  * demo application on the consent page, sees the session in the settings and signs out.
  */
-class OidcBrowserIT {
-  @TempDir Path dataDir;
-  @TempDir Path profile;
+class OidcBrowserIT extends BrowserTest {
   MockOAuth2Server provider;
-  TestNode node;
-  WebDriver browser;
 
-  @BeforeEach
-  void start() {
+  /** The provider first: the node reads its discovery document at start. */
+  @Override
+  TestNode startNode() {
     provider = new MockOAuth2Server(OAuth2Config.Companion.fromJson("{\"interactiveLogin\":true}"));
     provider.start(InetAddress.getLoopbackAddress(), 0);
     Map<String, String> s = TestNode.baseSettings(dataDir);
@@ -42,23 +34,14 @@ class OidcBrowserIT {
     s.put("identity.oidc.client-secret", "not-a-secret-at-the-mock");
     s.put("identity.oidc.timeout", "30s");
     s.put("outbound.allow-loopback", "true");
-    node = TestNode.start(s, r -> {});
-    browser = HeadlessChromium.start(profile);
+    return TestNode.start(s, r -> {});
   }
 
   @AfterEach
-  void stop() {
-    if (browser != null) {
-      browser.quit();
+  void stopProvider() {
+    if (provider != null) {
+      provider.shutdown();
     }
-    if (node != null) {
-      node.close();
-    }
-    provider.shutdown();
-  }
-
-  private String text(String id) {
-    return browser.findElement(By.id(id)).getText();
   }
 
   private void waitFor(By what) {

@@ -3,57 +3,25 @@ package org.presence.gateway.browser;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.logging.Level;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Keys;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
-import org.presence.gateway.testing.HeadlessChromium;
 import org.presence.gateway.testing.PageAudit;
-import org.presence.gateway.testing.TestNode;
 
 /**
  * The pages around the journeys, in a real browser: the home page, the error pages a browser gets
  * for a wrong address, a failed sign-in, and what a keyboard user meets first (the skip link and a
  * focus ring that shows). Every page passes {@link PageAudit}.
  */
-class PagesBrowserIT {
-  @TempDir Path dataDir;
-  @TempDir Path profile;
-  TestNode node;
-  WebDriver browser;
-
-  @BeforeEach
-  void start() {
-    browser = HeadlessChromium.start(profile);
-    node = TestNode.embedded(dataDir);
-  }
-
-  @AfterEach
-  void stop() {
-    if (browser != null) {
-      browser.quit();
-    }
-    if (node != null) {
-      node.close();
-    }
-  }
-
+class PagesBrowserIT extends BrowserTest {
   private void open(String path, String name) {
     browser.get(node.uri(path).toString());
     PageAudit.check(browser, name);
-  }
-
-  private String text(String id) {
-    return browser.findElement(By.id(id)).getText();
   }
 
   private String css(WebElement e, String property) {

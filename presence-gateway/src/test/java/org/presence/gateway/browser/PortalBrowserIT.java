@@ -3,23 +3,18 @@ package org.presence.gateway.browser;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.StaleElementReferenceException;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.presence.gateway.testing.DomainStub;
-import org.presence.gateway.testing.HeadlessChromium;
 import org.presence.gateway.testing.PageAudit;
-import org.presence.gateway.testing.TestNode;
 
 /**
  * The developer portal in a real browser (issue 19): the Domain field's help and a full URL typed
@@ -28,35 +23,19 @@ import org.presence.gateway.testing.TestNode;
  * with "Send a test call", and the endpoints grouped by who uses them. Every page passes {@link
  * PageAudit}.
  */
-class PortalBrowserIT {
-  @TempDir Path dataDir;
-  @TempDir Path profile;
-  TestNode node;
+class PortalBrowserIT extends BrowserTest {
   DomainStub site;
-  WebDriver browser;
 
   @BeforeEach
-  void start() {
-    browser = HeadlessChromium.start(profile);
-    node = TestNode.embedded(dataDir);
+  void startSite() {
     site = DomainStub.start();
   }
 
   @AfterEach
-  void stop() {
-    if (browser != null) {
-      browser.quit();
-    }
+  void stopSite() {
     if (site != null) {
       site.close();
     }
-    if (node != null) {
-      node.close();
-    }
-  }
-
-  private String text(String id) {
-    return browser.findElement(By.id(id)).getText();
   }
 
   private void audit(String name) {

@@ -15,16 +15,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.StaleElementReferenceException;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.presence.gateway.testing.DomainStub;
-import org.presence.gateway.testing.HeadlessChromium;
 import org.presence.gateway.testing.PageAudit;
 import org.presence.gateway.testing.TestNode;
 
@@ -35,32 +30,7 @@ import org.presence.gateway.testing.TestNode;
  * /pair} page and the paired-devices table on {@code /settings} pass {@link PageAudit}; and the
  * audit's screenshots cover the whole page.
  */
-class SettingsBrowserIT {
-  @TempDir Path dataDir;
-  @TempDir Path profile;
-  TestNode node;
-  WebDriver browser;
-
-  @BeforeEach
-  void start() {
-    browser = HeadlessChromium.start(profile);
-    node = TestNode.embedded(dataDir);
-  }
-
-  @AfterEach
-  void stop() {
-    if (browser != null) {
-      browser.quit();
-    }
-    if (node != null) {
-      node.close();
-    }
-  }
-
-  private String text(String id) {
-    return browser.findElement(By.id(id)).getText();
-  }
-
+class SettingsBrowserIT extends BrowserTest {
   private void submit(WebElement button) {
     WebElement oldPage = browser.findElement(By.tagName("html"));
     button.click();
