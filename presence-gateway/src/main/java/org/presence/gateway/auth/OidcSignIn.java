@@ -50,6 +50,7 @@ import org.presence.gateway.identity.Identity;
 import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 import org.slf4j.Logger;
@@ -148,6 +149,12 @@ public final class OidcSignIn {
     return u.getScheme() + "://" + u.getRawAuthority();
   }
 
+  private static String randomValue() {
+    byte[] b = new byte[32];
+    SecureRandoms.current().nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
   private URI redirectUri() {
     return URI.create(baseUrl.get() + CALLBACK);
   }
@@ -157,9 +164,12 @@ public final class OidcSignIn {
    * to {@code next}; completes with the provider's authorization URL.
    */
   public CompletionStage<URI> start(String browserNonce, String next) {
-    State state = new State();
-    Nonce nonce = new Nonce();
-    CodeVerifier verifier = new CodeVerifier();
+    // Nimbus's default constructors draw from the JDK's default SecureRandom, which reads
+    // /dev/urandom on every draw; start() runs on an event loop, so the values (32 random bytes,
+    // base64url, as Nimbus makes them) come from this thread's generator.
+    State state = new State(randomValue());
+    Nonce nonce = new Nonce(randomValue());
+    CodeVerifier verifier = new CodeVerifier(randomValue());
     Instant now = clock.instant();
     return metadata()
         .thenCompose(

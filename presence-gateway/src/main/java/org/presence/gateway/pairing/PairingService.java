@@ -72,7 +72,6 @@ public final class PairingService {
   private final String audience;
   private final Invalidations invalidations;
   private final Clock clock;
-  private final SecureRandom random = new SecureRandom();
 
   /** Wrong codes per user, kept a code lifetime, for at most {@value #MAX_TRACKED} users. */
   private final com.github.benmanes.caffeine.cache.Cache<String, Attempts> attempts;
@@ -386,14 +385,17 @@ public final class PairingService {
                         .thenApply(v -> n));
   }
 
+  // Codes and tokens come from this thread's generator: the JDK's default SecureRandom reads
+  // /dev/urandom on every draw, and authorize() runs on an event loop.
   private String token() {
     byte[] b = new byte[32];
-    random.nextBytes(b);
+    SecureRandoms.current().nextBytes(b);
     return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
   }
 
   private String userCode() {
     char[] c = new char[8];
+    SecureRandom random = SecureRandoms.current();
     for (int i = 0; i < c.length; i++) {
       c[i] = USER_CODE_ALPHABET.charAt(random.nextInt(USER_CODE_ALPHABET.length()));
     }

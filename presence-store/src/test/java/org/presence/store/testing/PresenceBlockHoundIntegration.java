@@ -1,0 +1,33 @@
+package org.presence.store.testing;
+
+import reactor.blockhound.BlockHound;
+import reactor.blockhound.integration.BlockHoundIntegration;
+
+/**
+ * How BlockHound runs in Presence's test JVMs (loaded through {@code META-INF/services}, next to
+ * Netty's own integration, which marks every Netty {@code FastThreadLocalThread} as non-blocking
+ * and allows Netty's known waits): a blocking call on an event loop is recorded in {@link
+ * BlockingCalls} and fails the running test through {@link BlockingCallsExtension}.
+ *
+ * <p>The allow-list below is for waits that are bounded and not ours to move. Keep it short, and
+ * give each entry its reason.
+ */
+public final class PresenceBlockHoundIntegration implements BlockHoundIntegration {
+  @Override
+  public void applyTo(BlockHound.Builder builder) {
+    builder.blockingMethodCallback(method -> BlockingCalls.record(method.toString()));
+
+    // Lettuce's I/O threads are Netty event loops. Its SharedLock guards a command write against a
+    // concurrent connection state change (reconnect, close, endpoint activation) with a
+    // ReentrantLock that is held only for a counter update or that state change, never across I/O:
+    // a lettuce-io thread may park there for microseconds when another thread holds it.
+    builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "incrementWriters");
+    builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "doExclusive");
+
+    // Netty's adaptive allocator (the default in 4.2): when a magazine group grows, the magazine it
+    // replaces is freed under that magazine's StampedLock, which waits only for an allocation
+    // from that magazine already under way on another thread. Netty's own integration allows the
+    // allocator's thread-local set-up and removal but not this (seen in ChannelFloodTest).
+    builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free");
+  }
+}
