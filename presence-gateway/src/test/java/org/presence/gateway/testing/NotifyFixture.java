@@ -30,7 +30,14 @@ public final class NotifyFixture {
 
   /** Registers, verifies and activates application {@code name} of {@code devEmail}. */
   public static App activeApp(NodeAddress node, DomainStub site, String devEmail, String name) {
-    ApiClient dev = ApiClient.forEmail(node, devEmail);
+    return activeApp(ApiClient.forEmail(node, devEmail), site, name);
+  }
+
+  /**
+   * Registers, verifies and activates application {@code name} of developer {@code dev}. The stub
+   * serves one verification key at a time: key and proof go under its lock.
+   */
+  public static App activeApp(ApiClient dev, DomainStub site, String name) {
     HttpResponse<String> created =
         dev.post(
             "/api/apps",
@@ -38,7 +45,7 @@ public final class NotifyFixture {
                 + name
                 + "\",\"domain\":\""
                 + site.domain()
-                + "\",\"description\":\"notifications test\"}");
+                + "\",\"description\":\"a test application\"}");
     check(created, 201);
     long id = json(created).get("id").asLong();
     synchronized (site) {

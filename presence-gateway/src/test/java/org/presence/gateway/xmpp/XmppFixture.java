@@ -15,6 +15,7 @@ import javax.net.ssl.X509TrustManager;
 import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.model.PresenceStatus;
@@ -62,21 +63,8 @@ final class XmppFixture implements AutoCloseable {
 
   App activeApp(TestNode node, String name) {
     ApiClient dev = ApiClient.forEmail(node, email("dev-" + name));
-    HttpResponse<String> created =
-        dev.post(
-            "/api/apps",
-            "{\"name\":\""
-                + name
-                + "\",\"domain\":\""
-                + site.domain()
-                + "\",\"description\":\"t\"}");
-    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-    long id = json(created).get("id").asLong();
-    site.serveKey(json(created).get("verification_key").asText());
-    assertThat(dev.post("/api/apps/" + id + "/verify", null).statusCode()).isEqualTo(200);
-    HttpResponse<String> activated = dev.post("/api/apps/" + id + "/activate", null);
-    assertThat(activated.statusCode()).as(activated.body()).isEqualTo(200);
-    return new App(id, json(activated).get("api_key").asText(), dev);
+    NotifyFixture.App app = NotifyFixture.activeApp(dev, site, name);
+    return new App(app.id(), app.key(), dev);
   }
 
   /** {@code email} grants {@code app} as {@code "as <email>"}; returns the PUID. */
