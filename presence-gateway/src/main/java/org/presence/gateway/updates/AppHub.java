@@ -84,6 +84,8 @@ final class AppHub {
   private boolean filling;
   // The log's position the last poll found ahead of head, or -1.
   private long lead = -1;
+  // Whether an update moved head on since the last poll.
+  private boolean advanced;
   private ScheduledFuture<?> gapTimer;
   private boolean closed;
 
@@ -278,6 +280,7 @@ final class AppHub {
       ringSize++;
     }
     head = u.seq();
+    advanced = true;
     trimByAge();
   }
 
@@ -378,8 +381,21 @@ final class AppHub {
    * The periodic check of the log's position. A lead of the log over the hub is usually a batch
    * message still on its way, so the log is read only when the lead seen by the previous check is
    * still not caught up (its message was lost).
+   *
+   * <p>A check finds only a message lost with nothing after it (a later one leaves a gap, which is
+   * filled after {@link UpdatesConfig#reorderWait()}). So when updates moved the hub on since the
+   * previous check, with no lead and no gap pending, this check is skipped: an application with at
+   * least one update per interval costs no position reads, and a message lost after the last one
+   * heard is found by the first check after an interval without updates.
    */
   private void poll() {
+    synchronized (this) {
+      boolean heard = advanced;
+      advanced = false;
+      if (heard && lead < 0 && early.isEmpty() && !filling) {
+        return;
+      }
+    }
     log.lastSeq(appId)
         .whenComplete(
             (last, e) -> {

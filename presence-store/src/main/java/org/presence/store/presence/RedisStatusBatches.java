@@ -68,8 +68,8 @@ public final class RedisStatusBatches implements StatusBatches {
    * RedisAppUpdateLog#appendKeys}). ARGV: retention, most numbers kept, nu, na, per application its
    * id and channel, then per update: the position of its user's key, the number of grants g, 2g
    * (application id, PUID), the 13 arguments of presence_op's update. Returns {per update its
-   * presence_op reply}, {time, then per application with kept updates: id, first seq, count, and
-   * per update PUID, status, message, version}.
+   * presence_op reply}, {time (0 when nothing was logged), then per application with kept updates:
+   * id, first seq, count, and per update PUID, status, message, version}.
    */
   private static final String BODY =
       """
@@ -150,9 +150,11 @@ public final class RedisStatusBatches implements StatusBatches {
           end
         end
       end
-      local logged = {now}
+      -- Redis's clock only for a batch with updates to log (append_apps reads it).
+      local logged = {0}
       if #used > 0 then
         local res = append_apps(K, A)
+        logged[1] = res[1]
         local r = 2
         for _, p in ipairs(used) do
           local first, k = res[r], res[r + 1]

@@ -41,9 +41,11 @@ import org.presence.store.redis.RedisScript;
  * and a call covers the applications of one slot, {@link #slotGroup}) of the kept updates (an
  * {@link AppUpdateBatchCodec} batch on {@link AppUpdatePublisher#channel}), and only when a new
  * housekeeping period has started for the application (a minute for the hour of retention; a second
- * for retentions under two minutes) the index entry, the trim by age and the expiry renewals.
- * Entries are kept for the retention and up to one period more (a read trims first); idle
- * applications' streams expire.
+ * for retentions under two minutes) the index entry, the trim by age (a {@code ZRANGE} of the
+ * index's oldest entry, and the {@code XTRIM} and index clean-up only when that entry is older than
+ * the retention allows) and the expiry renewals. {@code TIME} runs once per call, and only in a
+ * call that appends or has an index to check. Entries are kept for the retention and up to one
+ * period more (a read trims first); idle applications' streams expire.
  */
 public final class RedisAppUpdateLog implements AppUpdateLog {
   /**
@@ -51,28 +53,44 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
    */
   private static final String TRIM =
       """
+      -- Redis's clock (epoch ms), read with one TIME the first time a call needs it: a call that
+      -- appends nothing and trims nothing does not read it.
+      local now
+      local function clock()
+        if not now then
+          local t = redis.call('TIME')
+          now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+        return now
+      end
       -- The housekeeping period for retention r (ms): the index has an entry per period (its
       -- first second -> its first number), so the trim by age and the expiry renewals run once per
       -- period and application: a minute for the hour of retention, a second for short ones.
       local function period_of(r)
         return math.max(1, math.min(60, math.floor(r / 60000)))
       end
-      local function trim(ks, ki, now, r)
+      local function trim(ks, ki, r)
         -- Keep the period holding the cutoff: entries live for the retention and up to a period.
-        local cutoff = math.floor((now - r) / 1000) - period_of(r) + 1
+        -- The index's oldest entry tells whether anything is due: one command when nothing is.
+        local oldest = redis.call('ZRANGE', ki, 0, 0, 'WITHSCORES')
+        if #oldest == 0 then
+          return
+        end
+        local cutoff = math.floor((clock() - r) / 1000) - period_of(r) + 1
+        if tonumber(oldest[2]) >= cutoff then
+          return
+        end
         local keep = redis.call('ZRANGEBYSCORE', ki, cutoff, '+inf', 'LIMIT', 0, 1)
         if #keep > 0 then
           redis.call('XTRIM', ks, 'MINID', keep[1] .. '-1')
           redis.call('ZREMRANGEBYSCORE', ki, '-inf', '(' .. cutoff)
-        elseif redis.call('ZCARD', ki) > 0 then
+        else
           redis.call('DEL', ks, ki)
         end
       end
       local function fmt(x)
         return string.format('%.0f', x)
       end
-      local t = redis.call('TIME')
-      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       """;
 
   /**
@@ -84,14 +102,16 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
    * (exact below 2^53) but stored as the caller's text.
    *
    * <p>This source defines {@code append_apps(KEYS, ARGV)} (the arguments as above, as tables; it
-   * returns the reply) after the prelude of {@link #TRIM}, which reads Redis's clock into {@code
-   * now}: the append script calls it once, {@code RedisStatusBatches}' script after deciding a
-   * batch of users' states. The body is not indented, to keep its history readable.
+   * returns the reply) after the prelude of {@link #TRIM}, whose {@code clock()} reads Redis's
+   * clock once, when a call first needs it: the append script calls it once, {@code
+   * RedisStatusBatches}' script after deciding a batch of users' states, and only when the batch
+   * has updates to log. The body is not indented, to keep its history readable.
    */
   public static final String APPEND_FUNCTIONS =
       TRIM
           + """
           local function append_apps(KEYS, ARGV)
+          local now = clock()
           local sec = math.floor(now / 1000)
           local retention = tonumber(ARGV[1])
           local period = period_of(retention)
@@ -204,7 +224,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
               redis.call('XADD', unpack(xa))
               if index then
                 redis.call('ZADD', ki, tick, fmt(first))
-                trim(ks, ki, now, retention)
+                trim(ks, ki, retention)
                 redis.call('PEXPIRE', ks, ttl)
                 redis.call('PEXPIRE', ki, ttl)
               end
@@ -230,7 +250,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
   private static final String READ =
       TRIM
           + """
-          trim(KEYS[2], KEYS[3], now, tonumber(ARGV[1]))
+          trim(KEYS[2], KEYS[3], tonumber(ARGV[1]))
           local last = tonumber(redis.call('GET', KEYS[1]) or '0')
           local since = tonumber(ARGV[2])
           if since > last then

@@ -2,6 +2,7 @@ package org.presence.store.presence;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lettuce.core.cluster.SlotHash;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -102,6 +103,49 @@ class RedisStatusBatchesIT {
   }
 
   /**
+   * Commands that are not the measured calls': these INFO calls, a replica's acks, the cluster
+   * client's topology refreshes and connection set-up.
+   */
+  private static final java.util.Set<String> NOT_COUNTED =
+      java.util.Set.of(
+          "info", "replconf", "cluster", "ping", "client", "hello", "command", "readonly");
+
+  /**
+   * Every command Redis counted so far (INFO commandstats; scripts' commands too) by name, summed
+   * over every shard of a Redis Cluster, but for {@link #NOT_COUNTED}.
+   */
+  private Map<String, Long> allCalls() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    for (int i = 0; i < redis.shards(); i++) {
+      String info = join(join(redis.shard(i)).info("commandstats"));
+      for (String line : info.split("\r?\n")) {
+        if (line.startsWith("cmdstat_")) {
+          String name = line.substring("cmdstat_".length(), line.indexOf(':'));
+          if (NOT_COUNTED.contains(name)) {
+            continue;
+          }
+          long n = Long.parseLong(line.substring(line.indexOf('=') + 1, line.indexOf(',')));
+          out.merge(name, n, Long::sum);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The commands run between {@code before} and {@code after}, by name (none left out). */
+  private static Map<String, Long> delta(Map<String, Long> before, Map<String, Long> after) {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    after.forEach(
+        (name, n) -> {
+          long d = n - before.getOrDefault(name, 0L);
+          if (d != 0) {
+            out.put(name, d);
+          }
+        });
+    return out;
+  }
+
+  /**
    * Most script calls for one status of each of {@code users} users made at once: on one Redis the
    * batches make far fewer calls than statuses.
    */
@@ -189,6 +233,109 @@ class RedisStatusBatchesIT {
     join(batches.update("v", "d", s, PresenceStatus.ONLINE, "a \"b\"/\u00e9", null, null, 5));
     assertThat(logged(APP_A)).hasSize(2);
     assertThat(logged(APP_B)).hasSize(1);
+  }
+
+  /**
+   * The commands of one lone status change on a quiet application, by name, as Redis counted them
+   * (INFO commandstats, the commands run inside scripts included): on one Redis one script call; on
+   * a Redis Cluster a state call and a log call. See {@link #aLoneChange_onAQuietApplication}.
+   */
+  Map<String, Long> expectedLoneChange(boolean firstOfPeriod) {
+    Map<String, Long> m = new java.util.TreeMap<>();
+    m.putAll(
+        Map.of(
+            "evalsha", 1L,
+            "hgetall", 1L,
+            "hset", 2L,
+            "time", 1L,
+            "hmget", 1L,
+            "incrby", 1L,
+            "xadd", 1L,
+            "publish", 1L));
+    if (firstOfPeriod) {
+      // A PUID the current guard generation does not hold yet: the previous one is read too; a
+      // new period of the application: its index entry, the check of its oldest entry, the
+      // expiry renewals of guards, stream and index.
+      m.put("hmget", 2L);
+      m.put("zadd", 1L);
+      m.put("zrange", 1L);
+      m.put("pexpire", 3L);
+    }
+    return m;
+  }
+
+  /** The commands of a status that changes nothing (the user's state only). */
+  Map<String, Long> expectedNoChange() {
+    return Map.of("evalsha", 1L, "hgetall", 1L, "hset", 1L);
+  }
+
+  /**
+   * Redis's clock in seconds, read outside a counted window: a measurement that spans a new minute
+   * (the log's housekeeping period for its hour of retention) is made again.
+   */
+  private long redisMinute() {
+    byte[] seconds = join(join(redis.shard(0)).time()).get(0);
+    return Long.parseLong(new String(seconds, java.nio.charset.StandardCharsets.UTF_8)) / 60;
+  }
+
+  /**
+   * A lone status change at a low rate (issue 13, section 1: at most 8 commands per change at one
+   * change a second per application; see BENCHMARKS.md), counted exactly by Redis itself: the first
+   * change of a quiet application, the next one in the same minute, and a status that changes
+   * nothing. The scripts are loaded first, on the shards the measured calls use, by a user and an
+   * application of the same slots (a fresh Redis answers NOSCRIPT once per script).
+   */
+  @Test
+  void aLoneChange_onAQuietApplication() {
+    String lone = "lone";
+    String warm = "warm0";
+    for (int i = 1; SlotHash.getSlot(state.key(warm)) != SlotHash.getSlot(state.key(lone)); i++) {
+      warm = "warm" + i;
+    }
+    long warmApp = APP_B;
+    while (log.slotGroup(warmApp) != log.slotGroup(APP_A) || warmApp == APP_A) {
+      warmApp++;
+    }
+    grant(warm, warmApp, true);
+    UUID w = UUID.randomUUID();
+    join(state.claim(warm, "d", w, "n1", 10, 1));
+    join(batches.update(warm, "d", w, PresenceStatus.ONLINE, null, null, null, 2));
+    grant(lone, APP_A, true);
+    UUID s = UUID.randomUUID();
+    join(state.claim(lone, "d", s, "n1", 10, 1));
+
+    Map<String, Long> before = allCalls();
+    PresenceUpdate u =
+        join(batches.update(lone, "d", s, PresenceStatus.ONLINE, null, null, null, 3));
+    Map<String, Long> first = delta(before, allCalls());
+    assertThat(u.changes())
+        .extracting(PresenceChange::status)
+        .containsExactly(PresenceStatus.ONLINE);
+    assertThat(first)
+        .as("the first change of a quiet application")
+        .isEqualTo(expectedLoneChange(true));
+
+    PresenceStatus[] next = {PresenceStatus.AWAY, PresenceStatus.ONLINE, PresenceStatus.AWAY};
+    Map<String, Long> change = Map.of();
+    PresenceStatus last = PresenceStatus.ONLINE;
+    for (int i = 0; i < next.length; i++) {
+      long minute = redisMinute();
+      before = allCalls();
+      PresenceUpdate c = join(batches.update(lone, "d", s, next[i], null, null, null, 4 + i));
+      change = delta(before, allCalls());
+      assertThat(c.changes()).extracting(PresenceChange::status).containsExactly(next[i]);
+      last = next[i];
+      if (redisMinute() == minute) {
+        break;
+      }
+    }
+    assertThat(change).as("a lone change").isEqualTo(expectedLoneChange(false));
+
+    before = allCalls();
+    PresenceUpdate same = join(batches.update(lone, "d", s, last, null, null, null, 10));
+    Map<String, Long> none = delta(before, allCalls());
+    assertThat(same.changes()).isEmpty();
+    assertThat(none).as("a status that changes nothing").isEqualTo(expectedNoChange());
   }
 
   @Test
