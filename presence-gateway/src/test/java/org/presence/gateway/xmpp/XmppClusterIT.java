@@ -3,7 +3,6 @@ package org.presence.gateway.xmpp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +13,6 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.jivesoftware.smack.ConnectionConfiguration;
 import org.jivesoftware.smack.filter.StanzaTypeFilter;
 import org.jivesoftware.smack.packet.Message;
 import org.jivesoftware.smack.packet.Presence;
@@ -22,7 +20,6 @@ import org.jivesoftware.smack.packet.StandardExtensionElement;
 import org.jivesoftware.smack.roster.Roster;
 import org.jivesoftware.smack.roster.RosterListener;
 import org.jivesoftware.smack.tcp.XMPPTCPConnection;
-import org.jivesoftware.smack.tcp.XMPPTCPConnectionConfiguration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -109,18 +106,7 @@ class XmppClusterIT {
     String puid = fx.grant(a, frank, app);
     try (DeviceTestClient d = XmppFixture.device(a, frank, "phone")) {
       XmppFixture.status(d, PresenceStatus.AWAY, "on node a");
-      XMPPTCPConnection c =
-          new XMPPTCPConnection(
-              XMPPTCPConnectionConfiguration.builder()
-                  .setXmppDomain(XmppFixture.DOMAIN)
-                  .setHostAddress(InetAddress.getLoopbackAddress())
-                  .setPort(b.server().xmppAddress().getPort())
-                  .setUsernameAndPassword(String.valueOf(app.id()), app.key())
-                  .setResource("b")
-                  .setSecurityMode(ConnectionConfiguration.SecurityMode.required)
-                  .setCustomX509TrustManager(XmppFixture.TRUST_ALL)
-                  .setHostnameVerifier((h, sess) -> true)
-                  .build());
+      XMPPTCPConnection c = XmppFixture.smack(b, app.id(), app.key(), "b");
       try {
         BlockingQueue<Presence> q = new LinkedBlockingQueue<>();
         c.addAsyncStanzaListener(st -> q.add((Presence) st), StanzaTypeFilter.PRESENCE);
@@ -163,18 +149,7 @@ class XmppClusterIT {
     String ivan = fx.email("ivan");
     String hanaPuid = fx.grant(a, hana, app);
     String hanaJid = Jid.localpart(hanaPuid) + "@" + XmppFixture.DOMAIN;
-    XMPPTCPConnection c =
-        new XMPPTCPConnection(
-            XMPPTCPConnectionConfiguration.builder()
-                .setXmppDomain(XmppFixture.DOMAIN)
-                .setHostAddress(InetAddress.getLoopbackAddress())
-                .setPort(b.server().xmppAddress().getPort())
-                .setUsernameAndPassword(String.valueOf(app.id()), app.key())
-                .setResource("roster")
-                .setSecurityMode(ConnectionConfiguration.SecurityMode.required)
-                .setCustomX509TrustManager(XmppFixture.TRUST_ALL)
-                .setHostnameVerifier((h, sess) -> true)
-                .build());
+    XMPPTCPConnection c = XmppFixture.smack(b, app.id(), app.key(), "roster");
     BlockingQueue<String> changes = new LinkedBlockingQueue<>();
     Roster roster = Roster.getInstanceFor(c);
     roster.addRosterListener(

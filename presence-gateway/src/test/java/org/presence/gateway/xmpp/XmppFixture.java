@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.InetAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -12,6 +13,9 @@ import java.util.UUID;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
+import org.jivesoftware.smack.ConnectionConfiguration;
+import org.jivesoftware.smack.tcp.XMPPTCPConnection;
+import org.jivesoftware.smack.tcp.XMPPTCPConnectionConfiguration;
 import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.DomainStub;
@@ -130,5 +134,27 @@ final class XmppFixture implements AutoCloseable {
   @Override
   public void close() {
     site.close();
+  }
+
+  /**
+   * A Smack connection (not yet connected) to {@code node}'s XMPP port, signing in as application
+   * {@code appId} with {@code key}, over required STARTTLS trusting the node's test certificate.
+   */
+  static XMPPTCPConnection smack(TestNode node, long appId, String key, String resource) {
+    try {
+      return new XMPPTCPConnection(
+          XMPPTCPConnectionConfiguration.builder()
+              .setXmppDomain(DOMAIN)
+              .setHostAddress(InetAddress.getLoopbackAddress())
+              .setPort(node.server().xmppAddress().getPort())
+              .setUsernameAndPassword(String.valueOf(appId), key)
+              .setResource(resource)
+              .setSecurityMode(ConnectionConfiguration.SecurityMode.required)
+              .setCustomX509TrustManager(TRUST_ALL)
+              .setHostnameVerifier((h, s) -> true)
+              .build());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 }

@@ -3,7 +3,6 @@ package org.presence.gateway.xmpp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
@@ -12,7 +11,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.jivesoftware.smack.ConnectionConfiguration;
 import org.jivesoftware.smack.filter.StanzaTypeFilter;
 import org.jivesoftware.smack.packet.Message;
 import org.jivesoftware.smack.packet.Presence;
@@ -23,7 +21,6 @@ import org.jivesoftware.smack.roster.RosterEntry;
 import org.jivesoftware.smack.roster.RosterListener;
 import org.jivesoftware.smack.sasl.SASLErrorException;
 import org.jivesoftware.smack.tcp.XMPPTCPConnection;
-import org.jivesoftware.smack.tcp.XMPPTCPConnectionConfiguration;
 import org.jivesoftware.smackx.ping.PingManager;
 import org.jivesoftware.smackx.receipts.DeliveryReceipt;
 import org.jivesoftware.smackx.receipts.DeliveryReceiptRequest;
@@ -84,18 +81,7 @@ class XmppSmackTest {
 
   private XMPPTCPConnection connect(XmppFixture.App app, String key, String resource)
       throws Exception {
-    XMPPTCPConnectionConfiguration cfg =
-        XMPPTCPConnectionConfiguration.builder()
-            .setXmppDomain(XmppFixture.DOMAIN)
-            .setHostAddress(InetAddress.getLoopbackAddress())
-            .setPort(node.server().xmppAddress().getPort())
-            .setUsernameAndPassword(String.valueOf(app.id()), key)
-            .setResource(resource)
-            .setSecurityMode(ConnectionConfiguration.SecurityMode.required)
-            .setCustomX509TrustManager(XmppFixture.TRUST_ALL)
-            .setHostnameVerifier((h, s) -> true)
-            .build();
-    XMPPTCPConnection c = new XMPPTCPConnection(cfg);
+    XMPPTCPConnection c = XmppFixture.smack(node, app.id(), key, resource);
     c.setReplyTimeout(TimeUnit.SECONDS.toMillis(WAIT));
     open.add(c::disconnect);
     return c;

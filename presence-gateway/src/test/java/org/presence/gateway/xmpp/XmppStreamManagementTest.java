@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,11 +16,9 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.jivesoftware.smack.ConnectionConfiguration;
 import org.jivesoftware.smack.filter.StanzaTypeFilter;
 import org.jivesoftware.smack.packet.Presence;
 import org.jivesoftware.smack.tcp.XMPPTCPConnection;
-import org.jivesoftware.smack.tcp.XMPPTCPConnectionConfiguration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -145,18 +142,7 @@ class XmppStreamManagementTest {
     DeviceTestClient aliceDevice = device(alice);
     XmppFixture.status(aliceDevice, PresenceStatus.ONLINE, "one");
 
-    XMPPTCPConnection c =
-        new XMPPTCPConnection(
-            XMPPTCPConnectionConfiguration.builder()
-                .setXmppDomain(XmppFixture.DOMAIN)
-                .setHostAddress(InetAddress.getLoopbackAddress())
-                .setPort(node.server().xmppAddress().getPort())
-                .setUsernameAndPassword(String.valueOf(app.id()), app.key())
-                .setResource("sm")
-                .setSecurityMode(ConnectionConfiguration.SecurityMode.required)
-                .setCustomX509TrustManager(XmppFixture.TRUST_ALL)
-                .setHostnameVerifier((h, s) -> true)
-                .build());
+    XMPPTCPConnection c = XmppFixture.smack(node, app.id(), app.key(), "sm");
     c.setReplyTimeout(TimeUnit.SECONDS.toMillis(WAIT));
     open.add(c::disconnect);
     BlockingQueue<Presence> q = new LinkedBlockingQueue<>();
