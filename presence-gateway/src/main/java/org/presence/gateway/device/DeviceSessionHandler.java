@@ -18,7 +18,6 @@ import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -36,7 +35,6 @@ import org.presence.protocol.device.DeviceMessage.Ack;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
-import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.id.SecureRandoms;
@@ -68,16 +66,13 @@ import org.slf4j.LoggerFactory;
  * ({@link DeviceSession#onControlFrame}).
  *
  * <p>Live notifications (wiki section 6) reach the socket through {@link #push}, as {@code
- * {"notifications": [...]}} frames; the ids of the last {@value #RECENT_IDS} pushed are kept (from
- * the first push on) so that an item that reaches the session twice, by its connect and by a
- * wake-up at the same moment, is written once. A change of the user's settings reaches the socket
- * through {@link #settings}, as a {@code {"settings": {...}}} frame.
+ * {"notifications": [...]}} frames written by the node's {@link NotificationFrames}; the session's
+ * {@link RecentIds} (from the first push on) make an item that reaches the session twice, by its
+ * connect and by a wake-up at the same moment, written once. A change of the user's settings
+ * reaches the socket through {@link #settings}, as a {@code {"settings": {...}}} frame.
  */
 final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     implements DeviceRegistry.Link, NotificationSink {
-  /** Ids of pushed notifications remembered per session, to write each once. */
-  static final int RECENT_IDS = 64;
-
   /** Answers waiting (behind an asynchronous step) before the socket's reads pause. */
   static final int MAX_PENDING = 32;
 
@@ -116,15 +111,8 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private long pingSentNanos;
   private boolean pinging;
 
-  /** Ids pushed lately, a ring; {@code null} until the first push. */
-  private Recent recent;
-
-  /** The ring of recently pushed ids (one field in the handler until a session gets a push). */
-  private static final class Recent {
-    final String[] ids = new String[RECENT_IDS];
-    final int[] hashes = new int[RECENT_IDS];
-    int next;
-  }
+  /** Ids pushed lately; {@code null} until the first push. */
+  private RecentIds recent;
 
   /** Answers not written yet, in request order; {@code null} while none waits. */
   private ArrayDeque<Reply> replies;
@@ -643,77 +631,14 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       ctx.executor().execute(() -> push(items, written));
       return;
     }
-    Channel ch = ctx.channel();
-    if (!ch.isActive() || session.state() != DeviceSession.State.OPEN) {
+    if (!ctx.channel().isActive() || session.state() != DeviceSession.State.OPEN) {
       return;
     }
-    List<Notification> fresh = new ArrayList<>(items.size());
-    for (Notification n : items) {
-      if (remember(n.id())) {
-        fresh.add(n);
-      }
-    }
-    if (fresh.isEmpty()) {
-      return;
-    }
-    if (!ch.isWritable()) {
-      // The device does not read what it is sent: its items stay queued for its next session.
-      node.disconnector().close(ch, ErrorCode.SLOW_CONSUMER, null);
-      return;
-    }
-    long now = System.currentTimeMillis();
-    Instant at = Instant.ofEpochMilli(now);
-    List<LiveNotification> wire = new ArrayList<>(fresh.size());
-    for (Notification n : fresh) {
-      wire.add(
-          new LiveNotification(
-              n.id(),
-              n.appId(),
-              n.source(),
-              n.message(),
-              n.action(),
-              n.expiresAt().toEpochMilli(),
-              n.missedAt(at)));
-    }
-    int from = 0;
-    while (from < wire.size()) {
-      ByteBuf buf = ctx.alloc().buffer(4096);
-      int count;
-      try {
-        count = DeviceCodec.encodeNotifications(wire, from, node.frameItems(), buf);
-      } catch (RuntimeException e) {
-        buf.release();
-        throw e;
-      }
-      node.framesOut().inc();
-      List<Notification> sent = List.copyOf(fresh.subList(from, from + count));
-      from += count;
-      ctx.writeAndFlush(new TextWebSocketFrame(buf))
-          .addListener(
-              f -> {
-                if (f.isSuccess()) {
-                  written.written(sent, now);
-                }
-              });
-    }
-  }
-
-  /** Remembers a pushed id; false when it was pushed lately. */
-  private boolean remember(String id) {
-    Recent r = recent;
+    RecentIds r = recent;
     if (r == null) {
-      r = recent = new Recent();
+      r = recent = new RecentIds();
     }
-    int h = id.hashCode();
-    for (int i = 0; i < RECENT_IDS; i++) {
-      if (r.hashes[i] == h && id.equals(r.ids[i])) {
-        return false;
-      }
-    }
-    r.ids[r.next] = id;
-    r.hashes[r.next] = h;
-    r.next = (r.next + 1) % RECENT_IDS;
-    return true;
+    node.notificationFrames().push(ctx, r, items, written);
   }
 
   // ---- DeviceRegistry.Link (called on the event loop) ----
