@@ -41,9 +41,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The business rules of the device channel, without Netty: who may open a session, one session per
  * (user, device) across nodes, status updates into the {@link PresenceStateStore} and their real
- * changes out through {@link PresenceEvents}, the offline grace period, push presence ids and the
- * statuses a push server reports. Every method returns at once; work continues on the store's
- * threads.
+ * changes out through {@link PresenceEvents}, the offline grace period, and (through {@link
+ * PushPresence}) push presence ids and the statuses a push server reports. Every method returns at
+ * once; work continues on the store's threads.
  *
  * <h2>Replacing a session</h2>
  *
@@ -110,18 +110,12 @@ public final class DeviceService implements AutoCloseable {
   /** Prefix of the device id of a session that named none: it cannot clash with a real one. */
   private static final String ANONYMOUS = "~";
 
-  /**
-   * Suffix of the state-store device a push server reports for: a device's pushed status counts as
-   * a device of its own next to its socket, so closing the socket does not drop it.
-   */
-  private static final String PUSHED = "~push";
-
   private final DeviceConfig config;
   private final String nodeId;
   private final IdentityVerifier verifier;
   private final PresenceStateStore state;
   private final PresenceEvents events;
-  private final ClientMappingRepository mappings;
+  private final PushPresence push;
   private final PresenceBus bus;
   private final LocalSessions sessions;
   private final Clock clock;
@@ -169,7 +163,7 @@ public final class DeviceService implements AutoCloseable {
     this.verifier = verifier;
     this.state = state;
     this.events = events;
-    this.mappings = mappings;
+    this.push = new PushPresence(mappings, state, this::publish, this::messagesOf, clock);
     this.bus = bus;
     this.sessions = sessions;
     this.clock = clock;
@@ -637,40 +631,15 @@ public final class DeviceService implements AutoCloseable {
   /** Ties {@code presenceId} to the session's user and device (fails with PRESENCE_ID_TAKEN). */
   public CompletionStage<Void> registerPush(
       String user, String device, ApplicationIds applicationIds, String presenceId) {
-    return mappings.tie(presenceId, user, device, applicationIds).thenApply(m -> null);
+    return push.register(user, device, applicationIds, presenceId);
   }
 
   /**
-   * A push server reports {@code status} for {@code presenceId}: the status of the device that tied
-   * the id, with the same semantics as a status update on the socket (no custom message). It is
-   * kept as a device of its own ({@code <device>~push}), aggregated with the user's sockets like
-   * any device, and stays until the push server reports another status. Fails with {@code
-   * UNKNOWN_PRESENCE_ID} for an id no device tied.
+   * A push server reports {@code status} for {@code presenceId} ({@link PushPresence#status}).
+   * Fails with {@code UNKNOWN_PRESENCE_ID} for an id no device tied.
    */
   public CompletionStage<Void> pushStatus(String presenceId, PresenceStatus status) {
-    return mappings
-        .find(presenceId)
-        .thenCompose(
-            found -> {
-              if (found.isEmpty()) {
-                throw new ProtocolException(ErrorCode.UNKNOWN_PRESENCE_ID, null);
-              }
-              var m = found.get();
-              long now = clock.millis();
-              return messagesOf(m.userSub())
-                  .thenCompose(
-                      mine ->
-                          state.update(
-                              m.userSub(),
-                              m.deviceId() + PUSHED,
-                              null,
-                              status,
-                              null,
-                              m.applicationIds(),
-                              mine,
-                              now))
-                  .thenAccept(u -> publish(m.userSub(), u, now));
-            });
+    return push.status(presenceId, status);
   }
 
   /** Releases pending for their grace period, now. */
