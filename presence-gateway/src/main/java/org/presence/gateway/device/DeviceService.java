@@ -1,7 +1,6 @@
 package org.presence.gateway.device;
 
 import com.codahale.metrics.Counter;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -26,7 +25,6 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.PresenceBus;
-import org.presence.store.presence.Claim;
 import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceEvents;
 import org.presence.store.presence.PresenceStateStore;
@@ -47,9 +45,9 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Replacing a session</h2>
  *
- * A new session claims its device in the state store, which answers with the session it took the
- * device from. On this node that session is ended through {@link LocalSessions}; on another node
- * through the bus channel {@code presence.node.<node id>}, which every node subscribes to at start.
+ * A new session claims its device through {@link SessionOwnership}, which ends the session it
+ * replaces: on this node through {@link LocalSessions}, on another node through the bus channel
+ * {@code presence.node.<node id>}, which every node subscribes to at start.
  *
  * <h2>Grace period</h2>
  *
@@ -116,7 +114,6 @@ public final class DeviceService implements AutoCloseable {
   private final PresenceStateStore state;
   private final PresenceEvents events;
   private final PushPresence push;
-  private final PresenceBus bus;
   private final LocalSessions sessions;
   private final Clock clock;
   private final ScheduledExecutorService timers;
@@ -128,11 +125,10 @@ public final class DeviceService implements AutoCloseable {
 
   private volatile boolean stopping;
   private volatile boolean leavePendingToCluster;
-  private final Counter replacedCounter;
+  private final SessionOwnership ownership;
   private final Counter changesCounter;
   private final Counter publishFailures;
   private final LatencyHistograms latency;
-  private volatile PresenceBus.Subscription nodeSubscription;
 
   /** Checks paired devices' tokens; {@code null} until attached: none is checked. */
   private volatile PairedDevices paired;
@@ -164,12 +160,19 @@ public final class DeviceService implements AutoCloseable {
     this.state = state;
     this.events = events;
     this.push = new PushPresence(mappings, state, this::publish, this::messagesOf, clock);
-    this.bus = bus;
     this.sessions = sessions;
     this.clock = clock;
     this.timers = timers;
     this.handshakes = new HandshakeLimiter(config.handshakeRate(), config.handshakeBurst());
-    this.replacedCounter = metrics.registry().counter("presence.device.sessions.replaced");
+    this.ownership =
+        new SessionOwnership(
+            nodeId,
+            config.maxDevicesPerUser(),
+            state,
+            bus,
+            sessions,
+            clock,
+            metrics.registry().counter("presence.device.sessions.replaced"));
     this.changesCounter = metrics.registry().counter("presence.device.presence.changes");
     this.publishFailures = metrics.registry().counter("presence.device.presence.publish_failures");
     this.latency = metrics.latency();
@@ -192,8 +195,7 @@ public final class DeviceService implements AutoCloseable {
 
   /** Subscribes to this node's bus channel; completes when other nodes can reach it. */
   public CompletionStage<Void> start() {
-    return bus.subscribe(nodeChannel(nodeId), (channel, message) -> onNodeMessage(message))
-        .thenAccept(s -> nodeSubscription = s);
+    return ownership.start();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -367,42 +369,8 @@ public final class DeviceService implements AutoCloseable {
         settings == null
             ? CompletableFuture.completedFuture(null)
             : messagesOf(user).toCompletableFuture();
-    return state
-        .claim(user, device, session, nodeId, config.maxDevicesPerUser(), clock.millis())
-        .thenAccept(
-            claim -> {
-              if (claim.full()) {
-                throw new ProtocolException(ErrorCode.TOO_MANY_SESSIONS, null);
-              }
-              if (claim.replaced()) {
-                replace(claim);
-              }
-            })
-        .thenCombine(settingsLoaded, (v, m) -> null);
+    return ownership.claim(user, device, session).thenCombine(settingsLoaded, (v, m) -> null);
   }
-
-  private void replace(Claim claim) {
-    UUID old = claim.previousSession();
-    replacedCounter.inc();
-    if (nodeId.equals(claim.previousNode())) {
-      sessions.replaced(old);
-      return;
-    }
-    byte[] message = new NodeCommand(NodeCommand.Type.REPLACE, old).encode();
-    bus.publish(nodeChannel(claim.previousNode()), message)
-        .whenComplete(
-            (v, e) -> {
-              if (e != null) {
-                LOG.warn(
-                    "cannot tell node {} to end replaced session: {}",
-                    claim.previousNode(),
-                    e.toString());
-              }
-            });
-  }
-
-  /** Why a session the operator disconnected ended. */
-  static final String DISCONNECTED = "disconnected by the operator";
 
   /**
    * Ends every open session of {@code user}, on whichever node holds it (the admin API's
@@ -411,44 +379,7 @@ public final class DeviceService implements AutoCloseable {
    * a device reconnects with a new session if its client still holds a valid token.
    */
   public CompletionStage<Integer> disconnectUser(String user) {
-    return state
-        .devices(user)
-        .thenCompose(
-            devices -> {
-              List<CompletableFuture<Void>> sent = new ArrayList<>();
-              int n = 0;
-              for (DeviceState d : devices.values()) {
-                if (d.session() == null || d.node().isEmpty()) {
-                  continue;
-                }
-                n++;
-                if (nodeId.equals(d.node())) {
-                  sessions.abort(d.session(), ErrorCode.SESSION_ABORTED, DISCONNECTED);
-                } else {
-                  byte[] m = new NodeCommand(NodeCommand.Type.DISCONNECT, d.session()).encode();
-                  sent.add(bus.publish(nodeChannel(d.node()), m).toCompletableFuture());
-                }
-              }
-              int asked = n;
-              return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]))
-                  .thenApply(v -> asked);
-            });
-  }
-
-  private void onNodeMessage(byte[] message) {
-    try {
-      NodeCommand.decode(message)
-          .ifPresent(
-              c -> {
-                switch (c.type()) {
-                  case REPLACE -> sessions.replaced(c.session());
-                  case DISCONNECT ->
-                      sessions.abort(c.session(), ErrorCode.SESSION_ABORTED, DISCONNECTED);
-                }
-              });
-    } catch (IOException e) {
-      LOG.warn("ignoring malformed node message: {}", e.toString());
-    }
+    return ownership.disconnectUser(user);
   }
 
   /**
@@ -655,10 +586,7 @@ public final class DeviceService implements AutoCloseable {
   @Override
   public void close() {
     stopping = true;
-    PresenceBus.Subscription s = nodeSubscription;
-    if (s != null) {
-      s.unsubscribe();
-    }
+    ownership.close();
     if (leavePendingToCluster) {
       for (PendingRelease p : pending.values()) {
         if (pending.remove(p.session, p) && p.timer != null) {
