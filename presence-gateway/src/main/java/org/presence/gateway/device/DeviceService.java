@@ -3,23 +3,18 @@ package org.presence.gateway.device;
 import com.codahale.metrics.Counter;
 import java.net.InetAddress;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.LatencyHistograms;
-import org.presence.gateway.retry.Backoff;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ApplicationIds;
@@ -51,10 +46,10 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Grace period</h2>
  *
- * When a socket closes, its device is released after {@link DeviceConfig#offlineGrace()}, and only
- * if the session still owns the device then: a device that reconnected meanwhile (on any node) owns
- * it under its new session, so its presence never flapped. Pending releases run at once when the
- * node stops.
+ * When a socket closes, its device is released ({@link GraceReleases}) after {@link
+ * DeviceConfig#offlineGrace()}, and only if the session still owns the device then: a device that
+ * reconnected meanwhile (on any node) owns it under its new session, so its presence never flapped.
+ * Pending releases run at once when the node stops.
  *
  * <h2>The user's messages</h2>
  *
@@ -108,7 +103,6 @@ public final class DeviceService implements AutoCloseable {
   /** Prefix of the device id of a session that named none: it cannot clash with a real one. */
   private static final String ANONYMOUS = "~";
 
-  private final DeviceConfig config;
   private final String nodeId;
   private final IdentityVerifier verifier;
   private final PresenceStateStore state;
@@ -116,15 +110,10 @@ public final class DeviceService implements AutoCloseable {
   private final PushPresence push;
   private final LocalSessions sessions;
   private final Clock clock;
-  private final ScheduledExecutorService timers;
   private final HandshakeLimiter handshakes;
-  private final ConcurrentHashMap<UUID, PendingRelease> pending = new ConcurrentHashMap<>();
-
-  /** How long a release the store refused waits before it is tried again (at most the grace). */
-  private static final long RELEASE_RETRY_MS = 2000;
+  private final GraceReleases releases;
 
   private volatile boolean stopping;
-  private volatile boolean leavePendingToCluster;
   private final SessionOwnership ownership;
   private final Counter changesCounter;
   private final Counter publishFailures;
@@ -154,15 +143,14 @@ public final class DeviceService implements AutoCloseable {
       Clock clock,
       ScheduledExecutorService timers,
       GatewayMetrics metrics) {
-    this.config = config;
     this.nodeId = nodeId;
     this.verifier = verifier;
     this.state = state;
     this.events = events;
+    this.releases = new GraceReleases(state, this::publish, timers, config.offlineGrace(), clock);
     this.push = new PushPresence(mappings, state, this::publish, this::messagesOf, clock);
     this.sessions = sessions;
     this.clock = clock;
-    this.timers = timers;
     this.handshakes = new HandshakeLimiter(config.handshakeRate(), config.handshakeBurst());
     this.ownership =
         new SessionOwnership(
@@ -427,79 +415,10 @@ public final class DeviceService implements AutoCloseable {
 
   /**
    * A session's socket closed: its device is released after the grace period, if the session still
-   * owns it then.
+   * owns it then ({@link GraceReleases}).
    */
   public void closed(String user, String device, UUID session) {
-    PendingRelease p = new PendingRelease(user, device, session);
-    long grace = config.offlineGrace().toMillis();
-    if (grace == 0) {
-      release(p);
-      return;
-    }
-    pending.put(session, p);
-    try {
-      p.timer =
-          timers.schedule(
-              () -> {
-                if (pending.remove(session, p)) {
-                  release(p);
-                }
-              },
-              grace,
-              TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException e) {
-      // Stopping: close() releases what is pending.
-    }
-  }
-
-  private CompletionStage<Void> release(PendingRelease p) {
-    long now = clock.millis();
-    return state
-        .release(p.user, p.device, p.session, now)
-        .handle(
-            (u, e) -> {
-              if (e != null) {
-                LOG.warn(
-                    "cannot release device of session {} (retrying): {}", p.session, e.toString());
-                retryLater(p);
-                return CompletableFuture.<Void>completedFuture(null);
-              }
-              return publish(p.user, u, now);
-            })
-        .thenCompose(published -> published);
-  }
-
-  /**
-   * A release the store refused (Redis unavailable) is tried again a little later (with {@link
-   * Backoff}'s jitter, so the releases a store outage held up do not all come back at once), until
-   * it succeeds or the service stops, so a device does not stay online for want of one command.
-   */
-  private void retryLater(PendingRelease p) {
-    if (stopping) {
-      return;
-    }
-    long delay =
-        Backoff.fixed(
-                Duration.ofMillis(
-                    Math.max(200, Math.min(config.offlineGrace().toMillis(), RELEASE_RETRY_MS))))
-            .delayMillis(1);
-    PendingRelease again = new PendingRelease(p.user, p.device, p.session);
-    if (pending.putIfAbsent(p.session, again) != null) {
-      return;
-    }
-    try {
-      again.timer =
-          timers.schedule(
-              () -> {
-                if (pending.remove(again.session, again)) {
-                  release(again);
-                }
-              },
-              delay,
-              TimeUnit.MILLISECONDS);
-    } catch (java.util.concurrent.RejectedExecutionException stopped) {
-      pending.remove(again.session, again);
-    }
+    releases.closed(user, device, session);
   }
 
   /**
@@ -509,14 +428,7 @@ public final class DeviceService implements AutoCloseable {
    * call released it; fails when the store is unavailable.
    */
   public CompletionStage<Boolean> releaseOrphan(String user, String device, UUID session) {
-    long now = clock.millis();
-    return state
-        .release(user, device, session, now)
-        .thenCompose(
-            u ->
-                u == PresenceUpdate.NOT_OWNER
-                    ? CompletableFuture.completedFuture(false)
-                    : publish(user, u, now).thenApply(v -> true));
+    return releases.releaseOrphan(user, device, session);
   }
 
   /**
@@ -535,7 +447,7 @@ public final class DeviceService implements AutoCloseable {
    * once this node's lease has run out.
    */
   public void leavePendingToCluster(boolean leave) {
-    this.leavePendingToCluster = leave;
+    releases.leavePendingToCluster(leave);
   }
 
   /** Publishes the real changes of {@code update}; the stage never fails (failures are logged). */
@@ -575,7 +487,7 @@ public final class DeviceService implements AutoCloseable {
 
   /** Releases pending for their grace period, now. */
   int pendingReleases() {
-    return pending.size();
+    return releases.pendingReleases();
   }
 
   /**
@@ -587,41 +499,6 @@ public final class DeviceService implements AutoCloseable {
   public void close() {
     stopping = true;
     ownership.close();
-    if (leavePendingToCluster) {
-      for (PendingRelease p : pending.values()) {
-        if (pending.remove(p.session, p) && p.timer != null) {
-          p.timer.cancel(false);
-        }
-      }
-      return;
-    }
-    List<CompletableFuture<Void>> releases = new ArrayList<>();
-    for (PendingRelease p : pending.values()) {
-      if (pending.remove(p.session, p)) {
-        if (p.timer != null) {
-          p.timer.cancel(false);
-        }
-        releases.add(release(p).toCompletableFuture());
-      }
-    }
-    try {
-      CompletableFuture.allOf(releases.toArray(new CompletableFuture[0])).get(5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      LOG.warn("not every device released before stopping: {}", e.toString());
-    }
-  }
-
-  /** A closed session whose device is released when its grace period ends. */
-  private static final class PendingRelease {
-    final String user;
-    final String device;
-    final UUID session;
-    volatile ScheduledFuture<?> timer;
-
-    PendingRelease(String user, String device, UUID session) {
-      this.user = user;
-      this.device = device;
-      this.session = session;
-    }
+    releases.close();
   }
 }
