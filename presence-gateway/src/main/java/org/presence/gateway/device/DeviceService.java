@@ -100,9 +100,6 @@ public final class DeviceService implements AutoCloseable {
    */
   static final long SETTINGS_WAIT_MS = 1000;
 
-  /** Prefix of the device id of a session that named none: it cannot clash with a real one. */
-  private static final String ANONYMOUS = "~";
-
   private final String nodeId;
   private final IdentityVerifier verifier;
   private final PresenceStateStore state;
@@ -169,16 +166,6 @@ public final class DeviceService implements AutoCloseable {
   /** The bus channel through which other nodes ask node {@code nodeId} to end a session. */
   public static String nodeChannel(String nodeId) {
     return NodeCommand.channel(nodeId);
-  }
-
-  /** The device id of a session that named none. */
-  static String anonymousDevice(UUID session) {
-    return ANONYMOUS + session;
-  }
-
-  /** Whether {@code device} is the id of a session that named none. */
-  static boolean isAnonymous(String device) {
-    return device.startsWith(ANONYMOUS);
   }
 
   /** Subscribes to this node's bus channel; completes when other nodes can reach it. */

@@ -108,8 +108,6 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private volatile String pairedDevice = "";
 
   private volatile long lastReadNanos;
-  private long pingSentNanos;
-  private boolean pinging;
 
   /** Ids pushed lately; {@code null} until the first push. */
   private RecentIds recent;
@@ -139,11 +137,6 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     Throwable failure;
     boolean ready;
   }
-
-  /**
-   * The settings last written, so that one change heard twice (here and from the bus) is sent once.
-   */
-  private DeviceMessage.Settings lastSettings;
 
   DeviceSessionHandler(DeviceChannelInstaller node) {
     this.node = node;
@@ -185,7 +178,6 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
     long now = System.nanoTime();
     lastReadNanos = now;
-    pinging = false;
     reading = true;
     try {
       if (frame instanceof PingWebSocketFrame ping) {
@@ -289,10 +281,6 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
           .whenCompleteAsync(
               (unknown, e) -> answeredNotifications(reply, unknown, e), ctx.executor());
     } else if (step instanceof DeviceSession.Register r) {
-      if (DeviceService.isAnonymous(session.device())) {
-        refuse(ErrorCode.MISSING_FIELD, "device (in the connect request)");
-        return;
-      }
       Reply reply = expect();
       node.service()
           .registerPush(session.user(), session.device(), session.applicationIds(), r.presenceId())
@@ -332,7 +320,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
     UUID id = SecureRandoms.uuid();
     String user = identity.subject();
-    String device = connect.device() != null ? connect.device() : DeviceService.anonymousDevice(id);
+    String device = DeviceSession.deviceOf(connect, id);
     node.service()
         .open(user, device, id)
         .whenCompleteAsync((v, e2) -> opened(connect, identity, device, id, e2), ctx.executor());
@@ -374,8 +362,8 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       answered(reply, e);
       return;
     }
-    if (!identity.subject().equals(session.user())) {
-      answered(reply, new ProtocolException(ErrorCode.IDENTITY_MISMATCH, null));
+    if (session.onReauthenticated(identity.subject()) instanceof DeviceSession.Refuse r) {
+      answered(reply, new ProtocolException(r.code(), r.detail()));
       return;
     }
     if (session.state() == DeviceSession.State.OPEN) {
@@ -568,10 +556,8 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   }
 
   private void connectTimedOut() {
-    DeviceSession.State s = session.state();
-    if (s == DeviceSession.State.AWAITING_CONNECT || s == DeviceSession.State.AUTHENTICATING) {
-      session.closed();
-      node.disconnector().close(ctx.channel(), ErrorCode.CONNECT_TIMEOUT, null);
+    if (session.onConnectTimeout() instanceof DeviceSession.End e) {
+      node.disconnector().close(ctx.channel(), e.code(), e.detail());
     }
   }
 
@@ -667,10 +653,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void settings(DeviceMessage.Settings settings) {
-    if (ctx.channel().isActive()
-        && session.state() == DeviceSession.State.OPEN
-        && !settings.equals(lastSettings)) {
-      lastSettings = settings;
+    if (ctx.channel().isActive() && session.sendSettings(settings)) {
       // A device that does not read is closed (SLOW_CONSUMER); it reads the settings anew.
       send(settings);
     }
@@ -686,18 +669,19 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   @Override
   public void keepalive() {
     Channel ch = ctx.channel();
-    if (!ch.isActive() || session.state() != DeviceSession.State.OPEN) {
+    if (!ch.isActive()) {
       return;
     }
-    long now = System.nanoTime();
-    if (pinging) {
-      if (now - pingSentNanos >= node.config().pingTimeout().toNanos()) {
-        node.disconnector().close(ch, ErrorCode.PING_TIMEOUT, null);
-      }
-    } else if (now - lastReadNanos >= node.config().pingInterval().toNanos()) {
-      pinging = true;
-      pingSentNanos = now;
+    DeviceSession.Step step =
+        session.onKeepalive(
+            System.nanoTime(),
+            lastReadNanos,
+            node.config().pingInterval().toNanos(),
+            node.config().pingTimeout().toNanos());
+    if (step instanceof DeviceSession.Ping) {
       ctx.writeAndFlush(new PingWebSocketFrame(), ctx.voidPromise());
+    } else if (step instanceof DeviceSession.End e) {
+      node.disconnector().close(ch, e.code(), e.detail());
     }
   }
 }
