@@ -19,7 +19,8 @@ import org.presence.store.limit.ClockedBucket;
  * The state of one device-channel socket, as a plain state machine with no Netty in it: a decoded
  * frame goes in, a {@link Step} saying what to do comes out. {@link DeviceSessionHandler} carries
  * the steps out (asynchronous ones through {@link DeviceService}) and reports back with {@link
- * #opened} and {@link #closed}.
+ * #opened} and {@link #closed}. It also decides the keepalive ({@link #onKeepalive}), the connect
+ * timeout, whether a refreshed token is the session's user's and whether settings are sent.
  *
  * <pre>
  * AWAITING_CONNECT --connect--> AUTHENTICATING --opened--> OPEN

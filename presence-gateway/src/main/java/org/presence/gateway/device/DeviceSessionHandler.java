@@ -43,11 +43,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code device-session} handler of one device socket: decodes each frame with {@link
- * DeviceCodec}, asks its {@link DeviceSession} what to do, carries the step out (through {@link
- * DeviceService} when it needs the store or the identity provider) and writes the answer. One
- * instance per socket, holding the session and the keepalive times; everything shared sits in the
- * {@link DeviceChannelInstaller}.
+ * The {@code device-session} handler of one device socket moves frames: it decodes each frame with
+ * {@link DeviceCodec}, hands it to its {@link DeviceSession} (the state machine that decides,
+ * including the keepalive and the connect timeout), carries the step out (through {@link
+ * DeviceService} when it needs the store or the identity provider) and writes the answer in order.
+ * One instance per socket, holding the session and the time of the last read; everything shared
+ * sits in the {@link DeviceChannelInstaller}.
  *
  * <p>Each frame is released here once decoded; nothing is buffered between frames. Reads are paused
  * while the connect's assertion is verified and the device claimed, and resumed once the answer is
