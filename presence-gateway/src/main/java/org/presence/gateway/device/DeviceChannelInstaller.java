@@ -43,7 +43,7 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   private final DeviceSession.RateLimit rateLimit;
   private final Counter framesIn;
   private final Counter framesOut;
-  private final int frameItems;
+  private final NotificationFrames notificationFrames;
   private volatile LiveNotifications notifications = LiveNotifications.NONE;
 
   /** An installer whose pushed frames hold up to 100 notifications. */
@@ -81,7 +81,7 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
     this.rateLimit = new DeviceSession.RateLimit(config.rate(), config.burst(), config.overdraft());
     this.framesIn = metrics.framesIn(Connections.Kind.DEVICE.label());
     this.framesOut = metrics.framesOut(Connections.Kind.DEVICE.label());
-    this.frameItems = frameItems;
+    this.notificationFrames = new NotificationFrames(frameItems, framesOut, disconnector);
   }
 
   void attach(LiveNotifications notifications) {
@@ -92,9 +92,9 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
     return notifications;
   }
 
-  /** Most notifications in one pushed frame. */
-  int frameItems() {
-    return frameItems;
+  /** Splits and writes the notifications pushed to sessions. */
+  NotificationFrames notificationFrames() {
+    return notificationFrames;
   }
 
   @Override

@@ -1,32 +1,25 @@
 package org.presence.gateway.device;
 
 import com.codahale.metrics.Counter;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.LatencyHistograms;
-import org.presence.gateway.retry.Backoff;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.PresenceBus;
-import org.presence.store.presence.Claim;
 import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceEvents;
 import org.presence.store.presence.PresenceStateStore;
@@ -41,22 +34,22 @@ import org.slf4j.LoggerFactory;
 /**
  * The business rules of the device channel, without Netty: who may open a session, one session per
  * (user, device) across nodes, status updates into the {@link PresenceStateStore} and their real
- * changes out through {@link PresenceEvents}, the offline grace period, push presence ids and the
- * statuses a push server reports. Every method returns at once; work continues on the store's
- * threads.
+ * changes out through {@link PresenceEvents}, the offline grace period, and (through {@link
+ * PushPresence}) push presence ids and the statuses a push server reports. Every method returns at
+ * once; work continues on the store's threads.
  *
  * <h2>Replacing a session</h2>
  *
- * A new session claims its device in the state store, which answers with the session it took the
- * device from. On this node that session is ended through {@link LocalSessions}; on another node
- * through the bus channel {@code presence.node.<node id>}, which every node subscribes to at start.
+ * A new session claims its device through {@link SessionOwnership}, which ends the session it
+ * replaces: on this node through {@link LocalSessions}, on another node through the bus channel
+ * {@code presence.node.<node id>}, which every node subscribes to at start.
  *
  * <h2>Grace period</h2>
  *
- * When a socket closes, its device is released after {@link DeviceConfig#offlineGrace()}, and only
- * if the session still owns the device then: a device that reconnected meanwhile (on any node) owns
- * it under its new session, so its presence never flapped. Pending releases run at once when the
- * node stops.
+ * When a socket closes, its device is released ({@link GraceReleases}) after {@link
+ * DeviceConfig#offlineGrace()}, and only if the session still owns the device then: a device that
+ * reconnected meanwhile (on any node) owns it under its new session, so its presence never flapped.
+ * Pending releases run at once when the node stops.
  *
  * <h2>The user's messages</h2>
  *
@@ -107,38 +100,21 @@ public final class DeviceService implements AutoCloseable {
    */
   static final long SETTINGS_WAIT_MS = 1000;
 
-  /** Prefix of the device id of a session that named none: it cannot clash with a real one. */
-  private static final String ANONYMOUS = "~";
-
-  /**
-   * Suffix of the state-store device a push server reports for: a device's pushed status counts as
-   * a device of its own next to its socket, so closing the socket does not drop it.
-   */
-  private static final String PUSHED = "~push";
-
-  private final DeviceConfig config;
   private final String nodeId;
   private final IdentityVerifier verifier;
   private final PresenceStateStore state;
   private final PresenceEvents events;
-  private final ClientMappingRepository mappings;
-  private final PresenceBus bus;
+  private final PushPresence push;
   private final LocalSessions sessions;
   private final Clock clock;
-  private final ScheduledExecutorService timers;
   private final HandshakeLimiter handshakes;
-  private final ConcurrentHashMap<UUID, PendingRelease> pending = new ConcurrentHashMap<>();
-
-  /** How long a release the store refused waits before it is tried again (at most the grace). */
-  private static final long RELEASE_RETRY_MS = 2000;
+  private final GraceReleases releases;
 
   private volatile boolean stopping;
-  private volatile boolean leavePendingToCluster;
-  private final Counter replacedCounter;
+  private final SessionOwnership ownership;
   private final Counter changesCounter;
   private final Counter publishFailures;
   private final LatencyHistograms latency;
-  private volatile PresenceBus.Subscription nodeSubscription;
 
   /** Checks paired devices' tokens; {@code null} until attached: none is checked. */
   private volatile PairedDevices paired;
@@ -164,18 +140,24 @@ public final class DeviceService implements AutoCloseable {
       Clock clock,
       ScheduledExecutorService timers,
       GatewayMetrics metrics) {
-    this.config = config;
     this.nodeId = nodeId;
     this.verifier = verifier;
     this.state = state;
     this.events = events;
-    this.mappings = mappings;
-    this.bus = bus;
+    this.releases = new GraceReleases(state, this::publish, timers, config.offlineGrace(), clock);
+    this.push = new PushPresence(mappings, state, this::publish, this::messagesOf, clock);
     this.sessions = sessions;
     this.clock = clock;
-    this.timers = timers;
     this.handshakes = new HandshakeLimiter(config.handshakeRate(), config.handshakeBurst());
-    this.replacedCounter = metrics.registry().counter("presence.device.sessions.replaced");
+    this.ownership =
+        new SessionOwnership(
+            nodeId,
+            config.maxDevicesPerUser(),
+            state,
+            bus,
+            sessions,
+            clock,
+            metrics.registry().counter("presence.device.sessions.replaced"));
     this.changesCounter = metrics.registry().counter("presence.device.presence.changes");
     this.publishFailures = metrics.registry().counter("presence.device.presence.publish_failures");
     this.latency = metrics.latency();
@@ -186,20 +168,9 @@ public final class DeviceService implements AutoCloseable {
     return NodeCommand.channel(nodeId);
   }
 
-  /** The device id of a session that named none. */
-  static String anonymousDevice(UUID session) {
-    return ANONYMOUS + session;
-  }
-
-  /** Whether {@code device} is the id of a session that named none. */
-  static boolean isAnonymous(String device) {
-    return device.startsWith(ANONYMOUS);
-  }
-
   /** Subscribes to this node's bus channel; completes when other nodes can reach it. */
   public CompletionStage<Void> start() {
-    return bus.subscribe(nodeChannel(nodeId), (channel, message) -> onNodeMessage(message))
-        .thenAccept(s -> nodeSubscription = s);
+    return ownership.start();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -373,42 +344,8 @@ public final class DeviceService implements AutoCloseable {
         settings == null
             ? CompletableFuture.completedFuture(null)
             : messagesOf(user).toCompletableFuture();
-    return state
-        .claim(user, device, session, nodeId, config.maxDevicesPerUser(), clock.millis())
-        .thenAccept(
-            claim -> {
-              if (claim.full()) {
-                throw new ProtocolException(ErrorCode.TOO_MANY_SESSIONS, null);
-              }
-              if (claim.replaced()) {
-                replace(claim);
-              }
-            })
-        .thenCombine(settingsLoaded, (v, m) -> null);
+    return ownership.claim(user, device, session).thenCombine(settingsLoaded, (v, m) -> null);
   }
-
-  private void replace(Claim claim) {
-    UUID old = claim.previousSession();
-    replacedCounter.inc();
-    if (nodeId.equals(claim.previousNode())) {
-      sessions.replaced(old);
-      return;
-    }
-    byte[] message = new NodeCommand(NodeCommand.Type.REPLACE, old).encode();
-    bus.publish(nodeChannel(claim.previousNode()), message)
-        .whenComplete(
-            (v, e) -> {
-              if (e != null) {
-                LOG.warn(
-                    "cannot tell node {} to end replaced session: {}",
-                    claim.previousNode(),
-                    e.toString());
-              }
-            });
-  }
-
-  /** Why a session the operator disconnected ended. */
-  static final String DISCONNECTED = "disconnected by the operator";
 
   /**
    * Ends every open session of {@code user}, on whichever node holds it (the admin API's
@@ -417,44 +354,7 @@ public final class DeviceService implements AutoCloseable {
    * a device reconnects with a new session if its client still holds a valid token.
    */
   public CompletionStage<Integer> disconnectUser(String user) {
-    return state
-        .devices(user)
-        .thenCompose(
-            devices -> {
-              List<CompletableFuture<Void>> sent = new ArrayList<>();
-              int n = 0;
-              for (DeviceState d : devices.values()) {
-                if (d.session() == null || d.node().isEmpty()) {
-                  continue;
-                }
-                n++;
-                if (nodeId.equals(d.node())) {
-                  sessions.abort(d.session(), ErrorCode.SESSION_ABORTED, DISCONNECTED);
-                } else {
-                  byte[] m = new NodeCommand(NodeCommand.Type.DISCONNECT, d.session()).encode();
-                  sent.add(bus.publish(nodeChannel(d.node()), m).toCompletableFuture());
-                }
-              }
-              int asked = n;
-              return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]))
-                  .thenApply(v -> asked);
-            });
-  }
-
-  private void onNodeMessage(byte[] message) {
-    try {
-      NodeCommand.decode(message)
-          .ifPresent(
-              c -> {
-                switch (c.type()) {
-                  case REPLACE -> sessions.replaced(c.session());
-                  case DISCONNECT ->
-                      sessions.abort(c.session(), ErrorCode.SESSION_ABORTED, DISCONNECTED);
-                }
-              });
-    } catch (IOException e) {
-      LOG.warn("ignoring malformed node message: {}", e.toString());
-    }
+    return ownership.disconnectUser(user);
   }
 
   /**
@@ -502,79 +402,10 @@ public final class DeviceService implements AutoCloseable {
 
   /**
    * A session's socket closed: its device is released after the grace period, if the session still
-   * owns it then.
+   * owns it then ({@link GraceReleases}).
    */
   public void closed(String user, String device, UUID session) {
-    PendingRelease p = new PendingRelease(user, device, session);
-    long grace = config.offlineGrace().toMillis();
-    if (grace == 0) {
-      release(p);
-      return;
-    }
-    pending.put(session, p);
-    try {
-      p.timer =
-          timers.schedule(
-              () -> {
-                if (pending.remove(session, p)) {
-                  release(p);
-                }
-              },
-              grace,
-              TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException e) {
-      // Stopping: close() releases what is pending.
-    }
-  }
-
-  private CompletionStage<Void> release(PendingRelease p) {
-    long now = clock.millis();
-    return state
-        .release(p.user, p.device, p.session, now)
-        .handle(
-            (u, e) -> {
-              if (e != null) {
-                LOG.warn(
-                    "cannot release device of session {} (retrying): {}", p.session, e.toString());
-                retryLater(p);
-                return CompletableFuture.<Void>completedFuture(null);
-              }
-              return publish(p.user, u, now);
-            })
-        .thenCompose(published -> published);
-  }
-
-  /**
-   * A release the store refused (Redis unavailable) is tried again a little later (with {@link
-   * Backoff}'s jitter, so the releases a store outage held up do not all come back at once), until
-   * it succeeds or the service stops, so a device does not stay online for want of one command.
-   */
-  private void retryLater(PendingRelease p) {
-    if (stopping) {
-      return;
-    }
-    long delay =
-        Backoff.fixed(
-                Duration.ofMillis(
-                    Math.max(200, Math.min(config.offlineGrace().toMillis(), RELEASE_RETRY_MS))))
-            .delayMillis(1);
-    PendingRelease again = new PendingRelease(p.user, p.device, p.session);
-    if (pending.putIfAbsent(p.session, again) != null) {
-      return;
-    }
-    try {
-      again.timer =
-          timers.schedule(
-              () -> {
-                if (pending.remove(again.session, again)) {
-                  release(again);
-                }
-              },
-              delay,
-              TimeUnit.MILLISECONDS);
-    } catch (java.util.concurrent.RejectedExecutionException stopped) {
-      pending.remove(again.session, again);
-    }
+    releases.closed(user, device, session);
   }
 
   /**
@@ -584,14 +415,7 @@ public final class DeviceService implements AutoCloseable {
    * call released it; fails when the store is unavailable.
    */
   public CompletionStage<Boolean> releaseOrphan(String user, String device, UUID session) {
-    long now = clock.millis();
-    return state
-        .release(user, device, session, now)
-        .thenCompose(
-            u ->
-                u == PresenceUpdate.NOT_OWNER
-                    ? CompletableFuture.completedFuture(false)
-                    : publish(user, u, now).thenApply(v -> true));
+    return releases.releaseOrphan(user, device, session);
   }
 
   /**
@@ -610,7 +434,7 @@ public final class DeviceService implements AutoCloseable {
    * once this node's lease has run out.
    */
   public void leavePendingToCluster(boolean leave) {
-    this.leavePendingToCluster = leave;
+    releases.leavePendingToCluster(leave);
   }
 
   /** Publishes the real changes of {@code update}; the stage never fails (failures are logged). */
@@ -637,45 +461,20 @@ public final class DeviceService implements AutoCloseable {
   /** Ties {@code presenceId} to the session's user and device (fails with PRESENCE_ID_TAKEN). */
   public CompletionStage<Void> registerPush(
       String user, String device, ApplicationIds applicationIds, String presenceId) {
-    return mappings.tie(presenceId, user, device, applicationIds).thenApply(m -> null);
+    return push.register(user, device, applicationIds, presenceId);
   }
 
   /**
-   * A push server reports {@code status} for {@code presenceId}: the status of the device that tied
-   * the id, with the same semantics as a status update on the socket (no custom message). It is
-   * kept as a device of its own ({@code <device>~push}), aggregated with the user's sockets like
-   * any device, and stays until the push server reports another status. Fails with {@code
-   * UNKNOWN_PRESENCE_ID} for an id no device tied.
+   * A push server reports {@code status} for {@code presenceId} ({@link PushPresence#status}).
+   * Fails with {@code UNKNOWN_PRESENCE_ID} for an id no device tied.
    */
   public CompletionStage<Void> pushStatus(String presenceId, PresenceStatus status) {
-    return mappings
-        .find(presenceId)
-        .thenCompose(
-            found -> {
-              if (found.isEmpty()) {
-                throw new ProtocolException(ErrorCode.UNKNOWN_PRESENCE_ID, null);
-              }
-              var m = found.get();
-              long now = clock.millis();
-              return messagesOf(m.userSub())
-                  .thenCompose(
-                      mine ->
-                          state.update(
-                              m.userSub(),
-                              m.deviceId() + PUSHED,
-                              null,
-                              status,
-                              null,
-                              m.applicationIds(),
-                              mine,
-                              now))
-                  .thenAccept(u -> publish(m.userSub(), u, now));
-            });
+    return push.status(presenceId, status);
   }
 
   /** Releases pending for their grace period, now. */
   int pendingReleases() {
-    return pending.size();
+    return releases.pendingReleases();
   }
 
   /**
@@ -686,45 +485,7 @@ public final class DeviceService implements AutoCloseable {
   @Override
   public void close() {
     stopping = true;
-    PresenceBus.Subscription s = nodeSubscription;
-    if (s != null) {
-      s.unsubscribe();
-    }
-    if (leavePendingToCluster) {
-      for (PendingRelease p : pending.values()) {
-        if (pending.remove(p.session, p) && p.timer != null) {
-          p.timer.cancel(false);
-        }
-      }
-      return;
-    }
-    List<CompletableFuture<Void>> releases = new ArrayList<>();
-    for (PendingRelease p : pending.values()) {
-      if (pending.remove(p.session, p)) {
-        if (p.timer != null) {
-          p.timer.cancel(false);
-        }
-        releases.add(release(p).toCompletableFuture());
-      }
-    }
-    try {
-      CompletableFuture.allOf(releases.toArray(new CompletableFuture[0])).get(5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      LOG.warn("not every device released before stopping: {}", e.toString());
-    }
-  }
-
-  /** A closed session whose device is released when its grace period ends. */
-  private static final class PendingRelease {
-    final String user;
-    final String device;
-    final UUID session;
-    volatile ScheduledFuture<?> timer;
-
-    PendingRelease(String user, String device, UUID session) {
-      this.user = user;
-      this.device = device;
-      this.session = session;
-    }
+    ownership.close();
+    releases.close();
   }
 }

@@ -19,7 +19,8 @@ import org.presence.store.limit.ClockedBucket;
  * The state of one device-channel socket, as a plain state machine with no Netty in it: a decoded
  * frame goes in, a {@link Step} saying what to do comes out. {@link DeviceSessionHandler} carries
  * the steps out (asynchronous ones through {@link DeviceService}) and reports back with {@link
- * #opened} and {@link #closed}.
+ * #opened} and {@link #closed}. It also decides the keepalive ({@link #onKeepalive}), the connect
+ * timeout, whether a refreshed token is the session's user's and whether settings are sent.
  *
  * <pre>
  * AWAITING_CONNECT --connect--> AUTHENTICATING --opened--> OPEN
@@ -78,6 +79,11 @@ public final class DeviceSession {
   /** Tie a push presence id to the session's user and device. */
   public record Register(String presenceId) implements Step {}
 
+  /** Ping the device: it has been silent for the ping interval (the keepalive). */
+  public record Ping() implements Step {
+    static final Ping INSTANCE = new Ping();
+  }
+
   /**
    * The user answered live notifications: acted on them ({@code acted}) or dismissed them.
    *
@@ -94,12 +100,24 @@ public final class DeviceSession {
    */
   public record RateLimit(double perSecond, int burst, int overdraft) {}
 
+  /** Prefix of the device id of a session that named none: it cannot clash with a real one. */
+  private static final String ANONYMOUS = "~";
+
   private final RateLimit limit;
   private State state = State.AWAITING_CONNECT;
   private UUID sessionId;
   private String user;
   private String device;
   private ApplicationIds applicationIds;
+
+  /**
+   * When the keepalive last pinged the device; a ping waits for its answer while nothing was read
+   * since ({@link #onKeepalive}).
+   */
+  private long pingSentNanos = Long.MIN_VALUE;
+
+  /** The settings last sent, so that one change heard twice is sent once. */
+  private DeviceMessage.Settings lastSettings;
 
   /**
    * The session's Bucket4j bucket, made full at the socket's first frame. (About 70 bytes a
@@ -144,6 +162,10 @@ public final class DeviceSession {
     if (message instanceof RegisterPush r) {
       if (!r.sessionId().equals(sessionId)) {
         return new Refuse(ErrorCode.UNKNOWN_SESSION, null);
+      }
+      if (isAnonymous(device)) {
+        // A push presence id is tied to a device: the connect must have named one.
+        return new Refuse(ErrorCode.MISSING_FIELD, "device (in the connect request)");
       }
       return new Register(r.presenceId());
     }
@@ -193,6 +215,70 @@ public final class DeviceSession {
     }
     Step limited = take(nanos);
     return limited instanceof Refuse ? Ignore.INSTANCE : limited;
+  }
+
+  /**
+   * The token of a {@code refresh} was verified and belongs to {@code subject}: {@code null} when
+   * it is the session's user's (the session takes its expiry), else a refusal ({@code
+   * IDENTITY_MISMATCH}; the session keeps its former token).
+   */
+  public Step onReauthenticated(String subject) {
+    return subject.equals(user) ? null : new Refuse(ErrorCode.IDENTITY_MISMATCH, null);
+  }
+
+  /**
+   * The keepalive sweep looks at the open session at {@code nanos}, its socket last read at {@code
+   * lastReadNanos}: {@link Ping} when it has been silent for {@code intervalNanos}, {@link End}
+   * ({@link ErrorCode#PING_TIMEOUT}) when a ping got no answer within {@code timeoutNanos}, else
+   * {@code null}. The session stays open until its socket is closed.
+   */
+  public Step onKeepalive(long nanos, long lastReadNanos, long intervalNanos, long timeoutNanos) {
+    if (state != State.OPEN) {
+      return null;
+    }
+    if (lastReadNanos < pingSentNanos) {
+      // Nothing read since the ping.
+      return nanos - pingSentNanos >= timeoutNanos ? new End(ErrorCode.PING_TIMEOUT, null) : null;
+    }
+    if (nanos - lastReadNanos >= intervalNanos) {
+      pingSentNanos = nanos;
+      return Ping.INSTANCE;
+    }
+    return null;
+  }
+
+  /**
+   * The connect timer fired: {@link End} ({@link ErrorCode#CONNECT_TIMEOUT}) while the session is
+   * not open yet, else {@code null}.
+   */
+  public Step onConnectTimeout() {
+    return state == State.AWAITING_CONNECT || state == State.AUTHENTICATING
+        ? end(ErrorCode.CONNECT_TIMEOUT, null)
+        : null;
+  }
+
+  /**
+   * Whether the user's {@code settings} are to be sent to the open session: not when they are the
+   * ones it was sent last (one change heard twice, here and from the bus).
+   */
+  public boolean sendSettings(DeviceMessage.Settings settings) {
+    if (state != State.OPEN || settings.equals(lastSettings)) {
+      return false;
+    }
+    lastSettings = settings;
+    return true;
+  }
+
+  /**
+   * The device id of the session {@code id} opened by {@code connect}: its own, or a made-up one.
+   */
+  public static String deviceOf(Connect connect, UUID id) {
+    return connect.device() != null ? connect.device() : ANONYMOUS + id;
+  }
+
+  /** Whether {@code device} is the id of a session that named none. */
+  static boolean isAnonymous(String device) {
+    return device.startsWith(ANONYMOUS);
   }
 
   /** The connect was verified and the device claimed at {@code nanos}: the session is open. */

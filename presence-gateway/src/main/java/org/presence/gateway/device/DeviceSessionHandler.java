@@ -18,7 +18,6 @@ import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -36,7 +35,6 @@ import org.presence.protocol.device.DeviceMessage.Ack;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
-import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.id.SecureRandoms;
@@ -45,11 +43,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code device-session} handler of one device socket: decodes each frame with {@link
- * DeviceCodec}, asks its {@link DeviceSession} what to do, carries the step out (through {@link
- * DeviceService} when it needs the store or the identity provider) and writes the answer. One
- * instance per socket, holding the session and the keepalive times; everything shared sits in the
- * {@link DeviceChannelInstaller}.
+ * The {@code device-session} handler of one device socket moves frames: it decodes each frame with
+ * {@link DeviceCodec}, hands it to its {@link DeviceSession} (the state machine that decides,
+ * including the keepalive and the connect timeout), carries the step out (through {@link
+ * DeviceService} when it needs the store or the identity provider) and writes the answer in order.
+ * One instance per socket, holding the session and the time of the last read; everything shared
+ * sits in the {@link DeviceChannelInstaller}.
  *
  * <p>Each frame is released here once decoded; nothing is buffered between frames. Reads are paused
  * while the connect's assertion is verified and the device claimed, and resumed once the answer is
@@ -68,16 +67,13 @@ import org.slf4j.LoggerFactory;
  * ({@link DeviceSession#onControlFrame}).
  *
  * <p>Live notifications (wiki section 6) reach the socket through {@link #push}, as {@code
- * {"notifications": [...]}} frames; the ids of the last {@value #RECENT_IDS} pushed are kept (from
- * the first push on) so that an item that reaches the session twice, by its connect and by a
- * wake-up at the same moment, is written once. A change of the user's settings reaches the socket
- * through {@link #settings}, as a {@code {"settings": {...}}} frame.
+ * {"notifications": [...]}} frames written by the node's {@link NotificationFrames}; the session's
+ * {@link RecentIds} (from the first push on) make an item that reaches the session twice, by its
+ * connect and by a wake-up at the same moment, written once. A change of the user's settings
+ * reaches the socket through {@link #settings}, as a {@code {"settings": {...}}} frame.
  */
 final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     implements DeviceRegistry.Link, NotificationSink {
-  /** Ids of pushed notifications remembered per session, to write each once. */
-  static final int RECENT_IDS = 64;
-
   /** Answers waiting (behind an asynchronous step) before the socket's reads pause. */
   static final int MAX_PENDING = 32;
 
@@ -113,18 +109,9 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   private volatile String pairedDevice = "";
 
   private volatile long lastReadNanos;
-  private long pingSentNanos;
-  private boolean pinging;
 
-  /** Ids pushed lately, a ring; {@code null} until the first push. */
-  private Recent recent;
-
-  /** The ring of recently pushed ids (one field in the handler until a session gets a push). */
-  private static final class Recent {
-    final String[] ids = new String[RECENT_IDS];
-    final int[] hashes = new int[RECENT_IDS];
-    int next;
-  }
+  /** Ids pushed lately; {@code null} until the first push. */
+  private RecentIds recent;
 
   /** Answers not written yet, in request order; {@code null} while none waits. */
   private ArrayDeque<Reply> replies;
@@ -151,11 +138,6 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     Throwable failure;
     boolean ready;
   }
-
-  /**
-   * The settings last written, so that one change heard twice (here and from the bus) is sent once.
-   */
-  private DeviceMessage.Settings lastSettings;
 
   DeviceSessionHandler(DeviceChannelInstaller node) {
     this.node = node;
@@ -197,7 +179,6 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
     long now = System.nanoTime();
     lastReadNanos = now;
-    pinging = false;
     reading = true;
     try {
       if (frame instanceof PingWebSocketFrame ping) {
@@ -301,10 +282,6 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
           .whenCompleteAsync(
               (unknown, e) -> answeredNotifications(reply, unknown, e), ctx.executor());
     } else if (step instanceof DeviceSession.Register r) {
-      if (DeviceService.isAnonymous(session.device())) {
-        refuse(ErrorCode.MISSING_FIELD, "device (in the connect request)");
-        return;
-      }
       Reply reply = expect();
       node.service()
           .registerPush(session.user(), session.device(), session.applicationIds(), r.presenceId())
@@ -344,7 +321,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
     UUID id = SecureRandoms.uuid();
     String user = identity.subject();
-    String device = connect.device() != null ? connect.device() : DeviceService.anonymousDevice(id);
+    String device = DeviceSession.deviceOf(connect, id);
     node.service()
         .open(user, device, id)
         .whenCompleteAsync((v, e2) -> opened(connect, identity, device, id, e2), ctx.executor());
@@ -386,8 +363,8 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       answered(reply, e);
       return;
     }
-    if (!identity.subject().equals(session.user())) {
-      answered(reply, new ProtocolException(ErrorCode.IDENTITY_MISMATCH, null));
+    if (session.onReauthenticated(identity.subject()) instanceof DeviceSession.Refuse r) {
+      answered(reply, new ProtocolException(r.code(), r.detail()));
       return;
     }
     if (session.state() == DeviceSession.State.OPEN) {
@@ -580,10 +557,8 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   }
 
   private void connectTimedOut() {
-    DeviceSession.State s = session.state();
-    if (s == DeviceSession.State.AWAITING_CONNECT || s == DeviceSession.State.AUTHENTICATING) {
-      session.closed();
-      node.disconnector().close(ctx.channel(), ErrorCode.CONNECT_TIMEOUT, null);
+    if (session.onConnectTimeout() instanceof DeviceSession.End e) {
+      node.disconnector().close(ctx.channel(), e.code(), e.detail());
     }
   }
 
@@ -643,77 +618,14 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       ctx.executor().execute(() -> push(items, written));
       return;
     }
-    Channel ch = ctx.channel();
-    if (!ch.isActive() || session.state() != DeviceSession.State.OPEN) {
+    if (!ctx.channel().isActive() || session.state() != DeviceSession.State.OPEN) {
       return;
     }
-    List<Notification> fresh = new ArrayList<>(items.size());
-    for (Notification n : items) {
-      if (remember(n.id())) {
-        fresh.add(n);
-      }
-    }
-    if (fresh.isEmpty()) {
-      return;
-    }
-    if (!ch.isWritable()) {
-      // The device does not read what it is sent: its items stay queued for its next session.
-      node.disconnector().close(ch, ErrorCode.SLOW_CONSUMER, null);
-      return;
-    }
-    long now = System.currentTimeMillis();
-    Instant at = Instant.ofEpochMilli(now);
-    List<LiveNotification> wire = new ArrayList<>(fresh.size());
-    for (Notification n : fresh) {
-      wire.add(
-          new LiveNotification(
-              n.id(),
-              n.appId(),
-              n.source(),
-              n.message(),
-              n.action(),
-              n.expiresAt().toEpochMilli(),
-              n.missedAt(at)));
-    }
-    int from = 0;
-    while (from < wire.size()) {
-      ByteBuf buf = ctx.alloc().buffer(4096);
-      int count;
-      try {
-        count = DeviceCodec.encodeNotifications(wire, from, node.frameItems(), buf);
-      } catch (RuntimeException e) {
-        buf.release();
-        throw e;
-      }
-      node.framesOut().inc();
-      List<Notification> sent = List.copyOf(fresh.subList(from, from + count));
-      from += count;
-      ctx.writeAndFlush(new TextWebSocketFrame(buf))
-          .addListener(
-              f -> {
-                if (f.isSuccess()) {
-                  written.written(sent, now);
-                }
-              });
-    }
-  }
-
-  /** Remembers a pushed id; false when it was pushed lately. */
-  private boolean remember(String id) {
-    Recent r = recent;
+    RecentIds r = recent;
     if (r == null) {
-      r = recent = new Recent();
+      r = recent = new RecentIds();
     }
-    int h = id.hashCode();
-    for (int i = 0; i < RECENT_IDS; i++) {
-      if (r.hashes[i] == h && id.equals(r.ids[i])) {
-        return false;
-      }
-    }
-    r.ids[r.next] = id;
-    r.hashes[r.next] = h;
-    r.next = (r.next + 1) % RECENT_IDS;
-    return true;
+    node.notificationFrames().push(ctx, r, items, written);
   }
 
   // ---- DeviceRegistry.Link (called on the event loop) ----
@@ -742,10 +654,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void settings(DeviceMessage.Settings settings) {
-    if (ctx.channel().isActive()
-        && session.state() == DeviceSession.State.OPEN
-        && !settings.equals(lastSettings)) {
-      lastSettings = settings;
+    if (ctx.channel().isActive() && session.sendSettings(settings)) {
       // A device that does not read is closed (SLOW_CONSUMER); it reads the settings anew.
       send(settings);
     }
@@ -761,18 +670,19 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   @Override
   public void keepalive() {
     Channel ch = ctx.channel();
-    if (!ch.isActive() || session.state() != DeviceSession.State.OPEN) {
+    if (!ch.isActive()) {
       return;
     }
-    long now = System.nanoTime();
-    if (pinging) {
-      if (now - pingSentNanos >= node.config().pingTimeout().toNanos()) {
-        node.disconnector().close(ch, ErrorCode.PING_TIMEOUT, null);
-      }
-    } else if (now - lastReadNanos >= node.config().pingInterval().toNanos()) {
-      pinging = true;
-      pingSentNanos = now;
+    DeviceSession.Step step =
+        session.onKeepalive(
+            System.nanoTime(),
+            lastReadNanos,
+            node.config().pingInterval().toNanos(),
+            node.config().pingTimeout().toNanos());
+    if (step instanceof DeviceSession.Ping) {
       ctx.writeAndFlush(new PingWebSocketFrame(), ctx.voidPromise());
+    } else if (step instanceof DeviceSession.End e) {
+      node.disconnector().close(ch, e.code(), e.detail());
     }
   }
 }

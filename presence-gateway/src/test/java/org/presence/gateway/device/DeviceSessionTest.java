@@ -205,4 +205,79 @@ class DeviceSessionTest {
     assertThat(session.onFrame(new Dismiss(ID, List.of("a")), now))
         .isEqualTo(new End(ErrorCode.NOT_CONNECTED, null));
   }
+
+  @Test
+  void onFrame_whenRegisterPushFromASessionWithoutDevice_thenRefuseMissingField() {
+    assertThat(session.onFrame(new Connect("token", null, null), now))
+        .isInstanceOf(Authenticate.class);
+    session.opened(
+        ID, "dev:alice", DeviceSession.deviceOf(new Connect("token", null, null), ID), null, now);
+    assertThat(session.device()).isEqualTo("~" + ID);
+    assertThat(session.onFrame(new RegisterPush(ID, "xpi-1"), now))
+        .isEqualTo(new Refuse(ErrorCode.MISSING_FIELD, "device (in the connect request)"));
+    assertThat(DeviceSession.deviceOf(CONNECT, ID)).isEqualTo("phone");
+  }
+
+  @Test
+  void onReauthenticated_byTheSessionsUser_thenKept_byAnother_thenRefuseIdentityMismatch() {
+    open();
+    assertThat(session.onReauthenticated("dev:alice")).isNull();
+    assertThat(session.onReauthenticated("dev:bob"))
+        .isEqualTo(new Refuse(ErrorCode.IDENTITY_MISMATCH, null));
+    assertThat(session.state()).isEqualTo(State.OPEN);
+  }
+
+  @Test
+  void onKeepalive_silentForTheInterval_thenPing_unanswered_thenEndWithPingTimeout() {
+    long interval = 30 * SECOND;
+    long timeout = 10 * SECOND;
+    assertThat(session.onKeepalive(now, now, interval, timeout)).isNull();
+    open();
+    long lastRead = now;
+    assertThat(session.onKeepalive(lastRead + interval - 1, lastRead, interval, timeout)).isNull();
+    long pinged = lastRead + interval;
+    assertThat(session.onKeepalive(pinged, lastRead, interval, timeout))
+        .isEqualTo(DeviceSession.Ping.INSTANCE);
+    assertThat(session.onKeepalive(pinged + timeout - 1, lastRead, interval, timeout)).isNull();
+    assertThat(session.onKeepalive(pinged + timeout, lastRead, interval, timeout))
+        .isEqualTo(new End(ErrorCode.PING_TIMEOUT, null));
+    // Ended by its socket's close, not here.
+    assertThat(session.state()).isEqualTo(State.OPEN);
+  }
+
+  @Test
+  void onKeepalive_whenTheDeviceAnswersThePing_thenNoTimeout_andPingedAgainWhenSilentAgain() {
+    long interval = 30 * SECOND;
+    long timeout = 10 * SECOND;
+    open();
+    long pinged = now + interval;
+    assertThat(session.onKeepalive(pinged, now, interval, timeout))
+        .isEqualTo(DeviceSession.Ping.INSTANCE);
+    long pong = pinged + SECOND;
+    assertThat(session.onKeepalive(pinged + timeout, pong, interval, timeout)).isNull();
+    assertThat(session.onKeepalive(pong + interval, pong, interval, timeout))
+        .isEqualTo(DeviceSession.Ping.INSTANCE);
+  }
+
+  @Test
+  void onConnectTimeout_beforeOpen_thenEnd_afterOpen_thenNothing() {
+    assertThat(session.onConnectTimeout()).isEqualTo(new End(ErrorCode.CONNECT_TIMEOUT, null));
+    assertThat(session.state()).isEqualTo(State.CLOSED);
+    DeviceSession other = new DeviceSession(new DeviceSession.RateLimit(1.0, 3, 4));
+    other.onFrame(CONNECT, now);
+    assertThat(other.onConnectTimeout()).isEqualTo(new End(ErrorCode.CONNECT_TIMEOUT, null));
+    assertThat(other.state()).isEqualTo(State.CLOSED);
+  }
+
+  @Test
+  void sendSettings_onlyToAnOpenSession_andOnlyWhenChanged() {
+    DeviceMessage.Settings s = new DeviceMessage.Settings(5, 10, 25, "At my desk", "Lunch");
+    assertThat(session.sendSettings(s)).isFalse();
+    open();
+    assertThat(session.sendSettings(s)).isTrue();
+    assertThat(session.sendSettings(new DeviceMessage.Settings(5, 10, 25, "At my desk", "Lunch")))
+        .isFalse();
+    assertThat(session.sendSettings(new DeviceMessage.Settings(5, 10, 25, "", "Lunch"))).isTrue();
+    assertThat(session.onConnectTimeout()).isNull();
+  }
 }
