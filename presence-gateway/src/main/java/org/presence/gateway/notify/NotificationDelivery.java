@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Wake-up.</b> Once a batch is stored, the node that stored it looks up each user's
  *       devices in the {@link PresenceStateStore} (which names each session's node) and sends the
  *       new items to every node holding one: straight to its own sessions, through the bus channel
- *       {@code notifications.node.<node id>} to the others. Nothing polls.
+ *       {@code notifications.node.<node id>} to the others. Nothing polls. On Redis the store call
+ *       that stores the batch does the lookup and the publishing itself ({@link #enqueueAndWake}:
+ *       one script call on one Redis, no call per user).
  * </ul>
  *
  * The two cannot both miss an item: an item is stored before its devices are looked up, and a
