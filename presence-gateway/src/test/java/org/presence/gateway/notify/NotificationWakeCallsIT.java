@@ -116,9 +116,13 @@ class NotificationWakeCallsIT {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws java.io.IOException {
       socket.close();
-      reader.join(5_000);
+      try {
+        reader.join(5_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
