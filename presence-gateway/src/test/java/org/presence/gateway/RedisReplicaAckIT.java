@@ -132,4 +132,83 @@ class RedisReplicaAckIT {
         .startsWith("replicated", "lagging")
         .endsWith("again");
   }
+
+  /**
+   * With replicas to wait for, the enqueue script does not publish the wake-ups: they come back for
+   * the node to publish once the replica confirmed, so no device is woken for a batch that fails.
+   */
+  @Test
+  void enqueueAndWake_returnsTheWakeUps_afterTheReplicaConfirmed() throws Exception {
+    String user = "w-" + UUID.randomUUID();
+    UUID session = UUID.randomUUID();
+    new org.presence.store.presence.RedisPresenceStateStore(backend)
+        .claim(user, "phone", session, "other-node", 10, System.currentTimeMillis())
+        .toCompletableFuture()
+        .get(5, TimeUnit.SECONDS);
+    RedisNotificationQueues.WakeFormat format =
+        new RedisNotificationQueues.WakeFormat() {
+          @Override
+          public String localNode() {
+            return "this-node";
+          }
+
+          @Override
+          public String channelPrefix() {
+            return "notifications.node.";
+          }
+
+          @Override
+          public byte[] open() {
+            return "[".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          }
+
+          @Override
+          public byte[] close() {
+            return "]".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          }
+
+          @Override
+          public byte[][] user(String u, List<Notification> items) {
+            return new byte[][] {
+              "{\"s\":[".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+              "]}".getBytes(java.nio.charset.StandardCharsets.UTF_8)
+            };
+          }
+        };
+    RedisNotificationQueues redisQueues = (RedisNotificationQueues) queues;
+    RedisNotificationQueues.Woken w =
+        redisQueues
+            .enqueueAndWake(List.of(entry(user, "woken")), format)
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    assertThat(w.published()).isZero();
+    assertThat(w.local()).isEmpty();
+    assertThat(w.unsent()).containsOnlyKeys("other-node");
+    assertThat(new String(w.unsent().get("other-node"), java.nio.charset.StandardCharsets.UTF_8))
+        .isEqualTo("[{\"s\":[\"" + session + "\"]}]");
+
+    redis.stopReplica();
+    try {
+      StoreException e =
+          failure(
+              redisQueues
+                  .enqueueAndWake(List.of(entry(user, "unconfirmed")), format)
+                  .toCompletableFuture());
+      assertThat(e.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+    } finally {
+      redis.continueReplica();
+    }
+    // Confirmed again before the next test.
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .ignoreExceptions()
+        .until(
+            () ->
+                queues
+                        .enqueueAll(List.of(entry(user, "again")))
+                        .toCompletableFuture()
+                        .get(5, TimeUnit.SECONDS)
+                        .size()
+                    == 1);
+  }
 }

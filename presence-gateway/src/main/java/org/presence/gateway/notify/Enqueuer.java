@@ -40,9 +40,25 @@ final class Enqueuer {
     }
   }
 
+  /** The store call over the entries of the batches merged into it. */
+  interface Store {
+    CompletionStage<List<NotificationQueues.Enqueued>> enqueue(
+        List<NotificationQueues.Entry> entries);
+  }
+
   private final CallBatcher<Request, List<NotificationQueues.Enqueued>> batcher;
+  private final boolean wakes;
 
   Enqueuer(NotificationQueues queues, int maxEntries, int maxInFlight) {
+    this(queues::enqueueAll, false, maxEntries, maxInFlight);
+  }
+
+  /**
+   * Stores with {@code store}; {@code wakes} when that call also wakes the recipients' sessions
+   * ({@link NotificationDelivery#enqueueAndWake}), so nothing is to look them up afterwards.
+   */
+  Enqueuer(Store store, boolean wakes, int maxEntries, int maxInFlight) {
+    this.wakes = wakes;
     this.batcher =
         new CallBatcher<>(
             maxInFlight,
@@ -54,7 +70,7 @@ final class Enqueuer {
                 for (Request r : batch) {
                   all.addAll(r.entries());
                 }
-                return queues.enqueueAll(all);
+                return store.enqueue(all);
               }
 
               @Override
@@ -72,6 +88,14 @@ final class Enqueuer {
                 }
               }
             });
+  }
+
+  /**
+   * Whether the store call also woke the entries' sessions ({@link #Enqueuer(Store, boolean, int,
+   * int)}).
+   */
+  boolean wakes() {
+    return wakes;
   }
 
   /** Stores {@code entries}; completes with one result each, in order, once they are stored. */

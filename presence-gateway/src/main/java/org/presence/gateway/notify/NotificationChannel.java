@@ -16,6 +16,7 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.permission.GrantService;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.store.Store;
+import org.presence.store.queue.RedisNotificationQueues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,7 +91,9 @@ public final class NotificationChannel implements AutoCloseable {
             metrics);
     NotificationService service =
         new NotificationService(
-            new Enqueuer(store.notifications(), 2000, 2),
+            store.notifications() instanceof RedisNotificationQueues redis
+                ? new Enqueuer(all -> delivery.enqueueAndWake(redis, all), true, 2000, 2)
+                : new Enqueuer(store.notifications(), 2000, 2),
             work,
             new PuidDirectory(store.persistence().grants(), c.puidCache(), apps.invalidations()),
             new AppRateLimiter(store.tokenBuckets("notify", c.rate(), c.burst())),

@@ -23,6 +23,7 @@ import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.queue.Notification;
 import org.presence.store.queue.NotificationQueues;
+import org.presence.store.queue.RedisNotificationQueues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +39,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Wake-up.</b> Once a batch is stored, the node that stored it looks up each user's
  *       devices in the {@link PresenceStateStore} (which names each session's node) and sends the
  *       new items to every node holding one: straight to its own sessions, through the bus channel
- *       {@code notifications.node.<node id>} to the others. Nothing polls.
+ *       {@code notifications.node.<node id>} to the others. Nothing polls. On Redis the store call
+ *       that stores the batch does the lookup and the publishing itself ({@link #enqueueAndWake}:
+ *       one script call on one Redis, no call per user).
  * </ul>
  *
  * The two cannot both miss an item: an item is stored before its devices are looked up, and a
@@ -113,8 +116,10 @@ public final class NotificationDelivery implements LiveNotifications {
 
   /** The bus channel of node {@code nodeId}'s wake-ups. */
   public static String channel(String nodeId) {
-    return "notifications.node." + nodeId;
+    return CHANNEL_PREFIX + nodeId;
   }
+
+  private static final String CHANNEL_PREFIX = "notifications.node.";
 
   /** Subscribes to this node's wake-ups; completes when other nodes can reach it. */
   CompletionStage<Void> start() {
@@ -190,8 +195,81 @@ public final class NotificationDelivery implements LiveNotifications {
       deliveries.forEach(this::deliverLocal);
       return;
     }
+    publish(node, WakeCodec.encode(deliveries));
+  }
+
+  /**
+   * Stores {@code entries} in Redis with one script call that also finds their users' sessions and
+   * publishes the wake-ups of the other nodes ({@link RedisNotificationQueues#enqueueAndWake},
+   * instead of {@link #stored}'s lookup per user); this node's sessions get their items here, off
+   * the store's thread, as do the wake-ups the store left to publish.
+   */
+  CompletionStage<List<NotificationQueues.Enqueued>> enqueueAndWake(
+      RedisNotificationQueues redis, List<NotificationQueues.Entry> entries) {
+    return redis
+        .enqueueAndWake(entries, wakeFormat)
+        .thenApply(
+            w -> {
+              work.execute(() -> woken(entries, w));
+              return w.enqueued();
+            });
+  }
+
+  private final RedisNotificationQueues.WakeFormat wakeFormat =
+      new RedisNotificationQueues.WakeFormat() {
+        @Override
+        public String localNode() {
+          return nodeId;
+        }
+
+        @Override
+        public String channelPrefix() {
+          return CHANNEL_PREFIX;
+        }
+
+        @Override
+        public byte[] open() {
+          return WakeCodec.OPEN;
+        }
+
+        @Override
+        public byte[] close() {
+          return WakeCodec.CLOSE;
+        }
+
+        @Override
+        public byte[][] user(String user, List<Notification> items) {
+          return WakeCodec.parts(user, items);
+        }
+      };
+
+  /**
+   * What {@link #enqueueAndWake}'s store call left to this node: its sessions, wake-ups to send.
+   */
+  private void woken(List<NotificationQueues.Entry> entries, RedisNotificationQueues.Woken w) {
+    if (w.lookupFailure() != null) {
+      failures.inc();
+      LOG.warn("devices of users unknown; items wait: {}", w.lookupFailure().toString());
+    }
+    wakesSent.inc(w.published());
+    if (!w.local().isEmpty()) {
+      Map<String, List<Notification>> byUser = new HashMap<>();
+      for (NotificationQueues.Entry e : entries) {
+        if (w.local().containsKey(e.userSub())) {
+          byUser.computeIfAbsent(e.userSub(), u -> new ArrayList<>()).add(e.notification());
+        }
+      }
+      w.local()
+          .forEach(
+              (user, sessions) ->
+                  deliverLocal(new WakeCodec.Delivery(user, sessions, byUser.get(user))));
+    }
+    w.unsent().forEach(this::publish);
+  }
+
+  private void publish(String node, byte[] wake) {
     wakesSent.inc();
-    bus.publish(channel(node), WakeCodec.encode(deliveries))
+    bus.publish(channel(node), wake)
         .whenComplete(
             (v, e) -> {
               if (e != null) {

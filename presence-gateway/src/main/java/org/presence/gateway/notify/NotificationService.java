@@ -40,7 +40,8 @@ import org.presence.store.queue.NotificationQueues;
  *
  * A store failure fails the whole batch (nothing was acknowledged, and the store's batch is
  * atomic). The stored items then go to the user's connected devices ({@link NotificationDelivery}),
- * without holding up the acknowledgement.
+ * without holding up the acknowledgement; on Redis the store call itself finds the devices and
+ * wakes their nodes ({@link NotificationDelivery#enqueueAndWake}).
  */
 public final class NotificationService {
   private final Enqueuer queues;
@@ -220,7 +221,9 @@ public final class NotificationService {
                               e.queueSize(),
                               e.dropped().stream().map(Notification::id).toList());
                     }
-                    delivery.stored(entries);
+                    if (!queues.wakes()) {
+                      delivery.stored(entries);
+                    }
                     return finish(results);
                   },
                   work);

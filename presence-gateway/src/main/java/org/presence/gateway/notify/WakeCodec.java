@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -48,16 +49,7 @@ final class WakeCodec {
           g.writeString(s.toString());
         }
         g.writeEndArray();
-        g.writeArrayFieldStart("n");
-        for (Notification n : d.items()) {
-          g.writeStartObject();
-          g.writeStringField("i", n.id());
-          NotificationCodec.writeFields(g, n);
-          g.writeStringField("p", n.puid());
-          g.writeStringField("o", n.source());
-          g.writeEndObject();
-        }
-        g.writeEndArray();
+        writeItems(g, d.items());
         g.writeEndObject();
       }
       g.writeEndArray();
@@ -66,6 +58,61 @@ final class WakeCodec {
       throw new UncheckedIOException(e);
     }
     return out.toByteArray();
+  }
+
+  private static void writeItems(JsonGenerator g, List<Notification> items) throws IOException {
+    g.writeArrayFieldStart("n");
+    for (Notification n : items) {
+      g.writeStartObject();
+      g.writeStringField("i", n.id());
+      NotificationCodec.writeFields(g, n);
+      g.writeStringField("p", n.puid());
+      g.writeStringField("o", n.source());
+      g.writeEndObject();
+    }
+    g.writeEndArray();
+  }
+
+  /** What a wake-up holds before its deliveries, as {@link #encode} writes it. */
+  static final byte[] OPEN = "{\"d\":[".getBytes(StandardCharsets.UTF_8);
+
+  /** What a wake-up holds after its deliveries. */
+  static final byte[] CLOSE = "]}".getBytes(StandardCharsets.UTF_8);
+
+  /**
+   * A delivery of {@code items} to {@code user} cut where its sessions go, for a store that puts
+   * the wake-up together itself ({@code RedisNotificationQueues.WakeFormat}): {@link #OPEN}, then
+   * for each user the first part, the sessions as JSON strings separated by {@code ,}, the second
+   * part, the users separated by {@code ,}, then {@link #CLOSE} is what {@link #encode} writes for
+   * those deliveries.
+   */
+  static byte[][] parts(String user, List<Notification> items) {
+    ByteArrayOutputStream head = new ByteArrayOutputStream(64);
+    ByteArrayOutputStream tail = new ByteArrayOutputStream(256 * items.size());
+    try {
+      try (JsonGenerator g = Json.documents().createGenerator(head)) {
+        g.writeStartObject();
+        g.writeStringField("u", user);
+        g.writeEndObject();
+      }
+      try (JsonGenerator g = Json.documents().createGenerator(tail)) {
+        g.writeStartObject();
+        writeItems(g, items);
+        g.writeEndObject();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    // {"u":"<user>"} without its "}", then ,"s":[ ; {"n":[...]} without its "{", after ],
+    byte[] h = head.toByteArray();
+    byte[] t = tail.toByteArray();
+    ByteArrayOutputStream first = new ByteArrayOutputStream(h.length + 6);
+    first.write(h, 0, h.length - 1);
+    first.writeBytes(",\"s\":[".getBytes(StandardCharsets.UTF_8));
+    ByteArrayOutputStream second = new ByteArrayOutputStream(t.length + 2);
+    second.writeBytes("],".getBytes(StandardCharsets.UTF_8));
+    second.write(t, 1, t.length - 1);
+    return new byte[][] {first.toByteArray(), second.toByteArray()};
   }
 
   /**

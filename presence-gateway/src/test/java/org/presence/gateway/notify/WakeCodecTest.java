@@ -60,6 +60,46 @@ class WakeCodecTest {
   }
 
   @Test
+  void parts_putTogetherAsTheStoreDoes_areWhatEncodeWrites() throws IOException {
+    Notification odd =
+        new Notification(
+            "id2",
+            8,
+            "pB",
+            "Q \"\\ é",
+            "line\n\"two\" 🍺",
+            "",
+            Instant.ofEpochMilli(3000),
+            Instant.ofEpochMilli(4000),
+            false);
+    UUID s2 = UUID.fromString("7c9e6679-7425-40de-944b-e07fc1f90ae7");
+    List<WakeCodec.Delivery> ds =
+        List.of(
+            new WakeCodec.Delivery("dev:a", List.of(S, s2), List.of(N, odd)),
+            new WakeCodec.Delivery("dev:\"b\" {u:x}", List.of(s2), List.of(odd)));
+    java.io.ByteArrayOutputStream m = new java.io.ByteArrayOutputStream();
+    m.writeBytes(WakeCodec.OPEN);
+    for (int i = 0; i < ds.size(); i++) {
+      WakeCodec.Delivery d = ds.get(i);
+      byte[][] parts = WakeCodec.parts(d.user(), d.items());
+      if (i > 0) {
+        m.write(',');
+      }
+      m.writeBytes(parts[0]);
+      m.writeBytes(
+          d.sessions().stream()
+              .map(x -> "\"" + x + "\"")
+              .collect(java.util.stream.Collectors.joining(","))
+              .getBytes(StandardCharsets.UTF_8));
+      m.writeBytes(parts[1]);
+    }
+    m.writeBytes(WakeCodec.CLOSE);
+    assertThat(new String(m.toByteArray(), StandardCharsets.UTF_8))
+        .isEqualTo(new String(WakeCodec.encode(ds), StandardCharsets.UTF_8));
+    assertThat(WakeCodec.decode(m.toByteArray())).isEqualTo(ds);
+  }
+
+  @Test
   void decode_readsAWakeUpOfAnOlderNode() throws IOException {
     String old =
         "{\"d\":[{\"u\":\"dev:a\",\"s\":[\"0f8fad5b-d9cb-469f-a165-70867728950e\"],"

@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -124,12 +125,109 @@ public final class RedisNotificationQueues implements NotificationQueues {
       return items
       """;
 
+  /**
+   * The enqueue of {@link #ENQUEUE} and the wake-ups of the recipients, in one call ({@link
+   * #enqueueAndWake}). KEYS: per item (queue, app set), then per user their presence hash. ARGV:
+   * capacity, item count n, user count m, the calling node, publish ("1": publish the wake-ups;
+   * else return their parts), the channel name before and after the node id, the channel name
+   * before a node id holding a brace, a message's opening and closing; then per item (entry, app
+   * id); then per user the parts of their delivery before and after the sessions. With n = 0 it is
+   * the lookup alone. Returns {enqueue results as {@link #ENQUEUE}'s, {user index, count, sessions
+   * ...} per user with sessions on the calling node, the number of messages published or {node,
+   * part, ...}}.
+   */
+  private static final String ENQUEUE_WAKE =
+      """
+      local cap = tonumber(ARGV[1])
+      local n = tonumber(ARGV[2])
+      local m = tonumber(ARGV[3])
+      local self = ARGV[4]
+      local enq = {}
+      for k = 1, n do
+        local q = KEYS[2 * k - 1]
+        local c = redis.call('RPUSH', q, ARGV[10 + 2 * k - 1])
+        local dropped = {}
+        if c > cap then
+          dropped = redis.call('LRANGE', q, 0, c - cap - 1)
+          redis.call('LTRIM', q, c - cap, -1)
+          c = cap
+        end
+        redis.call('SADD', KEYS[2 * k], ARGV[10 + 2 * k])
+        enq[#enq + 1] = c
+        enq[#enq + 1] = #dropped
+        for _, d in ipairs(dropped) do
+          enq[#enq + 1] = d
+        end
+      end
+      local own, parts, nodes = {}, {}, {}
+      local u = 10 + 2 * n
+      for j = 1, m do
+        local h = redis.call('HGETALL', KEYS[2 * n + j])
+        local at, order = {}, {}
+        for f = 1, #h, 2 do
+          if string.sub(h[f], 1, 2) == 'd:' then
+            local ok, d = pcall(cjson.decode, h[f + 1])
+            if ok and type(d) == 'table' then
+              local s, node = d.o, d.n
+              if type(s) == 'string' and #s == 36 and string.match(s, '^%x+%-%x+%-%x+%-%x+%-%x+$')
+                  and type(node) == 'string' and node ~= '' then
+                if at[node] == nil then
+                  at[node] = {}
+                  order[#order + 1] = node
+                end
+                table.insert(at[node], s)
+              end
+            end
+          end
+        end
+        for _, node in ipairs(order) do
+          if node == self then
+            own[#own + 1] = j
+            own[#own + 1] = #at[node]
+            for _, s in ipairs(at[node]) do
+              own[#own + 1] = s
+            end
+          else
+            if parts[node] == nil then
+              parts[node] = {}
+              nodes[#nodes + 1] = node
+            end
+            table.insert(parts[node],
+              ARGV[u + 2 * j - 1] .. '"' .. table.concat(at[node], '","') .. '"' .. ARGV[u + 2 * j])
+          end
+        end
+      end
+      local wakes
+      if ARGV[5] == '1' then
+        for _, node in ipairs(nodes) do
+          local channel
+          if string.find(node, '{', 1, true) then
+            channel = ARGV[8] .. node
+          else
+            channel = ARGV[6] .. node .. ARGV[7]
+          end
+          redis.call('PUBLISH', channel, ARGV[9] .. table.concat(parts[node], ',') .. ARGV[10])
+        end
+        wakes = #nodes
+      else
+        wakes = {}
+        for _, node in ipairs(nodes) do
+          for _, p in ipairs(parts[node]) do
+            wakes[#wakes + 1] = node
+            wakes[#wakes + 1] = p
+          end
+        end
+      end
+      return {enq, own, wakes}
+      """;
+
   private final RedisClusterAsyncCommands<String, byte[]> redis;
   private final RedisKeys keys;
   private final RedisScript enqueue;
   private final RedisScript pending;
   private final RedisScript removeAll;
   private final RedisScript clear;
+  private final RedisScript enqueueWake;
   private final RedisBackend backend;
   private final RedisClusterAsyncCommands<String, byte[]> acknowledged;
   private final int ackReplicas;
@@ -146,6 +244,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.pending = new RedisScript(PENDING, redis);
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
     this.clear = new RedisScript(CLEAR, redis);
+    this.enqueueWake = new RedisScript(ENQUEUE_WAKE, acknowledged != null ? acknowledged : redis);
   }
 
   private String queueKey(String userKey, long appId) {
@@ -215,21 +314,229 @@ public final class RedisNotificationQueues implements NotificationQueues {
       args[2 * i + 2] = bytes(e.notification().appId());
     }
     return replicated(() -> enqueue.<List<Object>>run(ScriptOutputType.MULTI, k, args))
-        .thenApply(
-            out -> {
-              List<Enqueued> results = new ArrayList<>(entries.size());
-              int i = 0;
-              while (i < out.size()) {
-                int size = ((Long) out.get(i++)).intValue();
-                int droppedCount = ((Long) out.get(i++)).intValue();
-                List<Notification> dropped = new ArrayList<>(droppedCount);
-                for (int d = 0; d < droppedCount; d++) {
-                  dropped.add(NotificationCodec.decode((byte[]) out.get(i++)));
-                }
-                results.add(new Enqueued(size, dropped));
+        .thenApply(RedisNotificationQueues::enqueued);
+  }
+
+  /**
+   * How the wake-ups of {@link #enqueueAndWake} are written: their format is the caller's, the
+   * store only puts the parts together. A node's message is {@link #open}, then the parts of the
+   * users with sessions on that node separated by {@code ,}, then {@link #close}; a user's part is
+   * {@link #user}'s first part, the user's sessions on that node as JSON strings separated by
+   * {@code ,}, then its second part.
+   */
+  public interface WakeFormat {
+    /** The calling node: its users' sessions come back ({@link Woken#local}), unpublished. */
+    String localNode();
+
+    /** The bus channel of a node's wake-ups is this followed by the node id. */
+    String channelPrefix();
+
+    byte[] open();
+
+    byte[] close();
+
+    /** {@code user}'s part of a wake-up carrying {@code items}, cut where the sessions go. */
+    byte[][] user(String user, List<Notification> items);
+  }
+
+  /**
+   * What {@link #enqueueAndWake} did.
+   *
+   * @param enqueued one result per entry, in order, as {@link #enqueueAll}'s
+   * @param local the sessions on the calling node, by user (to push to there)
+   * @param unsent the wake-ups the caller must publish, by node (on a Redis Cluster, or when
+   *     replicas must acknowledge the batch first: see {@link #enqueueAndWake})
+   * @param published the wake-ups the store published itself
+   * @param lookupFailure when the sessions could not be looked up after the items were stored
+   *     (Redis Cluster only; the items wait for the users' next session), else {@code null}
+   */
+  public record Woken(
+      List<Enqueued> enqueued,
+      Map<String, List<UUID>> local,
+      Map<String, byte[]> unsent,
+      int published,
+      Throwable lookupFailure) {}
+
+  /**
+   * {@link #enqueueAll}, and in the same script call the recipients' sessions: each user's device
+   * entries are read from their presence hash (the {@code HGETALL} a node made per recipient
+   * before), the sessions on the calling node come back, and each other node holding one of the
+   * users' sessions gets one wake-up on its bus channel, with the items and sessions of all its
+   * users ({@link WakeFormat}). Reading the sessions in the call that stores the items keeps the
+   * rule of docs/notifications.md: a session claimed before the call is found by it, one claimed
+   * after reads the items as pending.
+   *
+   * <p>On one Redis that is one call ({@code EVALSHA}) for the whole batch. With {@code
+   * store.redis.ack-replicas} the wake-ups are not published by the script but returned, for the
+   * caller to publish once the replicas confirmed ({@link Woken#unsent}). On a Redis Cluster a
+   * user's presence hash and queues are in different slots (the queues' tag is the user's key, not
+   * their identity): the batch is stored as {@link #enqueueAll} does, one call per queue slot, then
+   * the sessions are read with one call of the same script per presence slot, and the wake-ups are
+   * returned for the caller to publish ({@code SPUBLISH} on each node's shard).
+   */
+  public CompletionStage<Woken> enqueueAndWake(List<Entry> entries, WakeFormat format) {
+    if (entries.isEmpty()) {
+      return CompletableFuture.completedFuture(new Woken(List.of(), Map.of(), Map.of(), 0, null));
+    }
+    Map<String, List<Notification>> byUser = new LinkedHashMap<>();
+    for (Entry e : entries) {
+      byUser.computeIfAbsent(e.userSub(), u -> new ArrayList<>()).add(e.notification());
+    }
+    if (!backend.cluster()) {
+      boolean publish = acknowledged == null;
+      return replicated(
+              () -> wake(entries, new ArrayList<>(byUser.keySet()), byUser, format, publish))
+          .thenApply(r -> r.toWoken(format));
+    }
+    return enqueueAll(entries)
+        .thenCompose(
+            enqueued -> {
+              Map<Integer, List<String>> bySlot = new LinkedHashMap<>();
+              for (String user : byUser.keySet()) {
+                bySlot
+                    .computeIfAbsent(SlotHash.getSlot(keys.presence(user)), s -> new ArrayList<>())
+                    .add(user);
               }
-              return results;
+              List<CompletableFuture<Reply>> calls = new ArrayList<>(bySlot.size());
+              for (List<String> users : bySlot.values()) {
+                calls.add(wake(List.of(), users, byUser, format, false).toCompletableFuture());
+              }
+              return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+                  .handle(
+                      (v, e) -> {
+                        if (e != null) {
+                          Throwable cause = e instanceof CompletionException ? e.getCause() : e;
+                          return new Woken(enqueued, Map.of(), Map.of(), 0, cause);
+                        }
+                        Reply all = new Reply(enqueued);
+                        for (CompletableFuture<Reply> c : calls) {
+                          all.add(c.join());
+                        }
+                        return all.toWoken(format);
+                      });
             });
+  }
+
+  /** One {@link #ENQUEUE_WAKE} call: {@code entries} and {@code users} all in one slot. */
+  private CompletionStage<Reply> wake(
+      List<Entry> entries,
+      List<String> users,
+      Map<String, List<Notification>> byUser,
+      WakeFormat format,
+      boolean publish) {
+    int n = entries.size();
+    String[] k = new String[2 * n + users.size()];
+    byte[][] args = new byte[10 + 2 * n + 2 * users.size()][];
+    args[0] = bytes(CAPACITY);
+    args[1] = bytes(n);
+    args[2] = bytes(users.size());
+    args[3] = bytes(format.localNode());
+    args[4] = bytes(publish ? "1" : "0");
+    // RedisKeys.channel: "<prefix>ch:{<channel>}", or "<prefix>ch:<channel>" for a tagged name.
+    String marker = "\u0000";
+    String plain = keys.channel(format.channelPrefix() + marker);
+    args[5] = bytes(plain.substring(0, plain.indexOf(marker)));
+    args[6] = bytes(plain.substring(plain.indexOf(marker) + 1));
+    String tagged = keys.channel(format.channelPrefix() + "{" + marker);
+    args[7] = bytes(tagged.substring(0, tagged.indexOf("{" + marker)));
+    args[8] = format.open();
+    args[9] = format.close();
+    for (int i = 0; i < n; i++) {
+      Entry e = entries.get(i);
+      String userKey = UserKeys.of(e.userSub());
+      k[2 * i] = queueKey(userKey, e.notification().appId());
+      k[2 * i + 1] = appSetKey(userKey);
+      args[10 + 2 * i] = NotificationCodec.encode(e.notification());
+      args[11 + 2 * i] = bytes(e.notification().appId());
+    }
+    for (int j = 0; j < users.size(); j++) {
+      String user = users.get(j);
+      k[2 * n + j] = keys.presence(user);
+      byte[][] parts = format.user(user, byUser.get(user));
+      args[10 + 2 * n + 2 * j] = parts[0];
+      args[11 + 2 * n + 2 * j] = parts[1];
+    }
+    return enqueueWake
+        .<List<Object>>run(ScriptOutputType.MULTI, k, args)
+        .thenApply(out -> new Reply(users, out));
+  }
+
+  /** What {@link #ENQUEUE_WAKE} answered, merged over the calls of one batch. */
+  private static final class Reply {
+    final List<Enqueued> enqueued;
+    final Map<String, List<UUID>> local = new LinkedHashMap<>();
+    final Map<String, List<byte[]>> parts = new LinkedHashMap<>();
+    int published;
+
+    Reply(List<Enqueued> enqueued) {
+      this.enqueued = enqueued;
+    }
+
+    @SuppressWarnings("unchecked")
+    Reply(List<String> users, List<Object> out) {
+      this.enqueued = enqueued((List<Object>) out.get(0));
+      List<Object> own = (List<Object>) out.get(1);
+      int i = 0;
+      while (i < own.size()) {
+        String user = users.get(((Long) own.get(i++)).intValue() - 1);
+        int count = ((Long) own.get(i++)).intValue();
+        List<UUID> sessions = local.computeIfAbsent(user, u -> new ArrayList<>());
+        for (int c = 0; c < count; c++) {
+          sessions.add(UUID.fromString(new String((byte[]) own.get(i++), StandardCharsets.UTF_8)));
+        }
+      }
+      if (out.get(2) instanceof Long count) {
+        published = count.intValue();
+      } else {
+        List<Object> wakes = (List<Object>) out.get(2);
+        for (int w = 0; w + 1 < wakes.size(); w += 2) {
+          parts
+              .computeIfAbsent(
+                  new String((byte[]) wakes.get(w), StandardCharsets.UTF_8), x -> new ArrayList<>())
+              .add((byte[]) wakes.get(w + 1));
+        }
+      }
+    }
+
+    void add(Reply r) {
+      r.local.forEach((u, s) -> local.computeIfAbsent(u, x -> new ArrayList<>()).addAll(s));
+      r.parts.forEach((node, p) -> parts.computeIfAbsent(node, x -> new ArrayList<>()).addAll(p));
+      published += r.published;
+    }
+
+    Woken toWoken(WakeFormat format) {
+      Map<String, byte[]> unsent = new LinkedHashMap<>();
+      parts.forEach(
+          (node, p) -> {
+            java.io.ByteArrayOutputStream m = new java.io.ByteArrayOutputStream();
+            m.writeBytes(format.open());
+            for (int i = 0; i < p.size(); i++) {
+              if (i > 0) {
+                m.write(',');
+              }
+              m.writeBytes(p.get(i));
+            }
+            m.writeBytes(format.close());
+            unsent.put(node, m.toByteArray());
+          });
+      return new Woken(enqueued, local, unsent, published, null);
+    }
+  }
+
+  /** {@link #ENQUEUE}'s answer: per item the queue size, the dropped count, the dropped items. */
+  private static List<Enqueued> enqueued(List<Object> out) {
+    List<Enqueued> results = new ArrayList<>();
+    int i = 0;
+    while (i < out.size()) {
+      int size = ((Long) out.get(i++)).intValue();
+      int droppedCount = ((Long) out.get(i++)).intValue();
+      List<Notification> dropped = new ArrayList<>(droppedCount);
+      for (int d = 0; d < droppedCount; d++) {
+        dropped.add(NotificationCodec.decode((byte[]) out.get(i++)));
+      }
+      results.add(new Enqueued(size, dropped));
+    }
+    return results;
   }
 
   /**

@@ -1,0 +1,66 @@
+package org.presence.gateway.notify;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.TestCluster;
+import org.presence.gateway.testing.TestNode;
+import org.presence.store.testing.Backends;
+
+/**
+ * {@link NotificationsIT} on a Redis Cluster: a batch is stored with one call per queue slot, the
+ * recipients' sessions are found with one call per presence slot, and the wake-ups go out with
+ * {@code SPUBLISH} on each node's shard.
+ */
+class NotificationsRedisClusterIT extends NotificationsContract {
+  @TempDir static Path root;
+  private static TestCluster cluster;
+  private static TestNode a;
+  private static TestNode b;
+
+  @BeforeAll
+  static void start() {
+    Backends.redisClusterUrl();
+    cluster =
+        TestCluster.create(
+            NotificationsRedisClusterIT.class, root, "notify-rc-it", notifySettings());
+    a = cluster.start(onCluster(Map.of()));
+    b = cluster.start(onCluster(Map.of()));
+  }
+
+  private static Map<String, String> onCluster(Map<String, String> overrides) {
+    Map<String, String> s = new HashMap<>(overrides);
+    s.putIfAbsent("store.redis.url", Backends.redisClusterUrl());
+    return s;
+  }
+
+  @AfterAll
+  static void stop() {
+    for (TestNode n : new TestNode[] {a, b}) {
+      if (n != null) {
+        n.close();
+      }
+    }
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @Override
+  protected TestNode nodeA() {
+    return a;
+  }
+
+  @Override
+  protected TestNode nodeB() {
+    return b;
+  }
+
+  @Override
+  protected TestNode startNode(Map<String, String> overrides) {
+    return cluster.start(onCluster(overrides));
+  }
+}

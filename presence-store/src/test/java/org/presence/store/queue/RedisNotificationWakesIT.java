@@ -1,0 +1,283 @@
+package org.presence.store.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lettuce.core.cluster.SlotHash;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.presence.store.bus.RedisPresenceBus;
+import org.presence.store.config.StoreConfig;
+import org.presence.store.presence.RedisPresenceStateStore;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.testing.Backends;
+
+/**
+ * A batch of notifications stored with its wake-ups ({@link
+ * RedisNotificationQueues#enqueueAndWake}, issue 13, section 1): one script call on one Redis finds
+ * the recipients' sessions, appends to the queues and publishes one wake-up per other node; counted
+ * with INFO commandstats, which counts the commands run inside scripts too. The node used to read
+ * each recipient's presence hash with an {@code HGETALL} call of its own after the enqueue call: 12
+ * calls for this batch, not 1.
+ */
+class RedisNotificationWakesIT {
+  static final String LOCAL = "wake-local";
+  static final String REMOTE = "wake-remote";
+  static final long APP = 31;
+
+  private RedisBackend redis;
+  private RedisPresenceStateStore state;
+  private RedisNotificationQueues queues;
+  private RedisPresenceBus bus;
+  private final List<byte[]> heardByRemote = new CopyOnWriteArrayList<>();
+
+  StoreConfig.RedisConfig redisConfig(String keyPrefix) {
+    Backends.redisUrl();
+    return Backends.redis(keyPrefix);
+  }
+
+  boolean cluster() {
+    return false;
+  }
+
+  @BeforeEach
+  void open() {
+    redis = RedisBackend.connect(redisConfig(Backends.uniquePrefix(getClass())));
+    state = new RedisPresenceStateStore(redis);
+    queues = new RedisNotificationQueues(redis);
+    bus = new RedisPresenceBus(redis);
+    join(
+        bus.subscribe(
+            "notifications.node." + REMOTE, (channel, message) -> heardByRemote.add(message)));
+  }
+
+  @AfterEach
+  void close() {
+    bus.close();
+    redis.close();
+  }
+
+  /** The test's wake-up format: {"d":[{"u":user,"s":[sessions],"n":item count}, ...]}. */
+  static final RedisNotificationQueues.WakeFormat FORMAT =
+      new RedisNotificationQueues.WakeFormat() {
+        @Override
+        public String localNode() {
+          return LOCAL;
+        }
+
+        @Override
+        public String channelPrefix() {
+          return "notifications.node.";
+        }
+
+        @Override
+        public byte[] open() {
+          return utf8("{\"d\":[");
+        }
+
+        @Override
+        public byte[] close() {
+          return utf8("]}");
+        }
+
+        @Override
+        public byte[][] user(String user, List<Notification> items) {
+          return new byte[][] {
+            utf8("{\"u\":\"" + user + "\",\"s\":["), utf8("],\"n\":" + items.size() + "}")
+          };
+        }
+      };
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static <T> T join(CompletionStage<T> s) {
+    try {
+      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static Notification note(String message) {
+    Instant now = Instant.now();
+    return new Notification(
+        UUID.randomUUID().toString().replace("-", ""),
+        APP,
+        "puid-" + message,
+        "Source",
+        message,
+        "",
+        now,
+        now.plusSeconds(60),
+        false);
+  }
+
+  /** Calls of every command Redis counted so far, summed over every shard (INFO commandstats). */
+  private Map<String, Long> calls() {
+    Map<String, Long> out = new HashMap<>();
+    for (int i = 0; i < redis.shards(); i++) {
+      String info = join(join(redis.shard(i)).info("commandstats"));
+      for (String line : info.split("\r?\n")) {
+        if (line.startsWith("cmdstat_")) {
+          String command = line.substring("cmdstat_".length(), line.indexOf(':'));
+          long n = Long.parseLong(line.substring(line.indexOf("calls=") + 6, line.indexOf(',')));
+          out.merge(command, n, Long::sum);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static Map<String, Long> delta(Map<String, Long> before, Map<String, Long> after) {
+    Map<String, Long> d = new HashMap<>();
+    after.forEach(
+        (c, n) -> {
+          long was = before.getOrDefault(c, 0L);
+          if (n > was && !c.equals("info")) {
+            d.put(c, n - was);
+          }
+        });
+    return d;
+  }
+
+  @Test
+  void batchOfTen_isOneScriptCall_thatFindsTheSessions_andWakesTheOtherNode() {
+    String run = "w" + System.nanoTime() + "-";
+    // u0..u3 have a device on this node, u4..u8 on the other one, u9 none.
+    Map<String, UUID> sessions = new HashMap<>();
+    for (int i = 0; i < 9; i++) {
+      UUID s = UUID.randomUUID();
+      sessions.put(run + i, s);
+      join(
+          state.claim(run + i, "phone", s, i < 4 ? LOCAL : REMOTE, 10, System.currentTimeMillis()));
+    }
+    // Loads the script on every shard, so that no NOSCRIPT answer is counted below.
+    for (int i = 0; i < 64; i++) {
+      join(
+          queues.enqueueAndWake(
+              List.of(new NotificationQueues.Entry(run + "warm-" + i, note("warm"))), FORMAT));
+    }
+    List<NotificationQueues.Entry> batch = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      batch.add(new NotificationQueues.Entry(run + i, note("m" + i)));
+    }
+
+    Map<String, Long> before = calls();
+    RedisNotificationQueues.Woken w = join(queues.enqueueAndWake(batch, FORMAT));
+    Map<String, Long> d = delta(before, calls());
+
+    assertThat(w.enqueued()).hasSize(10).allSatisfy(e -> assertThat(e.queueSize()).isEqualTo(1));
+    assertThat(w.lookupFailure()).isNull();
+    Map<String, List<UUID>> local = new HashMap<>();
+    for (int i = 0; i < 4; i++) {
+      local.put(run + i, List.of(sessions.get(run + i)));
+    }
+    assertThat(w.local()).isEqualTo(local);
+
+    // The other node's wake-up: users u4..u8 with their sessions, one item each.
+    byte[] message;
+    if (cluster()) {
+      assertThat(w.published()).isZero();
+      assertThat(w.unsent()).containsOnlyKeys(REMOTE);
+      message = w.unsent().get(REMOTE);
+    } else {
+      assertThat(w.published()).isEqualTo(1);
+      assertThat(w.unsent()).isEmpty();
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (heardByRemote.isEmpty() && System.nanoTime() < until) {
+        Thread.onSpinWait();
+      }
+      assertThat(heardByRemote).hasSize(1);
+      message = heardByRemote.get(0);
+    }
+    String text = new String(message, StandardCharsets.UTF_8);
+    assertThat(text).startsWith("{\"d\":[{").endsWith("}]}");
+    Map<String, String> woken = new HashMap<>();
+    for (String part : text.substring(6, text.length() - 2).split(",(?=\\{)")) {
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("\\{\"u\":\"([^\"]+)\",\"s\":\\[\"([^\"]+)\"],\"n\":1}")
+              .matcher(part);
+      assertThat(m.matches()).as(part).isTrue();
+      woken.put(m.group(1), m.group(2));
+    }
+    Map<String, String> remote = new HashMap<>();
+    for (int i = 4; i < 9; i++) {
+      remote.put(run + i, sessions.get(run + i).toString());
+    }
+    assertThat(woken).isEqualTo(remote);
+
+    // What Redis ran: per item an RPUSH and an SADD, per recipient an HGETALL inside the script.
+    long scripts = d.getOrDefault("evalsha", 0L) + d.getOrDefault("eval", 0L);
+    assertThat(d).containsEntry("rpush", 10L).containsEntry("sadd", 10L);
+    assertThat(d).containsEntry("hgetall", 10L);
+    if (cluster()) {
+      // One call per queue slot, then one per presence slot; the wake-up is the caller's to send.
+      Set<Integer> queueSlots = new HashSet<>();
+      Set<Integer> presenceSlots = new HashSet<>();
+      for (NotificationQueues.Entry e : batch) {
+        queueSlots.add(SlotHash.getSlot("{u:" + UserKeys.of(e.userSub()) + "}"));
+        presenceSlots.add(SlotHash.getSlot("{u:" + e.userSub() + "}"));
+      }
+      assertThat(scripts).isEqualTo(queueSlots.size() + presenceSlots.size());
+      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall");
+    } else {
+      // One call for the whole batch; the old path made 12 (the enqueue script, 10 HGETALL, 1
+      // PUBLISH), the same 32 commands in all.
+      assertThat(scripts).isEqualTo(1);
+      assertThat(d).containsEntry("publish", 1L);
+      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall", "publish");
+      assertThat(d.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(32);
+    }
+  }
+
+  @Test
+  void fullQueue_dropsTheOldest_asEnqueueAllDoes() {
+    String u = "full-" + System.nanoTime();
+    List<NotificationQueues.Entry> first = new ArrayList<>();
+    for (int i = 0; i < NotificationQueues.CAPACITY; i++) {
+      first.add(new NotificationQueues.Entry(u, note("n" + i)));
+    }
+    List<NotificationQueues.Enqueued> stored =
+        join(queues.enqueueAndWake(first, FORMAT)).enqueued();
+    assertThat(stored.get(NotificationQueues.CAPACITY - 1).queueSize())
+        .isEqualTo(NotificationQueues.CAPACITY);
+    NotificationQueues.Enqueued over =
+        join(queues.enqueueAndWake(List.of(new NotificationQueues.Entry(u, note("over"))), FORMAT))
+            .enqueued()
+            .get(0);
+    assertThat(over.queueSize()).isEqualTo(NotificationQueues.CAPACITY);
+    assertThat(over.dropped())
+        .extracting(Notification::id)
+        .containsExactly(first.get(0).notification().id());
+    assertThat(join(queues.pending(u)))
+        .extracting(Notification::message)
+        .hasSize(NotificationQueues.CAPACITY)
+        .startsWith("n1")
+        .endsWith("over");
+  }
+
+  @Test
+  void userWithoutSessions_isStored_andWakesNobody() {
+    String u = "alone-" + System.nanoTime();
+    RedisNotificationQueues.Woken w =
+        join(queues.enqueueAndWake(List.of(new NotificationQueues.Entry(u, note("x"))), FORMAT));
+    assertThat(w.local()).isEmpty();
+    assertThat(w.unsent()).isEmpty();
+    assertThat(w.published()).isZero();
+    assertThat(join(queues.pending(u))).extracting(Notification::message).containsExactly("x");
+  }
+}
