@@ -31,6 +31,8 @@ class RedisAuthTlsIT {
   private static PrivateRedis authCluster;
   private static PrivateRedis tlsRedis;
   private static PrivateRedis tlsCluster;
+  private static PrivateRedis authPrimary;
+  private static PrivateRedis sentinel;
 
   @BeforeAll
   static void start() throws Exception {
@@ -40,11 +42,16 @@ class RedisAuthTlsIT {
     authCluster = PrivateRedis.cluster(dir.resolve("auth-cluster"), PASSWORD, null);
     tlsRedis = PrivateRedis.single(dir.resolve("tls-redis"), PASSWORD, cert);
     tlsCluster = PrivateRedis.cluster(dir.resolve("tls-cluster"), PASSWORD, cert);
+    authPrimary = PrivateRedis.single(dir.resolve("auth-primary"), PASSWORD, null);
+    sentinel =
+        PrivateRedis.sentinel(
+            dir.resolve("sentinel"), authPrimary.ports().get(0), PASSWORD, "presence");
   }
 
   @AfterAll
   static void stop() {
-    for (PrivateRedis r : new PrivateRedis[] {authCluster, tlsRedis, tlsCluster}) {
+    for (PrivateRedis r :
+        new PrivateRedis[] {sentinel, authPrimary, authCluster, tlsRedis, tlsCluster}) {
       if (r != null) {
         r.close();
       }
@@ -137,6 +144,15 @@ class RedisAuthTlsIT {
                 RedisBackend.connect(
                     config("redis-cluster://" + PASSWORD + "@" + seeds(tlsCluster))))
         .isInstanceOf(RuntimeException.class);
+  }
+
+  @Test
+  void sentinelUrlWithAPassword_passesItToTheDataNodes() throws Exception {
+    String sentinelAt = "127.0.0.1:" + sentinel.ports().get(0);
+    presenceWorks(config("redis-sentinel://" + PASSWORD + "@" + sentinelAt + "/#presence"));
+    assertThatThrownBy(
+            () -> RedisBackend.connect(config("redis-sentinel://" + sentinelAt + "/#presence")))
+        .satisfies(e -> assertThat(rootMessages(e)).containsPattern("NOAUTH|Authentication"));
   }
 
   /** The messages of {@code e} and its causes, one per line. */

@@ -122,6 +122,42 @@ public final class PrivateRedis implements AutoCloseable {
     }
   }
 
+  /**
+   * One Redis Sentinel (no password of its own, as Lettuce sends none to sentinels) monitoring the
+   * primary on {@code primaryPort} as {@code master}, with {@code password} to reach it.
+   */
+  public static PrivateRedis sentinel(Path dir, int primaryPort, String password, String master)
+      throws IOException, InterruptedException {
+    PrivateRedis r = new PrivateRedis(null, null);
+    try {
+      int port = r.freePortWithBus();
+      Path d = dir.resolve("s" + port);
+      Files.createDirectories(d);
+      Path conf = d.resolve("sentinel.conf");
+      Files.writeString(
+          conf,
+          String.join(
+              "\n",
+              "port " + port,
+              "bind 127.0.0.1",
+              "dir " + d,
+              "sentinel monitor " + master + " 127.0.0.1 " + primaryPort + " 1",
+              "sentinel auth-pass " + master + " " + password,
+              ""));
+      r.ports.add(port);
+      r.processes.add(
+          new ProcessBuilder(List.of(serverBinary(), conf.toString(), "--sentinel"))
+              .redirectOutput(d.resolve("sentinel.log").toFile())
+              .redirectErrorStream(true)
+              .start());
+      r.await(port, "127.0.0.1", "sentinel", "get-master-addr-by-name", master);
+      return r;
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      r.close();
+      throw e;
+    }
+  }
+
   /** The ports of the servers, in start order. */
   public List<Integer> ports() {
     return List.copyOf(ports);
