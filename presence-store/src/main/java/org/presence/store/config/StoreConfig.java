@@ -205,12 +205,14 @@ public record StoreConfig(
 
     /**
      * {@code text} (a Redis URL, or a message that may quote one) with the user and password of
-     * every URL in it replaced by {@code ***}: what logs, errors and the admin API may show.
+     * every URL in it replaced by {@code ***}: what logs, errors and the admin API may show. Up to
+     * the last {@code @} of the URL, so that a password with an unencoded {@code /} or {@code @} is
+     * hidden too.
      */
     public static String redact(String text) {
       return text == null
           ? null
-          : text.replaceAll("(?i)\\b([a-z][a-z0-9+.\\-]*://)[^/\\s]*@", "$1***@");
+          : text.replaceAll("(?i)\\b([a-z][a-z0-9+.\\-]*://)\\S*@", "$1***@");
     }
   }
 }

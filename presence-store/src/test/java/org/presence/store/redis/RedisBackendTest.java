@@ -95,5 +95,7 @@ class RedisBackendTest {
         .contains("url=redis-cluster://***@a:1,b:2")
         .doesNotContain("pw");
     assertThat(StoreConfig.RedisConfig.redact("redis://h:1")).isEqualTo("redis://h:1");
+    assertThat(StoreConfig.RedisConfig.redact("redis-cluster://u:pa/ss@h:1,g:2 x"))
+        .isEqualTo("redis-cluster://***@h:1,g:2 x");
   }
 }
