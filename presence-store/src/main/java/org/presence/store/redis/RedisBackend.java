@@ -29,9 +29,17 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
-import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -42,6 +50,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.TrustManagerFactory;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.metrics.StoreLatency;
 
@@ -247,14 +256,49 @@ public final class RedisBackend implements AutoCloseable {
 
   /**
    * The TLS settings: the PEM certificates of {@link StoreConfig.RedisConfig#tlsCaFile()} as the
-   * only ones trusted, or the JVM's trusted authorities when it is empty.
+   * only ones trusted, or the JVM's trusted authorities when it is empty. Both are read here, once:
+   * Lettuce builds each connection's TLS context on its I/O thread, where reading a file (given a
+   * file, it would read it at every connection) must not happen.
    */
   private static SslOptions sslOptions(StoreConfig.RedisConfig config) {
-    SslOptions.Builder ssl = SslOptions.builder().jdkSslProvider();
-    if (!config.tlsCaFile().isEmpty()) {
-      ssl.trustManager(new File(config.tlsCaFile()));
+    try {
+      TrustManagerFactory trust =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      if (config.tlsCaFile().isEmpty()) {
+        trust.init((KeyStore) null);
+      } else {
+        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+        store.load(null, null);
+        try (InputStream in = Files.newInputStream(Path.of(config.tlsCaFile()))) {
+          int i = 0;
+          for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+            store.setCertificateEntry("ca-" + i++, c);
+          }
+          if (i == 0) {
+            throw new CertificateException("no certificate");
+          }
+        }
+        trust.init(store);
+      }
+      return SslOptions.builder().jdkSslProvider().trustManager(trust).build();
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalStateException(
+          "cannot read the certificates of store.redis.tls-ca-file "
+              + config.tlsCaFile()
+              + ": "
+              + e.getMessage(),
+          e);
     }
-    return ssl.build();
+  }
+
+  /** Whether any of {@code uris} speaks TLS. */
+  private static boolean tls(List<RedisURI> uris) {
+    for (RedisURI u : uris) {
+      if (u.isSsl() || tls(u.getSentinels())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public static RedisBackend connect(StoreConfig.RedisConfig config) {
@@ -291,8 +335,15 @@ public final class RedisBackend implements AutoCloseable {
                 Delay.exponential(
                     Duration.ofMillis(100), RECONNECT_DELAY_MAX, 2, TimeUnit.MILLISECONDS))
             .build();
+    SslOptions ssl;
+    try {
+      ssl = tls(seeds) ? sslOptions(config) : SslOptions.create();
+    } catch (RuntimeException e) {
+      resources.shutdown(0, 1, TimeUnit.SECONDS);
+      throw e;
+    }
     if (cluster) {
-      return connectCluster(config, seeds, resources, recorder);
+      return connectCluster(config, seeds, resources, recorder, ssl);
     }
     RedisURI uri = seeds.get(0);
     RedisClient client = RedisClient.create(resources, uri);
@@ -301,7 +352,7 @@ public final class RedisBackend implements AutoCloseable {
             .autoReconnect(true)
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
             .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
-            .sslOptions(sslOptions(config))
+            .sslOptions(ssl)
             .build());
     AtomicLong disconnects = new AtomicLong();
     try {
@@ -340,7 +391,8 @@ public final class RedisBackend implements AutoCloseable {
       StoreConfig.RedisConfig config,
       List<RedisURI> seeds,
       ClientResources resources,
-      LatencyRecorder recorder) {
+      LatencyRecorder recorder,
+      SslOptions ssl) {
     RedisClusterClient client = RedisClusterClient.create(resources, seeds);
     List<Runnable> topologyListeners = new CopyOnWriteArrayList<>();
     client.setOptions(
@@ -348,7 +400,7 @@ public final class RedisBackend implements AutoCloseable {
             .autoReconnect(true)
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
             .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
-            .sslOptions(sslOptions(config))
+            .sslOptions(ssl)
             // A failover shows as MOVED answers and lost connections: reload the topology at once
             // on those (at most once a second), and every CLUSTER_REFRESH_PERIOD in any case.
             .topologyRefreshOptions(
