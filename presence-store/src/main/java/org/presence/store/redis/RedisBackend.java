@@ -37,6 +37,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
@@ -51,6 +52,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.TrustManagerFactory;
+import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.metrics.StoreLatency;
 
@@ -256,9 +258,10 @@ public final class RedisBackend implements AutoCloseable {
 
   /**
    * The TLS settings: the PEM certificates of {@link StoreConfig.RedisConfig#tlsCaFile()} as the
-   * only ones trusted, or the JVM's trusted authorities when it is empty. Both are read here, once:
-   * Lettuce builds each connection's TLS context on its I/O thread, where reading a file (given a
-   * file, it would read it at every connection) must not happen.
+   * only ones trusted, or the JVM's trusted authorities when it is empty. Both are read here, once,
+   * and the generator is seeded here: Lettuce builds each connection's TLS context on its I/O
+   * thread, where reading a file (given a file, it would read it at every connection, and the JDK's
+   * default generator reads /dev/urandom) must not happen.
    */
   private static SslOptions sslOptions(StoreConfig.RedisConfig config) {
     try {
@@ -280,7 +283,17 @@ public final class RedisBackend implements AutoCloseable {
         }
         trust.init(store);
       }
-      return SslOptions.builder().jdkSslProvider().trustManager(trust).build();
+      // Lettuce makes each connection's TLS context on its I/O thread, and the JDK's default
+      // generator reads /dev/urandom there: a generator of its own, seeded once here.
+      SecureRandom random = SecureRandom.getInstance("SHA1PRNG");
+      byte[] seed = new byte[32];
+      SecureRandoms.current().nextBytes(seed);
+      random.setSeed(seed);
+      return SslOptions.builder()
+          .jdkSslProvider()
+          .trustManager(trust)
+          .sslContext(b -> b.secureRandom(random))
+          .build();
     } catch (IOException | GeneralSecurityException e) {
       throw new IllegalStateException(
           "cannot read the certificates of store.redis.tls-ca-file "
