@@ -162,11 +162,18 @@ public final class Store implements AutoCloseable {
     try {
       return RedisBackend.connect(config.redis(), tracing);
     } catch (IllegalArgumentException e) {
-      throw new StartupException("store.redis.url", "unparsable Redis URL: " + rootMessage(e), e);
-    } catch (RuntimeException e) {
       throw new StartupException(
           "store.redis.url",
-          "cannot connect to Redis at " + config.redis().url() + ": " + rootMessage(e),
+          "unparsable Redis URL: " + StoreConfig.RedisConfig.redact(rootMessage(e)),
+          e);
+    } catch (RuntimeException e) {
+      // The URL may carry a password: never in a message.
+      throw new StartupException(
+          "store.redis.url",
+          "cannot connect to Redis at "
+              + config.redis().redactedUrl()
+              + ": "
+              + StoreConfig.RedisConfig.redact(rootMessage(e)),
           e);
     }
   }

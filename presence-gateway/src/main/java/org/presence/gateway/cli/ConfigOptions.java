@@ -52,6 +52,7 @@ public final class ConfigOptions {
           "Redis URL (store.redis.url): redis://host:6379, or"
               + " redis-sentinel://host:26379[,host:port...]/#<master> through Redis Sentinel, or"
               + " redis-cluster://host:port[,host:port...] (seed nodes) for a Redis Cluster;"
+              + " [[user:]password@] before the first host, rediss... schemes for TLS;"
               + " empty for the in-process bus.")
   String redisUrl;
 

@@ -20,6 +20,7 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.store.cluster.NodeRegistry;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceStateStore.OwnedDevice;
+import org.presence.store.presence.ReadHealing;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +52,9 @@ import org.slf4j.LoggerFactory;
  *       node's index lost them (a write lost in a failover). The index above stays the fast path;
  *       the sweep is what makes presence not depend on it. The lease is renewed on every page, so
  *       one node sweeps at a time, and a sweeper that dies hands over once its lease runs out.
+ *   <li>In a cluster, reads heal too ({@link PresenceStateStore#healOnRead}): a read of a user's
+ *       state that finds a device of a node whose lease is gone releases it and publishes the
+ *       changes through the same path as the sweep, with the live nodes cached for one lease.
  * </ul>
  */
 public final class NodeLiveness implements AutoCloseable {
@@ -74,6 +78,7 @@ public final class NodeLiveness implements AutoCloseable {
   private final AtomicBoolean sweeping = new AtomicBoolean();
   private final Counter sweptReleased;
   private final Counter sweepFailures;
+  private final Counter readHealed;
   private final Counter heartbeatFailures;
   private final Counter deadNodes;
   private final Counter released;
@@ -110,6 +115,7 @@ public final class NodeLiveness implements AutoCloseable {
     this.leaseLost = registry.counter("presence.cluster.lease_lost");
     this.sweptReleased = registry.counter("presence.cluster.sweep_users_released");
     this.sweepFailures = registry.counter("presence.cluster.sweep_failures");
+    this.readHealed = registry.counter("presence.cluster.read_healed_users");
     registry.register("presence.cluster.lease_ok", (Gauge<Integer>) () -> leaseOk ? 1 : 0);
   }
 
@@ -141,6 +147,19 @@ public final class NodeLiveness implements AutoCloseable {
       throw new IllegalStateException("cannot take the node's lease: " + e, e);
     }
     devices.service().leavePendingToCluster(clustered);
+    if (clustered) {
+      state.healOnRead(
+          new ReadHealing(
+              nodes::alive,
+              nodeId,
+              config.lease(),
+              (user, update) -> {
+                l.readHealed.inc();
+                devices.service().publishReleased(user, update);
+              },
+              l.clock::millis,
+              System::nanoTime));
+    }
     long every = config.heartbeatInterval().toMillis();
     l.timer.scheduleWithFixedDelay(l::beat, every, every, TimeUnit.MILLISECONDS);
     long sweepEvery = config.sweepInterval().toMillis();

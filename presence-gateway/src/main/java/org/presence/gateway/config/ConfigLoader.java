@@ -248,7 +248,12 @@ public final class ConfigLoader {
             duration("store.database.connect-timeout"),
             schema),
         new StoreConfig.RedisConfig(
-            redisUrl, keyPrefix, commandTimeout, Math.max(0, ackReplicas), ackTimeout),
+            redisUrl,
+            keyPrefix,
+            commandTimeout,
+            Math.max(0, ackReplicas),
+            ackTimeout,
+            redisTlsCaFile()),
         Math.max(1, positive("store.database.threads")),
         Math.max(1, positive("store.database.queue")),
         Math.max(1, positive("updates.log-max-per-app")));
@@ -266,13 +271,19 @@ public final class ConfigLoader {
     return dbUrl;
   }
 
+  /** {@code store.redis.tls-ca-file}: empty, or a readable file. */
+  private String redisTlsCaFile() {
+    Path file = trustFile("store.redis.tls-ca-file");
+    return file == null ? "" : file.toString();
+  }
+
   private String redisUrl() {
     String redisUrl = get("store.redis.url", config::getString, "").trim();
     if (RedisBackend.isClusterUrl(redisUrl)) {
       try {
         RedisBackend.clusterSeeds(redisUrl);
       } catch (IllegalArgumentException e) {
-        problem("store.redis.url", e.getMessage());
+        problem("store.redis.url", StoreConfig.RedisConfig.redact(e.getMessage()));
       }
     } else if (!redisUrl.isEmpty()) {
       try {
@@ -284,7 +295,7 @@ public final class ConfigLoader {
         problem(
             "store.redis.url",
             "unparsable Redis URL: "
-                + oneLine(e.getMessage())
+                + StoreConfig.RedisConfig.redact(oneLine(e.getMessage()))
                 + (redisUrl.toLowerCase(Locale.ROOT).matches("rediss?-sentinel:.*")
                     ? " (the form is redis-sentinel://host:port[,host:port...]/#<master name>)"
                     : ""));

@@ -553,6 +553,51 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_whenRedisClusterUrlHasAPasswordAndTls_thenAcceptedAndTheCaFileChecked() {
+    PresenceConfig c =
+        ConfigLoader.load(
+            null, Map.of(), cluster("rediss-cluster://app:s3cret@10.0.0.5:7000,10.0.0.6:7001"));
+    assertThat(c.store().redis().url())
+        .isEqualTo("rediss-cluster://app:s3cret@10.0.0.5:7000,10.0.0.6:7001");
+    assertThat(c.store().redis().tlsCaFile()).isEmpty();
+    assertThat(c.store().redis().toString()).doesNotContain("s3cret");
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    cluster(
+                        "rediss://h:6380", "store.redis.tls-ca-file", "/nonexistent/redis-ca.pem")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .singleElement()
+                    .asString()
+                    .startsWith("store.redis.tls-ca-file: cannot read"));
+  }
+
+  @Test
+  void load_whenRedisUrlWithAPasswordIsBad_thenThePasswordIsNotShown() {
+    for (String bad :
+        List.of(
+            "redis-cluster://app:hunter2@r1",
+            "rediss-cluster://app:hunter2@r1:7000/0",
+            "redis-sentinel://app:hunter2@s1:26379,s2:x/#m")) {
+      assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), cluster(bad)))
+          .as(bad)
+          .isInstanceOfSatisfying(
+              InvalidConfigException.class,
+              e ->
+                  assertThat(e.problems())
+                      .singleElement()
+                      .asString()
+                      .startsWith("store.redis.url: ")
+                      .doesNotContain("hunter2"));
+    }
+  }
+
+  @Test
   void load_whenRedisClusterUrlIsBad_thenTheProblemShowsTheForm() {
     for (String bad :
         List.of(

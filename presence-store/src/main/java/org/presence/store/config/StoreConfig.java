@@ -112,9 +112,17 @@ public record StoreConfig(
    *     acknowledged; 0 acknowledges once the primary has it
    * @param ackTimeout how long {@code WAIT} waits for those replicas before the batch fails; below
    *     {@code commandTimeout}
+   * @param tlsCaFile a PEM file of the certificates a TLS Redis ({@code rediss://}, {@code
+   *     rediss-sentinel://}, {@code rediss-cluster://}) is verified against, or empty for the JVM's
+   *     trusted authorities
    */
   public record RedisConfig(
-      String url, String keyPrefix, Duration commandTimeout, int ackReplicas, Duration ackTimeout) {
+      String url,
+      String keyPrefix,
+      Duration commandTimeout,
+      int ackReplicas,
+      Duration ackTimeout,
+      String tlsCaFile) {
     /** Default of {@link #ackTimeout}. */
     public static final Duration DEFAULT_ACK_TIMEOUT = Duration.ofMillis(500);
 
@@ -123,12 +131,23 @@ public record StoreConfig(
       Objects.requireNonNull(keyPrefix, "keyPrefix");
       Objects.requireNonNull(commandTimeout, "commandTimeout");
       Objects.requireNonNull(ackTimeout, "ackTimeout");
+      Objects.requireNonNull(tlsCaFile, "tlsCaFile");
       if (ackReplicas < 0) {
         throw new IllegalArgumentException("ackReplicas must not be negative");
       }
       if (ackReplicas > 0 && (ackTimeout.isNegative() || ackTimeout.isZero())) {
         throw new IllegalArgumentException("ackTimeout must be longer than zero");
       }
+    }
+
+    /** The JVM's trusted authorities for TLS. */
+    public RedisConfig(
+        String url,
+        String keyPrefix,
+        Duration commandTimeout,
+        int ackReplicas,
+        Duration ackTimeout) {
+      this(url, keyPrefix, commandTimeout, ackReplicas, ackTimeout, "");
     }
 
     /** Acknowledged once the primary has the write (no {@code WAIT}). */
@@ -148,12 +167,52 @@ public record StoreConfig(
 
     /** The same settings with another key prefix. */
     public RedisConfig withKeyPrefix(String prefix) {
-      return new RedisConfig(url, prefix, commandTimeout, ackReplicas, ackTimeout);
+      return new RedisConfig(url, prefix, commandTimeout, ackReplicas, ackTimeout, tlsCaFile);
     }
 
     /** The same settings, acknowledging once {@code replicas} replicas have a write. */
     public RedisConfig withAckReplicas(int replicas, Duration timeout) {
-      return new RedisConfig(url, keyPrefix, commandTimeout, replicas, timeout);
+      return new RedisConfig(url, keyPrefix, commandTimeout, replicas, timeout, tlsCaFile);
+    }
+
+    /** The same settings, verifying a TLS Redis against the PEM certificates of {@code file}. */
+    public RedisConfig withTlsCaFile(String file) {
+      return new RedisConfig(url, keyPrefix, commandTimeout, ackReplicas, ackTimeout, file);
+    }
+
+    /** Without the URL's user and password, which may end up in a log. */
+    @Override
+    public String toString() {
+      return "RedisConfig[url="
+          + redactedUrl()
+          + ", keyPrefix="
+          + keyPrefix
+          + ", commandTimeout="
+          + commandTimeout
+          + ", ackReplicas="
+          + ackReplicas
+          + ", ackTimeout="
+          + ackTimeout
+          + ", tlsCaFile="
+          + tlsCaFile
+          + "]";
+    }
+
+    /** The URL with its user and password replaced by {@code ***}. */
+    public String redactedUrl() {
+      return redact(url);
+    }
+
+    /**
+     * {@code text} (a Redis URL, or a message that may quote one) with the user and password of
+     * every URL in it replaced by {@code ***}: what logs, errors and the admin API may show. Up to
+     * the last {@code @} of the URL, so that a password with an unencoded {@code /} or {@code @} is
+     * hidden too.
+     */
+    public static String redact(String text) {
+      return text == null
+          ? null
+          : text.replaceAll("(?i)\\b([a-z][a-z0-9+.\\-]*://)\\S*@", "$1***@");
     }
   }
 }

@@ -122,6 +122,14 @@ public interface PresenceStateStore extends AutoCloseable {
       String user, Collection<String> liveNodes, long now);
 
   /**
+   * Heals on read from now on: a read ({@link #devices}, {@link #presence}) that finds a device
+   * owned by a session of a node whose lease is gone releases it first ({@link #releaseOrphans},
+   * with {@code healing}'s live nodes), hands the changes to {@code healing} and answers what is
+   * left. Nothing in the embedded store (one process: no other node can die).
+   */
+  default void healOnRead(ReadHealing healing) {}
+
+  /**
    * One page of a sweep over every user with devices: {@link #releaseOrphans} for about {@code
    * count} users from {@code cursor} ({@code "0"} starts a sweep; a page whose cursor is {@code
    * "0"} ends it), in a bounded number of store calls whatever the page holds. A user may be

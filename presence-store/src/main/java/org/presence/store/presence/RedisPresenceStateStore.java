@@ -61,6 +61,9 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   /** On a Redis Cluster: the script keeps no node index, this class does ({@link #indexed}). */
   private final boolean cluster;
 
+  /** Healing on read, once the node set it ({@link #healOnRead}). */
+  private volatile ReadHealing healing;
+
   /** The key prefix of the node indexes, as the script's last argument (made once). */
   private final byte[] nodeIndexPrefix;
 
@@ -492,7 +495,65 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
         .orElseThrow(() -> new IllegalStateException("bad status in Redis: " + wire));
   }
 
+  /**
+   * The user's hash, healed first when it names a device of a node whose lease is gone ({@link
+   * ReadHealing}): then the orphans op runs, its changes go to be published, and the hash is read
+   * again. A healing that fails leaves the read as it was.
+   */
   private CompletionStage<Map<String, byte[]>> hash(String user) {
+    ReadHealing h = healing;
+    if (h == null) {
+      return rawHash(user);
+    }
+    long sent = h.now();
+    return rawHash(user).thenCompose(raw -> heal(h, user, raw, sent));
+  }
+
+  private CompletionStage<Map<String, byte[]>> heal(
+      ReadHealing h, String user, Map<String, byte[]> raw, long sent) {
+    List<String> owners = ownerNodes(raw);
+    if (owners.isEmpty() || !h.suspects(owners)) {
+      return CompletableFuture.completedFuture(raw);
+    }
+    return h.liveSince(sent)
+        .thenCompose(
+            live -> {
+              if (!h.anyGone(owners, live)) {
+                return CompletableFuture.completedFuture(raw);
+              }
+              return releaseOrphans(user, live, h.nowMillis())
+                  .thenCompose(
+                      u -> {
+                        if (u != PresenceUpdate.UNCHANGED && u != PresenceUpdate.NOT_OWNER) {
+                          h.publish(user, u);
+                        }
+                        return rawHash(user);
+                      });
+            })
+        .exceptionally(e -> raw);
+  }
+
+  /** The nodes of the devices of {@code raw} that a session owns. */
+  private static List<String> ownerNodes(Map<String, byte[]> raw) {
+    List<String> nodes = new ArrayList<>(2);
+    for (Map.Entry<String, byte[]> e : raw.entrySet()) {
+      if (e.getKey().startsWith("d:")) {
+        Map<String, String> f = flatObject(e.getValue(), null);
+        String node = f.getOrDefault("n", "");
+        if (!f.getOrDefault("o", "").isEmpty() && !node.isEmpty() && !nodes.contains(node)) {
+          nodes.add(node);
+        }
+      }
+    }
+    return nodes;
+  }
+
+  @Override
+  public void healOnRead(ReadHealing healing) {
+    this.healing = healing;
+  }
+
+  private CompletionStage<Map<String, byte[]>> rawHash(String user) {
     try {
       return redis
           .commands()

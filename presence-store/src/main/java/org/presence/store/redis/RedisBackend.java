@@ -6,6 +6,7 @@ import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -28,7 +29,18 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -39,6 +51,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.TrustManagerFactory;
+import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.metrics.StoreLatency;
 
@@ -54,13 +68,13 @@ import org.presence.store.metrics.StoreLatency;
  * every (re)connect, so both connections follow a failover by themselves once the sentinels have
  * promoted a replica (the pub/sub connection re-subscribing on the new primary).
  *
- * <p>With a {@code redis-cluster://host:port[,host:port...]} URL (seed nodes) it is a {@link
- * RedisClusterClient} instead: commands go to the primary of their key's slot (every key names a
- * hash tag, {@link RedisKeys}, so each script touches one slot), the client learns the topology
- * from the seeds, refreshes it periodically and as soon as a node answers {@code MOVED}/{@code ASK}
- * or disconnects (a replica promoted after its primary died), and the bus uses sharded pub/sub
- * ({@link #cluster()}). The stores are typed to {@link RedisClusterAsyncCommands}, which the
- * connections of both clients implement.
+ * <p>With a {@code redis-cluster://[[user:]password@]host:port[,host:port...]} URL (seed nodes;
+ * {@code rediss-cluster://} for TLS) it is a {@link RedisClusterClient} instead: commands go to the
+ * primary of their key's slot (every key names a hash tag, {@link RedisKeys}, so each script
+ * touches one slot), the client learns the topology from the seeds, refreshes it periodically and
+ * as soon as a node answers {@code MOVED}/{@code ASK} or disconnects (a replica promoted after its
+ * primary died), and the bus uses sharded pub/sub ({@link #cluster()}). The stores are typed to
+ * {@link RedisClusterAsyncCommands}, which the connections of both clients implement.
  *
  * <p>With {@link StoreConfig.RedisConfig#ackReplicas()} above zero there is a third connection,
  * {@link #acknowledged()}, for the writes that must reach replicas before they are acknowledged:
@@ -74,8 +88,13 @@ public final class RedisBackend implements AutoCloseable {
   /** The scheme of a Redis Cluster URL: seed nodes, comma-separated. */
   public static final String CLUSTER_SCHEME = "redis-cluster://";
 
+  /** The scheme of a Redis Cluster URL over TLS (as {@code rediss://} is to {@code redis://}). */
+  public static final String CLUSTER_TLS_SCHEME = "rediss-cluster://";
+
   /** The form of a Redis Cluster URL, for error messages. */
-  public static final String CLUSTER_FORM = "redis-cluster://host:port[,host:port...]";
+  public static final String CLUSTER_FORM =
+      "redis-cluster://host:port[,host:port...], with [[user:]password@] before the first host,"
+          + " rediss-cluster:// for TLS";
 
   /** How often a cluster client reloads the topology even when nothing suggested a change. */
   public static final Duration CLUSTER_REFRESH_PERIOD = Duration.ofSeconds(30);
@@ -152,18 +171,43 @@ public final class RedisBackend implements AutoCloseable {
   public record Commands(
       RedisClusterAsyncCommands<String, byte[]> async, RedisClusterCommands<String, byte[]> sync) {}
 
-  /** Whether {@code url} names a Redis Cluster ({@value #CLUSTER_SCHEME}). */
+  /**
+   * Whether {@code url} names a Redis Cluster ({@value #CLUSTER_SCHEME} or {@value
+   * #CLUSTER_TLS_SCHEME}).
+   */
   public static boolean isClusterUrl(String url) {
-    return url.trim().toLowerCase(Locale.ROOT).startsWith(CLUSTER_SCHEME);
+    String lower = url.trim().toLowerCase(Locale.ROOT);
+    return lower.startsWith(CLUSTER_SCHEME) || lower.startsWith(CLUSTER_TLS_SCHEME);
   }
 
   /**
-   * The seed nodes of a Redis Cluster URL ({@value #CLUSTER_FORM}). Throws an {@code
-   * IllegalArgumentException} naming the expected form for anything else: no node, a node without a
-   * port or with a bad one, a path or query.
+   * The seed nodes of a Redis Cluster URL ({@value #CLUSTER_FORM}), each with the URL's user and
+   * password (percent-encoded in the URL: {@code %40} for {@code @}; a password alone when there is
+   * no {@code :}, as in {@code redis://}) and TLS for {@value #CLUSTER_TLS_SCHEME}; Lettuce gives
+   * the nodes it learns from the seeds the same settings. Throws an {@code
+   * IllegalArgumentException} naming the expected form, with the password left out, for anything
+   * else: no node, a node without a port or with a bad one, a path or query.
    */
   public static List<RedisURI> clusterSeeds(String url) {
-    String rest = url.trim().substring(CLUSTER_SCHEME.length());
+    String trimmed = url.trim();
+    boolean tls = trimmed.toLowerCase(Locale.ROOT).startsWith(CLUSTER_TLS_SCHEME);
+    String rest = trimmed.substring(tls ? CLUSTER_TLS_SCHEME.length() : CLUSTER_SCHEME.length());
+    String user = null;
+    char[] password = null;
+    int at = rest.lastIndexOf('@');
+    if (at >= 0) {
+      String info = rest.substring(0, at);
+      rest = rest.substring(at + 1);
+      int colon = info.indexOf(':');
+      String u = colon < 0 ? "" : decode(info.substring(0, colon));
+      String pw = decode(colon < 0 ? info : info.substring(colon + 1));
+      if (pw == null || u == null || pw.isEmpty()) {
+        rest = "";
+      } else {
+        user = u.isEmpty() ? null : u;
+        password = pw.toCharArray();
+      }
+    }
     List<RedisURI> seeds = new ArrayList<>();
     if (!rest.isEmpty() && !rest.endsWith(",")) {
       for (String node : rest.split(",", -1)) {
@@ -180,14 +224,94 @@ public final class RedisBackend implements AutoCloseable {
           seeds.clear();
           break;
         }
-        seeds.add(RedisURI.create(host.replace("[", "").replace("]", ""), port));
+        RedisURI.Builder seed =
+            RedisURI.builder().withHost(host.replace("[", "").replace("]", "")).withPort(port);
+        if (password != null) {
+          if (user == null) {
+            seed.withPassword(password);
+          } else {
+            seed.withAuthentication(user, password);
+          }
+        }
+        seeds.add(seed.withSsl(tls).build());
       }
     }
     if (seeds.isEmpty()) {
       throw new IllegalArgumentException(
-          "unparsable Redis Cluster URL: " + url + " (the form is " + CLUSTER_FORM + ")");
+          "unparsable Redis Cluster URL: "
+              + StoreConfig.RedisConfig.redact(url)
+              + " (the form is "
+              + CLUSTER_FORM
+              + ")");
     }
     return seeds;
+  }
+
+  /** {@code s} with its percent-escapes decoded (UTF-8), or {@code null} when one is malformed. */
+  private static String decode(String s) {
+    try {
+      return java.net.URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  /**
+   * The TLS settings: the PEM certificates of {@link StoreConfig.RedisConfig#tlsCaFile()} as the
+   * only ones trusted, or the JVM's trusted authorities when it is empty. Both are read here, once,
+   * and the generator is seeded here: Lettuce builds each connection's TLS context on its I/O
+   * thread, where reading a file (given a file, it would read it at every connection, and the JDK's
+   * default generator reads /dev/urandom) must not happen.
+   */
+  private static SslOptions sslOptions(StoreConfig.RedisConfig config) {
+    try {
+      TrustManagerFactory trust =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      if (config.tlsCaFile().isEmpty()) {
+        trust.init((KeyStore) null);
+      } else {
+        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+        store.load(null, null);
+        try (InputStream in = Files.newInputStream(Path.of(config.tlsCaFile()))) {
+          int i = 0;
+          for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+            store.setCertificateEntry("ca-" + i++, c);
+          }
+          if (i == 0) {
+            throw new CertificateException("no certificate");
+          }
+        }
+        trust.init(store);
+      }
+      // Lettuce makes each connection's TLS context on its I/O thread, and the JDK's default
+      // generator reads /dev/urandom there: a generator of its own, seeded once here.
+      SecureRandom random = SecureRandom.getInstance("SHA1PRNG");
+      byte[] seed = new byte[32];
+      SecureRandoms.current().nextBytes(seed);
+      random.setSeed(seed);
+      return SslOptions.builder()
+          .jdkSslProvider()
+          .trustManager(trust)
+          .sslContext(b -> b.secureRandom(random))
+          .build();
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalStateException(
+          "cannot read the certificates of store.redis.tls-ca-file "
+              + config.tlsCaFile()
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /** Whether any of {@code uris} speaks TLS. */
+  private static boolean tls(List<RedisURI> uris) {
+    for (RedisURI u : uris) {
+      if (u.isSsl() || tls(u.getSentinels())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public static RedisBackend connect(StoreConfig.RedisConfig config) {
@@ -224,8 +348,15 @@ public final class RedisBackend implements AutoCloseable {
                 Delay.exponential(
                     Duration.ofMillis(100), RECONNECT_DELAY_MAX, 2, TimeUnit.MILLISECONDS))
             .build();
+    SslOptions ssl;
+    try {
+      ssl = tls(seeds) ? sslOptions(config) : SslOptions.create();
+    } catch (RuntimeException e) {
+      resources.shutdown(0, 1, TimeUnit.SECONDS);
+      throw e;
+    }
     if (cluster) {
-      return connectCluster(config, seeds, resources, recorder);
+      return connectCluster(config, seeds, resources, recorder, ssl);
     }
     RedisURI uri = seeds.get(0);
     RedisClient client = RedisClient.create(resources, uri);
@@ -234,6 +365,7 @@ public final class RedisBackend implements AutoCloseable {
             .autoReconnect(true)
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
             .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
+            .sslOptions(ssl)
             .build());
     AtomicLong disconnects = new AtomicLong();
     try {
@@ -272,7 +404,8 @@ public final class RedisBackend implements AutoCloseable {
       StoreConfig.RedisConfig config,
       List<RedisURI> seeds,
       ClientResources resources,
-      LatencyRecorder recorder) {
+      LatencyRecorder recorder,
+      SslOptions ssl) {
     RedisClusterClient client = RedisClusterClient.create(resources, seeds);
     List<Runnable> topologyListeners = new CopyOnWriteArrayList<>();
     client.setOptions(
@@ -280,6 +413,7 @@ public final class RedisBackend implements AutoCloseable {
             .autoReconnect(true)
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
             .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
+            .sslOptions(ssl)
             // A failover shows as MOVED answers and lost connections: reload the topology at once
             // on those (at most once a second), and every CLUSTER_REFRESH_PERIOD in any case.
             .topologyRefreshOptions(

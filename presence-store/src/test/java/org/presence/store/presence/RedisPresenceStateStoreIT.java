@@ -1,7 +1,9 @@
 package org.presence.store.presence;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -9,11 +11,13 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.cluster.RedisNodeRegistry;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
@@ -185,5 +189,81 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
     }
     assertThat(join(store.presence(user)).allApps().sameAs(last)).isTrue();
     assertThat(all).extracting(PresenceChange::version).doesNotHaveDuplicates();
+  }
+
+  /**
+   * Issue 13 section 4, healing on read: a device of a node whose lease ran out, read by other
+   * nodes (both read paths, several reads at once on two nodes) is released by exactly one of them,
+   * whose changes go to be published once; the reads answer what is left. A node that joined after
+   * a reader's cache was loaded is not taken for dead.
+   */
+  @Test
+  void readOfADeviceOfANodeWhoseLeaseIsGone_releasesItOnce() throws Exception {
+    String user = "heal-" + System.nanoTime();
+    String dead = "dead-" + System.nanoTime();
+    String fresh = "fresh-" + System.nanoTime();
+    RedisBackend deadBackend = RedisBackend.connect(redisConfig(prefix));
+    backends.add(deadBackend);
+    RedisNodeRegistry deadNode = new RedisNodeRegistry(deadBackend);
+    PresenceStateStore deadStore = new RedisPresenceStateStore(deadBackend);
+    join(deadNode.heartbeat(dead, Duration.ofSeconds(3)));
+    java.util.UUID s = java.util.UUID.randomUUID();
+    join(deadStore.claim(user, "phone", s, dead, 10, 1));
+    assertThat(
+            join(deadStore.update(user, "phone", s, PresenceStatus.ONLINE, "hi", null, 2))
+                .changes())
+        .hasSize(1);
+
+    List<PresenceStateStore> readers = new ArrayList<>();
+    List<String> published = new CopyOnWriteArrayList<>();
+    List<PresenceUpdate> updates = new CopyOnWriteArrayList<>();
+    for (String reader :
+        List.of("reader-a-" + System.nanoTime(), "reader-b-" + System.nanoTime())) {
+      RedisBackend b = RedisBackend.connect(redisConfig(prefix));
+      backends.add(b);
+      RedisNodeRegistry registry = new RedisNodeRegistry(b);
+      join(registry.heartbeat(reader, Duration.ofSeconds(30)));
+      PresenceStateStore st = new RedisPresenceStateStore(b);
+      st.healOnRead(
+          new ReadHealing(
+              registry::alive,
+              reader,
+              Duration.ofSeconds(30),
+              (u, update) -> {
+                published.add(u);
+                updates.add(update);
+              },
+              System::currentTimeMillis,
+              System::nanoTime));
+      readers.add(st);
+    }
+    // While the lease runs, reads leave the device alone (and load the readers' caches).
+    for (PresenceStateStore r : readers) {
+      assertThat(join(r.devices(user))).containsKey("phone");
+    }
+    // A node that joins after the caches were loaded owns a device: a suspect, not dead.
+    join(deadNode.heartbeat(fresh, Duration.ofSeconds(30)));
+    java.util.UUID f = java.util.UUID.randomUUID();
+    join(deadStore.claim(user, "laptop", f, fresh, 10, 3));
+    join(deadStore.update(user, "laptop", f, PresenceStatus.AWAY, null, null, 4));
+    assertThat(join(readers.get(0).devices(user))).containsKeys("phone", "laptop");
+    assertThat(published).isEmpty();
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !join(deadNode.alive()).contains(dead));
+    List<CompletableFuture<?>> reads = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      PresenceStateStore r = readers.get(i % 2);
+      reads.add((i % 3 == 0 ? r.presence(user) : r.devices(user)).toCompletableFuture());
+    }
+    CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+    assertThat(published).containsExactly(user);
+    assertThat(updates.get(0).changes())
+        .extracting(PresenceChange::status)
+        .containsExactly(PresenceStatus.AWAY);
+    for (PresenceStateStore r : readers) {
+      assertThat(join(r.devices(user))).containsOnlyKeys("laptop");
+      assertThat(join(r.presence(user)).allApps().status()).isEqualTo(PresenceStatus.AWAY);
+    }
+    assertThat(published).hasSize(1);
   }
 }
