@@ -2,6 +2,8 @@ package org.presence.gateway.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.presence.store.testing.Futures.failure;
+import static org.presence.store.testing.Futures.join;
 
 import java.net.InetSocketAddress;
 import java.time.Clock;
@@ -15,10 +17,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.presence.gateway.config.DeviceConfig;
@@ -97,25 +97,6 @@ class DeviceServiceTest {
       published.add(user + ":" + c.appId() + ":" + c.status().wireName() + ":" + c.message());
     }
     return CompletableFuture.completedFuture(null);
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static ErrorCode failure(CompletionStage<?> s) {
-    try {
-      s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-      throw new AssertionError("did not fail");
-    } catch (ExecutionException e) {
-      return ((ProtocolException) e.getCause()).code();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   /** Settings read through {@code load}, cached once it completes. */

@@ -1,6 +1,8 @@
 package org.presence.gateway.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.store.testing.Futures.failure;
+import static org.presence.store.testing.Futures.join;
 
 import java.nio.file.Path;
 import java.time.Clock;
@@ -8,14 +10,11 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.protocol.error.ErrorCode;
-import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.config.StoreConfig;
@@ -60,25 +59,6 @@ class PushPresenceTest {
       published.add(user + ":" + c.appId() + ":" + c.status().wireName() + ":" + c.message());
     }
     return CompletableFuture.completedFuture(null);
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static ErrorCode failure(CompletionStage<?> s) {
-    try {
-      s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-      throw new AssertionError("did not fail");
-    } catch (ExecutionException e) {
-      return ((ProtocolException) e.getCause()).code();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   @Test

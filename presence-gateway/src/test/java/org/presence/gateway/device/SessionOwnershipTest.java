@@ -2,6 +2,8 @@ package org.presence.gateway.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.presence.store.testing.Futures.failure;
+import static org.presence.store.testing.Futures.join;
 
 import com.codahale.metrics.Counter;
 import java.nio.charset.StandardCharsets;
@@ -9,14 +11,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.error.ErrorCode;
-import org.presence.protocol.error.ProtocolException;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.presence.LocalPresenceStateStore;
 
@@ -53,25 +51,6 @@ class SessionOwnershipTest {
   void tearDown() {
     ownership.close();
     bus.close();
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static ErrorCode failure(CompletionStage<?> s) {
-    try {
-      s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-      throw new AssertionError("did not fail");
-    } catch (ExecutionException e) {
-      return ((ProtocolException) e.getCause()).code();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   /** What node {@code node} hears on its channel. */

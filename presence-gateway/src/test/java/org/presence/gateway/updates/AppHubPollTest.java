@@ -1,13 +1,13 @@
 package org.presence.gateway.updates;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.store.testing.Futures.join;
 
 import com.codahale.metrics.MetricRegistry;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -70,14 +70,6 @@ class AppHubPollTest {
   @AfterEach
   void stop() {
     timers.shutdownNow();
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   private static UpdatesConfig config() {

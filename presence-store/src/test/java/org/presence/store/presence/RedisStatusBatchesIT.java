@@ -1,6 +1,7 @@
 package org.presence.store.presence;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.store.testing.Futures.join;
 
 import io.lettuce.core.cluster.SlotHash;
 import java.time.Instant;
@@ -10,9 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -69,14 +68,6 @@ class RedisStatusBatchesIT {
   @AfterEach
   void close() {
     redis.close();
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   private void grant(String user, long app, boolean enabled) {
@@ -380,7 +371,7 @@ class RedisStatusBatchesIT {
                 .update(user, "d", s, cycle[i % 3], null, null, null, 10 + i)
                 .toCompletableFuture());
       }
-      results.forEach(RedisStatusBatchesIT::join);
+      results.forEach(org.presence.store.testing.Futures::join);
       assertThat(join(state.presence(user)).allApps().status())
           .as("round %d: the user's last status", round)
           .isEqualTo(cycle[(each - 1) % 3]);

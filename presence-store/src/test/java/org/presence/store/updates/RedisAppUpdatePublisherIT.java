@@ -1,6 +1,7 @@
 package org.presence.store.updates;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.store.testing.Futures.join;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -89,14 +90,6 @@ class RedisAppUpdatePublisherIT {
   void close() {
     bus.close();
     redis.close();
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   /** Every batch message of {@code appId}, decoded. */
