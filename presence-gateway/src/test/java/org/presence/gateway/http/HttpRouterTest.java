@@ -9,6 +9,7 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -270,5 +271,21 @@ class HttpRouterTest {
     String api = send("GET", "/api/nowhere", html);
     assertThat(body(api)).isEqualTo(NOT_FOUND);
     assertThat(pages).hasSize(2);
+  }
+
+  @Test
+  void aRequestTheCodecCannotParse_is400_andTheConnectionCloses() throws Exception {
+    // A valid HTTP/1.1 request line (keep-alive by default), then a header line without a colon:
+    // the codec drops whatever the connection sends next, so the answer must close it.
+    String r =
+        RawHttp.exchange(
+            port(),
+            "GET /fast HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII),
+            10_000);
+    assertThat(r).startsWith("HTTP/1.1 400 ");
+    assertThat(header(r, "connection")).isEqualTo("close");
+    assertThat(body(r)).contains("\"errno\":100");
+    assertThat(handled).isEmpty();
   }
 }
