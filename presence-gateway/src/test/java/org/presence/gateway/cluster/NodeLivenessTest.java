@@ -3,6 +3,10 @@ package org.presence.gateway.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.netty.channel.Channel;
+import io.netty.channel.DefaultEventLoopGroup;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.local.LocalChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,12 +27,14 @@ import org.presence.gateway.config.ClusterConfig;
 import org.presence.gateway.config.ConfigLoader;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.device.DeviceChannel;
+import org.presence.gateway.device.RecordingSession;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.testing.TestNode;
+import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.Store;
 import org.presence.store.cluster.LocalNodeRegistry;
@@ -40,9 +46,10 @@ import org.presence.store.presence.PresenceStateStore;
  * {@link NodeLiveness} with the embedded store and the real device channel, and a node registry the
  * test scripts (the embedded one never declares anyone dead): heartbeats that fail or find the node
  * declared dead, and dead nodes to clean up after. Pins: devices left under the node's own id are
- * released at start; a lost lease is counted and recovered from; after failed heartbeats nobody is
- * judged for two beats; a dead node is claimed once, its devices released, and it is reported
- * cleaned, a failed clean-up being retried; the node never judges itself; close stops the beats.
+ * released at start; a lost lease ends every device session here once, and beating goes on; after
+ * failed heartbeats nobody is judged for two beats; a dead node is claimed once, its devices
+ * released, and it is reported cleaned, a failed clean-up being retried; the node never judges
+ * itself; close stops the beats.
  */
 class NodeLivenessTest {
   private static final String ME = "node-a";
@@ -129,14 +136,31 @@ class NodeLivenessTest {
   }
 
   @Test
-  void aHeartbeatThatFindsTheNodeDeclaredDead_countsALostLease_andBeatingGoesOn() {
-    start();
-    long beats = registry.beats();
-    registry.declaredDead.set(true);
-    await().atMost(WAIT).until(() -> count("presence.cluster.lease_lost") == 1);
-    await().atMost(WAIT).until(() -> registry.beats() > beats + 3);
-    assertThat(count("presence.cluster.lease_lost")).isEqualTo(1);
-    assertThat(liveness.leaseOk()).isTrue();
+  void aHeartbeatThatFindsTheNodeDeclaredDead_endsEverySessionHere_andBeatingGoesOn()
+      throws Exception {
+    EventLoopGroup loop = new DefaultEventLoopGroup(1);
+    try {
+      // Sessions are ended on their event loop: an unconnected channel registered with one.
+      Channel ch = new LocalChannel();
+      loop.register(ch).sync();
+      RecordingSession one =
+          RecordingSession.open(devices.registry(), "erin", UUID.randomUUID(), ch);
+      RecordingSession two =
+          RecordingSession.open(devices.registry(), "erin", UUID.randomUUID(), ch);
+      start();
+      long beats = registry.beats();
+      registry.declaredDead.set(true);
+      await().atMost(WAIT).until(() -> count("presence.cluster.lease_lost") == 1);
+      await().atMost(WAIT).until(() -> one.aborts().size() == 1 && two.aborts().size() == 1);
+      assertThat(one.aborts()).containsExactly(ErrorCode.SESSION_ABORTED);
+      await().atMost(WAIT).until(() -> registry.beats() > beats + 3);
+      assertThat(count("presence.cluster.lease_lost")).isEqualTo(1);
+      assertThat(two.aborts()).as("once").containsExactly(ErrorCode.SESSION_ABORTED);
+      assertThat(liveness.leaseOk()).isTrue();
+      ch.close();
+    } finally {
+      loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
   }
 
   @Test

@@ -11,8 +11,9 @@ import org.presence.store.queue.Notification;
 /**
  * An open device session for tests of other packages (live notifications): registered in a {@link
  * DeviceRegistry} as a session handler would be, it records every push, and the test decides when
- * (and whether) a push reaches the socket by calling its {@link NotificationSink.Written}. It has
- * no channel: only what finds sessions to push to may use it.
+ * (and whether) a push reaches the socket by calling its {@link NotificationSink.Written}. Without
+ * a channel only what finds sessions to push to may use it; with one (any channel registered with
+ * an event loop), what ends sessions may too, and {@link #aborts} records it.
  */
 public final class RecordingSession implements DeviceRegistry.Link, NotificationSink {
   /** One push: the items and whom to tell once they are written. */
@@ -20,18 +21,32 @@ public final class RecordingSession implements DeviceRegistry.Link, Notification
 
   private final String user;
   private final UUID session;
+  private final Channel channel;
   private final List<Push> pushes = new CopyOnWriteArrayList<>();
+  private final List<ErrorCode> aborts = new CopyOnWriteArrayList<>();
 
-  private RecordingSession(String user, UUID session) {
+  private RecordingSession(String user, UUID session, Channel channel) {
     this.user = user;
     this.session = session;
+    this.channel = channel;
   }
 
   /** A session of {@code user} with id {@code session}, open in {@code registry}. */
   public static RecordingSession open(DeviceRegistry registry, String user, UUID session) {
-    RecordingSession s = new RecordingSession(user, session);
+    return open(registry, user, session, null);
+  }
+
+  /** As {@link #open(DeviceRegistry, String, UUID)}, on {@code channel}'s event loop. */
+  public static RecordingSession open(
+      DeviceRegistry registry, String user, UUID session, Channel channel) {
+    RecordingSession s = new RecordingSession(user, session, channel);
     registry.add(session, s);
     return s;
+  }
+
+  /** The codes the session was ended with (by its event loop), in order. */
+  public List<ErrorCode> aborts() {
+    return aborts;
   }
 
   /** The session leaves {@code registry}. */
@@ -61,7 +76,7 @@ public final class RecordingSession implements DeviceRegistry.Link, Notification
 
   @Override
   public Channel channel() {
-    return null;
+    return channel;
   }
 
   @Override
@@ -76,7 +91,9 @@ public final class RecordingSession implements DeviceRegistry.Link, Notification
   public void keepalive() {}
 
   @Override
-  public void abort(ErrorCode code, String detail) {}
+  public void abort(ErrorCode code, String detail) {
+    aborts.add(code);
+  }
 
   @Override
   public void settings(DeviceMessage.Settings settings) {}
