@@ -278,7 +278,13 @@ public final class HttpExchange {
       }
       s.end();
     }
-    boolean close = !keepAlive || connections.draining() || !ctx.channel().isActive();
+    // An answer that says it closes (the router's to a request the codec could not parse, whose
+    // decoder now drops the connection's input) closes, whatever the request asked for.
+    boolean close =
+        !keepAlive
+            || !HttpUtil.isKeepAlive(response)
+            || connections.draining()
+            || !ctx.channel().isActive();
     HttpUtil.setKeepAlive(response, !close);
     metrics.httpResponse(response.status().code());
     metrics.framesOut(Connections.Kind.HTTP.label()).inc();

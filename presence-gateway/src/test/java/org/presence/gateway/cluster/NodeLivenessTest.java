@@ -1,0 +1,291 @@
+package org.presence.gateway.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.channel.Channel;
+import io.netty.channel.DefaultEventLoopGroup;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.local.LocalChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.config.ClusterConfig;
+import org.presence.gateway.config.ConfigLoader;
+import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.device.DeviceChannel;
+import org.presence.gateway.device.RecordingSession;
+import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.error.ExceptionHandler;
+import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.identity.Identity;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.testing.TestNode;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.Store;
+import org.presence.store.cluster.LocalNodeRegistry;
+import org.presence.store.cluster.NodeRegistry;
+import org.presence.store.config.StoreConfig;
+import org.presence.store.presence.PresenceStateStore;
+
+/**
+ * {@link NodeLiveness} with the embedded store and the real device channel, and a node registry the
+ * test scripts (the embedded one never declares anyone dead): heartbeats that fail or find the node
+ * declared dead, and dead nodes to clean up after. Pins: devices left under the node's own id are
+ * released at start; a lost lease ends every device session here once, and beating goes on; after
+ * failed heartbeats nobody is judged for two beats; a dead node is claimed once, its devices
+ * released, and it is reported cleaned, a failed clean-up being retried; the node never judges
+ * itself; close stops the beats.
+ */
+class NodeLivenessTest {
+  private static final String ME = "node-a";
+  private static final Duration BEAT = Duration.ofMillis(50);
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  @TempDir Path dir;
+  private final GatewayMetrics metrics = GatewayMetrics.create();
+  private final ScriptedRegistry registry = new ScriptedRegistry();
+  private Store store;
+  private DeviceChannel devices;
+  private NodeLiveness liveness;
+
+  @BeforeEach
+  void open() {
+    store = Store.open(StoreConfig.embedded(dir.resolve("store")));
+    PresenceConfig config =
+        ConfigLoader.load(null, Map.of(), TestNode.baseSettings(dir.resolve("node")));
+    Disconnector disconnector = new Disconnector(metrics);
+    devices =
+        DeviceChannel.start(
+            config,
+            token ->
+                CompletableFuture.completedFuture(
+                    new Identity(token, "", Instant.now().plusSeconds(60))),
+            store,
+            (user, update, now) -> CompletableFuture.completedFuture(null),
+            metrics,
+            disconnector,
+            new ExceptionHandler(disconnector),
+            HttpRoutes.builder());
+  }
+
+  @AfterEach
+  void close() {
+    if (liveness != null) {
+      liveness.close();
+    }
+    devices.close();
+    store.close();
+  }
+
+  private void start() {
+    liveness =
+        NodeLiveness.start(
+            new ClusterConfig(Duration.ofSeconds(1), BEAT, Duration.ofHours(1), 100),
+            ME,
+            registry,
+            store.presence(),
+            devices,
+            metrics,
+            true);
+  }
+
+  private long count(String name) {
+    return metrics.registry().counter(name).getCount();
+  }
+
+  /** An online device of {@code user} owned by a session of {@code node}. */
+  private void deviceOn(String user, String node) {
+    PresenceStateStore state = store.presence();
+    UUID session = UUID.randomUUID();
+    long now = System.currentTimeMillis();
+    join(state.claim(user, "phone", session, node, 5, now));
+    join(state.update(user, "phone", session, PresenceStatus.ONLINE, null, null, now));
+    assertThat(join(state.devicesOn(node))).hasSize(1);
+  }
+
+  private static <T> T join(CompletionStage<T> s) {
+    try {
+      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void atStart_devicesLeftUnderItsOwnId_areReleased_beforeItReturns() {
+    deviceOn("alice", ME);
+    start();
+    assertThat(join(store.presence().devicesOn(ME))).isEmpty();
+    assertThat(join(store.presence().devices("alice")).values()).allMatch(d -> d.session() == null);
+    assertThat(count("presence.cluster.devices_released")).isEqualTo(1);
+  }
+
+  @Test
+  void aHeartbeatThatFindsTheNodeDeclaredDead_endsEverySessionHere_andBeatingGoesOn()
+      throws Exception {
+    EventLoopGroup loop = new DefaultEventLoopGroup(1);
+    try {
+      // Sessions are ended on their event loop: an unconnected channel registered with one.
+      Channel ch = new LocalChannel();
+      loop.register(ch).sync();
+      RecordingSession one =
+          RecordingSession.open(devices.registry(), "erin", UUID.randomUUID(), ch);
+      RecordingSession two =
+          RecordingSession.open(devices.registry(), "erin", UUID.randomUUID(), ch);
+      start();
+      long beats = registry.beats();
+      registry.declaredDead.set(true);
+      await().atMost(WAIT).until(() -> count("presence.cluster.lease_lost") == 1);
+      await().atMost(WAIT).until(() -> one.aborts().size() == 1 && two.aborts().size() == 1);
+      assertThat(one.aborts()).containsExactly(ErrorCode.SESSION_ABORTED);
+      await().atMost(WAIT).until(() -> registry.beats() > beats + 3);
+      assertThat(count("presence.cluster.lease_lost")).isEqualTo(1);
+      assertThat(two.aborts()).as("once").containsExactly(ErrorCode.SESSION_ABORTED);
+      assertThat(liveness.leaseOk()).isTrue();
+      ch.close();
+    } finally {
+      loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+  }
+
+  @Test
+  void failedHeartbeats_clearTheLease_andNobodyIsJudgedForTwoBeatsAfterTheyWorkAgain() {
+    start();
+    registry.failing.set(true);
+    await().atMost(WAIT).until(() -> !liveness.leaseOk());
+    assertThat(count("presence.cluster.heartbeat_failures")).isPositive();
+    assertThat(metrics.registry().getGauges().get("presence.cluster.lease_ok").getValue())
+        .isEqualTo(0);
+    registry.dead.add("node-b");
+    registry.failing.set(false);
+    await().atMost(WAIT).until(() -> registry.calls.contains("expired"));
+    assertThat(liveness.leaseOk()).isTrue();
+    List<String> calls = new ArrayList<>(registry.calls);
+    int lastFailure = calls.lastIndexOf("heartbeat-failed");
+    int firstScan = calls.subList(lastFailure, calls.size()).indexOf("expired") + lastFailure;
+    assertThat(calls.subList(lastFailure, firstScan))
+        .as("beats between the last failure and the first scan")
+        .filteredOn("heartbeat"::equals)
+        .hasSizeGreaterThanOrEqualTo(2);
+  }
+
+  @Test
+  void aDeadNode_isClaimedOnce_itsDevicesReleased_andReportedCleaned() {
+    deviceOn("bob", "node-b");
+    start();
+    registry.dead.add("node-b");
+    await().atMost(WAIT).until(() -> registry.calls.contains("cleaned:node-b"));
+    assertThat(join(store.presence().devicesOn("node-b"))).isEmpty();
+    assertThat(join(store.presence().devices("bob")).values()).allMatch(d -> d.session() == null);
+    assertThat(count("presence.cluster.dead_nodes_cleaned")).isEqualTo(1);
+    assertThat(count("presence.cluster.devices_released")).isEqualTo(1);
+    assertThat(registry.calls).containsOnlyOnce("claim:node-b");
+  }
+
+  @Test
+  void aCleanUpThatFails_isRetriedOnALaterBeat_withoutClaimingAgain() {
+    deviceOn("carol", "node-b");
+    start();
+    registry.failCleanedOnce.set(true);
+    registry.dead.add("node-b");
+    await().atMost(WAIT).until(() -> registry.dead.isEmpty());
+    assertThat(registry.calls).filteredOn("cleaned:node-b"::equals).hasSize(2);
+    assertThat(registry.calls).containsOnlyOnce("claim:node-b");
+    assertThat(join(store.presence().devicesOn("node-b"))).isEmpty();
+  }
+
+  @Test
+  void theNodeNeverJudgesItself() {
+    deviceOn("dave", "node-c");
+    start();
+    registry.dead.add(ME);
+    registry.dead.add("node-c");
+    await().atMost(WAIT).until(() -> registry.calls.contains("cleaned:node-c"));
+    assertThat(registry.calls).doesNotContain("claim:" + ME);
+  }
+
+  @Test
+  void close_stopsTheBeats() {
+    start();
+    await().atMost(WAIT).until(() -> registry.beats() > 2);
+    liveness.close();
+    long beats = registry.beats();
+    await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> registry.beats() == beats);
+  }
+
+  /** A node registry whose answers the test decides; records every call. */
+  private static final class ScriptedRegistry implements NodeRegistry {
+    final List<String> calls = new CopyOnWriteArrayList<>();
+    final List<String> dead = new CopyOnWriteArrayList<>();
+    final AtomicBoolean failing = new AtomicBoolean();
+    final AtomicBoolean declaredDead = new AtomicBoolean();
+    final AtomicBoolean failCleanedOnce = new AtomicBoolean();
+    private final LocalNodeRegistry leases = new LocalNodeRegistry();
+
+    long beats() {
+      return calls.stream().filter(c -> c.startsWith("heartbeat")).count();
+    }
+
+    @Override
+    public CompletionStage<Boolean> heartbeat(String nodeId, Duration lease) {
+      if (failing.get()) {
+        calls.add("heartbeat-failed");
+        return CompletableFuture.failedFuture(new IllegalStateException("registry down"));
+      }
+      calls.add("heartbeat");
+      return CompletableFuture.completedFuture(!declaredDead.getAndSet(false));
+    }
+
+    @Override
+    public CompletionStage<List<String>> expired() {
+      calls.add("expired");
+      return CompletableFuture.completedFuture(List.copyOf(dead));
+    }
+
+    @Override
+    public CompletionStage<Boolean> claim(String deadNodeId, String claimer) {
+      calls.add("claim:" + deadNodeId);
+      return CompletableFuture.completedFuture(dead.contains(deadNodeId));
+    }
+
+    @Override
+    public CompletionStage<Void> cleaned(String deadNodeId, String claimer) {
+      calls.add("cleaned:" + deadNodeId);
+      if (failCleanedOnce.getAndSet(false)) {
+        return CompletableFuture.failedFuture(new IllegalStateException("registry down"));
+      }
+      dead.remove(deadNodeId);
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletionStage<Void> leave(String nodeId) {
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletionStage<List<String>> alive() {
+      return CompletableFuture.completedFuture(List.of(ME));
+    }
+
+    @Override
+    public CompletionStage<Boolean> holdLease(String name, String holder, Duration ttl) {
+      return leases.holdLease(name, holder, ttl);
+    }
+  }
+}

@@ -1,0 +1,291 @@
+package org.presence.gateway.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.bootstrap.GatewayInitializer;
+import org.presence.gateway.config.ConfigLoader;
+import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.connection.Connections;
+import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.error.ExceptionHandler;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.net.TrustedProxies;
+import org.presence.gateway.testing.RawHttp;
+import org.presence.gateway.testing.TestNode;
+
+/**
+ * {@link HttpRouter} on its own: the gateway's pipeline head ({@link GatewayInitializer}) with a
+ * route table of the test's, on a loopback port, spoken to in raw HTTP/1.1. Pins what the router
+ * promises: first match wins, decoded path parameters, 404 and 405 (with {@code Allow}) as JSON
+ * errors or the browser's error page, HEAD, undecodable addresses refused before any handler runs,
+ * handler failures answered, and pipelined requests answered in order.
+ */
+class HttpRouterTest {
+  private static final String NOT_FOUND =
+      "{\"result\":false,\"errno\":101,\"reason\":\"Not found\"}";
+
+  @TempDir Path dataDir;
+  private EventLoopGroup loops;
+  private Channel server;
+  private final ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
+  private final List<String> handled = new CopyOnWriteArrayList<>();
+  private final List<String> pages = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    PresenceConfig config = ConfigLoader.load(null, Map.of(), TestNode.baseSettings(dataDir));
+    GatewayMetrics metrics = GatewayMetrics.create();
+    Connections connections = new Connections(metrics);
+    Disconnector disconnector = new Disconnector(metrics);
+    HttpRoutes routes =
+        HttpRoutes.builder()
+            .get("/things/special", ex -> answer(ex, "special"))
+            .get("/things/{id}", ex -> answer(ex, "thing " + ex.param("id")))
+            .post("/things/{id}", ex -> answer(ex, "posted " + ex.param("id")))
+            .get("/n/{n:[0-9]+}", ex -> answer(ex, "number " + ex.param("n")))
+            .get("/q", ex -> answer(ex, "q=" + ex.query("v").orElse("-")))
+            .get(
+                "/slow", ex -> later.schedule(() -> answer(ex, "slow"), 300, TimeUnit.MILLISECONDS))
+            .get("/fast", ex -> answer(ex, "fast"))
+            .get(
+                "/boom",
+                ex -> {
+                  throw new IllegalStateException("secret internals");
+                })
+            .webSocket(
+                "/ws",
+                new WebSocketEndpoint() {
+                  @Override
+                  public Connections.Kind kind() {
+                    return Connections.Kind.WEBSOCKET;
+                  }
+
+                  @Override
+                  public void install(io.netty.channel.ChannelPipeline p, HttpExchange upgrade) {
+                    handled.add("ws installed");
+                  }
+                })
+            .build();
+    HttpRouter router =
+        new HttpRouter(
+                routes, config.limits(), metrics, connections, disconnector, TrustedProxies.NONE)
+            .withErrorPages(
+                (ex, code, reason, more) -> {
+                  pages.add(code.name());
+                  ex.respond(
+                      HttpResponseStatus.valueOf(code.httpStatus()),
+                      "text/html; charset=utf-8",
+                      io.netty.buffer.Unpooled.copiedBuffer(
+                          "<p>" + reason + "</p>", java.nio.charset.StandardCharsets.UTF_8),
+                      more);
+                });
+    loops = new NioEventLoopGroup(1);
+    server =
+        new ServerBootstrap()
+            .group(loops)
+            .channel(NioServerSocketChannel.class)
+            .childHandler(
+                new GatewayInitializer(
+                    config.gateway(),
+                    config.limits(),
+                    metrics,
+                    connections,
+                    router,
+                    new ExceptionHandler(disconnector),
+                    disconnector))
+            .bind("127.0.0.1", 0)
+            .sync()
+            .channel();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    later.shutdownNow();
+    server.close().sync();
+    loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+  }
+
+  private void answer(HttpExchange ex, String text) {
+    handled.add(text);
+    ex.respond(HttpResponseStatus.OK, "text/plain", text);
+  }
+
+  private int port() {
+    return ((InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  /** One request (the connection closes after its answer); the raw answer. */
+  private String send(String method, String target, String... headers) throws Exception {
+    StringBuilder r = new StringBuilder(method + " " + target + " HTTP/1.1\r\nHost: x\r\n");
+    for (String h : headers) {
+      r.append(h).append("\r\n");
+    }
+    r.append("Connection: close\r\n\r\n");
+    return RawHttp.exchange(port(), r.toString());
+  }
+
+  private static String body(String response) {
+    return response.substring(response.indexOf("\r\n\r\n") + 4);
+  }
+
+  private static String header(String response, String name) {
+    for (String line : response.substring(0, response.indexOf("\r\n\r\n")).split("\r\n")) {
+      int colon = line.indexOf(':');
+      if (colon > 0 && line.substring(0, colon).equalsIgnoreCase(name)) {
+        return line.substring(colon + 1).trim();
+      }
+    }
+    return null;
+  }
+
+  @Test
+  void firstMatchingRouteWins_soALiteralListedFirstBeatsTheParameter() throws Exception {
+    assertThat(body(send("GET", "/things/special"))).isEqualTo("special");
+    assertThat(body(send("GET", "/things/other"))).isEqualTo("thing other");
+    // A trailing slash is the same path.
+    assertThat(body(send("GET", "/things/special/"))).isEqualTo("special");
+  }
+
+  @Test
+  void pathParameters_arePercentDecoded_andMatchedAgainstTheirPattern() throws Exception {
+    assertThat(body(send("GET", "/things/a%2Fb%20c"))).isEqualTo("thing a/b c");
+    assertThat(body(send("GET", "/n/42"))).isEqualTo("number 42");
+    String r = send("GET", "/n/4x2");
+    assertThat(r).startsWith("HTTP/1.1 404 ");
+    assertThat(body(r)).isEqualTo(NOT_FOUND);
+    assertThat(handled).containsExactly("thing a/b c", "number 42");
+  }
+
+  @Test
+  void unknownPath_is404WithTheJsonReason() throws Exception {
+    String r = send("GET", "/nowhere/at/all");
+    assertThat(r).startsWith("HTTP/1.1 404 ");
+    assertThat(header(r, "content-type")).isEqualTo(HttpExchange.JSON);
+    assertThat(body(r)).isEqualTo(NOT_FOUND);
+    // More segments than any route: no match either.
+    assertThat(send("GET", "/things/a/b")).startsWith("HTTP/1.1 404 ");
+    assertThat(handled).isEmpty();
+  }
+
+  @Test
+  void methodThePathDoesNotTake_is405_withEveryMethodItTakesInAllow() throws Exception {
+    String r = send("DELETE", "/things/7");
+    assertThat(r).startsWith("HTTP/1.1 405 ");
+    assertThat(header(r, "allow")).isEqualTo("GET, POST");
+    assertThat(body(r))
+        .isEqualTo("{\"result\":false,\"errno\":102,\"reason\":\"Method not allowed\"}");
+    assertThat(header(send("PUT", "/things/special"), "allow")).isEqualTo("GET, POST");
+    assertThat(handled).isEmpty();
+  }
+
+  @Test
+  void head_isNotServedByGetRoutes_itGets405WithAllow_andNoBody() throws Exception {
+    String r = send("HEAD", "/things/7");
+    assertThat(r).startsWith("HTTP/1.1 405 ");
+    assertThat(header(r, "allow")).isEqualTo("GET, POST");
+    assertThat(body(r)).isEmpty();
+    assertThat(handled).isEmpty();
+  }
+
+  @Test
+  void undecodablePercentEncoding_inPathOrQuery_is400BeforeAnyHandler() throws Exception {
+    for (String target : List.of("/things/%zz", "/things/abc%", "/q?v=%E0%A4%A", "/nowhere%g1")) {
+      String r = send("GET", target);
+      assertThat(r).as(target).startsWith("HTTP/1.1 400 ");
+      assertThat(body(r))
+          .as(target)
+          .isEqualTo(
+              "{\"result\":false,\"errno\":100,\"reason\":\"Malformed request:"
+                  + " the address is not valid percent-encoding\"}");
+    }
+    assertThat(handled).isEmpty();
+    assertThat(body(send("GET", "/q?v=%41%2Bb"))).isEqualTo("q=A+b");
+  }
+
+  @Test
+  void aHandlerThatThrows_gets500WithoutItsDetail_andTheConnectionServesTheNextRequest()
+      throws Exception {
+    String r =
+        RawHttp.exchange(
+            port(),
+            "GET /boom HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assertThat(r).startsWith("HTTP/1.1 500 ").doesNotContain("secret internals");
+    assertThat(r).contains("\"errno\":500").endsWith("fast");
+  }
+
+  @Test
+  void pipelinedRequests_areAnsweredInRequestOrder_evenWhenTheFirstAnswersLater() throws Exception {
+    String r =
+        RawHttp.exchange(
+            port(),
+            "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /things/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    int slow = r.indexOf("\r\n\r\nslow");
+    int fast = r.indexOf("\r\n\r\nfast");
+    int thing = r.indexOf("\r\n\r\nthing 3");
+    assertThat(slow).as(r).isPositive();
+    assertThat(fast).as(r).isGreaterThan(slow);
+    assertThat(thing).as(r).isGreaterThan(fast);
+    // The second request was not even read while the first was being answered.
+    assertThat(handled).containsExactly("slow", "fast", "thing 3");
+  }
+
+  @Test
+  void webSocketRoute_withoutAnUpgrade_is400_andInstallsNothing() throws Exception {
+    String r = send("GET", "/ws");
+    assertThat(r).startsWith("HTTP/1.1 400 ");
+    assertThat(body(r)).contains("\"errno\":100").contains("WebSocket upgrade required");
+    assertThat(handled).isEmpty();
+  }
+
+  @Test
+  void refusals_areTheErrorPageForABrowser_butJsonUnderApi() throws Exception {
+    String html = "Accept: text/html,application/xhtml+xml,*/*;q=0.8";
+    String r = send("DELETE", "/things/7", html);
+    assertThat(r).startsWith("HTTP/1.1 405 ");
+    assertThat(header(r, "content-type")).startsWith("text/html");
+    assertThat(header(r, "allow")).isEqualTo("GET, POST");
+    assertThat(send("GET", "/nowhere", html)).startsWith("HTTP/1.1 404 ");
+    assertThat(pages).containsExactly("METHOD_NOT_ALLOWED", "NOT_FOUND");
+    String api = send("GET", "/api/nowhere", html);
+    assertThat(body(api)).isEqualTo(NOT_FOUND);
+    assertThat(pages).hasSize(2);
+  }
+
+  @Test
+  void aRequestTheCodecCannotParse_is400_andTheConnectionCloses() throws Exception {
+    // A valid HTTP/1.1 request line (keep-alive by default), then a header line without a colon:
+    // the codec drops whatever the connection sends next, so the answer must close it.
+    String r =
+        RawHttp.exchange(
+            port(),
+            "GET /fast HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII),
+            10_000);
+    assertThat(r).startsWith("HTTP/1.1 400 ");
+    assertThat(header(r, "connection")).isEqualTo("close");
+    assertThat(body(r)).contains("\"errno\":100");
+    assertThat(handled).isEmpty();
+  }
+}

@@ -1,0 +1,265 @@
+package org.presence.gateway.notify;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.device.DeviceRegistry;
+import org.presence.gateway.device.RecordingSession;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.protocol.app.AppCodec;
+import org.presence.protocol.app.AppFrames.Receipt;
+import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.config.StoreConfig;
+import org.presence.store.db.EmbeddedPersistence;
+import org.presence.store.presence.LocalPresenceStateStore;
+import org.presence.store.queue.JdbiNotificationQueues;
+import org.presence.store.queue.Notification;
+import org.presence.store.queue.NotificationQueues;
+
+/**
+ * {@link NotificationDelivery} on two nodes of one process, sharing the embedded queues, the
+ * in-process state store and bus; device sessions are {@link RecordingSession}s, so the test
+ * decides when a push reaches a socket. Pins: stored items go to every session of their user,
+ * directly on this node and through the bus to the other; a session that opens gets what is
+ * pending; items leave the queue only once written, and each gets one receipt (delivered, or missed
+ * past its ttl; none when it asked for none); an answer gets one receipt however many nodes deliver
+ * it, unknown ids are returned; a wake-up naming another user's session or malformed is ignored; a
+ * closed node takes no more wake-ups.
+ */
+class NotificationDeliveryTest {
+  private static final long APP = 5;
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  @TempDir Path dir;
+  private EmbeddedPersistence db;
+  private NotificationQueues queues;
+  private final LocalPresenceStateStore state = new LocalPresenceStateStore();
+  private final LocalPresenceBus bus = new LocalPresenceBus();
+  private final ExecutorService work = Executors.newFixedThreadPool(2);
+  private final List<String> receipts = new CopyOnWriteArrayList<>();
+  private final DeviceRegistry registryA = new DeviceRegistry(Duration.ofSeconds(30));
+  private final DeviceRegistry registryB = new DeviceRegistry(Duration.ofSeconds(30));
+  private NotificationDelivery a;
+  private NotificationDelivery b;
+
+  @BeforeEach
+  void start() {
+    db = EmbeddedPersistence.open(StoreConfig.embedded(dir));
+    queues = new JdbiNotificationQueues(db.db());
+    a = node("node-a", registryA);
+    b = node("node-b", registryB);
+    join(a.start());
+    join(b.start());
+    join(
+        bus.subscribe(
+            Receipts.channel(APP),
+            (c, m) -> {
+              try {
+                Receipt r = AppCodec.decodeReceipt(m);
+                receipts.add(r.id() + ":" + r.state());
+              } catch (Exception e) {
+                receipts.add("malformed");
+              }
+            }));
+  }
+
+  @AfterEach
+  void stop() {
+    a.close();
+    b.close();
+    work.shutdownNow();
+    bus.close();
+    state.close();
+    db.close();
+  }
+
+  private NotificationDelivery node(String id, DeviceRegistry registry) {
+    GatewayMetrics metrics = GatewayMetrics.create();
+    return new NotificationDelivery(
+        id,
+        queues,
+        state,
+        bus,
+        registry,
+        new ResponseTracker(1000),
+        new Receipts(bus, metrics),
+        new Remover(queues, 200, 4),
+        Clock.systemUTC(),
+        work,
+        metrics);
+  }
+
+  /** A session of {@code user}'s {@code device} on {@code node}, open in {@code registry}. */
+  private RecordingSession session(
+      String user, String device, String node, DeviceRegistry registry) {
+    UUID id = UUID.randomUUID();
+    join(state.claim(user, device, id, node, 5, System.currentTimeMillis()));
+    return RecordingSession.open(registry, user, id);
+  }
+
+  private static Notification note(boolean receipts, Duration ttl) {
+    Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    return new Notification(
+        UUID.randomUUID().toString(),
+        APP,
+        "puid",
+        "A",
+        "m",
+        "https://x.example",
+        now,
+        now.plus(ttl),
+        receipts);
+  }
+
+  /** {@code items} stored for {@code user}, as the notification service stores a batch. */
+  private List<NotificationQueues.Entry> store(String user, Notification... items) {
+    List<NotificationQueues.Entry> entries = new ArrayList<>();
+    for (Notification n : items) {
+      join(queues.enqueue(user, n));
+      entries.add(new NotificationQueues.Entry(user, n));
+    }
+    return entries;
+  }
+
+  private List<String> pending(String user) {
+    return join(queues.pending(user)).stream().map(Notification::id).toList();
+  }
+
+  private static List<String> ids(List<Notification> items) {
+    return items.stream().map(Notification::id).toList();
+  }
+
+  private static <T> T join(CompletionStage<T> s) {
+    try {
+      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void storedItems_reachEverySessionOfTheirUser_hereDirectly_andOnTheOtherNodeThroughTheBus() {
+    RecordingSession phone = session("u", "phone", "node-a", registryA);
+    RecordingSession laptop = session("u", "laptop", "node-b", registryB);
+    RecordingSession other = session("v", "phone", "node-b", registryB);
+    Notification n1 = note(true, Duration.ofMinutes(1));
+    Notification n2 = note(true, Duration.ofMinutes(1));
+    a.stored(store("u", n1, n2));
+    await().atMost(WAIT).until(() -> phone.pushes().size() == 1 && laptop.pushes().size() == 1);
+    assertThat(ids(phone.pushes().get(0).items())).containsExactly(n1.id(), n2.id());
+    assertThat(ids(laptop.pushes().get(0).items())).containsExactly(n1.id(), n2.id());
+    assertThat(other.pushes()).isEmpty();
+  }
+
+  @Test
+  void itemsLeaveTheQueueOnlyOnceWritten_andEachGetsOneReceipt_missedPastItsTtl() {
+    RecordingSession phone = session("u", "phone", "node-a", registryA);
+    RecordingSession laptop = session("u", "laptop", "node-b", registryB);
+    Notification fresh = note(true, Duration.ofMinutes(10));
+    Notification expiring = note(true, Duration.ofMinutes(1));
+    Notification quiet = note(false, Duration.ofMinutes(10));
+    a.stored(store("u", fresh, expiring, quiet));
+    await().atMost(WAIT).until(() -> phone.pushes().size() == 1 && laptop.pushes().size() == 1);
+    // Pushed is not written: everything still waits.
+    assertThat(pending("u")).hasSize(3);
+    assertThat(receipts).isEmpty();
+    RecordingSession.Push p = phone.pushes().get(0);
+    // Written just after the second item's ttl ran out.
+    long at = expiring.expiresAt().toEpochMilli() + 5;
+    p.written().written(p.items(), at);
+    await().atMost(WAIT).until(() -> receipts.size() == 2);
+    assertThat(pending("u")).isEmpty();
+    // The other device wrote the same items too: no receipt twice.
+    RecordingSession.Push q = laptop.pushes().get(0);
+    q.written().written(q.items(), at + 1);
+    await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> receipts.size() == 2);
+    assertThat(receipts)
+        .containsExactlyInAnyOrder(fresh.id() + ":delivered", expiring.id() + ":missed");
+  }
+
+  @Test
+  void anItemNeverWritten_staysForTheNextSession_whichGetsItWhenItOpens() {
+    RecordingSession phone = session("u", "phone", "node-a", registryA);
+    Notification n = note(true, Duration.ofMinutes(1));
+    a.stored(store("u", n));
+    await().atMost(WAIT).until(() -> phone.pushes().size() == 1);
+    phone.close(registryA);
+    assertThat(pending("u")).containsExactly(n.id());
+    RecordingSession next = session("u", "phone", "node-b", registryB);
+    b.opened(next);
+    await().atMost(WAIT).until(() -> next.pushes().size() == 1);
+    assertThat(ids(next.pushes().get(0).items())).containsExactly(n.id());
+    // A session with nothing waiting gets no push.
+    RecordingSession idle = session("w", "phone", "node-b", registryB);
+    b.opened(idle);
+    await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> idle.pushes().isEmpty());
+  }
+
+  @Test
+  void anAnswer_getsOneReceipt_firstAnswerWins_andUnknownIdsAreReturned() {
+    RecordingSession phone = session("u", "phone", "node-a", registryA);
+    RecordingSession laptop = session("u", "laptop", "node-b", registryB);
+    Notification n = note(true, Duration.ofMinutes(1));
+    a.stored(store("u", n));
+    await().atMost(WAIT).until(() -> phone.pushes().size() == 1 && laptop.pushes().size() == 1);
+    long now = System.currentTimeMillis();
+    for (RecordingSession s : List.of(phone, laptop)) {
+      RecordingSession.Push p = s.pushes().get(0);
+      p.written().written(p.items(), now);
+    }
+    await().atMost(WAIT).until(() -> receipts.contains(n.id() + ":delivered"));
+    assertThat(join(a.answered("u", List.of(n.id(), "no-such-id"), true)))
+        .containsExactly("no-such-id");
+    // The laptop, on the other node, dismisses it a moment later: its answer comes second.
+    assertThat(join(b.answered("u", List.of(n.id()), false))).isEmpty();
+    await().atMost(WAIT).until(() -> receipts.size() == 2);
+    await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> receipts.size() == 2);
+    assertThat(receipts).containsExactly(n.id() + ":delivered", n.id() + ":acted");
+    // Another user cannot answer it.
+    assertThat(join(a.answered("v", List.of(n.id()), true))).containsExactly(n.id());
+  }
+
+  @Test
+  void aWakeUpNamingAnotherUsersSession_orMalformed_isIgnored() {
+    RecordingSession mallory = session("mallory", "phone", "node-b", registryB);
+    // The store says the session is u's (a stale entry); the node's session is mallory's.
+    join(state.claim("u", "tablet", mallory.session(), "node-b", 5, System.currentTimeMillis()));
+    join(
+        bus.publish(
+            NotificationDelivery.channel("node-b"), "garbage".getBytes(StandardCharsets.UTF_8)));
+    Notification n = note(true, Duration.ofMinutes(1));
+    a.stored(store("u", n));
+    RecordingSession real = session("v", "phone", "node-b", registryB);
+    Notification m = note(true, Duration.ofMinutes(1));
+    a.stored(store("v", m));
+    await().atMost(WAIT).until(() -> real.pushes().size() == 1);
+    assertThat(mallory.pushes()).isEmpty();
+  }
+
+  @Test
+  void aClosedNode_takesNoMoreWakeUps() {
+    RecordingSession laptop = session("u", "laptop", "node-b", registryB);
+    b.close();
+    a.stored(store("u", note(true, Duration.ofMinutes(1))));
+    await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> laptop.pushes().isEmpty());
+    assertThat(bus.mayReach(NotificationDelivery.channel("node-b"))).isFalse();
+  }
+}

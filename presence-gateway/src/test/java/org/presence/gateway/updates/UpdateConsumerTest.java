@@ -1,0 +1,441 @@
+package org.presence.gateway.updates;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.EventExecutor;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.config.UpdatesConfig;
+import org.presence.protocol.app.AppFrames.Receipt;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.config.StoreConfig;
+import org.presence.store.db.EmbeddedPersistence;
+import org.presence.store.presence.LocalPresenceStateStore;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.AppUpdatePublisher;
+import org.presence.store.updates.LocalAppUpdateLog;
+
+/**
+ * {@link UpdateConsumer} writing to a real loopback socket: the sink writes each frame as one line
+ * to a server-side channel with small write-buffer water marks, and the test's client socket reads
+ * (or does not read) the lines. Pins: a snapshot, then every update after its number once and in
+ * order; a cursor older than the buffer read from the log; one older than the log gets a fresh
+ * snapshot; a connection that does not read stalls the consumer (bounded by its socket) and gets
+ * everything, in order, once it reads; receipts bounded while it does not; the PUID filter; a
+ * failed log read ends the connection; close stops delivery.
+ */
+class UpdateConsumerTest {
+  private static final long APP = 7;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration WAIT = Duration.ofSeconds(20);
+
+  @TempDir Path dir;
+  private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+  private final LocalPresenceBus bus = new LocalPresenceBus();
+  private final UpdateMetrics metrics = new UpdateMetrics(new MetricRegistry());
+  private final List<String> failures = new CopyOnWriteArrayList<>();
+  private EmbeddedPersistence db;
+  private LocalPresenceStateStore state;
+  private AppUpdateLog log = new LocalAppUpdateLog();
+  private FlakyLog consumerLog;
+  private AppUpdatePublisher publisher;
+  private AppHub hub;
+  private EventLoopGroup loops;
+  private Channel server;
+  private Channel child;
+  private Socket client;
+  private BufferedReader lines;
+  private volatile UpdateConsumer consumer;
+  private int puids;
+
+  @AfterEach
+  void stop() throws Exception {
+    if (client != null) {
+      client.close();
+    }
+    if (hub != null) {
+      hub.close();
+    }
+    if (server != null) {
+      server.close().sync();
+      loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+    timers.shutdownNow();
+    bus.close();
+    if (db != null) {
+      db.close();
+    }
+    if (state != null) {
+      state.close();
+    }
+  }
+
+  private static UpdatesConfig config(int bufferSize, int maxBatch, int receiptsBuffer) {
+    return new UpdatesConfig(
+        Duration.ofSeconds(10),
+        100,
+        100,
+        100,
+        bufferSize,
+        Duration.ofHours(1),
+        maxBatch,
+        50,
+        Duration.ofMillis(100),
+        Duration.ofMillis(200),
+        Duration.ofSeconds(30),
+        receiptsBuffer,
+        0,
+        false,
+        10,
+        10,
+        10);
+  }
+
+  /** The hub, a loopback connection and a consumer on it, not started yet. */
+  private void connect(UpdatesConfig config, Predicate<String> filter) throws Exception {
+    db = EmbeddedPersistence.open(StoreConfig.embedded(dir));
+    state = new LocalPresenceStateStore();
+    publisher = new AppUpdatePublisher(log, bus);
+    hub = new AppHub(APP, publisher, bus, config, timers, metrics);
+    join(hub.start());
+    consumerLog = new FlakyLog(log);
+    UpdateConsumer.Context ctx =
+        new UpdateConsumer.Context(
+            consumerLog, new SnapshotReader(db.grants(), state), config, metrics);
+    CompletableFuture<Channel> accepted = new CompletableFuture<>();
+    loops = new NioEventLoopGroup(1);
+    server =
+        new ServerBootstrap()
+            .group(loops)
+            .channel(NioServerSocketChannel.class)
+            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(512, 1024))
+            .childOption(ChannelOption.SO_SNDBUF, 4096)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast(
+                            new ChannelInboundHandlerAdapter() {
+                              @Override
+                              public void channelWritabilityChanged(ChannelHandlerContext c) {
+                                UpdateConsumer u = consumer;
+                                if (u != null && c.channel().isWritable()) {
+                                  u.pump();
+                                }
+                                c.fireChannelWritabilityChanged();
+                              }
+                            });
+                    accepted.complete(ch);
+                  }
+                })
+            .bind("127.0.0.1", 0)
+            .sync()
+            .channel();
+    client = new Socket();
+    client.setReceiveBufferSize(4096);
+    client.setSoTimeout((int) WAIT.toMillis());
+    client.connect(server.localAddress(), 5000);
+    lines =
+        new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8));
+    child = accepted.get(10, TimeUnit.SECONDS);
+    consumer = new UpdateConsumer(APP, hub, ctx, new LineSink(child), filter);
+  }
+
+  /** Runs {@code r} on the connection's event loop and waits for it. */
+  private void onLoop(Runnable r) throws Exception {
+    child.eventLoop().submit(r).get(10, TimeUnit.SECONDS);
+  }
+
+  private List<AppUpdate> publish(int n) {
+    List<AppUpdate.New> news = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      news.add(new AppUpdate.New("puid-" + (puids++ % 5), PresenceStatus.ONLINE, "m" + puids));
+    }
+    return join(publisher.publish(APP, news));
+  }
+
+  private JsonNode frame() throws Exception {
+    String line = lines.readLine();
+    assertThat(line).as("a frame").isNotNull();
+    return JSON.readTree(line);
+  }
+
+  /** Reads update frames until update {@code last}; every update number seen, in order. */
+  private List<Long> updatesUntil(long last) throws Exception {
+    List<Long> seen = new ArrayList<>();
+    while (seen.isEmpty() || seen.get(seen.size() - 1) < last) {
+      JsonNode f = frame();
+      assertThat(f.isArray()).as("an update frame: %s", f).isTrue();
+      f.forEach(u -> seen.add(u.get("seq").asLong()));
+    }
+    return seen;
+  }
+
+  private static List<Long> seqs(long from, long to) {
+    List<Long> out = new ArrayList<>();
+    for (long s = from; s <= to; s++) {
+      out.add(s);
+    }
+    return out;
+  }
+
+  private static <T> T join(CompletionStage<T> s) {
+    try {
+      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void aSnapshotFirst_thenEveryUpdateAfterItsNumber_onceAndInOrder() throws Exception {
+    connect(config(64, 10, 16), null);
+    publish(3);
+    long p = join(log.lastSeq(APP));
+    onLoop(() -> consumer.startWithSnapshot(false));
+    JsonNode snap = frame();
+    assertThat(snap.get("snapshot")).isEmpty();
+    assertThat(snap.get("seq").asLong()).isEqualTo(p);
+    assertThat(snap.get("fresh").asBoolean()).isFalse();
+    assertThat(snap.get("done").asBoolean()).isTrue();
+    publish(25);
+    assertThat(updatesUntil(p + 25)).isEqualTo(seqs(p + 1, p + 25));
+    await().atMost(WAIT).until(() -> consumer.cursor() == p + 25);
+  }
+
+  @Test
+  void aCursorOlderThanTheBuffer_isServedFromTheLog_withoutGaps() throws Exception {
+    connect(config(4, 5, 16), null);
+    long p = join(log.lastSeq(APP));
+    publish(30);
+    assertThat(hub.read(p, 10).outcome()).isEqualTo(AppHub.Outcome.BEHIND);
+    onLoop(() -> consumer.startAfter(p));
+    assertThat(updatesUntil(p + 30)).isEqualTo(seqs(p + 1, p + 30));
+    assertThat(metrics.logReads().getCount()).isPositive();
+  }
+
+  @Test
+  void aCursorOlderThanTheLog_getsAFreshSnapshot_thenTheUpdates() throws Exception {
+    log = new LocalAppUpdateLog(Clock.systemUTC(), AppUpdateLog.RETENTION, 3);
+    connect(config(4, 5, 16), null);
+    long p = join(log.lastSeq(APP));
+    publish(10);
+    onLoop(() -> consumer.startAfter(p));
+    JsonNode snap = frame();
+    assertThat(snap.get("fresh").asBoolean()).as("%s", snap).isTrue();
+    long at = snap.get("seq").asLong();
+    assertThat(at).isEqualTo(p + 10);
+    publish(2);
+    assertThat(updatesUntil(p + 12)).isEqualTo(seqs(p + 11, p + 12));
+    assertThat(metrics.freshSnapshots().getCount()).isEqualTo(1);
+  }
+
+  @Test
+  void aConnectionThatDoesNotRead_stallsTheConsumer_andGetsEverythingInOrderOnceItReads()
+      throws Exception {
+    // A buffer that holds every update: the consumer never has to wait for the log.
+    connect(config(4000, 10, 16), null);
+    long p = join(log.lastSeq(APP));
+    onLoop(() -> consumer.startAfter(p));
+    int n = 3000;
+    for (int i = 0; i < n / 100; i++) {
+      publish(100);
+    }
+    await().atMost(WAIT).until(() -> !child.isWritable() && metrics.stalls().getCount() > 0);
+    // Stalled: the consumer holds a cursor, not the updates; the channel only what its high water
+    // mark (1 KiB) let through plus the frame of at most 10 updates that crossed it.
+    AppUpdates.ConsumerStats stalled = statsOnLoop();
+    assertThat(stalled.writable()).isFalse();
+    assertThat(stalled.cursor()).isLessThan(p + n);
+    assertThat(stalled.pendingBytes()).isLessThan(1024 + 1024);
+    // Receipts wait meanwhile, the oldest dropped beyond the bound.
+    for (int i = 0; i < 20; i++) {
+      consumer.offerReceipt(new Receipt("r" + i, "puid-1", "delivered", i));
+    }
+    assertThat(consumer.queuedReceipts()).isEqualTo(16);
+    assertThat(metrics.receiptsDropped().getCount()).isEqualTo(4);
+    // Now it reads: every update, in order, once; and the 16 newest receipts.
+    List<Long> seen = new ArrayList<>();
+    List<String> receipts = new ArrayList<>();
+    while (seen.isEmpty() || seen.get(seen.size() - 1) < p + n || receipts.size() < 16) {
+      JsonNode f = frame();
+      if (f.isArray()) {
+        f.forEach(u -> seen.add(u.get("seq").asLong()));
+      } else {
+        f.get("receipts").forEach(r -> receipts.add(r.get("id").asText()));
+      }
+    }
+    assertThat(seen).isEqualTo(seqs(p + 1, p + n));
+    List<String> newest = new ArrayList<>();
+    for (int i = 4; i < 20; i++) {
+      newest.add("r" + i);
+    }
+    assertThat(receipts).isEqualTo(newest);
+  }
+
+  private AppUpdates.ConsumerStats statsOnLoop() throws Exception {
+    return child.eventLoop().submit(() -> consumer.stats()).get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void theFilter_dropsOtherPuids_butTheCursorMovesPastThem() throws Exception {
+    connect(config(64, 10, 16), "puid-1"::equals);
+    long p = join(log.lastSeq(APP));
+    onLoop(() -> consumer.startAfter(p));
+    publish(10); // puid-0 .. puid-4, twice
+    JsonNode f = frame();
+    List<String> who = new ArrayList<>();
+    f.forEach(u -> who.add(u.get("UID").asText()));
+    assertThat(who).containsExactly("puid-1", "puid-1");
+    consumer.offerReceipt(new Receipt("mine", "puid-1", "delivered", 1));
+    consumer.offerReceipt(new Receipt("theirs", "puid-2", "delivered", 1));
+    JsonNode r = frame();
+    assertThat(r.get("receipts")).hasSize(1);
+    assertThat(r.get("receipts").get(0).get("id").asText()).isEqualTo("mine");
+    await().atMost(WAIT).until(() -> consumer.cursor() == p + 10);
+  }
+
+  @Test
+  void aLogReadThatFails_endsTheConnectionWithSessionAborted() throws Exception {
+    connect(config(4, 5, 16), null);
+    long p = join(log.lastSeq(APP));
+    publish(10);
+    consumerLog.failReads = true;
+    onLoop(() -> consumer.startAfter(p));
+    await().atMost(WAIT).until(() -> !failures.isEmpty());
+    assertThat(failures).containsExactly(ErrorCode.SESSION_ABORTED + ": update log unavailable");
+  }
+
+  @Test
+  void afterClose_nothingIsWritten_andTheHubForgetsTheConsumer() throws Exception {
+    connect(config(64, 10, 16), null);
+    long p = join(log.lastSeq(APP));
+    onLoop(() -> consumer.startAfter(p));
+    publish(2);
+    assertThat(updatesUntil(p + 2)).isEqualTo(seqs(p + 1, p + 2));
+    assertThat(hub.consumerCount()).isEqualTo(1);
+    consumer.close();
+    assertThat(hub.consumerCount()).isZero();
+    publish(2);
+    consumer.offerReceipt(new Receipt("late", "puid-1", "delivered", 1));
+    consumer.wake();
+    onLoop(() -> consumer.pump());
+    assertThat(consumer.cursor()).isEqualTo(p + 2);
+    assertThat(consumer.queuedReceipts()).isZero();
+    await()
+        .during(Duration.ofMillis(300))
+        .atMost(WAIT)
+        .until(() -> client.getInputStream().available() == 0);
+  }
+
+  /** Each frame as one line on the channel; a failure is recorded and closes it. */
+  private final class LineSink implements UpdateConsumer.Sink {
+    private final Channel ch;
+
+    LineSink(Channel ch) {
+      this.ch = ch;
+    }
+
+    @Override
+    public EventExecutor executor() {
+      return ch.eventLoop();
+    }
+
+    @Override
+    public ByteBufAllocator alloc() {
+      return ch.alloc();
+    }
+
+    @Override
+    public boolean writable() {
+      return ch.isWritable();
+    }
+
+    @Override
+    public void send(ByteBuf frame) {
+      ch.write(frame.writeByte('\n'));
+    }
+
+    @Override
+    public void flush() {
+      ch.flush();
+    }
+
+    @Override
+    public void fail(ErrorCode code, String detail) {
+      failures.add(code + ": " + detail);
+      ch.close();
+    }
+
+    @Override
+    public long pendingBytes() {
+      var out = ch.unsafe().outboundBuffer();
+      return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+  }
+
+  /** The log, whose reads can be made to fail (the store down). */
+  private static final class FlakyLog implements AppUpdateLog {
+    private final AppUpdateLog log;
+    volatile boolean failReads;
+
+    FlakyLog(AppUpdateLog log) {
+      this.log = log;
+    }
+
+    @Override
+    public CompletionStage<List<AppUpdate>> append(long appId, List<AppUpdate.New> updates) {
+      return log.append(appId, updates);
+    }
+
+    @Override
+    public CompletionStage<Read> readSince(long appId, long since, int limit) {
+      return failReads
+          ? CompletableFuture.failedFuture(new IllegalStateException("store down"))
+          : log.readSince(appId, since, limit);
+    }
+
+    @Override
+    public CompletionStage<Long> lastSeq(long appId) {
+      return log.lastSeq(appId);
+    }
+  }
+}
