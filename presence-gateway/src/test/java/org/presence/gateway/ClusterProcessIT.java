@@ -592,10 +592,24 @@ class ClusterProcessIT {
                                   NotifyFixture.batch(NotifyFixture.item(puid, "after failover")))
                               .statusCode())
                       .isEqualTo(200));
-      assertThat(phone.notifications(1))
-          .extracting(LiveNotification::message)
-          .containsExactly("after failover");
+      List<LiveNotification> got;
+      try {
+        got = phone.notifications(1);
+      } catch (AssertionError missing) {
+        // The nodes' own words on the failover are what a rare miss here needs.
+        throw new AssertionError(
+            missing.getMessage() + "\n--- node d ---\n" + tail(d) + "\n--- node e ---\n" + tail(e),
+            missing);
+      }
+      assertThat(got).extracting(LiveNotification::message).containsExactly("after failover");
     }
+  }
+
+  /** The last 60 lines a node process logged. */
+  private static String tail(NodeProcess node) {
+    String[] lines = node.log().split("\n");
+    return String.join(
+        "\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 60), lines.length));
   }
 
   /** Plain GETs against a node process. */

@@ -9,6 +9,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
@@ -81,9 +82,31 @@ public final class RedisPresenceBus implements PresenceBus {
     }
   }
 
+  /** Tries of a resubscription round whose channels' slots have no reachable primary yet. */
+  private static final int RESUBSCRIBE_TRIES = 20;
+
+  private static final long RESUBSCRIBE_FIRST_MS = 100;
+  private static final long RESUBSCRIBE_MAX_MS = 2_000;
+
   private void resubscribe() {
+    resubscribe(List.copyOf(subscriptions.keySet()), 1);
+  }
+
+  /**
+   * Subscribes {@code channels} again. A topology change can be seen while the failed primary still
+   * holds its slots in the view (the replica not promoted yet), or before the connection to the new
+   * primary is up: the channels whose {@code SSUBSCRIBE} failed are tried again after a growing
+   * pause (100 ms doubling to 2 s, {@link #RESUBSCRIBE_TRIES} tries) instead of waiting for another
+   * topology change, which may not come before the periodic refresh. The resubscription listeners
+   * run once every channel is subscribed (or the tries are spent).
+   */
+  private void resubscribe(List<String> channels, int attempt) {
+    List<String> failed = new CopyOnWriteArrayList<>();
     List<CompletableFuture<Void>> done = new java.util.ArrayList<>();
-    for (String channel : subscriptions.keySet()) {
+    for (String channel : channels) {
+      if (!subscriptions.containsKey(channel)) {
+        continue;
+      }
       try {
         done.add(
             redis
@@ -95,15 +118,30 @@ public final class RedisPresenceBus implements PresenceBus {
                 .exceptionally(
                     e -> {
                       LOG.debug("resubscribing {} failed: {}", channel, e.toString());
+                      failed.add(channel);
                       return null;
                     }));
       } catch (RedisException e) {
-        LOG.debug("resubscribing {} failed; the next topology change retries", channel, e);
+        LOG.debug("resubscribing {} failed", channel, e);
+        failed.add(channel);
       }
     }
     CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0]))
         .thenRun(
             () -> {
+              if (!failed.isEmpty() && attempt < RESUBSCRIBE_TRIES) {
+                long pause =
+                    Math.min(RESUBSCRIBE_MAX_MS, RESUBSCRIBE_FIRST_MS << Math.min(attempt - 1, 10));
+                CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS)
+                    .execute(() -> resubscribe(List.copyOf(failed), attempt + 1));
+                return;
+              }
+              if (!failed.isEmpty()) {
+                LOG.warn(
+                    "{} bus channels could not be subscribed again after a topology change; the"
+                        + " next change retries",
+                    failed.size());
+              }
               for (Runnable r : resubscribed) {
                 try {
                   r.run();
