@@ -29,5 +29,14 @@ public final class PresenceBlockHoundIntegration implements BlockHoundIntegratio
     // from that magazine already under way on another thread. Netty's own integration allows the
     // allocator's thread-local set-up and removal but not this (seen in ChannelFloodTest).
     builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free");
+
+    // Handing a task to a thread pool from an event loop (a database call to store-db, a delayed
+    // retry to CompletableFuture's delayer): the pool's queue is guarded by a ReentrantLock held
+    // only while a task is added or taken, so a loop may park there for microseconds when a
+    // worker is taking a task at that instant. The work itself runs on the pool. (Seen in
+    // SentinelFailoverIT: Enqueuer completing a batch on a lettuce-io thread.)
+    builder.allowBlockingCallsInside("java.util.concurrent.ThreadPoolExecutor", "execute");
+    builder.allowBlockingCallsInside(
+        "java.util.concurrent.ScheduledThreadPoolExecutor", "delayedExecute");
   }
 }
