@@ -77,15 +77,7 @@ public final class PrivateRedis implements AutoCloseable {
       throws IOException, InterruptedException {
     PrivateRedis r = new PrivateRedis(password, cert);
     try {
-      List<String> clusterArgs =
-          new ArrayList<>(
-              List.of(
-                  "--cluster-enabled",
-                  "yes",
-                  "--cluster-config-file",
-                  "nodes.conf",
-                  "--cluster-node-timeout",
-                  "2000"));
+      List<String> clusterArgs = RedisServers.clusterArgs(2000);
       if (password != null) {
         clusterArgs.addAll(List.of("--masterauth", password));
       }

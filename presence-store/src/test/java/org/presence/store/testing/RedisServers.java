@@ -31,6 +31,12 @@ public final class RedisServers implements AutoCloseable {
   /** How long a server may take to start, and any {@link #await} to come true. */
   public static final long START_MS = 20_000;
 
+  /**
+   * The append-only file, synced on every write: a SIGKILL loses nothing the server acknowledged.
+   */
+  public static final List<String> APPEND_FSYNC_ALWAYS =
+      List.of("--appendonly", "yes", "--appendfsync", "always");
+
   private static final long CLI_SECONDS = 10;
   private static final long CLUSTER_CREATE_SECONDS = 60;
 
@@ -81,6 +87,28 @@ public final class RedisServers implements AutoCloseable {
     } catch (IOException e) {
       return false;
     }
+  }
+
+  /**
+   * The options of a server on {@code port} of 127.0.0.1 with its files in {@code dir}, without
+   * snapshots, in protected mode, followed by {@code more}.
+   */
+  public static List<String> args(int port, Path dir, List<String> more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--port",
+                Integer.toString(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                dir.toString(),
+                "--save",
+                "",
+                "--protected-mode",
+                "yes"));
+    args.addAll(more);
+    return args;
   }
 
   /**
@@ -148,6 +176,21 @@ public final class RedisServers implements AutoCloseable {
       Thread.sleep(50);
     }
     throw new IllegalStateException("timed out waiting for " + what + ": " + detail.get());
+  }
+
+  /**
+   * The options of a Redis Cluster node (its state in {@code nodes.conf} of its directory) with
+   * {@code cluster-node-timeout} {@code nodeTimeoutMs}; a list to add to.
+   */
+  public static List<String> clusterArgs(int nodeTimeoutMs) {
+    return new ArrayList<>(
+        List.of(
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            Integer.toString(nodeTimeoutMs)));
   }
 
   /**
