@@ -2,15 +2,12 @@ package org.presence.gateway.testing;
 
 import io.lettuce.core.cluster.SlotHash;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import org.presence.store.testing.RedisServers;
 
 /**
  * A Redis Cluster of one test's own: three primaries and three replicas on free loopback ports,
@@ -20,64 +17,27 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RedisClusterProcess implements AutoCloseable {
   private final List<Integer> ports = new ArrayList<>();
-  private final List<Process> processes = new ArrayList<>();
+  private final RedisServers servers = new RedisServers();
 
   private RedisClusterProcess() {}
 
   /** Starts the six servers, keeping their files under {@code dir}, and joins them. */
   public static RedisClusterProcess start(Path dir) throws IOException, InterruptedException {
     RedisClusterProcess c = new RedisClusterProcess();
+    List<String> args = RedisServers.clusterArgs(1000);
+    args.addAll(RedisServers.APPEND_FSYNC_ALWAYS);
     try {
       for (int i = 0; i < 6; i++) {
-        int port = c.freePortWithBus();
+        int port = c.servers.pickPort();
         Path d = dir.resolve("n" + port);
         Files.createDirectories(d);
         c.ports.add(port);
-        c.processes.add(
-            new ProcessBuilder(
-                    List.of(
-                        serverBinary(),
-                        "--port",
-                        Integer.toString(port),
-                        "--bind",
-                        "127.0.0.1",
-                        "--dir",
-                        d.toString(),
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        "nodes.conf",
-                        "--cluster-node-timeout",
-                        "1000",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "yes",
-                        "--appendfsync",
-                        "always",
-                        "--protected-mode",
-                        "yes"))
-                .redirectOutput(d.resolve("redis.log").toFile())
-                .redirectErrorStream(true)
-                .start());
+        c.servers.start(port, RedisServers.args(port, d, args), d.resolve("redis.log"));
       }
       for (int port : c.ports) {
-        c.await(port, "PONG", "ping");
+        c.servers.await(port, "PONG", "ping");
       }
-      List<String> create = new ArrayList<>(List.of(cliBinary(), "--cluster", "create"));
-      for (int port : c.ports) {
-        create.add("127.0.0.1:" + port);
-      }
-      create.addAll(List.of("--cluster-replicas", "1", "--cluster-yes"));
-      Process p = new ProcessBuilder(create).redirectErrorStream(true).start();
-      byte[] out = p.getInputStream().readAllBytes();
-      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        throw new IllegalStateException(
-            "redis-cli --cluster create failed: " + new String(out, StandardCharsets.UTF_8));
-      }
-      for (int port : c.ports) {
-        c.await(port, "cluster_state:ok", "cluster", "info");
-      }
+      c.servers.createCluster(c.ports, 1);
       return c;
     } catch (IOException | InterruptedException | RuntimeException e) {
       c.close();
@@ -99,7 +59,7 @@ public final class RedisClusterProcess implements AutoCloseable {
   public int primaryOf(String key) {
     int slot = SlotHash.getSlot(key);
     for (int i = 0; i < ports.size(); i++) {
-      if (!processes.get(i).isAlive()) {
+      if (!servers.alive(ports.get(i))) {
         continue;
       }
       for (String line : cli(ports.get(i), "cluster", "nodes")) {
@@ -127,9 +87,7 @@ public final class RedisClusterProcess implements AutoCloseable {
 
   /** SIGKILL of the server on {@code port}. */
   public void kill(int port) throws InterruptedException {
-    Process p = processes.get(ports.indexOf(port));
-    p.destroyForcibly();
-    p.waitFor(10, TimeUnit.SECONDS);
+    servers.kill(port);
   }
 
   /**
@@ -150,7 +108,7 @@ public final class RedisClusterProcess implements AutoCloseable {
 
   private boolean clusterOk() {
     for (int i = 0; i < ports.size(); i++) {
-      if (processes.get(i).isAlive()
+      if (servers.alive(ports.get(i))
           && !cli(ports.get(i), "cluster", "info").contains("cluster_state:ok")) {
         return false;
       }
@@ -158,85 +116,13 @@ public final class RedisClusterProcess implements AutoCloseable {
     return true;
   }
 
-  private void await(int port, String expected, String... command) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (System.nanoTime() < deadline) {
-      if (cli(port, command).contains(expected)) {
-        return;
-      }
-      Thread.sleep(50);
-    }
-    throw new IllegalStateException(
-        "redis on " + port + " did not answer " + expected + " to " + String.join(" ", command));
-  }
-
   /** Runs a command on the server at {@code port}; its answer, one line per element. */
   public List<String> cli(int port, String... command) {
-    List<String> cmd =
-        new ArrayList<>(List.of(cliBinary(), "-h", "127.0.0.1", "-p", Integer.toString(port)));
-    cmd.addAll(List.of(command));
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      byte[] out = p.getInputStream().readAllBytes();
-      if (!p.waitFor(10, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return List.of();
-      }
-      String text = new String(out, StandardCharsets.UTF_8).replace("\r", "");
-      return text.isEmpty() ? List.of() : List.of(text.split("\n"));
-    } catch (IOException e) {
-      return List.of();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return List.of();
-    }
-  }
-
-  /** A free port whose cluster bus port (port + 10000) is free too. */
-  private int freePortWithBus() throws IOException {
-    // Below the kernel's ephemeral range (from 32768 on this machine's and most kernels), bus
-    // included: an outgoing connection can take a port in that range between this check and
-    // the server's bind. Neither port may be a port or a bus of a node already picked.
-    for (int attempt = 0; attempt < 200; attempt++) {
-      int port = 10000 + ThreadLocalRandom.current().nextInt(12000);
-      if (!ports.contains(port)
-          && !ports.contains(port + 10000)
-          && !ports.contains(port - 10000)
-          && free(port)
-          && free(port + 10000)) {
-        return port;
-      }
-    }
-    throw new IOException("no free port pair for a Redis Cluster node");
-  }
-
-  private static boolean free(int port) {
-    try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static String serverBinary() {
-    String b = System.getenv("PRESENCE_TEST_REDIS_SERVER");
-    return b == null || b.isBlank() ? "redis-server" : b;
-  }
-
-  private static String cliBinary() {
-    Path cli = Path.of(serverBinary()).resolveSibling("redis-cli");
-    return Files.isExecutable(cli) ? cli.toString() : "redis-cli";
+    return servers.cli(port, command);
   }
 
   @Override
   public void close() {
-    for (Process p : processes) {
-      p.destroyForcibly();
-      try {
-        p.waitFor(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    servers.close();
   }
 }

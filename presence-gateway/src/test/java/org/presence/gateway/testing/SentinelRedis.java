@@ -1,25 +1,22 @@
 package org.presence.gateway.testing;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.presence.store.testing.RedisServers;
 
 /**
- * A Redis primary, one replica and three sentinels of one test's own, on free loopback ports, with
- * their files in a temporary directory: a test may kill the primary (SIGKILL), stall the replica
- * (SIGSTOP) and watch the sentinels promote it. The servers run as the unprivileged user {@code
- * bin/backends} uses ({@code PRESENCE_TEST_BACKENDS_USER}) when the test runs as another user
- * (root), daemonized with a pid file, so that they are signalled by pid rather than through {@code
- * runuser}.
+ * A Redis primary, one replica and three sentinels of one test's own, on free loopback ports (from
+ * {@link RedisServers}, which also runs {@code redis-cli} for it), with their files in a temporary
+ * directory: a test may kill the primary (SIGKILL), stall the replica (SIGSTOP) and watch the
+ * sentinels promote it. The servers run as the unprivileged user {@code bin/backends} uses ({@code
+ * PRESENCE_TEST_BACKENDS_USER}) when the test runs as another user (root), daemonized with a pid
+ * file, so that they are signalled by pid rather than through {@code runuser}.
  *
  * <p>Sentinels notice a dead primary within a second ({@code down-after-milliseconds 1000}) and
  * fail over with a 2 s {@code failover-timeout}. Binaries: {@code PRESENCE_TEST_REDIS_SERVER} (set
@@ -30,8 +27,7 @@ public final class SentinelRedis implements AutoCloseable {
   /** The name the sentinels know the primary by. */
   public static final String MASTER = "presence";
 
-  private static final long START_MS = 20_000;
-
+  private final RedisServers servers = new RedisServers();
   private final Path dir;
   private final String user;
   private final int[] sentinels;
@@ -75,10 +71,10 @@ public final class SentinelRedis implements AutoCloseable {
 
   private void startAll() throws IOException, InterruptedException {
     if (user != null) {
-      run(List.of("chown", user, dir.toString()));
+      RedisServers.run(List.of("chown", user, dir.toString()));
     }
-    primary = freePort();
-    replica = freePort();
+    primary = servers.pickPort();
+    replica = servers.pickPort();
     server("primary", primary, List.of());
     server("replica", replica, List.of("--replicaof", "127.0.0.1", Integer.toString(primary)));
     await(
@@ -90,7 +86,7 @@ public final class SentinelRedis implements AutoCloseable {
         "the primary counting the replica online",
         () -> info(primary, "replication").contains("state=online"));
     for (int i = 0; i < sentinels.length; i++) {
-      sentinels[i] = freePort();
+      sentinels[i] = servers.pickPort();
       String name = "sentinel-" + i;
       Path conf = dir.resolve(name + ".conf");
       Files.writeString(
@@ -109,10 +105,10 @@ public final class SentinelRedis implements AutoCloseable {
               "sentinel parallel-syncs " + MASTER + " 1",
               ""));
       if (user != null) {
-        run(List.of("chown", user, conf.toString()));
+        RedisServers.run(List.of("chown", user, conf.toString()));
       }
       names.put(sentinels[i], name);
-      runAsUser(List.of(serverBinary(), conf.toString(), "--sentinel"));
+      runAsUser(List.of(RedisServers.serverBinary(), conf.toString(), "--sentinel"));
       awaitPidFile(name);
     }
     for (int port : sentinels) {
@@ -176,24 +172,7 @@ public final class SentinelRedis implements AutoCloseable {
 
   /** Runs a command on the server at {@code port}; its answer, one line per element. */
   public List<String> cli(int port, String... command) {
-    List<String> cmd =
-        new ArrayList<>(List.of(cliBinary(), "-h", "127.0.0.1", "-p", Integer.toString(port)));
-    cmd.addAll(List.of(command));
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      byte[] out = p.getInputStream().readAllBytes();
-      if (!p.waitFor(10, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return List.of();
-      }
-      String text = new String(out, StandardCharsets.UTF_8).replace("\r", "");
-      return text.isEmpty() ? List.of() : List.of(text.split("\n"));
-    } catch (IOException e) {
-      return List.of();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return List.of();
-    }
+    return servers.cli(port, command);
   }
 
   /** SIGKILL: the primary dies at once, with whatever its replica did not receive. */
@@ -225,20 +204,14 @@ public final class SentinelRedis implements AutoCloseable {
 
   private void server(String name, int port, List<String> extra)
       throws IOException, InterruptedException {
-    List<String> cmd =
-        new ArrayList<>(
+    List<String> cmd = new ArrayList<>(List.of(RedisServers.serverBinary()));
+    cmd.addAll(
+        RedisServers.args(
+            port,
+            dir,
             List.of(
-                serverBinary(),
-                "--port",
-                Integer.toString(port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                dir.toString(),
                 "--dbfilename",
                 name + ".rdb",
-                "--save",
-                "",
                 "--appendonly",
                 "no",
                 "--repl-diskless-sync-delay",
@@ -248,7 +221,7 @@ public final class SentinelRedis implements AutoCloseable {
                 "--pidfile",
                 dir.resolve(name + ".pid").toString(),
                 "--logfile",
-                dir.resolve(name + ".log").toString()));
+                dir.resolve(name + ".log").toString())));
     cmd.addAll(extra);
     names.put(port, name);
     runAsUser(cmd);
@@ -282,7 +255,7 @@ public final class SentinelRedis implements AutoCloseable {
     if (pid <= 0) {
       throw new IllegalStateException(name + " has no pid file");
     }
-    run(List.of("kill", "-" + signal, Long.toString(pid)));
+    RedisServers.run(List.of("kill", "-" + signal, Long.toString(pid)));
     if (signal.equals("KILL")) {
       long deadline = System.currentTimeMillis() + 10_000;
       while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
@@ -293,27 +266,14 @@ public final class SentinelRedis implements AutoCloseable {
   }
 
   private void await(String what, BooleanSupplier done) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + START_MS;
-    while (System.currentTimeMillis() < deadline) {
-      if (done.getAsBoolean()) {
-        return;
-      }
-      Thread.sleep(100);
-    }
-    throw new IllegalStateException("timed out waiting for " + what + ": " + logs());
+    RedisServers.await(what, done, this::logs);
   }
 
   /** The tail of every server's log, for a failure message. */
   private String logs() {
     StringBuilder b = new StringBuilder();
     for (String name : names.values()) {
-      try {
-        List<String> lines = Files.readAllLines(dir.resolve(name + ".log"));
-        b.append("\n--- ").append(name).append('\n');
-        b.append(String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
-      } catch (IOException e) {
-        b.append("\n--- ").append(name).append(": no log");
-      }
+      b.append(RedisServers.logTail(dir.resolve(name + ".log")));
     }
     return b.toString();
   }
@@ -324,33 +284,7 @@ public final class SentinelRedis implements AutoCloseable {
       full.addAll(List.of("runuser", "-u", user, "--"));
     }
     full.addAll(cmd);
-    run(full);
-  }
-
-  private static void run(List<String> cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    byte[] out = p.getInputStream().readAllBytes();
-    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      p.destroyForcibly();
-      throw new IllegalStateException(
-          String.join(" ", cmd) + " failed: " + new String(out, StandardCharsets.UTF_8));
-    }
-  }
-
-  private static String serverBinary() {
-    String b = System.getenv("PRESENCE_TEST_REDIS_SERVER");
-    return b == null || b.isBlank() ? "redis-server" : b;
-  }
-
-  private static String cliBinary() {
-    Path cli = Path.of(serverBinary()).resolveSibling("redis-cli");
-    return Files.isExecutable(cli) ? cli.toString() : "redis-cli";
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
+    RedisServers.run(full);
   }
 
   /** Kills every server (a stopped one too) and deletes the directory. */
@@ -360,14 +294,14 @@ public final class SentinelRedis implements AutoCloseable {
       long pid = pid(name);
       if (pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
         try {
-          run(List.of("kill", "-KILL", Long.toString(pid)));
+          RedisServers.run(List.of("kill", "-KILL", Long.toString(pid)));
         } catch (Exception ignored) {
           // Gone meanwhile.
         }
       }
     }
     try {
-      run(List.of("rm", "-rf", dir.toString()));
+      RedisServers.run(List.of("rm", "-rf", dir.toString()));
     } catch (Exception ignored) {
       // A temporary directory left behind.
     }

@@ -1,15 +1,10 @@
 package org.presence.store.testing;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A Redis, or a Redis Cluster of three primaries, of one test's own on loopback, started with
@@ -20,11 +15,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PrivateRedis implements AutoCloseable {
   private final List<Integer> ports = new ArrayList<>();
-  private final List<Process> processes = new ArrayList<>();
+  private final RedisServers servers;
   private final String password;
   private final Path cert;
 
   private PrivateRedis(String password, Path cert) {
+    this.servers = new RedisServers(password, cert);
     this.password = password;
     this.cert = cert;
   }
@@ -36,7 +32,7 @@ public final class PrivateRedis implements AutoCloseable {
   public static Path selfSignedCertificate(Path dir) throws IOException, InterruptedException {
     Files.createDirectories(dir);
     Path cert = dir.resolve("cert.pem");
-    run(
+    RedisServers.run(
         List.of(
             "openssl",
             "req",
@@ -68,7 +64,7 @@ public final class PrivateRedis implements AutoCloseable {
     PrivateRedis r = new PrivateRedis(password, cert);
     try {
       r.startNode(dir, List.of());
-      r.await(r.ports.get(0), "PONG", "ping");
+      r.servers.await(r.ports.get(0), "PONG", "ping");
       return r;
     } catch (IOException | InterruptedException | RuntimeException e) {
       r.close();
@@ -81,15 +77,7 @@ public final class PrivateRedis implements AutoCloseable {
       throws IOException, InterruptedException {
     PrivateRedis r = new PrivateRedis(password, cert);
     try {
-      List<String> clusterArgs =
-          new ArrayList<>(
-              List.of(
-                  "--cluster-enabled",
-                  "yes",
-                  "--cluster-config-file",
-                  "nodes.conf",
-                  "--cluster-node-timeout",
-                  "2000"));
+      List<String> clusterArgs = RedisServers.clusterArgs(2000);
       if (password != null) {
         clusterArgs.addAll(List.of("--masterauth", password));
       }
@@ -100,21 +88,9 @@ public final class PrivateRedis implements AutoCloseable {
         r.startNode(dir, clusterArgs);
       }
       for (int port : r.ports) {
-        r.await(port, "PONG", "ping");
+        r.servers.await(port, "PONG", "ping");
       }
-      List<String> create = new ArrayList<>(List.of("--cluster", "create"));
-      for (int port : r.ports) {
-        create.add("127.0.0.1:" + port);
-      }
-      create.addAll(List.of("--cluster-replicas", "0", "--cluster-yes"));
-      List<String> out = r.cli(r.ports.get(0), create.toArray(new String[0]));
-      for (int port : r.ports) {
-        try {
-          r.await(port, "cluster_state:ok", "cluster", "info");
-        } catch (IllegalStateException e) {
-          throw new IllegalStateException(e.getMessage() + "; redis-cli said: " + out, e);
-        }
-      }
+      r.servers.createCluster(r.ports, 0);
       return r;
     } catch (IOException | InterruptedException | RuntimeException e) {
       r.close();
@@ -130,7 +106,7 @@ public final class PrivateRedis implements AutoCloseable {
       throws IOException, InterruptedException {
     PrivateRedis r = new PrivateRedis(null, null);
     try {
-      int port = r.freePortWithBus();
+      int port = r.servers.pickPort();
       Path d = dir.resolve("s" + port);
       Files.createDirectories(d);
       Path conf = d.resolve("sentinel.conf");
@@ -145,12 +121,8 @@ public final class PrivateRedis implements AutoCloseable {
               "sentinel auth-pass " + master + " " + password,
               ""));
       r.ports.add(port);
-      r.processes.add(
-          new ProcessBuilder(List.of(serverBinary(), conf.toString(), "--sentinel"))
-              .redirectOutput(d.resolve("sentinel.log").toFile())
-              .redirectErrorStream(true)
-              .start());
-      r.await(port, "127.0.0.1", "sentinel", "get-master-addr-by-name", master);
+      r.servers.start(port, List.of(conf.toString(), "--sentinel"), d.resolve("sentinel.log"));
+      r.servers.await(port, "127.0.0.1", "sentinel", "get-master-addr-by-name", master);
       return r;
     } catch (IOException | InterruptedException | RuntimeException e) {
       r.close();
@@ -164,24 +136,16 @@ public final class PrivateRedis implements AutoCloseable {
   }
 
   private void startNode(Path dir, List<String> extra) throws IOException {
-    int port = freePortWithBus();
+    int port = servers.pickPort();
     Path d = dir.resolve("n" + port);
     Files.createDirectories(d);
-    List<String> cmd =
+    List<String> args =
         new ArrayList<>(
             List.of(
-                serverBinary(),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                d.toString(),
-                "--save",
-                "",
-                "--appendonly",
-                "no"));
+                "--bind", "127.0.0.1", "--dir", d.toString(), "--save", "", "--appendonly", "no"));
     if (cert != null) {
       Path key = cert.resolveSibling("key.pem");
-      cmd.addAll(
+      args.addAll(
           List.of(
               "--port",
               "0",
@@ -196,120 +160,23 @@ public final class PrivateRedis implements AutoCloseable {
               "--tls-auth-clients",
               "no"));
     } else {
-      cmd.addAll(List.of("--port", Integer.toString(port)));
+      args.addAll(List.of("--port", Integer.toString(port)));
     }
     if (password != null) {
-      cmd.addAll(List.of("--requirepass", password));
+      args.addAll(List.of("--requirepass", password));
     }
-    cmd.addAll(extra);
+    args.addAll(extra);
     ports.add(port);
-    processes.add(
-        new ProcessBuilder(cmd)
-            .redirectOutput(d.resolve("redis.log").toFile())
-            .redirectErrorStream(true)
-            .start());
-  }
-
-  private void await(int port, String expected, String... command) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    List<String> last = List.of();
-    while (System.nanoTime() < deadline) {
-      last = cli(port, command);
-      if (String.join("\n", last).contains(expected)) {
-        return;
-      }
-      Thread.sleep(50);
-    }
-    throw new IllegalStateException(
-        "redis on "
-            + port
-            + " did not answer "
-            + expected
-            + " to "
-            + String.join(" ", command)
-            + ": "
-            + last);
+    servers.start(port, args, d.resolve("redis.log"));
   }
 
   /** Runs a command on the server at {@code port}, with the password and TLS it needs. */
   public List<String> cli(int port, String... command) {
-    List<String> cmd =
-        new ArrayList<>(List.of(cliBinary(), "-h", "127.0.0.1", "-p", Integer.toString(port)));
-    if (cert != null) {
-      cmd.addAll(List.of("--tls", "--cacert", cert.toString()));
-    }
-    if (password != null) {
-      cmd.addAll(List.of("-a", password, "--no-auth-warning"));
-    }
-    cmd.addAll(List.of(command));
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      byte[] out = p.getInputStream().readAllBytes();
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return List.of();
-      }
-      String text = new String(out, StandardCharsets.UTF_8).replace("\r", "");
-      return text.isEmpty() ? List.of() : List.of(text.split("\n"));
-    } catch (IOException e) {
-      return List.of(e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return List.of();
-    }
-  }
-
-  private static void run(List<String> cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    byte[] out = p.getInputStream().readAllBytes();
-    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IllegalStateException(
-          String.join(" ", cmd) + " failed: " + new String(out, StandardCharsets.UTF_8));
-    }
-  }
-
-  /** A free port, below the ephemeral range, whose cluster bus port (port + 10000) is free too. */
-  private int freePortWithBus() throws IOException {
-    for (int attempt = 0; attempt < 200; attempt++) {
-      int port = 10000 + ThreadLocalRandom.current().nextInt(12000);
-      if (!ports.contains(port)
-          && !ports.contains(port + 10000)
-          && !ports.contains(port - 10000)
-          && free(port)
-          && free(port + 10000)) {
-        return port;
-      }
-    }
-    throw new IOException("no free port pair for a Redis node");
-  }
-
-  private static boolean free(int port) {
-    try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static String serverBinary() {
-    String b = System.getenv("PRESENCE_TEST_REDIS_SERVER");
-    return b == null || b.isBlank() ? "redis-server" : b;
-  }
-
-  private static String cliBinary() {
-    Path cli = Path.of(serverBinary()).resolveSibling("redis-cli");
-    return Files.isExecutable(cli) ? cli.toString() : "redis-cli";
+    return servers.cli(port, command);
   }
 
   @Override
   public void close() {
-    for (Process p : processes) {
-      p.destroyForcibly();
-      try {
-        p.waitFor(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    servers.close();
   }
 }
