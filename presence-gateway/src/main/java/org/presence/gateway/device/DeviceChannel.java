@@ -5,6 +5,7 @@ import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
@@ -12,7 +13,10 @@ import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.store.Store;
+import org.presence.store.bus.PresenceBus;
 import org.presence.store.presence.PresenceEvents;
+import org.presence.store.presence.PresenceStateStore;
+import org.presence.store.push.ClientMappingRepository;
 import org.presence.store.push.JdbiClientMappingRepository;
 
 /**
@@ -63,7 +67,7 @@ public final class DeviceChannel implements AutoCloseable {
     try {
       DeviceRegistry registry = new DeviceRegistry(config.device().pingInterval());
       DeviceService service =
-          new DeviceService(
+          assemble(
               config.device(),
               config.nodeId(),
               identity,
@@ -98,6 +102,47 @@ public final class DeviceChannel implements AutoCloseable {
       timers.shutdownNow();
       throw new IllegalStateException("cannot start the device channel: " + e, e);
     }
+  }
+
+  /**
+   * Builds the device service from its parts: the handshake limit and token check, the published
+   * changes, the user's messages, session ownership, grace releases and push presence.
+   *
+   * @param sessions this node's sessions, which a newer session or the operator may end
+   * @param timers the {@code device-timers} thread (grace periods)
+   */
+  static DeviceService assemble(
+      DeviceConfig config,
+      String nodeId,
+      IdentityVerifier verifier,
+      PresenceStateStore state,
+      PresenceEvents events,
+      ClientMappingRepository mappings,
+      PresenceBus bus,
+      DeviceService.LocalSessions sessions,
+      Clock clock,
+      ScheduledExecutorService timers,
+      GatewayMetrics metrics) {
+    PresenceChanges changes = new PresenceChanges(events, metrics);
+    SettingsMessages messages = new SettingsMessages(nodeId, state, changes, sessions, clock);
+    return new DeviceService(
+        new DeviceAuthentication(
+            new HandshakeLimiter(config.handshakeRate(), config.handshakeBurst()), verifier),
+        state,
+        changes,
+        messages,
+        new SessionOwnership(
+            nodeId,
+            config.maxDevicesPerUser(),
+            state,
+            bus,
+            sessions,
+            clock,
+            metrics.registry().counter("presence.device.sessions.replaced")),
+        new GraceReleases(state, changes, timers, config.offlineGrace(), clock),
+        new PushPresence(mappings, state, changes, messages::of, clock),
+        clock,
+        metrics.latency());
   }
 
   public DeviceService service() {

@@ -1,35 +1,22 @@
 package org.presence.gateway.device;
 
-import com.codahale.metrics.Counter;
 import java.net.InetAddress;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.identity.Identity;
-import org.presence.gateway.identity.IdentityVerifier;
-import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.bus.PresenceBus;
-import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceEvents;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceUpdate;
 import org.presence.store.presence.StatusBatches;
-import org.presence.store.presence.UserMessages;
-import org.presence.store.push.ClientMappingRepository;
 import org.presence.store.user.UserSettings;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The business rules of the device channel, without Netty: who may open a session, one session per
@@ -64,8 +51,6 @@ import org.slf4j.LoggerFactory;
  * frame.
  */
 public final class DeviceService implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(DeviceService.class);
-
   /** The sessions of this node that the service may have to end. */
   public interface LocalSessions {
     /** Ends session {@code session} if it is open here: a newer one took its device. */
@@ -100,24 +85,15 @@ public final class DeviceService implements AutoCloseable {
    */
   static final long SETTINGS_WAIT_MS = 1000;
 
-  private final String nodeId;
-  private final IdentityVerifier verifier;
+  private final DeviceAuthentication authentication;
   private final PresenceStateStore state;
-  private final PresenceEvents events;
-  private final PushPresence push;
-  private final LocalSessions sessions;
-  private final Clock clock;
-  private final HandshakeLimiter handshakes;
-  private final GraceReleases releases;
-
-  private volatile boolean stopping;
+  private final PresenceChanges changes;
+  private final SettingsMessages messages;
   private final SessionOwnership ownership;
-  private final Counter changesCounter;
-  private final Counter publishFailures;
+  private final GraceReleases releases;
+  private final PushPresence push;
+  private final Clock clock;
   private final LatencyHistograms latency;
-
-  /** Checks paired devices' tokens; {@code null} until attached: none is checked. */
-  private volatile PairedDevices paired;
 
   /**
    * Decides and logs status updates in one store call per batch (the cluster); {@code null} until
@@ -125,42 +101,31 @@ public final class DeviceService implements AutoCloseable {
    */
   private volatile StatusBatches batches;
 
-  /** Reads a user's settings (cached); {@code null} until attached: statuses carry none. */
-  private volatile SettingsSource settings;
-
-  public DeviceService(
-      DeviceConfig config,
-      String nodeId,
-      IdentityVerifier verifier,
+  /**
+   * Takes the parts it delegates to; {@link DeviceChannel#assemble} builds them.
+   *
+   * @param changes where real changes go, counted (shared with {@code releases}, {@code push} and
+   *     {@code messages})
+   */
+  DeviceService(
+      DeviceAuthentication authentication,
       PresenceStateStore state,
-      PresenceEvents events,
-      ClientMappingRepository mappings,
-      PresenceBus bus,
-      LocalSessions sessions,
+      PresenceChanges changes,
+      SettingsMessages messages,
+      SessionOwnership ownership,
+      GraceReleases releases,
+      PushPresence push,
       Clock clock,
-      ScheduledExecutorService timers,
-      GatewayMetrics metrics) {
-    this.nodeId = nodeId;
-    this.verifier = verifier;
+      LatencyHistograms latency) {
+    this.authentication = authentication;
     this.state = state;
-    this.events = events;
-    this.releases = new GraceReleases(state, this::publish, timers, config.offlineGrace(), clock);
-    this.push = new PushPresence(mappings, state, this::publish, this::messagesOf, clock);
-    this.sessions = sessions;
+    this.changes = changes;
+    this.messages = messages;
+    this.ownership = ownership;
+    this.releases = releases;
+    this.push = push;
     this.clock = clock;
-    this.handshakes = new HandshakeLimiter(config.handshakeRate(), config.handshakeBurst());
-    this.ownership =
-        new SessionOwnership(
-            nodeId,
-            config.maxDevicesPerUser(),
-            state,
-            bus,
-            sessions,
-            clock,
-            metrics.registry().counter("presence.device.sessions.replaced"));
-    this.changesCounter = metrics.registry().counter("presence.device.presence.changes");
-    this.publishFailures = metrics.registry().counter("presence.device.presence.publish_failures");
-    this.latency = metrics.latency();
+    this.latency = latency;
   }
 
   /** The bus channel through which other nodes ask node {@code nodeId} to end a session. */
@@ -182,11 +147,7 @@ public final class DeviceService implements AutoCloseable {
    * TOO_MANY_HANDSHAKES} or the verifier's errno.
    */
   public CompletionStage<Identity> authenticate(String assertion, InetAddress address) {
-    if (!handshakes.tryAcquire(address, System.nanoTime())) {
-      return CompletableFuture.failedFuture(
-          new ProtocolException(ErrorCode.TOO_MANY_HANDSHAKES, null));
-    }
-    return verifier.verify(assertion).thenCompose(this::checkPaired);
+    return authentication.authenticate(assertion, address);
   }
 
   /**
@@ -194,27 +155,12 @@ public final class DeviceService implements AutoCloseable {
    * {@link #authenticate}, the token of a revoked paired device fails with {@code DEVICE_REVOKED}.
    */
   public CompletionStage<Identity> reauthenticate(String assertion) {
-    return verifier.verify(assertion).thenCompose(this::checkPaired);
+    return authentication.reauthenticate(assertion);
   }
 
   /** Uses {@code p} to refuse the tokens of revoked paired devices. */
   public void attachPairedDevices(PairedDevices p) {
-    this.paired = p;
-  }
-
-  private CompletionStage<Identity> checkPaired(Identity id) {
-    PairedDevices p = paired;
-    if (p == null || id.pairedDevice().isEmpty()) {
-      return CompletableFuture.completedFuture(id);
-    }
-    return p.active(id.pairedDevice())
-        .thenApply(
-            active -> {
-              if (!active) {
-                throw new ProtocolException(ErrorCode.DEVICE_REVOKED, null);
-              }
-              return id;
-            });
+    authentication.attachPairedDevices(p);
   }
 
   /**
@@ -229,45 +175,7 @@ public final class DeviceService implements AutoCloseable {
    * Where the user's settings are read (a cache in front of the database); called once at start.
    */
   public void attachSettings(SettingsSource settings) {
-    this.settings = settings;
-  }
-
-  /**
-   * The user's messages to store with a status, or {@code null} (keep the stored ones) when the
-   * settings are not at hand within {@link #SETTINGS_WAIT_MS}.
-   */
-  private CompletionStage<UserMessages> messagesOf(String user) {
-    SettingsSource source = settings;
-    if (source == null) {
-      return CompletableFuture.completedFuture(null);
-    }
-    return source
-        .get(user)
-        .toCompletableFuture()
-        .thenApply(DeviceService::messages)
-        .exceptionally(e -> null)
-        .completeOnTimeout(null, SETTINGS_WAIT_MS, TimeUnit.MILLISECONDS);
-  }
-
-  /**
-   * The user's messages if the cache holds them now, else {@code null} (keep the stored ones),
-   * loading them for the next status.
-   */
-  private UserMessages messagesNow(String user) {
-    SettingsSource source = settings;
-    if (source == null) {
-      return null;
-    }
-    UserSettings s = source.now(user);
-    if (s == null) {
-      source.get(user);
-      return null;
-    }
-    return messages(s);
-  }
-
-  private static UserMessages messages(UserSettings s) {
-    return new UserMessages(s.customStatus(), s.awayMessage());
+    messages.attach(settings);
   }
 
   /**
@@ -276,18 +184,7 @@ public final class DeviceService implements AutoCloseable {
    * every application that sees a difference, whichever node holds their devices. Never fails.
    */
   public CompletionStage<Void> announce(UserSettings saved) {
-    long now = clock.millis();
-    return state
-        .messages(saved.userSub(), messages(saved), now)
-        .thenCompose(u -> publish(saved.userSub(), u, now))
-        .handle(
-            (v, e) -> {
-              if (e != null) {
-                publishFailures.inc();
-                LOG.warn("new messages of a user not announced: {}", e.toString());
-              }
-              return null;
-            });
+    return messages.announce(saved);
   }
 
   /**
@@ -297,39 +194,7 @@ public final class DeviceService implements AutoCloseable {
    * otherwise). Returns at once.
    */
   public void settingsChanged(String user) {
-    SettingsSource source = settings;
-    if (source == null || stopping) {
-      return;
-    }
-    state
-        .devices(user)
-        .thenCompose(
-            devices -> {
-              List<UUID> here = new ArrayList<>();
-              for (DeviceState d : devices.values()) {
-                if (d.session() != null && nodeId.equals(d.node())) {
-                  here.add(d.session());
-                }
-              }
-              if (here.isEmpty()) {
-                return CompletableFuture.completedFuture(null);
-              }
-              return source
-                  .get(user)
-                  .thenCompose(
-                      s -> {
-                        for (UUID id : here) {
-                          sessions.settings(id, s);
-                        }
-                        return announce(s);
-                      });
-            })
-        .whenComplete(
-            (v, e) -> {
-              if (e != null) {
-                LOG.warn("new settings not pushed to the user's sessions: {}", e.toString());
-              }
-            });
+    messages.settingsChanged(user);
   }
 
   /**
@@ -341,9 +206,9 @@ public final class DeviceService implements AutoCloseable {
    */
   public CompletionStage<Void> open(String user, String device, UUID session) {
     CompletableFuture<?> settingsLoaded =
-        settings == null
-            ? CompletableFuture.completedFuture(null)
-            : messagesOf(user).toCompletableFuture();
+        messages.attached()
+            ? messages.of(user).toCompletableFuture()
+            : CompletableFuture.completedFuture(null);
     return ownership.claim(user, device, session).thenCombine(settingsLoaded, (v, m) -> null);
   }
 
@@ -376,26 +241,26 @@ public final class DeviceService implements AutoCloseable {
     StatusBatches b = batches;
     if (b != null) {
       return b.update(
-              user, device, session, status, message, applicationIds, messagesNow(user), now)
+              user, device, session, status, message, applicationIds, messages.now(user), now)
           .thenAccept(
               u -> {
                 if (!u.applied()) {
                   throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
                 }
                 if (!u.changes().isEmpty()) {
-                  changesCounter.inc(u.changes().size());
+                  changes.published(u.changes().size());
                 }
               })
           .whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
     }
     return state
-        .update(user, device, session, status, message, applicationIds, messagesNow(user), now)
+        .update(user, device, session, status, message, applicationIds, messages.now(user), now)
         .thenCompose(
             u -> {
               if (!u.applied()) {
                 throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
               }
-              return publish(user, u, now);
+              return changes.publish(user, u, now);
             })
         .whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
   }
@@ -424,7 +289,7 @@ public final class DeviceService implements AutoCloseable {
    * fails (failures are counted and logged).
    */
   public CompletionStage<Void> publishReleased(String user, PresenceUpdate update) {
-    return publish(user, update, clock.millis());
+    return changes.publish(user, update, clock.millis());
   }
 
   /**
@@ -435,24 +300,6 @@ public final class DeviceService implements AutoCloseable {
    */
   public void leavePendingToCluster(boolean leave) {
     releases.leavePendingToCluster(leave);
-  }
-
-  /** Publishes the real changes of {@code update}; the stage never fails (failures are logged). */
-  private CompletionStage<Void> publish(String user, PresenceUpdate update, long now) {
-    if (update.changes().isEmpty()) {
-      return CompletableFuture.completedFuture(null);
-    }
-    changesCounter.inc(update.changes().size());
-    return events
-        .publish(user, update, now)
-        .handle(
-            (v, e) -> {
-              if (e != null) {
-                publishFailures.inc();
-                LOG.warn("presence change of a user not published: {}", e.toString());
-              }
-              return null;
-            });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -484,7 +331,7 @@ public final class DeviceService implements AutoCloseable {
    */
   @Override
   public void close() {
-    stopping = true;
+    messages.close();
     ownership.close();
     releases.close();
   }

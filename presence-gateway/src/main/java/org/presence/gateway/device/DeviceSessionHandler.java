@@ -17,7 +17,6 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -55,10 +54,11 @@ import org.slf4j.LoggerFactory;
  * written. Asynchronous results come back on the channel's event loop and are dropped if the socket
  * closed meanwhile.
  *
- * <p>Answers leave in request order: while an asynchronous step (a status, a push registration, an
- * answer to notifications) is pending, later answers (refusals included) wait behind it, and an
- * error that ends the session goes out only after the answers of the frames accepted before it. At
- * most {@value #MAX_PENDING} answers wait; reads pause while that many do.
+ * <p>Answers leave in request order through the socket's {@link ReplyQueue}: while an asynchronous
+ * step (a status, a push registration, an answer to notifications) is pending, later answers
+ * (refusals included) wait behind it, and an error that ends the session goes out only after the
+ * answers of the frames accepted before it. At most {@value #MAX_PENDING} answers wait; reads pause
+ * while that many do.
  *
  * <p>Once the WebSocket handshake is done, this handler removes {@code ws-protocol} (its work is
  * over, and a socket held for days should not keep it) and answers the control frames itself
@@ -73,9 +73,9 @@ import org.slf4j.LoggerFactory;
  * reaches the socket through {@link #settings}, as a {@code {"settings": {...}}} frame.
  */
 final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
-    implements DeviceRegistry.Link, NotificationSink {
+    implements DeviceRegistry.Link, NotificationSink, ReplyQueue.Out {
   /** Answers waiting (behind an asynchronous step) before the socket's reads pause. */
-  static final int MAX_PENDING = 32;
+  static final int MAX_PENDING = ReplyQueue.MAX_PENDING;
 
   private static final Logger LOG = LoggerFactory.getLogger(DeviceSessionHandler.class);
 
@@ -113,31 +113,8 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   /** Ids pushed lately; {@code null} until the first push. */
   private RecentIds recent;
 
-  /** Answers not written yet, in request order; {@code null} while none waits. */
-  private ArrayDeque<Reply> replies;
-
-  private boolean pausedForReplies;
-
-  /**
-   * Between a read's first frame and its {@code channelReadComplete}: answers wait for its flush.
-   */
-  private boolean reading;
-
-  /** Answers were written during the read and wait for its one flush. */
-  private boolean flushDue;
-
-  /**
-   * One answer in request order: known at once, or when its asynchronous step completes. It is a
-   * frame to send, or the error that ends the session ({@code end} or, from the decoder, {@code
-   * failure}).
-   */
-  private static final class Reply {
-    DeviceMessage message;
-    ErrorCode end;
-    String detail;
-    Throwable failure;
-    boolean ready;
-  }
+  /** The answers in request order, and the one flush per read. */
+  private final ReplyQueue replies = new ReplyQueue(this);
 
   DeviceSessionHandler(DeviceChannelInstaller node) {
     this.node = node;
@@ -179,7 +156,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     }
     long now = System.nanoTime();
     lastReadNanos = now;
-    reading = true;
+    replies.readStarted();
     try {
       if (frame instanceof PingWebSocketFrame ping) {
         // Answered while the socket is writable, and it takes a token like any frame, so that
@@ -227,11 +204,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
    */
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    reading = false;
-    if (flushDue) {
-      flushDue = false;
-      ctx.flush();
-    }
+    replies.readComplete();
     ctx.fireChannelReadComplete();
   }
 
@@ -247,7 +220,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   private void perform(DeviceSession.Step step) {
     if (step instanceof DeviceSession.Apply a) {
-      Reply reply = expect();
+      ReplyQueue.Reply reply = replies.expect();
       CompletableFuture<Void> done =
           node.service()
               .status(
@@ -271,18 +244,18 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     } else if (step instanceof DeviceSession.Authenticate a) {
       authenticate(a.connect());
     } else if (step instanceof DeviceSession.Reauthenticate r) {
-      Reply reply = expect();
+      ReplyQueue.Reply reply = replies.expect();
       node.service()
           .reauthenticate(r.assertion())
           .whenCompleteAsync((identity, e) -> reauthenticated(reply, identity, e), ctx.executor());
     } else if (step instanceof DeviceSession.Answer a) {
-      Reply reply = expect();
+      ReplyQueue.Reply reply = replies.expect();
       node.notifications()
           .answered(session.user(), a.ids(), a.acted())
           .whenCompleteAsync(
               (unknown, e) -> answeredNotifications(reply, unknown, e), ctx.executor());
     } else if (step instanceof DeviceSession.Register r) {
-      Reply reply = expect();
+      ReplyQueue.Reply reply = replies.expect();
       node.service()
           .registerPush(session.user(), session.device(), session.applicationIds(), r.presenceId())
           .whenCompleteAsync((v, e) -> answered(reply, e), ctx.executor());
@@ -358,7 +331,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
    * IDENTITY_MISMATCH}) and a bad token is refused with its errno, the session keeping its former
    * token; a revoked device's ends the session.
    */
-  private void reauthenticated(Reply reply, Identity identity, Throwable e) {
+  private void reauthenticated(ReplyQueue.Reply reply, Identity identity, Throwable e) {
     if (e != null) {
       answered(reply, e);
       return;
@@ -371,9 +344,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       pairedDevice = identity.pairedDevice();
       scheduleExpiry(identity.expiresAt());
     }
-    reply.message = new DeviceMessage.Refreshed(identity.expiresAt().toEpochMilli());
-    reply.ready = true;
-    writeReplies();
+    replies.answer(reply, new DeviceMessage.Refreshed(identity.expiresAt().toEpochMilli()));
   }
 
   /** Sets when the session ends: {@code identity-grace} after {@code expires}, unless refreshed. */
@@ -398,12 +369,11 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     endAfterReplies(ErrorCode.IDENTITY_EXPIRED, null);
   }
 
-  private void answeredNotifications(Reply reply, List<String> unknown, Throwable e) {
+  private void answeredNotifications(ReplyQueue.Reply reply, List<String> unknown, Throwable e) {
     if (e == null && !unknown.isEmpty()) {
       node.metrics().error(ErrorCode.UNKNOWN_NOTIFICATION);
-      reply.message = ErrorReply.of(ErrorCode.UNKNOWN_NOTIFICATION, String.join(", ", unknown));
-      reply.ready = true;
-      writeReplies();
+      replies.answer(
+          reply, ErrorReply.of(ErrorCode.UNKNOWN_NOTIFICATION, String.join(", ", unknown)));
       return;
     }
     answered(reply, e);
@@ -414,94 +384,24 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
    * the answers that are due. It is written even when the session ended meanwhile (by a later frame
    * of the client): its error goes out after it.
    */
-  private void answered(Reply reply, Throwable e) {
+  private void answered(ReplyQueue.Reply reply, Throwable e) {
     if (e == null) {
-      reply.message = Ack.INSTANCE;
+      replies.answer(reply, Ack.INSTANCE);
+      return;
+    }
+    ProtocolException pe = protocolException(e);
+    if (pe.code().sessionLost()) {
+      replies.answerEnd(reply, pe.code(), pe.detail());
     } else {
-      ProtocolException pe = protocolException(e);
-      if (pe.code().sessionLost()) {
-        reply.end = pe.code();
-        reply.detail = pe.detail();
-      } else {
-        node.metrics().error(pe.code());
-        reply.message = ErrorReply.of(pe.code(), pe.detail());
-      }
+      node.metrics().error(pe.code());
+      replies.answer(reply, ErrorReply.of(pe.code(), pe.detail()));
     }
-    reply.ready = true;
-    writeReplies();
-  }
-
-  /** A place in the answer order for an asynchronous step. */
-  private Reply expect() {
-    if (replies == null) {
-      replies = new ArrayDeque<>(4);
-    }
-    Reply reply = new Reply();
-    replies.add(reply);
-    if (replies.size() >= MAX_PENDING && !pausedForReplies) {
-      pausedForReplies = true;
-      Backpressure.pause(ctx.channel(), Backpressure.PENDING);
-    }
-    return reply;
-  }
-
-  /** Writes the answers that are due, in order, up to the first still pending. */
-  private void writeReplies() {
-    if (replies == null) {
-      return;
-    }
-    Channel ch = ctx.channel();
-    if (!ch.isActive() || Disconnector.closing(ch)) {
-      // Ended otherwise meanwhile (replaced, keepalive, drain): no answer is due any more.
-      replies = null;
-      return;
-    }
-    while (!replies.isEmpty() && replies.peek().ready) {
-      Reply r = replies.poll();
-      if (r.end != null || r.failure != null) {
-        replies = null;
-        if (r.failure != null) {
-          node.exceptions().exceptionCaught(ctx, r.failure);
-        } else {
-          node.disconnector().close(ch, r.end, r.detail);
-        }
-        return;
-      }
-      send(r.message);
-    }
-    if (replies.isEmpty()) {
-      replies = null;
-    }
-    if (pausedForReplies && (replies == null || replies.size() < MAX_PENDING)) {
-      pausedForReplies = false;
-      Backpressure.resume(ch, Backpressure.PENDING);
-    }
-  }
-
-  /** Answers now, or after the answers still pending. */
-  private void reply(DeviceMessage message) {
-    if (replies == null) {
-      send(message);
-      return;
-    }
-    Reply r = new Reply();
-    r.message = message;
-    r.ready = true;
-    replies.add(r);
   }
 
   /** Ends the session with {@code code} once the answers still pending are written. */
   private void endAfterReplies(ErrorCode code, String detail) {
     session.closed();
-    if (replies == null) {
-      node.disconnector().close(ctx.channel(), code, detail);
-      return;
-    }
-    Reply r = new Reply();
-    r.end = code;
-    r.detail = detail;
-    r.ready = true;
-    replies.add(r);
+    replies.endAfterReplies(code, detail);
   }
 
   private void end(Throwable e) {
@@ -525,7 +425,12 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
 
   private void refuse(ErrorCode code, String detail) {
     node.metrics().error(code);
-    reply(ErrorReply.of(code, detail));
+    replies.reply(ErrorReply.of(code, detail));
+  }
+
+  /** Writes a frame that is not an answer in request order (connected, settings). */
+  private void send(DeviceMessage message) {
+    replies.send(message);
   }
 
   /**
@@ -533,7 +438,8 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
    * writable: its reads are paused then ({@link Backpressure}), so answers are bounded by what was
    * read before, and a socket that stays unwritable is closed with {@code SLOW_CONSUMER}.
    */
-  private void send(DeviceMessage message) {
+  @Override
+  public void writeReply(DeviceMessage message, boolean flush) {
     ByteBuf buf;
     if (message == Ack.INSTANCE) {
       buf = ACK.duplicate();
@@ -547,13 +453,42 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       }
     }
     node.framesOut().inc();
-    if (reading) {
+    if (flush) {
+      ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
+    } else {
       // Flushed once at the end of the read (channelReadComplete).
       ctx.write(new TextWebSocketFrame(buf), ctx.voidPromise());
-      flushDue = true;
-    } else {
-      ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
     }
+  }
+
+  @Override
+  public void flushReplies() {
+    ctx.flush();
+  }
+
+  @Override
+  public void closeWith(ErrorCode code, String detail) {
+    node.disconnector().close(ctx.channel(), code, detail);
+  }
+
+  @Override
+  public void failWith(Throwable failure) {
+    node.exceptions().exceptionCaught(ctx, failure);
+  }
+
+  @Override
+  public void pauseReads(boolean pause) {
+    if (pause) {
+      Backpressure.pause(ctx.channel(), Backpressure.PENDING);
+    } else {
+      Backpressure.resume(ctx.channel(), Backpressure.PENDING);
+    }
+  }
+
+  @Override
+  public boolean gone() {
+    Channel ch = ctx.channel();
+    return !ch.isActive() || Disconnector.closing(ch);
   }
 
   private void connectTimedOut() {
@@ -576,21 +511,18 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (replies == null || cause instanceof java.io.IOException) {
+    if (!replies.pending() || cause instanceof java.io.IOException) {
       node.exceptions().exceptionCaught(ctx, cause);
       return;
     }
     session.closed();
-    Reply r = new Reply();
-    r.failure = cause;
-    r.ready = true;
-    replies.add(r);
+    replies.failAfterReplies(cause);
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelConnectTimer();
-    replies = null;
+    replies.clear();
     session.closed();
     // Opened once (whether it ended by the client, an error or the node): its device goes.
     if (session.sessionId() != null) {

@@ -71,7 +71,7 @@ class DeviceServiceTest {
             d.maxDevicesPerUser(),
             d.identityGrace());
     DeviceService s =
-        new DeviceService(
+        DeviceChannel.assemble(
             config,
             "node-a",
             token ->

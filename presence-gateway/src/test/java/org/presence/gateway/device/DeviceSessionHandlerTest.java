@@ -61,7 +61,7 @@ class DeviceSessionHandlerTest {
     registry = new DeviceRegistry(config.pingInterval());
     Disconnector disconnector = new Disconnector(metrics);
     DeviceService service =
-        new DeviceService(
+        DeviceChannel.assemble(
             config,
             "node",
             token ->

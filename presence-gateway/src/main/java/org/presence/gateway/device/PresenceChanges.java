@@ -1,0 +1,59 @@
+package org.presence.gateway.device;
+
+import com.codahale.metrics.Counter;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.store.presence.PresenceEvents;
+import org.presence.store.presence.PresenceUpdate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where the device channel's real presence changes go: the {@link PresenceEvents} (the
+ * applications' update logs), counted ({@code presence.device.presence.changes}); a failed
+ * publication is only counted ({@code presence.device.presence.publish_failures}) and logged, so
+ * {@link #publish}'s stage never fails.
+ */
+final class PresenceChanges implements PresenceEvents {
+  private static final Logger LOG = LoggerFactory.getLogger(PresenceChanges.class);
+
+  private final PresenceEvents events;
+  private final Counter changesCounter;
+  private final Counter publishFailures;
+
+  PresenceChanges(PresenceEvents events, GatewayMetrics metrics) {
+    this.events = events;
+    this.changesCounter = metrics.registry().counter("presence.device.presence.changes");
+    this.publishFailures = metrics.registry().counter("presence.device.presence.publish_failures");
+  }
+
+  /** Publishes the real changes of {@code update}; the stage never fails (failures are logged). */
+  @Override
+  public CompletionStage<Void> publish(String user, PresenceUpdate update, long now) {
+    if (update.changes().isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    changesCounter.inc(update.changes().size());
+    return events
+        .publish(user, update, now)
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                publishFailures.inc();
+                LOG.warn("presence change of a user not published: {}", e.toString());
+              }
+              return null;
+            });
+  }
+
+  /** Counts {@code n} real changes that the store published itself (a status batch's). */
+  void published(int n) {
+    changesCounter.inc(n);
+  }
+
+  /** Counts a publication that failed (logged by the caller). */
+  void failed() {
+    publishFailures.inc();
+  }
+}
