@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,6 +19,7 @@ import org.presence.gateway.cluster.NodeLiveness;
 import org.presence.gateway.config.ClusterConfig;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.protocol.id.SecureRandoms;
 import org.presence.protocol.json.Json;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.cluster.NodeRegistry;
@@ -135,7 +135,7 @@ final class NodeReports {
 
   /** Every node holding a lease or answering, by id. */
   CompletionStage<List<Node>> nodes() {
-    String channel = REPLIES + UUID.randomUUID();
+    String channel = REPLIES + SecureRandoms.uuid();
     Map<String, JsonNode> replies = new ConcurrentHashMap<>();
     CompletableFuture<Void> done = new CompletableFuture<>();
     return registry

@@ -12,7 +12,6 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.PublicKey;
-import java.security.SecureRandom;
 import java.security.Signature;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
@@ -23,6 +22,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.presence.protocol.id.SecureRandoms;
 
 /**
  * A certificate chain and its private key read from PEM files ({@code tls.cert}, {@code tls.key})
@@ -168,7 +168,7 @@ final class CertificateFiles {
     }
     try {
       byte[] challenge = new byte[32];
-      new SecureRandom().nextBytes(challenge);
+      SecureRandoms.current().nextBytes(challenge);
       Signature signer = Signature.getInstance(algorithm);
       signer.initSign(key);
       signer.update(challenge);

@@ -228,7 +228,9 @@ class NotificationDeliveryTest {
     await().atMost(WAIT).until(() -> receipts.contains(n.id() + ":delivered"));
     assertThat(join(a.answered("u", List.of(n.id(), "no-such-id"), true)))
         .containsExactly("no-such-id");
-    // The laptop, on the other node, dismisses it a moment later: its answer comes second.
+    // The answer is claimed in the store after the call returns: once its receipt is out, the
+    // laptop, on the other node, dismisses it; its answer comes second.
+    await().atMost(WAIT).until(() -> receipts.contains(n.id() + ":acted"));
     assertThat(join(b.answered("u", List.of(n.id()), false))).isEmpty();
     await().atMost(WAIT).until(() -> receipts.size() == 2);
     await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> receipts.size() == 2);
