@@ -508,25 +508,12 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       }
       long started = System.currentTimeMillis();
       lastBusyMillis = started;
-      byte[] body = body(batch.latest());
-      Map<String, String> headers = new LinkedHashMap<>();
-      headers.put("Content-Type", "application/json");
-      headers.put(WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), body));
-      headers.put(DELIVERY_HEADER, appId + ":" + batch.firstSeq() + "-" + batch.lastSeq());
-      CompletableFuture<GuardedHttpClient.Response> sent;
-      try {
-        sent =
-            http.send(
-                    GuardedHttpClient.Request.post(
-                        URI.create(app.webhookUrl()),
-                        headers,
-                        body,
-                        config.maxResponseBytes(),
-                        config.timeout()))
-                .toCompletableFuture();
-      } catch (RuntimeException e) {
-        sent = CompletableFuture.failedFuture(e);
-      }
+      CompletableFuture<GuardedHttpClient.Response> sent =
+          post(
+              app,
+              body(batch.latest()),
+              DELIVERY_HEADER,
+              appId + ":" + batch.firstSeq() + "-" + batch.lastSeq());
       inFlight = sent;
       sent.whenComplete(
           (response, e) -> {
@@ -635,6 +622,31 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   }
 
   /**
+   * POSTs {@code body} to {@code app}'s webhook, signed with its secret, with one header of the
+   * call's kind (a delivery's range, or the test mark); a request that cannot be made fails the
+   * stage.
+   */
+  private CompletableFuture<GuardedHttpClient.Response> post(
+      Application app, byte[] body, String header, String value) {
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put("Content-Type", "application/json");
+    headers.put(WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), body));
+    headers.put(header, value);
+    try {
+      return http.send(
+              GuardedHttpClient.Request.post(
+                  URI.create(app.webhookUrl()),
+                  headers,
+                  body,
+                  config.maxResponseBytes(),
+                  config.timeout()))
+          .toCompletableFuture();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
    * Sends {@code app}'s webhook a signed test call now, whatever the application's state: body
    * {@code []} (no updates), header {@link #TEST_HEADER}. It changes no cursor and is logged like
    * any call. Fails with {@code INVALID_APP_STATE} when the application has no webhook or a test
@@ -649,26 +661,9 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       return CompletableFuture.failedFuture(
           new ProtocolException(ErrorCode.INVALID_APP_STATE, "a test call is already under way"));
     }
-    byte[] body = "[]".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    Map<String, String> headers = new LinkedHashMap<>();
-    headers.put("Content-Type", "application/json");
-    headers.put(WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), body));
-    headers.put(TEST_HEADER, "1");
     long started = System.currentTimeMillis();
-    CompletableFuture<GuardedHttpClient.Response> sent;
-    try {
-      sent =
-          http.send(
-                  GuardedHttpClient.Request.post(
-                      URI.create(app.webhookUrl()),
-                      headers,
-                      body,
-                      config.maxResponseBytes(),
-                      config.timeout()))
-              .toCompletableFuture();
-    } catch (RuntimeException e) {
-      sent = CompletableFuture.failedFuture(e);
-    }
+    CompletableFuture<GuardedHttpClient.Response> sent =
+        post(app, "[]".getBytes(java.nio.charset.StandardCharsets.UTF_8), TEST_HEADER, "1");
     return sent.handle(
         (response, e) -> {
           testing.remove(app.id());
