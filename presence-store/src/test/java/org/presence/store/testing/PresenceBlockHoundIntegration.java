@@ -38,5 +38,11 @@ public final class PresenceBlockHoundIntegration implements BlockHoundIntegratio
     builder.allowBlockingCallsInside("java.util.concurrent.ThreadPoolExecutor", "execute");
     builder.allowBlockingCallsInside(
         "java.util.concurrent.ScheduledThreadPoolExecutor", "delayedExecute");
+
+    // Jackson builds a type's deserializer once, under its cache's lock; a loop decoding the same
+    // type meanwhile waits for that one-time build (seen on lettuce-io in AdminClusterIT).
+    builder.allowBlockingCallsInside(
+        "com.fasterxml.jackson.databind.deser.DeserializerCache",
+        "_createAndCacheValueDeserializer");
   }
 }
