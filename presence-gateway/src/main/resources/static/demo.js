@@ -13,8 +13,12 @@
   if (!status || !window.EventSource) {
     return;
   }
-  // The notification this page sent last, to say so when its receipts come.
+  // The notification this page sent last, to say so when its receipts come. While a send is in
+  // flight its id is not known yet, and its first receipt can come over the event stream before
+  // the answer to the post: receipts wait in `held` until the answer is in.
   var lastSent = null;
+  var sending = false;
+  var held = [];
 
   // An update number (16 digits) in groups of three, as 1 795 304 911 923 417.
   function readable(number) {
@@ -80,7 +84,11 @@
       }
       record('snapshot', frame.seq);
     } else if (frame.receipts) {
-      frame.receipts.forEach(receipt);
+      if (sending) {
+        held = held.concat(frame.receipts);
+      } else {
+        frame.receipts.forEach(receipt);
+      }
     }
   };
   events.onerror = function () {
@@ -92,6 +100,7 @@
       e.preventDefault();
       var button = form.querySelector('button');
       button.disabled = true;
+      sending = true;
       notice.textContent = 'Sending…';
       fetch(form.action, {
         method: 'POST',
@@ -120,6 +129,10 @@
           record('Notification not sent: the node did not answer');
         })
         .then(function () {
+          sending = false;
+          var waiting = held;
+          held = [];
+          waiting.forEach(receipt);
           button.disabled = false;
         });
     });
