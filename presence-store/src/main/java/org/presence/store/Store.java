@@ -150,10 +150,16 @@ public final class Store implements AutoCloseable {
     try {
       return PostgresPersistence.open(config);
     } catch (IllegalArgumentException e) {
-      throw new StartupException("store.database.url", rootMessage(e), e);
+      throw new StartupException("store.database.url", StoreConfig.redact(rootMessage(e)), e);
     } catch (RuntimeException e) {
+      // The URL may carry a password: never in a message.
       throw new StartupException(
-          "store.database.url", "cannot use PostgreSQL: " + rootMessage(e), e);
+          "store.database.url",
+          "cannot use PostgreSQL at "
+              + StoreConfig.redact(config.database().url())
+              + ": "
+              + StoreConfig.redact(rootMessage(e)),
+          e);
     }
   }
 

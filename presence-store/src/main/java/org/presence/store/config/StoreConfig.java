@@ -97,6 +97,35 @@ public record StoreConfig(
     public DatabaseConfig withSchema(String newSchema) {
       return new DatabaseConfig(url, user, password, connectTimeout, newSchema);
     }
+
+    /** Without the password, or the URL's, which may end up in a log. */
+    @Override
+    public String toString() {
+      return "DatabaseConfig[url="
+          + redact(url)
+          + ", user="
+          + user
+          + ", password="
+          + (password.isEmpty() ? "" : "***")
+          + ", connectTimeout="
+          + connectTimeout
+          + ", schema="
+          + schema
+          + "]";
+    }
+  }
+
+  /**
+   * {@code text} (a Redis or PostgreSQL URL, or a message that may quote one) with the user and
+   * password of every URL in it, and the value of every {@code password=} parameter, replaced by
+   * {@code ***}: what logs, errors and the admin API may show. Up to the last {@code @} of a URL,
+   * so that a password with an unencoded {@code /} or {@code @} is hidden too.
+   */
+  public static String redact(String text) {
+    return text == null
+        ? null
+        : text.replaceAll("(?i)\\b([a-z][a-z0-9+.\\-]*://)\\S*@", "$1***@")
+            .replaceAll("(?i)\\b(password=)[^&\\s]*", "$1***");
   }
 
   /**
@@ -203,16 +232,9 @@ public record StoreConfig(
       return redact(url);
     }
 
-    /**
-     * {@code text} (a Redis URL, or a message that may quote one) with the user and password of
-     * every URL in it replaced by {@code ***}: what logs, errors and the admin API may show. Up to
-     * the last {@code @} of the URL, so that a password with an unencoded {@code /} or {@code @} is
-     * hidden too.
-     */
+    /** {@code text} redacted as {@link StoreConfig#redact} does. */
     public static String redact(String text) {
-      return text == null
-          ? null
-          : text.replaceAll("(?i)\\b([a-z][a-z0-9+.\\-]*://)\\S*@", "$1***@");
+      return StoreConfig.redact(text);
     }
   }
 }
