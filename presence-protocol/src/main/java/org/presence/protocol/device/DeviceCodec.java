@@ -384,17 +384,11 @@ public final class DeviceCodec {
           }
         }
         case F_DEVICE -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = wrongType(field);
-          } else if (!Chars.identifier(
-              p.getTextCharacters(),
-              p.getTextOffset(),
-              p.getTextLength(),
-              DeviceMessage.MAX_DEVICE_ID_LENGTH)) {
-            error =
-                new ProtocolException(
-                    ErrorCode.INVALID_FIELD_VALUE, "device: 1-64 of A-Z a-z 0-9 . _ : -");
-          } else {
+          error =
+              v != JsonToken.VALUE_STRING
+                  ? wrongType(field)
+                  : notAnIdentifier(p, DeviceMessage.MAX_DEVICE_ID_LENGTH, "device: 1-64");
+          if (error == null) {
             device = p.getText();
           }
         }
@@ -439,17 +433,11 @@ public final class DeviceCodec {
           }
         }
         case F_XPI -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = wrongType(field);
-          } else if (!Chars.identifier(
-              p.getTextCharacters(),
-              p.getTextOffset(),
-              p.getTextLength(),
-              DeviceMessage.MAX_PRESENCE_ID_LENGTH)) {
-            error =
-                new ProtocolException(
-                    ErrorCode.INVALID_FIELD_VALUE, "xpi: 1-128 of A-Z a-z 0-9 . _ : -");
-          } else {
+          error =
+              v != JsonToken.VALUE_STRING
+                  ? wrongType(field)
+                  : notAnIdentifier(p, DeviceMessage.MAX_PRESENCE_ID_LENGTH, "xpi: 1-128");
+          if (error == null) {
             xpi = p.getText();
           }
         }
@@ -682,6 +670,17 @@ public final class DeviceCodec {
 
   private static ProtocolException wrongType(int field) {
     return new ProtocolException(ErrorCode.WRONG_FIELD_TYPE, FIELD_NAMES[field]);
+  }
+
+  /**
+   * Null when the string at {@code p} is an identifier of at most {@code max} characters; else the
+   * error that says so, starting with {@code what} ("device: 1-64").
+   */
+  private static ProtocolException notAnIdentifier(JsonParser p, int max, String what)
+      throws IOException {
+    return Chars.identifier(p.getTextCharacters(), p.getTextOffset(), p.getTextLength(), max)
+        ? null
+        : new ProtocolException(ErrorCode.INVALID_FIELD_VALUE, what + " of A-Z a-z 0-9 . _ : -");
   }
 
   /**

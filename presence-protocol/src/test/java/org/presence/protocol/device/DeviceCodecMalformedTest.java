@@ -135,15 +135,15 @@ class DeviceCodecMalformedTest {
         row(
             "{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"\"}",
             ErrorCode.INVALID_FIELD_VALUE,
-            null),
+            "device: 1-64 of A-Z a-z 0-9 . _ : -"),
         row(
             "{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"a b\"}",
             ErrorCode.INVALID_FIELD_VALUE,
-            null),
+            "device: 1-64 of A-Z a-z 0-9 . _ : -"),
         row(
             "{\"type\":\"connect\",\"assertion\":\"a\",\"device\":\"" + "d".repeat(65) + "\"}",
             ErrorCode.INVALID_FIELD_VALUE,
-            null),
+            "device: 1-64 of A-Z a-z 0-9 . _ : -"),
         row(
             "{\"type\":\"connect\",\"assertion\":\"a\",\"device\":true}",
             ErrorCode.WRONG_FIELD_TYPE,
@@ -223,7 +223,7 @@ class DeviceCodecMalformedTest {
         row(
             "{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":\"a/b\"}",
             ErrorCode.INVALID_FIELD_VALUE,
-            null),
+            "xpi: 1-128 of A-Z a-z 0-9 . _ : -"),
         row(
             "{\"type\":\"register_push\",\"session_id\":\"" + S + "\",\"xpi\":5}",
             ErrorCode.WRONG_FIELD_TYPE,
