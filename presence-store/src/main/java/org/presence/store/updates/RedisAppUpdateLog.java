@@ -576,13 +576,25 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
 
   @Override
   public CompletionStage<Long> lastSeq(long appId) {
-    // The old format's counter key while the application's hash has none yet (not migrated).
-    return RedisErrors.call(() -> redis.hget(keys.app("ustate", appId), "~q"))
+    String hash = keys.app("ustate", appId);
+    return RedisErrors.call(() -> redis.hget(hash, "~q"))
         .thenCompose(
-            v ->
-                v != null
-                    ? CompletableFuture.completedFuture(v)
-                    : RedisErrors.call(() -> redis.get(keys.app("useq", appId))))
+            v -> {
+              if (v != null) {
+                return CompletableFuture.completedFuture(v);
+              }
+              // No counter in the hash: the old format's counter key while the application is
+              // not carried over yet; with none either, the application never logged, and its
+              // hash gets its counter at 0 (HSETNX: an append in between keeps its number), so
+              // its next reads are one HGET.
+              return RedisErrors.call(() -> redis.get(keys.app("useq", appId)))
+                  .thenCompose(
+                      old ->
+                          old != null
+                              ? CompletableFuture.completedFuture(old)
+                              : RedisErrors.call(() -> redis.hsetnx(hash, "~q", ZERO))
+                                  .thenApply(set -> (byte[]) null));
+            })
         .thenApply(v -> v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.UTF_8)));
   }
 

@@ -187,4 +187,58 @@ class RedisAppUpdateLogIT extends AppUpdateLogContract {
         .containsExactly(seq + 2);
     assertThat(join(log.lastSeq(app))).isEqualTo(seq + 2);
   }
+
+  /**
+   * Commands Redis counted so far (INFO commandstats), by name, summed over every shard, but for
+   * the INFO calls themselves and a cluster client's topology refreshes and set-up.
+   */
+  private static java.util.Map<String, Long> calls(RedisBackend b) {
+    java.util.Set<String> notCounted =
+        java.util.Set.of(
+            "info", "replconf", "cluster", "ping", "client", "hello", "command", "readonly");
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    for (int i = 0; i < b.shards(); i++) {
+      for (String line : join(join(b.shard(i)).info("commandstats")).split("\r?\n")) {
+        if (line.startsWith("cmdstat_")) {
+          String name = line.substring("cmdstat_".length(), line.indexOf(':'));
+          if (!notCounted.contains(name)) {
+            out.merge(
+                name,
+                Long.parseLong(line.substring(line.indexOf('=') + 1, line.indexOf(','))),
+                Long::sum);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The position of an application that never logged anything (an update connection or a webhook
+   * sender of a new application checks it) is one {@code HGET} from its second read on, as the old
+   * counter's {@code GET} was: the first read finds neither the hash's counter nor the old format's
+   * key and gives the hash its counter at 0; numbering then starts at 1.
+   */
+  @Test
+  void thePositionOfAnApplicationThatNeverLogged_isOneCommandFromItsSecondRead() {
+    RedisBackend b = connect();
+    AppUpdateLog log = new RedisAppUpdateLog(b, AppUpdateLog.RETENTION);
+    long app = 7_803;
+    assertThat(join(log.lastSeq(app))).isZero();
+    java.util.Map<String, Long> before = calls(b);
+    assertThat(join(log.lastSeq(app))).isZero();
+    java.util.Map<String, Long> after = calls(b);
+    java.util.Map<String, Long> delta = new java.util.TreeMap<>();
+    after.forEach(
+        (name, n) -> {
+          long d = n - before.getOrDefault(name, 0L);
+          if (d != 0) {
+            delta.put(name, d);
+          }
+        });
+    assertThat(delta).isEqualTo(java.util.Map.of("hget", 1L));
+    assertThat(join(log.append(app, List.of(change("p", PresenceStatus.ONLINE, 1)))))
+        .extracting(AppUpdate::seq)
+        .containsExactly(1L);
+  }
 }
