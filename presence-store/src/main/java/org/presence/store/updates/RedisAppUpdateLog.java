@@ -143,7 +143,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
             a = a + 2
             -- The application's hash kh (never expires): ~q the last number, ~g the generation of
             -- the guards it holds, ~x the last period an append indexed and trimmed the stream
-            -- and renewed its expiry; then the guards, field = PUID.
+            -- and renewed its expiry; then the guards, field = PUID (base64url: never a '~').
             local fields = {'~q', '~g', '~x'}
             for i = 1, n do
               fields[i + 3] = ARGV[a + (i - 1) * 6 + 3]
