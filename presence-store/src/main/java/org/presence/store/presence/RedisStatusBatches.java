@@ -64,12 +64,13 @@ public final class RedisStatusBatches implements StatusBatches {
   public static final int MAX_WEIGHT = 1024;
 
   /**
-   * KEYS: the users' hashes (nu), then four per application (na; {@link
-   * RedisAppUpdateLog#appendKeys}). ARGV: retention, most numbers kept, nu, na, per application its
-   * id and channel, then per update: the position of its user's key, the number of grants g, 2g
-   * (application id, PUID), the 13 arguments of presence_op's update. Returns {per update its
-   * presence_op reply}, {time (0 when nothing was logged), then per application with kept updates:
-   * id, first seq, count, and per update PUID, status, message, version}.
+   * KEYS: the users' hashes (nu), then five per application (na; {@link
+   * RedisAppUpdateLog#appendKeys}, {@link RedisAppUpdateLog#APPEND_KEYS}: the 5 below). ARGV:
+   * retention, most numbers kept, nu, na, per application its id and channel, then per update: the
+   * position of its user's key, the number of grants g, 2g (application id, PUID), the 13 arguments
+   * of presence_op's update. Returns {per update its presence_op reply}, {time (0 when nothing was
+   * logged), then per application with kept updates: id, first seq, count, and per update PUID,
+   * status, message, version}.
    */
   private static final String BODY =
       """
@@ -130,8 +131,8 @@ public final class RedisStatusBatches implements StatusBatches {
         local list = perapp[p]
         if list then
           used[#used + 1] = p
-          for j = 1, 4 do
-            K[#K + 1] = KEYS[nu + (p - 1) * 4 + j]
+          for j = 1, 5 do
+            K[#K + 1] = KEYS[nu + (p - 1) * 5 + j]
           end
           A[#A + 1] = channels[p]
           A[#A + 1] = #list
@@ -349,7 +350,7 @@ public final class RedisStatusBatches implements StatusBatches {
       }
       argc += 2 + 2 * item.grants.size() + item.args.length;
     }
-    String[] keys = new String[userKeys.size() + apps.size() * 4];
+    String[] keys = new String[userKeys.size() + apps.size() * RedisAppUpdateLog.APPEND_KEYS];
     int k = 0;
     for (String key : userKeys.keySet()) {
       keys[k++] = key;
@@ -362,8 +363,8 @@ public final class RedisStatusBatches implements StatusBatches {
     args[3] = utf8(Integer.toString(apps.size()));
     int a = 4;
     for (long app : apps.keySet()) {
-      System.arraycopy(log.appendKeys(app), 0, keys, k, 4);
-      k += 4;
+      System.arraycopy(log.appendKeys(app), 0, keys, k, RedisAppUpdateLog.APPEND_KEYS);
+      k += RedisAppUpdateLog.APPEND_KEYS;
       args[a++] = utf8(Long.toString(app));
       args[a++] = log.channelArg(app);
     }

@@ -22,30 +22,41 @@ import org.presence.store.redis.RedisKeys;
 import org.presence.store.redis.RedisScript;
 
 /**
- * {@link AppUpdateLog} in Redis. Per application: a counter ({@code <prefix>useq:{a:<app>}}, never
- * expires, so numbers keep increasing), a stream of updates ({@code <prefix>ulog:{a:<app>}}) with
- * one entry per append call whose id is {@code <last seq>-1} and whose fields are {@code t} (the
- * time) and one {@code d} per update ({@link AppUpdateBatchCodec} documents, numbered consecutively
- * up to the id), a time index with the first number of each period ({@code <prefix>uidx:{a:<app>}})
- * used to trim the stream by age, and the PUID guards: one hash per generation of the retention
- * ({@code <prefix>uguards:{a:<app>}:<generation>}, field = PUID, value {@code
- * "<version>[p]|<status>: <message>"}: the last version taken, paused, the presence last logged),
- * read from the current generation and, for a PUID not in it, the previous one, so a guard lives
- * between one and two retentions without a key per PUID.
+ * {@link AppUpdateLog} in Redis. Per application: its hash ({@code <prefix>ustate:{a:<app>}}, never
+ * expires) holding the counter (field {@code ~q}, so numbers keep increasing), the generation of
+ * the guards it holds ({@code ~g}), the last housekeeping period ({@code ~x}) and the current
+ * generation's PUID guards (field = PUID, value {@code "<version>[p]|<status>: <message>"}: the
+ * last version taken, paused, the presence last logged); a stream of updates ({@code
+ * <prefix>ulog:{a:<app>}}) with one entry per append call whose id is {@code <last seq>-1} and
+ * whose fields are {@code t} (the time) and one {@code d} per update ({@link AppUpdateBatchCodec}
+ * documents, numbered consecutively up to the id); a time index with the first number of each
+ * period ({@code <prefix>uidx:{a:<app>}}) used to trim the stream by age; and the previous
+ * generation's guards ({@code <prefix>uguards:{a:<app>}:<generation>}). A generation lasts the
+ * retention: the first append of a new one renames the hash to its generation's guard key (which
+ * then expires) and writes the counter back into a new hash, so a guard is read from the current
+ * generation and, for a PUID not in it, the previous one, and lives between one and two retentions
+ * without a key per PUID, while the counter is never lost.
  *
  * <p>One Lua script appends for any number of applications ({@link #appendAll}), with Redis's own
- * clock, so all nodes agree on numbers and on what is too old; per application and call it runs
- * {@code HMGET} and {@code HSET} on the guards, {@code INCRBY}, one {@code XADD} (which also bounds
- * the stream to the last {@code maxPerApp} numbers, {@code MINID}) and one {@code PUBLISH} ({@code
- * SPUBLISH} on a Redis Cluster, where every key and the channel carry the application's hash tag
- * and a call covers the applications of one slot, {@link #slotGroup}) of the kept updates (an
- * {@link AppUpdateBatchCodec} batch on {@link AppUpdatePublisher#channel}), and only when a new
- * housekeeping period has started for the application (a minute for the hour of retention; a second
- * for retentions under two minutes) the index entry, the trim by age (a {@code ZRANGE} of the
- * index's oldest entry, and the {@code XTRIM} and index clean-up only when that entry is older than
- * the retention allows) and the expiry renewals. {@code TIME} runs once per call, and only in a
- * call that appends or has an index to check. Entries are kept for the retention and up to one
+ * clock, so all nodes agree on numbers and on what is too old; per application and call it runs one
+ * {@code HMGET} and one {@code HSET} of the application's hash (the counter and the guards
+ * together), one {@code XADD} (which also bounds the stream to the last {@code maxPerApp} numbers,
+ * {@code MINID}) and one {@code PUBLISH} ({@code SPUBLISH} on a Redis Cluster, where every key and
+ * the channel carry the application's hash tag and a call covers the applications of one slot,
+ * {@link #slotGroup}) of the kept updates (an {@link AppUpdateBatchCodec} batch on {@link
+ * AppUpdatePublisher#channel}); a second {@code HMGET} for PUIDs not in the current generation;
+ * {@code RENAME} and {@code PEXPIRE} once per generation; and only when a new housekeeping period
+ * has started for the application (a minute for the hour of retention; a second for retentions
+ * under two minutes) the index entry, the trim by age (a {@code ZRANGE} of the index's oldest
+ * entry, and the {@code XTRIM} and index clean-up only when that entry is older than the retention
+ * allows) and the stream's and index's expiry renewals. {@code TIME} runs once per call, and only
+ * in a call that appends or has an index to check. Entries are kept for the retention and up to one
  * period more (a read trims first); idle applications' streams expire.
+ *
+ * <p>The previous format kept the counter in a key of its own ({@code <prefix>useq:{a:<app>}}) and
+ * the current guards in their generation's key: the first append of this version carries both into
+ * the application's hash (once, in the script) and deletes the old counter; readers read the old
+ * counter until then (docs/cluster.md, upgrade note).
  */
 public final class RedisAppUpdateLog implements AppUpdateLog {
   /**
@@ -94,12 +105,13 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
       """;
 
   /**
-   * KEYS: four per application: counter, stream, index, guard hash base name. ARGV: retention ms,
-   * most numbers kept, then per application its Redis channel and its number of updates n, then six
-   * per update: kind ({@code c}, {@code p}, {@code r}), version (decimal), offline ({@code 1} or
-   * {@code 0}), PUID, presence fingerprint, encoded document. Returns {time, then per application:
-   * first seq (0 when none kept), number kept, kept positions...}. Versions are compared as numbers
-   * (exact below 2^53) but stored as the caller's text.
+   * KEYS: five per application ({@link #appendKeys}): the application's hash, stream, index, guard
+   * hash base name, the old format's counter. ARGV: retention ms, most numbers kept, then per
+   * application its Redis channel and its number of updates n, then six per update: kind ({@code
+   * c}, {@code p}, {@code r}), version (decimal), offline ({@code 1} or {@code 0}), PUID, presence
+   * fingerprint, encoded document. Returns {time, then per application: first seq (0 when none
+   * kept), number kept, kept positions...}. Versions are compared as numbers (exact below 2^53) but
+   * stored as the caller's text.
    *
    * <p>This source defines {@code append_apps(KEYS, ARGV)} (the arguments as above, as tables; it
    * returns the reply) after the prelude of {@link #TRIM}, whose {@code clock()} reads Redis's
@@ -120,33 +132,77 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
           local maxn = tonumber(ARGV[2])
           local genlen = math.max(1, math.floor(retention / 1000))
           local gen = math.floor(sec / genlen)
+          local genText = fmt(gen)
           local ttl = retention * 2 + 1000
           local gttl = genlen * 2000 + 1000
           local out = {now}
           local a = 3
-          for ai = 1, #KEYS / 4 do
-            local kc, ks, ki, kg = KEYS[ai * 4 - 3], KEYS[ai * 4 - 2], KEYS[ai * 4 - 1], KEYS[ai * 4]
-            local cur, prev = kg .. ':' .. fmt(gen), kg .. ':' .. fmt(gen - 1)
+          for ai = 1, #KEYS / 5 do
+            local kh, ks, ki, kg, ko = KEYS[ai * 5 - 4], KEYS[ai * 5 - 3], KEYS[ai * 5 - 2], KEYS[ai * 5 - 1], KEYS[ai * 5]
             local channel, n = ARGV[a], tonumber(ARGV[a + 1])
             a = a + 2
-            -- ~s: the last period this generation's expiry was renewed; ~x: the last period an
-            -- append indexed and trimmed the stream and renewed its expiry.
-            local fields = {'~s', '~x'}
+            -- The application's hash kh (never expires): ~q the last number, ~g the generation of
+            -- the guards it holds, ~x the last period an append indexed and trimmed the stream
+            -- and renewed its expiry; then the guards, field = PUID (base64url: never a '~').
+            local fields = {'~q', '~g', '~x'}
             for i = 1, n do
-              fields[i + 2] = ARGV[a + (i - 1) * 6 + 3]
+              fields[i + 3] = ARGV[a + (i - 1) * 6 + 3]
             end
-            local got = redis.call('HMGET', cur, unpack(fields))
-            local missing, mf = {}, {}
-            for i = 1, n do
-              if not got[i + 2] then
-                missing[#missing + 1] = i
-                mf[#mf + 1] = fields[i + 2]
+            local got = redis.call('HMGET', kh, unpack(fields))
+            local hs = {}
+            local seq = got[1]
+            -- kh is rewritten with its counter whenever it is new or renamed away.
+            local writeSeq = not seq
+            if not seq then
+              -- First touch by this version: carry the old format's counter key over, and its
+              -- current guard generation's hash becomes kh (the previous one is read as before).
+              seq = redis.call('GET', ko)
+              if seq then
+                redis.call('DEL', ko)
+              else
+                seq = '0'
+              end
+              local oldcur = kg .. ':' .. genText
+              if redis.call('EXISTS', oldcur) == 1 then
+                redis.call('RENAME', oldcur, kh)
+                redis.call('PERSIST', kh)
+                got = redis.call('HMGET', kh, unpack(fields))
+                got[2] = genText
               end
             end
-            if #mf > 0 then
-              local old = redis.call('HMGET', prev, unpack(mf))
-              for j, i in ipairs(missing) do
-                got[i + 2] = old[j]
+            local lookup = true
+            if got[2] ~= genText then
+              -- A new generation: kh's guards become their generation's hash, which the next
+              -- generation reads as its previous one and which then expires; kh keeps the counter.
+              if got[2] then
+                local older = kg .. ':' .. got[2]
+                redis.call('RENAME', kh, older)
+                redis.call('PEXPIRE', older, gttl)
+                -- What was read is the previous generation's (or, older, nothing to keep).
+                lookup = false
+                if tonumber(got[2]) ~= gen - 1 then
+                  for i = 1, n do
+                    got[i + 3] = false
+                  end
+                end
+                writeSeq = true
+              end
+              hs[#hs + 1] = '~g'
+              hs[#hs + 1] = genText
+            end
+            if lookup then
+              local missing, mf = {}, {}
+              for i = 1, n do
+                if not got[i + 3] then
+                  missing[#missing + 1] = i
+                  mf[#mf + 1] = fields[i + 3]
+                end
+              end
+              if #mf > 0 then
+                local old = redis.call('HMGET', kg .. ':' .. fmt(gen - 1), unpack(mf))
+                for j, i in ipairs(missing) do
+                  got[i + 3] = old[j]
+                end
               end
             end
             local st, order, kept, docs = {}, {}, {}, {}
@@ -157,7 +213,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
               local g = st[puid]
               if g == nil then
                 g = {v = '0', p = false, f = false}
-                local raw = got[i + 2]
+                local raw = got[i + 3]
                 if raw then
                   local v, p, f = string.match(raw, '^(%d+)(p?)|(.*)$')
                   if v then
@@ -189,33 +245,35 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
                 docs[#docs + 1] = doc
               end
             end
-            local hs = {}
             for _, puid in ipairs(order) do
               local g = st[puid]
               hs[#hs + 1] = puid
               hs[#hs + 1] = g.v .. (g.p and 'p' or '') .. '|' .. (g.f or '')
             end
-            local renew = got[1] ~= secText
-            if renew then
-              hs[#hs + 1] = '~s'
-              hs[#hs + 1] = secText
-            end
             local k = #kept
-            local index = k > 0 and got[2] ~= secText
+            local index = k > 0 and got[3] ~= secText
             if index then
               hs[#hs + 1] = '~x'
               hs[#hs + 1] = secText
-            end
-            if #hs > 0 then
-              redis.call('HSET', cur, unpack(hs))
-            end
-            if renew then
-              redis.call('PEXPIRE', cur, gttl)
+            elseif got[3] and not lookup then
+              -- Renamed away with the guards: the period mark stays with kh.
+              hs[#hs + 1] = '~x'
+              hs[#hs + 1] = got[3]
             end
             local first = 0
+            local lastSeq = tonumber(seq)
             if k > 0 then
-              local lastSeq = redis.call('INCRBY', kc, k)
+              lastSeq = lastSeq + k
               first = lastSeq - k + 1
+            end
+            if k > 0 or writeSeq then
+              hs[#hs + 1] = '~q'
+              hs[#hs + 1] = fmt(lastSeq)
+            end
+            if #hs > 0 then
+              redis.call('HSET', kh, unpack(hs))
+            end
+            if k > 0 then
               local xa = {ks, 'MINID', fmt(math.max(0, lastSeq - maxn + 1)), fmt(lastSeq) .. '-1', 't', fmt(now)}
               for _, d in ipairs(docs) do
                 xa[#xa + 1] = 'd'
@@ -244,14 +302,15 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
   private static final String APPEND = APPEND_FUNCTIONS + "return append_apps(KEYS, ARGV)\n";
 
   /**
-   * KEYS: counter, stream, index; ARGV: retention ms, since, limit, most numbers kept. Returns
-   * {outcome, last, more, then per update: seq, time, data}.
+   * KEYS: the application's hash, stream, index, the old format's counter (read while the hash has
+   * no counter yet); ARGV: retention ms, since, limit, most numbers kept. Returns {outcome, last,
+   * more, then per update: seq, time, data}.
    */
   private static final String READ =
       TRIM
           + """
           trim(KEYS[2], KEYS[3], tonumber(ARGV[1]))
-          local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+          local last = tonumber(redis.call('HGET', KEYS[1], '~q') or redis.call('GET', KEYS[4]) or '0')
           local since = tonumber(ARGV[2])
           if since > last then
             return {'ahead', last, 0}
@@ -330,13 +389,21 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     this.maxEntries = bytes(maxPerApp);
   }
 
+  /** Keys per application in {@link #APPEND_FUNCTIONS}' KEYS ({@link #appendKeys}). */
+  public static final int APPEND_KEYS = 5;
+
   /**
-   * The four keys of {@code appId} in {@link #APPEND_FUNCTIONS}' KEYS: counter, stream, index,
-   * guard hash base name.
+   * The {@link #APPEND_KEYS} keys of {@code appId} in {@link #APPEND_FUNCTIONS}' KEYS: the
+   * application's hash, stream, index, guard hash base name, the old format's counter.
    */
   public String[] appendKeys(long appId) {
-    String[] base = keysFor(appId);
-    return new String[] {base[0], base[1], base[2], keys.key("uguards:" + appId)};
+    return new String[] {
+      keys.app("ustate", appId),
+      keys.app("ulog", appId),
+      keys.app("uidx", appId),
+      keys.app("uguards", appId),
+      keys.app("useq", appId)
+    };
   }
 
   /** The Redis channel of {@code appId}'s batch messages, as {@link #APPEND_FUNCTIONS} takes it. */
@@ -349,8 +416,14 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     return new byte[][] {retentionMs, maxEntries};
   }
 
+  /** The keys of {@link #READ}. */
   private String[] keysFor(long appId) {
-    return new String[] {keys.app("useq", appId), keys.app("ulog", appId), keys.app("uidx", appId)};
+    return new String[] {
+      keys.app("ustate", appId),
+      keys.app("ulog", appId),
+      keys.app("uidx", appId),
+      keys.app("useq", appId)
+    };
   }
 
   /** On a Redis Cluster, the application's slot; on one Redis, one group for all. */
@@ -428,16 +501,14 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
     if (apps.isEmpty()) {
       return CompletableFuture.completedFuture(out);
     }
-    String[] keyList = new String[apps.size() * 4];
+    String[] keyList = new String[apps.size() * APPEND_KEYS];
     byte[][] args = new byte[2 + apps.size() * 2 + total * 6][];
     args[0] = retentionMs;
     args[1] = maxEntries;
     int a = 2;
     for (int ai = 0; ai < apps.size(); ai++) {
       long appId = apps.get(ai);
-      String[] base = keysFor(appId);
-      System.arraycopy(base, 0, keyList, ai * 4, 3);
-      keyList[ai * 4 + 3] = keys.app("uguards", appId);
+      System.arraycopy(appendKeys(appId), 0, keyList, ai * APPEND_KEYS, APPEND_KEYS);
       List<AppUpdate.New> updates = byApp.get(appId);
       args[a++] = bytes(keys.channel(AppUpdatePublisher.channel(appId)));
       args[a++] = bytes(updates.size());
@@ -505,7 +576,25 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
 
   @Override
   public CompletionStage<Long> lastSeq(long appId) {
-    return RedisErrors.call(() -> redis.get(keys.app("useq", appId)))
+    String hash = keys.app("ustate", appId);
+    return RedisErrors.call(() -> redis.hget(hash, "~q"))
+        .thenCompose(
+            v -> {
+              if (v != null) {
+                return CompletableFuture.completedFuture(v);
+              }
+              // No counter in the hash: the old format's counter key while the application is
+              // not carried over yet; with none either, the application never logged, and its
+              // hash gets its counter at 0 (HSETNX: an append in between keeps its number), so
+              // its next reads are one HGET.
+              return RedisErrors.call(() -> redis.get(keys.app("useq", appId)))
+                  .thenCompose(
+                      old ->
+                          old != null
+                              ? CompletableFuture.completedFuture(old)
+                              : RedisErrors.call(() -> redis.hsetnx(hash, "~q", ZERO))
+                                  .thenApply(set -> (byte[]) null));
+            })
         .thenApply(v -> v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.UTF_8)));
   }
 

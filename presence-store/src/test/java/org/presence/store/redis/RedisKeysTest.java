@@ -25,6 +25,7 @@ class RedisKeysTest {
     for (String k :
         List.of(
             keys.app("useq", 42),
+            keys.app("ustate", 42),
             keys.app("uidx", 42),
             keys.app("uguards", 42) + ":123",
             keys.channel(AppUpdatePublisher.channel(42)))) {
