@@ -16,10 +16,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.presence.loadtest.client.SourceAddresses;
-import org.presence.loadtest.client.Transport;
-import org.presence.loadtest.client.WsConnection;
-import org.presence.loadtest.client.WsConnector;
+import org.presence.loadtest.transport.SourceAddresses;
+import org.presence.loadtest.transport.Transport;
+import org.presence.loadtest.transport.WsConnection;
+import org.presence.loadtest.transport.WsConnector;
 
 class FloorServerTest {
   private FloorServer floor;
