@@ -5,7 +5,6 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Optional;
-import org.presence.loadtest.engine.Targets;
 import org.presence.loadtest.identity.TokenMinter;
 import org.presence.loadtest.probe.ServerProbe;
 import org.presence.loadtest.targets.AppChannel;
@@ -26,9 +25,9 @@ import org.presence.loadtest.targets.Target;
  *       as those applications to their users' PUIDs.
  * </ul>
  *
- * {@link Targets#presence} is where they are wired in. Every built-in scenario then runs against
- * Presence unchanged. The application side (the setup, the update channel, the posts) may be on a
- * different node of the cluster from the devices ({@link #appsUrl}).
+ * {@code engine.Targets.presence} is where they are wired in. Every built-in scenario then runs
+ * against Presence unchanged. The application side (the setup, the update channel, the posts) may
+ * be on a different node of the cluster from the devices ({@link #appsUrl}).
  */
 public final class PresenceTarget implements Target {
   private final URI base;

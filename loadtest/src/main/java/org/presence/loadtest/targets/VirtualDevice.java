@@ -1,13 +1,12 @@
 package org.presence.loadtest.targets;
 
 import java.util.concurrent.CompletionStage;
-import org.presence.loadtest.presence.PresenceTarget;
 
 /**
  * One device's connection on the device channel, as the harness's actions drive it. Every method is
  * called on the device's event loop; failures complete the stage with a {@link ClientException}.
- * Implemented by the floor's relay client; the Presence device client (issue 3) plugs in by
- * implementing it (see {@link PresenceTarget}).
+ * Implemented by the floor's relay client ({@code floor.FloorTarget}) and by the Presence device
+ * client ({@code presence.PresenceDevices}).
  */
 public interface VirtualDevice {
   /**
