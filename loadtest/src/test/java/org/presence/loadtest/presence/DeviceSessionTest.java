@@ -4,26 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.EventLoop;
-import io.netty.channel.EventLoopGroup;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.presence.client.PresenceStatus;
-import org.presence.loadtest.floor.FloorServer;
+import org.presence.loadtest.floor.FloorFixture;
 import org.presence.loadtest.targets.ClientException;
 import org.presence.loadtest.targets.Reply;
 import org.presence.loadtest.transport.SourceAddresses;
-import org.presence.loadtest.transport.Transport;
 import org.presence.loadtest.transport.WsConnection;
-import org.presence.loadtest.transport.WsConnector;
 
 /**
  * A {@link DeviceSession} over real sockets, with the node's side played through the floor's relay:
@@ -31,10 +24,8 @@ import org.presence.loadtest.transport.WsConnector;
  * node's frames would.
  */
 class DeviceSessionTest {
-  private FloorServer floor;
-  private EventLoopGroup loops;
-  private EventLoop loop;
-  private WsConnector connector;
+  @RegisterExtension final FloorFixture fixture = new FloorFixture(SourceAddresses.any());
+
   private final List<String> pushed = new CopyOnWriteArrayList<>();
   private final List<String> closes = new CopyOnWriteArrayList<>();
 
@@ -51,43 +42,25 @@ class DeviceSessionTest {
         }
       };
 
-  @BeforeEach
-  void start() throws Exception {
-    floor = FloorServer.start("127.0.0.1", 0, 1);
-    loops = Transport.best().group(1, "test-io");
-    loop = loops.next();
-    connector = new WsConnector(Transport.best(), SourceAddresses.any(), Duration.ofSeconds(5));
-  }
-
-  @AfterEach
-  void stop() {
-    loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
-    floor.close();
-  }
-
-  private URI ws(String path) {
-    return URI.create("ws://127.0.0.1:" + floor.port() + path);
-  }
-
   /** The session on relay channel {@code channel}, and the socket that plays the node. */
   private DeviceSession session(int channel) throws Exception {
-    return DeviceSession.open(connector, ws("/relay/" + channel + "/sub"), loop, null, listener)
+    return DeviceSession.open(
+            fixture.connector(),
+            fixture.ws("/relay/" + channel + "/sub"),
+            fixture.loop(),
+            null,
+            listener)
         .toCompletableFuture()
         .get(5, TimeUnit.SECONDS);
   }
 
   private WsConnection node(int channel) throws Exception {
-    return connector
+    return fixture
+        .connector()
         .connect(
-            ws("/relay/" + channel + "/pub"),
-            loop,
-            new WsConnector.Listener() {
-              @Override
-              public void onText(ByteBuf utf8) {}
-
-              @Override
-              public void onClosed(boolean byUs, int closeCode, String reason) {}
-            })
+            fixture.ws("/relay/" + channel + "/pub"),
+            fixture.loop(),
+            FloorFixture.collect(new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>()))
         .toCompletableFuture()
         .get(5, TimeUnit.SECONDS);
   }
