@@ -22,10 +22,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.loadtest.client.PresenceProbe;
-import org.presence.loadtest.client.ServerMemory;
 import org.presence.loadtest.engine.LoadRun;
 import org.presence.loadtest.floor.FloorServer;
+import org.presence.loadtest.presence.PresenceProbe;
+import org.presence.loadtest.probe.ServerMemory;
 import picocli.CommandLine;
 
 /**

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -342,24 +341,7 @@ public final class DeviceClient implements AutoCloseable {
     socket = o.socket();
     frames = o.frames();
     lastHeardNanos = System.nanoTime();
-    send(
-        ClientJson.write(
-            g -> {
-              g.writeStartObject();
-              g.writeStringField("type", "connect");
-              g.writeStringField("assertion", o.token());
-              if (applicationIds != null) {
-                g.writeArrayFieldStart("application_ids");
-                for (long id : applicationIds) {
-                  g.writeNumber(id);
-                }
-                g.writeEndArray();
-              }
-              if (device != null) {
-                g.writeStringField("device", device);
-              }
-              g.writeEndObject();
-            }));
+    send(DeviceFrames.connect(o.token(), device, applicationIds));
     cancelTimer();
     timer =
         exec.schedule(
@@ -505,35 +487,25 @@ public final class DeviceClient implements AutoCloseable {
   // Frames from the node (on exec)
 
   private void frame(int gen, String text) {
-    Map<String, Object> m = ClientJson.object(ClientJson.read(text));
-    if (m == null) {
-      throw new PresenceException(10, 0, "Malformed frame from the node");
-    }
-    if (m.get("notifications") != null) {
-      notifications(ClientJson.list(m.get("notifications")));
+    DeviceFrames.Frame f = DeviceFrames.read(text);
+    if (f instanceof DeviceFrames.Pushed p) {
+      notifications(p.notifications());
       return;
     }
-    Map<String, Object> settings = ClientJson.object(m.get("settings"));
-    if (settings != null) {
-      listener.onSettings(
-          new Settings(
-              (int) ClientJson.number(settings, "online_within_minutes", 0),
-              (int) ClientJson.number(settings, "away_after_minutes", 0),
-              (int) ClientJson.number(settings, "offline_after_minutes", 0),
-              Objects.requireNonNullElse(ClientJson.string(settings, "custom_status"), ""),
-              Objects.requireNonNullElse(ClientJson.string(settings, "away_message"), "")));
+    if (f instanceof DeviceFrames.SettingsChanged s) {
+      listener.onSettings(s.settings());
       return;
     }
-    if (ClientJson.isTrue(m, "result")) {
-      String id = ClientJson.string(m, "session_id");
+    if (f instanceof DeviceFrames.Accepted a) {
+      String id = a.sessionId();
       if (session == null) {
         if (id == null) {
           throw new PresenceException(10, 0, "Connect answer without a session_id");
         }
-        connected(gen, id, ClientJson.number(m, "expires_at", 0));
+        connected(gen, id, a.expiresAt());
       } else {
         Request r = inFlight;
-        long expiresAt = ClientJson.number(m, "expires_at", 0);
+        long expiresAt = a.expiresAt();
         answered(null);
         if (r != null && r.assertion != null && expiresAt > 0) {
           listener.onIdentityRefreshed(expiresAt);
@@ -542,8 +514,9 @@ public final class DeviceClient implements AutoCloseable {
       }
       return;
     }
-    int errno = (int) ClientJson.number(m, "errno", 0);
-    String reason = Objects.requireNonNullElse(ClientJson.string(m, "reason"), "");
+    DeviceFrames.Refused refused = (DeviceFrames.Refused) f;
+    int errno = refused.errno();
+    String reason = refused.reason();
     PresenceException e = new PresenceException(errno, 0, reason);
     if (session == null || errno < 0) {
       // Before the session every error ends the socket; after, a negative one does. The close
@@ -646,29 +619,16 @@ public final class DeviceClient implements AutoCloseable {
     }
   }
 
-  private void notifications(List<Object> items) {
-    if (items == null) {
-      throw new PresenceException(10, 0, "notifications is not a list");
-    }
+  private void notifications(List<Notification> items) {
     List<Notification> fresh = new ArrayList<>();
-    for (Object o : items) {
-      Map<String, Object> n = ClientJson.object(o);
-      String id = n == null ? null : ClientJson.string(n, "id");
-      if (id == null || !seenIds.add(id)) {
+    for (Notification n : items) {
+      if (!seenIds.add(n.id())) {
         continue;
       }
       if (seenIds.size() > REMEMBERED_IDS) {
         seenIds.remove(seenIds.iterator().next());
       }
-      fresh.add(
-          new Notification(
-              id,
-              ClientJson.number(n, "appid", 0),
-              Objects.requireNonNullElse(ClientJson.string(n, "source"), ""),
-              Objects.requireNonNullElse(ClientJson.string(n, "message"), ""),
-              Objects.requireNonNullElse(ClientJson.string(n, "action"), ""),
-              ClientJson.number(n, "expires", 0),
-              ClientJson.isTrue(n, "missed")));
+      fresh.add(n);
     }
     if (!fresh.isEmpty()) {
       listener.onNotifications(List.copyOf(fresh));
@@ -709,31 +669,16 @@ public final class DeviceClient implements AutoCloseable {
     Request r = queue.pollFirst();
     inFlight = r;
     String sid = session;
-    send(
-        ClientJson.write(
-            g -> {
-              g.writeStartObject();
-              g.writeStringField("type", r.type);
-              if (r.assertion != null) {
-                g.writeStringField("assertion", r.assertion);
-                g.writeEndObject();
-                return;
-              }
-              g.writeStringField("session_id", sid);
-              if (r.status != null) {
-                g.writeStringField("status", r.status.status().wire());
-                if (!r.status.message().isEmpty()) {
-                  g.writeStringField("message", r.status.message());
-                }
-              } else {
-                g.writeArrayFieldStart("ids");
-                for (String id : r.ids) {
-                  g.writeString(id);
-                }
-                g.writeEndArray();
-              }
-              g.writeEndObject();
-            }));
+    if (r.assertion != null) {
+      send(DeviceFrames.refresh(r.assertion));
+    } else if (r.status != null) {
+      send(DeviceFrames.status(sid, r.status.status(), r.status.message()));
+    } else {
+      send(
+          "dismiss".equals(r.type)
+              ? DeviceFrames.dismiss(sid, r.ids)
+              : DeviceFrames.acknowledge(sid, r.ids));
+    }
   }
 
   private void send(String text) {

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.presence.loadtest.client.DeviceClient;
+import org.presence.loadtest.presence.DeviceSession;
 
 /** What the device benchmarks share: the server command line, source addresses, the report head. */
 final class BenchSupport {
@@ -85,12 +85,12 @@ final class BenchSupport {
   }
 
   /** Closes every session with a reset. */
-  static void abortAll(List<DeviceClient.Session> sessions) {
-    for (DeviceClient.Session s : sessions) {
+  static void abortAll(List<DeviceSession> sessions) {
+    for (DeviceSession s : sessions) {
       s.abort();
     }
-    for (DeviceClient.Session s : sessions) {
-      s.closedFuture().join();
+    for (DeviceSession s : sessions) {
+      s.closedFuture().toCompletableFuture().join();
     }
   }
 

@@ -11,8 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import org.presence.loadtest.client.DeviceClient;
-import org.presence.protocol.device.DeviceMessage.Connect;
+import org.presence.loadtest.presence.DeviceSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -120,7 +119,7 @@ public final class ConnectStorm implements Callable<Integer> {
     List<Double> idleRates = new ArrayList<>();
     java.lang.management.OperatingSystemMXBean os =
         java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-    try (DeviceClient client = DeviceClient.create(clientThreads);
+    try (BenchClient client = new BenchClient(clientThreads);
         ServerProcess server =
             ServerProcess.start(
                 "presence",
@@ -144,15 +143,11 @@ public final class ConnectStorm implements Callable<Integer> {
         int base = offset[0];
         long serverCpu0 = server.cpuNanos();
         long clientCpu0 = ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
-        Window.Result<DeviceClient.Session> r =
+        Window.Result<DeviceSession> r =
             Window.run(
                 n,
                 window,
-                i ->
-                    client.connect(
-                        uri,
-                        from.get((base + i) % from.size()),
-                        new Connect(tokens.get(base + i), null, "phone")));
+                i -> client.connect(uri, from.get((base + i) % from.size()), tokens.get(base + i)));
         offset[0] += n;
         double serverUs = (server.cpuNanos() - serverCpu0) / 1e3 / Math.max(1, r.done().size());
         double clientUs =

@@ -16,9 +16,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
-import org.presence.loadtest.client.DeviceClient;
-import org.presence.protocol.device.DeviceMessage.Connect;
-import org.presence.protocol.model.PresenceStatus;
+import org.presence.client.PresenceStatus;
+import org.presence.loadtest.presence.DeviceSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -130,7 +129,7 @@ public final class IdleDensity implements Callable<Integer> {
 
   private PrintWriter out;
   private List<InetSocketAddress> from;
-  private DeviceClient client;
+  private BenchClient client;
 
   @Override
   public Integer call() throws Exception {
@@ -168,7 +167,7 @@ public final class IdleDensity implements Callable<Integer> {
     Map<String, Double> presenceClasses;
     Map<String, Double> steadyClasses = null;
     Map<String, Double> floorClasses;
-    client = DeviceClient.create(2);
+    client = new BenchClient(2);
     try {
       int port = ServerProcess.freePort();
       int adminPort = ServerProcess.freePortOtherThan(port);
@@ -194,12 +193,11 @@ public final class IdleDensity implements Callable<Integer> {
               "http://127.0.0.1:" + adminPort + "/metrics",
               ServerProcess.METRICS_DIRECT)) {
         URI uri = URI.create("ws://127.0.0.1:" + port + "/presence");
-        IntFunction<CompletableFuture<DeviceClient.Session>> warm =
+        IntFunction<CompletableFuture<DeviceSession>> warm =
             i -> connect(uri, warmTokens.get(i), i);
         ServerProcess.Memory before = warmUpAndMeasure(server, warm);
         Map<String, long[]> histBefore = histogram ? server.histogram() : null;
-        List<DeviceClient.Session> held =
-            open(server, i -> withStatus(connect(uri, tokens.get(i), i)));
+        List<DeviceSession> held = open(server, i -> withStatus(connect(uri, tokens.get(i), i)));
         fresh = new Figures(before, server.measure(), held.size());
         presenceClasses = histogram ? growth(histBefore, server.histogram(), held.size()) : null;
         if (!noSteady) {
@@ -219,7 +217,7 @@ public final class IdleDensity implements Callable<Integer> {
           int k = 0;
           while (System.nanoTime() < until) {
             int base = warmup + (k++ % 4) * 5;
-            List<DeviceClient.Session> nudge =
+            List<DeviceSession> nudge =
                 open(server, 5, i -> withStatus(connect(uri, warmTokens.get(base + i), i)));
             BenchSupport.abortAll(nudge);
             TimeUnit.SECONDS.sleep(3);
@@ -240,11 +238,11 @@ public final class IdleDensity implements Callable<Integer> {
               "/__floor__/stats",
               ServerProcess.FLOOR_DIRECT)) {
         URI uri = URI.create("ws://127.0.0.1:" + floorPort + "/hold");
-        IntFunction<CompletableFuture<DeviceClient.Session>> sock =
+        IntFunction<CompletableFuture<DeviceSession>> sock =
             i -> client.open(uri, from.get(i % from.size()));
         ServerProcess.Memory before = warmUpAndMeasure(server, sock);
         Map<String, long[]> histBefore = histogram ? server.histogram() : null;
-        List<DeviceClient.Session> held = open(server, sock);
+        List<DeviceSession> held = open(server, sock);
         floor = new Figures(before, server.measure(), held.size());
         floorClasses = histogram ? growth(histBefore, server.histogram(), held.size()) : null;
         BenchSupport.abortAll(held);
@@ -260,10 +258,10 @@ public final class IdleDensity implements Callable<Integer> {
               "/metrics",
               ServerProcess.METRICS_DIRECT)) {
         URI uri = URI.create("ws://127.0.0.1:" + barePort + "/ws");
-        IntFunction<CompletableFuture<DeviceClient.Session>> sock =
+        IntFunction<CompletableFuture<DeviceSession>> sock =
             i -> client.open(uri, from.get(i % from.size()));
         ServerProcess.Memory before = warmUpAndMeasure(server, sock);
-        List<DeviceClient.Session> held = open(server, sock);
+        List<DeviceSession> held = open(server, sock);
         bare = new Figures(before, server.measure(), held.size());
         BenchSupport.abortAll(held);
       }
@@ -321,25 +319,25 @@ public final class IdleDensity implements Callable<Integer> {
     out.flush();
   }
 
-  private CompletableFuture<DeviceClient.Session> connect(URI uri, String token, int i) {
-    return client.connect(uri, from.get(i % from.size()), new Connect(token, null, "phone"));
+  private CompletableFuture<DeviceSession> connect(URI uri, String token, int i) {
+    return client.connect(uri, from.get(i % from.size()), token);
   }
 
   /** The session, once it sent its one status (when {@code --status} asks for one). */
-  private CompletableFuture<DeviceClient.Session> withStatus(
-      CompletableFuture<DeviceClient.Session> connected) {
+  private CompletableFuture<DeviceSession> withStatus(CompletableFuture<DeviceSession> connected) {
     if ("none".equals(status)) {
       return connected;
     }
-    PresenceStatus st =
-        PresenceStatus.fromWire(status)
-            .orElseThrow(() -> new IllegalArgumentException("--status: " + status));
+    PresenceStatus st = PresenceStatus.fromWire(status);
+    if (st == null) {
+      throw new IllegalArgumentException("--status: " + status);
+    }
     return connected.thenCompose(
         s ->
             s.status(st, null)
                 .thenApply(
                     reply -> {
-                      if (DeviceClient.isError(reply)) {
+                      if (!reply.ok()) {
                         throw new IllegalStateException("status refused: " + reply);
                       }
                       return s;
@@ -347,29 +345,27 @@ public final class IdleDensity implements Callable<Integer> {
   }
 
   private ServerProcess.Memory warmUpAndMeasure(
-      ServerProcess server, IntFunction<CompletableFuture<DeviceClient.Session>> warm)
-      throws Exception {
-    Window.Result<DeviceClient.Session> w = Window.run(warmup, window, warm);
+      ServerProcess server, IntFunction<CompletableFuture<DeviceSession>> warm) throws Exception {
+    Window.Result<DeviceSession> w = Window.run(warmup, window, warm);
     BenchSupport.abortAll(w.done());
     // Closed sessions leave after the node's grace period (1 s here).
     TimeUnit.SECONDS.sleep(3);
     return server.measure();
   }
 
-  private List<DeviceClient.Session> open(
-      ServerProcess server, IntFunction<CompletableFuture<DeviceClient.Session>> op)
-      throws Exception {
-    List<DeviceClient.Session> held = open(server, sessions, op);
+  private List<DeviceSession> open(
+      ServerProcess server, IntFunction<CompletableFuture<DeviceSession>> op) throws Exception {
+    List<DeviceSession> held = open(server, sessions, op);
     out.printf(Locale.ROOT, "%s: idle for %d s%n", server.log().getFileName(), settle);
     out.flush();
     TimeUnit.SECONDS.sleep(settle);
     return held;
   }
 
-  private List<DeviceClient.Session> open(
-      ServerProcess server, int n, IntFunction<CompletableFuture<DeviceClient.Session>> op)
+  private List<DeviceSession> open(
+      ServerProcess server, int n, IntFunction<CompletableFuture<DeviceSession>> op)
       throws Exception {
-    Window.Result<DeviceClient.Session> r = Window.run(n, window, op);
+    Window.Result<DeviceSession> r = Window.run(n, window, op);
     if (r.failed() > 0) {
       BenchSupport.abortAll(r.done());
       throw new IllegalStateException(

@@ -5,13 +5,13 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.TimeUnit;
-import org.presence.loadtest.client.SourceAddresses;
-import org.presence.loadtest.client.Target;
-import org.presence.loadtest.client.TokenMinter;
+import org.presence.loadtest.identity.TokenMinter;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.metrics.SampleCodec;
 import org.presence.loadtest.metrics.Sampler;
 import org.presence.loadtest.scenario.Simulation;
+import org.presence.loadtest.targets.Target;
+import org.presence.loadtest.transport.SourceAddresses;
 
 /**
  * The injector side of a multi-process run ({@code loadtest inject}): mints its users' tokens, says

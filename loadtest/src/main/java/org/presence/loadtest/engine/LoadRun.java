@@ -18,22 +18,22 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.presence.loadtest.client.ServerMemory;
-import org.presence.loadtest.client.SourceAddresses;
-import org.presence.loadtest.client.Target;
-import org.presence.loadtest.client.TokenMinter;
+import org.presence.loadtest.identity.TokenMinter;
 import org.presence.loadtest.metrics.Clock;
 import org.presence.loadtest.metrics.IntervalSample;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.metrics.SampleCodec;
 import org.presence.loadtest.metrics.Sampler;
 import org.presence.loadtest.metrics.Timeline;
+import org.presence.loadtest.probe.ServerMemory;
 import org.presence.loadtest.report.Assertion;
 import org.presence.loadtest.report.ConsoleReporter;
 import org.presence.loadtest.report.ProbeResult;
 import org.presence.loadtest.report.Summary;
 import org.presence.loadtest.scenario.Action;
 import org.presence.loadtest.scenario.Simulation;
+import org.presence.loadtest.targets.Target;
+import org.presence.loadtest.transport.SourceAddresses;
 
 /**
  * A run as the load engineer starts it ({@code loadtest run}): starts a floor if it has to, checks

@@ -7,15 +7,14 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.OptionalLong;
 import java.util.Set;
-import org.presence.loadtest.client.SourceAddresses;
-import org.presence.loadtest.client.Target;
-import org.presence.loadtest.client.Targets;
-import org.presence.loadtest.client.TokenMinter;
-import org.presence.loadtest.client.Transport;
-import org.presence.loadtest.client.WsConnector;
+import org.presence.loadtest.identity.TokenMinter;
 import org.presence.loadtest.scenario.Action;
 import org.presence.loadtest.scenario.Scenarios;
 import org.presence.loadtest.scenario.Simulation;
+import org.presence.loadtest.targets.Target;
+import org.presence.loadtest.transport.SourceAddresses;
+import org.presence.loadtest.transport.Transport;
+import org.presence.loadtest.transport.WsConnector;
 
 /**
  * Turns a {@link LoadConfig} into the parts of a run: the simulation, the target, the token minter.

@@ -15,14 +15,14 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import org.presence.loadtest.client.ClientException;
-import org.presence.loadtest.client.Target;
 import org.presence.loadtest.metrics.Clock;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.scenario.Population;
 import org.presence.loadtest.scenario.RunContext;
 import org.presence.loadtest.scenario.Simulation;
 import org.presence.loadtest.scenario.VirtualUser;
+import org.presence.loadtest.targets.ClientException;
+import org.presence.loadtest.targets.Target;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -3,7 +3,7 @@ package org.presence.loadtest.engine;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.LongStream;
-import org.presence.loadtest.client.TokenMinter;
+import org.presence.loadtest.identity.TokenMinter;
 import org.presence.loadtest.scenario.Population;
 import org.presence.loadtest.scenario.Simulation;
 

@@ -23,7 +23,7 @@ import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.presence.loadtest.client.ProcStatus;
+import org.presence.loadtest.probe.ProcStatus;
 
 /**
  * The floor's only HTTP handler: upgrades {@code /hold} and {@code /relay/...}, answers {@code

@@ -12,7 +12,7 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import org.presence.loadtest.client.Transport;
+import org.presence.loadtest.transport.Transport;
 
 /**
  * The floor: a bare Netty WebSocket server that upgrades, holds and relays, and does nothing else,

@@ -16,9 +16,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import org.HdrHistogram.Histogram;
-import org.presence.loadtest.client.ServerMemory;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.metrics.Timeline;
+import org.presence.loadtest.probe.ServerMemory;
 import org.presence.protocol.error.ErrorCode;
 
 /**

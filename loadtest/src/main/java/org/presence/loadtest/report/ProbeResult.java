@@ -1,6 +1,6 @@
 package org.presence.loadtest.report;
 
-import org.presence.loadtest.client.ServerMemory;
+import org.presence.loadtest.probe.ServerMemory;
 
 /**
  * The server's memory before the load and under it, and what one held connection costs.

@@ -6,7 +6,7 @@ import java.util.concurrent.CompletionStage;
 /**
  * One step of a virtual user's scenario (connect, send, pause, ...). It runs on the user's event
  * loop and completes when the user may go on; completing exceptionally ends the user, and the
- * failure is counted once under its {@link org.presence.loadtest.client.ClientException#kindOf
+ * failure is counted once under its {@link org.presence.loadtest.targets.ClientException#kindOf
  * kind}. Errors that leave the session usable (a positive errno) are counted by the action itself,
  * which then completes normally.
  */

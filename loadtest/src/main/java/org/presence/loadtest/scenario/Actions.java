@@ -8,16 +8,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
-import org.presence.loadtest.client.AppChannel;
-import org.presence.loadtest.client.ClientException;
-import org.presence.loadtest.client.DeviceChannel;
-import org.presence.loadtest.client.NotificationApi;
-import org.presence.loadtest.client.Reply;
-import org.presence.loadtest.client.VirtualApp;
-import org.presence.loadtest.client.VirtualDevice;
 import org.presence.loadtest.metrics.Clock;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.metrics.Stamp;
+import org.presence.loadtest.targets.AppChannel;
+import org.presence.loadtest.targets.ClientException;
+import org.presence.loadtest.targets.DeviceChannel;
+import org.presence.loadtest.targets.NotificationApi;
+import org.presence.loadtest.targets.Reply;
+import org.presence.loadtest.targets.VirtualApp;
+import org.presence.loadtest.targets.VirtualDevice;
 
 /**
  * The built-in actions. Each records its own latency and counters; see {@link Metrics} for the

@@ -1,7 +1,7 @@
 package org.presence.loadtest.scenario;
 
-import org.presence.loadtest.client.Target;
 import org.presence.loadtest.metrics.Metrics;
+import org.presence.loadtest.targets.Target;
 
 /**
  * What the engine gives every virtual user: the target, the metrics, identity tokens and the run's

@@ -6,14 +6,14 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.presence.loadtest.client.ClientException;
-import org.presence.loadtest.client.DeviceIdentity;
-import org.presence.loadtest.client.Inbound;
-import org.presence.loadtest.client.VirtualApp;
-import org.presence.loadtest.client.VirtualDevice;
 import org.presence.loadtest.metrics.Clock;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.metrics.Stamp;
+import org.presence.loadtest.targets.ClientException;
+import org.presence.loadtest.targets.DeviceIdentity;
+import org.presence.loadtest.targets.Inbound;
+import org.presence.loadtest.targets.VirtualApp;
+import org.presence.loadtest.targets.VirtualDevice;
 
 /**
  * One virtual user (Gatling's session): its number, its event loop, its device or app connection

@@ -21,13 +21,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.loadtest.client.DeviceIdentity;
-import org.presence.loadtest.client.Inbound;
-import org.presence.loadtest.client.PresenceSetup;
-import org.presence.loadtest.client.PresenceTarget;
-import org.presence.loadtest.client.SourceAddresses;
-import org.presence.loadtest.client.Target;
-import org.presence.loadtest.client.Transport;
+import org.presence.loadtest.presence.PresenceSetup;
+import org.presence.loadtest.presence.PresenceTarget;
+import org.presence.loadtest.targets.DeviceIdentity;
+import org.presence.loadtest.targets.Inbound;
+import org.presence.loadtest.targets.Target;
+import org.presence.loadtest.transport.SourceAddresses;
+import org.presence.loadtest.transport.Transport;
 
 /**
  * {@code --apps-url}: with two "nodes" (plain HTTP servers that log what reaches them), the devices

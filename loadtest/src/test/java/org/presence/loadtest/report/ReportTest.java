@@ -10,10 +10,10 @@ import java.util.Map;
 import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.loadtest.client.ServerMemory;
 import org.presence.loadtest.metrics.IntervalSample;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.metrics.Timeline;
+import org.presence.loadtest.probe.ServerMemory;
 
 class ReportTest {
   @TempDir Path dir;

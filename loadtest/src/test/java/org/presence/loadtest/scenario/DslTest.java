@@ -17,9 +17,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.presence.loadtest.client.ClientException;
-import org.presence.loadtest.client.Target;
 import org.presence.loadtest.metrics.Metrics;
+import org.presence.loadtest.targets.ClientException;
+import org.presence.loadtest.targets.Target;
 
 class DslTest {
   private final EventLoop loop = new DefaultEventLoop();

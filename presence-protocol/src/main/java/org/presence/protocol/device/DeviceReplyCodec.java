@@ -23,7 +23,9 @@ import org.presence.protocol.json.Json;
  * The client side of the device channel: decodes the frames a node sends ({@link DeviceCodec}
  * decodes what devices send, and encodes both). Lenient where the node's own decoder is strict:
  * unknown fields are skipped and fields of the wrong type read as absent, so a newer node's answers
- * still decode. For clients (the load harness, the daemon) and tests; not on the node's hot path.
+ * still decode. For the node's tests (their device client reads Netty buffers); not on the node's
+ * hot path. Clients (the load harness, the daemon) read through presence-client's {@code
+ * DeviceFrames}.
  */
 public final class DeviceReplyCodec {
   private DeviceReplyCodec() {}

@@ -1,0 +1,238 @@
+package org.presence.loadtest.presence;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicReference;
+import org.presence.loadtest.identity.TokenMinter;
+import org.presence.loadtest.transport.Urls;
+
+/**
+ * Readies a Presence node for a run that has apps: the coordinator registers {@code apps}
+ * applications through the JSON API as fresh developers (at most {@value #APPS_PER_DEVELOPER} each,
+ * below a node's per-developer limit), proving the domain against a small site it serves on
+ * loopback (so the node must allow loopback: the embedded default does), activates them, and has
+ * device user {@code u} grant app {@code u % apps}. The ids, keys and every device user's PUID go
+ * to {@value #FILE} in the run folder, where every injector process reads them: the update channel
+ * client needs the keys, the notification poster the keys and PUIDs.
+ */
+public final class PresenceSetup {
+  /** The file in the run folder. */
+  public static final String FILE = "presence-setup.json";
+
+  /** Grant requests in flight at once. */
+  private static final int PARALLEL = 32;
+
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  /** Applications one harness developer registers (a node allows 50 per developer). */
+  private static final int APPS_PER_DEVELOPER = 40;
+
+  /** One application: its id and API key. */
+  public record AppKey(long id, String key) {}
+
+  /**
+   * What the coordinator set up: the applications, by app number, and the PUID of device user
+   * {@code u} at app {@code u % apps.size()}, by user number.
+   */
+  public record Setup(List<AppKey> apps, List<String> puids) {
+    /** The PUID of device user {@code user}, or null when the setup did not grant it. */
+    public String puid(long user) {
+      return user >= 0 && user < puids.size() ? puids.get((int) user) : null;
+    }
+  }
+
+  private PresenceSetup() {}
+
+  /** Sets the node up and writes {@value #FILE}; returns the applications. */
+  public static Setup prepare(
+      URI base, TokenMinter minter, int apps, long deviceUsers, Path runDir, PrintWriter out)
+      throws IOException, InterruptedException {
+    if (deviceUsers > Integer.MAX_VALUE) {
+      throw new IOException("presence setup: at most " + Integer.MAX_VALUE + " device users");
+    }
+    HttpClient http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
+    // Fresh developers each run: a node allows a developer 50 applications, and runs add up.
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    AtomicReference<String> served = new AtomicReference<>("");
+    HttpServer site = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+    site.createContext(
+        "/__presence",
+        ex -> {
+          byte[] body = served.get().getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+          ex.sendResponseHeaders(200, body.length);
+          try (OutputStream o = ex.getResponseBody()) {
+            o.write(body);
+          }
+        });
+    // A thread per exchange: the node tries https:// first, and a TLS hello sent to this plain
+    // HTTP site is read as a request that never ends, which would hold the only default thread
+    // and starve the http:// proof behind it.
+    ExecutorService siteThreads = Executors.newCachedThreadPool();
+    site.setExecutor(siteThreads);
+    site.start();
+    List<AppKey> keys = new ArrayList<>();
+    try {
+      String domain = "127.0.0.1:" + site.getAddress().getPort();
+      for (int i = 0; i < apps; i++) {
+        String dev =
+            "Bearer "
+                + minter.mintFor(
+                    "loadtest-dev-" + run + "-" + i / APPS_PER_DEVELOPER + "@loadtest.invalid");
+        ObjectNode app =
+            MAPPER
+                .createObjectNode()
+                .put("name", "loadtest app " + i)
+                .put("domain", domain)
+                .put("description", "load run");
+        JsonNode created = call(http, base, "POST", "/api/apps", dev, app.toString(), 201);
+        long id = created.get("id").asLong();
+        served.set(created.get("verification_key").asText());
+        call(http, base, "POST", "/api/apps/" + id + "/verify", dev, null, 200);
+        JsonNode active = call(http, base, "POST", "/api/apps/" + id + "/activate", dev, null, 200);
+        keys.add(new AppKey(id, active.get("api_key").asText()));
+      }
+    } finally {
+      site.stop(0);
+      siteThreads.shutdownNow();
+    }
+    out.printf(
+        java.util.Locale.ROOT,
+        "presence: %d apps registered; granting them to %d users...%n",
+        apps,
+        deviceUsers);
+    out.flush();
+    Semaphore slots = new Semaphore(PARALLEL);
+    String[] puids = new String[(int) deviceUsers];
+    List<CompletableFuture<Void>> grants = new ArrayList<>();
+    for (long u = 0; u < deviceUsers; u++) {
+      slots.acquire();
+      AppKey app = keys.get((int) (u % apps));
+      String body =
+          MAPPER
+              .createObjectNode()
+              .put("app_id", app.id())
+              .put("id", TokenMinter.email(u))
+              .toString();
+      HttpRequest req =
+          HttpRequest.newBuilder(Urls.http(base, "/api/grants"))
+              .header("Authorization", "Bearer " + minter.mint(u))
+              .header("Content-Type", "application/json")
+              .timeout(Duration.ofSeconds(30))
+              .POST(HttpRequest.BodyPublishers.ofString(body))
+              .build();
+      long user = u;
+      grants.add(
+          http.sendAsync(req, HttpResponse.BodyHandlers.ofString())
+              .thenAccept(
+                  r -> {
+                    if (r.statusCode() != 200) {
+                      throw new IllegalStateException(
+                          "grant of user " + user + ": " + r.statusCode() + " " + r.body());
+                    }
+                    try {
+                      puids[(int) user] = MAPPER.readTree(r.body()).get("puid").asText();
+                    } catch (IOException | RuntimeException e) {
+                      throw new IllegalStateException(
+                          "grant of user " + user + ": unreadable answer " + r.body(), e);
+                    }
+                  })
+              .whenComplete((v, e) -> slots.release()));
+    }
+    try {
+      CompletableFuture.allOf(grants.toArray(new CompletableFuture[0])).join();
+    } catch (RuntimeException e) {
+      throw new IOException(
+          "presence setup failed: " + (e.getCause() == null ? e : e.getCause()).getMessage(), e);
+    }
+    Setup setup = new Setup(List.copyOf(keys), List.of(puids));
+    write(runDir, setup);
+    return setup;
+  }
+
+  private static JsonNode call(
+      HttpClient http, URI base, String method, String path, String auth, String json, int expect)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(Urls.http(base, path))
+            .header("Authorization", auth)
+            .timeout(Duration.ofSeconds(30));
+    if (json != null) {
+      b.header("Content-Type", "application/json")
+          .method(method, HttpRequest.BodyPublishers.ofString(json));
+    } else {
+      b.method(method, HttpRequest.BodyPublishers.noBody());
+    }
+    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != expect) {
+      throw new IOException(
+          "presence setup: "
+              + method
+              + " "
+              + path
+              + " answered "
+              + r.statusCode()
+              + " "
+              + r.body()
+              + (path.endsWith("/verify")
+                  ? " (the node must allow loopback: outbound.allow-loopback)"
+                  : ""));
+    }
+    return MAPPER.readTree(r.body());
+  }
+
+  private static void write(Path runDir, Setup setup) throws IOException {
+    ObjectNode root = MAPPER.createObjectNode();
+    ArrayNode list = root.putArray("apps");
+    for (AppKey k : setup.apps()) {
+      list.addObject().put("id", k.id()).put("key", k.key());
+    }
+    ArrayNode puids = root.putArray("puids");
+    setup.puids().forEach(puids::add);
+    Files.createDirectories(runDir);
+    Files.writeString(
+        runDir.resolve(FILE), MAPPER.writeValueAsString(root), StandardCharsets.UTF_8);
+  }
+
+  /** What the coordinator set up for the run in {@code runDir}. */
+  public static Setup load(Path runDir) {
+    try {
+      JsonNode root = MAPPER.readTree(runDir.resolve(FILE).toFile());
+      List<AppKey> out = new ArrayList<>();
+      root.path("apps")
+          .forEach(a -> out.add(new AppKey(a.path("id").asLong(), a.path("key").asText())));
+      List<String> puids = new ArrayList<>();
+      root.path("puids").forEach(p -> puids.add(p.asText()));
+      return new Setup(List.copyOf(out), List.copyOf(puids));
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          "cannot read " + runDir.resolve(FILE) + ": " + e.getMessage(), e);
+    }
+  }
+}
