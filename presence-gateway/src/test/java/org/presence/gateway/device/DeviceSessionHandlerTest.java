@@ -31,12 +31,12 @@ import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.device.DeviceCodec;
+import org.presence.protocol.device.DeviceFixtures;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
 import org.presence.protocol.device.DeviceMessage.ErrorReply;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
-import org.presence.protocol.device.DeviceReplyCodec;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.PresenceStatus;
@@ -119,7 +119,7 @@ class DeviceSessionHandlerTest {
     try {
       if (out instanceof TextWebSocketFrame t) {
         ByteBuf b = t.content();
-        return DeviceReplyCodec.decode(b);
+        return DeviceFixtures.reply(b);
       }
       if (out instanceof CloseWebSocketFrame c) {
         return c.statusCode();

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.protocol.device.DeviceFixtures;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
-import org.presence.protocol.device.DeviceReplyCodec;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.queue.Notification;
 
@@ -73,7 +73,7 @@ class NotificationFramesTest {
     while ((o = ch.readOutbound()) != null) {
       TextWebSocketFrame f = (TextWebSocketFrame) o;
       try {
-        DeviceMessage m = DeviceReplyCodec.decode(f.content());
+        DeviceMessage m = DeviceFixtures.reply(f.content());
         List<String> ids = new ArrayList<>();
         for (LiveNotification n : ((DeviceMessage.Notifications) m).notifications()) {
           ids.add(n.id());
@@ -126,7 +126,7 @@ class NotificationFramesTest {
     push(new RecentIds(), List.of(note("old", Instant.now().minusSeconds(1))));
     TextWebSocketFrame f = ch.readOutbound();
     try {
-      DeviceMessage m = DeviceReplyCodec.decode(f.content());
+      DeviceMessage m = DeviceFixtures.reply(f.content());
       assertThat(((DeviceMessage.Notifications) m).notifications().get(0).missed()).isTrue();
     } finally {
       f.release();
@@ -148,7 +148,7 @@ class NotificationFramesTest {
     unflushed.release();
     Object error = ch.readOutbound();
     try {
-      assertThat(DeviceReplyCodec.decode(((TextWebSocketFrame) error).content()))
+      assertThat(DeviceFixtures.reply(((TextWebSocketFrame) error).content()))
           .isEqualTo(DeviceMessage.ErrorReply.of(ErrorCode.SLOW_CONSUMER, null));
     } finally {
       ((TextWebSocketFrame) error).release();

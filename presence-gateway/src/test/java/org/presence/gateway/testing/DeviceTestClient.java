@@ -1,7 +1,5 @@
 package org.presence.gateway.testing;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -13,6 +11,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.presence.protocol.device.DeviceCodec;
+import org.presence.protocol.device.DeviceFixtures;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.device.DeviceMessage.Connected;
@@ -20,16 +19,16 @@ import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.device.DeviceMessage.Notifications;
 import org.presence.protocol.device.DeviceMessage.Settings;
 import org.presence.protocol.device.DeviceMessage.StatusUpdate;
-import org.presence.protocol.device.DeviceReplyCodec;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * A device for tests: a {@link WsClient} on {@code /presence} that speaks the device protocol
- * through {@link DeviceCodec}. Pushed {@code {"notifications": ...}} and {@code {"settings": ...}}
- * frames are set aside while it waits for an answer, and read with {@link #notifications} and
- * {@link #settings}.
+ * A device for tests: a {@link WsClient} on {@code /presence} that writes requests with {@link
+ * DeviceCodec} and reads the node's frames the way clients do, through presence-client's {@code
+ * DeviceFrames} ({@link DeviceFixtures#reply}). Pushed {@code {"notifications": ...}} and {@code
+ * {"settings": ...}} frames are set aside while it waits for an answer, and read with {@link
+ * #notifications} and {@link #settings}.
  */
 public final class DeviceTestClient implements AutoCloseable {
   /** How long a test waits for an answer. */
@@ -159,16 +158,11 @@ public final class DeviceTestClient implements AutoCloseable {
     if (text == null) {
       return null;
     }
-    ByteBuf b = Unpooled.copiedBuffer(text, StandardCharsets.UTF_8);
-    try {
-      DeviceMessage m = DeviceReplyCodec.decode(b);
-      if (m instanceof Notifications) {
-        rawPushes.add(text);
-      }
-      return m;
-    } finally {
-      b.release();
+    DeviceMessage m = DeviceFixtures.reply(text);
+    if (m instanceof Notifications) {
+      rawPushes.add(text);
     }
+    return m;
   }
 
   /**

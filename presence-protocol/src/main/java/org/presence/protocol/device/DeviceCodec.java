@@ -38,8 +38,9 @@ import org.presence.protocol.model.PresenceStatus;
 /**
  * Reads and writes {@link DeviceMessage}s: pure functions over {@link ByteBuf}s, no I/O, no
  * logging. The gateway decodes device frames with {@link #decode} and encodes its answers with
- * {@link #encode}; clients (the load harness, the daemon, tests) use {@link #encode} for their
- * requests and {@link DeviceReplyCodec} for the answers.
+ * {@link #encode}; the node's tests write their requests with {@link #encode}. Clients (the
+ * library's {@code DeviceClient}, the load harness, the node's tests) read the node's frames
+ * through presence-client's {@code DeviceFrames}.
  *
  * <p>{@link #decode} runs Jackson's streaming parser in an explicit token loop. Field order is free
  * (the {@code type} may come last, so fields are collected first and the message is built at the

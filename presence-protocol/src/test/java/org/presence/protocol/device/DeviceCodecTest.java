@@ -6,6 +6,7 @@ import static org.presence.protocol.device.DeviceFixtures.ASSERTION;
 import static org.presence.protocol.device.DeviceFixtures.SESSION;
 import static org.presence.protocol.device.DeviceFixtures.buf;
 import static org.presence.protocol.device.DeviceFixtures.json;
+import static org.presence.protocol.device.DeviceFixtures.reply;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -37,15 +38,6 @@ class DeviceCodecTest {
     ByteBuf b = buf(text);
     try {
       return codec.decode(b);
-    } finally {
-      b.release();
-    }
-  }
-
-  private static DeviceMessage decodeReply(String text) {
-    ByteBuf b = buf(text);
-    try {
-      return DeviceReplyCodec.decode(b);
     } finally {
       b.release();
     }
@@ -116,8 +108,8 @@ class DeviceCodecTest {
   }
 
   @Test
-  void decodeReply_whenGoldenNotifications_thenEveryItem() {
-    assertThat(decodeReply(json("notifications")))
+  void reply_whenGoldenNotifications_thenEveryItem() {
+    assertThat(reply(json("notifications")))
         .isEqualTo(
             new Notifications(
                 List.of(
@@ -154,16 +146,16 @@ class DeviceCodecTest {
             java.nio.charset.StandardCharsets.UTF_8);
     assertThat(connected)
         .isEqualTo("{\"result\":true,\"session_id\":\"" + id + "\",\"expires_at\":1764770400000}");
-    assertThat(decodeReply(connected)).isEqualTo(new DeviceMessage.Connected(id, 1764770400000L));
-    assertThat(decodeReply("{\"result\":true,\"session_id\":\"" + id + "\"}"))
+    assertThat(reply(connected)).isEqualTo(new DeviceMessage.Connected(id, 1764770400000L));
+    assertThat(reply("{\"result\":true,\"session_id\":\"" + id + "\"}"))
         .isEqualTo(new DeviceMessage.Connected(id));
     String refreshed =
         new String(
             DeviceCodec.toBytes(new DeviceMessage.Refreshed(1764771000000L)),
             java.nio.charset.StandardCharsets.UTF_8);
     assertThat(refreshed).isEqualTo("{\"result\":true,\"expires_at\":1764771000000}");
-    assertThat(decodeReply(refreshed)).isEqualTo(new DeviceMessage.Refreshed(1764771000000L));
-    assertThat(decodeReply("{\"result\":true}")).isEqualTo(DeviceMessage.Ack.INSTANCE);
+    assertThat(reply(refreshed)).isEqualTo(new DeviceMessage.Refreshed(1764771000000L));
+    assertThat(reply("{\"result\":true}")).isEqualTo(DeviceMessage.Ack.INSTANCE);
   }
 
   @Test
@@ -185,7 +177,7 @@ class DeviceCodecTest {
   }
 
   @Test
-  void encode_whenSettings_thenTheFieldsOfApiSettings_andDecodeReplyReadsThemBack() {
+  void encode_whenSettings_thenTheFieldsOfApiSettings_andClientsReadThemBack() {
     DeviceMessage.Settings s = new DeviceMessage.Settings(5, 10, 25, "At my <desk>", "");
     String text = new String(DeviceCodec.toBytes(s), StandardCharsets.UTF_8);
     assertThat(text)
@@ -193,12 +185,7 @@ class DeviceCodecTest {
             "{\"settings\":{\"online_within_minutes\":5,\"away_after_minutes\":10,"
                 + "\"offline_after_minutes\":25,\"custom_status\":\"At my \\u003Cdesk\\u003E\","
                 + "\"away_message\":\"\"}}");
-    ByteBuf b = buf(text);
-    try {
-      assertThat(DeviceReplyCodec.decode(b)).isEqualTo(s);
-    } finally {
-      b.release();
-    }
+    assertThat(reply(text)).isEqualTo(s);
   }
 
   @Test
@@ -216,7 +203,7 @@ class DeviceCodecTest {
       try {
         int n = DeviceCodec.encodeNotifications(small, from, 10, b);
         sizes.add(n);
-        got.addAll(((Notifications) DeviceReplyCodec.decode(b)).notifications());
+        got.addAll(((Notifications) reply(b)).notifications());
         from += n;
       } finally {
         b.release();
@@ -248,7 +235,7 @@ class DeviceCodecTest {
         int n = DeviceCodec.encodeNotifications(big, from, 100, b);
         assertThat(n).isPositive();
         assertThat(b.readableBytes()).isLessThan(DeviceCodec.NOTIFICATIONS_FRAME_BYTES + 8 * 1024);
-        got.addAll(((Notifications) DeviceReplyCodec.decode(b)).notifications());
+        got.addAll(((Notifications) reply(b)).notifications());
         from += n;
       } finally {
         b.release();
@@ -270,7 +257,7 @@ class DeviceCodecTest {
         .doesNotContain("&")
         .doesNotContain("'");
     assertThat(text).contains("\\u003Cscript\\u003E");
-    assertThat(decodeReply(text)).isEqualTo(new Notifications(List.of(n)));
+    assertThat(reply(text)).isEqualTo(new Notifications(List.of(n)));
   }
 
   @Test
@@ -381,8 +368,7 @@ class DeviceCodecTest {
   @ParameterizedTest
   @MethodSource("replies")
   void encode_thenDecodeReply_roundTripsEveryReply(DeviceMessage m) {
-    assertThat(decodeReply(new String(DeviceCodec.toBytes(m), StandardCharsets.UTF_8)))
-        .isEqualTo(m);
+    assertThat(reply(new String(DeviceCodec.toBytes(m), StandardCharsets.UTF_8))).isEqualTo(m);
   }
 
   @Test
@@ -398,12 +384,11 @@ class DeviceCodecTest {
   }
 
   @Test
-  void decodeReply_whenGoldenAnswers_thenValues() {
-    assertThat(decodeReply(json("connected"))).isEqualTo(new Connected(SESSION));
-    assertThat(decodeReply(json("ack"))).isEqualTo(Ack.INSTANCE);
-    assertThat(decodeReply(json("error"))).isEqualTo(new ErrorReply(34, "Invalid assertion"));
-    assertThat(((ErrorReply) decodeReply(json("error"))).code())
-        .contains(ErrorCode.INVALID_ASSERTION);
+  void reply_whenGoldenAnswers_thenValues() {
+    assertThat(reply(json("connected"))).isEqualTo(new Connected(SESSION));
+    assertThat(reply(json("ack"))).isEqualTo(Ack.INSTANCE);
+    assertThat(reply(json("error"))).isEqualTo(new ErrorReply(34, "Invalid assertion"));
+    assertThat(((ErrorReply) reply(json("error"))).code()).contains(ErrorCode.INVALID_ASSERTION);
   }
 
   @Test
