@@ -27,6 +27,8 @@ import org.presence.gateway.device.DeviceService;
 import org.presence.gateway.device.HandshakeLimiter;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
+import org.presence.gateway.fanout.AppUpdatePublisher;
+import org.presence.gateway.fanout.LoggedPresenceEvents;
 import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.DevIdentity;
@@ -55,8 +57,6 @@ import org.presence.gateway.xmpp.XmppWebSocket;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.Store;
 import org.presence.store.error.StartupException;
-import org.presence.store.presence.LoggedPresenceEvents;
-import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.user.UserSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -287,20 +287,15 @@ public final class PresenceServer implements AutoCloseable {
     }
 
     void deviceChannel() {
+      // The fan-out: who sees a change (the grants), numbered and published by the publisher.
+      LoggedPresenceEvents events =
+          new LoggedPresenceEvents(publisher, appFeatures.grants()::enabledGrants);
       device =
           DeviceChannel.start(
-              config,
-              identity,
-              store,
-              new LoggedPresenceEvents(publisher, appFeatures.grants()::enabledGrants),
-              metrics,
-              disconnector,
-              exceptions,
-              routes);
-      // In a cluster a batch of status updates is decided and logged in one Redis call.
-      device
-          .service()
-          .attachStatusBatches(store.statusBatches(publisher, appFeatures.grants()::enabledGrants));
+              config, identity, store, events, metrics, disconnector, exceptions, routes);
+      // In a cluster a batch of status updates is decided and logged in one Redis call, whose
+      // audience and publication are this fan-out's.
+      device.service().attachStatusBatches(store.statusBatches(events));
       // The user's messages: statuses carry them, a change re-announces them and reaches the
       // user's devices as a settings frame (docs/device-protocol.md).
       SettingsService settings = appFeatures.settings();

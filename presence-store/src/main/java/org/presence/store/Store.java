@@ -33,7 +33,6 @@ import org.presence.store.queue.NotificationQueues;
 import org.presence.store.queue.RedisNotificationQueues;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.updates.AppUpdateLog;
-import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.updates.LocalAppUpdateLog;
 import org.presence.store.updates.LocalWebhookState;
 import org.presence.store.updates.RedisAppUpdateLog;
@@ -231,18 +230,17 @@ public final class Store implements AutoCloseable {
    * Status updates decided and logged in batches ({@link RedisStatusBatches}): one Redis script
    * call per batch on one Redis; on a Redis Cluster, where a user's state and an application's log
    * live in different slots, one state call per user-slot batch, then one log call per application
-   * slot. {@code null} in the embedded default, where the state store and {@link
-   * org.presence.store.presence.LoggedPresenceEvents} are called one after the other.
+   * slot. {@code fanout} is the gateway's: who sees a change, and its publisher. {@code null} in
+   * the embedded default, where the state store and the gateway's fan-out are called one after the
+   * other.
    */
-  public StatusBatches statusBatches(
-      AppUpdatePublisher publisher,
-      org.presence.store.presence.LoggedPresenceEvents.Grants grants) {
+  public StatusBatches statusBatches(StatusBatches.Fanout fanout) {
     if (redis == null
         || !(presence instanceof RedisPresenceStateStore state)
         || !(updates instanceof RedisAppUpdateLog log)) {
       return null;
     }
-    return new RedisStatusBatches(redis, state, log, publisher, grants);
+    return new RedisStatusBatches(redis, state, log, fanout);
   }
 
   /** The gateway nodes' leases. */

@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.fanout.AppUpdatePublisher;
 import org.presence.gateway.notify.Receipts;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.Receipt;
@@ -21,7 +22,6 @@ import org.presence.store.bus.PresenceBus;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateBatchCodec;
 import org.presence.store.updates.AppUpdateLog;
-import org.presence.store.updates.AppUpdatePublisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,7 +123,7 @@ final class AppHub {
     localSub = publisher.listen(appId, this::onLocalUpdates);
     CompletionStage<PresenceBus.Subscription> u =
         publisher.busBetweenNodes()
-            ? bus.subscribe(AppUpdatePublisher.channel(appId), (c, m) -> onUpdate(m))
+            ? bus.subscribe(AppUpdateBatchCodec.channel(appId), (c, m) -> onUpdate(m))
             : CompletableFuture.completedFuture(null);
     CompletionStage<PresenceBus.Subscription> r =
         bus.subscribe(Receipts.channel(appId), (c, m) -> onReceipt(m));

@@ -12,6 +12,7 @@ import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.config.UpdatesConfig;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.error.Disconnector;
+import org.presence.gateway.fanout.AppUpdatePublisher;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.error.ErrorCode;
@@ -19,7 +20,6 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.store.Store;
 import org.presence.store.exec.StoreExecutors;
 import org.presence.store.updates.AppUpdateLog;
-import org.presence.store.updates.AppUpdatePublisher;
 
 /**
  * Presence updates to applications on one node (wiki "5. Status updates"), wired in one place: the

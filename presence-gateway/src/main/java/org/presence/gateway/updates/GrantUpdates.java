@@ -3,13 +3,13 @@ package org.presence.gateway.updates;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.presence.gateway.fanout.AppUpdatePublisher;
 import org.presence.gateway.permission.GrantService;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.permission.Grant;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceView;
 import org.presence.store.updates.AppUpdate;
-import org.presence.store.updates.AppUpdatePublisher;
 
 /**
  * What a grant change tells its application, through the application's update log (so the channel,

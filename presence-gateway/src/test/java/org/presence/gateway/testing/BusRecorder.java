@@ -6,7 +6,6 @@ import java.util.concurrent.TimeUnit;
 import org.presence.protocol.event.PresenceEvent;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.updates.AppUpdateBatchCodec;
-import org.presence.store.updates.AppUpdatePublisher;
 
 /**
  * Records the presence events published on a bus for some applications (one batch message per
@@ -23,7 +22,7 @@ public final class BusRecorder implements AutoCloseable {
       try {
         r.subscriptions.add(
             bus.subscribe(
-                    AppUpdatePublisher.channel(app), (c, m) -> r.events.addAll(decode(app, m)))
+                    AppUpdateBatchCodec.channel(app), (c, m) -> r.events.addAll(decode(app, m)))
                 .toCompletableFuture()
                 .get(10, TimeUnit.SECONDS));
       } catch (Exception e) {

@@ -16,11 +16,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.fanout.AppUpdatePublisher;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateLog;
-import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.updates.LocalAppUpdateLog;
 
 /**

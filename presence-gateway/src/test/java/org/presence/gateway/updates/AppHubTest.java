@@ -16,13 +16,13 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.fanout.AppUpdatePublisher;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateBatchCodec;
 import org.presence.store.updates.AppUpdateLog;
-import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.updates.LocalAppUpdateLog;
 
 /**
@@ -100,7 +100,7 @@ class AppHubTest {
 
   /** The other node's batch message for {@code updates} reaches the bus. */
   private void busMessage(List<AppUpdate> updates) {
-    join(bus.publish(AppUpdatePublisher.channel(APP), AppUpdateBatchCodec.encodeBatch(updates)));
+    join(bus.publish(AppUpdateBatchCodec.channel(APP), AppUpdateBatchCodec.encodeBatch(updates)));
   }
 
   private List<Long> heldAfter(long cursor) {
@@ -216,7 +216,7 @@ class AppHubTest {
     long p = start(config(64, Duration.ofSeconds(30), Duration.ofHours(1)));
     join(
         bus.publish(
-            AppUpdatePublisher.channel(APP), "not a batch".getBytes(StandardCharsets.UTF_8)));
+            AppUpdateBatchCodec.channel(APP), "not a batch".getBytes(StandardCharsets.UTF_8)));
     busMessage(appendElsewhere(2));
     await().atMost(WAIT).until(() -> hub.head() == p + 2);
     assertThat(heldAfter(p)).isEqualTo(seqs(p + 1, p + 2));
@@ -229,7 +229,7 @@ class AppHubTest {
     busMessage(appendElsewhere(2));
     await().during(Duration.ofMillis(500)).atMost(WAIT).until(() -> hub.head() == p);
     assertThat(hub.buffered()).isZero();
-    assertThat(local.mayReach(AppUpdatePublisher.channel(APP))).as("unsubscribed").isFalse();
+    assertThat(local.mayReach(AppUpdateBatchCodec.channel(APP))).as("unsubscribed").isFalse();
   }
 
   /** The in-process bus, presented as one between nodes (so the hub listens to it). */

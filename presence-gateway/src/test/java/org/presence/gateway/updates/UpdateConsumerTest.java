@@ -40,6 +40,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.fanout.AppUpdatePublisher;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.PresenceStatus;
@@ -49,7 +50,6 @@ import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateLog;
-import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.updates.LocalAppUpdateLog;
 
 /**

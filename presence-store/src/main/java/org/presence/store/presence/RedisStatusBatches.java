@@ -19,7 +19,6 @@ import org.presence.store.permission.Grant;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisScript;
 import org.presence.store.updates.AppUpdate;
-import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.updates.RedisAppUpdateLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,12 +27,14 @@ import org.slf4j.LoggerFactory;
  * The cluster's {@link StatusBatches}: the status updates a node makes while earlier calls are
  * running go to Redis together as <em>one</em> script call, which decides every user's state with
  * the rules of {@code presence.lua} (the same source as {@link RedisPresenceStateStore}'s), maps
- * each real change to the user's enabled grants exactly as {@link LoggedPresenceEvents} does (at
- * most one update per application and PUID for one status), and appends them to each affected
- * application's log with the log's own append function ({@link RedisAppUpdateLog#APPEND_FUNCTIONS}:
- * numbered, guarded by the per-user version, one stream entry and one bus message per application
- * and batch). One round trip per batch; the numbered updates then reach this node's own listeners
- * through {@link AppUpdatePublisher#delivered}.
+ * each real change to the user's enabled grants exactly as the gateway's fan-out does ({@link
+ * Fanout#updatesFor}: at most one update per application and PUID for one status), and appends them
+ * to each affected application's log with the log's own append function ({@link
+ * RedisAppUpdateLog#APPEND_FUNCTIONS}: numbered, guarded by the per-user version, one stream entry
+ * and one bus message per application and batch). One round trip per batch; the numbered updates
+ * then reach this node's own listeners through {@link Fanout#delivered}. The grants come from the
+ * fan-out too ({@link Fanout#grants}): the store stores and publishes, the gateway knows who sees
+ * what.
  *
  * <p>Batching ({@link Batcher}): at most {@link #MAX_IN_FLIGHT} calls per slot group run at once;
  * updates arriving meanwhile wait and go together into the next call, up to {@link #MAX_WEIGHT} (an
@@ -47,12 +48,12 @@ import org.slf4j.LoggerFactory;
  * log live in different slots, and one script may touch one slot only: there the updates are
  * batched per user slot ({@link #slotGroup}), a batch is one call of the state part alone ({@link
  * #STATE_BODY}: presence_op over the users' hashes of that slot, in order), then its real changes
- * are mapped to the grants in Java ({@link LoggedPresenceEvents#updatesFor}) and go to the log
- * through {@link AppUpdatePublisher#publishAll}, whose batches (across the state batches of all
- * user slots) are one {@link RedisAppUpdateLog#appendAll} call per application slot, guarded by the
- * same per-user versions; the callers are answered after the log call. A batch's status and its
- * updates are then not stored atomically: a failed log call is logged and the statuses, already
- * stored, are answered, as in the two-call path.
+ * are mapped to the grants in Java ({@link Fanout#updatesFor}) and go to the log through {@link
+ * Fanout#publishAll} (the gateway's publisher), whose batches (across the state batches of all user
+ * slots) are one {@link RedisAppUpdateLog#appendAll} call per application slot, guarded by the same
+ * per-user versions; the callers are answered after the log call. A batch's status and its updates
+ * are then not stored atomically: a failed log call is logged and the statuses, already stored, are
+ * answered, as in the two-call path.
  */
 public final class RedisStatusBatches implements StatusBatches {
   private static final Logger LOG = LoggerFactory.getLogger(RedisStatusBatches.class);
@@ -104,7 +105,7 @@ public final class RedisStatusBatches implements StatusBatches {
           for id in string.gmatch(r[2], '%d+') do
             own[id] = true
           end
-          -- LoggedPresenceEvents: one update per application and PUID, the later change wins.
+          -- Fanout.updatesFor's rule: one update per application and PUID, the later change wins.
           local mine, order = {}, {}
           for c = 3, #r, 4 do
             local app = r[c]
@@ -205,8 +206,7 @@ public final class RedisStatusBatches implements StatusBatches {
 
   private final RedisPresenceStateStore state;
   private final RedisAppUpdateLog log;
-  private final AppUpdatePublisher publisher;
-  private final LoggedPresenceEvents.Grants grants;
+  private final Fanout fanout;
   private final RedisScript script;
   private final boolean cluster;
   private final ConcurrentHashMap<Integer, Batcher<Item>> groups = new ConcurrentHashMap<>();
@@ -214,15 +214,10 @@ public final class RedisStatusBatches implements StatusBatches {
       new ConcurrentHashMap<>();
 
   public RedisStatusBatches(
-      RedisBackend redis,
-      RedisPresenceStateStore state,
-      RedisAppUpdateLog log,
-      AppUpdatePublisher publisher,
-      LoggedPresenceEvents.Grants grants) {
+      RedisBackend redis, RedisPresenceStateStore state, RedisAppUpdateLog log, Fanout fanout) {
     this.state = state;
     this.log = log;
-    this.publisher = publisher;
-    this.grants = grants;
+    this.fanout = fanout;
     this.cluster = redis.cluster();
     this.script =
         new RedisScript(
@@ -299,7 +294,7 @@ public final class RedisStatusBatches implements StatusBatches {
 
   private CompletionStage<List<Grant>> grantsOf(String user) {
     try {
-      return grants.of(user);
+      return fanout.grants(user);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -390,7 +385,7 @@ public final class RedisStatusBatches implements StatusBatches {
               Map<Long, List<AppUpdate>> numbered = numbered(logged);
               // This node's listeners first, then the callers: an ack follows its stored updates.
               if (!numbered.isEmpty()) {
-                publisher.delivered(numbered);
+                fanout.delivered(numbered);
               }
               for (int i = 0; i < batch.size(); i++) {
                 @SuppressWarnings("unchecked")
@@ -409,8 +404,8 @@ public final class RedisStatusBatches implements StatusBatches {
 
   /**
    * {@code batch}, of one user slot, on a Redis Cluster: one state call, then the real changes'
-   * updates through {@link AppUpdatePublisher#publishAll} (batched with other calls, one log call
-   * per application slot); completes every item once the log call is done.
+   * updates through {@link Fanout#publishAll} (batched with other calls, one log call per
+   * application slot); completes every item once the log call is done.
    */
   private CompletionStage<?> runSplit(List<Item> batch) {
     Map<String, Integer> userKeys = new LinkedHashMap<>();
@@ -441,18 +436,17 @@ public final class RedisStatusBatches implements StatusBatches {
                 PresenceUpdate u = RedisPresenceStateStore.toUpdate(r);
                 decided.add(u);
                 if (!u.changes().isEmpty()) {
-                  LoggedPresenceEvents.updatesFor(batch.get(i).grants, u)
+                  fanout
+                      .updatesFor(batch.get(i).grants, u)
                       .forEach(
                           (app, updates) ->
-                              byApp
-                                  .computeIfAbsent(app, k -> new ArrayList<>())
-                                  .addAll(updates.values()));
+                              byApp.computeIfAbsent(app, k -> new ArrayList<>()).addAll(updates));
                 }
               }
               CompletionStage<Void> logged =
                   byApp.isEmpty()
                       ? CompletableFuture.completedFuture(null)
-                      : publisher
+                      : fanout
                           .publishAll(byApp)
                           .handle(
                               (numbered, e) -> {

@@ -12,18 +12,28 @@ import java.util.ArrayList;
 import java.util.List;
 import org.presence.protocol.json.Json;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.redis.RedisKeys;
 
 /**
  * The one format of an application's numbered presence updates between nodes and in the Redis log:
  * each update is a small JSON document {@code {"u": puid, "s": status, "m": message?, "v":
  * version?}} (the log's stream entries hold these documents), and a batch message on the
- * application's bus channel ({@link AppUpdatePublisher#channel}) is a header line {@code "<first
- * seq> <epoch millis>"} followed by one document per line, numbered consecutively from the first
- * seq. JSON documents never hold a raw line break, so the framing needs no escaping. The Redis
- * log's append script writes the same framing (it only joins documents this class encoded).
+ * application's bus channel ({@link #channel}) is a header line {@code "<first seq> <epoch
+ * millis>"} followed by one document per line, numbered consecutively from the first seq. JSON
+ * documents never hold a raw line break, so the framing needs no escaping. The Redis log's append
+ * script writes the same framing (it only joins documents this class encoded).
  */
 public final class AppUpdateBatchCodec {
   private AppUpdateBatchCodec() {}
+
+  /**
+   * The bus channel of application {@code appId}'s numbered presence updates, whose messages are
+   * this codec's batches. It carries the application's hash tag, so on a Redis Cluster it is a
+   * shard channel in the application's slot.
+   */
+  public static String channel(long appId) {
+    return "presence.app." + RedisKeys.appTag(appId);
+  }
 
   /** One update's document (no number, no time: the entry or batch carries them). */
   public static byte[] encodeDocument(AppUpdate.New u) {

@@ -70,7 +70,7 @@ public interface AppUpdateLog {
    * application's updates as {@link #append} would. Completes with the numbered updates by
    * application (every key of {@code byApp} is present). When {@link #publishesBatches}, each
    * application's kept updates are also published, atomically with the append, as one {@link
-   * AppUpdateBatchCodec} message on its bus channel {@link AppUpdatePublisher#channel}.
+   * AppUpdateBatchCodec} message on its bus channel {@link AppUpdateBatchCodec#channel}.
    */
   default CompletionStage<Map<Long, List<AppUpdate>>> appendAll(
       Map<Long, List<AppUpdate.New>> byApp) {
@@ -88,7 +88,8 @@ public interface AppUpdateLog {
 
   /**
    * Whether calls go over a connection (Redis), whose writes keep their order only when made from
-   * one thread; {@link AppUpdatePublisher} then calls from one.
+   * one thread; the gateway's publisher ({@code org.presence.gateway.fanout.AppUpdatePublisher})
+   * then calls from one.
    */
   default boolean remote() {
     return false;

@@ -44,7 +44,7 @@ import org.presence.store.redis.RedisScript;
  * {@code MINID}) and one {@code PUBLISH} ({@code SPUBLISH} on a Redis Cluster, where every key and
  * the channel carry the application's hash tag and a call covers the applications of one slot,
  * {@link #slotGroup}) of the kept updates (an {@link AppUpdateBatchCodec} batch on {@link
- * AppUpdatePublisher#channel}); a second {@code HMGET} for PUIDs not in the current generation;
+ * AppUpdateBatchCodec#channel}); a second {@code HMGET} for PUIDs not in the current generation;
  * {@code RENAME} and {@code PEXPIRE} once per generation; and only when a new housekeeping period
  * has started for the application (a minute for the hour of retention; a second for retentions
  * under two minutes) the index entry, the trim by age (a {@code ZRANGE} of the index's oldest
@@ -408,7 +408,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
 
   /** The Redis channel of {@code appId}'s batch messages, as {@link #APPEND_FUNCTIONS} takes it. */
   public byte[] channelArg(long appId) {
-    return bytes(keys.channel(AppUpdatePublisher.channel(appId)));
+    return bytes(keys.channel(AppUpdateBatchCodec.channel(appId)));
   }
 
   /** The first two arguments of {@link #APPEND_FUNCTIONS}: retention (ms), most numbers kept. */
@@ -510,7 +510,7 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
       long appId = apps.get(ai);
       System.arraycopy(appendKeys(appId), 0, keyList, ai * APPEND_KEYS, APPEND_KEYS);
       List<AppUpdate.New> updates = byApp.get(appId);
-      args[a++] = bytes(keys.channel(AppUpdatePublisher.channel(appId)));
+      args[a++] = bytes(keys.channel(AppUpdateBatchCodec.channel(appId)));
       args[a++] = bytes(updates.size());
       for (AppUpdate.New u : updates) {
         args[a++] = KINDS[u.kind().ordinal()];

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lettuce.core.cluster.SlotHash;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.presence.store.updates.AppUpdatePublisher;
+import org.presence.store.updates.AppUpdateBatchCodec;
 
 class RedisKeysTest {
   private final RedisKeys keys = new RedisKeys("p:");
@@ -28,14 +28,14 @@ class RedisKeysTest {
             keys.app("ustate", 42),
             keys.app("uidx", 42),
             keys.app("uguards", 42) + ":123",
-            keys.channel(AppUpdatePublisher.channel(42)))) {
+            keys.channel(AppUpdateBatchCodec.channel(42)))) {
       assertThat(SlotHash.getSlot(k)).as(k).isEqualTo(slot);
     }
   }
 
   @Test
   void channels_roundTrip_andUntaggedOnesAreTaggedByTheirName() {
-    for (String c : List.of("cache-invalidate", "receipts:7", AppUpdatePublisher.channel(7))) {
+    for (String c : List.of("cache-invalidate", "receipts:7", AppUpdateBatchCodec.channel(7))) {
       assertThat(keys.unchannel(keys.channel(c))).isEqualTo(c);
     }
     assertThat(keys.channel("cache-invalidate")).isEqualTo("p:ch:{cache-invalidate}");

@@ -1,4 +1,4 @@
-package org.presence.store.presence;
+package org.presence.gateway.fanout;
 
 import java.util.Map;
 import java.util.TreeMap;

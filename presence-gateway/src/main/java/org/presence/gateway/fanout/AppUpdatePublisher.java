@@ -1,4 +1,4 @@
-package org.presence.store.updates;
+package org.presence.gateway.fanout;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,7 +13,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.exec.Batcher;
-import org.presence.store.redis.RedisKeys;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateBatchCodec;
+import org.presence.store.updates.AppUpdateLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,24 +23,16 @@ import org.slf4j.LoggerFactory;
  * The one way presence updates for an application leave the node where they happen: numbered by the
  * application's {@link AppUpdateLog} (once, here), handed as they are to this node's own listeners
  * of the application ({@link #listen}: its update connections), and published on the bus channel
- * {@link #channel} as one {@link AppUpdateBatchCodec} message per application and batch, carrying
- * the updates with their numbers, for the other nodes (the Redis log publishes it from its append
- * script, in the same call). On the in-process bus nobody else listens, so the bus message is only
- * built when someone subscribed to the channel. Listeners of every batch ({@link #addListener}: the
- * webhook sender) hear of all applications.
+ * {@link AppUpdateBatchCodec#channel} as one {@link AppUpdateBatchCodec} message per application
+ * and batch, carrying the updates with their numbers, for the other nodes (the Redis log publishes
+ * it from its append script, in the same call). On the in-process bus nobody else listens, so the
+ * bus message is only built when someone subscribed to the channel. Listeners of every batch
+ * ({@link #addListener}: the webhook sender) hear of all applications.
  *
  * <p>The log is the truth: a consumer that misses a bus message (the bus is at most once, and
  * messages of two nodes may cross) finds it in the log by its number.
  */
 public final class AppUpdatePublisher {
-  /**
-   * The bus channel of application {@code appId}'s numbered presence updates. It carries the
-   * application's hash tag, so on a Redis Cluster it is a shard channel in the application's slot.
-   */
-  public static String channel(long appId) {
-    return "presence.app." + RedisKeys.appTag(appId);
-  }
-
   private static final Logger LOG = LoggerFactory.getLogger(AppUpdatePublisher.class);
 
   /** Hears of updates once the log numbered them. */
@@ -306,7 +300,7 @@ public final class AppUpdatePublisher {
             }
           }
           if (!log.publishesBatches()) {
-            String channel = channels.computeIfAbsent(appId, AppUpdatePublisher::channel);
+            String channel = channels.computeIfAbsent(appId, AppUpdateBatchCodec::channel);
             if (bus.mayReach(channel)) {
               sent.add(
                   bus.publish(channel, AppUpdateBatchCodec.encodeBatch(numbered))

@@ -1,4 +1,4 @@
-package org.presence.store.presence;
+package org.presence.gateway.fanout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -21,10 +21,11 @@ import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.permission.Grant;
+import org.presence.store.presence.PresenceChange;
+import org.presence.store.presence.PresenceUpdate;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateBatchCodec;
 import org.presence.store.updates.AppUpdateLog;
-import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.updates.LocalAppUpdateLog;
 
 class LoggedPresenceEventsTest {
@@ -58,7 +59,7 @@ class LoggedPresenceEventsTest {
                 .apps()
                 .create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
             .id();
-    join(bus.subscribe(AppUpdatePublisher.channel(id), (c, m) -> received.addAll(decode(id, m))));
+    join(bus.subscribe(AppUpdateBatchCodec.channel(id), (c, m) -> received.addAll(decode(id, m))));
     return id;
   }
 

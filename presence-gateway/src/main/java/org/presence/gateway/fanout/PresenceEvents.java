@@ -1,12 +1,14 @@
-package org.presence.store.presence;
+package org.presence.gateway.fanout;
 
 import java.util.concurrent.CompletionStage;
+import org.presence.store.presence.PresenceUpdate;
 
 /**
- * Where real presence changes go once the {@link PresenceStateStore} reported them: to every
- * application that may see them, as {@link org.presence.protocol.event.PresenceEvent}s. The device
- * channel calls it; {@link LoggedPresenceEvents} numbers them in each application's update log and
- * publishes them (one log call and one bus message per application for a batch of changes).
+ * Where real presence changes go once the {@link org.presence.store.presence.PresenceStateStore}
+ * reported them: to every application that may see them, as {@link
+ * org.presence.protocol.event.PresenceEvent}s. The device channel calls it; {@link
+ * LoggedPresenceEvents} numbers them in each application's update log and publishes them (one log
+ * call and one bus message per application for a batch of changes).
  */
 public interface PresenceEvents {
   /**

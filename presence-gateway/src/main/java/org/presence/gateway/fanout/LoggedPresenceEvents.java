@@ -1,4 +1,4 @@
-package org.presence.store.presence;
+package org.presence.gateway.fanout;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,8 +7,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import org.presence.store.permission.Grant;
+import org.presence.store.presence.PresenceChange;
+import org.presence.store.presence.PresenceUpdate;
+import org.presence.store.presence.StatusBatches;
 import org.presence.store.updates.AppUpdate;
-import org.presence.store.updates.AppUpdatePublisher;
 
 /**
  * Presence changes to applications through their update logs: for each real change, one update per
@@ -20,11 +22,16 @@ import org.presence.store.updates.AppUpdatePublisher;
  * AppUpdatePublisher}. This is the producer side of the app update channel, stream and webhooks:
  * each update gets its number exactly once, on the node where the change happened.
  *
+ * <p>This is the gateway's fan-out: the store only stores and publishes. The cluster's batched
+ * status path ({@link StatusBatches}, whose Redis script decides a batch and appends to the logs in
+ * one call) asks it, as its {@link StatusBatches.Fanout}, for the grants, the audience of a change
+ * and the publisher.
+ *
  * <p>A user's changes are handled one after the other, in call order (each waits for the previous
  * one's log append), so the changes of one user leave a node in order; changes of one user made on
  * two nodes are put in order by the log's per-PUID version guard.
  */
-public final class LoggedPresenceEvents implements PresenceEvents {
+public final class LoggedPresenceEvents implements PresenceEvents, StatusBatches.Fanout {
   /** Where a user's grants come from. */
   @FunctionalInterface
   public interface Grants {
@@ -76,15 +83,35 @@ public final class LoggedPresenceEvents implements PresenceEvents {
         .of(userSub)
         .thenCompose(
             list -> {
-              Map<Long, Map<String, AppUpdate.New>> byApp = updatesFor(list, update);
-              if (byApp.isEmpty()) {
+              Map<Long, List<AppUpdate.New>> all = updatesFor(list, update);
+              if (all.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
               }
               // Every application's updates go into one log call (one batch of the publisher).
-              Map<Long, List<AppUpdate.New>> all = new LinkedHashMap<>();
-              byApp.forEach((app, updates) -> all.put(app, List.copyOf(updates.values())));
               return publisher.publishAll(all).thenApply(v -> (Void) null);
             });
+  }
+
+  @Override
+  public CompletionStage<List<Grant>> grants(String user) {
+    return grants.of(user);
+  }
+
+  @Override
+  public Map<Long, List<AppUpdate.New>> updatesFor(List<Grant> list, PresenceUpdate update) {
+    Map<Long, List<AppUpdate.New>> out = new LinkedHashMap<>();
+    byApp(list, update).forEach((app, updates) -> out.put(app, List.copyOf(updates.values())));
+    return out;
+  }
+
+  @Override
+  public CompletionStage<?> publishAll(Map<Long, List<AppUpdate.New>> byApp) {
+    return publisher.publishAll(byApp);
+  }
+
+  @Override
+  public void delivered(Map<Long, List<AppUpdate>> numberedByApp) {
+    publisher.delivered(numberedByApp);
   }
 
   /**
@@ -92,7 +119,8 @@ public final class LoggedPresenceEvents implements PresenceEvents {
    * by application and PUID: at most one update per application and PUID, whatever the changes and
    * the grant list hold (a later change for the same audience replaces an earlier one).
    */
-  static Map<Long, Map<String, AppUpdate.New>> updatesFor(List<Grant> list, PresenceUpdate update) {
+  private static Map<Long, Map<String, AppUpdate.New>> byApp(
+      List<Grant> list, PresenceUpdate update) {
     Map<Long, Map<String, AppUpdate.New>> byApp = new LinkedHashMap<>();
     for (PresenceChange change : update.changes()) {
       for (Grant g : list) {

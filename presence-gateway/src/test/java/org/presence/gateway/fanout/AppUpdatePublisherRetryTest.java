@@ -1,4 +1,4 @@
-package org.presence.store.updates;
+package org.presence.gateway.fanout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -11,6 +11,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.LocalAppUpdateLog;
 
 /**
  * A log call lost to a Redis failover does not lose its updates: the users' states already hold the

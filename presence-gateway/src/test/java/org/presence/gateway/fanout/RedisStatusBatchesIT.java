@@ -1,4 +1,4 @@
-package org.presence.store.presence;
+package org.presence.gateway.fanout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.presence.store.testing.Futures.join;
@@ -20,17 +20,23 @@ import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.permission.Grant;
+import org.presence.store.presence.PresenceChange;
+import org.presence.store.presence.PresenceUpdate;
+import org.presence.store.presence.RedisPresenceStateStore;
+import org.presence.store.presence.RedisStatusBatches;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateLog;
-import org.presence.store.updates.AppUpdatePublisher;
 import org.presence.store.updates.RedisAppUpdateLog;
 
 /**
  * The cluster's one-call status path (issue 13, section 1) on a real Redis: a batch of status
  * updates is decided (presence.lua's rules) and logged in one script call, with the same updates
- * the two-step path (state store, then {@link LoggedPresenceEvents}) logs.
+ * the two-step path (state store, then {@link LoggedPresenceEvents}) logs. The store's {@link
+ * RedisStatusBatches} runs the script; this gateway's fan-out ({@link LoggedPresenceEvents} as its
+ * {@code StatusBatches.Fanout}) gives it the grants and, on a Redis Cluster, maps the changes to
+ * them and publishes them.
  */
 class RedisStatusBatchesIT {
   private static final long APP_A = 7_001;
@@ -61,8 +67,9 @@ class RedisStatusBatchesIT {
             redis,
             state,
             log,
-            publisher,
-            user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of())));
+            new LoggedPresenceEvents(
+                publisher,
+                user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of()))));
   }
 
   @AfterEach
@@ -142,6 +149,11 @@ class RedisStatusBatchesIT {
    */
   long mostScriptCalls(int users) {
     return users / 4;
+  }
+
+  /** The key of {@code user}'s state hash. */
+  private String userKey(String user) {
+    return redis.keys().presence(user);
   }
 
   private List<AppUpdate> logged(long app) {
@@ -283,7 +295,7 @@ class RedisStatusBatchesIT {
   void aLoneChange_onAQuietApplication() {
     String lone = "lone";
     String warm = "warm0";
-    for (int i = 1; SlotHash.getSlot(state.key(warm)) != SlotHash.getSlot(state.key(lone)); i++) {
+    for (int i = 1; SlotHash.getSlot(userKey(warm)) != SlotHash.getSlot(userKey(lone)); i++) {
       warm = "warm" + i;
     }
     long warmApp = APP_B;

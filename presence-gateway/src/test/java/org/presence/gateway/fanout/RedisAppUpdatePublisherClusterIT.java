@@ -1,4 +1,4 @@
-package org.presence.store.updates;
+package org.presence.gateway.fanout;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.presence.store.config.StoreConfig;

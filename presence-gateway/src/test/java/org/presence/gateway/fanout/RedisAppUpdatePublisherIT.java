@@ -1,4 +1,4 @@
-package org.presence.store.updates;
+package org.presence.gateway.fanout;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.presence.store.testing.Futures.join;
@@ -20,6 +20,10 @@ import org.presence.store.bus.RedisPresenceBus;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateBatchCodec;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.RedisAppUpdateLog;
 
 /**
  * The batched cluster path (issue 13, section 1) on a real Redis: concurrent publications go to
@@ -97,7 +101,7 @@ class RedisAppUpdatePublisherIT {
     List<List<AppUpdate>> got = new CopyOnWriteArrayList<>();
     join(
         bus.subscribe(
-            AppUpdatePublisher.channel(appId),
+            AppUpdateBatchCodec.channel(appId),
             (c, m) -> {
               try {
                 got.add(AppUpdateBatchCodec.decodeBatch(m));
