@@ -122,6 +122,7 @@ public final class AppFeatures implements AutoCloseable {
       f.close();
       throw new IllegalStateException("cannot subscribe to cache invalidations: " + e, e);
     }
+    f.settings.start();
     return f;
   }
 
@@ -190,6 +191,7 @@ public final class AppFeatures implements AutoCloseable {
 
   @Override
   public void close() {
+    settings.close();
     outbound.close();
   }
 }

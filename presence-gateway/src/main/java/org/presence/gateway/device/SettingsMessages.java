@@ -94,7 +94,11 @@ final class SettingsMessages {
     return messages(s);
   }
 
+  /** The user's messages; the shared {@link UserMessages#NONE} when they have none (most users). */
   private static UserMessages messages(UserSettings s) {
+    if (s.customStatus().isEmpty() && s.awayMessage().isEmpty()) {
+      return UserMessages.NONE;
+    }
     return new UserMessages(s.customStatus(), s.awayMessage());
   }
 

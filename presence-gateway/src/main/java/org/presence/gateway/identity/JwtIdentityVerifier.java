@@ -18,6 +18,7 @@ import com.nimbusds.jose.jwk.OctetKeyPair;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -26,9 +27,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Date;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -68,11 +70,24 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
   private final String audience;
   private final Duration skew;
   private final Clock clock;
-  private final Cache<String, Identity> verified;
+  private final Cache<TokenKey, Identity> verified;
 
-  /** Verifiers by key, built once per key (nimbus verifiers are thread-safe). */
-  private final java.util.Map<JWK, JWSVerifier> verifiers =
-      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+  /** The keys of {@link #dev}, {@link #provider} and {@link #own}, indexed per key set. */
+  private final IssuerKeys devKeys = new IssuerKeys();
+
+  private final IssuerKeys providerKeys = new IssuerKeys();
+  private final IssuerKeys ownKeys = new IssuerKeys();
+
+  /** One SHA-256 per thread: {@link MessageDigest#getInstance} looks the provider up each time. */
+  private static final ThreadLocal<MessageDigest> SHA256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException(e);
+            }
+          });
 
   private final Counter hits;
   private final Counter misses;
@@ -120,9 +135,9 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
         Caffeine.newBuilder()
             .maximumSize(cacheSize)
             .expireAfter(
-                new Expiry<String, Identity>() {
+                new Expiry<TokenKey, Identity>() {
                   @Override
-                  public long expireAfterCreate(String key, Identity id, long currentTime) {
+                  public long expireAfterCreate(TokenKey key, Identity id, long currentTime) {
                     long nanos =
                         Duration.between(clock.instant(), id.expiresAt().plus(skew)).toNanos();
                     return Math.max(0, nanos);
@@ -130,13 +145,13 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
 
                   @Override
                   public long expireAfterUpdate(
-                      String key, Identity id, long currentTime, long currentDuration) {
+                      TokenKey key, Identity id, long currentTime, long currentDuration) {
                     return currentDuration;
                   }
 
                   @Override
                   public long expireAfterRead(
-                      String key, Identity id, long currentTime, long currentDuration) {
+                      TokenKey key, Identity id, long currentTime, long currentDuration) {
                     return currentDuration;
                   }
                 })
@@ -150,7 +165,7 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
       return fail(ErrorCode.INVALID_ASSERTION, null);
     }
-    String key = hash(token);
+    TokenKey key = TokenKey.of(token);
     Identity cached = verified.getIfPresent(key);
     if (cached != null && !clock.instant().isAfter(cached.expiresAt().plus(skew))) {
       hits.inc();
@@ -172,24 +187,26 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     if (issuer == null) {
       return fail(ErrorCode.INVALID_ASSERTION, "untrusted issuer");
     }
-    if (verifySignature(jwt, issuer.keys().current())) {
+    IssuerKeys keys = keysOf(issuer);
+    if (verifySignature(jwt, keys.index(issuer.keys().current()))) {
       try {
         return CompletableFuture.completedFuture(checkClaims(key, claims));
       } catch (ProtocolException e) {
         return CompletableFuture.failedFuture(e);
       }
     }
-    if (issuer.keys().unavailable() || findKeys(jwt, issuer.keys().current()).isEmpty()) {
+    if (issuer.keys().unavailable()
+        || keys.index(issuer.keys().current()).candidates(jwt).isEmpty()) {
       // An unknown key (or no keys yet): the provider may have rotated; refresh and try once more.
       return issuer
           .keys()
           .refreshForUnknownKey()
           .thenApply(
-              keys -> {
+              set -> {
                 if (issuer.keys().unavailable()) {
                   throw new ProtocolException(ErrorCode.IDENTITY_UNAVAILABLE, null);
                 }
-                if (!verifySignature(jwt, keys)) {
+                if (!verifySignature(jwt, keys.index(set))) {
                   throw new ProtocolException(ErrorCode.INVALID_ASSERTION, "bad signature");
                 }
                 return checkClaims(key, claims);
@@ -211,7 +228,11 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     return null;
   }
 
-  private Identity checkClaims(String key, JWTClaimsSet claims) {
+  private IssuerKeys keysOf(TrustedIssuer issuer) {
+    return issuer == dev ? devKeys : issuer == own ? ownKeys : providerKeys;
+  }
+
+  private Identity checkClaims(TokenKey key, JWTClaimsSet claims) {
     Instant now = clock.instant();
     Date exp = claims.getExpirationTime();
     if (exp == null) {
@@ -254,10 +275,11 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     return id;
   }
 
-  private boolean verifySignature(SignedJWT jwt, JWKSet keys) {
-    for (JWK k : findKeys(jwt, keys)) {
+  private static boolean verifySignature(SignedJWT jwt, KeyIndex keys) {
+    JWSAlgorithm alg = jwt.getHeader().getAlgorithm();
+    for (IndexedKey k : keys.candidates(jwt)) {
       try {
-        JWSVerifier v = verifierFor(k, jwt.getHeader().getAlgorithm());
+        JWSVerifier v = k.verifierFor(alg);
         if (v != null && jwt.verify(v)) {
           return true;
         }
@@ -268,54 +290,103 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     return false;
   }
 
-  /** The keys that may have signed {@code jwt}: the one its {@code kid} names, else all. */
-  private static List<JWK> findKeys(SignedJWT jwt, JWKSet keys) {
-    String kid = jwt.getHeader().getKeyID();
-    List<JWK> out = new ArrayList<>();
-    for (JWK k : keys.getKeys()) {
-      if (kid == null || kid.equals(k.getKeyID())) {
-        out.add(k);
+  /**
+   * The index of an issuer's current key set: rebuilt when the source hands out another set (a
+   * refresh), keeping the verifiers of keys that are still in it.
+   */
+  private static final class IssuerKeys {
+    private volatile KeyIndex index;
+
+    KeyIndex index(JWKSet set) {
+      KeyIndex i = index;
+      if (i != null && i.set() == set) {
+        return i;
       }
+      KeyIndex next = KeyIndex.of(set, i);
+      index = next;
+      return next;
     }
-    return out;
+  }
+
+  /** A key set's keys by {@code kid}, and all of them, each with its verifier once built. */
+  private record KeyIndex(JWKSet set, Map<String, List<IndexedKey>> byKid, List<IndexedKey> all) {
+    static KeyIndex of(JWKSet set, KeyIndex previous) {
+      List<IndexedKey> all = new ArrayList<>();
+      Map<String, List<IndexedKey>> byKid = new HashMap<>();
+      for (JWK k : set.getKeys()) {
+        IndexedKey known = previous == null ? null : previous.find(k);
+        IndexedKey ik = known != null ? known : new IndexedKey(k);
+        all.add(ik);
+        if (k.getKeyID() != null) {
+          byKid.computeIfAbsent(k.getKeyID(), x -> new ArrayList<>()).add(ik);
+        }
+      }
+      return new KeyIndex(set, byKid, all);
+    }
+
+    /** The keys that may have signed {@code jwt}: the ones its {@code kid} names, else all. */
+    List<IndexedKey> candidates(SignedJWT jwt) {
+      String kid = jwt.getHeader().getKeyID();
+      return kid == null ? all : byKid.getOrDefault(kid, List.of());
+    }
+
+    private IndexedKey find(JWK k) {
+      List<IndexedKey> same = k.getKeyID() == null ? all : byKid.get(k.getKeyID());
+      if (same != null) {
+        for (IndexedKey ik : same) {
+          if (ik.key.equals(k)) {
+            return ik;
+          }
+        }
+      }
+      return null;
+    }
   }
 
   /**
-   * The verifier of {@code key} for {@code alg}, or {@code null} when the key cannot check that
-   * algorithm. Verifiers are kept per key (weakly: a key set that was replaced lets go of its
-   * keys), so a connect storm does not decode and convert the same public key for every token.
+   * A key and its verifier, built on first use (nimbus verifiers are thread-safe; two threads may
+   * both build it once), so a connect storm does not decode and convert the same public key for
+   * every token.
    */
-  private JWSVerifier verifierFor(JWK key, JWSAlgorithm alg) throws JOSEException {
-    boolean fits =
-        (alg.equals(JWSAlgorithm.RS256) && key instanceof RSAKey)
-            || (alg.equals(JWSAlgorithm.ES256) && key instanceof ECKey)
-            || (alg.equals(JWSAlgorithm.EdDSA) && key instanceof OctetKeyPair);
-    if (!fits) {
-      return null;
+  private static final class IndexedKey {
+    final JWK key;
+    private volatile JWSVerifier verifier;
+
+    IndexedKey(JWK key) {
+      this.key = key;
     }
-    JWSVerifier cached = verifiers.get(key);
-    if (cached != null) {
-      return cached;
+
+    /** The verifier of the key for {@code alg}, or {@code null} when it cannot check that. */
+    JWSVerifier verifierFor(JWSAlgorithm alg) throws JOSEException {
+      boolean fits =
+          (alg.equals(JWSAlgorithm.RS256) && key instanceof RSAKey)
+              || (alg.equals(JWSAlgorithm.ES256) && key instanceof ECKey)
+              || (alg.equals(JWSAlgorithm.EdDSA) && key instanceof OctetKeyPair);
+      if (!fits) {
+        return null;
+      }
+      JWSVerifier v = verifier;
+      if (v != null) {
+        return v;
+      }
+      if (key instanceof RSAKey rsa) {
+        v = new RSASSAVerifier(rsa);
+      } else if (key instanceof ECKey ec) {
+        v = new ECDSAVerifier(ec);
+      } else {
+        v = new Ed25519Verifier(((OctetKeyPair) key).toPublicJWK());
+      }
+      verifier = v;
+      return v;
     }
-    JWSVerifier v;
-    if (key instanceof RSAKey rsa) {
-      v = new RSASSAVerifier(rsa);
-    } else if (key instanceof ECKey ec) {
-      v = new ECDSAVerifier(ec);
-    } else {
-      v = new Ed25519Verifier(((OctetKeyPair) key).toPublicJWK());
-    }
-    verifiers.put(key, v);
-    return v;
   }
 
-  private static String hash(String token) {
-    try {
-      byte[] digest =
-          MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
-      return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+  /** A verified token's cache key: its SHA-256, as four longs (48 bytes, no text). */
+  private record TokenKey(long a, long b, long c, long d) {
+    static TokenKey of(String token) {
+      byte[] h = SHA256.get().digest(token.getBytes(StandardCharsets.UTF_8));
+      ByteBuffer bb = ByteBuffer.wrap(h);
+      return new TokenKey(bb.getLong(), bb.getLong(), bb.getLong(), bb.getLong());
     }
   }
 

@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.presence.gateway.app.AppFields;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
@@ -14,6 +16,8 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.store.user.UserSettings;
 import org.presence.store.user.UserSettingsRepository;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The user's presence policy and messages (seed 000, "For Device Users"): read and change them, for
@@ -24,9 +28,14 @@ import org.presence.store.user.UserSettingsRepository;
  *
  * <p>Cache of settings, read by the device channel for every status (the messages a status without
  * its own carries): key the user ({@code sub}), bound {@code caches.settings.max-size}, ttl {@code
- * caches.settings.ttl}, invalidated on every node by {@code settings:<sub>}.
+ * caches.settings.ttl}, invalidated on every node by {@code settings:<sub>}. Only users who have
+ * stored settings take a cache entry and a database read: the node knows who they are ({@link
+ * StoredSettingsIndex}, read at {@linkplain #start start} and every ttl, and told of every change
+ * by the same invalidation), and answers the defaults for everyone else at once.
  */
 public final class SettingsService {
+  private static final Logger LOG = LoggerFactory.getLogger(SettingsService.class);
+
   /** Invalidation kind announcing a change of a user's settings. */
   public static final String KIND = "settings";
 
@@ -57,19 +66,91 @@ public final class SettingsService {
   private final Invalidations invalidations;
   private final AsyncLoadingCache<String, UserSettings> cache;
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+  private final StoredSettingsIndex stored = new StoredSettingsIndex();
+  private final CachesConfig.Spec spec;
+  private final LongAdder reads = new LongAdder();
+  private volatile boolean closed;
 
   public SettingsService(
       UserSettingsRepository settings, Invalidations invalidations, CachesConfig.Spec spec) {
     this.settings = settings;
     this.invalidations = invalidations;
+    this.spec = spec;
     this.cache =
         Caffeine.newBuilder()
             .maximumSize(spec.maxSize())
             .expireAfterWrite(spec.ttl())
             .buildAsync(
-                (String user, java.util.concurrent.Executor ex) ->
-                    settings.get(user).toCompletableFuture());
-    invalidations.register(KIND, user -> cache.synchronous().invalidate(user));
+                (String user, java.util.concurrent.Executor ex) -> {
+                  reads.increment();
+                  return settings.get(user).toCompletableFuture();
+                });
+    invalidations.register(
+        KIND,
+        user -> {
+          // Known first: a read right after the entry is dropped goes to the database.
+          stored.heard(user);
+          cache.synchronous().invalidate(user);
+        });
+  }
+
+  /**
+   * Reads who has stored settings, now and then every {@code caches.settings.ttl}, off the caller's
+   * thread; call once invalidations from other nodes arrive, so that no change made during the
+   * first read is missed. Until a read succeeds, every user's settings come from the database.
+   */
+  public void start() {
+    loadIndex();
+  }
+
+  private void loadIndex() {
+    if (closed) {
+      return;
+    }
+    long started = System.nanoTime();
+    int most = (int) Math.min(spec.maxSize(), Integer.MAX_VALUE - 1);
+    settings
+        .storedUsers(most + 1)
+        .whenComplete(
+            (users, e) -> {
+              if (closed) {
+                return;
+              }
+              if (e != null) {
+                stored.unknown();
+                LOG.warn(
+                    "users with settings not read (each connect reads its user's): {}",
+                    e.toString());
+              } else if (users.size() > most) {
+                stored.unknown();
+                LOG.info(
+                    "more than caches.settings.max-size ({}) users have settings: each connect"
+                        + " reads its user's",
+                    spec.maxSize());
+              } else {
+                stored.loaded(users, started);
+              }
+              CompletableFuture.delayedExecutor(spec.ttl().toNanos(), TimeUnit.NANOSECONDS)
+                  .execute(this::loadIndex);
+            });
+  }
+
+  /** Stops reading who has settings. */
+  public void close() {
+    closed = true;
+  }
+
+  /**
+   * Whether the node knows which users have stored settings (then a user without any costs no
+   * database read).
+   */
+  public boolean knowsStoredUsers() {
+    return stored.known();
+  }
+
+  /** How many times the cache read a user's settings from the database since start. */
+  public long databaseReads() {
+    return reads.sum();
   }
 
   /** Adds a listener of changes, called in the order added. */
@@ -77,13 +158,25 @@ public final class SettingsService {
     listeners.add(listener);
   }
 
-  /** The user's settings from the cache (loaded from the store when missing). */
+  /**
+   * The user's settings from the cache (loaded from the store when missing); the defaults at once
+   * for a user the node knows has none stored.
+   */
   public CompletionStage<UserSettings> cached(String user) {
+    if (!stored.mayHave(user)) {
+      return CompletableFuture.completedFuture(UserSettings.defaults(user));
+    }
     return cache.get(user);
   }
 
-  /** The user's settings if the cache holds them loaded now, else {@code null}; never waits. */
+  /**
+   * The user's settings if the cache holds them loaded now (the defaults for a user the node knows
+   * has none stored), else {@code null}; never waits.
+   */
   public UserSettings cachedNow(String user) {
+    if (!stored.mayHave(user)) {
+      return UserSettings.defaults(user);
+    }
     CompletableFuture<UserSettings> f = cache.getIfPresent(user);
     return f != null && f.isDone() && !f.isCompletedExceptionally() ? f.join() : null;
   }

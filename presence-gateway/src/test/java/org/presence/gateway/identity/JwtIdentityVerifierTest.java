@@ -320,6 +320,50 @@ class JwtIdentityVerifierTest {
   }
 
   @Test
+  void keySetReplaced_sameKidNewKey_verifiesWithTheNewKeyOnly_kidlessTokensTryEveryKey()
+      throws Exception {
+    ECKey before = new ECKeyGenerator(Curve.P_256).keyID("k1").generate();
+    ECKey after = new ECKeyGenerator(Curve.P_256).keyID("k1").generate();
+    ECKey other = new ECKeyGenerator(Curve.P_256).keyID("k9").generate();
+    AtomicReference<JWKSet> set =
+        new AtomicReference<>(new JWKSet(List.of(other.toPublicJWK(), before.toPublicJWK())));
+    JwtIdentityVerifier v =
+        verifierWith(
+            new JwksSource() {
+              @Override
+              public JWKSet current() {
+                return set.get();
+              }
+
+              @Override
+              public java.util.concurrent.CompletionStage<JWKSet> refreshForUnknownKey() {
+                return java.util.concurrent.CompletableFuture.completedFuture(set.get());
+              }
+            });
+    String old = sign(before, JWSAlgorithm.ES256, new ECDSASigner(before), claims().build());
+    assertThat(v.verify(old).toCompletableFuture().get().subject()).isEqualTo("user-42");
+    // Signed by a key of the set but naming no kid: every key is tried.
+    SignedJWT kidless =
+        new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).build(), claims().build());
+    kidless.sign(new ECDSASigner(before));
+    assertThat(v.verify(kidless.serialize()).toCompletableFuture().get().subject())
+        .isEqualTo("user-42");
+
+    // The provider replaces the key under the same kid: the new set's key checks new tokens.
+    set.set(new JWKSet(List.of(other.toPublicJWK(), after.toPublicJWK())));
+    String fresh =
+        sign(after, JWSAlgorithm.ES256, new ECDSASigner(after), claims().subject("u2").build());
+    assertThat(v.verify(fresh).toCompletableFuture().get().subject()).isEqualTo("u2");
+    String stale =
+        sign(before, JWSAlgorithm.ES256, new ECDSASigner(before), claims().subject("u3").build());
+    assertThatThrownBy(() -> v.verify(stale).toCompletableFuture().join())
+        .hasCauseInstanceOf(ProtocolException.class)
+        .cause()
+        .extracting(e -> ((ProtocolException) e).code())
+        .isEqualTo(ErrorCode.INVALID_ASSERTION);
+  }
+
+  @Test
   void jwksFile_isReadAndPrivatePartsAreIgnored() throws Exception {
     RSAKey rsa = new RSAKeyGenerator(2048).keyID("file-key").generate();
     Path file = dir.resolve("jwks.json");

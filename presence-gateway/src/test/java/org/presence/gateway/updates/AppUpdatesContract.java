@@ -896,4 +896,43 @@ public abstract class AppUpdatesContract {
           .containsExactly(org.assertj.core.groups.Tuple.tuple("away", null));
     }
   }
+
+  @Test
+  void userMessages_firstSavedOnOneNode_whileTheOtherKnowsTheUserHasNone_reachesTheOther() {
+    // Both nodes know who has settings: a user without any is answered the defaults, unread.
+    for (TestNode n : List.of(nodeA(), nodeB())) {
+      await().atMost(WAIT).until(() -> n.server().appFeatures().settings().knowsStoredUsers());
+    }
+    App app = fx.activeApp(nodeA(), "FirstSave");
+    String carol = fx.email("carol");
+    String pc = fx.grant(nodeA(), carol, app);
+    try (UpdateClient c = UpdateClient.connected(nodeA(), app.id(), app.key(), -1);
+        DeviceTestClient onB = device(nodeB(), carol, "laptop")) {
+      c.snapshot();
+      status(onB, PresenceStatus.ONLINE, null);
+      assertThat(c.updates(1))
+          .extracting(Item::puid, Item::status, Item::message)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple(pc, "online", null));
+
+      // Her first save, on node A: node B learns she has settings, and its session hears them.
+      saveMessages(nodeA(), carol, "Writing", "Out");
+      assertThat(c.updates(1))
+          .extracting(Item::puid, Item::status, Item::message)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple(pc, "online", "Writing"));
+      org.presence.protocol.device.DeviceMessage.Settings s = onB.settings(WAIT);
+      assertThat(s).as("settings frame").isNotNull();
+      assertThat(s.customStatus()).isEqualTo("Writing");
+      status(onB, PresenceStatus.AWAY, null);
+      assertThat(c.updates(1))
+          .extracting(Item::status, Item::message)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple("away", "Out"));
+      // A new session on node B reads them too.
+      try (DeviceTestClient again = device(nodeB(), carol, "phone")) {
+        status(again, PresenceStatus.ONLINE, null);
+        assertThat(c.updates(1))
+            .extracting(Item::status, Item::message)
+            .containsExactly(org.assertj.core.groups.Tuple.tuple("online", "Writing"));
+      }
+    }
+  }
 }

@@ -2,16 +2,20 @@ package org.presence.store.queue;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.Base64;
 
 /**
  * The key a user's queues are stored under: base64url of the SHA-256 of their identity ({@code
  * sub}). Fixed length and free of separators, so it is safe inside Redis key names, and the raw
  * identity does not appear in the queue stores. Keys of recent users are cached (up to {@value
- * #CACHED}), since every post and every delivery needs them.
+ * #CACHED}), since every post and every delivery needs them; a key unused for {@link #IDLE} is
+ * dropped at the cache's next upkeep (a digest costs about a microsecond), so the user of an idle
+ * session holds none.
  */
 public final class UserKeys {
   private static final int CACHED = 100_000;
@@ -26,8 +30,10 @@ public final class UserKeys {
             }
           });
 
-  private static final Cache<String, String> KEYS =
-      Caffeine.newBuilder().maximumSize(CACHED).build();
+  /** How long a key stays cached without being used. */
+  static final Duration IDLE = Duration.ofMinutes(1);
+
+  private static final Cache<String, String> KEYS = cache(Ticker.systemTicker());
 
   private UserKeys() {}
 
@@ -36,7 +42,17 @@ public final class UserKeys {
     return KEYS.get(userSub, UserKeys::compute);
   }
 
-  private static String compute(String userSub) {
+  /** A cache of keys as {@link #of} keeps them, on {@code ticker}'s time (tests move it). */
+  static Cache<String, String> cache(Ticker ticker) {
+    return Caffeine.newBuilder().maximumSize(CACHED).expireAfterAccess(IDLE).ticker(ticker).build();
+  }
+
+  /** Whether {@code userSub}'s key is cached now. */
+  static boolean cached(String userSub) {
+    return KEYS.getIfPresent(userSub) != null;
+  }
+
+  static String compute(String userSub) {
     byte[] d = SHA256.get().digest(userSub.getBytes(StandardCharsets.UTF_8));
     return Base64.getUrlEncoder().withoutPadding().encodeToString(d);
   }

@@ -1,5 +1,6 @@
 package org.presence.store.user;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
@@ -18,6 +19,16 @@ public final class JdbiUserSettingsRepository implements UserSettingsRepository 
   @Override
   public CompletionStage<UserSettings> get(String userSub) {
     return db.call(h -> find(h, userSub).orElseGet(() -> UserSettings.defaults(userSub)));
+  }
+
+  @Override
+  public CompletionStage<List<String>> storedUsers(int limit) {
+    return db.call(
+        h ->
+            h.createQuery("SELECT user_sub FROM user_settings LIMIT :n")
+                .bind("n", limit)
+                .mapTo(String.class)
+                .list());
   }
 
   @Override

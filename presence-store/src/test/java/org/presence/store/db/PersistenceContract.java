@@ -353,6 +353,18 @@ public abstract class PersistenceContract {
   }
 
   @Test
+  void settings_storedUsers_namesThoseWhoSaved_atMostTheLimit() {
+    for (String u : List.of("stored-a", "stored-b", "stored-c")) {
+      await(persistence.settings().put(new UserSettings(u, 5, 10, 25, "", "")));
+    }
+    await(persistence.settings().get("never-saved"));
+    assertThat(await(persistence.settings().storedUsers(1000)))
+        .contains("stored-a", "stored-b", "stored-c")
+        .doesNotContain("never-saved");
+    assertThat(await(persistence.settings().storedUsers(2))).hasSize(2);
+  }
+
+  @Test
   void reopen_keepsEverything() {
     Application app = register("dev", "Durable");
     Grant g = await(persistence.grants().grant("u", app.id(), "me"));

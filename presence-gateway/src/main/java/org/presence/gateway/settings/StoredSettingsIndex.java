@@ -1,0 +1,85 @@
+package org.presence.gateway.settings;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Which users have stored settings, as far as this node knows, so that a user who never saved any
+ * (most users) costs no database read when their device connects: the {@code user_sub}s of the
+ * settings table read at once ({@linkplain #loaded loaded}, again every cache ttl), plus every user
+ * whose settings changed since a load began ({@linkplain #heard heard} from the invalidation {@code
+ * settings:<sub>}, on every node). Until the first load, after a failed one or when more users have
+ * settings than it may hold, it knows nothing and every user {@linkplain #mayHave may have}
+ * settings.
+ *
+ * <p>It keeps 64-bit hashes of the names, sorted (8 bytes per user with settings): two names with
+ * one hash only make the second user's settings read from the database, as for every user before.
+ */
+final class StoredSettingsIndex {
+  /** Hashes of the users with settings at the last load, sorted; {@code null}: not known. */
+  private volatile long[] loaded;
+
+  /** Hashes of users whose settings changed, to when it was heard ({@link System#nanoTime}). */
+  private final ConcurrentHashMap<Long, Long> heard = new ConcurrentHashMap<>();
+
+  /** Whether {@code user} may have stored settings: unless the index knows they have none. */
+  boolean mayHave(String user) {
+    long[] l = loaded;
+    if (l == null) {
+      return true;
+    }
+    long h = hash(user);
+    return Arrays.binarySearch(l, h) >= 0 || heard.containsKey(h);
+  }
+
+  /** Whether the index knows who has settings (a load succeeded and none failed since). */
+  boolean known() {
+    return loaded != null;
+  }
+
+  /** {@code user}'s settings changed (heard before their cached copy is dropped). */
+  void heard(String user) {
+    heard.put(hash(user), System.nanoTime());
+  }
+
+  /**
+   * A load that began at {@code startedAt} ({@link System#nanoTime}, before its query) found {@code
+   * users}: changes heard before that are in it.
+   */
+  void loaded(List<String> users, long startedAt) {
+    long[] l = new long[users.size()];
+    for (int i = 0; i < l.length; i++) {
+      l[i] = hash(users.get(i));
+    }
+    Arrays.sort(l);
+    loaded = l;
+    heard.values().removeIf(t -> t - startedAt < 0);
+  }
+
+  /** Forgets what it knew (a load failed or found too many users): every user may have settings. */
+  void unknown() {
+    loaded = null;
+  }
+
+  /** How many users' hashes it holds (the last load's and those heard since). */
+  int size() {
+    long[] l = loaded;
+    return (l == null ? 0 : l.length) + heard.size();
+  }
+
+  /** FNV-1a over the UTF-16 chars, then MurmurHash3's finalizer to spread the bits. */
+  static long hash(String user) {
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < user.length(); i++) {
+      h ^= user.charAt(i);
+      h *= 0x100000001b3L;
+    }
+    h ^= h >>> 33;
+    h *= 0xff51afd7ed558ccdL;
+    h ^= h >>> 33;
+    h *= 0xc4ceb9fe1a85ec53L;
+    h ^= h >>> 33;
+    return h;
+  }
+}
