@@ -761,6 +761,11 @@ public final class PresenceServer implements AutoCloseable {
     return connections.size();
   }
 
+  /** The node's open client connections. */
+  public Connections connections() {
+    return connections;
+  }
+
   /**
    * Drains: stops accepting (on the gateway and the admin port), closes idle HTTP connections,
    * sends every WebSocket client a close (1001, going away) and waits until they are gone or {@code

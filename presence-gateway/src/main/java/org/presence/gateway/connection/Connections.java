@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelId;
 import io.netty.util.AttributeKey;
+import java.net.SocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.presence.gateway.metrics.GatewayMetrics;
@@ -139,6 +140,16 @@ public final class Connections {
   /** Open connections. */
   public int size() {
     return all.size();
+  }
+
+  /** The open connection whose client is at {@code remote}, or {@code null} (for tests). */
+  public Channel find(SocketAddress remote) {
+    for (Channel ch : all.values()) {
+      if (remote.equals(ch.remoteAddress())) {
+        return ch;
+      }
+    }
+    return null;
   }
 
   /**

@@ -187,10 +187,7 @@ final class UpdateConsumer implements UpdateFeed {
       return;
     }
     if (!sink.writable()) {
-      if (!stalled) {
-        stalled = true;
-        ctx.metrics().stalls().inc();
-      }
+      stall();
       return;
     }
     stalled = false;
@@ -216,6 +213,19 @@ final class UpdateConsumer implements UpdateFeed {
     }
     if (wrote) {
       sink.flush();
+    }
+    if (!sink.writable()) {
+      // Stopped by the connection, not for want of updates: a stall, counted now rather than when
+      // the next update wakes it (a burst that fills the socket may have no next update).
+      stall();
+    }
+  }
+
+  /** Counts a stall once until the connection is writable again. Event loop. */
+  private void stall() {
+    if (!stalled) {
+      stalled = true;
+      ctx.metrics().stalls().inc();
     }
   }
 

@@ -34,7 +34,10 @@ public final class DomainStub implements AutoCloseable {
       HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
       DomainStub stub = new DomainStub(s);
       s.createContext("/", stub::handle);
-      s.setExecutor(Executors.newFixedThreadPool(2));
+      // A thread per connection: the JDK server reads a request line on the executor's thread, so
+      // a connection that never sends one (a node's https attempt: a TLS hello) holds that thread
+      // until the node gives up, and must not hold back the node's plain-http proof behind it.
+      s.setExecutor(Executors.newCachedThreadPool());
       s.start();
       return stub;
     } catch (IOException e) {

@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -47,6 +48,11 @@ public final class RawWebSocket implements AutoCloseable {
     this.socket = socket;
     this.in = socket.getInputStream();
     this.out = socket.getOutputStream();
+  }
+
+  /** The client's end of the socket (the node sees it as the connection's remote address). */
+  public SocketAddress localAddress() {
+    return socket.getLocalSocketAddress();
   }
 
   /** Connects to {@code path} on {@code port} of 127.0.0.1 and completes the handshake. */

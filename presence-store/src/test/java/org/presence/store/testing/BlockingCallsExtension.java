@@ -26,7 +26,7 @@ public final class BlockingCallsExtension
     BlockingCalls.drainDropped();
     if (!earlier.isEmpty()) {
       // Made after the previous class was checked (its threads were still stopping).
-      fail(report(earlier, 0, "before " + context.getDisplayName() + " started"));
+      Assertions.fail(report(earlier, 0, "before " + context.getDisplayName() + " started"));
     }
   }
 
@@ -44,21 +44,7 @@ public final class BlockingCallsExtension
     List<BlockingCalls.BlockingCall> calls = BlockingCalls.drain();
     int dropped = BlockingCalls.drainDropped();
     if (!calls.isEmpty()) {
-      fail(report(calls, dropped, "while " + context.getDisplayName() + " ran"));
-    }
-  }
-
-  /**
-   * The integration tests ({@code presence.blockhound.report-only}, set by failsafe) print what
-   * BlockHound saw instead of failing: with real servers and many threads, a loop's short wait on a
-   * library's lock (a cache's first fill, a pool's queue) comes and goes with timing, and a run
-   * that fails on it says nothing about the change under test. The unit tests fail.
-   */
-  private static void fail(String report) {
-    if (Boolean.getBoolean("presence.blockhound.report-only")) {
-      System.err.println("BlockHound (reported, not failed in integration tests): " + report);
-    } else {
-      Assertions.fail(report);
+      Assertions.fail(report(calls, dropped, "while " + context.getDisplayName() + " ran"));
     }
   }
 

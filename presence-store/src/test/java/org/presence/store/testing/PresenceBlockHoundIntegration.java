@@ -39,6 +39,13 @@ public final class PresenceBlockHoundIntegration implements BlockHoundIntegratio
     builder.allowBlockingCallsInside(
         "java.util.concurrent.ScheduledThreadPoolExecutor", "delayedExecute");
 
+    // Lettuce builds a command interface's method map once and keeps it in a static map behind one
+    // ReentrantLock, held for the lookup or that one build; a new connection's sync proxy takes it
+    // in its constructor, and Lettuce connects (to a Sentinel, when reconnecting after a failover)
+    // on its event executors (seen in SentinelFailoverIT, 8 waits during the failover).
+    builder.allowBlockingCallsInside(
+        "io.lettuce.core.internal.AbstractInvocationHandler$MethodTranslator", "of");
+
     // Jackson builds a type's deserializer once, under its cache's lock; a loop decoding the same
     // type meanwhile waits for that one-time build (seen on lettuce-io in AdminClusterIT).
     builder.allowBlockingCallsInside(
