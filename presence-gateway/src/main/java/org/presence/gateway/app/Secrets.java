@@ -1,11 +1,10 @@
 package org.presence.gateway.app;
 
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import org.presence.protocol.id.SecureRandoms;
+import org.presence.protocol.id.Sha256;
 
 /**
  * The application secrets of wiki section 2: the 1024-character domain verification key and API
@@ -72,10 +71,6 @@ public final class Secrets {
 
   /** The SHA-256 of {@code s}'s UTF-8 bytes (32 bytes whatever its length). */
   public static byte[] sha256(String s) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
+    return Sha256.of(s);
   }
 }

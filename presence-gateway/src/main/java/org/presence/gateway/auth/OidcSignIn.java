@@ -32,7 +32,6 @@ import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,6 +50,7 @@ import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.id.SecureRandoms;
+import org.presence.protocol.id.Sha256;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 import org.slf4j.Logger;
@@ -134,13 +134,10 @@ public final class OidcSignIn {
   }
 
   static String tag(String issuer) {
-    try {
-      byte[] d =
-          MessageDigest.getInstance("SHA-256").digest(issuer.getBytes(StandardCharsets.UTF_8));
-      return Base64.getUrlEncoder().withoutPadding().encodeToString(d).substring(0, 12);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 unavailable", e);
-    }
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(Sha256.of(issuer))
+        .substring(0, 12);
   }
 
   /** The origin of the provider's authorization endpoint (for the sign-in page's form-action). */

@@ -26,6 +26,7 @@ import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.WebConfig;
 import org.presence.gateway.identity.Identity;
 import org.presence.protocol.id.SecureRandoms;
+import org.presence.protocol.id.Sha256;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 
@@ -274,14 +275,7 @@ public final class WebSessions {
 
   /** The id hash of the session in {@code cookieValue} (as {@link Session#idHash()}). */
   public static String hash(String cookieValue) {
-    try {
-      return HexFormat.of()
-          .formatHex(
-              MessageDigest.getInstance("SHA-256")
-                  .digest(cookieValue.getBytes(StandardCharsets.US_ASCII)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 unavailable", e);
-    }
+    return HexFormat.of().formatHex(Sha256.of(cookieValue.getBytes(StandardCharsets.US_ASCII)));
   }
 
   private void dropLocal(String key) {

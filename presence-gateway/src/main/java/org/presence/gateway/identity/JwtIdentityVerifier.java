@@ -19,9 +19,6 @@ import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
@@ -37,6 +34,7 @@ import java.util.concurrent.CompletionStage;
 import org.presence.gateway.config.IdentityConfig;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.id.Sha256;
 
 /**
  * {@link IdentityVerifier} for signed JWTs, with nimbus-jose-jwt. Accepts RS256, ES256 and EdDSA
@@ -77,17 +75,6 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
 
   private final IssuerKeys providerKeys = new IssuerKeys();
   private final IssuerKeys ownKeys = new IssuerKeys();
-
-  /** One SHA-256 per thread: {@link MessageDigest#getInstance} looks the provider up each time. */
-  private static final ThreadLocal<MessageDigest> SHA256 =
-      ThreadLocal.withInitial(
-          () -> {
-            try {
-              return MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-              throw new IllegalStateException(e);
-            }
-          });
 
   private final Counter hits;
   private final Counter misses;
@@ -384,7 +371,7 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
   /** A verified token's cache key: its SHA-256, as four longs (48 bytes, no text). */
   private record TokenKey(long a, long b, long c, long d) {
     static TokenKey of(String token) {
-      byte[] h = SHA256.get().digest(token.getBytes(StandardCharsets.UTF_8));
+      byte[] h = Sha256.of(token);
       ByteBuffer bb = ByteBuffer.wrap(h);
       return new TokenKey(bb.getLong(), bb.getLong(), bb.getLong(), bb.getLong());
     }

@@ -1,8 +1,5 @@
 package org.presence.gateway.pairing;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
@@ -18,6 +15,7 @@ import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.PairingConfig;
 import org.presence.gateway.identity.PresenceKeys;
 import org.presence.protocol.id.SecureRandoms;
+import org.presence.protocol.id.Sha256;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 
@@ -408,12 +406,6 @@ public final class PairingService {
   }
 
   static String hash(String secret) {
-    try {
-      return HexFormat.of()
-          .formatHex(
-              MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return HexFormat.of().formatHex(Sha256.of(secret));
   }
 }

@@ -3,11 +3,9 @@ package org.presence.store.queue;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Base64;
+import org.presence.protocol.id.Sha256;
 
 /**
  * The key a user's queues are stored under: base64url of the SHA-256 of their identity ({@code
@@ -19,16 +17,6 @@ import java.util.Base64;
  */
 public final class UserKeys {
   private static final int CACHED = 100_000;
-
-  private static final ThreadLocal<MessageDigest> SHA256 =
-      ThreadLocal.withInitial(
-          () -> {
-            try {
-              return MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-              throw new IllegalStateException(e);
-            }
-          });
 
   /** How long a key stays cached without being used. */
   static final Duration IDLE = Duration.ofMinutes(1);
@@ -53,7 +41,7 @@ public final class UserKeys {
   }
 
   static String compute(String userSub) {
-    byte[] d = SHA256.get().digest(userSub.getBytes(StandardCharsets.UTF_8));
+    byte[] d = Sha256.of(userSub);
     return Base64.getUrlEncoder().withoutPadding().encodeToString(d);
   }
 }
