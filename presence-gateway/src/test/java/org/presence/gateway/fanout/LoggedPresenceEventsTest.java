@@ -12,6 +12,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.BusRecorder;
 import org.presence.protocol.event.PresenceEvent;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
@@ -59,27 +60,10 @@ class LoggedPresenceEventsTest {
                 .apps()
                 .create(new NewApplication(name, name + ".example", "d", "dev", "dev@x", "k")))
             .id();
-    join(bus.subscribe(AppUpdateBatchCodec.channel(id), (c, m) -> received.addAll(decode(id, m))));
+    join(
+        bus.subscribe(
+            AppUpdateBatchCodec.channel(id), (c, m) -> received.addAll(BusRecorder.decode(id, m))));
     return id;
-  }
-
-  private static List<PresenceEvent> decode(long appId, byte[] message) {
-    try {
-      return AppUpdateBatchCodec.decodeBatch(message).stream()
-          .map(
-              u ->
-                  new PresenceEvent(
-                      appId,
-                      u.puid(),
-                      u.status(),
-                      u.message().isEmpty() ? null : u.message(),
-                      u.version(),
-                      u.at().toEpochMilli(),
-                      u.seq()))
-          .toList();
-    } catch (java.io.IOException e) {
-      throw new AssertionError(e);
-    }
   }
 
   private static PresenceUpdate update(ApplicationIds own, PresenceChange... changes) {
