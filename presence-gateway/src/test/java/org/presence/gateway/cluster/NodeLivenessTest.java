@@ -2,6 +2,7 @@ package org.presence.gateway.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.presence.store.testing.Futures.join;
 
 import io.netty.channel.Channel;
 import io.netty.channel.DefaultEventLoopGroup;
@@ -116,14 +117,6 @@ class NodeLivenessTest {
     join(state.claim(user, "phone", session, node, 5, now));
     join(state.update(user, "phone", session, PresenceStatus.ONLINE, null, null, now));
     assertThat(join(state.devicesOn(node))).hasSize(1);
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   @Test

@@ -2,6 +2,7 @@ package org.presence.gateway.notify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.presence.store.testing.Futures.join;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -12,11 +13,9 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -145,14 +144,6 @@ class NotificationDeliveryTest {
 
   private static List<String> ids(List<Notification> items) {
     return items.stream().map(Notification::id).toList();
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   @Test

@@ -2,6 +2,7 @@ package org.presence.gateway.updates;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.presence.store.testing.Futures.join;
 
 import com.codahale.metrics.MetricRegistry;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +13,6 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.presence.gateway.config.UpdatesConfig;
@@ -114,14 +114,6 @@ class AppHubTest {
       out.add(s);
     }
     return out;
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   @Test

@@ -2,6 +2,7 @@ package org.presence.gateway.updates;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.presence.store.testing.Futures.join;
 
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -215,14 +216,6 @@ class UpdateConsumerTest {
       out.add(s);
     }
     return out;
-  }
-
-  private static <T> T join(CompletionStage<T> s) {
-    try {
-      return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   @Test
