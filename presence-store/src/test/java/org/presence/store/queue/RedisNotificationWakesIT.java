@@ -65,8 +65,13 @@ class RedisNotificationWakesIT {
 
   @AfterEach
   void close() {
-    bus.close();
-    redis.close();
+    // Null when open() was skipped (no test Redis configured) or failed part-way.
+    if (bus != null) {
+      bus.close();
+    }
+    if (redis != null) {
+      redis.close();
+    }
   }
 
   /** The test's wake-up format: {"d":[{"u":user,"s":[sessions],"n":item count}, ...]}. */
