@@ -3,7 +3,6 @@ package org.presence.store.updates;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -71,11 +70,8 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
         }
         AppUpdate numbered =
             new AppUpdate(++log.last, u.puid(), u.status(), u.message(), u.version(), now);
-        log.entries.addLast(numbered);
+        log.entries.add(numbered, maxPerApp);
         out.add(numbered);
-      }
-      while (log.entries.size() > maxPerApp) {
-        log.entries.pollFirst();
       }
     }
     return CompletableFuture.completedFuture(out);
@@ -90,27 +86,18 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
       if (since > last) {
         return done(new Read(Outcome.AHEAD, List.of(), last, false));
       }
-      long oldest = log.entries.isEmpty() ? last + 1 : log.entries.peekFirst().seq();
+      // Entries are numbered consecutively, the newest being last.
+      long oldest = last - log.entries.size() + 1;
       if (since < log.base || since + 1 < oldest) {
         return done(new Read(Outcome.TOO_OLD, List.of(), last, false));
       }
-      List<AppUpdate> out = new ArrayList<>();
-      boolean more = false;
-      // Entries are numbered consecutively from the oldest: skip straight to the first wanted.
       int skip = (int) Math.max(0, since + 1 - oldest);
-      Iterator<AppUpdate> it = log.entries.iterator();
-      for (int i = 0; i < skip && it.hasNext(); i++) {
-        it.next();
+      int n = Math.min(limit, log.entries.size() - skip);
+      List<AppUpdate> out = new ArrayList<>(Math.max(n, 0));
+      for (int i = 0; i < n; i++) {
+        out.add(log.entries.get(skip + i, oldest + skip + i));
       }
-      while (it.hasNext()) {
-        AppUpdate u = it.next();
-        if (out.size() == limit) {
-          more = true;
-          break;
-        }
-        out.add(u);
-      }
-      return done(new Read(Outcome.OK, out, last, more));
+      return done(new Read(Outcome.OK, out, last, skip + n < log.entries.size()));
     }
   }
 
@@ -135,7 +122,8 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     boolean paused;
     PresenceStatus status;
     String message;
-    Instant touched;
+    /** Epoch millis of the last update seen: a long, so a touch allocates nothing. */
+    long touched;
 
     boolean shows(AppUpdate.New u) {
       return u.status() == status && u.message().equals(message);
@@ -151,7 +139,7 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
   private static final class AppLog {
     final long base;
     long last;
-    final ArrayDeque<AppUpdate> entries = new ArrayDeque<>();
+    final UpdateRing entries = new UpdateRing();
 
     /** By PUID, least recently touched first. */
     final LinkedHashMap<String, Guard> guards = new LinkedHashMap<>(16, 0.75f, true);
@@ -168,7 +156,7 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
         g = new Guard();
         guards.put(u.puid(), g);
       }
-      g.touched = now;
+      g.touched = now.toEpochMilli();
       switch (u.kind()) {
         case PAUSE -> {
           if (g.paused) {
@@ -223,14 +211,110 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     }
 
     void trim(Instant cutoff) {
-      Iterator<AppUpdate> it = entries.iterator();
-      while (it.hasNext() && it.next().at().isBefore(cutoff)) {
-        it.remove();
-      }
+      entries.trimBefore(UpdateRing.nanos(cutoff));
+      long cutoffMillis = cutoff.toEpochMilli();
       Iterator<Guard> g = guards.values().iterator();
-      while (g.hasNext() && g.next().touched.isBefore(cutoff)) {
+      while (g.hasNext() && g.next().touched < cutoffMillis) {
         g.remove();
       }
+    }
+  }
+
+  /**
+   * One application's retained updates, oldest first, in parallel arrays rather than as objects:
+   * every update the log keeps survives several young collections, and copying an object per
+   * update (plus its {@link Instant}) from one GC space to the next is what made the embedded
+   * node's young pauses long at a high update rate. Here an update costs a slot in each array (the
+   * PUID and message strings are the callers' own) and the arrays, which grow by doubling up to the
+   * log's bound, are the only objects that live on. {@link #get} builds the {@link AppUpdate} a
+   * reader asks for. Not thread-safe: guarded by its {@link AppLog}.
+   */
+  static final class UpdateRing {
+    private static final PresenceStatus[] STATUSES = PresenceStatus.values();
+    private static final int INITIAL = 64;
+
+    private String[] puid = new String[0];
+    private String[] message = new String[0];
+    private byte[] status = new byte[0];
+    private long[] version = new long[0];
+    /** When the log took the update: epoch nanoseconds (exact for any clock until 2262). */
+    private long[] at = new long[0];
+    private int start;
+    private int size;
+
+    int size() {
+      return size;
+    }
+
+    static long nanos(Instant t) {
+      return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000_000L), t.getNano());
+    }
+
+    /** Adds {@code u} as the newest, dropping the oldest once {@code max} are kept. */
+    void add(AppUpdate u, int max) {
+      if (size == puid.length) {
+        if (size < max) {
+          grow(Math.min(max, Math.max(INITIAL, size * 2)));
+        } else {
+          removeFirst();
+        }
+      }
+      int i = (start + size) % puid.length;
+      puid[i] = u.puid();
+      message[i] = u.message();
+      status[i] = (byte) u.status().ordinal();
+      version[i] = u.version();
+      at[i] = nanos(u.at());
+      size++;
+    }
+
+    /** The {@code index}-th kept update (0: the oldest), numbered {@code seq}. */
+    AppUpdate get(int index, long seq) {
+      int i = (start + index) % puid.length;
+      long t = at[i];
+      return new AppUpdate(
+          seq,
+          puid[i],
+          STATUSES[status[i]],
+          message[i],
+          version[i],
+          Instant.ofEpochSecond(Math.floorDiv(t, 1_000_000_000L), Math.floorMod(t, 1_000_000_000L)));
+    }
+
+    /** Drops the updates taken before {@code cutoffNanos}. */
+    void trimBefore(long cutoffNanos) {
+      while (size > 0 && at[start] < cutoffNanos) {
+        removeFirst();
+      }
+    }
+
+    private void removeFirst() {
+      puid[start] = null;
+      message[start] = null;
+      start = (start + 1) % puid.length;
+      size--;
+    }
+
+    private void grow(int capacity) {
+      String[] p = new String[capacity];
+      String[] m = new String[capacity];
+      byte[] s = new byte[capacity];
+      long[] v = new long[capacity];
+      long[] t = new long[capacity];
+      for (int k = 0; k < size; k++) {
+        int i = (start + k) % puid.length;
+        p[k] = puid[i];
+        m[k] = message[i];
+        s[k] = status[i];
+        v[k] = version[i];
+        t[k] = at[i];
+      }
+      puid = p;
+      message = m;
+      status = s;
+      version = v;
+      at = t;
+      start = 0;
     }
   }
 }
