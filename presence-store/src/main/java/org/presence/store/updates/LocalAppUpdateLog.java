@@ -122,6 +122,7 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     boolean paused;
     PresenceStatus status;
     String message;
+
     /** Epoch millis of the last update seen: a long, so a touch allocates nothing. */
     long touched;
 
@@ -222,12 +223,12 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
 
   /**
    * One application's retained updates, oldest first, in parallel arrays rather than as objects:
-   * every update the log keeps survives several young collections, and copying an object per
-   * update (plus its {@link Instant}) from one GC space to the next is what made the embedded
-   * node's young pauses long at a high update rate. Here an update costs a slot in each array (the
-   * PUID and message strings are the callers' own) and the arrays, which grow by doubling up to the
-   * log's bound, are the only objects that live on. {@link #get} builds the {@link AppUpdate} a
-   * reader asks for. Not thread-safe: guarded by its {@link AppLog}.
+   * every update the log keeps survives several young collections, and copying an object per update
+   * (plus its {@link Instant}) from one GC space to the next is what made the embedded node's young
+   * pauses long at a high update rate. Here an update costs a slot in each array (the PUID and
+   * message strings are the callers' own) and the arrays, which grow by doubling up to the log's
+   * bound, are the only objects that live on. {@link #get} builds the {@link AppUpdate} a reader
+   * asks for. Not thread-safe: guarded by its {@link AppLog}.
    */
   static final class UpdateRing {
     private static final PresenceStatus[] STATUSES = PresenceStatus.values();
@@ -237,8 +238,10 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     private String[] message = new String[0];
     private byte[] status = new byte[0];
     private long[] version = new long[0];
+
     /** When the log took the update: epoch nanoseconds (exact for any clock until 2262). */
     private long[] at = new long[0];
+
     private int start;
     private int size;
 
@@ -278,7 +281,8 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
           STATUSES[status[i]],
           message[i],
           version[i],
-          Instant.ofEpochSecond(Math.floorDiv(t, 1_000_000_000L), Math.floorMod(t, 1_000_000_000L)));
+          Instant.ofEpochSecond(
+              Math.floorDiv(t, 1_000_000_000L), Math.floorMod(t, 1_000_000_000L)));
     }
 
     /** Drops the updates taken before {@code cutoffNanos}. */
