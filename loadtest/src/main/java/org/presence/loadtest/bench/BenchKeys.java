@@ -1,26 +1,21 @@
 package org.presence.loadtest.bench;
 
 import com.nimbusds.jose.JOSEException;
-import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Date;
 import java.util.List;
 import java.util.UUID;
 import java.util.stream.IntStream;
+import org.presence.loadtest.identity.TokenMinter;
 
 /**
  * The identity provider of a benchmark run: an RS256 key whose public half the server reads from a
@@ -61,31 +56,15 @@ final class BenchKeys {
 
   /** A token for user {@code subject}, valid for {@code lifetime}. */
   String mint(String subject, Duration lifetime) {
-    Instant now = Instant.now();
-    JWTClaimsSet claims =
-        new JWTClaimsSet.Builder()
-            .issuer("bench")
-            .audience(AUDIENCE)
-            .subject(subject)
-            .claim("email", subject + "@bench.example")
-            .issueTime(Date.from(now))
-            .notBeforeTime(Date.from(now.minusSeconds(5)))
-            .expirationTime(Date.from(now.plus(lifetime)))
-            .jwtID(UUID.randomUUID().toString())
-            .build();
-    SignedJWT jwt =
-        new SignedJWT(
-            new JWSHeader.Builder(JWSAlgorithm.RS256)
-                .keyID(key.getKeyID())
-                .type(JOSEObjectType.JWT)
-                .build(),
-            claims);
-    try {
-      jwt.sign(signer);
-    } catch (JOSEException e) {
-      throw new IllegalStateException(e);
-    }
-    return jwt.serialize();
+    return TokenMinter.sign(
+        signer,
+        JWSAlgorithm.RS256,
+        key.getKeyID(),
+        "bench",
+        AUDIENCE,
+        subject,
+        subject + "@bench.example",
+        lifetime);
   }
 
   /** {@code n} two-hour tokens for users {@code prefix-0 .. prefix-(n-1)}, minted on all cores. */

@@ -85,12 +85,37 @@ public final class TokenMinter {
 
   /** A signed assertion for {@code email} (the run's developer, say). */
   public String mintFor(String email) {
+    return sign(
+        signer,
+        algorithm,
+        key.getKeyID(),
+        issuer,
+        audience,
+        subjectPrefix + email,
+        email,
+        lifetime);
+  }
+
+  /**
+   * An assertion with the claims the gateway checks ({@code iss}, {@code aud}, {@code sub}, {@code
+   * email}, issued now, valid from 5 s ago for {@code lifetime}, a fresh {@code jti}), signed with
+   * {@code signer}; the load harness and the benchmarks mint theirs here.
+   */
+  public static String sign(
+      JWSSigner signer,
+      JWSAlgorithm algorithm,
+      String keyId,
+      String issuer,
+      String audience,
+      String subject,
+      String email,
+      Duration lifetime) {
     Instant now = Instant.now();
     JWTClaimsSet claims =
         new JWTClaimsSet.Builder()
             .issuer(issuer)
             .audience(audience)
-            .subject(subjectPrefix + email)
+            .subject(subject)
             .claim("email", email)
             .issueTime(Date.from(now))
             .notBeforeTime(Date.from(now.minusSeconds(5)))
@@ -99,8 +124,7 @@ public final class TokenMinter {
             .build();
     SignedJWT jwt =
         new SignedJWT(
-            new JWSHeader.Builder(algorithm).keyID(key.getKeyID()).type(JOSEObjectType.JWT).build(),
-            claims);
+            new JWSHeader.Builder(algorithm).keyID(keyId).type(JOSEObjectType.JWT).build(), claims);
     try {
       jwt.sign(signer);
     } catch (JOSEException e) {

@@ -23,9 +23,10 @@ import org.presence.store.user.UserSettings;
  * idle session holds no timer of its own either.
  */
 public final class DeviceRegistry implements DeviceService.LocalSessions {
-  /** A session as the registry sees it; implemented by the session's handler. */
+  /** A session as the registry sees it; implemented by the session's {@link SessionDriver}. */
   interface Link {
-    Channel channel();
+    /** The session's event loop, where the calls below that say so run. */
+    java.util.concurrent.Executor eventLoop();
 
     /** {@link System#nanoTime()} of the last frame received (any frame, pongs included). */
     long lastReadNanos();
@@ -101,7 +102,11 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
 
   /** Calls {@code action} with the channel of every open session (tests, diagnostics). */
   void forEachChannel(java.util.function.Consumer<Channel> action) {
-    links.values().forEach(l -> action.accept(l.channel()));
+    for (Link link : links.values()) {
+      if (link instanceof SessionDriver d && d.socket() instanceof DeviceSessionHandler h) {
+        action.accept(h.channel());
+      }
+    }
   }
 
   /** Calls {@code action} with every open session of this node that live notifications reach. */
@@ -126,7 +131,7 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
   public void replaced(UUID session) {
     Link link = links.get(session);
     if (link != null) {
-      link.channel().eventLoop().execute(link::replaced);
+      link.eventLoop().execute(link::replaced);
     }
   }
 
@@ -141,7 +146,7 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
               s.offlineAfterMinutes(),
               s.customStatus(),
               s.awayMessage());
-      link.channel().eventLoop().execute(() -> link.settings(frame));
+      link.eventLoop().execute(() -> link.settings(frame));
     }
   }
 
@@ -149,7 +154,7 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
   public void abort(UUID session, ErrorCode code, String detail) {
     Link link = links.get(session);
     if (link != null) {
-      link.channel().eventLoop().execute(() -> link.abort(code, detail));
+      link.eventLoop().execute(() -> link.abort(code, detail));
     }
   }
 
@@ -160,7 +165,7 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
   public int abortAll(ErrorCode code, String detail) {
     int n = 0;
     for (Link link : links.values()) {
-      link.channel().eventLoop().execute(() -> link.abort(code, detail));
+      link.eventLoop().execute(() -> link.abort(code, detail));
       n++;
     }
     return n;
@@ -179,7 +184,7 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
           || !(pairedDevice == null ? user.equals(link.user()) : pairedDevice.equals(held))) {
         continue;
       }
-      link.channel().eventLoop().execute(() -> link.abort(ErrorCode.DEVICE_REVOKED, null));
+      link.eventLoop().execute(() -> link.abort(ErrorCode.DEVICE_REVOKED, null));
       n++;
     }
     return n;
@@ -190,9 +195,9 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
     long nowMillis = System.currentTimeMillis();
     for (Link link : links.values()) {
       if (nowMillis >= link.identityDeadlineMillis()) {
-        link.channel().eventLoop().execute(link::identityExpired);
+        link.eventLoop().execute(link::identityExpired);
       } else if (now - link.lastReadNanos() >= pingIntervalNanos) {
-        link.channel().eventLoop().execute(link::keepalive);
+        link.eventLoop().execute(link::keepalive);
       }
     }
   }

@@ -17,10 +17,10 @@ import org.presence.store.limit.ClockedBucket;
 
 /**
  * The state of one device-channel socket, as a plain state machine with no Netty in it: a decoded
- * frame goes in, a {@link Step} saying what to do comes out. {@link DeviceSessionHandler} carries
- * the steps out (asynchronous ones through {@link DeviceService}) and reports back with {@link
- * #opened} and {@link #closed}. It also decides the keepalive ({@link #onKeepalive}), the connect
- * timeout, whether a refreshed token is the session's user's and whether settings are sent.
+ * frame goes in, a {@link Step} saying what to do comes out. {@link SessionDriver} carries the
+ * steps out (asynchronous ones through {@link DeviceService}) and reports back with {@link #opened}
+ * and {@link #closed}. It also decides the keepalive ({@link #onKeepalive}), the connect timeout,
+ * whether a refreshed token is the session's user's and whether settings are sent.
  *
  * <pre>
  * AWAITING_CONNECT --connect--> AUTHENTICATING --opened--> OPEN
@@ -36,8 +36,8 @@ import org.presence.store.limit.ClockedBucket;
  * the connect as well, see {@link #onControlFrame}).
  *
  * <p>Kept small on purpose (a device holds its socket for days): a few fields, the ids shared with
- * the frames and the identity they came from. Not thread-safe; its handler calls it on the
- * channel's event loop.
+ * the frames and the identity they came from. Not thread-safe; its driver calls it on the channel's
+ * event loop.
  */
 public final class DeviceSession {
   /** Where a socket stands. */

@@ -6,7 +6,8 @@ import org.presence.store.queue.Notification;
 
 /**
  * An open device session as live notifications see it (wiki section 6): where pending items are
- * pushed. Implemented by the session's handler; found through {@link DeviceRegistry#sink}.
+ * pushed. Implemented by the session's {@link SessionDriver}; found through {@link
+ * DeviceRegistry#sink}.
  */
 public interface NotificationSink {
   /** Told about the items a push wrote to the socket. */

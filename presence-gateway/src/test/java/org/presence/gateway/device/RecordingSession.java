@@ -75,8 +75,8 @@ public final class RecordingSession implements DeviceRegistry.Link, Notification
   }
 
   @Override
-  public Channel channel() {
-    return channel;
+  public java.util.concurrent.Executor eventLoop() {
+    return channel.eventLoop();
   }
 
   @Override

@@ -108,21 +108,13 @@ class AppHubTest {
     return r.updates().stream().map(AppUpdate::seq).toList();
   }
 
-  private static List<Long> seqs(long from, long to) {
-    List<Long> out = new ArrayList<>();
-    for (long s = from; s <= to; s++) {
-      out.add(s);
-    }
-    return out;
-  }
-
   @Test
   void thisNodesUpdates_areHeldInOrder_andReadAfterAnyCursorUpToMax() {
     long p = start(config(64, Duration.ofMillis(200), Duration.ofHours(1)));
     assertThat(hub.read(p, 10).outcome()).isEqualTo(AppHub.Outcome.NONE);
     // This node's updates reach the hub as objects, before publish completes.
     join(publisher.publish(APP, List.of(news(), news(), news())));
-    assertThat(heldAfter(p)).isEqualTo(seqs(p + 1, p + 3));
+    assertThat(heldAfter(p)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 3));
     assertThat(hub.read(p, 2).updates()).extracting(AppUpdate::seq).containsExactly(p + 1, p + 2);
     assertThat(heldAfter(p + 2)).containsExactly(p + 3);
     assertThat(hub.read(p + 3, 10).outcome()).isEqualTo(AppHub.Outcome.NONE);
@@ -144,12 +136,12 @@ class AppHubTest {
     assertThat(hub.buffered()).isEqualTo(3);
     busMessage(a);
     await().atMost(WAIT).until(() -> hub.head() == p + 5);
-    assertThat(heldAfter(p)).isEqualTo(seqs(p + 1, p + 5));
+    assertThat(heldAfter(p)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 5));
     // A repeated message changes nothing.
     busMessage(a);
     busMessage(b);
     await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> hub.buffered() == 5);
-    assertThat(heldAfter(p)).isEqualTo(seqs(p + 1, p + 5));
+    assertThat(heldAfter(p)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 5));
     assertThat(metrics.gapFills().getCount()).isZero();
   }
 
@@ -160,7 +152,7 @@ class AppHubTest {
     List<AppUpdate> b = appendElsewhere(2);
     busMessage(b);
     await().atMost(WAIT).until(() -> hub.head() == p + 4);
-    assertThat(heldAfter(p)).isEqualTo(seqs(p + 1, p + 4));
+    assertThat(heldAfter(p)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 4));
     assertThat(metrics.gapFills().getCount()).isEqualTo(1);
   }
 
@@ -177,7 +169,7 @@ class AppHubTest {
     assertThat(metrics.gapFills().getCount()).isPositive();
     assertThat(hub.buffered()).isLessThanOrEqualTo(4);
     // The buffer holds the newest four; an older cursor is told to read the log itself.
-    assertThat(heldAfter(p + 3)).isEqualTo(seqs(p + 4, p + 7));
+    assertThat(heldAfter(p + 3)).isEqualTo(UpdatesFixture.seqs(p + 4, p + 7));
     assertThat(hub.read(p + 2, 10).outcome()).isEqualTo(AppHub.Outcome.BEHIND);
   }
 
@@ -186,7 +178,7 @@ class AppHubTest {
     long p = start(config(64, Duration.ofMillis(100), Duration.ofMillis(100)));
     appendElsewhere(3); // lost, and nothing follows it
     await().atMost(WAIT).until(() -> hub.head() == p + 3);
-    assertThat(heldAfter(p)).isEqualTo(seqs(p + 1, p + 3));
+    assertThat(heldAfter(p)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 3));
   }
 
   @Test
@@ -211,7 +203,7 @@ class AppHubTest {
             AppUpdateBatchCodec.channel(APP), "not a batch".getBytes(StandardCharsets.UTF_8)));
     busMessage(appendElsewhere(2));
     await().atMost(WAIT).until(() -> hub.head() == p + 2);
-    assertThat(heldAfter(p)).isEqualTo(seqs(p + 1, p + 2));
+    assertThat(heldAfter(p)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 2));
   }
 
   @Test

@@ -210,14 +210,6 @@ class UpdateConsumerTest {
     return seen;
   }
 
-  private static List<Long> seqs(long from, long to) {
-    List<Long> out = new ArrayList<>();
-    for (long s = from; s <= to; s++) {
-      out.add(s);
-    }
-    return out;
-  }
-
   @Test
   void aSnapshotFirst_thenEveryUpdateAfterItsNumber_onceAndInOrder() throws Exception {
     connect(config(64, 10, 16), null);
@@ -230,7 +222,7 @@ class UpdateConsumerTest {
     assertThat(snap.get("fresh").asBoolean()).isFalse();
     assertThat(snap.get("done").asBoolean()).isTrue();
     publish(25);
-    assertThat(updatesUntil(p + 25)).isEqualTo(seqs(p + 1, p + 25));
+    assertThat(updatesUntil(p + 25)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 25));
     await().atMost(WAIT).until(() -> consumer.cursor() == p + 25);
   }
 
@@ -241,7 +233,7 @@ class UpdateConsumerTest {
     publish(30);
     assertThat(hub.read(p, 10).outcome()).isEqualTo(AppHub.Outcome.BEHIND);
     onLoop(() -> consumer.startAfter(p));
-    assertThat(updatesUntil(p + 30)).isEqualTo(seqs(p + 1, p + 30));
+    assertThat(updatesUntil(p + 30)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 30));
     assertThat(metrics.logReads().getCount()).isPositive();
   }
 
@@ -257,7 +249,7 @@ class UpdateConsumerTest {
     long at = snap.get("seq").asLong();
     assertThat(at).isEqualTo(p + 10);
     publish(2);
-    assertThat(updatesUntil(p + 12)).isEqualTo(seqs(p + 11, p + 12));
+    assertThat(updatesUntil(p + 12)).isEqualTo(UpdatesFixture.seqs(p + 11, p + 12));
     assertThat(metrics.freshSnapshots().getCount()).isEqualTo(1);
   }
 
@@ -301,7 +293,7 @@ class UpdateConsumerTest {
         f.get("receipts").forEach(r -> receipts.add(r.get("id").asText()));
       }
     }
-    assertThat(seen).isEqualTo(seqs(p + 1, p + n));
+    assertThat(seen).isEqualTo(UpdatesFixture.seqs(p + 1, p + n));
     List<String> newest = new ArrayList<>();
     for (int i = 4; i < 20; i++) {
       newest.add("r" + i);
@@ -348,7 +340,7 @@ class UpdateConsumerTest {
     long p = join(log.lastSeq(APP));
     onLoop(() -> consumer.startAfter(p));
     publish(2);
-    assertThat(updatesUntil(p + 2)).isEqualTo(seqs(p + 1, p + 2));
+    assertThat(updatesUntil(p + 2)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 2));
     assertThat(hub.consumerCount()).isEqualTo(1);
     consumer.close();
     assertThat(hub.consumerCount()).isZero();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.http.HttpResponse;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.presence.gateway.testing.ApiClient;
@@ -23,6 +24,11 @@ import org.presence.protocol.model.PresenceStatus;
  */
 final class UpdatesFixture implements AutoCloseable {
   static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The update numbers {@code from} to {@code to}, both included. */
+  static List<Long> seqs(long from, long to) {
+    return java.util.stream.LongStream.rangeClosed(from, to).boxed().toList();
+  }
 
   /** An active application: its id, key and developer. */
   record App(long id, String key, ApiClient dev) {}

@@ -279,11 +279,11 @@ public final class DeviceCodec {
     }
   }
 
-  static String detail(JsonProcessingException e) {
+  private static String detail(JsonProcessingException e) {
     return cut(e.getOriginalMessage());
   }
 
-  static String cut(String s) {
+  private static String cut(String s) {
     if (s == null) {
       return null;
     }
