@@ -28,6 +28,10 @@ import java.util.function.Consumer;
  * ({@link #closing}), nothing pauses reads any more: what still arrives is read and dropped, so the
  * close does not leave unread input behind (which would make the kernel answer with a reset).
  *
+ * <p>It also holds the connection's state for {@link Connections} (its kind and its open-connections
+ * gauge, which it decrements at {@code channelInactive}), so that a connection needs no channel
+ * attribute for it.
+ *
  * <p>One instance per channel; all its methods run on the channel's event loop.
  */
 public final class Backpressure extends ChannelInboundHandlerAdapter {
@@ -40,12 +44,19 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
   /** Too many answers are waiting for asynchronous work. */
   public static final int PENDING = 4;
 
+  /** Set in {@link #paused} once the connection is being closed: nothing pauses reads any more. */
+  private static final int CLOSING = 1 << 30;
+
   private final long unwritableTimeoutMillis;
   private final Consumer<Channel> onStall;
   private Channel channel;
+  /** The reasons reads are paused, or {@link #CLOSING}. */
   private int paused;
-  private boolean closing;
+
   private ScheduledFuture<?> stall;
+
+  /** The connection's state for {@link Connections}; {@code null} until it is registered. */
+  private Connections.State connectionState;
 
   /**
    * @param unwritableTimeoutMillis how long a channel may stay unwritable before {@code onStall}
@@ -83,15 +94,27 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
   public static void closing(Channel ch) {
     Backpressure b = of(ch);
     if (b != null) {
-      b.closing = true;
       b.cancelStall();
-      b.paused = 0;
+      b.paused = CLOSING;
     }
     ch.config().setAutoRead(true);
   }
 
-  private static Backpressure of(Channel ch) {
+  /** The handler of {@code ch} (first in its pipeline, so found at once), or {@code null}. */
+  static Backpressure of(Channel ch) {
     return ch.pipeline().get(Backpressure.class);
+  }
+
+  Connections.State connectionState() {
+    return connectionState;
+  }
+
+  void connectionState(Connections.State state) {
+    this.connectionState = state;
+  }
+
+  private boolean closing() {
+    return (paused & CLOSING) != 0;
   }
 
   @Override
@@ -100,7 +123,7 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
   }
 
   private void set(int reason, boolean on) {
-    if (closing) {
+    if (closing()) {
       return;
     }
     int was = paused;
@@ -112,7 +135,7 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (!closing) {
+    if (!closing()) {
       if (ctx.channel().isWritable()) {
         cancelStall();
         set(UNWRITABLE, false);
@@ -130,7 +153,7 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
 
   private void stalled() {
     stall = null;
-    if (!closing && channel.isActive() && !channel.isWritable()) {
+    if (!closing() && channel.isActive() && !channel.isWritable()) {
       onStall.accept(channel);
     }
   }
@@ -145,6 +168,9 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelStall();
+    if (connectionState != null) {
+      connectionState.open.dec();
+    }
     ctx.fireChannelInactive();
   }
 }
