@@ -28,9 +28,9 @@ import java.util.function.Consumer;
  * ({@link #closing}), nothing pauses reads any more: what still arrives is read and dropped, so the
  * close does not leave unread input behind (which would make the kernel answer with a reset).
  *
- * <p>It also holds the connection's state for {@link Connections} (its kind and its open-connections
- * gauge, which it decrements at {@code channelInactive}), so that a connection needs no channel
- * attribute for it.
+ * <p>It also holds the connection's state for {@link Connections} (its kind and its
+ * open-connections gauge, which it decrements at {@code channelInactive}), so that a connection
+ * needs no channel attribute for it.
  *
  * <p>One instance per channel; all its methods run on the channel's event loop.
  */
@@ -49,6 +49,7 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
 
   private final long unwritableTimeoutMillis;
   private final Consumer<Channel> onStall;
+
   /** The reasons reads are paused, or {@link #CLOSING}. */
   private int paused;
 
@@ -142,9 +143,7 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
           stall =
               ctx.executor()
                   .schedule(
-                      () -> stalled(ctx.channel()),
-                      unwritableTimeoutMillis,
-                      TimeUnit.MILLISECONDS);
+                      () -> stalled(ctx.channel()), unwritableTimeoutMillis, TimeUnit.MILLISECONDS);
         }
       }
     }

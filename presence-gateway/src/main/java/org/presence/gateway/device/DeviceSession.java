@@ -120,8 +120,8 @@ public final class DeviceSession {
   private DeviceMessage.Settings lastSettings;
 
   /**
-   * The session's Bucket4j bucket, made full at the socket's first frame after none was held. (About
-   * 80 bytes: a GCRA time in one {@code long} would take 8, but rate limiting stays with the
+   * The session's Bucket4j bucket, made full at the socket's first frame after none was held.
+   * (About 80 bytes: a GCRA time in one {@code long} would take 8, but rate limiting stays with the
    * library, as everywhere else in the node.) The keepalive sweep drops it once it is full again,
    * so an idle session holds none: a full bucket is the same as a new one.
    */
