@@ -82,11 +82,11 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
 
   @Override
   protected void initChannel(SocketChannel ch) {
-    connections.opened(ch);
     ChannelPipeline p = ch.pipeline();
     p.addLast(
         PipelineNames.BACKPRESSURE,
         new Backpressure(gateway.unwritableTimeout().toMillis(), stalled));
+    connections.opened(ch);
     if (tls != null) {
       p.addLast(PipelineNames.TLS, tls.newConnectionHandler(PipelineNames.TLS));
     }

@@ -28,6 +28,10 @@ import java.util.function.Consumer;
  * ({@link #closing}), nothing pauses reads any more: what still arrives is read and dropped, so the
  * close does not leave unread input behind (which would make the kernel answer with a reset).
  *
+ * <p>It also holds the connection's state for {@link Connections} (its kind and its
+ * open-connections gauge, which it decrements at {@code channelInactive}), so that a connection
+ * needs no channel attribute for it.
+ *
  * <p>One instance per channel; all its methods run on the channel's event loop.
  */
 public final class Backpressure extends ChannelInboundHandlerAdapter {
@@ -40,12 +44,22 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
   /** Too many answers are waiting for asynchronous work. */
   public static final int PENDING = 4;
 
+  /** Set in {@link #paused} once the connection is being closed: nothing pauses reads any more. */
+  private static final int CLOSING = 1 << 30;
+
   private final long unwritableTimeoutMillis;
   private final Consumer<Channel> onStall;
-  private Channel channel;
+
+  /** The reasons reads are paused, or {@link #CLOSING}. */
   private int paused;
-  private boolean closing;
+
   private ScheduledFuture<?> stall;
+
+  /**
+   * The connection's state for {@link Connections}; {@code null} until it is registered. (The
+   * handler keeps no channel of its own: every caller has it at hand, which keeps it at 40 B.)
+   */
+  private Connections.State connectionState;
 
   /**
    * @param unwritableTimeoutMillis how long a channel may stay unwritable before {@code onStall}
@@ -62,7 +76,7 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
     if (b == null) {
       ch.config().setAutoRead(false);
     } else {
-      b.set(reason, true);
+      b.set(ch, reason, true);
     }
   }
 
@@ -72,7 +86,7 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
     if (b == null) {
       ch.config().setAutoRead(true);
     } else {
-      b.set(reason, false);
+      b.set(ch, reason, false);
     }
   }
 
@@ -83,24 +97,31 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
   public static void closing(Channel ch) {
     Backpressure b = of(ch);
     if (b != null) {
-      b.closing = true;
       b.cancelStall();
-      b.paused = 0;
+      b.paused = CLOSING;
     }
     ch.config().setAutoRead(true);
   }
 
-  private static Backpressure of(Channel ch) {
+  /** The handler of {@code ch} (first in its pipeline, so found at once), or {@code null}. */
+  static Backpressure of(Channel ch) {
     return ch.pipeline().get(Backpressure.class);
   }
 
-  @Override
-  public void handlerAdded(ChannelHandlerContext ctx) {
-    this.channel = ctx.channel();
+  Connections.State connectionState() {
+    return connectionState;
   }
 
-  private void set(int reason, boolean on) {
-    if (closing) {
+  void connectionState(Connections.State state) {
+    this.connectionState = state;
+  }
+
+  private boolean closing() {
+    return (paused & CLOSING) != 0;
+  }
+
+  private void set(Channel channel, int reason, boolean on) {
+    if (closing()) {
       return;
     }
     int was = paused;
@@ -112,25 +133,26 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (!closing) {
+    if (!closing()) {
       if (ctx.channel().isWritable()) {
         cancelStall();
-        set(UNWRITABLE, false);
+        set(ctx.channel(), UNWRITABLE, false);
       } else {
-        set(UNWRITABLE, true);
+        set(ctx.channel(), UNWRITABLE, true);
         if (stall == null && ctx.channel().isActive()) {
           stall =
               ctx.executor()
-                  .schedule(this::stalled, unwritableTimeoutMillis, TimeUnit.MILLISECONDS);
+                  .schedule(
+                      () -> stalled(ctx.channel()), unwritableTimeoutMillis, TimeUnit.MILLISECONDS);
         }
       }
     }
     ctx.fireChannelWritabilityChanged();
   }
 
-  private void stalled() {
+  private void stalled(Channel channel) {
     stall = null;
-    if (!closing && channel.isActive() && !channel.isWritable()) {
+    if (!closing() && channel.isActive() && !channel.isWritable()) {
       onStall.accept(channel);
     }
   }
@@ -145,6 +167,9 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelStall();
+    if (connectionState != null) {
+      connectionState.open.dec();
+    }
     ctx.fireChannelInactive();
   }
 }

@@ -3,8 +3,8 @@ package org.presence.gateway.connection;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelId;
-import io.netty.util.AttributeKey;
 import java.net.SocketAddress;
+import java.util.EnumMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.presence.gateway.metrics.GatewayMetrics;
@@ -37,67 +37,67 @@ public final class Connections {
   }
 
   /**
-   * Kind and, for HTTP, whether a request is being answered: one shared enum value per connection,
-   * in one channel attribute, so that an idle socket carries no per-connection object for it.
+   * Kind and, for HTTP, whether a request is being answered, with the kind's open-connections
+   * gauge: a handful of shared objects per node, one of which each connection's {@link
+   * Backpressure} holds (no channel attribute, no per-connection object for it). Backpressure
+   * counts the connection closed from the state it holds at {@code channelInactive}, while its
+   * pipeline is still whole.
    */
-  private enum State {
-    HTTP_IDLE(Kind.HTTP),
-    HTTP_BUSY(Kind.HTTP),
-    DEVICE(Kind.DEVICE),
-    APP(Kind.APP),
-    STREAM(Kind.STREAM),
-    WEBSOCKET(Kind.WEBSOCKET),
-    XMPP(Kind.XMPP);
-
+  static final class State {
     final Kind kind;
+    final boolean busy;
+    final GatewayMetrics.UpDown open;
 
-    State(Kind kind) {
+    /** The other HTTP state (idle for busy, busy for idle); {@code null} for an upgraded kind. */
+    State toggled;
+
+    State(Kind kind, boolean busy, GatewayMetrics.UpDown open) {
       this.kind = kind;
-    }
-
-    static State of(Kind kind) {
-      return switch (kind) {
-        case HTTP -> HTTP_IDLE;
-        case DEVICE -> DEVICE;
-        case APP -> APP;
-        case STREAM -> STREAM;
-        case WEBSOCKET -> WEBSOCKET;
-        case XMPP -> XMPP;
-      };
+      this.busy = busy;
+      this.open = open;
     }
   }
-
-  private static final AttributeKey<State> STATE = AttributeKey.valueOf("presence.connection");
 
   private final ConcurrentHashMap<ChannelId, Channel> all = new ConcurrentHashMap<>();
 
   /** How each kind of upgraded connection is ended when the node drains; one action per kind. */
   private final ConcurrentHashMap<Kind, Consumer<Channel>> drainActions = new ConcurrentHashMap<>();
 
-  private final GatewayMetrics metrics;
+  /** The state of an HTTP connection between requests (each upgraded kind has its own). */
+  private final State httpIdle;
 
-  /** One listener for every connection: it forgets the connection and counts it closed. */
+  private final EnumMap<Kind, State> upgradedStates = new EnumMap<>(Kind.class);
+
+  /** One listener for every connection: it forgets the connection. */
   private final ChannelFutureListener onClose;
 
   private volatile boolean draining;
 
   public Connections(GatewayMetrics metrics) {
-    this.metrics = metrics;
     for (Kind k : Kind.values()) {
-      metrics.connectionsOpen(k.label());
+      if (k != Kind.HTTP) {
+        upgradedStates.put(k, new State(k, false, metrics.connectionsOpen(k.label())));
+      }
     }
-    this.onClose =
-        f -> {
-          Channel ch = f.channel();
-          all.remove(ch.id());
-          metrics.connectionsOpen(kindOf(ch).label()).dec();
-        };
+    GatewayMetrics.UpDown http = metrics.connectionsOpen(Kind.HTTP.label());
+    this.httpIdle = new State(Kind.HTTP, false, http);
+    State httpBusy = new State(Kind.HTTP, true, http);
+    httpIdle.toggled = httpBusy;
+    httpBusy.toggled = httpIdle;
+    this.onClose = f -> all.remove(f.channel().id());
   }
 
-  /** Registers a newly accepted connection as HTTP. */
+  /**
+   * Registers a newly accepted connection as HTTP. Its pipeline already holds its {@link
+   * Backpressure}, which keeps the connection's state and counts it closed.
+   */
   public void opened(Channel ch) {
-    ch.attr(STATE).set(State.HTTP_IDLE);
-    metrics.connectionsOpen(Kind.HTTP.label()).inc();
+    Backpressure b = Backpressure.of(ch);
+    if (b == null) {
+      throw new IllegalStateException("a connection is opened with its backpressure handler");
+    }
+    b.connectionState(httpIdle);
+    httpIdle.open.inc();
     all.put(ch.id(), ch);
     ch.closeFuture().addListener(onClose);
     if (draining) {
@@ -112,23 +112,34 @@ public final class Connections {
    */
   public void upgraded(Channel ch, Kind kind, Consumer<Channel> onDrain) {
     drainActions.put(kind, onDrain);
-    State old = ch.attr(STATE).getAndSet(State.of(kind));
-    metrics.connectionsOpen((old == null ? Kind.HTTP : old.kind).label()).dec();
-    metrics.connectionsOpen(kind.label()).inc();
+    Backpressure b = Backpressure.of(ch);
+    State old = b.connectionState();
+    State now = upgradedStates.get(kind);
+    if (kind == Kind.HTTP || now == null) {
+      throw new IllegalArgumentException("not an upgrade: " + kind);
+    }
+    b.connectionState(now);
+    old.open.dec();
+    now.open.inc();
+  }
+
+  private static State stateOf(Channel ch) {
+    Backpressure b = Backpressure.of(ch);
+    return b == null ? null : b.connectionState();
   }
 
   /** The kind of {@code ch}. */
   public static Kind kindOf(Channel ch) {
-    State s = ch.attr(STATE).get();
+    State s = stateOf(ch);
     return s == null ? Kind.HTTP : s.kind;
   }
 
   /** Marks an HTTP connection as answering a request (true) or idle between requests (false). */
   public static void busy(Channel ch, boolean busy) {
-    var attr = ch.attr(STATE);
-    State s = attr.get();
-    if (s == null || s.kind == Kind.HTTP) {
-      attr.set(busy ? State.HTTP_BUSY : State.HTTP_IDLE);
+    Backpressure b = Backpressure.of(ch);
+    State s = b == null ? null : b.connectionState();
+    if (s != null && s.kind == Kind.HTTP && s.busy != busy) {
+      b.connectionState(s.toggled);
     }
   }
 
@@ -162,12 +173,12 @@ public final class Connections {
       ch.eventLoop()
           .execute(
               () -> {
-                State s = ch.attr(STATE).get();
+                State s = stateOf(ch);
                 Kind kind = s == null ? Kind.HTTP : s.kind;
                 Consumer<Channel> action = kind == Kind.HTTP ? null : drainActions.get(kind);
                 if (action != null) {
                   action.accept(ch);
-                } else if (s != State.HTTP_BUSY) {
+                } else if (s == null || !s.busy) {
                   ch.close();
                 }
               });

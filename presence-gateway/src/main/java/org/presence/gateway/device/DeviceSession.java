@@ -120,9 +120,10 @@ public final class DeviceSession {
   private DeviceMessage.Settings lastSettings;
 
   /**
-   * The session's Bucket4j bucket, made full at the socket's first frame. (About 70 bytes a
-   * session: a GCRA time in one {@code long} would take 8, but rate limiting stays with the
-   * library, as everywhere else in the node.)
+   * The session's Bucket4j bucket, made full at the socket's first frame after none was held.
+   * (About 80 bytes: a GCRA time in one {@code long} would take 8, but rate limiting stays with the
+   * library, as everywhere else in the node.) The keepalive sweep drops it once it is full again,
+   * so an idle session holds none: a full bucket is the same as a new one.
    */
   private ClockedBucket bucket;
 
@@ -230,11 +231,15 @@ public final class DeviceSession {
    * The keepalive sweep looks at the open session at {@code nanos}, its socket last read at {@code
    * lastReadNanos}: {@link Ping} when it has been silent for {@code intervalNanos}, {@link End}
    * ({@link ErrorCode#PING_TIMEOUT}) when a ping got no answer within {@code timeoutNanos}, else
-   * {@code null}. The session stays open until its socket is closed.
+   * {@code null}. The session stays open until its socket is closed. A rate-limit bucket that is
+   * full again is dropped here (the next frame makes a new, full one).
    */
   public Step onKeepalive(long nanos, long lastReadNanos, long intervalNanos, long timeoutNanos) {
     if (state != State.OPEN) {
       return null;
+    }
+    if (bucket != null && bucket.isFull(nanos, limit.burst())) {
+      bucket = null;
     }
     if (lastReadNanos < pingSentNanos) {
       // Nothing read since the ping.
@@ -323,6 +328,11 @@ public final class DeviceSession {
 
   public State state() {
     return state;
+  }
+
+  /** Whether the session holds a rate-limit bucket now (for tests: an idle one holds none). */
+  boolean holdsBucket() {
+    return bucket != null;
   }
 
   /** The session id, once open. */

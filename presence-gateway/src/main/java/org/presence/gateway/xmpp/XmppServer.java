@@ -264,8 +264,6 @@ public final class XmppServer implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    connections.opened(ch);
-                    connections.upgraded(ch, Connections.Kind.XMPP, DRAIN);
                     ch.pipeline()
                         .addLast(
                             PipelineNames.BACKPRESSURE,
@@ -278,6 +276,8 @@ public final class XmppServer implements AutoCloseable {
                                         "connection-timeout", "not reading what it is sent");
                                   }
                                 }));
+                    connections.opened(ch);
+                    connections.upgraded(ch, Connections.Kind.XMPP, DRAIN);
                     if (directTls) {
                       ch.pipeline().addLast(TLS, tls.newHandler(ch.alloc()));
                     }

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.presence.gateway.config.DeviceConfig;
+import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
@@ -90,6 +91,7 @@ class DeviceSessionHandlerTest {
     ch = new EmbeddedChannel();
     ch.freezeTime();
     Connections connections = new Connections(metrics);
+    ch.pipeline().addFirst(PipelineNames.BACKPRESSURE, new Backpressure(1000, c -> {}));
     connections.opened(ch);
     connections.upgraded(ch, Connections.Kind.DEVICE, c -> {});
     ch.pipeline().addLast(PipelineNames.EXCEPTION, new ExceptionHandler(disconnector));

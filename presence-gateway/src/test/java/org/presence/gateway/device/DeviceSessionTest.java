@@ -167,6 +167,32 @@ class DeviceSessionTest {
   }
 
   @Test
+  void onKeepalive_dropsTheBucketOnceFullAgain_andTheNextFrameStartsAFullOne() {
+    long interval = 30 * SECOND;
+    long timeout = 10 * SECOND;
+    open();
+    for (int i = 0; i < 3; i++) {
+      assertThat(session.onFrame(status(PresenceStatus.ONLINE), now)).isInstanceOf(Apply.class);
+    }
+    assertThat(session.onFrame(status(PresenceStatus.ONLINE), now))
+        .isEqualTo(new Refuse(ErrorCode.SLOW_DOWN, null));
+    // Two tokens back of three (the refused frame was debt): still held.
+    now += 3 * SECOND;
+    session.onKeepalive(now, now, interval, timeout);
+    assertThat(session.holdsBucket()).isTrue();
+    now += SECOND;
+    session.onKeepalive(now, now, interval, timeout);
+    assertThat(session.holdsBucket()).as("full again: an idle session holds no bucket").isFalse();
+    // The next frames find the whole burst, then the same refusal as before.
+    for (int i = 0; i < 3; i++) {
+      assertThat(session.onFrame(status(PresenceStatus.ONLINE), now)).isInstanceOf(Apply.class);
+    }
+    assertThat(session.holdsBucket()).isTrue();
+    assertThat(session.onFrame(status(PresenceStatus.ONLINE), now))
+        .isEqualTo(new Refuse(ErrorCode.SLOW_DOWN, null));
+  }
+
+  @Test
   void rateLimit_whenSteadyWithinRate_thenNeverRefused() {
     open();
     for (int i = 0; i < 100; i++) {

@@ -15,7 +15,9 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.device.DeviceFixtures;
@@ -136,6 +138,7 @@ class NotificationFramesTest {
   @Test
   void socketNotWritable_thenClosedSlowConsumer_andNoItemWritten() {
     Connections connections = new Connections(metrics);
+    ch.pipeline().addFirst(PipelineNames.BACKPRESSURE, new Backpressure(1000, c -> {}));
     connections.opened(ch);
     connections.upgraded(ch, Connections.Kind.DEVICE, c -> {});
     ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(1, 2));

@@ -72,6 +72,17 @@ public final class ClockedBucket {
     return state.getAvailableTokens();
   }
 
+  /**
+   * Whether the bucket, made with {@code burst}, is full again at {@code nanos}. A full bucket
+   * carries no fraction of a token, so it then behaves exactly as a new one made at that time: a
+   * holder may drop it and make a new one when it next needs it (the burst is not kept here, to
+   * keep the object small).
+   */
+  public synchronized boolean isFull(long nanos, int burst) {
+    state.refillAllBandwidth(nanos);
+    return state.getAvailableTokens() >= burst;
+  }
+
   /** Nanoseconds from {@code nanos} until the bucket holds a token (0: it holds one now). */
   public synchronized long nanosToToken(long nanos) {
     state.refillAllBandwidth(nanos);

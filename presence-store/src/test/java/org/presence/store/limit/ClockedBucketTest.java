@@ -47,6 +47,20 @@ class ClockedBucketTest {
   }
 
   @Test
+  void isFull_onceTheBurstIsBack_thenItBehavesAsANewBucket() {
+    ClockedBucket b = new ClockedBucket(0.25, 2, 0);
+    assertThat(b.isFull(0, 2)).isTrue();
+    assertThat(b.take(2, 0)).isEqualTo(2);
+    assertThat(b.isFull(6 * SECOND, 2)).as("one and a half tokens back").isFalse();
+    assertThat(b.isFull(8 * SECOND, 2)).isTrue();
+    ClockedBucket fresh = new ClockedBucket(0.25, 2, 8 * SECOND);
+    for (long t : new long[] {8 * SECOND, 9 * SECOND, 12 * SECOND, 15 * SECOND}) {
+      assertThat(b.take(1, t)).isEqualTo(fresh.take(1, t));
+      assertThat(b.nanosToToken(t)).isEqualTo(fresh.nanosToToken(t));
+    }
+  }
+
+  @Test
   void aRateOrBurstThatIsNotPositive_isRefused() {
     assertThatThrownBy(() -> new ClockedBucket(0, 1, 0))
         .isInstanceOf(IllegalArgumentException.class);

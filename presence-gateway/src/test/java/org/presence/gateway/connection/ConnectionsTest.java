@@ -1,0 +1,82 @@
+package org.presence.gateway.connection;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.channel.Channel;
+import io.netty.channel.DefaultChannelId;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.AttributeKey;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.presence.gateway.metrics.GatewayMetrics;
+
+/**
+ * A connection's kind and the open-connections gauges, kept in its backpressure handler: counted as
+ * HTTP when opened, moved to its kind when upgraded, counted closed when its channel goes inactive.
+ */
+class ConnectionsTest {
+  private final GatewayMetrics metrics = GatewayMetrics.create();
+  private final Connections connections = new Connections(metrics);
+
+  private long open(Connections.Kind kind) {
+    return metrics.connectionsOpen(kind.label()).getValue();
+  }
+
+  private EmbeddedChannel opened() {
+    // Ids of their own: every EmbeddedChannel has the same one by default.
+    EmbeddedChannel ch = new EmbeddedChannel(DefaultChannelId.newInstance());
+    ch.pipeline().addFirst(PipelineNames.BACKPRESSURE, new Backpressure(1000, c -> {}));
+    connections.opened(ch);
+    return ch;
+  }
+
+  @Test
+  void openedBusyUpgradedClosed_countsEachKind_withNoChannelAttribute() {
+    EmbeddedChannel ch = opened();
+    EmbeddedChannel other = opened();
+    assertThat(open(Connections.Kind.HTTP)).isEqualTo(2);
+    assertThat(Connections.kindOf(ch)).isEqualTo(Connections.Kind.HTTP);
+    assertThat(connections.size()).isEqualTo(2);
+
+    Connections.busy(ch, true);
+    assertThat(Connections.kindOf(ch)).isEqualTo(Connections.Kind.HTTP);
+    assertThat(open(Connections.Kind.HTTP)).isEqualTo(2);
+    Connections.busy(ch, false);
+
+    connections.upgraded(ch, Connections.Kind.DEVICE, c -> {});
+    assertThat(Connections.kindOf(ch)).isEqualTo(Connections.Kind.DEVICE);
+    assertThat(open(Connections.Kind.HTTP)).isEqualTo(1);
+    assertThat(open(Connections.Kind.DEVICE)).isEqualTo(1);
+    // A device socket is no HTTP connection: marking it busy changes nothing.
+    Connections.busy(ch, true);
+    assertThat(Connections.kindOf(ch)).isEqualTo(Connections.Kind.DEVICE);
+
+    ch.close();
+    other.close();
+    assertThat(open(Connections.Kind.DEVICE)).isZero();
+    assertThat(open(Connections.Kind.HTTP)).isZero();
+    assertThat(connections.size()).isZero();
+    assertThat(AttributeKey.exists("presence.connection")).isFalse();
+  }
+
+  @Test
+  void drain_closesAnIdleHttpConnection_keepsABusyOne_andDrainsAnUpgradedOne() {
+    EmbeddedChannel idle = opened();
+    EmbeddedChannel busy = opened();
+    Connections.busy(busy, true);
+    EmbeddedChannel device = opened();
+    List<Channel> drained = new ArrayList<>();
+    connections.upgraded(device, Connections.Kind.DEVICE, drained::add);
+    connections.drain();
+    for (EmbeddedChannel c : new EmbeddedChannel[] {idle, busy, device}) {
+      c.runPendingTasks();
+    }
+    assertThat(idle.isOpen()).isFalse();
+    assertThat(busy.isOpen()).isTrue();
+    assertThat(drained).containsExactly(device);
+    assertThat(connections.draining()).isTrue();
+    busy.close();
+    device.close();
+  }
+}
