@@ -88,6 +88,12 @@ public final class NotificationApi {
     keys.authenticate(appId, key)
         .whenComplete(
             (app, e) -> {
+              // A cached application completes the check right here, on the connection's event
+              // loop: go on without queuing a task for it.
+              if (ex.channel().eventLoop().inEventLoop()) {
+                authenticated(ex, body, json, app, e);
+                return;
+              }
               try {
                 ex.channel().eventLoop().execute(() -> authenticated(ex, body, json, app, e));
               } catch (RejectedExecutionException stopping) {
