@@ -313,54 +313,17 @@ class ClusterProcessIT {
   @Test
   void killedNode_itsDevicesGoOfflineExactlyOnce_withinTheLease_andReconnectElsewhere()
       throws Exception {
-    NodeProcess victim = node("victim", redisUrl, prefix, schema);
-    extra.add(victim);
-    String user = email();
-    String puid = NotifyFixture.grant(a, user, app.id());
-    String other = email();
-    String otherPuid = NotifyFixture.grant(a, other, app.id());
-    try (UpdateClient aClient = UpdateClient.connected(a, app.id(), app.key(), -1);
-        UpdateClient bClient = UpdateClient.connected(b, app.id(), app.key(), -1)) {
-      aClient.snapshot();
-      bClient.snapshot();
-      Feed onA = new Feed(aClient);
-      Feed onB = new Feed(bClient);
-      DeviceTestClient phone = device(victim, user, "phone");
-      DeviceTestClient tablet = device(victim, other, "tablet");
-      status(phone, PresenceStatus.ONLINE, "on the victim");
-      status(tablet, PresenceStatus.AWAY, null);
-      assertThat(of(puid, onB.next(puid, 1))).containsExactly("online:on the victim");
-      onB.next(otherPuid, 1);
-      onA.next(puid, 1);
-      onA.next(otherPuid, 1);
-
-      long killedAt = System.nanoTime();
-      victim.kill();
-      // Both survivors notice; one cleans up; each application connection sees each user's
-      // offline once.
-      List<Item> offline = new ArrayList<>();
-      offline.addAll(onB.next(puid, 1));
-      offline.addAll(onB.next(otherPuid, 1));
-      Duration took = Duration.ofNanos(System.nanoTime() - killedAt);
-      assertThat(offline).extracting(Item::status).containsExactly("offline", "offline");
-      // A few beats more: nobody publishes them again.
-      assertThat(onB.rest(puid, Duration.ofSeconds(3))).isEmpty();
-      assertThat(onB.rest(otherPuid, Duration.ZERO.plusMillis(1))).isEmpty();
-      assertThat(of(puid, onA.next(puid, 1))).containsExactly("offline:null");
-      assertThat(of(otherPuid, onA.next(otherPuid, 1))).containsExactly("offline:null");
-      assertThat(onA.rest(puid, Duration.ofMillis(500))).isEmpty();
-      assertThat(onA.rest(otherPuid, Duration.ofMillis(1))).isEmpty();
-      // Within the lease plus two beats and delivery (generous for a loaded machine).
-      assertThat(took).isLessThan(Duration.ofSeconds(20));
-      phone.close();
-      tablet.close();
-
-      // The device comes back on another node and is seen again.
-      try (DeviceTestClient again = device(b, user, "phone")) {
-        status(again, PresenceStatus.ONLINE, "moved");
-        assertThat(of(puid, onA.next(puid, 1))).containsExactly("online:moved");
-      }
-    }
+    killedNode(
+        "victim",
+        "on the victim",
+        victim -> {},
+        (user, puid, onA) -> {
+          // The device comes back on another node and is seen again.
+          try (DeviceTestClient again = device(b, user, "phone")) {
+            status(again, PresenceStatus.ONLINE, "moved");
+            assertThat(of(puid, onA.next(puid, 1))).containsExactly("online:moved");
+          }
+        });
   }
 
   /**
@@ -370,7 +333,45 @@ class ClusterProcessIT {
    */
   @Test
   void killedNode_whoseDeviceIndexWasLost_itsUsersStillGoOfflineExactlyOnce() throws Exception {
-    NodeProcess victim = node("orphaned", redisUrl, prefix, schema);
+    killedNode(
+        "orphaned",
+        "orphaned",
+        victim -> {
+          try (RedisBackend redis =
+              RedisBackend.connect(
+                  onCluster ? Backends.redisCluster(prefix) : Backends.redis(prefix))) {
+            List<String> index =
+                redis.commands().sync().keys(prefix + "nodedev:cluster-it-orphaned-*");
+            assertThat(index).as("the victim's device index").hasSize(1);
+            assertThat(redis.commands().sync().del(index.toArray(new String[0]))).isEqualTo(1);
+          }
+        },
+        (user, puid, onA) -> {});
+  }
+
+  /** A step of {@link #killedNode} given by its test. */
+  private interface Step<T> {
+    void run(T t) throws Exception;
+  }
+
+  /** What a test does after {@link #killedNode}'s checks, its application connections open. */
+  private interface Afterwards {
+    void run(String user, String puid, Feed onA) throws Exception;
+  }
+
+  /**
+   * The flow of a node killed with SIGKILL: two users' devices (a phone online with {@code
+   * message}, a laptop away) on a new node {@code name}, seen by application connections on both
+   * survivors; {@code beforeKill} runs with the node up; once it is killed, both survivors notice,
+   * one cleans up (or, when the node's index is gone, the sweep releases the devices), and each
+   * connection sees each user go offline once, and nothing more for a few beats (sweeps), within
+   * the lease plus two beats (a sweep interval) and delivery, generous for a loaded machine. {@code
+   * afterwards} runs with the connections still open.
+   */
+  private void killedNode(
+      String name, String message, Step<NodeProcess> beforeKill, Afterwards afterwards)
+      throws Exception {
+    NodeProcess victim = node(name, redisUrl, prefix, schema);
     extra.add(victim);
     String user = email();
     String puid = NotifyFixture.grant(a, user, app.id());
@@ -384,19 +385,13 @@ class ClusterProcessIT {
       Feed onB = new Feed(bClient);
       DeviceTestClient phone = device(victim, user, "phone");
       DeviceTestClient laptop = device(victim, other, "laptop");
-      status(phone, PresenceStatus.ONLINE, "orphaned");
+      status(phone, PresenceStatus.ONLINE, message);
       status(laptop, PresenceStatus.AWAY, null);
-      assertThat(of(puid, onB.next(puid, 1))).containsExactly("online:orphaned");
+      assertThat(of(puid, onB.next(puid, 1))).containsExactly("online:" + message);
       assertThat(of(otherPuid, onB.next(otherPuid, 1))).containsExactly("away:null");
       onA.next(puid, 1);
       onA.next(otherPuid, 1);
-      try (RedisBackend redis =
-          RedisBackend.connect(
-              onCluster ? Backends.redisCluster(prefix) : Backends.redis(prefix))) {
-        List<String> index = redis.commands().sync().keys(prefix + "nodedev:cluster-it-orphaned-*");
-        assertThat(index).as("the victim's device index").hasSize(1);
-        assertThat(redis.commands().sync().del(index.toArray(new String[0]))).isEqualTo(1);
-      }
+      beforeKill.run(victim);
 
       long killedAt = System.nanoTime();
       victim.kill();
@@ -405,18 +400,16 @@ class ClusterProcessIT {
       offline.addAll(onB.next(otherPuid, 1));
       Duration took = Duration.ofNanos(System.nanoTime() - killedAt);
       assertThat(offline).extracting(Item::status).containsExactly("offline", "offline");
-      // Several sweeps more: nobody publishes them again, on either node.
       assertThat(onB.rest(puid, Duration.ofSeconds(3))).isEmpty();
       assertThat(onB.rest(otherPuid, Duration.ofMillis(1))).isEmpty();
       assertThat(of(puid, onA.next(puid, 1))).containsExactly("offline:null");
       assertThat(of(otherPuid, onA.next(otherPuid, 1))).containsExactly("offline:null");
       assertThat(onA.rest(puid, Duration.ofMillis(500))).isEmpty();
       assertThat(onA.rest(otherPuid, Duration.ofMillis(1))).isEmpty();
-      // Within the lease (3 s) plus a sweep interval (1 s) and delivery (generous for a loaded
-      // machine).
       assertThat(took).isLessThan(Duration.ofSeconds(20));
       phone.close();
       laptop.close();
+      afterwards.run(user, puid, onA);
     }
   }
 

@@ -34,6 +34,7 @@ import java.util.function.Consumer;
  *
  * <p>One instance per channel; all its methods run on the channel's event loop.
  */
+@OnEventLoop
 public final class Backpressure extends ChannelInboundHandlerAdapter {
   /** The channel is not writable. */
   static final int UNWRITABLE = 1;

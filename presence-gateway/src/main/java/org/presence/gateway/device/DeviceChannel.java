@@ -105,8 +105,9 @@ public final class DeviceChannel implements AutoCloseable {
   }
 
   /**
-   * Builds the device service from its parts: the handshake limit and token check, the published
-   * changes, the user's messages, session ownership, grace releases and push presence.
+   * Builds the device service from its parts: the handshake limit and token check, status updates,
+   * the published changes, the user's messages, session ownership, grace releases and push
+   * presence.
    *
    * @param sessions this node's sessions, which a newer session or the operator may end
    * @param timers the {@code device-timers} thread (grace periods)
@@ -128,7 +129,7 @@ public final class DeviceChannel implements AutoCloseable {
     return new DeviceService(
         new DeviceAuthentication(
             new HandshakeLimiter(config.handshakeRate(), config.handshakeBurst()), verifier),
-        state,
+        new SessionStatuses(state, changes, messages, clock, metrics.latency()),
         changes,
         messages,
         new SessionOwnership(
@@ -141,8 +142,7 @@ public final class DeviceChannel implements AutoCloseable {
             metrics.registry().counter("presence.device.sessions.replaced")),
         new GraceReleases(state, changes, timers, config.offlineGrace(), clock),
         new PushPresence(mappings, state, changes, messages::of, clock),
-        clock,
-        metrics.latency());
+        clock);
   }
 
   public DeviceService service() {

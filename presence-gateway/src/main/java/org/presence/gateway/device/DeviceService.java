@@ -8,9 +8,7 @@ import java.util.concurrent.CompletionStage;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.fanout.PresenceEvents;
 import org.presence.gateway.identity.Identity;
-import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.protocol.error.ErrorCode;
-import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.presence.PresenceStateStore;
@@ -19,11 +17,15 @@ import org.presence.store.presence.StatusBatches;
 import org.presence.store.user.UserSettings;
 
 /**
- * The business rules of the device channel, without Netty: who may open a session, one session per
- * (user, device) across nodes, status updates into the {@link PresenceStateStore} and their real
- * changes out through {@link PresenceEvents}, the offline grace period, and (through {@link
- * PushPresence}) push presence ids and the statuses a push server reports. Every method returns at
- * once; work continues on the store's threads.
+ * The device channel's business rules, without Netty, behind one door: what the rest of the node
+ * (the session driver, the push-server route, node liveness, the admin API, start-up) asks of the
+ * device channel. Each method hands the call to one small service, where the rule lives: the
+ * handshake limit and token check ({@link DeviceAuthentication}), one session per (user, device)
+ * across nodes ({@link SessionOwnership}), status updates into the {@link PresenceStateStore} and
+ * their real changes out through {@link PresenceEvents} ({@link SessionStatuses}, {@link
+ * PresenceChanges}), the offline grace period ({@link GraceReleases}), the user's messages ({@link
+ * SettingsMessages}) and push presence ids and the statuses a push server reports ({@link
+ * PushPresence}). Every method returns at once; work continues on the store's threads.
  *
  * <h2>Replacing a session</h2>
  *
@@ -86,46 +88,37 @@ public final class DeviceService implements AutoCloseable {
   static final long SETTINGS_WAIT_MS = 1000;
 
   private final DeviceAuthentication authentication;
-  private final PresenceStateStore state;
+  private final SessionStatuses statuses;
   private final PresenceChanges changes;
   private final SettingsMessages messages;
   private final SessionOwnership ownership;
   private final GraceReleases releases;
   private final PushPresence push;
   private final Clock clock;
-  private final LatencyHistograms latency;
-
-  /**
-   * Decides and logs status updates in one store call per batch (the cluster); {@code null} until
-   * attached: the state store, then the {@link PresenceEvents}.
-   */
-  private volatile StatusBatches batches;
 
   /**
    * Takes the parts it delegates to; {@link DeviceChannel#assemble} builds them.
    *
-   * @param changes where real changes go, counted (shared with {@code releases}, {@code push} and
-   *     {@code messages})
+   * @param changes where real changes go, counted (shared with {@code statuses}, {@code releases},
+   *     {@code push} and {@code messages})
    */
   DeviceService(
       DeviceAuthentication authentication,
-      PresenceStateStore state,
+      SessionStatuses statuses,
       PresenceChanges changes,
       SettingsMessages messages,
       SessionOwnership ownership,
       GraceReleases releases,
       PushPresence push,
-      Clock clock,
-      LatencyHistograms latency) {
+      Clock clock) {
     this.authentication = authentication;
-    this.state = state;
+    this.statuses = statuses;
     this.changes = changes;
     this.messages = messages;
     this.ownership = ownership;
     this.releases = releases;
     this.push = push;
     this.clock = clock;
-    this.latency = latency;
   }
 
   /** The bus channel through which other nodes ask node {@code nodeId} to end a session. */
@@ -168,7 +161,7 @@ public final class DeviceService implements AutoCloseable {
    * store call per batch); called once at start, when the store has it ({@code null}: no change).
    */
   public void attachStatusBatches(StatusBatches b) {
-    this.batches = b;
+    statuses.attach(b);
   }
 
   /**
@@ -223,11 +216,11 @@ public final class DeviceService implements AutoCloseable {
   }
 
   /**
-   * Applies a status update of an open session. Completes when the state store took it and its real
-   * changes were stored in the applications' update logs (the batch holding them: one log call for
-   * the changes of many sessions); fails with {@code SESSION_REPLACED} when the session no longer
-   * owns its device. A failed publication is only counted and logged: the device's status is
-   * stored.
+   * Applies a status update of an open session ({@link SessionStatuses}). Completes when the state
+   * store took it and its real changes were stored in the applications' update logs (the batch
+   * holding them: one log call for the changes of many sessions); fails with {@code
+   * SESSION_REPLACED} when the session no longer owns its device. A failed publication is only
+   * counted and logged: the device's status is stored.
    */
   public CompletionStage<Void> status(
       String user,
@@ -236,33 +229,7 @@ public final class DeviceService implements AutoCloseable {
       PresenceStatus status,
       String message,
       ApplicationIds applicationIds) {
-    long now = clock.millis();
-    long started = System.nanoTime();
-    StatusBatches b = batches;
-    if (b != null) {
-      return b.update(
-              user, device, session, status, message, applicationIds, messages.now(user), now)
-          .thenAccept(
-              u -> {
-                if (!u.applied()) {
-                  throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
-                }
-                if (!u.changes().isEmpty()) {
-                  changes.published(u.changes().size());
-                }
-              })
-          .whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
-    }
-    return state
-        .update(user, device, session, status, message, applicationIds, messages.now(user), now)
-        .thenCompose(
-            u -> {
-              if (!u.applied()) {
-                throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
-              }
-              return changes.publish(user, u, now);
-            })
-        .whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
+    return statuses.update(user, device, session, status, message, applicationIds);
   }
 
   /**

@@ -2,6 +2,7 @@ package org.presence.gateway.device;
 
 import java.util.List;
 import java.util.UUID;
+import org.presence.gateway.connection.OnEventLoop;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Acknowledge;
 import org.presence.protocol.device.DeviceMessage.Connect;
@@ -39,6 +40,7 @@ import org.presence.store.limit.ClockedBucket;
  * the frames and the identity they came from. Not thread-safe; its driver calls it on the channel's
  * event loop.
  */
+@OnEventLoop
 public final class DeviceSession {
   /** Where a socket stands. */
   public enum State {

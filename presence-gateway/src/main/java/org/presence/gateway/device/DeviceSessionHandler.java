@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.OnEventLoop;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.http.ControlFrames;
@@ -48,6 +49,7 @@ import org.presence.store.queue.Notification;
  * through {@link ControlFrames}: a ping with a pong while the socket is writable and the session's
  * bucket allows it ({@link SessionDriver#onPing}), a close with a close (RFC 6455 §5.5).
  */
+@OnEventLoop
 final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     implements SessionDriver.Socket {
   /** The ack's bytes, written by every session (never released: each write takes a duplicate). */

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.presence.gateway.connection.OnEventLoop;
 import org.presence.gateway.error.Disconnector;
 import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
@@ -22,6 +23,7 @@ import org.presence.store.queue.Notification;
  * writable does not read what it is sent: it is closed ({@code SLOW_CONSUMER}) instead, its items
  * staying queued for its next session. Called on the session's event loop.
  */
+@OnEventLoop
 final class NotificationFrames {
   private final int frameItems;
   private final Counter framesOut;

@@ -2,6 +2,7 @@ package org.presence.gateway.device;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.presence.gateway.connection.OnEventLoop;
 import org.presence.store.queue.Notification;
 
 /**
@@ -9,6 +10,7 @@ import org.presence.store.queue.Notification;
  * reaches the session twice (by its connect and by a wake-up at the same moment) is written once.
  * One per session, made at its first push. Not thread-safe; used on the session's event loop.
  */
+@OnEventLoop
 final class RecentIds {
   /** Ids of pushed notifications remembered per session, to write each once. */
   static final int SIZE = 64;

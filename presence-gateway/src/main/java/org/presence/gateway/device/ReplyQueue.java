@@ -1,6 +1,7 @@
 package org.presence.gateway.device;
 
 import java.util.ArrayDeque;
+import org.presence.gateway.connection.OnEventLoop;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.error.ErrorCode;
 
@@ -13,6 +14,7 @@ import org.presence.protocol.error.ErrorCode;
  * flush at its end. One per socket, used on its event loop only; it holds no deque while no answer
  * waits.
  */
+@OnEventLoop
 final class ReplyQueue {
   /** Answers waiting (behind an asynchronous step) before the socket's reads pause. */
   static final int MAX_PENDING = 32;

@@ -4,10 +4,10 @@ import java.net.InetAddress;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import org.presence.gateway.connection.OnEventLoop;
 import org.presence.gateway.identity.Identity;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Ack;
@@ -46,6 +46,7 @@ import org.slf4j.LoggerFactory;
  * to notifications is pending, later answers (refusals included) wait behind it, and an error that
  * ends the session goes out only after the answers of the frames accepted before it.
  */
+@OnEventLoop
 final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
   /** The socket as the driver sees it; implemented by {@link DeviceSessionHandler}. */
   interface Socket extends ReplyQueue.Out {
@@ -201,17 +202,15 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
     }
   }
 
-  /** The failure of a completed future, or {@code null} when it succeeded. */
+  /**
+   * The failure of a completed future, or {@code null} when it succeeded; read without {@code join}
+   * (no wait can hide here on the event loop), as {@code whenComplete} would hand it over.
+   */
   private static Throwable failure(CompletableFuture<?> done) {
     if (!done.isCompletedExceptionally()) {
       return null;
     }
-    try {
-      done.join();
-      return null;
-    } catch (CompletionException | CancellationException e) {
-      return e;
-    }
+    return done.handle((v, e) -> e).getNow(null);
   }
 
   // ---- Opening ----

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import org.presence.gateway.retry.Backoff;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.exec.Batcher;
 import org.presence.store.updates.AppUpdate;
@@ -183,7 +184,7 @@ public final class AppUpdatePublisher {
       p.byApp.forEach((app, u) -> byApp.computeIfAbsent(app, a -> new ArrayList<>()).addAll(u));
     }
     CompletableFuture<Map<Long, List<AppUpdate>>> appended = new CompletableFuture<>();
-    append(byApp, System.nanoTime() + RETRY_FOR.toNanos(), RETRY_FIRST_MS, appended);
+    append(byApp, System.nanoTime() + RETRY_FOR.toNanos(), 0, appended);
     return appended
         .thenCompose(this::deliver)
         .whenComplete(
@@ -205,14 +206,17 @@ public final class AppUpdatePublisher {
    */
   static final Duration RETRY_FOR = Duration.ofSeconds(20);
 
-  private static final long RETRY_FIRST_MS = 50;
-  private static final long RETRY_MAX_MS = 1_000;
+  /** The pause before each new try of a failed log call: 50 ms, doubling up to a second. */
+  private static final Backoff RETRY = new Backoff(Duration.ofMillis(50), Duration.ofSeconds(1));
 
-  /** Appends {@code byApp}, again after a growing pause while it fails, until {@code deadline}. */
+  /**
+   * Appends {@code byApp}, again after a growing pause ({@link #RETRY}) while it fails, until
+   * {@code deadline}; {@code failures} is the number of its calls that failed so far.
+   */
   private void append(
       Map<Long, List<AppUpdate.New>> byApp,
       long deadline,
-      long pauseMs,
+      int failures,
       CompletableFuture<Map<Long, List<AppUpdate>>> out) {
     CompletionStage<Map<Long, List<AppUpdate>>> call;
     try {
@@ -224,13 +228,16 @@ public final class AppUpdatePublisher {
         (numbered, e) -> {
           if (e == null) {
             out.complete(numbered);
-          } else if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pauseMs) > deadline) {
+            return;
+          }
+          long pauseMs = RETRY.delayMillis(failures + 1);
+          if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pauseMs) > deadline) {
             out.completeExceptionally(e);
           } else {
             LOG.debug(
                 "update log call failed, sending it again in {} ms: {}", pauseMs, e.toString());
             CompletableFuture.delayedExecutor(pauseMs, TimeUnit.MILLISECONDS)
-                .execute(() -> append(byApp, deadline, Math.min(pauseMs * 2, RETRY_MAX_MS), out));
+                .execute(() -> append(byApp, deadline, failures + 1, out));
           }
         });
   }

@@ -3,9 +3,12 @@ package org.presence.gateway.notify;
 import com.codahale.metrics.Gauge;
 import java.time.Clock;
 import java.util.HashSet;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.config.NotificationsConfig;
@@ -16,6 +19,7 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.permission.GrantService;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.store.Store;
+import org.presence.store.exec.StoreExecutors;
 import org.presence.store.queue.RedisNotificationQueues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,13 +42,13 @@ public final class NotificationChannel implements AutoCloseable {
   private final NotificationService service;
   private final NotificationDelivery delivery;
   private final ScheduledExecutorService timer;
-  private final java.util.concurrent.ExecutorService work;
+  private final ExecutorService work;
 
   private NotificationChannel(
       NotificationService service,
       NotificationDelivery delivery,
       ScheduledExecutorService timer,
-      java.util.concurrent.ExecutorService work) {
+      ExecutorService work) {
     this.service = service;
     this.delivery = delivery;
     this.timer = timer;
@@ -64,17 +68,7 @@ public final class NotificationChannel implements AutoCloseable {
       HttpRoutes.Builder routes) {
     NotificationsConfig c = config.notifications();
     Clock clock = Clock.systemUTC();
-    // The steps after a store call (acks, wake-ups, receipts) run here, not on the store's
-    // threads; past its queue a step runs where the store completed it.
-    java.util.concurrent.ThreadPoolExecutor work =
-        new java.util.concurrent.ThreadPoolExecutor(
-            2,
-            2,
-            60,
-            TimeUnit.SECONDS,
-            new java.util.concurrent.ArrayBlockingQueue<>(100_000),
-            org.presence.store.exec.StoreExecutors.named("notify-work-"),
-            new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
+    ThreadPoolExecutor work = workPool();
     ResponseTracker tracker = new ResponseTracker(c.maxTracked());
     NotificationDelivery delivery =
         new NotificationDelivery(
@@ -115,6 +109,35 @@ public final class NotificationChannel implements AutoCloseable {
       work.shutdownNow();
       throw new IllegalStateException("cannot subscribe to notification wake-ups: " + e, e);
     }
+    scheduleSweeps(timer, tracker, store, clock);
+    clearQueuesOfRevokedGrants(apps, store);
+    devices.attach(delivery);
+    new NotificationApi(apps.apiKeys(), service, codec(c), c.maxBodyBytes()).register(routes);
+    metrics.registry().register("presence.notifications.tracked", (Gauge<Integer>) tracker::size);
+    return new NotificationChannel(service, delivery, timer, work);
+  }
+
+  /**
+   * The {@code notify-work-N} threads: the steps after a store call (acks, wake-ups, receipts) run
+   * there, not on the store's threads; past its queue a step runs where the store completed it.
+   */
+  private static ThreadPoolExecutor workPool() {
+    return new ThreadPoolExecutor(
+        2,
+        2,
+        60,
+        TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(100_000),
+        StoreExecutors.named("notify-work-"),
+        new ThreadPoolExecutor.CallerRunsPolicy());
+  }
+
+  /**
+   * Forgets delivered notifications past their ttl every {@value #SWEEP_SECONDS} s and purges the
+   * store's expired answer claims every {@value #PURGE_SECONDS} s.
+   */
+  private static void scheduleSweeps(
+      ScheduledExecutorService timer, ResponseTracker tracker, Store store, Clock clock) {
     timer.scheduleWithFixedDelay(
         () -> tracker.sweep(clock.millis()), SWEEP_SECONDS, SWEEP_SECONDS, TimeUnit.SECONDS);
     timer.scheduleWithFixedDelay(
@@ -131,8 +154,13 @@ public final class NotificationChannel implements AutoCloseable {
         PURGE_SECONDS,
         PURGE_SECONDS,
         TimeUnit.SECONDS);
-    // A revoked grant's PUID is dead: what waits in its queue is never delivered. The queue is
-    // emptied before the user gets the answer; a failure to empty it is logged, not refused.
+  }
+
+  /**
+   * A revoked grant's PUID is dead: what waits in its queue is never delivered. The queue is
+   * emptied before the user gets the answer; a failure to empty it is logged, not refused.
+   */
+  private static void clearQueuesOfRevokedGrants(AppFeatures apps, Store store) {
     apps.grants()
         .listen(
             (change, g) ->
@@ -148,19 +176,18 @@ public final class NotificationChannel implements AutoCloseable {
                               }
                               return null;
                             }));
-    devices.attach(delivery);
-    NotificationBatchCodec codec =
-        new NotificationBatchCodec(
-            new NotificationBatchCodec.Limits(
-                c.maxBatch(),
-                NotificationsConfig.MAX_TEXT_LENGTH,
-                (int) NotificationsConfig.MIN_TTL.toSeconds(),
-                (int) NotificationsConfig.MAX_TTL.toSeconds(),
-                new HashSet<>(c.actionSchemes()),
-                c.maxBodyBytes()));
-    new NotificationApi(apps.apiKeys(), service, codec, c.maxBodyBytes()).register(routes);
-    metrics.registry().register("presence.notifications.tracked", (Gauge<Integer>) tracker::size);
-    return new NotificationChannel(service, delivery, timer, work);
+  }
+
+  /** The API's batch reader, with the configured limits. */
+  private static NotificationBatchCodec codec(NotificationsConfig c) {
+    return new NotificationBatchCodec(
+        new NotificationBatchCodec.Limits(
+            c.maxBatch(),
+            NotificationsConfig.MAX_TEXT_LENGTH,
+            (int) NotificationsConfig.MIN_TTL.toSeconds(),
+            (int) NotificationsConfig.MAX_TTL.toSeconds(),
+            new HashSet<>(c.actionSchemes()),
+            c.maxBodyBytes()));
   }
 
   /** Posting notifications. */

@@ -108,12 +108,7 @@ public final class GrantPages {
       pages.errorPage(ex, v, e);
       return;
     }
-    if (v.session().isEmpty()) {
-      pages.errorPage(ex, v, ErrorCode.UNAUTHORIZED, "Sign in first");
-      return;
-    }
-    if (!pages.csrfValid(v, form)) {
-      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
+    if (!pages.formAllowed(ex, v, form)) {
       return;
     }
     String answer = PageSupport.field(form, "answer");

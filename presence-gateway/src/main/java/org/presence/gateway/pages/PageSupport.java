@@ -193,6 +193,23 @@ public final class PageSupport {
   }
 
   /**
+   * Whether a page's posted {@code form} may be acted on: the visitor is signed in and the form
+   * carries their token. Otherwise answers with the error page ({@code UNAUTHORIZED}, "Sign in
+   * first", or {@code CSRF_REJECTED}) and returns {@code false}.
+   */
+  public boolean formAllowed(HttpExchange ex, Visitor v, Map<String, List<String>> form) {
+    if (v.session().isEmpty()) {
+      errorPage(ex, v, ErrorCode.UNAUTHORIZED, "Sign in first");
+      return false;
+    }
+    if (!csrfValid(v, form)) {
+      errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
+      return false;
+    }
+    return true;
+  }
+
+  /**
    * The posted form ({@code application/x-www-form-urlencoded}); fails with {@code
    * UNSUPPORTED_MEDIA_TYPE} for any other body type.
    */

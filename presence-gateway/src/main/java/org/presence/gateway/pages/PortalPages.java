@@ -136,7 +136,7 @@ public final class PortalPages {
   private void create(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     Map<String, List<String>> form = PageSupport.form(ex);
-    if (!allowed(ex, v, form)) {
+    if (!pages.formAllowed(ex, v, form)) {
       return;
     }
     String name = PageSupport.field(form, "name");
@@ -203,7 +203,7 @@ public final class PortalPages {
   private void act(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     Map<String, List<String>> form = PageSupport.form(ex);
-    if (!allowed(ex, v, form)) {
+    if (!pages.formAllowed(ex, v, form)) {
       return;
     }
     long id;
@@ -444,18 +444,6 @@ public final class PortalPages {
   }
 
   /** Signed in and with a valid form token; otherwise answers with the error page. */
-  private boolean allowed(HttpExchange ex, PageSupport.Visitor v, Map<String, List<String>> form) {
-    if (v.session().isEmpty()) {
-      pages.errorPage(ex, v, ErrorCode.UNAUTHORIZED, "Sign in first");
-      return false;
-    }
-    if (!pages.csrfValid(v, form)) {
-      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
-      return false;
-    }
-    return true;
-  }
-
   private static org.presence.gateway.identity.Identity identity(PageSupport.Visitor v) {
     var s = v.session().orElseThrow();
     return new org.presence.gateway.identity.Identity(s.subject(), s.email(), s.expiresAt());

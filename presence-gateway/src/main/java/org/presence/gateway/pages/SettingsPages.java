@@ -263,7 +263,7 @@ public final class SettingsPages {
   private void save(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     Map<String, List<String>> form = PageSupport.form(ex);
-    if (!allowed(ex, v, form)) {
+    if (!pages.formAllowed(ex, v, form)) {
       return;
     }
     SettingsService.Change change;
@@ -312,7 +312,7 @@ public final class SettingsPages {
   private void act(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     Map<String, List<String>> form = PageSupport.form(ex);
-    if (!allowed(ex, v, form)) {
+    if (!pages.formAllowed(ex, v, form)) {
       return;
     }
     String puid = ex.param("puid");
@@ -331,18 +331,6 @@ public final class SettingsPages {
             pages.redirect(ex, v, "/settings?done=" + action + "&app=" + g.appId(), null);
           }
         });
-  }
-
-  private boolean allowed(HttpExchange ex, PageSupport.Visitor v, Map<String, List<String>> form) {
-    if (v.session().isEmpty()) {
-      pages.errorPage(ex, v, ErrorCode.UNAUTHORIZED, "Sign in first");
-      return false;
-    }
-    if (!pages.csrfValid(v, form)) {
-      pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
-      return false;
-    }
-    return true;
   }
 
   // Page sessions (issue 15): the browsers signed in as this user, each with a way to end it.
@@ -376,7 +364,7 @@ public final class SettingsPages {
   private void endSession(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     Map<String, List<String>> form = PageSupport.form(ex);
-    if (!allowed(ex, v, form)) {
+    if (!pages.formAllowed(ex, v, form)) {
       return;
     }
     String id = ex.param("id");
@@ -401,7 +389,7 @@ public final class SettingsPages {
   private void endAllSessions(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     Map<String, List<String>> form = PageSupport.form(ex);
-    if (!allowed(ex, v, form)) {
+    if (!pages.formAllowed(ex, v, form)) {
       return;
     }
     pages
@@ -420,7 +408,7 @@ public final class SettingsPages {
   private void signOutAllDevices(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     Map<String, List<String>> form = PageSupport.form(ex);
-    if (!allowed(ex, v, form)) {
+    if (!pages.formAllowed(ex, v, form)) {
       return;
     }
     DeviceSignOut signOut = deviceSignOut;

@@ -5,11 +5,13 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongUnaryOperator;
 
 /**
- * The node's one retry policy: how long a loop that keeps failing (a webhook, a device release, a
- * dead node's clean-up) waits before its next try. The wait doubles from {@code base} with each
- * failure, up to {@code max}, and then gets up to a fifth more at random (jitter), so loops that
- * failed together (a store outage) do not all try again in the same instant. The wait is never
- * shorter than the doubling says. Immutable and thread-safe.
+ * The node's one retry policy: how long a loop that keeps failing (a webhook, a device release)
+ * waits before its next try. A dead node's clean-up does not use it: {@code NodeLiveness} tries a
+ * failed one again at its next heartbeat, on the heartbeat's fixed period, which the lease rules
+ * are built on. The wait doubles from {@code base} with each failure, up to {@code max}, and then
+ * gets up to a fifth more at random (jitter), so loops that failed together (a store outage) do not
+ * all try again in the same instant. The wait is never shorter than the doubling says. Immutable
+ * and thread-safe.
  *
  * <p>The client library's {@code org.presence.client.Backoff} draws its waits from zero (full
  * jitter), which suits many clients reconnecting to one node; the node's loops keep their

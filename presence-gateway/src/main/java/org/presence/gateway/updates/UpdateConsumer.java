@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.presence.gateway.config.UpdatesConfig;
+import org.presence.gateway.connection.OnEventLoop;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.protocol.app.AppFrames.SnapshotEntry;
 import org.presence.protocol.app.AppFrames.Update;
@@ -49,6 +50,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>All methods but {@link #wake} and {@link #offerReceipt} run on the connection's event loop.
  */
+@OnEventLoop
 final class UpdateConsumer implements UpdateFeed {
   private static final Logger LOG = LoggerFactory.getLogger(UpdateConsumer.class);
 

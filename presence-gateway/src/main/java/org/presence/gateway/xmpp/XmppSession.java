@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.OnEventLoop;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.updates.UpdateFeed;
@@ -46,6 +47,7 @@ import org.slf4j.LoggerFactory;
  * and, after the peer's own close or the linger, the socket) or, for one stanza, a stanza error.
  * All methods run on the connection's event loop.
  */
+@OnEventLoop
 final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSink, UpdateFormat {
   private static final Logger LOG = LoggerFactory.getLogger(XmppSession.class);
 

@@ -257,111 +257,129 @@ public final class NotificationBatchCodec {
     return new Judged(null, new ProtocolException(ErrorCode.INVALID_NOTIFICATION, detail));
   }
 
+  /** The fields of one item as they are read, and the first reason to refuse it. */
+  private static final class ItemFields {
+    int seen;
+    String error;
+    String uid;
+    String message;
+    String action;
+    Integer ttl;
+    boolean receipts;
+  }
+
   /** Reads one item object, the parser on its START_OBJECT; leaves it on the END_OBJECT. */
   private Judged item(JsonParser p) throws IOException {
-    int seen = 0;
-    String error = null;
-    String uid = null;
-    String message = null;
-    String action = null;
-    Integer ttl = null;
-    boolean receipts = false;
+    ItemFields f = new ItemFields();
     JsonToken t;
     while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
       String name = p.currentName();
       JsonToken v = p.nextToken();
-      int field =
-          switch (name) {
-            case "UID" -> F_UID;
-            case "message" -> F_MESSAGE;
-            case "action" -> F_ACTION;
-            case "ttl" -> F_TTL;
-            case "receipts" -> F_RECEIPTS;
-            default -> -1;
-          };
+      int field = itemField(name);
       if (field < 0) {
         p.skipChildren();
-        continue;
-      }
-      if ((seen & (1 << field)) != 0) {
+      } else if ((f.seen & (1 << field)) != 0) {
         p.skipChildren();
-        if (error == null) {
-          error = "duplicate field " + name;
+        if (f.error == null) {
+          f.error = "duplicate field " + name;
         }
-        continue;
-      }
-      seen |= 1 << field;
-      if (v == JsonToken.VALUE_NULL) {
-        continue;
-      }
-      if (error != null) {
-        p.skipChildren();
-        continue;
-      }
-      switch (field) {
-        case F_UID -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = "UID: expected a string";
-          } else {
-            uid = p.getText();
-          }
+      } else {
+        f.seen |= 1 << field;
+        if (v == JsonToken.VALUE_NULL) {
+          continue;
         }
-        case F_MESSAGE -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = "message: expected a string";
-          } else {
-            message = p.getText();
-            error = checkMessage(message);
-          }
+        if (f.error != null) {
+          p.skipChildren();
+          continue;
         }
-        case F_ACTION -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = "action: expected a string";
-          } else {
-            action = p.getText();
-            error = checkAction(action);
-          }
+        f.error = value(p, f, field, v);
+        if (f.error != null && (v == JsonToken.START_ARRAY || v == JsonToken.START_OBJECT)) {
+          p.skipChildren();
         }
-        case F_TTL -> {
-          if (v != JsonToken.VALUE_NUMBER_INT) {
-            error = "ttl: expected whole seconds";
-          } else if (p.getNumberType() != JsonParser.NumberType.INT
-              || p.getIntValue() < limits.minTtlSeconds()
-              || p.getIntValue() > limits.maxTtlSeconds()) {
-            error = "ttl: " + limits.minTtlSeconds() + " to " + limits.maxTtlSeconds() + " seconds";
-          } else {
-            ttl = p.getIntValue();
-          }
-        }
-        case F_RECEIPTS -> {
-          if (v != JsonToken.VALUE_TRUE && v != JsonToken.VALUE_FALSE) {
-            error = "receipts: expected true or false";
-          } else {
-            receipts = v == JsonToken.VALUE_TRUE;
-          }
-        }
-        default -> throw new IllegalStateException("field " + field);
-      }
-      if (error != null && (v == JsonToken.START_ARRAY || v == JsonToken.START_OBJECT)) {
-        p.skipChildren();
       }
     }
     if (t != JsonToken.END_OBJECT) {
       throw new ProtocolException(ErrorCode.MALFORMED_JSON, "truncated item");
     }
-    if (error == null) {
-      if (uid == null) {
-        error = "UID is required";
-      } else if (message == null) {
-        error = "message is required";
-      } else if (action == null) {
-        error = "action is required";
-      }
-    }
+    String error = f.error != null ? f.error : missing(f);
     if (error != null) {
       return refused(error);
     }
-    return new Judged(new Item(uid, message, action, ttl, receipts), null);
+    return new Judged(new Item(f.uid, f.message, f.action, f.ttl, f.receipts), null);
+  }
+
+  /** The slot of an item's field name, or -1 for a field the API does not know. */
+  private static int itemField(String name) {
+    return switch (name) {
+      case "UID" -> F_UID;
+      case "message" -> F_MESSAGE;
+      case "action" -> F_ACTION;
+      case "ttl" -> F_TTL;
+      case "receipts" -> F_RECEIPTS;
+      default -> -1;
+    };
+  }
+
+  /**
+   * Reads the value of {@code field}, which starts with token {@code v} (not {@code null}), into
+   * {@code f}; the reason to refuse the item, or {@code null}.
+   */
+  private String value(JsonParser p, ItemFields f, int field, JsonToken v) throws IOException {
+    switch (field) {
+      case F_UID -> {
+        if (v != JsonToken.VALUE_STRING) {
+          return "UID: expected a string";
+        }
+        f.uid = p.getText();
+        return null;
+      }
+      case F_MESSAGE -> {
+        if (v != JsonToken.VALUE_STRING) {
+          return "message: expected a string";
+        }
+        f.message = p.getText();
+        return checkMessage(f.message);
+      }
+      case F_ACTION -> {
+        if (v != JsonToken.VALUE_STRING) {
+          return "action: expected a string";
+        }
+        f.action = p.getText();
+        return checkAction(f.action);
+      }
+      case F_TTL -> {
+        if (v != JsonToken.VALUE_NUMBER_INT) {
+          return "ttl: expected whole seconds";
+        }
+        if (p.getNumberType() != JsonParser.NumberType.INT
+            || p.getIntValue() < limits.minTtlSeconds()
+            || p.getIntValue() > limits.maxTtlSeconds()) {
+          return "ttl: " + limits.minTtlSeconds() + " to " + limits.maxTtlSeconds() + " seconds";
+        }
+        f.ttl = p.getIntValue();
+        return null;
+      }
+      case F_RECEIPTS -> {
+        if (v != JsonToken.VALUE_TRUE && v != JsonToken.VALUE_FALSE) {
+          return "receipts: expected true or false";
+        }
+        f.receipts = v == JsonToken.VALUE_TRUE;
+        return null;
+      }
+      default -> throw new IllegalStateException("field " + field);
+    }
+  }
+
+  /** The reason to refuse an item that lacks a required field, or {@code null}. */
+  private static String missing(ItemFields f) {
+    if (f.uid == null) {
+      return "UID is required";
+    } else if (f.message == null) {
+      return "message is required";
+    } else if (f.action == null) {
+      return "action is required";
+    }
+    return null;
   }
 
   private String checkMessage(String s) {

@@ -178,6 +178,7 @@ public final class DeviceCodec {
     final byte[] bytes;
     final long[] ids;
     final String[] notificationIds = new String[DeviceMessage.MAX_NOTIFICATION_IDS];
+    final Fields fields = new Fields();
     JsonParser parser;
     ByteArrayFeeder feeder;
 
@@ -291,29 +292,10 @@ public final class DeviceCodec {
     return one.length() <= MAX_DETAIL ? one : one.substring(0, MAX_DETAIL);
   }
 
-  /** The fields of one frame as they are collected, before the message is built. */
+  /** Reads one frame's object: its fields first, in any order, then the message they make. */
   private DeviceMessage read(JsonParser p, Scratch s, int length) throws IOException {
     startOfFrame(p, s, length);
-    int seen = 0;
-    int present = 0;
-    int position = 0;
-    boolean duplicate = false;
-    String duplicateName = null;
-    FieldErrors errors = null;
-    String[] unknownNames = null;
-    int unknownCount = 0;
-
-    DeviceMessageType type = null;
-    boolean typeUnknown = false;
-    String assertion = null;
-    ApplicationIds applicationIds = null;
-    String device = null;
-    UUID sessionId = null;
-    PresenceStatus status = null;
-    String message = null;
-    String xpi = null;
-    List<String> notificationIds = null;
-
+    Fields f = s.fields.reset();
     JsonToken t;
     while ((t = next(p)) != JsonToken.END_OBJECT) {
       if (t != JsonToken.FIELD_NAME) {
@@ -322,180 +304,137 @@ public final class DeviceCodec {
       String name = p.currentName();
       int field = field(name);
       JsonToken v = next(p);
-      position++;
+      f.position++;
       if (field < 0) {
         s.unknownFields = true;
-        if (!duplicate) {
-          if (unknownNames == null) {
-            unknownNames = new String[4];
-          }
-          for (int i = 0; i < unknownCount; i++) {
-            if (unknownNames[i].equals(name)) {
-              duplicate = true;
-              duplicateName = name;
-            }
-          }
-          if (unknownCount == unknownNames.length) {
-            unknownNames = java.util.Arrays.copyOf(unknownNames, unknownCount * 2);
-          }
-          unknownNames[unknownCount++] = name;
-        }
+        f.unknown(name);
         p.skipChildren();
-        continue;
-      }
-      if ((seen & bit(field)) != 0) {
-        if (!duplicate) {
-          duplicate = true;
-          duplicateName = FIELD_NAMES[field];
-        }
+      } else if (f.repeated(field)) {
         p.skipChildren();
-        continue;
-      }
-      seen |= bit(field);
-      if (v == JsonToken.VALUE_NULL) {
-        // null is an absent field.
-        continue;
-      }
-      present |= bit(field);
-      ProtocolException error = null;
-      switch (field) {
-        case F_TYPE -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = wrongType(field);
-          } else {
-            type =
-                DeviceMessageType.fromChars(
-                    p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
-            typeUnknown = type == null;
+      } else if (v != JsonToken.VALUE_NULL) { // null is an absent field.
+        f.present |= bit(field);
+        ProtocolException error = value(p, s, f, field, v);
+        if (error != null) {
+          f.error(field, error);
+          if (v == JsonToken.START_OBJECT
+              || (v == JsonToken.START_ARRAY && field != F_APPLICATION_IDS && field != F_IDS)) {
+            p.skipChildren();
           }
-        }
-        case F_ASSERTION -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = wrongType(field);
-          } else {
-            assertion = p.getText();
-          }
-        }
-        case F_APPLICATION_IDS -> {
-          if (v != JsonToken.START_ARRAY) {
-            error = wrongType(field);
-          } else {
-            applicationIds = applicationIds(p, s);
-            error = s.takeElementError();
-          }
-        }
-        case F_DEVICE -> {
-          error =
-              v != JsonToken.VALUE_STRING
-                  ? wrongType(field)
-                  : notAnIdentifier(p, DeviceMessage.MAX_DEVICE_ID_LENGTH, "device: 1-64");
-          if (error == null) {
-            device = p.getText();
-          }
-        }
-        case F_SESSION_ID -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = wrongType(field);
-          } else {
-            sessionId = Chars.uuid(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
-            if (sessionId == null) {
-              error = new ProtocolException(ErrorCode.UNKNOWN_SESSION, "not a session id");
-            }
-          }
-        }
-        case F_STATUS -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = wrongType(field);
-          } else {
-            status = Chars.status(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
-            if (status == null) {
-              error =
-                  new ProtocolException(
-                      ErrorCode.INVALID_STATUS, "one of online, away, unavailable, offline");
-            }
-          }
-        }
-        case F_MESSAGE -> {
-          if (v != JsonToken.VALUE_STRING) {
-            error = wrongType(field);
-          } else {
-            int len = p.getTextLength();
-            // A UTF-16 length within the limit is within it in code points too; only longer
-            // strings need counting.
-            if (len > limits.maxMessageLength()
-                && Character.codePointCount(p.getTextCharacters(), p.getTextOffset(), len)
-                    > limits.maxMessageLength()) {
-              error =
-                  new ProtocolException(
-                      ErrorCode.MESSAGE_TOO_LONG, "limit is " + limits.maxMessageLength());
-            } else if (len > 0) {
-              message = p.getText();
-            }
-          }
-        }
-        case F_XPI -> {
-          error =
-              v != JsonToken.VALUE_STRING
-                  ? wrongType(field)
-                  : notAnIdentifier(p, DeviceMessage.MAX_PRESENCE_ID_LENGTH, "xpi: 1-128");
-          if (error == null) {
-            xpi = p.getText();
-          }
-        }
-        case F_IDS -> {
-          if (v != JsonToken.START_ARRAY) {
-            error = wrongType(field);
-          } else {
-            notificationIds = notificationIds(p, s);
-            error = s.takeElementError();
-          }
-        }
-        default -> throw new IllegalStateException("field " + field);
-      }
-      if (error != null) {
-        if (errors == null) {
-          errors = new FieldErrors();
-        }
-        errors.add(field, position, error);
-        if (v == JsonToken.START_OBJECT
-            || (v == JsonToken.START_ARRAY && field != F_APPLICATION_IDS && field != F_IDS)) {
-          p.skipChildren();
         }
       }
     }
     endOfFrame(p, s, length);
-    if (duplicate) {
-      throw new ProtocolException(ErrorCode.DUPLICATE_FIELD, duplicateName);
+    if (f.duplicateName != null) {
+      throw new ProtocolException(ErrorCode.DUPLICATE_FIELD, f.duplicateName);
     }
-    checkFields(type, typeUnknown, present, errors);
-    return switch (type) {
+    checkFields(f.type, f.typeUnknown, f.present, f.errors);
+    return message(f);
+  }
+
+  /**
+   * Reads the value of known field {@code field}, which starts with token {@code v} (not {@code
+   * null}), into {@code f}; the error that refuses it, or {@code null}. An array field's elements
+   * are read here; any other value that is no string is left to the caller to skip.
+   */
+  private ProtocolException value(JsonParser p, Scratch s, Fields f, int field, JsonToken v)
+      throws IOException {
+    boolean array = field == F_APPLICATION_IDS || field == F_IDS;
+    if (v != (array ? JsonToken.START_ARRAY : JsonToken.VALUE_STRING)) {
+      return wrongType(field);
+    }
+    ProtocolException error = null;
+    switch (field) {
+      case F_TYPE -> {
+        f.type =
+            DeviceMessageType.fromChars(
+                p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+        f.typeUnknown = f.type == null;
+      }
+      case F_ASSERTION -> f.assertion = p.getText();
+      case F_APPLICATION_IDS -> {
+        f.applicationIds = applicationIds(p, s);
+        error = s.takeElementError();
+      }
+      case F_DEVICE -> {
+        error = notAnIdentifier(p, DeviceMessage.MAX_DEVICE_ID_LENGTH, "device: 1-64");
+        f.device = error == null ? p.getText() : null;
+      }
+      case F_SESSION_ID -> {
+        f.sessionId = Chars.uuid(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+        if (f.sessionId == null) {
+          error = new ProtocolException(ErrorCode.UNKNOWN_SESSION, "not a session id");
+        }
+      }
+      case F_STATUS -> {
+        f.status = Chars.status(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+        if (f.status == null) {
+          error =
+              new ProtocolException(
+                  ErrorCode.INVALID_STATUS, "one of online, away, unavailable, offline");
+        }
+      }
+      case F_MESSAGE -> error = message(p, f);
+      case F_XPI -> {
+        error = notAnIdentifier(p, DeviceMessage.MAX_PRESENCE_ID_LENGTH, "xpi: 1-128");
+        f.xpi = error == null ? p.getText() : null;
+      }
+      case F_IDS -> {
+        f.notificationIds = notificationIds(p, s);
+        error = s.takeElementError();
+      }
+      default -> throw new IllegalStateException("field " + field);
+    }
+    return error;
+  }
+
+  /** Reads a {@code message} string within the length limit; an empty one is no message. */
+  private ProtocolException message(JsonParser p, Fields f) throws IOException {
+    int len = p.getTextLength();
+    // A UTF-16 length within the limit is within it in code points too; only longer strings need
+    // counting.
+    if (len > limits.maxMessageLength()
+        && Character.codePointCount(p.getTextCharacters(), p.getTextOffset(), len)
+            > limits.maxMessageLength()) {
+      return new ProtocolException(
+          ErrorCode.MESSAGE_TOO_LONG, "limit is " + limits.maxMessageLength());
+    }
+    if (len > 0) {
+      f.message = p.getText();
+    }
+    return null;
+  }
+
+  /** The message of a frame whose type and fields were checked: its required fields present. */
+  private static DeviceMessage message(Fields f) {
+    int present = f.present;
+    return switch (f.type) {
       case CONNECT -> {
         require(present, F_ASSERTION);
-        yield new Connect(assertion, applicationIds, device);
+        yield new Connect(f.assertion, f.applicationIds, f.device);
       }
       case STATUS -> {
         require(present, F_SESSION_ID);
         require(present, F_STATUS);
-        yield new StatusUpdate(sessionId, status, message, applicationIds);
+        yield new StatusUpdate(f.sessionId, f.status, f.message, f.applicationIds);
       }
       case REGISTER_PUSH -> {
         require(present, F_SESSION_ID);
         require(present, F_XPI);
-        yield new RegisterPush(sessionId, xpi);
+        yield new RegisterPush(f.sessionId, f.xpi);
       }
       case ACKNOWLEDGE -> {
         require(present, F_SESSION_ID);
         require(present, F_IDS);
-        yield new Acknowledge(sessionId, notificationIds);
+        yield new Acknowledge(f.sessionId, f.notificationIds);
       }
       case DISMISS -> {
         require(present, F_SESSION_ID);
         require(present, F_IDS);
-        yield new Dismiss(sessionId, notificationIds);
+        yield new Dismiss(f.sessionId, f.notificationIds);
       }
       case REFRESH -> {
         require(present, F_ASSERTION);
-        yield new Refresh(assertion);
+        yield new Refresh(f.assertion);
       }
     };
   }
@@ -712,6 +651,96 @@ public final class DeviceCodec {
         return name.equals("application_ids") ? F_APPLICATION_IDS : -1;
       default:
         return -1;
+    }
+  }
+
+  /**
+   * The fields of the frame being read, collected until the message is built: which were seen and
+   * which present (bits by slot), their values, the first duplicate and the errors. One per thread
+   * ({@link Scratch#fields}), reset for each frame, so a frame allocates none.
+   */
+  private static final class Fields {
+    int seen;
+    int present;
+
+    /** The position of the field being read, in document order (1 for the first). */
+    int position;
+
+    /** The first field named twice, or {@code null}. */
+    String duplicateName;
+
+    FieldErrors errors;
+    String[] unknownNames;
+    int unknownCount;
+
+    DeviceMessageType type;
+    boolean typeUnknown;
+    String assertion;
+    ApplicationIds applicationIds;
+    String device;
+    UUID sessionId;
+    PresenceStatus status;
+    String message;
+    String xpi;
+    List<String> notificationIds;
+
+    Fields reset() {
+      seen = 0;
+      present = 0;
+      position = 0;
+      duplicateName = null;
+      errors = null;
+      unknownNames = null;
+      unknownCount = 0;
+      type = null;
+      typeUnknown = false;
+      assertion = null;
+      applicationIds = null;
+      device = null;
+      sessionId = null;
+      status = null;
+      message = null;
+      xpi = null;
+      notificationIds = null;
+      return this;
+    }
+
+    /** Notes a field the codec does not know; the second of one name is a duplicate. */
+    void unknown(String name) {
+      if (duplicateName != null) {
+        return;
+      }
+      if (unknownNames == null) {
+        unknownNames = new String[4];
+      }
+      for (int i = 0; i < unknownCount; i++) {
+        if (unknownNames[i].equals(name)) {
+          duplicateName = name;
+        }
+      }
+      if (unknownCount == unknownNames.length) {
+        unknownNames = Arrays.copyOf(unknownNames, unknownCount * 2);
+      }
+      unknownNames[unknownCount++] = name;
+    }
+
+    /** Whether known field {@code field} came before in this frame (a duplicate, noted). */
+    boolean repeated(int field) {
+      if ((seen & bit(field)) != 0) {
+        if (duplicateName == null) {
+          duplicateName = FIELD_NAMES[field];
+        }
+        return true;
+      }
+      seen |= bit(field);
+      return false;
+    }
+
+    void error(int field, ProtocolException e) {
+      if (errors == null) {
+        errors = new FieldErrors();
+      }
+      errors.add(field, position, e);
     }
   }
 

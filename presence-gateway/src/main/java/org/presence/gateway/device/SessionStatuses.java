@@ -1,0 +1,89 @@
+package org.presence.gateway.device;
+
+import java.time.Clock;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import org.presence.gateway.metrics.LatencyHistograms;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.presence.PresenceStateStore;
+import org.presence.store.presence.StatusBatches;
+
+/**
+ * The status updates of open sessions: each goes to the state store with the user's own messages
+ * ({@link SettingsMessages#now}, never waited for), and its real changes out through {@link
+ * PresenceChanges}. In a cluster the store decides and logs them in one call per batch ({@link
+ * StatusBatches}, once {@linkplain #attach attached}); one process decides them in the state store
+ * and then publishes them. Either way a status whose session no longer owns its device fails with
+ * {@code SESSION_REPLACED}, and the time to its answer is counted ({@code deviceAck}).
+ */
+final class SessionStatuses {
+  private final PresenceStateStore state;
+  private final PresenceChanges changes;
+  private final SettingsMessages messages;
+  private final Clock clock;
+  private final LatencyHistograms latency;
+
+  /** The cluster's batched path; {@code null}: decide in the state store, then publish. */
+  private volatile StatusBatches batches;
+
+  SessionStatuses(
+      PresenceStateStore state,
+      PresenceChanges changes,
+      SettingsMessages messages,
+      Clock clock,
+      LatencyHistograms latency) {
+    this.state = state;
+    this.changes = changes;
+    this.messages = messages;
+    this.clock = clock;
+    this.latency = latency;
+  }
+
+  /** Makes later updates go through {@code b} ({@code null}: no change); called once at start. */
+  void attach(StatusBatches b) {
+    this.batches = b;
+  }
+
+  /** As {@link DeviceService#status}. */
+  CompletionStage<Void> update(
+      String user,
+      String device,
+      UUID session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds) {
+    long now = clock.millis();
+    long started = System.nanoTime();
+    StatusBatches b = batches;
+    CompletionStage<Void> done;
+    if (b != null) {
+      done =
+          b.update(user, device, session, status, message, applicationIds, messages.now(user), now)
+              .thenAccept(
+                  u -> {
+                    if (!u.applied()) {
+                      throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
+                    }
+                    if (!u.changes().isEmpty()) {
+                      changes.published(u.changes().size());
+                    }
+                  });
+    } else {
+      done =
+          state
+              .update(
+                  user, device, session, status, message, applicationIds, messages.now(user), now)
+              .thenCompose(
+                  u -> {
+                    if (!u.applied()) {
+                      throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
+                    }
+                    return changes.publish(user, u, now);
+                  });
+    }
+    return done.whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
+  }
+}
