@@ -41,13 +41,13 @@ public final class RedisNotificationQueues implements NotificationQueues {
   /**
    * The appending both enqueue scripts share: {@code push(cap, groups, a, out)} appends, for each
    * of the first {@code groups} (queue, app set) key pairs, the group's items (ARGV from {@code a}:
-   * per group app id, item count, items) with one {@code RPUSH}, trims a queue that went over
-   * {@code cap} with one {@code LRANGE} and one {@code LTRIM}, and adds the apps whose queue was
-   * empty before to their user's set, one {@code SADD} per set (a non-empty queue's app is there
-   * already: every script keeps the set equal to the apps with a non-empty queue). To {@code out}
-   * it adds, per item in order, the queue size after that item, the count of items it dropped and
-   * those items, as if the items had been pushed one by one. Returns the ARGV index after the
-   * groups.
+   * per group app id, item count, items) with one {@code RPUSH} (one per 1,000 items: Lua's {@code
+   * unpack} takes at most 8,000), trims a queue that went over {@code cap} with one {@code LRANGE}
+   * and one {@code LTRIM}, and adds the apps whose queue was empty before to their user's set, one
+   * {@code SADD} per set (a non-empty queue's app is there already: every script keeps the set
+   * equal to the apps with a non-empty queue). To {@code out} it adds, per item in order, the queue
+   * size after that item, the count of items it dropped and those items, as if the items had been
+   * pushed one by one. Returns the ARGV index after the groups.
    */
   private static final String PUSH =
       """
@@ -56,7 +56,13 @@ public final class RedisNotificationQueues implements NotificationQueues {
         for g = 1, groups do
           local q, s = KEYS[2 * g - 1], KEYS[2 * g]
           local app, cnt = ARGV[a], tonumber(ARGV[a + 1])
-          local c = redis.call('RPUSH', q, unpack(ARGV, a + 2, a + 1 + cnt))
+          local c
+          local from, last = a + 2, a + 1 + cnt
+          repeat
+            local to = math.min(from + 999, last)
+            c = redis.call('RPUSH', q, unpack(ARGV, from, to))
+            from = to + 1
+          until from > last
           a = a + 2 + cnt
           local before = c - cnt
           local dropped = {}

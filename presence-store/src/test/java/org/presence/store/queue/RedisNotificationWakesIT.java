@@ -274,11 +274,10 @@ class RedisNotificationWakesIT {
       batch.add(new NotificationQueues.Entry(u, n));
     }
     batch.add(1, new NotificationQueues.Entry(u, other));
-    // Loads both scripts, so that no NOSCRIPT answer is counted below.
-    String warm = "trim-warm-" + System.nanoTime();
+    // Loads both scripts on the user's shard, so that no NOSCRIPT answer is counted below.
     Notification w = note("warm");
-    join(queues.enqueueAll(List.of(new NotificationQueues.Entry(warm, w))));
-    join(queues.remove(warm, Map.of(APP, List.of(w.id()))));
+    join(queues.enqueueAll(List.of(new NotificationQueues.Entry(u, w))));
+    join(queues.remove(u, Map.of(APP, List.of(w.id()))));
 
     Map<String, Long> before = calls();
     assertThat(join(queues.enqueueAll(batch)))
