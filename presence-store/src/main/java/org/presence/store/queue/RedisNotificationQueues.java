@@ -38,29 +38,77 @@ import org.presence.store.redis.RedisScript;
  * caller retries, and may then store it twice).
  */
 public final class RedisNotificationQueues implements NotificationQueues {
-  /** KEYS: per item (queue, app set); ARGV: capacity, then per item (entry, app id). */
-  private static final String ENQUEUE =
+  /**
+   * The appending both enqueue scripts share: {@code push(cap, groups, a, out)} appends, for each
+   * of the first {@code groups} (queue, app set) key pairs, the group's items (ARGV from {@code a}:
+   * per group app id, item count, items) with one {@code RPUSH} (one per 1,000 items: Lua's {@code
+   * unpack} takes at most 8,000), trims a queue that went over {@code cap} with one {@code LRANGE}
+   * and one {@code LTRIM}, and adds the apps whose queue was empty before to their user's set, one
+   * {@code SADD} per set (a non-empty queue's app is there already: every script keeps the set
+   * equal to the apps with a non-empty queue). To {@code out} it adds, per item in order, the queue
+   * size after that item, the count of items it dropped and those items, as if the items had been
+   * pushed one by one. Returns the ARGV index after the groups.
+   */
+  private static final String PUSH =
       """
-      local cap = tonumber(ARGV[1])
-      local out = {}
-      for i = 1, #KEYS, 2 do
-        local k = (i + 1) / 2
-        local n = redis.call('RPUSH', KEYS[i], ARGV[2 * k])
-        local dropped = {}
-        if n > cap then
-          dropped = redis.call('LRANGE', KEYS[i], 0, n - cap - 1)
-          redis.call('LTRIM', KEYS[i], n - cap, -1)
-          n = cap
+      local function push(cap, groups, a, out)
+        local added, sets = {}, {}
+        for g = 1, groups do
+          local q, s = KEYS[2 * g - 1], KEYS[2 * g]
+          local app, cnt = ARGV[a], tonumber(ARGV[a + 1])
+          local c
+          local from, last = a + 2, a + 1 + cnt
+          repeat
+            local to = math.min(from + 999, last)
+            c = redis.call('RPUSH', q, unpack(ARGV, from, to))
+            from = to + 1
+          until from > last
+          a = a + 2 + cnt
+          local before = c - cnt
+          local dropped = {}
+          if c > cap then
+            dropped = redis.call('LRANGE', q, 0, c - cap - 1)
+            redis.call('LTRIM', q, c - cap, -1)
+          end
+          if before == 0 then
+            if added[s] == nil then
+              added[s] = {}
+              sets[#sets + 1] = s
+            end
+            table.insert(added[s], app)
+          end
+          local e = 0
+          for i = 1, cnt do
+            local upto = before + i - cap
+            if upto < e then
+              upto = e
+            end
+            out[#out + 1] = math.min(before + i, cap)
+            out[#out + 1] = upto - e
+            for d = e + 1, upto do
+              out[#out + 1] = dropped[d]
+            end
+            e = upto
+          end
         end
-        redis.call('SADD', KEYS[i + 1], ARGV[2 * k + 1])
-        out[#out + 1] = n
-        out[#out + 1] = #dropped
-        for _, d in ipairs(dropped) do
-          out[#out + 1] = d
+        for _, s in ipairs(sets) do
+          redis.call('SADD', s, unpack(added[s]))
         end
+        return a
       end
-      return out
       """;
+
+  /**
+   * KEYS: per queue (queue, app set); ARGV: capacity, then per queue app id, item count, items.
+   * Returns per item, in order within each queue, as {@link #PUSH}.
+   */
+  private static final String ENQUEUE =
+      PUSH
+          + """
+          local out = {}
+          push(tonumber(ARGV[1]), #KEYS / 2, 2, out)
+          return out
+          """;
 
   /** KEYS: app set; ARGV: queue key prefix. Returns app id, count, items... per app. */
   private static final String PENDING =
@@ -83,7 +131,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /**
    * KEYS: per group (queue, app set); ARGV: per group app id, id count, ids. Returns per group the
-   * count of removed items, then the items.
+   * count of removed items, then the items. The removed items are usually the queue's head (the
+   * oldest, delivered first): one {@code LTRIM} takes them; one other item is one {@code LREM};
+   * several others rewrite the queue ({@code DEL} and one {@code RPUSH} of what stays). The app
+   * leaves the user's set when its queue is empty.
    */
   private static final String REMOVE_ALL =
       """
@@ -97,15 +148,30 @@ public final class RedisNotificationQueues implements NotificationQueues {
           want[ARGV[i]] = true
         end
         a = a + 2 + n
-        local removed = {}
-        for _, it in ipairs(redis.call('LRANGE', KEYS[g], 0, -1)) do
+        local removed, kept = {}, {}
+        local head = 0
+        for i, it in ipairs(redis.call('LRANGE', KEYS[g], 0, -1)) do
           local id = string.match(it, '^(%S+) ')
           if id and want[id] then
-            redis.call('LREM', KEYS[g], 1, it)
             removed[#removed + 1] = it
+            if head == i - 1 then
+              head = i
+            end
+          else
+            kept[#kept + 1] = it
           end
         end
-        if redis.call('LLEN', KEYS[g]) == 0 then
+        if #removed > 0 then
+          if head == #removed then
+            redis.call('LTRIM', KEYS[g], head, -1)
+          elseif #removed == 1 then
+            redis.call('LREM', KEYS[g], 1, removed[1])
+          else
+            redis.call('DEL', KEYS[g])
+            redis.call('RPUSH', KEYS[g], unpack(kept))
+          end
+        end
+        if #kept == 0 then
           redis.call('SREM', KEYS[g + 1], app)
         end
         out[#out + 1] = #removed
@@ -127,40 +193,24 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /**
    * The enqueue of {@link #ENQUEUE} and the wake-ups of the recipients, in one call ({@link
-   * #enqueueAndWake}). KEYS: per item (queue, app set), then per user their presence hash. ARGV:
-   * capacity, item count n, user count m, the calling node, publish ("1": publish the wake-ups;
+   * #enqueueAndWake}). KEYS: per queue (queue, app set), then per user their presence hash. ARGV:
+   * capacity, queue count n, user count m, the calling node, publish ("1": publish the wake-ups;
    * else return their parts), the channel name before and after the node id, the channel name
-   * before a node id holding a brace, a message's opening and closing; then per item (entry, app
-   * id); then per user the parts of their delivery before and after the sessions. With n = 0 it is
-   * the lookup alone. Returns {enqueue results as {@link #ENQUEUE}'s, {user index, count, sessions
-   * ...} per user with sessions on the calling node, the number of messages published or {node,
-   * part, ...}}.
+   * before a node id holding a brace, a message's opening and closing; then per queue as {@link
+   * #ENQUEUE}'s (app id, item count, items); then per user the parts of their delivery before and
+   * after the sessions. With n = 0 it is the lookup alone. Returns {enqueue results as {@link
+   * #PUSH}'s, {user index, count, sessions ...} per user with sessions on the calling node, the
+   * number of messages published or {node, part, ...}}.
    */
   private static final String ENQUEUE_WAKE =
-      """
-      local cap = tonumber(ARGV[1])
+      PUSH
+          + """
       local n = tonumber(ARGV[2])
       local m = tonumber(ARGV[3])
       local self = ARGV[4]
       local enq = {}
-      for k = 1, n do
-        local q = KEYS[2 * k - 1]
-        local c = redis.call('RPUSH', q, ARGV[10 + 2 * k - 1])
-        local dropped = {}
-        if c > cap then
-          dropped = redis.call('LRANGE', q, 0, c - cap - 1)
-          redis.call('LTRIM', q, c - cap, -1)
-          c = cap
-        end
-        redis.call('SADD', KEYS[2 * k], ARGV[10 + 2 * k])
-        enq[#enq + 1] = c
-        enq[#enq + 1] = #dropped
-        for _, d in ipairs(dropped) do
-          enq[#enq + 1] = d
-        end
-      end
+      local u = push(tonumber(ARGV[1]), n, 11, enq) - 1
       local own, parts, nodes = {}, {}, {}
-      local u = 10 + 2 * n
       for j = 1, m do
         local h = redis.call('HGETALL', KEYS[2 * n + j])
         local at, order = {}, {}
@@ -302,19 +352,67 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /** {@link #enqueueAll} for entries whose users' keys are all in one slot: one script call. */
   private CompletionStage<List<Enqueued>> enqueueSlot(List<Entry> entries) {
-    String[] k = new String[entries.size() * 2];
-    byte[][] args = new byte[entries.size() * 2 + 1][];
+    Queues q = new Queues(entries);
+    byte[][] args = new byte[1 + q.args.size()][];
     args[0] = bytes(CAPACITY);
-    for (int i = 0; i < entries.size(); i++) {
-      Entry e = entries.get(i);
-      String userKey = UserKeys.of(e.userSub());
-      k[2 * i] = queueKey(userKey, e.notification().appId());
-      k[2 * i + 1] = appSetKey(userKey);
-      args[2 * i + 1] = NotificationCodec.encode(e.notification());
-      args[2 * i + 2] = bytes(e.notification().appId());
+    for (int i = 0; i < q.args.size(); i++) {
+      args[1 + i] = q.args.get(i);
     }
-    return replicated(() -> enqueue.<List<Object>>run(ScriptOutputType.MULTI, k, args))
-        .thenApply(RedisNotificationQueues::enqueued);
+    return replicated(() -> enqueue.<List<Object>>run(ScriptOutputType.MULTI, q.keys(), args))
+        .thenApply(out -> q.inOrder(enqueued(out)));
+  }
+
+  /**
+   * Entries grouped by (user, app) queue, in the order of each queue's first entry, for {@link
+   * #PUSH}: per queue its two keys and its arguments (app id, item count, items in order).
+   */
+  private final class Queues {
+    final List<String> keys = new ArrayList<>();
+    final List<byte[]> args = new ArrayList<>();
+
+    /** The entry index of each of {@link #PUSH}'s results, in the order it returns them. */
+    private final int[] order;
+
+    Queues(List<Entry> entries) {
+      Map<String, List<Integer>> byQueue = new LinkedHashMap<>();
+      for (int i = 0; i < entries.size(); i++) {
+        Notification n = entries.get(i).notification();
+        byQueue
+            .computeIfAbsent(
+                queueKey(UserKeys.of(entries.get(i).userSub()), n.appId()), x -> new ArrayList<>())
+            .add(i);
+      }
+      order = new int[entries.size()];
+      int r = 0;
+      for (Map.Entry<String, List<Integer>> queue : byQueue.entrySet()) {
+        Entry first = entries.get(queue.getValue().get(0));
+        keys.add(queue.getKey());
+        keys.add(appSetKey(UserKeys.of(first.userSub())));
+        args.add(bytes(first.notification().appId()));
+        args.add(bytes(queue.getValue().size()));
+        for (int i : queue.getValue()) {
+          args.add(NotificationCodec.encode(entries.get(i).notification()));
+          order[r++] = i;
+        }
+      }
+    }
+
+    int count() {
+      return keys.size() / 2;
+    }
+
+    String[] keys() {
+      return keys.toArray(String[]::new);
+    }
+
+    /** {@link #PUSH}'s results put back in the order of the entries. */
+    List<Enqueued> inOrder(List<Enqueued> got) {
+      Enqueued[] results = new Enqueued[order.length];
+      for (int r = 0; r < order.length; r++) {
+        results[order[r]] = got.get(r);
+      }
+      return List.of(results);
+    }
   }
 
   /**
@@ -424,9 +522,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
       Map<String, List<Notification>> byUser,
       WakeFormat format,
       boolean publish) {
-    int n = entries.size();
+    Queues q = new Queues(entries);
+    int n = q.count();
     String[] k = new String[2 * n + users.size()];
-    byte[][] args = new byte[10 + 2 * n + 2 * users.size()][];
+    byte[][] args = new byte[10 + q.args.size() + 2 * users.size()][];
     args[0] = bytes(CAPACITY);
     args[1] = bytes(n);
     args[2] = bytes(users.size());
@@ -441,24 +540,23 @@ public final class RedisNotificationQueues implements NotificationQueues {
     args[7] = bytes(tagged.substring(0, tagged.indexOf("{" + marker)));
     args[8] = format.open();
     args[9] = format.close();
-    for (int i = 0; i < n; i++) {
-      Entry e = entries.get(i);
-      String userKey = UserKeys.of(e.userSub());
-      k[2 * i] = queueKey(userKey, e.notification().appId());
-      k[2 * i + 1] = appSetKey(userKey);
-      args[10 + 2 * i] = NotificationCodec.encode(e.notification());
-      args[11 + 2 * i] = bytes(e.notification().appId());
+    for (int i = 0; i < 2 * n; i++) {
+      k[i] = q.keys.get(i);
     }
+    for (int i = 0; i < q.args.size(); i++) {
+      args[10 + i] = q.args.get(i);
+    }
+    int u = 10 + q.args.size();
     for (int j = 0; j < users.size(); j++) {
       String user = users.get(j);
       k[2 * n + j] = keys.presence(user);
       byte[][] parts = format.user(user, byUser.get(user));
-      args[10 + 2 * n + 2 * j] = parts[0];
-      args[11 + 2 * n + 2 * j] = parts[1];
+      args[u + 2 * j] = parts[0];
+      args[u + 1 + 2 * j] = parts[1];
     }
     return enqueueWake
         .<List<Object>>run(ScriptOutputType.MULTI, k, args)
-        .thenApply(out -> new Reply(users, out));
+        .thenApply(out -> new Reply(users, out, q));
   }
 
   /** What {@link #ENQUEUE_WAKE} answered, merged over the calls of one batch. */
@@ -473,8 +571,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
     }
 
     @SuppressWarnings("unchecked")
-    Reply(List<String> users, List<Object> out) {
-      this.enqueued = enqueued((List<Object>) out.get(0));
+    Reply(List<String> users, List<Object> out, Queues queues) {
+      this.enqueued = queues.inOrder(enqueued((List<Object>) out.get(0)));
       List<Object> own = (List<Object>) out.get(1);
       int i = 0;
       while (i < own.size()) {

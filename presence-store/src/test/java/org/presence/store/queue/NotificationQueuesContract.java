@@ -143,6 +143,88 @@ public abstract class NotificationQueuesContract {
   }
 
   @Test
+  void enqueueAll_severalItemsForOneFullQueue_dropTheOldestOneByOne() {
+    String u = user();
+    List<Notification> sent = new ArrayList<>();
+    for (int i = 0; i < NotificationQueues.CAPACITY - 2; i++) {
+      Notification n = note(16, "m" + i);
+      sent.add(n);
+      await(queues.enqueue(u, n));
+    }
+    // Four items for the queue of 98 and one for another app, in one batch: the third and fourth
+    // each drop one of the oldest, as four enqueues one after the other would.
+    List<Notification> more = new ArrayList<>();
+    List<NotificationQueues.Entry> batch = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      Notification n = note(16, "n" + i);
+      more.add(n);
+      batch.add(new NotificationQueues.Entry(u, n));
+      if (i == 1) {
+        batch.add(new NotificationQueues.Entry(u, note(17, "other app")));
+      }
+    }
+    List<NotificationQueues.Enqueued> got = await(queues.enqueueAll(batch));
+    assertThat(got)
+        .extracting(NotificationQueues.Enqueued::queueSize)
+        .containsExactly(99, 100, 1, 100, 100);
+    assertThat(got.get(0).dropped()).isEmpty();
+    assertThat(got.get(1).dropped()).isEmpty();
+    assertThat(got.get(2).dropped()).isEmpty();
+    assertThat(got.get(3).dropped()).containsExactly(sent.get(0));
+    assertThat(got.get(4).dropped()).containsExactly(sent.get(1));
+    List<Notification> pending =
+        await(queues.pending(u)).stream().filter(n -> n.appId() == 16).toList();
+    assertThat(pending).hasSize(NotificationQueues.CAPACITY);
+    assertThat(pending.get(0)).isEqualTo(sent.get(2));
+    assertThat(pending.subList(96, 100)).containsExactlyElementsOf(more);
+
+    // A batch larger than a queue: its own first items are dropped by its last ones.
+    String v = user();
+    List<NotificationQueues.Entry> big = new ArrayList<>();
+    for (int i = 0; i < NotificationQueues.CAPACITY + 2; i++) {
+      big.add(new NotificationQueues.Entry(v, note(18, "b" + i)));
+    }
+    List<NotificationQueues.Enqueued> bigGot = await(queues.enqueueAll(big));
+    assertThat(bigGot.get(NotificationQueues.CAPACITY - 1).dropped()).isEmpty();
+    assertThat(bigGot.get(NotificationQueues.CAPACITY).dropped())
+        .containsExactly(big.get(0).notification());
+    assertThat(bigGot.get(NotificationQueues.CAPACITY + 1).dropped())
+        .containsExactly(big.get(1).notification());
+    assertThat(bigGot.get(NotificationQueues.CAPACITY + 1).queueSize())
+        .isEqualTo(NotificationQueues.CAPACITY);
+    assertThat(await(queues.pending(v)).get(0)).isEqualTo(big.get(2).notification());
+  }
+
+  @Test
+  void remove_fromTheHeadTheMiddleAndTheTail_keepsTheOthersInOrder() {
+    String u = user();
+    List<Notification> sent = new ArrayList<>();
+    List<NotificationQueues.Entry> batch = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      Notification n = note(19, "q" + i);
+      sent.add(n);
+      batch.add(new NotificationQueues.Entry(u, n));
+    }
+    await(queues.enqueueAll(batch));
+    // The head (the usual delivery), then one item inside, then several apart, then the rest.
+    assertThat(await(queues.remove(u, Map.of(19L, List.of(sent.get(1).id(), sent.get(0).id())))))
+        .containsExactlyInAnyOrder(sent.get(0), sent.get(1));
+    assertThat(await(queues.pending(u))).containsExactlyElementsOf(sent.subList(2, 7));
+    assertThat(await(queues.remove(u, Map.of(19L, List.of(sent.get(4).id())))))
+        .containsExactly(sent.get(4));
+    assertThat(await(queues.pending(u)))
+        .containsExactly(sent.get(2), sent.get(3), sent.get(5), sent.get(6));
+    assertThat(await(queues.remove(u, Map.of(19L, List.of(sent.get(3).id(), sent.get(6).id())))))
+        .containsExactlyInAnyOrder(sent.get(3), sent.get(6));
+    assertThat(await(queues.pending(u))).containsExactly(sent.get(2), sent.get(5));
+    await(queues.enqueue(u, note(19, "later")));
+    assertThat(await(queues.remove(u, Map.of(19L, List.of(sent.get(2).id(), sent.get(5).id())))))
+        .containsExactlyInAnyOrder(sent.get(2), sent.get(5));
+    assertThat(await(queues.pending(u))).extracting(Notification::message).containsExactly("later");
+    assertThat(await(queues.size(u, 19))).isEqualTo(1);
+  }
+
+  @Test
   void remove_takesOnlyTheNamedItems() {
     String u = user();
     Notification a = note(5, "a");

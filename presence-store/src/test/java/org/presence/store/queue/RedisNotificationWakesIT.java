@@ -248,6 +248,63 @@ class RedisNotificationWakesIT {
     }
   }
 
+  /**
+   * Items for one queue go in with one {@code RPUSH}, a user's new queues with one {@code SADD},
+   * and delivered items at a queue's head leave with one {@code LTRIM}. The scripts before made an
+   * {@code RPUSH} and an {@code SADD} per item, and an {@code LREM} per removed item and an {@code
+   * LLEN} per queue: 8 and 6 commands here where these make 3 and 3 (this test fails on them).
+   */
+  @Test
+  void aQueuesItems_goInWithOnePush_andLeaveTheHeadWithOneTrim() {
+    String u = "trim-" + System.nanoTime();
+    List<Notification> items = List.of(note("a"), note("b"), note("c"));
+    Notification other =
+        new Notification(
+            UUID.randomUUID().toString().replace("-", ""),
+            APP + 1,
+            "puid-other",
+            "Other",
+            "other",
+            "",
+            Instant.now(),
+            Instant.now().plusSeconds(60),
+            false);
+    List<NotificationQueues.Entry> batch = new ArrayList<>();
+    for (Notification n : items) {
+      batch.add(new NotificationQueues.Entry(u, n));
+    }
+    batch.add(1, new NotificationQueues.Entry(u, other));
+    // Loads both scripts on the user's shard, so that no NOSCRIPT answer is counted below.
+    Notification w = note("warm");
+    join(queues.enqueueAll(List.of(new NotificationQueues.Entry(u, w))));
+    join(queues.remove(u, Map.of(APP, List.of(w.id()))));
+
+    Map<String, Long> before = calls();
+    assertThat(join(queues.enqueueAll(batch)))
+        .extracting(NotificationQueues.Enqueued::queueSize)
+        .containsExactly(1, 1, 2, 3);
+    Map<String, Long> stored = delta(before, calls());
+    assertThat(stored)
+        .containsOnlyKeys("evalsha", "rpush", "sadd")
+        .containsEntry("evalsha", 1L)
+        .containsEntry("rpush", 2L)
+        .containsEntry("sadd", 1L);
+
+    before = calls();
+    List<String> ids = items.stream().map(Notification::id).toList();
+    assertThat(join(queues.remove(u, Map.of(APP, ids))))
+        .extracting(Notification::id)
+        .containsExactlyElementsOf(ids);
+    Map<String, Long> removed = delta(before, calls());
+    assertThat(removed)
+        .containsOnlyKeys("evalsha", "lrange", "ltrim", "srem")
+        .containsEntry("evalsha", 1L)
+        .containsEntry("lrange", 1L)
+        .containsEntry("ltrim", 1L)
+        .containsEntry("srem", 1L);
+    assertThat(join(queues.pending(u))).extracting(Notification::id).containsExactly(other.id());
+  }
+
   @Test
   void fullQueue_dropsTheOldest_asEnqueueAllDoes() {
     String u = "full-" + System.nanoTime();
