@@ -24,6 +24,7 @@ import org.presence.store.presence.PresenceChange;
 import org.presence.store.presence.PresenceUpdate;
 import org.presence.store.presence.RedisPresenceStateStore;
 import org.presence.store.presence.RedisStatusBatches;
+import org.presence.store.presence.UserMessages;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 import org.presence.store.updates.AppUpdate;
@@ -239,6 +240,72 @@ class RedisStatusBatchesIT {
     join(batches.update("v", "d", s, PresenceStatus.ONLINE, "a \"b\"/\u00e9", null, null, 5));
     assertThat(logged(APP_A)).hasSize(2);
     assertThat(logged(APP_B)).hasSize(1);
+  }
+
+  /**
+   * The updates of a batch go to the script packed into one argument: user-controlled text (device
+   * ids, messages, the user's own messages) that holds separators, NUL, newlines, 4-byte UTF-8 or
+   * is longer than 64 KiB reaches the state and the log unchanged, each value with its own update.
+   */
+  @Test
+  void userControlledText_ofABatch_reachesStateAndLogUnchanged() {
+    List<String> messages =
+        List.of(
+            "a,b:c|d\u0000e\nf\r\n",
+            "\ud83d\ude00 \u00e9\u20ac\\\"",
+            "x".repeat(31),
+            "y".repeat(300),
+            "\u20ac".repeat(22_000),
+            "-");
+    int users = messages.size();
+    List<UUID> sessions = new ArrayList<>();
+    for (int i = 0; i < users; i++) {
+      grant("t" + i, APP_A, true);
+      UUID s = UUID.randomUUID();
+      sessions.add(s);
+      join(state.claim("t" + i, "dev,\n:" + i, s, "n1", 10, 1));
+    }
+    List<CompletableFuture<PresenceUpdate>> results = new ArrayList<>();
+    for (int i = 0; i < users; i++) {
+      results.add(
+          batches
+              .update(
+                  "t" + i,
+                  "dev,\n:" + i,
+                  sessions.get(i),
+                  PresenceStatus.AWAY,
+                  messages.get(i),
+                  null,
+                  null,
+                  2)
+              .toCompletableFuture());
+    }
+    // The user's own away message shows when the status brings none.
+    UserMessages own = new UserMessages("on\u0000,", "away\n\ud83d\ude00".repeat(20));
+    grant("own", APP_A, true);
+    UUID o = UUID.randomUUID();
+    join(state.claim("own", "d", o, "n1", 10, 1));
+    results.add(
+        batches
+            .update("own", "d", o, PresenceStatus.AWAY, null, null, own, 2)
+            .toCompletableFuture());
+    for (int i = 0; i < users; i++) {
+      assertThat(join(results.get(i)).changes())
+          .extracting(PresenceChange::message)
+          .containsExactly(messages.get(i));
+      assertThat(join(state.presence("t" + i)).allApps().message()).isEqualTo(messages.get(i));
+    }
+    assertThat(join(results.get(users)).changes())
+        .extracting(PresenceChange::message)
+        .containsExactly(own.away());
+    List<AppUpdate> updates = logged(APP_A);
+    assertThat(updates).hasSize(users + 1);
+    for (AppUpdate u : updates) {
+      String user = u.puid().substring(0, u.puid().indexOf('@'));
+      assertThat(u.message())
+          .isEqualTo(
+              user.equals("own") ? own.away() : messages.get(Integer.parseInt(user.substring(1))));
+    }
   }
 
   /**

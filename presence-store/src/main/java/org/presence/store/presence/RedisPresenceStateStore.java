@@ -25,6 +25,7 @@ import java.util.function.Function;
 import org.presence.protocol.json.Json;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.redis.PackedArgs;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisScript;
@@ -243,6 +244,52 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
       utf8(messages == null || messages.away() == null ? "" : messages.away())
     };
     return withUser(user, args);
+  }
+
+  /**
+   * {@link #updateArgs} into {@code out}, for {@link RedisStatusBatches}' packed argument: the ten
+   * after the op (device, session, now, status, message flag, message, applications, messages flag,
+   * mo, ma) and the user; the op ({@code update}) and the index prefix are the script's to add (the
+   * same for every update of a batch). {@code now} goes as a number, the rest as strings.
+   */
+  void packUpdate(
+      PackedArgs out,
+      String user,
+      String device,
+      UUID session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      UserMessages messages,
+      long now) {
+    out.string(device);
+    if (session == null) {
+      out.string("");
+    } else {
+      out.uuid(session);
+    }
+    if (now >= 0) {
+      out.integer(now);
+    } else {
+      out.decimal(now);
+    }
+    out.string(status.wireName());
+    out.string(message == null ? "0" : "1");
+    out.string(message);
+    if (applicationIds == null) {
+      out.string("-");
+    } else {
+      out.csv(applicationIds);
+    }
+    out.string(messages == null ? "0" : "1");
+    out.string(messages == null ? null : messages.online());
+    out.string(messages == null ? null : messages.away());
+    out.string(user);
+  }
+
+  /** The key prefix of the node indexes, the last argument of every op. */
+  byte[] nodeIndexPrefix() {
+    return nodeIndexPrefix;
   }
 
   @Override

@@ -16,6 +16,7 @@ import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.exec.Batcher;
 import org.presence.store.permission.Grant;
+import org.presence.store.redis.PackedArgs;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisScript;
 import org.presence.store.updates.AppUpdate;
@@ -64,40 +65,52 @@ public final class RedisStatusBatches implements StatusBatches {
   /** Most weight in one call: an update weighs one plus the number of its user's grants. */
   public static final int MAX_WEIGHT = 1024;
 
+  /** About the packed bytes of an update without its grants, and of a grant (initial sizes). */
+  private static final int PACKED_BYTES = 128;
+
+  private static final int GRANT_BYTES = 40;
+
   /**
    * KEYS: the users' hashes (nu), then five per application (na; {@link
    * RedisAppUpdateLog#appendKeys}, {@link RedisAppUpdateLog#APPEND_KEYS}: the 5 below). ARGV:
-   * retention, most numbers kept, nu, na, per application its id and channel, then per update: the
-   * position of its user's key, the number of grants g, 2g (application id, PUID), the 13 arguments
-   * of presence_op's update. Returns {per update its presence_op reply}, {time (0 when nothing was
+   * retention, most numbers kept, nu, na, the node index prefix, per application its id and
+   * channel, then the updates packed into one argument ({@link PackedArgs}, read with {@code
+   * cmsgpack.unpack}), per update: the position of its user's key and the number of grants g
+   * (numbers), 2g (application id, PUID), then the 11 values of {@link
+   * RedisPresenceStateStore#packUpdate} (presence_op's update without the op and the index prefix,
+   * the same for all). Returns {per update its presence_op reply}, {time (0 when nothing was
    * logged), then per application with kept updates: id, first seq, count, and per update PUID,
    * status, message, version}.
    */
   private static final String BODY =
       """
       local nu, na = tonumber(ARGV[3]), tonumber(ARGV[4])
+      local prefix = ARGV[5]
       local slot, channels, perapp = {}, {}, {}
-      local a = 5
+      local a = 6
       for i = 1, na do
         slot[ARGV[a]] = i
         channels[i] = ARGV[a + 1]
         a = a + 2
       end
+      local V = cmsgpack.unpack(ARGV[a])
       local replies = {}
-      while a <= #ARGV do
-        local ku, ng = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+      a = 1
+      while a <= #V do
+        local ku, ng = V[a], V[a + 1]
         a = a + 2
         local grants = {}
         for j = 1, ng do
-          grants[j] = {ARGV[a], ARGV[a + 1]}
+          grants[j] = {V[a], V[a + 1]}
           a = a + 2
         end
-        -- presence_op's update: its 11 arguments, the user, the node index prefix.
-        local args = {}
-        for j = 1, 13 do
-          args[j] = ARGV[a + j - 1]
+        -- presence_op's update: the op, its 10 values, the user, the node index prefix.
+        local args = {'update'}
+        for j = 1, 11 do
+          args[j + 1] = V[a + j - 1]
         end
-        a = a + 13
+        args[13] = prefix
+        a = a + 11
         local r = presence_op(KEYS[ku], args)
         replies[#replies + 1] = r
         if r[1] == 'ok' and #r > 2 then
@@ -162,7 +175,7 @@ public final class RedisStatusBatches implements StatusBatches {
           local first, k = res[r], res[r + 1]
           r = r + 2
           local list = perapp[p]
-          local app = ARGV[5 + (p - 1) * 2]
+          local app = ARGV[6 + (p - 1) * 2]
           if k > 0 then
             logged[#logged + 1] = app
             logged[#logged + 1] = first
@@ -185,20 +198,23 @@ public final class RedisStatusBatches implements StatusBatches {
       RedisAppUpdateLog.APPEND_FUNCTIONS + RedisPresenceStateStore.RULES + "\n" + BODY;
 
   /**
-   * The state part alone, for a Redis Cluster. KEYS: the users' hashes, all of one slot. ARGV: per
-   * update the position of its user's key and the 13 arguments of presence_op's update. Returns per
-   * update its presence_op reply.
+   * The state part alone, for a Redis Cluster. KEYS: the users' hashes, all of one slot. ARGV: the
+   * node index prefix, then the updates packed into one argument as in {@link #BODY} without the
+   * grants: per update the position of its user's key and the 11 values of {@link
+   * RedisPresenceStateStore#packUpdate}. Returns per update its presence_op reply.
    */
   private static final String STATE_BODY =
       """
+      local V = cmsgpack.unpack(ARGV[2])
       local replies, a = {}, 1
-      while a <= #ARGV do
-        local ku = tonumber(ARGV[a])
-        local args = {}
-        for j = 1, 13 do
-          args[j] = ARGV[a + j]
+      while a <= #V do
+        local ku = V[a]
+        local args = {'update'}
+        for j = 1, 11 do
+          args[j + 1] = V[a + j]
         end
-        a = a + 14
+        args[13] = ARGV[1]
+        a = a + 12
         replies[#replies + 1] = presence_op(KEYS[ku], args)
       end
       return replies
@@ -242,9 +258,7 @@ public final class RedisStatusBatches implements StatusBatches {
       long now) {
     Item item =
         new Item(
-            state.key(user),
-            state.updateArgs(
-                user, device, session, status, message, applicationIds, messages, now));
+            state.key(user), user, device, session, status, message, applicationIds, messages, now);
     // The user's previous update is queued first (it may still wait for its grants).
     CompletableFuture<Void> queued = new CompletableFuture<>();
     CompletableFuture<Void> previous = tails.put(user, queued);
@@ -303,13 +317,41 @@ public final class RedisStatusBatches implements StatusBatches {
   /** One status update waiting for its batch. */
   private static final class Item {
     final String key;
-    final byte[][] args;
+    final String user;
+    final String device;
+    final UUID session;
+    final PresenceStatus status;
+    final String message;
+    final ApplicationIds applicationIds;
+    final UserMessages messages;
+    final long now;
     final List<Grant> grants = new ArrayList<>(4);
     final CompletableFuture<PresenceUpdate> result = new CompletableFuture<>();
 
-    Item(String key, byte[][] args) {
+    Item(
+        String key,
+        String user,
+        String device,
+        UUID session,
+        PresenceStatus status,
+        String message,
+        ApplicationIds applicationIds,
+        UserMessages messages,
+        long now) {
       this.key = key;
-      this.args = args;
+      this.user = user;
+      this.device = device;
+      this.session = session;
+      this.status = status;
+      this.message = message;
+      this.applicationIds = applicationIds;
+      this.messages = messages;
+      this.now = now;
+    }
+
+    /** Its update's values in {@code out} ({@link RedisPresenceStateStore#packUpdate}). */
+    void pack(RedisPresenceStateStore state, PackedArgs out) {
+      state.packUpdate(out, user, device, session, status, message, applicationIds, messages, now);
     }
 
     int weight() {
@@ -335,7 +377,8 @@ public final class RedisStatusBatches implements StatusBatches {
     }
     Map<String, Integer> userKeys = new LinkedHashMap<>();
     Map<Long, Integer> apps = new LinkedHashMap<>();
-    int argc = 4;
+    int argc = 6;
+    int grants = 0;
     for (Item item : batch) {
       userKeys.putIfAbsent(item.key, userKeys.size() + 1);
       for (Grant g : item.grants) {
@@ -343,7 +386,7 @@ public final class RedisStatusBatches implements StatusBatches {
           argc += 2;
         }
       }
-      argc += 2 + 2 * item.grants.size() + item.args.length;
+      grants += item.grants.size();
     }
     String[] keys = new String[userKeys.size() + apps.size() * RedisAppUpdateLog.APPEND_KEYS];
     int k = 0;
@@ -356,24 +399,25 @@ public final class RedisStatusBatches implements StatusBatches {
     args[1] = header[1];
     args[2] = utf8(Integer.toString(userKeys.size()));
     args[3] = utf8(Integer.toString(apps.size()));
-    int a = 4;
+    args[4] = state.nodeIndexPrefix();
+    int a = 5;
     for (long app : apps.keySet()) {
       System.arraycopy(log.appendKeys(app), 0, keys, k, RedisAppUpdateLog.APPEND_KEYS);
       k += RedisAppUpdateLog.APPEND_KEYS;
       args[a++] = utf8(Long.toString(app));
       args[a++] = log.channelArg(app);
     }
+    PackedArgs packed = new PackedArgs(batch.size() * PACKED_BYTES + grants * GRANT_BYTES);
     for (Item item : batch) {
-      args[a++] = utf8(Integer.toString(userKeys.get(item.key)));
-      args[a++] = utf8(Integer.toString(item.grants.size()));
+      packed.integer(userKeys.get(item.key));
+      packed.integer(item.grants.size());
       for (Grant g : item.grants) {
-        args[a++] = utf8(Long.toString(g.appId()));
-        args[a++] = utf8(g.puid());
+        packed.decimal(g.appId());
+        packed.string(g.puid());
       }
-      for (byte[] arg : item.args) {
-        args[a++] = arg;
-      }
+      item.pack(state, packed);
     }
+    args[a] = packed.end();
     return script
         .<List<Object>>run(ScriptOutputType.MULTI, keys, args)
         .thenApply(
@@ -409,20 +453,14 @@ public final class RedisStatusBatches implements StatusBatches {
    */
   private CompletionStage<?> runSplit(List<Item> batch) {
     Map<String, Integer> userKeys = new LinkedHashMap<>();
-    int argc = 0;
+    PackedArgs packed = new PackedArgs(batch.size() * PACKED_BYTES);
     for (Item item : batch) {
-      userKeys.putIfAbsent(item.key, userKeys.size() + 1);
-      argc += 1 + item.args.length;
+      Integer ku = userKeys.putIfAbsent(item.key, userKeys.size() + 1);
+      packed.integer(ku == null ? userKeys.size() : ku);
+      item.pack(state, packed);
     }
     String[] keys = userKeys.keySet().toArray(new String[0]);
-    byte[][] args = new byte[argc][];
-    int a = 0;
-    for (Item item : batch) {
-      args[a++] = utf8(Integer.toString(userKeys.get(item.key)));
-      for (byte[] arg : item.args) {
-        args[a++] = arg;
-      }
-    }
+    byte[][] args = {state.nodeIndexPrefix(), packed.end()};
     return script
         .<List<Object>>run(ScriptOutputType.MULTI, keys, args)
         .thenCompose(

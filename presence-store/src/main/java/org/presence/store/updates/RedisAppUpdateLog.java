@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.config.StoreConfig;
+import org.presence.store.redis.PackedArgs;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
@@ -113,11 +114,13 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
    * kept), number kept, kept positions...}. Versions are compared as numbers (exact below 2^53) but
    * stored as the caller's text.
    *
-   * <p>This source defines {@code append_apps(KEYS, ARGV)} (the arguments as above, as tables; it
-   * returns the reply) after the prelude of {@link #TRIM}, whose {@code clock()} reads Redis's
-   * clock once, when a call first needs it: the append script calls it once, {@code
-   * RedisStatusBatches}' script after deciding a batch of users' states, and only when the batch
-   * has updates to log. The body is not indented, to keep its history readable.
+   * <p>This source defines {@code append_apps(KEYS, ARGV)} (the arguments as above, as tables: the
+   * append script ({@link #appendAll}) unpacks its ARGV from its one packed argument, {@code
+   * RedisStatusBatches}' script builds it; it returns the reply) after the prelude of {@link
+   * #TRIM}, whose {@code clock()} reads Redis's clock once, when a call first needs it: the append
+   * script calls it once, {@code RedisStatusBatches}' script after deciding a batch of users'
+   * states, and only when the batch has updates to log. The body is not indented, to keep its
+   * history readable.
    */
   public static final String APPEND_FUNCTIONS =
       TRIM
@@ -299,7 +302,13 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
           end
           """;
 
-  private static final String APPEND = APPEND_FUNCTIONS + "return append_apps(KEYS, ARGV)\n";
+  /**
+   * {@link #APPEND_FUNCTIONS}' arguments packed into one ({@link PackedArgs}, read with {@code
+   * cmsgpack.unpack}): retention, most numbers kept, then per application its channel and update
+   * count and per update its six values, all strings but the counts.
+   */
+  private static final String APPEND =
+      APPEND_FUNCTIONS + "return append_apps(KEYS, cmsgpack.unpack(ARGV[1]))\n";
 
   /**
    * KEYS: the application's hash, stream, index, the old format's counter (read while the hash has
@@ -502,27 +511,26 @@ public final class RedisAppUpdateLog implements AppUpdateLog {
       return CompletableFuture.completedFuture(out);
     }
     String[] keyList = new String[apps.size() * APPEND_KEYS];
-    byte[][] args = new byte[2 + apps.size() * 2 + total * 6][];
-    args[0] = retentionMs;
-    args[1] = maxEntries;
-    int a = 2;
+    PackedArgs args = new PackedArgs(64 + apps.size() * 64 + total * 160);
+    args.bytes(retentionMs);
+    args.bytes(maxEntries);
     for (int ai = 0; ai < apps.size(); ai++) {
       long appId = apps.get(ai);
       System.arraycopy(appendKeys(appId), 0, keyList, ai * APPEND_KEYS, APPEND_KEYS);
       List<AppUpdate.New> updates = byApp.get(appId);
-      args[a++] = bytes(keys.channel(AppUpdateBatchCodec.channel(appId)));
-      args[a++] = bytes(updates.size());
+      args.string(keys.channel(AppUpdateBatchCodec.channel(appId)));
+      args.integer(updates.size());
       for (AppUpdate.New u : updates) {
-        args[a++] = KINDS[u.kind().ordinal()];
-        args[a++] = bytes(u.version());
-        args[a++] = u.status() == PresenceStatus.OFFLINE ? ONE : ZERO;
-        args[a++] = bytes(u.puid());
-        args[a++] = bytes(u.status().wireName() + ":" + u.message());
-        args[a++] = AppUpdateBatchCodec.encodeDocument(u);
+        args.bytes(KINDS[u.kind().ordinal()]);
+        args.decimal(u.version());
+        args.bytes(u.status() == PresenceStatus.OFFLINE ? ONE : ZERO);
+        args.string(u.puid());
+        args.string(u.status().wireName() + ":" + u.message());
+        args.bytes(AppUpdateBatchCodec.encodeDocument(u));
       }
     }
     return append
-        .<List<Object>>run(ScriptOutputType.MULTI, keyList, args)
+        .<List<Object>>run(ScriptOutputType.MULTI, keyList, args.end())
         .thenApply(
             res -> {
               Instant at = Instant.ofEpochMilli((Long) res.get(0));
