@@ -485,7 +485,7 @@ public final class ConfigLoader {
         nonNegativeDouble("device.handshake-rate"),
         positive("device.handshake-burst"),
         nonNegative("device.max-application-ids"),
-        nonNegative("device.max-message-length"),
+        maxMessageLength(),
         positive("device.max-devices-per-user"),
         duration("device.identity-grace"));
   }
@@ -867,6 +867,25 @@ public final class ConfigLoader {
     int v = get(path, config::getInt, 0);
     if (v < 0) {
       problem(path, "must not be negative");
+    }
+    return v;
+  }
+
+  /**
+   * Longest custom message an operator may allow, in code points. A user's state is stored as JSON
+   * and read with the protocol's {@code Json.MAX_STRING_LENGTH} (64 Ki chars) per string: a code
+   * point is at most two chars, so this keeps every stored message readable with room to spare.
+   */
+  static final int MAX_MESSAGE_LENGTH = 16_384;
+
+  private int maxMessageLength() {
+    int v = nonNegative("device.max-message-length");
+    if (v > MAX_MESSAGE_LENGTH) {
+      problem(
+          "device.max-message-length",
+          "must be at most "
+              + MAX_MESSAGE_LENGTH
+              + " (a stored state is read with a 64 KiB limit per string)");
     }
     return v;
   }

@@ -211,6 +211,24 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_aMessageLimitAStoredStateCouldNotBeReadBack_isRefused() {
+    // A user's state is read with a 64 Ki chars limit per string: 16,384 code points fit in it.
+    assertThat(
+            ConfigLoader.load(null, Map.of(), Map.of("device.max-message-length", "16384"))
+                .device()
+                .maxMessageLength())
+        .isEqualTo(16_384);
+    assertThatThrownBy(
+            () -> ConfigLoader.load(null, Map.of(), Map.of("device.max-message-length", "65537")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .anyMatch(
+                        p -> p.startsWith("device.max-message-length: must be at most 16384")));
+  }
+
+  @Test
   void load_devSignInOnANonLoopbackAddress_isRefusedUnlessForced() {
     Map<String, String> flags =
         Map.of(
