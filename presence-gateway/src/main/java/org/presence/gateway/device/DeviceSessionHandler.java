@@ -1,7 +1,6 @@
 package org.presence.gateway.device;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -53,9 +52,12 @@ import org.presence.store.queue.Notification;
 final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     implements SessionDriver.Socket {
   /** The ack's bytes, written by every session (never released: each write takes a duplicate). */
-  private static final ByteBuf ACK =
-      Unpooled.unreleasableBuffer(
-          Unpooled.wrappedBuffer(DeviceCodec.toBytes(Ack.INSTANCE)).asReadOnly());
+  /**
+   * The encoded ack, copied into a buffer of the channel's allocator for each ack: the WebSocket
+   * encoder copies a pooled buffer into its frame directly, where a shared heap buffer would cost
+   * it NIO buffer views per frame.
+   */
+  private static final byte[] ACK = DeviceCodec.toBytes(Ack.INSTANCE);
 
   /** The attribute in which {@code ws-protocol} keeps the handshaker (Netty's own key). */
   private static final AttributeKey<WebSocketServerHandshaker> HANDSHAKER =
@@ -198,7 +200,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   public void writeReply(DeviceMessage message, boolean flush) {
     ByteBuf buf;
     if (message == Ack.INSTANCE) {
-      buf = ACK.duplicate();
+      buf = ctx.alloc().buffer(ACK.length).writeBytes(ACK);
     } else {
       buf = ctx.alloc().buffer(64);
       try {

@@ -35,16 +35,19 @@ final class PresenceChanges implements PresenceEvents {
       return CompletableFuture.completedFuture(null);
     }
     changesCounter.inc(update.changes().size());
-    return events
-        .publish(user, update, now)
-        .handle(
-            (v, e) -> {
-              if (e != null) {
-                publishFailures.inc();
-                LOG.warn("presence change of a user not published: {}", e.toString());
-              }
-              return null;
-            });
+    CompletableFuture<Void> published = events.publish(user, update, now).toCompletableFuture();
+    if (published.isDone() && !published.isCompletedExceptionally()) {
+      // Published at once (the in-memory log): nothing to count or log, no stage to chain.
+      return published;
+    }
+    return published.handle(
+        (v, e) -> {
+          if (e != null) {
+            publishFailures.inc();
+            LOG.warn("presence change of a user not published: {}", e.toString());
+          }
+          return null;
+        });
   }
 
   /** Counts {@code n} real changes that the store published itself (a status batch's). */

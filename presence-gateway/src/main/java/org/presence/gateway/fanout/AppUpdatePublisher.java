@@ -2,6 +2,7 @@ package org.presence.gateway.fanout;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,8 +10,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import org.presence.gateway.retry.Backoff;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.exec.Batcher;
@@ -58,8 +59,9 @@ public final class AppUpdatePublisher {
 
   private final AppUpdateLog log;
   private final PresenceBus bus;
-  private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-  private final ConcurrentHashMap<Long, List<AppListener>> appListeners = new ConcurrentHashMap<>();
+  // Arrays replaced whole on a change (copy on write), so handing on an update iterates nothing.
+  private volatile Listener[] listeners = new Listener[0];
+  private final ConcurrentHashMap<Long, AppListener[]> appListeners = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Long, String> channels = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Integer, Batcher<Pending>> groups = new ConcurrentHashMap<>();
 
@@ -82,19 +84,36 @@ public final class AppUpdatePublisher {
    * Hands this node's updates of {@code appId} to {@code listener} until the registration closes.
    */
   public Registration listen(long appId, AppListener listener) {
-    appListeners.computeIfAbsent(appId, k -> new CopyOnWriteArrayList<>()).add(listener);
+    appListeners.merge(appId, new AppListener[] {listener}, AppUpdatePublisher::concat);
     return () ->
         appListeners.computeIfPresent(
             appId,
-            (k, list) -> {
-              list.remove(listener);
-              return list.isEmpty() ? null : list;
+            (k, here) -> {
+              // The first registration of this listener (one listener may be registered twice).
+              for (int i = 0; i < here.length; i++) {
+                if (listener.equals(here[i])) {
+                  if (here.length == 1) {
+                    return null;
+                  }
+                  AppListener[] rest = new AppListener[here.length - 1];
+                  System.arraycopy(here, 0, rest, 0, i);
+                  System.arraycopy(here, i + 1, rest, i, here.length - i - 1);
+                  return rest;
+                }
+              }
+              return here;
             });
   }
 
+  private static <T> T[] concat(T[] a, T[] b) {
+    T[] both = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, both, a.length, b.length);
+    return both;
+  }
+
   /** Adds a listener of every numbered batch. */
-  public void addListener(Listener listener) {
-    listeners.add(listener);
+  public synchronized void addListener(Listener listener) {
+    listeners = concat(listeners, new Listener[] {listener});
   }
 
   /**
@@ -122,6 +141,34 @@ public final class AppUpdatePublisher {
    */
   public CompletionStage<Map<Long, List<AppUpdate>>> publishAll(
       Map<Long, List<AppUpdate.New>> byApp) {
+    return publishAll(byApp, false);
+  }
+
+  /**
+   * {@link #publishAll} of a map that nobody changes afterwards, nor its lists ({@link
+   * LoggedPresenceEvents}' own): kept as it is rather than copied.
+   */
+  CompletionStage<Map<Long, List<AppUpdate>>> publishOwned(Map<Long, List<AppUpdate.New>> byApp) {
+    return publishAll(byApp, true);
+  }
+
+  private CompletionStage<Map<Long, List<AppUpdate>>> publishAll(
+      Map<Long, List<AppUpdate.New>> byApp, boolean owned) {
+    // The usual case: every application in one slot group (always so on the in-memory log and on
+    // one Redis) and each with updates. Then the call is one share of one batch, whose result is
+    // the call's, with no map per group nor a stage to join the groups.
+    Groups seen = new Groups();
+    byApp.forEach(seen);
+    if (seen.any && seen.oneGroup && !seen.empty) {
+      if (!owned) {
+        Map<Long, List<AppUpdate.New>> copy = new LinkedHashMap<>();
+        byApp.forEach((app, updates) -> copy.put(app, List.copyOf(updates)));
+        byApp = copy;
+      }
+      Pending p = new Pending(byApp, seen.size);
+      group(seen.group).submit(p);
+      return p.result;
+    }
     Map<Integer, Map<Long, List<AppUpdate.New>>> byGroup = new HashMap<>();
     byApp.forEach(
         (app, updates) -> {
@@ -137,10 +184,39 @@ public final class AppUpdatePublisher {
     byGroup.forEach(
         (group, apps) -> {
           Pending p = new Pending(apps);
-          groups.computeIfAbsent(group, g -> newGroup()).submit(p);
+          group(group).submit(p);
           calls.add(p.result.thenAccept(out::putAll));
         });
     return CompletableFuture.allOf(calls.toArray(new CompletableFuture[0])).thenApply(v -> out);
+  }
+
+  /** Which slot groups a call's applications fall in, and whether one of them has no updates. */
+  private final class Groups implements BiConsumer<Long, List<AppUpdate.New>> {
+    int group;
+    boolean any;
+    boolean oneGroup = true;
+    boolean empty;
+    int size;
+
+    @Override
+    public void accept(Long app, List<AppUpdate.New> updates) {
+      if (updates.isEmpty()) {
+        empty = true;
+      }
+      size += updates.size();
+      int g = log.slotGroup(app);
+      if (!any) {
+        any = true;
+        group = g;
+      } else if (g != group) {
+        oneGroup = false;
+      }
+    }
+  }
+
+  private Batcher<Pending> group(int group) {
+    Batcher<Pending> batcher = groups.get(group);
+    return batcher != null ? batcher : groups.computeIfAbsent(group, g -> newGroup());
   }
 
   /** Log calls of one slot group running at once. */
@@ -156,8 +232,12 @@ public final class AppUpdatePublisher {
     final CompletableFuture<Map<Long, List<AppUpdate>>> result = new CompletableFuture<>();
 
     Pending(Map<Long, List<AppUpdate.New>> byApp) {
+      this(byApp, byApp.values().stream().mapToInt(List::size).sum());
+    }
+
+    Pending(Map<Long, List<AppUpdate.New>> byApp, int size) {
       this.byApp = byApp;
-      this.size = byApp.values().stream().mapToInt(List::size).sum();
+      this.size = size;
     }
   }
 
@@ -177,24 +257,59 @@ public final class AppUpdatePublisher {
         log.remote() ? Batcher.serialSender() : null);
   }
 
-  /** Appends one batch (one log call) and hands every application's kept updates on. */
+  /**
+   * Appends one batch (one log call) and hands every application's kept updates on. A log that
+   * answers at once (in memory) and a bus that needs nothing sent leave no stage chained on them.
+   */
   private CompletionStage<?> run(List<Pending> batch) {
-    Map<Long, List<AppUpdate.New>> byApp = new LinkedHashMap<>();
-    for (Pending p : batch) {
-      p.byApp.forEach((app, u) -> byApp.computeIfAbsent(app, a -> new ArrayList<>()).addAll(u));
+    Map<Long, List<AppUpdate.New>> byApp;
+    if (batch.size() == 1) {
+      byApp = batch.get(0).byApp;
+    } else {
+      byApp = new LinkedHashMap<>();
+      for (Pending p : batch) {
+        p.byApp.forEach((app, u) -> byApp.computeIfAbsent(app, a -> new ArrayList<>()).addAll(u));
+      }
     }
     CompletableFuture<Map<Long, List<AppUpdate>>> appended = new CompletableFuture<>();
     append(byApp, System.nanoTime() + RETRY_FOR.toNanos(), 0, appended);
-    return appended
-        .thenCompose(this::deliver)
-        .whenComplete(
-            (numbered, e) -> {
-              if (e != null) {
-                batch.forEach(p -> p.result.completeExceptionally(e));
-              } else {
-                share(batch, numbered);
-              }
-            });
+    if (appended.isDone() && !appended.isCompletedExceptionally()) {
+      Map<Long, List<AppUpdate>> numbered = appended.join();
+      CompletableFuture<?> sent;
+      try {
+        sent = deliver(numbered);
+      } catch (RuntimeException e) {
+        sent = CompletableFuture.failedFuture(e);
+      }
+      if (sent == null) {
+        share(batch, numbered);
+        return DONE;
+      }
+      return finish(batch, sent.thenApply(v -> numbered));
+    }
+    return finish(
+        batch,
+        appended.thenCompose(
+            numbered -> {
+              CompletableFuture<?> sent = deliver(numbered);
+              return sent == null
+                  ? CompletableFuture.completedFuture(numbered)
+                  : sent.thenApply(v -> numbered);
+            }));
+  }
+
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+  private static CompletionStage<?> finish(
+      List<Pending> batch, CompletableFuture<Map<Long, List<AppUpdate>>> delivered) {
+    return delivered.whenComplete(
+        (numbered, e) -> {
+          if (e != null) {
+            batch.forEach(p -> p.result.completeExceptionally(e));
+          } else {
+            share(batch, numbered);
+          }
+        });
   }
 
   /**
@@ -224,7 +339,13 @@ public final class AppUpdatePublisher {
     } catch (RuntimeException e) {
       call = CompletableFuture.failedFuture(e);
     }
-    call.whenComplete(
+    CompletableFuture<Map<Long, List<AppUpdate>>> done = call.toCompletableFuture();
+    if (done.isDone() && !done.isCompletedExceptionally()) {
+      // The in-memory log answers at once.
+      out.complete(done.join());
+      return;
+    }
+    done.whenComplete(
         (numbered, e) -> {
           if (e == null) {
             out.complete(numbered);
@@ -247,6 +368,11 @@ public final class AppUpdatePublisher {
    * merged list, in order, so they are matched back in order.
    */
   private static void share(List<Pending> batch, Map<Long, List<AppUpdate>> numbered) {
+    if (batch.size() == 1 && numbered.size() == batch.get(0).byApp.size()) {
+      // A call alone in its batch keeps all its applications' kept updates.
+      batch.get(0).result.complete(numbered);
+      return;
+    }
     Map<Long, Integer> next = new HashMap<>();
     for (Pending p : batch) {
       Map<Long, List<AppUpdate>> mine = new HashMap<>();
@@ -285,58 +411,63 @@ public final class AppUpdatePublisher {
 
   /**
    * Hands the numbered updates of each application to this node's listeners and, unless the log
-   * published them itself, to the bus as one batch message per application. Completes once handed
-   * to the bus (a failed publication is only logged).
+   * published them itself, to the bus as one batch message per application. Returns what completes
+   * once they are handed to the bus (a failed publication is only logged), or null when nothing was
+   * sent.
    */
-  private CompletionStage<Map<Long, List<AppUpdate>>> deliver(
-      Map<Long, List<AppUpdate>> numberedByApp) {
-    List<CompletableFuture<Void>> sent = new ArrayList<>();
-    numberedByApp.forEach(
-        (appId, numbered) -> {
-          if (numbered.isEmpty()) {
-            return;
-          }
-          List<AppListener> here = appListeners.get(appId);
-          if (here != null) {
-            for (AppListener l : here) {
-              try {
-                l.updates(numbered);
-              } catch (RuntimeException ex) {
-                LOG.error("update listener of app {} failed", appId, ex);
-              }
-            }
-          }
-          if (!log.publishesBatches()) {
-            String channel = channels.computeIfAbsent(appId, AppUpdateBatchCodec::channel);
-            if (bus.mayReach(channel)) {
-              sent.add(
-                  bus.publish(channel, AppUpdateBatchCodec.encodeBatch(numbered))
-                      .toCompletableFuture()
-                      .exceptionally(
-                          e -> {
-                            LOG.warn(
-                                "updates {}..{} of app {} not published on the bus (they stay in"
-                                    + " the log): {}",
-                                numbered.get(0).seq(),
-                                numbered.get(numbered.size() - 1).seq(),
-                                appId,
-                                e.toString());
-                            return null;
-                          }));
-            }
-          }
-          for (Listener l : listeners) {
-            try {
-              l.appended(appId, numbered);
-            } catch (RuntimeException ex) {
-              LOG.error("update listener failed", ex);
-            }
-          }
-        });
-    if (sent.isEmpty()) {
-      return CompletableFuture.completedFuture(numberedByApp);
+  private CompletableFuture<?> deliver(Map<Long, List<AppUpdate>> numberedByApp) {
+    CompletableFuture<?> sent = null;
+    for (Map.Entry<Long, List<AppUpdate>> e : numberedByApp.entrySet()) {
+      CompletableFuture<Void> one = deliver(e.getKey(), e.getValue());
+      if (one != null) {
+        sent = sent == null ? one : CompletableFuture.allOf(sent, one);
+      }
     }
-    return CompletableFuture.allOf(sent.toArray(new CompletableFuture[0]))
-        .thenApply(v -> numberedByApp);
+    return sent;
+  }
+
+  /** {@link #deliver} of one application's updates: the bus publication, or null for none. */
+  private CompletableFuture<Void> deliver(Long appId, List<AppUpdate> numbered) {
+    if (numbered.isEmpty()) {
+      return null;
+    }
+    AppListener[] here = appListeners.get(appId);
+    if (here != null) {
+      for (AppListener l : here) {
+        try {
+          l.updates(numbered);
+        } catch (RuntimeException ex) {
+          LOG.error("update listener of app {} failed", appId, ex);
+        }
+      }
+    }
+    CompletableFuture<Void> sent = null;
+    if (!log.publishesBatches()) {
+      String channel = channels.computeIfAbsent(appId, AppUpdateBatchCodec::channel);
+      if (bus.mayReach(channel)) {
+        sent =
+            bus.publish(channel, AppUpdateBatchCodec.encodeBatch(numbered))
+                .toCompletableFuture()
+                .exceptionally(
+                    e -> {
+                      LOG.warn(
+                          "updates {}..{} of app {} not published on the bus (they stay in"
+                              + " the log): {}",
+                          numbered.get(0).seq(),
+                          numbered.get(numbered.size() - 1).seq(),
+                          appId,
+                          e.toString());
+                      return null;
+                    });
+      }
+    }
+    for (Listener l : listeners) {
+      try {
+        l.appended(appId, numbered);
+      } catch (RuntimeException ex) {
+        LOG.error("update listener failed", ex);
+      }
+    }
+    return sent;
   }
 }

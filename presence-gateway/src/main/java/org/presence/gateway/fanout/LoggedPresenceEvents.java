@@ -1,9 +1,11 @@
 package org.presence.gateway.fanout;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import org.presence.store.permission.Grant;
@@ -58,38 +60,58 @@ public final class LoggedPresenceEvents implements PresenceEvents, StatusBatches
     // The user's previous call, if it is still running, goes first; usually there is none and
     // this one runs at once, on the caller's thread.
     CompletableFuture<Void> previous = tails.put(userSub, mine);
-    Runnable run =
-        () ->
-            send(userSub, update)
-                .whenComplete(
-                    (v, e) -> {
-                      tails.remove(userSub, mine);
-                      if (e != null) {
-                        mine.completeExceptionally(e);
-                      } else {
-                        mine.complete(null);
-                      }
-                    });
     if (previous == null || previous.isDone()) {
-      run.run();
+      run(userSub, update, mine);
     } else {
-      previous.whenComplete((v, e) -> run.run());
+      previous.whenComplete((v, e) -> run(userSub, update, mine));
     }
     return mine;
   }
 
-  private CompletionStage<Void> send(String userSub, PresenceUpdate update) {
-    return grants
-        .of(userSub)
-        .thenCompose(
-            list -> {
-              Map<Long, List<AppUpdate.New>> all = updatesFor(list, update);
-              if (all.isEmpty()) {
-                return CompletableFuture.completedFuture(null);
-              }
-              // Every application's updates go into one log call (one batch of the publisher).
-              return publisher.publishAll(all).thenApply(v -> (Void) null);
-            });
+  /**
+   * Sends the user's changes and completes {@code mine} when they are handed on. When every step
+   * answers at once (cached grants, the in-memory log), nothing is chained: no stage per step.
+   */
+  private void run(String userSub, PresenceUpdate update, CompletableFuture<Void> mine) {
+    CompletableFuture<?> sent = send(userSub, update).toCompletableFuture();
+    if (sent.isDone() && !sent.isCompletedExceptionally()) {
+      tails.remove(userSub, mine);
+      mine.complete(null);
+      return;
+    }
+    sent.whenComplete(
+        (v, e) -> {
+          tails.remove(userSub, mine);
+          if (e != null) {
+            // As a stage chained on the send would see it.
+            mine.completeExceptionally(
+                e instanceof CompletionException ? e : new CompletionException(e));
+          } else {
+            mine.complete(null);
+          }
+        });
+  }
+
+  private CompletionStage<?> send(String userSub, PresenceUpdate update) {
+    CompletableFuture<List<Grant>> found = grants.of(userSub).toCompletableFuture();
+    if (found.isDone() && !found.isCompletedExceptionally()) {
+      try {
+        return sendTo(found.join(), update);
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+    return found.thenCompose(list -> sendTo(list, update));
+  }
+
+  private CompletionStage<?> sendTo(List<Grant> list, PresenceUpdate update) {
+    Map<Long, List<AppUpdate.New>> all = updatesFor(list, update);
+    if (all.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    // Every application's updates go into one log call (one batch of the publisher); the map and
+    // its lists are new and unchanging, so the publisher keeps them as they are.
+    return publisher.publishOwned(all);
   }
 
   @Override
@@ -99,9 +121,56 @@ public final class LoggedPresenceEvents implements PresenceEvents, StatusBatches
 
   @Override
   public Map<Long, List<AppUpdate.New>> updatesFor(List<Grant> list, PresenceUpdate update) {
-    Map<Long, List<AppUpdate.New>> out = new LinkedHashMap<>();
-    byApp(list, update).forEach((app, updates) -> out.put(app, List.copyOf(updates.values())));
-    return out;
+    // Usually one change is seen by one grant: that update alone, in a map and list of one,
+    // built without the general case's map of maps.
+    AppUpdate.New first = null;
+    long firstApp = 0;
+    Map<Long, List<AppUpdate.New>> more = null;
+    for (PresenceChange change : update.changes()) {
+      for (Grant g : list) {
+        if (!g.enabled() || !sees(g.appId(), change, update)) {
+          continue;
+        }
+        AppUpdate.New u =
+            new AppUpdate.New(
+                g.puid(),
+                change.status(),
+                change.message() == null ? "" : change.message(),
+                change.version(),
+                AppUpdate.Kind.CHANGE);
+        if (first == null) {
+          first = u;
+          firstApp = g.appId();
+        } else if (more == null && g.appId() == firstApp && g.puid().equals(first.puid())) {
+          first = u;
+        } else {
+          if (more == null) {
+            more = new LinkedHashMap<>();
+            more.put(firstApp, new ArrayList<>(List.of(first)));
+          }
+          put(more.computeIfAbsent(g.appId(), a -> new ArrayList<>(4)), u);
+        }
+      }
+    }
+    if (more != null) {
+      more.replaceAll((app, updates) -> List.copyOf(updates));
+      return more;
+    }
+    return first == null ? Map.of() : Map.of(firstApp, List.of(first));
+  }
+
+  /**
+   * Adds {@code u} to one application's updates, in place of the one for the same PUID if there is
+   * one (which keeps its position: first seen, last one wins).
+   */
+  private static void put(List<AppUpdate.New> updates, AppUpdate.New u) {
+    for (int i = 0; i < updates.size(); i++) {
+      if (updates.get(i).puid().equals(u.puid())) {
+        updates.set(i, u);
+        return;
+      }
+    }
+    updates.add(u);
   }
 
   @Override
@@ -112,34 +181,6 @@ public final class LoggedPresenceEvents implements PresenceEvents, StatusBatches
   @Override
   public void delivered(Map<Long, List<AppUpdate>> numberedByApp) {
     publisher.delivered(numberedByApp);
-  }
-
-  /**
-   * The updates of {@code update}'s changes for the enabled grants in {@code list} that see them,
-   * by application and PUID: at most one update per application and PUID, whatever the changes and
-   * the grant list hold (a later change for the same audience replaces an earlier one).
-   */
-  private static Map<Long, Map<String, AppUpdate.New>> byApp(
-      List<Grant> list, PresenceUpdate update) {
-    Map<Long, Map<String, AppUpdate.New>> byApp = new LinkedHashMap<>();
-    for (PresenceChange change : update.changes()) {
-      for (Grant g : list) {
-        if (!g.enabled() || !sees(g.appId(), change, update)) {
-          continue;
-        }
-        byApp
-            .computeIfAbsent(g.appId(), a -> new LinkedHashMap<>(4))
-            .put(
-                g.puid(),
-                new AppUpdate.New(
-                    g.puid(),
-                    change.status(),
-                    change.message() == null ? "" : change.message(),
-                    change.version(),
-                    AppUpdate.Kind.CHANGE));
-      }
-    }
-    return byApp;
   }
 
   private static boolean sees(long appId, PresenceChange change, PresenceUpdate update) {

@@ -6,7 +6,9 @@ import static org.presence.store.testing.Futures.join;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -165,5 +167,55 @@ class LoggedPresenceEventsTest {
     assertThat(join(log.readSince(a, start, 10)).updates())
         .extracting(AppUpdate::status, AppUpdate::version)
         .containsOnly(org.assertj.core.groups.Tuple.tuple(PresenceStatus.ONLINE, 22L));
+  }
+
+  private static Grant grant(String puid, long app, boolean enabled) {
+    return new Grant(puid, "alice", app, "x", enabled, Instant.EPOCH, Instant.EPOCH);
+  }
+
+  @Test
+  void updatesFor_oneUpdatePerAppAndPuid_firstSeenOrder_laterChangeWins() {
+    List<Grant> grants =
+        List.of(
+            grant("p1", 1, true),
+            grant("p2", 2, true),
+            grant("p3", 1, true),
+            grant("off", 1, false),
+            grant("own", 3, true));
+    PresenceUpdate update =
+        update(
+            ApplicationIds.of(3),
+            new PresenceChange(0, PresenceStatus.AWAY, null, 5),
+            new PresenceChange(1, PresenceStatus.ONLINE, "here", 6));
+    Map<Long, List<AppUpdate.New>> out = events.updatesFor(grants, update);
+    assertThat(out.keySet()).containsExactly(1L, 2L);
+    assertThat(out.get(1L))
+        .containsExactly(
+            new AppUpdate.New("p1", PresenceStatus.ONLINE, "here", 6, AppUpdate.Kind.CHANGE),
+            new AppUpdate.New("p3", PresenceStatus.ONLINE, "here", 6, AppUpdate.Kind.CHANGE));
+    assertThat(out.get(2L))
+        .containsExactly(
+            new AppUpdate.New("p2", PresenceStatus.AWAY, "", 5, AppUpdate.Kind.CHANGE));
+  }
+
+  @Test
+  void updatesFor_oneGrantSeesTwoChanges_isOneUpdate_andNoneSeenIsEmpty() {
+    List<Grant> grants = List.of(grant("p1", 1, true), grant("p2", 2, false));
+    PresenceUpdate update =
+        update(
+            ApplicationIds.NONE,
+            new PresenceChange(0, PresenceStatus.AWAY, null, 5),
+            new PresenceChange(1, PresenceStatus.ONLINE, null, 6));
+    assertThat(events.updatesFor(grants, update))
+        .containsExactly(
+            Map.entry(
+                1L,
+                List.of(
+                    new AppUpdate.New("p1", PresenceStatus.ONLINE, "", 6, AppUpdate.Kind.CHANGE))));
+    assertThat(
+            events.updatesFor(
+                grants,
+                update(ApplicationIds.NONE, new PresenceChange(2, PresenceStatus.AWAY, null, 7))))
+        .isEmpty();
   }
 }

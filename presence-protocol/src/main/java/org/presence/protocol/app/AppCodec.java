@@ -146,6 +146,9 @@ public final class AppCodec {
     write(
         out,
         g -> {
+          // The field names below are fixed, so no object can repeat one: the generator's check
+          // would only cost a set per update written.
+          g.disable(JsonGenerator.Feature.STRICT_DUPLICATE_DETECTION);
           g.writeStartArray();
           for (Update u : updates) {
             g.writeStartObject();

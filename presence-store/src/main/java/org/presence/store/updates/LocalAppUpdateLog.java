@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -53,12 +54,29 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     this.maxPerApp = maxPerApp;
   }
 
-  private AppLog log(long appId) {
-    return logs.computeIfAbsent(appId, id -> new AppLog(clock.millis() * 1000));
+  private AppLog log(Long appId) {
+    AppLog log = logs.get(appId);
+    return log != null ? log : logs.computeIfAbsent(appId, id -> new AppLog(clock.millis() * 1000));
   }
 
   @Override
   public CompletionStage<List<AppUpdate>> append(long appId, List<AppUpdate.New> updates) {
+    return CompletableFuture.completedFuture(appendNow(appId, updates));
+  }
+
+  /**
+   * Appends each application's updates at once, as {@link #append} does, and answers with one
+   * completed stage (rather than a stage per application joined into another).
+   */
+  @Override
+  public CompletionStage<Map<Long, List<AppUpdate>>> appendAll(
+      Map<Long, List<AppUpdate.New>> byApp) {
+    Map<Long, List<AppUpdate>> out = new HashMap<>(byApp.size() * 2);
+    byApp.forEach((appId, updates) -> out.put(appId, appendNow(appId, updates)));
+    return CompletableFuture.completedFuture(out);
+  }
+
+  private List<AppUpdate> appendNow(Long appId, List<AppUpdate.New> updates) {
     AppLog log = log(appId);
     Instant now = clock.instant();
     List<AppUpdate> out = new ArrayList<>(updates.size());
@@ -74,7 +92,7 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
         out.add(numbered);
       }
     }
-    return CompletableFuture.completedFuture(out);
+    return out;
   }
 
   @Override
