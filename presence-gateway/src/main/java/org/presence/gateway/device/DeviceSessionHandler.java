@@ -51,7 +51,6 @@ import org.presence.store.queue.Notification;
 @OnEventLoop
 final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
     implements SessionDriver.Socket {
-  /** The ack's bytes, written by every session (never released: each write takes a duplicate). */
   /**
    * The encoded ack, copied into a buffer of the channel's allocator for each ack: the WebSocket
    * encoder copies a pooled buffer into its frame directly, where a shared heap buffer would cost
