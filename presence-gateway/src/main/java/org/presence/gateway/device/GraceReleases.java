@@ -1,5 +1,7 @@
 package org.presence.gateway.device;
 
+import dev.failsafe.Execution;
+import dev.failsafe.RetryPolicy;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,7 +15,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.fanout.PresenceEvents;
-import org.presence.gateway.retry.Backoff;
+import org.presence.gateway.retry.RetryWaits;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceUpdate;
 import org.slf4j.Logger;
@@ -39,6 +41,7 @@ final class GraceReleases implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final Duration grace;
   private final Clock clock;
+  private final RetryPolicy<Object> retry;
   private final ConcurrentHashMap<UUID, PendingRelease> pending = new ConcurrentHashMap<>();
   private volatile boolean stopping;
   private volatile boolean leavePendingToCluster;
@@ -58,6 +61,10 @@ final class GraceReleases implements AutoCloseable {
     this.timers = timers;
     this.grace = grace;
     this.clock = clock;
+    this.retry =
+        RetryWaits.fixed(
+                Duration.ofMillis(Math.max(200, Math.min(grace.toMillis(), RELEASE_RETRY_MS))))
+            .build();
   }
 
   /**
@@ -96,7 +103,7 @@ final class GraceReleases implements AutoCloseable {
               if (e != null) {
                 LOG.warn(
                     "cannot release device of session {} (retrying): {}", p.session, e.toString());
-                retryLater(p);
+                retryLater(p, e);
                 return CompletableFuture.<Void>completedFuture(null);
               }
               return changes.publish(p.user, u, now);
@@ -106,18 +113,17 @@ final class GraceReleases implements AutoCloseable {
 
   /**
    * A release the store refused (Redis unavailable) is tried again a little later (with {@link
-   * Backoff}'s jitter, so the releases a store outage held up do not all come back at once), until
-   * it succeeds or the node stops, so a device does not stay online for want of one command.
+   * RetryWaits}' jitter, so the releases a store outage held up do not all come back at once),
+   * until it succeeds or the node stops, so a device does not stay online for want of one command.
    */
-  private void retryLater(PendingRelease p) {
+  private void retryLater(PendingRelease p, Throwable failure) {
     if (stopping) {
       return;
     }
-    long delay =
-        Backoff.fixed(
-                Duration.ofMillis(Math.max(200, Math.min(grace.toMillis(), RELEASE_RETRY_MS))))
-            .delayMillis(1);
+    Execution<Object> failures = p.failures != null ? p.failures : Execution.of(retry);
+    long delay = RetryWaits.next(failures, failure);
     PendingRelease again = new PendingRelease(p.user, p.device, p.session);
+    again.failures = failures;
     if (pending.putIfAbsent(p.session, again) != null) {
       return;
     }
@@ -206,6 +212,9 @@ final class GraceReleases implements AutoCloseable {
     final String device;
     final UUID session;
     volatile ScheduledFuture<?> timer;
+
+    /** The store's refusals of this release so far, or null (none yet). */
+    Execution<Object> failures;
 
     PendingRelease(String user, String device, UUID session) {
       this.user = user;

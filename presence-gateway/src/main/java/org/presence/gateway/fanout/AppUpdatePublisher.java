@@ -1,5 +1,7 @@
 package org.presence.gateway.fanout;
 
+import dev.failsafe.Failsafe;
+import dev.failsafe.RetryPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,9 +12,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import org.presence.gateway.retry.Backoff;
+import org.presence.gateway.retry.RetryWaits;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.exec.Batcher;
 import org.presence.store.updates.AppUpdate;
@@ -272,7 +273,7 @@ public final class AppUpdatePublisher {
       }
     }
     CompletableFuture<Map<Long, List<AppUpdate>>> appended = new CompletableFuture<>();
-    append(byApp, System.nanoTime() + RETRY_FOR.toNanos(), 0, appended);
+    append(byApp, appended);
     if (appended.isDone() && !appended.isCompletedExceptionally()) {
       Map<Long, List<AppUpdate>> numbered = appended.join();
       CompletableFuture<?> sent;
@@ -321,46 +322,60 @@ public final class AppUpdatePublisher {
    */
   static final Duration RETRY_FOR = Duration.ofSeconds(20);
 
-  /** The pause before each new try of a failed log call: 50 ms, doubling up to a second. */
-  private static final Backoff RETRY = new Backoff(Duration.ofMillis(50), Duration.ofSeconds(1));
+  /**
+   * A failed log call is sent again after 50 ms, doubling up to a second ({@link RetryWaits}),
+   * until {@link #RETRY_FOR} after the first try.
+   */
+  private static final RetryPolicy<Object> RETRY =
+      RetryWaits.backoff(Duration.ofMillis(50), Duration.ofSeconds(1))
+          .withMaxDuration(RETRY_FOR)
+          .onRetryScheduled(
+              e ->
+                  LOG.debug(
+                      "update log call failed, sending it again in {} ms: {}",
+                      e.getDelay().toMillis(),
+                      String.valueOf(e.getLastException())))
+          .build();
 
   /**
-   * Appends {@code byApp}, again after a growing pause ({@link #RETRY}) while it fails, until
-   * {@code deadline}; {@code failures} is the number of its calls that failed so far.
+   * Appends {@code byApp}; a call that fails is sent again by {@link #RETRY} until it succeeds or
+   * the policy gives up. The first call is made here, so a call that succeeds (every call of the
+   * in-memory log, which answers at once) costs nothing more.
    */
   private void append(
-      Map<Long, List<AppUpdate.New>> byApp,
-      long deadline,
-      int failures,
-      CompletableFuture<Map<Long, List<AppUpdate>>> out) {
-    CompletionStage<Map<Long, List<AppUpdate>>> call;
-    try {
-      call = log.appendAll(byApp);
-    } catch (RuntimeException e) {
-      call = CompletableFuture.failedFuture(e);
-    }
-    CompletableFuture<Map<Long, List<AppUpdate>>> done = call.toCompletableFuture();
-    if (done.isDone() && !done.isCompletedExceptionally()) {
-      // The in-memory log answers at once.
-      out.complete(done.join());
+      Map<Long, List<AppUpdate.New>> byApp, CompletableFuture<Map<Long, List<AppUpdate>>> out) {
+    CompletableFuture<Map<Long, List<AppUpdate>>> first = call(byApp);
+    if (first.isDone() && !first.isCompletedExceptionally()) {
+      out.complete(first.join());
       return;
     }
-    done.whenComplete(
+    first.whenComplete(
         (numbered, e) -> {
           if (e == null) {
             out.complete(numbered);
             return;
           }
-          long pauseMs = RETRY.delayMillis(failures + 1);
-          if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pauseMs) > deadline) {
-            out.completeExceptionally(e);
-          } else {
-            LOG.debug(
-                "update log call failed, sending it again in {} ms: {}", pauseMs, e.toString());
-            CompletableFuture.delayedExecutor(pauseMs, TimeUnit.MILLISECONDS)
-                .execute(() -> append(byApp, deadline, failures + 1, out));
-          }
+          // The failed first call is the policy's first attempt: it waits before the second.
+          Failsafe.with(RETRY)
+              .<Map<Long, List<AppUpdate>>>getStageAsync(
+                  c -> c.isFirstAttempt() ? first : call(byApp))
+              .whenComplete(
+                  (again, x) -> {
+                    if (x == null) {
+                      out.complete(again);
+                    } else {
+                      out.completeExceptionally(x);
+                    }
+                  });
         });
+  }
+
+  private CompletableFuture<Map<Long, List<AppUpdate>>> call(Map<Long, List<AppUpdate.New>> byApp) {
+    try {
+      return log.appendAll(byApp).toCompletableFuture();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   /**

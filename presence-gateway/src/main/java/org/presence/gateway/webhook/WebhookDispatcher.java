@@ -3,6 +3,8 @@ package org.presence.gateway.webhook;
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.failsafe.Execution;
+import dev.failsafe.RetryPolicy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -28,7 +30,7 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.gateway.outbound.OutboundException;
-import org.presence.gateway.retry.Backoff;
+import org.presence.gateway.retry.RetryWaits;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.Json;
@@ -51,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * (any 2xx). A call that fails (timeout, connection refused, any other status, a redirect, an
  * answer larger than the cap) is retried with the same updates and any newer ones, after a wait
  * doubling from the interval up to {@link WebhooksConfig#maxBackoff()} plus jitter ({@link
- * Backoff}); so nothing within the log's hour is lost. Every call goes through the {@link
+ * RetryWaits}); so nothing within the log's hour is lost. Every call goes through the {@link
  * GuardedHttpClient}, which checks the address again each time and bounds the time and the answer's
  * size. A call whose 2xx answer is malformed (a body cut short, a bad header) is a failure.
  *
@@ -74,6 +76,10 @@ import org.slf4j.LoggerFactory;
 public final class WebhookDispatcher implements AppUpdatePublisher.Listener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookDispatcher.class);
 
+  /** What a call that got an answer, but not a prompt 2xx, counts as in its run of failures. */
+  private static final Exception UNSUCCESSFUL =
+      new Exception("no prompt 2xx answer", null, false, false) {};
+
   /** Page size of log reads when collecting a call. */
   private static final int READ_PAGE = 1000;
 
@@ -87,7 +93,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   public static final String TEST_HEADER = "X-Presence-Test";
 
   private final WebhooksConfig config;
-  private final Backoff backoff;
+  private final RetryPolicy<Object> backoff;
   private final String nodeId;
   private final WebhookState state;
   private final AppUpdateLog log;
@@ -119,7 +125,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       GuardedHttpClient http,
       GatewayMetrics metrics) {
     this.config = config;
-    this.backoff = new Backoff(config.interval(), config.maxBackoff());
+    this.backoff = RetryWaits.backoff(config.interval(), config.maxBackoff()).build();
     this.nodeId = nodeId;
     this.state = state;
     this.log = log;
@@ -278,7 +284,10 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   /** One application's webhook on this node, while it holds the lease. Steps run one at a time. */
   private final class Sender {
     private final long appId;
-    private int failures;
+
+    /** The failures (and slow answers) in a row since the last prompt success, or null. */
+    private Execution<Object> failures;
+
     private long nextAttemptMillis;
     private long lastBusyMillis = System.currentTimeMillis();
     private volatile boolean stopped;
@@ -541,12 +550,14 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
               next = new WebhookState.Cursor(cursor.seq(), started);
             }
             if (ok && !slow) {
-              failures = 0;
+              failures = null;
               nextAttemptMillis = 0;
             } else {
               // A failure, or a success that took too long: wait longer before the next call.
-              failures++;
-              long wait = backoff.delayMillis(failures);
+              if (failures == null) {
+                failures = Execution.of(backoff);
+              }
+              long wait = RetryWaits.next(failures, e != null ? e : UNSUCCESSFUL);
               nextAttemptMillis = started + wait;
               if (slow) {
                 slowCalls.inc();
