@@ -2,7 +2,10 @@ package org.presence.gateway.cluster;
 
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
+import dev.failsafe.Execution;
+import dev.failsafe.RetryPolicy;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.presence.gateway.config.ClusterConfig;
 import org.presence.gateway.device.DeviceChannel;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.retry.RetryWaits;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.cluster.NodeRegistry;
 import org.presence.store.presence.PresenceStateStore;
@@ -33,9 +37,10 @@ import org.slf4j.LoggerFactory;
  *       clean-up; the one survivor that wins releases the dead node's devices (those still owned by
  *       its sessions: a device that reconnected elsewhere belongs to its new session) and publishes
  *       the real changes. A release is atomic and only for the owner, so even two cleaners could
- *       not publish a change twice. A clean-up that fails (Redis gone) is retried on the next beat;
- *       one whose cleaner dies is claimed by another survivor once the cleaner's own lease has run
- *       out.
+ *       not publish a change twice. A clean-up that fails (Redis gone) is retried on a later beat,
+ *       once the node's retry policy ({@link RetryWaits}: a beat, doubling up to eight, with
+ *       jitter) has waited; one whose cleaner dies is claimed by another survivor once the
+ *       cleaner's own lease has run out.
  *   <li>After its own heartbeats failed (Redis unavailable), the node judges nobody for two beats
  *       after they work again: every live node renews within one beat, and a node must not mistake
  *       a cluster-wide outage for deaths.
@@ -68,8 +73,22 @@ public final class NodeLiveness implements AutoCloseable {
   private final Clock clock;
   private final ScheduledExecutorService timer;
 
-  /** Dead nodes this node claimed whose clean-up has not finished, and whether it is running. */
-  private final Map<String, AtomicBoolean> cleaning = new ConcurrentHashMap<>();
+  /** Dead nodes this node claimed whose clean-up has not finished. */
+  private final Map<String, CleanUp> cleaning = new ConcurrentHashMap<>();
+
+  /** The waits between tries of a clean-up that fails: a beat, doubling up to eight beats. */
+  private final RetryPolicy<Object> cleanUpRetry;
+
+  /** A claimed dead node's clean-up: whether it is running, and its failures so far. */
+  private static final class CleanUp {
+    final AtomicBoolean running = new AtomicBoolean();
+
+    /** The failed tries in a row, or null; read and written by the one running try. */
+    volatile Execution<Object> failures;
+
+    /** Not tried again before this time (the clock's milliseconds). */
+    volatile long notBeforeMillis;
+  }
 
   /** The cluster-wide lease of the presence sweep. */
   public static final String SWEEP_LEASE = "presence-sweep";
@@ -101,6 +120,8 @@ public final class NodeLiveness implements AutoCloseable {
     this.state = state;
     this.devices = devices;
     this.clock = clock;
+    Duration beat = config.heartbeatInterval();
+    this.cleanUpRetry = RetryWaits.backoff(beat, beat.multipliedBy(8)).build();
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -236,7 +257,7 @@ public final class NodeLiveness implements AutoCloseable {
                               won -> {
                                 if (won) {
                                   deadNodes.inc();
-                                  cleaning.putIfAbsent(id, new AtomicBoolean());
+                                  cleaning.putIfAbsent(id, new CleanUp());
                                   LOG.warn(
                                       "node {} is dead (no heartbeat for {}): cleaning up",
                                       id,
@@ -251,22 +272,32 @@ public final class NodeLiveness implements AutoCloseable {
         .thenRun(
             () ->
                 cleaning.forEach(
-                    (id, running) -> {
-                      if (running.compareAndSet(false, true)) {
-                        cleanUp(id, running);
+                    (id, c) -> {
+                      if (clock.millis() >= c.notBeforeMillis
+                          && c.running.compareAndSet(false, true)) {
+                        cleanUp(id, c);
                       }
                     }));
   }
 
-  private void cleanUp(String id, AtomicBoolean running) {
+  private void cleanUp(String id, CleanUp c) {
     release(id)
         .thenCompose(n -> state.forgetNode(id).thenApply(v -> n))
         .thenCompose(n -> nodes.cleaned(id, nodeId).thenApply(v -> n))
         .whenComplete(
             (n, e) -> {
               if (e != null) {
-                LOG.warn("clean-up after node {} failed (retrying): {}", id, rootMessage(e));
-                running.set(false);
+                if (c.failures == null) {
+                  c.failures = Execution.of(cleanUpRetry);
+                }
+                long wait = RetryWaits.next(c.failures, e);
+                c.notBeforeMillis = clock.millis() + wait;
+                LOG.warn(
+                    "clean-up after node {} failed (retrying in {} ms or later): {}",
+                    id,
+                    wait,
+                    rootMessage(e));
+                c.running.set(false);
               } else {
                 cleaning.remove(id);
                 LOG.info("node {}: released {} of its devices", id, n);

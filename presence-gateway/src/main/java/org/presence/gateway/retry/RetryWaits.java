@@ -20,10 +20,10 @@ import java.time.Duration;
  * withMaxDuration}); a loop that schedules its own tries keeps one Failsafe {@link Execution} per
  * run of failures and asks it for each wait ({@link #next}).
  *
- * <p>A dead node's clean-up does not use it: {@code NodeLiveness} tries a failed one again at its
- * next heartbeat, on the heartbeat's fixed period, which the lease rules are built on. The client
- * library's {@code org.presence.client.Backoff} draws its waits from zero (full jitter), which
- * suits many clients reconnecting to one node.
+ * <p>A dead node's clean-up ({@code NodeLiveness}) uses it too, on heartbeats: a failed one waits a
+ * beat, doubling up to eight, and runs at the first heartbeat after the wait. The client library's
+ * {@code org.presence.client.Backoff} draws its waits from zero (full jitter), which suits many
+ * clients reconnecting to one node.
  */
 public final class RetryWaits {
   /** The spread of Failsafe's jitter either side of the wait it computed. */

@@ -203,6 +203,32 @@ class NodeLivenessTest {
   }
 
   @Test
+  void aCleanUpThatKeepsFailing_waitsLongerBeforeEachTry() {
+    deviceOn("carol", "node-b");
+    start();
+    registry.failCleanedTimes.set(2);
+    registry.dead.add("node-b");
+    await().atMost(WAIT).until(() -> registry.dead.isEmpty());
+    List<Integer> tries = new ArrayList<>();
+    List<String> calls = List.copyOf(registry.calls);
+    for (int i = 0; i < calls.size(); i++) {
+      if (calls.get(i).equals("cleaned:node-b")) {
+        tries.add(i);
+      }
+    }
+    assertThat(tries).hasSize(3);
+    // The retry policy waits a beat after the first failure and two after the second (each with
+    // up to a fifth more), so the beats between tries grow: at least one, then at least two.
+    assertThat(beatsBetween(calls, tries.get(0), tries.get(1))).isGreaterThanOrEqualTo(1);
+    assertThat(beatsBetween(calls, tries.get(1), tries.get(2))).isGreaterThanOrEqualTo(2);
+    assertThat(registry.calls).containsOnlyOnce("claim:node-b");
+  }
+
+  private static long beatsBetween(List<String> calls, int from, int to) {
+    return calls.subList(from, to).stream().filter("heartbeat"::equals).count();
+  }
+
+  @Test
   void theNodeNeverJudgesItself() {
     deviceOn("dave", "node-c");
     start();
@@ -228,6 +254,8 @@ class NodeLivenessTest {
     final AtomicBoolean failing = new AtomicBoolean();
     final AtomicBoolean declaredDead = new AtomicBoolean();
     final AtomicBoolean failCleanedOnce = new AtomicBoolean();
+    final java.util.concurrent.atomic.AtomicInteger failCleanedTimes =
+        new java.util.concurrent.atomic.AtomicInteger();
     private final LocalNodeRegistry leases = new LocalNodeRegistry();
 
     long beats() {
@@ -259,7 +287,7 @@ class NodeLivenessTest {
     @Override
     public CompletionStage<Void> cleaned(String deadNodeId, String claimer) {
       calls.add("cleaned:" + deadNodeId);
-      if (failCleanedOnce.getAndSet(false)) {
+      if (failCleanedOnce.getAndSet(false) || failCleanedTimes.getAndDecrement() > 0) {
         return CompletableFuture.failedFuture(new IllegalStateException("registry down"));
       }
       dead.remove(deadNodeId);
