@@ -8,16 +8,21 @@ import com.tngtech.archunit.core.importer.Location;
 import org.junit.jupiter.api.Test;
 
 /**
- * The package graph of the server's three modules has no cycles: every package of {@code
- * presence-protocol}, {@code presence-store} and {@code presence-gateway} (each a slice of its own,
+ * The package graph of the server's three modules and of the client library and desktop daemon has
+ * no cycles: every package of {@code presence-protocol}, {@code presence-store}, {@code
+ * presence-gateway}, {@code presence-client} and {@code presence-daemon} (each a slice of its own,
  * the module's root package included) depends on others only one way, so each can be read, tested
- * and moved without the rest. All three are on this module's class path.
+ * and moved without the rest. All five are on this module's class path.
  */
 class PackageCyclesTest {
   private static final JavaClasses MAIN =
       new ClassFileImporter()
           .withImportOption(PackageCyclesTest::mainCode)
-          .importPackages("org.presence.protocol", "org.presence.store", "org.presence.gateway");
+          .importPackages(
+              "org.presence.protocol",
+              "org.presence.store",
+              "org.presence.gateway",
+              "org.presence.daemon");
 
   /**
    * Main code only, whether a module comes as a class folder or (in a reactor build) as its jar:
@@ -40,5 +45,11 @@ class PackageCyclesTest {
   @Test
   void gatewayPackages_formNoCycle() {
     slices().matching("org.presence.gateway.(**)").should().beFreeOfCycles().check(MAIN);
+  }
+
+  /** The client library is one package; the daemon has its root and {@code dbus}. */
+  @Test
+  void daemonPackages_formNoCycle() {
+    slices().matching("org.presence.daemon.(**)").should().beFreeOfCycles().check(MAIN);
   }
 }
