@@ -22,32 +22,32 @@ import org.presence.store.updates.RedisAppUpdateLog;
 /**
  * Not a test: a fixed workload of batched status changes through {@link RedisStatusBatches} on one
  * Redis, for comparing the batch script's cost before and after a change (BENCHMARKS.md, issue 13
- * section 1). USERS users with 10 grants each (10 applications) and a claimed device; each round
- * sends PER_ROUND changes at once (each a real change: online and away alternate) and waits for
- * them; the first half of the rounds warm up, then Redis's statistics are reset and the rest are
- * measured. Prints per change: this process's allocated bytes and CPU time (the node's side: the
- * arguments' encoding, the reply), Redis's CPU time ({@code INFO cpu}) and {@code EVALSHA}'s time
- * ({@code INFO commandstats}), and changes per script call. Uses a fresh key prefix; the Redis is
- * not shared with other clients while it runs. Run it against the shaded jar of any version (the
- * classes it uses are public or in this package), e.g.
+ * section 1). USERS users with APPS grants each (APPS applications, default 10; the two-node fanout
+ * of {@code bin/cluster-bench} has one per user) and a claimed device; each round sends PER_ROUND
+ * changes at once (each a real change: online and away alternate) and waits for them; the first
+ * half of the rounds warm up, then Redis's statistics are reset and the rest are measured. Prints
+ * per change: this process's allocated bytes and CPU time (the node's side: the arguments'
+ * encoding, the reply), Redis's CPU time ({@code INFO cpu}) and {@code EVALSHA}'s time ({@code INFO
+ * commandstats}), and changes per script call. Uses a fresh key prefix; the Redis is not shared
+ * with other clients while it runs. Run it against the shaded jar of any version (the classes it
+ * uses are public or in this package), e.g.
  *
  * <pre>
  * javac -d /tmp/sbb -cp presence-gateway/target/presence.jar \
  *     presence-gateway/src/test/java/org/presence/gateway/fanout/StatusBatchesBench.java
  * java -Xmx512m -cp /tmp/sbb:presence-gateway/target/presence.jar \
- *     org.presence.gateway.fanout.StatusBatchesBench redis://127.0.0.1:6379 1900 95 1200
+ *     org.presence.gateway.fanout.StatusBatchesBench redis://127.0.0.1:6379 1900 95 1200 [APPS]
  * </pre>
  */
 public final class StatusBatchesBench {
   private StatusBatchesBench() {}
-
-  private static final int APPS = 10;
 
   public static void main(String[] args) throws Exception {
     String url = args[0];
     int users = Integer.parseInt(args[1]);
     int perRound = Integer.parseInt(args[2]);
     int rounds = Integer.parseInt(args[3]);
+    int apps = args.length > 4 ? Integer.parseInt(args[4]) : 10;
     RedisBackend redis =
         RedisBackend.connect(
             StoreConfig.RedisConfig.redis(url).withKeyPrefix("sbb" + System.nanoTime() + ":"));
@@ -57,7 +57,7 @@ public final class StatusBatchesBench {
     Map<String, List<Grant>> grants = new HashMap<>();
     for (int i = 0; i < users; i++) {
       List<Grant> g = new ArrayList<>();
-      for (int k = 0; k < APPS; k++) {
+      for (int k = 0; k < apps; k++) {
         String puid = "p" + Integer.toHexString(i * 31 + k) + "x".repeat(20);
         g.add(
             new Grant(puid, "user" + i, 9000 + k, "user" + i, true, Instant.EPOCH, Instant.EPOCH));

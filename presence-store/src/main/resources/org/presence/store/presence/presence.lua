@@ -37,64 +37,19 @@
 --
 -- This file only defines presence_op(key, ARGV) (KEYS[1] and ARGV as above; it returns the reply);
 -- RedisPresenceStateStore runs it for one call, RedisStatusBatches for each update of a batch, so
--- the rules have one copy. The body is not indented, to keep its history readable.
-local function presence_op(key, ARGV)
-local op = ARGV[1]
-local device = ARGV[2]
-local session = ARGV[3]
-local now = tonumber(ARGV[4])
-local dfield = 'd:' .. device
-local user = ARGV[#ARGV - 1]
-local index_prefix = ARGV[#ARGV]
-
-local function index_member(sess)
-  return sess .. ':' .. #user .. ':' .. user .. device
-end
-
-local function index(cmd, node, sess)
-  if index_prefix ~= '' and node ~= nil and node ~= '' and sess ~= nil and sess ~= '' then
-    redis.call(cmd, index_prefix .. node, index_member(sess))
-  end
-end
+-- the rules have one copy. The helpers are defined once, outside presence_op, so that a batch of
+-- many calls does not build them again for each (the body is not indented, to keep its history
+-- readable).
 
 local RANK = { online = 1, away = 2, unavailable = 3 }
 -- DeviceState.MAX_EARLIER
 local MAX_EARLIER = 100
 
-if op == 'claim' then
-  local raw = redis.call('HGET', key, dfield)
-  local d = nil
-  if raw then
-    d = cjson.decode(raw)
+-- Adds or removes (cmd) the node index member of device's session sess of user on node.
+local function index(index_prefix, user, device, cmd, node, sess)
+  if index_prefix ~= '' and node ~= nil and node ~= '' and sess ~= nil and sess ~= '' then
+    redis.call(cmd, index_prefix .. node, sess .. ':' .. #user .. ':' .. user .. device)
   end
-  if d == nil or d.o == nil or d.o == '' then
-    -- A device that no session owns yet: it counts against the user's cap.
-    local owned = 0
-    local flat = redis.call('HGETALL', key)
-    for i = 1, #flat, 2 do
-      if string.sub(flat[i], 1, 2) == 'd:' then
-        local o = cjson.decode(flat[i + 1]).o
-        if o ~= nil and o ~= '' then
-          owned = owned + 1
-        end
-      end
-    end
-    if owned >= tonumber(ARGV[6]) then
-      return { '', '', 'full' }
-    end
-  end
-  if d then
-    local po, pn = d.o, d.n
-    d.o = session
-    d.n = ARGV[5]
-    redis.call('HSET', key, dfield, cjson.encode(d))
-    index('SREM', pn, po)
-    index('SADD', ARGV[5], session)
-    return { po, pn }
-  end
-  redis.call('HSET', key, dfield, cjson.encode({ s = '', o = session, n = ARGV[5], u = now }))
-  index('SADD', ARGV[5], session)
-  return { '', '' }
 end
 
 -- Application ids stay strings: Lua numbers are doubles and ids are 64-bit.
@@ -131,6 +86,112 @@ local function shown(d, set, app)
     return d.e[app]
   end
   return d.e['0']
+end
+
+-- The applications d names: its latest update's and those it shows earlier.
+local function add_named(into, d)
+  local s = appset(d.a)
+  if s then
+    for app, _ in pairs(s) do
+      into[app] = true
+    end
+  end
+  if d.e then
+    for app, _ in pairs(d.e) do
+      if app ~= '0' then
+        into[app] = true
+      end
+    end
+  end
+end
+
+local function shows_all(d)
+  return d ~= nil and (d.a == nil or (d.e ~= nil and d.e['0'] ~= nil))
+end
+
+-- What audience app sees of the devices devs (each with its set): status and message, the
+-- device's own message first, else the user's for the status (mo, ma; UserMessages.effective).
+local function best(devs, app, mo, ma)
+  local b, bname
+  for name, dev in pairs(devs) do
+    local d = shown(dev, dev.set, app)
+    local r = d and RANK[d.s]
+    if r then
+      local better
+      if b == nil then
+        better = true
+      elseif r ~= RANK[b.s] then
+        better = r < RANK[b.s]
+      elseif d.u ~= b.u then
+        better = d.u > b.u
+      else
+        better = name < bname
+      end
+      if better then
+        b, bname = d, name
+      end
+    end
+  end
+  if b == nil then
+    return 'offline', nil
+  end
+  local m = b.m
+  if m == nil or m == '' then
+    if b.s == 'online' then
+      m = mo
+    else
+      m = ma
+    end
+  end
+  if m == '' then
+    m = nil
+  end
+  return b.s, m
+end
+
+local function presence_op(key, ARGV)
+local op = ARGV[1]
+local device = ARGV[2]
+local session = ARGV[3]
+local now = tonumber(ARGV[4])
+local dfield = 'd:' .. device
+local user = ARGV[#ARGV - 1]
+local index_prefix = ARGV[#ARGV]
+
+if op == 'claim' then
+  local raw = redis.call('HGET', key, dfield)
+  local d = nil
+  if raw then
+    d = cjson.decode(raw)
+  end
+  if d == nil or d.o == nil or d.o == '' then
+    -- A device that no session owns yet: it counts against the user's cap.
+    local owned = 0
+    local flat = redis.call('HGETALL', key)
+    for i = 1, #flat, 2 do
+      if string.sub(flat[i], 1, 2) == 'd:' then
+        local o = cjson.decode(flat[i + 1]).o
+        if o ~= nil and o ~= '' then
+          owned = owned + 1
+        end
+      end
+    end
+    if owned >= tonumber(ARGV[6]) then
+      return { '', '', 'full' }
+    end
+  end
+  if d then
+    local po, pn = d.o, d.n
+    d.o = session
+    d.n = ARGV[5]
+    redis.call('HSET', key, dfield, cjson.encode(d))
+    index(index_prefix, user, device, 'SREM', pn, po)
+    index(index_prefix, user, device, 'SADD', ARGV[5], session)
+    return { po, pn }
+  end
+  redis.call('HSET', key, dfield, cjson.encode({ s = '', o = session, n = ARGV[5], u = now }))
+  index(index_prefix, user, device, 'SADD', ARGV[5], session)
+  return { '', '' }
 end
 
 local flat = redis.call('HGETALL', key)
@@ -218,7 +279,7 @@ elseif op == 'release' then
   if cur == nil or cur.o ~= session then
     return { 'not_owner' }
   end
-  index('SREM', cur.n, cur.o)
+  index(index_prefix, user, device, 'SREM', cur.n, cur.o)
   nxt = nil
 elseif op == 'messages' then
   mo, ma = ARGV[5], ARGV[6]
@@ -262,27 +323,6 @@ for app, _ in pairs(pub) do
     own_before[app] = true
   end
 end
--- The applications d names: its latest update's and those it shows earlier.
-local function add_named(into, d)
-  local s = appset(d.a)
-  if s then
-    for app, _ in pairs(s) do
-      into[app] = true
-    end
-  end
-  if d.e then
-    for app, _ in pairs(d.e) do
-      if app ~= '0' then
-        into[app] = true
-      end
-    end
-  end
-end
-
-local function shows_all(d)
-  return d ~= nil and (d.a == nil or (d.e ~= nil and d.e['0'] ~= nil))
-end
-
 for _, d in pairs(devs) do
   add_named(own_after, d)
 end
@@ -301,79 +341,35 @@ if touches_all then
     affected[app] = true
   end
 else
-  for _, d in ipairs({ old or {}, nxt or {} }) do
-    add_named(affected, d)
+  if old then
+    add_named(affected, old)
+  end
+  if nxt then
+    add_named(affected, nxt)
   end
   for _, d in ipairs(gone_devs) do
     add_named(affected, d)
   end
 end
 
-local function best(app)
-  local b, bname
-  for name, dev in pairs(devs) do
-    local d = shown(dev, dev.set, app)
-    local r = d and RANK[d.s]
-    if r then
-      local better
-      if b == nil then
-        better = true
-      elseif r ~= RANK[b.s] then
-        better = r < RANK[b.s]
-      elseif d.u ~= b.u then
-        better = d.u > b.u
-      else
-        better = name < bname
-      end
-      if better then
-        b, bname = d, name
-      end
-    end
-  end
-  if b == nil then
-    return 'offline', nil
-  end
-  -- The device's own message wins; else the user's for the status (UserMessages.effective).
-  local m = b.m
-  if m == nil or m == '' then
-    if b.s == 'online' then
-      m = mo
-    else
-      m = ma
-    end
-  end
-  if m == '' then
-    m = nil
-  end
-  return b.s, m
-end
-
 -- Every write of the decision goes out in one HSET and one HDEL at the end.
 local hset, hdel = {}, {}
-local function put(f, v)
-  hset[#hset + 1] = f
-  hset[#hset + 1] = v
-end
-local version = math.max(ver + 1, now * 1000)
-local vstr = string.format('%.0f', version)
+-- An integer below 2^53 (what a double holds exactly): '%d' writes it as '%.0f' would, at a
+-- fraction of the cost.
+local vstr = string.format('%d', math.max(ver + 1, now * 1000))
 local out = { 'ok', '' }
-local changed_any = false
 local all_before = pub['0'] or { s = 'offline' }
 
-local function record(app, s, m)
-  changed_any = true
-  out[#out + 1] = app
-  out[#out + 1] = s
-  out[#out + 1] = m or ''
-  out[#out + 1] = vstr
-end
-
 if touches_all then
-  local s, m = best('0')
+  local s, m = best(devs, '0', mo, ma)
   if s ~= all_before.s or m ~= all_before.m then
-    record('0', s, m)
+    out[#out + 1] = '0'
+    out[#out + 1] = s
+    out[#out + 1] = m or ''
+    out[#out + 1] = vstr
     pub['0'] = { s = s, m = m, v = vstr }
-    put('p:0', cjson.encode(pub['0']))
+    hset[#hset + 1] = 'p:0'
+    hset[#hset + 1] = cjson.encode(pub['0'])
   end
 end
 
@@ -384,10 +380,13 @@ end
 table.sort(order, numless)
 for _, app in ipairs(order) do
   local last = pub[app] or all_before
-  local s, m = best(app)
+  local s, m = best(devs, app, mo, ma)
   local changed = s ~= last.s or m ~= last.m
   if changed then
-    record(app, s, m)
+    out[#out + 1] = app
+    out[#out + 1] = s
+    out[#out + 1] = m or ''
+    out[#out + 1] = vstr
   end
   if own_after[app] then
     local view = last
@@ -395,7 +394,8 @@ for _, app in ipairs(order) do
       view = { s = s, m = m, v = vstr }
     end
     pub[app] = view
-    put('p:' .. app, cjson.encode(view))
+    hset[#hset + 1] = 'p:' .. app
+    hset[#hset + 1] = cjson.encode(view)
   elseif pub[app] then
     pub[app] = nil
     hdel[#hdel + 1] = 'p:' .. app
@@ -418,7 +418,8 @@ out[2] = table.concat(own_list, ',')
 
 if nxt then
   nxt.set = nil
-  put(dfield, cjson.encode(nxt))
+  hset[#hset + 1] = dfield
+  hset[#hset + 1] = cjson.encode(nxt)
 elseif op == 'orphans' then
   for _, name in ipairs(gone) do
     hdel[#hdel + 1] = 'd:' .. name
@@ -426,17 +427,25 @@ elseif op == 'orphans' then
 elseif op ~= 'messages' then
   hdel[#hdel + 1] = dfield
 end
-for f, m in pairs({ mo = { mo, mo0 }, ma = { ma, ma0 } }) do
-  if m[1] ~= m[2] then
-    if m[1] ~= '' then
-      put(f, m[1])
-    else
-      hdel[#hdel + 1] = f
-    end
+if mo ~= mo0 then
+  if mo ~= '' then
+    hset[#hset + 1] = 'mo'
+    hset[#hset + 1] = mo
+  else
+    hdel[#hdel + 1] = 'mo'
   end
 end
-if changed_any then
-  put('v', vstr)
+if ma ~= ma0 then
+  if ma ~= '' then
+    hset[#hset + 1] = 'ma'
+    hset[#hset + 1] = ma
+  else
+    hdel[#hdel + 1] = 'ma'
+  end
+end
+if #out > 2 then
+  hset[#hset + 1] = 'v'
+  hset[#hset + 1] = vstr
 end
 
 -- Nothing left worth remembering: drop the key (the version restarts from the clock).
