@@ -82,7 +82,16 @@ public final class Batcher<T> {
     kick();
   }
 
+  /**
+   * Has the waiting items drained. Nothing to do while {@code maxInFlight} calls run: the first of
+   * them to finish kicks again, and its drain sees every item queued before this check (it lowers
+   * {@link #inFlight} before it kicks). At saturation that is nearly every submit, which would
+   * otherwise wake the sender's thread for a drain that takes nothing.
+   */
   private void kick() {
+    if (inFlight.get() >= maxInFlight) {
+      return;
+    }
     if (sender == null) {
       drain();
     } else if (scheduled.compareAndSet(false, true)) {
