@@ -2,6 +2,8 @@ package org.presence.gateway.device;
 
 import java.time.Clock;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.protocol.error.ErrorCode;
@@ -9,6 +11,7 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.presence.PresenceStateStore;
+import org.presence.store.presence.PresenceUpdate;
 import org.presence.store.presence.StatusBatches;
 
 /**
@@ -72,18 +75,33 @@ final class SessionStatuses {
                     }
                   });
     } else {
-      done =
+      CompletableFuture<PresenceUpdate> decided =
           state
               .update(
                   user, device, session, status, message, applicationIds, messages.now(user), now)
-              .thenCompose(
-                  u -> {
-                    if (!u.applied()) {
-                      throw new ProtocolException(ErrorCode.SESSION_REPLACED, null);
-                    }
-                    return changes.publish(user, u, now);
-                  });
+              .toCompletableFuture();
+      if (decided.isDone() && !decided.isCompletedExceptionally()) {
+        // Decided at once (the in-process store): published on this thread, no stage chained.
+        done = publish(user, decided.join(), now);
+      } else {
+        done = decided.thenCompose(u -> publish(user, u, now));
+      }
     }
-    return done.whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
+    CompletableFuture<Void> f = done.toCompletableFuture();
+    if (f.isDone()) {
+      latency.deviceAck(System.nanoTime() - started, !f.isCompletedExceptionally());
+      return f;
+    }
+    return f.whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
+  }
+
+  /** Publishes {@code u}'s changes; fails with {@code SESSION_REPLACED} when it was not applied. */
+  private CompletionStage<Void> publish(String user, PresenceUpdate u, long now) {
+    if (!u.applied()) {
+      // As thrown in a stage: wrapped.
+      return CompletableFuture.failedFuture(
+          new CompletionException(new ProtocolException(ErrorCode.SESSION_REPLACED, null)));
+    }
+    return changes.publish(user, u, now);
   }
 }

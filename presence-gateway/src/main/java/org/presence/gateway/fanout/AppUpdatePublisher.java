@@ -19,6 +19,7 @@ import org.presence.store.exec.Batcher;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateBatchCodec;
 import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.OneApp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -431,6 +432,9 @@ public final class AppUpdatePublisher {
    * sent.
    */
   private CompletableFuture<?> deliver(Map<Long, List<AppUpdate>> numberedByApp) {
+    if (numberedByApp instanceof OneApp<List<AppUpdate>> one) {
+      return deliver(one.app(), one.value());
+    }
     CompletableFuture<?> sent = null;
     for (Map.Entry<Long, List<AppUpdate>> e : numberedByApp.entrySet()) {
       CompletableFuture<Void> one = deliver(e.getKey(), e.getValue());

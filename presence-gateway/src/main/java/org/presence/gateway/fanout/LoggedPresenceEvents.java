@@ -13,6 +13,7 @@ import org.presence.store.presence.PresenceChange;
 import org.presence.store.presence.PresenceUpdate;
 import org.presence.store.presence.StatusBatches;
 import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.OneApp;
 
 /**
  * Presence changes to applications through their update logs: for each real change, one update per
@@ -156,7 +157,7 @@ public final class LoggedPresenceEvents implements PresenceEvents, StatusBatches
       more.replaceAll((app, updates) -> List.copyOf(updates));
       return more;
     }
-    return first == null ? Map.of() : Map.of(firstApp, List.of(first));
+    return first == null ? Map.of() : OneApp.of(firstApp, List.of(first));
   }
 
   /**

@@ -1,7 +1,6 @@
 package org.presence.gateway.updates;
 
 import java.io.IOException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -285,9 +284,10 @@ final class AppHub {
   }
 
   private void trimByAge() {
-    Instant cutoff = Instant.now().minus(config.bufferAge());
+    // In epoch milliseconds: runs for every update, so no Instant is made for the cut-off.
+    long cutoff = System.currentTimeMillis() - config.bufferAge().toMillis();
     // Keep the newest entry: a connection at head - 1 reads it from memory.
-    while (ringSize > 1 && ring[ringStart].at().isBefore(cutoff)) {
+    while (ringSize > 1 && ring[ringStart].at().toEpochMilli() < cutoff) {
       ring[ringStart] = null;
       ringStart = (ringStart + 1) % ring.length;
       ringSize--;

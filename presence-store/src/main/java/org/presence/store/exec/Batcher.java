@@ -115,21 +115,19 @@ public final class Batcher<T> {
         return;
       }
       inFlight.incrementAndGet();
-      List<T> batch = new ArrayList<>();
-      int w = 0;
-      T next;
-      while ((next = waiting.peek()) != null
-          && (batch.isEmpty() || w + weight.applyAsInt(next) <= maxWeight)) {
-        waiting.poll();
-        batch.add(next);
-        w += weight.applyAsInt(next);
-      }
+      List<T> batch = take();
       CompletionStage<?> done;
       try {
         done = call.run(batch);
       } catch (RuntimeException e) {
         failed.accept(batch, e);
-        done = CompletableFuture.completedFuture(null);
+        done = null;
+      }
+      if (done == null || (done instanceof CompletableFuture<?> f && f.isDone())) {
+        // Answered at once (a call to something in memory): this loop takes what waits, with no
+        // stage chained on the call.
+        inFlight.decrementAndGet();
+        continue;
       }
       done.whenComplete(
           (v, e) -> {
@@ -137,5 +135,27 @@ public final class Batcher<T> {
             kick();
           });
     }
+  }
+
+  /**
+   * The next batch, from a waiting queue that is not empty: a list of one when one item waits (the
+   * usual case when calls answer at once).
+   */
+  private List<T> take() {
+    T first = waiting.poll();
+    int w = weight.applyAsInt(first);
+    T next = waiting.peek();
+    if (next == null || w + weight.applyAsInt(next) > maxWeight) {
+      return List.of(first);
+    }
+    List<T> batch = new ArrayList<>();
+    batch.add(first);
+    while (next != null && w + weight.applyAsInt(next) <= maxWeight) {
+      waiting.poll();
+      batch.add(next);
+      w += weight.applyAsInt(next);
+      next = waiting.peek();
+    }
+    return batch;
   }
 }

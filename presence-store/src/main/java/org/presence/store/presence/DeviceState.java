@@ -60,9 +60,26 @@ public record DeviceState(
    * or {@code null} when nothing.
    */
   Shown shownTo(long appId) {
-    if (applicationIds == null || (appId != 0 && applicationIds.contains(appId))) {
+    if (showsLatestTo(appId)) {
       return status == null ? null : new Shown(status, message, updatedMillis);
     }
+    return shownEarlierTo(appId);
+  }
+
+  /**
+   * Whether application {@code appId} (0: an application not named by any device) is shown this
+   * device's latest status (its {@code status}, {@code message} and {@code updatedMillis}), if it
+   * has one; else it is shown {@link #shownEarlierTo}.
+   */
+  boolean showsLatestTo(long appId) {
+    return applicationIds == null || (appId != 0 && applicationIds.contains(appId));
+  }
+
+  /**
+   * What an earlier update still shows application {@code appId}, or {@code null}; for an
+   * application that {@link #showsLatestTo} says is not shown the latest status.
+   */
+  Shown shownEarlierTo(long appId) {
     if (earlier.isEmpty()) {
       return null;
     }

@@ -11,6 +11,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
@@ -32,17 +33,37 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
   }
 
   private <T> CompletionStage<T> with(String user, Function<UserState, T> op) {
-    Object[] result = new Object[1];
-    users.compute(
+    return with(
         user,
-        (k, st) -> {
-          UserState s = st == null ? new UserState() : st;
-          result[0] = op.apply(s);
-          return s.empty() ? null : s;
+        new UserCall<T>() {
+          @Override
+          T run(UserState st) {
+            return op.apply(st);
+          }
         });
-    @SuppressWarnings("unchecked")
-    T t = (T) result[0];
-    return CompletableFuture.completedFuture(t);
+  }
+
+  private <T> CompletionStage<T> with(String user, UserCall<T> call) {
+    users.compute(user, call);
+    return CompletableFuture.completedFuture(call.result);
+  }
+
+  /**
+   * One call on a user's state, run by {@link ConcurrentHashMap#compute} and holding its result: a
+   * status change makes this one object rather than a function, a remapping function and a result
+   * holder.
+   */
+  private abstract static class UserCall<T> implements BiFunction<String, UserState, UserState> {
+    T result;
+
+    abstract T run(UserState st);
+
+    @Override
+    public final UserState apply(String user, UserState st) {
+      UserState s = st == null ? new UserState() : st;
+      result = run(s);
+      return s.empty() ? null : s;
+    }
   }
 
   @Override
@@ -63,9 +84,13 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
       long now) {
     return with(
         user,
-        st ->
-            PresenceAggregator.update(
-                st, device, session, status, message, applicationIds, messages, now));
+        new UserCall<PresenceUpdate>() {
+          @Override
+          PresenceUpdate run(UserState st) {
+            return PresenceAggregator.update(
+                st, device, session, status, message, applicationIds, messages, now);
+          }
+        });
   }
 
   @Override

@@ -1,10 +1,11 @@
 package org.presence.store.presence;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
+import java.util.Objects;
 import java.util.UUID;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
@@ -173,9 +174,25 @@ final class PresenceAggregator {
       }
     }
 
-    /** Applications with a view of their own. */
-    TreeSet<Long> ownScopes() {
-      return byApp == null ? new TreeSet<>() : new TreeSet<>(byApp.keySet());
+    /** Applications with a view of their own, in ascending order. */
+    long[] ownScopes() {
+      if (byApp == null) {
+        return NO_APPS;
+      }
+      long[] a = new long[byApp.size()];
+      int i = 0;
+      for (long app : byApp.keySet()) {
+        a[i++] = app;
+      }
+      Arrays.sort(a);
+      return a;
+    }
+
+    /** Whether the shared audience was last shown {@code status} with {@code message}. */
+    boolean allShows(PresenceStatus status, String message) {
+      return allStatus == null
+          ? status == PresenceStatus.OFFLINE && message == null
+          : allStatus == status && Objects.equals(allMessage, message);
     }
 
     /** Whether the state says nothing an absent state would not: it can be dropped. */
@@ -328,127 +345,213 @@ final class PresenceAggregator {
   /**
    * Replaces (or with {@code next} null, removes) one device ({@code device} null: none) and works
    * out the real changes; {@code everyAudience} looks at every audience, whatever the device.
+   *
+   * <p>Runs on every status change, so the usual case allocates only what it returns: the sets of
+   * applications are sorted {@code long} arrays, shared and empty while no device names an
+   * application, and a single change is a list of one.
    */
   private static PresenceUpdate apply(
       UserState st, String device, DeviceState next, boolean everyAudience, long now) {
     DeviceState old =
         device == null ? null : next == null ? st.remove(device) : st.put(device, next);
-    TreeSet<Long> ownBefore = st.ownScopes();
-    TreeSet<Long> ownAfter = new TreeSet<>();
+    long[] ownBefore = st.ownScopes();
+    long[] ownAfter = NO_APPS;
     for (int i = 0; i < st.deviceCount(); i++) {
-      addNamed(ownAfter, st.stateAt(i));
+      ownAfter = withNamed(ownAfter, st.stateAt(i));
     }
     boolean touchesAll =
         everyAudience || (old != null && old.showsAll()) || (next != null && next.showsAll());
-    TreeSet<Long> affected = new TreeSet<>();
+    long[] affected;
     if (touchesAll) {
-      affected.addAll(ownBefore);
-      affected.addAll(ownAfter);
+      affected = union(ownBefore, ownAfter);
     } else {
+      affected = NO_APPS;
       if (old != null) {
-        addNamed(affected, old);
+        affected = withNamed(affected, old);
       }
       if (next != null) {
-        addNamed(affected, next);
+        affected = withNamed(affected, next);
       }
     }
 
     long version = Math.max(st.version + 1, now * 1000);
-    List<PresenceChange> changes = new ArrayList<>();
-    PresenceView allBefore = orOffline(st.published(PresenceChange.ALL_APPS));
+    PresenceChange first = null;
+    List<PresenceChange> more = null;
+    // What the shared audience saw before this call: what an application without a view of its
+    // own saw too.
+    PresenceView allBefore =
+        affected.length == 0 ? null : orOffline(st.published(PresenceChange.ALL_APPS));
     if (touchesAll) {
-      PresenceView all = best(st, PresenceChange.ALL_APPS, version);
-      if (!all.sameAs(allBefore)) {
-        changes.add(change(PresenceChange.ALL_APPS, all));
-        st.publish(PresenceChange.ALL_APPS, all);
+      PresenceChange all = best(st, PresenceChange.ALL_APPS, version);
+      if (!st.allShows(all.status(), all.message())) {
+        first = all;
+        st.publish(PresenceChange.ALL_APPS, view(all));
       }
     }
     for (long app : affected) {
       PresenceView own = st.published(app);
       PresenceView last = own != null ? own : allBefore;
-      PresenceView seen = best(st, app, version);
-      boolean changed = !seen.sameAs(last);
+      PresenceChange seen = best(st, app, version);
+      boolean changed =
+          seen.status() != last.status() || !Objects.equals(seen.message(), last.message());
       if (changed) {
-        changes.add(change(app, seen));
+        if (first == null) {
+          first = seen;
+        } else {
+          if (more == null) {
+            more = new ArrayList<>(affected.length + 1);
+            more.add(first);
+          }
+          more.add(seen);
+        }
       }
-      if (ownAfter.contains(app)) {
-        st.publish(app, changed ? seen : last);
+      if (contains(ownAfter, app)) {
+        st.publish(app, changed ? view(seen) : last);
       } else {
         st.unpublish(app);
       }
     }
-    if (!changes.isEmpty()) {
+    if (first != null) {
       st.version = version;
     }
-    if (changes.isEmpty() && ownBefore.isEmpty() && ownAfter.isEmpty()) {
+    if (first == null && ownBefore.length == 0 && ownAfter.length == 0) {
       return PresenceUpdate.UNCHANGED;
     }
-    TreeSet<Long> own = new TreeSet<>(ownBefore);
-    own.addAll(ownAfter);
-    return new PresenceUpdate(true, changes, ids(own));
+    List<PresenceChange> changes = more != null ? more : first != null ? List.of(first) : List.of();
+    long[] own = union(ownBefore, ownAfter);
+    return new PresenceUpdate(true, changes, ApplicationIds.of(own, own.length));
   }
 
   private static PresenceView orOffline(PresenceView v) {
     return v == null ? PresenceView.OFFLINE : v;
   }
 
-  /** The view of audience {@code app} (0: the shared one) over the current devices. */
-  private static PresenceView best(UserState st, long app, long version) {
-    DeviceState.Shown best = null;
+  private static PresenceView view(PresenceChange c) {
+    return new PresenceView(c.status(), c.message(), c.version());
+  }
+
+  /**
+   * What audience {@code app} (0: the shared one) sees over the current devices, as a change
+   * numbered {@code version}; built without an object per device.
+   */
+  private static PresenceChange best(UserState st, long app, long version) {
+    PresenceStatus bestStatus = null;
+    String bestMessage = null;
+    long bestMillis = 0;
     String bestName = null;
     for (int i = 0; i < st.deviceCount(); i++) {
-      DeviceState.Shown d = st.stateAt(i).shownTo(app);
-      if (d == null || d.status() == PresenceStatus.OFFLINE) {
+      DeviceState d = st.stateAt(i);
+      PresenceStatus status;
+      String message;
+      long millis;
+      if (d.showsLatestTo(app)) {
+        status = d.status();
+        message = d.message();
+        millis = d.updatedMillis();
+      } else {
+        DeviceState.Shown e = d.shownEarlierTo(app);
+        if (e == null) {
+          continue;
+        }
+        status = e.status();
+        message = e.message();
+        millis = e.updatedMillis();
+      }
+      if (status == null || status == PresenceStatus.OFFLINE) {
         continue;
       }
-      if (best == null || better(d, st.idAt(i), best, bestName)) {
-        best = d;
-        bestName = st.idAt(i);
+      String name = st.idAt(i);
+      if (bestStatus == null || better(status, millis, name, bestStatus, bestMillis, bestName)) {
+        bestStatus = status;
+        bestMessage = message;
+        bestMillis = millis;
+        bestName = name;
       }
     }
-    return best == null
-        ? new PresenceView(PresenceStatus.OFFLINE, null, version)
-        : new PresenceView(
-            best.status(), st.messages.effective(best.status(), best.message()), version);
+    return bestStatus == null
+        ? new PresenceChange(app, PresenceStatus.OFFLINE, null, version)
+        : new PresenceChange(
+            app, bestStatus, st.messages.effective(bestStatus, bestMessage), version);
   }
 
   private static boolean better(
-      DeviceState.Shown d, String name, DeviceState.Shown best, String bestName) {
-    if (d.status() != best.status()) {
-      return d.status().moreAvailableThan(best.status());
+      PresenceStatus status,
+      long millis,
+      String name,
+      PresenceStatus bestStatus,
+      long bestMillis,
+      String bestName) {
+    if (status != bestStatus) {
+      return status.moreAvailableThan(bestStatus);
     }
-    if (d.updatedMillis() != best.updatedMillis()) {
-      return d.updatedMillis() > best.updatedMillis();
+    if (millis != bestMillis) {
+      return millis > bestMillis;
     }
     return name.compareTo(bestName) < 0;
   }
 
-  private static PresenceChange change(long app, PresenceView v) {
-    return new PresenceChange(app, v.status(), v.message(), v.version());
-  }
+  /** No application: the empty set of the sorted arrays below, shared. */
+  private static final long[] NO_APPS = new long[0];
 
-  /** Adds the applications {@code d} names: its latest update's and those it shows earlier. */
-  private static void addNamed(TreeSet<Long> into, DeviceState d) {
+  /**
+   * {@code set} (sorted, unique) with the applications {@code d} names added: its latest update's
+   * and those it shows earlier; {@code set} itself when {@code d} names none.
+   */
+  private static long[] withNamed(long[] set, DeviceState d) {
     ApplicationIds ids = d.applicationIds();
-    if (ids != null) {
-      for (int i = 0; i < ids.size(); i++) {
-        into.add(ids.get(i));
-      }
+    int named = (ids == null ? 0 : ids.size()) + d.earlier().size();
+    if (named == 0) {
+      return set;
+    }
+    long[] all = Arrays.copyOf(set, set.length + named);
+    int n = set.length;
+    for (int i = 0; ids != null && i < ids.size(); i++) {
+      all[n++] = ids.get(i);
     }
     for (long app : d.earlier().keySet()) {
       if (app != PresenceChange.ALL_APPS) {
-        into.add(app);
+        all[n++] = app;
       }
     }
+    Arrays.sort(all, 0, n);
+    int u = 0;
+    for (int i = 0; i < n; i++) {
+      if (u == 0 || all[i] != all[u - 1]) {
+        all[u++] = all[i];
+      }
+    }
+    return u == set.length ? set : Arrays.copyOf(all, u);
   }
 
-  private static ApplicationIds ids(TreeSet<Long> set) {
-    long[] a = new long[set.size()];
-    int i = 0;
-    for (long v : set) {
-      a[i++] = v;
+  /** The union of two sorted, unique sets: one of them when the other adds nothing. */
+  private static long[] union(long[] a, long[] b) {
+    if (b.length == 0 || Arrays.equals(a, b)) {
+      return a;
     }
-    return ApplicationIds.of(a, a.length);
+    if (a.length == 0) {
+      return b;
+    }
+    long[] out = new long[a.length + b.length];
+    int i = 0;
+    int j = 0;
+    int n = 0;
+    while (i < a.length || j < b.length) {
+      long v;
+      if (j == b.length || (i < a.length && a[i] < b[j])) {
+        v = a[i++];
+      } else if (i == a.length || b[j] < a[i]) {
+        v = b[j++];
+      } else {
+        v = a[i++];
+        j++;
+      }
+      out[n++] = v;
+    }
+    return n == out.length ? out : Arrays.copyOf(out, n);
+  }
+
+  private static boolean contains(long[] set, long app) {
+    return Arrays.binarySearch(set, app) >= 0;
   }
 
   static UserPresence view(UserState st) {

@@ -71,6 +71,11 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
   @Override
   public CompletionStage<Map<Long, List<AppUpdate>>> appendAll(
       Map<Long, List<AppUpdate.New>> byApp) {
+    if (byApp instanceof OneApp<List<AppUpdate.New>> one) {
+      // The usual call (one change seen by one application): a map of one, no lambda.
+      return CompletableFuture.completedFuture(
+          OneApp.of(one.app(), appendNow(one.app(), one.value())));
+    }
     Map<Long, List<AppUpdate>> out = new HashMap<>(byApp.size() * 2);
     byApp.forEach((appId, updates) -> out.put(appId, appendNow(appId, updates)));
     return CompletableFuture.completedFuture(out);
@@ -79,20 +84,33 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
   private List<AppUpdate> appendNow(Long appId, List<AppUpdate.New> updates) {
     AppLog log = log(appId);
     Instant now = clock.instant();
-    List<AppUpdate> out = new ArrayList<>(updates.size());
     synchronized (log) {
       log.trimAtMostEverySecond(now, retention);
-      for (AppUpdate.New u : updates) {
-        if (!log.admit(u, now)) {
-          continue;
-        }
-        AppUpdate numbered =
-            new AppUpdate(++log.last, u.puid(), u.status(), u.message(), u.version(), now);
-        log.entries.add(numbered, maxPerApp);
-        out.add(numbered);
+      if (updates.size() == 1) {
+        // The usual call: a list of one (or none), no iterator.
+        AppUpdate numbered = take(log, updates.get(0), now);
+        return numbered == null ? List.of() : List.of(numbered);
       }
+      List<AppUpdate> out = new ArrayList<>(updates.size());
+      for (AppUpdate.New u : updates) {
+        AppUpdate numbered = take(log, u, now);
+        if (numbered != null) {
+          out.add(numbered);
+        }
+      }
+      return out;
     }
-    return out;
+  }
+
+  /** Numbers and keeps {@code u} if the guards admit it; holds {@code log}'s lock. */
+  private AppUpdate take(AppLog log, AppUpdate.New u, Instant now) {
+    if (!log.admit(u, now)) {
+      return null;
+    }
+    AppUpdate numbered =
+        new AppUpdate(++log.last, u.puid(), u.status(), u.message(), u.version(), now);
+    log.entries.add(numbered, maxPerApp);
+    return numbered;
   }
 
   @Override
