@@ -149,6 +149,20 @@ local function best(devs, app, mo, ma)
   return b.s, m
 end
 
+-- The user's message field f (mo or ma) as value v, if it changed from before: set, or deleted
+-- when empty.
+local function set_message(hset, hdel, f, v, before)
+  if v == before then
+    return
+  end
+  if v ~= '' then
+    hset[#hset + 1] = f
+    hset[#hset + 1] = v
+  else
+    hdel[#hdel + 1] = f
+  end
+end
+
 local function presence_op(key, ARGV)
 local op = ARGV[1]
 local device = ARGV[2]
@@ -427,22 +441,8 @@ elseif op == 'orphans' then
 elseif op ~= 'messages' then
   hdel[#hdel + 1] = dfield
 end
-if mo ~= mo0 then
-  if mo ~= '' then
-    hset[#hset + 1] = 'mo'
-    hset[#hset + 1] = mo
-  else
-    hdel[#hdel + 1] = 'mo'
-  end
-end
-if ma ~= ma0 then
-  if ma ~= '' then
-    hset[#hset + 1] = 'ma'
-    hset[#hset + 1] = ma
-  else
-    hdel[#hdel + 1] = 'ma'
-  end
-end
+set_message(hset, hdel, 'mo', mo, mo0)
+set_message(hset, hdel, 'ma', ma, ma0)
 if #out > 2 then
   hset[#hset + 1] = 'v'
   hset[#hset + 1] = vstr
