@@ -81,8 +81,13 @@ final class SessionStatuses {
                   user, device, session, status, message, applicationIds, messages.now(user), now)
               .toCompletableFuture();
       if (decided.isDone() && !decided.isCompletedExceptionally()) {
-        // Decided at once (the in-process store): published on this thread, no stage chained.
-        done = publish(user, decided.join(), now);
+        // Decided at once (the in-process store): published on this thread, no stage chained; a
+        // publisher that throws fails the ack as it did inside thenCompose.
+        try {
+          done = publish(user, decided.join(), now);
+        } catch (RuntimeException e) {
+          done = CompletableFuture.failedFuture(new CompletionException(e));
+        }
       } else {
         done = decided.thenCompose(u -> publish(user, u, now));
       }
