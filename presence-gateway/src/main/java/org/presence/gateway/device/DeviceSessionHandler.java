@@ -172,7 +172,7 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof java.io.IOException || !driver.failAfterReplies(cause)) {
+    if (cause instanceof java.io.IOException || !driver.failAfterPending(cause)) {
       node.exceptions().exceptionCaught(ctx, cause);
     }
   }
