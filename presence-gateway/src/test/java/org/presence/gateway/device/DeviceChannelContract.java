@@ -506,6 +506,18 @@ public abstract class DeviceChannelContract {
   }
 
   @Test
+  void anOpenSession_isOneConnection_whichTheRegistryHolds() {
+    TestNode node = startNode(Map.of());
+    try (DeviceTestClient c =
+        DeviceTestClient.connected(node, node.token(email()), null, "phone")) {
+      await().atMost(WAIT).until(() -> node.server().device().registry().size() == 1);
+      assertThat(node.server().openConnections()).as("counted once").isEqualTo(1);
+    } finally {
+      node.close();
+    }
+  }
+
+  @Test
   void drain_thenServerShuttingDownWithGoingAway() {
     TestNode node = startNode(Map.of());
     try (DeviceTestClient c =
