@@ -330,6 +330,8 @@ public final class PresenceServer implements AutoCloseable {
               Clock.systemUTC());
       device.service().attachPairedDevices(pairing::active);
       DeviceRegistry deviceRegistry = device.registry();
+      // An open session's socket is held by the registry, not a second time by the connections.
+      deviceRegistry.trackConnections(connections);
       appFeatures
           .invalidations()
           .register(

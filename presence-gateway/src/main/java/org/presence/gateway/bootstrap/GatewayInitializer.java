@@ -1,6 +1,5 @@
 package org.presence.gateway.bootstrap;
 
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
@@ -8,7 +7,6 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import org.presence.gateway.config.GatewayConfig;
 import org.presence.gateway.config.LimitsConfig;
 import org.presence.gateway.connection.Backpressure;
@@ -32,9 +30,10 @@ import org.presence.protocol.error.ErrorCode;
  * {@code tls} is there when the port speaks TLS ({@code tls.*}): it becomes the TLS handler with
  * the node's current certificate ({@link NodeTls}) for the connection's life, or answers plain HTTP
  * with a 400 and closes. {@code backpressure} ({@link Backpressure}) stays for the connection's
- * life, whatever it becomes: it pauses reads while the connection is not writable and closes it
- * with {@code SLOW_CONSUMER} when that lasts {@code gateway.unwritable-timeout}. The aggregator's
- * small limit caps request bodies; {@code flow-control} releases one request per read so that a
+ * life, whatever it becomes (but a device socket, whose session handler takes its work over once
+ * the WebSocket is up): it pauses reads while the connection is not writable and closes it with
+ * {@code SLOW_CONSUMER} when that lasts {@code gateway.unwritable-timeout}. The aggregator's small
+ * limit caps request bodies; {@code flow-control} releases one request per read so that a
  * pipelining client cannot make the router answer out of order; the router installs the path's tail
  * after itself. Shared handlers are singletons.
  */
@@ -45,7 +44,10 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
   private final Connections connections;
   private final HttpRouter router;
   private final ExceptionHandler exceptionHandler;
-  private final Consumer<Channel> stalled;
+
+  /** Shared by every connection's {@link Backpressure}. */
+  private final Backpressure.Stall stall;
+
   private final NodeTls tls;
 
   public GatewayInitializer(
@@ -76,16 +78,16 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
     this.connections = connections;
     this.router = router;
     this.exceptionHandler = exceptionHandler;
-    this.stalled =
-        ch -> disconnector.close(ch, ErrorCode.SLOW_CONSUMER, "not reading what it is sent");
+    this.stall =
+        new Backpressure.Stall(
+            gateway.unwritableTimeout().toMillis(),
+            ch -> disconnector.close(ch, ErrorCode.SLOW_CONSUMER, "not reading what it is sent"));
   }
 
   @Override
   protected void initChannel(SocketChannel ch) {
     ChannelPipeline p = ch.pipeline();
-    p.addLast(
-        PipelineNames.BACKPRESSURE,
-        new Backpressure(gateway.unwritableTimeout().toMillis(), stalled));
+    p.addLast(PipelineNames.BACKPRESSURE, new Backpressure(stall));
     connections.opened(ch);
     if (tls != null) {
       p.addLast(PipelineNames.TLS, tls.newConnectionHandler(PipelineNames.TLS));

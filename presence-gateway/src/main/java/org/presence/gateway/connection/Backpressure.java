@@ -32,10 +32,17 @@ import java.util.function.Consumer;
  * open-connections gauge, which it decrements at {@code channelInactive}), so that a connection
  * needs no channel attribute for it.
  *
+ * <p>A connection's last handler may do this work itself instead ({@link #takeOver}): it extends
+ * this class and, once it holds the connection for good, takes the state of the {@code
+ * backpressure} handler, which leaves the pipeline. The device channel does so once its WebSocket
+ * is up, which saves a handler and its pipeline entry per idle socket. The pipeline's first {@code
+ * Backpressure} is the connection's ({@link #of}); a subclass that has not taken over yet does
+ * nothing of it.
+ *
  * <p>One instance per channel; all its methods run on the channel's event loop.
  */
 @OnEventLoop
-public final class Backpressure extends ChannelInboundHandlerAdapter {
+public class Backpressure extends ChannelInboundHandlerAdapter {
   /** The channel is not writable. */
   static final int UNWRITABLE = 1;
 
@@ -48,8 +55,17 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
   /** Set in {@link #paused} once the connection is being closed: nothing pauses reads any more. */
   private static final int CLOSING = 1 << 30;
 
-  private final long unwritableTimeoutMillis;
-  private final Consumer<Channel> onStall;
+  /**
+   * What every connection's handler shares: how long a channel may stay unwritable, and the action
+   * that ends it then.
+   *
+   * @param unwritableTimeoutMillis how long a channel may stay unwritable before {@code onStall}
+   * @param onStall ends a channel that stayed unwritable too long
+   */
+  public record Stall(long unwritableTimeoutMillis, Consumer<Channel> onStall) {}
+
+  /** {@code null} in a subclass that has not {@linkplain #takeOver taken over} yet: inert. */
+  private Stall limits;
 
   /** The reasons reads are paused, or {@link #CLOSING}. */
   private int paused;
@@ -58,7 +74,7 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
 
   /**
    * The connection's state for {@link Connections}; {@code null} until it is registered. (The
-   * handler keeps no channel of its own: every caller has it at hand, which keeps it at 40 B.)
+   * handler keeps no channel of its own, and the stall settings are shared: it is 32 B.)
    */
   private Connections.State connectionState;
 
@@ -67,9 +83,19 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
    * @param onStall ends a channel that stayed unwritable too long (shared by all channels)
    */
   public Backpressure(long unwritableTimeoutMillis, Consumer<Channel> onStall) {
-    this.unwritableTimeoutMillis = unwritableTimeoutMillis;
-    this.onStall = onStall;
+    this(new Stall(unwritableTimeoutMillis, onStall));
   }
+
+  /** A connection's handler with the node's shared {@code limits}. */
+  public Backpressure(Stall limits) {
+    this.limits = limits;
+  }
+
+  /**
+   * For a connection's last handler that becomes its backpressure later ({@link #takeOver}); until
+   * then it does none of this work.
+   */
+  protected Backpressure() {}
 
   /** Pauses reads of {@code ch} for {@code reason} ({@link #BUSY}, {@link #PENDING}). */
   public static void pause(Channel ch, int reason) {
@@ -104,9 +130,33 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
     ch.config().setAutoRead(true);
   }
 
-  /** The handler of {@code ch} (first in its pipeline, so found at once), or {@code null}. */
+  /**
+   * The connection's handler: the first {@code Backpressure} of its pipeline ({@code backpressure},
+   * first, so found at once; or the last handler that took its place), or {@code null}.
+   */
   static Backpressure of(Channel ch) {
     return ch.pipeline().get(Backpressure.class);
+  }
+
+  /**
+   * Makes this handler (a connection's last) the connection's backpressure: it takes the state of
+   * the {@code Backpressure} ahead of it in the pipeline (pause reasons, a running stall timer, the
+   * connection's state and gauge), which leaves the pipeline. Nothing happens when there is none
+   * (this one then stays inert, and pauses set reads directly as they do without a handler).
+   */
+  protected final void takeOver(ChannelHandlerContext ctx) {
+    Backpressure first = of(ctx.channel());
+    if (first == null || first == this) {
+      return;
+    }
+    limits = first.limits;
+    paused = first.paused;
+    stall = first.stall;
+    connectionState = first.connectionState;
+    first.limits = null;
+    first.stall = null;
+    first.connectionState = null;
+    ctx.pipeline().remove(first);
   }
 
   Connections.State connectionState() {
@@ -134,27 +184,36 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (!closing()) {
-      if (ctx.channel().isWritable()) {
+    if (limits != null && !closing()) {
+      Channel ch = ctx.channel();
+      if (ch.isWritable()) {
         cancelStall();
-        set(ctx.channel(), UNWRITABLE, false);
+        set(ch, UNWRITABLE, false);
       } else {
-        set(ctx.channel(), UNWRITABLE, true);
-        if (stall == null && ctx.channel().isActive()) {
+        set(ch, UNWRITABLE, true);
+        if (stall == null && ch.isActive()) {
           stall =
               ctx.executor()
                   .schedule(
-                      () -> stalled(ctx.channel()), unwritableTimeoutMillis, TimeUnit.MILLISECONDS);
+                      () -> stalled(ch), limits.unwritableTimeoutMillis(), TimeUnit.MILLISECONDS);
         }
       }
     }
     ctx.fireChannelWritabilityChanged();
   }
 
-  private void stalled(Channel channel) {
-    stall = null;
-    if (!closing() && channel.isActive() && !channel.isWritable()) {
-      onStall.accept(channel);
+  /**
+   * The stall timer of {@code channel} ran out: it goes to its handler now (the one that took
+   * over).
+   */
+  private static void stalled(Channel channel) {
+    Backpressure b = of(channel);
+    if (b == null || b.limits == null) {
+      return;
+    }
+    b.stall = null;
+    if (!b.closing() && channel.isActive() && !channel.isWritable()) {
+      b.limits.onStall().accept(channel);
     }
   }
 
@@ -165,12 +224,20 @@ public final class Backpressure extends ChannelInboundHandlerAdapter {
     }
   }
 
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
+  /**
+   * The connection closed: its stall timer stops and its gauge counts it closed. Called once, at
+   * {@code channelInactive}; a subclass that handles that event itself calls it there.
+   */
+  protected final void connectionClosed() {
     cancelStall();
     if (connectionState != null) {
       connectionState.open.dec();
     }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    connectionClosed();
     ctx.fireChannelInactive();
   }
 }

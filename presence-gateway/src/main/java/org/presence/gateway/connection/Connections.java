@@ -4,7 +4,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelId;
 import java.net.SocketAddress;
+import java.util.Collection;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.presence.gateway.metrics.GatewayMetrics;
@@ -13,8 +16,33 @@ import org.presence.gateway.metrics.GatewayMetrics;
  * Every open client connection of the node, by kind, for the open-connections gauges and for
  * draining. A connection starts as {@link Kind#HTTP} and may be upgraded once (to a WebSocket or a
  * long-held stream), with the action that ends it politely when the node drains.
+ *
+ * <p>A connection that another registry of the node holds for the rest of its life (an open device
+ * session, in the device registry by session id) is {@linkplain #handOver handed over}: it leaves
+ * this one's map, and what walks every connection (draining, closing, counting) walks that registry
+ * too ({@link #attach}). An idle device socket is thus one map entry, not two.
  */
 public final class Connections {
+  /** A registry that holds connections handed over to it ({@link #handOver}). */
+  public interface Registry {
+    /** How many connections it holds. */
+    int size();
+
+    /** Calls {@code action} with each connection it holds. */
+    void forEachChannel(Consumer<Channel> action);
+  }
+
+  private static final Registry NONE =
+      new Registry() {
+        @Override
+        public int size() {
+          return 0;
+        }
+
+        @Override
+        public void forEachChannel(Consumer<Channel> action) {}
+      };
+
   /** What a connection carries. */
   public enum Kind {
     HTTP("http"),
@@ -73,6 +101,9 @@ public final class Connections {
 
   private volatile boolean draining;
 
+  /** Where the connections handed over are; set once at start. */
+  private volatile Registry elsewhere = NONE;
+
   public Connections(GatewayMetrics metrics) {
     for (Kind k : Kind.values()) {
       if (k != Kind.HTTP) {
@@ -103,6 +134,22 @@ public final class Connections {
     if (draining) {
       ch.close();
     }
+  }
+
+  /**
+   * Connections handed over ({@link #handOver}) are held by {@code registry}: draining, closing and
+   * counting walk it as well. Called once at start.
+   */
+  public void attach(Registry registry) {
+    this.elsewhere = registry;
+  }
+
+  /**
+   * {@code ch} is held by the {@linkplain #attach attached} registry from now on, until it closes:
+   * this one forgets it. Its state (kind, gauge) stays with its {@link Backpressure}.
+   */
+  public void handOver(Channel ch) {
+    all.remove(ch.id());
   }
 
   /**
@@ -148,9 +195,12 @@ public final class Connections {
     return draining;
   }
 
-  /** Open connections. */
+  /**
+   * Open connections (one being handed over at that moment may be counted twice: it is in both
+   * places for an instant).
+   */
   public int size() {
-    return all.size();
+    return all.size() + elsewhere.size();
   }
 
   /** The open connection whose client is at {@code remote}, or {@code null} (for tests). */
@@ -160,7 +210,24 @@ public final class Connections {
         return ch;
       }
     }
-    return null;
+    Channel[] found = new Channel[1];
+    elsewhere.forEachChannel(
+        ch -> {
+          if (found[0] == null && remote.equals(ch.remoteAddress())) {
+            found[0] = ch;
+          }
+        });
+    return found[0];
+  }
+
+  /**
+   * Every open connection once: those of this map and those handed over (one being handed over
+   * while this runs is in both places, and is taken once).
+   */
+  private Collection<Channel> everyChannel() {
+    Map<ChannelId, Channel> every = new HashMap<>(all);
+    elsewhere.forEachChannel(ch -> every.putIfAbsent(ch.id(), ch));
+    return every.values();
   }
 
   /**
@@ -169,7 +236,7 @@ public final class Connections {
    */
   public void drain() {
     draining = true;
-    for (Channel ch : all.values()) {
+    for (Channel ch : everyChannel()) {
       ch.eventLoop()
           .execute(
               () -> {
@@ -188,10 +255,11 @@ public final class Connections {
   /** Closes every connection at once, waiting up to about two seconds for them to be closed. */
   public void closeAll() {
     long deadline = System.nanoTime() + 2_000_000_000L;
-    for (Channel ch : all.values()) {
+    Collection<Channel> every = everyChannel();
+    for (Channel ch : every) {
       ch.close();
     }
-    for (Channel ch : all.values()) {
+    for (Channel ch : every) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
         break;

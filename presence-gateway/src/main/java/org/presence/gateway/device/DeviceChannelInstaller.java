@@ -21,11 +21,13 @@ import org.presence.protocol.device.DeviceCodec;
  * </pre>
  *
  * with no HTTP handler left (codec, aggregator, flow control and router are gone) and, once the
- * handshake is done, no {@code ws-protocol} either: {@link DeviceSessionHandler} answers pings and
- * close frames itself, and passes failures to the shared {@link ExceptionHandler} as the {@code
- * exception} tail would. Netty's UTF-8 check is not installed (see {@link #validatesUtf8()}). It
- * also holds what every {@link DeviceSessionHandler} of the node shares (codec, service, registry,
- * limits, metrics), so that a socket costs one small handler object and its session.
+ * handshake is done, no {@code ws-protocol} and no {@code backpressure} either: {@link
+ * DeviceSessionHandler} answers pings and close frames itself, does the backpressure handler's work
+ * ({@link org.presence.gateway.connection.Backpressure#takeOver}), and passes failures to the
+ * shared {@link ExceptionHandler} as the {@code exception} tail would. Netty's UTF-8 check is not
+ * installed (see {@link #validatesUtf8()}). It also holds what every {@link DeviceSessionHandler}
+ * of the node shares (codec, service, registry, limits, metrics), so that a socket costs one small
+ * handler object and its session.
  */
 public final class DeviceChannelInstaller implements WebSocketEndpoint {
   /**

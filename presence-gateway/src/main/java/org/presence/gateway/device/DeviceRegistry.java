@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.presence.gateway.connection.Connections;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.user.UserSettings;
@@ -21,8 +22,12 @@ import org.presence.store.user.UserSettings;
  * to ping them (or to close them when a ping went unanswered). The same sweep ends the sessions
  * whose identity expired without a refresh ({@code identity-grace} after the token's expiry), so an
  * idle session holds no timer of its own either.
+ *
+ * <p>It also holds the open sessions' sockets for the node's {@link Connections} ({@link
+ * #trackConnections}): a socket whose session opened is handed over to it, so that an idle device
+ * socket is one map entry, here, and not a second one there.
  */
-public final class DeviceRegistry implements DeviceService.LocalSessions {
+public final class DeviceRegistry implements DeviceService.LocalSessions, Connections.Registry {
   /** A session as the registry sees it; implemented by the session's {@link SessionDriver}. */
   interface Link {
     /** The session's event loop, where the calls below that say so run. */
@@ -63,6 +68,9 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
   private final long pingIntervalNanos;
   private ScheduledFuture<?> sweep;
 
+  /** The node's connections, which hand the open sessions' sockets over; {@code null}: none. */
+  private volatile Connections connections;
+
   /** A registry whose sweep pings sessions silent for {@code pingInterval}. */
   public DeviceRegistry(Duration pingInterval) {
     this.pingIntervalNanos = pingInterval.toNanos();
@@ -87,8 +95,28 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
     sweep = timers.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * Holds the sockets of the sessions opened from now on for {@code connections}, which forgets
+   * them ({@link Connections#handOver}) and walks this registry when it drains, closes or counts
+   * every connection. Called once at start, before the node accepts connections.
+   */
+  public void trackConnections(Connections connections) {
+    connections.attach(this);
+    this.connections = connections;
+  }
+
+  /**
+   * The session opened: it is registered, and its socket handed over from the node's connections
+   * (on its event loop, after the session is in the map, so that a walk of both finds it).
+   */
   void add(UUID session, Link link) {
     links.put(session, link);
+    Connections c = connections;
+    if (c != null
+        && link instanceof SessionDriver d
+        && d.socket() instanceof DeviceSessionHandler h) {
+      c.handOver(h.channel());
+    }
   }
 
   void remove(UUID session, Link link) {
@@ -96,12 +124,16 @@ public final class DeviceRegistry implements DeviceService.LocalSessions {
   }
 
   /** Open sessions. */
+  @Override
   public int size() {
     return links.size();
   }
 
-  /** Calls {@code action} with the channel of every open session (tests, diagnostics). */
-  void forEachChannel(java.util.function.Consumer<Channel> action) {
+  /**
+   * Calls {@code action} with the channel of every open session (the node's connections, tests).
+   */
+  @Override
+  public void forEachChannel(java.util.function.Consumer<Channel> action) {
     for (Link link : links.values()) {
       if (link instanceof SessionDriver d && d.socket() instanceof DeviceSessionHandler h) {
         action.accept(h.channel());

@@ -3,7 +3,6 @@ package org.presence.gateway.device;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
@@ -46,11 +45,14 @@ import org.presence.store.queue.Notification;
  * <p>Once the WebSocket handshake is done, this handler removes {@code ws-protocol} (its work is
  * over, and a socket held for days should not keep it) and answers the control frames itself
  * through {@link ControlFrames}: a ping with a pong while the socket is writable and the session's
- * bucket allows it ({@link SessionDriver#onPing}), a close with a close (RFC 6455 §5.5).
+ * bucket allows it ({@link SessionDriver#onPing}), a close with a close (RFC 6455 §5.5). It also
+ * becomes the socket's {@link Backpressure} then ({@link Backpressure#takeOver}): the {@code
+ * backpressure} handler leaves the pipeline, and this one pauses reads while the socket is not
+ * writable, ends it when that lasts, and counts the connection closed. Until then (and in a
+ * pipeline without a {@code backpressure} handler) that part of it does nothing.
  */
 @OnEventLoop
-final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
-    implements SessionDriver.Socket {
+final class DeviceSessionHandler extends Backpressure implements SessionDriver.Socket {
   /**
    * The encoded ack, copied into a buffer of the channel's allocator for each ack: the WebSocket
    * encoder copies a pooled buffer into its frame directly, where a shared heap buffer would cost
@@ -98,6 +100,11 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
       // attribute (deprecated for attributes other threads may use) drops its entry too; only
       // this event loop touches it now.
       ctx.channel().attr(HANDSHAKER).getAndRemove();
+    }
+    if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
+      // The socket is this handler's for good: it does the backpressure handler's work from now
+      // on, one handler and pipeline entry fewer per socket.
+      takeOver(ctx);
     }
     super.userEventTriggered(ctx, evt);
   }
@@ -165,7 +172,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof java.io.IOException || !driver.failAfterReplies(cause)) {
+    if (cause instanceof java.io.IOException || !driver.failAfterPending(cause)) {
       node.exceptions().exceptionCaught(ctx, cause);
     }
   }
@@ -173,6 +180,7 @@ final class DeviceSessionHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelConnectTimer();
+    connectionClosed();
     driver.closed();
     ctx.fireChannelInactive();
   }

@@ -12,10 +12,11 @@ import org.presence.protocol.error.ErrorCode;
  * only after the answers of the frames accepted before it. At most {@value #MAX_PENDING} answers
  * wait; the socket's reads pause while that many do. Answers written during a read leave with one
  * flush at its end. One per socket, used on its event loop only; it holds no deque while no answer
- * waits.
+ * waits. A socket's {@link SessionDriver} is one (it extends this class), so that the queue costs
+ * the socket no object of its own.
  */
 @OnEventLoop
-final class ReplyQueue {
+class ReplyQueue {
   /** Answers waiting (behind an asynchronous step) before the socket's reads pause. */
   static final int MAX_PENDING = 32;
 
@@ -52,6 +53,7 @@ final class ReplyQueue {
     private boolean ready;
   }
 
+  /** Where answers go; a {@link SessionDriver}'s socket. */
   private final Out out;
 
   /** Answers not written yet, in request order; {@code null} while none waits. */
@@ -67,6 +69,11 @@ final class ReplyQueue {
 
   ReplyQueue(Out out) {
     this.out = out;
+  }
+
+  /** Where answers go. */
+  final Out out() {
+    return out;
   }
 
   /** A read began: what is written until {@link #readComplete} leaves with one flush. */

@@ -25,10 +25,10 @@ import org.slf4j.LoggerFactory;
  * Runs the steps one device socket's {@link DeviceSession} decides, without Netty: authenticating
  * the connect and claiming the device, statuses, refreshes, push registrations and answers to
  * notifications through the device services, and the order of the answers through its {@link
- * ReplyQueue}. It talks to the socket only through {@link Socket}, which {@link
- * DeviceSessionHandler} implements (decoding frames, writing what it is given, mapping channel
- * events to calls here). One per socket; it is the session as the {@link DeviceRegistry} and live
- * notifications see it.
+ * ReplyQueue}, which it extends (one object per socket for both). It talks to the socket only
+ * through {@link Socket}, which {@link DeviceSessionHandler} implements (decoding frames, writing
+ * what it is given, mapping channel events to calls here). One per socket; it is the session as the
+ * {@link DeviceRegistry} and live notifications see it.
  *
  * <h2>Threads</h2>
  *
@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * ends the session goes out only after the answers of the frames accepted before it.
  */
 @OnEventLoop
-final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
+final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, NotificationSink {
   /** The socket as the driver sees it; implemented by {@link DeviceSessionHandler}. */
   interface Socket extends ReplyQueue.Out {
     /** The socket's event loop: where asynchronous results come back. */
@@ -82,9 +82,7 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
   private static final Logger LOG = LoggerFactory.getLogger(SessionDriver.class);
 
   private final DeviceChannelInstaller node;
-  private final Socket socket;
   private final DeviceSession session;
-  private final ReplyQueue replies;
 
   /**
    * When the session ends because its identity expired without refresh ({@code identity-grace}
@@ -102,15 +100,15 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
   private RecentIds recent;
 
   SessionDriver(DeviceChannelInstaller node, Socket socket) {
+    super(socket);
     this.node = node;
-    this.socket = socket;
     this.session = new DeviceSession(node.rateLimit());
-    this.replies = new ReplyQueue(socket);
     this.lastReadNanos = System.nanoTime();
   }
 
+  /** The socket (where the answers go: the queue's {@link ReplyQueue.Out}). */
   Socket socket() {
-    return socket;
+    return (Socket) out();
   }
 
   DeviceSession.State state() {
@@ -124,12 +122,7 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
    */
   void readStarted(long nanos) {
     lastReadNanos = nanos;
-    replies.readStarted();
-  }
-
-  /** The end of a read: the answers written during it leave with one flush. */
-  void readComplete() {
-    replies.readComplete();
+    readStarted();
   }
 
   /**
@@ -139,7 +132,7 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
   boolean onPing(long nanos) {
     DeviceSession.Step step = session.onControlFrame(nanos);
     if (step instanceof DeviceSession.End e) {
-      endAfterReplies(e.code(), e.detail());
+      closeAfterReplies(e.code(), e.detail());
     }
     return step == null;
   }
@@ -158,7 +151,7 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
 
   private void run(DeviceSession.Step step) {
     if (step instanceof DeviceSession.Apply a) {
-      ReplyQueue.Reply reply = replies.expect();
+      ReplyQueue.Reply reply = expect();
       CompletableFuture<Void> done =
           node.service()
               .status(
@@ -173,32 +166,32 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
         // Decided already (the in-process store): answered in this read, with no task.
         answered(reply, failure(done));
       } else {
-        done.whenCompleteAsync((v, e) -> answered(reply, e), socket.eventLoop());
+        done.whenCompleteAsync((v, e) -> answered(reply, e), socket().eventLoop());
       }
     } else if (step instanceof DeviceSession.Refuse r) {
       node.metrics().error(r.code());
-      replies.reply(ErrorReply.of(r.code(), r.detail()));
+      reply(ErrorReply.of(r.code(), r.detail()));
     } else if (step instanceof DeviceSession.End e) {
-      endAfterReplies(e.code(), e.detail());
+      closeAfterReplies(e.code(), e.detail());
     } else if (step instanceof DeviceSession.Authenticate a) {
       authenticate(a.connect());
     } else if (step instanceof DeviceSession.Reauthenticate r) {
-      ReplyQueue.Reply reply = replies.expect();
+      ReplyQueue.Reply reply = expect();
       node.service()
           .reauthenticate(r.assertion())
           .whenCompleteAsync(
-              (identity, e) -> reauthenticated(reply, identity, e), socket.eventLoop());
+              (identity, e) -> reauthenticated(reply, identity, e), socket().eventLoop());
     } else if (step instanceof DeviceSession.Answer a) {
-      ReplyQueue.Reply reply = replies.expect();
+      ReplyQueue.Reply reply = expect();
       node.notifications()
           .answered(session.user(), a.ids(), a.acted())
           .whenCompleteAsync(
-              (unknown, e) -> answeredNotifications(reply, unknown, e), socket.eventLoop());
+              (unknown, e) -> answeredNotifications(reply, unknown, e), socket().eventLoop());
     } else if (step instanceof DeviceSession.Register r) {
-      ReplyQueue.Reply reply = replies.expect();
+      ReplyQueue.Reply reply = expect();
       node.service()
           .registerPush(session.user(), session.device(), session.applicationIds(), r.presenceId())
-          .whenCompleteAsync((v, e) -> answered(reply, e), socket.eventLoop());
+          .whenCompleteAsync((v, e) -> answered(reply, e), socket().eventLoop());
     }
   }
 
@@ -216,15 +209,15 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
   // ---- Opening ----
 
   private void authenticate(Connect connect) {
-    socket.connecting();
+    socket().connecting();
     node.service()
-        .authenticate(connect.assertion(), socket.address())
+        .authenticate(connect.assertion(), socket().address())
         .whenCompleteAsync(
-            (identity, e) -> authenticated(connect, identity, e), socket.eventLoop());
+            (identity, e) -> authenticated(connect, identity, e), socket().eventLoop());
   }
 
   private void authenticated(Connect connect, Identity identity, Throwable e) {
-    if (session.state() != DeviceSession.State.AUTHENTICATING || !socket.active()) {
+    if (session.state() != DeviceSession.State.AUTHENTICATING || !socket().active()) {
       return;
     }
     if (e != null) {
@@ -236,18 +229,18 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
     node.service()
         .open(identity.subject(), device, id)
         .whenCompleteAsync(
-            (v, e2) -> opened(connect, identity, device, id, e2), socket.eventLoop());
+            (v, e2) -> opened(connect, identity, device, id, e2), socket().eventLoop());
   }
 
   private void opened(Connect connect, Identity identity, String device, UUID id, Throwable e) {
     String user = identity.subject();
     if (e != null) {
-      if (socket.active()) {
+      if (socket().active()) {
         end(e);
       }
       return;
     }
-    if (session.state() != DeviceSession.State.AUTHENTICATING || !socket.active()) {
+    if (session.state() != DeviceSession.State.AUTHENTICATING || !socket().active()) {
       // Gone while the device was being claimed: give it back after the grace period.
       node.service().closed(user, device, id);
       return;
@@ -256,8 +249,8 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
     pairedDevice = identity.pairedDevice();
     scheduleExpiry(identity.expiresAt());
     node.registry().add(id, this);
-    replies.send(new Connected(id, identity.expiresAt().toEpochMilli()));
-    socket.connected();
+    send(new Connected(id, identity.expiresAt().toEpochMilli()));
+    socket().connected();
     // After the registry knows the session: an item stored from now on wakes it, an item stored
     // before is in what opened() reads.
     node.notifications().opened(this);
@@ -266,7 +259,7 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
   /** The connect timeout ran out (the handler's timer). */
   void connectTimedOut() {
     if (session.onConnectTimeout() instanceof DeviceSession.End e) {
-      socket.closeWith(e.code(), e.detail());
+      socket().closeWith(e.code(), e.detail());
     }
   }
 
@@ -291,7 +284,7 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
       pairedDevice = identity.pairedDevice();
       scheduleExpiry(identity.expiresAt());
     }
-    replies.answer(reply, new DeviceMessage.Refreshed(identity.expiresAt().toEpochMilli()));
+    answer(reply, new DeviceMessage.Refreshed(identity.expiresAt().toEpochMilli()));
   }
 
   /** Sets when the session ends: {@code identity-grace} after {@code expires}, unless refreshed. */
@@ -302,8 +295,7 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
   private void answeredNotifications(ReplyQueue.Reply reply, List<String> unknown, Throwable e) {
     if (e == null && !unknown.isEmpty()) {
       node.metrics().error(ErrorCode.UNKNOWN_NOTIFICATION);
-      replies.answer(
-          reply, ErrorReply.of(ErrorCode.UNKNOWN_NOTIFICATION, String.join(", ", unknown)));
+      answer(reply, ErrorReply.of(ErrorCode.UNKNOWN_NOTIFICATION, String.join(", ", unknown)));
       return;
     }
     answered(reply, e);
@@ -316,30 +308,30 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
    */
   private void answered(ReplyQueue.Reply reply, Throwable e) {
     if (e == null) {
-      replies.answer(reply, Ack.INSTANCE);
+      answer(reply, Ack.INSTANCE);
       return;
     }
     ProtocolException pe = protocolException(e);
     if (pe.code().sessionLost()) {
-      replies.answerEnd(reply, pe.code(), pe.detail());
+      answerEnd(reply, pe.code(), pe.detail());
     } else {
       node.metrics().error(pe.code());
-      replies.answer(reply, ErrorReply.of(pe.code(), pe.detail()));
+      answer(reply, ErrorReply.of(pe.code(), pe.detail()));
     }
   }
 
   // ---- Ending ----
 
   /** Ends the session with {@code code} once the answers still pending are written. */
-  private void endAfterReplies(ErrorCode code, String detail) {
+  private void closeAfterReplies(ErrorCode code, String detail) {
     session.closed();
-    replies.endAfterReplies(code, detail);
+    endAfterReplies(code, detail);
   }
 
   private void end(Throwable e) {
     ProtocolException pe = protocolException(e);
     session.closed();
-    socket.closeWith(pe.code(), pe.detail());
+    socket().closeWith(pe.code(), pe.detail());
   }
 
   private ProtocolException protocolException(Throwable t) {
@@ -347,7 +339,7 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
     if (e instanceof ProtocolException pe) {
       return pe;
     }
-    LOG.error("device session {} failed", socket.describe(), e);
+    LOG.error("device session {} failed", socket().describe(), e);
     return new ProtocolException(ErrorCode.SESSION_ABORTED, null);
   }
 
@@ -356,18 +348,18 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
    * (a broken frame ends the session after the frames accepted before it are answered) and this
    * returns {@code true}; otherwise the caller hands {@code cause} on at once.
    */
-  boolean failAfterReplies(Throwable cause) {
-    if (!replies.pending()) {
+  boolean failAfterPending(Throwable cause) {
+    if (!pending()) {
       return false;
     }
     session.closed();
-    replies.failAfterReplies(cause);
+    failAfterReplies(cause);
     return true;
   }
 
   /** The socket closed: no answer is due, and an opened session's device goes (after the grace). */
   void closed() {
-    replies.clear();
+    clear();
     session.closed();
     if (session.sessionId() != null) {
       node.registry().remove(session.sessionId(), this);
@@ -379,7 +371,7 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
 
   @Override
   public Executor eventLoop() {
-    return socket.eventLoop();
+    return socket().eventLoop();
   }
 
   @Override
@@ -400,40 +392,40 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
   @Override
   public void identityExpired() {
     if (session.state() != DeviceSession.State.OPEN
-        || !socket.active()
+        || !socket().active()
         || System.currentTimeMillis() < identityDeadline) {
       // Gone, or refreshed since the sweep saw it due.
       return;
     }
     identityDeadline = Long.MAX_VALUE;
-    endAfterReplies(ErrorCode.IDENTITY_EXPIRED, null);
+    closeAfterReplies(ErrorCode.IDENTITY_EXPIRED, null);
   }
 
   @Override
   public void replaced() {
     if (session.state() == DeviceSession.State.OPEN) {
-      socket.closeWith(ErrorCode.SESSION_REPLACED, null);
+      socket().closeWith(ErrorCode.SESSION_REPLACED, null);
     }
   }
 
   @Override
   public void settings(DeviceMessage.Settings settings) {
-    if (socket.active() && session.sendSettings(settings)) {
+    if (socket().active() && session.sendSettings(settings)) {
       // A device that does not read is closed (SLOW_CONSUMER); it reads the settings anew.
-      replies.send(settings);
+      send(settings);
     }
   }
 
   @Override
   public void abort(ErrorCode code, String detail) {
     if (session.state() == DeviceSession.State.OPEN) {
-      socket.closeWith(code, detail);
+      socket().closeWith(code, detail);
     }
   }
 
   @Override
   public void keepalive() {
-    if (!socket.active()) {
+    if (!socket().active()) {
       return;
     }
     DeviceSession.Step step =
@@ -443,9 +435,9 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
             node.config().pingInterval().toNanos(),
             node.config().pingTimeout().toNanos());
     if (step instanceof DeviceSession.Ping) {
-      socket.ping();
+      socket().ping();
     } else if (step instanceof DeviceSession.End e) {
-      socket.closeWith(e.code(), e.detail());
+      socket().closeWith(e.code(), e.detail());
     }
   }
 
@@ -463,17 +455,17 @@ final class SessionDriver implements DeviceRegistry.Link, NotificationSink {
 
   @Override
   public void push(List<Notification> items, Written written) {
-    if (!socket.inEventLoop()) {
-      socket.eventLoop().execute(() -> push(items, written));
+    if (!socket().inEventLoop()) {
+      socket().eventLoop().execute(() -> push(items, written));
       return;
     }
-    if (!socket.active() || session.state() != DeviceSession.State.OPEN) {
+    if (!socket().active() || session.state() != DeviceSession.State.OPEN) {
       return;
     }
     RecentIds r = recent;
     if (r == null) {
       r = recent = new RecentIds();
     }
-    socket.writeNotifications(r, items, written);
+    socket().writeNotifications(r, items, written);
   }
 }

@@ -257,6 +257,16 @@ public final class XmppServer implements AutoCloseable {
       boolean directTls,
       String setting) {
     XmppServer s = this;
+    // Shared by every connection's handler.
+    Backpressure.Stall stall =
+        new Backpressure.Stall(
+            unwritable,
+            stalled -> {
+              XmppSession session = stalled.pipeline().get(XmppSession.class);
+              if (session != null) {
+                session.streamError("connection-timeout", "not reading what it is sent");
+              }
+            });
     ServerBootstrap b =
         gateway
             .clone()
@@ -264,18 +274,7 @@ public final class XmppServer implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    ch.pipeline()
-                        .addLast(
-                            PipelineNames.BACKPRESSURE,
-                            new Backpressure(
-                                unwritable,
-                                stalled -> {
-                                  XmppSession session = stalled.pipeline().get(XmppSession.class);
-                                  if (session != null) {
-                                    session.streamError(
-                                        "connection-timeout", "not reading what it is sent");
-                                  }
-                                }));
+                    ch.pipeline().addLast(PipelineNames.BACKPRESSURE, new Backpressure(stall));
                     connections.opened(ch);
                     connections.upgraded(ch, Connections.Kind.XMPP, DRAIN);
                     if (directTls) {

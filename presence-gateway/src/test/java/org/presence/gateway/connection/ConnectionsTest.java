@@ -79,4 +79,67 @@ class ConnectionsTest {
     busy.close();
     device.close();
   }
+
+  @Test
+  void aConnectionHandedOver_leavesTheMap_andIsStillDrainedClosedCountedAndFound() {
+    List<Channel> held = new ArrayList<>();
+    connections.attach(
+        new Connections.Registry() {
+          @Override
+          public int size() {
+            return held.size();
+          }
+
+          @Override
+          public void forEachChannel(java.util.function.Consumer<Channel> action) {
+            held.forEach(action);
+          }
+        });
+    EmbeddedChannel http = opened();
+    EmbeddedChannel device = opened();
+    List<Channel> drained = new ArrayList<>();
+    connections.upgraded(device, Connections.Kind.DEVICE, drained::add);
+    held.add(device);
+    assertThat(connections.size()).as("in both places for an instant").isEqualTo(3);
+    connections.handOver(device);
+    assertThat(connections.size()).isEqualTo(2);
+    assertThat(open(Connections.Kind.DEVICE)).isEqualTo(1);
+
+    connections.drain();
+    http.runPendingTasks();
+    device.runPendingTasks();
+    assertThat(drained).as("drained once").containsExactly(device);
+    assertThat(http.isOpen()).isFalse();
+    // (Every EmbeddedChannel has the same remote address: found once the other one is gone.)
+    assertThat(connections.find(device.remoteAddress())).isSameAs(device);
+
+    connections.closeAll();
+    assertThat(device.isOpen()).isFalse();
+    assertThat(open(Connections.Kind.DEVICE)).isZero();
+  }
+
+  @Test
+  void aConnectionInBothPlaces_isDrainedOnce() {
+    List<Channel> held = new ArrayList<>();
+    connections.attach(
+        new Connections.Registry() {
+          @Override
+          public int size() {
+            return held.size();
+          }
+
+          @Override
+          public void forEachChannel(java.util.function.Consumer<Channel> action) {
+            held.forEach(action);
+          }
+        });
+    EmbeddedChannel device = opened();
+    List<Channel> drained = new ArrayList<>();
+    connections.upgraded(device, Connections.Kind.DEVICE, drained::add);
+    held.add(device);
+    connections.drain();
+    device.runPendingTasks();
+    assertThat(drained).containsExactly(device);
+    device.close();
+  }
 }

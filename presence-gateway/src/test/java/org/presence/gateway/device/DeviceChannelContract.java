@@ -506,6 +506,18 @@ public abstract class DeviceChannelContract {
   }
 
   @Test
+  void anOpenSession_isOneConnection_whichTheRegistryHolds() {
+    TestNode node = startNode(Map.of());
+    try (DeviceTestClient c =
+        DeviceTestClient.connected(node, node.token(email()), null, "phone")) {
+      await().atMost(WAIT).until(() -> node.server().device().registry().size() == 1);
+      assertThat(node.server().openConnections()).as("counted once").isEqualTo(1);
+    } finally {
+      node.close();
+    }
+  }
+
+  @Test
   void drain_thenServerShuttingDownWithGoingAway() {
     TestNode node = startNode(Map.of());
     try (DeviceTestClient c =
@@ -950,13 +962,10 @@ public abstract class DeviceChannelContract {
                   names.addAll(ch.pipeline().names());
                 }
               });
+      // The session handler took over the backpressure handler's work once the WebSocket was up.
       assertThat(names)
           .containsExactly(
-              "backpressure",
-              "wsencoder",
-              "wsdecoder",
-              "device-session",
-              "DefaultChannelPipeline$TailContext#0");
+              "wsencoder", "wsdecoder", "device-session", "DefaultChannelPipeline$TailContext#0");
       assertThat(id).isNotNull();
     }
   }

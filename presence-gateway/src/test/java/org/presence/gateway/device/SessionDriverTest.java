@@ -283,7 +283,7 @@ class SessionDriverTest {
     driver.onMessage(
         new StatusUpdate(UUID.randomUUID(), PresenceStatus.ONLINE, null, null), System.nanoTime());
     assertThat(socket.out).isEmpty();
-    assertThat(driver.failAfterReplies(new IllegalStateException("broken frame"))).isTrue();
+    assertThat(driver.failAfterPending(new IllegalStateException("broken frame"))).isTrue();
     answers.get(0).complete(List.of());
     drain();
     assertThat(socket.out).hasSize(3);
