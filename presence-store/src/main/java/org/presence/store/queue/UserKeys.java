@@ -32,9 +32,9 @@ public final class UserKeys {
 
   /** A cache of keys as {@link #of} keeps them, on {@code ticker}'s time (tests move it). */
   static Cache<String, String> cache(Ticker ticker) {
-    // The upkeep runs on the caller's thread (amortised over calls; never waits for a lock), not
-    // as a common-pool task: every session's open looks a key up, and each new key's upkeep task
-    // cost that event loop a thread wake-up.
+    // The upkeep runs on the caller's thread (amortised over calls, only by a caller whose
+    // tryLock of the cache's lock succeeded), not as a common-pool task: every session's open
+    // looks a key up, and each new key's upkeep task cost that event loop a thread wake-up.
     return Caffeine.newBuilder()
         .maximumSize(CACHED)
         .expireAfterAccess(IDLE)
