@@ -456,7 +456,9 @@ public final class PresenceServer implements AutoCloseable {
               .channel(loops.serverChannel())
               .option(ChannelOption.SO_BACKLOG, 4096)
               .option(ChannelOption.SO_REUSEADDR, true)
-              .childOption(ChannelOption.TCP_NODELAY, true)
+              // No TCP_NODELAY option: Netty's socket config turns it on for every accepted
+              // socket already (epoll and NIO), and setting it again cost a setsockopt per
+              // connection (DeviceChannelContract checks a session's socket has it).
               .childOption(ChannelOption.SO_KEEPALIVE, true)
               .childOption(
                   ChannelOption.WRITE_BUFFER_WATER_MARK,

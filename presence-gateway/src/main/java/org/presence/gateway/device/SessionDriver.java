@@ -41,10 +41,12 @@ import org.slf4j.LoggerFactory;
  * <h2>Order</h2>
  *
  * Reads are held ({@link Socket#connecting}) while the connect's assertion is verified and the
- * device claimed, and resumed ({@link Socket#connected}) once {@code connected} is written. Once
- * open, answers leave in request order: while a status, a refresh, a push registration or an answer
- * to notifications is pending, later answers (refusals included) wait behind it, and an error that
- * ends the session goes out only after the answers of the frames accepted before it.
+ * device claimed, when either waits, and resumed ({@link Socket#connected}) once {@code connected}
+ * is written; a connect decided at once is answered within the read that brought it, before the
+ * socket's next frame is handled. Once open, answers leave in request order: while a status, a
+ * refresh, a push registration or an answer to notifications is pending, later answers (refusals
+ * included) wait behind it, and an error that ends the session goes out only after the answers of
+ * the frames accepted before it.
  */
 @OnEventLoop
 final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, NotificationSink {
@@ -208,12 +210,24 @@ final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, Not
 
   // ---- Opening ----
 
+  /**
+   * Checks the connect's token, then claims the device. A step that is decided at once (a token
+   * checked on this thread, a claim in the node's own store) goes on in the same read, with no task
+   * and no pause of reads: no other frame of the socket can be handled before it, as when reads are
+   * paused. Only a step that waits (a key fetch, a paired device's lookup, a claim in Redis) pauses
+   * reads ({@link Socket#connecting}) and comes back as a task on the event loop.
+   */
   private void authenticate(Connect connect) {
+    CompletableFuture<Identity> checked =
+        node.service().authenticate(connect.assertion(), socket().address()).toCompletableFuture();
+    if (checked.isDone()) {
+      Throwable e = failure(checked);
+      authenticated(connect, e == null ? checked.getNow(null) : null, e);
+      return;
+    }
     socket().connecting();
-    node.service()
-        .authenticate(connect.assertion(), socket().address())
-        .whenCompleteAsync(
-            (identity, e) -> authenticated(connect, identity, e), socket().eventLoop());
+    checked.whenCompleteAsync(
+        (identity, e) -> authenticated(connect, identity, e), socket().eventLoop());
   }
 
   private void authenticated(Connect connect, Identity identity, Throwable e) {
@@ -226,10 +240,15 @@ final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, Not
     }
     UUID id = SecureRandoms.uuid();
     String device = DeviceSession.deviceOf(connect, id);
-    node.service()
-        .open(identity.subject(), device, id)
-        .whenCompleteAsync(
-            (v, e2) -> opened(connect, identity, device, id, e2), socket().eventLoop());
+    CompletableFuture<Void> claimed =
+        node.service().open(identity.subject(), device, id).toCompletableFuture();
+    if (claimed.isDone()) {
+      opened(connect, identity, device, id, failure(claimed));
+      return;
+    }
+    socket().connecting();
+    claimed.whenCompleteAsync(
+        (v, e2) -> opened(connect, identity, device, id, e2), socket().eventLoop());
   }
 
   private void opened(Connect connect, Identity identity, String device, UUID id, Throwable e) {

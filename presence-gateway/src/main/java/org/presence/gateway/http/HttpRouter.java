@@ -41,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * a trusted proxy forwarded the request for), before its handler or endpoint runs.
  *
  * <p>Reads pause while a request is answered (the {@code flow-control} handler before this one
- * holds any pipelined requests), so answers leave in request order.
+ * holds any pipelined requests), so answers leave in request order. A WebSocket upgrade does not
+ * pause them: it is done (the tail installed, the request handed to the handshake) before the
+ * router returns, so no read can come in between.
  */
 @Sharable
 public final class HttpRouter extends ChannelInboundHandlerAdapter {
@@ -156,8 +158,14 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private void route(ChannelHandlerContext ctx, FullHttpRequest request) {
     metrics.framesIn(Connections.Kind.HTTP.label()).inc();
     Connections.busy(ctx.channel(), true);
-    Backpressure.pause(ctx.channel(), Backpressure.BUSY);
     QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+    boolean valid = !request.decoderResult().isFailure() && decodable(uri);
+    HttpRoutes.Match match = valid ? routes.match(request.method(), uri.rawPath()) : null;
+    if (!upgrades(request, match)) {
+      // Reads pause until the answer is written. An upgrade is done before this returns (no read
+      // comes in between), so it is not paused: that saves two epoll_ctl calls per connect.
+      Backpressure.pause(ctx.channel(), Backpressure.BUSY);
+    }
     HttpExchange exchange =
         new HttpExchange(ctx, request, uri, java.util.Map.of(), metrics, connections);
     if (request.decoderResult().isFailure()) {
@@ -171,25 +179,38 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    if (!decodable(uri)) {
+    if (!valid) {
       refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "the address is not valid percent-encoding");
       return;
     }
     ClientAddress.update(ctx.channel(), request.headers(), proxies);
     try {
-      dispatch(ctx, request, uri, exchange);
+      dispatch(ctx, request, uri, exchange, match);
     } catch (RuntimeException e) {
       // A bug in routing itself: answered (500, logged), never left without an answer.
       exchange.error(e);
     }
   }
 
+  /** Whether {@code request} is a WebSocket upgrade of a WebSocket route ({@code match}). */
+  private static boolean upgrades(FullHttpRequest request, HttpRoutes.Match match) {
+    return match instanceof HttpRoutes.Found found
+        && found.route().webSocket() != null
+        && isUpgrade(request);
+  }
+
+  private static boolean isUpgrade(FullHttpRequest request) {
+    return request
+        .headers()
+        .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+  }
+
   private void dispatch(
       ChannelHandlerContext ctx,
       FullHttpRequest request,
       QueryStringDecoder uri,
-      HttpExchange exchange) {
-    HttpRoutes.Match match = routes.match(request.method(), uri.rawPath());
+      HttpExchange exchange,
+      HttpRoutes.Match match) {
     if (match instanceof HttpRoutes.NotFound) {
       refuse(ctx, exchange, ErrorCode.NOT_FOUND, null);
     } else if (match instanceof HttpRoutes.MethodNotAllowed m) {
@@ -232,9 +253,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private void upgrade(
       ChannelHandlerContext ctx, HttpExchange exchange, WebSocketEndpoint endpoint) {
     FullHttpRequest request = exchange.request();
-    if (!request
-        .headers()
-        .containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+    if (!isUpgrade(request)) {
       refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "WebSocket upgrade required");
       return;
     }
@@ -275,7 +294,6 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     p.remove(this);
     Connections.busy(ctx.channel(), false);
     ctx.fireChannelRead(request.retain());
-    Backpressure.resume(ctx.channel(), Backpressure.BUSY);
   }
 
   private static java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> closeAfter() {

@@ -121,6 +121,10 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     this.verified =
         Caffeine.newBuilder()
             .maximumSize(cacheSize)
+            // The cache's upkeep (eviction, expiry) runs on the thread that verified, amortised
+            // over its calls, instead of as a common-pool task: a connect storm puts a token per
+            // connect, and each put's task cost the event loop a thread wake-up.
+            .executor(Runnable::run)
             .expireAfter(
                 new Expiry<TokenKey, Identity>() {
                   @Override

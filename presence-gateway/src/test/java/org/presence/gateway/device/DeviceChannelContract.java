@@ -946,6 +946,25 @@ public abstract class DeviceChannelContract {
   }
 
   @Test
+  void aSessionsSocket_sendsWithoutDelay_andKeepsAlive() throws Exception {
+    try (DeviceTestClient c = connect(nodeA(), email(), null, "phone")) {
+      assertThat(c.session()).isNotNull();
+      var registry = nodeA().server().device().registry();
+      await().atMost(WAIT).until(() -> registry.size() > 0);
+      List<io.netty.channel.Channel> channels = new java.util.concurrent.CopyOnWriteArrayList<>();
+      registry.forEachChannel(channels::add);
+      for (io.netty.channel.Channel ch : channels) {
+        assertThat(ch.config().getOption(io.netty.channel.ChannelOption.TCP_NODELAY))
+            .as("TCP_NODELAY of %s", ch)
+            .isTrue();
+        assertThat(ch.config().getOption(io.netty.channel.ChannelOption.SO_KEEPALIVE))
+            .as("SO_KEEPALIVE of %s", ch)
+            .isTrue();
+      }
+    }
+  }
+
+  @Test
   void afterUpgrade_noHttpHandlerRemainsInThePipeline() throws Exception {
     try (DeviceTestClient c = connect(nodeA(), email(), null, "phone")) {
       UUID id = c.session();

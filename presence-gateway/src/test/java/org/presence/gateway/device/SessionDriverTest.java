@@ -44,6 +44,15 @@ class SessionDriverTest {
   private final LocalPresenceBus bus = new LocalPresenceBus();
   private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
   private final ArrayDeque<Runnable> loop = new ArrayDeque<>();
+
+  /** Runs a task on the test's event loop ({@link #drain}). */
+  private final Executor later =
+      r -> {
+        synchronized (loop) {
+          loop.add(r);
+        }
+      };
+
   private DeviceRegistry registry;
   private DeviceChannelInstaller installer;
 
@@ -59,12 +68,18 @@ class SessionDriverTest {
         DeviceChannel.assemble(
             config,
             "node",
+            // "good" is checked later, by a task of the test's loop (as when the provider's keys
+            // are fetched first), "at-once" on the caller's thread (a known key); anything else
+            // is refused at once.
             token ->
                 token.equals("good")
-                    ? CompletableFuture.completedFuture(
-                        new Identity("alice", "", Instant.now().plusSeconds(60)))
-                    : CompletableFuture.failedFuture(
-                        new ProtocolException(ErrorCode.INVALID_ASSERTION)),
+                    ? CompletableFuture.supplyAsync(
+                        () -> new Identity("alice", "", Instant.now().plusSeconds(60)), later)
+                    : token.equals("at-once")
+                        ? CompletableFuture.completedFuture(
+                            new Identity("bob", "", Instant.now().plusSeconds(60)))
+                        : CompletableFuture.failedFuture(
+                            new ProtocolException(ErrorCode.INVALID_ASSERTION)),
             new LocalPresenceStateStore(),
             (user, update, now) -> CompletableFuture.completedFuture(null),
             null,
@@ -126,6 +141,7 @@ class SessionDriverTest {
   private final class Recording implements SessionDriver.Socket {
     final List<Object> out = new ArrayList<>();
     boolean held;
+    int holds;
     boolean closed;
 
     @Override
@@ -158,11 +174,7 @@ class SessionDriverTest {
 
     @Override
     public Executor eventLoop() {
-      return r -> {
-        synchronized (loop) {
-          loop.add(r);
-        }
-      };
+      return later;
     }
 
     @Override
@@ -188,6 +200,7 @@ class SessionDriverTest {
     @Override
     public void connecting() {
       held = true;
+      holds++;
     }
 
     @Override
@@ -214,6 +227,23 @@ class SessionDriverTest {
     assertThat(socket.held).isFalse();
     assertThat(socket.out).hasSize(1).first().isInstanceOf(Connected.class);
     return ((Connected) socket.out.remove(0)).sessionId();
+  }
+
+  @Test
+  void connect_decidedAtOnce_isAnsweredInTheSameCall_withoutHoldingReadsOrATask() {
+    Recording socket = new Recording();
+    SessionDriver driver = new SessionDriver(installer, socket);
+    driver.onMessage(new Connect("at-once", null, "phone"), System.nanoTime());
+    // The token was checked and the device claimed (the node's own store) on this thread: the
+    // session is open before the socket's next frame could be handled, with no task queued.
+    assertThat(socket.out).hasSize(1).first().isInstanceOf(Connected.class);
+    assertThat(socket.held).as("reads never held").isFalse();
+    assertThat(socket.holds).isZero();
+    synchronized (loop) {
+      assertThat(loop).isEmpty();
+    }
+    assertThat(driver.state()).isEqualTo(DeviceSession.State.OPEN);
+    assertThat(registry.size()).isEqualTo(1);
   }
 
   @Test

@@ -13,7 +13,7 @@ import org.presence.protocol.id.Sha256;
  * identity does not appear in the queue stores. Keys of recent users are cached (up to {@value
  * #CACHED}), since every post and every delivery needs them; a key unused for {@link #IDLE} is
  * dropped at the cache's next upkeep (a digest costs about a microsecond), so the user of an idle
- * session holds none.
+ * session holds none. The upkeep runs on the calling thread.
  */
 public final class UserKeys {
   private static final int CACHED = 100_000;
@@ -32,7 +32,15 @@ public final class UserKeys {
 
   /** A cache of keys as {@link #of} keeps them, on {@code ticker}'s time (tests move it). */
   static Cache<String, String> cache(Ticker ticker) {
-    return Caffeine.newBuilder().maximumSize(CACHED).expireAfterAccess(IDLE).ticker(ticker).build();
+    // The upkeep runs on the caller's thread (amortised over calls, only by a caller whose
+    // tryLock of the cache's lock succeeded), not as a common-pool task: every session's open
+    // looks a key up, and each new key's upkeep task cost that event loop a thread wake-up.
+    return Caffeine.newBuilder()
+        .maximumSize(CACHED)
+        .expireAfterAccess(IDLE)
+        .ticker(ticker)
+        .executor(Runnable::run)
+        .build();
   }
 
   /** Whether {@code userSub}'s key is cached now. */
