@@ -1,5 +1,6 @@
 package org.presence.store.updates;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -261,28 +262,48 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
    * One application's retained updates, oldest first, in parallel arrays rather than as objects:
    * every update the log keeps survives several young collections, and copying an object per update
    * (plus its {@link Instant}) from one GC space to the next is what made the embedded node's young
-   * pauses long at a high update rate. Here an update costs a slot in each array (the PUID and
-   * message strings are the callers' own) and the arrays, which grow by doubling up to the log's
-   * bound, are the only objects that live on. {@link #get} builds the {@link AppUpdate} a reader
-   * asks for. Not thread-safe: guarded by its {@link AppLog}.
+   * pauses long at a high update rate. Here an update costs a slot in each array and its message's
+   * UTF-8 bytes in a circular byte array (a device's frame decodes a new message string each time,
+   * so keeping the strings kept an object per update alive for as long as the log holds it; the
+   * PUID strings are the grants' own, shared). The arrays, which grow by doubling up to the log's
+   * bound, are the only objects that live on; the message bytes shrink back when a trim leaves them
+   * mostly empty. {@link #get} builds the {@link AppUpdate} a reader asks for. Not thread-safe:
+   * guarded by its {@link AppLog}.
    */
   static final class UpdateRing {
     private static final PresenceStatus[] STATUSES = PresenceStatus.values();
     private static final int INITIAL = 64;
+    private static final int INITIAL_BYTES = 1024;
+    private static final byte[] NO_BYTES = new byte[0];
 
     private String[] puid = new String[0];
-    private String[] message = new String[0];
     private byte[] status = new byte[0];
     private long[] version = new long[0];
 
     /** When the log took the update: epoch nanoseconds (exact for any clock until 2262). */
     private long[] at = new long[0];
 
+    /**
+     * Where each update's message ends in {@link #text}, as a position counted from the ring's
+     * first byte ever (a byte at position {@code p} is at {@code p % text.length}); it begins where
+     * the update before it ends, the oldest at {@link #textHead}.
+     */
+    private long[] textEnd = new long[0];
+
+    private byte[] text = NO_BYTES;
+    private long textHead;
+    private long textTail;
+
     private int start;
     private int size;
 
     int size() {
       return size;
+    }
+
+    /** Bytes of the message array (tests). */
+    int textCapacity() {
+      return text.length;
     }
 
     static long nanos(Instant t) {
@@ -298,12 +319,20 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
           removeFirst();
         }
       }
+      String m = u.message();
+      byte[] b = m.isEmpty() ? NO_BYTES : m.getBytes(StandardCharsets.UTF_8);
+      if (textTail - textHead + b.length > text.length) {
+        resizeText(
+            Math.max(
+                INITIAL_BYTES, Integer.highestOneBit((int) (textTail - textHead + b.length)) * 2));
+      }
+      copyIn(b);
       int i = (start + size) % puid.length;
       puid[i] = u.puid();
-      message[i] = u.message();
       status[i] = (byte) u.status().ordinal();
       version[i] = u.version();
       at[i] = nanos(u.at());
+      textEnd[i] = textTail;
       size++;
     }
 
@@ -311,11 +340,12 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
     AppUpdate get(int index, long seq) {
       int i = (start + index) % puid.length;
       long t = at[i];
+      long begin = index == 0 ? textHead : textEnd[(start + index - 1) % puid.length];
       return new AppUpdate(
           seq,
           puid[i],
           STATUSES[status[i]],
-          message[i],
+          message(begin, textEnd[i]),
           version[i],
           Instant.ofEpochSecond(
               Math.floorDiv(t, 1_000_000_000L), Math.floorMod(t, 1_000_000_000L)));
@@ -326,34 +356,78 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
       while (size > 0 && at[start] < cutoffNanos) {
         removeFirst();
       }
+      long used = textTail - textHead;
+      if (text.length > INITIAL_BYTES && used * 4 < text.length) {
+        resizeText(Math.max(INITIAL_BYTES, text.length / 2));
+      }
     }
 
     private void removeFirst() {
       puid[start] = null;
-      message[start] = null;
+      textHead = textEnd[start];
       start = (start + 1) % puid.length;
       size--;
     }
 
+    private String message(long begin, long end) {
+      int n = (int) (end - begin);
+      if (n == 0) {
+        return "";
+      }
+      int from = (int) (begin % text.length);
+      if (from + n <= text.length) {
+        return new String(text, from, n, StandardCharsets.UTF_8);
+      }
+      byte[] b = new byte[n];
+      int first = text.length - from;
+      System.arraycopy(text, from, b, 0, first);
+      System.arraycopy(text, 0, b, first, n - first);
+      return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private void copyIn(byte[] b) {
+      if (b.length == 0) {
+        return;
+      }
+      int to = (int) (textTail % text.length);
+      int first = Math.min(b.length, text.length - to);
+      System.arraycopy(b, 0, text, to, first);
+      System.arraycopy(b, first, text, 0, b.length - first);
+      textTail += b.length;
+    }
+
+    /** Moves the kept message bytes into an array of {@code capacity} (at least their length). */
+    private void resizeText(int capacity) {
+      byte[] t = new byte[capacity];
+      for (long p = textHead; p < textTail; ) {
+        int from = (int) (p % text.length);
+        int to = (int) (p % capacity);
+        int n = (int) Math.min(textTail - p, Math.min(text.length - from, capacity - to));
+        System.arraycopy(text, from, t, to, n);
+        p += n;
+      }
+      text = t;
+    }
+
     private void grow(int capacity) {
       String[] p = new String[capacity];
-      String[] m = new String[capacity];
       byte[] s = new byte[capacity];
       long[] v = new long[capacity];
       long[] t = new long[capacity];
+      long[] e = new long[capacity];
       for (int k = 0; k < size; k++) {
         int i = (start + k) % puid.length;
         p[k] = puid[i];
-        m[k] = message[i];
         s[k] = status[i];
         v[k] = version[i];
         t[k] = at[i];
+        e[k] = textEnd[i];
       }
       puid = p;
-      message = m;
       status = s;
       version = v;
       at = t;
+      textEnd = e;
       start = 0;
     }
   }
