@@ -8,6 +8,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.util.AttributeKey;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.presence.gateway.metrics.GatewayMetrics;
 
@@ -29,6 +30,21 @@ class ConnectionsTest {
     ch.pipeline().addFirst(PipelineNames.BACKPRESSURE, new Backpressure(1000, c -> {}));
     connections.opened(ch);
     return ch;
+  }
+
+  /** A device registry holding the channels of {@code held}, as they are at each call. */
+  private static Connections.Registry registryOver(List<Channel> held) {
+    return new Connections.Registry() {
+      @Override
+      public int size() {
+        return held.size();
+      }
+
+      @Override
+      public void forEachChannel(Consumer<Channel> action) {
+        held.forEach(action);
+      }
+    };
   }
 
   @Test
@@ -83,18 +99,7 @@ class ConnectionsTest {
   @Test
   void aConnectionHandedOver_leavesTheMap_andIsStillDrainedClosedCountedAndFound() {
     List<Channel> held = new ArrayList<>();
-    connections.attach(
-        new Connections.Registry() {
-          @Override
-          public int size() {
-            return held.size();
-          }
-
-          @Override
-          public void forEachChannel(java.util.function.Consumer<Channel> action) {
-            held.forEach(action);
-          }
-        });
+    connections.attach(registryOver(held));
     EmbeddedChannel http = opened();
     EmbeddedChannel device = opened();
     List<Channel> drained = new ArrayList<>();
@@ -121,18 +126,7 @@ class ConnectionsTest {
   @Test
   void aConnectionInBothPlaces_isDrainedOnce() {
     List<Channel> held = new ArrayList<>();
-    connections.attach(
-        new Connections.Registry() {
-          @Override
-          public int size() {
-            return held.size();
-          }
-
-          @Override
-          public void forEachChannel(java.util.function.Consumer<Channel> action) {
-            held.forEach(action);
-          }
-        });
+    connections.attach(registryOver(held));
     EmbeddedChannel device = opened();
     List<Channel> drained = new ArrayList<>();
     connections.upgraded(device, Connections.Kind.DEVICE, drained::add);
