@@ -263,18 +263,22 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
    * every update the log keeps survives several young collections, and copying an object per update
    * (plus its {@link Instant}) from one GC space to the next is what made the embedded node's young
    * pauses long at a high update rate. Here an update costs a slot in each array and its message's
-   * UTF-8 bytes in a circular byte array (a device's frame decodes a new message string each time,
-   * so keeping the strings kept an object per update alive for as long as the log holds it; the
-   * PUID strings are the grants' own, shared). The arrays, which grow by doubling up to the log's
-   * bound, are the only objects that live on; the message bytes shrink back when a trim leaves them
-   * mostly empty. {@link #get} builds the {@link AppUpdate} a reader asks for. Not thread-safe:
-   * guarded by its {@link AppLog}.
+   * UTF-8 bytes (UTF-16 code units for the rare message with an unpaired surrogate, which UTF-8
+   * cannot carry) in a circular byte array (a device's frame decodes a new message string each
+   * time, so keeping the strings kept an object per update alive for as long as the log holds it;
+   * the PUID strings are the grants' own, shared). The arrays, which grow by doubling up to the
+   * log's bound, are the only objects that live on; the message bytes shrink back when a trim
+   * leaves them mostly empty. {@link #get} builds the {@link AppUpdate} a reader asks for. Not
+   * thread-safe: guarded by its {@link AppLog}.
    */
   static final class UpdateRing {
     private static final PresenceStatus[] STATUSES = PresenceStatus.values();
     private static final int INITIAL = 64;
     private static final int INITIAL_BYTES = 1024;
     private static final byte[] NO_BYTES = new byte[0];
+
+    /** Set in an update's status byte when its message is kept as UTF-16 code units. */
+    private static final int UTF16 = 0x80;
 
     private String[] puid = new String[0];
     private byte[] status = new byte[0];
@@ -320,7 +324,8 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
         }
       }
       String m = u.message();
-      byte[] b = m.isEmpty() ? NO_BYTES : m.getBytes(StandardCharsets.UTF_8);
+      boolean utf16 = !m.isEmpty() && hasUnpairedSurrogate(m);
+      byte[] b = m.isEmpty() ? NO_BYTES : utf16 ? utf16(m) : m.getBytes(StandardCharsets.UTF_8);
       if (textTail - textHead + b.length > text.length) {
         resizeText(
             Math.max(
@@ -329,7 +334,7 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
       copyIn(b);
       int i = (start + size) % puid.length;
       puid[i] = u.puid();
-      status[i] = (byte) u.status().ordinal();
+      status[i] = (byte) (u.status().ordinal() | (utf16 ? UTF16 : 0));
       version[i] = u.version();
       at[i] = nanos(u.at());
       textEnd[i] = textTail;
@@ -344,8 +349,8 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
       return new AppUpdate(
           seq,
           puid[i],
-          STATUSES[status[i]],
-          message(begin, textEnd[i]),
+          STATUSES[status[i] & 0x7F],
+          message(begin, textEnd[i], (status[i] & UTF16) != 0),
           version[i],
           Instant.ofEpochSecond(
               Math.floorDiv(t, 1_000_000_000L), Math.floorMod(t, 1_000_000_000L)));
@@ -369,20 +374,58 @@ public final class LocalAppUpdateLog implements AppUpdateLog {
       size--;
     }
 
-    private String message(long begin, long end) {
+    private String message(long begin, long end, boolean utf16) {
       int n = (int) (end - begin);
       if (n == 0) {
         return "";
       }
       int from = (int) (begin % text.length);
-      if (from + n <= text.length) {
+      if (from + n <= text.length && !utf16) {
         return new String(text, from, n, StandardCharsets.UTF_8);
       }
       byte[] b = new byte[n];
-      int first = text.length - from;
+      int first = Math.min(n, text.length - from);
       System.arraycopy(text, from, b, 0, first);
       System.arraycopy(text, 0, b, first, n - first);
-      return new String(b, StandardCharsets.UTF_8);
+      if (!utf16) {
+        return new String(b, StandardCharsets.UTF_8);
+      }
+      char[] c = new char[n / 2];
+      for (int k = 0; k < c.length; k++) {
+        c[k] = (char) ((b[2 * k] & 0xFF) << 8 | (b[2 * k + 1] & 0xFF));
+      }
+      return new String(c);
+    }
+
+    /**
+     * Whether {@code m} holds half of a surrogate pair without the other half: UTF-8 cannot carry
+     * it (the encoder would write {@code ?}), so such a message is kept as UTF-16 code units.
+     */
+    static boolean hasUnpairedSurrogate(String m) {
+      for (int k = 0; k < m.length(); k++) {
+        char c = m.charAt(k);
+        if (Character.isSurrogate(c)) {
+          if (Character.isHighSurrogate(c)
+              && k + 1 < m.length()
+              && Character.isLowSurrogate(m.charAt(k + 1))) {
+            k++;
+          } else {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+
+    /** {@code m}'s UTF-16 code units, big-endian, exactly (unpaired surrogates included). */
+    private static byte[] utf16(String m) {
+      byte[] b = new byte[m.length() * 2];
+      for (int k = 0; k < m.length(); k++) {
+        char c = m.charAt(k);
+        b[2 * k] = (byte) (c >>> 8);
+        b[2 * k + 1] = (byte) c;
+      }
+      return b;
     }
 
     private void copyIn(byte[] b) {

@@ -119,4 +119,22 @@ class UpdateRingTest {
     ring.add(withMessage(1_001, longOne), 10_000);
     assertThat(ring.get(10, 1_001)).isEqualTo(withMessage(1_001, longOne));
   }
+
+  @Test
+  void messagesWithUnpairedSurrogates_comeBackExactly_asEveryStatus() {
+    String[] odd = {
+      "a\ud800", "\udc00b", "x\udc00\ud800y", "\ud83d\ude00 ok \ud83d", "\ud800\ud800", "plain"
+    };
+    LocalAppUpdateLog.UpdateRing ring = new LocalAppUpdateLog.UpdateRing();
+    // Bounded at 7, so these messages also wrap round the byte array.
+    for (int i = 1; i <= 300; i++) {
+      ring.add(withMessage(i, odd[i % odd.length] + i), 7);
+      for (int k = Math.max(1, i - 6); k <= i; k++) {
+        assertThat(ring.get(k - Math.max(1, i - 6), k))
+            .isEqualTo(withMessage(k, odd[k % odd.length] + k));
+      }
+    }
+    assertThat(LocalAppUpdateLog.UpdateRing.hasUnpairedSurrogate("\ud83d\ude00")).isFalse();
+    assertThat(LocalAppUpdateLog.UpdateRing.hasUnpairedSurrogate("\ude00\ud83d")).isTrue();
+  }
 }
