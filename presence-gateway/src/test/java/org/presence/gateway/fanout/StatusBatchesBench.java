@@ -24,7 +24,8 @@ import org.presence.store.updates.RedisAppUpdateLog;
  * Redis, for comparing the batch script's cost before and after a change (BENCHMARKS.md, issue 13
  * section 1). USERS users with APPS grants each (APPS applications, default 10; the two-node fanout
  * of {@code bin/cluster-bench} has one per user) and a claimed device; each round sends PER_ROUND
- * changes at once (each a real change: online and away alternate) and waits for them; the first
+ * changes at once (each a real change: each visit of a user alternates online and away, and each
+ * carries a message, the send time, as the load harness's devices do) and waits for them; the first
  * half of the rounds warm up, then Redis's statistics are reset and the rest are measured. Prints
  * per change: this process's allocated bytes and CPU time (the node's side: the arguments'
  * encoding, the reply), Redis's CPU time ({@code INFO cpu}) and {@code EVALSHA}'s time ({@code INFO
@@ -81,7 +82,6 @@ public final class StatusBatchesBench {
     }
     var os =
         (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-    long t = 10;
     long cpu0 = 0;
     long alloc0 = 0;
     double redisCpu0 = 0;
@@ -98,11 +98,14 @@ public final class StatusBatchesBench {
       int n = phase == 0 ? Math.max(1, rounds / 2) : rounds;
       for (int r = 0; r < n; r++) {
         List<CompletableFuture<PresenceUpdate>> calls = new ArrayList<>(perRound);
-        t++;
-        PresenceStatus s = t % 2 == 0 ? PresenceStatus.ONLINE : PresenceStatus.AWAY;
+        long t = System.currentTimeMillis();
         for (int j = 0; j < perRound; j++) {
+          // Each visit of a user changes its status: online and away alternate per user, whatever
+          // the number of users per round.
+          PresenceStatus s = (next / users) % 2 == 0 ? PresenceStatus.ONLINE : PresenceStatus.AWAY;
           int i = next++ % users;
-          String message = j % 3 == 0 ? "in a meeting" : null;
+          // As the load harness's devices send: a message on every status (the send time).
+          String message = "lt:" + System.nanoTime() / 1000;
           calls.add(
               batches
                   .update("user" + i, "device-" + i, sessions[i], s, message, null, null, t)
