@@ -9,11 +9,11 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import org.presence.gateway.app.AppFields;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.model.ShownText;
 import org.presence.store.user.UserSettings;
 import org.presence.store.user.UserSettingsRepository;
 import org.slf4j.Logger;
@@ -234,9 +234,10 @@ public final class SettingsService {
               + UserSettings.MAX_MESSAGE_LENGTH
               + ".");
     }
-    if (AppFields.hasControlCharacters(s)) {
+    String problem = ShownText.problem(s);
+    if (problem != null) {
       throw new Refused(
-          field + ": control characters",
+          field + ": " + problem,
           what + " contains an invisible control character; type it again without it.");
     }
     return s;

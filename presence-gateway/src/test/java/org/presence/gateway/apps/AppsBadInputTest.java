@@ -501,6 +501,13 @@ class AppsBadInputTest {
     assertError(
         marge.put("/api/settings", "{\"custom_status\":" + q("s".repeat(141)) + "}"),
         ErrorCode.INVALID_SETTING);
+    // The user's own messages follow a device status message's character rule (ShownText).
+    assertError(
+        marge.put("/api/settings", "{\"custom_status\":\"back \\u202Esoon\"}"),
+        ErrorCode.INVALID_SETTING);
+    assertError(
+        marge.put("/api/settings", "{\"away_message\":\"a \\ud83d b\"}"),
+        ErrorCode.INVALID_SETTING);
     assertError(
         marge.put("/api/settings", "{\"online_within_minutes\":7}"), ErrorCode.INVALID_SETTING);
     assertError(

@@ -413,6 +413,11 @@ public abstract class DeviceChannelContract {
       cases.put(
           "{\"type\":\"status\",\"session_id\":\""
               + s
+              + "\",\"status\":\"away\",\"message\":\"back \\u202Esoon\"}",
+          ErrorCode.INVALID_FIELD_VALUE);
+      cases.put(
+          "{\"type\":\"status\",\"session_id\":\""
+              + s
               + "\",\"status\":\"away\",\"application_ids\":[1,2,3,4,5,6]}",
           ErrorCode.TOO_MANY_APPLICATION_IDS);
       cases.put(

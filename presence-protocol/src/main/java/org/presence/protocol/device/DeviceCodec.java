@@ -34,6 +34,7 @@ import org.presence.protocol.json.HtmlSafeEscapes;
 import org.presence.protocol.json.Json;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.protocol.model.ShownText;
 
 /**
  * Reads and writes {@link DeviceMessage}s: pure functions over {@link ByteBuf}s, no I/O, no
@@ -59,7 +60,8 @@ import org.presence.protocol.model.PresenceStatus;
  *       {@link ErrorCode#INVALID_STATUS}, {@link ErrorCode#MESSAGE_TOO_LONG}, {@link
  *       ErrorCode#TOO_MANY_APPLICATION_IDS}, {@link ErrorCode#INVALID_APPLICATION_ID}, {@link
  *       ErrorCode#UNKNOWN_SESSION} (a {@code session_id} that is no UUID) or {@link
- *       ErrorCode#INVALID_FIELD_VALUE} (also an {@code ids} list that is empty, longer than {@link
+ *       ErrorCode#INVALID_FIELD_VALUE} (also a {@code message} with a character {@link ShownText}
+ *       refuses, an {@code ids} list that is empty, longer than {@link
  *       DeviceMessage#MAX_NOTIFICATION_IDS} or holds a malformed id);
  *   <li>{@link ErrorCode#MISSING_FIELD}: a required field of the message is absent.
  * </ol>
@@ -387,7 +389,10 @@ public final class DeviceCodec {
     return error;
   }
 
-  /** Reads a {@code message} string within the length limit; an empty one is no message. */
+  /**
+   * Reads a {@code message} string within the length limit and {@link ShownText}'s character rule;
+   * an empty one is no message.
+   */
   private ProtocolException message(JsonParser p, Fields f) throws IOException {
     int len = p.getTextLength();
     // A UTF-16 length within the limit is within it in code points too; only longer strings need
@@ -399,6 +404,10 @@ public final class DeviceCodec {
           ErrorCode.MESSAGE_TOO_LONG, "limit is " + limits.maxMessageLength());
     }
     if (len > 0) {
+      String problem = ShownText.problem(p.getTextCharacters(), p.getTextOffset(), len);
+      if (problem != null) {
+        return new ProtocolException(ErrorCode.INVALID_FIELD_VALUE, "message: " + problem);
+      }
       f.message = p.getText();
     }
     return null;

@@ -203,6 +203,31 @@ class DeviceCodecMalformedTest {
                 + "\",\"status\":\"away\",\"message\":\"12345678901\"}",
             ErrorCode.MESSAGE_TOO_LONG,
             "limit is 10"),
+        // A message is one line of visible text (ShownText), however the JSON spells it.
+        row(
+            "{\"type\":\"status\",\"session_id\":\""
+                + S
+                + "\",\"status\":\"away\",\"message\":\"ring\\u0007\"}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            "message: control character U+0007"),
+        row(
+            "{\"type\":\"status\",\"session_id\":\""
+                + S
+                + "\",\"status\":\"away\",\"message\":\"two\\nlines\"}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            "message: control character U+000A"),
+        row(
+            "{\"type\":\"status\",\"session_id\":\""
+                + S
+                + "\",\"status\":\"away\",\"message\":\"back \u202Enoos\"}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            "message: invisible format character U+202E"),
+        row(
+            "{\"type\":\"status\",\"session_id\":\""
+                + S
+                + "\",\"status\":\"away\",\"message\":\"a \\ud83d b\"}",
+            ErrorCode.INVALID_FIELD_VALUE,
+            "message: unpaired surrogate U+D83D"),
         row(
             "{\"type\":\"status\",\"session_id\":\""
                 + S
