@@ -210,11 +210,6 @@ public final class AppFields {
     return false;
   }
 
-  /** Whether {@code s} holds a control or invisible format character; for other user text. */
-  public static boolean hasControlCharacters(String s) {
-    return hasControl(s, false);
-  }
-
   private static ProtocolException invalid(String field, String why) {
     return new ProtocolException(ErrorCode.INVALID_APP_FIELD, field + ": " + why);
   }

@@ -10,13 +10,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.presence.gateway.app.AppCache;
-import org.presence.gateway.app.AppFields;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
 import org.presence.gateway.config.GrantsConfig;
 import org.presence.gateway.http.RetryLaterException;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.model.ShownText;
 import org.presence.store.app.Application;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.GrantRepository;
@@ -227,7 +227,10 @@ public final class GrantService {
             });
   }
 
-  /** The trimmed user string: 1–100 characters, no control characters. */
+  /**
+   * The trimmed user string: 1–100 characters of one line of visible text ({@link ShownText}: an
+   * application shows it to the user).
+   */
   public static String userString(String raw) {
     String s = raw == null ? "" : raw.strip();
     if (s.isEmpty()) {
@@ -237,8 +240,9 @@ public final class GrantService {
       throw new ProtocolException(
           ErrorCode.INVALID_USER_STRING, "at most " + MAX_USER_STRING + " characters");
     }
-    if (AppFields.hasControlCharacters(s)) {
-      throw new ProtocolException(ErrorCode.INVALID_USER_STRING, "control characters");
+    String problem = ShownText.problem(s);
+    if (problem != null) {
+      throw new ProtocolException(ErrorCode.INVALID_USER_STRING, problem);
     }
     return s;
   }
