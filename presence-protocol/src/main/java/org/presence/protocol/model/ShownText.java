@@ -1,14 +1,17 @@
 package org.presence.protocol.model;
 
+import java.util.Locale;
+
 /**
  * The character rule for the short text applications show people as a user's presence: the custom
  * message of a device's status and the user's own messages in their settings (custom status, away
- * message). One line of visible text: no control characters (line feed and tab included), no line
- * or paragraph separators (U+2028, U+2029), no invisible format characters (Unicode category Cf:
- * bidirectional overrides, embeddings, isolates and marks, zero-width space, soft hyphen, byte
- * order mark) except the zero-width joiner and non-joiner (U+200D, U+200C), which emoji sequences
- * and Persian or Indic writing need, and no unpaired surrogates (a JSON string may escape one; no
- * UTF-8 text can hold it). docs/device-protocol.md, "status".
+ * message); the user string an application gives a grant follows it too. One line of visible text:
+ * no control characters (line feed and tab included), no line or paragraph separators (U+2028,
+ * U+2029), no invisible format characters (Unicode category Cf: bidirectional overrides,
+ * embeddings, isolates and marks, zero-width space, soft hyphen, byte order mark) except the
+ * zero-width joiner and non-joiner (U+200D, U+200C), which emoji sequences and Persian or Indic
+ * writing need, and no unpaired surrogates (a JSON string may escape one; no UTF-8 text can hold
+ * it). docs/device-protocol.md, "status".
  */
 public final class ShownText {
   private ShownText() {}
@@ -52,7 +55,6 @@ public final class ShownText {
   }
 
   private static String hex(char c) {
-    String h = Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT);
-    return "0".repeat(Math.max(0, 4 - h.length())) + h;
+    return String.format(Locale.ROOT, "%04X", (int) c);
   }
 }
