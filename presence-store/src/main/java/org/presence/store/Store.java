@@ -240,7 +240,7 @@ public final class Store implements AutoCloseable {
         || !(updates instanceof RedisAppUpdateLog log)) {
       return null;
     }
-    return new RedisStatusBatches(redis, state, log, fanout);
+    return new RedisStatusBatches(redis, state, log, fanout, config.redis().decideOnNode());
   }
 
   /** The gateway nodes' leases. */

@@ -253,7 +253,8 @@ public final class ConfigLoader {
             commandTimeout,
             Math.max(0, ackReplicas),
             ackTimeout,
-            redisTlsCaFile()),
+            redisTlsCaFile(),
+            get("store.redis.decide-on-node", config::getBoolean, true)),
         Math.max(1, positive("store.database.threads")),
         Math.max(1, positive("store.database.queue")),
         Math.max(1, positive("updates.log-max-per-app")));

@@ -3,6 +3,8 @@ package org.presence.gateway.fanout;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.presence.store.testing.Futures.join;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.lettuce.core.cluster.SlotHash;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -24,6 +26,7 @@ import org.presence.store.presence.PresenceChange;
 import org.presence.store.presence.PresenceUpdate;
 import org.presence.store.presence.RedisPresenceStateStore;
 import org.presence.store.presence.RedisStatusBatches;
+import org.presence.store.presence.StatusBatches;
 import org.presence.store.presence.UserMessages;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
@@ -158,6 +161,188 @@ class RedisStatusBatchesIT {
   /** The key of {@code user}'s state hash. */
   private String userKey(String user) {
     return redis.keys().presence(user);
+  }
+
+  /**
+   * {@code user}'s hash as a map of comparable values: a JSON object's fields (its key order is the
+   * encoder's), every other field as text; the write token {@code w} left out (each writer makes
+   * its own).
+   */
+  private Map<String, Object> comparableHash(String user) {
+    Map<String, byte[]> raw = join(redis.commands().async().hgetall(userKey(user)));
+    Map<String, Object> out = new java.util.TreeMap<>();
+    raw.forEach(
+        (field, value) -> {
+          if (field.equals("w")) {
+            return;
+          }
+          String text = new String(value, java.nio.charset.StandardCharsets.UTF_8);
+          if (field.startsWith("d:") || field.startsWith("p:")) {
+            try (JsonParser p = org.presence.protocol.json.Json.documents().createParser(text)) {
+              p.nextToken();
+              out.put(field, jsonValue(p));
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          } else {
+            out.put(field, text);
+          }
+        });
+    return out;
+  }
+
+  /** The JSON value at {@code p}'s current token: objects as sorted maps, numbers as doubles. */
+  private static Object jsonValue(JsonParser p) throws java.io.IOException {
+    JsonToken t = p.currentToken();
+    if (t == JsonToken.START_OBJECT) {
+      Map<String, Object> m = new java.util.TreeMap<>();
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        p.nextToken();
+        m.put(name, jsonValue(p));
+      }
+      return m;
+    }
+    if (t.isNumeric()) {
+      return p.getDoubleValue();
+    }
+    return p.getText();
+  }
+
+  /**
+   * What a node decides itself (issue 13, section 1: the node decides the updates of a user whose
+   * devices all show every application, and the script only compares the hash's write token before
+   * storing them) is what the script would have decided. The same random steps go to a user whose
+   * updates two nodes may decide and to one whose updates only the script decides (nodes with
+   * {@code store.redis.decide-on-node=false}): claims from either node (a write the other node's
+   * copy of the hash does not know), statuses with and without a message, pushes without a session,
+   * a session no longer the owner, statuses naming an application (a hash the nodes leave to the
+   * script), new user messages, releases, two devices set in the same millisecond, and bursts that
+   * make batches of several updates of the user. After each step both got the same reply and hold
+   * the same hash, but for its write token; and the nodes decided most updates.
+   */
+  @Test
+  void whatANodeDecides_isWhatTheScriptWould() {
+    StatusBatches.Fanout fanout =
+        new LoggedPresenceEvents(
+            publisher,
+            user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of())));
+    RedisStatusBatches[] byNode = {
+      batches, new RedisStatusBatches(redis, state, log, fanout, true)
+    };
+    RedisStatusBatches[] byScript = {
+      new RedisStatusBatches(redis, state, log, fanout, false),
+      new RedisStatusBatches(redis, state, log, fanout, false)
+    };
+    String n = "decided-by-node";
+    String s = "decided-by-script";
+    grant(n, APP_A, true);
+    grant(s, APP_A, true);
+    long seed = System.nanoTime();
+    java.util.Random random = new java.util.Random(seed);
+    String[] devices = {"phone", "laptop", "tablet"};
+    PresenceStatus[] statuses = PresenceStatus.values();
+    String[] messages = {null, "", "at lunch", "🎉 party", "\"quoted\" \\ back"};
+    UserMessages[] own = {
+      null, UserMessages.NONE, new UserMessages("working", "gone"), new UserMessages(null, "later")
+    };
+    Map<String, UUID> owners = new HashMap<>();
+    UserMessages current = UserMessages.NONE;
+    long now = 1_000;
+    long hgetBefore = calls("hget");
+    int updates = 0;
+    int node = 0;
+    for (int step = 0; step < 400; step++) {
+      String at = "seed " + seed + ", step " + step;
+      now += random.nextInt(3);
+      // A user's devices mostly stay on one node; now and then a step comes from the other.
+      if (random.nextInt(6) == 0) {
+        node = 1 - node;
+      }
+      String device = devices[random.nextInt(devices.length)];
+      int op = random.nextInt(24);
+      if (op == 0 || !owners.containsKey(device)) {
+        UUID session = UUID.randomUUID();
+        owners.put(device, session);
+        assertThat(join(state.claim(n, device, session, "node" + node, 10, now)))
+            .as(at)
+            .isEqualTo(join(state.claim(s, device, session, "node" + node, 10, now)));
+      } else if (op == 1) {
+        UUID session = owners.remove(device);
+        assertThat(join(state.release(n, device, session, now)))
+            .as(at)
+            .isEqualTo(join(state.release(s, device, session, now)));
+      } else {
+        int burst = op == 2 ? 4 : 1;
+        List<CompletableFuture<PresenceUpdate>> a = new ArrayList<>();
+        List<CompletableFuture<PresenceUpdate>> b = new ArrayList<>();
+        for (int k = 0; k < burst; k++) {
+          int kind = random.nextInt(12);
+          UUID session = kind == 0 ? UUID.randomUUID() : kind == 1 ? null : owners.get(device);
+          PresenceStatus status = statuses[random.nextInt(statuses.length)];
+          String message = messages[random.nextInt(messages.length)];
+          ApplicationIds apps = random.nextInt(10) == 0 ? ApplicationIds.of(APP_A) : null;
+          if (random.nextInt(15) == 0) {
+            current = own[random.nextInt(own.length)];
+          }
+          UserMessages m = random.nextInt(4) == 0 ? null : current;
+          a.add(
+              byNode[node]
+                  .update(n, device, session, status, message, apps, m, now + k)
+                  .toCompletableFuture());
+          b.add(
+              byScript[node]
+                  .update(s, device, session, status, message, apps, m, now + k)
+                  .toCompletableFuture());
+          updates++;
+        }
+        for (int k = 0; k < burst; k++) {
+          assertThat(join(a.get(k))).as(at + ", update " + k).isEqualTo(join(b.get(k)));
+        }
+        now += burst;
+      }
+      assertThat(comparableHash(n)).as(at).isEqualTo(comparableHash(s));
+    }
+    // Many updates were decided by a node: each compared the write token once.
+    assertThat(calls("hget") - hgetBefore).as("seed " + seed).isGreaterThan(updates / 4);
+  }
+
+  /**
+   * Two devices set to the same status in the same millisecond: the script shows the one whose id
+   * sorts first; a node deciding the tie by its own order would show the other half the time, so it
+   * leaves ties to the script. Eight pairs of device ids, so that a map's order and the ids' order
+   * disagree for some of them.
+   */
+  @Test
+  void aTieOfTwoDevices_isBrokenAsTheScriptBreaksIt() {
+    StatusBatches.Fanout fanout =
+        new LoggedPresenceEvents(
+            publisher,
+            user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of())));
+    RedisStatusBatches byScript = new RedisStatusBatches(redis, state, log, fanout, false);
+    for (int i = 0; i < 8; i++) {
+      String n = "tie-node-" + i;
+      String s = "tie-script-" + i;
+      String[] devices = {"dev-" + (char) ('a' + i), "dev-" + (char) ('z' - i)};
+      Map<String, UUID> sessions = new HashMap<>();
+      for (String d : devices) {
+        UUID session = UUID.randomUUID();
+        sessions.put(d, session);
+        join(state.claim(n, d, session, "n1", 10, 1));
+        join(state.claim(s, d, session, "n1", 10, 1));
+      }
+      // Each user's hash read once (the node decides from then on), then the tie, both orders.
+      for (long now : new long[] {10, 20}) {
+        for (String d : now == 10 ? devices : new String[] {devices[1], devices[0]}) {
+          PresenceUpdate a =
+              join(batches.update(n, d, sessions.get(d), PresenceStatus.AWAY, d, null, null, now));
+          PresenceUpdate b =
+              join(byScript.update(s, d, sessions.get(d), PresenceStatus.AWAY, d, null, null, now));
+          assertThat(a).as("pair %d at %d, %s", i, now, d).isEqualTo(b);
+        }
+        assertThat(comparableHash(n)).as("pair %d at %d", i, now).isEqualTo(comparableHash(s));
+      }
+    }
   }
 
   private List<AppUpdate> logged(long app) {
@@ -312,19 +497,27 @@ class RedisStatusBatchesIT {
    * The commands of one lone status change on a quiet application, by name, as Redis counted them
    * (INFO commandstats, the commands run inside scripts included): on one Redis one script call; on
    * a Redis Cluster a state call and a log call. See {@link #aLoneChange_onAQuietApplication}.
+   *
+   * <p>The first change is also the user's first on this node: the script decides it (reading the
+   * whole hash, and Redis's clock for the hash's new write token) and returns the hash after it (a
+   * second {@code HGETALL}). The node decides the later ones itself: the script only compares the
+   * write token ({@code HGET}) before it stores them.
    */
   Map<String, Long> expectedLoneChange(boolean firstOfPeriod) {
     Map<String, Long> m = new java.util.TreeMap<>();
     m.putAll(
         Map.of(
             "evalsha", 1L,
-            "hgetall", 1L,
+            "hget", 1L,
             "hset", 2L,
             "time", 1L,
             "hmget", 1L,
             "xadd", 1L,
             "publish", 1L));
     if (firstOfPeriod) {
+      m.remove("hget");
+      m.put("hgetall", 2L);
+      m.put("time", 2L);
       // A new application: no counter in its hash yet, so the old format's counter key and
       // current guard generation are looked for (the migration, once); a PUID the current guard
       // generation does not hold yet: the previous one is read too; a new period of the
@@ -340,9 +533,12 @@ class RedisStatusBatchesIT {
     return m;
   }
 
-  /** The commands of a status that changes nothing (the user's state only). */
+  /**
+   * The commands of a status that changes nothing (the user's state only), decided by the node: the
+   * write token compared, the device's entry stored.
+   */
   Map<String, Long> expectedNoChange() {
-    return Map.of("evalsha", 1L, "hgetall", 1L, "hset", 1L);
+    return Map.of("evalsha", 1L, "hget", 1L, "hset", 1L);
   }
 
   /**

@@ -144,6 +144,10 @@ public record StoreConfig(
    * @param tlsCaFile a PEM file of the certificates a TLS Redis ({@code rediss://}, {@code
    *     rediss-sentinel://}, {@code rediss-cluster://}) is verified against, or empty for the JVM's
    *     trusted authorities
+   * @param decideOnNode whether a node decides the status updates it can itself and has Redis only
+   *     check and store them (RedisStatusBatches' NodeDecisions); false leaves every decision to
+   *     Redis's script, as before (the first step of a rolling upgrade from a version whose script
+   *     does not keep the hash's write token; docs/cluster.md)
    */
   public record RedisConfig(
       String url,
@@ -151,7 +155,8 @@ public record StoreConfig(
       Duration commandTimeout,
       int ackReplicas,
       Duration ackTimeout,
-      String tlsCaFile) {
+      String tlsCaFile,
+      boolean decideOnNode) {
     /** Default of {@link #ackTimeout}. */
     public static final Duration DEFAULT_ACK_TIMEOUT = Duration.ofMillis(500);
 
@@ -176,7 +181,7 @@ public record StoreConfig(
         Duration commandTimeout,
         int ackReplicas,
         Duration ackTimeout) {
-      this(url, keyPrefix, commandTimeout, ackReplicas, ackTimeout, "");
+      this(url, keyPrefix, commandTimeout, ackReplicas, ackTimeout, "", true);
     }
 
     /** Acknowledged once the primary has the write (no {@code WAIT}). */
@@ -196,17 +201,26 @@ public record StoreConfig(
 
     /** The same settings with another key prefix. */
     public RedisConfig withKeyPrefix(String prefix) {
-      return new RedisConfig(url, prefix, commandTimeout, ackReplicas, ackTimeout, tlsCaFile);
+      return new RedisConfig(
+          url, prefix, commandTimeout, ackReplicas, ackTimeout, tlsCaFile, decideOnNode);
     }
 
     /** The same settings, acknowledging once {@code replicas} replicas have a write. */
     public RedisConfig withAckReplicas(int replicas, Duration timeout) {
-      return new RedisConfig(url, keyPrefix, commandTimeout, replicas, timeout, tlsCaFile);
+      return new RedisConfig(
+          url, keyPrefix, commandTimeout, replicas, timeout, tlsCaFile, decideOnNode);
     }
 
     /** The same settings, verifying a TLS Redis against the PEM certificates of {@code file}. */
     public RedisConfig withTlsCaFile(String file) {
-      return new RedisConfig(url, keyPrefix, commandTimeout, ackReplicas, ackTimeout, file);
+      return new RedisConfig(
+          url, keyPrefix, commandTimeout, ackReplicas, ackTimeout, file, decideOnNode);
+    }
+
+    /** The same settings; {@code decide} as {@link #decideOnNode}. */
+    public RedisConfig withDecideOnNode(boolean decide) {
+      return new RedisConfig(
+          url, keyPrefix, commandTimeout, ackReplicas, ackTimeout, tlsCaFile, decide);
     }
 
     /** Without the URL's user and password, which may end up in a log. */

@@ -71,16 +71,63 @@ public final class RedisStatusBatches implements StatusBatches {
   private static final int GRANT_BYTES = 40;
 
   /**
+   * One update of a batch, its values at {@code V[a]}: presence_op's update (the 11 values of
+   * {@link RedisPresenceStateStore#packUpdate}), then how it is decided ({@link NodeDecisions}): 0
+   * by presence_op; 1 by presence_op, returning the user's hash after it; 2 by the node: the write
+   * token the node read, its writes (a count, then field and value each, its new token among them)
+   * and its reply's values after {@code 'ok'} and the own scopes (a count, then the values), stored
+   * only while the hash still holds the token read, else decided as 1. Returns the reply, the
+   * position after the update and the hash ({@code HGETALL}) or nil.
+   */
+  private static final String BATCH_UPDATE =
+      """
+      local function batch_update(key, V, a, prefix)
+        local args = {'update'}
+        for j = 1, 11 do
+          args[j + 1] = V[a + j - 1]
+        end
+        args[13] = prefix
+        a = a + 11
+        local mode = V[a]
+        a = a + 1
+        if mode == 2 then
+          local read, nw = V[a], V[a + 1]
+          local w0 = a + 2
+          local nr = V[w0 + nw]
+          local r0 = w0 + nw + 1
+          a = r0 + nr
+          if redis.call('HGET', key, 'w') == read then
+            local hset = {}
+            for j = 0, nw - 1 do
+              hset[j + 1] = V[w0 + j]
+            end
+            redis.call('HSET', key, unpack(hset))
+            local r = {'ok', ''}
+            for j = 0, nr - 1 do
+              r[j + 3] = V[r0 + j]
+            end
+            return r, a, nil
+          end
+          mode = 1
+        end
+        local r = presence_op(key, args)
+        if mode == 1 then
+          return r, a, redis.call('HGETALL', key)
+        end
+        return r, a, nil
+      end
+      """;
+
+  /**
    * KEYS: the users' hashes (nu), then five per application (na; {@link
    * RedisAppUpdateLog#appendKeys}, {@link RedisAppUpdateLog#APPEND_KEYS}: the 5 below). ARGV:
    * retention, most numbers kept, nu, na, the node index prefix, per application its id and
    * channel, then the updates packed into one argument ({@link PackedArgs}, read with {@code
    * cmsgpack.unpack}), per update: the position of its user's key and the number of grants g
-   * (numbers), 2g (application id, PUID), then the 11 values of {@link
-   * RedisPresenceStateStore#packUpdate} (presence_op's update without the op and the index prefix,
-   * the same for all). Returns {per update its presence_op reply}, {time (0 when nothing was
-   * logged), then per application with kept updates: id, first seq, count, and per update PUID,
-   * status, message, version}.
+   * (numbers), 2g (application id, PUID), then the update as {@link #BATCH_UPDATE} reads it.
+   * Returns {per update its presence_op reply}, {time (0 when nothing was logged), then per
+   * application with kept updates: id, first seq, count, and per update PUID, status, message,
+   * version}, {per update whose hash is returned: its position, the hash}.
    */
   private static final String BODY =
       """
@@ -94,7 +141,7 @@ public final class RedisStatusBatches implements StatusBatches {
         a = a + 2
       end
       local V = cmsgpack.unpack(ARGV[a])
-      local replies = {}
+      local replies, hashes = {}, {}
       a = 1
       while a <= #V do
         local ku, ng = V[a], V[a + 1]
@@ -104,15 +151,13 @@ public final class RedisStatusBatches implements StatusBatches {
           grants[j] = {V[a], V[a + 1]}
           a = a + 2
         end
-        -- presence_op's update: the op, its 10 values, the user, the node index prefix.
-        local args = {'update'}
-        for j = 1, 11 do
-          args[j + 1] = V[a + j - 1]
-        end
-        args[13] = prefix
-        a = a + 11
-        local r = presence_op(KEYS[ku], args)
+        local r, after, h = batch_update(KEYS[ku], V, a, prefix)
+        a = after
         replies[#replies + 1] = r
+        if h then
+          hashes[#hashes + 1] = #replies
+          hashes[#hashes + 1] = h
+        end
         if r[1] == 'ok' and #r > 2 then
           local own = {}
           for id in string.gmatch(r[2], '%d+') do
@@ -191,33 +236,37 @@ public final class RedisStatusBatches implements StatusBatches {
           r = r + k
         end
       end
-      return {replies, logged}
+      return {replies, logged, hashes}
       """;
 
   private static final String SCRIPT =
-      RedisAppUpdateLog.APPEND_FUNCTIONS + RedisPresenceStateStore.RULES + "\n" + BODY;
+      RedisAppUpdateLog.APPEND_FUNCTIONS
+          + RedisPresenceStateStore.RULES
+          + "\n"
+          + BATCH_UPDATE
+          + BODY;
 
   /**
    * The state part alone, for a Redis Cluster. KEYS: the users' hashes, all of one slot. ARGV: the
    * node index prefix, then the updates packed into one argument as in {@link #BODY} without the
-   * grants: per update the position of its user's key and the 11 values of {@link
-   * RedisPresenceStateStore#packUpdate}. Returns per update its presence_op reply.
+   * grants: per update the position of its user's key and the update as {@link #BATCH_UPDATE} reads
+   * it. Returns {per update its presence_op reply}, {per update whose hash is returned: its
+   * position, the hash}.
    */
   private static final String STATE_BODY =
       """
       local V = cmsgpack.unpack(ARGV[2])
-      local replies, a = {}, 1
+      local replies, hashes, a = {}, {}, 1
       while a <= #V do
-        local ku = V[a]
-        local args = {'update'}
-        for j = 1, 11 do
-          args[j + 1] = V[a + j]
+        local r, after, h = batch_update(KEYS[V[a]], V, a + 1, ARGV[1])
+        a = after
+        replies[#replies + 1] = r
+        if h then
+          hashes[#hashes + 1] = #replies
+          hashes[#hashes + 1] = h
         end
-        args[13] = ARGV[1]
-        a = a + 12
-        replies[#replies + 1] = presence_op(KEYS[ku], args)
       end
-      return replies
+      return {replies, hashes}
       """;
 
   private final RedisPresenceStateStore state;
@@ -225,19 +274,37 @@ public final class RedisStatusBatches implements StatusBatches {
   private final Fanout fanout;
   private final RedisScript script;
   private final boolean cluster;
+
+  /** The updates this node decides itself, or {@code null} when Redis decides every one. */
+  private final NodeDecisions decisions;
+
   private final ConcurrentHashMap<Integer, Batcher<Item>> groups = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CompletableFuture<Void>> tails =
       new ConcurrentHashMap<>();
 
   public RedisStatusBatches(
       RedisBackend redis, RedisPresenceStateStore state, RedisAppUpdateLog log, Fanout fanout) {
+    this(redis, state, log, fanout, true);
+  }
+
+  /**
+   * As above; {@code decideOnNode}: whether the node decides the updates it can ({@link
+   * NodeDecisions}; {@code store.redis.decide-on-node}), or leaves every decision to Redis.
+   */
+  public RedisStatusBatches(
+      RedisBackend redis,
+      RedisPresenceStateStore state,
+      RedisAppUpdateLog log,
+      Fanout fanout,
+      boolean decideOnNode) {
+    this.decisions = decideOnNode ? new NodeDecisions() : null;
     this.state = state;
     this.log = log;
     this.fanout = fanout;
     this.cluster = redis.cluster();
     this.script =
         new RedisScript(
-            cluster ? RedisPresenceStateStore.RULES + "\n" + STATE_BODY : SCRIPT,
+            cluster ? RedisPresenceStateStore.RULES + "\n" + BATCH_UPDATE + STATE_BODY : SCRIPT,
             redis.commands().async());
   }
 
@@ -302,7 +369,10 @@ public final class RedisStatusBatches implements StatusBatches {
         MAX_WEIGHT,
         Item::weight,
         this::run,
-        (batch, e) -> batch.forEach(b -> b.result.completeExceptionally(e)),
+        (batch, e) -> {
+          forget(batch);
+          batch.forEach(b -> b.result.completeExceptionally(e));
+        },
         Batcher.serialSender());
   }
 
@@ -352,6 +422,50 @@ public final class RedisStatusBatches implements StatusBatches {
     /** Its update's values in {@code out} ({@link RedisPresenceStateStore#packUpdate}). */
     void pack(RedisPresenceStateStore state, PackedArgs out) {
       state.packUpdate(out, user, device, session, status, message, applicationIds, messages, now);
+    }
+
+    /**
+     * Decides it here when {@code d} can (remembering the user's hash after it), and writes how it
+     * is decided into {@code out} ({@link #BATCH_UPDATE}).
+     */
+    void packDecision(NodeDecisions d, PackedArgs out) {
+      if (d == null) {
+        out.integer(NodeDecisions.BY_SCRIPT);
+        return;
+      }
+      NodeDecisions.Hash h = d.hash(user);
+      if (h != null) {
+        NodeDecisions.Plan p =
+            d.decide(
+                h,
+                device,
+                NodeDecisions.session(session),
+                status,
+                message,
+                applicationIds,
+                messages,
+                now);
+        if (p != null) {
+          d.decided(user, p.after());
+          out.integer(NodeDecisions.BY_NODE);
+          out.string(h.w());
+          out.integer(p.writes().length);
+          for (String v : p.writes()) {
+            out.string(v);
+          }
+          out.integer(p.reply().length);
+          for (String v : p.reply()) {
+            out.string(v);
+          }
+          return;
+        }
+        // The script decides and writes: what this node holds is out of date.
+        d.forget(user);
+      }
+      out.integer(
+          d.wantsHash(user, applicationIds)
+              ? NodeDecisions.BY_SCRIPT_WITH_HASH
+              : NodeDecisions.BY_SCRIPT);
     }
 
     int weight() {
@@ -416,6 +530,7 @@ public final class RedisStatusBatches implements StatusBatches {
         packed.string(g.puid());
       }
       item.pack(state, packed);
+      item.packDecision(decisions, packed);
     }
     args[a] = packed.end();
     return script
@@ -426,6 +541,9 @@ public final class RedisStatusBatches implements StatusBatches {
               List<Object> replies = (List<Object>) reply.get(0);
               @SuppressWarnings("unchecked")
               List<Object> logged = (List<Object>) reply.get(1);
+              @SuppressWarnings("unchecked")
+              List<Object> hashes = (List<Object>) reply.get(2);
+              readHashes(batch, hashes);
               Map<Long, List<AppUpdate>> numbered = numbered(logged);
               // This node's listeners first, then the callers: an ack follows its stored updates.
               if (!numbered.isEmpty()) {
@@ -441,9 +559,30 @@ public final class RedisStatusBatches implements StatusBatches {
         .whenComplete(
             (v, e) -> {
               if (e != null) {
+                forget(batch);
                 batch.forEach(item -> item.result.completeExceptionally(e));
               }
             });
+  }
+
+  /** Remembers the users' hashes the script returned ({@link #BATCH_UPDATE}). */
+  private void readHashes(List<Item> batch, List<Object> hashes) {
+    if (decisions == null) {
+      return;
+    }
+    for (int i = 0; i + 1 < hashes.size(); i += 2) {
+      Item item = batch.get((int) (long) (Long) hashes.get(i) - 1);
+      @SuppressWarnings("unchecked")
+      List<Object> flat = (List<Object>) hashes.get(i + 1);
+      decisions.read(item.user, flat);
+    }
+  }
+
+  /** After a failed call: what this node decided for the batch's users may not be stored. */
+  private void forget(List<Item> batch) {
+    if (decisions != null) {
+      batch.forEach(item -> decisions.forget(item.user));
+    }
   }
 
   /**
@@ -458,13 +597,19 @@ public final class RedisStatusBatches implements StatusBatches {
       Integer ku = userKeys.putIfAbsent(item.key, userKeys.size() + 1);
       packed.integer(ku == null ? userKeys.size() : ku);
       item.pack(state, packed);
+      item.packDecision(decisions, packed);
     }
     String[] keys = userKeys.keySet().toArray(new String[0]);
     byte[][] args = {state.nodeIndexPrefix(), packed.end()};
     return script
         .<List<Object>>run(ScriptOutputType.MULTI, keys, args)
         .thenCompose(
-            replies -> {
+            reply -> {
+              @SuppressWarnings("unchecked")
+              List<Object> replies = (List<Object>) reply.get(0);
+              @SuppressWarnings("unchecked")
+              List<Object> hashes = (List<Object>) reply.get(1);
+              readHashes(batch, hashes);
               List<PresenceUpdate> decided = new ArrayList<>(batch.size());
               // Per application, the batch's updates in call order (a user's in its order).
               Map<Long, List<AppUpdate.New>> byApp = new LinkedHashMap<>();
@@ -506,6 +651,7 @@ public final class RedisStatusBatches implements StatusBatches {
         .whenComplete(
             (v, e) -> {
               if (e != null) {
+                forget(batch);
                 batch.forEach(item -> item.result.completeExceptionally(e));
               }
             });

@@ -12,6 +12,10 @@
 --   v           "version": the user's presence version, raised once per call with changes
 --   mo, ma      the user's own messages (settings): shown with online (mo), with away and
 --               unavailable (ma) when the device that set the status sent none; absent: none
+--   w           the write token: a new value with every write of the hash, never one it held
+--               before ("r<Redis time>.<n>" here; a node deciding an update itself writes its own,
+--               see RedisStatusBatches), so a node that read the hash knows, by comparing w alone,
+--               whether it still holds what it read
 -- ARGV[1] op: claim | update | release | messages
 -- ARGV[2] device, ARGV[3] session ("" for a push report), ARGV[4] now (epoch millis)
 -- claim:   ARGV[5] node, ARGV[6] most owned devices of the user
@@ -42,6 +46,18 @@
 -- readable).
 
 local RANK = { online = 1, away = 2, unavailable = 3 }
+
+-- A write token no hash ever held: Redis's clock in microseconds at this script call's first write,
+-- then a count of this call's writes (no two calls run in the same microsecond).
+local w_base, w_count = nil, 0
+local function new_w()
+  if w_base == nil then
+    local t = redis.call('TIME')
+    w_base = 'r' .. t[1] .. '.' .. t[2] .. '.'
+  end
+  w_count = w_count + 1
+  return w_base .. w_count
+end
 -- DeviceState.MAX_EARLIER
 local MAX_EARLIER = 100
 
@@ -198,12 +214,13 @@ if op == 'claim' then
     local po, pn = d.o, d.n
     d.o = session
     d.n = ARGV[5]
-    redis.call('HSET', key, dfield, cjson.encode(d))
+    redis.call('HSET', key, dfield, cjson.encode(d), 'w', new_w())
     index(index_prefix, user, device, 'SREM', pn, po)
     index(index_prefix, user, device, 'SADD', ARGV[5], session)
     return { po, pn }
   end
-  redis.call('HSET', key, dfield, cjson.encode({ s = '', o = session, n = ARGV[5], u = now }))
+  redis.call('HSET', key, dfield, cjson.encode({ s = '', o = session, n = ARGV[5], u = now }),
+    'w', new_w())
   index(index_prefix, user, device, 'SADD', ARGV[5], session)
   return { '', '' }
 end
@@ -461,7 +478,9 @@ if next(devs) == nil then
     return out
   end
 end
-if #hset > 0 then
+if #hset > 0 or #hdel > 0 then
+  hset[#hset + 1] = 'w'
+  hset[#hset + 1] = new_w()
   redis.call('HSET', key, unpack(hset))
 end
 if #hdel > 0 then
