@@ -71,7 +71,8 @@ public final class StatusBatchesBench {
             state,
             log,
             new LoggedPresenceEvents(
-                publisher, u -> CompletableFuture.completedFuture(grants.get(u))));
+                publisher, u -> CompletableFuture.completedFuture(grants.get(u))),
+            Boolean.parseBoolean(System.getProperty("decideOnNode", "true")));
     UUID[] sessions = new UUID[users];
     for (int i = 0; i < users; i++) {
       sessions[i] = UUID.randomUUID();

@@ -1,13 +1,10 @@
 package org.presence.store.presence;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -348,37 +345,52 @@ final class NodeDecisions {
   }
 
   static String deviceJson(Device d) {
-    StringWriter out = new StringWriter(96);
-    try (JsonGenerator g = Json.documents().createGenerator(out)) {
-      g.writeStartObject();
-      g.writeStringField("s", d.s());
-      if (d.m() != null) {
-        g.writeStringField("m", d.m());
-      }
-      g.writeStringField("o", d.o());
-      g.writeStringField("n", d.n());
-      g.writeNumberField("u", d.u());
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    StringBuilder b = new StringBuilder(64 + d.o().length() + d.n().length());
+    b.append("{\"s\":");
+    jsonString(b, d.s());
+    if (d.m() != null) {
+      b.append(",\"m\":");
+      jsonString(b, d.m());
     }
-    return out.toString();
+    b.append(",\"o\":");
+    jsonString(b, d.o());
+    b.append(",\"n\":");
+    jsonString(b, d.n());
+    return b.append(",\"u\":").append(d.u()).append('}').toString();
   }
 
   static String viewJson(String s, String m, String v) {
-    StringWriter out = new StringWriter(48);
-    try (JsonGenerator g = Json.documents().createGenerator(out)) {
-      g.writeStartObject();
-      g.writeStringField("s", s);
-      if (m != null) {
-        g.writeStringField("m", m);
-      }
-      g.writeStringField("v", v);
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    StringBuilder b = new StringBuilder(48);
+    b.append("{\"s\":");
+    jsonString(b, s);
+    if (m != null) {
+      b.append(",\"m\":");
+      jsonString(b, m);
     }
-    return out.toString();
+    b.append(",\"v\":");
+    jsonString(b, v);
+    return b.append('}').toString();
+  }
+
+  /**
+   * {@code s} as a JSON string (RFC 8259: the quotation mark, the reverse solidus and the control
+   * characters escaped, everything else as it is).
+   */
+  static void jsonString(StringBuilder b, String s) {
+    b.append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '"' || c == '\\') {
+        b.append('\\').append(c);
+      } else if (c < 0x20) {
+        b.append("\\u00")
+            .append(Character.forDigit(c >> 4, 16))
+            .append(Character.forDigit(c & 15, 16));
+      } else {
+        b.append(c);
+      }
+    }
+    b.append('"');
   }
 
   /** The scalar fields of a JSON object, or {@code null} when it holds anything else. */

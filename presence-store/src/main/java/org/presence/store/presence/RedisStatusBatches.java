@@ -82,11 +82,7 @@ public final class RedisStatusBatches implements StatusBatches {
   private static final String BATCH_UPDATE =
       """
       local function batch_update(key, V, a, prefix)
-        local args = {'update'}
-        for j = 1, 11 do
-          args[j + 1] = V[a + j - 1]
-        end
-        args[13] = prefix
+        local a0 = a
         a = a + 11
         local mode = V[a]
         a = a + 1
@@ -110,6 +106,11 @@ public final class RedisStatusBatches implements StatusBatches {
           end
           mode = 1
         end
+        local args = {'update'}
+        for j = 1, 11 do
+          args[j + 1] = V[a0 + j - 1]
+        end
+        args[13] = prefix
         local r = presence_op(key, args)
         if mode == 1 then
           return r, a, redis.call('HGETALL', key)

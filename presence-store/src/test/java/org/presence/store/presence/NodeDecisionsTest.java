@@ -111,6 +111,31 @@ class NodeDecisionsTest {
   }
 
   @Test
+  void aDevicesEntry_isJsonThatReadsBackAsWritten() throws Exception {
+    String message = "say \"hi\" \\ \u0001\u001f\u007f é 🎉 \u2028";
+    NodeDecisions.Device d = new NodeDecisions.Device("away", message, SESSION, "n\"1", 42);
+    String json = NodeDecisions.deviceJson(d);
+    try (com.fasterxml.jackson.core.JsonParser p =
+        org.presence.protocol.json.Json.documents().createParser(json)) {
+      java.util.Map<String, String> f = new java.util.HashMap<>();
+      assertThat(p.nextToken()).isEqualTo(com.fasterxml.jackson.core.JsonToken.START_OBJECT);
+      while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        p.nextToken();
+        f.put(name, p.getText());
+      }
+      assertThat(f)
+          .containsExactlyInAnyOrderEntriesOf(
+              java.util.Map.of("s", "away", "m", message, "o", SESSION, "n", "n\"1", "u", "42"));
+    }
+    NodeDecisions.Hash h =
+        NodeDecisions.parse(
+            flat("d:x", json, "p:0", NodeDecisions.viewJson("away", message, "7"), "w", "r"));
+    assertThat(h.devices().get("x")).isEqualTo(d);
+    assertThat(h.allMessage()).isEqualTo(message);
+  }
+
+  @Test
   void whatOnlyTheScriptDecides_isLeftToIt() {
     NodeDecisions d = new NodeDecisions(10);
     NodeDecisions.Hash h = plain();
