@@ -68,6 +68,9 @@ public final class RedisStatusBatches implements StatusBatches {
   /** About the packed bytes of an update without its grants, and of a grant (initial sizes). */
   private static final int PACKED_BYTES = 128;
 
+  /** About the packed bytes a node's decision adds to an update (its writes and reply). */
+  private static final int DECIDED_BYTES = 320;
+
   private static final int GRANT_BYTES = 40;
 
   /**
@@ -522,7 +525,7 @@ public final class RedisStatusBatches implements StatusBatches {
       args[a++] = utf8(Long.toString(app));
       args[a++] = log.channelArg(app);
     }
-    PackedArgs packed = new PackedArgs(batch.size() * PACKED_BYTES + grants * GRANT_BYTES);
+    PackedArgs packed = new PackedArgs(batch.size() * packedBytes() + grants * GRANT_BYTES);
     for (Item item : batch) {
       packed.integer(userKeys.get(item.key));
       packed.integer(item.grants.size());
@@ -566,6 +569,11 @@ public final class RedisStatusBatches implements StatusBatches {
             });
   }
 
+  /** About the packed bytes of an update without its grants. */
+  private int packedBytes() {
+    return decisions == null ? PACKED_BYTES : PACKED_BYTES + DECIDED_BYTES;
+  }
+
   /** Remembers the users' hashes the script returned ({@link #BATCH_UPDATE}). */
   private void readHashes(List<Item> batch, List<Object> hashes) {
     if (decisions == null) {
@@ -593,7 +601,7 @@ public final class RedisStatusBatches implements StatusBatches {
    */
   private CompletionStage<?> runSplit(List<Item> batch) {
     Map<String, Integer> userKeys = new LinkedHashMap<>();
-    PackedArgs packed = new PackedArgs(batch.size() * PACKED_BYTES);
+    PackedArgs packed = new PackedArgs(batch.size() * packedBytes());
     for (Item item : batch) {
       Integer ku = userKeys.putIfAbsent(item.key, userKeys.size() + 1);
       packed.integer(ku == null ? userKeys.size() : ku);
