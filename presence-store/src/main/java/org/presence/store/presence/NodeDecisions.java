@@ -96,7 +96,19 @@ final class NodeDecisions {
    */
   record Plan(Hash after, String[] writes, String[] reply) {}
 
-  private final Cache<String, Object> users;
+  /**
+   * What the node holds of a user: a {@link Hash}, a {@link NotPlain} or {@code null}; replaced in
+   * place, so that a decision costs the cache a read and no write.
+   */
+  private static final class Slot {
+    volatile Object state;
+
+    Slot(Object state) {
+      this.state = state;
+    }
+  }
+
+  private final Cache<String, Slot> users;
   private final String tokenPrefix;
   private final AtomicLong tokens = new AtomicLong();
 
@@ -119,7 +131,17 @@ final class NodeDecisions {
 
   /** The hash of {@code user} as last read or decided here, or {@code null}. */
   Hash hash(String user) {
-    return users.getIfPresent(user) instanceof Hash h ? h : null;
+    Slot slot = users.getIfPresent(user);
+    return slot != null && slot.state instanceof Hash h ? h : null;
+  }
+
+  private void set(String user, Object state) {
+    Slot slot = users.getIfPresent(user);
+    if (slot != null) {
+      slot.state = state;
+    } else {
+      users.put(user, new Slot(state));
+    }
   }
 
   /**
@@ -130,10 +152,12 @@ final class NodeDecisions {
     if (applicationIds != null) {
       return false;
     }
-    if (users.getIfPresent(user) instanceof NotPlain np
+    Slot slot = users.getIfPresent(user);
+    if (slot != null
+        && slot.state instanceof NotPlain np
         && np.updatesLeft() > 0
         && System.nanoTime() - np.until() < 0) {
-      users.put(user, new NotPlain(np.until(), np.updatesLeft() - 1));
+      slot.state = new NotPlain(np.until(), np.updatesLeft() - 1);
       return false;
     }
     return true;
@@ -141,7 +165,7 @@ final class NodeDecisions {
 
   /** Remembers {@code h} (decided here) as {@code user}'s hash. */
   void decided(String user, Hash h) {
-    users.put(user, h);
+    set(user, h);
   }
 
   /** Forgets {@code user}'s hash (after a failed call). */
@@ -152,8 +176,7 @@ final class NodeDecisions {
   /** Remembers the hash the script returned ({@code HGETALL}'s fields and values). */
   void read(String user, List<Object> flat) {
     Hash h = parse(flat);
-    users.put(
-        user, h != null ? h : new NotPlain(System.nanoTime() + NOT_PLAIN_NANOS, NOT_PLAIN_UPDATES));
+    set(user, h != null ? h : new NotPlain(System.nanoTime() + NOT_PLAIN_NANOS, NOT_PLAIN_UPDATES));
   }
 
   /**
