@@ -1,10 +1,7 @@
 package org.presence.store.presence;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -13,9 +10,9 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
-import org.presence.protocol.json.Json;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 
@@ -66,12 +63,15 @@ final class NodeDecisions {
 
   private static final Map<String, Integer> RANK = Map.of("online", 1, "away", 2, "unavailable", 3);
 
-  /** A device's entry ({@code d:<device>}): status ("" for none yet), message or null, ... */
+  /**
+   * A device's entry ({@code d:<device>}): status ("" for none yet), message or {@code null}, owner
+   * session and its node ("" for none), time of the status (epoch millis).
+   */
   record Device(String s, String m, String o, String n, long u) {}
 
   /**
-   * A plain hash: its write token, version, the user's messages ("" for none), the shared view
-   * ({@code p:0}; status {@code null} when there is none), the devices.
+   * A plain hash: its write token, version, the user's messages ("" for none), what the shared view
+   * ({@code p:0}) shows (status {@code null} when there is none), the devices.
    */
   record Hash(
       String w,
@@ -80,8 +80,11 @@ final class NodeDecisions {
       String ma,
       String allStatus,
       String allMessage,
-      String allVersion,
       Map<String, Device> devices) {}
+
+  private static final Set<String> VIEW_FIELDS = Set.of("s", "m", "v");
+
+  private static final Set<String> DEVICE_FIELDS = Set.of("s", "m", "o", "n", "u");
 
   /**
    * A hash that was not plain, not asked for again before {@code until} ({@link System#nanoTime})
@@ -175,7 +178,13 @@ final class NodeDecisions {
 
   /** Remembers the hash the script returned ({@code HGETALL}'s fields and values). */
   void read(String user, List<Object> flat) {
-    Hash h = parse(flat);
+    Hash h;
+    try {
+      h = parse(flat);
+    } catch (RuntimeException e) {
+      // Not what presence.lua writes: the script keeps deciding for this user.
+      h = null;
+    }
     set(user, h != null ? h : new NotPlain(System.nanoTime() + NOT_PLAIN_NANOS, NOT_PLAIN_UPDATES));
   }
 
@@ -190,7 +199,6 @@ final class NodeDecisions {
     String ma = "";
     String allStatus = null;
     String allMessage = null;
-    String allVersion = null;
     Map<String, Device> devices = new HashMap<>(4);
     for (int i = 0; i + 1 < flat.size(); i += 2) {
       String field = text(flat.get(i));
@@ -201,32 +209,21 @@ final class NodeDecisions {
         case "mo" -> mo = new String(value, StandardCharsets.UTF_8);
         case "ma" -> ma = new String(value, StandardCharsets.UTF_8);
         case "p:0" -> {
-          Map<String, String> f = object(value);
-          if (f == null
-              || !f.keySet().stream()
-                  .allMatch(k -> k.equals("s") || k.equals("m") || k.equals("v"))) {
+          Map<String, String> f = RedisPresenceStateStore.flatObject(value, null);
+          if (!VIEW_FIELDS.containsAll(f.keySet())) {
             return null;
           }
           allStatus = f.get("s");
           allMessage = f.get("m");
-          allVersion = f.get("v");
         }
         default -> {
           if (!field.startsWith("d:")) {
             return null;
           }
-          Map<String, String> f = object(value);
-          if (f == null) {
+          Map<Long, DeviceState.Shown> earlier = new HashMap<>(0);
+          Map<String, String> f = RedisPresenceStateStore.flatObject(value, earlier);
+          if (!earlier.isEmpty() || !DEVICE_FIELDS.containsAll(f.keySet())) {
             return null;
-          }
-          for (String k : f.keySet()) {
-            if (!(k.equals("s")
-                || k.equals("m")
-                || k.equals("o")
-                || k.equals("n")
-                || k.equals("u"))) {
-              return null;
-            }
           }
           double u = Double.parseDouble(f.getOrDefault("u", "0"));
           if (u != Math.rint(u) || Math.abs(u) > 1L << 53) {
@@ -243,9 +240,7 @@ final class NodeDecisions {
         }
       }
     }
-    return w == null
-        ? null
-        : new Hash(w, version, mo, ma, allStatus, allMessage, allVersion, devices);
+    return w == null ? null : new Hash(w, version, mo, ma, allStatus, allMessage, devices);
   }
 
   /**
@@ -318,22 +313,14 @@ final class NodeDecisions {
     String token = newToken();
     if (!changed) {
       return new Plan(
-          new Hash(
-              token,
-              h.version(),
-              h.mo(),
-              h.ma(),
-              h.allStatus(),
-              h.allMessage(),
-              h.allVersion(),
-              devices),
+          new Hash(token, h.version(), h.mo(), h.ma(), h.allStatus(), h.allMessage(), devices),
           new String[] {"d:" + device, deviceJson(next), "w", token},
           new String[0]);
     }
     long version = Math.max(h.version() + 1, now * 1000);
     String v = Long.toString(version);
     return new Plan(
-        new Hash(token, version, h.mo(), h.ma(), s, m, v, devices),
+        new Hash(token, version, h.mo(), h.ma(), s, m, devices),
         new String[] {
           "p:0", viewJson(s, m, v), "d:" + device, deviceJson(next), "v", v, "w", token
         },
@@ -414,27 +401,6 @@ final class NodeDecisions {
       }
     }
     b.append('"');
-  }
-
-  /** The scalar fields of a JSON object, or {@code null} when it holds anything else. */
-  private static Map<String, String> object(byte[] json) {
-    try (JsonParser p = Json.documents().createParser(json)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        return null;
-      }
-      Map<String, String> out = new HashMap<>(8);
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String name = p.currentName();
-        JsonToken v = p.nextToken();
-        if (!v.isScalarValue() || v == JsonToken.VALUE_NULL) {
-          return null;
-        }
-        out.put(name, p.getText());
-      }
-      return out;
-    } catch (IOException e) {
-      return null;
-    }
   }
 
   private static String text(Object o) {

@@ -766,7 +766,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
    * The scalar fields of a JSON object written by the script, as text; a device's {@code "e"} (what
    * it shows applications earlier) goes into {@code earlier} when that is not null.
    */
-  private static Map<String, String> flatObject(byte[] json, Map<Long, DeviceState.Shown> earlier) {
+  static Map<String, String> flatObject(byte[] json, Map<Long, DeviceState.Shown> earlier) {
     try (JsonParser p = Json.documents().createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IllegalStateException("not an object in Redis");

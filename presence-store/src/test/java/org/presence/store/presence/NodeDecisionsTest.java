@@ -174,5 +174,9 @@ class NodeDecisionsTest {
     assertThat(asked).isEqualTo(1);
     d.read("u", flat("d:phone", "{\"s\":\"online\",\"u\":5}", "w", "r1.1.2"));
     assertThat(d.hash("u")).isNotNull();
+    // A value that is not what presence.lua writes: left to the script, nothing thrown.
+    d.read("u", flat("d:phone", "not json", "w", "r1.1.3"));
+    assertThat(d.hash("u")).isNull();
+    assertThat(d.wantsHash("u", null)).isFalse();
   }
 }
