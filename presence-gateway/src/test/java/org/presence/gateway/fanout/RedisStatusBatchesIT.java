@@ -66,14 +66,13 @@ class RedisStatusBatchesIT {
     log = new RedisAppUpdateLog(redis, AppUpdateLog.RETENTION);
     publisher = new AppUpdatePublisher(log, new LocalPresenceBus());
     publisher.addListener((app, updates) -> heardOnThisNode.addAll(updates));
-    batches =
-        new RedisStatusBatches(
-            redis,
-            state,
-            log,
-            new LoggedPresenceEvents(
-                publisher,
-                user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of()))));
+    batches = new RedisStatusBatches(redis, state, log, fanout());
+  }
+
+  /** This test's fan-out: its publisher, and the grants of {@link #grant}. */
+  private StatusBatches.Fanout fanout() {
+    return new LoggedPresenceEvents(
+        publisher, user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of())));
   }
 
   @AfterEach
@@ -223,10 +222,7 @@ class RedisStatusBatchesIT {
    */
   @Test
   void whatANodeDecides_isWhatTheScriptWould() {
-    StatusBatches.Fanout fanout =
-        new LoggedPresenceEvents(
-            publisher,
-            user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of())));
+    StatusBatches.Fanout fanout = fanout();
     RedisStatusBatches[] byNode = {
       batches, new RedisStatusBatches(redis, state, log, fanout, true)
     };
@@ -315,10 +311,7 @@ class RedisStatusBatchesIT {
    */
   @Test
   void aTieOfTwoDevices_isBrokenAsTheScriptBreaksIt() {
-    StatusBatches.Fanout fanout =
-        new LoggedPresenceEvents(
-            publisher,
-            user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of())));
+    StatusBatches.Fanout fanout = fanout();
     RedisStatusBatches byScript = new RedisStatusBatches(redis, state, log, fanout, false);
     for (int i = 0; i < 8; i++) {
       String n = "tie-node-" + i;
