@@ -30,8 +30,11 @@ import org.presence.store.updates.RedisAppUpdateLog;
  * per change: this process's allocated bytes and CPU time (the node's side: the arguments'
  * encoding, the reply), Redis's CPU time ({@code INFO cpu}) and {@code EVALSHA}'s time ({@code INFO
  * commandstats}), and changes per script call. Uses a fresh key prefix; the Redis is not shared
- * with other clients while it runs. Run it against the shaded jar of any version (the classes it
- * uses are public or in this package), e.g.
+ * with other clients while it runs. {@code -DdecideOnNode=false} has Redis's script decide every
+ * update ({@code store.redis.decide-on-node}); the default lets the node decide what it can. Run it
+ * against the shaded jar of any version from the one that added that setting on (the classes it
+ * uses are public or in this package; for an earlier version, drop the constructor's last
+ * argument), e.g.
  *
  * <pre>
  * javac -d /tmp/sbb -cp presence-gateway/target/presence.jar \
