@@ -217,8 +217,9 @@ class RedisStatusBatchesIT {
    * copy of the hash does not know), statuses with and without a message, pushes without a session,
    * a session no longer the owner, statuses naming an application (a hash the nodes leave to the
    * script), new user messages, releases, two devices set in the same millisecond, and bursts that
-   * make batches of several updates of the user. After each step both got the same reply and hold
-   * the same hash, but for its write token; and the nodes decided most updates.
+   * make batches of several updates of the user. After each step both got the same reply, hold the
+   * same hash but for its write token, and have the same updates in both applications' logs (the
+   * node maps its decisions to the grants itself); and the nodes decided most updates.
    */
   @Test
   void whatANodeDecides_isWhatTheScriptWould() {
@@ -232,8 +233,13 @@ class RedisStatusBatchesIT {
     };
     String n = "decided-by-node";
     String s = "decided-by-script";
-    grant(n, APP_A, true);
-    grant(s, APP_A, true);
+    for (long app : new long[] {APP_A, APP_B}) {
+      grant(n, app, true);
+      grant(s, app, true);
+    }
+    // What the applications' logs hold for each user (status, message, version), in order.
+    Map<String, List<String>> seen = new HashMap<>();
+    long[] since = {0, 0};
     long seed = System.nanoTime();
     java.util.Random random = new java.util.Random(seed);
     String[] devices = {"phone", "laptop", "tablet"};
@@ -298,7 +304,21 @@ class RedisStatusBatchesIT {
         now += burst;
       }
       assertThat(comparableHash(n)).as(at).isEqualTo(comparableHash(s));
+      // The node mapped its decisions to the grants as the script maps its own.
+      for (int i = 0; i < 2; i++) {
+        long app = i == 0 ? APP_A : APP_B;
+        for (AppUpdate u : join(log.readSince(app, since[i], 1000)).updates()) {
+          since[i] = u.seq();
+          seen.computeIfAbsent(u.puid(), k -> new ArrayList<>())
+              .add(u.status().wireName() + " " + u.message() + " " + u.version());
+        }
+        // The grants' PUIDs are user@application (grant).
+        assertThat(seen.getOrDefault(n + "@" + app, List.of()))
+            .as(at + ", application " + app)
+            .isEqualTo(seen.getOrDefault(s + "@" + app, List.of()));
+      }
     }
+    assertThat(seen.get(n + "@" + APP_B)).as("seed " + seed).hasSizeGreaterThan(updates / 4);
     // Many updates were decided by a node: each compared the write token once.
     assertThat(calls("hget") - hgetBefore).as("seed " + seed).isGreaterThan(updates / 4);
   }

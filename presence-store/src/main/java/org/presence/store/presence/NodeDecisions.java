@@ -383,6 +383,23 @@ final class NodeDecisions {
   }
 
   /**
+   * An update's document in an application's log, as the batch script writes it ({@code u} PUID,
+   * {@code s} status, {@code m} message unless empty, {@code v} version).
+   */
+  static String updateJson(String puid, String status, String message, long version) {
+    StringBuilder b = new StringBuilder(48 + puid.length() + message.length());
+    b.append("{\"u\":");
+    jsonString(b, puid);
+    b.append(",\"s\":");
+    jsonString(b, status);
+    if (!message.isEmpty()) {
+      b.append(",\"m\":");
+      jsonString(b, message);
+    }
+    return b.append(",\"v\":").append(version).append('}').toString();
+  }
+
+  /**
    * {@code s} as a JSON string (RFC 8259: the quotation mark, the reverse solidus and the control
    * characters escaped, everything else as it is).
    */

@@ -355,16 +355,28 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     if (!"ok".equals(text(reply.get(0)))) {
       return PresenceUpdate.NOT_OWNER;
     }
-    ApplicationIds own = ApplicationIds.fromCsv(text(reply.get(1)));
-    List<PresenceChange> changes = new ArrayList<>();
-    for (int i = 2; i + 3 < reply.size(); i += 4) {
-      String message = text(reply.get(i + 2));
+    String[] values = new String[reply.size() - 2];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = text(reply.get(i + 2));
+    }
+    return toUpdate(text(reply.get(1)), values);
+  }
+
+  /**
+   * An {@code "ok"} reply of presence_op: its own scopes (comma-separated application ids) and the
+   * values after them, four per change (application id, status, message or "", version).
+   */
+  static PresenceUpdate toUpdate(String ownScopes, String[] values) {
+    ApplicationIds own = ApplicationIds.fromCsv(ownScopes);
+    List<PresenceChange> changes = new ArrayList<>(values.length / 4);
+    for (int i = 0; i + 3 < values.length; i += 4) {
+      String message = values[i + 2];
       changes.add(
           new PresenceChange(
-              Long.parseLong(text(reply.get(i))),
-              status(text(reply.get(i + 1))),
+              Long.parseLong(values[i]),
+              status(values[i + 1]),
               message.isEmpty() ? null : message,
-              Long.parseLong(text(reply.get(i + 3)))));
+              Long.parseLong(values[i + 3])));
     }
     changes.sort(Comparator.comparingLong(PresenceChange::appId));
     return changes.isEmpty() && own.isEmpty()

@@ -68,57 +68,75 @@ public final class RedisStatusBatches implements StatusBatches {
   /** About the packed bytes of an update without its grants, and of a grant (initial sizes). */
   private static final int PACKED_BYTES = 128;
 
-  /** About the packed bytes a node's decision adds to an update (its writes and reply). */
+  /** About the packed bytes of an update the node decided, without its log entries. */
   private static final int DECIDED_BYTES = 320;
 
   private static final int GRANT_BYTES = 40;
 
+  /** About the packed bytes of a log entry of an update the node decided (one per grant). */
+  private static final int ENTRY_BYTES = 144;
+
   /**
-   * One update of a batch, its values at {@code V[a]}: presence_op's update (the 11 values of
-   * {@link RedisPresenceStateStore#packUpdate}), then how it is decided ({@link NodeDecisions}): 0
-   * by presence_op; 1 by presence_op, returning the user's hash after it; 2 by the node: the write
-   * token the node read, its writes (a count, then field and value each, its new token among them)
-   * and its reply's values after {@code 'ok'} and the own scopes (a count, then the values), stored
-   * only while the hash still holds the token read, else decided as 1. Returns the reply, the
-   * position after the update and the hash ({@code HGETALL}) or nil.
+   * One update of a batch, its values at {@code V[a]}: how it is decided ({@link NodeDecisions}),
+   * then what that needs. 0: by presence_op; 1: by presence_op, returning the user's hash after it;
+   * for both, when {@code mapped} (one Redis, where the script maps changes to grants) the number
+   * of grants g and 2g values (application id, PUID), then the 11 values of {@link
+   * RedisPresenceStateStore#packUpdate}. 2: by the node: the write token the node read, its writes
+   * (a count, then field and value each, its new token among them), the position in the fallback
+   * {@code F} of what decision 1 needs (grants when mapped, the 11 values), and when mapped the
+   * update's entries for the logs (a count, then six values each: the application's position, PUID,
+   * status, message, version, document). The writes are stored only while the hash still holds the
+   * token read; else {@code fallback()} is unpacked and the update decided as 1. Returns the reply
+   * (1 for a node's decision stored as sent), the position after the update, the hash ({@code
+   * HGETALL}) or nil, the grants (mapped, decided by presence_op) and the number of the node's
+   * entries that end at that position.
    */
   private static final String BATCH_UPDATE =
       """
-      local function batch_update(key, V, a, prefix)
-        local a0 = a
-        a = a + 11
-        local mode = V[a]
-        a = a + 1
-        if mode == 2 then
-          local read, nw = V[a], V[a + 1]
-          local w0 = a + 2
-          local nr = V[w0 + nw]
-          local r0 = w0 + nw + 1
-          a = r0 + nr
-          if redis.call('HGET', key, 'w') == read then
-            local hset = {}
-            for j = 0, nw - 1 do
-              hset[j + 1] = V[w0 + j]
-            end
-            redis.call('HSET', key, unpack(hset))
-            local r = {'ok', ''}
-            for j = 0, nr - 1 do
-              r[j + 3] = V[r0 + j]
-            end
-            return r, a, nil
+      local function batch_decide(key, V, a, mode, prefix, mapped)
+        local grants
+        if mapped then
+          local ng = V[a]
+          a = a + 1
+          grants = {}
+          for j = 1, ng do
+            grants[j] = {V[a], V[a + 1]}
+            a = a + 2
           end
-          mode = 1
         end
         local args = {'update'}
         for j = 1, 11 do
-          args[j + 1] = V[a0 + j - 1]
+          args[j + 1] = V[a + j - 1]
         end
         args[13] = prefix
+        a = a + 11
         local r = presence_op(key, args)
         if mode == 1 then
-          return r, a, redis.call('HGETALL', key)
+          return r, a, redis.call('HGETALL', key), grants
         end
-        return r, a, nil
+        return r, a, nil, grants
+      end
+
+      local function batch_update(key, V, a, prefix, mapped, fallback)
+        local mode = V[a]
+        if mode ~= 2 then
+          local r, after, h, grants = batch_decide(key, V, a + 1, mode, prefix, mapped)
+          return r, after, h, grants, 0
+        end
+        local read, nw = V[a + 1], V[a + 2]
+        local w0 = a + 3
+        local f = V[w0 + nw]
+        local after, ne = w0 + nw + 1, 0
+        if mapped then
+          ne = V[after]
+          after = after + 1 + ne * 6
+        end
+        if redis.call('HGET', key, 'w') == read then
+          redis.call('HSET', key, unpack(V, w0, w0 + nw - 1))
+          return 1, after, nil, nil, ne
+        end
+        local r, _, h, grants = batch_decide(key, fallback(), f, 1, prefix, mapped)
+        return r, after, h, grants, 0
       end
       """;
 
@@ -127,9 +145,10 @@ public final class RedisStatusBatches implements StatusBatches {
    * RedisAppUpdateLog#appendKeys}, {@link RedisAppUpdateLog#APPEND_KEYS}: the 5 below). ARGV:
    * retention, most numbers kept, nu, na, the node index prefix, per application its id and
    * channel, then the updates packed into one argument ({@link PackedArgs}, read with {@code
-   * cmsgpack.unpack}), per update: the position of its user's key and the number of grants g
-   * (numbers), 2g (application id, PUID), then the update as {@link #BATCH_UPDATE} reads it.
-   * Returns {per update its presence_op reply}, {time (0 when nothing was logged), then per
+   * cmsgpack.unpack}), per update: the position of its user's key, then the update as {@link
+   * #BATCH_UPDATE} reads it (mapped); last, the fallback of the node's decisions, packed likewise
+   * and unpacked only when a token no longer matches. Returns {per update its presence_op reply, or
+   * 1 for a node's decision stored as sent}, {time (0 when nothing was logged), then per
    * application with kept updates: id, first seq, count, and per update PUID, status, message,
    * version}, {per update whose hash is returned: its position, the hash}.
    */
@@ -145,24 +164,29 @@ public final class RedisStatusBatches implements StatusBatches {
         a = a + 2
       end
       local V = cmsgpack.unpack(ARGV[a])
+      local packedFallback, F = ARGV[a + 1], nil
+      local function fallback()
+        F = F or cmsgpack.unpack(packedFallback)
+        return F
+      end
       local replies, hashes = {}, {}
       a = 1
       while a <= #V do
-        local ku, ng = V[a], V[a + 1]
-        a = a + 2
-        local grants = {}
-        for j = 1, ng do
-          grants[j] = {V[a], V[a + 1]}
-          a = a + 2
-        end
-        local r, after, h = batch_update(KEYS[ku], V, a, prefix)
+        local r, after, h, grants, ne = batch_update(KEYS[V[a]], V, a + 1, prefix, true, fallback)
         a = after
         replies[#replies + 1] = r
         if h then
           hashes[#hashes + 1] = #replies
           hashes[#hashes + 1] = h
         end
-        if r[1] == 'ok' and #r > 2 then
+        if ne > 0 then
+          -- The node mapped its decision to the grants (the rule below) and wrote the documents.
+          for e = after - ne * 6, after - 1, 6 do
+            local p = V[e]
+            perapp[p] = perapp[p] or {}
+            table.insert(perapp[p], {false, V[e + 1], V[e + 2], V[e + 3], V[e + 4], V[e + 5]})
+          end
+        elseif r ~= 1 and r[1] == 'ok' and #r > 2 then
           local own = {}
           for id in string.gmatch(r[2], '%d+') do
             own[id] = true
@@ -200,11 +224,14 @@ public final class RedisStatusBatches implements StatusBatches {
           A[#A + 1] = channels[p]
           A[#A + 1] = #list
           for _, u in ipairs(list) do
-            local doc = '{"u":' .. cjson.encode(u[2]) .. ',"s":"' .. u[3] .. '"'
-            if u[4] ~= '' then
-              doc = doc .. ',"m":' .. cjson.encode(u[4])
+            local doc = u[6]
+            if not doc then
+              doc = '{"u":' .. cjson.encode(u[2]) .. ',"s":"' .. u[3] .. '"'
+              if u[4] ~= '' then
+                doc = doc .. ',"m":' .. cjson.encode(u[4])
+              end
+              doc = doc .. ',"v":' .. u[5] .. '}'
             end
-            doc = doc .. ',"v":' .. u[5] .. '}'
             A[#A + 1] = 'c'
             A[#A + 1] = u[5]
             A[#A + 1] = u[3] == 'offline' and '1' or '0'
@@ -252,17 +279,22 @@ public final class RedisStatusBatches implements StatusBatches {
 
   /**
    * The state part alone, for a Redis Cluster. KEYS: the users' hashes, all of one slot. ARGV: the
-   * node index prefix, then the updates packed into one argument as in {@link #BODY} without the
-   * grants: per update the position of its user's key and the update as {@link #BATCH_UPDATE} reads
-   * it. Returns {per update its presence_op reply}, {per update whose hash is returned: its
-   * position, the hash}.
+   * node index prefix, then the updates packed into one argument as in {@link #BODY}, not mapped:
+   * per update the position of its user's key and the update as {@link #BATCH_UPDATE} reads it;
+   * then the fallback of the node's decisions. Returns {per update its presence_op reply, or 1},
+   * {per update whose hash is returned: its position, the hash}.
    */
   private static final String STATE_BODY =
       """
       local V = cmsgpack.unpack(ARGV[2])
+      local F
+      local function fallback()
+        F = F or cmsgpack.unpack(ARGV[3])
+        return F
+      end
       local replies, hashes, a = {}, {}, 1
       while a <= #V do
-        local r, after, h = batch_update(KEYS[V[a]], V, a + 1, ARGV[1])
+        local r, after, h = batch_update(KEYS[V[a]], V, a + 1, ARGV[1], false, fallback)
         a = after
         replies[#replies + 1] = r
         if h then
@@ -402,6 +434,9 @@ public final class RedisStatusBatches implements StatusBatches {
     final List<Grant> grants = new ArrayList<>(4);
     final CompletableFuture<PresenceUpdate> result = new CompletableFuture<>();
 
+    /** What this node decided ({@link #pack}), or {@code null} when the script decides. */
+    PresenceUpdate planned;
+
     Item(
         String key,
         String user,
@@ -423,18 +458,23 @@ public final class RedisStatusBatches implements StatusBatches {
       this.now = now;
     }
 
-    /** Its update's values in {@code out} ({@link RedisPresenceStateStore#packUpdate}). */
-    void pack(RedisPresenceStateStore state, PackedArgs out) {
-      state.packUpdate(out, user, device, session, status, message, applicationIds, messages, now);
-    }
-
     /**
-     * Decides it here when {@code d} can (remembering the user's hash after it), and writes how it
-     * is decided into {@code out} ({@link #BATCH_UPDATE}).
+     * Writes it into {@code out} as {@link #BATCH_UPDATE} reads it. When {@code d} can decide it,
+     * it is decided here ({@link #planned}, the user's hash after it remembered) and what the
+     * script needs to decide it itself, should the hash have changed meanwhile, goes into {@code
+     * fallback}. {@code apps}: the batch's applications and their positions (from 0) when the
+     * script maps changes to grants (one Redis); {@code null} on a cluster, where Java maps them.
      */
-    void packDecision(NodeDecisions d, PackedArgs out) {
+    void pack(
+        RedisPresenceStateStore state,
+        NodeDecisions d,
+        Fanout fanout,
+        Map<Long, Integer> apps,
+        PackedArgs out,
+        PackedArgs fallback) {
       if (d == null) {
         out.integer(NodeDecisions.BY_SCRIPT);
+        packForScript(state, apps != null, out);
         return;
       }
       NodeDecisions.Hash h = d.hash(user);
@@ -451,15 +491,17 @@ public final class RedisStatusBatches implements StatusBatches {
                 now);
         if (p != null) {
           d.decided(user, p.after());
+          planned = RedisPresenceStateStore.toUpdate("", p.reply());
           out.integer(NodeDecisions.BY_NODE);
           out.string(h.w());
           out.integer(p.writes().length);
           for (String v : p.writes()) {
             out.string(v);
           }
-          out.integer(p.reply().length);
-          for (String v : p.reply()) {
-            out.string(v);
+          out.integer(fallback.count() + 1);
+          packForScript(state, apps != null, fallback);
+          if (apps != null) {
+            packEntries(fanout, apps, out);
           }
           return;
         }
@@ -470,6 +512,58 @@ public final class RedisStatusBatches implements StatusBatches {
           d.wantsHash(user, applicationIds)
               ? NodeDecisions.BY_SCRIPT_WITH_HASH
               : NodeDecisions.BY_SCRIPT);
+      packForScript(state, apps != null, out);
+    }
+
+    /** What presence_op needs: the grants when {@code mapped}, the update's values. */
+    private void packForScript(RedisPresenceStateStore state, boolean mapped, PackedArgs out) {
+      if (mapped) {
+        out.integer(grants.size());
+        for (Grant g : grants) {
+          out.decimal(g.appId());
+          out.string(g.puid());
+        }
+      }
+      state.packUpdate(out, user, device, session, status, message, applicationIds, messages, now);
+    }
+
+    /**
+     * The entries of {@link #planned} for the applications' logs, mapped to the grants as the
+     * script maps its own decisions ({@link Fanout#updatesFor}), each with its document.
+     */
+    private void packEntries(Fanout fanout, Map<Long, Integer> apps, PackedArgs out) {
+      Map<Long, List<AppUpdate.New>> byApp =
+          planned.changes().isEmpty() ? Map.of() : fanout.updatesFor(grants, planned);
+      int n = 0;
+      for (List<AppUpdate.New> updates : byApp.values()) {
+        n += updates.size();
+      }
+      out.integer(n);
+      for (Map.Entry<Long, List<AppUpdate.New>> e : byApp.entrySet()) {
+        int position = apps.get(e.getKey()) + 1;
+        for (AppUpdate.New u : e.getValue()) {
+          out.integer(position);
+          out.string(u.puid());
+          out.string(u.status().wireName());
+          out.string(u.message());
+          out.decimal(u.version());
+          out.string(
+              NodeDecisions.updateJson(u.puid(), u.status().wireName(), u.message(), u.version()));
+        }
+      }
+    }
+
+    /** The reply of the script, or {@link #planned} when it stored the node's decision (1). */
+    PresenceUpdate decided(Object reply) {
+      if (reply instanceof List<?> r) {
+        @SuppressWarnings("unchecked")
+        List<Object> values = (List<Object>) r;
+        return RedisPresenceStateStore.toUpdate(values);
+      }
+      if (planned == null) {
+        throw new IllegalStateException("the script stored a decision the node did not make");
+      }
+      return planned;
     }
 
     int weight() {
@@ -495,7 +589,7 @@ public final class RedisStatusBatches implements StatusBatches {
     }
     Map<String, Integer> userKeys = new LinkedHashMap<>();
     Map<Long, Integer> apps = new LinkedHashMap<>();
-    int argc = 6;
+    int argc = 7;
     int grants = 0;
     for (Item item : batch) {
       userKeys.putIfAbsent(item.key, userKeys.size() + 1);
@@ -525,18 +619,18 @@ public final class RedisStatusBatches implements StatusBatches {
       args[a++] = utf8(Long.toString(app));
       args[a++] = log.channelArg(app);
     }
-    PackedArgs packed = new PackedArgs(batch.size() * packedBytes() + grants * GRANT_BYTES);
+    PackedArgs packed =
+        new PackedArgs(
+            decisions == null
+                ? batch.size() * PACKED_BYTES + grants * GRANT_BYTES
+                : batch.size() * DECIDED_BYTES + grants * ENTRY_BYTES);
+    PackedArgs fallback = fallbackArgs(batch.size(), grants);
     for (Item item : batch) {
       packed.integer(userKeys.get(item.key));
-      packed.integer(item.grants.size());
-      for (Grant g : item.grants) {
-        packed.decimal(g.appId());
-        packed.string(g.puid());
-      }
-      item.pack(state, packed);
-      item.packDecision(decisions, packed);
+      item.pack(state, decisions, fanout, apps, packed, fallback);
     }
     args[a] = packed.end();
+    args[a + 1] = fallback.end();
     return script
         .<List<Object>>run(ScriptOutputType.MULTI, keys, args)
         .thenApply(
@@ -554,9 +648,8 @@ public final class RedisStatusBatches implements StatusBatches {
                 fanout.delivered(numbered);
               }
               for (int i = 0; i < batch.size(); i++) {
-                @SuppressWarnings("unchecked")
-                List<Object> r = (List<Object>) replies.get(i);
-                batch.get(i).result.complete(RedisPresenceStateStore.toUpdate(r));
+                Item item = batch.get(i);
+                item.result.complete(item.decided(replies.get(i)));
               }
               return null;
             })
@@ -569,9 +662,12 @@ public final class RedisStatusBatches implements StatusBatches {
             });
   }
 
-  /** About the packed bytes of an update without its grants. */
-  private int packedBytes() {
-    return decisions == null ? PACKED_BYTES : PACKED_BYTES + DECIDED_BYTES;
+  /**
+   * The fallback argument of a batch of {@code updates} with {@code grants} in all: what the script
+   * needs of the node's decisions should it decide them itself (see {@link #BATCH_UPDATE}).
+   */
+  private PackedArgs fallbackArgs(int updates, int grants) {
+    return new PackedArgs(decisions == null ? 8 : updates * PACKED_BYTES + grants * GRANT_BYTES);
   }
 
   /** Remembers the users' hashes the script returned ({@link #BATCH_UPDATE}). */
@@ -601,15 +697,16 @@ public final class RedisStatusBatches implements StatusBatches {
    */
   private CompletionStage<?> runSplit(List<Item> batch) {
     Map<String, Integer> userKeys = new LinkedHashMap<>();
-    PackedArgs packed = new PackedArgs(batch.size() * packedBytes());
+    PackedArgs packed =
+        new PackedArgs(batch.size() * (decisions == null ? PACKED_BYTES : DECIDED_BYTES));
+    PackedArgs fallback = fallbackArgs(batch.size(), 0);
     for (Item item : batch) {
       Integer ku = userKeys.putIfAbsent(item.key, userKeys.size() + 1);
       packed.integer(ku == null ? userKeys.size() : ku);
-      item.pack(state, packed);
-      item.packDecision(decisions, packed);
+      item.pack(state, decisions, fanout, null, packed, fallback);
     }
     String[] keys = userKeys.keySet().toArray(new String[0]);
-    byte[][] args = {state.nodeIndexPrefix(), packed.end()};
+    byte[][] args = {state.nodeIndexPrefix(), packed.end(), fallback.end()};
     return script
         .<List<Object>>run(ScriptOutputType.MULTI, keys, args)
         .thenCompose(
@@ -623,9 +720,7 @@ public final class RedisStatusBatches implements StatusBatches {
               // Per application, the batch's updates in call order (a user's in its order).
               Map<Long, List<AppUpdate.New>> byApp = new LinkedHashMap<>();
               for (int i = 0; i < batch.size(); i++) {
-                @SuppressWarnings("unchecked")
-                List<Object> r = (List<Object>) replies.get(i);
-                PresenceUpdate u = RedisPresenceStateStore.toUpdate(r);
+                PresenceUpdate u = batch.get(i).decided(replies.get(i));
                 decided.add(u);
                 if (!u.changes().isEmpty()) {
                   fanout

@@ -3,12 +3,15 @@ package org.presence.store.presence;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateBatchCodec;
 
 /**
  * Which hashes a node decides on (plain ones: devices shown to every application, no audience of an
@@ -133,6 +136,25 @@ class NodeDecisionsTest {
             flat("d:x", json, "p:0", NodeDecisions.viewJson("away", message, "7"), "w", "r"));
     assertThat(h.devices().get("x")).isEqualTo(d);
     assertThat(h.allMessage()).isEqualTo(message);
+  }
+
+  /**
+   * The document of an update the node maps to an application's log reads back as the update, with
+   * the characters JSON must escape and without a message.
+   */
+  @Test
+  void anUpdatesDocument_readsBackAsTheUpdate() throws Exception {
+    String message = "say \"hi\" \\ \u0001\u001f\u007f é 🎉 \u2028";
+    for (String m : new String[] {message, ""}) {
+      byte[] doc =
+          NodeDecisions.updateJson("pu-id_1", "away", m, 1764892800123001L)
+              .getBytes(StandardCharsets.UTF_8);
+      AppUpdate u = AppUpdateBatchCodec.decodeDocument(5, Instant.EPOCH, doc, 0, doc.length);
+      assertThat(u)
+          .isEqualTo(
+              new AppUpdate(
+                  5, "pu-id_1", PresenceStatus.AWAY, m, 1764892800123001L, Instant.EPOCH));
+    }
   }
 
   @Test
