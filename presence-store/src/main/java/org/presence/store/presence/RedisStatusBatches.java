@@ -32,10 +32,12 @@ import org.slf4j.LoggerFactory;
  * Fanout#updatesFor}: at most one update per application and PUID for one status), and appends them
  * to each affected application's log with the log's own append function ({@link
  * RedisAppUpdateLog#APPEND_FUNCTIONS}: numbered, guarded by the per-user version, one stream entry
- * and one bus message per application and batch). One round trip per batch; the numbered updates
- * then reach this node's own listeners through {@link Fanout#delivered}. The grants come from the
- * fan-out too ({@link Fanout#grants}): the store stores and publishes, the gateway knows who sees
- * what.
+ * and one bus message per application and batch). An update the node decided itself ({@link
+ * NodeDecisions}) comes with its writes and with its log entries already mapped (by {@link
+ * Fanout#updatesFor}) and encoded, so that the script only checks the hash's token, stores and
+ * appends them. One round trip per batch; the numbered updates then reach this node's own listeners
+ * through {@link Fanout#delivered}. The grants come from the fan-out too ({@link Fanout#grants}):
+ * the store stores and publishes, the gateway knows who sees what.
  *
  * <p>Batching ({@link Batcher}): at most {@link #MAX_IN_FLIGHT} calls per slot group run at once;
  * updates arriving meanwhile wait and go together into the next call, up to {@link #MAX_WEIGHT} (an
