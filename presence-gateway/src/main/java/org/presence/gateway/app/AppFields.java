@@ -202,8 +202,9 @@ public final class AppFields {
         return true;
       }
       int type = Character.getType(c);
-      if (type == Character.FORMAT && c != '\u200d') {
-        // Bidirectional overrides and other invisible format characters make names lie.
+      if (type == Character.FORMAT && c != '\u200c' && c != '\u200d') {
+        // Bidirectional overrides and other invisible format characters make names lie; the
+        // zero-width joiner and non-joiner are spelling (emoji sequences, Persian, Indic scripts).
         return true;
       }
     }

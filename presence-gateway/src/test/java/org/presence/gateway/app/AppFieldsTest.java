@@ -70,13 +70,21 @@ class AppFieldsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"a\u0000b", "a\u202eb", "a\nb", "   "})
+  @ValueSource(strings = {"a\u0000b", "a\u202eb", "a\u200bb", "a\nb", "   "})
   void name_whenControlOrEmpty_thenRefused(String raw) {
     assertThatThrownBy(() -> AppFields.name(raw)).isInstanceOf(ProtocolException.class);
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"Beer Chat", "Ünïcödé 名前", "a"})
+  @ValueSource(
+      strings = {
+        "Beer Chat",
+        "Ünïcödé 名前",
+        "a",
+        // Persian "we want", spelled with a zero-width non-joiner; an emoji family (joiners).
+        "می\u200cخواهیم",
+        "Family \ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67"
+      })
   void name_whenOrdinaryText_thenKept(String raw) {
     assertThat(AppFields.name(raw)).isEqualTo(raw);
   }
