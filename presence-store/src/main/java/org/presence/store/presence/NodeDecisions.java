@@ -209,8 +209,8 @@ final class NodeDecisions {
         case "mo" -> mo = new String(value, StandardCharsets.UTF_8);
         case "ma" -> ma = new String(value, StandardCharsets.UTF_8);
         case "p:0" -> {
-          Map<String, String> f = RedisPresenceStateStore.flatObject(value, null);
-          if (!VIEW_FIELDS.containsAll(f.keySet())) {
+          Map<String, String> f = RedisPresenceStateStore.plainObject(value);
+          if (f == null || !VIEW_FIELDS.containsAll(f.keySet())) {
             return null;
           }
           allStatus = f.get("s");
@@ -220,9 +220,10 @@ final class NodeDecisions {
           if (!field.startsWith("d:")) {
             return null;
           }
-          Map<Long, DeviceState.Shown> earlier = new HashMap<>(0);
-          Map<String, String> f = RedisPresenceStateStore.flatObject(value, earlier);
-          if (!earlier.isEmpty() || !DEVICE_FIELDS.containsAll(f.keySet())) {
+          // A device showing applications something earlier ("e") is not plain, nor is a value
+          // this version does not know (which the node's writes would drop).
+          Map<String, String> f = RedisPresenceStateStore.plainObject(value);
+          if (f == null || !DEVICE_FIELDS.containsAll(f.keySet())) {
             return null;
           }
           double u = Double.parseDouble(f.getOrDefault("u", "0"));

@@ -789,6 +789,31 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     }
   }
 
+  /**
+   * The fields of a JSON object written by the script when every value is a string or a number, as
+   * text; {@code null} when any is something else (an object, such as a device's {@code "e"}, an
+   * array, {@code null}, a boolean), which {@link #flatObject} would skip.
+   */
+  static Map<String, String> plainObject(byte[] json) {
+    try (JsonParser p = Json.documents().createParser(json)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new IllegalStateException("not an object in Redis");
+      }
+      Map<String, String> out = new HashMap<>();
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken v = p.nextToken();
+        if (v != JsonToken.VALUE_STRING && !v.isNumeric()) {
+          return null;
+        }
+        out.put(name, p.getText());
+      }
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** The scalar fields of the object whose start {@code p} has just read. */
   private static Map<String, String> fields(JsonParser p, Map<Long, DeviceState.Shown> earlier)
       throws IOException {

@@ -83,6 +83,16 @@ class NodeDecisionsTest {
     assertThat(NodeDecisions.parse(flat("d:phone", device, "x", "1", "w", "r"))).isNull();
     assertThat(NodeDecisions.parse(flat("d:phone", "{\"s\":\"online\",\"u\":5.5}", "w", "r1.1.1")))
         .isNull();
+    // A value in a device or the shared view that is not a string or a number (a later version's
+    // field, a null): the node's writes would drop or change it.
+    for (String v : new String[] {"{\"k\":1}", "[1]", "null", "true"}) {
+      String odd = "{\"s\":\"online\",\"o\":\"\",\"n\":\"\",\"u\":5,\"m\":" + v + "}";
+      assertThat(NodeDecisions.parse(flat("d:phone", odd, "w", "r"))).as(v).isNull();
+      String view = "{\"s\":\"online\",\"v\":\"5\",\"m\":" + v + "}";
+      assertThat(NodeDecisions.parse(flat("d:phone", device, "p:0", view, "w", "r")))
+          .as(v)
+          .isNull();
+    }
     assertThat(NodeDecisions.parse(flat("d:phone", device, "w", "r"))).isNotNull();
   }
 
