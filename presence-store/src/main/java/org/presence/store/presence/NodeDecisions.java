@@ -52,13 +52,16 @@ final class NodeDecisions {
   /** See {@link #NOT_PLAIN_NANOS}. */
   static final int NOT_PLAIN_UPDATES = 16;
 
-  /** How an update is decided (the value after its 11 values in the batch script's argument). */
+  /** How an update is decided (the first value of an update in the batch script's argument). */
   static final int BY_SCRIPT = 0;
 
   /** Decided by the script, which returns the user's hash after it. */
   static final int BY_SCRIPT_WITH_HASH = 1;
 
-  /** Decided by the node: the token it read, its writes and the reply follow. */
+  /**
+   * Decided by the node: the token it read, its writes, where its fallback is and (on one Redis)
+   * its log entries follow ({@code RedisStatusBatches.BATCH_UPDATE}).
+   */
   static final int BY_NODE = 2;
 
   private static final Map<String, Integer> RANK = Map.of("online", 1, "away", 2, "unavailable", 3);
