@@ -97,10 +97,10 @@ final class NodeDecisions {
 
   /**
    * What the node decided: the hash after it, its writes (field, value, ...; the new token among
-   * them) and the reply's values after {@code "ok"} and the own scopes (none, or the shared view's
-   * change: {@code "0"}, status, message or "", version).
+   * them) and the update as presence_op's reply would give it ({@link PresenceUpdate#UNCHANGED}, or
+   * the shared view's change; never an audience of an application's own).
    */
-  record Plan(Hash after, String[] writes, String[] reply) {}
+  record Plan(Hash after, String[] writes, PresenceUpdate update) {}
 
   /**
    * What the node holds of a user: a {@link Hash}, a {@link NotPlain} or {@code null}; replaced in
@@ -319,7 +319,7 @@ final class NodeDecisions {
       return new Plan(
           new Hash(token, h.version(), h.mo(), h.ma(), h.allStatus(), h.allMessage(), devices),
           new String[] {"d:" + device, deviceJson(next), "w", token},
-          new String[0]);
+          PresenceUpdate.UNCHANGED);
     }
     long version = Math.max(h.version() + 1, now * 1000);
     String v = Long.toString(version);
@@ -328,7 +328,12 @@ final class NodeDecisions {
         new String[] {
           "p:0", viewJson(s, m, v), "d:" + device, deviceJson(next), "v", v, "w", token
         },
-        new String[] {"0", s, m == null ? "" : m, v});
+        new PresenceUpdate(
+            true,
+            List.of(
+                new PresenceChange(
+                    PresenceChange.ALL_APPS, PresenceStatus.fromWire(s).orElseThrow(), m, version)),
+            ApplicationIds.NONE));
   }
 
   /** The session as the script holds it ("" for a push report). */

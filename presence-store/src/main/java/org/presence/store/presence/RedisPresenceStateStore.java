@@ -366,7 +366,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
    * An {@code "ok"} reply of presence_op: its own scopes (comma-separated application ids) and the
    * values after them, four per change (application id, status, message or "", version).
    */
-  static PresenceUpdate toUpdate(String ownScopes, String[] values) {
+  private static PresenceUpdate toUpdate(String ownScopes, String[] values) {
     ApplicationIds own = ApplicationIds.fromCsv(ownScopes);
     List<PresenceChange> changes = new ArrayList<>(values.length / 4);
     for (int i = 0; i + 3 < values.length; i += 4) {
@@ -778,7 +778,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
    * The scalar fields of a JSON object written by the script, as text; a device's {@code "e"} (what
    * it shows applications earlier) goes into {@code earlier} when that is not null.
    */
-  static Map<String, String> flatObject(byte[] json, Map<Long, DeviceState.Shown> earlier) {
+  private static Map<String, String> flatObject(byte[] json, Map<Long, DeviceState.Shown> earlier) {
     try (JsonParser p = Json.documents().createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IllegalStateException("not an object in Redis");

@@ -493,7 +493,7 @@ public final class RedisStatusBatches implements StatusBatches {
                 now);
         if (p != null) {
           d.decided(user, p.after());
-          planned = RedisPresenceStateStore.toUpdate("", p.reply());
+          planned = p.update();
           out.integer(NodeDecisions.BY_NODE);
           out.string(h.w());
           out.integer(p.writes().length);

@@ -103,7 +103,12 @@ class NodeDecisionsTest {
         d.decide(plain(), "phone", SESSION, PresenceStatus.AWAY, null, null, null, 1764892900000L);
     assertThat(p).isNotNull();
     // Away with no message of the device's and no away message of the user's: none.
-    assertThat(p.reply()).containsExactly("0", "away", "", "1764892900000000");
+    assertThat(p.update())
+        .isEqualTo(
+            new PresenceUpdate(
+                true,
+                List.of(new PresenceChange(0, PresenceStatus.AWAY, null, 1764892900000000L)),
+                ApplicationIds.NONE));
     assertThat(p.writes())
         .contains("p:0", "{\"s\":\"away\",\"v\":\"1764892900000000\"}", "v", "1764892900000000");
     String token = p.writes()[p.writes().length - 1];
@@ -113,13 +118,15 @@ class NodeDecisionsTest {
     NodeDecisions.Plan q =
         d.decide(
             p.after(), "phone", SESSION, PresenceStatus.ONLINE, null, null, null, 1764892900001L);
-    assertThat(q.reply()).containsExactly("0", "online", "working", "1764892900001000");
+    assertThat(q.update().changes())
+        .containsExactly(
+            new PresenceChange(0, PresenceStatus.ONLINE, "working", 1764892900001000L));
     assertThat(q.after().w()).isNotEqualTo(token);
     // The same status again: only the device's entry and the token are written.
     NodeDecisions.Plan same =
         d.decide(
             q.after(), "phone", SESSION, PresenceStatus.ONLINE, null, null, null, 1764892900002L);
-    assertThat(same.reply()).isEmpty();
+    assertThat(same.update()).isEqualTo(PresenceUpdate.UNCHANGED);
     assertThat(same.writes()).hasSize(4);
   }
 
