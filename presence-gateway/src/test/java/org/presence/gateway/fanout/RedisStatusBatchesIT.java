@@ -239,6 +239,10 @@ class RedisStatusBatchesIT {
     }
     // What the applications' logs hold for each user (status, message, version), in order.
     Map<String, List<String>> seen = new HashMap<>();
+    // And numbered (seq first): what the logs hold, and what this node's listeners heard.
+    Map<String, List<String>> numbered = new HashMap<>();
+    Map<String, List<String>> heard = new HashMap<>();
+    int heardUpTo = heardOnThisNode.size();
     long[] since = {0, 0};
     long seed = System.nanoTime();
     java.util.Random random = new java.util.Random(seed);
@@ -304,13 +308,26 @@ class RedisStatusBatchesIT {
         now += burst;
       }
       assertThat(comparableHash(n)).as(at).isEqualTo(comparableHash(s));
+      for (; heardUpTo < heardOnThisNode.size(); heardUpTo++) {
+        AppUpdate u = heardOnThisNode.get(heardUpTo);
+        heard.computeIfAbsent(u.puid(), k -> new ArrayList<>()).add(u.seq() + " " + described(u));
+      }
       // The node mapped its decisions to the grants as the script maps its own.
       for (int i = 0; i < 2; i++) {
         long app = i == 0 ? APP_A : APP_B;
         for (AppUpdate u : join(log.readSince(app, since[i], 1000)).updates()) {
           since[i] = u.seq();
-          seen.computeIfAbsent(u.puid(), k -> new ArrayList<>())
-              .add(u.status().wireName() + " " + u.message() + " " + u.version());
+          seen.computeIfAbsent(u.puid(), k -> new ArrayList<>()).add(described(u));
+          numbered
+              .computeIfAbsent(u.puid(), k -> new ArrayList<>())
+              .add(u.seq() + " " + described(u));
+        }
+        // This node's listeners heard what was logged, numbered as logged (the node's entries
+        // named by position in the script's reply, the script's own by their values).
+        for (String user : new String[] {n, s}) {
+          assertThat(heard.getOrDefault(user + "@" + app, List.of()))
+              .as(at + ", heard here, " + user + ", application " + app)
+              .isEqualTo(numbered.getOrDefault(user + "@" + app, List.of()));
         }
         // The grants' PUIDs are user@application (grant).
         assertThat(seen.getOrDefault(n + "@" + app, List.of()))
@@ -321,6 +338,10 @@ class RedisStatusBatchesIT {
     assertThat(seen.get(n + "@" + APP_B)).as("seed " + seed).hasSizeGreaterThan(updates / 4);
     // Many updates were decided by a node: each compared the write token once.
     assertThat(calls("hget") - hgetBefore).as("seed " + seed).isGreaterThan(updates / 4);
+  }
+
+  private static String described(AppUpdate u) {
+    return u.status().wireName() + " " + u.message() + " " + u.version();
   }
 
   /**

@@ -5,6 +5,7 @@ import io.lettuce.core.cluster.SlotHash;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -151,8 +152,10 @@ public final class RedisStatusBatches implements StatusBatches {
    * #BATCH_UPDATE} reads it (mapped); last, the fallback of the node's decisions, packed likewise
    * and unpacked only when a token no longer matches. Returns {per update its presence_op reply, or
    * 1 for a node's decision stored as sent}, {time (0 when nothing was logged), then per
-   * application with kept updates: id, first seq, count, and per update PUID, status, message,
-   * version}, {per update whose hash is returned: its position, the hash}.
+   * application with kept updates: id, first seq, count, and per update either PUID, status,
+   * message, version (the script's decisions) or, as an integer, the position in the packed
+   * argument of a node's entry (the node holds its values)}, {per update whose hash is returned:
+   * its position, the hash}.
    */
   private static final String BODY =
       """
@@ -182,11 +185,16 @@ public final class RedisStatusBatches implements StatusBatches {
           hashes[#hashes + 1] = h
         end
         if ne > 0 then
-          -- The node mapped its decision to the grants (the rule below) and wrote the documents.
+          -- The node mapped its decision to the grants (the rule below) and wrote the documents:
+          -- an entry is its position in V (application, PUID, status, message, version, document).
           for e = after - ne * 6, after - 1, 6 do
             local p = V[e]
-            perapp[p] = perapp[p] or {}
-            table.insert(perapp[p], {false, V[e + 1], V[e + 2], V[e + 3], V[e + 4], V[e + 5]})
+            local list = perapp[p]
+            if not list then
+              list = {}
+              perapp[p] = list
+            end
+            list[#list + 1] = e
           end
         elseif r ~= 1 and r[1] == 'ok' and #r > 2 then
           local own = {}
@@ -226,20 +234,25 @@ public final class RedisStatusBatches implements StatusBatches {
           A[#A + 1] = channels[p]
           A[#A + 1] = #list
           for _, u in ipairs(list) do
-            local doc = u[6]
-            if not doc then
-              doc = '{"u":' .. cjson.encode(u[2]) .. ',"s":"' .. u[3] .. '"'
+            local n = #A
+            A[n + 1] = 'c'
+            if type(u) == 'number' then
+              A[n + 2] = V[u + 4]
+              A[n + 3] = V[u + 2] == 'offline' and '1' or '0'
+              A[n + 4] = V[u + 1]
+              A[n + 5] = V[u + 2] .. ':' .. V[u + 3]
+              A[n + 6] = V[u + 5]
+            else
+              local doc = '{"u":' .. cjson.encode(u[2]) .. ',"s":"' .. u[3] .. '"'
               if u[4] ~= '' then
                 doc = doc .. ',"m":' .. cjson.encode(u[4])
               end
-              doc = doc .. ',"v":' .. u[5] .. '}'
+              A[n + 2] = u[5]
+              A[n + 3] = u[3] == 'offline' and '1' or '0'
+              A[n + 4] = u[2]
+              A[n + 5] = u[3] .. ':' .. u[4]
+              A[n + 6] = doc .. ',"v":' .. u[5] .. '}'
             end
-            A[#A + 1] = 'c'
-            A[#A + 1] = u[5]
-            A[#A + 1] = u[3] == 'offline' and '1' or '0'
-            A[#A + 1] = u[2]
-            A[#A + 1] = u[3] .. ':' .. u[4]
-            A[#A + 1] = doc
           end
         end
       end
@@ -261,10 +274,16 @@ public final class RedisStatusBatches implements StatusBatches {
           end
           for j = 1, k do
             local u = list[res[r + j - 1]]
-            logged[#logged + 1] = u[2]
-            logged[#logged + 1] = u[3]
-            logged[#logged + 1] = u[4]
-            logged[#logged + 1] = u[5]
+            if type(u) == 'number' then
+              -- The node holds this one's values: their position in V is enough.
+              logged[#logged + 1] = u
+            else
+              local n = #logged
+              logged[n + 1] = u[2]
+              logged[n + 2] = u[3]
+              logged[n + 3] = u[4]
+              logged[n + 4] = u[5]
+            end
           end
           r = r + k
         end
@@ -464,19 +483,19 @@ public final class RedisStatusBatches implements StatusBatches {
      * Writes it into {@code out} as {@link #BATCH_UPDATE} reads it. When {@code d} can decide it,
      * it is decided here ({@link #planned}, the user's hash after it remembered) and what the
      * script needs to decide it itself, should the hash have changed meanwhile, goes into {@code
-     * fallback}. {@code apps}: the batch's applications and their positions (from 0) when the
-     * script maps changes to grants (one Redis); {@code null} on a cluster, where Java maps them.
+     * fallback}. {@code logs}: where the script logs the batch (one Redis), its applications, and
+     * where the node's own entries go; {@code null} on a cluster, where Java maps the changes.
      */
     void pack(
         RedisPresenceStateStore state,
         NodeDecisions d,
         Fanout fanout,
-        Map<Long, Integer> apps,
+        LogMapping logs,
         PackedArgs out,
         PackedArgs fallback) {
       if (d == null) {
         out.integer(NodeDecisions.BY_SCRIPT);
-        packForScript(state, apps != null, out);
+        packForScript(state, logs != null, out);
         return;
       }
       NodeDecisions.Hash h = d.hash(user);
@@ -501,9 +520,9 @@ public final class RedisStatusBatches implements StatusBatches {
             out.string(v);
           }
           out.integer(fallback.count() + 1);
-          packForScript(state, apps != null, fallback);
-          if (apps != null) {
-            packEntries(fanout, apps, out);
+          packForScript(state, logs != null, fallback);
+          if (logs != null) {
+            packEntries(fanout, logs, out);
           }
           return;
         }
@@ -514,7 +533,7 @@ public final class RedisStatusBatches implements StatusBatches {
           d.wantsHash(user, applicationIds)
               ? NodeDecisions.BY_SCRIPT_WITH_HASH
               : NodeDecisions.BY_SCRIPT);
-      packForScript(state, apps != null, out);
+      packForScript(state, logs != null, out);
     }
 
     /** What presence_op needs: the grants when {@code mapped}, the update's values. */
@@ -531,9 +550,10 @@ public final class RedisStatusBatches implements StatusBatches {
 
     /**
      * The entries of {@link #planned} for the applications' logs, mapped to the grants as the
-     * script maps its own decisions ({@link Fanout#updatesFor}), each with its document.
+     * script maps its own decisions ({@link Fanout#updatesFor}), each with its document; each
+     * remembered in {@code logs} by its position in {@code out}.
      */
-    private void packEntries(Fanout fanout, Map<Long, Integer> apps, PackedArgs out) {
+    private void packEntries(Fanout fanout, LogMapping logs, PackedArgs out) {
       Map<Long, List<AppUpdate.New>> byApp =
           planned.changes().isEmpty() ? Map.of() : fanout.updatesFor(grants, planned);
       int n = 0;
@@ -542,8 +562,10 @@ public final class RedisStatusBatches implements StatusBatches {
       }
       out.integer(n);
       for (Map.Entry<Long, List<AppUpdate.New>> e : byApp.entrySet()) {
-        int position = apps.get(e.getKey()) + 1;
+        int position = logs.apps().get(e.getKey()) + 1;
         for (AppUpdate.New u : e.getValue()) {
+          // Its position as the script numbers V (from 1).
+          logs.entries().put(out.count() + 1, u);
           out.integer(position);
           out.string(u.puid());
           out.string(u.status().wireName());
@@ -572,6 +594,13 @@ public final class RedisStatusBatches implements StatusBatches {
       return 1 + grants.size();
     }
   }
+
+  /**
+   * How a batch's changes reach the applications' logs when one script call logs them (one Redis):
+   * the batch's applications and their positions (from 0), and the entries the node mapped itself
+   * by their position in the packed argument, which the script's reply names them by.
+   */
+  private record LogMapping(Map<Long, Integer> apps, Map<Integer, AppUpdate.New> entries) {}
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
@@ -627,9 +656,10 @@ public final class RedisStatusBatches implements StatusBatches {
                 ? batch.size() * PACKED_BYTES + grants * GRANT_BYTES
                 : batch.size() * DECIDED_BYTES + grants * ENTRY_BYTES);
     PackedArgs fallback = fallbackArgs(batch.size(), grants);
+    LogMapping logs = new LogMapping(apps, new HashMap<>());
     for (Item item : batch) {
       packed.integer(userKeys.get(item.key));
-      item.pack(state, decisions, fanout, apps, packed, fallback);
+      item.pack(state, decisions, fanout, logs, packed, fallback);
     }
     args[a] = packed.end();
     args[a + 1] = fallback.end();
@@ -644,7 +674,7 @@ public final class RedisStatusBatches implements StatusBatches {
               @SuppressWarnings("unchecked")
               List<Object> hashes = (List<Object>) reply.get(2);
               readHashes(batch, hashes);
-              Map<Long, List<AppUpdate>> numbered = numbered(logged);
+              Map<Long, List<AppUpdate>> numbered = numbered(logged, logs.entries());
               // This node's listeners first, then the callers: an ack follows its stored updates.
               if (!numbered.isEmpty()) {
                 fanout.delivered(numbered);
@@ -764,7 +794,8 @@ public final class RedisStatusBatches implements StatusBatches {
   }
 
   /** The script's second reply: per application its kept updates, numbered from the first. */
-  private static Map<Long, List<AppUpdate>> numbered(List<Object> logged) {
+  private static Map<Long, List<AppUpdate>> numbered(
+      List<Object> logged, Map<Integer, AppUpdate.New> entries) {
     Map<Long, List<AppUpdate>> out = new LinkedHashMap<>();
     Instant at = Instant.ofEpochMilli((Long) logged.get(0));
     int i = 1;
@@ -774,7 +805,16 @@ public final class RedisStatusBatches implements StatusBatches {
       int count = (int) (long) (Long) logged.get(i + 2);
       i += 3;
       List<AppUpdate> updates = new ArrayList<>(count);
-      for (int j = 0; j < count; j++, i += 4) {
+      for (int j = 0; j < count; j++) {
+        if (logged.get(i) instanceof Long position) {
+          AppUpdate.New u = entries.get((int) (long) position);
+          if (u == null) {
+            throw new IllegalStateException("the script logged an entry the node did not send");
+          }
+          updates.add(new AppUpdate(first + j, u.puid(), u.status(), u.message(), u.version(), at));
+          i++;
+          continue;
+        }
         String status = text(logged.get(i + 1));
         updates.add(
             new AppUpdate(
@@ -785,6 +825,7 @@ public final class RedisStatusBatches implements StatusBatches {
                 text(logged.get(i + 2)),
                 Long.parseLong(text(logged.get(i + 3))),
                 at));
+        i += 4;
       }
       out.put(app, updates);
     }
