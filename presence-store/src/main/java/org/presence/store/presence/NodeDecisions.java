@@ -96,11 +96,12 @@ final class NodeDecisions {
   private record NotPlain(long until, int updatesLeft) {}
 
   /**
-   * What the node decided: the hash after it, its writes (field, value, ...; the new token among
-   * them) and the update as presence_op's reply would give it ({@link PresenceUpdate#UNCHANGED}, or
-   * the shared view's change; never an audience of an application's own).
+   * What the node decided: the write token of the hash it decided on (which the script compares),
+   * the hash after it, its writes (field, value, ...; the new token among them) and the update as
+   * presence_op's reply would give it ({@link PresenceUpdate#UNCHANGED}, or the shared view's
+   * change; never an audience of an application's own).
    */
-  record Plan(Hash after, String[] writes, PresenceUpdate update) {}
+  record Plan(String read, Hash after, String[] writes, PresenceUpdate update) {}
 
   /**
    * What the node holds of a user: a {@link Hash}, a {@link NotPlain} or {@code null}; replaced in
@@ -167,11 +168,6 @@ final class NodeDecisions {
       return false;
     }
     return true;
-  }
-
-  /** Remembers {@code h} (decided here) as {@code user}'s hash. */
-  void decided(String user, Hash h) {
-    set(user, h);
   }
 
   /** Forgets {@code user}'s hash (after a failed call). */
@@ -248,6 +244,34 @@ final class NodeDecisions {
   }
 
   /**
+   * {@link #decide(Hash, String, String, PresenceStatus, String, ApplicationIds, UserMessages,
+   * long) decide} on {@code user}'s hash as this node holds it, which the decision's hash then
+   * replaces; {@code null} when the node holds no plain hash of the user, or when the script must
+   * decide (the hash held is forgotten then: the script writes a new one). One cache lookup.
+   */
+  Plan decide(
+      String user,
+      String device,
+      String session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      UserMessages messages,
+      long now) {
+    Slot slot = users.getIfPresent(user);
+    if (slot == null || !(slot.state instanceof Hash h)) {
+      return null;
+    }
+    Plan p = decide(h, device, session, status, message, applicationIds, messages, now);
+    if (p == null) {
+      users.invalidate(user);
+    } else {
+      slot.state = p.after();
+    }
+    return p;
+  }
+
+  /**
    * The update decided here as presence.lua's {@code presence_op} would (its {@code update} op), or
    * {@code null} when the script must decide it. {@code session} is "" for a push report.
    */
@@ -317,6 +341,7 @@ final class NodeDecisions {
     String token = newToken();
     if (!changed) {
       return new Plan(
+          h.w(),
           new Hash(token, h.version(), h.mo(), h.ma(), h.allStatus(), h.allMessage(), devices),
           new String[] {"d:" + device, deviceJson(next), "w", token},
           PresenceUpdate.UNCHANGED);
@@ -324,6 +349,7 @@ final class NodeDecisions {
     long version = Math.max(h.version() + 1, now * 1000);
     String v = Long.toString(version);
     return new Plan(
+        h.w(),
         new Hash(token, version, h.mo(), h.ma(), s, m, devices),
         new String[] {
           "p:0", viewJson(s, m, v), "d:" + device, deviceJson(next), "v", v, "w", token

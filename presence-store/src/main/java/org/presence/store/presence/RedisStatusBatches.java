@@ -498,36 +498,30 @@ public final class RedisStatusBatches implements StatusBatches {
         packForScript(state, logs != null, out);
         return;
       }
-      NodeDecisions.Hash h = d.hash(user);
-      if (h != null) {
-        NodeDecisions.Plan p =
-            d.decide(
-                h,
-                device,
-                NodeDecisions.session(session),
-                status,
-                message,
-                applicationIds,
-                messages,
-                now);
-        if (p != null) {
-          d.decided(user, p.after());
-          planned = p.update();
-          out.integer(NodeDecisions.BY_NODE);
-          out.string(h.w());
-          out.integer(p.writes().length);
-          for (String v : p.writes()) {
-            out.string(v);
-          }
-          out.integer(fallback.count() + 1);
-          packForScript(state, logs != null, fallback);
-          if (logs != null) {
-            packEntries(fanout, logs, out);
-          }
-          return;
+      NodeDecisions.Plan p =
+          d.decide(
+              user,
+              device,
+              NodeDecisions.session(session),
+              status,
+              message,
+              applicationIds,
+              messages,
+              now);
+      if (p != null) {
+        planned = p.update();
+        out.integer(NodeDecisions.BY_NODE);
+        out.string(p.read());
+        out.integer(p.writes().length);
+        for (String v : p.writes()) {
+          out.string(v);
         }
-        // The script decides and writes: what this node holds is out of date.
-        d.forget(user);
+        out.integer(fallback.count() + 1);
+        packForScript(state, logs != null, fallback);
+        if (logs != null) {
+          packEntries(fanout, logs, out);
+        }
+        return;
       }
       out.integer(
           d.wantsHash(user, applicationIds)

@@ -198,6 +198,35 @@ class NodeDecisionsTest {
   }
 
   @Test
+  void aUsersDecision_replacesTheHashHeld_andOneLeftToTheScriptForgetsIt() {
+    NodeDecisions d = new NodeDecisions(10);
+    long now = 1764892900000L;
+    assertThat(d.decide("u", "phone", SESSION, PresenceStatus.AWAY, null, null, null, now))
+        .as("no hash held")
+        .isNull();
+    d.read(
+        "u",
+        flat(
+            "d:phone",
+            "{\"s\":\"online\",\"o\":\"" + SESSION + "\",\"n\":\"n1\",\"u\":1764892800123}",
+            "w",
+            "r1.2.3"));
+    NodeDecisions.Plan p =
+        d.decide("u", "phone", SESSION, PresenceStatus.AWAY, null, null, null, now);
+    assertThat(p.read()).isEqualTo("r1.2.3");
+    assertThat(d.hash("u")).isSameAs(p.after());
+    NodeDecisions.Plan q =
+        d.decide("u", "phone", SESSION, PresenceStatus.ONLINE, null, null, null, now + 1);
+    assertThat(q.read()).isEqualTo(p.after().w());
+    // An update naming applications is the script's to decide, and to write.
+    assertThat(
+            d.decide(
+                "u", "phone", SESSION, PresenceStatus.AWAY, null, ApplicationIds.of(7), null, now))
+        .isNull();
+    assertThat(d.hash("u")).isNull();
+  }
+
+  @Test
   void aHashThatIsNotPlain_isAskedForAgainAfterSomeUpdates() {
     NodeDecisions d = new NodeDecisions(10);
     assertThat(d.wantsHash("u", null)).isTrue();
