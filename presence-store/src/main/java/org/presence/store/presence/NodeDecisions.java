@@ -136,7 +136,7 @@ final class NodeDecisions {
     return tokenPrefix + tokens.incrementAndGet();
   }
 
-  /** The hash of {@code user} as last read or decided here, or {@code null}. */
+  /** The hash of {@code user} as last read or decided here, or {@code null} (for tests). */
   Hash hash(String user) {
     Slot slot = users.getIfPresent(user);
     return slot != null && slot.state instanceof Hash h ? h : null;
