@@ -35,7 +35,12 @@ import picocli.CommandLine.Spec;
  * batch, full GC, measure; open the sessions from this process (for Presence each sends one status,
  * as a device does after connecting); let them settle; full GC, measure. The difference divided by
  * the number of sessions is the cost of one. Heap is measured after a full GC ({@code jcmd
- * GC.run}), direct memory by Netty's counter, RSS from {@code /proc}.
+ * GC.run}), direct memory by Netty's counter, native memory by the JVM's native memory tracking (on
+ * in each server: its categories that hold memory per connection, {@link
+ * ServerProcess#PER_CONNECTION}; every category is printed), RSS from {@code /proc}. RSS also grows
+ * with the code the JIT compiles and the classes loaded during the run, megabytes that are no
+ * session's; the tracked figure leaves those out, and leaves out what the kernel holds per socket
+ * (the same for every server) and what native code allocates outside the JVM.
  *
  * <p>Presence is measured twice. <em>Fresh</em>: right after connecting, while the verified-token
  * cache holds each session's token and the grant cache each user's grants. <em>Steady</em>: once
@@ -125,6 +130,34 @@ public final class IdleDensity implements Callable<Integer> {
     double rss() {
       return (after.rssBytes() - before.rssBytes()) / (double) held;
     }
+
+    /** Native memory as the JVM tracks it (NaN when it did not). */
+    double nativeMemory() {
+      return after.nativeBytes() < 0 || before.nativeBytes() < 0
+          ? Double.NaN
+          : (after.nativeBytes() - before.nativeBytes()) / (double) held;
+    }
+
+    double heapAndNative() {
+      return heap() + nativeMemory();
+    }
+
+    /** Per tracked category of native memory, its growth per session. */
+    Map<String, Double> trackedGrowth() {
+      Map<String, Double> out = new java.util.TreeMap<>();
+      after
+          .tracked()
+          .forEach(
+              (k, v) -> out.put(k, (v - before.tracked().getOrDefault(k, 0L)) / (double) held));
+      return out;
+    }
+  }
+
+  /** {@code command} with the JVM's native memory tracking on ({@link Figures#nativeMemory}). */
+  private static List<String> trackingNative(List<String> command) {
+    List<String> c = new java.util.ArrayList<>(command);
+    c.add(1, ServerProcess.TRACK_NATIVE);
+    return c;
   }
 
   private PrintWriter out;
@@ -174,20 +207,21 @@ public final class IdleDensity implements Callable<Integer> {
       try (ServerProcess server =
           ServerProcess.start(
               "presence",
-              BenchSupport.presenceCommand(
-                  serverJar,
-                  heap,
-                  port,
-                  work.resolve("data"),
-                  jwks,
-                  ioThreads,
-                  // Compress the time a session takes to reach its steady state (see class).
-                  "identity.clock-skew=5s",
-                  // Sessions outlive their tokens (a device refreshes its token on the socket);
-                  // without this the node would end them 30 s after the tokens' expiry.
-                  "device.identity-grace=1d",
-                  "caches.grants.ttl=20s",
-                  "admin.port=" + adminPort),
+              trackingNative(
+                  BenchSupport.presenceCommand(
+                      serverJar,
+                      heap,
+                      port,
+                      work.resolve("data"),
+                      jwks,
+                      ioThreads,
+                      // Compress the time a session takes to reach its steady state (see class).
+                      "identity.clock-skew=5s",
+                      // Sessions outlive their tokens (a device refreshes its token on the socket);
+                      // without this the node would end them 30 s after the tokens' expiry.
+                      "device.identity-grace=1d",
+                      "caches.grants.ttl=20s",
+                      "admin.port=" + adminPort)),
               port,
               work.resolve("presence.log"),
               "http://127.0.0.1:" + adminPort + "/metrics",
@@ -232,7 +266,7 @@ public final class IdleDensity implements Callable<Integer> {
       try (ServerProcess server =
           ServerProcess.start(
               "floor",
-              BenchSupport.floorCommand(heap, floorPort, ioThreads),
+              trackingNative(BenchSupport.floorCommand(heap, floorPort, ioThreads)),
               floorPort,
               work.resolve("floor.log"),
               "/__floor__/stats",
@@ -252,7 +286,7 @@ public final class IdleDensity implements Callable<Integer> {
       try (ServerProcess server =
           ServerProcess.start(
               "bare",
-              BenchSupport.bareCommand(heap, barePort, ioThreads),
+              trackingNative(BenchSupport.bareCommand(heap, barePort, ioThreads)),
               barePort,
               work.resolve("bare.log"),
               "/metrics",
@@ -287,6 +321,18 @@ public final class IdleDensity implements Callable<Integer> {
         floor.direct(),
         bare.direct());
     row(
+        "native memory (JVM tracking, per-connection categories)",
+        fresh.nativeMemory(),
+        steady == null ? Double.NaN : steady.nativeMemory(),
+        floor.nativeMemory(),
+        bare.nativeMemory());
+    row(
+        "heap plus native",
+        fresh.heapAndNative(),
+        steady == null ? Double.NaN : steady.heapAndNative(),
+        floor.heapAndNative(),
+        bare.heapAndNative());
+    row(
         "process RSS",
         fresh.rss(),
         steady == null ? Double.NaN : steady.rss(),
@@ -300,6 +346,24 @@ public final class IdleDensity implements Callable<Integer> {
         steady == null ? Double.NaN : steady.heap() / floor.heap(),
         fresh.heap() / bare.heap(),
         steady == null ? Double.NaN : steady.heap() / bare.heap());
+    out.printf(Locale.ROOT, "%nnative memory per session by tracked category (bytes):%n");
+    Map<String, Double> fn = fresh.trackedGrowth();
+    Map<String, Double> sn = steady == null ? Map.of() : steady.trackedGrowth();
+    Map<String, Double> ln = floor.trackedGrowth();
+    for (String k : fn.keySet()) {
+      out.printf(
+          Locale.ROOT,
+          "  %-28s fresh %8.1f  steady %8.1f  floor %8.1f%n",
+          k,
+          fn.get(k),
+          sn.getOrDefault(k, Double.NaN),
+          ln.getOrDefault(k, Double.NaN));
+    }
+    out.printf(
+        Locale.ROOT,
+        "heap plus native ratio, Presence to floor: fresh %.2f, steady %.2f%n",
+        fresh.heapAndNative() / floor.heapAndNative(),
+        steady == null ? Double.NaN : steady.heapAndNative() / floor.heapAndNative());
     out.printf(
         Locale.ROOT,
         "Presence heap %,d B before, %,d B fresh%s; RSS %,d B before, %,d B fresh%n",

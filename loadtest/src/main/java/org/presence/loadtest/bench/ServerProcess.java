@@ -32,8 +32,29 @@ final class ServerProcess implements AutoCloseable {
   /** The field of the floor's {@code /__floor__/stats}. */
   static final Pattern FLOOR_DIRECT = Pattern.compile("\"direct_used\":([0-9]+)");
 
-  /** Memory of the process at one moment. */
-  record Memory(long heapBytes, long directBytes, long rssBytes) {}
+  /** The JVM option that has a server track its native memory ({@link Memory#nativeBytes}). */
+  static final String TRACK_NATIVE = "-XX:NativeMemoryTracking=summary";
+
+  /**
+   * A category of {@code VM.native_memory summary}: "Total: reserved=..." or "- Name
+   * (reserved=...".
+   */
+  private static final Pattern NMT_CATEGORY =
+      Pattern.compile(
+          "(?m)^(?:-\\s*)?([A-Z][\\w ]*?):? \\(?reserved=\\d+(?:KB)?, committed=(\\d+)(KB)?");
+
+  /**
+   * Memory of the process at one moment. {@code nativeBytes}: what the JVM's native memory tracking
+   * counts as committed in its categories that hold memory per connection ({@link
+   * #PER_CONNECTION}); -1 when the server was not started with {@link #TRACK_NATIVE}. {@code
+   * tracked}: every category's committed bytes ("Total" among them), empty then.
+   */
+  record Memory(
+      long heapBytes,
+      long directBytes,
+      long rssBytes,
+      long nativeBytes,
+      java.util.Map<String, Long> tracked) {}
 
   private final String name;
   private final Process process;
@@ -41,10 +62,18 @@ final class ServerProcess implements AutoCloseable {
   private final Path log;
   private final String directPath;
   private final Pattern directPattern;
+  private final boolean tracksNative;
 
   private ServerProcess(
-      String name, Process process, int port, Path log, String directPath, Pattern directPattern) {
+      String name,
+      Process process,
+      int port,
+      Path log,
+      String directPath,
+      Pattern directPattern,
+      boolean tracksNative) {
     this.name = name;
+    this.tracksNative = tracksNative;
     this.process = process;
     this.port = port;
     this.log = log;
@@ -77,7 +106,9 @@ final class ServerProcess implements AutoCloseable {
       throws IOException, InterruptedException {
     Process p =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    ServerProcess s = new ServerProcess(name, p, port, log, directPath, directPattern);
+    ServerProcess s =
+        new ServerProcess(
+            name, p, port, log, directPath, directPattern, command.contains(TRACK_NATIVE));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (System.nanoTime() < deadline) {
       if (!p.isAlive()) {
@@ -113,7 +144,46 @@ final class ServerProcess implements AutoCloseable {
       throw new IOException("cannot read heap of " + name + ": " + info);
     }
     long heap = Long.parseLong(m.group(1)) * 1024;
-    return new Memory(heap, direct(), rss());
+    java.util.Map<String, Long> tracked = tracksNative ? tracked() : java.util.Map.of();
+    return new Memory(heap, direct(), rss(), trackedNative(tracked), tracked);
+  }
+
+  /**
+   * Committed bytes per category of {@code jcmd VM.native_memory summary} ("Total" among them), or
+   * nothing when the JVM does not track its native memory.
+   */
+  private java.util.Map<String, Long> tracked() throws IOException, InterruptedException {
+    String nmt =
+        run(List.of(jcmd(), Long.toString(pid()), "VM.native_memory", "summary", "scale=KB"));
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    Matcher m = NMT_CATEGORY.matcher(nmt);
+    while (m.find()) {
+      out.put(m.group(1).strip(), Long.parseLong(m.group(2)) * (m.group(3) != null ? 1024 : 1));
+    }
+    return out;
+  }
+
+  /**
+   * The tracked categories that hold memory per connection: Netty's buffers outside the heap
+   * ("Other": {@code Unsafe.allocateMemory}), the collector's structures that grow with the live
+   * heap ("GC"), the JVM's internal and monitor memory. The rest (compiled code, metaspace,
+   * classes, symbols, the compiler's arenas, thread stacks, the tracking itself) grows with what
+   * the JIT compiles and the classes loaded while the sessions open, not with the sessions: in an
+   * idle-density run the code cache alone grew by 2 to 8 MB.
+   */
+  static final java.util.Set<String> PER_CONNECTION =
+      java.util.Set.of("Other", "GC", "Internal", "Synchronization", "Object Monitors");
+
+  /** {@link Memory#nativeBytes} of {@code tracked}: its {@link #PER_CONNECTION} categories. */
+  private static long trackedNative(java.util.Map<String, Long> tracked) {
+    if (!tracked.containsKey("Total")) {
+      return -1;
+    }
+    long n = 0;
+    for (String k : PER_CONNECTION) {
+      n += tracked.getOrDefault(k, 0L);
+    }
+    return n;
   }
 
   /** Live instances and bytes per class ({@code jcmd GC.class_histogram}, which runs a full GC). */

@@ -46,6 +46,14 @@ class DeviceBenchSmokeIT {
             "--io-threads",
             "1");
     assertThat(out).contains("| heap after full GC |").contains("textbook Netty WS");
+    // Every server ran with the JVM's native memory tracking, read per category.
+    String nativeRow =
+        out.lines()
+            .filter(l -> l.startsWith("| native memory (JVM tracking"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError(out));
+    assertThat(nativeRow).doesNotContain("NaN");
+    assertThat(out).contains("heap plus native ratio").containsPattern("(?m)^  GC +fresh");
   }
 
   @Test
