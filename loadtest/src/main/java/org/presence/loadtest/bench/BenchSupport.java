@@ -13,6 +13,15 @@ import org.presence.loadtest.presence.DeviceSession;
 final class BenchSupport {
   private BenchSupport() {}
 
+  /**
+   * {@code command} (a server's, starting with the java launcher) with {@code options} after it.
+   */
+  static List<String> withJvmOptions(List<String> command, List<String> options) {
+    List<String> c = new ArrayList<>(command);
+    c.addAll(1, options);
+    return c;
+  }
+
   /** The command that starts a Presence node from its jar for a benchmark. */
   static List<String> presenceCommand(
       Path jar, String heap, int port, Path dataDir, Path jwks, int ioThreads, String... more) {

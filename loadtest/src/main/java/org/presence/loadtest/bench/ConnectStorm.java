@@ -83,12 +83,6 @@ public final class ConnectStorm implements Callable<Integer> {
     System.exit(new CommandLine(new ConnectStorm()).execute(args));
   }
 
-  private List<String> withJvmOptions(List<String> command) {
-    List<String> c = new ArrayList<>(command);
-    c.addAll(1, serverJvmOptions);
-    return c;
-  }
-
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -123,7 +117,7 @@ public final class ConnectStorm implements Callable<Integer> {
         ServerProcess server =
             ServerProcess.start(
                 "presence",
-                withJvmOptions(
+                BenchSupport.withJvmOptions(
                     BenchSupport.presenceCommand(
                         serverJar,
                         heap,
@@ -131,7 +125,8 @@ public final class ConnectStorm implements Callable<Integer> {
                         work.resolve("data"),
                         jwks,
                         ioThreads,
-                        "admin.port=" + adminPort)),
+                        "admin.port=" + adminPort),
+                    serverJvmOptions),
                 port,
                 work.resolve("presence.log"),
                 "http://127.0.0.1:" + adminPort + "/metrics",

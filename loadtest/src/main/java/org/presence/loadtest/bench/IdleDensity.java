@@ -155,9 +155,7 @@ public final class IdleDensity implements Callable<Integer> {
 
   /** {@code command} with the JVM's native memory tracking on ({@link Figures#nativeMemory}). */
   private static List<String> trackingNative(List<String> command) {
-    List<String> c = new java.util.ArrayList<>(command);
-    c.add(1, ServerProcess.TRACK_NATIVE);
-    return c;
+    return BenchSupport.withJvmOptions(command, List.of(ServerProcess.TRACK_NATIVE));
   }
 
   private PrintWriter out;

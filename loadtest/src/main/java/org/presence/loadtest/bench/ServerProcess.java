@@ -13,6 +13,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -44,17 +47,26 @@ final class ServerProcess implements AutoCloseable {
           "(?m)^(?:-\\s*)?([A-Z][\\w ]*?):? \\(?reserved=\\d+(?:KB)?, committed=(\\d+)(KB)?");
 
   /**
-   * Memory of the process at one moment. {@code nativeBytes}: what the JVM's native memory tracking
-   * counts as committed in its categories that hold memory per connection ({@link
-   * #PER_CONNECTION}); -1 when the server was not started with {@link #TRACK_NATIVE}. {@code
-   * tracked}: every category's committed bytes ("Total" among them), empty then.
+   * Memory of the process at one moment. {@code tracked}: the committed bytes of every category of
+   * the JVM's native memory tracking ("Total" among them); empty when the server was not started
+   * with {@link #TRACK_NATIVE}.
    */
-  record Memory(
-      long heapBytes,
-      long directBytes,
-      long rssBytes,
-      long nativeBytes,
-      java.util.Map<String, Long> tracked) {}
+  record Memory(long heapBytes, long directBytes, long rssBytes, Map<String, Long> tracked) {
+    /**
+     * The tracked categories that hold memory per connection ({@link #PER_CONNECTION}), summed; -1
+     * when nothing was tracked.
+     */
+    long nativeBytes() {
+      if (!tracked.containsKey("Total")) {
+        return -1;
+      }
+      long n = 0;
+      for (String k : PER_CONNECTION) {
+        n += tracked.getOrDefault(k, 0L);
+      }
+      return n;
+    }
+  }
 
   private final String name;
   private final Process process;
@@ -144,18 +156,17 @@ final class ServerProcess implements AutoCloseable {
       throw new IOException("cannot read heap of " + name + ": " + info);
     }
     long heap = Long.parseLong(m.group(1)) * 1024;
-    java.util.Map<String, Long> tracked = tracksNative ? tracked() : java.util.Map.of();
-    return new Memory(heap, direct(), rss(), trackedNative(tracked), tracked);
+    return new Memory(heap, direct(), rss(), tracksNative ? tracked() : Map.of());
   }
 
   /**
    * Committed bytes per category of {@code jcmd VM.native_memory summary} ("Total" among them), or
    * nothing when the JVM does not track its native memory.
    */
-  private java.util.Map<String, Long> tracked() throws IOException, InterruptedException {
+  private Map<String, Long> tracked() throws IOException, InterruptedException {
     String nmt =
         run(List.of(jcmd(), Long.toString(pid()), "VM.native_memory", "summary", "scale=KB"));
-    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    Map<String, Long> out = new TreeMap<>();
     Matcher m = NMT_CATEGORY.matcher(nmt);
     while (m.find()) {
       out.put(m.group(1).strip(), Long.parseLong(m.group(2)) * (m.group(3) != null ? 1024 : 1));
@@ -169,22 +180,10 @@ final class ServerProcess implements AutoCloseable {
    * heap ("GC"), the JVM's internal and monitor memory. The rest (compiled code, metaspace,
    * classes, symbols, the compiler's arenas, thread stacks, the tracking itself) grows with what
    * the JIT compiles and the classes loaded while the sessions open, not with the sessions: in an
-   * idle-density run the code cache alone grew by 2 to 8 MB.
+   * idle-density run the code cache alone grew by 2 to 9 MB.
    */
-  static final java.util.Set<String> PER_CONNECTION =
-      java.util.Set.of("Other", "GC", "Internal", "Synchronization", "Object Monitors");
-
-  /** {@link Memory#nativeBytes} of {@code tracked}: its {@link #PER_CONNECTION} categories. */
-  private static long trackedNative(java.util.Map<String, Long> tracked) {
-    if (!tracked.containsKey("Total")) {
-      return -1;
-    }
-    long n = 0;
-    for (String k : PER_CONNECTION) {
-      n += tracked.getOrDefault(k, 0L);
-    }
-    return n;
-  }
+  static final Set<String> PER_CONNECTION =
+      Set.of("Other", "GC", "Internal", "Synchronization", "Object Monitors");
 
   /** Live instances and bytes per class ({@code jcmd GC.class_histogram}, which runs a full GC). */
   java.util.Map<String, long[]> histogram() throws IOException, InterruptedException {
