@@ -103,7 +103,8 @@ public final class LoadTestMain implements Runnable {
     @Option(
         names = "--target",
         defaultValue = "floor",
-        description = "floor or presence (default: ${DEFAULT-VALUE}).")
+        description =
+            "floor, floor-acked (a floor that answers each device frame as Presence answers a status) or presence (default: ${DEFAULT-VALUE}).")
     String target;
 
     @Option(

@@ -150,6 +150,40 @@ class ScenarioSmokeIT {
     assertThat(r.summary().path("errors").size()).isZero();
   }
 
+  /** Against a floor that answers each device frame, every send waits for and records its ack. */
+  @Test
+  void statusFanout_againstTheAcknowledgingFloor_recordsAnAckPerSend() throws Exception {
+    Result r =
+        run(
+            "run",
+            "status-fanout",
+            "--target",
+            "floor-acked",
+            "--url",
+            url,
+            "-u",
+            "20",
+            "--apps",
+            "2",
+            "--ramp",
+            "1s",
+            "-d",
+            "2s",
+            "--interval",
+            "50ms",
+            "-a",
+            "count(update) > 0",
+            "-a",
+            "errors == 0");
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
+    JsonNode s = r.summary();
+    long sent = s.path("counters").path("sent").asLong();
+    assertThat(sent).isPositive();
+    assertThat(s.path("counters").path("delivered").asLong()).isEqualTo(sent);
+    // One ack per send; a send still waiting when the run stopped (at most one per user) has none.
+    assertThat(s.path("latencies").path("ack").path("count").asLong()).isBetween(sent - 20, sent);
+  }
+
   @Test
   void statusFanout_measuresLatencyAcrossConnections_inTwoInjectorProcesses() throws Exception {
     Result r =

@@ -102,7 +102,7 @@ public final class LoadRun {
         return USAGE;
       }
       if (c.url() == null) {
-        if (!c.target().equals("floor")) {
+        if (!c.target().startsWith("floor")) {
           err.println("loadtest: --url is required for target " + c.target());
           return USAGE;
         }

@@ -40,7 +40,8 @@ public final class Plan {
     URI base = URI.create(c.url());
     WsConnector connector = new WsConnector(Transport.best(), sources, c.timeoutDuration());
     return switch (c.target()) {
-      case "floor" -> Targets.floor(base, connector);
+      case "floor" -> Targets.floor(base, connector, false);
+      case "floor-acked" -> Targets.floor(base, connector, true);
       case "presence" ->
           Targets.presence(
               base,
@@ -52,7 +53,7 @@ public final class Plan {
               URI.create(c.metricsUrlOrDefault()));
       default ->
           throw new IllegalArgumentException(
-              "unknown target '" + c.target() + "' (floor or presence)");
+              "unknown target '" + c.target() + "' (floor, floor-acked or presence)");
     };
   }
 

@@ -25,9 +25,9 @@ import org.presence.loadtest.transport.WsConnector;
 public final class Targets {
   private Targets() {}
 
-  /** The floor at {@code base}. */
-  public static Target floor(URI base, WsConnector connector) {
-    return new FloorTarget(base, connector);
+  /** The floor at {@code base}; {@code acks}: whether it answers each device frame. */
+  public static Target floor(URI base, WsConnector connector, boolean acks) {
+    return new FloorTarget(base, connector, acks);
   }
 
   /**

@@ -96,10 +96,13 @@ final class FloorHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
       return hold;
     }
     String[] parts = path.split("/");
-    // "", "relay", channel, pub|sub
+    // "", "relay", channel, pub|pub-ack|sub
     if (parts.length == 4 && parts[1].equals("relay") && !parts[2].isEmpty()) {
       if (parts[3].equals("pub")) {
         return new FloorFrameHandler(state, state.subscribers(parts[2]));
+      }
+      if (parts[3].equals("pub-ack")) {
+        return FloorFrameHandler.acknowledging(state, state.subscribers(parts[2]));
       }
       if (parts[3].equals("sub")) {
         return FloorFrameHandler.subscriber(state, state.subscribers(parts[2]));

@@ -23,6 +23,9 @@ import org.presence.loadtest.transport.Transport;
  *   <li>{@code GET /hold} (upgrade): held idle; frames are dropped.
  *   <li>{@code GET /relay/<channel>/pub} (upgrade): each text frame is written, unchanged, to every
  *       socket on {@code /relay/<channel>/sub} (a device-like frame in, a subscriber frame out).
+ *   <li>{@code GET /relay/<channel>/pub-ack} (upgrade): the same, and each frame is answered with
+ *       the bytes of a Presence node's ack, {@code {"result":true}}, the answers of one read burst
+ *       flushed together (a Presence device's status is answered; a bare relay's frame is not).
  *   <li>{@code GET /relay/<channel>/sub} (upgrade): receives the channel's frames.
  *   <li>{@code GET /__floor__/stats[?gc=1]}: open sockets, frames relayed, heap in use (after a
  *       full GC when asked), direct memory and RSS, as JSON.

@@ -10,6 +10,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -32,24 +33,32 @@ import org.presence.loadtest.transport.WsConnector;
 /**
  * The floor ({@link org.presence.loadtest.floor.FloorServer}) as a target. A device opens {@code
  * /relay/<app>/pub} and sends device-like status frames that the floor relays, unchanged, to every
- * socket on {@code /relay/<app>/sub}; an app opens that. There are no session frames and no acks: a
- * device is connected once upgraded, a send is done once written.
+ * socket on {@code /relay/<app>/sub}; an app opens that. There are no session frames; a device is
+ * connected once upgraded. Without acks (target {@code floor}) a send is done once written; with
+ * them (target {@code floor-acked}) a device opens {@code /relay/<app>/pub-ack}, where the floor
+ * answers each frame as a Presence node answers a status, and a send is done when its answer
+ * arrives, as a Presence device's is.
  */
 public final class FloorTarget implements Target {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private final URI base;
   private final WsConnector connector;
+  private final boolean acks;
 
-  /** The floor at {@code base} (http:// or ws://), reached through {@code connector}. */
-  public FloorTarget(URI base, WsConnector connector) {
+  /**
+   * The floor at {@code base} (http:// or ws://), reached through {@code connector}; {@code acks}:
+   * whether it answers each device frame.
+   */
+  public FloorTarget(URI base, WsConnector connector, boolean acks) {
     this.base = base;
     this.connector = connector;
+    this.acks = acks;
   }
 
   @Override
   public String name() {
-    return "floor";
+    return acks ? "floor-acked" : "floor";
   }
 
   @Override
@@ -156,6 +165,9 @@ public final class FloorTarget implements Target {
   }
 
   private final class FloorDevice extends FloorSocket implements VirtualDevice {
+    /** Sends waiting for their answers, in order (with acks only; on the device's event loop). */
+    private final ArrayDeque<CompletableFuture<Reply>> answers = new ArrayDeque<>(2);
+
     private String sessionId = "";
 
     FloorDevice(EventLoop loop, Inbound inbound) {
@@ -165,7 +177,26 @@ public final class FloorTarget implements Target {
     @Override
     public CompletionStage<Void> connect(DeviceIdentity identity) {
       sessionId = "floor-" + identity.user();
-      return open("/relay/" + identity.app() + "/pub");
+      return open("/relay/" + identity.app() + (acks ? "/pub-ack" : "/pub"));
+    }
+
+    @Override
+    public void onText(ByteBuf utf8) {
+      CompletableFuture<Reply> waiting = answers.poll();
+      if (waiting != null) {
+        waiting.complete(Reply.ack());
+      } else {
+        super.onText(utf8);
+      }
+    }
+
+    @Override
+    public void onClosed(boolean byUs, int closeCode, String reason) {
+      CompletableFuture<Reply> waiting;
+      while ((waiting = answers.poll()) != null) {
+        waiting.completeExceptionally(new ClientException("closed", reason));
+      }
+      super.onClosed(byUs, closeCode, reason);
     }
 
     @Override
@@ -183,6 +214,14 @@ public final class FloorTarget implements Target {
               + message
               + "\"}";
       CompletableFuture<Reply> done = new CompletableFuture<>();
+      if (acks) {
+        if (loop.inEventLoop()) {
+          sendAcked(frame, done);
+        } else {
+          loop.execute(() -> sendAcked(frame, done));
+        }
+        return done;
+      }
       conn.send(frame)
           .addListener(
               f -> {
@@ -193,6 +232,17 @@ public final class FloorTarget implements Target {
                 }
               });
       return done;
+    }
+
+    private void sendAcked(String frame, CompletableFuture<Reply> done) {
+      answers.add(done);
+      conn.send(frame)
+          .addListener(
+              f -> {
+                if (!f.isSuccess() && answers.remove(done)) {
+                  done.completeExceptionally(new ClientException("write-failed", "" + f.cause()));
+                }
+              });
     }
   }
 

@@ -78,6 +78,45 @@ class FloorServerTest {
   }
 
   @Test
+  void acknowledgingPublisher_getsOneAckPerFrame_andItsFramesAreRelayed() throws Exception {
+    List<String> sub = new CopyOnWriteArrayList<>();
+    List<String> acks = new CopyOnWriteArrayList<>();
+    List<String> closes = new CopyOnWriteArrayList<>();
+    fixture
+        .connector()
+        .connect(fixture.ws("/relay/7/sub"), fixture.loop(), FloorFixture.collect(sub, closes))
+        .toCompletableFuture()
+        .get(5, TimeUnit.SECONDS);
+    WsConnection pub =
+        fixture
+            .connector()
+            .connect(
+                fixture.ws("/relay/7/pub-ack"), fixture.loop(), FloorFixture.collect(acks, closes))
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    for (int i = 0; i < 3; i++) {
+      pub.send("{\"type\":\"status\",\"message\":\"lt:" + i + "\"}");
+    }
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> sub.size() == 3 && acks.size() == 3);
+    assertThat(acks).containsOnly("{\"result\":true}");
+    assertThat(sub).hasSize(3).allMatch(f -> f.startsWith("{\"type\":\"status\""));
+    // A plain publisher's frames still go unanswered.
+    List<String> none = new CopyOnWriteArrayList<>();
+    WsConnection plain =
+        fixture
+            .connector()
+            .connect(fixture.ws("/relay/7/pub"), fixture.loop(), FloorFixture.collect(none, closes))
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    plain.send("{\"type\":\"status\"}").sync();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> sub.size() == 4);
+    assertThat(none).isEmpty();
+    assertThat(acks).hasSize(3);
+  }
+
+  @Test
   void hold_keepsTheSocket_andServerCloseIsSeenAsTheServers() throws Exception {
     List<String> closes = new CopyOnWriteArrayList<>();
     WsConnection c =
