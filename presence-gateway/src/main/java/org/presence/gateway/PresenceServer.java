@@ -449,7 +449,14 @@ public final class PresenceServer implements AutoCloseable {
 
     /** The event loops and the gateway port. */
     void bindGateway() {
-      loops = EventLoops.create(config.gateway().ioThreads());
+      try {
+        loops =
+            EventLoops.create(
+                EventLoops.Transport.named(config.gateway().transport()),
+                config.gateway().ioThreads());
+      } catch (IllegalStateException e) {
+        throw new StartupException("gateway.transport", e.getMessage() + ": " + e.getCause(), e);
+      }
       bootstrap =
           new ServerBootstrap()
               .group(loops.acceptor(), loops.io())
@@ -711,6 +718,11 @@ public final class PresenceServer implements AutoCloseable {
   /** The URL clients use to reach this node. */
   public String baseUrl() {
     return config.baseUrl(address.getPort());
+  }
+
+  /** The Netty transport its sockets run on: {@code io_uring}, {@code epoll} or {@code nio}. */
+  public String transport() {
+    return loops.transport();
   }
 
   public PresenceConfig config() {

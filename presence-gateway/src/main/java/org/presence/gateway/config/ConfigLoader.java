@@ -191,6 +191,7 @@ public final class ConfigLoader {
             port("gateway.port"),
             get("gateway.public-url", config::getString, ""),
             nonNegative("gateway.io-threads"),
+            transport("gateway.transport"),
             duration("gateway.drain-timeout"),
             bytes("gateway.write-buffer-low"),
             bytes("gateway.write-buffer-high"),
@@ -203,6 +204,15 @@ public final class ConfigLoader {
     }
     checkHost("gateway.host", gateway.host());
     return gateway;
+  }
+
+  /** A Netty transport's name; whether it works on this machine is checked when the node binds. */
+  private String transport(String path) {
+    String t = get(path, config::getString, "auto").toLowerCase(Locale.ROOT);
+    if (!List.of("auto", "io_uring", "epoll", "nio").contains(t)) {
+      problem(path, "must be auto, io_uring, epoll or nio");
+    }
+    return t;
   }
 
   private LimitsConfig limits() {

@@ -10,6 +10,8 @@ import java.util.List;
  * @param port port to bind; 0 picks a free one (tests)
  * @param publicUrl how clients reach this node ({@code http://host:port} when empty); used in pages
  * @param ioThreads Netty I/O threads; 0 means Netty's default (twice the cores)
+ * @param transport Netty's transport: {@code auto} (epoll where it works, else NIO), {@code
+ *     io_uring}, {@code epoll} or {@code nio}
  * @param drainTimeout how long SIGTERM waits for clients to leave before closing the rest
  * @param writeBufferLow outbound bytes under which a channel becomes writable again
  * @param writeBufferHigh outbound bytes over which a channel stops being writable
@@ -26,6 +28,7 @@ public record GatewayConfig(
     int port,
     String publicUrl,
     int ioThreads,
+    String transport,
     Duration drainTimeout,
     int writeBufferLow,
     int writeBufferHigh,

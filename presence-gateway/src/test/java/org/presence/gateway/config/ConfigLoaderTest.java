@@ -211,6 +211,23 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_gatewayTransport_isAutoByDefault_oneOfNettysTransports_andNothingElse() {
+    assertThat(ConfigLoader.load(null, Map.of(), Map.of()).gateway().transport()).isEqualTo("auto");
+    assertThat(
+            ConfigLoader.load(null, Map.of(), Map.of("gateway.transport", "IO_URING"))
+                .gateway()
+                .transport())
+        .isEqualTo("io_uring");
+    assertThatThrownBy(
+            () -> ConfigLoader.load(null, Map.of(), Map.of("gateway.transport", "kqueue")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .containsExactly("gateway.transport: must be auto, io_uring, epoll or nio"));
+  }
+
+  @Test
   void load_aMessageLimitAStoredStateCouldNotBeReadBack_isRefused() {
     // A user's state is read with a 64 Ki chars limit per string: 16,384 code points fit in it.
     assertThat(

@@ -30,6 +30,11 @@ public final class PresenceBlockHoundIntegration implements BlockHoundIntegratio
     // allocator's thread-local set-up and removal but not this (seen in ChannelFloodTest).
     builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free");
 
+    // Netty's io_uring transport (gateway.transport = io_uring): an event loop that shuts down
+    // closes its ring after spinning (Thread.onSpinWait) until the wake-up it has in flight
+    // completes; only when the loop ends (seen in DeviceChannelIoUringTest at every node's close).
+    builder.allowBlockingCallsInside("io.netty.channel.uring.IoUringIoHandler", "destroy");
+
     // Handing a task to a thread pool from an event loop (a database call to store-db, a delayed
     // retry to CompletableFuture's delayer): the pool's queue is guarded by a ReentrantLock held
     // only while a task is added or taken, so a loop may park there for microseconds when a
