@@ -26,14 +26,24 @@ import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.model.PresenceStatus;
 
-/** The device channel on the embedded default: one node, H2 and the in-process bus. */
+/**
+ * The device channel on the embedded default: one node, H2 and the in-process bus. A subclass may
+ * start its nodes with other settings ({@link #startWith}).
+ */
 class DeviceChannelTest extends DeviceChannelContract {
   @TempDir static Path root;
   private static TestNode node;
   private static final List<Path> dirs = new CopyOnWriteArrayList<>();
+  private static Map<String, String> extra = Map.of();
 
   @BeforeAll
   static void start() {
+    startWith(Map.of());
+  }
+
+  /** Starts the class's node with {@code settings} added, as every node its tests start. */
+  static void startWith(Map<String, String> settings) {
+    extra = Map.copyOf(settings);
     node = TestNode.start(settings("a"), r -> {});
   }
 
@@ -41,6 +51,7 @@ class DeviceChannelTest extends DeviceChannelContract {
   static void stop() {
     if (node != null) {
       node.close();
+      node = null;
     }
   }
 
@@ -54,6 +65,7 @@ class DeviceChannelTest extends DeviceChannelContract {
     }
     Map<String, String> s = TestNode.baseSettings(dir);
     s.putAll(deviceSettings());
+    s.putAll(extra);
     return s;
   }
 
