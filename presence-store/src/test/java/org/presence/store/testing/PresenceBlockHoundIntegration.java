@@ -43,6 +43,12 @@ public final class PresenceBlockHoundIntegration implements BlockHoundIntegratio
     builder.allowBlockingCallsInside("java.util.concurrent.ThreadPoolExecutor", "execute");
     builder.allowBlockingCallsInside(
         "java.util.concurrent.ScheduledThreadPoolExecutor", "delayedExecute");
+    // The same queue when a scheduled task is cancelled and taken out of it: a Redis reply that
+    // completes a future with a timeout (CompletableFuture.orTimeout) cancels the timeout's task on
+    // CompletableFuture's delayer, and may wait for the delayer taking its next task (seen once in
+    // SentinelFailoverIT, on a lettuce-epollEventLoop thread).
+    builder.allowBlockingCallsInside(
+        "java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask", "cancel");
 
     // Lettuce builds a command interface's method map once and keeps it in a static map behind one
     // ReentrantLock, held for the lookup or that one build; a new connection's sync proxy takes it
