@@ -13,6 +13,7 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.presence.loadtest.transport.SourceAddresses;
 import org.presence.loadtest.transport.Transport;
+import org.presence.loadtest.transport.WsConnection;
 import org.presence.loadtest.transport.WsConnector;
 
 /**
@@ -59,6 +60,17 @@ public final class FloorFixture implements BeforeEachCallback, AfterEachCallback
   /** The ws:// URL of {@code path} on the floor. */
   public URI ws(String path) {
     return URI.create("ws://127.0.0.1:" + floor.port() + path);
+  }
+
+  /**
+   * Opens a socket to {@code path} on the floor, its frames and close going to {@code frames} and
+   * {@code closes} ({@link #collect}); waits at most 5 s for the upgrade.
+   */
+  public WsConnection open(String path, List<String> frames, List<String> closes) throws Exception {
+    return connector
+        .connect(ws(path), loop(), collect(frames, closes))
+        .toCompletableFuture()
+        .get(5, TimeUnit.SECONDS);
   }
 
   /** A listener that adds the text frames to {@code frames} and each close to {@code closes}. */

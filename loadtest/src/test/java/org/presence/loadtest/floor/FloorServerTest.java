@@ -25,34 +25,10 @@ class FloorServerTest {
     List<String> b = new CopyOnWriteArrayList<>();
     List<String> other = new CopyOnWriteArrayList<>();
     List<String> closes = new CopyOnWriteArrayList<>();
-    WsConnection subA =
-        fixture
-            .connector()
-            .connect(fixture.ws("/relay/1/sub"), fixture.loop(), FloorFixture.collect(a, closes))
-            .toCompletableFuture()
-            .get(5, TimeUnit.SECONDS);
-    WsConnection subB =
-        fixture
-            .connector()
-            .connect(fixture.ws("/relay/1/sub"), fixture.loop(), FloorFixture.collect(b, closes))
-            .toCompletableFuture()
-            .get(5, TimeUnit.SECONDS);
-    WsConnection subOther =
-        fixture
-            .connector()
-            .connect(
-                fixture.ws("/relay/2/sub"), fixture.loop(), FloorFixture.collect(other, closes))
-            .toCompletableFuture()
-            .get(5, TimeUnit.SECONDS);
-    WsConnection pub =
-        fixture
-            .connector()
-            .connect(
-                fixture.ws("/relay/1/pub"),
-                fixture.loop(),
-                FloorFixture.collect(new CopyOnWriteArrayList<>(), closes))
-            .toCompletableFuture()
-            .get(5, TimeUnit.SECONDS);
+    WsConnection subA = fixture.open("/relay/1/sub", a, closes);
+    WsConnection subB = fixture.open("/relay/1/sub", b, closes);
+    WsConnection subOther = fixture.open("/relay/2/sub", other, closes);
+    WsConnection pub = fixture.open("/relay/1/pub", new CopyOnWriteArrayList<>(), closes);
     pub.send("{\"type\":\"status\",\"message\":\"lt:1\"}").sync();
     pub.send("{\"type\":\"status\",\"message\":\"lt:2\"}").sync();
     org.awaitility.Awaitility.await()
@@ -82,18 +58,8 @@ class FloorServerTest {
     List<String> sub = new CopyOnWriteArrayList<>();
     List<String> acks = new CopyOnWriteArrayList<>();
     List<String> closes = new CopyOnWriteArrayList<>();
-    fixture
-        .connector()
-        .connect(fixture.ws("/relay/7/sub"), fixture.loop(), FloorFixture.collect(sub, closes))
-        .toCompletableFuture()
-        .get(5, TimeUnit.SECONDS);
-    WsConnection pub =
-        fixture
-            .connector()
-            .connect(
-                fixture.ws("/relay/7/pub-ack"), fixture.loop(), FloorFixture.collect(acks, closes))
-            .toCompletableFuture()
-            .get(5, TimeUnit.SECONDS);
+    fixture.open("/relay/7/sub", sub, closes);
+    WsConnection pub = fixture.open("/relay/7/pub-ack", acks, closes);
     for (int i = 0; i < 3; i++) {
       pub.send("{\"type\":\"status\",\"message\":\"lt:" + i + "\"}");
     }
@@ -104,12 +70,7 @@ class FloorServerTest {
     assertThat(sub).hasSize(3).allMatch(f -> f.startsWith("{\"type\":\"status\""));
     // A plain publisher's frames still go unanswered.
     List<String> none = new CopyOnWriteArrayList<>();
-    WsConnection plain =
-        fixture
-            .connector()
-            .connect(fixture.ws("/relay/7/pub"), fixture.loop(), FloorFixture.collect(none, closes))
-            .toCompletableFuture()
-            .get(5, TimeUnit.SECONDS);
+    WsConnection plain = fixture.open("/relay/7/pub", none, closes);
     plain.send("{\"type\":\"status\"}").sync();
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> sub.size() == 4);
     assertThat(none).isEmpty();
@@ -119,15 +80,7 @@ class FloorServerTest {
   @Test
   void hold_keepsTheSocket_andServerCloseIsSeenAsTheServers() throws Exception {
     List<String> closes = new CopyOnWriteArrayList<>();
-    WsConnection c =
-        fixture
-            .connector()
-            .connect(
-                fixture.ws("/hold"),
-                fixture.loop(),
-                FloorFixture.collect(new CopyOnWriteArrayList<>(), closes))
-            .toCompletableFuture()
-            .get(5, TimeUnit.SECONDS);
+    WsConnection c = fixture.open("/hold", new CopyOnWriteArrayList<>(), closes);
     assertThat(c.isOpen()).isTrue();
     c.send("dropped").sync();
     fixture.floor().close();
