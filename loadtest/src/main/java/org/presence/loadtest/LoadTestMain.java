@@ -20,6 +20,7 @@ import org.presence.loadtest.identity.TokenMinter;
 import org.presence.loadtest.report.Assertion;
 import org.presence.loadtest.report.Summary;
 import org.presence.loadtest.scenario.Scenarios;
+import org.presence.loadtest.transport.Transport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -201,6 +202,22 @@ public final class LoadTestMain implements Runnable {
     int eventLoops;
 
     @Option(
+        names = "--transport",
+        paramLabel = "NAME",
+        description =
+            "Netty transport of the harness's sockets: "
+                + Transport.NAMES
+                + " (default: auto, epoll where it loads).")
+    String transport;
+
+    @Option(
+        names = "--floor-transport",
+        paramLabel = "NAME",
+        description =
+            "Netty transport of a floor this run starts: " + Transport.NAMES + " (default: auto).")
+    String floorTransport;
+
+    @Option(
         names = "--signing-key",
         paramLabel = "JWK_FILE",
         description =
@@ -339,10 +356,14 @@ public final class LoadTestMain implements Runnable {
               injectorJvmOptions,
               floorJvmOptions,
               timeout,
-              metricsUrl);
+              metricsUrl,
+              transport,
+              floorTransport);
       try {
         c.params();
         c.timeoutDuration();
+        c.harnessTransport();
+        Transport.named(floorTransport);
       } catch (IllegalArgumentException e) {
         err.println("loadtest: " + e.getMessage());
         return LoadRun.USAGE;
@@ -381,9 +402,23 @@ public final class LoadTestMain implements Runnable {
     @Option(names = "--io-threads", defaultValue = "0", description = "I/O threads (0: 2 x cores).")
     int ioThreads;
 
+    @Option(
+        names = "--transport",
+        paramLabel = "NAME",
+        defaultValue = "auto",
+        description = "Netty transport: " + Transport.NAMES + " (default: ${DEFAULT-VALUE}).")
+    String transport;
+
     @Override
     public Integer call() throws Exception {
-      FloorServer server = FloorServer.start(host, port, ioThreads);
+      Transport t;
+      try {
+        t = Transport.named(transport);
+      } catch (IllegalArgumentException e) {
+        spec.commandLine().getErr().println("loadtest floor: " + e.getMessage());
+        return LoadRun.USAGE;
+      }
+      FloorServer server = FloorServer.start(host, port, ioThreads, t);
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime()
           .addShutdownHook(
@@ -394,7 +429,8 @@ public final class LoadTestMain implements Runnable {
                   },
                   "floor-shutdown"));
       PrintWriter out = spec.commandLine().getOut();
-      out.println("floor listening on http://" + host + ":" + server.port());
+      out.println(
+          "floor listening on http://" + host + ":" + server.port() + " on " + t.wireName());
       out.flush();
       stopped.await();
       return 0;

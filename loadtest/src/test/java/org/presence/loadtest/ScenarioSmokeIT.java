@@ -184,6 +184,45 @@ class ScenarioSmokeIT {
     assertThat(s.path("latencies").path("ack").path("count").asLong()).isBetween(sent - 20, sent);
   }
 
+  /**
+   * A run that starts its own floor, with the floor's and the harness's sockets on io_uring: the
+   * floor says which transport it listens on, the run which one its sockets use.
+   */
+  @Test
+  void statusFanout_onIoUring_againstAFloorTheRunStarts() throws Exception {
+    Result r =
+        run(
+            "run",
+            "status-fanout",
+            "--transport",
+            "io_uring",
+            "--floor-transport",
+            "io_uring",
+            "--floor-jvm-opt",
+            "-Xmx128m",
+            "-u",
+            "20",
+            "--apps",
+            "2",
+            "--ramp",
+            "1s",
+            "-d",
+            "2s",
+            "--interval",
+            "50ms",
+            "-a",
+            "count(update) > 0",
+            "-a",
+            "errors == 0");
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
+    assertThat(r.out()).containsPattern("floor started: http://\\S+ \\(pid \\d+, io_uring\\)");
+    assertThat(r.out()).contains("harness transport: io_uring");
+    JsonNode s = r.summary();
+    assertThat(s.path("counters").path("delivered").asLong())
+        .isEqualTo(s.path("counters").path("sent").asLong())
+        .isPositive();
+  }
+
   @Test
   void statusFanout_measuresLatencyAcrossConnections_inTwoInjectorProcesses() throws Exception {
     Result r =
@@ -277,6 +316,12 @@ class ScenarioSmokeIT {
         run("run", "status-fanout", "--url", url, "-u", "5", "--app-transport", "stream");
     assertThat(stream.status()).isEqualTo(LoadRun.USAGE);
     assertThat(stream.err()).contains("--app-transport");
+    Result transport = run("run", "status-fanout", "--url", url, "-u", "5", "--transport", "rdma");
+    assertThat(transport.status()).isEqualTo(LoadRun.USAGE);
+    assertThat(transport.err()).contains("unknown transport 'rdma'");
+    Result floorTransport = run("run", "status-fanout", "-u", "5", "--floor-transport", "rdma");
+    assertThat(floorTransport.status()).isEqualTo(LoadRun.USAGE);
+    assertThat(floorTransport.err()).contains("unknown transport 'rdma'");
   }
 
   /**

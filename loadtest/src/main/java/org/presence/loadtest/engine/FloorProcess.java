@@ -12,34 +12,47 @@ import java.util.regex.Pattern;
 
 /**
  * Starts a floor server in its own JVM ({@code loadtest floor --port 0}), so its memory is its own
- * and not the harness's, and learns its URL from the line it prints.
+ * and not the harness's, and learns its URL and transport from the line it prints.
  */
 public final class FloorProcess {
-  /** The line a floor prints once it listens. */
-  public static final Pattern LISTENING = Pattern.compile("floor listening on (http://\\S+)");
+  /** The line a floor prints once it listens: its URL, and its transport after " on ". */
+  public static final Pattern LISTENING =
+      Pattern.compile("floor listening on (http://\\S+)(?: on (\\S+))?");
 
-  private static final java.util.Map<ChildProcess, String> URLS =
+  /** Where a started floor listens, and on which transport ({@code null} if it did not say). */
+  record Listening(String url, String transport) {}
+
+  private static final java.util.Map<ChildProcess, Listening> LISTENINGS =
       new java.util.concurrent.ConcurrentHashMap<>();
 
   private FloorProcess() {}
 
-  static ChildProcess start(List<String> jvmOptions, Path log)
+  /**
+   * Starts a floor with {@code jvmOptions}, its sockets on {@code transport} ({@code null}: {@code
+   * auto}), logging to {@code log}.
+   */
+  static ChildProcess start(List<String> jvmOptions, String transport, Path log)
       throws IOException, InterruptedException {
-    CompletableFuture<String> url = new CompletableFuture<>();
+    List<String> args =
+        new java.util.ArrayList<>(List.of("floor", "--host", "127.0.0.1", "--port", "0"));
+    if (transport != null) {
+      args.addAll(List.of("--transport", transport));
+    }
+    CompletableFuture<Listening> listening = new CompletableFuture<>();
     ChildProcess p =
         ChildProcess.start(
             "floor",
             jvmOptions,
-            List.of("floor", "--host", "127.0.0.1", "--port", "0"),
+            args,
             log,
             line -> {
               Matcher m = LISTENING.matcher(line);
               if (m.find()) {
-                url.complete(m.group(1));
+                listening.complete(new Listening(m.group(1), m.group(2)));
               }
             });
     try {
-      URLS.put(p, url.get(60, TimeUnit.SECONDS));
+      LISTENINGS.put(p, listening.get(60, TimeUnit.SECONDS));
       return p;
     } catch (ExecutionException | TimeoutException e) {
       p.close();
@@ -47,7 +60,7 @@ public final class FloorProcess {
     }
   }
 
-  static String url(ChildProcess p) {
-    return URLS.get(p);
+  static Listening listening(ChildProcess p) {
+    return LISTENINGS.get(p);
   }
 }

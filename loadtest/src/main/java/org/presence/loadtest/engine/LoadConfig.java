@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import org.presence.loadtest.scenario.Dsl;
 import org.presence.loadtest.scenario.ScenarioParams;
+import org.presence.loadtest.transport.Transport;
 
 /**
  * Everything one run needs, from the command line: scenario and its knobs, target, identity,
@@ -49,6 +50,9 @@ import org.presence.loadtest.scenario.ScenarioParams;
  * @param timeout connect and handshake timeout
  * @param metricsUrl where a Presence node's {@code /metrics} is read (its admin port); null: {@code
  *     url}'s host on the default admin port, 8081
+ * @param transport the Netty transport of the harness's sockets in every injector ({@link
+ *     Transport#named}); null: {@code auto}
+ * @param floorTransport the Netty transport of a floor this run starts; null: {@code auto}
  */
 public record LoadConfig(
     String scenario,
@@ -80,7 +84,9 @@ public record LoadConfig(
     List<String> injectorJvmOptions,
     List<String> floorJvmOptions,
     String timeout,
-    String metricsUrl) {
+    String metricsUrl,
+    String transport,
+    String floorTransport) {
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -164,7 +170,18 @@ public record LoadConfig(
         injectorJvmOptions,
         floorJvmOptions,
         timeout,
-        metricsUrl);
+        metricsUrl,
+        transport,
+        floorTransport);
+  }
+
+  /**
+   * The harness's transport.
+   *
+   * @throws IllegalArgumentException for an unknown name or one that does not work here
+   */
+  public Transport harnessTransport() {
+    return Transport.named(transport);
   }
 
   private static Duration dur(String text) {

@@ -106,11 +106,20 @@ public final class LoadRun {
           err.println("loadtest: --url is required for target " + c.target());
           return USAGE;
         }
-        floor = FloorProcess.start(c.floorJvmOptions(), dir.resolve("floor.log"));
-        c = c.withUrl(FloorProcess.url(floor));
-        out.println("floor started: " + c.url() + " (pid " + floor.pid() + ")");
+        floor =
+            FloorProcess.start(c.floorJvmOptions(), c.floorTransport(), dir.resolve("floor.log"));
+        FloorProcess.Listening listening = FloorProcess.listening(floor);
+        c = c.withUrl(listening.url());
+        out.println(
+            "floor started: "
+                + c.url()
+                + " (pid "
+                + floor.pid()
+                + (listening.transport() == null ? "" : ", " + listening.transport())
+                + ")");
       }
       c.write(dir.resolve("plan.json"));
+      out.println("harness transport: " + c.harnessTransport().wireName());
       return run(c, sim, assertions, dir, floor);
     } catch (IllegalArgumentException e) {
       err.println("loadtest: " + e.getMessage());

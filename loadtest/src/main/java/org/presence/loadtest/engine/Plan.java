@@ -13,7 +13,6 @@ import org.presence.loadtest.scenario.Scenarios;
 import org.presence.loadtest.scenario.Simulation;
 import org.presence.loadtest.targets.Target;
 import org.presence.loadtest.transport.SourceAddresses;
-import org.presence.loadtest.transport.Transport;
 import org.presence.loadtest.transport.WsConnector;
 
 /**
@@ -38,7 +37,7 @@ public final class Plan {
   /** The target, its sockets living on {@code loops} and bound to {@code sources}. */
   public static Target target(LoadConfig c, SourceAddresses sources) {
     URI base = URI.create(c.url());
-    WsConnector connector = new WsConnector(Transport.best(), sources, c.timeoutDuration());
+    WsConnector connector = new WsConnector(c.harnessTransport(), sources, c.timeoutDuration());
     return switch (c.target()) {
       case "floor" -> Targets.floor(base, connector, false);
       case "floor-acked" -> Targets.floor(base, connector, true);
@@ -112,6 +111,6 @@ public final class Plan {
 
   /** The client event loops of one process. */
   public static EventLoopGroup loops(LoadConfig c) {
-    return Transport.best().group(c.eventLoops(), "lt-io");
+    return c.harnessTransport().group(c.eventLoops(), "lt-io");
   }
 }

@@ -60,7 +60,12 @@ public final class FloorServer implements AutoCloseable {
    */
   public static FloorServer start(String host, int port, int ioThreads)
       throws InterruptedException {
-    Transport transport = Transport.best();
+    return start(host, port, ioThreads, Transport.best());
+  }
+
+  /** Starts a floor as {@link #start(String, int, int)} does, its sockets on {@code transport}. */
+  public static FloorServer start(String host, int port, int ioThreads, Transport transport)
+      throws InterruptedException {
     EventLoopGroup boss = transport.group(1, "floor-accept");
     EventLoopGroup io = transport.group(ioThreads, "floor-io");
     ExecutorService statsExecutor =

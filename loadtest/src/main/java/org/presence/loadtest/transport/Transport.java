@@ -12,49 +12,115 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.Locale;
+import java.util.function.Supplier;
 
 /**
- * The Netty transport of the harness and the floor server: native epoll where its library loads
- * (Linux), NIO otherwise. Epoll keeps a socket cheaper than NIO's selector keys, which matters when
- * one process holds tens of thousands of them.
+ * The Netty transport of the harness and the floor server. {@code auto} (the default) is native
+ * epoll where its library loads (Linux), NIO otherwise: epoll keeps a socket cheaper than NIO's
+ * selector keys, which matters when one process holds tens of thousands of them. {@code io_uring}
+ * submits a loop turn's reads and writes in one system call, which makes each busy socket cheaper
+ * to serve (a load generator reading an answer per request on many sockets spends less CPU).
  */
-public final class Transport {
-  private final boolean epoll;
+public enum Transport {
+  IO_URING(
+      "io_uring",
+      IoUringIoHandler::newFactory,
+      IoUringSocketChannel.class,
+      IoUringServerSocketChannel.class),
+  EPOLL(
+      "epoll",
+      EpollIoHandler::newFactory,
+      EpollSocketChannel.class,
+      EpollServerSocketChannel.class),
+  NIO("nio", NioIoHandler::newFactory, NioSocketChannel.class, NioServerSocketChannel.class);
 
-  private Transport(boolean epoll) {
-    this.epoll = epoll;
+  /** The names {@link #named} takes. */
+  public static final String NAMES = "auto, io_uring, epoll or nio";
+
+  private final String wireName;
+  private final Supplier<IoHandlerFactory> factory;
+  private final Class<? extends SocketChannel> socketChannel;
+  private final Class<? extends ServerChannel> serverChannel;
+
+  Transport(
+      String wireName,
+      Supplier<IoHandlerFactory> factory,
+      Class<? extends SocketChannel> socketChannel,
+      Class<? extends ServerChannel> serverChannel) {
+    this.wireName = wireName;
+    this.factory = factory;
+    this.socketChannel = socketChannel;
+    this.serverChannel = serverChannel;
   }
 
-  /** Epoll when available. */
+  /** Epoll when available, else NIO ({@code auto}). */
   public static Transport best() {
-    return new Transport(Epoll.isAvailable());
+    return Epoll.isAvailable() ? EPOLL : NIO;
   }
 
   /** NIO, whatever the platform. */
   public static Transport nio() {
-    return new Transport(false);
+    return NIO;
   }
 
-  /** {@code "epoll"} or {@code "nio"}. */
-  public String name() {
-    return epoll ? "epoll" : "nio";
+  /**
+   * The transport {@code name} names ({@code auto}, {@code io_uring}, {@code epoll} or {@code nio},
+   * any case; {@code null}: {@code auto}).
+   *
+   * @throws IllegalArgumentException for another name, or a transport that does not work here (with
+   *     its native library's reason)
+   */
+  public static Transport named(String name) {
+    String n = name == null ? "auto" : name.toLowerCase(Locale.ROOT);
+    if (n.equals("auto")) {
+      return best();
+    }
+    for (Transport t : values()) {
+      if (t.wireName.equals(n)) {
+        Throwable why = t.unavailableBecause();
+        if (why != null) {
+          throw new IllegalArgumentException(
+              "the " + n + " transport does not work here: " + why.getMessage(), why);
+        }
+        return t;
+      }
+    }
+    throw new IllegalArgumentException("unknown transport '" + name + "': must be " + NAMES);
+  }
+
+  /** Why this transport does not work here (its native library's failure), or {@code null}. */
+  public Throwable unavailableBecause() {
+    return switch (this) {
+      case IO_URING -> IoUring.isAvailable() ? null : IoUring.unavailabilityCause();
+      case EPOLL -> Epoll.isAvailable() ? null : Epoll.unavailabilityCause();
+      case NIO -> null;
+    };
+  }
+
+  /** {@code "io_uring"}, {@code "epoll"} or {@code "nio"}. */
+  public String wireName() {
+    return wireName;
   }
 
   /** A group of {@code threads} event loops (0: Netty's default) named {@code prefix-N}. */
   public EventLoopGroup group(int threads, String prefix) {
-    IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     return new MultiThreadIoEventLoopGroup(
-        threads, new DefaultThreadFactory(prefix, true), factory);
+        threads, new DefaultThreadFactory(prefix, true), factory.get());
   }
 
   /** The client socket class. */
   public Class<? extends SocketChannel> socketChannel() {
-    return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    return socketChannel;
   }
 
   /** The server socket class. */
   public Class<? extends ServerChannel> serverChannel() {
-    return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    return serverChannel;
   }
 }

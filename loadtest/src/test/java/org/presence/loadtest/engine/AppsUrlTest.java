@@ -130,6 +130,8 @@ class AppsUrlTest {
         null,
         null,
         "2s",
+        null,
+        null,
         null);
   }
 

@@ -22,20 +22,29 @@ import org.presence.loadtest.transport.WsConnector;
  */
 public final class FloorFixture implements BeforeEachCallback, AfterEachCallback {
   private final SourceAddresses sources;
+  private final Transport transport;
   private FloorServer floor;
   private EventLoopGroup loops;
   private WsConnector connector;
 
-  /** Sockets bound in turn to {@code sources}. */
+  /**
+   * Sockets bound in turn to {@code sources}, the floor's and the test's on the default transport.
+   */
   public FloorFixture(SourceAddresses sources) {
+    this(sources, Transport.best());
+  }
+
+  /** Sockets bound in turn to {@code sources}, the floor's and the test's on {@code transport}. */
+  public FloorFixture(SourceAddresses sources, Transport transport) {
     this.sources = sources;
+    this.transport = transport;
   }
 
   @Override
   public void beforeEach(ExtensionContext context) throws Exception {
-    floor = FloorServer.start("127.0.0.1", 0, 1);
-    loops = Transport.best().group(1, "test-io");
-    connector = new WsConnector(Transport.best(), sources, Duration.ofSeconds(5));
+    floor = FloorServer.start("127.0.0.1", 0, 1, transport);
+    loops = transport.group(1, "test-io");
+    connector = new WsConnector(transport, sources, Duration.ofSeconds(5));
   }
 
   @Override

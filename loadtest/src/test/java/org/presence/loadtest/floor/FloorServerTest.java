@@ -13,11 +13,18 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.presence.loadtest.transport.SourceAddresses;
+import org.presence.loadtest.transport.Transport;
 import org.presence.loadtest.transport.WsConnection;
 
 class FloorServerTest {
   @RegisterExtension
-  final FloorFixture fixture = new FloorFixture(SourceAddresses.parse("127.0.0.2-127.0.0.3"));
+  final FloorFixture fixture =
+      new FloorFixture(SourceAddresses.parse("127.0.0.2-127.0.0.3"), transport());
+
+  /** The transport of the floor's and the test's sockets. */
+  Transport transport() {
+    return Transport.best();
+  }
 
   @Test
   void relay_copiesPublisherFramesToEverySubscriberOfItsChannelOnly() throws Exception {
