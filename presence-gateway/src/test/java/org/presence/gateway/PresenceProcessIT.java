@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.cli.PresenceCli;
 
 /** The shipped jar, run as operators run it: start, answer, SIGTERM, exit. */
 class PresenceProcessIT {
@@ -66,11 +67,17 @@ class PresenceProcessIT {
   private record Launched(Process process, Output out, Output err) {}
 
   private Launched launch(String... args) throws IOException {
+    return launchWith(List.of(), args);
+  }
+
+  /** Launches the node's jar with {@code jvmOptions} before {@code -jar}. */
+  private Launched launchWith(List<String> jvmOptions, String... args) throws IOException {
     Path jar = Path.of("target", "presence.jar");
     assertThat(jar).exists();
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.add("-Xmx256m");
+    cmd.addAll(jvmOptions);
     cmd.add("-jar");
     cmd.add(jar.toString());
     cmd.addAll(List.of(args));
@@ -229,6 +236,36 @@ class PresenceProcessIT {
         .singleElement()
         .asString()
         .startsWith("presence: store.database.url: ");
+  }
+
+  /**
+   * A transport that does not work on the machine stops the node at start-up with one line naming
+   * the setting and the native library's reason (here Netty's own switch turns its native
+   * transports off in the node's JVM).
+   */
+  @Test
+  void transportThatDoesNotLoad_exitsNonZeroNamingTheSetting() throws Exception {
+    Launched p =
+        launchWith(
+            List.of("-Dio.netty.transport.noNative=true"),
+            "serve",
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+            "--data-dir",
+            dataDir.toString(),
+            "--set",
+            "gateway.transport=epoll");
+    assertThat(p.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.process().exitValue()).isEqualTo(PresenceCli.EXIT_STARTUP);
+    assertThat(p.err().lines())
+        .filteredOn(l -> l.startsWith("presence: "))
+        .singleElement()
+        .asString()
+        .startsWith("presence: gateway.transport: the epoll transport does not work here")
+        .contains("noNative");
+    assertThat(p.out().lines()).noneMatch(l -> LISTENING.matcher(l).find());
   }
 
   @Test
