@@ -49,6 +49,16 @@ public final class DeviceSession implements WsConnector.Listener {
 
   private static final int PUSH_PREFIX = 16;
 
+  /**
+   * The node's answer to an accepted status, byte for byte as it writes it: recognised without
+   * decoding, as the floor's answering target recognises its own (any other spelling of it is still
+   * read by {@link DeviceFrames#read}).
+   */
+  private static final byte[] PLAIN_ACCEPT =
+      "{\"result\":true}".getBytes(StandardCharsets.US_ASCII);
+
+  private static final DeviceFrames.Accepted ACCEPTED = new DeviceFrames.Accepted(null, 0);
+
   private final Listener listener;
   private final ArrayDeque<CompletableFuture<DeviceFrames.Frame>> pending = new ArrayDeque<>(2);
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
@@ -163,6 +173,10 @@ public final class DeviceSession implements WsConnector.Listener {
 
   @Override
   public void onText(ByteBuf utf8) {
+    if (!pending.isEmpty() && isPlainAccept(utf8)) {
+      pending.poll().complete(ACCEPTED);
+      return;
+    }
     if (pending.isEmpty() || DeviceFrames.isPushed(prefix(utf8))) {
       listener.pushed(utf8);
       return;
@@ -173,6 +187,20 @@ public final class DeviceSession implements WsConnector.Listener {
     } catch (PresenceException e) {
       waiting.completeExceptionally(new ClientException("bad-answer", e.getMessage()));
     }
+  }
+
+  private static boolean isPlainAccept(ByteBuf utf8) {
+    int n = PLAIN_ACCEPT.length;
+    if (utf8.readableBytes() != n) {
+      return false;
+    }
+    int at = utf8.readerIndex();
+    for (int i = 0; i < n; i++) {
+      if (utf8.getByte(at + i) != PLAIN_ACCEPT[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The frame's first characters, enough to tell a push from an answer. */

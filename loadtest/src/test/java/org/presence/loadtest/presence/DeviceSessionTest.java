@@ -84,6 +84,15 @@ class DeviceSessionTest {
     var second = s.status(PresenceStatus.AWAY, "lt:3").toCompletableFuture();
     node.send("{\"result\":true}");
     assertThat(second.get(5, TimeUnit.SECONDS)).isEqualTo(Reply.ack());
+    // The same answer spelled otherwise is read as JSON, to the same reply.
+    var third = s.status(PresenceStatus.ONLINE, "lt:3").toCompletableFuture();
+    node.send("{ \"result\": true }");
+    assertThat(third.get(5, TimeUnit.SECONDS)).isEqualTo(Reply.ack());
+    // An answer as long as the plain one but not it is not taken for it.
+    var fourth = s.status(PresenceStatus.AWAY, "lt:3").toCompletableFuture();
+    node.send("{\"result\":fals}");
+    assertThatThrownBy(() -> fourth.get(5, TimeUnit.SECONDS))
+        .satisfies(e -> assertThat(ClientException.kindOf(e)).isEqualTo("bad-answer"));
 
     // An answer nobody waits for (the error before the node closes a session) is handed on.
     node.send("{\"result\":false,\"errno\":-5,\"reason\":\"Session ended\"}");
