@@ -93,7 +93,8 @@ class PresenceProcessIT {
     return new Launched(p, out, err);
   }
 
-  private Node start(String... extra) throws Exception {
+  /** {@code serve} on any free ports and the test's data directory, then {@code extra}. */
+  private String[] serveArgs(String... extra) {
     List<String> args =
         new ArrayList<>(
             List.of(
@@ -107,7 +108,11 @@ class PresenceProcessIT {
                 "--set",
                 "gateway.drain-timeout=3s"));
     args.addAll(List.of(extra));
-    Launched l = launch(args.toArray(String[]::new));
+    return args.toArray(String[]::new);
+  }
+
+  private Node start(String... extra) throws Exception {
+    Launched l = launch(serveArgs(extra));
     Process p = l.process();
     Output out = l.out();
     Output err = l.err();
@@ -248,15 +253,7 @@ class PresenceProcessIT {
     Launched p =
         launchWith(
             List.of("-Dio.netty.transport.noNative=true"),
-            "serve",
-            "--port",
-            "0",
-            "--admin-port",
-            "0",
-            "--data-dir",
-            dataDir.toString(),
-            "--set",
-            "gateway.transport=epoll");
+            serveArgs("--set", "gateway.transport=epoll"));
     assertThat(p.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.process().exitValue()).isEqualTo(PresenceCli.EXIT_STARTUP);
     assertThat(p.err().lines())
