@@ -72,6 +72,32 @@ class ScenarioSmokeIT {
         d);
   }
 
+  /**
+   * A short status-fanout run (20 devices, 2 apps, 2 s) with {@code options}, asserting that
+   * updates arrived and nothing failed.
+   */
+  private Result smallFanout(String... options) throws Exception {
+    List<String> args = new ArrayList<>(List.of("run", "status-fanout"));
+    args.addAll(List.of(options));
+    args.addAll(
+        List.of(
+            "-u",
+            "20",
+            "--apps",
+            "2",
+            "--ramp",
+            "1s",
+            "-d",
+            "2s",
+            "--interval",
+            "50ms",
+            "-a",
+            "count(update) > 0",
+            "-a",
+            "errors == 0"));
+    return run(args.toArray(String[]::new));
+  }
+
   private static void assertReported(Result r) throws Exception {
     assertThat(r.summary()).as("summary.json; stderr: %s", r.err()).isNotNull();
     assertThat(r.out()).contains("] open ").contains("report: ");
@@ -153,28 +179,7 @@ class ScenarioSmokeIT {
   /** Against a floor that answers each device frame, every send waits for and records its ack. */
   @Test
   void statusFanout_againstTheAcknowledgingFloor_recordsAnAckPerSend() throws Exception {
-    Result r =
-        run(
-            "run",
-            "status-fanout",
-            "--target",
-            "floor-acked",
-            "--url",
-            url,
-            "-u",
-            "20",
-            "--apps",
-            "2",
-            "--ramp",
-            "1s",
-            "-d",
-            "2s",
-            "--interval",
-            "50ms",
-            "-a",
-            "count(update) > 0",
-            "-a",
-            "errors == 0");
+    Result r = smallFanout("--target", "floor-acked", "--url", url);
     assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
     JsonNode s = r.summary();
     long sent = s.path("counters").path("sent").asLong();
@@ -191,29 +196,13 @@ class ScenarioSmokeIT {
   @Test
   void statusFanout_onIoUring_againstAFloorTheRunStarts() throws Exception {
     Result r =
-        run(
-            "run",
-            "status-fanout",
+        smallFanout(
             "--transport",
             "io_uring",
             "--floor-transport",
             "io_uring",
             "--floor-jvm-opt",
-            "-Xmx128m",
-            "-u",
-            "20",
-            "--apps",
-            "2",
-            "--ramp",
-            "1s",
-            "-d",
-            "2s",
-            "--interval",
-            "50ms",
-            "-a",
-            "count(update) > 0",
-            "-a",
-            "errors == 0");
+            "-Xmx128m");
     assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
     assertThat(r.out()).containsPattern("floor started: http://\\S+ \\(pid \\d+, io_uring\\)");
     assertThat(r.out()).contains("harness transport: io_uring");
