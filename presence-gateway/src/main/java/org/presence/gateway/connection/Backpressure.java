@@ -1,8 +1,8 @@
 package org.presence.gateway.connection;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -39,10 +39,13 @@ import java.util.function.Consumer;
  * Backpressure} is the connection's ({@link #of}); a subclass that has not taken over yet does
  * nothing of it.
  *
+ * <p>It is a duplex handler only so that a last handler that takes over may also handle writes;
+ * this class handles none (Netty passes writes by a handler that does not override them).
+ *
  * <p>One instance per channel; all its methods run on the channel's event loop.
  */
 @OnEventLoop
-public class Backpressure extends ChannelInboundHandlerAdapter {
+public class Backpressure extends ChannelDuplexHandler {
   /** The channel is not writable. */
   static final int UNWRITABLE = 1;
 
@@ -167,7 +170,8 @@ public class Backpressure extends ChannelInboundHandlerAdapter {
     this.connectionState = state;
   }
 
-  private boolean closing() {
+  /** Whether the connection is being closed ({@link #closing(Channel)}). */
+  protected final boolean closing() {
     return (paused & CLOSING) != 0;
   }
 

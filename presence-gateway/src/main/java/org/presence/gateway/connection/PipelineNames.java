@@ -19,6 +19,9 @@ public final class PipelineNames {
   public static final String HTTP_ROUTER = "http-router";
   public static final String WS_PROTOCOL = "ws-protocol";
 
+  /** The WebSocket frame encoder, as Netty's handshaker names it. */
+  public static final String WS_ENCODER = "wsencoder";
+
   /** The WebSocket frame decoder, as Netty's handshaker names it. */
   public static final String WS_DECODER = "wsdecoder";
 

@@ -2,12 +2,14 @@ package org.presence.gateway.device;
 
 import com.codahale.metrics.Counter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.HttpExchange;
+import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.WebSocketEndpoint;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.device.DeviceCodec;
@@ -17,17 +19,20 @@ import org.presence.protocol.device.DeviceCodec;
  * the pipeline is
  *
  * <pre>
- * wsencoder → wsdecoder → device-session
+ * device-session
  * </pre>
  *
- * with no HTTP handler left (codec, aggregator, flow control and router are gone) and, once the
- * handshake is done, no {@code ws-protocol} and no {@code backpressure} either: {@link
- * DeviceSessionHandler} answers pings and close frames itself, does the backpressure handler's work
- * ({@link org.presence.gateway.connection.Backpressure#takeOver}), and passes failures to the
- * shared {@link ExceptionHandler} as the {@code exception} tail would. Netty's UTF-8 check is not
- * installed (see {@link #validatesUtf8()}). It also holds what every {@link DeviceSessionHandler}
- * of the node shares (codec, service, registry, limits, metrics), so that a socket costs one small
- * handler object and its session.
+ * ({@code [tls]} before it on a TLS port) with no HTTP handler left (codec, aggregator, flow
+ * control and router are gone) and, once the handshake is done and the connect read, no {@code
+ * ws-protocol}, no {@code backpressure}, no {@code wsencoder} and no {@code wsdecoder} either:
+ * {@link DeviceSessionHandler} answers pings and close frames itself, does the backpressure
+ * handler's work ({@link org.presence.gateway.connection.Backpressure#takeOver}), encodes the
+ * frames written on the socket ({@link org.presence.gateway.http.ServerFrames}) and decodes those
+ * read with Netty's decoder of its own, and passes failures to the shared {@link ExceptionHandler}
+ * as the {@code exception} tail would. Netty's UTF-8 check is not installed (see {@link
+ * #validatesUtf8()}). It also holds what every {@link DeviceSessionHandler} of the node shares
+ * (codec, service, registry, limits, metrics), so that a socket costs one small handler object and
+ * its session.
  */
 public final class DeviceChannelInstaller implements WebSocketEndpoint {
   /**
@@ -46,6 +51,7 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   private final Counter framesIn;
   private final Counter framesOut;
   private final NotificationFrames notificationFrames;
+  private final WebSocketDecoderConfig frameDecoding;
   private volatile LiveNotifications notifications = LiveNotifications.NONE;
 
   /** An installer whose pushed frames hold up to 100 notifications. */
@@ -84,6 +90,7 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
     this.framesIn = metrics.framesIn(Connections.Kind.DEVICE.label());
     this.framesOut = metrics.framesOut(Connections.Kind.DEVICE.label());
     this.notificationFrames = new NotificationFrames(frameItems, framesOut, disconnector);
+    this.frameDecoding = HttpRouter.frameDecoding(maxFrameBytes, validatesUtf8());
   }
 
   void attach(LiveNotifications notifications) {
@@ -158,6 +165,11 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
 
   GatewayMetrics metrics() {
     return metrics;
+  }
+
+  /** The settings of the {@code wsdecoder} the handshake installs, for the one that replaces it. */
+  WebSocketDecoderConfig frameDecoding() {
+    return frameDecoding;
   }
 
   DeviceSession.RateLimit rateLimit() {

@@ -3,10 +3,14 @@ package org.presence.gateway.device;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
@@ -21,6 +25,7 @@ import org.presence.gateway.connection.OnEventLoop;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.http.ControlFrames;
+import org.presence.gateway.http.ServerFrames;
 import org.presence.gateway.net.ClientAddress;
 import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
@@ -49,16 +54,27 @@ import org.presence.store.queue.Notification;
  * becomes the socket's {@link Backpressure} then ({@link Backpressure#takeOver}): the {@code
  * backpressure} handler leaves the pipeline, and this one pauses reads while the socket is not
  * writable, ends it when that lasts, and counts the connection closed. Until then (and in a
- * pipeline without a {@code backpressure} handler) that part of it does nothing.
+ * pipeline without a {@code backpressure} handler) that part of it does nothing. And it takes the
+ * {@code wsencoder}'s place: every frame written on the socket, by it or through the pipeline (a
+ * close from the {@link Disconnector}, a notification, a pong), is encoded here by Netty's encoder
+ * ({@link ServerFrames}), and the ack goes out as the bytes of a whole frame. After the first whole
+ * text message (the connect) it takes the {@code wsdecoder}'s place as well ({@link
+ * #decodeFrames}): it runs Netty's decoder itself. An idle socket's pipeline is then {@code [tls] →
+ * device-session}: one handler and its session for what Netty's WebSocket server spreads over
+ * three.
  */
 @OnEventLoop
-final class DeviceSessionHandler extends Backpressure implements SessionDriver.Socket {
-  /**
-   * The encoded ack, copied into a buffer of the channel's allocator for each ack: the WebSocket
-   * encoder copies a pooled buffer into its frame directly, where a shared heap buffer would cost
-   * it NIO buffer views per frame.
-   */
+final class DeviceSessionHandler extends Backpressure
+    implements SessionDriver.Socket, Disconnector.Lingers {
+  /** The encoded ack, the payload of an ack frame before this handler encodes frames. */
   private static final byte[] ACK = DeviceCodec.toBytes(Ack.INSTANCE);
+
+  /**
+   * The ack as a whole WebSocket frame, copied into a buffer of the channel's allocator for each
+   * ack once this handler encodes frames (a pooled buffer, where a shared heap buffer would cost
+   * the transport NIO buffer views per write).
+   */
+  private static final byte[] ACK_FRAME = ServerFrames.text(ACK);
 
   /** The attribute in which {@code ws-protocol} keeps the handshaker (Netty's own key). */
   private static final AttributeKey<WebSocketServerHandshaker> HANDSHAKER =
@@ -69,13 +85,20 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
   private static final ProtocolException FRAGMENTED =
       new ProtocolException(ErrorCode.MALFORMED_JSON, "fragmented frames are not accepted");
 
-  private final DeviceChannelInstaller node;
   private final SessionDriver driver;
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> connectTimer;
 
+  /** The frame decoder once this handler took the {@code wsdecoder}'s place, else null. */
+  private Frames frames;
+
+  /**
+   * Whether this handler encodes the frames written on its socket: from the end of the handshake,
+   * when it takes the {@code wsencoder}'s place ({@link #write}).
+   */
+  private boolean encodes;
+
   DeviceSessionHandler(DeviceChannelInstaller node) {
-    this.node = node;
     this.driver = new SessionDriver(node, this);
   }
 
@@ -86,7 +109,7 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
         ctx.executor()
             .schedule(
                 driver::connectTimedOut,
-                node.config().connectTimeout().toMillis(),
+                driver.node().config().connectTimeout().toMillis(),
                 TimeUnit.MILLISECONDS);
   }
 
@@ -105,40 +128,147 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
       // The socket is this handler's for good: it does the backpressure handler's work from now
       // on, one handler and pipeline entry fewer per socket.
       takeOver(ctx);
+      // And the encoder's: a server's frames need no state of their own to be encoded.
+      if (ctx.pipeline().get(PipelineNames.WS_ENCODER) != null) {
+        ctx.pipeline().remove(PipelineNames.WS_ENCODER);
+        encodes = true;
+      }
     }
     super.userEventTriggered(ctx, evt);
   }
 
+  /**
+   * Encodes the WebSocket frames written through the pipeline (a close, a notification, a pong)
+   * once this handler took the encoder's place; anything else, or any frame before, passes as it
+   * is. The frames this handler writes itself go to {@link #send}, since a write from its own
+   * context does not pass here.
+   */
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof WebSocketFrame frame)) {
-      // The upgrade request passes on its way to the handshake; anything else is released.
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (encodes && msg instanceof WebSocketFrame frame) {
+      ServerFrames.write(ctx, frame, promise);
+    } else {
+      ctx.write(msg, promise);
+    }
+  }
+
+  /** Writes {@code frame} from this handler: encoded here once it took the encoder's place. */
+  private void send(WebSocketFrame frame, ChannelPromise promise) {
+    write(ctx, frame, promise);
+  }
+
+  /**
+   * Netty's frame decoder with the handshake's settings, run by this handler in the {@code
+   * wsdecoder}'s place ({@link #decodeFrames}): each frame it decodes goes to {@link #frameRead}
+   * rather than along a pipeline.
+   */
+  private static final class Frames extends WebSocket13FrameDecoder {
+    private final DeviceSessionHandler handler;
+
+    Frames(WebSocketDecoderConfig config, DeviceSessionHandler handler) {
+      super(config);
+      this.handler = handler;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out)
+        throws Exception {
+      super.decode(ctx, in, out);
+      try {
+        for (int i = 0; i < out.size(); i++) {
+          handler.frameRead(ctx, (WebSocketFrame) out.get(i));
+        }
+      } finally {
+        out.clear();
+      }
+    }
+  }
+
+  /**
+   * Bytes once this handler decodes the frames ({@link #decodeFrames}); frames from the {@code
+   * wsdecoder} before. The upgrade request passes on its way to the handshake; anything else is
+   * released by the pipeline's tail.
+   */
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    if (frames != null && msg instanceof ByteBuf) {
+      frames.channelRead(ctx, msg);
+    } else if (msg instanceof WebSocketFrame frame) {
+      frameRead(ctx, frame);
+      if (frames == null
+          && encodes
+          && frame instanceof TextWebSocketFrame
+          && frame.isFinalFragment()) {
+        decodeFrames(ctx);
+      }
+    } else {
       ctx.fireChannelRead(msg);
+    }
+  }
+
+  /**
+   * Takes the {@code wsdecoder}'s place, once the handshake is done, right after a whole text
+   * message it decoded (usually the connect): the decoder is then between two frames and in no
+   * fragmented message, so a decoder of this handler's own with the same settings goes on from
+   * there. The bytes the {@code wsdecoder} holds unread come back to {@link #channelRead} as it
+   * leaves. One handler and pipeline entry fewer per socket; a socket being closed keeps its {@code
+   * wsdecoder} (the {@link Disconnector}'s lingering handler sits after it).
+   */
+  private void decodeFrames(ChannelHandlerContext ctx) {
+    ChannelPipeline p = ctx.pipeline();
+    if (closing()
+        || p.get(PipelineNames.WS_DECODER) == null
+        || p.get(PipelineNames.CLOSING) != null) {
+      return;
+    }
+    frames = new Frames(driver.node().frameDecoding(), this);
+    p.remove(PipelineNames.WS_DECODER);
+  }
+
+  @Override
+  public boolean decodesFrames() {
+    return frames != null;
+  }
+
+  /**
+   * One frame: counted, decoded and handed to the driver, and released. Once the socket is being
+   * closed ({@link Disconnector.Lingers}) frames are only dropped, and the client's close frame
+   * closes the socket. A failure goes to {@link #exceptionCaught}, as a handler's would.
+   */
+  private void frameRead(ChannelHandlerContext ctx, WebSocketFrame frame) {
+    if (closing()) {
+      boolean close = frame instanceof CloseWebSocketFrame;
+      frame.release();
+      if (close) {
+        ctx.close();
+      }
       return;
     }
     long now = System.nanoTime();
-    driver.readStarted(now);
     try {
+      driver.readStarted(now);
       if (frame instanceof PingWebSocketFrame ping) {
         if (driver.onPing(now)) {
-          ControlFrames.pong(ctx, ping);
+          ControlFrames.pong(ctx.channel(), ping);
         }
       } else if (frame instanceof CloseWebSocketFrame close) {
         // The client is leaving: echo its close (its status code) and close the socket.
-        ControlFrames.echoClose(ctx, close);
+        ControlFrames.echoClose(ctx.channel(), close);
       } else if (frame instanceof TextWebSocketFrame) {
-        node.framesIn().inc();
+        driver.node().framesIn().inc();
         if (!frame.isFinalFragment()) {
           driver.onBadFrame(FRAGMENTED, now);
         } else {
           decode(frame.content(), now);
         }
       } else if (frame instanceof BinaryWebSocketFrame) {
-        node.framesIn().inc();
+        driver.node().framesIn().inc();
         driver.onBadFrame(NON_TEXT, now);
       }
       // A pong (the answer to the node's keepalive) only proves the peer alive; continuations
       // belong to a fragmented message whose first frame was already refused.
+    } catch (RuntimeException e) {
+      exceptionCaught(ctx, e);
     } finally {
       frame.release();
     }
@@ -147,7 +277,7 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
   private void decode(ByteBuf content, long now) {
     DeviceMessage message;
     try {
-      message = node.codec().decode(content);
+      message = driver.node().codec().decode(content);
     } catch (ProtocolException e) {
       driver.onBadFrame(e, now);
       return;
@@ -160,9 +290,14 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
    * completed at once, refusals) leave with one flush.
    */
   @Override
-  public void channelReadComplete(ChannelHandlerContext ctx) {
+  public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
     driver.readComplete();
-    ctx.fireChannelReadComplete();
+    if (frames != null) {
+      // The decoder's end of a read (it asks for more of a frame cut short while reads are off).
+      frames.channelReadComplete(ctx);
+    } else {
+      ctx.fireChannelReadComplete();
+    }
   }
 
   /**
@@ -173,7 +308,7 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof java.io.IOException || !driver.failAfterPending(cause)) {
-      node.exceptions().exceptionCaught(ctx, cause);
+      driver.node().exceptions().exceptionCaught(ctx, cause);
     }
   }
 
@@ -182,7 +317,23 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
     cancelConnectTimer();
     connectionClosed();
     driver.closed();
-    ctx.fireChannelInactive();
+    if (frames != null) {
+      // The decoder releases what it held of a frame cut short (and passes the event on).
+      try {
+        frames.channelInactive(ctx);
+      } catch (Exception e) {
+        exceptionCaught(ctx, e);
+      }
+    } else {
+      ctx.fireChannelInactive();
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+    if (frames != null) {
+      frames.handlerRemoved(ctx);
+    }
   }
 
   private void cancelConnectTimer() {
@@ -205,25 +356,29 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
    */
   @Override
   public void writeReply(DeviceMessage message, boolean flush) {
-    ByteBuf buf;
-    if (message == Ack.INSTANCE) {
-      buf = ctx.alloc().buffer(ACK.length).writeBytes(ACK);
+    driver.node().framesOut().inc();
+    if (message == Ack.INSTANCE && encodes) {
+      // The most frequent answer, copied whole: no frame object, no encoding, no second buffer.
+      ctx.write(ctx.alloc().buffer(ACK_FRAME.length).writeBytes(ACK_FRAME), ctx.voidPromise());
     } else {
-      buf = ctx.alloc().buffer(64);
-      try {
-        DeviceCodec.encode(message, buf);
-      } catch (RuntimeException e) {
-        buf.release();
-        throw e;
+      ByteBuf buf;
+      if (message == Ack.INSTANCE) {
+        buf = ctx.alloc().buffer(ACK.length).writeBytes(ACK);
+      } else {
+        buf = ctx.alloc().buffer(64);
+        try {
+          DeviceCodec.encode(message, buf);
+        } catch (RuntimeException e) {
+          buf.release();
+          throw e;
+        }
       }
+      send(new TextWebSocketFrame(buf), ctx.voidPromise());
     }
-    node.framesOut().inc();
     if (flush) {
-      ctx.writeAndFlush(new TextWebSocketFrame(buf), ctx.voidPromise());
-    } else {
-      // Flushed once at the end of the read (channelReadComplete).
-      ctx.write(new TextWebSocketFrame(buf), ctx.voidPromise());
+      ctx.flush();
     }
+    // Otherwise flushed once at the end of the read (channelReadComplete).
   }
 
   @Override
@@ -233,12 +388,12 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
 
   @Override
   public void closeWith(ErrorCode code, String detail) {
-    node.disconnector().close(ctx.channel(), code, detail);
+    driver.node().disconnector().close(ctx.channel(), code, detail);
   }
 
   @Override
   public void failWith(Throwable failure) {
-    node.exceptions().exceptionCaught(ctx, failure);
+    driver.node().exceptions().exceptionCaught(ctx, failure);
   }
 
   @Override
@@ -294,12 +449,13 @@ final class DeviceSessionHandler extends Backpressure implements SessionDriver.S
 
   @Override
   public void ping() {
-    ctx.writeAndFlush(new PingWebSocketFrame(), ctx.voidPromise());
+    send(new PingWebSocketFrame(), ctx.voidPromise());
+    ctx.flush();
   }
 
   @Override
   public void writeNotifications(
       RecentIds recent, List<Notification> items, NotificationSink.Written written) {
-    node.notificationFrames().push(ctx, recent, items, written);
+    driver.node().notificationFrames().push(ctx.channel(), recent, items, written);
   }
 }

@@ -3,7 +3,6 @@ package org.presence.gateway.device;
 import com.codahale.metrics.Counter;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,19 +40,16 @@ final class NotificationFrames {
   }
 
   /**
-   * Pushes {@code items} to the open session on {@code ctx}, skipping those in {@code recent}. Runs
-   * on the channel's event loop.
+   * Pushes {@code items} to the open session on {@code ch}, skipping those in {@code recent}. Runs
+   * on the channel's event loop; the frames are written through the whole pipeline (the session
+   * handler encodes them).
    */
   void push(
-      ChannelHandlerContext ctx,
-      RecentIds recent,
-      List<Notification> items,
-      NotificationSink.Written written) {
+      Channel ch, RecentIds recent, List<Notification> items, NotificationSink.Written written) {
     List<Notification> fresh = recent.fresh(items);
     if (fresh.isEmpty()) {
       return;
     }
-    Channel ch = ctx.channel();
     if (!ch.isWritable()) {
       // The device does not read what it is sent: its items stay queued for its next session.
       disconnector.close(ch, ErrorCode.SLOW_CONSUMER, null);
@@ -75,7 +71,7 @@ final class NotificationFrames {
     }
     int from = 0;
     while (from < wire.size()) {
-      ByteBuf buf = ctx.alloc().buffer(4096);
+      ByteBuf buf = ch.alloc().buffer(4096);
       int count;
       try {
         count = DeviceCodec.encodeNotifications(wire, from, frameItems, buf);
@@ -86,7 +82,7 @@ final class NotificationFrames {
       framesOut.inc();
       List<Notification> sent = List.copyOf(fresh.subList(from, from + count));
       from += count;
-      ctx.writeAndFlush(new TextWebSocketFrame(buf))
+      ch.writeAndFlush(new TextWebSocketFrame(buf))
           .addListener(
               f -> {
                 if (f.isSuccess()) {

@@ -487,4 +487,9 @@ final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, Not
     }
     socket().writeNotifications(r, items, written);
   }
+
+  /** What every socket of the node shares. */
+  DeviceChannelInstaller node() {
+    return node;
+  }
 }

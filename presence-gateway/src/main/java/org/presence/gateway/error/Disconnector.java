@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -98,10 +99,14 @@ public final class Disconnector {
     ch.write(new TextWebSocketFrame(body));
     ChannelFuture sent = ch.writeAndFlush(new CloseWebSocketFrame(code.closeCode(), reason));
     ChannelPipeline p = ch.pipeline();
+    Lingers decoding = p.get(Lingers.class);
     if (p.get(PipelineNames.WS_DECODER) != null) {
       // Frames still arriving go no further than the decoder: they are dropped, up to the
       // client's close frame.
       p.addAfter(PipelineNames.WS_DECODER, PipelineNames.CLOSING, Lingering.INSTANCE);
+      Backpressure.closing(ch);
+    } else if (decoding != null && decoding.decodesFrames()) {
+      // A handler that decodes frames itself drops them from now on, up to the client's close.
       Backpressure.closing(ch);
     } else {
       // Nothing decodes frames here (a test's channel): close once the frames are out.
@@ -109,6 +114,17 @@ public final class Disconnector {
     }
     // A peer that neither reads nor answers would keep the socket for ever.
     ch.eventLoop().schedule(() -> ch.close(), lingerMillis, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * A WebSocket's last handler that decodes the frames itself (there is no {@code wsdecoder} to put
+   * {@link Lingering} after): once {@link Backpressure#closing} is called for its channel, it does
+   * what {@link Lingering} does, dropping every frame and closing the socket at the client's close
+   * frame.
+   */
+  public interface Lingers extends ChannelHandler {
+    /** Whether it decodes its channel's frames now (else a {@code wsdecoder}, or nothing, does). */
+    boolean decodesFrames();
   }
 
   /**

@@ -1,7 +1,7 @@
 package org.presence.gateway.http;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
@@ -16,6 +16,9 @@ import org.presence.gateway.error.Disconnector;
  * closing: a client that streams pings without reading gets no more pongs than its socket's write
  * buffer holds, and its reads pause meanwhile (see {@code routing/Backpressure}). The session
  * handler counts each control frame in the session's rate bucket before it asks for a pong.
+ *
+ * <p>Both write through the whole pipeline (the channel's), so that a session handler that encodes
+ * frames itself ({@link ServerFrames}) encodes these too.
  */
 public final class ControlFrames {
   private ControlFrames() {}
@@ -24,12 +27,11 @@ public final class ControlFrames {
    * Answers {@code ping} with a pong when the socket is writable and not closing; the caller still
    * owns (and releases) the ping. Returns whether a pong was written.
    */
-  public static boolean pong(ChannelHandlerContext ctx, PingWebSocketFrame ping) {
-    if (!ctx.channel().isWritable() || Disconnector.closing(ctx.channel())) {
+  public static boolean pong(Channel ch, PingWebSocketFrame ping) {
+    if (!ch.isWritable() || Disconnector.closing(ch)) {
       return false;
     }
-    ctx.writeAndFlush(
-        new PongWebSocketFrame(ping.content().retainedDuplicate()), ctx.voidPromise());
+    ch.writeAndFlush(new PongWebSocketFrame(ping.content().retainedDuplicate()), ch.voidPromise());
     return true;
   }
 
@@ -37,7 +39,7 @@ public final class ControlFrames {
    * The client is leaving: echoes its close frame (its status code) and closes the socket once the
    * echo is out. The caller still owns (and releases) {@code close}.
    */
-  public static void echoClose(ChannelHandlerContext ctx, CloseWebSocketFrame close) {
-    ctx.writeAndFlush(close.retainedDuplicate()).addListener(ChannelFutureListener.CLOSE);
+  public static void echoClose(Channel ch, CloseWebSocketFrame close) {
+    ch.writeAndFlush(close.retainedDuplicate()).addListener(ChannelFutureListener.CLOSE);
   }
 }

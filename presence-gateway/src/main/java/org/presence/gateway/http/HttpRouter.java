@@ -266,15 +266,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             .handleCloseFrames(true)
             .dropPongFrames(!endpoint.receivesPongs())
             .handshakeTimeoutMillis(HANDSHAKE_TIMEOUT_MS)
-            .decoderConfig(
-                WebSocketDecoderConfig.newBuilder()
-                    .maxFramePayloadLength(limits.maxFrameBytes())
-                    .allowExtensions(false)
-                    .withUTF8Validator(endpoint.validatesUtf8())
-                    .allowMaskMismatch(false)
-                    // Violations reach the exception handler, which answers with an errno.
-                    .closeOnProtocolViolation(false)
-                    .build())
+            .decoderConfig(frameDecoding(limits.maxFrameBytes(), endpoint.validatesUtf8()))
             .build();
     p.addAfter(
         PipelineNames.HTTP_ROUTER,
@@ -294,6 +286,22 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     p.remove(this);
     Connections.busy(ctx.channel(), false);
     ctx.fireChannelRead(request.retain());
+  }
+
+  /**
+   * How every WebSocket endpoint's frames are decoded: payloads up to {@code maxFrameBytes}, no
+   * extensions, masked frames only (RFC 6455 §5.1), Netty's UTF-8 check only where {@code
+   * validatesUtf8}; a protocol violation is not answered by the decoder but reaches the exception
+   * handler, which answers with an errno.
+   */
+  public static WebSocketDecoderConfig frameDecoding(int maxFrameBytes, boolean validatesUtf8) {
+    return WebSocketDecoderConfig.newBuilder()
+        .maxFramePayloadLength(maxFrameBytes)
+        .allowExtensions(false)
+        .withUTF8Validator(validatesUtf8)
+        .allowMaskMismatch(false)
+        .closeOnProtocolViolation(false)
+        .build();
   }
 
   private static java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> closeAfter() {

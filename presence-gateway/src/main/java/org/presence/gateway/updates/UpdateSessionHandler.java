@@ -116,7 +116,7 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
       lastReadNanos = now;
       pinged = false;
       if (frame instanceof CloseWebSocketFrame close) {
-        ControlFrames.echoClose(ctx, close);
+        ControlFrames.echoClose(ctx.channel(), close);
         return;
       }
       if (frame instanceof PongWebSocketFrame) {
@@ -127,7 +127,7 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
         return;
       }
       if (frame instanceof PingWebSocketFrame ping) {
-        ControlFrames.pong(ctx, ping);
+        ControlFrames.pong(ctx.channel(), ping);
         return;
       }
       node.framesIn().inc();

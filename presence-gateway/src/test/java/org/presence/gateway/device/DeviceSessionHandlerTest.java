@@ -4,17 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -54,13 +62,15 @@ class DeviceSessionHandlerTest {
   private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
   private DeviceRegistry registry;
   private DeviceChannelInstaller installer;
+  private Disconnector disconnector;
+  private Connections connections;
   private EmbeddedChannel ch;
 
   @BeforeEach
   void setUp() {
     DeviceConfig config = DeviceConfig.defaults();
     registry = new DeviceRegistry(config.pingInterval());
-    Disconnector disconnector = new Disconnector(metrics);
+    disconnector = new Disconnector(metrics);
     DeviceService service =
         DeviceChannel.assemble(
             config,
@@ -88,14 +98,32 @@ class DeviceSessionHandlerTest {
             disconnector,
             new ExceptionHandler(disconnector),
             metrics);
-    ch = new EmbeddedChannel();
-    ch.freezeTime();
-    Connections connections = new Connections(metrics);
-    ch.pipeline().addFirst(PipelineNames.BACKPRESSURE, new Backpressure(1000, c -> {}));
-    connections.opened(ch);
-    connections.upgraded(ch, Connections.Kind.DEVICE, c -> {});
-    ch.pipeline().addLast(PipelineNames.EXCEPTION, new ExceptionHandler(disconnector));
-    installer.install(ch.pipeline(), null);
+    connections = new Connections(metrics);
+    ch = socket();
+  }
+
+  /**
+   * A device socket as the router leaves it for the installer: backpressure first, the exception
+   * tail last, the installer's session handler in its place; {@code frames} adds Netty's frame
+   * encoder and decoder as the handshake does.
+   */
+  private EmbeddedChannel socket(ChannelHandler... frames) {
+    EmbeddedChannel c = new EmbeddedChannel();
+    c.freezeTime();
+    c.pipeline().addFirst(PipelineNames.BACKPRESSURE, new Backpressure(1000, x -> {}));
+    connections.opened(c);
+    connections.upgraded(c, Connections.Kind.DEVICE, x -> {});
+    for (ChannelHandler h : frames) {
+      c.pipeline()
+          .addLast(
+              h instanceof WebSocketFrameEncoder
+                  ? PipelineNames.WS_ENCODER
+                  : PipelineNames.WS_DECODER,
+              h);
+    }
+    c.pipeline().addLast(PipelineNames.EXCEPTION, new ExceptionHandler(disconnector));
+    installer.install(c.pipeline(), null);
+    return c;
   }
 
   @AfterEach
@@ -204,6 +232,142 @@ class DeviceSessionHandlerTest {
     assertThat(next()).isEqualTo(ErrorReply.of(ErrorCode.CONNECT_TIMEOUT, null));
     assertThat(next()).isEqualTo(4001);
     assertThat(ch.isOpen()).isFalse();
+  }
+
+  /** What a client reads from the bytes {@code c} wrote: each frame as {@link #next} gives it. */
+  private static List<Object> framesFrom(EmbeddedChannel c) {
+    EmbeddedChannel client =
+        new EmbeddedChannel(new WebSocket13FrameDecoder(false, false, 1 << 20));
+    Object o;
+    while ((o = c.readOutbound()) != null) {
+      assertThat(o).as("bytes on the socket, not a frame object").isInstanceOf(ByteBuf.class);
+      client.writeInbound(o);
+    }
+    List<Object> frames = new ArrayList<>();
+    WebSocketFrame f;
+    while ((f = client.readInbound()) != null) {
+      try {
+        frames.add(
+            f instanceof TextWebSocketFrame t
+                ? DeviceFixtures.reply(t.content())
+                : f instanceof CloseWebSocketFrame close
+                    ? close.statusCode()
+                    : f.getClass().getSimpleName()
+                        + ":"
+                        + f.content().toString(StandardCharsets.UTF_8));
+      } finally {
+        f.release();
+      }
+    }
+    client.finishAndReleaseAll();
+    return frames;
+  }
+
+  /** {@code frames} as the bytes a client sends (masked), in one buffer. */
+  private static ByteBuf clientBytes(WebSocketFrame... frames) {
+    EmbeddedChannel client = new EmbeddedChannel(new WebSocket13FrameEncoder(true));
+    ByteBuf all = Unpooled.buffer();
+    for (WebSocketFrame f : frames) {
+      client.writeOutbound(f);
+      ByteBuf b;
+      while ((b = client.readOutbound()) != null) {
+        all.writeBytes(b);
+        b.release();
+      }
+    }
+    client.finishAndReleaseAll();
+    return all;
+  }
+
+  private static TextWebSocketFrame text(DeviceMessage m) {
+    return new TextWebSocketFrame(Unpooled.wrappedBuffer(DeviceCodec.toBytes(m)));
+  }
+
+  @Test
+  void afterTheHandshake_theHandlerEncodesAndDecodesFrames_inTheCodecsPlace() {
+    EmbeddedChannel s =
+        socket(new WebSocket13FrameEncoder(false), new WebSocket13FrameDecoder(true, false, 8192));
+    try {
+      s.pipeline()
+          .fireUserEventTriggered(
+              new WebSocketServerProtocolHandler.HandshakeComplete(
+                  "/presence", EmptyHttpHeaders.INSTANCE, null));
+      assertThat(s.pipeline().names())
+          .doesNotContain(PipelineNames.WS_ENCODER, PipelineNames.BACKPRESSURE)
+          .contains(PipelineNames.WS_DECODER, PipelineNames.DEVICE_SESSION);
+
+      // The connect, and a ping in the same read: the wsdecoder decodes the connect, the handler
+      // takes its place and decodes the ping from the bytes it handed back.
+      s.writeInbound(
+          clientBytes(
+              text(new Connect("good", null, "phone")),
+              new PingWebSocketFrame(Unpooled.copiedBuffer("hi", StandardCharsets.UTF_8))));
+      s.runPendingTasks();
+      assertThat(s.pipeline().names()).doesNotContain(PipelineNames.WS_DECODER);
+      List<Object> frames = framesFrom(s);
+      assertThat(frames).hasSize(2);
+      assertThat(frames.get(0)).isInstanceOf(Connected.class);
+      assertThat(frames.get(1)).isEqualTo("PongWebSocketFrame:hi");
+      UUID id = ((Connected) frames.get(0)).sessionId();
+
+      // A status (answered with the ack's whole-frame bytes), a malformed frame and a ping, the
+      // bytes cut in two reads in the middle of a frame.
+      ByteBuf bytes =
+          clientBytes(
+              text(new StatusUpdate(id, PresenceStatus.ONLINE, null, null)),
+              new TextWebSocketFrame("{\"type\":"),
+              new PingWebSocketFrame(Unpooled.copiedBuffer("yo", StandardCharsets.UTF_8)));
+      int half = bytes.readableBytes() / 2;
+      s.writeInbound(bytes.readRetainedSlice(half));
+      s.writeInbound(bytes);
+      s.runPendingTasks();
+      frames = framesFrom(s);
+      assertThat(frames).hasSize(3);
+      assertThat(frames.get(0)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      assertThat(((ErrorReply) frames.get(1)).errno()).isEqualTo(10);
+      assertThat(frames.get(2)).isEqualTo("PongWebSocketFrame:yo");
+
+      // Frames written through the pipeline by others: the disconnector's error and close. Then
+      // the socket lingers: frames are dropped, and the client's close frame ends it.
+      disconnector.close(s, ErrorCode.SLOW_CONSUMER, null);
+      s.runPendingTasks();
+      frames = framesFrom(s);
+      assertThat(frames)
+          .containsExactly(
+              ErrorReply.of(ErrorCode.SLOW_CONSUMER, null), ErrorCode.SLOW_CONSUMER.closeCode());
+      s.writeInbound(clientBytes(text(new StatusUpdate(id, PresenceStatus.AWAY, null, null))));
+      s.runPendingTasks();
+      assertThat(framesFrom(s)).isEmpty();
+      assertThat(s.isOpen()).isTrue();
+      s.writeInbound(clientBytes(new CloseWebSocketFrame(1000, "bye")));
+      s.runPendingTasks();
+      assertThat(s.isOpen()).isFalse();
+    } finally {
+      s.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void aFrameCutShort_isReleasedWhenTheSocketCloses() {
+    EmbeddedChannel s =
+        socket(new WebSocket13FrameEncoder(false), new WebSocket13FrameDecoder(true, false, 8192));
+    s.pipeline()
+        .fireUserEventTriggered(
+            new WebSocketServerProtocolHandler.HandshakeComplete(
+                "/presence", EmptyHttpHeaders.INSTANCE, null));
+    s.writeInbound(clientBytes(text(new Connect("good", null, "phone"))));
+    s.runPendingTasks();
+    assertThat(framesFrom(s)).hasSize(1);
+    ByteBuf status = clientBytes(new TextWebSocketFrame("{\"type\":\"status\"}"));
+    s.writeInbound(status.readRetainedSlice(status.readableBytes() - 3));
+    status.release();
+    s.runPendingTasks();
+    assertThat(framesFrom(s)).isEmpty();
+    assertThat(status.refCnt()).as("held by the handler's decoder").isEqualTo(1);
+    s.close();
+    s.runPendingTasks();
+    assertThat(status.refCnt()).as("released at the close").isZero();
+    assertThat(s.finishAndReleaseAll()).isFalse();
   }
 
   @Test

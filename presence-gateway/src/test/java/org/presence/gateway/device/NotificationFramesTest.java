@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
@@ -42,10 +41,6 @@ class NotificationFramesTest {
     ch.finishAndReleaseAll();
   }
 
-  private ChannelHandlerContext ctx() {
-    return ch.pipeline().firstContext();
-  }
-
   private static Notification note(String id, Instant expires) {
     Instant now = Instant.now();
     return new Notification(id, 7, "p", "A", "m", "https://x.example", now, expires, false);
@@ -57,7 +52,7 @@ class NotificationFramesTest {
 
   private void push(RecentIds recent, List<Notification> items) {
     frames.push(
-        ctx(),
+        ch,
         recent,
         items,
         (sent, at) -> {
