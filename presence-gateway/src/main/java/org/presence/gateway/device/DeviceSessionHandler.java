@@ -163,17 +163,16 @@ final class DeviceSessionHandler extends Backpressure
    * rather than along a pipeline.
    */
   private static final class Frames extends WebSocket13FrameDecoder {
-    private final DeviceSessionHandler handler;
-
-    Frames(WebSocketDecoderConfig config, DeviceSessionHandler handler) {
+    Frames(WebSocketDecoderConfig config) {
       super(config);
-      this.handler = handler;
     }
 
+    /** Called with the handler's own context only (it holds no reference of its own: 8 B). */
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out)
         throws Exception {
       super.decode(ctx, in, out);
+      DeviceSessionHandler handler = (DeviceSessionHandler) ctx.handler();
       try {
         for (int i = 0; i < out.size(); i++) {
           handler.frameRead(ctx, (WebSocketFrame) out.get(i));
@@ -221,7 +220,7 @@ final class DeviceSessionHandler extends Backpressure
         || p.get(PipelineNames.CLOSING) != null) {
       return;
     }
-    frames = new Frames(driver.node().frameDecoding(), this);
+    frames = new Frames(driver.node().frameDecoding());
     p.remove(PipelineNames.WS_DECODER);
   }
 
