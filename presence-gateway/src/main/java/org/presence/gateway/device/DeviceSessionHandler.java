@@ -193,11 +193,9 @@ final class DeviceSessionHandler extends Backpressure
     if (frames != null && msg instanceof ByteBuf) {
       frames.channelRead(ctx, msg);
     } else if (msg instanceof WebSocketFrame frame) {
+      boolean wholeText = frame instanceof TextWebSocketFrame && frame.isFinalFragment();
       frameRead(ctx, frame);
-      if (frames == null
-          && encodes
-          && frame instanceof TextWebSocketFrame
-          && frame.isFinalFragment()) {
+      if (wholeText && frames == null && encodes) {
         decodeFrames(ctx);
       }
     } else {
