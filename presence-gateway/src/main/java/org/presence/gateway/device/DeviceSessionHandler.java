@@ -167,6 +167,16 @@ final class DeviceSessionHandler extends Backpressure
       super(config);
     }
 
+    /**
+     * The end of a read, in place of {@link #channelReadComplete}: the input kept for a frame cut
+     * short is compacted, and no read is asked for. (Netty's decoder asks for one when a read
+     * brought no whole frame while reads are off; here they are off only when {@link Backpressure}
+     * paused them, and a paused socket must not be read.)
+     */
+    void endOfRead() {
+      discardSomeReadBytes();
+    }
+
     /** Called with the handler's own context only (it holds no reference of its own: 8 B). */
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out)
@@ -287,14 +297,12 @@ final class DeviceSessionHandler extends Backpressure
    * completed at once, refusals) leave with one flush.
    */
   @Override
-  public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+  public void channelReadComplete(ChannelHandlerContext ctx) {
     driver.readComplete();
     if (frames != null) {
-      // The decoder's end of a read (it asks for more of a frame cut short while reads are off).
-      frames.channelReadComplete(ctx);
-    } else {
-      ctx.fireChannelReadComplete();
+      frames.endOfRead();
     }
+    ctx.fireChannelReadComplete();
   }
 
   /**
@@ -304,6 +312,14 @@ final class DeviceSessionHandler extends Backpressure
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (closing() && frames != null) {
+      // As the disconnector's lingering handler does: the error was answered already, a broken
+      // frame now only waits for the linger to end.
+      if (cause instanceof java.io.IOException) {
+        ctx.close();
+      }
+      return;
+    }
     if (cause instanceof java.io.IOException || !driver.failAfterPending(cause)) {
       driver.node().exceptions().exceptionCaught(ctx, cause);
     }

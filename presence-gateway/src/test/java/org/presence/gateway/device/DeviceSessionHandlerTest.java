@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
@@ -28,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -66,6 +69,9 @@ class DeviceSessionHandlerTest {
   private Connections connections;
   private EmbeddedChannel ch;
 
+  /** The token check of a connect with the token "slow": completes when a test says so. */
+  private final CompletableFuture<Identity> slow = new CompletableFuture<>();
+
   @BeforeEach
   void setUp() {
     DeviceConfig config = DeviceConfig.defaults();
@@ -76,11 +82,13 @@ class DeviceSessionHandlerTest {
             config,
             "node",
             token ->
-                token.equals("good")
-                    ? CompletableFuture.completedFuture(
-                        new Identity("alice", "", Instant.now().plusSeconds(60)))
-                    : CompletableFuture.failedFuture(
-                        new ProtocolException(ErrorCode.INVALID_ASSERTION)),
+                token.equals("slow")
+                    ? slow
+                    : token.equals("good")
+                        ? CompletableFuture.completedFuture(
+                            new Identity("alice", "", Instant.now().plusSeconds(60)))
+                        : CompletableFuture.failedFuture(
+                            new ProtocolException(ErrorCode.INVALID_ASSERTION)),
             new LocalPresenceStateStore(),
             (user, update, now) -> CompletableFuture.completedFuture(null),
             null,
@@ -342,6 +350,69 @@ class DeviceSessionHandlerTest {
       s.writeInbound(clientBytes(new CloseWebSocketFrame(1000, "bye")));
       s.runPendingTasks();
       assertThat(s.isOpen()).isFalse();
+    } finally {
+      s.finishAndReleaseAll();
+    }
+  }
+
+  /** A device socket after the handshake, with Netty's codec as the handshake installs it. */
+  private EmbeddedChannel upgraded() {
+    EmbeddedChannel s =
+        socket(new WebSocket13FrameEncoder(false), new WebSocket13FrameDecoder(true, false, 8192));
+    s.pipeline()
+        .fireUserEventTriggered(
+            new WebSocketServerProtocolHandler.HandshakeComplete(
+                "/presence", EmptyHttpHeaders.INSTANCE, null));
+    return s;
+  }
+
+  @Test
+  void connectBeingChecked_withPartOfTheNextFrame_noReadIsAskedFor() {
+    EmbeddedChannel s = upgraded();
+    AtomicInteger reads = new AtomicInteger();
+    s.pipeline()
+        .addFirst(
+            "count-reads",
+            new ChannelOutboundHandlerAdapter() {
+              @Override
+              public void read(ChannelHandlerContext c) {
+                reads.incrementAndGet();
+                c.read();
+              }
+            });
+    ByteBuf bytes = clientBytes(text(new Connect("slow", null, "phone")));
+    ByteBuf next = clientBytes(new TextWebSocketFrame("{\"type\":\"status\"}"));
+    bytes.writeBytes(next, next.readableBytes() - 3);
+    next.release();
+    try {
+      s.writeInbound(bytes);
+      s.runPendingTasks();
+      assertThat(s.pipeline().names()).doesNotContain(PipelineNames.WS_DECODER);
+      assertThat(s.config().isAutoRead()).as("reads paused while the connect is checked").isFalse();
+      assertThat(reads.get()).as("reads asked for while paused").isZero();
+      slow.complete(new Identity("alice", "", Instant.now().plusSeconds(60)));
+      s.runPendingTasks();
+      assertThat(s.config().isAutoRead()).isTrue();
+      assertThat(framesFrom(s)).hasSize(1).first().isInstanceOf(Connected.class);
+    } finally {
+      s.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void connectThenAFrameTooLarge_inOneRead_answeredWithItsErrno() {
+    EmbeddedChannel s = upgraded();
+    try {
+      s.writeInbound(
+          clientBytes(
+              text(new Connect("good", null, "phone")),
+              new TextWebSocketFrame(Unpooled.wrappedBuffer(new byte[9000]))));
+      s.runPendingTasks();
+      List<Object> frames = framesFrom(s);
+      assertThat(frames).hasSize(3);
+      assertThat(frames.get(0)).isInstanceOf(Connected.class);
+      assertThat(frames.get(1)).isEqualTo(ErrorReply.of(ErrorCode.FRAME_TOO_LARGE, null));
+      assertThat(frames.get(2)).isEqualTo(ErrorCode.FRAME_TOO_LARGE.closeCode());
     } finally {
       s.finishAndReleaseAll();
     }
