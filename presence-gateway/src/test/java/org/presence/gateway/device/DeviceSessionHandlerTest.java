@@ -291,15 +291,21 @@ class DeviceSessionHandlerTest {
     return new TextWebSocketFrame(Unpooled.wrappedBuffer(DeviceCodec.toBytes(m)));
   }
 
-  @Test
-  void afterTheHandshake_theHandlerEncodesAndDecodesFrames_inTheCodecsPlace() {
+  /** A device socket after the handshake, with Netty's codec as the handshake installs it. */
+  private EmbeddedChannel upgraded() {
     EmbeddedChannel s =
         socket(new WebSocket13FrameEncoder(false), new WebSocket13FrameDecoder(true, false, 8192));
+    s.pipeline()
+        .fireUserEventTriggered(
+            new WebSocketServerProtocolHandler.HandshakeComplete(
+                "/presence", EmptyHttpHeaders.INSTANCE, null));
+    return s;
+  }
+
+  @Test
+  void afterTheHandshake_theHandlerEncodesAndDecodesFrames_inTheCodecsPlace() {
+    EmbeddedChannel s = upgraded();
     try {
-      s.pipeline()
-          .fireUserEventTriggered(
-              new WebSocketServerProtocolHandler.HandshakeComplete(
-                  "/presence", EmptyHttpHeaders.INSTANCE, null));
       assertThat(s.pipeline().names())
           .doesNotContain(PipelineNames.WS_ENCODER, PipelineNames.BACKPRESSURE)
           .contains(PipelineNames.WS_DECODER, PipelineNames.DEVICE_SESSION);
@@ -353,17 +359,6 @@ class DeviceSessionHandlerTest {
     } finally {
       s.finishAndReleaseAll();
     }
-  }
-
-  /** A device socket after the handshake, with Netty's codec as the handshake installs it. */
-  private EmbeddedChannel upgraded() {
-    EmbeddedChannel s =
-        socket(new WebSocket13FrameEncoder(false), new WebSocket13FrameDecoder(true, false, 8192));
-    s.pipeline()
-        .fireUserEventTriggered(
-            new WebSocketServerProtocolHandler.HandshakeComplete(
-                "/presence", EmptyHttpHeaders.INSTANCE, null));
-    return s;
   }
 
   @Test
@@ -420,12 +415,7 @@ class DeviceSessionHandlerTest {
 
   @Test
   void aFrameCutShort_isReleasedWhenTheSocketCloses() {
-    EmbeddedChannel s =
-        socket(new WebSocket13FrameEncoder(false), new WebSocket13FrameDecoder(true, false, 8192));
-    s.pipeline()
-        .fireUserEventTriggered(
-            new WebSocketServerProtocolHandler.HandshakeComplete(
-                "/presence", EmptyHttpHeaders.INSTANCE, null));
+    EmbeddedChannel s = upgraded();
     s.writeInbound(clientBytes(text(new Connect("good", null, "phone"))));
     s.runPendingTasks();
     assertThat(framesFrom(s)).hasSize(1);
