@@ -12,6 +12,7 @@ import org.presence.loadtest.scenario.Action;
 import org.presence.loadtest.scenario.Scenarios;
 import org.presence.loadtest.scenario.Simulation;
 import org.presence.loadtest.targets.Target;
+import org.presence.loadtest.transport.HttpPoster;
 import org.presence.loadtest.transport.SourceAddresses;
 import org.presence.loadtest.transport.WsConnector;
 
@@ -47,6 +48,7 @@ public final class Plan {
               URI.create(c.appsUrlOrUrl()),
               c.appsOverStream(),
               connector,
+              new HttpPoster(c.harnessTransport(), sources, c.timeoutDuration()),
               c.serverPid() == null ? OptionalLong.empty() : OptionalLong.of(c.serverPid()),
               Path.of(c.out()),
               URI.create(c.metricsUrlOrDefault()));

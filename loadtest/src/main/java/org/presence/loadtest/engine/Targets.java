@@ -13,6 +13,7 @@ import org.presence.loadtest.presence.PresenceProbe;
 import org.presence.loadtest.presence.PresenceSetup;
 import org.presence.loadtest.presence.PresenceTarget;
 import org.presence.loadtest.targets.Target;
+import org.presence.loadtest.transport.HttpPoster;
 import org.presence.loadtest.transport.WsConnector;
 
 /**
@@ -35,15 +36,16 @@ public final class Targets {
    * this machine. The application side (the setup, the update channel client, the notification
    * poster) goes to {@code appsBase}: {@code base} itself, or another node of the same cluster so
    * that updates and notifications cross between nodes. {@code connector} is what the Presence
-   * clients open their sockets with; {@code runDir} is the run folder, where the coordinator's
-   * setup leaves the applications' keys; the node's memory is read from {@code /metrics} at {@code
-   * metricsBase}, its admin port.
+   * clients open their sockets with, {@code poster} what the notification poster posts with; {@code
+   * runDir} is the run folder, where the coordinator's setup leaves the applications' keys; the
+   * node's memory is read from {@code /metrics} at {@code metricsBase}, its admin port.
    */
   public static Target presence(
       URI base,
       URI appsBase,
       boolean appsOverStream,
       WsConnector connector,
+      HttpPoster poster,
       OptionalLong pid,
       Path runDir,
       URI metricsBase) {
@@ -53,7 +55,7 @@ public final class Targets {
         appsBase,
         Optional.of(new PresenceDevices(base, connector)),
         Optional.of(new PresenceApps(appsBase, appsOverStream, connector, setup)),
-        Optional.of(new PresenceNotifications(appsBase, setup)),
+        Optional.of(new PresenceNotifications(appsBase, poster, setup)),
         new PresenceProbe(metricsBase, pid));
   }
 

@@ -3,15 +3,12 @@ package org.presence.loadtest.presence;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -20,6 +17,7 @@ import java.util.function.Supplier;
 import org.presence.loadtest.targets.ClientException;
 import org.presence.loadtest.targets.NotificationApi;
 import org.presence.loadtest.targets.Reply;
+import org.presence.loadtest.transport.HttpPoster;
 import org.presence.loadtest.transport.Urls;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.protocol.error.ErrorCode;
@@ -35,23 +33,17 @@ public final class PresenceNotifications implements NotificationApi {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final URI base;
-  private final HttpClient http;
+  private final HttpPoster http;
   private final Supplier<PresenceSetup.Setup> setup;
 
-  /** Posts to the node or cluster at {@code base} as the applications of {@code setup}. */
-  public PresenceNotifications(URI base, Supplier<PresenceSetup.Setup> setup) {
+  /**
+   * Posts to the node or cluster at {@code base} as the applications of {@code setup}, over {@code
+   * http}'s kept-alive connections on the caller's event loop.
+   */
+  public PresenceNotifications(URI base, HttpPoster http, Supplier<PresenceSetup.Setup> setup) {
     this.base = base;
+    this.http = http;
     this.setup = setup;
-    // A direct executor: the client completes each exchange on its own selector thread instead of
-    // handing every step to a pooled thread (thread wake-ups were much of the harness's CPU per
-    // post). Nothing run there blocks: the body is a byte array and the answer is handed to the
-    // caller's event loop.
-    this.http =
-        HttpClient.newBuilder()
-            .executor(Runnable::run)
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(10))
-            .build();
   }
 
   private static JsonNode json(String text) {
@@ -84,54 +76,38 @@ public final class PresenceNotifications implements NotificationApi {
           new NotificationBatchCodec.Item(
               puid, message, "https://loadtest.invalid/open", null, false));
     }
-    ByteBuf body = Unpooled.buffer(64 + 120 * items.size());
-    byte[] bytes;
+    ByteBuf body = PooledByteBufAllocator.DEFAULT.buffer(64 + 120 * items.size());
     try {
       NotificationBatchCodec.encodeBatch(items, body);
-      bytes = new byte[body.readableBytes()];
-      body.readBytes(bytes);
-    } finally {
+    } catch (RuntimeException e) {
       body.release();
+      throw e;
     }
-    HttpRequest req =
-        HttpRequest.newBuilder(Urls.http(base, "/" + a.id() + "/notification"))
-            .timeout(Duration.ofSeconds(30))
-            .header("Authorization", "Bearer " + a.key())
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofByteArray(bytes))
-            .build();
     CompletableFuture<Reply> done = new CompletableFuture<>();
-    http.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray())
+    http.post(
+            loop,
+            Urls.http(base, "/" + a.id() + "/notification"),
+            "Bearer " + a.key(),
+            "application/json",
+            body)
         .whenComplete(
             (r, e) -> {
-              Reply reply;
-              Throwable failure = null;
               if (e != null) {
-                failure =
-                    new ClientException(ClientException.kindOf(e), String.valueOf(e.getMessage()));
-                reply = null;
+                done.completeExceptionally(
+                    new ClientException(ClientException.kindOf(e), String.valueOf(e.getMessage())));
               } else {
-                reply = reply(r);
+                done.complete(reply(r.status(), r.body()));
               }
-              Throwable f = failure;
-              loop.execute(
-                  () -> {
-                    if (f != null) {
-                      done.completeExceptionally(f);
-                    } else {
-                      done.complete(reply);
-                    }
-                  });
             });
     return done;
   }
 
   /** The harness's reading of an answer. */
-  static Reply reply(HttpResponse<byte[]> r) {
-    ByteBuf b = Unpooled.wrappedBuffer(r.body());
+  static Reply reply(int status, byte[] body) {
+    ByteBuf b = Unpooled.wrappedBuffer(body);
     try {
-      if (r.statusCode() != 200) {
-        JsonNode err = json(new String(r.body(), StandardCharsets.UTF_8));
+      if (status != 200) {
+        JsonNode err = json(new String(body, StandardCharsets.UTF_8));
         return Reply.error(
             err.path("errno").asInt(ErrorCode.INTERNAL_ERROR.errno()), err.path("reason").asText());
       }
