@@ -7,7 +7,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -146,11 +145,8 @@ public final class HttpPoster {
       EventLoop loop, String host, int port, boolean https, String key, Idle pool)
       throws SSLException {
     SslContext ssl = https ? tls() : null;
-    return new Bootstrap()
-        .group(loop)
-        .channel(transport.socketChannel())
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeout.toMillis())
+    return transport
+        .clientOn(loop, timeout)
         .handler(
             new ChannelInitializer<Channel>() {
               @Override

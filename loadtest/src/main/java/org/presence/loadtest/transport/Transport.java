@@ -1,5 +1,8 @@
 package org.presence.loadtest.transport;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -17,6 +20,7 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.function.Supplier;
 
@@ -112,6 +116,18 @@ public enum Transport {
   public EventLoopGroup group(int threads, String prefix) {
     return new MultiThreadIoEventLoopGroup(
         threads, new DefaultThreadFactory(prefix, true), factory.get());
+  }
+
+  /**
+   * A client bootstrap whose socket lives on {@code loop}: this transport's socket class, no Nagle
+   * delay, connects given up after {@code connectTimeout}.
+   */
+  public Bootstrap clientOn(EventLoop loop, Duration connectTimeout) {
+    return new Bootstrap()
+        .group(loop)
+        .channel(socketChannel)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis());
   }
 
   /** The client socket class. */

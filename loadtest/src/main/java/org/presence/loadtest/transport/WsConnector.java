@@ -100,11 +100,8 @@ public final class WsConnector {
             .withUTF8Validator(false)
             .build();
     Bootstrap b =
-        new Bootstrap()
-            .group(loop)
-            .channel(transport.socketChannel())
-            .option(ChannelOption.TCP_NODELAY, true)
-            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeout.toMillis())
+        transport
+            .clientOn(loop, timeout)
             .handler(
                 new ChannelInitializer<Channel>() {
                   @Override
