@@ -18,8 +18,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -31,7 +29,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLException;
 import org.presence.loadtest.targets.ClientException;
 
 /**
@@ -57,7 +54,6 @@ public final class HttpPoster {
   private final SourceAddresses sources;
   private final Duration timeout;
   private final Map<EventLoop, Idle> idle = new ConcurrentHashMap<>();
-  private volatile SslContext tls;
 
   /**
    * Connections of {@code transport}, bound in turn to {@code sources}; a post that has no answer
@@ -70,10 +66,11 @@ public final class HttpPoster {
   }
 
   /**
-   * POSTs {@code body} (released by this call) to {@code uri} (http or https) with {@code
-   * authorization} (a whole header value, or null) and {@code contentType}. Completes on {@code
-   * loop} with the answer, or with a {@link ClientException} (kinds {@code closed}, {@code
-   * timeout}, {@code connect-refused}, ...).
+   * POSTs {@code body} (released by this call) to {@code uri} with {@code authorization} (a whole
+   * header value, or null) and {@code contentType}. Completes on {@code loop} with the answer, or
+   * with a {@link ClientException} (kinds {@code closed}, {@code timeout}, {@code connect-refused},
+   * ...). Plain HTTP only, as the harness's WebSockets are plain: an https URI fails with {@code
+   * unsupported-scheme}.
    */
   public CompletionStage<Answer> post(
       EventLoop loop, URI uri, String authorization, String contentType, ByteBuf body) {
@@ -99,9 +96,15 @@ public final class HttpPoster {
       String contentType,
       ByteBuf body,
       CompletableFuture<Answer> result) {
-    boolean https = "https".equals(uri.getScheme());
-    int port = uri.getPort() > 0 ? uri.getPort() : https ? 443 : 80;
-    String key = uri.getScheme() + "://" + uri.getHost() + ":" + port;
+    if (!"http".equals(uri.getScheme())) {
+      body.release();
+      result.completeExceptionally(
+          new ClientException(
+              "unsupported-scheme", uri.getScheme() + ": the harness speaks plain HTTP only"));
+      return;
+    }
+    int port = uri.getPort() > 0 ? uri.getPort() : 80;
+    String key = uri.getHost() + ":" + port;
     String target = uri.getRawPath() + (uri.getRawQuery() != null ? "?" + uri.getRawQuery() : "");
     FullHttpRequest req =
         new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, target, body);
@@ -118,14 +121,7 @@ public final class HttpPoster {
       send(ch, req, result);
       return;
     }
-    Bootstrap b;
-    try {
-      b = bootstrap(loop, uri.getHost(), port, https, key, pool);
-    } catch (SSLException e) {
-      req.release();
-      result.completeExceptionally(new ClientException("tls", String.valueOf(e.getMessage())));
-      return;
-    }
+    Bootstrap b = bootstrap(loop, key, pool);
     InetSocketAddress to = new InetSocketAddress(uri.getHost(), port);
     InetSocketAddress from = sources.next();
     (from == null ? b.connect(to) : b.connect(to, from))
@@ -141,39 +137,19 @@ public final class HttpPoster {
                 });
   }
 
-  private Bootstrap bootstrap(
-      EventLoop loop, String host, int port, boolean https, String key, Idle pool)
-      throws SSLException {
-    SslContext ssl = https ? tls() : null;
+  private Bootstrap bootstrap(EventLoop loop, String key, Idle pool) {
     return transport
         .clientOn(loop, timeout)
         .handler(
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel ch) {
-                if (ssl != null) {
-                  ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc(), host, port));
-                }
                 ch.pipeline()
                     .addLast("http-codec", new HttpClientCodec())
                     .addLast("http-aggregator", new HttpObjectAggregator(MAX_ANSWER_BYTES))
                     .addLast("exchange", new Exchange(key, pool));
               }
             });
-  }
-
-  private SslContext tls() throws SSLException {
-    SslContext c = tls;
-    if (c == null) {
-      synchronized (this) {
-        c = tls;
-        if (c == null) {
-          c = SslContextBuilder.forClient().build();
-          tls = c;
-        }
-      }
-    }
-    return c;
   }
 
   private void send(Channel ch, FullHttpRequest req, CompletableFuture<Answer> result) {

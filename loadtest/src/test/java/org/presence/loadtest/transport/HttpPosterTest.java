@@ -240,6 +240,20 @@ class HttpPosterTest {
   }
 
   @Test
+  void anHttpsUri_failsAsUnsupported_withoutConnecting() throws Exception {
+    HttpPoster p = poster(Duration.ofSeconds(5));
+    URI https = URI.create("https://127.0.0.1:" + base.getPort() + "/echo");
+    assertThatThrownBy(
+            () ->
+                p.post(client.next(), https, null, "text/plain", body("1"))
+                    .toCompletableFuture()
+                    .get(10, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .satisfies(e -> assertThat(ClientException.kindOf(e)).isEqualTo("unsupported-scheme"));
+    assertThat(connections.get()).isZero();
+  }
+
+  @Test
   void noServer_failsThePostAsRefused() throws Exception {
     listener.close().sync();
     HttpPoster p = poster(Duration.ofSeconds(5));
