@@ -1,11 +1,13 @@
 package org.presence.store.queue;
 
+import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +15,8 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 import java.util.function.Supplier;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.error.StoreException;
@@ -26,9 +30,9 @@ import org.presence.store.redis.RedisScript;
  * <prefix>nq:{u:<userKey>}:<appId>}) and each user has a set of the apps with a non-empty queue
  * ({@code <prefix>nqa:{u:<userKey>}}). Every operation is one Lua script, so it is atomic and costs
  * one round trip (a whole batch included). A user's keys share the user's hash tag; on a Redis
- * Cluster a batch for users of several slots goes as one script call per slot, concurrently (each
- * call atomic on its own). Durability is Redis's: run it with {@code appendonly yes} (see
- * docs/operations.md).
+ * Cluster a batch for users of several slots goes as one script call per primary, concurrently
+ * (each call atomic on its own), or per slot when a primary refuses a call ({@link #SPREAD}).
+ * Durability is Redis's: run it with {@code appendonly yes} (see docs/operations.md).
  *
  * <p>With {@code store.redis.ack-replicas} above zero, {@link #enqueueAll} completes only once that
  * many replicas have the batch: the script runs on the backend's {@link RedisBackend#acknowledged()
@@ -38,6 +42,41 @@ import org.presence.store.redis.RedisScript;
  * caller retries, and may then store it twice).
  */
 public final class RedisNotificationQueues implements NotificationQueues {
+  /**
+   * The start of every script that may run over keys of several slots of one Redis Cluster primary
+   * ({@link #run}). Redis routes a call by its declared keys, which must share one slot, so such a
+   * call declares one key and passes the others first in ARGV, after {@link #SPREAD_MARK} and their
+   * count: this puts them back in {@code KEYS} and the rest in {@code ARGV}, for the script to read
+   * as if it had declared them all. Before anything is written it asks the primary for every key
+   * ({@code EXISTS}, in {@code pcall}): a key of a slot the primary does not hold (moved, or being
+   * moved, since the caller last saw the topology) fails the call with {@code SPREAD} and nothing
+   * written, and the caller makes one call per slot instead. A script that has declared all its
+   * keys skips it.
+   */
+  private static final String SPREAD =
+      """
+      local KEYS, ARGV = KEYS, ARGV
+      if ARGV[1] == '\0spread' then
+        local n = tonumber(ARGV[2])
+        local k, a = {KEYS[1]}, {}
+        for i = 3, 2 + n do
+          k[#k + 1] = ARGV[i]
+        end
+        for i = 3 + n, #ARGV do
+          a[#a + 1] = ARGV[i]
+        end
+        for i = 2, #k do
+          local r = redis.pcall('EXISTS', k[i])
+          if type(r) == 'table' and r.err then
+            return redis.error_reply('SPREAD ' .. r.err)
+          end
+        end
+        KEYS, ARGV = k, a
+      end
+      """;
+
+  private static final byte[] SPREAD_MARK = "\0spread".getBytes(StandardCharsets.UTF_8);
+
   /**
    * The appending both enqueue scripts share: {@code push(cap, groups, a, out)} appends, for each
    * of the first {@code groups} (queue, app set) key pairs, the group's items (ARGV from {@code a}:
@@ -103,7 +142,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * Returns per item, in order within each queue, as {@link #PUSH}.
    */
   private static final String ENQUEUE =
-      PUSH
+      SPREAD
+          + PUSH
           + """
           local out = {}
           push(tonumber(ARGV[1]), #KEYS / 2, 2, out)
@@ -137,7 +177,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * leaves the user's set when its queue is empty.
    */
   private static final String REMOVE_ALL =
-      """
+      SPREAD
+          + """
       local a = 1
       local out = {}
       for g = 1, #KEYS, 2 do
@@ -203,7 +244,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * number of messages published or {node, part, ...}}.
    */
   private static final String ENQUEUE_WAKE =
-      PUSH
+      SPREAD
+          + PUSH
           + """
       local n = tonumber(ARGV[2])
       local m = tonumber(ARGV[3])
@@ -282,9 +324,20 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final RedisClusterAsyncCommands<String, byte[]> acknowledged;
   private final int ackReplicas;
   private final long ackTimeoutMillis;
+  private final IntFunction<String> primaryOf;
 
   public RedisNotificationQueues(RedisBackend backend) {
+    this(backend, backend::primaryOf);
+  }
+
+  /**
+   * The queues on {@code backend}, grouping a batch's keys by the primary {@code primaryOf} names
+   * for their slot (on a Redis Cluster; tests pass a wrong one to show the fall-back to one call
+   * per slot).
+   */
+  RedisNotificationQueues(RedisBackend backend, IntFunction<String> primaryOf) {
     this.backend = backend;
+    this.primaryOf = primaryOf;
     this.redis = backend.commands().async();
     this.keys = backend.keys();
     this.ackReplicas = backend.config().ackReplicas();
@@ -314,43 +367,125 @@ public final class RedisNotificationQueues implements NotificationQueues {
     return backend.cluster() ? SlotHash.getSlot(appSetKey(UserKeys.of(userSub))) : 0;
   }
 
+  /**
+   * Which keys one script call may take together: on a Redis Cluster those of one primary (a slot
+   * whose primary is not known goes alone); on one Redis all of them.
+   */
+  private Object shard(int slot) {
+    if (!backend.cluster()) {
+      return 0;
+    }
+    String primary = primaryOf.apply(slot);
+    return primary != null ? primary : slot;
+  }
+
+  /**
+   * Runs {@code script} (one that starts with {@link #SPREAD}) over {@code keys}: as they are when
+   * they share one slot (always on one Redis), else declaring the first and passing the others in
+   * ARGV. Such a call fails with {@code SPREAD}, having written nothing, when the primary the first
+   * key routes it to does not hold every key ({@link #refused}).
+   */
+  private <T> CompletableFuture<T> run(
+      RedisScript script, ScriptOutputType type, String[] keys, byte[][] args) {
+    if (!backend.cluster() || oneSlot(keys)) {
+      return script.run(type, keys, args);
+    }
+    byte[][] spread = new byte[1 + keys.length + args.length][];
+    spread[0] = SPREAD_MARK;
+    spread[1] = bytes(keys.length - 1);
+    for (int i = 1; i < keys.length; i++) {
+      spread[1 + i] = keys[i].getBytes(StandardCharsets.UTF_8);
+    }
+    System.arraycopy(args, 0, spread, 1 + keys.length, args.length);
+    return script.run(type, new String[] {keys[0]}, spread);
+  }
+
+  private static boolean oneSlot(String[] keys) {
+    int first = SlotHash.getSlot(keys[0]);
+    for (int i = 1; i < keys.length; i++) {
+      if (SlotHash.getSlot(keys[i]) != first) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether {@code e} is a {@link #run} over several slots that the primary refused. */
+  private static boolean refused(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RedisException
+          && t.getMessage() != null
+          && t.getMessage().startsWith("SPREAD ")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** {@code call}'s result, or, when a primary refused it ({@link #refused}), {@code bySlot}'s. */
+  private static <T> CompletionStage<T> orBySlot(
+      CompletionStage<T> call, Supplier<CompletionStage<T>> bySlot) {
+    return call.exceptionallyCompose(
+        e -> refused(e) ? bySlot.get() : CompletableFuture.failedFuture(e));
+  }
+
+  /**
+   * {@code call} once per group of {@code entries} ({@code groupOf}), at once, with the results put
+   * back in the order of the entries; one call when they are all in one group.
+   */
+  private static <E, T> CompletionStage<List<T>> split(
+      List<E> entries,
+      Function<E, Object> groupOf,
+      Function<List<E>, CompletionStage<List<T>>> call) {
+    Map<Object, List<Integer>> byGroup = new LinkedHashMap<>();
+    for (int i = 0; i < entries.size(); i++) {
+      byGroup.computeIfAbsent(groupOf.apply(entries.get(i)), g -> new ArrayList<>()).add(i);
+    }
+    if (byGroup.size() == 1) {
+      return call.apply(entries);
+    }
+    List<List<Integer>> groups = new ArrayList<>(byGroup.values());
+    List<CompletableFuture<List<T>>> calls = new ArrayList<>(groups.size());
+    for (List<Integer> group : groups) {
+      List<E> part = new ArrayList<>(group.size());
+      for (int i : group) {
+        part.add(entries.get(i));
+      }
+      calls.add(call.apply(part).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(
+            v -> {
+              List<T> results = new ArrayList<>(Collections.nCopies(entries.size(), null));
+              for (int g = 0; g < groups.size(); g++) {
+                List<T> got = calls.get(g).join();
+                for (int j = 0; j < got.size(); j++) {
+                  results.set(groups.get(g).get(j), got.get(j));
+                }
+              }
+              return results;
+            });
+  }
+
   @Override
   public CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries) {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
-    Map<Integer, List<Integer>> bySlot = new LinkedHashMap<>();
-    for (int i = 0; i < entries.size(); i++) {
-      bySlot.computeIfAbsent(slot(entries.get(i).userSub()), s -> new ArrayList<>()).add(i);
-    }
-    if (bySlot.size() == 1) {
-      return enqueueSlot(entries);
-    }
-    // One call per slot, at once; the results go back in the order of the entries.
-    List<List<Integer>> groups = new ArrayList<>(bySlot.values());
-    List<CompletableFuture<List<Enqueued>>> calls = new ArrayList<>(groups.size());
-    for (List<Integer> group : groups) {
-      List<Entry> part = new ArrayList<>(group.size());
-      for (int i : group) {
-        part.add(entries.get(i));
-      }
-      calls.add(enqueueSlot(part).toCompletableFuture());
-    }
-    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-        .thenApply(
-            v -> {
-              Enqueued[] results = new Enqueued[entries.size()];
-              for (int g = 0; g < groups.size(); g++) {
-                List<Enqueued> got = calls.get(g).join();
-                for (int j = 0; j < got.size(); j++) {
-                  results[groups.get(g).get(j)] = got.get(j);
-                }
-              }
-              return List.of(results);
-            });
+    // One call per primary, at once (one in all on one Redis).
+    return split(entries, e -> shard(slot(e.userSub())), this::enqueuePrimary);
   }
 
-  /** {@link #enqueueAll} for entries whose users' keys are all in one slot: one script call. */
+  /**
+   * {@link #enqueueAll} for entries whose users' keys are all on one primary: one call, or one per
+   * slot when the primary refuses the call (its slots moved).
+   */
+  private CompletionStage<List<Enqueued>> enqueuePrimary(List<Entry> entries) {
+    return orBySlot(
+        enqueueSlot(entries), () -> split(entries, e -> slot(e.userSub()), this::enqueueSlot));
+  }
+
+  /** {@link #enqueueAll} in one script call ({@link #run}). */
   private CompletionStage<List<Enqueued>> enqueueSlot(List<Entry> entries) {
     Queues q = new Queues(entries);
     byte[][] args = new byte[1 + q.args.size()][];
@@ -358,7 +493,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
     for (int i = 0; i < q.args.size(); i++) {
       args[1 + i] = q.args.get(i);
     }
-    return replicated(() -> enqueue.<List<Object>>run(ScriptOutputType.MULTI, q.keys(), args))
+    return replicated(() -> this.<List<Object>>run(enqueue, ScriptOutputType.MULTI, q.keys(), args))
         .thenApply(out -> q.inOrder(enqueued(out)));
   }
 
@@ -468,9 +603,9 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * store.redis.ack-replicas} the wake-ups are not published by the script but returned, for the
    * caller to publish once the replicas confirmed ({@link Woken#unsent}). On a Redis Cluster a
    * user's presence hash and queues are in different slots (the queues' tag is the user's key, not
-   * their identity): the batch is stored as {@link #enqueueAll} does, one call per queue slot, then
-   * the sessions are read with one call of the same script per presence slot, and the wake-ups are
-   * returned for the caller to publish ({@code SPUBLISH} on each node's shard).
+   * their identity): the batch is stored as {@link #enqueueAll} does, one call per primary, then
+   * the sessions are read with one call of the same script per primary holding presence hashes, and
+   * the wake-ups are returned for the caller to publish ({@code SPUBLISH} on each node's shard).
    */
   public CompletionStage<Woken> enqueueAndWake(List<Entry> entries, WakeFormat format) {
     if (entries.isEmpty()) {
@@ -489,15 +624,16 @@ public final class RedisNotificationQueues implements NotificationQueues {
     return enqueueAll(entries)
         .thenCompose(
             enqueued -> {
-              Map<Integer, List<String>> bySlot = new LinkedHashMap<>();
+              Map<Object, List<String>> byPrimary = new LinkedHashMap<>();
               for (String user : byUser.keySet()) {
-                bySlot
-                    .computeIfAbsent(SlotHash.getSlot(keys.presence(user)), s -> new ArrayList<>())
+                byPrimary
+                    .computeIfAbsent(
+                        shard(SlotHash.getSlot(keys.presence(user))), s -> new ArrayList<>())
                     .add(user);
               }
-              List<CompletableFuture<Reply>> calls = new ArrayList<>(bySlot.size());
-              for (List<String> users : bySlot.values()) {
-                calls.add(wake(List.of(), users, byUser, format, false).toCompletableFuture());
+              List<CompletableFuture<List<Reply>>> calls = new ArrayList<>(byPrimary.size());
+              for (List<String> users : byPrimary.values()) {
+                calls.add(lookUp(users, byUser, format).toCompletableFuture());
               }
               return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
                   .handle(
@@ -507,15 +643,42 @@ public final class RedisNotificationQueues implements NotificationQueues {
                           return new Woken(enqueued, Map.of(), Map.of(), 0, cause);
                         }
                         Reply all = new Reply(enqueued);
-                        for (CompletableFuture<Reply> c : calls) {
-                          all.add(c.join());
+                        for (CompletableFuture<List<Reply>> c : calls) {
+                          c.join().forEach(all::add);
                         }
                         return all.toWoken(format);
                       });
             });
   }
 
-  /** One {@link #ENQUEUE_WAKE} call: {@code entries} and {@code users} all in one slot. */
+  /**
+   * The sessions of {@code users}, whose presence hashes are on one primary: one {@link #wake}
+   * call, or one per slot when the primary refuses it.
+   */
+  private CompletionStage<List<Reply>> lookUp(
+      List<String> users, Map<String, List<Notification>> byUser, WakeFormat format) {
+    return orBySlot(
+        wake(List.of(), users, byUser, format, false).thenApply(List::of),
+        () -> {
+          Map<Integer, List<String>> bySlot = new LinkedHashMap<>();
+          for (String user : users) {
+            bySlot
+                .computeIfAbsent(SlotHash.getSlot(keys.presence(user)), s -> new ArrayList<>())
+                .add(user);
+          }
+          List<CompletableFuture<Reply>> calls = new ArrayList<>(bySlot.size());
+          for (List<String> part : bySlot.values()) {
+            calls.add(wake(List.of(), part, byUser, format, false).toCompletableFuture());
+          }
+          return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+              .thenApply(v -> calls.stream().map(CompletableFuture::join).toList());
+        });
+  }
+
+  /**
+   * One {@link #ENQUEUE_WAKE} call ({@link #run}): {@code entries} and {@code users} all in one
+   * slot, or, for the lookup alone, on one primary.
+   */
   private CompletionStage<Reply> wake(
       List<Entry> entries,
       List<String> users,
@@ -554,8 +717,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
       args[u + 2 * j] = parts[0];
       args[u + 1 + 2 * j] = parts[1];
     }
-    return enqueueWake
-        .<List<Object>>run(ScriptOutputType.MULTI, k, args)
+    return this.<List<Object>>run(enqueueWake, ScriptOutputType.MULTI, k, args)
         .thenApply(out -> new Reply(users, out, q));
   }
 
@@ -707,18 +869,41 @@ public final class RedisNotificationQueues implements NotificationQueues {
   @Override
   public CompletionStage<Map<String, List<Notification>>> removeAll(
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
-    Map<Integer, Map<String, Map<Long, ? extends Collection<String>>>> bySlot =
+    // One call per primary, at once (one in all on one Redis).
+    return removeGrouped(
+        idsByUser,
+        user -> shard(slot(user)),
+        part ->
+            orBySlot(removeSlot(part), () -> removeGrouped(part, this::slot, this::removeSlot)));
+  }
+
+  /**
+   * {@code call} once per group of users ({@code groupOf}), at once; the users are distinct, so the
+   * answers merge. One call when they are all in one group.
+   */
+  private static CompletionStage<Map<String, List<Notification>>> removeGrouped(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser,
+      Function<String, Object> groupOf,
+      Function<
+              Map<String, Map<Long, ? extends Collection<String>>>,
+              CompletionStage<Map<String, List<Notification>>>>
+          call) {
+    Map<Object, Map<String, Map<Long, ? extends Collection<String>>>> byGroup =
         new LinkedHashMap<>();
     idsByUser.forEach(
         (user, byApp) ->
-            bySlot.computeIfAbsent(slot(user), s -> new LinkedHashMap<>()).put(user, byApp));
-    if (bySlot.size() <= 1) {
-      return removeSlot(idsByUser);
+            byGroup
+                .computeIfAbsent(groupOf.apply(user), g -> new LinkedHashMap<>())
+                .put(user, byApp));
+    if (byGroup.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
     }
-    // One call per slot, at once; the users are distinct, so the answers merge.
+    if (byGroup.size() == 1) {
+      return call.apply(byGroup.values().iterator().next());
+    }
     List<CompletableFuture<Map<String, List<Notification>>>> calls = new ArrayList<>();
-    for (Map<String, Map<Long, ? extends Collection<String>>> part : bySlot.values()) {
-      calls.add(removeSlot(part).toCompletableFuture());
+    for (Map<String, Map<Long, ? extends Collection<String>>> part : byGroup.values()) {
+      calls.add(call.apply(part).toCompletableFuture());
     }
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
         .thenApply(
@@ -731,7 +916,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
             });
   }
 
-  /** {@link #removeAll} for users whose keys are all in one slot: one script call. */
+  /** {@link #removeAll} in one script call ({@link #run}). */
   private CompletionStage<Map<String, List<Notification>>> removeSlot(
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
     List<String> keyList = new ArrayList<>();
@@ -758,9 +943,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
     if (groupUsers.isEmpty()) {
       return CompletableFuture.completedFuture(Map.of());
     }
-    return removeAll
-        .<List<Object>>run(
-            ScriptOutputType.MULTI, keyList.toArray(String[]::new), argList.toArray(byte[][]::new))
+    return this.<List<Object>>run(
+            removeAll,
+            ScriptOutputType.MULTI,
+            keyList.toArray(String[]::new),
+            argList.toArray(byte[][]::new))
         .thenApply(
             out -> {
               Map<String, List<Notification>> removed = new java.util.HashMap<>();

@@ -544,6 +544,23 @@ public final class RedisBackend implements AutoCloseable {
     return cluster;
   }
 
+  /**
+   * On a Redis Cluster, the id of the primary that holds {@code slot} as this client last saw the
+   * topology (Lettuce refreshes it periodically and on redirections), or null when none is known or
+   * this is not a cluster. A script call may touch keys of several slots held by one primary (see
+   * {@code RedisNotificationQueues}); the primary checks that every key is its own.
+   */
+  public String primaryOf(int slot) {
+    if (!cluster) {
+      return null;
+    }
+    @SuppressWarnings("unchecked")
+    StatefulRedisClusterConnection<String, byte[]> c =
+        (StatefulRedisClusterConnection<String, byte[]>) connection;
+    RedisClusterNode node = c.getPartitions().getMasterBySlot(slot);
+    return node == null ? null : node.getNodeId();
+  }
+
   /** The pub/sub connection. */
   public StatefulRedisPubSubConnection<String, byte[]> pubsub() {
     return pubsub;

@@ -19,7 +19,7 @@ class RedisNotificationQueuesIT extends NotificationQueuesContract {
   }
 
   private static String prefix;
-  private RedisBackend backend;
+  RedisBackend backend;
 
   @BeforeAll
   static void pickPrefix() {

@@ -6,8 +6,9 @@ import org.presence.store.testing.Backends;
 
 /**
  * {@link RedisNotificationWakesIT} against a Redis Cluster: a user's queues and presence hash are
- * in different slots, so a batch is one enqueue call per queue slot and one lookup call per
- * presence slot, and the wake-ups come back for the node to publish on each node's shard.
+ * in different slots, so a batch is one enqueue call per primary holding queue slots and one lookup
+ * call per primary holding presence hashes, and the wake-ups come back for the node to publish on
+ * each node's shard.
  */
 class RedisNotificationWakesClusterIT extends RedisNotificationWakesIT {
   @BeforeAll

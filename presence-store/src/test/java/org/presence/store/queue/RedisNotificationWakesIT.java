@@ -159,7 +159,7 @@ class RedisNotificationWakesIT {
   }
 
   @Test
-  void batchOfTen_isOneScriptCall_thatFindsTheSessions_andWakesTheOtherNode() {
+  void batchOfTen_isOneScriptCall_perPrimary_thatFindsTheSessions_andWakesTheOtherNode() {
     String run = "w" + System.nanoTime() + "-";
     // u0..u3 have a device on this node, u4..u8 on the other one, u9 none.
     Map<String, UUID> sessions = new HashMap<>();
@@ -229,15 +229,34 @@ class RedisNotificationWakesIT {
     assertThat(d).containsEntry("rpush", 10L).containsEntry("sadd", 10L);
     assertThat(d).containsEntry("hgetall", 10L);
     if (cluster()) {
-      // One call per queue slot, then one per presence slot; the wake-up is the caller's to send.
-      Set<Integer> queueSlots = new HashSet<>();
-      Set<Integer> presenceSlots = new HashSet<>();
+      // One call per primary holding queue slots of the batch, then one per primary holding
+      // presence slots (20 calls, one per slot, before); the wake-up is the caller's to send. A
+      // call over keys of several slots first asks its primary for each key it was not routed by
+      // (EXISTS), before it writes anything.
+      Map<String, Set<Integer>> queueSlots = new HashMap<>();
+      Map<String, Set<Integer>> presenceSlots = new HashMap<>();
+      Map<String, Integer> queueUsers = new HashMap<>();
+      Map<String, Integer> presenceUsers = new HashMap<>();
       for (NotificationQueues.Entry e : batch) {
-        queueSlots.add(SlotHash.getSlot("{u:" + UserKeys.of(e.userSub()) + "}"));
-        presenceSlots.add(SlotHash.getSlot("{u:" + e.userSub() + "}"));
+        int q = SlotHash.getSlot("{u:" + UserKeys.of(e.userSub()) + "}");
+        int p = SlotHash.getSlot("{u:" + e.userSub() + "}");
+        queueSlots.computeIfAbsent(redis.primaryOf(q), x -> new HashSet<>()).add(q);
+        presenceSlots.computeIfAbsent(redis.primaryOf(p), x -> new HashSet<>()).add(p);
+        queueUsers.merge(redis.primaryOf(q), 1, Integer::sum);
+        presenceUsers.merge(redis.primaryOf(p), 1, Integer::sum);
       }
+      long checks = 0;
+      for (String primary : queueSlots.keySet()) {
+        // Two keys per user's queue: the queue and the user's set of queues.
+        checks += queueSlots.get(primary).size() > 1 ? 2L * queueUsers.get(primary) - 1 : 0;
+      }
+      for (String primary : presenceSlots.keySet()) {
+        checks += presenceSlots.get(primary).size() > 1 ? presenceUsers.get(primary) - 1 : 0;
+      }
+      assertThat(queueSlots.size() + presenceSlots.size()).isLessThan(20);
       assertThat(scripts).isEqualTo(queueSlots.size() + presenceSlots.size());
-      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall");
+      assertThat(d.getOrDefault("exists", 0L)).isEqualTo(checks);
+      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall", "exists");
     } else {
       // One call for the whole batch; the old path made 12 (the enqueue script, 10 HGETALL, 1
       // PUBLISH), the same 32 commands in all.
