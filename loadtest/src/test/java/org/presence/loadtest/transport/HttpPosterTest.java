@@ -29,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -135,6 +136,15 @@ class HttpPosterTest {
         .get(10, TimeUnit.SECONDS);
   }
 
+  /** {@code post} fails with a {@link ClientException} of {@code kind}. */
+  private static void assertFailsWith(String kind, ThrowingCallable post) {
+    assertThatThrownBy(post)
+        .isInstanceOf(ExecutionException.class)
+        .cause()
+        .isInstanceOf(ClientException.class)
+        .satisfies(e -> assertThat(((ClientException) e).kind()).isEqualTo(kind));
+  }
+
   private int idleOn(HttpPoster p, EventLoop loop) throws Exception {
     return loop.submit(() -> p.idleConnections(loop)).get(5, TimeUnit.SECONDS);
   }
@@ -216,11 +226,7 @@ class HttpPosterTest {
   void aConnectionClosedWithoutAnAnswer_failsThePostAsClosed_andIsNotReused() throws Exception {
     HttpPoster p = poster(Duration.ofSeconds(5));
     EventLoop loop = client.next();
-    assertThatThrownBy(() -> post(p, loop, "/drop", "1"))
-        .isInstanceOf(ExecutionException.class)
-        .cause()
-        .isInstanceOf(ClientException.class)
-        .satisfies(e -> assertThat(((ClientException) e).kind()).isEqualTo("closed"));
+    assertFailsWith("closed", () -> post(p, loop, "/drop", "1"));
     assertThat(idleOn(p, loop)).isZero();
     assertThat(post(p, loop, "/echo", "2").status()).isEqualTo(200);
   }
@@ -229,11 +235,7 @@ class HttpPosterTest {
   void noAnswerWithinTheTimeout_failsThePostAsTimeout_andClosesItsConnection() throws Exception {
     HttpPoster p = poster(Duration.ofMillis(300));
     EventLoop loop = client.next();
-    assertThatThrownBy(() -> post(p, loop, "/silent", "1"))
-        .isInstanceOf(ExecutionException.class)
-        .cause()
-        .isInstanceOf(ClientException.class)
-        .satisfies(e -> assertThat(((ClientException) e).kind()).isEqualTo("timeout"));
+    assertFailsWith("timeout", () -> post(p, loop, "/silent", "1"));
     assertThat(idleOn(p, loop)).isZero();
     assertThat(post(p, loop, "/echo", "2").status()).isEqualTo(200);
     assertThat(connections.get()).isEqualTo(2);
@@ -243,13 +245,12 @@ class HttpPosterTest {
   void anHttpsUri_failsAsUnsupported_withoutConnecting() throws Exception {
     HttpPoster p = poster(Duration.ofSeconds(5));
     URI https = URI.create("https://127.0.0.1:" + base.getPort() + "/echo");
-    assertThatThrownBy(
-            () ->
-                p.post(client.next(), https, null, "text/plain", body("1"))
-                    .toCompletableFuture()
-                    .get(10, TimeUnit.SECONDS))
-        .isInstanceOf(ExecutionException.class)
-        .satisfies(e -> assertThat(ClientException.kindOf(e)).isEqualTo("unsupported-scheme"));
+    assertFailsWith(
+        "unsupported-scheme",
+        () ->
+            p.post(client.next(), https, null, "text/plain", body("1"))
+                .toCompletableFuture()
+                .get(10, TimeUnit.SECONDS));
     assertThat(connections.get()).isZero();
   }
 

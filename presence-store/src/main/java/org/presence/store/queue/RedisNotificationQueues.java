@@ -623,32 +623,25 @@ public final class RedisNotificationQueues implements NotificationQueues {
     }
     return enqueueAll(entries)
         .thenCompose(
-            enqueued -> {
-              Map<Object, List<String>> byPrimary = new LinkedHashMap<>();
-              for (String user : byUser.keySet()) {
-                byPrimary
-                    .computeIfAbsent(
-                        shard(SlotHash.getSlot(keys.presence(user))), s -> new ArrayList<>())
-                    .add(user);
-              }
-              List<CompletableFuture<List<Reply>>> calls = new ArrayList<>(byPrimary.size());
-              for (List<String> users : byPrimary.values()) {
-                calls.add(lookUp(users, byUser, format).toCompletableFuture());
-              }
-              return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-                  .handle(
-                      (v, e) -> {
-                        if (e != null) {
-                          Throwable cause = e instanceof CompletionException ? e.getCause() : e;
-                          return new Woken(enqueued, Map.of(), Map.of(), 0, cause);
-                        }
-                        Reply all = new Reply(enqueued);
-                        for (CompletableFuture<List<Reply>> c : calls) {
-                          c.join().forEach(all::add);
-                        }
-                        return all.toWoken(format);
-                      });
-            });
+            enqueued ->
+                lookUpBy(
+                        new ArrayList<>(byUser.keySet()),
+                        user -> shard(presenceSlot(user)),
+                        users -> lookUp(users, byUser, format))
+                    .handle(
+                        (replies, e) -> {
+                          if (e != null) {
+                            Throwable cause = e instanceof CompletionException ? e.getCause() : e;
+                            return new Woken(enqueued, Map.of(), Map.of(), 0, cause);
+                          }
+                          Reply all = new Reply(enqueued);
+                          replies.forEach(all::add);
+                          return all.toWoken(format);
+                        }));
+  }
+
+  private int presenceSlot(String user) {
+    return SlotHash.getSlot(keys.presence(user));
   }
 
   /**
@@ -659,20 +652,33 @@ public final class RedisNotificationQueues implements NotificationQueues {
       List<String> users, Map<String, List<Notification>> byUser, WakeFormat format) {
     return orBySlot(
         wake(List.of(), users, byUser, format, false).thenApply(List::of),
-        () -> {
-          Map<Integer, List<String>> bySlot = new LinkedHashMap<>();
-          for (String user : users) {
-            bySlot
-                .computeIfAbsent(SlotHash.getSlot(keys.presence(user)), s -> new ArrayList<>())
-                .add(user);
-          }
-          List<CompletableFuture<Reply>> calls = new ArrayList<>(bySlot.size());
-          for (List<String> part : bySlot.values()) {
-            calls.add(wake(List.of(), part, byUser, format, false).toCompletableFuture());
-          }
-          return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-              .thenApply(v -> calls.stream().map(CompletableFuture::join).toList());
-        });
+        () ->
+            lookUpBy(
+                users,
+                this::presenceSlot,
+                part -> wake(List.of(), part, byUser, format, false).thenApply(List::of)));
+  }
+
+  /** {@code call} once per group of {@code users} ({@code groupOf}), at once; all the replies. */
+  private static CompletionStage<List<Reply>> lookUpBy(
+      List<String> users,
+      Function<String, Object> groupOf,
+      Function<List<String>, CompletionStage<List<Reply>>> call) {
+    Map<Object, List<String>> byGroup = new LinkedHashMap<>();
+    for (String user : users) {
+      byGroup.computeIfAbsent(groupOf.apply(user), g -> new ArrayList<>()).add(user);
+    }
+    List<CompletableFuture<List<Reply>>> calls = new ArrayList<>(byGroup.size());
+    for (List<String> part : byGroup.values()) {
+      calls.add(call.apply(part).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(
+            v -> {
+              List<Reply> all = new ArrayList<>();
+              calls.forEach(c -> all.addAll(c.join()));
+              return all;
+            });
   }
 
   /**
