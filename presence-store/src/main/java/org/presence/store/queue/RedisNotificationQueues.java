@@ -1,6 +1,5 @@
 package org.presence.store.queue;
 
-import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
@@ -24,6 +23,7 @@ import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
 import org.presence.store.redis.RedisScript;
+import org.presence.store.redis.SpreadCalls;
 
 /**
  * {@link NotificationQueues} in Redis: each (user, app) queue is a list ({@code
@@ -31,7 +31,7 @@ import org.presence.store.redis.RedisScript;
  * ({@code <prefix>nqa:{u:<userKey>}}). Every operation is one Lua script, so it is atomic and costs
  * one round trip (a whole batch included). A user's keys share the user's hash tag; on a Redis
  * Cluster a batch for users of several slots goes as one script call per primary, concurrently
- * (each call atomic on its own), or per slot when a primary refuses a call ({@link #SPREAD}).
+ * (each call atomic on its own), or per slot when a primary refuses a call ({@link SpreadCalls}).
  * Durability is Redis's: run it with {@code appendonly yes} (see docs/operations.md).
  *
  * <p>With {@code store.redis.ack-replicas} above zero, {@link #enqueueAll} completes only once that
@@ -42,41 +42,6 @@ import org.presence.store.redis.RedisScript;
  * caller retries, and may then store it twice).
  */
 public final class RedisNotificationQueues implements NotificationQueues {
-  /**
-   * The start of every script that may run over keys of several slots of one Redis Cluster primary
-   * ({@link #run}). Redis routes a call by its declared keys, which must share one slot, so such a
-   * call declares one key and passes the others first in ARGV, after {@link #SPREAD_MARK} and their
-   * count: this puts them back in {@code KEYS} and the rest in {@code ARGV}, for the script to read
-   * as if it had declared them all. Before anything is written it asks the primary for every key
-   * ({@code EXISTS}, in {@code pcall}): a key of a slot the primary does not hold (moved, or being
-   * moved, since the caller last saw the topology) fails the call with {@code SPREAD} and nothing
-   * written, and the caller makes one call per slot instead. A script that has declared all its
-   * keys skips it.
-   */
-  private static final String SPREAD =
-      """
-      local KEYS, ARGV = KEYS, ARGV
-      if ARGV[1] == '\0spread' then
-        local n = tonumber(ARGV[2])
-        local k, a = {KEYS[1]}, {}
-        for i = 3, 2 + n do
-          k[#k + 1] = ARGV[i]
-        end
-        for i = 3 + n, #ARGV do
-          a[#a + 1] = ARGV[i]
-        end
-        for i = 2, #k do
-          local r = redis.pcall('EXISTS', k[i])
-          if type(r) == 'table' and r.err then
-            return redis.error_reply('SPREAD ' .. r.err)
-          end
-        end
-        KEYS, ARGV = k, a
-      end
-      """;
-
-  private static final byte[] SPREAD_MARK = "\0spread".getBytes(StandardCharsets.UTF_8);
-
   /**
    * The appending both enqueue scripts share: {@code push(cap, groups, a, out)} appends, for each
    * of the first {@code groups} (queue, app set) key pairs, the group's items (ARGV from {@code a}:
@@ -142,7 +107,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * Returns per item, in order within each queue, as {@link #PUSH}.
    */
   private static final String ENQUEUE =
-      SPREAD
+      SpreadCalls.PROLOGUE
           + PUSH
           + """
           local out = {}
@@ -177,7 +142,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * leaves the user's set when its queue is empty.
    */
   private static final String REMOVE_ALL =
-      SPREAD
+      SpreadCalls.PROLOGUE
           + """
       local a = 1
       local out = {}
@@ -244,7 +209,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * number of messages published or {node, part, ...}}.
    */
   private static final String ENQUEUE_WAKE =
-      SPREAD
+      SpreadCalls.PROLOGUE
           + PUSH
           + """
       local n = tonumber(ARGV[2])
@@ -379,54 +344,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
     return primary != null ? primary : slot;
   }
 
-  /**
-   * Runs {@code script} (one that starts with {@link #SPREAD}) over {@code keys}: as they are when
-   * they share one slot (always on one Redis), else declaring the first and passing the others in
-   * ARGV. Such a call fails with {@code SPREAD}, having written nothing, when the primary the first
-   * key routes it to does not hold every key ({@link #refused}).
-   */
+  /** {@code script} (one that starts with {@link SpreadCalls#PROLOGUE}) over {@code keys}. */
   private <T> CompletableFuture<T> run(
       RedisScript script, ScriptOutputType type, String[] keys, byte[][] args) {
-    if (!backend.cluster() || oneSlot(keys)) {
-      return script.run(type, keys, args);
-    }
-    byte[][] spread = new byte[1 + keys.length + args.length][];
-    spread[0] = SPREAD_MARK;
-    spread[1] = bytes(keys.length - 1);
-    for (int i = 1; i < keys.length; i++) {
-      spread[1 + i] = keys[i].getBytes(StandardCharsets.UTF_8);
-    }
-    System.arraycopy(args, 0, spread, 1 + keys.length, args.length);
-    return script.run(type, new String[] {keys[0]}, spread);
-  }
-
-  private static boolean oneSlot(String[] keys) {
-    int first = SlotHash.getSlot(keys[0]);
-    for (int i = 1; i < keys.length; i++) {
-      if (SlotHash.getSlot(keys[i]) != first) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** Whether {@code e} is a {@link #run} over several slots that the primary refused. */
-  private static boolean refused(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof RedisException
-          && t.getMessage() != null
-          && t.getMessage().startsWith("SPREAD ")) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** {@code call}'s result, or, when a primary refused it ({@link #refused}), {@code bySlot}'s. */
-  private static <T> CompletionStage<T> orBySlot(
-      CompletionStage<T> call, Supplier<CompletionStage<T>> bySlot) {
-    return call.exceptionallyCompose(
-        e -> refused(e) ? bySlot.get() : CompletableFuture.failedFuture(e));
+    return SpreadCalls.run(script, backend.cluster(), type, keys, args);
   }
 
   /**
@@ -481,7 +402,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * slot when the primary refuses the call (its slots moved).
    */
   private CompletionStage<List<Enqueued>> enqueuePrimary(List<Entry> entries) {
-    return orBySlot(
+    return SpreadCalls.orBySlot(
         enqueueSlot(entries), () -> split(entries, e -> slot(e.userSub()), this::enqueueSlot));
   }
 
@@ -650,7 +571,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
    */
   private CompletionStage<List<Reply>> lookUp(
       List<String> users, Map<String, List<Notification>> byUser, WakeFormat format) {
-    return orBySlot(
+    return SpreadCalls.orBySlot(
         wake(List.of(), users, byUser, format, false).thenApply(List::of),
         () ->
             lookUpBy(
@@ -880,7 +801,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
         idsByUser,
         user -> shard(slot(user)),
         part ->
-            orBySlot(removeSlot(part), () -> removeGrouped(part, this::slot, this::removeSlot)));
+            SpreadCalls.orBySlot(
+                removeSlot(part), () -> removeGrouped(part, this::slot, this::removeSlot)));
   }
 
   /**

@@ -1,0 +1,108 @@
+package org.presence.store.redis;
+
+import io.lettuce.core.RedisException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.SlotHash;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * Script calls over the keys of several slots of one Redis Cluster primary, so that a batch costs
+ * one call per primary rather than one per slot. Redis routes a call by its declared keys, which
+ * must share one slot (Redis 7.0 refuses declared keys of two slots, whatever the script's flags),
+ * but lets a script without a flags line touch undeclared keys its node holds. Such a call declares
+ * its first key and passes the others first in ARGV, after a marker and their count; the script
+ * starts its body with {@link #PROLOGUE}, which puts them back in {@code KEYS}. The caller groups
+ * keys by the primary its topology names for their slots; when that topology is out of date (a slot
+ * moved, or being moved) the primary refuses the call before anything is written and the caller
+ * goes again with one call per slot ({@link #orBySlot}), which Lettuce routes and redirects as
+ * usual. On one Redis, or when the keys share a slot, a call is made as it is.
+ */
+public final class SpreadCalls {
+  /**
+   * The start of a script body that may run over keys of several slots ({@link #run}): when the
+   * call is spread, it rebinds {@code KEYS} and {@code ARGV} (as locals, for the code after it) to
+   * the keys and the arguments as if every key had been declared, having first asked the primary
+   * for each key ({@code EXISTS}, in {@code pcall}); a key of a slot it does not hold fails the
+   * call with an error starting {@code SPREAD} and nothing written. Functions defined before it see
+   * the declared key only, so they take their keys and arguments as parameters.
+   */
+  public static final String PROLOGUE =
+      """
+      local KEYS, ARGV = KEYS, ARGV
+      if ARGV[1] == '\0spread' then
+        local n = tonumber(ARGV[2])
+        local k, a = {KEYS[1]}, {}
+        for i = 3, 2 + n do
+          k[#k + 1] = ARGV[i]
+        end
+        for i = 3 + n, #ARGV do
+          a[#a + 1] = ARGV[i]
+        end
+        for i = 2, #k do
+          local r = redis.pcall('EXISTS', k[i])
+          if type(r) == 'table' and r.err then
+            return redis.error_reply('SPREAD ' .. r.err)
+          end
+        end
+        KEYS, ARGV = k, a
+      end
+      """;
+
+  private static final byte[] MARK = "\0spread".getBytes(StandardCharsets.UTF_8);
+
+  private SpreadCalls() {}
+
+  /**
+   * Runs {@code script} (whose body starts with {@link #PROLOGUE}) over {@code keys}: as they are
+   * when they share one slot (always on one Redis, {@code cluster} false), else declaring the first
+   * and passing the others in ARGV. Such a call fails with {@code SPREAD}, having written nothing,
+   * when the primary the first key routes it to does not hold every key ({@link #refused}).
+   */
+  public static <T> CompletableFuture<T> run(
+      RedisScript script, boolean cluster, ScriptOutputType type, String[] keys, byte[][] args) {
+    if (!cluster || oneSlot(keys)) {
+      return script.run(type, keys, args);
+    }
+    byte[][] spread = new byte[1 + keys.length + args.length][];
+    spread[0] = MARK;
+    spread[1] = Integer.toString(keys.length - 1).getBytes(StandardCharsets.UTF_8);
+    for (int i = 1; i < keys.length; i++) {
+      spread[1 + i] = keys[i].getBytes(StandardCharsets.UTF_8);
+    }
+    System.arraycopy(args, 0, spread, 1 + keys.length, args.length);
+    return script.run(type, new String[] {keys[0]}, spread);
+  }
+
+  /** Whether every one of {@code keys} is in the first one's slot. */
+  public static boolean oneSlot(String[] keys) {
+    int first = SlotHash.getSlot(keys[0]);
+    for (int i = 1; i < keys.length; i++) {
+      if (SlotHash.getSlot(keys[i]) != first) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether {@code e} is a {@link #run} over several slots that the primary refused. */
+  public static boolean refused(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RedisException
+          && t.getMessage() != null
+          && t.getMessage().startsWith("SPREAD ")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** {@code call}'s result, or, when a primary refused it ({@link #refused}), {@code bySlot}'s. */
+  public static <T> CompletionStage<T> orBySlot(
+      CompletionStage<T> call, Supplier<CompletionStage<T>> bySlot) {
+    return call.exceptionallyCompose(
+        e -> refused(e) ? bySlot.get() : CompletableFuture.failedFuture(e));
+  }
+}
