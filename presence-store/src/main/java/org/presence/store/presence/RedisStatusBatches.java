@@ -13,6 +13,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntFunction;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.exec.Batcher;
@@ -20,6 +21,7 @@ import org.presence.store.permission.Grant;
 import org.presence.store.redis.PackedArgs;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisScript;
+import org.presence.store.redis.SpreadCalls;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.RedisAppUpdateLog;
 import org.slf4j.Logger;
@@ -335,9 +337,13 @@ public final class RedisStatusBatches implements StatusBatches {
   /** The updates this node decides itself, or {@code null} when Redis decides every one. */
   private final NodeDecisions decisions;
 
-  private final ConcurrentHashMap<Integer, Batcher<Item>> groups = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, CompletableFuture<Void>> tails =
-      new ConcurrentHashMap<>();
+  /** Names the primary of a slot on a Redis Cluster ({@link RedisBackend#primaryOf}). */
+  private final IntFunction<String> primaryOf;
+
+  private final ConcurrentHashMap<Object, Batcher<Item>> groups = new ConcurrentHashMap<>();
+
+  /** Per user with an update not yet answered, the last one (see {@link #update}). */
+  private final ConcurrentHashMap<String, Item> tails = new ConcurrentHashMap<>();
 
   public RedisStatusBatches(
       RedisBackend redis, RedisPresenceStateStore state, RedisAppUpdateLog log, Fanout fanout) {
@@ -354,6 +360,21 @@ public final class RedisStatusBatches implements StatusBatches {
       RedisAppUpdateLog log,
       Fanout fanout,
       boolean decideOnNode) {
+    this(redis, state, log, fanout, decideOnNode, redis::primaryOf);
+  }
+
+  /**
+   * As above, grouping a Redis Cluster's updates by the primary {@code primaryOf} names for their
+   * users' slots (tests pass a wrong one to show the fall-back to one call per slot).
+   */
+  public RedisStatusBatches(
+      RedisBackend redis,
+      RedisPresenceStateStore state,
+      RedisAppUpdateLog log,
+      Fanout fanout,
+      boolean decideOnNode,
+      IntFunction<String> primaryOf) {
+    this.primaryOf = primaryOf;
     this.decisions = decideOnNode ? new NodeDecisions() : null;
     this.state = state;
     this.log = log;
@@ -361,13 +382,27 @@ public final class RedisStatusBatches implements StatusBatches {
     this.cluster = redis.cluster();
     this.script =
         new RedisScript(
-            cluster ? RedisPresenceStateStore.RULES + "\n" + BATCH_UPDATE + STATE_BODY : SCRIPT,
+            cluster
+                ? RedisPresenceStateStore.RULES
+                    + "\n"
+                    + BATCH_UPDATE
+                    + SpreadCalls.PROLOGUE
+                    + STATE_BODY
+                : SCRIPT,
             redis.commands().async());
   }
 
-  /** The slot group of {@code user}'s updates: one on one Redis, the user's slot on a cluster. */
-  private int slotGroup(String user) {
-    return cluster ? SlotHash.getSlot(state.key(user)) : 0;
+  /**
+   * The group of {@code user}'s updates: one on one Redis; on a cluster the primary the topology
+   * names for the user's slot (the slot itself while it names none).
+   */
+  private Object groupOf(String user) {
+    if (!cluster) {
+      return 0;
+    }
+    int slot = SlotHash.getSlot(state.key(user));
+    String primary = primaryOf.apply(slot);
+    return primary != null ? primary : slot;
   }
 
   @Override
@@ -384,8 +419,8 @@ public final class RedisStatusBatches implements StatusBatches {
         new Item(
             state.key(user), user, device, session, status, message, applicationIds, messages, now);
     // The user's previous update is queued first (it may still wait for its grants).
-    CompletableFuture<Void> queued = new CompletableFuture<>();
-    CompletableFuture<Void> previous = tails.put(user, queued);
+    Item previous = tails.put(user, item);
+    item.result.whenComplete((u, e) -> tails.remove(user, item));
     Runnable enqueue =
         () ->
             grantsOf(user)
@@ -403,21 +438,34 @@ public final class RedisStatusBatches implements StatusBatches {
                           }
                         }
                       }
-                      groups.computeIfAbsent(slotGroup(user), k -> newGroup()).submit(item);
-                      tails.remove(user, queued);
-                      queued.complete(null);
+                      item.group = groupOf(user);
+                      if (previous == null
+                          || previous.group.equals(item.group)
+                          || previous.result.isDone()) {
+                        submit(item);
+                      } else {
+                        // The user's slot moved to another primary: the update goes once the
+                        // previous one, queued for the old primary, is decided.
+                        previous.result.whenComplete((u, x) -> submit(item));
+                      }
                       return null;
                     });
-    if (previous == null || previous.isDone()) {
+    if (previous == null || previous.queued.isDone()) {
       enqueue.run();
     } else {
-      previous.whenComplete((v, e) -> enqueue.run());
+      previous.queued.whenComplete((v, e) -> enqueue.run());
     }
     return item.result;
   }
 
+  /** Queues {@code item} in its group's batcher. */
+  private void submit(Item item) {
+    groups.computeIfAbsent(item.group, k -> newGroup()).submit(item);
+    item.queued.complete(null);
+  }
+
   /**
-   * The batcher of one slot group. Its calls are made on {@link Batcher#serialSender()}, so that a
+   * The batcher of one group. Its calls are made on {@link Batcher#serialSender()}, so that a
    * user's statuses reach Redis in the order they were queued.
    */
   private Batcher<Item> newGroup() {
@@ -454,6 +502,12 @@ public final class RedisStatusBatches implements StatusBatches {
     final long now;
     final List<Grant> grants = new ArrayList<>(4);
     final CompletableFuture<PresenceUpdate> result = new CompletableFuture<>();
+
+    /** Completed once it is in its group's batcher. */
+    final CompletableFuture<Void> queued = new CompletableFuture<>();
+
+    /** Its group ({@link #groupOf}), set as it is queued. */
+    Object group;
 
     /** What this node decided ({@link #pack}), or {@code null} when the script decides. */
     PresenceUpdate planned;
@@ -717,37 +771,18 @@ public final class RedisStatusBatches implements StatusBatches {
   }
 
   /**
-   * {@code batch}, of one user slot, on a Redis Cluster: one state call, then the real changes'
-   * updates through {@link Fanout#publishAll} (batched with other calls, one log call per
-   * application slot); completes every item once the log call is done.
+   * {@code batch}, of one primary's users, on a Redis Cluster: one state call ({@link #decide}),
+   * then the real changes' updates through {@link Fanout#publishAll} (batched with other calls, one
+   * log call per application slot); completes every item once the log call is done.
    */
   private CompletionStage<?> runSplit(List<Item> batch) {
-    Map<String, Integer> userKeys = new LinkedHashMap<>();
-    PackedArgs packed =
-        new PackedArgs(batch.size() * (decisions == null ? PACKED_BYTES : DECIDED_BYTES));
-    PackedArgs fallback = fallbackArgs(batch.size(), 0);
-    for (Item item : batch) {
-      Integer ku = userKeys.putIfAbsent(item.key, userKeys.size() + 1);
-      packed.integer(ku == null ? userKeys.size() : ku);
-      item.pack(state, decisions, fanout, null, packed, fallback);
-    }
-    String[] keys = userKeys.keySet().toArray(new String[0]);
-    byte[][] args = {state.nodeIndexPrefix(), packed.end(), fallback.end()};
-    return script
-        .<List<Object>>run(ScriptOutputType.MULTI, keys, args)
+    return decide(batch)
         .thenCompose(
-            reply -> {
-              @SuppressWarnings("unchecked")
-              List<Object> replies = (List<Object>) reply.get(0);
-              @SuppressWarnings("unchecked")
-              List<Object> hashes = (List<Object>) reply.get(1);
-              readHashes(batch, hashes);
-              List<PresenceUpdate> decided = new ArrayList<>(batch.size());
+            decided -> {
               // Per application, the batch's updates in call order (a user's in its order).
               Map<Long, List<AppUpdate.New>> byApp = new LinkedHashMap<>();
               for (int i = 0; i < batch.size(); i++) {
-                PresenceUpdate u = batch.get(i).decided(replies.get(i));
-                decided.add(u);
+                PresenceUpdate u = decided.get(i);
                 if (!u.changes().isEmpty()) {
                   fanout
                       .updatesFor(batch.get(i).grants, u)
@@ -784,6 +819,76 @@ public final class RedisStatusBatches implements StatusBatches {
                 forget(batch);
                 batch.forEach(item -> item.result.completeExceptionally(e));
               }
+            });
+  }
+
+  /**
+   * The state call of {@code batch} on a Redis Cluster ({@link #STATE_BODY}): one call over the
+   * users' hashes of several slots of one primary ({@link SpreadCalls}), or, when the primary
+   * refuses it (a slot moved since the topology was read; nothing written), one call per slot, at
+   * once. Either way a user's updates are in one call, in order. Returns each item's decision, in
+   * batch order.
+   */
+  private CompletionStage<List<PresenceUpdate>> decide(List<Item> batch) {
+    return SpreadCalls.orBySlot(
+        decideTogether(batch),
+        () -> {
+          // What the node decided for the refused call is packed again, by the script this time.
+          forget(batch);
+          Map<Integer, List<Integer>> bySlot = new LinkedHashMap<>();
+          for (int i = 0; i < batch.size(); i++) {
+            bySlot
+                .computeIfAbsent(SlotHash.getSlot(batch.get(i).key), k -> new ArrayList<>())
+                .add(i);
+          }
+          List<CompletableFuture<List<PresenceUpdate>>> calls = new ArrayList<>(bySlot.size());
+          for (List<Integer> slot : bySlot.values()) {
+            List<Item> part = new ArrayList<>(slot.size());
+            slot.forEach(i -> part.add(batch.get(i)));
+            calls.add(decideTogether(part).toCompletableFuture());
+          }
+          return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+              .thenApply(
+                  v -> {
+                    PresenceUpdate[] out = new PresenceUpdate[batch.size()];
+                    int c = 0;
+                    for (List<Integer> slot : bySlot.values()) {
+                      List<PresenceUpdate> got = calls.get(c++).join();
+                      for (int j = 0; j < slot.size(); j++) {
+                        out[slot.get(j)] = got.get(j);
+                      }
+                    }
+                    return List.of(out);
+                  });
+        });
+  }
+
+  /** One state call for {@code batch} ({@link SpreadCalls#run}); each item's decision, in order. */
+  private CompletionStage<List<PresenceUpdate>> decideTogether(List<Item> batch) {
+    Map<String, Integer> userKeys = new LinkedHashMap<>();
+    PackedArgs packed =
+        new PackedArgs(batch.size() * (decisions == null ? PACKED_BYTES : DECIDED_BYTES));
+    PackedArgs fallback = fallbackArgs(batch.size(), 0);
+    for (Item item : batch) {
+      Integer ku = userKeys.putIfAbsent(item.key, userKeys.size() + 1);
+      packed.integer(ku == null ? userKeys.size() : ku);
+      item.pack(state, decisions, fanout, null, packed, fallback);
+    }
+    String[] keys = userKeys.keySet().toArray(new String[0]);
+    byte[][] args = {state.nodeIndexPrefix(), packed.end(), fallback.end()};
+    return SpreadCalls.<List<Object>>run(script, true, ScriptOutputType.MULTI, keys, args)
+        .thenApply(
+            reply -> {
+              @SuppressWarnings("unchecked")
+              List<Object> replies = (List<Object>) reply.get(0);
+              @SuppressWarnings("unchecked")
+              List<Object> hashes = (List<Object>) reply.get(1);
+              readHashes(batch, hashes);
+              List<PresenceUpdate> decided = new ArrayList<>(batch.size());
+              for (int i = 0; i < batch.size(); i++) {
+                decided.add(batch.get(i).decided(replies.get(i)));
+              }
+              return decided;
             });
   }
 
