@@ -43,12 +43,12 @@ import org.presence.store.updates.RedisAppUpdateLog;
  * them and publishes them.
  */
 class RedisStatusBatchesIT {
-  private static final long APP_A = 7_001;
+  static final long APP_A = 7_001;
   private static final long APP_B = 7_002;
 
-  private RedisBackend redis;
-  private RedisPresenceStateStore state;
-  private RedisAppUpdateLog log;
+  RedisBackend redis;
+  RedisPresenceStateStore state;
+  RedisAppUpdateLog log;
   private AppUpdatePublisher publisher;
   private RedisStatusBatches batches;
   private final Map<String, List<Grant>> grants = new HashMap<>();
@@ -70,7 +70,7 @@ class RedisStatusBatchesIT {
   }
 
   /** This test's fan-out: its publisher, and the grants of {@link #grant}. */
-  private StatusBatches.Fanout fanout() {
+  StatusBatches.Fanout fanout() {
     return new LoggedPresenceEvents(
         publisher, user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of())));
   }
@@ -83,7 +83,7 @@ class RedisStatusBatchesIT {
     }
   }
 
-  private void grant(String user, long app, boolean enabled) {
+  void grant(String user, long app, boolean enabled) {
     grants
         .computeIfAbsent(user, u -> new ArrayList<>())
         .add(new Grant(user + "@" + app, user, app, user, enabled, Instant.EPOCH, Instant.EPOCH));
@@ -158,7 +158,7 @@ class RedisStatusBatchesIT {
   }
 
   /** The key of {@code user}'s state hash. */
-  private String userKey(String user) {
+  String userKey(String user) {
     return redis.keys().presence(user);
   }
 
@@ -379,7 +379,7 @@ class RedisStatusBatchesIT {
     }
   }
 
-  private List<AppUpdate> logged(long app) {
+  List<AppUpdate> logged(long app) {
     return join(log.readSince(app, 0, 1000)).updates();
   }
 

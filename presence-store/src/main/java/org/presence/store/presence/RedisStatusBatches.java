@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * through {@link Fanout#delivered}. The grants come from the fan-out too ({@link Fanout#grants}):
  * the store stores and publishes, the gateway knows who sees what.
  *
- * <p>Batching ({@link Batcher}): at most {@link #MAX_IN_FLIGHT} calls per slot group run at once;
+ * <p>Batching ({@link Batcher}): at most {@link #MAX_IN_FLIGHT} calls per group run at once;
  * updates arriving meanwhile wait and go together into the next call, up to {@link #MAX_WEIGHT} (an
  * update weighs one plus its user's grants); a lone update goes at once, so an idle node adds no
  * delay and a busy one batches about one round trip's worth. A user's updates enter the queue in
@@ -50,21 +50,25 @@ import org.slf4j.LoggerFactory;
  * are written from one thread in queue order, and Redis runs one connection's calls in order, so
  * they are decided in order.
  *
- * <p>On one Redis there is one slot group. On a Redis Cluster a user's hash and an application's
- * log live in different slots, and one script may touch one slot only: there the updates are
- * batched per user slot ({@link #slotGroup}), a batch is one call of the state part alone ({@link
- * #STATE_BODY}: presence_op over the users' hashes of that slot, in order), then its real changes
- * are mapped to the grants in Java ({@link Fanout#updatesFor}) and go to the log through {@link
- * Fanout#publishAll} (the gateway's publisher), whose batches (across the state batches of all user
- * slots) are one {@link RedisAppUpdateLog#appendAll} call per application slot, guarded by the same
- * per-user versions; the callers are answered after the log call. A batch's status and its updates
- * are then not stored atomically: a failed log call is logged and the statuses, already stored, are
- * answered, as in the two-call path.
+ * <p>On one Redis there is one group. On a Redis Cluster a user's hash and an application's log
+ * live in different slots, and a script declares keys of one slot only: there the updates are
+ * grouped by the primary the topology names for the user's slot ({@link #groupOf}), a batch is one
+ * call of the state part alone ({@link #STATE_BODY}: presence_op over the users' hashes of that
+ * primary, in order; the hashes of several slots passed as {@link SpreadCalls} does, and the batch
+ * made again as one call per slot when the primary refuses it because a slot moved), then its real
+ * changes are mapped to the grants in Java ({@link Fanout#updatesFor}) and go to the log through
+ * {@link Fanout#publishAll} (the gateway's publisher), whose batches (across the state batches of
+ * all primaries) are one {@link RedisAppUpdateLog#appendAll} call per application slot, guarded by
+ * the same per-user versions; the callers are answered after the log call. A batch's status and its
+ * updates are then not stored atomically: a failed log call is logged and the statuses, already
+ * stored, are answered, as in the two-call path. When a user's slot has moved to another primary
+ * between two of the user's updates, the later one waits until the earlier one is decided, so that
+ * a refused call made again per slot cannot be overtaken.
  */
 public final class RedisStatusBatches implements StatusBatches {
   private static final Logger LOG = LoggerFactory.getLogger(RedisStatusBatches.class);
 
-  /** Script calls of one slot group running at once. */
+  /** Script calls of one group running at once. */
   public static final int MAX_IN_FLIGHT = 2;
 
   /** Most weight in one call: an update weighs one plus the number of its user's grants. */
