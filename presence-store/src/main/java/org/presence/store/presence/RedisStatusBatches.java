@@ -98,7 +98,9 @@ public final class RedisStatusBatches implements StatusBatches {
    * token read; else {@code fallback()} is unpacked and the update decided as 1. Returns the reply
    * (1 for a node's decision stored as sent), the position after the update, the hash ({@code
    * HGETALL}) or nil, the grants (mapped, decided by presence_op) and the number of the node's
-   * entries that end at that position.
+   * entries that end at that position. {@code pre}: the write tokens of a spread call's hashes,
+   * read before anything was written ({@link #STATE_BODY}), of which a user's first update takes
+   * its hash's instead of reading it again; nil otherwise.
    */
   private static final String BATCH_UPDATE =
       """
@@ -126,8 +128,13 @@ public final class RedisStatusBatches implements StatusBatches {
         return r, a, nil, grants
       end
 
-      local function batch_update(key, V, a, prefix, mapped, fallback)
+      local function batch_update(key, V, a, prefix, mapped, fallback, pre)
         local mode = V[a]
+        local w
+        if pre then
+          w = pre[key]
+          pre[key] = nil
+        end
         if mode ~= 2 then
           local r, after, h, grants = batch_decide(key, V, a + 1, mode, prefix, mapped)
           return r, after, h, grants, 0
@@ -140,7 +147,10 @@ public final class RedisStatusBatches implements StatusBatches {
           ne = V[after]
           after = after + 1 + ne * 6
         end
-        if redis.call('HGET', key, 'w') == read then
+        if w == nil then
+          w = redis.call('HGET', key, 'w')
+        end
+        if w == read then
           redis.call('HSET', key, unpack(V, w0, w0 + nw - 1))
           return 1, after, nil, nil, ne
         end
@@ -183,7 +193,8 @@ public final class RedisStatusBatches implements StatusBatches {
       local replies, hashes = {}, {}
       a = 1
       while a <= #V do
-        local r, after, h, grants, ne = batch_update(KEYS[V[a]], V, a + 1, prefix, true, fallback)
+        local r, after, h, grants, ne =
+          batch_update(KEYS[V[a]], V, a + 1, prefix, true, fallback, nil)
         a = after
         replies[#replies + 1] = r
         if h then
@@ -305,11 +316,14 @@ public final class RedisStatusBatches implements StatusBatches {
           + BODY;
 
   /**
-   * The state part alone, for a Redis Cluster. KEYS: the users' hashes, all of one slot. ARGV: the
-   * node index prefix, then the updates packed into one argument as in {@link #BODY}, not mapped:
-   * per update the position of its user's key and the update as {@link #BATCH_UPDATE} reads it;
-   * then the fallback of the node's decisions. Returns {per update its presence_op reply, or 1},
-   * {per update whose hash is returned: its position, the hash}.
+   * The state part alone, for a Redis Cluster, after {@link SpreadCalls#PROLOGUE}. KEYS: the users'
+   * hashes, all held by one primary (of several slots in a spread call, whose check is the reading
+   * of every hash's write token before anything is written: one {@code HGET} per user that the
+   * user's first update would make anyway, where {@link SpreadCalls#CHECK} would add an {@code
+   * EXISTS}). ARGV: the node index prefix, then the updates packed into one argument as in {@link
+   * #BODY}, not mapped: per update the position of its user's key and the update as {@link
+   * #BATCH_UPDATE} reads it; then the fallback of the node's decisions. Returns {per update its
+   * presence_op reply, or 1}, {per update whose hash is returned: its position, the hash}.
    */
   private static final String STATE_BODY =
       """
@@ -319,9 +333,22 @@ public final class RedisStatusBatches implements StatusBatches {
         F = F or cmsgpack.unpack(ARGV[3])
         return F
       end
+      -- A spread call's check (SpreadCalls): the write token of every user's hash, read before
+      -- anything is written, for the user's first update in the batch to compare.
+      local pre
+      if spread then
+        pre = {}
+        for i = 1, #KEYS do
+          local r = redis.pcall('HGET', KEYS[i], 'w')
+          if type(r) == 'table' and r.err then
+            return redis.error_reply('SPREAD ' .. r.err)
+          end
+          pre[KEYS[i]] = r
+        end
+      end
       local replies, hashes, a = {}, {}, 1
       while a <= #V do
-        local r, after, h = batch_update(KEYS[V[a]], V, a + 1, ARGV[1], false, fallback)
+        local r, after, h = batch_update(KEYS[V[a]], V, a + 1, ARGV[1], false, fallback, pre)
         a = after
         replies[#replies + 1] = r
         if h then
@@ -346,7 +373,10 @@ public final class RedisStatusBatches implements StatusBatches {
 
   private final ConcurrentHashMap<Object, Batcher<Item>> groups = new ConcurrentHashMap<>();
 
-  /** Per user with an update not yet answered, the last one (see {@link #update}). */
+  /**
+   * Per user with an update not yet queued (on a cluster: not yet answered), the last one (see
+   * {@link #update}).
+   */
   private final ConcurrentHashMap<String, Item> tails = new ConcurrentHashMap<>();
 
   public RedisStatusBatches(
@@ -424,7 +454,10 @@ public final class RedisStatusBatches implements StatusBatches {
             state.key(user), user, device, session, status, message, applicationIds, messages, now);
     // The user's previous update is queued first (it may still wait for its grants).
     Item previous = tails.put(user, item);
-    item.result.whenComplete((u, e) -> tails.remove(user, item));
+    if (cluster) {
+      // Kept until answered: the user's next update may go to another primary (see below).
+      item.result.whenComplete((u, e) -> tails.remove(user, item));
+    }
     Runnable enqueue =
         () ->
             grantsOf(user)
@@ -465,6 +498,10 @@ public final class RedisStatusBatches implements StatusBatches {
   /** Queues {@code item} in its group's batcher. */
   private void submit(Item item) {
     groups.computeIfAbsent(item.group, k -> newGroup()).submit(item);
+    if (!cluster) {
+      // One Redis has one group: the user's next update needs only this one queued.
+      tails.remove(item.user, item);
+    }
     item.queued.complete(null);
   }
 

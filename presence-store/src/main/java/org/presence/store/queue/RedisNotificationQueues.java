@@ -108,6 +108,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
    */
   private static final String ENQUEUE =
       SpreadCalls.PROLOGUE
+          + SpreadCalls.CHECK
           + PUSH
           + """
           local out = {}
@@ -143,6 +144,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
    */
   private static final String REMOVE_ALL =
       SpreadCalls.PROLOGUE
+          + SpreadCalls.CHECK
           + """
       local a = 1
       local out = {}
@@ -210,6 +212,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
    */
   private static final String ENQUEUE_WAKE =
       SpreadCalls.PROLOGUE
+          + SpreadCalls.CHECK
           + PUSH
           + """
       local n = tonumber(ARGV[2])

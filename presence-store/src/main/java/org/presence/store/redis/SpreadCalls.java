@@ -14,25 +14,28 @@ import java.util.function.Supplier;
  * must share one slot (Redis 7.0 refuses declared keys of two slots, whatever the script's flags),
  * but lets a script without a flags line touch undeclared keys its node holds. Such a call declares
  * its first key and passes the others first in ARGV, after a marker and their count; the script
- * starts its body with {@link #PROLOGUE}, which puts them back in {@code KEYS}. The caller groups
- * keys by the primary its topology names for their slots; when that topology is out of date (a slot
- * moved, or being moved) the primary refuses the call before anything is written and the caller
- * goes again with one call per slot ({@link #orBySlot}), which Lettuce routes and redirects as
- * usual. On one Redis, or when the keys share a slot, a call is made as it is.
+ * starts its body with {@link #PROLOGUE}, which puts them back in {@code KEYS}, and checks that the
+ * primary holds them before it writes ({@link #CHECK}). The caller groups keys by the primary its
+ * topology names for their slots; when that topology is out of date (a slot moved, or being moved)
+ * the primary refuses the call before anything is written and the caller goes again with one call
+ * per slot ({@link #orBySlot}), which Lettuce routes and redirects as usual. On one Redis, or when
+ * the keys share a slot, a call is made as it is.
  */
 public final class SpreadCalls {
   /**
    * The start of a script body that may run over keys of several slots ({@link #run}): when the
-   * call is spread, it rebinds {@code KEYS} and {@code ARGV} (as locals, for the code after it) to
-   * the keys and the arguments as if every key had been declared, having first asked the primary
-   * for each key ({@code EXISTS}, in {@code pcall}); a key of a slot it does not hold fails the
-   * call with an error starting {@code SPREAD} and nothing written. Functions defined before it see
-   * the declared key only, so they take their keys and arguments as parameters.
+   * call is spread ({@code spread} true), it rebinds {@code KEYS} and {@code ARGV} (as locals, for
+   * the code after it) to the keys and the arguments as if every key had been declared. Functions
+   * defined before it see the declared key only, so they take their keys and arguments as
+   * parameters. Before it writes anything, the script must ask the primary for every key of a
+   * spread call and return an error starting {@code SPREAD} when it does not hold one: {@link
+   * #CHECK} does, or the script's own first reads of its keys do (in {@code pcall}).
    */
   public static final String PROLOGUE =
       """
       local KEYS, ARGV = KEYS, ARGV
-      if ARGV[1] == '\0spread' then
+      local spread = ARGV[1] == '\0spread'
+      if spread then
         local n = tonumber(ARGV[2])
         local k, a = {KEYS[1]}, {}
         for i = 3, 2 + n do
@@ -41,13 +44,25 @@ public final class SpreadCalls {
         for i = 3 + n, #ARGV do
           a[#a + 1] = ARGV[i]
         end
-        for i = 2, #k do
-          local r = redis.pcall('EXISTS', k[i])
+        KEYS, ARGV = k, a
+      end
+      """;
+
+  /**
+   * After {@link #PROLOGUE}, for a script whose first reads do not check: asks the primary for
+   * every key of a spread call ({@code EXISTS}, in {@code pcall}); a key of a slot it does not hold
+   * (moved, or being moved, since the caller last saw the topology) fails the call with {@code
+   * SPREAD} and nothing written.
+   */
+  public static final String CHECK =
+      """
+      if spread then
+        for i = 2, #KEYS do
+          local r = redis.pcall('EXISTS', KEYS[i])
           if type(r) == 'table' and r.err then
             return redis.error_reply('SPREAD ' .. r.err)
           end
         end
-        KEYS, ARGV = k, a
       end
       """;
 
@@ -56,10 +71,11 @@ public final class SpreadCalls {
   private SpreadCalls() {}
 
   /**
-   * Runs {@code script} (whose body starts with {@link #PROLOGUE}) over {@code keys}: as they are
-   * when they share one slot (always on one Redis, {@code cluster} false), else declaring the first
-   * and passing the others in ARGV. Such a call fails with {@code SPREAD}, having written nothing,
-   * when the primary the first key routes it to does not hold every key ({@link #refused}).
+   * Runs {@code script} (whose body starts with {@link #PROLOGUE} and checks its keys) over {@code
+   * keys}: as they are when they share one slot (always on one Redis, {@code cluster} false), else
+   * declaring the first and passing the others in ARGV. Such a call fails with {@code SPREAD},
+   * having written nothing, when the primary the first key routes it to does not hold every key
+   * ({@link #refused}).
    */
   public static <T> CompletableFuture<T> run(
       RedisScript script, boolean cluster, ScriptOutputType type, String[] keys, byte[][] args) {
