@@ -876,31 +876,7 @@ public final class RedisStatusBatches implements StatusBatches {
         () -> {
           // What the node decided for the refused call is packed again, by the script this time.
           forget(batch);
-          Map<Integer, List<Integer>> bySlot = new LinkedHashMap<>();
-          for (int i = 0; i < batch.size(); i++) {
-            bySlot
-                .computeIfAbsent(SlotHash.getSlot(batch.get(i).key), k -> new ArrayList<>())
-                .add(i);
-          }
-          List<CompletableFuture<List<PresenceUpdate>>> calls = new ArrayList<>(bySlot.size());
-          for (List<Integer> slot : bySlot.values()) {
-            List<Item> part = new ArrayList<>(slot.size());
-            slot.forEach(i -> part.add(batch.get(i)));
-            calls.add(decideTogether(part).toCompletableFuture());
-          }
-          return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-              .thenApply(
-                  v -> {
-                    PresenceUpdate[] out = new PresenceUpdate[batch.size()];
-                    int c = 0;
-                    for (List<Integer> slot : bySlot.values()) {
-                      List<PresenceUpdate> got = calls.get(c++).join();
-                      for (int j = 0; j < slot.size(); j++) {
-                        out[slot.get(j)] = got.get(j);
-                      }
-                    }
-                    return List.of(out);
-                  });
+          return SpreadCalls.split(batch, item -> SlotHash.getSlot(item.key), this::decideTogether);
         });
   }
 

@@ -6,7 +6,6 @@ import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -353,51 +352,13 @@ public final class RedisNotificationQueues implements NotificationQueues {
     return SpreadCalls.run(script, backend.cluster(), type, keys, args);
   }
 
-  /**
-   * {@code call} once per group of {@code entries} ({@code groupOf}), at once, with the results put
-   * back in the order of the entries; one call when they are all in one group.
-   */
-  private static <E, T> CompletionStage<List<T>> split(
-      List<E> entries,
-      Function<E, Object> groupOf,
-      Function<List<E>, CompletionStage<List<T>>> call) {
-    Map<Object, List<Integer>> byGroup = new LinkedHashMap<>();
-    for (int i = 0; i < entries.size(); i++) {
-      byGroup.computeIfAbsent(groupOf.apply(entries.get(i)), g -> new ArrayList<>()).add(i);
-    }
-    if (byGroup.size() == 1) {
-      return call.apply(entries);
-    }
-    List<List<Integer>> groups = new ArrayList<>(byGroup.values());
-    List<CompletableFuture<List<T>>> calls = new ArrayList<>(groups.size());
-    for (List<Integer> group : groups) {
-      List<E> part = new ArrayList<>(group.size());
-      for (int i : group) {
-        part.add(entries.get(i));
-      }
-      calls.add(call.apply(part).toCompletableFuture());
-    }
-    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-        .thenApply(
-            v -> {
-              List<T> results = new ArrayList<>(Collections.nCopies(entries.size(), null));
-              for (int g = 0; g < groups.size(); g++) {
-                List<T> got = calls.get(g).join();
-                for (int j = 0; j < got.size(); j++) {
-                  results.set(groups.get(g).get(j), got.get(j));
-                }
-              }
-              return results;
-            });
-  }
-
   @Override
   public CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries) {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
     // One call per primary, at once (one in all on one Redis).
-    return split(entries, e -> shard(slot(e.userSub())), this::enqueuePrimary);
+    return SpreadCalls.split(entries, e -> shard(slot(e.userSub())), this::enqueuePrimary);
   }
 
   /**
@@ -406,7 +367,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
    */
   private CompletionStage<List<Enqueued>> enqueuePrimary(List<Entry> entries) {
     return SpreadCalls.orBySlot(
-        enqueueSlot(entries), () -> split(entries, e -> slot(e.userSub()), this::enqueueSlot));
+        enqueueSlot(entries),
+        () -> SpreadCalls.split(entries, e -> slot(e.userSub()), this::enqueueSlot));
   }
 
   /** {@link #enqueueAll} in one script call ({@link #run}). */

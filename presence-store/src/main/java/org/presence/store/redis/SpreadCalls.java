@@ -4,8 +4,14 @@ import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.SlotHash;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -120,5 +126,44 @@ public final class SpreadCalls {
       CompletionStage<T> call, Supplier<CompletionStage<T>> bySlot) {
     return call.exceptionallyCompose(
         e -> refused(e) ? bySlot.get() : CompletableFuture.failedFuture(e));
+  }
+
+  /**
+   * {@code call} once per group of {@code entries} ({@code groupOf}: a primary, or a slot after a
+   * refusal), at once, with the results put back in the order of the entries; one call when they
+   * are all in one group.
+   */
+  public static <E, T> CompletionStage<List<T>> split(
+      List<E> entries,
+      Function<E, Object> groupOf,
+      Function<List<E>, CompletionStage<List<T>>> call) {
+    Map<Object, List<Integer>> byGroup = new LinkedHashMap<>();
+    for (int i = 0; i < entries.size(); i++) {
+      byGroup.computeIfAbsent(groupOf.apply(entries.get(i)), g -> new ArrayList<>()).add(i);
+    }
+    if (byGroup.size() == 1) {
+      return call.apply(entries);
+    }
+    List<List<Integer>> groups = new ArrayList<>(byGroup.values());
+    List<CompletableFuture<List<T>>> calls = new ArrayList<>(groups.size());
+    for (List<Integer> group : groups) {
+      List<E> part = new ArrayList<>(group.size());
+      for (int i : group) {
+        part.add(entries.get(i));
+      }
+      calls.add(call.apply(part).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(
+            v -> {
+              List<T> results = new ArrayList<>(Collections.nCopies(entries.size(), null));
+              for (int g = 0; g < groups.size(); g++) {
+                List<T> got = calls.get(g).join();
+                for (int j = 0; j < got.size(); j++) {
+                  results.set(groups.get(g).get(j), got.get(j));
+                }
+              }
+              return results;
+            });
   }
 }
