@@ -4,23 +4,36 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.presence.store.testing.Futures.join;
 
 import io.lettuce.core.cluster.SlotHash;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.exec.Batcher;
+import org.presence.store.permission.Grant;
 import org.presence.store.presence.PresenceUpdate;
+import org.presence.store.presence.RedisPresenceStateStore;
 import org.presence.store.presence.RedisStatusBatches;
+import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
+import org.presence.store.testing.PrivateRedis;
+import org.presence.store.testing.SlotMover;
 import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.RedisAppUpdateLog;
 
 /**
  * {@link RedisStatusBatchesIT}, every test of it, against a Redis Cluster: a batch is one state
@@ -147,5 +160,159 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
         .filteredOn(u -> !u.puid().equals(xPuid))
         .extracting(AppUpdate::puid)
         .containsExactlyInAnyOrderElementsOf(others.stream().map(u -> u + "@" + APP_A).toList());
+  }
+
+  /**
+   * An operator moves a slot to another primary (live resharding: the keys go across one at a time,
+   * so for a while some of the slot's hashes are on the old primary and the others on the new)
+   * while devices keep sending statuses, two at a time per user, and then moves it back. The users
+   * of the moving slot share it with several others, and more users of the same primary are in
+   * other slots (they send every other round), so the statuses go in calls over several slots, in
+   * calls over one slot whose keys are half moved, and alone. Every status is answered without an
+   * error, every user ends on the last status sent, and each application's log holds each user's
+   * statuses once each, in the order they were sent. A private three-primary cluster, so that the
+   * shared one keeps its slots.
+   */
+  @Test
+  void statusesGoOnWhileTheirSlotMovesToAnotherPrimary(@TempDir Path dir) throws Exception {
+    try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
+        SlotMover mover = new SlotMover(cluster.ports())) {
+      String url =
+          "redis-cluster://"
+              + cluster.ports().stream()
+                  .map(p -> "127.0.0.1:" + p)
+                  .collect(java.util.stream.Collectors.joining(","));
+      RedisBackend r = RedisBackend.connect(StoreConfig.RedisConfig.redis(url).withKeyPrefix("m:"));
+      try {
+        movingSlotKeepsEveryStatus(r, mover);
+      } finally {
+        r.close();
+      }
+    }
+  }
+
+  private static void movingSlotKeepsEveryStatus(RedisBackend r, SlotMover mover)
+      throws InterruptedException {
+    RedisPresenceStateStore st = new RedisPresenceStateStore(r);
+    RedisAppUpdateLog lg = new RedisAppUpdateLog(r, AppUpdateLog.RETENTION);
+    Map<String, List<Grant>> grants = new HashMap<>();
+    RedisStatusBatches b =
+        new RedisStatusBatches(
+            r,
+            st,
+            lg,
+            new LoggedPresenceEvents(
+                new AppUpdatePublisher(lg, new LocalPresenceBus()),
+                user -> CompletableFuture.completedFuture(grants.getOrDefault(user, List.of()))));
+
+    int slot = SlotHash.getSlot(r.keys().presence("m0"));
+    int home = mover.ownerOf(slot);
+    List<String> users = new ArrayList<>();
+    List<String> sameSlot = new ArrayList<>();
+    int elsewhere = 0;
+    for (int i = 0; sameSlot.size() < 8 || elsewhere < 8; i++) {
+      String u = "m" + i;
+      int s = SlotHash.getSlot(r.keys().presence(u));
+      if (s == slot && sameSlot.size() < 8) {
+        sameSlot.add(u);
+        users.add(u);
+      } else if (s != slot && elsewhere < 8 && mover.ownerOf(s) == home) {
+        elsewhere++;
+        users.add(u);
+      }
+    }
+    Map<String, UUID> sessions = new HashMap<>();
+    for (String u : users) {
+      grants.put(
+          u, List.of(new Grant(u + "@" + APP_A, u, APP_A, u, true, Instant.EPOCH, Instant.EPOCH)));
+      sessions.put(u, UUID.randomUUID());
+      join(st.claim(u, "d", sessions.get(u), "n1", 10, 1));
+    }
+
+    PresenceStatus[] cycle = {
+      PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.UNAVAILABLE
+    };
+    Map<String, List<String>> sent = new HashMap<>();
+    users.forEach(u -> sent.put(u, new ArrayList<>()));
+    List<String> failures = new CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger rounds =
+        new java.util.concurrent.atomic.AtomicInteger();
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread devices =
+        new Thread(
+            () -> {
+              long now = 10;
+              for (int round = 0; !stop.get() && round < 5_000; round++) {
+                List<CompletableFuture<PresenceUpdate>> made = new ArrayList<>();
+                List<String> what = new ArrayList<>();
+                // Every other round only the moving slot's users: batches of one slot.
+                for (String u : round % 2 == 0 ? users : sameSlot) {
+                  for (int k = 0; k < 2; k++) {
+                    PresenceStatus status = cycle[(2 * round + k) % 3];
+                    String message = "r" + round + "." + k;
+                    sent.get(u).add(status.wireName() + " " + message);
+                    what.add(u + " " + message);
+                    made.add(
+                        b.update(u, "d", sessions.get(u), status, message, null, null, now++)
+                            .toCompletableFuture());
+                  }
+                }
+                for (int i = 0; i < made.size(); i++) {
+                  try {
+                    if (!made.get(i).get(10, java.util.concurrent.TimeUnit.SECONDS).applied()) {
+                      failures.add(what.get(i) + ": not applied");
+                    }
+                  } catch (Exception e) {
+                    failures.add(what.get(i) + ": " + e);
+                  }
+                }
+                rounds.incrementAndGet();
+              }
+            },
+            "devices");
+    devices.start();
+    try {
+      awaitRounds(rounds, 5);
+      mover.move(slot, mover.otherThan(slot), java.time.Duration.ofMillis(25));
+      awaitRounds(rounds, rounds.get() + 5);
+      mover.move(slot, home, java.time.Duration.ofMillis(25));
+      awaitRounds(rounds, rounds.get() + 5);
+    } finally {
+      stop.set(true);
+      devices.join(30_000);
+    }
+
+    assertThat(failures).isEmpty();
+    Map<String, List<String>> logged = new HashMap<>();
+    long since = 0;
+    while (true) {
+      var read = join(lg.readSince(APP_A, since, 1000));
+      for (AppUpdate u : read.updates()) {
+        logged
+            .computeIfAbsent(u.puid(), k -> new ArrayList<>())
+            .add(u.status().wireName() + " " + u.message());
+        since = u.seq();
+      }
+      if (read.updates().isEmpty()) {
+        break;
+      }
+    }
+    for (String u : users) {
+      List<String> mine = sent.get(u);
+      String last = mine.get(mine.size() - 1);
+      assertThat(join(st.presence(u)).allApps().status().wireName())
+          .as("%s's state", u)
+          .isEqualTo(last.substring(0, last.indexOf(' ')));
+      assertThat(logged.get(u + "@" + APP_A)).as("%s's updates in the log", u).isEqualTo(mine);
+    }
+  }
+
+  private static void awaitRounds(java.util.concurrent.atomic.AtomicInteger rounds, int atLeast)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    while (rounds.get() < atLeast && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(rounds.get()).as("rounds of statuses made").isGreaterThanOrEqualTo(atLeast);
   }
 }

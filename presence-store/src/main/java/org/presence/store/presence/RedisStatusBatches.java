@@ -55,15 +55,18 @@ import org.slf4j.LoggerFactory;
  * grouped by the primary the topology names for the user's slot ({@link #groupOf}), a batch is one
  * call of the state part alone ({@link #STATE_BODY}: presence_op over the users' hashes of that
  * primary, in order; the hashes of several slots passed as {@link SpreadCalls} does, and the batch
- * made again as one call per slot when the primary refuses it because a slot moved), then its real
+ * made again as one call per slot when the primary refuses it because a slot moved, and a slot's
+ * call as one call per user when Redis refuses it because the slot is half moved), then its real
  * changes are mapped to the grants in Java ({@link Fanout#updatesFor}) and go to the log through
  * {@link Fanout#publishAll} (the gateway's publisher), whose batches (across the state batches of
  * all primaries) are one {@link RedisAppUpdateLog#appendAll} call per application slot, guarded by
  * the same per-user versions; the callers are answered after the log call. A batch's status and its
  * updates are then not stored atomically: a failed log call is logged and the statuses, already
- * stored, are answered, as in the two-call path. When a user's slot has moved to another primary
- * between two of the user's updates, the later one waits until the earlier one is decided, so that
- * a refused call made again per slot cannot be overtaken.
+ * stored, are answered, as in the two-call path. There a user's update goes only once the user's
+ * previous one is answered, so that a refused call made again (per slot, per user), or one queued
+ * for a primary that no longer holds the user's slot, cannot be overtaken. (A device waits for the
+ * answer to each status anyway; only a user's devices sending at the same moment wait for each
+ * other.)
  */
 public final class RedisStatusBatches implements StatusBatches {
   private static final Logger LOG = LoggerFactory.getLogger(RedisStatusBatches.class);
@@ -359,6 +362,7 @@ public final class RedisStatusBatches implements StatusBatches {
       return {replies, hashes}
       """;
 
+  private final RedisBackend redis;
   private final RedisPresenceStateStore state;
   private final RedisAppUpdateLog log;
   private final Fanout fanout;
@@ -408,6 +412,7 @@ public final class RedisStatusBatches implements StatusBatches {
       Fanout fanout,
       boolean decideOnNode,
       IntFunction<String> primaryOf) {
+    this.redis = redis;
     this.primaryOf = primaryOf;
     this.decisions = decideOnNode ? new NodeDecisions() : null;
     this.state = state;
@@ -455,7 +460,7 @@ public final class RedisStatusBatches implements StatusBatches {
     // The user's previous update is queued first (it may still wait for its grants).
     Item previous = tails.put(user, item);
     if (cluster) {
-      // Kept until answered: the user's next update may go to another primary (see below).
+      // Kept until answered: the user's next update waits for this one (see below).
       item.result.whenComplete((u, e) -> tails.remove(user, item));
     }
     Runnable enqueue =
@@ -476,13 +481,12 @@ public final class RedisStatusBatches implements StatusBatches {
                         }
                       }
                       item.group = groupOf(user);
-                      if (previous == null
-                          || previous.group.equals(item.group)
-                          || previous.result.isDone()) {
+                      if (previous == null || !cluster || previous.result.isDone()) {
                         submit(item);
                       } else {
-                        // The user's slot moved to another primary: the update goes once the
-                        // previous one, queued for the old primary, is decided.
+                        // On a cluster the update goes once the previous one is answered: that
+                        // one may be made again (per slot, per key) while the user's slot moves,
+                        // or be queued for the slot's old primary.
                         previous.result.whenComplete((u, x) -> submit(item));
                       }
                       return null;
@@ -876,7 +880,21 @@ public final class RedisStatusBatches implements StatusBatches {
         () -> {
           // What the node decided for the refused call is packed again, by the script this time.
           forget(batch);
-          return SpreadCalls.split(batch, item -> SlotHash.getSlot(item.key), this::decideTogether);
+          return SpreadCalls.split(batch, item -> SlotHash.getSlot(item.key), this::decideInSlot);
+        });
+  }
+
+  /**
+   * One state call for {@code batch}, whose users' hashes share a slot; or, when Redis refuses it
+   * because that slot is half moved to another primary (a reshard: some of the hashes are on each),
+   * one call per user, which Redis runs where the user's hash is.
+   */
+  private CompletionStage<List<PresenceUpdate>> decideInSlot(List<Item> batch) {
+    return SpreadCalls.orByKey(
+        decideTogether(batch),
+        () -> {
+          forget(batch);
+          return SpreadCalls.split(batch, item -> item.key, this::decideTogether);
         });
   }
 
@@ -893,7 +911,7 @@ public final class RedisStatusBatches implements StatusBatches {
     }
     String[] keys = userKeys.keySet().toArray(new String[0]);
     byte[][] args = {state.nodeIndexPrefix(), packed.end(), fallback.end()};
-    return SpreadCalls.<List<Object>>run(script, true, ScriptOutputType.MULTI, keys, args)
+    return SpreadCalls.<List<Object>>run(script, redis, ScriptOutputType.MULTI, keys, args)
         .thenApply(
             reply -> {
               @SuppressWarnings("unchecked")

@@ -349,7 +349,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   /** {@code script} (one that starts with {@link SpreadCalls#PROLOGUE}) over {@code keys}. */
   private <T> CompletableFuture<T> run(
       RedisScript script, ScriptOutputType type, String[] keys, byte[][] args) {
-    return SpreadCalls.run(script, backend.cluster(), type, keys, args);
+    return SpreadCalls.<T>run(script, backend, type, keys, args).toCompletableFuture();
   }
 
   @Override

@@ -516,6 +516,23 @@ public final class RedisBackend implements AutoCloseable {
         .thenApply(StatefulRedisConnection::async);
   }
 
+  /**
+   * The command connection of the Redis Cluster node {@code nodeId} ({@link #primaryOf}): commands
+   * sent on it are not redirected, a {@code MOVED} or {@code ASK} comes back as an error. Fails
+   * when the topology names no such node (any more).
+   */
+  public CompletionStage<RedisClusterAsyncCommands<String, byte[]>> node(String nodeId) {
+    @SuppressWarnings("unchecked")
+    StatefulRedisClusterConnection<String, byte[]> c =
+        (StatefulRedisClusterConnection<String, byte[]>) connection;
+    try {
+      return c.getConnectionAsync(nodeId, ConnectionIntent.WRITE)
+          .thenApply(StatefulRedisConnection::async);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   private List<RedisClusterNode> primaries() {
     @SuppressWarnings("unchecked")
     StatefulRedisClusterConnection<String, byte[]> c =

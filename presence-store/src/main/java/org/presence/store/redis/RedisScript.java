@@ -25,16 +25,28 @@ public final class RedisScript {
 
   /** Runs the script; the result's shape depends on {@code type}. */
   public <T> CompletableFuture<T> run(ScriptOutputType type, String[] keys, byte[]... args) {
+    return runOn(commands, type, keys, args);
+  }
+
+  /**
+   * Runs the script on {@code on}: the shared connection, or one Redis Cluster node's own
+   * connection, which answers a redirection as an error instead of following it ({@link
+   * SpreadCalls}); on {@code NOSCRIPT} it loads the script on the same connection.
+   */
+  public <T> CompletableFuture<T> runOn(
+      RedisClusterAsyncCommands<String, byte[]> on,
+      ScriptOutputType type,
+      String[] keys,
+      byte[]... args) {
     CompletableFuture<T> result = new CompletableFuture<>();
     try {
-      commands
-          .<T>evalsha(sha, type, keys, args)
+      on.<T>evalsha(sha, type, keys, args)
           .whenComplete(
               (v, e) -> {
                 if (e == null) {
                   result.complete(v);
                 } else if (isNoScript(e)) {
-                  evalAgain(result, type, keys, args);
+                  evalAgain(on, result, type, keys, args);
                 } else {
                   result.completeExceptionally(RedisErrors.unavailable(e).getCause());
                 }
@@ -46,10 +58,13 @@ public final class RedisScript {
   }
 
   private <T> void evalAgain(
-      CompletableFuture<T> result, ScriptOutputType type, String[] keys, byte[]... args) {
+      RedisClusterAsyncCommands<String, byte[]> on,
+      CompletableFuture<T> result,
+      ScriptOutputType type,
+      String[] keys,
+      byte[]... args) {
     try {
-      commands
-          .<T>eval(body, type, keys, args)
+      on.<T>eval(body, type, keys, args)
           .whenComplete(
               (v, e) -> {
                 if (e == null) {

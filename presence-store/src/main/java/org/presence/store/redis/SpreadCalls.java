@@ -19,23 +19,30 @@ import java.util.function.Supplier;
  * one call per primary rather than one per slot. Redis routes a call by its declared keys, which
  * must share one slot (Redis 7.0 refuses declared keys of two slots, whatever the script's flags),
  * but lets a script without a flags line touch undeclared keys its node holds. Such a call declares
- * its first key and passes the others first in ARGV, after a marker and their count; the script
- * starts its body with {@link #PROLOGUE}, which puts them back in {@code KEYS}, and checks that the
- * primary holds them before it writes ({@link #CHECK}). The caller groups keys by the primary its
- * topology names for their slots; when that topology is out of date (a slot moved, or being moved)
- * the primary refuses the call before anything is written and the caller goes again with one call
- * per slot ({@link #orBySlot}), which Lettuce routes and redirects as usual. On one Redis, or when
- * the keys share a slot, a call is made as it is.
+ * no key: it goes on the connection of the primary the caller's topology names for its first key's
+ * slot (a node's own connection, which does not follow redirections), with the keys first in ARGV
+ * after a marker and their count; the script starts its body with {@link #PROLOGUE}, which puts
+ * them back in {@code KEYS}, and checks that the primary holds them before it writes ({@link
+ * #CHECK}). A key of a slot the primary does not hold, or is moving away and no longer holds the
+ * key of, or is taking in (a slot being resharded), fails the check; the primary refuses the call
+ * before anything is written and the caller goes again with one call per slot ({@link #orBySlot}),
+ * which declares its keys, so that Lettuce routes it and follows Redis's redirections as usual.
+ * Were a spread call routed by a declared key, a redirection ({@code ASK}) of that key during a
+ * reshard would take the whole call to the slot's new primary with the {@code ASKING} flag, under
+ * which the keys of the slot that have not moved yet look absent rather than foreign. A call over
+ * one slot while that slot is half moved is refused by Redis ({@code TRYAGAIN}); the caller may go
+ * again with a call per key ({@link #orByKey}). On one Redis, or when the keys share a slot, a call
+ * is made as it is.
  */
 public final class SpreadCalls {
   /**
    * The start of a script body that may run over keys of several slots ({@link #run}): when the
    * call is spread ({@code spread} true), it rebinds {@code KEYS} and {@code ARGV} (as locals, for
    * the code after it) to the keys and the arguments as if every key had been declared. Functions
-   * defined before it see the declared key only, so they take their keys and arguments as
-   * parameters. Before it writes anything, the script must ask the primary for every key of a
-   * spread call and return an error starting {@code SPREAD} when it does not hold one: {@link
-   * #CHECK} does, or the script's own first reads of its keys do (in {@code pcall}).
+   * defined before it see no key, so they take their keys and arguments as parameters. Before it
+   * writes anything, the script must ask the primary for every key of a spread call and return an
+   * error starting {@code SPREAD} when it does not hold one: {@link #CHECK} does, or the script's
+   * own first reads of its keys do (in {@code pcall}).
    */
   public static final String PROLOGUE =
       """
@@ -43,7 +50,7 @@ public final class SpreadCalls {
       local spread = ARGV[1] == '\0spread'
       if spread then
         local n = tonumber(ARGV[2])
-        local k, a = {KEYS[1]}, {}
+        local k, a = {}, {}
         for i = 3, 2 + n do
           k[#k + 1] = ARGV[i]
         end
@@ -58,12 +65,13 @@ public final class SpreadCalls {
    * After {@link #PROLOGUE}, for a script whose first reads do not check: asks the primary for
    * every key of a spread call ({@code EXISTS}, in {@code pcall}); a key of a slot it does not hold
    * (moved, or being moved, since the caller last saw the topology) fails the call with {@code
-   * SPREAD} and nothing written.
+   * SPREAD} and nothing written. (The call came on the primary's own connection, without {@code
+   * ASKING}, so a key of a slot the primary is taking in fails too.)
    */
   public static final String CHECK =
       """
       if spread then
-        for i = 2, #KEYS do
+        for i = 1, #KEYS do
           local r = redis.pcall('EXISTS', KEYS[i])
           if type(r) == 'table' and r.err then
             return redis.error_reply('SPREAD ' .. r.err)
@@ -72,30 +80,42 @@ public final class SpreadCalls {
       end
       """;
 
+  private static final String[] NO_KEYS = {};
+
   private static final byte[] MARK = "\0spread".getBytes(StandardCharsets.UTF_8);
 
   private SpreadCalls() {}
 
   /**
    * Runs {@code script} (whose body starts with {@link #PROLOGUE} and checks its keys) over {@code
-   * keys}: as they are when they share one slot (always on one Redis, {@code cluster} false), else
-   * declaring the first and passing the others in ARGV. Such a call fails with {@code SPREAD},
-   * having written nothing, when the primary the first key routes it to does not hold every key
-   * ({@link #refused}).
+   * keys}: as they are when they share one slot (always on one Redis), else on the connection of
+   * the primary {@code redis}'s topology names for the first key's slot, declaring none of them.
+   * Such a call fails with {@code SPREAD}, having written nothing, when that primary does not hold
+   * every key, or when the topology names no primary for the slot ({@link #refused}).
    */
-  public static <T> CompletableFuture<T> run(
-      RedisScript script, boolean cluster, ScriptOutputType type, String[] keys, byte[][] args) {
-    if (!cluster || oneSlot(keys)) {
+  public static <T> CompletionStage<T> run(
+      RedisScript script, RedisBackend redis, ScriptOutputType type, String[] keys, byte[][] args) {
+    if (!redis.cluster() || oneSlot(keys)) {
       return script.run(type, keys, args);
     }
-    byte[][] spread = new byte[1 + keys.length + args.length][];
-    spread[0] = MARK;
-    spread[1] = Integer.toString(keys.length - 1).getBytes(StandardCharsets.UTF_8);
-    for (int i = 1; i < keys.length; i++) {
-      spread[1 + i] = keys[i].getBytes(StandardCharsets.UTF_8);
+    String primary = redis.primaryOf(SlotHash.getSlot(keys[0]));
+    if (primary == null) {
+      return CompletableFuture.failedFuture(new RedisException("SPREAD no primary for the slot"));
     }
-    System.arraycopy(args, 0, spread, 1 + keys.length, args.length);
-    return script.run(type, new String[] {keys[0]}, spread);
+    byte[][] spread = new byte[2 + keys.length + args.length][];
+    spread[0] = MARK;
+    spread[1] = Integer.toString(keys.length).getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < keys.length; i++) {
+      spread[2 + i] = keys[i].getBytes(StandardCharsets.UTF_8);
+    }
+    System.arraycopy(args, 0, spread, 2 + keys.length, args.length);
+    return redis
+        .node(primary)
+        .exceptionallyCompose(
+            e ->
+                CompletableFuture.failedFuture(
+                    new RedisException("SPREAD no connection to the primary: " + e)))
+        .thenCompose(on -> script.runOn(on, type, NO_KEYS, spread));
   }
 
   /** Whether every one of {@code keys} is in the first one's slot. */
@@ -121,11 +141,42 @@ public final class SpreadCalls {
     return false;
   }
 
-  /** {@code call}'s result, or, when a primary refused it ({@link #refused}), {@code bySlot}'s. */
+  /**
+   * {@code call}'s result, or, when a primary refused it ({@link #refused}), or Redis refused it as
+   * a call over one half-moved slot ({@link #halfMoved}; a batch whose keys all share a slot is
+   * made as such a call), {@code bySlot}'s. Nothing of a refused call was written.
+   */
   public static <T> CompletionStage<T> orBySlot(
       CompletionStage<T> call, Supplier<CompletionStage<T>> bySlot) {
     return call.exceptionallyCompose(
-        e -> refused(e) ? bySlot.get() : CompletableFuture.failedFuture(e));
+        e -> refused(e) || halfMoved(e) ? bySlot.get() : CompletableFuture.failedFuture(e));
+  }
+
+  /**
+   * Whether {@code e} is Redis's refusal of a call over several keys of one slot while that slot is
+   * half moved to another primary ({@code TRYAGAIN}): some of the keys are on the old primary, the
+   * others on the new. Nothing was run.
+   */
+  public static boolean halfMoved(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RedisException
+          && t.getMessage() != null
+          && t.getMessage().startsWith("TRYAGAIN")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * {@code call}'s result, or, when Redis refused it because its slot is half moved ({@link
+   * #halfMoved}), {@code byKey}'s: calls of one key each, which Redis runs wherever the key is (the
+   * old primary, or the new one after an {@code ASK} redirection that Lettuce follows).
+   */
+  public static <T> CompletionStage<T> orByKey(
+      CompletionStage<T> call, Supplier<CompletionStage<T>> byKey) {
+    return call.exceptionallyCompose(
+        e -> halfMoved(e) ? byKey.get() : CompletableFuture.failedFuture(e));
   }
 
   /**

@@ -1,0 +1,111 @@
+package org.presence.store.testing;
+
+import io.lettuce.core.MigrateArgs;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.models.partitions.ClusterPartitionParser;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Moves a hash slot of a Redis Cluster from the primary that holds it to another, the way {@code
+ * redis-cli --cluster reshard} does (the steps of the Redis Cluster specification, "Live
+ * resharding"): the target marks the slot importing, the source migrating, the slot's keys go
+ * across with {@code MIGRATE}, then every primary is told the slot's new owner. The keys go one at
+ * a time with a pause between them, so that clients working meanwhile find the slot half moved:
+ * some keys on the source, the others on the target.
+ */
+public final class SlotMover implements AutoCloseable {
+  private final RedisClient client = RedisClient.create();
+  private final Map<Integer, StatefulRedisConnection<String, String>> byPort =
+      new LinkedHashMap<>();
+
+  /** A mover for the cluster whose primaries listen on {@code ports} (loopback, no password). */
+  public SlotMover(List<Integer> ports) {
+    for (int port : ports) {
+      byPort.put(port, client.connect(RedisURI.create("127.0.0.1", port)));
+    }
+  }
+
+  private RedisCommands<String, String> on(int port) {
+    return byPort.get(port).sync();
+  }
+
+  private List<RedisClusterNode> primaries() {
+    List<RedisClusterNode> out = new ArrayList<>();
+    int any = byPort.keySet().iterator().next();
+    for (RedisClusterNode n : ClusterPartitionParser.parse(on(any).clusterNodes())) {
+      if (n.is(RedisClusterNode.NodeFlag.UPSTREAM) && byPort.containsKey(n.getUri().getPort())) {
+        out.add(n);
+      }
+    }
+    return out;
+  }
+
+  /** The port of the primary that holds {@code slot}. */
+  public int ownerOf(int slot) {
+    for (RedisClusterNode n : primaries()) {
+      if (n.hasSlot(slot)) {
+        return n.getUri().getPort();
+      }
+    }
+    throw new IllegalStateException("no primary holds slot " + slot);
+  }
+
+  /** A primary other than the one holding {@code slot}. */
+  public int otherThan(int slot) {
+    int owner = ownerOf(slot);
+    for (int port : byPort.keySet()) {
+      if (port != owner) {
+        return port;
+      }
+    }
+    throw new IllegalStateException("a cluster of one primary");
+  }
+
+  /**
+   * Moves {@code slot} to the primary on {@code toPort}, a key at a time with {@code pause} after
+   * each, and returns once every primary names the new owner.
+   */
+  public void move(int slot, int toPort, Duration pause) throws InterruptedException {
+    int fromPort = ownerOf(slot);
+    if (fromPort == toPort) {
+      return;
+    }
+    String fromId = on(fromPort).clusterMyId();
+    String toId = on(toPort).clusterMyId();
+    on(toPort).clusterSetSlotImporting(slot, fromId);
+    on(fromPort).clusterSetSlotMigrating(slot, toId);
+    while (true) {
+      List<String> keys = on(fromPort).clusterGetKeysInSlot(slot, 1);
+      if (keys.isEmpty()) {
+        break;
+      }
+      on(fromPort).migrate("127.0.0.1", toPort, 0, 5_000, MigrateArgs.Builder.keys(keys));
+      Thread.sleep(pause.toMillis());
+    }
+    on(toPort).clusterSetSlotNode(slot, toId);
+    on(fromPort).clusterSetSlotNode(slot, toId);
+    for (int port : byPort.keySet()) {
+      if (port != fromPort && port != toPort) {
+        on(port).clusterSetSlotNode(slot, toId);
+      }
+    }
+    RedisServers.await(
+        "every primary to name the slot's new owner",
+        () -> primaries().stream().allMatch(n -> n.hasSlot(slot) == (n.getNodeId().equals(toId))),
+        () -> on(fromPort).clusterNodes());
+  }
+
+  @Override
+  public void close() {
+    byPort.values().forEach(StatefulRedisConnection::close);
+    client.shutdown();
+  }
+}
