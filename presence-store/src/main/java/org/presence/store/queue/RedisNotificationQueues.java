@@ -346,10 +346,17 @@ public final class RedisNotificationQueues implements NotificationQueues {
     return primary != null ? primary : slot;
   }
 
-  /** {@code script} (one that starts with {@link SpreadCalls#PROLOGUE}) over {@code keys}. */
+  /**
+   * {@code script} (one that starts with {@link SpreadCalls#PROLOGUE}) over {@code keys}; made
+   * again after a short wait while Redis refuses it because a slot of its keys is half moved to
+   * another primary (a reshard: a user's queue and set of queues may then be on different
+   * primaries).
+   */
   private <T> CompletableFuture<T> run(
       RedisScript script, ScriptOutputType type, String[] keys, byte[][] args) {
-    return SpreadCalls.<T>run(script, backend, type, keys, args).toCompletableFuture();
+    return SpreadCalls.againWhileHalfMoved(
+            () -> SpreadCalls.<T>run(script, backend, type, keys, args))
+        .toCompletableFuture();
   }
 
   @Override

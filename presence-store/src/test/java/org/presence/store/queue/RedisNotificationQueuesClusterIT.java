@@ -2,14 +2,20 @@ package org.presence.store.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.presence.store.config.StoreConfig;
+import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
+import org.presence.store.testing.PrivateRedis;
+import org.presence.store.testing.SlotMover;
 
 /** {@link RedisNotificationQueuesIT}, every test of it, against a Redis Cluster. */
 class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
@@ -58,5 +64,153 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
   @Override
   StoreConfig.RedisConfig redisConfig(String keyPrefix) {
     return Backends.redisCluster(keyPrefix);
+  }
+
+  /**
+   * An operator moves the slot of some users' queues to another primary and back (live resharding,
+   * a key at a time, so that a user's queue and set of queues are for a while on different
+   * primaries) while batches for those users and for users of other slots of the same primary are
+   * queued and delivered. Every batch is stored and every delivery removes its items, without an
+   * error; each queue gives back its items once each, in the order they were queued. A private
+   * three-primary cluster, so that the shared one keeps its slots.
+   */
+  @Test
+  void itemsQueuedAndRemovedWhileTheirSlotMoves_areEachStoredAndRemovedOnceInOrder(
+      @TempDir Path dir) throws Exception {
+    try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
+        SlotMover mover = new SlotMover(cluster.ports())) {
+      String url =
+          "redis-cluster://"
+              + cluster.ports().stream()
+                  .map(p -> "127.0.0.1:" + p)
+                  .collect(java.util.stream.Collectors.joining(","));
+      RedisBackend r = RedisBackend.connect(StoreConfig.RedisConfig.redis(url).withKeyPrefix("q:"));
+      try {
+        movingSlotKeepsEveryItem(new RedisNotificationQueues(r), mover);
+      } finally {
+        r.close();
+      }
+    }
+  }
+
+  private static int queueSlot(String user) {
+    return io.lettuce.core.cluster.SlotHash.getSlot("{u:" + UserKeys.of(user) + "}");
+  }
+
+  private static void movingSlotKeepsEveryItem(RedisNotificationQueues queues, SlotMover mover)
+      throws InterruptedException {
+    int slot = queueSlot("q0");
+    int home = mover.ownerOf(slot);
+    // The moving slot's users first: a batch's call over several slots is then sent for a key
+    // of the moving slot.
+    List<String> users = new ArrayList<>();
+    List<String> elsewhere = new ArrayList<>();
+    for (int i = 0; users.size() < 6 || elsewhere.size() < 6; i++) {
+      String u = "q" + i;
+      int s = queueSlot(u);
+      if (s == slot && users.size() < 6) {
+        users.add(u);
+      } else if (s != slot && elsewhere.size() < 6 && mover.ownerOf(s) == home) {
+        elsewhere.add(u);
+      }
+    }
+    users.addAll(elsewhere);
+    long[] apps = {41, 42};
+    // Per user and application: the ids queued, and the ids removed, in order.
+    Map<String, List<String>> queued = new HashMap<>();
+    Map<String, List<String>> removed = new HashMap<>();
+    List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger rounds =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean stop =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    Thread apps0 =
+        new Thread(
+            () -> {
+              for (int round = 0; !stop.get() && round < 5_000; round++) {
+                List<NotificationQueues.Entry> batch = new ArrayList<>();
+                for (String u : users) {
+                  for (long app : apps) {
+                    Notification n = note(app, "r" + round);
+                    batch.add(new NotificationQueues.Entry(u, n));
+                    queued.computeIfAbsent(u + "/" + app, k -> new ArrayList<>()).add(n.id());
+                  }
+                }
+                try {
+                  queues.enqueueAll(batch).toCompletableFuture().get(10, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                  failures.add("round " + round + ", queueing: " + e);
+                }
+                // Deliver what was queued three rounds ago.
+                Map<String, Map<Long, List<String>>> ids = new HashMap<>();
+                for (String u : users) {
+                  for (long app : apps) {
+                    List<String> mine = queued.get(u + "/" + app);
+                    if (mine.size() > 3) {
+                      ids.computeIfAbsent(u, k -> new HashMap<>())
+                          .put(app, List.of(mine.get(mine.size() - 4)));
+                    }
+                  }
+                }
+                if (!ids.isEmpty()) {
+                  try {
+                    queues
+                        .removeAll(ids)
+                        .toCompletableFuture()
+                        .get(10, TimeUnit.SECONDS)
+                        .forEach(
+                            (u, items) ->
+                                items.forEach(
+                                    n ->
+                                        removed
+                                            .computeIfAbsent(
+                                                u + "/" + n.appId(), k -> new ArrayList<>())
+                                            .add(n.id())));
+                  } catch (Exception e) {
+                    failures.add("round " + round + ", delivering: " + e);
+                  }
+                }
+                rounds.incrementAndGet();
+              }
+            },
+            "apps");
+    apps0.start();
+    try {
+      awaitRounds(rounds, 5);
+      mover.move(slot, mover.otherThan(slot), java.time.Duration.ofMillis(20));
+      awaitRounds(rounds, rounds.get() + 5);
+      mover.move(slot, home, java.time.Duration.ofMillis(20));
+      awaitRounds(rounds, rounds.get() + 5);
+    } finally {
+      stop.set(true);
+      apps0.join(30_000);
+    }
+
+    assertThat(failures).isEmpty();
+    for (String u : users) {
+      Map<Long, List<String>> left = new HashMap<>();
+      for (Notification n : await(queues.pending(u))) {
+        left.computeIfAbsent(n.appId(), k -> new ArrayList<>()).add(n.id());
+      }
+      for (long app : apps) {
+        List<String> all = queued.get(u + "/" + app);
+        List<String> gone = removed.getOrDefault(u + "/" + app, List.of());
+        assertThat(gone)
+            .as("%s's items for %d delivered", u, app)
+            .isEqualTo(all.subList(0, gone.size()));
+        assertThat(left.getOrDefault(app, List.of()))
+            .as("%s's items for %d still queued", u, app)
+            .isEqualTo(all.subList(gone.size(), all.size()));
+      }
+    }
+  }
+
+  private static void awaitRounds(java.util.concurrent.atomic.AtomicInteger rounds, int atLeast)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (rounds.get() < atLeast && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(rounds.get()).as("rounds of batches made").isGreaterThanOrEqualTo(atLeast);
   }
 }
