@@ -165,13 +165,13 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
   /**
    * An operator moves a slot to another primary (live resharding: the keys go across one at a time,
    * so for a while some of the slot's hashes are on the old primary and the others on the new)
-   * while devices keep sending statuses, two at a time per user, and then moves it back. The users
-   * of the moving slot share it with several others, and more users of the same primary are in
-   * other slots (they send every other round), so the statuses go in calls over several slots, in
-   * calls over one slot whose keys are half moved, and alone. Every status is answered without an
-   * error, every user ends on the last status sent, and each application's log holds each user's
-   * statuses once each, in the order they were sent. A private three-primary cluster, so that the
-   * shared one keeps its slots.
+   * while devices keep sending statuses, two at a time per user, and then moves it back; then the
+   * same with the slot of the application's log. The users of the moving slot share it with several
+   * others, and more users of the same primary are in other slots (they send every other round), so
+   * the statuses go in calls over several slots, in calls over one slot whose keys are half moved,
+   * and alone. Every status is answered without an error, every user ends on the last status sent,
+   * and each application's log holds each user's statuses once each, in the order they were sent. A
+   * private three-primary cluster, so that the shared one keeps its slots.
    */
   @Test
   void statusesGoOnWhileTheirSlotMovesToAnotherPrimary(@TempDir Path dir) throws Exception {
@@ -276,6 +276,13 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
       mover.move(slot, mover.otherThan(slot), java.time.Duration.ofMillis(25));
       awaitRounds(rounds, rounds.get() + 5);
       mover.move(slot, home, java.time.Duration.ofMillis(25));
+      awaitRounds(rounds, rounds.get() + 5);
+      // Then the application's log (its stream, counters, guards: their calls are the log's).
+      int logSlot = SlotHash.getSlot(lg.appendKeys(APP_A)[0]);
+      int logHome = mover.ownerOf(logSlot);
+      mover.move(logSlot, mover.otherThan(logSlot), java.time.Duration.ofMillis(25));
+      awaitRounds(rounds, rounds.get() + 5);
+      mover.move(logSlot, logHome, java.time.Duration.ofMillis(25));
       awaitRounds(rounds, rounds.get() + 5);
     } finally {
       stop.set(true);
