@@ -184,9 +184,9 @@ public final class SpreadCalls {
 
   /**
    * How long a call refused because its slot is half moved ({@link #halfMoved}) is made again:
-   * after 10 ms, then after waits doubling up to 200 ms, each up to a fifth longer at random, for
-   * at most 5 s. A reshard moves a slot's keys in batches of a few keys, a few milliseconds each,
-   * so the keys of one call are seldom apart for long.
+   * after 10 ms, then after waits doubling up to 200 ms, each up to a fifth shorter or longer at
+   * random (Failsafe's jitter), for at most 5 s. A reshard moves a slot's keys in batches of a few
+   * keys, a few milliseconds each, so the keys of one call are seldom apart for long.
    */
   private static final RetryPolicy<Object> WHILE_HALF_MOVED =
       RetryPolicy.builder()
