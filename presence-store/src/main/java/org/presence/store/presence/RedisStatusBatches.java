@@ -419,8 +419,9 @@ public final class RedisStatusBatches implements StatusBatches {
     this.log = log;
     this.fanout = fanout;
     this.cluster = redis.cluster();
+    // One try per call: a call refused because its slot is half moved goes per user (decideInSlot).
     this.script =
-        new RedisScript(
+        RedisScript.oneTry(
             cluster
                 ? RedisPresenceStateStore.RULES
                     + "\n"

@@ -347,16 +347,14 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   /**
-   * {@code script} (one that starts with {@link SpreadCalls#PROLOGUE}) over {@code keys}; made
-   * again after a short wait while Redis refuses it because a slot of its keys is half moved to
-   * another primary (a reshard: a user's queue and set of queues may then be on different
-   * primaries).
+   * {@code script} (one that starts with {@link SpreadCalls#PROLOGUE}) over {@code keys}. A call
+   * over one slot goes again after a short wait while Redis refuses it because the slot is half
+   * moved to another primary ({@link RedisScript}: a user's queue and set of queues may be apart
+   * for a moment during a reshard); a call over several slots is refused then, and goes per slot.
    */
   private <T> CompletableFuture<T> run(
       RedisScript script, ScriptOutputType type, String[] keys, byte[][] args) {
-    return SpreadCalls.againWhileHalfMoved(
-            () -> SpreadCalls.<T>run(script, backend, type, keys, args))
-        .toCompletableFuture();
+    return SpreadCalls.<T>run(script, backend, type, keys, args).toCompletableFuture();
   }
 
   @Override

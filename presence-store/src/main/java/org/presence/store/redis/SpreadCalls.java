@@ -1,12 +1,9 @@
 package org.presence.store.redis;
 
-import dev.failsafe.Failsafe;
-import dev.failsafe.RetryPolicy;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.SlotHash;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -157,18 +154,10 @@ public final class SpreadCalls {
 
   /**
    * Whether {@code e} is Redis's refusal of a call over several keys of one slot while that slot is
-   * half moved to another primary ({@code TRYAGAIN}): some of the keys are on the old primary, the
-   * others on the new. Nothing was run.
+   * half moved to another primary ({@link RedisScript#halfMoved}).
    */
   public static boolean halfMoved(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof RedisException
-          && t.getMessage() != null
-          && t.getMessage().startsWith("TRYAGAIN")) {
-        return true;
-      }
-    }
-    return false;
+    return RedisScript.halfMoved(e);
   }
 
   /**
@@ -180,36 +169,6 @@ public final class SpreadCalls {
       CompletionStage<T> call, Supplier<CompletionStage<T>> byKey) {
     return call.exceptionallyCompose(
         e -> halfMoved(e) ? byKey.get() : CompletableFuture.failedFuture(e));
-  }
-
-  /**
-   * How long a call refused because its slot is half moved ({@link #halfMoved}) is made again:
-   * after 10 ms, then after waits doubling up to 200 ms, each up to a fifth shorter or longer at
-   * random (Failsafe's jitter), for at most 5 s. A reshard moves a slot's keys in batches of a few
-   * keys, a few milliseconds each, so the keys of one call are seldom apart for long.
-   */
-  private static final RetryPolicy<Object> WHILE_HALF_MOVED =
-      RetryPolicy.builder()
-          .handleIf(SpreadCalls::halfMoved)
-          .withBackoff(Duration.ofMillis(10), Duration.ofMillis(200))
-          .withJitter(0.2)
-          .withMaxRetries(-1)
-          .withMaxDuration(Duration.ofSeconds(5))
-          .build();
-
-  /**
-   * {@code call}'s result, or, while Redis refuses it because its slot is half moved ({@link
-   * #halfMoved}), the result of making it again after a short wait ({@link #WHILE_HALF_MOVED}). For
-   * calls whose keys of one slot cannot be split (a user's queue and set of queues); the first try
-   * is made at once, on the caller's thread.
-   */
-  public static <T> CompletionStage<T> againWhileHalfMoved(Supplier<CompletionStage<T>> call) {
-    return call.get()
-        .exceptionallyCompose(
-            e ->
-                halfMoved(e)
-                    ? Failsafe.with(WHILE_HALF_MOVED).getStageAsync(call::get)
-                    : CompletableFuture.failedFuture(e));
   }
 
   /**

@@ -26,6 +26,9 @@ public final class SlotMover implements AutoCloseable {
   private final Map<Integer, StatefulRedisConnection<String, String>> byPort =
       new LinkedHashMap<>();
 
+  /** Per slot being moved: the ports of its old and new primary. */
+  private final Map<Integer, int[]> moving = new LinkedHashMap<>();
+
   /** A mover for the cluster whose primaries listen on {@code ports} (loopback, no password). */
   public SlotMover(List<Integer> ports) {
     for (int port : ports) {
@@ -74,22 +77,47 @@ public final class SlotMover implements AutoCloseable {
    * each, and returns once every primary names the new owner.
    */
   public void move(int slot, int toPort, Duration pause) throws InterruptedException {
-    int fromPort = ownerOf(slot);
-    if (fromPort == toPort) {
+    if (ownerOf(slot) == toPort) {
       return;
     }
-    String fromId = on(fromPort).clusterMyId();
-    String toId = on(toPort).clusterMyId();
-    on(toPort).clusterSetSlotImporting(slot, fromId);
-    on(fromPort).clusterSetSlotMigrating(slot, toId);
+    begin(slot, toPort);
     while (true) {
-      List<String> keys = on(fromPort).clusterGetKeysInSlot(slot, 1);
+      List<String> keys = on(moving.get(slot)[0]).clusterGetKeysInSlot(slot, 1);
       if (keys.isEmpty()) {
         break;
       }
-      on(fromPort).migrate("127.0.0.1", toPort, 0, 5_000, MigrateArgs.Builder.keys(keys));
+      migrate(slot, keys.get(0));
       Thread.sleep(pause.toMillis());
     }
+    finish(slot);
+  }
+
+  /**
+   * Starts moving {@code slot} to the primary on {@code toPort}: the new primary imports it, the
+   * old one migrates it. Its keys stay where they are until {@link #migrate}d.
+   */
+  public void begin(int slot, int toPort) {
+    int fromPort = ownerOf(slot);
+    on(toPort).clusterSetSlotImporting(slot, on(fromPort).clusterMyId());
+    on(fromPort).clusterSetSlotMigrating(slot, on(toPort).clusterMyId());
+    moving.put(slot, new int[] {fromPort, toPort});
+  }
+
+  /** Moves {@code key} of {@code slot}, which {@link #begin} started moving, to the new primary. */
+  public void migrate(int slot, String key) {
+    int[] ports = moving.get(slot);
+    on(ports[0]).migrate("127.0.0.1", ports[1], 0, 5_000, MigrateArgs.Builder.keys(key));
+  }
+
+  /**
+   * Ends moving {@code slot}, every key of which was {@link #migrate}d: every primary is told its
+   * new owner; returns once they all name it.
+   */
+  public void finish(int slot) throws InterruptedException {
+    int[] ports = moving.remove(slot);
+    int fromPort = ports[0];
+    int toPort = ports[1];
+    String toId = on(toPort).clusterMyId();
     on(toPort).clusterSetSlotNode(slot, toId);
     on(fromPort).clusterSetSlotNode(slot, toId);
     for (int port : byPort.keySet()) {
