@@ -30,6 +30,7 @@ import org.presence.store.presence.RedisStatusBatches;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 import org.presence.store.testing.PrivateRedis;
+import org.presence.store.testing.Rounds;
 import org.presence.store.testing.SlotMover;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateLog;
@@ -177,11 +178,7 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
   void statusesGoOnWhileTheirSlotMovesToAnotherPrimary(@TempDir Path dir) throws Exception {
     try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
         SlotMover mover = new SlotMover(cluster.ports())) {
-      String url =
-          "redis-cluster://"
-              + cluster.ports().stream()
-                  .map(p -> "127.0.0.1:" + p)
-                  .collect(java.util.stream.Collectors.joining(","));
+      String url = cluster.clusterUrl();
       RedisBackend r = RedisBackend.connect(StoreConfig.RedisConfig.redis(url).withKeyPrefix("m:"));
       try {
         movingSlotKeepsEveryStatus(r, mover);
@@ -235,8 +232,7 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
     Map<String, List<String>> sent = new HashMap<>();
     users.forEach(u -> sent.put(u, new ArrayList<>()));
     List<String> failures = new CopyOnWriteArrayList<>();
-    java.util.concurrent.atomic.AtomicInteger rounds =
-        new java.util.concurrent.atomic.AtomicInteger();
+    Rounds rounds = new Rounds();
     AtomicBoolean stop = new AtomicBoolean();
     Thread devices =
         new Thread(
@@ -266,24 +262,24 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
                     failures.add(what.get(i) + ": " + e);
                   }
                 }
-                rounds.incrementAndGet();
+                rounds.made();
               }
             },
             "devices");
     devices.start();
     try {
-      awaitRounds(rounds, 5);
+      rounds.awaitMore(5);
       mover.move(slot, mover.otherThan(slot), java.time.Duration.ofMillis(25));
-      awaitRounds(rounds, rounds.get() + 5);
+      rounds.awaitMore(5);
       mover.move(slot, home, java.time.Duration.ofMillis(25));
-      awaitRounds(rounds, rounds.get() + 5);
+      rounds.awaitMore(5);
       // Then the application's log (its stream, counters, guards: their calls are the log's).
       int logSlot = SlotHash.getSlot(lg.appendKeys(APP_A)[0]);
       int logHome = mover.ownerOf(logSlot);
       mover.move(logSlot, mover.otherThan(logSlot), java.time.Duration.ofMillis(25));
-      awaitRounds(rounds, rounds.get() + 5);
+      rounds.awaitMore(5);
       mover.move(logSlot, logHome, java.time.Duration.ofMillis(25));
-      awaitRounds(rounds, rounds.get() + 5);
+      rounds.awaitMore(5);
     } finally {
       stop.set(true);
       devices.join(30_000);
@@ -312,14 +308,5 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
           .isEqualTo(last.substring(0, last.indexOf(' ')));
       assertThat(logged.get(u + "@" + APP_A)).as("%s's updates in the log", u).isEqualTo(mine);
     }
-  }
-
-  private static void awaitRounds(java.util.concurrent.atomic.AtomicInteger rounds, int atLeast)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-    while (rounds.get() < atLeast && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
-    assertThat(rounds.get()).as("rounds of statuses made").isGreaterThanOrEqualTo(atLeast);
   }
 }

@@ -27,6 +27,21 @@ public final class RedisErrors {
   }
 
   /**
+   * Whether {@code e}, or one of its causes, is Redis's error answer starting with {@code prefix}
+   * (its error code, such as {@code TRYAGAIN}, or a script's own, such as {@code SPREAD}).
+   */
+  public static boolean answered(Throwable e, String prefix) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RedisException
+          && t.getMessage() != null
+          && t.getMessage().startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * Sends a Redis command and answers what it answers, with every failure, whether Lettuce throws
    * at once (not connected) or the command fails later, turned into {@link #unavailable}.
    */

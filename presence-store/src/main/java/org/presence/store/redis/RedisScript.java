@@ -69,14 +69,7 @@ public final class RedisScript {
    * others on the new. Nothing was run.
    */
   public static boolean halfMoved(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof RedisException
-          && t.getMessage() != null
-          && t.getMessage().startsWith("TRYAGAIN")) {
-        return true;
-      }
-    }
-    return false;
+    return RedisErrors.answered(e, "TRYAGAIN");
   }
 
   /**

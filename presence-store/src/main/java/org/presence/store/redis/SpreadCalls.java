@@ -131,14 +131,7 @@ public final class SpreadCalls {
 
   /** Whether {@code e} is a {@link #run} over several slots that the primary refused. */
   public static boolean refused(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof RedisException
-          && t.getMessage() != null
-          && t.getMessage().startsWith("SPREAD ")) {
-        return true;
-      }
-    }
-    return false;
+    return RedisErrors.answered(e, "SPREAD ");
   }
 
   /**

@@ -15,6 +15,7 @@ import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 import org.presence.store.testing.PrivateRedis;
+import org.presence.store.testing.Rounds;
 import org.presence.store.testing.SlotMover;
 
 /** {@link RedisNotificationQueuesIT}, every test of it, against a Redis Cluster. */
@@ -79,11 +80,7 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
       @TempDir Path dir) throws Exception {
     try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
         SlotMover mover = new SlotMover(cluster.ports())) {
-      String url =
-          "redis-cluster://"
-              + cluster.ports().stream()
-                  .map(p -> "127.0.0.1:" + p)
-                  .collect(java.util.stream.Collectors.joining(","));
+      String url = cluster.clusterUrl();
       RedisBackend r = RedisBackend.connect(StoreConfig.RedisConfig.redis(url).withKeyPrefix("q:"));
       try {
         movingSlotKeepsEveryItem(new RedisNotificationQueues(r), mover);
@@ -120,8 +117,7 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
     Map<String, List<String>> queued = new HashMap<>();
     Map<String, List<String>> removed = new HashMap<>();
     List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.concurrent.atomic.AtomicInteger rounds =
-        new java.util.concurrent.atomic.AtomicInteger();
+    Rounds rounds = new Rounds();
     java.util.concurrent.atomic.AtomicBoolean stop =
         new java.util.concurrent.atomic.AtomicBoolean();
     Thread apps0 =
@@ -170,17 +166,17 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
                     failures.add("round " + round + ", delivering: " + e);
                   }
                 }
-                rounds.incrementAndGet();
+                rounds.made();
               }
             },
             "apps");
     apps0.start();
     try {
-      awaitRounds(rounds, 5);
+      rounds.awaitMore(5);
       mover.move(slot, mover.otherThan(slot), java.time.Duration.ofMillis(20));
-      awaitRounds(rounds, rounds.get() + 5);
+      rounds.awaitMore(5);
       mover.move(slot, home, java.time.Duration.ofMillis(20));
-      awaitRounds(rounds, rounds.get() + 5);
+      rounds.awaitMore(5);
     } finally {
       stop.set(true);
       apps0.join(30_000);
@@ -203,14 +199,5 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
             .isEqualTo(all.subList(gone.size(), all.size()));
       }
     }
-  }
-
-  private static void awaitRounds(java.util.concurrent.atomic.AtomicInteger rounds, int atLeast)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (rounds.get() < atLeast && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
-    assertThat(rounds.get()).as("rounds of batches made").isGreaterThanOrEqualTo(atLeast);
   }
 }

@@ -56,4 +56,21 @@ class RedisErrorsTest {
         RedisErrors.call(() -> CompletableFuture.completedFuture("PONG")).toCompletableFuture();
     assertThat(f.join()).isEqualTo("PONG");
   }
+
+  @Test
+  void answered_findsRedisErrorCodesAmongTheCauses_andNothingElse() {
+    Throwable tryAgain =
+        RedisErrors.unavailable(
+            new io.lettuce.core.RedisCommandExecutionException(
+                "TRYAGAIN Multiple keys request during rehashing of slot"));
+    assertThat(RedisErrors.answered(tryAgain, "TRYAGAIN")).isTrue();
+    assertThat(RedisScript.halfMoved(tryAgain)).isTrue();
+    assertThat(SpreadCalls.refused(tryAgain)).isFalse();
+    Throwable spread =
+        new CompletionException(new io.lettuce.core.RedisCommandExecutionException("SPREAD x"));
+    assertThat(SpreadCalls.refused(spread)).isTrue();
+    assertThat(RedisScript.halfMoved(spread)).isFalse();
+    // The same words from anything but Redis are not Redis's answer.
+    assertThat(RedisErrors.answered(new IllegalStateException("TRYAGAIN"), "TRYAGAIN")).isFalse();
+  }
 }

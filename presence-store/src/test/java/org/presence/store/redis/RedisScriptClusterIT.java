@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.store.config.StoreConfig;
@@ -32,11 +31,7 @@ class RedisScriptClusterIT {
       throws Exception {
     try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
         SlotMover mover = new SlotMover(cluster.ports())) {
-      String url =
-          "redis-cluster://"
-              + cluster.ports().stream()
-                  .map(p -> "127.0.0.1:" + p)
-                  .collect(Collectors.joining(","));
+      String url = cluster.clusterUrl();
       try (RedisBackend redis =
           RedisBackend.connect(StoreConfig.RedisConfig.redis(url).withKeyPrefix("s:"))) {
         String a = "{t}a";

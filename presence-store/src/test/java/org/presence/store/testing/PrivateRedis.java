@@ -130,6 +130,16 @@ public final class PrivateRedis implements AutoCloseable {
     }
   }
 
+  /** The {@code redis-cluster://} URL of a {@link #cluster}, every primary a seed. */
+  public String clusterUrl() {
+    StringBuilder url = new StringBuilder("redis-cluster://");
+    for (int port : ports) {
+      url.append(url.length() > "redis-cluster://".length() ? "," : "").append("127.0.0.1:");
+      url.append(port);
+    }
+    return url.toString();
+  }
+
   /** The ports of the servers, in start order. */
   public List<Integer> ports() {
     return List.copyOf(ports);
