@@ -268,18 +268,10 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
             "devices");
     devices.start();
     try {
-      rounds.awaitMore(5);
-      mover.move(slot, mover.otherThan(slot), java.time.Duration.ofMillis(25));
-      rounds.awaitMore(5);
-      mover.move(slot, home, java.time.Duration.ofMillis(25));
-      rounds.awaitMore(5);
+      mover.awayAndBack(slot, java.time.Duration.ofMillis(25), rounds);
       // Then the application's log (its stream, counters, guards: their calls are the log's).
-      int logSlot = SlotHash.getSlot(lg.appendKeys(APP_A)[0]);
-      int logHome = mover.ownerOf(logSlot);
-      mover.move(logSlot, mover.otherThan(logSlot), java.time.Duration.ofMillis(25));
-      rounds.awaitMore(5);
-      mover.move(logSlot, logHome, java.time.Duration.ofMillis(25));
-      rounds.awaitMore(5);
+      mover.awayAndBack(
+          SlotHash.getSlot(lg.appendKeys(APP_A)[0]), java.time.Duration.ofMillis(25), rounds);
     } finally {
       stop.set(true);
       devices.join(30_000);

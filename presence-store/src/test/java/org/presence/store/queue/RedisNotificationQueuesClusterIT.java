@@ -172,11 +172,7 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
             "apps");
     apps0.start();
     try {
-      rounds.awaitMore(5);
-      mover.move(slot, mover.otherThan(slot), java.time.Duration.ofMillis(20));
-      rounds.awaitMore(5);
-      mover.move(slot, home, java.time.Duration.ofMillis(20));
-      rounds.awaitMore(5);
+      mover.awayAndBack(slot, java.time.Duration.ofMillis(20), rounds);
     } finally {
       stop.set(true);
       apps0.join(30_000);

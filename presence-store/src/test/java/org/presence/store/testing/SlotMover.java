@@ -93,6 +93,20 @@ public final class SlotMover implements AutoCloseable {
   }
 
   /**
+   * Moves {@code slot} to another primary and back ({@link #move}, {@code pause} after each key),
+   * while a test's load thread works: it waits for five of the thread's {@code rounds} before the
+   * first move, between the two and after the second.
+   */
+  public void awayAndBack(int slot, Duration pause, Rounds rounds) throws InterruptedException {
+    int home = ownerOf(slot);
+    rounds.awaitMore(5);
+    move(slot, otherThan(slot), pause);
+    rounds.awaitMore(5);
+    move(slot, home, pause);
+    rounds.awaitMore(5);
+  }
+
+  /**
    * Starts moving {@code slot} to the primary on {@code toPort}: the new primary imports it, the
    * old one migrates it. Its keys stay where they are until {@link #migrate}d.
    */
