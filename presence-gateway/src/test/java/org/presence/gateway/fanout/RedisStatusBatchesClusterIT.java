@@ -188,8 +188,7 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
     }
   }
 
-  private static void movingSlotKeepsEveryStatus(RedisBackend r, SlotMover mover)
-      throws InterruptedException {
+  private static void movingSlotKeepsEveryStatus(RedisBackend r, SlotMover mover) throws Exception {
     RedisPresenceStateStore st = new RedisPresenceStateStore(r);
     RedisAppUpdateLog lg = new RedisAppUpdateLog(r, AppUpdateLog.RETENTION);
     Map<String, List<Grant>> grants = new HashMap<>();
@@ -232,50 +231,48 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
     Map<String, List<String>> sent = new HashMap<>();
     users.forEach(u -> sent.put(u, new ArrayList<>()));
     List<String> failures = new CopyOnWriteArrayList<>();
-    Rounds rounds = new Rounds();
-    AtomicBoolean stop = new AtomicBoolean();
-    Thread devices =
-        new Thread(
-            () -> {
-              long now = 10;
-              for (int round = 0; !stop.get() && round < 5_000; round++) {
-                List<CompletableFuture<PresenceUpdate>> made = new ArrayList<>();
-                List<String> what = new ArrayList<>();
-                // Every other round only the moving slot's users: batches of one slot.
-                for (String u : round % 2 == 0 ? users : sameSlot) {
-                  for (int k = 0; k < 2; k++) {
-                    PresenceStatus status = cycle[(2 * round + k) % 3];
-                    String message = "r" + round + "." + k;
-                    sent.get(u).add(status.wireName() + " " + message);
-                    what.add(u + " " + message);
-                    made.add(
-                        b.update(u, "d", sessions.get(u), status, message, null, null, now++)
-                            .toCompletableFuture());
-                  }
-                }
-                for (int i = 0; i < made.size(); i++) {
-                  try {
-                    if (!made.get(i).get(10, java.util.concurrent.TimeUnit.SECONDS).applied()) {
-                      failures.add(what.get(i) + ": not applied");
-                    }
-                  } catch (Exception e) {
-                    failures.add(what.get(i) + ": " + e);
-                  }
-                }
-                rounds.made();
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(10);
+    Rounds.during(
+        "devices",
+        round -> {
+          List<CompletableFuture<PresenceUpdate>> made = new ArrayList<>();
+          List<String> what = new ArrayList<>();
+          // Every other round only the moving slot's users: batches of one slot.
+          for (String u : round % 2 == 0 ? users : sameSlot) {
+            for (int k = 0; k < 2; k++) {
+              PresenceStatus status = cycle[(2 * round + k) % 3];
+              String message = "r" + round + "." + k;
+              sent.get(u).add(status.wireName() + " " + message);
+              what.add(u + " " + message);
+              made.add(
+                  b.update(
+                          u,
+                          "d",
+                          sessions.get(u),
+                          status,
+                          message,
+                          null,
+                          null,
+                          now.getAndIncrement())
+                      .toCompletableFuture());
+            }
+          }
+          for (int i = 0; i < made.size(); i++) {
+            try {
+              if (!made.get(i).get(10, java.util.concurrent.TimeUnit.SECONDS).applied()) {
+                failures.add(what.get(i) + ": not applied");
               }
-            },
-            "devices");
-    devices.start();
-    try {
-      mover.awayAndBack(slot, java.time.Duration.ofMillis(25), rounds);
-      // Then the application's log (its stream, counters, guards: their calls are the log's).
-      mover.awayAndBack(
-          SlotHash.getSlot(lg.appendKeys(APP_A)[0]), java.time.Duration.ofMillis(25), rounds);
-    } finally {
-      stop.set(true);
-      devices.join(30_000);
-    }
+            } catch (Exception e) {
+              failures.add(what.get(i) + ": " + e);
+            }
+          }
+        },
+        rounds -> {
+          mover.awayAndBack(slot, java.time.Duration.ofMillis(25), rounds);
+          // Then the application's log (its stream, counters, guards: their calls are the log's).
+          mover.awayAndBack(
+              SlotHash.getSlot(lg.appendKeys(APP_A)[0]), java.time.Duration.ofMillis(25), rounds);
+        });
 
     assertThat(failures).isEmpty();
     Map<String, List<String>> logged = new HashMap<>();

@@ -136,21 +136,16 @@ public final class SpreadCalls {
 
   /**
    * {@code call}'s result, or, when a primary refused it ({@link #refused}), or Redis refused it as
-   * a call over one half-moved slot ({@link #halfMoved}; a batch whose keys all share a slot is
-   * made as such a call), {@code bySlot}'s. Nothing of a refused call was written.
+   * a call over one half-moved slot ({@link RedisScript#halfMoved}; a batch whose keys all share a
+   * slot is made as such a call), {@code bySlot}'s. Nothing of a refused call was written.
    */
   public static <T> CompletionStage<T> orBySlot(
       CompletionStage<T> call, Supplier<CompletionStage<T>> bySlot) {
     return call.exceptionallyCompose(
-        e -> refused(e) || halfMoved(e) ? bySlot.get() : CompletableFuture.failedFuture(e));
-  }
-
-  /**
-   * Whether {@code e} is Redis's refusal of a call over several keys of one slot while that slot is
-   * half moved to another primary ({@link RedisScript#halfMoved}).
-   */
-  public static boolean halfMoved(Throwable e) {
-    return RedisScript.halfMoved(e);
+        e ->
+            refused(e) || RedisScript.halfMoved(e)
+                ? bySlot.get()
+                : CompletableFuture.failedFuture(e));
   }
 
   /**
@@ -161,7 +156,7 @@ public final class SpreadCalls {
   public static <T> CompletionStage<T> orByKey(
       CompletionStage<T> call, Supplier<CompletionStage<T>> byKey) {
     return call.exceptionallyCompose(
-        e -> halfMoved(e) ? byKey.get() : CompletableFuture.failedFuture(e));
+        e -> RedisScript.halfMoved(e) ? byKey.get() : CompletableFuture.failedFuture(e));
   }
 
   /**

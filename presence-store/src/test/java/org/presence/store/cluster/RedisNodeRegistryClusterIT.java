@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,42 +47,30 @@ class RedisNodeRegistryClusterIT extends RedisNodeRegistryIT {
       RedisNodeRegistry registry = new RedisNodeRegistry(r);
       List<String> nodes = List.of("a", "b", "c");
       List<String> failures = new CopyOnWriteArrayList<>();
-      Rounds rounds = new Rounds();
-      AtomicBoolean stop = new AtomicBoolean();
-      Thread beats =
-          new Thread(
-              () -> {
-                for (int round = 0; !stop.get() && round < 5_000; round++) {
-                  for (String n : nodes) {
-                    try {
-                      // False on a node's first heartbeat (it joins); true after, while alive.
-                      if (!registry
-                              .heartbeat(n, Duration.ofSeconds(30))
-                              .toCompletableFuture()
-                              .get(10, TimeUnit.SECONDS)
-                          && round > 0) {
-                        failures.add("round " + round + ", " + n + ": lease lost");
-                      }
-                    } catch (Exception e) {
-                      failures.add("round " + round + ", " + n + ": " + e);
-                    }
-                  }
-                  try {
-                    registry.alive().toCompletableFuture().get(10, TimeUnit.SECONDS);
-                  } catch (Exception e) {
-                    failures.add("round " + round + ", alive: " + e);
-                  }
-                  rounds.made();
+      Rounds.during(
+          "beats",
+          round -> {
+            for (String n : nodes) {
+              try {
+                // False on a node's first heartbeat (it joins); true after, while alive.
+                if (!registry
+                        .heartbeat(n, Duration.ofSeconds(30))
+                        .toCompletableFuture()
+                        .get(10, TimeUnit.SECONDS)
+                    && round > 0) {
+                  failures.add("round " + round + ", " + n + ": lease lost");
                 }
-              },
-              "beats");
-      beats.start();
-      try {
-        mover.awayAndBack(SlotHash.getSlot("{nodes}"), Duration.ofMillis(25), rounds);
-      } finally {
-        stop.set(true);
-        beats.join(30_000);
-      }
+              } catch (Exception e) {
+                failures.add("round " + round + ", " + n + ": " + e);
+              }
+            }
+            try {
+              registry.alive().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+              failures.add("round " + round + ", alive: " + e);
+            }
+          },
+          rounds -> mover.awayAndBack(SlotHash.getSlot("{nodes}"), Duration.ofMillis(25), rounds));
       assertThat(failures).isEmpty();
       assertThat(registry.alive().toCompletableFuture().get(10, TimeUnit.SECONDS))
           .containsExactlyInAnyOrderElementsOf(nodes);

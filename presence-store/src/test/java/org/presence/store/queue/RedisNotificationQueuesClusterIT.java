@@ -95,7 +95,7 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
   }
 
   private static void movingSlotKeepsEveryItem(RedisNotificationQueues queues, SlotMover mover)
-      throws InterruptedException {
+      throws Exception {
     int slot = queueSlot("q0");
     int home = mover.ownerOf(slot);
     // The moving slot's users first: a batch's call over several slots is then sent for a key
@@ -117,66 +117,52 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
     Map<String, List<String>> queued = new HashMap<>();
     Map<String, List<String>> removed = new HashMap<>();
     List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
-    Rounds rounds = new Rounds();
-    java.util.concurrent.atomic.AtomicBoolean stop =
-        new java.util.concurrent.atomic.AtomicBoolean();
-    Thread apps0 =
-        new Thread(
-            () -> {
-              for (int round = 0; !stop.get() && round < 5_000; round++) {
-                List<NotificationQueues.Entry> batch = new ArrayList<>();
-                for (String u : users) {
-                  for (long app : apps) {
-                    Notification n = note(app, "r" + round);
-                    batch.add(new NotificationQueues.Entry(u, n));
-                    queued.computeIfAbsent(u + "/" + app, k -> new ArrayList<>()).add(n.id());
-                  }
-                }
-                try {
-                  queues.enqueueAll(batch).toCompletableFuture().get(10, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                  failures.add("round " + round + ", queueing: " + e);
-                }
-                // Deliver what was queued three rounds ago.
-                Map<String, Map<Long, List<String>>> ids = new HashMap<>();
-                for (String u : users) {
-                  for (long app : apps) {
-                    List<String> mine = queued.get(u + "/" + app);
-                    if (mine.size() > 3) {
-                      ids.computeIfAbsent(u, k -> new HashMap<>())
-                          .put(app, List.of(mine.get(mine.size() - 4)));
-                    }
-                  }
-                }
-                if (!ids.isEmpty()) {
-                  try {
-                    queues
-                        .removeAll(ids)
-                        .toCompletableFuture()
-                        .get(10, TimeUnit.SECONDS)
-                        .forEach(
-                            (u, items) ->
-                                items.forEach(
-                                    n ->
-                                        removed
-                                            .computeIfAbsent(
-                                                u + "/" + n.appId(), k -> new ArrayList<>())
-                                            .add(n.id())));
-                  } catch (Exception e) {
-                    failures.add("round " + round + ", delivering: " + e);
-                  }
-                }
-                rounds.made();
+    Rounds.during(
+        "apps",
+        round -> {
+          List<NotificationQueues.Entry> batch = new ArrayList<>();
+          for (String u : users) {
+            for (long app : apps) {
+              Notification n = note(app, "r" + round);
+              batch.add(new NotificationQueues.Entry(u, n));
+              queued.computeIfAbsent(u + "/" + app, k -> new ArrayList<>()).add(n.id());
+            }
+          }
+          try {
+            queues.enqueueAll(batch).toCompletableFuture().get(10, TimeUnit.SECONDS);
+          } catch (Exception e) {
+            failures.add("round " + round + ", queueing: " + e);
+          }
+          // Deliver what was queued three rounds ago.
+          Map<String, Map<Long, List<String>>> ids = new HashMap<>();
+          for (String u : users) {
+            for (long app : apps) {
+              List<String> mine = queued.get(u + "/" + app);
+              if (mine.size() > 3) {
+                ids.computeIfAbsent(u, k -> new HashMap<>())
+                    .put(app, List.of(mine.get(mine.size() - 4)));
               }
-            },
-            "apps");
-    apps0.start();
-    try {
-      mover.awayAndBack(slot, java.time.Duration.ofMillis(20), rounds);
-    } finally {
-      stop.set(true);
-      apps0.join(30_000);
-    }
+            }
+          }
+          if (!ids.isEmpty()) {
+            try {
+              queues
+                  .removeAll(ids)
+                  .toCompletableFuture()
+                  .get(10, TimeUnit.SECONDS)
+                  .forEach(
+                      (u, items) ->
+                          items.forEach(
+                              n ->
+                                  removed
+                                      .computeIfAbsent(u + "/" + n.appId(), k -> new ArrayList<>())
+                                      .add(n.id())));
+            } catch (Exception e) {
+              failures.add("round " + round + ", delivering: " + e);
+            }
+          }
+        },
+        rounds -> mover.awayAndBack(slot, java.time.Duration.ofMillis(20), rounds));
 
     assertThat(failures).isEmpty();
     for (String u : users) {
