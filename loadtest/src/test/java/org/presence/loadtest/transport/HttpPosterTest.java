@@ -191,11 +191,17 @@ class HttpPosterTest {
     HttpPoster p = poster(Duration.ofSeconds(5));
     EventLoop loop = client.next();
     CompletableFuture<?>[] all = new CompletableFuture<?>[4];
-    for (int i = 0; i < all.length; i++) {
-      all[i] =
-          p.post(loop, base.resolve("/echo"), null, "text/plain", body("b" + i))
-              .toCompletableFuture();
-    }
+    // Made in one task of the loop, so that no answer can be read (and its connection reused)
+    // before the last post is made, however slowly the test's own thread runs.
+    loop.submit(
+            () -> {
+              for (int i = 0; i < all.length; i++) {
+                all[i] =
+                    p.post(loop, base.resolve("/echo"), null, "text/plain", body("b" + i))
+                        .toCompletableFuture();
+              }
+            })
+        .get(10, TimeUnit.SECONDS);
     for (int i = 0; i < all.length; i++) {
       HttpPoster.Answer a = (HttpPoster.Answer) all[i].get(10, TimeUnit.SECONDS);
       assertThat(text(a)).isEqualTo("POST /echo null text/plain b" + i);
