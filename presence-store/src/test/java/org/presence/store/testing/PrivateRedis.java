@@ -75,6 +75,21 @@ public final class PrivateRedis implements AutoCloseable {
   /** A Redis Cluster of three primaries (no replicas), with the same options as {@link #single}. */
   public static PrivateRedis cluster(Path dir, String password, Path cert)
       throws IOException, InterruptedException {
+    return cluster(dir, password, cert, 0);
+  }
+
+  /**
+   * A Redis Cluster of three primaries, each with one replica ({@code CLUSTER NODES} says which is
+   * which), no password, plain; a replica is promoted about two seconds after its primary stops
+   * answering. A replica may still be in its first sync on return.
+   */
+  public static PrivateRedis clusterWithReplicas(Path dir)
+      throws IOException, InterruptedException {
+    return cluster(dir, null, null, 1);
+  }
+
+  private static PrivateRedis cluster(Path dir, String password, Path cert, int replicas)
+      throws IOException, InterruptedException {
     PrivateRedis r = new PrivateRedis(password, cert);
     try {
       List<String> clusterArgs = RedisServers.clusterArgs(2000);
@@ -84,13 +99,15 @@ public final class PrivateRedis implements AutoCloseable {
       if (cert != null) {
         clusterArgs.addAll(List.of("--tls-cluster", "yes", "--tls-replication", "yes"));
       }
-      for (int i = 0; i < 3; i++) {
+      // A replica's first full sync at once, not after the default 5 s wait for others.
+      clusterArgs.addAll(List.of("--repl-diskless-sync-delay", "0"));
+      for (int i = 0; i < 3 * (1 + replicas); i++) {
         r.startNode(dir, clusterArgs);
       }
       for (int port : r.ports) {
         r.servers.await(port, "PONG", "ping");
       }
-      r.servers.createCluster(r.ports, 0);
+      r.servers.createCluster(r.ports, replicas);
       return r;
     } catch (IOException | InterruptedException | RuntimeException e) {
       r.close();
@@ -130,7 +147,7 @@ public final class PrivateRedis implements AutoCloseable {
     }
   }
 
-  /** The {@code redis-cluster://} URL of a {@link #cluster}, every primary a seed. */
+  /** The {@code redis-cluster://} URL of a {@link #cluster}, every node a seed. */
   public String clusterUrl() {
     StringBuilder url = new StringBuilder("redis-cluster://");
     for (int port : ports) {
@@ -178,6 +195,16 @@ public final class PrivateRedis implements AutoCloseable {
     args.addAll(extra);
     ports.add(port);
     servers.start(port, args, d.resolve("redis.log"));
+  }
+
+  /** SIGKILL of the server on {@code port}, waiting until it is gone. */
+  public void kill(int port) throws InterruptedException {
+    servers.kill(port);
+  }
+
+  /** Sends {@code signal} ({@code STOP}, {@code CONT}) to the server on {@code port}. */
+  public void signal(int port, String signal) throws IOException, InterruptedException {
+    servers.signal(port, signal);
   }
 
   /** Runs a command on the server at {@code port}, with the password and TLS it needs. */

@@ -142,6 +142,15 @@ public final class RedisServers implements AutoCloseable {
     }
   }
 
+  /** Sends {@code signal} ({@code STOP}, {@code CONT}) to the server started on {@code port}. */
+  public void signal(int port, String signal) throws IOException, InterruptedException {
+    Process p = processes.get(port);
+    if (p == null) {
+      throw new IllegalStateException("no server started on " + port);
+    }
+    run(List.of("kill", "-" + signal, Long.toString(p.pid())));
+  }
+
   /**
    * Waits until the server on {@code port} answers {@code command} with a text containing {@code
    * expected}; fails at once, with its log, when the process started there has exited.
