@@ -233,11 +233,6 @@ public final class ConfigLoader {
     if (ackReplicas > 0 && redisUrl.isEmpty()) {
       problem("store.redis.ack-replicas", "needs store.redis.url (replicas of a Redis)");
     }
-    if (ackReplicas > 0 && RedisBackend.isClusterUrl(redisUrl)) {
-      problem(
-          "store.redis.ack-replicas",
-          "not supported on Redis Cluster (use one Redis with replicas, or Redis Sentinel)");
-    }
     String keyPrefix = get("store.redis.key-prefix", config::getString, "presence:");
     if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
       problem("store.redis.key-prefix", "must not contain { or } (Redis Cluster hash tags)");

@@ -656,20 +656,16 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void load_whenRedisClusterWithAckReplicasOrPrefixWithBraces_thenNamed() {
-    assertThatThrownBy(
-            () ->
-                ConfigLoader.load(
+  void load_whenRedisClusterWithAckReplicas_thenTaken_whenPrefixWithBraces_thenNamed() {
+    assertThat(
+            ConfigLoader.load(
                     null,
                     Map.of(),
-                    cluster("redis-cluster://r1:7000", "store.redis.ack-replicas", "1")))
-        .isInstanceOfSatisfying(
-            InvalidConfigException.class,
-            e ->
-                assertThat(e.problems())
-                    .singleElement()
-                    .asString()
-                    .startsWith("store.redis.ack-replicas: not supported on Redis Cluster"));
+                    cluster("redis-cluster://r1:7000", "store.redis.ack-replicas", "1"))
+                .store()
+                .redis()
+                .ackReplicas())
+        .isEqualTo(1);
     assertThatThrownBy(
             () ->
                 ConfigLoader.load(

@@ -15,7 +15,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.function.IntFunction;
-import java.util.function.Supplier;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.error.StoreException;
 import org.presence.store.redis.RedisBackend;
@@ -34,9 +33,11 @@ import org.presence.store.redis.SpreadCalls;
  * Durability is Redis's: run it with {@code appendonly yes} (see docs/operations.md).
  *
  * <p>With {@code store.redis.ack-replicas} above zero, {@link #enqueueAll} completes only once that
- * many replicas have the batch: the script runs on the backend's {@link RedisBackend#acknowledged()
- * acknowledged} connection and is followed there by {@code WAIT replicas timeout}. Fewer replicas
- * within the timeout, or that connection lost between the two, fail the call with {@code
+ * many replicas have the batch: each script call runs on the backend's connection for such writes
+ * ({@link RedisBackend#acknowledgedOn}: on a Redis Cluster its own connection to the primary of the
+ * call's first key) and is followed there by {@code WAIT replicas timeout}. Fewer replicas within
+ * the timeout, that connection lost between the two, or on a Redis Cluster a primary that no longer
+ * holds the keys (a failover or a reshard the node has not seen yet), fail the call with {@code
  * BACKEND_UNAVAILABLE}: the batch may be stored on the primary, but it is not acknowledged (the
  * caller retries, and may then store it twice).
  */
@@ -288,7 +289,6 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final RedisScript clear;
   private final RedisScript enqueueWake;
   private final RedisBackend backend;
-  private final RedisClusterAsyncCommands<String, byte[]> acknowledged;
   private final int ackReplicas;
   private final long ackTimeoutMillis;
   private final IntFunction<String> primaryOf;
@@ -309,12 +309,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.keys = backend.keys();
     this.ackReplicas = backend.config().ackReplicas();
     this.ackTimeoutMillis = Math.max(1, backend.config().ackTimeout().toMillis());
-    this.acknowledged = backend.acknowledged() != null ? backend.acknowledged().async() : null;
-    this.enqueue = new RedisScript(ENQUEUE, acknowledged != null ? acknowledged : redis);
+    this.enqueue = new RedisScript(ENQUEUE, redis);
     this.pending = new RedisScript(PENDING, redis);
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
     this.clear = new RedisScript(CLEAR, redis);
-    this.enqueueWake = new RedisScript(ENQUEUE_WAKE, acknowledged != null ? acknowledged : redis);
+    this.enqueueWake = new RedisScript(ENQUEUE_WAKE, redis);
   }
 
   private String queueKey(String userKey, long appId) {
@@ -357,6 +356,23 @@ public final class RedisNotificationQueues implements NotificationQueues {
     return SpreadCalls.<T>run(script, backend, type, keys, args).toCompletableFuture();
   }
 
+  /**
+   * {@link #run} on {@code on}, a connection to one server for a write replicas must confirm
+   * ({@link #replicated}), or, when {@code on} is null, as {@link #run} makes it.
+   */
+  private <T> CompletableFuture<T> run(
+      RedisScript script,
+      RedisClusterAsyncCommands<String, byte[]> on,
+      ScriptOutputType type,
+      String[] keys,
+      byte[][] args) {
+    if (on == null) {
+      return run(script, type, keys, args);
+    }
+    return SpreadCalls.<T>runOn(script, on, backend.cluster(), type, keys, args)
+        .toCompletableFuture();
+  }
+
   @Override
   public CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries) {
     if (entries.isEmpty()) {
@@ -384,7 +400,9 @@ public final class RedisNotificationQueues implements NotificationQueues {
     for (int i = 0; i < q.args.size(); i++) {
       args[1 + i] = q.args.get(i);
     }
-    return replicated(() -> this.<List<Object>>run(enqueue, ScriptOutputType.MULTI, q.keys(), args))
+    String[] k = q.keys();
+    return replicated(
+            k[0], on -> this.<List<Object>>run(enqueue, on, ScriptOutputType.MULTI, k, args))
         .thenApply(out -> q.inOrder(enqueued(out)));
   }
 
@@ -507,9 +525,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
       byUser.computeIfAbsent(e.userSub(), u -> new ArrayList<>()).add(e.notification());
     }
     if (!backend.cluster()) {
-      boolean publish = acknowledged == null;
+      boolean publish = ackReplicas == 0;
+      List<String> users = new ArrayList<>(byUser.keySet());
       return replicated(
-              () -> wake(entries, new ArrayList<>(byUser.keySet()), byUser, format, publish))
+              keys.presence(users.get(0)), on -> wake(entries, users, byUser, format, publish, on))
           .thenApply(r -> r.toWoken(format));
     }
     return enqueueAll(entries)
@@ -542,12 +561,12 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private CompletionStage<List<Reply>> lookUp(
       List<String> users, Map<String, List<Notification>> byUser, WakeFormat format) {
     return SpreadCalls.orBySlot(
-        wake(List.of(), users, byUser, format, false).thenApply(List::of),
+        wake(List.of(), users, byUser, format, false, null).thenApply(List::of),
         () ->
             lookUpBy(
                 users,
                 this::presenceSlot,
-                part -> wake(List.of(), part, byUser, format, false).thenApply(List::of)));
+                part -> wake(List.of(), part, byUser, format, false, null).thenApply(List::of)));
   }
 
   /** {@code call} once per group of {@code users} ({@code groupOf}), at once; all the replies. */
@@ -573,15 +592,16 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   /**
-   * One {@link #ENQUEUE_WAKE} call ({@link #run}): {@code entries} and {@code users} all in one
-   * slot, or, for the lookup alone, on one primary.
+   * One {@link #ENQUEUE_WAKE} call ({@link #run}, on {@code on} when not null): {@code entries} and
+   * {@code users} all in one slot, or, for the lookup alone, on one primary.
    */
   private CompletionStage<Reply> wake(
       List<Entry> entries,
       List<String> users,
       Map<String, List<Notification>> byUser,
       WakeFormat format,
-      boolean publish) {
+      boolean publish,
+      RedisClusterAsyncCommands<String, byte[]> on) {
     Queues q = new Queues(entries);
     int n = q.count();
     String[] k = new String[2 * n + users.size()];
@@ -614,7 +634,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
       args[u + 2 * j] = parts[0];
       args[u + 1 + 2 * j] = parts[1];
     }
-    return this.<List<Object>>run(enqueueWake, ScriptOutputType.MULTI, k, args)
+    return this.<List<Object>>run(enqueueWake, on, ScriptOutputType.MULTI, k, args)
         .thenApply(out -> new Reply(users, out, q));
   }
 
@@ -697,22 +717,41 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   /**
-   * Runs {@code write} and, when replicas must acknowledge, {@code WAIT} on the same connection
-   * right after it answers; fails with {@code BACKEND_UNAVAILABLE} when fewer replicas than asked
-   * confirm within the timeout or the connection was lost in between (a {@code WAIT} on a new
-   * connection covers none of the writes of the old one).
+   * Runs {@code write} (given null: routed as usual) or, when replicas must acknowledge, {@code
+   * write} on the connection for such writes to {@code key}'s server ({@link
+   * RedisBackend#acknowledgedOn}), then {@code WAIT} on that connection right after it answers;
+   * fails with {@code BACKEND_UNAVAILABLE} when fewer replicas than asked confirm within the
+   * timeout or the connection was lost in between (a {@code WAIT} on a new connection covers none
+   * of the writes of the old one). A write refused with a redirection (a Redis Cluster primary that
+   * no longer holds the slot) fails too, and has the topology reloaded for the retry.
    */
-  private <T> CompletionStage<T> replicated(Supplier<CompletionStage<T>> write) {
-    if (acknowledged == null) {
-      return write.get();
+  private <T> CompletionStage<T> replicated(
+      String key, Function<RedisClusterAsyncCommands<String, byte[]>, CompletionStage<T>> write) {
+    if (ackReplicas == 0) {
+      return write.apply(null);
     }
+    return backend
+        .acknowledgedOn(key)
+        .exceptionallyCompose(e -> CompletableFuture.failedFuture(RedisErrors.unavailable(e)))
+        .thenCompose(on -> waitedFor(on, write));
+  }
+
+  private <T> CompletionStage<T> waitedFor(
+      RedisClusterAsyncCommands<String, byte[]> on,
+      Function<RedisClusterAsyncCommands<String, byte[]>, CompletionStage<T>> write) {
     long disconnects = backend.acknowledgedDisconnects();
     return write
-        .get()
+        .apply(on)
+        .whenComplete(
+            (v, e) -> {
+              if (e != null
+                  && (RedisErrors.answered(e, "MOVED") || RedisErrors.answered(e, "ASK"))) {
+                backend.refreshTopology();
+              }
+            })
         .thenCompose(
             result ->
-                RedisErrors.call(
-                        () -> acknowledged.waitForReplication(ackReplicas, ackTimeoutMillis))
+                RedisErrors.call(() -> on.waitForReplication(ackReplicas, ackTimeoutMillis))
                     .thenApply(
                         reached -> {
                           if (backend.acknowledgedDisconnects() != disconnects) {

@@ -5,6 +5,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
@@ -13,6 +14,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
@@ -76,9 +78,11 @@ import org.presence.store.metrics.StoreLatency;
  * primary died), and the bus uses sharded pub/sub ({@link #cluster()}). The stores are typed to
  * {@link RedisClusterAsyncCommands}, which the connections of both clients implement.
  *
- * <p>With {@link StoreConfig.RedisConfig#ackReplicas()} above zero there is a third connection,
- * {@link #acknowledged()}, for the writes that must reach replicas before they are acknowledged:
- * {@code WAIT} blocks the connection it runs on, so it does not run on the shared one.
+ * <p>With {@link StoreConfig.RedisConfig#ackReplicas()} above zero there is a third connection for
+ * the writes that must reach replicas before they are acknowledged ({@link #acknowledgedOn}):
+ * {@code WAIT} blocks the connection it runs on, so it does not run on the shared one. On a Redis
+ * Cluster it is a second cluster connection, whose own connection to each primary carries such a
+ * write and then its {@code WAIT} ({@code WAIT} covers the writes of its connection to one server).
  */
 public final class RedisBackend implements AutoCloseable {
   /** Keys are strings; values are raw bytes (JSON written by the codecs). */
@@ -107,8 +111,11 @@ public final class RedisBackend implements AutoCloseable {
   private final StatefulConnection<String, byte[]> connection;
   private final Commands commands;
   private final StatefulRedisPubSubConnection<String, byte[]> pubsub;
-  private final StatefulRedisConnection<String, byte[]> acknowledged;
+  private final StatefulConnection<String, byte[]> acknowledged;
   private final AtomicLong acknowledgedDisconnects;
+  private final RedisConnectionStateListener countsAcknowledgedDisconnects;
+  private final java.util.Set<StatefulConnection<?, ?>> acknowledgedNodes =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final StoreConfig.RedisConfig config;
   private final RedisKeys keys;
   private final boolean cluster;
@@ -119,7 +126,7 @@ public final class RedisBackend implements AutoCloseable {
       StatefulConnection<String, byte[]> connection,
       Commands commands,
       StatefulRedisPubSubConnection<String, byte[]> pubsub,
-      StatefulRedisConnection<String, byte[]> acknowledged,
+      StatefulConnection<String, byte[]> acknowledged,
       AtomicLong acknowledgedDisconnects,
       StoreConfig.RedisConfig config,
       boolean cluster) {
@@ -131,6 +138,7 @@ public final class RedisBackend implements AutoCloseable {
     this.pubsub = pubsub;
     this.acknowledged = acknowledged;
     this.acknowledgedDisconnects = acknowledgedDisconnects;
+    this.countsAcknowledgedDisconnects = countingDisconnects(acknowledgedDisconnects);
     this.config = config;
     this.keys = new RedisKeys(config.keyPrefix());
   }
@@ -322,11 +330,6 @@ public final class RedisBackend implements AutoCloseable {
   public static RedisBackend connect(
       StoreConfig.RedisConfig config, org.presence.store.metrics.StoreTracing tracing) {
     boolean cluster = isClusterUrl(config.url());
-    if (cluster && config.ackReplicas() > 0) {
-      throw new IllegalArgumentException(
-          "store.redis.ack-replicas is not supported on Redis Cluster (use one Redis with"
-              + " replicas, or Redis Sentinel)");
-    }
     List<RedisURI> seeds =
         cluster ? clusterSeeds(config.url()) : List.of(RedisURI.create(config.url()));
     for (RedisURI uri : seeds) {
@@ -375,17 +378,7 @@ public final class RedisBackend implements AutoCloseable {
       StatefulRedisConnection<String, byte[]> acknowledged = null;
       if (config.ackReplicas() > 0) {
         StatefulRedisConnection<String, byte[]> ack = client.connect(CODEC);
-        // Counts the losses of this connection. With REJECT_COMMANDS Lettuce fails the commands
-        // in flight when it is lost, but a WAIT that did reach a new connection (sent just after
-        // a reconnect, or resent by Lettuce) would say nothing about the writes of the old one:
-        // a write and its WAIT count only when no loss came between them.
-        ack.addListener(
-            new RedisConnectionStateListener() {
-              @Override
-              public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
-                disconnects.incrementAndGet();
-              }
-            });
+        ack.addListener(countingDisconnects(disconnects));
         acknowledged = ack;
       }
       RedisBackend backend =
@@ -460,10 +453,21 @@ public final class RedisBackend implements AutoCloseable {
                   r.run();
                 }
               });
+      // Its connections to the primaries are made on first use, each watched for losses then.
+      StatefulRedisClusterConnection<String, byte[]> acknowledged =
+          config.ackReplicas() > 0 ? client.connect(CODEC) : null;
       Commands typed = new Commands(commands.async(), commands.sync());
       RedisBackend backend =
           new RedisBackend(
-              resources, client, commands, typed, pubsub, null, new AtomicLong(), config, true);
+              resources,
+              client,
+              commands,
+              typed,
+              pubsub,
+              acknowledged,
+              new AtomicLong(),
+              config,
+              true);
       backend.topologyListeners = topologyListeners;
       backend.recorder = recorder;
       return backend;
@@ -584,17 +588,72 @@ public final class RedisBackend implements AutoCloseable {
   }
 
   /**
-   * The connection for writes acknowledged only once {@link StoreConfig.RedisConfig#ackReplicas()}
-   * replicas have them ({@code WAIT} after the write, on this connection), or {@code null} when
-   * that setting is 0.
+   * Counts the losses of a connection for acknowledged writes. With REJECT_COMMANDS Lettuce fails
+   * the commands in flight when it is lost, but a {@code WAIT} that did reach a new connection
+   * (sent just after a reconnect, or resent by Lettuce) would say nothing about the writes of the
+   * old one: a write and its {@code WAIT} count only when no loss came between them.
    */
-  public StatefulRedisConnection<String, byte[]> acknowledged() {
-    return acknowledged;
+  private static RedisConnectionStateListener countingDisconnects(AtomicLong disconnects) {
+    return new RedisConnectionStateListener() {
+      @Override
+      public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
+        disconnects.incrementAndGet();
+      }
+    };
   }
 
   /**
-   * How many times {@link #acknowledged()} has lost its server so far: a write and its {@code WAIT}
-   * prove something only when this did not change between them.
+   * Where a write that {@link StoreConfig.RedisConfig#ackReplicas()} replicas must confirm goes,
+   * and its {@code WAIT} right after it: on one Redis the connection kept for such writes; on a
+   * Redis Cluster that cluster connection's own connection to the primary this client's topology
+   * names for {@code key}'s slot. A {@code WAIT} covers the writes made on its connection to its
+   * server, so the write must not be routed anywhere else: on a node's own connection a redirection
+   * ({@code MOVED}, {@code ASK}) comes back as an error ({@link #refreshTopology} then). Fails when
+   * that setting is 0 or the topology names no primary for the slot.
+   */
+  @SuppressWarnings("unchecked")
+  public CompletionStage<RedisClusterAsyncCommands<String, byte[]>> acknowledgedOn(String key) {
+    if (acknowledged == null) {
+      return CompletableFuture.failedFuture(
+          new IllegalStateException("store.redis.ack-replicas is 0"));
+    }
+    if (!cluster) {
+      return CompletableFuture.completedFuture(
+          ((StatefulRedisConnection<String, byte[]>) acknowledged).async());
+    }
+    String primary = primaryOf(SlotHash.getSlot(key));
+    if (primary == null) {
+      return CompletableFuture.failedFuture(
+          new RedisException("no primary known for the slot of " + key));
+    }
+    try {
+      return ((StatefulRedisClusterConnection<String, byte[]>) acknowledged)
+          .getConnectionAsync(primary, ConnectionIntent.WRITE)
+          .thenApply(
+              c -> {
+                if (acknowledgedNodes.add(c)) {
+                  c.addListener(countsAcknowledgedDisconnects);
+                }
+                return c.async();
+              });
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * On a Redis Cluster, reloads the topology now, in the background (after a redirection answered
+   * on a node's own connection, which Lettuce does not see); nothing on one Redis.
+   */
+  public void refreshTopology() {
+    if (cluster) {
+      ((RedisClusterClient) client).refreshPartitionsAsync();
+    }
+  }
+
+  /**
+   * How many times a connection of {@link #acknowledgedOn} has lost its server so far: a write and
+   * its {@code WAIT} prove something only when this did not change between them.
    */
   public long acknowledgedDisconnects() {
     return acknowledgedDisconnects.get();

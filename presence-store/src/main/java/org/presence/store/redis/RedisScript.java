@@ -77,7 +77,19 @@ public final class RedisScript {
    * the caller's thread.
    */
   public <T> CompletableFuture<T> run(ScriptOutputType type, String[] keys, byte[]... args) {
-    CompletableFuture<T> first = runOn(commands, type, keys, args);
+    return run(commands, type, keys, args);
+  }
+
+  /**
+   * {@link #run} on {@code on} (see {@link #runOn}), going again on it while the slot is half moved
+   * (unless the script was made with {@link #oneTry}).
+   */
+  public <T> CompletableFuture<T> run(
+      RedisClusterAsyncCommands<String, byte[]> on,
+      ScriptOutputType type,
+      String[] keys,
+      byte[]... args) {
+    CompletableFuture<T> first = runOn(on, type, keys, args);
     if (!againWhileHalfMoved) {
       return first;
     }
@@ -86,8 +98,7 @@ public final class RedisScript {
             halfMoved(e)
                 // The failed first try is the policy's first attempt: it waits before the second.
                 ? Failsafe.with(WHILE_HALF_MOVED)
-                    .getStageAsync(
-                        c -> c.isFirstAttempt() ? first : runOn(commands, type, keys, args))
+                    .getStageAsync(c -> c.isFirstAttempt() ? first : runOn(on, type, keys, args))
                 : CompletableFuture.failedFuture(e));
   }
 

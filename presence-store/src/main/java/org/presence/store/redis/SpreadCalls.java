@@ -3,6 +3,7 @@ package org.presence.store.redis;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -102,13 +103,7 @@ public final class SpreadCalls {
     if (primary == null) {
       return CompletableFuture.failedFuture(new RedisException("SPREAD no primary for the slot"));
     }
-    byte[][] spread = new byte[2 + keys.length + args.length][];
-    spread[0] = MARK;
-    spread[1] = Integer.toString(keys.length).getBytes(StandardCharsets.UTF_8);
-    for (int i = 0; i < keys.length; i++) {
-      spread[2 + i] = keys[i].getBytes(StandardCharsets.UTF_8);
-    }
-    System.arraycopy(args, 0, spread, 2 + keys.length, args.length);
+    byte[][] spread = spread(keys, args);
     return redis
         .node(primary)
         .exceptionallyCompose(
@@ -116,6 +111,39 @@ public final class SpreadCalls {
                 CompletableFuture.failedFuture(
                     new RedisException("SPREAD no connection to the primary: " + e)))
         .thenCompose(on -> script.runOn(on, type, NO_KEYS, spread));
+  }
+
+  /**
+   * {@link #run} on {@code on}, the connection to one server: one Redis's ({@code cluster} false),
+   * or a Redis Cluster primary's own, chosen by the caller for the first key's slot, which does not
+   * follow redirections (a call for a slot the primary does not hold fails with {@code MOVED} or
+   * {@code ASK}). Keys of one slot are declared, and the call goes again while that slot is half
+   * moved ({@link RedisScript#run(RedisClusterAsyncCommands, ScriptOutputType, String[],
+   * byte[]...)}); keys of several slots are spread, as {@link #run} does.
+   */
+  public static <T> CompletionStage<T> runOn(
+      RedisScript script,
+      RedisClusterAsyncCommands<String, byte[]> on,
+      boolean cluster,
+      ScriptOutputType type,
+      String[] keys,
+      byte[][] args) {
+    if (!cluster || oneSlot(keys)) {
+      return script.run(on, type, keys, args);
+    }
+    return script.runOn(on, type, NO_KEYS, spread(keys, args));
+  }
+
+  /** A spread call's arguments: the marker, the keys' count, the keys, then {@code args}. */
+  private static byte[][] spread(String[] keys, byte[][] args) {
+    byte[][] spread = new byte[2 + keys.length + args.length][];
+    spread[0] = MARK;
+    spread[1] = Integer.toString(keys.length).getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < keys.length; i++) {
+      spread[2 + i] = keys[i].getBytes(StandardCharsets.UTF_8);
+    }
+    System.arraycopy(args, 0, spread, 2 + keys.length, args.length);
+    return spread;
   }
 
   /** Whether every one of {@code keys} is in the first one's slot. */
