@@ -16,47 +16,72 @@ import org.presence.store.redis.RedisScript;
 
 /**
  * {@link ConnectionCounts} in Redis: a hash per key ({@code <prefix>appconns:{conns}<key>}) holding
- * each node's count under the node's lease id, and a lease key per node ({@code
- * <prefix>appconns:lease:{conns}<id>}) that this node renews every third of {@code lease}. A count
- * reads the leases of every node holding connections, so all these keys share the hash tag {@code
- * {conns}} (one slot on a Redis Cluster; they are few and change only when an update connection
- * opens or closes). The id is new for each process, so a node restarted under the same name starts
- * from nothing. A node's count counts while its lease lives: a node that dies (or loses Redis for
- * longer than its lease) drops out of every count within the lease, and the next call that sums the
- * hash deletes its entry.
+ * each node's count under the node's lease id, and one hash of the nodes' leases ({@code
+ * <prefix>appconns:leases:{conns}}: lease id to the time, on Redis's clock, at which it runs out)
+ * in which this node renews its own every third of {@code lease}. A count reads the leases of the
+ * nodes holding connections, so all these keys share the hash tag {@code {conns}} (one slot on a
+ * Redis Cluster; they are few and change only when an update connection opens or closes), and each
+ * script declares every key it touches: while an operator moves that slot to another primary, a
+ * call over keys that are for a moment on different primaries is refused ({@code TRYAGAIN}) and
+ * goes again ({@link RedisScript}), where reading a lease the script had not declared would have
+ * found it absent on the new primary (dropping that node's count) or have written it there before
+ * the move (which then stops on {@code BUSYKEY}). The id is new for each process, so a node
+ * restarted under the same name starts from nothing. A node's count counts while its lease lives: a
+ * node that dies (or loses Redis for longer than its lease) drops out of every count within the
+ * lease, and the next call that sums the hash deletes its entry; each renewal deletes the leases
+ * that ran out.
  *
- * <p>Cost in Redis commands: {@link #open} is one script call ({@code EVALSHA}, {@code SET}
- * renewing the caller's lease, {@code HGETALL}, one {@code EXISTS} per other node holding
- * connections of the key, {@code HINCRBY}); {@link #closed} one ({@code EVALSHA}, {@code HINCRBY},
- * {@code HDEL} at zero); the renewal one {@code SET} per node every {@code lease / 3}.
+ * <p>Cost in Redis commands: {@link #open} is one script call ({@code EVALSHA}, {@code TIME},
+ * {@code HSET} renewing the caller's lease, {@code HGETALL}, one {@code HGET} per other node
+ * holding connections of the key, {@code HINCRBY}); {@link #closed} one ({@code EVALSHA}, {@code
+ * HINCRBY}, {@code HDEL} at zero); the renewal one script call per node every {@code lease / 3}
+ * ({@code EVALSHA}, {@code TIME}, {@code HGETALL} and {@code HSET} of the leases, an {@code HDEL}
+ * for leases that ran out).
  */
 public final class RedisConnectionCounts implements ConnectionCounts {
   /**
-   * KEYS: the key's hash; ARGV: lease key prefix, lease id, lease ms. Sums the counts of live
-   * leases (this caller's counts as live: its lease is renewed first) and deletes the others.
+   * {@code renew_own(leases)}: renews lease ARGV[1] in the hash {@code leases} for ARGV[2] ms and
+   * returns the time on Redis's clock in milliseconds. Every node's leases are judged on this one
+   * clock.
    */
-  private static final String SUM =
+  private static final String RENEW_OWN =
       """
-      redis.call('SET', ARGV[1] .. ARGV[2], '1', 'PX', ARGV[3])
-      local total = 0
-      local h = redis.call('HGETALL', KEYS[1])
-      for i = 1, #h, 2 do
-        if h[i] == ARGV[2] or redis.call('EXISTS', ARGV[1] .. h[i]) == 1 then
-          total = total + tonumber(h[i + 1])
-        else
-          redis.call('HDEL', KEYS[1], h[i])
-        end
+      local function renew_own(leases)
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        redis.call('HSET', leases, ARGV[1], now + tonumber(ARGV[2]))
+        return now
       end
       """;
 
-  /** {@link #SUM}, then ARGV[4] is the limit: 1 when the connection was counted. */
+  /**
+   * KEYS: the key's hash, the leases hash; ARGV: lease id, lease ms. Sums the counts of live leases
+   * (this caller's counts as live: its lease is renewed first) and deletes the others.
+   */
+  private static final String SUM =
+      RENEW_OWN
+          + """
+          local now = renew_own(KEYS[2])
+          local total = 0
+          local h = redis.call('HGETALL', KEYS[1])
+          for i = 1, #h, 2 do
+            local until_ms = h[i] ~= ARGV[1] and tonumber(redis.call('HGET', KEYS[2], h[i]))
+            if h[i] == ARGV[1] or (until_ms and until_ms > now) then
+              total = total + tonumber(h[i + 1])
+            else
+              redis.call('HDEL', KEYS[1], h[i])
+            end
+          end
+          """;
+
+  /** {@link #SUM}, then ARGV[3] is the limit: 1 when the connection was counted. */
   private static final String OPEN =
       SUM
           + """
-          if total >= tonumber(ARGV[4]) then
+          if total >= tonumber(ARGV[3]) then
             return 0
           end
-          redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+          redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
           return 1
           """;
 
@@ -73,6 +98,23 @@ public final class RedisConnectionCounts implements ConnectionCounts {
       return n
       """;
 
+  /**
+   * KEYS: the leases hash; ARGV: lease id, lease ms. Renews this node's lease and deletes those
+   * that ran out.
+   */
+  private static final String RENEW =
+      RENEW_OWN
+          + """
+          local now = renew_own(KEYS[1])
+          local l = redis.call('HGETALL', KEYS[1])
+          for i = 1, #l, 2 do
+            if tonumber(l[i + 1]) <= now then
+              redis.call('HDEL', KEYS[1], l[i])
+            end
+          end
+          return 1
+          """;
+
   /** The hash tag of all these keys ({@link RedisKeys#group}). */
   private static final String GROUP = "conns";
 
@@ -83,6 +125,7 @@ public final class RedisConnectionCounts implements ConnectionCounts {
   private final RedisScript open;
   private final RedisScript count;
   private final RedisScript closed;
+  private final RedisScript renew;
   private final ScheduledExecutorService renewer;
 
   public RedisConnectionCounts(RedisBackend backend, Duration lease) {
@@ -92,6 +135,7 @@ public final class RedisConnectionCounts implements ConnectionCounts {
     this.open = new RedisScript(OPEN, redis);
     this.count = new RedisScript(COUNT, redis);
     this.closed = new RedisScript(CLOSED, redis);
+    this.renew = new RedisScript(RENEW, redis);
     this.renewer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -105,15 +149,12 @@ public final class RedisConnectionCounts implements ConnectionCounts {
 
   private void renew() {
     // A failed renewal is retried at the next tick; the lease outlives two of them.
-    RedisErrors.call(() -> redis.set(leaseKey(), bytes("1"), leaseArgs()));
+    renew.run(
+        ScriptOutputType.INTEGER, new String[] {leases()}, bytes(id), bytes(lease.toMillis()));
   }
 
-  private io.lettuce.core.SetArgs leaseArgs() {
-    return io.lettuce.core.SetArgs.Builder.px(lease.toMillis());
-  }
-
-  private String leaseKey() {
-    return keys.group(GROUP, "appconns:lease", id);
+  private String leases() {
+    return keys.group(GROUP, "appconns:leases", "");
   }
 
   private String hash(long key) {
@@ -128,8 +169,7 @@ public final class RedisConnectionCounts implements ConnectionCounts {
   public CompletionStage<Boolean> open(long key, int max) {
     return open.<Long>run(
             ScriptOutputType.INTEGER,
-            new String[] {hash(key)},
-            bytes(keys.group(GROUP, "appconns:lease", "")),
+            new String[] {hash(key), leases()},
             bytes(id),
             bytes(lease.toMillis()),
             bytes(max))
@@ -148,8 +188,7 @@ public final class RedisConnectionCounts implements ConnectionCounts {
     return count
         .<Long>run(
             ScriptOutputType.INTEGER,
-            new String[] {hash(key)},
-            bytes(keys.group(GROUP, "appconns:lease", "")),
+            new String[] {hash(key), leases()},
             bytes(id),
             bytes(lease.toMillis()))
         .thenApply(Long::intValue);
@@ -160,7 +199,9 @@ public final class RedisConnectionCounts implements ConnectionCounts {
   public void close() {
     renewer.shutdownNow();
     try {
-      RedisErrors.call(() -> redis.del(leaseKey())).toCompletableFuture().get(2, TimeUnit.SECONDS);
+      RedisErrors.call(() -> redis.hdel(leases(), id))
+          .toCompletableFuture()
+          .get(2, TimeUnit.SECONDS);
     } catch (Exception e) {
       // Redis is gone or slow: the lease lapses by itself.
       if (e instanceof InterruptedException) {
