@@ -8,99 +8,126 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import org.presence.store.redis.RedisBackend;
-import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
 import org.presence.store.redis.RedisScript;
 
 /**
- * {@link NodeRegistry} in Redis: a lease key per node ({@code <prefix>node:{nodes}<id>}, expiring
- * with the lease), the set of nodes that took a lease ({@code <prefix>nodes:{nodes}}), and the hash
- * of clean-ups in progress ({@code <prefix>nodes:cleaning:{nodes}}: dead node to claimer). The
- * scripts read the leases of every node, so all these keys share the hash tag {@code {nodes}}: one
- * slot on a Redis Cluster (they are few: one lease per node, renewed every heartbeat). A node in
- * the set whose lease key is gone is dead; the claim records the claimer in the same script that
- * checks the lease and any earlier claimer's lease, so one live claimer holds it at a time, and a
- * claimer that dies mid-way hands the clean-up to the next survivor. The clean-up's end removes the
- * dead node from the set.
+ * {@link NodeRegistry} in Redis: the hash of the nodes' leases ({@code
+ * <prefix>nodes:leases:{nodes}}: node id to the time, on Redis's clock, at which its lease runs
+ * out), the set of nodes that took a lease ({@code <prefix>nodes:{nodes}}), and the hash of
+ * clean-ups in progress ({@code <prefix>nodes:cleaning:{nodes}}: dead node to claimer). The scripts
+ * read the leases of every node, so all these keys share the hash tag {@code {nodes}}: one slot on
+ * a Redis Cluster (they are few: one lease per node, renewed every heartbeat), and every script
+ * declares the three keys: while an operator moves that slot to another primary, a call over keys
+ * that are for a moment on different primaries is refused ({@code TRYAGAIN}) and goes again ({@link
+ * RedisScript}). (With a key per lease, read by scripts that had not declared it, a half-moved slot
+ * showed live nodes as dead on the new primary, and the presence sweep releases the devices of
+ * every node {@link #alive} leaves out.) A node in the set whose lease ran out is dead; the claim
+ * records the claimer in the same script that checks the lease and any earlier claimer's lease, so
+ * one live claimer holds it at a time, and a claimer that dies mid-way hands the clean-up to the
+ * next survivor. The clean-up's end removes the dead node from the set and its lease from the hash.
  */
 public final class RedisNodeRegistry implements NodeRegistry {
   /**
-   * KEYS: lease key, node set, cleaning hash; ARGV: node id, lease ms. 1 when the lease went on:
-   * the node was in the set and nobody was cleaning up after it.
+   * The start of every script but {@link #HOLD}; KEYS: leases hash, node set, cleaning hash. {@code
+   * now}: the time on Redis's clock in milliseconds; {@code live(id)}: whether node {@code id}'s
+   * lease runs on.
+   */
+  private static final String LEASES =
+      """
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      local function live(id)
+        local u = redis.call('HGET', KEYS[1], id)
+        return u ~= false and tonumber(u) > now
+      end
+      """;
+
+  /**
+   * ARGV: node id, lease ms. 1 when the lease went on: the node was in the set and nobody was
+   * cleaning up after it.
    */
   private static final String HEARTBEAT =
-      """
-      redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-      local was_cleaned = redis.call('HDEL', KEYS[3], ARGV[1])
-      local added = redis.call('SADD', KEYS[2], ARGV[1])
-      if added == 0 and was_cleaned == 0 then
-        return 1
-      end
-      return 0
-      """;
-
-  /**
-   * KEYS: node set, cleaning hash; ARGV: lease key prefix. The members whose lease key is gone and
-   * whose clean-up nobody alive holds.
-   */
-  private static final String EXPIRED =
-      """
-      local out = {}
-      for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-        if redis.call('EXISTS', ARGV[1] .. id) == 0 then
-          local c = redis.call('HGET', KEYS[2], id)
-          if not c or redis.call('EXISTS', ARGV[1] .. c) == 0 then
-            out[#out + 1] = id
+      LEASES
+          + """
+          redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
+          local was_cleaned = redis.call('HDEL', KEYS[3], ARGV[1])
+          local added = redis.call('SADD', KEYS[2], ARGV[1])
+          if added == 0 and was_cleaned == 0 then
+            return 1
           end
-        end
-      end
-      return out
-      """;
+          return 0
+          """;
 
-  /**
-   * KEYS: dead node's lease key, node set, cleaning hash; ARGV: dead node id, claimer, lease key
-   * prefix. 1 when this call claimed the dead node's clean-up.
-   */
+  /** The members whose lease ran out and whose clean-up nobody alive holds. */
+  private static final String EXPIRED =
+      LEASES
+          + """
+          local out = {}
+          for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+            if not live(id) then
+              local c = redis.call('HGET', KEYS[3], id)
+              if not c or not live(c) then
+                out[#out + 1] = id
+              end
+            end
+          end
+          return out
+          """;
+
+  /** ARGV: dead node id, claimer. 1 when this call claimed the dead node's clean-up. */
   private static final String CLAIM =
-      """
-      if redis.call('EXISTS', KEYS[1]) == 1 then
-        return 0
-      end
-      if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
-        return 0
-      end
-      local c = redis.call('HGET', KEYS[3], ARGV[1])
-      if c and redis.call('EXISTS', ARGV[3] .. c) == 1 then
-        return 0
-      end
-      redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-      return 1
-      """;
+      LEASES
+          + """
+          if live(ARGV[1]) then
+            return 0
+          end
+          if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
+            return 0
+          end
+          local c = redis.call('HGET', KEYS[3], ARGV[1])
+          if c and live(c) then
+            return 0
+          end
+          redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+          return 1
+          """;
 
-  /** KEYS: node set; ARGV: lease key prefix. The members whose lease key exists. */
+  /** The members whose lease runs on. */
   private static final String ALIVE =
-      """
-      local out = {}
-      for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-        if redis.call('EXISTS', ARGV[1] .. id) == 1 then
-          out[#out + 1] = id
-        end
-      end
-      return out
-      """;
+      LEASES
+          + """
+          local out = {}
+          for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+            if live(id) then
+              out[#out + 1] = id
+            end
+          end
+          return out
+          """;
 
   /**
-   * KEYS: dead node's lease key, node set, cleaning hash; ARGV: dead node id, claimer. Forgets the
-   * dead node, unless it came back (its lease) or another claimer took over.
+   * ARGV: dead node id, claimer. Forgets the dead node, unless it came back (its lease) or another
+   * claimer took over.
    */
   private static final String CLEANED =
+      LEASES
+          + """
+          if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2] then
+            redis.call('HDEL', KEYS[3], ARGV[1])
+            if not live(ARGV[1]) then
+              redis.call('SREM', KEYS[2], ARGV[1])
+              redis.call('HDEL', KEYS[1], ARGV[1])
+            end
+          end
+          return 1
+          """;
+
+  /** ARGV: node id. The node leaves: its lease and its place in the set go. */
+  private static final String LEAVE =
       """
-      if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2] then
-        redis.call('HDEL', KEYS[3], ARGV[1])
-        if redis.call('EXISTS', KEYS[1]) == 0 then
-          redis.call('SREM', KEYS[2], ARGV[1])
-        end
-      end
+      redis.call('HDEL', KEYS[1], ARGV[1])
+      redis.call('SREM', KEYS[2], ARGV[1])
       return 1
       """;
 
@@ -122,13 +149,11 @@ public final class RedisNodeRegistry implements NodeRegistry {
   private final RedisScript claim;
   private final RedisScript cleaned;
   private final RedisScript alive;
+  private final RedisScript leave;
   private final RedisScript hold;
 
   /** The hash tag of the registry's keys ({@link RedisKeys#group}). */
   private static final String GROUP = "nodes";
-
-  /** The lease keys' common start, to which the scripts append a node id. */
-  private final byte[] leasePrefix;
 
   public RedisNodeRegistry(RedisBackend backend) {
     this.redis = backend.commands().async();
@@ -138,12 +163,17 @@ public final class RedisNodeRegistry implements NodeRegistry {
     this.claim = new RedisScript(CLAIM, redis);
     this.cleaned = new RedisScript(CLEANED, redis);
     this.alive = new RedisScript(ALIVE, redis);
-    this.leasePrefix = bytes(lease(""));
+    this.leave = new RedisScript(LEAVE, redis);
     this.hold = new RedisScript(HOLD, redis);
   }
 
-  private String lease(String nodeId) {
-    return keys.group(GROUP, "node", nodeId);
+  private String leases() {
+    return keys.group(GROUP, "nodes:leases", "");
+  }
+
+  /** The keys every script but {@link #HOLD} takes: leases, node set, cleaning hash. */
+  private String[] registry() {
+    return new String[] {leases(), set(), cleaning()};
   }
 
   private String set() {
@@ -161,55 +191,42 @@ public final class RedisNodeRegistry implements NodeRegistry {
   @Override
   public CompletionStage<Boolean> heartbeat(String nodeId, Duration lease) {
     return heartbeat
-        .<Long>run(
-            ScriptOutputType.INTEGER,
-            new String[] {lease(nodeId), set(), cleaning()},
-            bytes(nodeId),
-            bytes(lease.toMillis()))
+        .<Long>run(ScriptOutputType.INTEGER, registry(), bytes(nodeId), bytes(lease.toMillis()))
         .thenApply(n -> n == 1L);
   }
 
   @Override
   public CompletionStage<List<String>> expired() {
     return expired
-        .<List<Object>>run(ScriptOutputType.MULTI, new String[] {set(), cleaning()}, leasePrefix)
+        .<List<Object>>run(ScriptOutputType.MULTI, registry())
         .thenApply(RedisNodeRegistry::strings);
   }
 
   @Override
   public CompletionStage<Boolean> claim(String deadNodeId, String claimer) {
     return claim
-        .<Long>run(
-            ScriptOutputType.INTEGER,
-            new String[] {lease(deadNodeId), set(), cleaning()},
-            bytes(deadNodeId),
-            bytes(claimer),
-            leasePrefix)
+        .<Long>run(ScriptOutputType.INTEGER, registry(), bytes(deadNodeId), bytes(claimer))
         .thenApply(n -> n == 1L);
   }
 
   @Override
   public CompletionStage<Void> cleaned(String deadNodeId, String claimer) {
     return cleaned
-        .<Long>run(
-            ScriptOutputType.INTEGER,
-            new String[] {lease(deadNodeId), set(), cleaning()},
-            bytes(deadNodeId),
-            bytes(claimer))
+        .<Long>run(ScriptOutputType.INTEGER, registry(), bytes(deadNodeId), bytes(claimer))
         .thenApply(n -> null);
   }
 
   @Override
   public CompletionStage<Void> leave(String nodeId) {
-    return RedisErrors.call(
-            () -> redis.del(lease(nodeId)).thenCompose(n -> redis.srem(set(), bytes(nodeId))))
+    return leave
+        .<Long>run(ScriptOutputType.INTEGER, new String[] {leases(), set()}, bytes(nodeId))
         .thenApply(v -> null);
   }
 
   @Override
   public CompletionStage<List<String>> alive() {
     return alive
-        .<List<Object>>run(ScriptOutputType.MULTI, new String[] {set()}, leasePrefix)
+        .<List<Object>>run(ScriptOutputType.MULTI, registry())
         .thenApply(RedisNodeRegistry::strings);
   }
 
