@@ -116,12 +116,41 @@ public final class RedisNotificationQueues implements NotificationQueues {
           return out
           """;
 
-  /** KEYS: app set; ARGV: queue key prefix. Returns app id, count, items... per app. */
+  /**
+   * KEYS: app set; ARGV: queue key prefix. Returns app id, count, items... per app. On one Redis
+   * only: it reads queue keys it does not declare ({@link #PENDING_DECLARED} on a Redis Cluster).
+   */
   private static final String PENDING =
       """
       local out = {}
       for _, app in ipairs(redis.call('SMEMBERS', KEYS[1])) do
         local items = redis.call('LRANGE', ARGV[1] .. app, 0, -1)
+        if #items == 0 then
+          redis.call('SREM', KEYS[1], app)
+        else
+          out[#out + 1] = app
+          out[#out + 1] = #items
+          for _, it in ipairs(items) do
+            out[#out + 1] = it
+          end
+        end
+      end
+      return out
+      """;
+
+  /**
+   * {@link #PENDING} over declared keys, for a Redis Cluster. KEYS: app set, then one queue per
+   * app; ARGV: the apps' ids, in the same order. During a reshard of the user's slot a script
+   * reaching a key it did not declare would find a queue not yet moved absent on the new primary
+   * (and drop its app from the set, leaving its items unread), or fail on the old one; with every
+   * key declared, a call over keys that are apart is refused ({@code TRYAGAIN}) and goes again.
+   */
+  private static final String PENDING_DECLARED =
+      """
+      local out = {}
+      for i = 2, #KEYS do
+        local app = ARGV[i - 1]
+        local items = redis.call('LRANGE', KEYS[i], 0, -1)
         if #items == 0 then
           redis.call('SREM', KEYS[1], app)
         else
@@ -285,6 +314,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final RedisKeys keys;
   private final RedisScript enqueue;
   private final RedisScript pending;
+  private final RedisScript pendingDeclared;
   private final RedisScript removeAll;
   private final RedisScript clear;
   private final RedisScript enqueueWake;
@@ -311,6 +341,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.ackTimeoutMillis = Math.max(1, backend.config().ackTimeout().toMillis());
     this.enqueue = new RedisScript(ENQUEUE, redis);
     this.pending = new RedisScript(PENDING, redis);
+    this.pendingDeclared = new RedisScript(PENDING_DECLARED, redis);
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
     this.clear = new RedisScript(CLEAR, redis);
     this.enqueueWake = new RedisScript(ENQUEUE_WAKE, redis);
@@ -778,28 +809,55 @@ public final class RedisNotificationQueues implements NotificationQueues {
         new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "redis: " + why));
   }
 
+  /**
+   * One script call on one Redis. On a Redis Cluster two: the user's set of queues ({@code
+   * SMEMBERS}), then one call that declares the set and each of those queues ({@link
+   * #PENDING_DECLARED}). A queue whose app joins the set between the two was filled after the
+   * session that asks was claimed, so that filling found the session and pushed the items to it.
+   */
   @Override
   public CompletionStage<List<Notification>> pending(String userSub) {
     String userKey = UserKeys.of(userSub);
-    return pending
-        .<List<Object>>run(
-            ScriptOutputType.MULTI,
-            new String[] {appSetKey(userKey)},
-            bytes(keys.user("nq", userKey) + ":"))
-        .thenApply(
-            out -> {
-              List<Notification> all = new ArrayList<>();
-              int i = 0;
-              while (i < out.size()) {
-                i++; // app id
-                int count = ((Long) out.get(i++)).intValue();
-                for (int c = 0; c < count; c++) {
-                  all.add(NotificationCodec.decode((byte[]) out.get(i++)));
-                }
+    if (!backend.cluster()) {
+      return pending
+          .<List<Object>>run(
+              ScriptOutputType.MULTI,
+              new String[] {appSetKey(userKey)},
+              bytes(keys.user("nq", userKey) + ":"))
+          .thenApply(RedisNotificationQueues::pendingItems);
+    }
+    return RedisErrors.call(() -> redis.smembers(appSetKey(userKey)))
+        .thenCompose(
+            apps -> {
+              if (apps.isEmpty()) {
+                return CompletableFuture.completedFuture(List.<Object>of());
               }
-              all.sort(java.util.Comparator.comparingLong(Notification::appId));
-              return all;
-            });
+              String[] k = new String[1 + apps.size()];
+              byte[][] args = new byte[apps.size()][];
+              k[0] = appSetKey(userKey);
+              int i = 0;
+              for (byte[] app : apps) {
+                k[1 + i] = keys.user("nq", userKey) + ":" + new String(app, StandardCharsets.UTF_8);
+                args[i++] = app;
+              }
+              return pendingDeclared.<List<Object>>run(ScriptOutputType.MULTI, k, args);
+            })
+        .thenApply(RedisNotificationQueues::pendingItems);
+  }
+
+  /** {@link #PENDING}'s answer as items, ordered by app id. */
+  private static List<Notification> pendingItems(List<Object> out) {
+    List<Notification> all = new ArrayList<>();
+    int i = 0;
+    while (i < out.size()) {
+      i++; // app id
+      int count = ((Long) out.get(i++)).intValue();
+      for (int c = 0; c < count; c++) {
+        all.add(NotificationCodec.decode((byte[]) out.get(i++)));
+      }
+    }
+    all.sort(java.util.Comparator.comparingLong(Notification::appId));
+    return all;
   }
 
   @Override

@@ -90,6 +90,57 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
     }
   }
 
+  /**
+   * A device asks for its user's pending items while the user's slot is half moved: first with the
+   * set of the user's queues on the new primary and the queues not yet, then, moving back, the
+   * other way round. Each time every item comes back, once the keys are together again, and no
+   * queue is forgotten (read as empty on the new primary and dropped from the set, its items then
+   * never read again). A private three-primary cluster.
+   */
+  @Test
+  void pendingWhileAUsersKeysAreApart_readsEveryQueue_andForgetsNone(@TempDir Path dir)
+      throws Exception {
+    try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
+        SlotMover mover = new SlotMover(cluster.ports());
+        RedisBackend r =
+            RedisBackend.connect(
+                StoreConfig.RedisConfig.redis(cluster.clusterUrl()).withKeyPrefix("p:"))) {
+      RedisNotificationQueues queues = new RedisNotificationQueues(r);
+      String user = "half-moved";
+      List<String> messages = new ArrayList<>();
+      List<String> queueKeys = new ArrayList<>();
+      for (long app : new long[] {41, 42, 43}) {
+        for (int i = 0; i < 2; i++) {
+          messages.add(app + "-" + i);
+          await(queues.enqueue(user, note(app, app + "-" + i)));
+        }
+        queueKeys.add("p:nq:{u:" + UserKeys.of(user) + "}:" + app);
+      }
+      List<String> set = List.of("p:nqa:{u:" + UserKeys.of(user) + "}");
+      int slot = queueSlot(user);
+      int home = mover.ownerOf(slot);
+      for (int to : List.of(mover.otherThan(slot), home)) {
+        mover.begin(slot, to);
+        for (String k : to == home ? queueKeys : set) {
+          mover.migrate(slot, k);
+        }
+        java.util.concurrent.CompletableFuture<List<Notification>> asked =
+            queues.pending(user).toCompletableFuture();
+        Thread.sleep(200);
+        for (String k : to == home ? set : queueKeys) {
+          mover.migrate(slot, k);
+        }
+        mover.finish(slot);
+        assertThat(asked.get(10, TimeUnit.SECONDS))
+            .extracting(Notification::message)
+            .containsExactlyElementsOf(messages);
+      }
+      assertThat(await(queues.pending(user)))
+          .extracting(Notification::message)
+          .containsExactlyElementsOf(messages);
+    }
+  }
+
   private static int queueSlot(String user) {
     return io.lettuce.core.cluster.SlotHash.getSlot("{u:" + UserKeys.of(user) + "}");
   }
