@@ -15,23 +15,35 @@ import org.presence.store.redis.RedisScript;
  * {@link NodeRegistry} in Redis: the hash of the nodes' leases ({@code
  * <prefix>nodes:leases:{nodes}}: node id to the time, on Redis's clock, at which its lease runs
  * out), the set of nodes that took a lease ({@code <prefix>nodes:{nodes}}), and the hash of
- * clean-ups in progress ({@code <prefix>nodes:cleaning:{nodes}}: dead node to claimer). The scripts
- * read the leases of every node, so all these keys share the hash tag {@code {nodes}}: one slot on
- * a Redis Cluster (they are few: one lease per node, renewed every heartbeat), and every script
- * declares the three keys: while an operator moves that slot to another primary, a call over keys
- * that are for a moment on different primaries is refused ({@code TRYAGAIN}) and goes again ({@link
- * RedisScript}). (With a key per lease, read by scripts that had not declared it, a half-moved slot
- * showed live nodes as dead on the new primary, and the presence sweep releases the devices of
- * every node {@link #alive} leaves out.) A node in the set whose lease ran out is dead; the claim
- * records the claimer in the same script that checks the lease and any earlier claimer's lease, so
- * one live claimer holds it at a time, and a claimer that dies mid-way hands the clean-up to the
- * next survivor. The clean-up's end removes the dead node from the set and its lease from the hash.
+ * clean-ups in progress ({@code <prefix>nodes:cleaning:{nodes}}: dead node to claimer, and a field
+ * {@code ~} that keeps it in existence). The scripts read the leases of every node, so all these
+ * keys share the hash tag {@code {nodes}}: one slot on a Redis Cluster (they are few: one lease per
+ * node, renewed every heartbeat), and every script declares the three keys: while an operator moves
+ * that slot to another primary, a call over keys that are for a moment on different primaries is
+ * refused ({@code TRYAGAIN}) and goes again ({@link RedisScript}). (With a key per lease, read by
+ * scripts that had not declared it, a half-moved slot showed live nodes as dead on the new primary,
+ * and the presence sweep releases the devices of every node {@link #alive} leaves out.) Redis also
+ * counts a declared key that does not exist as one the call is missing, for as long as the slot is
+ * moving, so the heartbeat keeps all three in existence and a call is refused only while they are
+ * apart.
+ *
+ * <p>Nodes of the version before the lease hash kept a lease key per node ({@code
+ * <prefix>node:{nodes}<id>}, expiring with the lease). So that both versions can run side by side
+ * during a rolling upgrade, a heartbeat also renews that key (declared), and a member with no field
+ * in the lease hash is judged by its key (read by name: a node of the earlier version, or one dead
+ * since before the upgrade). That reading can go once no node of the earlier version runs.
+ *
+ * <p>A node in the set whose lease ran out is dead; the claim records the claimer in the same
+ * script that checks the lease and any earlier claimer's lease, so one live claimer holds it at a
+ * time, and a claimer that dies mid-way hands the clean-up to the next survivor. The clean-up's end
+ * removes the dead node from the set and its lease from the hash.
  */
 public final class RedisNodeRegistry implements NodeRegistry {
   /**
-   * The start of every script but {@link #HOLD}; KEYS: leases hash, node set, cleaning hash. {@code
-   * now}: the time on Redis's clock in milliseconds; {@code live(id)}: whether node {@code id}'s
-   * lease runs on.
+   * The start of every script but {@link #HOLD} and {@link #LEAVE}; KEYS: leases hash, node set,
+   * cleaning hash; ARGV[1]: the earlier version's lease key prefix, the script's own arguments
+   * after it. {@code now}: the time on Redis's clock in milliseconds; {@code live(id)}: whether
+   * node {@code id}'s lease runs on.
    */
   private static final String LEASES =
       """
@@ -39,20 +51,25 @@ public final class RedisNodeRegistry implements NodeRegistry {
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       local function live(id)
         local u = redis.call('HGET', KEYS[1], id)
-        return u ~= false and tonumber(u) > now
+        if u then
+          return tonumber(u) > now
+        end
+        return redis.call('EXISTS', ARGV[1] .. id) == 1
       end
       """;
 
   /**
-   * ARGV: node id, lease ms. 1 when the lease went on: the node was in the set and nobody was
-   * cleaning up after it.
+   * KEYS[4]: the node's lease key of the earlier version; ARGV[2], ARGV[3]: node id, lease ms. 1
+   * when the lease went on: the node was in the set and nobody was cleaning up after it.
    */
   private static final String HEARTBEAT =
       LEASES
           + """
-          redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
-          local was_cleaned = redis.call('HDEL', KEYS[3], ARGV[1])
-          local added = redis.call('SADD', KEYS[2], ARGV[1])
+          redis.call('HSET', KEYS[1], ARGV[2], now + tonumber(ARGV[3]))
+          redis.call('SET', KEYS[4], '1', 'PX', ARGV[3])
+          redis.call('HSETNX', KEYS[3], '~', '')
+          local was_cleaned = redis.call('HDEL', KEYS[3], ARGV[2])
+          local added = redis.call('SADD', KEYS[2], ARGV[2])
           if added == 0 and was_cleaned == 0 then
             return 1
           end
@@ -75,21 +92,21 @@ public final class RedisNodeRegistry implements NodeRegistry {
           return out
           """;
 
-  /** ARGV: dead node id, claimer. 1 when this call claimed the dead node's clean-up. */
+  /** ARGV[2], ARGV[3]: dead node id, claimer. 1 when this call claimed the dead node's clean-up. */
   private static final String CLAIM =
       LEASES
           + """
-          if live(ARGV[1]) then
+          if live(ARGV[2]) then
             return 0
           end
-          if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
+          if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0 then
             return 0
           end
-          local c = redis.call('HGET', KEYS[3], ARGV[1])
+          local c = redis.call('HGET', KEYS[3], ARGV[2])
           if c and live(c) then
             return 0
           end
-          redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+          redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
           return 1
           """;
 
@@ -107,26 +124,30 @@ public final class RedisNodeRegistry implements NodeRegistry {
           """;
 
   /**
-   * ARGV: dead node id, claimer. Forgets the dead node, unless it came back (its lease) or another
-   * claimer took over.
+   * ARGV[2], ARGV[3]: dead node id, claimer. Forgets the dead node, unless it came back (its lease)
+   * or another claimer took over.
    */
   private static final String CLEANED =
       LEASES
           + """
-          if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2] then
-            redis.call('HDEL', KEYS[3], ARGV[1])
-            if not live(ARGV[1]) then
-              redis.call('SREM', KEYS[2], ARGV[1])
-              redis.call('HDEL', KEYS[1], ARGV[1])
+          if redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[3] then
+            redis.call('HDEL', KEYS[3], ARGV[2])
+            if not live(ARGV[2]) then
+              redis.call('SREM', KEYS[2], ARGV[2])
+              redis.call('HDEL', KEYS[1], ARGV[2])
             end
           end
           return 1
           """;
 
-  /** ARGV: node id. The node leaves: its lease and its place in the set go. */
+  /**
+   * KEYS: leases hash, node set, the node's lease key of the earlier version; ARGV: node id. The
+   * node leaves: its lease and its place in the set go.
+   */
   private static final String LEAVE =
       """
       redis.call('HDEL', KEYS[1], ARGV[1])
+      redis.call('DEL', KEYS[3])
       redis.call('SREM', KEYS[2], ARGV[1])
       return 1
       """;
@@ -150,6 +171,10 @@ public final class RedisNodeRegistry implements NodeRegistry {
   private final RedisScript cleaned;
   private final RedisScript alive;
   private final RedisScript leave;
+
+  /** The earlier version's lease keys' common start, to which the scripts append a node id. */
+  private final byte[] legacyPrefix;
+
   private final RedisScript hold;
 
   /** The hash tag of the registry's keys ({@link RedisKeys#group}). */
@@ -164,6 +189,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
     this.cleaned = new RedisScript(CLEANED, redis);
     this.alive = new RedisScript(ALIVE, redis);
     this.leave = new RedisScript(LEAVE, redis);
+    this.legacyPrefix = bytes(legacyLease(""));
     this.hold = new RedisScript(HOLD, redis);
   }
 
@@ -174,6 +200,11 @@ public final class RedisNodeRegistry implements NodeRegistry {
   /** The keys every script but {@link #HOLD} takes: leases, node set, cleaning hash. */
   private String[] registry() {
     return new String[] {leases(), set(), cleaning()};
+  }
+
+  /** The lease key of node {@code nodeId} in the version before the lease hash. */
+  private String legacyLease(String nodeId) {
+    return keys.group(GROUP, "node", nodeId);
   }
 
   private String set() {
@@ -191,42 +222,52 @@ public final class RedisNodeRegistry implements NodeRegistry {
   @Override
   public CompletionStage<Boolean> heartbeat(String nodeId, Duration lease) {
     return heartbeat
-        .<Long>run(ScriptOutputType.INTEGER, registry(), bytes(nodeId), bytes(lease.toMillis()))
+        .<Long>run(
+            ScriptOutputType.INTEGER,
+            new String[] {leases(), set(), cleaning(), legacyLease(nodeId)},
+            legacyPrefix,
+            bytes(nodeId),
+            bytes(lease.toMillis()))
         .thenApply(n -> n == 1L);
   }
 
   @Override
   public CompletionStage<List<String>> expired() {
     return expired
-        .<List<Object>>run(ScriptOutputType.MULTI, registry())
+        .<List<Object>>run(ScriptOutputType.MULTI, registry(), legacyPrefix)
         .thenApply(RedisNodeRegistry::strings);
   }
 
   @Override
   public CompletionStage<Boolean> claim(String deadNodeId, String claimer) {
     return claim
-        .<Long>run(ScriptOutputType.INTEGER, registry(), bytes(deadNodeId), bytes(claimer))
+        .<Long>run(
+            ScriptOutputType.INTEGER, registry(), legacyPrefix, bytes(deadNodeId), bytes(claimer))
         .thenApply(n -> n == 1L);
   }
 
   @Override
   public CompletionStage<Void> cleaned(String deadNodeId, String claimer) {
     return cleaned
-        .<Long>run(ScriptOutputType.INTEGER, registry(), bytes(deadNodeId), bytes(claimer))
+        .<Long>run(
+            ScriptOutputType.INTEGER, registry(), legacyPrefix, bytes(deadNodeId), bytes(claimer))
         .thenApply(n -> null);
   }
 
   @Override
   public CompletionStage<Void> leave(String nodeId) {
     return leave
-        .<Long>run(ScriptOutputType.INTEGER, new String[] {leases(), set()}, bytes(nodeId))
+        .<Long>run(
+            ScriptOutputType.INTEGER,
+            new String[] {leases(), set(), legacyLease(nodeId)},
+            bytes(nodeId))
         .thenApply(v -> null);
   }
 
   @Override
   public CompletionStage<List<String>> alive() {
     return alive
-        .<List<Object>>run(ScriptOutputType.MULTI, registry())
+        .<List<Object>>run(ScriptOutputType.MULTI, registry(), legacyPrefix)
         .thenApply(RedisNodeRegistry::strings);
   }
 

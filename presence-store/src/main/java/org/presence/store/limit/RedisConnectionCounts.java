@@ -29,7 +29,15 @@ import org.presence.store.redis.RedisScript;
  * restarted under the same name starts from nothing. A node's count counts while its lease lives: a
  * node that dies (or loses Redis for longer than its lease) drops out of every count within the
  * lease, and the next call that sums the hash deletes its entry; each renewal deletes the leases
- * that ran out.
+ * that ran out. Redis counts a declared key that does not exist as one the call is missing, for as
+ * long as the slot is moving, so a key's hash keeps a field {@code ~} once a connection was counted
+ * in it, and the call is refused only while the keys are apart.
+ *
+ * <p>Nodes of the version before the lease hash kept a lease key per node ({@code
+ * <prefix>appconns:lease:{conns}<id>}). So that both versions can run side by side during a rolling
+ * upgrade, the renewal also renews that key (declared), and a count entry whose lease id has no
+ * field in the lease hash is judged by that key (read by name: an entry of the earlier version).
+ * That reading can go once no node of the earlier version runs.
  *
  * <p>Cost in Redis commands: {@link #open} is one script call ({@code EVALSHA}, {@code TIME},
  * {@code HSET} renewing the caller's lease, {@code HGETALL}, one {@code HGET} per other node
@@ -55,8 +63,9 @@ public final class RedisConnectionCounts implements ConnectionCounts {
       """;
 
   /**
-   * KEYS: the key's hash, the leases hash; ARGV: lease id, lease ms. Sums the counts of live leases
-   * (this caller's counts as live: its lease is renewed first) and deletes the others.
+   * KEYS: the key's hash, the leases hash; ARGV: lease id, lease ms, the earlier version's lease
+   * key prefix. Sums the counts of live leases (this caller's counts as live: its lease is renewed
+   * first) and deletes the others.
    */
   private static final String SUM =
       RENEW_OWN
@@ -65,22 +74,34 @@ public final class RedisConnectionCounts implements ConnectionCounts {
           local total = 0
           local h = redis.call('HGETALL', KEYS[1])
           for i = 1, #h, 2 do
-            local until_ms = h[i] ~= ARGV[1] and tonumber(redis.call('HGET', KEYS[2], h[i]))
-            if h[i] == ARGV[1] or (until_ms and until_ms > now) then
-              total = total + tonumber(h[i + 1])
-            else
-              redis.call('HDEL', KEYS[1], h[i])
+            local id = h[i]
+            if id ~= '~' then
+              local alive = id == ARGV[1]
+              if not alive then
+                local u = redis.call('HGET', KEYS[2], id)
+                if u then
+                  alive = tonumber(u) > now
+                else
+                  alive = redis.call('EXISTS', ARGV[3] .. id) == 1
+                end
+              end
+              if alive then
+                total = total + tonumber(h[i + 1])
+              else
+                redis.call('HDEL', KEYS[1], id)
+              end
             end
           end
           """;
 
-  /** {@link #SUM}, then ARGV[3] is the limit: 1 when the connection was counted. */
+  /** {@link #SUM}, then ARGV[4] is the limit: 1 when the connection was counted. */
   private static final String OPEN =
       SUM
           + """
-          if total >= tonumber(ARGV[3]) then
+          if total >= tonumber(ARGV[4]) then
             return 0
           end
+          redis.call('HSETNX', KEYS[1], '~', '0')
           redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
           return 1
           """;
@@ -99,13 +120,14 @@ public final class RedisConnectionCounts implements ConnectionCounts {
       """;
 
   /**
-   * KEYS: the leases hash; ARGV: lease id, lease ms. Renews this node's lease and deletes those
-   * that ran out.
+   * KEYS: the leases hash, this node's lease key of the earlier version; ARGV: lease id, lease ms.
+   * Renews this node's lease (both forms) and deletes the leases that ran out.
    */
   private static final String RENEW =
       RENEW_OWN
           + """
           local now = renew_own(KEYS[1])
+          redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
           local l = redis.call('HGETALL', KEYS[1])
           for i = 1, #l, 2 do
             if tonumber(l[i + 1]) <= now then
@@ -150,11 +172,19 @@ public final class RedisConnectionCounts implements ConnectionCounts {
   private void renew() {
     // A failed renewal is retried at the next tick; the lease outlives two of them.
     renew.run(
-        ScriptOutputType.INTEGER, new String[] {leases()}, bytes(id), bytes(lease.toMillis()));
+        ScriptOutputType.INTEGER,
+        new String[] {leases(), legacyLease(id)},
+        bytes(id),
+        bytes(lease.toMillis()));
   }
 
   private String leases() {
     return keys.group(GROUP, "appconns:leases", "");
+  }
+
+  /** Lease {@code leaseId}'s key in the version before the lease hash. */
+  private String legacyLease(String leaseId) {
+    return keys.group(GROUP, "appconns:lease", leaseId);
   }
 
   private String hash(long key) {
@@ -172,6 +202,7 @@ public final class RedisConnectionCounts implements ConnectionCounts {
             new String[] {hash(key), leases()},
             bytes(id),
             bytes(lease.toMillis()),
+            bytes(legacyLease("")),
             bytes(max))
         .thenApply(n -> n == 1L);
   }
@@ -190,7 +221,8 @@ public final class RedisConnectionCounts implements ConnectionCounts {
             ScriptOutputType.INTEGER,
             new String[] {hash(key), leases()},
             bytes(id),
-            bytes(lease.toMillis()))
+            bytes(lease.toMillis()),
+            bytes(legacyLease("")))
         .thenApply(Long::intValue);
   }
 
@@ -199,7 +231,7 @@ public final class RedisConnectionCounts implements ConnectionCounts {
   public void close() {
     renewer.shutdownNow();
     try {
-      RedisErrors.call(() -> redis.hdel(leases(), id))
+      RedisErrors.call(() -> redis.hdel(leases(), id).thenCompose(n -> redis.del(legacyLease(id))))
           .toCompletableFuture()
           .get(2, TimeUnit.SECONDS);
     } catch (Exception e) {

@@ -754,7 +754,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * fails with {@code BACKEND_UNAVAILABLE} when fewer replicas than asked confirm within the
    * timeout or the connection was lost in between (a {@code WAIT} on a new connection covers none
    * of the writes of the old one). A write refused with a redirection (a Redis Cluster primary that
-   * no longer holds the slot) fails too, and has the topology reloaded for the retry.
+   * no longer holds the slot, or is moving it) fails too; after a {@code MOVED} the topology is
+   * reloaded for the retry.
    */
   private <T> CompletionStage<T> replicated(
       String key, Function<RedisClusterAsyncCommands<String, byte[]>, CompletionStage<T>> write) {
@@ -775,8 +776,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
         .apply(on)
         .whenComplete(
             (v, e) -> {
-              if (e != null
-                  && (RedisErrors.answered(e, "MOVED") || RedisErrors.answered(e, "ASK"))) {
+              if (e != null && RedisErrors.answered(e, "MOVED")) {
                 backend.refreshTopology();
               }
             })

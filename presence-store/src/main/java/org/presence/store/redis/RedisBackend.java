@@ -114,8 +114,16 @@ public final class RedisBackend implements AutoCloseable {
   private final StatefulConnection<String, byte[]> acknowledged;
   private final AtomicLong acknowledgedDisconnects;
   private final RedisConnectionStateListener countsAcknowledgedDisconnects;
+
+  /**
+   * The node connections of {@link #acknowledgedOn} watched for losses; weak: Lettuce drops some.
+   */
   private final java.util.Set<StatefulConnection<?, ?>> acknowledgedNodes =
-      java.util.concurrent.ConcurrentHashMap.newKeySet();
+      java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>());
+
+  /** When {@link #refreshTopology} last asked for a reload (nanoTime), or 0. */
+  private final AtomicLong lastRefresh = new AtomicLong();
+
   private final StoreConfig.RedisConfig config;
   private final RedisKeys keys;
   private final boolean cluster;
@@ -631,8 +639,12 @@ public final class RedisBackend implements AutoCloseable {
           .getConnectionAsync(primary, ConnectionIntent.WRITE)
           .thenApply(
               c -> {
-                if (acknowledgedNodes.add(c)) {
-                  c.addListener(countsAcknowledgedDisconnects);
+                // Under the lock until the listener is on: no caller writes on a connection whose
+                // losses are not counted yet.
+                synchronized (acknowledgedNodes) {
+                  if (acknowledgedNodes.add(c)) {
+                    c.addListener(countsAcknowledgedDisconnects);
+                  }
                 }
                 return c.async();
               });
@@ -642,11 +654,18 @@ public final class RedisBackend implements AutoCloseable {
   }
 
   /**
-   * On a Redis Cluster, reloads the topology now, in the background (after a redirection answered
-   * on a node's own connection, which Lettuce does not see); nothing on one Redis.
+   * On a Redis Cluster, reloads the topology now, in the background (after a {@code MOVED} answered
+   * on a node's own connection, which Lettuce does not see), at most once a second however many
+   * callers ask; nothing on one Redis.
    */
   public void refreshTopology() {
-    if (cluster) {
+    if (!cluster) {
+      return;
+    }
+    long now = System.nanoTime();
+    long last = lastRefresh.get();
+    if ((last == 0 || now - last >= TimeUnit.SECONDS.toNanos(1))
+        && lastRefresh.compareAndSet(last, now)) {
       ((RedisClusterClient) client).refreshPartitionsAsync();
     }
   }

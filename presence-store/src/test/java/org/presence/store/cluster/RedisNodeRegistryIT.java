@@ -42,6 +42,41 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
     backends.clear();
   }
 
+  /**
+   * A rolling upgrade from the version that kept a lease key per node: a node of that version (its
+   * key and its place in the set, written here as it wrote them) is alive while its key lives, and
+   * expires, is claimed and cleaned up once the key is gone; a node of this version also renews
+   * such a key, which is what the earlier version reads, and gives it up when it leaves.
+   */
+  @Test
+  void nodesOfTheVersionWithALeaseKeyEach_andThisVersion_seeEachOtherAlive() {
+    NodeRegistry registry = open();
+    RedisBackend b = backends.get(backends.size() - 1);
+    var redis = b.commands().sync();
+    String old = node();
+    String current = node();
+    String oldKey = b.keys().group("nodes", "node", old);
+    redis.set(oldKey, "1".getBytes(), io.lettuce.core.SetArgs.Builder.px(30_000));
+    redis.sadd(b.keys().group("nodes", "nodes", ""), old.getBytes());
+    join(registry.heartbeat(current, Duration.ofSeconds(30)));
+    assertThat(join(registry.alive())).contains(old, current);
+    assertThat(join(registry.expired())).doesNotContain(old, current);
+    assertThat(redis.pttl(b.keys().group("nodes", "node", current)))
+        .as("the earlier version's lease key of a node of this version")
+        .isBetween(1L, 30_000L);
+
+    redis.del(oldKey);
+    assertThat(join(registry.alive())).contains(current).doesNotContain(old);
+    assertThat(join(registry.expired())).contains(old);
+    assertThat(join(registry.claim(old, current))).isTrue();
+    join(registry.cleaned(old, current));
+    assertThat(join(registry.expired())).doesNotContain(old);
+
+    join(registry.leave(current));
+    assertThat(redis.exists(b.keys().group("nodes", "node", current))).isZero();
+    assertThat(join(registry.alive())).doesNotContain(current);
+  }
+
   @Test
   void aNodeThatStopsRenewing_expires_andExactlyOneSurvivorClaimsIt() {
     NodeRegistry victim = open();

@@ -37,6 +37,15 @@ class RedisConnectionCountsIT extends ConnectionCountsContract {
     return b;
   }
 
+  /** A backend with a key prefix of its own, for a test that looks at every key of a kind. */
+  private RedisBackend ownBackend() {
+    RedisBackend b =
+        RedisBackend.connect(
+            redisConfig(Backends.uniquePrefix(RedisConnectionCountsIT.class) + "own:"));
+    backends.add(b);
+    return b;
+  }
+
   private ConnectionCounts open(RedisBackend backend, Duration lease) {
     ConnectionCounts c = new RedisConnectionCounts(backend, lease);
     counts.add(c);
@@ -59,6 +68,46 @@ class RedisConnectionCountsIT extends ConnectionCountsContract {
     counts.clear();
     backends.forEach(RedisBackend::close);
     backends.clear();
+  }
+
+  /**
+   * A rolling upgrade from the version that kept a lease key per node: that version's entries (a
+   * count under a lease id whose key lives, written here as it wrote them) count, and leave the
+   * count once the key is gone; a node of this version keeps such a key too, which is what the
+   * earlier version reads, and gives it up when it closes.
+   */
+  @Test
+  void entriesOfTheVersionWithALeaseKeyEach_countWhileTheirKeyLives() {
+    RedisBackend b = ownBackend();
+    RedisConnectionCounts current = (RedisConnectionCounts) open(b, Duration.ofSeconds(30));
+    var redis = b.commands().sync();
+    long k = key();
+    String oldKey = b.keys().group("conns", "appconns:lease", "old-node");
+    redis.set(oldKey, "1".getBytes(), io.lettuce.core.SetArgs.Builder.px(30_000));
+    redis.hset(b.keys().group("conns", "appconns", Long.toString(k)), "old-node", "2".getBytes());
+    assertThat(join(current.open(k, 10))).isTrue();
+    assertThat(join(current.count(k))).isEqualTo(3);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> redis.keys(b.keys().group("conns", "appconns:lease", "*")).size() == 2);
+    redis.del(oldKey);
+    assertThat(join(current.count(k))).isEqualTo(1);
+    current.close();
+    assertThat(redis.keys(b.keys().group("conns", "appconns:lease", "*"))).isEmpty();
+  }
+
+  /** A renewal deletes the leases that ran out and keeps the others. */
+  @Test
+  void aRenewal_deletesTheLeasesThatRanOut_only() {
+    RedisBackend b = ownBackend();
+    var redis = b.commands().sync();
+    String leases = b.keys().group("conns", "appconns:leases", "");
+    redis.hset(leases, "ran-out", "1000".getBytes());
+    redis.hset(leases, "far-ahead", Long.toString(Long.MAX_VALUE / 2).getBytes());
+    open(b, Duration.ofMillis(300));
+    await().atMost(Duration.ofSeconds(5)).until(() -> !redis.hexists(leases, "ran-out"));
+    assertThat(redis.hkeys(leases)).contains("far-ahead").hasSize(2);
+    redis.hdel(leases, "far-ahead");
   }
 
   @Test
