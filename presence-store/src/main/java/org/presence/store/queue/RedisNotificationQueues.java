@@ -117,14 +117,14 @@ public final class RedisNotificationQueues implements NotificationQueues {
           """;
 
   /**
-   * KEYS: app set; ARGV: queue key prefix. Returns app id, count, items... per app. On one Redis
-   * only: it reads queue keys it does not declare ({@link #PENDING_DECLARED} on a Redis Cluster).
+   * {@code read(app, queue, out)}, shared by the two pending scripts: appends app id, count and
+   * items of {@code queue} to {@code out}, or, when the queue is empty, takes the app out of the
+   * user's set (KEYS[1]).
    */
-  private static final String PENDING =
+  private static final String READ_QUEUE =
       """
-      local out = {}
-      for _, app in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-        local items = redis.call('LRANGE', ARGV[1] .. app, 0, -1)
+      local function read(app, queue, out)
+        local items = redis.call('LRANGE', queue, 0, -1)
         if #items == 0 then
           redis.call('SREM', KEYS[1], app)
         else
@@ -135,8 +135,21 @@ public final class RedisNotificationQueues implements NotificationQueues {
           end
         end
       end
-      return out
       """;
+
+  /**
+   * KEYS: app set; ARGV: queue key prefix. Returns app id, count, items... per app. On one Redis
+   * only: it reads queue keys it does not declare ({@link #PENDING_DECLARED} on a Redis Cluster).
+   */
+  private static final String PENDING =
+      READ_QUEUE
+          + """
+          local out = {}
+          for _, app in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+            read(app, ARGV[1] .. app, out)
+          end
+          return out
+          """;
 
   /**
    * {@link #PENDING} over declared keys, for a Redis Cluster. KEYS: app set, then one queue per
@@ -146,23 +159,14 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * key declared, a call over keys that are apart is refused ({@code TRYAGAIN}) and goes again.
    */
   private static final String PENDING_DECLARED =
-      """
-      local out = {}
-      for i = 2, #KEYS do
-        local app = ARGV[i - 1]
-        local items = redis.call('LRANGE', KEYS[i], 0, -1)
-        if #items == 0 then
-          redis.call('SREM', KEYS[1], app)
-        else
-          out[#out + 1] = app
-          out[#out + 1] = #items
-          for _, it in ipairs(items) do
-            out[#out + 1] = it
+      READ_QUEUE
+          + """
+          local out = {}
+          for i = 2, #KEYS do
+            read(ARGV[i - 1], KEYS[i], out)
           end
-        end
-      end
-      return out
-      """;
+          return out
+          """;
 
   /**
    * KEYS: per group (queue, app set); ARGV: per group app id, id count, ids. Returns per group the

@@ -42,9 +42,7 @@ class RedisNodeRegistryClusterIT extends RedisNodeRegistryIT {
   void aliveAndExpired_areRightWhileTheRegistrysKeysAreApart(@TempDir Path dir) throws Exception {
     try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
         SlotMover mover = new SlotMover(cluster.ports());
-        RedisBackend r =
-            RedisBackend.connect(
-                StoreConfig.RedisConfig.redis(cluster.clusterUrl()).withKeyPrefix("h:"))) {
+        RedisBackend r = cluster.clusterBackend("h:")) {
       RedisNodeRegistry registry = new RedisNodeRegistry(r);
       List<String> nodes = List.of("a", "b", "c");
       for (String n : nodes) {
@@ -81,9 +79,7 @@ class RedisNodeRegistryClusterIT extends RedisNodeRegistryIT {
   void heartbeatsGoOnWhileTheRegistrysSlotMoves(@TempDir Path dir) throws Exception {
     try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
         SlotMover mover = new SlotMover(cluster.ports());
-        RedisBackend r =
-            RedisBackend.connect(
-                StoreConfig.RedisConfig.redis(cluster.clusterUrl()).withKeyPrefix("n:"))) {
+        RedisBackend r = cluster.clusterBackend("n:")) {
       RedisNodeRegistry registry = new RedisNodeRegistry(r);
       List<String> nodes = List.of("a", "b", "c");
       List<String> failures = new CopyOnWriteArrayList<>();

@@ -1,14 +1,13 @@
 package org.presence.store.limit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.store.testing.Futures.join;
 
 import io.lettuce.core.cluster.SlotHash;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,10 +30,6 @@ class RedisConnectionCountsClusterIT extends RedisConnectionCountsIT {
     return Backends.redisCluster(keyPrefix);
   }
 
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
-  }
-
   /**
    * The counts' keys share one slot (tag {@code {conns}}); an operator moves that slot to another
    * primary and back a key at a time while two nodes hold update connections of several
@@ -47,21 +42,17 @@ class RedisConnectionCountsClusterIT extends RedisConnectionCountsIT {
   void countsHoldWhileTheirSlotMoves(@TempDir Path dir) throws Exception {
     try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
         SlotMover mover = new SlotMover(cluster.ports());
-        RedisBackend ra =
-            RedisBackend.connect(
-                StoreConfig.RedisConfig.redis(cluster.clusterUrl()).withKeyPrefix("c:"));
-        RedisBackend rb =
-            RedisBackend.connect(
-                StoreConfig.RedisConfig.redis(cluster.clusterUrl()).withKeyPrefix("c:"));
+        RedisBackend ra = cluster.clusterBackend("c:");
+        RedisBackend rb = cluster.clusterBackend("c:");
         RedisConnectionCounts a = new RedisConnectionCounts(ra, Duration.ofSeconds(30));
         RedisConnectionCounts b = new RedisConnectionCounts(rb, Duration.ofSeconds(30))) {
       int apps = 12;
       for (long app = 1; app <= apps; app++) {
         for (int i = 0; i < 3; i++) {
-          assertThat(await(a.open(app, 100))).isTrue();
+          assertThat(join(a.open(app, 100))).isTrue();
         }
         for (int i = 0; i < 2; i++) {
-          assertThat(await(b.open(app, 100))).isTrue();
+          assertThat(join(b.open(app, 100))).isTrue();
         }
       }
       List<String> failures = new CopyOnWriteArrayList<>();
@@ -70,23 +61,23 @@ class RedisConnectionCountsClusterIT extends RedisConnectionCountsIT {
           round -> {
             long app = 1 + round % apps;
             try {
-              if (!await(b.open(app, 100))) {
+              if (!join(b.open(app, 100))) {
                 failures.add("round " + round + ": refused");
               }
-              int during = await(a.count(app));
-              await(b.closed(app));
-              int after = await(b.count(app));
+              int during = join(a.count(app));
+              join(b.closed(app));
+              int after = join(b.count(app));
               if (during != 6 || after != 5) {
                 failures.add("round " + round + ", app " + app + ": " + during + ", " + after);
               }
-            } catch (Exception e) {
+            } catch (Exception | AssertionError e) {
               failures.add("round " + round + ": " + e);
             }
           },
           rounds -> mover.awayAndBack(SlotHash.getSlot("{conns}"), Duration.ofMillis(25), rounds));
       assertThat(failures).isEmpty();
       for (long app = 1; app <= apps; app++) {
-        assertThat(await(a.count(app))).as("app " + app).isEqualTo(5);
+        assertThat(join(a.count(app))).as("app " + app).isEqualTo(5);
       }
     }
   }

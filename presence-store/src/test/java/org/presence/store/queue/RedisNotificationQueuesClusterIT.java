@@ -79,14 +79,9 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
   void itemsQueuedAndRemovedWhileTheirSlotMoves_areEachStoredAndRemovedOnceInOrder(
       @TempDir Path dir) throws Exception {
     try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
-        SlotMover mover = new SlotMover(cluster.ports())) {
-      String url = cluster.clusterUrl();
-      RedisBackend r = RedisBackend.connect(StoreConfig.RedisConfig.redis(url).withKeyPrefix("q:"));
-      try {
-        movingSlotKeepsEveryItem(new RedisNotificationQueues(r), mover);
-      } finally {
-        r.close();
-      }
+        SlotMover mover = new SlotMover(cluster.ports());
+        RedisBackend r = cluster.clusterBackend("q:")) {
+      movingSlotKeepsEveryItem(new RedisNotificationQueues(r), mover);
     }
   }
 
@@ -102,9 +97,7 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
       throws Exception {
     try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
         SlotMover mover = new SlotMover(cluster.ports());
-        RedisBackend r =
-            RedisBackend.connect(
-                StoreConfig.RedisConfig.redis(cluster.clusterUrl()).withKeyPrefix("p:"))) {
+        RedisBackend r = cluster.clusterBackend("p:")) {
       RedisNotificationQueues queues = new RedisNotificationQueues(r);
       String user = "half-moved";
       List<String> messages = new ArrayList<>();

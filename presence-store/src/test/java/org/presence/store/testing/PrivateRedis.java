@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.presence.store.config.StoreConfig;
+import org.presence.store.redis.RedisBackend;
 
 /**
  * A Redis, or a Redis Cluster of three primaries, of one test's own on loopback, started with
@@ -155,6 +157,12 @@ public final class PrivateRedis implements AutoCloseable {
       url.append(port);
     }
     return url.toString();
+  }
+
+  /** A backend on this {@link #cluster} with {@code keyPrefix}; the caller closes it. */
+  public RedisBackend clusterBackend(String keyPrefix) {
+    return RedisBackend.connect(
+        StoreConfig.RedisConfig.redis(clusterUrl()).withKeyPrefix(keyPrefix));
   }
 
   /** The ports of the servers, in start order. */

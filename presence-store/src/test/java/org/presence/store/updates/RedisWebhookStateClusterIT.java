@@ -1,14 +1,13 @@
 package org.presence.store.updates;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.store.testing.Futures.join;
 
 import io.lettuce.core.cluster.SlotHash;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,10 +30,6 @@ class RedisWebhookStateClusterIT extends RedisWebhookStateIT {
     return Backends.redisCluster(keyPrefix);
   }
 
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
-  }
-
   /**
    * The webhook senders' keys share one slot (tag {@code {webhooks}}); an operator moves that slot
    * to another primary and back a key at a time while two nodes each hold the leases of some
@@ -46,15 +41,13 @@ class RedisWebhookStateClusterIT extends RedisWebhookStateIT {
   void leasesAndCursorsHoldWhileTheirSlotMoves(@TempDir Path dir) throws Exception {
     try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
         SlotMover mover = new SlotMover(cluster.ports());
-        RedisBackend r =
-            RedisBackend.connect(
-                StoreConfig.RedisConfig.redis(cluster.clusterUrl()).withKeyPrefix("w:"))) {
+        RedisBackend r = cluster.clusterBackend("w:")) {
       RedisWebhookState state = new RedisWebhookState(r);
       Duration ttl = Duration.ofSeconds(30);
       int apps = 10;
       for (long app = 1; app <= apps; app++) {
-        assertThat(await(state.acquire(app, app % 2 == 0 ? "a" : "b", ttl))).isTrue();
-        await(state.initCursor(app, new WebhookState.Cursor(0, 0)));
+        assertThat(join(state.acquire(app, app % 2 == 0 ? "a" : "b", ttl))).isTrue();
+        join(state.initCursor(app, new WebhookState.Cursor(0, 0)));
       }
       List<String> failures = new CopyOnWriteArrayList<>();
       Rounds.during(
@@ -64,34 +57,34 @@ class RedisWebhookStateClusterIT extends RedisWebhookStateIT {
             String holder = app % 2 == 0 ? "a" : "b";
             String other = app % 2 == 0 ? "b" : "a";
             try {
-              if (!await(state.renew(app, holder, ttl))) {
+              if (!join(state.renew(app, holder, ttl))) {
                 failures.add("round " + round + ", app " + app + ": renewal refused");
               }
-              if (await(state.acquire(app, other, ttl))) {
+              if (join(state.acquire(app, other, ttl))) {
                 failures.add("round " + round + ", app " + app + ": taken by the other node");
               }
               WebhookState.Cursor saved = new WebhookState.Cursor(round + 1, round);
-              if (!await(state.saveCursor(app, holder, saved))) {
+              if (!join(state.saveCursor(app, holder, saved))) {
                 failures.add("round " + round + ", app " + app + ": cursor refused");
               }
-              if (!saved.equals(await(state.cursor(app)).orElse(null))) {
+              if (!saved.equals(join(state.cursor(app)).orElse(null))) {
                 failures.add("round " + round + ", app " + app + ": cursor not the one saved");
               }
               // One in five: released and taken again, the set of apps needing a sender with it.
               if (round % 5 == 0) {
-                await(state.release(app, holder, false));
-                if (!await(state.acquire(app, holder, ttl))) {
+                join(state.release(app, holder, false));
+                if (!join(state.acquire(app, holder, ttl))) {
                   failures.add("round " + round + ", app " + app + ": not taken again");
                 }
               }
-            } catch (Exception e) {
+            } catch (Exception | AssertionError e) {
               failures.add("round " + round + ", app " + app + ": " + e);
             }
           },
           rounds ->
               mover.awayAndBack(SlotHash.getSlot("{webhooks}"), Duration.ofMillis(20), rounds));
       assertThat(failures).isEmpty();
-      assertThat(await(state.pending()))
+      assertThat(join(state.pending()))
           .containsExactlyInAnyOrder(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L);
     }
   }
