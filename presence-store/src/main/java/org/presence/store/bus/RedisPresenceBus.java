@@ -27,7 +27,10 @@ import org.slf4j.LoggerFactory;
  * subscribers only instead of being broadcast over the cluster bus to every node. When the
  * cluster's topology changes (a replica promoted), the bus subscribes its channels again, so they
  * follow their slots to the new primaries; meanwhile the update channels' consumers catch up from
- * the log (their periodic position check).
+ * the log (their periodic position check). When an operator moves a channel's slot to another
+ * primary, the old one ends its subscribers' subscriptions ({@code SUNSUBSCRIBE} sent to them): the
+ * bus then reloads the topology and subscribes that channel again at once, and its resubscription
+ * listeners run as after a failover.
  */
 public final class RedisPresenceBus implements PresenceBus {
   private static final Logger LOG = LoggerFactory.getLogger(RedisPresenceBus.class);
@@ -61,6 +64,18 @@ public final class RedisPresenceBus implements PresenceBus {
               @Override
               public void smessage(String redisChannel, byte[] message) {
                 dispatch(redisChannel, message);
+              }
+
+              @Override
+              public void sunsubscribed(String redisChannel, long count) {
+                String channel = keys.unchannel(redisChannel);
+                if (channel != null && subscriptions.containsKey(channel)) {
+                  // Redis ended a subscription this node still holds: the channel's slot moved to
+                  // another primary (a reshard). Lettuce's view of the topology may not show it
+                  // for up to its periodic reload: reload it now and subscribe again there.
+                  redis.refreshTopology();
+                  resubscribe(List.of(channel), 1);
+                }
               }
             });
   }

@@ -29,6 +29,46 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
   }
 
   /**
+   * An operator moves the slot of a subscribed channel to another primary and back (live
+   * resharding): Redis ends the subscriptions on the old primary ({@code SUNSUBSCRIBE} sent to the
+   * subscriber), and the bus subscribes again on the new one, so messages published after each move
+   * arrive within a few seconds, not at the client's next periodic topology reload (30 s). A
+   * private three-primary cluster.
+   */
+  @Test
+  void aSubscribedChannelsSlotMoves_messagesFollowIt(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    try (org.presence.store.testing.PrivateRedis cluster =
+            org.presence.store.testing.PrivateRedis.cluster(dir, null, null);
+        org.presence.store.testing.SlotMover mover =
+            new org.presence.store.testing.SlotMover(cluster.ports());
+        RedisBackend subscriber = cluster.clusterBackend("m:");
+        RedisBackend publisher = cluster.clusterBackend("m:")) {
+      PresenceBus here = new RedisPresenceBus(subscriber);
+      PresenceBus there = new RedisPresenceBus(publisher);
+      String channel = "presence.app.{a:77}";
+      List<String> got = new CopyOnWriteArrayList<>();
+      join(here.subscribe(channel, (c, m) -> got.add(new String(m, StandardCharsets.UTF_8))));
+      join(there.publish(channel, "before".getBytes(StandardCharsets.UTF_8)));
+      await().atMost(Duration.ofSeconds(5)).until(() -> got.contains("before"));
+      int slot = io.lettuce.core.cluster.SlotHash.getSlot("{a:77}");
+      int home = mover.ownerOf(slot);
+      for (int to : List.of(mover.otherThan(slot), home)) {
+        mover.move(slot, to, Duration.ZERO);
+        String after = "after a move to " + to;
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .pollInterval(Duration.ofMillis(100))
+            .until(
+                () -> {
+                  join(there.publish(channel, after.getBytes(StandardCharsets.UTF_8)));
+                  return got.contains(after);
+                });
+      }
+    }
+  }
+
+  /**
    * On a cluster the bus uses sharded pub/sub: the message reaches the bus's subscribers, but a
    * classic {@code SUBSCRIBE} to the same Redis channel on every primary never sees it (a {@code
    * PUBLISH} would have been broadcast to all of them), and only the primary of the channel's slot
