@@ -123,10 +123,16 @@ public final class NotificationDelivery implements LiveNotifications {
 
   /** Subscribes to this node's wake-ups; completes when other nodes can reach it. */
   CompletionStage<Void> start() {
-    // A wake-up published while this node's subscription moved to a promoted primary was lost:
-    // once subscribed again, every open session reads its queue as at its opening (items already
-    // pushed to it are not pushed twice).
-    bus.onResubscribed(() -> registry.forEachSink(this::opened));
+    // A wake-up published while this node's subscription moved to another primary (a promoted
+    // replica, a reshard) was lost: once subscribed again, every open session reads its queue as at
+    // its opening (items already pushed to it are not pushed twice).
+    String mine = channel(nodeId);
+    bus.onResubscribed(
+        channels -> {
+          if (channels.contains(mine)) {
+            registry.forEachSink(this::opened);
+          }
+        });
     return bus.subscribe(channel(nodeId), (channel, message) -> onWake(message))
         .thenAccept(s -> subscription = s);
   }

@@ -54,12 +54,14 @@ public interface PresenceBus extends AutoCloseable {
   }
 
   /**
-   * Runs {@code listener} each time the bus has subscribed its channels again after its Redis
-   * Cluster's topology changed (a replica promoted): a message published to a channel while its
-   * subscription was moving to the new primary was lost, so a listener re-reads what such a message
-   * would have told it. Never on one Redis or in one process, where nothing moves.
+   * Runs {@code listener} with the channels the bus has subscribed again, each time it did so on
+   * its Redis Cluster: after the topology changed (a replica promoted: every channel), or after
+   * Redis ended some of its subscriptions because their slots moved to another primary (a reshard:
+   * those channels). A message published to a channel while its subscription was moving was lost,
+   * so a listener re-reads what such a message would have told it, when its channel is among them.
+   * Never on one Redis or in one process, where nothing moves.
    */
-  default void onResubscribed(Runnable listener) {}
+  default void onResubscribed(java.util.function.Consumer<java.util.Set<String>> listener) {}
 
   /** Completes normally while the bus answers. */
   CompletionStage<Void> ping();

@@ -4,6 +4,7 @@ import io.lettuce.core.RedisException;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -29,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * follow their slots to the new primaries; meanwhile the update channels' consumers catch up from
  * the log (their periodic position check). When an operator moves a channel's slot to another
  * primary, the old one ends its subscribers' subscriptions ({@code SUNSUBSCRIBE} sent to them): the
- * bus then reloads the topology and subscribes that channel again at once, and its resubscription
- * listeners run as after a failover.
+ * bus gathers the channels so ended for {@link #LOST_GATHER_MS}, reloads the topology and
+ * subscribes them again in one round, and its resubscription listeners run once for that round,
+ * with those channels.
  */
 public final class RedisPresenceBus implements PresenceBus {
   private static final Logger LOG = LoggerFactory.getLogger(RedisPresenceBus.class);
@@ -42,7 +44,18 @@ public final class RedisPresenceBus implements PresenceBus {
   /** Guarded by itself for changes; read without locking by {@link #dispatch}. */
   private final Map<String, ChannelState> subscriptions = new ConcurrentHashMap<>();
 
-  private final List<Runnable> resubscribed = new CopyOnWriteArrayList<>();
+  private final List<java.util.function.Consumer<Set<String>>> resubscribed =
+      new CopyOnWriteArrayList<>();
+
+  /** How long channels whose subscriptions Redis ended are gathered before one resubscription. */
+  static final long LOST_GATHER_MS = 50;
+
+  /** Channels whose subscriptions Redis ended, waiting for the next gathered resubscription. */
+  private final Set<String> lost = ConcurrentHashMap.newKeySet();
+
+  /** Whether a gathered resubscription of {@link #lost} is scheduled. */
+  private final java.util.concurrent.atomic.AtomicBoolean lostScheduled =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   public RedisPresenceBus(RedisBackend redis) {
     this.redis = redis;
@@ -71,10 +84,13 @@ public final class RedisPresenceBus implements PresenceBus {
                 String channel = keys.unchannel(redisChannel);
                 if (channel != null && subscriptions.containsKey(channel)) {
                   // Redis ended a subscription this node still holds: the channel's slot moved to
-                  // another primary (a reshard). Lettuce's view of the topology may not show it
-                  // for up to its periodic reload: reload it now and subscribe again there.
-                  redis.refreshTopology();
-                  resubscribe(List.of(channel), 1);
+                  // another primary (a reshard), Lettuce's view of the topology may not show it
+                  // before its periodic reload, and a slot's move ends all its channels at once.
+                  lost.add(channel);
+                  if (lostScheduled.compareAndSet(false, true)) {
+                    CompletableFuture.delayedExecutor(LOST_GATHER_MS, TimeUnit.MILLISECONDS)
+                        .execute(RedisPresenceBus.this::resubscribeLost);
+                  }
                 }
               }
             });
@@ -107,6 +123,20 @@ public final class RedisPresenceBus implements PresenceBus {
     resubscribe(List.copyOf(subscriptions.keySet()), 1);
   }
 
+  /** Reloads the topology and subscribes the {@link #lost} channels again, in one round. */
+  private void resubscribeLost() {
+    lostScheduled.set(false);
+    List<String> channels = new java.util.ArrayList<>();
+    for (java.util.Iterator<String> i = lost.iterator(); i.hasNext(); ) {
+      channels.add(i.next());
+      i.remove();
+    }
+    if (!channels.isEmpty()) {
+      redis.refreshTopology();
+      resubscribe(channels, 1);
+    }
+  }
+
   /**
    * Subscribes {@code channels} again. A topology change can be seen while the failed primary still
    * holds its slots in the view (the replica not promoted yet), or before the connection to the new
@@ -116,6 +146,11 @@ public final class RedisPresenceBus implements PresenceBus {
    * run once every channel is subscribed (or the tries are spent).
    */
   private void resubscribe(List<String> channels, int attempt) {
+    resubscribe(channels, attempt, Set.copyOf(channels));
+  }
+
+  /** {@link #resubscribe(List, int)}; {@code round}: every channel of the round, for listeners. */
+  private void resubscribe(List<String> channels, int attempt, Set<String> round) {
     List<String> failed = new CopyOnWriteArrayList<>();
     List<CompletableFuture<Void>> done = new java.util.ArrayList<>();
     for (String channel : channels) {
@@ -148,7 +183,7 @@ public final class RedisPresenceBus implements PresenceBus {
                 long pause =
                     Math.min(RESUBSCRIBE_MAX_MS, RESUBSCRIBE_FIRST_MS << Math.min(attempt - 1, 10));
                 CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS)
-                    .execute(() -> resubscribe(List.copyOf(failed), attempt + 1));
+                    .execute(() -> resubscribe(List.copyOf(failed), attempt + 1, round));
                 return;
               }
               if (!failed.isEmpty()) {
@@ -157,9 +192,9 @@ public final class RedisPresenceBus implements PresenceBus {
                         + " next change retries",
                     failed.size());
               }
-              for (Runnable r : resubscribed) {
+              for (java.util.function.Consumer<Set<String>> r : resubscribed) {
                 try {
-                  r.run();
+                  r.accept(round);
                 } catch (RuntimeException e) {
                   LOG.warn("a listener of the bus's resubscription failed", e);
                 }
@@ -168,7 +203,7 @@ public final class RedisPresenceBus implements PresenceBus {
   }
 
   @Override
-  public void onResubscribed(Runnable listener) {
+  public void onResubscribed(java.util.function.Consumer<Set<String>> listener) {
     if (cluster) {
       resubscribed.add(listener);
     }

@@ -49,6 +49,8 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
       String channel = "presence.app.{a:77}";
       List<String> got = new CopyOnWriteArrayList<>();
       join(here.subscribe(channel, (c, m) -> got.add(new String(m, StandardCharsets.UTF_8))));
+      List<java.util.Set<String>> rounds = new CopyOnWriteArrayList<>();
+      here.onResubscribed(rounds::add);
       join(there.publish(channel, "before".getBytes(StandardCharsets.UTF_8)));
       await().atMost(Duration.ofSeconds(5)).until(() -> got.contains("before"));
       int slot = io.lettuce.core.cluster.SlotHash.getSlot("{a:77}");
@@ -64,6 +66,11 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
                   join(there.publish(channel, after.getBytes(StandardCharsets.UTF_8)));
                   return got.contains(after);
                 });
+        // The listeners heard of the round that subscribed the channel again, with it.
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> rounds.stream().anyMatch(r -> r.contains(channel)));
+        rounds.clear();
       }
     }
   }
