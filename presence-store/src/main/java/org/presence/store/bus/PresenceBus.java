@@ -1,6 +1,8 @@
 package org.presence.store.bus;
 
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 
 /**
  * Publish/subscribe between gateway nodes: presence events, notification wake-ups and cache
@@ -61,7 +63,7 @@ public interface PresenceBus extends AutoCloseable {
    * so a listener re-reads what such a message would have told it, when its channel is among them.
    * Never on one Redis or in one process, where nothing moves.
    */
-  default void onResubscribed(java.util.function.Consumer<java.util.Set<String>> listener) {}
+  default void onResubscribed(Consumer<Set<String>> listener) {}
 
   /** Completes normally while the bus answers. */
   CompletionStage<Void> ping();

@@ -2,6 +2,7 @@ package org.presence.store.bus;
 
 import io.lettuce.core.RedisException;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -11,6 +12,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
@@ -44,8 +47,7 @@ public final class RedisPresenceBus implements PresenceBus {
   /** Guarded by itself for changes; read without locking by {@link #dispatch}. */
   private final Map<String, ChannelState> subscriptions = new ConcurrentHashMap<>();
 
-  private final List<java.util.function.Consumer<Set<String>>> resubscribed =
-      new CopyOnWriteArrayList<>();
+  private final List<Consumer<Set<String>>> resubscribed = new CopyOnWriteArrayList<>();
 
   /** How long channels whose subscriptions Redis ended are gathered before one resubscription. */
   static final long LOST_GATHER_MS = 50;
@@ -54,8 +56,7 @@ public final class RedisPresenceBus implements PresenceBus {
   private final Set<String> lost = ConcurrentHashMap.newKeySet();
 
   /** Whether a gathered resubscription of {@link #lost} is scheduled. */
-  private final java.util.concurrent.atomic.AtomicBoolean lostScheduled =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean lostScheduled = new AtomicBoolean();
 
   public RedisPresenceBus(RedisBackend redis) {
     this.redis = redis;
@@ -126,11 +127,8 @@ public final class RedisPresenceBus implements PresenceBus {
   /** Reloads the topology and subscribes the {@link #lost} channels again, in one round. */
   private void resubscribeLost() {
     lostScheduled.set(false);
-    List<String> channels = new java.util.ArrayList<>();
-    for (java.util.Iterator<String> i = lost.iterator(); i.hasNext(); ) {
-      channels.add(i.next());
-      i.remove();
-    }
+    List<String> channels = new ArrayList<>(lost);
+    lost.removeAll(channels);
     if (!channels.isEmpty()) {
       redis.refreshTopology();
       resubscribe(channels, 1);
@@ -152,7 +150,7 @@ public final class RedisPresenceBus implements PresenceBus {
   /** {@link #resubscribe(List, int)}; {@code round}: every channel of the round, for listeners. */
   private void resubscribe(List<String> channels, int attempt, Set<String> round) {
     List<String> failed = new CopyOnWriteArrayList<>();
-    List<CompletableFuture<Void>> done = new java.util.ArrayList<>();
+    List<CompletableFuture<Void>> done = new ArrayList<>();
     for (String channel : channels) {
       if (!subscriptions.containsKey(channel)) {
         continue;
@@ -192,7 +190,7 @@ public final class RedisPresenceBus implements PresenceBus {
                         + " next change retries",
                     failed.size());
               }
-              for (java.util.function.Consumer<Set<String>> r : resubscribed) {
+              for (Consumer<Set<String>> r : resubscribed) {
                 try {
                   r.accept(round);
                 } catch (RuntimeException e) {
@@ -203,7 +201,7 @@ public final class RedisPresenceBus implements PresenceBus {
   }
 
   @Override
-  public void onResubscribed(java.util.function.Consumer<Set<String>> listener) {
+  public void onResubscribed(Consumer<Set<String>> listener) {
     if (cluster) {
       resubscribed.add(listener);
     }

@@ -45,9 +45,12 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -118,8 +121,8 @@ public final class RedisBackend implements AutoCloseable {
   /**
    * The node connections of {@link #acknowledgedOn} watched for losses; weak: Lettuce drops some.
    */
-  private final java.util.Set<StatefulConnection<?, ?>> acknowledgedNodes =
-      java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>());
+  private final Set<StatefulConnection<?, ?>> acknowledgedNodes =
+      Collections.newSetFromMap(new WeakHashMap<>());
 
   /** When {@link #refreshTopology} last asked for a reload (nanoTime), or 0. */
   private final AtomicLong lastRefresh = new AtomicLong();
