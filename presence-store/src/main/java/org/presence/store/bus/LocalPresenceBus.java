@@ -71,7 +71,15 @@ public final class LocalPresenceBus implements PresenceBus {
   @Override
   public CompletionStage<Subscription> subscribe(String channel, Listener listener) {
     LocalSubscription s = new LocalSubscription(channel, listener);
-    subscriptions.computeIfAbsent(channel, c -> new CopyOnWriteArrayList<>()).add(s);
+    // Added inside the map's compute, as unsubscribe removes: added after it, a subscription
+    // racing the channel's last unsubscribe could land in the list that call just removed.
+    subscriptions.compute(
+        channel,
+        (c, list) -> {
+          List<LocalSubscription> subs = list == null ? new CopyOnWriteArrayList<>() : list;
+          subs.add(s);
+          return subs;
+        });
     return CompletableFuture.completedFuture(s);
   }
 

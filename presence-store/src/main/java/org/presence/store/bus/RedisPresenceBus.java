@@ -152,26 +152,30 @@ public final class RedisPresenceBus implements PresenceBus {
     List<String> failed = new CopyOnWriteArrayList<>();
     List<CompletableFuture<Void>> done = new ArrayList<>();
     for (String channel : channels) {
-      if (!subscriptions.containsKey(channel)) {
-        continue;
-      }
-      try {
-        done.add(
-            redis
-                .pubsub()
-                .async()
-                .ssubscribe(keys.channel(channel))
-                .toCompletableFuture()
-                .<Void>thenApply(v -> null)
-                .exceptionally(
-                    e -> {
-                      LOG.debug("resubscribing {} failed: {}", channel, e.toString());
-                      failed.add(channel);
-                      return null;
-                    }));
-      } catch (RedisException e) {
-        LOG.debug("resubscribing {} failed", channel, e);
-        failed.add(channel);
+      // Under the lock, so a channel's last unsubscribe cannot come between the check and the
+      // SSUBSCRIBE and leave Redis subscribed with no listener here.
+      synchronized (subscriptions) {
+        if (!subscriptions.containsKey(channel)) {
+          continue;
+        }
+        try {
+          done.add(
+              redis
+                  .pubsub()
+                  .async()
+                  .ssubscribe(keys.channel(channel))
+                  .toCompletableFuture()
+                  .<Void>thenApply(v -> null)
+                  .exceptionally(
+                      e -> {
+                        LOG.debug("resubscribing {} failed: {}", channel, e.toString());
+                        failed.add(channel);
+                        return null;
+                      }));
+        } catch (RedisException e) {
+          LOG.debug("resubscribing {} failed", channel, e);
+          failed.add(channel);
+        }
       }
     }
     CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0]))
@@ -239,20 +243,23 @@ public final class RedisPresenceBus implements PresenceBus {
       state.subs.add(s);
       ready = state.ready;
       subscriptions.put(channel, state);
-    }
-    try {
-      String name = keys.channel(channel);
-      (cluster ? redis.pubsub().async().ssubscribe(name) : redis.pubsub().async().subscribe(name))
-          .whenComplete(
-              (v, e) -> {
-                if (e != null) {
-                  ready.completeExceptionally(RedisErrors.unavailable(e));
-                } else {
-                  ready.complete(null);
-                }
-              });
-    } catch (RedisException e) {
-      ready.completeExceptionally(RedisErrors.unavailable(e));
+      // Sent under the lock, as the last unsubscribe's UNSUBSCRIBE is: Redis gets a channel's
+      // commands in the order its local state changed, so a subscribe racing the last unsubscribe
+      // never ends with the channel subscribed here and unsubscribed in Redis.
+      try {
+        String name = keys.channel(channel);
+        (cluster ? redis.pubsub().async().ssubscribe(name) : redis.pubsub().async().subscribe(name))
+            .whenComplete(
+                (v, e) -> {
+                  if (e != null) {
+                    ready.completeExceptionally(RedisErrors.unavailable(e));
+                  } else {
+                    ready.complete(null);
+                  }
+                });
+      } catch (RedisException e) {
+        ready.completeExceptionally(RedisErrors.unavailable(e));
+      }
     }
     return ready.handle(
         (v, e) -> {
@@ -295,36 +302,44 @@ public final class RedisPresenceBus implements PresenceBus {
       return channel;
     }
 
-    /** Removes this subscription; true when it was the channel's last one. */
-    boolean drop() {
+    /** Removes this subscription; true when it was the channel's last one. Holds the lock. */
+    private boolean dropLocked() {
       open = false;
-      synchronized (subscriptions) {
-        ChannelState state = subscriptions.get(channel);
-        if (state == null || !state.subs.remove(this)) {
-          return false;
-        }
-        if (state.subs.isEmpty()) {
-          subscriptions.remove(channel);
-          return true;
-        }
+      ChannelState state = subscriptions.get(channel);
+      if (state == null || !state.subs.remove(this)) {
         return false;
+      }
+      if (state.subs.isEmpty()) {
+        subscriptions.remove(channel);
+        return true;
+      }
+      return false;
+    }
+
+    /** Removes this subscription (a failed subscribe: Redis has nothing to end). */
+    void drop() {
+      synchronized (subscriptions) {
+        dropLocked();
       }
     }
 
     @Override
     public CompletionStage<Void> unsubscribe() {
-      if (!drop()) {
-        return CompletableFuture.completedFuture(null);
-      }
-      try {
-        String name = keys.channel(channel);
-        return (cluster
-                ? redis.pubsub().async().sunsubscribe(name)
-                : redis.pubsub().async().unsubscribe(name))
-            .handle((v, e) -> null);
-      } catch (RedisException e) {
-        // Disconnected: the subscription is gone locally and Redis will not restore it.
-        return CompletableFuture.completedFuture(null);
+      synchronized (subscriptions) {
+        if (!dropLocked()) {
+          return CompletableFuture.completedFuture(null);
+        }
+        // Under the lock: see subscribe.
+        try {
+          String name = keys.channel(channel);
+          return (cluster
+                  ? redis.pubsub().async().sunsubscribe(name)
+                  : redis.pubsub().async().unsubscribe(name))
+              .handle((v, e) -> null);
+        } catch (RedisException e) {
+          // Disconnected: the subscription is gone locally and Redis will not restore it.
+          return CompletableFuture.completedFuture(null);
+        }
       }
     }
   }

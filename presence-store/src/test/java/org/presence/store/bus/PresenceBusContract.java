@@ -131,6 +131,49 @@ public abstract class PresenceBusContract {
     assertThat(first).isEmpty();
   }
 
+  /**
+   * A node's last connection on a channel leaves while another one arrives on it (a device
+   * reconnecting to the same node): whatever order the two calls reach the medium in, the new
+   * subscription receives what is published once it is active. Bounded: 1,000 rounds, each on its
+   * own channel, the two calls started together.
+   */
+  @Test
+  void subscribeRacingTheLastUnsubscribe_isNeverLeftDeaf() throws Exception {
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      for (int round = 0; round < 1000; round++) {
+        String channel = "race:" + round;
+        PresenceBus.Subscription leaving = join(bus.subscribe(channel, (c, m) -> {}));
+        List<Received> arriving = new CopyOnWriteArrayList<>();
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.Future<?> left =
+            pool.submit(
+                () -> {
+                  start.await();
+                  return join(leaving.unsubscribe());
+                });
+        java.util.concurrent.Future<PresenceBus.Subscription> arrived =
+            pool.submit(
+                () -> {
+                  start.await();
+                  return join(bus.subscribe(channel, into(arriving)));
+                });
+        left.get(10, TimeUnit.SECONDS);
+        arrived.get(10, TimeUnit.SECONDS);
+        join(peer.publish(channel, bytes("after " + round)));
+        await()
+            .alias("round " + round)
+            .pollDelay(Duration.ZERO)
+            .pollInterval(Duration.ofMillis(1))
+            .atMost(Duration.ofSeconds(2))
+            .until(() -> arriving.size() == 1);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void publish_withoutSubscribers_completes() {
     assertThat(join(bus.publish("nobody-listens", bytes("x")))).isNull();
