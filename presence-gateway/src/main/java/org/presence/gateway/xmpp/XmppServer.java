@@ -433,7 +433,15 @@ public final class XmppServer implements AutoCloseable {
   }
 
   void sessionBound(XmppSession s) {
-    sessions.computeIfAbsent(s.appId(), k -> ConcurrentHashMap.newKeySet()).add(s);
+    // Added inside the map's compute, as sessionEnded removes: added after it, a session bound
+    // while its application's last one ends could land in the set that call just removed.
+    sessions.compute(
+        s.appId(),
+        (k, set) -> {
+          Set<XmppSession> of = set == null ? ConcurrentHashMap.newKeySet() : set;
+          of.add(s);
+          return of;
+        });
   }
 
   void sessionEnded(XmppSession s) {
