@@ -17,6 +17,7 @@ import java.util.function.Consumer;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
+import org.presence.store.redis.TopologyChange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,13 +30,13 @@ import org.slf4j.LoggerFactory;
  * SUNSUBSCRIBE}; Redis 7): a channel lives on the shard of its slot ({@link RedisKeys#channel}: an
  * application's update channel is in the application's slot), so a message goes to that shard's
  * subscribers only instead of being broadcast over the cluster bus to every node. When the
- * cluster's topology changes (a replica promoted), the bus subscribes its channels again, so they
- * follow their slots to the new primaries; meanwhile the update channels' consumers catch up from
- * the log (their periodic position check). When an operator moves a channel's slot to another
- * primary, the old one ends its subscribers' subscriptions ({@code SUNSUBSCRIBE} sent to them): the
- * bus gathers the channels so ended for {@link #LOST_GATHER_MS}, reloads the topology and
- * subscribes them again in one round, and its resubscription listeners run once for that round,
- * with those channels.
+ * cluster's topology changes (a replica promoted), the bus subscribes again the channels whose
+ * slot's primary changed ({@link TopologyChange}), so they follow their slots to the new primaries;
+ * meanwhile the update channels' consumers catch up from the log (their periodic position check).
+ * When an operator moves a channel's slot to another primary, the old one ends its subscribers'
+ * subscriptions ({@code SUNSUBSCRIBE} sent to them): the bus gathers the channels so ended for
+ * {@link #LOST_GATHER_MS}, reloads the topology and subscribes them again in one round, and its
+ * resubscription listeners run once for that round, with those channels.
  */
 public final class RedisPresenceBus implements PresenceBus {
   private static final Logger LOG = LoggerFactory.getLogger(RedisPresenceBus.class);
@@ -63,8 +64,8 @@ public final class RedisPresenceBus implements PresenceBus {
     this.keys = redis.keys();
     this.cluster = redis.cluster();
     // A shard channel's subscription lives on its slot's primary: when a replica takes over,
-    // subscribe
-    // again, which Lettuce sends to the new primary (a repeat on a live one changes nothing).
+    // subscribe again, which Lettuce sends to the new primary (a repeat on a live one changes
+    // nothing).
     redis.onTopologyChange(this::resubscribe);
     redis
         .pubsub()
@@ -120,8 +121,21 @@ public final class RedisPresenceBus implements PresenceBus {
   private static final long RESUBSCRIBE_FIRST_MS = 100;
   private static final long RESUBSCRIBE_MAX_MS = 2_000;
 
-  private void resubscribe() {
-    resubscribe(List.copyOf(subscriptions.keySet()), 1);
+  /**
+   * After a topology change: subscribes again the channels whose slot's primary changed (a replica
+   * promoted, a slot moved, a primary marked failing or back); the others' subscriptions stand, and
+   * no round (nor its listeners' work) follows a change that moved none of them.
+   */
+  private void resubscribe(TopologyChange change) {
+    List<String> channels = new ArrayList<>();
+    for (String channel : subscriptions.keySet()) {
+      if (change.moved(keys.channel(channel))) {
+        channels.add(channel);
+      }
+    }
+    if (!channels.isEmpty()) {
+      resubscribe(channels, 1);
+    }
   }
 
   /** Reloads the topology and subscribes the {@link #lost} channels again, in one round. */
@@ -184,6 +198,10 @@ public final class RedisPresenceBus implements PresenceBus {
               if (!failed.isEmpty() && attempt < RESUBSCRIBE_TRIES) {
                 long pause =
                     Math.min(RESUBSCRIBE_MAX_MS, RESUBSCRIBE_FIRST_MS << Math.min(attempt - 1, 10));
+                // A stale view sends the SSUBSCRIBE to the slot's former primary, which answers
+                // MOVED to a connection Lettuce does not reroute: reload it (at most once a second)
+                // before the next try.
+                redis.refreshTopology();
                 CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS)
                     .execute(() -> resubscribe(List.copyOf(failed), attempt + 1, round));
                 return;

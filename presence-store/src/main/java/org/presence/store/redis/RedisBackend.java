@@ -56,6 +56,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import javax.net.ssl.TrustManagerFactory;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.config.StoreConfig;
@@ -411,7 +412,7 @@ public final class RedisBackend implements AutoCloseable {
       LatencyRecorder recorder,
       SslOptions ssl) {
     RedisClusterClient client = RedisClusterClient.create(resources, seeds);
-    List<Runnable> topologyListeners = new CopyOnWriteArrayList<>();
+    List<Consumer<TopologyChange>> topologyListeners = new CopyOnWriteArrayList<>();
     client.setOptions(
         ClusterClientOptions.builder()
             .autoReconnect(true)
@@ -452,7 +453,8 @@ public final class RedisBackend implements AutoCloseable {
           .filter(e -> e instanceof ClusterTopologyChangedEvent)
           .subscribe(
               e -> {
-                for (RedisClusterNode node : ((ClusterTopologyChangedEvent) e).after()) {
+                ClusterTopologyChangedEvent changed = (ClusterTopologyChangedEvent) e;
+                for (RedisClusterNode node : changed.after()) {
                   if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
                     String host = node.getUri().getHost();
                     int port = node.getUri().getPort();
@@ -460,8 +462,9 @@ public final class RedisBackend implements AutoCloseable {
                     pubsub.getConnectionAsync(host, port);
                   }
                 }
-                for (Runnable r : topologyListeners) {
-                  r.run();
+                TopologyChange change = TopologyChange.between(changed.before(), changed.after());
+                for (Consumer<TopologyChange> r : topologyListeners) {
+                  r.accept(change);
                 }
               });
       // Its connections to the primaries are made on first use, each watched for losses then.
@@ -489,13 +492,14 @@ public final class RedisBackend implements AutoCloseable {
     }
   }
 
-  private List<Runnable> topologyListeners = List.of();
+  private List<Consumer<TopologyChange>> topologyListeners = List.of();
 
   /**
    * Runs {@code listener} (on a Lettuce thread; it must not block) whenever the client learns that
-   * the cluster's topology changed, a replica promoted for example. Nothing on one Redis.
+   * the cluster's topology changed, a replica promoted for example, with the slots whose primary
+   * changed. Nothing on one Redis.
    */
-  public void onTopologyChange(Runnable listener) {
+  public void onTopologyChange(Consumer<TopologyChange> listener) {
     if (cluster) {
       topologyListeners.add(listener);
     }

@@ -4,17 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.redis.RedisBackend;
+import org.presence.store.redis.TopologyChange;
 import org.presence.store.testing.Backends;
+import org.presence.store.testing.PrivateRedis;
+import org.presence.store.testing.SlotMover;
 
 /** {@link RedisPresenceBusIT}, every test of it, against a Redis Cluster. */
 class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
@@ -36,12 +44,9 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
    * private three-primary cluster.
    */
   @Test
-  void aSubscribedChannelsSlotMoves_messagesFollowIt(
-      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
-    try (org.presence.store.testing.PrivateRedis cluster =
-            org.presence.store.testing.PrivateRedis.cluster(dir, null, null);
-        org.presence.store.testing.SlotMover mover =
-            new org.presence.store.testing.SlotMover(cluster.ports());
+  void aSubscribedChannelsSlotMoves_messagesFollowIt(@TempDir Path dir) throws Exception {
+    try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
+        SlotMover mover = new SlotMover(cluster.ports());
         RedisBackend subscriber = cluster.clusterBackend("m:");
         RedisBackend publisher = cluster.clusterBackend("m:")) {
       PresenceBus here = new RedisPresenceBus(subscriber);
@@ -49,11 +54,11 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
       String channel = "presence.app.{a:77}";
       List<String> got = new CopyOnWriteArrayList<>();
       join(here.subscribe(channel, (c, m) -> got.add(new String(m, StandardCharsets.UTF_8))));
-      List<java.util.Set<String>> rounds = new CopyOnWriteArrayList<>();
+      List<Set<String>> rounds = new CopyOnWriteArrayList<>();
       here.onResubscribed(rounds::add);
       join(there.publish(channel, "before".getBytes(StandardCharsets.UTF_8)));
       await().atMost(Duration.ofSeconds(5)).until(() -> got.contains("before"));
-      int slot = io.lettuce.core.cluster.SlotHash.getSlot("{a:77}");
+      int slot = SlotHash.getSlot("{a:77}");
       int home = mover.ownerOf(slot);
       for (int to : List.of(mover.otherThan(slot), home)) {
         mover.move(slot, to, Duration.ZERO);
@@ -73,6 +78,71 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
         rounds.clear();
       }
     }
+  }
+
+  /**
+   * A topology change subscribes again only the channels whose slot's primary changed: with two
+   * channels on one primary and one of their slots moved, the other channel is never in a
+   * resubscription round (so its listeners, which re-read queues, do no work for a move that did
+   * not touch it), and messages keep reaching both. A private three-primary cluster.
+   */
+  @Test
+  void aTopologyChange_resubscribesOnlyTheChannelsWhoseSlotMoved(@TempDir Path dir)
+      throws Exception {
+    try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
+        SlotMover mover = new SlotMover(cluster.ports());
+        RedisBackend subscriber = cluster.clusterBackend("t:");
+        RedisBackend publisher = cluster.clusterBackend("t:")) {
+      PresenceBus here = new RedisPresenceBus(subscriber);
+      PresenceBus there = new RedisPresenceBus(publisher);
+      String moving = "presence.app.{a:77}";
+      int slot = SlotHash.getSlot("{a:77}");
+      int home = mover.ownerOf(slot);
+      String staying =
+          IntStream.iterate(0, i -> i + 1)
+              .mapToObj(i -> "{a:" + i + "}")
+              .filter(
+                  t -> SlotHash.getSlot(t) != slot && mover.ownerOf(SlotHash.getSlot(t)) == home)
+              .findFirst()
+              .map(t -> "presence.app." + t)
+              .orElseThrow();
+      List<String> got = new CopyOnWriteArrayList<>();
+      join(here.subscribe(moving, (c, m) -> got.add(c + " " + text(m))));
+      join(here.subscribe(staying, (c, m) -> got.add(c + " " + text(m))));
+      List<Set<String>> rounds = new CopyOnWriteArrayList<>();
+      here.onResubscribed(rounds::add);
+      List<TopologyChange> changes = new CopyOnWriteArrayList<>();
+      subscriber.onTopologyChange(changes::add);
+
+      mover.move(slot, mover.otherThan(slot), Duration.ZERO);
+      // Both ways of learning of the move: Redis ending the subscription (one round), and the
+      // client's topology reload (asked for here at most once a second, as the bus does).
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () -> {
+                subscriber.refreshTopology();
+                return changes.stream().anyMatch(c -> c.moved(subscriber.keys().channel(moving)))
+                    && rounds.size() >= 2;
+              });
+      assertThat(changes).noneMatch(c -> c.moved(subscriber.keys().channel(staying)));
+      assertThat(rounds).allMatch(r -> r.contains(moving)).noneMatch(r -> r.contains(staying));
+      for (String channel : List.of(moving, staying)) {
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .pollInterval(Duration.ofMillis(100))
+            .until(
+                () -> {
+                  join(there.publish(channel, "after".getBytes(StandardCharsets.UTF_8)));
+                  return got.contains(channel + " after");
+                });
+      }
+    }
+  }
+
+  private static String text(byte[] m) {
+    return new String(m, StandardCharsets.UTF_8);
   }
 
   /**
