@@ -56,12 +56,14 @@ public interface PresenceBus extends AutoCloseable {
   }
 
   /**
-   * Runs {@code listener} with the channels the bus has subscribed again, each time it did so on
-   * its Redis Cluster: after the topology changed (a replica promoted: every channel), or after
-   * Redis ended some of its subscriptions because their slots moved to another primary (a reshard:
-   * those channels). A message published to a channel while its subscription was moving was lost,
-   * so a listener re-reads what such a message would have told it, when its channel is among them.
-   * Never on one Redis or in one process, where nothing moves.
+   * Runs {@code listener} with the channels the bus has subscribed again, each time it did so:
+   * after its pub/sub connection came back from a loss (Redis restarted, the network cut, Redis
+   * closing a subscriber that fell behind: that connection's channels), and on a Redis Cluster
+   * after the topology changed (a replica promoted: the channels of the slots whose primary
+   * changed) or Redis ended some subscriptions because their slots moved to another primary (a
+   * reshard: those channels). A message published to a channel while it was not subscribed was
+   * lost, so a listener re-reads what such a message would have told it, when its channel is among
+   * them. Never in one process, where nothing is lost.
    */
   default void onResubscribed(Consumer<Set<String>> listener) {}
 

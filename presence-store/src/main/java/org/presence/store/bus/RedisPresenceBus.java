@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisKeys;
@@ -24,7 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The bus over Redis pub/sub. A node subscribes a Redis channel once, however many local listeners
  * it has on it, and unsubscribes when the last one leaves, so a message reaches only the nodes
- * holding an interested connection. Listeners run on Lettuce's I/O thread.
+ * holding an interested connection. Listeners run on Lettuce's I/O thread. When the pub/sub
+ * connection comes back from a loss, the bus confirms its channels are subscribed again and runs
+ * its resubscription listeners with them ({@link #onResubscribed}), on one Redis as on a cluster.
  *
  * <p>On a Redis Cluster the bus uses sharded pub/sub ({@code SPUBLISH}, {@code SSUBSCRIBE}, {@code
  * SUNSUBSCRIBE}; Redis 7): a channel lives on the shard of its slot ({@link RedisKeys#channel}: an
@@ -67,6 +70,10 @@ public final class RedisPresenceBus implements PresenceBus {
     // subscribe again, which Lettuce sends to the new primary (a repeat on a live one changes
     // nothing).
     redis.onTopologyChange(this::resubscribe);
+    // Lettuce subscribes a reconnected connection's channels again by itself, but on a cluster node
+    // with channels in several slots its one SSUBSCRIBE is refused (CROSSSLOT), and the listeners
+    // must know when the channels are confirmed: the bus subscribes them again itself.
+    redis.onPubSubReconnected(this::reconnected);
     redis
         .pubsub()
         .addListener(
@@ -115,21 +122,42 @@ public final class RedisPresenceBus implements PresenceBus {
     }
   }
 
-  /** Tries of a resubscription round whose channels' slots have no reachable primary yet. */
-  private static final int RESUBSCRIBE_TRIES = 20;
+  /**
+   * Tries after which a channel that cannot be subscribed again is warned of (it is still tried).
+   */
+  private static final int RESUBSCRIBE_WARN = 20;
 
   private static final long RESUBSCRIBE_FIRST_MS = 100;
   private static final long RESUBSCRIBE_MAX_MS = 2_000;
 
+  /** Set by {@link #close}: no more rounds, no more listeners. */
+  private volatile boolean closed;
+
   /**
    * After a topology change: subscribes again the channels whose slot's primary changed (a replica
-   * promoted, a slot moved, a primary marked failing or back); the others' subscriptions stand, and
-   * no round (nor its listeners' work) follows a change that moved none of them.
+   * promoted, a slot moved); the others' subscriptions stand, and no round (nor its listeners'
+   * work) follows a change that moved none of them.
    */
   private void resubscribe(TopologyChange change) {
     List<String> channels = new ArrayList<>();
     for (String channel : subscriptions.keySet()) {
       if (change.moved(keys.channel(channel))) {
+        channels.add(channel);
+      }
+    }
+    if (!channels.isEmpty()) {
+      resubscribe(channels, 1);
+    }
+  }
+
+  /**
+   * After a pub/sub connection came back: subscribes its channels ({@code livesThere}, by Redis
+   * name) again, one by one, and then tells the listeners.
+   */
+  private void reconnected(Predicate<String> livesThere) {
+    List<String> channels = new ArrayList<>();
+    for (String channel : subscriptions.keySet()) {
+      if (livesThere.test(keys.channel(channel))) {
         channels.add(channel);
       }
     }
@@ -150,20 +178,20 @@ public final class RedisPresenceBus implements PresenceBus {
   }
 
   /**
-   * Subscribes {@code channels} again. A topology change can be seen while the failed primary still
-   * holds its slots in the view (the replica not promoted yet), or before the connection to the new
-   * primary is up: the channels whose {@code SSUBSCRIBE} failed are tried again after a growing
-   * pause (100 ms doubling to 2 s, {@link #RESUBSCRIBE_TRIES} tries) instead of waiting for another
-   * topology change, which may not come before the periodic refresh. The resubscription listeners
-   * run once every channel is subscribed (or the tries are spent).
+   * Subscribes {@code channels} again, one command each (Redis refuses an {@code SSUBSCRIBE} of
+   * channels in different slots, which is why Lettuce's own resubscription of a reconnected cluster
+   * node fails), and runs the resubscription listeners with those confirmed. The others (their
+   * slot's primary unreachable in this client's view, the failed one not replaced yet, or the
+   * connection not back) are tried again after a growing pause (100 ms doubling to 2 s), the
+   * topology reloaded before each try (at most once a second), for as long as this node holds them;
+   * a warning is logged once they have failed {@link #RESUBSCRIBE_WARN} times.
    */
   private void resubscribe(List<String> channels, int attempt) {
-    resubscribe(channels, attempt, Set.copyOf(channels));
-  }
-
-  /** {@link #resubscribe(List, int)}; {@code round}: every channel of the round, for listeners. */
-  private void resubscribe(List<String> channels, int attempt, Set<String> round) {
+    if (closed) {
+      return;
+    }
     List<String> failed = new CopyOnWriteArrayList<>();
+    List<String> confirmed = new CopyOnWriteArrayList<>();
     List<CompletableFuture<Void>> done = new ArrayList<>();
     for (String channel : channels) {
       // Under the lock, so a channel's last unsubscribe cannot come between the check and the
@@ -173,17 +201,20 @@ public final class RedisPresenceBus implements PresenceBus {
           continue;
         }
         try {
+          String name = keys.channel(channel);
           done.add(
-              redis
-                  .pubsub()
-                  .async()
-                  .ssubscribe(keys.channel(channel))
+              (cluster
+                      ? redis.pubsub().async().ssubscribe(name)
+                      : redis.pubsub().async().subscribe(name))
                   .toCompletableFuture()
-                  .<Void>thenApply(v -> null)
-                  .exceptionally(
-                      e -> {
-                        LOG.debug("resubscribing {} failed: {}", channel, e.toString());
-                        failed.add(channel);
+                  .handle(
+                      (v, e) -> {
+                        if (e == null) {
+                          confirmed.add(channel);
+                        } else {
+                          LOG.debug("resubscribing {} failed: {}", channel, e.toString());
+                          failed.add(channel);
+                        }
                         return null;
                       }));
         } catch (RedisException e) {
@@ -195,38 +226,40 @@ public final class RedisPresenceBus implements PresenceBus {
     CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0]))
         .thenRun(
             () -> {
-              if (!failed.isEmpty() && attempt < RESUBSCRIBE_TRIES) {
-                long pause =
-                    Math.min(RESUBSCRIBE_MAX_MS, RESUBSCRIBE_FIRST_MS << Math.min(attempt - 1, 10));
-                // A stale view sends the SSUBSCRIBE to the slot's former primary, which answers
-                // MOVED to a connection Lettuce does not reroute: reload it (at most once a second)
-                // before the next try.
-                redis.refreshTopology();
-                CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS)
-                    .execute(() -> resubscribe(List.copyOf(failed), attempt + 1, round));
+              if (closed) {
                 return;
               }
-              if (!failed.isEmpty()) {
-                LOG.warn(
-                    "{} bus channels could not be subscribed again after a topology change; the"
-                        + " next change retries",
-                    failed.size());
-              }
-              for (Consumer<Set<String>> r : resubscribed) {
-                try {
-                  r.accept(round);
-                } catch (RuntimeException e) {
-                  LOG.warn("a listener of the bus's resubscription failed", e);
+              if (!confirmed.isEmpty()) {
+                Set<String> round = Set.copyOf(confirmed);
+                for (Consumer<Set<String>> r : resubscribed) {
+                  try {
+                    r.accept(round);
+                  } catch (RuntimeException e) {
+                    LOG.warn("a listener of the bus's resubscription failed", e);
+                  }
                 }
+              }
+              if (!failed.isEmpty()) {
+                if (attempt == RESUBSCRIBE_WARN) {
+                  LOG.warn(
+                      "{} bus channels could not be subscribed again in {} tries; trying every {}"
+                          + " ms",
+                      failed.size(),
+                      attempt,
+                      RESUBSCRIBE_MAX_MS);
+                }
+                long pause =
+                    Math.min(RESUBSCRIBE_MAX_MS, RESUBSCRIBE_FIRST_MS << Math.min(attempt - 1, 10));
+                redis.refreshTopology();
+                CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS)
+                    .execute(() -> resubscribe(List.copyOf(failed), attempt + 1));
               }
             });
   }
 
   @Override
   public void onResubscribed(Consumer<Set<String>> listener) {
-    if (cluster) {
-      resubscribed.add(listener);
-    }
+    resubscribed.add(listener);
   }
 
   @Override
@@ -263,30 +296,58 @@ public final class RedisPresenceBus implements PresenceBus {
       subscriptions.put(channel, state);
       // Sent under the lock, as the last unsubscribe's UNSUBSCRIBE is: Redis gets a channel's
       // commands in the order its local state changed, so a subscribe racing the last unsubscribe
-      // never ends with the channel subscribed here and unsubscribed in Redis.
+      // never ends with the channel subscribed here and unsubscribed in Redis. (On a cluster that
+      // holds while the client's view of the slot's primary stays; should a redirected SUNSUBSCRIBE
+      // overtake a newer SSUBSCRIBE, its confirmation reaches sunsubscribed while the channel is
+      // held here, which subscribes it again.)
+      ChannelState made = state;
       try {
         String name = keys.channel(channel);
         (cluster ? redis.pubsub().async().ssubscribe(name) : redis.pubsub().async().subscribe(name))
             .whenComplete(
                 (v, e) -> {
                   if (e != null) {
-                    ready.completeExceptionally(RedisErrors.unavailable(e));
+                    failed(channel, made, e);
                   } else {
                     ready.complete(null);
                   }
                 });
       } catch (RedisException e) {
-        ready.completeExceptionally(RedisErrors.unavailable(e));
+        failed(channel, made, e);
       }
     }
     return ready.handle(
         (v, e) -> {
           if (e != null) {
-            s.drop();
             throw e instanceof CompletionException ce ? ce : new CompletionException(e);
           }
           return s;
         });
+  }
+
+  /**
+   * A channel's first {@code SUBSCRIBE} failed: its state leaves the map with every subscription
+   * that joined it (each caller is told it failed), so the next subscribe starts afresh instead of
+   * joining a failed one; and Redis is told to unsubscribe, in case it did subscribe (a timeout).
+   */
+  private void failed(String channel, ChannelState state, Throwable e) {
+    synchronized (subscriptions) {
+      if (subscriptions.remove(channel, state)) {
+        for (RedisSubscription s : state.subs) {
+          s.open = false;
+        }
+        try {
+          String name = keys.channel(channel);
+          (cluster
+                  ? redis.pubsub().async().sunsubscribe(name)
+                  : redis.pubsub().async().unsubscribe(name))
+              .exceptionally(x -> null);
+        } catch (RedisException x) {
+          // Disconnected: Redis holds nothing for this connection.
+        }
+      }
+    }
+    state.ready.completeExceptionally(RedisErrors.unavailable(e));
   }
 
   @Override
@@ -296,7 +357,10 @@ public final class RedisPresenceBus implements PresenceBus {
 
   @Override
   public void close() {
-    subscriptions.clear();
+    closed = true;
+    synchronized (subscriptions) {
+      subscriptions.clear();
+    }
   }
 
   /** The local listeners of one Redis channel and the SUBSCRIBE that made it active. */
@@ -332,13 +396,6 @@ public final class RedisPresenceBus implements PresenceBus {
         return true;
       }
       return false;
-    }
-
-    /** Removes this subscription (a failed subscribe: Redis has nothing to end). */
-    void drop() {
-      synchronized (subscriptions) {
-        dropLocked();
-      }
     }
 
     @Override

@@ -57,10 +57,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import javax.net.ssl.TrustManagerFactory;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.metrics.StoreLatency;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The node's Redis client: one {@link RedisClient} with shared resources, one multiplexed command
@@ -89,6 +92,8 @@ import org.presence.store.metrics.StoreLatency;
  * write and then its {@code WAIT} ({@code WAIT} covers the writes of its connection to one server).
  */
 public final class RedisBackend implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(RedisBackend.class);
+
   /** Keys are strings; values are raw bytes (JSON written by the codecs). */
   public static final RedisCodec<String, byte[]> CODEC =
       RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
@@ -397,6 +402,7 @@ public final class RedisBackend implements AutoCloseable {
           new RedisBackend(
               resources, client, commands, typed, pubsub, acknowledged, disconnects, config, false);
       backend.recorder = recorder;
+      pubsub.addListener(backend.pubsubReconnects.watcher(name -> true));
       return backend;
     } catch (RuntimeException e) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
@@ -413,6 +419,7 @@ public final class RedisBackend implements AutoCloseable {
       SslOptions ssl) {
     RedisClusterClient client = RedisClusterClient.create(resources, seeds);
     List<Consumer<TopologyChange>> topologyListeners = new CopyOnWriteArrayList<>();
+    PubSubReconnects pubsubReconnects = new PubSubReconnects();
     client.setOptions(
         ClusterClientOptions.builder()
             .autoReconnect(true)
@@ -444,7 +451,10 @@ public final class RedisBackend implements AutoCloseable {
       pubsub.setNodeMessagePropagation(true);
       for (RedisClusterNode node : commands.getPartitions()) {
         if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-          pubsub.getConnection(node.getUri().getHost(), node.getUri().getPort());
+          pubsubReconnects.watch(
+              pubsub.getConnection(node.getUri().getHost(), node.getUri().getPort()),
+              node.getNodeId(),
+              commands);
         }
       }
       resources
@@ -459,7 +469,10 @@ public final class RedisBackend implements AutoCloseable {
                     String host = node.getUri().getHost();
                     int port = node.getUri().getPort();
                     commands.getConnectionAsync(host, port, ConnectionIntent.WRITE);
-                    pubsub.getConnectionAsync(host, port);
+                    String nodeId = node.getNodeId();
+                    pubsub
+                        .getConnectionAsync(host, port)
+                        .thenAccept(c -> pubsubReconnects.watch(c, nodeId, commands));
                   }
                 }
                 TopologyChange change = TopologyChange.between(changed.before(), changed.after());
@@ -483,6 +496,7 @@ public final class RedisBackend implements AutoCloseable {
               config,
               true);
       backend.topologyListeners = topologyListeners;
+      backend.pubsubReconnects = pubsubReconnects;
       backend.recorder = recorder;
       return backend;
     } catch (RuntimeException e) {
@@ -493,6 +507,65 @@ public final class RedisBackend implements AutoCloseable {
   }
 
   private List<Consumer<TopologyChange>> topologyListeners = List.of();
+
+  private PubSubReconnects pubsubReconnects = new PubSubReconnects();
+
+  /**
+   * Runs {@code listener} (on a Lettuce thread; it must not block) whenever a pub/sub connection is
+   * back after a loss (Redis restarted, the network cut, Redis closing a subscriber that fell
+   * behind its output buffer limit), with a test of which channels (Redis names) lived on it: every
+   * channel on one Redis, those of the slots the reconnected primary holds on a Redis Cluster.
+   * Lettuce subscribes them again by itself; what was published while the connection was down is
+   * lost.
+   */
+  public void onPubSubReconnected(Consumer<Predicate<String>> listener) {
+    pubsubReconnects.listeners.add(listener);
+  }
+
+  /** The listeners of {@link #onPubSubReconnected} and the connections watched for them. */
+  private static final class PubSubReconnects {
+    final List<Consumer<Predicate<String>>> listeners = new CopyOnWriteArrayList<>();
+
+    /** Cluster node connections already watched (a topology change hands them out again). */
+    private final Set<Object> watched = Collections.newSetFromMap(new WeakHashMap<>());
+
+    RedisConnectionStateListener watcher(Predicate<String> lives) {
+      return new RedisConnectionStateListener() {
+        @Override
+        public void onRedisConnected(RedisChannelHandler<?, ?> c, SocketAddress address) {
+          for (Consumer<Predicate<String>> l : listeners) {
+            try {
+              l.accept(lives);
+            } catch (RuntimeException e) {
+              LOG.warn("a listener of a pub/sub reconnect failed", e);
+            }
+          }
+        }
+      };
+    }
+
+    /**
+     * Watches a cluster node's pub/sub connection: its channels are those whose slot's primary is
+     * {@code nodeId} in the topology when it reconnects.
+     */
+    void watch(
+        StatefulRedisPubSubConnection<String, byte[]> c,
+        String nodeId,
+        StatefulRedisClusterConnection<String, byte[]> cluster) {
+      synchronized (watched) {
+        if (!watched.add(c)) {
+          return;
+        }
+      }
+      c.addListener(
+          watcher(
+              name -> {
+                RedisClusterNode primary =
+                    cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(name));
+                return primary != null && nodeId.equals(primary.getNodeId());
+              }));
+    }
+  }
 
   /**
    * Runs {@code listener} (on a Lettuce thread; it must not block) whenever the client learns that

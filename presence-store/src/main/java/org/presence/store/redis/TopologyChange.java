@@ -12,10 +12,12 @@ import java.util.Objects;
  * again only where it has to be.
  *
  * <p>A slot counts as changed when its primary is another node, at another address, or the same
- * node marked failed ({@code fail}, {@code noaddr}) or no longer so (it may have restarted and lost
- * its subscriptions), or when it gained or lost a primary. A change of replicas alone changes no
- * slot, nor do the flags that differ with the node whose view was read ({@code myself}, and {@code
- * fail?}, one node's suspicion).
+ * node marked failed ({@code fail}, {@code noaddr}) or no longer so, or when it gained or lost a
+ * primary. A change of replicas alone changes no slot, nor do the flags that differ with the node
+ * whose view was read ({@code myself}, and {@code fail?}, one node's suspicion). Lettuce reports a
+ * topology change only when the nodes, their roles or their slots differ; the address and the
+ * failure flags count when such a change is reported. A node's connection lost and made again
+ * without a change is {@link RedisBackend#onPubSubReconnected}'s business.
  */
 public final class TopologyChange {
   private final BitSet slots;

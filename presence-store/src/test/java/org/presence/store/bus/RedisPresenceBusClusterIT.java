@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +35,38 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
   @Override
   StoreConfig.RedisConfig redisConfig(String keyPrefix) {
     return Backends.redisCluster(keyPrefix);
+  }
+
+  /** The test cluster's primaries, as its seeds see them now. */
+  private static List<RedisClusterNode> primaries() {
+    RedisClusterClient raw =
+        RedisClusterClient.create(RedisBackend.clusterSeeds(Backends.redisClusterUrl()));
+    try {
+      return raw.getPartitions().stream()
+          .filter(n -> n.is(RedisClusterNode.NodeFlag.UPSTREAM) && !n.getSlots().isEmpty())
+          .toList();
+    } finally {
+      raw.shutdown();
+    }
+  }
+
+  private static String address(RedisClusterNode node) {
+    return node.getUri().getHost() + ":" + node.getUri().getPort();
+  }
+
+  @Override
+  String serverOf(String redisName) {
+    int slot = SlotHash.getSlot(redisName);
+    return primaries().stream()
+        .filter(n -> n.hasSlot(slot))
+        .map(RedisPresenceBusClusterIT::address)
+        .findFirst()
+        .orElseThrow();
+  }
+
+  @Override
+  List<String> servers() {
+    return primaries().stream().map(RedisPresenceBusClusterIT::address).toList();
   }
 
   /**

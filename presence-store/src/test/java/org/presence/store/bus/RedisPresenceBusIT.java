@@ -1,12 +1,24 @@
 package org.presence.store.bus;
 
+import static java.util.stream.Collectors.toSet;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.lettuce.core.KillArgs;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,6 +60,98 @@ class RedisPresenceBusIT extends PresenceBusContract {
   @AfterEach
   void closeBackends() {
     backends.forEach(RedisBackend::close);
+  }
+
+  /** The address ("host:port") of the Redis server that holds {@code redisName}'s channel. */
+  String serverOf(String redisName) {
+    RedisURI uri = RedisURI.create(Backends.redisUrl());
+    return uri.getHost() + ":" + uri.getPort();
+  }
+
+  /** The Redis servers a bus's pub/sub connections go to. */
+  List<String> servers() {
+    return List.of(serverOf(""));
+  }
+
+  /** Per server, the ids of its clients in pub/sub mode (flag {@code P}). */
+  Map<String, Set<Long>> pubsubClients() {
+    Map<String, Set<Long>> out = new HashMap<>();
+    for (String server : servers()) {
+      RedisClient raw = RedisClient.create(RedisURI.create("redis://" + server));
+      try (StatefulRedisConnection<String, String> c = raw.connect()) {
+        Set<Long> ids = new HashSet<>();
+        for (String line : c.sync().clientList().split("\n")) {
+          Matcher m = PUBSUB_CLIENT.matcher(line);
+          if (m.find()) {
+            ids.add(Long.parseLong(m.group(1)));
+          }
+        }
+        out.put(server, ids);
+      } finally {
+        raw.shutdown();
+      }
+    }
+    return out;
+  }
+
+  private static final Pattern PUBSUB_CLIENT = Pattern.compile("^id=(\\d+) .* flags=\\w*P");
+
+  /**
+   * Redis closes a node's pub/sub connection (as it does a subscriber past its output buffer limit,
+   * or a network cut): the bus subscribes that connection's channels again, runs its resubscription
+   * listeners with them (only them), and messages published after reach it again. Before, nothing
+   * told the listeners on one Redis, so a node's notification sessions never re-read what a wake-up
+   * lost meanwhile would have told them.
+   */
+  @Test
+  void aCutPubSubConnection_isSubscribedAgain_andItsListenersHearOfIt() {
+    Map<String, Set<Long>> before = pubsubClients();
+    RedisBackend backend = RedisBackend.connect(redisConfig(prefix));
+    backends.add(backend);
+    PresenceBus here = new RedisPresenceBus(backend);
+    String cut = "cut.{a:5}";
+    String cutServer = serverOf(backend.keys().channel(cut));
+    String other =
+        IntStream.iterate(6, i -> i + 1)
+            .mapToObj(i -> "cut.{a:" + i + "}")
+            .filter(
+                c ->
+                    servers().size() == 1 || !serverOf(backend.keys().channel(c)).equals(cutServer))
+            .findFirst()
+            .orElseThrow();
+    List<String> got = new CopyOnWriteArrayList<>();
+    join(here.subscribe(cut, (c, m) -> got.add(c)));
+    join(here.subscribe(other, (c, m) -> got.add(c)));
+    List<Set<String>> rounds = new CopyOnWriteArrayList<>();
+    here.onResubscribed(rounds::add);
+    Set<Long> mine = new HashSet<>(pubsubClients().get(cutServer));
+    mine.removeAll(before.get(cutServer));
+    assertThat(mine).hasSize(1);
+    RedisClient raw = RedisClient.create(RedisURI.create("redis://" + cutServer));
+    try (StatefulRedisConnection<String, String> c = raw.connect()) {
+      assertThat(c.sync().clientKill(KillArgs.Builder.id(mine.iterator().next()))).isEqualTo(1);
+    } finally {
+      raw.shutdown();
+    }
+    // Every channel of the cut connection confirmed and told (in one round, or more if one of them
+    // had to be tried again), and no other.
+    Set<String> expected = servers().size() == 1 ? Set.of(cut, other) : Set.of(cut);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> rounds.stream().flatMap(Set::stream).collect(toSet()).equals(expected));
+    await()
+        .during(Duration.ofMillis(300))
+        .until(() -> rounds.stream().flatMap(Set::stream).allMatch(expected::contains));
+    for (String channel : List.of(cut, other)) {
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () -> {
+                join(peer.publish(channel, "after".getBytes(StandardCharsets.UTF_8)));
+                return got.contains(channel);
+              });
+    }
   }
 
   @Test
