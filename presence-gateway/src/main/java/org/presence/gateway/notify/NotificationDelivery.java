@@ -123,9 +123,10 @@ public final class NotificationDelivery implements LiveNotifications {
 
   /** Subscribes to this node's wake-ups; completes when other nodes can reach it. */
   CompletionStage<Void> start() {
-    // A wake-up published while this node's subscription moved to another primary (a promoted
-    // replica, a reshard) was lost: once subscribed again, every open session reads its queue as at
-    // its opening (items already pushed to it are not pushed twice).
+    // A wake-up published while this node was not subscribed (its pub/sub connection cut, or its
+    // subscription moving to another primary: a promoted replica, a reshard) was lost: once
+    // subscribed again, every open session reads its queue as at its opening (items already pushed
+    // to it are not pushed twice).
     String mine = channel(nodeId);
     bus.onResubscribed(
         channels -> {

@@ -2,6 +2,7 @@ package org.presence.gateway.notify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.presence.gateway.testing.NotifyFixture.ack;
 import static org.presence.gateway.testing.NotifyFixture.batch;
 import static org.presence.gateway.testing.NotifyFixture.item;
@@ -12,6 +13,7 @@ import static org.presence.gateway.testing.NotifyFixture.sub;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -363,6 +365,43 @@ public abstract class NotificationsContract {
     }
   }
 
+  /**
+   * Has Redis close every node's pub/sub connection (as it closes a subscriber past its output
+   * buffer limit, or as a network cut does); false where the nodes have none (the in-process bus).
+   */
+  protected boolean cutPubSubConnections() {
+    return false;
+  }
+
+  @Test
+  void aWakeUpLostWhileANodesPubSubWasCut_isMadeUpOnceItIsBack() {
+    App app = app("Cut");
+    String selma = email("selma");
+    String puid = grant(nodeA(), selma, app.id());
+    try (DeviceTestClient d = device(nodeB(), selma, "phone")) {
+      assertThat(d.notifications(QUIET)).isNull();
+      // An item stored whose wake-up never reached node b (published while its connection was
+      // down): stored here without one.
+      Instant now = Instant.now();
+      Notification item =
+          new Notification(
+              UUID.randomUUID().toString().replace("-", ""),
+              app.id(),
+              puid,
+              "Cut",
+              "while cut",
+              "https://cut.example/open",
+              now,
+              now.plusSeconds(60),
+              false);
+      done(nodeA().server().store().notifications().enqueue(sub(selma), item));
+      assertThat(d.notifications(QUIET)).isNull();
+      assumeTrue(cutPubSubConnections(), "no pub/sub to cut");
+      assertThat(messages(d.notifications().notifications())).containsExactly("while cut");
+      await().atMost(WAIT).until(() -> pending(selma).isEmpty());
+    }
+  }
+
   @Test
   void severalDevices_eachConnectedDeviceGetsThem() {
     App app = app("Multi");
@@ -431,7 +470,7 @@ public abstract class NotificationsContract {
                           + "\",\"message\":\"slow\",\"action\":\"https://x.example\","
                           + "\"ttl\":3600}")));
       String quick = a.results().get(0).id();
-      await().atMost(WAIT).until(() -> pending(carl).get(0).missedAt(java.time.Instant.now()));
+      await().atMost(WAIT).until(() -> pending(carl).get(0).missedAt(Instant.now()));
       try (DeviceTestClient d = device(nodeB(), carl, "phone")) {
         Map<String, LiveNotification> got =
             d.notifications(2).stream().collect(Collectors.toMap(LiveNotification::id, n -> n));

@@ -1,5 +1,8 @@
 package org.presence.gateway.notify;
 
+import io.lettuce.core.KillArgs;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -7,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.TestCluster;
 import org.presence.gateway.testing.TestNode;
+import org.presence.store.testing.Backends;
 
 /**
  * Live notifications on a two-node cluster: PostgreSQL and Redis from {@code bin/test-all}, the
@@ -51,5 +55,16 @@ class NotificationsIT extends NotificationsContract {
   @Override
   protected TestNode startNode(Map<String, String> overrides) {
     return cluster.start(overrides);
+  }
+
+  @Override
+  protected boolean cutPubSubConnections() {
+    RedisClient raw = RedisClient.create(Backends.redisUrl());
+    try (StatefulRedisConnection<String, String> c = raw.connect()) {
+      c.sync().clientKill(KillArgs.Builder.typePubsub());
+    } finally {
+      raw.shutdown();
+    }
+    return true;
   }
 }

@@ -1,5 +1,8 @@
 package org.presence.gateway.notify;
 
+import io.lettuce.core.KillArgs;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -8,6 +11,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.TestCluster;
 import org.presence.gateway.testing.TestNode;
+import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 
 /**
@@ -62,5 +66,17 @@ class NotificationsRedisClusterIT extends NotificationsContract {
   @Override
   protected TestNode startNode(Map<String, String> overrides) {
     return cluster.start(onCluster(overrides));
+  }
+
+  @Override
+  protected boolean cutPubSubConnections() {
+    RedisClusterClient raw =
+        RedisClusterClient.create(RedisBackend.clusterSeeds(Backends.redisClusterUrl()));
+    try (StatefulRedisClusterConnection<String, String> c = raw.connect()) {
+      c.sync().upstream().commands().clientKill(KillArgs.Builder.typePubsub());
+    } finally {
+      raw.shutdown();
+    }
+    return true;
   }
 }
