@@ -8,9 +8,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.LiveNotifications;
@@ -131,7 +133,7 @@ public final class NotificationDelivery implements LiveNotifications {
     bus.onResubscribed(
         channels -> {
           if (channels.contains(mine)) {
-            registry.forEachSink(this::opened);
+            rereadAll();
           }
         });
     return bus.subscribe(channel(nodeId), (channel, message) -> onWake(message))
@@ -309,10 +311,38 @@ public final class NotificationDelivery implements LiveNotifications {
   // ---------------------------------------------------------------------------------------------
   // Sessions
 
+  /** Queue reads in flight at most while every open session reads its queue again. */
+  static final int REREAD_IN_FLIGHT = 32;
+
+  /**
+   * Every open session reads its queue as at its opening, {@link #REREAD_IN_FLIGHT} reads at a time
+   * (a node of many sessions would otherwise send one read per session at once to a Redis that may
+   * just be back).
+   */
+  private void rereadAll() {
+    Queue<NotificationSink> todo = new ConcurrentLinkedQueue<>();
+    registry.forEachSink(todo::add);
+    for (int i = 0; i < REREAD_IN_FLIGHT; i++) {
+      rereadNext(todo);
+    }
+  }
+
+  private void rereadNext(Queue<NotificationSink> todo) {
+    NotificationSink next = todo.poll();
+    if (next != null) {
+      read(next).whenCompleteAsync((v, e) -> rereadNext(todo), work);
+    }
+  }
+
   @Override
   public void opened(NotificationSink session) {
+    read(session);
+  }
+
+  /** Reads {@code session}'s user's queue and pushes what waits; completes when that is done. */
+  private CompletionStage<?> read(NotificationSink session) {
     String user = session.user();
-    queues
+    return queues
         .pending(user)
         .whenComplete(
             (items, e) -> {

@@ -11,11 +11,20 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,6 +35,7 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.store.bus.LocalPresenceBus;
+import org.presence.store.bus.PresenceBus;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.presence.LocalPresenceStateStore;
@@ -254,5 +264,163 @@ class NotificationDeliveryTest {
     a.stored(store("u", note(true, Duration.ofMinutes(1))));
     await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> laptop.pushes().isEmpty());
     assertThat(bus.mayReach(NotificationDelivery.channel("node-b"))).isFalse();
+  }
+
+  /**
+   * The node's wake-up channel was subscribed again after a loss (a reconnect, a failover): every
+   * open session reads its queue and gets what a lost wake-up would have brought, with no more than
+   * {@link NotificationDelivery#REREAD_IN_FLIGHT} reads in flight at a time, not one per session at
+   * once. 300 sessions of 300 users, each with an item stored and no wake-up.
+   */
+  @Test
+  void aResubscribedWakeUpChannel_everySessionReadsItsQueue_aFewReadsAtATime() {
+    AtomicInteger inFlight = new AtomicInteger();
+    AtomicInteger most = new AtomicInteger();
+    ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
+    NotificationQueues slow =
+        new ForwardingQueues(queues) {
+          @Override
+          public CompletionStage<List<Notification>> pending(String userSub) {
+            most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            CompletableFuture<List<Notification>> out = new CompletableFuture<>();
+            queues
+                .pending(userSub)
+                .whenComplete(
+                    (items, e) ->
+                        later.schedule(
+                            () -> {
+                              inFlight.decrementAndGet();
+                              if (e != null) {
+                                out.completeExceptionally(e);
+                              } else {
+                                out.complete(items);
+                              }
+                            },
+                            2,
+                            TimeUnit.MILLISECONDS));
+            return out;
+          }
+        };
+    ResubscribingBus resubscribing = new ResubscribingBus(bus);
+    DeviceRegistry registry = new DeviceRegistry(Duration.ofSeconds(30));
+    GatewayMetrics metrics = GatewayMetrics.create();
+    NotificationDelivery c =
+        new NotificationDelivery(
+            "node-c",
+            slow,
+            state,
+            resubscribing,
+            registry,
+            new ResponseTracker(1000),
+            new Receipts(bus, metrics),
+            new Remover(queues, 200, 4),
+            Clock.systemUTC(),
+            work,
+            metrics);
+    try {
+      join(c.start());
+      List<RecordingSession> sessions = new ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        String user = "r" + i;
+        sessions.add(session(user, "phone", "node-c", registry));
+        store(user, note(false, Duration.ofMinutes(1)));
+      }
+      assertThat(sessions).allMatch(x -> x.pushes().isEmpty());
+      resubscribing.fire(Set.of("some.other.channel"));
+      await().during(Duration.ofMillis(200)).until(() -> most.get() == 0);
+      resubscribing.fire(Set.of(NotificationDelivery.channel("node-c")));
+      await().atMost(WAIT).until(() -> sessions.stream().allMatch(x -> x.pushes().size() == 1));
+      assertThat(most.get()).isBetween(2, NotificationDelivery.REREAD_IN_FLIGHT);
+    } finally {
+      c.close();
+      later.shutdownNow();
+    }
+  }
+
+  /** The in-process bus, whose resubscription the test fires (it never loses anything itself). */
+  private static final class ResubscribingBus implements PresenceBus {
+    private final LocalPresenceBus bus;
+    private final List<Consumer<Set<String>>> listeners = new CopyOnWriteArrayList<>();
+
+    ResubscribingBus(LocalPresenceBus bus) {
+      this.bus = bus;
+    }
+
+    void fire(Set<String> channels) {
+      listeners.forEach(l -> l.accept(channels));
+    }
+
+    @Override
+    public void onResubscribed(Consumer<Set<String>> listener) {
+      listeners.add(listener);
+    }
+
+    @Override
+    public String kind() {
+      return "resubscribing";
+    }
+
+    @Override
+    public CompletionStage<Void> publish(String channel, byte[] message) {
+      return bus.publish(channel, message);
+    }
+
+    @Override
+    public CompletionStage<Subscription> subscribe(String channel, Listener listener) {
+      return bus.subscribe(channel, listener);
+    }
+
+    @Override
+    public CompletionStage<Void> ping() {
+      return bus.ping();
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /** Queues that forward every call to {@code to}; a test overrides what it watches. */
+  private static class ForwardingQueues implements NotificationQueues {
+    private final NotificationQueues to;
+
+    ForwardingQueues(NotificationQueues to) {
+      this.to = to;
+    }
+
+    @Override
+    public CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries) {
+      return to.enqueueAll(entries);
+    }
+
+    @Override
+    public CompletionStage<List<Notification>> pending(String userSub) {
+      return to.pending(userSub);
+    }
+
+    @Override
+    public CompletionStage<Map<String, List<Notification>>> removeAll(
+        Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
+      return to.removeAll(idsByUser);
+    }
+
+    @Override
+    public CompletionStage<Boolean> claimAnswer(String id, Instant expiresAt) {
+      return to.claimAnswer(id, expiresAt);
+    }
+
+    @Override
+    public CompletionStage<Integer> purgeAnswers(Instant now) {
+      return to.purgeAnswers(now);
+    }
+
+    @Override
+    public CompletionStage<Integer> size(String userSub, long appId) {
+      return to.size(userSub, appId);
+    }
+
+    @Override
+    public CompletionStage<List<Notification>> clear(String userSub, long appId) {
+      return to.clear(userSub, appId);
+    }
   }
 }
