@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.ScheduledExecutorService;
@@ -120,17 +121,40 @@ final class AppHub {
    */
   CompletionStage<Void> start() {
     localSub = publisher.listen(appId, this::onLocalUpdates);
-    CompletionStage<PresenceBus.Subscription> u =
-        publisher.busBetweenNodes()
-            ? bus.subscribe(AppUpdateBatchCodec.channel(appId), (c, m) -> onUpdate(m))
-            : CompletableFuture.completedFuture(null);
-    CompletionStage<PresenceBus.Subscription> r =
-        bus.subscribe(Receipts.channel(appId), (c, m) -> onReceipt(m));
-    return u.thenCombine(
-            r,
-            (a, b) -> {
-              updatesSub = a;
-              receiptsSub = b;
+    CompletableFuture<PresenceBus.Subscription> u =
+        (publisher.busBetweenNodes()
+                ? bus.subscribe(AppUpdateBatchCodec.channel(appId), (c, m) -> onUpdate(m))
+                : CompletableFuture.<PresenceBus.Subscription>completedFuture(null))
+            .toCompletableFuture();
+    CompletableFuture<PresenceBus.Subscription> r =
+        bus.subscribe(Receipts.channel(appId), (c, m) -> onReceipt(m)).toCompletableFuture();
+    // Both answered before deciding: a hub that failed on one channel, or was closed while they
+    // were out, gives back the other, which nothing would ever end otherwise.
+    return CompletableFuture.allOf(u, r)
+        .handle(
+            (v, e) -> {
+              PresenceBus.Subscription a = u.isCompletedExceptionally() ? null : u.join();
+              PresenceBus.Subscription b = r.isCompletedExceptionally() ? null : r.join();
+              boolean kept;
+              synchronized (this) {
+                kept = e == null && !closed;
+                if (kept) {
+                  updatesSub = a;
+                  receiptsSub = b;
+                }
+              }
+              if (!kept) {
+                if (a != null) {
+                  a.unsubscribe();
+                }
+                if (b != null) {
+                  b.unsubscribe();
+                }
+                throw e instanceof CompletionException ce
+                    ? ce
+                    : new CompletionException(
+                        e != null ? e : new IllegalStateException("closed while starting"));
+              }
               return null;
             })
         .thenCompose(v -> log.lastSeq(appId))
@@ -139,8 +163,13 @@ final class AppHub {
             (v, e) -> {
               if (e == null) {
                 long every = config.pollInterval().toMillis();
-                poller =
-                    timers.scheduleWithFixedDelay(this::poll, every, every, TimeUnit.MILLISECONDS);
+                synchronized (this) {
+                  if (!closed) {
+                    poller =
+                        timers.scheduleWithFixedDelay(
+                            this::poll, every, every, TimeUnit.MILLISECONDS);
+                  }
+                }
               }
             });
   }
@@ -433,15 +462,20 @@ final class AppHub {
     }
   }
 
-  /** Unsubscribes and forgets everything. */
+  /** Unsubscribes and forgets everything, also what a start still under way gets afterwards. */
   void close() {
+    ScheduledFuture<?> p;
+    PresenceBus.Subscription a;
+    PresenceBus.Subscription b;
     synchronized (this) {
       closed = true;
       if (gapTimer != null) {
         gapTimer.cancel(false);
       }
+      p = poller;
+      a = updatesSub;
+      b = receiptsSub;
     }
-    ScheduledFuture<?> p = poller;
     if (p != null) {
       p.cancel(false);
     }
@@ -449,8 +483,6 @@ final class AppHub {
     if (l != null) {
       l.close();
     }
-    PresenceBus.Subscription a = updatesSub;
-    PresenceBus.Subscription b = receiptsSub;
     if (a != null) {
       a.unsubscribe();
     }

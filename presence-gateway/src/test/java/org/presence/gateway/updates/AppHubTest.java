@@ -10,13 +10,16 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.presence.gateway.config.UpdatesConfig;
 import org.presence.gateway.fanout.AppUpdatePublisher;
+import org.presence.gateway.notify.Receipts;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.bus.PresenceBus;
@@ -216,8 +219,95 @@ class AppHubTest {
     assertThat(local.mayReach(AppUpdateBatchCodec.channel(APP))).as("unsubscribed").isFalse();
   }
 
+  /**
+   * A hub closed while its subscriptions are out (the node shutting down as an application's first
+   * connection arrives) ends them when they come, and never starts its poll: nothing of it stays on
+   * the bus or the timers. Before, they were kept by the closed hub for good.
+   */
+  @Test
+  void closedWhileStarting_endsItsSubscriptionsWhenTheyCome_andNeverPolls() {
+    ScheduledThreadPoolExecutor ownTimers = new ScheduledThreadPoolExecutor(1);
+    try {
+      HeldBus held = new HeldBus(local);
+      publisher = new AppUpdatePublisher(log, held);
+      AppHub starting =
+          new AppHub(
+              APP,
+              publisher,
+              held,
+              config(64, Duration.ofMillis(100), Duration.ofMillis(100)),
+              ownTimers,
+              metrics);
+      CompletableFuture<Void> started = starting.start().toCompletableFuture();
+      starting.close();
+      held.release();
+      await().atMost(WAIT).until(started::isDone);
+      assertThat(started).isCompletedExceptionally();
+      assertThat(local.mayReach(AppUpdateBatchCodec.channel(APP))).as("updates").isFalse();
+      assertThat(local.mayReach(Receipts.channel(APP))).as("receipts").isFalse();
+      assertThat(ownTimers.getQueue()).as("no poll scheduled").isEmpty();
+    } finally {
+      ownTimers.shutdownNow();
+    }
+  }
+
+  /**
+   * A start that fails on one channel (its receipts subscription refused) gives back the other: the
+   * application's update channel is not left subscribed by a hub nobody holds.
+   */
+  @Test
+  void aStartFailingOnOneChannel_endsTheOther() {
+    PresenceBus refusingReceipts =
+        new BetweenNodes(local) {
+          @Override
+          public CompletionStage<Subscription> subscribe(String channel, Listener listener) {
+            return channel.equals(Receipts.channel(APP))
+                ? CompletableFuture.failedFuture(new IllegalStateException("refused"))
+                : super.subscribe(channel, listener);
+          }
+        };
+    publisher = new AppUpdatePublisher(log, refusingReceipts);
+    AppHub failing =
+        new AppHub(
+            APP,
+            publisher,
+            refusingReceipts,
+            config(64, Duration.ofMillis(100), Duration.ofMillis(100)),
+            timers,
+            metrics);
+    CompletableFuture<Void> started = failing.start().toCompletableFuture();
+    await().atMost(WAIT).until(started::isDone);
+    assertThat(started).isCompletedExceptionally();
+    assertThat(local.mayReach(AppUpdateBatchCodec.channel(APP))).as("updates").isFalse();
+    failing.close();
+  }
+
+  /** The in-process bus between nodes, whose subscriptions complete only when the test says. */
+  private static final class HeldBus extends BetweenNodes {
+    private final CompletableFuture<Void> gate = new CompletableFuture<>();
+
+    HeldBus(LocalPresenceBus bus) {
+      super(bus);
+    }
+
+    void release() {
+      gate.complete(null);
+    }
+
+    @Override
+    public CompletionStage<Subscription> subscribe(String channel, Listener listener) {
+      return gate.thenCompose(v -> super.subscribe(channel, listener));
+    }
+  }
+
   /** The in-process bus, presented as one between nodes (so the hub listens to it). */
-  private record BetweenNodes(LocalPresenceBus bus) implements PresenceBus {
+  private static class BetweenNodes implements PresenceBus {
+    private final LocalPresenceBus bus;
+
+    BetweenNodes(LocalPresenceBus bus) {
+      this.bus = bus;
+    }
+
     @Override
     public String kind() {
       return "between-nodes";
