@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * meanwhile the update channels' consumers catch up from the log (their periodic position check).
  * When an operator moves a channel's slot to another primary, the old one ends its subscribers'
  * subscriptions ({@code SUNSUBSCRIBE} sent to them): the bus gathers the channels so ended for
- * {@link #LOST_GATHER_MS}, reloads the topology and subscribes them again in one round, and its
- * resubscription listeners run once for that round, with those channels.
+ * {@link #LOST_GATHER_MS}, reloads the topology and subscribes them again in one round. The
+ * resubscription listeners run after each try of a round with the channels it confirmed.
  */
 public final class RedisPresenceBus implements PresenceBus {
   private static final Logger LOG = LoggerFactory.getLogger(RedisPresenceBus.class);
@@ -89,6 +89,16 @@ public final class RedisPresenceBus implements PresenceBus {
               }
 
               @Override
+              public void subscribed(String redisChannel, long count) {
+                endIfNotHeld(redisChannel);
+              }
+
+              @Override
+              public void ssubscribed(String redisChannel, long count) {
+                endIfNotHeld(redisChannel);
+              }
+
+              @Override
               public void sunsubscribed(String redisChannel, long count) {
                 String channel = keys.unchannel(redisChannel);
                 if (channel != null && subscriptions.containsKey(channel)) {
@@ -103,6 +113,33 @@ public final class RedisPresenceBus implements PresenceBus {
                 }
               }
             });
+  }
+
+  /**
+   * Redis confirmed a subscription: when this node no longer holds the channel, ends it. Lettuce
+   * keeps the channels Redis confirmed and subscribes them again after a reconnect, also one whose
+   * unsubscribe could not be sent while the connection was down (or whose subscribe was answered
+   * after the last local subscription left): without this, the node would take that channel's
+   * traffic for as long as the connection lives.
+   */
+  private void endIfNotHeld(String redisChannel) {
+    String channel = keys.unchannel(redisChannel);
+    if (channel == null) {
+      return;
+    }
+    synchronized (subscriptions) {
+      if (subscriptions.containsKey(channel)) {
+        return;
+      }
+      try {
+        (cluster
+                ? redis.pubsub().async().sunsubscribe(redisChannel)
+                : redis.pubsub().async().unsubscribe(redisChannel))
+            .exceptionally(e -> null);
+      } catch (RedisException e) {
+        // Disconnected again: the next confirmation after the reconnect comes back here.
+      }
+    }
   }
 
   private void dispatch(String redisChannel, byte[] message) {
@@ -343,7 +380,7 @@ public final class RedisPresenceBus implements PresenceBus {
                   : redis.pubsub().async().unsubscribe(name))
               .exceptionally(x -> null);
         } catch (RedisException x) {
-          // Disconnected: Redis holds nothing for this connection.
+          // Disconnected: should Lettuce subscribe it again on reconnect, endIfNotHeld ends it.
         }
       }
     }
@@ -412,7 +449,8 @@ public final class RedisPresenceBus implements PresenceBus {
                   : redis.pubsub().async().unsubscribe(name))
               .handle((v, e) -> null);
         } catch (RedisException e) {
-          // Disconnected: the subscription is gone locally and Redis will not restore it.
+          // Disconnected: the subscription is gone locally; should Lettuce subscribe it again on
+          // reconnect, endIfNotHeld ends it.
           return CompletableFuture.completedFuture(null);
         }
       }

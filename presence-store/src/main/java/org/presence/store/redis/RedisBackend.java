@@ -451,10 +451,9 @@ public final class RedisBackend implements AutoCloseable {
       pubsub.setNodeMessagePropagation(true);
       for (RedisClusterNode node : commands.getPartitions()) {
         if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-          pubsubReconnects.watch(
-              pubsub.getConnection(node.getUri().getHost(), node.getUri().getPort()),
-              node.getNodeId(),
-              commands);
+          String host = node.getUri().getHost();
+          int port = node.getUri().getPort();
+          pubsubReconnects.watch(pubsub.getConnection(host, port), host + ":" + port, commands);
         }
       }
       resources
@@ -469,10 +468,9 @@ public final class RedisBackend implements AutoCloseable {
                     String host = node.getUri().getHost();
                     int port = node.getUri().getPort();
                     commands.getConnectionAsync(host, port, ConnectionIntent.WRITE);
-                    String nodeId = node.getNodeId();
                     pubsub
                         .getConnectionAsync(host, port)
-                        .thenAccept(c -> pubsubReconnects.watch(c, nodeId, commands));
+                        .thenAccept(c -> pubsubReconnects.watch(c, host + ":" + port, commands));
                   }
                 }
                 TopologyChange change = TopologyChange.between(changed.before(), changed.after());
@@ -515,8 +513,9 @@ public final class RedisBackend implements AutoCloseable {
    * back after a loss (Redis restarted, the network cut, Redis closing a subscriber that fell
    * behind its output buffer limit), with a test of which channels (Redis names) lived on it: every
    * channel on one Redis, those of the slots the reconnected primary holds on a Redis Cluster.
-   * Lettuce subscribes them again by itself; what was published while the connection was down is
-   * lost.
+   * Lettuce subscribes them again by itself (on a cluster node whose channels are in several slots
+   * its one {@code SSUBSCRIBE} is refused with {@code CROSSSLOT}, and it logs a warning); what was
+   * published while the connection was down is lost.
    */
   public void onPubSubReconnected(Consumer<Predicate<String>> listener) {
     pubsubReconnects.listeners.add(listener);
@@ -545,12 +544,13 @@ public final class RedisBackend implements AutoCloseable {
     }
 
     /**
-     * Watches a cluster node's pub/sub connection: its channels are those whose slot's primary is
-     * {@code nodeId} in the topology when it reconnects.
+     * Watches a cluster node's pub/sub connection to {@code address} ("host:port", the client's key
+     * for its node connections): its channels are those whose slot's primary is at that address in
+     * the topology when it reconnects.
      */
     void watch(
         StatefulRedisPubSubConnection<String, byte[]> c,
-        String nodeId,
+        String address,
         StatefulRedisClusterConnection<String, byte[]> cluster) {
       synchronized (watched) {
         if (!watched.add(c)) {
@@ -562,7 +562,10 @@ public final class RedisBackend implements AutoCloseable {
               name -> {
                 RedisClusterNode primary =
                     cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(name));
-                return primary != null && nodeId.equals(primary.getNodeId());
+                return primary != null
+                    && primary.getUri() != null
+                    && address.equals(
+                        primary.getUri().getHost() + ":" + primary.getUri().getPort());
               }));
     }
   }

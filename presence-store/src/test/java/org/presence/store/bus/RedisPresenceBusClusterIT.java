@@ -65,6 +65,16 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
   }
 
   @Override
+  boolean redisHasSubscribers(RedisBackend backend, String redisName) {
+    return !backend.commands().sync().pubsubShardChannels(redisName).isEmpty();
+  }
+
+  @Override
+  void subscribePastTheBus(RedisBackend backend, String redisName) {
+    join(backend.pubsub().async().ssubscribe(redisName));
+  }
+
+  @Override
   List<String> servers() {
     return primaries().stream().map(RedisPresenceBusClusterIT::address).toList();
   }

@@ -8,6 +8,7 @@ import io.lettuce.core.KillArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.SlotHash;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
@@ -119,9 +120,22 @@ class RedisPresenceBusIT extends PresenceBusContract {
                     servers().size() == 1 || !serverOf(backend.keys().channel(c)).equals(cutServer))
             .findFirst()
             .orElseThrow();
+    // On the same server as the cut one, in another slot: on a cluster, Lettuce's own
+    // resubscription of the two in one SSUBSCRIBE is refused (CROSSSLOT); the bus's holds.
+    int cutSlot = SlotHash.getSlot(backend.keys().channel(cut));
+    String third =
+        IntStream.iterate(100, i -> i + 1)
+            .mapToObj(i -> "cut.{a:" + i + "}")
+            .filter(
+                c ->
+                    SlotHash.getSlot(backend.keys().channel(c)) != cutSlot
+                        && serverOf(backend.keys().channel(c)).equals(cutServer))
+            .findFirst()
+            .orElseThrow();
     List<String> got = new CopyOnWriteArrayList<>();
     join(here.subscribe(cut, (c, m) -> got.add(c)));
     join(here.subscribe(other, (c, m) -> got.add(c)));
+    join(here.subscribe(third, (c, m) -> got.add(c)));
     List<Set<String>> rounds = new CopyOnWriteArrayList<>();
     here.onResubscribed(rounds::add);
     Set<Long> mine = new HashSet<>(pubsubClients().get(cutServer));
@@ -135,14 +149,14 @@ class RedisPresenceBusIT extends PresenceBusContract {
     }
     // Every channel of the cut connection confirmed and told (in one round, or more if one of them
     // had to be tried again), and no other.
-    Set<String> expected = servers().size() == 1 ? Set.of(cut, other) : Set.of(cut);
+    Set<String> expected = servers().size() == 1 ? Set.of(cut, other, third) : Set.of(cut, third);
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> rounds.stream().flatMap(Set::stream).collect(toSet()).equals(expected));
     await()
         .during(Duration.ofMillis(300))
         .until(() -> rounds.stream().flatMap(Set::stream).allMatch(expected::contains));
-    for (String channel : List.of(cut, other)) {
+    for (String channel : List.of(cut, other, third)) {
       await()
           .atMost(Duration.ofSeconds(5))
           .pollInterval(Duration.ofMillis(100))
@@ -152,6 +166,40 @@ class RedisPresenceBusIT extends PresenceBusContract {
                 return got.contains(channel);
               });
     }
+  }
+
+  /** Whether Redis has a subscriber on {@code redisName} (a shard channel on a cluster). */
+  boolean redisHasSubscribers(RedisBackend backend, String redisName) {
+    return !backend.commands().sync().pubsubChannels(redisName).isEmpty();
+  }
+
+  /** Has the backend's own pub/sub connection subscribe {@code redisName}, past the bus. */
+  void subscribePastTheBus(RedisBackend backend, String redisName) {
+    backend.pubsub().sync().subscribe(redisName);
+  }
+
+  /**
+   * A subscription Redis confirms for a channel the node does not hold is ended: Lettuce subscribes
+   * again after a reconnect every channel Redis confirmed on that connection, also one whose
+   * unsubscribe could not be sent while it was down. Played here by subscribing the connection past
+   * the bus, as Lettuce's own resubscription does.
+   */
+  @Test
+  void aSubscriptionTheNodeDoesNotHold_isEndedWhenRedisConfirmsIt() {
+    RedisBackend backend = RedisBackend.connect(redisConfig(prefix));
+    backends.add(backend);
+    PresenceBus here = new RedisPresenceBus(backend);
+    List<String> got = new CopyOnWriteArrayList<>();
+    join(here.subscribe("held.{a:31}", (c, m) -> got.add(c)));
+    String stray = backend.keys().channel("stray.{a:31}");
+    subscribePastTheBus(backend, stray);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> !redisHasSubscribers(backend, stray));
+    assertThat(redisHasSubscribers(backend, backend.keys().channel("held.{a:31}"))).isTrue();
+    join(peer.publish("held.{a:31}", "still".getBytes(StandardCharsets.UTF_8)));
+    await().atMost(Duration.ofSeconds(5)).until(() -> got.contains("held.{a:31}"));
   }
 
   @Test
