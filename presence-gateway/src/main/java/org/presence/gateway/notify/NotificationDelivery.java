@@ -9,11 +9,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.LiveNotifications;
 import org.presence.gateway.device.NotificationSink;
@@ -311,27 +314,63 @@ public final class NotificationDelivery implements LiveNotifications {
   // ---------------------------------------------------------------------------------------------
   // Sessions
 
-  /** Queue reads in flight at most while every open session reads its queue again. */
+  /** Queue reads in flight at most while open sessions read their queues again. */
   static final int REREAD_IN_FLIGHT = 32;
+
+  /** Sessions waiting to read their queues again, each once however many passes asked. */
+  private final Queue<NotificationSink> rereads = new ConcurrentLinkedQueue<>();
+
+  private final Set<NotificationSink> rereadsQueued = ConcurrentHashMap.newKeySet();
+
+  /** Chains of reads running over {@link #rereads}, at most {@link #REREAD_IN_FLIGHT}. */
+  private final AtomicInteger rereaders = new AtomicInteger();
 
   /**
    * Every open session reads its queue as at its opening, {@link #REREAD_IN_FLIGHT} reads at a time
-   * (a node of many sessions would otherwise send one read per session at once to a Redis that may
-   * just be back).
+   * for the whole node (a node of many sessions would otherwise send one read per session at once
+   * to a Redis that may just be back); a session already waiting for its read is not queued twice
+   * when several resubscriptions come together.
    */
   private void rereadAll() {
-    Queue<NotificationSink> todo = new ConcurrentLinkedQueue<>();
-    registry.forEachSink(todo::add);
-    for (int i = 0; i < REREAD_IN_FLIGHT; i++) {
-      rereadNext(todo);
+    registry.forEachSink(
+        s -> {
+          if (rereadsQueued.add(s)) {
+            rereads.add(s);
+          }
+        });
+    startRereaders();
+  }
+
+  private void startRereaders() {
+    while (!rereads.isEmpty()) {
+      int running = rereaders.get();
+      if (running >= REREAD_IN_FLIGHT) {
+        return;
+      }
+      if (rereaders.compareAndSet(running, running + 1)) {
+        rereadNext();
+      }
     }
   }
 
-  private void rereadNext(Queue<NotificationSink> todo) {
-    NotificationSink next = todo.poll();
-    if (next != null) {
-      read(next).whenCompleteAsync((v, e) -> rereadNext(todo), work);
+  /** One chain: reads the next waiting session, then goes on when that read is done. */
+  private void rereadNext() {
+    NotificationSink next = rereads.poll();
+    if (next == null) {
+      rereaders.decrementAndGet();
+      // A session queued after the poll but before the decrement found every chain running.
+      startRereaders();
+      return;
     }
+    rereadsQueued.remove(next);
+    CompletionStage<?> read;
+    try {
+      read = read(next);
+    } catch (RuntimeException e) {
+      LOG.warn("pending notifications not read; they wait", e);
+      read = CompletableFuture.completedFuture(null);
+    }
+    read.whenCompleteAsync((v, e) -> rereadNext(), work);
   }
 
   @Override
