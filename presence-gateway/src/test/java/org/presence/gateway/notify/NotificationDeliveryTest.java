@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.RecordingSession;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.testing.ForwardingBus;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.store.bus.LocalPresenceBus;
@@ -101,12 +102,18 @@ class NotificationDeliveryTest {
   }
 
   private NotificationDelivery node(String id, DeviceRegistry registry) {
+    return node(id, registry, queues, bus);
+  }
+
+  /** A node reading {@code reading} (the shared queues, or a watch on them) over {@code over}. */
+  private NotificationDelivery node(
+      String id, DeviceRegistry registry, NotificationQueues reading, PresenceBus over) {
     GatewayMetrics metrics = GatewayMetrics.create();
     return new NotificationDelivery(
         id,
-        queues,
+        reading,
         state,
-        bus,
+        over,
         registry,
         new ResponseTracker(1000),
         new Receipts(bus, metrics),
@@ -304,20 +311,7 @@ class NotificationDeliveryTest {
         };
     ResubscribingBus resubscribing = new ResubscribingBus(bus);
     DeviceRegistry registry = new DeviceRegistry(Duration.ofSeconds(30));
-    GatewayMetrics metrics = GatewayMetrics.create();
-    NotificationDelivery c =
-        new NotificationDelivery(
-            "node-c",
-            slow,
-            state,
-            resubscribing,
-            registry,
-            new ResponseTracker(1000),
-            new Receipts(bus, metrics),
-            new Remover(queues, 200, 4),
-            Clock.systemUTC(),
-            work,
-            metrics);
+    NotificationDelivery c = node("node-c", registry, slow, resubscribing);
     try {
       join(c.start());
       List<RecordingSession> sessions = new ArrayList<>();
@@ -343,12 +337,11 @@ class NotificationDeliveryTest {
   }
 
   /** The in-process bus, whose resubscription the test fires (it never loses anything itself). */
-  private static final class ResubscribingBus implements PresenceBus {
-    private final LocalPresenceBus bus;
+  private static final class ResubscribingBus extends ForwardingBus {
     private final List<Consumer<Set<String>>> listeners = new CopyOnWriteArrayList<>();
 
     ResubscribingBus(LocalPresenceBus bus) {
-      this.bus = bus;
+      super(bus);
     }
 
     void fire(Set<String> channels) {
@@ -358,26 +351,6 @@ class NotificationDeliveryTest {
     @Override
     public void onResubscribed(Consumer<Set<String>> listener) {
       listeners.add(listener);
-    }
-
-    @Override
-    public String kind() {
-      return "resubscribing";
-    }
-
-    @Override
-    public CompletionStage<Void> publish(String channel, byte[] message) {
-      return bus.publish(channel, message);
-    }
-
-    @Override
-    public CompletionStage<Subscription> subscribe(String channel, Listener listener) {
-      return bus.subscribe(channel, listener);
-    }
-
-    @Override
-    public CompletionStage<Void> ping() {
-      return bus.ping();
     }
 
     @Override
