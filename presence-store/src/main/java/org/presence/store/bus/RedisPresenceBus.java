@@ -69,11 +69,11 @@ public final class RedisPresenceBus implements PresenceBus {
     // A shard channel's subscription lives on its slot's primary: when a replica takes over,
     // subscribe again, which Lettuce sends to the new primary (a repeat on a live one changes
     // nothing).
-    redis.onTopologyChange(this::resubscribe);
+    redis.onTopologyChange(change -> resubscribeWhere(change::moved));
     // Lettuce subscribes a reconnected connection's channels again by itself, but on a cluster node
     // with channels in several slots its one SSUBSCRIBE is refused (CROSSSLOT), and the listeners
     // must know when the channels are confirmed: the bus subscribes them again itself.
-    redis.onPubSubReconnected(this::reconnected);
+    redis.onPubSubReconnected(this::resubscribeWhere);
     redis
         .pubsub()
         .addListener(
@@ -171,30 +171,15 @@ public final class RedisPresenceBus implements PresenceBus {
   private volatile boolean closed;
 
   /**
-   * After a topology change: subscribes again the channels whose slot's primary changed (a replica
-   * promoted, a slot moved); the others' subscriptions stand, and no round (nor its listeners'
-   * work) follows a change that moved none of them.
+   * Subscribes again the channels whose Redis name {@code where} accepts: after a topology change
+   * those whose slot's primary changed (a replica promoted, a slot moved; the others' subscriptions
+   * stand, and a change that moved none of them makes no round, nor work for the listeners), after
+   * a pub/sub connection came back those that lived on it.
    */
-  private void resubscribe(TopologyChange change) {
+  private void resubscribeWhere(Predicate<String> where) {
     List<String> channels = new ArrayList<>();
     for (String channel : subscriptions.keySet()) {
-      if (change.moved(keys.channel(channel))) {
-        channels.add(channel);
-      }
-    }
-    if (!channels.isEmpty()) {
-      resubscribe(channels, 1);
-    }
-  }
-
-  /**
-   * After a pub/sub connection came back: subscribes its channels ({@code livesThere}, by Redis
-   * name) again, one by one, and then tells the listeners.
-   */
-  private void reconnected(Predicate<String> livesThere) {
-    List<String> channels = new ArrayList<>();
-    for (String channel : subscriptions.keySet()) {
-      if (livesThere.test(keys.channel(channel))) {
+      if (where.test(keys.channel(channel))) {
         channels.add(channel);
       }
     }
