@@ -353,24 +353,33 @@ public final class NotificationDelivery implements LiveNotifications {
     }
   }
 
-  /** One chain: reads the next waiting session, then goes on when that read is done. */
+  /**
+   * One chain: reads the next waiting session, then goes on when that read is done (at once, in a
+   * loop, when it is done already: a read failing at once, or a work pool running the continuation
+   * on the caller, would otherwise nest one call per session).
+   */
   private void rereadNext() {
-    NotificationSink next = rereads.poll();
-    if (next == null) {
-      rereaders.decrementAndGet();
-      // A session queued after the poll but before the decrement found every chain running.
-      startRereaders();
-      return;
+    while (true) {
+      NotificationSink next = rereads.poll();
+      if (next == null) {
+        rereaders.decrementAndGet();
+        // A session queued after the poll but before the decrement found every chain running.
+        startRereaders();
+        return;
+      }
+      rereadsQueued.remove(next);
+      CompletableFuture<?> read;
+      try {
+        read = read(next).toCompletableFuture();
+      } catch (RuntimeException e) {
+        LOG.warn("pending notifications not read; they wait", e);
+        continue;
+      }
+      if (!read.isDone()) {
+        read.whenCompleteAsync((v, e) -> rereadNext(), work);
+        return;
+      }
     }
-    rereadsQueued.remove(next);
-    CompletionStage<?> read;
-    try {
-      read = read(next);
-    } catch (RuntimeException e) {
-      LOG.warn("pending notifications not read; they wait", e);
-      read = CompletableFuture.completedFuture(null);
-    }
-    read.whenCompleteAsync((v, e) -> rereadNext(), work);
   }
 
   @Override

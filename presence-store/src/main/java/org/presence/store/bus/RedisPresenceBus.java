@@ -118,9 +118,10 @@ public final class RedisPresenceBus implements PresenceBus {
   /**
    * Redis confirmed a subscription: when this node no longer holds the channel, ends it. Lettuce
    * keeps the channels Redis confirmed and subscribes them again after a reconnect, also one whose
-   * unsubscribe could not be sent while the connection was down (or whose subscribe was answered
-   * after the last local subscription left): without this, the node would take that channel's
-   * traffic for as long as the connection lives.
+   * unsubscribe failed while the connection was down: without this, the node would take that
+   * channel's traffic for as long as the connection lives. This is why a backend's pub/sub
+   * connection serves one bus only ({@link RedisBackend#pubsub}): a channel of anyone else's under
+   * the same key prefix would be ended here.
    */
   private void endIfNotHeld(String redisChannel) {
     String channel = keys.unchannel(redisChannel);
@@ -132,12 +133,14 @@ public final class RedisPresenceBus implements PresenceBus {
         return;
       }
       try {
+        // Failing while disconnected (the stage fails; Lettuce rejects rather than queues): the
+        // next confirmation after the reconnect comes back here.
         (cluster
                 ? redis.pubsub().async().sunsubscribe(redisChannel)
                 : redis.pubsub().async().unsubscribe(redisChannel))
             .exceptionally(e -> null);
       } catch (RedisException e) {
-        // Disconnected again: the next confirmation after the reconnect comes back here.
+        // The same, should the call throw instead.
       }
     }
   }
@@ -365,7 +368,8 @@ public final class RedisPresenceBus implements PresenceBus {
                   : redis.pubsub().async().unsubscribe(name))
               .exceptionally(x -> null);
         } catch (RedisException x) {
-          // Disconnected: should Lettuce subscribe it again on reconnect, endIfNotHeld ends it.
+          // As when the stage fails: should Lettuce subscribe it again on reconnect, endIfNotHeld
+          // ends it.
         }
       }
     }

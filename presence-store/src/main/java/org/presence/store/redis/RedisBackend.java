@@ -673,7 +673,10 @@ public final class RedisBackend implements AutoCloseable {
     return node == null ? null : node.getNodeId();
   }
 
-  /** The pub/sub connection. */
+  /**
+   * The pub/sub connection, the bus's alone: its {@code RedisPresenceBus} ends every subscription
+   * on it that the bus does not hold under this backend's key prefix.
+   */
   public StatefulRedisPubSubConnection<String, byte[]> pubsub() {
     return pubsub;
   }
