@@ -80,10 +80,15 @@ class AppHubTest {
         10);
   }
 
+  /** A hub (not started) of the application over {@code over}, its timers on {@code on}. */
+  private AppHub hubOver(PresenceBus over, UpdatesConfig config, ScheduledExecutorService on) {
+    publisher = new AppUpdatePublisher(log, over);
+    return new AppHub(APP, publisher, over, config, on, metrics);
+  }
+
   /** A started hub; the log's position when it started. */
   private long start(UpdatesConfig config) {
-    publisher = new AppUpdatePublisher(log, bus);
-    hub = new AppHub(APP, publisher, bus, config, timers, metrics);
+    hub = hubOver(bus, config, timers);
     assertThat(hub.read(-1, 10).outcome())
         .as("before it knows the log")
         .isEqualTo(AppHub.Outcome.WAIT);
@@ -230,15 +235,8 @@ class AppHubTest {
     ScheduledThreadPoolExecutor ownTimers = new ScheduledThreadPoolExecutor(1);
     try {
       HeldBus held = new HeldBus(local);
-      publisher = new AppUpdatePublisher(log, held);
       AppHub starting =
-          new AppHub(
-              APP,
-              publisher,
-              held,
-              config(64, Duration.ofMillis(100), Duration.ofMillis(100)),
-              ownTimers,
-              metrics);
+          hubOver(held, config(64, Duration.ofMillis(100), Duration.ofMillis(100)), ownTimers);
       CompletableFuture<Void> started = starting.start().toCompletableFuture();
       starting.close();
       held.release();
@@ -267,15 +265,9 @@ class AppHubTest {
                 : super.subscribe(channel, listener);
           }
         };
-    publisher = new AppUpdatePublisher(log, refusingReceipts);
     AppHub failing =
-        new AppHub(
-            APP,
-            publisher,
-            refusingReceipts,
-            config(64, Duration.ofMillis(100), Duration.ofMillis(100)),
-            timers,
-            metrics);
+        hubOver(
+            refusingReceipts, config(64, Duration.ofMillis(100), Duration.ofMillis(100)), timers);
     CompletableFuture<Void> started = failing.start().toCompletableFuture();
     await().atMost(WAIT).until(started::isDone);
     assertThat(started).isCompletedExceptionally();

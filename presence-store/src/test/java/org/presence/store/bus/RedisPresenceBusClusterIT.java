@@ -106,14 +106,7 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
       for (int to : List.of(mover.otherThan(slot), home)) {
         mover.move(slot, to, Duration.ZERO);
         String after = "after a move to " + to;
-        await()
-            .atMost(Duration.ofSeconds(5))
-            .pollInterval(Duration.ofMillis(100))
-            .until(
-                () -> {
-                  join(there.publish(channel, after.getBytes(StandardCharsets.UTF_8)));
-                  return got.contains(after);
-                });
+        publishUntil(there, channel, after, () -> got.contains(after));
         // The listeners heard of the round that subscribed the channel again, with it.
         await()
             .atMost(Duration.ofSeconds(5))
@@ -172,14 +165,7 @@ class RedisPresenceBusClusterIT extends RedisPresenceBusIT {
       assertThat(changes).noneMatch(c -> c.moved(subscriber.keys().channel(staying)));
       assertThat(rounds).allMatch(r -> r.contains(moving)).noneMatch(r -> r.contains(staying));
       for (String channel : List.of(moving, staying)) {
-        await()
-            .atMost(Duration.ofSeconds(5))
-            .pollInterval(Duration.ofMillis(100))
-            .until(
-                () -> {
-                  join(there.publish(channel, "after".getBytes(StandardCharsets.UTF_8)));
-                  return got.contains(channel + " after");
-                });
+        publishUntil(there, channel, "after", () -> got.contains(channel + " after"));
       }
     }
   }

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
@@ -61,6 +62,21 @@ class RedisPresenceBusIT extends PresenceBusContract {
   @AfterEach
   void closeBackends() {
     backends.forEach(RedisBackend::close);
+  }
+
+  /**
+   * Publishes {@code text} on {@code channel} from {@code from} every 100 ms until {@code heard}
+   * (at most 5 s): for a subscription being made again, which a first message may precede.
+   */
+  static void publishUntil(PresenceBus from, String channel, String text, BooleanSupplier heard) {
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () -> {
+              join(from.publish(channel, text.getBytes(StandardCharsets.UTF_8)));
+              return heard.getAsBoolean();
+            });
   }
 
   /** The address ("host:port") of the Redis server that holds {@code redisName}'s channel. */
@@ -157,14 +173,7 @@ class RedisPresenceBusIT extends PresenceBusContract {
         .during(Duration.ofMillis(300))
         .until(() -> rounds.stream().flatMap(Set::stream).allMatch(expected::contains));
     for (String channel : List.of(cut, other, third)) {
-      await()
-          .atMost(Duration.ofSeconds(5))
-          .pollInterval(Duration.ofMillis(100))
-          .until(
-              () -> {
-                join(peer.publish(channel, "after".getBytes(StandardCharsets.UTF_8)));
-                return got.contains(channel);
-              });
+      publishUntil(peer, channel, "after", () -> got.contains(channel));
     }
   }
 

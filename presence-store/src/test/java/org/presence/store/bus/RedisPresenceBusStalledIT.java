@@ -57,17 +57,7 @@ class RedisPresenceBusStalledIT {
       here.subscribe("stall", (c, m) -> got.add(new String(m, StandardCharsets.UTF_8)))
           .toCompletableFuture()
           .get(5, TimeUnit.SECONDS);
-      await()
-          .atMost(Duration.ofSeconds(5))
-          .pollInterval(Duration.ofMillis(100))
-          .until(
-              () -> {
-                there
-                    .publish("stall", "again".getBytes(StandardCharsets.UTF_8))
-                    .toCompletableFuture()
-                    .get(5, TimeUnit.SECONDS);
-                return got.contains("again");
-              });
+      RedisPresenceBusIT.publishUntil(there, "stall", "again", () -> got.contains("again"));
       assertThat(failedGot).isEmpty();
     }
   }
