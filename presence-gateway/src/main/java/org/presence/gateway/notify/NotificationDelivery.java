@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.LiveNotifications;
@@ -314,10 +316,21 @@ public final class NotificationDelivery implements LiveNotifications {
   // ---------------------------------------------------------------------------------------------
   // Sessions
 
+  /** Users asked about at once ({@link NotificationQueues#withItems}) before reading again. */
+  static final int CHECK_BATCH = 256;
+
   /** Queue reads in flight at most while open sessions read their queues again. */
   static final int REREAD_IN_FLIGHT = 32;
 
-  /** Sessions waiting to read their queues again, each once however many passes asked. */
+  /** Sessions waiting to be checked for items, each once however many passes asked. */
+  private final Queue<NotificationSink> checks = new ConcurrentLinkedQueue<>();
+
+  private final Set<NotificationSink> checksQueued = ConcurrentHashMap.newKeySet();
+
+  /** Whether a chain of checks runs over {@link #checks}: one at a time for the node. */
+  private final AtomicBoolean checking = new AtomicBoolean();
+
+  /** Sessions whose user has items, waiting to read their queues. */
   private final Queue<NotificationSink> rereads = new ConcurrentLinkedQueue<>();
 
   private final Set<NotificationSink> rereadsQueued = ConcurrentHashMap.newKeySet();
@@ -326,18 +339,89 @@ public final class NotificationDelivery implements LiveNotifications {
   private final AtomicInteger rereaders = new AtomicInteger();
 
   /**
-   * Every open session reads its queue as at its opening, {@link #REREAD_IN_FLIGHT} reads at a time
-   * for the whole node (a node of many sessions would otherwise send one read per session at once
-   * to a Redis that may just be back); a session already waiting for its read is not queued twice
-   * when several resubscriptions come together.
+   * Every open session reads its queue as at its opening, if its user has items: the node asks
+   * which users have any, {@link #CHECK_BATCH} at a time, one question at a time (one call per
+   * Redis primary each), and those users' sessions read, {@link #REREAD_IN_FLIGHT} reads at a time
+   * for the whole node. Most queues are empty, and a node of many sessions would otherwise send a
+   * read per session to a Redis that may just be back. A session already waiting is not queued
+   * twice when several resubscriptions come together.
    */
   private void rereadAll() {
     registry.forEachSink(
         s -> {
-          if (rereadsQueued.add(s)) {
-            rereads.add(s);
+          if (checksQueued.add(s)) {
+            checks.add(s);
           }
         });
+    startChecking();
+  }
+
+  private void startChecking() {
+    if (!checks.isEmpty() && checking.compareAndSet(false, true)) {
+      checkNext();
+    }
+  }
+
+  /**
+   * The chain of checks: asks about the next {@link #CHECK_BATCH} waiting sessions' users, queues
+   * the sessions of those with items for a read, then goes on when the answer is in (in a loop when
+   * it is in already).
+   */
+  private void checkNext() {
+    while (true) {
+      List<NotificationSink> batch = new ArrayList<>();
+      Set<String> users = new HashSet<>();
+      for (NotificationSink s; batch.size() < CHECK_BATCH && (s = checks.poll()) != null; ) {
+        checksQueued.remove(s);
+        batch.add(s);
+        users.add(s.user());
+      }
+      if (batch.isEmpty()) {
+        checking.set(false);
+        // A session queued after the poll but before the flag went down found the chain running.
+        startChecking();
+        return;
+      }
+      CompletableFuture<Set<String>> answer;
+      try {
+        answer = queues.withItems(users).toCompletableFuture();
+      } catch (RuntimeException e) {
+        answer = CompletableFuture.failedFuture(e);
+      }
+      if (!answer.isDone()) {
+        answer.whenCompleteAsync(
+            (withItems, e) -> {
+              checked(batch, withItems, e);
+              checkNext();
+            },
+            work);
+        return;
+      }
+      Set<String> withItems = null;
+      Throwable failure = null;
+      try {
+        withItems = answer.join();
+      } catch (RuntimeException e) {
+        failure = e;
+      }
+      checked(batch, withItems, failure);
+    }
+  }
+
+  /**
+   * Queues for a read the sessions of {@code batch} whose user has items; all of them when the
+   * question failed (Redis may just be back: each read tries on its own, and fails on its own).
+   */
+  private void checked(List<NotificationSink> batch, Set<String> withItems, Throwable failure) {
+    if (failure != null) {
+      failures.inc();
+      LOG.warn("which users have notifications not known; reading each: {}", failure.toString());
+    }
+    for (NotificationSink s : batch) {
+      if ((failure != null || withItems.contains(s.user())) && rereadsQueued.add(s)) {
+        rereads.add(s);
+      }
+    }
     startRereaders();
   }
 

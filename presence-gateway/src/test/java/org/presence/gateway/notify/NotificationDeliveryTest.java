@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -275,37 +276,54 @@ class NotificationDeliveryTest {
 
   /**
    * The node's wake-up channel was subscribed again after a loss (a reconnect, a failover): every
-   * open session reads its queue and gets what a lost wake-up would have brought, with no more than
-   * {@link NotificationDelivery#REREAD_IN_FLIGHT} reads in flight at a time for the node, not one
-   * per session at once, also when two resubscriptions come together. 300 sessions of 300 users,
-   * each with an item stored and no wake-up.
+   * open session whose user has items reads its queue and gets what a lost wake-up would have
+   * brought; the node asks which users have items {@link NotificationDelivery#CHECK_BATCH} at a
+   * time, one question at a time, and reads only theirs, with no more than {@link
+   * NotificationDelivery#REREAD_IN_FLIGHT} reads in flight for the node, not one per session at
+   * once, also when two resubscriptions come together. 400 sessions of 400 users, 300 of them with
+   * an item stored and no wake-up.
    */
   @Test
-  void aResubscribedWakeUpChannel_everySessionReadsItsQueue_aFewReadsAtATime() {
+  void aResubscribedWakeUpChannel_sessionsWithItemsReadTheirQueues_aFewReadsAtATime() {
     AtomicInteger inFlight = new AtomicInteger();
     AtomicInteger most = new AtomicInteger();
+    AtomicInteger checksInFlight = new AtomicInteger();
+    AtomicInteger mostChecks = new AtomicInteger();
+    List<Integer> checkSizes = new CopyOnWriteArrayList<>();
+    Set<String> read = ConcurrentHashMap.newKeySet();
     ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
     NotificationQueues slow =
         new ForwardingQueues(queues) {
           @Override
           public CompletionStage<List<Notification>> pending(String userSub) {
+            read.add(userSub);
+            return slowly(queues.pending(userSub), inFlight, most);
+          }
+
+          @Override
+          public CompletionStage<Set<String>> withItems(Collection<String> userSubs) {
+            checkSizes.add(userSubs.size());
+            return slowly(queues.withItems(userSubs), checksInFlight, mostChecks);
+          }
+
+          /** {@code call}'s outcome 2 ms after it came, counted in flight meanwhile. */
+          private <T> CompletionStage<T> slowly(
+              CompletionStage<T> call, AtomicInteger inFlight, AtomicInteger most) {
             most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
-            CompletableFuture<List<Notification>> out = new CompletableFuture<>();
-            queues
-                .pending(userSub)
-                .whenComplete(
-                    (items, e) ->
-                        later.schedule(
-                            () -> {
-                              inFlight.decrementAndGet();
-                              if (e != null) {
-                                out.completeExceptionally(e);
-                              } else {
-                                out.complete(items);
-                              }
-                            },
-                            2,
-                            TimeUnit.MILLISECONDS));
+            CompletableFuture<T> out = new CompletableFuture<>();
+            call.whenComplete(
+                (v, e) ->
+                    later.schedule(
+                        () -> {
+                          inFlight.decrementAndGet();
+                          if (e != null) {
+                            out.completeExceptionally(e);
+                          } else {
+                            out.complete(v);
+                          }
+                        },
+                        2,
+                        TimeUnit.MILLISECONDS));
             return out;
           }
         };
@@ -314,24 +332,38 @@ class NotificationDeliveryTest {
     NotificationDelivery c = node("node-c", registry, slow, resubscribing);
     try {
       join(c.start());
-      List<RecordingSession> sessions = new ArrayList<>();
-      for (int i = 0; i < 300; i++) {
+      List<RecordingSession> withItems = new ArrayList<>();
+      List<RecordingSession> empty = new ArrayList<>();
+      for (int i = 0; i < 400; i++) {
         String user = "r" + i;
-        sessions.add(session(user, "phone", "node-c", registry));
-        store(user, note(false, Duration.ofMinutes(1)));
+        RecordingSession s = session(user, "phone", "node-c", registry);
+        if (i % 4 == 0) {
+          empty.add(s);
+        } else {
+          withItems.add(s);
+          store(user, note(false, Duration.ofMinutes(1)));
+        }
       }
-      assertThat(sessions).allMatch(x -> x.pushes().isEmpty());
+      assertThat(read).isEmpty();
+      assertThat(withItems).allMatch(x -> x.pushes().isEmpty());
       resubscribing.fire(Set.of("some.other.channel"));
-      await().during(Duration.ofMillis(200)).until(() -> most.get() == 0);
+      await().during(Duration.ofMillis(200)).until(() -> checkSizes.isEmpty() && read.isEmpty());
       // Two resubscriptions together (a connection that flapped): still 32 reads at most, for the
       // node as a whole.
       resubscribing.fire(Set.of(NotificationDelivery.channel("node-c")));
       resubscribing.fire(Set.of(NotificationDelivery.channel("node-c")));
-      await().atMost(WAIT).until(() -> sessions.stream().allMatch(x -> !x.pushes().isEmpty()));
-      await().atMost(WAIT).until(() -> inFlight.get() == 0);
+      await().atMost(WAIT).until(() -> withItems.stream().allMatch(x -> !x.pushes().isEmpty()));
+      await().atMost(WAIT).until(() -> inFlight.get() == 0 && checksInFlight.get() == 0);
       assertThat(most.get()).isBetween(2, NotificationDelivery.REREAD_IN_FLIGHT);
+      assertThat(mostChecks.get()).isEqualTo(1);
+      assertThat(checkSizes)
+          .hasSizeBetween(2, 4)
+          .allMatch(n -> n <= NotificationDelivery.CHECK_BATCH);
+      // Only the users with items read their queues.
+      assertThat(read).hasSize(300);
+      assertThat(empty).allMatch(x -> !read.contains(x.user()));
       // Read once per resubscription at most (once when both came before its read).
-      assertThat(sessions).allMatch(x -> x.pushes().size() <= 2);
+      assertThat(withItems).allMatch(x -> x.pushes().size() <= 2);
     } finally {
       c.close();
       later.shutdownNow();
@@ -375,6 +407,11 @@ class NotificationDeliveryTest {
     @Override
     public CompletionStage<List<Notification>> pending(String userSub) {
       return to.pending(userSub);
+    }
+
+    @Override
+    public CompletionStage<Set<String>> withItems(Collection<String> userSubs) {
+      return to.withItems(userSubs);
     }
 
     @Override

@@ -340,6 +340,26 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   }
 
   @Override
+  public CompletionStage<Set<String>> withItems(Collection<String> userSubs) {
+    if (userSubs.isEmpty()) {
+      return CompletableFuture.completedFuture(Set.of());
+    }
+    Map<String, String> userOf = new HashMap<>();
+    for (String user : userSubs) {
+      userOf.put(UserKeys.of(user), user);
+    }
+    return db.call(
+        h -> {
+          Set<String> out = new HashSet<>();
+          h.createQuery("SELECT DISTINCT user_key FROM notifications WHERE user_key IN (<keys>)")
+              .bindList("keys", new ArrayList<>(userOf.keySet()))
+              .mapTo(String.class)
+              .forEach(key -> out.add(userOf.get(key)));
+          return out;
+        });
+  }
+
+  @Override
   public CompletionStage<Map<String, List<Notification>>> removeAll(
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
     // What each queue asks for, by head; the user behind each user key.

@@ -586,6 +586,25 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   }
 
   @Override
+  public CompletionStage<Set<String>> withItems(Collection<String> userSubs) {
+    Set<String> out = new HashSet<>();
+    for (String user : userSubs) {
+      UserQueues u = users.get(UserKeys.of(user));
+      if (u != null) {
+        synchronized (u) {
+          for (ArrayDeque<Notification> q : u.byApp.values()) {
+            if (!q.isEmpty()) {
+              out.add(user);
+              break;
+            }
+          }
+        }
+      }
+    }
+    return CompletableFuture.completedFuture(out);
+  }
+
+  @Override
   public CompletionStage<Map<String, List<Notification>>> removeAll(
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
     Map<String, List<Notification>> out = new HashMap<>();

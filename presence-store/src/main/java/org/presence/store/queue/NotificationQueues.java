@@ -5,6 +5,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -44,6 +45,14 @@ public interface NotificationQueues {
 
   /** Everything waiting for a user, all applications, oldest first within each application. */
   CompletionStage<List<Notification>> pending(String userSub);
+
+  /**
+   * Which of {@code userSubs} have at least one item waiting, asked for many users at once (one
+   * call per Redis primary, one query): a node that may have missed wake-ups asks this first and
+   * reads only those users' queues ({@link #pending}), since most queues are empty most of the
+   * time. An item queued after the answer was read is not in it; its wake-up reaches the session.
+   */
+  CompletionStage<Set<String>> withItems(Collection<String> userSubs);
 
   /**
    * Removes delivered items, by application and id. Ids no longer queued (already removed, or

@@ -6,9 +6,12 @@ import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -169,6 +172,26 @@ public final class RedisNotificationQueues implements NotificationQueues {
           """;
 
   /**
+   * KEYS: users' app sets. Returns per key 1 when it exists (its user has a queue that is not
+   * empty: every script keeps the set to the apps with one), else 0. A key of a spread call that
+   * the primary does not hold fails the call ({@code SPREAD}): an answer of 0 for it would drop a
+   * user with items.
+   */
+  private static final String WITH_ITEMS =
+      SpreadCalls.PROLOGUE
+          + """
+          local out = {}
+          for i = 1, #KEYS do
+            local r = redis.pcall('EXISTS', KEYS[i])
+            if type(r) == 'table' and r.err then
+              return redis.error_reply('SPREAD ' .. r.err)
+            end
+            out[i] = r
+          end
+          return out
+          """;
+
+  /**
    * KEYS: per group (queue, app set); ARGV: per group app id, id count, ids. Returns per group the
    * count of removed items, then the items. The removed items are usually the queue's head (the
    * oldest, delivered first): one {@code LTRIM} takes them; one other item is one {@code LREM};
@@ -322,6 +345,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final RedisScript removeAll;
   private final RedisScript clear;
   private final RedisScript enqueueWake;
+  private final RedisScript withItems;
   private final RedisBackend backend;
   private final int ackReplicas;
   private final long ackTimeoutMillis;
@@ -349,6 +373,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
     this.clear = new RedisScript(CLEAR, redis);
     this.enqueueWake = new RedisScript(ENQUEUE_WAKE, redis);
+    this.withItems = new RedisScript(WITH_ITEMS, redis);
   }
 
   private String queueKey(String userKey, long appId) {
@@ -847,6 +872,51 @@ public final class RedisNotificationQueues implements NotificationQueues {
               return pendingDeclared.<List<Object>>run(ScriptOutputType.MULTI, k, args);
             })
         .thenApply(RedisNotificationQueues::pendingItems);
+  }
+
+  /**
+   * One script call per primary ({@link #WITH_ITEMS}, one call in all on one Redis), at once; when
+   * a primary refuses a call (a slot moved since the client last saw the topology, or is moving),
+   * an {@code EXISTS} per user of that call, which Lettuce routes and redirects.
+   */
+  @Override
+  public CompletionStage<Set<String>> withItems(Collection<String> userSubs) {
+    List<String> users = new ArrayList<>(new LinkedHashSet<>(userSubs));
+    if (users.isEmpty()) {
+      return CompletableFuture.completedFuture(Set.of());
+    }
+    return SpreadCalls.split(users, u -> shard(slot(u)), this::withItemsPrimary)
+        .thenApply(
+            flags -> {
+              Set<String> out = new HashSet<>();
+              for (int i = 0; i < users.size(); i++) {
+                if (flags.get(i)) {
+                  out.add(users.get(i));
+                }
+              }
+              return out;
+            });
+  }
+
+  /** {@link #withItems} for users whose keys are all on one primary: per user, whether. */
+  private CompletionStage<List<Boolean>> withItemsPrimary(List<String> users) {
+    String[] k = new String[users.size()];
+    for (int i = 0; i < k.length; i++) {
+      k[i] = appSetKey(UserKeys.of(users.get(i)));
+    }
+    CompletionStage<List<Boolean>> call =
+        this.<List<Object>>run(withItems, ScriptOutputType.MULTI, k, new byte[0][])
+            .thenApply(flags -> flags.stream().map(f -> ((Long) f) != 0).toList());
+    return SpreadCalls.orBySlot(call, () -> withItemsByKey(k));
+  }
+
+  private CompletionStage<List<Boolean>> withItemsByKey(String[] keys) {
+    List<CompletableFuture<Long>> calls = new ArrayList<>(keys.length);
+    for (String key : keys) {
+      calls.add(RedisErrors.call(() -> redis.exists(key)).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .thenApply(v -> calls.stream().map(c -> c.join() != 0).toList());
   }
 
   /** {@link #PENDING}'s answer as items, ordered by app id. */

@@ -281,6 +281,46 @@ public abstract class NotificationQueuesContract {
     assertThat(await(queues.removeAll(Map.of()))).isEmpty();
   }
 
+  /**
+   * Of 60 users (over many slots on a Redis Cluster), {@code withItems} names exactly those with
+   * something queued: one item, items of two applications, a queue emptied by its delivery or by a
+   * revoked grant, never a queue; a user named twice is named once.
+   */
+  @Test
+  void withItems_namesTheUsersWithSomethingQueued() {
+    List<String> users = new ArrayList<>();
+    Set<String> expected = new java.util.HashSet<>();
+    for (int i = 0; i < 60; i++) {
+      String u = user();
+      users.add(u);
+      switch (i % 5) {
+        case 0 -> {
+          await(queues.enqueue(u, note(21, "one")));
+          expected.add(u);
+        }
+        case 1 -> {
+          await(queues.enqueue(u, note(21, "a")));
+          await(queues.enqueue(u, note(22, "b")));
+          expected.add(u);
+        }
+        case 2 -> {
+          Notification n = note(21, "delivered");
+          await(queues.enqueue(u, n));
+          await(queues.remove(u, Map.of(21L, List.of(n.id()))));
+        }
+        case 3 -> {
+          await(queues.enqueue(u, note(23, "revoked")));
+          await(queues.clear(u, 23));
+        }
+        default -> {}
+      }
+    }
+    users.add(users.get(0));
+    assertThat(await(queues.withItems(users))).containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(await(queues.withItems(users.subList(2, 5)))).isEmpty();
+    assertThat(await(queues.withItems(List.of()))).isEmpty();
+  }
+
   @Test
   void claimAnswer_isWonOnce_andPurgedAfterItsTtl() {
     String id = "answer-" + UUID.randomUUID();

@@ -25,7 +25,8 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
    * the topology is wrong (a slot moved since), the primary refuses such a call before writing
    * anything, and the batch goes as one call per slot: here every slot is taken for one primary's,
    * so each call over keys of another primary is refused, and every item must still be stored
-   * exactly once and removed.
+   * exactly once and removed, and the users with items named ({@code withItems}: a refused call
+   * goes again as one {@code EXISTS} per user).
    */
   @Test
   void aCallThePrimaryRefuses_goesAgainAsOneCallPerSlot_storingEachItemOnce() {
@@ -50,11 +51,15 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
       }
       ids.put(run + i, byApp);
     }
+    List<String> users = new ArrayList<>(ids.keySet());
+    users.add("never-queued-" + run);
+    assertThat(await(wrong.withItems(users))).containsExactlyInAnyOrderElementsOf(ids.keySet());
     Map<String, List<Notification>> removed = await(wrong.removeAll(ids));
     assertThat(removed).hasSize(30).allSatisfy((u, items) -> assertThat(items).hasSize(2));
     for (int i = 0; i < 30; i++) {
       assertThat(await(wrong.pending(run + i))).isEmpty();
     }
+    assertThat(await(wrong.withItems(users))).isEmpty();
   }
 
   @BeforeAll
