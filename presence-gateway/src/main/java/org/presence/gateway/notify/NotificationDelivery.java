@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -134,11 +135,17 @@ public final class NotificationDelivery implements LiveNotifications {
     // subscription moving to another primary: a promoted replica, a reshard) was lost: once
     // subscribed again, every open session reads its queue as at its opening (items already pushed
     // to it are not pushed twice).
+    // The bus runs its listeners on its I/O thread (Lettuce's, shared with the node's Redis
+    // commands): going over every open session is for the work pool.
     String mine = channel(nodeId);
     bus.onResubscribed(
         channels -> {
           if (channels.contains(mine)) {
-            rereadAll();
+            try {
+              work.execute(this::rereadAll);
+            } catch (RejectedExecutionException e) {
+              LOG.debug("node stopping: pending notifications not read again");
+            }
           }
         });
     return bus.subscribe(channel(nodeId), (channel, message) -> onWake(message))

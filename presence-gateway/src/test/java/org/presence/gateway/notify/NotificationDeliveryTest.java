@@ -281,7 +281,7 @@ class NotificationDeliveryTest {
    * time, one question at a time, and reads only theirs, with no more than {@link
    * NotificationDelivery#REREAD_IN_FLIGHT} reads in flight for the node, not one per session at
    * once, also when two resubscriptions come together. 400 sessions of 400 users, 300 of them with
-   * an item stored and no wake-up.
+   * an item stored and no wake-up. The bus's listener only hands the work to the node's pool.
    */
   @Test
   void aResubscribedWakeUpChannel_sessionsWithItemsReadTheirQueues_aFewReadsAtATime() {
@@ -291,6 +291,7 @@ class NotificationDeliveryTest {
     AtomicInteger mostChecks = new AtomicInteger();
     List<Integer> checkSizes = new CopyOnWriteArrayList<>();
     Set<String> read = ConcurrentHashMap.newKeySet();
+    Set<Thread> askedOn = ConcurrentHashMap.newKeySet();
     ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
     NotificationQueues slow =
         new ForwardingQueues(queues) {
@@ -303,6 +304,7 @@ class NotificationDeliveryTest {
           @Override
           public CompletionStage<Set<String>> withItems(Collection<String> userSubs) {
             checkSizes.add(userSubs.size());
+            askedOn.add(Thread.currentThread());
             return slowly(queues.withItems(userSubs), checksInFlight, mostChecks);
           }
 
@@ -359,6 +361,8 @@ class NotificationDeliveryTest {
       assertThat(checkSizes)
           .hasSizeBetween(2, 4)
           .allMatch(n -> n <= NotificationDelivery.CHECK_BATCH);
+      // Not on the thread that ran the bus's listener (Lettuce's I/O thread on Redis).
+      assertThat(askedOn).doesNotContain(Thread.currentThread());
       // Only the users with items read their queues.
       assertThat(read).hasSize(300);
       assertThat(empty).allMatch(x -> !read.contains(x.user()));

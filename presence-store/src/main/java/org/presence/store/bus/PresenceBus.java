@@ -63,7 +63,9 @@ public interface PresenceBus extends AutoCloseable {
    * changed) or Redis ended some subscriptions because their slots moved to another primary (a
    * reshard: those channels). A message published to a channel while it was not subscribed was
    * lost, so a listener re-reads what such a message would have told it, when its channel is among
-   * them. Never in one process, where nothing is lost.
+   * them. Never in one process, where nothing is lost. The listener runs on the bus's I/O thread
+   * (on Redis, Lettuce's, which also reads the node's command replies): it must not block, and
+   * hands longer work to a pool of its own.
    */
   default void onResubscribed(Consumer<Set<String>> listener) {}
 
