@@ -133,8 +133,8 @@ public final class NotificationDelivery implements LiveNotifications {
   CompletionStage<Void> start() {
     // A wake-up published while this node was not subscribed (its pub/sub connection cut, or its
     // subscription moving to another primary: a promoted replica, a reshard) was lost: once
-    // subscribed again, every open session reads its queue as at its opening (items already pushed
-    // to it are not pushed twice).
+    // subscribed again, every open session whose user has items reads its queue as at its opening
+    // (items already pushed to it are not pushed twice).
     // The bus runs its listeners on its I/O thread (Lettuce's, shared with the node's Redis
     // commands): going over every open session is for the work pool.
     String mine = channel(nodeId);
@@ -396,12 +396,20 @@ public final class NotificationDelivery implements LiveNotifications {
         answer = CompletableFuture.failedFuture(e);
       }
       if (!answer.isDone()) {
-        answer.whenCompleteAsync(
-            (withItems, e) -> {
-              checked(batch, withItems, e);
-              checkNext();
-            },
-            work);
+        answer
+            .handleAsync(
+                (withItems, e) -> {
+                  checked(batch, withItems, e);
+                  checkNext();
+                  return null;
+                },
+                work)
+            .exceptionally(
+                e -> {
+                  // The pool refused the continuation (the node is stopping): the chain ends.
+                  checking.set(false);
+                  return null;
+                });
         return;
       }
       Set<String> withItems = null;
@@ -429,7 +437,11 @@ public final class NotificationDelivery implements LiveNotifications {
         rereads.add(s);
       }
     }
-    startRereaders();
+    try {
+      startRereaders();
+    } catch (RuntimeException e) {
+      LOG.warn("pending notifications not read again; they wait", e);
+    }
   }
 
   private void startRereaders() {
@@ -467,7 +479,18 @@ public final class NotificationDelivery implements LiveNotifications {
         continue;
       }
       if (!read.isDone()) {
-        read.whenCompleteAsync((v, e) -> rereadNext(), work);
+        read.handleAsync(
+                (v, e) -> {
+                  rereadNext();
+                  return null;
+                },
+                work)
+            .exceptionally(
+                e -> {
+                  // The pool refused the continuation (the node is stopping): the chain ends.
+                  rereaders.decrementAndGet();
+                  return null;
+                });
         return;
       }
     }

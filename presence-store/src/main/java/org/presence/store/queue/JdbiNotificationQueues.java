@@ -351,10 +351,12 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     return db.call(
         h -> {
           Set<String> out = new HashSet<>();
-          h.createQuery("SELECT DISTINCT user_key FROM notifications WHERE user_key IN (<keys>)")
-              .bindList("keys", new ArrayList<>(userOf.keySet()))
-              .mapTo(String.class)
-              .forEach(key -> out.add(userOf.get(key)));
+          for (List<String> keys : chunks(new ArrayList<>(userOf.keySet()))) {
+            h.createQuery("SELECT DISTINCT user_key FROM notifications WHERE user_key IN (<keys>)")
+                .bindList("keys", keys)
+                .mapTo(String.class)
+                .forEach(key -> out.add(userOf.get(key)));
+          }
           return out;
         });
   }

@@ -373,7 +373,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
     this.clear = new RedisScript(CLEAR, redis);
     this.enqueueWake = new RedisScript(ENQUEUE_WAKE, redis);
-    this.withItems = new RedisScript(WITH_ITEMS, redis);
+    // Once: a question over one half-moved slot goes at once as an EXISTS per user (orBySlot)
+    // rather than waiting out the move, which a user without items would do for as long as it
+    // lasts (their key is on neither primary, so Redis refuses the call until the slot is moved).
+    this.withItems = RedisScript.oneTry(WITH_ITEMS, redis);
   }
 
   private String queueKey(String userKey, long appId) {
@@ -876,8 +879,9 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /**
    * One script call per primary ({@link #WITH_ITEMS}, one call in all on one Redis), at once; when
-   * a primary refuses a call (a slot moved since the client last saw the topology, or is moving),
-   * an {@code EXISTS} per user of that call, which Lettuce routes and redirects.
+   * a primary refuses a call (a slot moved since the client last saw the topology, or is moving; no
+   * primary known for a slot; no connection to it), an {@code EXISTS} per user of that call, which
+   * Lettuce routes and redirects.
    */
   @Override
   public CompletionStage<Set<String>> withItems(Collection<String> userSubs) {
