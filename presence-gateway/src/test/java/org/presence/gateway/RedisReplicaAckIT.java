@@ -1,13 +1,13 @@
 package org.presence.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.store.testing.Futures.storeFailure;
+import static org.presence.store.testing.Notes.entry;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,34 +56,6 @@ class RedisReplicaAckIT {
     }
   }
 
-  private static NotificationQueues.Entry entry(String user, String message) {
-    Instant now = Instant.now();
-    return new NotificationQueues.Entry(
-        user,
-        new Notification(
-            UUID.randomUUID().toString().replace("-", ""),
-            7,
-            "puid-7",
-            "App 7",
-            message,
-            "https://app7.example/open",
-            now,
-            now.plusSeconds(600),
-            false));
-  }
-
-  private static StoreException failure(CompletableFuture<?> f) {
-    try {
-      f.get(5, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      assertThat(e.getCause()).isInstanceOf(StoreException.class);
-      return (StoreException) e.getCause();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-    throw new AssertionError("completed, expected a failure");
-  }
-
   @Test
   void enqueue_waitsForTheReplica_andFailsWhenItDoesNotConfirm() throws Exception {
     String user = "u-" + UUID.randomUUID();
@@ -98,7 +70,7 @@ class RedisReplicaAckIT {
     redis.stopReplica();
     try {
       StoreException e =
-          failure(queues.enqueueAll(List.of(entry(user, "lagging"))).toCompletableFuture());
+          storeFailure(queues.enqueueAll(List.of(entry(user, "lagging"))).toCompletableFuture());
       assertThat(e.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
       assertThat(e.detail()).contains("0 of 1 replicas");
 
@@ -108,7 +80,7 @@ class RedisReplicaAckIT {
           queues.enqueueAll(List.of(entry(user, "cut"))).toCompletableFuture();
       Thread.sleep(100);
       redis.cli(redis.primaryPort(), "CLIENT", "KILL", "TYPE", "normal");
-      StoreException cut = failure(pending);
+      StoreException cut = storeFailure(pending);
       assertThat(cut.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
     } finally {
       redis.continueReplica();
@@ -190,7 +162,7 @@ class RedisReplicaAckIT {
     redis.stopReplica();
     try {
       StoreException e =
-          failure(
+          storeFailure(
               redisQueues
                   .enqueueAndWake(List.of(entry(user, "unconfirmed")), format)
                   .toCompletableFuture());

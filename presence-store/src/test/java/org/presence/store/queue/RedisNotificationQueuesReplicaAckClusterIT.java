@@ -1,19 +1,18 @@
 package org.presence.store.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.store.testing.Futures.storeFailure;
+import static org.presence.store.testing.Notes.entry;
 
 import io.lettuce.core.cluster.SlotHash;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -135,22 +134,6 @@ class RedisNotificationQueuesReplicaAckClusterIT {
     }
   }
 
-  private static NotificationQueues.Entry entry(String user, String message) {
-    Instant now = Instant.now();
-    return new NotificationQueues.Entry(
-        user,
-        new Notification(
-            UUID.randomUUID().toString().replace("-", ""),
-            7,
-            "puid-7",
-            "App 7",
-            message,
-            "https://app7.example/open",
-            now,
-            now.plusSeconds(600),
-            false));
-  }
-
   /** Queues one item per user, all in one batch; fails unless every part is acknowledged. */
   private static void acked(List<String> users, String message) throws Exception {
     List<NotificationQueues.Entry> batch = new ArrayList<>();
@@ -162,18 +145,6 @@ class RedisNotificationQueuesReplicaAckClusterIT {
     for (String u : users) {
       ACKED.computeIfAbsent(u, x -> new ArrayList<>()).add(message);
     }
-  }
-
-  private static StoreException failure(CompletableFuture<?> f) {
-    try {
-      f.get(10, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      assertThat(e.getCause()).isInstanceOf(StoreException.class);
-      return (StoreException) e.getCause();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-    throw new AssertionError("acknowledged, expected a failure");
   }
 
   private static List<String> all() {
@@ -198,7 +169,8 @@ class RedisNotificationQueuesReplicaAckClusterIT {
     cluster.signal(REPLICA.get(lagging), "STOP");
     try {
       StoreException e =
-          failure(queues.enqueueAll(List.of(entry(slowUser, "lagging"))).toCompletableFuture());
+          storeFailure(
+              queues.enqueueAll(List.of(entry(slowUser, "lagging"))).toCompletableFuture());
       assertThat(e.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
       assertThat(e.detail()).contains("0 of 1 replicas");
       // The other primaries' replicas answer: their users' batches are acknowledged meanwhile.
@@ -208,7 +180,7 @@ class RedisNotificationQueuesReplicaAckClusterIT {
       for (String u : all()) {
         everyone.add(entry(u, "partly confirmed"));
       }
-      assertThat(failure(queues.enqueueAll(everyone).toCompletableFuture()).code())
+      assertThat(storeFailure(queues.enqueueAll(everyone).toCompletableFuture()).code())
           .isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
 
       // The connection lost while WAIT blocks: a WAIT made again on the new connection would count
@@ -217,7 +189,7 @@ class RedisNotificationQueuesReplicaAckClusterIT {
           queues.enqueueAll(List.of(entry(slowUser, "cut"))).toCompletableFuture();
       Thread.sleep(200);
       cluster.cli(lagging, "client", "kill", "type", "normal");
-      assertThat(failure(cut).code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+      assertThat(storeFailure(cut).code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
     } finally {
       cluster.signal(REPLICA.get(lagging), "CONT");
     }
@@ -265,7 +237,7 @@ class RedisNotificationQueuesReplicaAckClusterIT {
         .untilAsserted(
             () ->
                 assertThat(
-                        failure(
+                        storeFailure(
                                 queues
                                     .enqueueAll(List.of(entry(orphan, "unreplicated")))
                                     .toCompletableFuture())
