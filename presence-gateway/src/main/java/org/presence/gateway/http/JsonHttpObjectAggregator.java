@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -26,10 +27,14 @@ import org.presence.protocol.error.ErrorCode;
 /**
  * Netty's aggregator, answering an oversized request with the documented JSON error (413, errno
  * {@link ErrorCode#PAYLOAD_TOO_LARGE}) instead of an empty body, then ending the connection: the
- * rest of the body is not worth keeping. The end is a half-close: the answer and a FIN go out, and
- * what the client is still sending is read and dropped until it closes, at most {@link
- * #CLOSE_LINGER_MS} — closing at once with unread bytes would make the kernel reset the connection,
- * and a client still sending could then lose the answer before it read it.
+ * rest of the body is not worth keeping. The same for a request whose {@code Expect} it does not
+ * serve (417, errno {@link ErrorCode#BAD_REQUEST}) and for one that expects {@code 100-continue}
+ * with a body over the limit: Netty answers those with an empty body on a connection it keeps, and
+ * reads the body that follows as the next request, a way to smuggle one. The end is a half-close:
+ * the answer and a FIN go out, and what the client is still sending is read and dropped until it
+ * closes, at most {@link #CLOSE_LINGER_MS} — closing at once with unread bytes would make the
+ * kernel reset the connection, and a client still sending could then lose the answer before it read
+ * it.
  *
  * <p>Routes may set their own body limit (the notification batches do). The aggregator's own limit
  * is the largest of them; a request announcing a {@code Content-Length} over its route's limit is
@@ -84,6 +89,27 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       current = start;
       currentLimit = limitOf(start);
       received = 0;
+      if (start instanceof HttpRequest && unservedExpectation(start)) {
+        // Netty would answer 417 with an empty body, keep the connection, and have the decoder
+        // read the body that follows as the next request (a client ignoring the 417, or one
+        // smuggling a request past a proxy that forwarded the body): refused and closed instead.
+        current = null;
+        refuse(
+            ctx,
+            HttpResponseStatus.EXPECTATION_FAILED,
+            ErrorCode.BAD_REQUEST,
+            "the only expectation served is 100-continue");
+        return;
+      }
+      if (start instanceof HttpRequest
+          && HttpUtil.is100ContinueExpected(start)
+          && HttpUtil.getContentLength(start, -1L) > currentLimit) {
+        // The same for a body announced over the limit that waits for 100 Continue: 413 with the
+        // reason, and the body, sent or not, is never read as requests.
+        current = null;
+        handleOversizedMessage(ctx, start);
+        return;
+      }
     } else if (msg instanceof HttpContent content
         && !(msg instanceof HttpMessage)
         && current != null) {
@@ -100,6 +126,14 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       }
     }
     super.decode(ctx, msg, out);
+  }
+
+  /** Whether {@code start} (HTTP/1.1) expects something other than {@code 100-continue}. */
+  private static boolean unservedExpectation(HttpMessage start) {
+    String expect = start.headers().get(HttpHeaderNames.EXPECT);
+    return expect != null
+        && start.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0
+        && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect);
   }
 
   /** The body limit of {@code message}'s route. */
@@ -125,16 +159,25 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   @Override
   protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
     ErrorCode code = ErrorCode.PAYLOAD_TOO_LARGE;
-    metrics.error(code);
-    metrics.httpResponse(code.httpStatus());
-    ByteBuf body = ctx.alloc().buffer(96);
-    ErrorBody.write(
+    refuse(
+        ctx,
+        HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
         code,
-        code.reasonWith("limit is " + Math.min(maxContentLength(), limitOf(oversized)) + " bytes"),
-        body);
-    FullHttpResponse response =
-        new DefaultFullHttpResponse(
-            HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, body);
+        "limit is " + Math.min(maxContentLength(), limitOf(oversized)) + " bytes");
+  }
+
+  /**
+   * Answers with {@code status} and the JSON error body of {@code code}, then ends the connection
+   * (a half-close, see the class comment); whatever else arrives on it is dropped.
+   */
+  private void refuse(
+      ChannelHandlerContext ctx, HttpResponseStatus status, ErrorCode code, String detail) {
+    refused = true;
+    metrics.error(code);
+    metrics.httpResponse(status.code());
+    ByteBuf body = ctx.alloc().buffer(96);
+    ErrorBody.write(code, code.reasonWith(detail), body);
+    FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpExchange.JSON);
     response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
     response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
