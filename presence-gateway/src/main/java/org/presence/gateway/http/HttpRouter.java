@@ -257,10 +257,35 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "WebSocket upgrade required");
       return;
     }
+    // What Netty's handshaker would refuse in plain text or serve in a form this node does not
+    // speak (the drafts before RFC 6455, hixie-76 among them), refused here in JSON (RFC 6455
+    // 4.2.1,
+    // 4.4: a version other than 13 is answered with the version the server speaks).
+    if (!request
+        .headers()
+        .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
+      refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "WebSocket upgrade needs Connection: Upgrade");
+      return;
+    }
+    if (!"13".equals(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
+      refuse(
+          ctx,
+          exchange,
+          ErrorCode.BAD_REQUEST,
+          "WebSocket version 13 required",
+          h -> h.set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13"));
+      return;
+    }
+    if (!validKey(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY))) {
+      refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "Sec-WebSocket-Key must be 16 bytes in base64");
+      return;
+    }
     ChannelPipeline p = ctx.pipeline();
     WebSocketServerProtocolConfig config =
         WebSocketServerProtocolConfig.newBuilder()
-            .websocketPath(exchange.path())
+            // The address as sent, query and escapes included: the handshaker serves a request
+            // whose address equals it, and the route was matched already.
+            .websocketPath(request.uri())
             .subprotocols(endpoint.subprotocols())
             .checkStartsWith(false)
             .handleCloseFrames(true)
@@ -286,6 +311,18 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     p.remove(this);
     Connections.busy(ctx.channel(), false);
     ctx.fireChannelRead(request.retain());
+  }
+
+  /** Whether {@code key} is a WebSocket key: 16 bytes in base64 (RFC 6455 4.1), 24 characters. */
+  private static boolean validKey(String key) {
+    if (key == null || key.length() != 24) {
+      return false;
+    }
+    try {
+      return java.util.Base64.getDecoder().decode(key.trim()).length == 16;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   /**

@@ -6,12 +6,15 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.RawHttp;
+import org.presence.gateway.testing.RawWebSocket;
 import org.presence.gateway.testing.TestNode;
 
 class HttpBadInputTest {
@@ -242,5 +245,60 @@ class HttpBadInputTest {
     assertThat(page.statusCode()).isEqualTo(400);
     assertThat(page.headers().firstValue("content-type").orElseThrow()).startsWith("text/html");
     assertThat(page.body()).contains("WebSocket upgrade required").doesNotContain("errno");
+  }
+
+  /**
+   * A WebSocket route upgrades whatever its address carries (a query, escapes: it waited ten
+   * seconds for nothing before), and every handshake Netty would refuse in plain text or serve in a
+   * form the node does not speak (hixie-76) is refused in JSON, errno 100, before any upgrade.
+   */
+  @Test
+  void webSocketHandshakes_withQueriesAndEscapesUpgrade_andBadOnesAreRefusedInJson()
+      throws Exception {
+    node.close();
+    node =
+        TestNode.start(
+            TestNode.baseSettings(dataDir),
+            routes ->
+                routes
+                    .webSocket("/ws", TestEndpoints.echo())
+                    .webSocket("/ws/{name}", TestEndpoints.echo()));
+    for (String path : List.of("/ws?x=1", "/ws?", "/ws/%41%42", "/ws/a?b=%20")) {
+      try (RawWebSocket ws = RawWebSocket.connect(node.port(), path)) {
+        ws.sendText("hello");
+        assertThat(ws.readText(Duration.ofSeconds(5), true)).as(path).isEqualTo("hello");
+      }
+    }
+    String start = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n";
+    String key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    Map<String, String> refused =
+        Map.of(
+            start + "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            "Sec-WebSocket-Key",
+            start + "Sec-WebSocket-Version: 13\r\n" + key + "\r\n",
+            "Connection: Upgrade",
+            start + "Connection: Upgrade\r\nSec-WebSocket-Version: 99\r\n" + key + "\r\n",
+            "version 13",
+            start
+                + "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Key: abc\r\n\r\n",
+            "Sec-WebSocket-Key",
+            // hixie-76: two numbered keys, no version, eight bytes of body.
+            start
+                + "Connection: Upgrade\r\nOrigin: http://x\r\nSec-WebSocket-Key1: 4 @1  46546xW%0l 1 5"
+                + "\r\nSec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n\r\n^n:ds[4U",
+            "version 13");
+    for (Map.Entry<String, String> r : refused.entrySet()) {
+      String answer =
+          RawHttp.exchange(node.port(), r.getKey().getBytes(StandardCharsets.ISO_8859_1), 500);
+      assertThat(answer)
+          .as(r.getKey())
+          .startsWith("HTTP/1.1 400")
+          .contains("\"errno\":100")
+          .contains(r.getValue());
+      if (r.getValue().equals("version 13")) {
+        assertThat(answer).containsIgnoringCase("sec-websocket-version: 13");
+      }
+    }
   }
 }
