@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.exc.StreamReadException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.io.IOException;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.protocol.error.ErrorCode;
@@ -35,7 +34,7 @@ public final class JsonBody {
       return new JsonBody(Map.of());
     }
     String type = ex.header(HttpHeaderNames.CONTENT_TYPE);
-    if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+    if (!HttpExchange.isJson(type)) {
       throw new ProtocolException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send application/json");
     }
     Map<String, Object> out = new HashMap<>();

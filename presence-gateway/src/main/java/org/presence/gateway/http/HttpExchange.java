@@ -52,6 +52,20 @@ public final class HttpExchange {
   /** JSON bodies. */
   public static final String JSON = "application/json; charset=utf-8";
 
+  /**
+   * Whether {@code contentType} (a {@code Content-Type} value, or null) names JSON: its media type,
+   * before any parameter, is {@code application/json} in any case ({@code application/jsonx} is
+   * not).
+   */
+  public static boolean isJson(String contentType) {
+    if (contentType == null) {
+      return false;
+    }
+    int semi = contentType.indexOf(';');
+    String type = (semi < 0 ? contentType : contentType.substring(0, semi)).strip();
+    return type.equalsIgnoreCase("application/json");
+  }
+
   private final ChannelHandlerContext ctx;
   private final FullHttpRequest request;
   private final QueryStringDecoder uri;

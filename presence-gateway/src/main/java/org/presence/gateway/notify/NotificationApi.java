@@ -5,7 +5,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.opentelemetry.context.Scope;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import org.presence.gateway.api.ApiCalls;
@@ -82,7 +81,7 @@ public final class NotificationApi {
     }
     String key = auth.substring(7).strip();
     String type = ex.header(HttpHeaderNames.CONTENT_TYPE);
-    boolean json = type != null && type.toLowerCase(Locale.ROOT).startsWith("application/json");
+    boolean json = HttpExchange.isJson(type);
     // Kept past this call for the key check; released on every path below.
     ByteBuf body = ex.body().retainedDuplicate();
     keys.authenticate(appId, key)

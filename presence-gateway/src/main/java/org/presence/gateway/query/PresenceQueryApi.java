@@ -12,7 +12,6 @@ import java.io.InputStream;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
@@ -120,7 +119,7 @@ public final class PresenceQueryApi {
 
   private void many(HttpExchange ex) {
     String type = ex.header(HttpHeaderNames.CONTENT_TYPE);
-    boolean json = type != null && type.toLowerCase(Locale.ROOT).startsWith("application/json");
+    boolean json = HttpExchange.isJson(type);
     // Kept past this call for the key check; released on every path below.
     ByteBuf body = ex.body().retainedDuplicate();
     boolean handed = false;

@@ -563,6 +563,26 @@ class AppsBadInputTest {
                 .POST(HttpRequest.BodyPublishers.ofString("name=x"))
                 .build());
     assertError(text, ErrorCode.UNSUPPORTED_MEDIA_TYPE);
+    // Another media type that starts like JSON's is not JSON; JSON with a charset is.
+    for (String type : List.of("application/jsonx", "application/json-seq")) {
+      assertError(
+          TestNode.send(
+              HttpRequest.newBuilder(node.uri("/api/apps"))
+                  .header("Authorization", "Bearer " + node.token("dev@example.com"))
+                  .header("Content-Type", type)
+                  .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"x\"}"))
+                  .build()),
+          ErrorCode.UNSUPPORTED_MEDIA_TYPE);
+    }
+    assertThat(
+            TestNode.send(
+                    HttpRequest.newBuilder(node.uri("/api/apps"))
+                        .header("Authorization", "Bearer " + node.token("dev@example.com"))
+                        .header("Content-Type", "Application/JSON ; charset=UTF-8")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"typed\"}"))
+                        .build())
+                .statusCode())
+        .isNotEqualTo(ErrorCode.UNSUPPORTED_MEDIA_TYPE.httpStatus());
     assertError(
         dev.post("/api/apps", "{\"name\":\"" + "x".repeat(70_000) + "\"}"),
         ErrorCode.PAYLOAD_TOO_LARGE);
