@@ -259,7 +259,8 @@ final class DeviceSessionHandler extends Backpressure
           ControlFrames.pong(ctx.channel(), ping);
         }
       } else if (frame instanceof CloseWebSocketFrame close) {
-        // The client is leaving: echo its close (its status code) and close the socket.
+        // The client is leaving: echo its close (its status code) and close the socket. A code no
+        // peer may send throws, and fails the connection below as the decoder's violations do.
         ControlFrames.echoClose(ctx.channel(), close);
       } else if (frame instanceof TextWebSocketFrame) {
         driver.node().framesIn().inc();

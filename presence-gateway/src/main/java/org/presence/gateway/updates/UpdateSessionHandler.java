@@ -116,6 +116,8 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
       lastReadNanos = now;
       pinged = false;
       if (frame instanceof CloseWebSocketFrame close) {
+        // A code no peer may send throws: the exception tail fails the connection, as it does
+        // for the decoder's violations.
         ControlFrames.echoClose(ctx.channel(), close);
         return;
       }

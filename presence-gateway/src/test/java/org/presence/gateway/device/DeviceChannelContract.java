@@ -685,6 +685,50 @@ public abstract class DeviceChannelContract {
     }
   }
 
+  @Test
+  void closeFramesWithACodeNoPeerMaySend_failTheConnection_beforeAndAfterTheConnect()
+      throws Exception {
+    TestNode node = nodeA();
+    // RFC 6455 §7.4: 0-999, 1004-1006 and 1015 are never sent, 1016-2999 are reserved, and
+    // nothing above 4999 is a close code. Netty's decoder refuses some of these itself; the rest
+    // must fail the same way.
+    for (int code : new int[] {999, 1015, 2999, 5000, 65535}) {
+      for (boolean connected : new boolean[] {false, true}) {
+        try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/presence")) {
+          if (connected) {
+            ws.sendText(
+                new String(
+                    org.presence.protocol.device.DeviceCodec.toBytes(
+                        new Connect(node.token(email()), null, "phone")),
+                    StandardCharsets.UTF_8));
+            assertThat(ws.readText(WAIT, false)).contains("session_id");
+          }
+          ws.send(RawWebSocket.CLOSE, true, new byte[] {(byte) (code >> 8), (byte) code});
+          assertThat(ws.readText(WAIT, false))
+              .as("close code %d, connected %s", code, connected)
+              .contains("\"errno\":-9");
+          RawWebSocket.Frame close = ws.awaitClose(WAIT);
+          assertThat(close).isNotNull();
+          assertThat(close.closeCode()).isEqualTo(ErrorCode.HANDSHAKE_FAILED.closeCode());
+        }
+      }
+    }
+    // 3000-4999 are the applications' own: echoed like any close.
+    try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/presence")) {
+      ws.sendText(
+          new String(
+              org.presence.protocol.device.DeviceCodec.toBytes(
+                  new Connect(node.token(email()), null, "phone")),
+              StandardCharsets.UTF_8));
+      assertThat(ws.readText(WAIT, false)).contains("session_id");
+      ws.send(RawWebSocket.CLOSE, true, new byte[] {(byte) (4999 >> 8), (byte) 4999});
+      RawWebSocket.Frame close = ws.awaitClose(WAIT);
+      assertThat(close).isNotNull();
+      assertThat(close.closeCode()).isEqualTo(4999);
+      assertThat(ws.ended(WAIT)).isTrue();
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Hostile input on a live socket
 

@@ -376,6 +376,46 @@ public abstract class AppUpdatesContract {
   }
 
   @Test
+  void closeFramesWithACodeNoPeerMaySend_failTheConnection_beforeAndAfterTheKey() throws Exception {
+    App app = fx.activeApp(nodeA(), "Close");
+    // RFC 6455 §7.4: 0-999, 1004-1006 and 1015 are never sent, 1016-2999 are reserved, and
+    // nothing above 4999 is a close code. Netty's decoder refuses some of these itself; the rest
+    // must fail the same way.
+    for (int code : new int[] {999, 1015, 2999, 5000, 65535}) {
+      for (boolean keyed : new boolean[] {false, true}) {
+        try (RawWebSocket ws = RawWebSocket.connect(nodeA().port(), "/" + app.id())) {
+          if (keyed) {
+            ws.sendText("{\"key\":\"" + app.key() + "\"}");
+            assertThat(ws.readText(WAIT, true)).isEqualTo("{\"result\":true}");
+          }
+          ws.send(RawWebSocket.CLOSE, true, new byte[] {(byte) (code >> 8), (byte) code});
+          String error = null;
+          for (String t = ws.readText(WAIT, true); t != null; t = ws.readText(WAIT, true)) {
+            if (t.contains("\"errno\"")) {
+              error = t;
+              break;
+            }
+          }
+          assertThat(error)
+              .as("close code %d, keyed %s", code, keyed)
+              .contains("\"errno\":" + ErrorCode.HANDSHAKE_FAILED.errno());
+          RawWebSocket.Frame close = ws.awaitClose(WAIT);
+          assertThat(close).isNotNull();
+          assertThat(close.closeCode()).isEqualTo(ErrorCode.HANDSHAKE_FAILED.closeCode());
+        }
+      }
+    }
+    // 3000-4999 are the applications' own: echoed like any close.
+    try (RawWebSocket ws = RawWebSocket.connect(nodeA().port(), "/" + app.id())) {
+      ws.send(RawWebSocket.CLOSE, true, new byte[] {(byte) (4999 >> 8), (byte) 4999});
+      RawWebSocket.Frame close = ws.awaitClose(WAIT);
+      assertThat(close).isNotNull();
+      assertThat(close.closeCode()).isEqualTo(4999);
+      assertThat(ws.ended(WAIT)).isTrue();
+    }
+  }
+
+  @Test
   void inactiveApp_isRefused_andAnOpenChannelKeepsWorkingForOthers() {
     App app = fx.activeApp(nodeA(), "Gone");
     App other = fx.activeApp(nodeA(), "Stays");
