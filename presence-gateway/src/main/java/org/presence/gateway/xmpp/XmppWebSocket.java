@@ -5,9 +5,12 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
@@ -21,8 +24,12 @@ import java.util.regex.Pattern;
 import org.presence.gateway.config.XmppConfig;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
+import org.presence.gateway.http.ControlFrames;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.WebSocketEndpoint;
+import org.presence.protocol.error.ErrorCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * XMPP over WebSocket (RFC 7395) at {@code /xmpp-websocket} on the HTTP port: the same session as
@@ -30,7 +37,7 @@ import org.presence.gateway.http.WebSocketEndpoint;
  * decoder and the session speak and back:
  *
  * <pre>
- * ws-protocol → xmpp-ws-framing → xmpp-decoder → xmpp-session
+ * xmpp-ws-violations → ws-protocol → xmpp-ws-framing → xmpp-decoder → xmpp-session
  * </pre>
  *
  * Inbound, {@code <open xmlns='urn:ietf:params:xml:ns:xmpp-framing' .../>} becomes a stream header,
@@ -40,13 +47,19 @@ import org.presence.gateway.http.WebSocketEndpoint;
  * <close/>}, and each element gets the namespace declarations it relied on the stream root for. The
  * connection is TLS as far as the session is concerned (the WebSocket's own, {@code wss:}, or the
  * proxy's in front of the HTTP port): STARTTLS is neither offered nor accepted.
+ *
+ * <p>A WebSocket protocol violation ends the stream with a stream error and the WebSocket with the
+ * close code the update channel gives it ({@link Violations}).
  */
 public final class XmppWebSocket implements WebSocketEndpoint {
+  private static final Logger LOG = LoggerFactory.getLogger(XmppWebSocket.class);
+
   /** The route. */
   public static final String PATH = "/xmpp-websocket";
 
   static final String FRAMING_NS = "urn:ietf:params:xml:ns:xmpp-framing";
   static final String FRAMING = "xmpp-ws-framing";
+  static final String VIOLATIONS = "xmpp-ws-violations";
   private static final String STREAMS_NS = "http://etherx.jabber.org/streams";
   private static final Pattern OPEN =
       Pattern.compile("\\s*<open\\s([^<>]*?)/>\\s*", Pattern.DOTALL);
@@ -88,10 +101,97 @@ public final class XmppWebSocket implements WebSocketEndpoint {
       return;
     }
     XmppConfig c = s.config();
+    XmppSession session = new XmppSession(s, true);
+    // Before ws-protocol, which would close the socket (with 1000) at a violation it saw, and
+    // echo any close frame; after Netty's UTF-8 check, which ws-protocol put before itself.
+    pipeline.addBefore(PipelineNames.WS_PROTOCOL, VIOLATIONS, new Violations(session));
     pipeline.addAfter(PipelineNames.WS_PROTOCOL, FRAMING, new Framing());
     pipeline.addAfter(
         FRAMING, XmppServer.DECODER, new StanzaDecoder(c.maxStanzaBytes(), c.maxDepth()));
-    pipeline.addAfter(XmppServer.DECODER, XmppServer.SESSION, new XmppSession(s, true));
+    pipeline.addAfter(XmppServer.DECODER, XmppServer.SESSION, session);
+  }
+
+  /**
+   * Fails the connection at a WebSocket protocol violation: a message over {@code
+   * limits.max-frame-bytes}, a text message that is not UTF-8, a broken frame (Netty's decoder and
+   * UTF-8 check throw each of these), or a close frame with a code no peer may send ({@link
+   * ControlFrames#checkCloseCode}). The stream ends with a stream error (RFC 7395 §3.5: a message
+   * of its own, then {@code <close/>}): {@code policy-violation} for a message too large, as the
+   * XMPP port answers a stanza too large, {@code not-well-formed} for bytes that are not UTF-8, as
+   * the XMPP port answers them, and {@code bad-format} for the rest. Then the WebSocket closes with
+   * the close code the update channel gives the same violation ({@code FRAME_TOO_LARGE} or {@code
+   * HANDSHAKE_FAILED}, as {@link org.presence.gateway.error.ExceptionHandler} maps it). The client
+   * got it wrong, so it is logged at DEBUG only. From then on every frame is dropped, and the
+   * client's close frame closes the socket; otherwise the session's linger does.
+   *
+   * <p>The violation never reaches the session, which is the XMPP port's too and takes any failure
+   * it sees for a bug, nor the pipeline's {@code exception} tail, whose {@link
+   * org.presence.gateway.error.Disconnector} speaks the JSON channels' error frame.
+   */
+  static final class Violations extends ChannelInboundHandlerAdapter {
+    private final XmppSession session;
+    private boolean failed;
+
+    Violations(XmppSession session) {
+      this.session = session;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (failed) {
+        boolean close = msg instanceof CloseWebSocketFrame;
+        ReferenceCountUtil.release(msg);
+        if (close) {
+          ctx.close();
+        }
+        return;
+      }
+      if (msg instanceof CloseWebSocketFrame close) {
+        try {
+          ControlFrames.checkCloseCode(close);
+        } catch (CorruptedWebSocketFrameException e) {
+          close.release();
+          fail(ctx, e);
+          return;
+        }
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      Throwable e =
+          cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+      if (e instanceof CorruptedWebSocketFrameException ws) {
+        fail(ctx, ws);
+        return;
+      }
+      ctx.fireExceptionCaught(cause);
+    }
+
+    private void fail(ChannelHandlerContext ctx, CorruptedWebSocketFrameException violation) {
+      if (failed) {
+        return;
+      }
+      failed = true;
+      LOG.debug("WebSocket protocol violation on {}: {}", ctx.channel(), violation.getMessage());
+      WebSocketCloseStatus status = violation.closeStatus();
+      boolean tooLarge =
+          status != null && status.code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code();
+      boolean notUtf8 =
+          status != null && status.code() == WebSocketCloseStatus.INVALID_PAYLOAD_DATA.code();
+      ErrorCode code = tooLarge ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.HANDSHAKE_FAILED;
+      session.streamError(
+          tooLarge ? "policy-violation" : notUtf8 ? "not-well-formed" : "bad-format",
+          violation.getMessage());
+      // Through the whole pipeline, so that ws-protocol knows the close is sent and sends no
+      // other when the session closes the socket.
+      ctx.channel()
+          .writeAndFlush(
+              new CloseWebSocketFrame(
+                  code.closeCode(),
+                  code.reasonWith(tooLarge ? null : "WebSocket protocol violation")));
+    }
   }
 
   /** Translates between RFC 7395 messages and the session's stream. */

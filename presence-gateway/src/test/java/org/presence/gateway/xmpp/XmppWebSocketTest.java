@@ -2,18 +2,27 @@ package org.presence.gateway.xmpp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import javax.xml.parsers.DocumentBuilderFactory;
@@ -22,8 +31,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.RawWebSocket;
 import org.presence.gateway.testing.TestNode;
+import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.PresenceStatus;
+import org.slf4j.LoggerFactory;
 import org.w3c.dom.Element;
 
 /**
@@ -220,5 +232,114 @@ class XmppWebSocketTest {
     b.ws.sendBinary(ByteBuffer.wrap(new byte[] {1, 2, 3}), true).get(WAIT, TimeUnit.SECONDS);
     assertThat(b.closed.get(WAIT, TimeUnit.SECONDS)).isEqualTo(1003);
     assertThat(b.messages).isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // WebSocket protocol violations, with raw frames
+
+  private static final String STREAM_ERRORS = "urn:ietf:params:xml:ns:xmpp-streams";
+
+  /** A raw WebSocket at {@code /xmpp-websocket} whose stream is open: its features were read. */
+  private static RawWebSocket opened() throws IOException {
+    RawWebSocket ws = RawWebSocket.connect(node.port(), XmppWebSocket.PATH);
+    ws.sendText(OPEN);
+    assertThat(ws.readText(Duration.ofSeconds(WAIT), true)).startsWith("<open ");
+    assertThat(ws.readText(Duration.ofSeconds(WAIT), true)).startsWith("<stream:features");
+    return ws;
+  }
+
+  /**
+   * Asserts what ends a WebSocket whose client broke the protocol: the stream error {@code
+   * condition} as a message, {@code <close/>}, the close frame with {@code code}'s close code, then
+   * the socket's end.
+   */
+  private static void failsWith(RawWebSocket ws, String condition, ErrorCode code)
+      throws IOException {
+    Duration wait = Duration.ofSeconds(WAIT);
+    assertThat(ws.readText(wait, true))
+        .startsWith("<stream:error")
+        .contains("<" + condition + " xmlns='" + STREAM_ERRORS + "'/>");
+    assertThat(ws.readText(wait, true)).isEqualTo("<close xmlns='" + FRAMING + "'/>");
+    RawWebSocket.Frame close = ws.awaitClose(wait);
+    assertThat(close).as("a close frame").isNotNull();
+    assertThat(close.closeCode()).isEqualTo(code.closeCode());
+    assertThat(ws.ended(wait)).isTrue();
+  }
+
+  /** Collects what the node logs at WARN or above while it is open. */
+  private static final class Warnings implements AutoCloseable {
+    final List<String> logged = new CopyOnWriteArrayList<>();
+    private final Logger root =
+        ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(Logger.ROOT_LOGGER_NAME);
+    private final AppenderBase<ILoggingEvent> appender =
+        new AppenderBase<>() {
+          @Override
+          protected void append(ILoggingEvent e) {
+            if (e.getLevel().isGreaterOrEqual(Level.WARN)) {
+              logged.add(e.getLoggerName() + ": " + e.getFormattedMessage());
+            }
+          }
+        };
+
+    Warnings() {
+      appender.setContext(root.getLoggerContext());
+      appender.start();
+      root.addAppender(appender);
+    }
+
+    @Override
+    public void close() {
+      root.detachAppender(appender);
+      appender.stop();
+    }
+  }
+
+  @Test
+  void aMessageOverTheFrameLimit_endsTheStreamWithPolicyViolation_andClosesWithFrameTooLarge()
+      throws Exception {
+    try (Warnings warnings = new Warnings();
+        RawWebSocket ws = opened()) {
+      ws.sendText(
+          "<message xmlns='jabber:client'><body>" + "x".repeat(9_000) + "</body></message>");
+      failsWith(ws, "policy-violation", ErrorCode.FRAME_TOO_LARGE);
+      assertThat(warnings.logged).isEmpty();
+    }
+  }
+
+  @Test
+  void aMessageThatIsNotUtf8_endsTheStreamAsNotWellFormed_andClosesAsAProtocolViolation()
+      throws Exception {
+    try (Warnings warnings = new Warnings();
+        RawWebSocket ws = opened()) {
+      byte[] head = "<message xmlns='jabber:client'><body>".getBytes(StandardCharsets.UTF_8);
+      byte[] bad = java.util.Arrays.copyOf(head, head.length + 2);
+      bad[head.length] = (byte) 0xC3;
+      bad[head.length + 1] = '(';
+      ws.send(RawWebSocket.TEXT, true, bad);
+      failsWith(ws, "not-well-formed", ErrorCode.HANDSHAKE_FAILED);
+      assertThat(warnings.logged).isEmpty();
+    }
+  }
+
+  @Test
+  void aCloseFrameWithACodeNoPeerMaySend_failsTheConnection_andAnApplicationsCodeIsEchoed()
+      throws Exception {
+    try (Warnings warnings = new Warnings()) {
+      // RFC 6455 §7.4: 0-999, 1004-1006 and 1015 are never sent, 1016-2999 are reserved, and
+      // nothing above 4999 is a close code.
+      for (int code : new int[] {999, 1005, 2999, 5000, 65535}) {
+        try (RawWebSocket ws = opened()) {
+          ws.send(RawWebSocket.CLOSE, true, new byte[] {(byte) (code >> 8), (byte) code});
+          failsWith(ws, "bad-format", ErrorCode.HANDSHAKE_FAILED);
+        }
+      }
+      assertThat(warnings.logged).isEmpty();
+    }
+    try (RawWebSocket ws = opened()) {
+      ws.send(RawWebSocket.CLOSE, true, new byte[] {(byte) (4999 >> 8), (byte) 4999});
+      RawWebSocket.Frame close = ws.awaitClose(Duration.ofSeconds(WAIT));
+      assertThat(close).isNotNull();
+      assertThat(close.closeCode()).isEqualTo(4999);
+    }
   }
 }
