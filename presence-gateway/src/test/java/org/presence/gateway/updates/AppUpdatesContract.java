@@ -376,6 +376,23 @@ public abstract class AppUpdatesContract {
   }
 
   @Test
+  void aFrameOverTheLimit_orNotUtf8_failsTheConnectionWithItsErrno() throws Exception {
+    App app = fx.activeApp(nodeA(), "Violations");
+    try (RawWebSocket ws = RawWebSocket.connect(nodeA().port(), "/" + app.id())) {
+      ws.sendText("{\"key\":\"" + "k".repeat(9_000) + "\"}");
+      assertThat(ws.readText(WAIT, true))
+          .contains("\"errno\":" + ErrorCode.FRAME_TOO_LARGE.errno());
+      assertThat(ws.awaitClose(WAIT).closeCode()).isEqualTo(ErrorCode.FRAME_TOO_LARGE.closeCode());
+    }
+    try (RawWebSocket ws = RawWebSocket.connect(nodeA().port(), "/" + app.id())) {
+      ws.send(RawWebSocket.TEXT, true, new byte[] {'{', '"', (byte) 0xC3, '"', '}'});
+      assertThat(ws.readText(WAIT, true))
+          .contains("\"errno\":" + ErrorCode.HANDSHAKE_FAILED.errno());
+      assertThat(ws.awaitClose(WAIT).closeCode()).isEqualTo(ErrorCode.HANDSHAKE_FAILED.closeCode());
+    }
+  }
+
+  @Test
   void closeFramesWithACodeNoPeerMaySend_failTheConnection_beforeAndAfterTheKey() throws Exception {
     App app = fx.activeApp(nodeA(), "Close");
     // RFC 6455 §7.4: 0-999, 1004-1006 and 1015 are never sent, 1016-2999 are reserved, and
