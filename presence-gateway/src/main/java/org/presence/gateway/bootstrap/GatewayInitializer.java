@@ -3,6 +3,7 @@ package org.presence.gateway.bootstrap;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -94,7 +95,13 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
     }
     p.addLast(
         PipelineNames.HTTP_CODEC,
-        new HttpServerCodec(limits.maxInitialLineBytes(), limits.maxHeaderBytes(), 8192));
+        new HttpServerCodec(
+            new HttpDecoderConfig()
+                .setMaxInitialLineLength(limits.maxInitialLineBytes())
+                .setMaxHeaderSize(limits.maxHeaderBytes())
+                .setMaxChunkSize(8192),
+            // The aggregator refuses a client far ahead of its answers, in order, long before.
+            JsonHttpObjectAggregator.CODEC_PIPELINE_DEPTH));
     p.addLast(
         PipelineNames.HTTP_AGGREGATOR,
         new JsonHttpObjectAggregator(limits.maxRequestBytes(), metrics, router.routes()));

@@ -102,6 +102,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
+    JsonHttpObjectAggregator.routed(ctx.channel());
     try {
       route(ctx, request);
     } finally {
@@ -170,7 +171,9 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         new HttpExchange(ctx, request, uri, java.util.Map.of(), metrics, connections);
     if (request.decoderResult().isFailure()) {
       Throwable cause = request.decoderResult().cause();
-      if (cause instanceof TooLongHttpHeaderException) {
+      if (cause instanceof JsonHttpObjectAggregator.TooFarAhead) {
+        exchange.error(ErrorCode.BAD_REQUEST, cause.getMessage(), closeAfter());
+      } else if (cause instanceof TooLongHttpHeaderException) {
         exchange.error(ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
       } else if (cause instanceof TooLongFrameException) {
         exchange.error(ErrorCode.BAD_REQUEST, "request line too long", closeAfter());

@@ -1,9 +1,13 @@
 package org.presence.gateway.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -20,6 +24,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.error.ErrorCode;
@@ -78,6 +83,38 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   /** Whether the connection was refused with 413: whatever else arrives is dropped. */
   private boolean refused;
 
+  /**
+   * Requests a client may send ahead of the one being answered. Netty's codec fails the connection,
+   * silently, past 128; before that, the next request is answered (in its turn) with errno 100 and
+   * the connection closes.
+   */
+  public static final int MAX_AHEAD = 100;
+
+  /** The depth the HTTP codec is built with: above what a refused connection can still decode. */
+  public static final int CODEC_PIPELINE_DEPTH = 8192;
+
+  /** Requests handed on and not yet taken by the router ({@link #routed}): waiting their turn. */
+  private int ahead;
+
+  /**
+   * The failure of the request that came {@link #MAX_AHEAD} requests ahead of its answers: the
+   * router answers it in its turn, 400 with errno 100, and the connection closes.
+   */
+  public static final class TooFarAhead extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    TooFarAhead() {
+      super("more than " + MAX_AHEAD + " requests sent ahead of their answers", null, false, false);
+    }
+  }
+
+  /** The router took a request of {@code ch} to answer it. */
+  public static void routed(Channel ch) {
+    if (ch.pipeline().get(PipelineNames.HTTP_AGGREGATOR) instanceof JsonHttpObjectAggregator a) {
+      a.ahead--;
+    }
+  }
+
   @Override
   protected void decode(ChannelHandlerContext ctx, HttpObject msg, List<Object> out)
       throws Exception {
@@ -86,6 +123,21 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       return;
     }
     if (msg instanceof HttpMessage start && !(msg instanceof HttpContent)) {
+      if (start instanceof HttpRequest request && ++ahead > MAX_AHEAD) {
+        // In the requests' order (the router answers the ones before it first), then the
+        // connection closes; what arrives meanwhile is dropped. (Reads go on: the router's
+        // flow control takes the waiting requests one read at a time. A client that keeps
+        // sending meanwhile fills the codec's queue, CODEC_PIPELINE_DEPTH, and is cut off.)
+        refused = true;
+        current = null;
+        DefaultFullHttpRequest failed =
+            new DefaultFullHttpRequest(
+                request.protocolVersion(), request.method(), request.uri(), Unpooled.EMPTY_BUFFER);
+        failed.headers().set(request.headers());
+        failed.setDecoderResult(DecoderResult.failure(new TooFarAhead()));
+        out.add(failed);
+        return;
+      }
       current = start;
       currentLimit = limitOf(start);
       received = 0;

@@ -230,6 +230,40 @@ class HttpBadInputTest {
     assertThat(answer.indexOf("second")).isGreaterThan(answer.indexOf("first"));
   }
 
+  /**
+   * A client that sends far more requests ahead of their answers than a browser or a proxy ever
+   * does: the requests until one is {@link JsonHttpObjectAggregator#MAX_AHEAD} ahead are answered
+   * in order, that one is answered 400 in JSON with the reason, and the connection closes (Netty's
+   * codec closed it silently after about 50 answers, past 128 requests ahead). The heartbeat is
+   * answered once the stores answer, so the burst waits its turn.
+   */
+  @Test
+  void requestsFarAheadOfTheirAnswers_theFirstAreAnswered_thenOne400_thenTheClose()
+      throws Exception {
+    String burst = "GET /__heartbeat__ HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1_000);
+    String answers =
+        RawHttp.exchange(node.port(), burst.getBytes(StandardCharsets.ISO_8859_1), 3000);
+    List<String> statuses = new java.util.ArrayList<>();
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("HTTP/1\\.1 (\\d{3})").matcher(answers);
+    while (m.find()) {
+      statuses.add(m.group(1));
+    }
+    int n = statuses.size();
+    // However many were answered before the client got that far ahead (the burst arrives in
+    // several reads), never all of them, and never fewer than the limit.
+    assertThat(n)
+        .as("%s", statuses)
+        .isGreaterThan(JsonHttpObjectAggregator.MAX_AHEAD)
+        .isLessThan(1_000);
+    assertThat(statuses.subList(0, n - 1)).containsOnly("200");
+    assertThat(statuses.get(n - 1)).isEqualTo("400");
+    assertThat(answers.substring(answers.lastIndexOf("HTTP/1.1 400")))
+        .containsIgnoringCase("connection: close")
+        .contains("\"errno\":100")
+        .contains("requests sent ahead of their answers");
+  }
+
   @Test
   void webSocketRoute_withoutUpgrade_gets400() {
     node.close();
