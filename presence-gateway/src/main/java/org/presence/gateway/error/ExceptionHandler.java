@@ -40,16 +40,31 @@ public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
     ReferenceCountUtil.release(msg);
   }
 
+  /** What a decoder threw: the cause of a {@link DecoderException}, or {@code cause} itself. */
+  public static Throwable unwrap(Throwable cause) {
+    return cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+  }
+
+  /**
+   * The errno of a WebSocket protocol violation: {@code FRAME_TOO_LARGE} for a message over the
+   * limit, {@code HANDSHAKE_FAILED} for any other (a broken frame, text that is not UTF-8, a close
+   * code no peer may send).
+   */
+  public static ErrorCode violationCode(CorruptedWebSocketFrameException ws) {
+    return tooLarge(ws) ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.HANDSHAKE_FAILED;
+  }
+
+  /** Whether {@code ws} is a message over the frame limit. */
+  public static boolean tooLarge(CorruptedWebSocketFrameException ws) {
+    return ws.closeStatus() != null
+        && ws.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code();
+  }
+
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    Throwable e =
-        cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+    Throwable e = unwrap(cause);
     if (e instanceof CorruptedWebSocketFrameException ws) {
-      ErrorCode code =
-          ws.closeStatus() != null
-                  && ws.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code()
-              ? ErrorCode.FRAME_TOO_LARGE
-              : ErrorCode.HANDSHAKE_FAILED;
+      ErrorCode code = violationCode(ws);
       disconnector.close(
           ctx.channel(),
           code,

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
-import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
@@ -24,6 +23,7 @@ import java.util.regex.Pattern;
 import org.presence.gateway.config.XmppConfig;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
+import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.http.ControlFrames;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.WebSocketEndpoint;
@@ -160,9 +160,7 @@ public final class XmppWebSocket implements WebSocketEndpoint {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      Throwable e =
-          cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-      if (e instanceof CorruptedWebSocketFrameException ws) {
+      if (ExceptionHandler.unwrap(cause) instanceof CorruptedWebSocketFrameException ws) {
         fail(ctx, ws);
         return;
       }
@@ -176,11 +174,10 @@ public final class XmppWebSocket implements WebSocketEndpoint {
       failed = true;
       LOG.debug("WebSocket protocol violation on {}: {}", ctx.channel(), violation.getMessage());
       WebSocketCloseStatus status = violation.closeStatus();
-      boolean tooLarge =
-          status != null && status.code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code();
+      boolean tooLarge = ExceptionHandler.tooLarge(violation);
       boolean notUtf8 =
           status != null && status.code() == WebSocketCloseStatus.INVALID_PAYLOAD_DATA.code();
-      ErrorCode code = tooLarge ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.HANDSHAKE_FAILED;
+      ErrorCode code = ExceptionHandler.violationCode(violation);
       session.streamError(
           tooLarge ? "policy-violation" : notUtf8 ? "not-well-formed" : "bad-format",
           violation.getMessage());

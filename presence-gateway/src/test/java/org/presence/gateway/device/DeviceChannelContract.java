@@ -663,16 +663,21 @@ public abstract class DeviceChannelContract {
     }
   }
 
+  /** Opens a session on {@code ws} (a connect with a token of this test's user) and awaits it. */
+  private void connectRaw(RawWebSocket ws, TestNode node) throws java.io.IOException {
+    ws.sendText(
+        new String(
+            org.presence.protocol.device.DeviceCodec.toBytes(
+                new Connect(node.token(email()), null, "phone")),
+            StandardCharsets.UTF_8));
+    assertThat(ws.readText(WAIT, false)).contains("session_id");
+  }
+
   @Test
   void controlFrames_pingAnsweredWithItsPayload_closeEchoedThenSocketEnds() throws Exception {
     TestNode node = nodeA();
     try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/presence")) {
-      ws.sendText(
-          new String(
-              org.presence.protocol.device.DeviceCodec.toBytes(
-                  new Connect(node.token(email()), null, "phone")),
-              StandardCharsets.UTF_8));
-      assertThat(ws.readText(WAIT, false)).contains("session_id");
+      connectRaw(ws, node);
       ws.send(RawWebSocket.PING, true, new byte[] {7, 8, 9});
       RawWebSocket.Frame pong = ws.read(WAIT);
       assertThat(pong.opcode()).isEqualTo(RawWebSocket.PONG);
@@ -696,12 +701,7 @@ public abstract class DeviceChannelContract {
       for (boolean connected : new boolean[] {false, true}) {
         try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/presence")) {
           if (connected) {
-            ws.sendText(
-                new String(
-                    org.presence.protocol.device.DeviceCodec.toBytes(
-                        new Connect(node.token(email()), null, "phone")),
-                    StandardCharsets.UTF_8));
-            assertThat(ws.readText(WAIT, false)).contains("session_id");
+            connectRaw(ws, node);
           }
           ws.send(RawWebSocket.CLOSE, true, new byte[] {(byte) (code >> 8), (byte) code});
           assertThat(ws.readText(WAIT, false))
@@ -715,12 +715,7 @@ public abstract class DeviceChannelContract {
     }
     // 3000-4999 are the applications' own: echoed like any close.
     try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/presence")) {
-      ws.sendText(
-          new String(
-              org.presence.protocol.device.DeviceCodec.toBytes(
-                  new Connect(node.token(email()), null, "phone")),
-              StandardCharsets.UTF_8));
-      assertThat(ws.readText(WAIT, false)).contains("session_id");
+      connectRaw(ws, node);
       ws.send(RawWebSocket.CLOSE, true, new byte[] {(byte) (4999 >> 8), (byte) 4999});
       RawWebSocket.Frame close = ws.awaitClose(WAIT);
       assertThat(close).isNotNull();
