@@ -32,6 +32,7 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.HtmlSafeEscapes;
 import org.presence.protocol.json.Json;
+import org.presence.protocol.json.Utf8;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.protocol.model.ShownText;
@@ -51,7 +52,8 @@ import org.presence.protocol.model.ShownText;
  * <ol>
  *   <li>{@link ErrorCode#FRAME_TOO_LARGE}: more bytes than the frame limit;
  *   <li>{@link ErrorCode#MALFORMED_JSON}: not one well-formed JSON object (also invalid UTF-8,
- *       nesting deeper than {@link Json#MAX_DEPTH}, over-long numbers or trailing content);
+ *       which {@link Utf8} finds before the frame is parsed, nesting deeper than {@link
+ *       Json#MAX_DEPTH}, over-long numbers or trailing content);
  *   <li>{@link ErrorCode#DUPLICATE_FIELD}: a known field twice, or an unknown one twice at the top
  *       level;
  *   <li>the {@code type}: {@link ErrorCode#MISSING_FIELD}, {@link ErrorCode#WRONG_FIELD_TYPE} or
@@ -257,6 +259,10 @@ public final class DeviceCodec {
 
   /** Decodes the first {@code length} bytes of the thread's scratch array. */
   private DeviceMessage decode(int length, Scratch s) {
+    // Jackson would decode an overlong form or an encoded surrogate; the frame is checked first,
+    // before the parser sees a byte of it, so the thread's parser stays usable for the next frame.
+    // The device channel turns Netty's UTF-8 check off and relies on this one.
+    Utf8.check(s.bytes, 0, length);
     boolean reusable = false;
     try {
       JsonParser p = s.parser(factory);

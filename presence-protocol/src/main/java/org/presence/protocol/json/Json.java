@@ -13,6 +13,8 @@ import io.netty.buffer.ByteBufOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 
 /**
  * The shared, thread-safe Jackson {@link JsonFactory}s of Presence, built once with read limits.
@@ -79,8 +81,17 @@ public final class Json {
         .build();
   }
 
-  /** A parser over the readable bytes of {@code buf}; the caller keeps ownership of the buffer. */
+  /**
+   * A parser over the readable bytes of {@code buf}; the caller keeps ownership of the buffer. The
+   * bytes are checked to be well-formed UTF-8 first ({@link Utf8}), because Jackson decodes
+   * overlong forms, encoded surrogates and code points above U+10FFFF without complaint: every
+   * client body and frame read through here is refused with {@link ErrorCode#MALFORMED_JSON} when
+   * they are not.
+   *
+   * @throws ProtocolException {@link ErrorCode#MALFORMED_JSON} for invalid UTF-8
+   */
   public static JsonParser parser(JsonFactory factory, ByteBuf buf) throws IOException {
+    Utf8.check(buf);
     return factory.createParser((InputStream) new ByteBufInputStream(buf, false));
   }
 

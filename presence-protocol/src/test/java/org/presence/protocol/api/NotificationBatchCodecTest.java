@@ -393,4 +393,62 @@ class NotificationBatchCodecTest {
       }
     }
   }
+
+  private static ProtocolException refusedBytes(byte[] body) {
+    ByteBuf b = Unpooled.wrappedBuffer(body);
+    try {
+      ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> CODEC.decode(b));
+      assertThat(b.readerIndex()).isZero();
+      return e;
+    } finally {
+      b.release();
+    }
+  }
+
+  private static byte[] withMessageBytes(String before, byte[] message, String after) {
+    byte[] head = before.getBytes(StandardCharsets.UTF_8);
+    byte[] tail = after.getBytes(StandardCharsets.UTF_8);
+    byte[] out = new byte[head.length + message.length + tail.length];
+    System.arraycopy(head, 0, out, 0, head.length);
+    System.arraycopy(message, 0, out, head.length, message.length);
+    System.arraycopy(tail, 0, out, head.length + message.length, tail.length);
+    return out;
+  }
+
+  /**
+   * A message with an overlong '<' ("x" C0 BC "y"), which Jackson alone decodes to "x<y" and the
+   * node stored: the whole batch is malformed JSON, like any broken body.
+   */
+  @Test
+  void decode_whenMessageIsInvalidUtf8_thenWholeBatchMalformed() {
+    String head = "[{\"UID\":\"" + PUID + "\",\"action\":\"https://x.example\",\"message\":\"";
+    for (byte[] bad :
+        new byte[][] {
+          {'x', (byte) 0xC0, (byte) 0xBC, 'y'},
+          {(byte) 0xE0, (byte) 0x80, (byte) 0xAF},
+          {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+          {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80},
+          {(byte) 0xFF}
+        }) {
+      ProtocolException e = refusedBytes(withMessageBytes(head, bad, "\"}]"));
+      assertThat(e).isNotNull();
+      assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+      assertThat(e.detail()).startsWith("invalid UTF-8 at byte ");
+    }
+  }
+
+  @Test
+  void decode_whenInvalidUtf8PastTheLimit_thenMalformedAsTheBodyIsCheckedFirst() {
+    StringBuilder b = new StringBuilder("[");
+    for (int i = 0; i < 150; i++) {
+      b.append(i == 0 ? "" : ",")
+          .append("{\"UID\":\"u")
+          .append(i)
+          .append("\",\"message\":\"m\",\"action\":\"https://x.example\"}");
+    }
+    b.append(",{\"message\":\"");
+    ProtocolException e =
+        refusedBytes(withMessageBytes(b.toString(), new byte[] {(byte) 0xC0, (byte) 0xAF}, "\"}]"));
+    assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+  }
 }

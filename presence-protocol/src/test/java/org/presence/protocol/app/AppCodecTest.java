@@ -165,4 +165,21 @@ class AppCodecTest {
           .isInstanceOf(ProtocolException.class);
     }
   }
+
+  @Test
+  void decodeKey_whenInvalidUtf8_thenMalformedJson() {
+    // An overlong '<' inside the key: Jackson alone would read "k<".
+    byte[] frame = {
+      '{', '"', 'k', 'e', 'y', '"', ':', '"', 'k', (byte) 0xC0, (byte) 0xBC, '"', '}'
+    };
+    ByteBuf b = Unpooled.wrappedBuffer(frame);
+    try {
+      assertThatThrownBy(() -> AppCodec.decodeKey(b))
+          .isInstanceOfSatisfying(
+              ProtocolException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON));
+    } finally {
+      b.release();
+    }
+  }
 }

@@ -366,6 +366,13 @@ class DeviceCodecMalformedTest {
       {(byte) 0xFF, '"', '}'},
       {(byte) 0xE2, (byte) 0x82, '"', '}'},
       {(byte) 0x80, '"', '}'},
+      // Jackson decodes these itself: an overlong '<', an overlong '/', an encoded surrogate, a
+      // code point above U+10FFFF, a five-byte form.
+      {'x', (byte) 0xC0, (byte) 0xBC, 'y', '"', '}'},
+      {(byte) 0xE0, (byte) 0x80, (byte) 0xAF, '"', '}'},
+      {(byte) 0xED, (byte) 0xA0, (byte) 0x80, '"', '}'},
+      {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80, '"', '}'},
+      {(byte) 0xF8, (byte) 0x88, (byte) 0x80, (byte) 0x80, (byte) 0x80, '"', '}'},
     };
     return Stream.of(tails)
         .map(
@@ -375,5 +382,49 @@ class DeviceCodecMalformedTest {
               System.arraycopy(t, 0, b, prefix.length, t.length);
               return b;
             });
+  }
+
+  /**
+   * A status message with bytes a black-box probe got through: Jackson turned them into "x<y", "/",
+   * U+DC00 U+DC00 and U+0000, and the node passed the first two on and answered the others with
+   * errno 21. Each is malformed JSON (10), found before parsing, and the next frame decodes.
+   */
+  @ParameterizedTest(name = "[{index}] message bytes {0}")
+  @org.junit.jupiter.params.provider.ValueSource(
+      strings = {"78 c0 bc 79", "e0 80 af", "f4 90 80 80", "c0 80", "ed b0 80", "78 c3"})
+  void decode_whenStatusMessageIsInvalidUtf8_thenMalformedJsonAtItsByte(String hex) {
+    byte[] head =
+        ("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"away\",\"message\":\"")
+            .getBytes(StandardCharsets.US_ASCII);
+    byte[] bad = java.util.HexFormat.of().parseHex(hex.replace(" ", ""));
+    byte[] frame = new byte[head.length + bad.length + 2];
+    System.arraycopy(head, 0, frame, 0, head.length);
+    System.arraycopy(bad, 0, frame, head.length, bad.length);
+    frame[frame.length - 2] = '"';
+    frame[frame.length - 1] = '}';
+    int firstBad = head.length + (bad[0] == 'x' ? 1 : 0);
+    ByteBuf b = Unpooled.wrappedBuffer(frame);
+    try {
+      for (int round = 0; round < 2; round++) {
+        ProtocolException e =
+            round == 0
+                ? catchThrowableOfType(ProtocolException.class, () -> CODEC.decode(b))
+                : catchThrowableOfType(
+                    ProtocolException.class, () -> CODEC.decode(frame, 0, frame.length));
+        assertThat(e).isNotNull();
+        assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+        assertThat(e.detail()).isEqualTo("invalid UTF-8 at byte " + firstBad);
+        assertThat(b.readerIndex()).isZero();
+        String good =
+            "{\"type\":\"status\",\"session_id\":\""
+                + S
+                + "\",\"status\":\"away\",\"message\":\"x<y é\"}";
+        byte[] g = good.getBytes(StandardCharsets.UTF_8);
+        DeviceMessage m = CODEC.decode(g, 0, g.length);
+        assertThat(((DeviceMessage.StatusUpdate) m).message()).isEqualTo("x<y é");
+      }
+    } finally {
+      b.release();
+    }
   }
 }

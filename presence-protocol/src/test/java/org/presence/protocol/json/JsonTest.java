@@ -63,4 +63,25 @@ class JsonTest {
     assertThat(buf.refCnt()).isEqualTo(1);
     buf.release();
   }
+
+  @Test
+  void parser_whenInvalidUtf8_thenMalformedJsonBeforeParsing() {
+    // "x" E0 80 AF "y": an overlong '/' that Jackson alone decodes without complaint.
+    ByteBuf buf =
+        Unpooled.wrappedBuffer(
+            new byte[] {'[', '"', 'x', (byte) 0xE0, (byte) 0x80, (byte) 0xAF, 'y', '"', ']'});
+    try {
+      assertThatThrownBy(() -> Json.parser(Json.documents(), buf))
+          .isInstanceOfSatisfying(
+              org.presence.protocol.error.ProtocolException.class,
+              e -> {
+                assertThat(e.code())
+                    .isEqualTo(org.presence.protocol.error.ErrorCode.MALFORMED_JSON);
+                assertThat(e.detail()).isEqualTo("invalid UTF-8 at byte 3");
+              });
+      assertThat(buf.readerIndex()).isZero();
+    } finally {
+      buf.release();
+    }
+  }
 }

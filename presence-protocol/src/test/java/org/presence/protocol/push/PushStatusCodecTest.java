@@ -66,4 +66,22 @@ class PushStatusCodecTest {
     assertThat(e).isNotNull();
     assertThat(e.code()).isEqualTo(code);
   }
+
+  @Test
+  void decode_whenInvalidUtf8_thenMalformedJson() {
+    // "a" C0 AF: an overlong '/' that Jackson alone would decode.
+    byte[] body = "{\"xpi\":\"a\u0000\u0000\",\"xps\":\"O\"}".getBytes(StandardCharsets.UTF_8);
+    body[9] = (byte) 0xC0;
+    body[10] = (byte) 0xAF;
+    ByteBuf b = Unpooled.wrappedBuffer(body);
+    try {
+      ProtocolException e =
+          catchThrowableOfType(ProtocolException.class, () -> PushStatusCodec.decode(b));
+      assertThat(e).isNotNull();
+      assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+      assertThat(e.detail()).isEqualTo("invalid UTF-8 at byte 9");
+    } finally {
+      b.release();
+    }
+  }
 }
