@@ -119,7 +119,9 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   /**
    * The device codec answers a text frame that is not valid UTF-8 with {@code MALFORMED_JSON} (10)
    * like any other malformed frame, so Netty's separate check (which would fail the connection) is
-   * not installed.
+   * not installed. The codec runs a check as strict as Netty's ({@link
+   * org.presence.protocol.json.Utf8}) before parsing: Jackson alone decodes overlong forms, encoded
+   * surrogates and code points above U+10FFFF, which is how such frames once got through.
    */
   @Override
   public boolean validatesUtf8() {

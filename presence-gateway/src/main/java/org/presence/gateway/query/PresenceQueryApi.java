@@ -4,11 +4,9 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
-import java.io.InputStream;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
@@ -169,8 +167,8 @@ public final class PresenceQueryApi {
   static List<String> parse(ByteBuf body) {
     List<String> puids = new ArrayList<>();
     boolean seen = false;
-    try (InputStream in = new ByteBufInputStream(body.duplicate());
-        JsonParser p = Json.documents().createParser(in)) {
+    // Json.parser refuses invalid UTF-8 first; the duplicate leaves the caller's indexes alone.
+    try (JsonParser p = Json.parser(Json.documents(), body.duplicate())) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new ProtocolException(ErrorCode.MALFORMED_JSON, "expected an object");
       }
