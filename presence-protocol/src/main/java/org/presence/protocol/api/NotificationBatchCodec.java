@@ -26,11 +26,12 @@ import org.presence.protocol.json.Json;
  * <h2>Judging a batch</h2>
  *
  * The body must be one JSON list; anything else, or broken JSON anywhere, refuses the whole batch
- * ({@link ErrorCode#MALFORMED_JSON}), as do an empty list ({@link ErrorCode#INVALID_NOTIFICATION})
- * and more than {@link Limits#maxBatch} items ({@link ErrorCode#BATCH_TOO_LARGE}, found without
- * reading past the first item too many). Each item is then judged on its own: a bad item gets
- * {@link ErrorCode#INVALID_NOTIFICATION} with the first problem in document order as detail, and
- * never costs a good sibling. An item is an object with:
+ * ({@link ErrorCode#MALFORMED_JSON}; invalid UTF-8 anywhere is found before any item is read, by
+ * {@link Json#parser}), as do an empty list ({@link ErrorCode#INVALID_NOTIFICATION}) and more than
+ * {@link Limits#maxBatch} items ({@link ErrorCode#BATCH_TOO_LARGE}, found without reading past the
+ * first item too many). Each item is then judged on its own: a bad item gets {@link
+ * ErrorCode#INVALID_NOTIFICATION} with the first problem in document order as detail, and never
+ * costs a good sibling. An item is an object with:
  *
  * <ul>
  *   <li>{@code UID}: the user's PUID, a string (checked against the grants by the caller);
