@@ -322,7 +322,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       return false;
     }
     try {
-      return java.util.Base64.getDecoder().decode(key.trim()).length == 16;
+      return java.util.Base64.getDecoder().decode(key).length == 16;
     } catch (IllegalArgumentException e) {
       return false;
     }

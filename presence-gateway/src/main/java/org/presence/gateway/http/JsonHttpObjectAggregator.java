@@ -141,6 +141,13 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       current = start;
       currentLimit = limitOf(start);
       received = 0;
+      if (start.decoderResult().isFailure()) {
+        // A request the codec could not parse (its Content-Length, for one, may not be a number)
+        // goes on to the router, which answers it 400 and closes; no 100 Continue first.
+        start.headers().remove(HttpHeaderNames.EXPECT);
+        super.decode(ctx, msg, out);
+        return;
+      }
       if (start instanceof HttpRequest && unservedExpectation(start)) {
         // Netty would answer 417 with an empty body, keep the connection, and have the decoder
         // read the body that follows as the next request (a client ignoring the 417, or one

@@ -324,7 +324,7 @@ class HttpBadInputTest {
             "version 13");
     for (Map.Entry<String, String> r : refused.entrySet()) {
       String answer =
-          RawHttp.exchange(node.port(), r.getKey().getBytes(StandardCharsets.ISO_8859_1), 500);
+          RawHttp.exchange(node.port(), r.getKey().getBytes(StandardCharsets.ISO_8859_1), 1500);
       assertThat(answer)
           .as(r.getKey())
           .startsWith("HTTP/1.1 400")

@@ -96,6 +96,21 @@ class RequestSmugglingTest {
     assertThat(answer).contains("\"errno\":103").doesNotContain("\"version\"");
   }
 
+  /**
+   * A length that is not a number, with {@code Expect}: the codec's own refusal (400, errno 100),
+   * not a failure of the aggregator that closed the connection without an answer.
+   */
+  @Test
+  void anExpectationWithALengthThatIsNotANumber_isAnswered400() throws Exception {
+    String answer =
+        exchange(
+            "PUT /api/settings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 99999999999999999999\r\nExpect: 100-continue\r\n\r\n"
+                + HIDDEN);
+    assertThat(statuses(answer)).containsExactly("400");
+    assertThat(answer).contains("\"errno\":100").doesNotContain("\"version\"");
+  }
+
   @Test
   void aBodyWithinTheLimitExpectingContinue_getsContinue_thenItsAnswer() throws Exception {
     try (Socket s = new Socket("127.0.0.1", node.port())) {
