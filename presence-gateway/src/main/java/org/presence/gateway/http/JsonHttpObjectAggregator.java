@@ -80,7 +80,9 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   /** Body bytes received for it so far. */
   private long received;
 
-  /** Whether the connection was refused with 413: whatever else arrives is dropped. */
+  /**
+   * Whether the connection was refused (413, 417, too far ahead): whatever else arrives is dropped.
+   */
   private boolean refused;
 
   /**
@@ -119,7 +121,7 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   protected void decode(ChannelHandlerContext ctx, HttpObject msg, List<Object> out)
       throws Exception {
     if (refused) {
-      // The 413 is on its way and the connection closes after it (the input is released).
+      // A refusal is on its way and the connection closes after it (the input is released).
       return;
     }
     if (msg instanceof HttpMessage start && !(msg instanceof HttpContent)) {
