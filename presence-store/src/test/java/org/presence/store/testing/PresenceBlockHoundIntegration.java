@@ -24,6 +24,15 @@ public final class PresenceBlockHoundIntegration implements BlockHoundIntegratio
     builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "incrementWriters");
     builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "doExclusive");
 
+    // Lettuce's cluster client, once it has connected to a node, sets the node connection up
+    // (auto-flush, read-only) under the provider's state lock, held only for that set-up; a
+    // lettuce event loop completing one node's connection may park there for microseconds while
+    // another thread sets up another (seen once in NotificationsRedisClusterIT, when the bus's
+    // resubscription and a script call per primary opened node connections at the same moment).
+    builder.allowBlockingCallsInside(
+        "io.lettuce.core.cluster.PooledClusterConnectionProvider$NodeConnectionPostProcessor",
+        "lambda$apply$4");
+
     // Netty's adaptive allocator (the default in 4.2): when a magazine group grows, the magazine it
     // replaces is freed under that magazine's StampedLock, which waits only for an allocation
     // from that magazine already under way on another thread. Netty's own integration allows the
