@@ -104,7 +104,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
             JsonHttpObjectAggregator.CODEC_PIPELINE_DEPTH));
     p.addLast(
         PipelineNames.HTTP_AGGREGATOR,
-        new JsonHttpObjectAggregator(limits.maxRequestBytes(), metrics, router.routes()));
+        new JsonHttpObjectAggregator(limits.maxRequestBytes(), router.routes()));
     p.addLast(
         PipelineNames.HTTP_IDLE,
         new IdleStateHandler(0, 0, gateway.httpIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));

@@ -133,6 +133,12 @@ public class Backpressure extends ChannelDuplexHandler {
     ch.config().setAutoRead(true);
   }
 
+  /** Whether {@code ch} is being closed ({@link #closing(Channel)}): nothing more is handled. */
+  public static boolean isClosing(Channel ch) {
+    Backpressure b = of(ch);
+    return b != null && b.closing();
+  }
+
   /**
    * The connection's handler: the first {@code Backpressure} of its pipeline ({@code backpressure},
    * first, so found at once; or the last handler that took its place), or {@code null}.

@@ -5,7 +5,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -244,10 +243,19 @@ public final class HttpExchange {
 
   /** Answers with the error body of {@code code}, letting {@code headers} add headers. */
   public void error(ErrorCode code, String detail, Consumer<HttpHeaders> headers) {
+    error(HttpResponseStatus.valueOf(code.httpStatus()), code, detail, headers);
+  }
+
+  /**
+   * Answers with {@code status} (where HTTP has a more precise one than {@code code}'s, such as
+   * 417) and the error body of {@code code}, letting {@code headers} add headers.
+   */
+  public void error(
+      HttpResponseStatus status, ErrorCode code, String detail, Consumer<HttpHeaders> headers) {
     metrics.error(code);
     ByteBuf buf = ctx.alloc().buffer(96);
     ErrorBody.write(code, code.reasonWith(detail), buf);
-    respond(HttpResponseStatus.valueOf(code.httpStatus()), JSON, buf, headers);
+    respond(status, JSON, buf, headers);
   }
 
   /**
@@ -304,7 +312,7 @@ public final class HttpExchange {
     metrics.framesOut(Connections.Kind.HTTP.label()).inc();
     var future = ctx.writeAndFlush(response);
     if (close) {
-      future.addListener(ChannelFutureListener.CLOSE);
+      HttpClose.after(future);
     } else {
       future.addListener(
           f -> {

@@ -98,7 +98,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof FullHttpRequest request)) {
+    if (!(msg instanceof FullHttpRequest request) || Backpressure.isClosing(ctx.channel())) {
+      // A request pipelined after the connection's last answer (one that closes it) is dropped.
       ReferenceCountUtil.release(msg);
       return;
     }
@@ -171,8 +172,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         new HttpExchange(ctx, request, uri, java.util.Map.of(), metrics, connections);
     if (request.decoderResult().isFailure()) {
       Throwable cause = request.decoderResult().cause();
-      if (cause instanceof JsonHttpObjectAggregator.TooFarAhead) {
-        exchange.error(ErrorCode.BAD_REQUEST, cause.getMessage(), closeAfter());
+      if (cause instanceof JsonHttpObjectAggregator.Refusal r) {
+        exchange.error(r.status(), r.code(), r.detail(), closeAfter());
       } else if (cause instanceof TooLongHttpHeaderException) {
         exchange.error(ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
       } else if (cause instanceof TooLongFrameException) {

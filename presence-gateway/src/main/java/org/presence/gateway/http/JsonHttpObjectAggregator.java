@@ -1,19 +1,16 @@
 package org.presence.gateway.http;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
@@ -23,23 +20,21 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.presence.gateway.connection.PipelineNames;
-import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.protocol.api.ErrorBody;
 import org.presence.protocol.error.ErrorCode;
 
 /**
- * Netty's aggregator, answering an oversized request with the documented JSON error (413, errno
+ * Netty's aggregator, refusing an oversized request with the documented JSON error (413, errno
  * {@link ErrorCode#PAYLOAD_TOO_LARGE}) instead of an empty body, then ending the connection: the
  * rest of the body is not worth keeping. The same for a request whose {@code Expect} it does not
  * serve (417, errno {@link ErrorCode#BAD_REQUEST}) and for one that expects {@code 100-continue}
  * with a body over the limit: Netty answers those with an empty body on a connection it keeps, and
- * reads the body that follows as the next request, a way to smuggle one. The end is a half-close:
- * the answer and a FIN go out, and what the client is still sending is read and dropped until it
- * closes, at most {@link #CLOSE_LINGER_MS} — closing at once with unread bytes would make the
- * kernel reset the connection, and a client still sending could then lose the answer before it read
- * it.
+ * reads the body that follows as the next request, a way to smuggle one.
+ *
+ * <p>A refusal is not written here: it goes on as a request that failed to decode ({@link
+ * Refusal}), which the router answers in its turn, after the requests pipelined before it, then
+ * ends the connection ({@link HttpClose}). From the refusal on, nothing that arrives is decoded as
+ * a request.
  *
  * <p>Routes may set their own body limit (the notification batches do). The aggregator's own limit
  * is the largest of them; a request announcing a {@code Content-Length} over its route's limit is
@@ -48,25 +43,20 @@ import org.presence.protocol.error.ErrorCode;
  * is ever held for it.
  */
 public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
-  /** How long a refused oversized request's connection keeps dropping what arrives. */
-  static final long CLOSE_LINGER_MS = 2000;
-
-  private final GatewayMetrics metrics;
   private final HttpRoutes routes;
   private final int defaultLimit;
 
   /** An aggregator with one limit for every request. */
-  public JsonHttpObjectAggregator(int maxContentLength, GatewayMetrics metrics) {
-    this(maxContentLength, metrics, null);
+  public JsonHttpObjectAggregator(int maxContentLength) {
+    this(maxContentLength, null);
   }
 
   /**
    * An aggregator with {@code defaultLimit} for most requests and the route's own limit for routes
    * of {@code routes} that set one.
    */
-  public JsonHttpObjectAggregator(int defaultLimit, GatewayMetrics metrics, HttpRoutes routes) {
+  public JsonHttpObjectAggregator(int defaultLimit, HttpRoutes routes) {
     super(routes == null ? defaultLimit : Math.max(defaultLimit, routes.largestBodyLimit()));
-    this.metrics = metrics;
     this.routes = routes;
     this.defaultLimit = defaultLimit;
   }
@@ -92,21 +82,44 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
    */
   public static final int MAX_AHEAD = 100;
 
-  /** The depth the HTTP codec is built with: above what a refused connection can still decode. */
+  /** The depth the HTTP codec is built with: well above {@link #MAX_AHEAD}. */
   public static final int CODEC_PIPELINE_DEPTH = 8192;
 
   /** Requests handed on and not yet taken by the router ({@link #routed}): waiting their turn. */
   private int ahead;
 
   /**
-   * The failure of the request that came {@link #MAX_AHEAD} requests ahead of its answers: the
-   * router answers it in its turn, 400 with errno 100, and the connection closes.
+   * Why a request is refused before it is aggregated: the failure of the request that goes on in
+   * its place. The router answers it in its turn with {@link #status} and the JSON error of {@link
+   * #code}, then ends the connection.
    */
-  public static final class TooFarAhead extends RuntimeException {
+  public static final class Refusal extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    TooFarAhead() {
-      super("more than " + MAX_AHEAD + " requests sent ahead of their answers", null, false, false);
+    private final transient HttpResponseStatus status;
+    private final ErrorCode code;
+    private final String detail;
+
+    Refusal(HttpResponseStatus status, ErrorCode code, String detail) {
+      super(detail, null, false, false);
+      this.status = status;
+      this.code = code;
+      this.detail = detail;
+    }
+
+    /** The answer's status. */
+    public HttpResponseStatus status() {
+      return status;
+    }
+
+    /** The answer's errno. */
+    public ErrorCode code() {
+      return code;
+    }
+
+    /** The reason's detail. */
+    public String detail() {
+      return detail;
     }
   }
 
@@ -125,19 +138,17 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       return;
     }
     if (msg instanceof HttpMessage start && !(msg instanceof HttpContent)) {
-      if (start instanceof HttpRequest request && ++ahead > MAX_AHEAD) {
+      if (start instanceof HttpRequest && ++ahead > MAX_AHEAD) {
         // In the requests' order (the router answers the ones before it first), then the
-        // connection closes; what arrives meanwhile is dropped. (Reads go on: the router's
-        // flow control takes the waiting requests one read at a time. A client that keeps
-        // sending meanwhile fills the codec's queue, CODEC_PIPELINE_DEPTH, and is cut off.)
-        refused = true;
+        // connection closes; what arrives meanwhile is dropped before it is decoded.
         current = null;
-        DefaultFullHttpRequest failed =
-            new DefaultFullHttpRequest(
-                request.protocolVersion(), request.method(), request.uri(), Unpooled.EMPTY_BUFFER);
-        failed.headers().set(request.headers());
-        failed.setDecoderResult(DecoderResult.failure(new TooFarAhead()));
-        out.add(failed);
+        refuse(
+            ctx,
+            start,
+            HttpResponseStatus.BAD_REQUEST,
+            ErrorCode.BAD_REQUEST,
+            "more than " + MAX_AHEAD + " requests sent ahead of their answers",
+            out);
         return;
       }
       current = start;
@@ -157,9 +168,11 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
         current = null;
         refuse(
             ctx,
+            start,
             HttpResponseStatus.EXPECTATION_FAILED,
             ErrorCode.BAD_REQUEST,
-            "the only expectation served is 100-continue");
+            "the only expectation served is 100-continue",
+            out);
         return;
       }
       if (start instanceof HttpRequest
@@ -168,7 +181,7 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
         // The same for a body announced over the limit that waits for 100 Continue: 413 with the
         // reason, and the body, sent or not, is never read as requests.
         current = null;
-        handleOversizedMessage(ctx, start);
+        refuseOversized(ctx, start, out);
         return;
       }
     } else if (msg instanceof HttpContent content
@@ -176,9 +189,8 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
         && current != null) {
       received += content.content().readableBytes();
       if (received > currentLimit) {
-        refused = true;
         releaseCurrentMessage();
-        handleOversizedMessage(ctx, current);
+        refuseOversized(ctx, current, out);
         current = null;
         return;
       }
@@ -187,6 +199,11 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       }
     }
     super.decode(ctx, msg, out);
+    if (oversized != null) {
+      // Netty found the start's Content-Length over the limit (handleOversizedMessage).
+      refuseOversized(ctx, oversized, out);
+      oversized = null;
+    }
   }
 
   /** Whether {@code start} (HTTP/1.1) expects something other than {@code 100-continue}. */
@@ -217,47 +234,51 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     return super.newContinueResponse(start, Math.min(maxContentLength, limitOf(start)), pipeline);
   }
 
+  /** A start Netty found oversized while {@link #decode} ran: refused once it returns. */
+  private HttpMessage oversized;
+
   @Override
-  protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-    ErrorCode code = ErrorCode.PAYLOAD_TOO_LARGE;
+  protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage start) {
+    oversized = start;
+  }
+
+  private void refuseOversized(ChannelHandlerContext ctx, HttpMessage start, List<Object> out) {
     refuse(
         ctx,
+        start,
         HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
-        code,
-        "limit is " + Math.min(maxContentLength(), limitOf(oversized)) + " bytes");
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        "limit is " + Math.min(maxContentLength(), limitOf(start)) + " bytes",
+        out);
   }
 
   /**
-   * Answers with {@code status} and the JSON error body of {@code code}, then ends the connection
-   * (a half-close, see the class comment); whatever else arrives on it is dropped.
+   * Hands on, in {@code start}'s place, a request that failed with a {@link Refusal}; from now on
+   * whatever arrives is dropped: what is left of what was read here, and what is read later before
+   * it is decoded.
    */
   private void refuse(
-      ChannelHandlerContext ctx, HttpResponseStatus status, ErrorCode code, String detail) {
+      ChannelHandlerContext ctx,
+      HttpMessage start,
+      HttpResponseStatus status,
+      ErrorCode code,
+      String detail,
+      List<Object> out) {
     refused = true;
-    metrics.error(code);
-    metrics.httpResponse(status.code());
-    ByteBuf body = ctx.alloc().buffer(96);
-    ErrorBody.write(code, code.reasonWith(detail), body);
-    FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
-    response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpExchange.JSON);
-    response.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-    response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    ctx.writeAndFlush(response)
-        .addListener(
-            f -> {
-              if (!f.isSuccess() || !(ctx.channel() instanceof DuplexChannel duplex)) {
-                ctx.close();
-                return;
-              }
-              duplex
-                  .shutdownOutput()
-                  .addListener(
-                      done -> {
-                        if (!done.isSuccess()) {
-                          ctx.close();
-                        }
-                      });
-              ctx.executor().schedule(() -> ctx.close(), CLOSE_LINGER_MS, TimeUnit.MILLISECONDS);
-            });
+    HttpClose.discardInput(ctx.channel());
+    HttpRequest request =
+        start instanceof HttpRequest r
+            ? r
+            : new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
+    DefaultFullHttpRequest failed =
+        new DefaultFullHttpRequest(
+            request.protocolVersion(), request.method(), request.uri(), Unpooled.EMPTY_BUFFER);
+    // Its headers, for the answer's form (Accept), without what described the body it lacks.
+    failed.headers().set(request.headers());
+    failed.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+    failed.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+    failed.headers().remove(HttpHeaderNames.EXPECT);
+    failed.setDecoderResult(DecoderResult.failure(new Refusal(status, code, detail)));
+    out.add(failed);
   }
 }

@@ -264,6 +264,28 @@ class HttpBadInputTest {
         .contains("requests sent ahead of their answers");
   }
 
+  /**
+   * The same client going on sending after it went too far ahead: its refusal still comes in its
+   * turn, then the end. What it sends after the refusal is dropped before it is decoded (it filled
+   * the codec's queue of requests waiting for answers, and the codec cut the connection off before
+   * the refusal's turn).
+   */
+  @Test
+  void requestsFarAheadOfTheirAnswers_andStillComing_getTheir400_thenTheEnd() throws Exception {
+    String burst = "GET /__heartbeat__ HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20_000);
+    RawHttp.Ending end =
+        RawHttp.untilTheEnd(node.port(), burst.getBytes(StandardCharsets.ISO_8859_1), 10_000);
+    List<String> statuses = new java.util.ArrayList<>();
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("HTTP/1\\.1 (\\d{3})").matcher(end.answers());
+    while (m.find()) {
+      statuses.add(m.group(1));
+    }
+    assertThat(statuses).hasSizeGreaterThan(JsonHttpObjectAggregator.MAX_AHEAD);
+    assertThat(statuses.get(statuses.size() - 1)).as("%s", statuses).isEqualTo("400");
+    assertThat(end.how()).isEqualTo(RawHttp.How.END);
+  }
+
   @Test
   void webSocketRoute_withoutUpgrade_gets400() {
     node.close();

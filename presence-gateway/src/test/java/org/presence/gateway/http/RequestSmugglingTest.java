@@ -12,10 +12,15 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.presence.gateway.testing.RawHttp;
 import org.presence.gateway.testing.TestNode;
 
 /**
@@ -129,6 +134,70 @@ class RequestSmugglingTest {
       // No token: the request itself is answered, 401, on a connection that stays open.
       assertThat(new String(buf, 0, n, StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 401");
     }
+  }
+
+  /**
+   * A refusal is an answer like any other: it comes after the answers to the requests pipelined
+   * before it (it was written ahead of them, and the client took it for the first request's answer
+   * and lost that answer to the close).
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("refusedRequests")
+  void aRefusal_comesAfterTheAnswersToTheRequestsBeforeIt(String status, String refused)
+      throws Exception {
+    String first = "GET /__heartbeat__ HTTP/1.1\r\nHost: x\r\n\r\n";
+    RawHttp.Ending end =
+        RawHttp.untilTheEnd(
+            node.port(), (first + first + refused).getBytes(StandardCharsets.US_ASCII), 5_000);
+    assertThat(statuses(end.answers())).containsExactly("200", "200", status);
+    assertThat(end.how()).isEqualTo(RawHttp.How.END);
+    assertThat(end.answers()).doesNotContain("\"version\"");
+  }
+
+  static Stream<Arguments> refusedRequests() {
+    String body = HIDDEN.repeat(200);
+    return Stream.of(
+        Arguments.of(
+            "417",
+            "PUT /api/settings HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                + HIDDEN.length()
+                + "\r\nExpect: something-else\r\n\r\n"
+                + HIDDEN),
+        Arguments.of(
+            "413",
+            "POST /api/apps HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                + body.length()
+                + "\r\n\r\n"
+                + body),
+        Arguments.of(
+            "413",
+            "POST /api/apps HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                + body.length()
+                + "\r\nExpect: 100-continue\r\n\r\n"
+                + body),
+        Arguments.of(
+            "413",
+            "POST /api/apps HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + Integer.toHexString(body.length())
+                + "\r\n"
+                + body
+                + "\r\n0\r\n\r\n"));
+  }
+
+  /**
+   * An answer that ends the connection (the client asked for it) while the client is still sending:
+   * the client reads the whole answer, then the end, not a reset (closing with its input unread
+   * made the kernel reset the connection, and an answer not yet read could be lost).
+   */
+  @Test
+  void aClosingAnswer_toAClientStillSending_isFollowedByTheEnd_notAReset() throws Exception {
+    String request =
+        "GET /__heartbeat__ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            + "x".repeat(256 * 1024);
+    RawHttp.Ending end =
+        RawHttp.untilTheEnd(node.port(), request.getBytes(StandardCharsets.US_ASCII), 5_000);
+    assertThat(statuses(end.answers())).containsExactly("200");
+    assertThat(end.how()).isEqualTo(RawHttp.How.END);
   }
 
   /** Sends {@code request} in one write and reads every answer until the node closes. */

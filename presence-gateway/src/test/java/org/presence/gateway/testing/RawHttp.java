@@ -43,6 +43,64 @@ public final class RawHttp {
     }
   }
 
+  /** How a connection ended for the client: what it read, and how reading stopped. */
+  public record Ending(String answers, How how) {}
+
+  /** How reading stopped. */
+  public enum How {
+    /** The server's FIN, after everything it sent. */
+    END,
+    /** A reset (the server closed with input unread): what was not read yet may be lost. */
+    RESET,
+    /** Nothing more within the time given. */
+    TIMEOUT
+  }
+
+  /**
+   * Sends {@code request} to {@code port} from another thread (so the client goes on sending while
+   * it reads, whatever the server does) and reads until the connection ends, at most {@code
+   * timeoutMs}.
+   */
+  public static Ending untilTheEnd(int port, byte[] request, int timeoutMs) throws Exception {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      s.setSoTimeout(timeoutMs);
+      Thread writer =
+          new Thread(
+              () -> {
+                try {
+                  OutputStream out = s.getOutputStream();
+                  for (int i = 0; i < request.length; i += 4096) {
+                    out.write(request, i, Math.min(4096, request.length - i));
+                  }
+                  out.flush();
+                } catch (IOException e) {
+                  // The server reset the connection: the reader sees it too.
+                }
+              },
+              "raw-http-writer");
+      writer.setDaemon(true);
+      writer.start();
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      InputStream in = s.getInputStream();
+      byte[] buf = new byte[8192];
+      How how;
+      try {
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+          got.write(buf, 0, n);
+        }
+        how = How.END;
+      } catch (SocketTimeoutException e) {
+        how = How.TIMEOUT;
+      } catch (java.net.SocketException e) {
+        how = How.RESET;
+      }
+      writer.join(timeoutMs);
+      return new Ending(got.toString(StandardCharsets.ISO_8859_1), how);
+    }
+  }
+
   /** As {@link #exchange(int, byte[], int)} with an ASCII request. */
   public static String exchange(int port, String request) throws IOException {
     return exchange(port, request.getBytes(StandardCharsets.ISO_8859_1), 1500);
