@@ -120,9 +120,8 @@ public final class DemoPages {
 
   /** Adds the routes. */
   public void register(HttpRoutes.Builder routes) {
-    routes
-        .get("/demo", pages.guard(this::show))
-        .get("/demo/events", pages.withVisitor(this::events))
+    routes.get("/demo", pages.guard(this::show)).stream(
+            "/demo/events", pages.withVisitor(this::events))
         .post("/demo/notify", pages.guard(this::notifyMe))
         .get("/static/demo.js", this::script);
   }

@@ -32,14 +32,17 @@ public final class HttpRoutes {
   /**
    * One entry of the table; exactly one of {@code handler} and {@code webSocket} is set. {@code
    * maxBodyBytes} is the route's own body limit, or 0 for the node's {@code
-   * limits.max-request-bytes}.
+   * limits.max-request-bytes}. {@code answersHead}: a GET route that also answers HEAD (RFC 9110
+   * section 9.3.2: the GET answer's status and headers, without its body, which the HTTP codec
+   * leaves out); not a stream held open or a WebSocket endpoint.
    */
   public record Route(
       HttpMethod method,
       String pattern,
       HttpHandler handler,
       WebSocketEndpoint webSocket,
-      int maxBodyBytes) {}
+      int maxBodyBytes,
+      boolean answersHead) {}
 
   private record Compiled(Route route, Segment[] segments) {}
 
@@ -92,13 +95,17 @@ public final class HttpRoutes {
       if (params == null) {
         continue;
       }
-      if (c.route.method().equals(method)) {
+      if (c.route.method().equals(method)
+          || (c.route.answersHead() && HttpMethod.HEAD.equals(method))) {
         return new Found(c.route, params);
       }
       if (allowed == null) {
         allowed = new LinkedHashSet<>();
       }
       allowed.add(c.route.method());
+      if (c.route.answersHead()) {
+        allowed.add(HttpMethod.HEAD);
+      }
     }
     return allowed == null ? new NotFound() : new MethodNotAllowed(allowed);
   }
@@ -147,12 +154,21 @@ public final class HttpRoutes {
   public static final class Builder {
     private final List<Compiled> routes = new ArrayList<>();
 
+    /** A GET route, which answers HEAD as well. */
     public Builder get(String pattern, HttpHandler handler) {
-      return add(new Route(HttpMethod.GET, pattern, handler, null, 0));
+      return add(new Route(HttpMethod.GET, pattern, handler, null, 0, true));
+    }
+
+    /**
+     * A GET route whose answer is a stream held open (server-sent events, a long-held update
+     * stream): it does not answer HEAD (405), which would have nothing to end it.
+     */
+    public Builder stream(String pattern, HttpHandler handler) {
+      return add(new Route(HttpMethod.GET, pattern, handler, null, 0, false));
     }
 
     public Builder post(String pattern, HttpHandler handler) {
-      return add(new Route(HttpMethod.POST, pattern, handler, null, 0));
+      return add(new Route(HttpMethod.POST, pattern, handler, null, 0, false));
     }
 
     /** A POST route whose bodies may be up to {@code maxBodyBytes}, whatever the node's limit. */
@@ -160,20 +176,20 @@ public final class HttpRoutes {
       if (maxBodyBytes < 1) {
         throw new IllegalArgumentException("body limit " + maxBodyBytes);
       }
-      return add(new Route(HttpMethod.POST, pattern, handler, null, maxBodyBytes));
+      return add(new Route(HttpMethod.POST, pattern, handler, null, maxBodyBytes, false));
     }
 
     public Builder put(String pattern, HttpHandler handler) {
-      return add(new Route(HttpMethod.PUT, pattern, handler, null, 0));
+      return add(new Route(HttpMethod.PUT, pattern, handler, null, 0, false));
     }
 
     public Builder delete(String pattern, HttpHandler handler) {
-      return add(new Route(HttpMethod.DELETE, pattern, handler, null, 0));
+      return add(new Route(HttpMethod.DELETE, pattern, handler, null, 0, false));
     }
 
     /** A WebSocket endpoint at {@code pattern} (upgraded from a GET). */
     public Builder webSocket(String pattern, WebSocketEndpoint endpoint) {
-      return add(new Route(HttpMethod.GET, pattern, null, endpoint, 0));
+      return add(new Route(HttpMethod.GET, pattern, null, endpoint, 0, false));
     }
 
     private Builder add(Route route) {

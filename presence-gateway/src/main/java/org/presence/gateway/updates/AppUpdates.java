@@ -181,7 +181,7 @@ public final class AppUpdates implements AutoCloseable {
         UpdateChannelInstaller.PATH,
         new UpdateChannelInstaller(u, config.updates(), disconnector, metrics, timers));
     u.stream = new UpdateStreamHandler(u, config.updates(), connections, metrics, timers);
-    routes.get(UpdateStreamHandler.PATH, u.stream);
+    routes.stream(UpdateStreamHandler.PATH, u.stream);
     return u;
   }
 

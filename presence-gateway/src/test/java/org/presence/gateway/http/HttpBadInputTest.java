@@ -62,7 +62,7 @@ class HttpBadInputTest {
     HttpResponse<String> r =
         TestNode.send(HttpRequest.newBuilder(node.uri("/__heartbeat__")).DELETE().build());
     assertThat(r.statusCode()).isEqualTo(405);
-    assertThat(r.headers().firstValue("allow")).contains("GET");
+    assertThat(r.headers().firstValue("allow")).contains("GET, HEAD");
     assertThat(r.body()).contains("\"errno\":102");
   }
 
@@ -88,7 +88,7 @@ class HttpBadInputTest {
     HttpResponse<String> r =
         fromBrowser(HttpRequest.newBuilder(node.uri("/__heartbeat__")).DELETE());
     assertThat(r.statusCode()).isEqualTo(405);
-    assertThat(r.headers().firstValue("allow")).contains("GET");
+    assertThat(r.headers().firstValue("allow")).contains("GET, HEAD");
     assertThat(r.headers().firstValue("content-type").orElseThrow()).startsWith("text/html");
     assertThat(r.body()).contains("This page cannot be used that way.").doesNotContain("errno");
   }

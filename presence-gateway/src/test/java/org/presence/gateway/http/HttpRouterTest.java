@@ -66,6 +66,7 @@ class HttpRouterTest {
             .get(
                 "/slow", ex -> later.schedule(() -> answer(ex, "slow"), 300, TimeUnit.MILLISECONDS))
             .get("/fast", ex -> answer(ex, "fast"))
+            .stream("/events", ex -> answer(ex, "events"))
             .get(
                 "/boom",
                 ex -> {
@@ -190,19 +191,44 @@ class HttpRouterTest {
   void methodThePathDoesNotTake_is405_withEveryMethodItTakesInAllow() throws Exception {
     String r = send("DELETE", "/things/7");
     assertThat(r).startsWith("HTTP/1.1 405 ");
-    assertThat(header(r, "allow")).isEqualTo("GET, POST");
+    assertThat(header(r, "allow")).isEqualTo("GET, HEAD, POST");
     assertThat(body(r))
         .isEqualTo("{\"result\":false,\"errno\":102,\"reason\":\"Method not allowed\"}");
-    assertThat(header(send("PUT", "/things/special"), "allow")).isEqualTo("GET, POST");
+    assertThat(header(send("PUT", "/things/special"), "allow")).isEqualTo("GET, HEAD, POST");
     assertThat(handled).isEmpty();
   }
 
+  /**
+   * RFC 9110 (section 9.1: every general-purpose server supports GET and HEAD): a GET route answers
+   * HEAD with the GET answer's status and headers, its length among them, and no body; the
+   * connection then serves the next request.
+   */
   @Test
-  void head_isNotServedByGetRoutes_itGets405WithAllow_andNoBody() throws Exception {
-    String r = send("HEAD", "/things/7");
-    assertThat(r).startsWith("HTTP/1.1 405 ");
-    assertThat(header(r, "allow")).isEqualTo("GET, POST");
-    assertThat(body(r)).isEmpty();
+  void head_onAGetRoute_getsTheGetAnswersHeaders_andNoBody() throws Exception {
+    String get = send("GET", "/things/7");
+    String head = send("HEAD", "/things/7");
+    assertThat(head).startsWith("HTTP/1.1 200 ");
+    assertThat(header(head, "content-length")).isEqualTo(header(get, "content-length"));
+    assertThat(header(head, "content-type")).isEqualTo("text/plain");
+    assertThat(body(head)).isEmpty();
+    String both =
+        RawHttp.exchange(
+            port(),
+            "HEAD /things/8 HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /things/9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assertThat(both).doesNotContain("thing 8").endsWith("thing 9");
+    assertThat(handled).containsExactly("thing 7", "thing 7", "thing 8", "thing 9");
+  }
+
+  /** A stream held open has nothing to end a HEAD answer: 405, and GET is what it takes. */
+  @Test
+  void head_onAStreamOrAWebSocket_is405() throws Exception {
+    for (String path : List.of("/events", "/ws")) {
+      String r = send("HEAD", path);
+      assertThat(r).as(path).startsWith("HTTP/1.1 405 ");
+      assertThat(header(r, "allow")).as(path).isEqualTo("GET");
+      assertThat(body(r)).as(path).isEmpty();
+    }
     assertThat(handled).isEmpty();
   }
 
@@ -265,7 +291,7 @@ class HttpRouterTest {
     String r = send("DELETE", "/things/7", html);
     assertThat(r).startsWith("HTTP/1.1 405 ");
     assertThat(header(r, "content-type")).startsWith("text/html");
-    assertThat(header(r, "allow")).isEqualTo("GET, POST");
+    assertThat(header(r, "allow")).isEqualTo("GET, HEAD, POST");
     assertThat(send("GET", "/nowhere", html)).startsWith("HTTP/1.1 404 ");
     assertThat(pages).containsExactly("METHOD_NOT_ALLOWED", "NOT_FOUND");
     String api = send("GET", "/api/nowhere", html);
