@@ -125,6 +125,10 @@ public final class AppUpdates implements AutoCloseable {
   private final UpdateConsumer.Context context;
   private final ConnectionLimits limits;
   private final ConcurrentHashMap<Long, HubRef> hubs = new ConcurrentHashMap<>();
+
+  /** Set by {@link #close}: no hub opens any more. */
+  private volatile boolean closed;
+
   private final GrantUpdates grantUpdates;
   private UpdateStreamHandler stream;
 
@@ -231,6 +235,9 @@ public final class AppUpdates implements AutoCloseable {
                                     (hub, e) -> {
                                       if (e != null) {
                                         limits.closed(appId, System.nanoTime());
+                                        if (e instanceof ProtocolException shuttingDown) {
+                                          throw shuttingDown;
+                                        }
                                         throw new ProtocolException(
                                             ErrorCode.BACKEND_UNAVAILABLE, null, e);
                                       }
@@ -293,6 +300,10 @@ public final class AppUpdates implements AutoCloseable {
             (k, cur) -> {
               HubRef r = cur;
               if (r == null) {
+                if (closed) {
+                  // Shutting down: no new hub (close() would not see it).
+                  return null;
+                }
                 AppHub hub = new AppHub(appId, publisher, store.bus(), config, timers, metrics);
                 r = new HubRef(hub, new CompletableFuture<>(), new int[1]);
                 HubRef made = r;
@@ -309,6 +320,10 @@ public final class AppUpdates implements AutoCloseable {
               r.refs()[0]++;
               return r;
             });
+    if (ref == null) {
+      return CompletableFuture.failedFuture(
+          new ProtocolException(ErrorCode.SERVER_SHUTTING_DOWN, null));
+    }
     return ref.started()
         .whenComplete(
             (h, e) -> {
@@ -352,10 +367,29 @@ public final class AppUpdates implements AutoCloseable {
     return r == null ? 0 : r.hub().buffered();
   }
 
+  /** Hubs open on this node (tests). */
+  int openHubs() {
+    return hubs.size();
+  }
+
+  /**
+   * Closes every hub. A hub is never opened once this began: an admission asked meanwhile fails
+   * with {@code SERVER_SHUTTING_DOWN} (a hub opened between closing the hubs and clearing the map
+   * was dropped unclosed).
+   */
   @Override
   public void close() {
-    hubs.values().forEach(r -> r.hub().close());
-    hubs.clear();
+    closed = true;
+    // Each hub present now is closed once (the key set's iterator sees every entry present when
+    // it is made); none is added later.
+    for (Long appId : hubs.keySet()) {
+      hubs.computeIfPresent(
+          appId,
+          (k, r) -> {
+            r.hub().close();
+            return null;
+          });
+    }
     timers.shutdownNow();
   }
 }

@@ -1,6 +1,7 @@
 package org.presence.gateway.updates;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.UpdateClient;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 
 /** Presence updates to applications on the embedded default: one node, no outside server. */
 class AppUpdatesTest extends AppUpdatesContract {
@@ -67,6 +69,31 @@ class AppUpdatesTest extends AppUpdatesContract {
         assertThat(c.next().path("errno").asInt())
             .isEqualTo(ErrorCode.TOO_MANY_APP_RECONNECTS.errno());
         assertThat(c.awaitClose().code()).isEqualTo(ErrorCode.TOO_MANY_APP_RECONNECTS.closeCode());
+      }
+    }
+  }
+
+  /**
+   * Once the node's update hubs are closed (shutdown), an admission asked meanwhile opens no hub
+   * (one opened then was left open, its subscriptions and buffers with it) and fails as the node
+   * shuts down.
+   */
+  @Test
+  void onceClosed_anAdmissionOpensNoHub_andFailsAsTheNodeShutsDown() {
+    try (TestNode other = startNode()) {
+      AppUpdates updates = other.server().updates();
+      UpdatesFixture.App app = fx.activeApp(other, "Closing");
+      try (UpdateClient c = UpdateClient.connected(other, app.id(), app.key(), -1)) {
+        c.snapshot();
+        assertThat(updates.openHubs()).isEqualTo(1);
+        updates.close();
+        assertThat(updates.openHubs()).isZero();
+        assertThatThrownBy(() -> updates.admitInternal(app.id()).toCompletableFuture().join())
+            .hasCauseInstanceOf(ProtocolException.class)
+            .cause()
+            .extracting(e -> ((ProtocolException) e).code())
+            .isEqualTo(ErrorCode.SERVER_SHUTTING_DOWN);
+        assertThat(updates.openHubs()).isZero();
       }
     }
   }
