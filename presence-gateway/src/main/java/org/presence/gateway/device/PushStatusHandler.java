@@ -18,7 +18,9 @@ import org.presence.protocol.push.PushStatusCodec;
  * carried, {@code {"xpi": "<presence id>", "xps": "O" | "A" | "U"}} (seeds 000 and 001). The
  * request must carry {@code Authorization: Bearer <push.secret>}; the status then goes to the
  * device that tied the presence id, with the same semantics as a status update on the device
- * channel. Answers {@code {"result": true}}, or the error body with its HTTP status.
+ * channel. The body must be {@code application/json} ({@code UNSUPPORTED_MEDIA_TYPE}, 415, as on
+ * every JSON route), checked after the secret. Answers {@code {"result": true}}, or the error body
+ * with its HTTP status.
  */
 public final class PushStatusHandler implements HttpHandler {
   /** The route. */
@@ -51,6 +53,10 @@ public final class PushStatusHandler implements HttpHandler {
     String auth = exchange.header(HttpHeaderNames.AUTHORIZATION);
     if (!authorized(expected, auth)) {
       exchange.error(ErrorCode.UNAUTHORIZED, "push server secret");
+      return;
+    }
+    if (!HttpExchange.isJson(exchange.header(HttpHeaderNames.CONTENT_TYPE))) {
+      exchange.error(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send application/json");
       return;
     }
     PushStatus report;

@@ -45,12 +45,41 @@ class PushStatusHandlerTest {
     }
   }
 
+  @Test
+  void aBodyThatIsNotJson_gets415_afterTheSecret(@TempDir Path dir) {
+    Map<String, String> s = TestNode.baseSettings(dir);
+    s.put("push.secret", SECRET);
+    try (TestNode node = TestNode.start(s, r -> {})) {
+      String body = "{\"xpi\":\"nobody\",\"xps\":\"O\"}";
+      // As on every JSON route: text/plain, none, or a type that only starts like JSON's.
+      for (String type : new String[] {"text/plain", null, "application/jsonx"}) {
+        HttpResponse<String> r = post(node, SECRET, type, body);
+        assertThat(r.statusCode()).as(type).isEqualTo(415);
+        assertThat(r.body()).as(type).contains("\"errno\":104");
+      }
+      // The secret comes first: a caller without it learns nothing about its body.
+      HttpResponse<String> unauthorized = post(node, "x", "text/plain", body);
+      assertThat(unauthorized.statusCode()).isEqualTo(401);
+      // JSON in any case, with a charset, is read: nobody tied this id (25, 404).
+      HttpResponse<String> json = post(node, SECRET, "Application/JSON; charset=utf-8", body);
+      assertThat(json.statusCode()).isEqualTo(404);
+      assertThat(json.body()).contains("\"errno\":25");
+    }
+  }
+
   private static HttpResponse<String> post(TestNode node, String bearer, String body) {
-    return TestNode.send(
+    return post(node, bearer, "application/json", body);
+  }
+
+  private static HttpResponse<String> post(
+      TestNode node, String bearer, String contentType, String body) {
+    HttpRequest.Builder b =
         HttpRequest.newBuilder(node.uri("/push/status"))
             .header("Authorization", "Bearer " + bearer)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build());
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (contentType != null) {
+      b.header("Content-Type", contentType);
+    }
+    return TestNode.send(b.build());
   }
 }
