@@ -37,13 +37,35 @@ public final class ApiCalls {
     this.verifier = verifier;
   }
 
-  /** Runs {@code action} for the exchange and answers {@code status} with {@code writer}. */
+  /**
+   * Runs {@code action}, a call that takes no body, for the exchange and answers {@code status}
+   * with {@code writer}; a body sent anyway is still checked ({@link JsonBody#read}).
+   */
   public <T> void run(
       HttpExchange ex, HttpResponseStatus status, Action<T> action, Writer<T> writer) {
+    run(ex, status, false, action, writer);
+  }
+
+  /**
+   * Runs {@code action}, a call that takes a JSON object, for the exchange and answers {@code
+   * status} with {@code writer}; an empty body or one that is not JSON is refused ({@link
+   * JsonBody#required}).
+   */
+  public <T> void runWithBody(
+      HttpExchange ex, HttpResponseStatus status, Action<T> action, Writer<T> writer) {
+    run(ex, status, true, action, writer);
+  }
+
+  private <T> void run(
+      HttpExchange ex,
+      HttpResponseStatus status,
+      boolean bodyRequired,
+      Action<T> action,
+      Writer<T> writer) {
     JsonBody body;
     ProtocolException bad;
     try {
-      body = JsonBody.read(ex);
+      body = bodyRequired ? JsonBody.required(ex) : JsonBody.read(ex);
       bad = null;
     } catch (ProtocolException e) {
       body = null;

@@ -47,7 +47,7 @@ public final class AppsApi {
   }
 
   private void create(HttpExchange ex) {
-    calls.run(
+    calls.runWithBody(
         ex,
         HttpResponseStatus.CREATED,
         (caller, body) ->
@@ -103,7 +103,7 @@ public final class AppsApi {
 
   private void setWebhook(HttpExchange ex) {
     long id = appId(ex);
-    calls.run(
+    calls.runWithBody(
         ex,
         HttpResponseStatus.OK,
         (caller, body) -> apps.setWebhook(caller.subject(), id, body.string("url")),

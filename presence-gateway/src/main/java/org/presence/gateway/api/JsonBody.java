@@ -25,17 +25,30 @@ public final class JsonBody {
   }
 
   /**
-   * Reads the exchange's body (while the handler runs). An empty body is an empty object. Fails
-   * with {@code UNSUPPORTED_MEDIA_TYPE} unless the type is JSON, {@code MALFORMED_JSON} when it is
-   * not a well-formed flat object.
+   * Reads the exchange's body (while the handler runs) for a call that takes none: an empty body is
+   * an empty object; one that is sent is checked as {@link #required} checks it.
    */
   public static JsonBody read(HttpExchange ex) {
     if (ex.body().readableBytes() == 0) {
       return new JsonBody(Map.of());
     }
+    return required(ex);
+  }
+
+  /**
+   * Reads the exchange's body (while the handler runs) for a call that takes one. Fails with {@code
+   * UNSUPPORTED_MEDIA_TYPE} unless the type is JSON, {@code MALFORMED_JSON} when it is not a
+   * well-formed flat object, an empty body included: an empty body is no JSON document (RFC 8259
+   * §2), and a call that changes something refuses it as the other JSON routes do, rather than
+   * taking it for a change of nothing.
+   */
+  public static JsonBody required(HttpExchange ex) {
     String type = ex.header(HttpHeaderNames.CONTENT_TYPE);
     if (!HttpExchange.isJson(type)) {
       throw new ProtocolException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send application/json");
+    }
+    if (ex.body().readableBytes() == 0) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "empty body: send a JSON object");
     }
     Map<String, Object> out = new HashMap<>();
     try (JsonParser p = Json.parser(Json.documents(), ex.body())) {

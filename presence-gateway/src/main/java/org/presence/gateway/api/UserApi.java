@@ -45,7 +45,7 @@ public final class UserApi {
   private record Granted(Grant grant, String redirect) {}
 
   private void grant(HttpExchange ex) {
-    calls.run(
+    calls.runWithBody(
         ex,
         HttpResponseStatus.OK,
         (c, b) -> {
@@ -89,7 +89,7 @@ public final class UserApi {
 
   private void setEnabled(HttpExchange ex) {
     String puid = ex.param("puid");
-    calls.run(
+    calls.runWithBody(
         ex,
         HttpResponseStatus.OK,
         (c, b) -> {
@@ -113,7 +113,7 @@ public final class UserApi {
   }
 
   private void putSettings(HttpExchange ex) {
-    calls.run(
+    calls.runWithBody(
         ex,
         HttpResponseStatus.OK,
         (c, b) ->

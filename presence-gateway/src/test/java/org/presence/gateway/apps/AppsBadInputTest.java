@@ -590,6 +590,36 @@ class AppsBadInputTest {
   }
 
   @Test
+  void emptyBody_onACallThatTakesOne_isMalformedJson_andChangesNothing() {
+    long id = register("Empty", "empty.example.com", "");
+    ApiClient user = ApiClient.forEmail(node, "user@example.com");
+    assertThat(user.put("/api/settings", "{\"custom_status\":\"here\"}").statusCode())
+        .isEqualTo(200);
+    String[][] calls = {
+      {"POST", "/api/apps"},
+      {"PUT", "/api/apps/" + id + "/webhook"},
+      {"POST", "/api/grants"},
+      {"PUT", "/api/grants/" + "A".repeat(43)},
+      {"PUT", "/api/settings"}
+    };
+    for (String[] call : calls) {
+      ApiClient caller = call[1].startsWith("/api/apps") ? dev : user;
+      // An empty body is no JSON document: refused as any other malformed JSON...
+      assertError(caller.send(call[0], call[1], ""), ErrorCode.MALFORMED_JSON);
+      // ...and one without a type is not JSON at all.
+      assertError(caller.send(call[0], call[1], null), ErrorCode.UNSUPPORTED_MEDIA_TYPE);
+    }
+    assertThat(appCount()).isEqualTo(1);
+    assertThat(json(dev.get("/api/apps/" + id)).get("webhook_url").isNull()).isTrue();
+    assertThat(json(user.get("/api/grants")).get("grants")).isEmpty();
+    assertThat(json(user.get("/api/settings")).get("custom_status").asText()).isEqualTo("here");
+    // An empty object is a document: a change of nothing.
+    assertThat(user.put("/api/settings", "{}").statusCode()).isEqualTo(200);
+    // A call that takes no body still takes an empty one: it reaches its action.
+    assertError(dev.post("/api/apps/" + id + "/deactivate", null), ErrorCode.APP_NOT_ACTIVE);
+  }
+
+  @Test
   void auth_apiCallsNeedAValidToken() {
     HttpResponse<String> none = new ApiClient(node, null).get("/api/apps");
     assertError(none, ErrorCode.UNAUTHORIZED);
