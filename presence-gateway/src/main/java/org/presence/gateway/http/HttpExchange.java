@@ -3,6 +3,7 @@ package org.presence.gateway.http;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -74,6 +75,7 @@ public final class HttpExchange {
   private final boolean keepAlive;
   private final AtomicBoolean answered = new AtomicBoolean();
   private volatile String bodyText;
+  private volatile byte[] bodyBytes;
   private volatile Object attachment;
   private volatile Span span;
 
@@ -163,6 +165,19 @@ public final class HttpExchange {
       bodyText = s;
     }
     return s;
+  }
+
+  /**
+   * A copy of the request body's bytes; once read, it stays readable after the handler returned (a
+   * form is read after its visitor's session was looked up).
+   */
+  public byte[] bodyBytes() {
+    byte[] b = bodyBytes;
+    if (b == null) {
+      b = ByteBufUtil.getBytes(request.content());
+      bodyBytes = b;
+    }
+    return b;
   }
 
   /** What a wrapping handler resolved for the one it wraps (the pages' visitor), or null. */

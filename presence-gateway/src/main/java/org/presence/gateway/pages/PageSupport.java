@@ -4,7 +4,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.cookie.Cookie;
 import io.netty.handler.codec.http.cookie.CookieHeaderNames;
 import io.netty.handler.codec.http.cookie.DefaultCookie;
@@ -23,6 +22,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import org.presence.gateway.auth.WebSessions;
+import org.presence.gateway.http.FormDecoder;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpHandler;
 import org.presence.protocol.error.ErrorCode;
@@ -107,7 +107,7 @@ public final class PageSupport {
    */
   public HttpHandler withVisitor(HttpHandler h) {
     return ex -> {
-      ex.bodyText();
+      ex.bodyBytes();
       resolve(ex)
           .whenComplete(
               (v, failure) -> {
@@ -210,23 +210,20 @@ public final class PageSupport {
   }
 
   /**
-   * The posted form ({@code application/x-www-form-urlencoded}); fails with {@code
-   * UNSUPPORTED_MEDIA_TYPE} for any other body type.
+   * The posted form ({@code application/x-www-form-urlencoded}), read strictly by {@link
+   * FormDecoder}: fails with {@code UNSUPPORTED_MEDIA_TYPE} for any other body type, {@code
+   * BAD_REQUEST} for a broken percent-escape, invalid UTF-8 or too many fields, {@code
+   * DUPLICATE_FIELD} for a name given twice.
    */
   public static Map<String, List<String>> form(HttpExchange ex) {
     String type = ex.header(HttpHeaderNames.CONTENT_TYPE);
-    String body = ex.bodyText();
-    if (!body.isEmpty()
+    byte[] body = ex.bodyBytes();
+    if (body.length > 0
         && (type == null
             || !type.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded"))) {
       throw new ProtocolException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send a form");
     }
-    try {
-      return new QueryStringDecoder(body, StandardCharsets.UTF_8, false, 64).parameters();
-    } catch (IllegalArgumentException e) {
-      // An incomplete or non-hexadecimal percent-escape: the client's mistake, not ours.
-      throw new ProtocolException(ErrorCode.BAD_REQUEST, "the form is not valid percent-encoding");
-    }
+    return FormDecoder.decode(body);
   }
 
   /** The first value of a form field, or {@code null}. */

@@ -14,6 +14,7 @@ import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.PresenceKeys;
 import org.presence.gateway.pages.PageSupport;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -177,16 +178,22 @@ public final class PairingEndpoints {
     }
   }
 
-  /** The form of an OAuth request, or {@code null} after answering a bad one. */
+  /**
+   * The form of an OAuth request, or {@code null} after answering a bad one with {@code
+   * invalid_request} (RFC 6749 §5.2, RFC 8628 §3.1): a body that is not a form, or a form that is
+   * not well-formed (a broken percent-escape, invalid UTF-8, a parameter given twice).
+   */
   private static Map<String, List<String>> oauthForm(HttpExchange ex) {
     try {
       return PageSupport.form(ex);
-    } catch (RuntimeException e) {
+    } catch (ProtocolException e) {
       oauthError(
           ex,
           HttpResponseStatus.BAD_REQUEST,
           "invalid_request",
-          "the body must be application/x-www-form-urlencoded");
+          e.code() == ErrorCode.UNSUPPORTED_MEDIA_TYPE
+              ? "the body must be application/x-www-form-urlencoded"
+              : e.reason());
       return null;
     }
   }

@@ -620,6 +620,41 @@ class AppsBadInputTest {
   }
 
   @Test
+  void forms_withAFieldTwiceOrInvalidUtf8_getTheErrorPage_andChangeNothing() {
+    WebClient web = new WebClient(node).signIn("homer@example.com");
+    web.get("/settings");
+    String head =
+        "csrf="
+            + URLEncoder.encode(web.csrf(), StandardCharsets.UTF_8)
+            + "&online_within_minutes=5&away_after_minutes=10&offline_after_minutes=25";
+    // A field twice: neither value counts, the form is refused.
+    HttpResponse<String> twice =
+        web.postRaw("/settings", head + "&custom_status=a&custom_status=b");
+    assertErrorPage(twice, ErrorCode.DUPLICATE_FIELD);
+    assertThat(twice.body()).contains("Duplicate field: custom_status");
+    assertErrorPage(
+        web.postRaw(
+            "/settings", head + "&csrf=" + URLEncoder.encode(web.csrf(), StandardCharsets.UTF_8)),
+        ErrorCode.DUPLICATE_FIELD);
+    // Invalid UTF-8, percent-encoded or raw, is refused rather than stored as U+FFFD.
+    for (String bad : List.of("%C0%BC", "%ED%A0%80", "%FF", "%E2%82")) {
+      HttpResponse<String> r = web.postRaw("/settings", head + "&custom_status=x" + bad + "y");
+      assertErrorPage(r, ErrorCode.BAD_REQUEST);
+      assertThat(r.body()).as(bad).contains("not valid UTF-8");
+    }
+    byte[] raw = (head + "&custom_status=x\u0000y").getBytes(StandardCharsets.UTF_8);
+    raw[raw.length - 2] = (byte) 0xFF;
+    assertErrorPage(web.postRaw("/settings", raw), ErrorCode.BAD_REQUEST);
+    ApiClient homer = ApiClient.forEmail(node, "homer@example.com");
+    assertThat(json(homer.get("/api/settings")).get("custom_status").asText()).isEmpty();
+    // The same form with each field once, in UTF-8, is saved.
+    HttpResponse<String> saved = web.postRaw("/settings", head + "&custom_status=x%C3%A9y");
+    assertThat(saved.statusCode()).as(saved.body()).isEqualTo(303);
+    assertThat(json(homer.get("/api/settings")).get("custom_status").asText())
+        .isEqualTo("x\u00e9y");
+  }
+
+  @Test
   void auth_apiCallsNeedAValidToken() {
     HttpResponse<String> none = new ApiClient(node, null).get("/api/apps");
     assertError(none, ErrorCode.UNAUTHORIZED);

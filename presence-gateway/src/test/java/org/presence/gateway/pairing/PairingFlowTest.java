@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -63,6 +66,14 @@ class PairingFlowTest {
         HttpRequest.newBuilder(n.uri(path))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .POST(HttpRequest.BodyPublishers.ofString(form))
+            .build());
+  }
+
+  static HttpResponse<String> post(TestNode n, String path, byte[] form) {
+    return TestNode.send(
+        HttpRequest.newBuilder(n.uri(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(form))
             .build());
   }
 
@@ -342,5 +353,76 @@ class PairingFlowTest {
     Path stored = cliDir.resolve("paired-device.token");
     assertThat(java.nio.file.Files.getPosixFilePermissions(stored))
         .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+  }
+
+  /**
+   * RFC 6749 §3.1: a parameter MUST NOT be sent twice; and a form must be UTF-8. Both are {@code
+   * invalid_request} (400, RFC 6749 §5.2 and RFC 8628 §3.2), on both OAuth endpoints, before any
+   * other check (so they cost no pairing request).
+   */
+  @Test
+  void oauthForms_withAParameterTwiceOrInvalidUtf8_areInvalidRequest() throws Exception {
+    for (String form :
+        List.of(
+            "client_id=presence-device&client_id=other",
+            "client_id=presence-device&client_id=presence-device",
+            "client_id=presence-device&client%5Fid=x",
+            "client_id=presence-device%C0%AF",
+            "client_id=presence-device%ED%A0%80",
+            "client_id=presence-device%FF",
+            "client_id=%zz")) {
+      HttpResponse<String> r = post(node, "/oauth/device_authorization", form);
+      assertThat(error(r)).as(form).isEqualTo("invalid_request");
+      assertThat(json(r).get("error_description").asText()).as(form).matches("[ -~]+");
+    }
+    HttpResponse<String> twice =
+        post(node, "/oauth/device_authorization", "client_id=a&client_id=b");
+    assertThat(json(twice).get("error_description").asText()).contains("client_id");
+    HttpResponse<String> raw =
+        post(node, "/oauth/device_authorization", with("client_id=presence-device", "c0 bc", ""));
+    assertThat(error(raw)).isEqualTo("invalid_request");
+    assertThat(json(raw).get("error_description").asText()).contains("UTF-8");
+    assertThat(
+            error(
+                post(
+                    node,
+                    "/oauth/token",
+                    "grant_type=refresh_token&refresh_token=a&refresh_token=b")))
+        .isEqualTo("invalid_request");
+    assertThat(
+            error(
+                post(
+                    node,
+                    "/oauth/token",
+                    "grant_type=refresh_token&grant_type="
+                        + URLEncoder.encode(
+                            PairingEndpoints.DEVICE_CODE_GRANT, StandardCharsets.UTF_8))))
+        .isEqualTo("invalid_request");
+    assertThat(
+            error(
+                post(
+                    node,
+                    "/oauth/token",
+                    with("grant_type=refresh_token&refresh_token=", "ed a0 80", ""))))
+        .isEqualTo("invalid_request");
+    // A well-formed form in UTF-8, raw or percent-encoded, is served.
+    assertThat(post(node, "/oauth/device_authorization", "client_id=pr%C3%A9sence").statusCode())
+        .isEqualTo(200);
+    assertThat(
+            post(
+                    node,
+                    "/oauth/device_authorization",
+                    "client_id=présence".getBytes(StandardCharsets.UTF_8))
+                .statusCode())
+        .isEqualTo(200);
+  }
+
+  /** {@code before}, the bytes of {@code hex}, then {@code after}. */
+  private static byte[] with(String before, String hex, String after) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.writeBytes(before.getBytes(StandardCharsets.UTF_8));
+    out.writeBytes(java.util.HexFormat.of().parseHex(hex.replace(" ", "")));
+    out.writeBytes(after.getBytes(StandardCharsets.UTF_8));
+    return out.toByteArray();
   }
 }

@@ -83,6 +83,15 @@ public final class WebClient {
             .build());
   }
 
+  /** POSTs {@code body} as a form exactly as given, bytes that are not UTF-8 included. */
+  public HttpResponse<String> postRaw(String path, byte[] body) {
+    return send(
+        HttpRequest.newBuilder(node.uri(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build());
+  }
+
   /** Signs in with the development sign-in as {@code email}. */
   public WebClient signIn(String email) {
     get("/signin");
