@@ -22,7 +22,8 @@ import javax.xml.stream.XMLStreamException;
  * what RFC 6120 answers with a stream error:
  *
  * <ul>
- *   <li>malformed XML: {@code not-well-formed};
+ *   <li>malformed XML, or bytes that are not well-formed UTF-8 ({@link Utf8Stream}, checked before
+ *       Aalto reads them, as it decodes overlong forms): {@code not-well-formed};
  *   <li>a DTD, an entity reference, a comment or a processing instruction: {@code restricted-xml}
  *       (nothing is ever expanded: the DTD is refused when it ends, before any use);
  *   <li>a stanza (or a stream header) of more than {@code max-stanza-bytes}, or elements nested
@@ -51,6 +52,7 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
   private final int maxStanzaBytes;
   private final int maxDepth;
   private AsyncXMLStreamReader<AsyncByteBufferFeeder> reader;
+  private final Utf8Stream utf8 = new Utf8Stream();
   private long fed;
   private long boundary;
   private int depth;
@@ -83,6 +85,7 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
       }
     }
     reader = FACTORY.createAsyncForByteBuffer();
+    utf8.reset();
     fed = 0;
     boundary = 0;
     depth = 0;
@@ -105,13 +108,22 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
         return;
       }
       AsyncXMLStreamReader<AsyncByteBufferFeeder> r = reader;
-      ByteBuffer nio = buf.nioBuffer(buf.readerIndex(), buf.readableBytes());
-      fed += nio.remaining();
-      try {
-        r.getInputFeeder().feedInput(nio);
-        drain(ctx, r);
-      } catch (XMLStreamException | RuntimeException e) {
-        fail(ctx, "not-well-formed", oneLine(e.getMessage()));
+      // What comes before bytes that are not UTF-8 is read first: stanzas complete before them
+      // are served, then the stream ends.
+      int valid = utf8.validPrefix(buf);
+      if (valid > 0) {
+        ByteBuffer nio = buf.nioBuffer(buf.readerIndex(), valid);
+        fed += nio.remaining();
+        try {
+          r.getInputFeeder().feedInput(nio);
+          drain(ctx, r);
+        } catch (XMLStreamException | RuntimeException e) {
+          fail(ctx, "not-well-formed", oneLine(e.getMessage()));
+        }
+      }
+      // After a reset (STARTTLS, SASL) the rest of this input was dropped, unread.
+      if (valid < buf.readableBytes() && r == reader) {
+        fail(ctx, "not-well-formed", "invalid UTF-8");
       }
     } finally {
       buf.release();

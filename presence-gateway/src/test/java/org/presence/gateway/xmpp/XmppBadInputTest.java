@@ -4,9 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.codahale.metrics.Gauge;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -85,6 +89,48 @@ class XmppBadInputTest {
       c.send(RawXmpp.HEADER + "<message><body>hi</message>");
       endsWith(c, "not-well-formed");
     }
+  }
+
+  /**
+   * Bytes that are not UTF-8 end the stream with {@code not-well-formed}, the overlong forms Aalto
+   * alone would decode ({@code C0 BC} as {@code <}) included, whether a read ends inside the
+   * sequence or not; nothing is logged at WARN. A well-formed sequence cut by the reads is read.
+   */
+  @Test
+  void invalidUtf8_isNotWellFormed_evenOverlongForms_andCutBetweenReads() throws Exception {
+    String head = RawXmpp.HEADER + "<message><body>x";
+    try (Warnings warnings = new Warnings()) {
+      for (String bad : List.of("c0 bc", "e0 80 af", "c0 80", "f4 90 80 80", "ed a0 80", "ff")) {
+        try (RawXmpp c = raw()) {
+          c.send(with(head, bad, "y</body></message>"));
+          endsWith(c, "not-well-formed");
+        }
+        // The first byte in one read, the rest in the next.
+        try (RawXmpp c = raw()) {
+          c.send(with(head, bad.substring(0, 2), ""));
+          Thread.sleep(50);
+          c.send(with("", bad.substring(2), "y</body></message>"));
+          endsWith(c, "not-well-formed");
+        }
+      }
+      // "é" cut between two reads is read: the stanza gets the answer of a stanza before TLS.
+      try (RawXmpp c = raw()) {
+        c.send(with(head, "c3", ""));
+        Thread.sleep(50);
+        c.send(with("", "a9", "y</body></message>"));
+        endsWith(c, "policy-violation");
+      }
+      assertThat(warnings.logged).isEmpty();
+    }
+  }
+
+  /** {@code before}, the bytes of {@code hex}, then {@code after}. */
+  private static byte[] with(String before, String hex, String after) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.writeBytes(before.getBytes(StandardCharsets.UTF_8));
+    out.writeBytes(HexFormat.of().parseHex(hex.replace(" ", "")));
+    out.writeBytes(after.getBytes(StandardCharsets.UTF_8));
+    return out.toByteArray();
   }
 
   @Test

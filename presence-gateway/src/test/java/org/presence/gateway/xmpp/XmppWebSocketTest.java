@@ -2,11 +2,6 @@ package org.presence.gateway.xmpp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -17,12 +12,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import javax.xml.parsers.DocumentBuilderFactory;
@@ -35,7 +28,6 @@ import org.presence.gateway.testing.RawWebSocket;
 import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.PresenceStatus;
-import org.slf4j.LoggerFactory;
 import org.w3c.dom.Element;
 
 /**
@@ -264,34 +256,6 @@ class XmppWebSocketTest {
     assertThat(close).as("a close frame").isNotNull();
     assertThat(close.closeCode()).isEqualTo(code.closeCode());
     assertThat(ws.ended(wait)).isTrue();
-  }
-
-  /** Collects what the node logs at WARN or above while it is open. */
-  private static final class Warnings implements AutoCloseable {
-    final List<String> logged = new CopyOnWriteArrayList<>();
-    private final Logger root =
-        ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(Logger.ROOT_LOGGER_NAME);
-    private final AppenderBase<ILoggingEvent> appender =
-        new AppenderBase<>() {
-          @Override
-          protected void append(ILoggingEvent e) {
-            if (e.getLevel().isGreaterOrEqual(Level.WARN)) {
-              logged.add(e.getLoggerName() + ": " + e.getFormattedMessage());
-            }
-          }
-        };
-
-    Warnings() {
-      appender.setContext(root.getLoggerContext());
-      appender.start();
-      root.addAppender(appender);
-    }
-
-    @Override
-    public void close() {
-      root.detachAppender(appender);
-      appender.stop();
-    }
   }
 
   @Test
