@@ -6,10 +6,12 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -17,9 +19,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.OnEventLoop;
 import org.presence.gateway.connection.PipelineNames;
+import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.gateway.updates.UpdateFeed;
 import org.presence.gateway.updates.UpdateFormat;
@@ -1079,14 +1083,44 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     }
   }
 
+  /**
+   * A failure no handler before this one answered. A TLS failure (records or a handshake the peer
+   * got wrong) is counted and closes the connection; any other I/O error (a reset) closes it. Bytes
+   * a decoder could not decode (a {@link DecoderException}: the decoder names no error of its own
+   * to the peer) end the stream with {@code not-well-formed}. These are the client's doing, or the
+   * network's: logged at DEBUG without a stack trace, so that no client, authenticated or not, can
+   * fill the log. Anything else is a bug of this node: logged at WARN with its stack trace, and the
+   * stream ends with {@code internal-server-error} (RFC 6120 §4.9.3.8).
+   */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof io.netty.handler.codec.DecoderException
-        && cause.getCause() instanceof javax.net.ssl.SSLException) {
+    Throwable e = ExceptionHandler.unwrap(cause);
+    if (cause instanceof DecoderException && e instanceof SSLException) {
       node.tlsFailures().inc();
-    } else if (!(cause instanceof java.io.IOException)) {
+      LOG.debug("xmpp TLS failure on {}: {}", ctx.channel(), e.toString());
+      closeNow(ctx);
+    } else if (e instanceof IOException) {
+      LOG.debug("xmpp I/O error on {}: {}", ctx.channel(), e.toString());
+      closeNow(ctx);
+    } else if (cause instanceof DecoderException) {
+      LOG.debug("undecodable xmpp input on {}: {}", ctx.channel(), e.toString());
+      endStream(ctx, "not-well-formed");
+    } else {
       LOG.warn("xmpp connection {} failed", ctx.channel(), cause);
+      endStream(ctx, "internal-server-error");
     }
+  }
+
+  /** Ends the stream with the stream error {@code condition}, or closes now when it cannot. */
+  private void endStream(ChannelHandlerContext ctx, String condition) {
+    if (phase == Phase.CLOSED || !ctx.channel().isActive()) {
+      closeNow(ctx);
+    } else {
+      streamError(condition, null);
+    }
+  }
+
+  private void closeNow(ChannelHandlerContext ctx) {
     phase = Phase.CLOSED;
     ctx.close();
   }

@@ -191,6 +191,11 @@ final class RawXmpp implements AutoCloseable {
     return this;
   }
 
+  /** This end's address: the node's connection has it as its remote address. */
+  java.net.SocketAddress localAddress() {
+    return socket.getLocalSocketAddress();
+  }
+
   boolean closed() {
     return eof;
   }

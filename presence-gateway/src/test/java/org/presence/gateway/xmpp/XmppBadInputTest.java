@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.codahale.metrics.Gauge;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.DecoderException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -122,6 +124,41 @@ class XmppBadInputTest {
       }
       assertThat(warnings.logged).isEmpty();
     }
+  }
+
+  /**
+   * What reaches the session unanswered, fired into the node's end of a real connection where the
+   * decoder would fire it: bytes a decoder could not decode end the stream with {@code
+   * not-well-formed}, logged at DEBUG only (a client cannot fill the log); a bug of the node ends
+   * it with {@code internal-server-error} and is logged at WARN.
+   */
+  @Test
+  void undecodableInput_endsTheStreamLoggedAtDebug_aBugIsLoggedAtWarn() throws Exception {
+    try (Warnings warnings = new Warnings(XmppSession.class)) {
+      try (RawXmpp c = raw()) {
+        c.send(RawXmpp.HEADER);
+        c.await("</stream:features>");
+        fromTheDecoder(c, new DecoderException(new IllegalArgumentException("bad bytes")));
+        endsWith(c, "not-well-formed");
+      }
+      assertThat(warnings.logged).isEmpty();
+      assertThat(warnings.debug)
+          .anyMatch(l -> l.contains("undecodable") && l.contains("bad bytes"));
+      try (RawXmpp c = raw()) {
+        c.send(RawXmpp.HEADER);
+        c.await("</stream:features>");
+        fromTheDecoder(c, new IllegalStateException("a bug"));
+        endsWith(c, "internal-server-error");
+      }
+      assertThat(warnings.logged).singleElement().asString().contains("failed");
+    }
+  }
+
+  /** Fires {@code failure} from the node's decoder of connection {@code c}. */
+  private static void fromTheDecoder(RawXmpp c, Throwable failure) {
+    Channel ch = node.server().connections().find(c.localAddress());
+    assertThat(ch).as("the node's end of the connection").isNotNull();
+    ch.pipeline().context(XmppServer.DECODER).fireExceptionCaught(failure);
   }
 
   /** {@code before}, the bytes of {@code hex}, then {@code after}. */
