@@ -94,6 +94,10 @@ final class UpdateConsumer implements UpdateFeed {
   private volatile boolean closed;
   private boolean busy;
   private boolean stalled;
+
+  /** From a snapshot's start until its last frame is written ({@link #snapshotting}). */
+  private boolean snapshotting;
+
   private Snapshot snapshot;
   private Map<String, Seen> overlap;
   private long overlapUntil;
@@ -135,6 +139,15 @@ final class UpdateConsumer implements UpdateFeed {
     hub.add(this);
     cursor = since;
     pump();
+  }
+
+  /**
+   * Whether a snapshot is being read and written: from its start (the first one of a connection
+   * started with a snapshot begins in {@link #startWithSnapshot}) until its last frame is written,
+   * when the sink hears {@link UpdateSink#snapshotWritten}.
+   */
+  boolean snapshotting() {
+    return snapshotting;
   }
 
   /** The last update number delivered (or covered by a snapshot); -1 before the first. */
@@ -344,6 +357,7 @@ final class UpdateConsumer implements UpdateFeed {
   }
 
   private void beginSnapshot(boolean fresh) {
+    snapshotting = true;
     step(
         ctx.log().lastSeq(appId),
         "the update log",
@@ -385,7 +399,10 @@ final class UpdateConsumer implements UpdateFeed {
             sink.flush();
           }
           if (page.last()) {
+            snapshotting = false;
             finishSnapshot(s);
+            // Busy now (finishing): what the sink writes cannot start another snapshot step.
+            sink.snapshotWritten();
             return;
           }
           pump();

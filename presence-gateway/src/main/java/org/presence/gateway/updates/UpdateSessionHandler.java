@@ -33,8 +33,11 @@ import org.slf4j.LoggerFactory;
  * the key is checked), answers {@code {"result": true}} or closes with the errno, then hands the
  * socket to an {@link UpdateConsumer} as its {@link UpdateConsumer.Sink}. Writability changes
  * resume the consumer. The channel is one-way after the key frame: a later data frame is answered
- * with {@code ALREADY_CONNECTED} (when the socket is writable) and otherwise ignored. A silent
- * socket is pinged and closed when it stays silent ({@code PING_TIMEOUT}).
+ * with {@code ALREADY_CONNECTED} (when the socket is writable) and otherwise ignored. The order the
+ * application reads is the result, the snapshot, then those answers: a frame that arrives while the
+ * key is checked (read with it) or while a snapshot is read and written is answered once the
+ * snapshot's last frame is written ({@link #snapshotWritten}), never before or between its frames.
+ * A silent socket is pinged and closed when it stays silent ({@code PING_TIMEOUT}).
  *
  * <p>Once the handshake is done, {@code ws-protocol} leaves the pipeline and this handler answers
  * the control frames through {@link ControlFrames} (a ping with a pong while the socket is
@@ -47,6 +50,9 @@ import org.slf4j.LoggerFactory;
 final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
     implements UpdateConsumer.Sink {
   private static final Logger LOG = LoggerFactory.getLogger(UpdateSessionHandler.class);
+
+  /** The detail of the answer to a frame sent after the key frame. */
+  private static final String ONE_WAY = "the update channel only sends";
 
   private enum State {
     AWAITING_KEY,
@@ -65,6 +71,13 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
   private boolean pinged;
   private AppUpdates.Admission admission;
   private UpdateConsumer consumer;
+
+  /**
+   * Answers owed to frames that arrived after the key frame while no answer could go out yet (the
+   * key being checked, a snapshot being written); written after the snapshot. A count, not the
+   * frames: the answers are all alike, and the frame bucket bounds how many there can be.
+   */
+  private int owed;
 
   /** The socket's frame bucket (Bucket4j state), full when the socket is set up. */
   private ClockedBucket bucket;
@@ -135,13 +148,19 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
       node.framesIn().inc();
       switch (state) {
         case AWAITING_KEY -> keyFrame(frame);
+        // Reads are paused while the key is checked; a frame read with the key waits for its turn.
+        case AUTHENTICATING -> owed++;
         case OPEN -> {
-          if (ctx.channel().isWritable()) {
-            answer(ErrorCode.ALREADY_CONNECTED, "the update channel only sends");
+          if (consumer == null || consumer.snapshotting()) {
+            // The snapshot comes first (right after the result): answered after its last frame.
+            owed++;
+          } else if (ctx.channel().isWritable()) {
+            answer(ErrorCode.ALREADY_CONNECTED, ONE_WAY);
+            flush();
           }
         }
         default -> {
-          // Authenticating (reads are paused; a frame already read is dropped) or closing.
+          // Closing.
         }
       }
     } finally {
@@ -215,6 +234,10 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
     send(ok);
     flush();
     consumer = a.start(this, null);
+    if (!consumer.snapshotting()) {
+      // Resumed with since: no snapshot to wait for.
+      answerOwed();
+    }
     Backpressure.resume(ctx.channel(), Backpressure.BUSY);
   }
 
@@ -227,12 +250,30 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
     return new ProtocolException(ErrorCode.SESSION_ABORTED, null);
   }
 
+  /** Writes an error frame, not flushed. */
   private void answer(ErrorCode code, String detail) {
     node.metrics().error(code);
     ByteBuf buf = ctx.alloc().buffer(96);
     ErrorBody.write(code, code.reasonWith(detail), buf);
     send(buf);
-    flush();
+  }
+
+  /**
+   * Writes the answers owed to frames that arrived before the snapshot was written, as the frames
+   * themselves would have been answered: each only while the socket is writable.
+   */
+  private void answerOwed() {
+    boolean wrote = false;
+    while (owed > 0) {
+      owed--;
+      if (writable()) {
+        answer(ErrorCode.ALREADY_CONNECTED, ONE_WAY);
+        wrote = true;
+      }
+    }
+    if (wrote) {
+      flush();
+    }
   }
 
   private void close(ErrorCode code, String detail) {
@@ -321,5 +362,10 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
   @Override
   public void fail(ErrorCode code, String detail) {
     close(code, detail);
+  }
+
+  @Override
+  public void snapshotWritten() {
+    answerOwed();
   }
 }

@@ -27,4 +27,10 @@ public interface UpdateSink {
 
   /** Bytes written to the connection and not yet sent (its outbound buffer). */
   long pendingBytes();
+
+  /**
+   * The last frame of a snapshot was written and flushed: what the connection held back while the
+   * snapshot was read (the update channel's answers to the application's frames) may follow now.
+   */
+  default void snapshotWritten() {}
 }

@@ -3,12 +3,19 @@ package org.presence.gateway.updates;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.RawWebSocket;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.UpdateClient;
 import org.presence.protocol.error.ErrorCode;
@@ -94,6 +101,57 @@ class AppUpdatesTest extends AppUpdatesContract {
             .extracting(e -> ((ProtocolException) e).code())
             .isEqualTo(ErrorCode.SERVER_SHUTTING_DOWN);
         assertThat(updates.openHubs()).isZero();
+      }
+    }
+  }
+
+  /**
+   * The application reads the result, then the snapshot, then the answers to frames it sent after
+   * its key frame, however early it sent them: right after the result (while the snapshot is read),
+   * or in the key frame's own write (read with it, while the key is checked). A snapshot of one
+   * user per step makes its reading take many database reads, time in which the frame arrives.
+   */
+  @Test
+  void framesSentBeforeTheSnapshot_areAnsweredAfterIt_resultSnapshotThenErrno23() throws Exception {
+    Map<String, String> s = TestNode.baseSettings(dataDir.resolve("order"));
+    s.putAll(UpdatesFixture.settings());
+    s.put("updates.snapshot-page", "1");
+    try (TestNode small = TestNode.start(s, r -> {})) {
+      UpdatesFixture.App app = fx.activeApp(small, "Order");
+      for (int i = 0; i < 40; i++) {
+        fx.grant(small, fx.email("order-" + i), app);
+      }
+      byte[] key = ("{\"key\":\"" + app.key() + "\"}").getBytes(StandardCharsets.UTF_8);
+      byte[] again = "{\"key\":\"again\"}".getBytes(StandardCharsets.UTF_8);
+      for (boolean oneWrite : new boolean[] {false, true}) {
+        try (RawWebSocket ws = RawWebSocket.connect(small.port(), "/" + app.id())) {
+          List<String> got = new ArrayList<>();
+          if (oneWrite) {
+            Random random = new Random(26);
+            ByteArrayOutputStream both = new ByteArrayOutputStream();
+            both.writeBytes(RawWebSocket.frame(RawWebSocket.TEXT, true, key, random));
+            both.writeBytes(RawWebSocket.frame(RawWebSocket.TEXT, true, again, random));
+            ws.sendBytes(both.toByteArray());
+          } else {
+            ws.send(RawWebSocket.TEXT, true, key);
+            String result = ws.readText(WAIT, true);
+            got.add(result);
+            ws.send(RawWebSocket.TEXT, true, again);
+          }
+          for (String t = ws.readText(WAIT, true); t != null; t = ws.readText(WAIT, true)) {
+            got.add(t);
+            if (t.contains("\"errno\"")) {
+              break;
+            }
+          }
+          assertThat(got).as("one write: %s", oneWrite).hasSize(3);
+          assertThat(got.get(0)).isEqualTo("{\"result\":true}");
+          assertThat(got.get(1)).startsWith("{\"snapshot\":[]").contains("\"done\":true");
+          assertThat(got.get(2)).contains("\"errno\":" + ErrorCode.ALREADY_CONNECTED.errno());
+          // The socket stays open: the channel only sends.
+          assertThat(ws.readText(Duration.ofMillis(300), true)).isNull();
+          assertThat(ws.ended(Duration.ofMillis(100))).isFalse();
+        }
       }
     }
   }
