@@ -57,6 +57,19 @@ final class UpdateChannelInstaller implements WebSocketEndpoint {
     return true;
   }
 
+  /**
+   * The key frame is read by {@link org.presence.protocol.app.AppCodec#decodeKey}, which checks its
+   * bytes are well-formed UTF-8 first ({@link org.presence.protocol.json.Utf8}) and refuses them as
+   * {@code MALFORMED_JSON} (10) like any key frame that is not JSON, as the device channel does;
+   * later frames are not read (each is answered with {@code ALREADY_CONNECTED}, whatever it holds).
+   * So Netty's separate check, which would fail the connection with {@code HANDSHAKE_FAILED}
+   * instead, is not installed.
+   */
+  @Override
+  public boolean validatesUtf8() {
+    return false;
+  }
+
   @Override
   public void install(ChannelPipeline pipeline, HttpExchange upgrade) {
     if (pipeline.get(PipelineNames.FLOW_CONTROL) != null) {

@@ -29,8 +29,9 @@ import org.presence.protocol.error.ErrorCode;
 /**
  * Invalid UTF-8 in client JSON, over real sockets: overlong forms, encoded surrogates and code
  * points above U+10FFFF, which Jackson alone decodes (an overlong {@code C0 BC} becomes {@code <}),
- * are refused as malformed JSON (errno 10) on the device channel, by the JSON API and by the
- * notification API, and nothing of them is stored or shown to an application.
+ * are refused as malformed JSON (errno 10) on the device channel, in the update channel's key
+ * frame, by the JSON API and by the notification API, and nothing of them is stored or shown to an
+ * application.
  */
 class Utf8BadInputTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
@@ -130,6 +131,22 @@ class Utf8BadInputTest {
       ws.send(RawWebSocket.TEXT, true, (head + "x<y\"}").getBytes(StandardCharsets.UTF_8));
       assertThat(ws.readText(WAIT, true)).isEqualTo("{\"result\":true}");
       await().atMost(WAIT).until(() -> "x<y".equals(presence(puid).path("message").asText()));
+    }
+  }
+
+  @Test
+  void updateChannelKeyFrame_withInvalidUtf8_isErrno10_andClosedWith4010() throws Exception {
+    for (String bad : BAD) {
+      try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/" + app.id())) {
+        // The application's own key with ill-formed bytes after it: a key Jackson alone might
+        // have read (an overlong form decodes to a character) is refused before any key check.
+        ws.send(RawWebSocket.TEXT, true, with("{\"key\":\"" + app.key(), bad, "\"}"));
+        String reply = ws.readText(WAIT, true);
+        assertThat(reply).as(bad).contains("\"result\":false").contains("\"errno\":10");
+        assertThat(ws.awaitClose(WAIT).closeCode())
+            .as(bad)
+            .isEqualTo(ErrorCode.MALFORMED_JSON.closeCode());
+      }
     }
   }
 
