@@ -131,7 +131,7 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   @Override
   public void install(ChannelPipeline pipeline, HttpExchange upgrade) {
     // Requests are over on this socket: the HTTP flow control would only cost memory. Frames that
-    // arrive while a connect is verified are answered by the session (reads are paused then).
+    // arrive while a connect is verified wait undecoded for its answer (reads are paused then).
     if (pipeline.get(PipelineNames.FLOW_CONTROL) != null) {
       pipeline.remove(PipelineNames.FLOW_CONTROL);
     }

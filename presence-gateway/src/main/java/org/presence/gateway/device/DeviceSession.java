@@ -30,9 +30,11 @@ import org.presence.store.limit.ClockedBucket;
  * </pre>
  *
  * <p>Before the session is open, any other frame or any error ends the socket, whatever the errno's
- * sign: there is no session to keep. Once open, every frame (good or bad) takes a token from the
- * session's bucket; a frame beyond it is refused with {@link ErrorCode#SLOW_DOWN}, and a client
- * that keeps sending goes into overdraft until it loses the session ({@link
+ * sign: there is no session to keep. (While a connect is checked the transport hands over no frame:
+ * it keeps those that came after the connect until the answer, then hands them over to the open
+ * session. One handed over anyway ends the socket.) Once open, every frame (good or bad) takes a
+ * token from the session's bucket; a frame beyond it is refused with {@link ErrorCode#SLOW_DOWN},
+ * and a client that keeps sending goes into overdraft until it loses the session ({@link
  * ErrorCode#RATE_LIMIT_EXCEEDED}). Pings take a token too, from the socket's first frame on (before
  * the connect as well, see {@link #onControlFrame}).
  *

@@ -1,6 +1,7 @@
 package org.presence.gateway.device;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
@@ -42,10 +43,13 @@ import org.presence.store.queue.Notification;
  * connect timer). One instance per socket; everything shared sits in the {@link
  * DeviceChannelInstaller}. Every method runs on the channel's event loop.
  *
- * <p>Each frame is released here once decoded; nothing is buffered between frames. Reads pause
+ * <p>Each frame is released here once decoded; no frame is buffered between frames. Reads pause
  * ({@link Backpressure}) while the driver checks a connect ({@link Backpressure#BUSY}) and while
  * {@value ReplyQueue#MAX_PENDING} answers wait behind an asynchronous step ({@link
- * Backpressure#PENDING}).
+ * Backpressure#PENDING}). The bytes already read after a connect that waits (in its read, or in a
+ * read the transport had under way) stay undecoded in the decoder's buffer until the connect is
+ * answered, and are decoded then ({@link #connected}): whether the connect is decided at once or
+ * waits, the frames sent after it are handled after its answer, as on an open session.
  *
  * <p>Once the WebSocket handshake is done, this handler removes {@code ws-protocol} (its work is
  * over, and a socket held for days should not keep it) and answers the control frames itself
@@ -177,12 +181,31 @@ final class DeviceSessionHandler extends Backpressure
       discardSomeReadBytes();
     }
 
-    /** Called with the handler's own context only (it holds no reference of its own: 8 B). */
+    /** Whether bytes wait undecoded (held while a connect was checked, or a frame cut short). */
+    boolean holds() {
+      return internalBuffer().isReadable();
+    }
+
+    /** Decodes the bytes held while a connect was checked, as a read would, and ends the read. */
+    void decodeHeld(ChannelHandlerContext ctx) throws Exception {
+      channelRead(ctx, Unpooled.EMPTY_BUFFER);
+      endOfRead();
+    }
+
+    /**
+     * Decodes the next frame, unless a connect is being checked: the bytes then wait in the buffer,
+     * between two frames (the connect was a whole one), for {@link #decodeHeld}. Called with the
+     * handler's own context only (it holds no reference of its own: 8 B).
+     */
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out)
         throws Exception {
-      super.decode(ctx, in, out);
       DeviceSessionHandler handler = (DeviceSessionHandler) ctx.handler();
+      if (handler.driver.state() == DeviceSession.State.AUTHENTICATING) {
+        // Nothing consumed: the decoder's loop stops here and keeps the bytes.
+        return;
+      }
+      super.decode(ctx, in, out);
       try {
         for (int i = 0; i < out.size(); i++) {
           handler.frameRead(ctx, (WebSocketFrame) out.get(i));
@@ -459,6 +482,24 @@ final class DeviceSessionHandler extends Backpressure
   public void connected() {
     cancelConnectTimer();
     Backpressure.resume(ctx.channel(), Backpressure.BUSY);
+    Frames f = frames;
+    if (f != null && f.holds()) {
+      // The frames that came with or after the connect, after its answer (and after the session's
+      // set-up, which goes on once this returns). A read that comes first decodes them first.
+      ctx.executor().execute(() -> decodeHeld(f));
+    }
+  }
+
+  private void decodeHeld(Frames f) {
+    if (frames != f || !ctx.channel().isActive()) {
+      return;
+    }
+    try {
+      f.decodeHeld(ctx);
+    } catch (Exception e) {
+      exceptionCaught(ctx, e);
+    }
+    driver.readComplete();
   }
 
   @Override

@@ -43,10 +43,12 @@ import org.slf4j.LoggerFactory;
  * Reads are held ({@link Socket#connecting}) while the connect's assertion is verified and the
  * device claimed, when either waits, and resumed ({@link Socket#connected}) once {@code connected}
  * is written; a connect decided at once is answered within the read that brought it, before the
- * socket's next frame is handled. Once open, answers leave in request order: while a status, a
- * refresh, a push registration or an answer to notifications is pending, later answers (refusals
- * included) wait behind it, and an error that ends the session goes out only after the answers of
- * the frames accepted before it.
+ * socket's next frame is handled. Either way the frames that came after the connect are handled
+ * after its answer: the socket keeps those it already read undecoded until {@link
+ * Socket#connected}. Once open, answers leave in request order: while a status, a refresh, a push
+ * registration or an answer to notifications is pending, later answers (refusals included) wait
+ * behind it, and an error that ends the session goes out only after the answers of the frames
+ * accepted before it.
  */
 @OnEventLoop
 final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, NotificationSink {
@@ -70,7 +72,10 @@ final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, Not
     /** A connect is being checked: no frame is read until {@link #connected}. */
     void connecting();
 
-    /** The session opened: the connect timeout is over and reads resume. */
+    /**
+     * The session opened: the connect timeout is over, reads resume, and the frames read after the
+     * connect are handled (after its answer, which is written already).
+     */
     void connected();
 
     /** Writes a keepalive ping. */

@@ -20,6 +20,7 @@ import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.RawWebSocket;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WsClient;
+import org.presence.protocol.device.DeviceCodec;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Ack;
 import org.presence.protocol.device.DeviceMessage.Connect;
@@ -460,6 +461,56 @@ public abstract class DeviceChannelContract {
 
   // ---------------------------------------------------------------------------------------------
   // Errors that end the socket
+
+  /**
+   * A connect and the frames after it in one write: the connect's answer, then each of them as on
+   * an open session, in order, whether the connect is decided at once or waits (a user with saved
+   * settings waits for them to load from the database; a cluster claims the device in Redis). A
+   * status sent before the answer cannot name the session: errno 20, and the session is kept.
+   */
+  @Test
+  void connectAndFramesInOneWrite_thenTheConnectsAnswer_thenTheFramesAnsweredInOrder()
+      throws Exception {
+    for (boolean savedSettings : new boolean[] {false, true}) {
+      String email = email();
+      if (savedSettings) {
+        HttpResponse<String> r =
+            org.presence.gateway.testing.ApiClient.forEmail(nodeA(), email)
+                .put("/api/settings", "{\"custom_status\":\"at my desk\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      }
+      try (RawWebSocket ws = RawWebSocket.connect(nodeA().port(), "/presence")) {
+        java.util.Random random = new java.util.Random(22);
+        java.io.ByteArrayOutputStream burst = new java.io.ByteArrayOutputStream();
+        for (DeviceMessage m :
+            List.of(
+                new Connect(nodeA().token(email), null, "phone"),
+                new StatusUpdate(UUID.randomUUID(), PresenceStatus.ONLINE, null, null),
+                new DeviceMessage.Refresh(nodeA().token(email)))) {
+          burst.writeBytes(
+              RawWebSocket.frame(RawWebSocket.TEXT, true, DeviceCodec.toBytes(m), random));
+        }
+        ws.sendBytes(burst.toByteArray());
+        String settings = "settings: " + savedSettings;
+        String connected = ws.readText(WAIT, true);
+        assertThat(connected).as(settings).contains("\"session_id\"");
+        assertThat(ws.readText(WAIT, true))
+            .as(settings)
+            .contains("\"errno\":" + ErrorCode.UNKNOWN_SESSION.errno());
+        assertThat(ws.readText(WAIT, true))
+            .as(settings)
+            .startsWith("{\"result\":true,\"expires_at\":");
+        // The session is open: a status naming it is acknowledged.
+        String session = connected.replaceAll(".*\"session_id\"\\s*:\\s*\"([^\"]+)\".*", "$1");
+        ws.sendText(
+            new String(
+                DeviceCodec.toBytes(
+                    new StatusUpdate(UUID.fromString(session), PresenceStatus.ONLINE, null, null)),
+                StandardCharsets.UTF_8));
+        assertThat(ws.readText(WAIT, true)).as(settings).isEqualTo("{\"result\":true}");
+      }
+    }
+  }
 
   @Test
   void statusBeforeConnect_thenNotConnectedAndClosed() {
