@@ -104,6 +104,59 @@ public final class FormDecoder {
     return new String(out, 0, n, StandardCharsets.UTF_8);
   }
 
+  /**
+   * Whether {@code raw} (a request target as the HTTP codec read it, one char per byte) is
+   * well-formed UTF-8 once its percent-escapes are decoded: the same strictness as a form's, for a
+   * path and a query. Escapes that are not {@code %} and two hexadecimal digits are left to the
+   * caller's decoder (they are refused there).
+   */
+  public static boolean decodesToUtf8(String raw) {
+    byte[] bytes = null;
+    int n = 0;
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      if (c < 0x80 && c != '%') {
+        if (bytes != null) {
+          bytes[n++] = (byte) c;
+        }
+        continue;
+      }
+      if (bytes == null) {
+        // Only an address with an escape or a byte over 0x7F needs the check (most have none).
+        bytes = new byte[raw.length()];
+        for (int j = 0; j < i; j++) {
+          bytes[n++] = (byte) raw.charAt(j);
+        }
+      }
+      if (c > 0xFF) {
+        return false;
+      }
+      int hi = c == '%' && i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
+      int lo = hi >= 0 ? Character.digit(raw.charAt(i + 2), 16) : -1;
+      if (c == '%' && lo >= 0) {
+        bytes[n++] = (byte) (hi << 4 | lo);
+        i += 2;
+      } else {
+        bytes[n++] = (byte) c;
+      }
+    }
+    return bytes == null || Utf8.isValid(bytes, 0, n);
+  }
+
+  /**
+   * {@code raw} (a request target as the HTTP codec read it, one char per byte) with its bytes over
+   * 0x7F read as UTF-8, as a client that sends them unescaped means them; {@code raw} itself when
+   * it has none (almost always). Check it with {@link #decodesToUtf8} first.
+   */
+  public static String nonAsciiAsUtf8(String raw) {
+    for (int i = 0; i < raw.length(); i++) {
+      if (raw.charAt(i) >= 0x80) {
+        return new String(raw.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+      }
+    }
+    return raw;
+  }
+
   /** A name as it may be shown back: the name when it is short and plain, else "a field". */
   private static String shown(String name) {
     return name.length() <= 40 && name.matches("[A-Za-z0-9_.-]+") ? name : "a field";

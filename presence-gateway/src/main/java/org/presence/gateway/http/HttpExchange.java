@@ -53,17 +53,41 @@ public final class HttpExchange {
   public static final String JSON = "application/json; charset=utf-8";
 
   /**
-   * Whether {@code contentType} (a {@code Content-Type} value, or null) names JSON: its media type,
-   * before any parameter, is {@code application/json} in any case ({@code application/jsonx} is
-   * not).
+   * Whether {@code contentType} is JSON: {@code application/json} exactly (not {@code
+   * application/jsonx}), with no charset or UTF-8's (the bodies are read as UTF-8; RFC 8259 has
+   * JSON in UTF-8 only).
    */
   public static boolean isJson(String contentType) {
+    return isUtf8Type(contentType, "application/json");
+  }
+
+  /**
+   * Whether {@code contentType} is a form: {@code application/x-www-form-urlencoded} exactly, with
+   * no charset or UTF-8's (forms are read as UTF-8, as browsers send them from UTF-8 pages).
+   */
+  public static boolean isForm(String contentType) {
+    return isUtf8Type(contentType, "application/x-www-form-urlencoded");
+  }
+
+  /** Whether {@code contentType} is {@code type} with no charset parameter or UTF-8's. */
+  private static boolean isUtf8Type(String contentType, String type) {
     if (contentType == null) {
       return false;
     }
     int semi = contentType.indexOf(';');
-    String type = (semi < 0 ? contentType : contentType.substring(0, semi)).strip();
-    return type.equalsIgnoreCase("application/json");
+    String t = (semi < 0 ? contentType : contentType.substring(0, semi)).strip();
+    if (!t.equalsIgnoreCase(type)) {
+      return false;
+    }
+    CharSequence charset = semi < 0 ? null : HttpUtil.getCharsetAsSequence(contentType);
+    if (charset == null) {
+      return true;
+    }
+    String c = charset.toString().strip();
+    if (c.length() >= 2 && c.charAt(0) == '"' && c.charAt(c.length() - 1) == '"') {
+      c = c.substring(1, c.length() - 1);
+    }
+    return c.equalsIgnoreCase("utf-8") || c.equalsIgnoreCase("utf8");
   }
 
   private final ChannelHandlerContext ctx;

@@ -28,6 +28,7 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.net.ClientAddress;
 import org.presence.gateway.net.TrustedProxies;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,17 +113,30 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Whether the request's path and query decode (no incomplete or non-hexadecimal percent-escape).
-   * Handlers only ever see decodable addresses.
+   * Why the request's address is refused, or {@code null}: an incomplete or non-hexadecimal
+   * percent-escape, bytes that do not decode to UTF-8 (never read with replacement characters), a
+   * query parameter given twice (never read as its first value: two parts of a chain could each
+   * read a different one; RFC 6749 section 3.1 says so of OAuth's parameters). Handlers only ever
+   * see addresses that decode to one meaning.
    */
-  private static boolean decodable(QueryStringDecoder uri) {
+  private static ProtocolException badAddress(String target, QueryStringDecoder uri) {
+    java.util.Map<String, java.util.List<String>> parameters;
     try {
       uri.path();
-      uri.parameters();
-      return true;
+      parameters = uri.parameters();
     } catch (IllegalArgumentException e) {
-      return false;
+      return new ProtocolException(
+          ErrorCode.BAD_REQUEST, "the address is not valid percent-encoding");
     }
+    if (!FormDecoder.decodesToUtf8(target)) {
+      return new ProtocolException(ErrorCode.BAD_REQUEST, "the address is not valid UTF-8");
+    }
+    for (var values : parameters.values()) {
+      if (values.size() > 1) {
+        return new ProtocolException(ErrorCode.DUPLICATE_FIELD, "query parameter given twice");
+      }
+    }
+    return null;
   }
 
   /**
@@ -160,8 +174,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private void route(ChannelHandlerContext ctx, FullHttpRequest request) {
     metrics.framesIn(Connections.Kind.HTTP.label()).inc();
     Connections.busy(ctx.channel(), true);
-    QueryStringDecoder uri = new QueryStringDecoder(request.uri());
-    boolean valid = !request.decoderResult().isFailure() && decodable(uri);
+    String target = request.uri();
+    QueryStringDecoder uri = new QueryStringDecoder(FormDecoder.nonAsciiAsUtf8(target));
+    ProtocolException badAddress =
+        request.decoderResult().isFailure() ? null : badAddress(target, uri);
+    boolean valid = !request.decoderResult().isFailure() && badAddress == null;
     HttpRoutes.Match match = valid ? routes.match(request.method(), uri.rawPath()) : null;
     if (!upgrades(request, match)) {
       // Reads pause until the answer is written. An upgrade is done before this returns (no read
@@ -183,8 +200,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    if (!valid) {
-      refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "the address is not valid percent-encoding");
+    if (badAddress != null) {
+      refuse(ctx, exchange, badAddress.code(), badAddress.detail());
       return;
     }
     ClientAddress.update(ctx.channel(), request.headers(), proxies);

@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -218,9 +217,7 @@ public final class PageSupport {
   public static Map<String, List<String>> form(HttpExchange ex) {
     String type = ex.header(HttpHeaderNames.CONTENT_TYPE);
     byte[] body = ex.bodyBytes();
-    if (body.length > 0
-        && (type == null
-            || !type.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded"))) {
+    if (body.length > 0 && !HttpExchange.isForm(type)) {
       throw new ProtocolException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send a form");
     }
     return FormDecoder.decode(body);

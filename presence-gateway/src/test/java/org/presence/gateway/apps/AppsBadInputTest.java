@@ -563,8 +563,14 @@ class AppsBadInputTest {
                 .POST(HttpRequest.BodyPublishers.ofString("name=x"))
                 .build());
     assertError(text, ErrorCode.UNSUPPORTED_MEDIA_TYPE);
-    // Another media type that starts like JSON's is not JSON; JSON with a charset is.
-    for (String type : List.of("application/jsonx", "application/json-seq")) {
+    // Another media type that starts like JSON's is not JSON, nor JSON in another charset than
+    // UTF-8 (it would be read as UTF-8); JSON with UTF-8's charset is.
+    for (String type :
+        List.of(
+            "application/jsonx",
+            "application/json-seq",
+            "application/json; charset=utf-16",
+            "application/json; charset=\"iso-8859-1\"")) {
       assertError(
           TestNode.send(
               HttpRequest.newBuilder(node.uri("/api/apps"))

@@ -247,6 +247,38 @@ class HttpRouterTest {
     assertThat(body(send("GET", "/q?v=%41%2Bb"))).isEqualTo("q=A+b");
   }
 
+  /**
+   * An address whose bytes are not UTF-8 once decoded (percent-encoded or sent as they are: an
+   * overlong form, a surrogate, a stray byte) is refused, never read with replacement characters;
+   * so is a query parameter given twice, never read as its first value.
+   */
+  @Test
+  void addressesNotUtf8_orWithAParameterTwice_are400BeforeAnyHandler() throws Exception {
+    String raw = new String(new byte[] {(byte) 0xC3, (byte) 0xA9}, StandardCharsets.ISO_8859_1);
+    String stray = new String(new byte[] {(byte) 0xFF}, StandardCharsets.ISO_8859_1);
+    for (String target :
+        List.of("/things/%C0%BC", "/q?v=%ED%A0%80", "/q?v=%F4%90%80%80", "/things/a" + stray)) {
+      String r = send("GET", target);
+      assertThat(r).as(target).startsWith("HTTP/1.1 400 ");
+      assertThat(body(r))
+          .as(target)
+          .isEqualTo(
+              "{\"result\":false,\"errno\":100,\"reason\":\"Malformed request:"
+                  + " the address is not valid UTF-8\"}");
+    }
+    String twice = send("GET", "/q?v=1&v=2");
+    assertThat(twice).startsWith("HTTP/1.1 400 ");
+    assertThat(body(twice)).contains("\"errno\":14").contains("query parameter given twice");
+    assertThat(handled).isEmpty();
+    assertThat(utf8(body(send("GET", "/things/%C3%A9")))).isEqualTo("thing \u00e9");
+    assertThat(utf8(body(send("GET", "/q?v=" + raw)))).isEqualTo("q=\u00e9");
+  }
+
+  /** The bytes of {@code latin1} (as the raw exchange read them) read as UTF-8. */
+  private static String utf8(String latin1) {
+    return new String(latin1.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+  }
+
   @Test
   void aHandlerThatThrows_gets500WithoutItsDetail_andTheConnectionServesTheNextRequest()
       throws Exception {

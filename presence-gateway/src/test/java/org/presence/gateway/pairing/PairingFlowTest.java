@@ -405,8 +405,30 @@ class PairingFlowTest {
                     "/oauth/token",
                     with("grant_type=refresh_token&refresh_token=", "ed a0 80", ""))))
         .isEqualTo("invalid_request");
+    // Another media type that starts like a form's, or a form in another charset, is not a form.
+    for (String type :
+        List.of(
+            "application/x-www-form-urlencodedx",
+            "application/x-www-form-urlencoded; charset=iso-8859-1")) {
+      HttpResponse<String> r =
+          TestNode.send(
+              HttpRequest.newBuilder(node.uri("/oauth/device_authorization"))
+                  .header("Content-Type", type)
+                  .POST(HttpRequest.BodyPublishers.ofString("client_id=presence-device"))
+                  .build());
+      assertThat(error(r)).as(type).isEqualTo("invalid_request");
+      assertThat(json(r).get("error_description").asText()).as(type).contains("must be");
+    }
     // A well-formed form in UTF-8, raw or percent-encoded, is served.
     assertThat(post(node, "/oauth/device_authorization", "client_id=pr%C3%A9sence").statusCode())
+        .isEqualTo(200);
+    assertThat(
+            TestNode.send(
+                    HttpRequest.newBuilder(node.uri("/oauth/device_authorization"))
+                        .header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+                        .POST(HttpRequest.BodyPublishers.ofString("client_id=presence-device"))
+                        .build())
+                .statusCode())
         .isEqualTo(200);
     assertThat(
             post(
