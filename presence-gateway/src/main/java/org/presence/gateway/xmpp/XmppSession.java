@@ -355,7 +355,12 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       saslFailure("incorrect-encoding", null);
       return;
     }
-    String[] parts = new String(raw, StandardCharsets.UTF_8).split("\0", -1);
+    // RFC 4616: UTF-8, three parts; bytes that are not UTF-8 are refused, never read with
+    // replacement characters.
+    String[] parts =
+        org.presence.protocol.json.Utf8.isValid(raw, 0, raw.length)
+            ? new String(raw, StandardCharsets.UTF_8).split("\0", -1)
+            : new String[0];
     if (parts.length != 3) {
       saslFailure("malformed-request", "PLAIN: authzid NUL authcid NUL password");
       return;

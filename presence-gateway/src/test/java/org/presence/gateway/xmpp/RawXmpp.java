@@ -159,9 +159,12 @@ final class RawXmpp implements AutoCloseable {
 
   /** SASL PLAIN with {@code user} and {@code password}; returns the server's answer element. */
   String auth(String user, String password) throws IOException {
-    String plain =
-        Base64.getEncoder()
-            .encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    return auth(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** SASL PLAIN with {@code message} as it is; returns the server's answer element. */
+  String auth(byte[] message) throws IOException {
+    String plain = Base64.getEncoder().encodeToString(message);
     send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + plain + "</auth>");
     long deadline = System.currentTimeMillis() + WAIT_MS;
     while (received.indexOf("<success", mark) < 0 && received.indexOf("</failure>", mark) < 0) {

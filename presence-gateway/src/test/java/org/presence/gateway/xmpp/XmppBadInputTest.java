@@ -170,6 +170,16 @@ class XmppBadInputTest {
     return out.toByteArray();
   }
 
+  /** RFC 4616: a PLAIN message that is not UTF-8 is malformed, never read with U+FFFD. */
+  @Test
+  void saslPlain_notUtf8_isAMalformedRequest() throws IOException {
+    try (RawXmpp c = raw()) {
+      c.startTls();
+      byte[] message = {0, '1', '2', '3', 0, 'k', (byte) 0xC0, (byte) 0xBC};
+      assertThat(c.auth(message)).contains("<malformed-request/>");
+    }
+  }
+
   @Test
   void anEntityBomb_isRestrictedXml_andNothingIsExpanded() throws IOException {
     StringBuilder dtd =
