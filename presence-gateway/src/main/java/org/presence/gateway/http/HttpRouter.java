@@ -113,6 +113,41 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   }
 
   /**
+   * Why the request is refused before routing, or {@code null}: its address ({@link #badAddress}),
+   * or its headers. RFC 9112 section 3.2: an HTTP/1.1 request has exactly one {@code Host}. A
+   * header that can only be read one way ({@code Host}, {@code Authorization}, {@code
+   * Content-Type}) given twice is refused rather than read as its first value, which a proxy in
+   * front may not have read.
+   */
+  private static ProtocolException badRequest(
+      FullHttpRequest request, String target, QueryStringDecoder uri) {
+    io.netty.handler.codec.http.HttpHeaders h = request.headers();
+    int hosts = count(h, HttpHeaderNames.HOST);
+    if (hosts > 1
+        || (hosts == 0
+            && request.protocolVersion().compareTo(io.netty.handler.codec.http.HttpVersion.HTTP_1_1)
+                >= 0)) {
+      return new ProtocolException(ErrorCode.BAD_REQUEST, "exactly one Host header is needed");
+    }
+    if (count(h, HttpHeaderNames.AUTHORIZATION) > 1) {
+      return new ProtocolException(ErrorCode.BAD_REQUEST, "Authorization header given twice");
+    }
+    if (count(h, HttpHeaderNames.CONTENT_TYPE) > 1) {
+      return new ProtocolException(ErrorCode.BAD_REQUEST, "Content-Type header given twice");
+    }
+    return badAddress(target, uri);
+  }
+
+  /** How many times {@code name} is in {@code h}, up to 2. */
+  private static int count(io.netty.handler.codec.http.HttpHeaders h, CharSequence name) {
+    int n = 0;
+    for (var it = h.valueCharSequenceIterator(name); it.hasNext() && n < 2; it.next()) {
+      n++;
+    }
+    return n;
+  }
+
+  /**
    * Why the request's address is refused, or {@code null}: an incomplete or non-hexadecimal
    * percent-escape, bytes that do not decode to UTF-8 (never read with replacement characters), a
    * query parameter given twice (never read as its first value: two parts of a chain could each
@@ -177,7 +212,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     String target = request.uri();
     QueryStringDecoder uri = new QueryStringDecoder(FormDecoder.nonAsciiAsUtf8(target));
     ProtocolException badAddress =
-        request.decoderResult().isFailure() ? null : badAddress(target, uri);
+        request.decoderResult().isFailure() ? null : badRequest(request, target, uri);
     boolean valid = !request.decoderResult().isFailure() && badAddress == null;
     HttpRoutes.Match match = valid ? routes.match(request.method(), uri.rawPath()) : null;
     if (!upgrades(request, match)) {

@@ -274,6 +274,30 @@ class HttpRouterTest {
     assertThat(utf8(body(send("GET", "/q?v=" + raw)))).isEqualTo("q=\u00e9");
   }
 
+  /**
+   * RFC 9112 section 3.2: an HTTP/1.1 request without a Host, or with two, is 400 (HTTP/1.0 needs
+   * none); a header that is read one way only, given twice, is 400 rather than read as its first.
+   */
+  @Test
+  void hostMissingOrTwice_andSingleHeadersTwice_are400BeforeAnyHandler() throws Exception {
+    for (String request :
+        List.of(
+            "GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n",
+            "GET /fast HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+            "GET /fast HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\n"
+                + "Authorization: Bearer y\r\nConnection: close\r\n\r\n",
+            "POST /things/1 HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 0\r\n"
+                + "Connection: close\r\n\r\n")) {
+      String r = RawHttp.exchange(port(), request);
+      assertThat(r).as(request).startsWith("HTTP/1.1 400 ");
+      assertThat(body(r)).as(request).contains("\"errno\":100");
+    }
+    assertThat(handled).isEmpty();
+    assertThat(RawHttp.exchange(port(), "GET /fast HTTP/1.0\r\n\r\n")).contains("fast");
+    assertThat(handled).containsExactly("fast");
+  }
+
   /** The bytes of {@code latin1} (as the raw exchange read them) read as UTF-8. */
   private static String utf8(String latin1) {
     return new String(latin1.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
