@@ -206,11 +206,8 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
   }
 
   static long parseAppId(String text) {
-    try {
-      return Long.parseLong(text);
-    } catch (NumberFormatException e) {
-      throw new ProtocolException(ErrorCode.UNKNOWN_APP, null);
-    }
+    // As on every route: digits without a leading zero, or UNKNOWN_APP.
+    return org.presence.gateway.api.AppsApi.parseAppId(text);
   }
 
   private void admitted(AppUpdates.Admission a, Throwable failure) {

@@ -81,6 +81,28 @@ class AppUpdatesTest extends AppUpdatesContract {
   }
 
   /**
+   * An application id is written one way: with a leading zero it names no application, on the
+   * update channel and stream as on every other route (they served the application then).
+   */
+  @Test
+  void anAppIdWithALeadingZero_isUnknownApp_onTheChannelAndTheStream() throws Exception {
+    UpdatesFixture.App app = fx.activeApp(node, "Zero");
+    byte[] key = ("{\"key\":\"" + app.key() + "\"}").getBytes(StandardCharsets.UTF_8);
+    try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/0" + app.id())) {
+      ws.send(RawWebSocket.TEXT, true, key);
+      assertThat(ws.readText(WAIT, true)).contains("\"errno\":" + ErrorCode.UNKNOWN_APP.errno());
+      assertThat(ws.awaitClose(WAIT).closeCode()).isEqualTo(ErrorCode.UNKNOWN_APP.closeCode());
+    }
+    java.net.http.HttpResponse<String> stream =
+        TestNode.send(
+            java.net.http.HttpRequest.newBuilder(node.uri("/0" + app.id() + "/presence.json"))
+                .header("Authorization", "Bearer " + app.key())
+                .build());
+    assertThat(stream.statusCode()).isEqualTo(404);
+    assertThat(stream.body()).contains("\"errno\":" + ErrorCode.UNKNOWN_APP.errno());
+  }
+
+  /**
    * Once the node's update hubs are closed (shutdown), an admission asked meanwhile opens no hub
    * (one opened then was left open, its subscriptions and buffers with it) and fails as the node
    * shuts down.
