@@ -224,14 +224,20 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         new HttpExchange(ctx, request, uri, java.util.Map.of(), metrics, connections);
     if (request.decoderResult().isFailure()) {
       Throwable cause = request.decoderResult().cause();
+      // Negotiated as the router's other refusals (a browser posting a page's form too large gets
+      // the error page), but a status the errno does not name (417) is answered in JSON.
       if (cause instanceof JsonHttpObjectAggregator.Refusal r) {
-        exchange.error(r.status(), r.code(), r.detail(), closeAfter());
+        if (r.status().code() == r.code().httpStatus()) {
+          refuse(ctx, exchange, r.code(), r.detail(), closeAfter());
+        } else {
+          exchange.error(r.status(), r.code(), r.detail(), closeAfter());
+        }
       } else if (cause instanceof TooLongHttpHeaderException) {
-        exchange.error(ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
+        refuse(ctx, exchange, ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
       } else if (cause instanceof TooLongFrameException) {
-        exchange.error(ErrorCode.BAD_REQUEST, "request line too long", closeAfter());
+        refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "request line too long", closeAfter());
       } else {
-        exchange.error(ErrorCode.BAD_REQUEST, null, closeAfter());
+        refuse(ctx, exchange, ErrorCode.BAD_REQUEST, null, closeAfter());
       }
       return;
     }

@@ -129,6 +129,19 @@ class HttpBadInputTest {
     assertThat(r.body()).contains("\"errno\":103");
   }
 
+  /** A browser posting a page's form over the limit gets the error page, in words, as for 404. */
+  @Test
+  void oversizedBody_fromABrowser_getsAnHtmlPage() {
+    HttpResponse<String> r =
+        fromBrowser(
+            HttpRequest.newBuilder(node.uri("/settings"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("x=" + "x".repeat(5000))));
+    assertThat(r.statusCode()).isEqualTo(413);
+    assertThat(r.headers().firstValue("content-type").orElseThrow()).startsWith("text/html");
+    assertThat(r.body()).doesNotContain("\"errno\"");
+  }
+
   @Test
   void chunkedBodyOverItsRoutesLimit_gets413BeforeTheBodyEnds() throws Exception {
     node.close();
