@@ -8,6 +8,7 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
@@ -135,7 +136,28 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     if (count(h, HttpHeaderNames.CONTENT_TYPE) > 1) {
       return new ProtocolException(ErrorCode.BAD_REQUEST, "Content-Type header given twice");
     }
+    String coding = h.get(HttpHeaderNames.CONTENT_ENCODING);
+    if (coding != null && !HttpHeaderValues.IDENTITY.contentEqualsIgnoreCase(coding.strip())) {
+      // RFC 9110 section 8.4.1: bodies are read as they come; a compressed one is refused, not
+      // read as bytes that are not UTF-8.
+      return new ProtocolException(
+          ErrorCode.UNSUPPORTED_MEDIA_TYPE, "content codings are not served: send the body as is");
+    }
     return badAddress(target, uri);
+  }
+
+  /** Whether {@code request} has no transfer coding or only {@code chunked}. */
+  private static boolean onlyChunked(FullHttpRequest request) {
+    for (var it = request.headers().valueCharSequenceIterator(HttpHeaderNames.TRANSFER_ENCODING);
+        it.hasNext(); ) {
+      for (String coding : it.next().toString().split(",")) {
+        if (!coding.isBlank()
+            && !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(coding.strip())) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** How many times {@code name} is in {@code h}, up to 2. */
@@ -241,6 +263,25 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    if (request.protocolVersion().majorVersion() != 1) {
+      // An HTTP/1 request line naming another major version (HTTP/2 has no request line).
+      exchange.error(
+          HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED,
+          ErrorCode.BAD_REQUEST,
+          "only HTTP/1.0 and HTTP/1.1 are served",
+          closeAfter());
+      return;
+    }
+    if (!onlyChunked(request)) {
+      // RFC 9112 section 6.1: a transfer coding the node does not know (gzip before chunked) is
+      // 501; its body was framed by the codec as chunked, unread: the connection ends.
+      exchange.error(
+          HttpResponseStatus.NOT_IMPLEMENTED,
+          ErrorCode.BAD_REQUEST,
+          "the only transfer coding served is chunked",
+          closeAfter());
+      return;
+    }
     if (badAddress != null) {
       refuse(ctx, exchange, badAddress.code(), badAddress.detail());
       return;
@@ -327,6 +368,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         .headers()
         .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
       refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "WebSocket upgrade needs Connection: Upgrade");
+      return;
+    }
+    if (request.protocolVersion().compareTo(io.netty.handler.codec.http.HttpVersion.HTTP_1_1) < 0) {
+      // RFC 6455 section 4.1: the opening handshake is an HTTP/1.1 request.
+      refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "WebSocket upgrade needs HTTP/1.1");
       return;
     }
     if (!"13".equals(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {

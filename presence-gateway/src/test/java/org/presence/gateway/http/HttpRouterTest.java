@@ -298,6 +298,47 @@ class HttpRouterTest {
     assertThat(handled).containsExactly("fast");
   }
 
+  /**
+   * What the node cannot read is refused, not read as something else: a compressed body (415), a
+   * transfer coding other than chunked (501), an HTTP major version other than 1 (505), a WebSocket
+   * handshake over HTTP/1.0 (400, RFC 6455 section 4.1).
+   */
+  @Test
+  void codingsVersionsAndOldHandshakes_theNodeDoesNotServe_areRefused() throws Exception {
+    String gzip =
+        RawHttp.exchange(
+            port(),
+            "POST /things/1 HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\n"
+                + "Content-Length: 2\r\nConnection: close\r\n\r\nxx");
+    assertThat(gzip).startsWith("HTTP/1.1 415 ");
+    assertThat(body(gzip)).contains("\"errno\":104");
+    String coded =
+        RawHttp.exchange(
+            port(),
+            "POST /things/1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                + "2\r\nxx\r\n0\r\n\r\n");
+    assertThat(coded).startsWith("HTTP/1.1 501 ").containsIgnoringCase("connection: close");
+    assertThat(RawHttp.exchange(port(), "GET /fast HTTP/2.0\r\nHost: a\r\n\r\n"))
+        .startsWith("HTTP/1.1 505 ");
+    String old =
+        RawHttp.exchange(
+            port(),
+            "GET /ws HTTP/1.0\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Version: 13\r\n\r\n");
+    assertThat(old).startsWith("HTTP/1.1 400 ").contains("needs HTTP/1.1");
+    assertThat(handled).isEmpty();
+    // Identity is no coding at all, and chunked alone is served.
+    String chunked =
+        RawHttp.exchange(
+            port(),
+            "POST /things/1 HTTP/1.1\r\nHost: a\r\nContent-Encoding: identity\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                + "2\r\nxx\r\n0\r\n\r\n");
+    assertThat(chunked).startsWith("HTTP/1.1 200 ");
+    assertThat(handled).containsExactly("posted 1");
+  }
+
   /** The bytes of {@code latin1} (as the raw exchange read them) read as UTF-8. */
   private static String utf8(String latin1) {
     return new String(latin1.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
