@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -301,8 +302,12 @@ public final class SignInPages {
   /**
    * Where to go after sign-in: a path on this node only ({@code /...}, not {@code //host} or {@code
    * /\host}, which browsers treat as another site), else {@code /}. Sign-in is never an open
-   * redirect.
+   * redirect. Characters a {@code Location} cannot carry as they are (a space, anything outside
+   * ASCII, which the header would turn into {@code ?}) are percent-encoded in UTF-8: {@code
+   * /\u3002evil.com} stays the path {@code /%E3%80%82evil.com} on this node.
    */
+  private static final String HEX = "0123456789ABCDEF";
+
   public static String safeNext(String next) {
     if (next == null
         || next.length() > 4096
@@ -312,6 +317,21 @@ public final class SignInPages {
         || next.chars().anyMatch(c -> c < 0x20 || c == 0x7f || c == '\\')) {
       return "/";
     }
-    return next;
+    if (next.chars().noneMatch(c -> c > 0x7e || " \"<>`{}|^".indexOf(c) >= 0)) {
+      return next;
+    }
+    StringBuilder out = new StringBuilder(next.length() + 16);
+    next.codePoints()
+        .forEach(
+            cp -> {
+              if (cp <= 0x7e && " \"<>`{}|^".indexOf(cp) < 0) {
+                out.append((char) cp);
+              } else {
+                for (byte b : new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8)) {
+                  out.append('%').append(HEX.charAt((b >> 4) & 0xf)).append(HEX.charAt(b & 0xf));
+                }
+              }
+            });
+    return out.toString();
   }
 }

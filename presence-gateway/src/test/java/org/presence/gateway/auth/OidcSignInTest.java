@@ -34,6 +34,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.pages.SignInPages;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
 
@@ -288,6 +289,21 @@ class OidcSignInTest {
       HttpResponse<String> done = signIn(c, next);
       assertThat(done.headers().firstValue("Location")).as(next).hasValue("/");
     }
+  }
+
+  /**
+   * What a {@code Location} cannot carry as it is (outside ASCII, a space) is percent-encoded, so
+   * the path stays the one asked for (the header turned {@code /\u3002evil.com} into {@code
+   * /?evil.com}).
+   */
+  @Test
+  void next_outsideAscii_orWithASpace_isPercentEncoded_andStaysOnTheNode() {
+    assertThat(SignInPages.safeNext("/\u3002evil.com")).isEqualTo("/%E3%80%82evil.com");
+    assertThat(SignInPages.safeNext("/ /evil.com")).isEqualTo("/%20/evil.com");
+    assertThat(SignInPages.safeNext("/settings?x=1")).isEqualTo("/settings?x=1");
+    WebClient c = new WebClient(node);
+    HttpResponse<String> done = signIn(c, "/\u00e9t\u00e9");
+    assertThat(done.headers().firstValue("Location")).hasValue("/%C3%A9t%C3%A9");
   }
 
   /** Runs a sign-in whose token endpoint answers with {@code idToken}; the callback's answer. */
