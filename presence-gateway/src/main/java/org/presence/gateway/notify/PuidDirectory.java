@@ -20,6 +20,7 @@ import org.presence.gateway.config.CachesConfig;
 import org.presence.gateway.permission.GrantService;
 import org.presence.store.permission.GrantRepository;
 import org.presence.store.permission.PuidRecord;
+import org.presence.store.permission.Puids;
 
 /**
  * Resolves the PUIDs of a notification batch to users, cached: a batch costs at most one database
@@ -90,22 +91,9 @@ final class PuidDirectory {
     return r;
   }
 
-  /** Whether {@code uid} has the form of a PUID. */
+  /** Whether {@code uid} has the form of a PUID ({@link Puids#wellFormed}). */
   static boolean wellFormed(String uid) {
-    if (uid == null || uid.length() != 43) {
-      return false;
-    }
-    for (int i = 0; i < 43; i++) {
-      char c = uid.charAt(i);
-      if (!((c >= 'a' && c <= 'z')
-          || (c >= 'A' && c <= 'Z')
-          || (c >= '0' && c <= '9')
-          || c == '_'
-          || c == '-')) {
-        return false;
-      }
-    }
-    return true;
+    return Puids.wellFormed(uid);
   }
 
   /** The records of {@code puids} that exist (well-formed ones only are looked up). */

@@ -21,6 +21,7 @@ import org.presence.store.app.Application;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.GrantRepository;
 import org.presence.store.permission.PuidState;
+import org.presence.store.permission.Puids;
 
 /**
  * The user's side of wiki section 3: consent to an application, the grants (the seeds'
@@ -188,15 +189,27 @@ public final class GrantService {
     return apps.find(appId).thenApply(app -> app.map(Application::name));
   }
 
-  /** Pauses ({@code false}) or resumes ({@code true}) the user's grant with this PUID. */
+  /**
+   * Pauses ({@code false}) or resumes ({@code true}) the user's grant with this PUID. A string that
+   * is no PUID ({@link Puids#wellFormed}) is {@code UNKNOWN_PUID} without a lookup.
+   */
   public CompletionStage<Grant> setEnabled(String user, String puid, boolean on) {
+    if (!Puids.wellFormed(puid)) {
+      return CompletableFuture.failedFuture(new ProtocolException(ErrorCode.UNKNOWN_PUID));
+    }
     return grants
         .setEnabled(user, puid, on)
         .thenCompose(g -> changed(user, mine(g), on ? Change.RESUMED : Change.PAUSED));
   }
 
-  /** Revokes the user's grant with this PUID; the PUID is dead from now on. */
+  /**
+   * Revokes the user's grant with this PUID; the PUID is dead from now on. A string that is no PUID
+   * is {@code UNKNOWN_PUID} without a lookup.
+   */
   public CompletionStage<Grant> revoke(String user, String puid) {
+    if (!Puids.wellFormed(puid)) {
+      return CompletableFuture.failedFuture(new ProtocolException(ErrorCode.UNKNOWN_PUID));
+    }
     return grants.revoke(user, puid).thenCompose(g -> changed(user, mine(g), Change.REVOKED));
   }
 

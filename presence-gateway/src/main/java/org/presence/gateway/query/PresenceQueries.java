@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.regex.Pattern;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.GrantRepository;
@@ -28,9 +27,6 @@ import org.presence.store.presence.PresenceView;
  * offline: the snapshot sends none of them either, and the answer tells nothing about why.
  */
 final class PresenceQueries {
-  /** What a PUID looks like: 256 bits, base64url without padding. */
-  static final Pattern PUID = Pattern.compile("[A-Za-z0-9_-]{43}");
-
   /** Enabled grants read per database query while counting the stats. */
   static final int STATS_PAGE = 500;
 

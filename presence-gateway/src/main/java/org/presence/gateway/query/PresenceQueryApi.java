@@ -24,6 +24,7 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.Json;
 import org.presence.store.app.Application;
 import org.presence.store.permission.GrantRepository;
+import org.presence.store.permission.Puids;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceView;
 
@@ -82,7 +83,7 @@ public final class PresenceQueryApi {
     authenticated(
         ex,
         app -> {
-          if (!PresenceQueries.PUID.matcher(puid).matches()) {
+          if (!Puids.wellFormed(puid)) {
             throw new ProtocolException(ErrorCode.INVALID_PUID, "43 base64url characters");
           }
           return queries
@@ -192,7 +193,7 @@ public final class PresenceQueryApi {
                 ErrorCode.TOO_MANY_PUIDS, "at most " + QueriesConfig.MAX_BATCH);
           }
           String puid = p.getText();
-          if (!PresenceQueries.PUID.matcher(puid).matches()) {
+          if (!Puids.wellFormed(puid)) {
             throw new ProtocolException(
                 ErrorCode.INVALID_PUID, "puids[" + puids.size() + "]: 43 base64url characters");
           }

@@ -547,6 +547,35 @@ class AppsBadInputTest {
     assertThat(signIn.statusCode()).isEqualTo(200);
   }
 
+  /**
+   * A PUID in a path that is not 43 base64url characters (a NUL, which PostgreSQL refuses) names no
+   * grant: {@code UNKNOWN_PUID} on the API, the 404 page on the settings page's buttons.
+   */
+  @Test
+  void malformedPuid_inThePath_isUnknownPuid() {
+    long id = register("BeerChat", site.domain(), "");
+    activate(id);
+    ApiClient marge = ApiClient.forEmail(node, "marge@example.com");
+    String puid =
+        json(marge.post("/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\"}"))
+            .get("puid")
+            .asText();
+    for (String bad : List.of("%00", "a%00b", puid + "%00", puid.substring(1) + "%00", "nope")) {
+      assertError(marge.put("/api/grants/" + bad, "{\"enabled\":false}"), ErrorCode.UNKNOWN_PUID);
+      assertError(marge.delete("/api/grants/" + bad), ErrorCode.UNKNOWN_PUID);
+    }
+    WebClient web = new WebClient(node).signIn("marge@example.com");
+    web.get("/settings");
+    for (String action : List.of("pause", "resume", "revoke")) {
+      assertErrorPage(web.post("/settings/grants/%00/" + action, Map.of()), ErrorCode.UNKNOWN_PUID);
+      assertErrorPage(
+          web.post("/settings/grants/a%00b/" + action, Map.of()), ErrorCode.UNKNOWN_PUID);
+    }
+    JsonNode grants = json(marge.get("/api/grants")).get("grants");
+    assertThat(grants).hasSize(1);
+    assertThat(grants.get(0).get("enabled").asBoolean()).isTrue();
+  }
+
   @Test
   void malformed_apiRequestsGetTheirErrno() {
     assertError(

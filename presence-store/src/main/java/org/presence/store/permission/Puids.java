@@ -19,4 +19,26 @@ public final class Puids {
     SecureRandoms.current().nextBytes(bytes);
     return ENCODER.encodeToString(bytes);
   }
+
+  /**
+   * Whether {@code s} has the form of a PUID: 43 base64url characters. A string that has not can
+   * name no grant, so it is unknown without a lookup (and its characters, a NUL say, never reach
+   * the database).
+   */
+  public static boolean wellFormed(String s) {
+    if (s == null || s.length() != 43) {
+      return false;
+    }
+    for (int i = 0; i < 43; i++) {
+      char c = s.charAt(i);
+      if (!((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '_'
+          || c == '-')) {
+        return false;
+      }
+    }
+    return true;
+  }
 }
