@@ -15,6 +15,7 @@ import org.presence.gateway.identity.PresenceKeys;
 import org.presence.gateway.pages.PageSupport;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.model.ShownText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +29,10 @@ import org.slf4j.LoggerFactory;
 public final class PairingEndpoints {
   private static final Logger LOG = LoggerFactory.getLogger(PairingEndpoints.class);
 
-  /** The {@code client_id} the Presence device daemon sends; any other string is accepted too. */
+  /**
+   * The {@code client_id} the Presence device daemon sends; any other one line of visible text is
+   * accepted too ({@link PairingService#clientIdProblem}).
+   */
   public static final String DAEMON_CLIENT_ID = "presence-device";
 
   static final String DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
@@ -90,10 +94,9 @@ public final class PairingEndpoints {
       return;
     }
     String clientId = PageSupport.field(form, "client_id");
-    if (clientId == null
-        || clientId.isBlank()
-        || clientId.length() > PairingService.MAX_CLIENT_ID) {
-      oauthError(ex, HttpResponseStatus.BAD_REQUEST, "invalid_client", "client_id is required");
+    String refused = PairingService.clientIdProblem(clientId);
+    if (refused != null) {
+      oauthError(ex, HttpResponseStatus.BAD_REQUEST, "invalid_client", refused);
       return;
     }
     pairing
@@ -318,6 +321,16 @@ public final class PairingEndpoints {
           code,
           null,
           "Name the device (1 to " + PairingService.MAX_NAME + " characters).");
+      return;
+    }
+    if (approve && ShownText.problem(name) != null) {
+      render(
+          ex,
+          v,
+          HttpResponseStatus.BAD_REQUEST,
+          code,
+          null,
+          "The device name contains an invisible control character; type it again without it.");
       return;
     }
     String email = v.session().get().email();

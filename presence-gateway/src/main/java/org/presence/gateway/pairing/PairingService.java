@@ -16,6 +16,7 @@ import org.presence.gateway.config.PairingConfig;
 import org.presence.gateway.identity.PresenceKeys;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.protocol.id.Sha256;
+import org.presence.protocol.model.ShownText;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 
@@ -42,7 +43,10 @@ public final class PairingService {
   /** RFC 8628 §6.1: consonants only, no look-alikes. */
   static final String USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ";
 
-  /** Longest device name. */
+  /**
+   * Longest device name. A name is also one line of visible text ({@link ShownText}): the user's
+   * pages show it.
+   */
   static final int MAX_NAME = 100;
 
   /** Longest client_id kept. */
@@ -103,7 +107,24 @@ public final class PairingService {
   }
 
   /**
-   * Starts a pairing for {@code clientId} (any string; the daemon sends {@code presence-device}).
+   * What is wrong with a device's {@code client_id}, in ASCII for an OAuth {@code
+   * error_description}, or {@code null} when it may be kept: 1–{@value #MAX_CLIENT_ID} characters
+   * of one line of visible text ({@link ShownText}), like every other name that is stored.
+   */
+  static String clientIdProblem(String clientId) {
+    if (clientId == null || clientId.isBlank()) {
+      return "client_id is required";
+    }
+    if (clientId.length() > MAX_CLIENT_ID) {
+      return "client_id: at most " + MAX_CLIENT_ID + " characters";
+    }
+    String problem = ShownText.problem(clientId);
+    return problem == null ? null : "client_id: " + problem;
+  }
+
+  /**
+   * Starts a pairing for {@code clientId} (any string {@link #clientIdProblem} accepts; the daemon
+   * sends {@code presence-device}).
    */
   public CompletionStage<Authorization> authorize(String clientId) {
     String deviceCode = token();

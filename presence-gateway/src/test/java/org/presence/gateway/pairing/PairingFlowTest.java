@@ -439,6 +439,63 @@ class PairingFlowTest {
         .isEqualTo(200);
   }
 
+  /**
+   * A client_id is one line of visible text like every name that is stored (no NUL, which
+   * PostgreSQL refuses, no control or invisible format character, no unpaired surrogate): anything
+   * else is {@code invalid_client} with an ASCII description naming the character.
+   */
+  @Test
+  void clientId_withControlOrInvisibleCharacters_isInvalidClient() throws Exception {
+    for (String form :
+        List.of(
+            "client_id=a%00b",
+            "client_id=probe%01%3Cb%3E",
+            "client_id=%E2%80%AEdevice",
+            "client_id=dev%E2%80%8Bice",
+            "client_id=two%0Alines",
+            "client_id=" + "x".repeat(101),
+            "client_id=%20%20",
+            "client_id=")) {
+      HttpResponse<String> r = post(node, "/oauth/device_authorization", form);
+      assertThat(error(r)).as(form).isEqualTo("invalid_client");
+      assertThat(json(r).get("error_description").asText()).as(form).matches("[ -~]+");
+    }
+    assertThat(
+            json(post(node, "/oauth/device_authorization", "client_id=a%00b"))
+                .get("error_description")
+                .asText())
+        .isEqualTo("client_id: control character U+0000");
+    assertThat(
+            post(node, "/oauth/device_authorization", "client_id=" + "x".repeat(100)).statusCode())
+        .isEqualTo(200);
+  }
+
+  /**
+   * A device's name is one line of visible text: approving with a control or invisible character in
+   * it is refused on the page (400, nothing decided), and the same code can then be approved.
+   */
+  @Test
+  void deviceName_withControlOrInvisibleCharacters_isRefusedOnThePage() throws Exception {
+    JsonNode a = authorize(node);
+    String code = a.get("user_code").asText();
+    WebClient web = new WebClient(node).signIn("namer@example.com");
+    web.get("/pair");
+    for (String name :
+        List.of("dev\u0000ice", "\u202edevice", "dev\u0007ice", "two\nlines", "dev\u200bice")) {
+      HttpResponse<String> r =
+          web.post("/pair", Map.of("code", code, "name", name, "action", "approve"));
+      assertThat(r.statusCode()).as(name).isEqualTo(400);
+      assertThat(r.body())
+          .as(name)
+          .contains("The device name contains an invisible control character")
+          .doesNotContain(name);
+    }
+    HttpResponse<String> approved =
+        web.post("/pair", Map.of("code", code, "name", "Work \ud83d\udcbb", "action", "approve"));
+    assertThat(approved.statusCode()).isEqualTo(200);
+    assertThat(approved.body()).contains("Approved");
+  }
+
   /** {@code before}, the bytes of {@code hex}, then {@code after}. */
   private static byte[] with(String before, String hex, String after) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
