@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.model.ShownText;
 
 /**
  * Checks and normalises what a developer types in: the application's name, domain, description and
@@ -32,7 +33,11 @@ public final class AppFields {
 
   private AppFields() {}
 
-  /** The trimmed name: 1–100 characters, no control characters. */
+  /**
+   * The trimmed name: 1–100 characters of one line of visible text ({@link ShownText}: no control
+   * or invisible format characters, no unpaired surrogates). Devices show it with every
+   * notification the application sends.
+   */
   public static String name(String raw) {
     String s = raw == null ? "" : raw.strip();
     if (s.isEmpty()) {
@@ -41,20 +46,25 @@ public final class AppFields {
     if (s.length() > MAX_NAME) {
       throw invalid("name", "at most " + MAX_NAME + " characters");
     }
-    if (hasControl(s, false)) {
-      throw invalid("name", "control characters");
+    String problem = problem(s, false);
+    if (problem != null) {
+      throw invalid("name", problem);
     }
     return s;
   }
 
-  /** The trimmed description: at most 2000 characters; line breaks and tabs are kept. */
+  /**
+   * The trimmed description: at most 2000 characters of visible text ({@link ShownText}) in which
+   * line breaks and tabs are kept.
+   */
   public static String description(String raw) {
     String s = raw == null ? "" : raw.strip().replace("\r\n", "\n");
     if (s.length() > MAX_DESCRIPTION) {
       throw invalid("description", "at most " + MAX_DESCRIPTION + " characters");
     }
-    if (hasControl(s, true)) {
-      throw invalid("description", "control characters");
+    String problem = problem(s, true);
+    if (problem != null) {
+      throw invalid("description", problem);
     }
     return s;
   }
@@ -192,23 +202,15 @@ public final class AppFields {
     return uri;
   }
 
-  private static boolean hasControl(String s, boolean allowLineBreaks) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (allowLineBreaks && (c == '\n' || c == '\t')) {
-        continue;
-      }
-      if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
-        return true;
-      }
-      int type = Character.getType(c);
-      if (type == Character.FORMAT && c != '\u200c' && c != '\u200d') {
-        // Bidirectional overrides and other invisible format characters make names lie; the
-        // zero-width joiner and non-joiner are spelling (emoji sequences, Persian, Indic scripts).
-        return true;
-      }
-    }
-    return false;
+  /**
+   * What {@link ShownText} refuses in {@code s} (its first such character), with line feeds and
+   * tabs allowed when {@code allowLineBreaks}; {@code null} when {@code s} may be shown.
+   * Bidirectional overrides and other invisible format characters make names lie; the zero-width
+   * joiner and non-joiner are spelling (emoji sequences, Persian, Indic scripts); an unpaired
+   * surrogate is no text (strict JSON parsers on devices refuse the frame that carries it).
+   */
+  private static String problem(String s, boolean allowLineBreaks) {
+    return ShownText.problem(allowLineBreaks ? s.replace('\n', ' ').replace('\t', ' ') : s);
   }
 
   private static ProtocolException invalid(String field, String why) {

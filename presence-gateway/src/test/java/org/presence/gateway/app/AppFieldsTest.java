@@ -3,6 +3,7 @@ package org.presence.gateway.app;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -73,6 +74,40 @@ class AppFieldsTest {
   @ValueSource(strings = {"a\u0000b", "a\u202eb", "a\u200bb", "a\nb", "   "})
   void name_whenControlOrEmpty_thenRefused(String raw) {
     assertThatThrownBy(() -> AppFields.name(raw)).isInstanceOf(ProtocolException.class);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"Evil\ud800", "\udc00Evil", "Ev\ud83dil", "Evil \udc68\ud83d"})
+  void nameAndDescription_whenAnUnpairedSurrogate_thenInvalidAppFieldNamingIt(String raw) {
+    assertThatThrownBy(() -> AppFields.name(raw))
+        .isInstanceOfSatisfying(
+            ProtocolException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(ErrorCode.INVALID_APP_FIELD);
+              assertThat(e.reason()).contains("name: unpaired surrogate U+");
+            });
+    assertThatThrownBy(() -> AppFields.description("Line one\n" + raw))
+        .isInstanceOfSatisfying(
+            ProtocolException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(ErrorCode.INVALID_APP_FIELD);
+              assertThat(e.reason()).contains("description: unpaired surrogate U+");
+            });
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"a\u0000b", "a\u202eb", "a\u200bb", "a\u2028b", "a\rb"})
+  void description_whenControlOrInvisible_thenInvalidAppField(String raw) {
+    assertThatThrownBy(() -> AppFields.description(raw))
+        .isInstanceOfSatisfying(
+            ProtocolException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_APP_FIELD));
+  }
+
+  @Test
+  void description_keepsLineBreaksTabsAndEmoji() {
+    assertThat(AppFields.description(" Chat about beer\r\n\tand \ud83c\udf7a\n "))
+        .isEqualTo("Chat about beer\n\tand \ud83c\udf7a");
   }
 
   @ParameterizedTest

@@ -548,6 +548,31 @@ class AppsBadInputTest {
   }
 
   /**
+   * An application's name and description reach devices in notification frames: an unpaired
+   * surrogate (which a JSON string can escape, but no UTF-8 text can hold) is refused like in every
+   * other text field, and nothing is stored.
+   */
+  @Test
+  void unpairedSurrogate_inTheAppsNameOrDescription_isInvalidAppField() {
+    String d = site.domain();
+    for (String body :
+        List.of(
+            "{\"name\":\"Evil\\ud800\",\"domain\":" + q(d) + "}",
+            "{\"name\":\"\\udc00Evil\",\"domain\":" + q(d) + "}",
+            "{\"name\":\"Evil\",\"domain\":" + q(d) + ",\"description\":\"a\\nb\\ud83d\"}")) {
+      HttpResponse<String> r = dev.post("/api/apps", body);
+      assertError(r, ErrorCode.INVALID_APP_FIELD);
+      assertThat(json(r).get("reason").asText()).as(body).contains("unpaired surrogate U+");
+    }
+    assertThat(appCount()).isZero();
+    // A pair (an emoji) is a character like any other, in both; the description keeps its lines.
+    long id = register("Beer \ud83c\udf7a", d, "Chat\nabout \ud83c\udf7a");
+    JsonNode app = json(dev.get("/api/apps/" + id));
+    assertThat(app.get("name").asText()).isEqualTo("Beer \ud83c\udf7a");
+    assertThat(app.get("description").asText()).isEqualTo("Chat\nabout \ud83c\udf7a");
+  }
+
+  /**
    * A PUID in a path that is not 43 base64url characters (a NUL, which PostgreSQL refuses) names no
    * grant: {@code UNKNOWN_PUID} on the API, the 404 page on the settings page's buttons.
    */
