@@ -132,10 +132,21 @@ public final class PairingEndpoints {
     }
     String grant = PageSupport.field(form, "grant_type");
     java.util.concurrent.CompletionStage<PairingService.Poll> result;
+    String needed =
+        DEVICE_CODE_GRANT.equals(grant)
+            ? "device_code"
+            : "refresh_token".equals(grant) ? "refresh_token" : null;
+    String code = needed == null ? null : PageSupport.field(form, needed);
+    if (needed != null && (code == null || code.isEmpty())) {
+      // RFC 6749 section 5.2: a missing parameter is invalid_request (invalid_grant is for a
+      // code that is unknown, used or expired).
+      oauthError(ex, HttpResponseStatus.BAD_REQUEST, "invalid_request", needed + " is required");
+      return;
+    }
     if (DEVICE_CODE_GRANT.equals(grant)) {
-      result = pairing.poll(PageSupport.field(form, "device_code"));
+      result = pairing.poll(code);
     } else if ("refresh_token".equals(grant)) {
-      result = pairing.refresh(PageSupport.field(form, "refresh_token"));
+      result = pairing.refresh(code);
     } else {
       oauthError(
           ex,

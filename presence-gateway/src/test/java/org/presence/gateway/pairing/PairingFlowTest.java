@@ -405,6 +405,23 @@ class PairingFlowTest {
                     "/oauth/token",
                     with("grant_type=refresh_token&refresh_token=", "ed a0 80", ""))))
         .isEqualTo("invalid_request");
+    // A missing code is a malformed request, not an unknown grant (RFC 6749 section 5.2).
+    for (String form :
+        List.of(
+            "grant_type="
+                + URLEncoder.encode(PairingEndpoints.DEVICE_CODE_GRANT, StandardCharsets.UTF_8),
+            "grant_type="
+                + URLEncoder.encode(PairingEndpoints.DEVICE_CODE_GRANT, StandardCharsets.UTF_8)
+                + "&device_code=",
+            "grant_type=refresh_token")) {
+      HttpResponse<String> r = post(node, "/oauth/token", form);
+      assertThat(error(r)).as(form).isEqualTo("invalid_request");
+      assertThat(json(r).get("error_description").asText()).as(form).endsWith("is required");
+    }
+    assertThat(
+            error(
+                post(node, "/oauth/token", "grant_type=refresh_token&refresh_token=never-issued")))
+        .isEqualTo("invalid_grant");
     // Another media type that starts like a form's, or a form in another charset, is not a form.
     for (String type :
         List.of(
