@@ -192,7 +192,10 @@ public final class NotificationBatchCodec {
   public NotificationBatchCodec(Limits limits) {
     this.limits = limits;
     // Duplicate members are an item's error, not the whole body's: the codec finds them itself.
-    this.factory = Json.build(limits.maxBodyBytes(), false);
+    // So is a string or number too long for its field: the body's limit bounds them, not the
+    // parser's per-value limits (a long number's type is read, never its value).
+    this.factory =
+        Json.build(limits.maxBodyBytes(), false, limits.maxBodyBytes(), limits.maxBodyBytes());
   }
 
   public Limits limits() {

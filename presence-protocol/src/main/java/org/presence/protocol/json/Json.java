@@ -64,13 +64,25 @@ public final class Json {
    * Jackson's check allocates a set per object.
    */
   public static JsonFactory build(long maxDocumentBytes, boolean detectDuplicates) {
+    return build(maxDocumentBytes, detectDuplicates, MAX_STRING_LENGTH, MAX_NUMBER_LENGTH);
+  }
+
+  /**
+   * A factory as {@link #build(long, boolean)} makes, whose strings may be {@code maxStringLength}
+   * characters long and numbers {@code maxNumberLength}. A codec that judges its values itself
+   * raises them to its document limit, so that a string or number too long for its field is that
+   * field's error rather than a broken document; such a codec must ask a long number only for its
+   * {@linkplain JsonParser#getNumberType() type} (which does not convert it) before its value.
+   */
+  public static JsonFactory build(
+      long maxDocumentBytes, boolean detectDuplicates, int maxStringLength, int maxNumberLength) {
     return JsonFactory.builder()
         .streamReadConstraints(
             StreamReadConstraints.builder()
                 .maxDocumentLength(maxDocumentBytes)
                 .maxNestingDepth(MAX_DEPTH)
-                .maxStringLength(MAX_STRING_LENGTH)
-                .maxNumberLength(MAX_NUMBER_LENGTH)
+                .maxStringLength(maxStringLength)
+                .maxNumberLength(maxNumberLength)
                 .maxNameLength(256)
                 .build())
         .configure(StreamReadFeature.STRICT_DUPLICATE_DETECTION, detectDuplicates)

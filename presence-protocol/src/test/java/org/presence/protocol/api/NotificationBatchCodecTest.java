@@ -111,6 +111,45 @@ class NotificationBatchCodecTest {
     assertThat(out.get(2).error().detail()).isEqualTo("expected an object");
   }
 
+  /**
+   * Well-formed JSON whose value is too long for any field (a ttl of 25 digits or more, a message
+   * over the parser's usual 64 KiB string limit) is that item's error: a good sibling is stored.
+   */
+  @Test
+  void decode_whenAValueIsFarTooLong_thenOnlyItsItemIsRefused() {
+    String good = "{\"UID\":\"a\",\"message\":\"good\",\"action\":\"https://x.example\"}";
+    String a = "\"action\":\"https://x.example\"";
+    List<Judged> out =
+        decode(
+            "["
+                + good
+                + ",{\"UID\":\"b\",\"message\":\"bad\","
+                + a
+                + ",\"ttl\":1000000000000000000000000}"
+                + ",{\"UID\":\"c\",\"message\":\"bad\","
+                + a
+                + ",\"ttl\":-"
+                + "9".repeat(100_000)
+                + "}"
+                + ",{\"UID\":\"d\",\"message\":\""
+                + "x".repeat(70_000)
+                + "\","
+                + a
+                + "},{\"UID\":\"e\",\"message\":\"bad\","
+                + a
+                + ",\"ttl\":1"
+                + "0".repeat(30)
+                + ".5},"
+                + good
+                + "]");
+    assertThat(out).extracting(Judged::ok).containsExactly(true, false, false, false, false, true);
+    assertThat(out.get(1).error().reason())
+        .isEqualTo("Invalid notification: ttl: 5 to 3600 seconds");
+    assertThat(out.get(2).error().detail()).isEqualTo("ttl: 5 to 3600 seconds");
+    assertThat(out.get(3).error().detail()).isEqualTo("message: at most 512 characters");
+    assertThat(out.get(4).error().detail()).isEqualTo("ttl: expected whole seconds");
+  }
+
   static Stream<Arguments> badItems() {
     String a = "\"action\":\"https://x.example\"";
     String m = "\"message\":\"hi\"";
