@@ -2,7 +2,6 @@ package org.presence.gateway.api;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.exc.StreamReadException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.io.IOException;
 import java.util.HashMap;
@@ -73,10 +72,8 @@ public final class JsonBody {
       if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
         throw new ProtocolException(ErrorCode.MALFORMED_JSON, "trailing content");
       }
-    } catch (StreamReadException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, e.getOriginalMessage());
     } catch (IOException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, null);
+      throw Json.refusal(e);
     }
     return new JsonBody(out);
   }

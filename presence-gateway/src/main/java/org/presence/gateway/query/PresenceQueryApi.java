@@ -204,7 +204,7 @@ public final class PresenceQueryApi {
         throw new ProtocolException(ErrorCode.MALFORMED_JSON, "trailing data");
       }
     } catch (IOException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, null);
+      throw Json.refusal(e);
     }
     if (!seen) {
       throw new ProtocolException(ErrorCode.MISSING_FIELD, "puids");

@@ -608,7 +608,21 @@ class AppsBadInputTest {
         ErrorCode.MALFORMED_JSON);
     assertError(dev.post("/api/apps", "[1,2]"), ErrorCode.MALFORMED_JSON);
     assertError(dev.post("/api/apps", "{\"name\":{\"nested\":1}}"), ErrorCode.WRONG_FIELD_TYPE);
-    assertError(dev.post("/api/apps", "{\"name\":\"a\",\"name\":\"b\"}"), ErrorCode.MALFORMED_JSON);
+    HttpResponse<String> twice = dev.post("/api/apps", "{\"name\":\"a\",\"name\":\"b\"}");
+    assertError(twice, ErrorCode.DUPLICATE_FIELD);
+    assertThat(json(twice).get("reason").asText()).isEqualTo("Duplicate field: name");
+    // Reasons in plain words, without the parser's messages, classes or features.
+    for (String[] bad :
+        new String[][] {
+          {"{\"name\":Infinity}", "Malformed JSON: not JSON: invalid number at byte 16"},
+          {"\uFEFF{\"name\":x}", "Malformed JSON: not JSON: un"},
+          {"{\"name\":\"x\"", "Malformed JSON: not JSON: unexpected end at byte "},
+          {"{\"a\":1" + "0".repeat(30) + "}", "Malformed JSON: number too long"},
+        }) {
+      HttpResponse<String> r = dev.post("/api/apps", bad[0]);
+      assertError(r, ErrorCode.MALFORMED_JSON);
+      assertThat(json(r).get("reason").asText()).as(bad[0]).startsWith(bad[1]);
+    }
     HttpResponse<String> text =
         TestNode.send(
             HttpRequest.newBuilder(node.uri("/api/apps"))

@@ -255,6 +255,49 @@ public abstract class NotificationsContract {
         .isFalse();
   }
 
+  /**
+   * Well-formed JSON whose value is far out of its field's range, longer than the parser takes
+   * elsewhere (the probe's 25-digit ttl, a 70,000-character message), is that item's error: the
+   * good sibling is stored.
+   */
+  @Test
+  void post_whenAValueIsFarTooLong_thenOnlyItsItemIsRefused() {
+    App app = app("Ranges");
+    String carl = email("carl");
+    String puid = grant(nodeA(), carl, app.id());
+    String a = ",\"action\":\"https://x.example\"";
+    Ack ack =
+        ack(
+            post(
+                nodeA(),
+                app.id(),
+                app.key(),
+                batch(
+                    "{\"UID\":\"" + puid + "\",\"message\":\"good\"" + a + "}",
+                    "{\"UID\":\""
+                        + puid
+                        + "\",\"message\":\"bad\""
+                        + a
+                        + ",\"ttl\":1000000000000000000000000}",
+                    "{\"UID\":\""
+                        + puid
+                        + "\",\"message\":\""
+                        + "m".repeat(70_000)
+                        + "\""
+                        + a
+                        + "}")));
+    assertThat(ack.result()).isEqualTo("PARTIAL");
+    assertThat(ack.results())
+        .extracting(ItemResult::errno)
+        .containsExactly(
+            0, ErrorCode.INVALID_NOTIFICATION.errno(), ErrorCode.INVALID_NOTIFICATION.errno());
+    assertThat(ack.results().get(1).reason())
+        .isEqualTo("Invalid notification: ttl: 5 to 3600 seconds");
+    assertThat(ack.results().get(2).reason())
+        .isEqualTo("Invalid notification: message: at most 512 characters");
+    assertThat(pending(carl)).extracting(Notification::message).containsExactly("good");
+  }
+
   /** Pauses the grant of {@code paused} and revokes that of {@code revoked}, as their users. */
   private void pauseAndRevoke(long appId, String paused, String revoked) {
     for (String puid : List.of(paused, revoked)) {
@@ -761,6 +804,12 @@ public abstract class NotificationsContract {
           post(nodeA(), app.id(), app.key(), "[" + "[".repeat(100) + "]".repeat(100) + "]"),
           400,
           ErrorCode.MALFORMED_JSON);
+      assertThat(
+              json(post(
+                      nodeA(), app.id(), app.key(), "[" + "[".repeat(100) + "]".repeat(100) + "]"))
+                  .get("reason")
+                  .asText())
+          .isEqualTo("Malformed JSON: nested deeper than 16");
       // 10,000 short items fit the body limit: the batch limit refuses them.
       String tenThousand =
           batch(
@@ -826,6 +875,9 @@ public abstract class NotificationsContract {
     JsonNode body = json(r);
     assertThat(body.get("errno").asInt()).as(r.body()).isEqualTo(code.errno());
     assertThat(body.get("result").asBoolean()).isFalse();
+    // Plain words: none of the parser's own messages, classes or features.
+    assertThat(body.get("reason").asText())
+        .doesNotContain("Jackson", "StreamRead", "Feature", "`", "Unexpected", "exceeds");
     if (status == 401) {
       assertThat(r.headers().firstValue("WWW-Authenticate")).contains("Bearer");
     }

@@ -351,6 +351,13 @@ public abstract class AppUpdatesContract {
       assertClosedWith(c, ErrorCode.MALFORMED_JSON);
     }
     try (UpdateClient c = UpdateClient.open(nodeA(), app.id())) {
+      c.sendText("{\"key\": \"" + app.key() + "\", \"key\": \"" + app.key() + "\"}");
+      JsonNode err = c.next();
+      assertThat(err.path("errno").asInt()).isEqualTo(ErrorCode.DUPLICATE_FIELD.errno());
+      assertThat(err.path("reason").asText()).isEqualTo("Duplicate field: key");
+      assertThat(c.awaitClose().code()).isEqualTo(ErrorCode.DUPLICATE_FIELD.closeCode());
+    }
+    try (UpdateClient c = UpdateClient.open(nodeA(), app.id())) {
       c.sendText("{\"since\": 3}");
       assertClosedWith(c, ErrorCode.MISSING_FIELD);
     }

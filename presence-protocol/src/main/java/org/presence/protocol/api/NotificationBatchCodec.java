@@ -3,7 +3,6 @@ package org.presence.protocol.api;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
@@ -242,19 +241,9 @@ public final class NotificationBatchCodec {
         throw new ProtocolException(ErrorCode.INVALID_NOTIFICATION, "empty batch");
       }
       return out;
-    } catch (JsonProcessingException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getOriginalMessage()), e);
     } catch (IOException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getMessage()), e);
+      throw Json.refusal(e);
     }
-  }
-
-  private static String cut(String s) {
-    if (s == null) {
-      return null;
-    }
-    String one = s.replace('\n', ' ');
-    return one.length() <= 80 ? one : one.substring(0, 80);
   }
 
   private static Judged refused(String detail) {
@@ -663,10 +652,8 @@ public final class NotificationBatchCodec {
         throw new ProtocolException(ErrorCode.MALFORMED_JSON, "not a notification ack");
       }
       return new Ack(result, queueSize, results);
-    } catch (JsonProcessingException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getOriginalMessage()), e);
     } catch (IOException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getMessage()), e);
+      throw Json.refusal(e);
     }
   }
 

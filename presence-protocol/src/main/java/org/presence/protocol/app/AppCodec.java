@@ -104,7 +104,9 @@ public final class AppCodec {
       return new KeyFrame(key, since);
     } catch (ProtocolException e) {
       throw e;
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
+      throw Json.refusal(e);
+    } catch (RuntimeException e) {
       throw new ProtocolException(ErrorCode.MALFORMED_JSON, null, e);
     }
   }

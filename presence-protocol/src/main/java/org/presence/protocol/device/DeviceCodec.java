@@ -3,10 +3,8 @@ package org.presence.protocol.device;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.async.ByteArrayFeeder;
-import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
@@ -139,9 +137,6 @@ public final class DeviceCodec {
   private static final byte[] EXPIRES_AT = "\",\"expires_at\":".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
-  /** Longest detail taken from a Jackson message into a reason. */
-  private static final int MAX_DETAIL = 80;
-
   private final Limits limits;
   private final JsonFactory factory;
   private final FastThreadLocal<Scratch> scratch;
@@ -263,6 +258,14 @@ public final class DeviceCodec {
     // before the parser sees a byte of it, so the thread's parser stays usable for the next frame.
     // The device channel turns Netty's UTF-8 check off and relies on this one.
     Utf8.check(s.bytes, 0, length);
+    // JSON text carries no byte order mark (RFC 8259 §8.1); the parser, reused across frames,
+    // would skip one at the start of its first frame and stumble on it in a later one.
+    if (length >= 3
+        && s.bytes[0] == (byte) 0xEF
+        && s.bytes[1] == (byte) 0xBB
+        && s.bytes[2] == (byte) 0xBF) {
+      throw new ProtocolException(ErrorCode.MALFORMED_JSON, "not JSON: byte order mark at byte 0");
+    }
     boolean reusable = false;
     try {
       JsonParser p = s.parser(factory);
@@ -273,12 +276,8 @@ public final class DeviceCodec {
       return m;
     } catch (ProtocolException e) {
       throw e;
-    } catch (StreamConstraintsException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, detail(e), e);
-    } catch (JsonProcessingException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, detail(e), e);
     } catch (IOException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, cut(e.getMessage()), e);
+      throw Json.refusal(e);
     } finally {
       if (reusable) {
         s.fed += length;
@@ -286,18 +285,6 @@ public final class DeviceCodec {
         s.discard();
       }
     }
-  }
-
-  private static String detail(JsonProcessingException e) {
-    return cut(e.getOriginalMessage());
-  }
-
-  private static String cut(String s) {
-    if (s == null) {
-      return null;
-    }
-    String one = s.replace('\n', ' ');
-    return one.length() <= MAX_DETAIL ? one : one.substring(0, MAX_DETAIL);
   }
 
   /** Reads one frame's object: its fields first, in any order, then the message they make. */

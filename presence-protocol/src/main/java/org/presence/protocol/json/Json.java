@@ -2,10 +2,14 @@ package org.presence.protocol.json;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
@@ -105,6 +109,97 @@ public final class Json {
   public static JsonParser parser(JsonFactory factory, ByteBuf buf) throws IOException {
     Utf8.check(buf);
     return factory.createParser((InputStream) new ByteBufInputStream(buf, false));
+  }
+
+  /**
+   * The answer to a parser's failure on a client's bytes, with a reason in plain words that names
+   * no parser class or feature (the failure stays the cause, for logs), so that every codec and
+   * route answers the same failure the same way:
+   *
+   * <ul>
+   *   <li>a field twice ({@code STRICT_DUPLICATE_DETECTION}): {@link ErrorCode#DUPLICATE_FIELD}
+   *       with the field's name;
+   *   <li>a number that fits no {@code long} where one was read: {@link ErrorCode#WRONG_FIELD_TYPE}
+   *       with the field's name (codecs that know the field check the number's type first and
+   *       answer the field's own range error);
+   *   <li>a read limit passed: {@link ErrorCode#MALFORMED_JSON}, "nested deeper than 16", "number
+   *       too long", "string too long", "field name too long" or "document too long";
+   *   <li>anything else: {@link ErrorCode#MALFORMED_JSON}, "not JSON: " what was wrong and where,
+   *       e.g. "not JSON: unexpected character at byte 0".
+   * </ul>
+   */
+  public static ProtocolException refusal(IOException e) {
+    if (!(e instanceof JsonProcessingException j)) {
+      return new ProtocolException(ErrorCode.MALFORMED_JSON, "not JSON", e);
+    }
+    String m = j.getOriginalMessage() == null ? "" : j.getOriginalMessage();
+    if (e instanceof StreamConstraintsException) {
+      return new ProtocolException(ErrorCode.MALFORMED_JSON, limit(m), e);
+    }
+    if (e instanceof InputCoercionException c) {
+      JsonParser p = c.getProcessor();
+      String name = p == null ? null : p.getParsingContext().getCurrentName();
+      String what = "number out of range";
+      return new ProtocolException(
+          ErrorCode.WRONG_FIELD_TYPE, name == null ? what : name + ": " + what, e);
+    }
+    if (m.startsWith(DUPLICATE) && m.endsWith("'")) {
+      return new ProtocolException(
+          ErrorCode.DUPLICATE_FIELD, m.substring(DUPLICATE.length(), m.length() - 1), e);
+    }
+    return new ProtocolException(
+        ErrorCode.MALFORMED_JSON, "not JSON: " + syntax(m) + at(j.getLocation()), e);
+  }
+
+  /** How Jackson's duplicate check starts its message; the field's name follows in quotes. */
+  private static final String DUPLICATE = "Duplicate field '";
+
+  private static String limit(String m) {
+    if (m.startsWith("Document nesting depth")) {
+      return "nested deeper than " + MAX_DEPTH;
+    } else if (m.startsWith("Number value length")) {
+      return "number too long";
+    } else if (m.startsWith("String value length")) {
+      return "string too long";
+    } else if (m.startsWith("Name length")) {
+      return "field name too long";
+    } else if (m.startsWith("Document length")) {
+      return "document too long";
+    }
+    return "over a size limit";
+  }
+
+  private static String syntax(String m) {
+    if (m.startsWith("Unexpected end-of-input")) {
+      return "unexpected end";
+    } else if (m.startsWith("Unexpected close marker")) {
+      return "unexpected closing bracket";
+    } else if (m.startsWith("Illegal unquoted character")) {
+      return "control character in a string";
+    } else if (m.startsWith("Unrecognized character escape")) {
+      return "invalid escape";
+    } else if (m.startsWith("Non-standard token")
+        || m.startsWith("Invalid numeric value")
+        || m.startsWith("Malformed numeric value")
+        || m.contains("valid numeric value")
+        || m.contains("for valid number")) {
+      return "invalid number";
+    } else if (m.startsWith("Unrecognized token")) {
+      return "unknown word";
+    } else if (m.startsWith("Unexpected character") || m.startsWith("Illegal character")) {
+      return "unexpected character";
+    }
+    return "syntax error";
+  }
+
+  private static String at(JsonLocation where) {
+    if (where == null) {
+      return "";
+    }
+    if (where.getByteOffset() >= 0) {
+      return " at byte " + where.getByteOffset();
+    }
+    return where.getCharOffset() >= 0 ? " at character " + where.getCharOffset() : "";
   }
 
   /** A generator appending UTF-8 JSON to {@code buf}; closing it does not release the buffer. */

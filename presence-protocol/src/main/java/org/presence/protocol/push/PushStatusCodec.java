@@ -3,7 +3,6 @@ package org.presence.protocol.push;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
@@ -85,10 +84,8 @@ public final class PushStatusCodec {
           PresenceStatus.fromPushLetter(xps)
               .orElseThrow(() -> new ProtocolException(ErrorCode.INVALID_STATUS, "xps: O, A or U"));
       return new PushStatus(xpi, status);
-    } catch (JsonProcessingException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, null, e);
     } catch (IOException e) {
-      throw new ProtocolException(ErrorCode.MALFORMED_JSON, null, e);
+      throw Json.refusal(e);
     }
   }
 

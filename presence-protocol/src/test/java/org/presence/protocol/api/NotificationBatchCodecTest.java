@@ -335,6 +335,20 @@ class NotificationBatchCodecTest {
     ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> decode(body));
     assertThat(e).as(body).isNotNull();
     assertThat(e.code()).isEqualTo(code);
+    assertThat(e.reason())
+        .doesNotContain("Jackson", "StreamRead", "Feature", "`", "Unexpected", "exceeds", "(");
+  }
+
+  @Test
+  void decode_whenNestedTooDeepOrNotJson_thenPlainReason() {
+    String deep = "[" + "[".repeat(40) + "]".repeat(40) + "]";
+    assertThat(catchThrowableOfType(ProtocolException.class, () -> decode(deep)).reason())
+        .isEqualTo("Malformed JSON: nested deeper than 16");
+    assertThat(
+            catchThrowableOfType(
+                    ProtocolException.class, () -> decode("[{\"UID\":\"u\",\"ttl\":Infinity}]"))
+                .reason())
+        .startsWith("Malformed JSON: not JSON: invalid number at byte ");
   }
 
   @Test

@@ -2,6 +2,7 @@ package org.presence.protocol.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -66,13 +67,24 @@ class AppCodecTest {
         "{\"key\":\"k\",\"since\":9007199254740992} | INVALID_SINCE",
         "{\"key\":\"k\",\"since\":123456789012345678901234} | INVALID_SINCE",
         "{\"key\":\"k\",\"since\":[1]} | INVALID_SINCE",
-        "{\"key\":\"a\",\"key\":\"b\"} | MALFORMED_JSON",
+        "{\"key\":\"a\",\"key\":\"b\"} | DUPLICATE_FIELD",
       })
   void decodeKey_whenMalformed_thenDocumentedErrno(String json, ErrorCode code) {
     assertThatThrownBy(() -> key(json))
         .isInstanceOf(ProtocolException.class)
         .extracting(e -> ((ProtocolException) e).code())
         .isEqualTo(code);
+  }
+
+  @Test
+  void decodeKey_whenNotJsonOrAFieldTwice_thenReasonInPlainWords() {
+    assertThat(catchThrowableOfType(ProtocolException.class, () -> key("{\"key\":\"k\"")).reason())
+        .isEqualTo("Malformed JSON: not JSON: unexpected end at byte 10");
+    assertThat(
+            catchThrowableOfType(
+                    ProtocolException.class, () -> key("{\"key\":\"a\",\"key\":\"b\"}"))
+                .reason())
+        .isEqualTo("Duplicate field: key");
   }
 
   @Test

@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -44,18 +45,37 @@ class DeviceCodecMalformedTest {
             "truncated frame"),
         row("{\"type\":\"ack\",\"ids\":[\"n1\",", ErrorCode.MALFORMED_JSON, "truncated frame"),
         row("{\"type\":\"ack\",\"ids\":[2,", ErrorCode.MALFORMED_JSON, "truncated frame"),
-        row("{\"type\":\"connect\",,}", ErrorCode.MALFORMED_JSON, null),
-        row("{'type':'connect'}", ErrorCode.MALFORMED_JSON, null),
-        row("{\"type\":connect}", ErrorCode.MALFORMED_JSON, null),
+        row(
+            "{\"type\":\"connect\",,}",
+            ErrorCode.MALFORMED_JSON,
+            "not JSON: unexpected character at byte 18"),
+        row(
+            "{'type':'connect'}",
+            ErrorCode.MALFORMED_JSON,
+            "not JSON: unexpected character at byte 1"),
+        row(
+            "{\"type\":connect}",
+            ErrorCode.MALFORMED_JSON,
+            "not JSON: unexpected character at byte 8"),
         row(
             "{\"type\":\"connect\",\"assertion\":\"a\"}{}",
             ErrorCode.MALFORMED_JSON,
             "trailing content after the object"),
         row("{\"type\":\"connect\",\"assertion\":\"a\"} x", ErrorCode.MALFORMED_JSON, null),
-        row("{\"a\":" + "[".repeat(40) + "]".repeat(40) + "}", ErrorCode.MALFORMED_JSON, null),
-        row("{\"a\":1" + "0".repeat(40) + "}", ErrorCode.MALFORMED_JSON, null),
-        row("{\"a\":NaN}", ErrorCode.MALFORMED_JSON, null),
-        row("{\"type\":\"status\u0001\"}", ErrorCode.MALFORMED_JSON, null),
+        row(
+            "{\"a\":" + "[".repeat(40) + "]".repeat(40) + "}",
+            ErrorCode.MALFORMED_JSON,
+            "nested deeper than 16"),
+        row("{\"a\":1" + "0".repeat(40) + "}", ErrorCode.MALFORMED_JSON, "number too long"),
+        row("{\"a\":NaN}", ErrorCode.MALFORMED_JSON, "not JSON: invalid number at byte 8"),
+        row(
+            "{\"type\":\"status\u0001\"}",
+            ErrorCode.MALFORMED_JSON,
+            "not JSON: control character in a string at byte 15"),
+        row(
+            "\uFEFF{\"type\":\"connect\"}",
+            ErrorCode.MALFORMED_JSON,
+            "not JSON: byte order mark at byte 0"),
         row(
             "{\"type\":\"connect\",\"assertion\":\"" + "a".repeat(600) + "\"}",
             ErrorCode.FRAME_TOO_LARGE,
@@ -343,10 +363,28 @@ class DeviceCodecMalformedTest {
       }
       assertThat(e.reason().getBytes(StandardCharsets.UTF_8).length)
           .isLessThanOrEqualTo(ErrorCode.MAX_REASON_BYTES);
+      // Plain words: none of the parser's own messages, classes or features.
+      assertThat(e.reason())
+          .doesNotContain("Jackson", "StreamRead", "Feature", "`", "Unexpected", "exceeds", "(");
       assertThat(b.refCnt()).isEqualTo(1);
       assertThat(b.readerIndex()).isZero();
     } finally {
       b.release();
+    }
+  }
+
+  @Test
+  void decode_whenByteOrderMark_thenMalformedJson_alsoAfterAGoodFrame() {
+    DeviceCodec codec = new DeviceCodec(new DeviceCodec.Limits(512, 3, 10));
+    byte[] good = DeviceFixtures.json("connect-minimal").getBytes(StandardCharsets.UTF_8);
+    byte[] bom =
+        ("\uFEFF" + DeviceFixtures.json("connect-minimal")).getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < 2; i++) {
+      ProtocolException e =
+          catchThrowableOfType(ProtocolException.class, () -> codec.decode(bom, 0, bom.length));
+      assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+      assertThat(e.reason()).isEqualTo("Malformed JSON: not JSON: byte order mark at byte 0");
+      codec.decode(good, 0, good.length);
     }
   }
 

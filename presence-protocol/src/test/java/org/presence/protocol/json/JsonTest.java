@@ -3,6 +3,7 @@ package org.presence.protocol.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
@@ -10,7 +11,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 
 class JsonTest {
   private static void readAll(String json) throws IOException {
@@ -83,5 +89,89 @@ class JsonTest {
     } finally {
       buf.release();
     }
+  }
+
+  /** What {@link Json#refusal} answers to {@code json} read to its end from {@code factory}. */
+  private static ProtocolException refusal(JsonFactory factory, byte[] json) {
+    ByteBuf buf = Unpooled.wrappedBuffer(json);
+    try (JsonParser p = Json.parser(factory, buf)) {
+      while (p.nextToken() != null) {
+        if (p.currentToken() == JsonToken.VALUE_NUMBER_INT) {
+          p.getLongValue();
+        } else if (p.currentToken() == JsonToken.VALUE_STRING) {
+          p.getText();
+        }
+      }
+    } catch (IOException e) {
+      return Json.refusal(e);
+    } finally {
+      buf.release();
+    }
+    throw new AssertionError("read without a failure");
+  }
+
+  private static ProtocolException refusal(String json) {
+    return refusal(Json.frames(), json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Names of Jackson's classes, features and settings that a client must never read. */
+  static void assertPlain(ProtocolException e) {
+    assertThat(e.reason())
+        .doesNotContain("Jackson", "jackson", "StreamRead", "JsonReadFeature", "`", "enable")
+        .doesNotContain("code 239", "Unexpected", "exceeds", "(");
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "{\"n\":Infinity}|not JSON: invalid number at byte 13",
+        "{\"n\":NaN}|not JSON: invalid number at byte 8",
+        "{\"n\":01}|not JSON: invalid number at byte 6",
+        "{\"n\":tru}|not JSON: unknown word at byte 5",
+        "{\"n\":1]|not JSON: unexpected closing bracket at byte 6",
+        "{\"n\":|not JSON: unexpected end at byte 5",
+        "{n:1}|not JSON: unexpected character at byte 1",
+        "{\"n\":\"a\\qb\"}|not JSON: invalid escape at byte 8",
+      })
+  void refusal_whenNotJson_thenSaysWhatAndWhereInPlainWords(String json, String detail) {
+    ProtocolException e = refusal(json);
+    assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+    assertThat(e.detail()).isEqualTo(detail);
+    assertPlain(e);
+  }
+
+  @Test
+  void refusal_whenOverALimit_thenNamesTheLimitInPlainWords() {
+    String deep = "[".repeat(Json.MAX_DEPTH + 1) + "]".repeat(Json.MAX_DEPTH + 1);
+    assertThat(refusal(deep).detail()).isEqualTo("nested deeper than 16");
+    assertThat(refusal("[" + "9".repeat(25) + "]").detail()).isEqualTo("number too long");
+    assertThat(refusal("[1." + "9".repeat(25) + "]").detail()).isEqualTo("number too long");
+    String longString = "[\"" + "x".repeat(Json.MAX_STRING_LENGTH + 1) + "\"]";
+    assertThat(refusal(Json.documents(), longString.getBytes(StandardCharsets.UTF_8)).detail())
+        .isEqualTo("string too long");
+    assertThat(refusal("{\"" + "n".repeat(300) + "\":1}").detail())
+        .isEqualTo("field name too long");
+    assertThat(refusal("[\"" + "x".repeat(Json.DEFAULT_FRAME_LIMIT) + "\"]").detail())
+        .isEqualTo("document too long");
+    for (String json : List.of(deep, "[" + "9".repeat(25) + "]")) {
+      assertThat(refusal(json).code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+      assertPlain(refusal(json));
+    }
+  }
+
+  @Test
+  void refusal_whenFieldRepeats_thenDuplicateFieldWithItsName() {
+    ProtocolException e = refusal("{\"a\":1,\"b\":{\"c\":2,\"c\":3}}");
+    assertThat(e.code()).isEqualTo(ErrorCode.DUPLICATE_FIELD);
+    assertThat(e.reason()).isEqualTo("Duplicate field: c");
+  }
+
+  @Test
+  void refusal_whenANumberFitsNoLong_thenWrongFieldTypeNamingTheField() {
+    ProtocolException e = refusal("{\"n\":99999999999999999999}");
+    assertThat(e.code()).isEqualTo(ErrorCode.WRONG_FIELD_TYPE);
+    assertThat(e.detail()).isEqualTo("n: number out of range");
+    assertPlain(e);
   }
 }
