@@ -17,6 +17,9 @@ import org.presence.protocol.json.Json;
  * Read with the streaming parser under {@link Json#documents()}'s limits.
  */
 public final class JsonBody {
+  /** The value of an integer member that fits no {@code long}: out of range of every field. */
+  private static final Object OUT_OF_RANGE = new Object();
+
   private final Map<String, Object> fields;
 
   private JsonBody(Map<String, Object> fields) {
@@ -60,7 +63,12 @@ public final class JsonBody {
         JsonToken v = p.nextToken();
         switch (v) {
           case VALUE_STRING -> out.put(name, p.getText());
-          case VALUE_NUMBER_INT -> out.put(name, p.getLongValue());
+          case VALUE_NUMBER_INT ->
+              out.put(
+                  name,
+                  p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                      ? OUT_OF_RANGE
+                      : p.getLongValue());
           case VALUE_TRUE -> out.put(name, Boolean.TRUE);
           case VALUE_FALSE -> out.put(name, Boolean.FALSE);
           case VALUE_NULL -> out.put(name, null);
@@ -92,11 +100,17 @@ public final class JsonBody {
     throw new ProtocolException(ErrorCode.WRONG_FIELD_TYPE, name + ": expected a string");
   }
 
-  /** An integer member, or null; {@code WRONG_FIELD_TYPE} for other types. */
+  /**
+   * An integer member, or null; {@code WRONG_FIELD_TYPE} for other types, {@code
+   * INVALID_FIELD_VALUE} for an integer that fits no {@code long}.
+   */
   public Long integer(String name) {
     Object v = fields.get(name);
     if (v == null || v instanceof Long) {
       return (Long) v;
+    }
+    if (v == OUT_OF_RANGE) {
+      throw new ProtocolException(ErrorCode.INVALID_FIELD_VALUE, name + ": out of range");
     }
     throw new ProtocolException(ErrorCode.WRONG_FIELD_TYPE, name + ": expected an integer");
   }

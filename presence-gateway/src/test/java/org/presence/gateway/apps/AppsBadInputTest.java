@@ -523,6 +523,12 @@ class AppsBadInputTest {
     assertError(
         marge.put("/api/settings", "{\"online_within_minutes\":99999999999}"),
         ErrorCode.INVALID_FIELD_VALUE);
+    // A number that fits no long is out of the field's range as well, not malformed JSON.
+    HttpResponse<String> huge =
+        marge.put("/api/settings", "{\"online_within_minutes\":99999999999999999999}");
+    assertError(huge, ErrorCode.INVALID_FIELD_VALUE);
+    assertThat(json(huge).get("reason").asText())
+        .isEqualTo("Invalid field value: online_within_minutes: out of range");
     JsonNode s = json(marge.get("/api/settings"));
     assertThat(s.get("online_within_minutes").asInt()).isEqualTo(5);
     assertThat(s.get("custom_status").asText()).isEmpty();
