@@ -32,8 +32,19 @@ import javax.xml.stream.XMLStreamException;
  * </ul>
  *
  * Only the stanza being read is held (its element tree, and Aalto's buffer of a token not complete
- * yet); every buffer read is released at once. {@link #reset} starts a new parser for the new
- * stream that follows STARTTLS and SASL.
+ * yet); a buffer read is released once it is read through.
+ *
+ * <p>While the session answers an element asynchronously (SASL, a stream resumption), it
+ * {@linkplain #hold holds} the decoder: what came after that element in the same read, and every
+ * read until the answer (the session pauses reads meanwhile, so that is one read's worth), waits
+ * undecoded, in order. The session then either {@linkplain #resume resumes} the same stream with it
+ * (a SASL failure: RFC 6120 §6.4.5, the client may try again) or {@linkplain #restartAfterHeld
+ * starts a new stream} with it, from the byte after the element (SASL success, RFC 6120 §6.4.6:
+ * what follows the client's {@code </auth>} is the new stream, a pipelined header included,
+ * XEP-0305). {@link #reset} starts a new parser and drops what is left of the input: STARTTLS,
+ * where the bytes after {@code <starttls/>} in the same read came in clear text and must not be
+ * read as part of the encrypted stream (RFC 6120 §5.4.3.3; the STARTTLS command injection of
+ * CVE-2011-0411).
  */
 final class StanzaDecoder extends ChannelInboundHandlerAdapter {
   static final String STREAMS_NS = "http://etherx.jabber.org/streams";
@@ -58,6 +69,26 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
   private int depth;
   private XmlElement[] open;
   private boolean failed;
+  private ChannelHandlerContext ctx;
+
+  /** The session answers the last element asynchronously: nothing more is decoded until then. */
+  private boolean holding;
+
+  /**
+   * The read whose decoding stopped at a {@link #hold} ({@code null} when none): its first {@link
+   * #currentValid} bytes were fed to the parser, which has not read all of them yet; from the
+   * stream's byte {@link #currentStart} on.
+   */
+  private ByteBuf current;
+
+  private long currentStart;
+  private int currentValid;
+
+  /** Where the element the decoding stopped at ends, in the stream's bytes. */
+  private long heldAt;
+
+  /** The reads that came while holding, undecoded, or {@code null}. */
+  private ByteBuf held;
 
   StanzaDecoder(int maxStanzaBytes, int maxDepth) {
     this.maxStanzaBytes = maxStanzaBytes;
@@ -75,8 +106,114 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
     return f;
   }
 
-  /** Starts a new stream: what is left of the current input is dropped. */
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /**
+   * Starts a new stream: what is left of the current input is dropped, unread (STARTTLS: it came in
+   * clear text).
+   */
   void reset() {
+    holding = false;
+    releaseHeld();
+    newParser();
+  }
+
+  /**
+   * Decodes nothing more until {@link #resume} or {@link #restartAfterHeld}: called by the session
+   * while it reads an element (the decoder stops right after it).
+   */
+  void hold() {
+    holding = true;
+  }
+
+  /** Goes on with the same stream after a {@link #hold}: what waited is decoded now, in order. */
+  void resume() {
+    if (!holding) {
+      return;
+    }
+    holding = false;
+    ByteBuf cur = current;
+    current = null;
+    ByteBuf next = held;
+    held = null;
+    if (cur != null) {
+      decodeRest(cur);
+    }
+    if (next == null) {
+      return;
+    }
+    if (failed) {
+      next.release();
+    } else if (holding) {
+      // The rest of cur had another element the session answers asynchronously.
+      keep(next);
+    } else {
+      decode(next);
+    }
+  }
+
+  /**
+   * Starts a new stream after a {@link #hold}: the bytes after the held element, and those that
+   * waited, are the new stream's first (RFC 6120 §6.4.6), decoded now.
+   */
+  void restartAfterHeld() {
+    if (!holding) {
+      newParser();
+      return;
+    }
+    holding = false;
+    ByteBuf rest = null;
+    if (current != null) {
+      int from = (int) (heldAt - currentStart);
+      int left = current.readableBytes() - from;
+      if (left > 0 || held != null) {
+        rest = ctx.alloc().buffer(left + (held == null ? 0 : held.readableBytes()));
+        rest.writeBytes(current, current.readerIndex() + from, left);
+      }
+    }
+    if (held != null) {
+      if (rest == null) {
+        rest = held;
+        held = null;
+      } else {
+        rest.writeBytes(held);
+      }
+    }
+    releaseHeld();
+    newParser();
+    if (rest != null) {
+      decode(rest);
+    }
+  }
+
+  private void releaseHeld() {
+    if (current != null) {
+      current.release();
+      current = null;
+    }
+    if (held != null) {
+      held.release();
+      held = null;
+    }
+  }
+
+  /** Adds {@code buf} (owned here now) to what waits. */
+  private void keep(ByteBuf buf) {
+    if (held == null) {
+      held = buf;
+      return;
+    }
+    ByteBuf all = ctx.alloc().buffer(held.readableBytes() + buf.readableBytes());
+    all.writeBytes(held).writeBytes(buf);
+    held.release();
+    buf.release();
+    held = all;
+  }
+
+  private void newParser() {
     if (reader != null) {
       try {
         reader.close();
@@ -98,8 +235,20 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
       ctx.fireChannelRead(msg);
       return;
     }
+    if (failed || !buf.isReadable()) {
+      buf.release();
+    } else if (holding) {
+      keep(buf);
+    } else {
+      decode(buf);
+    }
+  }
+
+  /** Decodes {@code buf} (owned here): released once read through, kept if a hold stops it. */
+  private void decode(ByteBuf buf) {
+    boolean keep = false;
     try {
-      if (failed || !buf.isReadable()) {
+      if (failed) {
         return;
       }
       if (depth == 0 && declarationBeforeRoot(buf)) {
@@ -111,8 +260,10 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
       // What comes before bytes that are not UTF-8 is read first: stanzas complete before them
       // are served, then the stream ends.
       int valid = utf8.validPrefix(buf);
+      long start = fed;
       if (valid > 0) {
-        ByteBuffer nio = buf.nioBuffer(buf.readerIndex(), valid);
+        // A buffer of its own (position 0): Aalto counts the stream's bytes from its position.
+        ByteBuffer nio = buf.nioBuffer(buf.readerIndex(), valid).slice();
         fed += nio.remaining();
         try {
           r.getInputFeeder().feedInput(nio);
@@ -121,19 +272,56 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
           fail(ctx, "not-well-formed", oneLine(e.getMessage()));
         }
       }
-      // After a reset (STARTTLS, SASL) the rest of this input was dropped, unread.
+      if (holding && r == reader && !failed) {
+        // Aalto reads from buf until it is fed again: kept until the session's answer.
+        current = buf;
+        currentStart = start;
+        currentValid = valid;
+        keep = true;
+        return;
+      }
+      // After a reset (STARTTLS) the rest of this input was dropped, unread.
       if (valid < buf.readableBytes() && r == reader) {
         fail(ctx, "not-well-formed", "invalid UTF-8");
       }
     } finally {
-      buf.release();
+      if (!keep) {
+        buf.release();
+      }
+    }
+  }
+
+  /**
+   * Reads the rest of {@code buf}, the {@link #current} read a hold stopped, as {@link #decode}.
+   */
+  private void decodeRest(ByteBuf buf) {
+    boolean keep = false;
+    try {
+      AsyncXMLStreamReader<AsyncByteBufferFeeder> r = reader;
+      try {
+        drain(ctx, r);
+      } catch (XMLStreamException | RuntimeException e) {
+        fail(ctx, "not-well-formed", oneLine(e.getMessage()));
+      }
+      if (holding && r == reader && !failed) {
+        current = buf;
+        keep = true;
+        return;
+      }
+      if (currentValid < buf.readableBytes() && r == reader) {
+        fail(ctx, "not-well-formed", "invalid UTF-8");
+      }
+    } finally {
+      if (!keep) {
+        buf.release();
+      }
     }
   }
 
   /** Reads events until the parser needs more input, the stream failed or was reset. */
   private void drain(ChannelHandlerContext ctx, AsyncXMLStreamReader<AsyncByteBufferFeeder> r)
       throws XMLStreamException {
-    while (!failed && r == reader) {
+    while (!failed && r == reader && !holding) {
       if (fed - boundary > maxStanzaBytes) {
         fail(ctx, "policy-violation", "stanza larger than " + maxStanzaBytes + " bytes");
         return;
@@ -217,6 +405,7 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
     open[depth] = null;
     if (depth == 1) {
       boundary = r.getLocationInfo().getEndingByteOffset();
+      heldAt = boundary;
       ctx.fireChannelRead(e);
     }
   }
@@ -262,6 +451,8 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
     failed = true;
+    holding = false;
+    releaseHeld();
     java.util.Arrays.fill(open, null);
   }
 }

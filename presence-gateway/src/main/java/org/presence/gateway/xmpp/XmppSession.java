@@ -76,7 +76,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     HEADER,
     /** Stream open, features sent. */
     OPEN,
-    /** A SASL check is under way (reads paused). */
+    /**
+     * A SASL check or a stream resumption is under way (reads paused, what came after it held
+     * undecoded by the decoder).
+     */
     AUTHENTICATING,
     /** The stream is ending: what arrives is dropped. */
     CLOSED
@@ -380,6 +383,8 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     }
     phase = Phase.AUTHENTICATING;
     Backpressure.pause(ctx.channel(), Backpressure.BUSY);
+    // What the client sent after the <auth/> waits for its answer (a new stream after success).
+    node.decoder(ctx).hold();
     node.updates()
         .admitApp(id, parts[2])
         .whenCompleteAsync((a, x) -> admitted(id, a, x), ctx.executor());
@@ -418,6 +423,8 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
             saslFailure("temporary-auth-failure", code.reasonWith(null));
         default -> saslFailure("not-authorized", null);
       }
+      // RFC 6120 §6.4.5: the same stream goes on, with what the client sent after the <auth/>.
+      node.decoder(ctx).resume();
       return;
     }
     admission = a;
@@ -426,10 +433,12 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     if (node.socketSendBuffer() > 0) {
       ctx.channel().config().setOption(ChannelOption.SO_SNDBUF, node.socketSendBuffer());
     }
-    node.decoder(ctx).reset();
     phase = Phase.HEADER;
     headerSent = false;
     ctx.writeAndFlush(utf8("<success xmlns='" + SASL_NS + "'/>"), ctx.voidPromise());
+    // RFC 6120 §6.4.6: the bytes after the client's </auth> are the new stream's (its header may
+    // have come with the <auth/>, XEP-0305).
+    node.decoder(ctx).restartAfterHeld();
   }
 
   private java.net.InetAddress clientAddress() {
@@ -546,6 +555,8 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     }
     phase = Phase.AUTHENTICATING;
     Backpressure.pause(ctx.channel(), Backpressure.BUSY);
+    // What the client sent after the <resume/> (a bind, should it fail) waits for its answer.
+    node.decoder(ctx).hold();
     node.takeResumable(previd, appId, h)
         .whenCompleteAsync(
             (taken, x) -> {
@@ -566,9 +577,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
                   smFailed(
                       "item-not-found", "no such session to resume (expired or on another node)");
                 }
-                return;
+              } else {
+                resumed(state, h);
               }
-              resumed(state, h);
+              node.decoder(ctx).resume();
             },
             ctx.executor());
   }

@@ -73,6 +73,7 @@ final class RawXmpp implements AutoCloseable {
     out = s.getOutputStream();
   }
 
+  /** Sends {@code xml} in one write (several elements in it arrive together, pipelined). */
   void send(String xml) throws IOException {
     send(xml.getBytes(StandardCharsets.UTF_8));
   }
@@ -143,6 +144,14 @@ final class RawXmpp implements AutoCloseable {
     await("</stream:features>");
     send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     await("<proceed");
+    handshake();
+    send(HEADER);
+    await("</stream:features>");
+    return this;
+  }
+
+  /** The TLS handshake after the server's {@code <proceed/>}; what follows is encrypted. */
+  void handshake() throws IOException {
     SSLSocket tls =
         (SSLSocket)
             XmppFixture.trustAll()
@@ -152,9 +161,6 @@ final class RawXmpp implements AutoCloseable {
     tls.setSoTimeout((int) WAIT_MS);
     tls.startHandshake();
     use(tls);
-    send(HEADER);
-    await("</stream:features>");
-    return this;
   }
 
   /** SASL PLAIN with {@code user} and {@code password}; returns the server's answer element. */
@@ -162,10 +168,23 @@ final class RawXmpp implements AutoCloseable {
     return auth(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
   }
 
+  /**
+   * The {@code <auth/>} element of SASL PLAIN with {@code user} and {@code password}, to send with
+   * other elements in one write.
+   */
+  static String authElement(String user, String password) {
+    return authElement(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String authElement(byte[] message) {
+    return "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+        + Base64.getEncoder().encodeToString(message)
+        + "</auth>";
+  }
+
   /** SASL PLAIN with {@code message} as it is; returns the server's answer element. */
   String auth(byte[] message) throws IOException {
-    String plain = Base64.getEncoder().encodeToString(message);
-    send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + plain + "</auth>");
+    send(authElement(message));
     long deadline = System.currentTimeMillis() + WAIT_MS;
     while (received.indexOf("<success", mark) < 0 && received.indexOf("</failure>", mark) < 0) {
       if (eof || System.currentTimeMillis() > deadline) {

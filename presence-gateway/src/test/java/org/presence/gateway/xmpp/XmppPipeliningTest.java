@@ -1,0 +1,137 @@
+package org.presence.gateway.xmpp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.TestNode;
+
+/**
+ * Elements a client sends in one write behind one the node answers asynchronously (XEP-0305
+ * pipelining), over real sockets: each is handled in order once the first is answered; the bytes
+ * after a successful {@code <auth/>} are the new stream's (RFC 6120 §6.4.6), those after a failed
+ * one the same stream's; those after {@code <starttls/>}, sent in clear text, are never read (RFC
+ * 6120 §5.4.3.3). The answers come well before {@code xmpp.auth-timeout} (10 s), which the node
+ * would wait for if it dropped them.
+ */
+class XmppPipeliningTest {
+  private static final String SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
+  private static final String BIND =
+      "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+          + "<resource>r</resource></bind></iq>";
+  private static final long ANSWER_MS = 5_000;
+
+  @TempDir static Path dataDir;
+  private static TestNode node;
+  private static XmppFixture fx;
+  private static XmppFixture.App app;
+
+  @BeforeAll
+  static void start() {
+    node = XmppFixture.node(dataDir, Map.of());
+    fx = new XmppFixture();
+    app = fx.activeApp(node, "Pipelining");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (fx != null) {
+      fx.close();
+    }
+    if (node != null) {
+      node.close();
+    }
+  }
+
+  private static RawXmpp tls() throws IOException {
+    return RawXmpp.connect(node.server().xmppAddress().getPort()).startTls();
+  }
+
+  private static String user() {
+    return String.valueOf(app.id());
+  }
+
+  @Test
+  void aFailedAuth_thenAGoodOneInTheSameWrite_bothAnsweredInOrder() throws IOException {
+    try (RawXmpp c = tls()) {
+      c.send(RawXmpp.authElement(user(), "wrong") + RawXmpp.authElement(user(), app.key()));
+      assertThat(c.await("</failure>", ANSWER_MS))
+          .contains("<not-authorized/>")
+          .doesNotContain("<success");
+      c.await("<success xmlns='" + SASL + "'/>", ANSWER_MS);
+      c.send(RawXmpp.HEADER);
+      assertThat(c.await("</stream:features>", ANSWER_MS)).contains("<bind");
+    }
+  }
+
+  @Test
+  void aFailedAuth_thenAbortInTheSameWrite_isAborted() throws IOException {
+    try (RawXmpp c = tls()) {
+      c.send(RawXmpp.authElement(user(), "wrong") + "<abort xmlns='" + SASL + "'/>");
+      assertThat(c.await("</failure>", ANSWER_MS)).contains("<not-authorized/>");
+      assertThat(c.await("</failure>", ANSWER_MS)).contains("<aborted/>");
+    }
+  }
+
+  /**
+   * The new stream's header, a bind and a ping right behind the {@code <auth/>}, the last one cut
+   * by a second write: the new stream is read from the byte after {@code </auth>}.
+   */
+  @Test
+  void aGoodAuth_withTheNewStreamAndABindInTheSameWrite_bindsTheResource() throws Exception {
+    try (RawXmpp c = tls()) {
+      String ping = "<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>";
+      c.send(
+          RawXmpp.authElement(user(), app.key()) + RawXmpp.HEADER + BIND + ping.substring(0, 20));
+      Thread.sleep(50);
+      c.send(ping.substring(20));
+      c.await("<success xmlns='" + SASL + "'/>", ANSWER_MS);
+      assertThat(c.await("</stream:features>", ANSWER_MS)).contains("<bind");
+      assertThat(c.await("</jid>", ANSWER_MS)).contains("id='b1'").contains("/r</jid>");
+      assertThat(c.await("id='p1'", ANSWER_MS)).contains("type='result'");
+    }
+  }
+
+  /** After a failed resumption, the bind the client sent with it (XEP-0198 §5) is answered. */
+  @Test
+  void aFailedResume_withABindInTheSameWrite_bindsTheResource() throws IOException {
+    try (RawXmpp c = tls()) {
+      assertThat(c.auth(user(), app.key())).contains("<success");
+      c.send(RawXmpp.HEADER);
+      c.await("</stream:features>", ANSWER_MS);
+      c.send("<resume xmlns='" + StreamManagement.NS + "' previd='no-such-id' h='0'/>" + BIND);
+      assertThat(c.await("</failed>", ANSWER_MS)).contains("<item-not-found");
+      assertThat(c.await("</jid>", ANSWER_MS)).contains("id='b1'");
+    }
+  }
+
+  /**
+   * A stream header and an {@code <auth/>} sent in clear text with {@code <starttls/>} are dropped,
+   * never read as if they had come over TLS (the STARTTLS command injection, CVE-2011-0411): over
+   * TLS the stream starts afresh and the client is not authenticated.
+   */
+  @Test
+  void whatComesWithStartTls_isNeverReadAsEncrypted() throws IOException {
+    try (RawXmpp c = RawXmpp.connect(node.server().xmppAddress().getPort())) {
+      c.send(RawXmpp.HEADER);
+      c.await("</stream:features>", ANSWER_MS);
+      c.send(
+          "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+              + RawXmpp.HEADER
+              + RawXmpp.authElement(user(), app.key()));
+      c.await("<proceed", ANSWER_MS);
+      c.handshake();
+      c.send(RawXmpp.HEADER);
+      assertThat(c.await("</stream:features>", ANSWER_MS))
+          .contains("<mechanism>PLAIN</mechanism>")
+          .doesNotContain("<success")
+          .doesNotContain("<bind");
+      assertThat(c.auth(user(), app.key())).startsWith("<success");
+    }
+  }
+}
