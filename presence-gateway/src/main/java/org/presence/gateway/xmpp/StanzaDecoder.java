@@ -13,6 +13,7 @@ import java.util.Map;
 import javax.xml.stream.XMLInputFactory;
 import javax.xml.stream.XMLStreamConstants;
 import javax.xml.stream.XMLStreamException;
+import org.presence.gateway.connection.Backpressure;
 
 /**
  * The {@code xmpp-decoder} handler: Aalto's non-blocking parser, fed the connection's bytes as they
@@ -235,7 +236,9 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
       ctx.fireChannelRead(msg);
       return;
     }
-    if (failed || !buf.isReadable()) {
+    if (failed || !buf.isReadable() || (holding && Backpressure.isClosing(ctx.channel()))) {
+      // Once the stream ends (a stream error while an answer was awaited) reads resume and nothing
+      // more is decoded: held, they would pile up until the close.
       buf.release();
     } else if (holding) {
       keep(buf);
