@@ -2,8 +2,8 @@ package org.presence.gateway.xmpp;
 
 /**
  * JID syntax (RFC 7622), as far as this server needs it: {@code [localpart@]domainpart[/resource]}
- * with each part 1 to 1023 bytes, no whitespace or control characters, and a localpart without
- * {@code " & ' / : < > @}.
+ * with each part 1 to 1023 bytes (UTF-8), no whitespace, control or format characters, and a
+ * localpart without {@code " & ' / : < > @}.
  */
 final class Jid {
   private Jid() {}
@@ -53,8 +53,36 @@ final class Jid {
     return s.length() == 0 ? null : s.toString();
   }
 
+  /** RFC 7622 §3: each part of a JID is at most 1023 bytes (UTF-8). */
+  static final int MAX_PART_BYTES = 1023;
+
+  /**
+   * Whether {@code c} (a UTF-16 unit) may be in a JID part or resource this server takes: not a
+   * control, format (bidirectional overrides such as U+202E, zero-width characters), separator,
+   * private-use or unassigned character (RFC 7622's profiles refuse controls and ignorable code
+   * points); the halves of a surrogate pair are judged as the pair's units.
+   */
+  static boolean visible(char c) {
+    return switch (Character.getType(c)) {
+      case Character.CONTROL,
+          Character.FORMAT,
+          Character.SPACE_SEPARATOR,
+          Character.LINE_SEPARATOR,
+          Character.PARAGRAPH_SEPARATOR,
+          Character.PRIVATE_USE,
+          Character.UNASSIGNED ->
+          false;
+      default -> true;
+    };
+  }
+
+  /** The UTF-8 length of {@code s}. */
+  static int utf8Length(String s) {
+    return io.netty.buffer.ByteBufUtil.utf8Bytes(s);
+  }
+
   static boolean valid(String jid) {
-    if (jid == null || jid.isEmpty() || jid.length() > 3071) {
+    if (jid == null || jid.isEmpty() || jid.length() > 3071 + 2) {
       return false;
     }
     int slash = jid.indexOf('/');
@@ -71,12 +99,12 @@ final class Jid {
   }
 
   private static boolean part(String p, boolean strict) {
-    if (p.isEmpty() || p.length() > 1023) {
+    if (p.isEmpty() || p.length() > MAX_PART_BYTES || utf8Length(p) > MAX_PART_BYTES) {
       return false;
     }
     for (int i = 0; i < p.length(); i++) {
       char c = p.charAt(i);
-      if (c <= 0x20 || c == 0x7F || Character.isWhitespace(c)) {
+      if (c <= 0x20 || c == 0x7F || Character.isWhitespace(c) || !visible(c)) {
         return false;
       }
       if (strict && "\"&'/:<>@".indexOf(c) >= 0) {

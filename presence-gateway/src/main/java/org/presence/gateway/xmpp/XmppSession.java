@@ -651,6 +651,11 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     }
     XmlElement q = e.children().get(0);
     String to = e.attr("to");
+    if (to != null && !Jid.valid(to)) {
+      // Not echoed as the answer's from: it is no JID (RFC 7622 §3: parts of 1023 bytes at most).
+      stanzaError("iq", id, null, "modify", "jid-malformed", "to: not a JID");
+      return;
+    }
     if (to != null && !to.equalsIgnoreCase(node.domain()) && !isOwnJid(to)) {
       stanzaError(e, "cancel", "service-unavailable", null);
       return;
@@ -704,7 +709,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     String resource = r == null ? "" : r.text().strip();
     if (resource.isEmpty()) {
       resource = "r" + randomId(6);
-    } else if (resource.length() > 256 || !resource.codePoints().allMatch(c -> c > 0x20)) {
+    } else if (resource.length() > 256 || !resource.chars().allMatch(c -> Jid.visible((char) c))) {
       stanzaError(iq, "modify", "bad-request", "a resource is 1-256 visible characters");
       return;
     }

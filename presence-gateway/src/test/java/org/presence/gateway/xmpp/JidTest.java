@@ -37,4 +37,15 @@ class JidTest {
     assertThat(Jid.valid("a@.presence.test")).isFalse();
     assertThat(Jid.valid("presence.test")).isTrue();
   }
+
+  /** RFC 7622 §3: each part is at most 1023 bytes of UTF-8, not characters. */
+  @Test
+  void jidParts_areAtMost1023Bytes() {
+    assertThat(Jid.valid("a".repeat(1023) + "@presence.test/" + "r".repeat(1023))).isTrue();
+    assertThat(Jid.valid("a".repeat(1024) + "@presence.test")).isFalse();
+    assertThat(Jid.valid("a".repeat(3000) + "@presence.test")).isFalse();
+    assertThat(Jid.valid("a@presence.test/" + "r".repeat(2000))).isFalse();
+    assertThat(Jid.valid("\u00e9".repeat(600) + "@presence.test")).isFalse();
+    assertThat(Jid.valid("a@presence.test/\u202e")).isFalse();
+  }
 }

@@ -263,6 +263,45 @@ class XmppBadInputTest {
     }
   }
 
+  /**
+   * An iq to a JID with a part over 1023 bytes (RFC 7622 §3) gets {@code jid-malformed}, without
+   * the address echoed; a resource of invisible characters (a bidirectional override) is refused.
+   */
+  @Test
+  void overlongJidParts_areJidMalformed_andAnInvisibleResourceIsRefused() throws IOException {
+    String ping = "'><ping xmlns='urn:xmpp:ping'/></iq>";
+    try (RawXmpp c = raw().login(app.id(), app.key())) {
+      String local = "a".repeat(3000);
+      c.send("<iq type='get' id='j1' to='" + local + "@" + XmppFixture.DOMAIN + ping);
+      assertThat(c.await("</error></iq>"))
+          .contains("id='j1'")
+          .contains("<jid-malformed")
+          .doesNotContain(local);
+      String resource = "r".repeat(2000);
+      c.send(
+          "<iq type='get' id='j2' to='"
+              + app.id()
+              + "@"
+              + XmppFixture.DOMAIN
+              + "/"
+              + resource
+              + ping);
+      assertThat(c.await("</error></iq>"))
+          .contains("id='j2'")
+          .contains("<jid-malformed")
+          .doesNotContain(resource);
+    }
+    try (RawXmpp c = raw().startTls()) {
+      assertThat(c.auth(String.valueOf(app.id()), app.key())).contains("<success");
+      c.send(RawXmpp.HEADER);
+      c.await("</stream:features>");
+      c.send(
+          "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+              + "<resource>\u202e</resource></bind></iq>");
+      assertThat(c.await("</error></iq>")).contains("type='error'").contains("<bad-request");
+    }
+  }
+
   @Test
   void stanzasBeforeTlsOrAuthentication_areRefused() throws IOException {
     try (RawXmpp c = raw()) {
