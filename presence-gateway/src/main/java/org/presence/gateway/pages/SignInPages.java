@@ -304,7 +304,10 @@ public final class SignInPages {
    * /\host}, which browsers treat as another site), else {@code /}. Sign-in is never an open
    * redirect. Characters a {@code Location} cannot carry as they are (a space, anything outside
    * ASCII, which the header would turn into {@code ?}) are percent-encoded in UTF-8: {@code
-   * /\u3002evil.com} stays the path {@code /%E3%80%82evil.com} on this node.
+   * /\u3002evil.com} stays the path {@code /%E3%80%82evil.com} on this node. Percent-escapes
+   * already in {@code next} are kept as they are: {@code java.net.URI}'s multi-argument
+   * constructors and Netty's {@code QueryStringEncoder} would quote their {@code %} again ({@code
+   * /a%2Fb} would become {@code /a%252Fb}, another path), hence the loop.
    */
   private static final String HEX = "0123456789ABCDEF";
 

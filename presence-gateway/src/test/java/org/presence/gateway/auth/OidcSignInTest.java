@@ -301,6 +301,7 @@ class OidcSignInTest {
     assertThat(SignInPages.safeNext("/\u3002evil.com")).isEqualTo("/%E3%80%82evil.com");
     assertThat(SignInPages.safeNext("/ /evil.com")).isEqualTo("/%20/evil.com");
     assertThat(SignInPages.safeNext("/settings?x=1")).isEqualTo("/settings?x=1");
+    assertThat(SignInPages.safeNext("/a%2Fb?q=%C3%A9 x")).isEqualTo("/a%2Fb?q=%C3%A9%20x");
     WebClient c = new WebClient(node);
     HttpResponse<String> done = signIn(c, "/\u00e9t\u00e9");
     assertThat(done.headers().firstValue("Location")).hasValue("/%C3%A9t%C3%A9");

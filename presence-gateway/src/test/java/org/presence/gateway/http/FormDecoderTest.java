@@ -3,12 +3,12 @@ package org.presence.gateway.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.presence.gateway.testing.BadUtf8;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 
@@ -18,14 +18,6 @@ class FormDecoderTest {
   }
 
   /** {@code before}, the bytes of {@code hex}, then {@code after}. */
-  private static byte[] with(String before, String hex, String after) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(before.getBytes(StandardCharsets.UTF_8));
-    out.writeBytes(HexFormat.of().parseHex(hex.replace(" ", "")));
-    out.writeBytes(after.getBytes(StandardCharsets.UTF_8));
-    return out.toByteArray();
-  }
-
   private static ErrorCode refusal(byte[] body) {
     try {
       FormDecoder.decode(body);
@@ -47,7 +39,8 @@ class FormDecoderTest {
             Map.entry("f", List.of("+&=")));
     // Raw UTF-8 (curl -d sends it so) is read as such; a percent-escape continues raw bytes.
     assertThat(decode("name=Zoë&emoji=%F0%9F%98%80")).containsEntry("name", List.of("Zoë"));
-    assertThat(FormDecoder.decode(with("n=", "c3", "%A9"))).containsEntry("n", List.of("é"));
+    assertThat(FormDecoder.decode(BadUtf8.between("n=", "c3", "%A9")))
+        .containsEntry("n", List.of("é"));
     assertThat(decode("")).isEmpty();
   }
 
@@ -88,10 +81,8 @@ class FormDecoderTest {
 
   @Test
   void decode_whenInvalidUtf8_thenBadRequest_percentEncodedOrRaw() {
-    // Overlong '/', overlong NUL, an encoded surrogate, above U+10FFFF, a stray continuation byte,
-    // a sequence cut short by the end of the field, bytes that start nothing.
-    for (String hex :
-        List.of("e0 80 af", "c0 80", "ed a0 80", "f4 90 80 80", "80", "e2 82", "ff")) {
+    // The shared ill-formed sequences, and one cut short by the end of the field.
+    for (String hex : Stream.concat(BadUtf8.SEQUENCES.stream(), Stream.of("e2 82")).toList()) {
       StringBuilder escaped = new StringBuilder();
       for (String b : hex.split(" ")) {
         escaped.append('%').append(b);
@@ -99,10 +90,10 @@ class FormDecoderTest {
       assertThat(refusal(("client_id=x" + escaped + "&b=1").getBytes(StandardCharsets.US_ASCII)))
           .as(hex)
           .isEqualTo(ErrorCode.BAD_REQUEST);
-      assertThat(refusal(with("client_id=x", hex, "&b=1")))
+      assertThat(refusal(BadUtf8.between("client_id=x", hex, "&b=1")))
           .as(hex)
           .isEqualTo(ErrorCode.BAD_REQUEST);
-      assertThat(refusal(with("x", hex, "=1")))
+      assertThat(refusal(BadUtf8.between("x", hex, "=1")))
           .as("in a name: " + hex)
           .isEqualTo(ErrorCode.BAD_REQUEST);
     }

@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -18,6 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.ApiClient;
+import org.presence.gateway.testing.BadUtf8;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.RawWebSocket;
@@ -36,12 +35,9 @@ import org.presence.protocol.error.ErrorCode;
 class Utf8BadInputTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
 
-  /**
-   * The ill-formed bytes a probe got through: an overlong '<' between "x" and "y", an overlong '/',
-   * a code point above U+10FFFF, an overlong NUL, an encoded surrogate.
-   */
+  /** The ill-formed sequences, between "x" and "y" (an overlong '<' would make "x<y"). */
   private static final List<String> BAD =
-      List.of("78 c0 bc 79", "e0 80 af", "f4 90 80 80", "c0 80", "ed a0 80");
+      BadUtf8.SEQUENCES.stream().map(hex -> "78 " + hex + " 79").toList();
 
   @TempDir static Path dir;
   static TestNode node;
@@ -68,14 +64,6 @@ class Utf8BadInputTest {
   }
 
   /** {@code before}, then the bytes of {@code hex}, then {@code after}. */
-  private static byte[] with(String before, String hex, String after) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(before.getBytes(StandardCharsets.UTF_8));
-    out.writeBytes(HexFormat.of().parseHex(hex.replace(" ", "")));
-    out.writeBytes(after.getBytes(StandardCharsets.UTF_8));
-    return out.toByteArray();
-  }
-
   private static HttpResponse<String> send(String method, String path, String token, byte[] body) {
     return TestNode.send(
         HttpRequest.newBuilder(node.uri(path))
@@ -123,7 +111,7 @@ class Utf8BadInputTest {
       assertThat(ws.readText(WAIT, true)).isEqualTo("{\"result\":true}");
       await().atMost(WAIT).until(() -> "lunch".equals(presence(puid).path("message").asText()));
       for (String bad : BAD) {
-        ws.send(RawWebSocket.TEXT, true, with(head, bad, "\"}"));
+        ws.send(RawWebSocket.TEXT, true, BadUtf8.between(head, bad, "\"}"));
         String reply = ws.readText(WAIT, true);
         assertThat(reply).as(bad).contains("\"result\":false").contains("\"errno\":10");
       }
@@ -140,7 +128,7 @@ class Utf8BadInputTest {
       try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/" + app.id())) {
         // The application's own key with ill-formed bytes after it: a key Jackson alone might
         // have read (an overlong form decodes to a character) is refused before any key check.
-        ws.send(RawWebSocket.TEXT, true, with("{\"key\":\"" + app.key(), bad, "\"}"));
+        ws.send(RawWebSocket.TEXT, true, BadUtf8.between("{\"key\":\"" + app.key(), bad, "\"}"));
         String reply = ws.readText(WAIT, true);
         assertThat(reply).as(bad).contains("\"result\":false").contains("\"errno\":10");
         assertThat(ws.awaitClose(WAIT).closeCode())
@@ -158,7 +146,8 @@ class Utf8BadInputTest {
         .isEqualTo(200);
     for (String bad : BAD) {
       assertMalformed(
-          send("PUT", "/api/settings", token, with("{\"custom_status\":\"", bad, "\"}")));
+          send(
+              "PUT", "/api/settings", token, BadUtf8.between("{\"custom_status\":\"", bad, "\"}")));
     }
     assertThat(NotifyFixture.json(api.get("/api/settings")).get("custom_status").asText())
         .isEqualTo("at my desk");
@@ -171,7 +160,11 @@ class Utf8BadInputTest {
         "[{\"UID\":\"" + puid + "\",\"action\":\"https://example.com/open\",\"message\":\"";
     for (String bad : BAD) {
       assertMalformed(
-          send("POST", "/" + app.id() + "/notification", app.key(), with(head, bad, "\"}]")));
+          send(
+              "POST",
+              "/" + app.id() + "/notification",
+              app.key(),
+              BadUtf8.between(head, bad, "\"}]")));
     }
     // A good batch is stored as the first of the queue: none of the refused ones was.
     NotifyFixture.ack(
@@ -201,7 +194,7 @@ class Utf8BadInputTest {
               "POST",
               "/" + app.id() + "/presence",
               app.key(),
-              with("{\"puids\":[\"", bad, "\"]}")));
+              BadUtf8.between("{\"puids\":[\"", bad, "\"]}")));
     }
   }
 }

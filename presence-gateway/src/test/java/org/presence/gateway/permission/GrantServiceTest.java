@@ -21,12 +21,11 @@ import org.presence.gateway.app.AppCache;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
 import org.presence.gateway.config.GrantsConfig;
+import org.presence.gateway.testing.EmbeddedStore;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
-import org.presence.store.bus.LocalPresenceBus;
-import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.GrantRepository;
@@ -38,9 +37,8 @@ import org.presence.store.permission.GrantRepository;
  */
 class GrantServiceTest {
   @TempDir Path dir;
+  private EmbeddedStore store;
   private EmbeddedPersistence db;
-  private LocalPresenceBus bus;
-  private Invalidations invalidations;
 
   /** The PUIDs given to the repository's setEnabled and revoke. */
   private final List<String> looked = new CopyOnWriteArrayList<>();
@@ -49,10 +47,9 @@ class GrantServiceTest {
 
   @BeforeEach
   void open() throws Exception {
-    db = EmbeddedPersistence.open(StoreConfig.embedded(dir));
-    bus = new LocalPresenceBus();
-    invalidations = new Invalidations(bus);
-    invalidations.start().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    store = EmbeddedStore.open(dir);
+    db = store.db;
+    Invalidations invalidations = store.invalidations;
     CachesConfig.Spec spec = new CachesConfig.Spec(1000, Duration.ofMinutes(5));
     grants =
         new GrantService(
@@ -65,8 +62,7 @@ class GrantServiceTest {
 
   @AfterEach
   void close() {
-    bus.close();
-    db.close();
+    store.close();
   }
 
   /** {@code real}, noting each PUID that setEnabled or revoke is asked about. */
