@@ -80,23 +80,9 @@ public final class FormDecoder {
   /** One name or value: {@code +} and percent-escapes decoded, then strictly as UTF-8. */
   private static String component(byte[] body, int from, int to) {
     byte[] out = new byte[to - from];
-    int n = 0;
-    for (int i = from; i < to; i++) {
-      byte b = body[i];
-      if (b == '+') {
-        out[n++] = ' ';
-      } else if (b == '%') {
-        int hi = i + 2 < to ? Character.digit(body[i + 1], 16) : -1;
-        int lo = hi >= 0 ? Character.digit(body[i + 2], 16) : -1;
-        if (lo < 0) {
-          throw new ProtocolException(
-              ErrorCode.BAD_REQUEST, "the form is not valid percent-encoding");
-        }
-        out[n++] = (byte) (hi << 4 | lo);
-        i += 2;
-      } else {
-        out[n++] = b;
-      }
+    int n = unescape(body, from, to, out, true);
+    if (n < 0) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, "the form is not valid percent-encoding");
     }
     if (!Utf8.isValid(out, 0, n)) {
       throw new ProtocolException(ErrorCode.BAD_REQUEST, "the form is not valid UTF-8");
@@ -105,56 +91,29 @@ public final class FormDecoder {
   }
 
   /**
-   * Whether {@code raw} (a request target as the HTTP codec read it, one char per byte) is
-   * well-formed UTF-8 once its percent-escapes are decoded: the same strictness as a form's, for a
-   * path and a query. Escapes that are not {@code %} and two hexadecimal digits are left to the
-   * caller's decoder (they are refused there).
+   * Decodes the percent-escapes of {@code in[from, to)} into {@code out} (at least {@code to -
+   * from} long), and {@code +} into a space when {@code plusIsSpace} (forms; not paths): the number
+   * of bytes written, or -1 at an escape that is not {@code %} and two hexadecimal digits.
    */
-  public static boolean decodesToUtf8(String raw) {
-    byte[] bytes = null;
+  static int unescape(byte[] in, int from, int to, byte[] out, boolean plusIsSpace) {
     int n = 0;
-    for (int i = 0; i < raw.length(); i++) {
-      char c = raw.charAt(i);
-      if (c < 0x80 && c != '%') {
-        if (bytes != null) {
-          bytes[n++] = (byte) c;
+    for (int i = from; i < to; i++) {
+      byte b = in[i];
+      if (b == '+' && plusIsSpace) {
+        out[n++] = ' ';
+      } else if (b == '%') {
+        int hi = i + 2 < to ? Character.digit(in[i + 1], 16) : -1;
+        int lo = hi >= 0 ? Character.digit(in[i + 2], 16) : -1;
+        if (lo < 0) {
+          return -1;
         }
-        continue;
-      }
-      if (bytes == null) {
-        // Only an address with an escape or a byte over 0x7F needs the check (most have none).
-        bytes = new byte[raw.length()];
-        for (int j = 0; j < i; j++) {
-          bytes[n++] = (byte) raw.charAt(j);
-        }
-      }
-      if (c > 0xFF) {
-        return false;
-      }
-      int hi = c == '%' && i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
-      int lo = hi >= 0 ? Character.digit(raw.charAt(i + 2), 16) : -1;
-      if (c == '%' && lo >= 0) {
-        bytes[n++] = (byte) (hi << 4 | lo);
+        out[n++] = (byte) (hi << 4 | lo);
         i += 2;
       } else {
-        bytes[n++] = (byte) c;
+        out[n++] = b;
       }
     }
-    return bytes == null || Utf8.isValid(bytes, 0, n);
-  }
-
-  /**
-   * {@code raw} (a request target as the HTTP codec read it, one char per byte) with its bytes over
-   * 0x7F read as UTF-8, as a client that sends them unescaped means them; {@code raw} itself when
-   * it has none (almost always). Check it with {@link #decodesToUtf8} first.
-   */
-  public static String nonAsciiAsUtf8(String raw) {
-    for (int i = 0; i < raw.length(); i++) {
-      if (raw.charAt(i) >= 0x80) {
-        return new String(raw.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
-      }
-    }
-    return raw;
+    return n;
   }
 
   /** A name as it may be shown back: the name when it is short and plain, else "a field". */

@@ -185,7 +185,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       return new ProtocolException(
           ErrorCode.BAD_REQUEST, "the address is not valid percent-encoding");
     }
-    if (!FormDecoder.decodesToUtf8(target)) {
+    if (!Addresses.decodesToUtf8(target)) {
       return new ProtocolException(ErrorCode.BAD_REQUEST, "the address is not valid UTF-8");
     }
     for (var values : parameters.values()) {
@@ -232,7 +232,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     metrics.framesIn(Connections.Kind.HTTP.label()).inc();
     Connections.busy(ctx.channel(), true);
     String target = request.uri();
-    QueryStringDecoder uri = new QueryStringDecoder(FormDecoder.nonAsciiAsUtf8(target));
+    QueryStringDecoder uri = new QueryStringDecoder(Addresses.nonAsciiAsUtf8(target));
     ProtocolException badAddress =
         request.decoderResult().isFailure() ? null : badRequest(request, target, uri);
     boolean valid = !request.decoderResult().isFailure() && badAddress == null;
