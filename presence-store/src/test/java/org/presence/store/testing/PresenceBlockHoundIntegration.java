@@ -1,5 +1,8 @@
 package org.presence.store.testing;
 
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import reactor.blockhound.BlockHound;
 import reactor.blockhound.integration.BlockHoundIntegration;
 
@@ -13,6 +16,25 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  * give each entry its reason.
  */
 public final class PresenceBlockHoundIntegration implements BlockHoundIntegration {
+  /** Each allow-list entry given to a builder: the class name and the method name. */
+  private static final Set<List<String>> ALLOWED = ConcurrentHashMap.newKeySet();
+
+  /**
+   * The allow-list's entries, as class and method names. Some name a library's internals (a
+   * lambda's synthetic name among them), which an upgrade may rename; a test checks that each still
+   * exists, so a rename fails that test rather than reappearing as a rare blocking-call failure
+   * elsewhere.
+   */
+  public static Set<List<String>> allowed() {
+    new PresenceBlockHoundIntegration().applyTo(BlockHound.builder());
+    return Set.copyOf(ALLOWED);
+  }
+
+  private static void allow(BlockHound.Builder builder, String className, String method) {
+    ALLOWED.add(List.of(className, method));
+    builder.allowBlockingCallsInside(className, method);
+  }
+
   @Override
   public void applyTo(BlockHound.Builder builder) {
     builder.blockingMethodCallback(method -> BlockingCalls.record(method.toString()));
@@ -21,15 +43,16 @@ public final class PresenceBlockHoundIntegration implements BlockHoundIntegratio
     // concurrent connection state change (reconnect, close, endpoint activation) with a
     // ReentrantLock that is held only for a counter update or that state change, never across I/O:
     // a lettuce-io thread may park there for microseconds when another thread holds it.
-    builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "incrementWriters");
-    builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "doExclusive");
+    allow(builder, "io.lettuce.core.protocol.SharedLock", "incrementWriters");
+    allow(builder, "io.lettuce.core.protocol.SharedLock", "doExclusive");
 
     // Lettuce's cluster client, once it has connected to a node, sets the node connection up
     // (auto-flush, read-only) under the provider's state lock, held only for that set-up; a
     // lettuce event loop completing one node's connection may park there for microseconds while
     // another thread sets up another (seen once in NotificationsRedisClusterIT, when the bus's
     // resubscription and a script call per primary opened node connections at the same moment).
-    builder.allowBlockingCallsInside(
+    allow(
+        builder,
         "io.lettuce.core.cluster.PooledClusterConnectionProvider$NodeConnectionPostProcessor",
         "lambda$apply$4");
 
@@ -37,38 +60,37 @@ public final class PresenceBlockHoundIntegration implements BlockHoundIntegratio
     // replaces is freed under that magazine's StampedLock, which waits only for an allocation
     // from that magazine already under way on another thread. Netty's own integration allows the
     // allocator's thread-local set-up and removal but not this (seen in ChannelFloodTest).
-    builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free");
+    allow(builder, "io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free");
 
     // Netty's io_uring transport (gateway.transport = io_uring): an event loop that shuts down
     // closes its ring after spinning (Thread.onSpinWait) until the wake-up it has in flight
     // completes; only when the loop ends (seen in DeviceChannelIoUringTest at every node's close).
-    builder.allowBlockingCallsInside("io.netty.channel.uring.IoUringIoHandler", "destroy");
+    allow(builder, "io.netty.channel.uring.IoUringIoHandler", "destroy");
 
     // Handing a task to a thread pool from an event loop (a database call to store-db, a delayed
     // retry to CompletableFuture's delayer): the pool's queue is guarded by a ReentrantLock held
     // only while a task is added or taken, so a loop may park there for microseconds when a
     // worker is taking a task at that instant. The work itself runs on the pool. (Seen in
     // SentinelFailoverIT: Enqueuer completing a batch on a lettuce-io thread.)
-    builder.allowBlockingCallsInside("java.util.concurrent.ThreadPoolExecutor", "execute");
-    builder.allowBlockingCallsInside(
-        "java.util.concurrent.ScheduledThreadPoolExecutor", "delayedExecute");
+    allow(builder, "java.util.concurrent.ThreadPoolExecutor", "execute");
+    allow(builder, "java.util.concurrent.ScheduledThreadPoolExecutor", "delayedExecute");
     // The same queue when a scheduled task is cancelled and taken out of it: a Redis reply that
     // completes a future with a timeout (CompletableFuture.orTimeout) cancels the timeout's task on
     // CompletableFuture's delayer, and may wait for the delayer taking its next task (seen once in
     // SentinelFailoverIT, on a lettuce-epollEventLoop thread).
-    builder.allowBlockingCallsInside(
-        "java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask", "cancel");
+    allow(
+        builder, "java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask", "cancel");
 
     // Lettuce builds a command interface's method map once and keeps it in a static map behind one
     // ReentrantLock, held for the lookup or that one build; a new connection's sync proxy takes it
     // in its constructor, and Lettuce connects (to a Sentinel, when reconnecting after a failover)
     // on its event executors (seen in SentinelFailoverIT, 8 waits during the failover).
-    builder.allowBlockingCallsInside(
-        "io.lettuce.core.internal.AbstractInvocationHandler$MethodTranslator", "of");
+    allow(builder, "io.lettuce.core.internal.AbstractInvocationHandler$MethodTranslator", "of");
 
     // Jackson builds a type's deserializer once, under its cache's lock; a loop decoding the same
     // type meanwhile waits for that one-time build (seen on lettuce-io in AdminClusterIT).
-    builder.allowBlockingCallsInside(
+    allow(
+        builder,
         "com.fasterxml.jackson.databind.deser.DeserializerCache",
         "_createAndCacheValueDeserializer");
   }
