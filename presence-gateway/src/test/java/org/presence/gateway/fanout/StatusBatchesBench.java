@@ -149,6 +149,10 @@ public final class StatusBatchesBench {
     System.exit(0);
   }
 
+  /**
+   * Redis's CPU seconds so far. Each bench keeps its own copy (RereadBench, StatusBatchesBench): a
+   * bench compiles alone against a release's shaded jar, which holds no test helpers.
+   */
   private static double redisCpu(RedisBackend redis) throws Exception {
     String info = redis.shard(0).toCompletableFuture().get().info("cpu").get();
     double c = 0;
