@@ -364,9 +364,17 @@ public final class GuardedHttpClient implements AutoCloseable {
     return hop;
   }
 
-  /** Completes the hop with the first full answer, or with why there was none. */
+  /**
+   * Completes the hop with the first final answer, or with why there was none. Interim answers
+   * (1xx, RFC 9110 §15.2: {@code 100 Continue}, {@code 103 Early Hints}) are skipped, up to {@link
+   * #MAX_INTERIM} of them; {@code 101 Switching Protocols}, never asked for, is no answer.
+   */
   private static final class AnswerHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
+    /** The most interim answers taken before a final one; a site sending more is broken. */
+    static final int MAX_INTERIM = 8;
+
     private final CompletableFuture<Hop> hop;
+    private int interim;
 
     AnswerHandler(CompletableFuture<Hop> hop) {
       this.hop = hop;
@@ -381,6 +389,19 @@ public final class GuardedHttpClient implements AutoCloseable {
                 OutboundException.Failure.PROTOCOL,
                 "malformed response (" + rootMessage(msg.decoderResult().cause()) + ")"));
         ctx.close();
+        return;
+      }
+      int code = msg.status().code();
+      if (code >= 100 && code < 200) {
+        if (code == 101 || ++interim > MAX_INTERIM) {
+          hop.completeExceptionally(
+              new OutboundException(
+                  OutboundException.Failure.PROTOCOL,
+                  code == 101
+                      ? "answered 101 Switching Protocols, which was not asked for"
+                      : "more than " + MAX_INTERIM + " interim (1xx) answers"));
+          ctx.close();
+        }
         return;
       }
       byte[] bytes = new byte[msg.content().readableBytes()];

@@ -148,6 +148,29 @@ class GuardedHttpClientTest {
         .isEqualTo(200);
   }
 
+  /**
+   * Interim answers (1xx) are not the answer: the final one after them is; a site that sends only
+   * interim answers, or a 101 never asked for, gives none.
+   */
+  @Test
+  void send_whenInterimAnswersComeFirst_thenTheFinalAnswerIsTaken() throws Exception {
+    String cont = "HTTP/1.1 100 Continue\r\n\r\n";
+    String hints = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n";
+    int port = rawServer(cont + hints + cont + "HTTP/1.1 204 No Content\r\n\r\n");
+    assertThat(get("http://127.0.0.1:" + port + "/", 1024, Duration.ofSeconds(5)).status())
+        .isEqualTo(204);
+    for (String raw :
+        List.of(
+            cont.repeat(20) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            cont.repeat(3),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n")) {
+      int p = rawServer(raw);
+      assertThat(failure("http://127.0.0.1:" + p + "/", 1024, Duration.ofSeconds(5)))
+          .as(raw)
+          .isEqualTo(OutboundException.Failure.PROTOCOL);
+    }
+  }
+
   @Test
   void send_whenNothingListens_thenConnectFailed() throws Exception {
     int port;
