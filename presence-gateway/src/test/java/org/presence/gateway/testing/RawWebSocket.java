@@ -65,6 +65,19 @@ public final class RawWebSocket implements AutoCloseable {
    * system's), for a client that reads little or nothing.
    */
   public static RawWebSocket connect(int port, String path, int receiveBuffer) throws IOException {
+    return connect(port, path, receiveBuffer, null);
+  }
+
+  /**
+   * As {@link #connect(int, String)}, offering {@code subprotocol} ({@code Sec-WebSocket-Protocol};
+   * none when {@code null}).
+   */
+  public static RawWebSocket connect(int port, String path, String subprotocol) throws IOException {
+    return connect(port, path, 0, subprotocol);
+  }
+
+  private static RawWebSocket connect(int port, String path, int receiveBuffer, String subprotocol)
+      throws IOException {
     Socket s = new Socket();
     if (receiveBuffer > 0) {
       s.setReceiveBufferSize(receiveBuffer);
@@ -82,6 +95,7 @@ public final class RawWebSocket implements AutoCloseable {
             + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13"
             + "\r\nSec-WebSocket-Key: "
             + Base64.getEncoder().encodeToString(key)
+            + (subprotocol == null ? "" : "\r\nSec-WebSocket-Protocol: " + subprotocol)
             + "\r\n\r\n";
     ws.out.write(request.getBytes(StandardCharsets.US_ASCII));
     ws.out.flush();

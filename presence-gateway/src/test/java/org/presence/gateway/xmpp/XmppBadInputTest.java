@@ -29,29 +29,26 @@ class XmppBadInputTest {
   private static final String STREAMS = "urn:ietf:params:xml:ns:xmpp-streams";
 
   @TempDir static Path dataDir;
+  private static XmppTestNode xmpp;
   private static TestNode node;
-  private static XmppFixture fx;
   private static XmppFixture.App app;
 
   @BeforeAll
   static void start() {
-    node = XmppFixture.node(dataDir, Map.of("xmpp.max-auth-failures", "2"));
-    fx = new XmppFixture();
-    app = fx.activeApp(node, "Bad");
+    xmpp = XmppTestNode.start(dataDir, "Bad", Map.of("xmpp.max-auth-failures", "2"));
+    node = xmpp.node;
+    app = xmpp.app;
   }
 
   @AfterAll
   static void stop() {
-    if (fx != null) {
-      fx.close();
-    }
-    if (node != null) {
-      node.close();
+    if (xmpp != null) {
+      xmpp.close();
     }
   }
 
   private static RawXmpp raw() throws IOException {
-    return RawXmpp.connect(node.server().xmppAddress().getPort());
+    return xmpp.raw();
   }
 
   /** Asserts the stream ended with {@code condition}, then the connection closed. */

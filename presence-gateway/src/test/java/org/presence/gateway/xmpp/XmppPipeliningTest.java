@@ -9,7 +9,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.gateway.testing.TestNode;
 
 /**
  * Elements a client sends in one write behind one the node answers asynchronously (XEP-0305
@@ -27,33 +26,28 @@ class XmppPipeliningTest {
   private static final long ANSWER_MS = 5_000;
 
   @TempDir static Path dataDir;
-  private static TestNode node;
-  private static XmppFixture fx;
+  private static XmppTestNode xmpp;
   private static XmppFixture.App app;
 
   @BeforeAll
   static void start() {
-    node = XmppFixture.node(dataDir, Map.of());
-    fx = new XmppFixture();
-    app = fx.activeApp(node, "Pipelining");
+    xmpp = XmppTestNode.start(dataDir, "Pipelining", Map.of());
+    app = xmpp.app;
   }
 
   @AfterAll
   static void stop() {
-    if (fx != null) {
-      fx.close();
-    }
-    if (node != null) {
-      node.close();
+    if (xmpp != null) {
+      xmpp.close();
     }
   }
 
   private static RawXmpp tls() throws IOException {
-    return RawXmpp.connect(node.server().xmppAddress().getPort()).startTls();
+    return xmpp.tls();
   }
 
   private static String user() {
-    return String.valueOf(app.id());
+    return xmpp.user();
   }
 
   @Test
@@ -117,7 +111,7 @@ class XmppPipeliningTest {
    */
   @Test
   void whatComesWithStartTls_isNeverReadAsEncrypted() throws IOException {
-    try (RawXmpp c = RawXmpp.connect(node.server().xmppAddress().getPort())) {
+    try (RawXmpp c = xmpp.raw()) {
       c.send(RawXmpp.HEADER);
       c.await("</stream:features>", ANSWER_MS);
       c.send(
