@@ -376,8 +376,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     }
     long id;
     try {
-      id = Long.parseLong(authcid);
-    } catch (NumberFormatException x) {
+      // As on every route and the update channel: digits without a leading zero or a sign, else
+      // no application (0101 is not app 101), answered as an unknown application is.
+      id = org.presence.gateway.api.AppsApi.parseAppId(authcid);
+    } catch (ProtocolException x) {
       saslFailure("not-authorized", null);
       return;
     }

@@ -325,6 +325,23 @@ class XmppBadInputTest {
     }
   }
 
+  /**
+   * An application id is written as on every route and the update channel: {@code 0<id>} or {@code
+   * +<id>} names no application, even with the application's own key, and gets what an unknown
+   * application gets.
+   */
+  @Test
+  void saslPlain_anAppIdWithALeadingZeroOrASign_isNoApplication() throws IOException {
+    for (String user : new String[] {"0" + app.id(), "+" + app.id(), "00" + app.id()}) {
+      try (RawXmpp c = raw().startTls()) {
+        assertThat(c.auth(user, app.key())).as(user).contains("<not-authorized/>");
+      }
+    }
+    try (RawXmpp c = raw().startTls()) {
+      assertThat(c.auth(String.valueOf(app.id()), app.key())).contains("<success");
+    }
+  }
+
   @Test
   void anAbruptDisconnectMidStanza_leavesTheNodeServing() throws Exception {
     for (int i = 0; i < 3; i++) {
