@@ -27,6 +27,29 @@ final class StreamManagement {
 
   private static final long MASK = 0xFFFF_FFFFL;
 
+  /** Why an {@code h} that {@link #parseH} refuses is refused. */
+  static final String BAD_H =
+      "h is not a number in 0..4294967295 (XEP-0198: an unsigned 32-bit int)";
+
+  /**
+   * An {@code h} attribute (XEP-0198: {@code xs:unsignedInt}): its value, or -1 when it is missing
+   * or not decimal digits of a number in 0..2^32-1 (no sign, no space; leading zeros are read).
+   */
+  static long parseH(String h) {
+    if (h == null || h.isEmpty() || h.length() > 10) {
+      return -1;
+    }
+    long v = 0;
+    for (int i = 0; i < h.length(); i++) {
+      char c = h.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      v = v * 10 + (c - '0');
+    }
+    return v > MASK ? -1 : v;
+  }
+
   /** The resumption id, or {@code null} when resumption was not asked for. */
   final String id;
 

@@ -487,7 +487,13 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
           streamError("unsupported-stanza-type", "stream management is not enabled");
           return;
         }
-        long abs = sm.absolute(parseH(e.attr("h")));
+        long h = StreamManagement.parseH(e.attr("h"));
+        if (h < 0) {
+          // RFC 6120 §4.9.3.11: the element is not what its schema says (xs:unsignedInt).
+          streamError("invalid-xml", StreamManagement.BAD_H);
+          return;
+        }
+        long abs = sm.absolute(h);
         if (abs < 0) {
           streamError("undefined-condition", "acknowledged more stanzas than were sent");
           return;
@@ -495,14 +501,6 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
         sm.acked(abs);
       }
       default -> streamError("unsupported-stanza-type", null);
-    }
-  }
-
-  private static long parseH(String h) {
-    try {
-      return h == null ? -1 : Long.parseLong(h);
-    } catch (NumberFormatException x) {
-      return -1;
     }
   }
 
@@ -550,9 +548,14 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       return;
     }
     String previd = e.attr("previd");
-    long h = parseH(e.attr("h"));
-    if (previd == null || h < 0) {
+    if (previd == null || e.attr("h") == null) {
       smFailed("bad-request", "resume has previd and h");
+      return;
+    }
+    long h = StreamManagement.parseH(e.attr("h"));
+    if (h < 0) {
+      // Like a resume without h: the stream goes on, the client may bind instead.
+      smFailed("bad-request", StreamManagement.BAD_H);
       return;
     }
     phase = Phase.AUTHENTICATING;

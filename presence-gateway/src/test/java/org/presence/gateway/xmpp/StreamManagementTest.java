@@ -80,4 +80,18 @@ class StreamManagementTest {
     s.acked(s.absolute(StreamManagement.MAX_MARKS + 10));
     assertThat(s.floor).isEqualTo(StreamManagement.MAX_MARKS + 10);
   }
+
+  /** XEP-0198's h is an xs:unsignedInt: decimal digits of 0..2^32-1, nothing else. */
+  @Test
+  void h_isAnUnsigned32BitNumber_elseRefused() {
+    assertThat(StreamManagement.parseH("0")).isZero();
+    assertThat(StreamManagement.parseH("007")).isEqualTo(7);
+    assertThat(StreamManagement.parseH("4294967295")).isEqualTo(4294967295L);
+    for (String bad :
+        new String[] {
+          null, "", "abc", "-1", "+1", " 1", "1 ", "4294967296", "99999999999", "0x10", "1e3", "١"
+        }) {
+      assertThat(StreamManagement.parseH(bad)).as("h='%s'", bad).isEqualTo(-1);
+    }
+  }
 }

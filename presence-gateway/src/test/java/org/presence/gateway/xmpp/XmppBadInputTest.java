@@ -342,6 +342,41 @@ class XmppBadInputTest {
     }
   }
 
+  /**
+   * XEP-0198: {@code h} is an unsigned 32-bit number. An {@code <a/>} whose {@code h} is not one
+   * ends the stream with {@code invalid-xml} saying so (not as an acknowledgement of too much); a
+   * {@code <resume/>} whose {@code h} is not one fails with {@code bad-request} saying so, and the
+   * stream goes on.
+   */
+  @Test
+  void streamManagement_anHThatIsNoUnsigned32BitNumber_isRefusedAsSuch() throws IOException {
+    String sm = StreamManagement.NS;
+    for (String h : new String[] {"abc", "-1", "4294967296", ""}) {
+      try (RawXmpp c = raw().login(app.id(), app.key())) {
+        c.send("<enable xmlns='" + sm + "'/>");
+        c.await("<enabled");
+        c.send("<a xmlns='" + sm + "' h='" + h + "'/>");
+        String rest = c.awaitEnd();
+        assertThat(rest)
+            .as("h='%s'", h)
+            .contains("<stream:error><invalid-xml xmlns='" + STREAMS + "'/>")
+            .contains("0..4294967295")
+            .doesNotContain("acknowledged more");
+      }
+    }
+    try (RawXmpp c = raw().startTls()) {
+      assertThat(c.auth(String.valueOf(app.id()), app.key())).contains("<success");
+      c.send(RawXmpp.HEADER);
+      c.await("</stream:features>");
+      c.send("<resume xmlns='" + sm + "' previd='some-id' h='4294967296'/>");
+      assertThat(c.await("</failed>")).contains("<bad-request").contains("0..4294967295");
+      c.send(
+          "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+              + "<resource>r</resource></bind></iq>");
+      assertThat(c.await("</jid>")).contains("id='b1'");
+    }
+  }
+
   @Test
   void anAbruptDisconnectMidStanza_leavesTheNodeServing() throws Exception {
     for (int i = 0; i < 3; i++) {
