@@ -388,6 +388,18 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "Sec-WebSocket-Key must be 16 bytes in base64");
       return;
     }
+    if (endpoint.requiresSubprotocol() && !offers(request, endpoint.subprotocols())) {
+      // RFC 7395 §3.1 (the xmpp subprotocol): a client that does not ask for it would not speak
+      // it, and one that does must see it echoed, which a served handshake without it would not.
+      refuse(
+          ctx,
+          exchange,
+          ErrorCode.BAD_REQUEST,
+          "WebSocket subprotocol "
+              + endpoint.subprotocols()
+              + " required (Sec-WebSocket-Protocol)");
+      return;
+    }
     ChannelPipeline p = ctx.pipeline();
     WebSocketServerProtocolConfig config =
         WebSocketServerProtocolConfig.newBuilder()
@@ -419,6 +431,30 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     p.remove(this);
     Connections.busy(ctx.channel(), false);
     ctx.fireChannelRead(request.retain());
+  }
+
+  /**
+   * Whether {@code request} offers one of {@code subprotocols} (comma-separated) in its {@code
+   * Sec-WebSocket-Protocol} header, read as Netty's handshaker reads it when it picks the one it
+   * echoes (the first such header, comma-separated, trimmed, case-sensitive): what passes here is
+   * echoed.
+   */
+  private static boolean offers(FullHttpRequest request, String subprotocols) {
+    if (subprotocols == null) {
+      return true;
+    }
+    String header = request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
+    if (header == null) {
+      return false;
+    }
+    for (String offered : header.split(",")) {
+      for (String served : subprotocols.split(",")) {
+        if (offered.trim().equals(served.trim())) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Whether {@code key} is a WebSocket key: 16 bytes in base64 (RFC 6455 4.1), 24 characters. */

@@ -28,6 +28,15 @@ public interface WebSocketEndpoint {
   }
 
   /**
+   * Whether a handshake must offer one of {@link #subprotocols} ({@code Sec-WebSocket-Protocol}):
+   * one that does not is refused with {@code BAD_REQUEST} (400) before the upgrade. Otherwise a
+   * handshake without it is served, without the header in the answer.
+   */
+  default boolean requiresSubprotocol() {
+    return false;
+  }
+
+  /**
    * How a connection of this endpoint ends when the node drains, or {@code null} for the router's
    * own (a close frame with {@code SERVER_SHUTTING_DOWN}).
    */

@@ -88,6 +88,16 @@ public final class XmppWebSocket implements WebSocketEndpoint {
     return "xmpp";
   }
 
+  /**
+   * RFC 7395 §3.1: the client offers {@code xmpp} and the connection is XMPP only once the server
+   * echoed it; a handshake that does not offer it is refused (400), not served as a WebSocket that
+   * speaks no agreed protocol.
+   */
+  @Override
+  public boolean requiresSubprotocol() {
+    return true;
+  }
+
   @Override
   public Consumer<Channel> onDrain() {
     return XmppServer.DRAIN;

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.RawHttp;
 import org.presence.gateway.testing.RawWebSocket;
 import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.error.ErrorCode;
@@ -233,7 +234,7 @@ class XmppWebSocketTest {
 
   /** A raw WebSocket at {@code /xmpp-websocket} whose stream is open: its features were read. */
   private static RawWebSocket opened() throws IOException {
-    RawWebSocket ws = RawWebSocket.connect(node.port(), XmppWebSocket.PATH);
+    RawWebSocket ws = RawWebSocket.connect(node.port(), XmppWebSocket.PATH, "xmpp");
     ws.sendText(OPEN);
     assertThat(ws.readText(Duration.ofSeconds(WAIT), true)).startsWith("<open ");
     assertThat(ws.readText(Duration.ofSeconds(WAIT), true)).startsWith("<stream:features");
@@ -305,5 +306,42 @@ class XmppWebSocketTest {
       assertThat(close).isNotNull();
       assertThat(close.closeCode()).isEqualTo(4999);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // RFC 7395's handshake and opening
+
+  private static String handshake(String protocolHeader) throws IOException {
+    String request =
+        "GET "
+            + XmppWebSocket.PATH
+            + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            + (protocolHeader == null ? "" : protocolHeader + "\r\n")
+            + "\r\n";
+    return RawHttp.exchange(node.port(), request);
+  }
+
+  /**
+   * RFC 7395 §3.1: the client offers the {@code xmpp} subprotocol and the server echoes it. A
+   * handshake that does not offer it is refused (400, JSON), not served as a WebSocket without one.
+   */
+  @Test
+  void aHandshakeThatDoesNotOfferXmpp_isRefused_andOneThatDoes_getsItEchoed() throws Exception {
+    for (String header :
+        new String[] {
+          null, "Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: XMPP, xmpp-ish"
+        }) {
+      String answer = handshake(header);
+      assertThat(answer)
+          .as(String.valueOf(header))
+          .startsWith("HTTP/1.1 400")
+          .containsIgnoringCase("content-type: application/json")
+          .contains("\"errno\":100")
+          .contains("subprotocol xmpp required");
+    }
+    assertThat(handshake("Sec-WebSocket-Protocol: chat, xmpp"))
+        .startsWith("HTTP/1.1 101")
+        .containsIgnoringCase("sec-websocket-protocol: xmpp");
   }
 }
