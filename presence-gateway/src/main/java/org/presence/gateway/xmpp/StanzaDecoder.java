@@ -29,7 +29,8 @@ import org.presence.gateway.connection.Backpressure;
  *       (nothing is ever expanded: the DTD is refused when it ends, before any use);
  *   <li>a stanza (or a stream header) of more than {@code max-stanza-bytes}, or elements nested
  *       deeper than {@code max-depth}: {@code policy-violation};
- *   <li>a root that is not {@code <stream:stream>}: {@code invalid-namespace}.
+ *   <li>a root that is not {@code <stream:stream>} (over WebSocket: not the one the framing handler
+ *       makes of an {@code <open/>} message): {@code invalid-namespace}.
  * </ul>
  *
  * Only the stanza being read is held (its element tree, and Aalto's buffer of a token not complete
@@ -63,6 +64,13 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
 
   private final int maxStanzaBytes;
   private final int maxDepth;
+
+  /**
+   * Over WebSocket (RFC 7395): the root is {@link #FRAMED_ROOT}, which the framing handler makes of
+   * an {@code <open/>} message, never a {@code <stream:stream>} the client sent.
+   */
+  private final boolean framed;
+
   private AsyncXMLStreamReader<AsyncByteBufferFeeder> reader;
   private final Utf8Stream utf8 = new Utf8Stream();
   private long fed;
@@ -91,9 +99,24 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
   /** The reads that came while holding, undecoded, or {@code null}. */
   private ByteBuf held;
 
+  /**
+   * The root the framing handler of XMPP over WebSocket gives the stream ({@link
+   * XmppWebSocket.Framing}): {@code open} in the RFC 7395 framing namespace.
+   */
+  static final String FRAMED_ROOT = "open";
+
   StanzaDecoder(int maxStanzaBytes, int maxDepth) {
+    this(maxStanzaBytes, maxDepth, false);
+  }
+
+  /**
+   * A decoder whose stream root is {@code <stream:stream>} or, when {@code framed} (XMPP over
+   * WebSocket), {@link #FRAMED_ROOT} in {@link XmppWebSocket#FRAMING_NS}.
+   */
+  StanzaDecoder(int maxStanzaBytes, int maxDepth, boolean framed) {
     this.maxStanzaBytes = maxStanzaBytes;
     this.maxDepth = maxDepth;
+    this.framed = framed;
     this.open = new XmlElement[maxDepth + 2];
     reset();
   }
@@ -365,8 +388,18 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
   private void start(ChannelHandlerContext ctx, AsyncXMLStreamReader<AsyncByteBufferFeeder> r)
       throws XMLStreamException {
     if (depth == 0) {
-      if (!"stream".equals(r.getLocalName()) || !STREAMS_NS.equals(r.getNamespaceURI())) {
-        fail(ctx, "invalid-namespace", "expected <stream:stream>");
+      if (framed
+          ? !FRAMED_ROOT.equals(r.getLocalName())
+              || !XmppWebSocket.FRAMING_NS.equals(r.getNamespaceURI())
+          : !"stream".equals(r.getLocalName()) || !STREAMS_NS.equals(r.getNamespaceURI())) {
+        fail(
+            ctx,
+            "invalid-namespace",
+            framed
+                ? "over WebSocket a stream opens with <open xmlns='"
+                    + XmppWebSocket.FRAMING_NS
+                    + "'/> (RFC 7395), not <stream:stream>"
+                : "expected <stream:stream>");
         return;
       }
       Map<String, String> attrs = new HashMap<>();

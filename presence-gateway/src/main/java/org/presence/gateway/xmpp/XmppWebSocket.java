@@ -117,7 +117,7 @@ public final class XmppWebSocket implements WebSocketEndpoint {
     pipeline.addBefore(PipelineNames.WS_PROTOCOL, VIOLATIONS, new Violations(session));
     pipeline.addAfter(PipelineNames.WS_PROTOCOL, FRAMING, new Framing());
     pipeline.addAfter(
-        FRAMING, XmppServer.DECODER, new StanzaDecoder(c.maxStanzaBytes(), c.maxDepth()));
+        FRAMING, XmppServer.DECODER, new StanzaDecoder(c.maxStanzaBytes(), c.maxDepth(), true));
     pipeline.addAfter(XmppServer.DECODER, XmppServer.SESSION, session);
   }
 
@@ -201,8 +201,19 @@ public final class XmppWebSocket implements WebSocketEndpoint {
     }
   }
 
-  /** Translates between RFC 7395 messages and the session's stream. */
+  /**
+   * Translates between RFC 7395 messages and the session's stream. An {@code <open/>} message
+   * becomes the root's start tag, {@code <ws:open>} in the framing namespace ({@link
+   * StanzaDecoder#FRAMED_ROOT}), with {@code jabber:client} as the content namespace; {@code
+   * <close/>} its end tag. The decoder over WebSocket takes no other root, so a {@code
+   * <stream:stream>} the client sends (RFC 7395 has {@code <open/>} instead) ends the stream with
+   * {@code invalid-namespace}, after the server's {@code <open/>} (§3.5), as a root in a wrong
+   * namespace does on the XMPP port (RFC 6120 §4.8.1).
+   */
   static final class Framing extends ChannelDuplexHandler {
+    private static final String ROOT_PREFIX = "ws";
+    private static final String ROOT = ROOT_PREFIX + ":" + StanzaDecoder.FRAMED_ROOT;
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       if (!(msg instanceof WebSocketFrame frame)) {
@@ -233,13 +244,19 @@ public final class XmppWebSocket implements WebSocketEndpoint {
           ctx.fireChannelRead(
               ByteBufUtil.writeUtf8(
                   ctx.alloc(),
-                  "<stream:stream xmlns='jabber:client' xmlns:stream='"
+                  "<"
+                      + ROOT
+                      + " xmlns:"
+                      + ROOT_PREFIX
+                      + "='"
+                      + FRAMING_NS
+                      + "' xmlns='jabber:client' xmlns:stream='"
                       + STREAMS_NS
                       + "' "
                       + attributes
                       + ">"));
         } else if (CLOSE.matcher(s).matches()) {
-          ctx.fireChannelRead(ByteBufUtil.writeUtf8(ctx.alloc(), "</stream:stream>"));
+          ctx.fireChannelRead(ByteBufUtil.writeUtf8(ctx.alloc(), "</" + ROOT + ">"));
         } else {
           ctx.fireChannelRead(text.content().retain());
         }

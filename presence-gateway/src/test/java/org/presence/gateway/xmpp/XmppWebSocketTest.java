@@ -344,4 +344,46 @@ class XmppWebSocketTest {
         .startsWith("HTTP/1.1 101")
         .containsIgnoringCase("sec-websocket-protocol: xmpp");
   }
+
+  /**
+   * RFC 7395 opens a stream with {@code <open/>}, never {@code <stream:stream>}: one sent instead,
+   * first or after SASL, ends the stream with {@code invalid-namespace} (RFC 6120 §4.8.1), after
+   * the server's {@code <open/>} (RFC 7395 §3.4), then {@code <close/>}.
+   */
+  @Test
+  void aStreamStreamOpening_isInvalidNamespace_afterTheServersOpen() throws Exception {
+    String header =
+        "<stream:stream to='"
+            + XmppFixture.DOMAIN
+            + "' version='1.0' xmlns='jabber:client'"
+            + " xmlns:stream='http://etherx.jabber.org/streams'>";
+    Duration wait = Duration.ofSeconds(WAIT);
+    try (Warnings warnings = new Warnings();
+        RawWebSocket ws = RawWebSocket.connect(node.port(), XmppWebSocket.PATH, "xmpp")) {
+      ws.sendText(header);
+      assertThat(ws.readText(wait, true)).startsWith("<open xmlns='" + FRAMING + "'");
+      assertThat(ws.readText(wait, true))
+          .startsWith("<stream:error")
+          .contains("<invalid-namespace xmlns='" + STREAM_ERRORS + "'/>")
+          .contains("RFC 7395");
+      assertThat(ws.readText(wait, true)).isEqualTo("<close xmlns='" + FRAMING + "'/>");
+      assertThat(warnings.logged).isEmpty();
+    }
+    XmppFixture.App app = fx.activeApp(node, "WsOpen");
+    try (RawWebSocket ws = opened()) {
+      ws.sendText(
+          "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+              + Base64.getEncoder()
+                  .encodeToString(
+                      ("\0" + app.id() + "\0" + app.key()).getBytes(StandardCharsets.UTF_8))
+              + "</auth>");
+      assertThat(ws.readText(wait, true)).startsWith("<success");
+      ws.sendText(header);
+      assertThat(ws.readText(wait, true)).startsWith("<open ");
+      assertThat(ws.readText(wait, true))
+          .startsWith("<stream:error")
+          .contains("<invalid-namespace xmlns='" + STREAM_ERRORS + "'/>");
+      assertThat(ws.readText(wait, true)).isEqualTo("<close xmlns='" + FRAMING + "'/>");
+    }
+  }
 }
