@@ -2,13 +2,18 @@ package org.presence.gateway.xmpp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.RawWebSocket;
 
 /**
  * Elements a client sends in one write behind one the node answers asynchronously (XEP-0305
@@ -126,6 +131,96 @@ class XmppPipeliningTest {
           .doesNotContain("<success")
           .doesNotContain("<bind");
       assertThat(c.auth(user(), app.key())).startsWith("<success");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The same over WebSocket (RFC 7395), where the framing handler feeds the same decoder
+
+  private static final Duration WS_WAIT = Duration.ofMillis(ANSWER_MS);
+
+  /** The next text message within the wait, failing when none comes. */
+  private static String next(RawWebSocket ws) throws IOException {
+    String m = ws.readText(WS_WAIT, true);
+    assertThat(m).as("a message within %s", WS_WAIT).isNotNull();
+    return m;
+  }
+
+  private static byte[] frames(String... messages) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    Random random = new Random();
+    for (String m : messages) {
+      out.writeBytes(
+          RawWebSocket.frame(RawWebSocket.TEXT, true, m.getBytes(StandardCharsets.UTF_8), random));
+    }
+    return out.toByteArray();
+  }
+
+  /**
+   * A failed and a good {@code <auth/>} in one message: answered in order, the second a success.
+   */
+  @Test
+  void overWebSocket_aFailedAuth_thenAGoodOneInOneMessage_bothAnsweredInOrder() throws IOException {
+    try (RawWebSocket ws = xmpp.webSocket(WS_WAIT)) {
+      ws.sendText(RawXmpp.authElement(user(), "wrong") + RawXmpp.authElement(user(), app.key()));
+      assertThat(next(ws)).startsWith("<failure").contains("<not-authorized/>");
+      assertThat(next(ws)).startsWith("<success");
+      ws.sendText(XmppTestNode.OPEN);
+      assertThat(next(ws)).startsWith("<open ");
+      assertThat(next(ws)).startsWith("<stream:features").contains("<bind");
+    }
+  }
+
+  /**
+   * The {@code <auth/>}, the new stream's {@code <open/>}, a bind and a ping, each a message of its
+   * own, all in one write (so one read of the node): each is answered, in order, after the {@code
+   * <success/>}.
+   */
+  @Test
+  void overWebSocket_aGoodAuth_withTheOpenABindAndAPingInConsecutiveMessages_allAnswered()
+      throws Exception {
+    String bind =
+        "<iq xmlns='jabber:client' type='set' id='b1'><bind"
+            + " xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>";
+    String ping = "<iq xmlns='jabber:client' type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>";
+    try (RawWebSocket ws = xmpp.webSocket(WS_WAIT)) {
+      ByteArrayOutputStream write = new ByteArrayOutputStream();
+      write.writeBytes(frames(RawXmpp.authElement(user(), app.key()), XmppTestNode.OPEN, bind));
+      // The ping's first fragment in the same write, its rest in a later read.
+      write.writeBytes(
+          RawWebSocket.frame(
+              RawWebSocket.TEXT,
+              false,
+              ping.substring(0, 30).getBytes(StandardCharsets.UTF_8),
+              new Random()));
+      ws.sendBytes(write.toByteArray());
+      Thread.sleep(50);
+      ws.send(RawWebSocket.CONTINUATION, true, ping.substring(30).getBytes(StandardCharsets.UTF_8));
+      assertThat(next(ws)).startsWith("<success");
+      assertThat(next(ws)).startsWith("<open ");
+      assertThat(next(ws)).startsWith("<stream:features").contains("<bind");
+      assertThat(next(ws)).contains("id='b1'").contains("type='result'").contains("/r</jid>");
+      assertThat(next(ws)).contains("id='p1'").contains("type='result'");
+    }
+  }
+
+  /** A failed resumption and the bind sent with it in one message: the bind is answered. */
+  @Test
+  void overWebSocket_aFailedResume_withABindInOneMessage_bindsTheResource() throws IOException {
+    try (RawWebSocket ws = xmpp.webSocket(WS_WAIT)) {
+      ws.sendText(RawXmpp.authElement(user(), app.key()));
+      assertThat(next(ws)).startsWith("<success");
+      ws.sendText(XmppTestNode.OPEN);
+      assertThat(next(ws)).startsWith("<open ");
+      assertThat(next(ws)).startsWith("<stream:features");
+      ws.sendText(
+          "<resume xmlns='"
+              + StreamManagement.NS
+              + "' previd='no-such-id' h='0'/>"
+              + "<iq xmlns='jabber:client' type='set' id='b1'><bind"
+              + " xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>");
+      assertThat(next(ws)).startsWith("<failed").contains("<item-not-found");
+      assertThat(next(ws)).contains("id='b1'").contains("type='result'");
     }
   }
 }
