@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
+import org.presence.gateway.api.AppsApi;
 import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.OnEventLoop;
 import org.presence.gateway.connection.PipelineNames;
@@ -378,7 +379,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     try {
       // As on every route and the update channel: digits without a leading zero or a sign, else
       // no application (0101 is not app 101), answered as an unknown application is.
-      id = org.presence.gateway.api.AppsApi.parseAppId(authcid);
+      id = AppsApi.parseAppId(authcid);
     } catch (ProtocolException x) {
       saslFailure("not-authorized", null);
       return;

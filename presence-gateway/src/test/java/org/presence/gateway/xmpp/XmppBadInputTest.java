@@ -6,18 +6,15 @@ import static org.awaitility.Awaitility.await;
 import com.codahale.metrics.Gauge;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.DecoderException;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.BadUtf8;
 import org.presence.gateway.testing.TestNode;
 
 /**
@@ -99,24 +96,24 @@ class XmppBadInputTest {
   void invalidUtf8_isNotWellFormed_evenOverlongForms_andCutBetweenReads() throws Exception {
     String head = RawXmpp.HEADER + "<message><body>x";
     try (Warnings warnings = new Warnings()) {
-      for (String bad : List.of("c0 bc", "e0 80 af", "c0 80", "f4 90 80 80", "ed a0 80", "ff")) {
+      for (String bad : BadUtf8.SEQUENCES) {
         try (RawXmpp c = raw()) {
-          c.send(with(head, bad, "y</body></message>"));
+          c.send(BadUtf8.between(head, bad, "y</body></message>"));
           endsWith(c, "not-well-formed");
         }
         // The first byte in one read, the rest in the next.
         try (RawXmpp c = raw()) {
-          c.send(with(head, bad.substring(0, 2), ""));
+          c.send(BadUtf8.between(head, bad.substring(0, 2), ""));
           Thread.sleep(50);
-          c.send(with("", bad.substring(2), "y</body></message>"));
+          c.send(BadUtf8.between("", bad.substring(2), "y</body></message>"));
           endsWith(c, "not-well-formed");
         }
       }
       // "é" cut between two reads is read: the stanza gets the answer of a stanza before TLS.
       try (RawXmpp c = raw()) {
-        c.send(with(head, "c3", ""));
+        c.send(BadUtf8.between(head, "c3", ""));
         Thread.sleep(50);
-        c.send(with("", "a9", "y</body></message>"));
+        c.send(BadUtf8.between("", "a9", "y</body></message>"));
         endsWith(c, "policy-violation");
       }
       assertThat(warnings.logged).isEmpty();
@@ -159,14 +156,6 @@ class XmppBadInputTest {
   }
 
   /** {@code before}, the bytes of {@code hex}, then {@code after}. */
-  private static byte[] with(String before, String hex, String after) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(before.getBytes(StandardCharsets.UTF_8));
-    out.writeBytes(HexFormat.of().parseHex(hex.replace(" ", "")));
-    out.writeBytes(after.getBytes(StandardCharsets.UTF_8));
-    return out.toByteArray();
-  }
-
   /** RFC 4616: a PLAIN message that is not UTF-8 is malformed, never read with U+FFFD. */
   @Test
   void saslPlain_notUtf8_isAMalformedRequest() throws IOException {
