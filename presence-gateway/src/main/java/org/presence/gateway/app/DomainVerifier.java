@@ -65,9 +65,17 @@ public final class DomainVerifier {
     return "https://" + domain + PATH;
   }
 
-  /** The name of the TXT record that proves {@code domain}. */
+  /**
+   * The name of the TXT record that proves {@code domain}, or {@code null} for an IPv4 address or
+   * {@code localhost}, which have no TXT proof.
+   */
   public static String txtName(String domain) {
-    return TXT_PREFIX + host(domain);
+    String host = host(domain);
+    return hasTxtProof(host) ? TXT_PREFIX + host : null;
+  }
+
+  private static boolean hasTxtProof(String host) {
+    return !IPV4.matcher(host).matches() && !host.equals("localhost");
   }
 
   /** Whether plain HTTP may prove a domain here. */
@@ -147,7 +155,7 @@ public final class DomainVerifier {
   /** Whether a TXT record {@code _presence.<host>} holds the key; never fails. */
   private CompletableFuture<Boolean> lookup(String domain, String key, List<String> notes) {
     String host = host(domain);
-    if (IPV4.matcher(host).matches() || host.equals("localhost")) {
+    if (!hasTxtProof(host)) {
       notes.add("no TXT record for an address or localhost");
       return CompletableFuture.completedFuture(false);
     }
@@ -189,8 +197,7 @@ public final class DomainVerifier {
     String where =
         proofUrl(domain)
             + (overHttp ? ", http://" + domain + PATH : "")
-            + " or a DNS TXT record "
-            + txtName(domain);
+            + (txtName(domain) == null ? "" : " or a DNS TXT record " + txtName(domain));
     return new ProtocolException(
         ErrorCode.DOMAIN_VERIFICATION_FAILED, "the key was not found at " + where);
   }
