@@ -392,6 +392,12 @@ final class UpdateConsumer implements UpdateFeed {
             }
           }
           s.after = page.lastPuid();
+          if (page.last()) {
+            // Finishing (busy) before the last frame is flushed: a flush the connection takes at
+            // once makes it writable again and pumps from inside it, and that pump must not read
+            // another page (an empty one, sent as a second done frame).
+            finishSnapshot(s);
+          }
           if (!entries.isEmpty() || page.last()) {
             send(
                 64 + entries.size() * 96,
@@ -400,8 +406,7 @@ final class UpdateConsumer implements UpdateFeed {
           }
           if (page.last()) {
             snapshotting = false;
-            finishSnapshot(s);
-            // Busy now (finishing): what the sink writes cannot start another snapshot step.
+            // Still busy (finishing): what the sink writes cannot start another snapshot step.
             sink.snapshotWritten();
             return;
           }
@@ -416,6 +421,7 @@ final class UpdateConsumer implements UpdateFeed {
    * reach the log a moment after).
    */
   private void finishSnapshot(Snapshot s) {
+    // Completes on the executor, never inline: until then the consumer is busy.
     busy = true;
     ctx.log()
         .lastSeq(appId)

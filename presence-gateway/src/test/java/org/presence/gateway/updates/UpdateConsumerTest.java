@@ -24,6 +24,7 @@ import io.netty.util.concurrent.EventExecutor;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -36,6 +37,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -85,6 +87,12 @@ class UpdateConsumerTest {
   private BufferedReader lines;
   private volatile UpdateConsumer consumer;
   private int puids;
+
+  /** Spaces the sink writes after each frame (before its newline); 0: none. */
+  private volatile int pad;
+
+  /** Pumps by the connection's writability handler. */
+  private final AtomicInteger writablePumps = new AtomicInteger();
 
   @AfterEach
   void stop() throws Exception {
@@ -159,6 +167,7 @@ class UpdateConsumerTest {
                               public void channelWritabilityChanged(ChannelHandlerContext c) {
                                 UpdateConsumer u = consumer;
                                 if (u != null && c.channel().isWritable()) {
+                                  writablePumps.incrementAndGet();
                                   u.pump();
                                 }
                                 c.fireChannelWritabilityChanged();
@@ -193,6 +202,22 @@ class UpdateConsumerTest {
     return join(publisher.publish(APP, news));
   }
 
+  /** The frames that arrive within {@code d} (none must be half-read when it ends). */
+  private List<JsonNode> framesWithin(Duration d) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    client.setSoTimeout((int) d.toMillis());
+    try {
+      for (String line; (line = lines.readLine()) != null; ) {
+        out.add(JSON.readTree(line));
+      }
+    } catch (SocketTimeoutException e) {
+      // Quiet for d.
+    } finally {
+      client.setSoTimeout((int) WAIT.toMillis());
+    }
+    return out;
+  }
+
   private JsonNode frame() throws Exception {
     String line = lines.readLine();
     assertThat(line).as("a frame").isNotNull();
@@ -224,6 +249,25 @@ class UpdateConsumerTest {
     publish(25);
     assertThat(updatesUntil(p + 25)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 25));
     await().atMost(WAIT).until(() -> consumer.cursor() == p + 25);
+  }
+
+  @Test
+  void aSnapshotWhoseLastFrameDrainsAtOnce_isDoneOnce() throws Exception {
+    connect(config(64, 10, 16), null);
+    // Each frame padded past the 1 KiB high water mark: writing it makes the channel unwritable,
+    // and the flush, which the socket takes whole, makes it writable again at once, so the
+    // connection's writability handler pumps the consumer from inside the snapshot's flush.
+    pad = 2048;
+    long p = join(log.lastSeq(APP));
+    onLoop(() -> consumer.startWithSnapshot(false));
+    JsonNode snap = frame();
+    assertThat(snap.get("done").asBoolean()).as("%s", snap).isTrue();
+    await().atMost(WAIT).until(() -> writablePumps.get() > 0);
+    assertThat(framesWithin(Duration.ofMillis(700))).as("frames after the done frame").isEmpty();
+    publish(1);
+    JsonNode next = frame();
+    assertThat(next.isArray()).as("%s", next).isTrue();
+    assertThat(next.get(0).get("seq").asLong()).isEqualTo(p + 1);
   }
 
   @Test
@@ -381,6 +425,9 @@ class UpdateConsumerTest {
 
     @Override
     public void send(ByteBuf frame) {
+      for (int i = pad; i > 0; i--) {
+        frame.writeByte(' ');
+      }
       ch.write(frame.writeByte('\n'));
     }
 
