@@ -50,8 +50,13 @@ public final class UserApi {
         HttpResponseStatus.OK,
         (c, b) -> {
           Long appId = b.integer("app_id");
-          if (appId == null || appId < 1) {
+          if (appId == null) {
             throw new ProtocolException(ErrorCode.UNKNOWN_APP, "app_id is required");
+          }
+          if (appId < 1) {
+            // Given, but no application's: ids start at 1.
+            throw new ProtocolException(
+                ErrorCode.UNKNOWN_APP, "app_id must be a positive integer, not " + appId);
           }
           String redirect = b.string("redirect");
           String userString = b.string("id");

@@ -166,14 +166,16 @@ public final class AppService {
         .thenCompose(
             app -> {
               if (!app.active()) {
-                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+                throw new ProtocolException(
+                    ErrorCode.APP_NOT_ACTIVE, "only an active application can be deactivated");
               }
               return apps.deactivate(id);
             })
         .thenCompose(
             updated -> {
               if (updated.isEmpty()) {
-                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+                throw new ProtocolException(
+                    ErrorCode.APP_NOT_ACTIVE, "it was deactivated meanwhile");
               }
               return changed(id, updated.get());
             });
@@ -236,14 +238,16 @@ public final class AppService {
         .thenCompose(
             app -> {
               if (!app.active()) {
-                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+                throw new ProtocolException(
+                    ErrorCode.APP_NOT_ACTIVE, "only an active application can be suspended");
               }
               return apps.deactivate(id);
             })
         .thenCompose(
             updated -> {
               if (updated.isEmpty()) {
-                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+                throw new ProtocolException(
+                    ErrorCode.APP_NOT_ACTIVE, "it was deactivated meanwhile");
               }
               LOG.info("app {} suspended by the operator", id);
               return changed(id, updated.get());
@@ -275,7 +279,8 @@ public final class AppService {
         .thenCompose(
             app -> {
               if (!app.active()) {
-                throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "not active");
+                throw new ProtocolException(
+                    ErrorCode.APP_NOT_ACTIVE, "only an active application has a key to revoke");
               }
               LOG.info("app {}: key revoked by the operator", id);
               return issueKey(id, ErrorCode.APP_NOT_ACTIVE);

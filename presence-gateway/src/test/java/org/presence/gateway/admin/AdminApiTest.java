@@ -151,7 +151,14 @@ class AdminApiTest {
     assertThat(ok(admin(node, "POST", base + "/suspend", TOKEN)).get("state").asText())
         .isEqualTo("verified");
     assertThat(keyCall(app.id(), app.key())).isEqualTo(ErrorCode.APP_NOT_ACTIVE.httpStatus());
-    assertError(admin(node, "POST", base + "/suspend", TOKEN), ErrorCode.APP_NOT_ACTIVE);
+    HttpResponse<String> again = admin(node, "POST", base + "/suspend", TOKEN);
+    assertError(again, ErrorCode.APP_NOT_ACTIVE);
+    assertThat(NotifyFixture.json(again).get("reason").asText())
+        .isEqualTo("Application not active: only an active application can be suspended");
+    HttpResponse<String> noKey = admin(node, "POST", base + "/key", TOKEN);
+    assertError(noKey, ErrorCode.APP_NOT_ACTIVE);
+    assertThat(NotifyFixture.json(noKey).get("reason").asText())
+        .isEqualTo("Application not active: only an active application has a key to revoke");
 
     String resumed = ok(admin(node, "POST", base + "/resume", TOKEN)).get("api_key").asText();
     assertThat(keyCall(app.id(), resumed)).isEqualTo(200);

@@ -793,6 +793,25 @@ class AppsBadInputTest {
             .put("/api/grants/nope", "{\"enabled\":false}"),
         ErrorCode.UNKNOWN_PUID);
     assertThat(keyCheck(999999, "k")).isEqualTo(ErrorCode.UNKNOWN_APP);
+    // An app_id that is given but no application's is not "required": the reason says what it is.
+    for (String[] bad :
+        new String[][] {
+          {"{\"id\":\"Fred\"}", "Unknown application: app_id is required"},
+          {"{\"app_id\":null,\"id\":\"Fred\"}", "Unknown application: app_id is required"},
+          {
+            "{\"app_id\":0,\"id\":\"Fred\"}",
+            "Unknown application: app_id must be a positive integer, not 0"
+          },
+          {
+            "{\"app_id\":-7,\"id\":\"Fred\"}",
+            "Unknown application: app_id must be a positive integer, not -7"
+          }
+        }) {
+      HttpResponse<String> r =
+          ApiClient.forEmail(node, "marge@example.com").post("/api/grants", bad[0]);
+      assertError(r, ErrorCode.UNKNOWN_APP);
+      assertThat(json(r).get("reason").asText()).as(bad[0]).isEqualTo(bad[1]);
+    }
   }
 
   @Test
@@ -811,7 +830,10 @@ class AppsBadInputTest {
     assertThat(dev.post("/api/apps/" + id + "/deactivate", null).statusCode()).isEqualTo(200);
     assertThat(keyCheck(id, fresh)).isEqualTo(ErrorCode.APP_NOT_ACTIVE);
     assertError(dev.post("/api/apps/" + id + "/key", null), ErrorCode.APP_NOT_ACTIVE);
-    assertError(dev.post("/api/apps/" + id + "/deactivate", null), ErrorCode.APP_NOT_ACTIVE);
+    HttpResponse<String> again = dev.post("/api/apps/" + id + "/deactivate", null);
+    assertError(again, ErrorCode.APP_NOT_ACTIVE);
+    assertThat(json(again).get("reason").asText())
+        .isEqualTo("Application not active: only an active application can be deactivated");
     assertError(dev.post("/api/apps/" + other + "/activate", null), ErrorCode.INVALID_APP_STATE);
   }
 
