@@ -7,6 +7,8 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -39,7 +41,8 @@ import org.presence.protocol.json.Json;
  *       (U+202A–U+202E, U+2066–U+2069), no unpaired surrogates;
  *   <li>{@code action}: 1 to {@link Limits#maxTextLength} characters, an absolute URI whose scheme
  *       is one of {@link Limits#actionSchemes}; {@code http}, {@code https} and {@code app} URIs
- *       need a host and may not carry user information; no white space or control characters;
+ *       need a host, a DNS name or an IP address, with a port (if any) of 1 to 65535, and may not
+ *       carry user information; no white space or control characters;
  *   <li>{@code ttl} (optional): whole seconds, {@link Limits#minTtlSeconds} to {@link
  *       Limits#maxTtlSeconds};
  *   <li>{@code receipts} (optional): {@code true} to get receipts for this item.
@@ -456,8 +459,55 @@ public final class NotificationBatchCodec {
         return "action: not a valid URI";
       }
     }
-    if (HOST_SCHEMES.contains(scheme) && !hostPart(s, colon + 1)) {
-      return "action: " + scheme + " URI needs a host and no user";
+    if (HOST_SCHEMES.contains(scheme)) {
+      if (!hostPart(s, colon + 1)) {
+        return "action: " + scheme + " URI needs a host and no user";
+      }
+      return serverProblem(s);
+    }
+    return null;
+  }
+
+  /**
+   * What is wrong with the host and port of an action that needs a host, as {@link URI} judges
+   * them, or {@code null}: the host must be a DNS name (labels of letters, digits and inner
+   * hyphens, at most 63 characters each and 253 in all, the last starting with a letter) or an IP
+   * address (IPv6 in brackets), the port, when given, 1 to 65535. An authority that is no such host
+   * and port is one {@link URI} takes as registry-based: it has no host.
+   */
+  private static String serverProblem(String s) {
+    URI uri;
+    try {
+      uri = new URI(s);
+    } catch (URISyntaxException e) {
+      return "action: not a valid URI";
+    }
+    if (uri.getHost() == null) {
+      try {
+        uri.parseServerAuthority();
+      } catch (URISyntaxException e) {
+        // The JDK's own verdict tells a port too large for any number from a bad host.
+        if (e.getReason().contains("port")) {
+          return "action: port must be 1 to 65535";
+        }
+      }
+      return "action: host must be a DNS name or an IP address";
+    }
+    String host = uri.getHost();
+    if (!host.startsWith("[")) {
+      String name = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
+      if (name.length() > 253) {
+        return "action: host must be a DNS name or an IP address";
+      }
+      for (String label : name.split("\\.", -1)) {
+        if (label.length() > 63) {
+          return "action: host must be a DNS name or an IP address";
+        }
+      }
+    }
+    int port = uri.getPort();
+    if (port != -1 && (port < 1 || port > 65535)) {
+      return "action: port must be 1 to 65535";
     }
     return null;
   }

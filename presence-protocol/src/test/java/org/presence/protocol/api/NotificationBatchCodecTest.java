@@ -228,6 +228,34 @@ class NotificationBatchCodecTest {
         Arguments.of(
             item(u + "," + m + ",\"action\":\"app:no-slashes\""),
             "action: app URI needs a host and no user"),
+        // A port beyond 65535 (or 0), and a host that is no DNS name nor IP address.
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://ok.example:99999/\""),
+            "action: port must be 1 to 65535"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://ok.example:0\""),
+            "action: port must be 1 to 65535"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"http://ok.example:99999999999/\""),
+            "action: port must be 1 to 65535"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://ok..example/\""),
+            "action: host must be a DNS name or an IP address"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"app://.example\""),
+            "action: host must be a DNS name or an IP address"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://-ok.example/\""),
+            "action: host must be a DNS name or an IP address"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://under_score.example/\""),
+            "action: host must be a DNS name or an IP address"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://256.1.1.1/\""),
+            "action: host must be a DNS name or an IP address"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://" + "a".repeat(64) + ".example/\""),
+            "action: host must be a DNS name or an IP address"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":4"), "ttl: 5 to 3600 seconds"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":3601"), "ttl: 5 to 3600 seconds"),
         Arguments.of(item(u + "," + m + "," + a + ",\"ttl\":-5"), "ttl: 5 to 3600 seconds"),
@@ -281,6 +309,11 @@ class NotificationBatchCodecTest {
         List.of(
             "https://[::1]:8443/x?y=%20z#frag",
             "http://127.0.0.1:8080",
+            "https://ok.example:65535/",
+            "https://ok.example:1",
+            "https://ok.example.:443/trailing-dot",
+            "https://" + "a".repeat(63) + ".example/",
+            "app://a-b.c9.example",
             "https://x.example/a/b;c=d?e=f&g=h!$'()*+,~",
             "app://tavern.example.com/open?room=ale")) {
       assertThat(decode(item(u + ",\"message\":\"m\",\"action\":\"" + action + "\"")))
