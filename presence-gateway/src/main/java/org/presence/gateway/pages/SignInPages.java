@@ -19,6 +19,7 @@ import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.model.ShownText;
 
 /**
  * The home page, the stylesheet, sign-in and sign-out.
@@ -264,7 +265,9 @@ public final class SignInPages {
     if (email.length() < 3
         || email.length() > MAX_EMAIL
         || !email.matches("[^\\s@]+@[^\\s@]+")
-        || email.chars().anyMatch(Character::isISOControl)) {
+        || ShownText.problem(email) != null) {
+      // One line of visible text, as pairing's client ids and device names: no control or
+      // invisible format characters (a U+202E would show the address reversed on every page).
       return CompletableFuture.failedFuture(
           new ProtocolException(ErrorCode.INVALID_FIELD_VALUE, "not an email address"));
     }

@@ -296,6 +296,35 @@ class AppsBadInputTest {
     assertThat(marge.get("/settings").statusCode()).as("still signed in").isEqualTo(200);
   }
 
+  /**
+   * The development sign-in takes an email of one line of visible text ({@code ShownText}, as
+   * pairing's client ids and device names): a format or control character anywhere in it is
+   * answered as any other address that is not one, and opens no session.
+   */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "mallory\u202E@example.com",
+        "mallory@exa\u202Emple.com",
+        "mal\u200Blory@example.com",
+        "\uFEFFmallory@example.com",
+        "mallory@example.com\u2066",
+        "mal\u2028lory@example.com",
+        "mal\u00ADlory@example.com",
+        "mal\u0007lory@example.com",
+        "no-at-sign"
+      })
+  void devSignIn_refusesAnEmailWithInvisibleCharacters_asAnyOtherInvalidOne(String email) {
+    WebClient w = new WebClient(node);
+    w.get("/signin");
+    HttpResponse<String> r = w.post("/signin", Map.of("email", email, "next", "/"));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(ErrorCode.INVALID_FIELD_VALUE.httpStatus());
+    assertThat(r.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/html");
+    assertThat(r.body()).contains("not an email address");
+    assertThat(r.headers().allValues("Set-Cookie"))
+        .noneMatch(c -> c.startsWith("presence_session="));
+  }
+
   @Test
   void pages_postsWithoutSessionOrWithoutFormAreRefused() {
     WebClient anonymous = new WebClient(node);
