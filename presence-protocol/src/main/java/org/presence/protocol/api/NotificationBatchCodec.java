@@ -433,8 +433,7 @@ public final class NotificationBatchCodec {
       if (c <= ' '
           || Character.isISOControl(c)
           || Character.isWhitespace(c)
-          || Character.isSpaceChar(c)
-          || Character.isSurrogate(c)) {
+          || Character.isSpaceChar(c)) {
         return "action: white space or control character";
       }
     }
@@ -455,6 +454,10 @@ public final class NotificationBatchCodec {
           return "action: not a valid URI";
         }
         i += 2;
+      } else if (c > 0x7e) {
+        // An emoji or any other letter outside ASCII (a surrogate included): RFC 3986 has it
+        // percent-encoded in UTF-8, and a host in its ASCII (punycode) form.
+        return "action: not a valid URI: percent-encode what is outside ASCII";
       } else if (!uriChar(c)) {
         return "action: not a valid URI";
       }

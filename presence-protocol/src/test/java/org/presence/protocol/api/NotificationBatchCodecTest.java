@@ -205,6 +205,16 @@ class NotificationBatchCodecTest {
         Arguments.of(
             item(u + "," + m + ",\"action\":\"https://x.example/\\n\""),
             "action: white space or control character"),
+        // Outside ASCII (an emoji, an accented letter, an unpaired surrogate): not yet encoded.
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://a.example/\ud83d\ude00\""),
+            "action: not a valid URI: percent-encode what is outside ASCII"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://caf\u00e9.example/\""),
+            "action: not a valid URI: percent-encode what is outside ASCII"),
+        Arguments.of(
+            item(u + "," + m + ",\"action\":\"https://a.example/\\udc00\""),
+            "action: not a valid URI: percent-encode what is outside ASCII"),
         Arguments.of(
             item(u + "," + m + ",\"action\":\"https:///nohost\""),
             "action: https URI needs a host and no user"),
