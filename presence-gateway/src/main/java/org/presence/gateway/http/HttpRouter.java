@@ -1,9 +1,12 @@
 package org.presence.gateway.http;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -44,8 +47,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Reads pause while a request is answered (the {@code flow-control} handler before this one
  * holds any pipelined requests), so answers leave in request order. A WebSocket upgrade does not
- * pause them: it is done (the tail installed, the request handed to the handshake) before the
- * router returns, so no read can come in between.
+ * pause them: it is done (the tail installed, the request handed to the handshake, the HTTP decoder
+ * removed) before the router returns. The bytes read after an upgrade request (frames of a client
+ * that did not wait for the 101) are the WebSocket's first frames: they are decoded as frames once
+ * the handshake is done, never as HTTP nor dropped.
  */
 @Sharable
 public final class HttpRouter extends ChannelInboundHandlerAdapter {
@@ -431,6 +436,17 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     p.remove(this);
     Connections.busy(ctx.channel(), false);
     ctx.fireChannelRead(request.retain());
+    // The HTTP decoder may hold bytes read after the request: frames of a client that did not wait
+    // for the 101. They must not be decoded as HTTP, nor skip the wsdecoder (which the handshake
+    // puts before the codec). Removing the decoder now hands them on to the upgrade listener, which
+    // keeps them until the handshake is done and then feeds them to the wsdecoder. Once the 101 is
+    // written the handshake removes the whole codec, and the decoder with it: that hands them on
+    // the same way (with NIO that happened already, as the write completes at once; io_uring
+    // completes it later, and reads may come in between: they pass the codec undecoded now).
+    if (ctx.channel().isActive()
+        && p.get(PipelineNames.HTTP_CODEC) instanceof CombinedChannelDuplexHandler<?, ?> codec) {
+      codec.removeInboundHandler();
+    }
   }
 
   /**
@@ -499,11 +515,20 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     super.userEventTriggered(ctx, evt);
   }
 
-  /** Marks the connection as upgraded once the handshake is done, then leaves the pipeline. */
+  /**
+   * Marks the connection as upgraded once the handshake is done, then leaves the pipeline. Until
+   * then it keeps the bytes that reach it undecoded (those the HTTP decoder read after the upgrade
+   * request, handed on as it leaves the pipeline), with reads paused, and once the handshake is
+   * done (the endpoint told of it first) feeds them to the {@code wsdecoder}, as a read would: a
+   * client's frames sent in the upgrade request's own write are its WebSocket's first frames.
+   */
   private static final class UpgradeListener extends ChannelInboundHandlerAdapter {
     private final Connections connections;
     private final Connections.Kind kind;
     private final java.util.function.Consumer<io.netty.channel.Channel> goingAway;
+
+    /** The bytes read after the upgrade request, kept for the {@code wsdecoder}, or null. */
+    private ByteBuf early;
 
     UpgradeListener(
         Connections connections,
@@ -515,12 +540,75 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-      if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
-        connections.upgraded(ctx.channel(), kind, goingAway);
-        ctx.pipeline().remove(this);
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!(msg instanceof ByteBuf bytes)) {
+        ctx.fireChannelRead(msg);
+        return;
       }
-      super.userEventTriggered(ctx, evt);
+      if (early == null) {
+        early = bytes;
+        // Held here, not decoded: no more is read until the handshake is done.
+        Backpressure.pause(ctx.channel(), Backpressure.BUSY);
+      } else if (early instanceof CompositeByteBuf more) {
+        more.addComponent(true, bytes);
+      } else {
+        early = ctx.alloc().compositeBuffer().addComponents(true, early, bytes);
+      }
     }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (!(evt instanceof WebSocketServerProtocolHandler.HandshakeComplete)) {
+        super.userEventTriggered(ctx, evt);
+        return;
+      }
+      ByteBuf held = early;
+      early = null;
+      connections.upgraded(ctx.channel(), kind, goingAway);
+      ctx.pipeline().remove(this);
+      super.userEventTriggered(ctx, evt);
+      if (held != null) {
+        readEarly(ctx.channel(), held);
+      }
+    }
+
+    /**
+     * Feeds {@code held} to the {@code wsdecoder}, from a handler put before it for the purpose.
+     */
+    private static void readEarly(io.netty.channel.Channel ch, ByteBuf held) {
+      Backpressure.resume(ch, Backpressure.BUSY);
+      ChannelPipeline p = ch.pipeline();
+      if (!ch.isActive() || p.get(PipelineNames.WS_DECODER) == null) {
+        held.release();
+        return;
+      }
+      ChannelHandlerContext before =
+          p.addBefore(PipelineNames.WS_DECODER, EarlyBytes.NAME, EarlyBytes.INSTANCE)
+              .context(EarlyBytes.NAME);
+      try {
+        before.fireChannelRead(held);
+        before.fireChannelReadComplete();
+      } finally {
+        if (p.get(EarlyBytes.NAME) != null) {
+          p.remove(EarlyBytes.NAME);
+        }
+      }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      // The connection ended before the handshake was done.
+      if (early != null) {
+        early.release();
+        early = null;
+      }
+    }
+  }
+
+  /** A place in the pipeline before the {@code wsdecoder}, from which bytes are fed to it. */
+  @Sharable
+  private static final class EarlyBytes extends ChannelInboundHandlerAdapter {
+    static final String NAME = "ws-early-bytes";
+    static final EarlyBytes INSTANCE = new EarlyBytes();
   }
 }

@@ -160,4 +160,25 @@ class DeviceChannelTest extends DeviceChannelContract {
       assertThat(flushes.get()).as("flushes for %d acks of one read", n).isLessThan(n);
     }
   }
+
+  /**
+   * A client that sends its connect in the upgrade request's own write, without waiting for the
+   * 101, gets the 101 and then the connect's answer: the bytes read after the request are the
+   * WebSocket's first frames (they were lost when the HTTP codec left the pipeline).
+   */
+  @Test
+  void aConnectSentInTheUpgradesOwnWrite_isAnswered() throws Exception {
+    byte[] connect =
+        DeviceCodec.toBytes(
+            new DeviceMessage.Connect(
+                node.token("early-" + UUID.randomUUID() + "@example.com"), null, "phone"));
+    try (RawWebSocket ws =
+        RawWebSocket.connectSending(
+            node.port(),
+            "/presence",
+            null,
+            RawWebSocket.frame(RawWebSocket.TEXT, true, connect, new Random(27)))) {
+      assertThat(ws.readText(Duration.ofSeconds(10), false)).contains("session_id");
+    }
+  }
 }

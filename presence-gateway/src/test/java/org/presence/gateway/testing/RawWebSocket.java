@@ -65,7 +65,7 @@ public final class RawWebSocket implements AutoCloseable {
    * system's), for a client that reads little or nothing.
    */
   public static RawWebSocket connect(int port, String path, int receiveBuffer) throws IOException {
-    return connect(port, path, receiveBuffer, null);
+    return connect(port, path, receiveBuffer, null, new byte[0]);
   }
 
   /**
@@ -73,10 +73,21 @@ public final class RawWebSocket implements AutoCloseable {
    * none when {@code null}).
    */
   public static RawWebSocket connect(int port, String path, String subprotocol) throws IOException {
-    return connect(port, path, 0, subprotocol);
+    return connect(port, path, 0, subprotocol, new byte[0]);
   }
 
-  private static RawWebSocket connect(int port, String path, int receiveBuffer, String subprotocol)
+  /**
+   * As {@link #connect(int, String, String)}, sending {@code early} (frames made with {@link
+   * #frame}) in the upgrade request's own write: a client that does not wait for the 101 before its
+   * first frames, which the node then reads together with the request.
+   */
+  public static RawWebSocket connectSending(int port, String path, String subprotocol, byte[] early)
+      throws IOException {
+    return connect(port, path, 0, subprotocol, early);
+  }
+
+  private static RawWebSocket connect(
+      int port, String path, int receiveBuffer, String subprotocol, byte[] early)
       throws IOException {
     Socket s = new Socket();
     if (receiveBuffer > 0) {
@@ -97,7 +108,10 @@ public final class RawWebSocket implements AutoCloseable {
             + Base64.getEncoder().encodeToString(key)
             + (subprotocol == null ? "" : "\r\nSec-WebSocket-Protocol: " + subprotocol)
             + "\r\n\r\n";
-    ws.out.write(request.getBytes(StandardCharsets.US_ASCII));
+    ByteArrayOutputStream write = new ByteArrayOutputStream();
+    write.writeBytes(request.getBytes(StandardCharsets.US_ASCII));
+    write.writeBytes(early);
+    ws.out.write(write.toByteArray());
     ws.out.flush();
     ByteArrayOutputStream head = new ByteArrayOutputStream();
     int matched = 0;

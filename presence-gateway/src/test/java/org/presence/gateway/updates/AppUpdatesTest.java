@@ -178,6 +178,25 @@ class AppUpdatesTest extends AppUpdatesContract {
     }
   }
 
+  /**
+   * An application that sends its key frame in the upgrade request's own write, without waiting for
+   * the 101, gets the 101 and then the key's result: the bytes read after the request are the
+   * WebSocket's first frame (they were lost when the HTTP codec left the pipeline).
+   */
+  @Test
+  void aKeyFrameSentInTheUpgradesOwnWrite_isAnswered() throws Exception {
+    UpdatesFixture.App app = fx.activeApp(node, "Early");
+    byte[] key = ("{\"key\":\"" + app.key() + "\"}").getBytes(StandardCharsets.UTF_8);
+    try (RawWebSocket ws =
+        RawWebSocket.connectSending(
+            node.port(),
+            "/" + app.id(),
+            null,
+            RawWebSocket.frame(RawWebSocket.TEXT, true, key, new Random(28)))) {
+      assertThat(ws.readText(WAIT, true)).isEqualTo("{\"result\":true}");
+    }
+  }
+
   @Override
   protected TestNode startNode() {
     Map<String, String> s = TestNode.baseSettings(dataDir.resolve("extra-" + System.nanoTime()));

@@ -242,6 +242,29 @@ class XmppWebSocketTest {
   }
 
   /**
+   * A client that sends its {@code <open/>} in the upgrade request's own write, without waiting for
+   * the 101, gets the 101 and then the stream's {@code <open/>} and features: the bytes read after
+   * the request are the WebSocket's first frame (they were lost when the HTTP codec left the
+   * pipeline).
+   */
+  @Test
+  void anOpenSentInTheUpgradesOwnWrite_isAnswered() throws Exception {
+    try (RawWebSocket ws =
+        RawWebSocket.connectSending(
+            node.port(),
+            XmppWebSocket.PATH,
+            "xmpp",
+            RawWebSocket.frame(
+                RawWebSocket.TEXT,
+                true,
+                OPEN.getBytes(StandardCharsets.UTF_8),
+                new java.util.Random(29)))) {
+      assertThat(ws.readText(Duration.ofSeconds(WAIT), true)).startsWith("<open ");
+      assertThat(ws.readText(Duration.ofSeconds(WAIT), true)).startsWith("<stream:features");
+    }
+  }
+
+  /**
    * Asserts what ends a WebSocket whose client broke the protocol: the stream error {@code
    * condition} as a message, {@code <close/>}, the close frame with {@code code}'s close code, then
    * the socket's end.
