@@ -119,14 +119,15 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Why the request is refused before routing, or {@code null}: its address ({@link #badAddress}),
-   * or its headers. RFC 9112 section 3.2: an HTTP/1.1 request has exactly one {@code Host}. A
-   * header that can only be read one way ({@code Host}, {@code Authorization}, {@code
-   * Content-Type}) given twice is refused rather than read as its first value, which a proxy in
-   * front may not have read.
+   * Why the request is refused before routing, or {@code null}: its address ({@link #badAddress};
+   * {@code path}, the target in origin-form, is null for a target of a form its method may not use:
+   * {@link RequestTarget}), or its headers. RFC 9112 section 3.2: an HTTP/1.1 request has exactly
+   * one {@code Host}. A header that can only be read one way ({@code Host}, {@code Authorization},
+   * {@code Content-Type}) given twice is refused rather than read as its first value, which a proxy
+   * in front may not have read.
    */
   private static ProtocolException badRequest(
-      FullHttpRequest request, String target, QueryStringDecoder uri) {
+      FullHttpRequest request, String path, QueryStringDecoder uri) {
     io.netty.handler.codec.http.HttpHeaders h = request.headers();
     int hosts = count(h, HttpHeaderNames.HOST);
     if (hosts > 1
@@ -148,7 +149,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       return new ProtocolException(
           ErrorCode.UNSUPPORTED_MEDIA_TYPE, "content codings are not served: send the body as is");
     }
-    return badAddress(target, uri);
+    if (path == null) {
+      return new ProtocolException(
+          ErrorCode.BAD_REQUEST, "the request target is neither a path nor an http(s) address");
+    }
+    return badAddress(path, uri);
   }
 
   /** Whether {@code request} has no transfer coding or only {@code chunked}. */
@@ -237,10 +242,20 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     metrics.framesIn(Connections.Kind.HTTP.label()).inc();
     Connections.busy(ctx.channel(), true);
     String target = request.uri();
-    QueryStringDecoder uri = new QueryStringDecoder(Addresses.nonAsciiAsUtf8(target));
+    // Routed by its path and query, whatever the target's form (null: one the method may not use).
+    String path = RequestTarget.originForm(request.method(), target);
+    QueryStringDecoder uri =
+        new QueryStringDecoder(Addresses.nonAsciiAsUtf8(path != null ? path : target));
     ProtocolException badAddress =
-        request.decoderResult().isFailure() ? null : badRequest(request, target, uri);
+        request.decoderResult().isFailure() ? null : badRequest(request, path, uri);
     boolean valid = !request.decoderResult().isFailure() && badAddress == null;
+    String authority = valid ? RequestTarget.authority(target) : null;
+    if (authority != null) {
+      // RFC 9112 section 3.2.2: an absolute-form target's authority replaces the Host header; what
+      // follows (handlers, the WebSocket handshake) sees the request in origin-form.
+      request.setUri(path);
+      request.headers().set(HttpHeaderNames.HOST, authority);
+    }
     HttpRoutes.Match match = valid ? routes.match(request.method(), uri.rawPath()) : null;
     if (!upgrades(request, match)) {
       // Reads pause until the answer is written. An upgrade is done before this returns (no read

@@ -219,8 +219,10 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     if (routes == null || !(message instanceof HttpRequest request)) {
       return defaultLimit;
     }
-    return routes.bodyLimit(
-        request.method(), new QueryStringDecoder(request.uri()).rawPath(), defaultLimit);
+    String path = RequestTarget.originForm(request.method(), request.uri());
+    return path == null
+        ? defaultLimit
+        : routes.bodyLimit(request.method(), new QueryStringDecoder(path).rawPath(), defaultLimit);
   }
 
   @Override

@@ -215,6 +215,69 @@ class HttpBadInputTest {
         .contains("connection: close");
   }
 
+  /** One request with {@code target} and {@code more} headers, on a connection it closes. */
+  private String requestTo(String method, String target, String more) throws Exception {
+    return RawHttp.exchange(
+        node.port(),
+        method + " " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + more + "\r\n");
+  }
+
+  /**
+   * RFC 9112 section 3.2.2: a server MUST accept a target in absolute-form; it is routed by its
+   * path and query (it was answered 404), under any host name, and a body is held to its route's
+   * limit as in origin-form.
+   */
+  @Test
+  void anAbsoluteFormTarget_isRoutedByItsPathAndQuery() throws Exception {
+    String self = "http://127.0.0.1:" + node.port();
+    assertThat(requestTo("GET", self + "/__heartbeat__", "")).startsWith("HTTP/1.1 200");
+    assertThat(requestTo("GET", "HTTPS://elsewhere.example/__heartbeat__", ""))
+        .startsWith("HTTP/1.1 200");
+    assertThat(requestTo("GET", self + "/nowhere", ""))
+        .startsWith("HTTP/1.1 404")
+        .contains("\"errno\":101");
+    // Its query is the query: a parameter given twice is refused as in origin-form.
+    assertThat(requestTo("GET", self + "/__heartbeat__?a=1&a=2", ""))
+        .startsWith("HTTP/1.1 400")
+        .contains("query parameter given twice");
+    assertThat(requestTo("POST", self + "/echo", "Content-Length: 5\r\n\r\nhello"))
+        .startsWith("HTTP/1.1 200")
+        .endsWith("hello");
+    assertThat(requestTo("POST", self + "/echo", "Content-Length: 2000\r\n\r\n" + "x".repeat(2000)))
+        .startsWith("HTTP/1.1 413")
+        .contains("limit is 1024 bytes");
+    // No path: the root's.
+    assertThat(requestTo("GET", "http://x", "Accept: text/html\r\n"))
+        .startsWith("HTTP/1.1 200")
+        .contains("<title>Presence</title>");
+  }
+
+  /**
+   * A target in authority-form is for CONNECT only, one in asterisk-form for OPTIONS only (RFC 9112
+   * sections 3.2.3, 3.2.4), and an absolute one names an http(s) host without user information (RFC
+   * 9110 sections 4.2.1, 4.2.4): any other is 400 in JSON.
+   */
+  @Test
+  void aTargetOfAFormItsMethodMayNotUse_gets400() throws Exception {
+    for (String target :
+        List.of(
+            "127.0.0.1:" + node.port(),
+            "*",
+            "http://user@x/__heartbeat__",
+            "http:///__heartbeat__",
+            "ftp://x/__heartbeat__",
+            "__heartbeat__")) {
+      assertThat(requestTo("GET", target, ""))
+          .as(target)
+          .startsWith("HTTP/1.1 400")
+          .contains("\"errno\":100")
+          .contains("the request target is neither a path nor an http(s) address");
+    }
+    // With their methods they are routed as they are: no route takes them.
+    assertThat(requestTo("OPTIONS", "*", "")).startsWith("HTTP/1.1 404");
+    assertThat(requestTo("CONNECT", "127.0.0.1:" + node.port(), "")).startsWith("HTTP/1.1 404");
+  }
+
   @Test
   void hugeHeaders_get431() throws Exception {
     String answer =
