@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -187,6 +188,20 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     } else if (msg instanceof HttpContent content
         && !(msg instanceof HttpMessage)
         && current != null) {
+      if (content.decoderResult().cause() instanceof TooLongFrameException) {
+        // The codec reads a chunk's size line (extensions included) with the request line's limit,
+        // and fails it with the same exception: refused with a reason that names the chunk.
+        releaseCurrentMessage();
+        refuse(
+            ctx,
+            current,
+            HttpResponseStatus.BAD_REQUEST,
+            ErrorCode.BAD_REQUEST,
+            "chunk size line too long",
+            out);
+        current = null;
+        return;
+      }
       received += content.content().readableBytes();
       if (received > currentLimit) {
         releaseCurrentMessage();

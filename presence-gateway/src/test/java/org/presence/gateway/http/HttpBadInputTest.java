@@ -278,6 +278,30 @@ class HttpBadInputTest {
     assertThat(requestTo("CONNECT", "127.0.0.1:" + node.port(), "")).startsWith("HTTP/1.1 404");
   }
 
+  /**
+   * A chunk whose size line (its extensions) is over {@code limits.max-initial-line-bytes} is
+   * refused with a reason that names the chunk (it said "request line too long", of a request line
+   * well within the limit); a request line over it keeps that reason.
+   */
+  @Test
+  void aChunkSizeLineTooLong_gets400NamingTheChunk_andARequestLineTooLongItsOwn() throws Exception {
+    String answer =
+        requestTo(
+            "POST",
+            "/echo",
+            "Transfer-Encoding: chunked\r\n\r\n5;ext="
+                + "a".repeat(20_000)
+                + "\r\nhello\r\n0\r\n\r\n");
+    assertThat(answer)
+        .startsWith("HTTP/1.1 400")
+        .contains("\"errno\":100")
+        .contains("chunk size line too long")
+        .doesNotContain("request line");
+    assertThat(requestTo("GET", "/" + "a".repeat(20_000), ""))
+        .startsWith("HTTP/1.1 400")
+        .contains("request line too long");
+  }
+
   @Test
   void hugeHeaders_get431() throws Exception {
     String answer =
