@@ -298,6 +298,33 @@ public final class HttpExchange {
   }
 
   /**
+   * Answers with {@code status} and an OAuth error body (RFC 6749 §5.2): {@code {"error": error,
+   * "error_description": description}}, counted as an error of {@code code}, letting {@code
+   * headers} add headers.
+   */
+  public void oauthError(
+      HttpResponseStatus status,
+      ErrorCode code,
+      String error,
+      String description,
+      Consumer<HttpHeaders> headers) {
+    metrics.error(code);
+    ByteBuf buf = ctx.alloc().buffer(96);
+    try (OutputStream out = new ByteBufOutputStream(buf);
+        JsonGenerator g = Json.documents().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("error", error);
+      g.writeStringField("error_description", description);
+      g.writeEndObject();
+    } catch (IOException | RuntimeException e) {
+      buf.release();
+      error(e);
+      return;
+    }
+    respond(status, JSON, buf, headers);
+  }
+
+  /**
    * Answers a failure: a {@link ProtocolException} (also inside a {@link CompletionException}) with
    * its code, anything else with a logged 500 that reveals nothing of the cause.
    */

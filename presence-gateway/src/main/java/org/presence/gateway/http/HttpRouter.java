@@ -56,6 +56,11 @@ import org.slf4j.LoggerFactory;
 public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(HttpRouter.class);
 
+  /**
+   * The OAuth endpoints' paths: their refusals have OAuth's error body ({@link #refuseRequest}).
+   */
+  private static final String OAUTH = "/oauth/";
+
   /** How long a client has to complete the WebSocket handshake once the upgrade was routed. */
   private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -238,6 +243,30 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * Refuses a request that is malformed or too large before it reaches its endpoint, with {@code
+   * status}: on the OAuth endpoints (paths under {@value #OAUTH}) with an OAuth error body, {@code
+   * invalid_request} and the reason as its description (RFC 6749 §5.2, RFC 8628 §3.2: an OAuth
+   * client reads no other); elsewhere as {@link #refuse} does, but a status the errno does not name
+   * (417) is answered in JSON.
+   */
+  private void refuseRequest(
+      ChannelHandlerContext ctx,
+      HttpExchange exchange,
+      HttpResponseStatus status,
+      ErrorCode code,
+      String detail,
+      java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> more) {
+    if (exchange.rawPath().startsWith(OAUTH)) {
+      LOG.debug("{} refused on {}: {}", code, ctx.channel(), detail);
+      exchange.oauthError(status, code, "invalid_request", code.reasonWith(detail), more);
+    } else if (status.code() == code.httpStatus()) {
+      refuse(ctx, exchange, code, detail, more);
+    } else {
+      exchange.error(status, code, detail, more);
+    }
+  }
+
   private void route(ChannelHandlerContext ctx, FullHttpRequest request) {
     metrics.framesIn(Connections.Kind.HTTP.label()).inc();
     Connections.busy(ctx.channel(), true);
@@ -269,11 +298,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       // Negotiated as the router's other refusals (a browser posting a page's form too large gets
       // the error page), but a status the errno does not name (417) is answered in JSON.
       if (cause instanceof JsonHttpObjectAggregator.Refusal r) {
-        if (r.status().code() == r.code().httpStatus()) {
-          refuse(ctx, exchange, r.code(), r.detail(), closeAfter());
-        } else {
-          exchange.error(r.status(), r.code(), r.detail(), closeAfter());
-        }
+        refuseRequest(ctx, exchange, r.status(), r.code(), r.detail(), closeAfter());
       } else if (cause instanceof TooLongHttpHeaderException) {
         refuse(ctx, exchange, ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
       } else if (cause instanceof TooLongFrameException) {
@@ -303,7 +328,14 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       return;
     }
     if (badAddress != null) {
-      refuse(ctx, exchange, badAddress.code(), badAddress.detail());
+      ErrorCode code = badAddress.code();
+      refuseRequest(
+          ctx,
+          exchange,
+          HttpResponseStatus.valueOf(code.httpStatus()),
+          code,
+          badAddress.detail(),
+          null);
       return;
     }
     ClientAddress.update(ctx.channel(), request.headers(), proxies);

@@ -514,6 +514,45 @@ class PairingFlowTest {
   }
 
   /** {@code before}, the bytes of {@code hex}, then {@code after}. */
+  /**
+   * A body over the OAuth endpoints' limit (a 60 KB device code) keeps its 413 but is answered with
+   * an OAuth error body (RFC 6749 §5.2: {@code invalid_request}), not the Presence error body; and
+   * so is a request the router refuses before routing (a query parameter given twice). A refusal
+   * elsewhere keeps the Presence body.
+   */
+  @Test
+  void oauthRequests_refusedBeforeTheirEndpoint_getAnOAuthErrorBody() throws Exception {
+    for (String path : List.of("/oauth/token", "/oauth/device_authorization")) {
+      String body =
+          "grant_type="
+              + URLEncoder.encode(PairingEndpoints.DEVICE_CODE_GRANT, StandardCharsets.UTF_8)
+              + "&device_code="
+              + "a".repeat(60_000);
+      org.presence.gateway.testing.RawHttp.Ending end =
+          org.presence.gateway.testing.RawHttp.untilTheEnd(
+              node.port(),
+              ("POST "
+                      + path
+                      + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+                      + "\r\nContent-Length: "
+                      + body.length()
+                      + "\r\n\r\n"
+                      + body)
+                  .getBytes(StandardCharsets.US_ASCII),
+              10_000);
+      String answer = end.answers();
+      assertThat(answer).as(path).startsWith("HTTP/1.1 413").containsIgnoringCase("no-store");
+      JsonNode error = JSON.readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+      assertThat(error.get("error").asText()).as(path).isEqualTo("invalid_request");
+      assertThat(error.get("error_description").asText()).as(path).contains("4096 bytes");
+      assertThat(error.has("errno")).as(path).isFalse();
+    }
+    HttpResponse<String> twice = post(node, "/oauth/token?a=1&a=2", "grant_type=refresh_token");
+    assertThat(error(twice)).isEqualTo("invalid_request");
+    assertThat(json(twice).get("error_description").asText()).contains("given twice");
+    assertThat(post(node, "/pair?a=1&a=2", "x=1").body()).contains("\"errno\":");
+  }
+
   private static byte[] with(String before, String hex, String after) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     out.writeBytes(before.getBytes(StandardCharsets.UTF_8));
