@@ -11,7 +11,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
@@ -63,7 +62,7 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   }
 
   /** The request being aggregated, or null. */
-  private HttpMessage current;
+  private HttpRequest current;
 
   /** Its route's body limit. */
   private int currentLimit;
@@ -138,8 +137,9 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       // A refusal is on its way and the connection closes after it (the input is released).
       return;
     }
-    if (msg instanceof HttpMessage start && !(msg instanceof HttpContent)) {
-      if (start instanceof HttpRequest && ++ahead > MAX_AHEAD) {
+    if (msg instanceof HttpRequest start && !(msg instanceof HttpContent)) {
+      // A server's HTTP decoder starts nothing but requests (one it could not parse included).
+      if (++ahead > MAX_AHEAD) {
         // In the requests' order (the router answers the ones before it first), then the
         // connection closes; what arrives meanwhile is dropped before it is decoded.
         current = null;
@@ -162,7 +162,7 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
         super.decode(ctx, msg, out);
         return;
       }
-      if (start instanceof HttpRequest && unservedExpectation(start)) {
+      if (unservedExpectation(start)) {
         // Netty would answer 417 with an empty body, keep the connection, and have the decoder
         // read the body that follows as the next request (a client ignoring the 417, or one
         // smuggling a request past a proxy that forwarded the body): refused and closed instead.
@@ -176,8 +176,7 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
             out);
         return;
       }
-      if (start instanceof HttpRequest
-          && HttpUtil.is100ContinueExpected(start)
+      if (HttpUtil.is100ContinueExpected(start)
           && HttpUtil.getContentLength(start, -1L) > currentLimit) {
         // The same for a body announced over the limit that waits for 100 Continue: 413 with the
         // reason, and the body, sent or not, is never read as requests.
@@ -222,7 +221,7 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   }
 
   /** Whether {@code start} (HTTP/1.1) expects something other than {@code 100-continue}. */
-  private static boolean unservedExpectation(HttpMessage start) {
+  private static boolean unservedExpectation(HttpRequest start) {
     String expect = start.headers().get(HttpHeaderNames.EXPECT);
     return expect != null
         && start.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0
@@ -252,14 +251,15 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   }
 
   /** A start Netty found oversized while {@link #decode} ran: refused once it returns. */
-  private HttpMessage oversized;
+  private HttpRequest oversized;
 
   @Override
   protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage start) {
-    oversized = start;
+    // A start that got here passed decode: a request.
+    oversized = (HttpRequest) start;
   }
 
-  private void refuseOversized(ChannelHandlerContext ctx, HttpMessage start, List<Object> out) {
+  private void refuseOversized(ChannelHandlerContext ctx, HttpRequest start, List<Object> out) {
     refuse(
         ctx,
         start,
@@ -270,23 +270,19 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   }
 
   /**
-   * Hands on, in {@code start}'s place, a request that failed with a {@link Refusal}; from now on
+   * Hands on, in {@code request}'s place, a request that failed with a {@link Refusal}; from now on
    * whatever arrives is dropped: what is left of what was read here, and what is read later before
    * it is decoded.
    */
   private void refuse(
       ChannelHandlerContext ctx,
-      HttpMessage start,
+      HttpRequest request,
       HttpResponseStatus status,
       ErrorCode code,
       String detail,
       List<Object> out) {
     refused = true;
     HttpClose.discardInput(ctx.channel());
-    HttpRequest request =
-        start instanceof HttpRequest r
-            ? r
-            : new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
     DefaultFullHttpRequest failed =
         new DefaultFullHttpRequest(
             request.protocolVersion(), request.method(), request.uri(), Unpooled.EMPTY_BUFFER);
