@@ -2,6 +2,7 @@ package org.presence.gateway.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -11,7 +12,9 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
@@ -22,6 +25,10 @@ import io.netty.util.ReferenceCountUtil;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.context.Scope;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.presence.gateway.config.LimitsConfig;
 import org.presence.gateway.connection.Backpressure;
@@ -72,7 +79,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private final TrustedProxies proxies;
 
   /** How an upgraded socket is ended when the node drains; one instance for all sockets. */
-  private final java.util.function.Consumer<io.netty.channel.Channel> goingAway;
+  private final Consumer<Channel> goingAway;
 
   /** The styled error page for browsers, or null (JSON for everyone). */
   private volatile ErrorPages errorPages;
@@ -133,12 +140,10 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
    */
   private static ProtocolException badRequest(
       FullHttpRequest request, String path, QueryStringDecoder uri) {
-    io.netty.handler.codec.http.HttpHeaders h = request.headers();
+    HttpHeaders h = request.headers();
     int hosts = count(h, HttpHeaderNames.HOST);
     if (hosts > 1
-        || (hosts == 0
-            && request.protocolVersion().compareTo(io.netty.handler.codec.http.HttpVersion.HTTP_1_1)
-                >= 0)) {
+        || (hosts == 0 && request.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0)) {
       return new ProtocolException(ErrorCode.BAD_REQUEST, "exactly one Host header is needed");
     }
     if (count(h, HttpHeaderNames.AUTHORIZATION) > 1) {
@@ -176,7 +181,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   }
 
   /** How many times {@code name} is in {@code h}, up to 2. */
-  private static int count(io.netty.handler.codec.http.HttpHeaders h, CharSequence name) {
+  private static int count(HttpHeaders h, CharSequence name) {
     int n = 0;
     for (var it = h.valueCharSequenceIterator(name); it.hasNext() && n < 2; it.next()) {
       n++;
@@ -192,7 +197,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
    * see addresses that decode to one meaning.
    */
   private static ProtocolException badAddress(String target, QueryStringDecoder uri) {
-    java.util.Map<String, java.util.List<String>> parameters;
+    Map<String, List<String>> parameters;
     try {
       uri.path();
       parameters = uri.parameters();
@@ -226,7 +231,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       HttpExchange exchange,
       ErrorCode code,
       String detail,
-      java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> more) {
+      Consumer<HttpHeaders> more) {
     LOG.debug("{} refused on {}: {}", code, ctx.channel(), detail);
     ErrorPages pages = errorPages;
     String accept = exchange.header(HttpHeaderNames.ACCEPT);
@@ -256,7 +261,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       HttpResponseStatus status,
       ErrorCode code,
       String detail,
-      java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> more) {
+      Consumer<HttpHeaders> more) {
     if (exchange.rawPath().startsWith(OAUTH)) {
       LOG.debug("{} refused on {}: {}", code, ctx.channel(), detail);
       exchange.oauthError(status, code, "invalid_request", code.reasonWith(detail), more);
@@ -291,8 +296,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       // comes in between), so it is not paused: that saves two epoll_ctl calls per connect.
       Backpressure.pause(ctx.channel(), Backpressure.BUSY);
     }
-    HttpExchange exchange =
-        new HttpExchange(ctx, request, uri, java.util.Map.of(), metrics, connections);
+    HttpExchange exchange = new HttpExchange(ctx, request, uri, Map.of(), metrics, connections);
     if (request.decoderResult().isFailure()) {
       Throwable cause = request.decoderResult().cause();
       // Negotiated as the router's other refusals (a browser posting a page's form too large gets
@@ -414,15 +418,14 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     }
     // What Netty's handshaker would refuse in plain text or serve in a form this node does not
     // speak (the drafts before RFC 6455, hixie-76 among them), refused here in JSON (RFC 6455
-    // 4.2.1,
-    // 4.4: a version other than 13 is answered with the version the server speaks).
+    // 4.2.1, 4.4: a version other than 13 is answered with the version the server speaks).
     if (!request
         .headers()
         .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
       refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "WebSocket upgrade needs Connection: Upgrade");
       return;
     }
-    if (request.protocolVersion().compareTo(io.netty.handler.codec.http.HttpVersion.HTTP_1_1) < 0) {
+    if (request.protocolVersion().compareTo(HttpVersion.HTTP_1_1) < 0) {
       // RFC 6455 section 4.1: the opening handshake is an HTTP/1.1 request.
       refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "WebSocket upgrade needs HTTP/1.1");
       return;
@@ -526,7 +529,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       return false;
     }
     try {
-      return java.util.Base64.getDecoder().decode(key).length == 16;
+      return Base64.getDecoder().decode(key).length == 16;
     } catch (IllegalArgumentException e) {
       return false;
     }
@@ -548,7 +551,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         .build();
   }
 
-  private static java.util.function.Consumer<io.netty.handler.codec.http.HttpHeaders> closeAfter() {
+  private static Consumer<HttpHeaders> closeAfter() {
     return h -> h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
   }
 
@@ -572,15 +575,12 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
   private static final class UpgradeListener extends ChannelInboundHandlerAdapter {
     private final Connections connections;
     private final Connections.Kind kind;
-    private final java.util.function.Consumer<io.netty.channel.Channel> goingAway;
+    private final Consumer<Channel> goingAway;
 
     /** The bytes read after the upgrade request, kept for the {@code wsdecoder}, or null. */
     private ByteBuf early;
 
-    UpgradeListener(
-        Connections connections,
-        Connections.Kind kind,
-        java.util.function.Consumer<io.netty.channel.Channel> goingAway) {
+    UpgradeListener(Connections connections, Connections.Kind kind, Consumer<Channel> goingAway) {
       this.connections = connections;
       this.kind = kind;
       this.goingAway = goingAway;
@@ -622,7 +622,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     /**
      * Feeds {@code held} to the {@code wsdecoder}, from a handler put before it for the purpose.
      */
-    private static void readEarly(io.netty.channel.Channel ch, ByteBuf held) {
+    private static void readEarly(Channel ch, ByteBuf held) {
       Backpressure.resume(ch, Backpressure.BUSY);
       ChannelPipeline p = ch.pipeline();
       if (!ch.isActive() || p.get(PipelineNames.WS_DECODER) == null) {
