@@ -21,11 +21,13 @@ import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.context.Scope;
 import java.util.Base64;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -130,30 +132,100 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     }
   }
 
+  // What one pass over a request's headers found (scanHeaders), as bits: each header read one way
+  // only, seen and seen twice; a Content-Encoding (its first) other than identity; a transfer
+  // coding other than chunked.
+  private static final int HOST = 1;
+  private static final int HOST_TWICE = HOST << 1;
+  private static final int AUTHORIZATION = 1 << 2;
+  private static final int AUTHORIZATION_TWICE = AUTHORIZATION << 1;
+  private static final int CONTENT_TYPE = 1 << 4;
+  private static final int CONTENT_TYPE_TWICE = CONTENT_TYPE << 1;
+  private static final int CONTENT_ENCODING = 1 << 6;
+  private static final int ENCODED = 1 << 7;
+  private static final int OTHER_TRANSFER_CODING = 1 << 8;
+
+  /**
+   * One pass over {@code h} for the checks before routing ({@link #badRequest}, the transfer
+   * codings): the names it looks for have five different lengths, so each header is compared with
+   * one name at most.
+   */
+  private static int scanHeaders(HttpHeaders h) {
+    int found = 0;
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence();
+        it.hasNext(); ) {
+      Map.Entry<CharSequence, CharSequence> header = it.next();
+      CharSequence name = header.getKey();
+      switch (name.length()) {
+        case 4 -> found |= once(found, name, HttpHeaderNames.HOST, HOST);
+        case 13 -> found |= once(found, name, HttpHeaderNames.AUTHORIZATION, AUTHORIZATION);
+        case 12 -> found |= once(found, name, HttpHeaderNames.CONTENT_TYPE, CONTENT_TYPE);
+        case 16 -> {
+          // Read as its first value was: the others are not looked at.
+          if ((found & CONTENT_ENCODING) == 0
+              && AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_ENCODING)) {
+            found |= CONTENT_ENCODING;
+            if (!HttpHeaderValues.IDENTITY.contentEqualsIgnoreCase(
+                header.getValue().toString().strip())) {
+              found |= ENCODED;
+            }
+          }
+        }
+        case 17 -> {
+          if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)
+              && !onlyChunked(header.getValue())) {
+            found |= OTHER_TRANSFER_CODING;
+          }
+        }
+        default -> {}
+      }
+    }
+    return found;
+  }
+
+  /**
+   * The bit to add for a header {@code name} if it is {@code wanted}: {@code seen}, or the bit
+   * after it (twice) when {@code found} has {@code seen} already; else none.
+   */
+  private static int once(int found, CharSequence name, CharSequence wanted, int seen) {
+    if (!AsciiString.contentEqualsIgnoreCase(name, wanted)) {
+      return 0;
+    }
+    return (found & seen) != 0 ? seen << 1 : seen;
+  }
+
+  /** Whether a {@code Transfer-Encoding} value names no coding but {@code chunked}. */
+  private static boolean onlyChunked(CharSequence value) {
+    for (String coding : value.toString().split(",")) {
+      if (!coding.isBlank() && !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(coding.strip())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /**
    * Why the request is refused before routing, or {@code null}: its address ({@link #badAddress};
    * {@code path}, the target in origin-form, is null for a target of a form its method may not use:
-   * {@link RequestTarget}), or its headers. RFC 9112 section 3.2: an HTTP/1.1 request has exactly
-   * one {@code Host}. A header that can only be read one way ({@code Host}, {@code Authorization},
-   * {@code Content-Type}) given twice is refused rather than read as its first value, which a proxy
-   * in front may not have read.
+   * {@link RequestTarget}), or its headers ({@code headers}: what {@link #scanHeaders} found). RFC
+   * 9112 section 3.2: an HTTP/1.1 request has exactly one {@code Host}. A header that can only be
+   * read one way ({@code Host}, {@code Authorization}, {@code Content-Type}) given twice is refused
+   * rather than read as its first value, which a proxy in front may not have read.
    */
   private static ProtocolException badRequest(
-      FullHttpRequest request, String path, QueryStringDecoder uri) {
-    HttpHeaders h = request.headers();
-    int hosts = count(h, HttpHeaderNames.HOST);
-    if (hosts > 1
-        || (hosts == 0 && request.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0)) {
+      FullHttpRequest request, int headers, String path, QueryStringDecoder uri) {
+    if ((headers & HOST_TWICE) != 0
+        || ((headers & HOST) == 0
+            && request.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0)) {
       return new ProtocolException(ErrorCode.BAD_REQUEST, "exactly one Host header is needed");
     }
-    if (count(h, HttpHeaderNames.AUTHORIZATION) > 1) {
+    if ((headers & AUTHORIZATION_TWICE) != 0) {
       return new ProtocolException(ErrorCode.BAD_REQUEST, "Authorization header given twice");
     }
-    if (count(h, HttpHeaderNames.CONTENT_TYPE) > 1) {
+    if ((headers & CONTENT_TYPE_TWICE) != 0) {
       return new ProtocolException(ErrorCode.BAD_REQUEST, "Content-Type header given twice");
     }
-    String coding = h.get(HttpHeaderNames.CONTENT_ENCODING);
-    if (coding != null && !HttpHeaderValues.IDENTITY.contentEqualsIgnoreCase(coding.strip())) {
+    if ((headers & ENCODED) != 0) {
       // RFC 9110 section 8.4.1: bodies are read as they come; a compressed one is refused, not
       // read as bytes that are not UTF-8.
       return new ProtocolException(
@@ -164,29 +236,6 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
           ErrorCode.BAD_REQUEST, "the request target is neither a path nor an http(s) address");
     }
     return badAddress(path, uri);
-  }
-
-  /** Whether {@code request} has no transfer coding or only {@code chunked}. */
-  private static boolean onlyChunked(FullHttpRequest request) {
-    for (var it = request.headers().valueCharSequenceIterator(HttpHeaderNames.TRANSFER_ENCODING);
-        it.hasNext(); ) {
-      for (String coding : it.next().toString().split(",")) {
-        if (!coding.isBlank()
-            && !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(coding.strip())) {
-          return false;
-        }
-      }
-    }
-    return true;
-  }
-
-  /** How many times {@code name} is in {@code h}, up to 2. */
-  private static int count(HttpHeaders h, CharSequence name) {
-    int n = 0;
-    for (var it = h.valueCharSequenceIterator(name); it.hasNext() && n < 2; it.next()) {
-      n++;
-    }
-    return n;
   }
 
   /**
@@ -280,9 +329,10 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     String path = RequestTarget.originForm(request.method(), target);
     QueryStringDecoder uri =
         new QueryStringDecoder(Addresses.nonAsciiAsUtf8(path != null ? path : target));
-    ProtocolException badAddress =
-        request.decoderResult().isFailure() ? null : badRequest(request, path, uri);
-    boolean valid = !request.decoderResult().isFailure() && badAddress == null;
+    boolean failed = request.decoderResult().isFailure();
+    int headers = failed ? 0 : scanHeaders(request.headers());
+    ProtocolException badAddress = failed ? null : badRequest(request, headers, path, uri);
+    boolean valid = !failed && badAddress == null;
     String authority = valid ? RequestTarget.authority(target) : null;
     if (authority != null) {
       // RFC 9112 section 3.2.2: an absolute-form target's authority replaces the Host header; what
@@ -297,7 +347,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       Backpressure.pause(ctx.channel(), Backpressure.BUSY);
     }
     HttpExchange exchange = new HttpExchange(ctx, request, uri, Map.of(), metrics, connections);
-    if (request.decoderResult().isFailure()) {
+    if (failed) {
       Throwable cause = request.decoderResult().cause();
       // Negotiated as the router's other refusals (a browser posting a page's form too large gets
       // the error page), but a status the errno does not name (417) is answered in JSON.
@@ -321,7 +371,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
           closeAfter());
       return;
     }
-    if (!onlyChunked(request)) {
+    if ((headers & OTHER_TRANSFER_CODING) != 0) {
       // RFC 9112 section 6.1: a transfer coding the node does not know (gzip before chunked) is
       // 501; its body was framed by the codec as chunked, unread: the connection ends.
       exchange.error(

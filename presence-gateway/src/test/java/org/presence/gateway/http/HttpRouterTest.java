@@ -288,6 +288,13 @@ class HttpRouterTest {
                 + "Authorization: Bearer y\r\nConnection: close\r\n\r\n",
             "POST /things/1 HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 0\r\n"
+                + "Connection: close\r\n\r\n",
+            // Header names in any case are the same header.
+            "GET /fast HTTP/1.1\r\nhost: a\r\nHOST: b\r\nConnection: close\r\n\r\n",
+            "GET /fast HTTP/1.1\r\nHost: a\r\nauthorization: Bearer x\r\n"
+                + "AUTHORIZATION: Bearer y\r\nConnection: close\r\n\r\n",
+            "POST /things/1 HTTP/1.1\r\nHost: a\r\ncontent-type: text/plain\r\n"
+                + "Content-type: application/json\r\nContent-Length: 0\r\n"
                 + "Connection: close\r\n\r\n")) {
       String r = RawHttp.exchange(port(), request);
       assertThat(r).as(request).startsWith("HTTP/1.1 400 ");
@@ -312,6 +319,18 @@ class HttpRouterTest {
                 + "Content-Length: 2\r\nConnection: close\r\n\r\nxx");
     assertThat(gzip).startsWith("HTTP/1.1 415 ");
     assertThat(body(gzip)).contains("\"errno\":104");
+    assertThat(
+            RawHttp.exchange(
+                port(),
+                "POST /things/1 HTTP/1.1\r\nHost: a\r\ncontent-encoding: GZIP\r\n"
+                    + "Content-Length: 2\r\nConnection: close\r\n\r\nxx"))
+        .startsWith("HTTP/1.1 415 ");
+    assertThat(
+            RawHttp.exchange(
+                port(),
+                "POST /things/1 HTTP/1.1\r\nHost: a\r\ntransfer-encoding: gzip\r\n"
+                    + "TRANSFER-ENCODING: chunked\r\n\r\n2\r\nxx\r\n0\r\n\r\n"))
+        .startsWith("HTTP/1.1 501 ");
     String coded =
         RawHttp.exchange(
             port(),
