@@ -2,6 +2,7 @@ package org.presence.gateway.permission;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -12,12 +13,17 @@ import org.presence.protocol.error.ProtocolException;
 /**
  * Where a grant may send the user back to (wiki section 3, {@code redirect=<url>}): an absolute
  * http or https URL whose host is the application's verified domain or a subdomain of it (and, when
- * the domain names a port, on that port), with no user info. Anything else is {@code
- * INVALID_REDIRECT} (150), so the grant page is never an open redirect.
+ * the domain names a port, on that port), with no user info, and without a {@code puid} or {@code
+ * error} query parameter of its own (the answer adds one of them: a URL that already carried one
+ * would reach the application with two, the first chosen by whoever made the link). Anything else
+ * is {@code INVALID_REDIRECT} (150), so the grant page is never an open redirect.
  */
 public final class RedirectRules {
   /** Longest redirect URL accepted. */
   public static final int MAX_LENGTH = 2048;
+
+  /** The query parameters the answer adds to the redirect: never in the redirect given. */
+  private static final String[] ANSWER_PARAMETERS = {"puid", "error"};
 
   private RedirectRules() {}
 
@@ -59,7 +65,41 @@ public final class RedirectRules {
         throw invalid("not on port " + appPort);
       }
     }
+    String taken = answerParameter(uri.getRawQuery());
+    if (taken != null) {
+      throw invalid(
+          "already has a "
+              + taken
+              + " query parameter: the answer adds it, and the application would read two");
+    }
     return uri;
+  }
+
+  /**
+   * The first parameter of {@code rawQuery} named as one the answer adds ({@code puid}, {@code
+   * error}), compared after percent-decoding ({@code p%75id} is {@code puid} to the application),
+   * or {@code null}.
+   */
+  private static String answerParameter(String rawQuery) {
+    if (rawQuery == null) {
+      return null;
+    }
+    for (String pair : rawQuery.split("[&;]")) {
+      int eq = pair.indexOf('=');
+      String rawName = eq < 0 ? pair : pair.substring(0, eq);
+      String name;
+      try {
+        name = URLDecoder.decode(rawName, StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        name = rawName;
+      }
+      for (String added : ANSWER_PARAMETERS) {
+        if (name.equals(added)) {
+          return added;
+        }
+      }
+    }
+    return null;
   }
 
   /** {@code uri} with {@code name=value} added to its query (before any fragment). */

@@ -386,6 +386,46 @@ class AppsBadInputTest {
     assertThat(json(api.get("/api/grants")).get("grants")).isEmpty();
   }
 
+  /**
+   * A redirect carrying a parameter the answer adds ({@code puid}, {@code error}) is refused, or
+   * the application would get two and might read the one whoever made the link chose.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"puid", "error"})
+  void redirectWithTheAnswersOwnParameter_isRefusedOnThePageThePostAndTheApi(String param) {
+    long id = register("PollutedChat", site.domain(), "");
+    activate(id);
+    String redirect = "http://127.0.0.1:" + site.port() + "/cb?a=1&" + param + "=attacker";
+    String reason = "already has a " + param + " query parameter";
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    HttpResponse<String> page = marge.get(grantPath(id, redirect, "Fred"));
+    assertErrorPage(page, ErrorCode.INVALID_REDIRECT);
+    assertThat(page.body()).contains(reason);
+    marge.get("/settings");
+    for (String answer : List.of("allow", "deny")) {
+      HttpResponse<String> post =
+          marge.post(
+              "/" + id + "/grant", Map.of("redirect", redirect, "id", "Fred", "answer", answer));
+      assertErrorPage(post, ErrorCode.INVALID_REDIRECT);
+    }
+    ApiClient api = ApiClient.forEmail(node, "marge@example.com");
+    HttpResponse<String> r =
+        api.post(
+            "/api/grants",
+            "{\"app_id\":" + id + ",\"id\":\"Fred\",\"redirect\":" + q(redirect) + "}");
+    assertError(r, ErrorCode.INVALID_REDIRECT);
+    assertThat(json(r).get("reason").asText()).contains(reason);
+    assertThat(json(api.get("/api/grants")).get("grants")).isEmpty();
+    // The same URL without it is fine, and the answer adds the one PUID.
+    String clean = "http://127.0.0.1:" + site.port() + "/cb?a=1";
+    HttpResponse<String> ok =
+        api.post(
+            "/api/grants", "{\"app_id\":" + id + ",\"id\":\"Fred\",\"redirect\":" + q(clean) + "}");
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    String puid = json(ok).get("puid").asText();
+    assertThat(json(ok).get("redirect").asText()).isEqualTo(clean + "&puid=" + puid);
+  }
+
   @Test
   void openRedirect_subdomainsOfTheVerifiedDomainAreAllowed() {
     // Unit-level check of the rule with a DNS name (the stub's domain is an address).

@@ -46,6 +46,40 @@ class RedirectRulesTest {
             e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REDIRECT));
   }
 
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "https://chat.example.com/cb?a=1&puid=attacker",
+        "https://chat.example.com/cb?puid",
+        "https://chat.example.com/cb?puid=",
+        "https://chat.example.com/cb?p%75id=attacker",
+        "https://chat.example.com/cb?a=1;puid=attacker",
+        "https://chat.example.com/cb?error=x",
+        "https://chat.example.com/cb?x=1&%65rror=x#top"
+      })
+  void check_whenTheQueryHasAParameterTheAnswerAdds_thenInvalidRedirectSayingWhich(String url) {
+    String which = url.contains("rror") ? "error" : "puid";
+    assertThatThrownBy(() -> RedirectRules.check("chat.example.com", url))
+        .isInstanceOfSatisfying(
+            ProtocolException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REDIRECT);
+              assertThat(e.detail()).contains("already has a " + which + " query parameter");
+            });
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "https://chat.example.com/cb?puids=1&my_error=2&PUID=3",
+        "https://chat.example.com/cb?next=%2Fcb%3Fpuid%3D1",
+        "https://chat.example.com/cb#puid=1",
+        "https://chat.example.com/puid/error"
+      })
+  void check_whenPuidOrErrorIsOnlyPartOfANameAValueOrThePath_thenAllowed(String url) {
+    assertThat(RedirectRules.check("chat.example.com", url)).isEqualTo(URI.create(url));
+  }
+
   @Test
   void check_whenDomainHasAPort_thenOnlyThatPortAndNoSubdomainsOfAnAddress() {
     assertThat(RedirectRules.check("127.0.0.1:8080", "http://127.0.0.1:8080/cb")).isNotNull();
