@@ -1,6 +1,7 @@
 package org.presence.gateway.updates;
 
 import com.codahale.metrics.Gauge;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,6 +19,7 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.store.Store;
+import org.presence.store.app.Application;
 import org.presence.store.exec.StoreExecutors;
 import org.presence.store.updates.AppUpdateLog;
 
@@ -38,30 +40,40 @@ public final class AppUpdates implements AutoCloseable {
     final AppHub hub;
     final long since;
     final boolean fresh;
+
+    /**
+     * The hash of the API key the connection authenticated with (as stored), or {@code null} for a
+     * connection without a key (the demo page's): once the application's key is another, the
+     * connection ends with {@code INVALID_API_KEY}.
+     */
+    final String keyHash;
+
     private final boolean counted;
     private boolean released;
 
-    Admission(long appId, AppHub hub, long since, boolean fresh) {
-      this(appId, hub, since, fresh, true);
+    Admission(long appId, AppHub hub, long since, boolean fresh, String keyHash) {
+      this(appId, hub, since, fresh, keyHash, true);
     }
 
-    Admission(long appId, AppHub hub, long since, boolean fresh, boolean counted) {
+    Admission(long appId, AppHub hub, long since, boolean fresh, String keyHash, boolean counted) {
       this.appId = appId;
       this.hub = hub;
       this.since = since;
       this.fresh = fresh;
+      this.keyHash = keyHash;
       this.counted = counted;
     }
 
     /** A consumer writing to {@code sink}, started. */
     UpdateConsumer start(UpdateConsumer.Sink sink, Predicate<String> puids) {
-      UpdateConsumer c = new UpdateConsumer(appId, hub, context, sink, puids);
+      UpdateConsumer c =
+          new UpdateConsumer(appId, hub, context, sink, puids, UpdateFormat.JSON, keyHash);
       if (since >= 0) {
         c.startAfter(since);
       } else {
         c.startWithSnapshot(fresh);
       }
-      return c;
+      return recheck(c);
     }
 
     /**
@@ -69,9 +81,9 @@ public final class AppUpdates implements AutoCloseable {
      * started: a snapshot, then every update. Call on the sink's event loop.
      */
     public UpdateFeed startFeed(UpdateSink sink, UpdateFormat format) {
-      UpdateConsumer c = new UpdateConsumer(appId, hub, context, sink, null, format);
+      UpdateConsumer c = new UpdateConsumer(appId, hub, context, sink, null, format, keyHash);
       c.startWithSnapshot(fresh);
-      return c;
+      return recheck(c);
     }
 
     /**
@@ -80,14 +92,42 @@ public final class AppUpdates implements AutoCloseable {
      * event loop.
      */
     public UpdateFeed startFeedAfter(UpdateSink sink, UpdateFormat format, long since) {
-      UpdateConsumer c = new UpdateConsumer(appId, hub, context, sink, null, format);
+      UpdateConsumer c = new UpdateConsumer(appId, hub, context, sink, null, format, keyHash);
       c.startAfter(since);
+      return recheck(c);
+    }
+
+    /**
+     * Checks {@code c}, now in its hub, against the application as the cache has it: a change heard
+     * between the key check and the consumer joining the hub (a regeneration, a deactivation) found
+     * no consumer to end, so it ends here.
+     */
+    private UpdateConsumer recheck(UpdateConsumer c) {
+      if (keyHash != null) {
+        apps.appCache()
+            .find(appId)
+            .whenComplete(
+                (app, e) -> {
+                  if (e == null) {
+                    endIfRevoked(c, app);
+                  }
+                });
+      }
       return c;
     }
 
     /** The application admitted. */
     public long appId() {
       return appId;
+    }
+
+    /**
+     * Whether the API key the connection authenticated with is still the current key of {@code app}
+     * (another protocol's session checks this before acting with the key). Always true for a
+     * connection admitted without a key.
+     */
+    public boolean keyCurrent(Application app) {
+      return keyHash == null || keyHash.equals(app.apiKeyHash());
     }
 
     /** The connection ended: frees its place. Idempotent. */
@@ -190,8 +230,10 @@ public final class AppUpdates implements AutoCloseable {
   }
 
   /**
-   * An application changed (on any node): when it is no longer active (deactivated), its update
-   * connections on this node end at once with {@code APP_NOT_ACTIVE}.
+   * An application changed (on any node; the cache invalidation {@code app:<id>} that every change
+   * publishes): when it is no longer active (deactivated), its update connections on this node end
+   * at once with {@code APP_NOT_ACTIVE}; when its API key was regenerated, those opened with a
+   * previous key end with {@code INVALID_API_KEY}, and those opened with the current key go on.
    */
   private void appChanged(long appId) {
     HubRef ref = hubs.get(appId);
@@ -202,13 +244,26 @@ public final class AppUpdates implements AutoCloseable {
         .find(appId)
         .whenComplete(
             (app, e) -> {
-              if (e != null || (app.isPresent() && app.get().active())) {
+              if (e != null) {
                 return;
               }
               for (UpdateConsumer c : ref.hub().consumers()) {
-                c.end(ErrorCode.APP_NOT_ACTIVE, "the application was deactivated");
+                endIfRevoked(c, app);
               }
             });
+  }
+
+  /**
+   * Ends {@code c} when {@code app} no longer lets it run: {@code APP_NOT_ACTIVE} when the
+   * application is gone or not active, {@code INVALID_API_KEY} when the key it authenticated with
+   * is not the application's current one.
+   */
+  private static void endIfRevoked(UpdateConsumer c, Optional<Application> app) {
+    if (app.isEmpty() || !app.get().active()) {
+      c.end(ErrorCode.APP_NOT_ACTIVE, "the application was deactivated");
+    } else if (c.keyHash() != null && !c.keyHash().equals(app.get().apiKeyHash())) {
+      c.end(ErrorCode.INVALID_API_KEY, "the API key was regenerated");
+    }
   }
 
   UpdatesConfig config() {
@@ -241,7 +296,7 @@ public final class AppUpdates implements AutoCloseable {
                                         throw new ProtocolException(
                                             ErrorCode.BACKEND_UNAVAILABLE, null, e);
                                       }
-                                      return new Admission(appId, hub, -1, false);
+                                      return new Admission(appId, hub, -1, false, app.apiKeyHash());
                                     })))
         .thenCompose(a -> since < 0 ? CompletableFuture.completedFuture(a) : checkSince(a, since));
   }
@@ -270,7 +325,7 @@ public final class AppUpdates implements AutoCloseable {
    * application's limits). Completes with its admission.
    */
   CompletionStage<Admission> admitInternal(long appId) {
-    return openHub(appId).thenApply(hub -> new Admission(appId, hub, -1, false, false));
+    return openHub(appId).thenApply(hub -> new Admission(appId, hub, -1, false, null, false));
   }
 
   private CompletionStage<Admission> checkSince(Admission a, long since) {
@@ -282,8 +337,8 @@ public final class AppUpdates implements AutoCloseable {
                 throw new ProtocolException(ErrorCode.BACKEND_UNAVAILABLE, null, e);
               }
               return switch (read.outcome()) {
-                case OK -> new Admission(a.appId, a.hub, since, false);
-                case TOO_OLD -> new Admission(a.appId, a.hub, -1, true);
+                case OK -> new Admission(a.appId, a.hub, since, false, a.keyHash);
+                case TOO_OLD -> new Admission(a.appId, a.hub, -1, true, a.keyHash);
                 case AHEAD -> {
                   a.release();
                   throw new ProtocolException(

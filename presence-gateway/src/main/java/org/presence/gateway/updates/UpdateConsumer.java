@@ -86,6 +86,7 @@ final class UpdateConsumer implements UpdateFeed {
   private final UpdateSink sink;
   private final Predicate<String> puids;
   private final UpdateFormat format;
+  private final String keyHash;
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final ArrayDeque<Receipt> receipts = new ArrayDeque<>();
   private final Runnable pumpTask = this::scheduledPump;
@@ -110,22 +111,34 @@ final class UpdateConsumer implements UpdateFeed {
    *     its visitor's
    */
   UpdateConsumer(long appId, AppHub hub, Context ctx, Sink sink, Predicate<String> puids) {
-    this(appId, hub, ctx, sink, puids, UpdateFormat.JSON);
+    this(appId, hub, ctx, sink, puids, UpdateFormat.JSON, null);
   }
 
+  /**
+   * @param keyHash the hash of the API key the connection authenticated with, or {@code null}
+   *     without a key: a connection whose key is no longer its application's ends (see {@link
+   *     AppUpdates})
+   */
   UpdateConsumer(
       long appId,
       AppHub hub,
       Context ctx,
       UpdateSink sink,
       Predicate<String> puids,
-      UpdateFormat format) {
+      UpdateFormat format,
+      String keyHash) {
     this.appId = appId;
     this.hub = hub;
     this.ctx = ctx;
     this.sink = sink;
     this.puids = puids;
     this.format = format;
+    this.keyHash = keyHash;
+  }
+
+  /** The hash of the API key the connection authenticated with, or {@code null}. */
+  String keyHash() {
+    return keyHash;
   }
 
   /** Starts with a snapshot; {@code fresh} when it replaces what the application had. */
@@ -452,8 +465,14 @@ final class UpdateConsumer implements UpdateFeed {
     sink.send(buf);
   }
 
-  /** Ends the connection with {@code code} (on its event loop) and stops. Any thread. */
+  /**
+   * Ends the connection with {@code code} (on its event loop) and stops; nothing when it already
+   * ended. Any thread.
+   */
   void end(ErrorCode code, String detail) {
+    if (closed) {
+      return;
+    }
     close();
     sink.executor().execute(() -> sink.fail(code, detail));
   }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.CompletionException;
 import org.presence.gateway.app.AppCache;
 import org.presence.gateway.notify.NotificationService;
+import org.presence.gateway.updates.AppUpdates;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.protocol.api.NotificationBatchCodec.ItemResult;
 import org.presence.protocol.api.NotificationBatchCodec.Judged;
@@ -89,11 +90,16 @@ final class XmppNotifications {
       return;
     }
     String id = m.attr("id");
+    AppUpdates.Admission admission = s.admission();
     apps.find(s.appId())
         .thenCompose(
             app -> {
               if (app.isEmpty() || !app.get().active()) {
                 throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE);
+              }
+              if (admission == null || !admission.keyCurrent(app.get())) {
+                // Authenticated with a key regenerated since: the key no longer works.
+                throw new ProtocolException(ErrorCode.INVALID_API_KEY);
               }
               return service.accept(app.get(), judged);
             })
@@ -108,6 +114,11 @@ final class XmppNotifications {
                 if (t instanceof ProtocolException pe && pe.code() == ErrorCode.APP_NOT_ACTIVE) {
                   s.stanzaError(
                       "message", id, to, "auth", "forbidden", "the application is not active");
+                } else if (t instanceof ProtocolException pe
+                    && pe.code() == ErrorCode.INVALID_API_KEY) {
+                  s.stanzaError(
+                      "message", id, to, "auth", "not-authorized", "the API key was regenerated");
+                  s.fail(ErrorCode.INVALID_API_KEY, "the API key was regenerated");
                 } else {
                   LOG.warn("notification of app {} over xmpp failed: {}", s.appId(), t.toString());
                   s.stanzaError("message", id, to, "wait", "internal-server-error", null);

@@ -170,6 +170,11 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     return appId;
   }
 
+  /** The session's admission (its application and the key it authenticated with), or null. */
+  AppUpdates.Admission admission() {
+    return admission;
+  }
+
   boolean bound() {
     return fullJid != null && phase != Phase.CLOSED;
   }
@@ -982,7 +987,9 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   @Override
   public void fail(ErrorCode code, String detail) {
     streamError(
-        code == ErrorCode.APP_NOT_ACTIVE ? "not-authorized" : "internal-server-error",
+        code == ErrorCode.APP_NOT_ACTIVE || code == ErrorCode.INVALID_API_KEY
+            ? "not-authorized"
+            : "internal-server-error",
         code.reasonWith(detail));
   }
 

@@ -673,6 +673,83 @@ public abstract class AppUpdatesContract {
     }
   }
 
+  @Test
+  void regeneratedKey_endsTheConnectionsOpenedWithTheOldKeyOnEveryNode_notThoseWithTheNewOne()
+      throws Exception {
+    App app = fx.activeApp(nodeA(), "Regenerated");
+    String alice = fx.email("alice");
+    String pa = fx.grant(nodeA(), alice, app);
+    HttpClient http = HttpClient.newHttpClient();
+    HttpResponse<InputStream> r =
+        http.send(
+            HttpRequest.newBuilder(nodeB().uri("/" + app.id() + "/presence.json"))
+                .header("Authorization", "Bearer " + app.key())
+                .build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(r.statusCode()).isEqualTo(200);
+    try (BufferedReader oldStream =
+            new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
+        UpdateClient oldSocket = UpdateClient.connected(nodeB(), app.id(), app.key(), -1)) {
+      assertThat(UpdatesFixture.JSON.readTree(oldStream.readLine()).path("done").asBoolean())
+          .isTrue();
+      oldSocket.snapshot();
+
+      var regenerated = app.dev().post("/api/apps/" + app.id() + "/key", null);
+      assertThat(regenerated.statusCode()).as(regenerated.body()).isEqualTo(200);
+      String newKey = UpdatesFixture.json(regenerated).get("api_key").asText();
+      // The developer reconnects at once with the new key (on the node that made it, which knows
+      // the new key when it answers).
+      try (UpdateClient fresh = UpdateClient.connected(nodeA(), app.id(), newKey, -1)) {
+        fresh.snapshot();
+
+        // The socket opened with the old key gets the error frame, then the close.
+        JsonNode frame = oldSocket.next(WAIT);
+        assertThat(frame).as("an error frame").isNotNull();
+        assertThat(frame.path("result").asBoolean(true)).isFalse();
+        assertThat(frame.path("errno").asInt()).isEqualTo(ErrorCode.INVALID_API_KEY.errno());
+        assertThat(oldSocket.awaitClose().code()).isEqualTo(ErrorCode.INVALID_API_KEY.closeCode());
+        // The stream opened with the old key ends (its last chunk): nothing but heartbeats before.
+        var rest =
+            java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                  List<String> lines = new ArrayList<>();
+                  try {
+                    String l;
+                    while ((l = oldStream.readLine()) != null) {
+                      lines.add(l);
+                    }
+                  } catch (java.io.IOException e) {
+                    lines.add("closed: " + e);
+                  }
+                  return lines;
+                });
+        assertThat(rest.get(WAIT.toSeconds(), TimeUnit.SECONDS)).allMatch(String::isEmpty);
+
+        // A late or repeated change event (as another node may hear it after the reconnect) leaves
+        // the connection with the current key alone, and it still gets every update.
+        nodeA()
+            .server()
+            .appFeatures()
+            .invalidations()
+            .publish(org.presence.gateway.app.AppCache.KIND, Long.toString(app.id()))
+            .toCompletableFuture()
+            .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        try (DeviceTestClient d = device(nodeA(), alice, "phone")) {
+          status(d, PresenceStatus.ONLINE, "after the new key");
+          List<Item> got = fresh.updates(1);
+          assertThat(got.get(0).puid()).isEqualTo(pa);
+          assertThat(got.get(0).message()).isEqualTo("after the new key");
+        }
+        assertThat(fresh.drain(QUIET)).allMatch(i -> i.puid().equals(pa));
+      }
+    }
+    // And the old key opens nothing any more, here or there.
+    try (UpdateClient c = UpdateClient.open(nodeB(), app.id())) {
+      c.sendKey(app.key(), -1);
+      assertClosedWith(c, ErrorCode.INVALID_API_KEY);
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Webhooks
 

@@ -56,6 +56,56 @@ class XmppNodeTest {
     }
   }
 
+  /**
+   * A regenerated key ends the sessions that logged in with the old one: at once for a session
+   * receiving presence (its feed), at its first notification for one that is not; a session logged
+   * in with the new key goes on.
+   */
+  @Test
+  void aRegeneratedKey_endsTheSessionsOfTheOldKey_notThoseOfTheNewOne() throws Exception {
+    try (TestNode n = XmppFixture.node(dataDir, Map.of());
+        XmppFixture fx = new XmppFixture()) {
+      XmppFixture.App app = fx.activeApp(n, "Rekeyed");
+      String eve = fx.email("eve");
+      String puid = fx.grant(n, eve, app);
+      int port = n.server().xmppAddress().getPort();
+      try (RawXmpp available = RawXmpp.connect(port).login(app.id(), app.key());
+          RawXmpp quiet = RawXmpp.connect(port).login(app.id(), app.key())) {
+        available.send("<presence/>");
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> n.server().updates().stats(app.id()).size() == 1);
+        var regenerated = app.dev().post("/api/apps/" + app.id() + "/key", null);
+        assertThat(regenerated.statusCode()).as(regenerated.body()).isEqualTo(200);
+        String newKey = XmppFixture.json(regenerated).get("api_key").asText();
+        try (RawXmpp fresh = RawXmpp.connect(port).login(app.id(), newKey)) {
+          fresh.send("<presence/>");
+          assertThat(available.awaitEnd())
+              .contains(
+                  "<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>")
+              .contains("the API key was regenerated");
+          quiet.send(
+              "<message type='headline' id='n1' to='"
+                  + Jid.localpart(puid)
+                  + "@"
+                  + XmppFixture.DOMAIN
+                  + "'><body>hi</body><x xmlns='jabber:x:oob'><url>https://example.com/</url></x>"
+                  + "</message>");
+          assertThat(quiet.awaitEnd())
+              .contains("id='n1'")
+              .contains("<not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>")
+              .contains(
+                  "<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>");
+          try (DeviceTestClient d = XmppFixture.device(n, eve, "phone")) {
+            XmppFixture.status(d, PresenceStatus.ONLINE, "with the new key");
+            assertThat(fresh.await("<status>with the new key</status>")).isNotEmpty();
+          }
+          assertThat(fresh.closed()).isFalse();
+        }
+      }
+    }
+  }
+
   @Test
   void aDrainingNode_endsEverySessionWithSystemShutdown() throws Exception {
     try (TestNode n = XmppFixture.node(dataDir, Map.of());
