@@ -14,6 +14,7 @@ import org.presence.gateway.auth.OidcSignIn;
 import org.presence.gateway.auth.WebSessions;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.http.CallerRateLimit;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.outbound.AddressPolicy;
@@ -26,6 +27,7 @@ import org.presence.gateway.pages.SignInPages;
 import org.presence.gateway.pages.Templates;
 import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.settings.SettingsService;
+import org.presence.protocol.error.ErrorCode;
 import org.presence.store.Store;
 
 /**
@@ -86,7 +88,13 @@ public final class AppFeatures implements AutoCloseable {
             config.caches().grants(),
             config.grants());
     this.settings =
-        new SettingsService(persistence.settings(), invalidations, config.caches().settings());
+        new SettingsService(
+            persistence.settings(),
+            invalidations,
+            config.caches().settings(),
+            new CallerRateLimit(
+                store.tokenBuckets("settings", config.settings().rate(), config.settings().burst()),
+                ErrorCode.SLOW_DOWN));
     boolean tls =
         config.tls().enabled()
             || config.gateway().publicUrl().toLowerCase(java.util.Locale.ROOT).startsWith("https:");

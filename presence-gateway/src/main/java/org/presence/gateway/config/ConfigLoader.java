@@ -171,7 +171,8 @@ public final class ConfigLoader {
         xmpp(gateway, embedded),
         pairing(),
         tls(),
-        otel());
+        otel(),
+        new SettingsConfig(positiveDouble("settings.rate"), positive("settings.burst")));
   }
 
   private String nodeId() {

@@ -32,6 +32,7 @@ import org.presence.store.config.StoreConfig;
  * @param pairing device pairing and the identity tokens Presence signs
  * @param tls TLS at the node's gateway and admin ports
  * @param otel OpenTelemetry trace export
+ * @param settings the rate limit of changes of users' settings
  */
 public record PresenceConfig(
     String nodeId,
@@ -57,7 +58,8 @@ public record PresenceConfig(
     XmppConfig xmpp,
     PairingConfig pairing,
     TlsConfig tls,
-    OtelConfig otel) {
+    OtelConfig otel,
+    SettingsConfig settings) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

@@ -24,6 +24,7 @@ import org.presence.gateway.auth.WebSessions;
 import org.presence.gateway.http.FormDecoder;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpHandler;
+import org.presence.gateway.http.RetryLaterException;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.slf4j.Logger;
@@ -425,6 +426,19 @@ public final class PageSupport {
       reason = code.reason();
     }
     errorPage(ex, v, code, reason);
+  }
+
+  /**
+   * The error page of a rate limit (429, "Too many tries in a short time"), with {@code
+   * Retry-After}.
+   */
+  public void retryLaterPage(HttpExchange ex, Visitor v, RetryLaterException later) {
+    errorPage(
+        ex,
+        v,
+        later.code(),
+        later.reason(),
+        h -> h.set(HttpHeaderNames.RETRY_AFTER, Long.toString(later.seconds())));
   }
 
   /** An error page for {@code code} with {@code reason}. */

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionStage;
 import org.presence.gateway.auth.WebSessions;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.http.RetryLaterException;
 import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.protocol.error.ErrorCode;
@@ -290,6 +291,9 @@ public final class SettingsPages {
               ProtocolException pe = PageSupport.expected(failure);
               if (pe == null) {
                 pages.errorPage(ex, v, failure);
+              } else if (pe instanceof RetryLaterException later) {
+                // Too many changes in a short time: the error page, as the other page limits.
+                pages.retryLaterPage(ex, v, later);
               } else {
                 refused(ex, v, pe, form);
               }

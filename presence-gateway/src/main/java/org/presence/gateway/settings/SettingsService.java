@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
+import org.presence.gateway.http.CallerRateLimit;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ShownText;
@@ -68,14 +69,23 @@ public final class SettingsService {
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private final StoredSettingsIndex stored = new StoredSettingsIndex();
   private final CachesConfig.Spec spec;
+  private final CallerRateLimit changes;
   private final LongAdder reads = new LongAdder();
   private volatile boolean closed;
 
+  /**
+   * Settings whose changes are limited per user by {@code changes} (taken once a change is checked,
+   * before it is saved: a refused change takes no token).
+   */
   public SettingsService(
-      UserSettingsRepository settings, Invalidations invalidations, CachesConfig.Spec spec) {
+      UserSettingsRepository settings,
+      Invalidations invalidations,
+      CachesConfig.Spec spec,
+      CallerRateLimit changes) {
     this.settings = settings;
     this.invalidations = invalidations;
     this.spec = spec;
+    this.changes = changes;
     this.cache =
         Caffeine.newBuilder()
             .maximumSize(spec.maxSize())
@@ -186,7 +196,11 @@ public final class SettingsService {
     return settings.get(user);
   }
 
-  /** Applies {@code change}; fails with {@code INVALID_SETTING} (154) and changes nothing. */
+  /**
+   * Applies {@code change}; fails with {@code INVALID_SETTING} (154), or with {@code SLOW_DOWN}
+   * (40, a {@link org.presence.gateway.http.RetryLaterException}) beyond the user's rate of changes
+   * ({@code settings.rate}, {@code settings.burst}), and then changes nothing.
+   */
   public CompletionStage<UserSettings> update(String user, Change change) {
     return settings
         .get(user)
@@ -201,7 +215,7 @@ public final class SettingsService {
                       message("custom_status", change.customStatus(), current.customStatus()),
                       message("away_message", change.awayMessage(), current.awayMessage()));
               check(next);
-              return settings.put(next);
+              return changes.take(user).thenCompose(v -> settings.put(next));
             })
         .thenCompose(saved -> invalidations.publish(KIND, user).thenApply(v -> saved))
         .thenCompose(saved -> tell(saved).thenApply(v -> saved));

@@ -93,7 +93,11 @@ public enum ErrorCode {
   IDENTITY_UNAVAILABLE(36, 503, "Identity provider unavailable", true),
 
   // ---- 40–49: rate limits and backpressure (session kept) ----
-  /** Over the rate limit; the frame or request was dropped. Wait before sending again. */
+  /**
+   * Over the rate limit; the frame or request was dropped. Wait before sending again. Over HTTP (a
+   * user's settings changes, a developer's domain proofs and webhook test calls) it comes with 429
+   * and {@code Retry-After}.
+   */
   SLOW_DOWN(40, 429, "Slow down", true),
   /** Too many new connections from this address; try again later. */
   TOO_MANY_HANDSHAKES(41, 429, "Too many connection attempts", true),
@@ -311,7 +315,9 @@ public enum ErrorCode {
       case SESSION_REPLACED ->
           "Do not reconnect automatically: a newer connection of this device took over.";
       case SERVER_SHUTTING_DOWN -> "Reconnect (any node) after a short random delay.";
-      case SLOW_DOWN -> "Wait before sending again; the frame was dropped, the session kept.";
+      case SLOW_DOWN ->
+          "Wait before sending again (over HTTP, the Retry-After seconds); the frame or request"
+              + " was dropped, the session kept.";
       case TOO_MANY_HANDSHAKES -> "Back off before opening new connections from this address.";
       case NOT_CONNECTED -> "Send a connect request first.";
       case PRESENCE_ID_TAKEN -> "Register a new presence id with the push server, then tie that.";
