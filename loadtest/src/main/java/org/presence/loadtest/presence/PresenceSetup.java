@@ -46,8 +46,11 @@ public final class PresenceSetup {
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
-  /** Applications one harness developer registers (a node allows 50 per developer). */
-  private static final int APPS_PER_DEVELOPER = 40;
+  /**
+   * Applications one harness developer registers and verifies: within the node's burst of domain
+   * proofs per developer ({@code apps.verify-burst}, 5), so the setup is never rate limited.
+   */
+  private static final int APPS_PER_DEVELOPER = 5;
 
   /** One application: its id and API key. */
   public record AppKey(long id, String key) {}

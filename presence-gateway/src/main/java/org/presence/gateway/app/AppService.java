@@ -8,6 +8,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.AppsConfig;
+import org.presence.gateway.http.CallerRateLimit;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.gateway.outbound.OutboundException;
@@ -44,18 +45,21 @@ public final class AppService {
   private final GuardedHttpClient outbound;
   private final Invalidations invalidations;
   private final AppsConfig config;
+  private final CallerRateLimit proofs;
 
   public AppService(
       AppRepository apps,
       DomainVerifier verifier,
       GuardedHttpClient outbound,
       Invalidations invalidations,
-      AppsConfig config) {
+      AppsConfig config,
+      CallerRateLimit proofs) {
     this.apps = apps;
     this.verifier = verifier;
     this.outbound = outbound;
     this.invalidations = invalidations;
     this.config = config;
+    this.proofs = proofs;
   }
 
   /** Registers an application for {@code developer}; it starts unverified with a fresh key. */
@@ -102,7 +106,9 @@ public final class AppService {
 
   /**
    * Runs the domain proof. An application already verified (or active) stays as it is without a new
-   * fetch.
+   * fetch. Each proof takes a token of the developer's rate of proofs ({@code apps.verify-rate},
+   * {@code apps.verify-burst}); without one it fails with {@code SLOW_DOWN} (40, a {@link
+   * org.presence.gateway.http.RetryLaterException}) and sends nothing.
    */
   public CompletionStage<Application> verify(String developer, long id) {
     return get(developer, id)
@@ -111,8 +117,10 @@ public final class AppService {
               if (app.domainVerified()) {
                 return CompletableFuture.completedFuture(app);
               }
-              return verifier
-                  .verify(app.domain(), app.verificationKey())
+              // Each proof sends requests to the developer's domain: limited per developer.
+              return proofs
+                  .take(developer)
+                  .thenCompose(v -> verifier.verify(app.domain(), app.verificationKey()))
                   .thenCompose(ok -> apps.markVerified(id))
                   .thenCompose(updated -> changed(id, present(id, updated)));
             });

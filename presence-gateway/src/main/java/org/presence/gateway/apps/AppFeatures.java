@@ -51,6 +51,7 @@ public final class AppFeatures implements AutoCloseable {
   private final Supplier<String> baseUrl;
   private final Clock clock;
   private final boolean demo;
+  private final CallerRateLimit testCalls;
   private volatile SettingsPages settingsPages;
   private volatile PortalPages portalPages;
 
@@ -78,7 +79,16 @@ public final class AppFeatures implements AutoCloseable {
                 config.apps().verifyOverHttp()),
             outbound,
             invalidations,
-            config.apps());
+            config.apps(),
+            new CallerRateLimit(
+                store.tokenBuckets(
+                    "verify", config.apps().verifyRate(), config.apps().verifyBurst()),
+                ErrorCode.SLOW_DOWN));
+    this.testCalls =
+        new CallerRateLimit(
+            store.tokenBuckets(
+                "webhook-test", config.webhooks().testRate(), config.webhooks().testBurst()),
+            ErrorCode.SLOW_DOWN);
     this.apiKeys = new ApiKeyAuthenticator(appCache);
     this.grants =
         new GrantService(
@@ -140,7 +150,7 @@ public final class AppFeatures implements AutoCloseable {
     new AppsApi(apps, calls, baseUrl).register(routes);
     new UserApi(grants, settings, calls).register(routes);
     new SignInPages(pages, identity, oidc, clock, demo).register(routes);
-    portalPages = new PortalPages(pages, apps, baseUrl);
+    portalPages = new PortalPages(pages, apps, baseUrl, testCalls);
     portalPages.register(routes);
     settingsPages = new SettingsPages(pages, grants, settings);
     settingsPages.register(routes);

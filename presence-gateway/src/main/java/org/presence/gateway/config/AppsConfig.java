@@ -12,11 +12,19 @@ import java.time.Duration;
  * @param verifyOverHttp whether plain {@code http://<domain>/__presence} proves a domain as well as
  *     {@code https://} (a development setting: on its own, plain HTTP proves nothing against
  *     someone on the path)
+ * @param verifyRate domain proofs one developer may ask for per second, counted across every node
+ *     of a cluster (each sends up to three requests to the developer's domain)
+ * @param verifyBurst domain proofs one developer may ask for at once
  */
 public record AppsConfig(
-    Duration verifyTimeout, int verifyMaxBytes, int maxPerDeveloper, boolean verifyOverHttp) {
-  /** HTTPS (and the TXT record) only. */
+    Duration verifyTimeout,
+    int verifyMaxBytes,
+    int maxPerDeveloper,
+    boolean verifyOverHttp,
+    double verifyRate,
+    int verifyBurst) {
+  /** HTTPS (and the TXT record) only, with the default rate of domain proofs. */
   public AppsConfig(Duration verifyTimeout, int verifyMaxBytes, int maxPerDeveloper) {
-    this(verifyTimeout, verifyMaxBytes, maxPerDeveloper, false);
+    this(verifyTimeout, verifyMaxBytes, maxPerDeveloper, false, 0.1, 5);
   }
 }

@@ -411,7 +411,9 @@ public final class ConfigLoader {
         bytes("apps.verify-max-bytes"),
         positive("apps.max-per-developer"),
         // Plain HTTP proofs where loopback targets are allowed (development) unless set.
-        autoFlag("apps.verify-over-http", outbound.allowLoopback()));
+        autoFlag("apps.verify-over-http", outbound.allowLoopback()),
+        positiveDouble("apps.verify-rate"),
+        positive("apps.verify-burst"));
   }
 
   /**
@@ -546,7 +548,9 @@ public final class ConfigLoader {
             positiveDuration("webhooks.lease-ttl"),
             positiveDuration("webhooks.idle"),
             positive("webhooks.max-in-flight-per-developer"),
-            positiveDuration("webhooks.slow-call"));
+            positiveDuration("webhooks.slow-call"),
+            positiveDouble("webhooks.test-rate"),
+            positive("webhooks.test-burst"));
     if (webhooks.maxInFlightPerDeveloper() > webhooks.maxInFlight()) {
       problem("webhooks.max-in-flight-per-developer", "must not be above webhooks.max-in-flight");
     }

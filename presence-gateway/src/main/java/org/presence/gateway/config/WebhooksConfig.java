@@ -21,6 +21,9 @@ import java.time.Duration;
  *     renewal; another node takes over after it
  * @param idle an application's sender with nothing to send for this long stops (it starts again
  *     with the next update)
+ * @param testRate test calls one developer may make per second, counted across every node of a
+ *     cluster
+ * @param testBurst test calls one developer may make at once
  */
 public record WebhooksConfig(
     Duration interval,
@@ -32,4 +35,6 @@ public record WebhooksConfig(
     Duration leaseTtl,
     Duration idle,
     int maxInFlightPerDeveloper,
-    Duration slowCall) {}
+    Duration slowCall,
+    double testRate,
+    int testBurst) {}

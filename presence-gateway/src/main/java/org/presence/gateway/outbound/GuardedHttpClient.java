@@ -429,7 +429,8 @@ public final class GuardedHttpClient implements AutoCloseable {
       } else if (causedBy(cause, SSLException.class)) {
         hop.completeExceptionally(
             new OutboundException(
-                OutboundException.Failure.CONNECT_FAILED, "TLS: " + rootMessage(cause)));
+                OutboundException.Failure.CONNECT_FAILED,
+                OutboundException.TLS + rootMessage(cause)));
       } else {
         hop.completeExceptionally(
             new OutboundException(OutboundException.Failure.PROTOCOL, rootMessage(cause)));

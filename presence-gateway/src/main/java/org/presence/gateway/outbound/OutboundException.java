@@ -43,6 +43,29 @@ public final class OutboundException extends RuntimeException {
     return failure;
   }
 
+  /** The prefix of a {@link Failure#CONNECT_FAILED} detail when the TLS handshake failed. */
+  static final String TLS = "TLS: ";
+
+  /**
+   * The failure in a few fixed words, for a developer who can point a URL anywhere (the webhook
+   * delivery log and test calls): what kind of thing went wrong, never the detail (no address,
+   * port, certificate name or exception text), in the spirit of the domain proof's fixed reason, so
+   * the node cannot be used to scan what answers where. The detail goes to the node's log.
+   */
+  public String inWords() {
+    return switch (failure) {
+      case BAD_URL -> "not a usable URL";
+      case ADDRESS_NOT_ALLOWED -> "address not allowed";
+      case UNRESOLVABLE -> "the host name did not resolve";
+      case CONNECT_FAILED ->
+          getMessage() != null && getMessage().startsWith(TLS) ? "TLS failed" : "could not connect";
+      case TIMEOUT -> "timed out";
+      case TOO_LARGE -> "answer too large";
+      case REDIRECT_REFUSED -> "redirect not followed";
+      case PROTOCOL -> "not a valid HTTP answer";
+    };
+  }
+
   /** A short text for error details: the failure and its detail. */
   public String describe() {
     String kind = failure.name().toLowerCase(Locale.ROOT).replace('_', ' ');

@@ -19,8 +19,10 @@ import org.presence.gateway.api.AppsApi;
 import org.presence.gateway.app.AppService;
 import org.presence.gateway.app.DomainVerifier;
 import org.presence.gateway.app.Secrets;
+import org.presence.gateway.http.CallerRateLimit;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.http.RetryLaterException;
 import org.presence.gateway.webhook.DeliveryLog;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.protocol.error.ErrorCode;
@@ -65,11 +67,18 @@ public final class PortalPages {
   private final PageSupport pages;
   private final AppService apps;
   private final Supplier<String> baseUrl;
+  private final CallerRateLimit testCalls;
 
-  public PortalPages(PageSupport pages, AppService apps, Supplier<String> baseUrl) {
+  /**
+   * The portal; {@code testCalls} limits each developer's webhook test calls ({@code
+   * webhooks.test-rate}, {@code webhooks.test-burst}).
+   */
+  public PortalPages(
+      PageSupport pages, AppService apps, Supplier<String> baseUrl, CallerRateLimit testCalls) {
     this.pages = pages;
     this.apps = apps;
     this.baseUrl = baseUrl;
+    this.testCalls = testCalls;
   }
 
   /** Shows each application's recent webhook calls and offers "Send a test call" through it. */
@@ -275,7 +284,13 @@ public final class PortalPages {
       return;
     }
     apps.get(v.subject(), id)
-        .thenCompose(dispatcher::testCall)
+        .thenCompose(
+            app ->
+                // A call is made only with a webhook set: only then does it take a token of the
+                // developer's rate of test calls.
+                app.webhookUrl() == null
+                    ? dispatcher.testCall(app)
+                    : testCalls.take(v.subject()).thenCompose(x -> dispatcher.testCall(app)))
         .whenComplete(
             (d, failure) -> {
               if (failure != null) {
@@ -354,6 +369,11 @@ public final class PortalPages {
     ProtocolException pe = PageSupport.expected(failure);
     if (pe == null || pe.code() == ErrorCode.UNKNOWN_APP || pe.code() == ErrorCode.FORBIDDEN) {
       pages.errorPage(ex, v, failure);
+      return;
+    }
+    if (pe instanceof RetryLaterException later) {
+      // Too many domain proofs or test calls in a short time: the error page, as other limits.
+      pages.retryLaterPage(ex, v, later);
       return;
     }
     apps.get(v.subject(), id)

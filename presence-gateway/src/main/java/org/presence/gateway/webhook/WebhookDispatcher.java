@@ -621,7 +621,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     return new DeliveryLog.Delivery(
         java.time.Instant.ofEpochMilli(started),
         e == null ? response.status() : 0,
-        e == null ? "" : describe(e),
+        e == null ? "" : inWords(e),
         took,
         users,
         test);
@@ -678,6 +678,9 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     return sent.handle(
         (response, e) -> {
           testing.remove(app.id());
+          if (e != null) {
+            LOG.info("app {}: webhook test call failed: {}", app.id(), describe(e));
+          }
           DeliveryLog.Delivery d =
               delivery(started, response, e, System.currentTimeMillis() - started, 0, true);
           deliveries.add(app.id(), d);
@@ -700,6 +703,18 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
             ? t.getCause()
             : t;
     return e instanceof OutboundException oe ? oe.describe() : e.toString();
+  }
+
+  /**
+   * Why a call got no answer, as the developer sees it (delivery log, test call): a few fixed words
+   * ({@link OutboundException#inWords()}), never the detail, which only the node's log gets.
+   */
+  private static String inWords(Throwable t) {
+    Throwable e =
+        t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+            ? t.getCause()
+            : t;
+    return e instanceof OutboundException oe ? oe.inWords() : "failed";
   }
 
   /** Senders this node runs now (tests). */

@@ -52,6 +52,9 @@ class DomainProofTest {
     s.put("outbound.trust-file", site.certificatePem().toString());
     s.put("apps.verify-timeout", "3s");
     s.put("apps.verify-over-http", "false");
+    // One developer asks for many proofs here: not what the per-developer rate limit is about.
+    s.put("apps.verify-rate", "1000");
+    s.put("apps.verify-burst", "1000");
     node = TestNode.start(s, r -> {});
     dev = ApiClient.forEmail(node, "dev-" + UUID.randomUUID() + "@example.com");
   }
