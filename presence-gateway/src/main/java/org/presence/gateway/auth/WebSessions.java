@@ -90,6 +90,7 @@ public final class WebSessions {
 
   private final byte[] key;
   private final Duration lifetime;
+  private final int maxPerUser;
   private final Clock clock;
   private final Db db;
   private final Invalidations invalidations;
@@ -97,8 +98,23 @@ public final class WebSessions {
 
   public WebSessions(
       byte[] key, Duration lifetime, Clock clock, Db db, Invalidations invalidations) {
+    this(key, lifetime, WebConfig.DEFAULT_MAX_SESSIONS_PER_USER, clock, db, invalidations);
+  }
+
+  /** Sessions of which one user may hold at most {@code maxPerUser}. */
+  public WebSessions(
+      byte[] key,
+      Duration lifetime,
+      int maxPerUser,
+      Clock clock,
+      Db db,
+      Invalidations invalidations) {
+    if (maxPerUser < 1) {
+      throw new IllegalArgumentException("maxPerUser must be positive");
+    }
     this.key = key.clone();
     this.lifetime = lifetime;
+    this.maxPerUser = maxPerUser;
     this.clock = clock;
     this.db = db;
     this.invalidations = invalidations;
@@ -116,7 +132,8 @@ public final class WebSessions {
         config.sessionSecret().isEmpty()
             ? loadOrCreateKey(dataDir)
             : config.sessionSecret().getBytes(StandardCharsets.UTF_8);
-    return new WebSessions(key, config.sessionLifetime(), clock, db, invalidations);
+    return new WebSessions(
+        key, config.sessionLifetime(), config.maxSessionsPerUser(), clock, db, invalidations);
   }
 
   private static byte[] loadOrCreateKey(Path dataDir) {
@@ -158,7 +175,8 @@ public final class WebSessions {
 
   /**
    * Opens a session for {@code identity} and completes with the cookie value (the random id); also
-   * deletes sessions that expired, of anyone.
+   * deletes sessions that expired, of anyone, and the user's oldest sessions beyond the newest
+   * {@code maxPerUser} (ended on every node, as a sign-out would).
    */
   public CompletionStage<String> issue(Identity identity, String userAgent) {
     byte[] raw = new byte[32];
@@ -166,24 +184,49 @@ public final class WebSessions {
     String id = B64.encodeToString(raw);
     Instant now = clock.instant();
     String agent = userAgent == null ? "" : clean(userAgent);
-    return db.call(
-        h -> {
-          h.createUpdate("DELETE FROM web_sessions WHERE expires_at <= :now")
-              .bind("now", Timestamps.bind(now))
-              .execute();
-          h.createUpdate(
-                  "INSERT INTO web_sessions (id_hash, user_sub, email, user_agent, created_at,"
-                      + " last_seen_at, expires_at) VALUES (:h, :u, :e, :ua, :now, :now, :exp)")
-              .bind("h", hash(id))
-              .bind("u", identity.subject())
-              .bind("e", identity.email().length() > 320 ? "" : identity.email())
-              .bind("ua", agent)
-              .bind("now", Timestamps.bind(now))
-              .bind("exp", Timestamps.bind(now.plus(lifetime)))
-              .execute();
-          return id;
-        });
+    return db.<Issued>call(
+            h -> {
+              h.createUpdate("DELETE FROM web_sessions WHERE expires_at <= :now")
+                  .bind("now", Timestamps.bind(now))
+                  .execute();
+              h.createUpdate(
+                      "INSERT INTO web_sessions (id_hash, user_sub, email, user_agent, created_at,"
+                          + " last_seen_at, expires_at) VALUES (:h, :u, :e, :ua, :now, :now, :exp)")
+                  .bind("h", hash(id))
+                  .bind("u", identity.subject())
+                  .bind("e", identity.email().length() > 320 ? "" : identity.email())
+                  .bind("ua", agent)
+                  .bind("now", Timestamps.bind(now))
+                  .bind("exp", Timestamps.bind(now.plus(lifetime)))
+                  .execute();
+              // The user's other sessions beyond the newest maxPerUser - 1 end: the new one is
+              // kept whatever the clocks of the nodes that made the others said.
+              List<String> evicted =
+                  h.createQuery(
+                          "SELECT id_hash FROM web_sessions WHERE user_sub = :u AND id_hash <> :h"
+                              + " ORDER BY created_at DESC, id_hash OFFSET :n ROWS")
+                      .bind("u", identity.subject())
+                      .bind("h", hash(id))
+                      .bind("n", maxPerUser - 1)
+                      .mapTo(String.class)
+                      .list();
+              for (String old : evicted) {
+                h.createUpdate("DELETE FROM web_sessions WHERE id_hash = :h")
+                    .bind("h", old)
+                    .execute();
+              }
+              return new Issued(id, evicted);
+            })
+        .thenCompose(
+            issued ->
+                CompletableFuture.allOf(
+                        issued.evicted().stream()
+                            .map(old -> invalidations.publish(KIND, old).toCompletableFuture())
+                            .toArray(CompletableFuture<?>[]::new))
+                    .thenApply(v -> issued.id()));
   }
+
+  private record Issued(String id, List<String> evicted) {}
 
   private static String clean(String userAgent) {
     StringBuilder b = new StringBuilder();
@@ -234,7 +277,7 @@ public final class WebSessions {
             });
   }
 
-  /** The user's live sessions, newest first. */
+  /** The user's live sessions, newest first (at most {@code maxPerUser}). */
   public CompletionStage<List<Session>> list(String subject) {
     Instant now = clock.instant();
     return db.call(
@@ -242,8 +285,9 @@ public final class WebSessions {
             h.createQuery(
                     "SELECT id_hash, user_sub, email, user_agent, created_at, last_seen_at,"
                         + " expires_at FROM web_sessions WHERE user_sub = :u AND expires_at > :now"
-                        + " ORDER BY created_at DESC, id_hash LIMIT 200")
+                        + " ORDER BY created_at DESC, id_hash LIMIT :n")
                 .bind("u", subject)
+                .bind("n", maxPerUser)
                 .bind("now", Timestamps.bind(now))
                 .map((rs, ctx) -> row(rs))
                 .list());

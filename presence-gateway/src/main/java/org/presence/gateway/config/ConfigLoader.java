@@ -433,7 +433,8 @@ public final class ConfigLoader {
             positiveDuration("web.session-lifetime"),
             // A node whose people sign in with a provider offers no passwordless sign-in.
             autoFlag("web.dev-sign-in", devSignInAuto && !oidc.enabled()),
-            oidc);
+            oidc,
+            positive("web.max-sessions-per-user"));
     if (web.devSignIn()
         && !loopbackListen
         && !get("web.dev-sign-in-on-public-address", config::getBoolean, false)) {

@@ -14,6 +14,21 @@ import java.time.Duration;
  *     node listens on loopback; forcing it on another address needs {@code
  *     web.dev-sign-in-on-public-address}
  * @param oidc the OpenID Connect provider people sign in with ({@code identity.oidc.*}), if any
+ * @param maxSessionsPerUser page sessions one user may hold; a sign-in beyond ends the user's
+ *     oldest sessions
  */
 public record WebConfig(
-    String sessionSecret, Duration sessionLifetime, boolean devSignIn, OidcConfig oidc) {}
+    String sessionSecret,
+    Duration sessionLifetime,
+    boolean devSignIn,
+    OidcConfig oidc,
+    int maxSessionsPerUser) {
+  /** The default number of page sessions one user may hold. */
+  public static final int DEFAULT_MAX_SESSIONS_PER_USER = 20;
+
+  /** With {@link #DEFAULT_MAX_SESSIONS_PER_USER} sessions per user. */
+  public WebConfig(
+      String sessionSecret, Duration sessionLifetime, boolean devSignIn, OidcConfig oidc) {
+    this(sessionSecret, sessionLifetime, devSignIn, oidc, DEFAULT_MAX_SESSIONS_PER_USER);
+  }
+}

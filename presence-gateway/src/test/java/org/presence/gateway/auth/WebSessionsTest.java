@@ -154,6 +154,49 @@ class WebSessionsTest {
   }
 
   @Test
+  void issue_beyondTheCap_endsTheUsersOldestSessions_onEveryNode() throws Exception {
+    int cap = 4;
+    Invalidations inv = new Invalidations(bus);
+    inv.start().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    WebSessions other = node(T0.plusSeconds(100));
+    List<String> cookies = new java.util.ArrayList<>();
+    for (int i = 0; i < cap + 3; i++) {
+      WebSessions at =
+          new WebSessions(
+              key,
+              Duration.ofHours(1),
+              cap,
+              Clock.fixed(T0.plusSeconds(i), ZoneOffset.UTC),
+              db.db(),
+              inv);
+      cookies.add(get(at.issue(alice(), "Browser/" + i)));
+      if (i == 0) {
+        // Read on another node, so that its copy must be dropped when the session is evicted.
+        assertThat(get(other.read(cookies.get(0)))).isPresent();
+      }
+    }
+    // Bob's session is not touched by Alice's sign-ins.
+    String bob =
+        get(
+            node(T0)
+                .issue(
+                    new Identity("dev:bob@example.com", "bob@example.com", T0.plusSeconds(60)),
+                    "ua"));
+    WebSessions later = node(T0.plusSeconds(200));
+    for (int i = 0; i < 3; i++) {
+      assertThat(get(later.read(cookies.get(i)))).as("session %d", i).isEmpty();
+    }
+    assertThat(gone(other, cookies.get(0))).as("evicted on the other node too").isTrue();
+    for (int i = 3; i < cap + 3; i++) {
+      assertThat(get(later.read(cookies.get(i)))).as("session %d", i).isPresent();
+    }
+    assertThat(get(later.read(bob))).isPresent();
+    List<WebSessions.Session> listed = get(later.list("dev:alice@example.com"));
+    assertThat(listed).hasSize(4);
+    assertThat(listed.get(0).userAgent()).isEqualTo("Browser/" + (cap + 2));
+  }
+
+  @Test
   void create_whenNoSecret_thenAKeyFileKeptInTheDataDirectory(@TempDir Path dir) throws Exception {
     WebConfig config =
         new WebConfig(
