@@ -27,12 +27,21 @@ import org.presence.protocol.json.Json;
  * page where the user approves it, polls for the tokens (honouring {@code interval} and {@code
  * slow_down}), and keeps the refresh token in the data directory ({@value #FILE}, readable by its
  * owner only), so that later runs get identity tokens without pairing again.
+ *
+ * <p>Every token request names the client ({@value #CLIENT_ID}, RFC 8628 §3.4). The node rotates
+ * the refresh token on every refresh (and revokes the device when a rotated-out one comes back), so
+ * each refresh writes the new refresh token to the file (atomically, synced) before the new
+ * identity token is used, and refreshes run one at a time: the file always holds the current token,
+ * or the one before it, which the node accepts until the current one is first used.
  */
 final class DevicePairing {
   /** The refresh token's file in the data directory. */
   static final String FILE = "paired-device.token";
 
-  /** The client_id the daemon sends (any string is accepted). */
+  /**
+   * The client_id the daemon sends (any one line of visible text is accepted; codes and refresh
+   * tokens are bound to the one they were issued to).
+   */
   static final String CLIENT_ID = "presence-device";
 
   /** A fresh identity token and its lifetime in seconds. */
@@ -52,10 +61,10 @@ final class DevicePairing {
    * An identity token: from the stored refresh token, or by pairing (printing the code to {@code
    * out}) when there is none or it was revoked. Fails with a message for the user.
    */
-  Identity identity(PrintWriter out) throws IOException, InterruptedException {
+  synchronized Identity identity(PrintWriter out) throws IOException, InterruptedException {
     String stored = stored();
     if (stored != null) {
-      Map<String, String> r = token(Map.of("grant_type", "refresh_token", "refresh_token", stored));
+      Map<String, String> r = refreshWith(stored);
       if (r.containsKey("access_token")) {
         return new Identity(r.get("access_token"), seconds(r.get("expires_in")));
       }
@@ -69,16 +78,38 @@ final class DevicePairing {
   }
 
   /** A new identity token from the stored refresh token (while connected). */
-  Identity refresh() throws IOException, InterruptedException {
+  synchronized Identity refresh() throws IOException, InterruptedException {
     String stored = stored();
     if (stored == null) {
       throw new IOException("no refresh token in " + file);
     }
-    Map<String, String> r = token(Map.of("grant_type", "refresh_token", "refresh_token", stored));
+    Map<String, String> r = refreshWith(stored);
     if (!r.containsKey("access_token")) {
       throw new IOException("cannot refresh the identity: " + describe(r));
     }
     return new Identity(r.get("access_token"), seconds(r.get("expires_in")));
+  }
+
+  /**
+   * A refresh with {@code refreshToken}; a successful answer's (rotated) refresh token is stored
+   * before the answer is returned.
+   */
+  private Map<String, String> refreshWith(String refreshToken)
+      throws IOException, InterruptedException {
+    Map<String, String> r =
+        token(
+            Map.of(
+                "grant_type",
+                "refresh_token",
+                "refresh_token",
+                refreshToken,
+                "client_id",
+                CLIENT_ID));
+    String rotated = r.get("refresh_token");
+    if (r.containsKey("access_token") && rotated != null && !rotated.equals(refreshToken)) {
+      store(rotated);
+    }
+    return r;
   }
 
   private Identity pair(PrintWriter out) throws IOException, InterruptedException {
@@ -103,7 +134,9 @@ final class DevicePairing {
                   "grant_type",
                   "urn:ietf:params:oauth:grant-type:device_code",
                   "device_code",
-                  a.get("device_code")));
+                  a.get("device_code"),
+                  "client_id",
+                  CLIENT_ID));
       if (r.containsKey("access_token")) {
         store(r.get("refresh_token"));
         out.println("paired; the refresh token is kept in " + file);
@@ -202,6 +235,11 @@ final class DevicePairing {
         // Not a POSIX file system: the data directory's own permissions protect the token.
       }
       Files.writeString(tmp, refreshToken, StandardCharsets.UTF_8);
+      try (var ch =
+          java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+        // On the disk before it replaces the token the node is about to forget.
+        ch.force(true);
+      }
       try {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {

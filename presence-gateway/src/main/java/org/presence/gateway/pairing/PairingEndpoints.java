@@ -143,10 +143,18 @@ public final class PairingEndpoints {
       oauthError(ex, HttpResponseStatus.BAD_REQUEST, "invalid_request", needed + " is required");
       return;
     }
+    // RFC 8628 section 3.4 and RFC 6749 section 6: a public client (there are no client secrets)
+    // names itself on every token request; a code or refresh token answers only the client_id it
+    // was issued to.
+    String clientId = PageSupport.field(form, "client_id");
+    if (needed != null && (clientId == null || clientId.isEmpty())) {
+      oauthError(ex, HttpResponseStatus.BAD_REQUEST, "invalid_request", "client_id is required");
+      return;
+    }
     if (DEVICE_CODE_GRANT.equals(grant)) {
-      result = pairing.poll(code);
+      result = pairing.poll(code, clientId);
     } else if ("refresh_token".equals(grant)) {
-      result = pairing.refresh(code);
+      result = pairing.refresh(code, clientId);
     } else {
       oauthError(
           ex,

@@ -30,6 +30,14 @@ import org.presence.store.jdbi.Timestamps;
  * until the user revokes its device ({@link #revoke}), which also ends the device's sessions on
  * every node (invalidation {@value #KIND}).
  *
+ * <p>Codes and refresh tokens are bound to the client_id they were issued to (RFC 6749 §6, RFC 8628
+ * §3.4): another client_id is {@code invalid_grant}. Refresh tokens rotate (RFC 9700 §4.14): every
+ * refresh answers a new one. The one before stays accepted only until the new one is first used, so
+ * a device whose refresh answer was lost (or that crashed before saving it) can try again with the
+ * token it has; any older token, presented again, is reuse: the device is revoked as from the
+ * settings page (all its refresh tokens dead, its sessions ended) and the answer is {@code
+ * invalid_grant}. Rotated-out tokens are remembered (their SHA-256) for {@link #ROTATED_KEPT}.
+ *
  * <p>Everything lives in the database, so the device may poll any node and the user approve on any
  * other. User codes are 8 letters from a 20-consonant alphabet (RFC 8628 §6.1: about 2^34 codes, no
  * vowels so no words, no look-alike characters), shown as {@code XXXX-XXXX}; each signed-in user
@@ -51,6 +59,12 @@ public final class PairingService {
 
   /** Longest client_id kept. */
   static final int MAX_CLIENT_ID = 100;
+
+  /**
+   * How long a rotated-out refresh token is remembered to recognise its reuse; one older than this
+   * is merely unknown ({@code invalid_grant}, the device kept).
+   */
+  static final java.time.Duration ROTATED_KEPT = java.time.Duration.ofDays(30);
 
   /** What a device's poll gets. */
   public sealed interface Poll {}
@@ -227,22 +241,26 @@ public final class PairingService {
             });
   }
 
-  /** A device polls with {@code deviceCode} (RFC 8628 §3.4, §3.5). */
-  public CompletionStage<Poll> poll(String deviceCode) {
+  /**
+   * A device polls with {@code deviceCode} (RFC 8628 §3.4, §3.5), as client {@code clientId}: a
+   * code issued to another client_id is {@code invalid_grant}, and leaves the code as it was.
+   */
+  public CompletionStage<Poll> poll(String deviceCode, String clientId) {
     if (deviceCode == null || deviceCode.isEmpty() || deviceCode.length() > 128) {
       return CompletableFuture.completedFuture(
           new PollError("invalid_grant", "unknown device_code"));
     }
     String codeHash = hash(deviceCode);
     Instant now = Timestamps.now();
-    return db.inTransaction(h -> poll(h, codeHash, now));
+    return db.inTransaction(h -> poll(h, codeHash, clientId, now));
   }
 
-  private Poll poll(Handle h, String codeHash, Instant now) {
+  private Poll poll(Handle h, String codeHash, String clientId, Instant now) {
     var row =
         h.createQuery(
                 "SELECT expires_at, interval_seconds, last_poll_at, state, user_sub, user_email,"
-                    + " device_name FROM device_authorizations WHERE code_hash = :h FOR UPDATE")
+                    + " device_name, client_id FROM device_authorizations WHERE code_hash = :h FOR"
+                    + " UPDATE")
             .bind("h", codeHash)
             .mapToMap()
             .findOne();
@@ -250,6 +268,9 @@ public final class PairingService {
       return new PollError("invalid_grant", "unknown or used device_code");
     }
     var r = row.get();
+    if (!r.get("client_id").equals(clientId)) {
+      return new PollError("invalid_grant", "the device_code was issued to another client_id");
+    }
     Instant expires = instant(r.get("expires_at"));
     if (!now.isBefore(expires)) {
       h.createUpdate("DELETE FROM device_authorizations WHERE code_hash = :h")
@@ -286,12 +307,13 @@ public final class PairingService {
     String id = SecureRandoms.uuid().toString();
     String refresh = token();
     h.createUpdate(
-            "INSERT INTO paired_devices (id, user_sub, user_email, name, refresh_hash, paired_at,"
-                + " last_seen_at) VALUES (:id, :u, :e, :n, :r, :now, :now)")
+            "INSERT INTO paired_devices (id, user_sub, user_email, name, client_id, refresh_hash,"
+                + " paired_at, last_seen_at) VALUES (:id, :u, :e, :n, :c, :r, :now, :now)")
         .bind("id", id)
         .bind("u", user)
         .bind("e", email)
         .bind("n", (String) r.get("device_name"))
+        .bind("c", clientId)
         .bind("r", hash(refresh))
         .bind("now", Timestamps.bind(now))
         .execute();
@@ -314,39 +336,110 @@ public final class PairingService {
     throw new IllegalStateException("unexpected timestamp " + v.getClass());
   }
 
-  /** A new identity token for the device holding {@code refreshToken}, unless it was revoked. */
-  public CompletionStage<Poll> refresh(String refreshToken) {
+  /** A refresh token presented again after it was rotated out: its device is to be revoked. */
+  private record Reused(String user, String id) {}
+
+  /**
+   * A new identity token and a new refresh token (the presented one rotated out) for the device
+   * holding {@code refreshToken}, when it was paired as client {@code clientId} and is not revoked.
+   * A rotated-out token presented again revokes its device ({@link #revoke}) and is {@code
+   * invalid_grant}.
+   */
+  public CompletionStage<Poll> refresh(String refreshToken, String clientId) {
     if (refreshToken == null || refreshToken.isEmpty() || refreshToken.length() > 128) {
       return CompletableFuture.completedFuture(new PollError("invalid_grant", "unknown token"));
     }
     Instant now = Timestamps.now();
-    return db.call(
-        h -> {
-          var row =
-              h.createQuery(
-                      "SELECT id, user_sub, user_email FROM paired_devices WHERE refresh_hash = :r"
-                          + " AND revoked_at IS NULL")
-                  .bind("r", hash(refreshToken))
-                  .mapToMap()
-                  .findOne();
-          if (row.isEmpty()) {
-            return new PollError("invalid_grant", "unknown or revoked refresh token");
-          }
-          String id = (String) row.get().get("id");
-          h.createUpdate("UPDATE paired_devices SET last_seen_at = :now WHERE id = :id")
-              .bind("now", Timestamps.bind(now))
-              .bind("id", id)
-              .execute();
-          return new Tokens(
-              keys.mint(
-                  (String) row.get().get("user_sub"),
-                  (String) row.get().get("user_email"),
-                  id,
-                  audience,
-                  config.tokenLifetime()),
-              config.tokenLifetime().toSeconds(),
-              refreshToken);
-        });
+    String presented = hash(refreshToken);
+    return db.<Object>inTransaction(h -> refresh(h, presented, clientId, now))
+        .thenCompose(
+            o -> {
+              if (o instanceof Reused u) {
+                return revoke(u.user(), u.id())
+                    .thenApply(
+                        n ->
+                            (Poll)
+                                new PollError(
+                                    "invalid_grant",
+                                    "the refresh token was used before: the device is revoked;"
+                                        + " pair it again"));
+              }
+              return CompletableFuture.completedFuture((Poll) o);
+            });
+  }
+
+  private Object refresh(Handle h, String presented, String clientId, Instant now) {
+    var row =
+        h.createQuery(
+                "SELECT id, user_sub, user_email, client_id, refresh_hash, previous_refresh_hash,"
+                    + " revoked_at FROM paired_devices WHERE refresh_hash = :r OR"
+                    + " previous_refresh_hash = :r FOR UPDATE")
+            .bind("r", presented)
+            .mapToMap()
+            .findOne();
+    if (row.isEmpty()) {
+      var reused =
+          h.createQuery(
+                  "SELECT d.id, d.user_sub FROM paired_device_rotated_tokens t JOIN paired_devices"
+                      + " d ON d.id = t.device_id WHERE t.refresh_hash = :r AND d.revoked_at IS"
+                      + " NULL")
+              .bind("r", presented)
+              .mapToMap()
+              .findOne();
+      if (reused.isPresent()) {
+        return new Reused((String) reused.get().get("user_sub"), (String) reused.get().get("id"));
+      }
+      return new PollError("invalid_grant", "unknown or revoked refresh token");
+    }
+    var r = row.get();
+    if (r.get("revoked_at") != null) {
+      return new PollError("invalid_grant", "unknown or revoked refresh token");
+    }
+    String bound = (String) r.get("client_id");
+    if (bound != null && !bound.equals(clientId)) {
+      return new PollError("invalid_grant", "the refresh token was issued to another client_id");
+    }
+    String id = (String) r.get("id");
+    String current = (String) r.get("refresh_hash");
+    String previous = (String) r.get("previous_refresh_hash");
+    // The current token used: the one before it dies, the current becomes the one before. The one
+    // before used (the answer that rotated it was lost): the unused current one dies instead.
+    String retired = presented.equals(current) ? previous : current;
+    String kept = presented.equals(current) ? current : previous;
+    String refresh = token();
+    if (retired != null) {
+      h.createUpdate(
+              "INSERT INTO paired_device_rotated_tokens (refresh_hash, device_id, rotated_at)"
+                  + " VALUES (:r, :id, :now)")
+          .bind("r", retired)
+          .bind("id", id)
+          .bind("now", Timestamps.bind(now))
+          .execute();
+    }
+    h.createUpdate(
+            "DELETE FROM paired_device_rotated_tokens WHERE device_id = :id AND rotated_at <"
+                + " :cutoff")
+        .bind("id", id)
+        .bind("cutoff", Timestamps.bind(now.minus(ROTATED_KEPT)))
+        .execute();
+    h.createUpdate(
+            "UPDATE paired_devices SET last_seen_at = :now, refresh_hash = :r,"
+                + " previous_refresh_hash = :p, client_id = :c WHERE id = :id")
+        .bind("now", Timestamps.bind(now))
+        .bind("r", hash(refresh))
+        .bind("p", kept)
+        .bind("c", bound != null ? bound : clientId)
+        .bind("id", id)
+        .execute();
+    return new Tokens(
+        keys.mint(
+            (String) r.get("user_sub"),
+            (String) r.get("user_email"),
+            id,
+            audience,
+            config.tokenLifetime()),
+        config.tokenLifetime().toSeconds(),
+        refresh);
   }
 
   /** Whether paired device {@code id} exists and is not revoked. */

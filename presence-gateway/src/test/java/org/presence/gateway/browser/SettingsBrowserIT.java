@@ -202,7 +202,7 @@ class SettingsBrowserIT extends BrowserTest {
                             + URLEncoder.encode(
                                 "urn:ietf:params:oauth:grant-type:device_code",
                                 StandardCharsets.UTF_8)
-                            + "&device_code="
+                            + "&client_id=presence-device&device_code="
                             + authorization.get("device_code").asText()))
                 .build());
     assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);

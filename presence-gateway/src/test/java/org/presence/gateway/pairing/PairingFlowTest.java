@@ -88,22 +88,33 @@ class PairingFlowTest {
   }
 
   static HttpResponse<String> poll(TestNode n, String deviceCode) {
-    return post(
-        n,
-        "/oauth/token",
-        WebClient.form(
-            Map.of(
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:device_code",
-                "device_code",
-                deviceCode)));
+    return poll(n, deviceCode, "presence-device");
+  }
+
+  /** A device_code poll as {@code clientId}, or without a client_id when it is null. */
+  static HttpResponse<String> poll(TestNode n, String deviceCode, String clientId) {
+    Map<String, String> form = new java.util.HashMap<>();
+    form.put("grant_type", "urn:ietf:params:oauth:grant-type:device_code");
+    form.put("device_code", deviceCode);
+    if (clientId != null) {
+      form.put("client_id", clientId);
+    }
+    return post(n, "/oauth/token", WebClient.form(form));
   }
 
   static HttpResponse<String> refresh(TestNode n, String refreshToken) {
-    return post(
-        n,
-        "/oauth/token",
-        WebClient.form(Map.of("grant_type", "refresh_token", "refresh_token", refreshToken)));
+    return refresh(n, refreshToken, "presence-device");
+  }
+
+  /** A refresh as {@code clientId}, or without a client_id when it is null. */
+  static HttpResponse<String> refresh(TestNode n, String refreshToken, String clientId) {
+    Map<String, String> form = new java.util.HashMap<>();
+    form.put("grant_type", "refresh_token");
+    form.put("refresh_token", refreshToken);
+    if (clientId != null) {
+      form.put("client_id", clientId);
+    }
+    return post(n, "/oauth/token", WebClient.form(form));
   }
 
   static String error(HttpResponse<String> r) throws Exception {
@@ -420,7 +431,10 @@ class PairingFlowTest {
     }
     assertThat(
             error(
-                post(node, "/oauth/token", "grant_type=refresh_token&refresh_token=never-issued")))
+                post(
+                    node,
+                    "/oauth/token",
+                    "grant_type=refresh_token&client_id=presence-device&refresh_token=never-issued")))
         .isEqualTo("invalid_grant");
     // Another media type that starts like a form's, or a form in another charset, is not a form.
     for (String type :
@@ -511,6 +525,107 @@ class PairingFlowTest {
         web.post("/pair", Map.of("code", code, "name", "Work \ud83d\udcbb", "action", "approve"));
     assertThat(approved.statusCode()).isEqualTo(200);
     assertThat(approved.body()).contains("Approved");
+  }
+
+  /** Pairs a device as {@code clientId} for {@code email} on {@link #node}; the token answer. */
+  private static JsonNode pairAs(String clientId, String email) throws Exception {
+    HttpResponse<String> r =
+        post(node, "/oauth/device_authorization", WebClient.form(Map.of("client_id", clientId)));
+    assertThat(r.statusCode()).isEqualTo(200);
+    JsonNode a = json(r);
+    WebClient web = new WebClient(node).signIn(email);
+    web.get("/pair");
+    assertThat(
+            web.post(
+                    "/pair",
+                    Map.of("code", a.get("user_code").asText(), "name", "dev", "action", "approve"))
+                .statusCode())
+        .isEqualTo(200);
+    HttpResponse<String> tokens = poll(node, a.get("device_code").asText(), clientId);
+    assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);
+    return json(tokens);
+  }
+
+  /**
+   * RFC 8628 §3.4, RFC 6749 §6: a device_code is redeemed only by the client_id it was issued to,
+   * and a refresh token refreshes only for the client_id its device was paired with; a token
+   * request without client_id is {@code invalid_request}. A wrong client_id changes nothing.
+   */
+  @Test
+  void deviceCodeAndRefreshToken_areBoundToTheirClientId() throws Exception {
+    HttpResponse<String> r =
+        post(node, "/oauth/device_authorization", WebClient.form(Map.of("client_id", "clientA")));
+    JsonNode a = json(r);
+    String deviceCode = a.get("device_code").asText();
+    WebClient web = new WebClient(node).signIn("bound@example.com");
+    web.get("/pair");
+    web.post(
+        "/pair", Map.of("code", a.get("user_code").asText(), "name", "bound", "action", "approve"));
+    HttpResponse<String> other = poll(node, deviceCode, "clientB");
+    assertThat(error(other)).isEqualTo("invalid_grant");
+    assertThat(json(other).get("error_description").asText()).contains("another client_id");
+    HttpResponse<String> none = poll(node, deviceCode, null);
+    assertThat(error(none)).isEqualTo("invalid_request");
+    assertThat(json(none).get("error_description").asText()).isEqualTo("client_id is required");
+    HttpResponse<String> tokens = poll(node, deviceCode, "clientA");
+    assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);
+    String refreshToken = json(tokens).get("refresh_token").asText();
+
+    HttpResponse<String> otherRefresh = refresh(node, refreshToken, "clientB");
+    assertThat(error(otherRefresh)).isEqualTo("invalid_grant");
+    assertThat(json(otherRefresh).get("error_description").asText()).contains("another client_id");
+    assertThat(error(refresh(node, refreshToken, "presence-device"))).isEqualTo("invalid_grant");
+    assertThat(error(refresh(node, refreshToken, null))).isEqualTo("invalid_request");
+    HttpResponse<String> own = refresh(node, refreshToken, "clientA");
+    assertThat(own.statusCode()).as(own.body()).isEqualTo(200);
+  }
+
+  /**
+   * RFC 9700 §4.14: every refresh answers a new refresh token; the one before stays accepted only
+   * until the new one is used (a lost answer can be retried), older ones are refused.
+   */
+  @Test
+  void refreshTokens_rotate_andTheOldOneStopsWorking() throws Exception {
+    String t1 = pairAs("presence-device", "rotate@example.com").get("refresh_token").asText();
+    JsonNode second = json(refresh(node, t1));
+    String t2 = second.get("refresh_token").asText();
+    assertThat(t2).isNotEqualTo(t1);
+    assertThat(second.get("access_token").asText()).isNotEmpty();
+    // The answer was "lost": t1 again, before t2 was ever used, still works (and t2 is dropped).
+    HttpResponse<String> retried = refresh(node, t1);
+    assertThat(retried.statusCode()).as(retried.body()).isEqualTo(200);
+    String t2b = json(retried).get("refresh_token").asText();
+    assertThat(t2b).isNotIn(t1, t2);
+    // The new token used: the one before is refused.
+    String t3 = json(refresh(node, t2b)).get("refresh_token").asText();
+    assertThat(t3).isNotIn(t1, t2, t2b);
+    assertThat(error(refresh(node, t1))).isEqualTo("invalid_grant");
+  }
+
+  /**
+   * A rotated-out refresh token presented again is reuse: the device is revoked as from the
+   * settings page, its current refresh token refused, its open session ended.
+   */
+  @Test
+  void reusingARotatedOutRefreshToken_revokesTheDevice() throws Exception {
+    JsonNode paired = pairAs("presence-device", "reuse@example.com");
+    String t1 = paired.get("refresh_token").asText();
+    try (DeviceTestClient d = DeviceTestClient.open(node)) {
+      assertThat(d.request(new Connect(paired.get("access_token").asText(), null, "reuse")))
+          .isInstanceOf(Connected.class);
+      String t2 = json(refresh(node, t1)).get("refresh_token").asText();
+      String t3 = json(refresh(node, t2)).get("refresh_token").asText();
+      assertThat(t3).isNotEqualTo(t2);
+      // t1 was rotated out when t2 was used: presenting it again revokes the device.
+      HttpResponse<String> reused = refresh(node, t1);
+      assertThat(error(reused)).isEqualTo("invalid_grant");
+      assertThat(json(reused).get("error_description").asText()).contains("revoked");
+      assertThat(d.error()).isEqualTo(ErrorCode.DEVICE_REVOKED);
+      assertThat(d.awaitClose().code()).isEqualTo(4012);
+      assertThat(error(refresh(node, t3))).isEqualTo("invalid_grant");
+    }
+    assertThat(new WebClient(node).signIn("reuse@example.com").get("/settings").body())
+        .contains("Revoked");
   }
 
   /** {@code before}, the bytes of {@code hex}, then {@code after}. */
