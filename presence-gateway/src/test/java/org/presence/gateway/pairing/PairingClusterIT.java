@@ -97,4 +97,55 @@ class PairingClusterIT {
     assertThat(PairingFlowTest.error(PairingFlowTest.refresh(b, refreshToken)))
         .isEqualTo("invalid_grant");
   }
+
+  /**
+   * On PostgreSQL and across nodes: refresh tokens rotate and are bound to their client_id, and an
+   * old one presented on one node revokes the device, ending its session on the other.
+   */
+  @Test
+  void reusingARotatedOutRefreshTokenOnOneNodeEndsTheSessionOnTheOther() throws Exception {
+    JsonNode code = PairingFlowTest.authorize(a);
+    WebClient web = new WebClient(b).signIn("lee@example.com");
+    web.get("/pair");
+    assertThat(
+            web.post(
+                    "/pair",
+                    Map.of(
+                        "code",
+                        code.get("user_code").asText(),
+                        "name",
+                        "desk",
+                        "action",
+                        "approve"))
+                .statusCode())
+        .isEqualTo(200);
+    String deviceCode = code.get("device_code").asText();
+    assertThat(PairingFlowTest.error(PairingFlowTest.poll(a, deviceCode, "other-client")))
+        .isEqualTo("invalid_grant");
+    HttpResponse<String> tokens = PairingFlowTest.poll(a, deviceCode);
+    assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);
+    String t1 = PairingFlowTest.json(tokens).get("refresh_token").asText();
+    String t3;
+    try (DeviceTestClient d = DeviceTestClient.open(b)) {
+      assertThat(
+              d.request(
+                  new Connect(
+                      PairingFlowTest.json(tokens).get("access_token").asText(), null, "desk")))
+          .isInstanceOf(Connected.class);
+      assertThat(PairingFlowTest.error(PairingFlowTest.refresh(b, t1, "other-client")))
+          .isEqualTo("invalid_grant");
+      String t2 =
+          PairingFlowTest.json(PairingFlowTest.refresh(b, t1)).get("refresh_token").asText();
+      // A lost answer: t1 again before t2 is used.
+      String t2b =
+          PairingFlowTest.json(PairingFlowTest.refresh(a, t1)).get("refresh_token").asText();
+      t3 = PairingFlowTest.json(PairingFlowTest.refresh(a, t2b)).get("refresh_token").asText();
+      assertThat(t3).isNotIn(t1, t2, t2b);
+      // t2 was dropped when t1 was used again: reuse.
+      assertThat(PairingFlowTest.error(PairingFlowTest.refresh(a, t2))).isEqualTo("invalid_grant");
+      assertThat(d.error()).isEqualTo(ErrorCode.DEVICE_REVOKED);
+      assertThat(d.awaitClose().code()).isEqualTo(4012);
+    }
+    assertThat(PairingFlowTest.error(PairingFlowTest.refresh(b, t3))).isEqualTo("invalid_grant");
+  }
 }
