@@ -36,7 +36,9 @@ import org.presence.store.jdbi.Timestamps;
  * a device whose refresh answer was lost (or that crashed before saving it) can try again with the
  * token it has; any older token, presented again, is reuse: the device is revoked as from the
  * settings page (all its refresh tokens dead, its sessions ended) and the answer is {@code
- * invalid_grant}. Rotated-out tokens are remembered (their SHA-256) for {@link #ROTATED_KEPT}.
+ * invalid_grant}. Rotated-out tokens are remembered (their SHA-256), the newest {@link
+ * #ROTATED_MAX} per device for at most {@link #ROTATED_KEPT}, and forgotten once the device is
+ * revoked.
  *
  * <p>Everything lives in the database, so the device may poll any node and the user approve on any
  * other. User codes are 8 letters from a 20-consonant alphabet (RFC 8628 §6.1: about 2^34 codes, no
@@ -65,6 +67,9 @@ public final class PairingService {
    * is merely unknown ({@code invalid_grant}, the device kept).
    */
   static final java.time.Duration ROTATED_KEPT = java.time.Duration.ofDays(30);
+
+  /** The most rotated-out tokens remembered per device (the newest). */
+  static final int ROTATED_MAX = 16;
 
   /** What a device's poll gets. */
   public sealed interface Poll {}
@@ -416,6 +421,24 @@ public final class PairingService {
           .bind("now", Timestamps.bind(now))
           .execute();
     }
+    // The device's newest ROTATED_MAX rotated-out tokens younger than ROTATED_KEPT are kept: a
+    // bounded history per device (a refresh every 10 minutes would otherwise keep 4,000 in 30
+    // days). An older copy presented later is an unknown token: refused, just not seen as reuse.
+    List<String> dropped =
+        h.createQuery(
+                "SELECT refresh_hash FROM paired_device_rotated_tokens WHERE device_id = :id AND"
+                    + " rotated_at >= :cutoff ORDER BY rotated_at DESC, refresh_hash OFFSET :n"
+                    + " ROWS")
+            .bind("id", id)
+            .bind("cutoff", Timestamps.bind(now.minus(ROTATED_KEPT)))
+            .bind("n", ROTATED_MAX)
+            .mapTo(String.class)
+            .list();
+    for (String old : dropped) {
+      h.createUpdate("DELETE FROM paired_device_rotated_tokens WHERE refresh_hash = :r")
+          .bind("r", old)
+          .execute();
+    }
     h.createUpdate(
             "DELETE FROM paired_device_rotated_tokens WHERE device_id = :id AND rotated_at <"
                 + " :cutoff")
@@ -479,15 +502,28 @@ public final class PairingService {
   public CompletionStage<Integer> revoke(String user, String id) {
     Instant now = Timestamps.now();
     return db.call(
-            h ->
-                h.createUpdate(
-                        "UPDATE paired_devices SET revoked_at = :now WHERE user_sub = :u AND"
-                            + " revoked_at IS NULL"
-                            + (id == null ? "" : " AND id = :id"))
-                    .bind("now", Timestamps.bind(now))
-                    .bind("u", user)
-                    .bind("id", id == null ? "" : id)
-                    .execute())
+            h -> {
+              int n =
+                  h.createUpdate(
+                          "UPDATE paired_devices SET revoked_at = :now WHERE user_sub = :u AND"
+                              + " revoked_at IS NULL"
+                              + (id == null ? "" : " AND id = :id"))
+                      .bind("now", Timestamps.bind(now))
+                      .bind("u", user)
+                      .bind("id", id == null ? "" : id)
+                      .execute();
+              // A revoked device's rotated-out tokens are no longer needed: each is refused as
+              // unknown, and the device is already revoked.
+              h.createUpdate(
+                      "DELETE FROM paired_device_rotated_tokens WHERE device_id IN (SELECT id FROM"
+                          + " paired_devices WHERE user_sub = :u AND revoked_at IS NOT NULL"
+                          + (id == null ? "" : " AND id = :id")
+                          + ")")
+                  .bind("u", user)
+                  .bind("id", id == null ? "" : id)
+                  .execute();
+              return n;
+            })
         .thenCompose(
             n ->
                 n == 0

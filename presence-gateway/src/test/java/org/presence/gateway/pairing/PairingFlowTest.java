@@ -9,6 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -600,6 +601,31 @@ class PairingFlowTest {
     String t3 = json(refresh(node, t2b)).get("refresh_token").asText();
     assertThat(t3).isNotIn(t1, t2, t2b);
     assertThat(error(refresh(node, t1))).isEqualTo("invalid_grant");
+  }
+
+  /**
+   * A device's history of rotated-out tokens is bounded: one older than its newest {@code
+   * ROTATED_MAX} is merely unknown (refused, the device kept); a newer one is still reuse.
+   */
+  @Test
+  void rotatedOutTokens_beyondTheNewestKept_areUnknown_notReuse() throws Exception {
+    List<String> tokens = new ArrayList<>();
+    tokens.add(pairAs("presence-device", "history@example.com").get("refresh_token").asText());
+    for (int i = 0; i < PairingService.ROTATED_MAX + 4; i++) {
+      tokens.add(json(refresh(node, tokens.get(tokens.size() - 1))).get("refresh_token").asText());
+    }
+    HttpResponse<String> forgotten = refresh(node, tokens.get(0));
+    assertThat(error(forgotten)).isEqualTo("invalid_grant");
+    assertThat(json(forgotten).get("error_description").asText())
+        .isEqualTo("unknown or revoked refresh token");
+    String current = tokens.get(tokens.size() - 1);
+    HttpResponse<String> stillPaired = refresh(node, current);
+    assertThat(stillPaired.statusCode()).as(stillPaired.body()).isEqualTo(200);
+    // One of the newest rotated out: reuse, the device is revoked.
+    HttpResponse<String> reused = refresh(node, tokens.get(tokens.size() - 4));
+    assertThat(json(reused).get("error_description").asText()).contains("used before");
+    assertThat(error(refresh(node, json(stillPaired).get("refresh_token").asText())))
+        .isEqualTo("invalid_grant");
   }
 
   /**
