@@ -329,6 +329,7 @@ public final class PresenceServer implements AutoCloseable {
               appFeatures.invalidations(),
               Clock.systemUTC());
       device.service().attachPairedDevices(pairing::active);
+      appFeatures.attachPairedDevices(pairing::active);
       DeviceRegistry deviceRegistry = device.registry();
       // An open session's socket is held by the registry, not a second time by the connections.
       deviceRegistry.trackConnections(connections);

@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.RetryLaterException;
 import org.presence.gateway.identity.Identity;
@@ -17,6 +18,10 @@ import org.presence.protocol.error.ProtocolException;
  * their identity token ({@code Authorization: Bearer <token>}), runs the action and answers with
  * its JSON, or with the error body of its failure. Authentication comes first: a caller without a
  * valid token learns nothing about the body or the resource.
+ *
+ * <p>A paired device's token is the device's credential, not the account's: every call refuses it
+ * with {@code UNAUTHORIZED}, but those a device itself makes ({@link #runForDevice}: the daemon's
+ * read of its settings), which take it while the device is not revoked.
  */
 public final class ApiCalls {
   /** What an authenticated call does. */
@@ -33,8 +38,18 @@ public final class ApiCalls {
 
   private final IdentityVerifier verifier;
 
+  /** Whether a paired device is active (not revoked); {@code null} until attached: none is. */
+  private volatile Function<String, CompletionStage<Boolean>> pairedDevices;
+
   public ApiCalls(IdentityVerifier verifier) {
     this.verifier = verifier;
+  }
+
+  /**
+   * Uses {@code active} to tell revoked paired devices from active ones ({@link #runForDevice}).
+   */
+  public void attachPairedDevices(Function<String, CompletionStage<Boolean>> active) {
+    this.pairedDevices = active;
   }
 
   /**
@@ -43,7 +58,17 @@ public final class ApiCalls {
    */
   public <T> void run(
       HttpExchange ex, HttpResponseStatus status, Action<T> action, Writer<T> writer) {
-    run(ex, status, false, action, writer);
+    run(ex, status, false, false, action, writer);
+  }
+
+  /**
+   * As {@link #run(HttpExchange, HttpResponseStatus, Action, Writer)}, for a call a device makes
+   * itself: a paired device's token is accepted too, unless the device was revoked ({@code
+   * DEVICE_REVOKED}).
+   */
+  public <T> void runForDevice(
+      HttpExchange ex, HttpResponseStatus status, Action<T> action, Writer<T> writer) {
+    run(ex, status, false, true, action, writer);
   }
 
   /**
@@ -53,13 +78,14 @@ public final class ApiCalls {
    */
   public <T> void runWithBody(
       HttpExchange ex, HttpResponseStatus status, Action<T> action, Writer<T> writer) {
-    run(ex, status, true, action, writer);
+    run(ex, status, true, false, action, writer);
   }
 
   private <T> void run(
       HttpExchange ex,
       HttpResponseStatus status,
       boolean bodyRequired,
+      boolean deviceAllowed,
       Action<T> action,
       Writer<T> writer) {
     JsonBody body;
@@ -73,7 +99,7 @@ public final class ApiCalls {
     }
     JsonBody parsed = body;
     ProtocolException badBody = bad;
-    identify(ex)
+    (deviceAllowed ? identifyDevice(ex) : identify(ex))
         .thenCompose(
             caller -> {
               if (badBody != null) {
@@ -91,8 +117,42 @@ public final class ApiCalls {
             });
   }
 
-  /** The caller's identity from the bearer token; {@code UNAUTHORIZED} without one. */
+  /**
+   * The caller's identity from the bearer token; {@code UNAUTHORIZED} without one, or with a paired
+   * device's token.
+   */
   public CompletionStage<Identity> identify(HttpExchange ex) {
+    return bearer(ex).thenApply(Identity::requireAccountCredential);
+  }
+
+  /**
+   * The caller's identity from the bearer token, a paired device's included while the device is not
+   * revoked ({@code DEVICE_REVOKED}); {@code UNAUTHORIZED} without one.
+   */
+  private CompletionStage<Identity> identifyDevice(HttpExchange ex) {
+    return bearer(ex)
+        .thenCompose(
+            id -> {
+              if (!id.deviceCredential()) {
+                return CompletableFuture.completedFuture(id);
+              }
+              Function<String, CompletionStage<Boolean>> active = pairedDevices;
+              if (active == null) {
+                throw new ProtocolException(ErrorCode.UNAUTHORIZED, Identity.DEVICE_ONLY);
+              }
+              return active
+                  .apply(id.pairedDevice())
+                  .thenApply(
+                      yes -> {
+                        if (!yes) {
+                          throw new ProtocolException(ErrorCode.DEVICE_REVOKED, null);
+                        }
+                        return id;
+                      });
+            });
+  }
+
+  private CompletionStage<Identity> bearer(HttpExchange ex) {
     String auth = ex.header(HttpHeaderNames.AUTHORIZATION);
     if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7) || auth.length() <= 7) {
       return CompletableFuture.failedFuture(

@@ -114,7 +114,9 @@ public final class UserApi {
   }
 
   private void getSettings(HttpExchange ex) {
-    calls.run(ex, HttpResponseStatus.OK, (c, b) -> settings.get(c.subject()), ApiJson::settings);
+    // The device daemon reads its user's presence policy with its paired device's token.
+    calls.runForDevice(
+        ex, HttpResponseStatus.OK, (c, b) -> settings.get(c.subject()), ApiJson::settings);
   }
 
   private void putSettings(HttpExchange ex) {

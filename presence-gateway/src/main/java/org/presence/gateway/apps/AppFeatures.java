@@ -1,7 +1,9 @@
 package org.presence.gateway.apps;
 
 import java.time.Clock;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.presence.gateway.api.ApiCalls;
 import org.presence.gateway.api.AppsApi;
@@ -48,6 +50,7 @@ public final class AppFeatures implements AutoCloseable {
   private final PageSupport pages;
   private final OidcSignIn oidc;
   private final IdentityVerifier identity;
+  private final ApiCalls calls;
   private final Supplier<String> baseUrl;
   private final Clock clock;
   private final boolean demo;
@@ -62,6 +65,7 @@ public final class AppFeatures implements AutoCloseable {
       Supplier<String> baseUrl,
       Clock clock) {
     this.identity = identity;
+    this.calls = new ApiCalls(identity);
     this.baseUrl = baseUrl;
     this.demo = config.updates().demo();
     this.clock = clock;
@@ -144,9 +148,16 @@ public final class AppFeatures implements AutoCloseable {
     return f;
   }
 
+  /**
+   * Lets the JSON API's calls a device makes itself ({@code GET /api/settings}) take the tokens of
+   * paired devices while {@code active} says they are not revoked; until then they are refused.
+   */
+  public void attachPairedDevices(Function<String, CompletionStage<Boolean>> active) {
+    calls.attachPairedDevices(active);
+  }
+
   /** Adds the pages and the JSON API. */
   public void register(HttpRoutes.Builder routes) {
-    ApiCalls calls = new ApiCalls(identity);
     new AppsApi(apps, calls, baseUrl).register(routes);
     new UserApi(grants, settings, calls).register(routes);
     new SignInPages(pages, identity, oidc, clock, demo).register(routes);

@@ -11,8 +11,20 @@ import java.util.concurrent.CompletionStage;
  * ASSERTION_EXPIRED} (35: past {@code exp} or before {@code nbf}, beyond the clock skew) or {@code
  * IDENTITY_UNAVAILABLE} (36: the provider's keys could not be fetched). Never blocks the calling
  * thread on I/O.
+ *
+ * <p>A paired device's token ({@link Identity#deviceCredential}) is the device's credential only:
+ * callers other than the device channel use {@link #verifyAccount}.
  */
 public interface IdentityVerifier {
   /** Verifies {@code token}. */
   CompletionStage<Identity> verify(String token);
+
+  /**
+   * Verifies {@code token} as the account's credential: as {@link #verify}, and a paired device's
+   * token (which works only on the device channel) fails with {@code UNAUTHORIZED} ({@link
+   * Identity#requireAccountCredential}). Used everywhere but the device channel.
+   */
+  default CompletionStage<Identity> verifyAccount(String token) {
+    return verify(token).thenApply(Identity::requireAccountCredential);
+  }
 }

@@ -169,7 +169,7 @@ public final class SignInPages {
       identity = devIdentity(email);
     } else if (token != null && !token.isBlank() && token.length() <= MAX_TOKEN) {
       try {
-        identity = verifier.verify(token.strip());
+        identity = verifier.verifyAccount(token.strip());
       } catch (RuntimeException e) {
         identity = CompletableFuture.failedFuture(e);
       }

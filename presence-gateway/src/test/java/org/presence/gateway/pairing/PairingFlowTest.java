@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
@@ -203,6 +204,63 @@ class PairingFlowTest {
       d.send(new Connect(identityToken, null, "laptop"));
       assertThat(d.error()).isEqualTo(ErrorCode.DEVICE_REVOKED);
     }
+  }
+
+  static void assertRefused(HttpResponse<String> r, ErrorCode code) throws Exception {
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(401);
+    assertThat(json(r).get("errno").asInt()).as(r.body()).isEqualTo(code.errno());
+    assertThat(r.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
+  }
+
+  @Test
+  void pairedDeviceToken_worksOnlyWhereTheDeviceUsesIt() throws Exception {
+    String email = "quinn@example.com";
+    String token = pair(node, email, "Quinn's desktop").get("access_token").asText();
+    ApiClient device = new ApiClient(node, token);
+
+    // Not the account's credential: the JSON API refuses it...
+    HttpResponse<String> put = device.put("/api/settings", "{\"custom_status\": \"hijacked\"}");
+    assertRefused(put, ErrorCode.UNAUTHORIZED);
+    assertThat(json(put).get("reason").asText())
+        .contains("a paired device's token works only on the device channel");
+    assertRefused(
+        device.post(
+            "/api/apps",
+            "{\"name\": \"Evil\", \"domain\": \"example.com\", \"description\": \"\"}"),
+        ErrorCode.UNAUTHORIZED);
+    assertRefused(device.get("/api/apps"), ErrorCode.UNAUTHORIZED);
+    assertRefused(device.get("/api/grants"), ErrorCode.UNAUTHORIZED);
+    // ...and the sign-in page's token form opens no session with it (a development token of the
+    // same user does).
+    WebClient w = new WebClient(node);
+    w.get("/signin");
+    HttpResponse<String> signIn = w.post("/signin", Map.of("token", token, "next", "/"));
+    assertThat(signIn.statusCode()).isEqualTo(401);
+    assertThat(signIn.body()).contains("works only on the device channel");
+    assertThat(signIn.headers().allValues("Set-Cookie"))
+        .noneMatch(c -> c.startsWith("presence_session="));
+    assertThat(w.cookie("presence_session")).isNull();
+    WebClient control = new WebClient(node);
+    control.get("/signin");
+    assertThat(
+            control.post("/signin", Map.of("token", node.token(email), "next", "/")).statusCode())
+        .isEqualTo(303);
+
+    // Where the device uses it, it works: the device channel, and the daemon's read of its
+    // user's presence policy (which the refused PUT did not change).
+    HttpResponse<String> settings = device.get("/api/settings");
+    assertThat(settings.statusCode()).as(settings.body()).isEqualTo(200);
+    assertThat(settings.body()).doesNotContain("hijacked");
+    try (DeviceTestClient d = DeviceTestClient.open(node)) {
+      assertThat(d.request(new Connect(token, null, "desktop"))).isInstanceOf(Connected.class);
+    }
+
+    // Once the user revokes the device, its unexpired token reads nothing either.
+    WebClient web = new WebClient(node).signIn(email);
+    web.get("/pair");
+    assertThat(web.post("/pair/devices/all/revoke", Map.of()).body()).contains("Revoked 1");
+    assertRefused(device.get("/api/settings"), ErrorCode.DEVICE_REVOKED);
+    assertRefused(device.put("/api/settings", "{}"), ErrorCode.UNAUTHORIZED);
   }
 
   @Test
