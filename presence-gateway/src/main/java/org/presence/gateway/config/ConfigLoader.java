@@ -326,11 +326,14 @@ public final class ConfigLoader {
     String jwksFile = get("identity.jwks-file", config::getString, "");
     boolean provider = !jwksUrl.isEmpty() || !jwksFile.isEmpty();
     boolean development = developmentNode(store, provider, loopbackListen);
+    // An OpenID Connect provider is an identity provider too: where people sign in with it, "auto"
+    // trusts no development-signed token (devices pair, with the node's own keys).
+    boolean oidcProvider = !get("identity.oidc.issuer", config::getString, "").strip().isEmpty();
     String devSigning =
         get("identity.dev-signing", config::getString, "auto").toLowerCase(Locale.ROOT);
     boolean dev =
         switch (devSigning) {
-          case "auto" -> development;
+          case "auto" -> development && !oidcProvider;
           case "true", "on", "yes" -> true;
           case "false", "off", "no" -> false;
           default -> {
@@ -368,7 +371,10 @@ public final class ConfigLoader {
     if (!identity.jwksFile().isEmpty() && !Files.isReadable(Path.of(identity.jwksFile()))) {
       problem("identity.jwks-file", "cannot read " + identity.jwksFile());
     }
-    if (!identity.devSigning() && identity.jwksUrl().isEmpty() && identity.jwksFile().isEmpty()) {
+    if (!identity.devSigning()
+        && identity.jwksUrl().isEmpty()
+        && identity.jwksFile().isEmpty()
+        && !oidcProvider) {
       problem(
           "identity.jwks-url",
           "no way to verify identity tokens: set identity.jwks-url or identity.jwks-file"

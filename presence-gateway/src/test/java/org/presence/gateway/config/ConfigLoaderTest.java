@@ -128,6 +128,29 @@ class ConfigLoaderTest {
       assertThat(c.web().devSignIn()).as("%s", provider).isFalse();
       assertThat(c.outbound().allowLoopback()).as("%s", provider).isFalse();
     }
+    // An OpenID Connect provider counts too: auto trusts no development-signed token next to it
+    // (people sign in with the provider, devices pair), even on the embedded store on loopback.
+    PresenceConfig oidc =
+        ConfigLoader.load(
+            null,
+            Map.of(),
+            Map.of(
+                "gateway.host", "127.0.0.1",
+                "identity.oidc.issuer", "https://accounts.example.com",
+                "identity.oidc.client-id", "presence"));
+    assertThat(oidc.embedded()).isTrue();
+    assertThat(oidc.identity().devSigning()).isFalse();
+    assertThat(oidc.web().devSignIn()).isFalse();
+    PresenceConfig oidcForced =
+        ConfigLoader.load(
+            null,
+            Map.of(),
+            Map.of(
+                "identity.oidc.issuer", "https://accounts.example.com",
+                "identity.oidc.client-id", "presence",
+                "identity.dev-signing", "true"));
+    assertThat(oidcForced.identity().devSigning()).isTrue();
+    assertThat(oidcForced.web().devSignIn()).isFalse();
     // Development signing forced next to a provider still gets no passwordless sign-in.
     PresenceConfig forced =
         ConfigLoader.load(
