@@ -29,6 +29,7 @@ import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
 import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
 import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
 import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
+import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -45,6 +46,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.presence.gateway.config.OidcConfig;
+import org.presence.gateway.device.HandshakeLimiter;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.protocol.error.ErrorCode;
@@ -91,6 +93,12 @@ public final class OidcSignIn {
   private static final int MAX_SUB = 255;
 
   /**
+   * The longest {@code next} a started sign-in stores; a longer one is stored as {@code /}, so a
+   * row of {@code oidc_logins} stays a few hundred bytes whatever the form carried.
+   */
+  static final int MAX_NEXT = 512;
+
+  /**
    * A signed-in person.
    *
    * @param identity the user and email
@@ -107,6 +115,7 @@ public final class OidcSignIn {
   private final Duration clockSkew;
   private final Clock clock;
   private final String tag;
+  private final HandshakeLimiter starts;
   private final AtomicReference<CompletableFuture<OIDCProviderMetadata>> metadata =
       new AtomicReference<>();
   private final AtomicReference<JWKSet> keys = new AtomicReference<>();
@@ -126,6 +135,17 @@ public final class OidcSignIn {
     this.clockSkew = clockSkew;
     this.clock = clock;
     this.tag = tag(config.issuer());
+    this.starts = new HandshakeLimiter(config.startRate(), config.startBurst());
+  }
+
+  /**
+   * Whether {@code address} may start a sign-in now ({@code identity.oidc.start-rate}, {@code
+   * start-burst}): 0 if so (a token is taken), else the whole seconds to wait (a {@code
+   * Retry-After}).
+   */
+  public long startWait(InetAddress address) {
+    long now = System.nanoTime();
+    return starts.tryAcquire(address, now) ? 0 : starts.retryAfterSeconds(address, now);
   }
 
   /** The user id prefix of this provider's users: {@code oidc:<tag>:}. */
@@ -168,6 +188,7 @@ public final class OidcSignIn {
     Nonce nonce = new Nonce(randomValue());
     CodeVerifier verifier = new CodeVerifier(randomValue());
     Instant now = clock.instant();
+    String stored = next == null || next.length() > MAX_NEXT ? "/" : next;
     return metadata()
         .thenCompose(
             meta ->
@@ -184,7 +205,7 @@ public final class OidcSignIn {
                               .bind("b", WebSessions.hash(browserNonce))
                               .bind("n", nonce.getValue())
                               .bind("v", verifier.getValue())
-                              .bind("next", next)
+                              .bind("next", stored)
                               .bind("exp", Timestamps.bind(now.plus(config.loginLifetime())))
                               .execute();
                           return meta;

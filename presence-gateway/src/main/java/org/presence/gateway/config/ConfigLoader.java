@@ -466,7 +466,9 @@ public final class ConfigLoader {
                     .strip()
                     .split("[\\s,]+")),
             positiveDuration("identity.oidc.timeout"),
-            positiveDuration("identity.oidc.login-lifetime"));
+            positiveDuration("identity.oidc.login-lifetime"),
+            nonNegativeDouble("identity.oidc.start-rate"),
+            positive("identity.oidc.start-burst"));
     if (oidc.enabled()) {
       try {
         java.net.URI u = new java.net.URI(oidc.issuer());

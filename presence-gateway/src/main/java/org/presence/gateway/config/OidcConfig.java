@@ -14,6 +14,9 @@ import java.util.List;
  * @param scopes scopes asked for; always includes {@code openid}
  * @param timeout how long one call to the provider (discovery, token, keys) may take
  * @param loginLifetime how long a started sign-in may take before its {@code state} expires
+ * @param startRate sign-in starts ({@code POST /signin/oidc}, each stores a row) allowed per client
+ *     address per second (0: no limit)
+ * @param startBurst how many starts one address may make at once
  */
 public record OidcConfig(
     String issuer,
@@ -21,7 +24,9 @@ public record OidcConfig(
     String clientSecret,
     List<String> scopes,
     Duration timeout,
-    Duration loginLifetime) {
+    Duration loginLifetime,
+    double startRate,
+    int startBurst) {
 
   /** Whether a provider is configured. */
   public boolean enabled() {

@@ -16,7 +16,8 @@ import org.presence.store.limit.ClockedBucket;
  * address, or the /64 prefix of an IPv6 address; at most 100,000; dropped once unused for as long
  * as a bucket takes to fill again, at least a minute), so that idle addresses cost nothing.
  * Thread-safe. Pairing requests ({@code POST /oauth/device_authorization}) are limited by a limiter
- * of their own with the same settings.
+ * of their own with the same settings; OpenID Connect sign-in starts ({@code POST /signin/oidc}) by
+ * one of their own with {@code identity.oidc.start-rate} and {@code start-burst}.
  */
 public final class HandshakeLimiter {
   private static final int MAX_ADDRESSES = 100_000;
@@ -45,6 +46,16 @@ public final class HandshakeLimiter {
     return buckets
         .get(key(address), a -> new ClockedBucket(perSecond, burst, nanos))
         .tryTake(nanos);
+  }
+
+  /**
+   * Whole seconds until {@code address} may be let in again at {@code nanos} (at least 1), for a
+   * {@code Retry-After} after {@link #tryAcquire} refused it.
+   */
+  public long retryAfterSeconds(InetAddress address, long nanos) {
+    ClockedBucket bucket = address == null ? null : buckets.getIfPresent(key(address));
+    long wait = bucket == null ? 0 : bucket.nanosToToken(nanos);
+    return Math.max(1, (wait + 999_999_999L) / 1_000_000_000L);
   }
 
   /**

@@ -17,6 +17,7 @@ import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.DevIdentity;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
+import org.presence.gateway.net.ClientAddress;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ShownText;
@@ -228,6 +229,18 @@ public final class SignInPages {
     }
     if (!pages.csrfValid(v, form)) {
       pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
+      return;
+    }
+    // Each start stores a row until it is used or expires: a per-address limit keeps a flood of
+    // starts from filling the database (identity.oidc.start-rate, start-burst).
+    long wait = oidc.startWait(ClientAddress.of(ex.channel()));
+    if (wait > 0) {
+      pages.errorPage(
+          ex,
+          v,
+          ErrorCode.SLOW_DOWN,
+          "too many sign-ins started from this address; try again in " + wait + " s",
+          h -> h.set(HttpHeaderNames.RETRY_AFTER, Long.toString(wait)));
       return;
     }
     String next = safeNext(PageSupport.field(form, "next"));

@@ -273,6 +273,65 @@ class OidcSignInTest {
     assertThat(bare.postRaw("/signin/oidc", "next=%2F").statusCode()).isEqualTo(403);
   }
 
+  private int storedLogins() {
+    return node.server()
+        .store()
+        .persistence()
+        .db()
+        .jdbi()
+        .withHandle(
+            h -> h.createQuery("SELECT COUNT(*) FROM oidc_logins").mapTo(Integer.class).one());
+  }
+
+  /**
+   * Each start stores a row: one address gets identity.oidc.start-burst (20) of them at once, then
+   * 429 with Retry-After on the error page, and no row.
+   */
+  @Test
+  void start_manyFromOneAddress_areRefusedAfterTheBurst_with429AndRetryAfter() {
+    WebClient c = new WebClient(node);
+    assertThat(c.get("/signin").statusCode()).isEqualTo(200);
+    for (int i = 0; i < 20; i++) {
+      HttpResponse<String> go = c.post("/signin/oidc", Map.of("next", "/"));
+      assertThat(go.statusCode()).as("start %d", i).isEqualTo(303);
+    }
+    HttpResponse<String> limited = c.post("/signin/oidc", Map.of("next", "/"));
+    assertThat(limited.statusCode()).isEqualTo(429);
+    long retry = Long.parseLong(limited.headers().firstValue("Retry-After").orElseThrow());
+    assertThat(retry).isBetween(1L, 10L);
+    assertThat(limited.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/html");
+    assertThat(limited.body()).contains("too many sign-ins started from this address");
+    assertThat(storedLogins()).isEqualTo(20);
+    // Another browser on the same address shares the address's bucket.
+    WebClient d = new WebClient(node);
+    d.get("/signin");
+    assertThat(d.post("/signin/oidc", Map.of("next", "/")).statusCode()).isEqualTo(429);
+  }
+
+  /** What a start stores stays small: a long next is stored as "/" (the row's one free field). */
+  @Test
+  void start_withALongNext_storesASmallRow_andComesBackHome() {
+    WebClient c = new WebClient(node);
+    String ascii = "/" + "a".repeat(4000);
+    // Percent-encoded by safeNext to 9 characters each: 9,001 characters from a 1,001-long next.
+    final String wide = "/" + "\u3002".repeat(1000);
+    HttpResponse<String> done = signIn(c, ascii);
+    assertThat(done.headers().firstValue("Location")).hasValue("/");
+    startSignIn(new WebClient(node), wide);
+    int longest =
+        node.server()
+            .store()
+            .persistence()
+            .db()
+            .jdbi()
+            .withHandle(
+                h ->
+                    h.createQuery("SELECT MAX(LENGTH(next_path)) FROM oidc_logins")
+                        .mapTo(Integer.class)
+                        .one());
+    assertThat(longest).isLessThanOrEqualTo(512);
+  }
+
   @Test
   void signOut_withoutTheFormToken_isRefusedAndTheSessionStays_logoutCsrf() {
     WebClient c = new WebClient(node);

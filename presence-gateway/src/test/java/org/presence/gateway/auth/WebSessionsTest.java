@@ -204,7 +204,14 @@ class WebSessionsTest {
             Duration.ofHours(1),
             true,
             new OidcConfig(
-                "", "", "", List.of("openid"), Duration.ofSeconds(5), Duration.ofMinutes(10)));
+                "",
+                "",
+                "",
+                List.of("openid"),
+                Duration.ofSeconds(5),
+                Duration.ofMinutes(10),
+                0.2,
+                20));
     Invalidations inv = new Invalidations(bus);
     Clock clock = Clock.fixed(T0, ZoneOffset.UTC);
     String token = WebSessions.create(config, dir, clock, db.db(), inv).csrfToken("n", "s");

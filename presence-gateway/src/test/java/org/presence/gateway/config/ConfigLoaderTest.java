@@ -166,6 +166,8 @@ class ConfigLoaderTest {
     PresenceConfig none = ConfigLoader.load(null, Map.of(), Map.of());
     assertThat(none.web().oidc().enabled()).isFalse();
     assertThat(none.web().oidc().scopes()).containsExactly("openid", "email");
+    assertThat(none.web().oidc().startRate()).isEqualTo(0.2);
+    assertThat(none.web().oidc().startBurst()).isEqualTo(20);
     PresenceConfig c =
         ConfigLoader.load(
             null,
@@ -182,14 +184,18 @@ class ConfigLoaderTest {
                     Map.of(),
                     Map.of(
                         "identity.oidc.issuer", "ftp://accounts.example.com/?x=1",
-                        "identity.oidc.scopes", "email profile")))
+                        "identity.oidc.scopes", "email profile",
+                        "identity.oidc.start-rate", "-1",
+                        "identity.oidc.start-burst", "0")))
         .isInstanceOfSatisfying(
             InvalidConfigException.class,
             e ->
                 assertThat(e.problems())
                     .anyMatch(p -> p.startsWith("identity.oidc.issuer: "))
                     .anyMatch(p -> p.startsWith("identity.oidc.client-id: "))
-                    .anyMatch(p -> p.startsWith("identity.oidc.scopes: ")));
+                    .anyMatch(p -> p.startsWith("identity.oidc.scopes: "))
+                    .anyMatch(p -> p.startsWith("identity.oidc.start-rate: "))
+                    .anyMatch(p -> p.startsWith("identity.oidc.start-burst: ")));
   }
 
   @Test
