@@ -4,8 +4,11 @@ import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWT;
+import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.proc.BadJWTException;
+import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.oauth2.sdk.AuthorizationCode;
 import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
 import com.nimbusds.oauth2.sdk.ParseException;
@@ -53,6 +56,7 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.protocol.id.Sha256;
+import org.presence.protocol.model.ShownText;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 import org.slf4j.Logger;
@@ -77,7 +81,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The user is {@code oidc:<tag>:<sub>} where {@code <tag>} is the first 12 characters of
  * base64url(SHA-256(issuer)): the provider's subject, scoped by its issuer, at most 255 characters.
- * The {@code email} claim is for display only.
+ * The {@code email} claim is for display only, and taken only with {@code email_verified} true.
  */
 public final class OidcSignIn {
   private static final Logger LOG = LoggerFactory.getLogger(OidcSignIn.class);
@@ -380,10 +384,22 @@ public final class OidcSignIn {
     }
     IDTokenValidator validator =
         new IDTokenValidator(meta.getIssuer(), new ClientID(config.clientId()), alg, set);
-    validator.setMaxClockSkew((int) Math.min(Integer.MAX_VALUE, clockSkew.toSeconds()));
+    int skew = (int) Math.min(Integer.MAX_VALUE, clockSkew.toSeconds());
+    validator.setMaxClockSkew(skew);
+    DefaultJWTClaimsVerifier<SecurityContext> notBefore =
+        new DefaultJWTClaimsVerifier<>(null, null);
+    notBefore.setMaxClockSkew(skew);
     IDTokenClaimsSet claims;
     try {
       claims = validator.validate(idToken, new Nonce(login.nonce()));
+      // What nimbus's IDTokenValidator leaves out (its IDTokenClaimsVerifier checks iss, sub, aud,
+      // exp, iat and nonce, and of azp only that it is a string): nbf, by nimbus-jose-jwt's own
+      // claims verifier with the same skew, and azp as OIDC Core 3.1.3.7 items 4 and 5 say.
+      JWTClaimsSet jwt = idToken.getJWTClaimsSet();
+      notBefore.verify(jwt, null);
+      authorizedParty(jwt);
+    } catch (java.text.ParseException e) {
+      return refused("the ID token was refused: " + e.getMessage());
     } catch (BadJWTException e) {
       return refused("the ID token was refused: " + e.getMessage());
     } catch (BadJOSEException e) {
@@ -395,15 +411,46 @@ public final class OidcSignIn {
     } catch (JOSEException e) {
       return refused("the ID token could not be checked: " + e.getMessage());
     }
-    String sub = claims.getSubject().getValue();
+    // As a string: nimbus's Subject throws for a blank one.
+    String sub = claims.getStringClaim("sub");
     String user = userPrefix() + sub;
     if (user.length() > MAX_SUB) {
       return refused("the provider's subject is too long");
     }
+    // The subject becomes the user id, shown on pages, by the admin API and in logs: one line of
+    // visible text (no control characters, line breaks or bidirectional overrides), as pairing's
+    // client ids and device names.
+    String subProblem = sub.isBlank() ? "it is blank" : ShownText.problem(sub);
+    if (subProblem != null) {
+      return refused("the provider's subject is not one line of visible text (" + subProblem + ")");
+    }
+    // An email the provider has not verified is anyone's to claim: taken only with
+    // email_verified true (a JSON boolean), else the person has no email here (as a provider
+    // that sends none).
     Object email = claims.getClaim("email");
-    String display = email instanceof String s && s.length() <= 320 ? s : "";
+    boolean verified = Boolean.TRUE.equals(claims.getClaim("email_verified"));
+    String display =
+        verified && email instanceof String s && s.length() <= 320 && ShownText.problem(s) == null
+            ? s
+            : "";
     Instant exp = claims.getExpirationTime().toInstant();
     return CompletableFuture.completedFuture(new Identity(user, display, exp));
+  }
+
+  /**
+   * OIDC Core 3.1.3.7 items 4 and 5: with several audiences the token must name its authorized
+   * party ({@code azp}), and an {@code azp} must be this client.
+   */
+  private void authorizedParty(JWTClaimsSet jwt) throws BadJWTException, java.text.ParseException {
+    String azp = jwt.getStringClaim("azp");
+    List<String> aud = jwt.getAudience();
+    if (azp == null && aud != null && aud.size() > 1) {
+      throw new BadJWTException("the token names several audiences and no authorized party (azp)");
+    }
+    if (azp != null && !azp.equals(config.clientId())) {
+      throw new BadJWTException(
+          "the token's authorized party (azp) is not this client: " + printable(azp));
+    }
   }
 
   private CompletionStage<JWKSet> fetchKeys(OIDCProviderMetadata meta) {

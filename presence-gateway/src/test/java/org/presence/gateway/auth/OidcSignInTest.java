@@ -169,7 +169,7 @@ class OidcSignInTest {
             "alice-at-provider",
             "JWT",
             List.of(CLIENT),
-            Map.of("email", "alice@example.com"),
+            Map.of("email", "alice@example.com", "email_verified", true),
             3600));
     WebClient c = new WebClient(node);
     URI authorize = startSignIn(c, "/settings");
@@ -384,6 +384,121 @@ class OidcSignInTest {
             new DefaultOAuth2TokenCallback(
                 issuerId, "alice", "JWT", List.of(CLIENT), Map.of("nonce", nonce), expirySeconds))
         .serialize();
+  }
+
+  /**
+   * A token of the provider's own key with exactly {@code claims} (and sub, aud, nonce, iss and the
+   * times), unlike {@link #token}, whose callback sets azp to the client id.
+   */
+  private String anyToken(String nonce, List<String> aud, Map<String, Object> claims) {
+    Map<String, Object> all = new HashMap<>(claims);
+    all.put("nonce", nonce);
+    all.put("sub", "alice");
+    all.put("aud", aud);
+    return provider.anyToken(provider.issuerUrl("default"), all).serialize();
+  }
+
+  /** A token of the provider's own key with {@code claims} (the nonce added) for {@code aud}. */
+  private String token(String nonce, String sub, List<String> aud, Map<String, Object> claims) {
+    Map<String, Object> all = new HashMap<>(claims);
+    all.put("nonce", nonce);
+    return provider
+        .issueToken(
+            "default",
+            CLIENT,
+            new DefaultOAuth2TokenCallback("default", sub, "JWT", aud, all, 3600))
+        .serialize();
+  }
+
+  private List<String> sessionEmails() {
+    return node.server()
+        .store()
+        .persistence()
+        .db()
+        .jdbi()
+        .withHandle(
+            h -> h.createQuery("SELECT email FROM web_sessions").mapTo(String.class).list());
+  }
+
+  /** A token not valid before an hour from now is refused (nimbus's IDTokenValidator lets it). */
+  @Test
+  void idToken_notValidYet_thenRefused() {
+    long later = Instant.now().plus(Duration.ofHours(1)).getEpochSecond();
+    assertRefused(
+        signInWithIdToken(
+            new WebClient(node), n -> token(n, "alice", List.of(CLIENT), Map.of("nbf", later))),
+        "before use time");
+    // Within the clock skew it is fine.
+    long soon = Instant.now().plusSeconds(5).getEpochSecond();
+    HttpResponse<String> ok =
+        signInWithIdToken(
+            new WebClient(node), n -> token(n, "alice", List.of(CLIENT), Map.of("nbf", soon)));
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(303);
+  }
+
+  /** OIDC Core 3.1.3.7 items 4 and 5: several audiences need azp, and azp must be this client. */
+  @Test
+  void idToken_forSeveralAudiences_needsAnAuthorizedPartyThatIsThisClient() {
+    assertRefused(
+        signInWithIdToken(
+            new WebClient(node), n -> anyToken(n, List.of(CLIENT, "evil"), Map.of("azp", "evil"))),
+        "authorized party");
+    assertRefused(
+        signInWithIdToken(new WebClient(node), n -> anyToken(n, List.of(CLIENT, "evil"), Map.of())),
+        "authorized party");
+    assertRefused(
+        signInWithIdToken(
+            new WebClient(node), n -> anyToken(n, List.of(CLIENT), Map.of("azp", "evil"))),
+        "authorized party");
+    HttpResponse<String> ok =
+        signInWithIdToken(
+            new WebClient(node), n -> anyToken(n, List.of(CLIENT, "other"), Map.of("azp", CLIENT)));
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(303);
+    assertThat(sessionEmails()).hasSize(1);
+  }
+
+  /** An email is taken only with email_verified true; else the person has none (and signs in). */
+  @Test
+  void idToken_emailNotVerified_isNotTakenAsTheUsersEmail() {
+    for (Map<String, Object> claims :
+        List.<Map<String, Object>>of(
+            Map.of("email", "boss@example.com", "email_verified", false),
+            Map.of("email", "boss@example.com"),
+            Map.of("email", "boss@example.com", "email_verified", "true"))) {
+      WebClient c = new WebClient(node);
+      HttpResponse<String> r =
+          signInWithIdToken(c, n -> token(n, "mallory", List.of(CLIENT), claims));
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(303);
+      HttpResponse<String> settings = c.get("/settings");
+      assertThat(settings.statusCode()).isEqualTo(200);
+      assertThat(settings.body()).as(claims.toString()).doesNotContain("boss@example.com");
+    }
+    assertThat(sessionEmails()).containsOnly("");
+    WebClient c = new WebClient(node);
+    signInWithIdToken(
+        c,
+        n ->
+            token(
+                n,
+                "carol",
+                List.of(CLIENT),
+                Map.of("email", "carol@example.com", "email_verified", true)));
+    assertThat(c.get("/settings").body()).contains("carol@example.com");
+  }
+
+  /** The subject becomes the user id: one line of visible text, or the sign-in fails. */
+  @Test
+  void idToken_subjectWithAControlOrBidiCharacter_thenRefused() {
+    for (String sub : List.of("alice\u202Eevil", "alice\nINFO forged line", "alice\u200B")) {
+      assertRefused(
+          signInWithIdToken(new WebClient(node), n -> token(n, sub, List.of(CLIENT), Map.of())),
+          "not one line of visible text");
+    }
+    // A blank one is refused too, as a refusal, not a 500 (nimbus's Subject throws for it).
+    assertRefused(
+        signInWithIdToken(new WebClient(node), n -> token(n, " ", List.of(CLIENT), Map.of())),
+        "not one line of visible text (it is blank)");
+    assertThat(sessionEmails()).isEmpty();
   }
 
   private void assertRefused(HttpResponse<String> r, String reason) {
