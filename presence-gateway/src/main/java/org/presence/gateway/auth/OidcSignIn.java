@@ -69,10 +69,14 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #start} makes a fresh state, nonce and code verifier, stores them in {@code
  * oidc_logins} (the state hashed, bound to the browser's anti-forgery nonce, expiring after {@code
  * identity.oidc.login-lifetime}) and answers the provider's authorization URL. {@link #finish}
- * takes the row for the returned state out of the table (so a state works once), checks that the
- * same browser came back, redeems the code at the token endpoint (with the verifier and the client
- * secret), and validates the ID token with {@link IDTokenValidator}: issuer, audience, signature by
- * a key of the provider's JWKS, expiry and nonce.
+ * checks that the same browser came back and only then takes the row for the returned state out of
+ * the table (so a state works once, and another browser's callback does not spend it), redeems the
+ * code at the token endpoint (with the verifier and the client secret), and validates the ID token
+ * with {@link IDTokenValidator}: issuer, audience, signature by a key of the provider's JWKS,
+ * expiry and nonce; then what that validator leaves out: {@code nbf} (not before, with the same
+ * clock skew) and the authorized party (with several audiences {@code azp} must be present; when
+ * present it must be this client). A subject that is not one line of visible text ({@link
+ * ShownText}) is refused.
  *
  * <p>Every call to the provider (discovery, token endpoint, key set) goes through the {@link
  * GuardedHttpClient}, off the event loops and under the node's outbound address policy. Discovery
@@ -111,6 +115,9 @@ public final class OidcSignIn {
   public record Result(Identity identity, String next) {}
 
   private record Login(String browserHash, String nonce, String verifier, String next) {}
+
+  /** The row taken for a state ({@code null}: none), or that another browser started it. */
+  private record Taken(Login login, boolean otherBrowser) {}
 
   private final OidcConfig config;
   private final GuardedHttpClient http;
@@ -243,8 +250,10 @@ public final class OidcSignIn {
       return refused("the provider's answer has no sign-in state");
     }
     Instant now = clock.instant();
-    // The state is taken out whatever comes next: it works once, even for an answer refused below.
-    CompletionStage<Login> taken =
+    // The state is taken out when the browser that started it came back, whatever comes next: it
+    // works once, even for an answer refused below. Another browser's callback (a forged link, a
+    // copied URL) leaves it for the browser that started it.
+    CompletionStage<Taken> taken =
         db.inTransaction(
             h -> {
               String hash = WebSessions.hash(state);
@@ -262,24 +271,28 @@ public final class OidcSignIn {
                                   rs.getString("code_verifier"),
                                   rs.getString("next_path")))
                       .findOne();
+              if (row.isEmpty()) {
+                return new Taken(null, false);
+              }
+              if (!sameBrowser(row.get(), browserNonce)) {
+                return new Taken(null, true);
+              }
               int deleted =
                   h.createUpdate("DELETE FROM oidc_logins WHERE state_hash = :s")
                       .bind("s", hash)
                       .execute();
-              return deleted == 1 ? row.orElse(null) : null;
+              return new Taken(deleted == 1 ? row.get() : null, false);
             });
     return taken.thenCompose(
-        login -> {
+        t -> {
+          Login login = t.login();
+          if (t.otherBrowser()) {
+            return refused("this sign-in was started in another browser");
+          }
           if (login == null) {
             return refused(
                 "this sign-in is unknown, expired or already used: start again from the sign-in"
                     + " page");
-          }
-          if (browserNonce == null
-              || !MessageDigest.isEqual(
-                  login.browserHash().getBytes(StandardCharsets.US_ASCII),
-                  WebSessions.hash(browserNonce).getBytes(StandardCharsets.US_ASCII))) {
-            return refused("this sign-in was started in another browser");
           }
           if (error != null) {
             return refused("the provider refused the sign-in: " + printable(error));
@@ -289,6 +302,13 @@ public final class OidcSignIn {
           }
           return redeem(code, login).thenApply(identity -> new Result(identity, login.next()));
         });
+  }
+
+  private static boolean sameBrowser(Login login, String browserNonce) {
+    return browserNonce != null
+        && MessageDigest.isEqual(
+            login.browserHash().getBytes(StandardCharsets.US_ASCII),
+            WebSessions.hash(browserNonce).getBytes(StandardCharsets.US_ASCII));
   }
 
   private CompletionStage<Identity> redeem(String code, Login login) {

@@ -273,6 +273,36 @@ class OidcSignInTest {
     assertThat(bare.postRaw("/signin/oidc", "next=%2F").statusCode()).isEqualTo(403);
   }
 
+  /**
+   * Another browser's callback is refused without spending the state: the browser that started the
+   * sign-in still finishes it.
+   */
+  @Test
+  void callback_fromAnotherBrowser_leavesTheStateForTheBrowserThatStartedIt() {
+    WebClient real = new WebClient(node);
+    URI back = authorize(real, startSignIn(real, "/settings"));
+    WebClient other = new WebClient(node);
+    other.get("/");
+    assertRefused(other.getUri(back), "started in another browser");
+    // And one with no cookie at all.
+    assertThat(withoutCookies(back).statusCode()).isEqualTo(401);
+    HttpResponse<String> done = real.getUri(back);
+    assertThat(done.statusCode()).as(done.body()).isEqualTo(303);
+    assertThat(done.headers().firstValue("Location")).hasValue("/settings");
+    // Used now: by no one again.
+    assertRefused(real.getUri(back), "already used");
+    assertRefused(other.getUri(back), "already used");
+  }
+
+  private static HttpResponse<String> withoutCookies(URI uri) {
+    try {
+      return HttpClient.newHttpClient()
+          .send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private int storedLogins() {
     return node.server()
         .store()
