@@ -28,8 +28,11 @@ import org.slf4j.LoggerFactory;
 final class SessionOwnership implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SessionOwnership.class);
 
-  /** Why a session the operator disconnected ended. */
-  static final String DISCONNECTED = "disconnected by the operator";
+  /**
+   * Why a session ended by a disconnect command: the user's "sign out all devices" or the
+   * operator's, which the command does not tell apart.
+   */
+  static final String DISCONNECTED = "signed out (by the user or an operator)";
 
   private final String nodeId;
   private final int maxDevicesPerUser;
