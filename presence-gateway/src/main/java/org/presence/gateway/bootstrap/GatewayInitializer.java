@@ -15,6 +15,7 @@ import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
+import org.presence.gateway.http.HeaderDeadline;
 import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.JsonHttpObjectAggregator;
 import org.presence.gateway.metrics.GatewayMetrics;
@@ -25,18 +26,21 @@ import org.presence.protocol.error.ErrorCode;
  * Builds the common head of every connection's pipeline:
  *
  * <pre>
- * backpressure → [tls] → http-codec → http-aggregator → http-idle → flow-control → http-router → exception
+ * backpressure → [tls] → http-header-deadline → http-codec → http-aggregator → http-idle
+ *   → flow-control → http-router → exception
  * </pre>
  *
  * {@code tls} is there when the port speaks TLS ({@code tls.*}): it becomes the TLS handler with
  * the node's current certificate ({@link NodeTls}) for the connection's life, or answers plain HTTP
- * with a 400 and closes. {@code backpressure} ({@link Backpressure}) stays for the connection's
- * life, whatever it becomes (but a device socket, whose session handler takes its work over once
- * the WebSocket is up): it pauses reads while the connection is not writable and closes it with
- * {@code SLOW_CONSUMER} when that lasts {@code gateway.unwritable-timeout}. The aggregator's small
- * limit caps request bodies; {@code flow-control} releases one request per read so that a
- * pipelining client cannot make the router answer out of order; the router installs the path's tail
- * after itself. Shared handlers are singletons.
+ * with a 400 and closes. {@code http-header-deadline} ({@link HeaderDeadline}) gives each request's
+ * header {@code gateway.http-header-timeout}, then answers 408 and closes; it goes with {@code
+ * http-idle} when the connection is upgraded. {@code backpressure} ({@link Backpressure}) stays for
+ * the connection's life, whatever it becomes (but a device socket, whose session handler takes its
+ * work over once the WebSocket is up): it pauses reads while the connection is not writable and
+ * closes it with {@code SLOW_CONSUMER} when that lasts {@code gateway.unwritable-timeout}. The
+ * aggregator's small limit caps request bodies; {@code flow-control} releases one request per read
+ * so that a pipelining client cannot make the router answer out of order; the router installs the
+ * path's tail after itself. Shared handlers are singletons.
  */
 public final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final GatewayConfig gateway;
@@ -93,6 +97,9 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
     if (tls != null) {
       p.addLast(PipelineNames.TLS, tls.newConnectionHandler(PipelineNames.TLS));
     }
+    // Before the codec, to see a header's first bytes; the aggregator tells it where headers end.
+    HeaderDeadline deadline = new HeaderDeadline(gateway.httpHeaderTimeout().toMillis(), metrics);
+    p.addLast(PipelineNames.HTTP_HEADER_DEADLINE, deadline);
     p.addLast(
         PipelineNames.HTTP_CODEC,
         new HttpServerCodec(
@@ -104,7 +111,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
             JsonHttpObjectAggregator.CODEC_PIPELINE_DEPTH));
     p.addLast(
         PipelineNames.HTTP_AGGREGATOR,
-        new JsonHttpObjectAggregator(limits.maxRequestBytes(), router.routes()));
+        new JsonHttpObjectAggregator(limits.maxRequestBytes(), router.routes(), deadline));
     p.addLast(
         PipelineNames.HTTP_IDLE,
         new IdleStateHandler(0, 0, gateway.httpIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));

@@ -197,6 +197,7 @@ public final class ConfigLoader {
             bytes("gateway.write-buffer-low"),
             bytes("gateway.write-buffer-high"),
             duration("gateway.http-idle-timeout"),
+            positiveDuration("gateway.http-header-timeout"),
             trustedProxies("gateway.trusted-proxies"),
             positiveDuration("gateway.unwritable-timeout"),
             positiveDuration("gateway.close-linger"));

@@ -16,6 +16,9 @@ import java.util.List;
  * @param writeBufferLow outbound bytes under which a channel becomes writable again
  * @param writeBufferHigh outbound bytes over which a channel stops being writable
  * @param httpIdleTimeout an HTTP connection with no request for this long is closed
+ * @param httpHeaderTimeout a request's header block must be complete this long after the accept (or
+ *     the TLS handshake) for a connection's first request, after its first byte for a later one;
+ *     else 408 and the connection is closed (just closed when no byte came)
  * @param trustedProxies addresses and CIDR blocks of the proxies whose {@code X-Forwarded-For} is
  *     believed (validated; empty: nobody's, the client is the TCP peer)
  * @param unwritableTimeout a connection that stays unwritable (over {@code writeBufferHigh}) this
@@ -33,6 +36,7 @@ public record GatewayConfig(
     int writeBufferLow,
     int writeBufferHigh,
     Duration httpIdleTimeout,
+    Duration httpHeaderTimeout,
     List<String> trustedProxies,
     Duration unwritableTimeout,
     Duration closeLinger) {

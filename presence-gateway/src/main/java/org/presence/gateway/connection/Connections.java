@@ -190,6 +190,12 @@ public final class Connections {
     }
   }
 
+  /** Whether {@code ch} is an HTTP connection answering a request ({@link #busy}). */
+  public static boolean isBusy(Channel ch) {
+    State s = stateOf(ch);
+    return s != null && s.kind == Kind.HTTP && s.busy;
+  }
+
   /** Whether the node is draining: HTTP responses then carry {@code Connection: close}. */
   public boolean draining() {
     return draining;

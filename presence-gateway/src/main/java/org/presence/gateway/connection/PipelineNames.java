@@ -12,6 +12,12 @@ public final class PipelineNames {
   /** The TLS handler of a port that speaks TLS ({@code tls.*}), right after the backpressure. */
   public static final String TLS = "tls";
 
+  /**
+   * What times a request's header ({@code gateway.http-header-timeout}), before the HTTP codec;
+   * removed with {@link #HTTP_IDLE}.
+   */
+  public static final String HTTP_HEADER_DEADLINE = "http-header-deadline";
+
   public static final String HTTP_CODEC = "http-codec";
   public static final String HTTP_AGGREGATOR = "http-aggregator";
   public static final String HTTP_IDLE = "http-idle";

@@ -48,8 +48,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Sends each HTTP request to its route. Plain routes get an {@link HttpExchange}; a WebSocket route
  * gets the {@code ws-protocol} handler and the endpoint's tail installed after this handler, which
- * then removes itself (with the HTTP idle timer), so an upgraded connection keeps no HTTP handler
- * once the handshake replaced the codec.
+ * then removes itself (with the HTTP idle timer and header deadline), so an upgraded connection
+ * keeps no HTTP handler once the handshake replaced the codec.
  *
  * <p>Each request's client address is worked out here ({@link ClientAddress}: the TCP peer, or whom
  * a trusted proxy forwarded the request for), before its handler or endpoint runs.
@@ -532,6 +532,9 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             endpoint.onDrain() != null ? endpoint.onDrain() : goingAway));
     if (p.get(PipelineNames.HTTP_IDLE) != null) {
       p.remove(PipelineNames.HTTP_IDLE);
+    }
+    if (p.get(PipelineNames.HTTP_HEADER_DEADLINE) != null) {
+      p.remove(PipelineNames.HTTP_HEADER_DEADLINE);
     }
     p.remove(this);
     Connections.busy(ctx.channel(), false);

@@ -46,6 +46,9 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   private final HttpRoutes routes;
   private final int defaultLimit;
 
+  /** The connection's header deadline, or null. */
+  private final HeaderDeadline deadline;
+
   /** An aggregator with one limit for every request. */
   public JsonHttpObjectAggregator(int maxContentLength) {
     this(maxContentLength, null);
@@ -56,9 +59,18 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
    * of {@code routes} that set one.
    */
   public JsonHttpObjectAggregator(int defaultLimit, HttpRoutes routes) {
+    this(defaultLimit, routes, null);
+  }
+
+  /**
+   * As {@link #JsonHttpObjectAggregator(int, HttpRoutes)}, telling {@code deadline} (or nobody,
+   * when null) where each request's header and end are.
+   */
+  public JsonHttpObjectAggregator(int defaultLimit, HttpRoutes routes, HeaderDeadline deadline) {
     super(routes == null ? defaultLimit : Math.max(defaultLimit, routes.largestBodyLimit()));
     this.routes = routes;
     this.defaultLimit = defaultLimit;
+    this.deadline = deadline;
   }
 
   /** The request being aggregated, or null. */
@@ -128,6 +140,21 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     if (ch.pipeline().get(PipelineNames.HTTP_AGGREGATOR) instanceof JsonHttpObjectAggregator a) {
       a.ahead--;
     }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    // Every message the codec makes passes here, those the aggregator lets by (a request the codec
+    // could not parse comes whole) included.
+    if (deadline != null) {
+      if (msg instanceof HttpRequest) {
+        deadline.headerDone();
+      }
+      if (msg instanceof LastHttpContent) {
+        deadline.requestDone();
+      }
+    }
+    super.channelRead(ctx, msg);
   }
 
   @Override

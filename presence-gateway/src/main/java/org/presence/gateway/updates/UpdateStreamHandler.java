@@ -144,6 +144,9 @@ final class UpdateStreamHandler implements HttpHandler {
     if (p.get(PipelineNames.HTTP_IDLE) != null) {
       p.remove(PipelineNames.HTTP_IDLE);
     }
+    if (p.get(PipelineNames.HTTP_HEADER_DEADLINE) != null) {
+      p.remove(PipelineNames.HTTP_HEADER_DEADLINE);
+    }
     if (p.get(PipelineNames.FLOW_CONTROL) != null) {
       p.remove(PipelineNames.FLOW_CONTROL);
     }

@@ -1,0 +1,204 @@
+package org.presence.gateway.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
+import org.presence.gateway.connection.OnEventLoop;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.protocol.api.ErrorBody;
+import org.presence.protocol.error.ErrorCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code http-header-deadline} handler: a request's header block (request line and headers)
+ * must be complete within {@code gateway.http-header-timeout}, so that a client sending it a byte
+ * at a time ("slowloris") or not at all holds a socket for that long, not for the idle timeout.
+ *
+ * <ul>
+ *   <li>The connection's first request is timed from the accept, or on a TLS port from the end of
+ *       the TLS handshake (which keeps Netty's own handshake timeout; a client that sends fewer
+ *       bytes than a TLS record header is timed from the accept).
+ *   <li>A later request on a kept-alive connection is timed from its first byte: between requests
+ *       the connection waits for that byte up to {@code gateway.http-idle-timeout}, as nginx
+ *       ({@code keepalive_timeout}, then {@code client_header_timeout}) and HAProxy ({@code timeout
+ *       http-keep-alive}, then {@code timeout http-request}) do.
+ *   <li>Once the header is complete the deadline no longer applies: the body, the answer, a stream
+ *       or a WebSocket have their own rules. Bytes that came with the previous request's
+ *       (pipelined) start a deadline only when the next read comes.
+ * </ul>
+ *
+ * When the deadline passes with part of a header read, the client gets {@code 408} with the JSON
+ * error body ({@link ErrorCode#REQUEST_TIMEOUT}) and the connection ends as after any last answer
+ * ({@link HttpClose}); with no byte of the first request read it is just closed.
+ *
+ * <p>It sits before the HTTP codec, so it sees each read (not each byte) of a connection still
+ * speaking HTTP; the aggregator tells it where each request's header and end are ({@link
+ * #headerDone}, {@link #requestDone}). A WebSocket upgrade or a stream removes it with the idle
+ * timer. One check is scheduled at a time, per connection: a request whose deadline is later than
+ * the pending check's moves it on when it runs, so kept-alive requests schedule no task each.
+ */
+@OnEventLoop
+public final class HeaderDeadline extends ChannelInboundHandlerAdapter implements Runnable {
+  private static final Logger LOG = LoggerFactory.getLogger(HeaderDeadline.class);
+
+  /** No byte of the connection's first request yet; timed from the accept or the TLS handshake. */
+  private static final int FIRST = 0;
+
+  /** Between requests: no deadline (the idle timer bounds the wait for the next request). */
+  private static final int BETWEEN = 1;
+
+  /** Part of a request's header has arrived; timed. */
+  private static final int HEADER = 2;
+
+  /** The header is complete (a body, the answer): not timed here. */
+  private static final int REQUEST = 3;
+
+  private final long timeoutNanos;
+  private final GatewayMetrics metrics;
+
+  private ChannelHandlerContext ctx;
+  private int state = FIRST;
+
+  /** When the current header must be complete, in the executor's ticker's nanoseconds. */
+  private long deadline;
+
+  /** The one pending check, or null. */
+  private ScheduledFuture<?> check;
+
+  public HeaderDeadline(long timeoutMillis, GatewayMetrics metrics) {
+    this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    // An accepted connection is active when its pipeline is built.
+    if (ctx.channel().isActive()) {
+      start();
+    }
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    if (check == null && state == FIRST) {
+      start();
+    }
+    ctx.fireChannelActive();
+  }
+
+  private void start() {
+    deadline = ctx.executor().ticker().nanoTime() + timeoutNanos;
+    if (check == null) {
+      check = ctx.executor().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (state == BETWEEN) {
+      state = HEADER;
+      start();
+    } else if (state == FIRST) {
+      state = HEADER;
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof SslHandshakeCompletionEvent done && done.isSuccess() && state == FIRST) {
+      // The first request's time starts once the TLS handshake is done.
+      start();
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /** The aggregator got a request's header: the deadline no longer applies to it. */
+  void headerDone() {
+    state = REQUEST;
+  }
+
+  /** The aggregator got a request's last byte: the next read starts the next header. */
+  void requestDone() {
+    state = BETWEEN;
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    if (check != null) {
+      check.cancel(false);
+      check = null;
+    }
+  }
+
+  /** The pending check: on the channel's event loop. */
+  @Override
+  public void run() {
+    check = null;
+    Channel ch = ctx.channel();
+    if ((state != FIRST && state != HEADER)
+        || !ch.isActive()
+        || ctx.isRemoved()
+        || Backpressure.isClosing(ch)) {
+      return;
+    }
+    long left = deadline - ctx.executor().ticker().nanoTime();
+    if (left > 0) {
+      check = ctx.executor().schedule(this, left, TimeUnit.NANOSECONDS);
+      return;
+    }
+    if (state == FIRST) {
+      SslHandler tls = ch.pipeline().get(SslHandler.class);
+      if (tls != null && !tls.handshakeFuture().isDone()) {
+        // The handshake has its own timeout; the deadline starts again when it is done.
+        return;
+      }
+      LOG.debug("no request within the header timeout on {}: closed", ch);
+      ch.close();
+      return;
+    }
+    if (Connections.isBusy(ch)) {
+      // A request sent earlier (pipelined) is still being answered: its answer goes first, and
+      // this header gets its time again from now.
+      start();
+      return;
+    }
+    state = REQUEST;
+    LOG.debug("request header not complete within the header timeout on {}: 408", ch);
+    metrics.error(ErrorCode.REQUEST_TIMEOUT);
+    metrics.httpResponse(ErrorCode.REQUEST_TIMEOUT.httpStatus());
+    // Written before the HTTP codec, as bytes: no request was decoded for the encoder to answer.
+    HttpClose.after(ctx.writeAndFlush(timedOut(ctx)));
+  }
+
+  /** The 408 with the JSON error body, and {@code Connection: close}. */
+  private static ByteBuf timedOut(ChannelHandlerContext ctx) {
+    ByteBuf body = ctx.alloc().buffer(96);
+    try {
+      ErrorBody.write(ErrorCode.REQUEST_TIMEOUT, ErrorCode.REQUEST_TIMEOUT.reason(), body);
+      String head =
+          "HTTP/1.1 408 Request Timeout\r\n"
+              + "Content-Type: application/json; charset=utf-8\r\n"
+              + "Content-Length: "
+              + body.readableBytes()
+              + "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff"
+              + "\r\nConnection: close\r\n\r\n";
+      ByteBuf response = ctx.alloc().buffer(head.length() + body.readableBytes());
+      ByteBufUtil.writeAscii(response, head);
+      response.writeBytes(body);
+      return response;
+    } finally {
+      body.release();
+    }
+  }
+}

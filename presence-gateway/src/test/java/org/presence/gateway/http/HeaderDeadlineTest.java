@@ -1,0 +1,224 @@
+package org.presence.gateway.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.RawHttp;
+import org.presence.gateway.testing.RawWebSocket;
+import org.presence.gateway.testing.TestNode;
+
+/**
+ * {@code gateway.http-header-timeout}: a request's header sent a byte at a time, or not at all,
+ * holds a socket for the header timeout (600 ms here), not for the idle timeout (60 s here); what
+ * comes after a complete header (a slow body, a slow answer, a WebSocket) and a kept-alive
+ * connection waiting for its next request are not timed by it.
+ */
+class HeaderDeadlineTest {
+  private static final long TIMEOUT_MS = 600;
+
+  /** Well under the idle timeout, well over the header timeout. */
+  private static final int READ_LIMIT_MS = 5_000;
+
+  @TempDir Path dataDir;
+  TestNode node;
+
+  @BeforeEach
+  void start() {
+    Map<String, String> s = TestNode.baseSettings(dataDir);
+    s.put("gateway.http-header-timeout", TIMEOUT_MS + "ms");
+    s.put("gateway.http-idle-timeout", "60s");
+    node =
+        TestNode.start(
+            s,
+            routes ->
+                routes
+                    .webSocket("/ws", TestEndpoints.echo())
+                    .get(
+                        "/slow",
+                        ex ->
+                            ex.channel()
+                                .eventLoop()
+                                .schedule(
+                                    () -> ex.respond(HttpResponseStatus.OK, "text/plain", "late"),
+                                    3 * TIMEOUT_MS,
+                                    TimeUnit.MILLISECONDS))
+                    .post(
+                        "/echo",
+                        ex -> ex.respond(HttpResponseStatus.OK, "text/plain", ex.bodyText())));
+  }
+
+  @AfterEach
+  void stop() {
+    node.close();
+  }
+
+  @Test
+  void aHeaderSentAByteAtATime_isAnswered408InJson_atTheHeaderTimeout() throws Exception {
+    try (Socket s = connect()) {
+      long started = System.nanoTime();
+      Thread trickle =
+          new Thread(
+              () -> {
+                byte[] header =
+                    ("GET /__version__ HTTP/1.1\r\nHost: x\r\nX-Padding: " + "a".repeat(500))
+                        .getBytes(StandardCharsets.US_ASCII);
+                try {
+                  OutputStream out = s.getOutputStream();
+                  for (byte b : header) {
+                    out.write(b);
+                    out.flush();
+                    Thread.sleep(20);
+                  }
+                } catch (IOException | InterruptedException e) {
+                  // The node ended the connection.
+                }
+              },
+              "trickle");
+      trickle.setDaemon(true);
+      trickle.start();
+      RawHttp.Ending end = readToEnd(s);
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      trickle.interrupt();
+      assertThat(end.answers())
+          .startsWith("HTTP/1.1 408 ")
+          .containsIgnoringCase("connection: close")
+          .contains("\"errno\":107")
+          .doesNotContain("\"version\"");
+      assertThat(end.how()).isEqualTo(RawHttp.How.END);
+      assertThat(tookMs).isBetween(TIMEOUT_MS - 50, TIMEOUT_MS + 2_000);
+    }
+  }
+
+  @Test
+  void aConnectionThatSendsNothing_isClosedWithoutAnAnswer_atTheHeaderTimeout() throws Exception {
+    try (Socket s = connect()) {
+      long started = System.nanoTime();
+      RawHttp.Ending end = readToEnd(s);
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertThat(end.answers()).isEmpty();
+      assertThat(end.how()).isNotEqualTo(RawHttp.How.TIMEOUT);
+      assertThat(tookMs).isBetween(TIMEOUT_MS - 50, TIMEOUT_MS + 2_000);
+    }
+  }
+
+  /**
+   * Between requests a kept-alive connection waits for the next one's first byte past the header
+   * timeout (the idle timeout bounds that wait); from that byte its header is timed.
+   */
+  @Test
+  void aKeptAliveConnection_waitsForItsNextRequest_thenTimesItsHeader() throws Exception {
+    try (Socket s = connect()) {
+      OutputStream out = s.getOutputStream();
+      String get = "GET /__version__ HTTP/1.1\r\nHost: x\r\n\r\n";
+      out.write(get.getBytes(StandardCharsets.US_ASCII));
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200 ");
+      Thread.sleep(3 * TIMEOUT_MS);
+      out.write(get.getBytes(StandardCharsets.US_ASCII));
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200 ");
+      Thread.sleep(3 * TIMEOUT_MS);
+      long started = System.nanoTime();
+      out.write("GET /__version__ HTTP/1.1\r\nHo".getBytes(StandardCharsets.US_ASCII));
+      RawHttp.Ending end = readToEnd(s);
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertThat(end.answers()).startsWith("HTTP/1.1 408 ").contains("\"errno\":107");
+      assertThat(tookMs).isBetween(TIMEOUT_MS - 50, TIMEOUT_MS + 2_000);
+    }
+  }
+
+  /** A body sent slowly and an answer that takes long are not the header's: neither is cut. */
+  @Test
+  void aSlowBody_andASlowAnswer_areNotTimedByIt() throws Exception {
+    try (Socket s = connect()) {
+      OutputStream out = s.getOutputStream();
+      out.write(
+          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+      for (char c : "body".toCharArray()) {
+        Thread.sleep(TIMEOUT_MS / 2);
+        out.write(c);
+        out.flush();
+      }
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200 ").endsWith("body");
+      out.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200 ").endsWith("late");
+    }
+  }
+
+  @Test
+  void aWebSocket_outlivesTheHeaderTimeout() throws Exception {
+    try (RawWebSocket ws = RawWebSocket.connect(node.port(), "/ws")) {
+      Thread.sleep(3 * TIMEOUT_MS);
+      ws.sendText("still here");
+      assertThat(ws.readText(Duration.ofSeconds(5), true)).isEqualTo("still here");
+    }
+  }
+
+  private Socket connect() throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", node.port()), 5000);
+    s.setSoTimeout(READ_LIMIT_MS);
+    return s;
+  }
+
+  /** Reads until the node ends the connection, or {@link #READ_LIMIT_MS} of quiet. */
+  private static RawHttp.Ending readToEnd(Socket s) throws IOException {
+    ByteArrayOutputStream got = new ByteArrayOutputStream();
+    InputStream in = s.getInputStream();
+    byte[] buf = new byte[4096];
+    RawHttp.How how;
+    try {
+      int n;
+      while ((n = in.read(buf)) >= 0) {
+        got.write(buf, 0, n);
+      }
+      how = RawHttp.How.END;
+    } catch (SocketTimeoutException e) {
+      how = RawHttp.How.TIMEOUT;
+    } catch (SocketException e) {
+      how = RawHttp.How.RESET;
+    }
+    return new RawHttp.Ending(got.toString(StandardCharsets.ISO_8859_1), how);
+  }
+
+  /** Reads one response with a {@code Content-Length}, leaving the connection open. */
+  private static String readResponse(Socket s) throws IOException {
+    InputStream in = s.getInputStream();
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    int matched = 0;
+    while (matched < 4) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("closed after " + head);
+      }
+      head.write(b);
+      matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
+    }
+    String h = head.toString(StandardCharsets.ISO_8859_1);
+    int length = 0;
+    for (String line : h.split("\r\n")) {
+      if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring("content-length:".length()).trim());
+      }
+    }
+    byte[] body = in.readNBytes(length);
+    return h + new String(body, StandardCharsets.UTF_8);
+  }
+}
