@@ -5,15 +5,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.netty.handler.ssl.SslProvider;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -296,5 +302,49 @@ class NodeTlsTest {
     assertThatThrownBy(() -> node(Map.of("tls.key", "")))
         .isInstanceOf(InvalidConfigException.class)
         .hasMessageContaining("tls.key: set both tls.cert and tls.key, or neither");
+  }
+
+  /**
+   * {@code gateway.http-header-timeout} on a TLS port: a client that sends nothing is closed at it;
+   * the first request's header is timed from the end of the handshake, not from the accept; and a
+   * header that stops halfway is answered 408 through TLS.
+   */
+  @Test
+  void theHeaderTimeout_startsAfterTheHandshake() throws Exception {
+    long timeoutMs = 600;
+    try (TestNode n = node(Map.of("gateway.http-header-timeout", timeoutMs + "ms"))) {
+      try (Socket silent = new Socket()) {
+        silent.connect(new InetSocketAddress("127.0.0.1", n.port()), 5000);
+        silent.setSoTimeout(5000);
+        long started = System.nanoTime();
+        assertThat(silent.getInputStream().read()).isEqualTo(-1);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started))
+            .isBetween(timeoutMs - 50, timeoutMs + 2_000);
+      }
+      try (Socket tcp = new Socket()) {
+        tcp.connect(new InetSocketAddress("127.0.0.1", n.port()), 5000);
+        Thread.sleep(timeoutMs * 2 / 3);
+        try (SSLSocket tls =
+            (SSLSocket)
+                ca.sslContext().getSocketFactory().createSocket(tcp, "127.0.0.1", n.port(), true)) {
+          tls.setSoTimeout(5000);
+          tls.startHandshake();
+          // Past the header timeout counted from the accept, within it counted from the handshake.
+          Thread.sleep(timeoutMs * 2 / 3);
+          OutputStream out = tls.getOutputStream();
+          out.write(
+              "GET /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          out.write("GET /__lbheartbeat__ HTTP/1.1\r\nHo".getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          String got = new String(tls.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+          assertThat(got).startsWith("HTTP/1.1 200 ");
+          assertThat(got.substring(got.indexOf("HTTP/1.1", 1)))
+              .startsWith("HTTP/1.1 408 ")
+              .contains("\"errno\":107");
+        }
+      }
+    }
   }
 }
