@@ -105,6 +105,7 @@ export function verifySignature(
   secret: string,
   body: Uint8Array | string,
   header: string | undefined | null,
+  delivery?: string | undefined | null,
 ): boolean;
 
 export interface Delivery {

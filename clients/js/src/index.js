@@ -409,12 +409,15 @@ export const SIGNATURE_HEADER = 'x-presence-signature';
 export const DELIVERY_HEADER = 'x-presence-delivery';
 
 /**
- * Whether `header` (X-Presence-Signature) is the HMAC-SHA256 of the exact `body` bytes with
- * `secret`. Compared in constant time (digests of equal length, whatever the header holds).
+ * Whether `header` (X-Presence-Signature) is the HMAC-SHA256, with `secret`, of the call's
+ * `delivery` (its X-Presence-Delivery value; empty or absent for a test call), a line feed and the
+ * exact `body` bytes. The delivery id is signed so that an old body cannot come under a newer id.
+ * Compared in constant time (digests of equal length, whatever the header holds).
  */
-export function verifySignature(secret, body, header) {
+export function verifySignature(secret, body, header, delivery) {
   if (!secret) throw new TypeError('a webhook secret is required');
-  const expected = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+  const id = typeof delivery === 'string' ? delivery.trim() : '';
+  const expected = 'sha256=' + createHmac('sha256', secret).update(id + '\n').update(body).digest('hex');
   const given = typeof header === 'string' ? header.trim() : '';
   const a = createHash('sha256').update(expected).digest();
   const b = createHash('sha256').update(given).digest();
@@ -463,7 +466,7 @@ export function webhookMiddleware(secret, handler, { maxBytes = 4 * 1024 * 1024 
       }
       body = Buffer.concat(chunks);
     }
-    if (!verifySignature(secret, body, req.headers[SIGNATURE_HEADER])) {
+    if (!verifySignature(secret, body, req.headers[SIGNATURE_HEADER], req.headers[DELIVERY_HEADER])) {
       refuse(401, 'Bad signature');
       return;
     }

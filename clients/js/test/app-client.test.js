@@ -218,7 +218,8 @@ test('webhook middleware: the node\'s real call is verified, a forged one refuse
   const signed = await fetch(url, {
     method: 'POST',
     headers: {
-      'X-Presence-Signature': 'sha256=' + createHmac('sha256', env.PRESENCE_WEBHOOK_SECRET).update(body).digest('hex'),
+      'X-Presence-Signature':
+        'sha256=' + createHmac('sha256', env.PRESENCE_WEBHOOK_SECRET).update(`${appId}:5-7\n`).update(body).digest('hex'),
       'X-Presence-Delivery': `${appId}:5-7`,
     },
     body,
@@ -231,7 +232,7 @@ test('webhook middleware in Express style: next() after a good signature, req.bo
   const secret = 's3cret';
   const mw = webhookMiddleware(secret);
   const body = Buffer.from('[["p1","away"]]');
-  const sig = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+  const sig = 'sha256=' + createHmac('sha256', secret).update('9:1-2\n').update(body).digest('hex');
   const run = (headers, raw) =>
     new Promise((resolve) => {
       const res = { statusCode: 200, headers: {}, setHeader(k, v) { this.headers[k] = v; }, end(b) { resolve({ res: this, body: b }); } };
@@ -242,9 +243,15 @@ test('webhook middleware in Express style: next() after a good signature, req.bo
   assert.equal(ok.next, true);
   assert.deepEqual(ok.req.presence.changes, [{ uid: 'p1', status: 'away' }]);
   assert.deepEqual(ok.req.presence.delivery, { appId: 9, firstSeq: 1, lastSeq: 2 });
-  const bad = await run({ 'x-presence-signature': sig }, Buffer.from('[["p1","online"]]'));
+  const bad = await run({ 'x-presence-signature': sig, 'x-presence-delivery': '9:1-2' }, Buffer.from('[["p1","online"]]'));
   assert.equal(bad.res.statusCode, 401);
-  assert.equal(verifySignature(secret, body, sig), true);
-  assert.equal(verifySignature(secret, body, sig.slice(0, -1)), false);
+  // An old body under a newer delivery id (a replay moving the receiver's cursor on) is refused.
+  const moved = await run({ 'x-presence-signature': sig, 'x-presence-delivery': '9:5-6' }, body);
+  assert.equal(moved.res.statusCode, 401);
+  assert.equal(verifySignature(secret, body, sig, '9:1-2'), true);
+  assert.equal(verifySignature(secret, body, sig, undefined), false);
+  assert.equal(verifySignature(secret, body, sig.slice(0, -1), '9:1-2'), false);
+  const testCall = 'sha256=' + createHmac('sha256', secret).update('\n').update(body).digest('hex');
+  assert.equal(verifySignature(secret, body, testCall), true);
   assert.equal(parseDelivery('nonsense'), null);
 });

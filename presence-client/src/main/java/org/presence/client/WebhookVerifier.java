@@ -13,13 +13,15 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Checks the webhook calls of Presence (docs/app-updates.md#webhooks): {@code X-Presence-Signature:
- * sha256=<hex>} is the HMAC-SHA256 of the exact body bytes with the application's webhook secret,
+ * sha256=<hex>} is the HMAC-SHA256, with the application's webhook secret, of the call's {@code
+ * X-Presence-Delivery} value (empty for a test call), a line feed and the exact body bytes,
  * compared here in constant time. Verify the raw bytes before parsing them.
  *
  * <p>A call can be repeated (a lost answer, a node stopping mid-call); a call's {@code
  * X-Presence-Delivery} names the updates it covers, so {@link Delivery#isNewerThan(long)} drops a
- * repeat, and a replay of an old call, by its last {@code seq}. The signature covers no timestamp,
- * so the delivery's numbers (not the clock) are what tells an old call from a new one.
+ * repeat, and a replay of an old call, by its last {@code seq}: the delivery id is signed with the
+ * body, so an old body cannot come under a newer id. The signature covers no timestamp, so the
+ * delivery's numbers (not the clock) are what tells an old call from a new one.
  */
 public final class WebhookVerifier {
   /** The header carrying the signature. */
@@ -41,23 +43,28 @@ public final class WebhookVerifier {
   }
 
   /**
-   * Whether {@code signatureHeader} is the signature of {@code body}. Compares SHA-256-sized
-   * digests in constant time whatever the header holds, so timing tells nothing about the expected
-   * value.
+   * Whether {@code signatureHeader} is the signature of the call with {@code deliveryHeader} (its
+   * {@code X-Presence-Delivery}; {@code null} for a test call, which has none) and {@code body}.
+   * Compares SHA-256-sized digests in constant time whatever the header holds, so timing tells
+   * nothing about the expected value.
    */
-  public boolean verify(byte[] body, String signatureHeader) {
+  public boolean verify(byte[] body, String signatureHeader, String deliveryHeader) {
     Objects.requireNonNull(body, "body");
+    String delivery = deliveryHeader == null ? "" : deliveryHeader.trim();
     byte[] expected =
-        (PREFIX + HexFormat.of().formatHex(mac(body))).getBytes(StandardCharsets.US_ASCII);
+        (PREFIX + HexFormat.of().formatHex(mac(delivery, body)))
+            .getBytes(StandardCharsets.US_ASCII);
     byte[] given =
         (signatureHeader == null ? "" : signatureHeader.trim()).getBytes(StandardCharsets.US_ASCII);
     return MessageDigest.isEqual(expected, given);
   }
 
-  private byte[] mac(byte[] body) {
+  private byte[] mac(String delivery, byte[] body) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+      mac.update(delivery.getBytes(StandardCharsets.UTF_8));
+      mac.update((byte) '\n');
       return mac.doFinal(body);
     } catch (NoSuchAlgorithmException | InvalidKeyException e) {
       throw new IllegalStateException("HmacSHA256 unavailable", e);

@@ -7,22 +7,39 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class WebhookVerifierTest {
-  // HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog"), the widely published
-  // example.
+  private static final String FOX_BODY = "The quick brown fox jumps over the lazy dog";
+
+  // HMAC-SHA256 with key "key" of "104:17-23\n" and the body, computed with Python's hmac module.
   private static final String FOX =
-      "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8";
+      "sha256=50168f4706a75ce87f44d8c30197dd8a8c04f59dd47ce3ddabc9761f783cde40";
+
+  // The same for a test call (no delivery id): "\n" and the body.
+  private static final String FOX_TEST_CALL =
+      "sha256=55a15032c1db39e6160627313073a744905945005ddb0a1f0ab92dde6a21a8e0";
 
   @Test
-  void verifiesTheHexHmacOfTheExactBytes() {
+  void verifiesTheHexHmacOfTheDeliveryIdAndTheExactBytes() {
     WebhookVerifier v = new WebhookVerifier("key");
-    byte[] body = "The quick brown fox jumps over the lazy dog".getBytes(StandardCharsets.UTF_8);
-    assertThat(v.verify(body, FOX)).isTrue();
-    assertThat(v.verify(body, " " + FOX + " ")).isTrue();
-    assertThat(v.verify(body, FOX.toUpperCase(java.util.Locale.ROOT))).isFalse();
-    assertThat(v.verify(body, FOX.substring(0, FOX.length() - 1))).isFalse();
-    assertThat(v.verify(body, "")).isFalse();
-    assertThat(v.verify(body, null)).isFalse();
-    assertThat(v.verify("the quick".getBytes(StandardCharsets.UTF_8), FOX)).isFalse();
+    byte[] body = FOX_BODY.getBytes(StandardCharsets.UTF_8);
+    assertThat(v.verify(body, FOX, "104:17-23")).isTrue();
+    assertThat(v.verify(body, " " + FOX + " ", " 104:17-23")).isTrue();
+    assertThat(v.verify(body, FOX.toUpperCase(java.util.Locale.ROOT), "104:17-23")).isFalse();
+    assertThat(v.verify(body, FOX.substring(0, FOX.length() - 1), "104:17-23")).isFalse();
+    assertThat(v.verify(body, "", "104:17-23")).isFalse();
+    assertThat(v.verify(body, null, "104:17-23")).isFalse();
+    assertThat(v.verify("the quick".getBytes(StandardCharsets.UTF_8), FOX, "104:17-23")).isFalse();
+    assertThat(v.verify(body, FOX_TEST_CALL, null)).isTrue();
+    assertThat(v.verify(body, FOX_TEST_CALL, "")).isTrue();
+  }
+
+  @Test
+  void anOldBodyUnderANewerDeliveryId_isRefused() {
+    WebhookVerifier v = new WebhookVerifier("key");
+    byte[] body = FOX_BODY.getBytes(StandardCharsets.UTF_8);
+    // A replay with a forged id that would move the receiver's cursor past calls still to come.
+    assertThat(v.verify(body, FOX, "104:9000000000000000000-9000000000000000001")).isFalse();
+    // The call's body without its delivery id, as if it were a test call.
+    assertThat(v.verify(body, FOX, null)).isFalse();
   }
 
   @Test

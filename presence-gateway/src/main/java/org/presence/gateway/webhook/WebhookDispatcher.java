@@ -641,7 +641,10 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       Application app, byte[] body, String header, String value) {
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("Content-Type", "application/json");
-    headers.put(WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), body));
+    // A delivery's id is signed with its body; a test call has none (signed as empty).
+    String delivery = DELIVERY_HEADER.equals(header) ? value : "";
+    headers.put(
+        WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), delivery, body));
     headers.put(header, value);
     try {
       return http.send(

@@ -10,9 +10,12 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The signature of a webhook call: {@code X-Presence-Signature: sha256=<hex>}, the lower-case hex
- * HMAC-SHA256 of the exact request body with the application's webhook secret (shown in the portal)
- * as the key. The receiver computes the same over the bytes it received and compares in constant
- * time ({@code docs/app-updates.md} shows how).
+ * HMAC-SHA256, keyed with the application's webhook secret (shown in the portal), of the call's
+ * {@code X-Presence-Delivery} value (empty for a test call, which has none), a line feed, and the
+ * exact request body. The delivery id is signed with the body so that an old call's body cannot be
+ * sent again under a newer delivery id (which would move a receiver's cursor past calls still to
+ * come). The receiver computes the same over what it received and compares in constant time ({@code
+ * docs/app-updates.md} shows how).
  */
 public final class WebhookSignature {
   /** The header carrying the signature. */
@@ -23,24 +26,34 @@ public final class WebhookSignature {
 
   private WebhookSignature() {}
 
-  /** The header value for {@code body} signed with {@code secret}. */
-  public static String sign(String secret, byte[] body) {
-    return PREFIX + HexFormat.of().formatHex(mac(secret, body));
+  /**
+   * The header value for the call with delivery id {@code delivery} ({@code ""} for a test call)
+   * and {@code body}, signed with {@code secret}.
+   */
+  public static String sign(String secret, String delivery, byte[] body) {
+    return PREFIX + HexFormat.of().formatHex(mac(secret, delivery, body));
   }
 
-  /** Whether {@code header} is the signature of {@code body} with {@code secret}. */
-  public static boolean verify(String secret, byte[] body, String header) {
+  /**
+   * Whether {@code header} is the signature of the call with delivery id {@code delivery} ({@code
+   * null} or {@code ""}: none) and {@code body}, with {@code secret}.
+   */
+  public static boolean verify(String secret, String delivery, byte[] body, String header) {
     if (header == null) {
       return false;
     }
-    byte[] expected = sign(secret, body).getBytes(StandardCharsets.US_ASCII);
+    byte[] expected =
+        sign(secret, delivery == null ? "" : delivery.trim(), body)
+            .getBytes(StandardCharsets.US_ASCII);
     return MessageDigest.isEqual(expected, header.trim().getBytes(StandardCharsets.US_ASCII));
   }
 
-  private static byte[] mac(String secret, byte[] body) {
+  private static byte[] mac(String secret, String delivery, byte[] body) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+      mac.update(delivery.getBytes(StandardCharsets.UTF_8));
+      mac.update((byte) '\n');
       return mac.doFinal(body);
     } catch (NoSuchAlgorithmException | InvalidKeyException e) {
       throw new IllegalStateException("HmacSHA256 unavailable", e);

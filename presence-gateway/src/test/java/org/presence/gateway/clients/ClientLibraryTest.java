@@ -602,12 +602,16 @@ class ClientLibraryTest {
       WebhookStub.Call call = hook.calls().get(0);
       WebhookVerifier verifier = new WebhookVerifier(secret);
       String signature = call.header(WebhookVerifier.SIGNATURE_HEADER);
-      assertThat(verifier.verify(call.body(), signature)).isTrue();
-      assertThat(signature).isEqualTo(WebhookSignature.sign(secret, call.body()));
+      String delivery = call.header(WebhookVerifier.DELIVERY_HEADER);
+      assertThat(verifier.verify(call.body(), signature, delivery)).isTrue();
+      assertThat(signature).isEqualTo(WebhookSignature.sign(secret, delivery, call.body()));
       byte[] tampered = call.text().replace("online", "away").getBytes(StandardCharsets.UTF_8);
-      assertThat(verifier.verify(tampered, signature)).isFalse();
-      assertThat(new WebhookVerifier("another-secret").verify(call.body(), signature)).isFalse();
-      assertThat(verifier.verify(call.body(), null)).isFalse();
+      assertThat(verifier.verify(tampered, signature, delivery)).isFalse();
+      assertThat(new WebhookVerifier("another-secret").verify(call.body(), signature, delivery))
+          .isFalse();
+      assertThat(verifier.verify(call.body(), null, delivery)).isFalse();
+      assertThat(verifier.verify(call.body(), signature, app.id() + ":1-999999999999999999"))
+          .isFalse();
       assertThat(WebhookVerifier.changes(call.body()))
           .extracting(WebhookVerifier.Change::status)
           .containsExactly(PresenceStatus.ONLINE);

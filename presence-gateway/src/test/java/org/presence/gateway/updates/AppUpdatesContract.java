@@ -32,6 +32,7 @@ import org.presence.gateway.testing.UpdateClient.Item;
 import org.presence.gateway.testing.WebhookStub;
 import org.presence.gateway.testing.WsClient;
 import org.presence.gateway.updates.UpdatesFixture.App;
+import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.gateway.webhook.WebhookSignature;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.PresenceStatus;
@@ -778,7 +779,11 @@ public abstract class AppUpdatesContract {
         assertThat(call.method()).isEqualTo("POST");
         assertThat(call.header("Content-Type")).startsWith("application/json");
         assertThat(
-                WebhookSignature.verify(secret, call.body(), call.header(WebhookSignature.HEADER)))
+                WebhookSignature.verify(
+                    secret,
+                    call.header(WebhookDispatcher.DELIVERY_HEADER),
+                    call.body(),
+                    call.header(WebhookSignature.HEADER)))
             .as("signature of %s", call.text())
             .isTrue();
         JsonNode body = UpdatesFixture.JSON.readTree(call.body());
@@ -795,6 +800,7 @@ public abstract class AppUpdatesContract {
       assertThat(
               WebhookSignature.verify(
                   "not the secret",
+                  calls.get(0).header(WebhookDispatcher.DELIVERY_HEADER),
                   calls.get(0).body(),
                   calls.get(0).header(WebhookSignature.HEADER)))
           .isFalse();

@@ -12,24 +12,30 @@ import org.presence.store.updates.AppUpdate;
 
 class WebhookSignatureTest {
   @Test
-  void sign_isTheHexHmacSha256OfTheBody_withAPrefix() {
-    // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+  void sign_isTheHexHmacSha256OfTheDeliveryIdALineFeedAndTheBody_withAPrefix() {
+    // Computed with Python's hmac module: HMAC-SHA256("Jefe", "7:1-2\nwhat do ya want for
+    // nothing?").
     byte[] body = "what do ya want for nothing?".getBytes(StandardCharsets.UTF_8);
-    assertThat(WebhookSignature.sign("Jefe", body))
-        .isEqualTo("sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    assertThat(WebhookSignature.sign("Jefe", "7:1-2", body))
+        .isEqualTo("sha256=9c44ba9d42c2207e76c091b52be157a05681563f6275befb13016773d197a79e");
   }
 
   @Test
-  void verify_acceptsOnlyTheRightSecretAndBody() {
+  void verify_acceptsOnlyTheRightSecretDeliveryIdAndBody() {
     byte[] body = "[[\"p\",\"away\"]]".getBytes(StandardCharsets.UTF_8);
-    String header = WebhookSignature.sign("s3cret", body);
-    assertThat(WebhookSignature.verify("s3cret", body, header)).isTrue();
-    assertThat(WebhookSignature.verify("other", body, header)).isFalse();
+    String header = WebhookSignature.sign("s3cret", "7:1-2", body);
+    assertThat(WebhookSignature.verify("s3cret", "7:1-2", body, header)).isTrue();
+    assertThat(WebhookSignature.verify("other", "7:1-2", body, header)).isFalse();
     assertThat(
             WebhookSignature.verify(
-                "s3cret", "[[\"p\",\"online\"]]".getBytes(StandardCharsets.UTF_8), header))
+                "s3cret", "7:1-2", "[[\"p\",\"online\"]]".getBytes(StandardCharsets.UTF_8), header))
         .isFalse();
-    assertThat(WebhookSignature.verify("s3cret", body, null)).isFalse();
+    // The same body under another delivery id (a replay moved forward), or under none.
+    assertThat(WebhookSignature.verify("s3cret", "7:3-4", body, header)).isFalse();
+    assertThat(WebhookSignature.verify("s3cret", null, body, header)).isFalse();
+    assertThat(WebhookSignature.verify("s3cret", "7:1-2", body, null)).isFalse();
+    String test = WebhookSignature.sign("s3cret", "", body);
+    assertThat(WebhookSignature.verify("s3cret", null, body, test)).isTrue();
   }
 
   @Test
