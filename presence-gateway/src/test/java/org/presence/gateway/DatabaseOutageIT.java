@@ -78,8 +78,13 @@ class DatabaseOutageIT {
       App app = NotifyFixture.activeApp(node, site, dev, "Outage");
       String user = "u-" + UUID.randomUUID() + "@example.com";
       String puid = NotifyFixture.grant(node, user, app.id());
+      // A user whose grants this node has not read yet (as after the cache entry expired).
+      String other = "o-" + UUID.randomUUID() + "@example.com";
+      String otherPuid = NotifyFixture.grant(node, other, app.id());
       try (DeviceTestClient phone =
               DeviceTestClient.connected(node, node.token(user), null, "phone");
+          DeviceTestClient tablet =
+              DeviceTestClient.connected(node, node.token(other), null, "tablet");
           UpdateClient updates = UpdateClient.connected(node, app.id(), app.key(), -1)) {
         updates.snapshot();
         assertThat(phone.status(PresenceStatus.ONLINE, null)).isInstanceOf(DeviceMessage.Ack.class);
@@ -133,6 +138,12 @@ class DatabaseOutageIT {
         assertThat(grant.statusCode()).as(grant.body()).isEqualTo(503);
         assertThat(NotifyFixture.json(grant).path("errno").asInt()).isIn(501, 502);
         assertThat(phone.isClosed()).isFalse();
+        // A status whose grants are not cached is refused, stored nowhere, the session kept:
+        // stored,
+        // it would never reach the update channel, while snapshots and queries showed it.
+        assertGrantsUnavailable(tablet.status(PresenceStatus.AWAY, "no grants"));
+        assertThat(tablet.isClosed()).isFalse();
+        assertThat(updates.drain(Duration.ofSeconds(1))).isEmpty();
 
         pg.startAgain();
 
@@ -152,7 +163,85 @@ class DatabaseOutageIT {
                         .isEqualTo(201));
         assertThat(phone.status(PresenceStatus.ONLINE, "back"))
             .isInstanceOf(DeviceMessage.Ack.class);
+        // Sent again, the refused status is stored and logged.
+        assertThat(tablet.status(PresenceStatus.AWAY, "again"))
+            .isInstanceOf(DeviceMessage.Ack.class);
+        assertThat(updates.updates(2))
+            .extracting(i -> i.puid() + ":" + i.status() + ":" + i.message())
+            .containsExactly(puid + ":online:back", otherPuid + ":away:again");
       }
     }
+  }
+
+  /**
+   * One node on PostgreSQL without Redis (its state store in the process) answers the same: a
+   * status whose grants cannot be read is refused with errno 502 and stored nowhere.
+   */
+  @Test
+  void singleNodeOnPostgres_statusWithoutCachedGrants_refusedNotStored() throws Exception {
+    if (!PostgresProcess.available()) {
+      assertThat(System.getenv(Backends.REQUIRE))
+          .as("PRESENCE_TEST_PG_BIN (set by bin/backends) is needed for this test")
+          .isNull();
+      assumeTrue(false, "no PostgreSQL binaries (PRESENCE_TEST_PG_BIN)");
+    }
+    Path dataDir = root.resolve("single");
+    Files.createDirectories(dataDir);
+    DevIdentity.loadOrCreate(dataDir);
+    try (PostgresProcess pg = PostgresProcess.start();
+        DomainStub site = DomainStub.start();
+        NodeProcess node =
+            NodeProcess.start(
+                "db-outage-single",
+                dataDir,
+                root.resolve("logs-single"),
+                List.of(
+                    "--database-url", pg.url(),
+                    "--set", "store.database.connect-timeout=2s",
+                    "--set", "identity.dev-signing=true",
+                    "--set", "outbound.allow-loopback=true",
+                    "--set", "device.handshake-rate=0",
+                    "--set", "gateway.drain-timeout=2s"))) {
+      String dev = "dev-" + UUID.randomUUID() + "@example.com";
+      App app = NotifyFixture.activeApp(node, site, dev, "Outage");
+      String user = "u-" + UUID.randomUUID() + "@example.com";
+      String puid = NotifyFixture.grant(node, user, app.id());
+      try (DeviceTestClient phone =
+              DeviceTestClient.connected(node, node.token(user), null, "phone");
+          UpdateClient updates = UpdateClient.connected(node, app.id(), app.key(), -1)) {
+        updates.snapshot();
+
+        pg.crash();
+
+        await().atMost(WAIT).until(() -> get(node, "/__heartbeat__").statusCode() == 503);
+        assertGrantsUnavailable(phone.status(PresenceStatus.AWAY, "no grants"));
+        assertThat(phone.isClosed()).isFalse();
+        assertThat(updates.drain(Duration.ofSeconds(1))).isEmpty();
+
+        pg.startAgain();
+
+        await().atMost(WAIT).until(() -> get(node, "/__heartbeat__").statusCode() == 200);
+        HttpResponse<String> query =
+            TestNode.send(
+                HttpRequest.newBuilder(node.uri("/" + app.id() + "/presence/" + puid))
+                    .header("Authorization", "Bearer " + app.key())
+                    .timeout(Duration.ofSeconds(10))
+                    .GET()
+                    .build());
+        // The refused status is nowhere: the query does not show it either.
+        assertThat(query.statusCode()).as(query.body()).isEqualTo(200);
+        assertThat(query.body()).doesNotContain("no grants");
+        assertThat(phone.status(PresenceStatus.AWAY, "again"))
+            .isInstanceOf(DeviceMessage.Ack.class);
+        assertThat(updates.updates(1))
+            .extracting(i -> i.puid() + ":" + i.status() + ":" + i.message())
+            .containsExactly(puid + ":away:again");
+      }
+    }
+  }
+
+  private static void assertGrantsUnavailable(DeviceMessage answer) {
+    assertThat(answer).isInstanceOf(DeviceMessage.ErrorReply.class);
+    assertThat(((DeviceMessage.ErrorReply) answer).errno()).isEqualTo(502);
   }
 }

@@ -219,7 +219,9 @@ public final class DeviceService implements AutoCloseable {
    * Applies a status update of an open session ({@link SessionStatuses}). Completes when the state
    * store took it and its real changes were stored in the applications' update logs (the batch
    * holding them: one log call for the changes of many sessions); fails with {@code
-   * SESSION_REPLACED} when the session no longer owns its device. A failed publication is only
+   * SESSION_REPLACED} when the session no longer owns its device, and with the store's error
+   * ({@code BACKEND_UNAVAILABLE}), storing nothing, when the user's grants cannot be read (a
+   * database outage with no cached grants): the device sends it again. A failed publication is only
    * counted and logged: the device's status is stored.
    */
   public CompletionStage<Void> status(

@@ -50,6 +50,11 @@ final class PresenceChanges implements PresenceEvents {
         });
   }
 
+  @Override
+  public CompletionStage<?> ready(String user) {
+    return events.ready(user);
+  }
+
   /** Counts {@code n} real changes that the store published itself (a status batch's). */
   void published(int n) {
     changesCounter.inc(n);

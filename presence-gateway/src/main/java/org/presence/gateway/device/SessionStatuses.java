@@ -5,11 +5,13 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.error.StoreException;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceUpdate;
 import org.presence.store.presence.StatusBatches;
@@ -31,6 +33,13 @@ final class SessionStatuses {
 
   /** The cluster's batched path; {@code null}: decide in the state store, then publish. */
   private volatile StatusBatches batches;
+
+  /**
+   * Per user with a status waiting for the grants (the one-process path), the turn of the last one:
+   * completed once it went to the state store (or failed).
+   */
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> waiting =
+      new ConcurrentHashMap<>();
 
   SessionStatuses(
       PresenceStateStore state,
@@ -75,22 +84,7 @@ final class SessionStatuses {
                     }
                   });
     } else {
-      CompletableFuture<PresenceUpdate> decided =
-          state
-              .update(
-                  user, device, session, status, message, applicationIds, messages.now(user), now)
-              .toCompletableFuture();
-      if (decided.isDone() && !decided.isCompletedExceptionally()) {
-        // Decided at once (the in-process store): published on this thread, no stage chained; a
-        // publisher that throws fails the ack as it did inside thenCompose.
-        try {
-          done = publish(user, decided.join(), now);
-        } catch (RuntimeException e) {
-          done = CompletableFuture.failedFuture(new CompletionException(e));
-        }
-      } else {
-        done = decided.thenCompose(u -> publish(user, u, now));
-      }
+      done = decideHere(user, device, session, status, message, applicationIds, now);
     }
     CompletableFuture<Void> f = done.toCompletableFuture();
     if (f.isDone()) {
@@ -98,6 +92,77 @@ final class SessionStatuses {
       return f;
     }
     return f.whenComplete((v, e) -> latency.deviceAck(System.nanoTime() - started, e == null));
+  }
+
+  /**
+   * The one-process path: once the user's grants are at hand ({@link PresenceChanges#ready}), the
+   * state store decides the status, then its changes are published. A status whose grants cannot be
+   * read fails with the store's error ({@code BACKEND_UNAVAILABLE}) and is not stored: stored, its
+   * changes could never be published. A status that waits for the grants holds the user's later
+   * ones, so that they reach the state store in order.
+   */
+  private CompletionStage<Void> decideHere(
+      String user,
+      String device,
+      UUID session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      long now) {
+    CompletableFuture<?> ready = changes.ready(user).toCompletableFuture();
+    if (ready.isDone() && waiting.get(user) == null) {
+      // Usually: the grants are cached and no status of the user waits.
+      if (ready.isCompletedExceptionally()) {
+        return CompletableFuture.failedFuture(
+            StoreException.unavailable(ready.handle((v, e) -> e).getNow(null), "grants"));
+      }
+      return decide(user, device, session, status, message, applicationIds, now);
+    }
+    CompletableFuture<Void> turn = new CompletableFuture<>();
+    CompletableFuture<Void> previous = waiting.put(user, turn);
+    CompletableFuture<?> after = previous == null ? ready : previous.thenCompose(v -> ready);
+    return after
+        .handle((v, e) -> e)
+        .thenCompose(
+            e -> {
+              try {
+                if (e != null) {
+                  return CompletableFuture.failedFuture(StoreException.unavailable(e, "grants"));
+                }
+                return decide(user, device, session, status, message, applicationIds, now);
+              } finally {
+                waiting.remove(user, turn);
+                turn.complete(null);
+              }
+            });
+  }
+
+  /** Decides the status in the state store, then publishes its changes. */
+  private CompletionStage<Void> decide(
+      String user,
+      String device,
+      UUID session,
+      PresenceStatus status,
+      String message,
+      ApplicationIds applicationIds,
+      long now) {
+    CompletionStage<Void> done;
+    CompletableFuture<PresenceUpdate> decided =
+        state
+            .update(user, device, session, status, message, applicationIds, messages.now(user), now)
+            .toCompletableFuture();
+    if (decided.isDone() && !decided.isCompletedExceptionally()) {
+      // Decided at once (the in-process store): published on this thread, no stage chained; a
+      // publisher that throws fails the ack as it did inside thenCompose.
+      try {
+        done = publish(user, decided.join(), now);
+      } catch (RuntimeException e) {
+        done = CompletableFuture.failedFuture(new CompletionException(e));
+      }
+    } else {
+      done = decided.thenCompose(u -> publish(user, u, now));
+    }
+    return done;
   }
 
   /** Publishes {@code u}'s changes; fails with {@code SESSION_REPLACED} when it was not applied. */

@@ -116,6 +116,11 @@ public final class LoggedPresenceEvents implements PresenceEvents, StatusBatches
   }
 
   @Override
+  public CompletionStage<?> ready(String userSub) {
+    return grants.of(userSub);
+  }
+
+  @Override
   public CompletionStage<List<Grant>> grants(String user) {
     return grants.of(user);
   }

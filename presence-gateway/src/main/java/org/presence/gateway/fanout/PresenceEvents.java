@@ -1,5 +1,6 @@
 package org.presence.gateway.fanout;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.store.presence.PresenceUpdate;
 
@@ -19,4 +20,13 @@ public interface PresenceEvents {
    * @return completes when every event was handed to the bus; fails if one could not be
    */
   CompletionStage<Void> publish(String userSub, PresenceUpdate update, long now);
+
+  /**
+   * Completes once what publishing {@code userSub}'s changes needs is at hand (the user's grants,
+   * read through their cache); fails when it cannot be read. A status is stored only after it
+   * completed, so that a stored status is never one whose changes cannot be published.
+   */
+  default CompletionStage<?> ready(String userSub) {
+    return CompletableFuture.completedFuture(null);
+  }
 }

@@ -1,5 +1,6 @@
 package org.presence.store.error;
 
+import java.util.concurrent.CompletionException;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 
@@ -17,5 +18,21 @@ public class StoreException extends ProtocolException {
 
   public StoreException(ErrorCode code, String detail, Throwable cause) {
     super(code, detail, cause);
+  }
+
+  /**
+   * What a read of {@code what} that failed with {@code failure} (as a stage hands it over, maybe
+   * wrapped) answers: the store's own exception, else {@code BACKEND_UNAVAILABLE} naming {@code
+   * what}; wrapped as a stage's failure.
+   */
+  public static CompletionException unavailable(Throwable failure, String what) {
+    Throwable e =
+        failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    return new CompletionException(
+        e instanceof StoreException
+            ? e
+            : new StoreException(ErrorCode.BACKEND_UNAVAILABLE, what + " unavailable", e));
   }
 }

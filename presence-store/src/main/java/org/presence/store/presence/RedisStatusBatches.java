@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntFunction;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.error.StoreException;
 import org.presence.store.exec.Batcher;
 import org.presence.store.permission.Grant;
 import org.presence.store.redis.PackedArgs;
@@ -470,15 +471,14 @@ public final class RedisStatusBatches implements StatusBatches {
                 .handle(
                     (list, e) -> {
                       if (e != null) {
-                        LOG.warn(
-                            "grants of a user not at hand; the status goes without its"
-                                + " updates: {}",
-                            e.toString());
-                      } else {
-                        for (Grant g : list) {
-                          if (g.enabled()) {
-                            item.grants.add(g);
-                          }
+                        // Stored without its grants, the status would never reach the update
+                        // logs: it is refused (stored nowhere) and the device sends it again.
+                        refuse(item, e);
+                        return null;
+                      }
+                      for (Grant g : list) {
+                        if (g.enabled()) {
+                          item.grants.add(g);
                         }
                       }
                       item.group = groupOf(user);
@@ -498,6 +498,18 @@ public final class RedisStatusBatches implements StatusBatches {
       previous.queued.whenComplete((v, e) -> enqueue.run());
     }
     return item.result;
+  }
+
+  /**
+   * Fails {@code item}, whose user's grants could not be read ({@code e}), with the store's error
+   * ({@code BACKEND_UNAVAILABLE} when it is none): nothing of it is stored. The user's next update
+   * goes on as after a queued one.
+   */
+  private void refuse(Item item, Throwable e) {
+    LOG.debug("grants of a user not at hand; the status is refused: {}", e.toString());
+    tails.remove(item.user, item);
+    item.result.completeExceptionally(StoreException.unavailable(e, "grants"));
+    item.queued.complete(null);
   }
 
   /** Queues {@code item} in its group's batcher. */

@@ -51,8 +51,10 @@ public interface StatusBatches {
   /**
    * {@link PresenceStateStore#update(String, String, UUID, PresenceStatus, String, ApplicationIds,
    * UserMessages, long)}, whose real changes are in the applications' logs (numbered, published)
-   * when the stage completes. Fails when the call storing its batch failed: the status and its
-   * changes are stored together or not at all, unless the call failed after Redis ran it (a lost
+   * when the stage completes. Fails, storing nothing, when the user's grants cannot be read (the
+   * store's error, {@code BACKEND_UNAVAILABLE} in a database outage): without them its changes
+   * could not be logged. Fails when the call storing its batch failed: the status and its changes
+   * are stored together or not at all, unless the call failed after Redis ran it (a lost
    * connection), when both are. On a Redis Cluster the status and its changes are two calls: a
    * failed state call fails the stage; a failed log call is logged and the stage completes with the
    * stored status.
