@@ -115,6 +115,20 @@ public final class RedisBackend implements AutoCloseable {
   /** Longest wait between two reconnect attempts while Redis is unreachable. */
   public static final Duration RECONNECT_DELAY_MAX = Duration.ofSeconds(2);
 
+  /** Lettuce's switch for its io_uring transport ({@code IOUringProvider}). */
+  static final String IOURING_PROPERTY = "io.lettuce.core.iouring";
+
+  static {
+    // With both native transports on the class path, Lettuce uses epoll and warns so at every
+    // connection it opens (a Redis Cluster's topology refreshes: a dozen lines a minute). io_uring
+    // is
+    // switched off, unless the operator set the property, before Lettuce reads it: the same epoll
+    // transport, no warning.
+    if (System.getProperty(IOURING_PROPERTY) == null) {
+      System.setProperty(IOURING_PROPERTY, "false");
+    }
+  }
+
   private final ClientResources resources;
   private final AbstractRedisClient client;
   private final StatefulConnection<String, byte[]> connection;

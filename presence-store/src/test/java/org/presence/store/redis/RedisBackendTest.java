@@ -11,6 +11,12 @@ import org.presence.store.config.StoreConfig;
 
 class RedisBackendTest {
   @Test
+  void classLoaded_ioUringSwitchedOff_soLettuceDoesNotWarnAtEveryConnection() {
+    assertThat(RedisBackend.CLUSTER_REFRESH_PERIOD).isNotNull();
+    assertThat(System.getProperty(RedisBackend.IOURING_PROPERTY)).isEqualTo("false");
+  }
+
+  @Test
   void clusterSeeds_everyHostAndPort() {
     assertThat(RedisBackend.isClusterUrl("Redis-Cluster://a:1")).isTrue();
     assertThat(RedisBackend.isClusterUrl("redis://a:1")).isFalse();
