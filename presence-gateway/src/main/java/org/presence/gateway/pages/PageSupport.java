@@ -409,12 +409,19 @@ public final class PageSupport {
         });
   }
 
-  /** An error page for {@code failure}: its code's status and reason; 500 for the unexpected. */
+  /**
+   * An error page for {@code failure}: its code's status and reason; 500 for the unexpected. A rate
+   * limit's refusal carries {@code Retry-After}, the same seconds the JSON API sends.
+   */
   public void errorPage(HttpExchange ex, Visitor v, Throwable failure) {
     Throwable t =
         failure instanceof CompletionException && failure.getCause() != null
             ? failure.getCause()
             : failure;
+    if (t instanceof RetryLaterException later) {
+      retryLaterPage(ex, v, later);
+      return;
+    }
     ErrorCode code;
     String reason;
     if (t instanceof ProtocolException pe) {

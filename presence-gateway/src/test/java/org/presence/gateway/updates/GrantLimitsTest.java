@@ -152,6 +152,26 @@ class GrantLimitsTest {
           .isPositive();
     }
     assertThat(UpdatesFixture.json(marge.get("/api/grants")).get("grants")).hasSize(2);
+    // The consent page's Allow shares the bucket: its error page is 429 with the same Retry-After.
+    WebClient web = new WebClient(node).signIn(fx.email("marge"));
+    String redirect =
+        "http://"
+            + UpdatesFixture.json(beer.dev().get("/api/apps/" + beer.id())).get("domain").asText()
+            + "/back";
+    web.get(
+        "/"
+            + beer.id()
+            + "/grant?redirect="
+            + URLEncoder.encode(redirect, StandardCharsets.UTF_8)
+            + "&id=Fred7");
+    for (String path : List.of("/" + beer.id() + "/grant", "/" + beer.id())) {
+      HttpResponse<String> allow =
+          web.post(path, Map.of("redirect", redirect, "id", "Fred7", "answer", "allow"));
+      assertThat(allow.statusCode()).as(allow.body()).isEqualTo(429);
+      assertThat(allow.body()).contains(ErrorCode.GRANT_RATE_LIMITED.reason());
+      assertThat(Long.parseLong(allow.headers().firstValue("Retry-After").orElseThrow()))
+          .isPositive();
+    }
     // The limit is the user's: another user grants at once.
     assertThat(grant(ApiClient.forEmail(node, fx.email("homer")), beer.id(), "Homer").statusCode())
         .isEqualTo(200);
