@@ -116,7 +116,7 @@ public final class UserApi {
   private void getSettings(HttpExchange ex) {
     // The device daemon reads its user's presence policy with its paired device's token.
     calls.runForDevice(
-        ex, HttpResponseStatus.OK, (c, b) -> settings.get(c.subject()), ApiJson::settings);
+        ex, HttpResponseStatus.OK, (c, b) -> settings.read(c.subject()), ApiJson::settings);
   }
 
   private void putSettings(HttpExchange ex) {

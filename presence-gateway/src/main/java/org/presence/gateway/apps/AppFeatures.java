@@ -31,6 +31,7 @@ import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.settings.SettingsService;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.Store;
+import org.presence.store.limit.LocalTokenBuckets;
 
 /**
  * Applications and permissions (wiki sections 2 and 3), wired: the services over the store, their
@@ -108,6 +109,14 @@ public final class AppFeatures implements AutoCloseable {
             config.caches().settings(),
             new CallerRateLimit(
                 store.tokenBuckets("settings", config.settings().rate(), config.settings().burst()),
+                ErrorCode.SLOW_DOWN),
+            // Reads are limited on each node: a read changes nothing another node must know of,
+            // so the limit costs no store round trip, and a cluster of n nodes allows n times it.
+            new CallerRateLimit(
+                new LocalTokenBuckets(
+                    config.settings().readRate(),
+                    config.settings().readBurst(),
+                    config.caches().settings().maxSize()),
                 ErrorCode.SLOW_DOWN));
     boolean tls =
         config.tls().enabled()

@@ -172,7 +172,11 @@ public final class ConfigLoader {
         pairing(),
         tls(),
         otel(),
-        new SettingsConfig(positiveDouble("settings.rate"), positive("settings.burst")));
+        new SettingsConfig(
+            positiveDouble("settings.rate"),
+            positive("settings.burst"),
+            positiveDouble("settings.read-rate"),
+            positive("settings.read-burst")));
   }
 
   private String nodeId() {

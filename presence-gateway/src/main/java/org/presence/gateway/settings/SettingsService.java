@@ -70,22 +70,26 @@ public final class SettingsService {
   private final StoredSettingsIndex stored = new StoredSettingsIndex();
   private final CachesConfig.Spec spec;
   private final CallerRateLimit changes;
+  private final CallerRateLimit apiReads;
   private final LongAdder reads = new LongAdder();
   private volatile boolean closed;
 
   /**
    * Settings whose changes are limited per user by {@code changes} (taken once a change is checked,
-   * before it is saved: a refused change takes no token).
+   * before it is saved: a refused change takes no token), and whose reads through the JSON API by
+   * {@code apiReads}.
    */
   public SettingsService(
       UserSettingsRepository settings,
       Invalidations invalidations,
       CachesConfig.Spec spec,
-      CallerRateLimit changes) {
+      CallerRateLimit changes,
+      CallerRateLimit apiReads) {
     this.settings = settings;
     this.invalidations = invalidations;
     this.spec = spec;
     this.changes = changes;
+    this.apiReads = apiReads;
     this.cache =
         Caffeine.newBuilder()
             .maximumSize(spec.maxSize())
@@ -194,6 +198,15 @@ public final class SettingsService {
   /** The user's settings (the defaults until they change them). */
   public CompletionStage<UserSettings> get(String user) {
     return settings.get(user);
+  }
+
+  /**
+   * {@link #get} for the JSON API's {@code GET /api/settings}: fails with {@code SLOW_DOWN} (40, a
+   * {@link org.presence.gateway.http.RetryLaterException}) beyond the user's rate of reads ({@code
+   * settings.read-rate}, {@code settings.read-burst}, on this node), before the database is asked.
+   */
+  public CompletionStage<UserSettings> read(String user) {
+    return apiReads.take(user).thenCompose(v -> settings.get(user));
   }
 
   /**

@@ -20,7 +20,9 @@ import org.presence.protocol.error.ErrorCode;
  * A user's settings changes are rate limited per user ({@code settings.rate}, {@code
  * settings.burst}): the JSON API and the settings page draw on the same bucket, and beyond it get
  * {@code SLOW_DOWN} (40) with 429 and {@code Retry-After}; the page its error page. A change
- * refused as invalid takes no token; another user has a bucket of their own.
+ * refused as invalid takes no token; another user has a bucket of their own. Reads of the JSON API
+ * ({@code settings.read-rate}, {@code settings.read-burst}, per node) have a bucket of their own
+ * and the same answer beyond it.
  */
 class SettingsRateLimitTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -34,6 +36,8 @@ class SettingsRateLimitTest {
     // One token per 1000 s: nothing refills during the test.
     s.put("settings.rate", "0.001");
     s.put("settings.burst", "3");
+    s.put("settings.read-rate", "0.001");
+    s.put("settings.read-burst", "3");
     node = TestNode.start(s, r -> {});
   }
 
@@ -101,5 +105,30 @@ class SettingsRateLimitTest {
 
     // Another user is not held up by this one.
     assertThat(put("sam@example.com", "hello").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void reads_beyondTheBurst_areRefusedWith429AndRetryAfter_withoutTakingChanges() throws Exception {
+    ApiClient tom = ApiClient.forEmail(node, "tom@example.com");
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> read = tom.get("/api/settings");
+      assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+    }
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> refused = tom.get("/api/settings");
+      assertThat(refused.statusCode()).as(refused.body()).isEqualTo(429);
+      assertThat(json(refused).get("errno").asInt()).isEqualTo(ErrorCode.SLOW_DOWN.errno());
+      assertThat(Long.parseLong(refused.headers().firstValue("Retry-After").orElseThrow()))
+          .isPositive();
+    }
+    // Changes have their own bucket, and the settings page reads on the server, uncounted.
+    assertThat(put("tom@example.com", "still here").statusCode()).isEqualTo(200);
+    WebClient page = new WebClient(node).signIn("tom@example.com");
+    HttpResponse<String> shown = page.get("/settings");
+    assertThat(shown.statusCode()).isEqualTo(200);
+    assertThat(shown.body()).contains("still here");
+    // Another user reads at once.
+    assertThat(ApiClient.forEmail(node, "uma@example.com").get("/api/settings").statusCode())
+        .isEqualTo(200);
   }
 }
