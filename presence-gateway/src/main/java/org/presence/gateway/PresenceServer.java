@@ -24,7 +24,6 @@ import org.presence.gateway.demo.DemoPages;
 import org.presence.gateway.device.DeviceChannel;
 import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.DeviceService;
-import org.presence.gateway.device.HandshakeLimiter;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.fanout.AppUpdatePublisher;
@@ -37,6 +36,7 @@ import org.presence.gateway.identity.IdentityVerifiers;
 import org.presence.gateway.identity.PresenceKeys;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
+import org.presence.gateway.net.AddressRateLimiter;
 import org.presence.gateway.net.TrustedProxies;
 import org.presence.gateway.notify.NotificationChannel;
 import org.presence.gateway.ops.ApiDocuments;
@@ -350,7 +350,7 @@ public final class PresenceServer implements AutoCloseable {
               presenceKeys,
               appFeatures.pages(),
               baseUrl::get,
-              new HandshakeLimiter(
+              new AddressRateLimiter(
                   config.device().handshakeRate(), config.device().handshakeBurst()));
       pairingEndpoints.register(routes);
       appFeatures.settingsPages().attachPairedDevices(pairingEndpoints.settingsSection());

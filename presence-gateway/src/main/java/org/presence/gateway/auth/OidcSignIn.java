@@ -49,8 +49,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.presence.gateway.config.OidcConfig;
-import org.presence.gateway.device.HandshakeLimiter;
 import org.presence.gateway.identity.Identity;
+import org.presence.gateway.net.AddressRateLimiter;
 import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
@@ -126,7 +126,7 @@ public final class OidcSignIn {
   private final Duration clockSkew;
   private final Clock clock;
   private final String tag;
-  private final HandshakeLimiter starts;
+  private final AddressRateLimiter starts;
   private final AtomicReference<CompletableFuture<OIDCProviderMetadata>> metadata =
       new AtomicReference<>();
   private final AtomicReference<JWKSet> keys = new AtomicReference<>();
@@ -146,7 +146,7 @@ public final class OidcSignIn {
     this.clockSkew = clockSkew;
     this.clock = clock;
     this.tag = tag(config.issuer());
-    this.starts = new HandshakeLimiter(config.startRate(), config.startBurst());
+    this.starts = new AddressRateLimiter(config.startRate(), config.startBurst());
   }
 
   /**

@@ -5,6 +5,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.IdentityVerifier;
+import org.presence.gateway.net.AddressRateLimiter;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 
@@ -14,13 +15,13 @@ import org.presence.protocol.error.ProtocolException;
  * method returns at once.
  */
 final class DeviceAuthentication {
-  private final HandshakeLimiter handshakes;
+  private final AddressRateLimiter handshakes;
   private final IdentityVerifier verifier;
 
   /** Checks paired devices' tokens; {@code null} until attached: none is checked. */
   private volatile DeviceService.PairedDevices paired;
 
-  DeviceAuthentication(HandshakeLimiter handshakes, IdentityVerifier verifier) {
+  DeviceAuthentication(AddressRateLimiter handshakes, IdentityVerifier verifier) {
     this.handshakes = handshakes;
     this.verifier = verifier;
   }

@@ -13,6 +13,7 @@ import org.presence.gateway.fanout.PresenceEvents;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.net.AddressRateLimiter;
 import org.presence.store.Store;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.presence.PresenceStateStore;
@@ -128,7 +129,7 @@ public final class DeviceChannel implements AutoCloseable {
     SettingsMessages messages = new SettingsMessages(nodeId, state, changes, sessions, clock);
     return new DeviceService(
         new DeviceAuthentication(
-            new HandshakeLimiter(config.handshakeRate(), config.handshakeBurst()), verifier),
+            new AddressRateLimiter(config.handshakeRate(), config.handshakeBurst()), verifier),
         new SessionStatuses(state, changes, messages, clock, metrics.latency()),
         changes,
         messages,

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionException;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.PresenceKeys;
+import org.presence.gateway.net.AddressRateLimiter;
 import org.presence.gateway.pages.PageSupport;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
@@ -45,7 +46,7 @@ public final class PairingEndpoints {
   private final PresenceKeys keys;
   private final PageSupport pages;
   private final java.util.function.Supplier<String> baseUrl;
-  private final org.presence.gateway.device.HandshakeLimiter requests;
+  private final AddressRateLimiter requests;
 
   /**
    * @param requests the per-address limit on new pairing requests (each stores a row)
@@ -55,7 +56,7 @@ public final class PairingEndpoints {
       PresenceKeys keys,
       PageSupport pages,
       java.util.function.Supplier<String> baseUrl,
-      org.presence.gateway.device.HandshakeLimiter requests) {
+      AddressRateLimiter requests) {
     this.requests = requests;
     this.pairing = pairing;
     this.keys = keys;

@@ -1,18 +1,18 @@
-package org.presence.gateway.device;
+package org.presence.gateway.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
 import org.junit.jupiter.api.Test;
 
-class HandshakeLimiterTest {
+class AddressRateLimiterTest {
   private static InetAddress ip(String s) throws Exception {
     return InetAddress.getByName(s);
   }
 
   @Test
   void ipv6_addressesOfOne64_shareABucket() throws Exception {
-    HandshakeLimiter limiter = new HandshakeLimiter(0.001, 1);
+    AddressRateLimiter limiter = new AddressRateLimiter(0.001, 1);
     long now = 1_000_000_000L;
     assertThat(limiter.tryAcquire(ip("2001:db8:0:1::1"), now)).isTrue();
     // Another address of the same /64 (a client rotating its interface id) has no fresh bucket.
@@ -25,7 +25,7 @@ class HandshakeLimiterTest {
 
   @Test
   void ipv4_addressesKeepTheirOwnBuckets() throws Exception {
-    HandshakeLimiter limiter = new HandshakeLimiter(0.001, 1);
+    AddressRateLimiter limiter = new AddressRateLimiter(0.001, 1);
     long now = 1_000_000_000L;
     assertThat(limiter.tryAcquire(ip("10.0.0.1"), now)).isTrue();
     assertThat(limiter.tryAcquire(ip("10.0.0.1"), now)).isFalse();
@@ -36,7 +36,7 @@ class HandshakeLimiterTest {
 
   @Test
   void key_zeroesTheInterfaceIdOfIpv6Only() throws Exception {
-    assertThat(HandshakeLimiter.key(ip("2001:db8:1:2:3:4:5:6"))).isEqualTo(ip("2001:db8:1:2::"));
-    assertThat(HandshakeLimiter.key(ip("192.0.2.7"))).isEqualTo(ip("192.0.2.7"));
+    assertThat(AddressRateLimiter.key(ip("2001:db8:1:2:3:4:5:6"))).isEqualTo(ip("2001:db8:1:2::"));
+    assertThat(AddressRateLimiter.key(ip("192.0.2.7"))).isEqualTo(ip("192.0.2.7"));
   }
 }

@@ -1,4 +1,4 @@
-package org.presence.gateway.device;
+package org.presence.gateway.net;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -10,24 +10,26 @@ import java.util.Arrays;
 import org.presence.store.limit.ClockedBucket;
 
 /**
- * The per-address limit on new device sessions: a Bucket4j token bucket ({@link ClockedBucket}) per
- * client IP address, checked before an assertion is verified, so a flood of connects from one
- * address costs no signature checks. Buckets live in a bounded Caffeine cache (key: the IPv4
- * address, or the /64 prefix of an IPv6 address; at most 100,000; dropped once unused for as long
- * as a bucket takes to fill again, at least a minute), so that idle addresses cost nothing.
- * Thread-safe. Pairing requests ({@code POST /oauth/device_authorization}) are limited by a limiter
- * of their own with the same settings; OpenID Connect sign-in starts ({@code POST /signin/oidc}) by
- * one of their own with {@code identity.oidc.start-rate} and {@code start-burst}.
+ * A rate limit per client address: a Bucket4j token bucket ({@link ClockedBucket}) per client IP
+ * address (as {@link ClientAddress} reads it), checked before any costly work, so a flood from one
+ * address costs no signature checks and stores nothing. Buckets live in a bounded Caffeine cache
+ * (key: the IPv4 address, or the /64 prefix of an IPv6 address; at most 100,000; dropped once
+ * unused for as long as a bucket takes to fill again, at least a minute), so that idle addresses
+ * cost nothing. Thread-safe. Each use has a limiter of its own: new device sessions ({@code
+ * device.handshake-rate} and {@code handshake-burst}, checked before an assertion is verified),
+ * pairing requests ({@code POST /oauth/device_authorization}, the same settings) and OpenID Connect
+ * sign-in starts ({@code POST /signin/oidc}, {@code identity.oidc.start-rate} and {@code
+ * start-burst}).
  */
-public final class HandshakeLimiter {
+public final class AddressRateLimiter {
   private static final int MAX_ADDRESSES = 100_000;
 
   private final double perSecond;
   private final int burst;
   private final Cache<InetAddress, ClockedBucket> buckets;
 
-  /** A limiter of {@code perSecond} connects per address (0: none) in bursts of {@code burst}. */
-  public HandshakeLimiter(double perSecond, int burst) {
+  /** A limiter of {@code perSecond} requests per address (0: none) in bursts of {@code burst}. */
+  public AddressRateLimiter(double perSecond, int burst) {
     this.perSecond = perSecond;
     this.burst = burst;
     long refillSeconds = perSecond > 0 ? (long) Math.ceil(burst / perSecond) : 0;
@@ -38,7 +40,7 @@ public final class HandshakeLimiter {
             .build();
   }
 
-  /** Whether {@code address} may open a session at {@code nanos}; takes a token if so. */
+  /** Whether {@code address} may be let in at {@code nanos}; takes a token if so. */
   public boolean tryAcquire(InetAddress address, long nanos) {
     if (perSecond <= 0 || address == null) {
       return true;
