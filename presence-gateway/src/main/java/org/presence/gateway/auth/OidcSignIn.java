@@ -11,7 +11,7 @@ import com.nimbusds.jwt.proc.BadJWTException;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.oauth2.sdk.AuthorizationCode;
 import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
-import com.nimbusds.oauth2.sdk.ParseException;
+import com.nimbusds.oauth2.sdk.GeneralException;
 import com.nimbusds.oauth2.sdk.ResponseType;
 import com.nimbusds.oauth2.sdk.Scope;
 import com.nimbusds.oauth2.sdk.TokenRequest;
@@ -36,10 +36,12 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.Date;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,11 +74,11 @@ import org.slf4j.LoggerFactory;
  * checks that the same browser came back and only then takes the row for the returned state out of
  * the table (so a state works once, and another browser's callback does not spend it), redeems the
  * code at the token endpoint (with the verifier and the client secret), and validates the ID token
- * with {@link IDTokenValidator}: issuer, audience, signature by a key of the provider's JWKS,
- * expiry and nonce; then what that validator leaves out: {@code nbf} (not before, with the same
- * clock skew) and the authorized party (with several audiences {@code azp} must be present; when
- * present it must be this client). A subject that is not one line of visible text ({@link
- * ShownText}) is refused.
+ * with {@link IDTokenValidator}: issuer, audience, signature by a key of the provider's JWKS, and
+ * nonce; then on the node's {@link Clock} (not the system clock that validator uses) expiry, {@code
+ * nbf} (not before) and an issue time not ahead, with {@code identity.clock-skew}; then the
+ * authorized party (with several audiences {@code azp} must be present; when present it must be
+ * this client). A subject that is not one line of visible text ({@link ShownText}) is refused.
  *
  * <p>Every call to the provider (discovery, token endpoint, key set) goes through the {@link
  * GuardedHttpClient}, off the event loops and under the node's outbound address policy. Discovery
@@ -85,7 +87,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The user is {@code oidc:<tag>:<sub>} where {@code <tag>} is the first 12 characters of
  * base64url(SHA-256(issuer)): the provider's subject, scoped by its issuer, at most 255 characters.
- * The {@code email} claim is for display only, and taken only with {@code email_verified} true.
+ * The {@code email} claim is for display only, and taken only with {@code email_verified} true (the
+ * JSON boolean or the string {@code "true"}).
  */
 public final class OidcSignIn {
   private static final Logger LOG = LoggerFactory.getLogger(OidcSignIn.class);
@@ -358,7 +361,8 @@ public final class OidcSignIn {
       }
       r.setBody(new String(resp.body(), StandardCharsets.UTF_8));
       parsed = OIDCTokenResponseParser.parse(r);
-    } catch (ParseException e) {
+    } catch (GeneralException e) {
+      // The SDK's ParseException (a GeneralException; its simple name is java.text's here).
       throw new ProtocolException(
           ErrorCode.UNAUTHORIZED, "the provider's token answer is not valid: " + e.getMessage());
     }
@@ -404,21 +408,20 @@ public final class OidcSignIn {
     }
     IDTokenValidator validator =
         new IDTokenValidator(meta.getIssuer(), new ClientID(config.clientId()), alg, set);
-    int skew = (int) Math.min(Integer.MAX_VALUE, clockSkew.toSeconds());
-    validator.setMaxClockSkew(skew);
-    DefaultJWTClaimsVerifier<SecurityContext> notBefore =
-        new DefaultJWTClaimsVerifier<>(null, null);
-    notBefore.setMaxClockSkew(skew);
+    // Nimbus's IDTokenClaimsVerifier compares exp and iat with the system clock (a new Date(), no
+    // way to pass another): with a skew that never refuses it checks only that they are present,
+    // and times() checks them, and nbf, on the node's clock.
+    validator.setMaxClockSkew(Integer.MAX_VALUE);
     IDTokenClaimsSet claims;
     try {
       claims = validator.validate(idToken, new Nonce(login.nonce()));
       // What nimbus's IDTokenValidator leaves out (its IDTokenClaimsVerifier checks iss, sub, aud,
-      // exp, iat and nonce, and of azp only that it is a string): nbf, by nimbus-jose-jwt's own
-      // claims verifier with the same skew, and azp as OIDC Core 3.1.3.7 items 4 and 5 say.
+      // the presence of exp and iat, and nonce, and of azp only that it is a string): the times,
+      // and azp as OIDC Core 3.1.3.7 items 4 and 5 say.
       JWTClaimsSet jwt = idToken.getJWTClaimsSet();
-      notBefore.verify(jwt, null);
+      times(jwt);
       authorizedParty(jwt);
-    } catch (java.text.ParseException e) {
+    } catch (ParseException e) {
       return refused("the ID token was refused: " + e.getMessage());
     } catch (BadJWTException e) {
       return refused("the ID token was refused: " + e.getMessage());
@@ -445,10 +448,11 @@ public final class OidcSignIn {
       return refused("the provider's subject is not one line of visible text (" + subProblem + ")");
     }
     // An email the provider has not verified is anyone's to claim: taken only with
-    // email_verified true (a JSON boolean), else the person has no email here (as a provider
-    // that sends none).
+    // email_verified true (a JSON boolean, or the string "true" some providers send), else the
+    // person has no email here (as a provider that sends none).
     Object email = claims.getClaim("email");
-    boolean verified = Boolean.TRUE.equals(claims.getClaim("email_verified"));
+    Object emailVerified = claims.getClaim("email_verified");
+    boolean verified = Boolean.TRUE.equals(emailVerified) || "true".equals(emailVerified);
     String display =
         verified && email instanceof String s && s.length() <= 320 && ShownText.problem(s) == null
             ? s
@@ -458,10 +462,33 @@ public final class OidcSignIn {
   }
 
   /**
+   * The token's times on the node's clock, with {@code identity.clock-skew}: expiry and not before
+   * by nimbus-jose-jwt's claims verifier, and an issue time not ahead (as nimbus's
+   * IDTokenClaimsVerifier would on the system clock).
+   */
+  private void times(JWTClaimsSet jwt) throws BadJWTException {
+    Instant now = clock.instant();
+    int skew = (int) Math.min(Integer.MAX_VALUE, clockSkew.toSeconds());
+    DefaultJWTClaimsVerifier<SecurityContext> verifier =
+        new DefaultJWTClaimsVerifier<>(null, null) {
+          @Override
+          protected Date currentTime() {
+            return Date.from(now);
+          }
+        };
+    verifier.setMaxClockSkew(skew);
+    verifier.verify(jwt, null);
+    Date iat = jwt.getIssueTime();
+    if (iat != null && iat.toInstant().isAfter(now.plusSeconds(skew))) {
+      throw new BadJWTException("the token's issue time (iat) is ahead of this node's clock");
+    }
+  }
+
+  /**
    * OIDC Core 3.1.3.7 items 4 and 5: with several audiences the token must name its authorized
    * party ({@code azp}), and an {@code azp} must be this client.
    */
-  private void authorizedParty(JWTClaimsSet jwt) throws BadJWTException, java.text.ParseException {
+  private void authorizedParty(JWTClaimsSet jwt) throws BadJWTException, ParseException {
     String azp = jwt.getStringClaim("azp");
     List<String> aud = jwt.getAudience();
     if (azp == null && aud != null && aud.size() > 1) {
@@ -491,7 +518,7 @@ public final class OidcSignIn {
                     JWKSet.parse(new String(resp.body(), StandardCharsets.UTF_8)).toPublicJWKSet();
                 keys.set(set);
                 return set;
-              } catch (java.text.ParseException e) {
+              } catch (ParseException e) {
                 throw unavailable("key set", e);
               }
             });
@@ -534,7 +561,8 @@ public final class OidcSignIn {
                 mine.complete(meta);
               } catch (ProtocolException e) {
                 mine.completeExceptionally(e);
-              } catch (ParseException | RuntimeException e) {
+              } catch (GeneralException | RuntimeException e) {
+                // The SDK's ParseException (a GeneralException; its simple name is java.text's).
                 mine.completeExceptionally(unavailable("discovery", e));
               }
             });

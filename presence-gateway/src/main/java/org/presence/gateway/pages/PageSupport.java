@@ -240,10 +240,20 @@ public final class PageSupport {
     m.put("pageTitle", "Presence".equals(title) ? null : title);
     m.put("signedIn", v.session().isPresent());
     m.put("email", v.session().map(WebSessions.Session::email).orElse(""));
+    m.put("who", v.session().map(PageSupport::who).orElse(""));
     m.put("csrf", csrfToken(v));
     m.put("error", null);
     m.put("notice", null);
     return m;
+  }
+
+  /**
+   * How the header names a signed-in person: their email; without one (a provider that sends none,
+   * or does not vouch for it with {@code email_verified}) their user id, the name the admin API and
+   * the logs know them by, so that two accounts stay apart and a person can quote theirs.
+   */
+  static String who(WebSessions.Session s) {
+    return s.email() == null || s.email().isEmpty() ? s.subject() : s.email();
   }
 
   /** Renders {@code template} with {@code model} as the answer. */

@@ -17,12 +17,16 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.Date;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import no.nav.security.mock.oauth2.http.OAuth2HttpRequest;
@@ -34,6 +38,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.PresenceServer;
 import org.presence.gateway.pages.SignInPages;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
@@ -487,14 +492,20 @@ class OidcSignInTest {
     assertThat(sessionEmails()).hasSize(1);
   }
 
-  /** An email is taken only with email_verified true; else the person has none (and signs in). */
+  /**
+   * An email is taken only with email_verified true, the JSON boolean or the string "true"; else
+   * the person has none (and signs in), and the pages name them by their user id.
+   */
   @Test
   void idToken_emailNotVerified_isNotTakenAsTheUsersEmail() {
     for (Map<String, Object> claims :
         List.<Map<String, Object>>of(
             Map.of("email", "boss@example.com", "email_verified", false),
             Map.of("email", "boss@example.com"),
-            Map.of("email", "boss@example.com", "email_verified", "true"))) {
+            Map.of("email", "boss@example.com", "email_verified", "false"),
+            Map.of("email", "boss@example.com", "email_verified", "TRUE"),
+            Map.of("email", "boss@example.com", "email_verified", "yes"),
+            Map.of("email", "boss@example.com", "email_verified", 1))) {
       WebClient c = new WebClient(node);
       HttpResponse<String> r =
           signInWithIdToken(c, n -> token(n, "mallory", List.of(CLIENT), claims));
@@ -502,18 +513,83 @@ class OidcSignInTest {
       HttpResponse<String> settings = c.get("/settings");
       assertThat(settings.statusCode()).isEqualTo(200);
       assertThat(settings.body()).as(claims.toString()).doesNotContain("boss@example.com");
+      // Not an empty "signed in as": the user id.
+      assertThat(settings.body())
+          .contains("id=\"signed-in-as\">oidc:" + OidcSignIn.tag(issuer) + ":mallory</span>");
     }
     assertThat(sessionEmails()).containsOnly("");
-    WebClient c = new WebClient(node);
-    signInWithIdToken(
-        c,
-        n ->
-            token(
-                n,
-                "carol",
-                List.of(CLIENT),
-                Map.of("email", "carol@example.com", "email_verified", true)));
-    assertThat(c.get("/settings").body()).contains("carol@example.com");
+    for (Object verified : List.of(true, "true")) {
+      WebClient c = new WebClient(node);
+      signInWithIdToken(
+          c,
+          n ->
+              token(
+                  n,
+                  "carol",
+                  List.of(CLIENT),
+                  Map.of("email", "carol@example.com", "email_verified", verified)));
+      assertThat(c.get("/settings").body())
+          .as(String.valueOf(verified))
+          .contains("id=\"signed-in-as\">carol@example.com</span>");
+    }
+  }
+
+  /**
+   * A sign-in whose node's clock is ten days ahead of the system's ({@code now}), finished with the
+   * ID token {@code idToken} makes for the nonce: the identity, or the failure.
+   */
+  private CompletableFuture<OidcSignIn.Result> finishOnClock(
+      Instant now, java.util.function.Function<String, String> idToken) {
+    PresenceServer server = node.server();
+    OidcSignIn oidc =
+        new OidcSignIn(
+            server.config().web().oidc(),
+            server.appFeatures().outbound(),
+            server.store().persistence().db(),
+            server::baseUrl,
+            server.config().identity().clockSkew(),
+            Clock.fixed(now, ZoneOffset.UTC));
+    URI authorize = oidc.start("browser", "/").toCompletableFuture().join();
+    URI back = authorize(new WebClient(node), authorize);
+    nextIdToken.set(idToken.apply(query(authorize).get("nonce")));
+    Map<String, List<String>> answer = new HashMap<>();
+    query(back).forEach((k, v) -> answer.put(k, List.of(v)));
+    return oidc.finish("browser", answer).toCompletableFuture();
+  }
+
+  /** exp, nbf and iat are checked on the node's clock, not the system's. */
+  @Test
+  void idToken_times_areCheckedOnTheNodesClock() {
+    Instant later = Instant.now().plus(Duration.ofDays(10));
+    long t = later.getEpochSecond();
+    // Issued and valid at the node's time: fine, though ten days ahead of the system clock.
+    OidcSignIn.Result ok =
+        finishOnClock(
+                later,
+                n ->
+                    token(
+                        n,
+                        "alice",
+                        List.of(CLIENT),
+                        Map.of("iat", t - 60, "nbf", t - 60, "exp", t + 3600)))
+            .join();
+    assertThat(ok.identity().subject()).endsWith(":alice");
+    // Valid by the system clock, expired ten days ago by the node's.
+    assertThat(finishOnClock(later, n -> token(n, "alice", List.of(CLIENT), Map.of())))
+        .failsWithin(Duration.ofSeconds(30))
+        .withThrowableOfType(ExecutionException.class)
+        .withMessageContaining("xpired");
+    // Not valid before, or issued, ten minutes after the node's time (beyond the skew, 60 s).
+    for (String claim : List.of("nbf", "iat")) {
+      assertThat(
+              finishOnClock(
+                  later,
+                  n -> token(n, "alice", List.of(CLIENT), Map.of(claim, t + 600, "exp", t + 3600))))
+          .as(claim)
+          .failsWithin(Duration.ofSeconds(30))
+          .withThrowableOfType(ExecutionException.class)
+          .withMessageContaining(claim.equals("nbf") ? "before use time" : "issue time (iat)");
+    }
   }
 
   /** The subject becomes the user id: one line of visible text, or the sign-in fails. */
