@@ -309,6 +309,17 @@ public final class HttpExchange {
       String description,
       Consumer<HttpHeaders> headers) {
     metrics.error(code);
+    oauthError(status, error, description, headers);
+  }
+
+  /**
+   * Answers with {@code status} and an OAuth error body (RFC 6749 §5.2) that has no errno and is
+   * not counted as an error: the answers of an OAuth endpoint (RFC 8628's {@code
+   * authorization_pending}, {@code slow_down}, {@code invalid_grant}, ...), which are steps of its
+   * flow; {@code headers}, when not null, adds headers.
+   */
+  public void oauthError(
+      HttpResponseStatus status, String error, String description, Consumer<HttpHeaders> headers) {
     ByteBuf buf = ctx.alloc().buffer(96);
     try (OutputStream out = new ByteBufOutputStream(buf);
         JsonGenerator g = Json.documents().createGenerator(out)) {

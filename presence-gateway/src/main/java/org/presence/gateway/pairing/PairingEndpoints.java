@@ -13,6 +13,7 @@ import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.PresenceKeys;
 import org.presence.gateway.net.AddressRateLimiter;
+import org.presence.gateway.net.ClientAddress;
 import org.presence.gateway.pages.PageSupport;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
@@ -85,19 +86,18 @@ public final class PairingEndpoints {
     if (form == null) {
       return;
     }
-    if (!requests.tryAcquire(
-        org.presence.gateway.net.ClientAddress.of(ex.channel()), System.nanoTime())) {
-      oauthError(
-          ex,
+    if (!requests.tryAcquire(ClientAddress.of(ex.channel()), System.nanoTime())) {
+      ex.oauthError(
           HttpResponseStatus.TOO_MANY_REQUESTS,
           "slow_down",
-          "too many pairing requests from this address; try again later");
+          "too many pairing requests from this address; try again later",
+          null);
       return;
     }
     String clientId = PageSupport.field(form, "client_id");
     String refused = PairingService.clientIdProblem(clientId);
     if (refused != null) {
-      oauthError(ex, HttpResponseStatus.BAD_REQUEST, "invalid_client", refused);
+      ex.oauthError(HttpResponseStatus.BAD_REQUEST, "invalid_client", refused, null);
       return;
     }
     pairing
@@ -141,7 +141,8 @@ public final class PairingEndpoints {
     if (needed != null && (code == null || code.isEmpty())) {
       // RFC 6749 section 5.2: a missing parameter is invalid_request (invalid_grant is for a
       // code that is unknown, used or expired).
-      oauthError(ex, HttpResponseStatus.BAD_REQUEST, "invalid_request", needed + " is required");
+      ex.oauthError(
+          HttpResponseStatus.BAD_REQUEST, "invalid_request", needed + " is required", null);
       return;
     }
     // RFC 8628 section 3.4 and RFC 6749 section 6: a public client (there are no client secrets)
@@ -149,7 +150,8 @@ public final class PairingEndpoints {
     // was issued to.
     String clientId = PageSupport.field(form, "client_id");
     if (needed != null && (clientId == null || clientId.isEmpty())) {
-      oauthError(ex, HttpResponseStatus.BAD_REQUEST, "invalid_request", "client_id is required");
+      ex.oauthError(
+          HttpResponseStatus.BAD_REQUEST, "invalid_request", "client_id is required", null);
       return;
     }
     if (DEVICE_CODE_GRANT.equals(grant)) {
@@ -157,11 +159,11 @@ public final class PairingEndpoints {
     } else if ("refresh_token".equals(grant)) {
       result = pairing.refresh(code, clientId);
     } else {
-      oauthError(
-          ex,
+      ex.oauthError(
           HttpResponseStatus.BAD_REQUEST,
           "unsupported_grant_type",
-          "grant_type must be " + DEVICE_CODE_GRANT + " or refresh_token");
+          "grant_type must be " + DEVICE_CODE_GRANT + " or refresh_token",
+          null);
       return;
     }
     result.whenComplete(
@@ -169,7 +171,7 @@ public final class PairingEndpoints {
           if (e != null) {
             ex.error(e);
           } else if (poll instanceof PairingService.PollError pe) {
-            oauthError(ex, HttpResponseStatus.BAD_REQUEST, pe.error(), pe.description());
+            ex.oauthError(HttpResponseStatus.BAD_REQUEST, pe.error(), pe.description(), null);
           } else if (poll instanceof PairingService.Tokens t) {
             ex.respond(
                 HttpResponseStatus.OK,
@@ -210,27 +212,15 @@ public final class PairingEndpoints {
     try {
       return PageSupport.form(ex);
     } catch (ProtocolException e) {
-      oauthError(
-          ex,
+      ex.oauthError(
           HttpResponseStatus.BAD_REQUEST,
           "invalid_request",
           e.code() == ErrorCode.UNSUPPORTED_MEDIA_TYPE
               ? "the body must be application/x-www-form-urlencoded"
-              : e.reason());
+              : e.reason(),
+          null);
       return null;
     }
-  }
-
-  private static void oauthError(
-      HttpExchange ex, HttpResponseStatus status, String error, String description) {
-    ex.json(
-        status,
-        g -> {
-          g.writeStartObject();
-          g.writeStringField("error", error);
-          g.writeStringField("error_description", description);
-          g.writeEndObject();
-        });
   }
 
   // ---- /pair ----
