@@ -41,9 +41,15 @@ import org.slf4j.LoggerFactory;
  *       once the node's retry policy ({@link RetryWaits}: a beat, doubling up to eight, with
  *       jitter) has waited; one whose cleaner dies is claimed by another survivor once the
  *       cleaner's own lease has run out.
- *   <li>After its own heartbeats failed (Redis unavailable), the node judges nobody for two beats
- *       after they work again: every live node renews within one beat, and a node must not mistake
- *       a cluster-wide outage for deaths.
+ *   <li>After its own heartbeats failed (Redis unavailable), or after a heartbeat that finds the
+ *       node's own lease had run out meanwhile ({@link NodeRegistry.Renewal#LAPSED}: Redis was out
+ *       of reach longer than a lease without this node sending anything then, or came back with
+ *       older data), the node judges nobody for two beats after they work again: every live node
+ *       renews within one beat, and a node must not mistake a cluster-wide outage for deaths. That
+ *       one rule ({@link #mayJudgeDeaths}) holds for every path that judges: the heartbeat's
+ *       clean-up, the sweep and the reads that heal; the sweep and the reads also judge nobody on a
+ *       list of live nodes that leaves this node out (its lease in Redis is behind, so may be the
+ *       others').
  *   <li>A heartbeat that finds the node was declared dead (it was frozen, or cut off from Redis,
  *       for longer than the lease) ends every device session here with {@link
  *       ErrorCode#SESSION_ABORTED}: the survivors marked those devices offline, and they are seen
@@ -179,7 +185,8 @@ public final class NodeLiveness implements AutoCloseable {
                 devices.service().publishReleased(user, update);
               },
               l.clock::millis,
-              System::nanoTime));
+              System::nanoTime,
+              l::mayJudgeDeaths));
     }
     long every = config.heartbeatInterval().toMillis();
     l.timer.scheduleWithFixedDelay(l::beat, every, every, TimeUnit.MILLISECONDS);
@@ -193,23 +200,42 @@ public final class NodeLiveness implements AutoCloseable {
     return leaseOk;
   }
 
+  /**
+   * Whether this node may judge other nodes dead now: its last heartbeat worked, and its last
+   * failed one (or one that found its own lease lapsed) is at least two beats old. Every path that
+   * releases another node's devices asks.
+   */
+  public boolean mayJudgeDeaths() {
+    return !closed
+        && leaseOk
+        && clock.millis() - lastFailureMillis >= 2 * config.heartbeatInterval().toMillis();
+  }
+
   private void beat() {
     if (closed || !beating.compareAndSet(false, true)) {
       return;
     }
-    CompletionStage<Boolean> hb;
+    CompletionStage<NodeRegistry.Renewal> hb;
     try {
-      hb = nodes.heartbeat(nodeId, config.lease());
+      hb = nodes.renew(nodeId, config.lease());
     } catch (RuntimeException e) {
       hb = CompletableFuture.failedFuture(e);
     }
     hb.thenCompose(
-            continued -> {
+            renewal -> {
               if (!leaseOk) {
                 LOG.info("node {}: heartbeat works again", nodeId);
               }
               leaseOk = true;
-              if (!continued) {
+              if (renewal == NodeRegistry.Renewal.LAPSED) {
+                lastFailureMillis = clock.millis();
+                LOG.warn(
+                    "node {}: its lease had run out in the registry before this heartbeat (Redis"
+                        + " out of reach or restored from older data): judging no node dead for two"
+                        + " beats",
+                    nodeId);
+              }
+              if (renewal == NodeRegistry.Renewal.JOINED) {
                 leaseLost.inc();
                 int n =
                     devices
@@ -222,10 +248,7 @@ public final class NodeLiveness implements AutoCloseable {
                     config.lease(),
                     n);
               }
-              long quiet = 2 * config.heartbeatInterval().toMillis();
-              return clock.millis() - lastFailureMillis >= quiet
-                  ? scan()
-                  : CompletableFuture.completedFuture(null);
+              return mayJudgeDeaths() ? scan() : CompletableFuture.completedFuture(null);
             })
         .whenComplete(
             (v, e) -> {
@@ -329,9 +352,12 @@ public final class NodeLiveness implements AutoCloseable {
             });
   }
 
-  /** One sweep, if this node holds the sweep lease: its pages one after the other. */
+  /**
+   * One sweep, if this node holds the sweep lease and {@linkplain #mayJudgeDeaths may judge}: its
+   * pages one after the other.
+   */
   private void sweep() {
-    if (closed || !leaseOk || !sweeping.compareAndSet(false, true)) {
+    if (!mayJudgeDeaths() || !sweeping.compareAndSet(false, true)) {
       return;
     }
     CompletionStage<Void> run;
@@ -355,7 +381,9 @@ public final class NodeLiveness implements AutoCloseable {
 
   /**
    * Renews the sweep lease (stopping when another node holds it), reads the live nodes and sweeps
-   * the page at {@code cursor}, publishes what it released, then goes on with the next page.
+   * the page at {@code cursor}, publishes what it released, then goes on with the next page. Stops
+   * when this node may not judge deaths now, or the live nodes leave it out (their leases in Redis
+   * are behind).
    */
   private CompletionStage<Void> page(String cursor) {
     if (closed) {
@@ -372,36 +400,29 @@ public final class NodeLiveness implements AutoCloseable {
                   .alive()
                   .thenCompose(
                       live -> {
-                        List<String> nodesAlive = new ArrayList<>(live);
-                        if (!nodesAlive.contains(nodeId)) {
-                          nodesAlive.add(nodeId);
+                        if (!live.contains(nodeId) || !mayJudgeDeaths()) {
+                          return CompletableFuture.completedFuture(null);
                         }
-                        return state.sweep(cursor, config.sweepBatch(), nodesAlive, clock.millis());
-                      })
-                  .thenCompose(
-                      p -> {
-                        List<CompletableFuture<Void>> published = new ArrayList<>();
-                        for (PresenceStateStore.Released r : p.released()) {
-                          published.add(
-                              devices
-                                  .service()
-                                  .publishReleased(r.user(), r.update())
-                                  .toCompletableFuture());
-                        }
-                        if (!p.released().isEmpty()) {
-                          sweptReleased.inc(p.released().size());
-                          LOG.info(
-                              "presence sweep: released devices of dead nodes for {} users",
-                              p.released().size());
-                        }
-                        return CompletableFuture.allOf(published.toArray(CompletableFuture[]::new))
-                            .thenCompose(
-                                v ->
-                                    p.done()
-                                        ? CompletableFuture.<Void>completedFuture(null)
-                                        : page(p.cursor()));
+                        return state
+                            .sweep(cursor, config.sweepBatch(), live, clock.millis())
+                            .thenCompose(this::publishPage);
                       });
             });
+  }
+
+  /** Publishes what a sweep page released, then sweeps the next page. */
+  private CompletionStage<Void> publishPage(PresenceStateStore.SweepPage p) {
+    List<CompletableFuture<Void>> published = new ArrayList<>();
+    for (PresenceStateStore.Released r : p.released()) {
+      published.add(devices.service().publishReleased(r.user(), r.update()).toCompletableFuture());
+    }
+    if (!p.released().isEmpty()) {
+      sweptReleased.inc(p.released().size());
+      LOG.info("presence sweep: released devices of dead nodes for {} users", p.released().size());
+    }
+    return CompletableFuture.allOf(published.toArray(CompletableFuture[]::new))
+        .thenCompose(
+            v -> p.done() ? CompletableFuture.<Void>completedFuture(null) : page(p.cursor()));
   }
 
   private static String rootMessage(Throwable e) {

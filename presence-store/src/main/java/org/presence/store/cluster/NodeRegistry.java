@@ -20,6 +20,30 @@ public interface NodeRegistry {
    */
   CompletionStage<Boolean> heartbeat(String nodeId, Duration lease);
 
+  /** What a {@linkplain #renew renewal} found. */
+  enum Renewal {
+    /** The lease went on: it ran when renewed. */
+    CONTINUED,
+    /**
+     * The lease went on, but it had run out before this renewal, and nobody had cleaned up after
+     * the node yet: the registry's leases are behind (a Redis outage longer than the lease, or a
+     * Redis restored from older data) or the node was frozen. Other nodes' leases may be out of
+     * date in the same way, so the caller judges nobody dead for a while.
+     */
+    LAPSED,
+    /** The node joins: {@link #heartbeat} said false. */
+    JOINED
+  }
+
+  /**
+   * {@link #heartbeat}, telling a lease that had run out before it was renewed ({@link
+   * Renewal#LAPSED}) from one that ran on. This default (a registry that never lets a lease lapse
+   * unnoticed) never answers {@code LAPSED}.
+   */
+  default CompletionStage<Renewal> renew(String nodeId, Duration lease) {
+    return heartbeat(nodeId, lease).thenApply(c -> c ? Renewal.CONTINUED : Renewal.JOINED);
+  }
+
   /**
    * The nodes that held a lease and let it run out, and are not being cleaned up by a live node.
    */
@@ -42,7 +66,11 @@ public interface NodeRegistry {
   /** Gives up {@code nodeId}'s lease at once (a node that drains cleanly). */
   CompletionStage<Void> leave(String nodeId);
 
-  /** The nodes holding a lease now. */
+  /**
+   * The nodes holding a lease now. A caller that finds itself missing, though it renews its lease,
+   * is reading leases that are behind (see {@link Renewal#LAPSED}) and must not take the others
+   * missing for dead.
+   */
   CompletionStage<List<String>> alive();
 
   /**

@@ -60,17 +60,23 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   /**
    * KEYS[4]: the node's lease key of the earlier version; ARGV[2], ARGV[3]: node id, lease ms. 1
-   * when the lease went on: the node was in the set and nobody was cleaning up after it.
+   * when the lease went on: the node was in the set and nobody was cleaning up after it; 2 when it
+   * went on but had run out before (leases behind: {@link NodeRegistry.Renewal#LAPSED}); 0 when the
+   * node joins.
    */
   private static final String HEARTBEAT =
       LEASES
           + """
+          local lapsed = not live(ARGV[2])
           redis.call('HSET', KEYS[1], ARGV[2], now + tonumber(ARGV[3]))
           redis.call('SET', KEYS[4], '1', 'PX', ARGV[3])
           redis.call('HSETNX', KEYS[3], '~', '')
           local was_cleaned = redis.call('HDEL', KEYS[3], ARGV[2])
           local added = redis.call('SADD', KEYS[2], ARGV[2])
           if added == 0 and was_cleaned == 0 then
+            if lapsed then
+              return 2
+            end
             return 1
           end
           return 0
@@ -221,6 +227,11 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   @Override
   public CompletionStage<Boolean> heartbeat(String nodeId, Duration lease) {
+    return renew(nodeId, lease).thenApply(r -> r != Renewal.JOINED);
+  }
+
+  @Override
+  public CompletionStage<Renewal> renew(String nodeId, Duration lease) {
     return heartbeat
         .<Long>run(
             ScriptOutputType.INTEGER,
@@ -228,7 +239,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
             legacyPrefix,
             bytes(nodeId),
             bytes(lease.toMillis()))
-        .thenApply(n -> n == 1L);
+        .thenApply(n -> n == 1L ? Renewal.CONTINUED : n == 2L ? Renewal.LAPSED : Renewal.JOINED);
   }
 
   @Override

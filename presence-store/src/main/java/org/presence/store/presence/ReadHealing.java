@@ -3,10 +3,12 @@ package org.presence.store.presence;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -23,6 +25,13 @@ import java.util.function.Supplier;
  * started after the read was sent (one registry call, shared by the reads waiting for it), since a
  * node renews its lease before it owns any device. A stale cache that still names a dead node only
  * delays the healing until the next reload.
+ *
+ * <p>No read judges a node dead while the node's liveness says no judging may be done ({@code
+ * mayJudge}: the heartbeat failed, or worked again less than two beats ago, or found the node's own
+ * lease had lapsed), nor on a registry answer that leaves this node out (its own lease has run out
+ * in Redis though it renews it: the leases Redis holds are behind, an outage or a restore, and
+ * another node missing from them may only not have renewed yet). Such reads heal nothing and show
+ * what Redis holds.
  */
 public final class ReadHealing {
   /** Where the changes of a healing read go: published to the user's apps, never failing. */
@@ -37,9 +46,13 @@ public final class ReadHealing {
   private final Released released;
   private final LongSupplier millis;
   private final LongSupplier nanos;
+  private final BooleanSupplier mayJudge;
 
-  /** The last loaded set of live nodes and when its load started ({@link #nanos}). */
-  private record Live(Set<String> nodes, long startedNanos) {}
+  /**
+   * The last loaded set of live nodes (with this node), when its load started ({@link #nanos}), and
+   * whether the registry listed this node (else the leases are behind and judge nobody).
+   */
+  private record Live(Set<String> nodes, long startedNanos, boolean listedSelf) {}
 
   /** A load in flight and when it started. */
   private record Load(long startedNanos, CompletableFuture<Live> result) {}
@@ -54,6 +67,8 @@ public final class ReadHealing {
    * @param released where the changes go
    * @param millis the wall clock, epoch milliseconds (the {@code now} of the release)
    * @param nanos a monotonic clock ({@code System::nanoTime})
+   * @param mayJudge whether this node may judge other nodes dead now ({@code
+   *     NodeLiveness::mayJudgeDeaths}); while false, reads heal nothing
    */
   public ReadHealing(
       Supplier<? extends CompletionStage<? extends Collection<String>>> alive,
@@ -61,14 +76,16 @@ public final class ReadHealing {
       Duration refresh,
       Released released,
       LongSupplier millis,
-      LongSupplier nanos) {
+      LongSupplier nanos,
+      BooleanSupplier mayJudge) {
     this.alive = alive;
     this.self = self;
     this.refreshNanos = refresh.toNanos();
     this.released = released;
     this.millis = millis;
     this.nanos = nanos;
-    this.live = new Live(Set.of(self), nanos.getAsLong() - refreshNanos - 1);
+    this.mayJudge = mayJudge;
+    this.live = new Live(Set.of(self), nanos.getAsLong() - refreshNanos - 1, true);
   }
 
   /** The monotonic time a read is sent at, to pass to {@link #liveSince}. */
@@ -84,9 +101,12 @@ public final class ReadHealing {
   /**
    * Whether some of {@code owners} (the nodes of a user's owned devices) are not in the cached set:
    * suspects, to judge with {@link #liveSince}. Starts a background reload when the set is older
-   * than the refresh period. No registry call is waited for.
+   * than the refresh period. No registry call is waited for. None while no node may be judged.
    */
   boolean suspects(Collection<String> owners) {
+    if (!mayJudge.getAsBoolean()) {
+      return false;
+    }
     Live l = live;
     if (nanos.getAsLong() - l.startedNanos() > refreshNanos) {
       load(l.startedNanos());
@@ -104,17 +124,25 @@ public final class ReadHealing {
     return false;
   }
 
-  /** The live nodes as loaded by a registry call that started at or after {@code sentNanos}. */
-  CompletionStage<Set<String>> liveSince(long sentNanos) {
+  /**
+   * The live nodes as loaded by a registry call that started at or after {@code sentNanos}; empty
+   * when no node may be judged dead on them: the registry left this node out, or this node's
+   * liveness says no (asked once the answer is in).
+   */
+  CompletionStage<Optional<Set<String>>> liveSince(long sentNanos) {
     Live l = live;
     if (l.startedNanos() - sentNanos >= 0) {
-      return CompletableFuture.completedFuture(l.nodes());
+      return CompletableFuture.completedFuture(judged(l));
     }
     Load current = loading.get();
     if (current != null && current.startedNanos() - sentNanos >= 0) {
-      return current.result().thenApply(Live::nodes);
+      return current.result().thenApply(this::judged);
     }
-    return load(sentNanos).thenApply(Live::nodes);
+    return load(sentNanos).thenApply(this::judged);
+  }
+
+  private Optional<Set<String>> judged(Live l) {
+    return l.listedSelf() && mayJudge.getAsBoolean() ? Optional.of(l.nodes()) : Optional.empty();
   }
 
   /** A load started at or after {@code notBefore}: the one in flight if it is, else a new one. */
@@ -143,8 +171,8 @@ public final class ReadHealing {
               return;
             }
             Set<String> set = new HashSet<>(nodes);
-            set.add(self);
-            Live loaded = new Live(Set.copyOf(set), started);
+            boolean listedSelf = !set.add(self);
+            Live loaded = new Live(Set.copyOf(set), started, listedSelf);
             Live before = live;
             if (loaded.startedNanos() - before.startedNanos() > 0) {
               live = loaded;

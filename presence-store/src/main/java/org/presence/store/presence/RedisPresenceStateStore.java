@@ -557,7 +557,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   /**
    * The user's hash, healed first when it names a device of a node whose lease is gone ({@link
    * ReadHealing}): then the orphans op runs, its changes go to be published, and the hash is read
-   * again. A healing that fails leaves the read as it was.
+   * again. A healing that fails, or that may not judge nodes now, leaves the read as it was.
    */
   private CompletionStage<Map<String, byte[]>> hash(String user) {
     ReadHealing h = healing;
@@ -576,11 +576,11 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     }
     return h.liveSince(sent)
         .thenCompose(
-            live -> {
-              if (!h.anyGone(owners, live)) {
+            judged -> {
+              if (judged.isEmpty() || !h.anyGone(owners, judged.get())) {
                 return CompletableFuture.completedFuture(raw);
               }
-              return releaseOrphans(user, live, h.nowMillis())
+              return releaseOrphans(user, judged.get(), h.nowMillis())
                   .thenCompose(
                       u -> {
                         if (u != PresenceUpdate.UNCHANGED && u != PresenceUpdate.NOT_OWNER) {

@@ -234,7 +234,8 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
                 updates.add(update);
               },
               System::currentTimeMillis,
-              System::nanoTime));
+              System::nanoTime,
+              () -> true));
       readers.add(st);
     }
     // While the lease runs, reads leave the device alone (and load the readers' caches).
