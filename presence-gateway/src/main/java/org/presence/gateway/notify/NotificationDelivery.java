@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -20,6 +21,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.LiveNotifications;
 import org.presence.gateway.device.NotificationSink;
@@ -91,6 +93,7 @@ public final class NotificationDelivery implements LiveNotifications {
   private final Counter failures;
   private final LatencyHistograms latency;
   private volatile PresenceBus.Subscription subscription;
+  private volatile boolean closed;
 
   NotificationDelivery(
       String nodeId,
@@ -152,8 +155,9 @@ public final class NotificationDelivery implements LiveNotifications {
         .thenAccept(s -> subscription = s);
   }
 
-  /** Stops taking wake-ups. */
+  /** Stops taking wake-ups, and trying again what failed. */
   void close() {
+    closed = true;
     PresenceBus.Subscription s = subscription;
     if (s != null) {
       s.unsubscribe();
@@ -180,9 +184,12 @@ public final class NotificationDelivery implements LiveNotifications {
                         (devices, e) -> {
                           if (e != null) {
                             failures.inc();
-                            LOG.warn("devices of a user unknown; items wait: {}", e.toString());
+                            LOG.warn(
+                                "devices of a user unknown; found again later: {}", e.toString());
+                            lost(List.of(user));
                             return null;
                           }
+                          boolean head = behind.containsKey(user);
                           Map<String, List<UUID>> sessions = new HashMap<>();
                           for (DeviceState d : devices.values()) {
                             if (d.session() != null && !d.node().isEmpty()) {
@@ -196,7 +203,7 @@ public final class NotificationDelivery implements LiveNotifications {
                                 (node, ids) ->
                                     byNode
                                         .computeIfAbsent(node, n -> new ArrayList<>())
-                                        .add(new WakeCodec.Delivery(user, ids, items)));
+                                        .add(new WakeCodec.Delivery(user, ids, items, head)));
                           }
                           return null;
                         },
@@ -260,7 +267,7 @@ public final class NotificationDelivery implements LiveNotifications {
 
         @Override
         public byte[][] user(String user, List<Notification> items) {
-          return WakeCodec.parts(user, items);
+          return WakeCodec.parts(user, items, behind.containsKey(user));
         }
       };
 
@@ -270,7 +277,12 @@ public final class NotificationDelivery implements LiveNotifications {
   private void woken(List<NotificationQueues.Entry> entries, RedisNotificationQueues.Woken w) {
     if (w.lookupFailure() != null) {
       failures.inc();
-      LOG.warn("devices of users unknown; items wait: {}", w.lookupFailure().toString());
+      LOG.warn("devices of users unknown; found again later: {}", w.lookupFailure().toString());
+      Set<String> users = new LinkedHashSet<>();
+      for (NotificationQueues.Entry e : entries) {
+        users.add(e.userSub());
+      }
+      lost(users);
     }
     wakesSent.inc(w.published());
     if (!w.local().isEmpty()) {
@@ -283,7 +295,9 @@ public final class NotificationDelivery implements LiveNotifications {
       w.local()
           .forEach(
               (user, sessions) ->
-                  deliverLocal(new WakeCodec.Delivery(user, sessions, byUser.get(user))));
+                  deliverLocal(
+                      new WakeCodec.Delivery(
+                          user, sessions, byUser.get(user), behind.containsKey(user))));
     }
     w.unsent().forEach(this::publish);
   }
@@ -295,7 +309,12 @@ public final class NotificationDelivery implements LiveNotifications {
             (v, e) -> {
               if (e != null) {
                 failures.inc();
-                LOG.warn("wake-up of node {} lost; its items wait: {}", node, e.toString());
+                LOG.warn("wake-up of node {} lost; sent again later: {}", node, e.toString());
+                try {
+                  lost(WakeCodec.decode(wake).stream().map(WakeCodec.Delivery::user).toList());
+                } catch (IOException | RuntimeException malformed) {
+                  LOG.warn("a lost wake-up unreadable: {}", malformed.toString());
+                }
               }
             });
   }
@@ -312,12 +331,267 @@ public final class NotificationDelivery implements LiveNotifications {
   }
 
   private void deliverLocal(WakeCodec.Delivery d) {
+    if (d.head() || heads.containsKey(d.user())) {
+      // Older items of the user may still wait (or are being read): the queue from its head.
+      readHead(d.user(), d.sessions());
+      return;
+    }
     for (UUID s : d.sessions()) {
       NotificationSink sink = registry.sink(s);
       if (sink != null && d.user().equals(sink.user())) {
         sink.push(d.items(), (items, at) -> written(d.user(), items, at));
       }
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lost wake-ups
+
+  /** Users whose wake-up this node lost, remembered at most (then every session here reads). */
+  static final int BEHIND_MAX = 10_000;
+
+  /** Tries again of a lost wake-up, or of a re-read of the open sessions, before giving up. */
+  static final int RETRIES = 12;
+
+  /**
+   * How long to wait before try {@code attempt} (from 0) again: 250 ms, doubled each time, at most
+   * 30 s; {@link #RETRIES} tries take about 3 minutes.
+   */
+  static long retryDelayMillis(int attempt) {
+    return Math.min(30_000L, 250L << Math.min(attempt, 7));
+  }
+
+  /**
+   * The users whose items were stored but whose wake-up this node could not send (their devices not
+   * found, the publish failed), each with a count of the losses: a catch-up removes a user only
+   * when no loss came since it looked. While a user is here, this node's wake-ups of that user ask
+   * the receiving node to read the queue from its head ({@link WakeCodec.Delivery#head}), so a
+   * newer item never overtakes the waiting older ones.
+   */
+  private final ConcurrentHashMap<String, Long> behind = new ConcurrentHashMap<>();
+
+  /** More users than {@link #BEHIND_MAX} lost: every open session of this node reads its queue. */
+  private final AtomicBoolean behindOverflow = new AtomicBoolean();
+
+  private final AtomicBoolean catchUpScheduled = new AtomicBoolean();
+
+  private final AtomicInteger catchUpAttempt = new AtomicInteger();
+
+  /** The wake-ups of {@code users} were lost: find their sessions again later. */
+  private void lost(java.util.Collection<String> users) {
+    for (String u : users) {
+      if (behind.size() >= BEHIND_MAX && !behind.containsKey(u)) {
+        behindOverflow.set(true);
+      } else {
+        behind.merge(u, 1L, Long::sum);
+      }
+    }
+    scheduleCatchUp();
+  }
+
+  private void scheduleCatchUp() {
+    if (!closed && catchUpScheduled.compareAndSet(false, true)) {
+      later(retryDelayMillis(catchUpAttempt.get()), this::catchUp);
+    }
+  }
+
+  /** Runs {@code task} on the work pool after {@code millis}, unless the node is stopping. */
+  private void later(long millis, Runnable task) {
+    Runnable guarded =
+        () -> {
+          if (!closed) {
+            task.run();
+          }
+        };
+    try {
+      CompletableFuture.delayedExecutor(millis, TimeUnit.MILLISECONDS, work).execute(guarded);
+    } catch (RejectedExecutionException e) {
+      LOG.debug("node stopping: not tried again");
+    }
+  }
+
+  /**
+   * One try: looks up the sessions of every user in {@link #behind}, {@link #CHECK_BATCH} at a
+   * time, and wakes their nodes to read those users' queues from the head; the users not found stay
+   * for the next try, after {@link #retryDelayMillis}, at most {@link #RETRIES} times.
+   */
+  private void catchUp() {
+    catchUpScheduled.set(false);
+    int attempt = catchUpAttempt.getAndIncrement();
+    if (behindOverflow.getAndSet(false)) {
+      LOG.warn(
+          "wake-ups of more than {} users lost; every open session here reads its queue",
+          BEHIND_MAX);
+      rereadAll();
+    }
+    catchUpFrom(new ArrayList<>(behind.keySet()), 0, attempt, new AtomicReference<>());
+  }
+
+  private void catchUpFrom(
+      List<String> users, int from, int attempt, AtomicReference<Throwable> failure) {
+    int to = Math.min(users.size(), from + CHECK_BATCH);
+    if (from >= to) {
+      caughtUp(attempt, failure.get());
+      return;
+    }
+    List<CompletableFuture<?>> lookups = new ArrayList<>(to - from);
+    Map<String, List<WakeCodec.Delivery>> byNode = new HashMap<>();
+    for (String user : users.subList(from, to)) {
+      Long seen = behind.get(user);
+      if (seen == null) {
+        continue;
+      }
+      CompletableFuture<Map<String, DeviceState>> lookup;
+      try {
+        lookup = state.devices(user).toCompletableFuture();
+      } catch (RuntimeException e) {
+        lookup = CompletableFuture.failedFuture(e);
+      }
+      lookups.add(
+          lookup.handle(
+              (devices, e) -> {
+                if (e != null) {
+                  failure.compareAndSet(null, e);
+                  return null;
+                }
+                Map<String, List<UUID>> sessions = new HashMap<>();
+                for (DeviceState d : devices.values()) {
+                  if (d.session() != null && !d.node().isEmpty()) {
+                    sessions.computeIfAbsent(d.node(), n -> new ArrayList<>()).add(d.session());
+                  }
+                }
+                synchronized (byNode) {
+                  sessions.forEach(
+                      (node, ids) ->
+                          byNode
+                              .computeIfAbsent(node, n -> new ArrayList<>())
+                              .add(new WakeCodec.Delivery(user, ids, List.of(), true)));
+                }
+                // Found: unless lost again meanwhile, the wake-ups below (or none: no session,
+                // the items wait for the next) make up for it.
+                behind.remove(user, seen);
+                return null;
+              }));
+    }
+    CompletableFuture.allOf(lookups.toArray(CompletableFuture[]::new))
+        .whenCompleteAsync(
+            (v, e) -> {
+              synchronized (byNode) {
+                byNode.forEach(this::send);
+              }
+              catchUpFrom(users, to, attempt, failure);
+            },
+            work);
+  }
+
+  private void caughtUp(int attempt, Throwable failure) {
+    if (behind.isEmpty() && !behindOverflow.get()) {
+      catchUpAttempt.set(0);
+      return;
+    }
+    if (attempt + 1 >= RETRIES) {
+      LOG.warn(
+          "sessions of {} users not found after {} tries; their items wait for their next"
+              + " session: {}",
+          behind.size(),
+          RETRIES,
+          String.valueOf(failure));
+      behind.clear();
+      behindOverflow.set(false);
+      catchUpAttempt.set(0);
+      return;
+    }
+    LOG.warn(
+        "sessions of {} users not found (try {} of {}); again in {} ms: {}",
+        behind.size(),
+        attempt + 1,
+        RETRIES,
+        retryDelayMillis(attempt + 1),
+        String.valueOf(failure));
+    scheduleCatchUp();
+  }
+
+  /** A user's read of the queue from its head, in flight on this node. */
+  private static final class HeadRead {
+    final Set<UUID> sessions = new HashSet<>();
+
+    /** A wake-up came meanwhile: read once more when this read is done. */
+    boolean again;
+  }
+
+  private final ConcurrentHashMap<String, HeadRead> heads = new ConcurrentHashMap<>();
+
+  /**
+   * Reads {@code user}'s queue from its head and pushes it to {@code sessions} (of this node), what
+   * they already got skipped; a wake-up of the user while the read is in flight asks for one more
+   * read after it instead of pushing its items, which may be newer than what the read brings.
+   */
+  private void readHead(String user, List<UUID> sessions) {
+    boolean[] start = {false};
+    heads.compute(
+        user,
+        (u, r) -> {
+          if (r == null) {
+            r = new HeadRead();
+            start[0] = true;
+          } else {
+            r.again = true;
+          }
+          r.sessions.addAll(sessions);
+          return r;
+        });
+    if (start[0]) {
+      readHeadNow(user);
+    }
+  }
+
+  private void readHeadNow(String user) {
+    List<UUID> sessions = new ArrayList<>();
+    heads.computeIfPresent(
+        user,
+        (u, r) -> {
+          sessions.addAll(r.sessions);
+          r.again = false;
+          return r;
+        });
+    CompletableFuture<List<Notification>> read;
+    try {
+      read = queues.pending(user).toCompletableFuture();
+    } catch (RuntimeException e) {
+      read = CompletableFuture.failedFuture(e);
+    }
+    read.whenCompleteAsync(
+            (items, e) -> {
+              if (e != null) {
+                failures.inc();
+                // Looked up again later (the sessions may have moved meanwhile), then read.
+                lost(List.of(user));
+              } else if (!items.isEmpty()) {
+                for (UUID s : sessions) {
+                  NotificationSink sink = registry.sink(s);
+                  if (sink != null && user.equals(sink.user())) {
+                    sink.push(items, (written, at) -> written(user, written, at));
+                  }
+                }
+              }
+              boolean[] again = {false};
+              heads.computeIfPresent(
+                  user,
+                  (u, r) -> {
+                    again[0] = r.again;
+                    return r.again ? r : null;
+                  });
+              if (again[0]) {
+                readHeadNow(user);
+              }
+            },
+            work)
+        .exceptionally(
+            e -> {
+              // The pool refused the continuation (the node is stopping).
+              heads.remove(user);
+              return null;
+            });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -352,8 +626,15 @@ public final class NotificationDelivery implements LiveNotifications {
    * for the whole node. Most queues are empty, and a node of many sessions would otherwise send a
    * read per session to a Redis that may just be back. A session already waiting is not queued
    * twice when several resubscriptions come together.
+   *
+   * <p>What fails (the question, or a session's read: Redis may not be back yet, the pub/sub
+   * connection often comes back before the command one) is tried again after {@link
+   * #retryDelayMillis}, at most {@link #RETRIES} times, with one log line per try, not one per
+   * session.
    */
   private void rereadAll() {
+    rereadAttempt.set(0);
+    rereadLogged.set(-1);
     registry.forEachSink(
         s -> {
           if (checksQueued.add(s)) {
@@ -424,16 +705,18 @@ public final class NotificationDelivery implements LiveNotifications {
   }
 
   /**
-   * Queues for a read the sessions of {@code batch} whose user has items; all of them when the
-   * question failed (Redis may just be back: each read tries on its own, and fails on its own).
+   * Queues for a read the sessions of {@code batch} whose user has items; when the question failed,
+   * asks again about them later ({@link #rereadFailed}): a read each would fail as the question did
+   * while Redis is away.
    */
   private void checked(List<NotificationSink> batch, Set<String> withItems, Throwable failure) {
     if (failure != null) {
       failures.inc();
-      LOG.warn("which users have notifications not known; reading each: {}", failure.toString());
+      rereadFailed(batch, failure);
+      return;
     }
     for (NotificationSink s : batch) {
-      if ((failure != null || withItems.contains(s.user())) && rereadsQueued.add(s)) {
+      if (withItems.contains(s.user()) && rereadsQueued.add(s)) {
         rereads.add(s);
       }
     }
@@ -473,11 +756,11 @@ public final class NotificationDelivery implements LiveNotifications {
       rereadsQueued.remove(next);
       CompletableFuture<?> read;
       try {
-        read = read(next).toCompletableFuture();
+        read = queues.pending(next.user()).toCompletableFuture();
       } catch (RuntimeException e) {
-        LOG.warn("pending notifications not read; they wait", e);
-        continue;
+        read = CompletableFuture.failedFuture(e);
       }
+      read = read.whenComplete((items, e) -> reread(next, items, e));
       if (!read.isDone()) {
         read.handleAsync(
                 (v, e) -> {
@@ -494,6 +777,78 @@ public final class NotificationDelivery implements LiveNotifications {
         return;
       }
     }
+  }
+
+  /** What a re-read of {@code session}'s queue gave: pushed, or the session tried again later. */
+  @SuppressWarnings("unchecked")
+  private void reread(NotificationSink session, Object items, Throwable e) {
+    if (e != null) {
+      failures.inc();
+      rereadFailed(List.of(session), e);
+    } else {
+      List<Notification> got = (List<Notification>) items;
+      if (!got.isEmpty()) {
+        String user = session.user();
+        session.push(got, (written, at) -> written(user, written, at));
+      }
+    }
+  }
+
+  /** Sessions whose re-read failed, asked about again at the next try. */
+  private final Set<NotificationSink> recheck = ConcurrentHashMap.newKeySet();
+
+  private final AtomicBoolean rereadRetryScheduled = new AtomicBoolean();
+
+  /** The re-read's try: 0 for the one a resubscription starts. */
+  private final AtomicInteger rereadAttempt = new AtomicInteger();
+
+  /** The last try a failure was logged for: one line per try. */
+  private final AtomicInteger rereadLogged = new AtomicInteger(-1);
+
+  private void rereadFailed(List<NotificationSink> sessions, Throwable e) {
+    recheck.addAll(sessions);
+    int attempt = rereadAttempt.get();
+    if (rereadLogged.getAndSet(attempt) != attempt) {
+      if (attempt + 1 >= RETRIES) {
+        LOG.warn(
+            "pending notifications of open sessions not read again (try {} of {}, the last);"
+                + " they wait for the next connect or notification: {}",
+            attempt + 1,
+            RETRIES,
+            e.toString());
+      } else {
+        LOG.warn(
+            "pending notifications of open sessions not read again (try {} of {}); again in {}"
+                + " ms: {}",
+            attempt + 1,
+            RETRIES,
+            retryDelayMillis(attempt),
+            e.toString());
+      }
+    }
+    if (!closed && rereadRetryScheduled.compareAndSet(false, true)) {
+      later(retryDelayMillis(attempt), this::rereadAgain);
+    }
+  }
+
+  /**
+   * The sessions whose re-read failed ask again (those still open), or, after the last try, not.
+   */
+  private void rereadAgain() {
+    rereadRetryScheduled.set(false);
+    int attempt = rereadAttempt.incrementAndGet();
+    List<NotificationSink> again = new ArrayList<>(recheck);
+    recheck.removeAll(again);
+    if (attempt >= RETRIES) {
+      rereadAttempt.set(0);
+      return;
+    }
+    for (NotificationSink s : again) {
+      if (registry.sink(s.session()) == s && checksQueued.add(s)) {
+        checks.add(s);
+      }
+    }
+    startChecking();
   }
 
   @Override

@@ -19,20 +19,30 @@ import org.presence.store.queue.NotificationCodec;
  * items just stored, with the user and the sessions of that node to push them to.
  *
  * <pre>
- * {"d": [{"u": "&lt;user&gt;", "s": ["&lt;session&gt;", ...],
+ * {"d": [{"u": "&lt;user&gt;", "h": true, "s": ["&lt;session&gt;", ...],
  *         "n": [{"i": id, "a": app, "u": puid, "s": source, "m": message, "x": action,
  *                "c": created ms, "e": expires ms, "r": receipts, "p": puid, "o": source}, ...]},
  *        ...]}
  * </pre>
  *
  * <p>Each item is the notification format of the queue ({@link NotificationCodec#writeFields}) with
- * its id as {@code "i"}. Nodes before that shared format named the PUID {@code "p"} and the source
- * {@code "o"}: for rolling upgrades (docs/cluster.md) items still carry those two keys, and a
- * wake-up from an older node, without {@code "u"} and {@code "s"}, is still read.
+ * its id as {@code "i"}. {@code "h": true} (left out when false) asks the node to read the user's
+ * queue from its head and push that instead of the items alone: the sending node lost an earlier
+ * wake-up of that user, whose items, older, still wait (docs/notifications.md); a node that does
+ * not know the key pushes the items. Nodes before that shared format named the PUID {@code "p"} and
+ * the source {@code "o"}: for rolling upgrades (docs/cluster.md) items still carry those two keys,
+ * and a wake-up from an older node, without {@code "u"} and {@code "s"}, is still read.
  */
 final class WakeCodec {
-  /** Items for the sessions of one user on one node. */
-  record Delivery(String user, List<UUID> sessions, List<Notification> items) {}
+  /**
+   * Items for the sessions of one user on one node; with {@code head}, the user's whole queue is
+   * read and pushed instead, from its oldest item.
+   */
+  record Delivery(String user, List<UUID> sessions, List<Notification> items, boolean head) {
+    Delivery(String user, List<UUID> sessions, List<Notification> items) {
+      this(user, sessions, items, false);
+    }
+  }
 
   private WakeCodec() {}
 
@@ -44,6 +54,9 @@ final class WakeCodec {
       for (Delivery d : deliveries) {
         g.writeStartObject();
         g.writeStringField("u", d.user());
+        if (d.head()) {
+          g.writeBooleanField("h", true);
+        }
         g.writeArrayFieldStart("s");
         for (UUID s : d.sessions()) {
           g.writeString(s.toString());
@@ -87,12 +100,23 @@ final class WakeCodec {
    * those deliveries.
    */
   static byte[][] parts(String user, List<Notification> items) {
+    return parts(user, items, false);
+  }
+
+  /**
+   * {@link #parts(String, List)} of a delivery that reads the queue from its head when {@code
+   * fromHead}.
+   */
+  static byte[][] parts(String user, List<Notification> items, boolean fromHead) {
     ByteArrayOutputStream head = new ByteArrayOutputStream(64);
     ByteArrayOutputStream tail = new ByteArrayOutputStream(256 * items.size());
     try {
       try (JsonGenerator g = Json.documents().createGenerator(head)) {
         g.writeStartObject();
         g.writeStringField("u", user);
+        if (fromHead) {
+          g.writeBooleanField("h", true);
+        }
         g.writeEndObject();
       }
       try (JsonGenerator g = Json.documents().createGenerator(tail)) {
@@ -142,6 +166,7 @@ final class WakeCodec {
 
   private static Delivery delivery(JsonParser p) throws IOException {
     String user = null;
+    boolean head = false;
     List<UUID> sessions = new ArrayList<>();
     List<Notification> items = new ArrayList<>();
     while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -149,6 +174,7 @@ final class WakeCodec {
       JsonToken v = p.nextToken();
       switch (f) {
         case "u" -> user = p.getText();
+        case "h" -> head = v == JsonToken.VALUE_TRUE;
         case "s" -> {
           expect(v, JsonToken.START_ARRAY);
           while (p.nextToken() == JsonToken.VALUE_STRING) {
@@ -167,7 +193,7 @@ final class WakeCodec {
     if (user == null) {
       throw new IOException("delivery without a user");
     }
-    return new Delivery(user, sessions, items);
+    return new Delivery(user, sessions, items, head);
   }
 
   private static Notification item(JsonParser p) throws IOException {

@@ -445,6 +445,100 @@ public abstract class NotificationsContract {
     }
   }
 
+  /**
+   * Has the Redis server holding {@code key} (every server when null) refuse the nodes' scripts and
+   * {@code HGETALL} (every queue read and session lookup) until called again with {@code refuse}
+   * false, as a Redis that is away fails them; false where there is no Redis.
+   */
+  protected boolean refuseScripts(String key, boolean refuse) {
+    return false;
+  }
+
+  /**
+   * The key of {@code sub}'s presence hash when it is on another Redis than the user's queues and
+   * application {@code appId}'s rate bucket (a Redis Cluster: a batch is stored there, then its
+   * sessions are looked up on the other), else null.
+   */
+  protected String presenceApartFromQueues(String sub, long appId) {
+    return null;
+  }
+
+  /**
+   * The node's pub/sub connection is back before its queue reads work (a restarted Redis): the
+   * re-read of its open sessions' queues fails, and is tried again until it works; the item that
+   * waited reaches the device without a new connect or notification.
+   */
+  @Test
+  void aFailedReReadAfterAResubscription_isTriedAgain_untilTheQueuesAnswer() throws Exception {
+    App app = app("Again");
+    String ria = email("ria");
+    String puid = grant(nodeA(), ria, app.id());
+    try (DeviceTestClient d = device(nodeB(), ria, "phone")) {
+      assertThat(d.notifications(QUIET)).isNull();
+      Instant now = Instant.now();
+      Notification item =
+          new Notification(
+              UUID.randomUUID().toString().replace("-", ""),
+              app.id(),
+              puid,
+              "Again",
+              "while away",
+              "https://again.example/open",
+              now,
+              now.plusSeconds(60),
+              false);
+      done(nodeA().server().store().notifications().enqueue(sub(ria), item));
+      assumeTrue(refuseScripts(null, true), "no Redis");
+      try {
+        assumeTrue(cutPubSubConnections(), "no pub/sub to cut");
+        // Resubscribed at once; its re-read fails meanwhile.
+        assertThat(d.notifications(Duration.ofMillis(1200))).isNull();
+      } finally {
+        refuseScripts(null, false);
+      }
+      assertThat(messages(d.notifications().notifications())).containsExactly("while away");
+      await().atMost(WAIT).until(() -> pending(ria).isEmpty());
+    }
+  }
+
+  /**
+   * Items stored while their user's sessions could not be looked up (the Redis of the presence hash
+   * failing over) wait in the queue but reach the connected device once the lookup works again,
+   * without a new connect; an item posted meanwhile does not overtake them: the device gets them in
+   * the order they were posted.
+   */
+  @Test
+  void itemsWhoseSessionsWereNotFound_reachTheDeviceLater_inOrder() throws Exception {
+    App app = app("Lookup");
+    String lia = null;
+    String presence = null;
+    for (int i = 0; i < 50 && presence == null; i++) {
+      lia = email("lia");
+      presence = presenceApartFromQueues(sub(lia), app.id());
+    }
+    assumeTrue(presence != null, "sessions looked up with the items stored");
+    String puid = grant(nodeA(), lia, app.id());
+    try (DeviceTestClient d = device(nodeB(), lia, "phone")) {
+      assertThat(d.notifications(QUIET)).isNull();
+      assertThat(refuseScripts(presence, true)).isTrue();
+      try {
+        for (String m : List.of("m1", "m2", "m3")) {
+          assertThat(ack(post(nodeA(), app.id(), app.key(), batch(item(puid, m)))).stored())
+              .isEqualTo(1);
+        }
+        assertThat(d.notifications(QUIET)).isNull();
+      } finally {
+        refuseScripts(presence, false);
+      }
+      // Posted once the lookup works again, likely before the node's next try for the others.
+      assertThat(ack(post(nodeA(), app.id(), app.key(), batch(item(puid, "m4")))).stored())
+          .isEqualTo(1);
+      assertThat(messages(d.notifications(4))).containsExactly("m1", "m2", "m3", "m4");
+      String user = lia;
+      await().atMost(WAIT).until(() -> pending(user).isEmpty());
+    }
+  }
+
   @Test
   void severalDevices_eachConnectedDeviceGetsThem() {
     App app = app("Multi");

@@ -67,4 +67,15 @@ class NotificationsIT extends NotificationsContract {
     }
     return true;
   }
+
+  @Override
+  protected boolean refuseScripts(String key, boolean refuse) {
+    RedisClient raw = RedisClient.create(Backends.redisUrl());
+    try (StatefulRedisConnection<String, String> c = raw.connect()) {
+      RedisScripts.refuse(c.sync(), refuse);
+    } finally {
+      raw.shutdown();
+    }
+    return true;
+  }
 }

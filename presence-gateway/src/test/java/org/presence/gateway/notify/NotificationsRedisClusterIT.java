@@ -2,7 +2,9 @@ package org.presence.gateway.notify;
 
 import io.lettuce.core.KillArgs;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -11,7 +13,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.TestCluster;
 import org.presence.gateway.testing.TestNode;
+import org.presence.store.queue.UserKeys;
 import org.presence.store.redis.RedisBackend;
+import org.presence.store.redis.RedisKeys;
 import org.presence.store.testing.Backends;
 
 /**
@@ -78,5 +82,42 @@ class NotificationsRedisClusterIT extends NotificationsContract {
       raw.shutdown();
     }
     return true;
+  }
+
+  @Override
+  protected boolean refuseScripts(String key, boolean refuse) {
+    RedisClusterClient raw =
+        RedisClusterClient.create(RedisBackend.clusterSeeds(Backends.redisClusterUrl()));
+    try (StatefulRedisClusterConnection<String, String> c = raw.connect()) {
+      for (RedisClusterNode n : c.getPartitions()) {
+        if (n.is(RedisClusterNode.NodeFlag.UPSTREAM)
+            && (key == null || n.hasSlot(SlotHash.getSlot(key)))) {
+          RedisScripts.refuse(c.getConnection(n.getNodeId()).sync(), refuse);
+        }
+      }
+    } finally {
+      raw.shutdown();
+    }
+    return true;
+  }
+
+  @Override
+  protected String presenceApartFromQueues(String sub, long appId) {
+    RedisKeys keys = new RedisKeys(cluster.prefix());
+    String presence = keys.presence(sub);
+    String queues = keys.user("nqa", UserKeys.of(sub));
+    // The application's rate bucket (RedisTokenBuckets), taken by every post.
+    String bucket = keys.group("r:notify:" + appId, "rate", "");
+    RedisClusterClient raw =
+        RedisClusterClient.create(RedisBackend.clusterSeeds(Backends.redisClusterUrl()));
+    try (StatefulRedisClusterConnection<String, String> c = raw.connect()) {
+      RedisClusterNode p = c.getPartitions().getPartitionBySlot(SlotHash.getSlot(presence));
+      RedisClusterNode q = c.getPartitions().getPartitionBySlot(SlotHash.getSlot(queues));
+      RedisClusterNode r = c.getPartitions().getPartitionBySlot(SlotHash.getSlot(bucket));
+      boolean apart = !p.getNodeId().equals(q.getNodeId()) && !p.getNodeId().equals(r.getNodeId());
+      return apart ? presence : null;
+    } finally {
+      raw.shutdown();
+    }
   }
 }
