@@ -76,12 +76,14 @@ class WakeCodecTest {
     List<WakeCodec.Delivery> ds =
         List.of(
             new WakeCodec.Delivery("dev:a", List.of(S, s2), List.of(N, odd)),
-            new WakeCodec.Delivery("dev:\"b\" {u:x}", List.of(s2), List.of(odd)));
+            new WakeCodec.Delivery("dev:\"b\" {u:x}", List.of(s2), List.of(odd)),
+            // Read the queue from its head ("h": true).
+            new WakeCodec.Delivery("dev:c", List.of(S), List.of(), true));
     java.io.ByteArrayOutputStream m = new java.io.ByteArrayOutputStream();
     m.writeBytes(WakeCodec.OPEN);
     for (int i = 0; i < ds.size(); i++) {
       WakeCodec.Delivery d = ds.get(i);
-      byte[][] parts = WakeCodec.parts(d.user(), d.items());
+      byte[][] parts = WakeCodec.parts(d.user(), d.items(), d.head());
       if (i > 0) {
         m.write(',');
       }
