@@ -4,6 +4,7 @@ import com.codahale.metrics.Counter;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -378,7 +379,7 @@ public final class NotificationDelivery implements LiveNotifications {
   private final AtomicInteger catchUpAttempt = new AtomicInteger();
 
   /** The wake-ups of {@code users} were lost: find their sessions again later. */
-  private void lost(java.util.Collection<String> users) {
+  private void lost(Collection<String> users) {
     for (String u : users) {
       if (behind.size() >= BEHIND_MAX && !behind.containsKey(u)) {
         behindOverflow.set(true);
