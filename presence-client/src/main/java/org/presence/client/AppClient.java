@@ -132,6 +132,7 @@ public final class AppClient implements AutoCloseable {
   private final Backoff reconnect;
   private final HttpClient http;
   private final Duration idleTimeout;
+  private final Duration stableAfter;
   private final int rateLimitRetries;
   private final boolean updates;
   private final ScheduledExecutorService exec;
@@ -160,6 +161,7 @@ public final class AppClient implements AutoCloseable {
     this.reconnect = b.backoff.copy();
     this.http = b.http != null ? b.http : HttpClient.newHttpClient();
     this.idleTimeout = b.idleTimeout;
+    this.stableAfter = b.stableAfter;
     this.rateLimitRetries = b.rateLimitRetries;
     this.updates = b.updates;
     this.transport = b.transport;
@@ -372,7 +374,16 @@ public final class AppClient implements AutoCloseable {
 
   private void connected(int gen) {
     open = true;
-    reconnect.reset();
+    // The backoff starts afresh only once the connection has stayed up for a while (a node that
+    // accepts and drops at once is retried with a growing wait).
+    exec.schedule(
+        () -> {
+          if (gen == generation && open) {
+            reconnect.reset();
+          }
+        },
+        stableAfter.toMillis(),
+        TimeUnit.MILLISECONDS);
     listener.onConnected(transport == Transport.STREAM ? Transport.STREAM : Transport.WEBSOCKET);
   }
 
@@ -782,6 +793,7 @@ public final class AppClient implements AutoCloseable {
     private Backoff backoff = Backoff.defaults();
     private HttpClient http;
     private Duration idleTimeout = Duration.ofSeconds(75);
+    private Duration stableAfter = Duration.ofSeconds(30);
     private int rateLimitRetries = 3;
     private Transport transport = Transport.AUTO;
     private long since = -1;
@@ -819,6 +831,15 @@ public final class AppClient implements AutoCloseable {
     /** The reconnect backoff (default: 500 ms doubling to 30 s, full jitter). */
     public Builder backoff(Backoff backoff) {
       this.backoff = Objects.requireNonNull(backoff);
+      return this;
+    }
+
+    /**
+     * How long a connection must stay up before the reconnect backoff starts again from its first
+     * wait (default 30 s): connections that end sooner count as failed attempts.
+     */
+    public Builder resetBackoffAfter(Duration stable) {
+      this.stableAfter = Objects.requireNonNull(stable);
       return this;
     }
 

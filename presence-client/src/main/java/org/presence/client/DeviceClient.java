@@ -32,7 +32,9 @@ import java.util.function.Supplier;
  *   <li><b>Reconnects.</b> When the session is lost (a negative errno, the node stopping, the
  *       network), the client opens a new session after an exponential backoff with full jitter
  *       ({@link Backoff}), and sends the latest status again: a new session shows nothing until it
- *       sends one. Errno −2 (another connection of the same device took over) stops it.
+ *       sends one. The backoff starts afresh only after a session stayed up 30 s ({@link
+ *       Builder#resetBackoffAfter}). Errno −2 (another connection of the same device took over)
+ *       stops it.
  *   <li><b>Slow down.</b> A request refused with errno 40 is sent again after a backoff of its own;
  *       requests go one at a time, in order.
  *   <li><b>Notifications.</b> Delivered to the listener once per id (the node may rarely send one
@@ -101,6 +103,7 @@ public final class DeviceClient implements AutoCloseable {
   private final HttpClient http;
   private final Duration answerTimeout;
   private final Duration idleTimeout;
+  private final Duration stableAfter;
   private final ScheduledExecutorService exec;
 
   // State below: only on exec.
@@ -159,6 +162,7 @@ public final class DeviceClient implements AutoCloseable {
     this.http = b.http != null ? b.http : HttpClient.newHttpClient();
     this.answerTimeout = b.answerTimeout;
     this.idleTimeout = b.idleTimeout;
+    this.stableAfter = b.stableAfter;
     this.exec =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -549,7 +553,17 @@ public final class DeviceClient implements AutoCloseable {
     if (expiresAt > 0) {
       scheduleRefresh(gen, expiresAt);
     }
-    reconnect.reset();
+    // The backoff starts afresh only once the session has stayed up for a while: a node that
+    // answers the connect and ends the session at once is retried with a growing wait, not at the
+    // first wait forever.
+    exec.schedule(
+        () -> {
+          if (gen == generation && session != null) {
+            reconnect.reset();
+          }
+        },
+        stableAfter.toMillis(),
+        TimeUnit.MILLISECONDS);
     // The new session shows nothing until a status: send the latest again, unless one is queued.
     boolean statusQueued = queue.stream().anyMatch(r -> r.status != null);
     if (desired != null && !statusQueued) {
@@ -720,6 +734,7 @@ public final class DeviceClient implements AutoCloseable {
     private HttpClient http;
     private Duration answerTimeout = Duration.ofSeconds(15);
     private Duration idleTimeout = Duration.ofSeconds(75);
+    private Duration stableAfter = Duration.ofSeconds(30);
 
     private Builder(URI uri) {
       this.uri = Objects.requireNonNull(uri, "uri");
@@ -787,6 +802,15 @@ public final class DeviceClient implements AutoCloseable {
      */
     public Builder idleTimeout(Duration timeout) {
       this.idleTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * How long a session must stay up before the reconnect backoff starts again from its first wait
+     * (default 30 s): sessions that end sooner count as failed attempts.
+     */
+    public Builder resetBackoffAfter(Duration stable) {
+      this.stableAfter = Objects.requireNonNull(stable);
       return this;
     }
 

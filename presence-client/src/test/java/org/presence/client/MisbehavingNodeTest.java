@@ -1,0 +1,136 @@
+package org.presence.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The clients against a {@link FakeNode} that does what a real node should not (or only rarely
+ * does): sessions ended at once, errors the client must stop on, clocks that disagree, servers that
+ * never answer or answer too much.
+ */
+class MisbehavingNodeTest {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+
+  /** Records what a device's listener is told. */
+  static class DeviceEvents implements DeviceClient.Listener {
+    final List<String> sessions = new CopyOnWriteArrayList<>();
+    final List<PresenceException> causes = new CopyOnWriteArrayList<>();
+    final List<Duration> waits = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void onConnected(String sessionId) {
+      sessions.add(sessionId);
+    }
+
+    @Override
+    public void onDisconnected(PresenceException cause, Duration retryIn) {
+      causes.add(cause);
+      waits.add(retryIn);
+    }
+  }
+
+  private static String accepted(int n) {
+    return "{\"result\":true,\"session_id\":\"s" + n + "\"}";
+  }
+
+  @Test
+  void device_sessionsEndedRightAfterTheConnectAnswer_areRetriedWithAGrowingBackoff()
+      throws Exception {
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText(accepted(n));
+              c.sendClose(4010, "aborted");
+              c.drain();
+            })) {
+      DeviceEvents events = new DeviceEvents();
+      try (DeviceClient dev =
+          DeviceClient.builder(node.uri())
+              .token(() -> "t")
+              .backoff(new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5)))
+              .listener(events)
+              .start()) {
+        await().atMost(WAIT).until(() -> events.waits.size() >= 6);
+        // Every session was answered, yet none stayed up: the ceilings grow (100 ms, 200 ms, ...),
+        // so six draws all below the first ceiling are next to impossible.
+        assertThat(events.sessions).hasSizeGreaterThanOrEqualTo(6);
+        assertThat(events.waits.subList(0, 6)).anyMatch(w -> w != null && w.toMillis() > 100);
+      }
+    }
+  }
+
+  @Test
+  void device_aSessionThatStayedUp_startsTheBackoffAfresh() throws Exception {
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText(accepted(n));
+              if (n >= 5) {
+                Thread.sleep(700);
+              }
+              c.sendClose(4010, "aborted");
+              c.drain();
+            })) {
+      DeviceEvents events = new DeviceEvents();
+      try (DeviceClient dev =
+          DeviceClient.builder(node.uri())
+              .token(() -> "t")
+              .backoff(new Backoff(Duration.ofMillis(50), Duration.ofMillis(400)))
+              .resetBackoffAfter(Duration.ofMillis(300))
+              .listener(events)
+              .start()) {
+        await().atMost(WAIT).until(() -> events.waits.size() >= 6);
+        // The fifth session stayed up 700 ms: the wait after it is below the first ceiling again.
+        assertThat(events.waits.get(4).toMillis()).isLessThanOrEqualTo(50);
+      }
+    }
+  }
+
+  @Test
+  void app_connectionsEndedRightAfterTheAnswer_areRetriedWithAGrowingBackoff() throws Exception {
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText("{\"result\":true}");
+              c.sendClose(4500, "");
+              c.drain();
+            })) {
+      List<Duration> waits = new CopyOnWriteArrayList<>();
+      List<AppClient.Transport> connects = new CopyOnWriteArrayList<>();
+      try (AppClient app =
+          AppClient.builder(node.uri(), 7, "key")
+              .transport(AppClient.Transport.WEBSOCKET)
+              .backoff(new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5)))
+              .listener(
+                  new AppClient.Listener() {
+                    @Override
+                    public void onConnected(AppClient.Transport t) {
+                      connects.add(t);
+                    }
+
+                    @Override
+                    public void onDisconnected(PresenceException cause, Duration retryIn) {
+                      waits.add(retryIn);
+                    }
+                  })
+              .start()) {
+        await().atMost(WAIT).until(() -> waits.size() >= 6);
+        assertThat(connects).hasSizeGreaterThanOrEqualTo(6);
+        assertThat(waits.subList(0, 6)).anyMatch(w -> w != null && w.toMillis() > 100);
+      }
+    }
+  }
+
+  static <T> T get(CompletableFuture<T> f) {
+    return f.orTimeout(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).join();
+  }
+}
