@@ -33,8 +33,8 @@ import java.util.function.Supplier;
  *       network), the client opens a new session after an exponential backoff with full jitter
  *       ({@link Backoff}), and sends the latest status again: a new session shows nothing until it
  *       sends one. The backoff starts afresh only after a session stayed up 30 s ({@link
- *       Builder#resetBackoffAfter}). Errno −2 (another connection of the same device took over)
- *       stops it.
+ *       Builder#resetBackoffAfter}). Errno −2 (another connection of the same device took over) and
+ *       −12 (the user revoked the device: pair it again) stop it.
  *   <li><b>Slow down.</b> A request refused with errno 40 is sent again after a backoff of its own;
  *       requests go one at a time, in order.
  *   <li><b>Notifications.</b> Delivered to the listener once per id (the node may rarely send one
@@ -64,7 +64,8 @@ public final class DeviceClient implements AutoCloseable {
 
     /**
      * The session ended or could not be opened. {@code retryIn} is the wait before the next
-     * attempt, or {@code null} when the client has stopped (closed, or replaced by errno −2).
+     * attempt, or {@code null} when the client has stopped (closed, replaced by errno −2, or the
+     * device revoked, errno −12).
      */
     default void onDisconnected(PresenceException cause, Duration retryIn) {}
   }
@@ -89,6 +90,9 @@ public final class DeviceClient implements AutoCloseable {
 
   /** Errno −2: a newer connection of this device took over; do not reconnect. */
   public static final int SESSION_REPLACED = -2;
+
+  /** Errno −12: the user revoked this (paired) device; do not reconnect, pair it again. */
+  public static final int DEVICE_REVOKED = -12;
 
   private static final int MAX_FRAME_CHARS = 1 << 20;
   private static final int REMEMBERED_IDS = 1000;
@@ -390,7 +394,7 @@ public final class DeviceClient implements AutoCloseable {
       inFlight = null;
     }
     pausedForSlowDown = false;
-    if (why.errno() == SESSION_REPLACED) {
+    if (why.errno() == SESSION_REPLACED || why.errno() == DEVICE_REVOKED) {
       stopped = true;
       failAll(why);
       listener.onDisconnected(why, null);

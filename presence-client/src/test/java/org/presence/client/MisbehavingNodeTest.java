@@ -95,6 +95,37 @@ class MisbehavingNodeTest {
   }
 
   @Test
+  void device_revoked_stopsTheClient_withoutReconnecting() throws Exception {
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText(accepted(n));
+              c.readText();
+              c.sendText("{\"errno\":-12,\"reason\":\"Device revoked by its user\"}");
+              c.sendClose(4012, "");
+              c.drain();
+            })) {
+      DeviceEvents events = new DeviceEvents();
+      try (DeviceClient dev =
+          DeviceClient.builder(node.uri())
+              .token(() -> "t")
+              .backoff(new Backoff(Duration.ofMillis(20), Duration.ofMillis(40)))
+              .listener(events)
+              .start()) {
+        CompletableFuture<Void> status = dev.status(PresenceStatus.ONLINE, null);
+        await().atMost(WAIT).until(() -> !events.waits.isEmpty());
+        assertThat(events.causes.get(0).errno()).isEqualTo(DeviceClient.DEVICE_REVOKED);
+        assertThat(events.waits.get(0)).isNull();
+        assertThat(status).failsWithin(WAIT);
+        Thread.sleep(300);
+        assertThat(node.connections()).isEqualTo(1);
+        assertThat(events.waits).hasSize(1);
+      }
+    }
+  }
+
+  @Test
   void app_connectionsEndedRightAfterTheAnswer_areRetriedWithAGrowingBackoff() throws Exception {
     try (FakeNode node =
         FakeNode.start(

@@ -62,6 +62,24 @@ public final class PresenceDaemon implements AutoCloseable {
     default void policy(Policy policy) {}
 
     default void statusSent(PresenceStatus status, Duration idle) {}
+
+    /**
+     * The daemon stopped by itself: the device was revoked (errno −12), or its token supplier threw
+     * {@link PairingRevokedException}. It must be paired again.
+     */
+    default void stopped(PresenceException cause) {}
+  }
+
+  /**
+   * Thrown by a token supplier whose pairing the node no longer accepts (a refresh answered {@code
+   * invalid_grant}): the daemon stops instead of trying again.
+   */
+  public static final class PairingRevokedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public PairingRevokedException(String message) {
+      super(message);
+    }
   }
 
   private final URI node;
@@ -90,6 +108,7 @@ public final class PresenceDaemon implements AutoCloseable {
   private volatile PresenceStatus sent;
   private boolean idleFailed;
   private int settingsFrames;
+  private boolean revoked;
 
   private PresenceDaemon(Builder b) {
     this.node = b.node;
@@ -206,7 +225,7 @@ public final class PresenceDaemon implements AutoCloseable {
   // On exec
 
   private void evaluate() {
-    if (policy == null) {
+    if (policy == null || revoked) {
       return;
     }
     Duration d;
@@ -355,13 +374,51 @@ public final class PresenceDaemon implements AutoCloseable {
 
     @Override
     public void onDisconnected(PresenceException cause, Duration retryIn) {
-      if (retryIn == null) {
-        LOG.warn("session ended: {}; not reconnecting", cause.getMessage());
+      String why = describe(cause);
+      if (isRevoked(cause)) {
+        LOG.error(
+            "this device's pairing was revoked ({}): stopping; pair it again by starting the daemon"
+                + " again (presence daemon, or systemctl --user restart presence-daemon), which"
+                + " prints a code to enter at the node's /pair page",
+            why);
+        run(
+            () -> {
+              if (!revoked) {
+                revoked = true;
+                client.close();
+                events.stopped(cause);
+              }
+            });
+      } else if (retryIn == null) {
+        LOG.warn("session ended: {}; not reconnecting", why);
       } else {
-        LOG.info(
-            "connection lost ({}); reconnecting in {} ms", cause.getMessage(), retryIn.toMillis());
+        LOG.info("connection lost ({}); reconnecting in {} ms", why, retryIn.toMillis());
       }
     }
+  }
+
+  /** The exception's message with those of its causes (the root of a failed connect). */
+  static String describe(Throwable e) {
+    StringBuilder b = new StringBuilder(String.valueOf(e.getMessage()));
+    int depth = 0;
+    for (Throwable c = e.getCause(); c != null && c != e && depth < 5; c = c.getCause(), depth++) {
+      b.append(": ").append(c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName());
+    }
+    return b.toString();
+  }
+
+  /** Errno −12, or a token supplier that says its pairing is revoked. */
+  static boolean isRevoked(PresenceException cause) {
+    if (cause.errno() == DeviceClient.DEVICE_REVOKED) {
+      return true;
+    }
+    int depth = 0;
+    for (Throwable c = cause.getCause(); c != null && depth < 8; c = c.getCause(), depth++) {
+      if (c instanceof PairingRevokedException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The user's answers from the desktop, sent to the node. */

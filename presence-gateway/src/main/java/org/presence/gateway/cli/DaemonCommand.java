@@ -165,8 +165,21 @@ final class DaemonCommand implements Callable<Integer> {
     if (display != null && !display.isEmpty()) {
       idle = idle.orElse(new X11Idle(display));
     }
+    CountDownLatch stopped = new CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean revoked =
+        new java.util.concurrent.atomic.AtomicBoolean();
     PresenceDaemon daemon =
         PresenceDaemon.builder(base)
+            .events(
+                new PresenceDaemon.Events() {
+                  @Override
+                  public void stopped(org.presence.client.PresenceException cause) {
+                    // Revoked: exit 1, after which the user unit starts it again (RestartSec) and
+                    // it pairs at start.
+                    revoked.set(true);
+                    stopped.countDown();
+                  }
+                })
             .tokens(supplier)
             .device(id)
             .idle(idle)
@@ -178,7 +191,6 @@ final class DaemonCommand implements Callable<Integer> {
             .start();
     out.println("presence daemon: device " + id + " on " + base + " (stop with SIGTERM)");
     out.flush();
-    CountDownLatch stopped = new CountDownLatch(1);
     Thread hook =
         new Thread(
             () -> {
@@ -191,6 +203,12 @@ final class DaemonCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       stopped.await();
+      if (revoked.get() && Runtime.getRuntime().removeShutdownHook(hook)) {
+        hook.run();
+        err.println(
+            "presence: this device's pairing was revoked: start presence daemon again to pair it");
+        return PresenceCli.EXIT_STARTUP;
+      }
     } catch (InterruptedException e) {
       // Stopped from inside the JVM (a test, an embedding program): the same orderly stop.
       if (Runtime.getRuntime().removeShutdownHook(hook)) {

@@ -221,6 +221,9 @@ final class DeviceCommand implements Callable<Integer> {
       }
       try {
         return pairing.refresh().token();
+      } catch (DevicePairing.Revoked e) {
+        // Not worth trying again: the daemon stops and says to pair again.
+        throw new org.presence.daemon.PresenceDaemon.PairingRevokedException(e.getMessage());
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       } catch (InterruptedException e) {

@@ -44,6 +44,15 @@ final class DevicePairing {
    */
   static final String CLIENT_ID = "presence-device";
 
+  /** A refresh answered {@code invalid_grant}: the pairing is revoked or unknown to the node. */
+  static final class Revoked extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    Revoked(String message) {
+      super(message);
+    }
+  }
+
   /** A fresh identity token and its lifetime in seconds. */
   record Identity(String token, long expiresIn) {}
 
@@ -84,6 +93,9 @@ final class DevicePairing {
       throw new IOException("no refresh token in " + file);
     }
     Map<String, String> r = refreshWith(stored);
+    if ("invalid_grant".equals(r.get("error"))) {
+      throw new Revoked("the node refused the refresh token (revoked?): " + describe(r));
+    }
     if (!r.containsKey("access_token")) {
       throw new IOException("cannot refresh the identity: " + describe(r));
     }
