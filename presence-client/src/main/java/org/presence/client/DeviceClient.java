@@ -45,7 +45,10 @@ import java.util.function.Supplier;
  * block. {@link #close()} ends the session and the thread.
  */
 public final class DeviceClient implements AutoCloseable {
-  /** What a device is told. All calls come from the client's thread, one at a time. */
+  /**
+   * What a device is told. All calls come from the client's thread, one at a time. An exception a
+   * call throws is logged ({@link System.Logger}, WARNING) and the session goes on.
+   */
   public interface Listener {
     /** A new session is open (the first, or after a reconnect). */
     default void onConnected(String sessionId) {}
@@ -94,6 +97,7 @@ public final class DeviceClient implements AutoCloseable {
   /** Errno −12: the user revoked this (paired) device; do not reconnect, pair it again. */
   public static final int DEVICE_REVOKED = -12;
 
+  private static final System.Logger LOG = System.getLogger(DeviceClient.class.getName());
   private static final int MAX_FRAME_CHARS = 1 << 20;
   private static final int REMEMBERED_IDS = 1000;
 
@@ -262,8 +266,12 @@ public final class DeviceClient implements AutoCloseable {
           }
           pausedForSlowDown = false;
           reconnect.reset();
-          listener.onDisconnected(
-              new PresenceException(PresenceException.NO_ERRNO, 0, "Reconnecting"), Duration.ZERO);
+          tell(
+              "onDisconnected",
+              () ->
+                  listener.onDisconnected(
+                      new PresenceException(PresenceException.NO_ERRNO, 0, "Reconnecting"),
+                      Duration.ZERO));
           attempt();
         });
   }
@@ -397,12 +405,24 @@ public final class DeviceClient implements AutoCloseable {
     if (why.errno() == SESSION_REPLACED || why.errno() == DEVICE_REVOKED) {
       stopped = true;
       failAll(why);
-      listener.onDisconnected(why, null);
+      tell("onDisconnected", () -> listener.onDisconnected(why, null));
       return;
     }
     Duration wait = reconnect.next();
-    listener.onDisconnected(why, wait);
+    tell("onDisconnected", () -> listener.onDisconnected(why, wait));
     retry = exec.schedule(this::attempt, wait.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Calls the listener. An exception it throws is logged and otherwise ignored: the session goes on
+   * (the frame's notifications count as delivered), as it would had the listener returned.
+   */
+  private void tell(String what, Runnable call) {
+    try {
+      call.run();
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "DeviceClient: the listener's " + what + " threw", e);
+    }
   }
 
   /** Runs {@code task} on the client's thread, unless the client is closed. */
@@ -501,7 +521,7 @@ public final class DeviceClient implements AutoCloseable {
       return;
     }
     if (f instanceof DeviceFrames.SettingsChanged s) {
-      listener.onSettings(s.settings());
+      tell("onSettings", () -> listener.onSettings(s.settings()));
       return;
     }
     if (f instanceof DeviceFrames.Accepted a) {
@@ -516,7 +536,7 @@ public final class DeviceClient implements AutoCloseable {
         long expiresAt = a.expiresAt();
         answered(null);
         if (r != null && r.assertion != null && expiresAt > 0) {
-          listener.onIdentityRefreshed(expiresAt);
+          tell("onIdentityRefreshed", () -> listener.onIdentityRefreshed(expiresAt));
           scheduleRefresh(gen, expiresAt);
         }
       }
@@ -573,7 +593,7 @@ public final class DeviceClient implements AutoCloseable {
     if (desired != null && !statusQueued) {
       queue.addFirst(new Request("status", desired, null, new CompletableFuture<>()));
     }
-    listener.onConnected(id);
+    tell("onConnected", () -> listener.onConnected(id));
     pump();
   }
 
@@ -649,7 +669,8 @@ public final class DeviceClient implements AutoCloseable {
       fresh.add(n);
     }
     if (!fresh.isEmpty()) {
-      listener.onNotifications(List.copyOf(fresh));
+      List<Notification> batch = List.copyOf(fresh);
+      tell("onNotifications", () -> listener.onNotifications(batch));
     }
   }
 

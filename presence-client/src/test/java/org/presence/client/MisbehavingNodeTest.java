@@ -125,6 +125,59 @@ class MisbehavingNodeTest {
     }
   }
 
+  private static String pushed(String id) {
+    return "{\"notifications\":[{\"id\":\""
+        + id
+        + "\",\"appid\":7,\"source\":\"A\",\"message\":\"m\",\"expires\":0}]}";
+  }
+
+  @Test
+  void device_aListenerThatThrows_isLogged_andTheSessionGoesOn() throws Exception {
+    List<String> requests = new CopyOnWriteArrayList<>();
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText(accepted(n));
+              c.sendText(pushed("first"));
+              c.sendText(pushed("second"));
+              while (true) {
+                requests.add(c.readText());
+                c.sendText("{\"result\":true}");
+              }
+            })) {
+      List<String> delivered = new CopyOnWriteArrayList<>();
+      DeviceEvents events =
+          new DeviceEvents() {
+            @Override
+            public void onConnected(String sessionId) {
+              super.onConnected(sessionId);
+              throw new IllegalStateException("a bug in onConnected");
+            }
+
+            @Override
+            public void onNotifications(List<DeviceClient.Notification> list) {
+              list.forEach(x -> delivered.add(x.id()));
+              throw new IllegalStateException("a bug in onNotifications");
+            }
+          };
+      try (DeviceClient dev =
+          DeviceClient.builder(node.uri())
+              .token(() -> "t")
+              .backoff(new Backoff(Duration.ofMillis(20), Duration.ofMillis(40)))
+              .listener(events)
+              .start()) {
+        get(dev.status(PresenceStatus.AWAY, "x"));
+        await().atMost(WAIT).until(() -> delivered.size() == 2);
+        assertThat(delivered).containsExactly("first", "second");
+        get(dev.acknowledge(List.of("second")));
+        assertThat(requests).hasSize(2);
+        assertThat(events.sessions).hasSize(1);
+        assertThat(events.causes).isEmpty();
+      }
+    }
+  }
+
   @Test
   void app_connectionsEndedRightAfterTheAnswer_areRetriedWithAGrowingBackoff() throws Exception {
     try (FakeNode node =
