@@ -99,6 +99,7 @@ public final class DeviceClient implements AutoCloseable {
 
   private static final System.Logger LOG = System.getLogger(DeviceClient.class.getName());
   private static final int MAX_FRAME_CHARS = 1 << 20;
+  private static final long MAX_REFRESH_GAP = 300_000;
   private static final int REMEMBERED_IDS = 1000;
 
   private final URI uri;
@@ -112,6 +113,7 @@ public final class DeviceClient implements AutoCloseable {
   private final Duration answerTimeout;
   private final Duration idleTimeout;
   private final Duration stableAfter;
+  private final Duration refreshFloor;
   private final ScheduledExecutorService exec;
 
   // State below: only on exec.
@@ -129,6 +131,7 @@ public final class DeviceClient implements AutoCloseable {
   private boolean stopped;
   private ScheduledFuture<?> timer;
   private ScheduledFuture<?> refreshTimer;
+  private long refreshGap;
   private ScheduledFuture<?> retry;
   private CompletableFuture<WebSocket> sending = CompletableFuture.completedFuture(null);
 
@@ -171,6 +174,7 @@ public final class DeviceClient implements AutoCloseable {
     this.answerTimeout = b.answerTimeout;
     this.idleTimeout = b.idleTimeout;
     this.stableAfter = b.stableAfter;
+    this.refreshFloor = b.refreshFloor;
     this.exec =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -537,7 +541,7 @@ public final class DeviceClient implements AutoCloseable {
         answered(null);
         if (r != null && r.assertion != null && expiresAt > 0) {
           tell("onIdentityRefreshed", () -> listener.onIdentityRefreshed(expiresAt));
-          scheduleRefresh(gen, expiresAt);
+          refreshAfterAccepted(gen, expiresAt);
         }
       }
       return;
@@ -598,15 +602,48 @@ public final class DeviceClient implements AutoCloseable {
   }
 
   /**
+   * Schedules the next refresh after one the node accepted. {@code expiresAt} is the node's clock
+   * and the wait is measured on this device's: when they disagree so much that the wait comes out
+   * under the floor (30 s; a clock ahead by more than the token's lifetime puts the expiry in the
+   * past), the floor is used instead and doubles with each such refresh, up to 5 min, so a wrong
+   * clock costs a refresh every few minutes, not ten a second. A wait at or above the floor resets
+   * it.
+   */
+  private void refreshAfterAccepted(int gen, long expiresAt) {
+    long delay = (expiresAt - System.currentTimeMillis()) * 4 / 5;
+    long floor = refreshFloor.toMillis();
+    if (delay >= floor) {
+      refreshGap = 0;
+      scheduleRefresh(gen, expiresAt);
+      return;
+    }
+    refreshGap =
+        refreshGap == 0 ? floor : Math.min(refreshGap * 2, Math.max(floor, MAX_REFRESH_GAP));
+    if (refreshGap == floor) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "DeviceClient: the node's expires_at is "
+              + (expiresAt - System.currentTimeMillis())
+              + " ms from this device's clock after a refresh; refreshing every "
+              + refreshGap
+              + " ms or more (is the clock set?)");
+    }
+    scheduleRefresh(gen, expiresAt, refreshGap);
+  }
+
+  /**
    * Refreshes the session's identity once four fifths of the time to {@code expiresAt} have passed:
    * a new token from the supplier, sent as a {@code refresh} request. A refused refresh is tried
    * again at half the time left; one that never succeeds lets the session end at its expiry, and
    * the next session starts from a fresh token as always.
    */
   private void scheduleRefresh(int gen, long expiresAt) {
-    cancelRefresh();
     long left = expiresAt - System.currentTimeMillis();
-    long delay = Math.max(100, left * 4 / 5);
+    scheduleRefresh(gen, expiresAt, Math.max(100, left * 4 / 5));
+  }
+
+  private void scheduleRefresh(int gen, long expiresAt, long delay) {
+    cancelRefresh();
     refreshTimer =
         exec.schedule(
             () -> {
@@ -760,6 +797,7 @@ public final class DeviceClient implements AutoCloseable {
     private Duration answerTimeout = Duration.ofSeconds(15);
     private Duration idleTimeout = Duration.ofSeconds(75);
     private Duration stableAfter = Duration.ofSeconds(30);
+    private Duration refreshFloor = Duration.ofSeconds(30);
 
     private Builder(URI uri) {
       this.uri = Objects.requireNonNull(uri, "uri");
@@ -836,6 +874,12 @@ public final class DeviceClient implements AutoCloseable {
      */
     public Builder resetBackoffAfter(Duration stable) {
       this.stableAfter = Objects.requireNonNull(stable);
+      return this;
+    }
+
+    /** The least wait between refreshes the node accepted (30 s); shorter only in tests. */
+    Builder refreshFloor(Duration floor) {
+      this.refreshFloor = Objects.requireNonNull(floor);
       return this;
     }
 

@@ -179,6 +179,37 @@ class MisbehavingNodeTest {
   }
 
   @Test
+  void device_aClockAheadOfTheNodes_doesNotRefreshInALoop() throws Exception {
+    List<String> refreshes = new CopyOnWriteArrayList<>();
+    long past = System.currentTimeMillis() - 3_600_000;
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText("{\"result\":true,\"session_id\":\"s\",\"expires_at\":" + past + "}");
+              while (true) {
+                refreshes.add(c.readText());
+                c.sendText("{\"result\":true,\"expires_at\":" + past + "}");
+              }
+            })) {
+      DeviceEvents events = new DeviceEvents();
+      try (DeviceClient dev =
+          DeviceClient.builder(node.uri())
+              .token(() -> "t")
+              .refreshFloor(Duration.ofMillis(200))
+              .listener(events)
+              .start()) {
+        await().atMost(WAIT).until(() -> events.sessions.size() == 1);
+        Thread.sleep(1_600);
+        // The first refresh at once (the expiry is already past here), then 200, 400, 800 ms.
+        assertThat(refreshes).hasSizeBetween(2, 4);
+        assertThat(refreshes).allMatch(r -> r.contains("\"refresh\""));
+        assertThat(events.causes).isEmpty();
+      }
+    }
+  }
+
+  @Test
   void app_connectionsEndedRightAfterTheAnswer_areRetriedWithAGrowingBackoff() throws Exception {
     try (FakeNode node =
         FakeNode.start(
