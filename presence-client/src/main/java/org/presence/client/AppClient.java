@@ -1,9 +1,9 @@
 package org.presence.client;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.Reader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -133,6 +133,7 @@ public final class AppClient implements AutoCloseable {
   private final HttpClient http;
   private final Duration idleTimeout;
   private final Duration stableAfter;
+  private final Duration answerTimeout;
   private final int rateLimitRetries;
   private final boolean updates;
   private final ScheduledExecutorService exec;
@@ -162,6 +163,7 @@ public final class AppClient implements AutoCloseable {
     this.http = b.http != null ? b.http : HttpClient.newHttpClient();
     this.idleTimeout = b.idleTimeout;
     this.stableAfter = b.stableAfter;
+    this.answerTimeout = b.answerTimeout;
     this.rateLimitRetries = b.rateLimitRetries;
     this.updates = b.updates;
     this.transport = b.transport;
@@ -249,7 +251,7 @@ public final class AppClient implements AutoCloseable {
     }
     Frames f = new Frames(new Sink(gen), MAX_FRAME_CHARS);
     http.newWebSocketBuilder()
-        .connectTimeout(Duration.ofSeconds(15))
+        .connectTimeout(answerTimeout)
         .buildAsync(Frames.webSocketUri(node, "/" + appId), f)
         .whenCompleteAsync(
             (ws, e) -> {
@@ -300,6 +302,9 @@ public final class AppClient implements AutoCloseable {
         HttpRequest.newBuilder(Frames.httpUri(node, path))
             .header("Authorization", "Bearer " + key)
             .header("Accept", "application/x-ndjson")
+            // Until the answer's header: a server that takes the request and never answers is
+            // a lost attempt, not a wait forever.
+            .timeout(answerTimeout)
             .GET()
             .build();
     http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
@@ -332,10 +337,10 @@ public final class AppClient implements AutoCloseable {
   /** On the stream's own thread: each line is handled on exec before the next is read. */
   private void readStream(int gen, InputStream body) {
     PresenceException end = new PresenceException(PresenceException.NO_ERRNO, 0, "Stream ended");
-    try (BufferedReader lines =
-        new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
+    try (Reader chars = new InputStreamReader(body, StandardCharsets.UTF_8)) {
+      LineReader lines = new LineReader(chars, MAX_FRAME_CHARS);
       String line;
-      while ((line = lines.readLine()) != null) {
+      while ((line = lines.next()) != null) {
         String l = line;
         CompletableFuture<Void> handled = new CompletableFuture<>();
         run(
@@ -363,13 +368,67 @@ public final class AppClient implements AutoCloseable {
           e.getCause() instanceof PresenceException p
               ? p
               : new PresenceException("Listener failed", e.getCause());
+    } catch (PresenceException e) {
+      end = e;
     } catch (IOException e) {
       end = new PresenceException("Stream failed", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      end = new PresenceException("Stream failed", e);
     }
     PresenceException why = end;
     run(() -> lost(gen, why));
+  }
+
+  /**
+   * Lines of at most {@code max} characters ({@code \n} or {@code \r\n}); a longer one fails with
+   * errno −5 (FRAME_TOO_LARGE) before it is held whole, as a WebSocket frame over the cap does.
+   */
+  private static final class LineReader {
+    private final Reader in;
+    private final int max;
+    private final char[] buf = new char[8192];
+    private int pos;
+    private int len;
+
+    LineReader(Reader in, int max) {
+      this.in = in;
+      this.max = max;
+    }
+
+    String next() throws IOException {
+      StringBuilder b = null;
+      while (true) {
+        if (pos == len) {
+          int n = in.read(buf);
+          if (n < 0) {
+            return b == null || b.length() == 0 ? null : b.toString();
+          }
+          pos = 0;
+          len = n;
+        }
+        int start = pos;
+        while (pos < len && buf[pos] != '\n') {
+          pos++;
+        }
+        if (b == null) {
+          b = new StringBuilder();
+        }
+        if (b.length() + (pos - start) > max) {
+          throw new PresenceException(-5, 0, "Stream line over " + max + " characters");
+        }
+        b.append(buf, start, pos - start);
+        if (pos < len) {
+          pos++;
+          int end = b.length();
+          if (end > 0 && b.charAt(end - 1) == '\r') {
+            b.setLength(end - 1);
+          }
+          return b.toString();
+        }
+      }
+    }
   }
 
   private void connected(int gen) {
@@ -794,6 +853,7 @@ public final class AppClient implements AutoCloseable {
     private HttpClient http;
     private Duration idleTimeout = Duration.ofSeconds(75);
     private Duration stableAfter = Duration.ofSeconds(30);
+    private Duration answerTimeout = Duration.ofSeconds(15);
     private int rateLimitRetries = 3;
     private Transport transport = Transport.AUTO;
     private long since = -1;
@@ -840,6 +900,15 @@ public final class AppClient implements AutoCloseable {
      */
     public Builder resetBackoffAfter(Duration stable) {
       this.stableAfter = Objects.requireNonNull(stable);
+      return this;
+    }
+
+    /**
+     * How long to wait for the WebSocket to open, or for the stream's answer (its status and
+     * header), before the attempt counts as failed (default 15 s).
+     */
+    public Builder answerTimeout(Duration timeout) {
+      this.answerTimeout = Objects.requireNonNull(timeout);
       return this;
     }
 

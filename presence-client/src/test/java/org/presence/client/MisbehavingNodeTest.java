@@ -245,6 +245,78 @@ class MisbehavingNodeTest {
     }
   }
 
+  /** An application listener that records its disconnects. */
+  static final class AppDisconnects implements AppClient.Listener {
+    final List<PresenceException> causes = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void onDisconnected(PresenceException cause, Duration retryIn) {
+      causes.add(cause);
+    }
+  }
+
+  @Test
+  void app_aStreamThatIsNeverAnswered_isALostAttempt() throws Exception {
+    try (FakeNode node = FakeNode.http((line, socket, n) -> Thread.sleep(60_000))) {
+      AppDisconnects events = new AppDisconnects();
+      try (AppClient app =
+          AppClient.builder(node.uri(), 7, "key")
+              .transport(AppClient.Transport.STREAM)
+              .answerTimeout(Duration.ofMillis(500))
+              .backoff(new Backoff(Duration.ofMillis(20), Duration.ofMillis(40)))
+              .listener(events)
+              .start()) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.causes.size() >= 2);
+        assertThat(node.connections()).isGreaterThanOrEqualTo(2);
+      }
+    }
+  }
+
+  @Test
+  void app_aStreamLineOverTheCap_endsTheStream_asLost() throws Exception {
+    try (FakeNode node =
+        FakeNode.http(
+            (line, socket, n) -> {
+              java.io.OutputStream out = socket.getOutputStream();
+              out.write(
+                  ("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+                          + "Connection: close\r\n\r\n{\"result\":true}\n")
+                      .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+              byte[] chunk =
+                  "x".repeat(64 * 1024).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+              // 5 Mi characters without a line end, then the connection is held open.
+              for (int i = 0; i < 80; i++) {
+                out.write(chunk);
+              }
+              out.flush();
+              Thread.sleep(60_000);
+            })) {
+      AppDisconnects events = new AppDisconnects();
+      List<AppClient.Transport> connects = new CopyOnWriteArrayList<>();
+      try (AppClient app =
+          AppClient.builder(node.uri(), 7, "key")
+              .transport(AppClient.Transport.STREAM)
+              .backoff(new Backoff(Duration.ofSeconds(30), Duration.ofSeconds(30)))
+              .listener(
+                  new AppClient.Listener() {
+                    @Override
+                    public void onConnected(AppClient.Transport t) {
+                      connects.add(t);
+                    }
+
+                    @Override
+                    public void onDisconnected(PresenceException cause, Duration retryIn) {
+                      events.onDisconnected(cause, retryIn);
+                    }
+                  })
+              .start()) {
+        await().atMost(WAIT).until(() -> !events.causes.isEmpty());
+        assertThat(connects).containsExactly(AppClient.Transport.STREAM);
+        assertThat(events.causes.get(0).errno()).isEqualTo(-5);
+      }
+    }
+  }
+
   static <T> T get(CompletableFuture<T> f) {
     return f.orTimeout(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).join();
   }
