@@ -199,7 +199,9 @@ public final class DeviceClient implements AutoCloseable {
 
   /**
    * Sets the device's status (with a custom message, or {@code null} for none) and returns when the
-   * node acknowledged it. The client remembers it and sends it again on every new session.
+   * node acknowledged it. The client remembers it and sends it again on every new session. A status
+   * still waiting to be sent when a newer one is set is not sent: its future completes with the
+   * newer one's outcome.
    */
   public CompletableFuture<Void> status(PresenceStatus status, String message) {
     Objects.requireNonNull(status, "status");
@@ -738,7 +740,38 @@ public final class DeviceClient implements AutoCloseable {
     pump();
   }
 
+  /**
+   * Keeps only the latest queued status: an older one not yet sent (or sent and not answered before
+   * its session ended, or refused with 40) is dropped, and its future completes with the newer
+   * one's outcome. After an outage the node gets the device's current status, not every status it
+   * went through, at one a second.
+   */
+  private void mergeStatuses() {
+    Request latest = null;
+    for (java.util.Iterator<Request> it = queue.descendingIterator(); it.hasNext(); ) {
+      Request r = it.next();
+      if (r.status == null) {
+        continue;
+      }
+      if (latest == null) {
+        latest = r;
+        continue;
+      }
+      it.remove();
+      CompletableFuture<Void> older = r.done;
+      latest.done.whenComplete(
+          (v, e) -> {
+            if (e != null) {
+              older.completeExceptionally(e);
+            } else {
+              older.complete(null);
+            }
+          });
+    }
+  }
+
   private void pump() {
+    mergeStatuses();
     if (inFlight != null || pausedForSlowDown || session == null || queue.isEmpty()) {
       return;
     }

@@ -245,6 +245,42 @@ class MisbehavingNodeTest {
     }
   }
 
+  @Test
+  void device_statusesQueuedWhileOneIsUnanswered_areMergedIntoTheLatest() throws Exception {
+    List<String> statuses = new CopyOnWriteArrayList<>();
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText(accepted(n));
+              while (true) {
+                statuses.add(c.readText());
+                // The node is slow to answer the first: the others wait in the client's queue.
+                Thread.sleep(statuses.size() == 1 ? 500 : 0);
+                c.sendText("{\"result\":true}");
+              }
+            })) {
+      DeviceEvents events = new DeviceEvents();
+      try (DeviceClient dev =
+          DeviceClient.builder(node.uri()).token(() -> "t").listener(events).start()) {
+        await().atMost(WAIT).until(() -> events.sessions.size() == 1);
+        List<CompletableFuture<Void>> sent = new java.util.ArrayList<>();
+        sent.add(dev.status(PresenceStatus.ONLINE, "m0"));
+        await().atMost(WAIT).until(() -> statuses.size() == 1);
+        for (int i = 1; i < 10; i++) {
+          sent.add(dev.status(i % 2 == 0 ? PresenceStatus.ONLINE : PresenceStatus.AWAY, "m" + i));
+        }
+        for (CompletableFuture<Void> f : sent) {
+          get(f);
+        }
+        Thread.sleep(200);
+        assertThat(statuses).hasSize(2);
+        assertThat(statuses.get(0)).contains("\"m0\"");
+        assertThat(statuses.get(1)).contains("\"m9\"").contains("away");
+      }
+    }
+  }
+
   /** An application listener that records its disconnects. */
   static final class AppDisconnects implements AppClient.Listener {
     final List<PresenceException> causes = new CopyOnWriteArrayList<>();
