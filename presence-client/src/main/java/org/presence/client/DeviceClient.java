@@ -456,6 +456,24 @@ public final class DeviceClient implements AutoCloseable {
     return e;
   }
 
+  /**
+   * The errno a close code stands for when no error frame came before it (docs/errors.md): 1001 is
+   * −3 (draining), {@code 4000 + |errno|} the errno, negative for 4001–4029 (the session errnos run
+   * from −1 to −29), positive above; anything else none.
+   */
+  static int closeErrno(int code) {
+    if (code == 1001) {
+      return -3;
+    }
+    if (code > 4000 && code < 4030) {
+      return -(code - 4000);
+    }
+    if (code >= 4030 && code < 5000) {
+      return code - 4000;
+    }
+    return PresenceException.NO_ERRNO;
+  }
+
   /** A socket's events, moved onto exec and tagged with its attempt. */
   private final class Sink implements Frames.Sink {
     private final int gen;
@@ -503,7 +521,7 @@ public final class DeviceClient implements AutoCloseable {
               lost(
                   gen,
                   new PresenceException(
-                      code == 1001 ? -3 : PresenceException.NO_ERRNO,
+                      closeErrno(code),
                       0,
                       "Closed by the node ("
                           + code

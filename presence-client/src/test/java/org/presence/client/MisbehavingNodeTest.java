@@ -210,6 +210,36 @@ class MisbehavingNodeTest {
   }
 
   @Test
+  void device_closeCodeWithoutAnErrorFrame_isReadAsItsErrno_4002StopsTheClient() throws Exception {
+    assertThat(DeviceClient.closeErrno(1001)).isEqualTo(-3);
+    assertThat(DeviceClient.closeErrno(4012)).isEqualTo(-12);
+    assertThat(DeviceClient.closeErrno(4034)).isEqualTo(34);
+    assertThat(DeviceClient.closeErrno(1000)).isEqualTo(PresenceException.NO_ERRNO);
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText(accepted(n));
+              c.sendClose(4002, "");
+              c.drain();
+            })) {
+      DeviceEvents events = new DeviceEvents();
+      try (DeviceClient dev =
+          DeviceClient.builder(node.uri())
+              .token(() -> "t")
+              .backoff(new Backoff(Duration.ofMillis(20), Duration.ofMillis(40)))
+              .listener(events)
+              .start()) {
+        await().atMost(WAIT).until(() -> !events.waits.isEmpty());
+        assertThat(events.causes.get(0).errno()).isEqualTo(DeviceClient.SESSION_REPLACED);
+        assertThat(events.waits.get(0)).isNull();
+        Thread.sleep(300);
+        assertThat(node.connections()).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
   void app_connectionsEndedRightAfterTheAnswer_areRetriedWithAGrowingBackoff() throws Exception {
     try (FakeNode node =
         FakeNode.start(

@@ -39,12 +39,14 @@ class DeviceErrorTableDocTest {
           ErrorCode.ALREADY_CONNECTED,
           ErrorCode.PRESENCE_ID_TAKEN,
           ErrorCode.UNKNOWN_PRESENCE_ID,
+          ErrorCode.IDENTITY_MISMATCH,
           ErrorCode.INVALID_ASSERTION,
           ErrorCode.ASSERTION_EXPIRED,
           ErrorCode.IDENTITY_UNAVAILABLE,
           ErrorCode.SLOW_DOWN,
           ErrorCode.TOO_MANY_HANDSHAKES,
           ErrorCode.UNAUTHORIZED,
+          ErrorCode.UNKNOWN_NOTIFICATION,
           ErrorCode.INTERNAL_ERROR,
           ErrorCode.SERVER_BUSY,
           ErrorCode.BACKEND_UNAVAILABLE,
@@ -57,7 +59,9 @@ class DeviceErrorTableDocTest {
           ErrorCode.PING_TIMEOUT,
           ErrorCode.TOO_MANY_SESSIONS,
           ErrorCode.HANDSHAKE_FAILED,
-          ErrorCode.SESSION_ABORTED);
+          ErrorCode.SESSION_ABORTED,
+          ErrorCode.IDENTITY_EXPIRED,
+          ErrorCode.DEVICE_REVOKED);
 
   static String table() {
     StringBuilder b = new StringBuilder();
