@@ -440,8 +440,12 @@ class DaemonTest {
         }
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state)))
             .isEqualTo("rwx------");
-        cli.interrupt();
-        assertThat(exit.get(WAIT.toSeconds(), TimeUnit.SECONDS)).as(out.toString()).isZero();
+
+        // The user revokes the device: its session ends with -12 and the daemon stops (exit 1,
+        // saying to pair again) instead of reconnecting; started again, it pairs at start.
+        assertThat(web.post("/pair/devices/all/revoke", Map.of()).body()).contains("Revoked 1");
+        assertThat(exit.get(WAIT.toSeconds(), TimeUnit.SECONDS)).as(out.toString()).isEqualTo(1);
+        assertThat(out.toString()).contains("pairing was revoked");
       } finally {
         cli.interrupt();
         cli.join(WAIT.toMillis());
