@@ -83,6 +83,11 @@ export interface AppClientOptions {
   backoff?: Backoff;
   /** Default 75 000: the node pings (or sends an empty line) every 30 s. */
   idleTimeoutMs?: number;
+  /**
+   * Default 30 000: how long a connection must stay up before the reconnect backoff starts again
+   * from its first wait; connections that end sooner count as failed attempts.
+   */
+  resetBackoffAfterMs?: number;
   /** Default 3. */
   rateLimitRetries?: number;
 }

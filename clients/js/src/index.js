@@ -87,6 +87,7 @@ export class AppClient {
     onDisconnected = () => {},
     backoff = new Backoff(),
     idleTimeoutMs = 75_000,
+    resetBackoffAfterMs = 30_000,
     rateLimitRetries = 3,
   }) {
     if (!url || !appId || !key) throw new TypeError('url, appId and key are required');
@@ -97,6 +98,7 @@ export class AppClient {
     this.handlers = { onSnapshot, onUpdates, onReceipts, onConnected, onDisconnected };
     this.backoff = backoff;
     this.idleTimeoutMs = idleTimeoutMs;
+    this.resetBackoffAfterMs = resetBackoffAfterMs;
     this.rateLimitRetries = rateLimitRetries;
     this._since = since;
     this._users = new Map();
@@ -107,6 +109,7 @@ export class AppClient {
     this._conn = null;
     this._timer = null;
     this._idle = null;
+    this._stable = null;
   }
 
   /** The `seq` of the last update (or snapshot) handled; persist it to resume. -1: none. */
@@ -137,6 +140,7 @@ export class AppClient {
     this._stopped = true;
     this._generation++;
     clearTimeout(this._timer);
+    clearTimeout(this._stable);
     clearInterval(this._idle);
     this._drop();
   }
@@ -238,7 +242,7 @@ export class AppClient {
       return;
     }
     if (fallback) this.transport = 'stream';
-    this._connected('stream');
+    this._connected(gen, 'stream');
     const decoder = new TextDecoder();
     let buffered = '';
     let why = new PresenceError(0, 'Stream ended');
@@ -264,9 +268,16 @@ export class AppClient {
     this._lost(gen, why);
   }
 
-  _connected(transport) {
+  _connected(gen, transport) {
     this._open = true;
-    this.backoff.reset();
+    // The backoff starts afresh only once the connection has stayed up resetBackoffAfterMs: a node
+    // that answers and ends the connection at once is retried with a growing wait, not at the
+    // first wait forever.
+    clearTimeout(this._stable);
+    this._stable = setTimeout(() => {
+      if (gen === this._generation && this._open) this.backoff.reset();
+    }, this.resetBackoffAfterMs);
+    this._stable.unref?.();
     this.handlers.onConnected(transport);
   }
 
@@ -306,7 +317,7 @@ export class AppClient {
     } else if (doc && Array.isArray(doc.receipts)) {
       await this.handlers.onReceipts(doc.receipts.map((r) => ({ id: r.id, uid: r.UID, state: r.state, at: r.at })));
     } else if (doc && doc.result === true) {
-      if (!this._open) this._connected('websocket');
+      if (!this._open) this._connected(gen, 'websocket');
     } else if (doc && typeof doc.errno === 'number') {
       this._lastError = new PresenceError(doc.errno, doc.reason ?? '');
     }
@@ -317,6 +328,8 @@ export class AppClient {
     this._generation++;
     const why = this._lastError ?? cause;
     this._lastError = null;
+    this._open = false;
+    clearTimeout(this._stable);
     this._drop();
     if ([INVALID_API_KEY, UNKNOWN_APP, APP_NOT_ACTIVE].includes(why.errno)) {
       this._stopped = true;
