@@ -88,6 +88,11 @@ export interface AppClientOptions {
    * from its first wait; connections that end sooner count as failed attempts.
    */
   resetBackoffAfterMs?: number;
+  /**
+   * Default 15 000: how long to wait for the WebSocket to open, or for the stream's answer (its
+   * status and header), before the attempt counts as failed.
+   */
+  answerTimeoutMs?: number;
   /** Default 3. */
   rateLimitRetries?: number;
 }

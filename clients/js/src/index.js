@@ -19,7 +19,10 @@ const UNKNOWN_APP = 130;
 const APP_NOT_ACTIVE = 132;
 const INVALID_SINCE = 190;
 const APP_RATE_LIMITED = 172;
+const FRAME_TOO_LARGE = -5;
 const STATUSES = new Set(['online', 'away', 'unavailable', 'offline']);
+// The longest stream line taken, in characters: the WebSocket path's frame cap (the Java client's).
+const MAX_LINE_CHARS = 4 * 1024 * 1024;
 
 /** Exponential backoff with full jitter: the n-th wait is uniform in [0, min(max, base * 2^n)]. */
 export class Backoff {
@@ -88,6 +91,7 @@ export class AppClient {
     backoff = new Backoff(),
     idleTimeoutMs = 75_000,
     resetBackoffAfterMs = 30_000,
+    answerTimeoutMs = 15_000,
     rateLimitRetries = 3,
   }) {
     if (!url || !appId || !key) throw new TypeError('url, appId and key are required');
@@ -99,6 +103,7 @@ export class AppClient {
     this.backoff = backoff;
     this.idleTimeoutMs = idleTimeoutMs;
     this.resetBackoffAfterMs = resetBackoffAfterMs;
+    this.answerTimeoutMs = answerTimeoutMs;
     this.rateLimitRetries = rateLimitRetries;
     this._since = since;
     this._users = new Map();
@@ -181,10 +186,27 @@ export class AppClient {
     let chain = Promise.resolve();
     // The `ws` package reports the node's keepalive pings; a WHATWG WebSocket answers them unseen,
     // so only the former is watched for silence.
-    this._conn = { watched: typeof ws.on === 'function', close: () => { try { ws.close(1000); } catch { /* already closed */ } } };
+    // Until it opens, at most answerTimeoutMs: a server that takes the connection and never answers
+    // the upgrade is a failed attempt, not a wait forever.
+    const opening = setTimeout(() => {
+      if (!opened) this._lost(gen, new PresenceError(0, `The WebSocket did not open within ${this.answerTimeoutMs} ms`));
+    }, this.answerTimeoutMs);
+    opening.unref?.();
+    this._conn = {
+      watched: typeof ws.on === 'function',
+      close: () => {
+        clearTimeout(opening);
+        try {
+          ws.close(1000);
+        } catch {
+          /* already closed */
+        }
+      },
+    };
     const on = (name, fn) => (ws.addEventListener ? ws.addEventListener(name, fn) : ws.on(name, fn));
     on('open', () => {
       opened = true;
+      clearTimeout(opening);
       const hello = { key: this.key };
       if (this._since >= 0) hello.since = this._since;
       ws.send(JSON.stringify(hello));
@@ -206,6 +228,7 @@ export class AppClient {
     if (typeof ws.on === 'function') ws.on('ping', () => { this._heard = Date.now(); });
     on('error', () => {});
     on('close', (event) => {
+      clearTimeout(opening);
       const code = typeof event === 'number' ? event : event?.code;
       chain = chain.then(() => {
         if (!opened && this.transport === 'auto' && gen === this._generation && code !== 1000) {
@@ -223,6 +246,14 @@ export class AppClient {
     const ctrl = new AbortController();
     this._conn = { watched: true, close: () => ctrl.abort() };
     const q = this._since >= 0 ? `?since=${this._since}` : '';
+    // Until the answer's status and header, at most answerTimeoutMs: a server that takes the
+    // request and never answers is a failed attempt, not a wait forever.
+    let timedOut = false;
+    const answer = setTimeout(() => {
+      timedOut = true;
+      ctrl.abort();
+    }, this.answerTimeoutMs);
+    answer.unref?.();
     let res;
     try {
       res = await fetch(`${this.url}/${this.appId}/presence.json${q}`, {
@@ -230,8 +261,13 @@ export class AppClient {
         signal: ctrl.signal,
       });
     } catch (e) {
-      this._lost(gen, new PresenceError(0, `Cannot open the stream: ${e.message}`));
+      this._lost(
+        gen,
+        new PresenceError(0, timedOut ? `No answer from the stream within ${this.answerTimeoutMs} ms` : `Cannot open the stream: ${e.message}`),
+      );
       return;
+    } finally {
+      clearTimeout(answer);
     }
     if (gen !== this._generation) {
       ctrl.abort();
@@ -255,12 +291,15 @@ export class AppClient {
         buffered += decoder.decode(chunk, { stream: true });
         let nl;
         while ((nl = buffered.indexOf('\n')) >= 0) {
+          if (nl > MAX_LINE_CHARS) throw lineTooLong();
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
           if (line) await this._frame(gen, line);
           this._heard = Date.now();
           if (gen !== this._generation) return;
         }
+        // A line without its end is held only up to the cap (and one chunk more).
+        if (buffered.length > MAX_LINE_CHARS) throw lineTooLong();
       }
     } catch (e) {
       why = e instanceof PresenceError ? e : new PresenceError(0, `Stream failed: ${e.message}`);
@@ -398,6 +437,10 @@ export class AppClient {
       results,
     };
   }
+}
+
+function lineTooLong() {
+  return new PresenceError(FRAME_TOO_LARGE, `Stream line over ${MAX_LINE_CHARS} characters`);
 }
 
 function sleep(ms) {

@@ -1,8 +1,9 @@
 // The client against a node that misbehaves: a loopback server of the test's own (plain `http`
-// for the stream), so these run without a node.
+// for the stream, `net` for a WebSocket upgrade never answered), so these run without a node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { AppClient, Backoff } from '../src/index.js';
 
 async function until(what, check, ms = 10_000) {
@@ -101,4 +102,89 @@ test('a connection that stays up resetBackoffAfterMs starts the backoff afresh',
     app.close();
     await node.close();
   }
+});
+
+test('a stream request never answered is a lost attempt after answerTimeoutMs', async () => {
+  const node = await fakeNode(() => {
+    /* takes the request, never answers */
+  });
+  const lost = [];
+  const app = new AppClient({
+    url: node.url,
+    appId: 1,
+    key: 'k',
+    transport: 'stream',
+    backoff: new Backoff(5_000, 5_000),
+    idleTimeoutMs: 60_000,
+    answerTimeoutMs: 200,
+    onDisconnected: (cause, retry) => lost.push({ cause, retry }),
+  }).start();
+  try {
+    await until('the lost attempt', () => lost.length >= 1, 5_000);
+    assert.match(lost[0].cause.message, /No answer from the stream within 200 ms/);
+    assert.equal(typeof lost[0].retry, 'number');
+  } finally {
+    app.close();
+    await node.close();
+  }
+});
+
+test('a stream line over 4 Mi characters ends the stream as lost with errno -5', async () => {
+  const node = await fakeNode((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    res.write(snapshotLine);
+    // A line without end: 5 Mi characters, then the connection is held open.
+    const chunk = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 80; i++) res.write(chunk);
+  });
+  const lost = [];
+  const snapshots = [];
+  const app = new AppClient({
+    url: node.url,
+    appId: 1,
+    key: 'k',
+    transport: 'stream',
+    backoff: new Backoff(5_000, 5_000),
+    idleTimeoutMs: 60_000,
+    onSnapshot: (s) => snapshots.push(s),
+    onDisconnected: (cause, retry) => lost.push({ cause, retry }),
+  }).start();
+  try {
+    await until('the lost stream', () => lost.length >= 1);
+    assert.equal(snapshots.length, 1);
+    assert.equal(lost[0].cause.errno, -5);
+    assert.equal(typeof lost[0].retry, 'number');
+  } finally {
+    app.close();
+    await node.close();
+  }
+});
+
+test('a WebSocket upgrade never answered is a lost attempt after answerTimeoutMs', async (t) => {
+  // JsClientTest runs Node with a WebSocket (Node 22, or --experimental-websocket on Node 20).
+  assert.equal(typeof globalThis.WebSocket, 'function', 'no global WebSocket in this Node');
+  const sockets = new Set();
+  const server = net.createServer((s) => {
+    sockets.add(s); // reads the upgrade request and never answers it
+    s.on('error', () => {});
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const lost = [];
+  const app = new AppClient({
+    url: `http://127.0.0.1:${server.address().port}`,
+    appId: 1,
+    key: 'k',
+    transport: 'websocket',
+    backoff: new Backoff(5_000, 5_000),
+    answerTimeoutMs: 200,
+    onDisconnected: (cause, retry) => lost.push({ cause, retry }),
+  }).start();
+  t.after(() => {
+    app.close();
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  await until('the lost attempt', () => lost.length >= 1, 5_000);
+  assert.match(lost[0].cause.message, /did not open within 200 ms/);
+  assert.equal(typeof lost[0].retry, 'number');
 });
