@@ -317,7 +317,22 @@ export class AppClient {
       if (gen === this._generation && this._open) this.backoff.reset();
     }, this.resetBackoffAfterMs);
     this._stable.unref?.();
-    this.handlers.onConnected(transport);
+    this._notify('onConnected', transport);
+  }
+
+  /**
+   * Calls the handler `name` (onConnected, onDisconnected): one that throws or rejects is reported
+   * as a process warning and changes nothing else (the client keeps reconnecting; a rejection is
+   * never left unhandled).
+   */
+  _notify(name, ...args) {
+    const warn = (e) => process.emitWarning(`Presence AppClient: ${name} failed: ${e?.message ?? e}`, 'PresenceHandlerWarning');
+    try {
+      const r = this.handlers[name](...args);
+      if (r && typeof r.then === 'function') r.then(undefined, warn);
+    } catch (e) {
+      warn(e);
+    }
   }
 
   async _frame(gen, text) {
@@ -373,13 +388,14 @@ export class AppClient {
     if ([INVALID_API_KEY, UNKNOWN_APP, APP_NOT_ACTIVE].includes(why.errno)) {
       this._stopped = true;
       clearInterval(this._idle);
-      this.handlers.onDisconnected(why, null);
+      this._notify('onDisconnected', why, null);
       return;
     }
     if (why.errno === INVALID_SINCE) this._since = -1;
     const wait = this.backoff.next();
-    this.handlers.onDisconnected(why, wait);
+    // The next attempt is set before the handler runs, so a handler that throws cannot stop it.
     this._timer = setTimeout(() => this._attempt(), wait);
+    this._notify('onDisconnected', why, wait);
   }
 
   /**

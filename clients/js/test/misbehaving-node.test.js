@@ -188,3 +188,45 @@ test('a WebSocket upgrade never answered is a lost attempt after answerTimeoutMs
   assert.match(lost[0].cause.message, /did not open within 200 ms/);
   assert.equal(typeof lost[0].retry, 'number');
 });
+
+test('an onConnected or onDisconnected that throws or rejects: reported as a warning, the client keeps reconnecting', async () => {
+  const node = await fakeNode((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    res.end(snapshotLine);
+  });
+  const warnings = [];
+  const onWarning = (w) => {
+    if (w.name === 'PresenceHandlerWarning') warnings.push(w.message);
+  };
+  const rejections = [];
+  const onRejection = (e) => rejections.push(e);
+  process.on('warning', onWarning);
+  process.on('unhandledRejection', onRejection);
+  let connects = 0;
+  let losses = 0;
+  const app = new AppClient({
+    url: node.url,
+    appId: 1,
+    key: 'k',
+    transport: 'stream',
+    backoff: new Backoff(1, 5),
+    onConnected: async () => {
+      connects++;
+      throw new Error('connected handler broke');
+    },
+    onDisconnected: () => {
+      losses++;
+      throw new Error('disconnected handler broke');
+    },
+  }).start();
+  try {
+    await until('three connections after throwing handlers', () => connects >= 3 && losses >= 3);
+    await until('the warnings', () => warnings.some((m) => m.includes('onDisconnected')) && warnings.some((m) => m.includes('onConnected')));
+    assert.deepEqual(rejections, []);
+  } finally {
+    app.close();
+    await node.close();
+    process.off('warning', onWarning);
+    process.off('unhandledRejection', onRejection);
+  }
+});
