@@ -8,16 +8,23 @@ import java.net.URL;
 import org.presence.gateway.config.LoggingConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Applies the logging settings to Logback at start: the JSON (mozlog) configuration when asked for,
  * and the root level. Human-readable text on stderr is Logback's own default configuration ({@code
- * logback.xml}).
+ * logback.xml}). Records of java.util.logging, and of {@link System.Logger} (which writes to it
+ * unless told otherwise; Caffeine uses it), are handed to SLF4J, so they come out in the same
+ * format and place as the node's own; both configurations keep JUL's levels Logback's ({@code
+ * LevelChangePropagator}), so a disabled JUL level costs no record.
  */
 public final class LogSetup {
   private LogSetup() {}
 
-  /** Reconfigures Logback for {@code config}. Does nothing if Logback is not the SLF4J binding. */
+  /**
+   * Reconfigures Logback for {@code config} and routes java.util.logging into it. Does nothing if
+   * Logback is not the SLF4J binding.
+   */
   public static void apply(LoggingConfig config) {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
       return;
@@ -36,6 +43,11 @@ public final class LogSetup {
       }
     }
     context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(config.level(), Level.INFO));
+    // JUL's own console handler would print a second copy, on stderr and in JUL's format.
+    if (!SLF4JBridgeHandler.isInstalled()) {
+      SLF4JBridgeHandler.removeHandlersForRootLogger();
+      SLF4JBridgeHandler.install();
+    }
   }
 
   /** Flushes and stops logging; the last thing a node does before it exits. */
