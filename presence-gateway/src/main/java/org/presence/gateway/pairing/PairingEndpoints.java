@@ -1,7 +1,9 @@
 package org.presence.gateway.pairing;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -86,12 +88,16 @@ public final class PairingEndpoints {
     if (form == null) {
       return;
     }
-    if (!requests.tryAcquire(ClientAddress.of(ex.channel()), System.nanoTime())) {
+    InetAddress address = ClientAddress.of(ex.channel());
+    long now = System.nanoTime();
+    if (!requests.tryAcquire(address, now)) {
+      // As every other 429 of the node: when a new request would be let in.
+      String retry = Long.toString(requests.retryAfterSeconds(address, now));
       ex.oauthError(
           HttpResponseStatus.TOO_MANY_REQUESTS,
           "slow_down",
           "too many pairing requests from this address; try again later",
-          null);
+          h -> h.set(HttpHeaderNames.RETRY_AFTER, retry));
       return;
     }
     String clientId = PageSupport.field(form, "client_id");

@@ -357,6 +357,9 @@ class PairingFlowTest {
           post(limited, "/oauth/device_authorization", "client_id=presence-device");
       assertThat(third.statusCode()).isEqualTo(429);
       assertThat(json(third).get("error").asText()).isEqualTo("slow_down");
+      // The next token comes 100 s (1 / 0.01 per second) after the burst was taken.
+      assertThat(third.headers().firstValue("retry-after").map(Long::parseLong))
+          .hasValueSatisfying(seconds -> assertThat(seconds).isBetween(90L, 100L));
     }
   }
 
