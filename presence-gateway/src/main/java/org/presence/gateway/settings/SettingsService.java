@@ -201,12 +201,15 @@ public final class SettingsService {
   }
 
   /**
-   * {@link #get} for the JSON API's {@code GET /api/settings}: fails with {@code SLOW_DOWN} (40, a
-   * {@link org.presence.gateway.http.RetryLaterException}) beyond the user's rate of reads ({@code
-   * settings.read-rate}, {@code settings.read-burst}, on this node), before the database is asked.
+   * {@link #cached} for the JSON API's {@code GET /api/settings}: fails with {@code SLOW_DOWN} (40,
+   * a {@link org.presence.gateway.http.RetryLaterException}) beyond the user's rate of reads
+   * ({@code settings.read-rate}, {@code settings.read-burst}, on this node), before the cache or
+   * the database is asked. The cache answers as the database would: every change drops the user's
+   * entry here before its answer and on the other nodes when {@code settings:<sub>} arrives (a lost
+   * one: stale there for at most {@code caches.settings.ttl}, as for the device channel).
    */
   public CompletionStage<UserSettings> read(String user) {
-    return apiReads.take(user).thenCompose(v -> settings.get(user));
+    return apiReads.take(user).thenCompose(v -> cached(user));
   }
 
   /**

@@ -17,8 +17,9 @@ import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.model.PresenceStatus;
 
 /**
- * A connect reads its user's settings from the database only when the user has stored settings:
- * counted by the database itself (H2's query statistics on the embedded node's file), not timed.
+ * A connect, and a read through the JSON API, reads its user's settings from the database only when
+ * the user has stored settings, and then once until they change: counted by the database itself
+ * (H2's query statistics on the embedded node's file), not timed.
  */
 class SettingsReadsTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
@@ -103,5 +104,31 @@ class SettingsReadsTest {
           .extracting(s -> s.customStatus())
           .isEqualTo("Reading");
     }
+  }
+
+  @Test
+  void apiReads_comeFromTheCache_andSeeEveryChange() {
+    ApiClient erin = ApiClient.forEmail(node, "erin@example.com");
+    save("erin@example.com", "Out");
+    HttpResponse<String> first = erin.get("/api/settings");
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+    long afterFirst = settingsReads();
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> again = erin.get("/api/settings");
+      assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+      assertThat(again.body()).isEqualTo(first.body());
+    }
+    assertThat(settingsReads()).as("database reads for 3 more reads").isEqualTo(afterFirst);
+
+    // A change drops the cached copy before its answer: the next read has it.
+    save("erin@example.com", "Back at 3");
+    assertThat(erin.get("/api/settings").body()).contains("\"custom_status\":\"Back at 3\"");
+
+    // A user without settings: the defaults, from no database read.
+    long before = settingsReads();
+    HttpResponse<String> none = ApiClient.forEmail(node, "frank@example.com").get("/api/settings");
+    assertThat(none.statusCode()).as(none.body()).isEqualTo(200);
+    assertThat(none.body()).contains("\"custom_status\":\"\"");
+    assertThat(settingsReads()).isEqualTo(before);
   }
 }
