@@ -1,11 +1,18 @@
 package org.presence.daemon;
 
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
 import org.freedesktop.dbus.connections.impl.DBusConnection;
 import org.freedesktop.dbus.exceptions.DBusException;
 import org.freedesktop.dbus.exceptions.DBusExecutionException;
+import org.freedesktop.dbus.interfaces.CallbackHandler;
 import org.freedesktop.dbus.types.UInt32;
 import org.freedesktop.dbus.types.Variant;
 import org.presence.client.DeviceClient;
@@ -18,7 +25,15 @@ import org.slf4j.LoggerFactory;
  * with the actions {@value #ACCEPT} and {@value #DISMISS} until it expires; the user's choice goes
  * back to {@link Answers}. Clicking the notification's body (the {@code default} action) accepts
  * it; closing it by hand dismisses it. Missed ones (their time to answer passed before they
- * arrived) are shown as "Missed: ..." without actions: there is nothing left to answer.
+ * arrived, or while they waited here) are shown as "Missed: ..." without actions: there is nothing
+ * left to answer.
+ *
+ * <p>{@link #show} only queues: one thread of its own ({@code presence-notify}) calls {@code
+ * Notify}, one call at a time in the order shown, and waits up to {@link #NOTIFY_WAIT} for each
+ * answer, so a slow notification service delays only notifications, never the daemon's thread. At
+ * most {@link #MAX_QUEUED} wait; beyond, the oldest waiting one is dropped (and logged). An answer
+ * that comes after the wait still counts: the call is asynchronous, and its id is kept for the
+ * user's Accept or Dismiss.
  */
 public final class DesktopNotifications implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DesktopNotifications.class);
@@ -31,6 +46,12 @@ public final class DesktopNotifications implements AutoCloseable {
   /** At most this many notifications wait for an answer; the oldest is forgotten beyond. */
   static final int MAX_SHOWN = 256;
 
+  /** At most this many notifications wait to be shown; the oldest is dropped beyond. */
+  static final int MAX_QUEUED = 32;
+
+  /** How long the thread waits for a {@code Notify} answer before it sends the next one. */
+  static final long NOTIFY_WAIT_MILLIS = 25_000;
+
   /** What the user did with a notification. Called on a D-Bus thread; must not block long. */
   public interface Answers {
     void accepted(DeviceClient.Notification n);
@@ -42,10 +63,23 @@ public final class DesktopNotifications implements AutoCloseable {
   private final Answers answers;
   private final Map<Long, DeviceClient.Notification> shown = new ConcurrentHashMap<>();
   private final List<AutoCloseable> handlers;
+  private final DBusConnection bus;
+  private final LongSupplier clock;
+  private final Deque<DeviceClient.Notification> queue = new ArrayDeque<>(); // guarded by itself
+  private final Thread worker;
+  private volatile boolean closed;
 
   /** Shows notifications through the service on {@code sessionBus}. */
   public DesktopNotifications(DBusConnection sessionBus, Answers answers) throws DBusException {
+    this(sessionBus, answers, System::currentTimeMillis);
+  }
+
+  /** Likewise, with {@code clock} (milliseconds since the epoch) for the notifications' expiry. */
+  public DesktopNotifications(DBusConnection sessionBus, Answers answers, LongSupplier clock)
+      throws DBusException {
     this.answers = answers;
+    this.bus = sessionBus;
+    this.clock = clock;
     this.service =
         sessionBus.getRemoteObject(
             Notifications.BUS_NAME, Notifications.OBJECT_PATH, Notifications.class);
@@ -53,38 +87,124 @@ public final class DesktopNotifications implements AutoCloseable {
         List.of(
             sessionBus.addSigHandler(Notifications.ActionInvoked.class, this::invoked),
             sessionBus.addSigHandler(Notifications.NotificationClosed.class, this::closed));
+    this.worker = new Thread(this::work, "presence-notify");
+    worker.setDaemon(true);
+    worker.start();
   }
 
-  /** Shows {@code n}; blocks for the service's answer (a D-Bus call). False when it failed. */
-  public boolean show(DeviceClient.Notification n, long nowMillis) {
-    String summary = n.missed() ? "Missed: " + n.source() : n.source();
-    List<String> actions =
-        n.missed() ? List.of() : List.of(ACCEPT, "Accept", DISMISS, "Dismiss", "default", "Open");
-    long left = n.expiresMillis() - nowMillis;
-    int timeout = n.missed() || left <= 0 ? -1 : (int) Math.min(left, Integer.MAX_VALUE);
-    Map<String, Variant<?>> hints =
-        Map.of("urgency", new Variant<>((byte) (n.missed() ? 0 : 1)), "category", v("im"));
-    try {
-      UInt32 id =
-          service.Notify(
-              "Presence",
-              new UInt32(0),
-              "",
-              summary,
-              markupEscaped(n.message()),
-              actions,
-              hints,
-              timeout);
-      if (!n.missed()) {
-        if (shown.size() >= MAX_SHOWN) {
-          shown.keySet().stream().min(Long::compare).ifPresent(shown::remove);
-        }
-        shown.put(id.longValue(), n);
+  /**
+   * Queues {@code n} to be shown after those queued before it; does not block. When {@link
+   * #MAX_QUEUED} already wait, the oldest of them is dropped.
+   */
+  public void show(DeviceClient.Notification n) {
+    DeviceClient.Notification dropped = null;
+    synchronized (queue) {
+      if (closed) {
+        return;
       }
-      return true;
-    } catch (DBusExecutionException e) {
-      LOG.warn("the desktop notification service refused a notification: {}", e.getMessage());
-      return false;
+      if (queue.size() >= MAX_QUEUED) {
+        dropped = queue.pollFirst();
+      }
+      queue.addLast(n);
+      queue.notifyAll();
+    }
+    if (dropped != null) {
+      LOG.warn(
+          "the desktop notification service is slow: {} notifications wait; notification {} not"
+              + " shown",
+          MAX_QUEUED,
+          dropped.id());
+    }
+  }
+
+  private void work() {
+    while (true) {
+      DeviceClient.Notification n;
+      synchronized (queue) {
+        while (queue.isEmpty() && !closed) {
+          try {
+            queue.wait();
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+        if (closed) {
+          return;
+        }
+        n = queue.pollFirst();
+      }
+      CompletableFuture<Boolean> answered = send(n, clock.getAsLong());
+      try {
+        answered.get(NOTIFY_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+      } catch (TimeoutException e) {
+        LOG.warn(
+            "the desktop notification service did not answer within {} s; showing the next"
+                + " notification",
+            NOTIFY_WAIT_MILLIS / 1000);
+      } catch (InterruptedException e) {
+        return;
+      } catch (Exception e) {
+        // send() completes normally.
+      }
+    }
+  }
+
+  /**
+   * Calls {@code Notify} for {@code n} without waiting; the future completes when the service
+   * answers (false: refused). The id is kept whenever the answer comes.
+   */
+  private CompletableFuture<Boolean> send(DeviceClient.Notification n, long nowMillis) {
+    long left = n.expiresMillis() - nowMillis;
+    boolean missed = n.missed() || left <= 0; // its time to answer passed while it waited here
+    int timeout = missed ? -1 : (int) Math.min(left, Integer.MAX_VALUE);
+    String summary = missed ? "Missed: " + n.source() : n.source();
+    List<String> actions =
+        missed ? List.of() : List.of(ACCEPT, "Accept", DISMISS, "Dismiss", "default", "Open");
+    Map<String, Variant<?>> hints =
+        Map.of("urgency", new Variant<>((byte) (missed ? 0 : 1)), "category", v("im"));
+    CompletableFuture<Boolean> answered = new CompletableFuture<>();
+    CallbackHandler<UInt32> reply =
+        new CallbackHandler<>() {
+          @Override
+          public void handle(UInt32 id) {
+            if (!missed) {
+              keep(id.longValue(), n);
+            }
+            answered.complete(true);
+          }
+
+          @Override
+          public void handleError(DBusExecutionException e) {
+            LOG.warn("the desktop notification service refused a notification: {}", e.getMessage());
+            answered.complete(false);
+          }
+        };
+    try {
+      bus.callWithCallback(
+          service,
+          "Notify",
+          reply,
+          "Presence",
+          new UInt32(0),
+          "",
+          summary,
+          markupEscaped(n.message()),
+          actions,
+          hints,
+          timeout);
+    } catch (RuntimeException e) {
+      LOG.warn("cannot call the desktop notification service: {}", e.getMessage());
+      answered.complete(false);
+    }
+    return answered;
+  }
+
+  private void keep(long id, DeviceClient.Notification n) {
+    synchronized (shown) {
+      if (shown.size() >= MAX_SHOWN) {
+        shown.keySet().stream().min(Long::compare).ifPresent(shown::remove);
+      }
+      shown.put(id, n);
     }
   }
 
@@ -119,6 +239,11 @@ public final class DesktopNotifications implements AutoCloseable {
 
   @Override
   public void close() {
+    synchronized (queue) {
+      closed = true;
+      queue.clear();
+      queue.notifyAll();
+    }
     for (AutoCloseable h : handlers) {
       try {
         h.close();

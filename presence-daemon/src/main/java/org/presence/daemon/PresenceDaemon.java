@@ -49,7 +49,8 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>All its work runs on one thread of its own ({@code presence-daemon}); D-Bus calls block that
- * thread only.
+ * thread only. Notifications are shown from {@link DesktopNotifications}' own thread, so a slow
+ * notification service never delays a status or a policy change.
  */
 public final class PresenceDaemon implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PresenceDaemon.class);
@@ -342,7 +343,7 @@ public final class PresenceDaemon implements AutoCloseable {
       return;
     }
     for (DeviceClient.Notification n : list) {
-      desktop.show(n, System.currentTimeMillis());
+      desktop.show(n); // queued: a slow notification service does not hold this thread
     }
   }
 
@@ -369,7 +370,7 @@ public final class PresenceDaemon implements AutoCloseable {
 
     @Override
     public void onNotifications(List<DeviceClient.Notification> list) {
-      run(() -> show(list));
+      show(list);
     }
 
     @Override

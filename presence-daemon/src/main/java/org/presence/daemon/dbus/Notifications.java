@@ -23,7 +23,8 @@ public interface Notifications extends DBusInterface {
 
   /**
    * Shows a notification; answers its id. {@code actions} alternates keys and labels; {@code
-   * expireTimeout} is in milliseconds, -1 for the server's default, 0 for never.
+   * expireTimeout} is in milliseconds, -1 for the server's default, 0 for never (boxed: {@code
+   * callWithCallback} finds the method by its arguments' classes).
    */
   UInt32 Notify(
       String appName,
@@ -33,7 +34,7 @@ public interface Notifications extends DBusInterface {
       String body,
       List<String> actions,
       Map<String, Variant<?>> hints,
-      int expireTimeout);
+      Integer expireTimeout);
 
   /** Closes a notification (the server emits NotificationClosed with reason 3). */
   void CloseNotification(UInt32 id);

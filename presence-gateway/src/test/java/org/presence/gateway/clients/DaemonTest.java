@@ -307,6 +307,68 @@ class DaemonTest {
     }
   }
 
+  @Test
+  void aSlowNotificationService_delaysOnlyNotifications_aPolicyChangeStillAppliesAtOnce()
+      throws Exception {
+    try (TestNode node = TestNode.start(settings(), r -> {})) {
+      NotifyFixture.App app = NotifyFixture.activeApp(node, site, "dev@example.com", "Slow");
+      String puid = NotifyFixture.grant(node, "erin@example.com", app.id());
+      putSettings(
+          node,
+          "erin@example.com",
+          "{\"online_within_minutes\":5,\"away_after_minutes\":10,\"offline_after_minutes\":25}");
+      ClientLibraryTest.AppEvents appEvents = new ClientLibraryTest.AppEvents();
+      Sent sent = new Sent();
+      List<String> opened = new CopyOnWriteArrayList<>();
+      desktop.idleFor(12);
+      try (AppClient apps =
+              AppClient.builder(node.uri(""), app.id(), app.key()).listener(appEvents).start();
+          PresenceDaemon daemon = daemon(node, "erin@example.com", sent, opened)) {
+        await()
+            .atMost(WAIT)
+            .untilAsserted(() -> assertThat(appEvents.messages()).containsExactly("away:null"));
+        // Each Notify takes 4 s: three notifications keep the service busy for 12 s.
+        desktop.notifyDelayMillis = 4_000;
+        String one = post(apps, puid, "One", "https://example.com/1", 120);
+        String two = post(apps, puid, "Two", "https://example.com/2", 120);
+        String three = post(apps, puid, "Three", "https://example.com/3", 120);
+        await().atMost(WAIT).until(() -> desktop.shown.size() == 1);
+
+        // The policy changes meanwhile: applied (and the status it gives sent) at once.
+        putSettings(
+            node,
+            "erin@example.com",
+            "{\"online_within_minutes\":15,\"away_after_minutes\":20,\"offline_after_minutes\":35}");
+        await()
+            .atMost(Duration.ofMillis(2_500))
+            .untilAsserted(
+                () -> assertThat(appEvents.messages()).containsExactly("away:null", "online:null"));
+        assertThat(sent.policies).last().isEqualTo(new Policy(15, 20, 35, "", ""));
+
+        // The notifications come after all, in order, and can still be answered.
+        await().atMost(WAIT).until(() -> desktop.shown.size() == 3);
+        assertThat(desktop.shown.stream().map(FakeDesktop.Shown::body))
+            .containsExactly("One", "Two", "Three");
+        desktop.notifyDelayMillis = 0;
+        await()
+            .atMost(WAIT)
+            .untilAsserted(
+                () ->
+                    assertThat(appEvents.receipts.stream().map(r -> r.id() + ":" + r.state()))
+                        .contains(one + ":delivered", two + ":delivered", three + ":delivered"));
+        Thread.sleep(4_500); // the last Notify answers
+        desktop.invoke(desktop.shown.get(2).id(), "accept");
+        await()
+            .atMost(WAIT)
+            .untilAsserted(
+                () ->
+                    assertThat(appEvents.receipts.stream().map(r -> r.id() + ":" + r.state()))
+                        .contains(three + ":acted"));
+        assertThat(opened).containsExactly("https://example.com/3");
+      }
+    }
+  }
+
   private static String post(AppClient apps, String puid, String message, String link, int ttl)
       throws Exception {
     AppClient.PostResult r =

@@ -28,6 +28,10 @@ final class FakeDesktop implements AutoCloseable {
       long id, String appName, String summary, String body, List<String> actions, int timeout) {}
 
   final List<Shown> shown = new CopyOnWriteArrayList<>();
+
+  /** How long each Notify takes to answer (a slow notification service); recorded first. */
+  volatile long notifyDelayMillis;
+
   private final DBusConnection conn;
   private final AtomicLong ids = new AtomicLong();
   private volatile boolean idleHint;
@@ -95,9 +99,16 @@ final class FakeDesktop implements AutoCloseable {
         String body,
         List<String> actions,
         Map<String, Variant<?>> hints,
-        int expireTimeout) {
+        Integer expireTimeout) {
       long id = ids.incrementAndGet();
       shown.add(new Shown(id, appName, summary, body, List.copyOf(actions), expireTimeout));
+      if (notifyDelayMillis > 0) {
+        try {
+          Thread.sleep(notifyDelayMillis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       return new UInt32(id);
     }
 
