@@ -542,10 +542,10 @@ public final class AppClient implements AutoCloseable {
           () ->
               lost(
                   gen,
+                  // Without an error frame before it, the close code is read as its errno
+                  // (4112: 112, the key regenerated), as DeviceClient does.
                   new PresenceException(
-                      code == 1001 ? -3 : PresenceException.NO_ERRNO,
-                      0,
-                      "Closed by the node (" + code + ")")));
+                      DeviceClient.closeErrno(code), 0, "Closed by the node (" + code + ")")));
     }
 
     @Override

@@ -240,6 +240,42 @@ class MisbehavingNodeTest {
   }
 
   @Test
+  void app_closeCodeWithoutAnErrorFrame_isReadAsItsErrno_4112StopsTheClient() throws Exception {
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText("{\"result\":true}");
+              c.sendClose(4112, "");
+              c.drain();
+            })) {
+      List<PresenceException> causes = new CopyOnWriteArrayList<>();
+      List<Boolean> retried = new CopyOnWriteArrayList<>();
+      AppClient.Listener events =
+          new AppClient.Listener() {
+            @Override
+            public void onDisconnected(PresenceException cause, Duration retryIn) {
+              causes.add(cause);
+              retried.add(retryIn != null);
+            }
+          };
+      try (AppClient app =
+          AppClient.builder(node.uri(), 7, "key")
+              .transport(AppClient.Transport.WEBSOCKET)
+              .backoff(new Backoff(Duration.ofMillis(20), Duration.ofMillis(40)))
+              .listener(events)
+              .start()) {
+        await().atMost(WAIT).until(() -> !causes.isEmpty());
+        assertThat(causes.get(0).errno()).isEqualTo(112);
+        assertThat(retried.get(0)).isFalse(); // stopped, as after an error frame with errno 112
+        Thread.sleep(300);
+        assertThat(node.connections()).isEqualTo(1);
+        assertThat(causes).hasSize(1);
+      }
+    }
+  }
+
+  @Test
   void app_connectionsEndedRightAfterTheAnswer_areRetriedWithAGrowingBackoff() throws Exception {
     try (FakeNode node =
         FakeNode.start(
