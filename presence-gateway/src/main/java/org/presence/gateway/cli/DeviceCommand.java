@@ -14,10 +14,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -41,7 +43,9 @@ import picocli.CommandLine.Spec;
  * before it expires), then reads one status per line from standard input ({@code online}, {@code
  * away lunch}, {@code unavailable}, {@code offline}; the words after the status are the custom
  * message) and prints what the node answers and sends. End of input (Ctrl-D) or {@code quit}
- * disconnects.
+ * disconnects. A paired device whose pairing the node no longer accepts (errno −12, or a refresh
+ * answered {@code invalid_grant}) stops at once with exit status 1 and says to run it again, which
+ * pairs it again; it is not retried.
  */
 @Command(
     name = "device",
@@ -101,10 +105,12 @@ final class DeviceCommand implements Callable<Integer> {
       return PresenceCli.EXIT_USAGE;
     }
     URI base = URI.create(url != null ? url : config.baseUrl(config.gateway().port()));
+    Printer printer = new Printer(out);
     Optional<Supplier<String>> tokens;
     if (token == null && email == null) {
       try {
-        tokens = Optional.of(paired(new DevicePairing(base, config.dataDir()), out));
+        tokens =
+            Optional.of(paired(new DevicePairing(base, config.dataDir()), out, printer::revoked));
       } catch (IOException e) {
         err.println("presence: " + e.getMessage());
         return PresenceCli.EXIT_STARTUP;
@@ -116,7 +122,6 @@ final class DeviceCommand implements Callable<Integer> {
       return PresenceCli.EXIT_USAGE;
     }
     URI ws = webSocket(base);
-    Printer printer = new Printer(out);
     DeviceClient client =
         DeviceClient.builder(base)
             .token(tokens.get())
@@ -157,40 +162,58 @@ final class DeviceCommand implements Callable<Integer> {
             + " ack <id> or dismiss <id> to answer a notification; Ctrl-D to stop");
     out.flush();
     List<CompletableFuture<Void>> sent = new ArrayList<>();
-    try (BufferedReader lines =
-        new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = lines.readLine()) != null && !printer.stopped.isDone()) {
-        String t = line.strip();
-        if (t.isEmpty()) {
-          continue;
-        }
-        if (t.equalsIgnoreCase("quit") || t.equalsIgnoreCase("exit")) {
-          break;
-        }
-        String[] parts = t.split("\\s+", 2);
-        String verb = parts[0].toLowerCase(Locale.ROOT);
-        if (verb.equals("ack") || verb.equals("dismiss")) {
-          if (parts.length < 2) {
-            err.println(verb + " needs the notification's id (printed with it)");
-            err.flush();
-            continue;
-          }
-          List<String> ids = List.of(parts[1].trim().split("\\s+"));
-          sent.add(
-              printer.answer(verb.equals("ack") ? client.acknowledge(ids) : client.dismiss(ids)));
-          continue;
-        }
-        PresenceStatus status = PresenceStatus.fromWire(verb);
-        if (status == null) {
-          err.println("not a status: " + parts[0] + " (online, away, unavailable or offline)");
+    // Lines are read on a thread of their own, so that a session that ends by itself (the pairing
+    // revoked) stops the command without waiting for the next line.
+    BlockingQueue<Optional<String>> lines = new LinkedBlockingQueue<>();
+    Thread reader = new Thread(() -> readLines(lines, err), "presence-device-stdin");
+    reader.setDaemon(true);
+    reader.start();
+    while (!printer.stopped.isDone()) {
+      Optional<String> next = lines.poll(100, TimeUnit.MILLISECONDS);
+      if (next == null) {
+        continue;
+      }
+      if (next.isEmpty()) {
+        break; // end of input
+      }
+      String t = next.get().strip();
+      if (t.isEmpty()) {
+        continue;
+      }
+      if (t.equalsIgnoreCase("quit") || t.equalsIgnoreCase("exit")) {
+        break;
+      }
+      String[] parts = t.split("\\s+", 2);
+      String verb = parts[0].toLowerCase(Locale.ROOT);
+      if (verb.equals("ack") || verb.equals("dismiss")) {
+        if (parts.length < 2) {
+          err.println(verb + " needs the notification's id (printed with it)");
           err.flush();
           continue;
         }
-        sent.add(printer.answer(client.status(status, parts.length > 1 ? parts[1] : null)));
+        List<String> ids = List.of(parts[1].trim().split("\\s+"));
+        sent.add(
+            printer.answer(verb.equals("ack") ? client.acknowledge(ids) : client.dismiss(ids)));
+        continue;
       }
-    } catch (IOException e) {
-      err.println("presence: " + e.getMessage());
+      PresenceStatus status = PresenceStatus.fromWire(verb);
+      if (status == null) {
+        err.println("not a status: " + parts[0] + " (online, away, unavailable or offline)");
+        err.flush();
+        continue;
+      }
+      sent.add(printer.answer(client.status(status, parts.length > 1 ? parts[1] : null)));
+    }
+    String revoked = printer.revoked.getNow(null);
+    if (revoked != null) {
+      client.close();
+      err.println(
+          "presence: this device's pairing was revoked ("
+              + revoked
+              + "): stopping; run presence device again to pair it again (it prints a code to"
+              + " enter at the node's /pair page)");
+      err.flush();
+      return PresenceCli.EXIT_STARTUP;
     }
     // Wait for the answers to what was sent before saying goodbye.
     try {
@@ -206,12 +229,36 @@ final class DeviceCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** Puts standard input's lines into {@code lines}, then an empty one at its end. */
+  private void readLines(BlockingQueue<Optional<String>> lines, PrintWriter err) {
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        lines.add(Optional.of(line));
+      }
+    } catch (IOException e) {
+      synchronized (err) {
+        err.println("presence: " + e.getMessage());
+        err.flush();
+      }
+    }
+    lines.add(Optional.empty());
+  }
+
+  static Supplier<String> paired(DevicePairing pairing, PrintWriter out)
+      throws IOException, InterruptedException {
+    return paired(pairing, out, why -> {});
+  }
+
   /**
    * Pairs the device (or reuses the refresh token kept from an earlier pairing) and returns where
    * its identity tokens come from: the first is the one pairing gave, every later one (a reconnect,
-   * a refresh on the live socket) a new one from the node's token endpoint.
+   * a refresh on the live socket) a new one from the node's token endpoint. A refresh answered
+   * {@code invalid_grant} is told to {@code revoked} (with the node's answer) before the supplier
+   * throws {@link org.presence.daemon.PresenceDaemon.PairingRevokedException}.
    */
-  static Supplier<String> paired(DevicePairing pairing, PrintWriter out)
+  static Supplier<String> paired(
+      DevicePairing pairing, PrintWriter out, java.util.function.Consumer<String> revoked)
       throws IOException, InterruptedException {
     AtomicReference<String> first = new AtomicReference<>(pairing.identity(out).token());
     return () -> {
@@ -222,7 +269,8 @@ final class DeviceCommand implements Callable<Integer> {
       try {
         return pairing.refresh().token();
       } catch (DevicePairing.Revoked e) {
-        // Not worth trying again: the daemon stops and says to pair again.
+        // Not worth trying again: the daemon and the terminal device stop and say to pair again.
+        revoked.accept(e.getMessage());
         throw new org.presence.daemon.PresenceDaemon.PairingRevokedException(e.getMessage());
       } catch (IOException e) {
         throw new UncheckedIOException(e);
@@ -275,6 +323,10 @@ final class DeviceCommand implements Callable<Integer> {
   private static final class Printer implements DeviceClient.Listener {
     final CompletableFuture<String> firstSession = new CompletableFuture<>();
     final CompletableFuture<Void> stopped = new CompletableFuture<>();
+
+    /** Why the pairing is no longer accepted, once it is not. */
+    final CompletableFuture<String> revoked = new CompletableFuture<>();
+
     private final PrintWriter out;
 
     Printer(PrintWriter out) {
@@ -312,8 +364,17 @@ final class DeviceCommand implements Callable<Integer> {
       }
     }
 
+    /** The pairing is revoked: the command stops. */
+    void revoked(String why) {
+      revoked.complete(why);
+      stopped.complete(null);
+    }
+
     @Override
     public void onDisconnected(PresenceException cause, Duration retryIn) {
+      if (cause.errno() == DeviceClient.DEVICE_REVOKED) {
+        revoked("errno " + cause.errno() + ": " + cause.reason());
+      }
       if (!firstSession.isDone()) {
         firstSession.completeExceptionally(cause);
         return;

@@ -429,6 +429,65 @@ class PairingFlowTest {
   }
 
   /**
+   * A refresh answered {@code invalid_grant} while the terminal device runs (here: its stored
+   * refresh token is one the node does not know) stops the command with exit status 1 and a line
+   * saying to pair again, instead of a reconnect with backoff forever.
+   */
+  @Test
+  void terminalDevice_whoseRefreshIsAnsweredInvalidGrant_stopsAndSaysToPairAgain()
+      throws Exception {
+    Path cliDir = root.resolve("cli-invalid-grant");
+    java.io.PipedOutputStream typed = new java.io.PipedOutputStream();
+    java.io.PipedInputStream in = new java.io.PipedInputStream(typed);
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    java.util.concurrent.CompletableFuture<Integer> run =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () ->
+                org.presence.gateway.cli.PresenceCli.run(
+                    new String[] {
+                      "device",
+                      "--url",
+                      shortLived.server().baseUrl(),
+                      "--data-dir",
+                      cliDir.toString()
+                    },
+                    Map.of(),
+                    in,
+                    new java.io.PrintWriter(out, true),
+                    new java.io.PrintWriter(err, true)));
+    try {
+      java.util.regex.Pattern code = java.util.regex.Pattern.compile("enter the code (\\S+)");
+      java.util.regex.Matcher m = code.matcher("");
+      for (int i = 0; i < 200 && !m.find(); i++) {
+        Thread.sleep(50);
+        m = code.matcher(out.toString());
+      }
+      WebClient web = new WebClient(shortLived).signIn("uma@example.com");
+      web.get("/pair");
+      assertThat(
+              web.post("/pair", Map.of("code", m.group(1), "name", "terminal", "action", "approve"))
+                  .statusCode())
+          .isEqualTo(200);
+      for (int i = 0; i < 200 && !out.toString().contains("connected to"); i++) {
+        Thread.sleep(50);
+      }
+      assertThat(out.toString()).as(out + "\n" + err).contains("connected to");
+      java.nio.file.Files.writeString(
+          cliDir.resolve("paired-device.token"), "a-refresh-token-the-node-does-not-know");
+      // Tokens last 1 s: the next refresh is answered invalid_grant, and the command stops.
+      assertThat(run.get(15, java.util.concurrent.TimeUnit.SECONDS))
+          .as(out + "\n" + err)
+          .isEqualTo(1);
+      assertThat(err.toString())
+          .contains("pairing was revoked")
+          .contains("run presence device again to pair it again");
+    } finally {
+      typed.close();
+    }
+  }
+
+  /**
    * RFC 6749 §3.1: a parameter MUST NOT be sent twice; and a form must be UTF-8. Both are {@code
    * invalid_request} (400, RFC 6749 §5.2 and RFC 8628 §3.2), on both OAuth endpoints, before any
    * other check (so they cost no pairing request).
