@@ -51,6 +51,8 @@ import java.util.concurrent.TimeUnit;
  * node's {@code Retry-After}, at most {@link Builder#rateLimitRetries(int)} times.
  */
 public final class AppClient implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(AppClient.class.getName());
+
   /** What an application is told; calls come from the client's thread, one at a time. */
   public interface Listener {
     /** The complete snapshot: replace what you held (see {@link Snapshot#fresh()}). */
@@ -443,7 +445,20 @@ public final class AppClient implements AutoCloseable {
         },
         stableAfter.toMillis(),
         TimeUnit.MILLISECONDS);
-    listener.onConnected(transport == Transport.STREAM ? Transport.STREAM : Transport.WEBSOCKET);
+    Transport t = transport == Transport.STREAM ? Transport.STREAM : Transport.WEBSOCKET;
+    tell("onConnected", () -> listener.onConnected(t));
+  }
+
+  /**
+   * Calls the listener's {@code onConnected} or {@code onDisconnected}. An exception it throws is
+   * logged and otherwise ignored, so that it cannot end a connection or stop the reconnects.
+   */
+  private static void tell(String what, Runnable call) {
+    try {
+      call.run();
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "AppClient: the listener's " + what + " threw", e);
+    }
   }
 
   private void checkIdle() {
@@ -481,7 +496,7 @@ public final class AppClient implements AutoCloseable {
     int errno = why.errno();
     if (errno == INVALID_API_KEY || errno == UNKNOWN_APP || errno == APP_NOT_ACTIVE) {
       stopped = true;
-      listener.onDisconnected(why, null);
+      tell("onDisconnected", () -> listener.onDisconnected(why, null));
       return;
     }
     if (errno == INVALID_SINCE) {
@@ -489,8 +504,8 @@ public final class AppClient implements AutoCloseable {
       since = -1;
     }
     Duration wait = reconnect.next();
-    listener.onDisconnected(why, wait);
     exec.schedule(this::attempt, wait.toMillis(), TimeUnit.MILLISECONDS);
+    tell("onDisconnected", () -> listener.onDisconnected(why, wait));
   }
 
   private final class Sink implements Frames.Sink {

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -271,6 +272,45 @@ class MisbehavingNodeTest {
         Thread.sleep(300);
         assertThat(node.connections()).isEqualTo(1);
         assertThat(causes).hasSize(1);
+      }
+    }
+  }
+
+  @Test
+  void app_listenerThatThrowsOnConnectAndDisconnect_isLogged_andTheClientKeepsReconnecting()
+      throws Exception {
+    try (FakeNode node =
+        FakeNode.start(
+            (c, n) -> {
+              c.readText();
+              c.sendText("{\"result\":true}");
+              c.sendClose(1011, "");
+              c.drain();
+            })) {
+      AtomicInteger connects = new AtomicInteger();
+      AtomicInteger losses = new AtomicInteger();
+      AppClient.Listener events =
+          new AppClient.Listener() {
+            @Override
+            public void onConnected(AppClient.Transport transport) {
+              connects.incrementAndGet();
+              throw new IllegalStateException("connected listener broke");
+            }
+
+            @Override
+            public void onDisconnected(PresenceException cause, Duration retryIn) {
+              losses.incrementAndGet();
+              throw new IllegalStateException("disconnected listener broke");
+            }
+          };
+      try (AppClient app =
+          AppClient.builder(node.uri(), 7, "key")
+              .transport(AppClient.Transport.WEBSOCKET)
+              .backoff(new Backoff(Duration.ofMillis(5), Duration.ofMillis(20)))
+              .listener(events)
+              .start()) {
+        await().atMost(WAIT).until(() -> node.connections() >= 3 && losses.get() >= 3);
+        assertThat(connects.get()).isGreaterThanOrEqualTo(2);
       }
     }
   }
