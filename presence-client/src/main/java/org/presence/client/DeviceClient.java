@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -766,7 +767,7 @@ public final class DeviceClient implements AutoCloseable {
    */
   private void mergeStatuses() {
     Request latest = null;
-    for (java.util.Iterator<Request> it = queue.descendingIterator(); it.hasNext(); ) {
+    for (Iterator<Request> it = queue.descendingIterator(); it.hasNext(); ) {
       Request r = it.next();
       if (r.status == null) {
         continue;

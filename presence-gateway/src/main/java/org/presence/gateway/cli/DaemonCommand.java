@@ -16,10 +16,12 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.freedesktop.dbus.connections.impl.DBusConnection;
 import org.freedesktop.dbus.connections.impl.DBusConnectionBuilder;
 import org.freedesktop.dbus.exceptions.DBusException;
+import org.presence.client.PresenceException;
 import org.presence.daemon.IdleSource;
 import org.presence.daemon.LogindIdle;
 import org.presence.daemon.PresenceDaemon;
@@ -166,14 +168,13 @@ final class DaemonCommand implements Callable<Integer> {
       idle = idle.orElse(new X11Idle(display));
     }
     CountDownLatch stopped = new CountDownLatch(1);
-    java.util.concurrent.atomic.AtomicBoolean revoked =
-        new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicBoolean revoked = new AtomicBoolean();
     PresenceDaemon daemon =
         PresenceDaemon.builder(base)
             .events(
                 new PresenceDaemon.Events() {
                   @Override
-                  public void stopped(org.presence.client.PresenceException cause) {
+                  public void stopped(PresenceException cause) {
                     // Revoked: exit 1, after which the user unit starts it again (RestartSec) and
                     // it pairs at start.
                     revoked.set(true);

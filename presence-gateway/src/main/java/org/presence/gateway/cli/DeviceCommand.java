@@ -23,10 +23,12 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.presence.client.DeviceClient;
 import org.presence.client.PresenceException;
 import org.presence.client.PresenceStatus;
+import org.presence.daemon.PresenceDaemon;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.identity.DevIdentity;
 import picocli.CommandLine.Command;
@@ -255,10 +257,9 @@ final class DeviceCommand implements Callable<Integer> {
    * its identity tokens come from: the first is the one pairing gave, every later one (a reconnect,
    * a refresh on the live socket) a new one from the node's token endpoint. A refresh answered
    * {@code invalid_grant} is told to {@code revoked} (with the node's answer) before the supplier
-   * throws {@link org.presence.daemon.PresenceDaemon.PairingRevokedException}.
+   * throws {@link PresenceDaemon.PairingRevokedException}.
    */
-  static Supplier<String> paired(
-      DevicePairing pairing, PrintWriter out, java.util.function.Consumer<String> revoked)
+  static Supplier<String> paired(DevicePairing pairing, PrintWriter out, Consumer<String> revoked)
       throws IOException, InterruptedException {
     AtomicReference<String> first = new AtomicReference<>(pairing.identity(out).token());
     return () -> {
@@ -271,7 +272,7 @@ final class DeviceCommand implements Callable<Integer> {
       } catch (DevicePairing.Revoked e) {
         // Not worth trying again: the daemon and the terminal device stop and say to pair again.
         revoked.accept(e.getMessage());
-        throw new org.presence.daemon.PresenceDaemon.PairingRevokedException(e.getMessage());
+        throw new PresenceDaemon.PairingRevokedException(e.getMessage());
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       } catch (InterruptedException e) {
