@@ -11,13 +11,11 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -94,7 +92,8 @@ public final class NotificationDelivery implements LiveNotifications {
   private final Counter failures;
   private final LatencyHistograms latency;
   private volatile PresenceBus.Subscription subscription;
-  private volatile boolean closed;
+  private final Retries retries;
+  private final SessionRereads rereads;
 
   NotificationDelivery(
       String nodeId,
@@ -124,6 +123,15 @@ public final class NotificationDelivery implements LiveNotifications {
     this.wakesSent = metrics.registry().counter("presence.notifications.wakes.sent");
     this.failures = metrics.registry().counter("presence.notifications.delivery.failures");
     this.latency = metrics.latency();
+    this.retries = new Retries(work);
+    this.rereads =
+        new SessionRereads(
+            queues,
+            registry,
+            work,
+            retries,
+            failures,
+            (session, items) -> push(session.user(), session, items));
   }
 
   /** The bus channel of node {@code nodeId}'s wake-ups. */
@@ -146,7 +154,7 @@ public final class NotificationDelivery implements LiveNotifications {
         channels -> {
           if (channels.contains(mine)) {
             try {
-              work.execute(this::rereadAll);
+              work.execute(rereads::all);
             } catch (RejectedExecutionException e) {
               LOG.debug("node stopping: pending notifications not read again");
             }
@@ -158,7 +166,7 @@ public final class NotificationDelivery implements LiveNotifications {
 
   /** Stops taking wake-ups, and trying again what failed. */
   void close() {
-    closed = true;
+    retries.close();
     PresenceBus.Subscription s = subscription;
     if (s != null) {
       s.unsubscribe();
@@ -191,14 +199,7 @@ public final class NotificationDelivery implements LiveNotifications {
                             return null;
                           }
                           boolean head = behind.containsKey(user);
-                          Map<String, List<UUID>> sessions = new HashMap<>();
-                          for (DeviceState d : devices.values()) {
-                            if (d.session() != null && !d.node().isEmpty()) {
-                              sessions
-                                  .computeIfAbsent(d.node(), n -> new ArrayList<>())
-                                  .add(d.session());
-                            }
-                          }
+                          Map<String, List<UUID>> sessions = sessionsByNode(devices);
                           synchronized (byNode) {
                             sessions.forEach(
                                 (node, ids) ->
@@ -217,6 +218,17 @@ public final class NotificationDelivery implements LiveNotifications {
                 byNode.forEach(this::send);
               }
             });
+  }
+
+  /** The open sessions among a user's {@code devices}, by the node holding each. */
+  private static Map<String, List<UUID>> sessionsByNode(Map<String, DeviceState> devices) {
+    Map<String, List<UUID>> sessions = new HashMap<>();
+    for (DeviceState d : devices.values()) {
+      if (d.session() != null && !d.node().isEmpty()) {
+        sessions.computeIfAbsent(d.node(), n -> new ArrayList<>()).add(d.session());
+      }
+    }
+    return sessions;
   }
 
   private void send(String node, List<WakeCodec.Delivery> deliveries) {
@@ -340,7 +352,7 @@ public final class NotificationDelivery implements LiveNotifications {
     for (UUID s : d.sessions()) {
       NotificationSink sink = registry.sink(s);
       if (sink != null && d.user().equals(sink.user())) {
-        sink.push(d.items(), (items, at) -> written(d.user(), items, at));
+        push(d.user(), sink, d.items());
       }
     }
   }
@@ -350,17 +362,6 @@ public final class NotificationDelivery implements LiveNotifications {
 
   /** Users whose wake-up this node lost, remembered at most (then every session here reads). */
   static final int BEHIND_MAX = 10_000;
-
-  /** Tries again of a lost wake-up, or of a re-read of the open sessions, before giving up. */
-  static final int RETRIES = 12;
-
-  /**
-   * How long to wait before try {@code attempt} (from 0) again: 250 ms, doubled each time, at most
-   * 30 s; {@link #RETRIES} tries take about 3 minutes.
-   */
-  static long retryDelayMillis(int attempt) {
-    return Math.min(30_000L, 250L << Math.min(attempt, 7));
-  }
 
   /**
    * The users whose items were stored but whose wake-up this node could not send (their devices not
@@ -391,30 +392,15 @@ public final class NotificationDelivery implements LiveNotifications {
   }
 
   private void scheduleCatchUp() {
-    if (!closed && catchUpScheduled.compareAndSet(false, true)) {
-      later(retryDelayMillis(catchUpAttempt.get()), this::catchUp);
-    }
-  }
-
-  /** Runs {@code task} on the work pool after {@code millis}, unless the node is stopping. */
-  private void later(long millis, Runnable task) {
-    Runnable guarded =
-        () -> {
-          if (!closed) {
-            task.run();
-          }
-        };
-    try {
-      CompletableFuture.delayedExecutor(millis, TimeUnit.MILLISECONDS, work).execute(guarded);
-    } catch (RejectedExecutionException e) {
-      LOG.debug("node stopping: not tried again");
+    if (!retries.closed() && catchUpScheduled.compareAndSet(false, true)) {
+      retries.after(catchUpAttempt.get(), this::catchUp);
     }
   }
 
   /**
-   * One try: looks up the sessions of every user in {@link #behind}, {@link #CHECK_BATCH} at a
-   * time, and wakes their nodes to read those users' queues from the head; the users not found stay
-   * for the next try, after {@link #retryDelayMillis}, at most {@link #RETRIES} times.
+   * One try: looks up the sessions of every user in {@link #behind}, {@link
+   * SessionRereads#CHECK_BATCH} at a time, and wakes their nodes to read those users' queues from
+   * the head; the users not found stay for the next try, on the {@link Retries} schedule.
    */
   private void catchUp() {
     catchUpScheduled.set(false);
@@ -423,14 +409,14 @@ public final class NotificationDelivery implements LiveNotifications {
       LOG.warn(
           "wake-ups of more than {} users lost; every open session here reads its queue",
           BEHIND_MAX);
-      rereadAll();
+      rereads.all();
     }
     catchUpFrom(new ArrayList<>(behind.keySet()), 0, attempt, new AtomicReference<>());
   }
 
   private void catchUpFrom(
       List<String> users, int from, int attempt, AtomicReference<Throwable> failure) {
-    int to = Math.min(users.size(), from + CHECK_BATCH);
+    int to = Math.min(users.size(), from + SessionRereads.CHECK_BATCH);
     if (from >= to) {
       caughtUp(attempt, failure.get());
       return;
@@ -455,12 +441,7 @@ public final class NotificationDelivery implements LiveNotifications {
                   failure.compareAndSet(null, e);
                   return null;
                 }
-                Map<String, List<UUID>> sessions = new HashMap<>();
-                for (DeviceState d : devices.values()) {
-                  if (d.session() != null && !d.node().isEmpty()) {
-                    sessions.computeIfAbsent(d.node(), n -> new ArrayList<>()).add(d.session());
-                  }
-                }
+                Map<String, List<UUID>> sessions = sessionsByNode(devices);
                 synchronized (byNode) {
                   sessions.forEach(
                       (node, ids) ->
@@ -490,12 +471,12 @@ public final class NotificationDelivery implements LiveNotifications {
       catchUpAttempt.set(0);
       return;
     }
-    if (attempt + 1 >= RETRIES) {
+    if (Retries.last(attempt)) {
       LOG.warn(
           "sessions of {} users not found after {} tries; their items wait for their next"
               + " session: {}",
           behind.size(),
-          RETRIES,
+          Retries.MAX,
           String.valueOf(failure));
       behind.clear();
       behindOverflow.set(false);
@@ -506,8 +487,8 @@ public final class NotificationDelivery implements LiveNotifications {
         "sessions of {} users not found (try {} of {}); again in {} ms: {}",
         behind.size(),
         attempt + 1,
-        RETRIES,
-        retryDelayMillis(attempt + 1),
+        Retries.MAX,
+        Retries.delayMillis(attempt + 1),
         String.valueOf(failure));
     scheduleCatchUp();
   }
@@ -571,7 +552,7 @@ public final class NotificationDelivery implements LiveNotifications {
                 for (UUID s : sessions) {
                   NotificationSink sink = registry.sink(s);
                   if (sink != null && user.equals(sink.user())) {
-                    sink.push(items, (written, at) -> written(user, written, at));
+                    push(user, sink, items);
                   }
                 }
               }
@@ -598,260 +579,6 @@ public final class NotificationDelivery implements LiveNotifications {
   // ---------------------------------------------------------------------------------------------
   // Sessions
 
-  /** Users asked about at once ({@link NotificationQueues#withItems}) before reading again. */
-  static final int CHECK_BATCH = 256;
-
-  /** Queue reads in flight at most while open sessions read their queues again. */
-  static final int REREAD_IN_FLIGHT = 32;
-
-  /** Sessions waiting to be checked for items, each once however many passes asked. */
-  private final Queue<NotificationSink> checks = new ConcurrentLinkedQueue<>();
-
-  private final Set<NotificationSink> checksQueued = ConcurrentHashMap.newKeySet();
-
-  /** Whether a chain of checks runs over {@link #checks}: one at a time for the node. */
-  private final AtomicBoolean checking = new AtomicBoolean();
-
-  /** Sessions whose user has items, waiting to read their queues. */
-  private final Queue<NotificationSink> rereads = new ConcurrentLinkedQueue<>();
-
-  private final Set<NotificationSink> rereadsQueued = ConcurrentHashMap.newKeySet();
-
-  /** Chains of reads running over {@link #rereads}, at most {@link #REREAD_IN_FLIGHT}. */
-  private final AtomicInteger rereaders = new AtomicInteger();
-
-  /**
-   * Every open session reads its queue as at its opening, if its user has items: the node asks
-   * which users have any, {@link #CHECK_BATCH} at a time, one question at a time (one call per
-   * Redis primary each), and those users' sessions read, {@link #REREAD_IN_FLIGHT} reads at a time
-   * for the whole node. Most queues are empty, and a node of many sessions would otherwise send a
-   * read per session to a Redis that may just be back. A session already waiting is not queued
-   * twice when several resubscriptions come together.
-   *
-   * <p>What fails (the question, or a session's read: Redis may not be back yet, the pub/sub
-   * connection often comes back before the command one) is tried again after {@link
-   * #retryDelayMillis}, at most {@link #RETRIES} times, with one log line per try, not one per
-   * session.
-   */
-  private void rereadAll() {
-    rereadAttempt.set(0);
-    rereadLogged.set(-1);
-    registry.forEachSink(
-        s -> {
-          if (checksQueued.add(s)) {
-            checks.add(s);
-          }
-        });
-    startChecking();
-  }
-
-  private void startChecking() {
-    if (!checks.isEmpty() && checking.compareAndSet(false, true)) {
-      checkNext();
-    }
-  }
-
-  /**
-   * The chain of checks: asks about the next {@link #CHECK_BATCH} waiting sessions' users, queues
-   * the sessions of those with items for a read, then goes on when the answer is in (in a loop when
-   * it is in already).
-   */
-  private void checkNext() {
-    while (true) {
-      List<NotificationSink> batch = new ArrayList<>();
-      Set<String> users = new HashSet<>();
-      for (NotificationSink s; batch.size() < CHECK_BATCH && (s = checks.poll()) != null; ) {
-        checksQueued.remove(s);
-        batch.add(s);
-        users.add(s.user());
-      }
-      if (batch.isEmpty()) {
-        checking.set(false);
-        // A session queued after the poll but before the flag went down found the chain running.
-        startChecking();
-        return;
-      }
-      CompletableFuture<Set<String>> answer;
-      try {
-        answer = queues.withItems(users).toCompletableFuture();
-      } catch (RuntimeException e) {
-        answer = CompletableFuture.failedFuture(e);
-      }
-      if (!answer.isDone()) {
-        answer
-            .handleAsync(
-                (withItems, e) -> {
-                  checked(batch, withItems, e);
-                  checkNext();
-                  return null;
-                },
-                work)
-            .exceptionally(
-                e -> {
-                  // The pool refused the continuation (the node is stopping): the chain ends.
-                  checking.set(false);
-                  return null;
-                });
-        return;
-      }
-      Set<String> withItems = null;
-      Throwable failure = null;
-      try {
-        withItems = answer.join();
-      } catch (RuntimeException e) {
-        failure = e;
-      }
-      checked(batch, withItems, failure);
-    }
-  }
-
-  /**
-   * Queues for a read the sessions of {@code batch} whose user has items; when the question failed,
-   * asks again about them later ({@link #rereadFailed}): a read each would fail as the question did
-   * while Redis is away.
-   */
-  private void checked(List<NotificationSink> batch, Set<String> withItems, Throwable failure) {
-    if (failure != null) {
-      failures.inc();
-      rereadFailed(batch, failure);
-      return;
-    }
-    for (NotificationSink s : batch) {
-      if (withItems.contains(s.user()) && rereadsQueued.add(s)) {
-        rereads.add(s);
-      }
-    }
-    try {
-      startRereaders();
-    } catch (RuntimeException e) {
-      LOG.warn("pending notifications not read again; they wait", e);
-    }
-  }
-
-  private void startRereaders() {
-    while (!rereads.isEmpty()) {
-      int running = rereaders.get();
-      if (running >= REREAD_IN_FLIGHT) {
-        return;
-      }
-      if (rereaders.compareAndSet(running, running + 1)) {
-        rereadNext();
-      }
-    }
-  }
-
-  /**
-   * One chain: reads the next waiting session, then goes on when that read is done (at once, in a
-   * loop, when it is done already: a read failing at once, or a work pool running the continuation
-   * on the caller, would otherwise nest one call per session).
-   */
-  private void rereadNext() {
-    while (true) {
-      NotificationSink next = rereads.poll();
-      if (next == null) {
-        rereaders.decrementAndGet();
-        // A session queued after the poll but before the decrement found every chain running.
-        startRereaders();
-        return;
-      }
-      rereadsQueued.remove(next);
-      CompletableFuture<?> read;
-      try {
-        read = queues.pending(next.user()).toCompletableFuture();
-      } catch (RuntimeException e) {
-        read = CompletableFuture.failedFuture(e);
-      }
-      read = read.whenComplete((items, e) -> reread(next, items, e));
-      if (!read.isDone()) {
-        read.handleAsync(
-                (v, e) -> {
-                  rereadNext();
-                  return null;
-                },
-                work)
-            .exceptionally(
-                e -> {
-                  // The pool refused the continuation (the node is stopping): the chain ends.
-                  rereaders.decrementAndGet();
-                  return null;
-                });
-        return;
-      }
-    }
-  }
-
-  /** What a re-read of {@code session}'s queue gave: pushed, or the session tried again later. */
-  @SuppressWarnings("unchecked")
-  private void reread(NotificationSink session, Object items, Throwable e) {
-    if (e != null) {
-      failures.inc();
-      rereadFailed(List.of(session), e);
-    } else {
-      List<Notification> got = (List<Notification>) items;
-      if (!got.isEmpty()) {
-        String user = session.user();
-        session.push(got, (written, at) -> written(user, written, at));
-      }
-    }
-  }
-
-  /** Sessions whose re-read failed, asked about again at the next try. */
-  private final Set<NotificationSink> recheck = ConcurrentHashMap.newKeySet();
-
-  private final AtomicBoolean rereadRetryScheduled = new AtomicBoolean();
-
-  /** The re-read's try: 0 for the one a resubscription starts. */
-  private final AtomicInteger rereadAttempt = new AtomicInteger();
-
-  /** The last try a failure was logged for: one line per try. */
-  private final AtomicInteger rereadLogged = new AtomicInteger(-1);
-
-  private void rereadFailed(List<NotificationSink> sessions, Throwable e) {
-    recheck.addAll(sessions);
-    int attempt = rereadAttempt.get();
-    if (rereadLogged.getAndSet(attempt) != attempt) {
-      if (attempt + 1 >= RETRIES) {
-        LOG.warn(
-            "pending notifications of open sessions not read again (try {} of {}, the last);"
-                + " they wait for the next connect or notification: {}",
-            attempt + 1,
-            RETRIES,
-            e.toString());
-      } else {
-        LOG.warn(
-            "pending notifications of open sessions not read again (try {} of {}); again in {}"
-                + " ms: {}",
-            attempt + 1,
-            RETRIES,
-            retryDelayMillis(attempt),
-            e.toString());
-      }
-    }
-    if (!closed && rereadRetryScheduled.compareAndSet(false, true)) {
-      later(retryDelayMillis(attempt), this::rereadAgain);
-    }
-  }
-
-  /**
-   * The sessions whose re-read failed ask again (those still open), or, after the last try, not.
-   */
-  private void rereadAgain() {
-    rereadRetryScheduled.set(false);
-    int attempt = rereadAttempt.incrementAndGet();
-    List<NotificationSink> again = new ArrayList<>(recheck);
-    recheck.removeAll(again);
-    if (attempt >= RETRIES) {
-      rereadAttempt.set(0);
-      return;
-    }
-    for (NotificationSink s : again) {
-      if (registry.sink(s.session()) == s && checksQueued.add(s)) {
-        checks.add(s);
-      }
-    }
-    startChecking();
-  }
-
   @Override
   public void opened(NotificationSink session) {
     read(session);
@@ -868,9 +595,14 @@ public final class NotificationDelivery implements LiveNotifications {
                 failures.inc();
                 LOG.warn("pending notifications not read; they wait: {}", e.toString());
               } else if (!items.isEmpty()) {
-                session.push(items, (written, at) -> written(user, written, at));
+                push(user, session, items);
               }
             });
+  }
+
+  /** Pushes {@code items} of {@code user} to {@code sink}; what it writes is {@link #written}. */
+  private void push(String user, NotificationSink sink, List<Notification> items) {
+    sink.push(items, (written, at) -> written(user, written, at));
   }
 
   /** {@code items} reached a socket of {@code user} at {@code at}: remember, remove, receipt. */

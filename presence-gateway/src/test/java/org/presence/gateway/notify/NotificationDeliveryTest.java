@@ -278,11 +278,11 @@ class NotificationDeliveryTest {
   /**
    * The node's wake-up channel was subscribed again after a loss (a reconnect, a failover): every
    * open session whose user has items reads its queue and gets what a lost wake-up would have
-   * brought; the node asks which users have items {@link NotificationDelivery#CHECK_BATCH} at a
-   * time, one question at a time, and reads only theirs, with no more than {@link
-   * NotificationDelivery#REREAD_IN_FLIGHT} reads in flight for the node, not one per session at
-   * once, also when two resubscriptions come together. 400 sessions of 400 users, 300 of them with
-   * an item stored and no wake-up. The bus's listener only hands the work to the node's pool.
+   * brought; the node asks which users have items {@link SessionRereads#CHECK_BATCH} at a time, one
+   * question at a time, and reads only theirs, with no more than {@link SessionRereads#IN_FLIGHT}
+   * reads in flight for the node, not one per session at once, also when two resubscriptions come
+   * together. 400 sessions of 400 users, 300 of them with an item stored and no wake-up. The bus's
+   * listener only hands the work to the node's pool.
    */
   @Test
   void aResubscribedWakeUpChannel_sessionsWithItemsReadTheirQueues_aFewReadsAtATime() {
@@ -381,9 +381,9 @@ class NotificationDeliveryTest {
           .during(Duration.ofMillis(100))
           .atMost(WAIT)
           .until(() -> inFlight.get() == 0 && checksInFlight.get() == 0);
-      assertThat(most.get()).isBetween(2, NotificationDelivery.REREAD_IN_FLIGHT);
+      assertThat(most.get()).isBetween(2, SessionRereads.IN_FLIGHT);
       assertThat(mostChecks.get()).isEqualTo(1);
-      assertThat(checkSizes).allMatch(n -> n <= NotificationDelivery.CHECK_BATCH);
+      assertThat(checkSizes).allMatch(n -> n <= SessionRereads.CHECK_BATCH);
       // Not on the thread that ran the bus's listener (Lettuce's I/O thread on Redis).
       assertThat(askedOn).doesNotContain(Thread.currentThread());
       // Only the users with items read their queues.
@@ -400,9 +400,9 @@ class NotificationDeliveryTest {
   /**
    * When the node cannot learn which users have items (Redis failing the question: its pub/sub
    * connection came back before its command one), it asks again later ({@link
-   * NotificationDelivery#retryDelayMillis}), not a read per session that would fail as well; once
-   * the question is answered, the sessions with items read their queues. The question fails at
-   * once, so the chain goes on in its loop.
+   * Retries#delayMillis}), not a read per session that would fail as well; once the question is
+   * answered, the sessions with items read their queues. The question fails at once, so the chain
+   * goes on in its loop.
    */
   @Test
   void aFailedQuestion_isAskedAgainLater_thenTheSessionsWithItemsRead() {
