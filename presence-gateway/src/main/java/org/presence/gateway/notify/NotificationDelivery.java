@@ -20,6 +20,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.presence.gateway.device.DeviceRegistry;
 import org.presence.gateway.device.LiveNotifications;
@@ -377,10 +378,25 @@ public final class NotificationDelivery implements LiveNotifications {
 
   private final AtomicBoolean catchUpScheduled = new AtomicBoolean();
 
+  /**
+   * The catch-up's try, from 0; it starts again from 0 only at a loss after {@link #QUIET_MILLIS}
+   * without one, so a catch-up whose own wake-ups keep failing (a publish to a node that cannot be
+   * reached, while lookups work) waits longer each time instead of every 250 ms.
+   */
   private final AtomicInteger catchUpAttempt = new AtomicInteger();
+
+  /** How long without a loss before the catch-up's tries start again from the first wait. */
+  static final long QUIET_MILLIS = Retries.delayMillis(Retries.MAX);
+
+  /** When the last loss came ({@link #clock}'s milliseconds). */
+  private final AtomicLong lastLoss = new AtomicLong(Long.MIN_VALUE / 2);
 
   /** The wake-ups of {@code users} were lost: find their sessions again later. */
   private void lost(Collection<String> users) {
+    long now = clock.millis();
+    if (now - lastLoss.getAndSet(now) > QUIET_MILLIS) {
+      catchUpAttempt.set(0);
+    }
     for (String u : users) {
       if (behind.size() >= BEHIND_MAX && !behind.containsKey(u)) {
         behindOverflow.set(true);
@@ -468,7 +484,7 @@ public final class NotificationDelivery implements LiveNotifications {
 
   private void caughtUp(int attempt, Throwable failure) {
     if (behind.isEmpty() && !behindOverflow.get()) {
-      catchUpAttempt.set(0);
+      // Caught up; the next loss starts from the first wait only after a quiet spell (lost()).
       return;
     }
     if (Retries.last(attempt)) {

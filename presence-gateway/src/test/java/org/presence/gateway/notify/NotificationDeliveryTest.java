@@ -447,6 +447,49 @@ class NotificationDeliveryTest {
     }
   }
 
+  /**
+   * A wake-up whose publish keeps failing while the user's sessions are still found (the other
+   * node's channel unreachable, lookups working, the failure known only after the try ended): the
+   * catch-up that makes up for it sends it again after 250 ms, then 500 ms, 1 s, 2 s..., not every
+   * 250 ms for as long as the publish fails (each try a lookup, a publish and a log line). In 4 s:
+   * 250 + 500 + 1,000 + 2,000 ms of waits, so at most five publishes (the first and four tries),
+   * against about sixteen at a steady 250 ms.
+   */
+  @Test
+  void aWakeUpWhosePublishKeepsFailing_isTriedAgainLessAndLessOften() throws Exception {
+    AtomicInteger publishes = new AtomicInteger();
+    PresenceBus unreachable =
+        new ForwardingBus(bus) {
+          @Override
+          public CompletionStage<Void> publish(String channel, byte[] message) {
+            if (channel.equals(NotificationDelivery.channel("node-y"))) {
+              publishes.incrementAndGet();
+              // As Redis answers: later, once the catch-up round that sent it has ended.
+              CompletableFuture<Void> failed = new CompletableFuture<>();
+              CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS)
+                  .execute(() -> failed.completeExceptionally(new IllegalStateException("away")));
+              return failed;
+            }
+            return super.publish(channel, message);
+          }
+
+          @Override
+          public void close() {}
+        };
+    NotificationDelivery x =
+        node("node-x", new DeviceRegistry(Duration.ofSeconds(30)), queues, unreachable);
+    try {
+      join(x.start());
+      session("far", "phone", "node-y", new DeviceRegistry(Duration.ofSeconds(30)));
+      x.stored(store("far", note(false, Duration.ofMinutes(5))));
+      await().atMost(WAIT).until(() -> publishes.get() >= 3);
+      Thread.sleep(4_000);
+      assertThat(publishes.get()).isBetween(4, 6);
+    } finally {
+      x.close();
+    }
+  }
+
   /** The in-process bus, whose resubscription the test fires (it never loses anything itself). */
   private static final class ResubscribingBus extends ForwardingBus {
     private final List<Consumer<Set<String>>> listeners = new CopyOnWriteArrayList<>();
