@@ -18,6 +18,7 @@ import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
 import org.presence.gateway.cluster.NodeLiveness;
 import org.presence.gateway.config.PresenceConfig;
+import org.presence.gateway.connection.AddressCaps;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.demo.DemoApp;
 import org.presence.gateway.demo.DemoPages;
@@ -237,7 +238,15 @@ public final class PresenceServer implements AutoCloseable {
       if (tls != null) {
         tls.register(metrics.registry());
       }
-      connections = new Connections(metrics);
+      connections =
+          new Connections(
+              metrics,
+              new AddressCaps(
+                  config.gateway().maxPendingConnectionsPerAddress(),
+                  config.gateway().maxConnectionsPerAddress(),
+                  TrustedProxies.parse(config.gateway().connectionCapExempt()),
+                  TrustedProxies.parse(config.gateway().trustedProxies()),
+                  metrics));
       // Presence's own signing keys (paired devices' tokens), shared through the database.
       presenceKeys =
           PresenceKeys.load(
@@ -481,7 +490,8 @@ public final class PresenceServer implements AutoCloseable {
                       router,
                       exceptions,
                       disconnector,
-                      tls));
+                      tls,
+                      connections.addressCaps()));
       server = bind(bootstrap, "gateway.port", config.gateway().host(), config.gateway().port());
     }
 
@@ -665,7 +675,8 @@ public final class PresenceServer implements AutoCloseable {
                     router,
                     exceptions,
                     disconnector,
-                    tls));
+                    tls,
+                    null));
     return bind(admin, "admin.port", config.admin().host(), config.admin().port());
   }
 

@@ -10,6 +10,7 @@ import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.config.GatewayConfig;
 import org.presence.gateway.config.LimitsConfig;
+import org.presence.gateway.connection.AddressCaps;
 import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
@@ -41,6 +42,10 @@ import org.presence.protocol.error.ErrorCode;
  * aggregator's small limit caps request bodies; {@code flow-control} releases one request per read
  * so that a pipelining client cannot make the router answer out of order; the router installs the
  * path's tail after itself. Shared handlers are singletons.
+ *
+ * <p>With {@link AddressCaps} (the gateway port's), a connection over its address's cap is closed
+ * before anything is added to its pipeline: no TLS handshake, no HTTP decoding. A counted one's
+ * slot goes with its {@code backpressure}, which gives it back when the connection closes.
  */
 public final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
   private final GatewayConfig gateway;
@@ -55,6 +60,9 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
 
   private final NodeTls tls;
 
+  /** The per-address caps, or {@code null} (the admin port). */
+  private final AddressCaps caps;
+
   public GatewayInitializer(
       GatewayConfig gateway,
       LimitsConfig limits,
@@ -63,10 +71,13 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
       HttpRouter router,
       ExceptionHandler exceptionHandler,
       Disconnector disconnector) {
-    this(gateway, limits, metrics, connections, router, exceptionHandler, disconnector, null);
+    this(gateway, limits, metrics, connections, router, exceptionHandler, disconnector, null, null);
   }
 
-  /** {@code tls}: the port's TLS, or {@code null} for plain HTTP. */
+  /**
+   * {@code tls}: the port's TLS, or {@code null} for plain HTTP; {@code caps}: the port's
+   * per-address caps, or {@code null} for none.
+   */
   public GatewayInitializer(
       GatewayConfig gateway,
       LimitsConfig limits,
@@ -75,8 +86,10 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
       HttpRouter router,
       ExceptionHandler exceptionHandler,
       Disconnector disconnector,
-      NodeTls tls) {
+      NodeTls tls,
+      AddressCaps caps) {
     this.tls = tls;
+    this.caps = caps;
     this.gateway = gateway;
     this.limits = limits;
     this.metrics = metrics;
@@ -91,8 +104,13 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
 
   @Override
   protected void initChannel(SocketChannel ch) {
+    AddressCaps.Slot slot = caps == null ? null : caps.open(ch.remoteAddress());
+    if (slot == AddressCaps.REFUSED) {
+      ch.close();
+      return;
+    }
     ChannelPipeline p = ch.pipeline();
-    p.addLast(PipelineNames.BACKPRESSURE, new Backpressure(stall));
+    p.addLast(PipelineNames.BACKPRESSURE, new Backpressure(stall, slot));
     connections.opened(ch);
     if (tls != null) {
       p.addLast(PipelineNames.TLS, tls.newConnectionHandler(PipelineNames.TLS));

@@ -202,9 +202,12 @@ public final class ConfigLoader {
             bytes("gateway.write-buffer-high"),
             duration("gateway.http-idle-timeout"),
             positiveDuration("gateway.http-header-timeout"),
-            trustedProxies("gateway.trusted-proxies"),
+            addressBlocks("gateway.trusted-proxies"),
             positiveDuration("gateway.unwritable-timeout"),
-            positiveDuration("gateway.close-linger"));
+            positiveDuration("gateway.close-linger"),
+            nonNegative("gateway.max-pending-connections-per-address"),
+            nonNegative("gateway.max-connections-per-address"),
+            addressBlocks("gateway.connection-cap-exempt"));
     if (gateway.writeBufferLow() >= gateway.writeBufferHigh()) {
       problem("gateway.write-buffer-low", "must be below gateway.write-buffer-high");
     }
@@ -867,7 +870,7 @@ public final class ConfigLoader {
   }
 
   /** Addresses and CIDR blocks, each checked; a bad one is a problem and is left out. */
-  private List<String> trustedProxies(String path) {
+  private List<String> addressBlocks(String path) {
     List<String> out = new ArrayList<>();
     for (String entry : stringList(path)) {
       try {

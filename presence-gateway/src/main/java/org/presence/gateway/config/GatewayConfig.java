@@ -23,6 +23,11 @@ import java.util.List;
  *     believed (validated; empty: nobody's, the client is the TCP peer)
  * @param unwritableTimeout a connection that stays unwritable (over {@code writeBufferHigh}) this
  *     long is closed with {@code SLOW_CONSUMER}; its reads are paused meanwhile
+ * @param maxPendingConnectionsPerAddress most connections one TCP peer address (an IPv6 /64) may
+ *     hold open that are not yet an authenticated session (0: no cap)
+ * @param maxConnectionsPerAddress most connections one TCP peer address may hold open (0: no cap)
+ * @param connectionCapExempt addresses and CIDR blocks whose connections the per-address caps do
+ *     not count (validated; the trusted proxies are not counted either)
  * @param closeLinger how long a WebSocket the node ends keeps reading (and dropping) what the
  *     client still sends, after its error and close frames, waiting for the client's close frame
  */
@@ -39,10 +44,14 @@ public record GatewayConfig(
     Duration httpHeaderTimeout,
     List<String> trustedProxies,
     Duration unwritableTimeout,
-    Duration closeLinger) {
+    Duration closeLinger,
+    int maxPendingConnectionsPerAddress,
+    int maxConnectionsPerAddress,
+    List<String> connectionCapExempt) {
 
   public GatewayConfig {
     trustedProxies = List.copyOf(trustedProxies);
+    connectionCapExempt = List.copyOf(connectionCapExempt);
   }
 
   /**

@@ -29,8 +29,9 @@ import java.util.function.Consumer;
  * close does not leave unread input behind (which would make the kernel answer with a reset).
  *
  * <p>It also holds the connection's state for {@link Connections} (its kind and its
- * open-connections gauge, which it decrements at {@code channelInactive}), so that a connection
- * needs no channel attribute for it.
+ * open-connections gauge, which it decrements at {@code channelInactive}) and its slot in its
+ * address's counts ({@link AddressCaps}, given back then), so that a connection needs no channel
+ * attribute for them.
  *
  * <p>A connection's last handler may do this work itself instead ({@link #takeOver}): it extends
  * this class and, once it holds the connection for good, takes the state of the {@code
@@ -81,6 +82,9 @@ public class Backpressure extends ChannelDuplexHandler {
    */
   private Connections.State connectionState;
 
+  /** The connection's place in its address's counts ({@link AddressCaps}), or {@code null}. */
+  private AddressCaps.Slot addressSlot;
+
   /**
    * @param unwritableTimeoutMillis how long a channel may stay unwritable before {@code onStall}
    * @param onStall ends a channel that stayed unwritable too long (shared by all channels)
@@ -92,6 +96,15 @@ public class Backpressure extends ChannelDuplexHandler {
   /** A connection's handler with the node's shared {@code limits}. */
   public Backpressure(Stall limits) {
     this.limits = limits;
+  }
+
+  /**
+   * A connection's handler with the node's shared {@code limits}, holding the connection's {@code
+   * slot} in its address's counts ({@code null}: not counted), given back when it closes.
+   */
+  public Backpressure(Stall limits, AddressCaps.Slot slot) {
+    this.limits = limits;
+    this.addressSlot = slot;
   }
 
   /**
@@ -162,9 +175,11 @@ public class Backpressure extends ChannelDuplexHandler {
     paused = first.paused;
     stall = first.stall;
     connectionState = first.connectionState;
+    addressSlot = first.addressSlot;
     first.limits = null;
     first.stall = null;
     first.connectionState = null;
+    first.addressSlot = null;
     ctx.pipeline().remove(first);
   }
 
@@ -174,6 +189,10 @@ public class Backpressure extends ChannelDuplexHandler {
 
   void connectionState(Connections.State state) {
     this.connectionState = state;
+  }
+
+  AddressCaps.Slot addressSlot() {
+    return addressSlot;
   }
 
   /** Whether the connection is being closed ({@link #closing(Channel)}). */
@@ -235,13 +254,18 @@ public class Backpressure extends ChannelDuplexHandler {
   }
 
   /**
-   * The connection closed: its stall timer stops and its gauge counts it closed. Called once, at
-   * {@code channelInactive}; a subclass that handles that event itself calls it there.
+   * The connection closed: its stall timer stops, its gauge counts it closed and its address's
+   * counts let it go. Called once, at {@code channelInactive}; a subclass that handles that event
+   * itself calls it there.
    */
   protected final void connectionClosed() {
     cancelStall();
     if (connectionState != null) {
       connectionState.open.dec();
+    }
+    if (addressSlot != null) {
+      addressSlot.closed();
+      addressSlot = null;
     }
   }
 

@@ -104,7 +104,16 @@ public final class Connections {
   /** Where the connections handed over are; set once at start. */
   private volatile Registry elsewhere = NONE;
 
+  /** The gateway port's per-address caps, or {@code null}. */
+  private final AddressCaps addressCaps;
+
   public Connections(GatewayMetrics metrics) {
+    this(metrics, null);
+  }
+
+  /** {@code addressCaps}: the gateway port's per-address caps, or {@code null} for none. */
+  public Connections(GatewayMetrics metrics, AddressCaps addressCaps) {
+    this.addressCaps = addressCaps;
     for (Kind k : Kind.values()) {
       if (k != Kind.HTTP) {
         upgradedStates.put(k, new State(k, false, metrics.connectionsOpen(k.label())));
@@ -116,6 +125,11 @@ public final class Connections {
     httpIdle.toggled = httpBusy;
     httpBusy.toggled = httpIdle;
     this.onClose = f -> all.remove(f.channel().id());
+  }
+
+  /** The gateway port's per-address caps, or {@code null}. */
+  public AddressCaps addressCaps() {
+    return addressCaps;
   }
 
   /**
@@ -187,6 +201,23 @@ public final class Connections {
     State s = b == null ? null : b.connectionState();
     if (s != null && s.kind == Kind.HTTP && s.busy != busy) {
       b.connectionState(s.toggled);
+    }
+  }
+
+  /**
+   * {@code ch} carries an authenticated session from now on (a device session opened, an update
+   * socket or stream admitted): it no longer counts toward its address's cap on connections not yet
+   * authenticated ({@link AddressCaps}). Once per connection is enough; again changes nothing.
+   */
+  public static void authenticated(Channel ch) {
+    if (!ch.eventLoop().inEventLoop()) {
+      ch.eventLoop().execute(() -> authenticated(ch));
+      return;
+    }
+    Backpressure b = Backpressure.of(ch);
+    AddressCaps.Slot slot = b == null ? null : b.addressSlot();
+    if (slot != null) {
+      slot.authenticated();
     }
   }
 

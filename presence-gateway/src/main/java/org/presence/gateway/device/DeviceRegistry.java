@@ -116,6 +116,7 @@ public final class DeviceRegistry implements DeviceService.LocalSessions, Connec
         && link instanceof SessionDriver d
         && d.socket() instanceof DeviceSessionHandler h) {
       c.handOver(h.channel());
+      Connections.authenticated(h.channel());
     }
   }
 

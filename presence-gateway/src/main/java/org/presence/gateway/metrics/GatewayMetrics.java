@@ -22,6 +22,9 @@ import org.presence.protocol.error.ErrorCode;
  * <ul>
  *   <li>{@code presence.connections.open.<kind>}: open connections by kind (http, device, app,
  *       stream), a gauge;
+ *   <li>{@code presence.connections.refused.<cap>}: connections closed at the accept because their
+ *       address was over a cap ({@code pending} or {@code open}, {@code connection.AddressCaps}), a
+ *       counter;
  *   <li>{@code presence.frames.in.<kind>} and {@code presence.frames.out.<kind>}: WebSocket frames
  *       and HTTP messages by channel kind;
  *   <li>{@code presence.errors.<errno>.<name>}: errors answered, by errno;
@@ -34,6 +37,7 @@ import org.presence.protocol.error.ErrorCode;
  */
 public final class GatewayMetrics {
   public static final String CONNECTIONS_OPEN = "presence.connections.open.";
+  public static final String CONNECTIONS_REFUSED = "presence.connections.refused.";
   public static final String FRAMES_IN = "presence.frames.in.";
   public static final String FRAMES_OUT = "presence.frames.out.";
   public static final String ERRORS = "presence.errors.";
@@ -90,6 +94,11 @@ public final class GatewayMetrics {
           registry.register(CONNECTIONS_OPEN + k, g);
           return g;
         });
+  }
+
+  /** Connections refused at the accept for being over the per-address {@code cap}. */
+  public Counter connectionsRefused(String cap) {
+    return registry.counter(CONNECTIONS_REFUSED + cap);
   }
 
   /** Frames (or HTTP requests) received on connections of {@code kind}. */

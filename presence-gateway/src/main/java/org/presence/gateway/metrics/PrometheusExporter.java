@@ -41,6 +41,11 @@ public final class PrometheusExporter {
               "Open client connections by kind.",
               "kind"),
           new Family(
+              GatewayMetrics.CONNECTIONS_REFUSED,
+              "presence_connections_refused",
+              "Connections closed at the accept, their address being over a cap, by cap.",
+              "cap"),
+          new Family(
               GatewayMetrics.FRAMES_IN,
               "presence_frames_in",
               "Frames (WebSocket) and requests (HTTP) received, by connection kind.",

@@ -65,7 +65,7 @@ public final class AddressRateLimiter {
    * rest zeroed), since one subscriber usually holds a whole /64 and could otherwise take a fresh
    * bucket per address.
    */
-  static InetAddress key(InetAddress address) {
+  public static InetAddress key(InetAddress address) {
     if (!(address instanceof Inet6Address)) {
       return address;
     }

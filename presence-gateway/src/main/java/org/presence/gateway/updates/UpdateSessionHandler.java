@@ -17,6 +17,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.http.ControlFrames;
 import org.presence.protocol.api.ErrorBody;
@@ -222,6 +223,7 @@ final class UpdateSessionHandler extends ChannelInboundHandlerAdapter
     }
     admission = a;
     state = State.OPEN;
+    Connections.authenticated(ctx.channel());
     if (node.config().socketSendBuffer() > 0) {
       ctx.channel().config().setOption(ChannelOption.SO_SNDBUF, node.config().socketSendBuffer());
     }

@@ -165,6 +165,7 @@ final class UpdateStreamHandler implements HttpHandler {
     metrics.httpResponse(200);
     session.ctx.writeAndFlush(head, session.ctx.voidPromise());
     connections.upgraded(ch, Connections.Kind.STREAM, c -> session.end());
+    Connections.authenticated(ch);
     Connections.busy(ch, false);
     session.consumer = a.start(session, puids);
     Backpressure.resume(ch, Backpressure.BUSY);

@@ -511,6 +511,61 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_connectionCaps_defaultsAndLayers() {
+    GatewayConfig d = ConfigLoader.load(null, Map.of(), Map.of()).gateway();
+    assertThat(d.maxPendingConnectionsPerAddress()).isEqualTo(256);
+    assertThat(d.maxConnectionsPerAddress()).isZero();
+    assertThat(d.connectionCapExempt()).containsExactly("127.0.0.0/8", "::1");
+    GatewayConfig set =
+        ConfigLoader.load(
+                null,
+                Map.of("PRESENCE__GATEWAY__CONNECTION_CAP_EXEMPT", "10.0.0.0/8, fd00::/8"),
+                Map.of(
+                    "gateway.max-pending-connections-per-address", "0",
+                    "gateway.max-connections-per-address", "5000"))
+            .gateway();
+    assertThat(set.maxPendingConnectionsPerAddress()).isZero();
+    assertThat(set.maxConnectionsPerAddress()).isEqualTo(5000);
+    assertThat(set.connectionCapExempt()).containsExactly("10.0.0.0/8", "fd00::/8");
+    assertThat(
+            ConfigLoader.load(null, Map.of(), Map.of("gateway.connection-cap-exempt", "[]"))
+                .gateway()
+                .connectionCapExempt())
+        .isEmpty();
+  }
+
+  @Test
+  void load_whenAConnectionCapIsBad_thenEachSettingIsNamed() {
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    Map.of(
+                        "gateway.max-pending-connections-per-address", "-1",
+                        "gateway.max-connections-per-address", "many",
+                        "gateway.connection-cap-exempt", "[127.0.0.1, 10.0.0.1/8]")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .hasSize(3)
+                    .anySatisfy(
+                        p ->
+                            assertThat(p)
+                                .isEqualTo(
+                                    "gateway.max-pending-connections-per-address: must not be"
+                                        + " negative"))
+                    .anySatisfy(
+                        p -> assertThat(p).startsWith("gateway.max-connections-per-address: "))
+                    .anySatisfy(
+                        p ->
+                            assertThat(p)
+                                .startsWith("gateway.connection-cap-exempt: ")
+                                .contains("'10.0.0.1/8'")));
+  }
+
+  @Test
   void load_whenClusterHasNoKeySource_thenProblemNamesJwksUrl() {
     assertThatThrownBy(
             () ->
