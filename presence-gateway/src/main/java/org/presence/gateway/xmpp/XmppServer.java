@@ -24,6 +24,7 @@ import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.config.NotificationsConfig;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.config.XmppConfig;
+import org.presence.gateway.connection.AddressCaps;
 import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
@@ -246,8 +247,10 @@ public final class XmppServer implements AutoCloseable {
   }
 
   /**
-   * Listens on {@code port}: each connection's pipeline starts with the backpressure handler, then
-   * (direct TLS, XEP-0368) a TLS handler from the first byte, the decoder and a session.
+   * Listens on {@code port}: a connection over its address's cap ({@link AddressCaps}, shared with
+   * the gateway port) is closed at once; each other one's pipeline starts with the backpressure
+   * handler (holding its slot in the caps), then (direct TLS, XEP-0368) a TLS handler from the
+   * first byte, the decoder and a session.
    */
   private Channel listen(
       ServerBootstrap gateway,
@@ -274,7 +277,16 @@ public final class XmppServer implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    ch.pipeline().addLast(PipelineNames.BACKPRESSURE, new Backpressure(stall));
+                    // The gateway port's per-address caps count these connections too: closed
+                    // at the accept over a cap, pending until the stream authenticates.
+                    AddressCaps caps = connections.addressCaps();
+                    AddressCaps.Slot slot = caps == null ? null : caps.open(ch.remoteAddress());
+                    if (slot == AddressCaps.REFUSED) {
+                      ch.close();
+                      return;
+                    }
+                    ch.pipeline()
+                        .addLast(PipelineNames.BACKPRESSURE, new Backpressure(stall, slot));
                     connections.opened(ch);
                     connections.upgraded(ch, Connections.Kind.XMPP, DRAIN);
                     if (directTls) {

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.presence.gateway.api.AppsApi;
 import org.presence.gateway.connection.Backpressure;
+import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.OnEventLoop;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.ExceptionHandler;
@@ -438,6 +439,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     admission = a;
     appId = id;
     authenticated = true;
+    Connections.authenticated(ctx.channel());
     if (node.socketSendBuffer() > 0) {
       ctx.channel().config().setOption(ChannelOption.SO_SNDBUF, node.socketSendBuffer());
     }
