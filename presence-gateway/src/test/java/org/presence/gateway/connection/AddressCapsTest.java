@@ -23,7 +23,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.UpdateClient;
 
 /**
  * {@code gateway.max-pending-connections-per-address}, {@code max-connections-per-address} and
@@ -102,6 +105,14 @@ class AddressCapsTest {
     }
   }
 
+  private static String statusLine(InputStream in) throws IOException {
+    StringBuilder line = new StringBuilder();
+    for (int b = in.read(); b != -1 && b != '\r'; b = in.read()) {
+      line.append((char) b);
+    }
+    return line.toString();
+  }
+
   /** The status line of {@code GET /__version__} on {@code s}. */
   private static String get(Socket s) throws IOException {
     s.setSoTimeout(5_000);
@@ -127,6 +138,41 @@ class AddressCapsTest {
         Thread.currentThread().interrupt();
         throw new AssertionError(e);
       }
+    }
+  }
+
+  /**
+   * An application's update socket leaves its address's pending count once its key is accepted, and
+   * an update stream once it is admitted (its 200 sent): both stay counted as open.
+   */
+  @Test
+  void anUpdateSocketOrStream_leavesThePendingCountOnceAdmitted() throws Exception {
+    start("identity.dev-signing", "true");
+    try (DomainStub site = DomainStub.start()) {
+      NotifyFixture.App app = NotifyFixture.activeApp(node, site, "dev@example.com", "capped");
+      int open0 = caps().open(ONE);
+      int pending0 = caps().pending(ONE);
+
+      UpdateClient socket = UpdateClient.open(node, app.id());
+      opened.add(socket);
+      await(() -> caps().open(ONE) == open0 + 1 && caps().pending(ONE) == pending0 + 1);
+      socket.sendKey(app.key(), -1);
+      assertThat(socket.next().path("result").asBoolean()).isTrue();
+      await(() -> caps().open(ONE) == open0 + 1 && caps().pending(ONE) == pending0);
+
+      Socket stream = connect("127.0.0.1");
+      stream.setSoTimeout(5_000);
+      stream
+          .getOutputStream()
+          .write(
+              ("GET /"
+                      + app.id()
+                      + "/presence.json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                      + app.key()
+                      + "\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      assertThat(statusLine(stream.getInputStream())).startsWith("HTTP/1.1 200");
+      await(() -> caps().open(ONE) == open0 + 2 && caps().pending(ONE) == pending0);
     }
   }
 
