@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.presence.store.config.DataDir;
 import org.presence.store.config.StoreConfig;
 
@@ -13,8 +14,8 @@ import org.presence.store.config.StoreConfig;
  * restart keeps everything. One process at a time may open a data directory.
  */
 public final class EmbeddedPersistence extends JdbiPersistence {
-  private EmbeddedPersistence(HikariDataSource ds, int threads, int queue) {
-    super(ds, "public", threads, queue);
+  private EmbeddedPersistence(HikariDataSource ds, int threads, int queue, Duration maxWait) {
+    super(ds, "public", threads, queue, maxWait);
   }
 
   /** Opens (creating if needed) the database under {@code config.dataDir()} and migrates it. */
@@ -41,7 +42,8 @@ public final class EmbeddedPersistence extends JdbiPersistence {
       ds.close();
       throw new IllegalStateException("cannot restrict the data directory " + dir + ": " + e, e);
     }
-    return new EmbeddedPersistence(ds, config.dbThreads(), config.dbQueue());
+    return new EmbeddedPersistence(
+        ds, config.dbThreads(), config.dbQueue(), config.database().connectTimeout());
   }
 
   /** The H2 URL for the database file in {@code dir}. */

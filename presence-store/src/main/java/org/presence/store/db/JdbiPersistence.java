@@ -1,6 +1,7 @@
 package org.presence.store.db;
 
 import com.zaxxer.hikari.HikariDataSource;
+import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -29,7 +30,8 @@ abstract class JdbiPersistence implements Persistence {
   private final GrantRepository grants;
   private final UserSettingsRepository settings;
 
-  JdbiPersistence(HikariDataSource dataSource, String schema, int threads, int queue) {
+  JdbiPersistence(
+      HikariDataSource dataSource, String schema, int threads, int queue, Duration maxWait) {
     this.dataSource = dataSource;
     try {
       Flyway.configure()
@@ -44,7 +46,7 @@ abstract class JdbiPersistence implements Persistence {
       throw e;
     }
     this.executor = StoreExecutors.bounded("store-db-", threads, queue);
-    this.db = new Db(Jdbi.create(dataSource), executor);
+    this.db = new Db(Jdbi.create(dataSource), executor, maxWait);
     this.apps = new JdbiAppRepository(db);
     this.grants = new JdbiGrantRepository(db);
     this.settings = new JdbiUserSettingsRepository(db);

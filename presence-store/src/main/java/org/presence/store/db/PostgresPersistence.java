@@ -2,6 +2,7 @@ package org.presence.store.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.time.Duration;
 import org.presence.store.config.StoreConfig;
 
 /**
@@ -9,8 +10,9 @@ import org.presence.store.config.StoreConfig;
  * {@code store-db} pool has threads, so a thread never waits for a connection it cannot get.
  */
 public final class PostgresPersistence extends JdbiPersistence {
-  private PostgresPersistence(HikariDataSource ds, String schema, int threads, int queue) {
-    super(ds, schema, threads, queue);
+  private PostgresPersistence(
+      HikariDataSource ds, String schema, int threads, int queue, Duration maxWait) {
+    super(ds, schema, threads, queue, maxWait);
   }
 
   /**
@@ -39,7 +41,8 @@ public final class PostgresPersistence extends JdbiPersistence {
     hc.addDataSourceProperty("socketTimeout", 30);
     hc.addDataSourceProperty("tcpKeepAlive", true);
     HikariDataSource ds = new HikariDataSource(hc);
-    return new PostgresPersistence(ds, db.schema(), config.dbThreads(), config.dbQueue());
+    return new PostgresPersistence(
+        ds, db.schema(), config.dbThreads(), config.dbQueue(), db.connectTimeout());
   }
 
   @Override

@@ -1,24 +1,43 @@
 package org.presence.store.jdbi;
 
+import dev.failsafe.CircuitBreaker;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.error.StoreException;
+import org.presence.store.exec.StoreExecutors;
 import org.presence.store.metrics.StoreLatency;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs Jdbi work on the bounded {@code store-db} pool and hands back a {@link CompletionStage}, so
  * that no caller ever blocks on the database. Failures come back as {@link StoreException}s with
  * the error code to answer: a full pool is {@code SERVER_BUSY}, an unreachable database {@code
  * BACKEND_UNAVAILABLE}.
+ *
+ * <p>A call that finds no connection within the connect timeout marks the database unreachable (a
+ * Failsafe {@link CircuitBreaker}, opened by one such failure): from then on calls fail at once
+ * with {@code BACKEND_UNAVAILABLE}, those already queued included, instead of each waiting the
+ * connect timeout in turn. Once {@link #PROBE_INTERVAL} has passed, one call at a time goes to the
+ * database again; the first that gets a connection lets the others through. A call that has not got
+ * a database thread within its deadline (the connect timeout) fails with {@code SERVER_BUSY} rather
+ * than waiting behind the whole queue.
  */
 public final class Db {
   /** A unit of database work on an open handle. */
@@ -27,13 +46,46 @@ public final class Db {
     T run(Handle handle) throws Exception;
   }
 
+  /** How long the database stays known to be down before one call may try it again. */
+  static final Duration PROBE_INTERVAL = Duration.ofSeconds(1);
+
+  private static final Logger LOG = LoggerFactory.getLogger(Db.class);
+
+  /** Fails the calls that wait too long for a database thread. */
+  private static final ScheduledThreadPoolExecutor DEADLINES = deadlines();
+
   private final Jdbi jdbi;
   private final Executor executor;
+  private final long maxWaitNanos;
+  private final CircuitBreaker<Object> breaker;
+  private volatile Throwable lastFailure;
   private volatile StoreLatency latency = StoreLatency.NONE;
 
-  public Db(Jdbi jdbi, Executor executor) {
+  /**
+   * Runs work on {@code executor}; a call that has not started {@code maxWait} after it was
+   * submitted fails with {@code SERVER_BUSY}.
+   */
+  public Db(Jdbi jdbi, Executor executor, Duration maxWait) {
     this.jdbi = jdbi;
     this.executor = executor;
+    this.maxWaitNanos = maxWait.toNanos();
+    this.breaker =
+        CircuitBreaker.builder()
+            .withFailureThreshold(1)
+            .withSuccessThreshold(1)
+            .withDelay(PROBE_INTERVAL)
+            .onOpen(
+                e -> {
+                  if (e.getPreviousState() == CircuitBreaker.State.CLOSED) {
+                    LOG.warn(
+                        "database unreachable ({}): its calls fail at once, one call every {} ms"
+                            + " tries it again",
+                        describe(lastFailure),
+                        PROBE_INTERVAL.toMillis());
+                  }
+                })
+            .onClose(e -> LOG.info("database reachable again: its calls run again"))
+            .build();
   }
 
   /** The Jdbi instance, for synchronous use off the event loops (migrations, tests). */
@@ -44,6 +96,14 @@ public final class Db {
   /** Tells {@code latency} how long each call takes from now on. */
   public void observe(StoreLatency latency) {
     this.latency = latency;
+  }
+
+  /**
+   * Whether the database is taken for unreachable: the last attempt to get a connection failed, so
+   * calls fail at once until one (a probe, at most one a {@link #PROBE_INTERVAL}) gets one.
+   */
+  public boolean knownDown() {
+    return !breaker.isClosed();
   }
 
   /** Runs {@code work} with a handle on a database thread. */
@@ -58,30 +118,149 @@ public final class Db {
 
   private <T> CompletionStage<T> submit(Callable<T> body) {
     CompletableFuture<T> result = new CompletableFuture<>();
-    long submitted = System.nanoTime();
+    // While the database is known to be down, only the call that takes the breaker's one permit
+    // (once PROBE_INTERVAL has passed) goes to it; the others fail here, without waiting.
+    boolean probe = false;
+    if (!breaker.isClosed()) {
+      if (!breaker.tryAcquirePermit()) {
+        result.completeExceptionally(unreachable());
+        return result;
+      }
+      probe = true;
+    }
+    Task<T> task = new Task<>(body, result, probe);
     try {
-      executor.execute(
-          () -> {
-            T value;
-            try {
-              value = body.call();
-            } catch (Throwable t) {
-              latency.database(System.nanoTime() - submitted, false);
-              result.completeExceptionally(translate(t));
-              return;
-            }
-            latency.database(System.nanoTime() - submitted, true);
-            result.complete(value);
-          });
+      executor.execute(task);
     } catch (RejectedExecutionException e) {
+      task.started.set(true);
+      if (probe) {
+        breaker.open();
+      }
       boolean closed =
           executor instanceof java.util.concurrent.ExecutorService es && es.isShutdown();
       result.completeExceptionally(
           closed
               ? new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "database closed", e)
               : new StoreException(ErrorCode.SERVER_BUSY, "database queue full", e));
+      return result;
+    }
+    if (!task.started.get()) {
+      try {
+        task.deadline = DEADLINES.schedule(task::expire, maxWaitNanos, TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        // Not while the JVM runs: the timer is never shut down.
+      }
     }
     return result;
+  }
+
+  private StoreException unreachable() {
+    return new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "database unavailable", lastFailure);
+  }
+
+  /** One call: runs once, unless it waited past its deadline or the database is known down. */
+  private final class Task<T> implements Runnable {
+    final AtomicBoolean started = new AtomicBoolean();
+    final Callable<T> body;
+    final CompletableFuture<T> result;
+    final boolean probe;
+    final long submitted = System.nanoTime();
+    volatile ScheduledFuture<?> deadline;
+
+    Task(Callable<T> body, CompletableFuture<T> result, boolean probe) {
+      this.body = body;
+      this.result = result;
+      this.probe = probe;
+    }
+
+    /** The deadline: the call never got a thread; its place in the queue is given up. */
+    void expire() {
+      if (!started.compareAndSet(false, true)) {
+        return;
+      }
+      if (executor instanceof ThreadPoolExecutor pool) {
+        pool.remove(this);
+      }
+      if (probe) {
+        breaker.open();
+      }
+      result.completeExceptionally(
+          new StoreException(
+              ErrorCode.SERVER_BUSY,
+              "database busy: no database thread within "
+                  + TimeUnit.NANOSECONDS.toMillis(maxWaitNanos)
+                  + " ms"));
+    }
+
+    @Override
+    public void run() {
+      if (!started.compareAndSet(false, true)) {
+        return;
+      }
+      ScheduledFuture<?> d = deadline;
+      if (d != null) {
+        d.cancel(false);
+      }
+      // Queued before the database was found down: fails now instead of trying it again.
+      if (!probe && !breaker.isClosed()) {
+        result.completeExceptionally(unreachable());
+        return;
+      }
+      T value;
+      try {
+        value = body.call();
+      } catch (Throwable t) {
+        latency.database(System.nanoTime() - submitted, false);
+        if (!(t instanceof StoreException) && connectionFailed(t)) {
+          lastFailure = t;
+          if (probe || breaker.isClosed()) {
+            breaker.recordFailure();
+          }
+        } else if (probe) {
+          breaker.recordSuccess();
+        }
+        result.completeExceptionally(translate(t));
+        return;
+      }
+      latency.database(System.nanoTime() - submitted, true);
+      if (probe) {
+        breaker.recordSuccess();
+      }
+      result.complete(value);
+    }
+  }
+
+  /**
+   * Whether {@code t} says no connection could be had: the pool found none within the connect
+   * timeout (HikariCP's {@link SQLTransientConnectionException}), so the database is unreachable,
+   * not just one connection broken.
+   */
+  static boolean connectionFailed(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof ConnectionException || c instanceof SQLTransientConnectionException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String describe(Throwable t) {
+    if (t == null) {
+      return "no connection";
+    }
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String m = root.getMessage();
+    return StoreConfig.redact(m == null ? root.getClass().getSimpleName() : m);
+  }
+
+  private static ScheduledThreadPoolExecutor deadlines() {
+    ScheduledThreadPoolExecutor timer =
+        new ScheduledThreadPoolExecutor(1, StoreExecutors.named("store-db-deadlines-"));
+    timer.setRemoveOnCancelPolicy(true);
+    return timer;
   }
 
   /** Whether {@code t} is a unique-key violation (SQLSTATE 23505 in PostgreSQL and H2). */
