@@ -9,8 +9,13 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.identity.DevIdentity;
@@ -237,6 +242,87 @@ class DatabaseOutageIT {
             .extracting(i -> i.puid() + ":" + i.status() + ":" + i.message())
             .containsExactly(puid + ":away:again");
       }
+    }
+  }
+
+  /**
+   * With the default connect timeout (5 s) and 8 database threads: once the node has found
+   * PostgreSQL unreachable, calls that need it fail at once instead of each waiting the connect
+   * timeout in line (32 calls took 4 rounds of 5 s), a status of a user whose grants are not cached
+   * is refused at once, and calls run again within seconds of PostgreSQL's return.
+   */
+  @Test
+  void postgresDown_callsFailAtOnce_notInLine_andRunAgainWhenItIsBack() throws Exception {
+    if (!PostgresProcess.available()) {
+      assertThat(System.getenv(Backends.REQUIRE))
+          .as("PRESENCE_TEST_PG_BIN (set by bin/backends) is needed for this test")
+          .isNull();
+      assumeTrue(false, "no PostgreSQL binaries (PRESENCE_TEST_PG_BIN)");
+    }
+    Path dataDir = root.resolve("fast");
+    Files.createDirectories(dataDir);
+    DevIdentity.loadOrCreate(dataDir);
+    ExecutorService callers = Executors.newFixedThreadPool(32);
+    try (PostgresProcess pg = PostgresProcess.start();
+        DomainStub site = DomainStub.start();
+        NodeProcess node =
+            NodeProcess.start(
+                "db-outage-fast",
+                dataDir,
+                root.resolve("logs-fast"),
+                List.of(
+                    "--database-url", pg.url(),
+                    "--set", "identity.dev-signing=true",
+                    "--set", "outbound.allow-loopback=true",
+                    "--set", "device.handshake-rate=0",
+                    "--set", "gateway.drain-timeout=2s"))) {
+      String dev = "dev-" + UUID.randomUUID() + "@example.com";
+      App app = NotifyFixture.activeApp(node, site, dev, "Outage");
+      String user = "u-" + UUID.randomUUID() + "@example.com";
+      NotifyFixture.grant(node, user, app.id());
+      ApiClient api = ApiClient.forEmail(node, dev);
+      assertThat(api.get("/api/apps").statusCode()).isEqualTo(200);
+      try (DeviceTestClient phone =
+          DeviceTestClient.connected(node, node.token(user), null, "phone")) {
+
+        pg.crash();
+
+        // 32 calls at once, as the node first finds PostgreSQL gone: all answered within about
+        // one connect timeout.
+        long start = System.nanoTime();
+        List<Future<HttpResponse<String>>> calls = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+          calls.add(callers.submit(() -> api.get("/api/apps")));
+        }
+        for (Future<HttpResponse<String>> c : calls) {
+          HttpResponse<String> r = c.get(60, TimeUnit.SECONDS);
+          assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+          assertThat(NotifyFixture.json(r).path("errno").asInt()).isEqualTo(502);
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+
+        // Known to be down: answered at once, the device's status too (its grants not cached).
+        start = System.nanoTime();
+        HttpResponse<String> apps = api.get("/api/apps");
+        assertThat(apps.statusCode()).as(apps.body()).isEqualTo(503);
+        assertThat(NotifyFixture.json(apps).path("errno").asInt()).isEqualTo(502);
+        assertGrantsUnavailable(phone.status(PresenceStatus.AWAY, "no grants"));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+        assertThat(phone.isClosed()).isFalse();
+        assertThat(get(node, "/__heartbeat__").body()).contains("\"failing\":[\"database\"]");
+
+        pg.startAgain();
+
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .pollInterval(Duration.ofMillis(100))
+            .until(() -> api.get("/api/apps").statusCode() == 200);
+        assertThat(phone.status(PresenceStatus.AWAY, "again"))
+            .isInstanceOf(DeviceMessage.Ack.class);
+        assertThat(get(node, "/__heartbeat__").statusCode()).isEqualTo(200);
+      }
+    } finally {
+      callers.shutdownNow();
     }
   }
 
