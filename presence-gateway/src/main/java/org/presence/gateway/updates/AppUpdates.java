@@ -130,6 +130,16 @@ public final class AppUpdates implements AutoCloseable {
       return keyHash == null || keyHash.equals(app.apiKeyHash());
     }
 
+    /**
+     * Why {@code app} (as just read) no longer lets the connection run: {@code APP_NOT_ACTIVE} when
+     * the application is gone or not active, {@code INVALID_API_KEY} when the key it authenticated
+     * with is not the current one; {@code null} when it may go on. Another protocol's session ends
+     * with {@link #reason} of the code, as the update connections do.
+     */
+    public ErrorCode revokedBy(Optional<Application> app) {
+      return revocation(app, keyHash);
+    }
+
     /** The connection ended: frees its place. Idempotent. */
     public synchronized void release() {
       if (!released) {
@@ -259,11 +269,27 @@ public final class AppUpdates implements AutoCloseable {
    * is not the application's current one.
    */
   private static void endIfRevoked(UpdateConsumer c, Optional<Application> app) {
-    if (app.isEmpty() || !app.get().active()) {
-      c.end(ErrorCode.APP_NOT_ACTIVE, "the application was deactivated");
-    } else if (c.keyHash() != null && !c.keyHash().equals(app.get().apiKeyHash())) {
-      c.end(ErrorCode.INVALID_API_KEY, "the API key was regenerated");
+    ErrorCode code = revocation(app, c.keyHash());
+    if (code != null) {
+      c.end(code, reason(code));
     }
+  }
+
+  private static ErrorCode revocation(Optional<Application> app, String keyHash) {
+    if (app.isEmpty() || !app.get().active()) {
+      return ErrorCode.APP_NOT_ACTIVE;
+    }
+    if (keyHash != null && !keyHash.equals(app.get().apiKeyHash())) {
+      return ErrorCode.INVALID_API_KEY;
+    }
+    return null;
+  }
+
+  /** The detail a connection ended for {@code code} (of {@link Admission#revokedBy}) carries. */
+  public static String reason(ErrorCode code) {
+    return code == ErrorCode.APP_NOT_ACTIVE
+        ? "the application was deactivated"
+        : "the API key was regenerated";
   }
 
   UpdatesConfig config() {

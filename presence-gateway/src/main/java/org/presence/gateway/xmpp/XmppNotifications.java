@@ -114,6 +114,7 @@ final class XmppNotifications {
                 if (t instanceof ProtocolException pe && pe.code() == ErrorCode.APP_NOT_ACTIVE) {
                   s.stanzaError(
                       "message", id, to, "auth", "forbidden", "the application is not active");
+                  s.fail(ErrorCode.APP_NOT_ACTIVE, AppUpdates.reason(ErrorCode.APP_NOT_ACTIVE));
                 } else if (t instanceof ProtocolException pe
                     && pe.code() == ErrorCode.INVALID_API_KEY) {
                   s.stanzaError(

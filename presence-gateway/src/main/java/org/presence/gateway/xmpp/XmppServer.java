@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import org.presence.gateway.app.AppCache;
 import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.config.NotificationsConfig;
 import org.presence.gateway.config.PresenceConfig;
@@ -89,6 +90,7 @@ public final class XmppServer implements AutoCloseable {
   private final AppUpdates updates;
   private final XmppNotifications notifications;
   private final GrantRepository grants;
+  private final AppCache apps;
   private final Duration pingInterval;
   private final Duration linger;
   private final int socketSendBuffer;
@@ -129,12 +131,14 @@ public final class XmppServer implements AutoCloseable {
       AppUpdates updates,
       XmppNotifications notifications,
       GrantRepository grants,
+      AppCache apps,
       GatewayMetrics metrics) {
     this.config = config.xmpp();
     this.tls = tls;
     this.updates = updates;
     this.notifications = notifications;
     this.grants = grants;
+    this.apps = apps;
     this.pingInterval = config.updates().pingInterval();
     this.linger = config.gateway().closeLinger();
     this.socketSendBuffer = config.updates().socketSendBuffer();
@@ -221,10 +225,12 @@ public final class XmppServer implements AutoCloseable {
             updates,
             new XmppNotifications(notifications, codec, apps.appCache(), x.domain()),
             grants,
+            apps.appCache(),
             metrics);
     s.bus = bus;
     s.rosterSubscription = s.subscribeRoster();
     apps.grants().listen(s::grantChanged);
+    apps.appCache().onChange(s::appChanged);
     long unwritable = config.gateway().unwritableTimeout().toMillis();
     s.server = s.listen(gateway, connections, unwritable, x.port(), false, "xmpp.port");
     if (x.directTls()) {
@@ -444,7 +450,46 @@ public final class XmppServer implements AutoCloseable {
     }
   }
 
-  void sessionBound(XmppSession s) {
+  // ---- the application: its state and key ----
+
+  /** The application of a session as the cache has it (read again after each change). */
+  CompletionStage<java.util.Optional<org.presence.store.app.Application>> app(long appId) {
+    return apps.find(appId);
+  }
+
+  /**
+   * An application changed (on any node: the cache invalidation {@code app:<id>} that every change
+   * publishes reaches every node): each of its sessions here, logged in with or without initial
+   * presence, ends at once when the application is no longer active or its key was regenerated
+   * since the session's login, with the stream error the update feed's end gives ({@link
+   * XmppSession#endIfRevoked}).
+   */
+  private void appChanged(long appId) {
+    if (!sessions.containsKey(appId)) {
+      return;
+    }
+    apps.find(appId)
+        .whenComplete(
+            (app, e) -> {
+              Set<XmppSession> of = sessions.get(appId);
+              if (e != null || of == null) {
+                return;
+              }
+              for (XmppSession s : of) {
+                try {
+                  s.executor().execute(() -> s.endIfRevoked(app));
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                  // The event loop is shutting down: so is the session.
+                }
+              }
+            });
+  }
+
+  /**
+   * Session {@code s} logged in (SASL succeeded) or resumed: it gets roster pushes once bound, and
+   * ends when its application is deactivated or its key regenerated.
+   */
+  void sessionOpened(XmppSession s) {
     // Added inside the map's compute, as sessionEnded removes: added after it, a session bound
     // while its application's last one ends could land in the set that call just removed.
     sessions.compute(

@@ -105,6 +105,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   private boolean headerSent;
   private int nextId;
 
+  /** The roster pushes under way: each waits for the one before ({@link #rosterPush}). */
+  private java.util.concurrent.CompletionStage<Void> pushes =
+      java.util.concurrent.CompletableFuture.completedFuture(null);
+
   /** Stream management (XEP-0198) once enabled or resumed, else {@code null}. */
   private StreamManagement sm;
 
@@ -440,6 +444,17 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     appId = id;
     authenticated = true;
     Connections.authenticated(ctx.channel());
+    node.sessionOpened(this);
+    // A regeneration or a deactivation heard between the key check and the line above found no
+    // session to end: the application as it is now decides.
+    node.app(id)
+        .whenCompleteAsync(
+            (app, x) -> {
+              if (x == null) {
+                endIfRevoked(app);
+              }
+            },
+            ctx.executor());
     if (node.socketSendBuffer() > 0) {
       ctx.channel().config().setOption(ChannelOption.SO_SNDBUF, node.socketSendBuffer());
     }
@@ -603,7 +618,6 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     sm = state;
     fullJid = state.fullJid;
     authTimer.cancel(false);
-    node.sessionBound(this);
     node.resumable(state.id, this);
     node.resumed().inc();
     writeNonza(
@@ -728,7 +742,6 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     }
     fullJid = appId + "@" + node.domain() + "/" + resource;
     authTimer.cancel(false);
-    node.sessionBound(this);
     StringBuilder s =
         new StringBuilder(160).append("<bind xmlns='").append(BIND_NS).append("'><jid>");
     Xml.escape(s, fullJid).append("</jid></bind>");
@@ -736,10 +749,27 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   }
 
   private void roster(String id) {
-    node.roster(appId)
+    node.app(appId)
+        .thenCompose(
+            app -> {
+              ErrorCode revoked = admission == null ? null : admission.revokedBy(app);
+              if (revoked != null) {
+                throw new ProtocolException(revoked);
+              }
+              return node.roster(appId);
+            })
         .whenCompleteAsync(
             (items, x) -> {
               if (phase == Phase.CLOSED) {
+                return;
+              }
+              Throwable t =
+                  x instanceof CompletionException && x.getCause() != null ? x.getCause() : x;
+              if (t instanceof ProtocolException pe) {
+                // The key was regenerated or the application deactivated since the login.
+                String reason = AppUpdates.reason(pe.code());
+                stanzaError("iq", id, null, "auth", condition(pe.code()), reason);
+                fail(pe.code(), reason);
                 return;
               }
               if (x != null) {
@@ -770,11 +800,39 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     s.append("/>");
   }
 
-  /** A roster push (RFC 6121 2.1.6): a grant was made, paused, resumed or revoked. */
+  /**
+   * A roster push (RFC 6121 2.1.6): a grant was made, paused, resumed or revoked. Sent only while
+   * the application is active and the session's key is its current one (else the session ends, as
+   * {@link #endIfRevoked}); pushes wait for that check one after the other, so they keep their
+   * order.
+   */
   void rosterPush(XmppServer.RosterItem item, boolean shared) {
     if (!bound()) {
       return;
     }
+    pushes =
+        pushes
+            .thenCompose(v -> node.app(appId))
+            .<Void>handleAsync(
+                (app, x) -> {
+                  if (!bound()) {
+                    return null;
+                  }
+                  if (x != null) {
+                    // Not known to be allowed: the session ends, and its next login reads the
+                    // roster afresh rather than missing this change.
+                    LOG.warn(
+                        "roster push of app {}: application unreadable: {}", appId, x.toString());
+                    streamError("internal-server-error", "the application could not be read");
+                  } else if (!endIfRevoked(app)) {
+                    writeRosterPush(item, shared);
+                  }
+                  return null;
+                },
+                ctx.executor());
+  }
+
+  private void writeRosterPush(XmppServer.RosterItem item, boolean shared) {
     StringBuilder s =
         new StringBuilder(256).append("<iq type='set' id='push").append(++nextId).append("' to='");
     Xml.escape(s, fullJid).append("'><query xmlns='").append(ROSTER_NS).append("'>");
@@ -984,6 +1042,29 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   @Override
   public void flush() {
     ctx.flush();
+  }
+
+  /**
+   * Ends the session when {@code app} (as just read) no longer lets it run: deactivated or gone
+   * ({@code APP_NOT_ACTIVE}), or its key regenerated since the login ({@code INVALID_API_KEY}),
+   * with the stream error {@code not-authorized} as {@link #fail}. Returns whether the session is
+   * over.
+   */
+  boolean endIfRevoked(java.util.Optional<org.presence.store.app.Application> app) {
+    if (admission == null || phase == Phase.CLOSED) {
+      return true;
+    }
+    ErrorCode code = admission.revokedBy(app);
+    if (code == null) {
+      return false;
+    }
+    fail(code, AppUpdates.reason(code));
+    return true;
+  }
+
+  /** The stanza error condition of a stanza refused for {@code code} of {@link #endIfRevoked}. */
+  static String condition(ErrorCode code) {
+    return code == ErrorCode.APP_NOT_ACTIVE ? "forbidden" : "not-authorized";
   }
 
   @Override

@@ -141,6 +141,15 @@ final class XmppFixture implements AutoCloseable {
    * {@code appId} with {@code key}, over required STARTTLS trusting the node's test certificate.
    */
   static XMPPTCPConnection smack(TestNode node, long appId, String key, String resource) {
+    return smack(node, appId, key, resource, true);
+  }
+
+  /**
+   * As {@link #smack(TestNode, long, String, String)}; without {@code sendPresence} the connection
+   * sends no initial presence at login (a session that reads its roster but no presence).
+   */
+  static XMPPTCPConnection smack(
+      TestNode node, long appId, String key, String resource, boolean sendPresence) {
     try {
       return new XMPPTCPConnection(
           XMPPTCPConnectionConfiguration.builder()
@@ -152,6 +161,7 @@ final class XmppFixture implements AutoCloseable {
               .setSecurityMode(ConnectionConfiguration.SecurityMode.required)
               .setCustomX509TrustManager(TRUST_ALL)
               .setHostnameVerifier((h, s) -> true)
+              .setSendPresence(sendPresence)
               .build());
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
