@@ -61,7 +61,9 @@ final class XmppNotifications {
       if (to != null && Jid.valid(to)) {
         s.stanzaError(m, "cancel", "item-not-found", "not a user of this application");
       } else {
-        s.stanzaError(m, "modify", "jid-malformed", "to: <puid>@" + domain);
+        // Not echoed as the answer's from: it is no JID (as the iq path answers).
+        s.stanzaError(
+            "message", m.attr("id"), null, "modify", "jid-malformed", "to: <puid>@" + domain);
       }
       return;
     }

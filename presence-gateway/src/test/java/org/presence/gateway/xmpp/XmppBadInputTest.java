@@ -243,7 +243,23 @@ class XmppBadInputTest {
               + XmppFixture.DOMAIN
               + "'><body>hi</body></message>");
       String err = c.await("</message>");
-      assertThat(err).contains("type='error'").contains("id='m1'").contains("<jid-malformed");
+      assertThat(err)
+          .contains("type='error'")
+          .contains("id='m1'")
+          .contains("<jid-malformed")
+          .doesNotContain("not a jid");
+      // Over 1023 bytes (RFC 7622 §3): not echoed either.
+      String local = "a".repeat(1100);
+      c.send(
+          "<message type='headline' id='m2' to='"
+              + local
+              + "@"
+              + XmppFixture.DOMAIN
+              + "'><body>hi</body></message>");
+      assertThat(c.await("</message>"))
+          .contains("id='m2'")
+          .contains("<jid-malformed")
+          .doesNotContain(local);
       c.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
       assertThat(c.await("id='p1'")).contains("type='result'");
     }
