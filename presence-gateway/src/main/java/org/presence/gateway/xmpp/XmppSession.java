@@ -291,7 +291,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       if (e.is("auth", SASL_NS)) {
         auth(e);
       } else if (e.is("abort", SASL_NS)) {
-        write("<failure xmlns='" + SASL_NS + "'><aborted/></failure>");
+        // RFC 6120 §6.4.4. An aborted attempt counts as a failed one for the stream
+        // (xmpp.max-auth-failures), so that aborts in a loop end it as wrong keys do; not for the
+        // address, as it guesses no key.
+        saslFailure("aborted", null, false);
       } else {
         streamError("not-authorized", "authenticate first");
       }
@@ -473,9 +476,14 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   }
 
   private void saslFailure(String condition, String text) {
+    saslFailure(condition, text, !"temporary-auth-failure".equals(condition));
+  }
+
+  /** {@code perAddress}: the failure also takes one of the client address's attempts. */
+  private void saslFailure(String condition, String text, boolean perAddress) {
     node.authFailures().inc();
     java.net.InetAddress from = clientAddress();
-    if (from != null && !"temporary-auth-failure".equals(condition)) {
+    if (from != null && perAddress) {
       node.authFailed(from);
     }
     StringBuilder s =
@@ -1161,7 +1169,23 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     s.append("</stream:error></stream:stream>");
     Backpressure.closing(ctx.channel());
     ctx.writeAndFlush(utf8(s));
-    ctx.executor().schedule(() -> ctx.close(), node.linger().toMillis(), TimeUnit.MILLISECONDS);
+    ctx.executor().schedule(this::closeConnection, node.linger().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Closes the connection at the end of the linger. A connection that still does not take what it
+   * is sent (unwritable: its peer does not read, as one closed with {@code connection-timeout} for
+   * that) is closed below the TLS handler, without TLS's close_notify: that could not be sent, and
+   * Netty's SslHandler would hold the socket 3 s more waiting to, then log at WARN ("Last write
+   * attempt timed out"), a line per connection that any client could cause.
+   */
+  private void closeConnection() {
+    if (ctx.channel().isWritable()) {
+      ctx.close();
+    } else {
+      // A close from the first handler's context goes straight to the socket.
+      ctx.pipeline().firstContext().close();
+    }
   }
 
   /** The node drains: {@code system-shutdown}. */

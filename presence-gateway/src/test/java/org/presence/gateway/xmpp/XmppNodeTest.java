@@ -116,6 +116,87 @@ class XmppNodeTest {
     }
   }
 
+  /**
+   * An {@code <abort/>} is a failed attempt for its stream: aborts in a loop (from a client that
+   * never reads) end the stream after {@code xmpp.max-auth-failures}. They take none of the
+   * address's attempts: the right key still logs in after more aborts than the address's burst.
+   */
+  @Test
+  void saslAbortsInALoop_endTheStream_butTakeNoneOfTheAddresssAttempts() throws Exception {
+    Map<String, String> s =
+        Map.of("xmpp.auth-failure-burst", "2", "xmpp.auth-failure-rate", "0.001");
+    try (TestNode n = XmppFixture.node(dataDir, s);
+        XmppFixture fx = new XmppFixture()) {
+      XmppFixture.App app = fx.activeApp(n, "Aborts");
+      int port = n.server().xmppAddress().getPort();
+      String abort = "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
+      for (int i = 0; i < 2; i++) {
+        try (RawXmpp c = RawXmpp.connect(port).startTls()) {
+          c.send(abort.repeat(200));
+          String rest = c.awaitEnd();
+          assertThat(rest.split("<aborted/>", -1)).hasSize(4);
+          assertThat(rest)
+              .contains(
+                  "<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>")
+              .contains("too many failed authentication attempts");
+        }
+      }
+      try (RawXmpp c = RawXmpp.connect(port).login(app.id(), app.key())) {
+        c.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+        assertThat(c.await("id='p1'")).contains("type='result'");
+      }
+    }
+  }
+
+  /**
+   * A session that sends pings and never reads the answers is ended for it ({@code
+   * gateway.unwritable-timeout}) and closed without waiting to send TLS's close_notify, which it
+   * would never take: nothing is logged at WARN (Netty's SslHandler logged "Last write attempt
+   * timed out" for each such connection, 3 s later).
+   */
+  @Test
+  void aSessionThatNeverReads_isClosedWithoutWaitingForTls_andNothingIsLoggedAtWarn()
+      throws Exception {
+    Map<String, String> s =
+        Map.of("gateway.unwritable-timeout", "1s", "updates.socket-send-buffer", "8k");
+    try (TestNode n = XmppFixture.node(dataDir, s);
+        XmppFixture fx = new XmppFixture();
+        Warnings warnings = new Warnings()) {
+      XmppFixture.App app = fx.activeApp(n, "Deaf");
+      @SuppressWarnings("unchecked")
+      com.codahale.metrics.Gauge<Integer> sessions =
+          (com.codahale.metrics.Gauge<Integer>)
+              n.server().metrics().registry().getGauges().get("presence.xmpp.sessions");
+      RawXmpp c = RawXmpp.connectSmall(n.server().xmppAddress().getPort());
+      try {
+        c.login(app.id(), app.key());
+        assertThat(sessions.getValue()).isEqualTo(1);
+        byte[] pings =
+            "<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>"
+                .repeat(1000)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Thread flood =
+            new Thread(
+                () -> {
+                  try {
+                    for (int i = 0; i < 200; i++) {
+                      c.send(pings);
+                    }
+                  } catch (java.io.IOException closed) {
+                    // The node closed the connection.
+                  }
+                });
+        flood.setDaemon(true);
+        flood.start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> sessions.getValue() == 0);
+        // SslHandler logs just before its own close, so the line would be there by now.
+        assertThat(warnings.logged).noneMatch(l -> l.contains("Last write attempt timed out"));
+      } finally {
+        c.close();
+      }
+    }
+  }
+
   @Test
   void wrongPasswordsFromOneAddress_acrossConnections_areRateLimited_beforeAnyKeyCheck()
       throws Exception {
