@@ -127,4 +127,21 @@ class LogSetupTest {
     // The caller logs or answers the failure; Caffeine's stack trace per load is left out.
     assertThat(seen.list).noneMatch(e -> e.getLoggerName().startsWith("com.github.benmanes"));
   }
+
+  /**
+   * Netty's SslHandler warns once per TLS connection closed while its peer does not read (any
+   * client can cause it): both configurations leave it out, and keep its errors.
+   */
+  @ParameterizedTest
+  @EnumSource(LoggingConfig.Format.class)
+  void sslHandlersForcedClose_isNotLogged(LoggingConfig.Format format) {
+    start(format);
+    org.slf4j.Logger ssl = LoggerFactory.getLogger(io.netty.handler.ssl.SslHandler.class);
+    ssl.warn("[id: 0x1] Last write attempt timed out; force-closing the connection.");
+    ssl.error("an error of the TLS handler");
+
+    assertThat(seen.list).noneMatch(e -> e.getFormattedMessage().contains("Last write attempt"));
+    assertThat(seen.list)
+        .anyMatch(e -> e.getFormattedMessage().equals("an error of the TLS handler"));
+  }
 }
