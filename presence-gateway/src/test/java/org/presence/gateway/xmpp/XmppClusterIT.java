@@ -11,6 +11,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.jivesoftware.smack.filter.StanzaTypeFilter;
@@ -140,6 +141,62 @@ class XmppClusterIT {
         c.disconnect();
       }
     }
+  }
+
+  /**
+   * A key regenerated through node a ends at once a session on node b that never sent presence (the
+   * change reaches b as the application's cache invalidation on the bus); a deactivation through
+   * node a then ends one on node b logged in with the new key.
+   */
+  @Test
+  void aKeyRegeneratedOrAnAppDeactivatedOnNodeA_endsQuietSessionsOnNodeB() throws Exception {
+    XmppFixture.App app = fx.activeApp(a, "ClusterRekey");
+    XMPPTCPConnection old = XmppFixture.smack(b, app.id(), app.key(), "old", false);
+    XMPPTCPConnection fresh = null;
+    try {
+      CompletableFuture<Exception> oldEnded = ending(old);
+      old.connect().login();
+      var r = app.dev().post("/api/apps/" + app.id() + "/key", null);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      String newKey = XmppFixture.json(r).get("api_key").asText();
+      assertThat(notAuthorized(oldEnded)).isEqualTo("Invalid API key: the API key was regenerated");
+
+      fresh = XmppFixture.smack(b, app.id(), newKey, "fresh", false);
+      CompletableFuture<Exception> freshEnded = ending(fresh);
+      fresh.connect().login();
+      r = app.dev().post("/api/apps/" + app.id() + "/deactivate", null);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      assertThat(notAuthorized(freshEnded))
+          .isEqualTo("Application not active: the application was deactivated");
+    } finally {
+      old.disconnect();
+      if (fresh != null) {
+        fresh.disconnect();
+      }
+    }
+  }
+
+  private static CompletableFuture<Exception> ending(XMPPTCPConnection c) {
+    CompletableFuture<Exception> ended = new CompletableFuture<>();
+    c.addConnectionListener(
+        new org.jivesoftware.smack.ConnectionListener() {
+          @Override
+          public void connectionClosedOnError(Exception e) {
+            ended.complete(e);
+          }
+        });
+    return ended;
+  }
+
+  /** The text of the {@code not-authorized} stream error that ended a connection. */
+  private static String notAuthorized(CompletableFuture<Exception> ended) throws Exception {
+    Exception e = ended.get(10, TimeUnit.SECONDS);
+    assertThat(e).isInstanceOf(org.jivesoftware.smack.XMPPException.StreamErrorException.class);
+    org.jivesoftware.smack.packet.StreamError error =
+        ((org.jivesoftware.smack.XMPPException.StreamErrorException) e).getStreamError();
+    assertThat(error.getCondition())
+        .isEqualTo(org.jivesoftware.smack.packet.StreamError.Condition.not_authorized);
+    return error.getDescriptiveText();
   }
 
   @Test
