@@ -24,7 +24,10 @@ import org.presence.gateway.connection.Backpressure;
  *
  * <ul>
  *   <li>malformed XML, or bytes that are not well-formed UTF-8 ({@link Utf8Stream}, checked before
- *       Aalto reads them, as it decodes overlong forms): {@code not-well-formed};
+ *       Aalto reads them, as it decodes overlong forms), or a stream that starts with U+FEFF (a
+ *       byte order mark, which RFC 6120 §11.6 reads as a character): {@code not-well-formed};
+ *   <li>an XML declaration with an encoding other than UTF-8 (RFC 6120 §11.6), which Aalto would
+ *       obey: {@code unsupported-encoding};
  *   <li>a DTD, an entity reference, a comment or a processing instruction: {@code restricted-xml}
  *       (nothing is ever expanded: the DTD is refused when it ends, before any use);
  *   <li>a stanza (or a stream header) of more than {@code max-stanza-bytes}, or elements nested
@@ -61,6 +64,9 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
   record Problem(String condition, String text) {}
 
   private static final AsyncXMLInputFactory FACTORY = factory();
+
+  /** The text of {@code unsupported-encoding}. */
+  private static final String UTF8_ONLY = "XMPP streams are UTF-8 only (RFC 6120 §11.6)";
 
   private final int maxStanzaBytes;
   private final int maxDepth;
@@ -282,6 +288,15 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
         fail(ctx, "restricted-xml", "no DTDs, entities, comments or processing instructions");
         return;
       }
+      if (fed == 0 && startsWithBom(buf)) {
+        // RFC 6120 §11.6: U+FEFF is never a byte order mark in XMPP, so here it is a character
+        // before the root, which XML does not allow.
+        fail(
+            ctx,
+            "not-well-formed",
+            "U+FEFF (a byte order mark) before the stream header: XMPP is UTF-8 without one");
+        return;
+      }
       AsyncXMLStreamReader<AsyncByteBufferFeeder> r = reader;
       // What comes before bytes that are not UTF-8 is read first: stanzas complete before them
       // are served, then the stream ends.
@@ -295,7 +310,7 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
           r.getInputFeeder().feedInput(nio);
           drain(ctx, r);
         } catch (XMLStreamException | RuntimeException e) {
-          fail(ctx, "not-well-formed", oneLine(e.getMessage()));
+          failParsing(ctx, e);
         }
       }
       if (holding && r == reader && !failed) {
@@ -327,7 +342,7 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
       try {
         drain(ctx, r);
       } catch (XMLStreamException | RuntimeException e) {
-        fail(ctx, "not-well-formed", oneLine(e.getMessage()));
+        failParsing(ctx, e);
       }
       if (holding && r == reader && !failed) {
         current = buf;
@@ -378,8 +393,16 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
           fail(ctx, "not-well-formed", "the document ended");
           return;
         }
+        case XMLStreamConstants.START_DOCUMENT -> {
+          // The XML declaration (or the root, without one). Aalto decodes what follows as the
+          // declaration says, so another encoding is refused before anything is read with it.
+          String declared = r.getCharacterEncodingScheme();
+          if (declared != null && !declared.equalsIgnoreCase("UTF-8")) {
+            fail(ctx, "unsupported-encoding", UTF8_ONLY);
+          }
+        }
         default -> {
-          // START_DOCUMENT (the XML declaration).
+          // Nothing else comes from a parser that expands no entities and reads no DTD.
         }
       }
     }
@@ -444,6 +467,27 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
       heldAt = boundary;
       ctx.fireChannelRead(e);
     }
+  }
+
+  /**
+   * A stream the parser could not read: {@code not-well-formed}, but an encoding Aalto does not
+   * decode (declared before the START_DOCUMENT event comes) is {@code unsupported-encoding}.
+   */
+  private void failParsing(ChannelHandlerContext ctx, Exception e) {
+    String message = e.getMessage();
+    if (message != null && message.startsWith("Unsupported encoding")) {
+      fail(ctx, "unsupported-encoding", UTF8_ONLY);
+    } else {
+      fail(ctx, "not-well-formed", oneLine(message));
+    }
+  }
+
+  private static boolean startsWithBom(ByteBuf buf) {
+    int i = buf.readerIndex();
+    return buf.readableBytes() >= 3
+        && buf.getUnsignedByte(i) == 0xEF
+        && buf.getUnsignedByte(i + 1) == 0xBB
+        && buf.getUnsignedByte(i + 2) == 0xBF;
   }
 
   private void fail(ChannelHandlerContext ctx, String condition, String text) {

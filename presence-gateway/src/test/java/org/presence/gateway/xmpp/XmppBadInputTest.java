@@ -148,6 +148,44 @@ class XmppBadInputTest {
     }
   }
 
+  /**
+   * RFC 6120 §11.6: a stream is UTF-8. A declared encoding other than UTF-8 ends the stream with
+   * {@code unsupported-encoding} before anything is read with it (Aalto would decode the stream as
+   * declared: ISO-8859-1 made a resource {@code café} sent in UTF-8 {@code cafÃ©}), whether Aalto
+   * decodes that encoding or not; {@code utf-8} in any case is read. A stream that starts with
+   * U+FEFF (a UTF-8 byte order mark) is {@code not-well-formed}: XMPP reads it as a character,
+   * which XML does not allow before the root.
+   */
+  @Test
+  void aDeclaredEncodingOtherThanUtf8_isUnsupportedEncoding_andABomIsNotWellFormed()
+      throws IOException {
+    String stream = RawXmpp.HEADER.substring("<?xml version='1.0'?>".length());
+    try (RawXmpp c = raw().startTls()) {
+      assertThat(c.auth(String.valueOf(app.id()), app.key())).contains("<success");
+      c.send("<?xml version='1.0' encoding='ISO-8859-1'?>" + stream);
+      c.send(
+          "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+              + "<resource>caf\u00e9</resource></bind></iq>");
+      String rest = c.awaitEnd();
+      assertThat(rest).doesNotContain("<jid>").contains("UTF-8 only");
+      assertThat(rest).contains("<stream:error><unsupported-encoding xmlns='" + STREAMS + "'/>");
+    }
+    try (RawXmpp c = raw()) {
+      c.send("<?xml version='1.0' encoding='UTF-16'?>" + stream);
+      endsWith(c, "unsupported-encoding");
+    }
+    try (RawXmpp c = raw()) {
+      c.send("<?xml version='1.0' encoding='utf-8'?>" + stream);
+      assertThat(c.await("</stream:features>")).contains("<starttls");
+    }
+    try (RawXmpp c = raw()) {
+      c.send("\ufeff" + RawXmpp.HEADER);
+      String rest = c.awaitEnd();
+      assertThat(rest).contains("U+FEFF");
+      assertThat(rest).contains("<stream:error><not-well-formed xmlns='" + STREAMS + "'/>");
+    }
+  }
+
   /** Fires {@code failure} from the node's decoder of connection {@code c}. */
   private static void fromTheDecoder(RawXmpp c, Throwable failure) {
     Channel ch = node.server().connections().find(c.localAddress());
