@@ -219,8 +219,12 @@ class XmppBadInputTest {
     }
     try (RawXmpp c = raw()) {
       c.send(RawXmpp.HEADER + "<message><body>&unknown;</body></message>");
-      String rest = c.awaitEnd();
-      assertThat(rest).containsAnyOf("<restricted-xml", "<not-well-formed");
+      endsWith(c, "restricted-xml");
+    }
+    // In an attribute value as in text (Aalto refuses it there with an exception of its own).
+    try (RawXmpp c = raw()) {
+      c.send(RawXmpp.HEADER + "<message id='&foo;'><body>x</body></message>");
+      endsWith(c, "restricted-xml");
     }
   }
 
