@@ -32,7 +32,8 @@ import org.presence.gateway.connection.Backpressure;
  *       instruction: {@code restricted-xml} (nothing is ever expanded: the DTD is refused when it
  *       ends, before any use);
  *   <li>a stanza (or a stream header) of more than {@code max-stanza-bytes}, or elements nested
- *       deeper than {@code max-depth}: {@code policy-violation};
+ *       deeper than {@code max-depth}: {@code policy-violation}. Text between stanzas (whitespace
+ *       keepalives) is dropped as it is read and counts toward no stanza;
  *   <li>a root that is not {@code <stream:stream>} (over WebSocket: not the one the framing handler
  *       makes of an {@code <open/>} message): {@code invalid-namespace}.
  * </ul>
@@ -367,15 +368,26 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
   private void drain(ChannelHandlerContext ctx, AsyncXMLStreamReader<AsyncByteBufferFeeder> r)
       throws XMLStreamException {
     while (!failed && r == reader && !holding) {
-      if (fed - boundary > maxStanzaBytes) {
-        fail(ctx, "policy-violation", "stanza larger than " + maxStanzaBytes + " bytes");
+      int ev = r.next();
+      if (ev == AsyncXMLStreamReader.EVENT_INCOMPLETE) {
+        // All that was fed is read: what came since the boundary is the part of a stanza (or of
+        // a token) read so far, held by the tree or the parser.
+        tooLarge(ctx, fed);
         return;
       }
-      int ev = r.next();
+      if (depth == 1
+          && (ev == XMLStreamConstants.CHARACTERS
+              || ev == XMLStreamConstants.SPACE
+              || ev == XMLStreamConstants.CDATA)) {
+        // Text between stanzas (whitespace keepalives), handed over by Aalto as far as it was
+        // fed, is dropped and moves the boundary: it never counts toward a stanza's size.
+        boundary = r.getLocationInfo().getEndingByteOffset();
+        continue;
+      }
+      if (tooLarge(ctx, r.getLocationInfo().getEndingByteOffset())) {
+        return;
+      }
       switch (ev) {
-        case AsyncXMLStreamReader.EVENT_INCOMPLETE -> {
-          return;
-        }
         case XMLStreamConstants.START_ELEMENT -> start(ctx, r);
         case XMLStreamConstants.END_ELEMENT -> end(ctx, r);
         case XMLStreamConstants.CHARACTERS, XMLStreamConstants.CDATA -> {
@@ -384,7 +396,7 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
           }
         }
         case XMLStreamConstants.SPACE -> {
-          // Whitespace between stanzas (keepalives).
+          // Ignorable whitespace: none without a DTD.
         }
         case XMLStreamConstants.DTD,
             XMLStreamConstants.ENTITY_REFERENCE,
@@ -410,6 +422,18 @@ final class StanzaDecoder extends ChannelInboundHandlerAdapter {
         }
       }
     }
+  }
+
+  /**
+   * Whether the stanza (or stream header) read up to byte {@code upTo} of the stream is over {@code
+   * max-stanza-bytes}: then the stream ends with {@code policy-violation}.
+   */
+  private boolean tooLarge(ChannelHandlerContext ctx, long upTo) {
+    if (upTo - boundary <= maxStanzaBytes) {
+      return false;
+    }
+    fail(ctx, "policy-violation", "stanza larger than " + maxStanzaBytes + " bytes");
+    return true;
   }
 
   private void start(ChannelHandlerContext ctx, AsyncXMLStreamReader<AsyncByteBufferFeeder> r)

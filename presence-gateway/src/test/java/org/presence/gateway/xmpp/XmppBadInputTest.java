@@ -250,6 +250,28 @@ class XmppBadInputTest {
     }
   }
 
+  /**
+   * Whitespace between stanzas (keepalives) is dropped as it is read: 70 000 spaces in one write,
+   * then 2 MiB more in 64 KiB writes, count toward no stanza (the limit is 64 KiB) and the stream
+   * goes on; a stanza over the limit right after them is still refused.
+   */
+  @Test
+  void whitespaceBetweenStanzas_countsTowardNoStanza() throws IOException {
+    try (RawXmpp c = raw().login(app.id(), app.key())) {
+      c.send(" ".repeat(70_000));
+      c.send("<iq type='get' id='w1'><ping xmlns='urn:xmpp:ping'/></iq>");
+      assertThat(c.await("id='w1'")).contains("type='result'");
+      String chunk = "\n \t".repeat(64 * 1024 / 3);
+      for (int i = 0; i < 32; i++) {
+        c.send(chunk);
+      }
+      c.send("<iq type='get' id='w2'><ping xmlns='urn:xmpp:ping'/></iq>");
+      assertThat(c.await("id='w2'")).contains("type='result'");
+      c.send("  <message><body>" + "a".repeat(70_000) + "</body></message>");
+      endsWith(c, "policy-violation");
+    }
+  }
+
   @Test
   void deepNesting_isAPolicyViolation() throws IOException {
     try (RawXmpp c = raw()) {
