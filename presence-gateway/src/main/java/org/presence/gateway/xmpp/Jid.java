@@ -57,13 +57,25 @@ final class Jid {
   static final int MAX_PART_BYTES = 1023;
 
   /**
+   * Whether code point {@code c} may be in a resource this server binds: as {@link #visible(char)},
+   * judged as the whole character (an unassigned or private-use supplementary one is refused).
+   */
+  static boolean visible(int c) {
+    return c <= Character.MAX_VALUE ? visible((char) c) : visibleType(Character.getType(c));
+  }
+
+  /**
    * Whether {@code c} (a UTF-16 unit) may be in a JID part or resource this server takes: not a
    * control, format (bidirectional overrides such as U+202E, zero-width characters), separator,
    * private-use or unassigned character (RFC 7622's profiles refuse controls and ignorable code
    * points); the halves of a surrogate pair are judged as the pair's units.
    */
   static boolean visible(char c) {
-    return switch (Character.getType(c)) {
+    return visibleType(Character.getType(c));
+  }
+
+  private static boolean visibleType(int type) {
+    return switch (type) {
       case Character.CONTROL,
           Character.FORMAT,
           Character.SPACE_SEPARATOR,

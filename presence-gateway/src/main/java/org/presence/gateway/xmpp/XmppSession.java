@@ -61,6 +61,10 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   static final String TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls";
   static final String SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl";
   static final String BIND_NS = "urn:ietf:params:xml:ns:xmpp-bind";
+
+  /** The most characters (code points) of a resource a client binds. */
+  static final int MAX_RESOURCE_CHARACTERS = 256;
+
   static final String SESSION_NS = "urn:ietf:params:xml:ns:xmpp-session";
   static final String STANZAS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas";
   static final String STREAM_ERRORS_NS = "urn:ietf:params:xml:ns:xmpp-streams";
@@ -744,8 +748,16 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     String resource = r == null ? "" : r.text().strip();
     if (resource.isEmpty()) {
       resource = "r" + randomId(6);
-    } else if (resource.length() > 256 || !resource.chars().allMatch(c -> Jid.visible((char) c))) {
-      stanzaError(iq, "modify", "bad-request", "a resource is 1-256 visible characters");
+    } else if (resource.codePointCount(0, resource.length()) > MAX_RESOURCE_CHARACTERS
+        || Jid.utf8Length(resource) > Jid.MAX_PART_BYTES
+        || !resource.codePoints().allMatch(Jid::visible)) {
+      // Characters are code points (an emoji is one, not two UTF-16 units); RFC 7622 §3.4 also
+      // caps the part at 1023 bytes of UTF-8, which only 256 four-byte characters pass.
+      stanzaError(
+          iq,
+          "modify",
+          "bad-request",
+          "a resource is 1-256 visible characters, 1023 bytes at most");
       return;
     }
     fullJid = appId + "@" + node.domain() + "/" + resource;

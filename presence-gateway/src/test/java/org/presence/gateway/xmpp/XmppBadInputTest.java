@@ -368,6 +368,36 @@ class XmppBadInputTest {
     }
   }
 
+  /** Authenticates a new connection, binds {@code resource} and returns the answer. */
+  private static String bind(String resource) throws IOException {
+    try (RawXmpp c = raw().startTls()) {
+      assertThat(c.auth(String.valueOf(app.id()), app.key())).contains("<success");
+      c.send(RawXmpp.HEADER);
+      c.await("</stream:features>");
+      c.send(
+          "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>"
+              + resource
+              + "</resource></bind></iq>");
+      return c.await("</iq>");
+    }
+  }
+
+  /**
+   * A resource is 1-256 characters counted as code points, not UTF-16 units (an emoji is one), and
+   * at most 1023 bytes of UTF-8 (RFC 7622 §3.4), which only 256 four-byte characters pass.
+   */
+  @Test
+  void aResourceIsCountedInCharacters_andCappedAt1023Bytes() throws IOException {
+    String emoji = "\uD83D\uDE00";
+    assertThat(bind(emoji.repeat(200))).contains("<jid>").contains(emoji.repeat(200) + "</jid>");
+    assertThat(bind(emoji.repeat(255))).contains("<jid>");
+    assertThat(bind("a".repeat(256))).contains("<jid>");
+    assertThat(bind("a".repeat(257))).contains("<bad-request").doesNotContain("<jid>");
+    assertThat(bind(emoji.repeat(256))).contains("<bad-request").doesNotContain("<jid>");
+    // A private-use character outside the BMP is refused as one in it is.
+    assertThat(bind("a\uDB80\uDC00")).contains("<bad-request");
+  }
+
   @Test
   void stanzasBeforeTlsOrAuthentication_areRefused() throws IOException {
     try (RawXmpp c = raw()) {
