@@ -62,6 +62,9 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   static final String SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl";
   static final String BIND_NS = "urn:ietf:params:xml:ns:xmpp-bind";
 
+  private static final java.util.regex.Pattern WHITE_SPACE =
+      java.util.regex.Pattern.compile("[ \t\r\n]+");
+
   /** The most characters (code points) of a resource a client binds. */
   static final int MAX_RESOURCE_CHARACTERS = 256;
 
@@ -368,10 +371,13 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
       streamError("policy-violation", "too many failed authentication attempts");
       return;
     }
-    String payload = e.text().strip();
+    // Base64 of RFC 4648 §4 (RFC 6120 §6.4.2): a character outside its alphabet is
+    // incorrect-encoding (§6.5.2); the MIME decoder skipped them, so "!!!" was read as no bytes.
+    // XML white space (a wrapped line) is the only thing left out.
+    String payload = WHITE_SPACE.matcher(e.text()).replaceAll("");
     byte[] raw;
     try {
-      raw = payload.equals("=") ? new byte[0] : Base64.getMimeDecoder().decode(payload);
+      raw = payload.equals("=") ? new byte[0] : Base64.getDecoder().decode(payload);
     } catch (IllegalArgumentException x) {
       saslFailure("incorrect-encoding", null);
       return;

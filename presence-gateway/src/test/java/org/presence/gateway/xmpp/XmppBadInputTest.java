@@ -32,7 +32,12 @@ class XmppBadInputTest {
 
   @BeforeAll
   static void start() {
-    xmpp = XmppTestNode.start(dataDir, "Bad", Map.of("xmpp.max-auth-failures", "2"));
+    // The address's failures (all from loopback, across tests) are XmppNodeTest's to count.
+    xmpp =
+        XmppTestNode.start(
+            dataDir,
+            "Bad",
+            Map.of("xmpp.max-auth-failures", "2", "xmpp.auth-failure-burst", "1000"));
     node = xmpp.node;
     app = xmpp.app;
   }
@@ -201,6 +206,30 @@ class XmppBadInputTest {
       c.startTls();
       byte[] message = {0, '1', '2', '3', 0, 'k', (byte) 0xC0, (byte) 0xBC};
       assertThat(c.auth(message)).contains("<malformed-request/>");
+    }
+  }
+
+  /**
+   * RFC 6120 §6.5.2: a payload that is not base64 (RFC 4648 §4) is {@code incorrect-encoding}, not
+   * read as the bytes its valid characters make; a line-wrapped payload is read.
+   */
+  @Test
+  void saslPlain_notBase64_isIncorrectEncoding_aWrappedLineIsRead() throws IOException {
+    String sasl = "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>";
+    for (String payload : new String[] {"!!!", "AG!Fi", "AGFiAGNk*"}) {
+      try (RawXmpp c = raw().startTls()) {
+        c.send(sasl + payload + "</auth>");
+        assertThat(c.await("</failure>")).as(payload).contains("<incorrect-encoding/>");
+      }
+    }
+    String good =
+        java.util.Base64.getEncoder()
+            .encodeToString(
+                ("\0" + app.id() + "\0" + app.key())
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    try (RawXmpp c = raw().startTls()) {
+      c.send(sasl + good.substring(0, 8) + "\r\n" + good.substring(8) + "</auth>");
+      assertThat(c.await("xmpp-sasl'/>")).contains("<success");
     }
   }
 
