@@ -486,6 +486,29 @@ public final class XmppServer implements AutoCloseable {
   }
 
   /**
+   * The session bound to each full JID on this node (RFC 6120 §7.7.2.2): a newer binding of the
+   * same JID, or a resumption of a session that had it, takes its place, and the one it replaces
+   * ends with {@code conflict}.
+   */
+  private final ConcurrentHashMap<String, XmppSession> byJid = new ConcurrentHashMap<>();
+
+  /**
+   * Session {@code s} bound {@code fullJid} (or resumed a session that had it): a session of this
+   * node bound to the same JID ends with {@code conflict}, on its event loop.
+   */
+  void jidBound(String fullJid, XmppSession s) {
+    XmppSession old = byJid.put(fullJid, s);
+    if (old != null && old != s) {
+      old.executor().execute(old::replaced);
+    }
+  }
+
+  /** Session {@code s}, bound to {@code fullJid}, ended: the JID is free unless taken since. */
+  void jidReleased(String fullJid, XmppSession s) {
+    byJid.remove(fullJid, s);
+  }
+
+  /**
    * Session {@code s} logged in (SASL succeeded) or resumed: it gets roster pushes once bound, and
    * ends when its application is deactivated or its key regenerated.
    */

@@ -636,6 +636,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     sm = state;
     fullJid = state.fullJid;
     authTimer.cancel(false);
+    node.jidBound(fullJid, this);
     node.resumable(state.id, this);
     node.resumed().inc();
     writeNonza(
@@ -768,6 +769,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     }
     fullJid = appId + "@" + node.domain() + "/" + resource;
     authTimer.cancel(false);
+    node.jidBound(fullJid, this);
     StringBuilder s =
         new StringBuilder(160).append("<bind xmlns='").append(BIND_NS).append("'><jid>");
     Xml.escape(s, fullJid).append("</jid></bind>");
@@ -1206,6 +1208,20 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     }
   }
 
+  /**
+   * Another connection bound this session's full JID (RFC 6120 §7.7.2.2, the third choice: the
+   * newer session wins, so a client reconnecting after a silent drop gets its resource back): this
+   * one ends with {@code conflict} and cannot be resumed, as one the client closed. Runs on this
+   * session's event loop.
+   */
+  void replaced() {
+    if (phase == Phase.CLOSED || !ctx.channel().isActive()) {
+      return;
+    }
+    handedOver |= sm != null;
+    streamError("conflict", "another connection bound this resource");
+  }
+
   /** The node drains: {@code system-shutdown}. */
   void shutdown() {
     streamError("system-shutdown", "the node is shutting down; reconnect");
@@ -1292,6 +1308,9 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
     pingTimer.cancel(false);
     stopFeed();
     node.sessionEnded(this);
+    if (fullJid != null) {
+      node.jidReleased(fullJid, this);
+    }
     if (sm != null && sm.id != null) {
       if (handedOver) {
         node.forget(sm.id, this);

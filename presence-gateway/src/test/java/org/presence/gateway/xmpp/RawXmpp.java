@@ -197,7 +197,14 @@ final class RawXmpp implements AutoCloseable {
     return s;
   }
 
-  /** TLS, SASL, a new stream and a bound resource {@code r}. */
+  /** The resources {@link #login} binds: one of its own per connection. */
+  private static final java.util.concurrent.atomic.AtomicInteger RESOURCES =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * TLS, SASL, a new stream and a bound resource of its own ({@code r1}, {@code r2}...): a second
+   * connection binding the same full JID would end the first with {@code conflict}.
+   */
   RawXmpp login(long appId, String key) throws IOException {
     startTls();
     String answer = auth(String.valueOf(appId), key);
@@ -208,7 +215,9 @@ final class RawXmpp implements AutoCloseable {
     await("</stream:features>");
     send(
         "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-            + "<resource>r</resource></bind></iq>");
+            + "<resource>r"
+            + RESOURCES.incrementAndGet()
+            + "</resource></bind></iq>");
     await("</jid>");
     return this;
   }

@@ -411,6 +411,57 @@ class XmppBadInputTest {
     }
   }
 
+  /** Authenticates a new connection and opens the new stream, nothing bound yet. */
+  private static RawXmpp authenticated() throws IOException {
+    RawXmpp c = raw().startTls();
+    assertThat(c.auth(String.valueOf(app.id()), app.key())).contains("<success");
+    c.send(RawXmpp.HEADER);
+    c.await("</stream:features>");
+    return c;
+  }
+
+  private static String bindOn(RawXmpp c, String resource) throws IOException {
+    c.send(
+        "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>"
+            + resource
+            + "</resource></bind></iq>");
+    return c.await("</iq>");
+  }
+
+  /**
+   * RFC 6120 §7.7.2.2: a second connection that binds a full JID a session of this node has ends
+   * that session with {@code conflict} (a client reconnecting after a silent drop gets its resource
+   * back), which can then not be resumed; another resource of the same application ends nothing.
+   */
+  @Test
+  void bindingATakenFullJid_endsTheOlderSessionWithConflict() throws IOException {
+    String jid = app.id() + "@" + XmppFixture.DOMAIN + "/dup";
+    try (RawXmpp a = authenticated();
+        RawXmpp b = authenticated();
+        RawXmpp other = authenticated()) {
+      assertThat(bindOn(a, "dup")).contains("<jid>" + jid + "</jid>");
+      a.send("<enable xmlns='" + StreamManagement.NS + "' resume='true'/>");
+      String enabled = a.await("/>");
+      String previd = enabled.replaceAll("(?s).*id='([^']+)'.*", "$1");
+      assertThat(bindOn(b, "dup")).contains("<jid>" + jid + "</jid>");
+      String end = a.awaitEnd();
+      assertThat(end)
+          .contains("<stream:error><conflict xmlns='" + STREAMS + "'/>")
+          .endsWith("</stream:error></stream:stream>");
+      assertThat(bindOn(other, "dup-other")).contains("/dup-other</jid>");
+      b.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+      assertThat(b.await("id='p1'")).contains("type='result'");
+      assertThat(b.closed()).isFalse();
+      // The replaced session is not resumable: its client would take the JID back by surprise.
+      try (RawXmpp c = authenticated()) {
+        c.send("<resume xmlns='" + StreamManagement.NS + "' previd='" + previd + "' h='0'/>");
+        assertThat(c.await("</failed>")).contains("<item-not-found");
+      }
+      b.send("<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>");
+      assertThat(b.await("id='p2'")).contains("type='result'");
+    }
+  }
+
   /**
    * A resource is 1-256 characters counted as code points, not UTF-16 units (an emoji is one), and
    * at most 1023 bytes of UTF-8 (RFC 7622 §3.4), which only 256 four-byte characters pass.
