@@ -61,8 +61,15 @@ public final class XmppWebSocket implements WebSocketEndpoint {
   static final String FRAMING = "xmpp-ws-framing";
   static final String VIOLATIONS = "xmpp-ws-violations";
   private static final String STREAMS_NS = "http://etherx.jabber.org/streams";
+
+  /**
+   * An {@code <open/>} message, which may start with an XML declaration: each message is a document
+   * of its own (RFC 7395 §3.3.3), and a document may have one. The declaration goes to the decoder
+   * as the stream's first bytes, which checks its encoding as on the XMPP port.
+   */
   private static final Pattern OPEN =
-      Pattern.compile("\\s*<open\\s([^<>]*?)/>\\s*", Pattern.DOTALL);
+      Pattern.compile("\\s*(<\\?xml\\s[^<>]*?\\?>)?\\s*<open\\s([^<>]*?)/>\\s*", Pattern.DOTALL);
+
   private static final Pattern CLOSE =
       Pattern.compile("\\s*<close\\s+xmlns=(['\"])" + Pattern.quote(FRAMING_NS) + "\\1\\s*/>\\s*");
   private static final Pattern FRAMING_XMLNS =
@@ -239,12 +246,14 @@ public final class XmppWebSocket implements WebSocketEndpoint {
         }
         String s = text.text();
         Matcher open = OPEN.matcher(s);
-        if (open.matches() && FRAMING_XMLNS.matcher(open.group(1)).find()) {
-          String attributes = FRAMING_XMLNS.matcher(open.group(1)).replaceFirst("");
+        if (open.matches() && FRAMING_XMLNS.matcher(open.group(2)).find()) {
+          String attributes = FRAMING_XMLNS.matcher(open.group(2)).replaceFirst("");
+          String declaration = open.group(1) == null ? "" : open.group(1);
           ctx.fireChannelRead(
               ByteBufUtil.writeUtf8(
                   ctx.alloc(),
-                  "<"
+                  declaration
+                      + "<"
                       + ROOT
                       + " xmlns:"
                       + ROOT_PREFIX

@@ -409,4 +409,38 @@ class XmppWebSocketTest {
       assertThat(ws.readText(wait, true)).isEqualTo("<close xmlns='" + FRAMING + "'/>");
     }
   }
+
+  /**
+   * Each RFC 7395 message is an XML document of its own, so an {@code <open/>} may start with an
+   * XML declaration, first and after SASL; one naming an encoding other than UTF-8 ends the stream
+   * with {@code unsupported-encoding} (RFC 6120 §11.6), as on the XMPP port.
+   */
+  @Test
+  void anOpenWithAnXmlDeclaration_opensTheStream_unlessItNamesAnotherEncoding() throws Exception {
+    Duration wait = Duration.ofSeconds(WAIT);
+    XmppFixture.App app = fx.activeApp(node, "WsDecl");
+    try (RawWebSocket ws = RawWebSocket.connect(node.port(), XmppWebSocket.PATH, "xmpp")) {
+      ws.sendText("<?xml version='1.0'?>" + OPEN);
+      assertThat(ws.readText(wait, true)).startsWith("<open xmlns='" + FRAMING + "'");
+      assertThat(ws.readText(wait, true)).startsWith("<stream:features").contains("PLAIN");
+      ws.sendText(
+          "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+              + Base64.getEncoder()
+                  .encodeToString(
+                      ("\0" + app.id() + "\0" + app.key()).getBytes(StandardCharsets.UTF_8))
+              + "</auth>");
+      assertThat(ws.readText(wait, true)).startsWith("<success");
+      ws.sendText("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + OPEN);
+      assertThat(ws.readText(wait, true)).startsWith("<open ");
+      assertThat(ws.readText(wait, true)).startsWith("<stream:features").contains("bind");
+    }
+    try (RawWebSocket ws = RawWebSocket.connect(node.port(), XmppWebSocket.PATH, "xmpp")) {
+      ws.sendText("<?xml version='1.0' encoding='ISO-8859-1'?>" + OPEN);
+      assertThat(ws.readText(wait, true)).startsWith("<open ");
+      assertThat(ws.readText(wait, true))
+          .startsWith("<stream:error")
+          .contains("<unsupported-encoding xmlns='" + STREAM_ERRORS + "'/>");
+      assertThat(ws.readText(wait, true)).isEqualTo("<close xmlns='" + FRAMING + "'/>");
+    }
+  }
 }
