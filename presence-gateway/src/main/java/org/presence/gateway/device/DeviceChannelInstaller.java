@@ -1,8 +1,10 @@
 package org.presence.gateway.device;
 
 import com.codahale.metrics.Counter;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import java.util.function.Consumer;
 import org.presence.gateway.config.DeviceConfig;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
@@ -13,6 +15,7 @@ import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.WebSocketEndpoint;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.device.DeviceCodec;
+import org.presence.protocol.error.ErrorCode;
 
 /**
  * The device channel's {@link WebSocketEndpoint}, routed at {@code /presence}: after the upgrade
@@ -53,6 +56,9 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   private final NotificationFrames notificationFrames;
   private final WebSocketDecoderConfig frameDecoding;
   private volatile LiveNotifications notifications = LiveNotifications.NONE;
+
+  /** How a device socket ends when the node drains ({@link #onDrain}); one for all sockets. */
+  private final Consumer<Channel> drain = this::drain;
 
   /** An installer whose pushed frames hold up to 100 notifications. */
   public DeviceChannelInstaller(
@@ -109,6 +115,25 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   @Override
   public Connections.Kind kind() {
     return Connections.Kind.DEVICE;
+  }
+
+  /**
+   * A device socket ends through its session when the node drains ({@link SessionDriver#drain}):
+   * the statuses it accepted are answered before the {@code SERVER_SHUTTING_DOWN} error frame and
+   * the close (1001). A socket without a session handler (not upgraded yet) gets them at once.
+   */
+  @Override
+  public Consumer<Channel> onDrain() {
+    return drain;
+  }
+
+  private void drain(Channel ch) {
+    DeviceSessionHandler h = ch.pipeline().get(DeviceSessionHandler.class);
+    if (h != null) {
+      h.drain();
+    } else {
+      disconnector.close(ch, ErrorCode.SERVER_SHUTTING_DOWN, null);
+    }
   }
 
   @Override

@@ -428,6 +428,11 @@ final class DeviceSessionHandler extends Backpressure
     driver.node().disconnector().close(ctx.channel(), code, detail);
   }
 
+  /** The node drains: the session ends once the frames it accepted are answered. */
+  void drain() {
+    driver.drain();
+  }
+
   @Override
   public void failWith(Throwable failure) {
     driver.node().exceptions().exceptionCaught(ctx, failure);

@@ -368,6 +368,20 @@ final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, Not
   }
 
   /**
+   * The node drains: an open session answers every frame it accepted before (a status still being
+   * stored is acknowledged once it is), then ends with {@code SERVER_SHUTTING_DOWN} (close 1001);
+   * frames after this are not handled. A socket whose session is not open ends at once. The node's
+   * drain timeout bounds the wait: what is still open then is cut.
+   */
+  void drain() {
+    if (session.state() == DeviceSession.State.OPEN) {
+      closeAfterReplies(ErrorCode.SERVER_SHUTTING_DOWN, null);
+    } else {
+      socket().closeWith(ErrorCode.SERVER_SHUTTING_DOWN, null);
+    }
+  }
+
+  /**
    * The pipeline failed with {@code cause}: when answers are pending, the session ends after them
    * (a broken frame ends the session after the frames accepted before it are answered) and this
    * returns {@code true}; otherwise the caller hands {@code cause} on at once.
