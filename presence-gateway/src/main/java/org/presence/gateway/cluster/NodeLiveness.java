@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -54,8 +55,11 @@ import org.slf4j.LoggerFactory;
  *       for longer than the lease) ends every device session here with {@link
  *       ErrorCode#SESSION_ABORTED}: the survivors marked those devices offline, and they are seen
  *       again once they reconnect.
- *   <li>At start, before the port opens, the node releases devices still listed under its own id (a
- *       previous run with the same {@code node-id} that did not live to release them).
+ *   <li>At start, before the port opens, the node deals with devices still listed under its own id
+ *       (a previous run with the same {@code node-id}): those of a run that crashed are released at
+ *       once; those of a run that drained are left to come back, as the survivors would leave them,
+ *       and the ones still owned by its sessions once its lease from the drain has run out are
+ *       released then ({@link #previousRun}).
  *   <li>Every {@link ClusterConfig#sweepInterval()} the node that holds the cluster-wide lease
  *       {@value #SWEEP_LEASE} walks every user's presence in pages of {@link
  *       ClusterConfig#sweepBatch()} ({@link PresenceStateStore#sweep}) with the nodes alive at that
@@ -112,6 +116,9 @@ public final class NodeLiveness implements AutoCloseable {
   private volatile long lastFailureMillis = Long.MIN_VALUE / 2;
   private volatile boolean closed;
 
+  /** Whether other nodes share the store: {@link #close} then records a drain. */
+  private boolean clustered;
+
   private NodeLiveness(
       ClusterConfig config,
       String nodeId,
@@ -163,12 +170,10 @@ public final class NodeLiveness implements AutoCloseable {
       boolean clustered) {
     NodeLiveness l =
         new NodeLiveness(config, nodeId, nodes, state, devices, metrics, Clock.systemUTC());
+    l.clustered = clustered;
     try {
       nodes.heartbeat(nodeId, config.lease()).toCompletableFuture().get(10, TimeUnit.SECONDS);
-      int left = l.release(nodeId).toCompletableFuture().get(60, TimeUnit.SECONDS);
-      if (left > 0) {
-        LOG.info("released {} devices a previous run of node {} left behind", left, nodeId);
-      }
+      l.previousRun();
     } catch (Exception e) {
       l.timer.shutdownNow();
       throw new IllegalStateException("cannot take the node's lease: " + e, e);
@@ -193,6 +198,78 @@ public final class NodeLiveness implements AutoCloseable {
     long sweepEvery = config.sweepInterval().toMillis();
     l.timer.scheduleWithFixedDelay(l::sweep, sweepEvery, sweepEvery, TimeUnit.MILLISECONDS);
     return l;
+  }
+
+  /**
+   * Deals with the devices a previous run under this id left behind; at start, before the port
+   * opens (none of them is this run's). A run that crashed: released now (its sessions are gone,
+   * and nothing told its devices to move). A run that drained ({@link NodeRegistry#drained}): its
+   * devices were told to reconnect and may be on their way, so they are left as the survivors would
+   * leave them, and those still owned by the drained run's sessions once its lease from the drain
+   * has run out are released then.
+   */
+  private void previousRun() throws Exception {
+    var drained = nodes.takeDrained(nodeId).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    if (drained.isEmpty() || drained.getAsLong() <= 0) {
+      int left = release(nodeId).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      if (left > 0) {
+        LOG.info("released {} devices a previous run of node {} left behind", left, nodeId);
+      }
+      return;
+    }
+    List<OwnedDevice> left =
+        state.devicesOn(nodeId).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    if (left.isEmpty()) {
+      return;
+    }
+    long wait = drained.getAsLong();
+    LOG.info(
+        "a previous run of node {} drained: its {} devices that have not come back in {} ms, when"
+            + " its lease runs out, are released then",
+        nodeId,
+        left.size(),
+        wait);
+    timer.schedule(() -> releaseDrained(left, null), wait, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Releases the devices a drained previous run left ({@link #previousRun}) that are still owned by
+   * its sessions; a device that came back belongs to its new session and stays. Tried again, at the
+   * clean-ups' waits, while it fails.
+   */
+  private void releaseDrained(List<OwnedDevice> left, Execution<Object> failures) {
+    if (closed) {
+      return;
+    }
+    CompletionStage<Integer> run;
+    try {
+      run = releaseAll(left);
+    } catch (RuntimeException e) {
+      run = CompletableFuture.failedFuture(e);
+    }
+    run.whenComplete(
+        (n, e) -> {
+          if (e == null) {
+            LOG.info(
+                "released {} of the devices the drained previous run of node {} left behind",
+                n,
+                nodeId);
+            return;
+          }
+          Execution<Object> f = failures == null ? Execution.of(cleanUpRetry) : failures;
+          long wait = RetryWaits.next(f, e);
+          LOG.warn(
+              "release of what the drained previous run of node {} left failed (retrying in {}"
+                  + " ms): {}",
+              nodeId,
+              wait,
+              rootMessage(e));
+          try {
+            timer.schedule(() -> releaseDrained(left, f), wait, TimeUnit.MILLISECONDS);
+          } catch (RejectedExecutionException stopped) {
+            // Closed meanwhile: a survivor releases them once this run's lease runs out.
+          }
+        });
   }
 
   /** Whether the last heartbeat reached the registry. */
@@ -330,25 +407,24 @@ public final class NodeLiveness implements AutoCloseable {
 
   /** Releases every device listed under {@code node}; the number this call released. */
   private CompletionStage<Integer> release(String node) {
-    return state
-        .devicesOn(node)
-        .thenCompose(
-            list -> {
-              List<CompletableFuture<Boolean>> all = new ArrayList<>(list.size());
-              for (OwnedDevice d : list) {
-                all.add(
-                    devices
-                        .service()
-                        .releaseOrphan(d.user(), d.device(), d.session())
-                        .toCompletableFuture());
-              }
-              return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
-                  .thenApply(
-                      v -> {
-                        int n = (int) all.stream().filter(CompletableFuture::join).count();
-                        released.inc(n);
-                        return n;
-                      });
+    return state.devicesOn(node).thenCompose(this::releaseAll);
+  }
+
+  /**
+   * Releases each of {@code list} still owned by the session named; the number this call released.
+   */
+  private CompletionStage<Integer> releaseAll(List<OwnedDevice> list) {
+    List<CompletableFuture<Boolean>> all = new ArrayList<>(list.size());
+    for (OwnedDevice d : list) {
+      all.add(
+          devices.service().releaseOrphan(d.user(), d.device(), d.session()).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+        .thenApply(
+            v -> {
+              int n = (int) all.stream().filter(CompletableFuture::join).count();
+              released.inc(n);
+              return n;
             });
   }
 
@@ -435,11 +511,33 @@ public final class NodeLiveness implements AutoCloseable {
 
   /**
    * Stops beating. The lease is not given up: in a cluster, what this node still holds (devices in
-   * their grace period) is released by a survivor once the lease runs out.
+   * their grace period) is released by a survivor once the lease runs out. In a cluster the node
+   * also records that it drained ({@link NodeRegistry#drained}), after its last renewal, so that a
+   * run restarted under its id before the lease runs out leaves those devices as the survivors
+   * would.
    */
   @Override
   public void close() {
     closed = true;
     timer.shutdownNow();
+    if (!clustered) {
+      return;
+    }
+    try {
+      // A renewal still under way would move the lease past the time recorded.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      while (beating.get() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      nodes.drained(nodeId).toCompletableFuture().get(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      LOG.warn(
+          "node {}: could not record its drain (a run restarted under its id releases its devices"
+              + " at start): {}",
+          nodeId,
+          rootMessage(e));
+    }
   }
 }

@@ -2,6 +2,8 @@ package org.presence.store.cluster;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -62,6 +64,26 @@ public interface NodeRegistry {
    * (unless it came back meanwhile).
    */
   CompletionStage<Void> cleaned(String deadNodeId, String claimer);
+
+  /**
+   * Records that {@code nodeId} drained: it stopped of its own will, its devices were told to
+   * reconnect elsewhere, and it keeps its lease (survivors release what does not come back once it
+   * runs out). The record holds the time at which the node's lease runs out and lasts until then; a
+   * run of the node restarted under the same id {@linkplain #takeDrained takes} it at start. This
+   * default (a registry no other process shares) records nothing.
+   */
+  default CompletionStage<Void> drained(String nodeId) {
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /**
+   * Takes (reads and deletes) what {@link #drained} recorded for {@code nodeId}: the milliseconds
+   * until the drained run's lease runs out, or empty when the previous run under this id did not
+   * drain (it crashed, or never ran) or its lease has run out since. This default: empty.
+   */
+  default CompletionStage<OptionalLong> takeDrained(String nodeId) {
+    return CompletableFuture.completedFuture(OptionalLong.empty());
+  }
 
   /** Gives up {@code nodeId}'s lease at once (a node that drains cleanly). */
   CompletionStage<Void> leave(String nodeId);

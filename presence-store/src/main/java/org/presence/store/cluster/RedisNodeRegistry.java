@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletionStage;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisKeys;
@@ -37,6 +38,10 @@ import org.presence.store.redis.RedisScript;
  * script that checks the lease and any earlier claimer's lease, so one live claimer holds it at a
  * time, and a claimer that dies mid-way hands the clean-up to the next survivor. The clean-up's end
  * removes the dead node from the set and its lease from the hash.
+ *
+ * <p>A node that drains records it ({@code <prefix>nodes:drained:{nodes}<id>}: the time its lease
+ * runs out, expiring then), so that a run restarted under the same id before then leaves the
+ * drained run's devices to come back as the survivors would, instead of releasing them at start.
  */
 public final class RedisNodeRegistry implements NodeRegistry {
   /**
@@ -158,6 +163,38 @@ public final class RedisNodeRegistry implements NodeRegistry {
       return 1
       """;
 
+  /**
+   * KEYS: leases hash, the node's drain record; ARGV: node id. Records the time at which the node's
+   * lease runs out, for as long as it runs; the milliseconds left, or -1 when it has run out.
+   */
+  private static final String DRAINED =
+      """
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      local u = redis.call('HGET', KEYS[1], ARGV[1])
+      if u and tonumber(u) > now then
+        redis.call('SET', KEYS[2], u, 'PX', tonumber(u) - now)
+        return tonumber(u) - now
+      end
+      return -1
+      """;
+
+  /**
+   * KEYS: the node's drain record. Deletes it; the milliseconds until the drained run's lease runs
+   * out, or -1 when there is none.
+   */
+  private static final String TAKE_DRAINED =
+      """
+      local u = redis.call('GET', KEYS[1])
+      if not u then
+        return -1
+      end
+      redis.call('DEL', KEYS[1])
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      return math.max(0, tonumber(u) - now)
+      """;
+
   /** KEYS: the lease; ARGV: holder, ttl ms. 1 when the holder holds it now (taken or renewed). */
   private static final String HOLD =
       """
@@ -182,6 +219,8 @@ public final class RedisNodeRegistry implements NodeRegistry {
   private final byte[] legacyPrefix;
 
   private final RedisScript hold;
+  private final RedisScript drained;
+  private final RedisScript takeDrained;
 
   /** The hash tag of the registry's keys ({@link RedisKeys#group}). */
   private static final String GROUP = "nodes";
@@ -197,6 +236,8 @@ public final class RedisNodeRegistry implements NodeRegistry {
     this.leave = new RedisScript(LEAVE, redis);
     this.legacyPrefix = bytes(legacyLease(""));
     this.hold = new RedisScript(HOLD, redis);
+    this.drained = new RedisScript(DRAINED, redis);
+    this.takeDrained = new RedisScript(TAKE_DRAINED, redis);
   }
 
   private String leases() {
@@ -211,6 +252,11 @@ public final class RedisNodeRegistry implements NodeRegistry {
   /** The lease key of node {@code nodeId} in the version before the lease hash. */
   private String legacyLease(String nodeId) {
     return keys.group(GROUP, "node", nodeId);
+  }
+
+  /** The drain record of node {@code nodeId} ({@link #drained}). */
+  private String drainRecord(String nodeId) {
+    return keys.group(GROUP, "nodes:drained", nodeId);
   }
 
   private String set() {
@@ -273,6 +319,21 @@ public final class RedisNodeRegistry implements NodeRegistry {
             new String[] {leases(), set(), legacyLease(nodeId)},
             bytes(nodeId))
         .thenApply(v -> null);
+  }
+
+  @Override
+  public CompletionStage<Void> drained(String nodeId) {
+    return drained
+        .<Long>run(
+            ScriptOutputType.INTEGER, new String[] {leases(), drainRecord(nodeId)}, bytes(nodeId))
+        .thenApply(v -> null);
+  }
+
+  @Override
+  public CompletionStage<OptionalLong> takeDrained(String nodeId) {
+    return takeDrained
+        .<Long>run(ScriptOutputType.INTEGER, new String[] {drainRecord(nodeId)})
+        .thenApply(n -> n < 0 ? OptionalLong.empty() : OptionalLong.of(n));
   }
 
   @Override

@@ -43,6 +43,31 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
   }
 
   /**
+   * A drain is recorded with the time the node's lease runs out, taken once by the next run under
+   * the id, and gone once that lease has run out; a node that never drained has no record.
+   */
+  @Test
+  void aDrainIsTakenOnce_andLastsAsLongAsTheLease() throws Exception {
+    NodeRegistry registry = open();
+    String node = node();
+    assertThat(registry.takeDrained(node).toCompletableFuture().get()).isEmpty();
+    registry.heartbeat(node, Duration.ofSeconds(30)).toCompletableFuture().get();
+    registry.drained(node).toCompletableFuture().get();
+    var left = registry.takeDrained(node).toCompletableFuture().get();
+    assertThat(left).isPresent();
+    assertThat(left.getAsLong()).isBetween(25_000L, 30_000L);
+    assertThat(registry.takeDrained(node).toCompletableFuture().get()).as("taken").isEmpty();
+
+    String brief = node();
+    registry.heartbeat(brief, Duration.ofMillis(300)).toCompletableFuture().get();
+    registry.drained(brief).toCompletableFuture().get();
+    Thread.sleep(500);
+    assertThat(registry.takeDrained(brief).toCompletableFuture().get())
+        .as("its lease ran out")
+        .isEmpty();
+  }
+
+  /**
    * A rolling upgrade from the version that kept a lease key per node: a node of that version (its
    * key and its place in the set, written here as it wrote them) is alive while its key lives, and
    * expires, is claimed and cleaned up once the key is gone; a node of this version also renews
