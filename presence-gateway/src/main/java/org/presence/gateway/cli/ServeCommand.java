@@ -8,7 +8,9 @@ import org.presence.gateway.PresenceServer;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.logging.LogSetup;
 import org.presence.gateway.ops.BuildInfo;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.error.StartupException;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -47,8 +49,8 @@ final class ServeCommand implements Callable<Integer> {
     PresenceServer server;
     try {
       server = PresenceServer.start(config);
-    } catch (StartupException e) {
-      err.println("presence: " + e.setting() + ": " + e.getMessage());
+    } catch (RuntimeException e) {
+      err.println("presence: " + startupFailure(e));
       return PresenceCli.EXIT_STARTUP;
     }
     CountDownLatch stopped = new CountDownLatch(1);
@@ -75,6 +77,34 @@ final class ServeCommand implements Callable<Integer> {
       Thread.currentThread().interrupt();
     }
     return 0;
+  }
+
+  /**
+   * One line for a failed start: {@code setting: message} where a {@link StartupException} names
+   * the setting (anywhere in the chain), else what broke, innermost cause first; a backend that
+   * fails after it connected (a command refused) ends here too. The stack trace is logged at DEBUG.
+   */
+  static String startupFailure(RuntimeException e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof StartupException s) {
+        return s.setting() + ": " + oneLine(s.getMessage());
+      }
+    }
+    LoggerFactory.getLogger(ServeCommand.class).debug("start-up failed", e);
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String what = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    return "start-up failed: "
+        + StoreConfig.redact(oneLine(what))
+        + " ("
+        + root.getClass().getName()
+        + "; logging.level=DEBUG logs the stack trace)";
+  }
+
+  private static String oneLine(String s) {
+    return s == null ? "" : s.replace('\n', ' ').replace('\r', ' ');
   }
 
   private static void printBanner(PrintWriter out, PresenceServer server) {

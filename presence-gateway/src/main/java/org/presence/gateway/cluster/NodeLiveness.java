@@ -176,7 +176,15 @@ public final class NodeLiveness implements AutoCloseable {
       l.previousRun();
     } catch (Exception e) {
       l.timer.shutdownNow();
-      throw new IllegalStateException("cannot take the node's lease: " + e, e);
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      // The lease lives in the bus's store: Redis in a cluster, this process otherwise.
+      throw new org.presence.store.error.StartupException(
+          clustered ? "store.redis.url" : "cluster.lease",
+          "cannot take the node's lease: "
+              + org.presence.store.config.StoreConfig.redact(rootMessage(e)),
+          e);
     }
     devices.service().leavePendingToCluster(clustered);
     if (clustered) {

@@ -93,6 +93,19 @@ class NodeLivenessTest {
     store.close();
   }
 
+  @org.junit.jupiter.api.Test
+  void start_whenTheLeaseCannotBeTaken_failsNamingTheRedisUrl() {
+    registry.failing.set(true);
+    org.assertj.core.api.Assertions.assertThatThrownBy(this::start)
+        .isInstanceOfSatisfying(
+            org.presence.store.error.StartupException.class,
+            e -> {
+              org.assertj.core.api.Assertions.assertThat(e.setting()).isEqualTo("store.redis.url");
+              org.assertj.core.api.Assertions.assertThat(e.getMessage())
+                  .isEqualTo("cannot take the node's lease: registry down");
+            });
+  }
+
   private void start() {
     liveness =
         NodeLiveness.start(

@@ -404,6 +404,7 @@ public final class RedisBackend implements AutoCloseable {
     AtomicLong disconnects = new AtomicLong();
     try {
       StatefulRedisConnection<String, byte[]> commands = client.connect(CODEC);
+      refuseClusterNode(commands);
       Commands typed = new Commands(commands.async(), commands.sync());
       StatefulRedisPubSubConnection<String, byte[]> pubsub = client.connectPubSub(CODEC);
       StatefulRedisConnection<String, byte[]> acknowledged = null;
@@ -422,6 +423,26 @@ public final class RedisBackend implements AutoCloseable {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
       resources.shutdown(0, 1, TimeUnit.SECONDS);
       throw e;
+    }
+  }
+
+  /**
+   * A node of a Redis Cluster named by a plain redis:// URL answers PING and AUTH but redirects
+   * (MOVED) most keys: refused here, at connect, with the URL form to use. A server whose user may
+   * not run INFO is taken as it is.
+   */
+  private static void refuseClusterNode(StatefulRedisConnection<String, byte[]> commands) {
+    String info;
+    try {
+      info = commands.sync().info("cluster");
+    } catch (RuntimeException e) {
+      return;
+    }
+    if (info != null && info.contains("cluster_enabled:1")) {
+      commands.close();
+      throw new IllegalStateException(
+          "this server is a Redis Cluster node (cluster_enabled:1): name the cluster with"
+              + " redis-cluster://host:port[,host:port...] (rediss-cluster:// for TLS)");
     }
   }
 
