@@ -82,18 +82,30 @@ public abstract class JwksSource {
     return new Refreshing(refreshInterval, minRefreshInterval, clock, file.toString()) {
       @Override
       CompletionStage<JWKSet> load() {
-        try (InputStream in = Files.newInputStream(file)) {
-          byte[] bytes = in.readNBytes(MAX_JWKS_BYTES + 1);
-          if (bytes.length > MAX_JWKS_BYTES) {
-            throw new IOException("JWKS file larger than " + MAX_JWKS_BYTES + " bytes");
-          }
-          return CompletableFuture.completedFuture(
-              JWKSet.parse(new String(bytes, StandardCharsets.UTF_8)).toPublicJWKSet());
+        try {
+          return CompletableFuture.completedFuture(readFile(file));
         } catch (IOException | ParseException e) {
           return CompletableFuture.failedFuture(e);
         }
       }
     };
+  }
+
+  /**
+   * The public keys of a JWKS file, as a file source reads them; at start the configuration reads
+   * the file once this way so that a broken one stops the node instead of refusing every device.
+   *
+   * @throws IOException when it cannot be read or is larger than {@link #MAX_JWKS_BYTES}
+   * @throws ParseException when it is not a JSON Web Key Set
+   */
+  public static JWKSet readFile(Path file) throws IOException, ParseException {
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] bytes = in.readNBytes(MAX_JWKS_BYTES + 1);
+      if (bytes.length > MAX_JWKS_BYTES) {
+        throw new IOException("JWKS file larger than " + MAX_JWKS_BYTES + " bytes");
+      }
+      return JWKSet.parse(new String(bytes, StandardCharsets.UTF_8)).toPublicJWKSet();
+    }
   }
 
   /** Keys from a JWKS URL, fetched asynchronously with a timeout and a size cap. */

@@ -376,6 +376,28 @@ class JwtIdentityVerifierTest {
   }
 
   @Test
+  void jwksFile_aBrokenVersionReadAtRunTime_keepsTheLastGoodKeys() throws Exception {
+    RSAKey rsa = new RSAKeyGenerator(2048).keyID("file-key").generate();
+    Path file = dir.resolve("jwks.json");
+    Files.writeString(file, new JWKSet(rsa).toString(false));
+    JwksSource source = JwksSource.file(file, Duration.ofMinutes(1), Duration.ofSeconds(30), clock);
+    JwtIdentityVerifier v = verifierWith(source);
+    assertThat(
+            ok(v, sign(rsa, JWSAlgorithm.RS256, new RSASSASigner(rsa), claims().build())).subject())
+        .isEqualTo("user-42");
+    Files.writeString(file, "garbage");
+    clock.advance(Duration.ofMinutes(2));
+    // A forced reload reads the broken file, logs it and keeps the set it had.
+    assertThat(
+            source.refreshForUnknownKey().toCompletableFuture().get(5, TimeUnit.SECONDS).getKeys())
+        .hasSize(1);
+    assertThat(source.unavailable()).isFalse();
+    assertThat(
+            ok(v, sign(rsa, JWSAlgorithm.RS256, new RSASSASigner(rsa), claims().build())).subject())
+        .isEqualTo("user-42");
+  }
+
+  @Test
   void devIdentity_tokensVerifyOnlyWhenDevSigningIsOn() throws Exception {
     DevIdentity dev = DevIdentity.loadOrCreate(dir, clock);
     String token = dev.mint("bob@example.com", Duration.ofHours(1), "presence");
