@@ -86,7 +86,8 @@ public final class ConfigOptions {
    */
   PresenceConfig load(Map<String, String> env, PrintWriter err) {
     try {
-      return ConfigLoader.load(configFile, env, asSettings());
+      return ConfigLoader.load(
+          configFile, env, asSettings(), warning -> err.println("presence: " + warning));
     } catch (InvalidConfigException e) {
       e.problems().forEach(p -> err.println("presence: " + p));
       return null;

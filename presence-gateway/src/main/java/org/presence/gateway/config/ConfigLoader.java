@@ -3,8 +3,11 @@ package org.presence.gateway.config;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
+import com.typesafe.config.ConfigUtil;
+import com.typesafe.config.ConfigValue;
 import io.lettuce.core.RedisURI;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -18,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.presence.gateway.net.TrustedProxies;
 import org.presence.store.config.StoreConfig;
@@ -51,6 +55,16 @@ public final class ConfigLoader {
    * @throws InvalidConfigException listing every problem found
    */
   public static PresenceConfig load(Path file, Map<String, String> env, Map<String, String> flags) {
+    return load(file, env, flags, warning -> {});
+  }
+
+  /**
+   * As {@link #load(Path, Map, Map)}; {@code warnings} gets one line for each thing that is read
+   * but likely not what was meant (a {@code PRESENCE_} variable with a single underscore that would
+   * name a setting with two).
+   */
+  public static PresenceConfig load(
+      Path file, Map<String, String> env, Map<String, String> flags, Consumer<String> warnings) {
     Config defaults =
         ConfigFactory.parseResources(
             ConfigLoader.class.getClassLoader(),
@@ -67,18 +81,207 @@ public final class ConfigLoader {
         throw new InvalidConfigException(List.of("config: " + oneLine(e.getMessage())));
       }
     }
-    Config merged =
-        ConfigFactory.parseMap(prefixed(flags), "command-line flags")
-            .withFallback(ConfigFactory.parseMap(prefixed(fromEnv(env)), "environment"))
-            .withFallback(fileLayer)
-            .withFallback(defaults)
-            .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(false));
-    ConfigLoader loader = new ConfigLoader(merged.getConfig("presence"));
+    Config flagLayer = ConfigFactory.parseMap(prefixed(flags), "command-line flags");
+    Config envLayer = ConfigFactory.parseMap(prefixed(fromEnv(env)), "environment");
+    // Settings nobody reads are refused rather than ignored: a misspelt or misplaced key would
+    // otherwise leave the node on its default without a word.
+    ConfigObject known = defaults.getObject("presence");
+    List<String> unknown = new ArrayList<>();
+    unknownFlags(flagLayer, known, unknown);
+    unknownEnv(env, known, unknown);
+    if (file != null) {
+      unknownInFile(fileLayer, file, known, unknown);
+    }
+    misspeltEnvPrefix(env, known).forEach(warnings);
+    Config merged;
+    try {
+      merged =
+          flagLayer
+              .withFallback(envLayer)
+              .withFallback(fileLayer)
+              .withFallback(defaults)
+              .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(false))
+              .getConfig("presence");
+    } catch (ConfigException e) {
+      unknown.add("config: " + oneLine(e.getMessage()));
+      throw new InvalidConfigException(unknown);
+    }
+    ConfigLoader loader = new ConfigLoader(merged);
+    loader.problems.addAll(unknown);
     PresenceConfig result = loader.build();
     if (!loader.problems.isEmpty()) {
       throw new InvalidConfigException(loader.problems);
     }
     return result;
+  }
+
+  /** {@code --set} paths that name no setting. */
+  private static void unknownFlags(Config flagLayer, ConfigObject known, List<String> out) {
+    for (String path : leafPaths(flagLayer, "presence")) {
+      if (!isKnown(known, path)) {
+        out.add(path + ": unknown setting (--set " + path + ")" + suggestion(known, path));
+      }
+    }
+  }
+
+  /** {@code PRESENCE__} variables that name no setting (other variables are not looked at). */
+  private static void unknownEnv(Map<String, String> env, ConfigObject known, List<String> out) {
+    new java.util.TreeMap<>(env)
+        .forEach(
+            (name, value) -> {
+              String path = envPath(name);
+              if (path != null && !isKnown(known, path)) {
+                out.add(path + ": unknown setting (" + name + ")" + suggestion(known, path));
+              }
+            });
+  }
+
+  /**
+   * Keys of the file that name no setting, and keys outside its {@code presence} block (which the
+   * node would never read).
+   */
+  private static void unknownInFile(
+      Config fileLayer, Path file, ConfigObject known, List<String> out) {
+    ConfigObject root = fileLayer.root();
+    List<String> outside = new ArrayList<>();
+    for (Map.Entry<String, ConfigValue> e : fileLayer.entrySet()) {
+      if (!ConfigUtil.splitPath(e.getKey()).get(0).equals("presence")) {
+        outside.add(e.getKey());
+      }
+    }
+    outside.sort(null);
+    for (String path : outside) {
+      String hint =
+          isKnown(known, path)
+              ? "; settings go inside presence { ... }"
+              : " (the node reads presence { ... } only)";
+      out.add(
+          path + ": outside the presence block in " + where(file, fileLayer.getValue(path)) + hint);
+    }
+    if (root.containsKey("presence")
+        && root.get("presence").valueType() == com.typesafe.config.ConfigValueType.OBJECT) {
+      Config presence = fileLayer.getConfig("presence");
+      for (String path : leafPaths(fileLayer, "presence")) {
+        if (!isKnown(known, path)) {
+          out.add(
+              path
+                  + ": unknown setting in "
+                  + where(file, presence.getValue(path))
+                  + suggestion(known, path));
+        }
+      }
+    }
+  }
+
+  private static String where(Path file, ConfigValue value) {
+    int line = value.origin().lineNumber();
+    return file + (line > 0 ? " line " + line : "");
+  }
+
+  /** Paths (below {@code root}) of the leaves of {@code layer}: a list is one leaf. */
+  private static List<String> leafPaths(Config layer, String root) {
+    List<String> out = new ArrayList<>();
+    if (!layer.hasPath(root)
+        || layer.getValue(root).valueType() != com.typesafe.config.ConfigValueType.OBJECT) {
+      return out;
+    }
+    for (Map.Entry<String, ConfigValue> e : layer.getConfig(root).entrySet()) {
+      out.add(e.getKey());
+    }
+    out.sort(null);
+    return out;
+  }
+
+  /**
+   * Whether {@code path} names a setting of the defaults, or a key inside one (no setting is
+   * free-form today: every object in the defaults is a fixed set of settings).
+   */
+  static boolean isKnown(ConfigObject known, String path) {
+    ConfigValue v = known;
+    for (String key : ConfigUtil.splitPath(path)) {
+      if (!(v instanceof ConfigObject o) || !o.containsKey(key)) {
+        return false;
+      }
+      v = o.get(key);
+    }
+    return true;
+  }
+
+  /** "; did you mean x?" when exactly one setting is within a couple of edits of {@code path}. */
+  private static String suggestion(ConfigObject known, String path) {
+    List<String> all = new ArrayList<>();
+    for (Map.Entry<String, ConfigValue> e : known.toConfig().entrySet()) {
+      all.add(e.getKey());
+    }
+    int best = Integer.MAX_VALUE;
+    String match = null;
+    boolean tie = false;
+    for (String candidate : all) {
+      int d = editDistance(path, candidate);
+      if (d < best) {
+        best = d;
+        match = candidate;
+        tie = false;
+      } else if (d == best) {
+        tie = true;
+      }
+    }
+    int allowed = Math.max(2, path.length() / 8);
+    return match != null && !tie && best <= allowed ? "; did you mean " + match + "?" : "";
+  }
+
+  static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+
+  /**
+   * Variables that start with {@code PRESENCE_} and a single underscore but would name a setting or
+   * section with two ({@code PRESENCE_GATEWAY__PORT}): not read, with a warning. Others ({@code
+   * PRESENCE_JAVA_OPTS}, the tests' {@code PRESENCE_TEST_*}) are not settings and pass in silence.
+   */
+  static List<String> misspeltEnvPrefix(Map<String, String> env, ConfigObject known) {
+    List<String> out = new ArrayList<>();
+    for (String name : new java.util.TreeSet<>(env.keySet())) {
+      if (name.startsWith("PRESENCE_") && !name.startsWith(ENV_PREFIX)) {
+        String path = envPath("PRESENCE_" + name.substring("PRESENCE".length()));
+        if (path != null && known.containsKey(ConfigUtil.splitPath(path).get(0))) {
+          out.add(
+              "warning: "
+                  + name
+                  + " is not read: settings take two underscores after PRESENCE ("
+                  + "PRESENCE_"
+                  + name.substring("PRESENCE".length())
+                  + ")");
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The setting an environment variable names, or null when it is not a {@code PRESENCE__} one. */
+  private static String envPath(String name) {
+    if (!name.startsWith(ENV_PREFIX) || name.length() <= ENV_PREFIX.length()) {
+      return null;
+    }
+    return name.substring(ENV_PREFIX.length())
+        .toLowerCase(Locale.ROOT)
+        .replace("__", ".")
+        .replace('_', '-');
   }
 
   /**
@@ -89,12 +292,8 @@ public final class ConfigLoader {
     Map<String, String> out = new HashMap<>();
     env.forEach(
         (k, v) -> {
-          if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
-            String path =
-                k.substring(ENV_PREFIX.length())
-                    .toLowerCase(Locale.ROOT)
-                    .replace("__", ".")
-                    .replace('_', '-');
+          String path = envPath(k);
+          if (path != null) {
             out.put(path, v);
           }
         });

@@ -10,6 +10,7 @@ import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.Date;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -246,5 +247,45 @@ class PresenceCliTest {
   @Test
   void unknownCommand_isAUsageError() {
     assertThat(run(Map.of(), "frobnicate").code()).isEqualTo(PresenceCli.EXIT_USAGE);
+  }
+
+  @Test
+  void aMisspeltSetting_isOneLineNamingIt_andExit2() {
+    // dev-token reads the configuration as serve does, and does not run on when it is accepted.
+    for (Map<String, String> env :
+        List.of(Map.<String, String>of(), Map.of("PRESENCE__GATEWAY__DRAIN_TIMOUT", "5s"))) {
+      String[] args = {"dev-token", "--email", "a@example.com", "--data-dir", dataDir.toString()};
+      if (env.isEmpty()) {
+        args =
+            java.util.stream.Stream.concat(
+                    java.util.Arrays.stream(args),
+                    java.util.stream.Stream.of("--set", "gatewy.port=9"))
+                .toArray(String[]::new);
+      }
+      Run r = run(env, args);
+      assertThat(r.code()).as(r.err()).isEqualTo(PresenceCli.EXIT_USAGE);
+      assertThat(r.err().lines())
+          .singleElement()
+          .asString()
+          .matches("presence: (gatewy\\.port|gateway\\.drain-timout): unknown setting .*")
+          .contains("did you mean gateway.");
+    }
+  }
+
+  @Test
+  void aSingleUnderscoreVariable_isWarnedAbout_andTheCommandGoesOn() {
+    Run r =
+        run(
+            Map.of("PRESENCE_GATEWAY__PORT", "9"),
+            "dev-token",
+            "--email",
+            "a@example.com",
+            "--data-dir",
+            dataDir.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.err().lines())
+        .containsExactly(
+            "presence: warning: PRESENCE_GATEWAY__PORT is not read: settings take two underscores"
+                + " after PRESENCE (PRESENCE__GATEWAY__PORT)");
   }
 }

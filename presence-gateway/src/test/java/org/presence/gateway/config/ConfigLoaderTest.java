@@ -830,4 +830,90 @@ class ConfigLoaderTest {
     assertThat(c.gateway().drainTimeout()).isEqualTo(Duration.ofSeconds(20));
     assertThat(c.gateway().trustedProxies()).containsExactly("10.0.0.2", "10.0.0.3");
   }
+
+  private List<String> problems(Path file, Map<String, String> env, Map<String, String> flags) {
+    try {
+      ConfigLoader.load(file, env, flags);
+    } catch (InvalidConfigException e) {
+      return e.problems();
+    }
+    throw new AssertionError("loaded without a problem");
+  }
+
+  @Test
+  void load_unknownSettings_areRefusedNamingTheKey_withTheCloseOne() throws Exception {
+    assertThat(problems(null, Map.of(), Map.of("gatewy.port", "9999")))
+        .containsExactly(
+            "gatewy.port: unknown setting (--set gatewy.port); did you mean gateway.port?");
+    assertThat(problems(null, Map.of(), Map.of("gateway.drain-timout", "30s")))
+        .containsExactly(
+            "gateway.drain-timout: unknown setting (--set gateway.drain-timout); did you mean"
+                + " gateway.drain-timeout?");
+    assertThat(problems(null, Map.of("PRESENCE__GATEWAY__DRAIN_TIMOUT", "5s"), Map.of()))
+        .containsExactly(
+            "gateway.drain-timout: unknown setting (PRESENCE__GATEWAY__DRAIN_TIMOUT); did you mean"
+                + " gateway.drain-timeout?");
+    // Nothing close: no guess.
+    assertThat(problems(null, Map.of(), Map.of("frobnicate", "1")))
+        .containsExactly("frobnicate: unknown setting (--set frobnicate)");
+    Path typo = dir.resolve("typo.conf");
+    Files.writeString(typo, "presence {\n  clustr { lease = 5s }\n}\n");
+    assertThat(problems(typo, Map.of(), Map.of()))
+        .containsExactly(
+            "clustr.lease: unknown setting in " + typo + " line 2; did you mean cluster.lease?");
+    Path bare = dir.resolve("bare.conf");
+    Files.writeString(bare, "gateway { port = 9 }\nother = 1\n");
+    assertThat(problems(bare, Map.of(), Map.of()))
+        .containsExactly(
+            "gateway.port: outside the presence block in "
+                + bare
+                + " line 1; settings go inside presence { ... }",
+            "other: outside the presence block in "
+                + bare
+                + " line 2 (the node reads presence { ... } only)");
+    Path scalar = dir.resolve("scalar.conf");
+    Files.writeString(scalar, "presence = 1\n");
+    assertThat(problems(scalar, Map.of(), Map.of()))
+        .singleElement()
+        .asString()
+        .startsWith("config: ");
+  }
+
+  @Test
+  void load_knownSettings_listsAndOtherVariables_passTheCheck() throws Exception {
+    Path file = dir.resolve("ok.conf");
+    Files.writeString(
+        file,
+        "presence {\n  gateway { trusted-proxies = [\"10.0.0.5\"] }\n"
+            + "  caches.grants { max-size = 5, ttl = 1m }\n"
+            + "  notifications.puid-cache.ttl = 1m\n}\n");
+    PresenceConfig c =
+        ConfigLoader.load(
+            file,
+            Map.of(
+                "PRESENCE_JAVA_OPTS", "-Xmx1g",
+                "PRESENCE_TEST_DATABASE_URL", "x",
+                "OTEL_SERVICE_NAME", "p",
+                "HOME", "/root",
+                "PRESENCE__IDENTITY__OIDC__START_RATE", "1"),
+            Map.of("notifications.action-schemes", "https"));
+    assertThat(c.caches().grants().maxSize()).isEqualTo(5);
+    assertThat(c.gateway().trustedProxies()).containsExactly("10.0.0.5");
+  }
+
+  @Test
+  void load_singleUnderscoreAfterPresence_isNotReadButWarned() {
+    List<String> warnings = new java.util.ArrayList<>();
+    PresenceConfig c =
+        ConfigLoader.load(
+            null,
+            Map.of("PRESENCE_GATEWAY__PORT", "9", "PRESENCE_JAVA_OPTS", "-Xmx1g"),
+            Map.of(),
+            warnings::add);
+    assertThat(c.gateway().port()).isEqualTo(8080);
+    assertThat(warnings)
+        .containsExactly(
+            "warning: PRESENCE_GATEWAY__PORT is not read: settings take two underscores after"
+                + " PRESENCE (PRESENCE__GATEWAY__PORT)");
+  }
 }
