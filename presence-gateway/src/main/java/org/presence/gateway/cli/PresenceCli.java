@@ -63,6 +63,20 @@ public final class PresenceCli {
     cli.setOut(out);
     cli.setErr(err);
     cli.setExitCodeExceptionMapper(t -> EXIT_USAGE);
+    // A bad option is one line naming it (not the whole usage text), and where the help is.
+    cli.setParameterExceptionHandler(
+        (e, a) -> {
+          CommandLine c = e.getCommandLine();
+          c.getErr()
+              .println(
+                  "presence: "
+                      + e.getMessage().replace('\n', ' ')
+                      + " (see "
+                      + c.getCommandSpec().qualifiedName()
+                      + " --help)");
+          c.getErr().flush();
+          return EXIT_USAGE;
+        });
     return cli.execute(args);
   }
 

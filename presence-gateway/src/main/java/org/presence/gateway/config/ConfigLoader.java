@@ -394,7 +394,7 @@ public final class ConfigLoader {
             get("gateway.host", config::getString, "127.0.0.1"),
             port("gateway.port"),
             get("gateway.public-url", config::getString, ""),
-            nonNegative("gateway.io-threads"),
+            atMost(nonNegative("gateway.io-threads"), "gateway.io-threads", MAX_IO_THREADS),
             transport("gateway.transport"),
             duration("gateway.drain-timeout"),
             bytes("gateway.write-buffer-low"),
@@ -437,7 +437,7 @@ public final class ConfigLoader {
     String redisUrl = redisUrl();
     int ackReplicas = nonNegative("store.redis.ack-replicas");
     Duration ackTimeout = positiveDuration("store.redis.ack-timeout");
-    Duration commandTimeout = duration("store.redis.command-timeout");
+    Duration commandTimeout = positiveDuration("store.redis.command-timeout");
     if (ackReplicas > 0 && redisUrl.isEmpty()) {
       problem("store.redis.ack-replicas", "needs store.redis.url (replicas of a Redis)");
     }
@@ -458,7 +458,7 @@ public final class ConfigLoader {
             dbUrl,
             get("store.database.user", config::getString, ""),
             get("store.database.password", config::getString, ""),
-            duration("store.database.connect-timeout"),
+            connectTimeout(),
             schema),
         new StoreConfig.RedisConfig(
             redisUrl,
@@ -468,9 +468,19 @@ public final class ConfigLoader {
             ackTimeout,
             redisTlsCaFile(),
             get("store.redis.decide-on-node", config::getBoolean, true)),
-        Math.max(1, positive("store.database.threads")),
-        Math.max(1, positive("store.database.queue")),
+        Math.max(1, atMost(positive("store.database.threads"), "store.database.threads", 1024)),
+        Math.max(1, atMost(positive("store.database.queue"), "store.database.queue", 1_000_000)),
         Math.max(1, positive("updates.log-max-per-app")));
+  }
+
+  /** The pool waits at least 250 ms for a connection (HikariCP's least). */
+  private Duration connectTimeout() {
+    Duration d = positiveDuration("store.database.connect-timeout");
+    if (d.compareTo(Duration.ofMillis(250)) < 0) {
+      problem("store.database.connect-timeout", "must be at least 250ms");
+      return Duration.ofMillis(250);
+    }
+    return d;
   }
 
   private String databaseUrl() {
@@ -500,6 +510,13 @@ public final class ConfigLoader {
         problem("store.redis.url", StoreConfig.RedisConfig.redact(e.getMessage()));
       }
     } else if (!redisUrl.isEmpty()) {
+      String badPort = badRedisPort(redisUrl);
+      if (badPort != null) {
+        problem(
+            "store.redis.url",
+            "the port of " + StoreConfig.RedisConfig.redact(redisUrl) + " is " + badPort);
+        return redisUrl;
+      }
       try {
         RedisURI uri = RedisURI.create(redisUrl);
         if (uri.getHost() == null && uri.getSocket() == null && uri.getSentinels().isEmpty()) {
@@ -516,6 +533,48 @@ public final class ConfigLoader {
       }
     }
     return redisUrl;
+  }
+
+  /**
+   * What is wrong with the port of a redis:// or rediss:// URL ({@code null}: nothing, or another
+   * form); Lettuce took {@code host:notaport} for a host name and failed only at connect.
+   */
+  static String badRedisPort(String url) {
+    String lower = url.toLowerCase(Locale.ROOT);
+    int start;
+    if (lower.startsWith("redis://")) {
+      start = "redis://".length();
+    } else if (lower.startsWith("rediss://")) {
+      start = "rediss://".length();
+    } else {
+      return null;
+    }
+    int end = start;
+    while (end < url.length() && "/?#".indexOf(url.charAt(end)) < 0) {
+      end++;
+    }
+    int at = url.lastIndexOf('@', end - 1);
+    String hostPort = url.substring(at >= start ? at + 1 : start, end);
+    String port;
+    if (hostPort.startsWith("[")) {
+      int close = hostPort.indexOf(']');
+      if (close < 0 || close + 1 == hostPort.length()) {
+        return null;
+      }
+      port = hostPort.charAt(close + 1) == ':' ? hostPort.substring(close + 2) : "";
+    } else {
+      int colon = hostPort.indexOf(':');
+      if (colon < 0) {
+        return null;
+      }
+      port = hostPort.substring(colon + 1);
+    }
+    if (!port.matches("[0-9]{1,5}")
+        || Integer.parseInt(port) < 1
+        || Integer.parseInt(port) > 65535) {
+      return "'" + port + "', not a number from 1 to 65535";
+    }
+    return null;
   }
 
   /**
@@ -575,8 +634,8 @@ public final class ConfigLoader {
     if (!identity.jwksUrl().isEmpty() && !identity.jwksFile().isEmpty()) {
       problem("identity.jwks-file", "set identity.jwks-url or identity.jwks-file, not both");
     }
-    if (!identity.jwksFile().isEmpty() && !Files.isReadable(Path.of(identity.jwksFile()))) {
-      problem("identity.jwks-file", "cannot read " + identity.jwksFile());
+    if (!identity.jwksFile().isEmpty()) {
+      jwksFile(identity.jwksFile());
     }
     if (!identity.devSigning()
         && identity.jwksUrl().isEmpty()
@@ -589,6 +648,28 @@ public final class ConfigLoader {
               + " for the embedded store on a loopback gateway.host)");
     }
     return identity;
+  }
+
+  /**
+   * {@code identity.jwks-file}: read once here, so that a file that holds no usable key stops the
+   * node (every device would be refused while the node looked healthy). Later reloads of a broken
+   * version keep the last good keys ({@code JwksSource}).
+   */
+  private void jwksFile(String file) {
+    Path p = Path.of(file);
+    if (!Files.isReadable(p)) {
+      problem("identity.jwks-file", "cannot read " + file);
+      return;
+    }
+    try {
+      if (org.presence.gateway.identity.JwksSource.readFile(p).getKeys().isEmpty()) {
+        problem("identity.jwks-file", file + " holds no public key");
+      }
+    } catch (IOException | java.text.ParseException | RuntimeException e) {
+      problem(
+          "identity.jwks-file",
+          file + " is not a JSON Web Key Set (RFC 7517): " + oneLine(e.getMessage()));
+    }
   }
 
   private LoggingConfig logging() {
@@ -730,7 +811,7 @@ public final class ConfigLoader {
             positive("updates.max-connections-per-app"),
             positiveDouble("updates.connect-rate"),
             positive("updates.connect-burst"),
-            positive("updates.buffer-size"),
+            atMost(positive("updates.buffer-size"), "updates.buffer-size", 100_000),
             positiveDuration("updates.buffer-age"),
             positive("updates.max-batch"),
             positive("updates.snapshot-page"),
@@ -1165,13 +1246,46 @@ public final class ConfigLoader {
     return v;
   }
 
+  /** {@code v}, or a problem when it is above {@code max} (then {@code max}). */
+  private int atMost(int v, String path, int max) {
+    if (v > max) {
+      problem(path, "must be at most " + max);
+      return max;
+    }
+    return v;
+  }
+
+  /**
+   * Most event-loop threads: each holds buffers of its own (the probe's 100000 ended in an
+   * OutOfMemoryError); Netty's default is twice the cores.
+   */
+  static final int MAX_IO_THREADS = 1024;
+
   private Duration duration(String path) {
+    if (unitless(path)) {
+      problem(path, "needs a unit: 10s, 500ms, 5m, 1h or 1d (a bare number would be milliseconds)");
+      return Duration.ofSeconds(1);
+    }
     Duration d = get(path, config::getDuration, Duration.ofSeconds(1));
     if (d.isNegative()) {
       problem(path, "must not be negative");
       return Duration.ZERO;
     }
     return d;
+  }
+
+  /** Whether a duration is a bare number other than 0 (HOCON would read it as milliseconds). */
+  private boolean unitless(String path) {
+    try {
+      ConfigValue v = config.getValue(path);
+      String text = String.valueOf(v.unwrapped()).strip();
+      return (v.valueType() == com.typesafe.config.ConfigValueType.NUMBER
+              || v.valueType() == com.typesafe.config.ConfigValueType.STRING)
+          && text.matches("[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?")
+          && !text.matches("[+-]?0*\\.?0*");
+    } catch (ConfigException e) {
+      return false; // reported by the read
+    }
   }
 
   private Duration positiveDuration(String path) {
@@ -1249,6 +1363,18 @@ public final class ConfigLoader {
     Path p = Path.of(v);
     if (!Files.isReadable(p)) {
       problem(path, "cannot read " + p.toAbsolutePath());
+      return p;
+    }
+    // Read once here, so that a file without certificates is refused naming its setting, not
+    // as a failure of the connection (or the URL) that would have used it.
+    try (java.io.InputStream in = Files.newInputStream(p)) {
+      if (java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificates(in)
+          .isEmpty()) {
+        problem(path, p + " holds no PEM certificate");
+      }
+    } catch (IOException | java.security.cert.CertificateException e) {
+      problem(path, p + " holds no PEM certificate: " + oneLine(e.getMessage()));
     }
     return p;
   }

@@ -273,6 +273,17 @@ class PresenceCliTest {
   }
 
   @Test
+  void aBadOptionValue_isOneLineNamingTheOption() {
+    Run r = run(Map.of(), "serve", "--port", "abc");
+    assertThat(r.code()).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(r.err().lines())
+        .singleElement()
+        .asString()
+        .startsWith("presence: ")
+        .contains("'--port'", "'abc'", "presence serve --help");
+  }
+
+  @Test
   void aSingleUnderscoreVariable_isWarnedAbout_andTheCommandGoesOn() {
     Run r =
         run(
@@ -287,5 +298,24 @@ class PresenceCliTest {
         .containsExactly(
             "presence: warning: PRESENCE_GATEWAY__PORT is not read: settings take two underscores"
                 + " after PRESENCE (PRESENCE__GATEWAY__PORT)");
+  }
+
+  @Test
+  void startupFailure_isOneLine_namingTheSettingWhereAStartupExceptionIsInTheChain() {
+    assertThat(
+            ServeCommand.startupFailure(
+                new IllegalStateException(
+                    "wrapped",
+                    new org.presence.store.error.StartupException(
+                        "store.redis.url", "cannot take the node's lease: MOVED 1 h:2"))))
+        .isEqualTo("store.redis.url: cannot take the node's lease: MOVED 1 h:2");
+    String other =
+        ServeCommand.startupFailure(
+            new java.util.concurrent.CompletionException(
+                new IllegalStateException(
+                    "redis://u:secret@h:1\nsecond line", new RuntimeException("inner\ntext"))));
+    assertThat(other)
+        .doesNotContain("\n")
+        .startsWith("start-up failed: inner text (java.lang.RuntimeException;");
   }
 }

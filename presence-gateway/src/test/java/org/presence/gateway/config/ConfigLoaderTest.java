@@ -117,7 +117,13 @@ class ConfigLoaderTest {
     }
     // The embedded store with an identity provider: development mode is off (issue 12 item 6).
     Path jwks = dir.resolve("provider.json");
-    Files.writeString(jwks, "{\"keys\":[]}");
+    Files.writeString(
+        jwks,
+        new com.nimbusds.jose.jwk.JWKSet(
+                new com.nimbusds.jose.jwk.gen.ECKeyGenerator(com.nimbusds.jose.jwk.Curve.P_256)
+                    .generate()
+                    .toPublicJWK())
+            .toString());
     for (Map<String, String> provider :
         List.of(
             Map.of("identity.jwks-file", jwks.toString()),
@@ -915,5 +921,100 @@ class ConfigLoaderTest {
         .containsExactly(
             "warning: PRESENCE_GATEWAY__PORT is not read: settings take two underscores after"
                 + " PRESENCE (PRESENCE__GATEWAY__PORT)");
+  }
+
+  @Test
+  void load_jwksFileThatHoldsNoKey_isRefusedNamingIt() throws Exception {
+    Path garbage = dir.resolve("garbage.json");
+    Files.writeString(garbage, "-----BEGIN CERTIFICATE-----\nxyz\n");
+    assertThat(problems(null, Map.of(), Map.of("identity.jwks-file", garbage.toString())))
+        .singleElement()
+        .asString()
+        .startsWith("identity.jwks-file: " + garbage + " is not a JSON Web Key Set");
+    Path empty = dir.resolve("empty.json");
+    Files.writeString(empty, "{\"keys\":[]}");
+    assertThat(problems(null, Map.of(), Map.of("identity.jwks-file", empty.toString())))
+        .containsExactly("identity.jwks-file: " + empty + " holds no public key");
+  }
+
+  @Test
+  void load_backendSettings_areCheckedUnderTheirOwnName() throws Exception {
+    assertThat(problems(null, Map.of(), Map.of("store.database.connect-timeout", "100ms")))
+        .containsExactly("store.database.connect-timeout: must be at least 250ms");
+    assertThat(problems(null, Map.of(), Map.of("store.database.connect-timeout", "0s")))
+        .singleElement()
+        .asString()
+        .startsWith("store.database.connect-timeout: ");
+    assertThat(problems(null, Map.of(), Map.of("store.redis.command-timeout", "0s")))
+        .containsExactly("store.redis.command-timeout: must be longer than zero");
+    Path garbage = dir.resolve("ca.pem");
+    Files.writeString(garbage, "garbage\n");
+    assertThat(problems(null, Map.of(), Map.of("store.redis.tls-ca-file", garbage.toString())))
+        .singleElement()
+        .asString()
+        .startsWith("store.redis.tls-ca-file: " + garbage + " holds no PEM certificate");
+    assertThat(problems(null, Map.of(), Map.of("outbound.trust-file", garbage.toString())))
+        .singleElement()
+        .asString()
+        .startsWith("outbound.trust-file: ");
+    Map<String, String> cluster = Map.of("identity.dev-signing", "true");
+    for (String url : List.of("redis://:pw@127.0.0.1:notaport", "rediss://h:70000/0")) {
+      Map<String, String> flags = new java.util.HashMap<>(cluster);
+      flags.put("store.redis.url", url);
+      assertThat(problems(null, Map.of(), flags))
+          .as(url)
+          .singleElement()
+          .asString()
+          .startsWith("store.redis.url: the port of ")
+          .doesNotContain("pw");
+    }
+    for (String url :
+        List.of(
+            "redis://:pw@127.0.0.1:6379/0", "rediss://h", "redis://[::1]:6379", "redis://h/2")) {
+      Map<String, String> flags = new java.util.HashMap<>(cluster);
+      flags.put("store.redis.url", url);
+      assertThat(ConfigLoader.load(null, Map.of(), flags).store().redis().url()).isEqualTo(url);
+    }
+  }
+
+  @Test
+  void load_threadAndSizeSettings_haveAnUpperBound() {
+    assertThat(problems(null, Map.of(), Map.of("gateway.io-threads", "100000")))
+        .containsExactly("gateway.io-threads: must be at most 1024");
+    assertThat(
+            ConfigLoader.load(null, Map.of(), Map.of("gateway.io-threads", "1024"))
+                .gateway()
+                .ioThreads())
+        .isEqualTo(1024);
+    assertThat(problems(null, Map.of(), Map.of("store.database.threads", "5000")))
+        .containsExactly("store.database.threads: must be at most 1024");
+    assertThat(problems(null, Map.of(), Map.of("store.database.queue", "2000000000")))
+        .containsExactly("store.database.queue: must be at most 1000000");
+    assertThat(problems(null, Map.of(), Map.of("updates.buffer-size", "100000000")))
+        .containsExactly("updates.buffer-size: must be at most 100000");
+  }
+
+  @Test
+  void load_durationWithoutAUnit_isRefused_butZeroIsZero() throws Exception {
+    assertThat(problems(null, Map.of(), Map.of("gateway.drain-timeout", "10")))
+        .singleElement()
+        .asString()
+        .startsWith("gateway.drain-timeout: needs a unit");
+    Path file = dir.resolve("d.conf");
+    Files.writeString(file, "presence.gateway.close-linger = 2000\n");
+    assertThat(problems(file, Map.of(), Map.of()))
+        .singleElement()
+        .asString()
+        .startsWith("gateway.close-linger: needs a unit");
+    assertThat(
+            ConfigLoader.load(null, Map.of(), Map.of("gateway.drain-timeout", "0"))
+                .gateway()
+                .drainTimeout())
+        .isZero();
+    assertThat(
+            ConfigLoader.load(null, Map.of(), Map.of("gateway.drain-timeout", "1.5s"))
+                .gateway()
+                .drainTimeout())
+        .isEqualTo(Duration.ofMillis(1500));
   }
 }
