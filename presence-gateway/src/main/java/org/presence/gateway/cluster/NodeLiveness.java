@@ -23,6 +23,8 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.retry.RetryWaits;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.cluster.NodeRegistry;
+import org.presence.store.config.StoreConfig;
+import org.presence.store.error.StartupException;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceStateStore.OwnedDevice;
 import org.presence.store.presence.ReadHealing;
@@ -180,10 +182,9 @@ public final class NodeLiveness implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
       // The lease lives in the bus's store: Redis in a cluster, this process otherwise.
-      throw new org.presence.store.error.StartupException(
+      throw new StartupException(
           clustered ? "store.redis.url" : "cluster.lease",
-          "cannot take the node's lease: "
-              + org.presence.store.config.StoreConfig.redact(rootMessage(e)),
+          "cannot take the node's lease: " + StoreConfig.redact(rootMessage(e)),
           e);
     }
     devices.service().leavePendingToCluster(clustered);

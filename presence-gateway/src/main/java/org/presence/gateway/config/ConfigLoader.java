@@ -1,5 +1,6 @@
 package org.presence.gateway.config;
 
+import com.nimbusds.jose.jwk.JWKSet;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
@@ -8,18 +9,25 @@ import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
 import io.lettuce.core.RedisURI;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.text.ParseException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -126,7 +134,7 @@ public final class ConfigLoader {
 
   /** {@code PRESENCE__} variables that name no setting (other variables are not looked at). */
   private static void unknownEnv(Map<String, String> env, ConfigObject known, List<String> out) {
-    new java.util.TreeMap<>(env)
+    new TreeMap<>(env)
         .forEach(
             (name, value) -> {
               String path = envPath(name);
@@ -159,7 +167,7 @@ public final class ConfigLoader {
           path + ": outside the presence block in " + where(file, fileLayer.getValue(path)) + hint);
     }
     if (root.containsKey("presence")
-        && root.get("presence").valueType() == com.typesafe.config.ConfigValueType.OBJECT) {
+        && root.get("presence").valueType() == ConfigValueType.OBJECT) {
       Config presence = fileLayer.getConfig("presence");
       for (String path : leafPaths(fileLayer, "presence")) {
         if (!isKnown(known, path)) {
@@ -181,8 +189,7 @@ public final class ConfigLoader {
   /** Paths (below {@code root}) of the leaves of {@code layer}: a list is one leaf. */
   private static List<String> leafPaths(Config layer, String root) {
     List<String> out = new ArrayList<>();
-    if (!layer.hasPath(root)
-        || layer.getValue(root).valueType() != com.typesafe.config.ConfigValueType.OBJECT) {
+    if (!layer.hasPath(root) || layer.getValue(root).valueType() != ConfigValueType.OBJECT) {
       return out;
     }
     for (Map.Entry<String, ConfigValue> e : layer.getConfig(root).entrySet()) {
@@ -256,7 +263,7 @@ public final class ConfigLoader {
    */
   static List<String> misspeltEnvPrefix(Map<String, String> env, ConfigObject known) {
     List<String> out = new ArrayList<>();
-    for (String name : new java.util.TreeSet<>(env.keySet())) {
+    for (String name : new TreeSet<>(env.keySet())) {
       if (name.startsWith("PRESENCE_") && !name.startsWith(ENV_PREFIX)) {
         String path = envPath("PRESENCE_" + name.substring("PRESENCE".length()));
         if (path != null && known.containsKey(ConfigUtil.splitPath(path).get(0))) {
@@ -653,7 +660,7 @@ public final class ConfigLoader {
   /**
    * {@code identity.jwks-file}: read once here, so that a file that holds no usable key stops the
    * node (every device would be refused while the node looked healthy). Later reloads of a broken
-   * version keep the last good keys ({@code JwksSource}).
+   * version keep the last good keys (the identity package's {@code JwksSource}).
    */
   private void jwksFile(String file) {
     Path p = Path.of(file);
@@ -662,10 +669,12 @@ public final class ConfigLoader {
       return;
     }
     try {
-      if (org.presence.gateway.identity.JwksSource.readFile(p).getKeys().isEmpty()) {
+      // Parsed as the identity package's JwksSource reads it (which this package may not call:
+      // identity depends on config).
+      if (JWKSet.parse(Files.readString(p)).toPublicJWKSet().getKeys().isEmpty()) {
         problem("identity.jwks-file", file + " holds no public key");
       }
-    } catch (IOException | java.text.ParseException | RuntimeException e) {
+    } catch (IOException | ParseException | RuntimeException e) {
       problem(
           "identity.jwks-file",
           file + " is not a JSON Web Key Set (RFC 7517): " + oneLine(e.getMessage()));
@@ -1125,7 +1134,7 @@ public final class ConfigLoader {
    */
   private List<String> stringList(String path) {
     try {
-      if (config.getValue(path).valueType() == com.typesafe.config.ConfigValueType.STRING) {
+      if (config.getValue(path).valueType() == ConfigValueType.STRING) {
         String raw = config.getString(path).trim();
         if (raw.startsWith("[") && raw.endsWith("]")) {
           raw = raw.substring(1, raw.length() - 1);
@@ -1279,8 +1288,7 @@ public final class ConfigLoader {
     try {
       ConfigValue v = config.getValue(path);
       String text = String.valueOf(v.unwrapped()).strip();
-      return (v.valueType() == com.typesafe.config.ConfigValueType.NUMBER
-              || v.valueType() == com.typesafe.config.ConfigValueType.STRING)
+      return (v.valueType() == ConfigValueType.NUMBER || v.valueType() == ConfigValueType.STRING)
           && text.matches("[+-]?[0-9]*\\.?[0-9]+([eE][+-]?[0-9]+)?")
           && !text.matches("[+-]?0*\\.?0*");
     } catch (ConfigException e) {
@@ -1367,13 +1375,11 @@ public final class ConfigLoader {
     }
     // Read once here, so that a file without certificates is refused naming its setting, not
     // as a failure of the connection (or the URL) that would have used it.
-    try (java.io.InputStream in = Files.newInputStream(p)) {
-      if (java.security.cert.CertificateFactory.getInstance("X.509")
-          .generateCertificates(in)
-          .isEmpty()) {
+    try (InputStream in = Files.newInputStream(p)) {
+      if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
         problem(path, p + " holds no PEM certificate");
       }
-    } catch (IOException | java.security.cert.CertificateException e) {
+    } catch (IOException | CertificateException e) {
       problem(path, p + " holds no PEM certificate: " + oneLine(e.getMessage()));
     }
     return p;

@@ -16,10 +16,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import org.presence.gateway.app.AppCache;
 import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.config.NotificationsConfig;
@@ -35,6 +37,7 @@ import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.tls.TlsPolicy;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.protocol.api.NotificationBatchCodec;
+import org.presence.store.app.Application;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.error.StartupException;
 import org.presence.store.permission.Grant;
@@ -453,7 +456,7 @@ public final class XmppServer implements AutoCloseable {
   // ---- the application: its state and key ----
 
   /** The application of a session as the cache has it (read again after each change). */
-  CompletionStage<java.util.Optional<org.presence.store.app.Application>> app(long appId) {
+  CompletionStage<Optional<Application>> app(long appId) {
     return apps.find(appId);
   }
 
@@ -478,7 +481,7 @@ public final class XmppServer implements AutoCloseable {
               for (XmppSession s : of) {
                 try {
                   s.executor().execute(() -> s.endIfRevoked(app));
-                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                } catch (RejectedExecutionException closing) {
                   // The event loop is shutting down: so is the session.
                 }
               }
@@ -595,7 +598,7 @@ public final class XmppServer implements AutoCloseable {
     CompletableFuture<Taken> f = new CompletableFuture<>();
     try {
       r.live().executor().execute(() -> f.complete(r.live().handOver(h)));
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       f.complete(Taken.NONE);
     }
     return f;

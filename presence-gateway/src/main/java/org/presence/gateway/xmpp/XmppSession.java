@@ -17,8 +17,12 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import javax.net.ssl.SSLException;
 import org.presence.gateway.api.AppsApi;
 import org.presence.gateway.connection.Backpressure;
@@ -37,6 +41,7 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.app.Application;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,8 +67,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   static final String SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl";
   static final String BIND_NS = "urn:ietf:params:xml:ns:xmpp-bind";
 
-  private static final java.util.regex.Pattern WHITE_SPACE =
-      java.util.regex.Pattern.compile("[ \t\r\n]+");
+  private static final Pattern WHITE_SPACE = Pattern.compile("[ \t\r\n]+");
 
   /** The most characters (code points) of a resource a client binds. */
   static final int MAX_RESOURCE_CHARACTERS = 256;
@@ -113,8 +117,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
   private int nextId;
 
   /** The roster pushes under way: each waits for the one before ({@link #rosterPush}). */
-  private java.util.concurrent.CompletionStage<Void> pushes =
-      java.util.concurrent.CompletableFuture.completedFuture(null);
+  private CompletionStage<Void> pushes = CompletableFuture.completedFuture(null);
 
   /** Stream management (XEP-0198) once enabled or resumed, else {@code null}. */
   private StreamManagement sm;
@@ -1078,7 +1081,7 @@ final class XmppSession extends ChannelInboundHandlerAdapter implements UpdateSi
    * with the stream error {@code not-authorized} as {@link #fail}. Returns whether the session is
    * over.
    */
-  boolean endIfRevoked(java.util.Optional<org.presence.store.app.Application> app) {
+  boolean endIfRevoked(Optional<Application> app) {
     if (admission == null || phase == Phase.CLOSED) {
       return true;
     }
