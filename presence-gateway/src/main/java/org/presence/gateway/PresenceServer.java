@@ -265,6 +265,7 @@ public final class PresenceServer implements AutoCloseable {
       ops =
           new OpsEndpoints(
               store,
+              identity,
               new PrometheusExporter(metrics.registry(), metrics.latency().registry()),
               BuildInfo.current(),
               config.nodeId());

@@ -27,4 +27,19 @@ public interface IdentityVerifier {
   default CompletionStage<Identity> verifyAccount(String token) {
     return verify(token).thenApply(Identity::requireAccountCredential);
   }
+
+  /**
+   * The identity provider's keys as the heartbeat reports them: where they come from ({@code
+   * jwks-url}, {@code jwks-file}, or {@code none} when only development and paired-device tokens
+   * are trusted) and, while no key set could be loaded, why no provider token can be verified
+   * ({@code null} when they are loaded). Asking while none is loaded tries a load again (no more
+   * often than the provider's minimum refresh interval), so a node whose provider was unreachable
+   * at start and gets no token still finds the keys once the provider answers.
+   */
+  default KeysCheck keysCheck() {
+    return new KeysCheck("none", null);
+  }
+
+  /** What {@link #keysCheck()} reports. */
+  record KeysCheck(String kind, String problem) {}
 }

@@ -59,6 +59,16 @@ public abstract class JwksSource {
     return false;
   }
 
+  /** Where the keys come from: {@code fixed}, {@code jwks-file} or {@code jwks-url}. */
+  public String kind() {
+    return "fixed";
+  }
+
+  /** The file or URL the keys are read from; the kind for a fixed set. */
+  public String location() {
+    return kind();
+  }
+
   /** A fixed key set (the development identity). */
   public static JwksSource fixed(JWKSet keys) {
     return new JwksSource() {
@@ -79,7 +89,8 @@ public abstract class JwksSource {
    */
   public static JwksSource file(
       Path file, Duration refreshInterval, Duration minRefreshInterval, Clock clock) {
-    return new Refreshing(refreshInterval, minRefreshInterval, clock, file.toString()) {
+    return new Refreshing(
+        refreshInterval, minRefreshInterval, clock, "jwks-file", file.toString()) {
       @Override
       CompletionStage<JWKSet> load() {
         try {
@@ -116,7 +127,7 @@ public abstract class JwksSource {
       Duration refreshInterval,
       Duration minRefreshInterval,
       Clock clock) {
-    return new Refreshing(refreshInterval, minRefreshInterval, clock, uri.toString()) {
+    return new Refreshing(refreshInterval, minRefreshInterval, clock, "jwks-url", uri.toString()) {
       @Override
       CompletionStage<JWKSet> load() {
         HttpRequest request =
@@ -167,15 +178,22 @@ public abstract class JwksSource {
 
     private final Duration refreshInterval;
     private final Clock clock;
+    private final String kind;
     private final String name;
     private final JWKSetSource<SecurityContext> cache;
     private final AtomicReference<JWKSet> keys = new AtomicReference<>();
     private final AtomicReference<CompletableFuture<JWKSet>> inFlight = new AtomicReference<>();
     private volatile Instant freshUntil = Instant.MIN;
 
-    Refreshing(Duration refreshInterval, Duration minRefreshInterval, Clock clock, String name) {
+    Refreshing(
+        Duration refreshInterval,
+        Duration minRefreshInterval,
+        Clock clock,
+        String kind,
+        String name) {
       this.refreshInterval = refreshInterval;
       this.clock = clock;
+      this.kind = kind;
       this.name = name;
       JWKSource<SecurityContext> built =
           JWKSourceBuilder.create(new Throttled(minRefreshInterval.toMillis()))
@@ -203,6 +221,16 @@ public abstract class JwksSource {
     @Override
     public boolean unavailable() {
       return keys.get() == null;
+    }
+
+    @Override
+    public String kind() {
+      return kind;
+    }
+
+    @Override
+    public String location() {
+      return name;
     }
 
     /** Reloads the set if it is older than the refresh interval; concurrent callers share one. */

@@ -206,6 +206,20 @@ public final class JwtIdentityVerifier implements IdentityVerifier {
     return fail(ErrorCode.INVALID_ASSERTION, "bad signature");
   }
 
+  @Override
+  public KeysCheck keysCheck() {
+    if (provider == null) {
+      return new KeysCheck("none", null);
+    }
+    JwksSource keys = provider.keys();
+    if (!keys.unavailable()) {
+      return new KeysCheck(keys.kind(), null);
+    }
+    keys.refreshForUnknownKey();
+    return new KeysCheck(
+        keys.kind(), "no identity keys loaded from " + keys.location() + " yet (errno 36)");
+  }
+
   private TrustedIssuer issuerFor(String iss) {
     if (dev != null && IdentityConfig.DEV_ISSUER.equals(iss)) {
       return dev;

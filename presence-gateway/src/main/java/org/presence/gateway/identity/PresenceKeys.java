@@ -57,7 +57,7 @@ public final class PresenceKeys extends JwksSource.Refreshing {
   private volatile ECKey signing;
 
   private PresenceKeys(Db db, Clock clock, Duration rotation, Duration reload) {
-    super(reload, Duration.ofSeconds(1), clock, "database signing_keys");
+    super(reload, Duration.ofSeconds(1), clock, "database", "database signing_keys");
     this.db = db;
     this.clock = clock;
     this.rotation = rotation;

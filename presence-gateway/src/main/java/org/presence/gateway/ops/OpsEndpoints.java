@@ -7,9 +7,9 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
+import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.store.Store;
 
@@ -21,21 +21,29 @@ import org.presence.store.Store;
  *
  * <ul>
  *   <li>{@code GET /__lbheartbeat__}: 200 while the process is up, for load balancers;
- *   <li>{@code GET /__heartbeat__}: 200 while the database and the bus answer, else 503 with {@code
- *       "status": "degraded"} naming the failing backend (the node keeps its sockets and serves
- *       what does not need it: load balancers should watch {@code __lbheartbeat__});
+ *   <li>{@code GET /__heartbeat__}: 200 while the database and the bus answer and the identity
+ *       provider's keys are loaded, else 503 with {@code "status": "degraded"} naming what fails
+ *       (the node keeps its sockets and serves what does not need it: load balancers should watch
+ *       {@code __lbheartbeat__});
  *   <li>{@code GET /__version__}: version and commit;
  *   <li>{@code GET /metrics} (admin port only): Prometheus text exposition.
  * </ul>
  */
 public final class OpsEndpoints {
   private final Store store;
+  private final IdentityVerifier identity;
   private final PrometheusExporter exporter;
   private final BuildInfo build;
   private final String nodeId;
 
-  public OpsEndpoints(Store store, PrometheusExporter exporter, BuildInfo build, String nodeId) {
+  public OpsEndpoints(
+      Store store,
+      IdentityVerifier identity,
+      PrometheusExporter exporter,
+      BuildInfo build,
+      String nodeId) {
     this.store = store;
+    this.identity = identity;
     this.exporter = exporter;
     this.build = build;
     this.nodeId = nodeId;
@@ -76,6 +84,7 @@ public final class OpsEndpoints {
                 ex.error(e);
                 return;
               }
+              IdentityVerifier.KeysCheck keys = identity.keysCheck();
               List<String> failing = new ArrayList<>();
               checks.forEach(
                   (name, problem) -> {
@@ -83,6 +92,9 @@ public final class OpsEndpoints {
                       failing.add(name);
                     }
                   });
+              if (keys.problem() != null) {
+                failing.add("identity");
+              }
               HttpResponseStatus status =
                   failing.isEmpty()
                       ? HttpResponseStatus.OK
@@ -93,8 +105,9 @@ public final class OpsEndpoints {
                     g.writeStartObject();
                     g.writeStringField("status", failing.isEmpty() ? "ok" : "degraded");
                     g.writeStringField("node", nodeId);
-                    writeCheck(g, "database", dbKind, checks);
-                    writeCheck(g, "bus", busKind, checks);
+                    writeCheck(g, "database", dbKind, checks.get("database"));
+                    writeCheck(g, "bus", busKind, checks.get("bus"));
+                    writeCheck(g, "identity", keys.kind(), keys.problem());
                     g.writeArrayFieldStart("failing");
                     for (String f : failing) {
                       g.writeString(f);
@@ -106,12 +119,8 @@ public final class OpsEndpoints {
   }
 
   private static void writeCheck(
-      com.fasterxml.jackson.core.JsonGenerator g,
-      String name,
-      String kind,
-      Map<String, String> checks)
+      com.fasterxml.jackson.core.JsonGenerator g, String name, String kind, String problem)
       throws IOException {
-    String problem = checks.get(name);
     g.writeObjectFieldStart(name);
     g.writeStringField("kind", kind);
     g.writeStringField("status", problem == null ? "ok" : "error");

@@ -424,7 +424,8 @@ class JwtIdentityVerifierTest {
     ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("k").generate();
     AtomicReference<Thread> loadedOn = new AtomicReference<>();
     JwksSource source =
-        new JwksSource.Refreshing(Duration.ofHours(1), Duration.ofSeconds(30), clock, "test") {
+        new JwksSource.Refreshing(
+            Duration.ofHours(1), Duration.ofSeconds(30), clock, "test", "test") {
           @Override
           java.util.concurrent.CompletionStage<JWKSet> load() {
             loadedOn.set(Thread.currentThread());

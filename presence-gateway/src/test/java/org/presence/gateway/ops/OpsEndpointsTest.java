@@ -1,9 +1,20 @@
 package org.presence.gateway.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,6 +51,7 @@ class OpsEndpointsTest {
         .contains("\"status\":\"ok\"")
         .contains("\"database\":{\"kind\":\"embedded\",\"status\":\"ok\"}")
         .contains("\"bus\":{\"kind\":\"local\",\"status\":\"ok\"}")
+        .contains("\"identity\":{\"kind\":\"none\",\"status\":\"ok\"}")
         .contains("\"failing\":[]");
   }
 
@@ -62,6 +74,51 @@ class OpsEndpointsTest {
     HttpResponse<String> r = node.get("/__heartbeat__");
     assertThat(r.statusCode()).isEqualTo(503);
     assertThat(r.body()).contains("\"failing\":[\"database\"]");
+  }
+
+  @Test
+  void heartbeat_whenTheIdentityProvidersKeysCannotBeLoaded_then503NamingIt_untilTheyCan()
+      throws Exception {
+    AtomicReference<String> served = new AtomicReference<>();
+    HttpServer provider = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    provider.createContext(
+        "/jwks.json",
+        ex -> {
+          String body = served.get();
+          byte[] bytes = (body == null ? "down" : body).getBytes(StandardCharsets.UTF_8);
+          ex.sendResponseHeaders(body == null ? 503 : 200, bytes.length);
+          ex.getResponseBody().write(bytes);
+          ex.close();
+        });
+    provider.start();
+    String url = "http://127.0.0.1:" + provider.getAddress().getPort() + "/jwks.json";
+    Map<String, String> settings = TestNode.baseSettings(dataDir.resolve("provider"));
+    settings.put("identity.jwks-url", url);
+    settings.put("identity.jwks-min-refresh-interval", "1s");
+    try (TestNode withProvider = TestNode.start(settings, r -> {})) {
+      HttpResponse<String> r = withProvider.get("/__heartbeat__");
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.body())
+          .contains("\"identity\":{\"kind\":\"jwks-url\",\"status\":\"error\"")
+          .contains(url)
+          .contains("\"failing\":[\"identity\"]");
+
+      // The provider answers: no device has to come for the node to load the keys; the
+      // heartbeat's own asking (at most once a minimum refresh interval) does.
+      ECKey key = new ECKeyGenerator(Curve.P_256).keyID("k1").generate();
+      served.set(new JWKSet(key.toPublicJWK()).toString());
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .untilAsserted(
+              () -> {
+                HttpResponse<String> ok = withProvider.get("/__heartbeat__");
+                assertThat(ok.statusCode()).isEqualTo(200);
+                assertThat(ok.body())
+                    .contains("\"identity\":{\"kind\":\"jwks-url\",\"status\":\"ok\"}");
+              });
+    } finally {
+      provider.stop(0);
+    }
   }
 
   @Test
