@@ -107,7 +107,7 @@ public final class PairingEndpoints {
       return;
     }
     pairing
-        .authorize(clientId)
+        .authorize(clientId, address.getHostAddress())
         .whenComplete(
             (a, e) -> {
               if (e != null) {
@@ -245,7 +245,42 @@ public final class PairingEndpoints {
                   .orElse(""));
       return;
     }
-    render(ex, v, HttpResponseStatus.OK, code, null, null);
+    if (code.isEmpty()) {
+      render(ex, v, HttpResponseStatus.OK, code, null, null);
+      return;
+    }
+    // The device's link names its code: show what asked for it (when, from where, which client)
+    // before the user approves, so that a code someone else sent them (RFC 8628 §5.4, remote
+    // phishing) shows an address and a time that are not their device's. A code looked up counts
+    // as an entered one: unknown codes count against the user's wrong-code limit.
+    if (!pairing.mayTry(v.subject())) {
+      render(
+          ex,
+          v,
+          HttpResponseStatus.TOO_MANY_REQUESTS,
+          "",
+          null,
+          "Too many wrong codes: wait a few minutes before trying again.");
+      return;
+    }
+    pairing
+        .pending(v.subject(), code)
+        .whenComplete(
+            (request, e) -> {
+              if (e != null) {
+                pages.errorPage(ex, v, e instanceof CompletionException c ? c.getCause() : e);
+              } else if (request.isEmpty()) {
+                render(
+                    ex,
+                    v,
+                    HttpResponseStatus.BAD_REQUEST,
+                    "",
+                    null,
+                    "Unknown or expired code: check the code the device shows.");
+              } else {
+                render(ex, v, HttpResponseStatus.OK, code, null, null, request.get());
+              }
+            });
   }
 
   private void render(
@@ -255,6 +290,17 @@ public final class PairingEndpoints {
       String code,
       String notice,
       String error) {
+    render(ex, v, status, code, notice, error, null);
+  }
+
+  private void render(
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      HttpResponseStatus status,
+      String code,
+      String notice,
+      String error,
+      PairingService.PendingRequest request) {
     pairing
         .list(v.subject())
         .whenComplete(
@@ -267,11 +313,24 @@ public final class PairingEndpoints {
               m.put("code", PairingService.normalise(code).map(PairingService::display).orElse(""));
               m.put("notice", notice);
               m.put("error", error);
+              if (request != null) {
+                m.put("request", requestModel(request));
+              }
               List<Map<String, Object>> rows = rows(devices);
               m.put("devices", rows);
               m.put("hasDevices", !rows.isEmpty());
               pages.render(ex, v, status, "pair", m);
             });
+  }
+
+  /** What the page says of a pending request (a request made before its columns existed: less). */
+  private static Map<String, Object> requestModel(PairingService.PendingRequest r) {
+    Map<String, Object> m = new java.util.HashMap<>();
+    m.put("clientId", r.clientId());
+    m.put("requestedAt", r.requestedAt() == null ? null : WHEN.format(r.requestedAt()));
+    m.put("from", r.from());
+    m.put("expiresAt", WHEN.format(r.expiresAt()));
+    return m;
   }
 
   /** The rows of the "Paired devices" tables (here and on {@code /settings}). */

@@ -143,9 +143,10 @@ public final class PairingService {
 
   /**
    * Starts a pairing for {@code clientId} (any string {@link #clientIdProblem} accepts; the daemon
-   * sends {@code presence-device}).
+   * sends {@code presence-device}) asked from the address {@code from}, which {@link #pending}
+   * shows the user before they approve.
    */
-  public CompletionStage<Authorization> authorize(String clientId) {
+  public CompletionStage<Authorization> authorize(String clientId, String from) {
     String deviceCode = token();
     String userCode = userCode();
     Instant now = Timestamps.now();
@@ -157,10 +158,13 @@ public final class PairingService {
               .execute();
           h.createUpdate(
                   "INSERT INTO device_authorizations (code_hash, user_code, client_id, expires_at,"
-                      + " interval_seconds, state) VALUES (:h, :u, :c, :e, :i, 'pending')")
+                      + " interval_seconds, state, requested_at, requested_from) VALUES (:h, :u,"
+                      + " :c, :e, :i, 'pending', :now, :from)")
               .bind("h", hash(deviceCode))
               .bind("u", userCode)
               .bind("c", clientId)
+              .bind("now", Timestamps.bind(now))
+              .bind("from", from)
               .bind("e", Timestamps.bind(now.plus(config.codeLifetime())))
               .bind("i", (int) Math.max(1, interval))
               .execute();
@@ -185,6 +189,47 @@ public final class PairingService {
       b.append(c);
     }
     return b.length() == 8 ? Optional.of(b.toString()) : Optional.empty();
+  }
+
+  /** A pending request as the {@code /pair} page shows it before the user decides. */
+  public record PendingRequest(
+      String clientId, Instant requestedAt, String from, Instant expiresAt) {}
+
+  /**
+   * The request {@code userCode} names while it is pending, for {@code user} to see before they
+   * decide; empty (counted as a wrong code, as {@link #decide} counts one) when the code is
+   * malformed, unknown, expired or already decided.
+   */
+  public CompletionStage<Optional<PendingRequest>> pending(String user, String userCode) {
+    Optional<String> code = normalise(userCode);
+    if (code.isEmpty()) {
+      wrongCode(user);
+      return CompletableFuture.completedFuture(Optional.empty());
+    }
+    Instant now = Timestamps.now();
+    return db.call(
+            h ->
+                h.createQuery(
+                        "SELECT client_id, requested_at, requested_from, expires_at FROM"
+                            + " device_authorizations WHERE user_code = :u AND state = 'pending'"
+                            + " AND expires_at > :now")
+                    .bind("u", code.get())
+                    .bind("now", Timestamps.bind(now))
+                    .map(
+                        (rs, ctx) ->
+                            new PendingRequest(
+                                rs.getString("client_id"),
+                                Timestamps.read(rs, "requested_at"),
+                                rs.getString("requested_from"),
+                                Timestamps.read(rs, "expires_at")))
+                    .findOne())
+        .thenApply(
+            found -> {
+              if (found.isEmpty()) {
+                wrongCode(user);
+              }
+              return found;
+            });
   }
 
   /** Whether {@code user} may still enter a code (not over the wrong-code limit). */

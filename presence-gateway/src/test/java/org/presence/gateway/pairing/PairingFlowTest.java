@@ -321,6 +321,40 @@ class PairingFlowTest {
   }
 
   @Test
+  void thePageShowsWhatAskedForACodeBeforeApproval_andLookingUpCountsAsEnteringIt()
+      throws Exception {
+    JsonNode a = authorize(node);
+    String userCode = a.get("user_code").asText();
+    WebClient web = new WebClient(node).signIn("looker@example.com");
+
+    // The device's link: the request's program, address and times are on the page.
+    HttpResponse<String> shown = web.get("/pair?code=" + userCode);
+    assertThat(shown.statusCode()).isEqualTo(200);
+    assertThat(shown.body())
+        .contains("id=\"pairing-request\"")
+        .contains("<dd id=\"request-client\">presence-device</dd>")
+        .contains("<dd id=\"request-from\">127.0.0.1</dd>")
+        .containsPattern("<dd id=\"request-at\">\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC</dd>")
+        .contains("id=\"request-expires\"");
+    // Without a code, or with a code nothing asked for, there is no request to show.
+    assertThat(web.get("/pair").body()).doesNotContain("id=\"pairing-request\"");
+    HttpResponse<String> unknown = web.get("/pair?code=BBBB-BBBB");
+    assertThat(unknown.statusCode()).isEqualTo(400);
+    assertThat(unknown.body())
+        .contains("Unknown or expired code")
+        .doesNotContain("id=\"pairing-request\"");
+
+    // Looking codes up is entering them: the wrong-code limit (10) holds for links too, so the
+    // page cannot be used to find pending codes.
+    for (int i = 1; i < 10; i++) {
+      web.get("/pair?code=CCCC-CCC" + "BCDFGHJKLM".charAt(i));
+    }
+    HttpResponse<String> limited = web.get("/pair?code=" + userCode);
+    assertThat(limited.statusCode()).isEqualTo(429);
+    assertThat(limited.body()).doesNotContain("id=\"pairing-request\"");
+  }
+
+  @Test
   void expiredCodeAndExpiredIdentity() throws Exception {
     JsonNode a = authorize(shortLived);
     Thread.sleep(3500);
