@@ -15,6 +15,7 @@ import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
 import org.presence.store.db.PostgresPersistence;
+import org.presence.store.error.Causes;
 import org.presence.store.error.StartupException;
 import org.presence.store.limit.ConnectionCounts;
 import org.presence.store.limit.LocalConnectionCounts;
@@ -183,14 +184,9 @@ public final class Store implements AutoCloseable {
     }
   }
 
-  /** The innermost message of a failure chain, which is usually the one that says what broke. */
-  static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    String m = t.getMessage();
-    return (m == null ? t.getClass().getSimpleName() : m).replace('\n', ' ');
+  /** {@link Causes#innermostMessage} on one line. */
+  private static String rootMessage(Throwable e) {
+    return Causes.innermostMessage(e).replace('\n', ' ');
   }
 
   /** The configuration this store was opened with. */

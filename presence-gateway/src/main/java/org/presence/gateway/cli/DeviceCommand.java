@@ -31,6 +31,7 @@ import org.presence.client.PresenceStatus;
 import org.presence.daemon.PresenceDaemon;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.identity.DevIdentity;
+import org.presence.store.error.Causes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -141,7 +142,7 @@ final class DeviceCommand implements Callable<Integer> {
               ? p
               : new PresenceException(e.getCause().toString(), e.getCause());
       if (why.errno() == PresenceException.NO_ERRNO) {
-        err.println("presence: cannot connect to " + ws + ": " + rootMessage(why));
+        err.println("presence: cannot connect to " + ws + ": " + Causes.innermostMessage(why));
       } else {
         err.println("presence: the node refused the session: " + why.getMessage());
       }
@@ -310,14 +311,6 @@ final class DeviceCommand implements Callable<Integer> {
         "https".equals(base.getScheme()) || "wss".equals(base.getScheme()) ? "wss" : "ws";
     String path = base.getPath() == null || base.getPath().equals("/") ? "" : base.getPath();
     return URI.create(scheme + "://" + base.getRawAuthority() + path + "/presence");
-  }
-
-  private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 
   /** Prints what the node sends and what the client does; the first session completes a future. */

@@ -9,6 +9,7 @@ import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.logging.LogSetup;
 import org.presence.gateway.ops.BuildInfo;
 import org.presence.store.config.StoreConfig;
+import org.presence.store.error.Causes;
 import org.presence.store.error.StartupException;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -91,11 +92,8 @@ final class ServeCommand implements Callable<Integer> {
       }
     }
     LoggerFactory.getLogger(ServeCommand.class).debug("start-up failed", e);
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    String what = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    Throwable root = Causes.innermost(e);
+    String what = Causes.innermostMessage(root);
     return "start-up failed: "
         + StoreConfig.redact(oneLine(what))
         + " ("

@@ -24,6 +24,7 @@ import org.presence.gateway.retry.RetryWaits;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.cluster.NodeRegistry;
 import org.presence.store.config.StoreConfig;
+import org.presence.store.error.Causes;
 import org.presence.store.error.StartupException;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceStateStore.OwnedDevice;
@@ -511,11 +512,7 @@ public final class NodeLiveness implements AutoCloseable {
   }
 
   private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    return String.valueOf(t.getMessage());
+    return String.valueOf(Causes.innermost(e).getMessage());
   }
 
   /**

@@ -58,6 +58,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import org.presence.gateway.config.OutboundConfig;
+import org.presence.store.error.Causes;
 
 /**
  * HTTP(S) requests to URLs a developer gave the node (the domain proof, webhooks), made so that
@@ -347,7 +348,7 @@ public final class GuardedHttpClient implements AutoCloseable {
             hop.completeExceptionally(
                 new OutboundException(
                     OutboundException.Failure.CONNECT_FAILED,
-                    host + ":" + port + " (" + rootMessage(f.cause()) + ")"));
+                    host + ":" + port + " (" + Causes.innermostMessage(f.cause()) + ")"));
             return;
           }
           FullHttpRequest req =
@@ -387,7 +388,9 @@ public final class GuardedHttpClient implements AutoCloseable {
         hop.completeExceptionally(
             new OutboundException(
                 OutboundException.Failure.PROTOCOL,
-                "malformed response (" + rootMessage(msg.decoderResult().cause()) + ")"));
+                "malformed response ("
+                    + Causes.innermostMessage(msg.decoderResult().cause())
+                    + ")"));
         ctx.close();
         return;
       }
@@ -430,10 +433,11 @@ public final class GuardedHttpClient implements AutoCloseable {
         hop.completeExceptionally(
             new OutboundException(
                 OutboundException.Failure.CONNECT_FAILED,
-                OutboundException.TLS + rootMessage(cause)));
+                OutboundException.TLS + Causes.innermostMessage(cause)));
       } else {
         hop.completeExceptionally(
-            new OutboundException(OutboundException.Failure.PROTOCOL, rootMessage(cause)));
+            new OutboundException(
+                OutboundException.Failure.PROTOCOL, Causes.innermostMessage(cause)));
       }
       ctx.close();
     }
@@ -464,7 +468,10 @@ public final class GuardedHttpClient implements AutoCloseable {
             f.completeExceptionally(
                 new OutboundException(
                     OutboundException.Failure.UNRESOLVABLE,
-                    host + (done.cause() == null ? "" : " (" + rootMessage(done.cause()) + ")")));
+                    host
+                        + (done.cause() == null
+                            ? ""
+                            : " (" + Causes.innermostMessage(done.cause()) + ")")));
             return;
           }
           List<InetAddress> all = lookup.getNow();
@@ -502,7 +509,7 @@ public final class GuardedHttpClient implements AutoCloseable {
             f.completeExceptionally(
                 new OutboundException(
                     OutboundException.Failure.UNRESOLVABLE,
-                    name + " TXT (" + rootMessage(done.cause()) + ")"));
+                    name + " TXT (" + Causes.innermostMessage(done.cause()) + ")"));
             return;
           }
           List<String> texts = new ArrayList<>();
@@ -570,14 +577,6 @@ public final class GuardedHttpClient implements AutoCloseable {
     return t instanceof java.util.concurrent.CompletionException && t.getCause() != null
         ? t.getCause()
         : t;
-  }
-
-  private static String rootMessage(Throwable t) {
-    Throwable c = t;
-    while (c.getCause() != null && c.getCause() != c) {
-      c = c.getCause();
-    }
-    return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
   }
 
   @Override

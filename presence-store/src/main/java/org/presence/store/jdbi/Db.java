@@ -19,6 +19,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.config.StoreConfig;
+import org.presence.store.error.Causes;
 import org.presence.store.error.StoreException;
 import org.presence.store.exec.StoreExecutors;
 import org.presence.store.metrics.StoreLatency;
@@ -248,12 +249,7 @@ public final class Db {
     if (t == null) {
       return "no connection";
     }
-    Throwable root = t;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    String m = root.getMessage();
-    return StoreConfig.redact(m == null ? root.getClass().getSimpleName() : m);
+    return StoreConfig.redact(Causes.innermostMessage(t));
   }
 
   private static ScheduledThreadPoolExecutor deadlines() {
