@@ -1,29 +1,58 @@
 package org.presence.store.redis;
 
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.store.config.StoreConfig;
+import org.presence.store.error.Causes;
+import org.presence.store.error.RateLimitedLog;
 import org.presence.store.error.StoreException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Turns Lettuce failures into what callers answer with: {@code BACKEND_UNAVAILABLE}. */
 public final class RedisErrors {
+  private static final Logger LOG = LoggerFactory.getLogger(RedisErrors.class);
+
+  /** The reason's detail of every Redis failure: fixed, what a client may see. */
+  public static final String UNAVAILABLE = "redis unavailable";
+
+  /** How often a Redis that does not answer is logged, however many calls fail meanwhile. */
+  static final Duration LOG_EVERY = Duration.ofSeconds(10);
+
+  private static final RateLimitedLog FAILED = new RateLimitedLog(LOG, LOG_EVERY);
+
   private RedisErrors() {}
 
   /**
-   * A {@link CompletionException} wrapping a {@link StoreException} ({@code BACKEND_UNAVAILABLE})
-   * for {@code e}, or for its cause when {@code e} is itself a {@code CompletionException}; a
-   * {@code StoreException} passes through unchanged.
+   * A {@link CompletionException} wrapping a {@link StoreException} ({@code BACKEND_UNAVAILABLE},
+   * {@link #UNAVAILABLE}) for {@code e}, or for its cause when {@code e} is itself a {@code
+   * CompletionException}; a {@code StoreException} passes through unchanged.
+   *
+   * <p>Lettuce's message ("Unable to connect to 127.0.0.1:6379", "Command timed out after 1
+   * second(s)") names hosts, ports and the library: it stays in the cause, never in the reason a
+   * client gets, and goes to the log instead: a Redis that does not answer at WARN, at most once
+   * per {@link #LOG_EVERY} with how many failed since, Redis's own error answers ({@code TRYAGAIN},
+   * {@code NOSCRIPT}, a script's refusal, which callers mostly handle) at DEBUG.
    */
   public static CompletionException unavailable(Throwable e) {
     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     if (cause instanceof StoreException) {
       return new CompletionException(cause);
     }
+    String detail = StoreConfig.redact(Causes.innermostMessage(cause)).replace('\n', ' ');
+    if (cause instanceof RedisCommandExecutionException) {
+      LOG.debug("redis answered an error: {}", detail);
+    } else {
+      FAILED.warn("redis call failed: " + detail);
+    }
     return new CompletionException(
-        new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "redis: " + cause.getMessage(), cause));
+        new StoreException(ErrorCode.BACKEND_UNAVAILABLE, UNAVAILABLE, cause));
   }
 
   /**

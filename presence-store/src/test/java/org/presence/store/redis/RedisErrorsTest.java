@@ -3,7 +3,10 @@ package org.presence.store.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisConnectionException;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +34,29 @@ class RedisErrorsTest {
             .toCompletableFuture();
     StoreException e = failure(f);
     assertThat(e.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
-    assertThat(e.getMessage()).contains("not connected");
+    assertThat(e.getCause()).hasMessage("not connected");
+  }
+
+  /**
+   * What a client gets is the fixed reason: Lettuce's message (a host and port, the command
+   * timeout) stays in the cause, for the log.
+   */
+  @Test
+  void unavailable_whenLettuceSaysWhy_thenTheReasonIsFixed_andTheCauseKeepsTheWords() {
+    for (Throwable lettuce :
+        List.of(
+            new RedisConnectionException(
+                "Unable to connect to 127.0.0.1/<unresolved>:6390",
+                new java.net.ConnectException("Connection refused: /127.0.0.1:6390")),
+            new RedisCommandTimeoutException("Command timed out after 1 second(s)"),
+            new RedisCommandExecutionException(
+                "READONLY You can't write against a read only replica."))) {
+      StoreException e = (StoreException) RedisErrors.unavailable(lettuce).getCause();
+      assertThat(e.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+      assertThat(e.reason()).isEqualTo("Backend temporarily unavailable: redis unavailable");
+      assertThat(e.getMessage()).isEqualTo(e.reason());
+      assertThat(e.getCause()).isSameAs(lettuce);
+    }
   }
 
   @Test
