@@ -51,16 +51,23 @@ public final class OpsEndpoints {
 
   /** Adds the three Dockerflow routes to the gateway port's {@code routes}. */
   public void register(HttpRoutes.Builder routes) {
-    routes
-        .get("/__lbheartbeat__", this::lbHeartbeat)
-        .get("/__heartbeat__", this::heartbeat)
-        .get("/__version__", this::version);
+    register(routes, false);
   }
 
-  /** Adds the Dockerflow routes and {@code /metrics} to the admin port's {@code routes}. */
+  /**
+   * Adds the Dockerflow routes and {@code /metrics} to the admin port's {@code routes}; its
+   * heartbeat says what each failing part answered.
+   */
   public void registerAdmin(HttpRoutes.Builder routes) {
-    register(routes);
+    register(routes, true);
     routes.get("/metrics", this::metrics);
+  }
+
+  private void register(HttpRoutes.Builder routes, boolean details) {
+    routes
+        .get("/__lbheartbeat__", this::lbHeartbeat)
+        .get("/__heartbeat__", ex -> heartbeat(ex, details))
+        .get("/__version__", this::version);
   }
 
   private void lbHeartbeat(HttpExchange ex) {
@@ -73,7 +80,12 @@ public final class OpsEndpoints {
         });
   }
 
-  private void heartbeat(HttpExchange ex) {
+  /**
+   * The heartbeat; with {@code details} (the admin port) a failing part's {@code error} is what it
+   * answered (a driver's message naming hosts and ports, the identity provider's URL), on the
+   * gateway port, which anyone may ask, a fixed word.
+   */
+  private void heartbeat(HttpExchange ex, boolean details) {
     String dbKind = store.persistence().kind();
     String busKind = store.bus().kind();
     store
@@ -105,9 +117,9 @@ public final class OpsEndpoints {
                     g.writeStartObject();
                     g.writeStringField("status", failing.isEmpty() ? "ok" : "degraded");
                     g.writeStringField("node", nodeId);
-                    writeCheck(g, "database", dbKind, checks.get("database"));
-                    writeCheck(g, "bus", busKind, checks.get("bus"));
-                    writeCheck(g, "identity", keys.kind(), keys.problem());
+                    writeCheck(g, "database", dbKind, shown(checks.get("database"), details));
+                    writeCheck(g, "bus", busKind, shown(checks.get("bus"), details));
+                    writeCheck(g, "identity", keys.kind(), shown(keys.problem(), details));
                     g.writeArrayFieldStart("failing");
                     for (String f : failing) {
                       g.writeString(f);
@@ -116,6 +128,13 @@ public final class OpsEndpoints {
                     g.writeEndObject();
                   });
             });
+  }
+
+  private static String shown(String problem, boolean details) {
+    if (problem == null || details) {
+      return problem;
+    }
+    return "unavailable";
   }
 
   private static void writeCheck(

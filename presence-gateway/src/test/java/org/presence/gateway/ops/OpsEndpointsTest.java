@@ -69,6 +69,23 @@ class OpsEndpointsTest {
   }
 
   @Test
+  void heartbeat_onTheGatewayPort_saysWhatFailsButNotWhatItAnswered() {
+    node.server().store().bus().close();
+    node.server().store().persistence().close();
+    HttpResponse<String> open = node.get("/__heartbeat__");
+    assertThat(open.statusCode()).isEqualTo(503);
+    assertThat(open.body())
+        .contains(
+            "\"database\":{\"kind\":\"embedded\",\"status\":\"error\",\"error\":\"unavailable\"}")
+        .contains("\"bus\":{\"kind\":\"local\",\"status\":\"error\",\"error\":\"unavailable\"}");
+    HttpResponse<String> admin = node.adminGet("/__heartbeat__");
+    assertThat(admin.statusCode()).isEqualTo(503);
+    assertThat(admin.body())
+        .contains("\"failing\":[\"database\",\"bus\"]")
+        .doesNotContain("\"error\":\"unavailable\"");
+  }
+
+  @Test
   void heartbeat_whenDatabaseDown_then503NamingIt() {
     node.server().store().persistence().close();
     HttpResponse<String> r = node.get("/__heartbeat__");
@@ -99,9 +116,12 @@ class OpsEndpointsTest {
       HttpResponse<String> r = withProvider.get("/__heartbeat__");
       assertThat(r.statusCode()).isEqualTo(503);
       assertThat(r.body())
-          .contains("\"identity\":{\"kind\":\"jwks-url\",\"status\":\"error\"")
-          .contains(url)
+          .contains(
+              "\"identity\":{\"kind\":\"jwks-url\",\"status\":\"error\",\"error\":\"unavailable\"}")
+          .doesNotContain(url)
           .contains("\"failing\":[\"identity\"]");
+      // The admin port says why.
+      assertThat(withProvider.adminGet("/__heartbeat__").body()).contains(url);
 
       // The provider answers: no device has to come for the node to load the keys; the
       // heartbeat's own asking (at most once a minimum refresh interval) does.
