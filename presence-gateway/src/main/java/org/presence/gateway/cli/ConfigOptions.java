@@ -2,7 +2,9 @@ package org.presence.gateway.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.presence.gateway.config.ConfigLoader;
 import org.presence.gateway.config.InvalidConfigException;
@@ -85,6 +87,11 @@ public final class ConfigOptions {
    * PresenceCli#EXIT_USAGE}).
    */
   PresenceConfig load(Map<String, String> env, PrintWriter err) {
+    List<String> twice = givenTwice();
+    if (!twice.isEmpty()) {
+      twice.forEach(p -> err.println("presence: " + p));
+      return null;
+    }
     try {
       return ConfigLoader.load(
           configFile, env, asSettings(), warning -> err.println("presence: " + warning));
@@ -97,23 +104,50 @@ public final class ConfigOptions {
   /** The flags as settings, keyed by path below {@code presence}. */
   Map<String, String> asSettings() {
     Map<String, String> out = new LinkedHashMap<>(settings);
-    put(out, "gateway.host", host);
-    put(out, "gateway.port", port);
-    put(out, "admin.port", adminPort);
-    put(out, "data-dir", dataDir);
-    put(out, "store.database.url", databaseUrl);
-    put(out, "store.redis.url", redisUrl);
-    put(out, "node-id", nodeId);
-    put(out, "logging.format", logFormat);
+    shorthands().forEach((key, flag) -> out.put(key, flag.value()));
+    return out;
+  }
+
+  /**
+   * A setting given both by its flag and by {@code --set}, one line each: which of two values on
+   * one command line was meant is not for the node to guess (the flag used to win, and a wrong
+   * value in the {@code --set} went unreported).
+   */
+  List<String> givenTwice() {
+    List<String> problems = new ArrayList<>();
+    shorthands()
+        .forEach(
+            (key, flag) -> {
+              if (settings.containsKey(key)) {
+                problems.add(
+                    key + ": given twice, by " + flag.name() + " and by --set; give it once");
+              }
+            });
+    return problems;
+  }
+
+  private record Flag(String name, String value) {}
+
+  /** The shorthand flags given, by the setting each stands for. */
+  private Map<String, Flag> shorthands() {
+    Map<String, Flag> out = new LinkedHashMap<>();
+    put(out, "gateway.host", "--host", host);
+    put(out, "gateway.port", "--port", port);
+    put(out, "admin.port", "--admin-port", adminPort);
+    put(out, "data-dir", "--data-dir", dataDir);
+    put(out, "store.database.url", "--database-url", databaseUrl);
+    put(out, "store.redis.url", "--redis-url", redisUrl);
+    put(out, "node-id", "--node-id", nodeId);
+    put(out, "logging.format", "--log-format", logFormat);
     if (allowDevSignInOnPublicAddress) {
-      out.put("web.dev-sign-in-on-public-address", "true");
+      put(out, "web.dev-sign-in-on-public-address", "--allow-dev-sign-in-on-public-address", true);
     }
     return out;
   }
 
-  private static void put(Map<String, String> out, String key, Object value) {
+  private static void put(Map<String, Flag> out, String key, String flag, Object value) {
     if (value != null) {
-      out.put(key, value.toString());
+      out.put(key, new Flag(flag, value.toString()));
     }
   }
 }

@@ -284,6 +284,26 @@ class PresenceCliTest {
   }
 
   @Test
+  void aSettingGivenByItsFlagAndBySet_isOneLineNamingBoth_andExit2() {
+    // Before, the flag won and the bad --set value went unreported: the node started on port 0.
+    Run r =
+        run(
+            Map.of(),
+            "serve",
+            "--data-dir",
+            dataDir.toString(),
+            "--port",
+            "0",
+            "--set",
+            "gateway.port=70000");
+    assertThat(r.code()).as(r.err()).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(r.err().lines())
+        .singleElement()
+        .asString()
+        .isEqualTo("presence: gateway.port: given twice, by --port and by --set; give it once");
+  }
+
+  @Test
   void aSingleUnderscoreVariable_isWarnedAbout_andTheCommandGoesOn() {
     Run r =
         run(
