@@ -67,11 +67,13 @@ public final class EmbeddedPersistence extends JdbiPersistence {
     // process being killed. It also stops H2's background writer, whose housekeeping keeps the
     // file compact: FileCompaction does that instead. MAX_COMPACT_TIME lets the close compact
     // for up to 2 s (H2's default is 200 ms) so that a stopped node leaves the file near the
-    // size of its live data.
+    // size of its live data. TRACE_LEVEL_FILE=0: H2 writes no presence.trace.db beside the data
+    // (by default every failed statement, and a second process refused the file, appended to
+    // one, up to 16 MB and a rotated copy); the node reports its failures in its own log.
     return "jdbc:h2:file:"
         + dir.resolve("presence")
         + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE"
-        + ";WRITE_DELAY=0;MAX_COMPACT_TIME=2000";
+        + ";WRITE_DELAY=0;MAX_COMPACT_TIME=2000;TRACE_LEVEL_FILE=0";
   }
 
   @Override
