@@ -585,7 +585,7 @@ public final class PresenceServer implements AutoCloseable {
       LOG.info(
           "node {} listening on {} ({} transport, {} database, {} bus)",
           config.nodeId(),
-          node.baseUrl(),
+          node.listening(),
           loops.transport(),
           store.persistence().kind(),
           store.bus().kind());
@@ -731,6 +731,16 @@ public final class PresenceServer implements AutoCloseable {
   /** The URL clients use to reach this node. */
   public String baseUrl() {
     return config.baseUrl(address.getPort());
+  }
+
+  /**
+   * Where the node listens, for the start-up lines: the bound address's URL, followed by the public
+   * URL in brackets when {@code gateway.public-url} names another.
+   */
+  public String listening() {
+    String bound = config.gateway().boundUrl(address.getPort(), config.tls().enabled());
+    String base = baseUrl();
+    return bound.equals(base) ? bound : bound + " (public URL " + base + ")";
   }
 
   /** The Netty transport its sockets run on: {@code io_uring}, {@code epoll} or {@code nio}. */

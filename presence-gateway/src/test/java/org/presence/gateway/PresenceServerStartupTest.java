@@ -52,6 +52,24 @@ class PresenceServerStartupTest {
   }
 
   /** The gateway port can be bound again, and a node opens the same data directory. */
+  @Test
+  void listening_namesTheBoundAddress_andThePublicUrlBeside() {
+    try (TestNode plain = TestNode.embedded(dataDir.resolve("plain"))) {
+      assertThat(plain.server().listening()).isEqualTo("http://127.0.0.1:" + plain.port());
+    }
+    Map<String, String> s = TestNode.baseSettings(dataDir.resolve("public"));
+    s.put("gateway.public-url", "https://presence.example.com");
+    try (TestNode behindProxy = TestNode.start(s, r -> {})) {
+      // The start-up lines named the public URL alone, which says nothing of the port bound.
+      assertThat(behindProxy.server().listening())
+          .isEqualTo(
+              "http://127.0.0.1:"
+                  + behindProxy.port()
+                  + " (public URL https://presence.example.com)");
+      assertThat(behindProxy.server().baseUrl()).isEqualTo("https://presence.example.com");
+    }
+  }
+
   private void assertReleased(int gatewayPort) throws Exception {
     try (ServerSocket again = listen(gatewayPort)) {
       assertThat(again.getLocalPort()).isEqualTo(gatewayPort);

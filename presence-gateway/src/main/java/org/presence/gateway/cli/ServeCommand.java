@@ -111,7 +111,7 @@ final class ServeCommand implements Callable<Integer> {
         "Presence "
             + BuildInfo.current().version()
             + " listening on "
-            + server.baseUrl()
+            + server.listening()
             + " (node "
             + c.nodeId()
             + ")");

@@ -62,6 +62,14 @@ public record GatewayConfig(
     if (!publicUrl.isEmpty()) {
       return publicUrl.endsWith("/") ? publicUrl.substring(0, publicUrl.length() - 1) : publicUrl;
     }
+    return boundUrl(boundPort, tls);
+  }
+
+  /**
+   * The URL of the address the node binds, whatever {@code public-url} says (the wildcard address
+   * as loopback), for the start-up lines.
+   */
+  public String boundUrl(int boundPort, boolean tls) {
     String h = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
     return (tls ? "https://" : "http://")
         + (h.indexOf(':') >= 0 ? "[" + h + "]" : h)
