@@ -74,7 +74,7 @@ final class PresenceQueries {
               }
               return state
                   .presence(g.get().userSub())
-                  .thenApply(p -> new Seen(puid, p.seenBy(appId)));
+                  .thenApply(p -> new Seen(puid, since(p.seenBy(appId), g.get().updatedAt())));
             });
   }
 
@@ -96,15 +96,19 @@ final class PresenceQueries {
                 }
                 byPuid.put(
                     puid,
-                    byUser.computeIfAbsent(
-                        r.userSub(),
-                        u ->
-                            state
-                                .presence(u)
-                                .thenApply(p -> p.seenBy(appId))
-                                .toCompletableFuture()));
+                    byUser
+                        .computeIfAbsent(
+                            r.userSub(),
+                            u ->
+                                state
+                                    .presence(u)
+                                    .thenApply(p -> p.seenBy(appId))
+                                    .toCompletableFuture())
+                        .thenApply(v -> since(v, r.changedAt())));
               }
-              return CompletableFuture.allOf(byUser.values().toArray(new CompletableFuture[0]))
+              // The PUIDs' own futures (each raised to its grant's time): their completion is what
+              // the answer joins.
+              return CompletableFuture.allOf(byPuid.values().toArray(new CompletableFuture[0]))
                   .thenApply(
                       v -> {
                         List<Seen> out = new ArrayList<>(puids.size());
@@ -115,6 +119,26 @@ final class PresenceQueries {
                         return out;
                       });
             });
+  }
+
+  /**
+   * {@code view} with its version raised to {@code enabledAt} (in the versions' unit, microseconds
+   * since the epoch): the moment the grant was made or last resumed. The user's presence version is
+   * the wall-clock time of their last change, shared by all of their applications; left as it is,
+   * it would tell an application that was paused when the user changed status during the pause (or
+   * before the grant). Raised, a change made while the application could not see the user reads as
+   * made at the resume; a change made since shows its own version, which is later. So the version
+   * an application reads only grows, tells nothing of the time it could not see the user, and stays
+   * apart from the update log's versions, which order changes across nodes and are never shown.
+   */
+  static PresenceView since(PresenceView view, Instant enabledAt) {
+    if (view.status() == PresenceStatus.OFFLINE) {
+      return view;
+    }
+    long floor =
+        Math.addExact(
+            Math.multiplyExact(enabledAt.getEpochSecond(), 1_000_000L), enabledAt.getNano() / 1000);
+    return view.version() >= floor ? view : new PresenceView(view.status(), view.message(), floor);
   }
 
   /**

@@ -145,6 +145,44 @@ class PresenceQueryApiTest {
   }
 
   @Test
+  void resumedAfterAPause_theVersionTellsNothingOfAChangeMadeDuringThePause()
+      throws InterruptedException {
+    App app = app("Query pause");
+    String ann = email("ann");
+    String puid = NotifyFixture.grant(node, ann, app.id());
+    ApiClient settings = ApiClient.forEmail(node, ann);
+    String one = "/" + app.id() + "/presence/" + puid;
+    try (DeviceTestClient d = online(ann, PresenceStatus.ONLINE, "BEFORE")) {
+      long before = NotifyFixture.json(get(one, app.key())).get("version").asLong();
+
+      assertThat(settings.put("/api/grants/" + puid, "{\"enabled\":false}").statusCode())
+          .isEqualTo(200);
+      assertThat(d.status(PresenceStatus.ONLINE, "DURING")).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      Thread.sleep(20);
+      // Later than the change made during the pause, earlier than the resume (microseconds, as
+      // versions are).
+      long duringThePause = System.currentTimeMillis() * 1000;
+      Thread.sleep(20);
+      assertThat(settings.put("/api/grants/" + puid, "{\"enabled\":true}").statusCode())
+          .isEqualTo(200);
+
+      JsonNode resumed = NotifyFixture.json(get(one, app.key()));
+      assertThat(resumed.get("message").asText()).isEqualTo("DURING");
+      long version = resumed.get("version").asLong();
+      assertThat(version).isGreaterThan(duringThePause).isGreaterThan(before);
+      JsonNode inBatch =
+          NotifyFixture.json(batch(app, puids(List.of(puid)))).get("presence").get(0);
+      assertThat(inBatch.get("version").asLong()).isEqualTo(version);
+
+      // A change made since the resume shows a later version of its own.
+      assertThat(d.status(PresenceStatus.AWAY, "AFTER")).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      JsonNode after = NotifyFixture.json(get(one, app.key()));
+      assertThat(after.get("message").asText()).isEqualTo("AFTER");
+      assertThat(after.get("version").asLong()).isGreaterThan(version);
+    }
+  }
+
+  @Test
   void batch_answersInOrder_andStatsCountTheAppsUsers() {
     App app = app("Query batch");
     String ann = email("ann");

@@ -149,7 +149,8 @@ public final class JdbiGrantRepository implements GrantRepository {
           Map<String, PuidRecord> out = new HashMap<>();
           for (int from = 0; from < all.size(); from += LOOKUP_CHUNK) {
             List<String> chunk = all.subList(from, Math.min(all.size(), from + LOOKUP_CHUNK));
-            h.createQuery("SELECT puid, user_sub, app_id, enabled FROM grants WHERE puid IN (<p>)")
+            h.createQuery(
+                    "SELECT puid, user_sub, app_id, enabled, updated_at FROM grants WHERE puid IN (<p>)")
                 .bindList("p", chunk)
                 .map(
                     (rs, ctx) ->
@@ -157,7 +158,8 @@ public final class JdbiGrantRepository implements GrantRepository {
                             rs.getString("puid"),
                             rs.getLong("app_id"),
                             rs.getString("user_sub"),
-                            rs.getBoolean("enabled") ? PuidState.ACTIVE : PuidState.PAUSED))
+                            rs.getBoolean("enabled") ? PuidState.ACTIVE : PuidState.PAUSED,
+                            Timestamps.read(rs, "updated_at")))
                 .forEach(r -> out.put(r.puid(), r));
             List<String> missing = new ArrayList<>();
             for (String p : chunk) {
@@ -171,7 +173,11 @@ public final class JdbiGrantRepository implements GrantRepository {
                   .map(
                       (rs, ctx) ->
                           new PuidRecord(
-                              rs.getString("puid"), rs.getLong("app_id"), null, PuidState.REVOKED))
+                              rs.getString("puid"),
+                              rs.getLong("app_id"),
+                              null,
+                              PuidState.REVOKED,
+                              null))
                   .forEach(r -> out.put(r.puid(), r));
             }
           }

@@ -1,5 +1,6 @@
 package org.presence.store.permission;
 
+import java.time.Instant;
 import java.util.Objects;
 
 /**
@@ -10,13 +11,19 @@ import java.util.Objects;
  * @param appId the application it was given to
  * @param userSub the user ({@code sub}), or {@code null} for a revoked PUID
  * @param state {@link PuidState#ACTIVE}, {@link PuidState#PAUSED} or {@link PuidState#REVOKED}
+ * @param changedAt when the grant was made or last paused or resumed ({@link Grant#updatedAt}), or
+ *     {@code null} for a revoked PUID
  */
-public record PuidRecord(String puid, long appId, String userSub, PuidState state) {
+public record PuidRecord(
+    String puid, long appId, String userSub, PuidState state, Instant changedAt) {
   public PuidRecord {
     Objects.requireNonNull(puid, "puid");
     Objects.requireNonNull(state, "state");
     if (state == PuidState.UNKNOWN || (userSub == null) != (state == PuidState.REVOKED)) {
       throw new IllegalArgumentException("inconsistent PUID record " + state);
+    }
+    if ((changedAt == null) != (state == PuidState.REVOKED)) {
+      throw new IllegalArgumentException("a live PUID record needs its time, a revoked one none");
     }
   }
 

@@ -283,12 +283,12 @@ public abstract class PersistenceContract {
     assertThat(found.get(active.puid()))
         .isEqualTo(
             new org.presence.store.permission.PuidRecord(
-                active.puid(), app.id(), "user-l1", PuidState.ACTIVE));
+                active.puid(), app.id(), "user-l1", PuidState.ACTIVE, active.updatedAt()));
     assertThat(found.get(paused.puid()).state()).isEqualTo(PuidState.PAUSED);
     assertThat(found.get(revoked.puid()))
         .isEqualTo(
             new org.presence.store.permission.PuidRecord(
-                revoked.puid(), other.id(), null, PuidState.REVOKED));
+                revoked.puid(), other.id(), null, PuidState.REVOKED, null));
     assertThat(found.get(active.puid()).stateFor(other.id())).isEqualTo(PuidState.UNKNOWN);
     assertThat(await(persistence.grants().lookup(List.of()))).isEmpty();
   }
