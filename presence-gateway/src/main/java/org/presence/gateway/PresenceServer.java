@@ -537,6 +537,10 @@ public final class PresenceServer implements AutoCloseable {
       if (xmppWebSocket != null) {
         xmppWebSocket.attach(xmpp);
       }
+      if (xmpp == null) {
+        // Sessions on nodes that run the interface hear of this node's grant changes too.
+        XmppServer.publishRosterChanges(appFeatures, store.bus());
+      }
     }
 
     void ensureDemo() {

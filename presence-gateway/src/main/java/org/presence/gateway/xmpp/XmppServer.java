@@ -391,25 +391,51 @@ public final class XmppServer implements AutoCloseable {
    * the change at the next roster get).
    */
   private CompletionStage<Void> grantChanged(GrantService.Change change, Grant grant) {
+    RosterChange c = rosterChange(nodeMark, change, grant);
+    rosterPush(grant.appId(), new RosterItem(c.puid(), c.name()), c.shared());
+    return publish(bus, c);
+  }
+
+  /**
+   * On a node without the XMPP interface: its grant changes still reach the XMPP sessions of other
+   * nodes as roster pushes (through the bus, as a node with the interface sends them), so that a
+   * cluster may run the interface on some nodes only. A user pausing a grant through such a node
+   * would otherwise leave the PUID in the rosters of the application's sessions elsewhere (they get
+   * the {@code unavailable} presence through the update log, but no {@code remove}).
+   */
+  public static void publishRosterChanges(AppFeatures apps, PresenceBus bus) {
+    String mark = XmppSession.randomId(9);
+    apps.grants().listen((change, grant) -> publish(bus, rosterChange(mark, change, grant)));
+  }
+
+  private static RosterChange rosterChange(String mark, GrantService.Change change, Grant grant) {
     boolean shared =
         (change == GrantService.Change.GRANTED || change == GrantService.Change.RESUMED)
             && grant.enabled();
-    RosterItem item =
-        new RosterItem(grant.puid(), grant.userString() == null ? "" : grant.userString());
-    rosterPush(grant.appId(), item, shared);
+    return new RosterChange(
+        mark,
+        grant.appId(),
+        shared,
+        grant.puid(),
+        grant.userString() == null ? "" : grant.userString());
+  }
+
+  /**
+   * Sends {@code c} to the other nodes. The user's answer waits until the bus took the message; a
+   * bus that is down only costs the other nodes' pushes (their sessions get the change at the next
+   * roster get).
+   */
+  private static CompletionStage<Void> publish(PresenceBus bus, RosterChange c) {
     if (bus == null || !bus.mayReach(RosterChange.CHANNEL)) {
       return CompletableFuture.completedFuture(null);
     }
-    byte[] message =
-        new RosterChange(nodeMark, grant.appId(), shared, item.puid(), item.name()).encode();
-    return bus.publish(RosterChange.CHANNEL, message)
+    long appId = c.appId();
+    return bus.publish(RosterChange.CHANNEL, c.encode())
         .handle(
             (v, e) -> {
               if (e != null) {
                 LOG.warn(
-                    "roster change of app {} not sent to other nodes: {}",
-                    grant.appId(),
-                    e.toString());
+                    "roster change of app {} not sent to other nodes: {}", appId, e.toString());
               }
               return null;
             });

@@ -36,7 +36,8 @@ import org.presence.protocol.model.PresenceStatus;
  * The XMPP interface on a two-node cluster over PostgreSQL and Redis, with certificate files (a
  * cluster node has no self-signed default): an application's Smack session on node b sees the
  * presence of a device connected to node a, and its headline message reaches that device; grant
- * changes made on node a reach it as roster pushes.
+ * changes made on node a reach it as roster pushes, and so do those made on a third node that does
+ * not run the interface.
  */
 class XmppClusterIT {
   static {
@@ -47,6 +48,7 @@ class XmppClusterIT {
   private static TestCluster cluster;
   private static TestNode a;
   private static TestNode b;
+  private static TestNode noXmpp;
   private static XmppFixture fx;
   private static Path ca;
 
@@ -72,6 +74,7 @@ class XmppClusterIT {
     cluster = TestCluster.create(XmppClusterIT.class, root, "xmpp-node", s);
     a = cluster.start(Map.of());
     b = cluster.start(Map.of());
+    noXmpp = cluster.start(Map.of("xmpp.port", "off"));
     fx = new XmppFixture();
   }
 
@@ -90,7 +93,7 @@ class XmppClusterIT {
     if (fx != null) {
       fx.close();
     }
-    for (TestNode n : new TestNode[] {a, b}) {
+    for (TestNode n : new TestNode[] {a, b, noXmpp}) {
       if (n != null) {
         n.close();
       }
@@ -248,6 +251,55 @@ class XmppClusterIT {
               .delete("/api/grants/" + ivanPuid);
       assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
       awaitChange(changes, "deleted " + ivanJid);
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  /**
+   * A node without the XMPP interface still publishes its grant changes: a pause made through it
+   * removes the PUID from the roster of a session on node b (not only its presence), and a resume
+   * adds it again.
+   */
+  @Test
+  void grantChangesMadeOnANodeWithoutXmpp_reachSessionsOnNodeB_asRosterPushes() throws Exception {
+    assertThat(noXmpp.server().xmppAddress()).isNull();
+    XmppFixture.App app = fx.activeApp(noXmpp, "ClusterRosterNoXmpp");
+    String jana = fx.email("jana");
+    String puid = fx.grant(noXmpp, jana, app);
+    String jid = Jid.localpart(puid) + "@" + XmppFixture.DOMAIN;
+    XMPPTCPConnection c = XmppFixture.smack(b, app.id(), app.key(), "roster-no-xmpp");
+    BlockingQueue<String> changes = new LinkedBlockingQueue<>();
+    Roster roster = Roster.getInstanceFor(c);
+    roster.addRosterListener(
+        new RosterListener() {
+          @Override
+          public void entriesAdded(Collection<org.jxmpp.jid.Jid> addresses) {
+            addresses.forEach(j -> changes.add("added " + j));
+          }
+
+          @Override
+          public void entriesUpdated(Collection<org.jxmpp.jid.Jid> addresses) {
+            addresses.forEach(j -> changes.add("added " + j));
+          }
+
+          @Override
+          public void entriesDeleted(Collection<org.jxmpp.jid.Jid> addresses) {
+            addresses.forEach(j -> changes.add("deleted " + j));
+          }
+
+          @Override
+          public void presenceChanged(Presence presence) {}
+        });
+    try {
+      c.connect().login();
+      roster.reloadAndWait();
+      awaitChange(changes, "added " + jid);
+      fx.setEnabled(noXmpp, jana, puid, false);
+      awaitChange(changes, "deleted " + jid);
+      assertThat(roster.getEntry(JidCreate.bareFrom(jid))).isNull();
+      fx.setEnabled(noXmpp, jana, puid, true);
+      awaitChange(changes, "added " + jid);
     } finally {
       c.disconnect();
     }
