@@ -70,7 +70,7 @@ public final class Store implements AutoCloseable {
     this.bus = bus;
     this.notifications =
         redis != null
-            ? new RedisNotificationQueues(redis)
+            ? new RedisNotificationQueues(redis, config.queueRetention())
             : config.embeddedDatabase()
                 ? openJournal(config)
                 : new JdbiNotificationQueues(persistence.db());

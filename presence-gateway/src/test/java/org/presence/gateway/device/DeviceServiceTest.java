@@ -279,5 +279,27 @@ class DeviceServiceTest {
     public CompletionStage<Optional<ClientMapping>> find(String presenceId) {
       return CompletableFuture.completedFuture(Optional.ofNullable(mappings.get(presenceId)));
     }
+
+    @Override
+    public CompletionStage<Void> touch(String presenceId, Instant now) {
+      mappings.computeIfPresent(
+          presenceId,
+          (k, m) ->
+              m.updatedAt().isBefore(now)
+                  ? new ClientMapping(
+                      m.presenceId(),
+                      m.userSub(),
+                      m.deviceId(),
+                      m.applicationIds(),
+                      m.createdAt(),
+                      now)
+                  : m);
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletionStage<Integer> purgeUnused(Instant before, int limit) {
+      throw new UnsupportedOperationException("the sweep does not run here");
+    }
   }
 }

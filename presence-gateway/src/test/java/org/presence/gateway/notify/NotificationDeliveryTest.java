@@ -559,5 +559,10 @@ class NotificationDeliveryTest {
     public CompletionStage<List<Notification>> clear(String userSub, long appId) {
       return to.clear(userSub, appId);
     }
+
+    @Override
+    public CompletionStage<Integer> expireIdle(Instant before, int limit) {
+      return to.expireIdle(before, limit);
+    }
   }
 }

@@ -17,6 +17,8 @@ import java.util.Objects;
  * @param dbQueue database tasks that may wait for a thread before new ones are refused
  * @param updateLogMaxPerApp most updates an application's log keeps (within its hour): the log
  *     lives in memory (embedded) or in Redis, and this bounds it whatever the rate
+ * @param queueRetention how long a notification queue nothing is pushed to is kept: in Redis its
+ *     keys' expiry, set again at every push; without Redis the retention sweep's cutoff
  */
 public record StoreConfig(
     Path dataDir,
@@ -24,9 +26,24 @@ public record StoreConfig(
     RedisConfig redis,
     int dbThreads,
     int dbQueue,
-    int updateLogMaxPerApp) {
+    int updateLogMaxPerApp,
+    Duration queueRetention) {
   /** The default bound of an application's update log. */
   public static final int DEFAULT_UPDATE_LOG_MAX = 100_000;
+
+  /** The default retention of a notification queue nothing is pushed to. */
+  public static final Duration DEFAULT_QUEUE_RETENTION = Duration.ofDays(30);
+
+  /** With the default retention of idle notification queues. */
+  public StoreConfig(
+      Path dataDir,
+      DatabaseConfig database,
+      RedisConfig redis,
+      int dbThreads,
+      int dbQueue,
+      int updateLogMaxPerApp) {
+    this(dataDir, database, redis, dbThreads, dbQueue, updateLogMaxPerApp, DEFAULT_QUEUE_RETENTION);
+  }
 
   /** With the default update log bound. */
   public StoreConfig(
@@ -46,6 +63,10 @@ public record StoreConfig(
     }
     if (updateLogMaxPerApp < 1) {
       throw new IllegalArgumentException("updateLogMaxPerApp must be at least 1");
+    }
+    Objects.requireNonNull(queueRetention, "queueRetention");
+    if (queueRetention.toMillis() < 1) {
+      throw new IllegalArgumentException("queueRetention must be at least 1 ms");
     }
   }
 

@@ -75,4 +75,13 @@ public interface GrantRepository {
    * grant, or empty when the user has no such grant.
    */
   CompletionStage<Optional<Grant>> revoke(String userSub, String puid);
+
+  /**
+   * Forgets at most {@code limit} tombstones of PUIDs revoked before {@code before}, oldest first:
+   * from then on such a PUID answers {@link PuidState#UNKNOWN} instead of {@link
+   * PuidState#REVOKED}. Live grants are never touched, and a forgotten PUID never comes back (PUIDs
+   * are random and never made twice). Completes with how many it forgot; several callers at once
+   * are harmless (each row goes once).
+   */
+  CompletionStage<Integer> purgeRevoked(java.time.Instant before, int limit);
 }

@@ -261,6 +261,18 @@ public final class JdbiGrantRepository implements GrantRepository {
         });
   }
 
+  @Override
+  public CompletionStage<Integer> purgeRevoked(Instant before, int limit) {
+    return db.call(
+        h ->
+            h.createUpdate(
+                    "DELETE FROM revoked_puids WHERE puid IN (SELECT puid FROM revoked_puids"
+                        + " WHERE revoked_at < :before ORDER BY revoked_at LIMIT :n)")
+                .bind("before", Timestamps.bind(before))
+                .bind("n", limit)
+                .execute());
+  }
+
   private static Optional<Grant> findPuid(Handle h, String puid) {
     return h.createQuery("SELECT " + COLUMNS + " FROM grants WHERE puid = :p")
         .bind("p", puid)

@@ -13,7 +13,8 @@ import org.presence.protocol.model.ApplicationIds;
  * @param applicationIds the device's application ids when it tied the id, or {@code null} for every
  *     application the user granted
  * @param createdAt when the id was first tied
- * @param updatedAt when it was last tied again
+ * @param updatedAt when it was last tied again, or reported for by a push server (at most a day
+ *     late: {@link ClientMappingRepository#touch}); the retention sweep forgets a mapping by it
  */
 public record ClientMapping(
     String presenceId,

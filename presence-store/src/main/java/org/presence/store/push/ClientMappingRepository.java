@@ -1,5 +1,6 @@
 package org.presence.store.push;
 
+import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.presence.protocol.model.ApplicationIds;
@@ -22,4 +23,20 @@ public interface ClientMappingRepository {
 
   /** The mapping of {@code presenceId}, if a device tied it. */
   CompletionStage<Optional<ClientMapping>> find(String presenceId);
+
+  /**
+   * Marks {@code presenceId} as used at {@code now} (a push server reported for it), so that the
+   * retention sweep keeps it: its {@link ClientMapping#updatedAt()} becomes {@code now} unless it
+   * is already later. Nothing happens for an id no device tied.
+   */
+  CompletionStage<Void> touch(String presenceId, Instant now);
+
+  /**
+   * Forgets at most {@code limit} mappings neither tied nor {@linkplain #touch touched} since
+   * {@code before}, oldest first; completes with how many. A push server's later report for such an
+   * id is refused ({@code UNKNOWN_PRESENCE_ID}) until the device ties it again. Several callers at
+   * once are harmless (each row goes once), and a mapping tied or touched since {@code before} is
+   * never deleted, even while the sweep runs.
+   */
+  CompletionStage<Integer> purgeUnused(Instant before, int limit);
 }

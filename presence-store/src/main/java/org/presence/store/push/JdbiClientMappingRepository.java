@@ -89,6 +89,35 @@ public final class JdbiClientMappingRepository implements ClientMappingRepositor
     return db.call(h -> findIn(h, presenceId));
   }
 
+  @Override
+  public CompletionStage<Void> touch(String presenceId, Instant now) {
+    return db.call(
+        h -> {
+          h.createUpdate(
+                  "UPDATE client_mappings SET updated_at = :now"
+                      + " WHERE client_id = :c AND updated_at < :now")
+              .bind("now", Timestamps.bind(now))
+              .bind("c", presenceId)
+              .execute();
+          return null;
+        });
+  }
+
+  @Override
+  public CompletionStage<Integer> purgeUnused(Instant before, int limit) {
+    // The outer condition is checked again on each row as it is deleted: a mapping tied or
+    // touched after the inner select read it stays.
+    return db.call(
+        h ->
+            h.createUpdate(
+                    "DELETE FROM client_mappings WHERE updated_at < :before AND client_id IN"
+                        + " (SELECT client_id FROM client_mappings WHERE updated_at < :before"
+                        + " ORDER BY updated_at LIMIT :n)")
+                .bind("before", Timestamps.bind(before))
+                .bind("n", limit)
+                .execute());
+  }
+
   private static Optional<ClientMapping> findIn(Handle h, String presenceId) {
     return h.createQuery("SELECT " + COLUMNS + " FROM client_mappings WHERE client_id = :c")
         .bind("c", presenceId)

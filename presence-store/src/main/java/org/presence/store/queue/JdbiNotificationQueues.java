@@ -171,15 +171,43 @@ public final class JdbiNotificationQueues implements NotificationQueues {
             .filter(e -> !e.getValue().exists)
             .map(Map.Entry::getKey)
             .toList();
+    // When each queue was last pushed to (the retention sweep drops queues idle for long).
+    Map<Head, Instant> pushed = new HashMap<>();
+    for (int i = 0; i < heads.length; i++) {
+      pushed.merge(
+          heads[i], entries.get(i).notification().createdAt(), JdbiNotificationQueues::max);
+    }
     if (!missing.isEmpty()) {
       // A concurrent first writer of the same queue makes this fail (23505); the batch runs again.
       PreparedBatch insert =
           h.prepareBatch(
-              "INSERT INTO notification_queues (user_key, app_id, next_seq) VALUES (:u, :a, 1)");
+              "INSERT INTO notification_queues (user_key, app_id, next_seq, pushed_at)"
+                  + " VALUES (:u, :a, 1, :at)");
       for (Head m : missing) {
-        insert.bind("u", m.userKey()).bind("a", m.appId()).add();
+        insert
+            .bind("u", m.userKey())
+            .bind("a", m.appId())
+            .bind("at", Timestamps.bind(pushed.get(m)))
+            .add();
       }
       insert.execute();
+    }
+    if (missing.size() < queues.size()) {
+      PreparedBatch touch =
+          h.prepareBatch(
+              "UPDATE notification_queues SET pushed_at = :at"
+                  + " WHERE user_key = :u AND app_id = :a AND pushed_at < :at");
+      queues.forEach(
+          (q, st) -> {
+            if (st.exists) {
+              touch
+                  .bind("u", q.userKey())
+                  .bind("a", q.appId())
+                  .bind("at", Timestamps.bind(pushed.get(q)))
+                  .add();
+            }
+          });
+      touch.execute();
     }
     countQueues(h, queues);
 
@@ -455,6 +483,64 @@ public final class JdbiNotificationQueues implements NotificationQueues {
               .execute();
           return all;
         });
+  }
+
+  @Override
+  public CompletionStage<Integer> expireIdle(Instant before, int limit) {
+    return retrying(
+        h -> {
+          TreeMap<Head, QueueState> idle = new TreeMap<>();
+          h.createQuery(
+                  "SELECT user_key, app_id FROM notification_queues WHERE pushed_at < :before"
+                      + " ORDER BY pushed_at")
+              .bind("before", Timestamps.bind(before))
+              .setMaxRows(limit)
+              .map((rs, ctx) -> new Head(rs.getLong("app_id"), rs.getString("user_key")))
+              .forEach(q -> idle.put(q, new QueueState()));
+          if (idle.isEmpty()) {
+            return 0;
+          }
+          // As every writer: heads locked in order; then only those still idle go (an enqueue
+          // that locked a head first has moved its pushed_at on).
+          lockHeads(h, idle);
+          int dropped = 0;
+          Map<Long, List<String>> byApp = new TreeMap<>();
+          idle.keySet()
+              .forEach(
+                  q -> byApp.computeIfAbsent(q.appId(), a -> new ArrayList<>()).add(q.userKey()));
+          for (Map.Entry<Long, List<String>> app : byApp.entrySet()) {
+            for (List<String> chunk : chunks(app.getValue())) {
+              List<String> still =
+                  h.createQuery(
+                          "SELECT user_key FROM notification_queues WHERE app_id = :a"
+                              + " AND user_key IN (<u>) AND pushed_at < :before")
+                      .bind("a", app.getKey())
+                      .bindList("u", chunk)
+                      .bind("before", Timestamps.bind(before))
+                      .mapTo(String.class)
+                      .list();
+              if (still.isEmpty()) {
+                continue;
+              }
+              h.createUpdate("DELETE FROM notifications WHERE app_id = :a AND user_key IN (<u>)")
+                  .bind("a", app.getKey())
+                  .bindList("u", still)
+                  .execute();
+              dropped +=
+                  h.createUpdate(
+                          "DELETE FROM notification_queues WHERE app_id = :a"
+                              + " AND user_key IN (<u>)")
+                      .bind("a", app.getKey())
+                      .bindList("u", still)
+                      .execute();
+            }
+          }
+          return dropped;
+        });
+  }
+
+  private static Instant max(Instant a, Instant b) {
+    return a.isAfter(b) ? a : b;
   }
 
   // ---------------------------------------------------------------------------------------------

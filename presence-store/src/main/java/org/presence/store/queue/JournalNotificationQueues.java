@@ -704,6 +704,57 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   }
 
   @Override
+  public CompletionStage<Integer> expireIdle(Instant before, int limit) {
+    int dropped = 0;
+    CompletableFuture<Void> written = null;
+    compaction.readLock().lock();
+    try {
+      if (closing) {
+        return closedFailure().thenApply(v -> 0);
+      }
+      for (Map.Entry<String, UserQueues> e : users.entrySet()) {
+        if (dropped >= limit) {
+          break;
+        }
+        String key = e.getKey();
+        UserQueues u = e.getValue();
+        synchronized (u) {
+          for (Iterator<Map.Entry<Long, ArrayDeque<Notification>>> it =
+                  u.byApp.entrySet().iterator();
+              it.hasNext() && dropped < limit; ) {
+            Map.Entry<Long, ArrayDeque<Notification>> q = it.next();
+            Notification newest = q.getValue().peekLast();
+            if (newest != null && !newest.createdAt().isBefore(before)) {
+              continue;
+            }
+            long appId = q.getKey();
+            it.remove();
+            liveItems.addAndGet(-q.getValue().size());
+            dropped++;
+            CompletableFuture<Void> w = new CompletableFuture<>();
+            append(
+                record(
+                    CLEAR,
+                    o -> {
+                      o.writeUTF(key);
+                      o.writeLong(appId);
+                    }),
+                w);
+            written = w;
+          }
+          if (u.byApp.isEmpty()) {
+            users.remove(key, u);
+          }
+        }
+      }
+    } finally {
+      compaction.readLock().unlock();
+    }
+    int n = dropped;
+    return written == null ? CompletableFuture.completedFuture(0) : written.thenApply(v -> n);
+  }
+
+  @Override
   public CompletionStage<Boolean> claimAnswer(String id, Instant expiresAt) {
     long until = expiresAt.toEpochMilli();
     CompletableFuture<Void> written = new CompletableFuture<>();

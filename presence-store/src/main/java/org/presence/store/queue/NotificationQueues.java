@@ -94,4 +94,15 @@ public interface NotificationQueues {
 
   /** Empties the (user, app) queue (the grant was revoked); completes with what was dropped. */
   CompletionStage<List<Notification>> clear(String userSub, long appId);
+
+  /**
+   * Drops, with whatever they hold, at most {@code limit} (user, app) queues to which nothing was
+   * pushed since {@code before} (the newest item's {@link Notification#createdAt}): the queues of
+   * users who never connect again (a device that connects takes every item). Completes with how
+   * many queues it dropped; dropped items get no receipt. A queue pushed to since {@code before} is
+   * kept whole, even while the sweep runs, and several callers at once are harmless. In Redis the
+   * queues expire by themselves ({@code PEXPIRE} at every push, for the store's {@link
+   * org.presence.store.config.StoreConfig#queueRetention()}): there this does nothing.
+   */
+  CompletionStage<Integer> expireIdle(java.time.Instant before, int limit);
 }

@@ -19,6 +19,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.store.config.StoreConfig;
 import org.presence.store.error.StoreException;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
@@ -46,19 +47,21 @@ import org.presence.store.redis.SpreadCalls;
  */
 public final class RedisNotificationQueues implements NotificationQueues {
   /**
-   * The appending both enqueue scripts share: {@code push(cap, groups, a, out)} appends, for each
-   * of the first {@code groups} (queue, app set) key pairs, the group's items (ARGV from {@code a}:
-   * per group app id, item count, items) with one {@code RPUSH} (one per 1,000 items: Lua's {@code
-   * unpack} takes at most 8,000), trims a queue that went over {@code cap} with one {@code LRANGE}
-   * and one {@code LTRIM}, and adds the apps whose queue was empty before to their user's set, one
-   * {@code SADD} per set (a non-empty queue's app is there already: every script keeps the set
-   * equal to the apps with a non-empty queue). To {@code out} it adds, per item in order, the queue
-   * size after that item, the count of items it dropped and those items, as if the items had been
-   * pushed one by one. Returns the ARGV index after the groups.
+   * The appending both enqueue scripts share: {@code push(cap, ttl, groups, a, out)} appends, for
+   * each of the first {@code groups} (queue, app set) key pairs, the group's items (ARGV from
+   * {@code a}: per group app id, item count, items) with one {@code RPUSH} (one per 1,000 items:
+   * Lua's {@code unpack} takes at most 8,000), trims a queue that went over {@code cap} with one
+   * {@code LRANGE} and one {@code LTRIM}, and adds the apps whose queue was empty before to their
+   * user's set, one {@code SADD} per set (a non-empty queue's app is there already: every script
+   * keeps the set equal to the apps with a non-empty queue). Every queue pushed to and its user's
+   * set expire {@code ttl} ms later ({@code PEXPIRE}, set again at each push: the queue retention),
+   * so the queues of a user who never connects again go. To {@code out} it adds, per item in order,
+   * the queue size after that item, the count of items it dropped and those items, as if the items
+   * had been pushed one by one. Returns the ARGV index after the groups.
    */
   private static final String PUSH =
       """
-      local function push(cap, groups, a, out)
+      local function push(cap, ttl, groups, a, out)
         local added, sets = {}, {}
         for g = 1, groups do
           local q, s = KEYS[2 * g - 1], KEYS[2 * g]
@@ -77,6 +80,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
             dropped = redis.call('LRANGE', q, 0, c - cap - 1)
             redis.call('LTRIM', q, c - cap, -1)
           end
+          redis.call('PEXPIRE', q, ttl)
           if before == 0 then
             if added[s] == nil then
               added[s] = {}
@@ -101,13 +105,16 @@ public final class RedisNotificationQueues implements NotificationQueues {
         for _, s in ipairs(sets) do
           redis.call('SADD', s, unpack(added[s]))
         end
+        for g = 1, groups do
+          redis.call('PEXPIRE', KEYS[2 * g], ttl)
+        end
         return a
       end
       """;
 
   /**
-   * KEYS: per queue (queue, app set); ARGV: capacity, then per queue app id, item count, items.
-   * Returns per item, in order within each queue, as {@link #PUSH}.
+   * KEYS: per queue (queue, app set); ARGV: capacity, queue ttl (ms), then per queue app id, item
+   * count, items. Returns per item, in order within each queue, as {@link #PUSH}.
    */
   private static final String ENQUEUE =
       SpreadCalls.PROLOGUE
@@ -115,7 +122,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
           + PUSH
           + """
           local out = {}
-          push(tonumber(ARGV[1]), #KEYS / 2, 2, out)
+          push(tonumber(ARGV[1]), tonumber(ARGV[2]), #KEYS / 2, 3, out)
           return out
           """;
 
@@ -195,8 +202,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * KEYS: per group (queue, app set); ARGV: per group app id, id count, ids. Returns per group the
    * count of removed items, then the items. The removed items are usually the queue's head (the
    * oldest, delivered first): one {@code LTRIM} takes them; one other item is one {@code LREM};
-   * several others rewrite the queue ({@code DEL} and one {@code RPUSH} of what stays). The app
-   * leaves the user's set when its queue is empty.
+   * several others rewrite the queue ({@code DEL} and one {@code RPUSH} of what stays, keeping its
+   * expiry). The app leaves the user's set when its queue is empty.
    */
   private static final String REMOVE_ALL =
       SpreadCalls.PROLOGUE
@@ -231,8 +238,12 @@ public final class RedisNotificationQueues implements NotificationQueues {
           elseif #removed == 1 then
             redis.call('LREM', KEYS[g], 1, removed[1])
           else
+            local ttl = redis.call('PTTL', KEYS[g])
             redis.call('DEL', KEYS[g])
             redis.call('RPUSH', KEYS[g], unpack(kept))
+            if ttl > 0 then
+              redis.call('PEXPIRE', KEYS[g], ttl)
+            end
           end
         end
         if #kept == 0 then
@@ -260,11 +271,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * #enqueueAndWake}). KEYS: per queue (queue, app set), then per user their presence hash. ARGV:
    * capacity, queue count n, user count m, the calling node, publish ("1": publish the wake-ups;
    * else return their parts), the channel name before and after the node id, the channel name
-   * before a node id holding a brace, a message's opening and closing; then per queue as {@link
-   * #ENQUEUE}'s (app id, item count, items); then per user the parts of their delivery before and
-   * after the sessions. With n = 0 it is the lookup alone. Returns {enqueue results as {@link
-   * #PUSH}'s, {user index, count, sessions ...} per user with sessions on the calling node, the
-   * number of messages published or {node, part, ...}}.
+   * before a node id holding a brace, a message's opening and closing, the queue ttl (ms); then per
+   * queue as {@link #ENQUEUE}'s (app id, item count, items); then per user the parts of their
+   * delivery before and after the sessions. With n = 0 it is the lookup alone. Returns {enqueue
+   * results as {@link #PUSH}'s, {user index, count, sessions ...} per user with sessions on the
+   * calling node, the number of messages published or {node, part, ...}}.
    */
   private static final String ENQUEUE_WAKE =
       SpreadCalls.PROLOGUE
@@ -275,7 +286,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
       local m = tonumber(ARGV[3])
       local self = ARGV[4]
       local enq = {}
-      local u = push(tonumber(ARGV[1]), n, 11, enq) - 1
+      local u = push(tonumber(ARGV[1]), tonumber(ARGV[11]), n, 12, enq) - 1
       local own, parts, nodes = {}, {}, {}
       for j = 1, m do
         local h = redis.call('HGETALL', KEYS[2 * n + j])
@@ -350,9 +361,15 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final int ackReplicas;
   private final long ackTimeoutMillis;
   private final IntFunction<String> primaryOf;
+  private final byte[] queueTtlMs;
 
   public RedisNotificationQueues(RedisBackend backend) {
-    this(backend, backend::primaryOf);
+    this(backend, StoreConfig.DEFAULT_QUEUE_RETENTION);
+  }
+
+  /** The queues on {@code backend}, each expiring {@code queueRetention} after its last push. */
+  public RedisNotificationQueues(RedisBackend backend, java.time.Duration queueRetention) {
+    this(backend, backend::primaryOf, queueRetention);
   }
 
   /**
@@ -361,12 +378,18 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * per slot).
    */
   RedisNotificationQueues(RedisBackend backend, IntFunction<String> primaryOf) {
+    this(backend, primaryOf, StoreConfig.DEFAULT_QUEUE_RETENTION);
+  }
+
+  private RedisNotificationQueues(
+      RedisBackend backend, IntFunction<String> primaryOf, java.time.Duration queueRetention) {
     this.backend = backend;
     this.primaryOf = primaryOf;
     this.redis = backend.commands().async();
     this.keys = backend.keys();
     this.ackReplicas = backend.config().ackReplicas();
     this.ackTimeoutMillis = Math.max(1, backend.config().ackTimeout().toMillis());
+    this.queueTtlMs = bytes(Math.max(1, queueRetention.toMillis()));
     this.enqueue = new RedisScript(ENQUEUE, redis);
     this.pending = new RedisScript(PENDING, redis);
     this.pendingDeclared = new RedisScript(PENDING_DECLARED, redis);
@@ -458,10 +481,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
   /** {@link #enqueueAll} in one script call ({@link #run}). */
   private CompletionStage<List<Enqueued>> enqueueSlot(List<Entry> entries) {
     Queues q = new Queues(entries);
-    byte[][] args = new byte[1 + q.args.size()][];
+    byte[][] args = new byte[2 + q.args.size()][];
     args[0] = bytes(CAPACITY);
+    args[1] = queueTtlMs;
     for (int i = 0; i < q.args.size(); i++) {
-      args[1 + i] = q.args.get(i);
+      args[2 + i] = q.args.get(i);
     }
     String[] k = q.keys();
     return replicated(
@@ -668,7 +692,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
     Queues q = new Queues(entries);
     int n = q.count();
     String[] k = new String[2 * n + users.size()];
-    byte[][] args = new byte[10 + q.args.size() + 2 * users.size()][];
+    byte[][] args = new byte[11 + q.args.size() + 2 * users.size()][];
     args[0] = bytes(CAPACITY);
     args[1] = bytes(n);
     args[2] = bytes(users.size());
@@ -683,13 +707,14 @@ public final class RedisNotificationQueues implements NotificationQueues {
     args[7] = bytes(tagged.substring(0, tagged.indexOf("{" + marker)));
     args[8] = format.open();
     args[9] = format.close();
+    args[10] = queueTtlMs;
     for (int i = 0; i < 2 * n; i++) {
       k[i] = q.keys.get(i);
     }
     for (int i = 0; i < q.args.size(); i++) {
-      args[10 + i] = q.args.get(i);
+      args[11 + i] = q.args.get(i);
     }
-    int u = 10 + q.args.size();
+    int u = 11 + q.args.size();
     for (int j = 0; j < users.size(); j++) {
       String user = users.get(j);
       k[2 * n + j] = keys.presence(user);
@@ -1045,6 +1070,12 @@ public final class RedisNotificationQueues implements NotificationQueues {
                 redis.set(
                     keys.key("nans:" + id), bytes(1), io.lettuce.core.SetArgs.Builder.nx().px(ttl)))
         .thenApply("OK"::equals);
+  }
+
+  /** Queues expire on their own in Redis ({@code PEXPIRE} at every push). */
+  @Override
+  public CompletionStage<Integer> expireIdle(java.time.Instant before, int limit) {
+    return CompletableFuture.completedFuture(0);
   }
 
   /** Claims expire on their own in Redis. */

@@ -259,6 +259,45 @@ public abstract class PersistenceContract {
   }
 
   @Test
+  void purgeRevoked_forgetsOnlyTombstonesOlderThanTheCutoff_inBatches() {
+    Application app = register("dev", "R");
+    GrantRepository grants = persistence.grants();
+    List<Grant> revoked = new java.util.ArrayList<>();
+    for (String s : List.of("a", "b", "c")) {
+      Grant g = await(grants.grant("user-r", app.id(), s));
+      await(grants.revoke("user-r", g.puid()));
+      revoked.add(g);
+    }
+    Grant live = await(grants.grant("user-r", app.id(), "live"));
+    Grant paused = await(grants.grant("user-r", app.id(), "paused"));
+    await(grants.setEnabled("user-r", paused.puid(), false));
+    java.time.Instant now = java.time.Instant.now();
+
+    // Revoked within the retention: kept, still told apart from a PUID that never existed.
+    assertThat(await(grants.purgeRevoked(now.minus(Duration.ofHours(1)), 100))).isZero();
+    assertThat(await(grants.puidState(app.id(), revoked.get(0).puid())))
+        .isEqualTo(PuidState.REVOKED);
+
+    // Past it (a clock a day on): forgotten, at most the limit per call.
+    java.time.Instant later = now.plus(Duration.ofDays(1));
+    // (Other tests of the class may have left tombstones in the same schema.)
+    assertThat(await(grants.purgeRevoked(later, 2))).isEqualTo(2);
+    int rounds = 0;
+    while (await(grants.purgeRevoked(later, 2)) == 2) {
+      rounds++;
+    }
+    assertThat(rounds).isLessThan(100);
+    assertThat(await(grants.purgeRevoked(later, 2))).isZero();
+    for (Grant g : revoked) {
+      assertThat(await(grants.puidState(app.id(), g.puid()))).isEqualTo(PuidState.UNKNOWN);
+    }
+    assertThat(await(grants.lookup(revoked.stream().map(Grant::puid).toList()))).isEmpty();
+    // Live grants, enabled or paused, are never touched.
+    assertThat(await(grants.puidState(app.id(), live.puid()))).isEqualTo(PuidState.ACTIVE);
+    assertThat(await(grants.puidState(app.id(), paused.puid()))).isEqualTo(PuidState.PAUSED);
+  }
+
+  @Test
   void lookup_resolvesManyPuidsAtOnce() {
     Application app = register("dev", "L");
     Application other = register("dev", "M");

@@ -57,6 +57,44 @@ public abstract class ClientMappingRepositoryContract {
   }
 
   @Test
+  void purgeUnused_forgetsOnlyMappingsNeitherTiedNorTouchedSinceTheCutoff() {
+    java.time.Instant t0 = org.presence.store.jdbi.Timestamps.now();
+    await(mappings.tie("old-1", "alice", "phone", null));
+    await(mappings.tie("old-2", "alice", "laptop", null));
+    await(mappings.tie("used", "bob", "phone", null));
+    await(mappings.tie("retied", "carol", "phone", null));
+    // A day later (an injected instant): a push server reported for one id, a device tied
+    // another again.
+    java.time.Instant day = t0.plus(java.time.Duration.ofDays(1));
+    await(mappings.touch("used", day));
+    await(mappings.touch("nobody-tied-this", day));
+    assertThat(await(mappings.find("used")).orElseThrow().updatedAt()).isAfterOrEqualTo(day);
+    // A touch never moves the time back.
+    await(mappings.touch("used", t0));
+    assertThat(await(mappings.find("used")).orElseThrow().updatedAt()).isAfterOrEqualTo(day);
+
+    java.time.Instant cutoff = day.minusSeconds(1);
+    assertThat(await(mappings.purgeUnused(t0.minusSeconds(60), 10))).isZero();
+    // Tying again refreshes a mapping (to now, after that cutoff): kept.
+    await(mappings.tie("retied", "carol", "phone", null));
+    assertThat(await(mappings.purgeUnused(t0.minusSeconds(60), 10))).isZero();
+    // The oldest first, at most the limit per call.
+    // (Other tests of the class may have left mappings in the same schema.)
+    assertThat(await(mappings.purgeUnused(cutoff, 1))).isEqualTo(1);
+    while (await(mappings.purgeUnused(cutoff, 10)) == 10) {
+      // the next batch
+    }
+    // old-1, old-2 and retied (tied before the cutoff) are gone.
+    assertThat(await(mappings.find("retied"))).isEmpty();
+    assertThat(await(mappings.find("old-1"))).isEmpty();
+    assertThat(await(mappings.find("old-2"))).isEmpty();
+    assertThat(await(mappings.find("used"))).isPresent();
+    assertThat(await(mappings.purgeUnused(cutoff, 10))).isZero();
+    // A forgotten id can be tied again, by anyone.
+    assertThat(await(mappings.tie("old-1", "dave", "tablet", null)).userSub()).isEqualTo("dave");
+  }
+
+  @Test
   void tie_thenFindReturnsUserAndDevice() {
     ClientMapping m = await(mappings.tie("xpi-1", "alice", "phone", ApplicationIds.of(421, 7)));
     assertThat(m.userSub()).isEqualTo("alice");

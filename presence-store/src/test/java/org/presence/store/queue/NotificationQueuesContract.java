@@ -74,6 +74,69 @@ public abstract class NotificationQueuesContract {
     return "user-" + UUID.randomUUID();
   }
 
+  /** {@link #note} as stored at {@code at}. */
+  protected static Notification noteAt(long appId, String message, Instant at) {
+    Notification n = note(appId, message);
+    return new Notification(
+        n.id(),
+        n.appId(),
+        n.puid(),
+        n.source(),
+        n.message(),
+        n.action(),
+        at,
+        at.plusSeconds(60),
+        n.receipts());
+  }
+
+  /** Whether queues expire by themselves (Redis) instead of through {@link #expireIdle}. */
+  protected boolean expiresByItself() {
+    return false;
+  }
+
+  @Test
+  void expireIdle_dropsOnlyQueuesNothingWasPushedToSinceTheCutoff() {
+    org.junit.jupiter.api.Assumptions.assumeFalse(expiresByItself(), "Redis: PEXPIRE");
+    String idle = user();
+    String busy = user();
+    String gone = user();
+    Instant longAgo = NOW.minus(java.time.Duration.ofDays(40));
+    Instant cutoff = NOW.minus(java.time.Duration.ofDays(30));
+    // idle: two old items in app 31 and one in app 32; busy: an old item, then a recent one.
+    await(queues.enqueue(idle, noteAt(31, "old-1", longAgo)));
+    await(queues.enqueue(idle, noteAt(31, "old-2", longAgo.plusSeconds(1))));
+    await(queues.enqueue(idle, noteAt(32, "old-3", longAgo)));
+    await(queues.enqueue(busy, noteAt(31, "old-4", longAgo)));
+    await(queues.enqueue(busy, noteAt(31, "new", NOW)));
+    // gone: an old queue that was then read and emptied (its head, if any, is still idle).
+    Notification read = noteAt(33, "read", longAgo);
+    await(queues.enqueue(gone, read));
+    await(queues.remove(gone, Map.of(33L, List.of(read.id()))));
+
+    int first = await(queues.expireIdle(cutoff, 1));
+    assertThat(first).isEqualTo(1);
+    int rest = await(queues.expireIdle(cutoff, 100));
+    assertThat(await(queues.pending(idle))).isEmpty();
+    assertThat(await(queues.withItems(List.of(idle, busy, gone)))).containsExactly(busy);
+    assertThat(await(queues.pending(busy)))
+        .extracting(Notification::message)
+        .containsExactly("old-4", "new");
+    assertThat(first + rest).isBetween(2, 3); // the two idle queues, and gone's empty head if kept
+    assertThat(await(queues.expireIdle(cutoff, 100))).isZero();
+
+    // A queue emptied by the sweep takes new items as a new one.
+    await(queues.enqueue(idle, note(31, "back")));
+    assertThat(await(queues.pending(idle)))
+        .extracting(Notification::message)
+        .containsExactly("back");
+    // What the sweep did is kept across a restart.
+    reopen();
+    assertThat(await(queues.pending(idle)))
+        .extracting(Notification::message)
+        .containsExactly("back");
+    assertThat(await(queues.size(busy, 31))).isEqualTo(2);
+  }
+
   @Test
   void enqueue_returnsQueueSizeAndKeepsOrder() {
     String u = user();
