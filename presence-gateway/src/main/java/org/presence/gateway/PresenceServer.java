@@ -17,6 +17,7 @@ import org.presence.gateway.apps.AppFeatures;
 import org.presence.gateway.bootstrap.EventLoops;
 import org.presence.gateway.bootstrap.GatewayInitializer;
 import org.presence.gateway.cluster.NodeLiveness;
+import org.presence.gateway.cluster.RetentionSweep;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.connection.AddressCaps;
 import org.presence.gateway.connection.Connections;
@@ -87,6 +88,7 @@ public final class PresenceServer implements AutoCloseable {
   private final Channel adminChannel;
   private final InetSocketAddress address;
   private volatile XmppServer xmpp;
+  private volatile RetentionSweep retention;
   private volatile NodeTls tls;
   private volatile Tracing tracing = Tracing.off();
   private volatile HttpRoutes gatewayRoutes;
@@ -170,6 +172,7 @@ public final class PresenceServer implements AutoCloseable {
       node.queryApi();
       node.demoPages();
       node.liveness();
+      node.retention();
       node.adminApi();
       extraRoutes.accept(node.routes);
       node.router();
@@ -213,6 +216,7 @@ public final class PresenceServer implements AutoCloseable {
     private XmppWebSocket xmppWebSocket;
     private DemoApp demo;
     private NodeLiveness liveness;
+    private RetentionSweep retention;
     private AdminApi adminApi;
     private HttpRouter router;
     private EventLoops loops;
@@ -416,6 +420,10 @@ public final class PresenceServer implements AutoCloseable {
       }
     }
 
+    void retention() {
+      retention = RetentionSweep.start(config.retention(), config.nodeId(), store, metrics);
+    }
+
     void liveness() {
       liveness =
           NodeLiveness.start(
@@ -582,6 +590,7 @@ public final class PresenceServer implements AutoCloseable {
               server,
               admin);
       node.xmpp = xmpp;
+      node.retention = retention;
       node.tls = tls;
       node.tracing = tracing;
       node.gatewayRoutes = router.routes();
@@ -617,6 +626,9 @@ public final class PresenceServer implements AutoCloseable {
       tracing.close();
       if (appFeatures != null) {
         appFeatures.close();
+      }
+      if (retention != null) {
+        retention.close();
       }
       if (liveness != null) {
         liveness.close();
@@ -853,6 +865,7 @@ public final class PresenceServer implements AutoCloseable {
     }
     // After the sockets are gone: devices still in their grace period are released now (or, in a
     // cluster, left to the survivors once this node's lease runs out).
+    retention.close();
     liveness.close();
     notifications.close();
     device.close();

@@ -332,7 +332,8 @@ public final class ConfigLoader {
     Path dataDir = Path.of(get("data-dir", config::getString, "presence-data"));
     GatewayConfig gateway = gateway();
     LimitsConfig limits = limits();
-    StoreConfig store = store(dataDir);
+    RetentionConfig retention = retention();
+    StoreConfig store = store(dataDir, retention);
     boolean loopbackListen = loopbackOnly(gateway.host());
     IdentityConfig identity = identity(store, loopbackListen);
     boolean provider = !identity.jwksUrl().isEmpty() || !identity.jwksFile().isEmpty();
@@ -382,7 +383,32 @@ public final class ConfigLoader {
             positiveDouble("settings.rate"),
             positive("settings.burst"),
             positiveDouble("settings.read-rate"),
-            positive("settings.read-burst")));
+            positive("settings.read-burst")),
+        retention);
+  }
+
+  /** {@code retention.*}: each retention at least its floor (see presence-defaults.conf). */
+  private RetentionConfig retention() {
+    RetentionConfig r =
+        new RetentionConfig(
+            atLeast("retention.revoked-puids", Duration.ofDays(1)),
+            atLeast("retention.client-mappings", Duration.ofDays(2)),
+            atLeast("retention.notification-queues", Duration.ofHours(1)),
+            positiveDuration("retention.sweep-interval"),
+            atMost(
+                positive("retention.sweep-batch"), "retention.sweep-batch", MAX_RETENTION_BATCH));
+    return r;
+  }
+
+  /** A duration of at least {@code floor}, named in the problem line ({@code 1d}, {@code 1h}). */
+  private Duration atLeast(String path, Duration floor) {
+    Duration d = duration(path);
+    if (d.compareTo(floor) < 0) {
+      String f = floor.toDays() > 0 ? floor.toDays() + "d" : floor.toHours() + "h";
+      problem(path, "must be at least " + f);
+      return floor;
+    }
+    return d;
   }
 
   private String nodeId() {
@@ -438,8 +464,11 @@ public final class ConfigLoader {
         bytes("limits.max-frame-bytes"));
   }
 
-  /** {@code store.*} (and {@code updates.log-max-per-app}, which the store enforces). */
-  private StoreConfig store(Path dataDir) {
+  /**
+   * {@code store.*} (and {@code updates.log-max-per-app} and {@code retention.notification-queues},
+   * which the store enforces).
+   */
+  private StoreConfig store(Path dataDir, RetentionConfig retention) {
     String dbUrl = databaseUrl();
     String redisUrl = redisUrl();
     int ackReplicas = nonNegative("store.redis.ack-replicas");
@@ -477,7 +506,8 @@ public final class ConfigLoader {
             get("store.redis.decide-on-node", config::getBoolean, true)),
         Math.max(1, atMost(positive("store.database.threads"), "store.database.threads", 1024)),
         Math.max(1, atMost(positive("store.database.queue"), "store.database.queue", 1_000_000)),
-        Math.max(1, positive("updates.log-max-per-app")));
+        Math.max(1, positive("updates.log-max-per-app")),
+        retention.notificationQueues());
   }
 
   /** The pool waits at least 250 ms for a connection (HikariCP's least). */
@@ -1206,6 +1236,9 @@ public final class ConfigLoader {
     }
     return v;
   }
+
+  /** Most rows in one delete of the retention sweep. */
+  private static final int MAX_RETENTION_BATCH = 10_000;
 
   /** Most users in one page of the presence sweep (one script call: Redis runs nothing else). */
   static final int MAX_SWEEP_BATCH = 10_000;

@@ -33,6 +33,7 @@ import org.presence.store.config.StoreConfig;
  * @param tls TLS at the node's gateway and admin ports
  * @param otel OpenTelemetry trace export
  * @param settings the rate limit of changes of users' settings
+ * @param retention how long data of users and devices that never come back is kept
  */
 public record PresenceConfig(
     String nodeId,
@@ -59,7 +60,8 @@ public record PresenceConfig(
     PairingConfig pairing,
     TlsConfig tls,
     OtelConfig otel,
-    SettingsConfig settings) {
+    SettingsConfig settings,
+    RetentionConfig retention) {
 
   /** Whether this node runs the embedded default: no PostgreSQL and no Redis. */
   public boolean embedded() {

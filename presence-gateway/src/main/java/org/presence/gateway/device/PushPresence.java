@@ -25,6 +25,13 @@ final class PushPresence {
    */
   static final String PUSHED = "~push";
 
+  /**
+   * A report marks its mapping used ({@link ClientMappingRepository#touch}) when the mapping was
+   * last tied or marked longer ago than this, so that the retention sweep keeps the ids push
+   * servers still report for, at one write per id a day at most.
+   */
+  static final java.time.Duration TOUCH_EVERY = java.time.Duration.ofDays(1);
+
   private final ClientMappingRepository mappings;
   private final PresenceStateStore state;
   private final PresenceEvents changes;
@@ -60,7 +67,8 @@ final class PushPresence {
    * the id, with the same semantics as a status update on the socket (no custom message). It is
    * kept as a device of its own ({@code <device>~push}), aggregated with the user's sockets like
    * any device, and stays until the push server reports another status. Fails with {@code
-   * UNKNOWN_PRESENCE_ID} for an id no device tied.
+   * UNKNOWN_PRESENCE_ID} for an id no device tied. A report marks the mapping used (at most once a
+   * day, {@link #TOUCH_EVERY}), so that the retention sweep keeps it.
    */
   CompletionStage<Void> status(String presenceId, PresenceStatus status) {
     return mappings
@@ -72,20 +80,30 @@ final class PushPresence {
               }
               var m = found.get();
               long now = clock.millis();
-              return messages
-                  .apply(m.userSub())
-                  .thenCompose(
-                      mine ->
-                          state.update(
-                              m.userSub(),
-                              m.deviceId() + PUSHED,
-                              null,
-                              status,
-                              null,
-                              m.applicationIds(),
-                              mine,
-                              now))
-                  .thenAccept(u -> changes.publish(m.userSub(), u, now));
+              java.time.Instant at = java.time.Instant.ofEpochMilli(now);
+              CompletionStage<Void> touched =
+                  m.updatedAt().isAfter(at.minus(TOUCH_EVERY))
+                      ? java.util.concurrent.CompletableFuture.completedFuture(null)
+                      : mappings.touch(presenceId, at);
+              return touched.thenCompose(t -> report(m, status, now));
             });
+  }
+
+  private CompletionStage<Void> report(
+      org.presence.store.push.ClientMapping m, PresenceStatus status, long now) {
+    return messages
+        .apply(m.userSub())
+        .thenCompose(
+            mine ->
+                state.update(
+                    m.userSub(),
+                    m.deviceId() + PUSHED,
+                    null,
+                    status,
+                    null,
+                    m.applicationIds(),
+                    mine,
+                    now))
+        .thenAccept(u -> changes.publish(m.userSub(), u, now));
   }
 }

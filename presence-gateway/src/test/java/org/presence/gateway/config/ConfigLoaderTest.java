@@ -65,6 +65,44 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_retention_defaultsAndFloors() {
+    PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
+    assertThat(c.retention())
+        .isEqualTo(
+            new RetentionConfig(
+                java.time.Duration.ofDays(90),
+                java.time.Duration.ofDays(90),
+                java.time.Duration.ofDays(30),
+                java.time.Duration.ofHours(1),
+                1000));
+    assertThat(c.store().queueRetention()).isEqualTo(java.time.Duration.ofDays(30));
+    PresenceConfig set =
+        ConfigLoader.load(null, Map.of(), Map.of("retention.notification-queues", "7d"));
+    assertThat(set.store().queueRetention()).isEqualTo(java.time.Duration.ofDays(7));
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    null,
+                    Map.of(),
+                    Map.of(
+                        "retention.revoked-puids", "12h",
+                        "retention.client-mappings", "1d",
+                        "retention.notification-queues", "30m",
+                        "retention.sweep-interval", "0s",
+                        "retention.sweep-batch", "10001")))
+        .isInstanceOfSatisfying(
+            InvalidConfigException.class,
+            e ->
+                assertThat(e.problems())
+                    .contains(
+                        "retention.revoked-puids: must be at least 1d",
+                        "retention.client-mappings: must be at least 2d",
+                        "retention.notification-queues: must be at least 1h")
+                    .anyMatch(p -> p.startsWith("retention.sweep-interval: "))
+                    .anyMatch(p -> p.startsWith("retention.sweep-batch: ")));
+  }
+
+  @Test
   void fromEnv_mapsDoubleUnderscoresToDotsAndSinglesToDashes() {
     assertThat(ConfigLoader.fromEnv(Map.of("PRESENCE__STORE__REDIS__KEY_PREFIX", "x:")))
         .containsEntry("store.redis.key-prefix", "x:");

@@ -72,6 +72,51 @@ class PushPresenceTest {
   }
 
   @Test
+  void report_marksTheMappingUsed_atMostOnceADay_soTheRetentionSweepKeepsIt() {
+    JdbiClientMappingRepository mappings = new JdbiClientMappingRepository(persistence.db());
+    java.util.concurrent.atomic.AtomicReference<java.time.Instant> now =
+        new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.now());
+    Clock clock =
+        new Clock() {
+          @Override
+          public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+          }
+
+          @Override
+          public Clock withZone(java.time.ZoneId zone) {
+            return this;
+          }
+
+          @Override
+          public java.time.Instant instant() {
+            return now.get();
+          }
+        };
+    PushPresence reported =
+        new PushPresence(
+            mappings, state, this::record, user -> CompletableFuture.completedFuture(null), clock);
+    join(reported.register("bob", "phone", null, "xpi-9"));
+    java.time.Instant tied = join(mappings.find("xpi-9")).orElseThrow().updatedAt();
+
+    // Within a day of the tie: no write.
+    now.set(tied.plus(java.time.Duration.ofHours(23)));
+    join(reported.status("xpi-9", PresenceStatus.ONLINE));
+    assertThat(join(mappings.find("xpi-9")).orElseThrow().updatedAt()).isEqualTo(tied);
+
+    // Sixty days on, the device never tied it again, but its push server reports: marked used.
+    java.time.Instant later = tied.plus(java.time.Duration.ofDays(60));
+    now.set(later);
+    join(reported.status("xpi-9", PresenceStatus.AWAY));
+    assertThat(join(mappings.find("xpi-9")).orElseThrow().updatedAt())
+        .isEqualTo(later.truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+    // A sweep forgetting what was unused for 30 days keeps it.
+    assertThat(join(mappings.purgeUnused(later.minus(java.time.Duration.ofDays(30)), 100)))
+        .isZero();
+    assertThat(join(mappings.find("xpi-9"))).isPresent();
+  }
+
+  @Test
   void unknownId_thenUnknownPresenceId_andNothingStored() {
     assertThat(failure(push.status("xpi-2", PresenceStatus.ONLINE)))
         .isEqualTo(ErrorCode.UNKNOWN_PRESENCE_ID);

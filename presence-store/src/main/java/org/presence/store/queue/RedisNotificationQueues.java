@@ -105,8 +105,13 @@ public final class RedisNotificationQueues implements NotificationQueues {
         for _, s in ipairs(sets) do
           redis.call('SADD', s, unpack(added[s]))
         end
+        local expiring = {}
         for g = 1, groups do
-          redis.call('PEXPIRE', KEYS[2 * g], ttl)
+          local s = KEYS[2 * g]
+          if expiring[s] == nil then
+            expiring[s] = true
+            redis.call('PEXPIRE', s, ttl)
+          end
         end
         return a
       end

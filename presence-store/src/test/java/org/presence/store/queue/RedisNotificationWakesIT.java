@@ -224,9 +224,19 @@ class RedisNotificationWakesIT {
     }
     assertThat(woken).isEqualTo(remote);
 
-    // What Redis ran: per item an RPUSH and an SADD, per recipient an HGETALL inside the script.
+    // What Redis ran: per item an RPUSH and an SADD, per recipient an HGETALL inside the script;
+    // per queue and per user's set a PEXPIRE (the queue retention, set again at every push).
     long scripts = d.getOrDefault("evalsha", 0L) + d.getOrDefault("eval", 0L);
     assertThat(d).containsEntry("rpush", 10L).containsEntry("sadd", 10L);
+    assertThat(d).containsEntry("pexpire", 20L);
+    for (NotificationQueues.Entry e : batch) {
+      String userKey = UserKeys.of(e.userSub());
+      long ttl = StoreConfig.DEFAULT_QUEUE_RETENTION.toMillis();
+      assertThat(join(redis.commands().async().pttl(redis.keys().user("nq", userKey) + ":" + APP)))
+          .isBetween(ttl - 60_000, ttl);
+      assertThat(join(redis.commands().async().pttl(redis.keys().user("nqa", userKey))))
+          .isBetween(ttl - 60_000, ttl);
+    }
     assertThat(d).containsEntry("hgetall", 10L);
     if (cluster()) {
       // One call per primary holding queue slots of the batch, then one per primary holding
@@ -256,14 +266,14 @@ class RedisNotificationWakesIT {
       assertThat(queueSlots.size() + presenceSlots.size()).isLessThan(20);
       assertThat(scripts).isEqualTo(queueSlots.size() + presenceSlots.size());
       assertThat(d.getOrDefault("exists", 0L)).isEqualTo(checks);
-      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall", "exists");
+      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall", "exists", "pexpire");
     } else {
       // One call for the whole batch; the old path made 12 (the enqueue script, 10 HGETALL, 1
-      // PUBLISH), the same 32 commands in all.
+      // PUBLISH), the same 32 commands in all (before the 20 PEXPIRE).
       assertThat(scripts).isEqualTo(1);
       assertThat(d).containsEntry("publish", 1L);
-      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall", "publish");
-      assertThat(d.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(32);
+      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall", "publish", "pexpire");
+      assertThat(d.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(52);
     }
   }
 
@@ -304,10 +314,11 @@ class RedisNotificationWakesIT {
         .containsExactly(1, 1, 2, 3);
     Map<String, Long> stored = delta(before, calls());
     assertThat(stored)
-        .containsOnlyKeys("evalsha", "rpush", "sadd")
+        .containsOnlyKeys("evalsha", "rpush", "sadd", "pexpire")
         .containsEntry("evalsha", 1L)
         .containsEntry("rpush", 2L)
-        .containsEntry("sadd", 1L);
+        .containsEntry("sadd", 1L)
+        .containsEntry("pexpire", 3L); // two queues and their user's set, once
 
     before = calls();
     List<String> ids = items.stream().map(Notification::id).toList();
