@@ -109,6 +109,74 @@ public final class Utf8 {
     return -1;
   }
 
+  /**
+   * What {@link #checkFragment} returns before a message's first fragment and after a fragment that
+   * ends between two sequences: nothing carried.
+   */
+  public static final int NO_CARRY = 0;
+
+  /** What {@link #checkFragment} returns once the bytes of a message are not UTF-8. */
+  public static final int INVALID = -1;
+
+  /**
+   * Checks the {@code length} bytes of {@code buf} from {@code index} as the next fragment of one
+   * text message split over frames (RFC 6455 §5.4), where a sequence may start in one fragment and
+   * end in the next. {@code carry} is what the previous fragment returned ({@link #NO_CARRY} for
+   * the first); the result is what this one leaves for the next (the one to three bytes of a
+   * sequence it ends inside, packed in an int), {@link #NO_CARRY}, or {@link #INVALID} as soon as
+   * the bytes so far cannot be the start of well-formed UTF-8. A message whose last fragment
+   * returns anything but {@link #NO_CARRY} is not UTF-8 (it ends inside a sequence). Allocates
+   * nothing; the buffer's indexes are not used or moved.
+   */
+  public static int checkFragment(int carry, ByteBuf buf, int index, int length) {
+    if (carry == INVALID) {
+      return INVALID;
+    }
+    int i = index;
+    int to = index + length;
+    int held = carry >>> 24;
+    if (held > 0) {
+      // Complete the sequence the previous fragment cut, with this one's first bytes.
+      int b1 = (carry >>> 16) & 0xFF;
+      int b2 = held > 1 ? (carry >>> 8) & 0xFF : at(buf, i++, to);
+      int b3 = held > 2 ? carry & 0xFF : at(buf, i++, to);
+      int b4 = at(buf, i, to);
+      int n = sequence(b1, b2, b3, b4);
+      if (n == 0) {
+        return cut(b1, b2, b3, to - index + held);
+      }
+      i = index + n - held;
+    }
+    int at = invalidAt(buf, i, to - i);
+    if (at < 0) {
+      return NO_CARRY;
+    }
+    return cut(at(buf, at, to), at(buf, at + 1, to), at(buf, at + 2, to), to - at);
+  }
+
+  /**
+   * The carry for the {@code n} bytes {@code b1}, {@code b2}, {@code b3} (-1 past the input) that
+   * end a fragment, when they are fewer than a whole sequence and begin a well-formed one; {@link
+   * #INVALID} otherwise (more bytes cannot make them well-formed).
+   */
+  private static int cut(int b1, int b2, int b3, int n) {
+    if (n > 3 || b1 < 0xC2 || b1 > 0xF4) {
+      return INVALID;
+    }
+    int whole = b1 < 0xE0 ? 2 : b1 < 0xF0 ? 3 : 4;
+    if (n >= whole) {
+      return INVALID;
+    }
+    if (n >= 2) {
+      int low = b1 == 0xE0 ? 0xA0 : b1 == 0xF0 ? 0x90 : 0x80;
+      int high = b1 == 0xED ? 0x9F : b1 == 0xF4 ? 0x8F : 0xBF;
+      if (b2 < low || b2 > high || (n == 3 && !continues(b3))) {
+        return INVALID;
+      }
+    }
+    return n << 24 | b1 << 16 | (n >= 2 ? b2 << 8 : 0) | (n == 3 ? b3 : 0);
+  }
+
   /** Whether the readable bytes of {@code buf} are well-formed UTF-8. */
   public static boolean isValid(ByteBuf buf) {
     return invalidAt(buf, buf.readerIndex(), buf.readableBytes()) < 0;

@@ -343,4 +343,165 @@ class Utf8Test {
       }
     }
   }
+
+  /**
+   * Whether the first {@code length} bytes of {@code b}, cut into fragments after each byte whose
+   * bit is set in {@code cuts} (bit k: after byte k), pass {@link Utf8#checkFragment} fragment by
+   * fragment; an empty fragment is put in after byte k too when bit k of {@code empties} is set.
+   */
+  private static boolean fragmentsValid(ByteBuf buf, int length, int cuts, int empties) {
+    int carry = Utf8.NO_CARRY;
+    int from = 0;
+    for (int k = 0; k < length - 1; k++) {
+      if ((cuts & 1 << k) != 0) {
+        carry = Utf8.checkFragment(carry, buf, from, k + 1 - from);
+        from = k + 1;
+      }
+      if ((empties & 1 << k) != 0) {
+        carry = Utf8.checkFragment(carry, buf, from, 0);
+      }
+    }
+    carry = Utf8.checkFragment(carry, buf, from, length - from);
+    return carry == Utf8.NO_CARRY;
+  }
+
+  @Test
+  void checkFragment_agreesWithTheWholeMessage_whereverItIsCut() {
+    int[] tails = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC3, 0xF0, 0xFF};
+    byte[] b = new byte[4];
+    ByteBuf buf = Unpooled.wrappedBuffer(b);
+    for (int b1 = 0; b1 < 256; b1++) {
+      for (int b2 : tails) {
+        for (int b3 : tails) {
+          for (int b4 : tails) {
+            b[0] = (byte) b1;
+            b[1] = (byte) b2;
+            b[2] = (byte) b3;
+            b[3] = (byte) b4;
+            for (int length = 1; length <= 4; length++) {
+              boolean whole = Utf8.isValid(b, 0, length);
+              for (int cuts = 0; cuts < 1 << (length - 1); cuts++) {
+                boolean split = fragmentsValid(buf, length, cuts, cuts == 0 ? 0 : ~cuts);
+                if (split != whole) {
+                  throw new AssertionError(
+                      "bytes "
+                          + HexFormat.ofDelimiter(" ").formatHex(b, 0, length)
+                          + " cut "
+                          + Integer.toBinaryString(cuts)
+                          + ": whole "
+                          + whole
+                          + ", fragments "
+                          + split);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void checkFragment_agreesWithTheWholeMessage_onRandomTextCutAnywhere() {
+    long seed = System.nanoTime();
+    Random r = new Random(seed);
+    byte[][] pieces = {
+      "abcdefghij".getBytes(StandardCharsets.UTF_8),
+      "é".getBytes(StandardCharsets.UTF_8),
+      "€".getBytes(StandardCharsets.UTF_8),
+      "😀".getBytes(StandardCharsets.UTF_8)
+    };
+    byte[] b = new byte[31];
+    // A direct buffer the leak detector does not track (paranoid, it records every read).
+    ByteBuf direct = Unpooled.wrappedBuffer(ByteBuffer.allocateDirect(b.length));
+    try {
+      for (int round = 0; round < 50_000; round++) {
+        int length = 0;
+        int wanted = 1 + r.nextInt(b.length - 10);
+        while (length < wanted) {
+          if (r.nextInt(30) == 0) {
+            b[length++] = (byte) r.nextInt(256);
+          } else {
+            byte[] piece = pieces[r.nextInt(pieces.length)];
+            System.arraycopy(piece, 0, b, length, piece.length);
+            length += piece.length;
+          }
+        }
+        boolean whole = Utf8.isValid(b, 0, length);
+        int cuts = r.nextInt();
+        direct.clear().writeBytes(b, 0, length);
+        ByteBuf heap = Unpooled.wrappedBuffer(b);
+        if (fragmentsValid(heap, length, cuts, 0) != whole
+            || fragmentsValid(direct, length, cuts, r.nextInt()) != whole) {
+          throw new AssertionError(
+              "seed "
+                  + seed
+                  + ": bytes "
+                  + HexFormat.ofDelimiter(" ").formatHex(b, 0, length)
+                  + " cut "
+                  + Integer.toBinaryString(cuts)
+                  + ": whole "
+                  + whole);
+        }
+      }
+    } finally {
+      direct.release();
+    }
+  }
+
+  /**
+   * Whether the JDK's decoder, told more input may follow, finds the first {@code length} bytes
+   * ill-formed already: it does as soon as no further byte can make them well-formed (E0 80, F4 90,
+   * and here ED A0 too), which is when {@link Utf8#checkFragment} must say {@link Utf8#INVALID}.
+   */
+  private static boolean jdkRefusesSoFar(byte[] b, int length) {
+    JDK.reset();
+    OUT.clear();
+    if (JDK.decode(ByteBuffer.wrap(b, 0, length), OUT, false).isError()) {
+      return true;
+    }
+    // The JDK looks for a surrogate only once it has three bytes; ED A0..BF starts nothing else.
+    int last = length - 1;
+    return last > 0 && (b[last - 1] & 0xFF) == 0xED && (b[last] & 0xFF) >= 0xA0;
+  }
+
+  @Test
+  void checkFragment_isInvalid_asSoonAsNoFurtherByteCanMakeTheTextWellFormed() {
+    int[] tails = {0x00, 0x41, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC3, 0xED, 0xF0, 0xFF};
+    byte[] b = new byte[3];
+    ByteBuf buf = Unpooled.wrappedBuffer(b);
+    for (int b1 = 0; b1 < 256; b1++) {
+      for (int b2 : tails) {
+        for (int b3 : tails) {
+          b[0] = (byte) b1;
+          b[1] = (byte) b2;
+          b[2] = (byte) b3;
+          // One byte per fragment: after each, INVALID exactly when the JDK refuses the bytes.
+          int carry = Utf8.NO_CARRY;
+          for (int n = 1; n <= 3; n++) {
+            carry = Utf8.checkFragment(carry, buf, n - 1, 1);
+            assertThat(carry == Utf8.INVALID)
+                .as("%s", HexFormat.ofDelimiter(" ").formatHex(b, 0, n))
+                .isEqualTo(jdkRefusesSoFar(b, n));
+          }
+          // And the same bytes as one fragment.
+          assertThat(Utf8.checkFragment(Utf8.NO_CARRY, buf, 0, 3) == Utf8.INVALID)
+              .as("%s whole", HexFormat.ofDelimiter(" ").formatHex(b))
+              .isEqualTo(jdkRefusesSoFar(b, 3));
+        }
+      }
+    }
+  }
+
+  @Test
+  void checkFragment_staysInvalid_onceInvalid() {
+    ByteBuf good = Unpooled.wrappedBuffer("abc".getBytes(StandardCharsets.US_ASCII));
+    assertThat(Utf8.checkFragment(Utf8.INVALID, good, 0, 3)).isEqualTo(Utf8.INVALID);
+    ByteBuf bad = Unpooled.wrappedBuffer(hex("c3 28"));
+    assertThat(Utf8.checkFragment(Utf8.NO_CARRY, bad, 0, 2)).isEqualTo(Utf8.INVALID);
+    // C3 alone may go on in the next fragment; 28 there cannot continue it.
+    int carry = Utf8.checkFragment(Utf8.NO_CARRY, bad, 0, 1);
+    assertThat(carry).isNotIn(Utf8.NO_CARRY, Utf8.INVALID);
+    assertThat(Utf8.checkFragment(carry, bad, 1, 1)).isEqualTo(Utf8.INVALID);
+  }
 }
