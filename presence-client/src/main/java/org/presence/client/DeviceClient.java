@@ -459,12 +459,15 @@ public final class DeviceClient implements AutoCloseable {
 
   /**
    * The errno a close code stands for when no error frame came before it (docs/errors.md): 1001 is
-   * −3 (draining), {@code 4000 + |errno|} the errno, negative for 4001–4029 (the session errnos run
-   * from −1 to −29), positive above; anything else none.
+   * −3 (draining), 1007 −13 (text not UTF-8), {@code 4000 + |errno|} the errno, negative for
+   * 4001–4029 (the session errnos run from −1 to −29), positive above; anything else none.
    */
   static int closeErrno(int code) {
     if (code == 1001) {
       return -3;
+    }
+    if (code == 1007) {
+      return -13;
     }
     if (code > 4000 && code < 4030) {
       return -(code - 4000);

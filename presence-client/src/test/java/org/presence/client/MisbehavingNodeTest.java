@@ -213,6 +213,7 @@ class MisbehavingNodeTest {
   @Test
   void device_closeCodeWithoutAnErrorFrame_isReadAsItsErrno_4002StopsTheClient() throws Exception {
     assertThat(DeviceClient.closeErrno(1001)).isEqualTo(-3);
+    assertThat(DeviceClient.closeErrno(1007)).isEqualTo(-13);
     assertThat(DeviceClient.closeErrno(4012)).isEqualTo(-12);
     assertThat(DeviceClient.closeErrno(4034)).isEqualTo(34);
     assertThat(DeviceClient.closeErrno(1000)).isEqualTo(PresenceException.NO_ERRNO);

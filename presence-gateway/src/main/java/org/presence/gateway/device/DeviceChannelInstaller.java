@@ -142,11 +142,13 @@ public final class DeviceChannelInstaller implements WebSocketEndpoint {
   }
 
   /**
-   * The device codec answers a text frame that is not valid UTF-8 with {@code MALFORMED_JSON} (10)
-   * like any other malformed frame, so Netty's separate check (which would fail the connection) is
-   * not installed. The codec runs a check as strict as Netty's ({@link
-   * org.presence.protocol.json.Utf8}) before parsing: Jackson alone decodes overlong forms, encoded
-   * surrogates and code points above U+10FFFF, which is how such frames once got through.
+   * The device codec checks every text frame's bytes before parsing them ({@link
+   * org.presence.protocol.json.Utf8}, as strict as Netty's check: Jackson alone decodes overlong
+   * forms, encoded surrogates and code points above U+10FFFF), eight ASCII bytes per step, and
+   * fails the connection with {@code INVALID_UTF8} (error frame, then close 1007: RFC 6455 §8.1)
+   * after the answers still due; {@link DeviceSessionHandler} checks the fragments of a (refused)
+   * fragmented message the same way. So Netty's separate check, a handler per socket that reads a
+   * byte at a time, is not installed.
    */
   @Override
   public boolean validatesUtf8() {

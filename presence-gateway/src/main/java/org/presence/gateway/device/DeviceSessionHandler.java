@@ -8,6 +8,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
@@ -33,6 +34,7 @@ import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Ack;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.json.Utf8;
 import org.presence.store.queue.Notification;
 
 /**
@@ -92,6 +94,15 @@ final class DeviceSessionHandler extends Backpressure
   private final SessionDriver driver;
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> connectTimer;
+
+  /** {@link #fragmented} outside a fragmented text message. */
+  private static final int NOT_FRAGMENTED = Integer.MIN_VALUE;
+
+  /**
+   * Within a fragmented text message (refused, but checked as UTF-8): what its last fragment left
+   * of a sequence it cut ({@link Utf8#checkFragment}); {@link #NOT_FRAGMENTED} otherwise.
+   */
+  private int fragmented = NOT_FRAGMENTED;
 
   /** The frame decoder once this handler took the {@code wsdecoder}'s place, else null. */
   private Frames frames;
@@ -288,21 +299,49 @@ final class DeviceSessionHandler extends Backpressure
       } else if (frame instanceof TextWebSocketFrame) {
         driver.node().framesIn().inc();
         if (!frame.isFinalFragment()) {
-          driver.onBadFrame(FRAGMENTED, now);
+          fragmented = Utf8.NO_CARRY;
+          if (fragmentIsUtf8(frame, now)) {
+            driver.onBadFrame(FRAGMENTED, now);
+          }
         } else {
           decode(frame.content(), now);
+        }
+      } else if (frame instanceof ContinuationWebSocketFrame) {
+        if (fragmented != NOT_FRAGMENTED) {
+          fragmentIsUtf8(frame, now);
         }
       } else if (frame instanceof BinaryWebSocketFrame) {
         driver.node().framesIn().inc();
         driver.onBadFrame(NON_TEXT, now);
       }
-      // A pong (the answer to the node's keepalive) only proves the peer alive; continuations
-      // belong to a fragmented message whose first frame was already refused.
+      // A pong (the answer to the node's keepalive) only proves the peer alive. The fragments of
+      // a text message are refused at the first but still checked (fragmentIsUtf8).
     } catch (RuntimeException e) {
       exceptionCaught(ctx, e);
     } finally {
       frame.release();
     }
+  }
+
+  /**
+   * Checks one fragment of a text message (the first, or a continuation of one) as UTF-8, with what
+   * the fragment before left of a sequence it cut ({@link #fragmented}): the message is refused
+   * ({@code FRAGMENTED}) and never read, but text that is not UTF-8 still fails the connection (RFC
+   * 6455 §8.1), as the update channel's and XMPP's check does with every fragment. Returns whether
+   * the bytes so far are UTF-8; when not, the session ends with {@code INVALID_UTF8} (1007).
+   */
+  private boolean fragmentIsUtf8(WebSocketFrame frame, long now) {
+    ByteBuf b = frame.content();
+    int carry = Utf8.checkFragment(fragmented, b, b.readerIndex(), b.readableBytes());
+    boolean last = frame.isFinalFragment();
+    fragmented = last ? NOT_FRAGMENTED : carry;
+    if (carry == Utf8.INVALID || (last && carry != Utf8.NO_CARRY)) {
+      fragmented = NOT_FRAGMENTED;
+      driver.onBadFrame(
+          new ProtocolException(ErrorCode.INVALID_UTF8, "in a fragmented message"), now);
+      return false;
+    }
+    return true;
   }
 
   private void decode(ByteBuf content, long now) {

@@ -47,11 +47,21 @@ public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
 
   /**
    * The errno of a WebSocket protocol violation: {@code FRAME_TOO_LARGE} for a message over the
-   * limit, {@code HANDSHAKE_FAILED} for any other (a broken frame, text that is not UTF-8, a close
-   * code no peer may send).
+   * limit, {@code INVALID_UTF8} (close 1007, RFC 6455 §8.1) for text that is not UTF-8 (Netty's
+   * UTF-8 check), {@code HANDSHAKE_FAILED} for any other (a broken frame, a close code no peer may
+   * send).
    */
   public static ErrorCode violationCode(CorruptedWebSocketFrameException ws) {
-    return tooLarge(ws) ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.HANDSHAKE_FAILED;
+    if (tooLarge(ws)) {
+      return ErrorCode.FRAME_TOO_LARGE;
+    }
+    return notUtf8(ws) ? ErrorCode.INVALID_UTF8 : ErrorCode.HANDSHAKE_FAILED;
+  }
+
+  /** Whether {@code ws} is text that is not UTF-8 (Netty's check says 1007). */
+  public static boolean notUtf8(CorruptedWebSocketFrameException ws) {
+    return ws.closeStatus() != null
+        && ws.closeStatus().code() == WebSocketCloseStatus.INVALID_PAYLOAD_DATA.code();
   }
 
   /** Whether {@code ws} is a message over the frame limit. */
@@ -68,7 +78,7 @@ public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
       disconnector.close(
           ctx.channel(),
           code,
-          code == ErrorCode.FRAME_TOO_LARGE ? null : "WebSocket protocol violation");
+          code == ErrorCode.HANDSHAKE_FAILED ? "WebSocket protocol violation" : null);
       return;
     }
     if (e instanceof ProtocolException pe) {

@@ -16,11 +16,12 @@ import org.presence.gateway.metrics.GatewayMetrics;
  * ws://<node>.presence.mozilla.com/<appid>}): after the upgrade the pipeline is
  *
  * <pre>
- * backpressure → wsencoder → wsdecoder → app-session → exception
+ * backpressure → wsencoder → wsdecoder → utf8 → app-session → exception
  * </pre>
  *
  * ({@code ws-protocol} leaves once the handshake is done; {@link UpdateSessionHandler} answers the
- * control frames.) It holds what every {@link UpdateSessionHandler} of the node shares.
+ * control frames; {@code utf8} is Netty's {@code Utf8FrameValidator}, which checks every text
+ * frame.) It holds what every {@link UpdateSessionHandler} of the node shares.
  */
 final class UpdateChannelInstaller implements WebSocketEndpoint {
   /** The route: an application id. */
@@ -58,16 +59,16 @@ final class UpdateChannelInstaller implements WebSocketEndpoint {
   }
 
   /**
-   * The key frame is read by {@link org.presence.protocol.app.AppCodec#decodeKey}, which checks its
-   * bytes are well-formed UTF-8 first ({@link org.presence.protocol.json.Utf8}) and refuses them as
-   * {@code MALFORMED_JSON} (10) like any key frame that is not JSON, as the device channel does;
-   * later frames are not read (each is answered with {@code ALREADY_CONNECTED}, whatever it holds).
-   * So Netty's separate check, which would fail the connection with {@code HANDSHAKE_FAILED}
-   * instead, is not installed.
+   * Netty's UTF-8 check is installed: every text frame, the key frame, later ones and the fragments
+   * of a message, is checked as it arrives, and text that is not UTF-8 fails the connection with
+   * {@code INVALID_UTF8} (close 1007, RFC 6455 §8.1) through the {@code exception} tail. Update
+   * sockets are few and send little after the key, so the handler per socket costs nothing that
+   * matters; the key frame's own check in {@link org.presence.protocol.app.AppCodec#decodeKey} only
+   * backs it up.
    */
   @Override
   public boolean validatesUtf8() {
-    return false;
+    return true;
   }
 
   @Override

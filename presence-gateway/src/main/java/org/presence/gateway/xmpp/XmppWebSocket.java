@@ -136,10 +136,11 @@ public final class XmppWebSocket implements WebSocketEndpoint {
    * of its own, then {@code <close/>}): {@code policy-violation} for a message too large, as the
    * XMPP port answers a stanza too large, {@code not-well-formed} for bytes that are not UTF-8, as
    * the XMPP port answers them, and {@code bad-format} for the rest. Then the WebSocket closes with
-   * the close code the update channel gives the same violation ({@code FRAME_TOO_LARGE} or {@code
-   * HANDSHAKE_FAILED}, as {@link org.presence.gateway.error.ExceptionHandler} maps it). The client
-   * got it wrong, so it is logged at DEBUG only. From then on every frame is dropped, and the
-   * client's close frame closes the socket; otherwise the session's linger does.
+   * the close code the update channel gives the same violation ({@code FRAME_TOO_LARGE}, {@code
+   * INVALID_UTF8}'s 1007 as RFC 6455 §8.1 requires, or {@code HANDSHAKE_FAILED}, as {@link
+   * org.presence.gateway.error.ExceptionHandler} maps it). The client got it wrong, so it is logged
+   * at DEBUG only. From then on every frame is dropped, and the client's close frame closes the
+   * socket; otherwise the session's linger does.
    *
    * <p>The violation never reaches the session, which is the XMPP port's too and takes any failure
    * it sees for a bug, nor the pipeline's {@code exception} tail, whose {@link
@@ -190,10 +191,8 @@ public final class XmppWebSocket implements WebSocketEndpoint {
       }
       failed = true;
       LOG.debug("WebSocket protocol violation on {}: {}", ctx.channel(), violation.getMessage());
-      WebSocketCloseStatus status = violation.closeStatus();
       boolean tooLarge = ExceptionHandler.tooLarge(violation);
-      boolean notUtf8 =
-          status != null && status.code() == WebSocketCloseStatus.INVALID_PAYLOAD_DATA.code();
+      boolean notUtf8 = ExceptionHandler.notUtf8(violation);
       ErrorCode code = ExceptionHandler.violationCode(violation);
       session.streamError(
           tooLarge ? "policy-violation" : notUtf8 ? "not-well-formed" : "bad-format",
@@ -204,7 +203,8 @@ public final class XmppWebSocket implements WebSocketEndpoint {
           .writeAndFlush(
               new CloseWebSocketFrame(
                   code.closeCode(),
-                  code.reasonWith(tooLarge ? null : "WebSocket protocol violation")));
+                  code.reasonWith(
+                      code == ErrorCode.HANDSHAKE_FAILED ? "WebSocket protocol violation" : null)));
     }
   }
 

@@ -384,7 +384,7 @@ public abstract class AppUpdatesContract {
   }
 
   @Test
-  void aFrameOverTheLimit_failsTheConnection_aKeyFrameNotUtf8_isMalformedJson() throws Exception {
+  void aFrameOverTheLimit_failsTheConnection_andTextNotUtf8_failsItWith1007() throws Exception {
     App app = fx.activeApp(nodeA(), "Violations");
     try (RawWebSocket ws = RawWebSocket.connect(nodeA().port(), "/" + app.id())) {
       ws.sendText("{\"key\":\"" + "k".repeat(9_000) + "\"}");
@@ -392,21 +392,20 @@ public abstract class AppUpdatesContract {
           .contains("\"errno\":" + ErrorCode.FRAME_TOO_LARGE.errno());
       assertThat(ws.awaitClose(WAIT).closeCode()).isEqualTo(ErrorCode.FRAME_TOO_LARGE.closeCode());
     }
-    // A key frame that is not UTF-8 is not JSON (10), as on the device channel.
+    // Text that is not UTF-8 fails the connection with 1007 (RFC 6455 §8.1), in the key frame
+    // and after it (where frames are otherwise not read).
     try (RawWebSocket ws = RawWebSocket.connect(nodeA().port(), "/" + app.id())) {
       ws.send(RawWebSocket.TEXT, true, new byte[] {'{', '"', (byte) 0xC3, '"', '}'});
-      assertThat(ws.readText(WAIT, true)).contains("\"errno\":" + ErrorCode.MALFORMED_JSON.errno());
-      assertThat(ws.awaitClose(WAIT).closeCode()).isEqualTo(ErrorCode.MALFORMED_JSON.closeCode());
+      assertThat(ws.readText(WAIT, true)).contains("\"errno\":" + ErrorCode.INVALID_UTF8.errno());
+      assertThat(ws.awaitClose(WAIT).closeCode()).isEqualTo(1007);
     }
-    // After the key a frame is not read: one that is not UTF-8 is answered like any other.
     try (RawWebSocket ws = RawWebSocket.connect(nodeA().port(), "/" + app.id())) {
       ws.sendText("{\"key\":\"" + app.key() + "\"}");
       assertThat(ws.readText(WAIT, true)).isEqualTo("{\"result\":true}");
       assertThat(ws.readText(WAIT, true)).contains("\"snapshot\"");
       ws.send(RawWebSocket.TEXT, true, new byte[] {'{', '"', (byte) 0xC3, '"', '}'});
-      assertThat(ws.readText(WAIT, true))
-          .contains("\"errno\":" + ErrorCode.ALREADY_CONNECTED.errno());
-      assertThat(ws.ended(Duration.ofMillis(300))).isFalse();
+      assertThat(ws.readText(WAIT, true)).contains("\"errno\":" + ErrorCode.INVALID_UTF8.errno());
+      assertThat(ws.awaitClose(WAIT).closeCode()).isEqualTo(1007);
     }
   }
 

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.BadUtf8;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.RawHttp;
 import org.presence.gateway.testing.RawWebSocket;
@@ -294,19 +296,41 @@ class XmppWebSocketTest {
     }
   }
 
+  /**
+   * RFC 6455 §8.1: a text message that is not UTF-8 fails the WebSocket with 1007 (after the stream
+   * error {@code not-well-formed}, RFC 7395 §3.5): a lead byte without its continuation, an
+   * overlong form, an encoded surrogate, a sequence cut short by the message's end, and bad bytes
+   * split between continuation frames.
+   */
   @Test
-  void aMessageThatIsNotUtf8_endsTheStreamAsNotWellFormed_andClosesAsAProtocolViolation()
-      throws Exception {
-    try (Warnings warnings = new Warnings();
-        RawWebSocket ws = opened()) {
-      byte[] head = "<message xmlns='jabber:client'><body>".getBytes(StandardCharsets.UTF_8);
-      byte[] bad = java.util.Arrays.copyOf(head, head.length + 2);
-      bad[head.length] = (byte) 0xC3;
-      bad[head.length + 1] = '(';
-      ws.send(RawWebSocket.TEXT, true, bad);
-      failsWith(ws, "not-well-formed", ErrorCode.HANDSHAKE_FAILED);
+  void aMessageThatIsNotUtf8_endsTheStreamAsNotWellFormed_andClosesWith1007() throws Exception {
+    String head = "<message xmlns='jabber:client'><body>";
+    String tail = "</body></message>";
+    List<List<byte[]>> bad =
+        List.of(
+            List.of(BadUtf8.between(head, "c3 28", tail)),
+            List.of(BadUtf8.between(head, "c0 af", tail)),
+            List.of(BadUtf8.between(head, "ed a0 80", tail)),
+            List.of(BadUtf8.between(head + tail, "e2 82", "")),
+            List.of(BadUtf8.between(head, "e2 82", ""), BadUtf8.between("", "28", tail)),
+            List.of(BadUtf8.between(head, "ed", ""), BadUtf8.between("", "a0 80", tail)),
+            // (A first fragment that is a whole stanza is read as one before the rest arrives.)
+            List.of(BadUtf8.between(head, "", ""), BadUtf8.between("", "f0 9f 98", "")));
+    try (Warnings warnings = new Warnings()) {
+      for (List<byte[]> fragments : bad) {
+        try (RawWebSocket ws = opened()) {
+          for (int i = 0; i < fragments.size(); i++) {
+            ws.send(
+                i == 0 ? RawWebSocket.TEXT : RawWebSocket.CONTINUATION,
+                i == fragments.size() - 1,
+                fragments.get(i));
+          }
+          failsWith(ws, "not-well-formed", ErrorCode.INVALID_UTF8);
+        }
+      }
       assertThat(warnings.logged).isEmpty();
     }
+    assertThat(ErrorCode.INVALID_UTF8.closeCode()).isEqualTo(1007);
   }
 
   @Test

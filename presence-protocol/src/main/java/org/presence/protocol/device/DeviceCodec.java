@@ -49,9 +49,10 @@ import org.presence.protocol.model.ShownText;
  *
  * <ol>
  *   <li>{@link ErrorCode#FRAME_TOO_LARGE}: more bytes than the frame limit;
- *   <li>{@link ErrorCode#MALFORMED_JSON}: not one well-formed JSON object (also invalid UTF-8,
- *       which {@link Utf8} finds before the frame is parsed, nesting deeper than {@link
- *       Json#MAX_DEPTH}, over-long numbers or trailing content);
+ *   <li>{@link ErrorCode#INVALID_UTF8}: bytes that are not well-formed UTF-8, which {@link Utf8}
+ *       finds before the frame is parsed (the session ends, close 1007: RFC 6455 §8.1);
+ *   <li>{@link ErrorCode#MALFORMED_JSON}: not one well-formed JSON object (also nesting deeper than
+ *       {@link Json#MAX_DEPTH}, over-long numbers or trailing content);
  *   <li>{@link ErrorCode#DUPLICATE_FIELD}: a known field twice, or an unknown one twice at the top
  *       level;
  *   <li>the {@code type}: {@link ErrorCode#MISSING_FIELD}, {@link ErrorCode#WRONG_FIELD_TYPE} or
@@ -256,8 +257,13 @@ public final class DeviceCodec {
   private DeviceMessage decode(int length, Scratch s) {
     // Jackson would decode an overlong form or an encoded surrogate; the frame is checked first,
     // before the parser sees a byte of it, so the thread's parser stays usable for the next frame.
-    // The device channel turns Netty's UTF-8 check off and relies on this one.
-    Utf8.check(s.bytes, 0, length);
+    // The device channel turns Netty's UTF-8 check off and relies on this one: text that is not
+    // UTF-8 fails the connection (RFC 6455 §8.1), hence INVALID_UTF8 (close 1007), not the
+    // MALFORMED_JSON of a JSON body over HTTP. All-ASCII bytes cost a mask per eight bytes.
+    int bad = Utf8.invalidAt(s.bytes, 0, length);
+    if (bad >= 0) {
+      throw new ProtocolException(ErrorCode.INVALID_UTF8, "invalid UTF-8 at byte " + bad);
+    }
     // JSON text carries no byte order mark (RFC 8259 §8.1); the parser, reused across frames,
     // would skip one at the start of its first frame and stumble on it in a later one.
     if (length >= 3

@@ -239,7 +239,12 @@ public enum ErrorCode {
    */
   IDENTITY_EXPIRED(-11, 401, "Identity expired without refresh", true),
   /** The user revoked this paired device (or all of theirs); its tokens are no longer accepted. */
-  DEVICE_REVOKED(-12, 401, "Device revoked by its user");
+  DEVICE_REVOKED(-12, 401, "Device revoked by its user"),
+  /**
+   * A text message that is not well-formed UTF-8: RFC 6455 §8.1 has the endpoint fail the
+   * connection, so the close code is 1007 (invalid frame payload data, §7.4.1), not {@code 4013}.
+   */
+  INVALID_UTF8(-13, 400, "Text not valid UTF-8", false, 1007);
 
   /**
    * Close frames carry at most 123 bytes of reason (RFC 6455 §5.5: 125-byte payload, 2 for the
@@ -308,7 +313,8 @@ public enum ErrorCode {
 
   /**
    * The WebSocket close code sent when this error closes a socket: {@code 4000 + |errno|} (the
-   * private-use range of RFC 6455 §7.4.2), except draining, which uses 1001 (going away).
+   * private-use range of RFC 6455 §7.4.2), except draining, which uses 1001 (going away), and text
+   * that is not UTF-8, which uses 1007 (invalid frame payload data, as RFC 6455 §8.1 requires).
    */
   public int closeCode() {
     return closeCode;

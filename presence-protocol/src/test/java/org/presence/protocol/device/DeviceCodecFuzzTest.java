@@ -34,7 +34,8 @@ class DeviceCodecFuzzTest {
           ErrorCode.INVALID_APPLICATION_ID,
           ErrorCode.UNKNOWN_SESSION,
           ErrorCode.INVALID_FIELD_VALUE,
-          ErrorCode.FRAME_TOO_LARGE);
+          ErrorCode.FRAME_TOO_LARGE,
+          ErrorCode.INVALID_UTF8);
 
   private static final String[] GOLDEN = {
     "connect", "connect-minimal", "status", "status-full", "status-reordered", "register-push"

@@ -390,11 +390,11 @@ class DeviceCodecMalformedTest {
 
   @ParameterizedTest(name = "[{index}] invalid UTF-8 {0}")
   @MethodSource("invalidUtf8")
-  void decode_whenInvalidUtf8_thenMalformedJson(byte[] bad) {
+  void decode_whenInvalidUtf8_thenInvalidUtf8(byte[] bad) {
     ProtocolException e =
         catchThrowableOfType(ProtocolException.class, () -> CODEC.decode(bad, 0, bad.length));
     assertThat(e).isNotNull();
-    assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+    assertThat(e.code()).isEqualTo(ErrorCode.INVALID_UTF8);
   }
 
   static Stream<byte[]> invalidUtf8() {
@@ -425,12 +425,13 @@ class DeviceCodecMalformedTest {
   /**
    * A status message with bytes a black-box probe got through: Jackson turned them into "x<y", "/",
    * U+DC00 U+DC00 and U+0000, and the node passed the first two on and answered the others with
-   * errno 21. Each is malformed JSON (10), found before parsing, and the next frame decodes.
+   * errno 21. Each is INVALID_UTF8 (−13, which ends the session with close 1007: RFC 6455 §8.1),
+   * found before parsing, and the next frame decodes.
    */
   @ParameterizedTest(name = "[{index}] message bytes {0}")
   @org.junit.jupiter.params.provider.ValueSource(
       strings = {"78 c0 bc 79", "e0 80 af", "f4 90 80 80", "c0 80", "ed b0 80", "78 c3"})
-  void decode_whenStatusMessageIsInvalidUtf8_thenMalformedJsonAtItsByte(String hex) {
+  void decode_whenStatusMessageIsInvalidUtf8_thenInvalidUtf8AtItsByte(String hex) {
     byte[] head =
         ("{\"type\":\"status\",\"session_id\":\"" + S + "\",\"status\":\"away\",\"message\":\"")
             .getBytes(StandardCharsets.US_ASCII);
@@ -450,7 +451,7 @@ class DeviceCodecMalformedTest {
                 : catchThrowableOfType(
                     ProtocolException.class, () -> CODEC.decode(frame, 0, frame.length));
         assertThat(e).isNotNull();
-        assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_JSON);
+        assertThat(e.code()).isEqualTo(ErrorCode.INVALID_UTF8);
         assertThat(e.detail()).isEqualTo("invalid UTF-8 at byte " + firstBad);
         assertThat(b.readerIndex()).isZero();
         String good =

@@ -61,7 +61,8 @@ class DeviceErrorTableDocTest {
           ErrorCode.HANDSHAKE_FAILED,
           ErrorCode.SESSION_ABORTED,
           ErrorCode.IDENTITY_EXPIRED,
-          ErrorCode.DEVICE_REVOKED);
+          ErrorCode.DEVICE_REVOKED,
+          ErrorCode.INVALID_UTF8);
 
   static String table() {
     StringBuilder b = new StringBuilder();

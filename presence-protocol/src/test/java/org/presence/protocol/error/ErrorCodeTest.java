@@ -26,13 +26,18 @@ class ErrorCodeTest {
   }
 
   @Test
-  void closeCodes_areInThePrivateRangeOrGoingAway() {
+  void closeCodes_areInThePrivateRangeOrGoingAwayOrInvalidPayload() {
     for (ErrorCode c : ErrorCode.values()) {
-      assertThat(c.closeCode() == 1001 || (c.closeCode() >= 4000 && c.closeCode() <= 4999))
+      assertThat(
+              c.closeCode() == 1001
+                  || c.closeCode() == 1007
+                  || (c.closeCode() >= 4000 && c.closeCode() <= 4999))
           .as("%s close code %d", c, c.closeCode())
           .isTrue();
     }
     assertThat(ErrorCode.SERVER_SHUTTING_DOWN.closeCode()).isEqualTo(1001);
+    // RFC 6455 §8.1 and §7.4.1: text that is not UTF-8 fails the connection with 1007.
+    assertThat(ErrorCode.INVALID_UTF8.closeCode()).isEqualTo(1007);
     assertThat(ErrorCode.INVALID_ASSERTION.closeCode()).isEqualTo(4034);
   }
 
