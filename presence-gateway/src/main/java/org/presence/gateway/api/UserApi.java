@@ -109,8 +109,25 @@ public final class UserApi {
 
   private void revoke(HttpExchange ex) {
     String puid = ex.param("puid");
+    // The answer describes the grant as it is now: revoked, so not enabled (the stored row said
+    // what it was before).
     calls.run(
-        ex, HttpResponseStatus.OK, (c, b) -> grants.revoke(c.subject(), puid), ApiJson::grant);
+        ex,
+        HttpResponseStatus.OK,
+        (c, b) ->
+            grants
+                .revoke(c.subject(), puid)
+                .thenApply(
+                    g ->
+                        new Grant(
+                            g.puid(),
+                            g.userSub(),
+                            g.appId(),
+                            g.userString(),
+                            false,
+                            g.createdAt(),
+                            g.updatedAt())),
+        ApiJson::grant);
   }
 
   private void getSettings(HttpExchange ex) {

@@ -986,6 +986,9 @@ public abstract class NotificationsContract {
     assertThat(pending(patty)).hasSize(2);
     HttpResponse<String> r = ApiClient.forEmail(nodeA(), patty).delete("/api/grants/" + puid);
     assertThat(r.statusCode()).isEqualTo(200);
+    // The answer is the grant as it is now: revoked, not enabled.
+    assertThat(json(r).get("puid").asText()).isEqualTo(puid);
+    assertThat(json(r).get("enabled").asBoolean()).isFalse();
     await().atMost(WAIT).until(() -> pending(patty).isEmpty());
     assertThat(
             ack(post(nodeA(), app.id(), app.key(), batch(item(puid, "c"))))
