@@ -1,6 +1,7 @@
 package org.presence.gateway.device;
 
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -28,6 +29,15 @@ public interface LiveNotifications {
    * for its user. Called on the session's event loop; must not block.
    */
   void opened(NotificationSink session);
+
+  /**
+   * The device of {@code session} set a status (stored): receipts that waited for its first status
+   * are decided now. Called on the session's event loop; must not block.
+   */
+  default void statusSet(NotificationSink session) {}
+
+  /** Session {@code session} closed: what waited for its status is dropped. */
+  default void closed(UUID session) {}
 
   /**
    * {@code user} acted on ({@code acted}) or dismissed the notifications {@code ids}. Completes

@@ -171,9 +171,9 @@ final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, Not
               .toCompletableFuture();
       if (done.isDone()) {
         // Decided already (the in-process store): answered in this read, with no task.
-        answered(reply, failure(done));
+        statusApplied(reply, failure(done));
       } else {
-        done.whenCompleteAsync((v, e) -> answered(reply, e), socket().eventLoop());
+        done.whenCompleteAsync((v, e) -> statusApplied(reply, e), socket().eventLoop());
       }
     } else if (step instanceof DeviceSession.Refuse r) {
       node.metrics().error(r.code());
@@ -330,6 +330,15 @@ final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, Not
    * the answers that are due. It is written even when the session ended meanwhile (by a later frame
    * of the client): its error goes out after it.
    */
+  /** A status update was stored ({@code e} null) or refused: live notifications hear of it. */
+  private void statusApplied(ReplyQueue.Reply reply, Throwable e) {
+    if (e == null) {
+      // Receipts of what was written before the device's first status wait for it.
+      node.notifications().statusSet(this);
+    }
+    answered(reply, e);
+  }
+
   private void answered(ReplyQueue.Reply reply, Throwable e) {
     if (e == null) {
       answer(reply, Ack.INSTANCE);
@@ -402,6 +411,7 @@ final class SessionDriver extends ReplyQueue implements DeviceRegistry.Link, Not
     if (session.sessionId() != null) {
       node.registry().remove(session.sessionId(), this);
       node.service().closed(session.user(), session.device(), session.sessionId());
+      node.notifications().closed(session.sessionId());
     }
   }
 

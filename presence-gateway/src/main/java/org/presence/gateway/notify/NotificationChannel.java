@@ -2,7 +2,10 @@ package org.presence.gateway.notify;
 
 import com.codahale.metrics.Gauge;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -20,6 +23,7 @@ import org.presence.gateway.permission.GrantService;
 import org.presence.protocol.api.NotificationBatchCodec;
 import org.presence.store.Store;
 import org.presence.store.exec.StoreExecutors;
+import org.presence.store.queue.Notification;
 import org.presence.store.queue.RedisNotificationQueues;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,6 +74,8 @@ public final class NotificationChannel implements AutoCloseable {
     Clock clock = Clock.systemUTC();
     ThreadPoolExecutor work = workPool();
     ResponseTracker tracker = new ResponseTracker(c.maxTracked());
+    PuidDirectory puids =
+        new PuidDirectory(store.persistence().grants(), c.puidCache(), apps.invalidations());
     NotificationDelivery delivery =
         new NotificationDelivery(
             config.nodeId(),
@@ -79,6 +85,7 @@ public final class NotificationChannel implements AutoCloseable {
             devices.registry(),
             tracker,
             new Receipts(store.bus(), metrics),
+            puids::resolve,
             new Remover(store.notifications(), 200, 4),
             clock,
             work,
@@ -89,7 +96,7 @@ public final class NotificationChannel implements AutoCloseable {
                 ? new Enqueuer(all -> delivery.enqueueAndWake(redis, all), true, 2000, 2)
                 : new Enqueuer(store.notifications(), 2000, 2),
             work,
-            new PuidDirectory(store.persistence().grants(), c.puidCache(), apps.invalidations()),
+            puids,
             new AppRateLimiter(store.tokenBuckets("notify", c.rate(), c.burst())),
             delivery,
             c.defaultTtl(),
@@ -110,7 +117,7 @@ public final class NotificationChannel implements AutoCloseable {
       throw new IllegalStateException("cannot subscribe to notification wake-ups: " + e, e);
     }
     scheduleSweeps(timer, tracker, store, clock);
-    clearQueuesOfRevokedGrants(apps, store);
+    dropQueuedItemsOfStoppedGrants(apps, store);
     devices.attach(delivery);
     new NotificationApi(apps.apiKeys(), service, codec(c), c.maxBodyBytes()).register(routes);
     metrics.registry().register("presence.notifications.tracked", (Gauge<Integer>) tracker::size);
@@ -157,25 +164,49 @@ public final class NotificationChannel implements AutoCloseable {
   }
 
   /**
-   * A revoked grant's PUID is dead: what waits in its queue is never delivered. The queue is
-   * emptied before the user gets the answer; a failure to empty it is logged, not refused.
+   * What waits for a paused or revoked grant's PUID is never delivered (a resume does not bring it
+   * back): its items leave the (user, app) queue, by id, before the user gets the answer; items of
+   * the user's other PUIDs at the same application stay. A failure is logged, not refused: the
+   * delivery drops such items anyway when it meets them ({@link NotificationDelivery}).
    */
-  private static void clearQueuesOfRevokedGrants(AppFeatures apps, Store store) {
+  private static void dropQueuedItemsOfStoppedGrants(AppFeatures apps, Store store) {
     apps.grants()
         .listen(
             (change, g) ->
-                change != GrantService.Change.REVOKED
+                change != GrantService.Change.REVOKED && change != GrantService.Change.PAUSED
                     ? CompletableFuture.completedFuture(null)
-                    : store
-                        .notifications()
-                        .clear(g.userSub(), g.appId())
+                    : dropQueuedItems(store, g.userSub(), g.appId(), g.puid())
                         .handle(
                             (dropped, e) -> {
                               if (e != null) {
-                                LOG.warn("queue of a revoked grant not emptied: {}", e.toString());
+                                LOG.warn(
+                                    "queued items of a {} grant not dropped: {}",
+                                    change.name().toLowerCase(java.util.Locale.ROOT),
+                                    e.toString());
                               }
                               return null;
                             }));
+  }
+
+  /** Removes {@code user}'s queued items sent to {@code puid} at {@code appId}. */
+  private static CompletableFuture<?> dropQueuedItems(
+      Store store, String user, long appId, String puid) {
+    return store
+        .notifications()
+        .pending(user)
+        .thenCompose(
+            items -> {
+              List<String> ids = new ArrayList<>();
+              for (Notification n : items) {
+                if (n.appId() == appId && n.puid().equals(puid)) {
+                  ids.add(n.id());
+                }
+              }
+              return ids.isEmpty()
+                  ? CompletableFuture.completedFuture(List.<Notification>of())
+                  : store.notifications().remove(user, Map.of(appId, ids));
+            })
+        .toCompletableFuture();
   }
 
   /** The API's batch reader, with the configured limits. */

@@ -29,6 +29,8 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.gateway.trace.Tracing;
 import org.presence.store.bus.PresenceBus;
+import org.presence.store.permission.PuidRecord;
+import org.presence.store.permission.PuidState;
 import org.presence.store.presence.DeviceState;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.queue.Notification;
@@ -72,6 +74,17 @@ import org.slf4j.LoggerFactory;
  * (what that node delivered to the user, still within its ttl); the first answer to a notification
  * across all nodes, as {@link NotificationQueues#claimAnswer} decides, gets the receipt ({@code
  * acted} or {@code dismissed}).
+ *
+ * <h2>Grants and receipts</h2>
+ *
+ * What a paused or revoked grant's PUID had waiting is never pushed: every push first asks the
+ * {@link Grants} (the node's PUID cache, emptied on every node at each grant change) and drops the
+ * items whose PUID is no longer active from the queue, without a receipt. No receipt of any kind
+ * goes to an application whose grant for that PUID is not active when the receipt is decided. A
+ * {@code delivered} or {@code missed} receipt also needs the session that wrote the item to show
+ * the application a presence other than offline ({@link DeviceState#showsPresenceTo}), else the
+ * receipt would tell the application of a device it cannot see; one written before the device set
+ * any status waits for its first status (held per session, dropped when the session closes).
  */
 public final class NotificationDelivery implements LiveNotifications {
   private static final Logger LOG = LoggerFactory.getLogger(NotificationDelivery.class);
@@ -83,6 +96,7 @@ public final class NotificationDelivery implements LiveNotifications {
   private final DeviceRegistry registry;
   private final ResponseTracker tracker;
   private final Receipts receipts;
+  private final Grants grants;
   private final Remover remover;
   private final Clock clock;
   private final java.util.concurrent.Executor work;
@@ -104,6 +118,7 @@ public final class NotificationDelivery implements LiveNotifications {
       DeviceRegistry registry,
       ResponseTracker tracker,
       Receipts receipts,
+      Grants grants,
       Remover remover,
       Clock clock,
       java.util.concurrent.Executor work,
@@ -115,6 +130,7 @@ public final class NotificationDelivery implements LiveNotifications {
     this.registry = registry;
     this.tracker = tracker;
     this.receipts = receipts;
+    this.grants = grants;
     this.remover = remover;
     this.clock = clock;
     this.work = work;
@@ -133,6 +149,13 @@ public final class NotificationDelivery implements LiveNotifications {
             retries,
             failures,
             (session, items) -> push(session.user(), session, items));
+  }
+
+  /** What PUIDs mean now: {@link PuidDirectory#resolve}. */
+  @FunctionalInterface
+  interface Grants {
+    /** The records of {@code puids} that exist. */
+    CompletionStage<Map<String, PuidRecord>> resolve(Collection<String> puids);
   }
 
   /** The bus channel of node {@code nodeId}'s wake-ups. */
@@ -616,13 +639,93 @@ public final class NotificationDelivery implements LiveNotifications {
             });
   }
 
-  /** Pushes {@code items} of {@code user} to {@code sink}; what it writes is {@link #written}. */
+  /**
+   * Per user, this node's last push in flight: the grant check before a push may wait for the
+   * database, so each push of a user waits for the one before, and items keep their order.
+   */
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> pushing =
+      new ConcurrentHashMap<>();
+
+  /**
+   * Pushes {@code items} of {@code user} to {@code sink}, those whose PUID is still active (the
+   * others are dropped from the queue); what it writes is {@link #written}.
+   */
   private void push(String user, NotificationSink sink, List<Notification> items) {
-    sink.push(items, (written, at) -> written(user, written, at));
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    CompletableFuture<Void> before = pushing.put(user, mine);
+    CompletableFuture<Void> start =
+        before == null ? CompletableFuture.completedFuture(null) : before;
+    start
+        .thenCompose(v -> activeOnly(user, items))
+        .whenComplete(
+            (active, e) -> {
+              try {
+                if (e != null) {
+                  failures.inc();
+                  LOG.warn("grants of notifications unknown; read again later: {}", e.toString());
+                  lost(List.of(user));
+                } else if (!active.isEmpty()) {
+                  UUID session = sink.session();
+                  sink.push(active, (written, at) -> written(user, session, written, at));
+                }
+              } finally {
+                pushing.remove(user, mine);
+                mine.complete(null);
+              }
+            });
   }
 
-  /** {@code items} reached a socket of {@code user} at {@code at}: remember, remove, receipt. */
-  private void written(String user, List<Notification> items, long at) {
+  /** Whether {@code n}'s PUID is active for its application in {@code records}. */
+  private static boolean active(Map<String, PuidRecord> records, Notification n) {
+    PuidRecord r = records.get(n.puid());
+    return r != null && r.stateFor(n.appId()) == PuidState.ACTIVE;
+  }
+
+  private static Set<String> puids(Collection<Notification> items) {
+    Set<String> puids = new HashSet<>();
+    for (Notification n : items) {
+      puids.add(n.puid());
+    }
+    return puids;
+  }
+
+  /**
+   * {@code items} whose PUID is active; the others (a paused or revoked grant's, or one the
+   * application no longer holds) leave the queue here, with no receipt.
+   */
+  private CompletableFuture<List<Notification>> activeOnly(String user, List<Notification> items) {
+    CompletableFuture<Map<String, PuidRecord>> records;
+    try {
+      records = grants.resolve(puids(items)).toCompletableFuture();
+    } catch (RuntimeException e) {
+      records = CompletableFuture.failedFuture(e);
+    }
+    return records.thenApply(
+        r -> {
+          List<Notification> active = new ArrayList<>(items.size());
+          List<Notification> dead = new ArrayList<>();
+          for (Notification n : items) {
+            (active(r, n) ? active : dead).add(n);
+          }
+          if (!dead.isEmpty()) {
+            remover
+                .remove(user, dead)
+                .whenComplete(
+                    (gone, e) -> {
+                      if (e != null) {
+                        LOG.debug("items of an inactive grant not removed: {}", e.toString());
+                      }
+                    });
+          }
+          return active;
+        });
+  }
+
+  /**
+   * {@code items} reached the socket of {@code user}'s {@code session} at {@code at}: remember,
+   * remove, receipt.
+   */
+  private void written(String user, UUID session, List<Notification> items, long at) {
     if (tracing.enabled()) {
       // notification.deliver: from the oldest item's acceptance to its write to the device's
       // socket (a root span: the store sits between accept and delivery, maybe on another node).
@@ -655,19 +758,144 @@ public final class NotificationDelivery implements LiveNotifications {
                 return;
               }
               removed.inc(gone.size());
+              List<Write> asked = new ArrayList<>();
               for (Notification n : gone) {
                 if (n.receipts()) {
-                  boolean missed = n.expiresAt().toEpochMilli() <= at;
+                  asked.add(new Write(n, at));
+                }
+              }
+              if (!asked.isEmpty()) {
+                writeReceipts(user, session, asked);
+              }
+            },
+            work);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Receipts of writes
+
+  /** An item written to a session's socket at {@code at}, its receipt not yet decided. */
+  private record Write(Notification item, long at) {}
+
+  /** The most writes one session holds for its device's first status; later ones get none. */
+  static final int HELD_MAX = 1000;
+
+  /** Writes whose session's device had no status yet, by session. */
+  private final ConcurrentHashMap<UUID, List<Write>> held = new ConcurrentHashMap<>();
+
+  /** {@code session}'s device among {@code devices}, or null. */
+  private static DeviceState ofSession(Map<String, DeviceState> devices, UUID session) {
+    for (DeviceState d : devices.values()) {
+      if (session.equals(d.session())) {
+        return d;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Sends the receipts of {@code writes} to {@code user}'s {@code session} whose application may
+   * know of them: its grant active, the session's device showing it a presence. Held while the
+   * device has no status yet.
+   */
+  private void writeReceipts(String user, UUID session, List<Write> writes) {
+    List<Notification> items = new ArrayList<>(writes.size());
+    for (Write w : writes) {
+      items.add(w.item());
+    }
+    CompletableFuture<Map<String, DeviceState>> devices;
+    CompletableFuture<Map<String, PuidRecord>> records;
+    try {
+      devices = state.devices(user).toCompletableFuture();
+      records = grants.resolve(puids(items)).toCompletableFuture();
+    } catch (RuntimeException e) {
+      devices = CompletableFuture.failedFuture(e);
+      records = CompletableFuture.failedFuture(e);
+    }
+    devices
+        .thenAcceptBoth(
+            records,
+            (ds, rs) -> {
+              DeviceState d = ofSession(ds, session);
+              if (d == null) {
+                return;
+              }
+              if (d.status() == null) {
+                hold(user, session, writes);
+                return;
+              }
+              for (Write w : writes) {
+                Notification n = w.item();
+                if (active(rs, n) && d.showsPresenceTo(n.appId())) {
+                  boolean missed = n.expiresAt().toEpochMilli() <= w.at();
                   receipts.publish(
                       n.appId(),
                       n.id(),
                       n.puid(),
                       missed ? Receipts.State.MISSED : Receipts.State.DELIVERED,
-                      at);
+                      w.at());
                 }
               }
-            },
-            work);
+            })
+        .whenComplete(
+            (v, e) -> {
+              if (e != null) {
+                failures.inc();
+                LOG.warn("receipts of {} written notifications withheld: {}", writes.size(), e);
+              }
+            });
+  }
+
+  /** Keeps {@code writes} until {@code session}'s device sets a status, or the session closes. */
+  private void hold(String user, UUID session, List<Write> writes) {
+    held.compute(
+        session,
+        (s, list) -> {
+          List<Write> l = list == null ? new ArrayList<>() : list;
+          for (Write w : writes) {
+            if (l.size() < HELD_MAX) {
+              l.add(w);
+            }
+          }
+          return l;
+        });
+    if (registry.sink(session) == null) {
+      // Closed meanwhile (closed() may have run before the entry was made).
+      held.remove(session);
+      return;
+    }
+    // The first status may have been stored between the lookup and now: look once more.
+    state
+        .devices(user)
+        .thenAccept(
+            ds -> {
+              DeviceState d = ofSession(ds, session);
+              if (d == null) {
+                held.remove(session);
+              } else if (d.status() != null) {
+                release(user, session);
+              }
+            });
+  }
+
+  /** Decides the receipts {@code session} held for its device's status. */
+  private void release(String user, UUID session) {
+    List<Write> writes = held.remove(session);
+    if (writes != null && !writes.isEmpty()) {
+      writeReceipts(user, session, writes);
+    }
+  }
+
+  @Override
+  public void statusSet(NotificationSink session) {
+    if (held.containsKey(session.session())) {
+      work.execute(() -> release(session.user(), session.session()));
+    }
+  }
+
+  @Override
+  public void closed(UUID session) {
+    held.remove(session);
   }
 
   @Override
@@ -688,15 +916,37 @@ public final class NotificationDelivery implements LiveNotifications {
                   LOG.warn(
                       "answer to notification {} not recorded; no receipt: {}", t.id, e.toString());
                 } else if (first) {
-                  receipts.publish(
-                      t.appId,
-                      t.id,
-                      t.puid,
-                      acted ? Receipts.State.ACTED : Receipts.State.DISMISSED,
-                      now);
+                  answerReceipt(t, acted, now);
                 }
               });
     }
     return CompletableFuture.completedFuture(unknown);
+  }
+
+  /** The receipt of the first answer to {@code t}, if its PUID's grant is still active. */
+  private void answerReceipt(ResponseTracker.Tracked t, boolean acted, long now) {
+    CompletableFuture<Map<String, PuidRecord>> records;
+    try {
+      records = grants.resolve(List.of(t.puid)).toCompletableFuture();
+    } catch (RuntimeException e) {
+      records = CompletableFuture.failedFuture(e);
+    }
+    records.whenComplete(
+        (rs, e) -> {
+          if (e != null) {
+            failures.inc();
+            LOG.warn("grant of notification {} unknown; no receipt: {}", t.id, e.toString());
+            return;
+          }
+          PuidRecord r = rs.get(t.puid);
+          if (r != null && r.stateFor(t.appId) == PuidState.ACTIVE) {
+            receipts.publish(
+                t.appId,
+                t.id,
+                t.puid,
+                acted ? Receipts.State.ACTED : Receipts.State.DISMISSED,
+                now);
+          }
+        });
   }
 }

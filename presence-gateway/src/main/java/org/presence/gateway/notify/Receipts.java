@@ -19,6 +19,10 @@ import org.slf4j.LoggerFactory;
  * (written after it, flagged missed), {@link State#ACTED} and {@link State#DISMISSED} (the user's
  * first answer on a device). The bus delivers at most once: a receipt lost with the bus is not sent
  * again (counted in {@code presence.notifications.receipts.failed}).
+ *
+ * <p>Whether a receipt may go at all (the PUID's grant active; for {@code delivered} and {@code
+ * missed}, the writing session's device showing the application a presence) is decided by {@link
+ * NotificationDelivery} before it calls {@link #publish}.
  */
 public final class Receipts {
   private static final Logger LOG = LoggerFactory.getLogger(Receipts.class);

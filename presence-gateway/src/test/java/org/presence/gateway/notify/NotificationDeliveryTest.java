@@ -37,10 +37,13 @@ import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.testing.ForwardingBus;
 import org.presence.protocol.app.AppCodec;
 import org.presence.protocol.app.AppFrames.Receipt;
+import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.bus.PresenceBus;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
+import org.presence.store.permission.PuidRecord;
+import org.presence.store.permission.PuidState;
 import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.queue.JdbiNotificationQueues;
 import org.presence.store.queue.Notification;
@@ -119,17 +122,36 @@ class NotificationDeliveryTest {
         registry,
         new ResponseTracker(1000),
         new Receipts(bus, metrics),
+        NotificationDeliveryTest::allActive,
         new Remover(queues, 200, 4),
         Clock.systemUTC(),
         work,
         metrics);
   }
 
-  /** A session of {@code user}'s {@code device} on {@code node}, open in {@code registry}. */
+  /**
+   * Every PUID active for {@link #APP} (the grant checks are {@code NotificationsContract}'s, with
+   * real grants).
+   */
+  private static CompletionStage<Map<String, PuidRecord>> allActive(Collection<String> puids) {
+    Map<String, PuidRecord> out = new java.util.HashMap<>();
+    for (String p : puids) {
+      out.put(p, new PuidRecord(p, APP, "u", PuidState.ACTIVE));
+    }
+    return CompletableFuture.completedFuture(out);
+  }
+
+  /**
+   * A session of {@code user}'s {@code device} on {@code node}, open in {@code registry}, its
+   * device online (a device shows an application nothing before its first status, and gets no
+   * delivered receipts then).
+   */
   private RecordingSession session(
       String user, String device, String node, DeviceRegistry registry) {
     UUID id = UUID.randomUUID();
-    join(state.claim(user, device, id, node, 5, System.currentTimeMillis()));
+    long now = System.currentTimeMillis();
+    join(state.claim(user, device, id, node, 5, now));
+    join(state.update(user, device, id, PresenceStatus.ONLINE, null, null, now));
     return RecordingSession.open(registry, user, id);
   }
 

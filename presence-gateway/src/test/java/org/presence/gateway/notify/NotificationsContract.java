@@ -42,6 +42,8 @@ import org.presence.protocol.device.DeviceMessage.Dismiss;
 import org.presence.protocol.device.DeviceMessage.LiveNotification;
 import org.presence.protocol.device.DeviceMessage.Notifications;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.model.ApplicationIds;
+import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.queue.Notification;
 
 /**
@@ -614,6 +616,9 @@ public abstract class NotificationsContract {
         assertThat(got.get(quick).missed()).isTrue();
         assertThat(got.get(a.results().get(1).id()).missed()).isFalse();
         assertThat(d.rawPushes().get(0)).contains("\"missed\":true");
+        // Written before the device set any status: the receipt waits for its first one.
+        await().during(QUIET).atMost(WAIT).until(() -> receipts.seen().isEmpty());
+        assertThat(d.status(PresenceStatus.ONLINE, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
         await().atMost(WAIT).until(() -> receipts.seen().contains(quick + ":missed"));
         // A missed notification can no longer be acknowledged.
         assertThat(d.request(new Acknowledge(d.session(), List.of(quick))))
@@ -632,6 +637,9 @@ public abstract class NotificationsContract {
             ReceiptRecorder.listen(nodeA().server().store().bus(), app.id());
         DeviceTestClient d = device(nodeB(), otto, "phone");
         DeviceTestClient other = device(nodeA(), otto, "tablet")) {
+      // Delivered receipts need a device that shows the application a presence.
+      assertThat(d.status(PresenceStatus.ONLINE, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      assertThat(other.status(PresenceStatus.AWAY, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
       String withReceipts =
           "{\"UID\":\""
               + puid
@@ -996,5 +1004,196 @@ public abstract class NotificationsContract {
                 .get(0)
                 .errno())
         .isEqualTo(ErrorCode.GRANT_REVOKED.errno());
+  }
+
+  /** The receipts of {@code app}'s items posted with {@code "receipts": true}. */
+  private static String withReceipts(String puid, String message) {
+    return "{\"UID\":\""
+        + puid
+        + "\",\"message\":\""
+        + message
+        + "\",\"action\":\"https://x.example\",\"receipts\":true}";
+  }
+
+  /**
+   * A pause stops what waits: the paused PUID's queued items are dropped (a resume does not bring
+   * them back), one stored after the pause by a node that had not heard of it is dropped when a
+   * session meets it, and no receipt tells the application anything.
+   */
+  @Test
+  void pausingAGrant_dropsWhatWaitsForIt_andItsAppGetsNoReceipt() {
+    App app = app("Paused");
+    String pia = email("pia");
+    String puid = grant(nodeA(), pia, app.id());
+    try (ReceiptRecorder receipts =
+        ReceiptRecorder.listen(nodeA().server().store().bus(), app.id())) {
+      ack(
+          post(
+              nodeA(),
+              app.id(),
+              app.key(),
+              batch(withReceipts(puid, "before 1"), withReceipts(puid, "before 2"))));
+      assertThat(pending(pia)).hasSize(2);
+      HttpResponse<String> paused =
+          ApiClient.forEmail(nodeA(), pia).put("/api/grants/" + puid, "{\"enabled\":false}");
+      assertThat(paused.statusCode()).as(paused.body()).isEqualTo(200);
+      // Dropped before the answer.
+      assertThat(pending(pia)).isEmpty();
+      // Stored as a node whose PUID cache had not heard of the pause would store it.
+      Instant now = Instant.now();
+      done(
+          nodeA()
+              .server()
+              .store()
+              .notifications()
+              .enqueue(
+                  sub(pia),
+                  new Notification(
+                      UUID.randomUUID().toString().replace("-", ""),
+                      app.id(),
+                      puid,
+                      "Paused",
+                      "stale",
+                      "https://x.example",
+                      now,
+                      now.plusSeconds(60),
+                      true)));
+      try (DeviceTestClient d = device(nodeB(), pia, "phone")) {
+        assertThat(d.status(PresenceStatus.ONLINE, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+        assertThat(d.notifications(QUIET)).isNull();
+        await().atMost(WAIT).until(() -> pending(pia).isEmpty());
+      }
+      assertThat(
+              ApiClient.forEmail(nodeA(), pia)
+                  .put("/api/grants/" + puid, "{\"enabled\":true}")
+                  .statusCode())
+          .isEqualTo(200);
+      try (DeviceTestClient d = device(nodeA(), pia, "phone")) {
+        assertThat(d.status(PresenceStatus.ONLINE, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+        assertThat(d.notifications(QUIET)).isNull();
+      }
+      assertThat(receipts.seen()).isEmpty();
+    }
+  }
+
+  /**
+   * A notification delivered before its grant was paused or revoked may still be answered by the
+   * user, but the application gets no receipt of it: its grant is not active.
+   */
+  @Test
+  void answersAfterAPauseOrARevoke_sendNoReceipt() {
+    App app = app("Answered");
+    String paula = email("paula");
+    String rex = email("rex");
+    String paused = grant(nodeA(), paula, app.id());
+    String revoked = grant(nodeA(), rex, app.id());
+    try (ReceiptRecorder receipts =
+            ReceiptRecorder.listen(nodeA().server().store().bus(), app.id());
+        DeviceTestClient p = device(nodeB(), paula, "phone");
+        DeviceTestClient r = device(nodeB(), rex, "phone")) {
+      assertThat(p.status(PresenceStatus.ONLINE, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      assertThat(r.status(PresenceStatus.ONLINE, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      Ack a =
+          ack(
+              post(
+                  nodeA(),
+                  app.id(),
+                  app.key(),
+                  batch(withReceipts(paused, "to paula"), withReceipts(revoked, "to rex"))));
+      String toPaula = a.results().get(0).id();
+      String toRex = a.results().get(1).id();
+      assertThat(p.notifications(1)).hasSize(1);
+      assertThat(r.notifications(1)).hasSize(1);
+      await().atMost(WAIT).until(() -> receipts.seen().size() == 2);
+      assertThat(receipts.seen())
+          .containsExactlyInAnyOrder(toPaula + ":delivered", toRex + ":delivered");
+      pauseAndRevoke(app.id(), paused, revoked);
+      assertThat(p.request(new Acknowledge(p.session(), List.of(toPaula))))
+          .isEqualTo(DeviceMessage.Ack.INSTANCE);
+      assertThat(r.request(new Dismiss(r.session(), List.of(toRex))))
+          .isEqualTo(DeviceMessage.Ack.INSTANCE);
+      await().during(QUIET).atMost(WAIT).until(() -> receipts.seen().size() == 2);
+    }
+  }
+
+  /**
+   * A {@code delivered} receipt goes only for a write to a device that shows the application a
+   * presence: not to one that is offline while connected, nor to one whose {@code application_ids}
+   * leave the application out; a device with no status yet holds it until its first status, which
+   * decides.
+   */
+  @Test
+  void deliveredReceipts_onlyForADeviceThatShowsTheAppAPresence() {
+    App app = app("Hidden");
+    String hal = email("hal");
+    String olga = email("olga");
+    String nina = email("nina");
+    String vic = email("vic");
+    String halPuid = grant(nodeA(), hal, app.id());
+    String olgaPuid = grant(nodeA(), olga, app.id());
+    String ninaPuid = grant(nodeA(), nina, app.id());
+    String vicPuid = grant(nodeA(), vic, app.id());
+    try (ReceiptRecorder receipts =
+            ReceiptRecorder.listen(nodeA().server().store().bus(), app.id());
+        // Hides from the application: its list names another one.
+        DeviceTestClient h =
+            DeviceTestClient.connected(
+                nodeB(), nodeB().token(hal), ApplicationIds.of(app.id() + 1000), "phone");
+        DeviceTestClient o = device(nodeB(), olga, "phone");
+        DeviceTestClient n = device(nodeA(), nina, "phone");
+        DeviceTestClient v = device(nodeB(), vic, "phone")) {
+      assertThat(h.status(PresenceStatus.ONLINE, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      assertThat(o.status(PresenceStatus.OFFLINE, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      Ack a =
+          ack(
+              post(
+                  nodeA(),
+                  app.id(),
+                  app.key(),
+                  batch(
+                      withReceipts(halPuid, "hidden"),
+                      withReceipts(olgaPuid, "invisible"),
+                      withReceipts(ninaPuid, "no status yet"),
+                      withReceipts(vicPuid, "no status yet"))));
+      assertThat(h.notifications(1)).hasSize(1);
+      assertThat(o.notifications(1)).hasSize(1);
+      assertThat(n.notifications(1)).hasSize(1);
+      assertThat(v.notifications(1)).hasSize(1);
+      await().during(QUIET).atMost(WAIT).until(() -> receipts.seen().isEmpty());
+      // Nina's first status shows the application her presence: her receipt goes; Vic's hides.
+      assertThat(n.status(PresenceStatus.AWAY, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      assertThat(v.status(PresenceStatus.OFFLINE, null)).isEqualTo(DeviceMessage.Ack.INSTANCE);
+      String toNina = a.results().get(2).id();
+      await().atMost(WAIT).until(() -> receipts.seen().size() == 1);
+      await().during(QUIET).atMost(WAIT).until(() -> receipts.seen().size() == 1);
+      assertThat(receipts.seen()).containsExactly(toNina + ":delivered");
+      // Acting is the user's own doing: its receipt goes, hidden or not.
+      String toHal = a.results().get(0).id();
+      assertThat(h.request(new Acknowledge(h.session(), List.of(toHal))))
+          .isEqualTo(DeviceMessage.Ack.INSTANCE);
+      await().atMost(WAIT).until(() -> receipts.seen().contains(toHal + ":acted"));
+    }
+  }
+
+  /** A user holding two PUIDs at one application: revoking one keeps what waits for the other. */
+  @Test
+  void revokingOneOfTwoGrantsAtAnApp_keepsWhatWaitsForTheOther() {
+    App app = app("Twice");
+    String tess = email("tess");
+    String first = grant(nodeA(), tess, app.id());
+    HttpResponse<String> g =
+        ApiClient.forEmail(nodeA(), tess)
+            .post("/api/grants", "{\"app_id\":" + app.id() + ",\"id\":\"Tess at work\"}");
+    assertThat(g.statusCode()).as(g.body()).isEqualTo(200);
+    String second = json(g).get("puid").asText();
+    assertThat(second).isNotEqualTo(first);
+    ack(post(nodeA(), app.id(), app.key(), batch(item(first, "one"), item(second, "two"))));
+    assertThat(pending(tess)).hasSize(2);
+    assertThat(ApiClient.forEmail(nodeA(), tess).delete("/api/grants/" + first).statusCode())
+        .isEqualTo(200);
+    assertThat(pending(tess)).extracting(Notification::message).containsExactly("two");
+    try (DeviceTestClient d = device(nodeB(), tess, "phone")) {
+      assertThat(messages(d.notifications().notifications())).containsExactly("two");
+    }
   }
 }

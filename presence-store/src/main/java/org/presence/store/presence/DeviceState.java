@@ -67,6 +67,19 @@ public record DeviceState(
   }
 
   /**
+   * Whether this device shows application {@code appId} (positive) a status other than offline, as
+   * the presence the application gets is decided: its latest status when that was for every
+   * application or named {@code appId}, else what an earlier update still shows it. A device with
+   * no status yet, one that is offline, and one whose {@code application_ids} leave the application
+   * out show it nothing. Live notifications send a {@code delivered} receipt only for a write to
+   * such a device.
+   */
+  public boolean showsPresenceTo(long appId) {
+    Shown s = shownTo(appId);
+    return s != null && s.status() != PresenceStatus.OFFLINE;
+  }
+
+  /**
    * Whether application {@code appId} (0: an application not named by any device) is shown this
    * device's latest status (its {@code status}, {@code message} and {@code updatedMillis}), if it
    * has one; else it is shown {@link #shownEarlierTo}.
