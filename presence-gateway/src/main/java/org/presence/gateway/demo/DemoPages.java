@@ -37,7 +37,8 @@ import org.presence.store.presence.PresenceStateStore;
  * application send you a live notification ({@code POST /demo/notify}, a form protected against
  * cross-site request forgery), which the device client prints. The device command names the node's
  * data directory ({@code --data-dir}) when it is not the default one, since the device signs its
- * development token with the key kept there.
+ * development token with the key kept there, and the node's address ({@code --url}) when it is not
+ * {@value #DEFAULT_URL}, which the device connects to by default.
  *
  * <p>The form works without script (then back to the page, with a notice); the page's script posts
  * it with {@code fetch} instead, asking for JSON, and reports the answer in the live log. The
@@ -99,6 +100,17 @@ public final class DemoPages {
     return " --data-dir " + shellWord(dir.toString());
   }
 
+  /** The node {@code bin/presence device} connects to when given no {@code --url} or port. */
+  static final String DEFAULT_URL = "http://127.0.0.1:8080";
+
+  /**
+   * {@code " --url <url>"} when the node's address is not the one the device command uses by
+   * default (another port, host, TLS or public URL), else nothing.
+   */
+  static String urlOption(String nodeUrl) {
+    return nodeUrl.equals(DEFAULT_URL) ? "" : " --url " + shellWord(nodeUrl);
+  }
+
   /** {@code word} as one shell word: as is when it needs no quoting, else in single quotes. */
   static String shellWord(String word) {
     if (SHELL_SAFE.matcher(word).matches()) {
@@ -138,7 +150,12 @@ public final class DemoPages {
       return;
     }
     String email = v.session().get().email();
-    m.put("deviceCommand", "bin/presence device --email " + shellWord(email) + dataDirOption);
+    m.put(
+        "deviceCommand",
+        "bin/presence device --email "
+            + shellWord(email)
+            + urlOption(baseUrl.get())
+            + dataDirOption);
     grants
         .list(v.subject())
         .whenComplete(

@@ -57,10 +57,12 @@ class DemoBrowserIT extends BrowserTest {
     browser.findElement(By.id("allow")).click();
     waitForPage("presence-status");
     assertThat(text("demo-puid")).matches("[A-Za-z0-9_-]{43}");
-    // The command to copy names this node's data dir (not the default one).
+    // The command to copy names this node's address and data dir (not the default ones).
     assertThat(text("demo-device-command"))
         .isEqualTo(
-            "bin/presence device --email newcomer@example.com --data-dir "
+            "bin/presence device --email newcomer@example.com --url "
+                + node.server().baseUrl()
+                + " --data-dir "
                 + dataDir.toAbsolutePath().normalize());
     // Screen readers hear the live status change without moving there.
     assertThat(browser.findElement(By.cssSelector(".demo-status")).getAttribute("aria-live"))

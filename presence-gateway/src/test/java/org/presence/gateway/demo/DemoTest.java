@@ -167,7 +167,9 @@ class DemoTest {
         .contains("id=\"demo-puid\"")
         .contains("<script src=\"/static/demo.js\"></script>")
         .contains(
-            "bin/presence device --email alice@example.com --data-dir "
+            "bin/presence device --email alice@example.com --url "
+                + node.server().baseUrl()
+                + " --data-dir "
                 + dataDir.toAbsolutePath().normalize());
     String csp = live.headers().firstValue("Content-Security-Policy").orElseThrow();
     assertThat(csp)
@@ -301,12 +303,17 @@ class DemoTest {
     assertThat(m.find()).isTrue();
     String[] words = m.group(1).split(" ");
     assertThat(words[0]).isEqualTo("bin/presence");
-    String[] args =
-        java.util.Arrays.copyOf(
-            java.util.Arrays.copyOfRange(words, 1, words.length), words.length + 1);
-    args[words.length - 1] = "--url";
-    args[words.length] = node.server().baseUrl();
-    return args;
+    // As is: the page names this node's address (not the default port) and data directory.
+    return java.util.Arrays.copyOfRange(words, 1, words.length);
+  }
+
+  @Test
+  void deviceCommand_namesTheNodesUrl_onlyWhenNotTheDefault() {
+    assertThat(DemoPages.urlOption("http://127.0.0.1:8080")).isEmpty();
+    assertThat(DemoPages.urlOption("http://127.0.0.1:18680"))
+        .isEqualTo(" --url http://127.0.0.1:18680");
+    assertThat(DemoPages.urlOption("https://presence.example.com"))
+        .isEqualTo(" --url https://presence.example.com");
   }
 
   @Test
@@ -332,7 +339,7 @@ class DemoTest {
     PipedInputStream in = new PipedInputStream(typed);
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    // The command exactly as the page shows it (this node's data dir is not the default one).
+    // The command exactly as the page shows it (this node's port and data dir are not default).
     String[] command = deviceCommandOnThePage(alice);
     CompletableFuture<Integer> cli =
         CompletableFuture.supplyAsync(
