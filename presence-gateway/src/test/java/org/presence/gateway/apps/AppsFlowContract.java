@@ -362,6 +362,10 @@ public abstract class AppsFlowContract {
         .contains("Activated.")
         .doesNotContainIgnoringCase("already");
     assertThat(devWeb.get(appPath).body()).as("the key is shown once").doesNotContain(key);
+    // The update stream is NDJSON (application/x-ndjson), not server-sent events.
+    assertThat(devWeb.get(appPath).body())
+        .contains("<dt>Update stream (NDJSON over HTTP)</dt>")
+        .doesNotContain("server-sent");
 
     HttpResponse<String> regenerated =
         devWeb.follow(devWeb.post(appPath + "/regenerate", Map.of()));
