@@ -31,6 +31,7 @@ import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.NotifyFixture.App;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.UpdateClient;
+import org.presence.gateway.testing.WebClient;
 import org.presence.gateway.testing.WsClient;
 
 /**
@@ -341,6 +342,58 @@ class ApiDocumentsTest {
         "post",
         "/admin/api/users/{sub}/disconnect",
         admin("POST", "/admin/api/users/" + NotifyFixture.sub(ann) + "/disconnect"));
+  }
+
+  /** Fails unless the OpenAPI document lists {@code status} among the answers of the operation. */
+  private static void assertStatusDocumented(String method, String path, HttpResponse<String> r) {
+    assertThat(
+            openApi
+                .path("paths")
+                .path(path)
+                .path(method)
+                .path("responses")
+                .has(String.valueOf(r.statusCode())))
+        .as(method + " " + path + " answered " + r.statusCode() + ", which is not documented")
+        .isTrue();
+  }
+
+  @Test
+  void everyStatusOfTheGrantAndThePagesIsDocumented() {
+    App app = NotifyFixture.activeApp(node, site, email("dev"), "Statuses");
+    HttpResponse<String> granted =
+        ApiClient.forEmail(node, email("ann"))
+            .post("/api/grants", "{\"app_id\":" + app.id() + ",\"id\":\"ann\"}");
+    assertThat(granted.statusCode()).as(granted.body()).isEqualTo(200);
+    assertAnswer("post", "/api/grants", granted);
+    assertThat(openApi.path("paths").path("/api/grants").path("post").path("responses").has("201"))
+        .as("a grant is answered 200, new or not")
+        .isFalse();
+
+    String consent =
+        "/" + app.id() + "/grant?redirect=http%3A%2F%2F" + site.domain() + "%2Fcb&id=ann";
+    WebClient signedOut = new WebClient(node);
+    Map<String, String> pages =
+        Map.of(
+            "/myapps", "/myapps",
+            "/settings", "/settings",
+            "/pair", "/pair",
+            "/myapps/{id}", "/myapps/" + app.id(),
+            "/{appid}/grant", consent);
+    pages.forEach(
+        (path, uri) -> {
+          HttpResponse<String> r = signedOut.get(uri);
+          assertThat(r.statusCode()).as(uri).isEqualTo(303);
+          assertThat(r.headers().firstValue("Location").orElseThrow()).contains("/signin?next=");
+          assertStatusDocumented("get", path, r);
+        });
+
+    WebClient signedIn = new WebClient(node).signIn(email("bea"));
+    HttpResponse<String> noApp = signedIn.get("/myapps/999999");
+    assertThat(noApp.statusCode()).isEqualTo(404);
+    assertStatusDocumented("get", "/myapps/{id}", noApp);
+    HttpResponse<String> noGrant = signedIn.get("/999999/grant?redirect=http%3A%2F%2Fx%2F&id=a");
+    assertThat(noGrant.statusCode()).isEqualTo(404);
+    assertStatusDocumented("get", "/{appid}/grant", noGrant);
   }
 
   /** The first non-empty line of the application's stream (at most 10 s), then hangs up. */
