@@ -46,8 +46,9 @@ import picocli.CommandLine.Spec;
     name = "daemon",
     mixinStandardHelpOptions = true,
     description = {
-      "Run the desktop daemon: the session's idle time under your presence policy becomes your",
-      "status, and live notifications show on the desktop with Accept and Dismiss.",
+      "Run the desktop daemon: idle time sets your status.",
+      "The session's idle time under your presence policy becomes your status, and live",
+      "notifications show on the desktop with Accept and Dismiss.",
       "Signs in with --token-file, or pairs with the node (a code to enter at its /pair page).",
       "Settings: the options, else $XDG_CONFIG_HOME/presence/daemon.properties (url, token-file,",
       "device); state in $XDG_STATE_HOME/presence."

@@ -22,7 +22,10 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "dev-token",
     mixinStandardHelpOptions = true,
-    description = "Print a development identity token for an email (embedded default only).")
+    description = {
+      "Print a development identity token for an email.",
+      "Only where development signing is on (the embedded default, or identity.dev-signing)."
+    })
 final class DevTokenCommand implements Callable<Integer> {
   private final Map<String, String> env;
 

@@ -31,7 +31,6 @@ import org.presence.client.PresenceStatus;
 import org.presence.daemon.PresenceDaemon;
 import org.presence.gateway.config.PresenceConfig;
 import org.presence.gateway.identity.DevIdentity;
-import org.presence.store.error.Causes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -54,9 +53,9 @@ import picocli.CommandLine.Spec;
     name = "device",
     mixinStandardHelpOptions = true,
     description = {
-      "Act as a device: connect to the node's device channel and send the statuses typed on",
-      "standard input, one per line: online | away [message] | unavailable [message] | offline.",
-      "End with Ctrl-D or 'quit'."
+      "Act as a device: send the statuses typed on standard input.",
+      "It connects to the node's device channel; type one status per line:",
+      "online | away [message] | unavailable [message] | offline. End with Ctrl-D or 'quit'."
     })
 final class DeviceCommand implements Callable<Integer> {
   private final Map<String, String> env;
@@ -64,7 +63,7 @@ final class DeviceCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Mixin ConfigOptions options = new ConfigOptions();
+  @Mixin NodeOptions options = new NodeOptions();
 
   @Option(
       names = "--email",
@@ -142,7 +141,7 @@ final class DeviceCommand implements Callable<Integer> {
               ? p
               : new PresenceException(e.getCause().toString(), e.getCause());
       if (why.errno() == PresenceException.NO_ERRNO) {
-        err.println("presence: cannot connect to " + ws + ": " + Causes.innermostMessage(why));
+        err.println("presence: cannot connect to " + ws + ": " + rootMessage(why));
       } else {
         err.println("presence: the node refused the session: " + why.getMessage());
       }
@@ -311,6 +310,30 @@ final class DeviceCommand implements Callable<Integer> {
         "https".equals(base.getScheme()) || "wss".equals(base.getScheme()) ? "wss" : "ws";
     String path = base.getPath() == null || base.getPath().equals("/") ? "" : base.getPath();
     return URI.create(scheme + "://" + base.getRawAuthority() + path + "/presence");
+  }
+
+  private static String rootMessage(Throwable e) {
+    // The innermost message that is not only a wrapper's copy of its cause's name. A refused or
+    // dropped connection ends in a ConnectException or ClosedChannelException without one, which
+    // the wrappers' messages ("Cannot connect to ...") do not explain: say so instead.
+    String message = null;
+    Throwable innermost = e;
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      innermost = t;
+      String m = t.getMessage();
+      if (m != null
+          && !m.isBlank()
+          && (t.getCause() == null || !m.equals(t.getCause().toString()))) {
+        message = m;
+      }
+    }
+    boolean bare = innermost.getMessage() == null || innermost.getMessage().isBlank();
+    if (bare
+        && (innermost instanceof java.net.ConnectException
+            || innermost instanceof java.nio.channels.ClosedChannelException)) {
+      return "connection refused or closed";
+    }
+    return message != null ? message : innermost.getClass().getSimpleName();
   }
 
   /** Prints what the node sends and what the client does; the first session completes a future. */

@@ -24,15 +24,17 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "serve",
     mixinStandardHelpOptions = true,
-    description =
-        "Start a node. With no configuration: the embedded default on 127.0.0.1:8080, data in"
-            + " ./presence-data, no outside server needed.")
+    description = {
+      "Start a node.",
+      "With no configuration: the embedded default on 127.0.0.1:8080, data in ./presence-data,",
+      "no outside server needed."
+    })
 final class ServeCommand implements Callable<Integer> {
   private final Map<String, String> env;
 
   @Spec CommandSpec spec;
 
-  @Mixin ConfigOptions options = new ConfigOptions();
+  @Mixin ServeOptions options = new ServeOptions();
 
   ServeCommand(Map<String, String> env) {
     this.env = env;

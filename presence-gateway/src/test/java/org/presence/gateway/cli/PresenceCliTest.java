@@ -224,16 +224,21 @@ class PresenceCliTest {
         .singleElement()
         .asString()
         .startsWith("presence: web.dev-sign-in: ");
-    // The flag forces it (dev-token loads the same configuration without binding a port).
+    // The flag's setting forces it (dev-token loads the same configuration without binding a
+    // port; the flag itself is serve's only).
+    ServeOptions flag = new ServeOptions();
+    flag.allowDevSignInOnPublicAddress = true;
+    assertThat(flag.asSettings()).containsEntry("web.dev-sign-in-on-public-address", "true");
     Run forced =
         run(
             Map.of(),
             "dev-token",
             "--email",
             "a@b.c",
-            "--host",
-            "0.0.0.0",
-            "--allow-dev-sign-in-on-public-address",
+            "--set",
+            "gateway.host=0.0.0.0",
+            "--set",
+            "web.dev-sign-in-on-public-address=true",
             "--data-dir",
             dataDir.toString(),
             "--set",
@@ -242,6 +247,59 @@ class PresenceCliTest {
             "web.dev-sign-in=true");
     assertThat(forced.code()).as(forced.err()).isZero();
     assertThat(forced.out()).isNotBlank();
+  }
+
+  @Test
+  void help_listsEachCommandInAWholeSentence_andEachCommandsOwnOptions() {
+    Run top = run(Map.of(), "--help");
+    assertThat(top.code()).isZero();
+    for (String command : List.of("serve", "dev-token", "device", "daemon")) {
+      String line =
+          top.out()
+              .lines()
+              .filter(l -> l.strip().startsWith(command + " "))
+              .findFirst()
+              .orElseThrow()
+              .strip();
+      assertThat(line).as("presence --help: " + command).endsWith(".");
+    }
+    Run device = run(Map.of(), "device", "--help");
+    assertThat(device.out())
+        .contains("--url", "--port", "The node's port to connect to", "--data-dir", "--set")
+        .doesNotContain("Port to bind", "--admin-port", "--database-url", "--redis-url")
+        .doesNotContain("--node-id", "--log-format", "--allow-dev-sign-in-on-public-address");
+    Run devToken = run(Map.of(), "dev-token", "--help");
+    assertThat(devToken.out())
+        .contains("--email", "--lifetime", "--data-dir", "--set")
+        .doesNotContain("--port", "--host", "--admin-port", "--database-url", "--redis-url");
+    assertThat(run(Map.of(), "serve", "--help").out())
+        .contains("Port to bind", "--admin-port", "--database-url", "--redis-url");
+    // A serve-only flag is a usage error elsewhere, naming the option.
+    Run bad = run(Map.of(), "dev-token", "--email", "a@b.c", "--redis-url", "redis://x");
+    assertThat(bad.code()).isEqualTo(PresenceCli.EXIT_USAGE);
+    assertThat(bad.err()).contains("--redis-url");
+  }
+
+  @Test
+  void device_thatCannotConnect_saysWhatFailed() throws Exception {
+    int port = closedPort();
+    Run r =
+        run(
+            Map.of(),
+            "device",
+            "--email",
+            "a@example.com",
+            "--url",
+            "http://127.0.0.1:" + port,
+            "--data-dir",
+            dataDir.toString());
+    assertThat(r.code()).isEqualTo(PresenceCli.EXIT_STARTUP);
+    assertThat(r.err().lines())
+        .last()
+        .asString()
+        .startsWith("presence: cannot connect to ws://127.0.0.1:" + port + "/presence: ")
+        .doesNotContain("ClosedChannelException")
+        .contains("refused");
   }
 
   @Test
