@@ -263,7 +263,7 @@ public abstract class JwksSource {
             } catch (RateLimitReachedException e) {
               // Loaded within the minimum interval: keep the set there is.
             } catch (KeySourceException | RuntimeException e) {
-              LOG.warn("cannot load identity keys from {}: {}", name, e.getMessage());
+              LOG.warn("cannot load identity keys from {}: {}", name, reason(e));
             }
             inFlight.set(null);
             JWKSet k = keys.get();
@@ -310,5 +310,31 @@ public abstract class JwksSource {
       @Override
       public void close() {}
     }
+  }
+
+  /**
+   * Why {@code e} happened, for a log line, never {@code null}: the innermost message in its causes
+   * (wrappers such as {@link java.util.concurrent.CompletionException} skipped); when none has one
+   * (a refused connection ends in a {@code ConnectException} without a message, wrapped in a {@code
+   * KeySourceException} without one), the simple name of the outermost {@link java.io.IOException}
+   * among them, else of the innermost cause.
+   */
+  static String reason(Throwable e) {
+    String message = null;
+    String io = null;
+    String innermost = e.getClass().getSimpleName();
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.util.concurrent.CompletionException
+          || t instanceof java.util.concurrent.ExecutionException) {
+        continue;
+      }
+      innermost = t.getClass().getSimpleName();
+      if (t.getMessage() != null && !t.getMessage().isBlank()) {
+        message = t.getMessage();
+      } else if (io == null && t instanceof java.io.IOException) {
+        io = innermost;
+      }
+    }
+    return message != null ? message : io != null ? io : innermost;
   }
 }

@@ -314,9 +314,28 @@ class JwtIdentityVerifierTest {
             Duration.ofHours(1),
             Duration.ofSeconds(30),
             clock);
-    JwtIdentityVerifier v = verifierWith(source);
-    assertThat(error(v, sign(ec, JWSAlgorithm.ES256, new ECDSASigner(ec), claims().build())))
-        .isEqualTo(ErrorCode.IDENTITY_UNAVAILABLE);
+    ch.qos.logback.classic.Logger log =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(JwksSource.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+        new ch.qos.logback.core.read.ListAppender<>();
+    seen.start();
+    log.addAppender(seen);
+    try {
+      JwtIdentityVerifier v = verifierWith(source);
+      assertThat(error(v, sign(ec, JWSAlgorithm.ES256, new ECDSASigner(ec), claims().build())))
+          .isEqualTo(ErrorCode.IDENTITY_UNAVAILABLE);
+    } finally {
+      log.detachAppender(seen);
+    }
+    // The line says why (the connection was refused), not "null".
+    assertThat(seen.list)
+        .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+        .anySatisfy(
+            l ->
+                assertThat(l)
+                    .startsWith("cannot load identity keys from http://127.0.0.1:" + port)
+                    .doesNotEndWith("null")
+                    .containsAnyOf("ConnectException", "refused"));
   }
 
   @Test
