@@ -19,7 +19,8 @@ public class AppQuickstart {
                 new AppClient.Listener() {
                   @Override
                   public void onSnapshot(AppClient.Snapshot s) {
-                    System.out.println("snapshot at " + s.seq() + ": " + s.users());
+                    System.out.println("snapshot at " + s.seq() + ": " + s.users()
+                        + " (to resume later, pass the last seq printed as since)");
                   }
 
                   @Override
@@ -41,7 +42,9 @@ public class AppQuickstart {
                   }
                 })
             .start();
-    System.out.println("following application " + appId + "; Ctrl-C to stop (resume with since=" + app[0].since() + ")");
+    // The cursor to resume from is the last seq printed (the snapshot's, then each update's); before
+    // the snapshot there is none (the client's since() is -1, which the node refuses).
+    System.out.println("following application " + appId + "; Ctrl-C to stop");
     Thread.currentThread().join();
   }
 }
