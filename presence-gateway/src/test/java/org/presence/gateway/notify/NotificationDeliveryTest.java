@@ -136,7 +136,7 @@ class NotificationDeliveryTest {
   private static CompletionStage<Map<String, PuidRecord>> allActive(Collection<String> puids) {
     Map<String, PuidRecord> out = new java.util.HashMap<>();
     for (String p : puids) {
-      out.put(p, new PuidRecord(p, APP, "u", PuidState.ACTIVE));
+      out.put(p, new PuidRecord(p, APP, "u", PuidState.ACTIVE, java.time.Instant.EPOCH));
     }
     return CompletableFuture.completedFuture(out);
   }
