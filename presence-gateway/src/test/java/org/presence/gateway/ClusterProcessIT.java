@@ -282,6 +282,10 @@ class ClusterProcessIT {
     try (UpdateClient onB = UpdateClient.connected(b, app.id(), app.key(), -1);
         DeviceTestClient phone = device(a, user, "phone")) {
       onB.snapshot();
+      // A delivered receipt needs a device that shows the application a presence (a device with
+      // no status yet holds it), as notifications.md says.
+      phone.status(PresenceStatus.ONLINE, null);
+      assertThat(onB.updates(1)).extracting(UpdateClient.Item::status).containsExactly("online");
       String item =
           "{\"UID\":\""
               + puid
