@@ -64,6 +64,17 @@ async function webSocketClass() {
   }
 }
 
+/**
+ * The errno a close code stands for when no error frame came before it (docs/errors.md), as the
+ * Java client reads it: 1001 is −3 (the node is draining), 1007 −13 (text that is not UTF-8);
+ * anything else none (0).
+ */
+function closeErrno(code) {
+  if (code === 1001) return -3;
+  if (code === 1007) return -13;
+  return 0;
+}
+
 function presenceOf(item) {
   if (!item || typeof item.UID !== 'string' || !STATUSES.has(item.status)) return null;
   return { uid: item.UID, status: item.status, message: typeof item.message === 'string' ? item.message : null };
@@ -237,7 +248,8 @@ export class AppClient {
           this._openStream(gen, true);
           return;
         }
-        this._lost(gen, new PresenceError(code === 1001 ? -3 : 0, `Closed by the node (${code})`));
+        // Without an error frame before it, the close code is read as its errno (closeErrno).
+        this._lost(gen, new PresenceError(closeErrno(code), `Closed by the node (${code})`));
       });
     });
   }

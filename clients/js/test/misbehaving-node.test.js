@@ -1,7 +1,9 @@
 // The client against a node that misbehaves: a loopback server of the test's own (plain `http`
-// for the stream, `net` for a WebSocket upgrade never answered), so these run without a node.
+// for the stream, `net` for a WebSocket upgrade never answered or a bare close frame), so these
+// run without a node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { AppClient, Backoff } from '../src/index.js';
@@ -229,4 +231,73 @@ test('an onConnected or onDisconnected that throws or rejects: reported as a war
     process.off('warning', onWarning);
     process.off('unhandledRejection', onRejection);
   }
+});
+
+/**
+ * A WebSocket endpoint of a few lines: it answers the upgrade, and once the client's first frame
+ * (the key) came, sends the connect answer and then a close frame with `closeCode` and no error
+ * frame before it. Counts the upgrades.
+ */
+async function bareCloseNode(closeCode) {
+  const sockets = new Set();
+  const node = { upgrades: 0 };
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+    let request = '';
+    let upgraded = false;
+    s.on('data', (chunk) => {
+      if (upgraded) {
+        // The key frame (masked, not read): answer it, then close without an error frame.
+        const answer = Buffer.from('{"result":true}');
+        s.write(Buffer.concat([Buffer.from([0x81, answer.length]), answer]));
+        s.end(Buffer.from([0x88, 2, closeCode >> 8, closeCode & 0xff]));
+        return;
+      }
+      request += chunk.toString('latin1');
+      if (!request.includes('\r\n\r\n')) return;
+      const key = /sec-websocket-key: *(\S+)/i.exec(request)[1];
+      const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      upgraded = true;
+      node.upgrades++;
+      s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  node.url = `http://127.0.0.1:${server.address().port}`;
+  node.close = () => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  };
+  return node;
+}
+
+test('a bare close 1007 (text not UTF-8, no error frame before it) is read as errno -13, and the client reconnects', async (t) => {
+  assert.equal(typeof globalThis.WebSocket, 'function', 'no global WebSocket in this Node');
+  const node = await bareCloseNode(1007);
+  const lost = [];
+  const connected = [];
+  const app = new AppClient({
+    url: node.url,
+    appId: 1,
+    key: 'k',
+    transport: 'websocket',
+    backoff: new Backoff(1, 5),
+    onConnected: (transport) => connected.push(transport),
+    onDisconnected: (cause, retry) => lost.push({ cause, retry }),
+  }).start();
+  t.after(() => {
+    app.close();
+    node.close();
+  });
+  // As the Java client (DeviceClient.closeErrno, AppClient): −13 is a lost session, not a stop.
+  await until('two lost connections', () => lost.length >= 2);
+  assert.equal(connected[0], 'websocket');
+  for (const { cause, retry } of lost) {
+    assert.equal(cause.errno, -13, cause.message);
+    assert.match(cause.message, /Closed by the node \(1007\)/);
+    assert.equal(typeof retry, 'number');
+  }
+  assert.ok(node.upgrades >= 2, `upgrades ${node.upgrades}`);
 });
