@@ -59,6 +59,7 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.protocol.id.Sha256;
 import org.presence.protocol.model.ShownText;
+import org.presence.store.error.RateLimitedLog;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 import org.slf4j.Logger;
@@ -92,6 +93,20 @@ import org.slf4j.LoggerFactory;
  */
 public final class OidcSignIn {
   private static final Logger LOG = LoggerFactory.getLogger(OidcSignIn.class);
+
+  /**
+   * The reason's detail of every provider answer that fails a check of its token answer or ID token
+   * (signature, issuer, audience, nonce, times, authorized party, algorithm): fixed, what the
+   * visitor sees; the log says which check failed ({@link #unverified}).
+   */
+  public static final String UNVERIFIED =
+      "the sign-in provider's answer could not be verified: start again from the sign-in page";
+
+  /** How often refused answers are logged, however many are refused meanwhile. */
+  static final Duration LOG_REFUSALS_EVERY = Duration.ofSeconds(10);
+
+  /** Per node (an instance's), so a flood of refusals writes a line per interval. */
+  private final RateLimitedLog refusals = new RateLimitedLog(LOG, LOG_REFUSALS_EVERY);
 
   /** The callback path on this node (the redirect URI registered at the provider). */
   public static final String CALLBACK = "/signin/callback";
@@ -243,7 +258,8 @@ public final class OidcSignIn {
    * Finishes a sign-in from the provider's answer ({@code query}: {@code code} and {@code state},
    * or {@code error}) in the browser whose anti-forgery nonce is {@code browserNonce} ({@code null}
    * when the browser has none). Fails with a {@link ProtocolException} ({@code UNAUTHORIZED})
-   * saying what was wrong.
+   * saying what was wrong, or, for a token answer or ID token that fails a check, the fixed {@link
+   * #UNVERIFIED} (the log says which check).
    */
   public CompletionStage<Result> finish(String browserNonce, Map<String, List<String>> query) {
     String error = first(query, "error");
@@ -352,7 +368,7 @@ public final class OidcSignIn {
             });
   }
 
-  private static JWT tokenResponse(GuardedHttpClient.Response resp) {
+  private JWT tokenResponse(GuardedHttpClient.Response resp) {
     HTTPResponse r = new HTTPResponse(resp.status());
     TokenResponse parsed;
     try {
@@ -363,8 +379,7 @@ public final class OidcSignIn {
       parsed = OIDCTokenResponseParser.parse(r);
     } catch (GeneralException e) {
       // The SDK's ParseException (a GeneralException; its simple name is java.text's here).
-      throw new ProtocolException(
-          ErrorCode.UNAUTHORIZED, "the provider's token answer is not valid: " + e.getMessage());
+      throw unverified("the provider's token answer is not valid", e);
     }
     if (!parsed.indicatesSuccess()) {
       var err = parsed.toErrorResponse().getErrorObject();
@@ -401,10 +416,13 @@ public final class OidcSignIn {
             ? a
             : null;
     if (alg == null) {
-      return refused(
-          "the ID token's signature was refused: algorithm "
-              + idToken.getHeader().getAlgorithm()
-              + " is not one the provider signs with");
+      return CompletableFuture.failedFuture(
+          unverified(
+              "the ID token's signature was refused",
+              new BadJOSEException(
+                  "algorithm "
+                      + idToken.getHeader().getAlgorithm()
+                      + " is not one the provider signs with")));
     }
     IDTokenValidator validator =
         new IDTokenValidator(meta.getIssuer(), new ClientID(config.clientId()), alg, set);
@@ -421,18 +439,16 @@ public final class OidcSignIn {
       JWTClaimsSet jwt = idToken.getJWTClaimsSet();
       times(jwt);
       authorizedParty(jwt);
-    } catch (ParseException e) {
-      return refused("the ID token was refused: " + e.getMessage());
-    } catch (BadJWTException e) {
-      return refused("the ID token was refused: " + e.getMessage());
+    } catch (ParseException | BadJWTException e) {
+      return CompletableFuture.failedFuture(unverified("the ID token was refused", e));
     } catch (BadJOSEException e) {
       if (!refreshed && stale) {
         // Perhaps the provider rotated its keys: fetch them again, once.
         return fetchKeys(meta).thenCompose(s -> validate(meta, idToken, login, true));
       }
-      return refused("the ID token's signature was refused: " + e.getMessage());
+      return CompletableFuture.failedFuture(unverified("the ID token's signature was refused", e));
     } catch (JOSEException e) {
-      return refused("the ID token could not be checked: " + e.getMessage());
+      return CompletableFuture.failedFuture(unverified("the ID token could not be checked", e));
     }
     // As a string: nimbus's Subject throws for a blank one.
     String sub = claims.getStringClaim("sub");
@@ -579,6 +595,27 @@ public final class OidcSignIn {
     return new ProtocolException(
         ErrorCode.BACKEND_UNAVAILABLE,
         "the sign-in provider cannot be reached (" + what + "); try again later");
+  }
+
+  /**
+   * The refusal of a provider's answer that failed a check of the token answer or the ID token: the
+   * visitor gets the fixed {@link #UNVERIFIED}, and the log (at most a line every {@link
+   * #LOG_REFUSALS_EVERY}, with how many were left out) what failed, {@code what} and the
+   * exception's class and message, which the exception keeps as its cause. nimbus's messages name
+   * its classes and quote the token's claims ("Unexpected JWT issuer: …", "Signed JWT rejected:
+   * …"): for an operator, not for the visitor.
+   */
+  private ProtocolException unverified(String what, Exception cause) {
+    refusals.warn(
+        "OpenID Connect sign-in refused: "
+            + loggable(what + ": " + cause.getClass().getSimpleName() + ": " + cause.getMessage()));
+    return new ProtocolException(ErrorCode.UNAUTHORIZED, UNVERIFIED, cause);
+  }
+
+  /** {@code s} as one line of the log: printable ASCII (anything else '?'), at most 500 chars. */
+  private static String loggable(String s) {
+    String t = s.length() > 500 ? s.substring(0, 500) + "..." : s;
+    return t.replaceAll("[^\\x20-\\x7e]", "?");
   }
 
   private static <T> CompletionStage<T> refused(String reason) {

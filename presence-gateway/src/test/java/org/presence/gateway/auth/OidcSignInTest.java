@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
@@ -26,6 +27,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
@@ -42,6 +44,7 @@ import org.presence.gateway.PresenceServer;
 import org.presence.gateway.pages.SignInPages;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
+import org.presence.protocol.error.ProtocolException;
 
 /**
  * Sign-in through a real OpenID Connect provider (mock-oauth2-server on loopback) over real
@@ -49,6 +52,9 @@ import org.presence.gateway.testing.WebClient;
  */
 class OidcSignInTest {
   private static final String CLIENT = "presence-test";
+
+  /** The fixed reason of a provider answer that fails a check, as the page shows it (escaped). */
+  private static final String UNVERIFIED_ON_THE_PAGE = OidcSignIn.UNVERIFIED.replace("'", "&#39;");
 
   private MockOAuth2Server provider;
 
@@ -257,7 +263,7 @@ class OidcSignInTest {
     assertThat(r.statusCode()).isEqualTo(401);
     // A provider that keeps codes single-use refuses it at the token endpoint; one that does not
     // (the mock) answers with an ID token without this sign-in's nonce, refused as well.
-    assertThat(r.body()).containsAnyOf("the provider refused the code", "nonce");
+    assertThat(r.body()).containsAnyOf("the provider refused the code", UNVERIFIED_ON_THE_PAGE);
     assertThat(sessionCookie(r)).isNull();
     assertThat(d.get("/settings").statusCode()).isEqualTo(303);
   }
@@ -459,10 +465,8 @@ class OidcSignInTest {
   @Test
   void idToken_notValidYet_thenRefused() {
     long later = Instant.now().plus(Duration.ofHours(1)).getEpochSecond();
-    assertRefused(
-        signInWithIdToken(
-            new WebClient(node), n -> token(n, "alice", List.of(CLIENT), Map.of("nbf", later))),
-        "before use time");
+    assertUnverified(
+        n -> token(n, "alice", List.of(CLIENT), Map.of("nbf", later)), "before use time");
     // Within the clock skew it is fine.
     long soon = Instant.now().plusSeconds(5).getEpochSecond();
     HttpResponse<String> ok =
@@ -474,17 +478,10 @@ class OidcSignInTest {
   /** OIDC Core 3.1.3.7 items 4 and 5: several audiences need azp, and azp must be this client. */
   @Test
   void idToken_forSeveralAudiences_needsAnAuthorizedPartyThatIsThisClient() {
-    assertRefused(
-        signInWithIdToken(
-            new WebClient(node), n -> anyToken(n, List.of(CLIENT, "evil"), Map.of("azp", "evil"))),
-        "authorized party");
-    assertRefused(
-        signInWithIdToken(new WebClient(node), n -> anyToken(n, List.of(CLIENT, "evil"), Map.of())),
-        "authorized party");
-    assertRefused(
-        signInWithIdToken(
-            new WebClient(node), n -> anyToken(n, List.of(CLIENT), Map.of("azp", "evil"))),
-        "authorized party");
+    assertUnverified(
+        n -> anyToken(n, List.of(CLIENT, "evil"), Map.of("azp", "evil")), "authorized party");
+    assertUnverified(n -> anyToken(n, List.of(CLIENT, "evil"), Map.of()), "authorized party");
+    assertUnverified(n -> anyToken(n, List.of(CLIENT), Map.of("azp", "evil")), "authorized party");
     HttpResponse<String> ok =
         signInWithIdToken(
             new WebClient(node), n -> anyToken(n, List.of(CLIENT, "other"), Map.of("azp", CLIENT)));
@@ -575,20 +572,22 @@ class OidcSignInTest {
             .join();
     assertThat(ok.identity().subject()).endsWith(":alice");
     // Valid by the system clock, expired ten days ago by the node's.
-    assertThat(finishOnClock(later, n -> token(n, "alice", List.of(CLIENT), Map.of())))
-        .failsWithin(Duration.ofSeconds(30))
-        .withThrowableOfType(ExecutionException.class)
-        .withMessageContaining("xpired");
+    assertThat(why(finishOnClock(later, n -> token(n, "alice", List.of(CLIENT), Map.of()))))
+        .contains("xpired");
     // Not valid before, or issued, ten minutes after the node's time (beyond the skew, 60 s).
     for (String claim : List.of("nbf", "iat")) {
       assertThat(
-              finishOnClock(
-                  later,
-                  n -> token(n, "alice", List.of(CLIENT), Map.of(claim, t + 600, "exp", t + 3600))))
+              why(
+                  finishOnClock(
+                      later,
+                      n ->
+                          token(
+                              n,
+                              "alice",
+                              List.of(CLIENT),
+                              Map.of(claim, t + 600, "exp", t + 3600)))))
           .as(claim)
-          .failsWithin(Duration.ofSeconds(30))
-          .withThrowableOfType(ExecutionException.class)
-          .withMessageContaining(claim.equals("nbf") ? "before use time" : "issue time (iat)");
+          .contains(claim.equals("nbf") ? "before use time" : "issue time (iat)");
     }
   }
 
@@ -607,6 +606,54 @@ class OidcSignInTest {
     assertThat(sessionEmails()).isEmpty();
   }
 
+  /**
+   * A sign-in finished with {@code idToken} is refused with the fixed reason ({@link
+   * #assertUnverifiedPage}), and, finished on a node's {@link OidcSignIn} of its own, with a cause
+   * that says {@code why}.
+   */
+  private void assertUnverified(java.util.function.Function<String, String> idToken, String why) {
+    assertUnverified(new WebClient(node), idToken, why);
+  }
+
+  private void assertUnverified(
+      WebClient c, java.util.function.Function<String, String> idToken, String why) {
+    assertUnverifiedPage(signInWithIdToken(c, idToken));
+    assertThat(why(finishOnClock(Instant.now(), idToken))).contains(why);
+  }
+
+  /** 401, the fixed reason, and nothing of nimbus's (class names, "JWT", its messages). */
+  private void assertUnverifiedPage(HttpResponse<String> r) {
+    assertRefused(r, UNVERIFIED_ON_THE_PAGE);
+    assertThat(r.body())
+        .doesNotContainIgnoringCase("nimbus")
+        .doesNotContainIgnoringCase("jwt")
+        .doesNotContainIgnoringCase("jose")
+        .doesNotContain("Exception")
+        .doesNotContain("HS256");
+  }
+
+  /**
+   * What the log says of a refused sign-in (the visitor sees only {@link OidcSignIn#UNVERIFIED}):
+   * the messages of the failure's causes, which nimbus's exception is one of.
+   */
+  private static String why(CompletableFuture<OidcSignIn.Result> finished) {
+    Throwable t = null;
+    try {
+      finished.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (ExecutionException | CompletionException e) {
+      t = e.getCause();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    assertThat(t).isInstanceOf(ProtocolException.class);
+    assertThat(((ProtocolException) t).detail()).isEqualTo(OidcSignIn.UNVERIFIED);
+    StringBuilder all = new StringBuilder();
+    for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
+      all.append(c.getClass().getSimpleName()).append(": ").append(c.getMessage()).append('\n');
+    }
+    return all.toString();
+  }
+
   private void assertRefused(HttpResponse<String> r, String reason) {
     assertThat(r.statusCode()).as(r.body()).isEqualTo(401);
     assertThat(r.body()).contains(reason);
@@ -616,7 +663,7 @@ class OidcSignInTest {
   @Test
   void idToken_whenTheNonceDiffers_thenRefused() {
     WebClient c = new WebClient(node);
-    assertRefused(signInWithIdToken(c, n -> mockToken("default", "another-nonce", 3600)), "nonce");
+    assertUnverified(c, n -> mockToken("default", "another-nonce", 3600), "nonce");
     assertThat(c.get("/settings").statusCode()).isEqualTo(303);
     // The same provider and node still sign people in.
     signIn(new WebClient(node), "/");
@@ -626,61 +673,101 @@ class OidcSignInTest {
   void idToken_fromAnotherIssuer_thenRefused() {
     WebClient c = new WebClient(node);
     // Signed by the provider's own key, but naming another issuer.
-    assertRefused(
-        signInWithIdToken(
-            c,
-            n ->
-                provider
-                    .issueToken(
+    assertUnverified(
+        c,
+        n ->
+            provider
+                .issueToken(
+                    "default",
+                    CLIENT,
+                    new DefaultOAuth2TokenCallback(
                         "default",
-                        CLIENT,
-                        new DefaultOAuth2TokenCallback(
-                            "default",
-                            "alice",
-                            "JWT",
-                            List.of(CLIENT),
-                            Map.of("nonce", n, "iss", "https://other.example/"),
-                            3600))
-                    .serialize()),
+                        "alice",
+                        "JWT",
+                        List.of(CLIENT),
+                        Map.of("nonce", n, "iss", "https://other.example/"),
+                        3600))
+                .serialize(),
         "issuer");
     // And a token of another issuer, with its own keys.
-    assertRefused(
-        signInWithIdToken(new WebClient(node), n -> mockToken("other", n, 3600)), "refused");
+    assertUnverified(n -> mockToken("other", n, 3600), "rejected");
   }
 
   @Test
   void idToken_whenExpired_thenRefused() {
     WebClient c = new WebClient(node);
-    assertRefused(signInWithIdToken(c, n -> mockToken("default", n, -3600)), "xpired");
+    assertUnverified(c, n -> mockToken("default", n, -3600), "xpired");
   }
 
   @Test
   void idToken_signedByAnUnknownKey_thenRefused() throws Exception {
     RSAKey stranger = new RSAKeyGenerator(2048).keyID("stranger").generate();
-    WebClient c = new WebClient(node);
-    HttpResponse<String> r =
-        signInWithIdToken(
-            c,
-            n -> {
-              try {
-                SignedJWT jwt =
-                    new SignedJWT(
-                        new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("stranger").build(),
-                        new JWTClaimsSet.Builder()
-                            .issuer(issuer)
-                            .subject("alice")
-                            .audience(CLIENT)
-                            .claim("nonce", n)
-                            .issueTime(new Date())
-                            .expirationTime(Date.from(Instant.now().plus(Duration.ofHours(1))))
-                            .build());
-                jwt.sign(new RSASSASigner(stranger));
-                return jwt.serialize();
-              } catch (Exception e) {
-                throw new IllegalStateException(e);
-              }
-            });
-    assertRefused(r, "signature was refused");
+    assertUnverified(n -> signed(n, JWSAlgorithm.RS256, "stranger", stranger), "no matching key");
+  }
+
+  /** A token with the right claims for {@code nonce}, signed by {@code key} with {@code alg}. */
+  private String signed(String nonce, JWSAlgorithm alg, String kid, Object key) {
+    try {
+      SignedJWT jwt =
+          new SignedJWT(
+              new JWSHeader.Builder(alg).keyID(kid).build(),
+              new JWTClaimsSet.Builder()
+                  .issuer(issuer)
+                  .subject("alice")
+                  .audience(CLIENT)
+                  .claim("nonce", nonce)
+                  .issueTime(new Date())
+                  .expirationTime(Date.from(Instant.now().plus(Duration.ofHours(1))))
+                  .build());
+      jwt.sign(key instanceof RSAKey rsa ? new RSASSASigner(rsa) : new MACSigner((byte[]) key));
+      return jwt.serialize();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * A provider answer that fails a check (the nonce, the issuer, the signature, the algorithm, a
+   * token answer whose ID token is not a JWT) is refused with 401 and the fixed reason, nothing of
+   * nimbus's message (its classes, "JWT", the token's claims); the log says what failed, a line per
+   * interval however many are refused.
+   */
+  @Test
+  void idToken_failingACheck_showsAFixedReason_andTheLogSaysWhy() throws Exception {
+    RSAKey stranger = new RSAKeyGenerator(2048).keyID("stranger").generate();
+    byte[] secret = "not-a-secret-at-the-mock-padded-to-32-bytes".getBytes(StandardCharsets.UTF_8);
+    ch.qos.logback.classic.Logger log =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(OidcSignIn.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+        new ch.qos.logback.core.read.ListAppender<>();
+    seen.start();
+    log.addAppender(seen);
+    try {
+      assertUnverifiedPage(
+          signInWithIdToken(new WebClient(node), n -> mockToken("default", "another-nonce", 3600)));
+      assertUnverifiedPage(
+          signInWithIdToken(
+              new WebClient(node), n -> signed(n, JWSAlgorithm.RS256, "stranger", stranger)));
+      assertUnverifiedPage(
+          signInWithIdToken(
+              new WebClient(node), n -> signed(n, JWSAlgorithm.HS256, "mac", secret)));
+      assertUnverifiedPage(signInWithIdToken(new WebClient(node), n -> "not-a-jwt"));
+    } finally {
+      log.detachAppender(seen);
+    }
+    // The first refusal at once, with what failed (the others within the interval are counted,
+    // and said with the next line after it).
+    List<String> lines =
+        seen.list.stream()
+            .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+            .filter(l -> l.startsWith("OpenID Connect sign-in refused"))
+            .toList();
+    assertThat(lines).isNotEmpty();
+    assertThat(lines.get(0)).contains("the ID token was refused").contains("nonce");
+    // What the algorithm's and the token answer's refusals keep for the log.
+    assertThat(why(finishOnClock(Instant.now(), n -> signed(n, JWSAlgorithm.HS256, "mac", secret))))
+        .contains("algorithm HS256 is not one the provider signs with");
+    assertThat(why(finishOnClock(Instant.now(), n -> "not-a-jwt"))).contains("ParseException");
   }
 
   @Test
