@@ -24,6 +24,12 @@ public final class JdbiGrantRepository implements GrantRepository {
   private static final String COLUMNS =
       "puid, user_sub, app_id, user_string, enabled, created_at, updated_at";
 
+  /**
+   * Times a grant makes its user's lock row again when the retention sweep deleted it before the
+   * grant could lock it (the sweep deletes it only while the user holds no grant).
+   */
+  private static final int MAX_OWNER_ATTEMPTS = 10;
+
   /** PUIDs per IN list, so that a statement stays small whatever the batch. */
   private static final int LOOKUP_CHUNK = 500;
 
@@ -44,17 +50,36 @@ public final class JdbiGrantRepository implements GrantRepository {
     if (existing.isPresent()) {
       return existing.get();
     }
-    ensureOwner(h, userSub);
+    // The retention sweep deletes the lock row of a user without grants; one it deleted between
+    // ensureOwner and the lock is made again.
+    for (int attempt = 1; ; attempt++) {
+      ensureOwner(h, userSub);
+      Optional<Grant> made = grantLocked(h, userSub, appId, userString, limits);
+      if (made.isPresent()) {
+        return made.get();
+      }
+      if (attempt == MAX_OWNER_ATTEMPTS) {
+        throw new IllegalStateException("grant_owners row of a user keeps disappearing");
+      }
+    }
+  }
+
+  /** The grant, made under the user's lock row; empty when that row is gone. */
+  private static Optional<Grant> grantLocked(
+      Handle h, String userSub, long appId, String userString, Limits limits) {
     return h.inTransaction(
         t -> {
           // The user's grants are made one at a time (on every node): the caps below hold.
-          t.createQuery("SELECT user_sub FROM grant_owners WHERE user_sub = :u FOR UPDATE")
+          if (t.createQuery("SELECT user_sub FROM grant_owners WHERE user_sub = :u FOR UPDATE")
               .bind("u", userSub)
               .mapTo(String.class)
-              .one();
+              .findOne()
+              .isEmpty()) {
+            return Optional.<Grant>empty();
+          }
           Optional<Grant> raced = findTriple(t, userSub, appId, userString);
           if (raced.isPresent()) {
-            return raced.get();
+            return raced;
           }
           long[] counts =
               t.createQuery(
@@ -87,7 +112,7 @@ public final class JdbiGrantRepository implements GrantRepository {
               .bind("str", userString)
               .bind("now", Timestamps.bind(now))
               .execute();
-          return findTriple(t, userSub, appId, userString).orElseThrow();
+          return Optional.of(findTriple(t, userSub, appId, userString).orElseThrow());
         });
   }
 

@@ -403,6 +403,246 @@ public abstract class PersistenceContract {
     assertThat(await(persistence.settings().storedUsers(2))).hasSize(2);
   }
 
+  private void sql(String statement, Object... args) {
+    persistence
+        .db()
+        .jdbi()
+        .useHandle(
+            h -> {
+              var u = h.createUpdate(statement);
+              for (int i = 0; i < args.length; i++) {
+                if (args[i] == null) {
+                  u.bindNull(i, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
+                } else {
+                  u.bind(
+                      i,
+                      args[i] instanceof java.time.Instant t
+                          ? org.presence.store.jdbi.Timestamps.bind(t)
+                          : args[i]);
+                }
+              }
+              u.execute();
+            });
+  }
+
+  private long count(String table, String where) {
+    return persistence
+        .db()
+        .jdbi()
+        .withHandle(
+            h ->
+                h.createQuery("SELECT COUNT(*) FROM " + table + " WHERE " + where)
+                    .mapTo(Long.class)
+                    .one());
+  }
+
+  @Test
+  void signInRetention_expiredSessionsSignInsAndPairingRequestsGo_inBatches_unexpiredStay() {
+    SignInRetention retention = new SignInRetention(persistence.db());
+    java.time.Instant now = org.presence.store.jdbi.Timestamps.now();
+    for (int i = 0; i < 3; i++) {
+      java.time.Instant expires = now.minus(Duration.ofMinutes(3 - i));
+      sql(
+          "INSERT INTO web_sessions (id_hash, user_sub, email, user_agent, created_at,"
+              + " last_seen_at, expires_at) VALUES (?, 'u', 'u@example.com', 'ua', ?, ?, ?)",
+          "ws-old-" + i,
+          now,
+          now,
+          expires);
+      sql(
+          "INSERT INTO oidc_logins (state_hash, browser_hash, nonce, code_verifier, next_path,"
+              + " expires_at) VALUES (?, 'b', 'n', 'v', '/', ?)",
+          "ol-old-" + i,
+          expires);
+      sql(
+          "INSERT INTO device_authorizations (code_hash, user_code, client_id, expires_at,"
+              + " interval_seconds, state, requested_at, requested_from) VALUES (?, ?, 'c', ?, 5,"
+              + " 'pending', ?, '192.0.2.1')",
+          "da-old-" + i,
+          "OLD" + i,
+          expires,
+          now);
+    }
+    java.time.Instant later = now.plus(Duration.ofMinutes(1));
+    sql(
+        "INSERT INTO web_sessions (id_hash, user_sub, email, user_agent, created_at,"
+            + " last_seen_at, expires_at) VALUES ('ws-live', 'u', 'u@example.com', 'ua', ?, ?, ?)",
+        now,
+        now,
+        later);
+    sql(
+        "INSERT INTO oidc_logins (state_hash, browser_hash, nonce, code_verifier, next_path,"
+            + " expires_at) VALUES ('ol-live', 'b', 'n', 'v', '/', ?)",
+        later);
+    sql(
+        "INSERT INTO device_authorizations (code_hash, user_code, client_id, expires_at,"
+            + " interval_seconds, state, requested_at, requested_from) VALUES ('da-live', 'LIVE',"
+            + " 'c', ?, 5, 'approved', ?, '192.0.2.1')",
+        later,
+        now);
+
+    // At most the limit per call, oldest first; then the rest; then nothing.
+    assertThat(await(retention.expiredWebSessions(now, 2))).isEqualTo(2);
+    assertThat(count("web_sessions", "id_hash = 'ws-old-2'")).isOne();
+    assertThat(await(retention.expiredWebSessions(now, 2))).isOne();
+    assertThat(await(retention.expiredWebSessions(now, 2))).isZero();
+    assertThat(await(retention.expiredOidcLogins(now, 2))).isEqualTo(2);
+    assertThat(count("oidc_logins", "state_hash = 'ol-old-2'")).isOne();
+    assertThat(await(retention.expiredOidcLogins(now, 2))).isOne();
+    assertThat(await(retention.expiredOidcLogins(now, 2))).isZero();
+    assertThat(await(retention.expiredDeviceAuthorizations(now, 2))).isEqualTo(2);
+    assertThat(count("device_authorizations", "code_hash = 'da-old-2'")).isOne();
+    assertThat(await(retention.expiredDeviceAuthorizations(now, 2))).isOne();
+    assertThat(await(retention.expiredDeviceAuthorizations(now, 2))).isZero();
+    // Not expired yet: kept, the approved request too.
+    assertThat(count("web_sessions", "id_hash LIKE 'ws-%'")).isOne();
+    assertThat(count("oidc_logins", "state_hash LIKE 'ol-%'")).isOne();
+    assertThat(count("device_authorizations", "code_hash LIKE 'da-%'")).isOne();
+    // Expired at that instant: gone (a session or request is live only before its expiry).
+    assertThat(await(retention.expiredWebSessions(later, 10))).isOne();
+    assertThat(await(retention.expiredOidcLogins(later, 10))).isOne();
+    assertThat(await(retention.expiredDeviceAuthorizations(later, 10))).isOne();
+  }
+
+  @Test
+  void signInRetention_revokedDevicesGoPastTheCutoff_withTheirTokens_liveOnesNever() {
+    SignInRetention retention = new SignInRetention(persistence.db());
+    java.time.Instant now = org.presence.store.jdbi.Timestamps.now();
+    java.time.Instant longAgo = now.minus(Duration.ofDays(400));
+    String[][] devices = {
+      {"dev-rev-1", "r1"},
+      {"dev-rev-2", "r2"},
+      {"dev-rev-3", "r3"},
+      {"dev-rev-new", "r4"},
+      {"dev-live", "r5"}
+    };
+    for (int i = 0; i < devices.length; i++) {
+      java.time.Instant revoked =
+          switch (devices[i][0]) {
+            case "dev-live" -> null;
+            case "dev-rev-new" -> now;
+            default -> longAgo.plus(Duration.ofHours(i));
+          };
+      sql(
+          "INSERT INTO paired_devices (id, user_sub, user_email, name, refresh_hash, paired_at,"
+              + " last_seen_at, revoked_at) VALUES (?, 'u', 'u@example.com', 'n', ?, ?, ?, ?)",
+          devices[i][0],
+          devices[i][1],
+          longAgo,
+          longAgo,
+          revoked);
+      sql(
+          "INSERT INTO paired_device_rotated_tokens (refresh_hash, device_id, rotated_at)"
+              + " VALUES (?, ?, ?)",
+          "t-" + devices[i][0],
+          devices[i][0],
+          now);
+    }
+    java.time.Instant cutoff = now.minus(Duration.ofDays(90));
+
+    assertThat(await(retention.revokedDevices(cutoff, 2))).isEqualTo(2);
+    assertThat(count("paired_devices", "id = 'dev-rev-3'")).isOne();
+    assertThat(await(retention.revokedDevices(cutoff, 2))).isOne();
+    assertThat(await(retention.revokedDevices(cutoff, 2))).isZero();
+    // Their remembered tokens went with them; a recently revoked device and a live one stay.
+    assertThat(count("paired_device_rotated_tokens", "device_id LIKE 'dev-rev-_'")).isZero();
+    assertThat(count("paired_devices", "id IN ('dev-rev-new', 'dev-live')")).isEqualTo(2);
+    assertThat(count("paired_device_rotated_tokens", "device_id IN ('dev-rev-new', 'dev-live')"))
+        .isEqualTo(2);
+    // A live device is never deleted, however old.
+    assertThat(await(retention.revokedDevices(now.plus(Duration.ofDays(1)), 10))).isOne();
+    assertThat(count("paired_devices", "id = 'dev-live'")).isOne();
+  }
+
+  @Test
+  void signInRetention_rotatedTokensGoPastTheCutoff_inBatches() {
+    SignInRetention retention = new SignInRetention(persistence.db());
+    java.time.Instant now = org.presence.store.jdbi.Timestamps.now();
+    sql(
+        "INSERT INTO paired_devices (id, user_sub, user_email, name, refresh_hash, paired_at,"
+            + " last_seen_at, revoked_at) VALUES ('dev-rot', 'u', 'u@example.com', 'n', 'r-rot',"
+            + " ?, ?, ?)",
+        now,
+        now,
+        null);
+    for (int i = 0; i < 3; i++) {
+      sql(
+          "INSERT INTO paired_device_rotated_tokens (refresh_hash, device_id, rotated_at)"
+              + " VALUES (?, 'dev-rot', ?)",
+          "rot-old-" + i,
+          now.minus(SignInRetention.ROTATED_TOKENS_KEPT).minus(Duration.ofHours(3 - i)));
+    }
+    sql(
+        "INSERT INTO paired_device_rotated_tokens (refresh_hash, device_id, rotated_at)"
+            + " VALUES ('rot-new', 'dev-rot', ?)",
+        now.minus(Duration.ofDays(1)));
+    java.time.Instant cutoff = now.minus(SignInRetention.ROTATED_TOKENS_KEPT);
+
+    assertThat(await(retention.rotatedTokens(cutoff, 2))).isEqualTo(2);
+    assertThat(count("paired_device_rotated_tokens", "refresh_hash = 'rot-old-2'")).isOne();
+    assertThat(await(retention.rotatedTokens(cutoff, 2))).isOne();
+    assertThat(await(retention.rotatedTokens(cutoff, 2))).isZero();
+    assertThat(count("paired_device_rotated_tokens", "device_id = 'dev-rot'")).isOne();
+    assertThat(count("paired_devices", "id = 'dev-rot'")).isOne();
+  }
+
+  @Test
+  void signInRetention_grantOwnersWithoutGrantsGo_andTheNextGrantWorks() {
+    SignInRetention retention = new SignInRetention(persistence.db());
+    Application app = register("dev", "Owners");
+    GrantRepository grants = persistence.grants();
+    for (String u : List.of("owner-gone-1", "owner-gone-2", "owner-gone-3")) {
+      Grant g = await(grants.grant(u, app.id(), "s"));
+      await(grants.revoke(u, g.puid()));
+    }
+    Grant kept = await(grants.grant("owner-stays", app.id(), "s"));
+    Grant revoked = await(grants.grant("owner-stays", app.id(), "t"));
+    await(grants.revoke("owner-stays", revoked.puid()));
+
+    // (Other tests of the class may have left users without grants in the same schema.)
+    assertThat(await(retention.grantOwnersWithoutGrants(2))).isEqualTo(2);
+    int rounds = 0;
+    while (await(retention.grantOwnersWithoutGrants(2)) == 2) {
+      rounds++;
+    }
+    assertThat(rounds).isLessThan(100);
+    assertThat(await(retention.grantOwnersWithoutGrants(2))).isZero();
+    assertThat(count("grant_owners", "user_sub LIKE 'owner-gone-%'")).isZero();
+    assertThat(count("grant_owners", "user_sub = 'owner-stays'")).isOne();
+    assertThat(await(grants.findByPuid(kept.puid()))).isPresent();
+
+    // A user whose lock row went grants again, within the caps, as before.
+    Grant again = await(grants.grant("owner-gone-1", app.id(), "s2"));
+    assertThat(again.userSub()).isEqualTo("owner-gone-1");
+    assertThat(count("grant_owners", "user_sub = 'owner-gone-1'")).isOne();
+  }
+
+  @Test
+  void grant_whileTheSweepDeletesLockRows_neverFails() throws Exception {
+    SignInRetention retention = new SignInRetention(persistence.db());
+    Application app = register("dev", "Race");
+    GrantRepository grants = persistence.grants();
+    java.util.concurrent.atomic.AtomicBoolean done =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    Thread sweeper =
+        new Thread(
+            () -> {
+              while (!done.get()) {
+                await(retention.grantOwnersWithoutGrants(100));
+              }
+            });
+    sweeper.start();
+    try {
+      for (int i = 0; i < 200; i++) {
+        Grant g = await(grants.grant("racer", app.id(), "s" + i));
+        await(grants.revoke("racer", g.puid()));
+      }
+    } finally {
+      done.set(true);
+      sweeper.join();
+    }
+  }
+
   @Test
   void reopen_keepsEverything() {
     Application app = register("dev", "Durable");

@@ -1,0 +1,133 @@
+package org.presence.store.db;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.presence.store.jdbi.Db;
+import org.presence.store.jdbi.Timestamps;
+
+/**
+ * Deletes what sign-ins, pairings and grants leave behind once it serves nothing
+ * (docs/operations.md, data retention): expired page sessions ({@code web_sessions}), OpenID
+ * Connect sign-ins never finished ({@code oidc_logins}), expired pairing requests ({@code
+ * device_authorizations}), paired devices revoked before a cutoff with their remembered refresh
+ * tokens ({@code paired_devices}, {@code paired_device_rotated_tokens}), remembered refresh tokens
+ * rotated out before a cutoff, and the grant lock rows of users without a grant ({@code
+ * grant_owners}).
+ *
+ * <p>Each call deletes at most {@code limit} rows, oldest first, selected by an indexed column
+ * (migrations {@code V15_1}, {@code V30_6}), and checks its condition again on every row it
+ * deletes, so that a row made or changed after the inner select read it stays. Completes with how
+ * many rows of the kind went. Portable SQL for PostgreSQL and the embedded H2.
+ */
+public final class SignInRetention {
+  /**
+   * How long a paired device's rotated-out refresh token is remembered, to recognise its reuse
+   * (docs/device-protocol.md); an older one is merely unknown.
+   */
+  public static final Duration ROTATED_TOKENS_KEPT = Duration.ofDays(30);
+
+  private final Db db;
+
+  public SignInRetention(Db db) {
+    this.db = db;
+  }
+
+  /** Page sessions that expired at or before {@code now} (they open nothing any more). */
+  public CompletionStage<Integer> expiredWebSessions(Instant now, int limit) {
+    return expired("web_sessions", "id_hash", now, limit);
+  }
+
+  /** OpenID Connect sign-ins started and not finished that expired at or before {@code now}. */
+  public CompletionStage<Integer> expiredOidcLogins(Instant now, int limit) {
+    return expired("oidc_logins", "state_hash", now, limit);
+  }
+
+  /**
+   * Pairing requests that expired at or before {@code now}, decided or not (a device polling with
+   * one is answered as for an unknown device code).
+   */
+  public CompletionStage<Integer> expiredDeviceAuthorizations(Instant now, int limit) {
+    return expired("device_authorizations", "code_hash", now, limit);
+  }
+
+  private CompletionStage<Integer> expired(String table, String key, Instant now, int limit) {
+    return db.call(
+        h ->
+            h.createUpdate(
+                    "DELETE FROM "
+                        + table
+                        + " WHERE expires_at <= :now AND "
+                        + key
+                        + " IN (SELECT "
+                        + key
+                        + " FROM "
+                        + table
+                        + " WHERE expires_at <= :now ORDER BY expires_at LIMIT :n)")
+                .bind("now", Timestamps.bind(now))
+                .bind("n", limit)
+                .execute());
+  }
+
+  /**
+   * Paired devices revoked before {@code before}, with any refresh tokens still remembered for
+   * them; completes with how many devices went.
+   */
+  public CompletionStage<Integer> revokedDevices(Instant before, int limit) {
+    return db.inTransaction(
+        h -> {
+          List<String> ids =
+              h.createQuery(
+                      "SELECT id FROM paired_devices WHERE revoked_at < :before"
+                          + " ORDER BY revoked_at LIMIT :n")
+                  .bind("before", Timestamps.bind(before))
+                  .bind("n", limit)
+                  .mapTo(String.class)
+                  .list();
+          if (ids.isEmpty()) {
+            return 0;
+          }
+          h.createUpdate("DELETE FROM paired_device_rotated_tokens WHERE device_id IN (<ids>)")
+              .bindList("ids", ids)
+              .execute();
+          return h.createUpdate(
+                  "DELETE FROM paired_devices WHERE revoked_at < :before AND id IN (<ids>)")
+              .bind("before", Timestamps.bind(before))
+              .bindList("ids", ids)
+              .execute();
+        });
+  }
+
+  /**
+   * Remembered refresh tokens rotated out before {@code before}: past the time a device's rotated
+   * tokens are kept to recognise their reuse.
+   */
+  public CompletionStage<Integer> rotatedTokens(Instant before, int limit) {
+    return db.call(
+        h ->
+            h.createUpdate(
+                    "DELETE FROM paired_device_rotated_tokens WHERE rotated_at < :before AND"
+                        + " refresh_hash IN (SELECT refresh_hash FROM paired_device_rotated_tokens"
+                        + " WHERE rotated_at < :before ORDER BY rotated_at LIMIT :n)")
+                .bind("before", Timestamps.bind(before))
+                .bind("n", limit)
+                .execute());
+  }
+
+  /**
+   * The lock rows of users who hold no grant (every grant revoked, or gone with its application): a
+   * user's next grant makes the row again.
+   */
+  public CompletionStage<Integer> grantOwnersWithoutGrants(int limit) {
+    return db.call(
+        h ->
+            h.createUpdate(
+                    "DELETE FROM grant_owners WHERE NOT EXISTS (SELECT 1 FROM grants g WHERE"
+                        + " g.user_sub = grant_owners.user_sub) AND user_sub IN (SELECT o.user_sub"
+                        + " FROM grant_owners o WHERE NOT EXISTS (SELECT 1 FROM grants g WHERE"
+                        + " g.user_sub = o.user_sub) ORDER BY o.user_sub LIMIT :n)")
+                .bind("n", limit)
+                .execute());
+  }
+}
