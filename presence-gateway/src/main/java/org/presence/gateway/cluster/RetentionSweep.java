@@ -4,6 +4,9 @@ import com.codahale.metrics.Counter;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
@@ -15,6 +18,7 @@ import org.presence.gateway.config.RetentionConfig;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.store.Store;
 import org.presence.store.cluster.NodeRegistry;
+import org.presence.store.db.SignInRetention;
 import org.presence.store.push.ClientMappingRepository;
 import org.presence.store.push.JdbiClientMappingRepository;
 import org.slf4j.Logger;
@@ -22,9 +26,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Deletes what users and devices that never come back leave behind (docs/operations.md, data
- * retention): revoked PUIDs' tombstones, push presence ids nobody tied or reported for, and
- * (without Redis, whose queues expire by themselves) idle notification queues, each past its
- * retention.
+ * retention): revoked PUIDs' tombstones, push presence ids nobody tied or reported for, (without
+ * Redis, whose queues expire by themselves) idle notification queues and revoked paired devices,
+ * each past its retention; and at once what serves nothing any more: expired page sessions,
+ * unfinished OpenID Connect sign-ins and pairing requests, remembered refresh tokens past {@link
+ * SignInRetention#ROTATED_TOKENS_KEPT}, and the grant lock rows of users without a grant.
  *
  * <p>Every {@link RetentionConfig#sweepInterval()} the node that holds the cluster-wide lease
  * {@value #LEASE} (taken for twice the interval, so one node sweeps at a time and another takes
@@ -42,22 +48,67 @@ public final class RetentionSweep implements AutoCloseable {
   /** Most batches of one kind per sweep: a backlog is worked off over several sweeps. */
   static final int MAX_BATCHES = 100;
 
-  /** What one sweep deleted, by kind. */
-  public record Deleted(int revokedPuids, int clientMappings, int notificationQueues) {
-    int total() {
-      return revokedPuids + clientMappings + notificationQueues;
+  /** What the sweep deletes, in the order it does; each counted in {@code presence.retention.}. */
+  public enum Kind {
+    REVOKED_PUIDS("revoked_puids", "revoked PUIDs"),
+    CLIENT_MAPPINGS("client_mappings", "push presence ids"),
+    NOTIFICATION_QUEUES("notification_queues", "notification queues"),
+    WEB_SESSIONS("web_sessions", "expired page sessions"),
+    OIDC_LOGINS("oidc_logins", "unfinished sign-ins"),
+    DEVICE_AUTHORIZATIONS("device_authorizations", "expired pairing requests"),
+    PAIRED_DEVICES("paired_devices", "revoked paired devices"),
+    ROTATED_TOKENS("paired_device_rotated_tokens", "remembered refresh tokens"),
+    GRANT_OWNERS("grant_owners", "grant lock rows");
+
+    private final String metric;
+    private final String shown;
+
+    Kind(String metric, String shown) {
+      this.metric = metric;
+      this.shown = shown;
+    }
+
+    /** The counter of what this kind's deletes removed. */
+    public String counter() {
+      return "presence.retention." + metric + "_deleted";
     }
   }
+
+  /** What one sweep deleted, by kind (every kind present). */
+  public record Deleted(Map<Kind, Integer> counts) {
+    public Deleted {
+      counts = Map.copyOf(counts);
+    }
+
+    int total() {
+      return counts.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    /** The kinds of which something was deleted, with how many. */
+    Map<Kind, Integer> nonZero() {
+      Map<Kind, Integer> m = new EnumMap<>(Kind.class);
+      counts.forEach(
+          (k, n) -> {
+            if (n > 0) {
+              m.put(k, n);
+            }
+          });
+      return m;
+    }
+  }
+
+  /** One kind's delete: at most a batch of rows past a cutoff. */
+  private record Step(
+      Kind kind, Instant before, BiFunction<Instant, Integer, CompletionStage<Integer>> delete) {}
 
   private final RetentionConfig config;
   private final String nodeId;
   private final Store store;
   private final ClientMappingRepository clientMappings;
+  private final SignInRetention signIns;
   private final NodeRegistry nodes;
   private final Clock clock;
-  private final Counter revoked;
-  private final Counter mappings;
-  private final Counter queues;
+  private final Map<Kind, Counter> deletedCounters = new EnumMap<>(Kind.class);
   private final Counter failures;
   private final AtomicBoolean sweeping = new AtomicBoolean();
   private ScheduledExecutorService timer;
@@ -68,12 +119,13 @@ public final class RetentionSweep implements AutoCloseable {
     this.nodeId = nodeId;
     this.store = store;
     this.clientMappings = new JdbiClientMappingRepository(store.persistence().db());
+    this.signIns = new SignInRetention(store.persistence().db());
     this.nodes = store.nodes();
     this.clock = clock;
     var registry = metrics.registry();
-    this.revoked = registry.counter("presence.retention.revoked_puids_deleted");
-    this.mappings = registry.counter("presence.retention.client_mappings_deleted");
-    this.queues = registry.counter("presence.retention.notification_queues_deleted");
+    for (Kind k : Kind.values()) {
+      deletedCounters.put(k, registry.counter(k.counter()));
+    }
     this.failures = registry.counter("presence.retention.sweep_failures");
   }
 
@@ -122,44 +174,60 @@ public final class RetentionSweep implements AutoCloseable {
                     config.sweepInterval(),
                     e.toString());
               } else if (d != null && d.total() > 0) {
-                LOG.info(
-                    "retention sweep: deleted {} revoked PUIDs, {} push presence ids, {}"
-                        + " notification queues",
-                    d.revokedPuids(),
-                    d.clientMappings(),
-                    d.notificationQueues());
+                StringBuilder what = new StringBuilder();
+                d.nonZero()
+                    .forEach(
+                        (k, n) ->
+                            what.append(what.length() == 0 ? "" : ", ")
+                                .append(n)
+                                .append(' ')
+                                .append(k.shown));
+                LOG.info("retention sweep: deleted {}", what);
               }
             });
   }
 
   private CompletionStage<Deleted> sweepHeld() {
     Instant now = clock.instant();
-    int batch = config.sweepBatch();
-    Instant revokedBefore = now.minus(config.revokedPuids());
-    Instant mappingsBefore = now.minus(config.clientMappings());
-    Instant queuesBefore = now.minus(config.notificationQueues());
-    return batches(
-            (b, n) -> store.persistence().grants().purgeRevoked(b, n), revokedBefore, batch, 0, 0)
+    var grants = store.persistence().grants();
+    var queues = store.notifications();
+    List<Step> steps =
+        List.of(
+            new Step(Kind.REVOKED_PUIDS, now.minus(config.revokedPuids()), grants::purgeRevoked),
+            new Step(
+                Kind.CLIENT_MAPPINGS,
+                now.minus(config.clientMappings()),
+                clientMappings::purgeUnused),
+            new Step(
+                Kind.NOTIFICATION_QUEUES,
+                now.minus(config.notificationQueues()),
+                queues::expireIdle),
+            new Step(Kind.WEB_SESSIONS, now, signIns::expiredWebSessions),
+            new Step(Kind.OIDC_LOGINS, now, signIns::expiredOidcLogins),
+            new Step(Kind.DEVICE_AUTHORIZATIONS, now, signIns::expiredDeviceAuthorizations),
+            new Step(
+                Kind.PAIRED_DEVICES, now.minus(config.revokedDevices()), signIns::revokedDevices),
+            new Step(
+                Kind.ROTATED_TOKENS,
+                now.minus(SignInRetention.ROTATED_TOKENS_KEPT),
+                signIns::rotatedTokens),
+            new Step(Kind.GRANT_OWNERS, now, (before, n) -> signIns.grantOwnersWithoutGrants(n)));
+    return steps(steps, 0, new EnumMap<>(Kind.class)).thenApply(Deleted::new);
+  }
+
+  /** Runs {@code steps} from {@code i} on, one kind after the other, counting what each deleted. */
+  private CompletionStage<Map<Kind, Integer>> steps(
+      List<Step> steps, int i, Map<Kind, Integer> deleted) {
+    if (i == steps.size()) {
+      return CompletableFuture.completedFuture(deleted);
+    }
+    Step step = steps.get(i);
+    return batches(step.delete(), step.before(), config.sweepBatch(), 0, 0)
         .thenCompose(
-            r -> {
-              revoked.inc(r);
-              return batches(
-                      (b, n) -> clientMappings.purgeUnused(b, n), mappingsBefore, batch, 0, 0)
-                  .thenCompose(
-                      m -> {
-                        mappings.inc(m);
-                        return batches(
-                                (b, n) -> store.notifications().expireIdle(b, n),
-                                queuesBefore,
-                                batch,
-                                0,
-                                0)
-                            .thenApply(
-                                q -> {
-                                  queues.inc(q);
-                                  return new Deleted(r, m, q);
-                                });
-                      });
+            n -> {
+              deletedCounters.get(step.kind()).inc(n);
+              deleted.put(step.kind(), n);
+              return steps(steps, i + 1, deleted);
             });
   }
 

@@ -394,6 +394,7 @@ public final class ConfigLoader {
             atLeast("retention.revoked-puids", Duration.ofDays(1)),
             atLeast("retention.client-mappings", Duration.ofDays(2)),
             atLeast("retention.notification-queues", Duration.ofHours(1)),
+            atLeast("retention.revoked-devices", Duration.ofDays(1)),
             positiveDuration("retention.sweep-interval"),
             atMost(
                 positive("retention.sweep-batch"), "retention.sweep-batch", MAX_RETENTION_BATCH));

@@ -11,6 +11,8 @@ import java.time.Duration;
  * @param clientMappings how long a push presence id is kept after its device last tied it or a push
  *     server last reported for it
  * @param notificationQueues how long a notification queue nothing is pushed to is kept
+ * @param revokedDevices how long a revoked paired device is kept (the user's pages list it as
+ *     revoked until then)
  * @param sweepInterval how often one node runs the sweep
  * @param sweepBatch rows per delete
  */
@@ -18,5 +20,6 @@ public record RetentionConfig(
     Duration revokedPuids,
     Duration clientMappings,
     Duration notificationQueues,
+    Duration revokedDevices,
     Duration sweepInterval,
     int sweepBatch) {}

@@ -17,6 +17,7 @@ import org.presence.gateway.identity.PresenceKeys;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.protocol.id.Sha256;
 import org.presence.protocol.model.ShownText;
+import org.presence.store.db.SignInRetention;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 
@@ -64,9 +65,9 @@ public final class PairingService {
 
   /**
    * How long a rotated-out refresh token is remembered to recognise its reuse; one older than this
-   * is merely unknown ({@code invalid_grant}, the device kept).
+   * is merely unknown ({@code invalid_grant}, the device kept); the retention sweep deletes it.
    */
-  static final java.time.Duration ROTATED_KEPT = java.time.Duration.ofDays(30);
+  static final java.time.Duration ROTATED_KEPT = SignInRetention.ROTATED_TOKENS_KEPT;
 
   /** The most rotated-out tokens remembered per device (the newest). */
   static final int ROTATED_MAX = 16;

@@ -73,6 +73,7 @@ class ConfigLoaderTest {
                 java.time.Duration.ofDays(90),
                 java.time.Duration.ofDays(90),
                 java.time.Duration.ofDays(30),
+                java.time.Duration.ofDays(90),
                 java.time.Duration.ofHours(1),
                 1000));
     assertThat(c.store().queueRetention()).isEqualTo(java.time.Duration.ofDays(30));
@@ -88,6 +89,7 @@ class ConfigLoaderTest {
                         "retention.revoked-puids", "12h",
                         "retention.client-mappings", "1d",
                         "retention.notification-queues", "30m",
+                        "retention.revoked-devices", "23h",
                         "retention.sweep-interval", "0s",
                         "retention.sweep-batch", "10001")))
         .isInstanceOfSatisfying(
@@ -97,7 +99,8 @@ class ConfigLoaderTest {
                     .contains(
                         "retention.revoked-puids: must be at least 1d",
                         "retention.client-mappings: must be at least 2d",
-                        "retention.notification-queues: must be at least 1h")
+                        "retention.notification-queues: must be at least 1h",
+                        "retention.revoked-devices: must be at least 1d")
                     .anyMatch(p -> p.startsWith("retention.sweep-interval: "))
                     .anyMatch(p -> p.startsWith("retention.sweep-batch: ")));
   }
