@@ -6,7 +6,9 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.net.URI;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -329,8 +331,7 @@ final class DeviceCommand implements Callable<Integer> {
     }
     boolean bare = innermost.getMessage() == null || innermost.getMessage().isBlank();
     if (bare
-        && (innermost instanceof java.net.ConnectException
-            || innermost instanceof java.nio.channels.ClosedChannelException)) {
+        && (innermost instanceof ConnectException || innermost instanceof ClosedChannelException)) {
       return "connection refused or closed";
     }
     return message != null ? message : innermost.getClass().getSimpleName();

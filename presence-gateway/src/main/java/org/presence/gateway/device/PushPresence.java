@@ -1,6 +1,9 @@
 package org.presence.gateway.device;
 
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.presence.gateway.fanout.PresenceEvents;
@@ -10,6 +13,7 @@ import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.UserMessages;
+import org.presence.store.push.ClientMapping;
 import org.presence.store.push.ClientMappingRepository;
 
 /**
@@ -30,7 +34,7 @@ final class PushPresence {
    * last tied or marked longer ago than this, so that the retention sweep keeps the ids push
    * servers still report for, at one write per id a day at most.
    */
-  static final java.time.Duration TOUCH_EVERY = java.time.Duration.ofDays(1);
+  static final Duration TOUCH_EVERY = Duration.ofDays(1);
 
   private final ClientMappingRepository mappings;
   private final PresenceStateStore state;
@@ -80,17 +84,16 @@ final class PushPresence {
               }
               var m = found.get();
               long now = clock.millis();
-              java.time.Instant at = java.time.Instant.ofEpochMilli(now);
+              Instant at = Instant.ofEpochMilli(now);
               CompletionStage<Void> touched =
                   m.updatedAt().isAfter(at.minus(TOUCH_EVERY))
-                      ? java.util.concurrent.CompletableFuture.completedFuture(null)
+                      ? CompletableFuture.completedFuture(null)
                       : mappings.touch(presenceId, at);
               return touched.thenCompose(t -> report(m, status, now));
             });
   }
 
-  private CompletionStage<Void> report(
-      org.presence.store.push.ClientMapping m, PresenceStatus status, long now) {
+  private CompletionStage<Void> report(ClientMapping m, PresenceStatus status, long now) {
     return messages
         .apply(m.userSub())
         .thenCompose(

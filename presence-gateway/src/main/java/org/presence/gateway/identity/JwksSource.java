@@ -23,6 +23,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -314,24 +315,23 @@ public abstract class JwksSource {
 
   /**
    * Why {@code e} happened, for a log line, never {@code null}: the innermost message in its causes
-   * (wrappers such as {@link java.util.concurrent.CompletionException} skipped); when none has one
-   * (a refused connection ends in a {@code ConnectException} without a message, wrapped in a {@code
-   * KeySourceException} without one), the simple name of the outermost {@link java.io.IOException}
-   * among them, else of the innermost cause.
+   * (wrappers such as {@link CompletionException} skipped); when none has one (a refused connection
+   * ends in a {@code ConnectException} without a message, wrapped in a {@code KeySourceException}
+   * without one), the simple name of the outermost {@link IOException} among them, else of the
+   * innermost cause.
    */
   static String reason(Throwable e) {
     String message = null;
     String io = null;
     String innermost = e.getClass().getSimpleName();
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof java.util.concurrent.CompletionException
-          || t instanceof java.util.concurrent.ExecutionException) {
+      if (t instanceof CompletionException || t instanceof ExecutionException) {
         continue;
       }
       innermost = t.getClass().getSimpleName();
       if (t.getMessage() != null && !t.getMessage().isBlank()) {
         message = t.getMessage();
-      } else if (io == null && t instanceof java.io.IOException) {
+      } else if (io == null && t instanceof IOException) {
         io = innermost;
       }
     }

@@ -5,6 +5,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -181,7 +182,7 @@ public final class NotificationChannel implements AutoCloseable {
                               if (e != null) {
                                 LOG.warn(
                                     "queued items of a {} grant not dropped: {}",
-                                    change.name().toLowerCase(java.util.Locale.ROOT),
+                                    change.name().toLowerCase(Locale.ROOT),
                                     e.toString());
                               }
                               return null;

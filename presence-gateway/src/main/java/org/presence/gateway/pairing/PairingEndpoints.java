@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -325,7 +326,7 @@ public final class PairingEndpoints {
 
   /** What the page says of a pending request (a request made before its columns existed: less). */
   private static Map<String, Object> requestModel(PairingService.PendingRequest r) {
-    Map<String, Object> m = new java.util.HashMap<>();
+    Map<String, Object> m = new HashMap<>();
     m.put("clientId", r.clientId());
     m.put("requestedAt", r.requestedAt() == null ? null : WHEN.format(r.requestedAt()));
     m.put("from", r.from());

@@ -2,6 +2,7 @@ package org.presence.gateway.pairing;
 
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -67,7 +68,7 @@ public final class PairingService {
    * How long a rotated-out refresh token is remembered to recognise its reuse; one older than this
    * is merely unknown ({@code invalid_grant}, the device kept); the retention sweep deletes it.
    */
-  static final java.time.Duration ROTATED_KEPT = SignInRetention.ROTATED_TOKENS_KEPT;
+  static final Duration ROTATED_KEPT = SignInRetention.ROTATED_TOKENS_KEPT;
 
   /** The most rotated-out tokens remembered per device (the newest). */
   static final int ROTATED_MAX = 16;

@@ -1,5 +1,6 @@
 package org.presence.store.permission;
 
+import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -83,5 +84,5 @@ public interface GrantRepository {
    * are random and never made twice). Completes with how many it forgot; several callers at once
    * are harmless (each row goes once).
    */
-  CompletionStage<Integer> purgeRevoked(java.time.Instant before, int limit);
+  CompletionStage<Integer> purgeRevoked(Instant before, int limit);
 }

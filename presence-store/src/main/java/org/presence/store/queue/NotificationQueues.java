@@ -1,5 +1,6 @@
 package org.presence.store.queue;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -84,10 +85,10 @@ public interface NotificationQueues {
    * is kept until {@code expiresAt}, the notification's ttl, after which it cannot be answered
    * anyway.
    */
-  CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt);
+  CompletionStage<Boolean> claimAnswer(String id, Instant expiresAt);
 
   /** Forgets answer claims that expired before {@code now}; completes with how many. */
-  CompletionStage<Integer> purgeAnswers(java.time.Instant now);
+  CompletionStage<Integer> purgeAnswers(Instant now);
 
   /** How many items wait in the (user, app) queue. */
   CompletionStage<Integer> size(String userSub, long appId);
@@ -104,5 +105,5 @@ public interface NotificationQueues {
    * queues expire by themselves ({@code PEXPIRE} at every push, for the store's {@link
    * org.presence.store.config.StoreConfig#queueRetention()}): there this does nothing.
    */
-  CompletionStage<Integer> expireIdle(java.time.Instant before, int limit);
+  CompletionStage<Integer> expireIdle(Instant before, int limit);
 }

@@ -4,6 +4,8 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -373,7 +375,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   /** The queues on {@code backend}, each expiring {@code queueRetention} after its last push. */
-  public RedisNotificationQueues(RedisBackend backend, java.time.Duration queueRetention) {
+  public RedisNotificationQueues(RedisBackend backend, Duration queueRetention) {
     this(backend, backend::primaryOf, queueRetention);
   }
 
@@ -387,7 +389,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   private RedisNotificationQueues(
-      RedisBackend backend, IntFunction<String> primaryOf, java.time.Duration queueRetention) {
+      RedisBackend backend, IntFunction<String> primaryOf, Duration queueRetention) {
     this.backend = backend;
     this.primaryOf = primaryOf;
     this.redis = backend.commands().async();
@@ -1068,7 +1070,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   @Override
-  public CompletionStage<Boolean> claimAnswer(String id, java.time.Instant expiresAt) {
+  public CompletionStage<Boolean> claimAnswer(String id, Instant expiresAt) {
     long ttl = Math.max(1, expiresAt.toEpochMilli() - System.currentTimeMillis());
     return RedisErrors.call(
             () ->
@@ -1079,13 +1081,13 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /** Queues expire on their own in Redis ({@code PEXPIRE} at every push). */
   @Override
-  public CompletionStage<Integer> expireIdle(java.time.Instant before, int limit) {
+  public CompletionStage<Integer> expireIdle(Instant before, int limit) {
     return CompletableFuture.completedFuture(0);
   }
 
   /** Claims expire on their own in Redis. */
   @Override
-  public CompletionStage<Integer> purgeAnswers(java.time.Instant now) {
+  public CompletionStage<Integer> purgeAnswers(Instant now) {
     return CompletableFuture.completedFuture(0);
   }
 
