@@ -50,22 +50,23 @@ public final class JdbiGrantRepository implements GrantRepository {
     if (existing.isPresent()) {
       return existing.get();
     }
-    // The retention sweep deletes the lock row of a user without grants; one it deleted between
-    // ensureOwner and the lock is made again.
+    // The retention sweep deletes the lock row of a user without grants; one it deleted after
+    // ensureOwner is made again inside the grant's transaction, where the sweep cannot see it
+    // before the grant exists. Two grants of one user making it at once: one retries.
     for (int attempt = 1; ; attempt++) {
       ensureOwner(h, userSub);
-      Optional<Grant> made = grantLocked(h, userSub, appId, userString, limits);
-      if (made.isPresent()) {
-        return made.get();
-      }
-      if (attempt == MAX_OWNER_ATTEMPTS) {
-        throw new IllegalStateException("grant_owners row of a user keeps disappearing");
+      try {
+        return grantLocked(h, userSub, appId, userString, limits);
+      } catch (RuntimeException e) {
+        if (!Db.isUniqueViolation(e) || attempt == MAX_OWNER_ATTEMPTS) {
+          throw e;
+        }
       }
     }
   }
 
-  /** The grant, made under the user's lock row; empty when that row is gone. */
-  private static Optional<Grant> grantLocked(
+  /** The grant, made under the user's lock row (made again here when the sweep deleted it). */
+  private static Grant grantLocked(
       Handle h, String userSub, long appId, String userString, Limits limits) {
     return h.inTransaction(
         t -> {
@@ -75,11 +76,13 @@ public final class JdbiGrantRepository implements GrantRepository {
               .mapTo(String.class)
               .findOne()
               .isEmpty()) {
-            return Optional.<Grant>empty();
+            t.createUpdate("INSERT INTO grant_owners (user_sub) VALUES (:u)")
+                .bind("u", userSub)
+                .execute();
           }
           Optional<Grant> raced = findTriple(t, userSub, appId, userString);
           if (raced.isPresent()) {
-            return raced;
+            return raced.get();
           }
           long[] counts =
               t.createQuery(
@@ -112,7 +115,7 @@ public final class JdbiGrantRepository implements GrantRepository {
               .bind("str", userString)
               .bind("now", Timestamps.bind(now))
               .execute();
-          return Optional.of(findTriple(t, userSub, appId, userString).orElseThrow());
+          return findTriple(t, userSub, appId, userString).orElseThrow();
         });
   }
 
