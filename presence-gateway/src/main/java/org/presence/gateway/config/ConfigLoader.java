@@ -31,6 +31,7 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.apache.commons.text.similarity.LevenshteinDistance;
 import org.presence.gateway.net.TrustedProxies;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.db.PostgresUrls;
@@ -220,11 +221,16 @@ public final class ConfigLoader {
     for (Map.Entry<String, ConfigValue> e : known.toConfig().entrySet()) {
       all.add(e.getKey());
     }
+    int allowed = Math.max(2, path.length() / 8);
+    LevenshteinDistance distance = new LevenshteinDistance(allowed);
     int best = Integer.MAX_VALUE;
     String match = null;
     boolean tie = false;
     for (String candidate : all) {
-      int d = editDistance(path, candidate);
+      int d = distance.apply(path, candidate);
+      if (d < 0) {
+        continue; // more than allowed edits away
+      }
       if (d < best) {
         best = d;
         match = candidate;
@@ -233,27 +239,7 @@ public final class ConfigLoader {
         tie = true;
       }
     }
-    int allowed = Math.max(2, path.length() / 8);
-    return match != null && !tie && best <= allowed ? "; did you mean " + match + "?" : "";
-  }
-
-  static int editDistance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
+    return match != null && !tie ? "; did you mean " + match + "?" : "";
   }
 
   /**
