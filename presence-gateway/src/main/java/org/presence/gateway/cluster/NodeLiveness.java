@@ -12,10 +12,12 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.presence.gateway.config.ClusterConfig;
 import org.presence.gateway.device.DeviceChannel;
@@ -107,6 +109,12 @@ public final class NodeLiveness implements AutoCloseable {
   public static final String SWEEP_LEASE = "presence-sweep";
 
   private final AtomicBoolean beating = new AtomicBoolean();
+
+  /**
+   * The heartbeat under way (done once {@link #beating} is cleared); {@link #close} waits for it.
+   */
+  private volatile CompletableFuture<?> lastBeat = CompletableFuture.completedFuture(null);
+
   private final AtomicBoolean sweeping = new AtomicBoolean();
   private final Counter sweptReleased;
   private final Counter sweepFailures;
@@ -308,47 +316,49 @@ public final class NodeLiveness implements AutoCloseable {
     } catch (RuntimeException e) {
       hb = CompletableFuture.failedFuture(e);
     }
-    hb.thenCompose(
-            renewal -> {
-              if (!leaseOk) {
-                LOG.info("node {}: heartbeat works again", nodeId);
-              }
-              leaseOk = true;
-              if (renewal == NodeRegistry.Renewal.LAPSED) {
-                lastFailureMillis = clock.millis();
-                LOG.warn(
-                    "node {}: its lease had run out in the registry before this heartbeat (Redis"
-                        + " out of reach or restored from older data): judging no node dead for two"
-                        + " beats",
-                    nodeId);
-              }
-              if (renewal == NodeRegistry.Renewal.JOINED) {
-                leaseLost.inc();
-                int n =
-                    devices
-                        .registry()
-                        .abortAll(ErrorCode.SESSION_ABORTED, "this node was declared dead");
-                LOG.warn(
-                    "node {} was declared dead by the cluster (no heartbeat for {}): ended its {}"
-                        + " device sessions so that they reconnect",
-                    nodeId,
-                    config.lease(),
-                    n);
-              }
-              return mayJudgeDeaths() ? scan() : CompletableFuture.completedFuture(null);
-            })
-        .whenComplete(
-            (v, e) -> {
-              if (e != null) {
-                heartbeatFailures.inc();
-                lastFailureMillis = clock.millis();
-                if (leaseOk) {
-                  LOG.warn("node {}: heartbeat failed: {}", nodeId, rootMessage(e));
-                }
-                leaseOk = false;
-              }
-              beating.set(false);
-            });
+    lastBeat =
+        hb.thenCompose(
+                renewal -> {
+                  if (!leaseOk) {
+                    LOG.info("node {}: heartbeat works again", nodeId);
+                  }
+                  leaseOk = true;
+                  if (renewal == NodeRegistry.Renewal.LAPSED) {
+                    lastFailureMillis = clock.millis();
+                    LOG.warn(
+                        "node {}: its lease had run out in the registry before this heartbeat (Redis"
+                            + " out of reach or restored from older data): judging no node dead for two"
+                            + " beats",
+                        nodeId);
+                  }
+                  if (renewal == NodeRegistry.Renewal.JOINED) {
+                    leaseLost.inc();
+                    int n =
+                        devices
+                            .registry()
+                            .abortAll(ErrorCode.SESSION_ABORTED, "this node was declared dead");
+                    LOG.warn(
+                        "node {} was declared dead by the cluster (no heartbeat for {}): ended its {}"
+                            + " device sessions so that they reconnect",
+                        nodeId,
+                        config.lease(),
+                        n);
+                  }
+                  return mayJudgeDeaths() ? scan() : CompletableFuture.completedFuture(null);
+                })
+            .whenComplete(
+                (v, e) -> {
+                  if (e != null) {
+                    heartbeatFailures.inc();
+                    lastFailureMillis = clock.millis();
+                    if (leaseOk) {
+                      LOG.warn("node {}: heartbeat failed: {}", nodeId, rootMessage(e));
+                    }
+                    leaseOk = false;
+                  }
+                  beating.set(false);
+                })
+            .toCompletableFuture();
   }
 
   /** Claims the dead nodes nobody claimed yet, and cleans up after those claimed. */
@@ -530,10 +540,13 @@ public final class NodeLiveness implements AutoCloseable {
       return;
     }
     try {
-      // A renewal still under way would move the lease past the time recorded.
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-      while (beating.get() && System.nanoTime() < deadline) {
-        Thread.sleep(10);
+      // A renewal still under way would move the lease past the time recorded. Once the timer has
+      // stopped, no beat starts, and the last one's future is the one to wait for.
+      timer.awaitTermination(2, TimeUnit.SECONDS);
+      try {
+        lastBeat.get(2, TimeUnit.SECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        // Failed (its failure is logged and counted) or hung: recorded either way.
       }
       nodes.drained(nodeId).toCompletableFuture().get(2, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
