@@ -4,10 +4,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.InvalidKeyException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -25,6 +23,7 @@ import javax.crypto.spec.SecretKeySpec;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.WebConfig;
 import org.presence.gateway.identity.Identity;
+import org.presence.gateway.identity.KeyFiles;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.protocol.id.Sha256;
 import org.presence.store.jdbi.Db;
@@ -140,23 +139,9 @@ public final class WebSessions {
     Path file = dataDir.resolve(KEY_FILE);
     try {
       if (!Files.exists(file)) {
-        Files.createDirectories(dataDir);
         byte[] fresh = new byte[32];
         SecureRandoms.current().nextBytes(fresh);
-        Path tmp = Files.createTempFile(dataDir, ".web-session", ".tmp");
-        try {
-          try {
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-          } catch (UnsupportedOperationException e) {
-            // Not a POSIX file system: the data directory's own permissions protect the key.
-          }
-          Files.writeString(tmp, B64.encodeToString(fresh), StandardCharsets.US_ASCII);
-          Files.move(tmp, file);
-        } catch (FileAlreadyExistsException e) {
-          // Another process made the key first; use theirs.
-        } finally {
-          Files.deleteIfExists(tmp);
-        }
+        KeyFiles.createOnce(file, B64.encodeToString(fresh), StandardCharsets.US_ASCII);
       }
       byte[] key = B64D.decode(Files.readString(file, StandardCharsets.US_ASCII).strip());
       if (key.length < 32) {

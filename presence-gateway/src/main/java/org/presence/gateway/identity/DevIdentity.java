@@ -14,12 +14,8 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
@@ -62,7 +58,7 @@ public final class DevIdentity {
     Path file = dataDir.resolve(KEY_FILE);
     try {
       if (!Files.exists(file)) {
-        create(dataDir, file);
+        create(file);
       }
       return new DevIdentity(ECKey.parse(Files.readString(file, StandardCharsets.UTF_8)), clock);
     } catch (IOException | ParseException | JOSEException e) {
@@ -70,32 +66,14 @@ public final class DevIdentity {
     }
   }
 
-  private static void create(Path dataDir, Path file) throws IOException, JOSEException {
-    Files.createDirectories(dataDir);
+  private static void create(Path file) throws IOException, JOSEException {
     ECKey generated =
         new ECKeyGenerator(Curve.P_256)
             .keyID("dev-" + UUID.randomUUID())
             .keyUse(KeyUse.SIGNATURE)
             .algorithm(JWSAlgorithm.ES256)
             .generate();
-    Path tmp = Files.createTempFile(dataDir, ".dev-identity", ".tmp");
-    try {
-      try {
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-      } catch (UnsupportedOperationException e) {
-        // Not a POSIX file system: the data directory's own permissions protect the key.
-      }
-      Files.writeString(tmp, generated.toJSONString(), StandardCharsets.UTF_8);
-      try {
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, file);
-      }
-    } catch (FileAlreadyExistsException e) {
-      // Another process made the key first; use theirs.
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    KeyFiles.createOnce(file, generated.toJSONString(), StandardCharsets.UTF_8);
   }
 
   /** The {@code sub} a development token for {@code email} carries. */
