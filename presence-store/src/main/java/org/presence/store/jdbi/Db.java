@@ -4,8 +4,10 @@ import dev.failsafe.CircuitBreaker;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -61,6 +63,7 @@ public final class Db {
   private final CircuitBreaker<Object> breaker;
   private volatile Throwable lastFailure;
   private volatile StoreLatency latency = StoreLatency.NONE;
+  private final List<Runnable> whenReachable = new CopyOnWriteArrayList<>();
 
   /**
    * Runs work on {@code executor}; a call that has not started {@code maxWait} after it was
@@ -85,8 +88,27 @@ public final class Db {
                         PROBE_INTERVAL.toMillis());
                   }
                 })
-            .onClose(e -> LOG.info("database reachable again: its calls run again"))
+            .onClose(
+                e -> {
+                  LOG.info("database reachable again: its calls run again");
+                  for (Runnable r : whenReachable) {
+                    try {
+                      r.run();
+                    } catch (RuntimeException failed) {
+                      LOG.warn("a listener of the database's return failed", failed);
+                    }
+                  }
+                })
             .build();
+  }
+
+  /**
+   * Runs {@code listener} each time the database is taken for reachable again after it was taken
+   * for unreachable ({@link #knownDown} turning false), on the thread of the call that found it;
+   * the listener must be quick and not block (it hands work elsewhere).
+   */
+  public void whenReachable(Runnable listener) {
+    whenReachable.add(listener);
   }
 
   /** The Jdbi instance, for synchronous use off the event loops (migrations, tests). */

@@ -15,6 +15,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.h2.tools.Server;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
@@ -81,6 +82,8 @@ class DbTest {
             2,
             CONNECT_TIMEOUT,
             Duration.ofSeconds(30));
+    AtomicInteger back = new AtomicInteger();
+    db.whenReachable(back::incrementAndGet);
     // The first connection may take longer than the connect timeout on a busy machine.
     await()
         .atMost(Duration.ofSeconds(20))
@@ -106,6 +109,8 @@ class DbTest {
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> select(db).handle((v, e) -> e != null).join() && db.knownDown());
+    // Not back: the listener has not run (nor for a first connection that was slow to come).
+    assertThat(back).hasValue(0);
 
     // Known down: 30 more calls all fail at once with errno 502.
     start = System.nanoTime();
@@ -124,6 +129,8 @@ class DbTest {
         .atMost(Duration.ofSeconds(5))
         .until(() -> select(db).handle((v, e) -> e == null).join());
     assertThat(db.knownDown()).isFalse();
+    // Its listeners heard of it once.
+    assertThat(back).hasValue(1);
     calls.clear();
     for (int i = 0; i < 10; i++) {
       calls.add(select(db));
