@@ -75,6 +75,7 @@ class DatabaseOutageIT {
                     "--set",
                         "store.redis.key-prefix=" + Backends.uniquePrefix(DatabaseOutageIT.class),
                     "--set", "store.database.connect-timeout=2s",
+                    "--set", "device.offline-grace=500ms",
                     "--set", "identity.dev-signing=true",
                     "--set", "outbound.allow-loopback=true",
                     "--set", "device.handshake-rate=0",
@@ -83,6 +84,7 @@ class DatabaseOutageIT {
       App app = NotifyFixture.activeApp(node, site, dev, "Outage");
       String user = "u-" + UUID.randomUUID() + "@example.com";
       String puid = NotifyFixture.grant(node, user, app.id());
+      String leaver = "l-" + UUID.randomUUID() + "@example.com";
       // A user whose grants this node has not read yet (as after the cache entry expired).
       String other = "o-" + UUID.randomUUID() + "@example.com";
       String otherPuid = NotifyFixture.grant(node, other, app.id());
@@ -90,12 +92,15 @@ class DatabaseOutageIT {
               DeviceTestClient.connected(node, node.token(user), null, "phone");
           DeviceTestClient tablet =
               DeviceTestClient.connected(node, node.token(other), null, "tablet");
+          DeviceTestClient laptop =
+              DeviceTestClient.connected(node, node.token(leaver), null, "laptop");
           UpdateClient updates = UpdateClient.connected(node, app.id(), app.key(), -1)) {
         updates.snapshot();
         assertThat(phone.status(PresenceStatus.ONLINE, null)).isInstanceOf(DeviceMessage.Ack.class);
         assertThat(updates.updates(1))
             .extracting(UpdateClient.Item::status)
             .containsExactly("online");
+        String leaverPuid = onlineThenGranted(node, laptop, leaver, app, updates);
         NotifyFixture.ack(
             NotifyFixture.post(
                 node,
@@ -112,6 +117,8 @@ class DatabaseOutageIT {
         assertThat(get(node, "/__heartbeat__").body())
             .contains("\"status\":\"degraded\"")
             .contains("\"failing\":[\"database\"]");
+        // Gone while its grants cannot be read: stored offline, not published yet.
+        leaves(node, laptop);
         // What the caches and Redis serve goes on.
         assertThat(phone.status(PresenceStatus.AWAY, "no database"))
             .isInstanceOf(DeviceMessage.Ack.class);
@@ -153,6 +160,10 @@ class DatabaseOutageIT {
         pg.startAgain();
 
         await().atMost(WAIT).until(() -> get(node, "/__heartbeat__").statusCode() == 200);
+        // Published once the grants can be read again, once.
+        assertThat(updates.updates(1))
+            .extracting(i -> i.puid() + ":" + i.status())
+            .containsExactly(leaverPuid + ":offline");
         await()
             .atMost(WAIT)
             .untilAsserted(
@@ -174,13 +185,15 @@ class DatabaseOutageIT {
         assertThat(updates.updates(2))
             .extracting(i -> i.puid() + ":" + i.status() + ":" + i.message())
             .containsExactly(puid + ":online:back", otherPuid + ":away:again");
+        assertThat(updates.drain(Duration.ofSeconds(1))).isEmpty();
       }
     }
   }
 
   /**
    * One node on PostgreSQL without Redis (its state store in the process) answers the same: a
-   * status whose grants cannot be read is refused with errno 502 and stored nowhere.
+   * status whose grants cannot be read is refused with errno 502 and stored nowhere; a device gone
+   * meanwhile is published offline once the grants can be read again.
    */
   @Test
   void singleNodeOnPostgres_statusWithoutCachedGrants_refusedNotStored() throws Exception {
@@ -203,6 +216,7 @@ class DatabaseOutageIT {
                 List.of(
                     "--database-url", pg.url(),
                     "--set", "store.database.connect-timeout=2s",
+                    "--set", "device.offline-grace=500ms",
                     "--set", "identity.dev-signing=true",
                     "--set", "outbound.allow-loopback=true",
                     "--set", "device.handshake-rate=0",
@@ -211,21 +225,29 @@ class DatabaseOutageIT {
       App app = NotifyFixture.activeApp(node, site, dev, "Outage");
       String user = "u-" + UUID.randomUUID() + "@example.com";
       String puid = NotifyFixture.grant(node, user, app.id());
+      String leaver = "l-" + UUID.randomUUID() + "@example.com";
       try (DeviceTestClient phone =
               DeviceTestClient.connected(node, node.token(user), null, "phone");
+          DeviceTestClient laptop =
+              DeviceTestClient.connected(node, node.token(leaver), null, "laptop");
           UpdateClient updates = UpdateClient.connected(node, app.id(), app.key(), -1)) {
         updates.snapshot();
+        String leaverPuid = onlineThenGranted(node, laptop, leaver, app, updates);
 
         pg.crash();
 
         await().atMost(WAIT).until(() -> get(node, "/__heartbeat__").statusCode() == 503);
         assertGrantsUnavailable(phone.status(PresenceStatus.AWAY, "no grants"));
         assertThat(phone.isClosed()).isFalse();
+        leaves(node, laptop);
         assertThat(updates.drain(Duration.ofSeconds(1))).isEmpty();
 
         pg.startAgain();
 
         await().atMost(WAIT).until(() -> get(node, "/__heartbeat__").statusCode() == 200);
+        assertThat(updates.updates(1))
+            .extracting(i -> i.puid() + ":" + i.status())
+            .containsExactly(leaverPuid + ":offline");
         HttpResponse<String> query =
             TestNode.send(
                 HttpRequest.newBuilder(node.uri("/" + app.id() + "/presence/" + puid))
@@ -241,6 +263,7 @@ class DatabaseOutageIT {
         assertThat(updates.updates(1))
             .extracting(i -> i.puid() + ":" + i.status() + ":" + i.message())
             .containsExactly(puid + ":away:again");
+        assertThat(updates.drain(Duration.ofSeconds(1))).isEmpty();
       }
     }
   }
@@ -324,6 +347,33 @@ class DatabaseOutageIT {
     } finally {
       callers.shutdownNow();
     }
+  }
+
+  /**
+   * {@code user}'s device goes online before the application is granted: the grant shows the user
+   * online to the application, and clears the user's grants from the node's cache, so that the node
+   * has not read them when the database goes. Answers the user's PUID.
+   */
+  private static String onlineThenGranted(
+      NodeProcess node, DeviceTestClient device, String user, App app, UpdateClient updates)
+      throws Exception {
+    assertThat(device.status(PresenceStatus.ONLINE, null)).isInstanceOf(DeviceMessage.Ack.class);
+    String puid = NotifyFixture.grant(node, user, app.id());
+    assertThat(updates.updates(1))
+        .extracting(i -> i.puid() + ":" + i.status())
+        .containsExactly(puid + ":online");
+    return puid;
+  }
+
+  /**
+   * {@code device} goes away during the outage: once its grace period is over, its user goes
+   * offline in the state store, and the change, whose grants cannot be read, is not published.
+   */
+  private static void leaves(NodeProcess node, DeviceTestClient device) {
+    device.close();
+    await()
+        .atMost(WAIT)
+        .until(() -> node.log().contains("presence change of a user not published"));
   }
 
   private static void assertGrantsUnavailable(DeviceMessage answer) {

@@ -81,6 +81,8 @@ public final class DeviceChannel implements AutoCloseable {
               timers,
               metrics);
       service.start().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      // Changes not published for want of the grants go as soon as the database is back.
+      store.persistence().db().whenReachable(service::retryUnpublished);
       registry.startKeepalive(
           timers, config.device().pingTimeout(), config.device().identityGrace());
       DeviceChannelInstaller installer =
@@ -98,6 +100,10 @@ public final class DeviceChannel implements AutoCloseable {
         routes.post(PushStatusHandler.PATH, new PushStatusHandler(config.push(), service));
       }
       metrics.registry().register("presence.device.sessions.open", (Gauge<Integer>) registry::size);
+      metrics
+          .registry()
+          .register(
+              "presence.device.presence.unpublished", (Gauge<Integer>) service::unpublishedUsers);
       return new DeviceChannel(service, registry, timers, installer);
     } catch (Exception e) {
       timers.shutdownNow();
@@ -125,7 +131,9 @@ public final class DeviceChannel implements AutoCloseable {
       Clock clock,
       ScheduledExecutorService timers,
       GatewayMetrics metrics) {
-    PresenceChanges changes = new PresenceChanges(events, metrics);
+    PresenceChanges changes =
+        new PresenceChanges(
+            events, metrics, new UnpublishedChanges(state, events, timers, clock, metrics));
     SettingsMessages messages = new SettingsMessages(nodeId, state, changes, sessions, clock);
     return new DeviceService(
         new DeviceAuthentication(

@@ -303,5 +303,19 @@ public final class DeviceService implements AutoCloseable {
     messages.close();
     ownership.close();
     releases.close();
+    changes.close();
+  }
+
+  /**
+   * Publishes now the presence of users whose changes could not be published (the database is
+   * reachable again), rather than at the next try ({@link UnpublishedChanges}).
+   */
+  void retryUnpublished() {
+    changes.retryNow();
+  }
+
+  /** Users whose changes wait to be published again ({@link UnpublishedChanges}). */
+  int unpublishedUsers() {
+    return changes.unpublishedUsers();
   }
 }

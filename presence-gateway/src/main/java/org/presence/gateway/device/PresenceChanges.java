@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Where the device channel's real presence changes go: the {@link PresenceEvents} (the
  * applications' update logs), counted ({@code presence.device.presence.changes}); a failed
- * publication is only counted ({@code presence.device.presence.publish_failures}) and logged, so
- * {@link #publish}'s stage never fails.
+ * publication is counted ({@code presence.device.presence.publish_failures}), logged and handed to
+ * {@link UnpublishedChanges}, which publishes the user's presence once it can be, so {@link
+ * #publish}'s stage never fails.
  */
 final class PresenceChanges implements PresenceEvents {
   private static final Logger LOG = LoggerFactory.getLogger(PresenceChanges.class);
@@ -22,10 +23,18 @@ final class PresenceChanges implements PresenceEvents {
   private final Counter changesCounter;
   private final Counter publishFailures;
 
+  /** Where a change not published waits; {@code null}: nowhere (some tests). */
+  private final UnpublishedChanges unpublished;
+
   PresenceChanges(PresenceEvents events, GatewayMetrics metrics) {
+    this(events, metrics, null);
+  }
+
+  PresenceChanges(PresenceEvents events, GatewayMetrics metrics, UnpublishedChanges unpublished) {
     this.events = events;
     this.changesCounter = metrics.registry().counter("presence.device.presence.changes");
     this.publishFailures = metrics.registry().counter("presence.device.presence.publish_failures");
+    this.unpublished = unpublished;
   }
 
   /** Publishes the real changes of {@code update}; the stage never fails (failures are logged). */
@@ -44,7 +53,11 @@ final class PresenceChanges implements PresenceEvents {
         (v, e) -> {
           if (e != null) {
             publishFailures.inc();
-            LOG.warn("presence change of a user not published: {}", e.toString());
+            LOG.warn(
+                "presence change of a user not published (tried again later): {}", e.toString());
+            if (unpublished != null) {
+              unpublished.add(user, update);
+            }
           }
           return null;
         });
@@ -58,6 +71,25 @@ final class PresenceChanges implements PresenceEvents {
   /** Counts {@code n} real changes that the store published itself (a status batch's). */
   void published(int n) {
     changesCounter.inc(n);
+  }
+
+  /** Publishes what waits now rather than at its time ({@link UnpublishedChanges#retryNow}). */
+  void retryNow() {
+    if (unpublished != null) {
+      unpublished.retryNow();
+    }
+  }
+
+  /** Users whose changes wait to be published again. */
+  int unpublishedUsers() {
+    return unpublished == null ? 0 : unpublished.waiting();
+  }
+
+  /** Stops publishing again what waits. */
+  void close() {
+    if (unpublished != null) {
+      unpublished.close();
+    }
   }
 
   /** Counts a publication that failed (logged by the caller). */
