@@ -248,6 +248,7 @@ public final class PresenceServer implements AutoCloseable {
               new AddressCaps(
                   config.gateway().maxPendingConnectionsPerAddress(),
                   config.gateway().maxConnectionsPerAddress(),
+                  config.gateway().maxPendingConnections(),
                   TrustedProxies.parse(config.gateway().connectionCapExempt()),
                   TrustedProxies.parse(config.gateway().trustedProxies()),
                   metrics));

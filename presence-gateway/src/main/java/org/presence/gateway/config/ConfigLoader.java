@@ -426,6 +426,7 @@ public final class ConfigLoader {
             positiveDuration("gateway.close-linger"),
             nonNegative("gateway.max-pending-connections-per-address"),
             nonNegative("gateway.max-connections-per-address"),
+            nonNegative("gateway.max-pending-connections"),
             addressBlocks("gateway.connection-cap-exempt"));
     if (gateway.writeBufferLow() >= gateway.writeBufferHigh()) {
       problem("gateway.write-buffer-low", "must be below gateway.write-buffer-high");

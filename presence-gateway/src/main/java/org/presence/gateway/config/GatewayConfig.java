@@ -26,6 +26,8 @@ import java.util.List;
  * @param maxPendingConnectionsPerAddress most connections one TCP peer address (an IPv6 /64) may
  *     hold open that are not yet an authenticated session (0: no cap)
  * @param maxConnectionsPerAddress most connections one TCP peer address may hold open (0: no cap)
+ * @param maxPendingConnections most connections the node holds open that are not yet an
+ *     authenticated session, from all counted addresses together (0: no cap)
  * @param connectionCapExempt addresses and CIDR blocks whose connections the per-address caps do
  *     not count (validated; the trusted proxies are not counted either)
  * @param closeLinger how long a WebSocket the node ends keeps reading (and dropping) what the
@@ -47,6 +49,7 @@ public record GatewayConfig(
     Duration closeLinger,
     int maxPendingConnectionsPerAddress,
     int maxConnectionsPerAddress,
+    int maxPendingConnections,
     List<String> connectionCapExempt) {
 
   public GatewayConfig {

@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.presence.gateway.metrics.GatewayMetrics;
@@ -15,13 +16,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The caps on how many connections one client address holds open on the gateway port at once:
- * {@code gateway.max-pending-connections-per-address} on those not yet an authenticated session
- * (HTTP connections, and WebSockets before their session is open), and {@code
- * gateway.max-connections-per-address} on all of them (0: no cap, either). The address is the TCP
- * peer's (an IPv4 address, or an IPv6 address's /64, as {@link AddressRateLimiter#key} keys it): at
- * the accept no {@code X-Forwarded-For} has been read. Peers in {@code
- * gateway.connection-cap-exempt} or in {@code gateway.trusted-proxies} are not counted.
+ * The caps on how many connections one client address holds open on the gateway port (and the XMPP
+ * ports) at once: {@code gateway.max-pending-connections-per-address} on those not yet an
+ * authenticated session (HTTP connections, and WebSockets before their session is open), and {@code
+ * gateway.max-connections-per-address} on all of them; and the node-wide cap on those not yet an
+ * authenticated session from all addresses together, {@code gateway.max-pending-connections} (0: no
+ * cap, each). The address is the TCP peer's (an IPv4 address, or an IPv6 address's /64, as {@link
+ * AddressRateLimiter#key} keys it): at the accept no {@code X-Forwarded-For} has been read. Peers
+ * in {@code gateway.connection-cap-exempt} or in {@code gateway.trusted-proxies} are not counted,
+ * by any of the three.
  *
  * <p>A connection over a cap is closed by the initializer before any handler is added (no TLS
  * handshake, no HTTP decoding), counted in {@code presence.connections.refused.<cap>}, and logged
@@ -29,9 +32,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Counts live in a map entry per address that has connections open, changed only inside {@link
  * ConcurrentHashMap#compute} (so that connects and closes on several event loops count exactly) and
- * removed when its last connection closes. Each counted connection holds a {@link Slot}, kept by
- * its {@link Backpressure} (and passed on with it when a session handler takes over), which gives
- * the slot back at {@code channelInactive}. Thread-safe.
+ * removed when its last connection closes. The node's pending count is one atomic integer, taken
+ * inside the address's {@code compute} (after the address's caps let the connection in, so that
+ * nothing is taken back) and given back with the address's. Each counted connection holds a {@link
+ * Slot}, kept by its {@link Backpressure} (and passed on with it when a session handler takes
+ * over), which gives the slot back at {@code channelInactive}. Thread-safe.
  */
 public final class AddressCaps {
   private static final Logger LOG = LoggerFactory.getLogger(AddressCaps.class);
@@ -41,6 +46,7 @@ public final class AddressCaps {
 
   private static final int OVER_PENDING = 1;
   private static final int OVER_OPEN = 2;
+  private static final int OVER_NODE_PENDING = 3;
 
   private static final long LOG_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
 
@@ -52,32 +58,43 @@ public final class AddressCaps {
 
   private final int maxPending;
   private final int maxOpen;
+  private final int maxNodePending;
   private final TrustedProxies exempt;
   private final TrustedProxies proxies;
   private final ConcurrentHashMap<InetAddress, Count> counts = new ConcurrentHashMap<>();
   private final Counter refusedPending;
   private final Counter refusedOpen;
+  private final Counter refusedNodePending;
+
+  /** Counted connections not yet an authenticated session, from all addresses. */
+  private final AtomicInteger nodePending = new AtomicInteger();
+
   private final AtomicLong nextLog = new AtomicLong(System.nanoTime());
   private final LongAdder unlogged = new LongAdder();
 
   /**
    * @param maxPending most connections per address not yet an authenticated session (0: no cap)
    * @param maxOpen most connections per address (0: no cap)
+   * @param maxNodePending most connections not yet an authenticated session from all (counted)
+   *     addresses together (0: no cap)
    * @param exempt peers not counted ({@code gateway.connection-cap-exempt})
    * @param proxies the trusted proxies, not counted either: their connections carry many clients
    */
   public AddressCaps(
       int maxPending,
       int maxOpen,
+      int maxNodePending,
       TrustedProxies exempt,
       TrustedProxies proxies,
       GatewayMetrics metrics) {
     this.maxPending = maxPending;
     this.maxOpen = maxOpen;
+    this.maxNodePending = maxNodePending;
     this.exempt = exempt;
     this.proxies = proxies;
     this.refusedPending = metrics.connectionsRefused("pending");
     this.refusedOpen = metrics.connectionsRefused("open");
+    this.refusedNodePending = metrics.connectionsRefused("node_pending");
   }
 
   /**
@@ -85,7 +102,7 @@ public final class AddressCaps {
    * (no cap, an exempt peer), or {@link #REFUSED} when it is over a cap (then nothing is counted).
    */
   public Slot open(SocketAddress remote) {
-    if ((maxPending == 0 && maxOpen == 0)
+    if ((maxPending == 0 && maxOpen == 0 && maxNodePending == 0)
         || !(remote instanceof InetSocketAddress peer)
         || peer.getAddress() == null
         || exempt.trusts(peer.getAddress())
@@ -103,6 +120,8 @@ public final class AddressCaps {
             over[0] = OVER_OPEN;
           } else if (maxPending != 0 && now.pending >= maxPending) {
             over[0] = OVER_PENDING;
+          } else if (!takeNodePending()) {
+            over[0] = OVER_NODE_PENDING;
           } else {
             now.open++;
             now.pending++;
@@ -112,13 +131,32 @@ public final class AddressCaps {
     if (over[0] == 0) {
       return new Slot(this, key);
     }
-    boolean byOpen = over[0] == OVER_OPEN;
-    (byOpen ? refusedOpen : refusedPending).inc();
-    logRefusal(key, byOpen);
+    switch (over[0]) {
+      case OVER_OPEN -> refusedOpen.inc();
+      case OVER_PENDING -> refusedPending.inc();
+      default -> refusedNodePending.inc();
+    }
+    logRefusal(key, over[0]);
     return REFUSED;
   }
 
-  private void logRefusal(InetAddress key, boolean byOpen) {
+  /**
+   * Takes a place in the node's pending count, unless it is at {@code
+   * gateway.max-pending-connections} (never over it, however many event loops take at once).
+   */
+  private boolean takeNodePending() {
+    while (true) {
+      int n = nodePending.get();
+      if (maxNodePending != 0 && n >= maxNodePending) {
+        return false;
+      }
+      if (nodePending.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  private void logRefusal(InetAddress key, int over) {
     long now = System.nanoTime();
     long next = nextLog.get();
     if (now - next < 0 || !nextLog.compareAndSet(next, now + LOG_EVERY_NANOS)) {
@@ -126,14 +164,27 @@ public final class AddressCaps {
       return;
     }
     long more = unlogged.sumThenReset();
+    String why =
+        switch (over) {
+          case OVER_OPEN ->
+              "the most connections open from it (gateway.max-connections-per-address "
+                  + maxOpen
+                  + ")";
+          case OVER_PENDING ->
+              "the most not yet authenticated connections open from it"
+                  + " (gateway.max-pending-connections-per-address "
+                  + maxPending
+                  + ")";
+          default ->
+              "the most not yet authenticated connections open on the node, from all addresses"
+                  + " (gateway.max-pending-connections "
+                  + maxNodePending
+                  + ")";
+        };
     LOG.warn(
-        "connection from {} refused: {} connections open from it ({}); {} more refused in the"
-            + " last minute",
+        "connection from {} refused: {}; {} more refused in the last minute",
         key.getHostAddress(),
-        byOpen ? "the most" : "the most not yet authenticated",
-        byOpen
-            ? "gateway.max-connections-per-address " + maxOpen
-            : "gateway.max-pending-connections-per-address " + maxPending,
+        why,
         more);
   }
 
@@ -149,6 +200,11 @@ public final class AddressCaps {
     return c == null ? 0 : c.pending;
   }
 
+  /** Connections not yet an authenticated session from all counted addresses (for tests). */
+  public int pendingOnNode() {
+    return nodePending.get();
+  }
+
   /** Addresses with connections counted now. */
   public int addresses() {
     return counts.size();
@@ -159,6 +215,7 @@ public final class AddressCaps {
         key,
         (k, n) -> {
           n.pending--;
+          nodePending.decrementAndGet();
           return n;
         });
   }
@@ -170,6 +227,7 @@ public final class AddressCaps {
           n.open--;
           if (pending) {
             n.pending--;
+            nodePending.decrementAndGet();
           }
           return n.open == 0 ? null : n;
         });

@@ -23,8 +23,8 @@ import org.presence.protocol.error.ErrorCode;
  *   <li>{@code presence.connections.open.<kind>}: open connections by kind (http, device, app,
  *       stream), a gauge;
  *   <li>{@code presence.connections.refused.<cap>}: connections closed at the accept because their
- *       address was over a cap ({@code pending} or {@code open}, {@code connection.AddressCaps}), a
- *       counter;
+ *       address was over a cap ({@code pending} or {@code open}, {@code connection.AddressCaps}),
+ *       or the node over its cap on pending connections ({@code node_pending}), a counter;
  *   <li>{@code presence.frames.in.<kind>} and {@code presence.frames.out.<kind>}: WebSocket frames
  *       and HTTP messages by channel kind;
  *   <li>{@code presence.errors.<errno>.<name>}: errors answered, by errno;
@@ -96,7 +96,7 @@ public final class GatewayMetrics {
         });
   }
 
-  /** Connections refused at the accept for being over the per-address {@code cap}. */
+  /** Connections refused at the accept for being over {@code cap} (an address's or the node's). */
   public Counter connectionsRefused(String cap) {
     return registry.counter(CONNECTIONS_REFUSED + cap);
   }

@@ -43,7 +43,7 @@ public final class PrometheusExporter {
           new Family(
               GatewayMetrics.CONNECTIONS_REFUSED,
               "presence_connections_refused",
-              "Connections closed at the accept, their address being over a cap, by cap.",
+              "Connections closed at the accept, their address or the node being over a cap, by cap.",
               "cap"),
           new Family(
               GatewayMetrics.FRAMES_IN,

@@ -562,6 +562,7 @@ class ConfigLoaderTest {
     GatewayConfig d = ConfigLoader.load(null, Map.of(), Map.of()).gateway();
     assertThat(d.maxPendingConnectionsPerAddress()).isEqualTo(256);
     assertThat(d.maxConnectionsPerAddress()).isZero();
+    assertThat(d.maxPendingConnections()).isEqualTo(8192);
     assertThat(d.connectionCapExempt()).containsExactly("127.0.0.0/8", "::1");
     GatewayConfig set =
         ConfigLoader.load(
@@ -569,8 +570,10 @@ class ConfigLoaderTest {
                 Map.of("PRESENCE__GATEWAY__CONNECTION_CAP_EXEMPT", "10.0.0.0/8, fd00::/8"),
                 Map.of(
                     "gateway.max-pending-connections-per-address", "0",
-                    "gateway.max-connections-per-address", "5000"))
+                    "gateway.max-connections-per-address", "5000",
+                    "gateway.max-pending-connections", "0"))
             .gateway();
+    assertThat(set.maxPendingConnections()).isZero();
     assertThat(set.maxPendingConnectionsPerAddress()).isZero();
     assertThat(set.maxConnectionsPerAddress()).isEqualTo(5000);
     assertThat(set.connectionCapExempt()).containsExactly("10.0.0.0/8", "fd00::/8");
@@ -591,12 +594,14 @@ class ConfigLoaderTest {
                     Map.of(
                         "gateway.max-pending-connections-per-address", "-1",
                         "gateway.max-connections-per-address", "many",
+                        "gateway.max-pending-connections", "-5",
                         "gateway.connection-cap-exempt", "[127.0.0.1, 10.0.0.1/8]")))
         .isInstanceOfSatisfying(
             InvalidConfigException.class,
             e ->
                 assertThat(e.problems())
-                    .hasSize(3)
+                    .hasSize(4)
+                    .contains("gateway.max-pending-connections: must not be negative")
                     .anySatisfy(
                         p ->
                             assertThat(p)

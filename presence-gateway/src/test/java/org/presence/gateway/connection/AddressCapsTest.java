@@ -27,6 +27,8 @@ import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.UpdateClient;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.model.PresenceStatus;
 
 /**
  * {@code gateway.max-pending-connections-per-address}, {@code max-connections-per-address} and
@@ -34,7 +36,8 @@ import org.presence.gateway.testing.UpdateClient;
  * 127.0.0.2 as another client): a connection over a cap is closed at the accept, counted in {@code
  * presence.connections.refused.<cap>}, while other addresses and the connections already open are
  * served; a closed connection frees its slot, and an address whose connections are all closed
- * leaves the counts.
+ * leaves the counts. {@code gateway.max-pending-connections} caps the pending ones of all addresses
+ * together (127.0.0.2 to .5 as several clients).
  */
 class AddressCapsTest {
   private static final InetAddress ONE = InetAddress.getLoopbackAddress();
@@ -251,6 +254,75 @@ class AddressCapsTest {
     await(() -> caps().addresses() == 0);
   }
 
+  /**
+   * Pending connections from several addresses, none near its own cap, fill the node's: the next is
+   * closed at the accept whatever its address, while an authenticated session's socket is served;
+   * once the pending ones close, connections are accepted again and the node's count is back at 0.
+   */
+  @Test
+  void theNodeWidePendingCap_countsAllAddressesTogether_andGivesEachPlaceBack() throws Exception {
+    start("gateway.max-pending-connections", "4");
+    String token = node.token("node-cap@example.com");
+    DeviceTestClient phone = DeviceTestClient.connected(node, token, null, "phone");
+    opened.add(phone);
+    await(() -> caps().open(ONE) == 1 && caps().pendingOnNode() == 0);
+
+    List<Socket> pending = new ArrayList<>();
+    for (String from : List.of("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.3")) {
+      pending.add(connect(from));
+    }
+    await(() -> caps().pendingOnNode() == 4);
+    assertThat(caps().addresses()).isEqualTo(4);
+
+    // A new address and one already counted are refused alike, before anything is read; the
+    // first refusal is logged at once, naming the node's cap.
+    ch.qos.logback.classic.Logger log =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(AddressCaps.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+        new ch.qos.logback.core.read.ListAppender<>();
+    seen.start();
+    log.addAppender(seen);
+    try {
+      assertThat(closedAtOnce(connect("127.0.0.5"))).isTrue();
+      assertThat(closedAtOnce(connect("127.0.0.2"))).isTrue();
+    } finally {
+      log.detachAppender(seen);
+    }
+    assertThat(seen.list)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN);
+              assertThat(e.getFormattedMessage())
+                  .startsWith("connection from 127.0.0.5 refused: ")
+                  .contains("open on the node")
+                  .contains("(gateway.max-pending-connections 4)");
+            });
+    assertThat(refused("node_pending")).isEqualTo(2);
+    assertThat(refused("pending")).isZero();
+    assertThat(caps().pendingOnNode()).isEqualTo(4);
+    assertThat(caps().open(InetAddress.getByName("127.0.0.5"))).isZero();
+
+    // The session goes on, and the pending connections already open are served.
+    assertThat(phone.status(PresenceStatus.AWAY, "still here"))
+        .isEqualTo(DeviceMessage.Ack.INSTANCE);
+    assertThat(get(pending.get(0))).startsWith("HTTP/1.1 200 ");
+
+    for (Socket s : pending) {
+      s.close();
+    }
+    await(() -> caps().pendingOnNode() == 0 && caps().addresses() == 1);
+    Socket again = connect("127.0.0.5");
+    assertThat(get(again)).startsWith("HTTP/1.1 200 ");
+    assertThat(caps().pendingOnNode()).isEqualTo(1);
+    assertThat(refused("node_pending")).isEqualTo(2);
+
+    again.close();
+    phone.close();
+    await(() -> caps().addresses() == 0);
+    assertThat(caps().pendingOnNode()).isZero();
+  }
+
   @Test
   void concurrentConnects_onSeveralEventLoops_areCountedExactly() throws Exception {
     start("gateway.max-pending-connections-per-address", "40", "gateway.io-threads", "4");
@@ -281,13 +353,56 @@ class AddressCapsTest {
     await(() -> caps().open(ONE) + refused("pending") == tries);
     assertThat(caps().open(ONE)).isEqualTo(40);
     assertThat(caps().pending(ONE)).isEqualTo(40);
+    assertThat(caps().pendingOnNode()).isEqualTo(40);
     assertThat(refused("pending")).isEqualTo(tries - 40);
 
     for (Socket s : sockets) {
       s.close();
     }
     await(() -> caps().addresses() == 0);
+    assertThat(caps().pendingOnNode()).isZero();
     assertThat(node.server().openConnections()).isZero();
+  }
+
+  @Test
+  void concurrentConnects_fromSeveralAddresses_neverPassTheNodeCap() throws Exception {
+    start("gateway.max-pending-connections", "40", "gateway.io-threads", "4");
+    int tries = 160;
+    List<Socket> sockets = Collections.synchronizedList(new ArrayList<>());
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        String from = "127.0.0." + (2 + t);
+        done.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < tries / 8; i++) {
+                    Socket s = new Socket();
+                    sockets.add(s);
+                    s.bind(new InetSocketAddress(from, 0));
+                    s.connect(node.server().address(), 5_000);
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+    } finally {
+      pool.shutdown();
+    }
+    opened.addAll(sockets);
+    await(() -> caps().pendingOnNode() + refused("node_pending") == tries);
+    assertThat(caps().pendingOnNode()).isEqualTo(40);
+    assertThat(refused("node_pending")).isEqualTo(tries - 40);
+    assertThat(refused("pending")).isZero();
+
+    for (Socket s : sockets) {
+      s.close();
+    }
+    await(() -> caps().addresses() == 0);
+    assertThat(caps().pendingOnNode()).isZero();
   }
 
   @Test

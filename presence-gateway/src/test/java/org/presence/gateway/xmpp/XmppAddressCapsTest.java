@@ -93,6 +93,8 @@ class XmppAddressCapsTest {
       raw();
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> caps().pending(ONE) == CAP);
+    // The node-wide count (gateway.max-pending-connections) holds the same connections.
+    assertThat(caps().pendingOnNode()).isEqualTo(CAP);
     Socket over = raw();
     assertThat(closedAtOnce(over)).isTrue();
     assertThat(
@@ -106,6 +108,7 @@ class XmppAddressCapsTest {
 
     c.disconnect();
     await().atMost(Duration.ofSeconds(10)).until(() -> caps().open(ONE) == CAP);
+    assertThat(caps().pendingOnNode()).isEqualTo(CAP);
   }
 
   private static boolean closedAtOnce(Socket s) throws IOException {
