@@ -37,6 +37,12 @@ class HeaderDeadlineTest {
   /** Well under the idle timeout, well over the header timeout. */
   private static final int READ_LIMIT_MS = 5_000;
 
+  /**
+   * The idle timeout of the node {@link
+   * #aPipelinedPartialHeader_withNoNextRead_endsAtTheIdleTimeout} starts.
+   */
+  private static final long IDLE_MS = 2_000;
+
   @TempDir Path dataDir;
   TestNode node;
 
@@ -140,6 +146,58 @@ class HeaderDeadlineTest {
       long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
       assertThat(end.answers()).startsWith("HTTP/1.1 408 ").contains("\"errno\":107");
       assertThat(tookMs).isBetween(TIMEOUT_MS - 50, TIMEOUT_MS + 2_000);
+    }
+  }
+
+  /**
+   * A request's first bytes that came in one read with the previous request (pipelined) are timed
+   * from the next read: the header then has the header timeout from there, as one whose first byte
+   * came in that read would.
+   */
+  @Test
+  void aPipelinedPartialHeader_isTimedFromTheNextRead() throws Exception {
+    try (Socket s = connect()) {
+      OutputStream out = s.getOutputStream();
+      out.write(
+          "GET /__version__ HTTP/1.1\r\nHost: x\r\n\r\nGET /__version__ HTTP/1.1\r\nHo"
+              .getBytes(StandardCharsets.US_ASCII));
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200 ");
+      Thread.sleep(3 * TIMEOUT_MS);
+      long started = System.nanoTime();
+      out.write('s');
+      out.flush();
+      RawHttp.Ending end = readToEnd(s);
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertThat(end.answers()).startsWith("HTTP/1.1 408 ").contains("\"errno\":107");
+      assertThat(tookMs).isBetween(TIMEOUT_MS - 50, TIMEOUT_MS + 2_000);
+    }
+  }
+
+  /**
+   * With no next read, such a partial header holds the connection no longer than an idle kept-alive
+   * connection is held (the idle timeout from the last answer): no longer than a client that sent
+   * nothing after its answer, then the header's first byte just before the idle timeout, could hold
+   * it.
+   */
+  @Test
+  void aPipelinedPartialHeader_withNoNextRead_endsAtTheIdleTimeout() throws Exception {
+    node.close();
+    Map<String, String> s = TestNode.baseSettings(dataDir);
+    s.put("gateway.http-header-timeout", TIMEOUT_MS + "ms");
+    s.put("gateway.http-idle-timeout", IDLE_MS + "ms");
+    node = TestNode.start(s, routes -> {});
+    try (Socket c = connect()) {
+      c.getOutputStream()
+          .write(
+              "GET /__version__ HTTP/1.1\r\nHost: x\r\n\r\nGET /__version__ HTTP/1.1\r\nHo"
+                  .getBytes(StandardCharsets.US_ASCII));
+      assertThat(readResponse(c)).startsWith("HTTP/1.1 200 ");
+      long started = System.nanoTime();
+      RawHttp.Ending end = readToEnd(c);
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertThat(end.how()).isNotEqualTo(RawHttp.How.TIMEOUT);
+      assertThat(end.answers()).isEmpty();
+      assertThat(tookMs).isBetween(IDLE_MS - 100, IDLE_MS + 2_000);
     }
   }
 
