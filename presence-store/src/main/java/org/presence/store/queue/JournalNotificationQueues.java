@@ -9,11 +9,14 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,6 +24,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -52,6 +56,15 @@ import org.slf4j.LoggerFactory;
  * torn last record, from a crash in the middle of a write, is dropped — and compacted: the live
  * items are written to a new file, synced and moved over the old one. While the node runs it is
  * compacted again whenever it has grown well past what is live.
+ *
+ * <p>A write that fails (a full disk) fails its changes and every change handed over after it; its
+ * bytes are cut off the file, and memory is put back to what the file holds by replaying it, so a
+ * refused enqueue is in neither and the oldest items it would have pushed out are still queued.
+ *
+ * <p>Damage inside the file (bytes that do not verify, followed by records that do) is not a torn
+ * write: the file as found is copied to {@code notifications.journal.damaged-<time>}, every record
+ * that verifies after the damage is replayed, and what was skipped is logged at ERROR; compaction
+ * then rewrites the journal. docs/operations.md says why this rather than refusing to start.
  *
  * <h2>Concurrency</h2>
  *
@@ -113,11 +126,23 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   private FileChannel lockChannel;
   private boolean locked;
   private FileLock fileLock;
+
+  /** The journal's length: every byte of it was written whole. */
   private long journalBytes;
+
   private final java.util.concurrent.atomic.AtomicLong liveItems =
       new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean closing;
   private boolean crashed;
+
+  /** The file may hold a failed write's bytes after {@link #journalBytes}; writer only. */
+  private boolean cut;
+
+  /** Memory could not be put back after a failed write: every change is refused. */
+  private volatile boolean failed;
+
+  /** For tests: the file may not grow past this, as on a full disk. */
+  private volatile long fileLimitForTests = Long.MAX_VALUE;
 
   private JournalNotificationQueues(Path file) {
     this.file = file;
@@ -233,45 +258,204 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   // ---------------------------------------------------------------------------------------------
   // Replay and compaction (single-threaded: at open, or by the writer with changes stopped)
 
+  /** What a replay found beside the records it applied. */
+  private record Replayed(long skipped, int regions, long firstDamage, long recovered, long tail) {}
+
+  /**
+   * Replays the first {@code size} bytes of the journal into {@code into} and {@code intoAnswers}.
+   * A record that does not verify (its length or checksum) starts a damaged region, which ends at
+   * the next record that verifies and is followed by another (or by the end, or a torn last
+   * record): the records after it are replayed too. Damage with no such record after it is a tail
+   * torn by a crash mid-write.
+   */
+  private Replayed load(long size, Map<String, UserQueues> into, Map<String, Long> intoAnswers)
+      throws IOException {
+    long pos = 0;
+    long skipped = 0;
+    int regions = 0;
+    long firstDamage = -1;
+    long recovered = 0;
+    long tail = 0;
+    try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+      Reader r = new Reader(in, size);
+      while (pos < size) {
+        int length = r.verified(pos);
+        if (length > 0) {
+          apply(r.copy(pos + 8, length), into, intoAnswers);
+          if (regions > 0) {
+            recovered++;
+          }
+          pos += 8 + length;
+          continue;
+        }
+        long next = r.resync(pos + 1);
+        if (next < 0) {
+          tail = size - pos;
+          break;
+        }
+        if (regions == 0) {
+          firstDamage = pos;
+        }
+        regions++;
+        skipped += next - pos;
+        pos = next;
+      }
+    }
+    return new Replayed(skipped, regions, firstDamage, recovered, tail);
+  }
+
+  /** Replays the journal at open; a damaged one is copied aside first (compaction follows). */
   private void replay() throws IOException {
     if (!Files.exists(file)) {
       return;
     }
-    long good = 0;
-    try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
-      long size = in.size();
-      ByteBuffer head = ByteBuffer.allocate(8);
-      while (good + 8 <= size) {
-        head.clear();
-        in.read(head, good);
-        head.flip();
-        int length = head.getInt();
-        int crc = head.getInt();
-        if (length <= 0 || length > MAX_RECORD || good + 8 + length > size) {
-          break;
+    Replayed r = load(Files.size(file), users, answers);
+    if (r.regions() > 0) {
+      Path copy = keepDamagedCopy();
+      LOG.error(
+          "notification journal {}: damaged: {} bytes in {} region(s) from offset {} did not"
+              + " verify and were skipped, {} records after the damage recovered; what the"
+              + " skipped bytes held is lost. The file as found is kept in {} (see"
+              + " docs/operations.md)",
+          file,
+          r.skipped(),
+          r.regions(),
+          r.firstDamage(),
+          r.recovered(),
+          copy);
+    }
+    if (r.tail() > 0) {
+      LOG.warn(
+          "notification journal {}: ignoring {} bytes after the last whole record (a write cut"
+              + " short by a crash)",
+          file,
+          r.tail());
+    }
+  }
+
+  private static final DateTimeFormatter STAMP =
+      DateTimeFormatter.ofPattern("uuuuMMdd'T'HHmmss'Z'", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+  /**
+   * Copies the journal to {@code notifications.journal.damaged-<UTC time>} beside it (mode 0600: it
+   * holds what the journal does), before compaction rewrites it.
+   */
+  private Path keepDamagedCopy() throws IOException {
+    String name = FILE + ".damaged-" + STAMP.format(Instant.now());
+    for (int i = 0; ; i++) {
+      Path copy = file.resolveSibling(i == 0 ? name : name + "-" + i);
+      try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ);
+          FileChannel out =
+              FileChannel.open(
+                  copy,
+                  Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                  DataDir.privateFile(file.getParent()))) {
+        try {
+          long n = in.size();
+          for (long done = 0; done < n; ) {
+            done += in.transferTo(done, n - done, out);
+          }
+          out.force(true);
+        } catch (IOException e) {
+          Files.deleteIfExists(copy);
+          throw new IOException(
+              "it is damaged and a copy of it could not be kept (" + e.getMessage() + ")", e);
         }
-        ByteBuffer payload = ByteBuffer.allocate(length);
-        in.read(payload, good + 8);
-        CRC32 check = new CRC32();
-        check.update(payload.array());
-        if ((int) check.getValue() != crc) {
-          break;
-        }
-        apply(payload.array());
-        good += 8 + length;
-      }
-      if (good < size) {
-        LOG.warn(
-            "notification journal {}: ignoring {} bytes after the last whole record (a write cut"
-                + " short by a crash)",
-            file,
-            size - good);
+        return copy;
+      } catch (FileAlreadyExistsException e) {
+        // Two damaged starts in one second: the next name.
       }
     }
   }
 
-  /** Replays one record into memory. */
-  private void apply(byte[] payload) throws IOException {
+  /** Bytes of the journal read at a time. */
+  private static final int WINDOW = 4 << 20;
+
+  /** Reads a journal through a window of its bytes: forward, and byte by byte past damage. */
+  private static final class Reader {
+    private final FileChannel in;
+    private final long size;
+    private ByteBuffer window = ByteBuffer.allocate(0);
+    private long start;
+
+    Reader(FileChannel in, long size) {
+      this.in = in;
+      this.size = size;
+    }
+
+    /** {@code length} bytes at {@code pos} (inside the file); valid until the next call. */
+    private ByteBuffer at(long pos, int length) throws IOException {
+      if (pos < start || pos + length > start + window.limit()) {
+        int want = (int) Math.min(size - pos, Math.max(length, WINDOW));
+        if (window.capacity() < want) {
+          window = ByteBuffer.allocate(want);
+        }
+        window.clear().limit(want);
+        while (window.hasRemaining()) {
+          if (in.read(window, pos + window.position()) < 0) {
+            throw new EOFException("the journal shrank while it was read");
+          }
+        }
+        window.flip();
+        start = pos;
+      }
+      return window.duplicate().position((int) (pos - start)).limit((int) (pos - start + length));
+    }
+
+    byte[] copy(long pos, int length) throws IOException {
+      byte[] out = new byte[length];
+      at(pos, length).get(out);
+      return out;
+    }
+
+    /** The length of the record at {@code pos} if it is whole and verifies, else -1. */
+    int verified(long pos) throws IOException {
+      if (pos + 8 > size) {
+        return -1;
+      }
+      ByteBuffer head = at(pos, 8);
+      int length = head.getInt();
+      int crc = head.getInt();
+      if (length <= 0 || length > MAX_RECORD || pos + 8 + length > size) {
+        return -1;
+      }
+      CRC32 check = new CRC32();
+      check.update(at(pos + 8, length));
+      return (int) check.getValue() == crc ? length : -1;
+    }
+
+    /** Whether what starts at {@code pos} is a record cut short by the end of the file. */
+    private boolean tornAt(long pos) throws IOException {
+      if (pos + 8 > size) {
+        return true;
+      }
+      int length = at(pos, 8).getInt();
+      return length > 0 && length <= MAX_RECORD && pos + 8 + length > size;
+    }
+
+    /**
+     * The first position from {@code from} where a record verifies and is followed by the end, a
+     * record that verifies or a torn last record; -1 if none. A checksum alone would let one
+     * position in four billion pass by chance; asking the same of what follows makes a false start
+     * after damage as good as impossible.
+     */
+    long resync(long from) throws IOException {
+      for (long pos = from; pos + 8 <= size; pos++) {
+        int length = verified(pos);
+        if (length > 0) {
+          long next = pos + 8 + length;
+          if (next == size || verified(next) > 0 || tornAt(next)) {
+            return pos;
+          }
+        }
+      }
+      return -1;
+    }
+  }
+
+  /** Replays one record into {@code users} and {@code answers}. */
+  private static void apply(
+      byte[] payload, Map<String, UserQueues> users, Map<String, Long> answers) throws IOException {
     DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(payload));
     byte type = in.readByte();
     switch (type) {
@@ -295,7 +479,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         UserQueues u = users.get(key);
         if (u != null && u.byApp.containsKey(app)) {
           u.byApp.get(app).removeIf(n -> n.id().equals(id));
-          dropEmpty(key, u, app);
+          dropEmpty(users, key, u, app);
         }
       }
       case CLEAR -> {
@@ -304,7 +488,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         UserQueues u = users.get(key);
         if (u != null) {
           u.byApp.remove(app);
-          dropEmpty(key, u, app);
+          dropEmpty(users, key, u, app);
         }
       }
       case ANSWER -> answers.put(in.readUTF(), in.readLong());
@@ -314,6 +498,10 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /** Forgets an emptied queue, and an emptied user (caller holds the user's lock or is alone). */
   private void dropEmpty(String key, UserQueues u, long app) {
+    dropEmpty(users, key, u, app);
+  }
+
+  private static void dropEmpty(Map<String, UserQueues> users, String key, UserQueues u, long app) {
     ArrayDeque<Notification> q = u.byApp.get(app);
     if (q != null && q.isEmpty()) {
       u.byApp.remove(app);
@@ -379,14 +567,23 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       }
       writeAll(out, chunk);
       out.force(true);
+    } catch (IOException | RuntimeException e) {
+      // A full disk: the journal stays as it was, and the part written is given back.
+      Files.deleteIfExists(tmp);
+      throw e;
     }
     if (channel != null) {
       channel.close();
     }
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      // Moved or not, appends go on to the file named FILE (the old one if the move failed).
+      channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    }
     syncDirectory();
-    channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     journalBytes = bytes;
+    cut = false;
     liveItems.set(items);
   }
 
@@ -410,8 +607,11 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   }
 
   private void releaseFile() throws IOException {
-    channel.close();
-    unlock();
+    try {
+      channel.close();
+    } finally {
+      unlock();
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -466,14 +666,28 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       if (crashed) {
         throw new IOException("journal closed");
       }
-      writeAll(channel, buffers);
+      if (cut) {
+        channel.truncate(journalBytes);
+        cut = false;
+      }
+      appendToFile(buffers, bytes);
       journalBytes += bytes;
     } catch (IOException | RuntimeException e) {
-      LOG.error("notification journal {}: write failed", file, e);
-      failure = new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "journal write failed", e);
+      LOG.error(
+          "notification journal {}: write failed; the changes waiting for it are refused and the"
+              + " queues in memory go back to what the file holds",
+          file,
+          e);
+      failure =
+          new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "notification journal write failed", e);
+    }
+    List<Pending> done = batch;
+    if (failure != null && !crashed) {
+      done = new ArrayList<>(batch);
+      done.addAll(rollBack());
     }
     Throwable f = failure;
-    for (Pending p : batch) {
+    for (Pending p : done) {
       if (p.written() != null) {
         // Completions run the callers' next steps: not on the writer, which has more to write.
         acks.execute(
@@ -485,6 +699,95 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
               }
             });
       }
+    }
+  }
+
+  /**
+   * Appends a batch's records. The test limit stands for a full disk: what fits is written (a
+   * record may be cut in two, as by a real {@code ENOSPC}), then the write fails.
+   */
+  private void appendToFile(List<ByteBuffer> buffers, long bytes) throws IOException {
+    if (fileLimitForTests == Long.MAX_VALUE) {
+      writeAll(channel, buffers);
+      return;
+    }
+    long room = fileLimitForTests - channel.size();
+    if (bytes <= room) {
+      writeAll(channel, buffers);
+      return;
+    }
+    List<ByteBuffer> fits = new ArrayList<>();
+    for (ByteBuffer b : buffers) {
+      if (room <= 0) {
+        break;
+      }
+      ByteBuffer part = b.duplicate();
+      part.limit(part.position() + (int) Math.min(part.remaining(), room));
+      room -= part.remaining();
+      fits.add(part);
+    }
+    writeAll(channel, fits);
+    throw new IOException("No space left on device (test limit)");
+  }
+
+  /**
+   * After a failed write, with changes stopped: cuts what the write left off the file, fails the
+   * changes handed over since (memory already shows them, over the failed ones) and puts memory
+   * back to what the file holds, so that memory shows neither and a later compaction does not write
+   * them. Replaying the file rather than undoing each change also gives back, in order, the oldest
+   * items the failed enqueues pushed out and the items failed removals took. Returns the changes it
+   * failed.
+   */
+  private List<Pending> rollBack() {
+    compaction.writeLock().lock();
+    try {
+      List<Pending> rest;
+      synchronized (pendingLock) {
+        rest = pending;
+        pending = new ArrayList<>();
+      }
+      try {
+        channel.truncate(journalBytes);
+        cut = false;
+      } catch (IOException | RuntimeException e) {
+        // The next write cuts them first, or fails: nothing is appended after them.
+        cut = true;
+        LOG.error("notification journal {}: cannot cut off the failed write's bytes yet", file, e);
+      }
+      Map<String, UserQueues> back = new HashMap<>();
+      Map<String, Long> backAnswers = new HashMap<>();
+      try {
+        Replayed r = load(journalBytes, back, backAnswers);
+        if (r.regions() > 0 || r.tail() > 0) {
+          LOG.error(
+              "notification journal {}: reading it back after a failed write, {} bytes did not"
+                  + " verify and were skipped; what they held is no longer queued",
+              file,
+              r.skipped() + r.tail());
+        }
+      } catch (IOException | RuntimeException e) {
+        failed = true;
+        LOG.error(
+            "notification journal {}: cannot read it back after a failed write; every change is"
+                + " refused until the node is restarted",
+            file,
+            e);
+        return rest;
+      }
+      users.keySet().retainAll(back.keySet());
+      users.putAll(back);
+      answers.keySet().retainAll(backAnswers.keySet());
+      answers.putAll(backAnswers);
+      long items = 0;
+      for (UserQueues u : back.values()) {
+        for (ArrayDeque<Notification> q : u.byApp.values()) {
+          items += q.size();
+        }
+      }
+      liveItems.set(items);
+      return rest;
+    } finally {
+      compaction.writeLock().unlock();
     }
   }
 
@@ -529,7 +832,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     CompletableFuture<Void> written = new CompletableFuture<>();
     compaction.readLock().lock();
     try {
-      if (closing) {
+      if (closing || failed) {
         return closedFailure().thenApply(v -> List.of());
       }
       for (int i = 0; i < entries.size(); i++) {
@@ -611,7 +914,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     CompletableFuture<Void> written = null;
     compaction.readLock().lock();
     try {
-      if (closing) {
+      if (closing || failed) {
         return closedFailure().thenApply(v -> Map.of());
       }
       for (Map.Entry<String, ? extends Map<Long, ? extends Collection<String>>> e :
@@ -680,7 +983,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     List<Notification> dropped;
     compaction.readLock().lock();
     try {
-      if (closing) {
+      if (closing || failed) {
         return closedFailure().thenApply(v -> List.of());
       }
       synchronized (u) {
@@ -709,7 +1012,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     CompletableFuture<Void> written = null;
     compaction.readLock().lock();
     try {
-      if (closing) {
+      if (closing || failed) {
         return closedFailure().thenApply(v -> 0);
       }
       for (Map.Entry<String, UserQueues> e : users.entrySet()) {
@@ -760,7 +1063,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     CompletableFuture<Void> written = new CompletableFuture<>();
     compaction.readLock().lock();
     try {
-      if (closing) {
+      if (closing || failed) {
         return closedFailure().thenApply(v -> false);
       }
       if (answers.putIfAbsent(id, until) != null) {
@@ -786,6 +1089,11 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     int before = answers.size();
     answers.values().removeIf(until -> until < t);
     return CompletableFuture.completedFuture(before - answers.size());
+  }
+
+  /** For tests: the journal file may not grow past {@code bytes} (a full disk) until lifted. */
+  void limitFileForTests(long bytes) {
+    fileLimitForTests = bytes;
   }
 
   /** Items held in memory, for tests and metrics. */
@@ -834,16 +1142,31 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       writer.join(10_000);
       compaction.writeLock().lock();
       try {
-        compact();
-        channel.force(true);
-        releaseFile();
+        try {
+          if (!failed) {
+            compact();
+          }
+        } catch (IOException e) {
+          LOG.error("notification journal {}: not compacted at close", file, e);
+        }
+        try {
+          if (cut) {
+            channel.truncate(journalBytes);
+          }
+          channel.force(true);
+        } catch (IOException e) {
+          LOG.error("notification journal {}: not synced at close", file, e);
+        }
       } finally {
+        try {
+          releaseFile();
+        } catch (IOException e) {
+          LOG.debug("closing the journal: {}", e.toString());
+        }
         compaction.writeLock().unlock();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (IOException e) {
-      LOG.error("notification journal {}: not compacted at close", file, e);
     }
     acks.shutdown();
     try {

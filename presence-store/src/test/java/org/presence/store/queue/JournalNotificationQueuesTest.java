@@ -2,6 +2,10 @@ package org.presence.store.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -12,13 +16,20 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.store.error.StoreException;
+import org.slf4j.LoggerFactory;
 
 /**
  * The embedded default's queues: in memory, every change in a journal before its ack. The contract
- * runs over it (each {@code reopen} replays the journal), plus crashes: the writer stopped dead,
- * and a record torn in half at the end of the file.
+ * runs over it (each {@code reopen} replays the journal), plus crashes: the writer stopped dead, a
+ * record torn in half at the end of the file, a full disk, and damage inside the file.
  */
 class JournalNotificationQueuesTest extends NotificationQueuesContract {
   @TempDir Path dataDir;
@@ -76,8 +87,11 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
       ch.write(torn);
     }
     assertThat(Files.size(file)).isGreaterThan(before);
+    ListAppender<ILoggingEvent> log = captureLog();
     queues = open();
     assertThat(await(queues.pending(u))).containsExactly(kept);
+    assertThat(damagedCopies()).isEmpty();
+    assertThat(log.list).extracting(ILoggingEvent::getLevel).containsExactly(Level.WARN);
     Notification after = note(33, "after");
     await(queues.enqueue(u, after));
     reopen();
@@ -111,5 +125,154 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () -> JournalNotificationQueues.open(dataDir))
         .hasMessageContaining("in use");
+  }
+
+  private Path file() {
+    return dataDir.resolve(JournalNotificationQueues.FILE);
+  }
+
+  private List<Path> damagedCopies() throws IOException {
+    try (Stream<Path> files = Files.list(dataDir)) {
+      return files
+          .filter(
+              f ->
+                  f.getFileName()
+                      .toString()
+                      .startsWith(JournalNotificationQueues.FILE + ".damaged-"))
+          .toList();
+    }
+  }
+
+  /** Collects the journal's log lines of WARN and above from now on. */
+  private static ListAppender<ILoggingEvent> captureLog() {
+    Logger logger = (Logger) LoggerFactory.getLogger(JournalNotificationQueues.class);
+    ListAppender<ILoggingEvent> lines =
+        new ListAppender<>() {
+          @Override
+          protected void append(ILoggingEvent e) {
+            if (e.getLevel().isGreaterOrEqual(Level.WARN)) {
+              super.append(e);
+            }
+          }
+        };
+    lines.start();
+    logger.addAppender(lines);
+    return lines;
+  }
+
+  /** What {@code stage} failed with. */
+  private static Throwable failure(CompletionStage<?> stage) {
+    try {
+      stage.toCompletableFuture().get(20, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      return e.getCause();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    throw new AssertionError("succeeded");
+  }
+
+  @Test
+  void fullDisk_failedWrite_leavesMemoryAndFileAsBefore_andLaterRecordsFollowReadably()
+      throws IOException {
+    String u = "full-" + UUID.randomUUID();
+    List<Notification> held = new ArrayList<>();
+    long record = 0;
+    for (int i = 0; i < 100; i++) {
+      Notification n = note(41, "h" + (100 + i));
+      held.add(n);
+      long before = Files.size(file());
+      await(queues.enqueue(u, n));
+      record = Files.size(file()) - before;
+    }
+    long size = Files.size(file());
+    // Room for a record and a half: the batch's first record is written whole, its second cut.
+    journal.limitFileForTests(size + record + record / 2);
+    Throwable refused =
+        failure(
+            queues.enqueueAll(
+                List.of(
+                    new NotificationQueues.Entry(u, note(41, "x101")),
+                    new NotificationQueues.Entry(u, note(41, "x102")),
+                    new NotificationQueues.Entry(u, note(41, "x103")))));
+    assertThat(refused).isInstanceOf(StoreException.class);
+    assertThat(((StoreException) refused).code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+    // Nothing of the batch stored: the oldest items it pushed out are back, its own are not.
+    assertThat(await(queues.pending(u))).isEqualTo(held);
+    assertThat(journal.liveItems()).isEqualTo(100);
+    assertThat(Files.size(file())).isEqualTo(size);
+
+    // A removal that cannot be written leaves its item queued.
+    journal.limitFileForTests(size);
+    assertThat(failure(queues.remove(u, Map.of(41L, List.of(held.get(5).id())))))
+        .isInstanceOf(StoreException.class);
+    assertThat(await(queues.pending(u))).isEqualTo(held);
+
+    // Space again: the next item follows the last whole record, and replays after a crash.
+    journal.limitFileForTests(Long.MAX_VALUE);
+    Notification later = note(41, "y101");
+    assertThat(await(queues.enqueue(u, later)).dropped()).containsExactly(held.get(0));
+    List<Notification> expected = new ArrayList<>(held.subList(1, 100));
+    expected.add(later);
+    ListAppender<ILoggingEvent> log = captureLog();
+    crashAndReopen();
+    assertThat(await(queues.pending(u))).isEqualTo(expected);
+    assertThat(log.list).isEmpty();
+    reopen();
+    assertThat(await(queues.pending(u))).isEqualTo(expected);
+  }
+
+  /** The offset of each record in the journal. */
+  private List<Integer> records(byte[] bytes) {
+    List<Integer> at = new ArrayList<>();
+    for (int pos = 0; pos < bytes.length; pos += 8 + ByteBuffer.wrap(bytes, pos, 4).getInt()) {
+      at.add(pos);
+    }
+    return at;
+  }
+
+  private void damageSecondRecordAt(int offsetInRecord) throws IOException {
+    String u = "damaged-" + UUID.randomUUID();
+    List<Notification> sent = new ArrayList<>();
+    for (String m : List.of("a", "b", "c", "d")) {
+      Notification n = note(43, m);
+      sent.add(n);
+      await(queues.enqueue(u, n));
+    }
+    journal.crash();
+    byte[] bytes = Files.readAllBytes(file());
+    List<Integer> at = records(bytes);
+    assertThat(at).hasSize(4);
+    bytes[at.get(1) + offsetInRecord] ^= 0x40;
+    Files.write(file(), bytes);
+
+    ListAppender<ILoggingEvent> log = captureLog();
+    queues = open();
+    assertThat(await(queues.pending(u))).containsExactly(sent.get(0), sent.get(2), sent.get(3));
+    assertThat(damagedCopies()).hasSize(1);
+    assertThat(Files.readAllBytes(damagedCopies().get(0))).isEqualTo(bytes);
+    assertThat(log.list).hasSize(1);
+    ILoggingEvent line = log.list.get(0);
+    assertThat(line.getLevel()).isEqualTo(Level.ERROR);
+    assertThat(line.getFormattedMessage())
+        .contains((at.get(2) - at.get(1)) + " bytes in 1 region(s) from offset " + at.get(1))
+        .contains("2 records after the damage recovered")
+        .contains(damagedCopies().get(0).toString());
+
+    // Compaction wrote a clean journal: the next start finds no damage.
+    reopen();
+    assertThat(await(queues.pending(u))).containsExactly(sent.get(0), sent.get(2), sent.get(3));
+    assertThat(damagedCopies()).hasSize(1);
+    assertThat(log.list).hasSize(1);
+  }
+
+  @Test
+  void damagedPayloadMidFile_recordsAfterItRecovered_andTheFileKeptAside() throws IOException {
+    damageSecondRecordAt(20);
+  }
+
+  @Test
+  void damagedLengthMidFile_recordsAfterItRecovered_andTheFileKeptAside() throws IOException {
+    damageSecondRecordAt(1);
   }
 }
