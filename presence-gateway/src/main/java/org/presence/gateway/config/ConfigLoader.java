@@ -419,7 +419,7 @@ public final class ConfigLoader {
             duration("gateway.drain-timeout"),
             bytes("gateway.write-buffer-low"),
             bytes("gateway.write-buffer-high"),
-            duration("gateway.http-idle-timeout"),
+            positiveDuration("gateway.http-idle-timeout"),
             positiveDuration("gateway.http-header-timeout"),
             addressBlocks("gateway.trusted-proxies"),
             positiveDuration("gateway.unwritable-timeout"),
