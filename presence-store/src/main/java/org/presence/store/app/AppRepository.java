@@ -34,6 +34,12 @@ public interface AppRepository {
   /** Drops the API key of an active application and returns it to verified. */
   CompletionStage<Optional<Application>> deactivate(long id);
 
+  /**
+   * The applications with a webhook URL (in any state), in id order, after {@code afterId}, at most
+   * {@code limit}: the webhook sender's start-up looks at each.
+   */
+  CompletionStage<List<Application>> listWithWebhook(long afterId, int limit);
+
   /** Sets (or, with {@code null}s, clears) the webhook URL and its signing secret. */
   CompletionStage<Optional<Application>> setWebhook(long id, String url, String secret);
 }

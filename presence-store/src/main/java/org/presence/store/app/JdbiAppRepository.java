@@ -64,6 +64,21 @@ public final class JdbiAppRepository implements AppRepository {
   }
 
   @Override
+  public CompletionStage<List<Application>> listWithWebhook(long afterId, int limit) {
+    return db.call(
+        h ->
+            h.createQuery(
+                    "SELECT "
+                        + COLUMNS
+                        + " FROM apps WHERE webhook_url IS NOT NULL AND id > :after"
+                        + " ORDER BY id LIMIT :limit")
+                .bind("after", afterId)
+                .bind("limit", limit)
+                .map(JdbiAppRepository::map)
+                .list());
+  }
+
+  @Override
   public CompletionStage<Optional<Application>> markVerified(long id) {
     return db.inTransaction(
         h -> {

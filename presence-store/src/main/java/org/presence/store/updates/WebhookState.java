@@ -19,10 +19,20 @@ public interface WebhookState {
   /**
    * Where an application's webhook stands.
    *
-   * @param seq the last update number delivered (or skipped): the next call starts after it
+   * @param seq the last update number delivered: the next call starts after it; {@link #UNKNOWN}
+   *     when the application's position is not known (the node's memory or Redis lost it): the next
+   *     call is then a fresh snapshot
    * @param lastCallMillis when the last call was made (epoch ms; 0 for never)
    */
-  record Cursor(long seq, long lastCallMillis) {}
+  record Cursor(long seq, long lastCallMillis) {
+    /** The {@link #seq} of a position that is not known. */
+    public static final long UNKNOWN = -1;
+
+    /** Whether the position is not known: the next call is a fresh snapshot. */
+    public boolean unknown() {
+      return seq == UNKNOWN;
+    }
+  }
 
   /**
    * Takes the lease on {@code appId}'s webhook for {@code ttl}, or keeps it when {@code node} holds

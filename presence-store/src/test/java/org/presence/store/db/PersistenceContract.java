@@ -103,6 +103,26 @@ public abstract class PersistenceContract {
   }
 
   @Test
+  void listWithWebhook_listsAppsWithAWebhookInIdOrder_byPages() {
+    Application a = register("dev", "Hooked A");
+    Application none = register("dev", "No hook");
+    Application c = register("dev", "Hooked C");
+    Application d = register("dev", "Hooked D");
+    await(persistence.apps().setWebhook(a.id(), "https://a.example.com/h", "s"));
+    await(persistence.apps().setWebhook(c.id(), "https://c.example.com/h", "s"));
+    await(persistence.apps().setWebhook(d.id(), "https://d.example.com/h", "s"));
+    List<Application> first = await(persistence.apps().listWithWebhook(a.id() - 1, 2));
+    assertThat(first).extracting(Application::id).containsExactly(a.id(), c.id());
+    assertThat(first.get(0).webhookUrl()).isEqualTo("https://a.example.com/h");
+    assertThat(await(persistence.apps().listWithWebhook(c.id(), 2)))
+        .extracting(Application::id)
+        .containsExactly(d.id());
+    assertThat(await(persistence.apps().listWithWebhook(a.id() - 1, 10)))
+        .extracting(Application::id)
+        .doesNotContain(none.id());
+  }
+
+  @Test
   void activate_whenNotVerified_thenRefused() {
     Application app = register("dev", "X");
     assertThat(await(persistence.apps().activate(app.id(), "hash"))).isEmpty();

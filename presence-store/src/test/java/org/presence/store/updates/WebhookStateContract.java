@@ -106,4 +106,15 @@ public abstract class WebhookStateContract {
     assertThat(join(b.cursor(app)))
         .contains(new WebhookState.Cursor(1_700_000_000_000_017L, 1_700_000_000_123L));
   }
+
+  @Test
+  void anUnknownPosition_isKeptAsSuch() {
+    WebhookState a = open();
+    WebhookState b = peer(a);
+    long app = app();
+    WebhookState.Cursor unknown = new WebhookState.Cursor(WebhookState.Cursor.UNKNOWN, 0);
+    assertThat(join(a.initCursor(app, unknown))).isEqualTo(unknown);
+    assertThat(join(b.cursor(app))).hasValueSatisfying(c -> assertThat(c.unknown()).isTrue());
+    assertThat(join(b.initCursor(app, new WebhookState.Cursor(10, 0)))).isEqualTo(unknown);
+  }
 }
