@@ -53,6 +53,7 @@ import org.presence.gateway.tls.NodeTls;
 import org.presence.gateway.trace.RedisSpans;
 import org.presence.gateway.trace.Tracing;
 import org.presence.gateway.updates.AppUpdates;
+import org.presence.gateway.updates.SnapshotReader;
 import org.presence.gateway.webhook.WebhookDispatcher;
 import org.presence.gateway.xmpp.XmppServer;
 import org.presence.gateway.xmpp.XmppWebSocket;
@@ -294,6 +295,8 @@ public final class PresenceServer implements AutoCloseable {
               store.webhooks(),
               store.updates(),
               appFeatures.appCache(),
+              store.persistence().apps(),
+              new SnapshotReader(store.persistence().grants(), store.presence()),
               appFeatures.outbound(),
               metrics);
       publisher.addListener(webhooks);

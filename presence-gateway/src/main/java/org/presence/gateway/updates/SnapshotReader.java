@@ -13,9 +13,10 @@ import org.presence.store.presence.PresenceView;
 /**
  * Reads an application's snapshot one page of users at a time: its enabled grants in PUID order,
  * and for each what the application sees of the user now ({@link PresenceStateStore}). A page costs
- * one database query and one state read per user; only one page is held at a time.
+ * one database query and one state read per user; only one page is held at a time. The update
+ * connections read it, and the webhook sender for a snapshot call.
  */
-final class SnapshotReader {
+public final class SnapshotReader {
   /**
    * One user as the application sees them now.
    *
@@ -25,7 +26,7 @@ final class SnapshotReader {
    * @param message the custom message, or empty
    * @param version the presence version of what is seen (0 when never published)
    */
-  record Entry(String puid, PresenceStatus status, String message, long version) {}
+  public record Entry(String puid, PresenceStatus status, String message, long version) {}
 
   /**
    * One page.
@@ -34,17 +35,17 @@ final class SnapshotReader {
    * @param lastPuid the last PUID of the page (the next page starts after it)
    * @param last whether no page follows
    */
-  record Page(List<Entry> entries, String lastPuid, boolean last) {}
+  public record Page(List<Entry> entries, String lastPuid, boolean last) {}
 
   private final GrantRepository grants;
   private final PresenceStateStore state;
 
-  SnapshotReader(GrantRepository grants, PresenceStateStore state) {
+  public SnapshotReader(GrantRepository grants, PresenceStateStore state) {
     this.grants = grants;
     this.state = state;
   }
 
-  CompletionStage<Page> page(long appId, String afterPuid, int size) {
+  public CompletionStage<Page> page(long appId, String afterPuid, int size) {
     return grants
         .listEnabledByApp(appId, afterPuid, size)
         .thenCompose(

@@ -31,9 +31,12 @@ import org.presence.gateway.metrics.LatencyHistograms;
 import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.gateway.outbound.OutboundException;
 import org.presence.gateway.retry.RetryWaits;
+import org.presence.gateway.updates.SnapshotReader;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.Json;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.app.AppRepository;
 import org.presence.store.app.Application;
 import org.presence.store.exec.StoreExecutors;
 import org.presence.store.updates.AppUpdate;
@@ -72,6 +75,17 @@ import org.slf4j.LoggerFactory;
  * ({@link WebhookState#acquire}), renewed while it sends. A node that appends an update for an
  * application with a webhook tries to take the lease; a sweep takes up the leases of nodes that
  * died. A sender with nothing to send for {@link WebhooksConfig#idle()} gives the lease up.
+ *
+ * <p>A webhook whose position is not known, or not in the log, gets a <em>snapshot call</em>, the
+ * channel's fresh snapshot in the webhook's form: the same body, listing every user of the
+ * application who is not offline (a user it does not list is offline), and the delivery id {@code
+ * <appid>:0-<N>} (every update up to N; no update is numbered 0), N being the log's position read
+ * before the users' presence, so the calls that follow carry the updates after N. That is the case
+ * of every webhook after the embedded node restarts (its positions and log are in memory: {@link
+ * #start} gives each application with a webhook the {@linkplain WebhookState.Cursor#UNKNOWN unknown
+ * position} before the node takes devices), at a cluster node's start for an application whose
+ * position Redis no longer holds ({@link #recover}; a Redis that loses its data while the nodes run
+ * is not noticed this way), and of a webhook that failed for longer than the log keeps.
  */
 public final class WebhookDispatcher implements AppUpdatePublisher.Listener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookDispatcher.class);
@@ -82,6 +96,15 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
 
   /** Page size of log reads when collecting a call. */
   private static final int READ_PAGE = 1000;
+
+  /** Users read per page for a snapshot call. */
+  private static final int SNAPSHOT_PAGE = 500;
+
+  /** Applications read per page when looking for webhooks whose position is not known. */
+  private static final int RECOVER_PAGE = 500;
+
+  /** How long {@link #start} waits for the look for webhooks whose position is not known. */
+  private static final long RECOVER_WAIT_MS = 10_000;
 
   /** How long a node waits before trying again to take an application's lease it saw held. */
   private static final long RETRY_TAKE_MS = 1000;
@@ -98,6 +121,8 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   private final WebhookState state;
   private final AppUpdateLog log;
   private final AppCache apps;
+  private final AppRepository appRepository;
+  private final SnapshotReader snapshots;
   private final GuardedHttpClient http;
   private final ScheduledExecutorService timers;
   private final CallSlots slots;
@@ -113,6 +138,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   private final Counter callsFailed;
   private final Counter lost;
   private final Counter slowCalls;
+  private final Counter snapshotCalls;
   private volatile ScheduledFuture<?> sweeper;
   private volatile boolean closed;
 
@@ -122,6 +148,8 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       WebhookState state,
       AppUpdateLog log,
       AppCache apps,
+      AppRepository appRepository,
+      SnapshotReader snapshots,
       GuardedHttpClient http,
       GatewayMetrics metrics) {
     this.config = config;
@@ -130,6 +158,8 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     this.state = state;
     this.log = log;
     this.apps = apps;
+    this.appRepository = appRepository;
+    this.snapshots = snapshots;
     this.http = http;
     this.timers =
         Executors.newSingleThreadScheduledExecutor(StoreExecutors.named("webhook-timers-"));
@@ -139,6 +169,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     this.callsFailed = metrics.registry().counter("presence.webhooks.calls_failed");
     this.lost = metrics.registry().counter("presence.webhooks.updates_lost");
     this.slowCalls = metrics.registry().counter("presence.webhooks.calls_slow");
+    this.snapshotCalls = metrics.registry().counter("presence.webhooks.snapshots");
     metrics.registry().register("presence.webhooks.senders", (Gauge<Integer>) senders::size);
     metrics.registry().register("presence.webhooks.waiting", (Gauge<Integer>) slots::waiting);
     apps.onChange(this::appChanged);
@@ -171,10 +202,57 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
         && app.get().webhookSecret() != null;
   }
 
-  /** Starts the sweep that takes up applications whose sender's node is gone. */
+  /**
+   * Gives the applications whose webhook position is not known the unknown position ({@link
+   * #recover}), waiting for it at most {@link #RECOVER_WAIT_MS} so that it comes before the node
+   * takes devices, then starts the sweep that takes up applications whose sender's node is gone.
+   */
   public void start() {
+    try {
+      recover().toCompletableFuture().get(RECOVER_WAIT_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      LOG.warn("cannot look for webhooks whose position is not known: {}", e.toString());
+    }
     long every = Math.max(100, config.leaseTtl().toMillis() / 2);
     sweeper = timers.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Gives every application with a webhook and no stored position (a new node's memory, or a Redis
+   * that lost its data) the {@linkplain WebhookState.Cursor#UNKNOWN unknown position}, and starts
+   * the senders of the active ones: their next call is a snapshot call. A stored position is kept.
+   */
+  public CompletionStage<Void> recover() {
+    return recoverAfter(0);
+  }
+
+  private CompletionStage<Void> recoverAfter(long afterId) {
+    return appRepository
+        .listWithWebhook(afterId, RECOVER_PAGE)
+        .thenCompose(
+            list -> {
+              List<CompletableFuture<Void>> work = new ArrayList<>(list.size());
+              for (Application app : list) {
+                WebhookState.Cursor unknown =
+                    new WebhookState.Cursor(WebhookState.Cursor.UNKNOWN, 0);
+                work.add(
+                    state
+                        .initCursor(app.id(), unknown)
+                        .thenCompose(
+                            c ->
+                                c.unknown() && callable(Optional.of(app))
+                                    ? take(app.id())
+                                    : CompletableFuture.<Void>completedFuture(null))
+                        .toCompletableFuture());
+              }
+              CompletableFuture<Void> all =
+                  CompletableFuture.allOf(work.toArray(new CompletableFuture[0]));
+              return list.size() < RECOVER_PAGE
+                  ? all
+                  : all.thenCompose(v -> recoverAfter(list.get(list.size() - 1).id()));
+            });
   }
 
   /** Whether this node sends {@code appId}'s webhook now (tests). */
@@ -274,10 +352,55 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     return out.toByteArray();
   }
 
-  /** Updates gathered for one call. */
-  private record Batch(Map<String, AppUpdate> latest, long firstSeq, long lastSeq, long tooOldAt) {
+  /**
+   * The body of a snapshot call, in the form of every call: {@code [["<PUID>", "<status>"], ...]},
+   * every user of the application who is not offline.
+   */
+  static byte[] snapshotBody(Map<String, PresenceStatus> users) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(64 + users.size() * 64);
+    try (JsonGenerator g = Json.documents().createGenerator(out)) {
+      g.writeStartArray();
+      for (Map.Entry<String, PresenceStatus> u : users.entrySet()) {
+        g.writeStartArray();
+        g.writeString(u.getKey());
+        g.writeString(u.getValue().wireName());
+        g.writeEndArray();
+      }
+      g.writeEndArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  /** The first update number of a snapshot call's delivery id: no update is numbered 0. */
+  public static final long SNAPSHOT_FIRST_SEQ = 0;
+
+  /**
+   * Updates gathered for one call; or, with {@code snapshot}, a snapshot call standing at {@code
+   * lastSeq} (its body, {@code firstSeq} {@link #SNAPSHOT_FIRST_SEQ} and {@code latest} empty).
+   */
+  private record Batch(
+      Map<String, AppUpdate> latest,
+      long firstSeq,
+      long lastSeq,
+      long tooOldAt,
+      byte[] snapshot,
+      int snapshotUsers) {
+    Batch(Map<String, AppUpdate> latest, long firstSeq, long lastSeq, long tooOldAt) {
+      this(latest, firstSeq, lastSeq, tooOldAt, null, 0);
+    }
+
     boolean tooOld() {
       return tooOldAt >= 0;
+    }
+
+    byte[] body() {
+      return snapshot != null ? snapshot : WebhookDispatcher.body(latest);
+    }
+
+    int users() {
+      return snapshot != null ? snapshotUsers : latest.size();
     }
   }
 
@@ -441,6 +564,10 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
         schedule(due - now);
         return;
       }
+      if (cursor.unknown()) {
+        snapshot(app.get(), cursor);
+        return;
+      }
       collect(cursor.seq(), new LinkedHashMap<>(), -1)
           .whenComplete(
               (batch, e) -> {
@@ -450,16 +577,11 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
                 } else if (batch.tooOld()) {
                   lost.inc();
                   LOG.warn(
-                      "app {}: webhook updates after {} are older than the log keeps; skipping to {}",
+                      "app {}: webhook position {} is not in the update log (older than it keeps,"
+                          + " or the log was lost); sending a snapshot call",
                       appId,
-                      cursor.seq(),
-                      batch.tooOldAt());
-                  state
-                      .saveCursor(
-                          appId,
-                          nodeId,
-                          new WebhookState.Cursor(batch.tooOldAt(), cursor.lastCallMillis()))
-                      .whenComplete((ok, x) -> schedule(0));
+                      cursor.seq());
+                  snapshot(app.get(), cursor);
                 } else if (batch.latest().isEmpty()) {
                   if (System.currentTimeMillis() - lastBusyMillis >= config.idle().toMillis()) {
                     finish(false);
@@ -469,6 +591,53 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
                 } else {
                   call(app.get(), cursor, batch);
                 }
+              });
+    }
+
+    /**
+     * Makes a snapshot call: the log's position read first, then every user not offline (so every
+     * update after the position follows in later calls, and none is lost).
+     */
+    private void snapshot(Application app, WebhookState.Cursor cursor) {
+      log.lastSeq(appId)
+          .thenCompose(
+              position ->
+                  readSnapshot("", new LinkedHashMap<>())
+                      .thenApply(
+                          users ->
+                              new Batch(
+                                  Map.of(),
+                                  SNAPSHOT_FIRST_SEQ,
+                                  position,
+                                  -1,
+                                  snapshotBody(users),
+                                  users.size())))
+          .whenComplete(
+              (batch, e) -> {
+                if (e != null) {
+                  LOG.warn(
+                      "app {}: cannot read a snapshot for its webhook: {}", appId, e.toString());
+                  schedule(config.interval().toMillis());
+                } else {
+                  call(app, cursor, batch);
+                }
+              });
+    }
+
+    private CompletionStage<Map<String, PresenceStatus>> readSnapshot(
+        String after, LinkedHashMap<String, PresenceStatus> users) {
+      return snapshots
+          .page(appId, after, SNAPSHOT_PAGE)
+          .thenCompose(
+              page -> {
+                for (SnapshotReader.Entry en : page.entries()) {
+                  if (en.status() != PresenceStatus.OFFLINE) {
+                    users.put(en.puid(), en.status());
+                  }
+                }
+                return page.last()
+                    ? CompletableFuture.<Map<String, PresenceStatus>>completedFuture(users)
+                    : readSnapshot(page.lastPuid(), users);
               });
     }
 
@@ -520,7 +689,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       CompletableFuture<GuardedHttpClient.Response> sent =
           post(
               app,
-              body(batch.latest()),
+              batch.body(),
               DELIVERY_HEADER,
               appId + ":" + batch.firstSeq() + "-" + batch.lastSeq());
       inFlight = sent;
@@ -536,14 +705,16 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
             }
             if (!(e instanceof java.util.concurrent.CancellationException)) {
               // A call abandoned (the application deactivated) is not a delivery to show.
-              deliveries.add(
-                  appId, delivery(started, response, e, took, batch.latest().size(), false));
+              deliveries.add(appId, delivery(started, response, e, took, batch.users(), false));
             }
             boolean ok = e == null && response.status() >= 200 && response.status() < 300;
             boolean slow = ok && took >= config.slowCall().toMillis();
             WebhookState.Cursor next;
             if (ok) {
               callsOk.inc();
+              if (batch.snapshot() != null) {
+                snapshotCalls.inc();
+              }
               next = new WebhookState.Cursor(batch.lastSeq(), started);
             } else {
               callsFailed.inc();
