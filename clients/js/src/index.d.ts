@@ -128,6 +128,8 @@ export function parseDelivery(header: string | undefined | null): Delivery | nul
 
 export interface WebhookCall {
   changes: { uid: string; status: Status }[];
+  /** A snapshot call (delivery id `<appid>:0-<seq>`): `changes` are every user not offline; forget the others. */
+  snapshot: boolean;
   delivery: Delivery | null;
   body: Buffer;
 }

@@ -518,8 +518,9 @@ export function parseDelivery(header) {
  * Middleware for plain `http` and Express: reads the raw body (or takes `req.body` when it is a
  * Buffer, as `express.raw()` leaves it), checks the signature, and answers 401 when it is wrong,
  * 400 when the body is not a list of [puid, status] pairs, 413 over `maxBytes`. Otherwise it sets
- * `req.presence = { changes: [{ uid, status }], delivery, body }` and calls `next()` (Express) or
- * `handler(req, res)` (plain http).
+ * `req.presence = { changes: [{ uid, status }], snapshot, delivery, body }` and calls `next()`
+ * (Express) or `handler(req, res)` (plain http). `snapshot` is true for a snapshot call (delivery id
+ * `<appid>:0-<seq>`): `changes` are then every user not offline, and a user not in them is offline.
  */
 export function webhookMiddleware(secret, handler, { maxBytes = 4 * 1024 * 1024 } = {}) {
   if (!secret) throw new TypeError('a webhook secret is required');
@@ -566,7 +567,8 @@ export function webhookMiddleware(secret, handler, { maxBytes = 4 * 1024 * 1024 
       refuse(400, 'Not a list of [puid, status] pairs');
       return;
     }
-    req.presence = { changes, delivery: parseDelivery(req.headers[DELIVERY_HEADER]), body };
+    const delivery = parseDelivery(req.headers[DELIVERY_HEADER]);
+    req.presence = { changes, snapshot: delivery !== null && delivery.firstSeq === 0, delivery, body };
     if (handler) return handler(req, res);
     if (next) return next();
     res.statusCode = 204;

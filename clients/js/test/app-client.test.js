@@ -243,6 +243,13 @@ test('webhook middleware in Express style: next() after a good signature, req.bo
   assert.equal(ok.next, true);
   assert.deepEqual(ok.req.presence.changes, [{ uid: 'p1', status: 'away' }]);
   assert.deepEqual(ok.req.presence.delivery, { appId: 9, firstSeq: 1, lastSeq: 2 });
+  assert.equal(ok.req.presence.snapshot, false);
+  // A snapshot call: delivery id from 0.
+  const snapSig = 'sha256=' + createHmac('sha256', secret).update('9:0-7\n').update(body).digest('hex');
+  const snap = await run({ 'x-presence-signature': snapSig, 'x-presence-delivery': '9:0-7' }, body);
+  assert.equal(snap.next, true);
+  assert.equal(snap.req.presence.snapshot, true);
+  assert.deepEqual(snap.req.presence.changes, [{ uid: 'p1', status: 'away' }]);
   const bad = await run({ 'x-presence-signature': sig, 'x-presence-delivery': '9:1-2' }, Buffer.from('[["p1","online"]]'));
   assert.equal(bad.res.statusCode, 401);
   // An old body under a newer delivery id (a replay moving the receiver's cursor on) is refused.
