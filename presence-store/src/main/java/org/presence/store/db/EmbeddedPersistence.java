@@ -2,16 +2,28 @@ package org.presence.store.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
+import org.h2.api.ErrorCode;
+import org.h2.mvstore.DataUtils;
+import org.h2.mvstore.MVStoreException;
 import org.presence.store.config.DataDir;
 import org.presence.store.config.StoreConfig;
+import org.presence.store.jdbi.Db;
 
 /**
  * The embedded database: an H2 file at {@code <data-dir>/presence.mv.db}, in H2's PostgreSQL mode
  * so that the same migrations and SQL serve both implementations. Needs no outside server; a
  * restart keeps everything. One process at a time may open a data directory.
+ *
+ * <p>H2 closes the database by itself when a write or read of its file fails (a full disk): every
+ * connection then answers "The database has been closed". {@link Reopener} tells {@link Db} which
+ * failures say so; they answer {@code BACKEND_UNAVAILABLE}, and the pool's connections are dropped
+ * so that the next one opens the file again, as a restart would (H2 goes back to the last commit
+ * wholly in the file, as after a crash).
  */
 public final class EmbeddedPersistence extends JdbiPersistence {
   /** How often the file is compacted while the node runs (see {@link FileCompaction}). */
@@ -21,7 +33,7 @@ public final class EmbeddedPersistence extends JdbiPersistence {
 
   private EmbeddedPersistence(
       HikariDataSource ds, int threads, int queue, Duration maxWait, Duration compactEvery) {
-    super(ds, "public", threads, queue, maxWait);
+    super(ds, "public", threads, queue, maxWait, new Reopener(ds));
     this.compaction = FileCompaction.start(ds, compactEvery);
   }
 
@@ -32,6 +44,14 @@ public final class EmbeddedPersistence extends JdbiPersistence {
 
   /** As {@link #open(StoreConfig)}, compacting the file every {@code compactEvery}. */
   static EmbeddedPersistence open(StoreConfig config, Duration compactEvery) {
+    return open(config, compactEvery, "file");
+  }
+
+  /**
+   * As {@link #open(StoreConfig, Duration)}, through H2's file system {@code fileSystem} ({@code
+   * file}; a test's own, registered with H2, that fails writes on demand).
+   */
+  static EmbeddedPersistence open(StoreConfig config, Duration compactEvery, String fileSystem) {
     Path dir = config.dataDir().toAbsolutePath();
     try {
       DataDir.secure(dir);
@@ -40,7 +60,7 @@ public final class EmbeddedPersistence extends JdbiPersistence {
     }
     HikariConfig hc = new HikariConfig();
     hc.setPoolName("embedded-db");
-    hc.setJdbcUrl(jdbcUrl(dir));
+    hc.setJdbcUrl(jdbcUrl(fileSystem, dir));
     hc.setUsername("presence");
     hc.setPassword("");
     // One connection more than the database threads, for the compaction's short runs.
@@ -61,6 +81,11 @@ public final class EmbeddedPersistence extends JdbiPersistence {
 
   /** The H2 URL for the database file in {@code dir}. */
   static String jdbcUrl(Path dir) {
+    return jdbcUrl("file", dir);
+  }
+
+  /** The H2 URL for the database file in {@code dir} on H2's file system {@code fileSystem}. */
+  static String jdbcUrl(String fileSystem, Path dir) {
     // MODE=PostgreSQL with lower-case identifiers makes the portable SQL behave as on PostgreSQL;
     // DB_CLOSE_ON_EXIT=FALSE leaves closing to us, after the pools have drained; WRITE_DELAY=0
     // writes each commit to the file before it returns, so an acknowledged write survives the
@@ -70,7 +95,9 @@ public final class EmbeddedPersistence extends JdbiPersistence {
     // size of its live data. TRACE_LEVEL_FILE=0: H2 writes no presence.trace.db beside the data
     // (by default every failed statement, and a second process refused the file, appended to
     // one, up to 16 MB and a rotated copy); the node reports its failures in its own log.
-    return "jdbc:h2:file:"
+    return "jdbc:h2:"
+        + fileSystem
+        + ":"
         + dir.resolve("presence")
         + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE"
         + ";WRITE_DELAY=0;MAX_COMPACT_TIME=2000;TRACE_LEVEL_FILE=0";
@@ -86,5 +113,49 @@ public final class EmbeddedPersistence extends JdbiPersistence {
   @Override
   public String kind() {
     return "embedded";
+  }
+
+  /**
+   * Which failures say H2 closed the database (its file could not be written or read), and the
+   * reopening: the pool's connections are dropped (those in use when they come back), so the next
+   * one it makes opens the file again. HikariCP makes its connections one at a time, so one opening
+   * runs; while the file cannot be written, the opening may work (it only reads) and the next write
+   * closes the database again.
+   */
+  static final class Reopener implements Db.Reopening {
+    private final HikariDataSource dataSource;
+
+    Reopener(HikariDataSource dataSource) {
+      this.dataSource = dataSource;
+    }
+
+    @Override
+    public boolean closedItself(Throwable t) {
+      // Bounded: H2's exceptions may share causes.
+      int depth = 0;
+      for (Throwable c = t; c != null && depth < 32; c = c.getCause(), depth++) {
+        if (c instanceof SQLException sql && sql.getErrorCode() == ErrorCode.DATABASE_IS_CLOSED) {
+          return true;
+        }
+        if (c instanceof MVStoreException store) {
+          int code = store.getErrorCode();
+          // The store's own failures, after which H2 closes it; not a transaction's (100 and up).
+          if (code == DataUtils.ERROR_READING_FAILED
+              || code == DataUtils.ERROR_WRITING_FAILED
+              || code == DataUtils.ERROR_CLOSED) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+
+    @Override
+    public void reopen() {
+      HikariPoolMXBean pool = dataSource.getHikariPoolMXBean();
+      if (pool != null) {
+        pool.softEvictConnections();
+      }
+    }
   }
 }

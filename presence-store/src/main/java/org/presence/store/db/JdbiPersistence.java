@@ -32,6 +32,17 @@ abstract class JdbiPersistence implements Persistence {
 
   JdbiPersistence(
       HikariDataSource dataSource, String schema, int threads, int queue, Duration maxWait) {
+    this(dataSource, schema, threads, queue, maxWait, null);
+  }
+
+  /** As above, for a database that can close itself ({@link Db.Reopening}). */
+  JdbiPersistence(
+      HikariDataSource dataSource,
+      String schema,
+      int threads,
+      int queue,
+      Duration maxWait,
+      Db.Reopening reopening) {
     this.dataSource = dataSource;
     try {
       Flyway.configure()
@@ -46,7 +57,7 @@ abstract class JdbiPersistence implements Persistence {
       throw e;
     }
     this.executor = StoreExecutors.bounded("store-db-", threads, queue);
-    this.db = new Db(Jdbi.create(dataSource), executor, maxWait);
+    this.db = new Db(Jdbi.create(dataSource), executor, maxWait, reopening);
     this.apps = new JdbiAppRepository(db);
     this.grants = new JdbiGrantRepository(db);
     this.settings = new JdbiUserSettingsRepository(db);

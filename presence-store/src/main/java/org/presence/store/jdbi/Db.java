@@ -22,6 +22,7 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.error.Causes;
+import org.presence.store.error.RateLimitedLog;
 import org.presence.store.error.StoreException;
 import org.presence.store.exec.StoreExecutors;
 import org.presence.store.metrics.StoreLatency;
@@ -41,6 +42,14 @@ import org.slf4j.LoggerFactory;
  * database again; the first that gets a connection lets the others through. A call that has not got
  * a database thread within its deadline (the connect timeout) fails with {@code SERVER_BUSY} rather
  * than waiting behind the whole queue.
+ *
+ * <p>A database that can close itself (the embedded H2 file closes after a write or read of the
+ * file failed: a full disk) tells the runner which failures mean that through a {@link Reopening}.
+ * Such a failure is answered {@code BACKEND_UNAVAILABLE}, opens the breaker as a connection that
+ * could not be had does, and drops the pool's connections so that the next one opens the database
+ * again; a probe that fails the same way does so again. The line saying the database is unreachable
+ * is written at most once per {@link #OUTAGE_LOG_EVERY} (a full disk closes the file again at each
+ * write tried, and a database that comes and goes would write a pair of lines each second).
  */
 public final class Db {
   /** A unit of database work on an open handle. */
@@ -49,8 +58,26 @@ public final class Db {
     T run(Handle handle) throws Exception;
   }
 
+  /**
+   * A database that can close itself under its pool, and open again: which failures say it closed,
+   * and how to make the pool's next connections open it again.
+   */
+  public interface Reopening {
+    /** Whether {@code t} says the database closed itself: every call fails until it is reopened. */
+    boolean closedItself(Throwable t);
+
+    /**
+     * Drops the pool's connections, so that the next one opens the database again; quick (the
+     * opening happens when a connection is next made).
+     */
+    void reopen();
+  }
+
   /** How long the database stays known to be down before one call may try it again. */
   static final Duration PROBE_INTERVAL = Duration.ofSeconds(1);
+
+  /** At most one "database unreachable" line per this interval, however often it comes and goes. */
+  static final Duration OUTAGE_LOG_EVERY = Duration.ofSeconds(10);
 
   private static final Logger LOG = LoggerFactory.getLogger(Db.class);
 
@@ -61,6 +88,10 @@ public final class Db {
   private final Executor executor;
   private final long maxWaitNanos;
   private final CircuitBreaker<Object> breaker;
+  private final Reopening reopening;
+  private final AtomicBoolean reopenRunning = new AtomicBoolean();
+  private final RateLimitedLog outages = new RateLimitedLog(LOG, OUTAGE_LOG_EVERY);
+  private volatile boolean outageLogged;
   private volatile Throwable lastFailure;
   private volatile StoreLatency latency = StoreLatency.NONE;
   private final List<Runnable> whenReachable = new CopyOnWriteArrayList<>();
@@ -70,7 +101,16 @@ public final class Db {
    * submitted fails with {@code SERVER_BUSY}.
    */
   public Db(Jdbi jdbi, Executor executor, Duration maxWait) {
+    this(jdbi, executor, maxWait, null);
+  }
+
+  /**
+   * As {@link #Db(Jdbi, Executor, Duration)}, for a database that can close itself: {@code
+   * reopening} says which failures mean that and opens it again ({@code null}: it cannot).
+   */
+  public Db(Jdbi jdbi, Executor executor, Duration maxWait, Reopening reopening) {
     this.jdbi = jdbi;
+    this.reopening = reopening;
     this.executor = executor;
     this.maxWaitNanos = maxWait.toNanos();
     this.breaker =
@@ -80,17 +120,22 @@ public final class Db {
             .withDelay(PROBE_INTERVAL)
             .onOpen(
                 e -> {
-                  if (e.getPreviousState() == CircuitBreaker.State.CLOSED) {
-                    LOG.warn(
-                        "database unreachable ({}): its calls fail at once, one call every {} ms"
-                            + " tries it again",
-                        describe(lastFailure),
-                        PROBE_INTERVAL.toMillis());
+                  // A failed probe logs the outage when its first line was left out.
+                  if (e.getPreviousState() == CircuitBreaker.State.CLOSED || !outageLogged) {
+                    outageLogged =
+                        outages.warn(
+                            "database unreachable ("
+                                + describe(lastFailure)
+                                + "): its calls fail at once, one call every "
+                                + PROBE_INTERVAL.toMillis()
+                                + " ms tries it again");
                   }
                 })
             .onClose(
                 e -> {
-                  LOG.info("database reachable again: its calls run again");
+                  if (outageLogged) {
+                    LOG.info("database reachable again: its calls run again");
+                  }
                   for (Runnable r : whenReachable) {
                     try {
                       r.run();
@@ -234,15 +279,23 @@ public final class Db {
         value = body.call();
       } catch (Throwable t) {
         latency.database(System.nanoTime() - submitted, false);
-        if (!(t instanceof StoreException) && connectionFailed(t)) {
+        boolean closed =
+            !(t instanceof StoreException) && reopening != null && reopening.closedItself(t);
+        if (closed || (!(t instanceof StoreException) && connectionFailed(t))) {
           lastFailure = t;
           if (probe || breaker.isClosed()) {
+            if (closed) {
+              reopen();
+            }
             breaker.recordFailure();
           }
         } else if (probe) {
           breaker.recordSuccess();
         }
-        result.completeExceptionally(translate(t));
+        result.completeExceptionally(
+            closed
+                ? new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "database unavailable", t)
+                : translate(t));
         return;
       }
       latency.database(System.nanoTime() - submitted, true);
@@ -250,6 +303,23 @@ public final class Db {
         breaker.recordSuccess();
       }
       result.complete(value);
+    }
+  }
+
+  /**
+   * Has the pool open the database again; one at a time (and only the failure that opens the
+   * breaker, or a failed probe, gets here: not every call that was running when it closed).
+   */
+  private void reopen() {
+    if (!reopenRunning.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      reopening.reopen();
+    } catch (RuntimeException e) {
+      LOG.warn("database: reopening failed; the next probe tries again", e);
+    } finally {
+      reopenRunning.set(false);
     }
   }
 
