@@ -137,12 +137,17 @@ public final class Store implements AutoCloseable {
     if (config.embeddedDatabase()) {
       try {
         return EmbeddedPersistence.open(config);
+      } catch (StartupException e) {
+        throw e;
       } catch (RuntimeException e) {
+        // Only a locked file means another process has it; a damaged file, a read-only file
+        // system or a permission says so in its own message.
         throw new StartupException(
             "data-dir",
             "cannot open the embedded database in "
                 + config.dataDir().toAbsolutePath()
-                + " (is another node using it?): "
+                + (EmbeddedPersistence.inUse(e) ? " (is another node using it?)" : "")
+                + ": "
                 + rootMessage(e),
             e);
       }

@@ -4,15 +4,20 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.h2.api.ErrorCode;
 import org.h2.mvstore.DataUtils;
 import org.h2.mvstore.MVStoreException;
 import org.presence.store.config.DataDir;
 import org.presence.store.config.StoreConfig;
+import org.presence.store.error.StartupException;
 import org.presence.store.jdbi.Db;
+import org.presence.store.queue.JournalNotificationQueues;
 
 /**
  * The embedded database: an H2 file at {@code <data-dir>/presence.mv.db}, in H2's PostgreSQL mode
@@ -26,6 +31,19 @@ import org.presence.store.jdbi.Db;
  * wholly in the file, as after a crash).
  */
 public final class EmbeddedPersistence extends JdbiPersistence {
+  /** The database file in the data directory. */
+  public static final String FILE = "presence.mv.db";
+
+  /**
+   * Files the node writes into its data directory after it has opened the database: one of them
+   * with content, beside a missing or empty database, shows the directory was used before. The
+   * journal, and the gateway's {@code WebSessions.KEY_FILE}, made at every start unless {@code
+   * web.session-secret} is set; not {@code dev-identity.jwk}, which is copied into new data
+   * directories to share a development key.
+   */
+  static final List<String> WRITTEN_AFTER =
+      List.of(JournalNotificationQueues.FILE, "web-session.key");
+
   /** How often the file is compacted while the node runs (see {@link FileCompaction}). */
   static final Duration COMPACT_EVERY = Duration.ofSeconds(2);
 
@@ -58,6 +76,7 @@ public final class EmbeddedPersistence extends JdbiPersistence {
     } catch (IOException e) {
       throw new IllegalStateException("cannot create data directory " + dir + ": " + e, e);
     }
+    refuseLostDatabase(dir);
     HikariConfig hc = new HikariConfig();
     hc.setPoolName("embedded-db");
     hc.setJdbcUrl(jdbcUrl(fileSystem, dir));
@@ -77,6 +96,62 @@ public final class EmbeddedPersistence extends JdbiPersistence {
     }
     return new EmbeddedPersistence(
         ds, config.dbThreads(), config.dbQueue(), config.database().connectTimeout(), compactEvery);
+  }
+
+  /**
+   * Whether {@code t}, a failure to open the database, says another process holds the file's lock
+   * (H2's "Database may be already in use", its store's "The file is locked").
+   */
+  public static boolean inUse(Throwable t) {
+    int depth = 0;
+    for (Throwable c = t; c != null && depth < 32; c = c.getCause(), depth++) {
+      if (c instanceof SQLException sql
+          && sql.getErrorCode() == ErrorCode.DATABASE_ALREADY_OPEN_1) {
+        return true;
+      }
+      if (c instanceof MVStoreException store
+          && store.getErrorCode() == DataUtils.ERROR_FILE_LOCKED) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Refuses to start when the database file is missing or empty while files the node writes after
+   * it (the notification journal, the pages' session key) have content: H2 would make a new, empty
+   * database, and the node would run on without any application, grant or setting, and drop the
+   * journal's queued notifications as their PUIDs came up unknown.
+   */
+  static void refuseLostDatabase(Path dir) {
+    Path db = dir.resolve(FILE);
+    try {
+      if (Files.isRegularFile(db) && Files.size(db) > 0) {
+        return;
+      }
+      List<String> used = new ArrayList<>();
+      for (String name : WRITTEN_AFTER) {
+        Path f = dir.resolve(name);
+        if (Files.isRegularFile(f) && Files.size(f) > 0) {
+          used.add(name);
+        }
+      }
+      if (used.isEmpty()) {
+        return;
+      }
+      throw new StartupException(
+          "data-dir",
+          db
+              + (Files.exists(db) ? " is empty" : " is missing")
+              + " but the directory was used before ("
+              + String.join(", ", used)
+              + "): restore "
+              + FILE
+              + " from a backup, or, to start afresh without the earlier applications and"
+              + " grants, move the directory's other files away");
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the data directory " + dir + ": " + e, e);
+    }
   }
 
   /** The H2 URL for the database file in {@code dir}. */
