@@ -135,6 +135,7 @@ public final class Db {
                 e -> {
                   if (outageLogged) {
                     LOG.info("database reachable again: its calls run again");
+                    outageLogged = false;
                   }
                   for (Runnable r : whenReachable) {
                     try {
