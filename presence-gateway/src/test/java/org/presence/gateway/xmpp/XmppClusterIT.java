@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -19,7 +18,6 @@ import org.jivesoftware.smack.packet.Message;
 import org.jivesoftware.smack.packet.Presence;
 import org.jivesoftware.smack.packet.StandardExtensionElement;
 import org.jivesoftware.smack.roster.Roster;
-import org.jivesoftware.smack.roster.RosterListener;
 import org.jivesoftware.smack.tcp.XMPPTCPConnection;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -117,8 +115,7 @@ class XmppClusterIT {
         c.connect().login();
         Presence snap = q.poll(10, TimeUnit.SECONDS);
         assertThat(snap).as("snapshot").isNotNull();
-        assertThat(snap.getFrom().toString())
-            .isEqualTo(Jid.localpart(puid) + "@" + XmppFixture.DOMAIN);
+        assertThat(snap.getFrom().toString()).isEqualTo(XmppFixture.jid(puid));
         assertThat(snap.getMode()).isEqualTo(Presence.Mode.away);
         assertThat(snap.getStatus()).isEqualTo("on node a");
 
@@ -131,7 +128,7 @@ class XmppClusterIT {
             c.getStanzaFactory()
                 .buildMessageStanza()
                 .ofType(Message.Type.headline)
-                .to(JidCreate.from(Jid.localpart(puid) + "@" + XmppFixture.DOMAIN))
+                .to(JidCreate.from(XmppFixture.jid(puid)))
                 .setBody("from node b")
                 .addExtension(
                     StandardExtensionElement.builder("x", "jabber:x:oob")
@@ -208,49 +205,29 @@ class XmppClusterIT {
     String hana = fx.email("hana");
     String ivan = fx.email("ivan");
     String hanaPuid = fx.grant(a, hana, app);
-    String hanaJid = Jid.localpart(hanaPuid) + "@" + XmppFixture.DOMAIN;
+    String hanaJid = XmppFixture.jid(hanaPuid);
     XMPPTCPConnection c = XmppFixture.smack(b, app.id(), app.key(), "roster");
-    BlockingQueue<String> changes = new LinkedBlockingQueue<>();
+    BlockingQueue<String> changes = XmppFixture.rosterChanges(c);
     Roster roster = Roster.getInstanceFor(c);
-    roster.addRosterListener(
-        new RosterListener() {
-          @Override
-          public void entriesAdded(Collection<org.jxmpp.jid.Jid> addresses) {
-            addresses.forEach(j -> changes.add("added " + j));
-          }
-
-          @Override
-          public void entriesUpdated(Collection<org.jxmpp.jid.Jid> addresses) {
-            addresses.forEach(j -> changes.add("added " + j));
-          }
-
-          @Override
-          public void entriesDeleted(Collection<org.jxmpp.jid.Jid> addresses) {
-            addresses.forEach(j -> changes.add("deleted " + j));
-          }
-
-          @Override
-          public void presenceChanged(Presence presence) {}
-        });
     try {
       c.connect().login();
       roster.reloadAndWait();
-      awaitChange(changes, "added " + hanaJid);
+      XmppFixture.awaitRosterChange(changes, "added " + hanaJid);
 
       // Each change is made through node a's API; the session is on node b.
       fx.setEnabled(a, hana, hanaPuid, false);
-      awaitChange(changes, "deleted " + hanaJid);
+      XmppFixture.awaitRosterChange(changes, "deleted " + hanaJid);
       fx.setEnabled(a, hana, hanaPuid, true);
-      awaitChange(changes, "added " + hanaJid);
+      XmppFixture.awaitRosterChange(changes, "added " + hanaJid);
       assertThat(roster.getEntry(JidCreate.bareFrom(hanaJid)).getName()).isEqualTo("as " + hana);
       String ivanPuid = fx.grant(a, ivan, app);
-      String ivanJid = Jid.localpart(ivanPuid) + "@" + XmppFixture.DOMAIN;
-      awaitChange(changes, "added " + ivanJid);
+      String ivanJid = XmppFixture.jid(ivanPuid);
+      XmppFixture.awaitRosterChange(changes, "added " + ivanJid);
       java.net.http.HttpResponse<String> revoked =
           org.presence.gateway.testing.ApiClient.forEmail(a, ivan)
               .delete("/api/grants/" + ivanPuid);
       assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
-      awaitChange(changes, "deleted " + ivanJid);
+      XmppFixture.awaitRosterChange(changes, "deleted " + ivanJid);
     } finally {
       c.disconnect();
     }
@@ -267,59 +244,22 @@ class XmppClusterIT {
     XmppFixture.App app = fx.activeApp(noXmpp, "ClusterRosterNoXmpp");
     String jana = fx.email("jana");
     String puid = fx.grant(noXmpp, jana, app);
-    String jid = Jid.localpart(puid) + "@" + XmppFixture.DOMAIN;
+    String jid = XmppFixture.jid(puid);
     XMPPTCPConnection c = XmppFixture.smack(b, app.id(), app.key(), "roster-no-xmpp");
-    BlockingQueue<String> changes = new LinkedBlockingQueue<>();
+    BlockingQueue<String> changes = XmppFixture.rosterChanges(c);
     Roster roster = Roster.getInstanceFor(c);
-    roster.addRosterListener(
-        new RosterListener() {
-          @Override
-          public void entriesAdded(Collection<org.jxmpp.jid.Jid> addresses) {
-            addresses.forEach(j -> changes.add("added " + j));
-          }
-
-          @Override
-          public void entriesUpdated(Collection<org.jxmpp.jid.Jid> addresses) {
-            addresses.forEach(j -> changes.add("added " + j));
-          }
-
-          @Override
-          public void entriesDeleted(Collection<org.jxmpp.jid.Jid> addresses) {
-            addresses.forEach(j -> changes.add("deleted " + j));
-          }
-
-          @Override
-          public void presenceChanged(Presence presence) {}
-        });
     try {
       c.connect().login();
       roster.reloadAndWait();
-      awaitChange(changes, "added " + jid);
+      XmppFixture.awaitRosterChange(changes, "added " + jid);
       fx.setEnabled(noXmpp, jana, puid, false);
-      awaitChange(changes, "deleted " + jid);
+      XmppFixture.awaitRosterChange(changes, "deleted " + jid);
       assertThat(roster.getEntry(JidCreate.bareFrom(jid))).isNull();
       fx.setEnabled(noXmpp, jana, puid, true);
-      awaitChange(changes, "added " + jid);
+      XmppFixture.awaitRosterChange(changes, "added " + jid);
     } finally {
       c.disconnect();
     }
-  }
-
-  /** Waits for {@code expected} among the roster changes, skipping earlier ones. */
-  private static void awaitChange(BlockingQueue<String> changes, String expected)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    java.util.List<String> seen = new java.util.ArrayList<>();
-    while (System.nanoTime() < deadline) {
-      String c = changes.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      if (expected.equals(c)) {
-        return;
-      }
-      if (c != null) {
-        seen.add(c);
-      }
-    }
-    throw new AssertionError("no roster change \"" + expected + "\"; saw " + seen);
   }
 
   @Test
@@ -328,7 +268,7 @@ class XmppClusterIT {
     XmppFixture.App app = fx.activeApp(a, "ClusterSlix");
     String gina = fx.email("gina");
     String puid = fx.grant(a, gina, app);
-    String jid = Jid.localpart(puid) + "@" + XmppFixture.DOMAIN;
+    String jid = XmppFixture.jid(puid);
     try (DeviceTestClient d = XmppFixture.device(a, gina, "phone")) {
       XmppFixture.status(d, PresenceStatus.AWAY, "on node a");
       try (SlixmppScript s = new SlixmppScript(b.server().xmppAddress(), app, "b", false, ca)) {

@@ -8,12 +8,21 @@ import java.net.InetAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 import org.jivesoftware.smack.ConnectionConfiguration;
+import org.jivesoftware.smack.packet.Presence;
+import org.jivesoftware.smack.roster.Roster;
+import org.jivesoftware.smack.roster.RosterListener;
 import org.jivesoftware.smack.tcp.XMPPTCPConnection;
 import org.jivesoftware.smack.tcp.XMPPTCPConnectionConfiguration;
 import org.presence.gateway.testing.ApiClient;
@@ -33,6 +42,9 @@ final class XmppFixture implements AutoCloseable {
   static final ObjectMapper JSON = new ObjectMapper();
   static final String DOMAIN = "presence.test";
 
+  /** How long the helpers here wait for what a test expects, in seconds. */
+  static final long WAIT = 10;
+
   record App(long id, String key, ApiClient dev) {}
 
   private final DomainStub site = DomainStub.start();
@@ -51,6 +63,11 @@ final class XmppFixture implements AutoCloseable {
     s.put("gateway.close-linger", "500ms");
     s.putAll(extra);
     return TestNode.start(s, r -> {});
+  }
+
+  /** The bare address of {@code puid} at {@link #DOMAIN}, as text. */
+  static String jid(String puid) {
+    return Jid.localpart(puid) + "@" + DOMAIN;
   }
 
   static JsonNode json(HttpResponse<String> r) {
@@ -166,5 +183,55 @@ final class XmppFixture implements AutoCloseable {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+  }
+
+  /**
+   * The changes to {@code c}'s roster from now on, as Smack's listeners report them on its own
+   * threads: {@code "added <jid>"} (an update counts as added) or {@code "deleted <jid>"}.
+   */
+  static BlockingQueue<String> rosterChanges(XMPPTCPConnection c) {
+    BlockingQueue<String> changes = new LinkedBlockingQueue<>();
+    Roster.getInstanceFor(c)
+        .addRosterListener(
+            new RosterListener() {
+              @Override
+              public void entriesAdded(Collection<org.jxmpp.jid.Jid> addresses) {
+                addresses.forEach(j -> changes.add("added " + j));
+              }
+
+              @Override
+              public void entriesUpdated(Collection<org.jxmpp.jid.Jid> addresses) {
+                addresses.forEach(j -> changes.add("added " + j));
+              }
+
+              @Override
+              public void entriesDeleted(Collection<org.jxmpp.jid.Jid> addresses) {
+                addresses.forEach(j -> changes.add("deleted " + j));
+              }
+
+              @Override
+              public void presenceChanged(Presence presence) {}
+            });
+    return changes;
+  }
+
+  /**
+   * Waits up to {@link #WAIT} seconds for {@code expected} among the roster changes, skipping
+   * earlier ones.
+   */
+  static void awaitRosterChange(BlockingQueue<String> changes, String expected)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    List<String> seen = new ArrayList<>();
+    while (System.nanoTime() < deadline) {
+      String c = changes.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (expected.equals(c)) {
+        return;
+      }
+      if (c != null) {
+        seen.add(c);
+      }
+    }
+    throw new AssertionError("no roster change \"" + expected + "\"; saw " + seen);
   }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -18,7 +17,6 @@ import org.jivesoftware.smack.packet.StandardExtensionElement;
 import org.jivesoftware.smack.packet.StanzaError;
 import org.jivesoftware.smack.roster.Roster;
 import org.jivesoftware.smack.roster.RosterEntry;
-import org.jivesoftware.smack.roster.RosterListener;
 import org.jivesoftware.smack.sasl.SASLErrorException;
 import org.jivesoftware.smack.tcp.XMPPTCPConnection;
 import org.jivesoftware.smackx.ping.PingManager;
@@ -100,7 +98,7 @@ class XmppSmackTest {
   }
 
   private static Jid jid(String puid) throws Exception {
-    return JidCreate.from(org.presence.gateway.xmpp.Jid.localpart(puid) + "@" + XmppFixture.DOMAIN);
+    return JidCreate.from(XmppFixture.jid(puid));
   }
 
   /**
@@ -206,28 +204,8 @@ class XmppSmackTest {
 
     XMPPTCPConnection c = connect(app, app.key(), "r");
     BlockingQueue<Presence> q = presences(c);
-    BlockingQueue<String> changes = new LinkedBlockingQueue<>();
+    BlockingQueue<String> changes = XmppFixture.rosterChanges(c);
     Roster roster = Roster.getInstanceFor(c);
-    roster.addRosterListener(
-        new RosterListener() {
-          @Override
-          public void entriesAdded(Collection<Jid> addresses) {
-            addresses.forEach(a -> changes.add("added " + a));
-          }
-
-          @Override
-          public void entriesUpdated(Collection<Jid> addresses) {
-            addresses.forEach(a -> changes.add("added " + a));
-          }
-
-          @Override
-          public void entriesDeleted(Collection<Jid> addresses) {
-            addresses.forEach(a -> changes.add("deleted " + a));
-          }
-
-          @Override
-          public void presenceChanged(Presence presence) {}
-        });
     c.connect().login();
     roster.reloadAndWait();
     assertThat(next(q, jid(puid)).getStatus()).isEqualTo("hello");
@@ -236,32 +214,15 @@ class XmppSmackTest {
     fx.setEnabled(node, carol, puid, false);
     // Smack calls roster listeners on its own threads: an "added" from the initial roster load can
     // still arrive after the reload returned. What matters is that the pause deletes the entry.
-    awaitChange(changes, "deleted " + jid(puid));
+    XmppFixture.awaitRosterChange(changes, "deleted " + jid(puid));
     assertThat(next(q, jid(puid)).getType()).isEqualTo(Presence.Type.unavailable);
     assertThat(roster.getEntries()).isEmpty();
 
     fx.setEnabled(node, carol, puid, true);
-    awaitChange(changes, "added " + jid(puid));
+    XmppFixture.awaitRosterChange(changes, "added " + jid(puid));
     Presence back = next(q, jid(puid));
     assertThat(back.getType()).isEqualTo(Presence.Type.available);
     assertThat(back.getStatus()).isEqualTo("hello");
-  }
-
-  /** Waits for {@code expected} among the roster changes, skipping earlier ones. */
-  private static void awaitChange(BlockingQueue<String> changes, String expected)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-    java.util.List<String> seen = new java.util.ArrayList<>();
-    while (System.nanoTime() < deadline) {
-      String c = changes.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      if (expected.equals(c)) {
-        return;
-      }
-      if (c != null) {
-        seen.add(c);
-      }
-    }
-    throw new AssertionError("no roster change \"" + expected + "\"; saw " + seen);
   }
 
   @Test
