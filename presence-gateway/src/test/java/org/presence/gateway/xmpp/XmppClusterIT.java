@@ -3,17 +3,12 @@ package org.presence.gateway.xmpp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.jivesoftware.smack.filter.StanzaTypeFilter;
 import org.jivesoftware.smack.packet.Message;
 import org.jivesoftware.smack.packet.Presence;
 import org.jivesoftware.smack.packet.StandardExtensionElement;
@@ -52,11 +47,7 @@ class XmppClusterIT {
 
   @BeforeAll
   static void start() throws Exception {
-    SelfSignedCertificate cert = SelfSignedCertificate.create(XmppFixture.DOMAIN);
-    Path certFile = root.resolve("xmpp-cert.pem");
-    Path keyFile = root.resolve("xmpp-key.pem");
-    Files.writeString(certFile, pem("CERTIFICATE", cert.certificate.getEncoded()));
-    Files.writeString(keyFile, pem("PRIVATE KEY", cert.keys.getPrivate().getEncoded()));
+    XmppFixture.TlsFiles tls = XmppFixture.tlsFiles(root);
     Map<String, String> s = new HashMap<>();
     s.put("identity.dev-signing", "true");
     // The domain proof is served on loopback.
@@ -66,24 +57,13 @@ class XmppClusterIT {
     s.put("updates.connect-burst", "100");
     s.put("xmpp.port", "0");
     s.put("xmpp.domain", XmppFixture.DOMAIN);
-    s.put("xmpp.tls-cert", certFile.toString());
-    s.put("xmpp.tls-key", keyFile.toString());
-    ca = certFile;
+    s.putAll(tls.settings());
+    ca = tls.cert();
     cluster = TestCluster.create(XmppClusterIT.class, root, "xmpp-node", s);
     a = cluster.start(Map.of());
     b = cluster.start(Map.of());
     noXmpp = cluster.start(Map.of("xmpp.port", "off"));
     fx = new XmppFixture();
-  }
-
-  private static String pem(String type, byte[] der) {
-    return "-----BEGIN "
-        + type
-        + "-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-        + "\n-----END "
-        + type
-        + "-----\n";
   }
 
   @AfterAll
@@ -110,8 +90,7 @@ class XmppClusterIT {
       XmppFixture.status(d, PresenceStatus.AWAY, "on node a");
       XMPPTCPConnection c = XmppFixture.smack(b, app.id(), app.key(), "b");
       try {
-        BlockingQueue<Presence> q = new LinkedBlockingQueue<>();
-        c.addAsyncStanzaListener(st -> q.add((Presence) st), StanzaTypeFilter.PRESENCE);
+        BlockingQueue<Presence> q = XmppFixture.presences(c);
         c.connect().login();
         Presence snap = q.poll(10, TimeUnit.SECONDS);
         assertThat(snap).as("snapshot").isNotNull();

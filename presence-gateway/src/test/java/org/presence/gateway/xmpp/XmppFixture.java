@@ -6,9 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.InetAddress;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +23,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 import org.jivesoftware.smack.ConnectionConfiguration;
+import org.jivesoftware.smack.filter.StanzaTypeFilter;
 import org.jivesoftware.smack.packet.Presence;
 import org.jivesoftware.smack.roster.Roster;
 import org.jivesoftware.smack.roster.RosterListener;
@@ -46,6 +50,14 @@ final class XmppFixture implements AutoCloseable {
   static final long WAIT = 10;
 
   record App(long id, String key, ApiClient dev) {}
+
+  /** A certificate for {@link #DOMAIN} and its private key, as PEM files. */
+  record TlsFiles(Path cert, Path key) {
+    /** The settings that have a node serve them on its XMPP ports. */
+    Map<String, String> settings() {
+      return Map.of("xmpp.tls-cert", cert.toString(), "xmpp.tls-key", key.toString());
+    }
+  }
 
   private final DomainStub site = DomainStub.start();
   private final String run = UUID.randomUUID().toString().substring(0, 8);
@@ -233,5 +245,66 @@ final class XmppFixture implements AutoCloseable {
       }
     }
     throw new AssertionError("no roster change \"" + expected + "\"; saw " + seen);
+  }
+
+  /**
+   * Makes a self-signed certificate for {@link #DOMAIN} and writes it and its key to {@code
+   * xmpp-cert.pem} and {@code xmpp-key.pem} in {@code dir}; the certificate file is also what a
+   * client (Slixmpp) trusts.
+   */
+  static TlsFiles tlsFiles(Path dir) throws Exception {
+    SelfSignedCertificate made = SelfSignedCertificate.create(DOMAIN);
+    TlsFiles files = new TlsFiles(dir.resolve("xmpp-cert.pem"), dir.resolve("xmpp-key.pem"));
+    Files.writeString(files.cert(), pem("CERTIFICATE", made.certificate.getEncoded()));
+    Files.writeString(files.key(), pem("PRIVATE KEY", made.keys.getPrivate().getEncoded()));
+    return files;
+  }
+
+  private static String pem(String type, byte[] der) {
+    return "-----BEGIN "
+        + type
+        + "-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+        + "\n-----END "
+        + type
+        + "-----\n";
+  }
+
+  /** The presence stanzas {@code c} receives from now on, in arrival order. */
+  static BlockingQueue<Presence> presences(XMPPTCPConnection c) {
+    BlockingQueue<Presence> q = new LinkedBlockingQueue<>();
+    c.addAsyncStanzaListener(s -> q.add((Presence) s), StanzaTypeFilter.PRESENCE);
+    return q;
+  }
+
+  /**
+   * The first presence in {@code q} from the bare address {@code from} not taken yet, within {@link
+   * #WAIT} seconds; presences from others stay queued, in order (Smack's asynchronous listeners may
+   * interleave different senders).
+   */
+  static Presence nextPresence(BlockingQueue<Presence> q, CharSequence from)
+      throws InterruptedException {
+    String bare = from.toString();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
+    List<Presence> others = new ArrayList<>();
+    try {
+      while (System.nanoTime() < deadline) {
+        Presence p = q.poll(100, TimeUnit.MILLISECONDS);
+        if (p == null) {
+          continue;
+        }
+        if (p.getFrom() != null && p.getFrom().asBareJid().toString().equals(bare)) {
+          return p;
+        }
+        others.add(p);
+      }
+      throw new AssertionError("no presence from " + bare + " within " + WAIT + " s: " + others);
+    } finally {
+      // Put the others back in front, in order.
+      List<Presence> rest = new ArrayList<>();
+      q.drainTo(rest);
+      q.addAll(others);
+      q.addAll(rest);
+    }
   }
 }

@@ -182,9 +182,7 @@ class XmppRevocationTest {
 
       notifier.send(
           "<message type='headline' id='n1' to='"
-              + Jid.localpart(puid)
-              + "@"
-              + XmppFixture.DOMAIN
+              + XmppFixture.jid(puid)
               + "'><body>hi</body><x xmlns='jabber:x:oob'><url>https://example.com/</url></x>"
               + "</message>");
       assertThat(notifier.awaitEnd())

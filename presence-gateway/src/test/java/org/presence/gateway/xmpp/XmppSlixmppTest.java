@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Base64;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,15 +33,9 @@ class XmppSlixmppTest {
   @BeforeAll
   static void start() throws Exception {
     SlixmppScript.require();
-    SelfSignedCertificate cert = SelfSignedCertificate.create(XmppFixture.DOMAIN);
-    ca = dataDir.resolve("xmpp-cert.pem");
-    Path key = dataDir.resolve("xmpp-key.pem");
-    Files.writeString(ca, pem("CERTIFICATE", cert.certificate.getEncoded()));
-    Files.writeString(key, pem("PRIVATE KEY", cert.keys.getPrivate().getEncoded()));
-    node =
-        XmppFixture.node(
-            dataDir.resolve("node"),
-            Map.of("xmpp.tls-cert", ca.toString(), "xmpp.tls-key", key.toString()));
+    XmppFixture.TlsFiles tls = XmppFixture.tlsFiles(dataDir);
+    ca = tls.cert();
+    node = XmppFixture.node(dataDir.resolve("node"), tls.settings());
     fx = new XmppFixture();
   }
 
@@ -78,8 +69,8 @@ class XmppSlixmppTest {
     String bob = fx.email("bob-" + appName);
     String alicePuid = fx.grant(node, alice, app);
     String bobPuid = fx.grant(node, bob, app);
-    String aliceJid = jid(alicePuid);
-    String bobJid = jid(bobPuid);
+    String aliceJid = XmppFixture.jid(alicePuid);
+    String bobJid = XmppFixture.jid(bobPuid);
     DeviceTestClient bobDevice = null;
     try (DeviceTestClient aliceDevice = XmppFixture.device(node, alice, "phone")) {
       XmppFixture.status(aliceDevice, PresenceStatus.AWAY, "at lunch");
@@ -166,19 +157,5 @@ class XmppSlixmppTest {
         bobDevice.close();
       }
     }
-  }
-
-  private static String jid(String puid) {
-    return Jid.localpart(puid) + "@" + XmppFixture.DOMAIN;
-  }
-
-  private static String pem(String type, byte[] der) {
-    return "-----BEGIN "
-        + type
-        + "-----\n"
-        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-        + "\n-----END "
-        + type
-        + "-----\n";
   }
 }

@@ -85,12 +85,6 @@ class XmppSmackTest {
     return c;
   }
 
-  private static BlockingQueue<Presence> presences(XMPPTCPConnection c) {
-    BlockingQueue<Presence> q = new LinkedBlockingQueue<>();
-    c.addAsyncStanzaListener(s -> q.add((Presence) s), StanzaTypeFilter.PRESENCE);
-    return q;
-  }
-
   private DeviceTestClient device(String email) {
     DeviceTestClient d = XmppFixture.device(node, email, "phone");
     open.add(d);
@@ -99,34 +93,6 @@ class XmppSmackTest {
 
   private static Jid jid(String puid) throws Exception {
     return JidCreate.from(XmppFixture.jid(puid));
-  }
-
-  /**
-   * The first presence from {@code from} not taken yet, in arrival order; others stay queued (the
-   * changes of different users may interleave).
-   */
-  private static Presence next(BlockingQueue<Presence> q, Jid from) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-    java.util.List<Presence> others = new java.util.ArrayList<>();
-    try {
-      while (System.nanoTime() < deadline) {
-        Presence p = q.poll(100, TimeUnit.MILLISECONDS);
-        if (p == null) {
-          continue;
-        }
-        if (p.getFrom() != null && p.getFrom().asBareJid().equals(from.asBareJid())) {
-          return p;
-        }
-        others.add(p);
-      }
-      throw new AssertionError("no presence from " + from + " within " + WAIT + " s: " + others);
-    } finally {
-      // Put the others back in front, in order.
-      java.util.List<Presence> rest = new java.util.ArrayList<>();
-      q.drainTo(rest);
-      q.addAll(others);
-      q.addAll(rest);
-    }
   }
 
   @Test
@@ -141,8 +107,8 @@ class XmppSmackTest {
 
     XMPPTCPConnection one = connect(app, app.key(), "one");
     XMPPTCPConnection two = connect(app, app.key(), "two");
-    BlockingQueue<Presence> p1 = presences(one);
-    BlockingQueue<Presence> p2 = presences(two);
+    BlockingQueue<Presence> p1 = XmppFixture.presences(one);
+    BlockingQueue<Presence> p2 = XmppFixture.presences(two);
     one.connect().login();
     two.connect().login();
     assertThat(one.isSecureConnection()).isTrue();
@@ -160,7 +126,7 @@ class XmppSmackTest {
 
     // The snapshot: Alice is away with her message; Bob (offline) is not sent.
     for (BlockingQueue<Presence> q : java.util.List.of(p1, p2)) {
-      Presence snap = next(q, jid(alicePuid));
+      Presence snap = XmppFixture.nextPresence(q, jid(alicePuid));
       assertThat(snap.getType()).isEqualTo(Presence.Type.available);
       assertThat(snap.getMode()).isEqualTo(Presence.Mode.away);
       assertThat(snap.getStatus()).isEqualTo("at lunch");
@@ -170,15 +136,16 @@ class XmppSmackTest {
     XmppFixture.status(bobDevice, PresenceStatus.ONLINE, "");
     XmppFixture.status(aliceDevice, PresenceStatus.UNAVAILABLE, "");
     for (BlockingQueue<Presence> q : java.util.List.of(p1, p2)) {
-      Presence b = next(q, jid(bobPuid));
+      Presence b = XmppFixture.nextPresence(q, jid(bobPuid));
       assertThat(b.getType()).isEqualTo(Presence.Type.available);
       assertThat(b.getMode()).isEqualTo(Presence.Mode.available);
-      Presence a = next(q, jid(alicePuid));
+      Presence a = XmppFixture.nextPresence(q, jid(alicePuid));
       assertThat(a.getMode()).isEqualTo(Presence.Mode.xa);
       assertThat(a.getStatus()).isNull();
     }
     XmppFixture.status(aliceDevice, PresenceStatus.OFFLINE, "");
-    assertThat(next(p1, jid(alicePuid)).getType()).isEqualTo(Presence.Type.unavailable);
+    assertThat(XmppFixture.nextPresence(p1, jid(alicePuid)).getType())
+        .isEqualTo(Presence.Type.unavailable);
 
     // XEP-0199 ping is answered.
     assertThat(PingManager.getInstanceFor(one).pingMyServer(true, TimeUnit.SECONDS.toMillis(WAIT)))
@@ -203,24 +170,25 @@ class XmppSmackTest {
     XmppFixture.status(d, PresenceStatus.ONLINE, "hello");
 
     XMPPTCPConnection c = connect(app, app.key(), "r");
-    BlockingQueue<Presence> q = presences(c);
+    BlockingQueue<Presence> q = XmppFixture.presences(c);
     BlockingQueue<String> changes = XmppFixture.rosterChanges(c);
     Roster roster = Roster.getInstanceFor(c);
     c.connect().login();
     roster.reloadAndWait();
-    assertThat(next(q, jid(puid)).getStatus()).isEqualTo("hello");
+    assertThat(XmppFixture.nextPresence(q, jid(puid)).getStatus()).isEqualTo("hello");
     changes.clear();
 
     fx.setEnabled(node, carol, puid, false);
     // Smack calls roster listeners on its own threads: an "added" from the initial roster load can
     // still arrive after the reload returned. What matters is that the pause deletes the entry.
     XmppFixture.awaitRosterChange(changes, "deleted " + jid(puid));
-    assertThat(next(q, jid(puid)).getType()).isEqualTo(Presence.Type.unavailable);
+    assertThat(XmppFixture.nextPresence(q, jid(puid)).getType())
+        .isEqualTo(Presence.Type.unavailable);
     assertThat(roster.getEntries()).isEmpty();
 
     fx.setEnabled(node, carol, puid, true);
     XmppFixture.awaitRosterChange(changes, "added " + jid(puid));
-    Presence back = next(q, jid(puid));
+    Presence back = XmppFixture.nextPresence(q, jid(puid));
     assertThat(back.getType()).isEqualTo(Presence.Type.available);
     assertThat(back.getStatus()).isEqualTo("hello");
   }

@@ -2,21 +2,20 @@ package org.presence.gateway.xmpp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.presence.gateway.xmpp.XmppFixture.jid;
+import static org.presence.gateway.xmpp.XmppFixture.nextPresence;
+import static org.presence.gateway.xmpp.XmppFixture.presences;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.jivesoftware.smack.filter.StanzaTypeFilter;
 import org.jivesoftware.smack.packet.Presence;
 import org.jivesoftware.smack.tcp.XMPPTCPConnection;
 import org.junit.jupiter.api.AfterAll;
@@ -49,26 +48,10 @@ class XmppStreamManagementTest {
 
   @BeforeAll
   static void start() throws Exception {
-    SelfSignedCertificate cert = SelfSignedCertificate.create(XmppFixture.DOMAIN);
-    ca = dataDir.resolve("xmpp-cert.pem");
-    Path key = dataDir.resolve("xmpp-key.pem");
-    Files.writeString(ca, pem("CERTIFICATE", cert.certificate.getEncoded()));
-    Files.writeString(key, pem("PRIVATE KEY", cert.keys.getPrivate().getEncoded()));
-    node =
-        XmppFixture.node(
-            dataDir.resolve("node"),
-            Map.of("xmpp.tls-cert", ca.toString(), "xmpp.tls-key", key.toString()));
+    XmppFixture.TlsFiles tls = XmppFixture.tlsFiles(dataDir);
+    ca = tls.cert();
+    node = XmppFixture.node(dataDir.resolve("node"), tls.settings());
     fx = new XmppFixture();
-  }
-
-  private static String pem(String type, byte[] der) {
-    return "-----BEGIN "
-        + type
-        + "-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
-        + "\n-----END "
-        + type
-        + "-----\n";
   }
 
   @AfterAll
@@ -89,10 +72,6 @@ class XmppStreamManagementTest {
     open.clear();
   }
 
-  private static String jid(String puid) {
-    return Jid.localpart(puid) + "@" + XmppFixture.DOMAIN;
-  }
-
   private DeviceTestClient device(String email) {
     DeviceTestClient d = XmppFixture.device(node, email, "phone");
     open.add(d);
@@ -103,33 +82,6 @@ class XmppStreamManagementTest {
     await()
         .atMost(Duration.ofSeconds(WAIT))
         .until(() -> node.server().updates().connections(app.id()) == 0);
-  }
-
-  /**
-   * The next presence in {@code q} from {@code puid}, within the wait, leaving others in order
-   * (Smack's asynchronous listeners may interleave different senders).
-   */
-  private static Presence next(BlockingQueue<Presence> q, String puid) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-    List<Presence> others = new ArrayList<>();
-    try {
-      while (System.nanoTime() < deadline) {
-        Presence p = q.poll(100, TimeUnit.MILLISECONDS);
-        if (p == null) {
-          continue;
-        }
-        if (p.getFrom() != null && p.getFrom().asBareJid().toString().equals(jid(puid))) {
-          return p;
-        }
-        others.add(p);
-      }
-      throw new AssertionError("no presence from " + jid(puid) + " in time; others: " + others);
-    } finally {
-      List<Presence> rest = new ArrayList<>();
-      q.drainTo(rest);
-      q.addAll(others);
-      q.addAll(rest);
-    }
   }
 
   @Test
@@ -145,14 +97,13 @@ class XmppStreamManagementTest {
     XMPPTCPConnection c = XmppFixture.smack(node, app.id(), app.key(), "sm");
     c.setReplyTimeout(TimeUnit.SECONDS.toMillis(WAIT));
     open.add(c::disconnect);
-    BlockingQueue<Presence> q = new LinkedBlockingQueue<>();
-    c.addAsyncStanzaListener(s -> q.add((Presence) s), StanzaTypeFilter.PRESENCE);
+    BlockingQueue<Presence> q = presences(c);
     c.connect().login();
     assertThat(c.isSmEnabled()).as("stream management enabled").isTrue();
 
-    assertThat(next(q, alicePuid).getStatus()).isEqualTo("one");
+    assertThat(nextPresence(q, jid(alicePuid)).getStatus()).isEqualTo("one");
     XmppFixture.status(aliceDevice, PresenceStatus.AWAY, "two");
-    assertThat(next(q, alicePuid).getStatus()).isEqualTo("two");
+    assertThat(nextPresence(q, jid(alicePuid)).getStatus()).isEqualTo("two");
 
     // The connection drops (no </stream:stream>): the node sees the socket close.
     c.instantShutdown();
@@ -168,18 +119,18 @@ class XmppStreamManagementTest {
     assertThat(c.streamWasResumed()).as("the stream was resumed").isTrue();
     assertThat(c.getUser().toString()).isEqualTo(app.id() + "@" + XmppFixture.DOMAIN + "/sm");
     // Alice's "two" (acknowledged before the drop) does not come again: "three" is next.
-    Presence three = next(q, alicePuid);
+    Presence three = nextPresence(q, jid(alicePuid));
     assertThat(three.getMode()).isEqualTo(Presence.Mode.xa);
     assertThat(three.getStatus()).isEqualTo("three");
-    Presence four = next(q, bobPuid);
+    Presence four = nextPresence(q, jid(bobPuid));
     while (!"four".equals(four.getStatus())) {
       // Bob's device connecting may show him online (no message) first.
-      four = next(q, bobPuid);
+      four = nextPresence(q, jid(bobPuid));
     }
 
     // And the session goes on.
     XmppFixture.status(aliceDevice, PresenceStatus.OFFLINE, "");
-    assertThat(next(q, alicePuid).getType()).isEqualTo(Presence.Type.unavailable);
+    assertThat(nextPresence(q, jid(alicePuid)).getType()).isEqualTo(Presence.Type.unavailable);
     Thread.sleep(300);
     assertThat(q)
         .as("nothing twice")

@@ -148,7 +148,7 @@ class XmppWebSocketTest {
     XmppFixture.App app = fx.activeApp(node, "Ws");
     String alice = fx.email("alice");
     String puid = fx.grant(node, alice, app);
-    String aliceJid = Jid.localpart(puid) + "@" + XmppFixture.DOMAIN;
+    String aliceJid = XmppFixture.jid(puid);
     try (DeviceTestClient d = XmppFixture.device(node, alice, "phone")) {
       XmppFixture.status(d, PresenceStatus.AWAY, "at lunch");
       Client c = Client.connect();
