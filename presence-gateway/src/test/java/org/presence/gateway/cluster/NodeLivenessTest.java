@@ -10,10 +10,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.local.LocalChannel;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -25,23 +23,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.config.ClusterConfig;
-import org.presence.gateway.config.ConfigLoader;
-import org.presence.gateway.config.PresenceConfig;
-import org.presence.gateway.device.DeviceChannel;
 import org.presence.gateway.device.RecordingSession;
-import org.presence.gateway.error.Disconnector;
-import org.presence.gateway.error.ExceptionHandler;
-import org.presence.gateway.http.HttpRoutes;
-import org.presence.gateway.identity.Identity;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.error.ErrorCode;
-import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.Store;
 import org.presence.store.cluster.LocalNodeRegistry;
 import org.presence.store.cluster.NodeRegistry;
-import org.presence.store.config.StoreConfig;
-import org.presence.store.presence.PresenceStateStore;
 
 /**
  * {@link NodeLiveness} with the embedded store and the real device channel, and a node registry the
@@ -60,28 +46,12 @@ class NodeLivenessTest {
   @TempDir Path dir;
   private final GatewayMetrics metrics = GatewayMetrics.create();
   private final ScriptedRegistry registry = new ScriptedRegistry();
-  private Store store;
-  private DeviceChannel devices;
+  private LivenessFixture fx;
   private NodeLiveness liveness;
 
   @BeforeEach
   void open() {
-    store = Store.open(StoreConfig.embedded(dir.resolve("store")));
-    PresenceConfig config =
-        ConfigLoader.load(null, Map.of(), TestNode.baseSettings(dir.resolve("node")));
-    Disconnector disconnector = new Disconnector(metrics);
-    devices =
-        DeviceChannel.start(
-            config,
-            token ->
-                CompletableFuture.completedFuture(
-                    new Identity(token, "", Instant.now().plusSeconds(60))),
-            store,
-            (user, update, now) -> CompletableFuture.completedFuture(null),
-            metrics,
-            disconnector,
-            new ExceptionHandler(disconnector),
-            HttpRoutes.builder());
+    fx = LivenessFixture.embedded(dir, metrics);
   }
 
   @AfterEach
@@ -89,8 +59,7 @@ class NodeLivenessTest {
     if (liveness != null) {
       liveness.close();
     }
-    devices.close();
-    store.close();
+    fx.close();
   }
 
   @org.junit.jupiter.api.Test
@@ -112,8 +81,8 @@ class NodeLivenessTest {
             new ClusterConfig(Duration.ofSeconds(1), BEAT, Duration.ofHours(1), 100),
             ME,
             registry,
-            store.presence(),
-            devices,
+            fx.store.presence(),
+            fx.devices,
             metrics,
             true);
   }
@@ -124,20 +93,17 @@ class NodeLivenessTest {
 
   /** An online device of {@code user} owned by a session of {@code node}. */
   private void deviceOn(String user, String node) {
-    PresenceStateStore state = store.presence();
-    UUID session = UUID.randomUUID();
-    long now = System.currentTimeMillis();
-    join(state.claim(user, "phone", session, node, 5, now));
-    join(state.update(user, "phone", session, PresenceStatus.ONLINE, null, null, now));
-    assertThat(join(state.devicesOn(node))).hasSize(1);
+    fx.online(user, node);
+    assertThat(join(fx.store.presence().devicesOn(node))).hasSize(1);
   }
 
   @Test
   void atStart_devicesLeftUnderItsOwnId_areReleased_beforeItReturns() {
     deviceOn("alice", ME);
     start();
-    assertThat(join(store.presence().devicesOn(ME))).isEmpty();
-    assertThat(join(store.presence().devices("alice")).values()).allMatch(d -> d.session() == null);
+    assertThat(join(fx.store.presence().devicesOn(ME))).isEmpty();
+    assertThat(join(fx.store.presence().devices("alice")).values())
+        .allMatch(d -> d.session() == null);
     assertThat(count("presence.cluster.devices_released")).isEqualTo(1);
   }
 
@@ -150,9 +116,9 @@ class NodeLivenessTest {
       Channel ch = new LocalChannel();
       loop.register(ch).sync();
       RecordingSession one =
-          RecordingSession.open(devices.registry(), "erin", UUID.randomUUID(), ch);
+          RecordingSession.open(fx.devices.registry(), "erin", UUID.randomUUID(), ch);
       RecordingSession two =
-          RecordingSession.open(devices.registry(), "erin", UUID.randomUUID(), ch);
+          RecordingSession.open(fx.devices.registry(), "erin", UUID.randomUUID(), ch);
       start();
       long beats = registry.beats();
       registry.declaredDead.set(true);
@@ -196,8 +162,9 @@ class NodeLivenessTest {
     start();
     registry.dead.add("node-b");
     await().atMost(WAIT).until(() -> registry.calls.contains("cleaned:node-b"));
-    assertThat(join(store.presence().devicesOn("node-b"))).isEmpty();
-    assertThat(join(store.presence().devices("bob")).values()).allMatch(d -> d.session() == null);
+    assertThat(join(fx.store.presence().devicesOn("node-b"))).isEmpty();
+    assertThat(join(fx.store.presence().devices("bob")).values())
+        .allMatch(d -> d.session() == null);
     assertThat(count("presence.cluster.dead_nodes_cleaned")).isEqualTo(1);
     assertThat(count("presence.cluster.devices_released")).isEqualTo(1);
     assertThat(registry.calls).containsOnlyOnce("claim:node-b");
@@ -212,7 +179,7 @@ class NodeLivenessTest {
     await().atMost(WAIT).until(() -> registry.dead.isEmpty());
     assertThat(registry.calls).filteredOn("cleaned:node-b"::equals).hasSize(2);
     assertThat(registry.calls).containsOnlyOnce("claim:node-b");
-    assertThat(join(store.presence().devicesOn("node-b"))).isEmpty();
+    assertThat(join(fx.store.presence().devicesOn("node-b"))).isEmpty();
   }
 
   @Test

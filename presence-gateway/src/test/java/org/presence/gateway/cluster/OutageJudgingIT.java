@@ -7,7 +7,6 @@ import static org.presence.store.testing.Futures.join;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -23,21 +22,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.config.ClusterConfig;
-import org.presence.gateway.config.ConfigLoader;
-import org.presence.gateway.config.PresenceConfig;
-import org.presence.gateway.device.DeviceChannel;
-import org.presence.gateway.error.Disconnector;
-import org.presence.gateway.error.ExceptionHandler;
-import org.presence.gateway.http.HttpRoutes;
-import org.presence.gateway.identity.Identity;
 import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.testing.TestNode;
-import org.presence.protocol.model.PresenceStatus;
-import org.presence.store.Store;
 import org.presence.store.cluster.NodeRegistry;
-import org.presence.store.config.StoreConfig;
 import org.presence.store.presence.DeviceState;
-import org.presence.store.testing.Backends;
 
 /**
  * A Redis outage longer than the lease, as node B sees it, on a real Redis: B ({@link NodeLiveness}
@@ -60,66 +47,27 @@ class OutageJudgingIT {
 
   @TempDir Path dir;
   private final GatewayMetrics metrics = GatewayMetrics.create();
-  private final List<String> published = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService nodeA = Executors.newSingleThreadScheduledExecutor();
   private final AtomicBoolean aBeats = new AtomicBoolean(true);
-  private Store store;
+  private LivenessFixture fx;
   private OutageRegistry registry;
-  private DeviceChannel devices;
   private NodeLiveness liveness;
   private UUID aSession;
 
   @BeforeEach
   void open() {
-    StoreConfig storeConfig =
-        new StoreConfig(
-            dir.resolve("store"),
-            StoreConfig.DatabaseConfig.embedded(),
-            Backends.redis(Backends.uniquePrefix(getClass())),
-            2,
-            64);
-    store = Store.open(storeConfig);
-    registry = new OutageRegistry(store.nodes());
-    PresenceConfig config =
-        ConfigLoader.load(null, Map.of(), TestNode.baseSettings(dir.resolve("node")));
-    Disconnector disconnector = new Disconnector(metrics);
-    devices =
-        DeviceChannel.start(
-            config,
-            token ->
-                CompletableFuture.completedFuture(
-                    new Identity(token, "", Instant.now().plusSeconds(60))),
-            store,
-            (user, update, now) -> {
-              published.add(user);
-              return CompletableFuture.completedFuture(null);
-            },
-            metrics,
-            disconnector,
-            new ExceptionHandler(disconnector),
-            HttpRoutes.builder());
+    fx = LivenessFixture.onRedis(dir, getClass(), metrics);
+    registry = new OutageRegistry(fx.store.nodes());
     // Node A: beats every beat while it can reach Redis, and has an online device.
-    join(store.nodes().heartbeat(A, LEASE));
-    nodeA.scheduleWithFixedDelay(
-        () -> {
-          if (aBeats.get()) {
-            join(store.nodes().heartbeat(A, LEASE));
-          }
-        },
-        BEAT.toMillis(),
-        BEAT.toMillis(),
-        TimeUnit.MILLISECONDS);
-    aSession = UUID.randomUUID();
-    long now = System.currentTimeMillis();
-    join(store.presence().claim(USER, "phone", aSession, A, 5, now));
-    join(store.presence().update(USER, "phone", aSession, PresenceStatus.ONLINE, null, null, now));
+    fx.beatAs(nodeA, A, LEASE, BEAT, aBeats::get);
+    aSession = fx.online(USER, A);
     liveness =
         NodeLiveness.start(
             new ClusterConfig(LEASE, BEAT, SWEEP, 100),
             B,
             registry,
-            store.presence(),
-            devices,
+            fx.store.presence(),
+            fx.devices,
             metrics,
             true);
   }
@@ -131,22 +79,19 @@ class OutageJudgingIT {
     if (liveness != null) {
       liveness.close();
     }
-    if (devices != null) {
-      devices.close();
-    }
-    if (store != null) {
-      store.close();
+    if (fx != null) {
+      fx.close();
     }
   }
 
   /** Whether A's session still owns its device, read on B (a read that heals). */
   private boolean aOwnsTheDevice() {
-    DeviceState d = join(store.presence().devices(USER)).get("phone");
+    DeviceState d = join(fx.store.presence().devices(USER)).get("phone");
     return d != null && aSession.equals(d.session());
   }
 
   private boolean leaseListed(String node) {
-    return join(store.nodes().alive()).contains(node);
+    return join(fx.store.nodes().alive()).contains(node);
   }
 
   @Test
@@ -167,7 +112,7 @@ class OutageJudgingIT {
     await().atMost(WAIT).until(liveness::leaseOk);
     Thread.sleep(3 * SWEEP.toMillis());
     assertThat(aOwnsTheDevice()).isTrue();
-    join(store.nodes().heartbeat(A, LEASE));
+    join(fx.store.nodes().heartbeat(A, LEASE));
     aBeats.set(true);
     expectNothingReleasedFor(BEAT.multipliedBy(3));
     aStopsForGood();
@@ -184,9 +129,9 @@ class OutageJudgingIT {
     aBeats.set(false);
     long beats = registry.renewals.size();
     await().atMost(WAIT).until(() -> registry.renewals.size() > beats);
-    String leases = store.redis().keys().group("nodes", "nodes:leases", "");
+    String leases = fx.store.redis().keys().group("nodes", "nodes:leases", "");
     byte[] past = "1".getBytes(StandardCharsets.UTF_8);
-    store.redis().commands().sync().hset(leases, Map.of(A, past, B, past));
+    fx.store.redis().commands().sync().hset(leases, Map.of(A, past, B, past));
     assertThat(leaseListed(A) || leaseListed(B)).isFalse();
     for (int i = 0; i < 5; i++) {
       assertThat(aOwnsTheDevice()).as("read %d before B renews", i).isTrue();
@@ -196,7 +141,7 @@ class OutageJudgingIT {
     await().atMost(WAIT).until(() -> registry.lapsed.size() > lapsed);
     Thread.sleep(3 * SWEEP.toMillis());
     assertThat(aOwnsTheDevice()).isTrue();
-    join(store.nodes().heartbeat(A, LEASE));
+    join(fx.store.nodes().heartbeat(A, LEASE));
     aBeats.set(true);
     expectNothingReleasedFor(BEAT.multipliedBy(3));
     aStopsForGood();
@@ -206,7 +151,7 @@ class OutageJudgingIT {
     await()
         .during(d)
         .atMost(d.plus(WAIT))
-        .until(() -> aOwnsTheDevice() && published.isEmpty() && !registry.claimed.contains(A));
+        .until(() -> aOwnsTheDevice() && fx.published.isEmpty() && !registry.claimed.contains(A));
     assertThat(metrics.registry().counter("presence.cluster.dead_nodes_cleaned").getCount())
         .isZero();
   }
@@ -215,7 +160,7 @@ class OutageJudgingIT {
   private void aStopsForGood() {
     aBeats.set(false);
     await().atMost(WAIT).until(() -> !aOwnsTheDevice());
-    await().atMost(WAIT).until(() -> published.contains(USER));
+    await().atMost(WAIT).until(() -> fx.published.contains(USER));
   }
 
   /**
