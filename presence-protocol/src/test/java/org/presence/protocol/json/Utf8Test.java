@@ -312,30 +312,43 @@ class Utf8Test {
     }
   }
 
+  /** Each of {@code texts} in UTF-8. */
+  private static byte[][] utf8(String... texts) {
+    byte[][] b = new byte[texts.length][];
+    for (int i = 0; i < texts.length; i++) {
+      b[i] = texts[i].getBytes(StandardCharsets.UTF_8);
+    }
+    return b;
+  }
+
+  /**
+   * Writes random text at the start of {@code b} until it holds at least {@code wanted} bytes: one
+   * of {@code pieces} at a time, or one time in {@code strayOneIn} an arbitrary byte; the length
+   * written.
+   */
+  private static int randomText(Random r, byte[][] pieces, int strayOneIn, byte[] b, int wanted) {
+    int length = 0;
+    while (length < wanted) {
+      if (r.nextInt(strayOneIn) == 0) {
+        b[length++] = (byte) r.nextInt(256);
+      } else {
+        byte[] piece = pieces[r.nextInt(pieces.length)];
+        System.arraycopy(piece, 0, b, length, piece.length);
+        length += piece.length;
+      }
+    }
+    return length;
+  }
+
   @Test
   void invalidAt_agreesWithTheJdk_onRandomText() {
     long seed = System.nanoTime();
     Random r = new Random(seed);
-    byte[][] pieces = {
-      "a".getBytes(StandardCharsets.UTF_8),
-      "é".getBytes(StandardCharsets.UTF_8),
-      "€".getBytes(StandardCharsets.UTF_8),
-      "😀".getBytes(StandardCharsets.UTF_8)
-    };
+    byte[][] pieces = utf8("a", "é", "€", "😀");
     byte[] b = new byte[64];
     for (int round = 0; round < 200_000; round++) {
-      int length = 0;
-      int wanted = r.nextInt(b.length - 3);
-      while (length < wanted) {
-        // Mostly whole characters, with an arbitrary byte now and then.
-        if (r.nextInt(40) == 0) {
-          b[length++] = (byte) r.nextInt(256);
-        } else {
-          byte[] piece = pieces[r.nextInt(pieces.length)];
-          System.arraycopy(piece, 0, b, length, piece.length);
-          length += piece.length;
-        }
-      }
+      // Mostly whole characters, with an arbitrary byte now and then.
+      int length = randomText(r, pieces, 40, b, r.nextInt(b.length - 3));
       try {
         sameAsJdk(b, length);
       } catch (AssertionError e) {
@@ -405,28 +418,13 @@ class Utf8Test {
   void checkFragment_agreesWithTheWholeMessage_onRandomTextCutAnywhere() {
     long seed = System.nanoTime();
     Random r = new Random(seed);
-    byte[][] pieces = {
-      "abcdefghij".getBytes(StandardCharsets.UTF_8),
-      "é".getBytes(StandardCharsets.UTF_8),
-      "€".getBytes(StandardCharsets.UTF_8),
-      "😀".getBytes(StandardCharsets.UTF_8)
-    };
+    byte[][] pieces = utf8("abcdefghij", "é", "€", "😀");
     byte[] b = new byte[31];
     // A direct buffer the leak detector does not track (paranoid, it records every read).
     ByteBuf direct = Unpooled.wrappedBuffer(ByteBuffer.allocateDirect(b.length));
     try {
       for (int round = 0; round < 50_000; round++) {
-        int length = 0;
-        int wanted = 1 + r.nextInt(b.length - 10);
-        while (length < wanted) {
-          if (r.nextInt(30) == 0) {
-            b[length++] = (byte) r.nextInt(256);
-          } else {
-            byte[] piece = pieces[r.nextInt(pieces.length)];
-            System.arraycopy(piece, 0, b, length, piece.length);
-            length += piece.length;
-          }
-        }
+        int length = randomText(r, pieces, 30, b, 1 + r.nextInt(b.length - 10));
         boolean whole = Utf8.isValid(b, 0, length);
         int cuts = r.nextInt();
         direct.clear().writeBytes(b, 0, length);
