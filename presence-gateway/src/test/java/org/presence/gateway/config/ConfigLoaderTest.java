@@ -868,6 +868,8 @@ class ConfigLoaderTest {
         .startsWith("store.database.connect-timeout: ");
     assertThat(problems(Map.of("store.redis.command-timeout", "0s")))
         .containsExactly("store.redis.command-timeout: must be longer than zero");
+    assertThat(problems(Map.of("gateway.http-idle-timeout", "0s")))
+        .containsExactly("gateway.http-idle-timeout: must be longer than zero");
     Path garbage = dir.resolve("ca.pem");
     Files.writeString(garbage, "garbage\n");
     assertThat(problems(Map.of("store.redis.tls-ca-file", garbage.toString())))
