@@ -15,7 +15,8 @@ import java.util.function.Consumer;
 /**
  * A JVM this harness starts from its own class path (an injector, or a floor server): standard
  * output is read line by line by a daemon thread, standard error goes to a log file, and standard
- * input stays open for commands.
+ * input stays open for commands. A child ends its load when its standard input closes, so a harness
+ * that is killed (even by SIGKILL) leaves no injector or floor running.
  */
 final class ChildProcess implements AutoCloseable {
   private final Process process;
@@ -37,6 +38,11 @@ final class ChildProcess implements AutoCloseable {
       throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    // The harness's TLS trust (-Djavax.net.ssl.trustStore=...) holds in its children too.
+    System.getProperties().stringPropertyNames().stream()
+        .filter(k -> k.startsWith("javax.net.ssl."))
+        .sorted()
+        .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
     cmd.addAll(jvmOptions);
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
@@ -71,6 +77,32 @@ final class ChildProcess implements AutoCloseable {
     stdin.write(line);
     stdin.write('\n');
     stdin.flush();
+  }
+
+  /**
+   * Closes the child's standard input, which tells it to stop (an injector ends its users and
+   * exits; a floor exits).
+   */
+  void closeInput() {
+    try {
+      stdin.close();
+    } catch (IOException e) {
+      // Already gone.
+    }
+  }
+
+  /**
+   * Asks the child to stop by closing its standard input and waits up to {@code graceMillis} for it
+   * to exit; then ends it as {@link #close} does.
+   */
+  void stop(long graceMillis) {
+    closeInput();
+    try {
+      process.waitFor(graceMillis, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    close();
   }
 
   /**

@@ -42,7 +42,9 @@ import org.presence.loadtest.targets.ClientException;
  * two thirds of the harness's CPU.) Each loop keeps the connections its finished posts left open,
  * per target, and reuses them; a connection carries one post at a time, so there are as many as the
  * loop has posts in flight. A connection the server closed, or answered with {@code Connection:
- * close}, is dropped. A post is not retried: a failure is the caller's to count.
+ * close}, is dropped. A post is not retried: a failure is the caller's to count. An {@code
+ * https://} URL gets TLS first in the pipeline ({@link ClientTls}: the JVM's trust store, the host
+ * name checked).
  */
 public final class HttpPoster {
   /** The server's answer: its status and its body. */
@@ -69,8 +71,7 @@ public final class HttpPoster {
    * POSTs {@code body} (released by this call) to {@code uri} with {@code authorization} (a whole
    * header value, or null) and {@code contentType}. Completes on {@code loop} with the answer, or
    * with a {@link ClientException} (kinds {@code closed}, {@code timeout}, {@code connect-refused},
-   * ...). Plain HTTP only, as the harness's WebSockets are plain: an https URI fails with {@code
-   * unsupported-scheme}.
+   * ...). {@code http} or {@code https}; another scheme fails with {@code unsupported-scheme}.
    */
   public CompletionStage<Answer> post(
       EventLoop loop, URI uri, String authorization, String contentType, ByteBuf body) {
@@ -96,15 +97,16 @@ public final class HttpPoster {
       String contentType,
       ByteBuf body,
       CompletableFuture<Answer> result) {
-    if (!"http".equals(uri.getScheme())) {
+    boolean tls = "https".equalsIgnoreCase(uri.getScheme());
+    if (!tls && !"http".equalsIgnoreCase(uri.getScheme())) {
       body.release();
       result.completeExceptionally(
           new ClientException(
-              "unsupported-scheme", uri.getScheme() + ": the harness speaks plain HTTP only"));
+              "unsupported-scheme", uri.getScheme() + ": the harness speaks http and https only"));
       return;
     }
-    int port = uri.getPort() > 0 ? uri.getPort() : 80;
-    String key = uri.getHost() + ":" + port;
+    int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
+    String key = (tls ? "https://" : "http://") + uri.getHost() + ":" + port;
     String target = uri.getRawPath() + (uri.getRawQuery() != null ? "?" + uri.getRawQuery() : "");
     FullHttpRequest req =
         new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, target, body);
@@ -121,7 +123,7 @@ public final class HttpPoster {
       send(ch, req, result);
       return;
     }
-    Bootstrap b = bootstrap(loop, key, pool);
+    Bootstrap b = bootstrap(loop, key, pool, tls ? uri.getHost() : null, port);
     InetSocketAddress to = new InetSocketAddress(uri.getHost(), port);
     InetSocketAddress from = sources.next();
     (from == null ? b.connect(to) : b.connect(to, from))
@@ -137,13 +139,17 @@ public final class HttpPoster {
                 });
   }
 
-  private Bootstrap bootstrap(EventLoop loop, String key, Idle pool) {
+  /** Connections to {@code key}; with TLS for {@code tlsHost} when it is not null. */
+  private Bootstrap bootstrap(EventLoop loop, String key, Idle pool, String tlsHost, int port) {
     return transport
         .clientOn(loop, timeout)
         .handler(
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel ch) {
+                if (tlsHost != null) {
+                  ch.pipeline().addLast("tls", ClientTls.handler(ch.alloc(), tlsHost, port));
+                }
                 ch.pipeline()
                     .addLast("http-codec", new HttpClientCodec())
                     .addLast("http-aggregator", new HttpObjectAggregator(MAX_ANSWER_BYTES))

@@ -28,7 +28,8 @@ import org.presence.loadtest.targets.ClientException;
  * Opens client WebSockets cheaply: one pipeline per socket of an HTTP codec that the handshake
  * replaces with the WebSocket codec, so an idle socket holds no HTTP state and no buffer. Sockets
  * bind to the next {@link SourceAddresses} address and live on the event loop the caller names, so
- * a virtual user's socket and its scenario steps share one thread.
+ * a virtual user's socket and its scenario steps share one thread. A {@code wss://} URL gets TLS
+ * first in the pipeline ({@link ClientTls}: the JVM's trust store, the host name checked).
  */
 public final class WsConnector {
   /** Receives what a socket gets; called on its event loop. */
@@ -74,19 +75,23 @@ public final class WsConnector {
     return new WsConnector(transport, sources, timeout, true);
   }
 
-  /** Opens a WebSocket to {@code uri} (ws:// only) on {@code loop}; completes after the upgrade. */
+  /**
+   * Opens a WebSocket to {@code uri} (ws:// or wss://) on {@code loop}; completes after the
+   * upgrade.
+   */
   public CompletionStage<WsConnection> connect(URI uri, EventLoop loop, Listener listener) {
     return connect(uri, loop, null, listener);
   }
 
   /**
-   * Opens a WebSocket to {@code uri} (ws:// only) on {@code loop} from {@code local} (when null,
-   * the next of the connector's source addresses); completes after the upgrade.
+   * Opens a WebSocket to {@code uri} (ws:// or wss://) on {@code loop} from {@code local} (when
+   * null, the next of the connector's source addresses); completes after the upgrade.
    */
   public CompletionStage<WsConnection> connect(
       URI uri, EventLoop loop, InetSocketAddress local, Listener listener) {
     CompletableFuture<WsConnection> result = new CompletableFuture<>();
-    int port = uri.getPort() > 0 ? uri.getPort() : 80;
+    boolean tls = "wss".equalsIgnoreCase(uri.getScheme());
+    int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
     WebSocketClientProtocolConfig config =
         WebSocketClientProtocolConfig.newBuilder()
             .webSocketUri(uri)
@@ -107,6 +112,9 @@ public final class WsConnector {
                   @Override
                   protected void initChannel(Channel ch) {
                     ChannelPipeline p = ch.pipeline();
+                    if (tls) {
+                      p.addLast("tls", ClientTls.handler(ch.alloc(), uri.getHost(), port));
+                    }
                     p.addLast("http-codec", new HttpClientCodec());
                     p.addLast("http-aggregator", new HttpObjectAggregator(16 * 1024));
                     p.addLast("ws-protocol", new WebSocketClientProtocolHandler(config));

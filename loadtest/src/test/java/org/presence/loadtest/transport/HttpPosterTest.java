@@ -248,9 +248,9 @@ class HttpPosterTest {
   }
 
   @Test
-  void anHttpsUri_failsAsUnsupported_withoutConnecting() throws Exception {
+  void anFtpUri_failsAsUnsupported_withoutConnecting() throws Exception {
     HttpPoster p = poster(Duration.ofSeconds(5));
-    URI https = URI.create("https://127.0.0.1:" + base.getPort() + "/echo");
+    URI https = URI.create("ftp://127.0.0.1:" + base.getPort() + "/echo");
     assertFailsWith(
         "unsupported-scheme",
         () ->
