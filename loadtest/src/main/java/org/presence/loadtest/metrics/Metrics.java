@@ -57,6 +57,14 @@ public final class Metrics {
   /** Counter: virtual users that ran their scenario to its end. */
   public static final String USERS_DONE = "users.done";
 
+  /** Every latency metric's name (an assertion naming another is refused before the run). */
+  public static final java.util.Set<String> LATENCIES =
+      java.util.Set.of(CONNECT, SUBSCRIBE, ACK, UPDATE, NOTIFY, POST);
+
+  /** Every counter's name (an assertion naming another is refused before the run). */
+  public static final java.util.Set<String> COUNTERS =
+      java.util.Set.of(OPENED, CLOSED, SENT, RECEIVED, DELIVERED, USERS_STARTED, USERS_DONE);
+
   /** Highest latency tracked: one hour. */
   static final long HIGHEST_MICROS = 3_600_000_000L;
 

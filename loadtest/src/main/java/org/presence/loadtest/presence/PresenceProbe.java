@@ -24,16 +24,26 @@ import org.presence.loadtest.transport.Urls;
  * /proc/<pid>/status}.
  */
 public final class PresenceProbe implements ServerProbe {
-  private final URI base;
+  private final URI metrics;
   private final OptionalLong pid;
 
   /**
    * A probe of the node whose admin port is at {@code base} (where {@code /metrics} is served),
-   * whose process is {@code pid} when known.
+   * whose process is {@code pid} when known. {@code base} may name {@code /metrics} itself: {@code
+   * http://127.0.0.1:8081} and {@code http://127.0.0.1:8081/metrics} read the same page.
    */
   public PresenceProbe(URI base, OptionalLong pid) {
-    this.base = base;
+    String path = base.getPath() == null ? "" : base.getPath();
+    this.metrics =
+        path.endsWith("/metrics") || path.endsWith("/metrics/")
+            ? Urls.http(base, "")
+            : Urls.http(base, "/metrics");
     this.pid = pid;
+  }
+
+  /** The URL of the node's metrics page this probe reads. */
+  public URI metricsUrl() {
+    return metrics;
   }
 
   @Override
@@ -65,9 +75,7 @@ public final class PresenceProbe implements ServerProbe {
       HttpResponse<String> r =
           HttpClient.newHttpClient()
               .send(
-                  HttpRequest.newBuilder(Urls.http(base, "/metrics"))
-                      .timeout(Duration.ofSeconds(30))
-                      .build(),
+                  HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(30)).build(),
                   HttpResponse.BodyHandlers.ofString());
       return r.statusCode() == 200 ? parse(r.body()) : Map.of();
     } catch (IOException e) {

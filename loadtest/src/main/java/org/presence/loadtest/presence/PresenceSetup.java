@@ -210,7 +210,11 @@ public final class PresenceSetup {
     return MAPPER.readTree(r.body());
   }
 
-  private static void write(Path runDir, Setup setup) throws IOException {
+  /**
+   * Writes {@value #FILE} readable by this user only (0600): it holds the applications' live API
+   * keys.
+   */
+  static void write(Path runDir, Setup setup) throws IOException {
     ObjectNode root = MAPPER.createObjectNode();
     ArrayNode list = root.putArray("apps");
     for (AppKey k : setup.apps()) {
@@ -219,8 +223,17 @@ public final class PresenceSetup {
     ArrayNode puids = root.putArray("puids");
     setup.puids().forEach(puids::add);
     Files.createDirectories(runDir);
-    Files.writeString(
-        runDir.resolve(FILE), MAPPER.writeValueAsString(root), StandardCharsets.UTF_8);
+    Path file = runDir.resolve(FILE);
+    Files.deleteIfExists(file);
+    try {
+      Files.createFile(
+          file,
+          java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+              java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      // Not a POSIX file system: the folder's own protection applies.
+    }
+    Files.writeString(file, MAPPER.writeValueAsString(root), StandardCharsets.UTF_8);
   }
 
   /** What the coordinator set up for the run in {@code runDir}. */

@@ -3,6 +3,7 @@ package org.presence.loadtest.report;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.presence.loadtest.metrics.Metrics;
 
 /**
  * A condition on a run's {@link Summary} that decides the exit status, written as text:
@@ -31,13 +32,43 @@ public record Assertion(String text) {
 
   /** Parses and validates {@code text}. */
   public static Assertion parse(String text) {
-    if (!FORM.matcher(text).matches()) {
+    Matcher m = FORM.matcher(text);
+    if (!m.matches()) {
       throw new IllegalArgumentException(
           "bad assertion '"
               + text
               + "': try 'p99(ack) < 5ms', 'errors < 1%', 'rate(delivered) > 1000'");
     }
+    String stat = m.group(1);
+    String metric = m.group(2);
+    if (stat != null) {
+      java.util.Set<String> known =
+          switch (stat) {
+            case "rate" -> Metrics.COUNTERS;
+            case "count" -> union(Metrics.LATENCIES, Metrics.COUNTERS);
+            default -> Metrics.LATENCIES;
+          };
+      if (!known.contains(metric)) {
+        throw new IllegalArgumentException(
+            "bad assertion '"
+                + text
+                + "': "
+                + stat
+                + "() takes "
+                + (stat.equals("rate")
+                    ? "a counter"
+                    : stat.equals("count") ? "a latency metric or a counter" : "a latency metric")
+                + ", one of "
+                + new java.util.TreeSet<>(known));
+      }
+    }
     return new Assertion(text.trim());
+  }
+
+  private static java.util.Set<String> union(java.util.Set<String> a, java.util.Set<String> b) {
+    java.util.Set<String> u = new java.util.HashSet<>(a);
+    u.addAll(b);
+    return u;
   }
 
   /** Checks this assertion against {@code s}. */

@@ -3,7 +3,8 @@ package org.presence.loadtest.report;
 import org.HdrHistogram.Histogram;
 
 /**
- * Percentiles of one latency metric, in milliseconds.
+ * Percentiles of one latency metric, in milliseconds; {@code summary.json} says so in each entry's
+ * {@code unit}.
  *
  * @param count values recorded
  * @param mean mean
@@ -13,6 +14,7 @@ import org.HdrHistogram.Histogram;
  * @param p99 99th percentile
  * @param p999 99.9th percentile
  * @param max maximum
+ * @param unit the unit of every figure but {@code count}: {@value #UNIT}
  */
 public record LatencyStats(
     long count,
@@ -22,12 +24,16 @@ public record LatencyStats(
     double p90,
     double p99,
     double p999,
-    double max) {
+    double max,
+    String unit) {
+
+  /** The unit of the figures. */
+  public static final String UNIT = "ms";
 
   /** The figures of {@code h} (microseconds) in milliseconds. */
   public static LatencyStats of(Histogram h) {
     if (h.getTotalCount() == 0) {
-      return new LatencyStats(0, 0, 0, 0, 0, 0, 0, 0);
+      return new LatencyStats(0, 0, 0, 0, 0, 0, 0, 0, UNIT);
     }
     return new LatencyStats(
         h.getTotalCount(),
@@ -37,7 +43,8 @@ public record LatencyStats(
         h.getValueAtPercentile(90) / 1000.0,
         h.getValueAtPercentile(99) / 1000.0,
         h.getValueAtPercentile(99.9) / 1000.0,
-        h.getMaxValue() / 1000.0);
+        h.getMaxValue() / 1000.0,
+        UNIT);
   }
 
   /** The statistic named {@code name} (p50, p90, p99, p999, max, min, mean, count). */

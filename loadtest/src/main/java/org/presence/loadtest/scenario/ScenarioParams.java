@@ -25,6 +25,44 @@ public record ScenarioParams(
     Duration hold,
     Integer batch) {
 
+  /** Refuses values no scenario can run with, naming the option as the command line spells it. */
+  public ScenarioParams {
+    if (users != null && users < 1) {
+      throw new IllegalArgumentException("-u/--users must be at least 1, not " + users);
+    }
+    if (apps != null && apps < 1) {
+      throw new IllegalArgumentException("--apps must be at least 1, not " + apps);
+    }
+    if (rate != null && !(rate > 0)) {
+      throw new IllegalArgumentException("--rate must be more than 0, not " + rate);
+    }
+    if (batch != null && batch < 1) {
+      throw new IllegalArgumentException("--batch must be at least 1, not " + batch);
+    }
+    positive(ramp, "--ramp");
+    notNegative(hold, "--hold");
+    positive(duration, "-d/--duration");
+    positive(interval, "--interval");
+  }
+
+  private static void notNegative(Duration d, String option) {
+    if (d != null && d.isNegative()) {
+      throw new IllegalArgumentException(option + " must not be negative, not " + text(d));
+    }
+  }
+
+  private static void positive(Duration d, String option) {
+    if (d != null && (d.isNegative() || d.isZero())) {
+      throw new IllegalArgumentException(option + " must be more than 0, not " + text(d));
+    }
+  }
+
+  /** A duration as the command line writes it: 1500ms, -1s. */
+  private static String text(Duration d) {
+    long ms = d.toMillis();
+    return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
+  }
+
   /** Every field at the scenario's default. */
   public static ScenarioParams defaults() {
     return new ScenarioParams(null, null, null, null, null, null, null, null);

@@ -107,6 +107,11 @@ public final class Scenarios {
   }
 
   static Simulation connectStorm(ScenarioParams p) {
+    if (p.rate() != null && p.users() != null) {
+      throw new IllegalArgumentException(
+          "connect-storm takes --rate (users arrive at that rate for -d) or -u (all at once),"
+              + " not both");
+    }
     Duration duration = p.durationOr(Duration.ofSeconds(10));
     Injection injection =
         p.rate() != null ? constantUsersPerSec(p.rate()).during(duration) : atOnce(p.usersOr(1000));
