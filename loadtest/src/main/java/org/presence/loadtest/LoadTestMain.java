@@ -64,10 +64,35 @@ public final class LoadTestMain implements Runnable {
     return new CommandLine(new LoadTestMain())
         .setExecutionExceptionHandler(
             (e, cmd, parsed) -> {
-              cmd.getErr().println("loadtest: " + e);
+              cmd.getErr().println("loadtest: " + describe(e));
               cmd.getErr().flush();
               return LoadRun.RUN_FAILED;
             });
+  }
+
+  /**
+   * What went wrong, in words rather than the exception's class name: a missing file, a port in
+   * use; else the exception's message.
+   */
+  static String describe(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.nio.file.NoSuchFileException f) {
+        return f.getFile() + ": no such file";
+      }
+      if (t instanceof java.io.FileNotFoundException f && f.getMessage() != null) {
+        return f.getMessage();
+      }
+      if (t instanceof java.nio.file.AccessDeniedException f) {
+        return f.getFile() + ": permission denied";
+      }
+      String m = t.getMessage();
+      if (t instanceof java.net.BindException
+          || (m != null && m.contains("Address already in use"))) {
+        return "address already in use";
+      }
+    }
+    String m = e.getMessage();
+    return m != null && !m.isBlank() ? m : e.getClass().getSimpleName();
   }
 
   @Override
@@ -251,7 +276,7 @@ public final class LoadTestMain implements Runnable {
         names = "--metrics-url",
         paramLabel = "URL",
         description =
-            "Where the Presence node's /metrics is read: its admin port (default: --url's host, port 8081). Target presence only.")
+            "Where the Presence node's metrics are read: its admin port's base URL, http://HOST:PORT, or the page itself, http://HOST:PORT/metrics (default: --url's host, port 8081). Target presence only.")
     String metricsUrl;
 
     @Option(
@@ -309,6 +334,14 @@ public final class LoadTestMain implements Runnable {
           err.println("loadtest: --slice K/N needs 0 <= K < N");
           return LoadRun.USAGE;
         }
+      }
+      if (consoleEvery < 1) {
+        err.println("loadtest: --console-every must be at least 1 (seconds)");
+        return LoadRun.USAGE;
+      }
+      if (signingKey != null && !java.nio.file.Files.isRegularFile(signingKey)) {
+        err.println("loadtest: --signing-key " + signingKey + ": no such file");
+        return LoadRun.USAGE;
       }
       if (processes < 1) {
         err.println("loadtest: --processes must be at least 1");
@@ -409,16 +442,33 @@ public final class LoadTestMain implements Runnable {
         description = "Netty transport: " + Transport.NAMES + " (default: ${DEFAULT-VALUE}).")
     String transport;
 
+    @Option(
+        names = "--until-stdin-closes",
+        hidden = true,
+        description = "Stop when standard input closes (a floor that a run started).")
+    boolean untilStdinCloses;
+
     @Override
     public Integer call() throws Exception {
       Transport t;
+      PrintWriter err = spec.commandLine().getErr();
       try {
         t = Transport.named(transport);
       } catch (IllegalArgumentException e) {
-        spec.commandLine().getErr().println("loadtest floor: " + e.getMessage());
+        err.println("loadtest floor: " + e.getMessage());
         return LoadRun.USAGE;
       }
-      FloorServer server = FloorServer.start(host, port, ioThreads, t);
+      if (port < 0 || port > 65535) {
+        err.println("loadtest floor: --port must be 0 to 65535, not " + port);
+        return LoadRun.USAGE;
+      }
+      FloorServer server;
+      try {
+        server = FloorServer.start(host, port, ioThreads, t);
+      } catch (Exception e) {
+        err.println("loadtest floor: cannot listen on " + host + ":" + port + ": " + describe(e));
+        return LoadRun.RUN_FAILED;
+      }
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime()
           .addShutdownHook(
@@ -428,6 +478,24 @@ public final class LoadTestMain implements Runnable {
                     stopped.countDown();
                   },
                   "floor-shutdown"));
+      if (untilStdinCloses) {
+        // Started by a run: when the run ends, or dies, its end of the pipe closes.
+        Thread watcher =
+            new Thread(
+                () -> {
+                  try {
+                    while (System.in.read() >= 0) {
+                      // Nothing is sent; wait for the end of input.
+                    }
+                  } catch (java.io.IOException e) {
+                    // Gone as well.
+                  }
+                  System.exit(0);
+                },
+                "floor-stdin");
+        watcher.setDaemon(true);
+        watcher.start();
+      }
       PrintWriter out = spec.commandLine().getOut();
       out.println(
           "floor listening on http://" + host + ":" + server.port() + " on " + t.wireName());
@@ -541,6 +609,15 @@ public final class LoadTestMain implements Runnable {
 
     @Override
     public Integer call() {
+      PrintWriter err = spec.commandLine().getErr();
+      if (user < 0) {
+        err.println("loadtest token: --user must be 0 or more, not " + user);
+        return LoadRun.USAGE;
+      }
+      if (!java.nio.file.Files.isRegularFile(key)) {
+        err.println("loadtest token: --signing-key " + key + ": no such file");
+        return LoadRun.USAGE;
+      }
       TokenMinter m =
           new TokenMinter(
               TokenMinter.load(key),

@@ -34,7 +34,8 @@ public final class FloorProcess {
   static ChildProcess start(List<String> jvmOptions, String transport, Path log)
       throws IOException, InterruptedException {
     List<String> args =
-        new java.util.ArrayList<>(List.of("floor", "--host", "127.0.0.1", "--port", "0"));
+        new java.util.ArrayList<>(
+            List.of("floor", "--host", "127.0.0.1", "--port", "0", "--until-stdin-closes"));
     if (transport != null) {
       args.addAll(List.of("--transport", transport));
     }

@@ -25,6 +25,7 @@ import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.metrics.SampleCodec;
 import org.presence.loadtest.metrics.Sampler;
 import org.presence.loadtest.metrics.Timeline;
+import org.presence.loadtest.presence.PresenceProbe;
 import org.presence.loadtest.probe.ServerMemory;
 import org.presence.loadtest.report.Assertion;
 import org.presence.loadtest.report.ConsoleReporter;
@@ -42,6 +43,11 @@ import org.presence.loadtest.transport.SourceAddresses;
  * samples.jsonl}, {@code summary.json} and {@code index.html} into the output folder. The exit
  * status: 0 when every assertion held, 1 when one failed, 2 for a usage problem, 3 when the run
  * itself failed.
+ *
+ * <p>SIGINT or SIGTERM stops a run early: a shutdown hook ends the users (in this process, and in
+ * the injector processes by closing their standard input), waits for the report of what was
+ * measured so far, marked as stopped early, and stops the floor; the exit status is then the JVM's
+ * for the signal (130, 143).
  */
 public final class LoadRun {
   /** Every assertion held. */
@@ -60,6 +66,11 @@ public final class LoadRun {
   private final PrintWriter out;
   private final PrintWriter err;
   private final String commandLine;
+  private final List<ChildProcess> children = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final CountDownLatch finished = new CountDownLatch(1);
+  private volatile boolean stoppedEarly;
+  private volatile Runner runner;
+  private volatile ChildProcess floorChild;
 
   /** A run of {@code config}, reporting to {@code out} and {@code err}. */
   public LoadRun(LoadConfig config, PrintWriter out, PrintWriter err, String commandLine) {
@@ -89,6 +100,8 @@ public final class LoadRun {
     Files.createDirectories(dir);
     ChildProcess floor = null;
     LoadConfig c = config;
+    Thread hook = new Thread(this::stopEarly, "lt-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
     try {
       if (c.appsUrl() != null && !c.target().equals("presence")) {
         err.println("loadtest: --apps-url is for target presence only");
@@ -108,6 +121,7 @@ public final class LoadRun {
         }
         floor =
             FloorProcess.start(c.floorJvmOptions(), c.floorTransport(), dir.resolve("floor.log"));
+        floorChild = floor;
         FloorProcess.Listening listening = FloorProcess.listening(floor);
         c = c.withUrl(listening.url());
         out.println(
@@ -130,6 +144,40 @@ public final class LoadRun {
       }
       out.flush();
       err.flush();
+      finished.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // Shutting down: the hook is running.
+      }
+    }
+  }
+
+  /**
+   * The shutdown hook: on SIGINT or SIGTERM, ends the load, lets the run write its report of what
+   * was measured, then makes sure no process of the run is left.
+   */
+  private void stopEarly() {
+    if (finished.getCount() == 0) {
+      return;
+    }
+    stoppedEarly = true;
+    err.println("loadtest: stopped by a signal: ending the load, then writing the partial report");
+    err.flush();
+    Runner r = runner;
+    if (r != null) {
+      r.stop();
+    }
+    children.forEach(ChildProcess::closeInput);
+    try {
+      finished.await(Runner.STOP_GRACE.toSeconds() + 20, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    children.forEach(ChildProcess::close);
+    ChildProcess f = floorChild;
+    if (f != null) {
+      f.close();
     }
   }
 
@@ -162,9 +210,13 @@ public final class LoadRun {
     Optional<ServerMemory> baseline =
         sim.probeAt().isPresent() ? probeTarget.probe().measure(true) : Optional.empty();
     if (sim.probeAt().isPresent() && baseline.isEmpty()) {
+      String where =
+          probeTarget.probe() instanceof PresenceProbe p
+              ? p.metricsUrl() + " (--metrics-url)"
+              : c.url();
       err.println(
           "loadtest: cannot read the server's memory at "
-              + c.url()
+              + where
               + "; per-connection figures will be missing");
     }
     Timeline timeline = new Timeline();
@@ -239,12 +291,16 @@ public final class LoadRun {
             c.processes(),
             commandLine,
             machine(),
-            jdk());
+            jdk(),
+            stoppedEarly ? STOPPED_BY_SIGNAL : null);
     Summary summary = Summary.of(info, timeline, probe.get());
     List<Assertion.Result> results = assertions.stream().map(a -> a.check(summary)).toList();
     Summary done = summary.withAssertions(results);
     Reports.write(dir, done, timeline);
     Reports.printFinal(out, done, dir, probePid);
+    if (stoppedEarly) {
+      return RUN_FAILED;
+    }
     if (!completed) {
       err.println("loadtest: the run did not complete (see the injector logs in " + dir + ")");
       return RUN_FAILED;
@@ -260,13 +316,18 @@ public final class LoadRun {
     EventLoopGroup loops = Plan.loops(c);
     try (Target target = Plan.target(c, SourceAddresses.parse(c.sourceAddresses()))) {
       TokenMinter minter = Plan.minter(c, sim, target);
-      Tokens tokens = minter == null ? Tokens.none() : Tokens.mint(minter, sim, slot, count);
+      Tokens tokens =
+          minter == null ? Tokens.none() : Tokens.mint(minter, sim, slot, count, this::say);
       Metrics metrics = new Metrics();
-      Runner runner = new Runner(sim, target, metrics, loops, tokens, slot, count);
+      Runner here = new Runner(sim, target, metrics, loops, tokens, slot, count);
+      runner = here;
+      if (stoppedEarly) {
+        here.stop();
+      }
       startAt[0] = Clock.millis() + 200;
       scheduleTimers.run();
       try (Sampler sampler = new Sampler(metrics, slot, sink::accept)) {
-        runner.run(startAt[0]);
+        here.run(startAt[0]);
       }
       return true;
     } finally {
@@ -277,11 +338,11 @@ public final class LoadRun {
   private boolean runInjectors(
       LoadConfig c, Path dir, SampleSink sink, long[] startAt, Runnable scheduleTimers)
       throws IOException, InterruptedException {
-    List<ChildProcess> children = new ArrayList<>();
     CountDownLatch ready = new CountDownLatch(c.processes());
     boolean ok = true;
     try {
       for (int i = 0; i < c.processes(); i++) {
+        int index = i;
         List<String> args =
             List.of(
                 "inject",
@@ -296,16 +357,27 @@ public final class LoadRun {
                 args,
                 dir.resolve("injector-" + i + ".log"),
                 line -> {
-                  if (line.equals(Injector.READY)) {
+                  if (line.startsWith(Tokens.PROGRESS)) {
+                    say("injector " + index + ": " + line);
+                  } else if (line.equals(Injector.READY)) {
                     ready.countDown();
                   } else if (SampleCodec.isSample(line)) {
                     sink.accept(line);
                   }
                 }));
+        if (stoppedEarly) {
+          children.forEach(ChildProcess::closeInput);
+        }
       }
-      if (!ready.await(5, TimeUnit.MINUTES)) {
-        err.println("loadtest: injectors not ready within 5 minutes");
-        return false;
+      long readyBy = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      while (!ready.await(200, TimeUnit.MILLISECONDS)) {
+        if (stoppedEarly) {
+          return false;
+        }
+        if (System.nanoTime() > readyBy) {
+          err.println("loadtest: injectors not ready within 5 minutes");
+          return false;
+        }
       }
       startAt[0] = Clock.millis() + 500;
       for (ChildProcess child : children) {
@@ -315,7 +387,7 @@ public final class LoadRun {
       long limit = Plan.simulation(c).maxDuration().plus(Runner.STOP_GRACE).toMillis() + 60_000;
       for (int i = 0; i < children.size(); i++) {
         int status = children.get(i).waitFor(limit);
-        if (status != 0) {
+        if (status != 0 && !stoppedEarly) {
           err.println(
               "loadtest: injector "
                   + i
@@ -332,6 +404,17 @@ public final class LoadRun {
       children.forEach(ChildProcess::close);
     }
   }
+
+  /** A line on the console, from any thread. */
+  private void say(String line) {
+    synchronized (out) {
+      out.println(line);
+      out.flush();
+    }
+  }
+
+  /** What {@code summary.json} says of a run that a signal stopped before its planned end. */
+  public static final String STOPPED_BY_SIGNAL = "stopped early by a signal (SIGINT or SIGTERM)";
 
   /** Samples into the timeline and into {@code samples.jsonl}. */
   private static final class SampleSink {

@@ -37,6 +37,9 @@ public final class Reports {
 
   /** Prints the closing summary lines. */
   public static void printFinal(PrintWriter out, Summary s, Path dir, Long serverPid) {
+    if (s.run().stopped() != null) {
+      out.println(s.run().stopped() + ": the figures cover the run until then");
+    }
     out.printf(
         Locale.ROOT,
         "done: %d s, peak %d open, errors %d (%.3f%%)%n",
@@ -118,7 +121,8 @@ public final class Reports {
             dirs.size() > 1 ? r.injectors() * dirs.size() : r.injectors(),
             command,
             r.machine(),
-            r.jdk());
+            r.jdk(),
+            r.stopped());
     Summary s = Summary.of(info, timeline, first.probe());
     List<Assertion.Result> results = assertions.stream().map(a -> a.check(s)).toList();
     Summary done = s.withAssertions(results);

@@ -54,6 +54,7 @@ public final class Runner implements RunContext {
   private final CountDownLatch allDone = new CountDownLatch(1);
   private volatile boolean stopping;
   private volatile boolean injecting = true;
+  private volatile Thread injectorThread;
 
   /** A runner of slice {@code injector} of {@code injectors}. */
   public Runner(
@@ -124,17 +125,17 @@ public final class Runner implements RunContext {
   public void run(long startAtMillis) throws InterruptedException {
     long startNanos = System.nanoTime() + Math.max(0, startAtMillis - Clock.millis()) * 1_000_000L;
     long stopNanos = startNanos + simulation.maxDuration().toNanos();
-    Thread injectorThread =
-        new Thread(() -> inject(startNanos, stopNanos), "lt-injector-" + injector);
-    injectorThread.setDaemon(true);
+    Thread starter = new Thread(() -> inject(startNanos, stopNanos), "lt-injector-" + injector);
+    starter.setDaemon(true);
+    injectorThread = starter;
     outstanding.incrementAndGet(); // held by the injector thread until it has started everyone
     foreground.incrementAndGet(); // likewise
-    injectorThread.start();
+    starter.start();
     long waitNanos = stopNanos - System.nanoTime();
     boolean finished = waitNanos > 0 && allDone.await(waitNanos, TimeUnit.NANOSECONDS);
     if (!finished) {
       stop();
-      injectorThread.join(STOP_GRACE.toMillis());
+      starter.join(STOP_GRACE.toMillis());
       if (!allDone.await(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
         LOG.warn("{} users still running {} after the stop", live.size(), STOP_GRACE);
       }
@@ -148,6 +149,10 @@ public final class Runner implements RunContext {
     injecting = false;
     for (VirtualUser u : live) {
       u.wake();
+    }
+    Thread t = injectorThread;
+    if (t != null) {
+      LockSupport.unpark(t); // it may be waiting for the next user's start time
     }
   }
 

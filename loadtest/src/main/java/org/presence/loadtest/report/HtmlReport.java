@@ -60,6 +60,9 @@ public final class HtmlReport {
     fact(facts, "Machine", r.machine());
     fact(facts, "JDK", r.jdk());
     fact(facts, "Command", r.command());
+    if (r.stopped() != null) {
+      fact(facts, "Ended", r.stopped());
+    }
     page.put("facts", facts);
 
     page.put("hasAssertions", !s.assertions().isEmpty());

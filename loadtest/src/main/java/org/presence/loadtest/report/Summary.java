@@ -48,6 +48,7 @@ public record Summary(
    * @param command the command line
    * @param machine host, cores, OS
    * @param jdk the JDK
+   * @param stopped why the run ended before its planned end (a signal), or null when it did not
    */
   public record RunInfo(
       String scenario,
@@ -57,7 +58,22 @@ public record Summary(
       int injectors,
       String command,
       String machine,
-      String jdk) {}
+      String jdk,
+      String stopped) {
+
+    /** A run that went to its planned end. */
+    public RunInfo(
+        String scenario,
+        String target,
+        String url,
+        String started,
+        int injectors,
+        String command,
+        String machine,
+        String jdk) {
+      this(scenario, target, url, started, injectors, command, machine, jdk, null);
+    }
+  }
 
   /** The summary of {@code timeline}, without assertions. */
   public static Summary of(RunInfo run, Timeline timeline, ProbeResult probe) {
