@@ -32,36 +32,54 @@ public final class ClientException extends RuntimeException {
     return kind;
   }
 
-  /** The kind of any throwable: a {@link ClientException}'s own, otherwise its class. */
+  /**
+   * The kind of any throwable, read along its cause chain (Netty wraps the system's errors, for
+   * example EMFILE in a {@code ChannelException}): the first {@link ClientException}'s own kind or
+   * known failure found, else {@code io-error} when an {@link java.io.IOException} is in the chain,
+   * else the class of the outermost exception that is not a mere wrapper.
+   */
   public static String kindOf(Throwable t) {
-    Throwable c = t;
-    while ((c instanceof java.util.concurrent.CompletionException
-            || c instanceof java.util.concurrent.ExecutionException)
-        && c.getCause() != null) {
-      c = c.getCause();
+    Throwable outer = t;
+    while ((outer instanceof java.util.concurrent.CompletionException
+            || outer instanceof java.util.concurrent.ExecutionException)
+        && outer.getCause() != null) {
+      outer = outer.getCause();
     }
+    boolean io = false;
+    Throwable c = outer;
+    for (int depth = 0; c != null && depth < 16; depth++, c = c.getCause()) {
+      String kind = known(c);
+      if (kind != null) {
+        return kind;
+      }
+      io |= c instanceof java.io.IOException;
+    }
+    return io ? "io-error" : outer.getClass().getSimpleName();
+  }
+
+  /** The kind of {@code c} itself, or null when it is not a failure the harness names. */
+  private static String known(Throwable c) {
     if (c instanceof ClientException ce) {
       return ce.kind();
+    }
+    String msg = String.valueOf(c.getMessage());
+    if (msg.contains("Too many open files")) {
+      return "too-many-open-files";
+    }
+    if (msg.contains("Cannot assign requested address")) {
+      return "no-free-local-port";
+    }
+    // Netty's ConnectTimeoutException is a ConnectException: asked first.
+    if (c instanceof io.netty.channel.ConnectTimeoutException
+        || c instanceof java.net.http.HttpConnectTimeoutException) {
+      return "connect-timeout";
     }
     if (c instanceof java.net.ConnectException) {
       return "connect-refused";
     }
-    if (c instanceof io.netty.channel.ConnectTimeoutException) {
-      return "connect-timeout";
-    }
     if (c instanceof java.util.concurrent.TimeoutException) {
       return "timeout";
     }
-    String msg = String.valueOf(c.getMessage());
-    if (msg.contains("Cannot assign requested address")) {
-      return "no-free-local-port";
-    }
-    if (msg.contains("Too many open files")) {
-      return "too-many-open-files";
-    }
-    if (c instanceof java.io.IOException) {
-      return "io-error";
-    }
-    return c.getClass().getSimpleName();
+    return null;
   }
 }
