@@ -74,12 +74,12 @@ public final class Reports {
     if (p != null) {
       out.printf(
           Locale.ROOT,
-          "  server per connection (%d): heap %.0f B%s, direct %.0f B, RSS %.0f B%n",
+          "  server per connection (%d added by the run): heap %s%s, direct %s, RSS %s%n",
           p.connections(),
-          p.heapPerConnection(),
+          ProbeResult.bytes(p.heapPerConnection()),
           p.loaded().afterFullGc() ? " after full GC" : " (no GC)",
-          p.directPerConnection(),
-          p.rssPerConnection());
+          ProbeResult.bytes(p.directPerConnection()),
+          ProbeResult.bytes(p.rssPerConnection()));
     }
     if (!s.errors().isEmpty()) {
       out.println("  errors: " + s.errors());

@@ -124,6 +124,7 @@ public final class HtmlReport {
           Map.of(
               "rows", rows,
               "baselineConnections", conn(p.baseline()),
+              "loadedConnections", conn(p.loaded()),
               "connections", p.connections()));
     }
     page.put("probe", probe);
@@ -231,7 +232,9 @@ public final class HtmlReport {
             "after",
             bytes(after),
             "per",
-            per < 0 ? "—" : String.format(Locale.ROOT, "%.0f B (%.2f KiB)", per, per / 1024)));
+            per < 0
+                ? ProbeResult.NOT_MEASURABLE
+                : String.format(Locale.ROOT, "%.0f B (%.2f KiB)", per, per / 1024)));
   }
 
   private static String conn(ServerMemory m) {

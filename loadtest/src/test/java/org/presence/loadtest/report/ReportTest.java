@@ -117,6 +117,43 @@ class ReportTest {
   }
 
   @Test
+  void probe_dividesByTheConnectionsTheRunAdded_andNeverShowsNegativeBytes() throws Exception {
+    // The node already held 1 connection (the probe's own) before the run added 100.
+    ProbeResult p =
+        ProbeResult.of(
+            new ServerMemory(1000, true, 100, 5000, 1),
+            new ServerMemory(201000, true, 10100, 405000, 101),
+            100);
+    assertThat(p.connections()).isEqualTo(100);
+    assertThat(p.heapPerConnection()).isEqualTo(2000);
+    assertThat(p.rssPerConnection()).isEqualTo(4000);
+    // Heap shrank (a GC under load), RSS did not move, nothing added: not measurable, never < 0.
+    ProbeResult shrunk =
+        ProbeResult.of(
+            new ServerMemory(5000, true, 100, 5000, 3),
+            new ServerMemory(3000, true, 100, 5000, 103),
+            100);
+    assertThat(shrunk.heapPerConnection()).isEqualTo(-1);
+    assertThat(shrunk.directPerConnection()).isEqualTo(-1);
+    ProbeResult none =
+        ProbeResult.of(
+            new ServerMemory(1000, true, 100, 5000, 7),
+            new ServerMemory(9000, true, 900, 9000, 7),
+            0);
+    assertThat(none.connections()).isZero();
+    assertThat(none.heapPerConnection()).isEqualTo(-1);
+    Summary s = Summary.of(info(), new Timeline(), shrunk);
+    java.io.StringWriter text = new java.io.StringWriter();
+    org.presence.loadtest.engine.Reports.printFinal(
+        new java.io.PrintWriter(text), s, java.nio.file.Path.of("r"), null);
+    assertThat(text.toString())
+        .contains(
+            "(100 added by the run): heap not measurable after full GC, direct not measurable")
+        .doesNotContain("-1 B")
+        .doesNotContain("-2000");
+  }
+
+  @Test
   void html_holdsFactsTablesAndChartsWithoutScriptsOrNetwork() throws Exception {
     Summary s =
         Summary.of(
