@@ -394,6 +394,7 @@ public final class LoadTestMain implements Runnable {
               floorTransport);
       try {
         c.params();
+        c.checkUrls();
         c.timeoutDuration();
         c.harnessTransport();
         Transport.named(floorTransport);

@@ -119,6 +119,43 @@ public record LoadConfig(
     return appsUrl == null ? url : appsUrl;
   }
 
+  /** The schemes a target's URL may have. */
+  private static final java.util.Set<String> SCHEMES =
+      java.util.Set.of("http", "https", "ws", "wss");
+
+  /**
+   * Checks {@code --url} and {@code --apps-url}: each, when given, an absolute URL with a scheme of
+   * http, https, ws or wss and a host; otherwise an {@link IllegalArgumentException} saying what is
+   * wrong (a usage error, before anything runs).
+   */
+  public void checkUrls() {
+    checkUrl("--url", url);
+    checkUrl("--apps-url", appsUrl);
+  }
+
+  private static void checkUrl(String option, String value) {
+    if (value == null) {
+      return;
+    }
+    java.net.URI u = null;
+    try {
+      u = new java.net.URI(value);
+    } catch (java.net.URISyntaxException e) {
+      // said below
+    }
+    String scheme =
+        u == null || u.getScheme() == null
+            ? null
+            : u.getScheme().toLowerCase(java.util.Locale.ROOT);
+    if (scheme == null || !SCHEMES.contains(scheme) || u.getHost() == null) {
+      throw new IllegalArgumentException(
+          option
+              + " "
+              + value
+              + " is not a server's address: give http://HOST:PORT (or https, ws, wss)");
+    }
+  }
+
   /** The default admin port of a Presence node, where its {@code /metrics} is served. */
   public static final int DEFAULT_ADMIN_PORT = 8081;
 

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -29,6 +30,7 @@ import org.presence.loadtest.presence.PresenceProbe;
 import org.presence.loadtest.probe.ServerMemory;
 import org.presence.loadtest.report.Assertion;
 import org.presence.loadtest.report.ConsoleReporter;
+import org.presence.loadtest.report.LatencyStats;
 import org.presence.loadtest.report.ProbeResult;
 import org.presence.loadtest.report.Summary;
 import org.presence.loadtest.scenario.Action;
@@ -207,6 +209,11 @@ public final class LoadRun {
       err.println("loadtest: cannot prepare " + probeTarget.name() + ": " + e.getMessage());
       return RUN_FAILED;
     }
+    String sockets = socketWarning(sim.users() / c.sliceCount(), c.processes(), openFilesLimit());
+    if (sockets != null) {
+      err.println("loadtest: " + sockets);
+      err.flush();
+    }
     Optional<ServerMemory> baseline =
         sim.probeAt().isPresent() ? probeTarget.probe().measure(true) : Optional.empty();
     if (sim.probeAt().isPresent() && baseline.isEmpty()) {
@@ -305,7 +312,82 @@ public final class LoadRun {
       err.println("loadtest: the run did not complete (see the injector logs in " + dir + ")");
       return RUN_FAILED;
     }
+    String nothing = nothingSucceeded(done);
+    if (nothing != null) {
+      err.println("loadtest: " + nothing);
+      return RUN_FAILED;
+    }
     return done.passed() ? OK : ASSERTION_FAILED;
+  }
+
+  /**
+   * Why the run counts as failed though it ran (exit 3), or null: it had errors and not one
+   * operation succeeded (no session opened, no request acknowledged or answered): every connect
+   * refused, every assertion refused, a wrong or dead URL. Names the main error kind.
+   */
+  static String nothingSucceeded(Summary s) {
+    long errors = s.errors().values().stream().mapToLong(Long::longValue).sum();
+    long succeeded = s.counters().getOrDefault(Metrics.OPENED, 0L);
+    for (String m : List.of(Metrics.ACK, Metrics.POST, Metrics.UPDATE, Metrics.NOTIFY)) {
+      LatencyStats l = s.latencies().get(m);
+      succeeded += l == null ? 0 : l.count();
+    }
+    if (errors == 0 || succeeded > 0) {
+      return null;
+    }
+    Map.Entry<String, Long> main =
+        s.errors().entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow();
+    return "nothing succeeded: no session opened and no request answered; "
+        + errors
+        + " error(s), mostly "
+        + main.getKey()
+        + " ("
+        + main.getValue()
+        + ")";
+  }
+
+  /**
+   * Sockets the JVM keeps for itself (class path jars, pipes, epoll) below the open-files limit.
+   */
+  static final long RESERVED_FILES = 1000;
+
+  /**
+   * A warning when the run's users, spread over {@code processes} injectors, are more sockets per
+   * process than the open-files limit {@code openFiles} lets one process hold (the limit less
+   * {@link #RESERVED_FILES}); null when they fit or the limit is unknown ({@code openFiles <= 0}).
+   */
+  static String socketWarning(long users, int processes, long openFiles) {
+    if (openFiles <= 0) {
+      return null;
+    }
+    long perProcess = (users + processes - 1) / processes;
+    long room = Math.max(1, openFiles - RESERVED_FILES);
+    if (perProcess <= room) {
+      return null;
+    }
+    long needed = (users + room - 1) / room;
+    return "warning: "
+        + users
+        + " users over "
+        + processes
+        + " process(es) are up to "
+        + perProcess
+        + " sockets per process, more than its open-files limit ("
+        + openFiles
+        + ", ulimit -n) lets it hold (about "
+        + room
+        + "); users beyond that fail with too-many-open-files. Use -p "
+        + needed
+        + " or more (and --source-addresses past about 28,000 sockets per address).";
+  }
+
+  /** This process's open-files limit, or -1 when the JVM cannot say. */
+  static long openFilesLimit() {
+    java.lang.management.OperatingSystemMXBean os =
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.UnixOperatingSystemMXBean unix
+        ? unix.getMaxFileDescriptorCount()
+        : -1;
   }
 
   private boolean runHere(

@@ -26,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import org.presence.loadtest.identity.TokenMinter;
+import org.presence.loadtest.targets.ClientException;
 import org.presence.loadtest.transport.Urls;
 
 /**
@@ -171,8 +172,13 @@ public final class PresenceSetup {
     try {
       CompletableFuture.allOf(grants.toArray(new CompletableFuture[0])).join();
     } catch (RuntimeException e) {
+      Throwable why = e.getCause() == null ? e : e.getCause();
       throw new IOException(
-          "presence setup failed: " + (e.getCause() == null ? e : e.getCause()).getMessage(), e);
+          "presence setup failed: "
+              + (why instanceof IllegalStateException
+                  ? why.getMessage()
+                  : "POST " + Urls.http(base, "/api/grants") + " failed: " + failure(why)),
+          e);
     }
     Setup setup = new Setup(List.copyOf(keys), List.of(puids));
     write(runDir, setup);
@@ -192,7 +198,14 @@ public final class PresenceSetup {
     } else {
       b.method(method, HttpRequest.BodyPublishers.noBody());
     }
-    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r;
+    try {
+      r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      // The JDK's ConnectException says nothing ("null"): name the call and the failure.
+      throw new IOException(
+          "presence setup: " + method + " " + Urls.http(base, path) + " failed: " + failure(e), e);
+    }
     if (r.statusCode() != expect) {
       throw new IOException(
           "presence setup: "
@@ -208,6 +221,27 @@ public final class PresenceSetup {
                   : ""));
     }
     return MAPPER.readTree(r.body());
+  }
+
+  /** What went wrong in a call that got no answer, in words. */
+  static String failure(Throwable e) {
+    String kind = ClientException.kindOf(e);
+    String words =
+        switch (kind) {
+          case "connect-refused" -> "connection refused (is the node running there?)";
+          case "connect-timeout" -> "no answer to the connect";
+          case "too-many-open-files" -> "too many open files";
+          default -> null;
+        };
+    if (words != null) {
+      return words;
+    }
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c.getMessage() != null && !c.getMessage().isBlank()) {
+        return c.getMessage();
+      }
+    }
+    return kind;
   }
 
   /**
