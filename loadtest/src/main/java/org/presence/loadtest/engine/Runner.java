@@ -39,6 +39,19 @@ public final class Runner implements RunContext {
   /** How long stopped users get to close their connections. */
   static final Duration STOP_GRACE = Duration.ofSeconds(10);
 
+  /**
+   * The error kind of a started user whose step was still under way when the stop's first half of
+   * {@link #STOP_GRACE} ran out (a connect the server had not answered, a request not yet
+   * answered): it is cut off, its connections closed at once.
+   */
+  public static final String UNFINISHED = "unfinished";
+
+  /**
+   * The error kind of a user whose start time came before the stop but whom the harness never
+   * started (it fell behind its schedule).
+   */
+  public static final String NOT_STARTED = "not-started";
+
   private final Simulation simulation;
   private final Target target;
   private final Metrics metrics;
@@ -55,6 +68,7 @@ public final class Runner implements RunContext {
   private volatile boolean stopping;
   private volatile boolean injecting = true;
   private volatile Thread injectorThread;
+  private Duration grace = STOP_GRACE;
 
   /** A runner of slice {@code injector} of {@code injectors}. */
   public Runner(
@@ -82,6 +96,12 @@ public final class Runner implements RunContext {
                     .max()
                     .orElse(1));
     this.deviceUsers = simulation.deviceUsers();
+  }
+
+  /** A shorter grace than {@link #STOP_GRACE}, for tests. */
+  Runner grace(Duration d) {
+    this.grace = d;
+    return this;
   }
 
   @Override
@@ -135,12 +155,36 @@ public final class Runner implements RunContext {
     boolean finished = waitNanos > 0 && allDone.await(waitNanos, TimeUnit.NANOSECONDS);
     if (!finished) {
       stop();
-      starter.join(STOP_GRACE.toMillis());
-      if (!allDone.await(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
-        LOG.warn("{} users still running {} after the stop", live.size(), STOP_GRACE);
+      long graceEnd = System.nanoTime() + grace.toNanos();
+      long cutOffAt = System.nanoTime() + grace.toNanos() / 2;
+      injectorThread.join(Math.max(1, grace.toMillis() / 2));
+      if (!allDone.await(Math.max(0, cutOffAt - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+        cutOff();
+        if (!allDone.await(Math.max(0, graceEnd - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+          LOG.warn("{} users' connections still closing {} after the stop", live.size(), grace);
+        }
       }
     }
     stopping = true;
+  }
+
+  /**
+   * The first half of the grace is over: every user still under way is counted {@link #UNFINISHED}
+   * (unless it was already counted) and every connection still open or opening is closed at once.
+   */
+  private void cutOff() {
+    long cut = 0;
+    for (VirtualUser u : live) {
+      if (u.markEnded()) {
+        metrics.error(UNFINISHED);
+        cut++;
+      }
+      u.abort();
+    }
+    if (cut > 0) {
+      LOG.warn(
+          "{} users cut off {} after the stop, their step unfinished", cut, grace.dividedBy(2));
+    }
   }
 
   /** Ends the run: users end at their next step, sleeping users wake now. */
@@ -174,12 +218,16 @@ public final class Runner implements RunContext {
         long wait = s.atNanos() - System.nanoTime();
         if (wait > 0) {
           LockSupport.parkNanos(wait);
-          if (!injecting || System.nanoTime() >= stopNanos) {
-            break;
-          }
           if (s.atNanos() > System.nanoTime()) {
             queue.add(s);
+            if (!injecting || System.nanoTime() >= stopNanos) {
+              break;
+            }
             continue;
+          }
+          if (!injecting || System.nanoTime() >= stopNanos) {
+            queue.add(s);
+            break;
           }
         }
         startUser(s.population(), s.base() + s.index());
@@ -193,8 +241,30 @@ public final class Runner implements RunContext {
                   next));
         }
       }
+      countNotStarted(queue, Math.min(System.nanoTime(), stopNanos));
     } finally {
       userEnded(true);
+    }
+  }
+
+  /**
+   * Counts {@link #NOT_STARTED} the users left in {@code queue} whose time came before {@code
+   * until}.
+   */
+  private void countNotStarted(PriorityQueue<Start> queue, long until) {
+    long missed = 0;
+    for (Start s : queue) {
+      long origin = s.atNanos() - s.population().profile().offsetNanos(s.index());
+      for (long i = s.index(); i < s.population().profile().users(); i += injectors) {
+        if (origin + s.population().profile().offsetNanos(i) > until) {
+          break;
+        }
+        missed++;
+      }
+    }
+    if (missed > 0) {
+      metrics.error(NOT_STARTED, missed);
+      LOG.warn("{} users not started by the stop: the harness fell behind its schedule", missed);
     }
   }
 
@@ -213,7 +283,9 @@ public final class Runner implements RunContext {
             p.runFor(u)
                 .whenComplete(
                     (v, e) -> {
-                      if (e != null) {
+                      if (!u.markEnded()) {
+                        // counted when it was cut off at the stop
+                      } else if (e != null) {
                         metrics.error(ClientException.kindOf(e));
                       } else {
                         metrics.count(Metrics.USERS_DONE);

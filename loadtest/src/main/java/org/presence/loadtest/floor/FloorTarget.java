@@ -136,13 +136,14 @@ public final class FloorTarget implements Target {
       this.inbound = inbound;
     }
 
+    CompletableFuture<WsConnection> opening;
+
     CompletionStage<Void> open(String path) {
-      return connector
-          .connect(ws(path), loop, this)
-          .thenAccept(
-              c -> {
-                conn = c;
-              });
+      opening = connector.connect(ws(path), loop, this).toCompletableFuture();
+      return opening.thenAccept(
+          c -> {
+            conn = c;
+          });
     }
 
     @Override
@@ -157,6 +158,15 @@ public final class FloorTarget implements Target {
 
     public CompletionStage<Void> disconnect() {
       return conn == null ? CompletableFuture.completedFuture(null) : conn.close();
+    }
+
+    public void abort() {
+      if (opening != null) {
+        opening.completeExceptionally(new ClientException("unfinished", "given up"));
+      }
+      if (conn != null) {
+        conn.channel().close();
+      }
     }
 
     public boolean isOpen() {

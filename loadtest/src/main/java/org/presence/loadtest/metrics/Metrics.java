@@ -42,7 +42,11 @@ public final class Metrics {
   /** Counter: sockets closed, by either side. */
   public static final String CLOSED = "closed";
 
-  /** Counter: frames and requests sent. */
+  /**
+   * Counter: frames and requests that reached the server, one per status frame or notification POST
+   * (however many items it carries), counted when written and, where the channel answers, answered;
+   * one that fails is counted as its error instead.
+   */
   public static final String SENT = "sent";
 
   /** Counter: frames received. */
@@ -104,7 +108,12 @@ public final class Metrics {
    * {@code connect-refused} or {@code receive-timeout}.
    */
   public void error(String kind) {
-    errors.computeIfAbsent(kind, c -> new LongAdder()).increment();
+    error(kind, 1);
+  }
+
+  /** Counts {@code n} errors of {@code kind}. */
+  public void error(String kind, long n) {
+    errors.computeIfAbsent(kind, c -> new LongAdder()).add(n);
   }
 
   /** A connection opened. */

@@ -63,6 +63,7 @@ public final class DeviceSession implements WsConnector.Listener {
   private final ArrayDeque<CompletableFuture<DeviceFrames.Frame>> pending = new ArrayDeque<>(2);
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
   private volatile WsConnection conn;
+  private volatile CompletableFuture<WsConnection> opening;
   private volatile String sessionId;
 
   private DeviceSession(Listener listener) {
@@ -75,14 +76,32 @@ public final class DeviceSession implements WsConnector.Listener {
    */
   public static CompletionStage<DeviceSession> open(
       WsConnector connector, URI uri, EventLoop loop, InetSocketAddress local, Listener listener) {
-    DeviceSession s = new DeviceSession(listener);
-    return connector
-        .connect(uri, loop, local, s)
-        .thenApply(
-            c -> {
-              s.conn = c;
-              return s;
-            });
+    return new DeviceSession(listener).open(connector, uri, loop, local);
+  }
+
+  /**
+   * A session not opened yet, to be opened with {@link #open(WsConnector, URI, EventLoop,
+   * InetSocketAddress)}.
+   */
+  public static DeviceSession unopened(Listener listener) {
+    return new DeviceSession(listener);
+  }
+
+  /**
+   * Opens this session's WebSocket to {@code uri} on {@code loop} (as {@link #open(WsConnector,
+   * URI, EventLoop, InetSocketAddress, Listener)} does); {@link #abort()} gives up on it before the
+   * upgrade.
+   */
+  public CompletionStage<DeviceSession> open(
+      WsConnector connector, URI uri, EventLoop loop, InetSocketAddress local) {
+    CompletableFuture<WsConnection> c =
+        connector.connect(uri, loop, local, this).toCompletableFuture();
+    opening = c;
+    return c.thenApply(
+        x -> {
+          conn = x;
+          return this;
+        });
   }
 
   /**
@@ -224,9 +243,19 @@ public final class DeviceSession implements WsConnector.Listener {
     return conn.close();
   }
 
-  /** Closes the socket at once, without a close frame. */
+  /**
+   * Closes the socket at once, without a close frame; a socket still opening is given up (its open
+   * fails with {@code unfinished}) and closed.
+   */
   public void abort() {
-    conn.channel().close();
+    CompletableFuture<WsConnection> o = opening;
+    if (o != null) {
+      o.completeExceptionally(new ClientException("unfinished", "given up before the upgrade"));
+    }
+    WsConnection c = conn;
+    if (c != null) {
+      c.channel().close();
+    }
   }
 
   /** Completes when the socket is closed, by either side, once the listener was told. */

@@ -95,6 +95,7 @@ public final class PresenceApps implements AppChannel {
     private final Inbound inbound;
     private final CompletableFuture<Void> subscribed = new CompletableFuture<>();
     private WsConnection conn;
+    private CompletableFuture<WsConnection> opening;
     private int lastErrno;
 
     App(EventLoop loop, Inbound inbound) {
@@ -105,14 +106,14 @@ public final class PresenceApps implements AppChannel {
     @Override
     public CompletionStage<Void> subscribe(int app) {
       PresenceSetup.AppKey key = key(app);
-      return connector
-          .connect(Urls.webSocket(base, "/" + key.id()), loop, this)
-          .thenCompose(
-              c -> {
-                conn = c;
-                c.send("{\"key\":\"" + key.key() + "\"}");
-                return subscribed;
-              });
+      opening =
+          connector.connect(Urls.webSocket(base, "/" + key.id()), loop, this).toCompletableFuture();
+      return opening.thenCompose(
+          c -> {
+            conn = c;
+            c.send("{\"key\":\"" + key.key() + "\"}");
+            return subscribed;
+          });
     }
 
     @Override
@@ -150,6 +151,17 @@ public final class PresenceApps implements AppChannel {
     @Override
     public CompletionStage<Void> disconnect() {
       return conn == null ? CompletableFuture.completedFuture(null) : conn.close();
+    }
+
+    @Override
+    public void abort() {
+      if (opening != null) {
+        opening.completeExceptionally(new ClientException("unfinished", "given up"));
+      }
+      subscribed.completeExceptionally(new ClientException("unfinished", "given up"));
+      if (conn != null) {
+        conn.channel().close();
+      }
     }
 
     @Override
@@ -205,9 +217,10 @@ public final class PresenceApps implements AppChannel {
                     () -> {
                       if (e != null) {
                         if (!subscribed.completeExceptionally(
-                            new ClientException(
-                                ClientException.kindOf(e), String.valueOf(e.getMessage())))) {
-                          inbound.closed(!closedByUs, closedByUs ? "" : "stream failed");
+                                new ClientException(
+                                    ClientException.kindOf(e), String.valueOf(e.getMessage())))
+                            && !closedByUs) {
+                          inbound.closed(true, "stream failed");
                         }
                       } else if (r.statusCode() != 200) {
                         Matcher m = ERRNO.matcher(r.body());
@@ -215,8 +228,8 @@ public final class PresenceApps implements AppChannel {
                             m.find()
                                 ? ClientException.errno(Integer.parseInt(m.group(1)), r.body())
                                 : new ClientException("http-" + r.statusCode(), r.body()));
-                      } else if (wasOpen) {
-                        inbound.closed(!closedByUs, closedByUs ? "" : "stream ended");
+                      } else if (wasOpen && !closedByUs) {
+                        inbound.closed(true, "stream ended");
                       }
                     });
               });
@@ -261,13 +274,24 @@ public final class PresenceApps implements AppChannel {
 
     @Override
     public CompletionStage<Void> disconnect() {
+      boolean wasOpen = open;
       closedByUs = true;
       Flow.Subscription s = lines;
       if (s != null) {
         s.cancel();
       }
       open = false;
-      return CompletableFuture.completedFuture(null);
+      if (!wasOpen) {
+        return CompletableFuture.completedFuture(null);
+      }
+      // The JDK client says nothing when a cancelled stream ends: the close is told here, once.
+      CompletableFuture<Void> told = new CompletableFuture<>();
+      loop.execute(
+          () -> {
+            inbound.closed(false, "");
+            told.complete(null);
+          });
+      return told;
     }
 
     @Override

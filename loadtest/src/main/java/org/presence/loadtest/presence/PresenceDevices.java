@@ -50,13 +50,19 @@ public final class PresenceDevices implements DeviceChannel {
 
     @Override
     public CompletionStage<Void> connect(DeviceIdentity identity) {
-      return DeviceSession.open(connector, Urls.webSocket(base, "/presence"), loop, null, this)
-          .thenCompose(
-              s -> {
-                session = s;
-                return s.connect(identity.assertion(), identity.device());
-              })
+      DeviceSession s = DeviceSession.unopened(this);
+      session = s;
+      return s.open(connector, Urls.webSocket(base, "/presence"), loop, null)
+          .thenCompose(x -> x.connect(identity.assertion(), identity.device()))
           .thenAccept(id -> {});
+    }
+
+    @Override
+    public void abort() {
+      DeviceSession s = session;
+      if (s != null) {
+        s.abort();
+      }
     }
 
     @Override
@@ -83,7 +89,15 @@ public final class PresenceDevices implements DeviceChannel {
 
     @Override
     public CompletionStage<Void> disconnect() {
-      return session == null ? CompletableFuture.completedFuture(null) : session.close();
+      DeviceSession s = session;
+      if (s == null) {
+        return CompletableFuture.completedFuture(null);
+      }
+      if (!s.isOpen()) {
+        s.abort(); // still opening: give up on it
+        return CompletableFuture.completedFuture(null);
+      }
+      return s.close();
     }
 
     @Override

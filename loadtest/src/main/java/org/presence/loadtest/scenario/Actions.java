@@ -58,16 +58,15 @@ public final class Actions {
         EnumSet.of(Action.Channel.DEVICES),
         u -> {
           DeviceChannel channel = u.context().target().devices().orElseThrow();
-          VirtualDevice d = channel.newDevice(u.loop(), u.inbound(Metrics.NOTIFY));
+          VirtualUser.Connection in = u.inbound(Metrics.NOTIFY);
+          VirtualDevice d = channel.newDevice(u.loop(), in);
           u.device(d);
           long start = Clock.micros();
           return d.connect(u.deviceIdentity())
               .thenRun(
                   () -> {
-                    Metrics m = u.metrics();
-                    m.record(Metrics.CONNECT, Clock.micros() - start);
-                    m.count(Metrics.OPENED);
-                    m.opened();
+                    u.metrics().record(Metrics.CONNECT, Clock.micros() - start);
+                    in.opened();
                   });
         });
   }
@@ -87,14 +86,18 @@ public final class Actions {
             return CompletableFuture.failedFuture(new ClientException("not-connected", "send"));
           }
           long start = Clock.micros();
-          u.metrics().count(Metrics.SENT);
           return d.sendStatus(status.apply(u), Stamp.of(start))
               .thenCompose(r -> afterReply(u, r, Metrics.ACK, start));
         });
   }
 
+  /**
+   * A frame or request reached the server (written, and answered where the channel answers): one
+   * {@link Metrics#SENT}, however many items it carried; one that failed is its error instead.
+   */
   private static CompletionStage<Void> afterReply(
       VirtualUser u, Reply r, String metric, long start) {
+    u.metrics().count(Metrics.SENT);
     if (r.acked() && r.ok()) {
       u.metrics().record(metric, Clock.micros() - start);
       return DONE;
@@ -116,16 +119,15 @@ public final class Actions {
         EnumSet.of(Action.Channel.APPS),
         u -> {
           AppChannel channel = u.context().target().apps().orElseThrow();
-          VirtualApp a = channel.newApp(u.loop(), u.inbound(Metrics.UPDATE));
+          VirtualUser.Connection in = u.inbound(Metrics.UPDATE);
+          VirtualApp a = channel.newApp(u.loop(), in);
           u.app(a);
           long start = Clock.micros();
           return a.subscribe(u.appIndex())
               .thenRun(
                   () -> {
-                    Metrics m = u.metrics();
-                    m.record(Metrics.SUBSCRIBE, Clock.micros() - start);
-                    m.count(Metrics.OPENED);
-                    m.opened();
+                    u.metrics().record(Metrics.SUBSCRIBE, Clock.micros() - start);
+                    in.opened();
                   });
         });
   }
@@ -139,7 +141,6 @@ public final class Actions {
           NotificationApi api = u.context().target().notifications().orElseThrow();
           long start = Clock.micros();
           List<Long> to = recipients.apply(u);
-          u.metrics().count(Metrics.SENT, to.size());
           return api.post(u.loop(), u.appIndex(), to, Stamp.of(start))
               .thenCompose(r -> afterReply(u, r, Metrics.POST, start));
         });

@@ -6,6 +6,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.presence.loadtest.metrics.Clock;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.metrics.Stamp;
@@ -32,6 +33,7 @@ public final class VirtualUser {
   private CompletableFuture<Void> sleep;
   private ScheduledFuture<?> sleepTimer;
   private long sendCount;
+  private final AtomicBoolean ended = new AtomicBoolean();
 
   /** User {@code id} running on {@code loop}. */
   public VirtualUser(long id, EventLoop loop, RunContext context) {
@@ -106,38 +108,92 @@ public final class VirtualUser {
   }
 
   /**
-   * An {@link Inbound} that records pushed frames under {@code latencyMetric} (one latency per
-   * stamp found) and counts connection ends.
+   * Whether this is the first time the user's end is counted: the engine counts a user once, as
+   * done, by the kind of its error, or as cut off at the stop, whichever comes first.
    */
-  public Inbound inbound(String latencyMetric) {
-    return new Inbound() {
-      @Override
-      public void frame(ByteBuf utf8) {
-        Metrics m = context.metrics();
-        m.count(Metrics.RECEIVED);
-        long now = Clock.micros();
-        int stamps = Stamp.forEach(utf8, sent -> m.record(latencyMetric, now - sent));
-        if (stamps > 0) {
-          m.count(Metrics.DELIVERED, stamps);
-        }
-        received += Math.max(1, stamps);
-        if (waiter != null && received >= awaitedCount) {
-          CompletableFuture<Void> w = waiter;
-          waiter = null;
-          w.complete(null);
-        }
-      }
+  public boolean markEnded() {
+    return ended.compareAndSet(false, true);
+  }
 
-      @Override
-      public void closed(boolean byServer, String reason) {
+  /**
+   * Closes the user's connections at once, giving up on any still opening (the run is over); safe
+   * from any thread.
+   */
+  public void abort() {
+    if (loop.inEventLoop()) {
+      abortNow();
+    } else {
+      loop.execute(this::abortNow);
+    }
+  }
+
+  private void abortNow() {
+    if (device != null) {
+      device.abort();
+    }
+    if (app != null) {
+      app.abort();
+    }
+  }
+
+  /**
+   * One connection's {@link Inbound}: records pushed frames under a latency metric (one latency per
+   * stamp found), and counts the connection in {@link Metrics#OPENED} when its session is accepted
+   * ({@link #opened()}) and in {@link Metrics#CLOSED} when it ends, only if it was counted opened,
+   * so that {@code opened - closed} is what is open.
+   */
+  public final class Connection implements Inbound {
+    private final String latencyMetric;
+    private boolean open;
+
+    private Connection(String latencyMetric) {
+      this.latencyMetric = latencyMetric;
+    }
+
+    /** The session was accepted: counted open. Called on the user's loop. */
+    public void opened() {
+      if (!open) {
+        open = true;
         Metrics m = context.metrics();
-        m.closed();
-        m.count(Metrics.CLOSED);
-        if (byServer && !context.stopping()) {
-          m.error(reason.isEmpty() ? "closed-by-server" : reason);
-        }
+        m.count(Metrics.OPENED);
+        m.opened();
       }
-    };
+    }
+
+    public void frame(ByteBuf utf8) {
+      Metrics m = context.metrics();
+      m.count(Metrics.RECEIVED);
+      long now = Clock.micros();
+      int stamps = Stamp.forEach(utf8, sent -> m.record(latencyMetric, now - sent));
+      if (stamps > 0) {
+        m.count(Metrics.DELIVERED, stamps);
+      }
+      received += Math.max(1, stamps);
+      if (waiter != null && received >= awaitedCount) {
+        CompletableFuture<Void> w = waiter;
+        waiter = null;
+        w.complete(null);
+      }
+    }
+
+    @Override
+    public void closed(boolean byServer, String reason) {
+      if (!open) {
+        return; // never counted open: its failed connect is the error
+      }
+      open = false;
+      Metrics m = context.metrics();
+      m.closed();
+      m.count(Metrics.CLOSED);
+      if (byServer && !context.stopping()) {
+        m.error(reason.isEmpty() ? "closed-by-server" : reason);
+      }
+    }
+  }
+
+  /** A new connection's {@link Inbound}, its stamps recorded under {@code latencyMetric}. */
+  public Connection inbound(String latencyMetric) {
+    return new Connection(latencyMetric);
   }
 
   /** Completes after {@code d} (null: at the end of the run), or early when the run stops. */

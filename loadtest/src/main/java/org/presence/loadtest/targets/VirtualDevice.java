@@ -26,4 +26,12 @@ public interface VirtualDevice {
 
   /** Whether the connection is open. */
   boolean isOpen();
+
+  /**
+   * Closes the connection at once (the run is over): one still opening is given up and fails, an
+   * open one closes without waiting for the server. Disconnects by default.
+   */
+  default void abort() {
+    disconnect();
+  }
 }

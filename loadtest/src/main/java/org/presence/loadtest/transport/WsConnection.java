@@ -23,7 +23,14 @@ public final class WsConnection {
   WsConnection(Channel channel, WsConnector.FrameHandler handler) {
     this.channel = channel;
     this.handler = handler;
-    channel.closeFuture().addListener(f -> closed.complete(null));
+  }
+
+  /**
+   * The socket closed and its listener was told ({@link WsConnector.Listener#onClosed}): {@link
+   * #closed()} completes only now, so that whoever waits for a close finds it counted.
+   */
+  void closedAndTold() {
+    closed.complete(null);
   }
 
   /** Sends one text frame. */
@@ -53,7 +60,7 @@ public final class WsConnection {
     return closed;
   }
 
-  /** Completes when the socket is closed, by either side. */
+  /** Completes when the socket is closed, by either side, once the listener was told. */
   public CompletionStage<Void> closed() {
     return closed;
   }

@@ -3,6 +3,7 @@ package org.presence.loadtest.transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -126,13 +127,21 @@ public final class WsConnector {
     }
     InetSocketAddress from = local != null ? local : sources.next();
     InetSocketAddress resolved = new InetSocketAddress(uri.getHost(), port);
-    (from == null ? b.connect(resolved) : b.connect(resolved, from))
-        .addListener(
-            f -> {
-              if (!f.isSuccess()) {
-                result.completeExceptionally(f.cause());
-              }
-            });
+    ChannelFuture opening = from == null ? b.connect(resolved) : b.connect(resolved, from);
+    opening.addListener(
+        f -> {
+          if (!f.isSuccess()) {
+            result.completeExceptionally(f.cause());
+          }
+        });
+    // A connect that failed, or that the caller gave up on (completed the result itself, as a run
+    // that stops does), leaves no socket behind.
+    result.whenComplete(
+        (c, e) -> {
+          if (e != null) {
+            opening.channel().close();
+          }
+        });
     return result;
   }
 
@@ -143,6 +152,7 @@ public final class WsConnector {
     private int closeCode = -1;
     private String closeReason = "";
     private boolean closingByUs;
+    private WsConnection connection;
 
     FrameHandler(CompletableFuture<WsConnection> result, Listener listener) {
       this.result = result;
@@ -152,7 +162,10 @@ public final class WsConnector {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
       if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
-        result.complete(new WsConnection(ctx.channel(), this));
+        connection = new WsConnection(ctx.channel(), this);
+        if (!result.complete(connection)) {
+          ctx.close(); // given up on before the upgrade
+        }
       } else if (evt
           == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
         result.completeExceptionally(new ClientException("handshake-timeout", "no upgrade"));
@@ -184,6 +197,9 @@ public final class WsConnector {
         result.completeExceptionally(new ClientException("closed", "closed before the upgrade"));
       } else if (!result.isCompletedExceptionally()) {
         listener.onClosed(closingByUs, closeCode, closeReason);
+      }
+      if (connection != null) {
+        connection.closedAndTold();
       }
       super.channelInactive(ctx);
     }
