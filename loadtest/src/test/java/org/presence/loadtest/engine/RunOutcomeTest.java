@@ -62,7 +62,7 @@ class RunOutcomeTest {
             new Summary.RunInfo("s", "presence", "http://x", "t", 1, "c", "m", "j"),
             5,
             0,
-            Map.of("post", new LatencyStats(3, 1, 1, 1, 1, 1, 1, 1)),
+            Map.of("post", new LatencyStats(3, 1, 1, 1, 1, 1, 1, 1, LatencyStats.UNIT)),
             Map.of(),
             Map.of(),
             Map.of(),

@@ -14,6 +14,7 @@ import org.presence.gateway.config.UpdatesConfig;
 import org.presence.gateway.connection.Connections;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.fanout.AppUpdatePublisher;
+import org.presence.gateway.fanout.SnapshotReader;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.protocol.error.ErrorCode;

@@ -13,6 +13,7 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.presence.gateway.config.UpdatesConfig;
 import org.presence.gateway.connection.OnEventLoop;
+import org.presence.gateway.fanout.SnapshotReader;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.protocol.app.AppFrames.SnapshotEntry;
 import org.presence.protocol.app.AppFrames.Update;

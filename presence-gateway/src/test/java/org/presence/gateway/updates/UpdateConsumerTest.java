@@ -44,6 +44,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.config.UpdatesConfig;
 import org.presence.gateway.fanout.AppUpdatePublisher;
+import org.presence.gateway.fanout.SnapshotReader;
 import org.presence.protocol.app.AppFrames.Receipt;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.PresenceStatus;

@@ -1,4 +1,4 @@
-package org.presence.gateway.updates;
+package org.presence.gateway.fanout;
 
 import java.util.ArrayList;
 import java.util.List;
