@@ -24,9 +24,11 @@ import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.exec.Batcher;
 import org.presence.store.permission.Grant;
+import org.presence.store.presence.PresenceChange;
 import org.presence.store.presence.PresenceUpdate;
 import org.presence.store.presence.RedisPresenceStateStore;
 import org.presence.store.presence.RedisStatusBatches;
+import org.presence.store.presence.StatusBatches;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.testing.Backends;
 import org.presence.store.testing.PrivateRedis;
@@ -161,6 +163,72 @@ class RedisStatusBatchesClusterIT extends RedisStatusBatchesIT {
         .filteredOn(u -> !u.puid().equals(xPuid))
         .extracting(AppUpdate::puid)
         .containsExactlyInAnyOrderElementsOf(others.stream().map(u -> u + "@" + APP_A).toList());
+  }
+
+  /**
+   * A batch's log call fails after its statuses were stored (here the fan-out refuses it, as the
+   * publisher does once its tries ran out): the status is acknowledged and stored, and its changes
+   * (user, audiences, version) are handed to the batches' listener, to be published later. Once the
+   * log call goes through, nothing is handed over.
+   */
+  @Test
+  void aLogCallFailingAfterTheStatusesAreStored_handsTheirChangesOver() {
+    StatusBatches.Fanout real = fanout();
+    AtomicBoolean refuse = new AtomicBoolean(true);
+    StatusBatches.Fanout refusing =
+        new StatusBatches.Fanout() {
+          @Override
+          public CompletionStage<List<Grant>> grants(String user) {
+            return real.grants(user);
+          }
+
+          @Override
+          public Map<Long, List<AppUpdate.New>> updatesFor(
+              List<Grant> grants, PresenceUpdate update) {
+            return real.updatesFor(grants, update);
+          }
+
+          @Override
+          public CompletionStage<?> publishAll(Map<Long, List<AppUpdate.New>> byApp) {
+            return refuse.get()
+                ? CompletableFuture.failedFuture(new IllegalStateException("log call refused"))
+                : real.publishAll(byApp);
+          }
+
+          @Override
+          public void delivered(Map<Long, List<AppUpdate>> numberedByApp) {
+            real.delivered(numberedByApp);
+          }
+        };
+    RedisStatusBatches b = new RedisStatusBatches(redis, state, log, refusing);
+    List<String> handed = new CopyOnWriteArrayList<>();
+    b.whenUnlogged((user, u) -> handed.add(user + " " + changesOf(u)));
+    grant("h", APP_A, true);
+    UUID hs = UUID.randomUUID();
+    join(state.claim("h", "d", hs, "n1", 10, 1));
+
+    PresenceUpdate h = join(b.update("h", "d", hs, PresenceStatus.ONLINE, null, null, null, 2));
+    assertThat(h.applied()).isTrue();
+    assertThat(h.changes()).isNotEmpty();
+    assertThat(join(state.presence("h")).allApps().status()).isEqualTo(PresenceStatus.ONLINE);
+    assertThat(logged(APP_A)).isEmpty();
+    assertThat(handed).containsExactly("h " + changesOf(h));
+
+    refuse.set(false);
+    PresenceUpdate away = join(b.update("h", "d", hs, PresenceStatus.AWAY, null, null, null, 3));
+    assertThat(away.changes()).isNotEmpty();
+    assertThat(logged(APP_A)).extracting(AppUpdate::status).containsExactly(PresenceStatus.AWAY);
+    assertThat(handed).hasSize(1);
+  }
+
+  /** {@code u}'s changes: audience, status and version of each. */
+  private static String changesOf(PresenceUpdate u) {
+    StringBuilder out = new StringBuilder();
+    for (PresenceChange c : u.changes()) {
+      out.append(c.appId()).append(':').append(c.status().wireName()).append(':');
+      out.append(c.version()).append(' ');
+    }
+    return out.toString();
   }
 
   /**

@@ -62,12 +62,13 @@ import org.slf4j.LoggerFactory;
  * {@link Fanout#publishAll} (the gateway's publisher), whose batches (across the state batches of
  * all primaries) are one {@link RedisAppUpdateLog#appendAll} call per application slot, guarded by
  * the same per-user versions; the callers are answered after the log call. A batch's status and its
- * updates are then not stored atomically: a failed log call is logged and the statuses, already
- * stored, are answered, as in the two-call path. There a user's update goes only once the user's
- * previous one is answered, so that a refused call made again (per slot, per user), or one queued
- * for a primary that no longer holds the user's slot, cannot be overtaken. (A device waits for the
- * answer to each status anyway; only a user's devices sending at the same moment wait for each
- * other.)
+ * updates are then not stored atomically: a failed log call is logged, the changes it was to log go
+ * to the {@link #whenUnlogged} listener (the gateway publishes them later), and the statuses,
+ * already stored, are answered, as in the two-call path. There a user's update goes only once the
+ * user's previous one is answered, so that a refused call made again (per slot, per user), or one
+ * queued for a primary that no longer holds the user's slot, cannot be overtaken. (A device waits
+ * for the answer to each status anyway; only a user's devices sending at the same moment wait for
+ * each other.)
  */
 public final class RedisStatusBatches implements StatusBatches {
   private static final Logger LOG = LoggerFactory.getLogger(RedisStatusBatches.class);
@@ -383,6 +384,9 @@ public final class RedisStatusBatches implements StatusBatches {
    * {@link #update}).
    */
   private final ConcurrentHashMap<String, Item> tails = new ConcurrentHashMap<>();
+
+  /** Told of the changes stored but not logged ({@link #whenUnlogged}); null: nobody. */
+  private volatile Unlogged unlogged;
 
   public RedisStatusBatches(
       RedisBackend redis, RedisPresenceStateStore state, RedisAppUpdateLog log, Fanout fanout) {
@@ -857,9 +861,7 @@ public final class RedisStatusBatches implements StatusBatches {
                           .handle(
                               (numbered, e) -> {
                                 if (e != null) {
-                                  LOG.warn(
-                                      "presence changes of a batch of statuses not logged: {}",
-                                      e.toString());
+                                  notLogged(batch, decided, e);
                                 }
                                 return null;
                               });
@@ -878,6 +880,38 @@ public final class RedisStatusBatches implements StatusBatches {
                 batch.forEach(item -> item.result.completeExceptionally(e));
               }
             });
+  }
+
+  /**
+   * The split path's log call for {@code batch} failed after its statuses were stored ({@link
+   * Fanout#publishAll} gave up): logged, and each stored change with an audience is handed to the
+   * {@link #whenUnlogged} listener, to be published later. The call may have failed for some
+   * application slots only; a change handed over that was logged after all is dropped by the log's
+   * per-PUID guard when published again.
+   */
+  private void notLogged(List<Item> batch, List<PresenceUpdate> decided, Throwable e) {
+    LOG.warn("presence changes of a batch of statuses not logged: {}", e.toString());
+    Unlogged to = unlogged;
+    if (to == null) {
+      return;
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      PresenceUpdate u = decided.get(i);
+      Item item = batch.get(i);
+      if (u.changes().isEmpty() || fanout.updatesFor(item.grants, u).isEmpty()) {
+        continue;
+      }
+      try {
+        to.unlogged(item.user, u);
+      } catch (RuntimeException failed) {
+        LOG.warn("presence change of {} not handed over to be logged later", item.user, failed);
+      }
+    }
+  }
+
+  @Override
+  public void whenUnlogged(Unlogged listener) {
+    this.unlogged = listener;
   }
 
   /**

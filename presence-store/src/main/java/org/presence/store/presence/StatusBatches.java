@@ -49,6 +49,26 @@ public interface StatusBatches {
   }
 
   /**
+   * Told of changes that were stored but whose update-log call failed (a Redis Cluster's split
+   * path), so that they can be published later: the gateway hands them to its unpublished changes.
+   */
+  @FunctionalInterface
+  interface Unlogged {
+    /**
+     * {@code update}'s changes of {@code user} (their versions and audiences) were stored and not
+     * logged; called on the thread that saw the log call fail, so it must not block.
+     */
+    void unlogged(String user, PresenceUpdate update);
+  }
+
+  /**
+   * Makes the batches tell {@code listener} of the changes they stored but could not log (replacing
+   * the one before); by default nothing: a path whose status and changes are stored together has
+   * none. Called once at start.
+   */
+  default void whenUnlogged(Unlogged listener) {}
+
+  /**
    * {@link PresenceStateStore#update(String, String, UUID, PresenceStatus, String, ApplicationIds,
    * UserMessages, long)}, whose real changes are in the applications' logs (numbered, published)
    * when the stage completes. Fails, storing nothing, when the user's grants cannot be read (the
@@ -56,8 +76,8 @@ public interface StatusBatches {
    * could not be logged. Fails when the call storing its batch failed: the status and its changes
    * are stored together or not at all, unless the call failed after Redis ran it (a lost
    * connection), when both are. On a Redis Cluster the status and its changes are two calls: a
-   * failed state call fails the stage; a failed log call is logged and the stage completes with the
-   * stored status.
+   * failed state call fails the stage; a failed log call is logged, its changes are handed to the
+   * {@link #whenUnlogged} listener, and the stage completes with the stored status.
    */
   CompletionStage<PresenceUpdate> update(
       String user,
