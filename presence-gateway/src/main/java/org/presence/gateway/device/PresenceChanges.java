@@ -68,6 +68,18 @@ final class PresenceChanges implements PresenceEvents {
     return events.ready(user);
   }
 
+  /**
+   * Changes of {@code user} that the store stored but could not log (a status batch's, on a Redis
+   * Cluster; logged there): counted as a failed publication and handed to {@link
+   * UnpublishedChanges}. Must not block (called where the log call failed).
+   */
+  void unlogged(String user, PresenceUpdate update) {
+    publishFailures.inc();
+    if (unpublished != null) {
+      unpublished.add(user, update);
+    }
+  }
+
   /** Counts {@code n} real changes that the store published itself (a status batch's). */
   void published(int n) {
     changesCounter.inc(n);

@@ -54,8 +54,15 @@ final class SessionStatuses {
     this.latency = latency;
   }
 
-  /** Makes later updates go through {@code b} ({@code null}: no change); called once at start. */
+  /**
+   * Makes later updates go through {@code b} ({@code null}: no change); called once at start. The
+   * changes {@code b} stores but cannot log (a Redis Cluster's log call failing after the state
+   * call) go to {@link PresenceChanges#unlogged}, to be published later.
+   */
   void attach(StatusBatches b) {
+    if (b != null) {
+      b.whenUnlogged(changes::unlogged);
+    }
     this.batches = b;
   }
 

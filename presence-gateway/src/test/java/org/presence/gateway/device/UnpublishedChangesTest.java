@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -34,6 +35,8 @@ import org.presence.store.error.StoreException;
 import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.presence.PresenceChange;
 import org.presence.store.presence.PresenceUpdate;
+import org.presence.store.presence.StatusBatches;
+import org.presence.store.presence.UserMessages;
 import org.presence.store.updates.LocalAppUpdateLog;
 
 /**
@@ -174,6 +177,71 @@ class UnpublishedChangesTest {
     await().atMost(WAIT).until(() -> waiting.waiting() == 0);
     assertThat(count("presence.device.presence.republished")).isEqualTo(2);
     assertThat(logged).isEmpty();
+  }
+
+  /**
+   * A status stored by the store's batches whose log call then failed (a Redis Cluster's split
+   * path; {@code RedisStatusBatchesClusterIT} shows the store handing the change over) reaches the
+   * unpublished changes once the batches are attached, and each application hears of it once.
+   */
+  @Test
+  void statusStoredByTheBatches_butNotLogged_isPublishedOnce() {
+    long a = app("a");
+    String pa = grant(alice, a);
+    UnpublishedChanges waiting = unpublished(10, Duration.ofMillis(50));
+    PresenceChanges changes = new PresenceChanges(events, metrics, waiting);
+    Clock clock = Clock.systemUTC();
+    SessionStatuses statuses =
+        new SessionStatuses(
+            state,
+            changes,
+            new SettingsMessages("node-a", state, changes, session -> {}, clock),
+            clock,
+            metrics.latency());
+    statuses.attach(new StoredNotLogged());
+    UUID phone = UUID.randomUUID();
+    join(state.claim(alice, "phone", phone, "node-a", 10, clock.millis()));
+
+    join(statuses.update(alice, "phone", phone, PresenceStatus.ONLINE, null, null));
+    assertThat(count("presence.device.presence.publish_failures")).isEqualTo(1);
+    await().atMost(WAIT).until(() -> waiting.waiting() == 0);
+    assertThat(logged).containsExactly(a + ":" + pa + ":online");
+    assertThat(count("presence.device.presence.republished")).isEqualTo(1);
+  }
+
+  /**
+   * The store's status batches as far as this test needs them: each status is stored in the state
+   * store, then its log call fails, and its changes go to the listener the gateway attached.
+   */
+  private final class StoredNotLogged implements StatusBatches {
+    private volatile Unlogged unlogged;
+
+    @Override
+    public void whenUnlogged(Unlogged listener) {
+      unlogged = listener;
+    }
+
+    @Override
+    public CompletionStage<PresenceUpdate> update(
+        String user,
+        String device,
+        UUID session,
+        PresenceStatus status,
+        String message,
+        ApplicationIds applicationIds,
+        UserMessages messages,
+        long now) {
+      return state
+          .update(user, device, session, status, message, applicationIds, messages, now)
+          .thenApply(
+              u -> {
+                Unlogged to = unlogged;
+                if (to != null && !u.changes().isEmpty()) {
+                  to.unlogged(user, u);
+                }
+                return u;
+              });
+    }
   }
 
   @Test
