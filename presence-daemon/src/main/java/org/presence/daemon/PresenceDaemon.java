@@ -111,6 +111,9 @@ public final class PresenceDaemon implements AutoCloseable {
   private int settingsFrames;
   private boolean revoked;
 
+  /** What the token supplier said when it found the pairing revoked; it is not asked again. */
+  private volatile PairingRevokedException revokedPairing;
+
   private PresenceDaemon(Builder b) {
     this.node = b.node;
     this.tokens = b.tokens;
@@ -123,9 +126,20 @@ public final class PresenceDaemon implements AutoCloseable {
         DeviceClient.builder(node)
             .token(
                 () -> {
-                  String t = tokens.get();
-                  lastToken = t;
-                  return t;
+                  // A revoked pairing stays revoked: the supplier is not asked again (a connect
+                  // attempt the client had already scheduled must not ask it a second time).
+                  PairingRevokedException r = revokedPairing;
+                  if (r != null) {
+                    throw r;
+                  }
+                  try {
+                    String t = tokens.get();
+                    lastToken = t;
+                    return t;
+                  } catch (PairingRevokedException e) {
+                    revokedPairing = e;
+                    throw e;
+                  }
                 })
             .device(b.device)
             .backoff(b.backoff)
