@@ -1,6 +1,7 @@
 package org.presence.gateway.connection;
 
 import com.codahale.metrics.Counter;
+import com.codahale.metrics.Gauge;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -28,7 +29,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A connection over a cap is closed by the initializer before any handler is added (no TLS
  * handshake, no HTTP decoding), counted in {@code presence.connections.refused.<cap>}, and logged
- * at WARN at most once a minute for the node, with how many more were refused since.
+ * at WARN at most once a minute for the node, with how many more were refused since. The node's
+ * pending count and the number of counted addresses are gauges ({@link #PENDING_GAUGE}, {@link
+ * #ADDRESSES_GAUGE}), so an operator sees how near the node is to its cap before it refuses.
  *
  * <p>Counts live in a map entry per address that has connections open, changed only inside {@link
  * ConcurrentHashMap#compute} (so that connects and closes on several event loops count exactly) and
@@ -40,6 +43,18 @@ import org.slf4j.LoggerFactory;
  */
 public final class AddressCaps {
   private static final Logger LOG = LoggerFactory.getLogger(AddressCaps.class);
+
+  /**
+   * The gauge of counted connections not yet an authenticated session, from all addresses (what
+   * {@code gateway.max-pending-connections} caps); exported as {@code
+   * presence_connections_pending}.
+   */
+  public static final String PENDING_GAUGE = "presence.connections.pending";
+
+  /**
+   * The gauge of addresses with counted connections open ({@code presence_connections_addresses}).
+   */
+  public static final String ADDRESSES_GAUGE = "presence.connections.addresses";
 
   /** What {@link #open} answers for a connection over a cap: close it. */
   public static final Slot REFUSED = new Slot(null, null);
@@ -95,6 +110,8 @@ public final class AddressCaps {
     this.refusedPending = metrics.connectionsRefused("pending");
     this.refusedOpen = metrics.connectionsRefused("open");
     this.refusedNodePending = metrics.connectionsRefused("node_pending");
+    metrics.registry().register(PENDING_GAUGE, (Gauge<Integer>) nodePending::get);
+    metrics.registry().register(ADDRESSES_GAUGE, (Gauge<Integer>) counts::size);
   }
 
   /**

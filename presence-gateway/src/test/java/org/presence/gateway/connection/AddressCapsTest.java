@@ -2,6 +2,7 @@ package org.presence.gateway.connection;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -22,6 +23,7 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
@@ -78,6 +80,18 @@ class AddressCapsTest {
         .registry()
         .counter("presence.connections.refused." + cap)
         .getCount();
+  }
+
+  private int gauge(String name) {
+    return ((Number) node.server().metrics().registry().getGauges().get(name).getValue())
+        .intValue();
+  }
+
+  /** The node's Prometheus exposition, as {@code GET /metrics} on the admin port answers it. */
+  private String scrape() throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    new PrometheusExporter(node.server().metrics().registry()).write(out);
+    return out.toString(StandardCharsets.UTF_8);
   }
 
   private Socket connect(String source) throws IOException {
@@ -273,6 +287,12 @@ class AddressCapsTest {
     }
     await(() -> caps().pendingOnNode() == 4);
     assertThat(caps().addresses()).isEqualTo(4);
+    // The operator sees the same counts in the node's metrics, before anything is refused.
+    assertThat(gauge(AddressCaps.PENDING_GAUGE)).isEqualTo(4);
+    assertThat(gauge(AddressCaps.ADDRESSES_GAUGE)).isEqualTo(4);
+    assertThat(scrape())
+        .contains("presence_connections_pending 4.0")
+        .contains("presence_connections_addresses 4.0");
 
     // A new address and one already counted are refused alike, before anything is read; the
     // first refusal is logged at once, naming the node's cap.
@@ -321,6 +341,8 @@ class AddressCapsTest {
     phone.close();
     await(() -> caps().addresses() == 0);
     assertThat(caps().pendingOnNode()).isZero();
+    assertThat(gauge(AddressCaps.PENDING_GAUGE)).isZero();
+    assertThat(gauge(AddressCaps.ADDRESSES_GAUGE)).isZero();
   }
 
   @Test
