@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,6 +111,39 @@ class AddressCapsTest {
     return s;
   }
 
+  /**
+   * Opens {@code tries} connections from eight threads at once, thread {@code t} binding its
+   * sockets to {@code source.apply(t)}; the sockets, held until the test ends.
+   */
+  private List<Socket> connectAtOnce(int tries, IntFunction<String> source) throws Exception {
+    List<Socket> sockets = Collections.synchronizedList(new ArrayList<>());
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        String from = source.apply(t);
+        done.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < tries / 8; i++) {
+                    Socket s = new Socket();
+                    sockets.add(s);
+                    s.bind(new InetSocketAddress(from, 0));
+                    s.connect(node.server().address(), 5_000);
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+    } finally {
+      pool.shutdown();
+      opened.addAll(sockets);
+    }
+    return sockets;
+  }
+
   /** Whether the node closed {@code s} without a byte (else it answers a request on it). */
   private static boolean closedAtOnce(Socket s) throws IOException {
     s.setSoTimeout(5_000);
@@ -135,12 +169,7 @@ class AddressCapsTest {
     s.setSoTimeout(5_000);
     s.getOutputStream()
         .write("GET /__version__ HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-    InputStream in = s.getInputStream();
-    StringBuilder line = new StringBuilder();
-    for (int b = in.read(); b != -1 && b != '\r'; b = in.read()) {
-      line.append((char) b);
-    }
-    return line.toString();
+    return statusLine(s.getInputStream());
   }
 
   private static void await(BooleanSupplier condition) {
@@ -349,29 +378,7 @@ class AddressCapsTest {
   void concurrentConnects_onSeveralEventLoops_areCountedExactly() throws Exception {
     start("gateway.max-pending-connections-per-address", "40", "gateway.io-threads", "4");
     int tries = 160;
-    List<Socket> sockets = Collections.synchronizedList(new ArrayList<>());
-    ExecutorService pool = Executors.newFixedThreadPool(8);
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      for (int t = 0; t < 8; t++) {
-        done.add(
-            pool.submit(
-                () -> {
-                  for (int i = 0; i < tries / 8; i++) {
-                    Socket s = new Socket();
-                    sockets.add(s);
-                    s.connect(node.server().address(), 5_000);
-                  }
-                  return null;
-                }));
-      }
-      for (Future<?> f : done) {
-        f.get();
-      }
-    } finally {
-      pool.shutdown();
-    }
-    opened.addAll(sockets);
+    List<Socket> sockets = connectAtOnce(tries, t -> "127.0.0.1");
     await(() -> caps().open(ONE) + refused("pending") == tries);
     assertThat(caps().open(ONE)).isEqualTo(40);
     assertThat(caps().pending(ONE)).isEqualTo(40);
@@ -390,31 +397,7 @@ class AddressCapsTest {
   void concurrentConnects_fromSeveralAddresses_neverPassTheNodeCap() throws Exception {
     start("gateway.max-pending-connections", "40", "gateway.io-threads", "4");
     int tries = 160;
-    List<Socket> sockets = Collections.synchronizedList(new ArrayList<>());
-    ExecutorService pool = Executors.newFixedThreadPool(8);
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      for (int t = 0; t < 8; t++) {
-        String from = "127.0.0." + (2 + t);
-        done.add(
-            pool.submit(
-                () -> {
-                  for (int i = 0; i < tries / 8; i++) {
-                    Socket s = new Socket();
-                    sockets.add(s);
-                    s.bind(new InetSocketAddress(from, 0));
-                    s.connect(node.server().address(), 5_000);
-                  }
-                  return null;
-                }));
-      }
-      for (Future<?> f : done) {
-        f.get();
-      }
-    } finally {
-      pool.shutdown();
-    }
-    opened.addAll(sockets);
+    List<Socket> sockets = connectAtOnce(tries, t -> "127.0.0." + (2 + t));
     await(() -> caps().pendingOnNode() + refused("node_pending") == tries);
     assertThat(caps().pendingOnNode()).isEqualTo(40);
     assertThat(refused("node_pending")).isEqualTo(tries - 40);
