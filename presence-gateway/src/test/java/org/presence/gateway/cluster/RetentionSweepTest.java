@@ -22,11 +22,11 @@ import org.presence.store.Store;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
 import org.presence.store.config.StoreConfig;
-import org.presence.store.jdbi.Timestamps;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.PuidState;
 import org.presence.store.push.JdbiClientMappingRepository;
 import org.presence.store.queue.Notification;
+import org.presence.store.testing.Sql;
 
 /**
  * The retention sweep over the embedded store (H2 file and notification journal), with a clock the
@@ -92,34 +92,11 @@ class RetentionSweepTest {
   }
 
   private void sql(String statement, Object... args) {
-    store
-        .persistence()
-        .db()
-        .jdbi()
-        .useHandle(
-            h -> {
-              var u = h.createUpdate(statement);
-              for (int i = 0; i < args.length; i++) {
-                if (args[i] == null) {
-                  u.bindNull(i, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
-                } else {
-                  u.bind(i, args[i] instanceof Instant t ? Timestamps.bind(t) : args[i]);
-                }
-              }
-              u.execute();
-            });
+    Sql.update(store.persistence().db(), statement, args);
   }
 
   private long count(String table, String where) {
-    return store
-        .persistence()
-        .db()
-        .jdbi()
-        .withHandle(
-            h ->
-                h.createQuery("SELECT COUNT(*) FROM " + table + " WHERE " + where)
-                    .mapTo(Long.class)
-                    .one());
+    return Sql.count(store.persistence().db(), table, where);
   }
 
   private void session(String id, Instant expires) {

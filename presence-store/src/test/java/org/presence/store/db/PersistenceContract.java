@@ -19,6 +19,7 @@ import org.presence.store.app.NewApplication;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.GrantRepository;
 import org.presence.store.permission.PuidState;
+import org.presence.store.testing.Sql;
 import org.presence.store.user.UserSettings;
 
 /**
@@ -424,36 +425,11 @@ public abstract class PersistenceContract {
   }
 
   private void sql(String statement, Object... args) {
-    persistence
-        .db()
-        .jdbi()
-        .useHandle(
-            h -> {
-              var u = h.createUpdate(statement);
-              for (int i = 0; i < args.length; i++) {
-                if (args[i] == null) {
-                  u.bindNull(i, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
-                } else {
-                  u.bind(
-                      i,
-                      args[i] instanceof java.time.Instant t
-                          ? org.presence.store.jdbi.Timestamps.bind(t)
-                          : args[i]);
-                }
-              }
-              u.execute();
-            });
+    Sql.update(persistence.db(), statement, args);
   }
 
   private long count(String table, String where) {
-    return persistence
-        .db()
-        .jdbi()
-        .withHandle(
-            h ->
-                h.createQuery("SELECT COUNT(*) FROM " + table + " WHERE " + where)
-                    .mapTo(Long.class)
-                    .one());
+    return Sql.count(persistence.db(), table, where);
   }
 
   @Test
