@@ -561,7 +561,13 @@ public final class LoadTestMain implements Runnable {
       Path target = out != null ? out : dirs.get(0);
       String command =
           "loadtest " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
-      Summary s = Reports.rebuild(dirs, target, parsed, command);
+      Summary s;
+      try {
+        s = Reports.rebuild(dirs, target, parsed, command);
+      } catch (IllegalArgumentException e) {
+        spec.commandLine().getErr().println("loadtest: cannot merge: " + e.getMessage());
+        return LoadRun.USAGE;
+      }
       Reports.printFinal(spec.commandLine().getOut(), s, target, null);
       return s.passed() ? LoadRun.OK : LoadRun.ASSERTION_FAILED;
     }

@@ -299,7 +299,8 @@ public final class LoadRun {
             commandLine,
             machine(),
             jdk(),
-            stoppedEarly ? STOPPED_BY_SIGNAL : null);
+            stoppedEarly ? STOPPED_BY_SIGNAL : null,
+            c.sliceCount() > 1 ? c.sliceIndex() + "/" + c.sliceCount() : null);
     Summary summary = Summary.of(info, timeline, probe.get());
     List<Assertion.Result> results = assertions.stream().map(a -> a.check(summary)).toList();
     Summary done = summary.withAssertions(results);

@@ -8,8 +8,12 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
 import org.presence.loadtest.metrics.SampleCodec;
 import org.presence.loadtest.metrics.Timeline;
 import org.presence.loadtest.report.Assertion;
@@ -95,9 +99,24 @@ public final class Reports {
   /**
    * Merges the samples of {@code dirs} into one timeline and writes a report into {@code outDir};
    * the first folder's summary gives the run facts and the server probe.
+   *
+   * @throws IllegalArgumentException when the folders are not the slices of one run: a folder
+   *     without its {@code summary.json} or {@code samples.jsonl}, the same folder twice, other
+   *     scenarios or targets, sliced and unsliced runs together, or slices of different counts or
+   *     the same slice twice (a merge would add unrelated samples into figures that look right)
    */
   public static Summary rebuild(
       List<Path> dirs, Path outDir, List<Assertion> assertions, String command) throws IOException {
+    List<Summary.RunInfo> runs = new ArrayList<>();
+    for (Path d : dirs) {
+      for (String file : List.of("summary.json", "samples.jsonl")) {
+        if (!Files.isRegularFile(d.resolve(file))) {
+          throw new IllegalArgumentException(d + " is not a run folder: it has no " + file);
+        }
+      }
+      runs.add(MAPPER.readValue(d.resolve("summary.json").toFile(), Summary.class).run());
+    }
+    checkMergeable(dirs, runs);
     Timeline timeline = new Timeline();
     for (Path d : dirs) {
       try (BufferedReader r =
@@ -111,7 +130,7 @@ public final class Reports {
       }
     }
     Summary first = MAPPER.readValue(dirs.get(0).resolve("summary.json").toFile(), Summary.class);
-    Summary.RunInfo r = first.run();
+    Summary.RunInfo r = runs.get(0);
     Summary.RunInfo info =
         new Summary.RunInfo(
             r.scenario(),
@@ -122,11 +141,64 @@ public final class Reports {
             command,
             r.machine(),
             r.jdk(),
-            r.stopped());
+            runs.stream()
+                .map(Summary.RunInfo::stopped)
+                .filter(x -> x != null)
+                .findFirst()
+                .orElse(null),
+            dirs.size() > 1 ? null : r.slice());
     Summary s = Summary.of(info, timeline, first.probe());
     List<Assertion.Result> results = assertions.stream().map(a -> a.check(s)).toList();
     Summary done = s.withAssertions(results);
     write(outDir, done, timeline);
     return done;
+  }
+
+  /** Refuses folders that are not the slices of one run (see {@link #rebuild}). */
+  private static void checkMergeable(List<Path> dirs, List<Summary.RunInfo> runs) {
+    if (dirs.size() < 2) {
+      return;
+    }
+    Set<Path> seen = new HashSet<>();
+    for (Path d : dirs) {
+      if (!seen.add(d.toAbsolutePath().normalize())) {
+        throw new IllegalArgumentException(d + " is given twice");
+      }
+    }
+    Summary.RunInfo first = runs.get(0);
+    Set<String> slices = new HashSet<>();
+    for (int i = 0; i < runs.size(); i++) {
+      Summary.RunInfo r = runs.get(i);
+      String what = dirs.get(i) + " and " + dirs.get(0);
+      if (!Objects.equals(r.scenario(), first.scenario())
+          || !Objects.equals(r.target(), first.target())) {
+        throw new IllegalArgumentException(
+            what
+                + " are different runs: "
+                + r.scenario()
+                + " against "
+                + r.target()
+                + ", and "
+                + first.scenario()
+                + " against "
+                + first.target());
+      }
+      if ((r.slice() == null) != (first.slice() == null)) {
+        throw new IllegalArgumentException(
+            what + " are not slices of one run: one was run with --slice, the other without");
+      }
+      if (r.slice() == null) {
+        continue;
+      }
+      String count = r.slice().substring(r.slice().indexOf('/') + 1);
+      if (!count.equals(first.slice().substring(first.slice().indexOf('/') + 1))) {
+        throw new IllegalArgumentException(
+            what + " are not slices of one run: --slice " + r.slice() + " and " + first.slice());
+      }
+      if (!slices.add(r.slice())) {
+        throw new IllegalArgumentException(
+            "two folders are the same slice " + r.slice() + " (" + dirs.get(i) + ")");
+      }
+    }
   }
 }

@@ -49,6 +49,8 @@ public record Summary(
    * @param machine host, cores, OS
    * @param jdk the JDK
    * @param stopped why the run ended before its planned end (a signal), or null when it did not
+   * @param slice {@code K/N} when the run was slice K of N machines' runs ({@code --slice}), or
+   *     null
    */
   public record RunInfo(
       String scenario,
@@ -59,7 +61,22 @@ public record Summary(
       String command,
       String machine,
       String jdk,
-      String stopped) {
+      String stopped,
+      String slice) {
+
+    /** A run that is not one of several machines' slices. */
+    public RunInfo(
+        String scenario,
+        String target,
+        String url,
+        String started,
+        int injectors,
+        String command,
+        String machine,
+        String jdk,
+        String stopped) {
+      this(scenario, target, url, started, injectors, command, machine, jdk, stopped, null);
+    }
 
     /** A run that went to its planned end. */
     public RunInfo(
@@ -71,7 +88,7 @@ public record Summary(
         String command,
         String machine,
         String jdk) {
-      this(scenario, target, url, started, injectors, command, machine, jdk, null);
+      this(scenario, target, url, started, injectors, command, machine, jdk, null, null);
     }
   }
 

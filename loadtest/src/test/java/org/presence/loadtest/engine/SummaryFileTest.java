@@ -61,4 +61,71 @@ class SummaryFileTest {
     assertThat(again.run().stopped()).isEqualTo(LoadRun.STOPPED_BY_SIGNAL);
     assertThat(again.latencies().get(Metrics.ACK).unit()).isEqualTo("ms");
   }
+
+  /** A run folder of {@code scenario} that was slice {@code slice} (null: not sliced). */
+  private Path run(String name, String scenario, String slice) throws Exception {
+    Path d = dir.resolve(name);
+    Files.createDirectories(d);
+    Timeline t = new Timeline();
+    IntervalSample s = sample();
+    t.add(s);
+    Files.writeString(d.resolve("samples.jsonl"), SampleCodec.encode(s) + "\n");
+    Summary.RunInfo info =
+        new Summary.RunInfo(
+            scenario,
+            "presence",
+            "http://x",
+            "2026-01-01T00:00:00Z",
+            1,
+            "c",
+            "m",
+            "j",
+            null,
+            slice);
+    Reports.write(d, Summary.of(info, t, null), t);
+    return d;
+  }
+
+  private String refused(Path... dirs) {
+    Path out = dir.resolve("merged");
+    try {
+      Reports.rebuild(List.of(dirs), out, List.of(), "loadtest report");
+    } catch (IllegalArgumentException e) {
+      assertThat(out).doesNotExist();
+      return e.getMessage();
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
+    throw new AssertionError("merged " + List.of(dirs));
+  }
+
+  @Test
+  void slicesOfOneRunMerge_andUnrelatedFoldersAreRefused() throws Exception {
+    Path a = run("a", "connect-storm", "0/2");
+    Path b = run("b", "connect-storm", "1/2");
+    assertThat(
+            new ObjectMapper()
+                .readTree(a.resolve("summary.json").toFile())
+                .path("run")
+                .path("slice")
+                .asText())
+        .isEqualTo("0/2");
+    Summary merged =
+        Reports.rebuild(List.of(a, b), dir.resolve("ok"), List.of(), "loadtest report");
+    assertThat(merged.latencies().get(Metrics.ACK).count()).isEqualTo(2);
+    assertThat(merged.run().injectors()).isEqualTo(2);
+
+    assertThat(refused(a, a)).contains("given twice");
+    assertThat(refused(a, run("c", "status-fanout", "1/2"))).contains("different runs");
+    assertThat(refused(a, run("d", "connect-storm", null))).contains("without");
+    assertThat(refused(a, run("e", "connect-storm", "1/3"))).contains("--slice 1/3 and 0/2");
+    assertThat(refused(a, b, run("f", "connect-storm", "1/2"))).contains("same slice 1/2");
+    assertThat(refused(a, dir.resolve("nothing-here"))).contains("has no summary.json");
+
+    // Unsliced folders (reports written before runs said their slice) merge as given.
+    Path g = run("g", "connect-storm", null);
+    Path h = run("h", "connect-storm", null);
+    assertThat(Reports.rebuild(List.of(g, h), dir.resolve("old"), List.of(), "r").run().slice())
+        .isNull();
+  }
 }
