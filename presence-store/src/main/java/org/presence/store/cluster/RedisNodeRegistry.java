@@ -30,9 +30,14 @@ import org.presence.store.redis.RedisScript;
  *
  * <p>Nodes of the version before the lease hash kept a lease key per node ({@code
  * <prefix>node:{nodes}<id>}, expiring with the lease). So that both versions can run side by side
- * during a rolling upgrade, a heartbeat also renews that key (declared), and a member with no field
- * in the lease hash is judged by its key (read by name: a node of the earlier version, or one dead
- * since before the upgrade). That reading can go once no node of the earlier version runs.
+ * during a rolling upgrade, a heartbeat also renews that key (declared), and a node is alive while
+ * its field in the lease hash is in the future <em>or</em> its key lives (read by name: a node of
+ * the earlier version, or one dead since before the upgrade). Either one is enough: an id that ran
+ * this version and then the earlier one again (a node rolled back, or an upgrade started again)
+ * keeps the field its last run here left behind, which only runs out, and its earlier-version run
+ * renews the key alone. (Judged by a field alone, such a node was taken for dead a lease after its
+ * start, and a survivor released its devices and ended its sessions.) Reading the key can only make
+ * a node alive, never dead. That reading can go once no node of the earlier version runs.
  *
  * <p>A node in the set whose lease ran out is dead; the claim records the claimer in the same
  * script that checks the lease and any earlier claimer's lease, so one live claimer holds it at a
@@ -56,8 +61,8 @@ public final class RedisNodeRegistry implements NodeRegistry {
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       local function live(id)
         local u = redis.call('HGET', KEYS[1], id)
-        if u then
-          return tonumber(u) > now
+        if u and tonumber(u) > now then
+          return true
         end
         return redis.call('EXISTS', ARGV[1] .. id) == 1
       end

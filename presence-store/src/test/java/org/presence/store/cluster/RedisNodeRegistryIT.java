@@ -102,6 +102,37 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
     assertThat(join(registry.alive())).doesNotContain(current);
   }
 
+  /**
+   * A node rolled back to the version with a lease key each, under an id that ran this version
+   * before: the lease hash keeps the field that run left (in the past now), and only the key is
+   * renewed. The node is alive while its key lives, and dead once it is gone.
+   */
+  @Test
+  void aNodeRolledBackToTheEarlierVersion_isAliveByItsKey_despiteItsOldFieldInTheLeaseHash() {
+    NodeRegistry registry = open();
+    RedisBackend b = backends.get(backends.size() - 1);
+    var redis = b.commands().sync();
+    String back = node();
+    String survivor = node();
+    join(registry.heartbeat(survivor, Duration.ofSeconds(30)));
+    // Its run of this version: a field and the set, then stopped (nothing renews the field) ...
+    join(registry.heartbeat(back, Duration.ofMillis(200)));
+    await().atMost(Duration.ofSeconds(5)).until(() -> join(registry.expired()).contains(back));
+    // ... and its run of the earlier version: the key alone, as that version renews it.
+    String oldKey = b.keys().group("nodes", "node", back);
+    redis.set(oldKey, "1".getBytes(), io.lettuce.core.SetArgs.Builder.px(30_000));
+    assertThat(redis.hget(b.keys().group("nodes", "nodes:leases", ""), back))
+        .as("the field its run of this version left")
+        .isNotNull();
+    assertThat(join(registry.alive())).contains(back, survivor);
+    assertThat(join(registry.expired())).doesNotContain(back);
+    assertThat(join(registry.claim(back, survivor))).as("nobody cleans up a live node").isFalse();
+
+    redis.del(oldKey);
+    assertThat(join(registry.expired())).contains(back);
+    assertThat(join(registry.claim(back, survivor))).isTrue();
+  }
+
   @Test
   void aNodeThatStopsRenewing_expires_andExactlyOneSurvivorClaimsIt() {
     NodeRegistry victim = open();
