@@ -11,6 +11,8 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.presence.protocol.model.ApplicationIds;
@@ -20,22 +22,39 @@ import org.presence.store.presence.PresenceAggregator.UserState;
 /**
  * The in-process {@link PresenceStateStore} of the embedded default: a map of user to state, each
  * call serialised per user by {@link ConcurrentHashMap#compute}. Calls do a little CPU work and
- * complete before they return, so they may run on an event loop. Users with nothing to remember are
- * dropped. A connected user costs one small state object: a user with one device holds it in two
- * one-element arrays (no maps), and the session id is the session's own {@link UUID}.
+ * complete before they return, so they may run on an event loop. A connected user costs one small
+ * state object: a user with one device holds it in two one-element arrays (no maps), and the
+ * session id is the session's own {@link UUID}.
+ *
+ * <p>A user with nothing left to show (every device gone) keeps only the version, as a floor for
+ * the next ones ({@link PresenceAggregator#floorNeeded}: for the update log's retention), then
+ * nothing: the floors are dropped in the order they were made, by the calls that come after their
+ * time.
  */
 public final class LocalPresenceStateStore implements PresenceStateStore {
+  /** The {@code now} of a call that reads: it changes nothing, so it keeps a floor as it is. */
+  private static final long READ = Long.MIN_VALUE;
+
   private final ConcurrentHashMap<String, UserState> users = new ConcurrentHashMap<>();
+
+  /** The floors made, oldest first: when each may be dropped ({@link #dropFloors}). */
+  private final ConcurrentLinkedQueue<Floor> floors = new ConcurrentLinkedQueue<>();
+
+  /** Whether a call is dropping floors (one at a time, the only one polling {@link #floors}). */
+  private final AtomicBoolean dropping = new AtomicBoolean();
+
+  /** A user's floor of {@code version}, which may be dropped from {@code dropAt} (epoch millis). */
+  private record Floor(String user, long version, long dropAt) {}
 
   @Override
   public String kind() {
     return "local";
   }
 
-  private <T> CompletionStage<T> with(String user, Function<UserState, T> op) {
+  private <T> CompletionStage<T> with(String user, long now, Function<UserState, T> op) {
     return with(
         user,
-        new UserCall<T>() {
+        new UserCall<T>(now) {
           @Override
           T run(UserState st) {
             return op.apply(st);
@@ -45,7 +64,42 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
 
   private <T> CompletionStage<T> with(String user, UserCall<T> call) {
     users.compute(user, call);
+    if (call.now != READ) {
+      if (call.floored) {
+        long version = call.floorVersion;
+        floors.add(new Floor(user, version, version / 1000 + PresenceAggregator.FLOOR_KEEP_MILLIS));
+      }
+      dropFloors(call.now);
+    }
     return CompletableFuture.completedFuture(call.result);
+  }
+
+  /**
+   * Drops the floors whose time is over at {@code now}: those of users whose state is still that
+   * floor (a user who came back, or went again with a newer version, keeps the state). A look at
+   * the oldest floor when none is due.
+   */
+  private void dropFloors(long now) {
+    Floor f = floors.peek();
+    if (f == null || f.dropAt() > now || !dropping.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      while ((f = floors.peek()) != null && f.dropAt() <= now) {
+        floors.poll();
+        long version = f.version();
+        users.computeIfPresent(
+            f.user(),
+            (u, st) ->
+                st.isFloor()
+                        && st.version == version
+                        && !PresenceAggregator.floorNeeded(version, now)
+                    ? null
+                    : st);
+      }
+    } finally {
+      dropping.set(false);
+    }
   }
 
   /**
@@ -54,7 +108,19 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
    * holder.
    */
   private abstract static class UserCall<T> implements BiFunction<String, UserState, UserState> {
+    /** The call's time, or {@link #READ}. */
+    final long now;
+
     T result;
+
+    /** Whether the call cut the user's state down to its floor, of {@link #floorVersion}. */
+    boolean floored;
+
+    long floorVersion;
+
+    UserCall(long now) {
+      this.now = now;
+    }
 
     abstract T run(UserState st);
 
@@ -62,14 +128,27 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
     public final UserState apply(String user, UserState st) {
       UserState s = st == null ? new UserState() : st;
       result = run(s);
-      return s.empty() ? null : s;
+      if (!s.empty()) {
+        return s;
+      }
+      // Nothing left to show: the version alone stays, while the update logs may hold it.
+      if (s.version == 0 || (now != READ && !PresenceAggregator.floorNeeded(s.version, now))) {
+        return null;
+      }
+      if (s == st && s.isFloor()) {
+        return s;
+      }
+      floored = true;
+      floorVersion = s.version;
+      return s.floor();
     }
   }
 
   @Override
   public CompletionStage<Claim> claim(
       String user, String device, UUID session, String node, int maxDevices, long now) {
-    return with(user, st -> PresenceAggregator.claim(st, device, session, node, maxDevices, now));
+    return with(
+        user, now, st -> PresenceAggregator.claim(st, device, session, node, maxDevices, now));
   }
 
   @Override
@@ -84,7 +163,7 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
       long now) {
     return with(
         user,
-        new UserCall<PresenceUpdate>() {
+        new UserCall<PresenceUpdate>(now) {
           @Override
           PresenceUpdate run(UserState st) {
             return PresenceAggregator.update(
@@ -95,13 +174,13 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
 
   @Override
   public CompletionStage<PresenceUpdate> messages(String user, UserMessages messages, long now) {
-    return with(user, st -> PresenceAggregator.messages(st, messages, now));
+    return with(user, now, st -> PresenceAggregator.messages(st, messages, now));
   }
 
   @Override
   public CompletionStage<PresenceUpdate> release(
       String user, String device, UUID session, long now) {
-    return with(user, st -> PresenceAggregator.release(st, device, session, now));
+    return with(user, now, st -> PresenceAggregator.release(st, device, session, now));
   }
 
   @Override
@@ -109,6 +188,7 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
       String user, Collection<String> liveNodes, long now) {
     return with(
         user,
+        now,
         st -> {
           // One release per orphan; a later change of an audience replaces an earlier one.
           Map<Long, PresenceChange> changes = new LinkedHashMap<>();
@@ -154,12 +234,12 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
 
   @Override
   public CompletionStage<Map<String, DeviceState>> devices(String user) {
-    return with(user, UserState::devices);
+    return with(user, READ, UserState::devices);
   }
 
   @Override
   public CompletionStage<UserPresence> presence(String user) {
-    return with(user, PresenceAggregator::view);
+    return with(user, READ, PresenceAggregator::view);
   }
 
   /**
@@ -192,7 +272,7 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
     return CompletableFuture.completedFuture(null);
   }
 
-  /** Users with state, for tests and metrics. */
+  /** Users with state, for tests and metrics; those whose version alone is kept included. */
   public int users() {
     return users.size();
   }
@@ -200,5 +280,6 @@ public final class LocalPresenceStateStore implements PresenceStateStore {
   @Override
   public void close() {
     users.clear();
+    floors.clear();
   }
 }

@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.UUID;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.updates.AppUpdateLog;
 
 /**
  * The presence rules of {@link PresenceStateStore} on one user's state, in plain Java: the
@@ -195,7 +196,25 @@ final class PresenceAggregator {
           : allStatus == status && Objects.equals(allMessage, message);
     }
 
-    /** Whether the state says nothing an absent state would not: it can be dropped. */
+    /**
+     * A state holding this one's version alone: what is kept of a user whose state became {@link
+     * #empty} while {@link #floorNeeded} (the same as an absent state, but for the version).
+     */
+    UserState floor() {
+      UserState f = new UserState();
+      f.version = version;
+      return f;
+    }
+
+    /** Whether this is what {@link #floor} makes: a version and nothing else. */
+    boolean isFloor() {
+      return ids == null && allStatus == null && byApp == null && messages == UserMessages.NONE;
+    }
+
+    /**
+     * Whether the state says nothing an absent state would not but its version: it can be dropped,
+     * or cut down to its {@link #floor}.
+     */
     boolean empty() {
       if (ids != null) {
         return false;
@@ -212,6 +231,25 @@ final class PresenceAggregator {
       }
       return true;
     }
+  }
+
+  /**
+   * How long the version of a user whose state is {@linkplain UserState#empty empty} is kept, as a
+   * floor for the user's next versions: the update log's {@link AppUpdateLog#RETENTION}, for which
+   * it remembers the last version it took of each PUID and drops a change not newer. Counted from
+   * the version's own time (a version is at least its change's time in milliseconds times 1000):
+   * once the clock is that far past it, a version drawn from the clock alone is above it by as
+   * much, unless the clock that draws it is that far behind.
+   */
+  static final long FLOOR_KEEP_MILLIS = AppUpdateLog.RETENTION.toMillis();
+
+  /**
+   * Whether a user's {@code version} must still be kept at {@code now} (epoch millis) once the
+   * user's state is {@linkplain UserState#empty empty} ({@link #FLOOR_KEEP_MILLIS}); presence.lua's
+   * {@code floor_needed}.
+   */
+  static boolean floorNeeded(long version, long now) {
+    return version > 0 && version > (now - FLOOR_KEEP_MILLIS) * 1000;
   }
 
   /**

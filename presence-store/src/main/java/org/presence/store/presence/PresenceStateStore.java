@@ -29,6 +29,12 @@ import org.presence.protocol.model.PresenceStatus;
  *   <li>Each call changes one device atomically and returns the <em>real</em> changes of what
  *       audiences see: never a change that repeats what the audience was last shown, whichever node
  *       made the previous one. The caller publishes them.
+ *   <li>A call's changes carry the user's presence version: above every earlier one of the user,
+ *       and at least the call's time in milliseconds times 1000. That holds when the user's state
+ *       went (every device gone) and the user comes back in the same millisecond, or through a
+ *       caller whose clock is behind: the last version stays, alone, as a floor while it may be
+ *       needed (for the update log's {@link org.presence.store.updates.AppUpdateLog#RETENTION}),
+ *       since the update log drops a change not newer than the last one it took of a PUID.
  *   <li>A device is owned by one session; only the owner updates or releases it. A new session
  *       {@linkplain #claim claims} the device and learns whom it replaced.
  * </ul>

@@ -9,13 +9,15 @@
 --               every application named neither in "a" nor in "e" (at most MAX_EARLIER ids)
 --   p:<app>     {"s": status, "m": message?, "v": "version"}  last view published to an audience;
 --               p:0 is the audience of applications no device names
---   v           "version": the user's presence version, raised once per call with changes
+--   v           "version": the user's presence version, raised once per call with changes. A user
+--               with nothing left to show keeps a hash of v alone (a floor) while floor_needed, so
+--               that the next version is above it whatever the clock that draws it
 --   mo, ma      the user's own messages (settings): shown with online (mo), with away and
 --               unavailable (ma) when the device that set the status sent none; absent: none
 --   w           the write token: a new value with every write of the hash, never one it held
 --               before ("r<Redis time>.<n>" here; a node deciding an update itself writes its own,
 --               see RedisStatusBatches), so a node that read the hash knows, by comparing w alone,
---               whether it still holds what it read
+--               whether it still holds what it read (a floor has none, as a missing hash)
 -- ARGV[1] op: claim | update | release | messages
 -- ARGV[2] device, ARGV[3] session ("" for a push report), ARGV[4] now (epoch millis)
 -- claim:   ARGV[5] node, ARGV[6] most owned devices of the user
@@ -60,6 +62,16 @@ local function new_w()
 end
 -- DeviceState.MAX_EARLIER
 local MAX_EARLIER = 100
+
+-- PresenceAggregator.FLOOR_KEEP_MILLIS: the update log's retention, for which it remembers the
+-- last version it took of each PUID.
+local FLOOR_KEEP_MS = 3600000
+
+-- PresenceAggregator.floorNeeded: whether version v must be kept at now (epoch millis) once the
+-- user has nothing left to show (v is at least its change's time in ms times 1000).
+local function floor_needed(v, now)
+  return v > 0 and v > (now - FLOOR_KEEP_MS) * 1000
+end
 
 -- Adds or removes (cmd) the node index member of device's session sess of user on node.
 local function index(index_prefix, user, device, cmd, node, sess)
@@ -227,9 +239,14 @@ end
 
 local flat = redis.call('HGETALL', key)
 local devs, pub, ver, mo, ma = {}, {}, 0, '', ''
+-- Whether the hash is a floor: v alone (or nothing).
+local bare = true
 for i = 1, #flat, 2 do
   local f, v = flat[i], flat[i + 1]
   local kind = string.sub(f, 1, 2)
+  if f ~= 'v' then
+    bare = false
+  end
   if kind == 'd:' then
     devs[string.sub(f, 3)] = cjson.decode(v)
   elseif kind == 'p:' then
@@ -327,6 +344,10 @@ elseif op == 'orphans' then
     end
   end
   if #gone == 0 then
+    -- The sweep also drops the floors no longer needed.
+    if bare and #flat > 0 and not floor_needed(ver, now) then
+      redis.call('DEL', key)
+    end
     return { 'ok', '' }
   end
   cur = nil
@@ -465,7 +486,10 @@ if #out > 2 then
   hset[#hset + 1] = vstr
 end
 
--- Nothing left worth remembering: drop the key (the version restarts from the clock).
+-- Nothing left to show: the hash goes, but for the version while floor_needed (a hash of v alone:
+-- the floor, one HSET more than the DEL), so that the user's next change is numbered above this
+-- one's however soon it comes and whichever node's clock draws it (else the update logs' per-PUID
+-- guards would drop it). A floor that nothing changed is left as it is.
 if next(devs) == nil then
   local keep = false
   for _, view in pairs(pub) do
@@ -474,7 +498,16 @@ if next(devs) == nil then
     end
   end
   if not keep then
-    redis.call('DEL', key)
+    local floor = ver
+    if #out > 2 then
+      floor = tonumber(vstr)
+    end
+    if not floor_needed(floor, now) then
+      redis.call('DEL', key)
+    elseif not (bare and #out == 2) then
+      redis.call('DEL', key)
+      redis.call('HSET', key, 'v', string.format('%d', floor))
+    end
     return out
   end
 end

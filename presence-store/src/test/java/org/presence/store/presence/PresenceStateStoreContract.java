@@ -413,6 +413,40 @@ public abstract class PresenceStateStoreContract {
     assertThat(v3).isGreaterThan(v2);
   }
 
+  /**
+   * A user whose last device went (the state has nothing left to show) and who comes back in the
+   * same millisecond, or through a node whose clock is behind, still gets a version above the
+   * offline change's: the update log's per-PUID guard drops a change not newer than the last one it
+   * took, so an equal or lower version would leave the applications showing the user offline.
+   */
+  @Test
+  void versions_whenTheLastDeviceGoesAndTheUserComesBack_thenStillIncrease() {
+    long t = tick();
+    join(store.claim(user, "phone", S1, "a", MAX_DEVICES, t));
+    long online = version(join(store.update(user, "phone", S1, ONLINE, null, null, t)));
+    long offline = version(join(store.release(user, "phone", S1, t)));
+    assertThat(offline).isGreaterThan(online);
+
+    // Back in the same millisecond, through the other node.
+    join(peer.claim(user, "phone", S2, "b", MAX_DEVICES, t));
+    long back = version(join(peer.update(user, "phone", S2, ONLINE, null, null, t)));
+    assertThat(back).isGreaterThan(offline);
+
+    // Gone again a second later, and back through a node whose clock is five seconds behind.
+    long offlineAgain = version(join(peer.release(user, "phone", S2, t + 1000)));
+    assertThat(offlineAgain).isGreaterThan(back);
+    join(store.claim(user, "laptop", S9, "a", MAX_DEVICES, t - 4000));
+    long behind = version(join(store.update(user, "laptop", S9, AWAY, null, null, t - 4000)));
+    assertThat(behind).isGreaterThan(offlineAgain);
+    assertThat(join(store.presence(user)).allApps().status()).isEqualTo(AWAY);
+  }
+
+  /** The version of the single change of {@code u}. */
+  private static long version(PresenceUpdate u) {
+    assertThat(u.changes()).hasSize(1);
+    return u.changes().get(0).version();
+  }
+
   @Test
   void state_whenEverythingReleased_thenForgotten() {
     claim(store, "phone", S1, "a");

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -75,6 +76,50 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
             join(store.update("flush-user", "d", s, PresenceStatus.ONLINE, null, null, 2))
                 .changes())
         .hasSize(1);
+  }
+
+  /**
+   * A user whose last device goes keeps a hash of the version alone (a floor: one {@code HSET}
+   * after the {@code DEL}), which the sweep's operation ({@code orphans}) drops once it is no
+   * longer needed ({@link PresenceAggregator#floorNeeded}); a change in the meantime continues from
+   * it.
+   */
+  @Test
+  void floor_isTheVersionAlone_droppedByTheSweepOnceNoLongerNeeded() {
+    String user = "floor-" + System.nanoTime();
+    String key = ((RedisPresenceStateStore) store).key(user);
+    java.util.UUID s = java.util.UUID.randomUUID();
+    long t = 1_700_000_000_000L;
+    join(store.claim(user, "phone", s, "a", 10, t));
+    join(store.update(user, "phone", s, PresenceStatus.ONLINE, null, null, t));
+    long offline = join(store.release(user, "phone", s, t + 1)).changes().get(0).version();
+    assertThat(hash(key)).containsOnlyKeys("v").containsEntry("v", Long.toString(offline));
+
+    long keep = PresenceAggregator.FLOOR_KEEP_MILLIS;
+    assertThat(join(peer.releaseOrphans(user, List.of(), t + 1 + keep - 1)).changes()).isEmpty();
+    assertThat(hash(key)).as("still needed").containsOnlyKeys("v");
+    assertThat(join(peer.releaseOrphans(user, List.of(), t + 1 + keep)).changes()).isEmpty();
+    assertThat(hash(key)).as("dropped").isEmpty();
+
+    long later = t + 1 + keep + 5;
+    join(store.claim(user, "phone", s, "a", 10, later));
+    assertThat(
+            join(store.update(user, "phone", s, PresenceStatus.ONLINE, null, null, later))
+                .changes()
+                .get(0)
+                .version())
+        .isEqualTo(later * 1000);
+  }
+
+  private Map<String, String> hash(String key) {
+    Map<String, String> out = new java.util.TreeMap<>();
+    backends
+        .get(0)
+        .commands()
+        .sync()
+        .hgetall(key)
+        .forEach((f, v) -> out.put(f, new String(v, java.nio.charset.StandardCharsets.UTF_8)));
+    return out;
   }
 
   /**
