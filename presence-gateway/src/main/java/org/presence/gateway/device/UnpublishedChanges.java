@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * application from seeing a presence twice: an application that already took a change of that
  * version or a later one (the user came back meanwhile, on this node or another) drops it, and one
  * whose last logged presence is the same does not log it again. A user who came back meanwhile is
- * thus shown as they are now, never offline.
+ * thus shown as they are now, never offline. The guard remembers a PUID for the log's hour: a user
+ * published after waiting longer may show an application the presence it last got once more
+ * (docs/cluster.md, "An outage of more than an hour", says why that is left so).
  *
  * <p>Users are published one after the other on the {@code device-timers} thread's continuations; a
  * pass stops at its first failure (the store is still away: the others would fail the same way) and
