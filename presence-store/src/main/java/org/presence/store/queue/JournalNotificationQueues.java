@@ -70,9 +70,12 @@ import org.slf4j.LoggerFactory;
  *
  * Each user's queues are changed under that user's lock, and the change's record is handed to the
  * writer under the same lock, so the journal holds each user's changes in the order memory saw
- * them. Reads see changes as soon as memory has them, a moment before they are in the file; an item
- * delivered in that moment and lost with a crash was never acknowledged to its application.
- * Compaction briefly stops changes (a read-write lock every change takes for reading).
+ * them. The records of an enqueue of several items (one or more posts' batches) are written
+ * together: while its records are handed over one by one, the writer takes only what was handed
+ * over before them, so one write stores or fails them all, and its future (the last record's) tells
+ * the truth about each. Reads see changes as soon as memory has them, a moment before they are in
+ * the file; an item delivered in that moment and lost with a crash was never acknowledged to its
+ * application. Compaction briefly stops changes (a read-write lock every change takes for reading).
  *
  * <h2>Records</h2>
  *
@@ -122,6 +125,20 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   private final ExecutorService acks;
   private final Thread writer;
   private ArrayList<Pending> pending = new ArrayList<>();
+
+  /** Batches (several records, see {@link #openBatch}) handing their records over now. */
+  private int openBatches;
+
+  /**
+   * While a batch is open: how many of {@link #pending}'s records, from the first, came before the
+   * first open batch's; the writer takes no more than these. -1 when no batch is open. Guarded,
+   * with {@link #openBatches} and {@link #pending}, by {@link #pendingLock}.
+   */
+  private int openFrom = -1;
+
+  /** How many times the writer found nothing it may take and waited; guarded by pendingLock. */
+  private long writerWaits;
+
   private FileChannel channel;
   private FileChannel lockChannel;
   private boolean locked;
@@ -143,6 +160,9 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /** For tests: the file may not grow past this, as on a full disk. */
   private volatile long fileLimitForTests = Long.MAX_VALUE;
+
+  /** For tests: after a batch's first record, let the writer run (see letWriterTakeForTests). */
+  private volatile boolean yieldInBatchesForTests;
 
   private JournalNotificationQueues(Path file) {
     this.file = file;
@@ -621,8 +641,63 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   private void append(byte[] record, CompletableFuture<Void> written) {
     synchronized (pendingLock) {
       pending.add(new Pending(record, written));
-      if (pending.size() == 1) {
+      if (pending.size() == 1 && openFrom < 0) {
         pendingLock.notifyAll();
+      }
+    }
+  }
+
+  /** How many of {@link #pending}'s records the writer may take now (caller holds the lock). */
+  private int takeable() {
+    return openFrom < 0 ? pending.size() : openFrom;
+  }
+
+  /**
+   * Opens a batch: until {@link #closeBatch}, the records handed over from now on stay in {@link
+   * #pending}, so that the writer takes the batch's records together, in one write that stores or
+   * fails them all. Other changes' records handed over meanwhile wait with them (each user's
+   * records stay in the order memory saw them); records handed over before are taken as usual.
+   * Batches that overlap are held as one, until the last of them closes. A batch is open only while
+   * its caller changes memory and hands records over (no I/O), under the compaction read lock:
+   * compaction and the failed-write path, which take {@link #pending} whole under the write lock,
+   * never find one open, and neither does the writer once {@link #closing} is set.
+   */
+  private void openBatch() {
+    synchronized (pendingLock) {
+      if (openBatches++ == 0) {
+        openFrom = pending.size();
+      }
+    }
+  }
+
+  /** Closes a batch {@link #openBatch} opened: the last to close lets the writer take them all. */
+  private void closeBatch() {
+    synchronized (pendingLock) {
+      if (--openBatches == 0) {
+        openFrom = -1;
+        if (!pending.isEmpty()) {
+          pendingLock.notifyAll();
+        }
+      }
+    }
+  }
+
+  /**
+   * For tests: wakes the writer and waits (up to 10 s) until it has taken and written whatever it
+   * would take now and waits for more.
+   */
+  private void letWriterTakeForTests() {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    synchronized (pendingLock) {
+      long waits = writerWaits;
+      pendingLock.notifyAll();
+      while (writerWaits == waits && System.nanoTime() < end) {
+        try {
+          pendingLock.wait(1);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
       }
     }
   }
@@ -631,7 +706,8 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     while (true) {
       ArrayList<Pending> batch;
       synchronized (pendingLock) {
-        while (pending.isEmpty() && !closing) {
+        while (takeable() == 0 && !closing) {
+          writerWaits++;
           try {
             pendingLock.wait();
           } catch (InterruptedException e) {
@@ -642,8 +718,20 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         if (pending.isEmpty()) {
           return;
         }
-        batch = pending;
-        pending = new ArrayList<>();
+        // Closing, no batch is open: takeable() is everything.
+        int n = takeable();
+        if (n == pending.size()) {
+          batch = pending;
+          pending = new ArrayList<>();
+        } else {
+          // What came before the open batches; theirs (and what followed) waits for them.
+          List<Pending> taken = pending.subList(0, n);
+          batch = new ArrayList<>(taken);
+          taken.clear();
+        }
+        if (openFrom >= 0) {
+          openFrom = 0; // the open batches' records, if any yet, now come first
+        }
       }
       write(batch);
       if (!closing
@@ -828,43 +916,65 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
-    List<Enqueued> out = new ArrayList<>(entries.size());
+    int count = entries.size();
+    String[] keys = new String[count];
+    byte[][] records = new byte[count][];
+    for (int i = 0; i < count; i++) {
+      String key = UserKeys.of(entries.get(i).userSub());
+      Notification n = entries.get(i).notification();
+      keys[i] = key;
+      records[i] =
+          record(
+              ENQUEUE,
+              o -> {
+                o.writeUTF(key);
+                writeNotification(o, n);
+              });
+    }
+    List<Enqueued> out = new ArrayList<>(count);
     CompletableFuture<Void> written = new CompletableFuture<>();
     compaction.readLock().lock();
     try {
       if (closing || failed) {
         return closedFailure().thenApply(v -> List.of());
       }
-      for (int i = 0; i < entries.size(); i++) {
-        Entry e = entries.get(i);
-        String key = UserKeys.of(e.userSub());
-        Notification n = e.notification();
-        byte[] r =
-            record(
-                ENQUEUE,
-                o -> {
-                  o.writeUTF(key);
-                  writeNotification(o, n);
-                });
-        while (true) {
-          UserQueues u = user(key);
-          synchronized (u) {
-            if (users.get(key) != u) {
-              continue; // emptied and dropped meanwhile: take the user's current queues
+      // Several records go to the writer as one (see openBatch): the future of the last one
+      // completes for them all, so the writer must not store the first ones and fail the rest.
+      boolean batch = count > 1;
+      if (batch) {
+        openBatch();
+      }
+      try {
+        for (int i = 0; i < count; i++) {
+          String key = keys[i];
+          Notification n = entries.get(i).notification();
+          while (true) {
+            UserQueues u = user(key);
+            synchronized (u) {
+              if (users.get(key) != u) {
+                continue; // emptied and dropped meanwhile: take the user's current queues
+              }
+              ArrayDeque<Notification> q =
+                  u.byApp.computeIfAbsent(n.appId(), a -> new ArrayDeque<>());
+              q.addLast(n);
+              List<Notification> dropped = List.of();
+              if (q.size() > CAPACITY) {
+                dropped = List.of(q.pollFirst());
+              } else {
+                liveItems.incrementAndGet();
+              }
+              out.add(new Enqueued(q.size(), dropped));
+              append(records[i], i == count - 1 ? written : null);
             }
-            ArrayDeque<Notification> q =
-                u.byApp.computeIfAbsent(n.appId(), a -> new ArrayDeque<>());
-            q.addLast(n);
-            List<Notification> dropped = List.of();
-            if (q.size() > CAPACITY) {
-              dropped = List.of(q.pollFirst());
-            } else {
-              liveItems.incrementAndGet();
-            }
-            out.add(new Enqueued(q.size(), dropped));
-            append(r, i == entries.size() - 1 ? written : null);
+            break;
           }
-          break;
+          if (yieldInBatchesForTests && i == 0 && count > 1) {
+            letWriterTakeForTests();
+          }
+        }
+      } finally {
+        if (batch) {
+          closeBatch();
         }
       }
     } finally {
@@ -1094,6 +1204,15 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   /** For tests: the journal file may not grow past {@code bytes} (a full disk) until lifted. */
   void limitFileForTests(long bytes) {
     fileLimitForTests = bytes;
+  }
+
+  /**
+   * For tests: after handing over the first record of a batch, wake the writer and wait until it
+   * has written whatever it would take at that moment and waits for more, as a writer that ran just
+   * then would. A writer that took part of an open batch would write its first record alone.
+   */
+  void yieldInBatchesForTests(boolean yield) {
+    yieldInBatchesForTests = yield;
   }
 
   /** Items held in memory, for tests and metrics. */

@@ -186,9 +186,7 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
       record = Files.size(file()) - before;
     }
     long size = Files.size(file());
-    // Room for half a record: the write is cut in two. (One item: the records of a batch of
-    // several may reach the writer in two writes, and then only the second fails; see
-    // notifications.md, Durability.)
+    // Room for half a record: the write is cut in two.
     journal.limitFileForTests(size + record / 2);
     Throwable refused =
         failure(queues.enqueueAll(List.of(new NotificationQueues.Entry(u, note(41, "x101")))));
@@ -217,6 +215,121 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
     assertThat(log.list).isEmpty();
     reopen();
     assertThat(await(queues.pending(u))).isEqualTo(expected);
+  }
+
+  @Test
+  void fullDisk_aBatchWhoseSecondRecordIsCut_storesNoneOfItsItems_evenIfTheWriterRunsMidBatch()
+      throws IOException {
+    String u = "batch-" + UUID.randomUUID();
+    Notification kept = note(42, "k0");
+    long before = Files.size(file());
+    await(queues.enqueue(u, kept));
+    long size = Files.size(file());
+    long record = size - before;
+    // Room for a record and a half: the batch's first record fits, its second is cut in two. The
+    // writer is made to run between the batch's first and second records (a writer may run at any
+    // moment); were it free to take what was handed over, it would write the first record alone,
+    // stored, and fail the other two in the next write.
+    journal.limitFileForTests(size + record + record / 2);
+    journal.yieldInBatchesForTests(true);
+    Throwable refused =
+        failure(
+            queues.enqueueAll(
+                List.of(
+                    new NotificationQueues.Entry(u, note(42, "x1")),
+                    new NotificationQueues.Entry(u, note(42, "x2")),
+                    new NotificationQueues.Entry(u, note(42, "x3")))));
+    assertThat(refused).isInstanceOf(StoreException.class);
+    assertThat(((StoreException) refused).code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+    assertThat(await(queues.pending(u))).containsExactly(kept);
+    assertThat(journal.liveItems()).isEqualTo(1);
+    assertThat(Files.size(file())).isEqualTo(size);
+
+    journal.yieldInBatchesForTests(false);
+    journal.limitFileForTests(Long.MAX_VALUE);
+    crashAndReopen();
+    assertThat(await(queues.pending(u))).containsExactly(kept);
+    reopen();
+    assertThat(await(queues.pending(u))).containsExactly(kept);
+  }
+
+  @Test
+  void aBatchOverTwoUsers_withTheWriterRunningMidBatch_isStoredWhole() {
+    String u = "first-" + UUID.randomUUID();
+    String v = "second-" + UUID.randomUUID();
+    Notification a = note(44, "a");
+    await(queues.enqueue(u, a));
+    journal.yieldInBatchesForTests(true);
+    Notification b = note(44, "b");
+    Notification c = note(44, "c");
+    Notification d = note(44, "d");
+    List<NotificationQueues.Enqueued> done =
+        await(
+            queues.enqueueAll(
+                List.of(
+                    new NotificationQueues.Entry(u, b),
+                    new NotificationQueues.Entry(v, c),
+                    new NotificationQueues.Entry(u, d))));
+    assertThat(done).extracting(NotificationQueues.Enqueued::queueSize).containsExactly(2, 1, 3);
+    journal.yieldInBatchesForTests(false);
+    crashAndReopen();
+    assertThat(await(queues.pending(u))).containsExactly(a, b, d);
+    assertThat(await(queues.pending(v))).containsExactly(c);
+  }
+
+  @Test
+  void overlappingBatchesAndRemovals_fromSeveralThreads_replayToWhatMemoryHeld()
+      throws InterruptedException {
+    // Batches held together while others open and close, single changes between them, full
+    // queues dropping their oldest: the journal must still hold each user's changes in order.
+    List<String> users = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      users.add("overlap-" + i + "-" + UUID.randomUUID());
+    }
+    List<Thread> threads = new ArrayList<>();
+    List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+    for (int t = 0; t < 4; t++) {
+      int seed = t;
+      threads.add(
+          new Thread(
+              () -> {
+                java.util.Random r = new java.util.Random(seed);
+                try {
+                  for (int i = 0; i < 150; i++) {
+                    List<NotificationQueues.Entry> batch = new ArrayList<>();
+                    int items = 1 + r.nextInt(4);
+                    for (int k = 0; k < items; k++) {
+                      batch.add(
+                          new NotificationQueues.Entry(
+                              users.get(r.nextInt(users.size())), note(45, "t" + seed + "-" + i)));
+                    }
+                    CompletionStage<?> stored = queues.enqueueAll(batch);
+                    if (r.nextInt(3) == 0) {
+                      NotificationQueues.Entry e = batch.get(0);
+                      await(
+                          queues.remove(e.userSub(), Map.of(45L, List.of(e.notification().id()))));
+                    }
+                    await(stored);
+                  }
+                } catch (Throwable e) {
+                  failures.add(e);
+                }
+              }));
+    }
+    threads.forEach(Thread::start);
+    for (Thread t : threads) {
+      t.join(60_000);
+    }
+    assertThat(failures).isEmpty();
+    Map<String, List<Notification>> held = new java.util.HashMap<>();
+    for (String u : users) {
+      held.put(u, await(queues.pending(u)));
+    }
+    assertThat(held.values()).anySatisfy(q -> assertThat(q).hasSize(100));
+    crashAndReopen();
+    for (String u : users) {
+      assertThat(await(queues.pending(u))).as(u).isEqualTo(held.get(u));
+    }
   }
 
   /** The offset of each record in the journal. */
