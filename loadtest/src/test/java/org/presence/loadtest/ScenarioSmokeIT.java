@@ -247,6 +247,43 @@ class ScenarioSmokeIT {
     assertThat(Files.exists(r.dir().resolve("injector-1.log"))).isTrue();
   }
 
+  /**
+   * One app, in injector 0; device 1 runs in injector 1, reports to that app, and starts 2 s after
+   * device 0 (injector 0's only device) so that injector 0's own devices are done a second before
+   * it sends: the app stays for it, and every update arrives.
+   */
+  @Test
+  void statusFanout_appsStayUntilEveryInjectorsDevicesAreDone() throws Exception {
+    Result r =
+        run(
+            "run",
+            "status-fanout",
+            "--url",
+            url,
+            "-u",
+            "2",
+            "--apps",
+            "1",
+            "--ramp",
+            "4s",
+            "-d",
+            "1s",
+            "--interval",
+            "50ms",
+            "-p",
+            "2",
+            "--injector-jvm-opt",
+            "-Xmx128m",
+            "-a",
+            "errors == 0");
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(LoadRun.OK);
+    JsonNode counters = r.summary().path("counters");
+    assertThat(counters.path("sent").asLong()).isPositive();
+    assertThat(counters.path("delivered").asLong())
+        .as("updates the app received; %s", r.out())
+        .isEqualTo(counters.path("sent").asLong());
+  }
+
   @Test
   void failedAssertion_setsExitStatusOne_andTheReportSaysSo() throws Exception {
     Result r =

@@ -36,6 +36,21 @@ final class ChildProcess implements AutoCloseable {
   static ChildProcess start(
       String name, List<String> jvmOptions, List<String> args, Path log, Consumer<String> lines)
       throws IOException {
+    return start(name, jvmOptions, args, log, lines, () -> {});
+  }
+
+  /**
+   * Starts the child as {@link #start(String, List, List, Path, Consumer)} does; {@code ended} runs
+   * once its standard output has ended (it exited, or closed it), after its last line.
+   */
+  static ChildProcess start(
+      String name,
+      List<String> jvmOptions,
+      List<String> args,
+      Path log,
+      Consumer<String> lines,
+      Runnable ended)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     // The harness's TLS trust (-Djavax.net.ssl.trustStore=...) holds in its children too.
@@ -65,6 +80,7 @@ final class ChildProcess implements AutoCloseable {
               } catch (IOException e) {
                 // The child is gone; its exit status tells the rest.
               }
+              ended.run();
             },
             "lt-child-" + name);
     t.setDaemon(true);
@@ -72,8 +88,8 @@ final class ChildProcess implements AutoCloseable {
     return new ChildProcess(p, t);
   }
 
-  /** Sends one line to the child's standard input. */
-  void send(String line) throws IOException {
+  /** Sends one line to the child's standard input; safe from any thread. */
+  synchronized void send(String line) throws IOException {
     stdin.write(line);
     stdin.write('\n');
     stdin.flush();

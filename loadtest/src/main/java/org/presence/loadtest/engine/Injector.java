@@ -20,9 +20,11 @@ import org.presence.loadtest.transport.SourceAddresses;
  * The injector side of a multi-process run ({@code loadtest inject}): mints its users' tokens, says
  * {@code ready}, waits for {@code start <epoch millis>} on standard input, runs its slice and
  * writes one {@link SampleCodec} line a second on standard output, then {@code done}. When its
- * standard input closes (the coordinator stops it, or died) it ends its users at once, and exits
- * within {@link Runner#STOP_GRACE} and five seconds at the latest, so no injector keeps sending
- * load for a harness that is gone.
+ * slice reaches a {@link Runner.Phase} it says {@code reached <phase>}, and goes on from it when
+ * the coordinator says {@code everyone <phase>} (every injector reached it). When its standard
+ * input closes (the coordinator stops it, or died) it ends its users at once, and exits within
+ * {@link Runner#STOP_GRACE} and five seconds at the latest, so no injector keeps sending load for a
+ * harness that is gone.
  */
 public final class Injector {
   /** Line an injector prints once it can start. */
@@ -33,6 +35,14 @@ public final class Injector {
 
   /** Command the coordinator sends: {@code start <epoch millis>}. */
   public static final String START = "start ";
+
+  /** Line an injector prints when its slice reached a phase: {@code reached <phase>}. */
+  public static final String REACHED = "reached ";
+
+  /**
+   * Command the coordinator sends once every injector reached a phase: {@code everyone <phase>}.
+   */
+  public static final String EVERYONE = "everyone ";
 
   private Injector() {}
 
@@ -52,8 +62,16 @@ public final class Injector {
             () -> {
               try {
                 startLine.complete(in.readLine());
-                while (in.readLine() != null) {
-                  // Nothing else is sent; wait for the end of input.
+                String line;
+                while ((line = in.readLine()) != null) {
+                  Runner.Phase p =
+                      line.startsWith(EVERYONE)
+                          ? Runner.Phase.of(line.substring(EVERYONE.length()).trim())
+                          : null;
+                  Runner r = running.get();
+                  if (p != null && r != null) {
+                    r.everyReached(p); // sent only after this injector's runner reached it
+                  }
                 }
               } catch (IOException e) {
                 // The coordinator is gone: stop as at the end of input.
@@ -112,7 +130,15 @@ public final class Injector {
       }
       long startAt = Long.parseLong(line.substring(START.length()).trim());
       Metrics metrics = new Metrics();
-      Runner runner = new Runner(sim, target, metrics, loops, tokens, slot, count);
+      Runner runner =
+          new Runner(sim, target, metrics, loops, tokens, slot, count)
+              .coordinated(
+                  phase -> {
+                    synchronized (out) {
+                      out.println(REACHED + phase.wire());
+                      out.flush();
+                    }
+                  });
       running.set(runner);
       if (inputClosed.get()) {
         runner.stop();

@@ -10,6 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -422,6 +425,7 @@ public final class LoadRun {
       LoadConfig c, Path dir, SampleSink sink, long[] startAt, Runnable scheduleTimers)
       throws IOException, InterruptedException {
     CountDownLatch ready = new CountDownLatch(c.processes());
+    PhaseBarrier phases = new PhaseBarrier(c.processes());
     boolean ok = true;
     try {
       for (int i = 0; i < c.processes(); i++) {
@@ -446,6 +450,17 @@ public final class LoadRun {
                     ready.countDown();
                   } else if (SampleCodec.isSample(line)) {
                     sink.accept(line);
+                  } else if (line.startsWith(Injector.REACHED)) {
+                    Runner.Phase p = Runner.Phase.of(line.substring(Injector.REACHED.length()));
+                    if (p != null) {
+                      phases.reached(index, p);
+                    }
+                  }
+                },
+                // An injector that ended waits for nothing: the others need not wait for it.
+                () -> {
+                  for (Runner.Phase p : Runner.Phase.values()) {
+                    phases.reached(index, p);
                   }
                 }));
         if (stoppedEarly) {
@@ -466,6 +481,7 @@ public final class LoadRun {
       for (ChildProcess child : children) {
         child.send(Injector.START + startAt[0]);
       }
+      phases.tell(children);
       scheduleTimers.run();
       long limit = Plan.simulation(c).maxDuration().plus(Runner.STOP_GRACE).toMillis() + 60_000;
       for (int i = 0; i < children.size(); i++) {
@@ -498,6 +514,63 @@ public final class LoadRun {
 
   /** What {@code summary.json} says of a run that a signal stopped before its planned end. */
   public static final String STOPPED_BY_SIGNAL = "stopped early by a signal (SIGINT or SIGTERM)";
+
+  /**
+   * The run's phases over its injector processes: once every injector said it reached a phase
+   * ({@code reached <phase>}), each is told {@code everyone <phase>}, once.
+   */
+  private static final class PhaseBarrier {
+    private final int processes;
+    private final Map<Runner.Phase, Set<Integer>> reached = new EnumMap<>(Runner.Phase.class);
+    private final Set<Runner.Phase> told = EnumSet.noneOf(Runner.Phase.class);
+    private List<ChildProcess> children;
+
+    PhaseBarrier(int processes) {
+      this.processes = processes;
+    }
+
+    /** Injector {@code index} reached {@code phase} (or ended). */
+    void reached(int index, Runner.Phase phase) {
+      List<ChildProcess> to;
+      synchronized (this) {
+        reached.computeIfAbsent(phase, p -> new HashSet<>()).add(index);
+        to = due(phase);
+      }
+      send(to, phase);
+    }
+
+    /** The injectors were started: phases every one reached before are told now. */
+    void tell(List<ChildProcess> started) {
+      for (Runner.Phase phase : Runner.Phase.values()) {
+        List<ChildProcess> to;
+        synchronized (this) {
+          children = started;
+          to = due(phase);
+        }
+        send(to, phase);
+      }
+    }
+
+    /** Whom to tell that every injector reached {@code phase}: nobody unless it is time. */
+    private List<ChildProcess> due(Runner.Phase phase) {
+      if (children == null
+          || reached.getOrDefault(phase, Set.of()).size() < processes
+          || !told.add(phase)) {
+        return List.of();
+      }
+      return children;
+    }
+
+    private static void send(List<ChildProcess> to, Runner.Phase phase) {
+      for (ChildProcess child : to) {
+        try {
+          child.send(Injector.EVERYONE + phase.wire());
+        } catch (IOException e) {
+          // That injector has ended.
+        }
+      }
+    }
+  }
 
   /** Samples into the timeline and into {@code samples.jsonl}. */
   private static final class SampleSink {

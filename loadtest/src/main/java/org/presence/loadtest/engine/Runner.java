@@ -5,6 +5,7 @@ import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.Set;
@@ -15,6 +16,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import org.presence.loadtest.metrics.Clock;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.scenario.Population;
@@ -32,6 +34,14 @@ import org.slf4j.LoggerFactory;
  * passed, and waits (boundedly) for them to close their connections. Injector {@code k} of {@code
  * n} runs users {@code k, k+n, k+2n, ...} of every population, so n processes together run the same
  * users on the same schedule as one would.
+ *
+ * <p>Background users (the apps of {@code status-fanout}, the receiving devices of {@code notify})
+ * receive what the others send, wherever those run, so two moments are the whole run's, not one
+ * slice's ({@link Phase}): the other users start only once every background user is in place
+ * (holding until the end, or ended), and the background users stay until every other user has
+ * ended, then until what was sent has arrived ({@link #DRAIN_QUIET}). A runner alone decides both
+ * itself; the runners of several injector processes each say when their slice reached a phase
+ * ({@link #coordinated}) and go on when told that every slice has ({@link #everyReached}).
  */
 public final class Runner implements RunContext {
   private static final Logger LOG = LoggerFactory.getLogger(Runner.class);
@@ -52,6 +62,51 @@ public final class Runner implements RunContext {
    */
   public static final String NOT_STARTED = "not-started";
 
+  /**
+   * After every foreground user of the run has ended, background users stay until no frame has
+   * arrived for this long (what was sent before the end is still arriving), and at most {@link
+   * #DRAIN_MAX}.
+   */
+  static final Duration DRAIN_QUIET = Duration.ofSeconds(1);
+
+  /** The longest the background users wait for frames after the foreground ended. */
+  static final Duration DRAIN_MAX = Duration.ofSeconds(5);
+
+  /** How often the waiting thread looks at the run's state while it waits for a phase. */
+  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+  /** The moments that are the whole run's, not one slice's. */
+  public enum Phase {
+    /**
+     * Every background user is in place: holding until the end (subscribed, connected), or ended.
+     * No foreground user starts before.
+     */
+    BACKGROUND_READY("background-ready"),
+    /** Every foreground user has ended: the background users drain, then the run stops. */
+    FOREGROUND_DONE("foreground-done");
+
+    private final String wire;
+
+    Phase(String wire) {
+      this.wire = wire;
+    }
+
+    /** Its name in the injector protocol. */
+    public String wire() {
+      return wire;
+    }
+
+    /** The phase named {@code wire}, or null. */
+    public static Phase of(String wire) {
+      for (Phase p : values()) {
+        if (p.wire.equals(wire)) {
+          return p;
+        }
+      }
+      return null;
+    }
+  }
+
   private final Simulation simulation;
   private final Target target;
   private final Metrics metrics;
@@ -69,6 +124,17 @@ public final class Runner implements RunContext {
   private volatile boolean injecting = true;
   private volatile Thread injectorThread;
   private Duration grace = STOP_GRACE;
+
+  /** Background users of this slice not yet in place: not started, or started and not holding. */
+  private final AtomicLong backgroundPending = new AtomicLong();
+
+  /** Background users started and not yet in place. */
+  private final Set<VirtualUser> backgroundUnsettled = ConcurrentHashMap.newKeySet();
+
+  private final EnumSet<Phase> reached = EnumSet.noneOf(Phase.class);
+  private volatile boolean backgroundReadyEverywhere;
+  private final CountDownLatch foregroundDoneEverywhere = new CountDownLatch(1);
+  private Consumer<Phase> phases = this::everyReached;
 
   /** A runner of slice {@code injector} of {@code injectors}. */
   public Runner(
@@ -96,6 +162,47 @@ public final class Runner implements RunContext {
                     .max()
                     .orElse(1));
     this.deviceUsers = simulation.deviceUsers();
+    long background = 0;
+    for (Population p : simulation.populations()) {
+      if (p.background()) {
+        background += p.profile().sliceSize(injector, injectors);
+      }
+    }
+    this.backgroundPending.set(background);
+  }
+
+  /**
+   * One slice of a run over several processes: {@code tell} hears each {@link Phase} this slice
+   * reaches (once each), and the runner goes on from it only when {@link #everyReached} says that
+   * every slice has. Alone (the default), a runner goes on at once.
+   */
+  public Runner coordinated(Consumer<Phase> tell) {
+    this.phases = tell;
+    return this;
+  }
+
+  /** Every slice of the run reached {@code phase}. Safe from any thread. */
+  public void everyReached(Phase phase) {
+    switch (phase) {
+      case BACKGROUND_READY -> {
+        backgroundReadyEverywhere = true;
+        Thread t = injectorThread;
+        if (t != null) {
+          LockSupport.unpark(t); // it may be holding back a foreground user
+        }
+      }
+      case FOREGROUND_DONE -> foregroundDoneEverywhere.countDown();
+    }
+  }
+
+  /** This slice reached {@code phase}: said once. */
+  private void reach(Phase phase) {
+    synchronized (reached) {
+      if (!reached.add(phase)) {
+        return;
+      }
+    }
+    phases.accept(phase);
   }
 
   /** A shorter grace than {@link #STOP_GRACE}, for tests. */
@@ -134,6 +241,18 @@ public final class Runner implements RunContext {
     return stopping;
   }
 
+  @Override
+  public void holdingUntilEnd(VirtualUser user) {
+    settled(user);
+  }
+
+  /** A background user is in place (holding, or ended); the last of the slice's says so. */
+  private void settled(VirtualUser user) {
+    if (backgroundUnsettled.remove(user) && backgroundPending.decrementAndGet() == 0) {
+      reach(Phase.BACKGROUND_READY);
+    }
+  }
+
   /** A user's place in the start schedule. */
   private record Start(long atNanos, Population population, long base, long index) {}
 
@@ -150,9 +269,14 @@ public final class Runner implements RunContext {
     injectorThread = starter;
     outstanding.incrementAndGet(); // held by the injector thread until it has started everyone
     foreground.incrementAndGet(); // likewise
+    if (backgroundPending.get() == 0) {
+      reach(Phase.BACKGROUND_READY);
+    }
     starter.start();
-    long waitNanos = stopNanos - System.nanoTime();
-    boolean finished = waitNanos > 0 && allDone.await(waitNanos, TimeUnit.NANOSECONDS);
+    boolean finished = awaitEndOrForegroundDone(stopNanos);
+    if (!finished && foregroundDoneEverywhere.getCount() == 0) {
+      finished = drain(stopNanos);
+    }
     if (!finished) {
       stop();
       long graceEnd = System.nanoTime() + grace.toNanos();
@@ -166,6 +290,51 @@ public final class Runner implements RunContext {
       }
     }
     stopping = true;
+  }
+
+  /**
+   * Waits until every user ended (true), or every foreground user of the run did, or {@code
+   * stopNanos} came (false).
+   */
+  private boolean awaitEndOrForegroundDone(long stopNanos) throws InterruptedException {
+    while (true) {
+      long left = stopNanos - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      if (allDone.await(Math.min(left, POLL_NANOS), TimeUnit.NANOSECONDS)) {
+        return true;
+      }
+      if (foregroundDoneEverywhere.getCount() == 0) {
+        return false;
+      }
+    }
+  }
+
+  /**
+   * Every foreground user of the run has ended, but what they sent last may still be on its way to
+   * the background users: they stay until no frame has arrived for {@link #DRAIN_QUIET} (at most
+   * {@link #DRAIN_MAX}, and not past {@code stopNanos}). True when every user ended meanwhile.
+   */
+  private boolean drain(long stopNanos) throws InterruptedException {
+    long now = System.nanoTime();
+    long until = Math.min(stopNanos, now + DRAIN_MAX.toNanos());
+    long received = metrics.total(Metrics.RECEIVED);
+    long quietSince = now;
+    while (now < until && !stopping) {
+      if (allDone.await(Math.min(until - now, POLL_NANOS), TimeUnit.NANOSECONDS)) {
+        return true;
+      }
+      now = System.nanoTime();
+      long r = metrics.total(Metrics.RECEIVED);
+      if (r != received) {
+        received = r;
+        quietSince = now;
+      } else if (now - quietSince >= DRAIN_QUIET.toNanos()) {
+        return false;
+      }
+    }
+    return false;
   }
 
   /**
@@ -201,8 +370,9 @@ public final class Runner implements RunContext {
   }
 
   private void inject(long startNanos, long stopNanos) {
+    PriorityQueue<Start> background = new PriorityQueue<>(Comparator.comparingLong(Start::atNanos));
+    PriorityQueue<Start> others = new PriorityQueue<>(Comparator.comparingLong(Start::atNanos));
     try {
-      PriorityQueue<Start> queue = new PriorityQueue<>(Comparator.comparingLong(Start::atNanos));
       long deviceBase = 0;
       for (Population p : simulation.populations()) {
         long base = p.role() == Population.Role.DEVICES ? deviceBase : 0;
@@ -210,30 +380,45 @@ public final class Runner implements RunContext {
           deviceBase += p.profile().users();
         }
         if (injector < p.profile().users()) {
-          queue.add(new Start(startNanos + p.profile().offsetNanos(injector), p, base, injector));
+          (p.background() ? background : others)
+              .add(new Start(startNanos + p.profile().offsetNanos(injector), p, base, injector));
         }
       }
-      while (!queue.isEmpty() && injecting) {
-        Start s = queue.poll();
-        long wait = s.atNanos() - System.nanoTime();
-        if (wait > 0) {
-          LockSupport.parkNanos(wait);
-          if (s.atNanos() > System.nanoTime()) {
-            queue.add(s);
-            if (!injecting || System.nanoTime() >= stopNanos) {
-              break;
-            }
-            continue;
-          }
-          if (!injecting || System.nanoTime() >= stopNanos) {
-            queue.add(s);
+      while (injecting && !(background.isEmpty() && others.isEmpty())) {
+        // A foreground user starts at its time, but not before every background user is in place.
+        PriorityQueue<Start> from =
+            others.isEmpty()
+                    || !backgroundReadyEverywhere
+                    || (!background.isEmpty()
+                        && background.peek().atNanos() <= others.peek().atNanos())
+                ? background
+                : others;
+        if (from.isEmpty()) {
+          // Only foreground users are left, held back until the background is in place.
+          LockSupport.parkNanos(Math.max(1, Math.min(POLL_NANOS, stopNanos - System.nanoTime())));
+          if (System.nanoTime() >= stopNanos) {
             break;
           }
+          continue;
         }
+        Start s = from.peek();
+        long wait = s.atNanos() - System.nanoTime();
+        if (wait > 0) {
+          // Woken early by the stop, or because the background became ready: look again.
+          LockSupport.parkNanos(Math.min(wait, Math.max(1, stopNanos - System.nanoTime())));
+          if (System.nanoTime() >= stopNanos) {
+            break;
+          }
+          continue;
+        }
+        if (System.nanoTime() >= stopNanos) {
+          break;
+        }
+        from.poll();
         startUser(s.population(), s.base() + s.index());
         long next = s.index() + injectors;
         if (next < s.population().profile().users()) {
-          queue.add(
+          from.add(
               new Start(
                   startNanos + s.population().profile().offsetNanos(next),
                   s.population(),
@@ -241,7 +426,9 @@ public final class Runner implements RunContext {
                   next));
         }
       }
-      countNotStarted(queue, Math.min(System.nanoTime(), stopNanos));
+      long until = Math.min(System.nanoTime(), stopNanos);
+      countNotStarted(background, until);
+      countNotStarted(others, until);
     } finally {
       userEnded(true);
     }
@@ -277,6 +464,9 @@ public final class Runner implements RunContext {
       foreground.incrementAndGet();
     }
     live.add(u);
+    if (p.background()) {
+      backgroundUnsettled.add(u);
+    }
     metrics.count(Metrics.USERS_STARTED);
     loop.execute(
         () ->
@@ -290,6 +480,7 @@ public final class Runner implements RunContext {
                       } else {
                         metrics.count(Metrics.USERS_DONE);
                       }
+                      settled(u); // an ended background user waits for nothing
                       closeQuietly(u)
                           .whenComplete(
                               (x, y) -> {
@@ -324,8 +515,9 @@ public final class Runner implements RunContext {
 
   private void foregroundEnded() {
     if (foreground.decrementAndGet() == 0 && hasForeground() && !stopping) {
-      // Only background users remain (subscribers holding until the end): the run is over.
-      stop();
+      // Only background users remain (subscribers holding until the end): once every slice's
+      // foreground has ended and what it sent has arrived, the run is over.
+      reach(Phase.FOREGROUND_DONE);
     }
   }
 

@@ -12,8 +12,9 @@ import java.util.concurrent.CompletionStage;
  * @param role whether the users are devices or apps (it decides how user numbers are assigned)
  * @param actions the steps every user runs
  * @param profile when users start
- * @param background whether the run may end without waiting for these users (subscribers that hold
- *     until the end while other populations do the work)
+ * @param background whether these users receive while the others work (subscribers that hold until
+ *     the end): the others start only once every one of them is in place, and the run ends once the
+ *     others are done and what they sent has arrived
  */
 public record Population(
     String name, Role role, List<Action> actions, InjectionProfile profile, boolean background) {
@@ -31,7 +32,11 @@ public record Population(
     actions = List.copyOf(actions);
   }
 
-  /** This population as background: the run ends once the other populations are done. */
+  /**
+   * This population as background: the other populations start once every one of its users holds
+   * until the end (or ended), over every injector process; the run ends once the others are done,
+   * everywhere, and what they sent has arrived (nothing received for a second, at most five).
+   */
   public Population inBackground() {
     return new Population(name, role, actions, profile, true);
   }

@@ -25,4 +25,10 @@ public interface RunContext {
 
   /** Whether the run is stopping (its maximum duration passed): users end at their next step. */
   boolean stopping();
+
+  /**
+   * {@code user} now holds until the end of the run (subscribed, connected: in place for the
+   * others). Called on the user's event loop.
+   */
+  default void holdingUntilEnd(VirtualUser user) {}
 }

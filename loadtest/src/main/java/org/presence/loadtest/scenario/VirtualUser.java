@@ -206,6 +206,8 @@ public final class VirtualUser {
     sleep = f;
     if (d != null) {
       sleepTimer = loop.schedule(() -> wakeNow(), d.toNanos(), TimeUnit.NANOSECONDS);
+    } else {
+      context.holdingUntilEnd(this);
     }
     return f;
   }
