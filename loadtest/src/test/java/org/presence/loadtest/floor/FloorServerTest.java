@@ -46,9 +46,16 @@ class FloorServerTest {
             "{\"type\":\"status\",\"message\":\"lt:1\"}",
             "{\"type\":\"status\",\"message\":\"lt:2\"}");
     assertThat(other).isEmpty();
-    assertThat(fixture.floor().connections()).isEqualTo(4);
-    assertThat(fixture.floor().state().framesIn()).isEqualTo(2);
-    assertThat(fixture.floor().state().framesOut()).isEqualTo(4);
+    // The floor counts a relayed frame once its writes to the subscribers are under way, so a
+    // subscriber can hold the frame before the floor's thread has counted it: wait for the count.
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () -> {
+              assertThat(fixture.floor().connections()).isEqualTo(4);
+              assertThat(fixture.floor().state().framesIn()).isEqualTo(2);
+              assertThat(fixture.floor().state().framesOut()).isEqualTo(4);
+            });
     pub.close().toCompletableFuture().get(5, TimeUnit.SECONDS);
     subA.close().toCompletableFuture().get(5, TimeUnit.SECONDS);
     subB.close().toCompletableFuture().get(5, TimeUnit.SECONDS);
