@@ -135,6 +135,24 @@ class DaemonTest {
     }
   }
 
+  /**
+   * An application on the update channel once its snapshot came: a status the daemon sends after
+   * that reaches it as an update. A status stored before the application subscribed is in its
+   * snapshot and never comes as an update (docs/app-updates.md), so a daemon started together with
+   * the application could send its first status too early for the update a test waits for.
+   */
+  private static AppClient subscribed(
+      TestNode node, NotifyFixture.App app, ClientLibraryTest.AppEvents events) {
+    AppClient apps = AppClient.builder(node.uri(""), app.id(), app.key()).listener(events).start();
+    try {
+      await().atMost(WAIT).until(() -> events.snapshots.size() == 1);
+    } catch (RuntimeException | Error e) {
+      apps.close();
+      throw e;
+    }
+    return apps;
+  }
+
   private PresenceDaemon daemon(TestNode node, String email, Sent sent, List<String> opened) {
     LogindIdle logind = new LogindIdle(daemonBus, "auto", () -> System.currentTimeMillis() * 1000);
     return PresenceDaemon.builder(node.uri(""))
@@ -164,8 +182,7 @@ class DaemonTest {
               + "\"custom_status\":\"At my desk\",\"away_message\":\"Back soon\"}");
       ClientLibraryTest.AppEvents appEvents = new ClientLibraryTest.AppEvents();
       Sent sent = new Sent();
-      try (AppClient apps =
-              AppClient.builder(node.uri(""), app.id(), app.key()).listener(appEvents).start();
+      try (AppClient apps = subscribed(node, app, appEvents);
           PresenceDaemon daemon = daemon(node, "alice@example.com", sent, List.of())) {
         // Active (the desktop set no hint yet): online, with the user's custom status.
         await()
@@ -253,9 +270,7 @@ class DaemonTest {
       ClientLibraryTest.AppEvents appEvents = new ClientLibraryTest.AppEvents();
       Sent sent = new Sent();
       List<String> opened = new CopyOnWriteArrayList<>();
-      try (AppClient apps =
-          AppClient.builder(node.uri(""), app.id(), app.key()).listener(appEvents).start()) {
-        await().atMost(WAIT).until(() -> appEvents.snapshots.size() == 1);
+      try (AppClient apps = subscribed(node, app, appEvents)) {
         // Expires before the daemon connects: delivered, and shown, as missed.
         String late = post(apps, puid, "Too late", "https://example.com/late", 5);
         Thread.sleep(5_200);
@@ -321,8 +336,7 @@ class DaemonTest {
       Sent sent = new Sent();
       List<String> opened = new CopyOnWriteArrayList<>();
       desktop.idleFor(12);
-      try (AppClient apps =
-              AppClient.builder(node.uri(""), app.id(), app.key()).listener(appEvents).start();
+      try (AppClient apps = subscribed(node, app, appEvents);
           PresenceDaemon daemon = daemon(node, "erin@example.com", sent, opened)) {
         await()
             .atMost(WAIT)
@@ -411,8 +425,7 @@ class DaemonTest {
                           new PrintWriter(out),
                           new PrintWriter(out))),
               "daemon-cli");
-      try (AppClient apps =
-          AppClient.builder(node.uri(""), app.id(), app.key()).listener(appEvents).start()) {
+      try (AppClient apps = subscribed(node, app, appEvents)) {
         cli.start();
         await()
             .atMost(WAIT)
@@ -476,8 +489,7 @@ class DaemonTest {
                           new PrintWriter(out),
                           new PrintWriter(out))),
               "daemon-cli");
-      try (AppClient apps =
-          AppClient.builder(node.uri(""), app.id(), app.key()).listener(appEvents).start()) {
+      try (AppClient apps = subscribed(node, app, appEvents)) {
         cli.start();
         java.util.regex.Pattern code = java.util.regex.Pattern.compile("enter the code (\\S+)");
         await().atMost(WAIT).until(() -> code.matcher(out.toString()).find());
