@@ -1,7 +1,9 @@
 package org.presence.daemon;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -13,6 +15,7 @@ import org.freedesktop.dbus.connections.impl.DBusConnection;
 import org.freedesktop.dbus.exceptions.DBusException;
 import org.freedesktop.dbus.exceptions.DBusExecutionException;
 import org.freedesktop.dbus.interfaces.CallbackHandler;
+import org.freedesktop.dbus.messages.DBusSignal;
 import org.freedesktop.dbus.types.UInt32;
 import org.freedesktop.dbus.types.Variant;
 import org.presence.client.DeviceClient;
@@ -34,6 +37,14 @@ import org.slf4j.LoggerFactory;
  * most {@link #MAX_QUEUED} wait; beyond, the oldest waiting one is dropped (and logged). An answer
  * that comes after the wait still counts: the call is asynchronous, and its id is kept for the
  * user's Accept or Dismiss.
+ *
+ * <p>The user can act on a notification before the daemon has its id: a notification service may
+ * show it before it answers {@code Notify} (a slow one, seconds before), and dbus-java hands
+ * signals and method answers to different threads, so an {@code ActionInvoked} sent just after the
+ * answer may be handled first. While a {@code Notify} answer is outstanding, actions and closes on
+ * ids the daemon does not know are kept (at most {@link #MAX_EARLY} ids) and applied when the
+ * answer naming that id comes; they are dropped once no answer is outstanding (they were other
+ * applications').
  */
 public final class DesktopNotifications implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DesktopNotifications.class);
@@ -49,6 +60,9 @@ public final class DesktopNotifications implements AutoCloseable {
   /** At most this many notifications wait to be shown; the oldest is dropped beyond. */
   static final int MAX_QUEUED = 32;
 
+  /** At most this many unknown ids' actions are kept while a {@code Notify} answer is awaited. */
+  static final int MAX_EARLY = 16;
+
   /** How long the thread waits for a {@code Notify} answer before it sends the next one. */
   static final long NOTIFY_WAIT_MILLIS = 25_000;
 
@@ -62,6 +76,16 @@ public final class DesktopNotifications implements AutoCloseable {
   private final Notifications service;
   private final Answers answers;
   private final Map<Long, DeviceClient.Notification> shown = new ConcurrentHashMap<>();
+
+  /**
+   * Signals ({@code ActionInvoked}, {@code NotificationClosed}) on ids not yet known, in arrival
+   * order per id, while {@link #unanswered} is above zero; guarded by {@link #shown}.
+   */
+  private final Map<Long, List<DBusSignal>> early = new LinkedHashMap<>();
+
+  /** {@code Notify} calls sent whose answer has not been handled; guarded by {@link #shown}. */
+  private int unanswered;
+
   private final List<AutoCloseable> handlers;
   private final DBusConnection bus;
   private final LongSupplier clock;
@@ -167,18 +191,20 @@ public final class DesktopNotifications implements AutoCloseable {
         new CallbackHandler<>() {
           @Override
           public void handle(UInt32 id) {
-            if (!missed) {
-              keep(id.longValue(), n);
-            }
+            answer(id.longValue(), missed ? null : n);
             answered.complete(true);
           }
 
           @Override
           public void handleError(DBusExecutionException e) {
             LOG.warn("the desktop notification service refused a notification: {}", e.getMessage());
+            answer(-1, null);
             answered.complete(false);
           }
         };
+    synchronized (shown) {
+      unanswered++;
+    }
     try {
       bus.callWithCallback(
           service,
@@ -194,17 +220,62 @@ public final class DesktopNotifications implements AutoCloseable {
           timeout);
     } catch (RuntimeException e) {
       LOG.warn("cannot call the desktop notification service: {}", e.getMessage());
+      answer(-1, null);
       answered.complete(false);
     }
     return answered;
   }
 
-  private void keep(long id, DeviceClient.Notification n) {
+  /**
+   * A {@code Notify} call was answered with {@code id} (-1: refused or failed); {@code n} is kept
+   * under it for the user's answer (null: nothing to answer). Signals on {@code id} that came
+   * before are applied now, in their order.
+   */
+  private void answer(long id, DeviceClient.Notification n) {
+    List<DBusSignal> before;
     synchronized (shown) {
-      if (shown.size() >= MAX_SHOWN) {
-        shown.keySet().stream().min(Long::compare).ifPresent(shown::remove);
+      unanswered--;
+      before = early.remove(id);
+      if (unanswered <= 0) {
+        early.clear(); // no answer is outstanding: what is left was never ours
       }
-      shown.put(id, n);
+      if (n != null) {
+        if (shown.size() >= MAX_SHOWN) {
+          shown.keySet().stream().min(Long::compare).ifPresent(shown::remove);
+        }
+        shown.put(id, n);
+      }
+    }
+    if (n != null && before != null) {
+      for (DBusSignal s : before) {
+        if (s instanceof Notifications.ActionInvoked a) {
+          invoked(a);
+        } else if (s instanceof Notifications.NotificationClosed c) {
+          closed(c);
+        }
+      }
+    }
+  }
+
+  /**
+   * The notification {@code id} names, taken out of those shown, or null: then, while a {@code
+   * Notify} answer is outstanding, {@code signal} is kept for the answer that may name {@code id}.
+   */
+  private DeviceClient.Notification take(long id, DBusSignal signal) {
+    synchronized (shown) {
+      DeviceClient.Notification n = shown.remove(id);
+      if (n == null && unanswered > 0) {
+        List<DBusSignal> list = early.get(id);
+        if (list == null) {
+          if (early.size() >= MAX_EARLY) {
+            early.remove(early.keySet().iterator().next());
+          }
+          list = new ArrayList<>(2);
+          early.put(id, list);
+        }
+        list.add(signal);
+      }
+      return n;
     }
   }
 
@@ -218,7 +289,7 @@ public final class DesktopNotifications implements AutoCloseable {
   }
 
   private void invoked(Notifications.ActionInvoked s) {
-    DeviceClient.Notification n = shown.remove(s.getId().longValue());
+    DeviceClient.Notification n = take(s.getId().longValue(), s);
     if (n == null) {
       return;
     }
@@ -230,7 +301,7 @@ public final class DesktopNotifications implements AutoCloseable {
   }
 
   private void closed(Notifications.NotificationClosed s) {
-    DeviceClient.Notification n = shown.remove(s.getId().longValue());
+    DeviceClient.Notification n = take(s.getId().longValue(), s);
     if (n != null
         && s.getReason().longValue() == Notifications.NotificationClosed.DISMISSED_BY_USER) {
       answers.dismissed(n);

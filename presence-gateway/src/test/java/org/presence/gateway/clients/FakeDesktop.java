@@ -3,6 +3,8 @@ package org.presence.gateway.clients;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.freedesktop.dbus.connections.impl.DBusConnection;
 import org.freedesktop.dbus.connections.impl.DBusConnectionBuilder;
@@ -29,8 +31,11 @@ final class FakeDesktop implements AutoCloseable {
 
   final List<Shown> shown = new CopyOnWriteArrayList<>();
 
-  /** How long each Notify takes to answer (a slow notification service); recorded first. */
-  volatile long notifyDelayMillis;
+  /**
+   * While set, each Notify is recorded (shown) and then answered only once the test releases it: a
+   * notification service slower than any bound, that shows a notification before it answers.
+   */
+  private volatile CountDownLatch held;
 
   private final DBusConnection conn;
   private final AtomicLong ids = new AtomicLong();
@@ -43,6 +48,20 @@ final class FakeDesktop implements AutoCloseable {
     conn.exportObject(Notifications.OBJECT_PATH, new Server());
     conn.requestBusName(Login1Manager.BUS_NAME);
     conn.exportObject(Login1Manager.OBJECT_PATH + "/session/auto", new Session());
+  }
+
+  /** From now on each Notify waits, after it is recorded, until {@link #answerNotify()}. */
+  void holdNotify() {
+    held = new CountDownLatch(1);
+  }
+
+  /** Notify calls waiting answer, and later ones answer at once. */
+  void answerNotify() {
+    CountDownLatch h = held;
+    held = null;
+    if (h != null) {
+      h.countDown();
+    }
   }
 
   /** The user is active (logind's hint cleared, as the desktop does). */
@@ -86,6 +105,7 @@ final class FakeDesktop implements AutoCloseable {
 
   @Override
   public void close() {
+    answerNotify();
     conn.disconnect();
   }
 
@@ -102,9 +122,10 @@ final class FakeDesktop implements AutoCloseable {
         Integer expireTimeout) {
       long id = ids.incrementAndGet();
       shown.add(new Shown(id, appName, summary, body, List.copyOf(actions), expireTimeout));
-      if (notifyDelayMillis > 0) {
+      CountDownLatch h = held;
+      if (h != null) {
         try {
-          Thread.sleep(notifyDelayMillis);
+          h.await(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
