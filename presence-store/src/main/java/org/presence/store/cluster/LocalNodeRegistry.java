@@ -26,6 +26,12 @@ public final class LocalNodeRegistry implements NodeRegistry {
     return CompletableFuture.completedFuture(List.of());
   }
 
+  /** Nobody expires here, and no node of another version can share this process's registry. */
+  @Override
+  public CompletionStage<Survey> survey() {
+    return CompletableFuture.completedFuture(new Survey(List.of(), List.of()));
+  }
+
   @Override
   public CompletionStage<Boolean> claim(String deadNodeId, String claimer) {
     return CompletableFuture.completedFuture(false);

@@ -52,6 +52,29 @@ public interface NodeRegistry {
   CompletionStage<List<String>> expired();
 
   /**
+   * What one look at the leases found: the {@linkplain #expired expired} nodes, and the live nodes
+   * of the version before the lease hash ({@code earlierVersion}).
+   */
+  record Survey(List<String> expired, List<String> earlierVersion) {
+    public Survey {
+      expired = List.copyOf(expired);
+      earlierVersion = List.copyOf(earlierVersion);
+    }
+  }
+
+  /**
+   * {@link #expired}, and from the same reading of the leases the members of the node set that are
+   * alive by a lease of the version before the lease hash alone (its per-node key; no live field in
+   * the hash): nodes of a build before the lease hash still running beside this one, during a
+   * rolling upgrade or after one node was rolled back. A node of this version renews both forms, so
+   * it is never listed. Meant for the heartbeat's periodic look ({@code NodeLiveness}), not for any
+   * path a status change takes. This default (a registry no earlier version can share) lists none.
+   */
+  default CompletionStage<Survey> survey() {
+    return expired().thenApply(dead -> new Survey(dead, List.of()));
+  }
+
+  /**
    * Claims the clean-up of dead node {@code deadNodeId} for {@code claimer}. True for exactly one
    * live caller at a time; false when the node is alive again or a live node claimed it. If the
    * claimer dies before it {@linkplain #cleaned reports the clean-up done}, the dead node is

@@ -37,7 +37,9 @@ import org.presence.store.redis.RedisScript;
  * keeps the field its last run here left behind, which only runs out, and its earlier-version run
  * renews the key alone. (Judged by a field alone, such a node was taken for dead a lease after its
  * start, and a survivor released its devices and ended its sessions.) Reading the key can only make
- * a node alive, never dead. That reading can go once no node of the earlier version runs.
+ * a node alive, never dead. That reading can go once no node of the earlier version runs. The look
+ * for expired nodes ({@link #survey}) also lists the members alive by the key alone: nodes of the
+ * earlier version running now, which a node of this version warns of.
  *
  * <p>A node in the set whose lease ran out is dead; the claim records the claimer in the same
  * script that checks the lease and any earlier claimer's lease, so one live claimer holds it at a
@@ -92,20 +94,36 @@ public final class RedisNodeRegistry implements NodeRegistry {
           return 0
           """;
 
-  /** The members whose lease ran out and whose clean-up nobody alive holds. */
+  /**
+   * {the members whose lease ran out and whose clean-up nobody alive holds, the members alive by
+   * the earlier version's lease key alone}. The second list costs no command more: a member whose
+   * field has run out is the one whose key {@code live} reads anyway. A node of this version writes
+   * its field and its key with one expiry, so its key can outlive its field by a moment only (Redis
+   * expires a key against the time the script started, {@code TIME} reads later): a key is counted
+   * as the earlier version's only when there is no field, or the field ran out more than a second
+   * ago.
+   */
   private static final String EXPIRED =
       LEASES
           + """
-          local out = {}
+          local out, earlier = {}, {}
           for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-            if not live(id) then
+            local u = redis.call('HGET', KEYS[1], id)
+            u = u and tonumber(u)
+            if u and u > now then
+              -- alive by this version's lease
+            elseif redis.call('EXISTS', ARGV[1] .. id) == 1 then
+              if not u or u + 1000 < now then
+                earlier[#earlier + 1] = id
+              end
+            else
               local c = redis.call('HGET', KEYS[3], id)
               if not c or not live(c) then
                 out[#out + 1] = id
               end
             end
           end
-          return out
+          return {out, earlier}
           """;
 
   /** ARGV[2], ARGV[3]: dead node id, claimer. 1 when this call claimed the dead node's clean-up. */
@@ -295,9 +313,20 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   @Override
   public CompletionStage<List<String>> expired() {
+    return survey().thenApply(Survey::expired);
+  }
+
+  /** One script call, {@link #expired}'s. */
+  @Override
+  public CompletionStage<Survey> survey() {
     return expired
         .<List<Object>>run(ScriptOutputType.MULTI, registry(), legacyPrefix)
-        .thenApply(RedisNodeRegistry::strings);
+        .thenApply(two -> new Survey(strings(nested(two.get(0))), strings(nested(two.get(1)))));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<Object> nested(Object list) {
+    return (List<Object>) list;
   }
 
   @Override

@@ -103,6 +103,52 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
   }
 
   /**
+   * The survey's second list: the members alive by the earlier version's lease key alone (a node of
+   * that version; one rolled back to it, whose field of this version is long past), not a node of
+   * this version (field and key), nor one whose field ran out a moment ago while its key, of the
+   * same expiry, still lives, nor a dead one (which the first list has). A node of the earlier
+   * version leaves the list once its key is gone, and is expired then.
+   */
+  @Test
+  void survey_listsTheLiveNodesOfTheEarlierVersion_alone() {
+    NodeRegistry registry = open();
+    RedisBackend b = backends.get(backends.size() - 1);
+    var redis = b.commands().sync();
+    String leases = b.keys().group("nodes", "nodes:leases", "");
+    String set = b.keys().group("nodes", "nodes", "");
+    String old = node();
+    String back = node();
+    String moment = node();
+    String current = node();
+    String dead = node();
+    for (String n : List.of(old, back, moment, dead)) {
+      redis.sadd(set, n.getBytes());
+    }
+    for (String n : List.of(old, back, moment)) {
+      redis.set(
+          b.keys().group("nodes", "node", n),
+          "1".getBytes(),
+          io.lettuce.core.SetArgs.Builder.px(30_000));
+    }
+    List<byte[]> t = redis.time();
+    long now =
+        Long.parseLong(new String(t.get(0))) * 1000 + Long.parseLong(new String(t.get(1))) / 1000;
+    redis.hset(leases, back, String.valueOf(now - 60_000).getBytes());
+    redis.hset(leases, moment, String.valueOf(now - 200).getBytes());
+    join(registry.heartbeat(current, Duration.ofSeconds(30)));
+
+    NodeRegistry.Survey survey = join(registry.survey());
+    assertThat(survey.earlierVersion()).contains(old, back).doesNotContain(moment, current, dead);
+    assertThat(survey.expired()).contains(dead).doesNotContain(old, back, moment, current);
+    assertThat(join(registry.alive())).contains(old, back, moment, current).doesNotContain(dead);
+
+    redis.del(b.keys().group("nodes", "node", old));
+    survey = join(registry.survey());
+    assertThat(survey.earlierVersion()).contains(back).doesNotContain(old);
+    assertThat(survey.expired()).contains(old, dead);
+  }
+
+  /**
    * A node rolled back to the version with a lease key each, under an id that ran this version
    * before: the lease hash keeps the field that run left (in the past now), and only the key is
    * renewed. The node is alive while its key lives, and dead once it is gone.
