@@ -437,7 +437,8 @@ public final class PresenceServer implements AutoCloseable {
               store.presence(),
               device,
               metrics,
-              store.redis() != null);
+              store.redis() != null,
+              store.redis() != null && config.store().redis().decideOnNode());
     }
 
     void adminApi() {

@@ -72,6 +72,14 @@ import org.slf4j.LoggerFactory;
  *       node's index lost them (a write lost in a failover). The index above stays the fast path;
  *       the sweep is what makes presence not depend on it. The lease is renewed on every page, so
  *       one node sweeps at a time, and a sweeper that dies hands over once its lease runs out.
+ *   <li>The heartbeat's look for dead nodes ({@link NodeRegistry#survey}) also finds the live nodes
+ *       of a build before the lease hash (285b3212), in the gauge {@code
+ *       presence_cluster_earlier_version_nodes}. While this node decides status updates itself
+ *       ({@code store.redis.decide-on-node}, the default) and such nodes run, it warns, naming
+ *       them, at once and then every {@link #EARLIER_VERSION_WARN_EVERY}: a build that is also
+ *       before node decisions (263902fd) writes users' hashes without the write token a node's
+ *       decision trusts (docs/cluster.md, "Upgrading to node decisions"). It warns only: it does
+ *       not stop deciding by itself (cluster.md says why).
  *   <li>In a cluster, reads heal too ({@link PresenceStateStore#healOnRead}): a read of a user's
  *       state that finds a device of a node whose lease is gone releases it and publishes the
  *       changes through the same path as the sweep, with the live nodes cached for one lease.
@@ -104,6 +112,21 @@ public final class NodeLiveness implements AutoCloseable {
     /** Not tried again before this time (the clock's milliseconds). */
     volatile long notBeforeMillis;
   }
+
+  /** At most one warning of nodes of an earlier build per this while they run. */
+  static final Duration EARLIER_VERSION_WARN_EVERY = Duration.ofMinutes(5);
+
+  /** Whether this node decides status updates itself ({@code store.redis.decide-on-node}). */
+  private boolean decidesOnNode;
+
+  /** The live nodes of a build before the lease hash at the last look, {@link #earlierVersion}. */
+  private volatile int earlierVersionNodes;
+
+  /**
+   * When (the clock's milliseconds) the next warning of nodes of an earlier build may be logged;
+   * {@code Long.MIN_VALUE} while none was seen at the last look. Written by the one beat under way.
+   */
+  private volatile long nextEarlierWarnMillis = Long.MIN_VALUE;
 
   /** The cluster-wide lease of the presence sweep. */
   public static final String SWEEP_LEASE = "presence-sweep";
@@ -162,6 +185,8 @@ public final class NodeLiveness implements AutoCloseable {
     this.sweepFailures = registry.counter("presence.cluster.sweep_failures");
     this.readHealed = registry.counter("presence.cluster.read_healed_users");
     registry.register("presence.cluster.lease_ok", (Gauge<Integer>) () -> leaseOk ? 1 : 0);
+    registry.register(
+        "presence.cluster.earlier_version_nodes", (Gauge<Integer>) () -> earlierVersionNodes);
   }
 
   /**
@@ -170,6 +195,9 @@ public final class NodeLiveness implements AutoCloseable {
    *
    * @param clustered whether other nodes share the store (Redis): a draining node then leaves its
    *     devices in their grace period to the survivors
+   * @param decidesOnNode whether this node decides status updates itself ({@code
+   *     store.redis.decide-on-node} in a cluster): it then warns while nodes of an earlier build
+   *     run
    */
   public static NodeLiveness start(
       ClusterConfig config,
@@ -178,10 +206,34 @@ public final class NodeLiveness implements AutoCloseable {
       PresenceStateStore state,
       DeviceChannel devices,
       GatewayMetrics metrics,
-      boolean clustered) {
-    NodeLiveness l =
-        new NodeLiveness(config, nodeId, nodes, state, devices, metrics, Clock.systemUTC());
+      boolean clustered,
+      boolean decidesOnNode) {
+    return start(
+        config,
+        nodeId,
+        nodes,
+        state,
+        devices,
+        metrics,
+        clustered,
+        decidesOnNode,
+        Clock.systemUTC());
+  }
+
+  /** {@link #start}, on {@code clock} (tests move it on). */
+  static NodeLiveness start(
+      ClusterConfig config,
+      String nodeId,
+      NodeRegistry nodes,
+      PresenceStateStore state,
+      DeviceChannel devices,
+      GatewayMetrics metrics,
+      boolean clustered,
+      boolean decidesOnNode,
+      Clock clock) {
+    NodeLiveness l = new NodeLiveness(config, nodeId, nodes, state, devices, metrics, clock);
     l.clustered = clustered;
+    l.decidesOnNode = decidesOnNode;
     try {
       nodes.heartbeat(nodeId, config.lease()).toCompletableFuture().get(10, TimeUnit.SECONDS);
       l.previousRun();
@@ -361,14 +413,18 @@ public final class NodeLiveness implements AutoCloseable {
             .toCompletableFuture();
   }
 
-  /** Claims the dead nodes nobody claimed yet, and cleans up after those claimed. */
+  /**
+   * Claims the dead nodes nobody claimed yet, and cleans up after those claimed; notes the nodes of
+   * an earlier build the same look found ({@link #earlierVersion}).
+   */
   private CompletionStage<Void> scan() {
     return nodes
-        .expired()
+        .survey()
         .thenCompose(
-            dead -> {
+            survey -> {
+              earlierVersion(survey.earlierVersion());
               List<CompletableFuture<Void>> work = new ArrayList<>();
-              for (String id : dead) {
+              for (String id : survey.expired()) {
                 if (!id.equals(nodeId) && !cleaning.containsKey(id)) {
                   work.add(
                       nodes
@@ -398,6 +454,43 @@ public final class NodeLiveness implements AutoCloseable {
                         cleanUp(id, c);
                       }
                     }));
+  }
+
+  /**
+   * Counts the live nodes of a build before the lease hash ({@code earlier}, from the heartbeat's
+   * look) in the gauge and, while this node decides on node, warns of them: at once when they
+   * appear, then at most every {@link #EARLIER_VERSION_WARN_EVERY} while they run.
+   */
+  private void earlierVersion(List<String> earlier) {
+    List<String> others = earlier.stream().filter(id -> !id.equals(nodeId)).sorted().toList();
+    earlierVersionNodes = others.size();
+    if (!decidesOnNode) {
+      return;
+    }
+    if (others.isEmpty()) {
+      if (nextEarlierWarnMillis != Long.MIN_VALUE) {
+        LOG.info("node {}: no node of a build before 285b3212 runs any more", nodeId);
+      }
+      nextEarlierWarnMillis = Long.MIN_VALUE;
+      return;
+    }
+    long now = clock.millis();
+    if (now < nextEarlierWarnMillis) {
+      return;
+    }
+    nextEarlierWarnMillis = now + EARLIER_VERSION_WARN_EVERY.toMillis();
+    LOG.warn(
+        "node {}: nodes {} run a build before 285b3212 (alive by the earlier lease key alone) while"
+            + " this node decides status updates itself (store.redis.decide-on-node = true). If"
+            + " such a build is also before 263902fd (node decisions), it writes users' presence"
+            + " without the write token this node's decisions trust, and applications can be told"
+            + " a presence that is not the user's; a build from 263902fd keeps the token. Run the"
+            + " nodes of this build with store.redis.decide-on-node = false until no earlier build"
+            + " runs (docs/cluster.md, \"Upgrading to node decisions\"). Said again every {}"
+            + " minutes while they run",
+        nodeId,
+        others,
+        EARLIER_VERSION_WARN_EVERY.toMinutes());
   }
 
   private void cleanUp(String id, CleanUp c) {

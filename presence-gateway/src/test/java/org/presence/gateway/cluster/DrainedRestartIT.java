@@ -71,7 +71,8 @@ class DrainedRestartIT {
             fx.store.presence(),
             fx.devices,
             GatewayMetrics.create(),
-            true);
+            true,
+            false);
     runs.add(l);
     return l;
   }

@@ -4,12 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.presence.store.testing.Futures.join;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import io.netty.channel.Channel;
 import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.local.LocalChannel;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -18,6 +29,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,9 +37,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.config.ClusterConfig;
 import org.presence.gateway.device.RecordingSession;
 import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.cluster.LocalNodeRegistry;
 import org.presence.store.cluster.NodeRegistry;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@link NodeLiveness} with the embedded store and the real device channel, and a node registry the
@@ -36,7 +50,8 @@ import org.presence.store.cluster.NodeRegistry;
  * released at start; a lost lease ends every device session here once, and beating goes on; after
  * failed heartbeats nobody is judged for two beats; a dead node is claimed once, its devices
  * released, and it is reported cleaned, a failed clean-up being retried; the node never judges
- * itself; close stops the beats.
+ * itself; close stops the beats; nodes of an earlier build are counted, and warned of at most every
+ * few minutes while this node decides on node.
  */
 class NodeLivenessTest {
   private static final String ME = "node-a";
@@ -76,6 +91,10 @@ class NodeLivenessTest {
   }
 
   private void start() {
+    start(false, Clock.systemUTC());
+  }
+
+  private void start(boolean decidesOnNode, Clock clock) {
     liveness =
         NodeLiveness.start(
             new ClusterConfig(Duration.ofSeconds(1), BEAT, Duration.ofHours(1), 100),
@@ -84,7 +103,9 @@ class NodeLivenessTest {
             fx.store.presence(),
             fx.devices,
             metrics,
-            true);
+            true,
+            decidesOnNode,
+            clock);
   }
 
   private long count(String name) {
@@ -227,10 +248,148 @@ class NodeLivenessTest {
     await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> registry.beats() == beats);
   }
 
+  private Object gauge(String name) {
+    return metrics.registry().getGauges().get(name).getValue();
+  }
+
+  /** The node's Prometheus exposition, as {@code GET /metrics} on the admin port answers it. */
+  private String scrape() throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    new PrometheusExporter(metrics.registry()).write(out);
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * A node of a build before the lease hash runs beside this one, which decides on node: one WARN
+   * naming it, the setting and the upgrade section, not again at every beat but once the interval
+   * has passed; the gauge counts it, and drops to 0 once it is gone.
+   */
+  @Test
+  void aNodeOfAnEarlierBuild_isWarnedOfAtMostEveryFewMinutes_andCounted_whileDecidingOnNode()
+      throws IOException {
+    MovableClock clock = new MovableClock();
+    try (Lines lines = new Lines()) {
+      registry.earlier.add("node-old");
+      start(true, clock);
+      await().atMost(WAIT).until(() -> !lines.warnings().isEmpty());
+      assertThat(lines.warnings()).hasSize(1);
+      assertThat(gauge("presence.cluster.earlier_version_nodes")).isEqualTo(1);
+      assertThat(scrape()).contains("presence_cluster_earlier_version_nodes 1.0");
+      assertThat(lines.warnings().get(0))
+          .contains("[node-old]")
+          .contains("store.redis.decide-on-node = false")
+          .contains("Upgrading to node decisions")
+          .contains("before 285b3212")
+          .contains("also before 263902fd");
+
+      long beats = registry.beats();
+      await().atMost(WAIT).until(() -> registry.beats() > beats + 5);
+      assertThat(lines.warnings()).as("not at every beat").hasSize(1);
+
+      clock.advance(NodeLiveness.EARLIER_VERSION_WARN_EVERY);
+      await().atMost(WAIT).until(() -> lines.warnings().size() >= 2);
+      long later = registry.beats();
+      await().atMost(WAIT).until(() -> registry.beats() > later + 5);
+      assertThat(lines.warnings()).hasSize(2);
+
+      registry.earlier.clear();
+      await().atMost(WAIT).until(() -> (int) gauge("presence.cluster.earlier_version_nodes") == 0);
+      assertThat(scrape()).contains("presence_cluster_earlier_version_nodes 0.0");
+      await().atMost(WAIT).until(() -> lines.info().stream().anyMatch(l -> l.contains("any more")));
+
+      registry.earlier.add("node-old-2");
+      await().atMost(WAIT).until(() -> lines.warnings().size() >= 3);
+      assertThat(lines.warnings()).hasSize(3);
+      assertThat(lines.warnings().get(2))
+          .as("at once when one runs again")
+          .contains("[node-old-2]");
+    }
+  }
+
+  /**
+   * A node that leaves the decisions to Redis counts nodes of an earlier build but says nothing.
+   */
+  @Test
+  void aNodeOfAnEarlierBuild_isCountedButNotWarnedOf_whenTheScriptsDecide() {
+    try (Lines lines = new Lines()) {
+      registry.earlier.add("node-old");
+      start(false, Clock.systemUTC());
+      await().atMost(WAIT).until(() -> (int) gauge("presence.cluster.earlier_version_nodes") == 1);
+      long beats = registry.beats();
+      await().atMost(WAIT).until(() -> registry.beats() > beats + 3);
+      assertThat(lines.warnings()).isEmpty();
+    }
+  }
+
+  /** The system clock, moved on by the test. */
+  private static final class MovableClock extends Clock {
+    private final AtomicLong ahead = new AtomicLong();
+
+    void advance(Duration d) {
+      ahead.addAndGet(d.toMillis());
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.now().plusMillis(ahead.get());
+    }
+  }
+
+  /** What {@link NodeLiveness} logs while open. */
+  private static final class Lines implements AutoCloseable {
+    private final List<ILoggingEvent> events = new CopyOnWriteArrayList<>();
+    private final Logger logger = (Logger) LoggerFactory.getLogger(NodeLiveness.class);
+    private final AppenderBase<ILoggingEvent> appender =
+        new AppenderBase<>() {
+          @Override
+          protected void append(ILoggingEvent e) {
+            events.add(e);
+          }
+        };
+
+    Lines() {
+      appender.setContext(logger.getLoggerContext());
+      appender.start();
+      logger.addAppender(appender);
+    }
+
+    private List<String> at(Level level) {
+      return events.stream()
+          .filter(e -> e.getLevel() == level)
+          .map(ILoggingEvent::getFormattedMessage)
+          .toList();
+    }
+
+    List<String> warnings() {
+      return at(Level.WARN).stream().filter(l -> l.contains("earlier")).toList();
+    }
+
+    List<String> info() {
+      return at(Level.INFO);
+    }
+
+    @Override
+    public void close() {
+      logger.detachAppender(appender);
+      appender.stop();
+    }
+  }
+
   /** A node registry whose answers the test decides; records every call. */
   private static final class ScriptedRegistry implements NodeRegistry {
     final List<String> calls = new CopyOnWriteArrayList<>();
     final List<String> dead = new CopyOnWriteArrayList<>();
+    final List<String> earlier = new CopyOnWriteArrayList<>();
     final AtomicBoolean failing = new AtomicBoolean();
     final AtomicBoolean declaredDead = new AtomicBoolean();
     final AtomicBoolean failCleanedOnce = new AtomicBoolean();
@@ -256,6 +415,11 @@ class NodeLivenessTest {
     public CompletionStage<List<String>> expired() {
       calls.add("expired");
       return CompletableFuture.completedFuture(List.copyOf(dead));
+    }
+
+    @Override
+    public CompletionStage<Survey> survey() {
+      return expired().thenApply(d -> new Survey(d, List.copyOf(earlier)));
     }
 
     @Override

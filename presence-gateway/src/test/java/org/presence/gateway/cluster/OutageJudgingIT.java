@@ -69,7 +69,8 @@ class OutageJudgingIT {
             fx.store.presence(),
             fx.devices,
             metrics,
-            true);
+            true,
+            false);
   }
 
   @AfterEach
