@@ -34,6 +34,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.IntConsumer;
 import java.util.zip.CRC32;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.config.DataDir;
@@ -73,9 +74,11 @@ import org.slf4j.LoggerFactory;
  * them. The records of an enqueue of several items (one or more posts' batches) are written
  * together: while its records are handed over one by one, the writer takes only what was handed
  * over before them, so one write stores or fails them all, and its future (the last record's) tells
- * the truth about each. Reads see changes as soon as memory has them, a moment before they are in
- * the file; an item delivered in that moment and lost with a crash was never acknowledged to its
- * application. Compaction briefly stops changes (a read-write lock every change takes for reading).
+ * the truth about each. Overlapping batches hold the writer only up to the first record of the
+ * earliest one still open, so a chain of them does not hold it off. Reads see changes as soon as
+ * memory has them, a moment before they are in the file; an item delivered in that moment and lost
+ * with a crash was never acknowledged to its application. Compaction briefly stops changes (a
+ * read-write lock every change takes for reading).
  *
  * <h2>Records</h2>
  *
@@ -126,15 +129,19 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   private final Thread writer;
   private ArrayList<Pending> pending = new ArrayList<>();
 
-  /** Batches (several records, see {@link #openBatch}) handing their records over now. */
-  private int openBatches;
+  /** Several records handed over as one (see {@link #openBatch}); guarded by pendingLock. */
+  private static final class Batch {
+    /** Where the batch's first record is in {@link #pending}; -1 until it hands one over. */
+    int from = -1;
+  }
 
   /**
-   * While a batch is open: how many of {@link #pending}'s records, from the first, came before the
-   * first open batch's; the writer takes no more than these. -1 when no batch is open. Guarded,
-   * with {@link #openBatches} and {@link #pending}, by {@link #pendingLock}.
+   * The open batches that have handed records over, in the order of their first records in {@link
+   * #pending}: the writer takes every record before the first one's, and nothing from there on.
+   * Holds at most one batch per thread handing records over; guarded, with {@link #pending}, by
+   * {@link #pendingLock}.
    */
-  private int openFrom = -1;
+  private final ArrayDeque<Batch> holding = new ArrayDeque<>();
 
   /** How many times the writer found nothing it may take and waited; guarded by pendingLock. */
   private long writerWaits;
@@ -163,6 +170,9 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /** For tests: after a batch's first record, let the writer run (see letWriterTakeForTests). */
   private volatile boolean yieldInBatchesForTests;
+
+  /** For tests: told, on the handing thread, the index of each record a batch handed over. */
+  private volatile IntConsumer batchStepsForTests;
 
   private JournalNotificationQueues(Path file) {
     this.file = file;
@@ -639,45 +649,59 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /** Hands a record to the writer; {@code written} completes once it is in the file. */
   private void append(byte[] record, CompletableFuture<Void> written) {
+    append(null, record, written);
+  }
+
+  /** Hands a record to the writer, as one of {@code batch}'s records unless that is null. */
+  private void append(Batch batch, byte[] record, CompletableFuture<Void> written) {
     synchronized (pendingLock) {
+      if (batch != null && batch.from < 0) {
+        // Its first record: from here on the writer takes nothing until the batch closes. The
+        // batches holding before it have their first records earlier: the order stays.
+        batch.from = pending.size();
+        holding.addLast(batch);
+      }
       pending.add(new Pending(record, written));
-      if (pending.size() == 1 && openFrom < 0) {
-        pendingLock.notifyAll();
+      if (holding.isEmpty() && pending.size() == 1) {
+        pendingLock.notifyAll(); // the writer had nothing it could take
       }
     }
   }
 
   /** How many of {@link #pending}'s records the writer may take now (caller holds the lock). */
   private int takeable() {
-    return openFrom < 0 ? pending.size() : openFrom;
+    Batch first = holding.peekFirst();
+    return first == null ? pending.size() : first.from;
   }
 
   /**
-   * Opens a batch: until {@link #closeBatch}, the records handed over from now on stay in {@link
-   * #pending}, so that the writer takes the batch's records together, in one write that stores or
-   * fails them all. Other changes' records handed over meanwhile wait with them (each user's
-   * records stay in the order memory saw them); records handed over before are taken as usual.
-   * Batches that overlap are held as one, until the last of them closes. A batch is open only while
-   * its caller changes memory and hands records over (no I/O), under the compaction read lock:
-   * compaction and the failed-write path, which take {@link #pending} whole under the write lock,
-   * never find one open, and neither does the writer once {@link #closing} is set.
+   * Opens a batch: from its first record handed over (through {@link #append(Batch, byte[],
+   * CompletableFuture)}) until {@link #closeBatch}, the writer takes none of its records, so that
+   * it takes them together, in one write that stores or fails them all. It still takes every record
+   * before the first of the earliest batch holding, so a batch waits only for the batches that had
+   * handed a record over before its own last one (at most one per thread handing records over at
+   * once), never for one that begins after it closed: batches that keep overlapping do not hold the
+   * writer off. Other changes' records handed over after a batch's first wait with it (the writer
+   * takes a prefix of {@link #pending}, so each user's records stay in the order memory saw them).
+   * A batch is open only while its caller changes memory and hands records over (no I/O), under the
+   * compaction read lock: compaction and the failed-write path, which take {@link #pending} whole
+   * under the write lock, never find one open, and neither does the writer once {@link #closing} is
+   * set.
    */
-  private void openBatch() {
-    synchronized (pendingLock) {
-      if (openBatches++ == 0) {
-        openFrom = pending.size();
-      }
-    }
+  private static Batch openBatch() {
+    return new Batch();
   }
 
-  /** Closes a batch {@link #openBatch} opened: the last to close lets the writer take them all. */
-  private void closeBatch() {
+  /** Closes a batch {@link #openBatch} opened: the writer may take its records. */
+  private void closeBatch(Batch batch) {
     synchronized (pendingLock) {
-      if (--openBatches == 0) {
-        openFrom = -1;
-        if (!pending.isEmpty()) {
-          pendingLock.notifyAll();
-        }
+      if (batch.from < 0) {
+        return; // it handed nothing over
+      }
+      boolean wasFirst = holding.peekFirst() == batch;
+      holding.removeFirstOccurrence(batch);
+      if (wasFirst && takeable() > 0) {
+        pendingLock.notifyAll();
       }
     }
   }
@@ -724,13 +748,13 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
           batch = pending;
           pending = new ArrayList<>();
         } else {
-          // What came before the open batches; theirs (and what followed) waits for them.
+          // What came before the first batch holding; its records (and what followed) wait.
           List<Pending> taken = pending.subList(0, n);
           batch = new ArrayList<>(taken);
           taken.clear();
         }
-        if (openFrom >= 0) {
-          openFrom = 0; // the open batches' records, if any yet, now come first
+        for (Batch b : holding) {
+          b.from -= n;
         }
       }
       write(batch);
@@ -940,10 +964,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       }
       // Several records go to the writer as one (see openBatch): the future of the last one
       // completes for them all, so the writer must not store the first ones and fail the rest.
-      boolean batch = count > 1;
-      if (batch) {
-        openBatch();
-      }
+      Batch batch = count > 1 ? openBatch() : null;
       try {
         for (int i = 0; i < count; i++) {
           String key = keys[i];
@@ -964,17 +985,17 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
                 liveItems.incrementAndGet();
               }
               out.add(new Enqueued(q.size(), dropped));
-              append(records[i], i == count - 1 ? written : null);
+              append(batch, records[i], i == count - 1 ? written : null);
             }
             break;
           }
-          if (yieldInBatchesForTests && i == 0 && count > 1) {
-            letWriterTakeForTests();
+          if (batch != null) {
+            steppedForTests(i);
           }
         }
       } finally {
-        if (batch) {
-          closeBatch();
+        if (batch != null) {
+          closeBatch(batch);
         }
       }
     } finally {
@@ -1213,6 +1234,26 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
    */
   void yieldInBatchesForTests(boolean yield) {
     yieldInBatchesForTests = yield;
+  }
+
+  /**
+   * For tests: {@code steps} is called on the thread handing a batch's records over, after each
+   * record (outside every lock but the compaction read lock), with the record's index in the batch;
+   * null for none.
+   */
+  void batchStepsForTests(IntConsumer steps) {
+    batchStepsForTests = steps;
+  }
+
+  /** After record {@code i} of a batch: the test hooks, if set. */
+  private void steppedForTests(int i) {
+    if (yieldInBatchesForTests && i == 0) {
+      letWriterTakeForTests();
+    }
+    IntConsumer steps = batchStepsForTests;
+    if (steps != null) {
+      steps.accept(i);
+    }
   }
 
   /** Items held in memory, for tests and metrics. */

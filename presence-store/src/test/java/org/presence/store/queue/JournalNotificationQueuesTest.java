@@ -16,7 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -329,6 +331,106 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
     crashAndReopen();
     for (String u : users) {
       assertThat(await(queues.pending(u))).as(u).isEqualTo(held.get(u));
+    }
+  }
+
+  @Test
+  void overlappingBatchesInAChain_eachIsWrittenOnceClosed_whileTheNextIsStillOpen()
+      throws Exception {
+    // A chain of overlapping batches, as threads posting back to back make: B hands its first
+    // record over while A is open, C while B is, and each closes while the next is open. Each
+    // batch's records must be written once it has closed, not when the chain ends (which, under
+    // load, it need never do).
+    String u = "chain-" + UUID.randomUUID();
+    CountDownLatch aHanded = new CountDownLatch(1);
+    CountDownLatch bHolding = new CountDownLatch(1);
+    CountDownLatch releaseB = new CountDownLatch(1);
+    CountDownLatch bHanded = new CountDownLatch(1);
+    CountDownLatch cHolding = new CountDownLatch(1);
+    CountDownLatch releaseC = new CountDownLatch(1);
+    journal.batchStepsForTests(
+        i -> {
+          String batch = Thread.currentThread().getName();
+          if (batch.equals("batch-a") && i == 1) {
+            aHanded.countDown();
+            awaitLatch(bHolding); // A closes only once B holds the writer
+          } else if (batch.equals("batch-b") && i == 0) {
+            bHolding.countDown();
+            awaitLatch(releaseB);
+          } else if (batch.equals("batch-b") && i == 1) {
+            bHanded.countDown();
+            awaitLatch(cHolding); // B closes only once C holds the writer
+          } else if (batch.equals("batch-c") && i == 0) {
+            cHolding.countDown();
+            awaitLatch(releaseC);
+          }
+        });
+    Notification a0 = note(46, "a0");
+    Notification a1 = note(46, "a1");
+    Notification b0 = note(46, "b0");
+    Notification b1 = note(46, "b1");
+    Notification c0 = note(46, "c0");
+    Notification c1 = note(46, "c1");
+    CompletableFuture<List<NotificationQueues.Enqueued>> a = enqueueOn("batch-a", u, a0, a1);
+    assertThat(aHanded.await(10, TimeUnit.SECONDS)).isTrue();
+    CompletableFuture<List<NotificationQueues.Enqueued>> b = enqueueOn("batch-b", u, b0, b1);
+    assertThat(a.get(10, TimeUnit.SECONDS)).hasSize(2);
+    assertThat(b).isNotDone();
+
+    releaseB.countDown();
+    assertThat(bHanded.await(10, TimeUnit.SECONDS)).isTrue();
+    CompletableFuture<List<NotificationQueues.Enqueued>> c = enqueueOn("batch-c", u, c0, c1);
+    assertThat(b.get(10, TimeUnit.SECONDS)).hasSize(2);
+    assertThat(c).isNotDone();
+
+    releaseC.countDown();
+    assertThat(c.get(10, TimeUnit.SECONDS)).hasSize(2);
+    journal.batchStepsForTests(null);
+    assertThat(await(queues.pending(u))).containsExactly(a0, a1, b0, b1, c0, c1);
+    crashAndReopen();
+    assertThat(await(queues.pending(u))).containsExactly(a0, a1, b0, b1, c0, c1);
+  }
+
+  /** Enqueues {@code items} for {@code user} as one batch, on a new thread named {@code name}. */
+  private CompletableFuture<List<NotificationQueues.Enqueued>> enqueueOn(
+      String name, String user, Notification... items) {
+    List<NotificationQueues.Entry> entries = new ArrayList<>();
+    for (Notification n : items) {
+      entries.add(new NotificationQueues.Entry(user, n));
+    }
+    CompletableFuture<List<NotificationQueues.Enqueued>> done = new CompletableFuture<>();
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                queues
+                    .enqueueAll(entries)
+                    .whenComplete(
+                        (v, e) -> {
+                          if (e != null) {
+                            done.completeExceptionally(e);
+                          } else {
+                            done.complete(v);
+                          }
+                        });
+              } catch (Throwable e) {
+                done.completeExceptionally(e);
+              }
+            },
+            name);
+    t.setDaemon(true);
+    t.start();
+    return done;
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(20, TimeUnit.SECONDS)) {
+        throw new AssertionError("not released");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
     }
   }
 
