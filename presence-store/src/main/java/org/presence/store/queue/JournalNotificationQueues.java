@@ -71,14 +71,14 @@ import org.slf4j.LoggerFactory;
  *
  * Each user's queues are changed under that user's lock, and the change's record is handed to the
  * writer under the same lock, so the journal holds each user's changes in the order memory saw
- * them. The records of an enqueue of several items (one or more posts' batches) are written
- * together: while its records are handed over one by one, the writer takes only what was handed
- * over before them, so one write stores or fails them all, and its future (the last record's) tells
- * the truth about each. Overlapping batches hold the writer only up to the first record of the
- * earliest one still open, so a chain of them does not hold it off. Reads see changes as soon as
- * memory has them, a moment before they are in the file; an item delivered in that moment and lost
- * with a crash was never acknowledged to its application. Compaction briefly stops changes (a
- * read-write lock every change takes for reading).
+ * them. The records of an enqueue of several items (one or more posts' batches), of a removal and
+ * of an expiry of idle queues are written together: while its records are handed over one by one,
+ * the writer takes only what was handed over before them, so one write stores or fails them all,
+ * and its future (the last record's) tells the truth about each. Overlapping batches hold the
+ * writer only up to the first record of the earliest one still open, so a chain of them does not
+ * hold it off. Reads see changes as soon as memory has them, a moment before they are in the file;
+ * an item delivered in that moment and lost with a crash was never acknowledged to its application.
+ * Compaction briefly stops changes (a read-write lock every change takes for reading).
  *
  * <h2>Records</h2>
  *
@@ -133,6 +133,9 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   private static final class Batch {
     /** Where the batch's first record is in {@link #pending}; -1 until it hands one over. */
     int from = -1;
+
+    /** Where its last record so far is in {@link #pending}. */
+    int last = -1;
   }
 
   /**
@@ -661,6 +664,9 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         batch.from = pending.size();
         holding.addLast(batch);
       }
+      if (batch != null) {
+        batch.last = pending.size();
+      }
       pending.add(new Pending(record, written));
       if (holding.isEmpty() && pending.size() == 1) {
         pendingLock.notifyAll(); // the writer had nothing it could take
@@ -694,15 +700,29 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /** Closes a batch {@link #openBatch} opened: the writer may take its records. */
   private void closeBatch(Batch batch) {
+    closeBatch(batch, null);
+  }
+
+  /**
+   * Closes a batch {@link #openBatch} opened, {@code written} (unless null) to complete once its
+   * records are in the file: the future of its last record, which the writer cannot have taken.
+   * Returns whether the batch handed any record over.
+   */
+  private boolean closeBatch(Batch batch, CompletableFuture<Void> written) {
     synchronized (pendingLock) {
       if (batch.from < 0) {
-        return; // it handed nothing over
+        return false; // it handed nothing over
+      }
+      if (written != null) {
+        Pending last = pending.get(batch.last);
+        pending.set(batch.last, new Pending(last.record(), written));
       }
       boolean wasFirst = holding.peekFirst() == batch;
       holding.removeFirstOccurrence(batch);
       if (wasFirst && takeable() > 0) {
         pendingLock.notifyAll();
       }
+      return true;
     }
   }
 
@@ -755,6 +775,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         }
         for (Batch b : holding) {
           b.from -= n;
+          b.last -= n;
         }
       }
       write(batch);
@@ -1042,53 +1063,62 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   public CompletionStage<Map<String, List<Notification>>> removeAll(
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
     Map<String, List<Notification>> out = new HashMap<>();
-    CompletableFuture<Void> written = null;
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    boolean handed;
     compaction.readLock().lock();
     try {
       if (closing || failed) {
         return closedFailure().thenApply(v -> Map.of());
       }
-      for (Map.Entry<String, ? extends Map<Long, ? extends Collection<String>>> e :
-          idsByUser.entrySet()) {
-        String key = UserKeys.of(e.getKey());
-        UserQueues u = users.get(key);
-        if (u == null) {
-          continue;
-        }
-        synchronized (u) {
-          for (Map.Entry<Long, ? extends Collection<String>> byApp : e.getValue().entrySet()) {
-            ArrayDeque<Notification> q = u.byApp.get(byApp.getKey());
-            if (q == null || byApp.getValue().isEmpty()) {
-              continue;
-            }
-            Set<String> wanted = new HashSet<>(byApp.getValue());
-            for (Iterator<Notification> it = q.iterator(); it.hasNext(); ) {
-              Notification n = it.next();
-              if (wanted.contains(n.id())) {
-                it.remove();
-                liveItems.decrementAndGet();
-                out.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(n);
-                CompletableFuture<Void> w = new CompletableFuture<>();
-                append(
-                    record(
-                        REMOVE,
-                        o -> {
-                          o.writeUTF(key);
-                          o.writeLong(n.appId());
-                          o.writeUTF(n.id());
-                        }),
-                    w);
-                written = w;
+      // One transaction (the contract): the removals go to the writer as one batch, stored or
+      // failed together, so a caller told that they failed finds every item still queued.
+      Batch batch = openBatch();
+      int records = 0;
+      try {
+        for (Map.Entry<String, ? extends Map<Long, ? extends Collection<String>>> e :
+            idsByUser.entrySet()) {
+          String key = UserKeys.of(e.getKey());
+          UserQueues u = users.get(key);
+          if (u == null) {
+            continue;
+          }
+          synchronized (u) {
+            for (Map.Entry<Long, ? extends Collection<String>> byApp : e.getValue().entrySet()) {
+              ArrayDeque<Notification> q = u.byApp.get(byApp.getKey());
+              if (q == null || byApp.getValue().isEmpty()) {
+                continue;
               }
+              Set<String> wanted = new HashSet<>(byApp.getValue());
+              for (Iterator<Notification> it = q.iterator(); it.hasNext(); ) {
+                Notification n = it.next();
+                if (wanted.contains(n.id())) {
+                  it.remove();
+                  liveItems.decrementAndGet();
+                  out.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(n);
+                  append(
+                      batch,
+                      record(
+                          REMOVE,
+                          o -> {
+                            o.writeUTF(key);
+                            o.writeLong(n.appId());
+                            o.writeUTF(n.id());
+                          }),
+                      null);
+                  steppedForTests(records++);
+                }
+              }
+              dropEmpty(key, u, byApp.getKey());
             }
-            dropEmpty(key, u, byApp.getKey());
           }
         }
+      } finally {
+        handed = closeBatch(batch, written);
       }
     } finally {
       compaction.readLock().unlock();
     }
-    return written == null ? CompletableFuture.completedFuture(out) : written.thenApply(v -> out);
+    return handed ? written.thenApply(v -> out) : CompletableFuture.completedFuture(out);
   }
 
   @Override
@@ -1140,52 +1170,77 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   @Override
   public CompletionStage<Integer> expireIdle(Instant before, int limit) {
     int dropped = 0;
-    CompletableFuture<Void> written = null;
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    boolean handed;
     compaction.readLock().lock();
     try {
       if (closing || failed) {
         return closedFailure().thenApply(v -> 0);
       }
+      // First the idle queues are found, changing nothing; then they are dropped as one batch
+      // (stored or failed together), which holds the writer only while the ones found are
+      // dropped, not while every user is looked at.
+      record Idle(String key, UserQueues u, long appId) {}
+      List<Idle> idle = new ArrayList<>();
       for (Map.Entry<String, UserQueues> e : users.entrySet()) {
-        if (dropped >= limit) {
+        if (idle.size() >= limit) {
           break;
         }
-        String key = e.getKey();
         UserQueues u = e.getValue();
         synchronized (u) {
-          for (Iterator<Map.Entry<Long, ArrayDeque<Notification>>> it =
-                  u.byApp.entrySet().iterator();
-              it.hasNext() && dropped < limit; ) {
-            Map.Entry<Long, ArrayDeque<Notification>> q = it.next();
-            Notification newest = q.getValue().peekLast();
-            if (newest != null && !newest.createdAt().isBefore(before)) {
-              continue;
+          for (Map.Entry<Long, ArrayDeque<Notification>> q : u.byApp.entrySet()) {
+            if (idle.size() >= limit) {
+              break;
             }
-            long appId = q.getKey();
-            it.remove();
-            liveItems.addAndGet(-q.getValue().size());
-            dropped++;
-            CompletableFuture<Void> w = new CompletableFuture<>();
+            if (idleSince(q.getValue(), before)) {
+              idle.add(new Idle(e.getKey(), u, q.getKey()));
+            }
+          }
+        }
+      }
+      Batch batch = openBatch();
+      try {
+        for (Idle i : idle) {
+          String key = i.key();
+          long appId = i.appId();
+          synchronized (i.u()) {
+            ArrayDeque<Notification> q = i.u().byApp.get(appId);
+            if (users.get(key) != i.u() || q == null || !idleSince(q, before)) {
+              continue; // emptied, or pushed to, since it was found
+            }
+            i.u().byApp.remove(appId);
+            liveItems.addAndGet(-q.size());
             append(
+                batch,
                 record(
                     CLEAR,
                     o -> {
                       o.writeUTF(key);
                       o.writeLong(appId);
                     }),
-                w);
-            written = w;
+                null);
+            if (i.u().byApp.isEmpty()) {
+              users.remove(key, i.u());
+            }
           }
-          if (u.byApp.isEmpty()) {
-            users.remove(key, u);
-          }
+          steppedForTests(dropped++);
         }
+      } finally {
+        handed = closeBatch(batch, written);
       }
     } finally {
       compaction.readLock().unlock();
     }
     int n = dropped;
-    return written == null ? CompletableFuture.completedFuture(0) : written.thenApply(v -> n);
+    return handed ? written.thenApply(v -> n) : CompletableFuture.completedFuture(0);
+  }
+
+  /**
+   * Whether nothing was pushed to {@code q} since {@code before} (caller holds its user's lock).
+   */
+  private static boolean idleSince(ArrayDeque<Notification> q, Instant before) {
+    Notification newest = q.peekLast();
+    return newest == null || newest.createdAt().isBefore(before);
   }
 
   @Override
@@ -1238,8 +1293,8 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /**
    * For tests: {@code steps} is called on the thread handing a batch's records over, after each
-   * record (outside every lock but the compaction read lock), with the record's index in the batch;
-   * null for none.
+   * record, with the record's index in the batch; null for none. It runs under the compaction read
+   * lock, and for removals under the user's lock too.
    */
   void batchStepsForTests(IntConsumer steps) {
     batchStepsForTests = steps;

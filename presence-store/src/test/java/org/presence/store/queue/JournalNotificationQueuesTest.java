@@ -256,6 +256,80 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
   }
 
   @Test
+  void fullDisk_aRemovalOfSeveralItemsWhoseSecondRecordIsCut_removesNone_evenIfTheWriterRunsMidway()
+      throws IOException {
+    // removeAll is one transaction: a caller told that it failed sends no receipt, so no item of it
+    // may be gone. Were the writer free to take the first removal alone, it would store it.
+    String u = "remove-" + UUID.randomUUID();
+    Notification decoy = note(47, "decoy");
+    await(queues.enqueue(u, decoy));
+    List<Notification> items = List.of(note(47, "r1"), note(47, "r2"), note(47, "r3"));
+    for (Notification n : items) {
+      await(queues.enqueue(u, n));
+    }
+    long before = Files.size(file());
+    await(queues.remove(u, Map.of(47L, List.of(decoy.id()))));
+    long size = Files.size(file());
+    long record = size - before;
+    journal.limitFileForTests(size + record + record / 2);
+    journal.yieldInBatchesForTests(true);
+    List<String> ids = items.stream().map(Notification::id).toList();
+    Throwable refused = failure(queues.removeAll(Map.of(u, Map.of(47L, ids))));
+    assertThat(refused).isInstanceOf(StoreException.class);
+    assertThat(((StoreException) refused).code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+    assertThat(await(queues.pending(u))).isEqualTo(items);
+    assertThat(journal.liveItems()).isEqualTo(3);
+    assertThat(Files.size(file())).isEqualTo(size);
+
+    journal.yieldInBatchesForTests(false);
+    journal.limitFileForTests(Long.MAX_VALUE);
+    crashAndReopen();
+    assertThat(await(queues.pending(u))).isEqualTo(items);
+    // Retried, each item is removed once, and so gets its receipt.
+    assertThat(await(queues.removeAll(Map.of(u, Map.of(47L, ids)))).get(u))
+        .containsExactlyElementsOf(items);
+    reopen();
+    assertThat(await(queues.pending(u))).isEmpty();
+  }
+
+  @Test
+  void fullDisk_anExpiryOfSeveralQueuesWhoseSecondRecordIsCut_dropsNone_evenIfTheWriterRunsMidway()
+      throws IOException {
+    String u = "expire-" + UUID.randomUUID();
+    java.time.Instant longAgo =
+        java.time.Instant.now()
+            .minus(java.time.Duration.ofDays(40))
+            .truncatedTo(java.time.temporal.ChronoUnit.MILLIS); // as the journal keeps it
+    java.time.Instant cutoff = longAgo.plus(java.time.Duration.ofDays(10));
+    await(queues.enqueue(u, noteAt(50, "decoy", longAgo)));
+    long before = Files.size(file());
+    assertThat(await(queues.expireIdle(cutoff, 100))).isEqualTo(1);
+    long size = Files.size(file());
+    long record = size - before;
+    List<Notification> items =
+        List.of(noteAt(51, "e1", longAgo), noteAt(52, "e2", longAgo), noteAt(53, "e3", longAgo));
+    for (Notification n : items) {
+      await(queues.enqueue(u, n));
+    }
+    size = Files.size(file());
+    journal.limitFileForTests(size + record + record / 2);
+    journal.yieldInBatchesForTests(true);
+    Throwable refused = failure(queues.expireIdle(cutoff, 100));
+    assertThat(refused).isInstanceOf(StoreException.class);
+    assertThat(await(queues.pending(u))).isEqualTo(items);
+    assertThat(journal.liveItems()).isEqualTo(3);
+    assertThat(Files.size(file())).isEqualTo(size);
+
+    journal.yieldInBatchesForTests(false);
+    journal.limitFileForTests(Long.MAX_VALUE);
+    crashAndReopen();
+    assertThat(await(queues.pending(u))).isEqualTo(items);
+    assertThat(await(queues.expireIdle(cutoff, 100))).isEqualTo(3);
+    reopen();
+    assertThat(await(queues.pending(u))).isEmpty();
+  }
+
+  @Test
   void aBatchOverTwoUsers_withTheWriterRunningMidBatch_isStoredWhole() {
     String u = "first-" + UUID.randomUUID();
     String v = "second-" + UUID.randomUUID();
