@@ -149,6 +149,15 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   /** How many times the writer found nothing it may take and waited; guarded by pendingLock. */
   private long writerWaits;
 
+  /**
+   * The records the writer has taken from {@link #pending} and not yet handed to be completed, so
+   * that a writer stopped by an unexpected error completes them too; writer only.
+   */
+  private ArrayList<Pending> inHand = new ArrayList<>();
+
+  /** Whether {@link #inHand}'s records are in the file; writer only. */
+  private boolean inHandStored;
+
   private FileChannel channel;
   private FileChannel lockChannel;
   private boolean locked;
@@ -165,7 +174,10 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   /** The file may hold a failed write's bytes after {@link #journalBytes}; writer only. */
   private boolean cut;
 
-  /** Memory could not be put back after a failed write: every change is refused. */
+  /**
+   * Memory could not be put back after a failed write, or the writer stopped: every change is
+   * refused.
+   */
   private volatile boolean failed;
 
   /** For tests: the file may not grow past this, as on a full disk. */
@@ -176,6 +188,9 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /** For tests: told, on the handing thread, the index of each record a batch handed over. */
   private volatile IntConsumer batchStepsForTests;
+
+  /** For tests: thrown once by the writer, after it takes records and before it writes them. */
+  private volatile Throwable throwInWriterForTests;
 
   private JournalNotificationQueues(Path file) {
     this.file = file;
@@ -746,7 +761,20 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     }
   }
 
+  /**
+   * The writer's thread. Whatever it does not expect (an {@link Error}, a bug) does not end it
+   * silently, which would leave every later change waiting for ever: {@link #writerFailed} refuses
+   * the changes waiting and every change from then on.
+   */
   private void writeLoop() {
+    try {
+      writeUntilClosed();
+    } catch (Throwable t) {
+      writerFailed(t);
+    }
+  }
+
+  private void writeUntilClosed() {
     while (true) {
       ArrayList<Pending> batch;
       synchronized (pendingLock) {
@@ -777,6 +805,13 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
           b.from -= n;
           b.last -= n;
         }
+        inHand = batch;
+        inHandStored = false;
+      }
+      Throwable boom = throwInWriterForTests;
+      if (boom != null) {
+        throwInWriterForTests = null;
+        throwUnchecked(boom);
       }
       write(batch);
       if (!closing
@@ -787,7 +822,9 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     }
   }
 
-  private void write(List<Pending> batch) {
+  private void write(ArrayList<Pending> batch) {
+    inHand = batch;
+    inHandStored = false;
     List<ByteBuffer> buffers = new ArrayList<>(batch.size());
     long bytes = 0;
     for (Pending p : batch) {
@@ -805,6 +842,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       }
       appendToFile(buffers, bytes);
       journalBytes += bytes;
+      inHandStored = true;
     } catch (IOException | RuntimeException e) {
       LOG.error(
           "notification journal {}: write failed; the changes waiting for it are refused and the"
@@ -814,12 +852,11 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       failure =
           new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "notification journal write failed", e);
     }
-    List<Pending> done = batch;
     if (failure != null && !crashed) {
-      done = new ArrayList<>(batch);
-      done.addAll(rollBack());
+      rollBack(); // adds the changes handed over since to inHand
     }
     Throwable f = failure;
+    List<Pending> done = inHand;
     for (Pending p : done) {
       if (p.written() != null) {
         // Completions run the callers' next steps: not on the writer, which has more to write.
@@ -833,6 +870,76 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
             });
       }
     }
+    inHand = new ArrayList<>();
+  }
+
+  /**
+   * The writer met an error it does not handle: it logs it, refuses every change from now on (as
+   * {@link #failed} does: {@code BACKEND_UNAVAILABLE}, until a restart), puts memory back to what
+   * the file holds as after a failed write, and completes every change it or {@link #pending}
+   * holds: those already in the file as written, the others refused. Then the writer ends.
+   */
+  private void writerFailed(Throwable t) {
+    StoreException refused =
+        new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "notification journal writer stopped", t);
+    // What the writer had taken: in the file if its write went through, else refused with the
+    // rest, which rollBack and the drain below gather in a new inHand.
+    List<Pending> taken = inHand;
+    boolean stored = inHandStored;
+    inHand = new ArrayList<>();
+    // Under the write lock no change is between its check of failed and its hand-over: none
+    // hands a record over after the ones completed here.
+    compaction.writeLock().lock();
+    try {
+      failed = true;
+      LOG.error(
+          "notification journal {}: the writer stopped on an unexpected error; the changes"
+              + " waiting for it and every change from now on are refused until the node is"
+              + " restarted",
+          file,
+          t);
+      if (!crashed) {
+        rollBack(); // cuts off what a broken write left, puts memory back, takes pending
+      }
+    } catch (Throwable e) {
+      t.addSuppressed(e);
+    } finally {
+      try {
+        synchronized (pendingLock) {
+          inHand.addAll(pending);
+          pending = new ArrayList<>();
+          holding.clear();
+        }
+      } finally {
+        compaction.writeLock().unlock();
+      }
+    }
+    // Completed here, not on acks: it may be what failed, and the writer has nothing left to do.
+    for (Pending p : taken) {
+      if (p.written() != null) {
+        if (stored) {
+          p.written().complete(null);
+        } else {
+          p.written().completeExceptionally(refused);
+        }
+      }
+    }
+    for (Pending p : inHand) {
+      if (p.written() != null) {
+        p.written().completeExceptionally(refused);
+      }
+    }
+    inHand = new ArrayList<>();
+  }
+
+  private static void throwUnchecked(Throwable t) {
+    if (t instanceof RuntimeException r) {
+      throw r;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    throw new IllegalStateException(t);
   }
 
   /**
@@ -868,15 +975,14 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
    * changes handed over since (memory already shows them, over the failed ones) and puts memory
    * back to what the file holds, so that memory shows neither and a later compaction does not write
    * them. Replaying the file rather than undoing each change also gives back, in order, the oldest
-   * items the failed enqueues pushed out and the items failed removals took. Returns the changes it
-   * failed.
+   * items the failed enqueues pushed out and the items failed removals took. Adds the changes it
+   * fails to {@link #inHand}.
    */
-  private List<Pending> rollBack() {
+  private void rollBack() {
     compaction.writeLock().lock();
     try {
-      List<Pending> rest;
       synchronized (pendingLock) {
-        rest = pending;
+        inHand.addAll(pending);
         pending = new ArrayList<>();
       }
       try {
@@ -905,7 +1011,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
                 + " refused until the node is restarted",
             file,
             e);
-        return rest;
+        return;
       }
       users.keySet().retainAll(back.keySet());
       users.putAll(back);
@@ -918,7 +1024,6 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         }
       }
       liveItems.set(items);
-      return rest;
     } finally {
       compaction.writeLock().unlock();
     }
@@ -1309,6 +1414,14 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     if (steps != null) {
       steps.accept(i);
     }
+  }
+
+  /**
+   * For tests: the writer throws {@code t} once, after it next takes records and before it writes
+   * them, as an error it does not expect would.
+   */
+  void throwInWriterOnceForTests(Throwable t) {
+    throwInWriterForTests = t;
   }
 
   /** Items held in memory, for tests and metrics. */

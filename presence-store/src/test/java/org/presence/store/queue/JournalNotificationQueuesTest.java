@@ -330,6 +330,40 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
   }
 
   @Test
+  void writerStoppedByAnUnexpectedError_refusesEveryChange_insteadOfLeavingThemWaiting() {
+    // An error the writer does not handle (here an Error, as running out of memory throws) must
+    // not end it silently, leaving the change it held and every later one waiting for ever.
+    String u = "writer-" + UUID.randomUUID();
+    Notification kept = note(49, "kept");
+    await(queues.enqueue(u, kept));
+    ListAppender<ILoggingEvent> log = captureLog();
+    journal.throwInWriterOnceForTests(new StackOverflowError("thrown by the test"));
+    Notification lost = note(49, "lost");
+    assertRefused(queues.enqueue(u, lost));
+    assertThat(log.list).hasSize(1);
+    assertThat(log.list.get(0).getLevel()).isEqualTo(Level.ERROR);
+    assertThat(log.list.get(0).getFormattedMessage()).contains("writer stopped");
+    // Memory is what the file holds, and every change from now on is refused at once.
+    assertThat(await(queues.pending(u))).containsExactly(kept);
+    assertRefused(queues.enqueue(u, note(49, "later")));
+    assertRefused(queues.remove(u, Map.of(49L, List.of(kept.id()))));
+    assertRefused(queues.claimAnswer("answer", java.time.Instant.now().plusSeconds(60)));
+    assertThat(await(queues.pending(u))).containsExactly(kept);
+
+    reopen();
+    assertThat(await(queues.pending(u))).containsExactly(kept);
+    Notification after = note(49, "after");
+    await(queues.enqueue(u, after));
+    assertThat(await(queues.pending(u))).containsExactly(kept, after);
+  }
+
+  private static void assertRefused(CompletionStage<?> stage) {
+    Throwable refused = failure(stage);
+    assertThat(refused).isInstanceOf(StoreException.class);
+    assertThat(((StoreException) refused).code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+  }
+
+  @Test
   void aBatchOverTwoUsers_withTheWriterRunningMidBatch_isStoredWhole() {
     String u = "first-" + UUID.randomUUID();
     String v = "second-" + UUID.randomUUID();
