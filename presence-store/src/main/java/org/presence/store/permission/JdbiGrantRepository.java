@@ -30,6 +30,22 @@ public final class JdbiGrantRepository implements GrantRepository {
    */
   private static final int MAX_OWNER_ATTEMPTS = 10;
 
+  /**
+   * One page of an application's enabled grants ({@link #listEnabledByApp}: snapshots, stats, the
+   * XMPP roster), after a PUID, in PUID order. The page size is in the SQL and the order names both
+   * columns of {@code grants_app_puid (app_id, puid)} (migration {@code V5_1}), so that both
+   * engines read the page off that index from {@code :after} on and stop after {@code :n} rows,
+   * skipping paused grants ({@code enabled} false; revoked ones have no row). With the size given
+   * to JDBC instead ({@code setMaxRows}) the planner never saw it: PostgreSQL could sort all the
+   * application's remaining grants for each page, and H2, for which {@code ORDER BY puid} alone is
+   * not in the index's order, read all of them.
+   */
+  static final String ENABLED_BY_APP_PAGE =
+      "SELECT "
+          + COLUMNS
+          + " FROM grants WHERE app_id = :a AND enabled = TRUE AND puid > :after"
+          + " ORDER BY app_id, puid LIMIT :n";
+
   /** PUIDs per IN list, so that a statement stays small whatever the batch. */
   private static final int LOOKUP_CHUNK = 500;
 
@@ -241,14 +257,10 @@ public final class JdbiGrantRepository implements GrantRepository {
   public CompletionStage<List<Grant>> listEnabledByApp(long appId, String afterPuid, int limit) {
     return db.call(
         h ->
-            h.createQuery(
-                    "SELECT "
-                        + COLUMNS
-                        + " FROM grants WHERE app_id = :a AND enabled = TRUE"
-                        + " AND puid > :after ORDER BY puid")
+            h.createQuery(ENABLED_BY_APP_PAGE)
                 .bind("a", appId)
                 .bind("after", afterPuid)
-                .setMaxRows(limit)
+                .bind("n", limit)
                 .map(JdbiGrantRepository::map)
                 .list());
   }
