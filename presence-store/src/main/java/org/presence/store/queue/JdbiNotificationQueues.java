@@ -41,6 +41,17 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   /** Values per IN list, so that a statement stays small whatever the batch. */
   private static final int IN_CHUNK = 500;
 
+  /**
+   * A batch of the retention sweep ({@link #expireIdle}): the queues nothing was pushed to since
+   * {@code :before}, oldest first, at most {@code :n}, read off {@code
+   * notification_queues_pushed_at} (migration {@code V30_1}). The limit is in the SQL, as for a
+   * page of grants: given to JDBC instead ({@code setMaxRows}), the planner made its plan for every
+   * idle queue, which could become a sort of all of them.
+   */
+  static final String IDLE_QUEUES =
+      "SELECT user_key, app_id FROM notification_queues WHERE pushed_at < :before"
+          + " ORDER BY pushed_at LIMIT :n";
+
   /** Runs of one transaction that collided before it is given up. */
   private static final int MAX_ATTEMPTS = 8;
 
@@ -490,11 +501,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     return retrying(
         h -> {
           TreeMap<Head, QueueState> idle = new TreeMap<>();
-          h.createQuery(
-                  "SELECT user_key, app_id FROM notification_queues WHERE pushed_at < :before"
-                      + " ORDER BY pushed_at")
+          h.createQuery(IDLE_QUEUES)
               .bind("before", Timestamps.bind(before))
-              .setMaxRows(limit)
+              .bind("n", limit)
               .map((rs, ctx) -> new Head(rs.getLong("app_id"), rs.getString("user_key")))
               .forEach(q -> idle.put(q, new QueueState()));
           if (idle.isEmpty()) {

@@ -1,0 +1,69 @@
+package org.presence.store.queue;
+
+import java.time.Instant;
+import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.SqlStatements;
+import org.presence.store.jdbi.Db;
+import org.presence.store.jdbi.Timestamps;
+
+/**
+ * What {@code IdleQueuesPlanTest} (H2) and {@code IdleQueuesPlanIT} (PostgreSQL) share: queues
+ * pushed to over a year, most of them idle, and the plan of {@link
+ * JdbiNotificationQueues#IDLE_QUEUES}, the statement a sweep batch runs.
+ */
+final class IdleQueuesPlans {
+  /** Queues, one pushed to every hour going back from now. */
+  static final int QUEUES = 5000;
+
+  /** The batch the plan is asked for. */
+  static final int BATCH = 100;
+
+  /** The cutoff: all but the newest 500 queues are idle. */
+  static final Instant BEFORE = Instant.now().minusSeconds(500 * 3600L);
+
+  private IdleQueuesPlans() {}
+
+  static void fill(Db db) {
+    Instant now = Instant.now();
+    db.jdbi()
+        .useHandle(
+            h -> {
+              PreparedBatch batch =
+                  h.prepareBatch(
+                      "INSERT INTO notification_queues (user_key, app_id, next_seq, pushed_at)"
+                          + " VALUES (:u, :a, 1, :at)");
+              for (int i = 0; i < QUEUES; i++) {
+                batch
+                    .bind("u", "user-" + i)
+                    .bind("a", 100 + i % 7)
+                    .bind("at", Timestamps.bind(now.minusSeconds(3600L * i)))
+                    .add();
+              }
+              batch.execute();
+              h.execute("ANALYZE");
+            });
+  }
+
+  /**
+   * The plan {@code explain} (EXPLAIN, with options) gives the batch statement, as one text; {@code
+   * setup} (or null) runs first on the same connection.
+   */
+  static String plan(Db db, String setup, String explain) {
+    return db.jdbi()
+        .withHandle(
+            h -> {
+              // The statement's binds, whatever it uses of them.
+              h.getConfig(SqlStatements.class).setUnusedBindingAllowed(true);
+              if (setup != null) {
+                h.execute(setup);
+              }
+              return String.join(
+                  "\n",
+                  h.createQuery(explain + " " + JdbiNotificationQueues.IDLE_QUEUES)
+                      .bind("before", Timestamps.bind(BEFORE))
+                      .bind("n", BATCH)
+                      .mapTo(String.class)
+                      .list());
+            });
+  }
+}
