@@ -59,6 +59,7 @@ import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.protocol.id.Sha256;
 import org.presence.protocol.model.ShownText;
+import org.presence.store.db.SignInRetention;
 import org.presence.store.error.RateLimitedLog;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
@@ -223,9 +224,7 @@ public final class OidcSignIn {
             meta ->
                 db.call(
                         h -> {
-                          h.createUpdate("DELETE FROM oidc_logins WHERE expires_at <= :now")
-                              .bind("now", Timestamps.bind(now))
-                              .execute();
+                          SignInRetention.someExpiredOidcLogins(h, now);
                           h.createUpdate(
                                   "INSERT INTO oidc_logins (state_hash, browser_hash, nonce,"
                                       + " code_verifier, next_path, expires_at) VALUES (:s, :b,"

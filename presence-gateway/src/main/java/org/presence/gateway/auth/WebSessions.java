@@ -26,6 +26,7 @@ import org.presence.gateway.identity.Identity;
 import org.presence.gateway.identity.KeyFiles;
 import org.presence.protocol.id.SecureRandoms;
 import org.presence.protocol.id.Sha256;
+import org.presence.store.db.SignInRetention;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 
@@ -160,8 +161,9 @@ public final class WebSessions {
 
   /**
    * Opens a session for {@code identity} and completes with the cookie value (the random id); also
-   * deletes sessions that expired, of anyone, and the user's oldest sessions beyond the newest
-   * {@code maxPerUser} (ended on every node, as a sign-out would).
+   * deletes at most {@link SignInRetention#ON_REQUEST} sessions that expired, of anyone (the
+   * retention sweep deletes the rest), and the user's oldest sessions beyond the newest {@code
+   * maxPerUser} (ended on every node, as a sign-out would).
    */
   public CompletionStage<String> issue(Identity identity, String userAgent) {
     byte[] raw = new byte[32];
@@ -171,9 +173,7 @@ public final class WebSessions {
     String agent = userAgent == null ? "" : clean(userAgent);
     return db.<Issued>call(
             h -> {
-              h.createUpdate("DELETE FROM web_sessions WHERE expires_at <= :now")
-                  .bind("now", Timestamps.bind(now))
-                  .execute();
+              SignInRetention.someExpiredWebSessions(h, now);
               h.createUpdate(
                       "INSERT INTO web_sessions (id_hash, user_sub, email, user_agent, created_at,"
                           + " last_seen_at, expires_at) VALUES (:h, :u, :e, :ua, :now, :now, :exp)")

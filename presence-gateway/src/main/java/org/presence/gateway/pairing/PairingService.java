@@ -155,9 +155,7 @@ public final class PairingService {
     long interval = config.pollInterval().toSeconds();
     return db.call(
         h -> {
-          h.createUpdate("DELETE FROM device_authorizations WHERE expires_at < :now")
-              .bind("now", Timestamps.bind(now))
-              .execute();
+          SignInRetention.someExpiredDeviceAuthorizations(h, now);
           h.createUpdate(
                   "INSERT INTO device_authorizations (code_hash, user_code, client_id, expires_at,"
                       + " interval_seconds, state, requested_at, requested_from) VALUES (:h, :u,"

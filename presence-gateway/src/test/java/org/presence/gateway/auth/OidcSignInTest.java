@@ -45,6 +45,8 @@ import org.presence.gateway.pages.SignInPages;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.store.db.SignInRetention;
+import org.presence.store.jdbi.Timestamps;
 
 /**
  * Sign-in through a real OpenID Connect provider (mock-oauth2-server on loopback) over real
@@ -552,6 +554,48 @@ class OidcSignInTest {
     Map<String, List<String>> answer = new HashMap<>();
     query(back).forEach((k, v) -> answer.put(k, List.of(v)));
     return oidc.finish("browser", answer).toCompletableFuture();
+  }
+
+  /**
+   * Starting a sign-in deletes at most {@link SignInRetention#ON_REQUEST} expired unfinished ones,
+   * oldest first, whatever the backlog; the sweep deletes the rest.
+   */
+  @Test
+  void start_deletesABoundedShareOfExpiredSignIns() {
+    int backlog = SignInRetention.ON_REQUEST + 15;
+    Instant now = Instant.now();
+    var jdbi = node.server().store().persistence().db().jdbi();
+    jdbi.useHandle(
+        h -> {
+          for (int i = 0; i < backlog; i++) {
+            h.createUpdate(
+                    "INSERT INTO oidc_logins (state_hash, browser_hash, nonce, code_verifier,"
+                        + " next_path, expires_at) VALUES (:s, 'old', 'n', 'v', '/', :at)")
+                .bind("s", "old-" + i)
+                .bind("at", Timestamps.bind(now.minusSeconds(3600 + i)))
+                .execute();
+          }
+        });
+    PresenceServer server = node.server();
+    new OidcSignIn(
+            server.config().web().oidc(),
+            server.appFeatures().outbound(),
+            server.store().persistence().db(),
+            server::baseUrl,
+            server.config().identity().clockSkew(),
+            Clock.fixed(now, ZoneOffset.UTC))
+        .start("browser", "/")
+        .toCompletableFuture()
+        .join();
+    assertThat(
+            jdbi.<java.util.List<String>, RuntimeException>withHandle(
+                h ->
+                    h.createQuery("SELECT state_hash FROM oidc_logins WHERE browser_hash = 'old'")
+                        .mapTo(String.class)
+                        .list()))
+        .hasSize(backlog - SignInRetention.ON_REQUEST)
+        .doesNotContain("old-" + (backlog - 1))
+        .contains("old-0");
   }
 
   /** exp, nbf and iat are checked on the node's clock, not the system's. */

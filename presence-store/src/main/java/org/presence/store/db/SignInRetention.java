@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
+import org.jdbi.v3.core.Handle;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 
@@ -27,6 +28,14 @@ public final class SignInRetention {
    * (docs/device-protocol.md); an older one is merely unknown.
    */
   public static final Duration ROTATED_TOKENS_KEPT = Duration.ofDays(30);
+
+  /**
+   * Expired rows a request that makes a row of the kind (a sign-in, a sign-in started, a pairing
+   * request) deletes at most, oldest first: more than it makes, so that the table does not outgrow
+   * its traffic between sweeps, and few enough that the request stays one short indexed statement
+   * whatever backlog the sweep has left (docs/operations.md, data retention).
+   */
+  public static final int ON_REQUEST = 10;
 
   private final Db db;
 
@@ -52,22 +61,48 @@ public final class SignInRetention {
     return expired("device_authorizations", "code_hash", now, limit);
   }
 
+  /**
+   * On the handle of a sign-in that makes a page session: at most {@link #ON_REQUEST} page sessions
+   * that expired at or before {@code now}; how many went.
+   */
+  public static int someExpiredWebSessions(Handle h, Instant now) {
+    return expired(h, "web_sessions", "id_hash", now, ON_REQUEST);
+  }
+
+  /**
+   * On the handle of an OpenID Connect sign-in being started: at most {@link #ON_REQUEST}
+   * unfinished ones that expired at or before {@code now}; how many went.
+   */
+  public static int someExpiredOidcLogins(Handle h, Instant now) {
+    return expired(h, "oidc_logins", "state_hash", now, ON_REQUEST);
+  }
+
+  /**
+   * On the handle of a pairing request being made: at most {@link #ON_REQUEST} pairing requests
+   * that expired at or before {@code now}; how many went.
+   */
+  public static int someExpiredDeviceAuthorizations(Handle h, Instant now) {
+    return expired(h, "device_authorizations", "code_hash", now, ON_REQUEST);
+  }
+
   private CompletionStage<Integer> expired(String table, String key, Instant now, int limit) {
-    return db.call(
-        h ->
-            h.createUpdate(
-                    "DELETE FROM "
-                        + table
-                        + " WHERE expires_at <= :now AND "
-                        + key
-                        + " IN (SELECT "
-                        + key
-                        + " FROM "
-                        + table
-                        + " WHERE expires_at <= :now ORDER BY expires_at LIMIT :n)")
-                .bind("now", Timestamps.bind(now))
-                .bind("n", limit)
-                .execute());
+    return db.call(h -> expired(h, table, key, now, limit));
+  }
+
+  private static int expired(Handle h, String table, String key, Instant now, int limit) {
+    return h.createUpdate(
+            "DELETE FROM "
+                + table
+                + " WHERE expires_at <= :now AND "
+                + key
+                + " IN (SELECT "
+                + key
+                + " FROM "
+                + table
+                + " WHERE expires_at <= :now ORDER BY expires_at LIMIT :n)")
+        .bind("now", Timestamps.bind(now))
+        .bind("n", limit)
+        .execute();
   }
 
   /**
