@@ -3,8 +3,14 @@ package org.presence.store.app;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
@@ -51,6 +57,27 @@ public final class JdbiAppRepository implements AppRepository {
   @Override
   public CompletionStage<Optional<Application>> find(long id) {
     return db.call(h -> findIn(h, id));
+  }
+
+  @Override
+  public CompletionStage<Map<Long, Application>> findAll(Collection<Long> ids) {
+    if (ids.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
+    List<Long> distinct = new ArrayList<>(new LinkedHashSet<>(ids));
+    return db.call(
+        h -> {
+          Map<Long, Application> found = new HashMap<>();
+          for (int from = 0; from < distinct.size(); from += FIND_ALL_SLICE) {
+            List<Long> slice =
+                distinct.subList(from, Math.min(distinct.size(), from + FIND_ALL_SLICE));
+            h.createQuery("SELECT " + COLUMNS + " FROM apps WHERE id IN (<ids>)")
+                .bindList("ids", slice)
+                .map(JdbiAppRepository::map)
+                .forEach(a -> found.put(a.id(), a));
+          }
+          return found;
+        });
   }
 
   @Override

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.store.app.AppRepository;
 import org.presence.store.app.AppState;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
@@ -92,6 +93,30 @@ public abstract class PersistenceContract {
   @Test
   void findApp_whenUnknown_thenEmpty() {
     assertThat(await(persistence.apps().find(987_654_321L))).isEmpty();
+  }
+
+  @Test
+  void findAllApps_readsManyIdsAtOnce_inSlices_unknownIdsLeftOut() {
+    Application a = register("owner-f", "FA");
+    Application b = register("owner-f", "FB");
+    await(persistence.apps().markVerified(b.id()));
+    Application verified = await(persistence.apps().find(b.id())).orElseThrow();
+    List<Long> asked = new java.util.ArrayList<>();
+    // More unknown ids than one slice holds, the known ones in the last slice, one of them twice.
+    for (long i = 0; i < AppRepository.FIND_ALL_SLICE + 20; i++) {
+      asked.add(900_000_000L + i);
+    }
+    asked.add(b.id());
+    asked.add(a.id());
+    asked.add(b.id());
+
+    java.util.Map<Long, Application> found = await(persistence.apps().findAll(asked));
+
+    assertThat(found).containsOnlyKeys(a.id(), b.id());
+    assertThat(found.get(a.id())).isEqualTo(a);
+    assertThat(found.get(b.id())).isEqualTo(verified);
+    assertThat(await(persistence.apps().findAll(List.of()))).isEmpty();
+    assertThat(await(persistence.apps().findAll(List.of(987_654_321L)))).isEmpty();
   }
 
   @Test
