@@ -1,9 +1,16 @@
 package org.presence.gateway.app;
 
+import com.github.benmanes.caffeine.cache.AsyncCacheLoader;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.CachesConfig;
 import org.presence.store.app.AppRepository;
@@ -21,7 +28,11 @@ import org.presence.store.app.Application;
  *       (verify, activate, regenerate, deactivate, webhook) on every node.
  * </ul>
  *
- * Loads run on the database pool, never on the caller's thread.
+ * Loads run on the database pool, never on the caller's thread. {@link #findAll} loads the ids it
+ * does not hold in one database call ({@link AppRepository#findAll}), so a list of many grants, or
+ * an update reaching many applications, costs one call on a cold cache, not one per application;
+ * the ids it holds are answered from memory. Entries loaded together expire together, like any
+ * others, {@code ttl} after their load.
  */
 public final class AppCache {
   /** Invalidation kind. */
@@ -36,7 +47,28 @@ public final class AppCache {
             .maximumSize(spec.maxSize())
             .expireAfterWrite(spec.ttl())
             .buildAsync(
-                (Long id, java.util.concurrent.Executor ex) -> apps.find(id).toCompletableFuture());
+                new AsyncCacheLoader<Long, Optional<Application>>() {
+                  @Override
+                  public CompletableFuture<Optional<Application>> asyncLoad(Long id, Executor ex) {
+                    return apps.find(id).toCompletableFuture();
+                  }
+
+                  @Override
+                  public CompletableFuture<Map<Long, Optional<Application>>> asyncLoadAll(
+                      Set<? extends Long> ids, Executor ex) {
+                    return apps.findAll(Set.copyOf(ids))
+                        .thenApply(
+                            found -> {
+                              // Every id asked gets an entry: "none" is cached as well.
+                              Map<Long, Optional<Application>> all = new HashMap<>();
+                              for (Long id : ids) {
+                                all.put(id, Optional.ofNullable(found.get(id)));
+                              }
+                              return all;
+                            })
+                        .toCompletableFuture();
+                  }
+                });
     this.invalidations = invalidations;
     invalidations.register(
         KIND,
@@ -70,5 +102,17 @@ public final class AppCache {
   /** The application with this id, if any. */
   public CompletionStage<Optional<Application>> find(long id) {
     return cache.get(id);
+  }
+
+  /**
+   * The applications with these ids, each id asked mapped to its application or empty (none): those
+   * not cached are loaded together in one database call. Callers that need many applications (a
+   * user's grants, an update's applications) use this rather than {@link #find} in a loop.
+   */
+  public CompletionStage<Map<Long, Optional<Application>>> findAll(Collection<Long> ids) {
+    if (ids.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
+    return cache.getAll(ids);
   }
 }
