@@ -3,9 +3,10 @@ package org.presence.gateway.permission;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.net.URI;
-import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -161,26 +162,34 @@ public final class GrantService {
         .thenCompose(g -> changed(user, g, Change.GRANTED));
   }
 
-  /** The user's grants with their applications' names, by application. */
+  /**
+   * The user's grants with their applications' names, by application. The applications are read
+   * through the cache in one call ({@link AppCache#findAll}): one database call at most, whatever
+   * the number of grants.
+   */
   public CompletionStage<List<GrantView>> list(String user) {
     return grants
         .listByUser(user)
         .thenCompose(
             all -> {
-              List<CompletableFuture<GrantView>> views = new ArrayList<>();
+              Set<Long> ids = new LinkedHashSet<>();
               for (Grant g : all) {
-                views.add(
-                    apps.find(g.appId())
-                        .thenApply(
-                            app ->
-                                new GrantView(
-                                    g,
-                                    app.map(Application::name).orElse("#" + g.appId()),
-                                    app.map(Application::domain).orElse("")))
-                        .toCompletableFuture());
+                ids.add(g.appId());
               }
-              return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
-                  .thenApply(v -> views.stream().map(CompletableFuture::join).toList());
+              return apps.findAll(ids)
+                  .thenApply(
+                      found ->
+                          all.stream()
+                              .map(
+                                  g -> {
+                                    Optional<Application> app =
+                                        found.getOrDefault(g.appId(), Optional.empty());
+                                    return new GrantView(
+                                        g,
+                                        app.map(Application::name).orElse("#" + g.appId()),
+                                        app.map(Application::domain).orElse(""));
+                                  })
+                              .toList());
             });
   }
 
