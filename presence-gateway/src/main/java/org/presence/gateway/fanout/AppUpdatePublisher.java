@@ -44,6 +44,21 @@ public final class AppUpdatePublisher {
   public interface Listener {
     /** {@code updates} of {@code appId}, numbered, in order; must not block. */
     void appended(long appId, List<AppUpdate> updates);
+
+    /**
+     * The updates of every application of one delivery (one user's change reaches each of their
+     * applications at once), numbered, in order, some lists possibly empty; must not block. By
+     * default {@link #appended} for each application with updates; a listener that looks its
+     * applications up overrides it to look them all up together.
+     */
+    default void appendedAll(Map<Long, List<AppUpdate>> numberedByApp) {
+      numberedByApp.forEach(
+          (app, updates) -> {
+            if (!updates.isEmpty()) {
+              appended(app, updates);
+            }
+          });
+    }
   }
 
   /** Hears, on this node, the updates of one application appended on this node. */
@@ -432,20 +447,32 @@ public final class AppUpdatePublisher {
    * sent.
    */
   private CompletableFuture<?> deliver(Map<Long, List<AppUpdate>> numberedByApp) {
-    if (numberedByApp instanceof OneApp<List<AppUpdate>> one) {
-      return deliver(one.app(), one.value());
-    }
     CompletableFuture<?> sent = null;
-    for (Map.Entry<Long, List<AppUpdate>> e : numberedByApp.entrySet()) {
-      CompletableFuture<Void> one = deliver(e.getKey(), e.getValue());
-      if (one != null) {
-        sent = sent == null ? one : CompletableFuture.allOf(sent, one);
+    if (numberedByApp instanceof OneApp<List<AppUpdate>> one) {
+      sent = deliver(one.app(), one.value());
+    } else {
+      for (Map.Entry<Long, List<AppUpdate>> e : numberedByApp.entrySet()) {
+        CompletableFuture<Void> one = deliver(e.getKey(), e.getValue());
+        if (one != null) {
+          sent = sent == null ? one : CompletableFuture.allOf(sent, one);
+        }
+      }
+    }
+    // Once per delivery, with every application: the webhook sender looks them up together.
+    for (Listener l : listeners) {
+      try {
+        l.appendedAll(numberedByApp);
+      } catch (RuntimeException ex) {
+        LOG.error("update listener failed", ex);
       }
     }
     return sent;
   }
 
-  /** {@link #deliver} of one application's updates: the bus publication, or null for none. */
+  /**
+   * {@link #deliver} of one application's updates to its own listeners and the bus: the bus
+   * publication, or null for none.
+   */
   private CompletableFuture<Void> deliver(Long appId, List<AppUpdate> numbered) {
     if (numbered.isEmpty()) {
       return null;
@@ -478,13 +505,6 @@ public final class AppUpdatePublisher {
                           e.toString());
                       return null;
                     });
-      }
-    }
-    for (Listener l : listeners) {
-      try {
-        l.appended(appId, numbered);
-      } catch (RuntimeException ex) {
-        LOG.error("update listener failed", ex);
       }
     }
     return sent;

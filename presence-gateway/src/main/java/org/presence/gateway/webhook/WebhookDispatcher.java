@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -262,38 +263,80 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
 
   @Override
   public void appended(long appId, List<AppUpdate> updates) {
-    if (closed || updates.isEmpty()) {
-      return;
-    }
-    Sender running = senders.get(appId);
-    if (running != null) {
-      running.nudge();
+    appendedAll(Map.of(appId, updates));
+  }
+
+  /**
+   * Nudges the senders this node runs for these applications, and for the others (at most once a
+   * {@link #RETRY_TAKE_MS} each) looks them up together, in one cache call ({@link
+   * AppCache#findAll}: one database call for those not cached, however many applications a user's
+   * change reaches), then tries to take the lease of each whose webhook may be called.
+   */
+  @Override
+  public void appendedAll(Map<Long, List<AppUpdate>> numberedByApp) {
+    if (closed) {
       return;
     }
     long now = System.currentTimeMillis();
-    Long last = lastTake.get(appId);
-    if (last != null && now - last < RETRY_TAKE_MS) {
+    Map<Long, Long> before = new HashMap<>(); // application -> the update before the first heard
+    numberedByApp.forEach(
+        (appId, updates) -> {
+          if (updates.isEmpty()) {
+            return;
+          }
+          Sender running = senders.get(appId);
+          if (running != null) {
+            running.nudge();
+            return;
+          }
+          Long last = lastTake.get(appId);
+          if (last != null && now - last < RETRY_TAKE_MS) {
+            return;
+          }
+          lastTake.put(appId, now);
+          before.put(appId, updates.get(0).seq() - 1);
+        });
+    if (before.isEmpty()) {
       return;
     }
-    lastTake.put(appId, now);
-    long before = updates.get(0).seq() - 1;
-    apps.find(appId)
-        .thenCompose(
-            app -> {
-              if (!callable(app)) {
-                return CompletableFuture.completedFuture(null);
-              }
-              // A new webhook starts with the first update it hears of; an existing one keeps its
-              // place.
-              return state
-                  .initCursor(appId, new WebhookState.Cursor(before, 0))
-                  .thenCompose(c -> take(appId));
-            })
+    apps.findAll(before.keySet())
         .whenComplete(
-            (v, e) -> {
+            (found, e) -> {
               if (e != null) {
-                LOG.warn("app {}: cannot start its webhook sender: {}", appId, e.toString());
+                // One line for the whole delivery, not one per application.
+                if (before.size() == 1) {
+                  LOG.warn(
+                      "app {}: cannot start its webhook sender: {}",
+                      before.keySet().iterator().next(),
+                      e.toString());
+                } else {
+                  LOG.warn(
+                      "{} apps (ids {}): cannot start their webhook senders: {}",
+                      before.size(),
+                      before.keySet().stream().sorted().limit(10).toList(),
+                      e.toString());
+                }
+                return;
               }
+              before.forEach(
+                  (appId, first) -> {
+                    if (callable(found.getOrDefault(appId, Optional.empty()))) {
+                      // A new webhook starts with the first update it hears of; an existing one
+                      // keeps its place.
+                      state
+                          .initCursor(appId, new WebhookState.Cursor(first, 0))
+                          .thenCompose(c -> take(appId))
+                          .whenComplete(
+                              (v, failed) -> {
+                                if (failed != null) {
+                                  LOG.warn(
+                                      "app {}: cannot start its webhook sender: {}",
+                                      appId,
+                                      failed.toString());
+                                }
+                              });
+                    }
+                  });
             });
   }
 
