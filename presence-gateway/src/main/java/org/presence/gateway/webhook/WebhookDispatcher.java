@@ -42,6 +42,7 @@ import org.presence.store.app.Application;
 import org.presence.store.exec.StoreExecutors;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateLog;
+import org.presence.store.updates.OneApp;
 import org.presence.store.updates.WebhookState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -263,7 +264,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
 
   @Override
   public void appended(long appId, List<AppUpdate> updates) {
-    appendedAll(Map.of(appId, updates));
+    appendedAll(OneApp.of(appId, updates));
   }
 
   /**
@@ -278,47 +279,51 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       return;
     }
     long now = System.currentTimeMillis();
-    Map<Long, Long> before = new HashMap<>(); // application -> the update before the first heard
-    numberedByApp.forEach(
-        (appId, updates) -> {
-          if (updates.isEmpty()) {
-            return;
+    // Application -> the update before the first heard, for those to look up; made only when
+    // there is one (this runs for every status change: one whose applications' senders all run
+    // here, or that none may take yet, allocates nothing, and a one-application change, the
+    // usual case, is read without walking map entries).
+    Map<Long, Long> before = null;
+    if (numberedByApp instanceof OneApp<List<AppUpdate>> one) {
+      long first = toLookUp(one.app(), one.value(), now);
+      if (first != NOTHING) {
+        before = Map.of(one.app(), first);
+      }
+    } else {
+      for (Map.Entry<Long, List<AppUpdate>> e : numberedByApp.entrySet()) {
+        long first = toLookUp(e.getKey(), e.getValue(), now);
+        if (first != NOTHING) {
+          if (before == null) {
+            before = new HashMap<>();
           }
-          Sender running = senders.get(appId);
-          if (running != null) {
-            running.nudge();
-            return;
-          }
-          Long last = lastTake.get(appId);
-          if (last != null && now - last < RETRY_TAKE_MS) {
-            return;
-          }
-          lastTake.put(appId, now);
-          before.put(appId, updates.get(0).seq() - 1);
-        });
-    if (before.isEmpty()) {
+          before.put(e.getKey(), first);
+        }
+      }
+    }
+    if (before == null) {
       return;
     }
-    apps.findAll(before.keySet())
+    Map<Long, Long> toTake = before;
+    apps.findAll(toTake.keySet())
         .whenComplete(
             (found, e) -> {
               if (e != null) {
                 // One line for the whole delivery, not one per application.
-                if (before.size() == 1) {
+                if (toTake.size() == 1) {
                   LOG.warn(
                       "app {}: cannot start its webhook sender: {}",
-                      before.keySet().iterator().next(),
+                      toTake.keySet().iterator().next(),
                       e.toString());
                 } else {
                   LOG.warn(
                       "{} apps (ids {}): cannot start their webhook senders: {}",
-                      before.size(),
-                      before.keySet().stream().sorted().limit(10).toList(),
+                      toTake.size(),
+                      toTake.keySet().stream().sorted().limit(10).toList(),
                       e.toString());
                 }
                 return;
               }
-              before.forEach(
+              toTake.forEach(
                   (appId, first) -> {
                     if (callable(found.getOrDefault(appId, Optional.empty()))) {
                       // A new webhook starts with the first update it hears of; an existing one
@@ -338,6 +343,32 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
                     }
                   });
             });
+  }
+
+  /** What {@link #toLookUp} answers when the application needs no look-up. */
+  private static final long NOTHING = -1;
+
+  /**
+   * For {@link #appendedAll}: nudges {@code appId}'s sender when this node runs it and answers
+   * {@link #NOTHING}, as it does when there are no updates or the application was tried less than
+   * {@link #RETRY_TAKE_MS} ago; else records the try and answers the number of the update before
+   * the first heard (where a new webhook starts).
+   */
+  private long toLookUp(Long appId, List<AppUpdate> updates, long now) {
+    if (updates.isEmpty()) {
+      return NOTHING;
+    }
+    Sender running = senders.get(appId);
+    if (running != null) {
+      running.nudge();
+      return NOTHING;
+    }
+    Long last = lastTake.get(appId);
+    if (last != null && now - last < RETRY_TAKE_MS) {
+      return NOTHING;
+    }
+    lastTake.put(appId, now);
+    return updates.get(0).seq() - 1;
   }
 
   private CompletionStage<Void> take(long appId) {
