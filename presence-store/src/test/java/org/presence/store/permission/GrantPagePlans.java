@@ -1,12 +1,13 @@
 package org.presence.store.permission;
 
 import java.time.Instant;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.statement.PreparedBatch;
-import org.jdbi.v3.core.statement.SqlStatements;
 import org.presence.store.app.NewApplication;
 import org.presence.store.db.Persistence;
 import org.presence.store.jdbi.Timestamps;
+import org.presence.store.testing.Sql;
 
 /**
  * What {@code GrantPagePlanTest} (H2) and {@code GrantPagePlanIT} (PostgreSQL) share: two
@@ -76,24 +77,11 @@ final class GrantPagePlans {
    */
   static String plan(
       Persistence persistence, String setup, String explain, long app, String after) {
-    return persistence
-        .db()
-        .jdbi()
-        .withHandle(
-            h -> {
-              // The statement's binds, whatever it uses of them.
-              h.getConfig(SqlStatements.class).setUnusedBindingAllowed(true);
-              if (setup != null) {
-                h.execute(setup);
-              }
-              return String.join(
-                  "\n",
-                  h.createQuery(explain + " " + JdbiGrantRepository.ENABLED_BY_APP_PAGE)
-                      .bind("a", app)
-                      .bind("after", after)
-                      .bind("n", PAGE)
-                      .mapTo(String.class)
-                      .list());
-            });
+    return Sql.plan(
+        persistence.db(),
+        setup,
+        explain,
+        JdbiGrantRepository.ENABLED_BY_APP_PAGE,
+        Map.of("a", app, "after", after, "n", PAGE));
   }
 }

@@ -1,10 +1,11 @@
 package org.presence.store.queue;
 
 import java.time.Instant;
+import java.util.Map;
 import org.jdbi.v3.core.statement.PreparedBatch;
-import org.jdbi.v3.core.statement.SqlStatements;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
+import org.presence.store.testing.Sql;
 
 /**
  * What {@code IdleQueuesPlanTest} (H2) and {@code IdleQueuesPlanIT} (PostgreSQL) share: queues
@@ -49,21 +50,11 @@ final class IdleQueuesPlans {
    * setup} (or null) runs first on the same connection.
    */
   static String plan(Db db, String setup, String explain) {
-    return db.jdbi()
-        .withHandle(
-            h -> {
-              // The statement's binds, whatever it uses of them.
-              h.getConfig(SqlStatements.class).setUnusedBindingAllowed(true);
-              if (setup != null) {
-                h.execute(setup);
-              }
-              return String.join(
-                  "\n",
-                  h.createQuery(explain + " " + JdbiNotificationQueues.IDLE_QUEUES)
-                      .bind("before", Timestamps.bind(BEFORE))
-                      .bind("n", BATCH)
-                      .mapTo(String.class)
-                      .list());
-            });
+    return Sql.plan(
+        db,
+        setup,
+        explain,
+        JdbiNotificationQueues.IDLE_QUEUES,
+        Map.of("before", Timestamps.bind(BEFORE), "n", BATCH));
   }
 }

@@ -2,6 +2,8 @@ package org.presence.store.testing;
 
 import java.sql.Types;
 import java.time.Instant;
+import java.util.Map;
+import org.jdbi.v3.core.statement.SqlStatements;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 
@@ -40,5 +42,24 @@ public final class Sql {
                 h.createQuery("SELECT COUNT(*) FROM " + table + " WHERE " + where)
                     .mapTo(Long.class)
                     .one());
+  }
+
+  /**
+   * The plan {@code explain} (EXPLAIN with its options) gives {@code sql} with {@code binds}, as
+   * one text; {@code setup} (a session setting, or null) runs first on the same connection.
+   */
+  public static String plan(Db db, String setup, String explain, String sql, Map<String, ?> binds) {
+    return db.jdbi()
+        .withHandle(
+            h -> {
+              // The statement's binds, whatever it uses of them.
+              h.getConfig(SqlStatements.class).setUnusedBindingAllowed(true);
+              if (setup != null) {
+                h.execute(setup);
+              }
+              var q = h.createQuery(explain + " " + sql);
+              binds.forEach(q::bind);
+              return String.join("\n", q.mapTo(String.class).list());
+            });
   }
 }
