@@ -1056,9 +1056,15 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     return users.computeIfAbsent(key, k -> new UserQueues());
   }
 
+  /** The answer to a change while the journal is closing or has failed (until a restart). */
   private CompletionStage<Void> closedFailure() {
     return CompletableFuture.failedFuture(
-        new StoreException(ErrorCode.BACKEND_UNAVAILABLE, "notification journal closed"));
+        new StoreException(
+            ErrorCode.BACKEND_UNAVAILABLE,
+            closing
+                ? "notification journal closed"
+                : "notification journal failed (see the node's log); changes are refused until"
+                    + " the node restarts"));
   }
 
   @Override

@@ -345,7 +345,9 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
     assertThat(log.list.get(0).getFormattedMessage()).contains("writer stopped");
     // Memory is what the file holds, and every change from now on is refused at once.
     assertThat(await(queues.pending(u))).containsExactly(kept);
-    assertRefused(queues.enqueue(u, note(49, "later")));
+    assertThat(assertRefused(queues.enqueue(u, note(49, "later"))))
+        .hasMessageContaining("journal failed")
+        .hasMessageContaining("until the node restarts");
     assertRefused(queues.remove(u, Map.of(49L, List.of(kept.id()))));
     assertRefused(queues.claimAnswer("answer", java.time.Instant.now().plusSeconds(60)));
     assertThat(await(queues.pending(u))).containsExactly(kept);
@@ -357,10 +359,11 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
     assertThat(await(queues.pending(u))).containsExactly(kept, after);
   }
 
-  private static void assertRefused(CompletionStage<?> stage) {
+  private static Throwable assertRefused(CompletionStage<?> stage) {
     Throwable refused = failure(stage);
     assertThat(refused).isInstanceOf(StoreException.class);
     assertThat(((StoreException) refused).code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+    return refused;
   }
 
   @Test
