@@ -291,7 +291,8 @@ public final class Store implements AutoCloseable {
 
   /**
    * Asks each backend for a sign of life. The map holds one entry per backend ({@code database},
-   * {@code bus}) with {@code null} when it answered, or the reason it did not.
+   * {@code bus}, and {@code notifications} on the embedded default, whose queues are a journal of
+   * their own) with {@code null} when it answered, or the reason it did not.
    */
   public CompletionStage<Map<String, String>> health() {
     CompletableFuture<String> db = check(persistence.ping());
@@ -302,6 +303,9 @@ public final class Store implements AutoCloseable {
           Map<String, String> m = new LinkedHashMap<>();
           m.put("database", d);
           m.put("bus", x);
+          if (notifications instanceof JournalNotificationQueues journal) {
+            m.put("notifications", journal.problem());
+          }
           return m;
         });
   }

@@ -119,6 +119,13 @@ public final class OpsEndpoints {
                     g.writeStringField("node", nodeId);
                     writeCheck(g, "database", dbKind, shown(checks.get("database"), details));
                     writeCheck(g, "bus", busKind, shown(checks.get("bus"), details));
+                    if (checks.containsKey("notifications")) {
+                      writeCheck(
+                          g,
+                          "notifications",
+                          "journal",
+                          shown(checks.get("notifications"), details));
+                    }
                     writeCheck(g, "identity", keys.kind(), shown(keys.problem(), details));
                     g.writeArrayFieldStart("failing");
                     for (String f : failing) {

@@ -51,6 +51,7 @@ class OpsEndpointsTest {
         .contains("\"status\":\"ok\"")
         .contains("\"database\":{\"kind\":\"embedded\",\"status\":\"ok\"}")
         .contains("\"bus\":{\"kind\":\"local\",\"status\":\"ok\"}")
+        .contains("\"notifications\":{\"kind\":\"journal\",\"status\":\"ok\"}")
         .contains("\"identity\":{\"kind\":\"none\",\"status\":\"ok\"}")
         .contains("\"failing\":[]");
   }

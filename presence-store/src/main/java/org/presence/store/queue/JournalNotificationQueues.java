@@ -1056,15 +1056,22 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     return users.computeIfAbsent(key, k -> new UserQueues());
   }
 
+  /**
+   * Why the journal refuses every change until the node restarts (its writer stopped, or a failed
+   * write could not be read back), or null while it takes changes: the node's heartbeat shows it.
+   */
+  public String problem() {
+    return failed && !closing
+        ? "notification journal failed (see the node's log); changes are refused until the node"
+            + " restarts"
+        : null;
+  }
+
   /** The answer to a change while the journal is closing or has failed (until a restart). */
   private CompletionStage<Void> closedFailure() {
     return CompletableFuture.failedFuture(
         new StoreException(
-            ErrorCode.BACKEND_UNAVAILABLE,
-            closing
-                ? "notification journal closed"
-                : "notification journal failed (see the node's log); changes are refused until"
-                    + " the node restarts"));
+            ErrorCode.BACKEND_UNAVAILABLE, closing ? "notification journal closed" : problem()));
   }
 
   @Override
