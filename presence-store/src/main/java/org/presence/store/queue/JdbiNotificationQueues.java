@@ -574,13 +574,40 @@ public final class JdbiNotificationQueues implements NotificationQueues {
         });
   }
 
+  /** At most this many answer claims go in one statement of {@link #purgeAnswers}. */
+  static final int PURGE_BATCH = 1000;
+
+  /** At most this many statements per {@link #purgeAnswers} call (the rest waits for the next). */
+  static final int PURGE_MAX_BATCHES = 100;
+
+  /** One batch of {@link #purgeAnswers}, on the {@code notification_answers_expiry} index. */
+  static final String PURGE_ANSWERS =
+      "DELETE FROM notification_answers WHERE expires_at < :now AND id IN (SELECT id FROM"
+          + " notification_answers WHERE expires_at < :now ORDER BY expires_at LIMIT :n)";
+
+  /**
+   * Forgets the expired answer claims in statements of at most {@link #PURGE_BATCH} rows, each its
+   * own database call (a backlog after a long stop, every node purging on its own timer, never
+   * holds a connection or the table's rows for one long delete), until a statement finds fewer or
+   * {@link #PURGE_MAX_BATCHES} ran.
+   */
   @Override
   public CompletionStage<Integer> purgeAnswers(Instant now) {
+    return purgeAnswers(now, 0, 0);
+  }
+
+  private CompletionStage<Integer> purgeAnswers(Instant now, int batches, int total) {
     return db.call(
-        h ->
-            h.createUpdate("DELETE FROM notification_answers WHERE expires_at < :now")
-                .bind("now", Timestamps.bind(now))
-                .execute());
+            h ->
+                h.createUpdate(PURGE_ANSWERS)
+                    .bind("now", Timestamps.bind(now))
+                    .bind("n", PURGE_BATCH)
+                    .execute())
+        .thenCompose(
+            n ->
+                n < PURGE_BATCH || batches + 1 >= PURGE_MAX_BATCHES
+                    ? CompletableFuture.completedFuture(total + n)
+                    : purgeAnswers(now, batches + 1, total + n));
   }
 
   private static Notification map(ResultSet rs, StatementContext ctx) throws SQLException {
