@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -100,18 +101,20 @@ public final class Reports {
    * Merges the samples of {@code dirs} into one timeline and writes a report into {@code outDir};
    * the first folder's summary gives the run facts and the server probe.
    *
-   * @throws IllegalArgumentException when the folders are not the slices of one run: a folder
-   *     without its {@code summary.json} or {@code samples.jsonl}, the same folder twice, other
-   *     scenarios or targets, sliced and unsliced runs together, or slices of different counts or
-   *     the same slice twice (a merge would add unrelated samples into figures that look right)
+   * @throws NoSuchFileException when a folder has no {@code samples.jsonl} or {@code summary.json}
+   * @throws IllegalArgumentException when the folders are not the slices of one run: the same
+   *     folder twice, other scenarios or targets, sliced and unsliced runs together, or slices of
+   *     different counts or the same slice twice (a merge would add unrelated samples into figures
+   *     that look right)
    */
   public static Summary rebuild(
       List<Path> dirs, Path outDir, List<Assertion> assertions, String command) throws IOException {
     List<Summary.RunInfo> runs = new ArrayList<>();
     for (Path d : dirs) {
-      for (String file : List.of("summary.json", "samples.jsonl")) {
+      // A folder without a run fails as reading it would, naming the file (exit status 3).
+      for (String file : List.of("samples.jsonl", "summary.json")) {
         if (!Files.isRegularFile(d.resolve(file))) {
-          throw new IllegalArgumentException(d + " is not a run folder: it has no " + file);
+          throw new NoSuchFileException(d.resolve(file).toString());
         }
       }
       runs.add(MAPPER.readValue(d.resolve("summary.json").toFile(), Summary.class).run());

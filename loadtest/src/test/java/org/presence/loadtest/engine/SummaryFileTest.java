@@ -120,7 +120,11 @@ class SummaryFileTest {
     assertThat(refused(a, run("d", "connect-storm", null))).contains("without");
     assertThat(refused(a, run("e", "connect-storm", "1/3"))).contains("--slice 1/3 and 0/2");
     assertThat(refused(a, b, run("f", "connect-storm", "1/2"))).contains("same slice 1/2");
-    assertThat(refused(a, dir.resolve("nothing-here"))).contains("has no summary.json");
+    Path nothing = dir.resolve("nothing-here");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> Reports.rebuild(List.of(a, nothing), dir.resolve("x"), List.of(), "r"))
+        .isInstanceOf(java.nio.file.NoSuchFileException.class)
+        .hasMessageContaining(nothing.resolve("samples.jsonl").toString());
 
     // Unsliced folders (reports written before runs said their slice) merge as given.
     Path g = run("g", "connect-storm", null);
