@@ -1,9 +1,11 @@
 package org.presence.store.presence;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.protocol.model.ApplicationIds;
 import org.presence.protocol.model.PresenceStatus;
@@ -107,6 +109,26 @@ public interface PresenceStateStore extends AutoCloseable {
 
   /** What each audience was last shown of the user. */
   CompletionStage<UserPresence> presence(String user);
+
+  /**
+   * {@link #presence} of each of {@code users}, in their order, healed on read as {@link #presence}
+   * is, in as few store calls as the store allows: for a snapshot's or the statistics' page of
+   * users. Redis answers a page in one script call (a Redis Cluster: one per primary holding the
+   * users' slots) instead of one {@code HGETALL} per user.
+   */
+  default CompletionStage<List<UserPresence>> presence(List<String> users) {
+    List<CompletableFuture<UserPresence>> reads = new ArrayList<>(users.size());
+    for (String u : users) {
+      reads.add(presence(u).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(reads.toArray(new CompletableFuture<?>[0]))
+        .thenApply(
+            v -> {
+              List<UserPresence> out = new ArrayList<>(reads.size());
+              reads.forEach(r -> out.add(r.join()));
+              return out;
+            });
+  }
 
   /**
    * The devices owned by sessions of {@code node}: what a dead node's clean-up {@linkplain #release

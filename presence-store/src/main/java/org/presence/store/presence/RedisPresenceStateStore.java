@@ -29,6 +29,7 @@ import org.presence.store.redis.PackedArgs;
 import org.presence.store.redis.RedisBackend;
 import org.presence.store.redis.RedisErrors;
 import org.presence.store.redis.RedisScript;
+import org.presence.store.redis.SpreadCalls;
 
 /**
  * The cluster {@link PresenceStateStore}: one Redis hash per user ({@code <prefix>pres:<user>}),
@@ -58,6 +59,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   private final RedisBackend redis;
   private final RedisScript script;
   private final RedisScript sweep;
+  private final RedisScript hashes;
 
   /** On a Redis Cluster: the script keeps no node index, this class does ({@link #indexed}). */
   private final boolean cluster;
@@ -73,6 +75,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
     this.script = new RedisScript(SCRIPT, redis.commands().async());
     this.cluster = redis.cluster();
     this.sweep = new RedisScript(SWEEP, redis.commands().async());
+    this.hashes = new RedisScript(HASHES, redis.commands().async());
     this.nodeIndexPrefix = cluster ? new byte[0] : utf8(nodeIndexKey(""));
   }
 
@@ -454,6 +457,28 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
           """;
 
   /**
+   * The hashes of the users whose keys it is given, in their order, for {@link #presence(List)}:
+   * read only, spread over the slots of one primary ({@link SpreadCalls}), where a key of a slot
+   * the primary does not hold fails the call (nothing is written anyway).
+   */
+  private static final String HASHES =
+      SpreadCalls.PROLOGUE
+          + """
+          local out = {}
+          for i = 1, #KEYS do
+            local h = redis.pcall('HGETALL', KEYS[i])
+            if type(h) == 'table' and h.err then
+              if spread then
+                return redis.error_reply('SPREAD ' .. h.err)
+              end
+              return redis.error_reply(h.err)
+            end
+            out[i] = h
+          end
+          return out
+          """;
+
+  /**
    * Two calls per page: a {@code SCAN} of the presence hashes ({@code TYPE hash}, {@code COUNT}
    * {@code count}), then one script over the keys it found (presence_op's orphans on each: one
    * {@code HGETALL} per user, and writes only for users with orphans).
@@ -648,23 +673,96 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
 
   @Override
   public CompletionStage<UserPresence> presence(String user) {
-    return hash(user)
+    return hash(user).thenApply(RedisPresenceStateStore::userPresence);
+  }
+
+  private static UserPresence userPresence(Map<String, byte[]> h) {
+    Map<Long, PresenceView> byApp = new HashMap<>();
+    PresenceView all = PresenceView.OFFLINE;
+    for (Map.Entry<String, byte[]> e : h.entrySet()) {
+      if (e.getKey().startsWith("p:")) {
+        long app = Long.parseLong(e.getKey().substring(2));
+        PresenceView v = readView(e.getValue());
+        if (app == PresenceChange.ALL_APPS) {
+          all = v;
+        } else {
+          byApp.put(app, v);
+        }
+      }
+    }
+    return new UserPresence(all, byApp);
+  }
+
+  /**
+   * The users' hashes in one script call ({@link #HASHES}) on one Redis; on a Redis Cluster one
+   * call per primary ({@link SpreadCalls}), or, when a primary refuses one (a slot moved since the
+   * topology was read), one per slot, and per user for a slot half moved. Each hash is then healed
+   * as {@link #presence}'s is.
+   */
+  @Override
+  public CompletionStage<List<UserPresence>> presence(List<String> users) {
+    if (users.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    ReadHealing h = healing;
+    long sent = h == null ? 0 : h.now();
+    CompletionStage<List<Map<String, byte[]>>> raw =
+        cluster
+            ? SpreadCalls.split(
+                users,
+                u -> String.valueOf(redis.primaryOf(SlotHash.getSlot(key(u)))),
+                this::onPrimary)
+            : hashesTogether(users);
+    return raw.thenCompose(
+        hashes -> {
+          List<CompletableFuture<UserPresence>> out = new ArrayList<>(hashes.size());
+          for (int i = 0; i < hashes.size(); i++) {
+            CompletionStage<Map<String, byte[]>> healed =
+                h == null
+                    ? CompletableFuture.completedFuture(hashes.get(i))
+                    : heal(h, users.get(i), hashes.get(i), sent);
+            out.add(healed.thenApply(RedisPresenceStateStore::userPresence).toCompletableFuture());
+          }
+          return CompletableFuture.allOf(out.toArray(new CompletableFuture<?>[0]))
+              .thenApply(
+                  v -> {
+                    List<UserPresence> list = new ArrayList<>(out.size());
+                    out.forEach(f -> list.add(f.join()));
+                    return list;
+                  });
+        });
+  }
+
+  private CompletionStage<List<Map<String, byte[]>>> onPrimary(List<String> users) {
+    return SpreadCalls.orBySlot(
+        hashesTogether(users),
+        () -> SpreadCalls.split(users, u -> SlotHash.getSlot(key(u)), this::inSlot));
+  }
+
+  private CompletionStage<List<Map<String, byte[]>>> inSlot(List<String> users) {
+    return SpreadCalls.orByKey(
+        hashesTogether(users), () -> SpreadCalls.split(users, u -> u, this::hashesTogether));
+  }
+
+  private CompletionStage<List<Map<String, byte[]>>> hashesTogether(List<String> users) {
+    String[] keys = new String[users.size()];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = key(users.get(i));
+    }
+    return SpreadCalls.<List<Object>>run(hashes, redis, ScriptOutputType.MULTI, keys, new byte[0][])
         .thenApply(
-            h -> {
-              Map<Long, PresenceView> byApp = new HashMap<>();
-              PresenceView all = PresenceView.OFFLINE;
-              for (Map.Entry<String, byte[]> e : h.entrySet()) {
-                if (e.getKey().startsWith("p:")) {
-                  long app = Long.parseLong(e.getKey().substring(2));
-                  PresenceView v = readView(e.getValue());
-                  if (app == PresenceChange.ALL_APPS) {
-                    all = v;
-                  } else {
-                    byApp.put(app, v);
-                  }
+            reply -> {
+              List<Map<String, byte[]>> out = new ArrayList<>(reply.size());
+              for (Object o : reply) {
+                @SuppressWarnings("unchecked")
+                List<Object> flat = (List<Object>) o;
+                Map<String, byte[]> m = new HashMap<>(flat.size());
+                for (int j = 0; j + 1 < flat.size(); j += 2) {
+                  m.put(text(flat.get(j)), (byte[]) flat.get(j + 1));
                 }
+                out.add(m);
               }
-              return new UserPresence(all, byApp);
+              return out;
             });
   }
 

@@ -101,6 +101,38 @@ public abstract class PresenceStateStoreContract {
     return out;
   }
 
+  /**
+   * A page of users read at once (snapshots, statistics) answers what each read alone answers, in
+   * the page's order: users of many slots on a Redis Cluster, an unknown user, one named twice.
+   */
+  @Test
+  void presenceOfAPage_isEachUsersPresence_inOrder() {
+    List<String> users = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      String u = user + "-" + i;
+      users.add(u);
+      if (i % 4 == 3) {
+        continue;
+      }
+      join(store.claim(u, "phone", S1, "n", MAX_DEVICES, tick()));
+      PresenceStatus st = i % 4 == 0 ? ONLINE : i % 4 == 1 ? AWAY : UNAVAILABLE;
+      ApplicationIds apps = i % 5 == 0 ? ApplicationIds.of(7L) : null;
+      join(store.update(u, "phone", S1, st, i % 2 == 0 ? "m" + i : null, apps, tick()));
+    }
+    users.add("nobody-" + user);
+    users.add(users.get(0));
+    List<UserPresence> page = join(peer.presence(users));
+    assertThat(page).hasSize(users.size());
+    for (int i = 0; i < users.size(); i++) {
+      assertThat(page.get(i)).as(users.get(i)).isEqualTo(join(store.presence(users.get(i))));
+    }
+    assertThat(page.get(0).seenBy(7).status()).isEqualTo(ONLINE);
+    assertThat(page.get(0).seenBy(8).status()).isEqualTo(OFFLINE);
+    assertThat(page.get(1).allApps().status()).isEqualTo(AWAY);
+    assertThat(page.get(3).allApps()).isEqualTo(PresenceView.OFFLINE);
+    assertThat(join(store.presence(List.of()))).isEmpty();
+  }
+
   @Test
   void claim_whenNewDevice_thenNoPreviousOwnerAndNoStatus() {
     assertThat(claim(store, "phone", S1, "node-a")).isEqualTo(Claim.NONE);

@@ -299,7 +299,13 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
     List<CompletableFuture<?>> reads = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       PresenceStateStore r = readers.get(i % 2);
-      reads.add((i % 3 == 0 ? r.presence(user) : r.devices(user)).toCompletableFuture());
+      CompletionStage<?> read =
+          switch (i % 3) {
+            case 0 -> r.presence(user);
+            case 1 -> r.presence(List.of("nobody-" + i, user));
+            default -> r.devices(user);
+          };
+      reads.add(read.toCompletableFuture());
     }
     CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
     assertThat(published).containsExactly(user);
@@ -309,6 +315,8 @@ class RedisPresenceStateStoreIT extends PresenceStateStoreContract {
     for (PresenceStateStore r : readers) {
       assertThat(join(r.devices(user))).containsOnlyKeys("laptop");
       assertThat(join(r.presence(user)).allApps().status()).isEqualTo(PresenceStatus.AWAY);
+      assertThat(join(r.presence(List.of(user))).get(0).allApps().status())
+          .isEqualTo(PresenceStatus.AWAY);
     }
     assertThat(published).hasSize(1);
   }
