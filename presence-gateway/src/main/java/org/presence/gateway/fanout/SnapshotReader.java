@@ -2,7 +2,6 @@ package org.presence.gateway.fanout;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.permission.Grant;
@@ -13,8 +12,9 @@ import org.presence.store.presence.PresenceView;
 /**
  * Reads an application's snapshot one page of users at a time: its enabled grants in PUID order,
  * and for each what the application sees of the user now ({@link PresenceStateStore}). A page costs
- * one database query and one state read per user; only one page is held at a time. The update
- * connections read it, and the webhook sender for a snapshot call.
+ * one database query and one read of the page's users' states ({@link
+ * PresenceStateStore#presence(List)}: one Redis call, one per primary of a Redis Cluster). The
+ * update connections read it, and the webhook sender for a snapshot call.
  */
 public final class SnapshotReader {
   /**
@@ -50,19 +50,18 @@ public final class SnapshotReader {
         .listEnabledByApp(appId, afterPuid, size)
         .thenCompose(
             list -> {
-              List<CompletableFuture<Entry>> reads = new ArrayList<>(list.size());
+              List<String> users = new ArrayList<>(list.size());
               for (Grant g : list) {
-                reads.add(
-                    state
-                        .presence(g.userSub())
-                        .thenApply(p -> entry(g.puid(), p.seenBy(appId)))
-                        .toCompletableFuture());
+                users.add(g.userSub());
               }
-              return CompletableFuture.allOf(reads.toArray(new CompletableFuture[0]))
+              return state
+                  .presence(users)
                   .thenApply(
-                      v -> {
-                        List<Entry> out = new ArrayList<>(reads.size());
-                        reads.forEach(r -> out.add(r.join()));
+                      seen -> {
+                        List<Entry> out = new ArrayList<>(list.size());
+                        for (int i = 0; i < list.size(); i++) {
+                          out.add(entry(list.get(i).puid(), seen.get(i).seenBy(appId)));
+                        }
                         String lastPuid =
                             list.isEmpty() ? afterPuid : list.get(list.size() - 1).puid();
                         return new Page(out, lastPuid, list.size() < size);

@@ -3,9 +3,7 @@ package org.presence.gateway.updates;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -65,15 +63,13 @@ final class UpdateConsumer implements UpdateFeed {
   record Context(
       AppUpdateLog log, SnapshotReader snapshots, UpdatesConfig config, UpdateMetrics metrics) {}
 
-  /** What the snapshot showed of a user, for the overlap rule; {@code DELIVERED} once past it. */
-  private record Seen(PresenceStatus status, String message, long version) {
-    static final Seen DELIVERED = new Seen(null, null, 0);
-  }
-
   private static final class Snapshot {
     final long seq;
     final boolean fresh;
     String after = "";
+
+    /** The next page, read while this one is written and sent; {@code null} before the first. */
+    CompletionStage<SnapshotReader.Page> next;
 
     Snapshot(long seq, boolean fresh) {
       this.seq = seq;
@@ -101,7 +97,13 @@ final class UpdateConsumer implements UpdateFeed {
   private boolean snapshotting;
 
   private Snapshot snapshot;
-  private Map<String, Seen> overlap;
+
+  /**
+   * What the last snapshot showed, for the overlap rule: from its first page until its window is
+   * over ({@link #releaseOverlap}); {@code null} outside.
+   */
+  private SnapshotOverlap overlap;
+
   private long overlapUntil;
 
   /** Updates numbered up to this one were appended while the snapshot was read. */
@@ -292,6 +294,7 @@ final class UpdateConsumer implements UpdateFeed {
       taken[out.size()] = u.at().toEpochMilli();
       out.add(new Update(u.puid(), u.status(), u.message(), u.seq()));
     }
+    releaseOverlap();
     if (out.isEmpty()) {
       return false;
     }
@@ -313,19 +316,27 @@ final class UpdateConsumer implements UpdateFeed {
       overlap = null;
       return false;
     }
-    Seen s = overlap.get(u.puid());
-    if (s == Seen.DELIVERED) {
-      return false;
+    return overlap.shows(u.puid(), u.status(), u.message(), u.version());
+  }
+
+  /**
+   * Drops what the snapshot showed once its window is over: {@link #OVERLAP_NANOS} passed since it
+   * was sent and every update appended while it was read was delivered. Run when the window ends
+   * and after each delivery, so that a quiet application or a filtered connection does not keep it
+   * until its next update.
+   */
+  private void releaseOverlap() {
+    if (overlap != null
+        && snapshot == null
+        && cursor >= overlapSeq
+        && System.nanoTime() - overlapUntil > 0) {
+      overlap = null;
     }
-    boolean shown =
-        s == null
-            ? u.status() == PresenceStatus.OFFLINE
-            : (u.version() != 0 && u.version() <= s.version())
-                || (u.status() == s.status() && u.message().equals(s.message()));
-    if (!shown) {
-      overlap.put(u.puid(), Seen.DELIVERED);
-    }
-    return shown;
+  }
+
+  /** What the last snapshot showed while its overlap window lasts, else {@code null}; tests. */
+  SnapshotOverlap overlap() {
+    return overlap;
   }
 
   private void catchUp() {
@@ -378,7 +389,7 @@ final class UpdateConsumer implements UpdateFeed {
         "update log unavailable",
         position -> {
           snapshot = new Snapshot(position, fresh);
-          overlap = new HashMap<>();
+          overlap = new SnapshotOverlap();
           overlapUntil = System.nanoTime() + Long.MAX_VALUE / 4;
           if (fresh) {
             ctx.metrics().freshSnapshots().inc();
@@ -390,11 +401,18 @@ final class UpdateConsumer implements UpdateFeed {
 
   private void snapshotStep() {
     Snapshot s = snapshot;
+    CompletionStage<SnapshotReader.Page> read =
+        s.next != null ? s.next : ctx.snapshots().page(appId, s.after, ctx.config().snapshotPage());
+    s.next = null;
     step(
-        ctx.snapshots().page(appId, s.after, ctx.config().snapshotPage()),
+        read,
         "a snapshot",
         "snapshot unavailable",
         page -> {
+          if (!page.last()) {
+            // The next page is read while this one is written and the client reads it.
+            s.next = ctx.snapshots().page(appId, page.lastPuid(), ctx.config().snapshotPage());
+          }
           List<SnapshotEntry> entries = new ArrayList<>();
           for (SnapshotReader.Entry en : page.entries()) {
             if (puids != null && !puids.test(en.puid())) {
@@ -402,11 +420,12 @@ final class UpdateConsumer implements UpdateFeed {
             }
             if (en.status() != PresenceStatus.OFFLINE) {
               entries.add(new SnapshotEntry(en.puid(), en.status(), en.message()));
-              overlap.put(en.puid(), new Seen(en.status(), en.message(), en.version()));
+              overlap.add(en.puid(), en.status(), en.message(), en.version());
             }
           }
           s.after = page.lastPuid();
           if (page.last()) {
+            overlap.trim();
             // Finishing (busy) before the last frame is flushed: a flush the connection takes at
             // once makes it writable again and pumps from inside it, and that pump must not read
             // another page (an empty one, sent as a second done frame).
@@ -449,6 +468,9 @@ final class UpdateConsumer implements UpdateFeed {
               snapshot = null;
               cursor = s.seq;
               overlapUntil = System.nanoTime() + OVERLAP_NANOS;
+              // One nanosecond past the window, so that the release finds it over.
+              sink.executor()
+                  .schedule(this::releaseOverlap, OVERLAP_NANOS + 1, TimeUnit.NANOSECONDS);
               pump();
             },
             sink.executor());

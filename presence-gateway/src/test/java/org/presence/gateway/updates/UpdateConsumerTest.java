@@ -23,14 +23,18 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.EventExecutor;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -38,6 +42,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -51,7 +56,10 @@ import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
+import org.presence.store.permission.Grant;
+import org.presence.store.permission.GrantRepository;
 import org.presence.store.presence.LocalPresenceStateStore;
+import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.AppUpdateLog;
 import org.presence.store.updates.LocalAppUpdateLog;
@@ -89,6 +97,11 @@ class UpdateConsumerTest {
   private volatile UpdateConsumer consumer;
   private int puids;
 
+  /** What the snapshot reads instead of the database's grants and the state, when set. */
+  private GrantRepository snapshotGrants;
+
+  private PresenceStateStore snapshotState;
+
   /** Spaces the sink writes after each frame (before its newline); 0: none. */
   private volatile int pad;
 
@@ -118,6 +131,11 @@ class UpdateConsumerTest {
   }
 
   private static UpdatesConfig config(int bufferSize, int maxBatch, int receiptsBuffer) {
+    return config(bufferSize, maxBatch, receiptsBuffer, 50);
+  }
+
+  private static UpdatesConfig config(
+      int bufferSize, int maxBatch, int receiptsBuffer, int snapshotPage) {
     return new UpdatesConfig(
         Duration.ofSeconds(10),
         100,
@@ -126,7 +144,7 @@ class UpdateConsumerTest {
         bufferSize,
         Duration.ofHours(1),
         maxBatch,
-        50,
+        snapshotPage,
         Duration.ofMillis(100),
         Duration.ofMillis(200),
         Duration.ofSeconds(30),
@@ -148,7 +166,12 @@ class UpdateConsumerTest {
     consumerLog = new FlakyLog(log);
     UpdateConsumer.Context ctx =
         new UpdateConsumer.Context(
-            consumerLog, new SnapshotReader(db.grants(), state), config, metrics);
+            consumerLog,
+            snapshotGrants != null
+                ? new SnapshotReader(snapshotGrants, snapshotState)
+                : new SnapshotReader(db.grants(), state),
+            config,
+            metrics);
     CompletableFuture<Channel> accepted = new CompletableFuture<>();
     loops = new NioEventLoopGroup(1);
     server =
@@ -250,6 +273,107 @@ class UpdateConsumerTest {
     publish(25);
     assertThat(updatesUntil(p + 25)).isEqualTo(UpdatesFixture.seqs(p + 1, p + 25));
     await().atMost(WAIT).until(() -> consumer.cursor() == p + 25);
+  }
+
+  @Test
+  void whatTheSnapshotShowed_isDroppedWhenItsWindowEnds_withoutAnotherUpdate() throws Exception {
+    connect(config(64, 10, 16), null);
+    long p = join(log.lastSeq(APP));
+    onLoop(() -> consumer.startWithSnapshot(false));
+    assertThat(frame().get("done").asBoolean()).isTrue();
+    await().atMost(WAIT).until(() -> consumer.cursor() == p);
+    AtomicReference<SnapshotOverlap> held = new AtomicReference<>();
+    onLoop(() -> held.set(consumer.overlap()));
+    assertThat(held.get()).as("held during the window").isNotNull();
+    // A quiet application: no update comes to check against it, yet it goes at the window's end.
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              onLoop(() -> held.set(consumer.overlap()));
+              return held.get() == null;
+            });
+    publish(1);
+    JsonNode next = frame();
+    assertThat(next.get(0).get("seq").asLong()).isEqualTo(p + 1);
+  }
+
+  /**
+   * The next page of a snapshot is read while the current one is written and read by the client: a
+   * connection that does not read yet has had its first page sent and its second asked of the
+   * store, in one state read (not one per user).
+   */
+  @Test
+  void aSnapshotsNextPage_isReadWhileThePageBeforeIsWritten_inOneStateReadAPage() throws Exception {
+    List<Grant> grants = new ArrayList<>();
+    LocalPresenceStateStore users = new LocalPresenceStateStore();
+    for (int i = 0; i < 4; i++) {
+      String sub = "user-" + i;
+      grants.add(new Grant("puid-" + i, sub, APP, sub, true, Instant.EPOCH, Instant.EPOCH));
+      UUID session = UUID.randomUUID();
+      join(users.claim(sub, "d", session, "n", 10, 1));
+      join(users.update(sub, "d", session, PresenceStatus.ONLINE, null, null, 2));
+    }
+    List<List<String>> pageReads = new CopyOnWriteArrayList<>();
+    AtomicInteger oneReads = new AtomicInteger();
+    snapshotGrants = pagedGrants(grants);
+    snapshotState = countingState(users, pageReads, oneReads);
+    // A frame bigger than the socket's buffers: the first one leaves the connection unwritable.
+    pad = 1 << 20;
+    connect(config(64, 10, 16, 1), null);
+    onLoop(() -> consumer.startWithSnapshot(false));
+    await().atMost(WAIT).until(() -> pageReads.size() >= 2);
+    AtomicReference<Boolean> writable = new AtomicReference<>();
+    onLoop(() -> writable.set(child.isWritable()));
+    assertThat(writable.get()).as("the first frame is not read yet").isFalse();
+    assertThat(pageReads).hasSize(2);
+    assertThat(pageReads.get(0)).containsExactly("user-0");
+    assertThat(pageReads.get(1)).containsExactly("user-1");
+    assertThat(oneReads).hasValue(0);
+    users.close();
+  }
+
+  /** {@code grants} as an application's, in pages by PUID; nothing else is asked of it. */
+  private static GrantRepository pagedGrants(List<Grant> grants) {
+    return (GrantRepository)
+        Proxy.newProxyInstance(
+            GrantRepository.class.getClassLoader(),
+            new Class<?>[] {GrantRepository.class},
+            (proxy, method, args) -> {
+              if (!method.getName().equals("listEnabledByApp")) {
+                throw new UnsupportedOperationException(method.getName());
+              }
+              String after = (String) args[1];
+              int n = (Integer) args[2];
+              List<Grant> page = new ArrayList<>();
+              for (Grant g : grants) {
+                if (g.puid().compareTo(after) > 0 && page.size() < n) {
+                  page.add(g);
+                }
+              }
+              return CompletableFuture.completedFuture(page);
+            });
+  }
+
+  /** {@code store}, counting its page reads (by user) and its reads of one user. */
+  private static PresenceStateStore countingState(
+      PresenceStateStore store, List<List<String>> pageReads, AtomicInteger oneReads) {
+    return (PresenceStateStore)
+        Proxy.newProxyInstance(
+            PresenceStateStore.class.getClassLoader(),
+            new Class<?>[] {PresenceStateStore.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("presence") && args[0] instanceof List<?> users) {
+                pageReads.add(users.stream().map(String.class::cast).toList());
+              } else if (method.getName().equals("presence")) {
+                oneReads.incrementAndGet();
+              }
+              try {
+                return method.invoke(store, args);
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
   }
 
   @Test
