@@ -18,6 +18,7 @@ import org.presence.store.permission.PuidRecord;
 import org.presence.store.permission.PuidState;
 import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.presence.PresenceView;
+import org.presence.store.presence.UserPresence;
 
 /**
  * Answers presence queries of applications from the state the update channel's snapshot reads: an
@@ -143,8 +144,8 @@ final class PresenceQueries {
 
   /**
    * Application {@code appId}'s enabled PUIDs by status: counted page by page over its enabled
-   * grants ({@link #STATS_PAGE} a page, one state read each), then reused until {@code
-   * queries.stats-ttl} passed. Concurrent requests for one application share one count.
+   * grants ({@link #STATS_PAGE} a page, one state read of the page's users each), then reused until
+   * {@code queries.stats-ttl} passed. Concurrent requests for one application share one count.
    */
   CompletionStage<Stats> stats(long appId) {
     return stats.get(appId, (id, executor) -> count(id, "", new long[4]));
@@ -155,19 +156,16 @@ final class PresenceQueries {
         .listEnabledByApp(appId, after, STATS_PAGE)
         .thenCompose(
             page -> {
-              List<CompletableFuture<PresenceView>> reads = new ArrayList<>(page.size());
+              List<String> users = new ArrayList<>(page.size());
               for (Grant g : page) {
-                reads.add(
-                    state
-                        .presence(g.userSub())
-                        .thenApply(p -> p.seenBy(appId))
-                        .toCompletableFuture());
+                users.add(g.userSub());
               }
-              return CompletableFuture.allOf(reads.toArray(new CompletableFuture[0]))
+              return state
+                  .presence(users)
                   .thenCompose(
-                      v -> {
-                        for (CompletableFuture<PresenceView> r : reads) {
-                          counts[index(r.join().status())]++;
+                      seen -> {
+                        for (UserPresence p : seen) {
+                          counts[index(p.seenBy(appId).status())]++;
                         }
                         if (page.size() < STATS_PAGE) {
                           return CompletableFuture.completedFuture(
