@@ -35,9 +35,12 @@ import org.slf4j.LoggerFactory;
  * <p>Every {@link RetentionConfig#sweepInterval()} the node that holds the cluster-wide lease
  * {@value #LEASE} (taken for twice the interval, so one node sweeps at a time and another takes
  * over when it dies) deletes each kind in batches of {@link RetentionConfig#sweepBatch()} rows,
- * oldest first, until a batch comes back short or {@value #MAX_BATCHES} batches went. Each delete
- * re-checks its condition on the row, so nothing written after the cutoff goes, and two nodes
- * sweeping at once (a lease that ran out mid-sweep) only repeat work.
+ * oldest first, until a batch comes back short or {@value #MAX_BATCHES} batches went; the grant
+ * lock rows, which have no age, a batch of users at a time in {@code user_sub} order, each batch on
+ * from where the last one stopped (in this sweep or the one before), until the table's end or
+ * {@value #MAX_BATCHES} batches. Each delete re-checks its condition on the row, so nothing written
+ * after the cutoff goes, and two nodes sweeping at once (a lease that ran out mid-sweep) only
+ * repeat work.
  */
 public final class RetentionSweep implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RetentionSweep.class);
@@ -97,9 +100,22 @@ public final class RetentionSweep implements AutoCloseable {
     }
   }
 
+  /** What one delete did: how many rows went, and whether another batch may find more. */
+  private record Batch(int deleted, boolean more) {}
+
   /** One kind's delete: at most a batch of rows past a cutoff. */
   private record Step(
-      Kind kind, Instant before, BiFunction<Instant, Integer, CompletionStage<Integer>> delete) {}
+      Kind kind, Instant before, BiFunction<Instant, Integer, CompletionStage<Batch>> delete) {
+    /** A delete of the rows past the cutoff, oldest first: a full batch may leave more. */
+    static Step oldestFirst(
+        Kind kind,
+        Instant before,
+        BiFunction<Instant, Integer, CompletionStage<Integer>> delete,
+        int batch) {
+      return new Step(
+          kind, before, (b, n) -> delete.apply(b, n).thenApply(d -> new Batch(d, d >= batch)));
+    }
+  }
 
   private final RetentionConfig config;
   private final String nodeId;
@@ -111,6 +127,14 @@ public final class RetentionSweep implements AutoCloseable {
   private final Map<Kind, Counter> deletedCounters = new EnumMap<>(Kind.class);
   private final Counter failures;
   private final AtomicBoolean sweeping = new AtomicBoolean();
+
+  /**
+   * The last user whose grant lock row the sweep looked at: the next batch starts after it, in this
+   * sweep or the next one ({@code ""}: at the start of the table). Read and written by one sweep at
+   * a time ({@link #sweeping}).
+   */
+  private volatile String ownersAfter = "";
+
   private ScheduledExecutorService timer;
 
   RetentionSweep(
@@ -191,28 +215,52 @@ public final class RetentionSweep implements AutoCloseable {
     Instant now = clock.instant();
     var grants = store.persistence().grants();
     var queues = store.notifications();
+    int batch = config.sweepBatch();
     List<Step> steps =
         List.of(
-            new Step(Kind.REVOKED_PUIDS, now.minus(config.revokedPuids()), grants::purgeRevoked),
-            new Step(
+            Step.oldestFirst(
+                Kind.REVOKED_PUIDS, now.minus(config.revokedPuids()), grants::purgeRevoked, batch),
+            Step.oldestFirst(
                 Kind.CLIENT_MAPPINGS,
                 now.minus(config.clientMappings()),
-                clientMappings::purgeUnused),
-            new Step(
+                clientMappings::purgeUnused,
+                batch),
+            Step.oldestFirst(
                 Kind.NOTIFICATION_QUEUES,
                 now.minus(config.notificationQueues()),
-                queues::expireIdle),
-            new Step(Kind.WEB_SESSIONS, now, signIns::expiredWebSessions),
-            new Step(Kind.OIDC_LOGINS, now, signIns::expiredOidcLogins),
-            new Step(Kind.DEVICE_AUTHORIZATIONS, now, signIns::expiredDeviceAuthorizations),
-            new Step(
-                Kind.PAIRED_DEVICES, now.minus(config.revokedDevices()), signIns::revokedDevices),
-            new Step(
+                queues::expireIdle,
+                batch),
+            Step.oldestFirst(Kind.WEB_SESSIONS, now, signIns::expiredWebSessions, batch),
+            Step.oldestFirst(Kind.OIDC_LOGINS, now, signIns::expiredOidcLogins, batch),
+            Step.oldestFirst(
+                Kind.DEVICE_AUTHORIZATIONS, now, signIns::expiredDeviceAuthorizations, batch),
+            Step.oldestFirst(
+                Kind.PAIRED_DEVICES,
+                now.minus(config.revokedDevices()),
+                signIns::revokedDevices,
+                batch),
+            Step.oldestFirst(
                 Kind.ROTATED_TOKENS,
                 now.minus(SignInRetention.ROTATED_TOKENS_KEPT),
-                signIns::rotatedTokens),
-            new Step(Kind.GRANT_OWNERS, now, (before, n) -> signIns.grantOwnersWithoutGrants(n)));
+                signIns::rotatedTokens,
+                batch),
+            new Step(Kind.GRANT_OWNERS, now, (before, n) -> grantOwners(n)));
     return steps(steps, 0, new EnumMap<>(Kind.class)).thenApply(Deleted::new);
+  }
+
+  /**
+   * The lock rows of users without a grant among the next {@code n} users after {@link
+   * #ownersAfter}, which then moves on (back to the start once the table's end is reached): every
+   * user is looked at once per walk of the table, whatever is deleted.
+   */
+  private CompletionStage<Batch> grantOwners(int n) {
+    return signIns
+        .grantOwnersWithoutGrants(ownersAfter, n)
+        .thenApply(
+            b -> {
+              ownersAfter = b.next() == null ? "" : b.next();
+              return new Batch(b.deleted(), b.next() != null);
+            });
   }
 
   /** Runs {@code steps} from {@code i} on, one kind after the other, counting what each deleted. */
@@ -231,9 +279,12 @@ public final class RetentionSweep implements AutoCloseable {
             });
   }
 
-  /** Deletes batch after batch until one comes back short or {@link #MAX_BATCHES} went. */
+  /**
+   * Deletes batch after batch until one says there is no more (a short one, or the end of the grant
+   * lock rows) or {@link #MAX_BATCHES} went.
+   */
   private static CompletionStage<Integer> batches(
-      BiFunction<Instant, Integer, CompletionStage<Integer>> delete,
+      BiFunction<Instant, Integer, CompletionStage<Batch>> delete,
       Instant before,
       int batch,
       int done,
@@ -241,10 +292,10 @@ public final class RetentionSweep implements AutoCloseable {
     return delete
         .apply(before, batch)
         .thenCompose(
-            n ->
-                n < batch || done + 1 >= MAX_BATCHES
-                    ? CompletableFuture.completedFuture(deleted + n)
-                    : batches(delete, before, batch, done + 1, deleted + n));
+            b ->
+                !b.more() || done + 1 >= MAX_BATCHES
+                    ? CompletableFuture.completedFuture(deleted + b.deleted())
+                    : batches(delete, before, batch, done + 1, deleted + b.deleted()));
   }
 
   /** Stops sweeping (a sweep under way finishes its current delete). */

@@ -271,4 +271,35 @@ class RetentionSweepTest {
     assertThat(join(b.sweep())).isNull();
     assertThat(deleted(a)).isEmpty();
   }
+
+  @Test
+  void grantOwners_eachSweepGoesOnWhereTheLastStopped() {
+    Application app = app();
+    // 200 users holding a grant, then 100 without: a sweep looks at 100 batches of 2 users.
+    for (int i = 0; i < 200; i++) {
+      String user = String.format(java.util.Locale.ROOT, "a-%03d", i);
+      sql("INSERT INTO grant_owners (user_sub) VALUES (?)", user);
+      sql(
+          "INSERT INTO grants (puid, user_sub, app_id, user_string, enabled, created_at,"
+              + " updated_at) VALUES (?, ?, ?, 'x', TRUE, ?, ?)",
+          "p-" + i,
+          user,
+          app.id(),
+          start,
+          start);
+    }
+    for (int i = 0; i < 100; i++) {
+      sql(
+          "INSERT INTO grant_owners (user_sub) VALUES (?)",
+          String.format(java.util.Locale.ROOT, "b-%03d", i));
+    }
+    RetentionSweep sweep = sweep("node-a");
+    // The first sweep looks at the 200 users with grants and stops there.
+    assertThat(deleted(sweep)).isEmpty();
+    // The next goes on from there (the lease held, an interval later) and reaches the end.
+    now.set(start.plus(CONFIG.sweepInterval()));
+    assertThat(deleted(sweep)).isEqualTo(Map.of(Kind.GRANT_OWNERS, 100));
+    assertThat(count("grant_owners", "user_sub LIKE 'b-%'")).isZero();
+    assertThat(count("grant_owners", "user_sub LIKE 'a-%'")).isEqualTo(200);
+  }
 }

@@ -151,18 +151,48 @@ public final class SignInRetention {
   }
 
   /**
-   * The lock rows of users who hold no grant (every grant revoked, or gone with its application): a
-   * user's next grant makes the row again.
+   * The next lock rows the grant-owner purge looks at: at most {@code :n} users after {@code
+   * :after} in {@code user_sub} order, read off the primary key and stopping there, so that each
+   * batch costs its own rows, never the rows before it (a scale probe: every batch of the former
+   * statement walked the table from its start past the users who hold grants).
    */
-  public CompletionStage<Integer> grantOwnersWithoutGrants(int limit) {
+  public static final String GRANT_OWNERS_PAGE =
+      "SELECT user_sub FROM grant_owners WHERE user_sub > :after ORDER BY user_sub LIMIT :n";
+
+  /**
+   * One batch of the grant-owner purge: how many lock rows went, and the last user it looked at,
+   * where the next batch starts ({@code null} once it reached the end of the table).
+   */
+  public record OwnersBatch(int deleted, String next) {}
+
+  /**
+   * The lock rows of users who hold no grant (every grant revoked, or gone with its application)
+   * among the next {@code limit} users after {@code after} ({@code ""} at the start): a user's next
+   * grant makes the row again. Two statements, each bounded by {@code limit}: the page ({@link
+   * #GRANT_OWNERS_PAGE}), then a delete of those of its users who hold no grant, checked again on
+   * each row (one probe of the {@code grants_user} index), so that a grant made meanwhile keeps its
+   * row.
+   */
+  public CompletionStage<OwnersBatch> grantOwnersWithoutGrants(String after, int limit) {
     return db.call(
-        h ->
-            h.createUpdate(
-                    "DELETE FROM grant_owners WHERE NOT EXISTS (SELECT 1 FROM grants g WHERE"
-                        + " g.user_sub = grant_owners.user_sub) AND user_sub IN (SELECT o.user_sub"
-                        + " FROM grant_owners o WHERE NOT EXISTS (SELECT 1 FROM grants g WHERE"
-                        + " g.user_sub = o.user_sub) ORDER BY o.user_sub LIMIT :n)")
-                .bind("n", limit)
-                .execute());
+        h -> {
+          List<String> users =
+              h.createQuery(GRANT_OWNERS_PAGE)
+                  .bind("after", after)
+                  .bind("n", limit)
+                  .mapTo(String.class)
+                  .list();
+          if (users.isEmpty()) {
+            return new OwnersBatch(0, null);
+          }
+          int deleted =
+              h.createUpdate(
+                      "DELETE FROM grant_owners WHERE user_sub IN (<users>) AND NOT EXISTS"
+                          + " (SELECT 1 FROM grants g WHERE g.user_sub = grant_owners.user_sub)")
+                  .bindList("users", users)
+                  .execute();
+          return new OwnersBatch(
+              deleted, users.size() < limit ? null : users.get(users.size() - 1));
+        });
   }
 }
