@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * its own carries): key the user ({@code sub}), bound {@code caches.settings.max-size}, ttl {@code
  * caches.settings.ttl}, invalidated on every node by {@code settings:<sub>}. Only users who have
  * stored settings take a cache entry and a database read: the node knows who they are ({@link
- * StoredSettingsIndex}, read at {@linkplain #start start} and every ttl, and told of every change
- * by the same invalidation), and answers the defaults for everyone else at once.
+ * StoredSettingsIndex}, read in full at {@linkplain #start start}, then every ttl only the users
+ * whose settings changed ({@link StoredSettingsReader}), and told of every change by the same
+ * invalidation), and answers the defaults for everyone else at once.
  */
 public final class SettingsService {
   private static final Logger LOG = LoggerFactory.getLogger(SettingsService.class);
@@ -68,6 +69,7 @@ public final class SettingsService {
   private final AsyncLoadingCache<String, UserSettings> cache;
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private final StoredSettingsIndex stored = new StoredSettingsIndex();
+  private final StoredSettingsReader storedReader;
   private final CachesConfig.Spec spec;
   private final CallerRateLimit changes;
   private final CallerRateLimit apiReads;
@@ -90,6 +92,15 @@ public final class SettingsService {
     this.spec = spec;
     this.changes = changes;
     this.apiReads = apiReads;
+    // The changes of the last ttl again at each read: a margin for the clocks of the nodes that
+    // saved them.
+    this.storedReader =
+        new StoredSettingsReader(
+            settings,
+            stored,
+            (int) Math.min(spec.maxSize(), Integer.MAX_VALUE - 1),
+            spec.ttl(),
+            java.time.Clock.systemUTC());
     this.cache =
         Caffeine.newBuilder()
             .maximumSize(spec.maxSize())
@@ -109,9 +120,10 @@ public final class SettingsService {
   }
 
   /**
-   * Reads who has stored settings, now and then every {@code caches.settings.ttl}, off the caller's
-   * thread; call once invalidations from other nodes arrive, so that no change made during the
-   * first read is missed. Until a read succeeds, every user's settings come from the database.
+   * Reads who has stored settings, now and then (those who changed them) every {@code
+   * caches.settings.ttl}, off the caller's thread; call once invalidations from other nodes arrive,
+   * so that no change made during the first read is missed. Until a read succeeds, every user's
+   * settings come from the database.
    */
   public void start() {
     loadIndex();
@@ -121,28 +133,25 @@ public final class SettingsService {
     if (closed) {
       return;
     }
-    long started = System.nanoTime();
-    int most = (int) Math.min(spec.maxSize(), Integer.MAX_VALUE - 1);
-    settings
-        .storedUsers(most + 1)
+    storedReader
+        .read()
         .whenComplete(
-            (users, e) -> {
+            (outcome, e) -> {
               if (closed) {
                 return;
               }
               if (e != null) {
-                stored.unknown();
                 LOG.warn(
-                    "users with settings not read (each connect reads its user's): {}",
+                    "users with settings not read (each connect reads its user's until a read"
+                        + " succeeds): {}",
                     e.toString());
-              } else if (users.size() > most) {
-                stored.unknown();
+              } else if (outcome == StoredSettingsReader.Outcome.TOO_MANY) {
+                // Settings rows are never deleted: there will never be fewer; read no more.
                 LOG.info(
                     "more than caches.settings.max-size ({}) users have settings: each connect"
-                        + " reads its user's",
+                        + " reads its user's (until the node restarts)",
                     spec.maxSize());
-              } else {
-                stored.loaded(users, started);
+                return;
               }
               CompletableFuture.delayedExecutor(spec.ttl().toNanos(), TimeUnit.NANOSECONDS)
                   .execute(this::loadIndex);

@@ -50,4 +50,23 @@ class StoredSettingsIndexTest {
     index.unknown();
     assertThat(index.mayHave("dev:bob@example.com")).isTrue();
   }
+
+  @Test
+  void added_joinsTheLoadedUsers_onlyAfterALoad() {
+    assertThat(index.added(List.of("dev:bob@example.com"), System.nanoTime())).isZero();
+    assertThat(index.known()).isFalse();
+    index.loaded(List.of("dev:alice@example.com"), System.nanoTime());
+    index.heard("dev:carol@example.com");
+    long after = System.nanoTime();
+    assertThat(
+            index.added(
+                List.of("dev:bob@example.com", "dev:alice@example.com", "dev:bob@example.com"),
+                after))
+        .isEqualTo(2);
+    assertThat(index.mayHave("dev:alice@example.com")).isTrue();
+    assertThat(index.mayHave("dev:bob@example.com")).isTrue();
+    // Heard before the read began: its row was among the changed ones, so no longer kept apart.
+    assertThat(index.mayHave("dev:carol@example.com")).isFalse();
+    assertThat(index.size()).isEqualTo(2);
+  }
 }

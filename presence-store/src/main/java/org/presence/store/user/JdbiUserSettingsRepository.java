@@ -1,5 +1,6 @@
 package org.presence.store.user;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -10,6 +11,13 @@ import org.presence.store.jdbi.Timestamps;
 
 /** {@link UserSettingsRepository} over Jdbi. */
 public final class JdbiUserSettingsRepository implements UserSettingsRepository {
+  /**
+   * The users whose settings were saved since {@code :since}, at most {@code :n}: a range of the
+   * {@code user_settings_updated_at} index (migration {@code V33_1}).
+   */
+  public static final String CHANGED_SINCE =
+      "SELECT user_sub FROM user_settings WHERE updated_at >= :since LIMIT :n";
+
   private final Db db;
 
   public JdbiUserSettingsRepository(Db db) {
@@ -26,6 +34,17 @@ public final class JdbiUserSettingsRepository implements UserSettingsRepository 
     return db.call(
         h ->
             h.createQuery("SELECT user_sub FROM user_settings LIMIT :n")
+                .bind("n", limit)
+                .mapTo(String.class)
+                .list());
+  }
+
+  @Override
+  public CompletionStage<List<String>> changedUsers(Instant since, int limit) {
+    return db.call(
+        h ->
+            h.createQuery(CHANGED_SINCE)
+                .bind("since", Timestamps.bind(since))
                 .bind("n", limit)
                 .mapTo(String.class)
                 .list());

@@ -449,6 +449,22 @@ public abstract class PersistenceContract {
     assertThat(await(persistence.settings().storedUsers(2))).hasSize(2);
   }
 
+  @Test
+  void settings_changedUsers_namesThoseSavedSince_atMostTheLimit() {
+    java.time.Instant now = org.presence.store.jdbi.Timestamps.now();
+    for (String u : List.of("changed-old", "changed-a", "changed-b")) {
+      await(persistence.settings().put(new UserSettings(u, 5, 10, 25, "", "")));
+    }
+    sql(
+        "UPDATE user_settings SET updated_at = ? WHERE user_sub = 'changed-old'",
+        now.minus(Duration.ofHours(1)));
+    java.time.Instant since = now.minus(Duration.ofMinutes(1));
+    assertThat(await(persistence.settings().changedUsers(since, 1000)))
+        .contains("changed-a", "changed-b")
+        .doesNotContain("changed-old");
+    assertThat(await(persistence.settings().changedUsers(since, 1))).hasSize(1);
+  }
+
   private void sql(String statement, Object... args) {
     Sql.update(persistence.db(), statement, args);
   }
