@@ -465,6 +465,37 @@ public abstract class PersistenceContract {
     assertThat(await(persistence.settings().changedUsers(since, 1))).hasSize(1);
   }
 
+  @Test
+  void grants_noIndexDuplicatesTheApplicationPuidOne_andDeletingAnAppStillTakesItsGrants()
+      throws Exception {
+    java.util.Set<String> indexes =
+        persistence
+            .db()
+            .jdbi()
+            .withHandle(
+                h -> {
+                  var c = h.getConnection();
+                  java.util.Set<String> names = new java.util.TreeSet<>();
+                  for (String table : List.of("grants", "GRANTS")) {
+                    try (var rs =
+                        c.getMetaData().getIndexInfo(null, c.getSchema(), table, false, true)) {
+                      while (rs.next()) {
+                        if (rs.getString("INDEX_NAME") != null) {
+                          names.add(rs.getString("INDEX_NAME").toLowerCase(java.util.Locale.ROOT));
+                        }
+                      }
+                    }
+                  }
+                  return names;
+                });
+    assertThat(indexes).contains("grants_app_puid", "grants_user").doesNotContain("grants_app");
+
+    Application app = register("dev", "Cascade");
+    await(persistence.grants().grant("cascade-user", app.id(), "s"));
+    sql("DELETE FROM apps WHERE id = ?", app.id());
+    assertThat(count("grants", "user_sub = 'cascade-user'")).isZero();
+  }
+
   private void sql(String statement, Object... args) {
     Sql.update(persistence.db(), statement, args);
   }
