@@ -54,13 +54,11 @@ public interface GrantRepository {
   /** All live grants of a user, by application then user string. */
   CompletionStage<List<Grant>> listByUser(String userSub);
 
-  /** All live grants of an application (for snapshots), by PUID. */
-  CompletionStage<List<Grant>> listByApp(long appId);
-
   /**
    * A page of an application's enabled grants, by PUID: at most {@code limit} whose PUID sorts
    * after {@code afterPuid} ({@code ""} for the first page). Snapshots read an application's users
-   * page by page, so that a large application costs one page of memory at a time.
+   * page by page, so that a large application costs one page of memory at a time; there is no read
+   * of every grant of an application at once (one of 500,000 users would be one list of them all).
    */
   CompletionStage<List<Grant>> listEnabledByApp(long appId, String afterPuid, int limit);
 

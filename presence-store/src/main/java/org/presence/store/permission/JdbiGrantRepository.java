@@ -244,16 +244,6 @@ public final class JdbiGrantRepository implements GrantRepository {
   }
 
   @Override
-  public CompletionStage<List<Grant>> listByApp(long appId) {
-    return db.call(
-        h ->
-            h.createQuery("SELECT " + COLUMNS + " FROM grants WHERE app_id = :a ORDER BY puid")
-                .bind("a", appId)
-                .map(JdbiGrantRepository::map)
-                .list());
-  }
-
-  @Override
   public CompletionStage<List<Grant>> listEnabledByApp(long appId, String afterPuid, int limit) {
     return db.call(
         h ->

@@ -397,7 +397,7 @@ public abstract class PersistenceContract {
     assertThat(await(persistence.grants().listByUser("u1")))
         .extracting(Grant::puid)
         .containsExactlyInAnyOrder(u1a.puid(), u1b.puid());
-    assertThat(await(persistence.grants().listByApp(a.id())))
+    assertThat(await(persistence.grants().listEnabledByApp(a.id(), "", 10)))
         .extracting(Grant::puid)
         .containsExactlyInAnyOrder(u1a.puid(), u2a.puid());
   }
