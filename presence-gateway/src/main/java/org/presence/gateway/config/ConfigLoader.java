@@ -874,7 +874,11 @@ public final class ConfigLoader {
             positive("webhooks.max-in-flight-per-developer"),
             positiveDuration("webhooks.slow-call"),
             positiveDouble("webhooks.test-rate"),
-            positive("webhooks.test-burst"));
+            positive("webhooks.test-burst"),
+            bytes("webhooks.max-body-bytes"));
+    if (webhooks.maxBodyBytes() < 1024) {
+      problem("webhooks.max-body-bytes", "must be at least 1k");
+    }
     if (webhooks.maxInFlightPerDeveloper() > webhooks.maxInFlight()) {
       problem("webhooks.max-in-flight-per-developer", "must not be above webhooks.max-in-flight");
     }

@@ -24,6 +24,8 @@ import java.time.Duration;
  * @param testRate test calls one developer may make per second, counted across every node of a
  *     cluster
  * @param testBurst test calls one developer may make at once
+ * @param maxBodyBytes most bytes of one call's body (an update call or a part of a snapshot call);
+ *     the users beyond wait for the next call or part
  */
 public record WebhooksConfig(
     Duration interval,
@@ -37,4 +39,5 @@ public record WebhooksConfig(
     int maxInFlightPerDeveloper,
     Duration slowCall,
     double testRate,
-    int testBurst) {}
+    int testBurst,
+    int maxBodyBytes) {}

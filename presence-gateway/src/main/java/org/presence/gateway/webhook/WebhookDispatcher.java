@@ -82,12 +82,17 @@ import org.slf4j.LoggerFactory;
  * channel's fresh snapshot in the webhook's form: the same body, listing every user of the
  * application who is not offline (a user it does not list is offline), and the delivery id {@code
  * <appid>:0-<N>} (every update up to N; no update is numbered 0), N being the log's position read
- * before the users' presence, so the calls that follow carry the updates after N. That is the case
- * of every webhook after the embedded node restarts (its positions and log are in memory: {@link
- * #start} gives each application with a webhook the {@linkplain WebhookState.Cursor#UNKNOWN unknown
- * position} before the node takes devices), at a cluster node's start for an application whose
- * position Redis no longer holds ({@link #recover}; a Redis that loses its data while the nodes run
- * is not noticed this way), and of a webhook that failed for longer than the log keeps.
+ * before the users' presence, so the calls that follow carry the updates after N. It goes in parts
+ * of at most {@link #userLimit} users and {@link WebhooksConfig#maxBodyBytes()} bytes, each read
+ * when it is sent (the node holds one part), each with the same delivery id and {@link
+ * #SNAPSHOT_HEADER} ({@code part=<n>}, {@code part=<n>; last}); a part follows the previous one at
+ * once; a part that fails starts the snapshot again from part 1 at the next try (a fresh position);
+ * the position becomes N only when the last part succeeded. That is the case of every webhook after
+ * the embedded node restarts (its positions and log are in memory: {@link #start} gives each
+ * application with a webhook the {@linkplain WebhookState.Cursor#UNKNOWN unknown position} before
+ * the node takes devices), at a cluster node's start for an application whose position Redis no
+ * longer holds ({@link #recover}; a Redis that loses its data while the nodes run is not noticed
+ * this way), and of a webhook that failed for longer than the log keeps.
  */
 public final class WebhookDispatcher implements AppUpdatePublisher.Listener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookDispatcher.class);
@@ -116,6 +121,12 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
 
   /** The header marking a test call sent from the developer portal (body {@code []}). */
   public static final String TEST_HEADER = "X-Presence-Test";
+
+  /**
+   * The header of each part of a snapshot call: {@code part=<n>}, numbered from 1, and {@code
+   * part=<n>; last} on the last part.
+   */
+  public static final String SNAPSHOT_HEADER = "X-Presence-Snapshot";
 
   private final WebhooksConfig config;
   private final RetryPolicy<Object> backoff;
@@ -427,8 +438,23 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   }
 
   /**
-   * The body of a snapshot call, in the form of every call: {@code [["<PUID>", "<status>"], ...]},
-   * every user of the application who is not offline.
+   * At least the bytes one user takes in a body, {@code ["<PUID>","<status>"]} and a comma: exact
+   * for a PUID of printable ASCII without quotes or backslashes (as every PUID is), six bytes for
+   * any other character (its longest encoding, an escape). A body of users is at most 2 bytes
+   * ({@code []}) more than the sum of theirs.
+   */
+  static int entryBytes(String puid, PresenceStatus status) {
+    int n = 0;
+    for (int i = 0; i < puid.length(); i++) {
+      char c = puid.charAt(i);
+      n += c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? 1 : 6;
+    }
+    return n + status.wireName().length() + 8;
+  }
+
+  /**
+   * The body of a snapshot call's part, in the form of every call: {@code [["<PUID>", "<status>"],
+   * ...]}, users of the application who are not offline.
    */
   static byte[] snapshotBody(Map<String, PresenceStatus> users) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(64 + users.size() * 64);
@@ -451,18 +477,13 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   public static final long SNAPSHOT_FIRST_SEQ = 0;
 
   /**
-   * Updates gathered for one call; or, with {@code snapshot}, a snapshot call standing at {@code
-   * lastSeq} (its body, {@code firstSeq} {@link #SNAPSHOT_FIRST_SEQ} and {@code latest} empty).
+   * Updates gathered for one call; or, with {@code part}, a part of a snapshot call standing at
+   * {@code lastSeq} ({@code firstSeq} {@link #SNAPSHOT_FIRST_SEQ} and {@code latest} empty).
    */
   private record Batch(
-      Map<String, AppUpdate> latest,
-      long firstSeq,
-      long lastSeq,
-      long tooOldAt,
-      byte[] snapshot,
-      int snapshotUsers) {
+      Map<String, AppUpdate> latest, long firstSeq, long lastSeq, long tooOldAt, Part part) {
     Batch(Map<String, AppUpdate> latest, long firstSeq, long lastSeq, long tooOldAt) {
-      this(latest, firstSeq, lastSeq, tooOldAt, null, 0);
+      this(latest, firstSeq, lastSeq, tooOldAt, null);
     }
 
     boolean tooOld() {
@@ -470,12 +491,75 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     }
 
     byte[] body() {
-      return snapshot != null ? snapshot : WebhookDispatcher.body(latest);
+      return part != null ? part.body() : WebhookDispatcher.body(latest);
     }
 
     int users() {
-      return snapshot != null ? snapshotUsers : latest.size();
+      return part != null ? part.users() : latest.size();
     }
+  }
+
+  /**
+   * One part of a snapshot call.
+   *
+   * @param body its body
+   * @param users the users it lists
+   * @param number its number, from 1
+   * @param last whether no user of the application comes after it (it ends the snapshot)
+   * @param end the PUID the next part reads after
+   */
+  private record Part(byte[] body, int users, int number, boolean last, String end) {
+    /** Its {@link #SNAPSHOT_HEADER} value. */
+    String header() {
+      return "part=" + number + (last ? "; last" : "");
+    }
+  }
+
+  /**
+   * The users of a snapshot call's part as they are read: at most {@code maxUsers}, and a body of
+   * at most {@code maxBytes} (one user always fits, so that every part moves on).
+   */
+  private static final class PartReading {
+    final LinkedHashMap<String, PresenceStatus> users = new LinkedHashMap<>();
+    final int maxUsers;
+    final int maxBytes;
+    long bytes = 2;
+
+    PartReading(int maxUsers, int maxBytes) {
+      this.maxUsers = maxUsers;
+      this.maxBytes = maxBytes;
+    }
+
+    /** Adds the user, or answers false when the body would be too large with them. */
+    boolean add(String puid, PresenceStatus status) {
+      int b = entryBytes(puid, status);
+      if (!users.isEmpty() && bytes + b > maxBytes) {
+        return false;
+      }
+      users.put(puid, status);
+      bytes += b;
+      return true;
+    }
+
+    int room() {
+      return maxUsers - users.size();
+    }
+  }
+
+  /** A snapshot call under way: its position, and the next part's number and start. */
+  private static final class SnapshotRun {
+    final long position;
+    int part = 1;
+    String after = "";
+
+    SnapshotRun(long position) {
+      this.position = position;
+    }
+  }
+
+  /** The most users in one call of {@code appId}'s webhook. */
+  int userLimit(long appId) {
+    return config.maxBatch();
   }
 
   /** One application's webhook on this node, while it holds the lease. Steps run one at a time. */
@@ -500,6 +584,9 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
 
     /** The call in flight, or null. */
     private volatile CompletableFuture<GuardedHttpClient.Response> inFlight;
+
+    /** The snapshot call whose parts are being sent, or null. */
+    private SnapshotRun snap;
 
     Sender(long appId) {
       this.appId = appId;
@@ -624,6 +711,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
         return;
       }
       if (found.isEmpty()) {
+        snap = null;
         // The cursor expired (idle for hours): start at the log's end.
         log.lastSeq(appId)
             .thenCompose(last -> state.initCursor(appId, new WebhookState.Cursor(last, 0)))
@@ -631,6 +719,11 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
         return;
       }
       WebhookState.Cursor cursor = found.get();
+      if (snap != null) {
+        // The next part of a snapshot call follows the previous one at once.
+        snapshotPart(app.get(), cursor, snap);
+        return;
+      }
       long now = System.currentTimeMillis();
       long due =
           Math.max(cursor.lastCallMillis() + config.interval().toMillis(), nextAttemptMillis);
@@ -642,7 +735,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
         snapshot(app.get(), cursor);
         return;
       }
-      collect(cursor.seq(), new LinkedHashMap<>(), -1)
+      collect(cursor.seq(), new LinkedHashMap<>(), -1, userLimit(appId), 2)
           .whenComplete(
               (batch, e) -> {
                 if (e != null) {
@@ -669,55 +762,89 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     }
 
     /**
-     * Makes a snapshot call: the log's position read first, then every user not offline (so every
-     * update after the position follows in later calls, and none is lost).
+     * Starts a snapshot call: the log's position read first, then every user not offline, in parts
+     * ({@link #snapshotPart}), so every update after the position follows in later calls, and none
+     * is lost.
      */
     private void snapshot(Application app, WebhookState.Cursor cursor) {
       log.lastSeq(appId)
-          .thenCompose(
-              position ->
-                  readSnapshot("", new LinkedHashMap<>())
-                      .thenApply(
-                          users ->
-                              new Batch(
-                                  Map.of(),
-                                  SNAPSHOT_FIRST_SEQ,
-                                  position,
-                                  -1,
-                                  snapshotBody(users),
-                                  users.size())))
           .whenComplete(
-              (batch, e) -> {
+              (position, e) -> {
                 if (e != null) {
                   LOG.warn(
                       "app {}: cannot read a snapshot for its webhook: {}", appId, e.toString());
                   schedule(config.interval().toMillis());
                 } else {
-                  call(app, cursor, batch);
+                  snap = new SnapshotRun(position);
+                  snapshotPart(app, cursor, snap);
                 }
               });
     }
 
-    private CompletionStage<Map<String, PresenceStatus>> readSnapshot(
-        String after, LinkedHashMap<String, PresenceStatus> users) {
+    /** Reads the next part of the snapshot call {@code run} and makes its call. */
+    private void snapshotPart(Application app, WebhookState.Cursor cursor, SnapshotRun run) {
+      int number = run.part;
+      readPart(run.after, run.after, new PartReading(userLimit(appId), config.maxBodyBytes()))
+          .whenComplete(
+              (read, e) -> {
+                if (e != null) {
+                  LOG.warn(
+                      "app {}: cannot read a snapshot for its webhook: {}", appId, e.toString());
+                  snap = null; // the next try starts the snapshot again
+                  schedule(config.interval().toMillis());
+                } else {
+                  Part part =
+                      new Part(
+                          snapshotBody(read.reading().users),
+                          read.reading().users.size(),
+                          number,
+                          read.last(),
+                          read.end());
+                  call(
+                      app, cursor, new Batch(Map.of(), SNAPSHOT_FIRST_SEQ, run.position, -1, part));
+                }
+              });
+    }
+
+    /** A part read: its users, the PUID the next part reads after, whether none follows. */
+    private record PartRead(PartReading reading, String end, boolean last) {}
+
+    /**
+     * Reads users after {@code after} into {@code reading} a page at a time, each page no larger
+     * than the room left (so no more users are read than the part takes, whoever is offline), until
+     * the part is full or no user follows. {@code end} is the last PUID taken (or skipped, offline)
+     * so far.
+     */
+    private CompletionStage<PartRead> readPart(String after, String end, PartReading reading) {
       return snapshots
-          .page(appId, after, SNAPSHOT_PAGE)
+          .page(appId, after, Math.max(1, Math.min(SNAPSHOT_PAGE, reading.room())))
           .thenCompose(
               page -> {
+                String taken = end;
                 for (SnapshotReader.Entry en : page.entries()) {
-                  if (en.status() != PresenceStatus.OFFLINE) {
-                    users.put(en.puid(), en.status());
+                  if (en.status() != PresenceStatus.OFFLINE
+                      && !reading.add(en.puid(), en.status())) {
+                    // The body is full: the next part starts with this user.
+                    return CompletableFuture.completedFuture(new PartRead(reading, taken, false));
                   }
+                  taken = en.puid();
                 }
-                return page.last()
-                    ? CompletableFuture.<Map<String, PresenceStatus>>completedFuture(users)
-                    : readSnapshot(page.lastPuid(), users);
+                if (page.last()) {
+                  return CompletableFuture.completedFuture(new PartRead(reading, taken, true));
+                }
+                if (reading.room() <= 0) {
+                  return CompletableFuture.completedFuture(new PartRead(reading, taken, false));
+                }
+                return readPart(page.lastPuid(), taken, reading);
               });
     }
 
-    /** Reads the log after {@code from}, the latest update per PUID, up to the PUID cap. */
+    /**
+     * Reads the log after {@code from}, the latest update per PUID, up to {@code limit} PUIDs and
+     * {@link WebhooksConfig#maxBodyBytes()} of body ({@code bytes} so far, {@link #entryBytes}).
+     */
     private CompletionStage<Batch> collect(
-        long from, LinkedHashMap<String, AppUpdate> latest, long first) {
+        long from, LinkedHashMap<String, AppUpdate> latest, long first, int limit, long bytes) {
       return log.readSince(appId, from, READ_PAGE)
           .thenCompose(
               read -> {
@@ -727,10 +854,20 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
                 }
                 long last = from;
                 long firstSeq = first;
+                long size = bytes;
                 for (AppUpdate u : read.updates()) {
-                  if (!latest.containsKey(u.puid()) && latest.size() >= config.maxBatch()) {
+                  AppUpdate earlier = latest.get(u.puid());
+                  long grown =
+                      size
+                          + entryBytes(u.puid(), u.status())
+                          - (earlier == null ? 0 : entryBytes(u.puid(), earlier.status()));
+                  if (!latest.isEmpty()
+                      && ((earlier == null && latest.size() >= limit)
+                          || grown > config.maxBodyBytes())) {
+                    // Full: this update and the later ones go in the next call.
                     return CompletableFuture.completedFuture(new Batch(latest, firstSeq, last, -1));
                   }
+                  size = grown;
                   // Re-inserted, so the body lists users in the order of their latest update.
                   latest.remove(u.puid());
                   latest.put(u.puid(), u);
@@ -740,7 +877,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
                   }
                 }
                 if (read.more()) {
-                  return collect(last, latest, firstSeq);
+                  return collect(last, latest, firstSeq, limit, size);
                 }
                 return CompletableFuture.completedFuture(new Batch(latest, firstSeq, last, -1));
               });
@@ -760,12 +897,13 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       }
       long started = System.currentTimeMillis();
       lastBusyMillis = started;
-      CompletableFuture<GuardedHttpClient.Response> sent =
-          post(
-              app,
-              batch.body(),
-              DELIVERY_HEADER,
-              appId + ":" + batch.firstSeq() + "-" + batch.lastSeq());
+      byte[] body = batch.body();
+      Map<String, String> headers = new LinkedHashMap<>();
+      headers.put(DELIVERY_HEADER, appId + ":" + batch.firstSeq() + "-" + batch.lastSeq());
+      if (batch.part() != null) {
+        headers.put(SNAPSHOT_HEADER, batch.part().header());
+      }
+      CompletableFuture<GuardedHttpClient.Response> sent = post(app, body, headers);
       inFlight = sent;
       sent.whenComplete(
           (response, e) -> {
@@ -784,14 +922,28 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
             boolean ok = e == null && response.status() >= 200 && response.status() < 300;
             boolean slow = ok && took >= config.slowCall().toMillis();
             WebhookState.Cursor next;
-            if (ok) {
+            Part part = batch.part();
+            if (ok && part != null && !part.last()) {
+              // A part of a snapshot call: the next follows at once; the position stays until the
+              // last part is taken.
               callsOk.inc();
-              if (batch.snapshot() != null) {
+              SnapshotRun run = snap;
+              if (run != null) {
+                run.part = part.number() + 1;
+                run.after = part.end();
+              }
+              next = new WebhookState.Cursor(cursor.seq(), started);
+            } else if (ok) {
+              callsOk.inc();
+              if (part != null) {
                 snapshotCalls.inc();
+                snap = null;
               }
               next = new WebhookState.Cursor(batch.lastSeq(), started);
             } else {
               callsFailed.inc();
+              // A failed part: the next try starts the snapshot again, from part 1.
+              snap = null;
               next = new WebhookState.Cursor(cursor.seq(), started);
             }
             if (ok && !slow) {
@@ -804,7 +956,15 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
               }
               long wait = RetryWaits.next(failures, e != null ? e : UNSUCCESSFUL);
               nextAttemptMillis = started + wait;
-              if (slow) {
+              if (slow && part != null && !part.last()) {
+                slowCalls.inc();
+                LOG.info(
+                    "app {}: webhook answered snapshot part {} after {} ms; the next part follows at"
+                        + " once, the calls after the snapshot back off",
+                    appId,
+                    part.number(),
+                    took);
+              } else if (slow) {
                 slowCalls.inc();
                 LOG.info(
                     "app {}: webhook answered after {} ms; next call in {} ms", appId, took, wait);
@@ -878,19 +1038,19 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   }
 
   /**
-   * POSTs {@code body} to {@code app}'s webhook, signed with its secret, with one header of the
-   * call's kind (a delivery's range, or the test mark); a request that cannot be made fails the
-   * stage.
+   * POSTs {@code body} to {@code app}'s webhook, signed with its secret, with the headers of the
+   * call's kind (a delivery's range and a snapshot part's, or the test mark); a request that cannot
+   * be made fails the stage.
    */
   private CompletableFuture<GuardedHttpClient.Response> post(
-      Application app, byte[] body, String header, String value) {
+      Application app, byte[] body, Map<String, String> kind) {
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("Content-Type", "application/json");
     // A delivery's id is signed with its body; a test call has none (signed as empty).
-    String delivery = DELIVERY_HEADER.equals(header) ? value : "";
+    String delivery = kind.getOrDefault(DELIVERY_HEADER, "");
     headers.put(
         WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), delivery, body));
-    headers.put(header, value);
+    headers.putAll(kind);
     try {
       return http.send(
               GuardedHttpClient.Request.post(
@@ -922,7 +1082,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     }
     long started = System.currentTimeMillis();
     CompletableFuture<GuardedHttpClient.Response> sent =
-        post(app, "[]".getBytes(java.nio.charset.StandardCharsets.UTF_8), TEST_HEADER, "1");
+        post(app, "[]".getBytes(java.nio.charset.StandardCharsets.UTF_8), Map.of(TEST_HEADER, "1"));
     return sent.handle(
         (response, e) -> {
           testing.remove(app.id());

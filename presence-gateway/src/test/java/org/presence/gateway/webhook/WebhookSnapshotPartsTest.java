@@ -1,0 +1,305 @@
+package org.presence.gateway.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.app.AppCache;
+import org.presence.gateway.config.CachesConfig;
+import org.presence.gateway.config.OutboundConfig;
+import org.presence.gateway.config.WebhooksConfig;
+import org.presence.gateway.fanout.AppUpdatePublisher;
+import org.presence.gateway.fanout.SnapshotReader;
+import org.presence.gateway.metrics.GatewayMetrics;
+import org.presence.gateway.outbound.AddressPolicy;
+import org.presence.gateway.outbound.GuardedHttpClient;
+import org.presence.gateway.testing.EmbeddedStore;
+import org.presence.gateway.testing.WebhookStub;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.app.Application;
+import org.presence.store.app.NewApplication;
+import org.presence.store.presence.LocalPresenceStateStore;
+import org.presence.store.updates.AppUpdate;
+import org.presence.store.updates.LocalAppUpdateLog;
+import org.presence.store.updates.LocalWebhookState;
+import org.presence.store.updates.WebhookState;
+
+/**
+ * A snapshot call goes in parts of at most {@code webhooks.max-batch} users and {@code
+ * webhooks.max-body-bytes}, each with the snapshot's delivery id and {@code X-Presence-Snapshot};
+ * the position moves only when the last part is taken, and a failed part starts the snapshot again
+ * from part 1 (probe-scale: one snapshot body of 8.8 MB, refused by receivers capping bodies).
+ */
+class WebhookSnapshotPartsTest {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static final String SECRET = "s3cret";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dir;
+  private EmbeddedStore store;
+  private AppCache apps;
+  private GuardedHttpClient http;
+  private LocalAppUpdateLog log;
+  private LocalWebhookState state;
+  private LocalPresenceStateStore presence;
+  private MetricRegistry registry;
+  private AppUpdatePublisher publisher;
+  private WebhookStub hook;
+  private WebhookDispatcher webhooks;
+  private final Map<String, Integer> versions = new HashMap<>();
+
+  @BeforeEach
+  void open() throws Exception {
+    store = EmbeddedStore.open(dir);
+    apps =
+        new AppCache(
+            store.db.apps(),
+            new CachesConfig.Spec(1000, Duration.ofMinutes(5)),
+            store.invalidations);
+    OutboundConfig outbound = new OutboundConfig(true, false, false, Duration.ofSeconds(2), 2);
+    http = new GuardedHttpClient(outbound, new AddressPolicy(outbound));
+    log = new LocalAppUpdateLog();
+    state = new LocalWebhookState();
+    presence = new LocalPresenceStateStore();
+    registry = new MetricRegistry();
+    publisher = new AppUpdatePublisher(log, store.bus);
+    hook = WebhookStub.start();
+  }
+
+  @AfterEach
+  void close() {
+    if (webhooks != null) {
+      webhooks.close();
+    }
+    hook.close();
+    http.close();
+    store.close();
+  }
+
+  /** Starts the dispatcher: each webhook of an application created before gets a snapshot call. */
+  private void start(int maxBatch, int maxBodyBytes) {
+    webhooks =
+        new WebhookDispatcher(
+            new WebhooksConfig(
+                Duration.ofMillis(300),
+                Duration.ofSeconds(3),
+                65_536,
+                maxBatch,
+                Duration.ofSeconds(1),
+                8,
+                Duration.ofSeconds(10),
+                Duration.ofMinutes(1),
+                4,
+                Duration.ofSeconds(5),
+                1,
+                1,
+                maxBodyBytes),
+            "node-1",
+            state,
+            log,
+            apps,
+            store.db.apps(),
+            new SnapshotReader(store.db.grants(), presence),
+            http,
+            new GatewayMetrics(registry));
+    publisher.addListener(webhooks);
+    webhooks.start();
+  }
+
+  private static <T> T done(CompletionStage<T> s) throws Exception {
+    return s.toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
+
+  private long app() throws Exception {
+    Application a =
+        done(
+            store
+                .db
+                .apps()
+                .create(
+                    new NewApplication(
+                        "Parts", "parts.example", "d", "dev:o", "o@example.com", "k")));
+    done(store.db.apps().markVerified(a.id()));
+    done(store.db.apps().activate(a.id(), "h"));
+    done(store.db.apps().setWebhook(a.id(), hook.url("/hook"), SECRET));
+    return a.id();
+  }
+
+  /**
+   * Grants {@code app} {@code n} users; each of those {@code online} answers is online, the others
+   * have no device (offline). Answers the online users' PUIDs.
+   */
+  private List<String> users(long app, int n, java.util.function.IntPredicate online)
+      throws Exception {
+    List<String> on = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      String sub = "user-" + i;
+      String puid = done(store.db.grants().grant(sub, app, "u" + i)).puid();
+      if (online.test(i)) {
+        done(
+            presence.update(
+                sub, "phone", null, PresenceStatus.ONLINE, null, null, System.currentTimeMillis()));
+        on.add(puid);
+      }
+    }
+    return on;
+  }
+
+  private Optional<WebhookState.Cursor> cursor(long app) throws Exception {
+    return done(state.cursor(app));
+  }
+
+  private static boolean isSnapshot(WebhookStub.Call c) {
+    return c.header(WebhookDispatcher.DELIVERY_HEADER).contains(":0-");
+  }
+
+  private static List<WebhookStub.Call> parts(List<WebhookStub.Call> calls) {
+    return calls.stream().filter(WebhookSnapshotPartsTest::isSnapshot).toList();
+  }
+
+  private static Map<String, String> pairs(WebhookStub.Call c) {
+    Map<String, String> out = new LinkedHashMap<>();
+    try {
+      JsonNode body = JSON.readTree(c.body());
+      body.forEach(p -> out.put(p.get(0).asText(), p.get(1).asText()));
+    } catch (Exception e) {
+      throw new AssertionError("not JSON: " + c.text(), e);
+    }
+    return out;
+  }
+
+  private static boolean lastPart(WebhookStub.Call c) {
+    String h = c.header(WebhookDispatcher.SNAPSHOT_HEADER);
+    return h != null && h.endsWith("; last");
+  }
+
+  private static boolean signed(WebhookStub.Call c) {
+    return WebhookSignature.verify(
+        SECRET,
+        c.header(WebhookDispatcher.DELIVERY_HEADER),
+        c.body(),
+        c.header(WebhookSignature.HEADER));
+  }
+
+  /** Publishes {@code status} for each PUID (the log's numbers follow). */
+  private void publish(long app, List<String> puids, PresenceStatus status) throws Exception {
+    List<AppUpdate.New> updates = new ArrayList<>();
+    for (String p : puids) {
+      int v = versions.merge(p, 1, Integer::sum);
+      updates.add(new AppUpdate.New(p, status, "", v, AppUpdate.Kind.CHANGE));
+    }
+    done(publisher.publish(app, updates));
+  }
+
+  private long snapshots() {
+    return registry.counter("presence.webhooks.snapshots").getCount();
+  }
+
+  @Test
+  void aSnapshotLargerThanMaxBatch_goesInSignedParts_thePositionMovingOnlyWithTheLast()
+      throws Exception {
+    long app = app();
+    // Every third user is offline, so pages hold users that are not sent.
+    List<String> online = users(app, 12, i -> i % 3 != 1);
+    publish(app, List.of(online.get(0)), PresenceStatus.ONLINE); // the log is at a number > 0
+    long position = done(log.lastSeq(app));
+    assertThat(position).isPositive();
+    // The last part hangs a while: the position must still be unknown meanwhile.
+    hook.then(
+        WebhookStub.Behaviour.status(200),
+        WebhookStub.Behaviour.status(200),
+        WebhookStub.Behaviour.hang(1200));
+
+    start(3, 1 << 20);
+
+    await().atMost(WAIT).until(() -> parts(hook.calls()).size() >= 3);
+    assertThat(cursor(app)).hasValueSatisfying(c -> assertThat(c.unknown()).isTrue());
+    await().atMost(WAIT).until(() -> cursor(app).map(c -> c.seq() == position).orElse(false));
+    await().atMost(WAIT).until(() -> snapshots() == 1);
+
+    List<WebhookStub.Call> parts = parts(hook.calls());
+    assertThat(parts).hasSize(3);
+    assertThat(parts)
+        .extracting(c -> c.header(WebhookDispatcher.SNAPSHOT_HEADER))
+        .containsExactly("part=1", "part=2", "part=3; last");
+    assertThat(parts)
+        .allSatisfy(
+            c -> {
+              assertThat(c.header(WebhookDispatcher.DELIVERY_HEADER))
+                  .isEqualTo(app + ":0-" + position);
+              assertThat(signed(c)).isTrue();
+              assertThat(pairs(c).size()).isLessThanOrEqualTo(3);
+            });
+    Map<String, String> all = new HashMap<>();
+    parts.forEach(c -> all.putAll(pairs(c)));
+    Map<String, String> expected = new HashMap<>();
+    online.forEach(p -> expected.put(p, "online"));
+    assertThat(all).isEqualTo(expected);
+  }
+
+  @Test
+  void partsAreBoundedInBytes_andAnEmptySnapshotIsOneLastPart() throws Exception {
+    long app = app();
+    long empty = app(); // no users
+    List<String> online = users(app, 10, i -> true);
+    int one = WebhookDispatcher.entryBytes(online.get(0), PresenceStatus.ONLINE);
+    int max = 2 + 4 * one; // four users a part
+
+    start(1000, max);
+
+    await().atMost(WAIT).until(() -> snapshots() == 2);
+    List<WebhookStub.Call> ofApp =
+        parts(hook.calls()).stream()
+            .filter(c -> c.header(WebhookDispatcher.DELIVERY_HEADER).startsWith(app + ":"))
+            .toList();
+    assertThat(ofApp)
+        .extracting(c -> c.header(WebhookDispatcher.SNAPSHOT_HEADER))
+        .containsExactly("part=1", "part=2", "part=3; last");
+    assertThat(ofApp).allSatisfy(c -> assertThat(c.body().length).isLessThanOrEqualTo(max));
+    assertThat(ofApp).extracting(c -> pairs(c).size()).containsExactly(4, 4, 2);
+    List<WebhookStub.Call> ofEmpty =
+        parts(hook.calls()).stream()
+            .filter(c -> c.header(WebhookDispatcher.DELIVERY_HEADER).startsWith(empty + ":"))
+            .toList();
+    assertThat(ofEmpty).hasSize(1);
+    assertThat(ofEmpty.get(0).text()).isEqualTo("[]");
+    assertThat(ofEmpty.get(0).header(WebhookDispatcher.SNAPSHOT_HEADER)).isEqualTo("part=1; last");
+  }
+
+  @Test
+  void aFailedMiddlePart_startsTheSnapshotAgainFromPartOne() throws Exception {
+    long app = app();
+    List<String> online = users(app, 8, i -> true);
+    hook.then(WebhookStub.Behaviour.status(200), WebhookStub.Behaviour.status(500));
+
+    start(3, 1 << 20);
+
+    await().atMost(WAIT).until(() -> snapshots() == 1);
+    List<WebhookStub.Call> parts = parts(hook.calls());
+    assertThat(parts)
+        .extracting(c -> c.header(WebhookDispatcher.SNAPSHOT_HEADER))
+        .containsExactly("part=1", "part=2", "part=1", "part=2", "part=3; last");
+    // The retry is a whole snapshot: its parts list every user online.
+    Map<String, String> all = new HashMap<>();
+    parts.subList(2, 5).forEach(c -> all.putAll(pairs(c)));
+    assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(online);
+    assertThat(pairs(parts.get(2))).isEqualTo(pairs(parts.get(0)));
+    assertThat(cursor(app)).hasValueSatisfying(c -> assertThat(c.unknown()).isFalse());
+  }
+}
