@@ -87,12 +87,13 @@ import org.slf4j.LoggerFactory;
  * when it is sent (the node holds one part), each with the same delivery id and {@link
  * #SNAPSHOT_HEADER} ({@code part=<n>}, {@code part=<n>; last}); a part follows the previous one at
  * once; a part that fails starts the snapshot again from part 1 at the next try (a fresh position);
- * the position becomes N only when the last part succeeded. That is the case of every webhook after
- * the embedded node restarts (its positions and log are in memory: {@link #start} gives each
- * application with a webhook the {@linkplain WebhookState.Cursor#UNKNOWN unknown position} before
- * the node takes devices), at a cluster node's start for an application whose position Redis no
- * longer holds ({@link #recover}; a Redis that loses its data while the nodes run is not noticed
- * this way), and of a webhook that failed for longer than the log keeps.
+ * the position becomes N only when the last part succeeded. A webhook that answers {@code 413} gets
+ * calls of half as many users from then on ({@link #lowerLimit}), on this node. That is the case of
+ * every webhook after the embedded node restarts (its positions and log are in memory: {@link
+ * #start} gives each application with a webhook the {@linkplain WebhookState.Cursor#UNKNOWN unknown
+ * position} before the node takes devices), at a cluster node's start for an application whose
+ * position Redis no longer holds ({@link #recover}; a Redis that loses its data while the nodes run
+ * is not noticed this way), and of a webhook that failed for longer than the log keeps.
  */
 public final class WebhookDispatcher implements AppUpdatePublisher.Listener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookDispatcher.class);
@@ -128,6 +129,12 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
    */
   public static final String SNAPSHOT_HEADER = "X-Presence-Snapshot";
 
+  /**
+   * The fewest users a webhook's calls are cut down to after {@code 413} answers: a call of this
+   * many or fewer that gets a {@code 413} is an ordinary failure.
+   */
+  public static final int MIN_CALL_USERS = 100;
+
   private final WebhooksConfig config;
   private final RetryPolicy<Object> backoff;
   private final String nodeId;
@@ -146,12 +153,19 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
   /** Applications with a test call in flight: at most one each. */
   private final java.util.Set<Long> testing = ConcurrentHashMap.newKeySet();
 
+  /**
+   * The users per call of the applications whose webhook answered {@code 413} on this node (below
+   * {@link WebhooksConfig#maxBatch()}); kept until the node stops, one number per such application.
+   */
+  private final Map<Long, Integer> userLimits = new ConcurrentHashMap<>();
+
   private final Counter callsOk;
   private final LatencyHistograms latency;
   private final Counter callsFailed;
   private final Counter lost;
   private final Counter slowCalls;
   private final Counter snapshotCalls;
+  private final Counter limitLowered;
   private volatile ScheduledFuture<?> sweeper;
   private volatile boolean closed;
 
@@ -183,6 +197,7 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     this.lost = metrics.registry().counter("presence.webhooks.updates_lost");
     this.slowCalls = metrics.registry().counter("presence.webhooks.calls_slow");
     this.snapshotCalls = metrics.registry().counter("presence.webhooks.snapshots");
+    this.limitLowered = metrics.registry().counter("presence.webhooks.limit_lowered");
     metrics.registry().register("presence.webhooks.senders", (Gauge<Integer>) senders::size);
     metrics.registry().register("presence.webhooks.waiting", (Gauge<Integer>) slots::waiting);
     apps.onChange(this::appChanged);
@@ -557,9 +572,35 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     }
   }
 
-  /** The most users in one call of {@code appId}'s webhook. */
+  /**
+   * The most users in one call of {@code appId}'s webhook: {@link WebhooksConfig#maxBatch()}, or
+   * less after {@code 413} answers ({@link #lowerLimit}).
+   */
   int userLimit(long appId) {
-    return config.maxBatch();
+    Integer lowered = userLimits.get(appId);
+    return lowered == null ? config.maxBatch() : Math.min(config.maxBatch(), lowered);
+  }
+
+  /**
+   * {@code appId}'s webhook answered {@code 413} to a call of {@code users} users: its calls carry
+   * at most half as many from now on, down to {@link #MIN_CALL_USERS}. Answers false (nothing
+   * changes) when the call carried that many or fewer.
+   */
+  private boolean lowerLimit(long appId, int users, int bytes) {
+    if (users <= MIN_CALL_USERS) {
+      return false;
+    }
+    int lowered = Math.max(MIN_CALL_USERS, users / 2);
+    userLimits.merge(appId, lowered, Math::min);
+    limitLowered.inc();
+    LOG.warn(
+        "app {}: webhook answered 413 (too large) to a call of {} users ({} bytes); its calls"
+            + " carry at most {} users from now on (until this node stops)",
+        appId,
+        users,
+        bytes,
+        userLimit(appId));
+    return true;
   }
 
   /** One application's webhook on this node, while it holds the lease. Steps run one at a time. */
@@ -921,6 +962,11 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
             }
             boolean ok = e == null && response.status() >= 200 && response.status() < 300;
             boolean slow = ok && took >= config.slowCall().toMillis();
+            // A 413 lowers the users per call (down to a floor, where it is any failure).
+            boolean smaller =
+                e == null
+                    && response.status() == 413
+                    && lowerLimit(appId, batch.users(), body.length);
             WebhookState.Cursor next;
             Part part = batch.part();
             if (ok && part != null && !part.last()) {
@@ -948,6 +994,9 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
             }
             if (ok && !slow) {
               failures = null;
+              nextAttemptMillis = 0;
+            } else if (smaller) {
+              // Tried again, smaller, after the interval, not backed off (lowerLimit logged it).
               nextAttemptMillis = 0;
             } else {
               // A failure, or a success that took too long: wait longer before the next call.

@@ -15,7 +15,7 @@ import java.util.concurrent.Executors;
 /**
  * An application's webhook endpoint for tests, on loopback: records every call (time, headers,
  * body) and answers as told, one scripted behaviour per call (then 200): a status, a delay, a huge
- * body, a redirect.
+ * body, a redirect; or 413 above a body size ({@link #refuseAbove}).
  */
 public final class WebhookStub implements AutoCloseable {
   /** One call received. */
@@ -67,6 +67,7 @@ public final class WebhookStub implements AutoCloseable {
   private final HttpServer server;
   private final List<Call> calls = new CopyOnWriteArrayList<>();
   private final Deque<Behaviour> script = new ArrayDeque<>();
+  private volatile int maxBodyBytes = Integer.MAX_VALUE;
 
   private WebhookStub(HttpServer server) {
     this.server = server;
@@ -92,11 +93,24 @@ public final class WebhookStub implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Answers 413 to every call whose body is larger than {@code bytes}, as a receiver that caps
+   * bodies does (the script is kept for the other calls).
+   */
+  public WebhookStub refuseAbove(int bytes) {
+    maxBodyBytes = bytes;
+    return this;
+  }
+
   private void handle(HttpExchange ex) throws IOException {
     byte[] body = ex.getRequestBody().readAllBytes();
     Behaviour b;
     synchronized (this) {
-      b = script.isEmpty() ? Behaviour.status(200) : script.poll();
+      if (body.length > maxBodyBytes) {
+        b = Behaviour.status(413);
+      } else {
+        b = script.isEmpty() ? Behaviour.status(200) : script.poll();
+      }
     }
     calls.add(
         new Call(

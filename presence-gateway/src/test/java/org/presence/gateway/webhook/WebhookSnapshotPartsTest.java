@@ -44,7 +44,8 @@ import org.presence.store.updates.WebhookState;
  * A snapshot call goes in parts of at most {@code webhooks.max-batch} users and {@code
  * webhooks.max-body-bytes}, each with the snapshot's delivery id and {@code X-Presence-Snapshot};
  * the position moves only when the last part is taken, and a failed part starts the snapshot again
- * from part 1 (probe-scale: one snapshot body of 8.8 MB, refused by receivers capping bodies).
+ * from part 1. A webhook that answers 413 gets calls of half as many users (probe-scale: one
+ * snapshot body of 8.8 MB was refused and retried for ever).
  */
 class WebhookSnapshotPartsTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
@@ -283,6 +284,30 @@ class WebhookSnapshotPartsTest {
   }
 
   @Test
+  void updateCallsAreBoundedInBytesToo() throws Exception {
+    long app = app();
+    List<String> granted = users(app, 10, i -> true);
+    int one = WebhookDispatcher.entryBytes(granted.get(0), PresenceStatus.AWAY);
+    int max = 2 + 4 * one; // four users a call
+
+    start(1000, max);
+    await().atMost(WAIT).until(() -> snapshots() == 1);
+    publish(app, granted, PresenceStatus.AWAY);
+
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              Map<String, String> seen = new HashMap<>();
+              hook.calls().stream().filter(c -> !isSnapshot(c)).forEach(c -> seen.putAll(pairs(c)));
+              return seen.keySet().containsAll(granted);
+            });
+    List<WebhookStub.Call> updates = hook.calls().stream().filter(c -> !isSnapshot(c)).toList();
+    assertThat(updates).extracting(c -> pairs(c).size()).containsExactly(4, 4, 2);
+    assertThat(updates).allSatisfy(c -> assertThat(c.body().length).isLessThanOrEqualTo(max));
+  }
+
+  @Test
   void aFailedMiddlePart_startsTheSnapshotAgainFromPartOne() throws Exception {
     long app = app();
     List<String> online = users(app, 8, i -> true);
@@ -301,5 +326,60 @@ class WebhookSnapshotPartsTest {
     assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(online);
     assertThat(pairs(parts.get(2))).isEqualTo(pairs(parts.get(0)));
     assertThat(cursor(app)).hasValueSatisfying(c -> assertThat(c.unknown()).isFalse());
+  }
+
+  @Test
+  void aReceiverThatRefusesLargeBodies_getsTheSnapshotAndLaterUpdates_inHalvedCalls()
+      throws Exception {
+    long app = app();
+    List<String> online = users(app, 260, i -> true);
+    int one = WebhookDispatcher.entryBytes(online.get(0), PresenceStatus.ONLINE);
+    int cap = 2 + 180 * one; // 260 users are refused, 130 pass
+    hook.refuseAbove(cap);
+
+    start(1000, 1 << 20);
+
+    await().atMost(WAIT).until(() -> snapshots() == 1);
+    assertThat(registry.counter("presence.webhooks.limit_lowered").getCount()).isEqualTo(1);
+    assertThat(webhooks.userLimit(app)).isEqualTo(130);
+    List<WebhookStub.Call> parts = parts(hook.calls());
+    assertThat(parts.get(0).ok()).isFalse();
+    assertThat(pairs(parts.get(0))).hasSize(260);
+    List<WebhookStub.Call> taken = parts.subList(1, parts.size());
+    assertThat(taken).allMatch(WebhookStub.Call::ok);
+    assertThat(taken).extracting(c -> pairs(c).size()).containsExactly(130, 130, 0);
+    assertThat(taken.get(2).header(WebhookDispatcher.SNAPSHOT_HEADER)).isEqualTo("part=3; last");
+
+    // Later updates: 200 users change within an interval; calls carry at most 130 and pass.
+    publish(app, online.subList(0, 200), PresenceStatus.AWAY);
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              Map<String, String> seen = new HashMap<>();
+              hook.calls().stream()
+                  .filter(c -> !isSnapshot(c) && c.ok())
+                  .forEach(c -> seen.putAll(pairs(c)));
+              return online.subList(0, 200).stream().allMatch(p -> "away".equals(seen.get(p)));
+            });
+    List<WebhookStub.Call> updates = hook.calls().stream().filter(c -> !isSnapshot(c)).toList();
+    assertThat(updates).allMatch(WebhookStub.Call::ok);
+    assertThat(updates).allSatisfy(c -> assertThat(pairs(c).size()).isLessThanOrEqualTo(130));
+    assertThat(updates).allSatisfy(c -> assertThat(c.body().length).isLessThanOrEqualTo(cap));
+  }
+
+  @Test
+  void a413ToACallAtTheFloor_isAnOrdinaryFailure() throws Exception {
+    long app = app();
+    users(app, 5, i -> true);
+    hook.refuseAbove(10); // refuses every non-empty body
+
+    start(1000, 1 << 20);
+
+    await().atMost(WAIT).until(() -> parts(hook.calls()).size() >= 2);
+    assertThat(registry.counter("presence.webhooks.limit_lowered").getCount()).isZero();
+    assertThat(webhooks.userLimit(app)).isEqualTo(1000);
+    assertThat(snapshots()).isZero();
+    assertThat(cursor(app)).hasValueSatisfying(c -> assertThat(c.unknown()).isTrue());
   }
 }
