@@ -110,6 +110,7 @@ export class AppClient {
 
 export const SIGNATURE_HEADER: 'x-presence-signature';
 export const DELIVERY_HEADER: 'x-presence-delivery';
+export const SNAPSHOT_HEADER: 'x-presence-snapshot';
 
 export function verifySignature(
   secret: string,
@@ -126,10 +127,23 @@ export interface Delivery {
 
 export function parseDelivery(header: string | undefined | null): Delivery | null;
 
+/** A part of a snapshot call (X-Presence-Snapshot): its number, from 1, and whether it is the last. */
+export interface SnapshotPart {
+  part: number;
+  last: boolean;
+}
+
+export function parseSnapshotPart(header: string | undefined | null): SnapshotPart | null;
+
 export interface WebhookCall {
   changes: { uid: string; status: Status }[];
-  /** A snapshot call (delivery id `<appid>:0-<seq>`): `changes` are every user not offline; forget the others. */
+  /**
+   * A part of a snapshot call (delivery id `<appid>:0-<seq>`): the parts' `changes` together are every
+   * user not offline; once the last part came, forget the others.
+   */
   snapshot: boolean;
+  /** For a snapshot call, which part (part 1 starts a snapshot); null for other calls. */
+  snapshotPart: SnapshotPart | null;
   delivery: Delivery | null;
   body: Buffer;
 }

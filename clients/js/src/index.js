@@ -491,6 +491,7 @@ async function errorOf(res) {
 
 export const SIGNATURE_HEADER = 'x-presence-signature';
 export const DELIVERY_HEADER = 'x-presence-delivery';
+export const SNAPSHOT_HEADER = 'x-presence-snapshot';
 
 /**
  * Whether `header` (X-Presence-Signature) is the HMAC-SHA256, with `secret`, of the call's
@@ -515,12 +516,26 @@ export function parseDelivery(header) {
 }
 
 /**
+ * Parses X-Presence-Snapshot, `part=<n>` or `part=<n>; last` (a snapshot call's part, from 1), into
+ * `{ part, last }`; null when it is not one.
+ */
+export function parseSnapshotPart(header) {
+  const m = /^\s*part=(\d+)\s*(;\s*last\s*)?$/.exec(header ?? '');
+  return m && Number(m[1]) >= 1 ? { part: Number(m[1]), last: m[2] !== undefined } : null;
+}
+
+/**
  * Middleware for plain `http` and Express: reads the raw body (or takes `req.body` when it is a
  * Buffer, as `express.raw()` leaves it), checks the signature, and answers 401 when it is wrong,
- * 400 when the body is not a list of [puid, status] pairs, 413 over `maxBytes`. Otherwise it sets
- * `req.presence = { changes: [{ uid, status }], snapshot, delivery, body }` and calls `next()`
- * (Express) or `handler(req, res)` (plain http). `snapshot` is true for a snapshot call (delivery id
- * `<appid>:0-<seq>`): `changes` are then every user not offline, and a user not in them is offline.
+ * 400 when the body is not a list of [puid, status] pairs (or a snapshot call's X-Presence-Snapshot
+ * is not a part), 413 over `maxBytes`. Otherwise it sets
+ * `req.presence = { changes: [{ uid, status }], snapshot, snapshotPart, delivery, body }` and calls
+ * `next()` (Express) or `handler(req, res)` (plain http). `snapshot` is true for every part of a
+ * snapshot call (delivery id `<appid>:0-<seq>`), and `snapshotPart` is then `{ part, last }`: the
+ * parts' `changes` together are every user not offline, and once the last part came a user not in
+ * them is offline. Part 1 starts a snapshot (also when the node starts one again after a failed
+ * part). A snapshot without the header (a node before snapshot parts) is one part, `{ part: 1, last:
+ * true }`. `snapshotPart` is null for other calls.
  */
 export function webhookMiddleware(secret, handler, { maxBytes = 4 * 1024 * 1024 } = {}) {
   if (!secret) throw new TypeError('a webhook secret is required');
@@ -568,7 +583,17 @@ export function webhookMiddleware(secret, handler, { maxBytes = 4 * 1024 * 1024 
       return;
     }
     const delivery = parseDelivery(req.headers[DELIVERY_HEADER]);
-    req.presence = { changes, snapshot: delivery !== null && delivery.firstSeq === 0, delivery, body };
+    const snapshot = delivery !== null && delivery.firstSeq === 0;
+    let snapshotPart = null;
+    if (snapshot) {
+      const header = req.headers[SNAPSHOT_HEADER];
+      snapshotPart = header === undefined ? { part: 1, last: true } : parseSnapshotPart(header);
+      if (snapshotPart === null) {
+        refuse(400, 'Not a snapshot part');
+        return;
+      }
+    }
+    req.presence = { changes, snapshot, snapshotPart, delivery, body };
     if (handler) return handler(req, res);
     if (next) return next();
     res.statusCode = 204;

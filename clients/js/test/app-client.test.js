@@ -6,7 +6,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
-import { AppClient, Backoff, PresenceError, parseDelivery, verifySignature, webhookMiddleware } from '../src/index.js';
+import {
+  AppClient,
+  Backoff,
+  PresenceError,
+  parseDelivery,
+  parseSnapshotPart,
+  verifySignature,
+  webhookMiddleware,
+} from '../src/index.js';
 
 const env = process.env;
 const skip = env.PRESENCE_URL ? false : 'PRESENCE_URL is not set: run through JsClientTest, or see the header';
@@ -250,6 +258,9 @@ test('webhook middleware in Express style: next() after a good signature, req.bo
   assert.equal(snap.next, true);
   assert.equal(snap.req.presence.snapshot, true);
   assert.deepEqual(snap.req.presence.changes, [{ uid: 'p1', status: 'away' }]);
+  // Without X-Presence-Snapshot (a node before snapshot parts) the snapshot is one part, the last.
+  assert.deepEqual(snap.req.presence.snapshotPart, { part: 1, last: true });
+  assert.equal(ok.req.presence.snapshotPart, null);
   const bad = await run({ 'x-presence-signature': sig, 'x-presence-delivery': '9:1-2' }, Buffer.from('[["p1","online"]]'));
   assert.equal(bad.res.statusCode, 401);
   // An old body under a newer delivery id (a replay moving the receiver's cursor on) is refused.
@@ -261,4 +272,46 @@ test('webhook middleware in Express style: next() after a good signature, req.bo
   const testCall = 'sha256=' + createHmac('sha256', secret).update('\n').update(body).digest('hex');
   assert.equal(verifySignature(secret, body, testCall), true);
   assert.equal(parseDelivery('nonsense'), null);
+});
+
+test('webhook middleware: a snapshot call in parts', async () => {
+  const secret = 's3cret';
+  const mw = webhookMiddleware(secret);
+  const sign = (delivery, body) => 'sha256=' + createHmac('sha256', secret).update(`${delivery}\n`).update(body).digest('hex');
+  const run = (headers, raw) =>
+    new Promise((resolve) => {
+      const res = { statusCode: 200, headers: {}, setHeader(k, v) { this.headers[k] = v; }, end(b) { resolve({ res: this, body: b }); } };
+      const req = { headers, body: raw, presence: undefined };
+      mw(req, res, () => resolve({ req, next: true }));
+    });
+  const part = async (header, pairs) => {
+    const body = Buffer.from(JSON.stringify(pairs));
+    const headers = { 'x-presence-signature': sign('9:0-7', body), 'x-presence-delivery': '9:0-7' };
+    if (header !== undefined) headers['x-presence-snapshot'] = header;
+    return run(headers, body);
+  };
+  const first = await part('part=1', [['p1', 'away'], ['p2', 'online']]);
+  assert.equal(first.req.presence.snapshot, true);
+  assert.deepEqual(first.req.presence.snapshotPart, { part: 1, last: false });
+  const last = await part('part=2; last', [['p3', 'online']]);
+  assert.equal(last.req.presence.snapshot, true);
+  assert.deepEqual(last.req.presence.snapshotPart, { part: 2, last: true });
+  assert.deepEqual(last.req.presence.changes, [{ uid: 'p3', status: 'online' }]);
+  const empty = await part('part=1; last', []);
+  assert.deepEqual(empty.req.presence.snapshotPart, { part: 1, last: true });
+  assert.deepEqual(empty.req.presence.changes, []);
+  // A snapshot whose part header is not one is refused.
+  assert.equal((await part('part=0', [])).res.statusCode, 400);
+  assert.equal((await part('last', [])).res.statusCode, 400);
+  // An update call's part header means nothing.
+  const body = Buffer.from('[]');
+  const update = await run(
+    { 'x-presence-signature': sign('9:8-9', body), 'x-presence-delivery': '9:8-9', 'x-presence-snapshot': 'part=2' },
+    body,
+  );
+  assert.equal(update.req.presence.snapshotPart, null);
+  assert.deepEqual(parseSnapshotPart(' part=12 ;  last '), { part: 12, last: true });
+  assert.deepEqual(parseSnapshotPart('part=3'), { part: 3, last: false });
+  assert.equal(parseSnapshotPart('part=3; lastly'), null);
+  assert.equal(parseSnapshotPart(undefined), null);
 });

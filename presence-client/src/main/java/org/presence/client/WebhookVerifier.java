@@ -22,6 +22,11 @@ import javax.crypto.spec.SecretKeySpec;
  * repeat, and a replay of an old call, by its last {@code seq}: the delivery id is signed with the
  * body, so an old body cannot come under a newer id. The signature covers no timestamp, so the
  * delivery's numbers (not the clock) are what tells an old call from a new one.
+ *
+ * <p>A snapshot call ({@link Delivery#isSnapshot()}, delivery id {@code <appid>:0-<seq>}) comes in
+ * parts, one call after the other, each with the same delivery id and {@code X-Presence-Snapshot}
+ * ({@link SnapshotPart#parse}): part 1 starts a snapshot (drop any partial one), and once the last
+ * part came, a user listed in none of the parts is offline.
  */
 public final class WebhookVerifier {
   /** The header carrying the signature. */
@@ -29,6 +34,9 @@ public final class WebhookVerifier {
 
   /** The header naming the updates a call covers: {@code <appid>:<first seq>-<last seq>}. */
   public static final String DELIVERY_HEADER = "X-Presence-Delivery";
+
+  /** The header of a snapshot call's part: {@code part=<n>}, or {@code part=<n>; last}. */
+  public static final String SNAPSHOT_HEADER = "X-Presence-Snapshot";
 
   private static final String PREFIX = "sha256=";
 
@@ -98,6 +106,51 @@ public final class WebhookVerifier {
     /** Whether this call brings anything after {@code lastSeenSeq} (a repeat does not). */
     public boolean isNewerThan(long lastSeenSeq) {
       return lastSeq > lastSeenSeq;
+    }
+
+    /**
+     * Whether this is (a part of) a snapshot call, first {@code seq} 0: take it whatever {@code
+     * seq} you saw last; with its last part, {@link #lastSeq} becomes the last one seen.
+     */
+    public boolean isSnapshot() {
+      return firstSeq == 0;
+    }
+  }
+
+  /**
+   * A snapshot call's part.
+   *
+   * @param part its number, from 1
+   * @param last whether it ends the snapshot
+   */
+  public record SnapshotPart(int part, boolean last) {
+    /** The whole snapshot in one call, as a node before snapshot parts sends it. */
+    public static final SnapshotPart WHOLE = new SnapshotPart(1, true);
+
+    /**
+     * Parses a snapshot call's {@code X-Presence-Snapshot}, {@code part=<n>} or {@code part=<n>;
+     * last}; {@link #WHOLE} when it is absent (a node before snapshot parts); {@link
+     * IllegalArgumentException} when it is not one.
+     */
+    public static SnapshotPart parse(String header) {
+      if (header == null) {
+        return WHOLE;
+      }
+      String[] fields = header.split(";", -1);
+      String number = fields[0].trim();
+      boolean last = fields.length == 2 && fields[1].trim().equals("last");
+      if (!number.startsWith("part=") || fields.length > 2 || (fields.length == 2 && !last)) {
+        throw new IllegalArgumentException("not a snapshot part: " + header);
+      }
+      try {
+        int n = Integer.parseInt(number.substring("part=".length()));
+        if (n < 1 || !number.substring("part=".length()).chars().allMatch(Character::isDigit)) {
+          throw new IllegalArgumentException("not a snapshot part: " + header);
+        }
+        return new SnapshotPart(n, last);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("not a snapshot part: " + header, e);
+      }
     }
   }
 

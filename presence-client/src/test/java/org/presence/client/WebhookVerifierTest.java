@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class WebhookVerifierTest {
@@ -48,6 +49,8 @@ class WebhookVerifierTest {
     assertThat(d).isEqualTo(new WebhookVerifier.Delivery(104, 17, 23));
     assertThat(d.isNewerThan(22)).isTrue();
     assertThat(d.isNewerThan(23)).isFalse();
+    assertThat(d.isSnapshot()).isFalse();
+    assertThat(WebhookVerifier.Delivery.parse("104:0-23").isSnapshot()).isTrue();
     assertThatThrownBy(() -> WebhookVerifier.Delivery.parse("104-17"))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> WebhookVerifier.Delivery.parse(null))
@@ -65,5 +68,22 @@ class WebhookVerifierTest {
         .isInstanceOf(PresenceException.class)
         .extracting(e -> ((PresenceException) e).errno())
         .isEqualTo(10);
+  }
+
+  @Test
+  void parsesSnapshotParts_anAbsentHeaderBeingTheWholeSnapshot() {
+    assertThat(WebhookVerifier.SnapshotPart.parse("part=1"))
+        .isEqualTo(new WebhookVerifier.SnapshotPart(1, false));
+    assertThat(WebhookVerifier.SnapshotPart.parse(" part=12 ;  last "))
+        .isEqualTo(new WebhookVerifier.SnapshotPart(12, true));
+    assertThat(WebhookVerifier.SnapshotPart.parse(null))
+        .isEqualTo(new WebhookVerifier.SnapshotPart(1, true));
+    for (String bad :
+        List.of(
+            "part=0", "part=-1", "part=+2", "last", "part=2; lastly", "part=2; last; last", "")) {
+      assertThatThrownBy(() -> WebhookVerifier.SnapshotPart.parse(bad))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class);
+    }
   }
 }
