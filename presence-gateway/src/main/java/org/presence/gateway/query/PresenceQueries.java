@@ -1,7 +1,8 @@
 package org.presence.gateway.query;
 
-import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -54,14 +55,34 @@ final class PresenceQueries {
     }
   }
 
+  /**
+   * How many times {@code queries.stats-ttl} a count is still answered while a newer one is made;
+   * an older one is not (the request waits for the new count).
+   */
+  static final int STATS_KEPT_TTLS = 6;
+
   private final GrantRepository grants;
   private final PresenceStateStore state;
-  private final AsyncCache<Long, Stats> stats;
+  private final AsyncLoadingCache<Long, Stats> stats;
 
   PresenceQueries(GrantRepository grants, PresenceStateStore state, Duration statsTtl) {
+    this(grants, state, statsTtl, Ticker.systemTicker());
+  }
+
+  /** {@link #PresenceQueries(GrantRepository, PresenceStateStore, Duration)} on {@code ticker}. */
+  PresenceQueries(
+      GrantRepository grants, PresenceStateStore state, Duration statsTtl, Ticker ticker) {
     this.grants = grants;
     this.state = state;
-    this.stats = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(statsTtl).buildAsync();
+    this.stats =
+        Caffeine.newBuilder()
+            .maximumSize(10_000)
+            .ticker(ticker)
+            .refreshAfterWrite(statsTtl)
+            .expireAfterWrite(statsTtl.multipliedBy(STATS_KEPT_TTLS))
+            .buildAsync(
+                (appId, executor) ->
+                    count(appId, grants.listEnabledByApp(appId, "", STATS_PAGE), new long[4]));
   }
 
   /** What application {@code appId} sees of {@code puid} (well-formed) now. */
@@ -144,20 +165,32 @@ final class PresenceQueries {
 
   /**
    * Application {@code appId}'s enabled PUIDs by status: counted page by page over its enabled
-   * grants ({@link #STATS_PAGE} a page, one state read of the page's users each), then reused until
-   * {@code queries.stats-ttl} passed. Concurrent requests for one application share one count.
+   * grants ({@link #STATS_PAGE} a page, one state read of the page's users each, the next page read
+   * from the database meanwhile). A count is answered as it is for {@code queries.stats-ttl}; after
+   * that, the first request starts a new count in the background and it and those that come while
+   * it runs get the last count (its {@code countedAt} says how old), up to {@link #STATS_KEPT_TTLS}
+   * times the ttl, after which a request waits for the new count. Concurrent requests for one
+   * application share one count.
    */
   CompletionStage<Stats> stats(long appId) {
-    return stats.get(appId, (id, executor) -> count(id, "", new long[4]));
+    return stats.get(appId);
   }
 
-  private CompletableFuture<Stats> count(long appId, String after, long[] counts) {
-    return grants
-        .listEnabledByApp(appId, after, STATS_PAGE)
-        .thenCompose(
-            page -> {
-              List<String> users = new ArrayList<>(page.size());
-              for (Grant g : page) {
+  /**
+   * Counts {@code page} (a page of enabled grants being read) and the pages after it into {@code
+   * counts}; the next page's database read runs while this page's states are read.
+   */
+  private CompletableFuture<Stats> count(
+      long appId, CompletionStage<List<Grant>> page, long[] counts) {
+    return page.thenCompose(
+            list -> {
+              CompletionStage<List<Grant>> next =
+                  list.size() < STATS_PAGE
+                      ? null
+                      : grants.listEnabledByApp(
+                          appId, list.get(list.size() - 1).puid(), STATS_PAGE);
+              List<String> users = new ArrayList<>(list.size());
+              for (Grant g : list) {
                 users.add(g.userSub());
               }
               return state
@@ -167,11 +200,11 @@ final class PresenceQueries {
                         for (UserPresence p : seen) {
                           counts[index(p.seenBy(appId).status())]++;
                         }
-                        if (page.size() < STATS_PAGE) {
+                        if (next == null) {
                           return CompletableFuture.completedFuture(
                               new Stats(counts[0], counts[1], counts[2], counts[3], Instant.now()));
                         }
-                        return count(appId, page.get(page.size() - 1).puid(), counts);
+                        return count(appId, next, counts);
                       });
             })
         .toCompletableFuture();
