@@ -1,0 +1,55 @@
+package org.presence.gateway.testing;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What one class's logger logs while this is open, DEBUG included (the logger is set to DEBUG
+ * meanwhile): for a test that tells which part of the node did something by the line it logs (a
+ * connection closed by a timer, not by how soon it closed).
+ */
+public final class LogCapture implements AutoCloseable {
+  private final List<String> lines = new CopyOnWriteArrayList<>();
+  private final Logger logger;
+  private final Level before;
+  private final AppenderBase<ILoggingEvent> appender =
+      new AppenderBase<>() {
+        @Override
+        protected void append(ILoggingEvent e) {
+          lines.add(e.getLevel() + " " + e.getFormattedMessage());
+        }
+      };
+
+  private LogCapture(Class<?> of) {
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    logger = context.getLogger(of);
+    before = logger.getLevel();
+    appender.setContext(context);
+    appender.start();
+    logger.addAppender(appender);
+    logger.setLevel(Level.DEBUG);
+  }
+
+  /** Captures what {@code of}'s logger logs from now until {@link #close}. */
+  public static LogCapture of(Class<?> of) {
+    return new LogCapture(of);
+  }
+
+  /** The lines so far, each its level, a space and the formatted message. */
+  public List<String> lines() {
+    return List.copyOf(lines);
+  }
+
+  @Override
+  public void close() {
+    logger.setLevel(before);
+    logger.detachAppender(appender);
+    appender.stop();
+  }
+}
