@@ -58,11 +58,20 @@ class DeviceDrainTest {
       c.send(new StatusUpdate(c.session(), PresenceStatus.ONLINE, "here", null));
       assertThat(arrived.await(10, TimeUnit.SECONDS)).isTrue();
 
+      SessionDriver session = (SessionDriver) node.server().device().registry().sink(c.session());
+      assertThat(session).isNotNull();
       CompletableFuture<Void> drained =
-          CompletableFuture.runAsync(() -> node.server().drain(Duration.ofSeconds(5)));
-      await().atMost(Duration.ofSeconds(5)).until(() -> node.server().connections().draining());
-      // The socket's drain action has run by now; the status is still being stored.
-      Thread.sleep(300);
+          CompletableFuture.runAsync(() -> node.server().drain(Duration.ofSeconds(30)));
+      // The socket's drain action has run (it ends the session: read on its event loop) while the
+      // status is still being stored: the overlap is forced, not hoped for from a pause.
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () ->
+                  CompletableFuture.supplyAsync(session::state, session.eventLoop())
+                          .get(10, TimeUnit.SECONDS)
+                      == DeviceSession.State.CLOSED);
+      assertThat(store).as("the status is still being stored").isNotDone();
       store.complete(null);
 
       DeviceMessage first = c.reply();
@@ -71,7 +80,7 @@ class DeviceDrainTest {
           .isEqualTo(DeviceMessage.Ack.INSTANCE);
       assertThat(c.error()).isEqualTo(ErrorCode.SERVER_SHUTTING_DOWN);
       assertThat(c.awaitClose().code()).isEqualTo(1001);
-      drained.get(10, TimeUnit.SECONDS);
+      drained.get(40, TimeUnit.SECONDS);
       assertThat(
               state
                   .devices(stored.get())
