@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -24,6 +25,7 @@ import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.UpdateClient;
 import org.presence.gateway.testing.WebhookStub;
 import org.presence.gateway.updates.UpdatesFixture.App;
+import org.presence.gateway.webhook.DeliveryLog;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.model.PresenceStatus;
 
@@ -140,21 +142,37 @@ class WebhookFairnessTest {
     String user = fx.email("user");
     fx.grant(node, user, app);
     try (DeviceTestClient d = device(node, user, "phone")) {
-      // Something new to send all along: a change every 250 ms, for at most 15 s.
-      long until = System.currentTimeMillis() + 15_000;
+      // Something new to send all along: a change every 250 ms until four calls have ended (each
+      // is in the node's delivery log once it ended), for at most 60 s.
+      long until = System.currentTimeMillis() + 60_000;
       int n = 0;
-      while (hook.calls().size() < 4 && System.currentTimeMillis() < until) {
+      while (node.server().webhooks().recentCalls(app.id()).size() < 4
+          && System.currentTimeMillis() < until) {
         status(d, n++ % 2 == 0 ? PresenceStatus.ONLINE : PresenceStatus.AWAY, null);
         Thread.sleep(250);
       }
     }
     List<WebhookStub.Call> calls = hook.calls();
     assertThat(calls).hasSizeGreaterThanOrEqualTo(4);
-    long g2 = calls.get(2).atMillis() - calls.get(1).atMillis();
-    long g3 = calls.get(3).atMillis() - calls.get(2).atMillis();
-    // interval 1 s: after two slow answers the wait is 2 s, after three 4 s (max-backoff).
-    assertThat(g2).as("wait after the second slow success").isGreaterThanOrEqualTo(2000 - 150);
-    assertThat(g3).as("wait after the third slow success").isGreaterThanOrEqualTo(4000 - 150);
+    // The waits as the node kept them: each call's start in its delivery log (the clock the
+    // dispatcher computes the next call's time with), oldest first, not when the stub got it.
+    List<DeliveryLog.Delivery> logged =
+        new ArrayList<>(node.server().webhooks().recentCalls(app.id()));
+    Collections.reverse(logged);
+    assertThat(logged).hasSizeGreaterThanOrEqualTo(4);
+    assertThat(logged)
+        .as("slow successes")
+        .allSatisfy(
+            c -> {
+              assertThat(c.ok()).isTrue();
+              assertThat(c.latencyMillis()).isGreaterThanOrEqualTo(1000);
+            });
+    long g2 = Duration.between(logged.get(1).at(), logged.get(2).at()).toMillis();
+    long g3 = Duration.between(logged.get(2).at(), logged.get(3).at()).toMillis();
+    // interval 1 s: after two slow answers the wait is 2 s, after three 4 s (max-backoff), each
+    // with up to a fifth more at random (RetryWaits); a call starts no sooner, however late.
+    assertThat(g2).as("wait after the second slow success").isGreaterThanOrEqualTo(2000);
+    assertThat(g3).as("wait after the third slow success").isGreaterThanOrEqualTo(4000);
     // Slow successes still deliver: each call carries only what is new since the last.
     List<String> deliveries = calls.stream().map(c -> c.header("X-Presence-Delivery")).toList();
     assertThat(deliveries).doesNotHaveDuplicates();
