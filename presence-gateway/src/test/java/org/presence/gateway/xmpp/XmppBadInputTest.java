@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.BadUtf8;
+import org.presence.gateway.testing.ReadCounter;
 import org.presence.gateway.testing.TestNode;
 
 /**
@@ -108,16 +109,20 @@ class XmppBadInputTest {
         }
         // The first byte in one read, the rest in the next.
         try (RawXmpp c = raw()) {
-          c.send(BadUtf8.between(head, bad.substring(0, 2), ""));
-          Thread.sleep(50);
+          ReadCounter reads = decoderReads(c);
+          byte[] first = BadUtf8.between(head, bad.substring(0, 2), "");
+          c.send(first);
+          reads.awaitBytes(first.length);
           c.send(BadUtf8.between("", bad.substring(2), "y</body></message>"));
           endsWith(c, "not-well-formed");
         }
       }
       // "é" cut between two reads is read: the stanza gets the answer of a stanza before TLS.
       try (RawXmpp c = raw()) {
-        c.send(BadUtf8.between(head, "c3", ""));
-        Thread.sleep(50);
+        ReadCounter reads = decoderReads(c);
+        byte[] first = BadUtf8.between(head, "c3", "");
+        c.send(first);
+        reads.awaitBytes(first.length);
         c.send(BadUtf8.between("", "a9", "y</body></message>"));
         endsWith(c, "policy-violation");
       }
@@ -192,6 +197,14 @@ class XmppBadInputTest {
   }
 
   /** Fires {@code failure} from the node's decoder of connection {@code c}. */
+  /**
+   * Counts what the decoder of {@code c}'s connection is given: a test sends the rest of its input
+   * once the node has read the first part, so the two come in two reads.
+   */
+  private static ReadCounter decoderReads(RawXmpp c) {
+    return ReadCounter.before(node.server().connections(), c.localAddress(), XmppServer.DECODER);
+  }
+
   private static void fromTheDecoder(RawXmpp c, Throwable failure) {
     Channel ch = node.server().connections().find(c.localAddress());
     assertThat(ch).as("the node's end of the connection").isNotNull();

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.RawWebSocket;
+import org.presence.gateway.testing.ReadCounter;
 
 /**
  * Elements a client sends in one write behind one the node answers asynchronously (XEP-0305
@@ -85,9 +86,14 @@ class XmppPipeliningTest {
   void aGoodAuth_withTheNewStreamAndABindInTheSameWrite_bindsTheResource() throws Exception {
     try (RawXmpp c = tls()) {
       String ping = "<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>";
-      c.send(
-          RawXmpp.authElement(user(), app.key()) + RawXmpp.HEADER + BIND + ping.substring(0, 20));
-      Thread.sleep(50);
+      ReadCounter reads =
+          ReadCounter.before(
+              xmpp.node.server().connections(), c.localAddress(), XmppServer.DECODER);
+      String first =
+          RawXmpp.authElement(user(), app.key()) + RawXmpp.HEADER + BIND + ping.substring(0, 20);
+      c.send(first);
+      // The rest once the node has read that (decrypted): in a later read.
+      reads.awaitBytes(first.getBytes(StandardCharsets.UTF_8).length);
       c.send(ping.substring(20));
       c.await("<success xmlns='" + SASL + "'/>", ANSWER_MS);
       assertThat(c.await("</stream:features>", ANSWER_MS)).contains("<bind");
@@ -193,8 +199,10 @@ class XmppPipeliningTest {
               false,
               ping.substring(0, 30).getBytes(StandardCharsets.UTF_8),
               new Random()));
+      ReadCounter reads = ReadCounter.first(xmpp.node.server().connections(), ws.localAddress());
       ws.sendBytes(write.toByteArray());
-      Thread.sleep(50);
+      // The rest once the node has read that write: in a later read.
+      reads.awaitBytes(write.size());
       ws.send(RawWebSocket.CONTINUATION, true, ping.substring(30).getBytes(StandardCharsets.UTF_8));
       assertThat(next(ws)).startsWith("<success");
       assertThat(next(ws)).startsWith("<open ");
