@@ -93,8 +93,9 @@ class HeaderDeadlineTest {
         ("GET /__version__ HTTP/1.1\r\nHost: x\r\nX-Padding: " + "a".repeat(500))
             .getBytes(StandardCharsets.US_ASCII);
     AtomicInteger sent = new AtomicInteger();
+    // Taken before the connect: the node's timer starts at its accept, never before.
+    long started = System.nanoTime();
     try (Socket s = connect()) {
-      long started = System.nanoTime();
       Thread trickle =
           new Thread(
               () -> {
@@ -133,9 +134,10 @@ class HeaderDeadlineTest {
 
   @Test
   void aConnectionThatSendsNothing_isClosedWithoutAnAnswer_atTheHeaderTimeout() throws Exception {
+    // Taken before the connect: the node's timer starts at its accept, never before.
+    long started = System.nanoTime();
     try (LogCapture log = LogCapture.of(HeaderDeadline.class);
         Socket s = connect()) {
-      long started = System.nanoTime();
       RawHttp.Ending end = readToEnd(s);
       long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
       assertThat(end.answers()).isEmpty();
