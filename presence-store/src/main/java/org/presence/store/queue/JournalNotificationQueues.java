@@ -56,7 +56,8 @@ import org.slf4j.LoggerFactory;
  * write; the file is synced when it is compacted and closed). At start the journal is replayed — a
  * torn last record, from a crash in the middle of a write, is dropped — and compacted: the live
  * items are written to a new file, synced and moved over the old one. While the node runs it is
- * compacted again whenever it has grown well past what is live.
+ * compacted again once it is over 64 MiB and over twice its size right after the last compaction,
+ * so a compaction rewrites at most as many bytes as were appended since the one before.
  *
  * <p>A write that fails (a full disk) fails its changes and every change handed over after it; its
  * bytes are cut off the file, and memory is put back to what the file holds by replaying it, so a
@@ -100,11 +101,14 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   /** The journal is compacted when it is over this size ... */
   private static final long COMPACT_MIN_BYTES = 64L << 20;
 
-  /** ... and over this many times an estimate of the live items' size. */
-  private static final long COMPACT_FACTOR = 4;
-
-  /** Estimated bytes of one live item's record, for that estimate. */
-  private static final long ITEM_BYTES = 400;
+  /**
+   * ... and over this many times its size right after the last compaction (what was live then).
+   * Growth, not an estimate of an item's size: live items of any size (a record of a legal item
+   * takes 0.2–3.7 KB) leave the journal under the threshold right after a compaction, so the next
+   * write cannot compact again, and every byte a compaction rewrites was paid for by at least as
+   * many appended since the last one.
+   */
+  private static final long COMPACT_GROWTH = 2;
 
   /** Longest record accepted on replay; a longer length means a torn or corrupt tail. */
   private static final int MAX_RECORD = 1 << 20;
@@ -165,6 +169,16 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /** The journal's length: every byte of it was written whole. */
   private long journalBytes;
+
+  /** The journal's length right after the last compaction; writer (or open) only. */
+  private long compactedBytes;
+
+  /** Compactions since open (the one at open included), for tests. */
+  private final java.util.concurrent.atomic.AtomicLong compactions =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  /** For tests: {@link #COMPACT_MIN_BYTES} instead. */
+  private volatile long compactMinBytes = COMPACT_MIN_BYTES;
 
   private final java.util.concurrent.atomic.AtomicLong liveItems =
       new java.util.concurrent.atomic.AtomicLong();
@@ -631,8 +645,15 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     }
     syncDirectory();
     journalBytes = bytes;
+    compactedBytes = bytes;
+    compactions.incrementAndGet();
     cut = false;
     liveItems.set(items);
+  }
+
+  /** Whether the journal has grown enough since the last compaction to compact it now. */
+  private boolean grownPastCompaction() {
+    return journalBytes > compactMinBytes && journalBytes > COMPACT_GROWTH * compactedBytes;
   }
 
   private void syncDirectory() {
@@ -814,9 +835,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         throwUnchecked(boom);
       }
       write(batch);
-      if (!closing
-          && journalBytes > COMPACT_MIN_BYTES
-          && journalBytes > COMPACT_FACTOR * ITEM_BYTES * Math.max(1, liveItems.get())) {
+      if (!closing && grownPastCompaction()) {
         compactWhileRunning();
       }
     }
@@ -1393,6 +1412,16 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     int before = answers.size();
     answers.values().removeIf(until -> until < t);
     return CompletableFuture.completedFuture(before - answers.size());
+  }
+
+  /** For tests: the journal is compacted once over {@code bytes} (64 MiB) and grown enough. */
+  void compactMinBytesForTests(long bytes) {
+    compactMinBytes = bytes;
+  }
+
+  /** Compactions since open, the one at open included; for tests. */
+  long compactionsForTests() {
+    return compactions.get();
   }
 
   /** For tests: the journal file may not grow past {@code bytes} (a full disk) until lifted. */

@@ -122,6 +122,50 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
     assertThat(journal.liveItems()).isEqualTo(99);
   }
 
+  /**
+   * Probe s33 F1: the trigger was 4 × 400 B per live item, so live items of legal size (512 emoji
+   * and a long link, ~3.6 KB a record) left the journal over it right after a compaction, and every
+   * later write rewrote the whole file. It is compacted on growth since the last compaction now.
+   */
+  @Test
+  void largeLiveItems_compactOnce_andNotAgainUntilTheJournalHasDoubled() throws IOException {
+    journal.compactMinBytesForTests(100_000);
+    long atOpen = journal.compactionsForTests();
+    String emoji = "\uD83D\uDE00".repeat(512);
+    String link = "https://app.example/open?" + "x".repeat(480);
+    // 40 large items to 40 users (so the per-queue bound keeps them all): ~145 KB, over the floor.
+    for (int i = 0; i < 40; i++) {
+      await(queues.enqueue("big-" + i, large(35, emoji, link)));
+    }
+    await(queues.enqueue("barrier", note(35, "small")));
+    assertThat(journal.compactionsForTests()).isEqualTo(atOpen + 1);
+    assertThat(journal.liveItems()).isEqualTo(41);
+    long compacted = Files.size(file());
+    assertThat(compacted).isGreaterThan(100_000);
+
+    // Small writes after it: the journal is still over the floor, but has not grown; no compaction.
+    for (int i = 0; i < 20; i++) {
+      await(queues.enqueue("small-" + i, note(35, "s" + i)));
+    }
+    assertThat(journal.compactionsForTests()).isEqualTo(atOpen + 1);
+
+    // Once it has more than doubled, it is compacted once more, then not again.
+    while (Files.size(file()) <= 2 * compacted) {
+      await(queues.enqueue("more-" + UUID.randomUUID(), large(35, emoji, link)));
+      assertThat(journal.compactionsForTests()).isLessThanOrEqualTo(atOpen + 2);
+    }
+    for (int i = 0; i < 5; i++) {
+      await(queues.enqueue("after-" + i, note(35, "a" + i)));
+    }
+    assertThat(journal.compactionsForTests()).isEqualTo(atOpen + 2);
+  }
+
+  private static Notification large(long app, String message, String action) {
+    Notification n = note(app, "x");
+    return new Notification(
+        n.id(), app, n.puid(), n.source(), message, action, n.createdAt(), n.expiresAt(), false);
+  }
+
   @Test
   void secondOpenOfTheSameDirectory_isRefused() {
     org.assertj.core.api.Assertions.assertThatThrownBy(
