@@ -109,6 +109,62 @@ class RedisNotificationQueuesIT extends NotificationQueuesContract {
         .containsExactly("before", "after");
   }
 
+  /**
+   * Probe s33 F3: emoji were stored as {@code \\uXXXX} escapes (6.8 KB in Redis for a 2.6 KB item).
+   * An emoji item is stored as raw UTF-8 and reads back exactly; an item queued before, in the
+   * escaped form, still reads back the same.
+   */
+  @Test
+  void emoji_areStoredAsRawUtf8_andItemsOfTheOldEscapedFormStillRead() {
+    String u = "emoji-" + System.nanoTime();
+    String q = backend.keys().user("nq", UserKeys.of(u)) + ":43";
+    String emoji = "\uD83D\uDE00\uD83C\uDF89".repeat(256);
+    Notification n = note(43, "x");
+    Notification withEmoji =
+        new Notification(
+            n.id(),
+            43,
+            n.puid(),
+            n.source(),
+            emoji,
+            n.action(),
+            n.createdAt(),
+            n.expiresAt(),
+            false);
+    await(queues.enqueue(u, withEmoji));
+    List<byte[]> stored = backend.commands().sync().lrange(q, 0, -1);
+    assertThat(stored).hasSize(1);
+    assertThat(stored.get(0)).isEqualTo(NotificationCodec.encode(withEmoji));
+    String text = new String(stored.get(0), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(text).contains(emoji).doesNotContain("\\u");
+    // 512 emoji are 2,048 bytes of the element, not 6,144.
+    assertThat(stored.get(0).length).isLessThan(2_048 + 300);
+
+    // An item as the codec wrote it before: each surrogate escaped.
+    Notification old = note(43, "y");
+    StringBuilder escaped = new StringBuilder();
+    for (char c : emoji.substring(0, 8).toCharArray()) {
+      escaped.append(String.format("\\u%04x", (int) c));
+    }
+    String oldForm =
+        new String(NotificationCodec.encode(old), java.nio.charset.StandardCharsets.UTF_8)
+            .replace("\"m\":\"y\"", "\"m\":\"" + escaped + "\"");
+    assertThat(oldForm).contains("\\ud83d\\ude00");
+    backend.commands().sync().rpush(q, oldForm.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    Notification oldRead =
+        new Notification(
+            old.id(),
+            43,
+            old.puid(),
+            old.source(),
+            emoji.substring(0, 8),
+            old.action(),
+            old.createdAt(),
+            old.expiresAt(),
+            old.receipts());
+    assertThat(await(queues.pending(u))).containsExactly(withEmoji, oldRead);
+  }
+
   @Test
   void keys_doNotContainTheUserIdentity() {
     String u = "alice-identity-" + System.nanoTime();
