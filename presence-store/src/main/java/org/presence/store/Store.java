@@ -313,7 +313,13 @@ public final class Store implements AutoCloseable {
   private static CompletableFuture<String> check(CompletionStage<Void> ping) {
     return ping.toCompletableFuture()
         .orTimeout(HEALTH_TIMEOUT_MS, TimeUnit.MILLISECONDS)
-        .handle((v, e) -> e == null ? null : rootMessage(e));
+        .handle(
+            (v, e) ->
+                e == null
+                    ? null
+                    : org.presence.store.redis.RedisErrors.full(e)
+                        ? org.presence.store.redis.RedisErrors.FULL
+                        : rootMessage(e));
   }
 
   @Override

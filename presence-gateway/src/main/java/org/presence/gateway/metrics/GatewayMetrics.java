@@ -63,6 +63,15 @@ public final class GatewayMetrics {
         "jvm.buffers", new BufferPoolMetricSet(ManagementFactory.getPlatformMBeanServer()));
     registry.register("jvm.netty.direct.used", (Gauge<Long>) PlatformDependent::usedDirectMemory);
     registry.register("jvm.netty.direct.max", (Gauge<Long>) PlatformDependent::maxDirectMemory);
+    // Calls a full Redis (maxmemory) refused since start: presence_redis_full_refusals_total.
+    registry.register(
+        "presence.redis.full_refusals",
+        new Counter() {
+          @Override
+          public long getCount() {
+            return org.presence.store.redis.RedisErrors.fullRefusals();
+          }
+        });
   }
 
   /** A registry with the JVM metrics, for tests. */

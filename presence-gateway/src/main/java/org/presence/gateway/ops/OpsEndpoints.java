@@ -12,6 +12,7 @@ import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.IdentityVerifier;
 import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.store.Store;
+import org.presence.store.redis.RedisErrors;
 
 /**
  * The operator's endpoints every node answers (the Dockerflow set plus metrics). The gateway port
@@ -138,7 +139,8 @@ public final class OpsEndpoints {
   }
 
   private static String shown(String problem, boolean details) {
-    if (problem == null || details) {
+    // A full Redis is named on both ports: a fixed text, with no host or port in it.
+    if (problem == null || details || problem.equals(RedisErrors.FULL)) {
       return problem;
     }
     return "unavailable";

@@ -56,6 +56,11 @@ public final class RedisProcess implements AutoCloseable {
     servers.kill(port);
   }
 
+  /** Runs a command on the server with {@code redis-cli}; its output lines. */
+  public java.util.List<String> cli(String... command) {
+    return servers.cli(port, command);
+  }
+
   @Override
   public void close() {
     servers.close();

@@ -376,10 +376,30 @@ public final class RedisPresenceBus implements PresenceBus {
     state.ready.completeExceptionally(RedisErrors.unavailable(e));
   }
 
+  /**
+   * A sign of life ({@code PING}), then a write: a key of its own set with a minute's expiry, which
+   * a Redis at its {@code maxmemory} refuses, so that the heartbeat names a full Redis ({@link
+   * RedisErrors#FULL}) rather than showing it fine while it refuses every change. On a Redis
+   * Cluster the write reaches the primary of that key's slot only.
+   */
   @Override
   public CompletionStage<Void> ping() {
-    return RedisErrors.call(() -> redis.commands().async().ping()).thenApply(v -> null);
+    return RedisErrors.call(() -> redis.commands().async().ping())
+        .thenCompose(
+            v ->
+                RedisErrors.call(
+                    () ->
+                        redis
+                            .commands()
+                            .async()
+                            .set(
+                                redis.keys().key("health"),
+                                HEALTH_VALUE,
+                                io.lettuce.core.SetArgs.Builder.px(60_000))))
+        .thenApply(v -> null);
   }
+
+  private static final byte[] HEALTH_VALUE = {'1'};
 
   @Override
   public void close() {

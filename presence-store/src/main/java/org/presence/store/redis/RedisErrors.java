@@ -15,12 +15,30 @@ import org.presence.store.error.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Turns Lettuce failures into what callers answer with: {@code BACKEND_UNAVAILABLE}. */
+/**
+ * Turns Lettuce failures into what callers answer with: {@code BACKEND_UNAVAILABLE}, with {@link
+ * #UNAVAILABLE} or, for a Redis at its {@code maxmemory}, {@link #FULL}.
+ */
 public final class RedisErrors {
   private static final Logger LOG = LoggerFactory.getLogger(RedisErrors.class);
 
   /** The reason's detail of every Redis failure: fixed, what a client may see. */
   public static final String UNAVAILABLE = "redis unavailable";
+
+  /**
+   * The reason's detail when Redis refused a write because it is at its {@code maxmemory} (with
+   * {@code maxmemory-policy noeviction}: its {@code OOM} error answer), so that operators and
+   * clients can tell a full Redis from one that does not answer (probe s33 F6).
+   */
+  public static final String FULL = "Redis is full (maxmemory)";
+
+  /** How often a full Redis is logged, however many calls it refuses meanwhile. */
+  static final Duration FULL_LOG_EVERY = Duration.ofMinutes(1);
+
+  private static final RateLimitedLog FULL_LOG = new RateLimitedLog(LOG, FULL_LOG_EVERY);
+
+  private static final java.util.concurrent.atomic.AtomicLong FULL_REFUSALS =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /** How often a Redis that does not answer is logged, however many calls fail meanwhile. */
   static final Duration LOG_EVERY = Duration.ofSeconds(10);
@@ -46,6 +64,15 @@ public final class RedisErrors {
       return new CompletionException(cause);
     }
     String detail = StoreConfig.redact(Causes.innermostMessage(cause)).replace('\n', ' ');
+    if (full(cause)) {
+      FULL_REFUSALS.incrementAndGet();
+      FULL_LOG.warn(
+          "Redis is full (maxmemory): it refuses writes ("
+              + detail
+              + "); raise its maxmemory or free memory (docs/operations.md)");
+      return new CompletionException(
+          new StoreException(ErrorCode.BACKEND_UNAVAILABLE, FULL, cause));
+    }
     if (cause instanceof RedisCommandExecutionException) {
       LOG.debug("redis answered an error: {}", detail);
     } else {
@@ -53,6 +80,26 @@ public final class RedisErrors {
     }
     return new CompletionException(
         new StoreException(ErrorCode.BACKEND_UNAVAILABLE, UNAVAILABLE, cause));
+  }
+
+  /**
+   * Whether {@code e}, or one of its causes, is Redis's refusal of a write at its {@code maxmemory}
+   * ({@code OOM command not allowed when used memory > 'maxmemory'}), answered to a command or
+   * raised inside a script.
+   */
+  public static boolean full(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = t instanceof RedisException ? t.getMessage() : null;
+      if (m != null && (m.startsWith("OOM ") || m.contains("OOM command not allowed"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Calls refused by a full Redis ({@link #full}) in this process since it started. */
+  public static long fullRefusals() {
+    return FULL_REFUSALS.get();
   }
 
   /**

@@ -38,6 +38,31 @@ class RedisErrorsTest {
   }
 
   /**
+   * Probe s33 F6: a Redis at its maxmemory (its OOM answer, to a command or inside a script) is
+   * "Redis is full (maxmemory)", counted, not "redis unavailable"; other error answers are not.
+   */
+  @Test
+  void unavailable_whenRedisIsFull_thenTheReasonSaysFull_andItIsCounted() {
+    long before = RedisErrors.fullRefusals();
+    for (Throwable lettuce :
+        List.of(
+            new RedisCommandExecutionException(
+                "OOM command not allowed when used memory > 'maxmemory'."),
+            new RedisCommandExecutionException(
+                "ERR Error running script: OOM command not allowed when used memory >"
+                    + " 'maxmemory'. script: f_1, on @user_script:10."))) {
+      StoreException e = (StoreException) RedisErrors.unavailable(lettuce).getCause();
+      assertThat(e.code()).isEqualTo(ErrorCode.BACKEND_UNAVAILABLE);
+      assertThat(e.reason())
+          .isEqualTo("Backend temporarily unavailable: Redis is full (maxmemory)");
+      assertThat(e.getCause()).isSameAs(lettuce);
+    }
+    assertThat(RedisErrors.fullRefusals()).isEqualTo(before + 2);
+    assertThat(RedisErrors.full(new RedisCommandExecutionException("NOSCRIPT No matching script")))
+        .isFalse();
+  }
+
+  /**
    * What a client gets is the fixed reason: Lettuce's message (a host and port, the command
    * timeout) stays in the cause, for the log.
    */

@@ -1,0 +1,86 @@
+package org.presence.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.NotifyFixture;
+import org.presence.gateway.testing.NotifyFixture.App;
+import org.presence.gateway.testing.RedisProcess;
+import org.presence.gateway.testing.TestNode;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.testing.RedisFiller;
+
+/**
+ * A node whose Redis is full (its maxmemory reached, noeviction) says so (probe s33 F6): a
+ * notification POST and a device's status answer errno 502 "Backend temporarily unavailable: Redis
+ * is full (maxmemory)" instead of "redis unavailable", the heartbeat names the bus as full on the
+ * gateway port, and the refusals are counted in the metrics. The Redis is the test's own.
+ */
+class RedisFullReasonsIT {
+  private static final String REASON = "Backend temporarily unavailable: Redis is full (maxmemory)";
+
+  @TempDir Path root;
+
+  @Test
+  void redisFull_isAnsweredHeartbeatAndCountedAsFull() throws Exception {
+    try (RedisProcess redis = RedisProcess.start(root.resolve("redis"));
+        DomainStub site = DomainStub.start()) {
+      Map<String, String> s = TestNode.baseSettings(root.resolve("node"));
+      s.put("xmpp.port", "off");
+      s.put("identity.dev-signing", "true");
+      s.put("outbound.allow-loopback", "true");
+      s.put("device.handshake-rate", "0");
+      s.put("store.redis.url", redis.url());
+      try (TestNode node = TestNode.start(s, r -> {})) {
+        App app = NotifyFixture.activeApp(node, site, "dev@example.com", "Full");
+        String puid = NotifyFixture.grant(node, "alice@example.com", app.id());
+        try (DeviceTestClient phone =
+            DeviceTestClient.connected(node, node.token("alice@example.com"), null, "phone")) {
+          assertThat(phone.status(PresenceStatus.ONLINE, null))
+              .isInstanceOf(DeviceMessage.Ack.class);
+
+          redis.cli("config", "set", "maxmemory-policy", "noeviction");
+          redis.cli("config", "set", "maxmemory", "8mb");
+          RedisFiller filler = RedisFiller.untilFull(redis.url());
+
+          HttpResponse<String> post =
+              NotifyFixture.post(
+                  node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "full")));
+          assertThat(post.statusCode()).as(post.body()).isEqualTo(503);
+          assertThat(NotifyFixture.json(post).path("errno").asInt()).isEqualTo(502);
+          assertThat(NotifyFixture.json(post).path("reason").asText()).isEqualTo(REASON);
+
+          DeviceMessage status = phone.status(PresenceStatus.AWAY, "full");
+          assertThat(status).isInstanceOf(DeviceMessage.ErrorReply.class);
+          assertThat(((DeviceMessage.ErrorReply) status).errno()).isEqualTo(502);
+          assertThat(((DeviceMessage.ErrorReply) status).reason()).isEqualTo(REASON);
+
+          HttpResponse<String> heartbeat = node.get("/__heartbeat__");
+          assertThat(heartbeat.statusCode()).isEqualTo(503);
+          assertThat(heartbeat.body())
+              .contains(
+                  "\"bus\":{\"kind\":\"redis\",\"status\":\"error\","
+                      + "\"error\":\"Redis is full (maxmemory)\"}")
+              .contains("\"failing\":[\"bus\"]");
+
+          String metrics = node.adminGet("/metrics").body();
+          assertThat(metrics).containsPattern("presence_redis_full_refusals_total [1-9]");
+
+          // Room again: the heartbeat is fine and the status is taken.
+          redis.cli("config", "set", "maxmemory", "0");
+          filler.close();
+          assertThat(node.get("/__heartbeat__").statusCode()).isEqualTo(200);
+          assertThat(phone.status(PresenceStatus.AWAY, "room again"))
+              .isInstanceOf(DeviceMessage.Ack.class);
+        }
+      }
+    }
+  }
+}
