@@ -56,6 +56,9 @@ public class Backpressure extends ChannelDuplexHandler {
   /** Too many answers are waiting for asynchronous work. */
   public static final int PENDING = 4;
 
+  /** A request's header is being checked before its body is read. */
+  public static final int HEADER_CHECK = 8;
+
   /** Set in {@link #paused} once the connection is being closed: nothing pauses reads any more. */
   private static final int CLOSING = 1 << 30;
 

@@ -352,7 +352,13 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       // Negotiated as the router's other refusals (a browser posting a page's form too large gets
       // the error page), but a status the errno does not name (417) is answered in JSON.
       if (cause instanceof JsonHttpObjectAggregator.Refusal r) {
-        refuseRequest(ctx, exchange, r.status(), r.code(), r.detail(), closeAfter());
+        refuseRequest(
+            ctx,
+            exchange,
+            r.status(),
+            r.code(),
+            r.detail(),
+            r.headers() == null ? closeAfter() : closeAfter().andThen(r.headers()));
       } else if (cause instanceof TooLongHttpHeaderException) {
         refuse(ctx, exchange, ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
       } else if (cause instanceof TooLongFrameException) {

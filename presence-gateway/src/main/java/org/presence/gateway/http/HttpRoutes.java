@@ -34,7 +34,9 @@ public final class HttpRoutes {
    * maxBodyBytes} is the route's own body limit, or 0 for the node's {@code
    * limits.max-request-bytes}. {@code answersHead}: a GET route that also answers HEAD (RFC 9110
    * section 9.3.2: the GET answer's status and headers, without its body, which the HTTP codec
-   * leaves out); not a stream held open or a WebSocket endpoint.
+   * leaves out); not a stream held open or a WebSocket endpoint. {@code headerCheck}, or null: what
+   * the route can decide from a request's header alone (its caller's key), run before any byte of
+   * its body is aggregated ({@link HeaderCheck}).
    */
   public record Route(
       HttpMethod method,
@@ -42,7 +44,18 @@ public final class HttpRoutes {
       HttpHandler handler,
       WebSocketEndpoint webSocket,
       int maxBodyBytes,
-      boolean answersHead) {}
+      boolean answersHead,
+      HeaderCheck headerCheck) {
+    public Route(
+        HttpMethod method,
+        String pattern,
+        HttpHandler handler,
+        WebSocketEndpoint webSocket,
+        int maxBodyBytes,
+        boolean answersHead) {
+      this(method, pattern, handler, webSocket, maxBodyBytes, answersHead, null);
+    }
+  }
 
   private record Compiled(Route route, Segment[] segments) {}
 
@@ -50,10 +63,12 @@ public final class HttpRoutes {
 
   private final List<Compiled> routes;
   private final int largestBodyLimit;
+  private final boolean anyHeaderCheck;
 
   private HttpRoutes(List<Compiled> routes) {
     this.routes = routes;
     this.largestBodyLimit = routes.stream().mapToInt(c -> c.route().maxBodyBytes()).max().orElse(0);
+    this.anyHeaderCheck = routes.stream().anyMatch(c -> c.route().headerCheck() != null);
   }
 
   /** The largest body limit a route sets of its own (0: none sets one). */
@@ -74,6 +89,17 @@ public final class HttpRoutes {
       return f.route().maxBodyBytes();
     }
     return fallback;
+  }
+
+  /**
+   * The route {@code method} and raw {@code path} resolve to, when it has a {@link HeaderCheck}
+   * (else null).
+   */
+  public Found checkedRoute(HttpMethod method, String path) {
+    if (!anyHeaderCheck) {
+      return null;
+    }
+    return match(method, path) instanceof Found f && f.route().headerCheck() != null ? f : null;
   }
 
   /** Every route, in the order they are matched (the API documents are checked against it). */
@@ -177,6 +203,19 @@ public final class HttpRoutes {
         throw new IllegalArgumentException("body limit " + maxBodyBytes);
       }
       return add(new Route(HttpMethod.POST, pattern, handler, null, maxBodyBytes, false));
+    }
+
+    /**
+     * A POST route whose bodies may be up to {@code maxBodyBytes}, and whose requests are first
+     * checked on their header by {@code headerCheck}, before their body is read.
+     */
+    public Builder post(
+        String pattern, HttpHandler handler, int maxBodyBytes, HeaderCheck headerCheck) {
+      if (maxBodyBytes < 1) {
+        throw new IllegalArgumentException("body limit " + maxBodyBytes);
+      }
+      return add(
+          new Route(HttpMethod.POST, pattern, handler, null, maxBodyBytes, false, headerCheck));
     }
 
     public Builder put(String pattern, HttpHandler handler) {

@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpObjectAggregator;
@@ -19,9 +20,15 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
+import org.presence.gateway.connection.Backpressure;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 
 /**
  * Netty's aggregator, refusing an oversized request with the documented JSON error (413, errno
@@ -111,12 +118,24 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     private final transient HttpResponseStatus status;
     private final ErrorCode code;
     private final String detail;
+    private final transient Consumer<HttpHeaders> headers;
 
     Refusal(HttpResponseStatus status, ErrorCode code, String detail) {
+      this(status, code, detail, null);
+    }
+
+    Refusal(
+        HttpResponseStatus status, ErrorCode code, String detail, Consumer<HttpHeaders> headers) {
       super(detail, null, false, false);
       this.status = status;
       this.code = code;
       this.detail = detail;
+      this.headers = headers;
+    }
+
+    /** Headers the answer carries besides {@code Connection: close}, or null. */
+    public Consumer<HttpHeaders> headers() {
+      return headers;
     }
 
     /** The answer's status. */
@@ -182,6 +201,10 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       current = start;
       currentLimit = limitOf(start);
       received = 0;
+      if (!start.decoderResult().isFailure() && checkHeader(ctx, start, out)) {
+        // Refused on its header: its body is never read.
+        return;
+      }
       if (start.decoderResult().isFailure()) {
         // A request the codec could not parse (its Content-Length, for one, may not be a number)
         // goes on to the router, which answers it 400 and closes; no 100 Continue first.
@@ -247,6 +270,97 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     }
   }
 
+  /** A Backpressure reason: a request's header check is under way. */
+  private static final int CHECKING = Backpressure.HEADER_CHECK;
+
+  /**
+   * Runs the {@link HeaderCheck} of {@code start}'s route, if it has one and {@code start} has a
+   * body: refused at once when its answer is at hand (true), or with reads paused until it comes
+   * ({@link #checked}).
+   */
+  private boolean checkHeader(ChannelHandlerContext ctx, HttpRequest start, List<Object> out) {
+    if (routes == null || !hasBody(start)) {
+      return false;
+    }
+    String path = RequestTarget.originForm(start.method(), start.uri());
+    HttpRoutes.Found found;
+    try {
+      found =
+          path == null
+              ? null
+              : routes.checkedRoute(start.method(), new QueryStringDecoder(path).rawPath());
+    } catch (IllegalArgumentException e) {
+      // An address the router refuses with 400 in its turn.
+      return false;
+    }
+    if (found == null) {
+      return false;
+    }
+    CompletableFuture<ProtocolException> verdict;
+    try {
+      verdict = found.route().headerCheck().check(start, found.params()).toCompletableFuture();
+    } catch (RuntimeException e) {
+      // A bug in the check: the handler checks again.
+      return false;
+    }
+    if (verdict.isDone()) {
+      ProtocolException refusal = verdict.isCompletedExceptionally() ? null : verdict.join();
+      if (refusal == null) {
+        return false;
+      }
+      current = null;
+      refuse(ctx, start, refusal, out);
+      return true;
+    }
+    Channel ch = ctx.channel();
+    Backpressure.pause(ch, CHECKING);
+    verdict.whenComplete(
+        (refusal, failure) -> {
+          try {
+            ch.eventLoop().execute(() -> checked(ctx, start, failure == null ? refusal : null));
+          } catch (RejectedExecutionException stopping) {
+            // The node is stopping: the connection goes with it.
+          }
+        });
+    return false;
+  }
+
+  /** The header check of {@code start} answered {@code refusal} (null: go on). */
+  private void checked(ChannelHandlerContext ctx, HttpRequest start, ProtocolException refusal) {
+    Backpressure.resume(ctx.channel(), CHECKING);
+    if (refusal == null || current != start || refused || ctx.isRemoved()) {
+      // Passed, or its body arrived whole meanwhile and its handler checks it: nothing to do here.
+      return;
+    }
+    current = null;
+    releaseCurrentMessage();
+    List<Object> out = new ArrayList<>(1);
+    refuse(ctx, start, refusal, out);
+    ctx.fireChannelRead(out.get(0));
+    ctx.fireChannelReadComplete();
+  }
+
+  /** Whether {@code start} announces a body (a length over 0, or chunks). */
+  private static boolean hasBody(HttpRequest start) {
+    return HttpUtil.getContentLength(start, 0L) > 0 || HttpUtil.isTransferEncodingChunked(start);
+  }
+
+  private void refuse(
+      ChannelHandlerContext ctx, HttpRequest start, ProtocolException refusal, List<Object> out) {
+    ErrorCode code = refusal.code();
+    refuse(
+        ctx,
+        start,
+        new Refusal(
+            HttpResponseStatus.valueOf(code.httpStatus()),
+            code,
+            refusal.detail(),
+            code.httpStatus() == 401
+                ? h -> h.set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer")
+                : null),
+        out);
+  }
+
   /** Whether {@code start} (HTTP/1.1) expects something other than {@code 100-continue}. */
   private static boolean unservedExpectation(HttpRequest start) {
     String expect = start.headers().get(HttpHeaderNames.EXPECT);
@@ -308,6 +422,11 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       ErrorCode code,
       String detail,
       List<Object> out) {
+    refuse(ctx, request, new Refusal(status, code, detail), out);
+  }
+
+  private void refuse(
+      ChannelHandlerContext ctx, HttpRequest request, Refusal refusal, List<Object> out) {
     refused = true;
     HttpClose.discardInput(ctx.channel());
     DefaultFullHttpRequest failed =
@@ -318,7 +437,7 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     failed.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
     failed.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
     failed.headers().remove(HttpHeaderNames.EXPECT);
-    failed.setDecoderResult(DecoderResult.failure(new Refusal(status, code, detail)));
+    failed.setDecoderResult(DecoderResult.failure(refusal));
     out.add(failed);
   }
 }

@@ -34,10 +34,12 @@ import org.presence.store.app.Application;
  *       BATCH_TOO_LARGE}).
  * </ol>
  *
- * The body is only parsed once the key is checked, so a caller without a valid key learns nothing
- * about it and costs no parsing. The body (up to {@code notifications.max-body-bytes}; 413 beyond)
- * is retained across the key check and released once parsed. A judged batch is answered 200 with
- * the acknowledgement, one result per item.
+ * The body is only read once the key is checked: the checks up to the media type run on the
+ * request's header ({@link ApiKeyAuthenticator#jsonBodyOfApplication}), before any byte of the body
+ * is aggregated, so a caller without a valid key costs neither the body's memory nor its parsing
+ * (and they run again here, on the same cached application). The body (up to {@code
+ * notifications.max-body-bytes}; 413 beyond) is retained across the key check and released once
+ * parsed. A judged batch is answered 200 with the acknowledgement, one result per item.
  */
 public final class NotificationApi {
   /** The route. */
@@ -59,9 +61,12 @@ public final class NotificationApi {
     this.maxBodyBytes = maxBodyBytes;
   }
 
-  /** Adds the route, with its own body limit. */
+  /**
+   * Adds the route, with its own body limit and the key checked on the header, before the body is
+   * read.
+   */
   void register(HttpRoutes.Builder routes) {
-    routes.post(PATH, this::post, maxBodyBytes);
+    routes.post(PATH, this::post, maxBodyBytes, keys.jsonBodyOfApplication());
   }
 
   private void post(HttpExchange ex) {

@@ -75,7 +75,10 @@ public final class PresenceQueryApi {
 
   /** Adds the three routes. */
   public void register(HttpRoutes.Builder routes) {
-    routes.get(STATS, this::stats).get(ONE, this::one).post(MANY, this::many, MAX_BODY_BYTES);
+    routes
+        .get(STATS, this::stats)
+        .get(ONE, this::one)
+        .post(MANY, this::many, MAX_BODY_BYTES, keys.jsonBodyOfApplication());
   }
 
   private void one(HttpExchange ex) {

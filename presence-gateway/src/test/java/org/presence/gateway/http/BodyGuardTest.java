@@ -1,0 +1,207 @@
+package org.presence.gateway.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.NotifyFixture;
+import org.presence.gateway.testing.TestNode;
+
+/**
+ * What a request's body may cost before its caller is known, over loopback sockets: a request to a
+ * route whose caller is an application with its API key is refused on its header, before a byte of
+ * its body is sent.
+ */
+class BodyGuardTest {
+  /** Well under the idle timeout (60 s): an answer that waits for the body never comes in it. */
+  private static final int READ_LIMIT_MS = 10_000;
+
+  @TempDir static Path dataDir;
+  static DomainStub site;
+  static TestNode node;
+  static NotifyFixture.App app;
+
+  @BeforeAll
+  static void start() {
+    Map<String, String> s = TestNode.baseSettings(dataDir);
+    s.put("notifications.max-body-bytes", "1m");
+    s.put("gateway.http-idle-timeout", "60s");
+    site = DomainStub.start();
+    node = TestNode.start(s, routes -> {});
+    app = NotifyFixture.activeApp(node, site, "guard@example.com", "Guarded");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (node != null) {
+      node.close();
+    }
+    if (site != null) {
+      site.close();
+    }
+  }
+
+  /** A notification POST's header announcing a 1 MiB body, with {@code more} headers. */
+  private static String bigPost(long appId, String more) {
+    return "POST /"
+        + appId
+        + "/notification HTTP/1.1\r\nHost: x\r\n"
+        + more
+        + "Content-Length: 1048576\r\n\r\n";
+  }
+
+  @Test
+  void aPostWithoutAKey_isRefusedOnItsHeader_beforeAnyBodyByte() throws Exception {
+    String answer = answerToHeaderOnly(bigPost(app.id(), "Content-Type: application/json\r\n"));
+    assertThat(answer)
+        .startsWith("HTTP/1.1 401 ")
+        .containsIgnoringCase("connection: close")
+        .containsIgnoringCase("www-authenticate: Bearer")
+        .contains("\"errno\":110");
+  }
+
+  @Test
+  void aPostWithAWrongKey_isRefusedOnItsHeader_beforeAnyBodyByte() throws Exception {
+    String answer =
+        answerToHeaderOnly(
+            bigPost(
+                app.id(),
+                "Authorization: Bearer not-the-key\r\nContent-Type: application/json\r\n"));
+    assertThat(answer)
+        .startsWith("HTTP/1.1 401 ")
+        .containsIgnoringCase("connection: close")
+        .containsIgnoringCase("www-authenticate: Bearer")
+        .contains("\"errno\":112");
+  }
+
+  @Test
+  void aPostToAnUnknownApp_orNotJson_isRefusedOnItsHeader() throws Exception {
+    assertThat(
+            answerToHeaderOnly(
+                bigPost(
+                    987_654_321L,
+                    "Authorization: Bearer "
+                        + app.key()
+                        + "\r\nContent-Type: application/json\r\n")))
+        .startsWith("HTTP/1.1 404 ")
+        .contains("\"errno\":130");
+    assertThat(
+            answerToHeaderOnly(
+                bigPost(
+                    app.id(),
+                    "Authorization: Bearer " + app.key() + "\r\nContent-Type: text/plain\r\n")))
+        .startsWith("HTTP/1.1 415 ")
+        .contains("\"errno\":104");
+  }
+
+  @Test
+  void aPresenceBatchWithoutAKey_isRefusedOnItsHeader() throws Exception {
+    String answer =
+        answerToHeaderOnly(
+            "POST /"
+                + app.id()
+                + "/presence HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 60000\r\n\r\n");
+    assertThat(answer).startsWith("HTTP/1.1 401 ").contains("\"errno\":110");
+  }
+
+  @Test
+  void aPostWithTheKey_isRead_andAnswered() throws Exception {
+    String body = "[]";
+    try (Socket s = connect()) {
+      send(
+          s,
+          "POST /"
+              + app.id()
+              + "/notification HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+              + app.key()
+              + "\r\nContent-Type: application/json\r\nContent-Length: "
+              + body.length()
+              + "\r\n\r\n"
+              + body);
+      // The batch itself is judged: its key and header passed.
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 400 ").contains("\"errno\":170");
+    }
+  }
+
+  /**
+   * Sends {@code header} alone, then reads the answer and what follows it: the connection must end
+   * (no body byte was ever sent).
+   */
+  static String answerToHeaderOnly(String header) throws IOException {
+    try (Socket s = connect()) {
+      send(s, header);
+      String answer = readResponse(s);
+      assertThat(readToEnd(s)).as("the connection ends after the answer").isEqualTo("END");
+      return answer;
+    }
+  }
+
+  static Socket connect() throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", node.port()), 5_000);
+    s.setSoTimeout(READ_LIMIT_MS);
+    return s;
+  }
+
+  static void send(Socket s, String text) throws IOException {
+    OutputStream out = s.getOutputStream();
+    out.write(text.getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
+  /** How the connection ends after what was read: END, TIMEOUT or RESET. */
+  static String readToEnd(Socket s) throws IOException {
+    InputStream in = s.getInputStream();
+    byte[] buf = new byte[4096];
+    try {
+      while (in.read(buf) >= 0) {
+        // dropped
+      }
+      return "END";
+    } catch (SocketTimeoutException e) {
+      return "TIMEOUT";
+    } catch (SocketException e) {
+      return "RESET";
+    }
+  }
+
+  /** Reads one response with a {@code Content-Length}, leaving the connection open. */
+  static String readResponse(Socket s) throws IOException {
+    InputStream in = s.getInputStream();
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    int matched = 0;
+    while (matched < 4) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("closed after " + head);
+      }
+      head.write(b);
+      matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
+    }
+    String h = head.toString(StandardCharsets.ISO_8859_1);
+    int length = 0;
+    for (String line : h.split("\r\n")) {
+      if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring("content-length:".length()).trim());
+      }
+    }
+    byte[] body = in.readNBytes(length);
+    return h + new String(body, StandardCharsets.UTF_8);
+  }
+}
