@@ -31,6 +31,7 @@ import org.presence.gateway.error.ExceptionHandler;
 import org.presence.gateway.fanout.AppUpdatePublisher;
 import org.presence.gateway.fanout.LoggedPresenceEvents;
 import org.presence.gateway.fanout.SnapshotReader;
+import org.presence.gateway.http.BodyBudget;
 import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.identity.DevIdentity;
@@ -471,8 +472,12 @@ public final class PresenceServer implements AutoCloseable {
                       pageSupport.errorPage(ex, pageSupport.visitor(ex), code, reason, more));
     }
 
+    /** The node's budget of request bodies in flight, shared by the gateway and admin ports. */
+    BodyBudget bodies;
+
     /** The event loops and the gateway port. */
     void bindGateway() {
+      bodies = new BodyBudget(config.gateway().maxBodyBytesInFlight(), metrics);
       try {
         loops =
             EventLoops.create(
@@ -505,7 +510,8 @@ public final class PresenceServer implements AutoCloseable {
                       exceptions,
                       disconnector,
                       tls,
-                      connections.addressCaps()));
+                      connections.addressCaps(),
+                      bodies));
       server = bind(bootstrap, "gateway.port", config.gateway().host(), config.gateway().port());
     }
 
@@ -522,7 +528,8 @@ public final class PresenceServer implements AutoCloseable {
                   connections,
                   disconnector,
                   exceptions,
-                  config.tls().onAdminPort() ? tls : null);
+                  config.tls().onAdminPort() ? tls : null,
+                  bodies);
         } catch (StartupException e) {
           server.close().awaitUninterruptibly(1000);
           throw e;
@@ -676,7 +683,8 @@ public final class PresenceServer implements AutoCloseable {
       Connections connections,
       Disconnector disconnector,
       ExceptionHandler exceptions,
-      NodeTls tls) {
+      NodeTls tls,
+      BodyBudget bodies) {
     HttpRouter router =
         new HttpRouter(
             routes,
@@ -698,7 +706,8 @@ public final class PresenceServer implements AutoCloseable {
                     exceptions,
                     disconnector,
                     tls,
-                    null));
+                    null,
+                    bodies));
     return bind(admin, "admin.port", config.admin().host(), config.admin().port());
   }
 

@@ -16,6 +16,7 @@ import org.presence.gateway.connection.Connections;
 import org.presence.gateway.connection.PipelineNames;
 import org.presence.gateway.error.Disconnector;
 import org.presence.gateway.error.ExceptionHandler;
+import org.presence.gateway.http.BodyBudget;
 import org.presence.gateway.http.HeaderDeadline;
 import org.presence.gateway.http.HttpRouter;
 import org.presence.gateway.http.JsonHttpObjectAggregator;
@@ -63,6 +64,9 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
   /** The per-address caps, or {@code null} (the admin port). */
   private final AddressCaps caps;
 
+  /** The node's budget of request bodies in flight, shared by its ports. */
+  private final BodyBudget bodies;
+
   public GatewayInitializer(
       GatewayConfig gateway,
       LimitsConfig limits,
@@ -71,7 +75,17 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
       HttpRouter router,
       ExceptionHandler exceptionHandler,
       Disconnector disconnector) {
-    this(gateway, limits, metrics, connections, router, exceptionHandler, disconnector, null, null);
+    this(
+        gateway,
+        limits,
+        metrics,
+        connections,
+        router,
+        exceptionHandler,
+        disconnector,
+        null,
+        null,
+        new BodyBudget(gateway.maxBodyBytesInFlight(), null));
   }
 
   /**
@@ -87,7 +101,9 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
       ExceptionHandler exceptionHandler,
       Disconnector disconnector,
       NodeTls tls,
-      AddressCaps caps) {
+      AddressCaps caps,
+      BodyBudget bodies) {
+    this.bodies = bodies;
     this.tls = tls;
     this.caps = caps;
     this.gateway = gateway;
@@ -116,7 +132,9 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
       p.addLast(PipelineNames.TLS, tls.newConnectionHandler(PipelineNames.TLS));
     }
     // Before the codec, to see a header's first bytes; the aggregator tells it where headers end.
-    HeaderDeadline deadline = new HeaderDeadline(gateway.httpHeaderTimeout().toMillis(), metrics);
+    HeaderDeadline deadline =
+        new HeaderDeadline(
+            gateway.httpHeaderTimeout().toMillis(), gateway.httpBodyTimeout().toMillis(), metrics);
     p.addLast(PipelineNames.HTTP_HEADER_DEADLINE, deadline);
     p.addLast(
         PipelineNames.HTTP_CODEC,
@@ -129,7 +147,7 @@ public final class GatewayInitializer extends ChannelInitializer<SocketChannel> 
             JsonHttpObjectAggregator.CODEC_PIPELINE_DEPTH));
     p.addLast(
         PipelineNames.HTTP_AGGREGATOR,
-        new JsonHttpObjectAggregator(limits.maxRequestBytes(), router.routes(), deadline));
+        new JsonHttpObjectAggregator(limits.maxRequestBytes(), router.routes(), deadline, bodies));
     p.addLast(
         PipelineNames.HTTP_IDLE,
         new IdleStateHandler(0, 0, gateway.httpIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));

@@ -427,7 +427,9 @@ public final class ConfigLoader {
             nonNegative("gateway.max-pending-connections-per-address"),
             nonNegative("gateway.max-connections-per-address"),
             nonNegative("gateway.max-pending-connections"),
-            addressBlocks("gateway.connection-cap-exempt"));
+            addressBlocks("gateway.connection-cap-exempt"),
+            positiveDuration("gateway.http-body-timeout"),
+            bytes("gateway.max-body-bytes-in-flight"));
     if (gateway.writeBufferLow() >= gateway.writeBufferHigh()) {
       problem("gateway.write-buffer-low", "must be below gateway.write-buffer-high");
     }

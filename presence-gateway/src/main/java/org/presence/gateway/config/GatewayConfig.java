@@ -32,6 +32,11 @@ import java.util.List;
  *     not count (validated; the trusted proxies are not counted either)
  * @param closeLinger how long a WebSocket the node ends keeps reading (and dropping) what the
  *     client still sends, after its error and close frames, waiting for the client's close frame
+ * @param httpBodyTimeout a request's body must be complete this long after the end of its header;
+ *     else 408 and the connection is closed
+ * @param maxBodyBytesInFlight most bytes of request bodies the node aggregates at once, from all
+ *     connections together (announced lengths, chunks as they arrive); a request that would pass it
+ *     is answered 503 ({@code SERVER_BUSY}) with {@code Retry-After} and its connection closed
  */
 public record GatewayConfig(
     String host,
@@ -50,7 +55,9 @@ public record GatewayConfig(
     int maxPendingConnectionsPerAddress,
     int maxConnectionsPerAddress,
     int maxPendingConnections,
-    List<String> connectionCapExempt) {
+    List<String> connectionCapExempt,
+    Duration httpBodyTimeout,
+    long maxBodyBytesInFlight) {
 
   public GatewayConfig {
     trustedProxies = List.copyOf(trustedProxies);

@@ -31,9 +31,13 @@ import org.slf4j.LoggerFactory;
  *       the connection waits for that byte up to {@code gateway.http-idle-timeout}, as nginx
  *       ({@code keepalive_timeout}, then {@code client_header_timeout}) and HAProxy ({@code timeout
  *       http-keep-alive}, then {@code timeout http-request}) do.
- *   <li>Once the header is complete the deadline no longer applies: the body, the answer, a stream
- *       or a WebSocket have their own rules. Bytes that came with the previous request's
- *       (pipelined) start a deadline only when the next read comes.
+ *   <li>Once the header is complete, a request with a body ({@code Content-Length} over 0, or
+ *       chunks) must have all of it within {@code gateway.http-body-timeout}, counted from the end
+ *       of the header, else the same 408 (a body that stalls no longer holds its socket, and the
+ *       part of the body read so far, until the idle timeout). A request refused on its header is
+ *       not timed any more. The answer, a stream or a WebSocket have their own rules. Bytes that
+ *       came with the previous request's (pipelined) start a deadline only when the next read
+ *       comes.
  * </ul>
  *
  * When the deadline passes with part of a header read, the client gets {@code 408} with the JSON
@@ -59,10 +63,14 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
   /** Part of a request's header has arrived; timed. */
   private static final int HEADER = 2;
 
-  /** The header is complete (a body, the answer): not timed here. */
+  /** The header is complete, no body is awaited (or the request was refused): not timed here. */
   private static final int REQUEST = 3;
 
+  /** The header is complete and the body is awaited; timed by the body timeout. */
+  private static final int BODY = 4;
+
   private final long timeoutNanos;
+  private final long bodyTimeoutNanos;
   private final GatewayMetrics metrics;
 
   private ChannelHandlerContext ctx;
@@ -74,8 +82,15 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
   /** The one pending check, or null. */
   private ScheduledFuture<?> check;
 
+  /** A header deadline only: bodies are not timed. */
   public HeaderDeadline(long timeoutMillis, GatewayMetrics metrics) {
+    this(timeoutMillis, 0, metrics);
+  }
+
+  /** Headers timed by {@code timeoutMillis}, bodies by {@code bodyTimeoutMillis} (0: not timed). */
+  public HeaderDeadline(long timeoutMillis, long bodyTimeoutMillis, GatewayMetrics metrics) {
     this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    this.bodyTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(bodyTimeoutMillis);
     this.metrics = metrics;
   }
 
@@ -97,9 +112,19 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
   }
 
   private void start() {
-    deadline = ctx.executor().ticker().nanoTime() + timeoutNanos;
+    start(timeoutNanos);
+  }
+
+  private void start(long nanos) {
+    deadline = ctx.executor().ticker().nanoTime() + nanos;
+    if (check != null && check.getDelay(TimeUnit.NANOSECONDS) > nanos) {
+      // The pending check comes after this deadline (a body timeout shorter than what is left of
+      // the header's): moved earlier.
+      check.cancel(false);
+      check = null;
+    }
     if (check == null) {
-      check = ctx.executor().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+      check = ctx.executor().schedule(this, nanos, TimeUnit.NANOSECONDS);
     }
   }
 
@@ -123,8 +148,21 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
     ctx.fireUserEventTriggered(evt);
   }
 
-  /** The aggregator got a request's header: the deadline no longer applies to it. */
-  void headerDone() {
+  /**
+   * The aggregator got a request's header: the header deadline no longer applies to it; its body,
+   * if {@code withBody}, is timed from now.
+   */
+  void headerDone(boolean withBody) {
+    if (withBody && bodyTimeoutNanos > 0) {
+      state = BODY;
+      start(bodyTimeoutNanos);
+    } else {
+      state = REQUEST;
+    }
+  }
+
+  /** The aggregator refused the request before its body: nothing is timed any more. */
+  void refused() {
     state = REQUEST;
   }
 
@@ -146,7 +184,7 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
   public void run() {
     check = null;
     Channel ch = ctx.channel();
-    if ((state != FIRST && state != HEADER)
+    if ((state != FIRST && state != HEADER && state != BODY)
         || !ch.isActive()
         || ctx.isRemoved()
         || Backpressure.isClosing(ch)) {
@@ -167,25 +205,31 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
       ch.close();
       return;
     }
+    boolean body = state == BODY;
     if (Connections.isBusy(ch)) {
-      // A request sent earlier (pipelined) is still being answered: its answer goes first, and
-      // this header gets its time again from now.
-      start();
+      // A request sent earlier (pipelined) is still being answered, with reads paused: its answer
+      // goes first, and this header (or body) gets its time again from now.
+      start(body ? bodyTimeoutNanos : timeoutNanos);
       return;
     }
     state = REQUEST;
-    LOG.debug("request header not complete within the header timeout on {}: 408", ch);
+    LOG.debug(
+        "request {} not complete within its timeout on {}: 408", body ? "body" : "header", ch);
     metrics.error(ErrorCode.REQUEST_TIMEOUT);
     metrics.httpResponse(ErrorCode.REQUEST_TIMEOUT.httpStatus());
-    // Written before the HTTP codec, as bytes: no request was decoded for the encoder to answer.
-    HttpClose.after(ctx.writeAndFlush(timedOut(ctx)));
+    // Written before the HTTP codec, as bytes: no request was decoded for the encoder to answer
+    // (or, for a body, its request was not handed on). What was read of the body is released as
+    // the connection closes.
+    HttpClose.after(
+        ctx.writeAndFlush(timedOut(ctx, body ? "body incomplete" : "header incomplete")));
   }
 
   /** The 408 with the JSON error body, and {@code Connection: close}. */
-  private static ByteBuf timedOut(ChannelHandlerContext ctx) {
-    ByteBuf body = ctx.alloc().buffer(96);
+  private static ByteBuf timedOut(ChannelHandlerContext ctx, String detail) {
+    ByteBuf body = ctx.alloc().buffer(128);
     try {
-      ErrorBody.write(ErrorCode.REQUEST_TIMEOUT, ErrorCode.REQUEST_TIMEOUT.reason(), body);
+      ErrorBody.write(
+          ErrorCode.REQUEST_TIMEOUT, ErrorCode.REQUEST_TIMEOUT.reasonWith(detail), body);
       String head =
           "HTTP/1.1 408 Request Timeout\r\n"
               + "Content-Type: application/json; charset=utf-8\r\n"

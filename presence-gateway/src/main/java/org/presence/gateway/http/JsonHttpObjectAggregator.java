@@ -74,10 +74,50 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
    * when null) where each request's header and end are.
    */
   public JsonHttpObjectAggregator(int defaultLimit, HttpRoutes routes, HeaderDeadline deadline) {
+    this(defaultLimit, routes, deadline, null);
+  }
+
+  /**
+   * As {@link #JsonHttpObjectAggregator(int, HttpRoutes, HeaderDeadline)}, counting the bodies it
+   * aggregates in the node's {@code budget} (null: not counted).
+   */
+  public JsonHttpObjectAggregator(
+      int defaultLimit, HttpRoutes routes, HeaderDeadline deadline, BodyBudget budget) {
     super(routes == null ? defaultLimit : Math.max(defaultLimit, routes.largestBodyLimit()));
     this.routes = routes;
     this.defaultLimit = defaultLimit;
     this.deadline = deadline;
+    this.budget = budget;
+  }
+
+  /** The node's budget of body bytes in flight, or null. */
+  private final BodyBudget budget;
+
+  /** Bytes of {@link #budget} the current request holds. */
+  private long taken;
+
+  /** Whether the current request's bytes are counted as they arrive (chunks, no length). */
+  private boolean countsChunks;
+
+  /** Gives back what the current request holds of the budget. */
+  private void giveBack() {
+    if (budget != null) {
+      budget.giveBack(taken);
+    }
+    taken = 0;
+    countsChunks = false;
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+    giveBack();
+    super.handlerRemoved(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    giveBack();
+    super.channelInactive(ctx);
   }
 
   /** The request being aggregated, or null. */
@@ -166,8 +206,8 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     // Every message the codec makes passes here, those the aggregator lets by (a request the codec
     // could not parse comes whole) included.
     if (deadline != null) {
-      if (msg instanceof HttpRequest) {
-        deadline.headerDone();
+      if (msg instanceof HttpRequest r) {
+        deadline.headerDone(!r.decoderResult().isFailure() && hasBody(r));
       }
       if (msg instanceof LastHttpContent) {
         deadline.requestDone();
@@ -201,9 +241,24 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       current = start;
       currentLimit = limitOf(start);
       received = 0;
+      giveBack();
       if (!start.decoderResult().isFailure() && checkHeader(ctx, start, out)) {
         // Refused on its header: its body is never read.
         return;
+      }
+      if (budget != null && !start.decoderResult().isFailure() && hasBody(start)) {
+        long announced = HttpUtil.getContentLength(start, -1L);
+        if (announced < 0) {
+          countsChunks = true;
+        } else if (announced <= currentLimit) {
+          // (A length over the limit is refused below, 413, and never read.)
+          if (!budget.take(announced)) {
+            current = null;
+            refuseBusy(ctx, start, out);
+            return;
+          }
+          taken = announced;
+        }
       }
       if (start.decoderResult().isFailure()) {
         // A request the codec could not parse (its Content-Length, for one, may not be a number)
@@ -251,15 +306,27 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
         current = null;
         return;
       }
-      received += content.content().readableBytes();
+      int bytes = content.content().readableBytes();
+      received += bytes;
       if (received > currentLimit) {
         releaseCurrentMessage();
         refuseOversized(ctx, current, out);
         current = null;
         return;
       }
+      if (countsChunks && bytes > 0) {
+        if (!budget.take(bytes)) {
+          releaseCurrentMessage();
+          refuseBusy(ctx, current, out);
+          current = null;
+          return;
+        }
+        taken += bytes;
+      }
       if (msg instanceof LastHttpContent) {
+        // Handed on whole: no longer being aggregated.
         current = null;
+        giveBack();
       }
     }
     super.decode(ctx, msg, out);
@@ -400,6 +467,19 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     oversized = (HttpRequest) start;
   }
 
+  /** Refuses {@code start}: the node's budget of bodies in flight is spent (503, Retry-After). */
+  private void refuseBusy(ChannelHandlerContext ctx, HttpRequest start, List<Object> out) {
+    refuse(
+        ctx,
+        start,
+        new Refusal(
+            HttpResponseStatus.SERVICE_UNAVAILABLE,
+            ErrorCode.SERVER_BUSY,
+            "too many request bodies in flight",
+            h -> h.set(HttpHeaderNames.RETRY_AFTER, "1")),
+        out);
+  }
+
   private void refuseOversized(ChannelHandlerContext ctx, HttpRequest start, List<Object> out) {
     refuse(
         ctx,
@@ -428,6 +508,10 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   private void refuse(
       ChannelHandlerContext ctx, HttpRequest request, Refusal refusal, List<Object> out) {
     refused = true;
+    giveBack();
+    if (deadline != null) {
+      deadline.refused();
+    }
     HttpClose.discardInput(ctx.channel());
     DefaultFullHttpRequest failed =
         new DefaultFullHttpRequest(

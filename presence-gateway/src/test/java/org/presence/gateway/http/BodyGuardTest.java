@@ -2,6 +2,7 @@ package org.presence.gateway.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,11 +26,15 @@ import org.presence.gateway.testing.TestNode;
 /**
  * What a request's body may cost before its caller is known, over loopback sockets: a request to a
  * route whose caller is an application with its API key is refused on its header, before a byte of
- * its body is sent.
+ * its body is sent; a body that does not arrive whole within {@code gateway.http-body-timeout} gets
+ * 408 (errno 107) and the connection ends.
  */
 class BodyGuardTest {
   /** Well under the idle timeout (60 s): an answer that waits for the body never comes in it. */
   private static final int READ_LIMIT_MS = 10_000;
+
+  /** The body timeout: well under {@link #READ_LIMIT_MS}. */
+  private static final long BODY_TIMEOUT_MS = 1_000;
 
   @TempDir static Path dataDir;
   static DomainStub site;
@@ -41,8 +46,14 @@ class BodyGuardTest {
     Map<String, String> s = TestNode.baseSettings(dataDir);
     s.put("notifications.max-body-bytes", "1m");
     s.put("gateway.http-idle-timeout", "60s");
+    s.put("gateway.http-body-timeout", BODY_TIMEOUT_MS + "ms");
     site = DomainStub.start();
-    node = TestNode.start(s, routes -> {});
+    node =
+        TestNode.start(
+            s,
+            routes ->
+                routes.post(
+                    "/echo", ex -> ex.respond(HttpResponseStatus.OK, "text/plain", ex.bodyText())));
     app = NotifyFixture.activeApp(node, site, "guard@example.com", "Guarded");
   }
 
@@ -136,6 +147,47 @@ class BodyGuardTest {
               + body);
       // The batch itself is judged: its key and header passed.
       assertThat(readResponse(s)).startsWith("HTTP/1.1 400 ").contains("\"errno\":170");
+    }
+  }
+
+  @Test
+  void aStalledBody_ofAnAuthenticatedPost_gets408_atTheBodyTimeout_andTheConnectionEnds()
+      throws Exception {
+    try (Socket s = connect()) {
+      send(
+          s,
+          "POST /"
+              + app.id()
+              + "/notification HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+              + app.key()
+              + "\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[{\"UID\":");
+      String answer = readResponse(s);
+      assertThat(answer)
+          .startsWith("HTTP/1.1 408 ")
+          .containsIgnoringCase("connection: close")
+          .contains("\"errno\":107")
+          .contains("body incomplete");
+      assertThat(readToEnd(s)).isEqualTo("END");
+    }
+  }
+
+  @Test
+  void aStalledChunkedBody_gets408_andAWholeSlowOneWithinTheTimeout_isAnswered() throws Exception {
+    try (Socket s = connect()) {
+      send(
+          s,
+          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+              + "Transfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n");
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 408 ").contains("\"errno\":107");
+      assertThat(readToEnd(s)).isEqualTo("END");
+    }
+    try (Socket s = connect()) {
+      send(s, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbo");
+      send(s, "dy");
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200 ").endsWith("body");
+      // The next request on the kept-alive connection is timed afresh.
+      send(s, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
+      assertThat(readResponse(s)).startsWith("HTTP/1.1 200 ").endsWith("ok");
     }
   }
 

@@ -121,7 +121,7 @@ public enum ErrorCode {
    * The request's header block was not complete within {@code gateway.http-header-timeout}; the
    * connection is closed after this answer.
    */
-  REQUEST_TIMEOUT(107, 408, "Request header not received in time", true),
+  REQUEST_TIMEOUT(107, 408, "Request not received in time", true),
 
   // ---- 110–129: authentication and authorisation ----
   /** No credentials were given where they are required. */
@@ -330,7 +330,8 @@ public enum ErrorCode {
           "Wait before sending again (over HTTP, the Retry-After seconds); the frame or request"
               + " was dropped, the session kept.";
       case TOO_MANY_HANDSHAKES -> "Back off before opening new connections from this address.";
-      case REQUEST_TIMEOUT -> "Send the request again on a new connection, its headers at once.";
+      case REQUEST_TIMEOUT ->
+          "Send the request again on a new connection, its header and body at once.";
       case NOT_CONNECTED -> "Send a connect request first.";
       case PRESENCE_ID_TAKEN -> "Register a new presence id with the push server, then tie that.";
       case UNKNOWN_PRESENCE_ID ->
