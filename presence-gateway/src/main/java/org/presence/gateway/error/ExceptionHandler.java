@@ -10,9 +10,11 @@ import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
 import javax.net.ssl.SSLException;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.store.error.RateLimitedLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,14 +23,18 @@ import org.slf4j.LoggerFactory;
  * logged at DEBUG; WebSocket protocol violations and protocol errors go to the {@link Disconnector}
  * with their errno; input the client got wrong (undecodable bytes, a request cut short) is logged
  * at DEBUG without a stack trace and the connection closed; anything else is a bug, logged at
- * ERROR, and the connection is closed without a stack trace reaching the client. Messages nobody
- * consumed are released here.
+ * ERROR, and the connection is closed without a stack trace reaching the client; running out of
+ * memory (direct buffers, under a flood) is logged at ERROR once a minute with a count, not once
+ * per connection. Messages nobody consumed are released here.
  */
 @Sharable
 public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(ExceptionHandler.class);
 
   private final Disconnector disconnector;
+
+  /** The out-of-memory failures' line: once a minute, with a count of those left out. */
+  private final RateLimitedLog outOfMemory = new RateLimitedLog(LOG, Duration.ofMinutes(1));
 
   public ExceptionHandler(Disconnector disconnector) {
     this.disconnector = disconnector;
@@ -73,6 +79,15 @@ public final class ExceptionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     Throwable e = unwrap(cause);
+    if (e instanceof OutOfMemoryError) {
+      // Out of (direct) memory: every connection that reads meanwhile fails the same way, so one
+      // line a minute says so, with how many more there were; no stack (it is the allocator's).
+      // Nothing is written to a connection the node has no memory for: it is closed.
+      outOfMemory.error(
+          "out of memory on a connection, closed: " + e + " (see jvm_netty_direct_used)");
+      ctx.close();
+      return;
+    }
     if (e instanceof CorruptedWebSocketFrameException ws) {
       ErrorCode code = violationCode(ws);
       disconnector.close(

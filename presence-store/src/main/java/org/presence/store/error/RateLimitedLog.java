@@ -6,9 +6,9 @@ import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 
 /**
- * A WARN line that a flood of the same failure (every call during an outage) writes at most once
- * per interval: the first at once, then one per interval saying how many were left out since.
- * Thread-safe, without a lock.
+ * A WARN (or ERROR) line that a flood of the same failure (every call during an outage) writes at
+ * most once per interval: the first at once, then one per interval saying how many were left out
+ * since. Thread-safe, without a lock.
  */
 public final class RateLimitedLog {
   private final Logger log;
@@ -26,6 +26,15 @@ public final class RateLimitedLog {
    * whether it was logged.
    */
   public boolean warn(String line) {
+    return log(false, line);
+  }
+
+  /** As {@link #warn}, at ERROR: a failure an operator must see, but once per interval. */
+  public boolean error(String line) {
+    return log(true, line);
+  }
+
+  private boolean log(boolean error, String line) {
     long now = System.nanoTime();
     long n = next.get();
     if (now - n < 0 || !next.compareAndSet(n, now + everyNanos)) {
@@ -33,10 +42,11 @@ public final class RateLimitedLog {
       return false;
     }
     long more = left.sumThenReset();
-    if (more == 0) {
-      log.warn("{}", line);
+    String text = more == 0 ? line : line + " (" + more + " more left out before this one)";
+    if (error) {
+      log.error("{}", text);
     } else {
-      log.warn("{} ({} more left out before this one)", line, more);
+      log.warn("{}", text);
     }
     return true;
   }
