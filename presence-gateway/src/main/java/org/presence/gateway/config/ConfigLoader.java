@@ -338,6 +338,15 @@ public final class ConfigLoader {
     UpdatesConfig updates = updates(embedded);
     WebhooksConfig webhooks = webhooks();
     NotificationsConfig notifications = notifications(limits);
+    long largestBody = Math.max(limits.maxRequestBytes(), notifications.maxBodyBytes());
+    if (gateway.maxBodyBytesInFlight() < largestBody) {
+      // Every request with the largest body a route takes would be refused 503.
+      problem(
+          "gateway.max-body-bytes-in-flight",
+          "must be at least the largest request body a route takes ("
+              + largestBody
+              + " bytes: limits.max-request-bytes, notifications.max-body-bytes)");
+    }
     ClusterConfig cluster = cluster();
     AdminConfig admin = admin(gateway);
     return new PresenceConfig(

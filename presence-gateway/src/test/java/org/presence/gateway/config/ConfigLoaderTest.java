@@ -23,6 +23,26 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void bodiesInFlight_belowTheLargestBodyARouteTakes_isRefused_namingBoth() {
+    assertThat(problems(Map.of("gateway.max-body-bytes-in-flight", "512k")))
+        .anyMatch(
+            p ->
+                p.startsWith("gateway.max-body-bytes-in-flight: ")
+                    && p.contains("1048576")
+                    && p.contains("notifications.max-body-bytes"));
+    PresenceConfig c =
+        ConfigLoader.load(
+            null,
+            Map.of(),
+            Map.of(
+                "gateway.max-body-bytes-in-flight",
+                "512k",
+                "notifications.max-body-bytes",
+                "256k"));
+    assertThat(c.gateway().maxBodyBytesInFlight()).isEqualTo(512 * 1024);
+  }
+
+  @Test
   void load_whenNothingConfigured_thenEmbeddedDefaultOnLoopback8080() {
     PresenceConfig c = ConfigLoader.load(null, Map.of(), Map.of());
     assertThat(c.gateway().host()).isEqualTo("127.0.0.1");

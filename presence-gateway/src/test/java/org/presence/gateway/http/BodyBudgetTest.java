@@ -36,6 +36,8 @@ class BodyBudgetTest {
   void start() {
     Map<String, String> s = TestNode.baseSettings(dataDir);
     s.put("gateway.max-body-bytes-in-flight", Integer.toString(CAP));
+    // The cap may not be below the largest body a configured route takes.
+    s.put("notifications.max-body-bytes", Integer.toString(CAP));
     // Nothing here is cut by a timeout while the test holds it.
     s.put("gateway.http-body-timeout", "60s");
     s.put("gateway.http-idle-timeout", "60s");
