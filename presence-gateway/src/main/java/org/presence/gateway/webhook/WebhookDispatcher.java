@@ -851,30 +851,29 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
     private record PartRead(PartReading reading, String end, boolean last) {}
 
     /**
-     * Reads users after {@code after} into {@code reading} a page at a time, each page no larger
-     * than the room left (so no more users are read than the part takes, whoever is offline), until
-     * the part is full or no user follows. {@code end} is the last PUID taken (or skipped, offline)
-     * so far.
+     * Reads users after {@code after} into {@code reading} a page at a time, until the part is full
+     * (the next user not offline does not fit: the next part starts with it) or no user follows.
+     * Pages are whole whatever the room left (a page cut to the room cost a database query and a
+     * state read per offline user once a part was nearly full); what a page holds past the part is
+     * read again for the next part. {@code end} is the last PUID taken (or skipped, offline) so
+     * far.
      */
     private CompletionStage<PartRead> readPart(String after, String end, PartReading reading) {
       return snapshots
-          .page(appId, after, Math.max(1, Math.min(SNAPSHOT_PAGE, reading.room())))
+          .page(appId, after, SNAPSHOT_PAGE)
           .thenCompose(
               page -> {
                 String taken = end;
                 for (SnapshotReader.Entry en : page.entries()) {
                   if (en.status() != PresenceStatus.OFFLINE
-                      && !reading.add(en.puid(), en.status())) {
-                    // The body is full: the next part starts with this user.
+                      && (reading.room() <= 0 || !reading.add(en.puid(), en.status()))) {
+                    // The part is full: the next part starts with this user.
                     return CompletableFuture.completedFuture(new PartRead(reading, taken, false));
                   }
                   taken = en.puid();
                 }
                 if (page.last()) {
                   return CompletableFuture.completedFuture(new PartRead(reading, taken, true));
-                }
-                if (reading.room() <= 0) {
-                  return CompletableFuture.completedFuture(new PartRead(reading, taken, false));
                 }
                 return readPart(page.lastPuid(), taken, reading);
               });

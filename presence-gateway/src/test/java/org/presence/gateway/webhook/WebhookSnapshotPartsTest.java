@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,6 +38,7 @@ import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
 import org.presence.store.presence.LocalPresenceStateStore;
+import org.presence.store.presence.PresenceStateStore;
 import org.presence.store.updates.AppUpdate;
 import org.presence.store.updates.LocalAppUpdateLog;
 import org.presence.store.updates.LocalWebhookState;
@@ -59,6 +63,10 @@ class WebhookSnapshotPartsTest {
   private LocalAppUpdateLog log;
   private LocalWebhookState state;
   private LocalPresenceStateStore presence;
+
+  /** The state store the snapshot reader reads ({@link #presence} unless a test counts reads). */
+  private PresenceStateStore snapshotState;
+
   private MetricRegistry registry;
   private AppUpdatePublisher publisher;
   private WebhookStub hook;
@@ -116,7 +124,7 @@ class WebhookSnapshotPartsTest {
             log,
             apps,
             store.db.apps(),
-            new SnapshotReader(store.db.grants(), presence),
+            new SnapshotReader(store.db.grants(), snapshotState == null ? presence : snapshotState),
             http,
             new GatewayMetrics(registry));
     publisher.addListener(webhooks);
@@ -284,6 +292,41 @@ class WebhookSnapshotPartsTest {
   }
 
   @Test
+  void aMostlyOfflineApplication_readsWholePages_evenWhenAPartIsNearlyFull() throws Exception {
+    long app = app();
+    // 3 users not offline among 203, in PUID order wherever they fall; 3 a part.
+    List<String> online = users(app, 203, i -> i % 70 == 0);
+    assertThat(online).hasSize(3);
+    AtomicInteger pageReads = new AtomicInteger();
+    snapshotState =
+        (PresenceStateStore)
+            Proxy.newProxyInstance(
+                PresenceStateStore.class.getClassLoader(),
+                new Class<?>[] {PresenceStateStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("presence") && args[0] instanceof List<?>) {
+                    pageReads.incrementAndGet();
+                  }
+                  try {
+                    return method.invoke(presence, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+
+    start(3, 1 << 20);
+    await().atMost(WAIT).until(() -> snapshots() == 1);
+
+    List<WebhookStub.Call> parts = parts(hook.calls());
+    assertThat(parts).hasSize(1);
+    assertThat(parts.get(0).header(WebhookDispatcher.SNAPSHOT_HEADER)).isEqualTo("part=1; last");
+    assertThat(pairs(parts.get(0)).keySet()).containsExactlyInAnyOrderElementsOf(online);
+    // One page holds all 203 (a page cut to the room left read one offline user per page once
+    // two were taken: about 70 reads).
+    assertThat(pageReads).hasValue(1);
+  }
+
+  @Test
   void updateCallsAreBoundedInBytesToo() throws Exception {
     long app = app();
     List<String> granted = users(app, 10, i -> true);
@@ -347,8 +390,9 @@ class WebhookSnapshotPartsTest {
     assertThat(pairs(parts.get(0))).hasSize(260);
     List<WebhookStub.Call> taken = parts.subList(1, parts.size());
     assertThat(taken).allMatch(WebhookStub.Call::ok);
-    assertThat(taken).extracting(c -> pairs(c).size()).containsExactly(130, 130, 0);
-    assertThat(taken.get(2).header(WebhookDispatcher.SNAPSHOT_HEADER)).isEqualTo("part=3; last");
+    // The second part ends the snapshot: no user not offline follows it.
+    assertThat(taken).extracting(c -> pairs(c).size()).containsExactly(130, 130);
+    assertThat(taken.get(1).header(WebhookDispatcher.SNAPSHOT_HEADER)).isEqualTo("part=2; last");
 
     // Later updates: 200 users change within an interval; calls carry at most 130 and pass.
     publish(app, online.subList(0, 200), PresenceStatus.AWAY);
