@@ -10,7 +10,8 @@ import org.presence.protocol.error.ProtocolException;
  * state, the media type), checked before any byte of the body is aggregated: a caller the route
  * would refuse anyway costs no body memory. The aggregator runs it once the header is complete,
  * with the connection's reads paused until it completes (an answer from a cache completes at once);
- * a refusal is answered with its errno and {@code Connection: close}, and the body is never read.
+ * a refusal is answered with its errno and {@code Connection: close}, and the body is never read. A
+ * request expecting {@code 100-continue} gets the {@code 100 Continue} only once the check passes.
  *
  * <p>It decides nothing the handler does not check again: a request that passes still goes to its
  * handler, which makes its own checks (a request whose body arrived whole before the check

@@ -2,11 +2,13 @@ package org.presence.gateway.http;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -239,6 +241,7 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
         return;
       }
       current = start;
+      continueOwed = null;
       currentLimit = limitOf(start);
       received = 0;
       giveBack();
@@ -381,6 +384,10 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     }
     Channel ch = ctx.channel();
     Backpressure.pause(ch, CHECKING);
+    if (HttpUtil.is100ContinueExpected(start)) {
+      // The body is invited once the check passes, not before (newContinueResponse).
+      continueOwed = start;
+    }
     verdict.whenComplete(
         (refusal, failure) -> {
           try {
@@ -395,8 +402,19 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
   /** The header check of {@code start} answered {@code refusal} (null: go on). */
   private void checked(ChannelHandlerContext ctx, HttpRequest start, ProtocolException refusal) {
     Backpressure.resume(ctx.channel(), CHECKING);
-    if (refusal == null || current != start || refused || ctx.isRemoved()) {
-      // Passed, or its body arrived whole meanwhile and its handler checks it: nothing to do here.
+    boolean owed = continueOwed == start;
+    continueOwed = null;
+    if (current != start || refused || ctx.isRemoved()) {
+      // Its body arrived whole meanwhile and its handler checks it: nothing to do here.
+      return;
+    }
+    if (refusal == null) {
+      if (owed) {
+        ctx.writeAndFlush(
+                new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER))
+            .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      }
       return;
     }
     current = null;
@@ -452,9 +470,21 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     return super.isContentLengthInvalid(start, Math.min(maxContentLength, limitOf(start)));
   }
 
+  /**
+   * The request whose header check is pending and that expects {@code 100-continue}: its {@code 100
+   * Continue} is sent when the check passes ({@link #checked}), and a refused one never gets it, so
+   * its client does not send a body only to be refused.
+   */
+  private HttpRequest continueOwed;
+
   @Override
   protected Object newContinueResponse(
       HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+    if (start == continueOwed) {
+      // (Its length is within the limit: decode refused it otherwise.)
+      start.headers().remove(HttpHeaderNames.EXPECT);
+      return null;
+    }
     return super.newContinueResponse(start, Math.min(maxContentLength, limitOf(start)), pipeline);
   }
 

@@ -150,6 +150,58 @@ class BodyGuardTest {
     }
   }
 
+  /** The header of a notification POST with {@code key} that waits for {@code 100 Continue}. */
+  private static String expectingPost(long appId, String key, int length) {
+    return "POST /"
+        + appId
+        + "/notification HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        + key
+        + "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+        + length
+        + "\r\n\r\n";
+  }
+
+  @Test
+  void aRefusedPostExpecting100Continue_getsItsRefusal_andNo100_evenWhenItsCheckWaitsForTheStore()
+      throws Exception {
+    // Never asked on this node: its key check waits for the store.
+    NotifyFixture.App fresh =
+        NotifyFixture.activeApp(node, site, "guard-continue@example.com", "Continued");
+    for (int i = 0; i < 2; i++) {
+      // Not cached, then cached.
+      assertThat(answerToHeaderOnly(expectingPost(fresh.id(), "not-the-key", 1_048_576)))
+          .startsWith("HTTP/1.1 401 ")
+          .containsIgnoringCase("connection: close")
+          .contains("\"errno\":112");
+    }
+    assertThat(answerToHeaderOnly(expectingPost(987_654_322L, app.key(), 1_048_576)))
+        .startsWith("HTTP/1.1 404 ")
+        .containsIgnoringCase("connection: close")
+        .contains("\"errno\":130");
+    assertThat(
+            answerToHeaderOnly(
+                "POST /987654323/presence HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+                    + "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                    + "Content-Length: 60000\r\n\r\n"))
+        .startsWith("HTTP/1.1 404 ")
+        .contains("\"errno\":130");
+  }
+
+  @Test
+  void aValidPostExpecting100Continue_gets100_thenItsAnswer() throws Exception {
+    NotifyFixture.App fresh =
+        NotifyFixture.activeApp(node, site, "guard-continue-ok@example.com", "Continued OK");
+    for (int i = 0; i < 2; i++) {
+      // Not cached, then cached.
+      try (Socket s = connect()) {
+        send(s, expectingPost(fresh.id(), fresh.key(), 2));
+        assertThat(readResponse(s)).startsWith("HTTP/1.1 100 ");
+        send(s, "[]");
+        assertThat(readResponse(s)).startsWith("HTTP/1.1 400 ").contains("\"errno\":170");
+      }
+    }
+  }
+
   @Test
   void aStalledBody_ofAnAuthenticatedPost_gets408_atTheBodyTimeout_andTheConnectionEnds()
       throws Exception {
