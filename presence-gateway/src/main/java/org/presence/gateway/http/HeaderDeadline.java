@@ -82,6 +82,12 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
   /** The one pending check, or null. */
   private ScheduledFuture<?> check;
 
+  /**
+   * Whether the aggregator is checking the current request's header (reads paused): its body is not
+   * timed meanwhile ({@link #checking}).
+   */
+  private boolean checking;
+
   /** A header deadline only: bodies are not timed. */
   public HeaderDeadline(long timeoutMillis, GatewayMetrics metrics) {
     this(timeoutMillis, 0, metrics);
@@ -161,6 +167,18 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
     }
   }
 
+  /**
+   * The aggregator checks the current request's header with the connection's reads paused ({@code
+   * on}), or has its answer: the body is not timed while the node itself holds it back, and its
+   * time starts afresh once the check ends (a slow store must not cost the client its body's time).
+   */
+  void checking(boolean on) {
+    checking = on;
+    if (!on && state == BODY && bodyTimeoutNanos > 0) {
+      start(bodyTimeoutNanos);
+    }
+  }
+
   /** The aggregator refused the request before its body: nothing is timed any more. */
   void refused() {
     state = REQUEST;
@@ -206,6 +224,11 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
       return;
     }
     boolean body = state == BODY;
+    if (body && checking) {
+      // The node holds the body back while it checks the header: timed once the check ends.
+      start(bodyTimeoutNanos);
+      return;
+    }
     if (Connections.isBusy(ch)) {
       // A request sent earlier (pipelined) is still being answered, with reads paused: its answer
       // goes first, and this header (or body) gets its time again from now.

@@ -340,6 +340,9 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
     }
   }
 
+  /** Header checks whose answers are awaited ({@link #checked}); reads are paused while any is. */
+  private int checksPending;
+
   /** A Backpressure reason: a request's header check is under way. */
   private static final int CHECKING = Backpressure.HEADER_CHECK;
 
@@ -383,7 +386,12 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
       return true;
     }
     Channel ch = ctx.channel();
-    Backpressure.pause(ch, CHECKING);
+    if (checksPending++ == 0) {
+      Backpressure.pause(ch, CHECKING);
+      if (deadline != null) {
+        deadline.checking(true);
+      }
+    }
     if (HttpUtil.is100ContinueExpected(start)) {
       // The body is invited once the check passes, not before (newContinueResponse).
       continueOwed = start;
@@ -401,9 +409,17 @@ public final class JsonHttpObjectAggregator extends HttpObjectAggregator {
 
   /** The header check of {@code start} answered {@code refusal} (null: go on). */
   private void checked(ChannelHandlerContext ctx, HttpRequest start, ProtocolException refusal) {
-    Backpressure.resume(ctx.channel(), CHECKING);
+    if (--checksPending == 0) {
+      // Reads stay paused while another request's check (pipelined) is still pending.
+      Backpressure.resume(ctx.channel(), CHECKING);
+      if (deadline != null) {
+        deadline.checking(false);
+      }
+    }
     boolean owed = continueOwed == start;
-    continueOwed = null;
+    if (owed) {
+      continueOwed = null;
+    }
     if (current != start || refused || ctx.isRemoved()) {
       // Its body arrived whole meanwhile and its handler checks it: nothing to do here.
       return;
