@@ -2,9 +2,9 @@ package org.presence.gateway.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.presence.gateway.http.BodyGuardTest.readResponse;
 import static org.presence.gateway.http.BodyGuardTest.readToEnd;
 import static org.presence.gateway.http.BodyGuardTest.send;
+import static org.presence.gateway.testing.RawHttp.readResponse;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;

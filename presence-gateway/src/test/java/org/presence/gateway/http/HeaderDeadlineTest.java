@@ -1,6 +1,7 @@
 package org.presence.gateway.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.gateway.testing.RawHttp.readResponse;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.ByteArrayOutputStream;
@@ -14,7 +15,6 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -300,29 +300,5 @@ class HeaderDeadlineTest {
       how = RawHttp.How.RESET;
     }
     return new RawHttp.Ending(got.toString(StandardCharsets.ISO_8859_1), how);
-  }
-
-  /** Reads one response with a {@code Content-Length}, leaving the connection open. */
-  private static String readResponse(Socket s) throws IOException {
-    InputStream in = s.getInputStream();
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    int matched = 0;
-    while (matched < 4) {
-      int b = in.read();
-      if (b < 0) {
-        throw new IOException("closed after " + head);
-      }
-      head.write(b);
-      matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
-    }
-    String h = head.toString(StandardCharsets.ISO_8859_1);
-    int length = 0;
-    for (String line : h.split("\r\n")) {
-      if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
-        length = Integer.parseInt(line.substring("content-length:".length()).trim());
-      }
-    }
-    byte[] body = in.readNBytes(length);
-    return h + new String(body, StandardCharsets.UTF_8);
   }
 }

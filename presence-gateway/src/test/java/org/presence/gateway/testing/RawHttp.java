@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 
 /**
  * Writes raw bytes to a node and reads what comes back until the server closes or goes quiet: for
@@ -104,5 +105,29 @@ public final class RawHttp {
   /** As {@link #exchange(int, byte[], int)} with an ASCII request. */
   public static String exchange(int port, String request) throws IOException {
     return exchange(port, request.getBytes(StandardCharsets.ISO_8859_1), 1500);
+  }
+
+  /** Reads one response with a {@code Content-Length}, leaving the connection open. */
+  public static String readResponse(Socket s) throws IOException {
+    InputStream in = s.getInputStream();
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    int matched = 0;
+    while (matched < 4) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("closed after " + head);
+      }
+      head.write(b);
+      matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
+    }
+    String h = head.toString(StandardCharsets.ISO_8859_1);
+    int length = 0;
+    for (String line : h.split("\r\n")) {
+      if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring("content-length:".length()).trim());
+      }
+    }
+    byte[] body = in.readNBytes(length);
+    return h + new String(body, StandardCharsets.UTF_8);
   }
 }
