@@ -144,6 +144,7 @@ public final class NodeLiveness implements AutoCloseable {
   private final Counter readHealed;
   private final Counter heartbeatFailures;
   private final Counter deadNodes;
+  private final Counter drainedNodes;
   private final Counter released;
   private final Counter leaseLost;
   private volatile boolean leaseOk = true;
@@ -179,6 +180,7 @@ public final class NodeLiveness implements AutoCloseable {
     var registry = metrics.registry();
     this.heartbeatFailures = registry.counter("presence.cluster.heartbeat_failures");
     this.deadNodes = registry.counter("presence.cluster.dead_nodes_cleaned");
+    this.drainedNodes = registry.counter("presence.cluster.drained_nodes_cleaned");
     this.released = registry.counter("presence.cluster.devices_released");
     this.leaseLost = registry.counter("presence.cluster.lease_lost");
     this.sweptReleased = registry.counter("presence.cluster.sweep_users_released");
@@ -429,17 +431,8 @@ public final class NodeLiveness implements AutoCloseable {
                   work.add(
                       nodes
                           .claim(id, nodeId)
-                          .thenAccept(
-                              won -> {
-                                if (won) {
-                                  deadNodes.inc();
-                                  cleaning.putIfAbsent(id, new CleanUp());
-                                  LOG.warn(
-                                      "node {} is dead (no heartbeat for {}): cleaning up",
-                                      id,
-                                      config.lease());
-                                }
-                              })
+                          .thenCompose(
+                              won -> won ? claimed(id) : CompletableFuture.completedStage(null))
                           .toCompletableFuture());
                 }
               }
@@ -454,6 +447,34 @@ public final class NodeLiveness implements AutoCloseable {
                         cleanUp(id, c);
                       }
                     }));
+  }
+
+  /**
+   * Starts the clean-up after {@code id}, whose clean-up this node just claimed, and reports it: a
+   * node that {@linkplain NodeRegistry#drainedBefore drained} and did not come back left on purpose
+   * (INFO, {@code presence.cluster.drained_nodes_cleaned}); any other is dead (WARN, {@code
+   * presence.cluster.dead_nodes_cleaned}). The clean-up is the same, and starts even when the
+   * registry cannot say which.
+   */
+  private CompletionStage<Void> claimed(String id) {
+    cleaning.putIfAbsent(id, new CleanUp());
+    return nodes
+        .drainedBefore(id)
+        .exceptionally(e -> false)
+        .thenAccept(
+            drained -> {
+              if (drained) {
+                drainedNodes.inc();
+                LOG.info(
+                    "node {} drained and did not come back within its lease ({}): releasing the"
+                        + " devices it left",
+                    id,
+                    config.lease());
+              } else {
+                deadNodes.inc();
+                LOG.warn("node {} is dead (no heartbeat for {}): cleaning up", id, config.lease());
+              }
+            });
   }
 
   /**

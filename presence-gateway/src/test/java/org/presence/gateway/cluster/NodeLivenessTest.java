@@ -191,6 +191,39 @@ class NodeLivenessTest {
     assertThat(registry.calls).containsOnlyOnce("claim:node-b");
   }
 
+  /**
+   * A node that drained and never came back (scaled in) is cleaned up as a dead one is, but
+   * reported as having left on purpose: INFO and its own counter, no WARN, not counted dead.
+   */
+  @Test
+  void aDrainedNodeThatDidNotComeBack_isCleanedUp_andReportedAsDrained_notDead() {
+    deviceOn("bob", "node-b");
+    try (Lines lines = new Lines()) {
+      start();
+      registry.drained.add("node-b");
+      registry.dead.add("node-b");
+      await().atMost(WAIT).until(() -> registry.calls.contains("cleaned:node-b"));
+      assertThat(join(fx.store.presence().devicesOn("node-b"))).isEmpty();
+      assertThat(count("presence.cluster.drained_nodes_cleaned")).isEqualTo(1);
+      assertThat(count("presence.cluster.dead_nodes_cleaned")).isZero();
+      assertThat(count("presence.cluster.devices_released")).isEqualTo(1);
+      assertThat(lines.at(Level.WARN)).noneMatch(l -> l.contains("node-b"));
+      assertThat(lines.info()).anyMatch(l -> l.contains("node node-b drained"));
+    }
+  }
+
+  /** When the registry cannot say whether the node drained, it is reported dead and cleaned up. */
+  @Test
+  void aNodeTheRegistryCannotSayDrained_isCleanedUp_andReportedDead() {
+    deviceOn("bob", "node-b");
+    start();
+    registry.drainedFails.set(true);
+    registry.dead.add("node-b");
+    await().atMost(WAIT).until(() -> registry.calls.contains("cleaned:node-b"));
+    assertThat(join(fx.store.presence().devicesOn("node-b"))).isEmpty();
+    assertThat(count("presence.cluster.dead_nodes_cleaned")).isEqualTo(1);
+  }
+
   @Test
   void aCleanUpThatFails_isRetriedOnALaterBeat_withoutClaimingAgain() {
     deviceOn("carol", "node-b");
@@ -390,6 +423,8 @@ class NodeLivenessTest {
     final List<String> calls = new CopyOnWriteArrayList<>();
     final List<String> dead = new CopyOnWriteArrayList<>();
     final List<String> earlier = new CopyOnWriteArrayList<>();
+    final List<String> drained = new CopyOnWriteArrayList<>();
+    final AtomicBoolean drainedFails = new AtomicBoolean();
     final AtomicBoolean failing = new AtomicBoolean();
     final AtomicBoolean declaredDead = new AtomicBoolean();
     final AtomicBoolean failCleanedOnce = new AtomicBoolean();
@@ -426,6 +461,15 @@ class NodeLivenessTest {
     public CompletionStage<Boolean> claim(String deadNodeId, String claimer) {
       calls.add("claim:" + deadNodeId);
       return CompletableFuture.completedFuture(dead.contains(deadNodeId));
+    }
+
+    @Override
+    public CompletionStage<Boolean> drainedBefore(String nodeId) {
+      calls.add("drainedBefore:" + nodeId);
+      if (drainedFails.get()) {
+        return CompletableFuture.failedFuture(new IllegalStateException("registry down"));
+      }
+      return CompletableFuture.completedFuture(drained.contains(nodeId));
     }
 
     @Override

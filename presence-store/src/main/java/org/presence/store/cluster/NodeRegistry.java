@@ -91,9 +91,10 @@ public interface NodeRegistry {
   /**
    * Records that {@code nodeId} drained: it stopped of its own will, its devices were told to
    * reconnect elsewhere, and it keeps its lease (survivors release what does not come back once it
-   * runs out). The record holds the time at which the node's lease runs out and lasts until then; a
-   * run of the node restarted under the same id {@linkplain #takeDrained takes} it at start. This
-   * default (a registry no other process shares) records nothing.
+   * runs out). The record holds the time at which the node's lease runs out and lasts until then
+   * and {@link #DRAIN_KEPT} more (so that the survivor cleaning up can tell a drain from a crash,
+   * {@link #drainedBefore}); a run of the node restarted under the same id {@linkplain #takeDrained
+   * takes} it at start. This default (a registry no other process shares) records nothing.
    */
   default CompletionStage<Void> drained(String nodeId) {
     return CompletableFuture.completedFuture(null);
@@ -106,6 +107,22 @@ public interface NodeRegistry {
    */
   default CompletionStage<OptionalLong> takeDrained(String nodeId) {
     return CompletableFuture.completedFuture(OptionalLong.empty());
+  }
+
+  /**
+   * How long a {@linkplain #drained drain record} outlives the drained run's lease: long enough for
+   * a survivor to find the lease run out and claim the clean-up, however late its beat.
+   */
+  Duration DRAIN_KEPT = Duration.ofHours(1);
+
+  /**
+   * Whether {@code nodeId}'s last run {@linkplain #drained drained} (its record is there, whether
+   * or not its lease has run out), rather than crashing or being cut off: the survivor that claimed
+   * its clean-up asks, to report a node that left on purpose as such rather than as a failure. This
+   * default: false.
+   */
+  default CompletionStage<Boolean> drainedBefore(String nodeId) {
+    return CompletableFuture.completedFuture(false);
   }
 
   /** Gives up {@code nodeId}'s lease at once (a node that drains cleanly). */

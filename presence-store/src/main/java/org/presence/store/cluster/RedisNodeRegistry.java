@@ -47,8 +47,10 @@ import org.presence.store.redis.RedisScript;
  * removes the dead node from the set and its lease from the hash.
  *
  * <p>A node that drains records it ({@code <prefix>nodes:drained:{nodes}<id>}: the time its lease
- * runs out, expiring then), so that a run restarted under the same id before then leaves the
- * drained run's devices to come back as the survivors would, instead of releasing them at start.
+ * runs out, expiring {@link NodeRegistry#DRAIN_KEPT} later), so that a run restarted under the same
+ * id before the lease runs out leaves the drained run's devices to come back as the survivors
+ * would, instead of releasing them at start, and so that the survivor cleaning up after a node that
+ * never came back reports it as drained rather than dead.
  */
 public final class RedisNodeRegistry implements NodeRegistry {
   /**
@@ -187,8 +189,9 @@ public final class RedisNodeRegistry implements NodeRegistry {
       """;
 
   /**
-   * KEYS: leases hash, the node's drain record; ARGV: node id. Records the time at which the node's
-   * lease runs out, for as long as it runs; the milliseconds left, or -1 when it has run out.
+   * KEYS: leases hash, the node's drain record; ARGV: node id, how long the record outlives the
+   * lease (ms). Records the time at which the node's lease runs out, kept until then and that long
+   * more; the milliseconds left, or -1 when it has run out.
    */
   private static final String DRAINED =
       """
@@ -196,7 +199,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       local u = redis.call('HGET', KEYS[1], ARGV[1])
       if u and tonumber(u) > now then
-        redis.call('SET', KEYS[2], u, 'PX', tonumber(u) - now)
+        redis.call('SET', KEYS[2], u, 'PX', tonumber(u) - now + tonumber(ARGV[2]))
         return tonumber(u) - now
       end
       return -1
@@ -204,7 +207,7 @@ public final class RedisNodeRegistry implements NodeRegistry {
 
   /**
    * KEYS: the node's drain record. Deletes it; the milliseconds until the drained run's lease runs
-   * out, or -1 when there is none.
+   * out, or -1 when there is none or that lease has run out.
    */
   private static final String TAKE_DRAINED =
       """
@@ -215,7 +218,10 @@ public final class RedisNodeRegistry implements NodeRegistry {
       redis.call('DEL', KEYS[1])
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-      return math.max(0, tonumber(u) - now)
+      if tonumber(u) <= now then
+        return -1
+      end
+      return tonumber(u) - now
       """;
 
   /** KEYS: the lease; ARGV: holder, ttl ms. 1 when the holder holds it now (taken or renewed). */
@@ -359,8 +365,17 @@ public final class RedisNodeRegistry implements NodeRegistry {
   public CompletionStage<Void> drained(String nodeId) {
     return drained
         .<Long>run(
-            ScriptOutputType.INTEGER, new String[] {leases(), drainRecord(nodeId)}, bytes(nodeId))
+            ScriptOutputType.INTEGER,
+            new String[] {leases(), drainRecord(nodeId)},
+            bytes(nodeId),
+            bytes(DRAIN_KEPT.toMillis()))
         .thenApply(v -> null);
+  }
+
+  /** One {@code EXISTS} on the node's drain record. */
+  @Override
+  public CompletionStage<Boolean> drainedBefore(String nodeId) {
+    return redis.exists(drainRecord(nodeId)).thenApply(n -> n == 1L);
   }
 
   @Override

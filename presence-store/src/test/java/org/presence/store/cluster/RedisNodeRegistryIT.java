@@ -44,24 +44,34 @@ class RedisNodeRegistryIT extends NodeRegistryContract {
 
   /**
    * A drain is recorded with the time the node's lease runs out, taken once by the next run under
-   * the id, and gone once that lease has run out; a node that never drained has no record.
+   * the id, and no longer taken once that lease has run out; a node that never drained has no
+   * record. The record outlives the lease, so that the survivor cleaning up can tell the drained
+   * node from a dead one, until a run under the id takes it.
    */
   @Test
   void aDrainIsTakenOnce_andLastsAsLongAsTheLease() throws Exception {
     NodeRegistry registry = open();
     String node = node();
     assertThat(registry.takeDrained(node).toCompletableFuture().get()).isEmpty();
+    assertThat(registry.drainedBefore(node).toCompletableFuture().get())
+        .as("never drained")
+        .isFalse();
     registry.heartbeat(node, Duration.ofSeconds(30)).toCompletableFuture().get();
     registry.drained(node).toCompletableFuture().get();
+    assertThat(registry.drainedBefore(node).toCompletableFuture().get()).isTrue();
     var left = registry.takeDrained(node).toCompletableFuture().get();
     assertThat(left).isPresent();
     assertThat(left.getAsLong()).isBetween(25_000L, 30_000L);
     assertThat(registry.takeDrained(node).toCompletableFuture().get()).as("taken").isEmpty();
+    assertThat(registry.drainedBefore(node).toCompletableFuture().get()).as("taken").isFalse();
 
     String brief = node();
     registry.heartbeat(brief, Duration.ofMillis(300)).toCompletableFuture().get();
     registry.drained(brief).toCompletableFuture().get();
     Thread.sleep(500);
+    assertThat(registry.drainedBefore(brief).toCompletableFuture().get())
+        .as("its lease ran out, the record is kept")
+        .isTrue();
     assertThat(registry.takeDrained(brief).toCompletableFuture().get())
         .as("its lease ran out")
         .isEmpty();
