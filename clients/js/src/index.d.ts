@@ -35,6 +35,15 @@ export interface Snapshot {
   fresh: boolean;
 }
 
+/** One frame of a snapshot: its users, the seq it stands at, and whether it is the first or last. */
+export interface SnapshotPage {
+  users: Presence[];
+  seq: number;
+  fresh: boolean;
+  first: boolean;
+  last: boolean;
+}
+
 export interface Receipt {
   id: string;
   uid: string;
@@ -75,6 +84,12 @@ export interface AppClientOptions {
   transport?: Transport;
   /** Handlers may return promises: the next frame is handled after they settle. */
   onSnapshot?: (snapshot: Snapshot) => void | Promise<void>;
+  /**
+   * Each frame of a snapshot as it comes, before `onSnapshot` (all pages merged): apply a large
+   * snapshot page by page. A `first` page starts a snapshot (one cut off by a lost connection
+   * starts again from a first page on the next); `last` is its final frame.
+   */
+  onSnapshotPage?: (page: SnapshotPage) => void | Promise<void>;
   onUpdates?: (updates: Update[]) => void | Promise<void>;
   onReceipts?: (receipts: Receipt[]) => void | Promise<void>;
   onConnected?: (transport: 'websocket' | 'stream') => void;

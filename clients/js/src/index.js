@@ -95,6 +95,7 @@ export class AppClient {
     since = -1,
     transport = 'auto',
     onSnapshot = () => {},
+    onSnapshotPage = () => {},
     onUpdates = () => {},
     onReceipts = () => {},
     onConnected = () => {},
@@ -110,7 +111,7 @@ export class AppClient {
     this.appId = appId;
     this.key = key;
     this.transport = transport;
-    this.handlers = { onSnapshot, onUpdates, onReceipts, onConnected, onDisconnected };
+    this.handlers = { onSnapshot, onSnapshotPage, onUpdates, onReceipts, onConnected, onDisconnected };
     this.backoff = backoff;
     this.idleTimeoutMs = idleTimeoutMs;
     this.resetBackoffAfterMs = resetBackoffAfterMs;
@@ -120,6 +121,7 @@ export class AppClient {
     this._users = new Map();
     this._pages = [];
     this._fresh = false;
+    this._snapshotStarted = false;
     this._generation = 0;
     this._stopped = true;
     this._conn = null;
@@ -166,6 +168,7 @@ export class AppClient {
     this._conn = null;
     this._pages = [];
     this._fresh = false;
+    this._snapshotStarted = false;
     if (c) c.close();
   }
 
@@ -368,12 +371,19 @@ export class AppClient {
       await this.handlers.onUpdates(updates);
       if (gen === this._generation) this._since = updates[updates.length - 1].seq;
     } else if (doc && Array.isArray(doc.snapshot)) {
+      const users = [];
       for (const item of doc.snapshot) {
         const p = presenceOf(item);
-        if (p) this._pages.push(p);
+        if (p) users.push(p);
       }
+      this._pages.push(...users);
       this._fresh ||= doc.fresh === true;
-      if (doc.done !== true) return;
+      const first = !this._snapshotStarted;
+      this._snapshotStarted = true;
+      const last = doc.done === true;
+      await this.handlers.onSnapshotPage({ users, seq: doc.seq, fresh: this._fresh, first, last });
+      if (!last || gen !== this._generation) return;
+      this._snapshotStarted = false;
       const snapshot = { users: this._pages, seq: doc.seq, fresh: this._fresh };
       this._pages = [];
       this._fresh = false;

@@ -301,3 +301,58 @@ test('a bare close 1007 (text not UTF-8, no error frame before it) is read as er
   }
   assert.ok(node.upgrades >= 2, `upgrades ${node.upgrades}`);
 });
+
+test('onSnapshotPage: each frame as it comes, first and last marked, before onSnapshot; a cut snapshot starts again', async () => {
+  let requests = 0;
+  const line = (users, done) =>
+    JSON.stringify({ snapshot: users.map((u) => ({ UID: u, status: 'online' })), seq: 5, fresh: false, done }) + '\n';
+  const node = await fakeNode((req, res) => {
+    requests++;
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    if (requests === 1) {
+      // A snapshot cut off after its first page.
+      res.end(line(['u1', 'u2'], false));
+      return;
+    }
+    res.write(line(['u1'], false));
+    res.write(line(['u3'], false));
+    res.write(line(['u4'], true));
+  });
+  const pages = [];
+  const order = [];
+  const snapshots = [];
+  const app = new AppClient({
+    url: node.url,
+    appId: 1,
+    key: 'k',
+    transport: 'stream',
+    backoff: new Backoff(1, 5),
+    onSnapshotPage: async (p) => {
+      await new Promise((r) => setTimeout(r, 5));
+      pages.push(p);
+      order.push('page');
+    },
+    onSnapshot: (s) => {
+      snapshots.push(s);
+      order.push('snapshot');
+    },
+  }).start();
+  try {
+    await until('the snapshot', () => snapshots.length === 1);
+    assert.equal(pages.length, 4);
+    assert.deepEqual(pages.map((p) => [p.first, p.last]), [
+      [true, false],
+      [true, false],
+      [false, false],
+      [false, true],
+    ]);
+    assert.deepEqual(pages[0].users.map((u) => u.uid), ['u1', 'u2']);
+    assert.equal(pages[3].seq, 5);
+    assert.deepEqual(order, ['page', 'page', 'page', 'page', 'snapshot']);
+    assert.deepEqual(snapshots[0].users.map((u) => u.uid), ['u1', 'u3', 'u4']);
+    assert.equal(app.since, 5);
+  } finally {
+    app.close();
+    await node.close();
+  }
+});

@@ -31,16 +31,17 @@ import java.util.concurrent.TimeUnit;
  * An AppService's connection to Presence (docs/app-updates.md, docs/notifications.md).
  *
  * <p><b>Updates.</b> {@link Builder#start()} opens the update channel ({@code ws://node/<appid>})
- * and keeps it open: the listener gets a {@link Snapshot} (all its pages merged), then every {@link
- * Update} in {@code seq} order, and receipts. {@link #since()} is the resumable cursor (the {@code
- * seq} the listener last handled); persist it and pass it to {@link Builder#since(long)} to resume
- * after a restart without a gap. When the connection is lost (the node stopping, the network, a
- * consumer too slow), the client reconnects after a backoff with full jitter and resumes from its
- * cursor; a "fresh" snapshot means the node no longer had what came after it (start over from the
- * snapshot). {@link #users()} is the merged view: every user who is not offline (a client started
- * with {@code since} holds only the users changed since then, until a snapshot). When the WebSocket
- * cannot be opened (a proxy that refuses the upgrade), the client falls back to the long-held HTTP
- * stream ({@code GET /<appid>/presence.json}), which carries the same frames.
+ * and keeps it open: the listener gets a {@link Snapshot} (each page as it comes, then all its
+ * pages merged), then every {@link Update} in {@code seq} order, and receipts. {@link #since()} is
+ * the resumable cursor (the {@code seq} the listener last handled); persist it and pass it to
+ * {@link Builder#since(long)} to resume after a restart without a gap. When the connection is lost
+ * (the node stopping, the network, a consumer too slow), the client reconnects after a backoff with
+ * full jitter and resumes from its cursor; a "fresh" snapshot means the node no longer had what
+ * came after it (start over from the snapshot). {@link #users()} is the merged view: every user who
+ * is not offline (a client started with {@code since} holds only the users changed since then,
+ * until a snapshot). When the WebSocket cannot be opened (a proxy that refuses the upgrade), the
+ * client falls back to the long-held HTTP stream ({@code GET /<appid>/presence.json}), which
+ * carries the same frames.
  *
  * <p>Listener calls come one at a time from the client's thread, and the next frame is read only
  * after the listener returns: a listener that stalls stops the reads (the node keeps a position,
@@ -57,6 +58,16 @@ public final class AppClient implements AutoCloseable {
   public interface Listener {
     /** The complete snapshot: replace what you held (see {@link Snapshot#fresh()}). */
     default void onSnapshot(Snapshot snapshot) {}
+
+    /**
+     * One frame of a snapshot, as soon as it is read, before {@link #onSnapshot} (which comes after
+     * the last page, with every page merged): an application of many users can apply the snapshot
+     * page by page instead of waiting for its last frame. A {@linkplain SnapshotPage#first() first}
+     * page starts a snapshot (replace what you held, as {@link #onSnapshot} says, once its last
+     * page came): a snapshot cut off by a lost connection starts again from its first page on the
+     * next.
+     */
+    default void onSnapshotPage(SnapshotPage page) {}
 
     /** Updates, in {@code seq} order; an {@code offline} update removes the user. */
     default void onUpdates(List<Update> updates) {}
@@ -94,6 +105,14 @@ public final class AppClient implements AutoCloseable {
    * had the updates after the cursor (or the connection fell an hour behind); forget what you knew.
    */
   public record Snapshot(List<Presence> users, long seq, boolean fresh) {}
+
+  /**
+   * One frame of a {@link Snapshot}: its users (not offline), the {@code seq} the snapshot stands
+   * at, whether it is fresh (as far as the frames so far said), and whether this is its first or
+   * last frame (one frame may be both).
+   */
+  public record SnapshotPage(
+      List<Presence> users, long seq, boolean fresh, boolean first, boolean last) {}
 
   /**
    * A notification receipt ({@code delivered}, {@code acted}, {@code dismissed}, {@code missed}).
@@ -146,6 +165,10 @@ public final class AppClient implements AutoCloseable {
   private final Map<String, Presence> users = new LinkedHashMap<>();
   private final List<Presence> snapshotPages = new ArrayList<>();
   private boolean snapshotFresh;
+
+  /** Whether a frame of the snapshot under way came (the next one is then not its first). */
+  private boolean snapshotStarted;
+
   private int generation;
   private boolean stopped;
   private WebSocket socket;
@@ -482,6 +505,7 @@ public final class AppClient implements AutoCloseable {
       closeQuietly(s);
     }
     snapshotPages.clear();
+    snapshotStarted = false;
   }
 
   private void lost(int gen, PresenceException cause) {
@@ -599,19 +623,26 @@ public final class AppClient implements AutoCloseable {
 
   private void snapshot(Map<String, Object> m) {
     List<Object> page = ClientJson.list(m.get("snapshot"));
+    boolean first = !snapshotStarted;
+    snapshotStarted = true;
+    List<Presence> listed = new ArrayList<>();
     if (page != null) {
       for (Object o : page) {
         Presence p = presence(ClientJson.object(o));
         if (p != null) {
-          snapshotPages.add(p);
+          listed.add(p);
         }
       }
     }
+    snapshotPages.addAll(listed);
     snapshotFresh |= ClientJson.isTrue(m, "fresh");
-    if (!ClientJson.isTrue(m, "done")) {
+    boolean done = ClientJson.isTrue(m, "done");
+    long seq = ClientJson.number(m, "seq", 0);
+    listener.onSnapshotPage(new SnapshotPage(List.copyOf(listed), seq, snapshotFresh, first, done));
+    if (!done) {
       return;
     }
-    long seq = ClientJson.number(m, "seq", 0);
+    snapshotStarted = false;
     Snapshot s = new Snapshot(List.copyOf(snapshotPages), seq, snapshotFresh);
     snapshotPages.clear();
     snapshotFresh = false;
