@@ -405,6 +405,8 @@ public final class PresenceServer implements AutoCloseable {
               appFeatures.apiKeys(),
               store.persistence().grants(),
               store.presence(),
+              store.shared(),
+              config.nodeId(),
               config.queries())
           .register(routes);
     }

@@ -11,6 +11,8 @@ import org.presence.store.bus.RedisPresenceBus;
 import org.presence.store.cluster.LocalNodeRegistry;
 import org.presence.store.cluster.NodeRegistry;
 import org.presence.store.cluster.RedisNodeRegistry;
+import org.presence.store.cluster.RedisSharedValues;
+import org.presence.store.cluster.SharedValues;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.Persistence;
@@ -59,6 +61,7 @@ public final class Store implements AutoCloseable {
   private final AppUpdateLog updates;
   private final PresenceStateStore presence;
   private final NodeRegistry nodes;
+  private final SharedValues shared;
   private final WebhookState webhooks;
   private final java.util.List<ConnectionCounts> connectionCounts =
       new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -83,6 +86,7 @@ public final class Store implements AutoCloseable {
         redis == null ? new LocalPresenceStateStore() : new RedisPresenceStateStore(redis);
     this.nodes = redis == null ? new LocalNodeRegistry() : new RedisNodeRegistry(redis);
     this.webhooks = redis == null ? new LocalWebhookState() : new RedisWebhookState(redis);
+    this.shared = redis == null ? SharedValues.none() : new RedisSharedValues(redis);
   }
 
   private static NotificationQueues openJournal(StoreConfig config) {
@@ -247,6 +251,14 @@ public final class Store implements AutoCloseable {
   /** The gateway nodes' leases. */
   public NodeRegistry nodes() {
     return nodes;
+  }
+
+  /**
+   * Values one node works out for the others to reuse (in Redis in a cluster; nothing shared in the
+   * embedded default).
+   */
+  public SharedValues shared() {
+    return shared;
   }
 
   /** Each application's webhook sender lease and cursor. */

@@ -5,14 +5,17 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.cluster.SharedValues;
 import org.presence.store.permission.Grant;
 import org.presence.store.permission.GrantRepository;
 import org.presence.store.permission.PuidRecord;
@@ -63,8 +66,12 @@ final class PresenceQueries {
 
   private final GrantRepository grants;
   private final PresenceStateStore state;
+  private final SharedValues shared;
+  private final String nodeId;
+  private final Duration statsTtl;
   private final AsyncLoadingCache<Long, Stats> stats;
 
+  /** One node's queries, counting on its own (nothing shared: the embedded default, tests). */
   PresenceQueries(GrantRepository grants, PresenceStateStore state, Duration statsTtl) {
     this(grants, state, statsTtl, Ticker.systemTicker());
   }
@@ -72,17 +79,104 @@ final class PresenceQueries {
   /** {@link #PresenceQueries(GrantRepository, PresenceStateStore, Duration)} on {@code ticker}. */
   PresenceQueries(
       GrantRepository grants, PresenceStateStore state, Duration statsTtl, Ticker ticker) {
+    this(grants, state, SharedValues.none(), "", statsTtl, ticker);
+  }
+
+  /**
+   * Queries of node {@code nodeId}, whose counts are shared with the other nodes through {@code
+   * shared} ({@link #stats}).
+   */
+  PresenceQueries(
+      GrantRepository grants,
+      PresenceStateStore state,
+      SharedValues shared,
+      String nodeId,
+      Duration statsTtl,
+      Ticker ticker) {
     this.grants = grants;
     this.state = state;
+    this.shared = shared;
+    this.nodeId = nodeId;
+    this.statsTtl = statsTtl;
     this.stats =
         Caffeine.newBuilder()
             .maximumSize(10_000)
             .ticker(ticker)
             .refreshAfterWrite(statsTtl)
             .expireAfterWrite(statsTtl.multipliedBy(STATS_KEPT_TTLS))
-            .buildAsync(
-                (appId, executor) ->
-                    count(appId, grants.listEnabledByApp(appId, "", STATS_PAGE), new long[4]));
+            .buildAsync((appId, executor) -> load(appId));
+  }
+
+  /**
+   * A count of application {@code appId} for this node's cache: one another node made less than a
+   * ttl ago ({@link SharedValues}: one read), or else a new one, made here if this node claims the
+   * count (no other node is making one) and shared for {@link #STATS_KEPT_TTLS} ttls; while another
+   * node makes it, the last shared count, however old. When the shared values cannot be read or
+   * claimed (Redis failing), the node counts on its own.
+   */
+  private CompletableFuture<Stats> load(long appId) {
+    String name = "stats:" + appId;
+    return shared
+        .get(name)
+        .handle((v, e) -> e == null ? v.flatMap(PresenceQueries::decode) : Optional.<Stats>empty())
+        .thenCompose(
+            found -> {
+              if (found.isPresent()
+                  && found.get().countedAt().plus(statsTtl).isAfter(Instant.now())) {
+                return CompletableFuture.completedFuture(found.get());
+              }
+              return shared
+                  .claim(name, nodeId, statsTtl.multipliedBy(STATS_KEPT_TTLS))
+                  .handle((won, e) -> e != null || won)
+                  .thenCompose(
+                      won -> {
+                        if (!won && found.isPresent()) {
+                          return CompletableFuture.completedFuture(found.get());
+                        }
+                        return count(
+                                appId, grants.listEnabledByApp(appId, "", STATS_PAGE), new long[4])
+                            .thenCompose(
+                                s ->
+                                    shared
+                                        .put(
+                                            name, encode(s), statsTtl.multipliedBy(STATS_KEPT_TTLS))
+                                        .handle((v, e) -> s));
+                      });
+            })
+        .toCompletableFuture();
+  }
+
+  /** A count as shared: its four figures and the milliseconds it was made at, comma-separated. */
+  static String encode(Stats s) {
+    return s.online()
+        + ","
+        + s.away()
+        + ","
+        + s.unavailable()
+        + ","
+        + s.offline()
+        + ","
+        + s.countedAt().toEpochMilli();
+  }
+
+  /** {@link #encode}'s reverse; empty for anything else (a value of another build, say). */
+  static Optional<Stats> decode(String v) {
+    String[] f = v.split(",", -1);
+    if (f.length != 5) {
+      return Optional.empty();
+    }
+    try {
+      long[] n = new long[5];
+      for (int i = 0; i < 5; i++) {
+        n[i] = Long.parseLong(f[i]);
+        if (n[i] < 0) {
+          return Optional.empty();
+        }
+      }
+      return Optional.of(new Stats(n[0], n[1], n[2], n[3], Instant.ofEpochMilli(n[4])));
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
   }
 
   /** What application {@code appId} sees of {@code puid} (well-formed) now. */
@@ -170,7 +264,7 @@ final class PresenceQueries {
    * that, the first request starts a new count in the background and it and those that come while
    * it runs get the last count (its {@code countedAt} says how old), up to {@link #STATS_KEPT_TTLS}
    * times the ttl, after which a request waits for the new count. Concurrent requests for one
-   * application share one count.
+   * application share one count; so do the nodes of a cluster ({@link #load}).
    */
   CompletionStage<Stats> stats(long appId) {
     return stats.get(appId);
@@ -202,7 +296,12 @@ final class PresenceQueries {
                         }
                         if (next == null) {
                           return CompletableFuture.completedFuture(
-                              new Stats(counts[0], counts[1], counts[2], counts[3], Instant.now()));
+                              new Stats(
+                                  counts[0],
+                                  counts[1],
+                                  counts[2],
+                                  counts[3],
+                                  Instant.now().truncatedTo(ChronoUnit.MILLIS)));
                         }
                         return count(appId, next, counts);
                       });

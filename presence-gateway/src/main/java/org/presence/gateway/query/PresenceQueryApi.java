@@ -3,6 +3,7 @@ package org.presence.gateway.query;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -23,6 +24,7 @@ import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.protocol.json.Json;
 import org.presence.store.app.Application;
+import org.presence.store.cluster.SharedValues;
 import org.presence.store.permission.GrantRepository;
 import org.presence.store.permission.Puids;
 import org.presence.store.presence.PresenceStateStore;
@@ -67,9 +69,13 @@ public final class PresenceQueryApi {
       ApiKeyAuthenticator keys,
       GrantRepository grants,
       PresenceStateStore state,
+      SharedValues shared,
+      String nodeId,
       QueriesConfig config) {
     this.keys = keys;
-    this.queries = new PresenceQueries(grants, state, config.statsTtl());
+    this.queries =
+        new PresenceQueries(
+            grants, state, shared, nodeId, config.statsTtl(), Ticker.systemTicker());
     this.limiter = new QueryRateLimiter(config.rate(), config.burst());
   }
 

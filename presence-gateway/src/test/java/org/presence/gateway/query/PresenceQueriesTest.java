@@ -29,11 +29,11 @@ import org.presence.store.presence.PresenceStateStore;
  * request gets the last count while the next is made.
  */
 class PresenceQueriesTest {
-  private static final long APP = 3;
+  static final long APP = 3;
   private static final Duration TTL = Duration.ofSeconds(10);
 
   /** Grants of {@code n} users of {@link #APP}, read a page at a time, each page once released. */
-  private static final class Grants {
+  static final class Grants {
     final List<Grant> all = new CopyOnWriteArrayList<>();
     final AtomicInteger pages = new AtomicInteger();
     volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
