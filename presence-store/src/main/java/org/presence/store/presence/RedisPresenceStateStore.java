@@ -464,18 +464,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
   private static final String HASHES =
       SpreadCalls.PROLOGUE
           + """
-          local out = {}
-          for i = 1, #KEYS do
-            local h = redis.pcall('HGETALL', KEYS[i])
-            if type(h) == 'table' and h.err then
-              if spread then
-                return redis.error_reply('SPREAD ' .. h.err)
-              end
-              return redis.error_reply(h.err)
-            end
-            out[i] = h
-          end
-          return out
+          return read_keys('HGETALL')
           """;
 
   /**

@@ -194,15 +194,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private static final String WITH_ITEMS =
       SpreadCalls.PROLOGUE
           + """
-          local out = {}
-          for i = 1, #KEYS do
-            local r = redis.pcall('EXISTS', KEYS[i])
-            if type(r) == 'table' and r.err then
-              return redis.error_reply('SPREAD ' .. r.err)
-            end
-            out[i] = r
-          end
-          return out
+          return read_keys('EXISTS')
           """;
 
   /**

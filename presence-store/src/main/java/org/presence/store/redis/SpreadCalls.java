@@ -43,7 +43,12 @@ public final class SpreadCalls {
    * defined before it see no key, so they take their keys and arguments as parameters. Before it
    * writes anything, the script must ask the primary for every key of a spread call and return an
    * error starting {@code SPREAD} when it does not hold one: {@link #CHECK} does, or the script's
-   * own first reads of its keys do (in {@code pcall}).
+   * own first reads of its keys do (in {@code pcall}; {@code read_keys} below does).
+   *
+   * <p>It defines {@code read_keys(cmd)}: {@code cmd} (a read of one key, such as {@code EXISTS} or
+   * {@code HGETALL}) on every key in turn, in {@code pcall}, returning their answers in the keys'
+   * order, or the first error as an error reply, starting {@code SPREAD} when the call is spread. A
+   * script may return what it returns as it is.
    */
   public static final String PROLOGUE =
       """
@@ -60,6 +65,20 @@ public final class SpreadCalls {
         end
         KEYS, ARGV = k, a
       end
+      local function read_keys(cmd)
+        local out = {}
+        for i = 1, #KEYS do
+          local r = redis.pcall(cmd, KEYS[i])
+          if type(r) == 'table' and r.err then
+            if spread then
+              return redis.error_reply('SPREAD ' .. r.err)
+            end
+            return redis.error_reply(r.err)
+          end
+          out[i] = r
+        end
+        return out
+      end
       """;
 
   /**
@@ -72,11 +91,9 @@ public final class SpreadCalls {
   public static final String CHECK =
       """
       if spread then
-        for i = 1, #KEYS do
-          local r = redis.pcall('EXISTS', KEYS[i])
-          if type(r) == 'table' and r.err then
-            return redis.error_reply('SPREAD ' .. r.err)
-          end
+        local r = read_keys('EXISTS')
+        if r.err then
+          return r
         end
       end
       """;
