@@ -11,6 +11,7 @@ import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.NotifyFixture.App;
+import org.presence.gateway.testing.NotifyFixture.RedisNodeUser;
 import org.presence.gateway.testing.RedisProcess;
 import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.device.DeviceMessage;
@@ -32,54 +33,45 @@ class RedisFullReasonsIT {
   void redisFull_isAnsweredHeartbeatAndCountedAsFull() throws Exception {
     try (RedisProcess redis = RedisProcess.start(root.resolve("redis"));
         DomainStub site = DomainStub.start()) {
-      Map<String, String> s = TestNode.baseSettings(root.resolve("node"));
-      s.put("xmpp.port", "off");
-      s.put("identity.dev-signing", "true");
-      s.put("outbound.allow-loopback", "true");
-      s.put("device.handshake-rate", "0");
-      s.put("store.redis.url", redis.url());
-      try (TestNode node = TestNode.start(s, r -> {})) {
-        App app = NotifyFixture.activeApp(node, site, "dev@example.com", "Full");
-        String puid = NotifyFixture.grant(node, "alice@example.com", app.id());
-        try (DeviceTestClient phone =
-            DeviceTestClient.connected(node, node.token("alice@example.com"), null, "phone")) {
-          assertThat(phone.status(PresenceStatus.ONLINE, null))
-              .isInstanceOf(DeviceMessage.Ack.class);
+      try (RedisNodeUser u =
+          RedisNodeUser.start(root.resolve("node"), redis.url(), site, "Full", Map.of())) {
+        TestNode node = u.node();
+        DeviceTestClient phone = u.phone();
+        App app = u.app();
+        String puid = u.puid();
+        redis.cli("config", "set", "maxmemory-policy", "noeviction");
+        redis.cli("config", "set", "maxmemory", "8mb");
+        RedisFiller filler = RedisFiller.untilFull(redis.url());
 
-          redis.cli("config", "set", "maxmemory-policy", "noeviction");
-          redis.cli("config", "set", "maxmemory", "8mb");
-          RedisFiller filler = RedisFiller.untilFull(redis.url());
+        HttpResponse<String> post =
+            NotifyFixture.post(
+                node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "full")));
+        assertThat(post.statusCode()).as(post.body()).isEqualTo(503);
+        assertThat(NotifyFixture.json(post).path("errno").asInt()).isEqualTo(502);
+        assertThat(NotifyFixture.json(post).path("reason").asText()).isEqualTo(REASON);
 
-          HttpResponse<String> post =
-              NotifyFixture.post(
-                  node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "full")));
-          assertThat(post.statusCode()).as(post.body()).isEqualTo(503);
-          assertThat(NotifyFixture.json(post).path("errno").asInt()).isEqualTo(502);
-          assertThat(NotifyFixture.json(post).path("reason").asText()).isEqualTo(REASON);
+        DeviceMessage status = phone.status(PresenceStatus.AWAY, "full");
+        assertThat(status).isInstanceOf(DeviceMessage.ErrorReply.class);
+        assertThat(((DeviceMessage.ErrorReply) status).errno()).isEqualTo(502);
+        assertThat(((DeviceMessage.ErrorReply) status).reason()).isEqualTo(REASON);
 
-          DeviceMessage status = phone.status(PresenceStatus.AWAY, "full");
-          assertThat(status).isInstanceOf(DeviceMessage.ErrorReply.class);
-          assertThat(((DeviceMessage.ErrorReply) status).errno()).isEqualTo(502);
-          assertThat(((DeviceMessage.ErrorReply) status).reason()).isEqualTo(REASON);
+        HttpResponse<String> heartbeat = node.get("/__heartbeat__");
+        assertThat(heartbeat.statusCode()).isEqualTo(503);
+        assertThat(heartbeat.body())
+            .contains(
+                "\"bus\":{\"kind\":\"redis\",\"status\":\"error\","
+                    + "\"error\":\"Redis is full (maxmemory)\"}")
+            .contains("\"failing\":[\"bus\"]");
 
-          HttpResponse<String> heartbeat = node.get("/__heartbeat__");
-          assertThat(heartbeat.statusCode()).isEqualTo(503);
-          assertThat(heartbeat.body())
-              .contains(
-                  "\"bus\":{\"kind\":\"redis\",\"status\":\"error\","
-                      + "\"error\":\"Redis is full (maxmemory)\"}")
-              .contains("\"failing\":[\"bus\"]");
+        String metrics = node.adminGet("/metrics").body();
+        assertThat(metrics).containsPattern("presence_redis_full_refusals_total [1-9]");
 
-          String metrics = node.adminGet("/metrics").body();
-          assertThat(metrics).containsPattern("presence_redis_full_refusals_total [1-9]");
-
-          // Room again: the heartbeat is fine and the status is taken.
-          redis.cli("config", "set", "maxmemory", "0");
-          filler.close();
-          assertThat(node.get("/__heartbeat__").statusCode()).isEqualTo(200);
-          assertThat(phone.status(PresenceStatus.AWAY, "room again"))
-              .isInstanceOf(DeviceMessage.Ack.class);
-        }
+        // Room again: the heartbeat is fine and the status is taken.
+        redis.cli("config", "set", "maxmemory", "0");
+        filler.close();
+        assertThat(node.get("/__heartbeat__").statusCode()).isEqualTo(200);
+        assertThat(phone.status(PresenceStatus.AWAY, "room again"))
+            .isInstanceOf(DeviceMessage.Ack.class);
       }
     }
   }

@@ -15,6 +15,7 @@ import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.NotifyFixture.App;
+import org.presence.gateway.testing.NotifyFixture.RedisNodeUser;
 import org.presence.gateway.testing.RedisProcess;
 import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.device.DeviceMessage;
@@ -35,58 +36,50 @@ class RedisOutageReasonsIT {
   void redisDies_reasonsToClientsAreFixed_withoutTheLibrarysWords() throws Exception {
     try (RedisProcess redis = RedisProcess.start(root.resolve("redis"));
         DomainStub site = DomainStub.start()) {
-      Map<String, String> s = TestNode.baseSettings(root.resolve("node"));
-      s.put("xmpp.port", "off");
-      s.put("identity.dev-signing", "true");
-      s.put("outbound.allow-loopback", "true");
-      s.put("device.handshake-rate", "0");
-      s.put("store.redis.url", redis.url());
-      s.put("store.redis.command-timeout", "500ms");
-      try (TestNode node = TestNode.start(s, r -> {})) {
-        App app = NotifyFixture.activeApp(node, site, "dev@example.com", "Outage");
-        String puid = NotifyFixture.grant(node, "alice@example.com", app.id());
-        try (DeviceTestClient phone =
-            DeviceTestClient.connected(node, node.token("alice@example.com"), null, "phone")) {
-          assertThat(phone.status(PresenceStatus.ONLINE, null))
-              .isInstanceOf(DeviceMessage.Ack.class);
+      try (RedisNodeUser u =
+          RedisNodeUser.start(
+              root.resolve("node"),
+              redis.url(),
+              site,
+              "Outage",
+              Map.of("store.redis.command-timeout", "500ms"))) {
+        TestNode node = u.node();
+        DeviceTestClient phone = u.phone();
+        App app = u.app();
+        String puid = u.puid();
+        redis.kill();
 
-          redis.kill();
+        List<String> reasons = new ArrayList<>();
+        HttpResponse<String> post =
+            NotifyFixture.post(
+                node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "during")));
+        reasons.add(unavailable(post));
+        HttpResponse<String> query =
+            TestNode.send(
+                HttpRequest.newBuilder(node.uri("/" + app.id() + "/presence/" + puid))
+                    .header("Authorization", "Bearer " + app.key())
+                    .timeout(Duration.ofSeconds(10))
+                    .GET()
+                    .build());
+        reasons.add(unavailable(query));
+        DeviceMessage status = phone.status(PresenceStatus.AWAY, "no redis");
+        assertThat(status).isInstanceOf(DeviceMessage.ErrorReply.class);
+        assertThat(((DeviceMessage.ErrorReply) status).errno()).isEqualTo(502);
+        reasons.add(((DeviceMessage.ErrorReply) status).reason());
 
-          List<String> reasons = new ArrayList<>();
-          HttpResponse<String> post =
-              NotifyFixture.post(
-                  node,
-                  app.id(),
-                  app.key(),
-                  NotifyFixture.batch(NotifyFixture.item(puid, "during")));
-          reasons.add(unavailable(post));
-          HttpResponse<String> query =
-              TestNode.send(
-                  HttpRequest.newBuilder(node.uri("/" + app.id() + "/presence/" + puid))
-                      .header("Authorization", "Bearer " + app.key())
-                      .timeout(Duration.ofSeconds(10))
-                      .GET()
-                      .build());
-          reasons.add(unavailable(query));
-          DeviceMessage status = phone.status(PresenceStatus.AWAY, "no redis");
-          assertThat(status).isInstanceOf(DeviceMessage.ErrorReply.class);
-          assertThat(((DeviceMessage.ErrorReply) status).errno()).isEqualTo(502);
-          reasons.add(((DeviceMessage.ErrorReply) status).reason());
-
-          String port = redis.url().substring(redis.url().lastIndexOf(':') + 1);
-          assertThat(reasons)
-              .allSatisfy(
-                  r ->
-                      assertThat(r)
-                          .isEqualTo(REASON)
-                          .doesNotContain("127.0.0.1")
-                          .doesNotContain(port)
-                          .doesNotContainIgnoringCase("unable to connect")
-                          .doesNotContainIgnoringCase("timed out")
-                          .doesNotContainIgnoringCase("connection")
-                          .doesNotContainIgnoringCase("exception")
-                          .doesNotContainIgnoringCase("lettuce"));
-        }
+        String port = redis.url().substring(redis.url().lastIndexOf(':') + 1);
+        assertThat(reasons)
+            .allSatisfy(
+                r ->
+                    assertThat(r)
+                        .isEqualTo(REASON)
+                        .doesNotContain("127.0.0.1")
+                        .doesNotContain(port)
+                        .doesNotContainIgnoringCase("unable to connect")
+                        .doesNotContainIgnoringCase("timed out")
+                        .doesNotContainIgnoringCase("connection")
+                        .doesNotContainIgnoringCase("exception")
+                        .doesNotContainIgnoringCase("lettuce"));
       }
     }
   }

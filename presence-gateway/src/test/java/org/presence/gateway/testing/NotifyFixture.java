@@ -7,12 +7,16 @@ import io.netty.buffer.Unpooled;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.presence.gateway.identity.DevIdentity;
 import org.presence.gateway.notify.Receipts;
 import org.presence.protocol.api.NotificationBatchCodec;
+import org.presence.protocol.device.DeviceMessage;
+import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.bus.PresenceBus;
 
 /**
@@ -132,6 +136,57 @@ public final class NotifyFixture {
   private static void check(HttpResponse<String> r, int status) {
     if (r.statusCode() != status) {
       throw new AssertionError("expected " + status + ", got " + r.statusCode() + ": " + r.body());
+    }
+  }
+
+  /**
+   * A node on a Redis of the test's own, with an active application of dev@example.com, the grant
+   * of alice@example.com to it and her phone connected and ONLINE: the set-up of the tests of what
+   * clients are told when that Redis fails. Closing it closes the phone and the node.
+   */
+  public record RedisNodeUser(TestNode node, App app, String puid, DeviceTestClient phone)
+      implements AutoCloseable {
+    /**
+     * Starts the node under {@code dir} on {@code redisUrl} ({@code store.redis.url}), with {@code
+     * extra} settings on top of the fixture's, and makes application {@code appName} (domain proof
+     * against {@code site}), the grant and the phone.
+     */
+    public static RedisNodeUser start(
+        Path dir, String redisUrl, DomainStub site, String appName, Map<String, String> extra) {
+      Map<String, String> s = TestNode.baseSettings(dir);
+      s.put("xmpp.port", "off");
+      s.put("identity.dev-signing", "true");
+      s.put("outbound.allow-loopback", "true");
+      s.put("device.handshake-rate", "0");
+      s.put("store.redis.url", redisUrl);
+      s.putAll(extra);
+      TestNode node = TestNode.start(s, r -> {});
+      DeviceTestClient phone = null;
+      try {
+        App app = activeApp(node, site, "dev@example.com", appName);
+        String puid = grant(node, "alice@example.com", app.id());
+        phone = DeviceTestClient.connected(node, node.token("alice@example.com"), null, "phone");
+        DeviceMessage online = phone.status(PresenceStatus.ONLINE, null);
+        if (!(online instanceof DeviceMessage.Ack)) {
+          throw new AssertionError("ONLINE not acknowledged: " + online);
+        }
+        return new RedisNodeUser(node, app, puid, phone);
+      } catch (RuntimeException | Error e) {
+        if (phone != null) {
+          phone.close();
+        }
+        node.close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        phone.close();
+      } finally {
+        node.close();
+      }
     }
   }
 
