@@ -2,38 +2,26 @@ package org.presence.gateway.webhook;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.presence.gateway.webhook.WebhookRig.done;
 
-import com.codahale.metrics.MetricRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.gateway.app.AppCache;
-import org.presence.gateway.config.CachesConfig;
-import org.presence.gateway.config.OutboundConfig;
 import org.presence.gateway.config.WebhooksConfig;
 import org.presence.gateway.fanout.AppUpdatePublisher;
-import org.presence.gateway.fanout.SnapshotReader;
-import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.outbound.AddressPolicy;
-import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.gateway.testing.CountingAppRepository;
 import org.presence.gateway.testing.EmbeddedStore;
 import org.presence.protocol.model.PresenceStatus;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
-import org.presence.store.presence.LocalPresenceStateStore;
 import org.presence.store.updates.AppUpdate;
-import org.presence.store.updates.LocalAppUpdateLog;
-import org.presence.store.updates.LocalWebhookState;
 
 /**
  * One user's change reaching many applications (a user with many grants going offline) looks the
@@ -45,24 +33,20 @@ class WebhookFanOutTest {
   private static final long UNKNOWN = 987_654_321L;
 
   @TempDir Path dir;
+  private WebhookRig rig;
   private EmbeddedStore store;
   private CountingAppRepository counted;
-  private GuardedHttpClient http;
   private WebhookDispatcher webhooks;
   private AppUpdatePublisher publisher;
 
   @BeforeEach
   void open() throws Exception {
-    store = EmbeddedStore.open(dir);
-    counted = new CountingAppRepository(store.db.apps());
-    AppCache apps =
-        new AppCache(
-            counted.apps, new CachesConfig.Spec(1000, Duration.ofMinutes(5)), store.invalidations);
-    OutboundConfig outbound = new OutboundConfig(false, false, false, Duration.ofSeconds(2), 2);
-    http = new GuardedHttpClient(outbound, new AddressPolicy(outbound));
-    LocalAppUpdateLog log = new LocalAppUpdateLog();
+    rig = new WebhookRig(dir, false);
+    store = rig.store;
+    counted = rig.counted;
+    publisher = rig.publisher;
     webhooks =
-        new WebhookDispatcher(
+        rig.dispatcher(
             new WebhooksConfig(
                 Duration.ofMinutes(1),
                 Duration.ofSeconds(2),
@@ -77,27 +61,12 @@ class WebhookFanOutTest {
                 1,
                 1,
                 1 << 20),
-            "node-1",
-            new LocalWebhookState(),
-            log,
-            apps,
-            counted.apps,
-            new SnapshotReader(store.db.grants(), new LocalPresenceStateStore()),
-            http,
-            new GatewayMetrics(new MetricRegistry()));
-    publisher = new AppUpdatePublisher(log, store.bus);
-    publisher.addListener(webhooks);
+            rig.presence);
   }
 
   @AfterEach
   void close() {
-    webhooks.close();
-    http.close();
-    store.close();
-  }
-
-  private static <T> T done(CompletionStage<T> s) throws Exception {
-    return s.toCompletableFuture().get(20, TimeUnit.SECONDS);
+    rig.close();
   }
 
   @Test

@@ -2,6 +2,7 @@ package org.presence.gateway.webhook;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.presence.gateway.webhook.WebhookRig.done;
 
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,22 +17,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.presence.gateway.app.AppCache;
-import org.presence.gateway.config.CachesConfig;
-import org.presence.gateway.config.OutboundConfig;
 import org.presence.gateway.config.WebhooksConfig;
 import org.presence.gateway.fanout.AppUpdatePublisher;
-import org.presence.gateway.fanout.SnapshotReader;
-import org.presence.gateway.metrics.GatewayMetrics;
-import org.presence.gateway.outbound.AddressPolicy;
-import org.presence.gateway.outbound.GuardedHttpClient;
 import org.presence.gateway.testing.EmbeddedStore;
 import org.presence.gateway.testing.WebhookStub;
 import org.presence.protocol.model.PresenceStatus;
@@ -57,9 +49,8 @@ class WebhookSnapshotPartsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir Path dir;
+  private WebhookRig rig;
   private EmbeddedStore store;
-  private AppCache apps;
-  private GuardedHttpClient http;
   private LocalAppUpdateLog log;
   private LocalWebhookState state;
   private LocalPresenceStateStore presence;
@@ -75,36 +66,29 @@ class WebhookSnapshotPartsTest {
 
   @BeforeEach
   void open() throws Exception {
-    store = EmbeddedStore.open(dir);
-    apps =
-        new AppCache(
-            store.db.apps(),
-            new CachesConfig.Spec(1000, Duration.ofMinutes(5)),
-            store.invalidations);
-    OutboundConfig outbound = new OutboundConfig(true, false, false, Duration.ofSeconds(2), 2);
-    http = new GuardedHttpClient(outbound, new AddressPolicy(outbound));
-    log = new LocalAppUpdateLog();
-    state = new LocalWebhookState();
-    presence = new LocalPresenceStateStore();
-    registry = new MetricRegistry();
-    publisher = new AppUpdatePublisher(log, store.bus);
+    rig = new WebhookRig(dir, true);
+    store = rig.store;
+    log = rig.log;
+    state = rig.state;
+    presence = rig.presence;
+    registry = rig.registry;
+    publisher = rig.publisher;
     hook = WebhookStub.start();
   }
 
   @AfterEach
   void close() {
-    if (webhooks != null) {
-      webhooks.close();
+    try {
+      rig.close();
+    } finally {
+      hook.close();
     }
-    hook.close();
-    http.close();
-    store.close();
   }
 
   /** Starts the dispatcher: each webhook of an application created before gets a snapshot call. */
   private void start(int maxBatch, int maxBodyBytes) {
     webhooks =
-        new WebhookDispatcher(
+        rig.dispatcher(
             new WebhooksConfig(
                 Duration.ofMillis(300),
                 Duration.ofSeconds(3),
@@ -119,20 +103,8 @@ class WebhookSnapshotPartsTest {
                 1,
                 1,
                 maxBodyBytes),
-            "node-1",
-            state,
-            log,
-            apps,
-            store.db.apps(),
-            new SnapshotReader(store.db.grants(), snapshotState == null ? presence : snapshotState),
-            http,
-            new GatewayMetrics(registry));
-    publisher.addListener(webhooks);
+            snapshotState == null ? presence : snapshotState);
     webhooks.start();
-  }
-
-  private static <T> T done(CompletionStage<T> s) throws Exception {
-    return s.toCompletableFuture().get(20, TimeUnit.SECONDS);
   }
 
   private long app() throws Exception {
