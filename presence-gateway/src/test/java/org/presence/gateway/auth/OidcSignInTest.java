@@ -42,11 +42,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.PresenceServer;
 import org.presence.gateway.pages.SignInPages;
+import org.presence.gateway.testing.ExpiredRows;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
 import org.presence.protocol.error.ProtocolException;
 import org.presence.store.db.SignInRetention;
-import org.presence.store.jdbi.Timestamps;
 
 /**
  * Sign-in through a real OpenID Connect provider (mock-oauth2-server on loopback) over real
@@ -562,20 +562,13 @@ class OidcSignInTest {
    */
   @Test
   void start_deletesABoundedShareOfExpiredSignIns() {
-    int backlog = SignInRetention.ON_REQUEST + 15;
     Instant now = Instant.now();
     var jdbi = node.server().store().persistence().db().jdbi();
-    jdbi.useHandle(
-        h -> {
-          for (int i = 0; i < backlog; i++) {
-            h.createUpdate(
-                    "INSERT INTO oidc_logins (state_hash, browser_hash, nonce, code_verifier,"
-                        + " next_path, expires_at) VALUES (:s, 'old', 'n', 'v', '/', :at)")
-                .bind("s", "old-" + i)
-                .bind("at", Timestamps.bind(now.minusSeconds(3600 + i)))
-                .execute();
-          }
-        });
+    ExpiredRows.insert(
+        jdbi,
+        now,
+        "INSERT INTO oidc_logins (state_hash, browser_hash, nonce, code_verifier, next_path,"
+            + " expires_at) VALUES (:id, 'old', 'n', 'v', '/', :at)");
     PresenceServer server = node.server();
     new OidcSignIn(
             server.config().web().oidc(),
@@ -587,15 +580,8 @@ class OidcSignInTest {
         .start("browser", "/")
         .toCompletableFuture()
         .join();
-    assertThat(
-            jdbi.<java.util.List<String>, RuntimeException>withHandle(
-                h ->
-                    h.createQuery("SELECT state_hash FROM oidc_logins WHERE browser_hash = 'old'")
-                        .mapTo(String.class)
-                        .list()))
-        .hasSize(backlog - SignInRetention.ON_REQUEST)
-        .doesNotContain("old-" + (backlog - 1))
-        .contains("old-0");
+    ExpiredRows.assertOldestDeleted(
+        jdbi, "SELECT state_hash FROM oidc_logins WHERE browser_hash = 'old'");
   }
 
   /** exp, nbf and iat are checked on the node's clock, not the system's. */

@@ -21,11 +21,11 @@ import org.presence.gateway.cache.Invalidations;
 import org.presence.gateway.config.OidcConfig;
 import org.presence.gateway.config.WebConfig;
 import org.presence.gateway.identity.Identity;
+import org.presence.gateway.testing.ExpiredRows;
 import org.presence.store.bus.LocalPresenceBus;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.db.EmbeddedPersistence;
 import org.presence.store.db.SignInRetention;
-import org.presence.store.jdbi.Timestamps;
 
 /** Page sessions in the real embedded database, read by two "nodes" sharing it and one bus. */
 class WebSessionsTest {
@@ -80,35 +80,15 @@ class WebSessionsTest {
    */
   @Test
   void issue_deletesABoundedShareOfExpiredSessions() throws Exception {
-    int backlog = SignInRetention.ON_REQUEST + 15;
-    db.db()
-        .jdbi()
-        .useHandle(
-            h -> {
-              for (int i = 0; i < backlog; i++) {
-                h.createUpdate(
-                        "INSERT INTO web_sessions (id_hash, user_sub, email, user_agent,"
-                            + " created_at, last_seen_at, expires_at) VALUES (:h, 'dev:old', '',"
-                            + " '', :at, :at, :at)")
-                    .bind("h", "old-" + i)
-                    .bind("at", Timestamps.bind(T0.minusSeconds(3600 + i)))
-                    .execute();
-              }
-            });
+    ExpiredRows.insert(
+        db.db().jdbi(),
+        T0,
+        "INSERT INTO web_sessions (id_hash, user_sub, email, user_agent, created_at,"
+            + " last_seen_at, expires_at) VALUES (:id, 'dev:old', '', '', :at, :at, :at)");
     String cookie = get(node(T0).issue(alice(), "Browser/1.0"));
     assertThat(get(node(T0).read(cookie))).isPresent();
-    assertThat(
-            db.db()
-                .jdbi()
-                .<java.util.List<String>, RuntimeException>withHandle(
-                    h ->
-                        h.createQuery("SELECT id_hash FROM web_sessions WHERE user_sub = 'dev:old'")
-                            .mapTo(String.class)
-                            .list()))
-        .hasSize(backlog - SignInRetention.ON_REQUEST)
-        // the oldest went
-        .doesNotContain("old-" + (backlog - 1))
-        .contains("old-0");
+    ExpiredRows.assertOldestDeleted(
+        db.db().jdbi(), "SELECT id_hash FROM web_sessions WHERE user_sub = 'dev:old'");
   }
 
   @Test

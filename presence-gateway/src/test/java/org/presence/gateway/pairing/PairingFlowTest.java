@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.DeviceTestClient;
+import org.presence.gateway.testing.ExpiredRows;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
 import org.presence.protocol.device.DeviceMessage;
@@ -28,7 +29,6 @@ import org.presence.protocol.device.DeviceMessage.Refresh;
 import org.presence.protocol.device.DeviceMessage.Refreshed;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.db.SignInRetention;
-import org.presence.store.jdbi.Timestamps;
 
 /**
  * Pairing end to end over real sockets on an embedded node: the device asks for a code over HTTP,
@@ -158,33 +158,15 @@ class PairingFlowTest {
    */
   @Test
   void authorize_deletesABoundedShareOfExpiredRequests() throws Exception {
-    int backlog = SignInRetention.ON_REQUEST + 15;
-    Instant now = Instant.now();
     var jdbi = node.server().store().persistence().db().jdbi();
-    jdbi.useHandle(
-        h -> {
-          for (int i = 0; i < backlog; i++) {
-            h.createUpdate(
-                    "INSERT INTO device_authorizations (code_hash, user_code, client_id,"
-                        + " expires_at, interval_seconds, state) VALUES (:h, :u, 'old', :at, 5,"
-                        + " 'pending')")
-                .bind("h", "old-" + i)
-                .bind("u", "OLD-" + i)
-                .bind("at", Timestamps.bind(now.minusSeconds(3600 + i)))
-                .execute();
-          }
-        });
+    ExpiredRows.insert(
+        jdbi,
+        Instant.now(),
+        "INSERT INTO device_authorizations (code_hash, user_code, client_id, expires_at,"
+            + " interval_seconds, state) VALUES (:id, :id, 'old', :at, 5, 'pending')");
     authorize(node);
-    assertThat(
-            jdbi.<java.util.List<String>, RuntimeException>withHandle(
-                h ->
-                    h.createQuery(
-                            "SELECT code_hash FROM device_authorizations WHERE client_id = 'old'")
-                        .mapTo(String.class)
-                        .list()))
-        .hasSize(backlog - SignInRetention.ON_REQUEST)
-        .doesNotContain("old-" + (backlog - 1))
-        .contains("old-0");
+    ExpiredRows.assertOldestDeleted(
+        jdbi, "SELECT code_hash FROM device_authorizations WHERE client_id = 'old'");
   }
 
   @Test
