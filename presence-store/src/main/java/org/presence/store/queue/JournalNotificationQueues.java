@@ -99,7 +99,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   private static final byte ANSWER = 4;
 
   /** The journal is compacted when it is over this size ... */
-  private static final long COMPACT_MIN_BYTES = 64L << 20;
+  static final long COMPACT_MIN_BYTES = 64L << 20;
 
   /**
    * ... and over this many times its size right after the last compaction (what was live then).
@@ -173,12 +173,12 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   /** The journal's length right after the last compaction; writer (or open) only. */
   private long compactedBytes;
 
-  /** Compactions since open (the one at open included), for tests. */
+  /** Compactions since open, the one at open included ({@link #compactions()}). */
   private final java.util.concurrent.atomic.AtomicLong compactions =
       new java.util.concurrent.atomic.AtomicLong();
 
-  /** For tests: {@link #COMPACT_MIN_BYTES} instead. */
-  private volatile long compactMinBytes = COMPACT_MIN_BYTES;
+  /** The size under which the journal is not compacted: {@link #COMPACT_MIN_BYTES} but in tests. */
+  private final long compactMinBytes;
 
   private final java.util.concurrent.atomic.AtomicLong liveItems =
       new java.util.concurrent.atomic.AtomicLong();
@@ -206,8 +206,9 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   /** For tests: thrown once by the writer, after it takes records and before it writes them. */
   private volatile Throwable throwInWriterForTests;
 
-  private JournalNotificationQueues(Path file) {
+  private JournalNotificationQueues(Path file, long compactMinBytes) {
     this.file = file;
+    this.compactMinBytes = compactMinBytes;
     this.acks = Executors.newFixedThreadPool(2, StoreExecutors.named("store-journal-ack-"));
     this.writer = new Thread(this::writeLoop, "store-journal");
     this.writer.setDaemon(true);
@@ -215,7 +216,16 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /** Opens (creating if needed) the journal in {@code dataDir}, replays and compacts it. */
   public static JournalNotificationQueues open(Path dataDir) {
-    JournalNotificationQueues q = new JournalNotificationQueues(dataDir.resolve(FILE));
+    return open(dataDir, COMPACT_MIN_BYTES);
+  }
+
+  /**
+   * {@link #open(Path)}, the journal compacted once over {@code compactMinBytes} (and grown enough)
+   * rather than {@link #COMPACT_MIN_BYTES}: tests compact small journals.
+   */
+  static JournalNotificationQueues open(Path dataDir, long compactMinBytes) {
+    JournalNotificationQueues q =
+        new JournalNotificationQueues(dataDir.resolve(FILE), compactMinBytes);
     try {
       DataDir.secure(dataDir);
       q.lock();
@@ -1414,13 +1424,8 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     return CompletableFuture.completedFuture(before - answers.size());
   }
 
-  /** For tests: the journal is compacted once over {@code bytes} (64 MiB) and grown enough. */
-  void compactMinBytesForTests(long bytes) {
-    compactMinBytes = bytes;
-  }
-
-  /** Compactions since open, the one at open included; for tests. */
-  long compactionsForTests() {
+  /** Compactions since open, the one at open included. */
+  long compactions() {
     return compactions.get();
   }
 

@@ -37,9 +37,12 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
   @TempDir Path dataDir;
   private JournalNotificationQueues journal;
 
+  /** The size over which {@link #open} has the journal compacted (once grown enough). */
+  private long compactMinBytes = JournalNotificationQueues.COMPACT_MIN_BYTES;
+
   @Override
   protected NotificationQueues open() {
-    journal = JournalNotificationQueues.open(dataDir);
+    journal = JournalNotificationQueues.open(dataDir, compactMinBytes);
     return journal;
   }
 
@@ -129,8 +132,9 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
    */
   @Test
   void largeLiveItems_compactOnce_andNotAgainUntilTheJournalHasDoubled() throws IOException {
-    journal.compactMinBytesForTests(100_000);
-    long atOpen = journal.compactionsForTests();
+    compactMinBytes = 100_000;
+    reopen();
+    long atOpen = journal.compactions();
     String emoji = "\uD83D\uDE00".repeat(512);
     String link = "https://app.example/open?" + "x".repeat(480);
     // 40 large items to 40 users (so the per-queue bound keeps them all): ~145 KB, over the floor.
@@ -138,7 +142,7 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
       await(queues.enqueue("big-" + i, large(35, emoji, link)));
     }
     await(queues.enqueue("barrier", note(35, "small")));
-    assertThat(journal.compactionsForTests()).isEqualTo(atOpen + 1);
+    assertThat(journal.compactions()).isEqualTo(atOpen + 1);
     assertThat(journal.liveItems()).isEqualTo(41);
     long compacted = Files.size(file());
     assertThat(compacted).isGreaterThan(100_000);
@@ -147,17 +151,17 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
     for (int i = 0; i < 20; i++) {
       await(queues.enqueue("small-" + i, note(35, "s" + i)));
     }
-    assertThat(journal.compactionsForTests()).isEqualTo(atOpen + 1);
+    assertThat(journal.compactions()).isEqualTo(atOpen + 1);
 
     // Once it has more than doubled, it is compacted once more, then not again.
     while (Files.size(file()) <= 2 * compacted) {
       await(queues.enqueue("more-" + UUID.randomUUID(), large(35, emoji, link)));
-      assertThat(journal.compactionsForTests()).isLessThanOrEqualTo(atOpen + 2);
+      assertThat(journal.compactions()).isLessThanOrEqualTo(atOpen + 2);
     }
     for (int i = 0; i < 5; i++) {
       await(queues.enqueue("after-" + i, note(35, "a" + i)));
     }
-    assertThat(journal.compactionsForTests()).isEqualTo(atOpen + 2);
+    assertThat(journal.compactions()).isEqualTo(atOpen + 2);
   }
 
   private static Notification large(long app, String message, String action) {
