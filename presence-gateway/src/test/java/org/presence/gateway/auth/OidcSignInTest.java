@@ -43,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.PresenceServer;
 import org.presence.gateway.pages.SignInPages;
 import org.presence.gateway.testing.ExpiredRows;
+import org.presence.gateway.testing.LogCapture;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
 import org.presence.protocol.error.ProtocolException;
@@ -766,13 +767,8 @@ class OidcSignInTest {
   void idToken_failingACheck_showsAFixedReason_andTheLogSaysWhy() throws Exception {
     RSAKey stranger = new RSAKeyGenerator(2048).keyID("stranger").generate();
     byte[] secret = "not-a-secret-at-the-mock-padded-to-32-bytes".getBytes(StandardCharsets.UTF_8);
-    ch.qos.logback.classic.Logger log =
-        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(OidcSignIn.class);
-    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
-        new ch.qos.logback.core.read.ListAppender<>();
-    seen.start();
-    log.addAppender(seen);
-    try {
+    List<String> warnings;
+    try (LogCapture log = LogCapture.of(OidcSignIn.class)) {
       assertUnverifiedPage(
           signInWithIdToken(new WebClient(node), n -> mockToken("default", "another-nonce", 3600)));
       assertUnverifiedPage(
@@ -782,16 +778,12 @@ class OidcSignInTest {
           signInWithIdToken(
               new WebClient(node), n -> signed(n, JWSAlgorithm.HS256, "mac", secret)));
       assertUnverifiedPage(signInWithIdToken(new WebClient(node), n -> "not-a-jwt"));
-    } finally {
-      log.detachAppender(seen);
+      warnings = log.at(ch.qos.logback.classic.Level.WARN);
     }
     // The first refusal at once, with what failed (the others within the interval are counted,
     // and said with the next line after it).
     List<String> lines =
-        seen.list.stream()
-            .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
-            .filter(l -> l.startsWith("OpenID Connect sign-in refused"))
-            .toList();
+        warnings.stream().filter(l -> l.startsWith("OpenID Connect sign-in refused")).toList();
     assertThat(lines).isNotEmpty();
     assertThat(lines.get(0)).contains("the ID token was refused").contains("nonce");
     // What the algorithm's and the token answer's refusals keep for the log.

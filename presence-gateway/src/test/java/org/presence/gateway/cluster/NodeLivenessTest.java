@@ -5,9 +5,6 @@ import static org.awaitility.Awaitility.await;
 import static org.presence.store.testing.Futures.join;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import io.netty.channel.Channel;
 import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoopGroup;
@@ -38,10 +35,10 @@ import org.presence.gateway.config.ClusterConfig;
 import org.presence.gateway.device.RecordingSession;
 import org.presence.gateway.metrics.GatewayMetrics;
 import org.presence.gateway.metrics.PrometheusExporter;
+import org.presence.gateway.testing.LogCapture;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.cluster.LocalNodeRegistry;
 import org.presence.store.cluster.NodeRegistry;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@link NodeLiveness} with the embedded store and the real device channel, and a node registry the
@@ -301,14 +298,14 @@ class NodeLivenessTest {
   void aNodeOfAnEarlierBuild_isWarnedOfAtMostEveryFewMinutes_andCounted_whileDecidingOnNode()
       throws IOException {
     MovableClock clock = new MovableClock();
-    try (Lines lines = new Lines()) {
+    try (LogCapture log = LogCapture.of(NodeLiveness.class)) {
       registry.earlier.add("node-old");
       start(true, clock);
-      await().atMost(WAIT).until(() -> !lines.warnings().isEmpty());
-      assertThat(lines.warnings()).hasSize(1);
+      await().atMost(WAIT).until(() -> !warnings(log).isEmpty());
+      assertThat(warnings(log)).hasSize(1);
       assertThat(gauge("presence.cluster.earlier_version_nodes")).isEqualTo(1);
       assertThat(scrape()).contains("presence_cluster_earlier_version_nodes 1.0");
-      assertThat(lines.warnings().get(0))
+      assertThat(warnings(log).get(0))
           .contains("[node-old]")
           .contains("store.redis.decide-on-node = false")
           .contains("Upgrading to node decisions")
@@ -317,25 +314,25 @@ class NodeLivenessTest {
 
       long beats = registry.beats();
       await().atMost(WAIT).until(() -> registry.beats() > beats + 5);
-      assertThat(lines.warnings()).as("not at every beat").hasSize(1);
+      assertThat(warnings(log)).as("not at every beat").hasSize(1);
 
       clock.advance(NodeLiveness.EARLIER_VERSION_WARN_EVERY);
-      await().atMost(WAIT).until(() -> lines.warnings().size() >= 2);
+      await().atMost(WAIT).until(() -> warnings(log).size() >= 2);
       long later = registry.beats();
       await().atMost(WAIT).until(() -> registry.beats() > later + 5);
-      assertThat(lines.warnings()).hasSize(2);
+      assertThat(warnings(log)).hasSize(2);
 
       registry.earlier.clear();
       await().atMost(WAIT).until(() -> (int) gauge("presence.cluster.earlier_version_nodes") == 0);
       assertThat(scrape()).contains("presence_cluster_earlier_version_nodes 0.0");
-      await().atMost(WAIT).until(() -> lines.info().stream().anyMatch(l -> l.contains("any more")));
+      await()
+          .atMost(WAIT)
+          .until(() -> log.at(Level.INFO).stream().anyMatch(l -> l.contains("any more")));
 
       registry.earlier.add("node-old-2");
-      await().atMost(WAIT).until(() -> lines.warnings().size() >= 3);
-      assertThat(lines.warnings()).hasSize(3);
-      assertThat(lines.warnings().get(2))
-          .as("at once when one runs again")
-          .contains("[node-old-2]");
+      await().atMost(WAIT).until(() -> warnings(log).size() >= 3);
+      assertThat(warnings(log)).hasSize(3);
+      assertThat(warnings(log).get(2)).as("at once when one runs again").contains("[node-old-2]");
     }
   }
 
@@ -344,13 +341,13 @@ class NodeLivenessTest {
    */
   @Test
   void aNodeOfAnEarlierBuild_isCountedButNotWarnedOf_whenTheScriptsDecide() {
-    try (Lines lines = new Lines()) {
+    try (LogCapture log = LogCapture.of(NodeLiveness.class)) {
       registry.earlier.add("node-old");
       start(false, Clock.systemUTC());
       await().atMost(WAIT).until(() -> (int) gauge("presence.cluster.earlier_version_nodes") == 1);
       long beats = registry.beats();
       await().atMost(WAIT).until(() -> registry.beats() > beats + 3);
-      assertThat(lines.warnings()).isEmpty();
+      assertThat(warnings(log)).isEmpty();
     }
   }
 
@@ -378,44 +375,9 @@ class NodeLivenessTest {
     }
   }
 
-  /** What {@link NodeLiveness} logs while open. */
-  private static final class Lines implements AutoCloseable {
-    private final List<ILoggingEvent> events = new CopyOnWriteArrayList<>();
-    private final Logger logger = (Logger) LoggerFactory.getLogger(NodeLiveness.class);
-    private final AppenderBase<ILoggingEvent> appender =
-        new AppenderBase<>() {
-          @Override
-          protected void append(ILoggingEvent e) {
-            events.add(e);
-          }
-        };
-
-    Lines() {
-      appender.setContext(logger.getLoggerContext());
-      appender.start();
-      logger.addAppender(appender);
-    }
-
-    private List<String> at(Level level) {
-      return events.stream()
-          .filter(e -> e.getLevel() == level)
-          .map(ILoggingEvent::getFormattedMessage)
-          .toList();
-    }
-
-    List<String> warnings() {
-      return at(Level.WARN).stream().filter(l -> l.contains("earlier")).toList();
-    }
-
-    List<String> info() {
-      return at(Level.INFO);
-    }
-
-    @Override
-    public void close() {
-      logger.detachAppender(appender);
-      appender.stop();
-    }
+  /** The WARN lines of {@code log} about a node's clock being earlier. */
+  private static List<String> warnings(LogCapture log) {
+    return log.at(Level.WARN).stream().filter(l -> l.contains("earlier")).toList();
   }
 
   /** A node registry whose answers the test decides; records every call. */

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.metrics.PrometheusExporter;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.LogCapture;
 import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.UpdateClient;
@@ -325,28 +326,18 @@ class AddressCapsTest {
 
     // A new address and one already counted are refused alike, before anything is read; the
     // first refusal is logged at once, naming the node's cap.
-    ch.qos.logback.classic.Logger log =
-        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(AddressCaps.class);
-    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
-        new ch.qos.logback.core.read.ListAppender<>();
-    seen.start();
-    log.addAppender(seen);
-    try {
+    List<String> lines;
+    try (LogCapture log = LogCapture.of(AddressCaps.class)) {
       assertThat(closedAtOnce(connect("127.0.0.5"))).isTrue();
       assertThat(closedAtOnce(connect("127.0.0.2"))).isTrue();
-    } finally {
-      log.detachAppender(seen);
+      lines = log.lines();
     }
-    assertThat(seen.list)
+    assertThat(lines)
         .singleElement()
-        .satisfies(
-            e -> {
-              assertThat(e.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN);
-              assertThat(e.getFormattedMessage())
-                  .startsWith("connection from 127.0.0.5 refused: ")
-                  .contains("open on the node")
-                  .contains("(gateway.max-pending-connections 4)");
-            });
+        .asString()
+        .startsWith("WARN connection from 127.0.0.5 refused: ")
+        .contains("open on the node")
+        .contains("(gateway.max-pending-connections 4)");
     assertThat(refused("node_pending")).isEqualTo(2);
     assertThat(refused("pending")).isZero();
     assertThat(caps().pendingOnNode()).isEqualTo(4);

@@ -15,14 +15,14 @@ import org.slf4j.LoggerFactory;
  * connection closed by a timer, not by how soon it closed).
  */
 public final class LogCapture implements AutoCloseable {
-  private final List<String> lines = new CopyOnWriteArrayList<>();
+  private final List<ILoggingEvent> events = new CopyOnWriteArrayList<>();
   private final Logger logger;
   private final Level before;
   private final AppenderBase<ILoggingEvent> appender =
       new AppenderBase<>() {
         @Override
         protected void append(ILoggingEvent e) {
-          lines.add(e.getLevel() + " " + e.getFormattedMessage());
+          events.add(e);
         }
       };
 
@@ -43,7 +43,15 @@ public final class LogCapture implements AutoCloseable {
 
   /** The lines so far, each its level, a space and the formatted message. */
   public List<String> lines() {
-    return List.copyOf(lines);
+    return events.stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList();
+  }
+
+  /** The formatted messages so far of the lines at {@code level}. */
+  public List<String> at(Level level) {
+    return events.stream()
+        .filter(e -> e.getLevel() == level)
+        .map(ILoggingEvent::getFormattedMessage)
+        .toList();
   }
 
   @Override
