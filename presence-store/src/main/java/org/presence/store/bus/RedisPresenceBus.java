@@ -377,25 +377,44 @@ public final class RedisPresenceBus implements PresenceBus {
   }
 
   /**
-   * A sign of life ({@code PING}), then a write: a key of its own set with a minute's expiry, which
-   * a Redis at its {@code maxmemory} refuses, so that the heartbeat names a full Redis ({@link
-   * RedisErrors#FULL}) rather than showing it fine while it refuses every change. On a Redis
-   * Cluster the write reaches the primary of that key's slot only.
+   * A sign of life ({@code PING}), then writes: keys of its own set with a minute's expiry, which a
+   * Redis at its {@code maxmemory} refuses, so that the heartbeat names a full Redis ({@link
+   * RedisErrors#FULL}) rather than showing it fine while it refuses every change. One key on one
+   * Redis ({@code <prefix>health}); on a Redis Cluster one per primary ({@link
+   * RedisKeys#health(int)} in a slot of each, as the topology shows), at once, so that any full
+   * primary fails it: when several fail, it fails as the first primary's (in slot order) does.
    */
   @Override
   public CompletionStage<Void> ping() {
-    return RedisErrors.call(() -> redis.commands().async().ping())
-        .thenCompose(
-            v ->
-                RedisErrors.call(
-                    () ->
-                        redis
-                            .commands()
-                            .async()
-                            .set(
-                                redis.keys().key("health"),
-                                HEALTH_VALUE,
-                                io.lettuce.core.SetArgs.Builder.px(60_000))))
+    return RedisErrors.call(() -> redis.commands().async().ping()).thenCompose(v -> writeHealth());
+  }
+
+  private CompletionStage<Void> writeHealth() {
+    List<Integer> slots = redis.primarySlots();
+    if (slots.isEmpty()) {
+      return writeHealth(redis.keys().key("health"));
+    }
+    List<CompletableFuture<Void>> writes = new ArrayList<>(slots.size());
+    for (int slot : slots) {
+      writes.add(writeHealth(redis.keys().health(slot)).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new))
+        .handle(
+            (v, e) -> {
+              for (CompletableFuture<Void> w : writes) {
+                w.join(); // the first failure, as it failed
+              }
+              return null;
+            });
+  }
+
+  private CompletionStage<Void> writeHealth(String key) {
+    return RedisErrors.call(
+            () ->
+                redis
+                    .commands()
+                    .async()
+                    .set(key, HEALTH_VALUE, io.lettuce.core.SetArgs.Builder.px(60_000)))
         .thenApply(v -> null);
   }
 

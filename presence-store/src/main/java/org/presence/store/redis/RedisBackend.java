@@ -663,6 +663,17 @@ public final class RedisBackend implements AutoCloseable {
     }
   }
 
+  /**
+   * On a Redis Cluster, one slot of each primary holding slots as this client last saw the topology
+   * (its first); empty on one Redis. A key in such a slot is written on that primary.
+   */
+  public List<Integer> primarySlots() {
+    if (!cluster) {
+      return List.of();
+    }
+    return primaries().stream().map(n -> n.getSlots().get(0)).toList();
+  }
+
   private List<RedisClusterNode> primaries() {
     @SuppressWarnings("unchecked")
     StatefulRedisClusterConnection<String, byte[]> c =

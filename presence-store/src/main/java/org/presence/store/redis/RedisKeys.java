@@ -1,5 +1,7 @@
 package org.presence.store.redis;
 
+import io.lettuce.core.cluster.SlotHash;
+
 /**
  * Every Redis key and pub/sub channel name Presence uses, under one configurable prefix, so that
  * several deployments (or test classes) can share a Redis without seeing each other's data.
@@ -34,6 +36,42 @@ public final class RedisKeys {
   /** The prefix, for example {@code presence:}. */
   public String prefix() {
     return prefix;
+  }
+
+  /**
+   * The heartbeat's write key in {@code slot} ({@code 0} to {@code 16383}): {@code
+   * <prefix>health:{<tag>}}, the tag one whose keys are in that slot ({@link SlotTags}). On a Redis
+   * Cluster the heartbeat writes one per primary, in a slot the primary holds; on one Redis it
+   * writes {@code <prefix>health}.
+   */
+  public String health(int slot) {
+    return prefix + "health:{" + SlotTags.TAGS[slot] + "}";
+  }
+
+  /**
+   * For each Redis Cluster slot, the first of the strings {@code 0}, {@code 1}, … (base 36) that
+   * hashes to it: a key tagged with it is in that slot. About 170,000 strings are hashed, once.
+   */
+  private static final class SlotTags {
+    static final String[] TAGS = tags();
+
+    private static String[] tags() {
+      String[] tags = new String[SlotHash.SLOT_COUNT];
+      int left = tags.length;
+      // Every slot has a string among the first few hundred thousand; the bound is far above.
+      for (int i = 0; left > 0 && i < 1 << 24; i++) {
+        String tag = Integer.toString(i, 36);
+        int slot = SlotHash.getSlot(tag);
+        if (tags[slot] == null) {
+          tags[slot] = tag;
+          left--;
+        }
+      }
+      if (left > 0) {
+        throw new IllegalStateException(left + " slots without a tag");
+      }
+      return tags;
+    }
   }
 
   /** The hash tag of user {@code user}'s keys, braces included. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lettuce.core.cluster.SlotHash;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.presence.store.updates.AppUpdateBatchCodec;
@@ -31,6 +32,18 @@ class RedisKeysTest {
             keys.channel(AppUpdateBatchCodec.channel(42)))) {
       assertThat(SlotHash.getSlot(k)).as(k).isEqualTo(slot);
     }
+  }
+
+  @Test
+  void theHealthKeyOfEverySlot_isInThatSlot() {
+    List<String> wrong = new ArrayList<>();
+    for (int slot = 0; slot < SlotHash.SLOT_COUNT; slot++) {
+      String key = keys.health(slot);
+      if (!key.startsWith("p:health:{") || SlotHash.getSlot(key) != slot) {
+        wrong.add(slot + " " + key);
+      }
+    }
+    assertThat(wrong).isEmpty();
   }
 
   @Test
