@@ -248,13 +248,7 @@ class DatabaseOutageIT {
         assertThat(updates.updates(1))
             .extracting(i -> i.puid() + ":" + i.status())
             .containsExactly(leaverPuid + ":offline");
-        HttpResponse<String> query =
-            TestNode.send(
-                HttpRequest.newBuilder(node.uri("/" + app.id() + "/presence/" + puid))
-                    .header("Authorization", "Bearer " + app.key())
-                    .timeout(Duration.ofSeconds(10))
-                    .GET()
-                    .build());
+        HttpResponse<String> query = NotifyFixture.presence(node, app, puid);
         // The refused status is nowhere: the query does not show it either.
         assertThat(query.statusCode()).as(query.body()).isEqualTo(200);
         assertThat(query.body()).doesNotContain("no grants");

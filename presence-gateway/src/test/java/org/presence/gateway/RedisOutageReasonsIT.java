@@ -2,10 +2,8 @@ package org.presence.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,13 +52,7 @@ class RedisOutageReasonsIT {
             NotifyFixture.post(
                 node, app.id(), app.key(), NotifyFixture.batch(NotifyFixture.item(puid, "during")));
         reasons.add(unavailable(post));
-        HttpResponse<String> query =
-            TestNode.send(
-                HttpRequest.newBuilder(node.uri("/" + app.id() + "/presence/" + puid))
-                    .header("Authorization", "Bearer " + app.key())
-                    .timeout(Duration.ofSeconds(10))
-                    .GET()
-                    .build());
+        HttpResponse<String> query = NotifyFixture.presence(node, app, puid);
         reasons.add(unavailable(query));
         DeviceMessage status = phone.status(PresenceStatus.AWAY, "no redis");
         assertThat(status).isInstanceOf(DeviceMessage.ErrorReply.class);

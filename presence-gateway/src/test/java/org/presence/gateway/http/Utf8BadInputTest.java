@@ -82,11 +82,7 @@ class Utf8BadInputTest {
   }
 
   private static JsonNode presence(String puid) {
-    HttpResponse<String> r =
-        TestNode.send(
-            HttpRequest.newBuilder(node.uri("/" + app.id() + "/presence/" + puid))
-                .header("Authorization", "Bearer " + app.key())
-                .build());
+    HttpResponse<String> r = NotifyFixture.presence(node, app, puid);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return NotifyFixture.json(r);
   }

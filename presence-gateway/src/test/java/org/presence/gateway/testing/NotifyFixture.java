@@ -94,6 +94,16 @@ public final class NotifyFixture {
     return TestNode.send(b.build());
   }
 
+  /** GETs {@code puid}'s presence from {@code app}'s query endpoint with its key (10 s at most). */
+  public static HttpResponse<String> presence(NodeAddress node, App app, String puid) {
+    return TestNode.send(
+        HttpRequest.newBuilder(node.uri("/" + app.id() + "/presence/" + puid))
+            .header("Authorization", "Bearer " + app.key())
+            .timeout(java.time.Duration.ofSeconds(10))
+            .GET()
+            .build());
+  }
+
   /** One item of a batch, as JSON. */
   public static String item(String puid, String message) {
     return "{\"UID\":\""
