@@ -1,9 +1,11 @@
 package org.presence.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,13 +18,17 @@ import org.presence.gateway.testing.RedisProcess;
 import org.presence.gateway.testing.TestNode;
 import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.redis.RedisBackend;
+import org.presence.store.testing.Backends;
+import org.presence.store.testing.FullPrimary;
 import org.presence.store.testing.RedisFiller;
 
 /**
  * A node whose Redis is full (its maxmemory reached, noeviction) says so (probe s33 F6): a
  * notification POST and a device's status answer errno 502 "Backend temporarily unavailable: Redis
  * is full (maxmemory)" instead of "redis unavailable", the heartbeat names the bus as full on the
- * gateway port, and the refusals are counted in the metrics. The Redis is the test's own.
+ * gateway port, and the refusals are counted in the metrics. The Redis is the test's own; on the
+ * test backends' Redis Cluster, one full primary, whichever, fails the heartbeat the same way.
  */
 class RedisFullReasonsIT {
   private static final String REASON = "Backend temporarily unavailable: Redis is full (maxmemory)";
@@ -73,6 +79,41 @@ class RedisFullReasonsIT {
         assertThat(phone.status(PresenceStatus.AWAY, "room again"))
             .isInstanceOf(DeviceMessage.Ack.class);
       }
+    }
+  }
+
+  /**
+   * On the Redis Cluster of the test backends, one full primary (not the one holding {@code
+   * <prefix>health}, the key the heartbeat used to write alone) fails the heartbeat naming Redis as
+   * full; once it has room again the heartbeat is fine.
+   */
+  @Test
+  void aFullPrimaryOfACluster_failsTheHeartbeatAsFull() throws Exception {
+    String url = Backends.redisClusterUrl();
+    String prefix = Backends.uniquePrefix(getClass());
+    try (DomainStub site = DomainStub.start();
+        RedisNodeUser u =
+            RedisNodeUser.start(
+                root.resolve("node"),
+                url,
+                site,
+                "Full primary",
+                Map.of("store.redis.key-prefix", prefix));
+        RedisBackend cluster = RedisBackend.connect(Backends.redisCluster(prefix))) {
+      TestNode node = u.node();
+      assertThat(node.get("/__heartbeat__").statusCode()).isEqualTo(200);
+      try (FullPrimary full = FullPrimary.otherThanOf(cluster, prefix + "health")) {
+        HttpResponse<String> heartbeat = node.get("/__heartbeat__");
+        assertThat(heartbeat.statusCode()).as(heartbeat.body()).isEqualTo(503);
+        assertThat(heartbeat.body())
+            .contains(
+                "\"bus\":{\"kind\":\"redis\",\"status\":\"error\","
+                    + "\"error\":\"Redis is full (maxmemory)\"}")
+            .contains("\"failing\":[\"bus\"]");
+      }
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> node.get("/__heartbeat__").statusCode() == 200);
     }
   }
 }
