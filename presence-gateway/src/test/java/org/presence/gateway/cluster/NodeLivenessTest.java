@@ -195,7 +195,7 @@ class NodeLivenessTest {
   @Test
   void aDrainedNodeThatDidNotComeBack_isCleanedUp_andReportedAsDrained_notDead() {
     deviceOn("bob", "node-b");
-    try (Lines lines = new Lines()) {
+    try (LogCapture log = LogCapture.of(NodeLiveness.class)) {
       start();
       registry.drained.add("node-b");
       registry.dead.add("node-b");
@@ -204,8 +204,8 @@ class NodeLivenessTest {
       assertThat(count("presence.cluster.drained_nodes_cleaned")).isEqualTo(1);
       assertThat(count("presence.cluster.dead_nodes_cleaned")).isZero();
       assertThat(count("presence.cluster.devices_released")).isEqualTo(1);
-      assertThat(lines.at(Level.WARN)).noneMatch(l -> l.contains("node-b"));
-      assertThat(lines.info()).anyMatch(l -> l.contains("node node-b drained"));
+      assertThat(log.at(Level.WARN)).noneMatch(l -> l.contains("node-b"));
+      assertThat(log.at(Level.INFO)).anyMatch(l -> l.contains("node node-b drained"));
     }
   }
 
