@@ -17,6 +17,12 @@ public class PresenceException extends RuntimeException {
   /** An acknowledge or dismiss named an id the node does not know (the known ones were taken). */
   public static final int UNKNOWN_NOTIFICATION = 173;
 
+  /**
+   * The application has too many notifications queued (over all its users); the item was not
+   * stored. Not retried by the client: retry later, once queued items are delivered or expire.
+   */
+  public static final int APP_QUEUE_FULL = 174;
+
   /** No errno: the connection ended or could not be made. */
   public static final int NO_ERRNO = 0;
 

@@ -184,6 +184,13 @@ public enum ErrorCode {
    * here, past its ttl (missed), or forgotten under memory pressure.
    */
   UNKNOWN_NOTIFICATION(173, 404, "Unknown notification, or it can no longer be answered"),
+  /**
+   * The application already has {@code notifications.max-queued-per-app} items queued, over all its
+   * users: the item was not stored. 429 rather than 507: the excess is the application's own (what
+   * it queued for users who do not connect), not the server's, and it passes as items are delivered
+   * or expire; a 5xx would be taken for a fault of the node.
+   */
+  APP_QUEUE_FULL(174, 429, "Too many notifications queued for this application", true),
 
   // ---- 180–189: presence queries and the admin API ----
   /** A PUID in a presence query is not 43 base64url characters. */
@@ -361,6 +368,9 @@ public enum ErrorCode {
           "Retry after the Retry-After seconds; batch PUIDs, or follow the update channel.";
       case ADMIN_API_DISABLED ->
           "The operator sets admin.token (or admin.token-file) and restarts the node.";
+      case APP_QUEUE_FULL ->
+          "Retry the refused items later, once queued items are delivered or expire; stop posting"
+              + " to users who do not connect, or ask the operator to raise the limit.";
       case UNKNOWN_NOTIFICATION ->
           "Show the notification as missed; it can no longer be acknowledged.";
       default -> {
