@@ -73,7 +73,7 @@ public final class Store implements AutoCloseable {
     this.bus = bus;
     this.notifications =
         redis != null
-            ? new RedisNotificationQueues(redis, config.queueRetention())
+            ? new RedisNotificationQueues(redis, config.queueRetention(), config.maxQueuedPerApp())
             : config.embeddedDatabase()
                 ? openJournal(config)
                 : new JdbiNotificationQueues(persistence.db());
@@ -91,7 +91,7 @@ public final class Store implements AutoCloseable {
 
   private static NotificationQueues openJournal(StoreConfig config) {
     try {
-      return JournalNotificationQueues.open(config.dataDir());
+      return JournalNotificationQueues.open(config.dataDir(), config.maxQueuedPerApp());
     } catch (RuntimeException e) {
       throw new StartupException(
           "data-dir", "cannot open the notification journal: " + rootMessage(e), e);

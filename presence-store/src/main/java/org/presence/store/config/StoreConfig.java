@@ -19,6 +19,8 @@ import java.util.Objects;
  *     lives in memory (embedded) or in Redis, and this bounds it whatever the rate
  * @param queueRetention how long a notification queue nothing is pushed to is kept: in Redis its
  *     keys' expiry, set again at every push; without Redis the retention sweep's cutoff
+ * @param maxQueuedPerApp most live notifications one application may have queued, over all its
+ *     users ({@code notifications.max-queued-per-app}); the store refuses items beyond it
  */
 public record StoreConfig(
     Path dataDir,
@@ -27,12 +29,33 @@ public record StoreConfig(
     int dbThreads,
     int dbQueue,
     int updateLogMaxPerApp,
-    Duration queueRetention) {
+    Duration queueRetention,
+    long maxQueuedPerApp) {
   /** The default bound of an application's update log. */
   public static final int DEFAULT_UPDATE_LOG_MAX = 100_000;
 
   /** The default retention of a notification queue nothing is pushed to. */
   public static final Duration DEFAULT_QUEUE_RETENTION = Duration.ofDays(30);
+
+  /** With the default bound of an application's queued notifications. */
+  public StoreConfig(
+      Path dataDir,
+      DatabaseConfig database,
+      RedisConfig redis,
+      int dbThreads,
+      int dbQueue,
+      int updateLogMaxPerApp,
+      Duration queueRetention) {
+    this(
+        dataDir,
+        database,
+        redis,
+        dbThreads,
+        dbQueue,
+        updateLogMaxPerApp,
+        queueRetention,
+        org.presence.store.queue.NotificationQueues.DEFAULT_MAX_QUEUED_PER_APP);
+  }
 
   /** With the default retention of idle notification queues. */
   public StoreConfig(
@@ -67,6 +90,9 @@ public record StoreConfig(
     Objects.requireNonNull(queueRetention, "queueRetention");
     if (queueRetention.toMillis() < 1) {
       throw new IllegalArgumentException("queueRetention must be at least 1 ms");
+    }
+    if (maxQueuedPerApp < 1) {
+      throw new IllegalArgumentException("maxQueuedPerApp must be at least 1");
     }
   }
 

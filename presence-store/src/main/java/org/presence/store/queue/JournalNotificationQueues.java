@@ -182,6 +182,19 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   private final java.util.concurrent.atomic.AtomicLong liveItems =
       new java.util.concurrent.atomic.AtomicLong();
+
+  /** Most items one application may have queued ({@link #enqueueAll}). */
+  private final long maxQueuedPerApp;
+
+  /**
+   * Items queued per application, exact: taken before an item goes in (so concurrent posts of one
+   * application never pass the limit together), given back as items leave, and counted again from
+   * the queues at each compaction and after a failed write. An application's entry stays once made
+   * (one per application, not per queue), so a count is never lost to a removed entry.
+   */
+  private volatile ConcurrentHashMap<Long, java.util.concurrent.atomic.AtomicLong> queuedByApp =
+      new ConcurrentHashMap<>();
+
   private volatile boolean closing;
   private boolean crashed;
 
@@ -206,8 +219,12 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
   /** For tests: thrown once by the writer, after it takes records and before it writes them. */
   private volatile Throwable throwInWriterForTests;
 
-  private JournalNotificationQueues(Path file, long compactMinBytes) {
+  private JournalNotificationQueues(Path file, long maxQueuedPerApp, long compactMinBytes) {
+    if (maxQueuedPerApp < 1) {
+      throw new IllegalArgumentException("maxQueuedPerApp must be at least 1");
+    }
     this.file = file;
+    this.maxQueuedPerApp = maxQueuedPerApp;
     this.compactMinBytes = compactMinBytes;
     this.acks = Executors.newFixedThreadPool(2, StoreExecutors.named("store-journal-ack-"));
     this.writer = new Thread(this::writeLoop, "store-journal");
@@ -216,16 +233,23 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
 
   /** Opens (creating if needed) the journal in {@code dataDir}, replays and compacts it. */
   public static JournalNotificationQueues open(Path dataDir) {
-    return open(dataDir, COMPACT_MIN_BYTES);
+    return open(dataDir, DEFAULT_MAX_QUEUED_PER_APP);
   }
 
   /**
-   * {@link #open(Path)}, the journal compacted once over {@code compactMinBytes} (and grown enough)
-   * rather than {@link #COMPACT_MIN_BYTES}: tests compact small journals.
+   * {@link #open(Path)}, refusing items of an application that has {@code maxQueuedPerApp} queued.
    */
-  static JournalNotificationQueues open(Path dataDir, long compactMinBytes) {
+  public static JournalNotificationQueues open(Path dataDir, long maxQueuedPerApp) {
+    return open(dataDir, maxQueuedPerApp, COMPACT_MIN_BYTES);
+  }
+
+  /**
+   * {@link #open(Path, long)}, the journal compacted once over {@code compactMinBytes} (and grown
+   * enough) rather than {@link #COMPACT_MIN_BYTES}: tests compact small journals.
+   */
+  static JournalNotificationQueues open(Path dataDir, long maxQueuedPerApp, long compactMinBytes) {
     JournalNotificationQueues q =
-        new JournalNotificationQueues(dataDir.resolve(FILE), compactMinBytes);
+        new JournalNotificationQueues(dataDir.resolve(FILE), maxQueuedPerApp, compactMinBytes);
     try {
       DataDir.secure(dataDir);
       q.lock();
@@ -588,6 +612,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     Path tmp = file.resolveSibling(FILE + ".tmp");
     long bytes = 0;
     long items = 0;
+    Map<Long, Long> byApp = new HashMap<>();
     long now = System.currentTimeMillis();
     try (FileChannel out =
         FileChannel.open(
@@ -601,8 +626,9 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       int chunkBytes = 0;
       for (Map.Entry<String, UserQueues> u : users.entrySet()) {
         synchronized (u.getValue()) {
-          for (ArrayDeque<Notification> q : u.getValue().byApp.values()) {
-            for (Notification n : q) {
+          for (Map.Entry<Long, ArrayDeque<Notification>> q : u.getValue().byApp.entrySet()) {
+            byApp.merge(q.getKey(), (long) q.getValue().size(), Long::sum);
+            for (Notification n : q.getValue()) {
               byte[] r =
                   record(
                       ENQUEUE,
@@ -659,6 +685,49 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
     compactions.incrementAndGet();
     cut = false;
     liveItems.set(items);
+    recount(byApp);
+  }
+
+  /** Sets the per-application counts (changes stopped: compaction's write lock is held). */
+  private void recount(Map<Long, Long> byApp) {
+    ConcurrentHashMap<Long, java.util.concurrent.atomic.AtomicLong> counts =
+        new ConcurrentHashMap<>();
+    byApp.forEach((app, n) -> counts.put(app, new java.util.concurrent.atomic.AtomicLong(n)));
+    queuedByApp = counts;
+  }
+
+  /**
+   * Takes room for one item of {@code app}; false when it already has {@link #maxQueuedPerApp}
+   * queued.
+   */
+  private boolean reserve(long app) {
+    java.util.concurrent.atomic.AtomicLong c =
+        queuedByApp.computeIfAbsent(app, a -> new java.util.concurrent.atomic.AtomicLong());
+    while (true) {
+      long n = c.get();
+      if (n >= maxQueuedPerApp) {
+        return false;
+      }
+      if (c.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /** Gives back the room of {@code n} items of {@code app} that left their queues. */
+  private void released(long app, long n) {
+    if (n > 0) {
+      java.util.concurrent.atomic.AtomicLong c = queuedByApp.get(app);
+      if (c != null) {
+        c.addAndGet(-n);
+      }
+    }
+  }
+
+  /** Items {@code app} has queued, for tests. */
+  long queuedFor(long app) {
+    java.util.concurrent.atomic.AtomicLong c = queuedByApp.get(app);
+    return c == null ? 0 : c.get();
   }
 
   /** Whether the journal has grown enough since the last compaction to compact it now. */
@@ -1047,12 +1116,15 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       answers.keySet().retainAll(backAnswers.keySet());
       answers.putAll(backAnswers);
       long items = 0;
+      Map<Long, Long> byApp = new HashMap<>();
       for (UserQueues u : back.values()) {
-        for (ArrayDeque<Notification> q : u.byApp.values()) {
-          items += q.size();
+        for (Map.Entry<Long, ArrayDeque<Notification>> q : u.byApp.entrySet()) {
+          items += q.getValue().size();
+          byApp.merge(q.getKey(), (long) q.getValue().size(), Long::sum);
         }
       }
       liveItems.set(items);
+      recount(byApp);
     } finally {
       compaction.writeLock().unlock();
     }
@@ -1130,11 +1202,32 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
       if (closing || failed) {
         return closedFailure().thenApply(v -> List.of());
       }
+      // Room first, for each item in order (an application's items beyond its limit are not
+      // queued); given back as items leave, and counted again from the queues after a failed
+      // write, so a refused write holds none.
+      boolean[] admitted = new boolean[count];
+      int last = -1;
+      int admittedCount = 0;
+      for (int i = 0; i < count; i++) {
+        if (reserve(entries.get(i).notification().appId())) {
+          admitted[i] = true;
+          last = i;
+          admittedCount++;
+        }
+      }
+      if (admittedCount == 0) {
+        return CompletableFuture.completedFuture(
+            java.util.Collections.nCopies(count, Enqueued.APP_FULL));
+      }
       // Several records go to the writer as one (see openBatch): the future of the last one
       // completes for them all, so the writer must not store the first ones and fail the rest.
-      Batch batch = count > 1 ? openBatch() : null;
+      Batch batch = admittedCount > 1 ? openBatch() : null;
       try {
         for (int i = 0; i < count; i++) {
+          if (!admitted[i]) {
+            out.add(Enqueued.APP_FULL);
+            continue;
+          }
           String key = keys[i];
           Notification n = entries.get(i).notification();
           while (true) {
@@ -1149,11 +1242,12 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
               List<Notification> dropped = List.of();
               if (q.size() > CAPACITY) {
                 dropped = List.of(q.pollFirst());
+                released(n.appId(), 1);
               } else {
                 liveItems.incrementAndGet();
               }
               out.add(new Enqueued(q.size(), dropped));
-              append(batch, records[i], i == count - 1 ? written : null);
+              append(batch, records[i], i == last ? written : null);
             }
             break;
           }
@@ -1241,6 +1335,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
                 if (wanted.contains(n.id())) {
                   it.remove();
                   liveItems.decrementAndGet();
+                  released(n.appId(), 1);
                   out.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(n);
                   append(
                       batch,
@@ -1298,6 +1393,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
         ArrayDeque<Notification> q = u.byApp.remove(appId);
         dropped = q == null ? List.of() : List.copyOf(q);
         liveItems.addAndGet(-dropped.size());
+        released(appId, dropped.size());
         dropEmpty(key, u, appId);
         append(
             record(
@@ -1357,6 +1453,7 @@ public final class JournalNotificationQueues implements NotificationQueues, Auto
             }
             i.u().byApp.remove(appId);
             liveItems.addAndGet(-q.size());
+            released(appId, q.size());
             append(
                 batch,
                 record(

@@ -22,16 +22,38 @@ public interface NotificationQueues {
   /** Items per (user, application) queue. */
   int CAPACITY = 100;
 
+  /**
+   * The default bound of what one application may have queued, over all its users ({@code
+   * notifications.max-queued-per-app}): far above what an application whose users connect holds
+   * (docs/notifications.md says how to size it).
+   */
+  long DEFAULT_MAX_QUEUED_PER_APP = 1_000_000;
+
   /** One item to enqueue for a user. */
   record Entry(String userSub, Notification notification) {}
 
   /**
    * The outcome of one enqueue.
    *
-   * @param queueSize the size of the (user, app) queue after the item was added
+   * @param queueSize the size of the (user, app) queue after the item was added (0 when it was not)
    * @param dropped the oldest items dropped to make room (empty unless the queue was full)
+   * @param appFull the item was not stored: its application already had the store's limit of items
+   *     queued, over all its users ({@link #APP_FULL})
    */
-  record Enqueued(int queueSize, List<Notification> dropped) {}
+  record Enqueued(int queueSize, List<Notification> dropped, boolean appFull) {
+    /** An item refused because its application has its limit of items queued. */
+    public static final Enqueued APP_FULL = new Enqueued(0, List.of(), true);
+
+    /** A stored item. */
+    public Enqueued(int queueSize, List<Notification> dropped) {
+      this(queueSize, dropped, false);
+    }
+
+    /** Whether the item was stored. */
+    public boolean stored() {
+      return !appFull;
+    }
+  }
 
   /** Adds one item; completes once it is stored. */
   default CompletionStage<Enqueued> enqueue(String userSub, Notification notification) {
@@ -41,6 +63,13 @@ public interface NotificationQueues {
   /**
    * Adds several items (a batch from one app), each to its user's queue, in order; the results are
    * in the same order. Completes once all are stored.
+   *
+   * <p>Each application may have at most the store's limit of items queued, over all its users
+   * ({@code notifications.max-queued-per-app}): an item beyond it is not stored and its result is
+   * {@link Enqueued#APP_FULL}; the application's earlier items in the call are stored first, as far
+   * as the limit lets them. The embedded journal counts exactly; Redis counts an upper bound (see
+   * {@link RedisNotificationQueues}). An item that would push an older one out of a full queue
+   * needs room too.
    */
   CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries);
 

@@ -46,28 +46,152 @@ import org.presence.store.redis.SpreadCalls;
  * holds the keys (a failover or a reshard the node has not seen yet), fail the call with {@code
  * BACKEND_UNAVAILABLE}: the batch may be stored on the primary, but it is not acknowledged (the
  * caller retries, and may then store it twice).
+ *
+ * <h2>The per-application limit</h2>
+ *
+ * What an application has queued is counted in one hash per application ({@code
+ * <prefix>nqc:{a:<appId>}}, in the application's slot, not its users'): one field per time bucket
+ * of a thirtieth of the queue retention (a day for 30 days), holding the items of the application
+ * pushed in that bucket and still queued as far as the node knows. Before a batch is stored, one
+ * {@link #ADMIT} call per primary of the batch's applications (one in all on one Redis, and for a
+ * batch of one application) drops the fields older than two retentions and a bucket, sums the rest,
+ * and takes room for as many of each application's items as the limit lets in, in order; only those
+ * are stored. Items that leave by delivery, by a full queue's drop-oldest or by a revoke (whose
+ * bucket follows from their {@link Notification#createdAt}) are given back with one {@link
+ * #RELEASE} call per primary after the store call that removed them; the room of a batch that
+ * failed is given back too. A queue that expires whole ({@code PEXPIRE}) takes its items without
+ * telling anyone: their count stays in its bucket until the bucket goes. No item outlives its
+ * bucket: a push first drops from its queue's head the items older than the retention ({@link
+ * #PUSH}), so an item lives less than two retentions (pushed to at the end of the first, its queue
+ * expires at the end of the second). So the sum is an upper bound of what is queued, over by what
+ * expired whole within the last two retentions (62 days by default); see docs/notifications.md.
  */
 public final class RedisNotificationQueues implements NotificationQueues {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(RedisNotificationQueues.class);
+
+  /** A count that could not be given back (Redis did not answer): once a minute at most. */
+  private static final org.presence.store.error.RateLimitedLog RELEASE_FAILED =
+      new org.presence.store.error.RateLimitedLog(LOG, Duration.ofMinutes(1));
+
+  /** Buckets per queue retention in an application's count. */
+  static final int BUCKETS = 30;
+
   /**
-   * The appending both enqueue scripts share: {@code push(cap, ttl, groups, a, out)} appends, for
-   * each of the first {@code groups} (queue, app set) key pairs, the group's items (ARGV from
-   * {@code a}: per group app id, item count, items) with one {@code RPUSH} (one per 1,000 items:
-   * Lua's {@code unpack} takes at most 8,000), trims a queue that went over {@code cap} with one
-   * {@code LRANGE} and one {@code LTRIM}, and adds the apps whose queue was empty before to their
-   * user's set, one {@code SADD} per set (a non-empty queue's app is there already: every script
-   * keeps the set equal to the apps with a non-empty queue). Every queue pushed to and its user's
-   * set expire {@code ttl} ms later ({@code PEXPIRE}, set again at each push: the queue retention),
-   * so the queues of a user who never connects again go. To {@code out} it adds, per item in order,
-   * the queue size after that item, the count of items it dropped and those items, as if the items
-   * had been pushed one by one. Returns the ARGV index after the groups.
+   * KEYS: per application its count; ARGV: limit, bucket length (ms), buckets kept (the retention
+   * in buckets), the count's expiry (ms), then per application its run count and per run a bucket
+   * and an item count (the application's items in order, by bucket). Drops the buckets older than
+   * the retention (Redis's clock), then takes room in order while the sum is under the limit; a
+   * bucket already that old is counted in the current one. Returns per application how many of its
+   * items may be stored (its first ones). The count expires a retention and two buckets after its
+   * last admission.
+   */
+  private static final String ADMIT =
+      SpreadCalls.PROLOGUE
+          + SpreadCalls.CHECK
+          + """
+      local limit = tonumber(ARGV[1])
+      local t = redis.call('TIME')
+      local now = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+        / tonumber(ARGV[2]))
+      local oldest = now - tonumber(ARGV[3])
+      local a = 5
+      local out = {}
+      for k = 1, #KEYS do
+        local key = KEYS[k]
+        local runs = tonumber(ARGV[a])
+        a = a + 1
+        local h = redis.call('HGETALL', key)
+        local sum = 0
+        for f = 1, #h, 2 do
+          if tonumber(h[f]) < oldest then
+            redis.call('HDEL', key, h[f])
+          else
+            sum = sum + tonumber(h[f + 1])
+          end
+        end
+        local took = 0
+        for r = 1, runs do
+          local b, n = ARGV[a], tonumber(ARGV[a + 1])
+          a = a + 2
+          local t = math.min(n, limit - sum - took)
+          if t > 0 then
+            if tonumber(b) < oldest then
+              b = tostring(now)
+            end
+            redis.call('HINCRBY', key, b, t)
+            took = took + t
+          end
+        end
+        if took > 0 then
+          redis.call('PEXPIRE', key, ARGV[4])
+        end
+        out[k] = took
+      end
+      return out
+      """;
+
+  /**
+   * KEYS: per application its count; ARGV: per application its run count and per run a bucket and
+   * the count of its items that left. A bucket already dropped is left alone; one brought to zero
+   * goes. Returns 0.
+   */
+  private static final String RELEASE =
+      SpreadCalls.PROLOGUE
+          + SpreadCalls.CHECK
+          + """
+      local a = 1
+      for k = 1, #KEYS do
+        local runs = tonumber(ARGV[a])
+        a = a + 1
+        for r = 1, runs do
+          local f, n = ARGV[a], tonumber(ARGV[a + 1])
+          a = a + 2
+          if redis.call('HEXISTS', KEYS[k], f) == 1 then
+            if redis.call('HINCRBY', KEYS[k], f, -n) <= 0 then
+              redis.call('HDEL', KEYS[k], f)
+            end
+          end
+        end
+      end
+      return 0
+      """;
+
+  /**
+   * The appending both enqueue scripts share: {@code push(cap, ttl, cutoff, groups, a, out)} first
+   * drops from the head of each queue the items created before {@code cutoff} (epoch ms, the node's
+   * clock less the retention: one {@code LINDEX}, and an {@code LPOP} per such item, which are not
+   * reported), so that no item outlives its push by much more than two retentions however often its
+   * queue is pushed to (the per-application count relies on it), then appends, for each of the
+   * first {@code groups} (queue, app set) key pairs, the group's items (ARGV from {@code a}: per
+   * group app id, item count, items) with one {@code RPUSH} (one per 1,000 items: Lua's {@code
+   * unpack} takes at most 8,000), trims a queue that went over {@code cap} with one {@code LRANGE}
+   * and one {@code LTRIM}, and adds the apps whose queue was empty before to their user's set, one
+   * {@code SADD} per set (a non-empty queue's app is there already: every script keeps the set
+   * equal to the apps with a non-empty queue). Every queue pushed to and its user's set expire
+   * {@code ttl} ms later ({@code PEXPIRE}, set again at each push: the queue retention), so the
+   * queues of a user who never connects again go. To {@code out} it adds, per item in order, the
+   * queue size after that item, the count of items it dropped and those items, as if the items had
+   * been pushed one by one. Returns the ARGV index after the groups.
    */
   private static final String PUSH =
       """
-      local function push(cap, ttl, groups, a, out)
+      local function push(cap, ttl, cutoff, groups, a, out)
         local added, sets = {}, {}
         for g = 1, groups do
           local q, s = KEYS[2 * g - 1], KEYS[2 * g]
           local app, cnt = ARGV[a], tonumber(ARGV[a + 1])
+          while true do
+            local head = redis.call('LINDEX', q, 0)
+            if not head then
+              break
+            end
+            local created = tonumber(string.match(head, '"c":(%d+)'))
+            if created == nil or created >= cutoff then
+              break
+            end
+            redis.call('LPOP', q)
+          end
           local c
           local from, last = a + 2, a + 1 + cnt
           repeat
@@ -120,8 +244,9 @@ public final class RedisNotificationQueues implements NotificationQueues {
       """;
 
   /**
-   * KEYS: per queue (queue, app set); ARGV: capacity, queue ttl (ms), then per queue app id, item
-   * count, items. Returns per item, in order within each queue, as {@link #PUSH}.
+   * KEYS: per queue (queue, app set); ARGV: capacity, queue ttl (ms), cutoff (epoch ms), then per
+   * queue app id, item count, items. Returns per item, in order within each queue, as {@link
+   * #PUSH}.
    */
   private static final String ENQUEUE =
       SpreadCalls.PROLOGUE
@@ -129,7 +254,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
           + PUSH
           + """
           local out = {}
-          push(tonumber(ARGV[1]), tonumber(ARGV[2]), #KEYS / 2, 3, out)
+          push(tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), #KEYS / 2, 4, out)
           return out
           """;
 
@@ -270,11 +395,12 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * #enqueueAndWake}). KEYS: per queue (queue, app set), then per user their presence hash. ARGV:
    * capacity, queue count n, user count m, the calling node, publish ("1": publish the wake-ups;
    * else return their parts), the channel name before and after the node id, the channel name
-   * before a node id holding a brace, a message's opening and closing, the queue ttl (ms); then per
-   * queue as {@link #ENQUEUE}'s (app id, item count, items); then per user the parts of their
-   * delivery before and after the sessions. With n = 0 it is the lookup alone. Returns {enqueue
-   * results as {@link #PUSH}'s, {user index, count, sessions ...} per user with sessions on the
-   * calling node, the number of messages published or {node, part, ...}}.
+   * before a node id holding a brace, a message's opening and closing, the queue ttl (ms), the
+   * cutoff of {@link #PUSH} (epoch ms); then per queue as {@link #ENQUEUE}'s (app id, item count,
+   * items); then per user the parts of their delivery before and after the sessions. With n = 0 it
+   * is the lookup alone. Returns {enqueue results as {@link #PUSH}'s, {user index, count, sessions
+   * ...} per user with sessions on the calling node, the number of messages published or {node,
+   * part, ...}}.
    */
   private static final String ENQUEUE_WAKE =
       SpreadCalls.PROLOGUE
@@ -285,7 +411,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
       local m = tonumber(ARGV[3])
       local self = ARGV[4]
       local enq = {}
-      local u = push(tonumber(ARGV[1]), tonumber(ARGV[11]), n, 12, enq) - 1
+      local u = push(tonumber(ARGV[1]), tonumber(ARGV[11]), tonumber(ARGV[12]), n, 13, enq) - 1
       local own, parts, nodes = {}, {}, {}
       for j = 1, m do
         local h = redis.call('HGETALL', KEYS[2 * n + j])
@@ -361,6 +487,13 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final long ackTimeoutMillis;
   private final IntFunction<String> primaryOf;
   private final byte[] queueTtlMs;
+  private final RedisScript admit;
+  private final RedisScript release;
+  private final long maxQueuedPerApp;
+  private final long bucketMs;
+  private final long retentionMs;
+  private final byte[] keptBuckets;
+  private final byte[] countTtlMs;
 
   public RedisNotificationQueues(RedisBackend backend) {
     this(backend, StoreConfig.DEFAULT_QUEUE_RETENTION);
@@ -368,7 +501,16 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /** The queues on {@code backend}, each expiring {@code queueRetention} after its last push. */
   public RedisNotificationQueues(RedisBackend backend, Duration queueRetention) {
-    this(backend, backend::primaryOf, queueRetention);
+    this(backend, queueRetention, DEFAULT_MAX_QUEUED_PER_APP);
+  }
+
+  /**
+   * The queues on {@code backend}, each expiring {@code queueRetention} after its last push, with
+   * at most about {@code maxQueuedPerApp} items queued per application (see the class comment).
+   */
+  public RedisNotificationQueues(
+      RedisBackend backend, Duration queueRetention, long maxQueuedPerApp) {
+    this(backend, backend::primaryOf, queueRetention, maxQueuedPerApp);
   }
 
   /**
@@ -377,12 +519,25 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * per slot).
    */
   RedisNotificationQueues(RedisBackend backend, IntFunction<String> primaryOf) {
-    this(backend, primaryOf, StoreConfig.DEFAULT_QUEUE_RETENTION);
+    this(backend, primaryOf, StoreConfig.DEFAULT_QUEUE_RETENTION, DEFAULT_MAX_QUEUED_PER_APP);
   }
 
   private RedisNotificationQueues(
-      RedisBackend backend, IntFunction<String> primaryOf, Duration queueRetention) {
+      RedisBackend backend,
+      IntFunction<String> primaryOf,
+      Duration queueRetention,
+      long maxQueuedPerApp) {
+    if (maxQueuedPerApp < 1) {
+      throw new IllegalArgumentException("maxQueuedPerApp must be at least 1");
+    }
     this.backend = backend;
+    this.maxQueuedPerApp = maxQueuedPerApp;
+    this.retentionMs = Math.max(1, queueRetention.toMillis());
+    this.bucketMs = Math.max(1, retentionMs / BUCKETS);
+    // An item lives less than two retentions after its push (the push trims what is older than
+    // one): its bucket is kept that long, and one bucket more.
+    this.keptBuckets = bytes(2 * ((retentionMs + bucketMs - 1) / bucketMs) + 1);
+    this.countTtlMs = bytes(2 * retentionMs + 2 * bucketMs);
     this.primaryOf = primaryOf;
     this.redis = backend.commands().async();
     this.keys = backend.keys();
@@ -395,6 +550,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
     this.clear = new RedisScript(CLEAR, redis);
     this.enqueueWake = new RedisScript(ENQUEUE_WAKE, redis);
+    this.admit = new RedisScript(ADMIT, redis);
+    this.release = new RedisScript(RELEASE, redis);
     // Once: a question over one half-moved slot goes at once as an EXISTS per user (orBySlot)
     // rather than waiting out the move, which a user without items would do for as long as it
     // lasts (their key is on neither primary, so Redis refuses the call until the slot is moved).
@@ -463,8 +620,223 @@ public final class RedisNotificationQueues implements NotificationQueues {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
-    // One call per primary, at once (one in all on one Redis).
+    return admit(entries)
+        .thenCompose(
+            ok -> {
+              List<Entry> in = admitted(entries, ok);
+              if (in.isEmpty()) {
+                return CompletableFuture.completedFuture(refusedAll(entries.size()));
+              }
+              return settled(in, enqueueStored(in), r -> r).thenApply(r -> inPlace(ok, r));
+            });
+  }
+
+  /** Stores {@code entries}: one call per primary, at once (one in all on one Redis). */
+  private CompletionStage<List<Enqueued>> enqueueStored(List<Entry> entries) {
     return SpreadCalls.split(entries, e -> shard(slot(e.userSub())), this::enqueuePrimary);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The per-application count (see the class comment)
+
+  /** What a push drops from its queue's head: items created before this (epoch ms). */
+  private byte[] cutoff() {
+    return bytes(System.currentTimeMillis() - retentionMs);
+  }
+
+  private String countKey(long appId) {
+    return keys.app("nqc", appId);
+  }
+
+  /** The slot of application {@code appId}'s count on a Redis Cluster; 0 for all on one Redis. */
+  private int appSlot(long appId) {
+    return backend.cluster() ? SlotHash.getSlot(countKey(appId)) : 0;
+  }
+
+  /** The bucket of {@code n}'s count: its creation time in buckets. */
+  private String bucketOf(Notification n) {
+    return Long.toString(Math.floorDiv(n.createdAt().toEpochMilli(), bucketMs));
+  }
+
+  /**
+   * Per entry whether its application has room for it: one {@link #ADMIT} call per primary of the
+   * applications' counts, at once (one in all on one Redis), or one per slot when a primary refuses
+   * the call.
+   */
+  private CompletionStage<List<Boolean>> admit(List<Entry> entries) {
+    return SpreadCalls.split(
+        entries,
+        e -> shard(appSlot(e.notification().appId())),
+        part ->
+            SpreadCalls.orBySlot(
+                admitCall(part),
+                () ->
+                    SpreadCalls.split(
+                        part, e -> appSlot(e.notification().appId()), this::admitCall)));
+  }
+
+  private CompletionStage<List<Boolean>> admitCall(List<Entry> entries) {
+    Map<Long, List<Integer>> byApp = new LinkedHashMap<>();
+    for (int i = 0; i < entries.size(); i++) {
+      byApp.computeIfAbsent(entries.get(i).notification().appId(), a -> new ArrayList<>()).add(i);
+    }
+    List<String> k = new ArrayList<>(byApp.size());
+    List<byte[]> args = new ArrayList<>();
+    args.add(bytes(maxQueuedPerApp));
+    args.add(bytes(bucketMs));
+    args.add(keptBuckets);
+    args.add(countTtlMs);
+    byApp.forEach(
+        (app, at) -> {
+          k.add(countKey(app));
+          List<Notification> items = new ArrayList<>(at.size());
+          for (int i : at) {
+            items.add(entries.get(i).notification());
+          }
+          addRuns(args, items);
+        });
+    return this.<List<Object>>run(
+            admit, ScriptOutputType.MULTI, k.toArray(String[]::new), args.toArray(byte[][]::new))
+        .thenApply(
+            out -> {
+              Boolean[] ok = new Boolean[entries.size()];
+              java.util.Arrays.fill(ok, Boolean.FALSE);
+              int a = 0;
+              for (List<Integer> at : byApp.values()) {
+                long took = (Long) out.get(a++);
+                for (int j = 0; j < took && j < at.size(); j++) {
+                  ok[at.get(j)] = Boolean.TRUE;
+                }
+              }
+              return List.of(ok);
+            });
+  }
+
+  /** Adds the run count, then per run of items of one bucket the bucket and the run's length. */
+  private void addRuns(List<byte[]> args, List<Notification> items) {
+    int countAt = args.size();
+    args.add(null);
+    int runs = 0;
+    String bucket = null;
+    int n = 0;
+    for (Notification item : items) {
+      String b = bucketOf(item);
+      if (!b.equals(bucket)) {
+        if (bucket != null) {
+          args.add(bytes(bucket));
+          args.add(bytes(n));
+          runs++;
+        }
+        bucket = b;
+        n = 0;
+      }
+      n++;
+    }
+    args.add(bytes(bucket));
+    args.add(bytes(n));
+    args.set(countAt, bytes(runs + 1));
+  }
+
+  /**
+   * Gives back the room of {@code gone}, items that left their queues: one {@link #RELEASE} call
+   * per primary of their applications' counts. Never fails: a count not given back (Redis did not
+   * answer) is logged and stays in its bucket until the bucket is older than the retention.
+   */
+  private CompletionStage<Void> release(Collection<Notification> gone) {
+    if (gone.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    Map<Long, List<Notification>> byApp = new LinkedHashMap<>();
+    for (Notification n : gone) {
+      byApp.computeIfAbsent(n.appId(), a -> new ArrayList<>()).add(n);
+    }
+    for (List<Notification> items : byApp.values()) {
+      items.sort(java.util.Comparator.comparing(Notification::createdAt));
+    }
+    List<Long> apps = new ArrayList<>(byApp.keySet());
+    return SpreadCalls.split(
+            apps,
+            app -> shard(appSlot(app)),
+            part ->
+                SpreadCalls.orBySlot(
+                    releaseCall(part, byApp),
+                    () -> SpreadCalls.split(part, this::appSlot, p -> releaseCall(p, byApp))))
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                RELEASE_FAILED.warn(
+                    "notification queues: could not give back the count of "
+                        + gone.size()
+                        + " items that left their queues (their applications' counts stay over"
+                        + " until their buckets expire): "
+                        + e);
+              }
+              return null;
+            });
+  }
+
+  private CompletionStage<List<Object>> releaseCall(
+      List<Long> apps, Map<Long, List<Notification>> byApp) {
+    String[] k = new String[apps.size()];
+    List<byte[]> args = new ArrayList<>();
+    for (int i = 0; i < k.length; i++) {
+      k[i] = countKey(apps.get(i));
+      addRuns(args, byApp.get(apps.get(i)));
+    }
+    return this.<Long>run(release, ScriptOutputType.INTEGER, k, args.toArray(byte[][]::new))
+        .thenApply(v -> java.util.Collections.nCopies(apps.size(), (Object) v));
+  }
+
+  private static List<Entry> admitted(List<Entry> entries, List<Boolean> ok) {
+    List<Entry> in = new ArrayList<>(entries.size());
+    for (int i = 0; i < entries.size(); i++) {
+      if (ok.get(i)) {
+        in.add(entries.get(i));
+      }
+    }
+    return in;
+  }
+
+  private static List<Enqueued> refusedAll(int n) {
+    return java.util.Collections.nCopies(n, Enqueued.APP_FULL);
+  }
+
+  /** The results of the admitted entries ({@code stored}) among refusals, in entry order. */
+  private static List<Enqueued> inPlace(List<Boolean> ok, List<Enqueued> stored) {
+    List<Enqueued> out = new ArrayList<>(ok.size());
+    int s = 0;
+    for (Boolean b : ok) {
+      out.add(b ? stored.get(s++) : Enqueued.APP_FULL);
+    }
+    return out;
+  }
+
+  /**
+   * {@code stored}, the store call of the admitted entries {@code in}, once the counts are right:
+   * after a failure the room taken for {@code in} is given back (a failure whose batch was stored
+   * anyway, replicas not confirming it in time, then counts it under), after a success the room of
+   * the items it dropped from full queues.
+   */
+  private <R> CompletionStage<R> settled(
+      List<Entry> in, CompletionStage<R> stored, Function<R, List<Enqueued>> results) {
+    CompletableFuture<R> out = new CompletableFuture<>();
+    stored.whenComplete(
+        (r, e) -> {
+          if (e != null) {
+            Throwable cause =
+                e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            List<Notification> taken = new ArrayList<>(in.size());
+            in.forEach(x -> taken.add(x.notification()));
+            release(taken).whenComplete((v, x) -> out.completeExceptionally(cause));
+            return;
+          }
+          List<Notification> dropped = new ArrayList<>();
+          for (Enqueued q : results.apply(r)) {
+            dropped.addAll(q.dropped());
+          }
+          release(dropped).whenComplete((v, x) -> out.complete(r));
+        });
+    return out;
   }
 
   /**
@@ -480,11 +852,12 @@ public final class RedisNotificationQueues implements NotificationQueues {
   /** {@link #enqueueAll} in one script call ({@link #run}). */
   private CompletionStage<List<Enqueued>> enqueueSlot(List<Entry> entries) {
     Queues q = new Queues(entries);
-    byte[][] args = new byte[2 + q.args.size()][];
+    byte[][] args = new byte[3 + q.args.size()][];
     args[0] = bytes(CAPACITY);
     args[1] = queueTtlMs;
+    args[2] = cutoff();
     for (int i = 0; i < q.args.size(); i++) {
-      args[2 + i] = q.args.get(i);
+      args[3 + i] = q.args.get(i);
     }
     String[] k = q.keys();
     return replicated(
@@ -606,6 +979,29 @@ public final class RedisNotificationQueues implements NotificationQueues {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(new Woken(List.of(), Map.of(), Map.of(), 0, null));
     }
+    // Room first: a refused item is neither stored nor in a wake-up.
+    return admit(entries)
+        .thenCompose(
+            ok -> {
+              List<Entry> in = admitted(entries, ok);
+              if (in.isEmpty()) {
+                return CompletableFuture.completedFuture(
+                    new Woken(refusedAll(entries.size()), Map.of(), Map.of(), 0, null));
+              }
+              return settled(in, enqueueAndWakeAdmitted(in, format), Woken::enqueued)
+                  .thenApply(
+                      w ->
+                          new Woken(
+                              inPlace(ok, w.enqueued()),
+                              w.local(),
+                              w.unsent(),
+                              w.published(),
+                              w.lookupFailure()));
+            });
+  }
+
+  /** {@link #enqueueAndWake} of entries that have room. */
+  private CompletionStage<Woken> enqueueAndWakeAdmitted(List<Entry> entries, WakeFormat format) {
     Map<String, List<Notification>> byUser = new LinkedHashMap<>();
     for (Entry e : entries) {
       byUser.computeIfAbsent(e.userSub(), u -> new ArrayList<>()).add(e.notification());
@@ -617,7 +1013,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
               keys.presence(users.get(0)), on -> wake(entries, users, byUser, format, publish, on))
           .thenApply(r -> r.toWoken(format));
     }
-    return enqueueAll(entries)
+    return enqueueStored(entries)
         .thenCompose(
             enqueued ->
                 lookUpBy(
@@ -691,7 +1087,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
     Queues q = new Queues(entries);
     int n = q.count();
     String[] k = new String[2 * n + users.size()];
-    byte[][] args = new byte[11 + q.args.size() + 2 * users.size()][];
+    byte[][] args = new byte[12 + q.args.size() + 2 * users.size()][];
     args[0] = bytes(CAPACITY);
     args[1] = bytes(n);
     args[2] = bytes(users.size());
@@ -707,13 +1103,14 @@ public final class RedisNotificationQueues implements NotificationQueues {
     args[8] = format.open();
     args[9] = format.close();
     args[10] = queueTtlMs;
+    args[11] = cutoff();
     for (int i = 0; i < 2 * n; i++) {
       k[i] = q.keys.get(i);
     }
     for (int i = 0; i < q.args.size(); i++) {
-      args[11 + i] = q.args.get(i);
+      args[12 + i] = q.args.get(i);
     }
-    int u = 11 + q.args.size();
+    int u = 12 + q.args.size();
     for (int j = 0; j < users.size(); j++) {
       String user = users.get(j);
       k[2 * n + j] = keys.presence(user);
@@ -962,8 +1359,20 @@ public final class RedisNotificationQueues implements NotificationQueues {
     return all;
   }
 
+  /** Removes, then gives back the removed items' room ({@link #release}) before completing. */
   @Override
   public CompletionStage<Map<String, List<Notification>>> removeAll(
+      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
+    return removeStored(idsByUser)
+        .thenCompose(
+            removed -> {
+              List<Notification> gone = new ArrayList<>();
+              removed.values().forEach(gone::addAll);
+              return release(gone).thenApply(v -> removed);
+            });
+  }
+
+  private CompletionStage<Map<String, List<Notification>>> removeStored(
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser) {
     // One call per primary, at once (one in all on one Redis).
     return removeGrouped(
@@ -1097,6 +1506,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
             ScriptOutputType.MULTI,
             new String[] {queueKey(userKey, appId), appSetKey(userKey)},
             bytes(appId))
-        .thenApply(out -> out.stream().map(o -> NotificationCodec.decode((byte[]) o)).toList());
+        .thenApply(out -> out.stream().map(o -> NotificationCodec.decode((byte[]) o)).toList())
+        .thenCompose(dropped -> release(dropped).thenApply(v -> dropped));
   }
 }

@@ -42,13 +42,22 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
 
   @Override
   protected NotificationQueues open() {
-    journal = JournalNotificationQueues.open(dataDir, compactMinBytes);
+    journal =
+        JournalNotificationQueues.open(
+            dataDir, JournalNotificationQueues.DEFAULT_MAX_QUEUED_PER_APP, compactMinBytes);
     return journal;
   }
 
   @Override
   protected void close() {
     journal.close();
+  }
+
+  @Override
+  protected NotificationQueues reopenCapped(long maxQueuedPerApp) {
+    close();
+    journal = JournalNotificationQueues.open(dataDir, maxQueuedPerApp);
+    return journal;
   }
 
   private void crashAndReopen() {
@@ -220,6 +229,37 @@ class JournalNotificationQueuesTest extends NotificationQueuesContract {
       throw new AssertionError(e);
     }
     throw new AssertionError("succeeded");
+  }
+
+  /**
+   * The per-application count is exact: made again from the journal at a restart (and after a
+   * crash), and a failed write holds none of the room its refused items took.
+   */
+  @Test
+  void perAppLimit_isCountedAgainAtARestart_andAFailedWriteHoldsNoRoom() throws IOException {
+    queues = reopenCapped(3);
+    String u = "cap-" + UUID.randomUUID();
+    await(queues.enqueue(u, note(51, "k1")));
+    await(queues.enqueue(u, note(51, "k2")));
+    assertThat(journal.queuedFor(51)).isEqualTo(2);
+    journal.limitFileForTests(Files.size(file()));
+    assertThat(failure(queues.enqueue(u, note(51, "lost")))).isInstanceOf(StoreException.class);
+    journal.limitFileForTests(Long.MAX_VALUE);
+    assertThat(journal.queuedFor(51)).isEqualTo(2);
+    assertThat(await(queues.enqueue(u, note(51, "k3"))).stored()).isTrue();
+    assertThat(await(queues.enqueue(u, note(51, "k4"))).stored()).isFalse();
+
+    close();
+    journal = JournalNotificationQueues.open(dataDir, 3);
+    queues = journal;
+    assertThat(journal.queuedFor(51)).isEqualTo(3);
+    assertThat(await(queues.enqueue(u, note(51, "k5"))).stored()).isFalse();
+    journal.crash();
+    journal = JournalNotificationQueues.open(dataDir, 3);
+    queues = journal;
+    assertThat(journal.queuedFor(51)).isEqualTo(3);
+    await(queues.remove(u, Map.of(51L, List.of(await(queues.pending(u)).get(0).id()))));
+    assertThat(await(queues.enqueue(u, note(51, "k6"))).stored()).isTrue();
   }
 
   @Test

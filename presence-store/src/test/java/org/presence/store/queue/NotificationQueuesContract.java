@@ -89,6 +89,111 @@ public abstract class NotificationQueuesContract {
         n.receipts());
   }
 
+  /**
+   * Closes what {@link #open} opened and opens the implementation again over the same storage,
+   * refusing an application's items beyond {@code maxQueuedPerApp}; null when it has no such limit
+   * (the test is then skipped).
+   */
+  protected NotificationQueues reopenCapped(long maxQueuedPerApp) {
+    return null;
+  }
+
+  /** An application id no other test uses (Redis keeps one count per application). */
+  protected static long freshApp() {
+    return 1_000_000 + Math.floorMod(UUID.randomUUID().getLeastSignificantBits(), 1_000_000_000L);
+  }
+
+  private static List<NotificationQueues.Entry> entries(String user, Notification... items) {
+    List<NotificationQueues.Entry> out = new ArrayList<>();
+    for (Notification n : items) {
+      out.add(new NotificationQueues.Entry(user, n));
+    }
+    return out;
+  }
+
+  @Test
+  void perAppLimit_refusesItemsBeyondIt_overAllUsers_andRoomComesBackAsItemsLeave() {
+    NotificationQueues capped = reopenCapped(5);
+    org.junit.jupiter.api.Assumptions.assumeTrue(capped != null, "no per-application limit");
+    queues = capped;
+    long app = freshApp();
+    long other = freshApp();
+    String a = user();
+    String b = user();
+    String c = user();
+    Notification a1 = note(app, "a1");
+    Notification a2 = note(app, "a2");
+    Notification a3 = note(app, "a3");
+    assertThat(await(queues.enqueueAll(entries(a, a1, a2, a3))))
+        .allMatch(NotificationQueues.Enqueued::stored);
+    // Another user of the same application: two fit, the rest of the batch is refused; another
+    // application's items in the same call are not.
+    List<NotificationQueues.Entry> mixed = new ArrayList<>();
+    mixed.add(new NotificationQueues.Entry(b, note(app, "b1")));
+    mixed.add(new NotificationQueues.Entry(b, note(other, "o1")));
+    mixed.add(new NotificationQueues.Entry(b, note(app, "b2")));
+    mixed.add(new NotificationQueues.Entry(c, note(app, "c1")));
+    mixed.add(new NotificationQueues.Entry(b, note(other, "o2")));
+    mixed.add(new NotificationQueues.Entry(b, note(app, "b3")));
+    List<NotificationQueues.Enqueued> got = await(queues.enqueueAll(mixed));
+    assertThat(got)
+        .extracting(NotificationQueues.Enqueued::stored)
+        .containsExactly(true, true, true, false, true, false);
+    assertThat(got.get(3)).isEqualTo(NotificationQueues.Enqueued.APP_FULL);
+    assertThat(got.get(2).queueSize()).isEqualTo(2);
+    // Refused items are nowhere.
+    assertThat(await(queues.pending(c))).isEmpty();
+    assertThat(await(queues.withItems(List.of(c)))).isEmpty();
+    assertThat(await(queues.pending(b)))
+        .extracting(Notification::message)
+        .containsExactlyInAnyOrder("b1", "b2", "o1", "o2");
+    assertThat(await(queues.enqueue(c, note(app, "c2"))))
+        .isEqualTo(NotificationQueues.Enqueued.APP_FULL);
+
+    // Two delivered: room for two more, not three.
+    assertThat(await(queues.remove(a, Map.of(app, List.of(a1.id(), a2.id()))))).hasSize(2);
+    assertThat(
+            await(queues.enqueueAll(entries(c, note(app, "c3"), note(app, "c4"), note(app, "c5")))))
+        .extracting(NotificationQueues.Enqueued::stored)
+        .containsExactly(true, true, false);
+    // A revoke (clear) gives back its items' room too.
+    assertThat(await(queues.clear(b, app))).hasSize(2);
+    assertThat(
+            await(queues.enqueueAll(entries(a, note(app, "a4"), note(app, "a5"), note(app, "a6")))))
+        .extracting(NotificationQueues.Enqueued::stored)
+        .containsExactly(true, true, false);
+    assertThat(await(queues.size(a, app))).isEqualTo(3);
+    assertThat(await(queues.size(c, app))).isEqualTo(2);
+  }
+
+  /**
+   * A full queue's drop-oldest gives back the dropped item's room: an application at its limit
+   * whose items push older ones out does not creep towards it.
+   */
+  @Test
+  void perAppLimit_countsWhatAFullQueueDrops() {
+    int limit = NotificationQueues.CAPACITY + 1;
+    NotificationQueues capped = reopenCapped(limit);
+    org.junit.jupiter.api.Assumptions.assumeTrue(capped != null, "no per-application limit");
+    queues = capped;
+    long app = freshApp();
+    String full = user();
+    List<NotificationQueues.Entry> fill = new ArrayList<>();
+    for (int i = 0; i < NotificationQueues.CAPACITY; i++) {
+      fill.add(new NotificationQueues.Entry(full, note(app, "f" + i)));
+    }
+    assertThat(await(queues.enqueueAll(fill))).allMatch(NotificationQueues.Enqueued::stored);
+    // Three more into the full queue: each pushes one out (100 queued, never more).
+    for (int i = 0; i < 3; i++) {
+      NotificationQueues.Enqueued e = await(queues.enqueue(full, note(app, "more" + i)));
+      assertThat(e.stored()).isTrue();
+      assertThat(e.dropped()).hasSize(1);
+    }
+    // So one more fits elsewhere (101), and then none.
+    assertThat(await(queues.enqueue(user(), note(app, "elsewhere"))).stored()).isTrue();
+    assertThat(await(queues.enqueue(user(), note(app, "beyond"))).stored()).isFalse();
+  }
+
   /** Whether queues expire by themselves (Redis) instead of through {@link #expireIdle}. */
   protected boolean expiresByItself() {
     return false;

@@ -3,6 +3,7 @@ package org.presence.store.queue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.presence.store.config.StoreConfig;
@@ -36,6 +37,14 @@ class RedisNotificationQueuesIT extends NotificationQueuesContract {
   @Override
   protected void close() {
     backend.close();
+  }
+
+  @Override
+  protected NotificationQueues reopenCapped(long maxQueuedPerApp) {
+    close();
+    backend = RedisBackend.connect(redisConfig(prefix));
+    return new RedisNotificationQueues(
+        backend, StoreConfig.DEFAULT_QUEUE_RETENTION, maxQueuedPerApp);
   }
 
   @Override
@@ -96,6 +105,81 @@ class RedisNotificationQueuesIT extends NotificationQueuesContract {
     } finally {
       other.close();
     }
+  }
+
+  /**
+   * Items whose queue expired whole ({@code PEXPIRE}) are not given back one by one: their count
+   * goes with its bucket once that is older than two retentions (here 600 ms, in buckets of 20 ms),
+   * so an application whose users never connect is not refused for ever, as it would be with a
+   * count only ever given back by removals; and not before the items are gone (g1 lives until 600
+   * ms after g2's push). The application keeps posting meanwhile (an item admitted and delivered
+   * again and again), so its count's key never expires whole: only the bucket's age frees the room.
+   */
+  @Test
+  void perAppLimit_countOfQueuesThatExpiredWhole_goesWithItsBucket() {
+    RedisBackend other = RedisBackend.connect(redisConfig(prefix));
+    try {
+      NotificationQueues shortLived =
+          new RedisNotificationQueues(other, java.time.Duration.ofMillis(600), 3);
+      long app = freshApp();
+      String gone = "drift-" + System.nanoTime();
+      String live = "live-" + System.nanoTime();
+      // One bucket (one creation time): pushed one after the other, g1's queue is kept by g2's
+      // push.
+      java.time.Instant at = java.time.Instant.now();
+      assertThat(await(shortLived.enqueue(gone, noteAt(app, "g1", at))).stored()).isTrue();
+      assertThat(await(shortLived.enqueue(gone, noteAt(app, "g2", at))).stored()).isTrue();
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(30))
+          .pollInterval(java.time.Duration.ofMillis(50))
+          .until(
+              () -> {
+                // Two at once fit only once g1 and g2 no longer count.
+                Notification x = noteNow(app, "x");
+                boolean first = await(shortLived.enqueue(live, x)).stored();
+                if (first && await(shortLived.enqueue(live, noteNow(app, "y"))).stored()) {
+                  return true;
+                }
+                if (first) {
+                  await(shortLived.remove(live, Map.of(app, List.of(x.id()))));
+                }
+                return false;
+              });
+      assertThat(await(shortLived.pending(gone))).isEmpty();
+      // Counted from there: x and y, one more, then the limit holds.
+      assertThat(await(shortLived.enqueue(live, noteNow(app, "z"))).stored()).isTrue();
+      assertThat(await(shortLived.enqueue(live, noteNow(app, "over"))))
+          .isEqualTo(NotificationQueues.Enqueued.APP_FULL);
+      assertThat(await(shortLived.pending(live))).hasSize(3);
+    } finally {
+      other.close();
+    }
+  }
+
+  /**
+   * A push first drops from its queue's head the items older than the retention, which a queue
+   * pushed to at least once a retention would otherwise keep for ever (past their bucket in the
+   * application's count). They get no receipt and are not in the ack's dropped.
+   */
+  @Test
+  void aPush_dropsItemsOlderThanTheRetention_fromItsQueuesHead() {
+    String u = "old-" + System.nanoTime();
+    java.time.Instant now = java.time.Instant.now();
+    java.time.Duration retention = StoreConfig.DEFAULT_QUEUE_RETENTION;
+    await(queues.enqueue(u, noteAt(61, "older", now.minus(retention).minusSeconds(60))));
+    await(queues.enqueue(u, noteAt(61, "old", now.minus(retention).minusSeconds(1))));
+    await(queues.enqueue(u, noteAt(61, "kept", now.minus(retention).plusSeconds(60))));
+    // Each push dropped the older ones before it; the last finds "kept" within the retention.
+    NotificationQueues.Enqueued last = await(queues.enqueue(u, noteAt(61, "new", now)));
+    assertThat(last.dropped()).isEmpty();
+    assertThat(last.queueSize()).isEqualTo(2);
+    assertThat(await(queues.pending(u)))
+        .extracting(Notification::message)
+        .containsExactly("kept", "new");
+  }
+
+  private static Notification noteNow(long app, String message) {
+    return noteAt(app, message, java.time.Instant.now());
   }
 
   @Test

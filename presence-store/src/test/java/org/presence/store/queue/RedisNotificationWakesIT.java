@@ -227,8 +227,13 @@ class RedisNotificationWakesIT {
     // What Redis ran: per item an RPUSH and an SADD, per recipient an HGETALL inside the script;
     // per queue and per user's set a PEXPIRE (the queue retention, set again at every push).
     long scripts = d.getOrDefault("evalsha", 0L) + d.getOrDefault("eval", 0L);
+    // And the application's count (one ADMIT call on its primary: TIME, an HGETALL of the count,
+    // an HINCRBY of the bucket and its PEXPIRE).
     assertThat(d).containsEntry("rpush", 10L).containsEntry("sadd", 10L);
-    assertThat(d).containsEntry("pexpire", 20L);
+    assertThat(d).containsEntry("pexpire", 21L);
+    // Per queue an LINDEX of its head (items older than the retention would go first).
+    assertThat(d).containsEntry("lindex", 10L);
+    assertThat(d).containsEntry("time", 1L).containsEntry("hincrby", 1L);
     for (NotificationQueues.Entry e : batch) {
       String userKey = UserKeys.of(e.userSub());
       long ttl = StoreConfig.DEFAULT_QUEUE_RETENTION.toMillis();
@@ -237,7 +242,7 @@ class RedisNotificationWakesIT {
       assertThat(join(redis.commands().async().pttl(redis.keys().user("nqa", userKey))))
           .isBetween(ttl - 60_000, ttl);
     }
-    assertThat(d).containsEntry("hgetall", 10L);
+    assertThat(d).containsEntry("hgetall", 11L);
     if (cluster()) {
       // One call per primary holding queue slots of the batch, then one per primary holding
       // presence slots (20 calls, one per slot, before); the wake-up is the caller's to send. A
@@ -264,16 +269,23 @@ class RedisNotificationWakesIT {
         checks += presenceSlots.get(primary).size() > 1 ? presenceUsers.get(primary) : 0;
       }
       assertThat(queueSlots.size() + presenceSlots.size()).isLessThan(20);
-      assertThat(scripts).isEqualTo(queueSlots.size() + presenceSlots.size());
+      assertThat(scripts).isEqualTo(1 + queueSlots.size() + presenceSlots.size());
       assertThat(d.getOrDefault("exists", 0L)).isEqualTo(checks);
-      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall", "exists", "pexpire");
+      assertThat(d)
+          .containsOnlyKeys(
+              "evalsha", "rpush", "sadd", "hgetall", "exists", "pexpire", "time", "hincrby",
+              "lindex");
     } else {
-      // One call for the whole batch; the old path made 12 (the enqueue script, 10 HGETALL, 1
-      // PUBLISH), the same 32 commands in all (before the 20 PEXPIRE).
-      assertThat(scripts).isEqualTo(1);
+      // One call for the whole batch and one for its application's count; the old path made 12
+      // (the enqueue script, 10 HGETALL, 1 PUBLISH), the same 32 commands in all (before the 20
+      // PEXPIRE and the count's 5).
+      assertThat(scripts).isEqualTo(2);
       assertThat(d).containsEntry("publish", 1L);
-      assertThat(d).containsOnlyKeys("evalsha", "rpush", "sadd", "hgetall", "publish", "pexpire");
-      assertThat(d.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(52);
+      assertThat(d)
+          .containsOnlyKeys(
+              "evalsha", "rpush", "sadd", "hgetall", "publish", "pexpire", "time", "hincrby",
+              "lindex");
+      assertThat(d.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(67);
     }
   }
 
@@ -303,22 +315,54 @@ class RedisNotificationWakesIT {
       batch.add(new NotificationQueues.Entry(u, n));
     }
     batch.add(1, new NotificationQueues.Entry(u, other));
-    // Loads both scripts on the user's shard, so that no NOSCRIPT answer is counted below.
+    // Loads the scripts on the user's shard and the applications' (their counts), so that no
+    // NOSCRIPT answer is counted below.
     Notification w = note("warm");
-    join(queues.enqueueAll(List.of(new NotificationQueues.Entry(u, w))));
-    join(queues.remove(u, Map.of(APP, List.of(w.id()))));
+    Notification w2 =
+        new Notification(
+            UUID.randomUUID().toString().replace("-", ""),
+            APP + 1,
+            "puid-other",
+            "Other",
+            "warm",
+            "",
+            Instant.now(),
+            Instant.now().plusSeconds(60),
+            false);
+    join(
+        queues.enqueueAll(
+            List.of(new NotificationQueues.Entry(u, w), new NotificationQueues.Entry(u, w2))));
+    join(queues.remove(u, Map.of(APP, List.of(w.id()), APP + 1, List.of(w2.id()))));
 
     Map<String, Long> before = calls();
     assertThat(join(queues.enqueueAll(batch)))
         .extracting(NotificationQueues.Enqueued::queueSize)
         .containsExactly(1, 1, 2, 3);
     Map<String, Long> stored = delta(before, calls());
+    // The two applications' counts: one ADMIT call per primary holding them (a call over two
+    // slots of one primary asks it for each key first), per application an HGETALL, an HINCRBY
+    // and a PEXPIRE.
+    long admits = 1;
+    long checks = 0;
+    if (cluster()) {
+      String p1 = redis.primaryOf(SlotHash.getSlot(redis.keys().app("nqc", APP)));
+      String p2 = redis.primaryOf(SlotHash.getSlot(redis.keys().app("nqc", APP + 1)));
+      admits = p1.equals(p2) ? 1 : 2;
+      checks = p1.equals(p2) ? 2 : 0;
+    }
+    assertThat(stored.getOrDefault("exists", 0L)).isEqualTo(checks);
+    stored.remove("exists");
     assertThat(stored)
-        .containsOnlyKeys("evalsha", "rpush", "sadd", "pexpire")
-        .containsEntry("evalsha", 1L)
+        .containsOnlyKeys(
+            "evalsha", "rpush", "sadd", "pexpire", "time", "hgetall", "hincrby", "lindex")
+        .containsEntry("lindex", 2L)
+        .containsEntry("evalsha", 1L + admits)
         .containsEntry("rpush", 2L)
         .containsEntry("sadd", 1L)
-        .containsEntry("pexpire", 3L); // two queues and their user's set, once
+        .containsEntry("time", admits)
+        .containsEntry("hgetall", 2L)
+        .containsEntry("hincrby", 2L)
+        .containsEntry("pexpire", 5L); // two queues and their user's set, once; two counts
 
     before = calls();
     List<String> ids = items.stream().map(Notification::id).toList();
@@ -326,9 +370,14 @@ class RedisNotificationWakesIT {
         .extracting(Notification::id)
         .containsExactlyElementsOf(ids);
     Map<String, Long> removed = delta(before, calls());
+    // Then the removed items' room is given back: one RELEASE call (their application's count,
+    // whose bucket they empty: HEXISTS, HINCRBY, HDEL).
     assertThat(removed)
-        .containsOnlyKeys("evalsha", "lrange", "ltrim", "srem")
-        .containsEntry("evalsha", 1L)
+        .containsOnlyKeys("evalsha", "lrange", "ltrim", "srem", "hexists", "hincrby", "hdel")
+        .containsEntry("evalsha", 2L)
+        .containsEntry("hexists", 1L)
+        .containsEntry("hincrby", 1L)
+        .containsEntry("hdel", 1L)
         .containsEntry("lrange", 1L)
         .containsEntry("ltrim", 1L)
         .containsEntry("srem", 1L);
