@@ -464,8 +464,8 @@ public final class ConfigLoader {
   }
 
   /**
-   * {@code store.*} (and {@code updates.log-max-per-app} and {@code retention.notification-queues},
-   * which the store enforces).
+   * {@code store.*} (and {@code updates.log-max-per-app}, {@code retention.notification-queues} and
+   * {@code notifications.max-queued-per-app}, which the store enforces).
    */
   private StoreConfig store(Path dataDir, RetentionConfig retention) {
     String dbUrl = databaseUrl();
@@ -506,7 +506,8 @@ public final class ConfigLoader {
         Math.max(1, atMost(positive("store.database.threads"), "store.database.threads", 1024)),
         Math.max(1, atMost(positive("store.database.queue"), "store.database.queue", 1_000_000)),
         Math.max(1, positive("updates.log-max-per-app")),
-        retention.notificationQueues());
+        retention.notificationQueues(),
+        Math.max(1, positive("notifications.max-queued-per-app")));
   }
 
   /** The pool waits at least 250 ms for a connection (HikariCP's least). */

@@ -275,7 +275,14 @@ public final class NotificationDelivery implements LiveNotifications {
         .enqueueAndWake(entries, wakeFormat)
         .thenApply(
             w -> {
-              work.execute(() -> woken(entries, w));
+              // Items refused for their application's limit are in no wake-up and go to no session.
+              List<NotificationQueues.Entry> stored = new ArrayList<>(entries.size());
+              for (int i = 0; i < entries.size(); i++) {
+                if (w.enqueued().get(i).stored()) {
+                  stored.add(entries.get(i));
+                }
+              }
+              work.execute(() -> woken(stored, w));
               return w.enqueued();
             });
   }

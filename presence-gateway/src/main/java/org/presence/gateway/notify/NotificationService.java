@@ -35,7 +35,8 @@ import org.presence.store.queue.NotificationQueues;
  *   <li>the PUID: unknown, or another application's, is {@code UNKNOWN_PUID}; a paused grant {@code
  *       GRANT_PAUSED}; a revoked one {@code GRANT_REVOKED};
  *   <li>the rest are stored in one call, each in its (user, app) queue, with the application's id
- *       and its name as {@code source}.
+ *       and its name as {@code source}; the store refuses those beyond what the application may
+ *       have queued ({@code notifications.max-queued-per-app}): {@code APP_QUEUE_FULL}.
  * </ol>
  *
  * A store failure fails the whole batch (nothing was acknowledged, and the store's batch is
@@ -44,6 +45,13 @@ import org.presence.store.queue.NotificationQueues;
  * wakes their nodes ({@link NotificationDelivery#enqueueAndWake}).
  */
 public final class NotificationService {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(NotificationService.class);
+
+  /** An application at its queued limit: logged once a minute at most, whichever application. */
+  private static final org.presence.store.error.RateLimitedLog QUEUE_FULL_LOG =
+      new org.presence.store.error.RateLimitedLog(LOG, Duration.ofMinutes(1));
+
   private final Enqueuer queues;
   private final java.util.concurrent.Executor work;
   private final PuidDirectory puids;
@@ -53,6 +61,7 @@ public final class NotificationService {
   private final Clock clock;
   private final Counter accepted;
   private final Counter refused;
+  private final Counter queueFull;
   private final Tracing tracing;
 
   NotificationService(
@@ -73,6 +82,7 @@ public final class NotificationService {
     this.clock = clock;
     this.accepted = metrics.registry().counter("presence.notifications.accepted");
     this.refused = metrics.registry().counter("presence.notifications.refused");
+    this.queueFull = metrics.registry().counter("presence.notifications.app_queue_full");
     this.tracing = metrics.tracing();
   }
 
@@ -213,16 +223,35 @@ public final class NotificationService {
               // Off the store's thread (a Redis connection's only I/O thread, say).
               return stored.thenApplyAsync(
                   enqueued -> {
+                    List<NotificationQueues.Entry> kept = new ArrayList<>(entries.size());
+                    int full = 0;
                     for (int k = 0; k < entries.size(); k++) {
                       NotificationQueues.Enqueued e = enqueued.get(k);
+                      if (!e.stored()) {
+                        results[positions.get(k)] =
+                            ItemResult.refused(ErrorCode.APP_QUEUE_FULL, null);
+                        full++;
+                        continue;
+                      }
+                      kept.add(entries.get(k));
                       results[positions.get(k)] =
                           ItemResult.stored(
                               entries.get(k).notification().id(),
                               e.queueSize(),
                               e.dropped().stream().map(Notification::id).toList());
                     }
-                    if (!queues.wakes()) {
-                      delivery.stored(entries);
+                    if (full > 0) {
+                      queueFull.inc(full);
+                      QUEUE_FULL_LOG.warn(
+                          "application "
+                              + app.id()
+                              + " has notifications.max-queued-per-app items queued: "
+                              + full
+                              + " of its items refused (errno 174) in one batch; its users do not"
+                              + " connect, or it posts more than they take (docs/notifications.md)");
+                    }
+                    if (!queues.wakes() && !kept.isEmpty()) {
+                      delivery.stored(kept);
                     }
                     return finish(results);
                   },

@@ -861,6 +861,89 @@ public abstract class NotificationsContract {
     }
   }
 
+  /**
+   * An application may have at most notifications.max-queued-per-app items queued over all its
+   * users: items beyond get errno 174 in their result (HTTP 200, PARTIAL or KO), the others are
+   * stored, other applications are not affected, and a delivery makes room again.
+   */
+  @Test
+  void post_beyondTheApplicationsQueuedLimit_isRefusedPerItem_174_untilDeliveryMakesRoom() {
+    Map<String, String> o = new HashMap<>();
+    o.put("notifications.max-queued-per-app", "3");
+    try (TestNode n = startNode(o)) {
+      App hoarder = app(n, "Hoarder");
+      App modest = app(n, "Modest");
+      String away = email("away");
+      String other = email("other");
+      String late = email("late");
+      String p1 = grant(n, away, hoarder.id());
+      String p2 = grant(n, other, hoarder.id());
+      String p3 = grant(n, late, hoarder.id());
+      String q3 = grant(n, late, modest.id());
+      long fullBefore = queueFull(n);
+      assertThat(
+              ack(post(n, hoarder.id(), hoarder.key(), batch(item(p1, "a"), item(p1, "b"))))
+                  .result())
+          .isEqualTo("OK");
+
+      HttpResponse<String> partial =
+          post(n, hoarder.id(), hoarder.key(), batch(item(p2, "c"), item(p3, "d"), item(p2, "e")));
+      assertThat(partial.statusCode()).isEqualTo(200);
+      Ack some = ack(partial);
+      assertThat(some.result()).isEqualTo("PARTIAL");
+      assertThat(some.results())
+          .extracting(ItemResult::isStored)
+          .containsExactly(true, false, false);
+      JsonNode refused = json(partial).get("results").get(1);
+      assertThat(refused.get("result").asText()).isEqualTo("KO");
+      assertThat(refused.get("errno").asInt())
+          .isEqualTo(ErrorCode.APP_QUEUE_FULL.errno())
+          .isEqualTo(174);
+      assertThat(refused.get("reason").asText())
+          .isEqualTo("Too many notifications queued for this application");
+      assertThat(refused.has("id")).isFalse();
+
+      HttpResponse<String> none = post(n, hoarder.id(), hoarder.key(), batch(item(p3, "f")));
+      assertThat(none.statusCode()).isEqualTo(200);
+      assertThat(ack(none).result()).isEqualTo("KO");
+      assertThat(json(none).has("queue_size")).isFalse();
+      assertThat(queueFull(n) - fullBefore).isEqualTo(3);
+      assertThat(done(n.server().store().notifications().pending(sub(late)))).isEmpty();
+
+      // Another application of the same users is not affected.
+      assertThat(ack(post(n, modest.id(), modest.key(), batch(item(q3, "modest")))).result())
+          .isEqualTo("OK");
+
+      // The user away connects and takes a and b: room for two.
+      try (DeviceTestClient d = device(n, away, "phone")) {
+        List<String> got = new ArrayList<>();
+        while (!got.containsAll(List.of("a", "b"))) {
+          got.addAll(messages(d.notifications().notifications()));
+        }
+        await()
+            .atMost(WAIT)
+            .until(
+                () ->
+                    ack(post(n, hoarder.id(), hoarder.key(), batch(item(p3, "g"))))
+                        .result()
+                        .equals("OK"));
+      }
+      assertThat(
+              ack(post(n, hoarder.id(), hoarder.key(), batch(item(p3, "h"), item(p3, "i"))))
+                  .results())
+          .extracting(ItemResult::isStored)
+          .containsExactly(true, false);
+    }
+  }
+
+  private static long queueFull(TestNode node) {
+    return node.server()
+        .metrics()
+        .registry()
+        .counter("presence.notifications.app_queue_full")
+        .getCount();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Bad requests
 
