@@ -127,6 +127,19 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_maxQueuedPerApp_reachesTheStore_andMustBePositive() {
+    assertThat(ConfigLoader.load(null, Map.of(), Map.of()).store().maxQueuedPerApp())
+        .isEqualTo(1_000_000);
+    assertThat(
+            ConfigLoader.load(null, Map.of(), Map.of("notifications.max-queued-per-app", "5000"))
+                .store()
+                .maxQueuedPerApp())
+        .isEqualTo(5000);
+    assertThat(problems(Map.of("notifications.max-queued-per-app", "0")))
+        .contains("notifications.max-queued-per-app: must be at least 1");
+  }
+
+  @Test
   void fromEnv_mapsDoubleUnderscoresToDotsAndSinglesToDashes() {
     assertThat(ConfigLoader.fromEnv(Map.of("PRESENCE__STORE__REDIS__KEY_PREFIX", "x:")))
         .containsEntry("store.redis.key-prefix", "x:");

@@ -68,8 +68,8 @@ public interface NotificationQueues {
    * ({@code notifications.max-queued-per-app}): an item beyond it is not stored and its result is
    * {@link Enqueued#APP_FULL}; the application's earlier items in the call are stored first, as far
    * as the limit lets them. The embedded journal counts exactly; Redis counts an upper bound (see
-   * {@link RedisNotificationQueues}). An item that would push an older one out of a full queue
-   * needs room too.
+   * {@link RedisNotificationQueues}); {@link JdbiNotificationQueues} (PostgreSQL) has no limit. An
+   * item that would push an older one out of a full queue needs room too.
    */
   CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries);
 
