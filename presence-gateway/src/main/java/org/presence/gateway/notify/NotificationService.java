@@ -19,9 +19,12 @@ import org.presence.protocol.api.NotificationBatchCodec.ItemResult;
 import org.presence.protocol.api.NotificationBatchCodec.Judged;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.app.Application;
+import org.presence.store.error.RateLimitedLog;
 import org.presence.store.permission.PuidRecord;
 import org.presence.store.queue.Notification;
 import org.presence.store.queue.NotificationQueues;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The business rules of posting live notifications (wiki section 6), without HTTP: a judged batch
@@ -45,12 +48,11 @@ import org.presence.store.queue.NotificationQueues;
  * wakes their nodes ({@link NotificationDelivery#enqueueAndWake}).
  */
 public final class NotificationService {
-  private static final org.slf4j.Logger LOG =
-      org.slf4j.LoggerFactory.getLogger(NotificationService.class);
+  private static final Logger LOG = LoggerFactory.getLogger(NotificationService.class);
 
   /** An application at its queued limit: logged once a minute at most, whichever application. */
-  private static final org.presence.store.error.RateLimitedLog QUEUE_FULL_LOG =
-      new org.presence.store.error.RateLimitedLog(LOG, Duration.ofMinutes(1));
+  private static final RateLimitedLog QUEUE_FULL_LOG =
+      new RateLimitedLog(LOG, Duration.ofMinutes(1));
 
   private final Enqueuer queues;
   private final java.util.concurrent.Executor work;
