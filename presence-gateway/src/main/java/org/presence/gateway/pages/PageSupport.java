@@ -281,6 +281,19 @@ public final class PageSupport {
   }
 
   /**
+   * {@link #render}, with {@code more}, when not null, adding headers (a flash cookie to clear).
+   */
+  public void renderWithHeaders(
+      HttpExchange ex,
+      Visitor v,
+      HttpResponseStatus status,
+      String template,
+      Map<String, Object> model,
+      Consumer<HttpHeaders> more) {
+    render(ex, v, status, template, model, null, false, more);
+  }
+
+  /**
    * Renders {@code template} for a page that runs this node's own scripts (the demo page): the
    * policy adds {@code script-src 'self'} and {@code connect-src 'self'}, nothing from elsewhere
    * and no inline script.

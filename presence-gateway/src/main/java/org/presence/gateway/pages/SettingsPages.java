@@ -1,5 +1,7 @@
 package org.presence.gateway.pages;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -8,7 +10,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import org.presence.gateway.auth.WebSessions;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
@@ -45,6 +49,14 @@ public final class SettingsPages {
           "devices-signed-out",
           "Signed out all devices: every paired device is revoked and every device session has"
               + " ended.");
+
+  /**
+   * The flash cookie naming the grant action just done and its application ({@code
+   * revoke-<appId>}), for the notice of the page the action redirects to, which clears it.
+   */
+  static final String NOTICE_COOKIE = "presence_notice";
+
+  private static final long NOTICE_COOKIE_SECONDS = 60;
 
   /** The policy form's fields, kept as typed when the form is refused. */
   private static final List<String> POLICY_FIELDS =
@@ -111,23 +123,46 @@ public final class SettingsPages {
       pages.toSignIn(ex, v, "/settings");
       return;
     }
-    String notice = ex.query("done").map(NOTICES::get).orElse(null);
-    String app = ex.query("app").orElse("");
+    String done = ex.query("done").orElse("");
+    String notice = NOTICES.get(done);
     if (notice == null || !notice.contains("%s")) {
       render(ex, v, HttpResponseStatus.OK, notice, null, null);
-    } else if (!app.matches("[0-9]{1,18}")) {
-      render(ex, v, HttpResponseStatus.OK, notice.replace("%s", "the application"), null, null);
-    } else {
-      // The notice names the application the action was about (looked up, never taken from the
-      // address, so a link cannot put words on the page).
-      grants
-          .appName(Long.parseLong(app))
-          .whenComplete(
-              (name, failure) -> {
-                String who = failure == null && name.isPresent() ? name.get() : "the application";
-                render(ex, v, HttpResponseStatus.OK, notice.replace("%s", who), null, null);
-              });
+      return;
     }
+    // The notice names the application only when the grant action just before set the flash
+    // cookie for it (this browser, this action): the name is looked up, and the address (which
+    // anyone can send in a link) selects only one of the fixed sentences. An application's name is
+    // free text its developer chose, so naming any id the address gave would let a link put words
+    // on this page.
+    Optional<String> flash = PageSupport.cookie(ex, NOTICE_COOKIE);
+    Consumer<HttpHeaders> clear =
+        flash.isEmpty()
+            ? null
+            : h -> h.add(HttpHeaderNames.SET_COOKIE, pages.clearFlash(NOTICE_COOKIE, "/settings"));
+    Optional<Long> app =
+        flash
+            .filter(f -> f.matches("[a-z]+-[0-9]{1,18}") && f.startsWith(done + "-"))
+            .map(f -> Long.parseLong(f.substring(done.length() + 1)));
+    if (app.isEmpty()) {
+      render(
+          ex,
+          v,
+          HttpResponseStatus.OK,
+          notice.replace("%s", "the application"),
+          null,
+          null,
+          null,
+          clear);
+      return;
+    }
+    grants
+        .appName(app.get())
+        .whenComplete(
+            (name, failure) -> {
+              String who = failure == null && name.isPresent() ? name.get() : "the application";
+              render(
+                  ex, v, HttpResponseStatus.OK, notice.replace("%s", who), null, null, null, clear);
+            });
   }
 
   /**
@@ -142,7 +177,7 @@ public final class SettingsPages {
       String notice,
       String error,
       String detail) {
-    render(ex, v, status, notice, error, detail, null);
+    render(ex, v, status, notice, error, detail, null, null);
   }
 
   private void render(
@@ -152,7 +187,8 @@ public final class SettingsPages {
       String notice,
       String error,
       String detail,
-      Map<String, String> typed) {
+      Map<String, String> typed,
+      Consumer<HttpHeaders> more) {
     String user = v.subject();
     PairedDevicesSection section = pairedDevices;
     CompletionStage<List<Map<String, Object>>> devices =
@@ -179,7 +215,7 @@ public final class SettingsPages {
               m.put("notice", notice);
               m.put("error", error);
               m.put("errorDetail", detail);
-              pages.render(ex, v, status, "settings", m);
+              pages.renderWithHeaders(ex, v, status, "settings", m, more);
             });
   }
 
@@ -258,7 +294,8 @@ public final class SettingsPages {
         null,
         words,
         e.reason(),
-        typed(form));
+        typed(form),
+        null);
   }
 
   private void save(HttpExchange ex) {
@@ -332,7 +369,14 @@ public final class SettingsPages {
           if (failure != null) {
             pages.errorPage(ex, v, failure);
           } else {
-            pages.redirect(ex, v, "/settings?done=" + action + "&app=" + g.appId(), null);
+            pages.redirectWithFlash(
+                ex,
+                v,
+                "/settings?done=" + action,
+                NOTICE_COOKIE,
+                action + "-" + g.appId(),
+                "/settings",
+                NOTICE_COOKIE_SECONDS);
           }
         });
   }

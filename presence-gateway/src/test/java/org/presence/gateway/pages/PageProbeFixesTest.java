@@ -1,0 +1,126 @@
+package org.presence.gateway.pages;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URLEncoder;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.ApiClient;
+import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.WebClient;
+
+/**
+ * The pages' answers to what a browser probe found (session 34), driven over HTTP on the embedded
+ * default: notices carry no words a link chose, names are bidi-isolated, forms follow
+ * POST-redirect-GET, a refused cross-site POST leaves the visitor's anti-forgery cookie alone,
+ * destructive buttons ask first, static files are cacheable.
+ */
+class PageProbeFixesTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dataDir;
+  TestNode node;
+  DomainStub site;
+  ApiClient dev;
+
+  @BeforeEach
+  void start() {
+    node = TestNode.embedded(dataDir);
+    site = DomainStub.start();
+    dev = ApiClient.forEmail(node, "dev@example.com");
+  }
+
+  @AfterEach
+  void stop() {
+    site.close();
+    node.close();
+  }
+
+  private static JsonNode json(HttpResponse<String> r) {
+    try {
+      return JSON.readTree(r.body());
+    } catch (Exception e) {
+      throw new AssertionError("not JSON: " + r.body(), e);
+    }
+  }
+
+  private long register(ApiClient who, String name) {
+    HttpResponse<String> r =
+        who.post("/api/apps", "{\"name\":\"" + name + "\",\"domain\":\"" + site.domain() + "\"}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    return json(r).get("id").asLong();
+  }
+
+  private long activeApp(String name) {
+    long id = register(dev, name);
+    site.serveKey(json(dev.get("/api/apps/" + id)).get("verification_key").asText());
+    assertThat(dev.post("/api/apps/" + id + "/verify", null).statusCode()).isEqualTo(200);
+    assertThat(dev.post("/api/apps/" + id + "/activate", null).statusCode()).isEqualTo(200);
+    return id;
+  }
+
+  /** Grants application {@code id} to the signed-in {@code web} user as {@code user}; the PUID. */
+  private String grant(WebClient web, long id, String user) {
+    String redirect = "http://" + site.domain() + "/cb";
+    web.get(
+        "/"
+            + id
+            + "/grant?redirect="
+            + URLEncoder.encode(redirect, StandardCharsets.UTF_8)
+            + "&id="
+            + URLEncoder.encode(user, StandardCharsets.UTF_8));
+    HttpResponse<String> allowed =
+        web.post("/" + id + "/grant", Map.of("redirect", redirect, "id", user, "answer", "allow"));
+    assertThat(allowed.statusCode()).as(allowed.body()).isEqualTo(303);
+    return allowed.headers().firstValue("Presence-UID").orElseThrow();
+  }
+
+  private static String notice(HttpResponse<String> page) {
+    String body = page.body();
+    int from = body.indexOf("id=\"notice\"");
+    assertThat(from).as(body).isPositive();
+    return body.substring(from, body.indexOf("</p>", from));
+  }
+
+  // M1: a link names no application the user did not just act on.
+
+  @Test
+  void settingsNotice_namesNoApplicationALinkChose() {
+    String words = "Your account was compromised. Call 555 0100 now, then";
+    long hostile = register(ApiClient.forEmail(node, "mallory@example.com"), words);
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+
+    for (String done : new String[] {"revoke", "pause", "resume"}) {
+      HttpResponse<String> page = marge.get("/settings?done=" + done + "&app=" + hostile);
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.body()).doesNotContain("compromised");
+      assertThat(notice(page)).contains("the application");
+    }
+
+    // The user's own action still names the application, once.
+    long beer = activeApp("BeerChat");
+    String puid = grant(marge, beer, "Fred");
+    marge.get("/settings");
+    HttpResponse<String> paused = marge.post("/settings/grants/" + puid + "/pause", Map.of());
+    assertThat(paused.statusCode()).isEqualTo(303);
+    String location = paused.headers().firstValue("Location").orElseThrow();
+    assertThat(location).doesNotContain("app=");
+    assertThat(notice(marge.follow(paused))).contains("Paused: BeerChat no longer sees");
+    // Shown once: the flash is cleared, and it never names another application.
+    assertThat(notice(marge.get(location))).contains("Paused: the application");
+    HttpResponse<String> revoked = marge.post("/settings/grants/" + puid + "/revoke", Map.of());
+    assertThat(notice(marge.get("/settings?done=revoke&app=" + hostile)))
+        .contains("Revoked: BeerChat has lost")
+        .doesNotContain("compromised");
+    assertThat(revoked.statusCode()).isEqualTo(303);
+  }
+}
