@@ -398,13 +398,22 @@ public final class SettingsPages {
       r.put("id", s.idHash());
       r.put("createdAt", SESSION_TIME.format(s.createdAt()));
       r.put("lastSeenAt", SESSION_TIME.format(s.lastSeenAt()));
-      r.put("userAgent", s.userAgent().isEmpty() ? "unknown browser" : s.userAgent());
+      String agent = s.userAgent().isEmpty() ? "unknown browser" : s.userAgent();
+      // A browser names itself with up to 200 characters; the table shows the start of it and the
+      // whole in the cell's title.
+      r.put("userAgent", agent);
+      r.put(
+          "userAgentShown",
+          agent.length() > AGENT_SHOWN ? agent.substring(0, AGENT_SHOWN - 1) + "\u2026" : agent);
       r.put("current", s.idHash().equals(current));
       rows.add(r);
     }
     m.put("sessions", rows);
     return m;
   }
+
+  /** How much of a browser's name the sessions table shows. */
+  static final int AGENT_SHOWN = 60;
 
   private static final DateTimeFormatter SESSION_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'", Locale.ROOT).withZone(ZoneOffset.UTC);

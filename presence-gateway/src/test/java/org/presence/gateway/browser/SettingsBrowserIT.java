@@ -173,6 +173,75 @@ class SettingsBrowserIT extends BrowserTest {
     }
   }
 
+  /**
+   * Long unbroken names (an application's 100-character name, a 100-character user string, a
+   * browser naming itself with 200 characters) wrap: at 1024x768 every row's Pause and Revoke stay
+   * inside the window and nothing scrolls sideways; the audit checks phone width.
+   */
+  @Test
+  void longUnbrokenNames_keepEveryRowsButtonsInTheWindow() throws Exception {
+    try (DomainStub site = DomainStub.start()) {
+      long longApp = activeApp(site, "A".repeat(100));
+      long beer = activeApp(site, "BeerChat");
+      site.serve(
+          "/cb",
+          new DomainStub.Answer(200, "text/html", "<!doctype html><title>x</title>back", Map.of()));
+      String callback =
+          URLEncoder.encode("http://" + site.domain() + "/cb", StandardCharsets.UTF_8);
+      signIn(
+          "/" + longApp + "/grant?redirect=" + callback + "&id=" + "B".repeat(100),
+          "lu@example.com");
+      PageAudit.check(browser, "consent-long-names");
+      submit("allow");
+      browser.get(node.uri("/" + beer + "/grant?redirect=" + callback + "&id=Fred").toString());
+      submit("allow");
+      // A second session of the same user, from a browser with a long unbroken name.
+      new org.presence.gateway.testing.WebClient(node)
+          .userAgent("U".repeat(3000))
+          .signIn("lu@example.com");
+
+      browser.manage().window().setSize(new org.openqa.selenium.Dimension(1024, 768));
+      browser.get(node.uri("/settings").toString());
+      org.openqa.selenium.JavascriptExecutor js = (org.openqa.selenium.JavascriptExecutor) browser;
+      long inner = ((Number) js.executeScript("return window.innerWidth")).longValue();
+      assertThat(
+              ((Number) js.executeScript("return document.documentElement.scrollWidth"))
+                  .longValue())
+          .as("page width at 1024 px")
+          .isLessThanOrEqualTo(inner);
+      List<WebElement> rows = browser.findElements(By.cssSelector("tr.grant"));
+      assertThat(rows).hasSize(2);
+      for (WebElement row : rows) {
+        for (String control : new String[] {"button.pause", "details.confirm summary"}) {
+          WebElement e = row.findElement(By.cssSelector(control));
+          assertThat(e.getRect().getX() + e.getRect().getWidth())
+              .as("%s of row %s", control, row.getAttribute("data-app"))
+              .isLessThanOrEqualTo((int) inner);
+        }
+      }
+      WebElement agent =
+          browser.findElement(By.cssSelector("tr.session td.user-agent[title^='UUU']"));
+      assertThat(agent.getAttribute("title")).hasSize(200);
+      assertThat(agent.getRect().getX() + agent.getRect().getWidth())
+          .isLessThanOrEqualTo((int) inner);
+      PageAudit.check(browser, "settings-long-names");
+
+      // The developer's pages, with the long name.
+      submit("sign-out");
+      signIn("/myapps", "dev@example.com");
+      browser.manage().window().setSize(new org.openqa.selenium.Dimension(1024, 768));
+      browser.get(node.uri("/myapps").toString());
+      assertThat(
+              ((Number) js.executeScript("return document.documentElement.scrollWidth"))
+                  .longValue())
+          .as("/myapps width at 1024 px")
+          .isLessThanOrEqualTo(inner);
+      PageAudit.check(browser, "myapps-long-name");
+      browser.get(node.uri("/myapps/" + longApp).toString());
+      PageAudit.check(browser, "app-long-name");
+    }
+  }
+
   @Test
   void pairPage_andPairedDevicesTable_passTheAudit_andNameTheirRows() throws Exception {
     HttpResponse<String> r =

@@ -25,6 +25,7 @@ public final class WebClient {
   private final HttpClient http;
   private final CookieManager cookies = new CookieManager();
   private String lastCsrf;
+  private String userAgent;
 
   public WebClient(TestNode node) {
     this.node = node;
@@ -34,6 +35,12 @@ public final class WebClient {
             .followRedirects(HttpClient.Redirect.NEVER)
             .connectTimeout(Duration.ofSeconds(5))
             .build();
+  }
+
+  /** Sends {@code agent} as the User-Agent of every request from now on. */
+  public WebClient userAgent(String agent) {
+    this.userAgent = agent;
+    return this;
   }
 
   /** GET {@code path}; remembers the page's form token. */
@@ -148,6 +155,10 @@ public final class WebClient {
   }
 
   private HttpResponse<String> send(HttpRequest request) {
+    if (userAgent != null) {
+      request =
+          HttpRequest.newBuilder(request, (n, v) -> true).header("User-Agent", userAgent).build();
+    }
     try {
       return http.send(request, HttpResponse.BodyHandlers.ofString());
     } catch (Exception e) {
