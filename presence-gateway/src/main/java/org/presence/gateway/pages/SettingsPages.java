@@ -152,6 +152,7 @@ public final class SettingsPages {
           null,
           null,
           null,
+          null,
           clear);
       return;
     }
@@ -159,15 +160,19 @@ public final class SettingsPages {
         .appName(app.get())
         .whenComplete(
             (name, failure) -> {
-              String who = failure == null && name.isPresent() ? name.get() : "the application";
-              render(
-                  ex, v, HttpResponseStatus.OK, notice.replace("%s", who), null, null, null, clear);
+              if (failure == null && name.isPresent()) {
+                render(ex, v, HttpResponseStatus.OK, notice, name.get(), null, null, null, clear);
+              } else {
+                String generic = notice.replace("%s", "the application");
+                render(ex, v, HttpResponseStatus.OK, generic, null, null, null, null, clear);
+              }
             });
   }
 
   /**
-   * Renders the page; {@code typed}, when not null, is the policy form as the visitor sent it
-   * (shown again after a refusal instead of the saved values), and {@code detail} the refusal's
+   * Renders the page; {@code noticeName}, when not null, is the application the notice names in
+   * place of its {@code %s}; {@code typed}, when not null, is the policy form as the visitor sent
+   * it (shown again after a refusal instead of the saved values), and {@code detail} the refusal's
    * technical reason, behind "Technical details".
    */
   private void render(
@@ -177,7 +182,7 @@ public final class SettingsPages {
       String notice,
       String error,
       String detail) {
-    render(ex, v, status, notice, error, detail, null, null);
+    render(ex, v, status, notice, null, error, detail, null, null);
   }
 
   private void render(
@@ -185,6 +190,7 @@ public final class SettingsPages {
       PageSupport.Visitor v,
       HttpResponseStatus status,
       String notice,
+      String noticeName,
       String error,
       String detail,
       Map<String, String> typed,
@@ -212,7 +218,22 @@ public final class SettingsPages {
                 pages.errorPage(ex, v, failure);
                 return;
               }
-              m.put("notice", notice);
+              if (noticeName == null) {
+                m.put("notice", notice);
+              } else {
+                // The name is isolated from the sentence around it (a right-to-left name would
+                // otherwise reorder its neighbours).
+                int at = notice.indexOf("%s");
+                m.put(
+                    "namedNotice",
+                    Map.of(
+                        "lead",
+                        notice.substring(0, at),
+                        "name",
+                        noticeName,
+                        "tail",
+                        notice.substring(at + 2)));
+              }
               m.put("error", error);
               m.put("errorDetail", detail);
               pages.renderWithHeaders(ex, v, status, "settings", m, more);
@@ -291,6 +312,7 @@ public final class SettingsPages {
         ex,
         v,
         HttpResponseStatus.valueOf(e.code().httpStatus()),
+        null,
         null,
         words,
         e.reason(),

@@ -515,7 +515,8 @@ class OidcSignInTest {
       assertThat(settings.body()).as(claims.toString()).doesNotContain("boss@example.com");
       // Not an empty "signed in as": the user id.
       assertThat(settings.body())
-          .contains("id=\"signed-in-as\">oidc:" + OidcSignIn.tag(issuer) + ":mallory</span>");
+          .contains(
+              "id=\"signed-in-as\"><bdi>oidc:" + OidcSignIn.tag(issuer) + ":mallory</bdi></span>");
     }
     assertThat(sessionEmails()).containsOnly("");
     for (Object verified : List.of(true, "true")) {
@@ -530,7 +531,7 @@ class OidcSignInTest {
                   Map.of("email", "carol@example.com", "email_verified", verified)));
       assertThat(c.get("/settings").body())
           .as(String.valueOf(verified))
-          .contains("id=\"signed-in-as\">carol@example.com</span>");
+          .contains("id=\"signed-in-as\"><bdi>carol@example.com</bdi></span>");
     }
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URLEncoder;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -114,13 +115,39 @@ class PageProbeFixesTest {
     assertThat(paused.statusCode()).isEqualTo(303);
     String location = paused.headers().firstValue("Location").orElseThrow();
     assertThat(location).doesNotContain("app=");
-    assertThat(notice(marge.follow(paused))).contains("Paused: BeerChat no longer sees");
+    assertThat(notice(marge.follow(paused))).contains("Paused: <bdi>BeerChat</bdi> no longer sees");
     // Shown once: the flash is cleared, and it never names another application.
     assertThat(notice(marge.get(location))).contains("Paused: the application");
     HttpResponse<String> revoked = marge.post("/settings/grants/" + puid + "/revoke", Map.of());
     assertThat(notice(marge.get("/settings?done=revoke&app=" + hostile)))
-        .contains("Revoked: BeerChat has lost")
+        .contains("Revoked: <bdi>BeerChat</bdi> has lost")
         .doesNotContain("compromised");
     assertThat(revoked.statusCode()).isEqualTo(303);
+  }
+
+  // L3: names others chose are isolated from the sentences around them.
+
+  @Test
+  void namesAreBidiIsolated() {
+    String arabic = "\u062a\u0637\u0628\u064a\u0642 \u0627\u0644\u062f\u0631\u062f\u0634\u0629";
+    long id = activeApp(arabic);
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    String puid = grant(marge, id, "\u0641\u0631\u064a\u062f");
+    String settings = marge.get("/settings").body();
+    assertThat(settings)
+        .contains("<bdi>" + arabic + "</bdi> <span class=\"muted\"><bdi>" + site.domain())
+        .contains("<bdi>\u0641\u0631\u064a\u062f</bdi>")
+        .contains("<span class=\"visually-hidden\"> <bdi>" + arabic + "</bdi></span>")
+        .contains("id=\"signed-in-as\"><bdi>marge@example.com</bdi>");
+    HttpResponse<String> paused = marge.post("/settings/grants/" + puid + "/pause", Map.of());
+    assertThat(notice(marge.follow(paused)))
+        .endsWith(">Paused: <bdi>" + arabic + "</bdi> no longer sees your presence.");
+
+    WebClient devWeb = new WebClient(node).signIn("dev@example.com");
+    assertThat(devWeb.get("/myapps").body())
+        .contains("<bdi>" + arabic + "</bdi></a></td><td><bdi>" + site.domain() + "</bdi>");
+    assertThat(devWeb.get("/myapps/" + id).body())
+        .contains("<h1 id=\"app-name\"><bdi>" + arabic + "</bdi></h1>")
+        .contains("<dd id=\"app-domain\"><bdi>" + site.domain() + "</bdi></dd>");
   }
 }

@@ -353,8 +353,8 @@ class PairingFlowTest {
     assertThat(shown.statusCode()).isEqualTo(200);
     assertThat(shown.body())
         .contains("id=\"pairing-request\"")
-        .contains("<dd id=\"request-client\">presence-device</dd>")
-        .contains("<dd id=\"request-from\">127.0.0.1</dd>")
+        .contains("<dd id=\"request-client\"><bdi>presence-device</bdi></dd>")
+        .contains("<dd id=\"request-from\"><bdi>127.0.0.1</bdi></dd>")
         .containsPattern("<dd id=\"request-at\">\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC</dd>")
         .contains("id=\"request-expires\"");
     // Without a code, or with a code nothing asked for, there is no request to show.
