@@ -42,6 +42,19 @@ public final class PairingEndpoints {
 
   static final String DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
+  /** The notices of {@code /pair?done=...}, after the page's forms (POST-redirect-GET). */
+  private static final Map<String, String> DONE =
+      Map.of(
+          "approved",
+          "Approved: the device is pairing. It appears under \u201cPaired devices\u201d once it"
+              + " finishes signing in, within a few seconds.",
+          "denied",
+          "Denied: the device was not paired.",
+          "revoked",
+          "Device revoked: its sessions have ended and it must be paired again.",
+          "revoked-all",
+          "Revoked all your paired devices: their sessions have ended.");
+
   private static final DateTimeFormatter WHEN =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'", java.util.Locale.ROOT)
           .withZone(ZoneOffset.UTC);
@@ -247,7 +260,11 @@ public final class PairingEndpoints {
       return;
     }
     if (code.isEmpty()) {
-      render(ex, v, HttpResponseStatus.OK, code, null, null);
+      // The outcome of the form just posted (POST-redirect-GET): one of a few fixed sentences,
+      // picked by the address, which carries no text of its own.
+      String done = ex.query("done").orElse("");
+      render(
+          ex, v, HttpResponseStatus.OK, code, DONE.get(done), null, null, done.equals("approved"));
       return;
     }
     // The device's link names its code: show what asked for it (when, from where, which client)
@@ -279,7 +296,7 @@ public final class PairingEndpoints {
                     null,
                     "Unknown or expired code: check the code the device shows.");
               } else {
-                render(ex, v, HttpResponseStatus.OK, code, null, null, request.get());
+                render(ex, v, HttpResponseStatus.OK, code, null, null, request.get(), false);
               }
             });
   }
@@ -291,7 +308,7 @@ public final class PairingEndpoints {
       String code,
       String notice,
       String error) {
-    render(ex, v, status, code, notice, error, null);
+    render(ex, v, status, code, notice, error, null, false);
   }
 
   private void render(
@@ -301,7 +318,8 @@ public final class PairingEndpoints {
       String code,
       String notice,
       String error,
-      PairingService.PendingRequest request) {
+      PairingService.PendingRequest request,
+      boolean justApproved) {
     pairing
         .list(v.subject())
         .whenComplete(
@@ -320,6 +338,7 @@ public final class PairingEndpoints {
               List<Map<String, Object>> rows = rows(devices);
               m.put("devices", rows);
               m.put("hasDevices", !rows.isEmpty());
+              m.put("justApproved", justApproved);
               pages.render(ex, v, status, "pair", m);
             });
   }
@@ -425,13 +444,9 @@ public final class PairingEndpoints {
                     null,
                     "Unknown or expired code: check the code the device shows.");
               } else {
-                render(
-                    ex,
-                    v,
-                    HttpResponseStatus.OK,
-                    "",
-                    approve ? "Approved: the device is paired." : "Denied.",
-                    null);
+                // POST-redirect-GET: a reload shows the outcome again rather than sending the
+                // used code a second time ("Unknown or expired code" after a pairing that worked).
+                pages.redirect(ex, v, "/pair?done=" + (approve ? "approved" : "denied"), null);
               }
             });
   }
@@ -455,10 +470,17 @@ public final class PairingEndpoints {
               if (e != null) {
                 LOG.warn("revoking paired devices failed: {}", e.toString());
                 pages.errorPage(ex, v, e instanceof CompletionException c ? c.getCause() : e);
+              } else if (!id.equals("all") && n == 0) {
+                pages.errorPage(
+                    ex,
+                    v,
+                    ErrorCode.NOT_FOUND,
+                    "no such paired device of yours, or revoked already");
               } else if ("settings".equals(PageSupport.field(form, "next"))) {
                 pages.redirect(ex, v, "/settings?done=device", null);
               } else {
-                render(ex, v, HttpResponseStatus.OK, "", "Revoked " + n + " device(s).", null);
+                pages.redirect(
+                    ex, v, "/pair?done=" + (id.equals("all") ? "revoked-all" : "revoked"), null);
               }
             });
   }

@@ -290,7 +290,7 @@ class DemoTest {
     WebClient web = new WebClient(node).signIn("dana@example.com");
     web.get("/pair");
     assertThat(web.post("/pair", Map.of("code", m.group(1), "action", "deny")).statusCode())
-        .isEqualTo(200);
+        .isEqualTo(303);
     assertThat(cli.get(60, TimeUnit.SECONDS)).isEqualTo(PresenceCli.EXIT_STARTUP);
     assertThat(err.toString()).contains("access_denied");
   }

@@ -71,7 +71,7 @@ class DeviceSignOutClusterIT {
         web.post(
             "/pair",
             Map.of("code", code.get("user_code").asText(), "name", name, "action", "approve"));
-    assertThat(approved.statusCode()).isEqualTo(200);
+    assertThat(approved.statusCode()).isEqualTo(303);
     HttpResponse<String> tokens = PairingFlowTest.poll(n, code.get("device_code").asText());
     assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);
     return PairingFlowTest.json(tokens);

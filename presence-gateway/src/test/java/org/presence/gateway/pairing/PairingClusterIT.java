@@ -71,7 +71,7 @@ class PairingClusterIT {
         web.post(
             "/pair",
             Map.of("code", code.get("user_code").asText(), "name", "desk", "action", "approve"));
-    assertThat(approved.statusCode()).isEqualTo(200);
+    assertThat(approved.statusCode()).isEqualTo(303);
     HttpResponse<String> tokens = PairingFlowTest.poll(a, code.get("device_code").asText());
     assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);
     String identityToken = PairingFlowTest.json(tokens).get("access_token").asText();
@@ -89,7 +89,7 @@ class PairingClusterIT {
           java.util.regex.Pattern.compile("/pair/devices/([0-9a-f-]{36})/revoke").matcher(page);
       assertThat(m.find()).isTrue();
       assertThat(onA.post("/pair/devices/" + m.group(1) + "/revoke", Map.of()).statusCode())
-          .isEqualTo(200);
+          .isEqualTo(303);
 
       assertThat(d.error()).isEqualTo(ErrorCode.DEVICE_REVOKED);
       assertThat(d.awaitClose().code()).isEqualTo(4012);
@@ -118,7 +118,7 @@ class PairingClusterIT {
                         "action",
                         "approve"))
                 .statusCode())
-        .isEqualTo(200);
+        .isEqualTo(303);
     String deviceCode = code.get("device_code").asText();
     assertThat(PairingFlowTest.error(PairingFlowTest.poll(a, deviceCode, "other-client")))
         .isEqualTo("invalid_grant");

@@ -140,8 +140,14 @@ class PairingFlowTest {
         web.post(
             "/pair",
             Map.of("code", a.get("user_code").asText(), "name", name, "action", "approve"));
-    assertThat(approved.statusCode()).isEqualTo(200);
-    assertThat(approved.body()).contains("Approved");
+    // POST-redirect-GET: a reload of the outcome sends nothing again.
+    assertThat(approved.statusCode()).isEqualTo(303);
+    assertThat(approved.headers().firstValue("Location")).hasValue("/pair?done=approved");
+    String outcome = web.follow(approved).body();
+    assertThat(outcome)
+        .contains("Approved: the device is pairing")
+        .contains("appears here once it\n  finishes signing in")
+        .doesNotContain("No paired");
     Thread.sleep(1100);
     HttpResponse<String> tokens = poll(n, a.get("device_code").asText());
     assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);
@@ -176,6 +182,7 @@ class PairingFlowTest {
     assertThat(tokens.get("expires_in").asLong()).isEqualTo(600);
     assertThat(json(node.get("/.well-known/jwks.json")).get("keys").size()).isPositive();
 
+    String deviceId;
     try (DeviceTestClient d = DeviceTestClient.open(node)) {
       DeviceMessage reply = d.request(new Connect(identityToken, null, "laptop"));
       assertThat(reply).isInstanceOf(Connected.class);
@@ -206,6 +213,7 @@ class PairingFlowTest {
       java.util.regex.Matcher m =
           java.util.regex.Pattern.compile("/pair/devices/([0-9a-f-]{36})/revoke").matcher(settings);
       assertThat(m.find()).isTrue();
+      deviceId = m.group(1);
       HttpResponse<String> revoked =
           web.post("/pair/devices/" + m.group(1) + "/revoke", Map.of("next", "settings"));
       assertThat(revoked.statusCode()).isEqualTo(303);
@@ -219,7 +227,19 @@ class PairingFlowTest {
     // no-op.
     WebClient other = new WebClient(node).signIn("mallory@example.com");
     other.get("/pair");
-    assertThat(other.post("/pair/devices/all/revoke", Map.of()).body()).contains("Revoked 0");
+    assertThat(other.post("/pair/devices/all/revoke", Map.of()).headers().firstValue("Location"))
+        .hasValue("/pair?done=revoked-all");
+    // Revoking one device that is not theirs (or does not exist): the 404 error page.
+    HttpResponse<String> notTheirs = other.post("/pair/devices/" + deviceId + "/revoke", Map.of());
+    assertThat(notTheirs.statusCode()).isEqualTo(404);
+    assertThat(notTheirs.headers().firstValue("Content-Type").orElseThrow())
+        .startsWith("text/html");
+    assertThat(notTheirs.body()).contains("There is no page at this address.");
+    assertThat(
+            other
+                .post("/pair/devices/00000000-0000-0000-0000-000000000000/revoke", Map.of())
+                .statusCode())
+        .isEqualTo(404);
     // Its still-unexpired identity token no longer opens a session.
     try (DeviceTestClient d = DeviceTestClient.open(node)) {
       d.send(new Connect(identityToken, null, "laptop"));
@@ -279,7 +299,9 @@ class PairingFlowTest {
     // Once the user revokes the device, its unexpired token reads nothing either.
     WebClient web = new WebClient(node).signIn(email);
     web.get("/pair");
-    assertThat(web.post("/pair/devices/all/revoke", Map.of()).body()).contains("Revoked 1");
+    HttpResponse<String> revokedAll = web.post("/pair/devices/all/revoke", Map.of());
+    assertThat(revokedAll.statusCode()).isEqualTo(303);
+    assertThat(web.follow(revokedAll).body()).contains("Revoked all your paired devices");
     assertRefused(device.get("/api/settings"), ErrorCode.DEVICE_REVOKED);
     assertRefused(device.put("/api/settings", "{}"), ErrorCode.UNAUTHORIZED);
   }
@@ -317,8 +339,9 @@ class PairingFlowTest {
     assertThat(
             owner
                 .post("/pair", Map.of("code", a.get("user_code").asText(), "action", "deny"))
-                .statusCode())
-        .isEqualTo(200);
+                .headers()
+                .firstValue("Location"))
+        .hasValue("/pair?done=denied");
     Thread.sleep(6100);
     assertThat(error(poll(node, code))).isEqualTo("access_denied");
 
@@ -463,7 +486,7 @@ class PairingFlowTest {
     assertThat(
             web.post("/pair", Map.of("code", m.group(1), "name", "terminal", "action", "approve"))
                 .statusCode())
-        .isEqualTo(200);
+        .isEqualTo(303);
     // Tokens last 1 s and the grace is 1 s: the session lives on only by refreshing.
     for (int i = 0; i < 300 && out.toString().split("identity refreshed", -1).length < 4; i++) {
       Thread.sleep(50);
@@ -523,7 +546,7 @@ class PairingFlowTest {
       assertThat(
               web.post("/pair", Map.of("code", m.group(1), "name", "terminal", "action", "approve"))
                   .statusCode())
-          .isEqualTo(200);
+          .isEqualTo(303);
       for (int i = 0; i < 200 && !out.toString().contains("connected to"); i++) {
         Thread.sleep(50);
       }
@@ -699,8 +722,14 @@ class PairingFlowTest {
     }
     HttpResponse<String> approved =
         web.post("/pair", Map.of("code", code, "name", "Work \ud83d\udcbb", "action", "approve"));
-    assertThat(approved.statusCode()).isEqualTo(200);
-    assertThat(approved.body()).contains("Approved");
+    // POST-redirect-GET: a reload of the outcome sends nothing again.
+    assertThat(approved.statusCode()).isEqualTo(303);
+    assertThat(approved.headers().firstValue("Location")).hasValue("/pair?done=approved");
+    String outcome = web.follow(approved).body();
+    assertThat(outcome)
+        .contains("Approved: the device is pairing")
+        .contains("appears here once it\n  finishes signing in")
+        .doesNotContain("No paired");
   }
 
   /** Pairs a device as {@code clientId} for {@code email} on {@link #node}; the token answer. */
@@ -716,7 +745,7 @@ class PairingFlowTest {
                     "/pair",
                     Map.of("code", a.get("user_code").asText(), "name", "dev", "action", "approve"))
                 .statusCode())
-        .isEqualTo(200);
+        .isEqualTo(303);
     HttpResponse<String> tokens = poll(node, a.get("device_code").asText(), clientId);
     assertThat(tokens.statusCode()).as(tokens.body()).isEqualTo(200);
     return json(tokens);
