@@ -3,6 +3,7 @@ package org.presence.gateway.pages;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.cookie.Cookie;
 import io.netty.handler.codec.http.cookie.CookieHeaderNames;
@@ -341,7 +342,7 @@ public final class PageSupport {
         Unpooled.copiedBuffer(html, StandardCharsets.UTF_8),
         h -> {
           securityHeaders(h, formOrigin, scripts);
-          cookies(h, v, null);
+          cookies(h, ex, v, null);
           if (more != null) {
             more.accept(h);
           }
@@ -357,7 +358,7 @@ public final class PageSupport {
         h -> {
           h.set(HttpHeaderNames.LOCATION, location);
           h.set("Referrer-Policy", "no-referrer");
-          cookies(h, v, null);
+          cookies(h, ex, v, null);
           if (more != null) {
             more.accept(h);
           }
@@ -428,7 +429,7 @@ public final class PageSupport {
         Unpooled.EMPTY_BUFFER,
         h -> {
           h.set(HttpHeaderNames.LOCATION, location);
-          cookies(h, v, value == null ? "" : value);
+          cookies(h, ex, v, value == null ? "" : value);
         });
   }
 
@@ -538,13 +539,15 @@ public final class PageSupport {
 
   /**
    * Sets the anti-forgery cookie when the nonce is new, and the session cookie when {@code session}
-   * is not null (empty clears it). Both are HttpOnly and SameSite=Lax (the consent page is reached
-   * by a top-level navigation from the application's site, which Lax allows), and Secure when the
-   * node is served over TLS.
+   * is not null (empty clears it). A POST never sets a new nonce: one that came without the cookie
+   * is refused anyway, and a cross-site POST comes without it (SameSite=Lax), so setting one would
+   * replace the visitor's cookie and expire the forms open in their other tabs. Both are HttpOnly
+   * and SameSite=Lax (the consent page is reached by a top-level navigation from the application's
+   * site, which Lax allows), and Secure when the node is served over TLS.
    */
-  private void cookies(HttpHeaders h, Visitor v, String session) {
+  private void cookies(HttpHeaders h, HttpExchange ex, Visitor v, String session) {
     List<Cookie> out = new ArrayList<>();
-    if (v.newNonce()) {
+    if (v.newNonce() && !HttpMethod.POST.equals(ex.method())) {
       out.add(cookie(WebSessions.CSRF_COOKIE, v.nonce(), -1));
     }
     if (session != null) {

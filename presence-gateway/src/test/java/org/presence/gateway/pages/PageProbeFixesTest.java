@@ -150,4 +150,27 @@ class PageProbeFixesTest {
         .contains("<h1 id=\"app-name\"><bdi>" + arabic + "</bdi></h1>")
         .contains("<dd id=\"app-domain\"><bdi>" + site.domain() + "</bdi></dd>");
   }
+
+  // L2: a POST from another site (no cookies under SameSite=Lax) is refused without replacing the
+  // visitor's anti-forgery cookie.
+
+  @Test
+  void refusedCrossSitePost_setsNoNewAntiForgeryCookie() {
+    for (String path : new String[] {"/signout", "/settings", "/myapps", "/pair"}) {
+      HttpResponse<String> r =
+          TestNode.send(
+              HttpRequest.newBuilder(node.uri(path))
+                  .header("Content-Type", "application/x-www-form-urlencoded")
+                  .header("Accept", "text/html")
+                  .POST(HttpRequest.BodyPublishers.ofString("csrf=x"))
+                  .build());
+      assertThat(r.statusCode()).as(path).isBetween(300, 499);
+      assertThat(r.headers().allValues("Set-Cookie"))
+          .as(path)
+          .noneMatch(c -> c.startsWith("presence_csrf="));
+    }
+    // A page still sets one for a new visitor.
+    assertThat(node.get("/signin").headers().allValues("Set-Cookie"))
+        .anyMatch(c -> c.startsWith("presence_csrf="));
+  }
 }
