@@ -144,7 +144,13 @@ class PortalBrowserIT extends BrowserTest {
     assertThat(browser.findElements(By.id("api-key"))).isEmpty();
     assertThat(browser.getPageSource()).doesNotContainIgnoringCase("already");
 
-    // Regenerating works the same way.
+    // Regenerating asks first (a disclosure, no script): the button that posts is hidden until
+    // "Regenerate key…" is opened. Then it works the same way.
+    assertThat(browser.findElement(By.id("regenerate")).isDisplayed()).isFalse();
+    assertThat(browser.findElement(By.id("deactivate")).isDisplayed()).isFalse();
+    browser.findElement(By.cssSelector("#confirm-regenerate summary")).click();
+    assertThat(text("confirm-regenerate")).contains("stops working at once");
+    audit("app-confirm-regenerate");
     submit("regenerate");
     assertThat(browser.getCurrentUrl()).endsWith("?done=regenerated");
     String second = browser.findElement(By.id("api-key")).getAttribute("value");

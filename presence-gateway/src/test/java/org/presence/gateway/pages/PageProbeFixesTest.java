@@ -173,4 +173,27 @@ class PageProbeFixesTest {
     assertThat(node.get("/signin").headers().allValues("Set-Cookie"))
         .anyMatch(c -> c.startsWith("presence_csrf="));
   }
+
+  // L8: destructive buttons ask first, without script (the posting button is inside a closed
+  // disclosure).
+
+  private static void asksFirst(String page, String button) {
+    int from = page.indexOf("<details class=\"confirm\" id=\"confirm-" + button + "\">");
+    assertThat(from).as(button + " has a confirm disclosure").isPositive();
+    int to = page.indexOf("</details>", from);
+    assertThat(page.substring(from, to))
+        .contains("<summary")
+        .contains("<button type=\"submit\" id=\"" + button + "\" class=\"danger\">");
+    assertThat(page.split("id=\"" + button + "\"", -1)).hasSize(2);
+  }
+
+  @Test
+  void destructiveButtonsAskFirst() {
+    long id = activeApp("BeerChat");
+    WebClient devWeb = new WebClient(node).signIn("dev@example.com");
+    String app = devWeb.get("/myapps/" + id).body();
+    asksFirst(app, "regenerate");
+    asksFirst(app, "deactivate");
+    asksFirst(devWeb.get("/settings").body(), "sign-out-all-devices");
+  }
 }
