@@ -1,8 +1,11 @@
 package org.presence.gateway.pages;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -11,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -19,6 +23,7 @@ import org.presence.gateway.api.AppsApi;
 import org.presence.gateway.app.AppService;
 import org.presence.gateway.app.DomainVerifier;
 import org.presence.gateway.app.Secrets;
+import org.presence.gateway.auth.WebSessions;
 import org.presence.gateway.http.CallerRateLimit;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
@@ -60,6 +65,14 @@ public final class PortalPages {
   static final long KEY_COOKIE_SECONDS = 120;
 
   private volatile WebhookDispatcher webhooks;
+
+  /**
+   * Register forms sent, by developer and form id, for ten minutes: a form sent again gets the
+   * application the first sending made (or is making) instead of a second one. On this node only;
+   * bounded.
+   */
+  private final Cache<String, CompletableFuture<Application>> registering =
+      Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(Duration.ofMinutes(10)).build();
 
   /** The copy buttons' script, {@code /static/copy.js}: the only script the portal pages run. */
   private final byte[] copyScript = SignInPages.load("static/copy.js");
@@ -130,6 +143,9 @@ public final class PortalPages {
               f.put("description", form.getOrDefault("description", ""));
               m.put("form", f);
               pages.render(ex, v, status, "myapps", m);
+              // A new id for each Register form shown: the same form sent twice (a double click,
+              // the browser sending it again) makes one application.
+              m.put("formId", WebSessions.newNonce());
             });
   }
 
@@ -152,27 +168,60 @@ public final class PortalPages {
     String domain = PageSupport.field(form, "domain");
     String description = PageSupport.field(form, "description");
     apps.register(identity(v), name, domain, description)
+    String formId = PageSupport.field(form, "form_id");
+    String key =
+        formId != null && formId.matches("[A-Za-z0-9_-]{16,64}")
+            ? v.subject() + " " + formId
+            : null;
+    CompletableFuture<Application> mine = new CompletableFuture<>();
+    CompletableFuture<Application> earlier =
+        key == null ? null : registering.asMap().putIfAbsent(key, mine);
+    if (earlier != null) {
+      // This form was sent before: answer as that sending was answered, making nothing new.
+      earlier.whenComplete(
+          (app, failure) -> registered(ex, v, app, failure, name, domain, description));
+      return;
+    }
         .whenComplete(
             (app, failure) -> {
               if (failure == null) {
-                pages.redirect(ex, v, "/myapps/" + app.id() + "?done=registered", null);
-                return;
+                mine.complete(app);
+              } else {
+                // A refused form may be corrected and sent again.
+                if (key != null) {
+                  registering.invalidate(key);
+                }
+                mine.completeExceptionally(failure);
               }
-              ProtocolException pe = PageSupport.expected(failure);
-              if (pe == null) {
-                pages.errorPage(ex, v, failure);
-                return;
-              }
-              Map<String, String> typed = new HashMap<>();
-              typed.put("name", clip(name));
-              typed.put("domain", clip(domain));
-              typed.put("description", clip(description));
-              showList(
-                  ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), pe.reason(), typed);
+              registered(ex, v, app, failure, name, domain, description);
             });
   }
 
   private void show(HttpExchange ex) {
+  private void registered(
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      Application app,
+      Throwable failure,
+      String name,
+      String domain,
+      String description) {
+    if (failure == null) {
+      pages.redirect(ex, v, "/myapps/" + app.id() + "?done=registered", null);
+      return;
+    }
+    ProtocolException pe = PageSupport.expected(failure);
+    if (pe == null) {
+      pages.errorPage(ex, v, failure);
+      return;
+    }
+    Map<String, String> typed = new HashMap<>();
+    typed.put("name", clip(name));
+    typed.put("domain", clip(domain));
+    typed.put("description", clip(description));
+    showList(ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), pe.reason(), typed);
+  }
+
     PageSupport.Visitor v = pages.visitor(ex);
     if (v.session().isEmpty()) {
       pages.toSignIn(ex, v, ex.path());

@@ -196,4 +196,42 @@ class PageProbeFixesTest {
     asksFirst(app, "deactivate");
     asksFirst(devWeb.get("/settings").body(), "sign-out-all-devices");
   }
+
+  // L9: the same Register form sent twice makes one application.
+
+  @Test
+  void registerFormSentTwice_makesOneApplication() {
+    WebClient devWeb = new WebClient(node).signIn("dev@example.com");
+    String page = devWeb.get("/myapps").body();
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("name=\"form_id\" value=\"([^\"]+)\"").matcher(page);
+    assertThat(m.find()).as(page).isTrue();
+    Map<String, String> form =
+        Map.of("form_id", m.group(1), "name", "Twice", "domain", site.domain(), "description", "");
+    HttpResponse<String> first = devWeb.post("/myapps", form);
+    HttpResponse<String> second = devWeb.post("/myapps", form);
+    assertThat(first.statusCode()).isEqualTo(303);
+    assertThat(second.statusCode()).isEqualTo(303);
+    assertThat(second.headers().firstValue("Location"))
+        .isEqualTo(first.headers().firstValue("Location"));
+    assertThat(json(dev.get("/api/apps")).get("apps").size()).isEqualTo(1);
+    // Another form (a new id) registers another application.
+    String again = devWeb.get("/myapps").body();
+    m = java.util.regex.Pattern.compile("name=\"form_id\" value=\"([^\"]+)\"").matcher(again);
+    assertThat(m.find()).isTrue();
+    HttpResponse<String> third =
+        devWeb.post(
+            "/myapps",
+            Map.of(
+                "form_id",
+                m.group(1),
+                "name",
+                "Twice",
+                "domain",
+                site.domain(),
+                "description",
+                ""));
+    assertThat(third.statusCode()).isEqualTo(303);
+    assertThat(json(dev.get("/api/apps")).get("apps").size()).isEqualTo(2);
+  }
 }
