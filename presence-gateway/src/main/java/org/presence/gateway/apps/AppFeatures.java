@@ -128,6 +128,9 @@ public final class AppFeatures implements AutoCloseable {
                 config.web(), config.dataDir(), clock, persistence.db(), invalidations),
             tls,
             config.web().devSignIn());
+    if (config.tls().sendsHsts()) {
+      pages.sendHsts();
+    }
     this.oidc =
         config.web().oidc().enabled()
             ? new OidcSignIn(

@@ -980,7 +980,8 @@ public final class ConfigLoader {
             get("tls.cert", config::getString, "").strip(),
             get("tls.key", config::getString, "").strip(),
             positiveDuration("tls.reload-interval"),
-            get("tls.admin", config::getBoolean, true));
+            get("tls.admin", config::getBoolean, true),
+            get("tls.hsts", config::getBoolean, true));
     if (tls.cert().isEmpty() != tls.key().isEmpty()) {
       problem(
           tls.cert().isEmpty() ? "tls.cert" : "tls.key",

@@ -1,10 +1,6 @@
 package org.presence.gateway.demo;
 
-import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -21,6 +17,7 @@ import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.notify.NotificationService;
 import org.presence.gateway.pages.PageSupport;
+import org.presence.gateway.pages.StaticAsset;
 import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.updates.AppUpdates;
 import org.presence.protocol.api.NotificationBatchCodec;
@@ -61,7 +58,7 @@ public final class DemoPages {
   private final Supplier<String> baseUrl;
   private final PresenceStateStore presence;
   private final String dataDirOption;
-  private final byte[] script;
+  private final StaticAsset script;
 
   public DemoPages(
       PageSupport pages,
@@ -80,7 +77,7 @@ public final class DemoPages {
     this.baseUrl = baseUrl;
     this.presence = presence;
     this.dataDirOption = dataDirOption(dataDir);
-    this.script = load("static/demo.js");
+    this.script = StaticAsset.load("text/javascript; charset=utf-8", "static/demo.js");
   }
 
   /** The data directory {@code bin/presence} uses when given none (the key file is there). */
@@ -119,23 +116,12 @@ public final class DemoPages {
     return "'" + word.replace("'", "'\\''") + "'";
   }
 
-  private static byte[] load(String resource) {
-    try (InputStream in = DemoPages.class.getClassLoader().getResourceAsStream(resource)) {
-      if (in == null) {
-        throw new IllegalStateException("missing resource " + resource);
-      }
-      return in.readAllBytes();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   /** Adds the routes. */
   public void register(HttpRoutes.Builder routes) {
     routes.get("/demo", pages.guard(this::show)).stream(
             "/demo/events", pages.withVisitor(this::events))
         .post("/demo/notify", pages.guard(this::notifyMe))
-        .get("/static/demo.js", this::script);
+        .get("/static/demo.js", script::serve);
   }
 
   private void show(HttpExchange ex) {
@@ -386,13 +372,5 @@ public final class DemoPages {
               }
               updates.followAsEventStream(ex, appId, puids::contains);
             });
-  }
-
-  private void script(HttpExchange ex) {
-    ex.respond(
-        HttpResponseStatus.OK,
-        "text/javascript; charset=utf-8",
-        Unpooled.wrappedBuffer(script),
-        h -> h.set("Cache-Control", "no-cache"));
   }
 }

@@ -66,6 +66,7 @@ public final class PageSupport {
   private final WebSessions sessions;
   private final boolean secureCookies;
   private final boolean devSignIn;
+  private volatile boolean hsts;
 
   public PageSupport(
       Templates templates, WebSessions sessions, boolean secureCookies, boolean devSignIn) {
@@ -73,6 +74,14 @@ public final class PageSupport {
     this.sessions = sessions;
     this.secureCookies = secureCookies;
     this.devSignIn = devSignIn;
+  }
+
+  /**
+   * Pages and redirects carry {@code Strict-Transport-Security: max-age=31536000} from now on (the
+   * node serves TLS itself, {@code tls.hsts}).
+   */
+  public void sendHsts() {
+    this.hsts = true;
   }
 
   public WebSessions sessions() {
@@ -546,6 +555,9 @@ public final class PageSupport {
    * site, which Lax allows), and Secure when the node is served over TLS.
    */
   private void cookies(HttpHeaders h, HttpExchange ex, Visitor v, String session) {
+    if (hsts) {
+      h.set("Strict-Transport-Security", "max-age=31536000");
+    }
     List<Cookie> out = new ArrayList<>();
     if (v.newNonce() && !HttpMethod.POST.equals(ex.method())) {
       out.add(cookie(WebSessions.CSRF_COOKIE, v.nonce(), -1));

@@ -75,7 +75,8 @@ public final class PortalPages {
       Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(Duration.ofMinutes(10)).build();
 
   /** The copy buttons' script, {@code /static/copy.js}: the only script the portal pages run. */
-  private final byte[] copyScript = SignInPages.load("static/copy.js");
+  private final StaticAsset copyScript =
+      StaticAsset.load("text/javascript; charset=utf-8", "static/copy.js");
 
   private final PageSupport pages;
   private final AppService apps;
@@ -105,7 +106,7 @@ public final class PortalPages {
         .get("/myapps", pages.guard(this::list))
         .post("/myapps", pages.guard(this::create))
         .get("/myapps/{id}", pages.guard(this::show))
-        .get("/static/copy.js", this::copyScript)
+        .get("/static/copy.js", copyScript::serve)
         .post(
             "/myapps/{id}/{action:verify|activate|regenerate|deactivate|webhook|webhook-test}",
             pages.guard(this::act));
@@ -142,10 +143,10 @@ public final class PortalPages {
               f.put("domain", form.getOrDefault("domain", ""));
               f.put("description", form.getOrDefault("description", ""));
               m.put("form", f);
-              pages.render(ex, v, status, "myapps", m);
               // A new id for each Register form shown: the same form sent twice (a double click,
               // the browser sending it again) makes one application.
               m.put("formId", WebSessions.newNonce());
+              pages.render(ex, v, status, "myapps", m);
             });
   }
 
@@ -167,7 +168,6 @@ public final class PortalPages {
     String name = PageSupport.field(form, "name");
     String domain = PageSupport.field(form, "domain");
     String description = PageSupport.field(form, "description");
-    apps.register(identity(v), name, domain, description)
     String formId = PageSupport.field(form, "form_id");
     String key =
         formId != null && formId.matches("[A-Za-z0-9_-]{16,64}")
@@ -182,6 +182,7 @@ public final class PortalPages {
           (app, failure) -> registered(ex, v, app, failure, name, domain, description));
       return;
     }
+    apps.register(identity(v), name, domain, description)
         .whenComplete(
             (app, failure) -> {
               if (failure == null) {
@@ -197,7 +198,6 @@ public final class PortalPages {
             });
   }
 
-  private void show(HttpExchange ex) {
   private void registered(
       HttpExchange ex,
       PageSupport.Visitor v,
@@ -222,6 +222,7 @@ public final class PortalPages {
     showList(ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), pe.reason(), typed);
   }
 
+  private void show(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     if (v.session().isEmpty()) {
       pages.toSignIn(ex, v, ex.path());
@@ -503,14 +504,6 @@ public final class PortalPages {
   private static final DateTimeFormatter CALL_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'", Locale.ROOT)
           .withZone(ZoneOffset.UTC);
-
-  private void copyScript(HttpExchange ex) {
-    ex.respond(
-        HttpResponseStatus.OK,
-        "text/javascript; charset=utf-8",
-        io.netty.buffer.Unpooled.wrappedBuffer(copyScript),
-        h -> h.set(HttpHeaderNames.CACHE_CONTROL, "no-cache"));
-  }
 
   /** Signed in and with a valid form token; otherwise answers with the error page. */
   private static org.presence.gateway.identity.Identity identity(PageSupport.Visitor v) {

@@ -42,7 +42,7 @@ public final class SignInPages {
   private final IdentityVerifier verifier;
   private final Clock clock;
   private final OidcSignIn oidc;
-  private final byte[] stylesheet;
+  private final StaticAsset stylesheet;
   private final byte[] favicon;
   private final boolean demo;
 
@@ -57,7 +57,7 @@ public final class SignInPages {
     this.verifier = verifier;
     this.oidc = oidc;
     this.clock = clock;
-    this.stylesheet = load("static/presence.css");
+    this.stylesheet = StaticAsset.load("text/css; charset=utf-8", "static/presence.css");
     this.favicon = load("static/favicon.svg");
   }
 
@@ -76,7 +76,7 @@ public final class SignInPages {
   public void register(HttpRoutes.Builder routes) {
     routes
         .get("/", pages.guard(this::home))
-        .get("/static/presence.css", pages.guard(this::css))
+        .get("/static/presence.css", stylesheet::serve)
         .get("/favicon.ico", this::favicon)
         .get("/signin", pages.guard(this::signInPage))
         .post("/signin", pages.guard(this::signIn))
@@ -90,11 +90,6 @@ public final class SignInPages {
     Map<String, Object> m = pages.model(v, "Presence");
     m.put("demo", demo);
     pages.render(ex, v, HttpResponseStatus.OK, "home", m);
-  }
-
-  private void css(HttpExchange ex) {
-    ex.respond(
-        HttpResponseStatus.OK, "text/css; charset=utf-8", Unpooled.wrappedBuffer(stylesheet), null);
   }
 
   /** The icon every page names (an SVG, at the address browsers ask for by default). */

@@ -234,4 +234,29 @@ class PageProbeFixesTest {
     assertThat(third.statusCode()).isEqualTo(303);
     assertThat(json(dev.get("/api/apps")).get("apps").size()).isEqualTo(2);
   }
+
+  // L12: the files pages load are cacheable, revalidated by ETag; pages are not.
+
+  @Test
+  void staticFilesAreCacheable_pagesAreNot() {
+    for (String path : new String[] {"/static/presence.css", "/static/copy.js"}) {
+      HttpResponse<String> r = node.get(path);
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("Cache-Control")).as(path).hasValue("public, max-age=3600");
+      String etag = r.headers().firstValue("ETag").orElseThrow();
+      HttpResponse<String> again =
+          TestNode.send(
+              HttpRequest.newBuilder(node.uri(path)).header("If-None-Match", etag).GET().build());
+      assertThat(again.statusCode()).as(path).isEqualTo(304);
+      assertThat(again.body()).isEmpty();
+      HttpResponse<String> other =
+          TestNode.send(
+              HttpRequest.newBuilder(node.uri(path))
+                  .header("If-None-Match", "\"something-else\"")
+                  .GET()
+                  .build());
+      assertThat(other.statusCode()).isEqualTo(200);
+    }
+    assertThat(node.get("/signin").headers().firstValue("Cache-Control")).hasValue("no-store");
+  }
 }

@@ -141,6 +141,28 @@ class NodeTlsTest {
     }
   }
 
+  /**
+   * Pages answered over TLS carry Strict-Transport-Security (tls.hsts, on by default); a node told
+   * not to sends none; a node without TLS never does.
+   */
+  @Test
+  void pagesCarryHsts_overTls_unlessTurnedOff() {
+    try (TestNode n = node(Map.of())) {
+      HttpResponse<String> home = get(client(), "https://127.0.0.1:" + n.port() + "/");
+      assertThat(home.statusCode()).isEqualTo(200);
+      assertThat(home.headers().firstValue("Strict-Transport-Security"))
+          .hasValue("max-age=31536000");
+      HttpResponse<String> settings = get(client(), "https://127.0.0.1:" + n.port() + "/settings");
+      assertThat(settings.statusCode()).isEqualTo(303);
+      assertThat(settings.headers().firstValue("Strict-Transport-Security")).isPresent();
+    }
+    try (TestNode n = node(Map.of("tls.hsts", "false"))) {
+      HttpResponse<String> home = get(client(), "https://127.0.0.1:" + n.port() + "/");
+      assertThat(home.statusCode()).isEqualTo(200);
+      assertThat(home.headers().firstValue("Strict-Transport-Security")).isEmpty();
+    }
+  }
+
   @Test
   void onlyTls12And13_withAeadCiphers() {
     try (TestNode n = node(Map.of())) {
