@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
@@ -104,7 +105,30 @@ public final class SignInPages {
   private void signInPage(HttpExchange ex) {
     PageSupport.Visitor v = pages.visitor(ex);
     String next = safeNext(ex.query("next").orElse("/"));
-    showSignIn(ex, v, HttpResponseStatus.OK, next, null, null);
+    boolean noCookie = ex.query("cookies").filter("needed"::equals).isPresent();
+    showSignIn(ex, v, HttpResponseStatus.OK, next, noCookie ? COOKIES_NEEDED : null, null);
+  }
+
+  /** What the sign-in page says after a sign-in form came without this site's cookie. */
+  static final String COOKIES_NEEDED =
+      "Signing in needs cookies, and your browser did not send this site's cookie with the form."
+          + " Allow cookies for this site, then sign in again.";
+
+  /**
+   * Whether a sign-in form came without the anti-forgery cookie (cookies off, or cleared): then it
+   * is sent back to the sign-in page (a GET, which sets the cookie) with words saying cookies are
+   * needed, rather than to "This form has expired" again and again.
+   */
+  private boolean withoutCookie(HttpExchange ex, PageSupport.Visitor v, String next) {
+    if (!v.newNonce()) {
+      return false;
+    }
+    pages.redirect(
+        ex,
+        v,
+        "/signin?cookies=needed&next=" + URLEncoder.encode(next, StandardCharsets.UTF_8),
+        null);
+    return true;
   }
 
   /** Why a sign-in failed, in words; the technical reason goes behind a disclosure. */
@@ -149,6 +173,9 @@ public final class SignInPages {
     PageSupport.Visitor v = pages.visitor(ex);
     Map<String, List<String>> form = PageSupport.form(ex);
     String next = safeNext(PageSupport.field(form, "next"));
+    if (withoutCookie(ex, v, next)) {
+      return;
+    }
     if (!pages.csrfValid(v, form)) {
       pages.errorPage(ex, v, ErrorCode.CSRF_REJECTED, ErrorCode.CSRF_REJECTED.reason());
       return;
@@ -220,6 +247,9 @@ public final class SignInPages {
     Map<String, List<String>> form = PageSupport.form(ex);
     if (oidc == null) {
       pages.errorPage(ex, v, ErrorCode.NOT_FOUND, "no sign-in provider is configured");
+      return;
+    }
+    if (withoutCookie(ex, v, safeNext(PageSupport.field(form, "next")))) {
       return;
     }
     if (!pages.csrfValid(v, form)) {

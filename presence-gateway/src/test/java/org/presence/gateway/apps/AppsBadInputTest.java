@@ -289,9 +289,14 @@ class AppsBadInputTest {
         .isEmpty();
 
     // Login forgery and sign-out forgery.
+    // (A form without the site's cookie goes back to the sign-in page, which says cookies are
+    // needed; no session.)
     WebClient fresh = new WebClient(node);
-    assertErrorPage(
-        fresh.postRaw("/signin", "email=mallory%40example.com"), ErrorCode.CSRF_REJECTED);
+    HttpResponse<String> loginForged = fresh.postRaw("/signin", "email=mallory%40example.com");
+    assertThat(loginForged.statusCode()).isEqualTo(303);
+    assertThat(loginForged.headers().firstValue("Location").orElseThrow())
+        .startsWith("/signin?cookies=needed");
+    assertThat(fresh.cookie("presence_session")).isNull();
     assertErrorPage(marge.postRaw("/signout", ""), ErrorCode.CSRF_REJECTED);
     assertThat(marge.get("/settings").statusCode()).as("still signed in").isEqualTo(200);
   }

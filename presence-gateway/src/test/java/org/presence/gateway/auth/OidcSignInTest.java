@@ -282,9 +282,13 @@ class OidcSignInTest {
     assertThat(r.body()).contains("started in another browser");
     assertThat(sessionCookie(r)).isNull();
     assertThat(victim.get("/settings").statusCode()).isEqualTo(303);
-    // A browser with no cookie at all fares no better, nor does a start without the form token.
+    // A browser with no cookie at all fares no better (it is sent back to the sign-in page, which
+    // says cookies are needed), nor does a start without the form token.
     WebClient bare = new WebClient(node);
-    assertThat(bare.postRaw("/signin/oidc", "next=%2F").statusCode()).isEqualTo(403);
+    HttpResponse<String> noCookie = bare.postRaw("/signin/oidc", "next=%2F");
+    assertThat(noCookie.statusCode()).isEqualTo(303);
+    assertThat(noCookie.headers().firstValue("Location"))
+        .hasValue("/signin?cookies=needed&next=%2F");
   }
 
   /**

@@ -259,4 +259,22 @@ class PageProbeFixesTest {
     }
     assertThat(node.get("/signin").headers().firstValue("Cache-Control")).hasValue("no-store");
   }
+
+  // L7: a sign-in form without the site's cookie says cookies are needed.
+
+  @Test
+  void signInWithoutTheCookie_saysCookiesAreNeeded() {
+    WebClient fresh = new WebClient(node);
+    HttpResponse<String> r = fresh.postRaw("/signin", "email=marge%40example.com&next=%2Fsettings");
+    assertThat(r.statusCode()).isEqualTo(303);
+    assertThat(r.headers().firstValue("Location"))
+        .hasValue("/signin?cookies=needed&next=%2Fsettings");
+    HttpResponse<String> page = fresh.follow(r);
+    assertThat(page.body()).contains("Signing in needs cookies");
+    // With the cookie the page set, signing in works.
+    HttpResponse<String> signedIn =
+        fresh.post("/signin", Map.of("email", "marge@example.com", "next", "/settings"));
+    assertThat(signedIn.statusCode()).isEqualTo(303);
+    assertThat(signedIn.headers().firstValue("Location")).hasValue("/settings");
+  }
 }
