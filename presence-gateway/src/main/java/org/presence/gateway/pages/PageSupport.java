@@ -498,6 +498,8 @@ public final class PageSupport {
     m.put("headline", inWords(code));
     m.put("reason", reason);
     m.put("signInNeeded", code == ErrorCode.UNAUTHORIZED);
+    // A conflict's reason is what the person needs to read (a limit reached, what to do first).
+    m.put("detailsOpen", code.httpStatus() == 409);
     render(ex, v, HttpResponseStatus.valueOf(code.httpStatus()), "error", m, null, false, more);
   }
 
@@ -511,8 +513,11 @@ public final class PageSupport {
       case 403 -> "You are not allowed to do that.";
       case 404 -> "There is no page at this address.";
       case 405 -> "This page cannot be used that way.";
-      case 409 -> "That cannot be done now (the details below say why).";
+      case 409 -> "That cannot be done now; the details below say why.";
       case 413 -> "What you sent is too large.";
+      case 431 ->
+          "Your browser sent more than this site accepts, most often too many or too large"
+              + " cookies. Clear this site's cookies in your browser, then try again.";
       case 429 -> "Too many tries in a short time. Wait a moment and try again.";
       case 502, 503, 504 -> "A service Presence relies on did not answer. Try again in a moment.";
       default ->

@@ -277,4 +277,32 @@ class PageProbeFixesTest {
     assertThat(signedIn.statusCode()).isEqualTo(303);
     assertThat(signedIn.headers().firstValue("Location")).hasValue("/settings");
   }
+
+  // L6: the 431 page says to clear the site's cookies; a 409's details are open.
+
+  @Test
+  void errorPages_431SaysClearCookies_409ShowsWhy() {
+    HttpRequest.Builder big =
+        HttpRequest.newBuilder(node.uri("/settings")).header("Accept", "text/html");
+    for (int i = 0; i < 5; i++) {
+      big.header("X-Filler-" + i, "f".repeat(3900));
+    }
+    HttpResponse<String> tooLarge = TestNode.send(big.GET().build());
+    assertThat(tooLarge.statusCode()).isEqualTo(431);
+    assertThat(tooLarge.body()).contains("Clear this site&#39;s cookies");
+
+    long id = activeApp("BeerChat");
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    for (int i = 0; i < 10; i++) {
+      grant(marge, id, "user" + i);
+    }
+    String redirect = "http://" + site.domain() + "/cb";
+    HttpResponse<String> conflict =
+        marge.post(
+            "/" + id + "/grant", Map.of("redirect", redirect, "id", "one-more", "answer", "allow"));
+    assertThat(conflict.statusCode()).isEqualTo(409);
+    assertThat(conflict.body())
+        .contains("<details id=\"error-details\" open>")
+        .contains("the details below say why");
+  }
 }
