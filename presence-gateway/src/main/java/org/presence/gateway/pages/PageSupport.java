@@ -493,11 +493,26 @@ public final class PageSupport {
    */
   public void errorPage(
       HttpExchange ex, Visitor v, ErrorCode code, String reason, Consumer<HttpHeaders> more) {
+    errorPage(ex, v, code, inWords(code), reason, more);
+  }
+
+  /**
+   * An error page for {@code code} that says {@code headline} (in place of the code's usual words)
+   * above the technical {@code reason}. Its Sign in link is offered only to a visitor who is not
+   * signed in.
+   */
+  public void errorPage(
+      HttpExchange ex,
+      Visitor v,
+      ErrorCode code,
+      String headline,
+      String reason,
+      Consumer<HttpHeaders> more) {
     Map<String, Object> m = model(v, "Error");
     m.put("status", code.httpStatus());
-    m.put("headline", inWords(code));
+    m.put("headline", headline);
     m.put("reason", reason);
-    m.put("signInNeeded", code == ErrorCode.UNAUTHORIZED);
+    m.put("signInNeeded", code == ErrorCode.UNAUTHORIZED && v.session().isEmpty());
     // A conflict's reason is what the person needs to read (a limit reached, what to do first).
     m.put("detailsOpen", code.httpStatus() == 409);
     render(ex, v, HttpResponseStatus.valueOf(code.httpStatus()), "error", m, null, false, more);

@@ -39,6 +39,11 @@ public final class SignInPages {
   private static final int MAX_EMAIL = 254;
   private static final int MAX_TOKEN = 8192;
 
+  /** What a refused provider callback says to a browser that is signed in already. */
+  static final String ALREADY_SIGNED_IN =
+      "This sign-in link was already used or has expired, so it did not sign you in again."
+          + " You are still signed in.";
+
   private final PageSupport pages;
   private final IdentityVerifier verifier;
   private final Clock clock;
@@ -290,7 +295,15 @@ public final class SignInPages {
     oidc.finish(v.newNonce() ? null : v.nonce(), ex.queryParameters())
         .whenComplete(
             (result, failure) -> {
-              if (failure != null) {
+              ProtocolException refused = failure == null ? null : PageSupport.expected(failure);
+              if (refused != null
+                  && refused.code() == ErrorCode.UNAUTHORIZED
+                  && v.session().isPresent()) {
+                // A sign-in link used again (reload, back button) while signed in: still refused,
+                // but the page says what happened instead of asking to sign in.
+                pages.errorPage(
+                    ex, v, ErrorCode.UNAUTHORIZED, ALREADY_SIGNED_IN, refused.reason(), null);
+              } else if (failure != null) {
                 pages.errorPage(ex, v, failure);
               } else {
                 openSession(ex, v, result.identity(), safeNext(result.next()));

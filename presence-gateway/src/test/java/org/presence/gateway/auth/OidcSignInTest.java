@@ -236,6 +236,12 @@ class OidcSignInTest {
     HttpResponse<String> replay = c.getUri(back);
     assertThat(replay.statusCode()).isEqualTo(401);
     assertThat(replay.body()).contains("unknown, expired or already used");
+    // Signed in already: the page says the link was used, not "You need to sign in".
+    assertThat(replay.body())
+        .contains("This sign-in link was already used or has expired")
+        .contains("You are still signed in.")
+        .doesNotContain("You need to sign in")
+        .doesNotContain("id=\"error-sign-in\"");
     assertThat(c.get("/settings").statusCode()).isEqualTo(200);
 
     HttpResponse<String> wrong = c.get(OidcSignIn.CALLBACK + "?code=abc&state=not-a-state");
