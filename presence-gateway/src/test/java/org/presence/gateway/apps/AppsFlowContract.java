@@ -409,8 +409,10 @@ public abstract class AppsFlowContract {
     // they are (issue 12 item 12): nothing of the consent itself names their email.
     String consentText = consentSection(consent.body());
     assertThat(consentText)
-        .contains("You appear as <strong id=\"consent-user\">Fred</strong> to BeerChat")
-        .contains("BeerChat never learns your email address")
+        .contains(
+            "You appear as <bdi><strong id=\"consent-user\">Fred</strong></bdi> to"
+                + " <bdi>BeerChat</bdi>")
+        .contains("<bdi>BeerChat</bdi> never learns your email address")
         .doesNotContain(mail("marge"))
         .doesNotContain("will appear as");
     assertThat(consent.headers().firstValue("Content-Security-Policy").orElseThrow())

@@ -72,7 +72,7 @@ class DemoTest {
     String section = consent.body().substring(consent.body().indexOf("<section class=\"consent\""));
     assertThat(section.substring(0, section.indexOf("</section>")))
         .contains("<strong id=\"consent-user\">" + DemoApp.USER_STRING + "</strong>")
-        .contains(DemoApp.NAME + " never learns your email address")
+        .contains("<bdi>" + DemoApp.NAME + "</bdi> never learns your email address")
         .doesNotContain(email);
     String query = grantPath.substring(grantPath.indexOf('?') + 1);
     Map<String, String> form = new java.util.HashMap<>();

@@ -1,0 +1,141 @@
+package org.presence.gateway.apps;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URLEncoder;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.ApiClient;
+import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.WebClient;
+import org.presence.store.permission.PuidState;
+
+/**
+ * The consent page against what the user already shares with the application (docs/apps-api.md, The
+ * grant flow): it says the truth about their grants under this and other user strings, each button
+ * does what the page says, a paused grant is not routed around by a new user string, and the
+ * consent request survives a sign-in whatever the redirect's documented length.
+ */
+class ConsentPageTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern HIDDEN_REDIRECT =
+      Pattern.compile("name=\"redirect\" value=\"([^\"]*)\"");
+
+  @TempDir Path dataDir;
+  TestNode node;
+  DomainStub site;
+  ApiClient dev;
+  ApiClient margeApi;
+  long appId;
+  String redirect;
+
+  @BeforeEach
+  void start() throws Exception {
+    node = TestNode.embedded(dataDir);
+    site = DomainStub.start();
+    dev = ApiClient.forEmail(node, "dev@example.com");
+    margeApi = ApiClient.forEmail(node, "marge@example.com");
+    HttpResponse<String> r =
+        dev.post(
+            "/api/apps",
+            "{\"name\":\"BeerChat\",\"domain\":\"" + site.domain() + "\",\"description\":\"\"}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    appId = json(r).get("id").asLong();
+    String proof = json(dev.get("/api/apps/" + appId)).get("verification_key").asText();
+    site.serveKey(proof);
+    assertThat(dev.post("/api/apps/" + appId + "/verify", null).statusCode()).isEqualTo(200);
+    assertThat(dev.post("/api/apps/" + appId + "/activate", null).statusCode()).isEqualTo(200);
+    redirect = "http://" + site.domain() + "/cb";
+  }
+
+  @AfterEach
+  void stop() {
+    site.close();
+    node.close();
+  }
+
+  private static JsonNode json(HttpResponse<String> r) {
+    try {
+      return JSON.readTree(r.body());
+    } catch (Exception e) {
+      throw new AssertionError("not JSON: " + r.body(), e);
+    }
+  }
+
+  private String grantPath(String redirectUrl, String user) {
+    return "/"
+        + appId
+        + "/grant?redirect="
+        + URLEncoder.encode(redirectUrl, StandardCharsets.UTF_8)
+        + "&id="
+        + URLEncoder.encode(user, StandardCharsets.UTF_8);
+  }
+
+  private String apiGrant(String user) {
+    HttpResponse<String> r =
+        margeApi.post("/api/grants", "{\"app_id\":" + appId + ",\"id\":\"" + user + "\"}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return json(r).get("puid").asText();
+  }
+
+  private void pause(String puid) {
+    assertThat(margeApi.put("/api/grants/" + puid, "{\"enabled\":false}").statusCode())
+        .isEqualTo(200);
+  }
+
+  private PuidState state(String puid) {
+    try {
+      return node.server()
+          .appFeatures()
+          .grants()
+          .puidState(appId, puid)
+          .toCompletableFuture()
+          .get(20, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private int grantCount() {
+    return json(margeApi.get("/api/grants")).get("grants").size();
+  }
+
+  private static String consent(HttpResponse<String> page) {
+    String body = page.body();
+    int from = body.indexOf("<section class=\"consent\"");
+    assertThat(from).as(body).isNotNegative();
+    return body.substring(from, body.indexOf("</section>", from));
+  }
+
+  private HttpResponse<String> answer(WebClient web, String user, String answer) {
+    return web.post(
+        "/" + appId + "/grant", Map.of("redirect", redirect, "id", user, "answer", answer));
+  }
+
+  /** L3: what the application and the user supply is bidi-isolated on the consent page. */
+  @Test
+  void namesAndDomain_areBidiIsolated() {
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    String section = consent(marge.get(grantPath(redirect, "Fred")));
+    assertThat(section)
+        .contains("<h1>Share your presence with <bdi>BeerChat</bdi>?</h1>")
+        .contains("<bdi><strong id=\"consent-app\">BeerChat</strong></bdi>")
+        .contains("(<bdi id=\"consent-domain\">" + site.domain() + "</bdi>)")
+        .contains("<bdi><strong id=\"consent-user\">Fred</strong></bdi>");
+  }
+
+  private static String unescape(String html) {
+    return html.replace("&amp;", "&").replace("&#x3D;", "=").replace("&#61;", "=");
+  }
+}
