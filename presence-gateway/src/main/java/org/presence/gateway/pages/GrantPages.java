@@ -3,6 +3,7 @@ package org.presence.gateway.pages;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.presence.gateway.api.AppsApi;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
@@ -10,15 +11,21 @@ import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.permission.RedirectRules;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.store.permission.Grant;
 
 /**
  * The consent page of wiki section 3 (the seeds' doorhanger): {@code GET
  * /<appid>/grant?redirect=<url>&id=<userstring>} shows a signed-in user which application asks, its
- * verified domain and how they will appear to it; the Allow or Deny form POSTs back (to {@code
+ * verified domain and how they will appear to it; the form POSTs the answer back (to {@code
  * /<appid>/grant}, or the wiki's {@code /<appid>}) with an anti-forgery token. Allow answers 303 to
  * the redirect URL with the PUID as {@code puid} query parameter and in the {@code Presence-UID}
- * header; Deny with {@code error=access_denied}. The redirect is checked on both requests, before
- * anything else, so neither ever redirects off the application's domain.
+ * header; Deny ("Not now" where a grant exists) with {@code error=access_denied}. The redirect is
+ * checked on both requests, before anything else, so neither ever redirects off the application's
+ * domain.
+ *
+ * <p>What the page offers follows what the user already shares with the application under the same
+ * user string (docs/apps-api.md, The grant flow): Allow resumes a paused grant, and an enabled one
+ * can be paused from the page.
  */
 public final class GrantPages {
   /** Header carrying the PUID on the redirect back (wiki section 3). */
@@ -58,43 +65,51 @@ public final class GrantPages {
             (consent, failure) -> {
               if (failure != null) {
                 pages.errorPage(ex, v, failure);
-                return;
-              }
-              if (v.session().isEmpty()) {
+              } else if (v.session().isEmpty()) {
                 pages.toSignIn(ex, v, here);
+              } else {
+                show(ex, v, consent, HttpResponseStatus.OK);
+              }
+            });
+  }
+
+  /** Renders the consent page for {@code consent}, after reading the user's grants. */
+  private void show(
+      HttpExchange ex,
+      PageSupport.Visitor v,
+      GrantService.Consent consent,
+      HttpResponseStatus status) {
+    grants
+        .list(v.subject())
+        .whenComplete(
+            (views, failure) -> {
+              if (failure != null) {
+                pages.errorPage(ex, v, failure);
                 return;
               }
+              Grant same = same(views, consent);
               Map<String, Object> m = pages.model(v, "Share your presence?");
               m.put("appId", consent.app().id());
               m.put("appName", consent.app().name());
               m.put("appDomain", consent.app().domain());
               m.put("userString", consent.userString());
               m.put("redirect", consent.redirect().toString());
-              // A user who already shares with the application is told so, and as whom.
-              grants
-                  .list(v.subject())
-                  .whenComplete(
-                      (views, listFailure) -> {
-                        if (listFailure != null) {
-                          pages.errorPage(ex, v, listFailure);
-                          return;
-                        }
-                        m.put(
-                            "existing",
-                            views.stream()
-                                .map(GrantService.GrantView::grant)
-                                .filter(g -> g.appId() == consent.app().id())
-                                .findFirst()
-                                .orElse(null));
-                        pages.render(
-                            ex,
-                            v,
-                            HttpResponseStatus.OK,
-                            "grant",
-                            m,
-                            RedirectRules.origin(consent.redirect()));
-                      });
+              m.put("samePaused", same != null && !same.enabled());
+              m.put("sameActive", same != null && same.enabled());
+              m.put("plain", same == null);
+              pages.render(ex, v, status, "grant", m, RedirectRules.origin(consent.redirect()));
             });
+  }
+
+  /** The user's grant of the consent's application under its user string, or null. */
+  private static Grant same(List<GrantService.GrantView> views, GrantService.Consent consent) {
+    for (GrantService.GrantView view : views) {
+      Grant g = view.grant();
+      if (g.appId() == consent.app().id() && g.userString().equals(consent.userString())) {
+        return g;
+      }
+    }
+    return null;
   }
 
   private void answer(HttpExchange ex) {
@@ -108,48 +123,63 @@ public final class GrantPages {
       pages.errorPage(ex, v, e);
       return;
     }
-    if (!pages.formAllowed(ex, v, form)) {
+    String answer = PageSupport.field(form, "answer");
+    if (!List.of("allow", "deny", "pause").contains(answer)) {
+      pages.errorPage(ex, v, ErrorCode.BAD_REQUEST, "answer must be allow, deny or pause");
       return;
     }
-    String answer = PageSupport.field(form, "answer");
-    if (!"allow".equals(answer) && !"deny".equals(answer)) {
-      pages.errorPage(ex, v, ErrorCode.BAD_REQUEST, "answer must be allow or deny");
+    String redirect = PageSupport.field(form, "redirect");
+    String id = PageSupport.field(form, "id");
+    if (!pages.formAllowed(ex, v, form)) {
       return;
     }
     String user = v.subject();
     grants
-        .prepare(appId, PageSupport.field(form, "redirect"), PageSupport.field(form, "id"))
+        .prepare(appId, redirect, id)
         .thenCompose(
             consent -> {
+              String denied = RedirectRules.withParam(consent.redirect(), "error", "access_denied");
               if (answer.equals("deny")) {
-                return java.util.concurrent.CompletableFuture.completedFuture(
-                    new Outcome(
-                        RedirectRules.withParam(consent.redirect(), "error", "access_denied"),
-                        null));
+                return CompletableFuture.completedFuture(new Outcome(denied, null));
               }
               return grants
-                  .grant(user, appId, consent.userString())
-                  .thenApply(
-                      g ->
-                          new Outcome(
-                              RedirectRules.withParam(consent.redirect(), "puid", g.puid()),
-                              g.puid()));
+                  .list(user)
+                  .thenCompose(
+                      views -> {
+                        Grant same = same(views, consent);
+                        if (answer.equals("pause")) {
+                          if (same == null || !same.enabled()) {
+                            return CompletableFuture.completedFuture(new Outcome(denied, null));
+                          }
+                          return grants
+                              .setEnabled(user, same.puid(), false)
+                              .thenApply(g -> new Outcome(denied, null));
+                        }
+                        return grants
+                            .allow(user, appId, consent.userString())
+                            .thenApply(
+                                g ->
+                                    new Outcome(
+                                        RedirectRules.withParam(
+                                            consent.redirect(), "puid", g.puid()),
+                                        g.puid()));
+                      });
             })
         .whenComplete(
             (outcome, failure) -> {
               if (failure != null) {
                 pages.errorPage(ex, v, failure);
-                return;
+              } else {
+                pages.redirect(
+                    ex,
+                    v,
+                    outcome.location(),
+                    outcome.puid() == null ? null : h -> h.set(PRESENCE_UID, outcome.puid()));
               }
-              pages.redirect(
-                  ex,
-                  v,
-                  outcome.location(),
-                  outcome.puid() == null ? null : h -> h.set(PRESENCE_UID, outcome.puid()));
             });
   }
 
-  /** Where the answer sends the user, and the PUID when they allowed. */
+  /** Where the answer sends the user, and the PUID when they allowed (or resumed). */
   private record Outcome(String location, String puid) {}
 
   private static String rawQuery(HttpExchange ex) {

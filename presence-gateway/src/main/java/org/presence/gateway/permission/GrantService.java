@@ -163,6 +163,23 @@ public final class GrantService {
   }
 
   /**
+   * What Allow on the consent page does: {@link #grant}, and when the grant of the same user,
+   * application and user string exists but is paused, resumes it (the user consents again on that
+   * page, and the application is sent its PUID, which must then carry their presence). A new or
+   * enabled grant is answered as {@link #grant} answers it.
+   */
+  public CompletionStage<Grant> allow(String user, long appId, String userString) {
+    return grant(user, appId, userString)
+        .thenCompose(g -> g.enabled() ? CompletableFuture.completedFuture(g) : resume(user, g));
+  }
+
+  private CompletionStage<Grant> resume(String user, Grant g) {
+    return grants
+        .setEnabled(user, g.puid(), true)
+        .thenCompose(now -> changed(user, mine(now), Change.RESUMED));
+  }
+
+  /**
    * The user's grants with their applications' names, by application. The applications are read
    * through the cache in one call ({@link AppCache#findAll}): one database call at most, whatever
    * the number of grants.

@@ -123,6 +123,59 @@ class ConsentPageTest {
         "/" + appId + "/grant", Map.of("redirect", redirect, "id", user, "answer", answer));
   }
 
+  /** M3: the same user string, paused: the page offers to resume, and Allow does resume it. */
+  @Test
+  void sameUserString_paused_allowResumesIt() {
+    String puid = apiGrant("Fred");
+    pause(puid);
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    String section = consent(marge.get(grantPath(redirect, "Fred")));
+    assertThat(section)
+        .contains("You paused sharing your presence with <bdi>BeerChat</bdi>")
+        .contains(">Resume sharing</button>")
+        .contains(">Not now</button>")
+        .doesNotContain("id=\"consent-others\"");
+
+    HttpResponse<String> notNow = answer(marge, "Fred", "deny");
+    assertThat(notNow.headers().firstValue("Location")).hasValue(redirect + "?error=access_denied");
+    assertThat(state(puid)).isEqualTo(PuidState.PAUSED);
+
+    HttpResponse<String> resumed = answer(marge, "Fred", "allow");
+    assertThat(resumed.statusCode()).isEqualTo(303);
+    assertThat(resumed.headers().firstValue("Presence-UID")).hasValue(puid);
+    assertThat(resumed.headers().firstValue("Location")).hasValue(redirect + "?puid=" + puid);
+    assertThat(state(puid)).isEqualTo(PuidState.ACTIVE);
+  }
+
+  /** M3: the same user string, active: Not now changes nothing, Pause sharing pauses it. */
+  @Test
+  void sameUserString_active_notNowKeepsIt_andPauseStopsIt() {
+    String puid = apiGrant("Fred");
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    String section = consent(marge.get(grantPath(redirect, "Fred")));
+    assertThat(section)
+        .contains("You already share your presence with <bdi>BeerChat</bdi>")
+        .contains(">Keep sharing</button>")
+        .contains("value=\"pause\" id=\"pause\">Pause sharing</button>")
+        .contains("nothing changes, and it still sees your presence")
+        .doesNotContain(">Deny</button>");
+
+    HttpResponse<String> notNow = answer(marge, "Fred", "deny");
+    assertThat(notNow.headers().firstValue("Location")).hasValue(redirect + "?error=access_denied");
+    assertThat(state(puid)).isEqualTo(PuidState.ACTIVE);
+
+    HttpResponse<String> kept = answer(marge, "Fred", "allow");
+    assertThat(kept.headers().firstValue("Presence-UID")).hasValue(puid);
+    assertThat(state(puid)).isEqualTo(PuidState.ACTIVE);
+
+    HttpResponse<String> paused = answer(marge, "Fred", "pause");
+    assertThat(paused.statusCode()).isEqualTo(303);
+    assertThat(paused.headers().firstValue("Location")).hasValue(redirect + "?error=access_denied");
+    assertThat(paused.headers().firstValue("Presence-UID")).isEmpty();
+    assertThat(state(puid)).isEqualTo(PuidState.PAUSED);
+    assertThat(grantCount()).isEqualTo(1);
+  }
+
   /** L3: what the application and the user supply is bidi-isolated on the consent page. */
   @Test
   void namesAndDomain_areBidiIsolated() {
