@@ -1,6 +1,8 @@
 package org.presence.gateway.pages;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -23,9 +25,12 @@ import org.presence.store.permission.Grant;
  * checked on both requests, before anything else, so neither ever redirects off the application's
  * domain.
  *
- * <p>What the page offers follows what the user already shares with the application under the same
- * user string (docs/apps-api.md, The grant flow): Allow resumes a paused grant, and an enabled one
- * can be paused from the page.
+ * <p>What the page offers follows what the user already shares with the application
+ * (docs/apps-api.md, The grant flow): for the same user string, Allow resumes a paused grant and an
+ * enabled one can be paused from the page; the user's grants under other user strings are listed,
+ * and where one of them is paused a new user string is allowed only by the explicit "Allow another
+ * id" button, so that an application cannot route around a pause with a click on a page that said
+ * nothing of it.
  */
 public final class GrantPages {
   /** Header carrying the PUID on the redirect back (wiki section 3). */
@@ -68,7 +73,7 @@ public final class GrantPages {
               } else if (v.session().isEmpty()) {
                 pages.toSignIn(ex, v, here);
               } else {
-                show(ex, v, consent, HttpResponseStatus.OK);
+                show(ex, v, consent, HttpResponseStatus.OK, false);
               }
             });
   }
@@ -78,7 +83,8 @@ public final class GrantPages {
       HttpExchange ex,
       PageSupport.Visitor v,
       GrantService.Consent consent,
-      HttpResponseStatus status) {
+      HttpResponseStatus status,
+      boolean changed) {
     grants
         .list(v.subject())
         .whenComplete(
@@ -87,29 +93,61 @@ public final class GrantPages {
                 pages.errorPage(ex, v, failure);
                 return;
               }
-              Grant same = same(views, consent);
+              Existing e = existing(views, consent);
               Map<String, Object> m = pages.model(v, "Share your presence?");
               m.put("appId", consent.app().id());
               m.put("appName", consent.app().name());
               m.put("appDomain", consent.app().domain());
               m.put("userString", consent.userString());
               m.put("redirect", consent.redirect().toString());
-              m.put("samePaused", same != null && !same.enabled());
-              m.put("sameActive", same != null && same.enabled());
-              m.put("plain", same == null);
+              m.put("samePaused", e.same() != null && !e.same().enabled());
+              m.put("sameActive", e.same() != null && e.same().enabled());
+              m.put("newGrant", e.same() == null);
+              List<Map<String, Object>> others = new ArrayList<>();
+              for (Grant g : e.others()) {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("name", g.userString());
+                o.put("enabled", g.enabled());
+                others.add(o);
+              }
+              m.put("others", others);
+              m.put("hasOthers", !others.isEmpty());
+              m.put("needsChoice", e.needsChoice());
+              m.put("plain", e.same() == null && !e.needsChoice());
+              m.put("changed", changed);
               pages.render(ex, v, status, "grant", m, RedirectRules.origin(consent.redirect()));
             });
   }
 
-  /** The user's grant of the consent's application under its user string, or null. */
-  private static Grant same(List<GrantService.GrantView> views, GrantService.Consent consent) {
+  /**
+   * What the user already shares with the consent's application.
+   *
+   * @param same the grant under the consent's user string, or null
+   * @param others their grants under other user strings
+   */
+  private record Existing(Grant same, List<Grant> others) {
+    /** A new user string while another grant of the application is paused. */
+    boolean needsChoice() {
+      return same == null && others.stream().anyMatch(g -> !g.enabled());
+    }
+  }
+
+  private static Existing existing(
+      List<GrantService.GrantView> views, GrantService.Consent consent) {
+    Grant same = null;
+    List<Grant> others = new ArrayList<>();
     for (GrantService.GrantView view : views) {
       Grant g = view.grant();
-      if (g.appId() == consent.app().id() && g.userString().equals(consent.userString())) {
-        return g;
+      if (g.appId() != consent.app().id()) {
+        continue;
+      }
+      if (g.userString().equals(consent.userString())) {
+        same = g;
+      } else {
+        others.add(g);
       }
     }
-    return null;
+    return new Existing(same, others);
   }
 
   private void answer(HttpExchange ex) {
@@ -124,8 +162,9 @@ public final class GrantPages {
       return;
     }
     String answer = PageSupport.field(form, "answer");
-    if (!List.of("allow", "deny", "pause").contains(answer)) {
-      pages.errorPage(ex, v, ErrorCode.BAD_REQUEST, "answer must be allow, deny or pause");
+    if (!List.of("allow", "allow-another", "deny", "pause").contains(answer)) {
+      pages.errorPage(
+          ex, v, ErrorCode.BAD_REQUEST, "answer must be allow, allow-another, deny or pause");
       return;
     }
     String redirect = PageSupport.field(form, "redirect");
@@ -140,20 +179,27 @@ public final class GrantPages {
             consent -> {
               String denied = RedirectRules.withParam(consent.redirect(), "error", "access_denied");
               if (answer.equals("deny")) {
-                return CompletableFuture.completedFuture(new Outcome(denied, null));
+                return CompletableFuture.completedFuture(new Outcome(denied, null, null));
               }
               return grants
                   .list(user)
                   .thenCompose(
                       views -> {
-                        Grant same = same(views, consent);
+                        Existing e = existing(views, consent);
                         if (answer.equals("pause")) {
-                          if (same == null || !same.enabled()) {
-                            return CompletableFuture.completedFuture(new Outcome(denied, null));
+                          if (e.same() == null || !e.same().enabled()) {
+                            return CompletableFuture.completedFuture(
+                                new Outcome(denied, null, null));
                           }
                           return grants
-                              .setEnabled(user, same.puid(), false)
-                              .thenApply(g -> new Outcome(denied, null));
+                              .setEnabled(user, e.same().puid(), false)
+                              .thenApply(g -> new Outcome(denied, null, null));
+                        }
+                        if (answer.equals("allow") && e.needsChoice()) {
+                          // The page offered only "Allow another id" here, or did not know of the
+                          // pause (it was made since): shown again, as it is now.
+                          return CompletableFuture.completedFuture(
+                              new Outcome(null, null, consent));
                         }
                         return grants
                             .allow(user, appId, consent.userString())
@@ -162,13 +208,16 @@ public final class GrantPages {
                                     new Outcome(
                                         RedirectRules.withParam(
                                             consent.redirect(), "puid", g.puid()),
-                                        g.puid()));
+                                        g.puid(),
+                                        null));
                       });
             })
         .whenComplete(
             (outcome, failure) -> {
               if (failure != null) {
                 pages.errorPage(ex, v, failure);
+              } else if (outcome.again() != null) {
+                show(ex, v, outcome.again(), HttpResponseStatus.CONFLICT, true);
               } else {
                 pages.redirect(
                     ex,
@@ -179,8 +228,11 @@ public final class GrantPages {
             });
   }
 
-  /** Where the answer sends the user, and the PUID when they allowed (or resumed). */
-  private record Outcome(String location, String puid) {}
+  /**
+   * What an answer does: redirect to {@code location} (with {@code puid} when allowed), or show the
+   * consent page {@code again}, its choice having changed.
+   */
+  private record Outcome(String location, String puid, GrantService.Consent again) {}
 
   private static String rawQuery(HttpExchange ex) {
     // Rebuild from the decoded parameters, so the sign-in page's "next" stays a plain local path.

@@ -123,6 +123,57 @@ class ConsentPageTest {
         "/" + appId + "/grant", Map.of("redirect", redirect, "id", user, "answer", answer));
   }
 
+  /** M2: another user string while "first" is paused: the page says so, Allow needs a choice. */
+  @Test
+  void newUserString_whileAnotherIsPaused_isListedAndNeedsTheExplicitChoice() {
+    String first = apiGrant("first");
+    apiGrant("third");
+    pause(first);
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+
+    HttpResponse<String> page = marge.get(grantPath(redirect, "second"));
+    assertThat(page.statusCode()).isEqualTo(200);
+    String section = consent(page);
+    assertThat(section)
+        .doesNotContain("id=\"consent-existing\"")
+        .doesNotContain("same id")
+        .contains("<bdi><strong>first</strong></bdi>: paused")
+        .contains("<bdi><strong>third</strong></bdi>: sharing")
+        .contains("Allowing makes another id for you")
+        .contains("id=\"consent-paused-warning\"")
+        .contains("value=\"allow-another\"")
+        .doesNotContain("value=\"allow\"");
+
+    // A plain Allow (a stale page, a forged choice) is not taken: the page again, 409, no grant.
+    HttpResponse<String> plain = answer(marge, "second", "allow");
+    assertThat(plain.statusCode()).isEqualTo(409);
+    assertThat(plain.headers().firstValue("Presence-UID")).isEmpty();
+    assertThat(consent(plain)).contains("id=\"consent-changed\"");
+    assertThat(grantCount()).isEqualTo(2);
+
+    HttpResponse<String> chosen = answer(marge, "second", "allow-another");
+    assertThat(chosen.statusCode()).isEqualTo(303);
+    String second = chosen.headers().firstValue("Presence-UID").orElseThrow();
+    assertThat(second).isNotEqualTo(first);
+    assertThat(state(first)).isEqualTo(PuidState.PAUSED);
+    assertThat(state(second)).isEqualTo(PuidState.ACTIVE);
+  }
+
+  /** M2: other user strings, none paused: listed, and Allow says it makes another id. */
+  @Test
+  void newUserString_besideActiveOnes_listsThemAndAllows() {
+    apiGrant("first");
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    String section = consent(marge.get(grantPath(redirect, "second")));
+    assertThat(section)
+        .contains("<bdi><strong>first</strong></bdi>: sharing")
+        .contains("Allowing makes another id for you")
+        .doesNotContain("id=\"consent-paused-warning\"")
+        .contains("value=\"allow\" id=\"allow\" class=\"primary\">Allow</button>");
+    assertThat(answer(marge, "second", "allow").statusCode()).isEqualTo(303);
+    assertThat(grantCount()).isEqualTo(2);
+  }
+
   /** M3: the same user string, paused: the page offers to resume, and Allow does resume it. */
   @Test
   void sameUserString_paused_allowResumesIt() {
