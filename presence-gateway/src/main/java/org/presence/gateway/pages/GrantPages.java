@@ -1,11 +1,18 @@
 package org.presence.gateway.pages;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.presence.gateway.api.AppsApi;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
@@ -13,6 +20,7 @@ import org.presence.gateway.permission.GrantService;
 import org.presence.gateway.permission.RedirectRules;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.protocol.error.ProtocolException;
+import org.presence.protocol.id.SecureRandoms;
 import org.presence.store.permission.Grant;
 
 /**
@@ -31,10 +39,28 @@ import org.presence.store.permission.Grant;
  * and where one of them is paused a new user string is allowed only by the explicit "Allow another
  * id" button, so that an application cannot route around a pause with a click on a page that said
  * nothing of it.
+ *
+ * <p>A signed-out visitor's consent request waits in a cookie ({@value #PENDING}, for {@code
+ * /<appid>/grant} only, at most {@value #PENDING_SECONDS} s), and sign-in comes back to {@code
+ * /<appid>/grant?pending=<id>}: a short address, whatever the redirect's length, which neither the
+ * request line limit nor the sign-in's {@code next} limits cut.
  */
 public final class GrantPages {
   /** Header carrying the PUID on the redirect back (wiki section 3). */
   public static final String PRESENCE_UID = "Presence-UID";
+
+  /** The cookie holding a signed-out visitor's consent request while they sign in. */
+  static final String PENDING = "presence_consent";
+
+  /** How long a consent request waits for its sign-in. */
+  static final long PENDING_SECONDS = 1800;
+
+  /**
+   * The longest pending cookie value: with its name and attributes it stays within the 4,096 bytes
+   * a browser keeps of a cookie. A request longer than that (possible only with a raised request
+   * line limit and much non-ASCII text) goes through sign-in in {@code next}, as before.
+   */
+  static final int MAX_PENDING_VALUE = 3800;
 
   private final PageSupport pages;
   private final GrantService grants;
@@ -61,9 +87,28 @@ public final class GrantPages {
       pages.errorPage(ex, v, e);
       return;
     }
-    String redirect = ex.query("redirect").orElse(null);
-    String userString = ex.query("id").orElse(null);
-    String here = ex.path() + rawQuery(ex);
+    String redirect;
+    String userString;
+    Optional<String> pendingId = ex.query("pending");
+    if (pendingId.isPresent()) {
+      Optional<String[]> pending = readPending(ex, pendingId.get());
+      if (pending.isEmpty()) {
+        pages.errorPage(
+            ex,
+            v,
+            ErrorCode.NOT_FOUND,
+            "this consent request is no longer here (it waits "
+                + PENDING_SECONDS / 60
+                + " minutes for the sign-in, and a newer one for the same application replaces"
+                + " it): go back to the application and start again");
+        return;
+      }
+      redirect = pending.get()[0];
+      userString = pending.get()[1];
+    } else {
+      redirect = ex.query("redirect").orElse(null);
+      userString = ex.query("id").orElse(null);
+    }
     grants
         .prepare(appId, redirect, userString)
         .whenComplete(
@@ -71,7 +116,12 @@ public final class GrantPages {
               if (failure != null) {
                 pages.errorPage(ex, v, failure);
               } else if (v.session().isEmpty()) {
-                pages.toSignIn(ex, v, here);
+                Pending p = pending(consent);
+                pages.redirect(
+                    ex,
+                    v,
+                    "/signin?next=" + URLEncoder.encode(p.next(), StandardCharsets.UTF_8),
+                    p.cookie());
               } else {
                 show(ex, v, consent, HttpResponseStatus.OK, false);
               }
@@ -173,6 +223,7 @@ public final class GrantPages {
       return;
     }
     String user = v.subject();
+    Consumer<HttpHeaders> clear = clearPending(ex, appId);
     grants
         .prepare(appId, redirect, id)
         .thenCompose(
@@ -219,11 +270,16 @@ public final class GrantPages {
               } else if (outcome.again() != null) {
                 show(ex, v, outcome.again(), HttpResponseStatus.CONFLICT, true);
               } else {
-                pages.redirect(
-                    ex,
-                    v,
-                    outcome.location(),
-                    outcome.puid() == null ? null : h -> h.set(PRESENCE_UID, outcome.puid()));
+                Consumer<HttpHeaders> headers =
+                    outcome.puid() == null
+                        ? clear
+                        : h -> {
+                          h.set(PRESENCE_UID, outcome.puid());
+                          if (clear != null) {
+                            clear.accept(h);
+                          }
+                        };
+                pages.redirect(ex, v, outcome.location(), headers);
               }
             });
   }
@@ -234,17 +290,79 @@ public final class GrantPages {
    */
   private record Outcome(String location, String puid, GrantService.Consent again) {}
 
-  private static String rawQuery(HttpExchange ex) {
-    // Rebuild from the decoded parameters, so the sign-in page's "next" stays a plain local path.
-    StringBuilder q = new StringBuilder();
-    for (var e : ex.queryParameters().entrySet()) {
-      for (String value : e.getValue()) {
-        q.append(q.length() == 0 ? '?' : '&')
-            .append(java.net.URLEncoder.encode(e.getKey(), java.nio.charset.StandardCharsets.UTF_8))
-            .append('=')
-            .append(java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8));
-      }
+  /**
+   * A consent request waiting for a sign-in: where sign-in comes back to, and the cookie that keeps
+   * the request (null where it goes in {@code next} itself).
+   */
+  private record Pending(String next, Consumer<HttpHeaders> cookie) {}
+
+  private Pending pending(GrantService.Consent consent) {
+    long appId = consent.app().id();
+    String redirect = consent.redirect().toString();
+    String key = key();
+    String value = key + "." + b64(redirect) + "." + b64(consent.userString());
+    if (value.length() > MAX_PENDING_VALUE) {
+      String next =
+          "/"
+              + appId
+              + "/grant?redirect="
+              + URLEncoder.encode(redirect, StandardCharsets.UTF_8)
+              + "&id="
+              + URLEncoder.encode(consent.userString(), StandardCharsets.UTF_8);
+      return new Pending(next, null);
     }
-    return q.toString();
+    String cookie = pages.laxCookie(PENDING, value, grantPath(appId), PENDING_SECONDS);
+    return new Pending(
+        grantPath(appId) + "?pending=" + key, h -> h.add(HttpHeaderNames.SET_COOKIE, cookie));
+  }
+
+  /**
+   * The waiting request's redirect and user string, when the cookie holds the one named {@code
+   * key}.
+   */
+  private static Optional<String[]> readPending(HttpExchange ex, String key) {
+    Optional<String> cookie = PageSupport.cookie(ex, PENDING);
+    if (cookie.isEmpty()) {
+      return Optional.empty();
+    }
+    String[] parts = cookie.get().split("\\.", -1);
+    if (parts.length != 3 || !parts[0].equals(key)) {
+      return Optional.empty();
+    }
+    try {
+      Base64.Decoder d = Base64.getUrlDecoder();
+      return Optional.of(
+          new String[] {
+            new String(d.decode(parts[1]), StandardCharsets.UTF_8),
+            new String(d.decode(parts[2]), StandardCharsets.UTF_8)
+          });
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Clears the pending cookie the request carries, once the consent is answered. */
+  private Consumer<HttpHeaders> clearPending(HttpExchange ex, long appId) {
+    if (PageSupport.cookie(ex, PENDING).isEmpty()) {
+      return null;
+    }
+    String cleared = pages.laxCookie(PENDING, "", grantPath(appId), 0);
+    return h -> h.add(HttpHeaderNames.SET_COOKIE, cleared);
+  }
+
+  private static String grantPath(long appId) {
+    return "/" + appId + "/grant";
+  }
+
+  private static String key() {
+    byte[] b = new byte[9];
+    SecureRandoms.current().nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
+  private static String b64(String s) {
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(s.getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -402,6 +402,22 @@ public final class PageSupport {
     return ServerCookieEncoder.STRICT.encode(flash(name, "", path, 0));
   }
 
+  /**
+   * The {@code Set-Cookie} value of a short-lived cookie {@code name} for {@code path} only, which
+   * a sign-in brings back: HttpOnly, SameSite=Lax (a provider's sign-in ends in a redirect chain
+   * that started on its site, on which Strict cookies are not sent), Secure when the node is served
+   * over TLS, kept {@code maxAgeSeconds} at most (0 clears it).
+   */
+  public String laxCookie(String name, String value, String path, long maxAgeSeconds) {
+    DefaultCookie c = new DefaultCookie(name, value);
+    c.setPath(path);
+    c.setHttpOnly(true);
+    c.setSecure(secureCookies);
+    c.setSameSite(CookieHeaderNames.SameSite.Lax);
+    c.setMaxAge(maxAgeSeconds);
+    return ServerCookieEncoder.STRICT.encode(c);
+  }
+
   private Cookie flash(String name, String value, String path, long maxAgeSeconds) {
     DefaultCookie c = new DefaultCookie(name, value);
     c.setPath(path);

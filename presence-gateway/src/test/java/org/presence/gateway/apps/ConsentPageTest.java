@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -225,6 +227,69 @@ class ConsentPageTest {
     assertThat(paused.headers().firstValue("Presence-UID")).isEmpty();
     assertThat(state(puid)).isEqualTo(PuidState.PAUSED);
     assertThat(grantCount()).isEqualTo(1);
+  }
+
+  /**
+   * M5: the longest redirect the docs allow (2,048 characters, a third of them percent-escapes, as
+   * an application's encoded state) with a 100-character user string survives a sign-in: the
+   * sign-in address stays short, and the consent page after it shows the same request.
+   */
+  @Test
+  void longestRedirect_survivesTheSignIn() {
+    String base = redirect + "?state=";
+    StringBuilder b = new StringBuilder(base);
+    while (b.length() + 3 <= 2048) {
+      b.append("%7B");
+    }
+    while (b.length() < 2048) {
+      b.append('x');
+    }
+    String longRedirect = b.toString();
+    assertThat(longRedirect).hasSize(2048);
+    String user = "U".repeat(100);
+    String grantPath = grantPath(longRedirect, user);
+
+    WebClient marge = new WebClient(node);
+    HttpResponse<String> toSignIn = marge.get(grantPath);
+    assertThat(toSignIn.statusCode()).isEqualTo(303);
+    String signInAt = toSignIn.headers().firstValue("Location").orElseThrow();
+    assertThat(signInAt).startsWith("/signin?next=").hasSizeLessThan(200);
+    HttpResponse<String> signInPage = marge.get(signInAt);
+    assertThat(signInPage.statusCode()).isEqualTo(200);
+    String next = URI.create("http://x" + signInAt).getQuery().substring("next=".length());
+    HttpResponse<String> signedIn =
+        marge.post("/signin", Map.of("email", "marge@example.com", "next", next));
+    assertThat(signedIn.statusCode()).isEqualTo(303);
+    String back = signedIn.headers().firstValue("Location").orElseThrow();
+    assertThat(back).startsWith("/" + appId + "/grant?pending=");
+
+    HttpResponse<String> page = marge.get(back);
+    assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
+    assertThat(consent(page)).contains("<strong id=\"consent-user\">" + user + "</strong>");
+    Matcher m = HIDDEN_REDIRECT.matcher(page.body());
+    assertThat(m.find()).isTrue();
+    assertThat(unescape(m.group(1))).isEqualTo(longRedirect);
+
+    HttpResponse<String> allowed =
+        marge.post(
+            "/" + appId + "/grant",
+            Map.of("redirect", longRedirect, "id", user, "answer", "allow"));
+    assertThat(allowed.statusCode()).isEqualTo(303);
+    String puid = allowed.headers().firstValue("Presence-UID").orElseThrow();
+    assertThat(allowed.headers().firstValue("Location")).hasValue(longRedirect + "&puid=" + puid);
+    // Answered: the waiting request is cleared.
+    assertThat(allowed.headers().allValues("Set-Cookie"))
+        .anyMatch(c -> c.startsWith("presence_consent=;") && c.contains("Max-Age=0"));
+  }
+
+  /** M5: a pending address whose request is gone says so, and starts nothing. */
+  @Test
+  void pendingRequest_goneOrReplaced_isAnErrorPage() {
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    HttpResponse<String> r = marge.get("/" + appId + "/grant?pending=nothing");
+    assertThat(r.statusCode()).isEqualTo(404);
+    assertThat(r.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/html");
+    assertThat(r.body()).contains("this consent request is no longer here");
   }
 
   /** L3: what the application and the user supply is bidi-isolated on the consent page. */
