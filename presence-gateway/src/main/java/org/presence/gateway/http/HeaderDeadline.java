@@ -88,6 +88,17 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
    */
   private boolean checking;
 
+  /** The longest path {@link #getPath} keeps of a request line's start. */
+  private static final int MAX_GET_PATH = 256;
+
+  /**
+   * The path (as sent, without its query) of the current request when its first read starts with
+   * {@code GET /} and the path ends within {@value #MAX_GET_PATH} bytes of it; else null. The codec
+   * refuses a request line over {@code limits.max-initial-line-bytes} without reading it or its
+   * headers: the router asks for this to answer a browser's page with the error page.
+   */
+  private String getPath;
+
   /** A header deadline only: bodies are not timed. */
   public HeaderDeadline(long timeoutMillis, GatewayMetrics metrics) {
     this(timeoutMillis, 0, metrics);
@@ -138,9 +149,11 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (state == BETWEEN) {
       state = HEADER;
+      getPath = getPath(msg);
       start();
     } else if (state == FIRST) {
       state = HEADER;
+      getPath = getPath(msg);
     }
     ctx.fireChannelRead(msg);
   }
@@ -182,6 +195,41 @@ public final class HeaderDeadline extends ChannelInboundHandlerAdapter implement
   /** The aggregator refused the request before its body: nothing is timed any more. */
   void refused() {
     state = REQUEST;
+  }
+
+  /**
+   * The path of the current request if it is a {@code GET} whose path came whole in its first read
+   * (at most {@value #MAX_GET_PATH} bytes), else null: what the router knows of a request line the
+   * codec refused as too long. Bytes that came with the previous (pipelined) request's are not
+   * looked at.
+   */
+  String getPath() {
+    return getPath;
+  }
+
+  private static String getPath(Object msg) {
+    if (!(msg instanceof ByteBuf b) || b.readableBytes() < 6) {
+      return null;
+    }
+    int from = b.readerIndex();
+    if (b.getByte(from) != 'G'
+        || b.getByte(from + 1) != 'E'
+        || b.getByte(from + 2) != 'T'
+        || b.getByte(from + 3) != ' '
+        || b.getByte(from + 4) != '/') {
+      return null;
+    }
+    int end = Math.min(b.readableBytes(), 4 + MAX_GET_PATH);
+    for (int i = 5; i < end; i++) {
+      byte c = b.getByte(from + i);
+      if (c == ' ' || c == '?') {
+        return b.toString(from + 4, i - 4, java.nio.charset.StandardCharsets.US_ASCII);
+      }
+      if (c < 0x21 || c > 0x7e) {
+        return null;
+      }
+    }
+    return null;
   }
 
   /** The aggregator got a request's last byte: the next read starts the next header. */

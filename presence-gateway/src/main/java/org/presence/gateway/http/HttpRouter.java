@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -362,7 +363,18 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       } else if (cause instanceof TooLongHttpHeaderException) {
         refuse(ctx, exchange, ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
       } else if (cause instanceof TooLongFrameException) {
-        refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "request line too long", closeAfter());
+        ErrorPages pages = errorPages;
+        if (pages != null && isPage(ctx)) {
+          // Its headers were never read (no Accept to go by): a GET of a page's address is a
+          // browser's, and gets the error page.
+          pages.render(
+              exchange,
+              ErrorCode.BAD_REQUEST,
+              ErrorCode.BAD_REQUEST.reasonWith("request line too long"),
+              closeAfter());
+        } else {
+          refuse(ctx, exchange, ErrorCode.BAD_REQUEST, "request line too long", closeAfter());
+        }
       } else {
         refuse(ctx, exchange, ErrorCode.BAD_REQUEST, null, closeAfter());
       }
@@ -405,6 +417,30 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
       // A bug in routing itself: answered (500, logged), never left without an answer.
       exchange.error(e);
     }
+  }
+
+  /** Paths of GET routes that are not pages (a too-long request line there is answered JSON). */
+  private static final List<String> NOT_PAGES =
+      List.of(
+          "/api/", OAUTH, "/admin", "/static/", "/__", "/metrics", "/.well-known/", "/favicon.ico");
+
+  /**
+   * Whether the request the codec refused for its request line was a GET of one of the pages (its
+   * path, as far as {@link HeaderDeadline#getPath} saw it, matches a GET route outside the API,
+   * OAuth, admin, static and operations paths).
+   */
+  private boolean isPage(ChannelHandlerContext ctx) {
+    HeaderDeadline deadline = ctx.pipeline().get(HeaderDeadline.class);
+    String path = deadline == null ? null : deadline.getPath();
+    if (path == null) {
+      return false;
+    }
+    for (String prefix : NOT_PAGES) {
+      if (path.startsWith(prefix)) {
+        return false;
+      }
+    }
+    return routes.match(HttpMethod.GET, path) instanceof HttpRoutes.Found;
   }
 
   /** Whether {@code request} is a WebSocket upgrade of a WebSocket route ({@code match}). */

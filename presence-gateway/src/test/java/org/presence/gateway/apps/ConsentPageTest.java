@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.RawHttp;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
 import org.presence.store.permission.PuidState;
@@ -290,6 +291,35 @@ class ConsentPageTest {
     assertThat(r.statusCode()).isEqualTo(404);
     assertThat(r.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/html");
     assertThat(r.body()).contains("this consent request is no longer here");
+  }
+
+  /**
+   * M5: a request line over {@code limits.max-initial-line-bytes} is refused before its headers are
+   * read; a GET of a page's address (here the consent page) still gets the HTML error page, while
+   * an API address keeps its JSON body.
+   */
+  @Test
+  void requestLineTooLong_ofAPage_getsTheErrorPage_andOfTheApiJson() throws Exception {
+    String tooLong = "a".repeat(5000);
+    String page =
+        RawHttp.exchange(
+            node.port(),
+            "GET /"
+                + appId
+                + "/grant?redirect="
+                + tooLong
+                + " HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n");
+    assertThat(page)
+        .startsWith("HTTP/1.1 400")
+        .containsIgnoringCase("content-type: text/html")
+        .contains("id=\"error-headline\"")
+        .contains("request line too long")
+        .doesNotContain("errno");
+    String api =
+        RawHttp.exchange(
+            node.port(),
+            "GET /api/grants?x=" + tooLong + " HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n");
+    assertThat(api).startsWith("HTTP/1.1 400").contains("\"errno\":100");
   }
 
   /** L3: what the application and the user supply is bidi-isolated on the consent page. */
