@@ -219,6 +219,22 @@ public final class GrantPages {
     }
     String redirect = PageSupport.field(form, "redirect");
     String id = PageSupport.field(form, "id");
+    if (v.session().isEmpty()) {
+      // The session ended while the page was open: the request waits, and the page's Sign in link
+      // comes back to it.
+      grants
+          .prepare(appId, redirect, id)
+          .whenComplete(
+              (consent, failure) -> {
+                if (failure != null) {
+                  pages.errorPage(ex, v, failure);
+                } else {
+                  Pending p = pending(consent);
+                  pages.signInFirstPage(ex, v, "Sign in first", p.next(), p.cookie());
+                }
+              });
+      return;
+    }
     if (!pages.formAllowed(ex, v, form)) {
       return;
     }

@@ -509,13 +509,25 @@ public final class PageSupport {
    */
   public void errorPage(
       HttpExchange ex, Visitor v, ErrorCode code, String reason, Consumer<HttpHeaders> more) {
-    errorPage(ex, v, code, inWords(code), reason, more);
+    // Pages asked for with GET send a signed-out visitor to sign in rather than here; the one GET
+    // that is refused 401 is the provider's callback, whose address must not be visited again.
+    errorPage(ex, v, code, inWords(code), reason, null, more);
+  }
+
+  /**
+   * The error page "You need to sign in" ({@code UNAUTHORIZED}, 401) whose Sign in link comes back
+   * to {@code next} (a path on this node; a longer one than sign-in keeps is left out) once signed
+   * in; {@code more}, when not null, adds headers.
+   */
+  public void signInFirstPage(
+      HttpExchange ex, Visitor v, String reason, String next, Consumer<HttpHeaders> more) {
+    errorPage(ex, v, ErrorCode.UNAUTHORIZED, inWords(ErrorCode.UNAUTHORIZED), reason, next, more);
   }
 
   /**
    * An error page for {@code code} that says {@code headline} (in place of the code's usual words)
-   * above the technical {@code reason}. Its Sign in link is offered only to a visitor who is not
-   * signed in.
+   * above the technical {@code reason}; with {@code UNAUTHORIZED}, its Sign in link comes back to
+   * {@code next} when that is not null.
    */
   public void errorPage(
       HttpExchange ex,
@@ -523,12 +535,20 @@ public final class PageSupport {
       ErrorCode code,
       String headline,
       String reason,
+      String next,
       Consumer<HttpHeaders> more) {
     Map<String, Object> m = model(v, "Error");
     m.put("status", code.httpStatus());
     m.put("headline", headline);
     m.put("reason", reason);
-    m.put("signInNeeded", code == ErrorCode.UNAUTHORIZED && v.session().isEmpty());
+    boolean signIn = code == ErrorCode.UNAUTHORIZED && v.session().isEmpty();
+    m.put("signInNeeded", signIn);
+    String back = next == null ? "/" : SignInPages.safeNext(next);
+    m.put(
+        "signInHref",
+        back.equals("/")
+            ? "/signin"
+            : "/signin?next=" + URLEncoder.encode(back, StandardCharsets.UTF_8));
     // A conflict's reason is what the person needs to read (a limit reached, what to do first).
     m.put("detailsOpen", code.httpStatus() == 409);
     render(ex, v, HttpResponseStatus.valueOf(code.httpStatus()), "error", m, null, false, more);

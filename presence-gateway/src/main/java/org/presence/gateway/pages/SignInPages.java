@@ -302,7 +302,7 @@ public final class SignInPages {
                 // A sign-in link used again (reload, back button) while signed in: still refused,
                 // but the page says what happened instead of asking to sign in.
                 pages.errorPage(
-                    ex, v, ErrorCode.UNAUTHORIZED, ALREADY_SIGNED_IN, refused.reason(), null);
+                    ex, v, ErrorCode.UNAUTHORIZED, ALREADY_SIGNED_IN, refused.reason(), null, null);
               } else if (failure != null) {
                 pages.errorPage(ex, v, failure);
               } else {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -320,6 +321,39 @@ class ConsentPageTest {
             node.port(),
             "GET /api/grants?x=" + tooLong + " HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n");
     assertThat(api).startsWith("HTTP/1.1 400").contains("\"errno\":100");
+  }
+
+  /** L1: the session ended while the page was open: the 401 page's Sign in comes back to it. */
+  @Test
+  void sessionEndedMidConsent_signInComesBackToTheConsent() {
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    assertThat(marge.get(grantPath(redirect, "Fred")).statusCode()).isEqualTo(200);
+    String consentToken = marge.csrf();
+    marge.get("/settings");
+    assertThat(marge.post("/signout", Map.of()).statusCode()).isEqualTo(303);
+
+    HttpResponse<String> late =
+        marge.post(
+            "/" + appId + "/grant",
+            Map.of("csrf", consentToken, "redirect", redirect, "id", "Fred", "answer", "allow"));
+    assertThat(late.statusCode()).isEqualTo(401);
+    assertThat(late.headers().firstValue("Presence-UID")).isEmpty();
+    Matcher link = Pattern.compile("href=\"([^\"]+)\" id=\"error-sign-in\"").matcher(late.body());
+    assertThat(link.find()).as(late.body()).isTrue();
+    String signInAt = unescape(link.group(1));
+    assertThat(signInAt).startsWith("/signin?next=");
+    String next =
+        URLDecoder.decode(signInAt.substring("/signin?next=".length()), StandardCharsets.UTF_8);
+    assertThat(next).startsWith("/" + appId + "/grant?pending=");
+
+    marge.get(signInAt);
+    HttpResponse<String> signedIn =
+        marge.post("/signin", Map.of("email", "marge@example.com", "next", next));
+    assertThat(signedIn.headers().firstValue("Location")).hasValue(next);
+    HttpResponse<String> page = marge.get(next);
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(consent(page)).contains("<strong id=\"consent-user\">Fred</strong>");
+    assertThat(grantCount()).isZero();
   }
 
   /** L3: what the application and the user supply is bidi-isolated on the consent page. */
