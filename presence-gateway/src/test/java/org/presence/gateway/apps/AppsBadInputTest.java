@@ -1,6 +1,7 @@
 package org.presence.gateway.apps;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.gateway.testing.NotifyFixture.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -52,14 +53,6 @@ class AppsBadInputTest {
   void stop() {
     site.close();
     node.close();
-  }
-
-  private static JsonNode json(HttpResponse<String> r) {
-    try {
-      return JSON.readTree(r.body());
-    } catch (Exception e) {
-      throw new AssertionError("not JSON: " + r.body(), e);
-    }
   }
 
   private static void assertError(HttpResponse<String> r, ErrorCode code) {

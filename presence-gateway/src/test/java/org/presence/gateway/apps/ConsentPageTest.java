@@ -1,9 +1,8 @@
 package org.presence.gateway.apps;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.gateway.testing.NotifyFixture.json;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -32,7 +31,6 @@ import org.presence.store.permission.PuidState;
  * consent request survives a sign-in whatever the redirect's documented length.
  */
 class ConsentPageTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern HIDDEN_REDIRECT =
       Pattern.compile("name=\"redirect\" value=\"([^\"]*)\"");
 
@@ -67,14 +65,6 @@ class ConsentPageTest {
   void stop() {
     site.close();
     node.close();
-  }
-
-  private static JsonNode json(HttpResponse<String> r) {
-    try {
-      return JSON.readTree(r.body());
-    } catch (Exception e) {
-      throw new AssertionError("not JSON: " + r.body(), e);
-    }
   }
 
   private String grantPath(String redirectUrl, String user) {

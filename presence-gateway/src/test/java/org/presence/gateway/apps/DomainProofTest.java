@@ -1,9 +1,9 @@
 package org.presence.gateway.apps;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.gateway.testing.NotifyFixture.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -33,7 +33,6 @@ import org.presence.protocol.error.ErrorCode;
  * only its own names; failures answer one generic reason.
  */
 class DomainProofTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir static Path dir;
   private static DnsStub dns;
@@ -66,14 +65,6 @@ class DomainProofTest {
     }
     site.close();
     dns.close();
-  }
-
-  private static JsonNode json(HttpResponse<String> r) {
-    try {
-      return JSON.readTree(r.body());
-    } catch (Exception e) {
-      throw new AssertionError("not JSON: " + r.body(), e);
-    }
   }
 
   /** Registers an application for {@code domain}: its id and verification key. */

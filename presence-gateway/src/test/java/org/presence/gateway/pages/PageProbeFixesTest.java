@@ -1,9 +1,8 @@
 package org.presence.gateway.pages;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.presence.gateway.testing.NotifyFixture.json;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -26,7 +25,6 @@ import org.presence.gateway.testing.WebClient;
  * destructive buttons ask first, static files are cacheable.
  */
 class PageProbeFixesTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir Path dataDir;
   TestNode node;
@@ -44,14 +42,6 @@ class PageProbeFixesTest {
   void stop() {
     site.close();
     node.close();
-  }
-
-  private static JsonNode json(HttpResponse<String> r) {
-    try {
-      return JSON.readTree(r.body());
-    } catch (Exception e) {
-      throw new AssertionError("not JSON: " + r.body(), e);
-    }
   }
 
   private long register(ApiClient who, String name) {
