@@ -627,13 +627,48 @@ public final class RedisNotificationQueues implements NotificationQueues {
               if (in.isEmpty()) {
                 return CompletableFuture.completedFuture(refusedAll(entries.size()));
               }
-              return settled(in, enqueueStored(in), r -> r).thenApply(r -> inPlace(ok, r));
+              StoredParts parts = new StoredParts();
+              return settled(in, parts, enqueueStored(in, parts), r -> r)
+                  .thenApply(r -> inPlace(ok, r));
             });
   }
 
-  /** Stores {@code entries}: one call per primary, at once (one in all on one Redis). */
-  private CompletionStage<List<Enqueued>> enqueueStored(List<Entry> entries) {
-    return SpreadCalls.split(entries, e -> shard(slot(e.userSub())), this::enqueuePrimary);
+  /**
+   * What the store calls of one batch stored, each call as it succeeded: when another call of the
+   * batch fails, the room of what these stored stays taken (their items are queued) and the rest is
+   * given back.
+   */
+  private static final class StoredParts {
+    private final Set<Entry> stored =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private final List<Notification> dropped = new ArrayList<>();
+
+    synchronized void add(List<Entry> part, List<Enqueued> results) {
+      stored.addAll(part);
+      for (Enqueued q : results) {
+        dropped.addAll(q.dropped());
+      }
+    }
+
+    /** The items of {@code in} no call stored, and those the calls that did dropped. */
+    synchronized List<Notification> notQueued(List<Entry> in) {
+      List<Notification> out = new ArrayList<>(dropped);
+      for (Entry e : in) {
+        if (!stored.contains(e)) {
+          out.add(e.notification());
+        }
+      }
+      return out;
+    }
+  }
+
+  /**
+   * Stores {@code entries}: one call per primary, at once (one in all on one Redis); each call that
+   * succeeds is noted in {@code parts}.
+   */
+  private CompletionStage<List<Enqueued>> enqueueStored(List<Entry> entries, StoredParts parts) {
+    return SpreadCalls.split(
+        entries, e -> shard(slot(e.userSub())), part -> enqueuePrimary(part, parts));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -664,18 +699,36 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * the call.
    */
   private CompletionStage<List<Boolean>> admit(List<Entry> entries) {
-    return SpreadCalls.split(
-        entries,
-        e -> shard(appSlot(e.notification().appId())),
-        part ->
-            SpreadCalls.orBySlot(
-                admitCall(part),
-                () ->
-                    SpreadCalls.split(
-                        part, e -> appSlot(e.notification().appId()), this::admitCall)));
+    // What the calls that succeeded took: given back when another call of the batch fails, as the
+    // batch is then refused whole.
+    List<Notification> took = java.util.Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<List<Boolean>> out = new CompletableFuture<>();
+    SpreadCalls.split(
+            entries,
+            e -> shard(appSlot(e.notification().appId())),
+            part ->
+                SpreadCalls.orBySlot(
+                    admitCall(part, took),
+                    () ->
+                        SpreadCalls.split(
+                            part, e -> appSlot(e.notification().appId()), p -> admitCall(p, took))))
+        .whenComplete(
+            (ok, e) -> {
+              if (e == null) {
+                out.complete(ok);
+                return;
+              }
+              List<Notification> back;
+              synchronized (took) {
+                back = new ArrayList<>(took);
+              }
+              release(back).whenComplete((v, x) -> out.completeExceptionally(e));
+            });
+    return out;
   }
 
-  private CompletionStage<List<Boolean>> admitCall(List<Entry> entries) {
+  /** One {@link #ADMIT} call; what it took is added to {@code taken}. */
+  private CompletionStage<List<Boolean>> admitCall(List<Entry> entries, List<Notification> taken) {
     Map<Long, List<Integer>> byApp = new LinkedHashMap<>();
     for (int i = 0; i < entries.size(); i++) {
       byApp.computeIfAbsent(entries.get(i).notification().appId(), a -> new ArrayList<>()).add(i);
@@ -706,6 +759,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
                 long took = (Long) out.get(a++);
                 for (int j = 0; j < took && j < at.size(); j++) {
                   ok[at.get(j)] = Boolean.TRUE;
+                }
+              }
+              for (int i = 0; i < ok.length; i++) {
+                if (ok[i]) {
+                  taken.add(entries.get(i).notification());
                 }
               }
               return List.of(ok);
@@ -812,22 +870,25 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   /**
-   * {@code stored}, the store call of the admitted entries {@code in}, once the counts are right:
-   * after a failure the room taken for {@code in} is given back (a failure whose batch was stored
-   * anyway, replicas not confirming it in time, then counts it under), after a success the room of
-   * the items it dropped from full queues.
+   * {@code stored}, the store calls of the admitted entries {@code in}, once the counts are right:
+   * after a failure the room taken for the entries no call stored is given back, with that of the
+   * items the calls that did succeed dropped from full queues (on a Redis Cluster one primary's
+   * call may fail while another's stored its part; a failure whose part was stored anyway, replicas
+   * not confirming it in time, then counts it under), after a success the room of the items it
+   * dropped from full queues.
    */
   private <R> CompletionStage<R> settled(
-      List<Entry> in, CompletionStage<R> stored, Function<R, List<Enqueued>> results) {
+      List<Entry> in,
+      StoredParts parts,
+      CompletionStage<R> stored,
+      Function<R, List<Enqueued>> results) {
     CompletableFuture<R> out = new CompletableFuture<>();
     stored.whenComplete(
         (r, e) -> {
           if (e != null) {
             Throwable cause =
                 e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-            List<Notification> taken = new ArrayList<>(in.size());
-            in.forEach(x -> taken.add(x.notification()));
-            release(taken).whenComplete((v, x) -> out.completeExceptionally(cause));
+            release(parts.notQueued(in)).whenComplete((v, x) -> out.completeExceptionally(cause));
             return;
           }
           List<Notification> dropped = new ArrayList<>();
@@ -843,14 +904,14 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * {@link #enqueueAll} for entries whose users' keys are all on one primary: one call, or one per
    * slot when the primary refuses the call (its slots moved).
    */
-  private CompletionStage<List<Enqueued>> enqueuePrimary(List<Entry> entries) {
+  private CompletionStage<List<Enqueued>> enqueuePrimary(List<Entry> entries, StoredParts parts) {
     return SpreadCalls.orBySlot(
-        enqueueSlot(entries),
-        () -> SpreadCalls.split(entries, e -> slot(e.userSub()), this::enqueueSlot));
+        enqueueSlot(entries, parts),
+        () -> SpreadCalls.split(entries, e -> slot(e.userSub()), p -> enqueueSlot(p, parts)));
   }
 
   /** {@link #enqueueAll} in one script call ({@link #run}). */
-  private CompletionStage<List<Enqueued>> enqueueSlot(List<Entry> entries) {
+  private CompletionStage<List<Enqueued>> enqueueSlot(List<Entry> entries, StoredParts parts) {
     Queues q = new Queues(entries);
     byte[][] args = new byte[3 + q.args.size()][];
     args[0] = bytes(CAPACITY);
@@ -862,7 +923,12 @@ public final class RedisNotificationQueues implements NotificationQueues {
     String[] k = q.keys();
     return replicated(
             k[0], on -> this.<List<Object>>run(enqueue, on, ScriptOutputType.MULTI, k, args))
-        .thenApply(out -> q.inOrder(enqueued(out)));
+        .thenApply(
+            out -> {
+              List<Enqueued> r = q.inOrder(enqueued(out));
+              parts.add(entries, r);
+              return r;
+            });
   }
 
   /**
@@ -988,7 +1054,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
                 return CompletableFuture.completedFuture(
                     new Woken(refusedAll(entries.size()), Map.of(), Map.of(), 0, null));
               }
-              return settled(in, enqueueAndWakeAdmitted(in, format), Woken::enqueued)
+              StoredParts parts = new StoredParts();
+              return settled(in, parts, enqueueAndWakeAdmitted(in, format, parts), Woken::enqueued)
                   .thenApply(
                       w ->
                           new Woken(
@@ -1001,7 +1068,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   /** {@link #enqueueAndWake} of entries that have room. */
-  private CompletionStage<Woken> enqueueAndWakeAdmitted(List<Entry> entries, WakeFormat format) {
+  private CompletionStage<Woken> enqueueAndWakeAdmitted(
+      List<Entry> entries, WakeFormat format, StoredParts parts) {
     Map<String, List<Notification>> byUser = new LinkedHashMap<>();
     for (Entry e : entries) {
       byUser.computeIfAbsent(e.userSub(), u -> new ArrayList<>()).add(e.notification());
@@ -1013,7 +1081,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
               keys.presence(users.get(0)), on -> wake(entries, users, byUser, format, publish, on))
           .thenApply(r -> r.toWoken(format));
     }
-    return enqueueStored(entries)
+    return enqueueStored(entries, parts)
         .thenCompose(
             enqueued ->
                 lookUpBy(
