@@ -64,6 +64,14 @@ final class PresenceQueries {
    */
   static final int STATS_KEPT_TTLS = 6;
 
+  /**
+   * How many times {@code queries.stats-ttl} a node's claim on making an application's next shared
+   * count lasts, unless the node shares the count or gives the claim up sooner (a failed count):
+   * long enough for a count, short enough that a node that died counting holds up the others
+   * little.
+   */
+  static final int STATS_CLAIM_TTLS = 2;
+
   private final GrantRepository grants;
   private final PresenceStateStore state;
   private final SharedValues shared;
@@ -110,9 +118,10 @@ final class PresenceQueries {
   /**
    * A count of application {@code appId} for this node's cache: one another node made less than a
    * ttl ago ({@link SharedValues}: one read), or else a new one, made here if this node claims the
-   * count (no other node is making one) and shared for {@link #STATS_KEPT_TTLS} ttls; while another
-   * node makes it, the last shared count, however old. When the shared values cannot be read or
-   * claimed (Redis failing), the node counts on its own.
+   * count (no other node is making one; the claim lasts {@link #STATS_CLAIM_TTLS} ttls, and is
+   * given up if the count fails) and shared for {@link #STATS_KEPT_TTLS} ttls; while another node
+   * makes it, the last shared count, however old. When the shared values cannot be read or claimed
+   * (Redis failing), the node counts on its own.
    */
   private CompletableFuture<Stats> load(long appId) {
     String name = "stats:" + appId;
@@ -126,24 +135,37 @@ final class PresenceQueries {
                 return CompletableFuture.completedFuture(found.get());
               }
               return shared
-                  .claim(name, nodeId, statsTtl.multipliedBy(STATS_KEPT_TTLS))
+                  .claim(name, nodeId, statsTtl.multipliedBy(STATS_CLAIM_TTLS))
                   .handle((won, e) -> e != null || won)
                   .thenCompose(
                       won -> {
                         if (!won && found.isPresent()) {
                           return CompletableFuture.completedFuture(found.get());
                         }
-                        return count(
-                                appId, grants.listEnabledByApp(appId, "", STATS_PAGE), new long[4])
-                            .thenCompose(
-                                s ->
-                                    shared
-                                        .put(
-                                            name, encode(s), statsTtl.multipliedBy(STATS_KEPT_TTLS))
-                                        .handle((v, e) -> s));
+                        return countAndShare(appId, name);
                       });
             })
         .toCompletableFuture();
+  }
+
+  /**
+   * Counts application {@code appId} and shares the count under {@code name} (ending this node's
+   * claim), or, when the count fails, gives the claim up so that another node may count at once.
+   */
+  private CompletionStage<Stats> countAndShare(long appId, String name) {
+    CompletableFuture<Stats> out = new CompletableFuture<>();
+    count(appId, grants.listEnabledByApp(appId, "", STATS_PAGE), new long[4])
+        .whenComplete(
+            (s, e) -> {
+              if (e == null) {
+                shared
+                    .put(name, encode(s), statsTtl.multipliedBy(STATS_KEPT_TTLS), nodeId)
+                    .whenComplete((v, x) -> out.complete(s));
+              } else {
+                shared.release(name, nodeId).whenComplete((v, x) -> out.completeExceptionally(e));
+              }
+            });
+    return out;
   }
 
   /** A count as shared: its four figures and the milliseconds it was made at, comma-separated. */

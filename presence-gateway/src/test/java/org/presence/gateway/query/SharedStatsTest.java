@@ -1,6 +1,7 @@
 package org.presence.gateway.query;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.presence.gateway.query.PresenceQueriesTest.APP;
 
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -40,9 +41,15 @@ class SharedStatsTest {
     }
 
     @Override
-    public CompletionStage<Void> put(String name, String value, Duration ttl) {
+    public CompletionStage<Void> put(String name, String value, Duration ttl, String holder) {
       values.put(name, value);
-      claims.remove(name);
+      claims.remove(name, holder);
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletionStage<Void> release(String name, String holder) {
+      claims.remove(name, holder);
       return CompletableFuture.completedFuture(null);
     }
 
@@ -106,6 +113,31 @@ class SharedStatsTest {
     assertThat(fresh.offline()).isEqualTo(4);
     assertThat(fresh.countedAt()).isAfter(old);
     assertThat(PresenceQueries.decode(shared.values.get("stats:" + APP))).contains(fresh);
+  }
+
+  /** A node whose count fails gives its claim up, so the next node counts at once. */
+  @Test
+  void aCountThatFails_givesItsClaimUp() throws Exception {
+    Grants grants = new Grants().add(3);
+    grants.gate = CompletableFuture.failedFuture(new IllegalStateException("database down"));
+    PresenceQueries a = node(grants, "a");
+    assertThatThrownBy(() -> stats(a)).hasMessageContaining("database down");
+    assertThat(shared.claims).as("a's claim given up").isEmpty();
+    grants.gate = CompletableFuture.completedFuture(null);
+    assertThat(stats(node(grants, "b")).offline()).isEqualTo(3);
+  }
+
+  /** A put ends its own holder's claim only: one a slower node makes does not end another's. */
+  @Test
+  void aPut_endsOnlyItsHoldersClaim() throws Exception {
+    Grants grants = new Grants().add(2);
+    shared.claims.put("stats:" + APP, "c");
+    Instant old = Instant.now().minus(TTL.multipliedBy(2)).truncatedTo(ChronoUnit.MILLIS);
+    shared.values.put(
+        "stats:" + APP, PresenceQueries.encode(new PresenceQueries.Stats(0, 0, 0, 2, old)));
+    // b does not hold the claim: it answers the last count and leaves c's claim alone.
+    assertThat(stats(node(grants, "b")).countedAt()).isEqualTo(old);
+    assertThat(shared.claims).containsEntry("stats:" + APP, "c");
   }
 
   @Test

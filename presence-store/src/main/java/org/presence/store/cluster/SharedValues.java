@@ -16,17 +16,21 @@ public interface SharedValues {
   CompletionStage<Optional<String>> get(String name);
 
   /**
-   * Stores {@code value} under {@code name} for {@code ttl}, over what was there, and ends any
-   * {@linkplain #claim claim} on {@code name} (the work it claimed is done).
+   * Stores {@code value} under {@code name} for {@code ttl}, over what was there, and ends {@code
+   * holder}'s {@linkplain #claim claim} on {@code name} if it still holds it (the work it claimed
+   * is done); another holder's claim is left.
    */
-  CompletionStage<Void> put(String name, String value, Duration ttl);
+  CompletionStage<Void> put(String name, String value, Duration ttl, String holder);
 
   /**
    * Claims {@code name} for {@code holder} for {@code ttl} unless a claim on it runs (the holder's
-   * own included): true when this call took it. A claim ends when it runs out or when a value is
-   * {@linkplain #put put} under the name.
+   * own included): true when this call took it. A claim ends when it runs out, or when its holder
+   * {@linkplain #put puts} a value under the name or {@linkplain #release releases} it.
    */
   CompletionStage<Boolean> claim(String name, String holder, Duration ttl);
+
+  /** Ends {@code holder}'s claim on {@code name} if it still holds it (its work failed). */
+  CompletionStage<Void> release(String name, String holder);
 
   /** Nothing shared: nothing is found, stores are dropped, every claim is taken. */
   static SharedValues none() {
@@ -37,13 +41,18 @@ public interface SharedValues {
       }
 
       @Override
-      public CompletionStage<Void> put(String name, String value, Duration ttl) {
+      public CompletionStage<Void> put(String name, String value, Duration ttl, String holder) {
         return CompletableFuture.completedFuture(null);
       }
 
       @Override
       public CompletionStage<Boolean> claim(String name, String holder, Duration ttl) {
         return CompletableFuture.completedFuture(true);
+      }
+
+      @Override
+      public CompletionStage<Void> release(String name, String holder) {
+        return CompletableFuture.completedFuture(null);
       }
     };
   }
