@@ -219,9 +219,11 @@ public final class GrantPages {
     }
     String redirect = PageSupport.field(form, "redirect");
     String id = PageSupport.field(form, "id");
-    if (v.session().isEmpty()) {
+    if (v.session().isEmpty() && !v.newNonce()) {
       // The session ended while the page was open: the request waits, and the page's Sign in link
-      // comes back to it.
+      // comes back to it. Only for a form that came with the site's anti-forgery cookie (from this
+      // site): a post from another site comes without cookies (SameSite=Lax) and is refused below
+      // without replacing the visitor's pending consent.
       grants
           .prepare(appId, redirect, id)
           .whenComplete(

@@ -346,6 +346,23 @@ class ConsentPageTest {
     assertThat(grantCount()).isZero();
   }
 
+  /**
+   * A consent answer posted from another site (no cookies at all, as SameSite=Lax sends none) is
+   * refused without setting a pending consent, which would replace the visitor's own.
+   */
+  @Test
+  void crossSiteAnswer_isRefused_withoutAPendingConsent() {
+    HttpResponse<String> forged =
+        new WebClient(node)
+            .post(
+                "/" + appId + "/grant",
+                Map.of("csrf", "x", "redirect", redirect, "id", "Fred", "answer", "allow"));
+    assertThat(forged.statusCode()).isEqualTo(401);
+    assertThat(forged.headers().allValues("Set-Cookie"))
+        .noneMatch(c -> c.startsWith("presence_consent="));
+    assertThat(grantCount()).isZero();
+  }
+
   /** L3: what the application and the user supply is bidi-isolated on the consent page. */
   @Test
   void namesAndDomain_areBidiIsolated() {
