@@ -182,20 +182,26 @@ public final class PortalPages {
           (app, failure) -> registered(ex, v, app, failure, name, domain, description));
       return;
     }
-    apps.register(identity(v), name, domain, description)
-        .whenComplete(
-            (app, failure) -> {
-              if (failure == null) {
-                mine.complete(app);
-              } else {
-                // A refused form may be corrected and sent again.
-                if (key != null) {
-                  registering.invalidate(key);
-                }
-                mine.completeExceptionally(failure);
-              }
-              registered(ex, v, app, failure, name, domain, description);
-            });
+    CompletionStage<Application> call;
+    try {
+      call = apps.register(identity(v), name, domain, description);
+    } catch (RuntimeException thrown) {
+      // Refused before any work (a field the service checks at once): as a refused sending.
+      call = CompletableFuture.failedFuture(thrown);
+    }
+    call.whenComplete(
+        (app, failure) -> {
+          if (failure == null) {
+            mine.complete(app);
+          } else {
+            // A refused form may be corrected and sent again.
+            if (key != null) {
+              registering.invalidate(key);
+            }
+            mine.completeExceptionally(failure);
+          }
+          registered(ex, v, app, failure, name, domain, description);
+        });
   }
 
   private void registered(
