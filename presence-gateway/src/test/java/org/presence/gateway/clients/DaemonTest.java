@@ -503,10 +503,11 @@ class DaemonTest {
         assertThat(m.find()).isTrue();
         WebClient web = new WebClient(node).signIn("dana@example.com");
         web.get("/pair");
+        // Approved: the page answers with a redirect to its outcome (POST-redirect-GET).
         assertThat(
                 web.post("/pair", Map.of("code", m.group(1), "name", "desk", "action", "approve"))
                     .statusCode())
-            .isEqualTo(200);
+            .isEqualTo(303);
         await()
             .atMost(WAIT)
             .untilAsserted(() -> assertThat(appEvents.messages()).containsExactly("online:null"));
