@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -524,7 +525,11 @@ class DaemonTest {
 
         // The user revokes the device: its session ends with -12 and the daemon stops (exit 1,
         // saying to pair again) instead of reconnecting; started again, it pairs at start.
-        assertThat(web.post("/pair/devices/all/revoke", Map.of()).body()).contains("Revoked 1");
+        HttpResponse<String> revoked = web.post("/pair/devices/all/revoke", Map.of());
+        assertThat(revoked.statusCode()).isEqualTo(303);
+        assertThat(revoked.headers().firstValue("Location")).hasValue("/pair?done=revoked-all");
+        assertThat(web.get("/pair?done=revoked-all").body())
+            .contains("Revoked all your paired devices");
         assertThat(exit.get(WAIT.toSeconds(), TimeUnit.SECONDS)).as(out.toString()).isEqualTo(1);
         assertThat(out.toString()).contains("pairing was revoked");
       } finally {
