@@ -212,7 +212,7 @@ public final class GrantPages {
       return;
     }
     String answer = PageSupport.field(form, "answer");
-    if (!List.of("allow", "allow-another", "deny", "pause").contains(answer)) {
+    if (answer == null || !List.of("allow", "allow-another", "deny", "pause").contains(answer)) {
       pages.errorPage(
           ex, v, ErrorCode.BAD_REQUEST, "answer must be allow, allow-another, deny or pause");
       return;

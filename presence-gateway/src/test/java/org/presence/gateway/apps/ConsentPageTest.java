@@ -363,6 +363,18 @@ class ConsentPageTest {
     assertThat(grantCount()).isZero();
   }
 
+  /** A consent form without an answer (or an unknown one) gets the 400 page, not a 500. */
+  @Test
+  void answerMissingOrUnknown_isA400Page() {
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    HttpResponse<String> missing =
+        marge.post("/" + appId + "/grant", Map.of("redirect", redirect, "id", "Fred"));
+    assertThat(missing.statusCode()).as(missing.body()).isEqualTo(400);
+    assertThat(missing.body()).contains("answer must be allow");
+    assertThat(answer(marge, "Fred", "maybe").statusCode()).isEqualTo(400);
+    assertThat(grantCount()).isZero();
+  }
+
   /** L3: what the application and the user supply is bidi-isolated on the consent page. */
   @Test
   void namesAndDomain_areBidiIsolated() {

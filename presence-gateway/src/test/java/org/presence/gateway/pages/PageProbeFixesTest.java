@@ -3,6 +3,7 @@ package org.presence.gateway.pages;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.presence.gateway.testing.NotifyFixture.json;
 
+import ch.qos.logback.classic.Level;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -13,8 +14,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.DomainStub;
+import org.presence.gateway.testing.LogCapture;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
 
@@ -294,5 +297,58 @@ class PageProbeFixesTest {
     assertThat(conflict.body())
         .contains("<details id=\"error-details\" open>")
         .contains("the details below say why");
+  }
+
+  // Every page form sent with its anti-forgery token and nothing else (a fuzzed POST /N/grant
+  // without "answer" was a 500): a clear 4xx or a redirect, never a 5xx.
+
+  @Test
+  void everyPageForm_withOnlyItsToken_isNever5xx() {
+    long id = activeApp("BeerChat");
+    WebClient marge = new WebClient(node).signIn("marge@example.com");
+    String puid = grant(marge, id, "Fred");
+    WebClient devWeb = new WebClient(node).signIn("dev@example.com");
+    devWeb.get("/myapps/" + id);
+    String[] devForms = {
+      "/myapps",
+      "/myapps/" + id + "/webhook",
+      "/myapps/" + id + "/webhook-test",
+      "/myapps/" + id + "/verify",
+      "/myapps/" + id + "/regenerate",
+      "/myapps/" + id + "/deactivate",
+      "/myapps/" + id + "/activate",
+    };
+    String[] userForms = {
+      "/" + id + "/grant",
+      "/" + id,
+      "/settings",
+      "/settings/grants/" + puid + "/pause",
+      "/settings/grants/" + puid + "/resume",
+      "/settings/sessions/" + "0".repeat(64) + "/end",
+      "/pair",
+      "/pair/devices/all/revoke",
+      "/settings/devices/sign-out-all",
+      "/settings/grants/" + puid + "/revoke",
+      "/signin",
+      "/signin/oidc",
+      "/settings/sessions/end-all",
+      "/signout",
+    };
+    try (var log = LogCapture.of(HttpExchange.class)) {
+      for (String path : devForms) {
+        HttpResponse<String> r = devWeb.post(path, Map.of());
+        assertThat(r.statusCode()).as("POST %s: %s", path, r.body()).isLessThan(500);
+      }
+      for (String path : userForms) {
+        marge.get("/settings");
+        HttpResponse<String> r = marge.post(path, Map.of());
+        assertThat(r.statusCode()).as("POST %s: %s", path, r.body()).isLessThan(500);
+      }
+      for (String path : new String[] {"/oauth/device_authorization", "/oauth/token"}) {
+        HttpResponse<String> r = marge.postRaw(path, "");
+        assertThat(r.statusCode()).as("POST %s: %s", path, r.body()).isLessThan(500);
+      }
+      assertThat(log.at(Level.ERROR)).isEmpty();
+    }
   }
 }
