@@ -31,10 +31,12 @@ import org.slf4j.LoggerFactory;
  * of the wrong type, chunked, truncated) sent over real sockets to an in-process node. No request
  * may get a 5xx answer or make the node log at WARN or above; the leak detector (registered for
  * every class) fails the class on a leaked buffer. The seed is printed; rerun one with {@code
- * -Dpresence.fuzz.seed=<seed>}.
+ * -Dpresence.fuzz.seed=<seed>}; hunt longer with {@code -Dpresence.fuzz.iterations=<n>}.
  */
 class HttpFuzzTest {
-  private static final int ITERATIONS = 400;
+  /** Requests per run; a longer hunt: {@code -Dpresence.fuzz.iterations=20000}. */
+  private static final int ITERATIONS = Integer.getInteger("presence.fuzz.iterations", 400);
+
   private static final Pattern STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3})");
 
   @TempDir Path dataDir;
@@ -85,7 +87,9 @@ class HttpFuzzTest {
     System.out.println("HttpFuzzTest seed: " + seed + " (-Dpresence.fuzz.seed=" + seed + ")");
     Random random = new Random(seed);
     Generator gen = new Generator(random, node.token("fuzz@example.com"));
-    long deadline = System.nanoTime() + 120_000_000_000L;
+    long deadline =
+        System.nanoTime()
+            + Math.max(120, ITERATIONS * 3L / 10) * 1_000_000_000L; // 120 s, or 0.3 s a request
     int answered = 0;
     for (int i = 0; i < ITERATIONS && System.nanoTime() < deadline; i++) {
       Generator.Request req = gen.next();
