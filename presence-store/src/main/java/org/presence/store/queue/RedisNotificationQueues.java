@@ -52,19 +52,21 @@ import org.presence.store.redis.SpreadCalls;
  * What an application has queued is counted in one hash per application ({@code
  * <prefix>nqc:{a:<appId>}}, in the application's slot, not its users'): one field per time bucket
  * of a thirtieth of the queue retention (a day for 30 days), holding the items of the application
- * pushed in that bucket and still queued as far as the node knows. Before a batch is stored, one
- * {@link #ADMIT} call per primary of the batch's applications (one in all on one Redis, and for a
- * batch of one application) drops the fields older than two retentions and a bucket, sums the rest,
- * and takes room for as many of each application's items as the limit lets in, in order; only those
- * are stored. Items that leave by delivery, by a full queue's drop-oldest or by a revoke (whose
- * bucket follows from their {@link Notification#createdAt}) are given back with one {@link
- * #RELEASE} call per primary after the store call that removed them; the room of a batch that
- * failed is given back too. A queue that expires whole ({@code PEXPIRE}) takes its items without
- * telling anyone: their count stays in its bucket until the bucket goes. No item outlives its
- * bucket: a push first drops from its queue's head the items older than the retention ({@link
- * #PUSH}), so an item lives less than two retentions (pushed to at the end of the first, its queue
- * expires at the end of the second). So the sum is an upper bound of what is queued, over by what
- * expired whole within the last two retentions (62 days by default); see docs/notifications.md.
+ * pushed in that bucket and still queued as far as the node knows. Room is taken ({@link
+ * #ADMIT_ROOM}: the fields older than two retentions and a bucket dropped, the rest summed, room
+ * taken for as many of each application's items as the limit lets in, in order) and only those
+ * items are stored: on one Redis, for {@link #enqueueAndWake}, in the call that stores them (a call
+ * that finds no room for some item stores nothing, and a second one stores the items with room);
+ * else with one {@link #ADMIT} call per primary of the batch's applications before the store calls.
+ * Items that leave by delivery, by a full queue's drop-oldest or by a revoke (whose bucket follows
+ * from their {@link Notification#createdAt}) are given back with one {@link #RELEASE} call per
+ * primary after the store call that removed them; the room of a batch that failed is given back
+ * too. A queue that expires whole ({@code PEXPIRE}) takes its items without telling anyone: their
+ * count stays in its bucket until the bucket goes. No item outlives its bucket: a push first drops
+ * from its queue's head the items older than the retention ({@link #PUSH}), so an item lives less
+ * than two retentions (pushed to at the end of the first, its queue expires at the end of the
+ * second). So the sum is an upper bound of what is queued, over by what expired whole within the
+ * last two retentions (62 days by default); see docs/notifications.md.
  */
 public final class RedisNotificationQueues implements NotificationQueues {
   private static final org.slf4j.Logger LOG =
@@ -78,57 +80,73 @@ public final class RedisNotificationQueues implements NotificationQueues {
   static final int BUCKETS = 30;
 
   /**
-   * KEYS: per application its count; ARGV: limit, bucket length (ms), buckets kept (the retention
-   * in buckets), the count's expiry (ms), then per application its run count and per run a bucket
-   * and an item count (the application's items in order, by bucket). Drops the buckets older than
-   * the retention (Redis's clock), then takes room in order while the sum is under the limit; a
-   * bucket already that old is counted in the current one. Returns per application how many of its
-   * items may be stored (its first ones). The count expires a retention and two buckets after its
-   * last admission.
+   * {@code admit(k1, kn, a)}, shared by {@link #ADMIT} and {@link #ENQUEUE_WAKE}: KEYS[k1..kn] are
+   * per application its count; ARGV from {@code a}: limit, bucket length (ms), buckets kept (the
+   * retention in buckets), the count's expiry (ms), then per application its run count and per run
+   * a bucket and an item count (the application's items in order, by bucket). Drops the buckets
+   * older than the retention (Redis's clock), then takes room in order while the sum is under the
+   * limit; a bucket already that old is counted in the current one. Returns per application how
+   * many of its items may be stored (its first ones), whether that is all of them, and the ARGV
+   * index after its arguments. The count expires a retention and two buckets after its last
+   * admission.
    */
+  private static final String ADMIT_ROOM =
+      """
+      local function admit(k1, kn, a)
+        local limit = tonumber(ARGV[a])
+        local t = redis.call('TIME')
+        local now = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+          / tonumber(ARGV[a + 1]))
+        local oldest = now - tonumber(ARGV[a + 2])
+        local expiry = ARGV[a + 3]
+        a = a + 4
+        local out, all = {}, true
+        for k = k1, kn do
+          local key = KEYS[k]
+          local runs = tonumber(ARGV[a])
+          a = a + 1
+          local h = redis.call('HGETALL', key)
+          local sum = 0
+          for f = 1, #h, 2 do
+            if tonumber(h[f]) < oldest then
+              redis.call('HDEL', key, h[f])
+            else
+              sum = sum + tonumber(h[f + 1])
+            end
+          end
+          local took = 0
+          for r = 1, runs do
+            local b, n = ARGV[a], tonumber(ARGV[a + 1])
+            a = a + 2
+            local t = math.min(n, limit - sum - took)
+            if t < n then
+              all = false
+            end
+            if t > 0 then
+              if tonumber(b) < oldest then
+                b = tostring(now)
+              end
+              redis.call('HINCRBY', key, b, t)
+              took = took + t
+            end
+          end
+          if took > 0 then
+            redis.call('PEXPIRE', key, expiry)
+          end
+          out[#out + 1] = took
+        end
+        return out, all, a
+      end
+      """;
+
+  /** KEYS and ARGV as {@link #ADMIT_ROOM}'s from the first. Returns per application its room. */
   private static final String ADMIT =
       SpreadCalls.PROLOGUE
           + SpreadCalls.CHECK
+          + ADMIT_ROOM
           + """
-      local limit = tonumber(ARGV[1])
-      local t = redis.call('TIME')
-      local now = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-        / tonumber(ARGV[2]))
-      local oldest = now - tonumber(ARGV[3])
-      local a = 5
-      local out = {}
-      for k = 1, #KEYS do
-        local key = KEYS[k]
-        local runs = tonumber(ARGV[a])
-        a = a + 1
-        local h = redis.call('HGETALL', key)
-        local sum = 0
-        for f = 1, #h, 2 do
-          if tonumber(h[f]) < oldest then
-            redis.call('HDEL', key, h[f])
-          else
-            sum = sum + tonumber(h[f + 1])
-          end
-        end
-        local took = 0
-        for r = 1, runs do
-          local b, n = ARGV[a], tonumber(ARGV[a + 1])
-          a = a + 2
-          local t = math.min(n, limit - sum - took)
-          if t > 0 then
-            if tonumber(b) < oldest then
-              b = tostring(now)
-            end
-            redis.call('HINCRBY', key, b, t)
-            took = took + t
-          end
-        end
-        if took > 0 then
-          redis.call('PEXPIRE', key, ARGV[4])
-        end
-        out[k] = took
-      end
-      return out
+      local took = admit(1, #KEYS, 1)
+      return took
       """;
 
   /**
@@ -392,26 +410,40 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /**
    * The enqueue of {@link #ENQUEUE} and the wake-ups of the recipients, in one call ({@link
-   * #enqueueAndWake}). KEYS: per queue (queue, app set), then per user their presence hash. ARGV:
-   * capacity, queue count n, user count m, the calling node, publish ("1": publish the wake-ups;
-   * else return their parts), the channel name before and after the node id, the channel name
-   * before a node id holding a brace, a message's opening and closing, the queue ttl (ms), the
-   * cutoff of {@link #PUSH} (epoch ms); then per queue as {@link #ENQUEUE}'s (app id, item count,
-   * items); then per user the parts of their delivery before and after the sessions. With n = 0 it
-   * is the lookup alone. Returns {enqueue results as {@link #PUSH}'s, {user index, count, sessions
-   * ...} per user with sessions on the calling node, the number of messages published or {node,
-   * part, ...}}.
+   * #enqueueAndWake}), on one Redis with the room of the items taken first. KEYS: per queue (queue,
+   * app set), then per user their presence hash, then per application its count (none when the room
+   * was taken before). ARGV: capacity, queue count n, user count m, the calling node, publish ("1":
+   * publish the wake-ups; else return their parts), the channel name before and after the node id,
+   * the channel name before a node id holding a brace, a message's opening and closing, the queue
+   * ttl (ms), the cutoff of {@link #PUSH} (epoch ms), the count of applications c; then, when c is
+   * above 0, {@link #ADMIT_ROOM}'s arguments; then per queue as {@link #ENQUEUE}'s (app id, item
+   * count, items); then per user the parts of their delivery before and after the sessions. With n
+   * = 0 it is the lookup alone. When the room is not there for every item, it takes the room there
+   * is and stores nothing: it returns {per application the room it took}, for the caller to store
+   * and wake for those items alone. Else it returns {enqueue results as {@link #PUSH}'s, {user
+   * index, count, sessions ...} per user with sessions on the calling node, the number of messages
+   * published or {node, part, ...}}.
    */
   private static final String ENQUEUE_WAKE =
       SpreadCalls.PROLOGUE
           + SpreadCalls.CHECK
+          + ADMIT_ROOM
           + PUSH
           + """
       local n = tonumber(ARGV[2])
       local m = tonumber(ARGV[3])
       local self = ARGV[4]
+      local c = tonumber(ARGV[13])
+      local a = 14
+      if c > 0 then
+        local took, all
+        took, all, a = admit(2 * n + m + 1, 2 * n + m + c, a)
+        if not all then
+          return {took}
+        end
+      end
       local enq = {}
-      local u = push(tonumber(ARGV[1]), tonumber(ARGV[11]), tonumber(ARGV[12]), n, 13, enq) - 1
+      local u = push(tonumber(ARGV[1]), tonumber(ARGV[11]), tonumber(ARGV[12]), n, a, enq) - 1
       local own, parts, nodes = {}, {}, {}
       for j = 1, m do
         local h = redis.call('HGETALL', KEYS[2 * n + j])
@@ -729,45 +761,72 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /** One {@link #ADMIT} call; what it took is added to {@code taken}. */
   private CompletionStage<List<Boolean>> admitCall(List<Entry> entries, List<Notification> taken) {
-    Map<Long, List<Integer>> byApp = new LinkedHashMap<>();
-    for (int i = 0; i < entries.size(); i++) {
-      byApp.computeIfAbsent(entries.get(i).notification().appId(), a -> new ArrayList<>()).add(i);
-    }
-    List<String> k = new ArrayList<>(byApp.size());
-    List<byte[]> args = new ArrayList<>();
-    args.add(bytes(maxQueuedPerApp));
-    args.add(bytes(bucketMs));
-    args.add(keptBuckets);
-    args.add(countTtlMs);
-    byApp.forEach(
-        (app, at) -> {
-          k.add(countKey(app));
-          List<Notification> items = new ArrayList<>(at.size());
-          for (int i : at) {
-            items.add(entries.get(i).notification());
-          }
-          addRuns(args, items);
-        });
-    return this.<List<Object>>run(
-            admit, ScriptOutputType.MULTI, k.toArray(String[]::new), args.toArray(byte[][]::new))
+    Admission room = new Admission(entries);
+    return this.<List<Object>>run(admit, ScriptOutputType.MULTI, room.keys(), room.args())
         .thenApply(
             out -> {
-              Boolean[] ok = new Boolean[entries.size()];
-              java.util.Arrays.fill(ok, Boolean.FALSE);
-              int a = 0;
-              for (List<Integer> at : byApp.values()) {
-                long took = (Long) out.get(a++);
-                for (int j = 0; j < took && j < at.size(); j++) {
-                  ok[at.get(j)] = Boolean.TRUE;
-                }
-              }
-              for (int i = 0; i < ok.length; i++) {
-                if (ok[i]) {
+              List<Boolean> ok = room.admitted(out);
+              for (int i = 0; i < ok.size(); i++) {
+                if (ok.get(i)) {
                   taken.add(entries.get(i).notification());
                 }
               }
-              return List.of(ok);
+              return ok;
             });
+  }
+
+  /**
+   * The keys and arguments of {@link #ADMIT_ROOM} for a batch's entries (per application its count,
+   * its items by bucket), and the reading of its answer.
+   */
+  private final class Admission {
+    private final List<Entry> entries;
+    private final Map<Long, List<Integer>> byApp = new LinkedHashMap<>();
+    private final List<String> keys;
+    private final List<byte[]> args = new ArrayList<>();
+
+    Admission(List<Entry> entries) {
+      this.entries = entries;
+      for (int i = 0; i < entries.size(); i++) {
+        byApp.computeIfAbsent(entries.get(i).notification().appId(), a -> new ArrayList<>()).add(i);
+      }
+      keys = new ArrayList<>(byApp.size());
+      args.add(bytes(maxQueuedPerApp));
+      args.add(bytes(bucketMs));
+      args.add(keptBuckets);
+      args.add(countTtlMs);
+      byApp.forEach(
+          (app, at) -> {
+            keys.add(countKey(app));
+            List<Notification> items = new ArrayList<>(at.size());
+            for (int i : at) {
+              items.add(entries.get(i).notification());
+            }
+            addRuns(args, items);
+          });
+    }
+
+    String[] keys() {
+      return keys.toArray(String[]::new);
+    }
+
+    byte[][] args() {
+      return args.toArray(byte[][]::new);
+    }
+
+    /** Per entry whether it has room, from the script's per-application answer. */
+    List<Boolean> admitted(List<Object> took) {
+      Boolean[] ok = new Boolean[entries.size()];
+      java.util.Arrays.fill(ok, Boolean.FALSE);
+      int a = 0;
+      for (List<Integer> at : byApp.values()) {
+        long n = (Long) took.get(a++);
+        for (int j = 0; j < n && j < at.size(); j++) {
+          ok[at.get(j)] = Boolean.TRUE;
+        }
+      }
+      return List.of(ok);
+    }
   }
 
   /** Adds the run count, then per run of items of one bucket the bucket and the run's length. */
@@ -1045,6 +1104,9 @@ public final class RedisNotificationQueues implements NotificationQueues {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(new Woken(List.of(), Map.of(), Map.of(), 0, null));
     }
+    if (!backend.cluster()) {
+      return admitAndWake(entries, format);
+    }
     // Room first: a refused item is neither stored nor in a wake-up.
     return admit(entries)
         .thenCompose(
@@ -1067,18 +1129,69 @@ public final class RedisNotificationQueues implements NotificationQueues {
             });
   }
 
-  /** {@link #enqueueAndWake} of entries that have room. */
-  private CompletionStage<Woken> enqueueAndWakeAdmitted(
-      List<Entry> entries, WakeFormat format, StoredParts parts) {
+  /**
+   * {@link #enqueueAndWake} on one Redis: one call takes the room, stores and wakes. When some item
+   * has no room that call takes the room of those that do and stores nothing, and a second call
+   * stores and wakes for them (as on a Redis Cluster after {@link #admit}). A failed call gives
+   * nothing back: it took the room of the items it stored, or ran not at all (Redis refused it, or
+   * it never reached Redis), or its answer was lost; only items it dropped from full queues stay
+   * counted then, until their bucket goes.
+   */
+  private CompletionStage<Woken> admitAndWake(List<Entry> entries, WakeFormat format) {
+    Map<String, List<Notification>> byUser = byUser(entries);
+    List<String> users = new ArrayList<>(byUser.keySet());
+    boolean publish = ackReplicas == 0;
+    Admission room = new Admission(entries);
+    return replicated(
+            keys.presence(users.get(0)),
+            on -> wake(entries, users, byUser, format, publish, on, room))
+        .thenCompose(
+            r -> {
+              if (r.took == null) {
+                Woken w = r.toWoken(format);
+                return settled(
+                    entries,
+                    new StoredParts(),
+                    CompletableFuture.completedFuture(w),
+                    Woken::enqueued);
+              }
+              List<Boolean> ok = room.admitted(r.took);
+              List<Entry> in = admitted(entries, ok);
+              if (in.isEmpty()) {
+                return CompletableFuture.completedFuture(
+                    new Woken(refusedAll(entries.size()), Map.of(), Map.of(), 0, null));
+              }
+              StoredParts parts = new StoredParts();
+              return settled(in, parts, enqueueAndWakeAdmitted(in, format, parts), Woken::enqueued)
+                  .thenApply(
+                      w ->
+                          new Woken(
+                              inPlace(ok, w.enqueued()),
+                              w.local(),
+                              w.unsent(),
+                              w.published(),
+                              w.lookupFailure()));
+            });
+  }
+
+  private static Map<String, List<Notification>> byUser(List<Entry> entries) {
     Map<String, List<Notification>> byUser = new LinkedHashMap<>();
     for (Entry e : entries) {
       byUser.computeIfAbsent(e.userSub(), u -> new ArrayList<>()).add(e.notification());
     }
+    return byUser;
+  }
+
+  /** {@link #enqueueAndWake} of entries that have room. */
+  private CompletionStage<Woken> enqueueAndWakeAdmitted(
+      List<Entry> entries, WakeFormat format, StoredParts parts) {
+    Map<String, List<Notification>> byUser = byUser(entries);
     if (!backend.cluster()) {
       boolean publish = ackReplicas == 0;
       List<String> users = new ArrayList<>(byUser.keySet());
       return replicated(
-              keys.presence(users.get(0)), on -> wake(entries, users, byUser, format, publish, on))
+              keys.presence(users.get(0)),
+              on -> wake(entries, users, byUser, format, publish, on, null))
           .thenApply(r -> r.toWoken(format));
     }
     return enqueueStored(entries, parts)
@@ -1111,12 +1224,13 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private CompletionStage<List<Reply>> lookUp(
       List<String> users, Map<String, List<Notification>> byUser, WakeFormat format) {
     return SpreadCalls.orBySlot(
-        wake(List.of(), users, byUser, format, false, null).thenApply(List::of),
+        wake(List.of(), users, byUser, format, false, null, null).thenApply(List::of),
         () ->
             lookUpBy(
                 users,
                 this::presenceSlot,
-                part -> wake(List.of(), part, byUser, format, false, null).thenApply(List::of)));
+                part ->
+                    wake(List.of(), part, byUser, format, false, null, null).thenApply(List::of)));
   }
 
   /** {@code call} once per group of {@code users} ({@code groupOf}), at once; all the replies. */
@@ -1143,7 +1257,8 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /**
    * One {@link #ENQUEUE_WAKE} call ({@link #run}, on {@code on} when not null): {@code entries} and
-   * {@code users} all in one slot, or, for the lookup alone, on one primary.
+   * {@code users} all in one slot, or, for the lookup alone, on one primary; taking the room of
+   * {@code room} first when it is not null (on one Redis).
    */
   private CompletionStage<Reply> wake(
       List<Entry> entries,
@@ -1151,11 +1266,14 @@ public final class RedisNotificationQueues implements NotificationQueues {
       Map<String, List<Notification>> byUser,
       WakeFormat format,
       boolean publish,
-      RedisClusterAsyncCommands<String, byte[]> on) {
+      RedisClusterAsyncCommands<String, byte[]> on,
+      Admission room) {
     Queues q = new Queues(entries);
     int n = q.count();
-    String[] k = new String[2 * n + users.size()];
-    byte[][] args = new byte[12 + q.args.size() + 2 * users.size()][];
+    List<String> counts = room == null ? List.of() : room.keys;
+    List<byte[]> roomArgs = room == null ? List.of() : room.args;
+    String[] k = new String[2 * n + users.size() + counts.size()];
+    byte[][] args = new byte[13 + roomArgs.size() + q.args.size() + 2 * users.size()][];
     args[0] = bytes(CAPACITY);
     args[1] = bytes(n);
     args[2] = bytes(users.size());
@@ -1172,22 +1290,29 @@ public final class RedisNotificationQueues implements NotificationQueues {
     args[9] = format.close();
     args[10] = queueTtlMs;
     args[11] = cutoff();
+    args[12] = bytes(counts.size());
     for (int i = 0; i < 2 * n; i++) {
       k[i] = q.keys.get(i);
     }
-    for (int i = 0; i < q.args.size(); i++) {
-      args[12 + i] = q.args.get(i);
+    int a = 13;
+    for (byte[] arg : roomArgs) {
+      args[a++] = arg;
     }
-    int u = 12 + q.args.size();
+    for (byte[] arg : q.args) {
+      args[a++] = arg;
+    }
     for (int j = 0; j < users.size(); j++) {
       String user = users.get(j);
       k[2 * n + j] = keys.presence(user);
       byte[][] parts = format.user(user, byUser.get(user));
-      args[u + 2 * j] = parts[0];
-      args[u + 1 + 2 * j] = parts[1];
+      args[a++] = parts[0];
+      args[a++] = parts[1];
+    }
+    for (int i = 0; i < counts.size(); i++) {
+      k[2 * n + users.size() + i] = counts.get(i);
     }
     return this.<List<Object>>run(enqueueWake, on, ScriptOutputType.MULTI, k, args)
-        .thenApply(out -> new Reply(users, out, q));
+        .thenApply(out -> out.size() == 1 ? Reply.refused(out) : new Reply(users, out, q));
   }
 
   /** What {@link #ENQUEUE_WAKE} answered, merged over the calls of one batch. */
@@ -1197,8 +1322,19 @@ public final class RedisNotificationQueues implements NotificationQueues {
     final Map<String, List<byte[]>> parts = new LinkedHashMap<>();
     int published;
 
+    /** When the call found no room for some item: per application the room it took, else null. */
+    List<Object> took;
+
     Reply(List<Enqueued> enqueued) {
       this.enqueued = enqueued;
+    }
+
+    /** A call that stored nothing, having taken per application the room in {@code out}. */
+    @SuppressWarnings("unchecked")
+    static Reply refused(List<Object> out) {
+      Reply r = new Reply(List.of());
+      r.took = (List<Object>) out.get(0);
+      return r;
     }
 
     @SuppressWarnings("unchecked")

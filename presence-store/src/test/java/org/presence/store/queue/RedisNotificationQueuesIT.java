@@ -150,7 +150,12 @@ class RedisNotificationQueuesIT extends NotificationQueuesContract {
       assertThat(await(shortLived.enqueue(live, noteNow(app, "z"))).stored()).isTrue();
       assertThat(await(shortLived.enqueue(live, noteNow(app, "over"))))
           .isEqualTo(NotificationQueues.Enqueued.APP_FULL);
-      assertThat(await(shortLived.pending(live))).hasSize(3);
+      // y and z are queued; x too unless more than the retention passed since it went in (a slow
+      // machine): z's push then dropped it from the head, without giving back its room.
+      assertThat(await(shortLived.pending(live)))
+          .extracting(Notification::message)
+          .contains("y", "z")
+          .hasSizeBetween(2, 3);
     } finally {
       other.close();
     }
