@@ -13,12 +13,23 @@ import org.presence.store.redis.RedisBackend;
  * a key the caller names (the key a check used to write, which would miss it).
  */
 public final class FullPrimary implements AutoCloseable {
+  private final String id;
   private final RedisClusterAsyncCommands<String, byte[]> node;
   private final Map<String, String> before;
 
-  private FullPrimary(RedisClusterAsyncCommands<String, byte[]> node, Map<String, String> before) {
+  private FullPrimary(
+      String id, RedisClusterAsyncCommands<String, byte[]> node, Map<String, String> before) {
+    this.id = id;
     this.node = node;
     this.before = before;
+  }
+
+  /**
+   * The node id of the full primary, as {@link RedisBackend#primaryOf} names it: a test picks keys
+   * on it, or away from it, by their slots.
+   */
+  public String nodeId() {
+    return id;
   }
 
   /** Fills a primary of {@code cluster} (a Redis Cluster backend) other than {@code key}'s. */
@@ -42,7 +53,7 @@ public final class FullPrimary implements AutoCloseable {
             .mapToLong(l -> Long.parseLong(l.substring("used_memory:".length()).trim()))
             .findFirst()
             .orElseThrow();
-    FullPrimary full = new FullPrimary(node, before);
+    FullPrimary full = new FullPrimary(other, node, before);
     try {
       node.configSet("maxmemory-policy", "noeviction").get(10, TimeUnit.SECONDS);
       node.configSet("maxmemory", Long.toString(used / 2)).get(10, TimeUnit.SECONDS);
