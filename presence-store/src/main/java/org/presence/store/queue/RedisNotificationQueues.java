@@ -20,6 +20,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 import org.presence.protocol.error.ErrorCode;
 import org.presence.store.config.StoreConfig;
 import org.presence.store.error.StoreException;
@@ -660,7 +661,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
                 return CompletableFuture.completedFuture(refusedAll(entries.size()));
               }
               StoredParts parts = new StoredParts();
-              return settled(in, parts, enqueueStored(in, parts), r -> r)
+              return settled(in, parts, started(() -> enqueueStored(in, parts)), r -> r)
                   .thenApply(r -> inPlace(ok, r));
             });
   }
@@ -929,6 +930,19 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   /**
+   * {@code call}'s stage, or a failed one when it throws before returning one (the items' encoding,
+   * say): the room taken before it is then given back by {@link #settled} like that of a failed
+   * call. Defensive: no input is known to make a store call throw.
+   */
+  private static <T> CompletionStage<T> started(Supplier<CompletionStage<T>> call) {
+    try {
+      return call.get();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
    * {@code stored}, the store calls of the admitted entries {@code in}, once the counts are right:
    * after a failure the room taken for the entries no call stored is given back, with that of the
    * items the calls that did succeed dropped from full queues (on a Redis Cluster one primary's
@@ -1117,7 +1131,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
                     new Woken(refusedAll(entries.size()), Map.of(), Map.of(), 0, null));
               }
               StoredParts parts = new StoredParts();
-              return settled(in, parts, enqueueAndWakeAdmitted(in, format, parts), Woken::enqueued)
+              return settled(
+                      in,
+                      parts,
+                      started(() -> enqueueAndWakeAdmitted(in, format, parts)),
+                      Woken::enqueued)
                   .thenApply(
                       w ->
                           new Woken(
@@ -1162,7 +1180,11 @@ public final class RedisNotificationQueues implements NotificationQueues {
                     new Woken(refusedAll(entries.size()), Map.of(), Map.of(), 0, null));
               }
               StoredParts parts = new StoredParts();
-              return settled(in, parts, enqueueAndWakeAdmitted(in, format, parts), Woken::enqueued)
+              return settled(
+                      in,
+                      parts,
+                      started(() -> enqueueAndWakeAdmitted(in, format, parts)),
+                      Woken::enqueued)
                   .thenApply(
                       w ->
                           new Woken(
