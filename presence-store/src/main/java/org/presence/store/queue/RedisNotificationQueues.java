@@ -1122,29 +1122,31 @@ public final class RedisNotificationQueues implements NotificationQueues {
       return admitAndWake(entries, format);
     }
     // Room first: a refused item is neither stored nor in a wake-up.
-    return admit(entries)
-        .thenCompose(
-            ok -> {
-              List<Entry> in = admitted(entries, ok);
-              if (in.isEmpty()) {
-                return CompletableFuture.completedFuture(
-                    new Woken(refusedAll(entries.size()), Map.of(), Map.of(), 0, null));
-              }
-              StoredParts parts = new StoredParts();
-              return settled(
-                      in,
-                      parts,
-                      started(() -> enqueueAndWakeAdmitted(in, format, parts)),
-                      Woken::enqueued)
-                  .thenApply(
-                      w ->
-                          new Woken(
-                              inPlace(ok, w.enqueued()),
-                              w.local(),
-                              w.unsent(),
-                              w.published(),
-                              w.lookupFailure()));
-            });
+    return admit(entries).thenCompose(ok -> storeAndWake(entries, ok, format));
+  }
+
+  /**
+   * Stores and wakes for the entries whose room was taken ({@code ok}), the others refused; the
+   * room of what no call stored is given back ({@link #settled}).
+   */
+  private CompletionStage<Woken> storeAndWake(
+      List<Entry> entries, List<Boolean> ok, WakeFormat format) {
+    List<Entry> in = admitted(entries, ok);
+    if (in.isEmpty()) {
+      return CompletableFuture.completedFuture(
+          new Woken(refusedAll(entries.size()), Map.of(), Map.of(), 0, null));
+    }
+    StoredParts parts = new StoredParts();
+    return settled(
+            in, parts, started(() -> enqueueAndWakeAdmitted(in, format, parts)), Woken::enqueued)
+        .thenApply(
+            w ->
+                new Woken(
+                    inPlace(ok, w.enqueued()),
+                    w.local(),
+                    w.unsent(),
+                    w.published(),
+                    w.lookupFailure()));
   }
 
   /**
@@ -1173,26 +1175,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
                     CompletableFuture.completedFuture(w),
                     Woken::enqueued);
               }
-              List<Boolean> ok = room.admitted(r.took);
-              List<Entry> in = admitted(entries, ok);
-              if (in.isEmpty()) {
-                return CompletableFuture.completedFuture(
-                    new Woken(refusedAll(entries.size()), Map.of(), Map.of(), 0, null));
-              }
-              StoredParts parts = new StoredParts();
-              return settled(
-                      in,
-                      parts,
-                      started(() -> enqueueAndWakeAdmitted(in, format, parts)),
-                      Woken::enqueued)
-                  .thenApply(
-                      w ->
-                          new Woken(
-                              inPlace(ok, w.enqueued()),
-                              w.local(),
-                              w.unsent(),
-                              w.published(),
-                              w.lookupFailure()));
+              return storeAndWake(entries, room.admitted(r.took), format);
             });
   }
 
