@@ -118,7 +118,7 @@ public final class PortalPages {
       pages.toSignIn(ex, v, "/myapps");
       return;
     }
-    showList(ex, v, HttpResponseStatus.OK, null, Map.of());
+    showList(ex, v, HttpResponseStatus.OK, null, null, Map.of());
   }
 
   private void showList(
@@ -126,6 +126,7 @@ public final class PortalPages {
       PageSupport.Visitor v,
       HttpResponseStatus status,
       String error,
+      String invalidField,
       Map<String, String> form) {
     apps.list(v.subject())
         .whenComplete(
@@ -143,6 +144,8 @@ public final class PortalPages {
               f.put("domain", form.getOrDefault("domain", ""));
               f.put("description", form.getOrDefault("description", ""));
               m.put("form", f);
+              // The field the refusal names is marked invalid and described by the error.
+              m.put("invalid", invalidField == null ? Map.of() : Map.of(invalidField, true));
               // A new id for each Register form shown: the same form sent twice (a double click,
               // the browser sending it again) makes one application.
               m.put("formId", WebSessions.newNonce());
@@ -225,7 +228,28 @@ public final class PortalPages {
     typed.put("name", clip(name));
     typed.put("domain", clip(domain));
     typed.put("description", clip(description));
-    showList(ex, v, HttpResponseStatus.valueOf(pe.code().httpStatus()), pe.reason(), typed);
+    showList(
+        ex,
+        v,
+        HttpResponseStatus.valueOf(pe.code().httpStatus()),
+        pe.reason(),
+        refusedField(pe),
+        typed);
+  }
+
+  /**
+   * The Register form's field a refusal names ({@code INVALID_APP_FIELD} "field: why"), or null.
+   */
+  static String refusedField(ProtocolException pe) {
+    if (pe.code() != ErrorCode.INVALID_APP_FIELD || pe.detail() == null) {
+      return null;
+    }
+    for (String field : List.of("name", "domain", "description")) {
+      if (pe.detail().startsWith(field + ":")) {
+        return field;
+      }
+    }
+    return null;
   }
 
   private void show(HttpExchange ex) {

@@ -351,4 +351,28 @@ class PageProbeFixesTest {
       assertThat(log.at(Level.ERROR)).isEmpty();
     }
   }
+
+  // L5: a refused Register form marks the field its error names; the email field says what it is.
+
+  @Test
+  void refusedRegister_marksTheFieldTheErrorNames_andEmailSaysWhatItIs() {
+    assertThat(new WebClient(node).get("/signin").body())
+        .contains("name=\"email\" maxlength=\"254\" autocomplete=\"email\" required>");
+    WebClient devWeb = new WebClient(node).signIn("dev@example.com");
+    devWeb.get("/myapps");
+    HttpResponse<String> refused =
+        devWeb.post("/myapps", Map.of("name", "BeerChat", "domain", "not a host!"));
+    assertThat(refused.statusCode()).isEqualTo(400);
+    assertThat(refused.body())
+        .contains("id=\"error\" role=\"alert\"")
+        .contains("aria-describedby=\"error domain-help\" aria-invalid=\"true\"")
+        .doesNotContain("value=\"BeerChat\" aria-invalid");
+    devWeb.get("/myapps");
+    HttpResponse<String> noName =
+        devWeb.post("/myapps", Map.of("name", " ", "domain", site.domain()));
+    assertThat(noName.statusCode()).isEqualTo(400);
+    assertThat(noName.body())
+        .contains("aria-invalid=\"true\" aria-describedby=\"error\"")
+        .contains("aria-describedby=\"domain-help\">");
+  }
 }
