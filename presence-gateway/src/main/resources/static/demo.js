@@ -10,9 +10,14 @@
   var log = document.getElementById('presence-log');
   var form = document.getElementById('demo-notify-form');
   var notice = document.getElementById('demo-sent');
-  if (!status || !window.EventSource) {
+  if (!status) {
     return;
   }
+  if (!window.EventSource) {
+    status.textContent = 'this browser cannot follow the stream (no EventSource)';
+    return;
+  }
+  status.textContent = 'connecting…';
   // The notification this page sent last, to say so when its receipts come. While a send is in
   // flight its id is not known yet, and its first receipt can come over the event stream before
   // the answer to the post: receipts wait in `held` until the answer is in.

@@ -166,6 +166,10 @@ class DemoTest {
     assertThat(live.body())
         .contains("id=\"demo-puid\"")
         .contains("<script src=\"/static/demo.js\"></script>")
+        // Without JavaScript the live view says so, rather than "connecting…" for ever (L10);
+        // the script writes "connecting…" when it starts.
+        .contains("<span id=\"presence-status\">–</span>")
+        .contains("<noscript><p class=\"error\" id=\"demo-noscript\">")
         .contains(
             "bin/presence device --email alice@example.com --url "
                 + node.server().baseUrl()
@@ -179,7 +183,10 @@ class DemoTest {
         .doesNotContain("unsafe-inline");
     HttpResponse<String> js = node.get("/static/demo.js");
     assertThat(js.statusCode()).isEqualTo(200);
-    assertThat(js.body()).contains("EventSource('/demo/events')").doesNotContain("innerHTML");
+    assertThat(js.body())
+        .contains("EventSource('/demo/events')")
+        .contains("status.textContent = 'connecting…'")
+        .doesNotContain("innerHTML");
   }
 
   @Test
