@@ -537,7 +537,10 @@ public final class PageSupport {
       String reason,
       String next,
       Consumer<HttpHeaders> more) {
-    Map<String, Object> m = model(v, "Error");
+    // The title names the kind of error (a tab or a history entry says "Not Found (404)"), its
+    // words are the headline's.
+    HttpResponseStatus status = HttpResponseStatus.valueOf(code.httpStatus());
+    Map<String, Object> m = model(v, status.reasonPhrase() + " (" + status.code() + ")");
     m.put("status", code.httpStatus());
     m.put("headline", headline);
     m.put("reason", reason);

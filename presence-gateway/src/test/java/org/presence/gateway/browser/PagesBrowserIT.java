@@ -61,7 +61,7 @@ class PagesBrowserIT extends BrowserTest {
   @Test
   void unknownAddress_showsAnErrorPageInWords_withTheDetailBehindADisclosure() {
     open("/no/such/page", "not-found");
-    assertThat(browser.getTitle()).isEqualTo("Error · Presence");
+    assertThat(browser.getTitle()).isEqualTo("Not Found (404) · Presence");
     assertThat(text("error-headline")).isEqualTo("There is no page at this address.");
     assertThat(browser.findElement(By.tagName("main")).getText()).doesNotContain("errno");
     WebElement details = browser.findElement(By.id("error-details"));

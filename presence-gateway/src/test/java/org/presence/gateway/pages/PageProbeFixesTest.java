@@ -282,7 +282,9 @@ class PageProbeFixesTest {
     }
     HttpResponse<String> tooLarge = TestNode.send(big.GET().build());
     assertThat(tooLarge.statusCode()).isEqualTo(431);
-    assertThat(tooLarge.body()).contains("Clear this site&#39;s cookies");
+    assertThat(tooLarge.body())
+        .contains("Clear this site&#39;s cookies")
+        .contains("<title>Request Header Fields Too Large (431) · Presence</title>");
 
     long id = activeApp("BeerChat");
     WebClient marge = new WebClient(node).signIn("marge@example.com");
@@ -295,6 +297,7 @@ class PageProbeFixesTest {
             "/" + id + "/grant", Map.of("redirect", redirect, "id", "one-more", "answer", "allow"));
     assertThat(conflict.statusCode()).isEqualTo(409);
     assertThat(conflict.body())
+        .contains("<title>Conflict (409) · Presence</title>")
         .contains("<details id=\"error-details\" open>")
         .contains("the details below say why");
   }
