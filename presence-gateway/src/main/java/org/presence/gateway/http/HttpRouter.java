@@ -361,7 +361,19 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             r.detail(),
             r.headers() == null ? closeAfter() : closeAfter().andThen(r.headers()));
       } else if (cause instanceof TooLongHttpHeaderException) {
-        refuse(ctx, exchange, ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
+        ErrorPages pages = errorPages;
+        if (pages != null && exchange.header(HttpHeaderNames.ACCEPT) == null && isPage(ctx)) {
+          // The codec stopped at an over-long header line (a cookie grown too large, say) before
+          // any Accept: a GET of a page's address is a browser's, and gets the page that says to
+          // clear the site's cookies.
+          pages.render(
+              exchange,
+              ErrorCode.HEADERS_TOO_LARGE,
+              ErrorCode.HEADERS_TOO_LARGE.reason(),
+              closeAfter());
+        } else {
+          refuse(ctx, exchange, ErrorCode.HEADERS_TOO_LARGE, null, closeAfter());
+        }
       } else if (cause instanceof TooLongFrameException) {
         ErrorPages pages = errorPages;
         if (pages != null && isPage(ctx)) {

@@ -18,6 +18,7 @@ import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.LogCapture;
+import org.presence.gateway.testing.RawHttp;
 import org.presence.gateway.testing.TestNode;
 import org.presence.gateway.testing.WebClient;
 
@@ -274,7 +275,7 @@ class PageProbeFixesTest {
   // L6: the 431 page says to clear the site's cookies; a 409's details are open.
 
   @Test
-  void errorPages_431SaysClearCookies_409ShowsWhy() {
+  void errorPages_431SaysClearCookies_409ShowsWhy() throws Exception {
     HttpRequest.Builder big =
         HttpRequest.newBuilder(node.uri("/settings")).header("Accept", "text/html");
     for (int i = 0; i < 5; i++) {
@@ -285,6 +286,17 @@ class PageProbeFixesTest {
     assertThat(tooLarge.body())
         .contains("Clear this site&#39;s cookies")
         .contains("<title>Request Header Fields Too Large (431) · Presence</title>");
+    // L13: one cookie line too long for the codec, before any Accept: a page's GET still gets
+    // the page, an API's the JSON.
+    String cookie = "Cookie: big=" + "c".repeat(40_000) + "\r\n";
+    String page =
+        RawHttp.exchange(
+            node.port(),
+            "GET /settings HTTP/1.1\r\nHost: x\r\n" + cookie + "Accept: text/html\r\n\r\n");
+    assertThat(page).startsWith("HTTP/1.1 431").contains("Clear this site&#39;s cookies");
+    String api =
+        RawHttp.exchange(node.port(), "GET /api/grants HTTP/1.1\r\nHost: x\r\n" + cookie + "\r\n");
+    assertThat(api).startsWith("HTTP/1.1 431").contains("\"errno\"").doesNotContain("<html");
 
     long id = activeApp("BeerChat");
     WebClient marge = new WebClient(node).signIn("marge@example.com");
