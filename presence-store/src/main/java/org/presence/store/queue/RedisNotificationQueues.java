@@ -1155,16 +1155,41 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * stores and wakes for them (as on a Redis Cluster after {@link #admit}). A failed call gives
    * nothing back: it took the room of the items it stored, or ran not at all (Redis refused it, or
    * it never reached Redis), or its answer was lost; only items it dropped from full queues stay
-   * counted then, until their bucket goes.
+   * counted then, until their bucket goes (and, when the lost answer was a call that stored
+   * nothing, the room it took). A call that answered it stored nothing and then failed ({@code
+   * WAIT}: replicas did not confirm it, or the connection was lost before they did) gives back the
+   * room it took.
    */
   private CompletionStage<Woken> admitAndWake(List<Entry> entries, WakeFormat format) {
     Map<String, List<Notification>> byUser = byUser(entries);
     List<String> users = new ArrayList<>(byUser.keySet());
     boolean publish = ackReplicas == 0;
     Admission room = new Admission(entries);
+    // The call's answer, when Redis gave one, for a failure after it (WAIT).
+    java.util.concurrent.atomic.AtomicReference<Reply> answered =
+        new java.util.concurrent.atomic.AtomicReference<>();
     return replicated(
             keys.presence(users.get(0)),
-            on -> wake(entries, users, byUser, format, publish, on, room))
+            on ->
+                wake(entries, users, byUser, format, publish, on, room)
+                    .thenApply(
+                        r -> {
+                          answered.set(r);
+                          return r;
+                        }))
+        .exceptionallyCompose(
+            e -> {
+              Reply r = answered.get();
+              if (r == null || r.took == null) {
+                return CompletableFuture.failedFuture(e);
+              }
+              // It took room and stored nothing: that room is given back.
+              return settled(
+                  admitted(entries, room.admitted(r.took)),
+                  new StoredParts(),
+                  CompletableFuture.<Reply>failedFuture(e),
+                  x -> List.of());
+            })
         .thenCompose(
             r -> {
               if (r.took == null) {
