@@ -296,12 +296,6 @@ class RedisNotificationWakesIT {
   }
 
   /**
-   * Items for one queue go in with one {@code RPUSH}, a user's new queues with one {@code SADD},
-   * and delivered items at a queue's head leave with one {@code LTRIM}. The scripts before made an
-   * {@code RPUSH} and an {@code SADD} per item, and an {@code LREM} per removed item and an {@code
-   * LLEN} per queue: 8 and 6 commands here where these make 3 and 3 (this test fails on them).
-   */
-  /**
    * A batch over its application's limit: the items with room are stored and woken for, the rest
    * refused ({@code APP_FULL}) and in no wake-up. On one Redis the call that takes the room stores
    * nothing when some item has none, and a second call stores the others: two calls, where a batch
@@ -375,6 +369,12 @@ class RedisNotificationWakesIT {
     }
   }
 
+  /**
+   * Items for one queue go in with one {@code RPUSH}, a user's new queues with one {@code SADD},
+   * and delivered items at a queue's head leave with one {@code LTRIM}. The scripts before made an
+   * {@code RPUSH} and an {@code SADD} per item, and an {@code LREM} per removed item and an {@code
+   * LLEN} per queue: 8 and 6 commands here where these make 3 and 3 (this test fails on them).
+   */
   @Test
   void aQueuesItems_goInWithOnePush_andLeaveTheHeadWithOneTrim() {
     String u = "trim-" + System.nanoTime();
