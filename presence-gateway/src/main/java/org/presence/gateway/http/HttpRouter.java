@@ -362,10 +362,14 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             r.headers() == null ? closeAfter() : closeAfter().andThen(r.headers()));
       } else if (cause instanceof TooLongHttpHeaderException) {
         ErrorPages pages = errorPages;
-        if (pages != null && exchange.header(HttpHeaderNames.ACCEPT) == null && isPage(ctx)) {
+        if (pages != null
+            && exchange.header(HttpHeaderNames.ACCEPT) == null
+            && HttpMethod.GET.equals(request.method())
+            && isPagePath(uri.rawPath())) {
           // The codec stopped at an over-long header line (a cookie grown too large, say) before
           // any Accept: a GET of a page's address is a browser's, and gets the page that says to
-          // clear the site's cookies.
+          // clear the site's cookies. The request line was read: its own method and path say so
+          // (a pipelined request's start is not where a read starts, which isPage looks at).
           pages.render(
               exchange,
               ErrorCode.HEADERS_TOO_LARGE,
@@ -443,7 +447,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
    */
   private boolean isPage(ChannelHandlerContext ctx) {
     HeaderDeadline deadline = ctx.pipeline().get(HeaderDeadline.class);
-    String path = deadline == null ? null : deadline.getPath();
+    return isPagePath(deadline == null ? null : deadline.getPath());
+  }
+
+  /** Whether {@code path} is that of a GET route of the pages (see {@link #isPage}). */
+  private boolean isPagePath(String path) {
     if (path == null) {
       return false;
     }

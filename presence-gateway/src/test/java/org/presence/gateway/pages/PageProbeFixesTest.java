@@ -390,4 +390,32 @@ class PageProbeFixesTest {
         .contains("aria-invalid=\"true\" aria-describedby=\"error\"")
         .contains("aria-describedby=\"domain-help\">");
   }
+
+  /**
+   * L13 with requests sent back to back in one write: the 431 of the second, cut short by its
+   * over-long cookie line, is negotiated by its own method and path, not by the first request's
+   * (the only one whose start the header deadline sees).
+   */
+  @Test
+  void overLongHeaderLine_ofAPipelinedRequest_goesByItsOwnPath() throws Exception {
+    String cookie = "Cookie: big=" + "c".repeat(40_000) + "\r\n";
+    String apiAfterPage =
+        RawHttp.exchange(
+            node.port(),
+            "GET /settings HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n"
+                + "GET /api/grants HTTP/1.1\r\nHost: x\r\n"
+                + cookie
+                + "\r\n");
+    String second = apiAfterPage.substring(apiAfterPage.indexOf("HTTP/1.1 431"));
+    assertThat(second).contains("\"errno\"").doesNotContain("<html");
+    String pageAfterApi =
+        RawHttp.exchange(
+            node.port(),
+            "GET /api/grants HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /settings HTTP/1.1\r\nHost: x\r\n"
+                + cookie
+                + "Accept: text/html\r\n\r\n");
+    second = pageAfterApi.substring(pageAfterApi.indexOf("HTTP/1.1 431"));
+    assertThat(second).contains("Clear this site&#39;s cookies");
+  }
 }
