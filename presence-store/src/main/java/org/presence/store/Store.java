@@ -76,7 +76,7 @@ public final class Store implements AutoCloseable {
             ? new RedisNotificationQueues(redis, config.queueRetention(), config.maxQueuedPerApp())
             : config.embeddedDatabase()
                 ? openJournal(config)
-                : new JdbiNotificationQueues(persistence.db());
+                : new JdbiNotificationQueues(persistence.db(), config.maxQueuedPerApp());
     this.updates =
         redis == null
             ? new LocalAppUpdateLog(

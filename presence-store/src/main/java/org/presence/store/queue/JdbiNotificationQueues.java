@@ -5,7 +5,9 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -13,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.jdbi.v3.core.Handle;
@@ -33,6 +36,18 @@ import org.presence.store.jdbi.Timestamps;
  * first, in (application, user) order, so writers of the same queue take turns and trims never
  * race. Should two transactions still collide (a deadlock detected, a lock wait timed out, two
  * first writers inserting the same head), the loser is rolled back and run again.
+ *
+ * <p>Each application may have at most {@code maxQueuedPerApp} items queued over all its users
+ * ({@code notifications.max-queued-per-app}): {@code notification_app_counts} (migration {@code
+ * V35_1}) holds one exact count per application, changed in the transaction that inserts or deletes
+ * its items (an enqueue, a drop-oldest, a removal, a clear, the retention sweep). An enqueue locks
+ * its applications' count rows, after the heads and in application order, reads how many each has
+ * queued, and stores an application's items in the call's order as long as there is room, refusing
+ * the rest ({@link Enqueued#APP_FULL}, nothing written for them): concurrent batches of one
+ * application take turns on its row and never pass the limit together, and no batch counts the
+ * notifications table. The row is held until the batch commits, so one application's batches are
+ * stored one after the other (other applications' are not held up); a removal or clear changes the
+ * row last, just before it commits.
  */
 public final class JdbiNotificationQueues implements NotificationQueues {
   private static final String COLUMNS =
@@ -74,9 +89,20 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   }
 
   private final Db db;
+  private final long maxQueuedPerApp;
 
+  /** With the default limit of what one application may have queued. */
   public JdbiNotificationQueues(Db db) {
+    this(db, DEFAULT_MAX_QUEUED_PER_APP);
+  }
+
+  /** Refusing items of an application that has {@code maxQueuedPerApp} queued. */
+  public JdbiNotificationQueues(Db db, long maxQueuedPerApp) {
+    if (maxQueuedPerApp < 1) {
+      throw new IllegalArgumentException("maxQueuedPerApp must be at least 1");
+    }
     this.db = db;
+    this.maxQueuedPerApp = maxQueuedPerApp;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -154,6 +180,58 @@ public final class JdbiNotificationQueues implements NotificationQueues {
         });
   }
 
+  /**
+   * Locks the count rows of {@code apps}, in application order, and reads how many items each has
+   * queued; an application without a row gets one at 0 (a concurrent first writer of the same
+   * application makes that fail with 23505, and the batch runs again). Every writer takes these
+   * after the heads it locks.
+   */
+  private static TreeMap<Long, Long> lockCounts(Handle h, Set<Long> apps) {
+    TreeMap<Long, Long> queued = new TreeMap<>();
+    for (List<Long> chunk : chunks(new ArrayList<>(new TreeSet<>(apps)))) {
+      h.createQuery(
+              "SELECT app_id, queued FROM notification_app_counts WHERE app_id IN (<a>)"
+                  + " ORDER BY app_id FOR UPDATE")
+          .bindList("a", chunk)
+          .map((rs, ctx) -> Map.entry(rs.getLong("app_id"), rs.getLong("queued")))
+          .forEach(e -> queued.put(e.getKey(), e.getValue()));
+    }
+    if (queued.size() < apps.size()) {
+      PreparedBatch insert =
+          h.prepareBatch("INSERT INTO notification_app_counts (app_id, queued) VALUES (:a, 0)");
+      for (long app : new TreeSet<>(apps)) {
+        if (!queued.containsKey(app)) {
+          insert.bind("a", app).add();
+          queued.put(app, 0L);
+        }
+      }
+      insert.execute();
+    }
+    return queued;
+  }
+
+  /**
+   * Gives back the room of the items that left their queues, {@code left} by application: the count
+   * rows change in application order, the last thing before the transaction commits. A count never
+   * goes under 0.
+   */
+  private static void release(Handle h, Map<Long, Long> left) {
+    PreparedBatch update =
+        h.prepareBatch(
+            "UPDATE notification_app_counts SET queued ="
+                + " CASE WHEN queued > :n THEN queued - :n ELSE 0 END WHERE app_id = :a");
+    int n = 0;
+    for (Map.Entry<Long, Long> e : new TreeMap<>(left).entrySet()) {
+      if (e.getValue() > 0) {
+        update.bind("n", e.getValue()).bind("a", e.getKey()).add();
+        n++;
+      }
+    }
+    if (n > 0) {
+      update.execute();
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Enqueue
 
@@ -169,14 +247,48 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     return retrying(h -> enqueueIn(h, entries, keys));
   }
 
-  private static List<Enqueued> enqueueIn(Handle h, List<Entry> entries, String[] keys) {
+  private List<Enqueued> enqueueIn(Handle h, List<Entry> all, String[] allKeys) {
     TreeMap<Head, QueueState> queues = new TreeMap<>();
-    Head[] heads = new Head[entries.size()];
-    for (int i = 0; i < heads.length; i++) {
-      heads[i] = new Head(entries.get(i).notification().appId(), keys[i]);
-      queues.computeIfAbsent(heads[i], k -> new QueueState());
+    Head[] allHeads = new Head[all.size()];
+    Set<Long> apps = new HashSet<>();
+    for (int i = 0; i < allHeads.length; i++) {
+      allHeads[i] = new Head(all.get(i).notification().appId(), allKeys[i]);
+      queues.computeIfAbsent(allHeads[i], k -> new QueueState());
+      apps.add(allHeads[i].appId());
     }
     lockHeads(h, queues);
+    // Room: each application's items in the call's order, as long as it has fewer than the limit
+    // queued. An item that will push an older one out of a full queue needs room too (what it
+    // pushes out gives its room back below, for the next batch). Nothing is written for the rest.
+    TreeMap<Long, Long> queued = lockCounts(h, apps);
+    TreeMap<Long, Long> taken = new TreeMap<>();
+    boolean[] admitted = new boolean[all.size()];
+    int admittedCount = 0;
+    for (int i = 0; i < allHeads.length; i++) {
+      long app = allHeads[i].appId();
+      long t = taken.getOrDefault(app, 0L);
+      if (queued.get(app) + t < maxQueuedPerApp) {
+        admitted[i] = true;
+        admittedCount++;
+        taken.put(app, t + 1);
+      }
+    }
+    if (admittedCount == 0) {
+      return Collections.nCopies(all.size(), Enqueued.APP_FULL);
+    }
+    List<Entry> entries = new ArrayList<>(admittedCount);
+    String[] keys = new String[admittedCount];
+    Head[] heads = new Head[admittedCount];
+    for (int i = 0, j = 0; i < allHeads.length; i++) {
+      if (admitted[i]) {
+        entries.add(all.get(i));
+        keys[j] = allKeys[i];
+        heads[j] = allHeads[i];
+        j++;
+      }
+    }
+    // Queues that get nothing are neither made nor touched (their heads stay locked until the end).
+    queues.keySet().retainAll(new HashSet<>(Arrays.asList(heads)));
     List<Head> missing =
         queues.entrySet().stream()
             .filter(e -> !e.getValue().exists)
@@ -259,16 +371,28 @@ public final class JdbiNotificationQueues implements NotificationQueues {
     for (int i = 0; i < entries.size(); i++) {
       dropped.add(List.of());
     }
+    Map<Long, Long> pushedOut = new HashMap<>();
     for (Map.Entry<Head, QueueState> q : queues.entrySet()) {
       QueueState s = q.getValue();
       if (s.countBefore + s.added > CAPACITY) {
-        trim(h, q.getKey(), s, entries, heads, seqs, dropped);
+        int gone = trim(h, q.getKey(), s, entries, heads, seqs, dropped);
+        pushedOut.merge(q.getKey().appId(), (long) gone, Long::sum);
       }
     }
+    // The applications' counts: what they had, the items stored, less those pushed out.
+    PreparedBatch count =
+        h.prepareBatch("UPDATE notification_app_counts SET queued = :q WHERE app_id = :a");
+    taken.forEach(
+        (app, t) ->
+            count
+                .bind("q", queued.get(app) + t - pushedOut.getOrDefault(app, 0L))
+                .bind("a", app)
+                .add());
+    count.execute();
 
-    List<Enqueued> out = new ArrayList<>(entries.size());
-    for (int i = 0; i < entries.size(); i++) {
-      out.add(new Enqueued(sizes[i], dropped.get(i)));
+    List<Enqueued> out = new ArrayList<>(all.size());
+    for (int i = 0, j = 0; i < all.size(); i++) {
+      out.add(admitted[i] ? new Enqueued(sizes[j], dropped.get(j++)) : Enqueued.APP_FULL);
     }
     return out;
   }
@@ -311,9 +435,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
   /**
    * Drops the oldest items of a queue that this batch filled past {@link #CAPACITY}, telling each
    * entry which items its arrival pushed out (drop-oldest, one item at a time, as if the entries
-   * had come one by one).
+   * had come one by one). Returns how many items it deleted.
    */
-  private static void trim(
+  private static int trim(
       Handle h,
       Head head,
       QueueState s,
@@ -351,14 +475,15 @@ public final class JdbiNotificationQueues implements NotificationQueues {
         lastDropped = Math.max(lastDropped, seqOf.get(gone.id()));
       }
     }
-    if (lastDropped >= 0) {
-      h.createUpdate(
-              "DELETE FROM notifications WHERE user_key = :u AND app_id = :a AND seq <= :cut")
-          .bind("u", head.userKey())
-          .bind("a", head.appId())
-          .bind("cut", lastDropped)
-          .execute();
+    if (lastDropped < 0) {
+      return 0;
     }
+    return h.createUpdate(
+            "DELETE FROM notifications WHERE user_key = :u AND app_id = :a AND seq <= :cut")
+        .bind("u", head.userKey())
+        .bind("a", head.appId())
+        .bind("cut", lastDropped)
+        .execute();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -455,6 +580,9 @@ public final class JdbiNotificationQueues implements NotificationQueues {
                 .bindList("ids", chunk)
                 .execute();
           }
+          Map<Long, Long> left = new HashMap<>();
+          out.values().forEach(l -> l.forEach(n -> left.merge(n.appId(), 1L, Long::sum)));
+          release(h, left);
           return out;
         });
   }
@@ -488,10 +616,12 @@ public final class JdbiNotificationQueues implements NotificationQueues {
                   .bind("a", appId)
                   .map(JdbiNotificationQueues::map)
                   .list();
-          h.createUpdate("DELETE FROM notifications WHERE user_key = :u AND app_id = :a")
-              .bind("u", userKey)
-              .bind("a", appId)
-              .execute();
+          int gone =
+              h.createUpdate("DELETE FROM notifications WHERE user_key = :u AND app_id = :a")
+                  .bind("u", userKey)
+                  .bind("a", appId)
+                  .execute();
+          release(h, Map.of(appId, (long) gone));
           return all;
         });
   }
@@ -513,6 +643,7 @@ public final class JdbiNotificationQueues implements NotificationQueues {
           // that locked a head first has moved its pushed_at on).
           lockHeads(h, idle);
           int dropped = 0;
+          Map<Long, Long> left = new HashMap<>();
           Map<Long, List<String>> byApp = new TreeMap<>();
           idle.keySet()
               .forEach(
@@ -531,10 +662,13 @@ public final class JdbiNotificationQueues implements NotificationQueues {
               if (still.isEmpty()) {
                 continue;
               }
-              h.createUpdate("DELETE FROM notifications WHERE app_id = :a AND user_key IN (<u>)")
-                  .bind("a", app.getKey())
-                  .bindList("u", still)
-                  .execute();
+              int gone =
+                  h.createUpdate(
+                          "DELETE FROM notifications WHERE app_id = :a AND user_key IN (<u>)")
+                      .bind("a", app.getKey())
+                      .bindList("u", still)
+                      .execute();
+              left.merge(app.getKey(), (long) gone, Long::sum);
               dropped +=
                   h.createUpdate(
                           "DELETE FROM notification_queues WHERE app_id = :a"
@@ -544,6 +678,7 @@ public final class JdbiNotificationQueues implements NotificationQueues {
                       .execute();
             }
           }
+          release(h, left);
           return dropped;
         });
   }

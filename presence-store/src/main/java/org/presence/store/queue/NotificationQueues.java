@@ -67,9 +67,9 @@ public interface NotificationQueues {
    * <p>Each application may have at most the store's limit of items queued, over all its users
    * ({@code notifications.max-queued-per-app}): an item beyond it is not stored and its result is
    * {@link Enqueued#APP_FULL}; the application's earlier items in the call are stored first, as far
-   * as the limit lets them. The embedded journal counts exactly; Redis counts an upper bound (see
-   * {@link RedisNotificationQueues}); {@link JdbiNotificationQueues} (PostgreSQL) has no limit. An
-   * item that would push an older one out of a full queue needs room too.
+   * as the limit lets them. The embedded journal and {@link JdbiNotificationQueues} (PostgreSQL)
+   * count exactly; Redis counts an upper bound (see {@link RedisNotificationQueues}). An item that
+   * would push an older one out of a full queue needs room too.
    */
   CompletionStage<List<Enqueued>> enqueueAll(List<Entry> entries);
 

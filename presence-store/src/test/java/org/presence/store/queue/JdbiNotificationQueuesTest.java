@@ -13,16 +13,24 @@ import org.presence.store.db.EmbeddedPersistence;
 class JdbiNotificationQueuesTest extends NotificationQueuesContract {
   @TempDir Path dataDir;
   private EmbeddedPersistence db;
+  private long maxQueuedPerApp = NotificationQueues.DEFAULT_MAX_QUEUED_PER_APP;
 
   @Override
   protected NotificationQueues open() {
     db = EmbeddedPersistence.open(StoreConfig.embedded(dataDir));
-    return new JdbiNotificationQueues(db.db());
+    return new JdbiNotificationQueues(db.db(), maxQueuedPerApp);
   }
 
   @Override
   protected void close() {
     db.close();
+  }
+
+  @Override
+  protected NotificationQueues reopenCapped(long maxQueuedPerApp) {
+    close();
+    this.maxQueuedPerApp = maxQueuedPerApp;
+    return open();
   }
 
   /**

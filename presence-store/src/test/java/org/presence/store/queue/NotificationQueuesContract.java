@@ -18,9 +18,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The behaviour every {@link NotificationQueues} must have. Runs against the embedded database
- * ({@code JdbiNotificationQueuesTest}), PostgreSQL ({@code PostgresNotificationQueuesIT}) and Redis
- * ({@code RedisNotificationQueuesIT}).
+ * The behaviour every {@link NotificationQueues} must have. Runs against the embedded journal
+ * ({@code JournalNotificationQueuesTest}), the embedded database ({@code
+ * JdbiNotificationQueuesTest}), PostgreSQL ({@code PostgresNotificationQueuesIT}) and Redis ({@code
+ * RedisNotificationQueuesIT}).
  */
 public abstract class NotificationQueuesContract {
   protected NotificationQueues queues;
@@ -192,6 +193,57 @@ public abstract class NotificationQueuesContract {
     // So one more fits elsewhere (101), and then none.
     assertThat(await(queues.enqueue(user(), note(app, "elsewhere"))).stored()).isTrue();
     assertThat(await(queues.enqueue(user(), note(app, "beyond"))).stored()).isFalse();
+  }
+
+  /**
+   * Concurrent batches of one application take its room in turns. Four batches of 30 items (one
+   * user each), half for an application with nothing queued yet and half for one with an item
+   * queued, both limited to 20: between them they store 20 and 19, never more, each batch an
+   * application's earlier items first; what they stored is what is queued, and nothing more fits.
+   */
+  @Test
+  void perAppLimit_concurrentBatchesOfOneApplication_neverStoreMoreThanIt() {
+    int limit = 20;
+    NotificationQueues capped = reopenCapped(limit);
+    org.junit.jupiter.api.Assumptions.assumeTrue(capped != null, "no per-application limit");
+    queues = capped;
+    long fresh = freshApp();
+    long seeded = freshApp();
+    assertThat(await(queues.enqueue(user(), note(seeded, "first"))).stored()).isTrue();
+    Map<Long, List<String>> users = Map.of(fresh, new ArrayList<>(), seeded, new ArrayList<>());
+    List<CompletableFuture<List<NotificationQueues.Enqueued>>> batches = new ArrayList<>();
+    List<List<NotificationQueues.Entry>> sent = new ArrayList<>();
+    for (int b = 0; b < 4; b++) {
+      List<NotificationQueues.Entry> batch = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        long app = i % 2 == 0 ? fresh : seeded;
+        String u = user();
+        users.get(app).add(u);
+        batch.add(new NotificationQueues.Entry(u, note(app, b + ":" + i)));
+      }
+      sent.add(batch);
+      batches.add(queues.enqueueAll(batch).toCompletableFuture());
+    }
+    Map<Long, Integer> stored = new java.util.HashMap<>(Map.of(fresh, 0, seeded, 0));
+    for (int b = 0; b < batches.size(); b++) {
+      List<NotificationQueues.Enqueued> got = await(batches.get(b));
+      for (long app : List.of(fresh, seeded)) {
+        List<Boolean> mine = new ArrayList<>();
+        for (int i = 0; i < got.size(); i++) {
+          if (sent.get(b).get(i).notification().appId() == app) {
+            mine.add(got.get(i).stored());
+          }
+        }
+        int n = (int) mine.stream().filter(x -> x).count();
+        assertThat(mine.subList(0, n)).as("the batch's earlier items first").doesNotContain(false);
+        stored.merge(app, n, Integer::sum);
+      }
+    }
+    assertThat(stored).isEqualTo(Map.of(fresh, limit, seeded, limit - 1));
+    assertThat(await(queues.withItems(users.get(fresh)))).hasSize(limit);
+    assertThat(await(queues.withItems(users.get(seeded)))).hasSize(limit - 1);
+    assertThat(await(queues.enqueue(user(), note(fresh, "late"))).stored()).isFalse();
+    assertThat(await(queues.enqueue(user(), note(seeded, "late"))).stored()).isFalse();
   }
 
   /** Whether queues expire by themselves (Redis) instead of through {@link #expireIdle}. */

@@ -10,6 +10,7 @@ import org.presence.store.testing.Backends;
 class PostgresNotificationQueuesIT extends NotificationQueuesContract {
   private static String schema;
   private PostgresPersistence db;
+  private long maxQueuedPerApp = NotificationQueues.DEFAULT_MAX_QUEUED_PER_APP;
 
   @BeforeAll
   static void pickSchema() {
@@ -34,11 +35,18 @@ class PostgresNotificationQueuesIT extends NotificationQueuesContract {
                 StoreConfig.RedisConfig.local(),
                 8,
                 256));
-    return new JdbiNotificationQueues(db.db());
+    return new JdbiNotificationQueues(db.db(), maxQueuedPerApp);
   }
 
   @Override
   protected void close() {
     db.close();
+  }
+
+  @Override
+  protected NotificationQueues reopenCapped(long maxQueuedPerApp) {
+    close();
+    this.maxQueuedPerApp = maxQueuedPerApp;
+    return open();
   }
 }
