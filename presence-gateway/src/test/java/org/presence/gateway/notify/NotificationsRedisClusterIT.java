@@ -108,13 +108,19 @@ class NotificationsRedisClusterIT extends NotificationsContract {
     String queues = keys.user("nqa", UserKeys.of(sub));
     // The application's rate bucket (RedisTokenBuckets), taken by every post.
     String bucket = keys.group("r:notify:" + appId, "rate", "");
+    // And its queued count (RedisNotificationQueues' per-application limit), taken by every post.
+    String count = keys.app("nqc", appId);
     RedisClusterClient raw =
         RedisClusterClient.create(RedisBackend.clusterSeeds(Backends.redisClusterUrl()));
     try (StatefulRedisClusterConnection<String, String> c = raw.connect()) {
       RedisClusterNode p = c.getPartitions().getPartitionBySlot(SlotHash.getSlot(presence));
       RedisClusterNode q = c.getPartitions().getPartitionBySlot(SlotHash.getSlot(queues));
       RedisClusterNode r = c.getPartitions().getPartitionBySlot(SlotHash.getSlot(bucket));
-      boolean apart = !p.getNodeId().equals(q.getNodeId()) && !p.getNodeId().equals(r.getNodeId());
+      RedisClusterNode n = c.getPartitions().getPartitionBySlot(SlotHash.getSlot(count));
+      boolean apart =
+          !p.getNodeId().equals(q.getNodeId())
+              && !p.getNodeId().equals(r.getNodeId())
+              && !p.getNodeId().equals(n.getNodeId());
       return apart ? presence : null;
     } finally {
       raw.shutdown();
