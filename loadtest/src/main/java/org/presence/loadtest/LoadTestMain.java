@@ -49,9 +49,30 @@ import picocli.CommandLine.Spec;
 public final class LoadTestMain implements Runnable {
   @Spec CommandSpec spec;
 
-  /** Runs the command line and exits with its status. */
-  public static void main(String[] args) {
-    System.exit(execute(args));
+  /**
+   * Runs the command line and exits with its status; after SIGINT or SIGTERM the JVM's own status
+   * for the signal (130, 143) stands: the run ended because its shutdown hook stopped it, and an
+   * exit with the run's status could otherwise win the race with that shutdown's halt.
+   */
+  public static void main(String[] args) throws InterruptedException {
+    int status = execute(args);
+    if (shuttingDown()) {
+      // The shutdown is under way: it halts the JVM once its hooks are done.
+      Thread.currentThread().join();
+    }
+    System.exit(status);
+  }
+
+  /** Whether the JVM has begun to shut down (a signal): no hook can be added then. */
+  private static boolean shuttingDown() {
+    Thread probe = new Thread(() -> {});
+    try {
+      Runtime.getRuntime().addShutdownHook(probe);
+      Runtime.getRuntime().removeShutdownHook(probe);
+      return false;
+    } catch (IllegalStateException e) {
+      return true;
+    }
   }
 
   /** Runs the command line and returns its exit status (tests call this). */
