@@ -45,7 +45,7 @@ record NodeCommand(Type type, UUID session) {
 
   byte[] encode() {
     ByteArrayOutputStream out = new ByteArrayOutputStream(80);
-    try (JsonGenerator g = Json.documents().createGenerator(out)) {
+    try (JsonGenerator g = Json.internal().createGenerator(out)) {
       g.writeStartObject();
       g.writeStringField("type", type.wireName());
       g.writeStringField("session_id", session.toString());
@@ -65,7 +65,7 @@ record NodeCommand(Type type, UUID session) {
   static Optional<NodeCommand> decode(byte[] message) throws IOException {
     String type = null;
     String session = null;
-    try (JsonParser p = Json.documents().createParser(message)) {
+    try (JsonParser p = Json.internal().createParser(message)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IOException("expected a JSON object");
       }

@@ -48,7 +48,7 @@ final class WakeCodec {
 
   static byte[] encode(List<Delivery> deliveries) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-    try (JsonGenerator g = Json.documents().createGenerator(out)) {
+    try (JsonGenerator g = Json.internal().createGenerator(out)) {
       g.writeStartObject();
       g.writeArrayFieldStart("d");
       for (Delivery d : deliveries) {
@@ -111,7 +111,7 @@ final class WakeCodec {
     ByteArrayOutputStream head = new ByteArrayOutputStream(64);
     ByteArrayOutputStream tail = new ByteArrayOutputStream(256 * items.size());
     try {
-      try (JsonGenerator g = Json.documents().createGenerator(head)) {
+      try (JsonGenerator g = Json.internal().createGenerator(head)) {
         g.writeStartObject();
         g.writeStringField("u", user);
         if (fromHead) {
@@ -119,7 +119,7 @@ final class WakeCodec {
         }
         g.writeEndObject();
       }
-      try (JsonGenerator g = Json.documents().createGenerator(tail)) {
+      try (JsonGenerator g = Json.internal().createGenerator(tail)) {
         g.writeStartObject();
         writeItems(g, items);
         g.writeEndObject();
@@ -145,7 +145,7 @@ final class WakeCodec {
    * @throws IOException when it is not one
    */
   static List<Delivery> decode(byte[] message) throws IOException {
-    try (JsonParser p = Json.documents().createParser(message)) {
+    try (JsonParser p = Json.internal().createParser(message)) {
       expect(p.nextToken(), JsonToken.START_OBJECT);
       List<Delivery> out = new ArrayList<>();
       while (p.nextToken() == JsonToken.FIELD_NAME) {

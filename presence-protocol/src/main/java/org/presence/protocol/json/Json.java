@@ -43,6 +43,8 @@ public final class Json {
 
   private static final JsonFactory FRAMES = build(DEFAULT_FRAME_LIMIT);
   private static final JsonFactory DOCUMENTS = build(4 * 1024 * 1024);
+  private static final JsonFactory INTERNAL = internal(build(4 * 1024 * 1024, false));
+  private static final JsonFactory WRITER = internal(FRAMES);
 
   private Json() {}
 
@@ -54,6 +56,22 @@ public final class Json {
   /** The factory for HTTP bodies: the HTTP layer caps the body; this caps depth and strings. */
   public static JsonFactory documents() {
     return DOCUMENTS;
+  }
+
+  /**
+   * The factory for what the project's own nodes wrote for each other: values they keep in Redis
+   * and messages they publish there (wake-ups, queued notifications, update batches, node
+   * commands). Limits as {@link #documents()}'s; no check for a repeated field, on reading or
+   * writing: no client wrote these bytes, and Jackson's check keeps a set of every object's field
+   * names, which was about a tenth of a node's CPU when it read wake-ups at saturation
+   * (BENCHMARKS.md). Client input never goes through this factory.
+   */
+  public static JsonFactory internal() {
+    return INTERNAL;
+  }
+
+  private static JsonFactory internal(JsonFactory f) {
+    return f.rebuild().disable(StreamWriteFeature.STRICT_DUPLICATE_DETECTION).build();
   }
 
   /** A factory whose documents may be at most {@code maxDocumentBytes} long. */
@@ -202,8 +220,11 @@ public final class Json {
     return where.getCharOffset() >= 0 ? " at character " + where.getCharOffset() : "";
   }
 
-  /** A generator appending UTF-8 JSON to {@code buf}; closing it does not release the buffer. */
+  /**
+   * A generator appending UTF-8 JSON to {@code buf}; closing it does not release the buffer. Its
+   * callers write the project's own field names, each once: it does not check them for repeats.
+   */
   public static JsonGenerator generator(ByteBuf buf) throws IOException {
-    return FRAMES.createGenerator((OutputStream) new ByteBufOutputStream(buf));
+    return WRITER.createGenerator((OutputStream) new ByteBufOutputStream(buf));
   }
 }

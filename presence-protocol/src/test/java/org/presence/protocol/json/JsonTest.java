@@ -37,6 +37,56 @@ class JsonTest {
         .hasMessageContaining("Duplicate field");
   }
 
+  /**
+   * The internal factory (what nodes wrote for each other) checks no field for repeats, reading or
+   * writing, and keeps the documents' limits; client input keeps the check.
+   */
+  @Test
+  void internal_readsAndWritesARepeatedField_andKeepsTheLimits() throws IOException {
+    try (JsonParser p = Json.internal().createParser("{\"a\":1,\"a\":2}")) {
+      while (p.nextToken() != null) {
+        // consume
+      }
+      assertThat(p.currentLocation().getCharOffset()).isEqualTo(13);
+    }
+    java.io.StringWriter out = new java.io.StringWriter();
+    try (com.fasterxml.jackson.core.JsonGenerator g = Json.internal().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeNumberField("a", 1);
+      g.writeNumberField("a", 2);
+      g.writeEndObject();
+    }
+    assertThat(out.toString()).isEqualTo("{\"a\":1,\"a\":2}");
+    ByteBuf buf = Unpooled.buffer();
+    try (com.fasterxml.jackson.core.JsonGenerator g = Json.generator(buf)) {
+      g.writeStartObject();
+      g.writeNumberField("a", 1);
+      g.writeNumberField("a", 2);
+      g.writeEndObject();
+    } finally {
+      buf.release();
+    }
+    String deep = "[".repeat(Json.MAX_DEPTH + 1) + "]".repeat(Json.MAX_DEPTH + 1);
+    assertThatThrownBy(
+            () -> {
+              try (JsonParser p = Json.internal().createParser(deep)) {
+                while (p.nextToken() != null) {
+                  // consume
+                }
+              }
+            })
+        .isInstanceOf(StreamConstraintsException.class);
+    assertThatThrownBy(
+            () -> {
+              try (JsonParser p = Json.documents().createParser("{\"a\":1,\"a\":2}")) {
+                while (p.nextToken() != null) {
+                  // consume
+                }
+              }
+            })
+        .hasMessageContaining("Duplicate field");
+  }
+
   @Test
   void parser_whenNestedTooDeep_thenRejects() {
     String deep = "[".repeat(Json.MAX_DEPTH + 1) + "]".repeat(Json.MAX_DEPTH + 1);

@@ -866,7 +866,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
    * it shows applications earlier) goes into {@code earlier} when that is not null.
    */
   private static Map<String, String> flatObject(byte[] json, Map<Long, DeviceState.Shown> earlier) {
-    try (JsonParser p = Json.documents().createParser(json)) {
+    try (JsonParser p = Json.internal().createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IllegalStateException("not an object in Redis");
       }
@@ -882,7 +882,7 @@ public final class RedisPresenceStateStore implements PresenceStateStore {
    * array, {@code null}, a boolean), which {@link #flatObject} would skip.
    */
   static Map<String, String> plainObject(byte[] json) {
-    try (JsonParser p = Json.documents().createParser(json)) {
+    try (JsonParser p = Json.internal().createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IllegalStateException("not an object in Redis");
       }

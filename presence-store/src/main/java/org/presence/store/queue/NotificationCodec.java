@@ -29,10 +29,7 @@ import org.presence.protocol.json.Json;
 public final class NotificationCodec {
   /** The documents factory, writing a surrogate pair as one 4-byte UTF-8 character. */
   private static final JsonFactory STORED =
-      Json.documents()
-          .rebuild()
-          .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)
-          .build();
+      Json.internal().rebuild().enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
 
   private NotificationCodec() {}
 
@@ -69,7 +66,7 @@ public final class NotificationCodec {
     String id = new String(stored, 0, space, StandardCharsets.US_ASCII);
     Fields f = new Fields();
     try (JsonParser p =
-        Json.documents().createParser(stored, space + 1, stored.length - space - 1)) {
+        Json.internal().createParser(stored, space + 1, stored.length - space - 1)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IOException("not an object");
       }

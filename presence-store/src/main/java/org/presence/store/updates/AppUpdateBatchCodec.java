@@ -38,7 +38,7 @@ public final class AppUpdateBatchCodec {
   /** One update's document (no number, no time: the entry or batch carries them). */
   public static byte[] encodeDocument(AppUpdate.New u) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(96);
-    try (JsonGenerator g = Json.documents().createGenerator(out)) {
+    try (JsonGenerator g = Json.internal().createGenerator(out)) {
       g.writeStartObject();
       g.writeStringField("u", u.puid());
       g.writeStringField("s", u.status().wireName());
@@ -62,7 +62,7 @@ public final class AppUpdateBatchCodec {
     PresenceStatus status = null;
     String message = "";
     long version = 0;
-    try (JsonParser p = Json.documents().createParser(data, from, to - from)) {
+    try (JsonParser p = Json.internal().createParser(data, from, to - from)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IOException("not an object");
       }
