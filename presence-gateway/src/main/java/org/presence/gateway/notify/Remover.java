@@ -14,13 +14,16 @@ import org.presence.store.queue.NotificationQueues;
 /**
  * Removes delivered notifications from their queues, many users per store call ({@link
  * CallBatcher}): requests that arrive while {@code maxInFlight} calls are running go together in
- * the next {@link NotificationQueues#removeAll} (up to {@code maxUsers} users), so the store sees
- * fewer, larger transactions exactly when deliveries are many, and a lone delivery is removed at
- * once.
+ * the next {@link NotificationQueues#removeDelivered} (up to {@code maxUsers} users), so the store
+ * sees fewer, larger transactions exactly when deliveries are many, and a lone delivery is removed
+ * at once.
  */
 final class Remover {
   private record Request(
-      String user, Map<Long, List<String>> ids, CompletableFuture<List<Notification>> done) {}
+      String user,
+      List<Notification> items,
+      Map<Long, List<String>> ids,
+      CompletableFuture<List<Notification>> done) {}
 
   /** Counts distinct users: a call takes requests until it names {@code maxUsers} users. */
   private static final class Users implements CallBatcher.Budget<Request> {
@@ -52,15 +55,11 @@ final class Remover {
             new CallBatcher.Call<>() {
               @Override
               public CompletionStage<Map<String, List<Notification>>> start(List<Request> batch) {
-                Map<String, Map<Long, List<String>>> merged = new HashMap<>();
+                Map<String, List<Notification>> merged = new HashMap<>();
                 for (Request r : batch) {
-                  Map<Long, List<String>> m =
-                      merged.computeIfAbsent(r.user(), u -> new HashMap<>());
-                  r.ids()
-                      .forEach(
-                          (app, ids) -> m.computeIfAbsent(app, a -> new ArrayList<>()).addAll(ids));
+                  merged.computeIfAbsent(r.user(), u -> new ArrayList<>()).addAll(r.items());
                 }
-                return queues.removeAll(merged);
+                return queues.removeDelivered(merged);
               }
 
               @Override
@@ -94,7 +93,7 @@ final class Remover {
       ids.computeIfAbsent(n.appId(), a -> new ArrayList<>()).add(n.id());
     }
     CompletableFuture<List<Notification>> done = new CompletableFuture<>();
-    batcher.submit(new Request(user, ids, done));
+    batcher.submit(new Request(user, items, ids, done));
     return done;
   }
 }

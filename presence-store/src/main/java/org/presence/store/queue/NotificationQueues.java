@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -107,6 +108,26 @@ public interface NotificationQueues {
    */
   CompletionStage<Map<String, List<Notification>>> removeAll(
       Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser);
+
+  /**
+   * {@link #removeAll} for items the caller read from these queues (a node removing what it
+   * delivered), named by the items themselves rather than their ids: completes with those of them
+   * that were still queued, by user (users with none are absent). A store may use what the items
+   * hold (their creation times) instead of reading them back: Redis then returns ids alone.
+   */
+  default CompletionStage<Map<String, List<Notification>>> removeDelivered(
+      Map<String, ? extends Collection<Notification>> itemsByUser) {
+    Map<String, Map<Long, List<String>>> ids = new HashMap<>();
+    itemsByUser.forEach(
+        (user, items) -> {
+          for (Notification n : items) {
+            ids.computeIfAbsent(user, u -> new HashMap<>())
+                .computeIfAbsent(n.appId(), a -> new ArrayList<>())
+                .add(n.id());
+          }
+        });
+    return removeAll(ids);
+  }
 
   /**
    * Records the first answer (acted on, dismissed) to notification {@code id}, shared by all nodes:

@@ -151,6 +151,22 @@ public final class RedisNotificationQueues implements NotificationQueues {
       """;
 
   /**
+   * {@code give_back(key, bucket, n)}, shared by {@link #RELEASE} and {@link #REMOVE_DELIVERED}:
+   * takes {@code n} from {@code bucket} of the application count {@code key}. A bucket already
+   * dropped is left alone; one brought to zero goes.
+   */
+  private static final String GIVE_BACK =
+      """
+      local function give_back(key, bucket, n)
+        if redis.call('HEXISTS', key, bucket) == 1 then
+          if redis.call('HINCRBY', key, bucket, -n) <= 0 then
+            redis.call('HDEL', key, bucket)
+          end
+        end
+      end
+      """;
+
+  /**
    * KEYS: per application its count; ARGV: per application its run count and per run a bucket and
    * the count of its items that left. A bucket already dropped is left alone; one brought to zero
    * goes. Returns 0.
@@ -158,19 +174,15 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private static final String RELEASE =
       SpreadCalls.PROLOGUE
           + SpreadCalls.CHECK
+          + GIVE_BACK
           + """
       local a = 1
       for k = 1, #KEYS do
         local runs = tonumber(ARGV[a])
         a = a + 1
         for r = 1, runs do
-          local f, n = ARGV[a], tonumber(ARGV[a + 1])
+          give_back(KEYS[k], ARGV[a], tonumber(ARGV[a + 1]))
           a = a + 2
-          if redis.call('HEXISTS', KEYS[k], f) == 1 then
-            if redis.call('HINCRBY', KEYS[k], f, -n) <= 0 then
-              redis.call('HDEL', KEYS[k], f)
-            end
-          end
         end
       end
       return 0
@@ -342,32 +354,23 @@ public final class RedisNotificationQueues implements NotificationQueues {
           """;
 
   /**
-   * KEYS: per group (queue, app set); ARGV: per group app id, id count, ids. Returns per group the
-   * count of removed items, then the items. The removed items are usually the queue's head (the
-   * oldest, delivered first): one {@code LTRIM} takes them; one other item is one {@code LREM};
-   * several others rewrite the queue ({@code DEL} and one {@code RPUSH} of what stays, keeping its
-   * expiry). The app leaves the user's set when its queue is empty.
+   * {@code take(queue, set, app, want)}, shared by {@link #REMOVE_ALL} and {@link
+   * #REMOVE_DELIVERED}: removes from {@code queue} the items whose id is a key of {@code want};
+   * returns them (as stored) and their ids, in queue order. The removed items are usually the
+   * queue's head (the oldest, delivered first): one {@code LTRIM} takes them; one other item is one
+   * {@code LREM}; several others rewrite the queue ({@code DEL} and one {@code RPUSH} of what
+   * stays, keeping its expiry). The app leaves the user's {@code set} when its queue is empty.
    */
-  private static final String REMOVE_ALL =
-      SpreadCalls.PROLOGUE
-          + SpreadCalls.CHECK
-          + """
-      local a = 1
-      local out = {}
-      for g = 1, #KEYS, 2 do
-        local app = ARGV[a]
-        local n = tonumber(ARGV[a + 1])
-        local want = {}
-        for i = a + 2, a + 1 + n do
-          want[ARGV[i]] = true
-        end
-        a = a + 2 + n
-        local removed, kept = {}, {}
+  private static final String TAKE =
+      """
+      local function take(queue, set, app, want)
+        local removed, ids, kept = {}, {}, {}
         local head = 0
-        for i, it in ipairs(redis.call('LRANGE', KEYS[g], 0, -1)) do
+        for i, it in ipairs(redis.call('LRANGE', queue, 0, -1)) do
           local id = string.match(it, '^(%S+) ')
           if id and want[id] then
             removed[#removed + 1] = it
+            ids[#ids + 1] = id
             if head == i - 1 then
               head = i
             end
@@ -377,24 +380,89 @@ public final class RedisNotificationQueues implements NotificationQueues {
         end
         if #removed > 0 then
           if head == #removed then
-            redis.call('LTRIM', KEYS[g], head, -1)
+            redis.call('LTRIM', queue, head, -1)
           elseif #removed == 1 then
-            redis.call('LREM', KEYS[g], 1, removed[1])
+            redis.call('LREM', queue, 1, removed[1])
           else
-            local ttl = redis.call('PTTL', KEYS[g])
-            redis.call('DEL', KEYS[g])
-            redis.call('RPUSH', KEYS[g], unpack(kept))
+            local ttl = redis.call('PTTL', queue)
+            redis.call('DEL', queue)
+            redis.call('RPUSH', queue, unpack(kept))
             if ttl > 0 then
-              redis.call('PEXPIRE', KEYS[g], ttl)
+              redis.call('PEXPIRE', queue, ttl)
             end
           end
         end
         if #kept == 0 then
-          redis.call('SREM', KEYS[g + 1], app)
+          redis.call('SREM', set, app)
         end
+        return removed, ids
+      end
+      """;
+
+  /**
+   * KEYS: per group (queue, app set); ARGV: per group app id, id count, ids. Removes the named
+   * items ({@link #TAKE}); returns per group the count of removed items, then the items.
+   */
+  private static final String REMOVE_ALL =
+      SpreadCalls.PROLOGUE
+          + SpreadCalls.CHECK
+          + TAKE
+          + """
+      local a = 1
+      local out = {}
+      for g = 1, #KEYS, 2 do
+        local n = tonumber(ARGV[a + 1])
+        local want = {}
+        for i = a + 2, a + 1 + n do
+          want[ARGV[i]] = true
+        end
+        local removed = take(KEYS[g], KEYS[g + 1], ARGV[a], want)
+        a = a + 2 + n
         out[#out + 1] = #removed
         for _, it in ipairs(removed) do
           out[#out + 1] = it
+        end
+      end
+      return out
+      """;
+
+  /**
+   * {@link #REMOVE_ALL} for items the caller holds ({@link #removeDelivered}): it names each by id
+   * and the bucket of its application's count, and gets back the ids removed, not the items. KEYS:
+   * per group (queue, app set), and the application's count when ARGV[1] is "1"; ARGV: that flag,
+   * then per group app id, id count, per id the id and its bucket. With the counts it gives back
+   * the removed items' room in the same call ({@link #GIVE_BACK}): on one Redis, where the counts
+   * and the queues share the instance. Returns per group the count of removed items, then their
+   * ids.
+   */
+  private static final String REMOVE_DELIVERED =
+      SpreadCalls.PROLOGUE
+          + SpreadCalls.CHECK
+          + TAKE
+          + GIVE_BACK
+          + """
+      local counted = ARGV[1] == '1'
+      local step = counted and 3 or 2
+      local a = 2
+      local out = {}
+      for g = 1, #KEYS, step do
+        local n = tonumber(ARGV[a + 1])
+        local want = {}
+        for i = a + 2, a + 2 * n, 2 do
+          want[ARGV[i]] = ARGV[i + 1]
+        end
+        local _, ids = take(KEYS[g], KEYS[g + 1], ARGV[a], want)
+        a = a + 2 + 2 * n
+        out[#out + 1] = #ids
+        local back = {}
+        for _, id in ipairs(ids) do
+          out[#out + 1] = id
+          back[want[id]] = (back[want[id]] or 0) + 1
+        end
+        if counted then
+          for bucket, c in pairs(back) do
+            give_back(KEYS[g + 2], bucket, c)
+          end
         end
       end
       return out
@@ -512,6 +580,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
   private final RedisScript pending;
   private final RedisScript pendingDeclared;
   private final RedisScript removeAll;
+  private final RedisScript removeDelivered;
   private final RedisScript clear;
   private final RedisScript enqueueWake;
   private final RedisScript withItems;
@@ -581,6 +650,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
     this.pending = new RedisScript(PENDING, redis);
     this.pendingDeclared = new RedisScript(PENDING_DECLARED, redis);
     this.removeAll = new RedisScript(REMOVE_ALL, redis);
+    this.removeDelivered = new RedisScript(REMOVE_DELIVERED, redis);
     this.clear = new RedisScript(CLEAR, redis);
     this.enqueueWake = new RedisScript(ENQUEUE_WAKE, redis);
     this.admit = new RedisScript(ADMIT, redis);
@@ -1618,18 +1688,113 @@ public final class RedisNotificationQueues implements NotificationQueues {
   }
 
   /**
+   * Removes the items the caller read from these queues (by their ids) and gives back their room,
+   * without reading them back: one {@link #REMOVE_DELIVERED} call per primary, at once (one in all
+   * on one Redis, which also gives back the room; on a Redis Cluster, where an application's count
+   * has a slot of its own, a {@link #release} call follows). The items' buckets in their
+   * applications' counts come from their creation times as given, which are those stored.
+   */
+  @Override
+  public CompletionStage<Map<String, List<Notification>>> removeDelivered(
+      Map<String, ? extends Collection<Notification>> itemsByUser) {
+    Map<String, Map<Long, List<Notification>>> byUser = new LinkedHashMap<>();
+    itemsByUser.forEach(
+        (user, items) -> {
+          for (Notification n : items) {
+            byUser
+                .computeIfAbsent(user, u -> new LinkedHashMap<>())
+                .computeIfAbsent(n.appId(), a -> new ArrayList<>())
+                .add(n);
+          }
+        });
+    CompletionStage<Map<String, List<Notification>>> removed =
+        removeGrouped(
+            byUser,
+            user -> shard(slot(user)),
+            part ->
+                SpreadCalls.orBySlot(
+                    deliveredSlot(part),
+                    () -> removeGrouped(part, this::slot, this::deliveredSlot)));
+    if (!backend.cluster()) {
+      return removed;
+    }
+    return removed.thenCompose(
+        r -> {
+          List<Notification> gone = new ArrayList<>();
+          r.values().forEach(gone::addAll);
+          return release(gone).thenApply(v -> r);
+        });
+  }
+
+  /** {@link #removeDelivered} in one script call ({@link #run}). */
+  private CompletionStage<Map<String, List<Notification>>> deliveredSlot(
+      Map<String, Map<Long, List<Notification>>> itemsByUser) {
+    boolean counted = !backend.cluster();
+    List<String> keyList = new ArrayList<>();
+    List<byte[]> argList = new ArrayList<>();
+    argList.add(bytes(counted ? 1 : 0));
+    List<String> groupUsers = new ArrayList<>();
+    List<List<Notification>> groupItems = new ArrayList<>();
+    itemsByUser.forEach(
+        (user, byApp) -> {
+          String userKey = UserKeys.of(user);
+          byApp.forEach(
+              (appId, items) -> {
+                keyList.add(queueKey(userKey, appId));
+                keyList.add(appSetKey(userKey));
+                if (counted) {
+                  keyList.add(countKey(appId));
+                }
+                argList.add(bytes(appId));
+                argList.add(bytes(items.size()));
+                for (Notification n : items) {
+                  argList.add(bytes(n.id()));
+                  argList.add(bytes(bucketOf(n)));
+                }
+                groupUsers.add(user);
+                groupItems.add(items);
+              });
+        });
+    if (groupUsers.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
+    return this.<List<Object>>run(
+            removeDelivered,
+            ScriptOutputType.MULTI,
+            keyList.toArray(String[]::new),
+            argList.toArray(byte[][]::new))
+        .thenApply(
+            out -> {
+              Map<String, List<Notification>> removed = new java.util.HashMap<>();
+              int i = 0;
+              for (int g = 0; g < groupUsers.size(); g++) {
+                int count = ((Long) out.get(i++)).intValue();
+                if (count == 0) {
+                  continue;
+                }
+                Map<String, Notification> byId = new java.util.HashMap<>();
+                for (Notification n : groupItems.get(g)) {
+                  byId.putIfAbsent(n.id(), n);
+                }
+                List<Notification> mine =
+                    removed.computeIfAbsent(groupUsers.get(g), u -> new ArrayList<>());
+                for (int c = 0; c < count; c++) {
+                  mine.add(byId.get(new String((byte[]) out.get(i++), StandardCharsets.UTF_8)));
+                }
+              }
+              return removed;
+            });
+  }
+
+  /**
    * {@code call} once per group of users ({@code groupOf}), at once; the users are distinct, so the
    * answers merge. One call when they are all in one group.
    */
-  private static CompletionStage<Map<String, List<Notification>>> removeGrouped(
-      Map<String, ? extends Map<Long, ? extends Collection<String>>> idsByUser,
+  private static <V> CompletionStage<Map<String, List<Notification>>> removeGrouped(
+      Map<String, ? extends V> idsByUser,
       Function<String, Object> groupOf,
-      Function<
-              Map<String, Map<Long, ? extends Collection<String>>>,
-              CompletionStage<Map<String, List<Notification>>>>
-          call) {
-    Map<Object, Map<String, Map<Long, ? extends Collection<String>>>> byGroup =
-        new LinkedHashMap<>();
+      Function<Map<String, V>, CompletionStage<Map<String, List<Notification>>>> call) {
+    Map<Object, Map<String, V>> byGroup = new LinkedHashMap<>();
     idsByUser.forEach(
         (user, byApp) ->
             byGroup
@@ -1642,7 +1807,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
       return call.apply(byGroup.values().iterator().next());
     }
     List<CompletableFuture<Map<String, List<Notification>>>> calls = new ArrayList<>();
-    for (Map<String, Map<Long, ? extends Collection<String>>> part : byGroup.values()) {
+    for (Map<String, V> part : byGroup.values()) {
       calls.add(call.apply(part).toCompletableFuture());
     }
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))

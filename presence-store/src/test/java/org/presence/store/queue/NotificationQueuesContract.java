@@ -168,6 +168,51 @@ public abstract class NotificationQueuesContract {
   }
 
   /**
+   * A node removing what it delivered ({@code removeDelivered}) gives back the items' room, also
+   * when the items of one call span applications and users: the applications can store that many
+   * again, not more.
+   */
+  @Test
+  void perAppLimit_roomComesBackAsDeliveredItemsAreRemoved() {
+    NotificationQueues capped = reopenCapped(3);
+    org.junit.jupiter.api.Assumptions.assumeTrue(capped != null, "no per-application limit");
+    queues = capped;
+    long app = freshApp();
+    long other = freshApp();
+    String a = user();
+    String b = user();
+    Notification a1 = note(app, "a1");
+    Notification a2 = note(app, "a2");
+    Notification b1 = note(app, "b1");
+    Notification o1 = note(other, "o1");
+    Notification o2 = note(other, "o2");
+    Notification o3 = note(other, "o3");
+    assertThat(await(queues.enqueueAll(entries(a, a1, a2, o1, o2))))
+        .allMatch(NotificationQueues.Enqueued::stored);
+    assertThat(await(queues.enqueueAll(entries(b, b1, o3))))
+        .allMatch(NotificationQueues.Enqueued::stored);
+    assertThat(await(queues.enqueue(b, note(app, "full"))).stored()).isFalse();
+    assertThat(await(queues.enqueue(b, note(other, "full"))).stored()).isFalse();
+
+    // a1 twice (two sessions of the user asked), b1 under the wrong user: removed once, not at all.
+    Map<String, List<Notification>> removed =
+        await(queues.removeDelivered(Map.of(a, List.of(a1, o1, a1, b1), b, List.of(o3))));
+    assertThat(removed).containsOnlyKeys(a, b);
+    assertThat(removed.get(a)).containsExactlyInAnyOrder(a1, o1);
+    assertThat(removed.get(b)).containsExactly(o3);
+
+    assertThat(await(queues.enqueueAll(entries(b, note(app, "n1"), note(app, "n2")))))
+        .extracting(NotificationQueues.Enqueued::stored)
+        .containsExactly(true, false);
+    assertThat(
+            await(
+                queues.enqueueAll(
+                    entries(a, note(other, "n3"), note(other, "n4"), note(other, "n5")))))
+        .extracting(NotificationQueues.Enqueued::stored)
+        .containsExactly(true, true, false);
+  }
+
+  /**
    * A full queue's drop-oldest gives back the dropped item's room: an application at its limit
    * whose items push older ones out does not creep towards it.
    */
@@ -499,6 +544,40 @@ public abstract class NotificationQueuesContract {
     assertThat(await(queues.pending(v))).isEmpty();
     assertThat(await(queues.removeAll(Map.of(u, Map.of(14L, List.of(a.id())))))).isEmpty();
     assertThat(await(queues.removeAll(Map.of()))).isEmpty();
+  }
+
+  /**
+   * {@code removeDelivered} takes the given items still queued, of several users at once, and
+   * returns them: not an item already removed, one queued for another user, or one named twice
+   * twice; what it did not name stays in order.
+   */
+  @Test
+  void removeDelivered_takesTheGivenItemsStillQueued_andReturnsThem() {
+    String u = user();
+    String v = user();
+    Notification a = note(24, "a");
+    Notification b = note(24, "b");
+    Notification c = note(25, "c");
+    Notification d = note(24, "d");
+    Notification e = note(24, "e");
+    await(queues.enqueueAll(entries(u, a, b, c, e)));
+    await(queues.enqueue(v, d));
+    Notification never = note(24, "never queued");
+    Map<String, List<Notification>> removed =
+        await(
+            queues.removeDelivered(
+                Map.of(u, List.of(a, never, c, a, e), v, List.of(d, b), user(), List.of(b))));
+    assertThat(removed).containsOnlyKeys(u, v);
+    assertThat(removed.get(u)).containsExactlyInAnyOrder(a, c, e);
+    assertThat(removed.get(v)).containsExactly(d);
+    assertThat(await(queues.pending(u))).containsExactly(b);
+    assertThat(await(queues.pending(v))).isEmpty();
+    assertThat(await(queues.withItems(List.of(u, v)))).containsExactly(u);
+    assertThat(await(queues.removeDelivered(Map.of(u, List.of(a))))).isEmpty();
+    assertThat(await(queues.removeDelivered(Map.of()))).isEmpty();
+    assertThat(await(queues.removeDelivered(Map.of(u, List.of(b)))))
+        .isEqualTo(Map.of(u, List.of(b)));
+    assertThat(await(queues.withItems(List.of(u)))).isEmpty();
   }
 
   /**
