@@ -431,9 +431,9 @@ public final class RedisNotificationQueues implements NotificationQueues {
    * and the bucket of its application's count, and gets back the ids removed, not the items. KEYS:
    * per group (queue, app set), and the application's count when ARGV[1] is "1"; ARGV: that flag,
    * then per group app id, id count, per id the id and its bucket. With the counts it gives back
-   * the removed items' room in the same call ({@link #GIVE_BACK}): on one Redis, where the counts
-   * and the queues share the instance. Returns per group the count of removed items, then their
-   * ids.
+   * the removed items' room in the same call ({@link #GIVE_BACK}), once per application and bucket
+   * over all its groups: on one Redis, where the counts and the queues share the instance. Returns
+   * per group the count of removed items, then their ids.
    */
   private static final String REMOVE_DELIVERED =
       SpreadCalls.PROLOGUE
@@ -445,6 +445,7 @@ public final class RedisNotificationQueues implements NotificationQueues {
       local step = counted and 3 or 2
       local a = 2
       local out = {}
+      local back, order = {}, {}
       for g = 1, #KEYS, step do
         local n = tonumber(ARGV[a + 1])
         local want = {}
@@ -454,15 +455,21 @@ public final class RedisNotificationQueues implements NotificationQueues {
         local _, ids = take(KEYS[g], KEYS[g + 1], ARGV[a], want)
         a = a + 2 + 2 * n
         out[#out + 1] = #ids
-        local back = {}
+        if counted and #ids > 0 and not back[KEYS[g + 2]] then
+          back[KEYS[g + 2]] = {}
+          order[#order + 1] = KEYS[g + 2]
+        end
         for _, id in ipairs(ids) do
           out[#out + 1] = id
-          back[want[id]] = (back[want[id]] or 0) + 1
-        end
-        if counted then
-          for bucket, c in pairs(back) do
-            give_back(KEYS[g + 2], bucket, c)
+          if counted then
+            local b = back[KEYS[g + 2]]
+            b[want[id]] = (b[want[id]] or 0) + 1
           end
+        end
+      end
+      for _, key in ipairs(order) do
+        for bucket, c in pairs(back[key]) do
+          give_back(key, bucket, c)
         end
       end
       return out
