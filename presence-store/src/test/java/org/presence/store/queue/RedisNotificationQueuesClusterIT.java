@@ -62,6 +62,42 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
     assertThat(await(wrong.withItems(users))).isEmpty();
   }
 
+  /**
+   * {@code removeDelivered}'s call over several slots, refused by a primary that does not hold them
+   * all, goes again as one call per slot: every delivered item is removed once and its room given
+   * back (the capped applications can store as many again, not more).
+   */
+  @Test
+  void removeDelivered_aCallThePrimaryRefuses_goesAgainPerSlot_andGivesTheRoomBack() {
+    NotificationQueues capped = reopenCapped(20);
+    RedisNotificationQueues wrong = new RedisNotificationQueues(backend, slot -> "one primary");
+    long app = freshApp();
+    String run = "spread-delivered-" + System.nanoTime() + "-";
+    List<NotificationQueues.Entry> batch = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      batch.add(new NotificationQueues.Entry(run + i, note(app, "m" + i)));
+    }
+    assertThat(await(capped.enqueueAll(batch))).allMatch(NotificationQueues.Enqueued::stored);
+    assertThat(await(capped.enqueue(run + "x", note(app, "full"))).stored()).isFalse();
+    Map<String, List<Notification>> delivered = new HashMap<>();
+    for (int i = 0; i < 20; i++) {
+      delivered.put(run + i, await(wrong.pending(run + i)));
+    }
+    Map<String, List<Notification>> removed = await(wrong.removeDelivered(delivered));
+    assertThat(removed).isEqualTo(delivered);
+    for (int i = 0; i < 20; i++) {
+      assertThat(await(wrong.pending(run + i))).isEmpty();
+    }
+    // wrong has the default limit: the room is given back in app's count, which capped reads.
+    List<NotificationQueues.Entry> again = new ArrayList<>();
+    for (int i = 0; i < 21; i++) {
+      again.add(new NotificationQueues.Entry(run + "again-" + i, note(app, "a" + i)));
+    }
+    assertThat(await(capped.enqueueAll(again)))
+        .extracting(NotificationQueues.Enqueued::stored)
+        .containsOnlyOnce(false);
+  }
+
   @BeforeAll
   static void requireCluster() {
     Backends.redisClusterUrl();
