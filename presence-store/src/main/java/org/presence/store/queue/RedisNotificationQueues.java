@@ -61,7 +61,8 @@ import org.presence.store.redis.SpreadCalls;
  * else with one {@link #ADMIT} call per primary of the batch's applications before the store calls.
  * Items that leave by delivery, by a full queue's drop-oldest or by a revoke (whose bucket follows
  * from their {@link Notification#createdAt}) are given back with one {@link #RELEASE} call per
- * primary after the store call that removed them; the room of a batch that failed is given back
+ * primary after the store call that removed them, but for a delivery's removal on one Redis ({@link
+ * #removeDelivered}), whose own call gives them back; the room of a batch that failed is given back
  * too. A queue that expires whole ({@code PEXPIRE}) takes its items without telling anyone: their
  * count stays in its bucket until the bucket goes. No item outlives its bucket: a push first drops
  * from its queue's head the items older than the retention ({@link #PUSH}), so an item lives less
