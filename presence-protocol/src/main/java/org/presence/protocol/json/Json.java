@@ -23,8 +23,9 @@ import org.presence.protocol.error.ProtocolException;
 /**
  * The shared, thread-safe Jackson {@link JsonFactory}s of Presence, built once with read limits.
  *
- * <p>Every parser rejects duplicate fields, caps nesting depth, string and number length, and the
- * document's size, so that hostile input costs a bounded amount of work before it is refused.
+ * <p>Every parser caps nesting depth, string and number length, and the document's size, so that
+ * hostile input costs a bounded amount of work before it is refused; every parser of client input
+ * rejects duplicate fields ({@link #internal()}, for what nodes wrote for each other, does not).
  * Codecs read and write {@link ByteBuf}s through these factories, with no intermediate {@code
  * String}.
  */

@@ -27,7 +27,10 @@ import org.presence.protocol.json.Json;
  * {@link #decode} parses as before.
  */
 public final class NotificationCodec {
-  /** The documents factory, writing a surrogate pair as one 4-byte UTF-8 character. */
+  /**
+   * The internal factory ({@link Json#internal()}), writing a surrogate pair as one 4-byte UTF-8
+   * character.
+   */
   private static final JsonFactory STORED =
       Json.internal().rebuild().enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
 
