@@ -222,6 +222,7 @@ public final class NotificationBatchCodec {
             ErrorCode.MALFORMED_JSON, "expected a JSON list of notifications");
       }
       List<Judged> out = new ArrayList<>();
+      LastAction last = new LastAction();
       JsonToken t;
       while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
         if (t == null) {
@@ -235,7 +236,7 @@ public final class NotificationBatchCodec {
           out.add(refused("expected an object"));
           continue;
         }
-        out.add(item(p));
+        out.add(item(p, last));
       }
       if (p.nextToken() != null) {
         throw new ProtocolException(ErrorCode.MALFORMED_JSON, "trailing content after the list");
@@ -264,8 +265,20 @@ public final class NotificationBatchCodec {
     boolean receipts;
   }
 
-  /** Reads one item object, the parser on its START_OBJECT; leaves it on the END_OBJECT. */
-  private Judged item(JsonParser p) throws IOException {
+  /**
+   * The last action of a batch that was checked and its verdict: an application usually gives the
+   * items of a batch one action, whose check (a {@link URI} parse for a host) then runs once.
+   */
+  private static final class LastAction {
+    String text;
+    String verdict;
+  }
+
+  /**
+   * Reads one item object, the parser on its START_OBJECT; leaves it on the END_OBJECT. {@code
+   * last} is the batch's last checked action.
+   */
+  private Judged item(JsonParser p, LastAction last) throws IOException {
     ItemFields f = new ItemFields();
     JsonToken t;
     while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
@@ -288,7 +301,7 @@ public final class NotificationBatchCodec {
           p.skipChildren();
           continue;
         }
-        f.error = value(p, f, field, v);
+        f.error = value(p, f, field, v, last);
         if (f.error != null && (v == JsonToken.START_ARRAY || v == JsonToken.START_OBJECT)) {
           p.skipChildren();
         }
@@ -318,9 +331,11 @@ public final class NotificationBatchCodec {
 
   /**
    * Reads the value of {@code field}, which starts with token {@code v} (not {@code null}), into
-   * {@code f}; the reason to refuse the item, or {@code null}.
+   * {@code f}; the reason to refuse the item, or {@code null}. An action the batch's last checked
+   * one ({@code last}) repeats gets its verdict.
    */
-  private String value(JsonParser p, ItemFields f, int field, JsonToken v) throws IOException {
+  private String value(JsonParser p, ItemFields f, int field, JsonToken v, LastAction last)
+      throws IOException {
     switch (field) {
       case F_UID -> {
         if (v != JsonToken.VALUE_STRING) {
@@ -341,7 +356,11 @@ public final class NotificationBatchCodec {
           return "action: expected a string";
         }
         f.action = p.getText();
-        return checkAction(f.action);
+        if (!f.action.equals(last.text)) {
+          last.verdict = checkAction(f.action);
+          last.text = f.action;
+        }
+        return last.verdict;
       }
       case F_TTL -> {
         if (v != JsonToken.VALUE_NUMBER_INT) {

@@ -112,6 +112,36 @@ class NotificationBatchCodecTest {
   }
 
   /**
+   * Each item's action gets its own verdict when the batch repeats or alternates actions (the codec
+   * checks an action again only when it differs from the last one checked).
+   */
+  @Test
+  void decode_whenActionsRepeatAndAlternate_thenEachItemGetsItsOwnActionsVerdict() {
+    String good = "https://x.example/open";
+    String bad = "https://x.example:99999/open";
+    String other = "https://y.example/";
+    String[] actions = {good, good, bad, bad, good, other, bad, other, other};
+    StringBuilder json = new StringBuilder("[");
+    for (int i = 0; i < actions.length; i++) {
+      json.append(i == 0 ? "" : ",")
+          .append("{\"UID\":\"u")
+          .append(i)
+          .append("\",\"message\":\"m\",\"action\":\"")
+          .append(actions[i])
+          .append("\"}");
+    }
+    List<Judged> out = decode(json.append("]").toString());
+    assertThat(out)
+        .extracting(Judged::ok)
+        .containsExactly(true, true, false, false, true, true, false, true, true);
+    assertThat(out.get(2).error().detail()).isEqualTo("action: port must be 1 to 65535");
+    assertThat(out.get(3).error().detail()).isEqualTo(out.get(2).error().detail());
+    assertThat(out.get(6).error().detail()).isEqualTo(out.get(2).error().detail());
+    assertThat(out.get(5).item().action()).isEqualTo(other);
+    assertThat(out.get(4).item().action()).isEqualTo(good);
+  }
+
+  /**
    * Well-formed JSON whose value is too long for any field (a ttl of 25 digits or more, a message
    * over the parser's usual 64 KiB string limit) is that item's error: a good sibling is stored.
    */
