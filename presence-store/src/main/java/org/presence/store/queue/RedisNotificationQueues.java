@@ -1796,9 +1796,13 @@ public final class RedisNotificationQueues implements NotificationQueues {
 
   /**
    * {@code call} once per group of users ({@code groupOf}), at once; the users are distinct, so the
-   * answers merge. One call when they are all in one group.
+   * answers merge. One call when they are all in one group. When calls of several groups (primaries
+   * or slots of a Redis Cluster, where the counts have their own slots and the removal calls give
+   * nothing back) fail apart, the removal fails, and the room of what the calls that succeeded
+   * removed is given back first ({@link #release}): those items are gone, and the caller, which
+   * sees a failure, gives nothing back.
    */
-  private static <V> CompletionStage<Map<String, List<Notification>>> removeGrouped(
+  private <V> CompletionStage<Map<String, List<Notification>>> removeGrouped(
       Map<String, ? extends V> idsByUser,
       Function<String, Object> groupOf,
       Function<Map<String, V>, CompletionStage<Map<String, List<Notification>>>> call) {
@@ -1816,17 +1820,29 @@ public final class RedisNotificationQueues implements NotificationQueues {
     }
     List<CompletableFuture<Map<String, List<Notification>>>> calls = new ArrayList<>();
     for (Map<String, V> part : byGroup.values()) {
-      calls.add(call.apply(part).toCompletableFuture());
+      calls.add(started(() -> call.apply(part)).toCompletableFuture());
     }
-    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-        .thenApply(
-            v -> {
+    CompletableFuture<Map<String, List<Notification>>> out = new CompletableFuture<>();
+    CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+        .whenComplete(
+            (v, e) -> {
               Map<String, List<Notification>> removed = new java.util.HashMap<>();
               for (CompletableFuture<Map<String, List<Notification>>> c : calls) {
-                removed.putAll(c.join());
+                if (!c.isCompletedExceptionally()) {
+                  removed.putAll(c.join());
+                }
               }
-              return removed;
+              if (e == null) {
+                out.complete(removed);
+                return;
+              }
+              Throwable cause =
+                  e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+              List<Notification> gone = new ArrayList<>();
+              removed.values().forEach(gone::addAll);
+              release(gone).whenComplete((r, x) -> out.completeExceptionally(cause));
             });
+    return out;
   }
 
   /** {@link #removeAll} in one script call ({@link #run}). */

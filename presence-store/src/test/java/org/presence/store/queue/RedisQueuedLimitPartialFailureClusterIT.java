@@ -1,12 +1,21 @@
 package org.presence.store.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -142,6 +151,86 @@ class RedisQueuedLimitPartialFailureClusterIT {
         .extracting(NotificationQueues.Enqueued::stored)
         .containsExactly(true, true, true, true, true, false);
     assertThat(counted(app)).isEqualTo(capacity + 5);
+  }
+
+  /**
+   * Two users' delivered items removed in one {@code removeDelivered}, their queues on two
+   * primaries, one of which refuses scripts ({@code ACL SETUSER default -evalsha}, as an operator's
+   * ACL change or a failing primary would): the other primary's call removes its item, the refused
+   * one fails, and the removal fails. The removed item is gone, so its room is given back: the
+   * count is then the one item still queued, and a later batch under a limit of four has room for
+   * three.
+   */
+  @Test
+  void aRemovalWhoseCallFailedOnOnePrimary_givesBackTheRoomOfWhatTheOtherRemoved()
+      throws Exception {
+    RedisNotificationQueues queues = capped(4);
+    String refusing = otherPrimaryThan(prefix + "anchor");
+    long app = app(refusing, false);
+    String removed = user(refusing, false);
+    String refused = user(refusing, true);
+    Notification x = NotificationQueuesContract.note(app, "x");
+    Notification y = NotificationQueuesContract.note(app, "y");
+    assertThat(
+            Futures.join(
+                queues.enqueueAll(
+                    List.of(
+                        new NotificationQueues.Entry(removed, x),
+                        new NotificationQueues.Entry(refused, y)))))
+        .allSatisfy(e -> assertThat(e.stored()).isTrue());
+    assertThat(counted(app)).isEqualTo(2);
+
+    RedisClusterAsyncCommands<String, byte[]> node =
+        backend.node(refusing).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    refuseScripts(node, true);
+    try {
+      CompletableFuture<?> removal =
+          queues
+              .removeDelivered(Map.of(removed, List.of(x), refused, List.of(y)))
+              .toCompletableFuture();
+      assertThatThrownBy(() -> removal.get(10, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class);
+    } finally {
+      refuseScripts(node, false);
+    }
+
+    assertThat(Futures.join(queues.pending(removed))).isEmpty();
+    assertThat(Futures.join(queues.pending(refused))).containsExactly(y);
+    assertThat(counted(app)).isEqualTo(1);
+    List<NotificationQueues.Entry> later = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      later.add(entry("later-" + UUID.randomUUID(), app, "later " + i));
+    }
+    assertThat(Futures.join(queues.enqueueAll(later)))
+        .extracting(NotificationQueues.Enqueued::stored)
+        .containsExactly(true, true, true, false);
+  }
+
+  /** A primary other than the holder of {@code key}. */
+  private String otherPrimaryThan(String key) {
+    String owner = backend.primaryOf(SlotHash.getSlot(key));
+    return backend.primarySlots().stream()
+        .map(backend::primaryOf)
+        .filter(id -> id != null && !id.equals(owner))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no primary but " + owner));
+  }
+
+  /**
+   * Has {@code node} refuse scripts to its default user (the nodes') when {@code refuse}, else
+   * gives that user every command back; the {@code ACL} command itself stays allowed.
+   */
+  private static void refuseScripts(RedisClusterAsyncCommands<String, byte[]> node, boolean refuse)
+      throws Exception {
+    CommandArgs<String, byte[]> args =
+        new CommandArgs<>(RedisBackend.CODEC).add("SETUSER").add("default");
+    if (refuse) {
+      args.add("-eval").add("-evalsha").add("-eval_ro").add("-evalsha_ro");
+    } else {
+      args.add("+@all");
+    }
+    node.dispatch(CommandType.ACL, new StatusOutput<>(RedisBackend.CODEC), args)
+        .get(10, TimeUnit.SECONDS);
   }
 
   private RedisNotificationQueues capped(long maxQueuedPerApp) {
