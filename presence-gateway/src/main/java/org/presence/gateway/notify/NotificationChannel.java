@@ -189,7 +189,10 @@ public final class NotificationChannel implements AutoCloseable {
                             }));
   }
 
-  /** Removes {@code user}'s queued items sent to {@code puid} at {@code appId}. */
+  /**
+   * Removes {@code user}'s queued items sent to {@code puid} at {@code appId}, named by the items
+   * just read ({@code removeDelivered}: on one Redis one call that also gives back their room).
+   */
   private static CompletableFuture<?> dropQueuedItems(
       Store store, String user, long appId, String puid) {
     return store
@@ -197,15 +200,15 @@ public final class NotificationChannel implements AutoCloseable {
         .pending(user)
         .thenCompose(
             items -> {
-              List<String> ids = new ArrayList<>();
+              List<Notification> mine = new ArrayList<>();
               for (Notification n : items) {
                 if (n.appId() == appId && n.puid().equals(puid)) {
-                  ids.add(n.id());
+                  mine.add(n);
                 }
               }
-              return ids.isEmpty()
-                  ? CompletableFuture.completedFuture(List.<Notification>of())
-                  : store.notifications().remove(user, Map.of(appId, ids));
+              return mine.isEmpty()
+                  ? CompletableFuture.completedFuture(Map.<String, List<Notification>>of())
+                  : store.notifications().removeDelivered(Map.of(user, mine));
             })
         .toCompletableFuture();
   }
