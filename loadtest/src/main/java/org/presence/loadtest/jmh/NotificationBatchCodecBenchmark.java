@@ -65,6 +65,11 @@ public class NotificationBatchCodecBenchmark {
     body.release();
   }
 
+  /** The batch read by each operation (for the benchmark's test). */
+  ByteBuf body() {
+    return body;
+  }
+
   /** Read and judge the batch's 10 items. */
   @Benchmark
   public void decodeBatchOf10(Blackhole bh) {
