@@ -46,6 +46,7 @@ class HttpRouterTest {
   @TempDir Path dataDir;
   private EventLoopGroup loops;
   private Channel server;
+  private Connections connections;
   private final ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
   private final List<String> handled = new CopyOnWriteArrayList<>();
   private final List<String> pages = new CopyOnWriteArrayList<>();
@@ -54,7 +55,7 @@ class HttpRouterTest {
   void start() throws Exception {
     PresenceConfig config = ConfigLoader.load(null, Map.of(), TestNode.baseSettings(dataDir));
     GatewayMetrics metrics = GatewayMetrics.create();
-    Connections connections = new Connections(metrics);
+    connections = new Connections(metrics);
     Disconnector disconnector = new Disconnector(metrics);
     HttpRoutes routes =
         HttpRoutes.builder()
@@ -121,6 +122,8 @@ class HttpRouterTest {
   @AfterEach
   void stop() throws Exception {
     later.shutdownNow();
+    // Each connection closed here, not left to the group's shutdown (see UpdateConsumerTest.stop).
+    connections.closeAll();
     server.close().sync();
     loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
   }
