@@ -65,6 +65,17 @@ public final class AppService {
   /** Registers an application for {@code developer}; it starts unverified with a fresh key. */
   public CompletionStage<Application> register(
       Identity developer, String name, String domain, String description) {
+    return register(developer, name, domain, description, null);
+  }
+
+  /**
+   * {@link #register(Identity, String, String, String)}, once per {@code registerKey} (the Register
+   * form's id; null: none): when the developer already made an application with that key, on any
+   * node, that application is the answer and nothing new is made, even when the developer has as
+   * many applications as allowed.
+   */
+  public CompletionStage<Application> register(
+      Identity developer, String name, String domain, String description, String registerKey) {
     NewApplication app;
     try {
       app =
@@ -74,11 +85,24 @@ public final class AppService {
               AppFields.description(description),
               developer.subject(),
               developer.email(),
-              Secrets.newKey());
+              Secrets.newKey(),
+              registerKey);
     } catch (ProtocolException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return apps.listByOwner(developer.subject())
+    if (registerKey == null) {
+      return createWithinLimit(app);
+    }
+    return apps.findByRegisterKey(developer.subject(), registerKey)
+        .thenCompose(
+            made ->
+                made.isPresent()
+                    ? CompletableFuture.completedFuture(made.get())
+                    : createWithinLimit(app));
+  }
+
+  private CompletionStage<Application> createWithinLimit(NewApplication app) {
+    return apps.listByOwner(app.ownerSub())
         .thenCompose(
             mine -> {
               if (mine.size() >= config.maxPerDeveloper()) {

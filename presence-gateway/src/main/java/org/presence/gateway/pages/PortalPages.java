@@ -187,7 +187,9 @@ public final class PortalPages {
     }
     CompletionStage<Application> call;
     try {
-      call = apps.register(identity(v), name, domain, description);
+      // The form's id goes to the database too: the same form sent to another node makes nothing
+      // new either (this node's map only answers its own repeats, and a refusal's).
+      call = apps.register(identity(v), name, domain, description, key == null ? null : formId);
     } catch (RuntimeException thrown) {
       // Refused before any work (a field the service checks at once): as a refused sending.
       call = CompletableFuture.failedFuture(thrown);

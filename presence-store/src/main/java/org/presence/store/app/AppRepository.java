@@ -11,8 +11,16 @@ import java.util.concurrent.CompletionStage;
  * on the current state, so two concurrent changes cannot both win.
  */
 public interface AppRepository {
-  /** Stores a new application in state {@link AppState#REGISTERED} and returns it with its id. */
+  /**
+   * Stores a new application in state {@link AppState#REGISTERED} and returns it with its id; when
+   * {@code app} has a {@linkplain NewApplication#registerKey register key} its owner already made
+   * an application with (on any node, concurrently or before), returns that application instead and
+   * stores nothing.
+   */
   CompletionStage<Application> create(NewApplication app);
+
+  /** The application {@code ownerSub} made with {@code registerKey}, if any. */
+  CompletionStage<Optional<Application>> findByRegisterKey(String ownerSub, String registerKey);
 
   /** The application with this id, if any. */
   CompletionStage<Optional<Application>> find(long id);

@@ -31,27 +31,54 @@ public final class JdbiAppRepository implements AppRepository {
 
   @Override
   public CompletionStage<Application> create(NewApplication app) {
-    return db.inTransaction(
+    // Each statement its own transaction: a second sending of the same register key fails the
+    // insert on the unique index (23505) and then reads the application the first one made.
+    return db.call(
         h -> {
           Instant now = Timestamps.now();
-          long id =
-              h.createUpdate(
-                      "INSERT INTO apps (name, domain, description, owner_sub, owner_email, state,"
-                          + " verification_key, created_at, updated_at) VALUES (:name, :domain,"
-                          + " :description, :ownerSub, :ownerEmail, :state, :key, :now, :now)")
-                  .bind("name", app.name())
-                  .bind("domain", app.domain())
-                  .bind("description", app.description())
-                  .bind("ownerSub", app.ownerSub())
-                  .bind("ownerEmail", app.ownerEmail())
-                  .bind("state", AppState.REGISTERED.wireName())
-                  .bind("key", app.verificationKey())
-                  .bind("now", Timestamps.bind(now))
-                  .executeAndReturnGeneratedKeys("id")
-                  .mapTo(Long.class)
-                  .one();
+          long id;
+          try {
+            id =
+                h.createUpdate(
+                        "INSERT INTO apps (name, domain, description, owner_sub, owner_email,"
+                            + " state, verification_key, register_key, created_at, updated_at)"
+                            + " VALUES (:name, :domain, :description, :ownerSub, :ownerEmail,"
+                            + " :state, :key, :registerKey, :now, :now)")
+                    .bind("name", app.name())
+                    .bind("domain", app.domain())
+                    .bind("description", app.description())
+                    .bind("ownerSub", app.ownerSub())
+                    .bind("ownerEmail", app.ownerEmail())
+                    .bind("state", AppState.REGISTERED.wireName())
+                    .bind("key", app.verificationKey())
+                    .bind("registerKey", app.registerKey())
+                    .bind("now", Timestamps.bind(now))
+                    .executeAndReturnGeneratedKeys("id")
+                    .mapTo(Long.class)
+                    .one();
+          } catch (RuntimeException e) {
+            if (app.registerKey() == null || !Db.isUniqueViolation(e)) {
+              throw e;
+            }
+            return byRegisterKey(h, app.ownerSub(), app.registerKey()).orElseThrow(() -> e);
+          }
           return findIn(h, id).orElseThrow();
         });
+  }
+
+  @Override
+  public CompletionStage<Optional<Application>> findByRegisterKey(
+      String ownerSub, String registerKey) {
+    return db.call(h -> byRegisterKey(h, ownerSub, registerKey));
+  }
+
+  private static Optional<Application> byRegisterKey(Handle h, String ownerSub, String key) {
+    return h.createQuery(
+            "SELECT " + COLUMNS + " FROM apps WHERE owner_sub = :o AND register_key = :k")
+        .bind("o", ownerSub)
+        .bind("k", key)
+        .map(JdbiAppRepository::map)
+        .findOne();
   }
 
   @Override

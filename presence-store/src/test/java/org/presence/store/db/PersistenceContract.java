@@ -90,6 +90,50 @@ public abstract class PersistenceContract {
     assertThat(a.id()).isNotEqualTo(b.id());
   }
 
+  private static NewApplication keyed(String owner, String name, String registerKey) {
+    return new NewApplication(
+        name,
+        name.toLowerCase() + ".example.com",
+        "about " + name,
+        owner,
+        owner + "@example.com",
+        "k".repeat(1024),
+        registerKey);
+  }
+
+  @Test
+  void createApp_withARegisterKeyItsOwnerUsed_returnsThatApplication_andStoresNothingNew() {
+    AppRepository apps = persistence.apps();
+    String form = "form-0123456789abcdef";
+    Application first = await(apps.create(keyed("dev-k", "First", form)));
+    // The same form sent again (to any node), even with other fields: the first one's application.
+    Application again = await(apps.create(keyed("dev-k", "Second", form)));
+    assertThat(again).isEqualTo(first);
+    assertThat(await(apps.listByOwner("dev-k"))).containsExactly(first);
+    assertThat(await(apps.findByRegisterKey("dev-k", form))).contains(first);
+    assertThat(await(apps.findByRegisterKey("dev-k", "form-another-one-000"))).isEmpty();
+    // Another developer's key never collides with it, nor do applications made without a key.
+    Application theirs = await(apps.create(keyed("dev-l", "First", form)));
+    assertThat(theirs.id()).isNotEqualTo(first.id());
+    Application a = register("dev-k", "NoKeyA");
+    Application b = register("dev-k", "NoKeyB");
+    assertThat(List.of(first.id(), a.id(), b.id())).doesNotHaveDuplicates();
+    assertThat(await(apps.listByOwner("dev-k"))).hasSize(3);
+  }
+
+  @Test
+  void createApp_theSameRegisterKeyAtOnce_makesOneApplication() {
+    AppRepository apps = persistence.apps();
+    List<CompletableFuture<Application>> calls = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      calls.add(
+          apps.create(keyed("dev-race", "Race" + i, "form-race-0123456789")).toCompletableFuture());
+    }
+    List<Long> ids = calls.stream().map(c -> await(c).id()).distinct().toList();
+    assertThat(ids).hasSize(1);
+    assertThat(await(apps.listByOwner("dev-race"))).hasSize(1);
+  }
+
   @Test
   void findApp_whenUnknown_thenEmpty() {
     assertThat(await(persistence.apps().find(987_654_321L))).isEmpty();
