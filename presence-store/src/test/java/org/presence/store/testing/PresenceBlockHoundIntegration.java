@@ -55,6 +55,12 @@ public final class PresenceBlockHoundIntegration implements BlockHoundIntegratio
         builder,
         "io.lettuce.core.cluster.PooledClusterConnectionProvider$NodeConnectionPostProcessor",
         "lambda$apply$4");
+    // The same lock when a topology refresh hands the cluster's new slot map to a connection: the
+    // provider swaps its partitions under it (no I/O; every holder of that lock holds it for a
+    // field update), then closes stale node connections asynchronously, on the lettuce event loop
+    // that read the refreshed topology (seen once in RedisPresenceBusClusterIT, a pub/sub
+    // connection's refresh while the test's other connection was being closed).
+    allow(builder, "io.lettuce.core.cluster.PooledClusterConnectionProvider", "setPartitions");
 
     // Netty's adaptive allocator (the default in 4.2): when a magazine group grows, the magazine it
     // replaces is freed under that magazine's StampedLock, which waits only for an allocation
