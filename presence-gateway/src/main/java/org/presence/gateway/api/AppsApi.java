@@ -2,6 +2,7 @@ package org.presence.gateway.api;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import org.presence.gateway.app.AppService;
 import org.presence.gateway.http.HttpExchange;
 import org.presence.gateway.http.HttpRoutes;
@@ -51,9 +52,42 @@ public final class AppsApi {
         ex,
         HttpResponseStatus.CREATED,
         (caller, body) ->
-            apps.register(
-                caller, body.string("name"), body.string("domain"), body.string("description")),
+            apps.registerOnce(
+                caller,
+                body.string("name"),
+                body.string("domain"),
+                body.string("description"),
+                idempotencyKey(ex.header(IDEMPOTENCY_KEY))),
         (g, app) -> ApiJson.app(g, app, baseUrl.get()));
+  }
+
+  static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+  private static final Pattern KEY =
+      Pattern.compile("[A-Za-z0-9._~:+/=-]{1," + AppService.MAX_IDEMPOTENCY_KEY + "}");
+
+  /**
+   * The request's {@code Idempotency-Key} (null when it has none): 1 to 60 characters of letters,
+   * digits and {@code . _ ~ : + / = -}, bare or as a structured-field string ({@code "..."}, the
+   * IETF draft's form); anything else is {@link ErrorCode#BAD_REQUEST}.
+   */
+  static String idempotencyKey(String header) {
+    if (header == null) {
+      return null;
+    }
+    String v = header.strip();
+    if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+      v = v.substring(1, v.length() - 1);
+    }
+    if (!KEY.matcher(v).matches()) {
+      throw new ProtocolException(
+          ErrorCode.BAD_REQUEST,
+          IDEMPOTENCY_KEY
+              + ": 1 to "
+              + AppService.MAX_IDEMPOTENCY_KEY
+              + " letters, digits or . _ ~ : + / = -");
+    }
+    return v;
   }
 
   private void get(HttpExchange ex) {

@@ -101,6 +101,37 @@ public final class AppService {
                     : createWithinLimit(app));
   }
 
+  /** The longest {@code Idempotency-Key} taken (a UUID is 36 characters). */
+  public static final int MAX_IDEMPOTENCY_KEY = NewApplication.MAX_REGISTER_KEY - 4;
+
+  /**
+   * The API's registration ({@code POST /api/apps}), once per {@code idempotencyKey} when one is
+   * given: the call sent again (a retry after a timeout, on any node) answers with the application
+   * the first one made; the key used before with another name, domain or description is {@link
+   * ErrorCode#IDEMPOTENCY_KEY_REUSED}. The key is stored as the application's register key, in its
+   * own namespace ({@code api:}; a Register form's id never holds a colon).
+   */
+  public CompletionStage<Application> registerOnce(
+      Identity developer, String name, String domain, String description, String idempotencyKey) {
+    if (idempotencyKey == null) {
+      return register(developer, name, domain, description);
+    }
+    return register(developer, name, domain, description, "api:" + idempotencyKey)
+        .thenApply(
+            app -> {
+              if (!app.name().equals(AppFields.name(name))
+                  || !app.domain().equals(AppFields.domain(domain))
+                  || !app.description().equals(AppFields.description(description))) {
+                throw new ProtocolException(
+                    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                    "this Idempotency-Key registered application "
+                        + app.id()
+                        + " with other fields");
+              }
+              return app;
+            });
+  }
+
   private CompletionStage<Application> createWithinLimit(NewApplication app) {
     return apps.listByOwner(app.ownerSub())
         .thenCompose(

@@ -9,6 +9,7 @@ import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -112,6 +113,46 @@ public abstract class AppsFlowContract {
     assertThat(from).as(page).isNotNegative();
     assertThat(to).as(page).isPositive();
     return page.substring(from, to);
+  }
+
+  @Test
+  void aRegistrationSentAgainWithItsIdempotencyKey_makesOneApplication_onEveryStore() {
+    ApiClient dev = ApiClient.forEmail(node, mail("idem"));
+    String body = "{\"name\":\"Retry\",\"domain\":\"retry.example.com\"}";
+    String key = java.util.UUID.randomUUID().toString();
+    HttpResponse<String> first = dev.post("/api/apps", body, Map.of("Idempotency-Key", key));
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
+    long id = json(first).get("id").asLong();
+    // The retry (a timeout, another node): the same application; the draft's quoted form too.
+    for (String sent : List.of(key, "\"" + key + "\"")) {
+      HttpResponse<String> again = dev.post("/api/apps", body, Map.of("Idempotency-Key", sent));
+      assertThat(again.statusCode()).as(again.body()).isEqualTo(201);
+      assertThat(json(again).get("id").asLong()).isEqualTo(id);
+    }
+    // The key with another body is refused, and makes nothing.
+    HttpResponse<String> other =
+        dev.post(
+            "/api/apps",
+            "{\"name\":\"Other\",\"domain\":\"retry.example.com\"}",
+            Map.of("Idempotency-Key", key));
+    assertThat(other.statusCode()).as(other.body()).isEqualTo(422);
+    assertThat(json(other).get("errno").asInt())
+        .isEqualTo(ErrorCode.IDEMPOTENCY_KEY_REUSED.errno());
+    // A key that is not one is refused before anything is made.
+    for (String bad : List.of("x".repeat(61), "two words", "\"\"")) {
+      HttpResponse<String> refused = dev.post("/api/apps", body, Map.of("Idempotency-Key", bad));
+      assertThat(refused.statusCode()).as(bad + ": " + refused.body()).isEqualTo(400);
+      assertThat(json(refused).get("errno").asInt()).isEqualTo(ErrorCode.BAD_REQUEST.errno());
+    }
+    assertThat(json(dev.get("/api/apps")).get("apps").size()).isEqualTo(1);
+    // Another developer's key is theirs; without a key each call makes an application.
+    ApiClient someoneElse = ApiClient.forEmail(node, mail("idem-other"));
+    HttpResponse<String> theirs =
+        someoneElse.post("/api/apps", body, Map.of("Idempotency-Key", key));
+    assertThat(theirs.statusCode()).as(theirs.body()).isEqualTo(201);
+    assertThat(json(theirs).get("id").asLong()).isNotEqualTo(id);
+    assertThat(dev.post("/api/apps", body).statusCode()).isEqualTo(201);
+    assertThat(json(dev.get("/api/apps")).get("apps").size()).isEqualTo(2);
   }
 
   /** Registers, verifies and activates an application through the API; returns id and key. */

@@ -36,7 +36,19 @@ public final class ApiClient {
 
   /** Sends {@code method path} with the token and an optional JSON body. */
   public HttpResponse<String> send(String method, String path, String json) {
+    return send(method, path, json, java.util.Map.of());
+  }
+
+  /** POSTs {@code json} to {@code path} with the token and {@code headers}. */
+  public HttpResponse<String> post(
+      String path, String json, java.util.Map<String, String> headers) {
+    return send("POST", path, json, headers);
+  }
+
+  private HttpResponse<String> send(
+      String method, String path, String json, java.util.Map<String, String> headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(node.uri(path));
+    headers.forEach(b::header);
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
     }

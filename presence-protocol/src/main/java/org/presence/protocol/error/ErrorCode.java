@@ -150,6 +150,11 @@ public enum ErrorCode {
   INVALID_APP_STATE(136, 409, "Invalid application state"),
   /** The developer already has as many applications as one may register. */
   TOO_MANY_APPS(137, 409, "Too many applications for this developer"),
+  /**
+   * The {@code Idempotency-Key} of a registration was used before by this developer for a
+   * registration with other fields.
+   */
+  IDEMPOTENCY_KEY_REUSED(138, 422, "Idempotency-Key used for another request"),
 
   // ---- 150–169: grants, PUIDs, settings ----
   /** The redirect URL is not http(s) on the application's verified domain. */
@@ -371,6 +376,8 @@ public enum ErrorCode {
       case APP_QUEUE_FULL ->
           "Retry the refused items later, once queued items are delivered or expire; stop posting"
               + " to users who do not connect, or ask the operator to raise the limit.";
+      case IDEMPOTENCY_KEY_REUSED ->
+          "Send a new request with a new Idempotency-Key; resend one only with the same body.";
       case UNKNOWN_NOTIFICATION ->
           "Show the notification as missed; it can no longer be acknowledged.";
       default -> {
