@@ -269,6 +269,7 @@ public final class AdminApi {
     g.writeStringField("domain", a.domain());
     g.writeStringField("owner_email", a.ownerEmail());
     g.writeStringField("state", a.state().wireName());
+    g.writeBooleanField("suspended", a.suspended());
     g.writeStringField("webhook_url", a.webhookUrl());
     g.writeStringField("created_at", a.createdAt().toString());
     g.writeStringField("updated_at", a.updatedAt().toString());

@@ -23,6 +23,7 @@ public final class ApiJson {
     g.writeStringField("description", app.description());
     g.writeStringField("owner_email", app.ownerEmail());
     g.writeStringField("state", app.state().wireName());
+    g.writeBooleanField("suspended", app.suspended());
     g.writeStringField("verification_key", app.verificationKey());
     g.writeStringField("verification_url", DomainVerifier.proofUrl(app.domain()));
     g.writeStringField("verification_txt", DomainVerifier.txtName(app.domain()));

@@ -186,6 +186,9 @@ public final class AppService {
     return get(developer, id)
         .thenCompose(
             app -> {
+              if (app.suspended()) {
+                throw suspended();
+              }
               if (app.state() == AppState.REGISTERED) {
                 throw new ProtocolException(ErrorCode.APP_NOT_VERIFIED, "verify the domain first");
               }
@@ -202,11 +205,19 @@ public final class AppService {
     return get(developer, id)
         .thenCompose(
             app -> {
+              if (app.suspended()) {
+                throw suspended();
+              }
               if (!app.active()) {
                 throw new ProtocolException(ErrorCode.APP_NOT_ACTIVE, "activate it first");
               }
               return issueKey(id, ErrorCode.APP_NOT_ACTIVE);
             });
+  }
+
+  private static ProtocolException suspended() {
+    return new ProtocolException(
+        ErrorCode.APP_SUSPENDED, "the operator suspended it; only they can resume it");
   }
 
   private CompletionStage<IssuedKey> issueKey(long id, ErrorCode whenGone) {
@@ -304,7 +315,7 @@ public final class AppService {
                 throw new ProtocolException(
                     ErrorCode.APP_NOT_ACTIVE, "only an active application can be suspended");
               }
-              return apps.deactivate(id);
+              return apps.suspend(id);
             })
         .thenCompose(
             updated -> {
@@ -318,21 +329,34 @@ public final class AppService {
   }
 
   /**
-   * Resumes a suspended (verified, not active) application for the operator: it gets a new API key,
-   * returned here once.
+   * Resumes an application the operator suspended: it gets a new API key, returned here once. One
+   * its developer deactivated (or never activated) is not the operator's to activate: {@code
+   * INVALID_APP_STATE}.
    */
   public CompletionStage<IssuedKey> resume(long id) {
     return find(id)
         .thenCompose(
             app -> {
-              if (app.state() == AppState.REGISTERED) {
-                throw new ProtocolException(ErrorCode.APP_NOT_VERIFIED, "domain not verified");
-              }
               if (app.state() == AppState.ACTIVE) {
                 throw new ProtocolException(ErrorCode.INVALID_APP_STATE, "already active");
               }
-              LOG.info("app {} resumed by the operator", id);
-              return issueKey(id, ErrorCode.APP_NOT_VERIFIED);
+              if (!app.suspended()) {
+                throw new ProtocolException(
+                    ErrorCode.INVALID_APP_STATE,
+                    "not suspended: its developer deactivated it or never activated it");
+              }
+              String key = Secrets.newKey();
+              return apps.resume(id, Secrets.hash(key))
+                  .thenCompose(
+                      updated -> {
+                        if (updated.isEmpty()) {
+                          throw new ProtocolException(
+                              ErrorCode.INVALID_APP_STATE, "it was resumed meanwhile");
+                        }
+                        LOG.info("app {} resumed by the operator", id);
+                        return changed(id, updated.get());
+                      })
+                  .thenApply(resumed -> new IssuedKey(resumed, key));
             });
   }
 

@@ -499,7 +499,9 @@ public final class PortalPages {
     m.put("app", a);
     m.put("apiKey", apiKey);
     m.put("registered", app.state() == AppState.REGISTERED);
-    m.put("verified", app.state() == AppState.VERIFIED);
+    // A suspended application is verified without a key, but its Activate is the operator's.
+    m.put("suspended", app.suspended());
+    m.put("verified", app.state() == AppState.VERIFIED && !app.suspended());
     m.put("active", app.active());
     m.put("verificationUrl", DomainVerifier.proofUrl(app.domain()));
     m.put("verificationTxt", DomainVerifier.txtName(app.domain()));

@@ -15,11 +15,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.DeviceTestClient;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.NotifyFixture;
 import org.presence.gateway.testing.NotifyFixture.App;
 import org.presence.gateway.testing.TestNode;
+import org.presence.gateway.testing.WebClient;
 import org.presence.protocol.error.ErrorCode;
 
 /**
@@ -57,6 +59,8 @@ class AdminApiTest {
     s.put("identity.dev-signing", "true");
     s.put("outbound.allow-loopback", "true");
     s.put("device.handshake-rate", "0");
+    // The developer's page, in the suspension test.
+    s.put("web.dev-sign-in", "true");
     s.putAll(extra);
     return s;
   }
@@ -137,6 +141,42 @@ class AdminApiTest {
     assertThat(health.get("status").asText()).isEqualTo("ok");
     assertThat(health.get("database").get("status").asText()).isEqualTo("ok");
     assertThat(health.get("bus").get("kind").asText()).isEqualTo("local");
+  }
+
+  /**
+   * A suspension is the operator's: its developer cannot activate the application or make a key
+   * until the operator resumes it, and the page says so; the operator cannot activate one its
+   * developer deactivated.
+   */
+  @Test
+  void aSuspendedApp_isNotItsDevelopersToActivate_andADeactivatedOneNotTheOperatorsToResume() {
+    String who = email("suspended-dev");
+    ApiClient dev = ApiClient.forEmail(node, who);
+    App app = NotifyFixture.activeApp(dev, site, "Suspended app");
+    String base = "/admin/api/apps/" + app.id();
+    String mine = "/api/apps/" + app.id();
+    assertThat(ok(admin(node, "POST", base + "/suspend", TOKEN)).get("suspended").asBoolean())
+        .isTrue();
+    assertError(dev.post(mine + "/activate", null), ErrorCode.APP_SUSPENDED);
+    assertError(dev.post(mine + "/key", null), ErrorCode.APP_SUSPENDED);
+    JsonNode seen = NotifyFixture.json(dev.get(mine));
+    assertThat(seen.get("state").asText()).isEqualTo("verified");
+    assertThat(seen.get("suspended").asBoolean()).isTrue();
+    String page = new WebClient(node).signIn(who).get("/myapps/" + app.id()).body();
+    assertThat(page).contains("id=\"suspended\"").doesNotContain("id=\"activate\"");
+    assertThat(keyCall(app.id(), app.key())).isEqualTo(ErrorCode.APP_NOT_ACTIVE.httpStatus());
+
+    String resumed = ok(admin(node, "POST", base + "/resume", TOKEN)).get("api_key").asText();
+    assertThat(keyCall(app.id(), resumed)).isEqualTo(200);
+    assertThat(NotifyFixture.json(dev.get(mine)).get("suspended").asBoolean()).isFalse();
+
+    // Deactivated by its developer: the operator's resume is refused; the developer's Activate
+    // works.
+    assertThat(dev.post(mine + "/deactivate", null).statusCode()).isEqualTo(200);
+    HttpResponse<String> notSuspended = admin(node, "POST", base + "/resume", TOKEN);
+    assertError(notSuspended, ErrorCode.INVALID_APP_STATE);
+    assertThat(NotifyFixture.json(notSuspended).get("reason").asText()).contains("not suspended");
+    assertThat(dev.post(mine + "/activate", null).statusCode()).isEqualTo(200);
   }
 
   @Test

@@ -150,6 +150,8 @@ public enum ErrorCode {
   INVALID_APP_STATE(136, 409, "Invalid application state"),
   /** The developer already has as many applications as one may register. */
   TOO_MANY_APPS(137, 409, "Too many applications for this developer"),
+  /** The operator suspended the application: only the operator's resume gives it a key again. */
+  APP_SUSPENDED(139, 403, "Application suspended by the operator"),
   /**
    * The {@code Idempotency-Key} of a registration was used before by this developer for a
    * registration with other fields.
@@ -378,6 +380,8 @@ public enum ErrorCode {
               + " to users who do not connect, or ask the operator to raise the limit.";
       case IDEMPOTENCY_KEY_REUSED ->
           "Send a new request with a new Idempotency-Key; resend one only with the same body.";
+      case APP_SUSPENDED ->
+          "Ask the service's operator: the application has no key until they resume it.";
       case UNKNOWN_NOTIFICATION ->
           "Show the notification as missed; it can no longer be acknowledged.";
       default -> {

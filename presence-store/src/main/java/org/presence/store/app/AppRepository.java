@@ -48,12 +48,25 @@ public interface AppRepository {
   /**
    * Sets the API key hash of a verified or active application (activation, or regeneration, which
    * makes the old key stop working at once) and makes it active. Empty when the application does
-   * not exist or is not verified.
+   * not exist, is not verified, or is {@linkplain #suspend suspended}.
    */
   CompletionStage<Optional<Application>> activate(long id, String apiKeyHash);
 
   /** Drops the API key of an active application and returns it to verified. */
   CompletionStage<Optional<Application>> deactivate(long id);
+
+  /**
+   * The operator's suspension: drops the API key of an active application, returns it to verified
+   * and marks it suspended, so that {@link #activate} refuses it until {@link #resume}. Empty when
+   * the application does not exist or is not active.
+   */
+  CompletionStage<Optional<Application>> suspend(long id);
+
+  /**
+   * Lifts the operator's suspension: the application is active again with the key of hash {@code
+   * apiKeyHash}. Empty when the application does not exist or is not suspended.
+   */
+  CompletionStage<Optional<Application>> resume(long id, String apiKeyHash);
 
   /**
    * The applications with a webhook URL (in any state), in id order, after {@code afterId}, at most

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param webhookSecret key of the HMAC-SHA256 signature on webhook calls, or {@code null}
  * @param createdAt when it was registered
  * @param updatedAt when it last changed
+ * @param suspended whether the operator suspended it: it has no key (state verified) and only the
+ *     operator's resume gives it one
  */
 public record Application(
     long id,
@@ -33,7 +35,8 @@ public record Application(
     String webhookUrl,
     String webhookSecret,
     Instant createdAt,
-    Instant updatedAt) {
+    Instant updatedAt,
+    boolean suspended) {
 
   public Application {
     Objects.requireNonNull(name, "name");

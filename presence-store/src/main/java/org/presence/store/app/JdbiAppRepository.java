@@ -21,7 +21,7 @@ import org.presence.store.jdbi.Timestamps;
 public final class JdbiAppRepository implements AppRepository {
   private static final String COLUMNS =
       "id, name, domain, description, owner_sub, owner_email, state, verification_key,"
-          + " api_key_hash, webhook_url, webhook_secret, created_at, updated_at";
+          + " api_key_hash, webhook_url, webhook_secret, created_at, updated_at, suspended";
 
   private final Db db;
 
@@ -155,7 +155,7 @@ public final class JdbiAppRepository implements AppRepository {
           int n =
               h.createUpdate(
                       "UPDATE apps SET state = :active, api_key_hash = :hash, updated_at = :now"
-                          + " WHERE id = :id AND state IN (:verified, :active)")
+                          + " WHERE id = :id AND state IN (:verified, :active) AND suspended = FALSE")
                   .bind("active", AppState.ACTIVE.wireName())
                   .bind("verified", AppState.VERIFIED.wireName())
                   .bind("hash", apiKeyHash)
@@ -176,6 +176,42 @@ public final class JdbiAppRepository implements AppRepository {
                           + " WHERE id = :id AND state = :active")
                   .bind("active", AppState.ACTIVE.wireName())
                   .bind("verified", AppState.VERIFIED.wireName())
+                  .bind("now", Timestamps.bind(Timestamps.now()))
+                  .bind("id", id)
+                  .execute();
+          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
+        });
+  }
+
+  @Override
+  public CompletionStage<Optional<Application>> suspend(long id) {
+    return db.inTransaction(
+        h -> {
+          int n =
+              h.createUpdate(
+                      "UPDATE apps SET state = :verified, api_key_hash = NULL, suspended = TRUE,"
+                          + " updated_at = :now WHERE id = :id AND state = :active")
+                  .bind("active", AppState.ACTIVE.wireName())
+                  .bind("verified", AppState.VERIFIED.wireName())
+                  .bind("now", Timestamps.bind(Timestamps.now()))
+                  .bind("id", id)
+                  .execute();
+          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
+        });
+  }
+
+  @Override
+  public CompletionStage<Optional<Application>> resume(long id, String apiKeyHash) {
+    return db.inTransaction(
+        h -> {
+          int n =
+              h.createUpdate(
+                      "UPDATE apps SET state = :active, api_key_hash = :hash, suspended = FALSE,"
+                          + " updated_at = :now"
+                          + " WHERE id = :id AND state IN (:verified, :active) AND suspended = TRUE")
+                  .bind("active", AppState.ACTIVE.wireName())
+                  .bind("verified", AppState.VERIFIED.wireName())
+                  .bind("hash", apiKeyHash)
                   .bind("now", Timestamps.bind(Timestamps.now()))
                   .bind("id", id)
                   .execute();
@@ -221,6 +257,7 @@ public final class JdbiAppRepository implements AppRepository {
         rs.getString("webhook_url"),
         rs.getString("webhook_secret"),
         Timestamps.read(rs, "created_at"),
-        Timestamps.read(rs, "updated_at"));
+        Timestamps.read(rs, "updated_at"),
+        rs.getBoolean("suspended"));
   }
 }

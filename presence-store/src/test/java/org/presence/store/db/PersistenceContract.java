@@ -225,6 +225,30 @@ public abstract class PersistenceContract {
   }
 
   @Test
+  void suspend_dropsTheKey_andOnlyResumeActivatesIt() {
+    AppRepository apps = persistence.apps();
+    Application app = register("dev", "Held");
+    await(apps.markVerified(app.id()));
+    assertThat(await(apps.suspend(app.id()))).as("not active yet").isEmpty();
+    await(apps.activate(app.id(), "h1"));
+    Application held = await(apps.suspend(app.id())).orElseThrow();
+    assertThat(held.suspended()).isTrue();
+    assertThat(held.state()).isEqualTo(AppState.VERIFIED);
+    assertThat(held.apiKeyHash()).isNull();
+    assertThat(await(apps.activate(app.id(), "h2"))).as("the developer's activate").isEmpty();
+    assertThat(await(apps.find(app.id())).orElseThrow().suspended()).isTrue();
+    Application resumed = await(apps.resume(app.id(), "h3")).orElseThrow();
+    assertThat(resumed.suspended()).isFalse();
+    assertThat(resumed.active()).isTrue();
+    assertThat(resumed.apiKeyHash()).isEqualTo("h3");
+    assertThat(await(apps.resume(app.id(), "h4"))).as("not suspended").isEmpty();
+    // Deactivated by its developer: not suspended, so not the operator's to resume.
+    await(apps.deactivate(app.id()));
+    assertThat(await(apps.resume(app.id(), "h5"))).isEmpty();
+    assertThat(await(apps.activate(app.id(), "h6")).orElseThrow().suspended()).isFalse();
+  }
+
+  @Test
   void setWebhook_setsAndClears() {
     Application app = register("dev", "Hooked");
     Application set =
