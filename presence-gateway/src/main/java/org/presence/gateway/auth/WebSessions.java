@@ -52,6 +52,13 @@ public final class WebSessions {
   /** Cookie holding the anti-forgery nonce. */
   public static final String CSRF_COOKIE = "presence_csrf";
 
+  /**
+   * The prefix of both cookies' names on a node served over TLS ({@code __Host-presence_session}):
+   * browsers take a cookie so named only when it is Secure, for the path {@code /} and without a
+   * Domain, so a sibling subdomain (or a page over plain HTTP) cannot set one in its place.
+   */
+  public static final String HOST_PREFIX = "__Host-";
+
   /** File in the data directory holding the generated key when none is configured. */
   public static final String KEY_FILE = "web-session.key";
 

@@ -68,12 +68,22 @@ public final class PageSupport {
   private final boolean devSignIn;
   private volatile boolean hsts;
 
+  /** The session and anti-forgery cookies' names: {@code __Host-} prefixed over TLS. */
+  private final String sessionCookie;
+
+  private final String csrfCookie;
+
   public PageSupport(
       Templates templates, WebSessions sessions, boolean secureCookies, boolean devSignIn) {
     this.templates = templates;
     this.sessions = sessions;
     this.secureCookies = secureCookies;
     this.devSignIn = devSignIn;
+    // Over TLS only the prefixed names are read: a cookie under the bare name may have been set
+    // by a sibling subdomain or over plain HTTP (cookie tossing), which the prefix rules out.
+    String prefix = secureCookies ? WebSessions.HOST_PREFIX : "";
+    this.sessionCookie = prefix + WebSessions.SESSION_COOKIE;
+    this.csrfCookie = prefix + WebSessions.CSRF_COOKIE;
   }
 
   /**
@@ -157,7 +167,7 @@ public final class PageSupport {
     String header = ex.header(HttpHeaderNames.COOKIE);
     if (header != null && header.length() <= 8192) {
       for (Cookie c : ServerCookieDecoder.STRICT.decode(header)) {
-        if (c.name().equals(WebSessions.CSRF_COOKIE) && c.value().matches("[A-Za-z0-9_-]{16,64}")) {
+        if (c.name().equals(csrfCookie) && c.value().matches("[A-Za-z0-9_-]{16,64}")) {
           return new Visitor(Optional.empty(), c.value(), false);
         }
       }
@@ -171,10 +181,9 @@ public final class PageSupport {
     String nonce = null;
     if (header != null && header.length() <= 8192) {
       for (Cookie c : ServerCookieDecoder.STRICT.decode(header)) {
-        if (c.name().equals(WebSessions.SESSION_COOKIE) && session == null) {
+        if (c.name().equals(sessionCookie) && session == null) {
           session = c.value();
-        } else if (c.name().equals(WebSessions.CSRF_COOKIE)
-            && c.value().matches("[A-Za-z0-9_-]{16,64}")) {
+        } else if (c.name().equals(csrfCookie) && c.value().matches("[A-Za-z0-9_-]{16,64}")) {
           nonce = c.value();
         }
       }
@@ -619,11 +628,11 @@ public final class PageSupport {
     }
     List<Cookie> out = new ArrayList<>();
     if (v.newNonce() && !HttpMethod.POST.equals(ex.method())) {
-      out.add(cookie(WebSessions.CSRF_COOKIE, v.nonce(), -1));
+      out.add(cookie(csrfCookie, v.nonce(), -1));
     }
     if (session != null) {
       long maxAge = session.isEmpty() ? 0 : sessions.lifetime().toSeconds();
-      out.add(cookie(WebSessions.SESSION_COOKIE, session, maxAge));
+      out.add(cookie(sessionCookie, session, maxAge));
     }
     for (Cookie c : out) {
       h.add(HttpHeaderNames.SET_COOKIE, ServerCookieEncoder.STRICT.encode(c));

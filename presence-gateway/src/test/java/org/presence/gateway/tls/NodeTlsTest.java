@@ -163,6 +163,66 @@ class NodeTlsTest {
     }
   }
 
+  /**
+   * Over TLS the session and anti-forgery cookies are {@code __Host-} prefixed (Secure, Path=/, no
+   * Domain), and only those names are read: a session cookie under the bare name (which a sibling
+   * subdomain or a page over plain HTTP could have set) signs no one in.
+   */
+  @Test
+  void overTls_pageCookiesAreHostPrefixed_andOnlyThoseAreRead() throws Exception {
+    try (TestNode n = node(Map.of("web.dev-sign-in", "true"))) {
+      String base = "https://127.0.0.1:" + n.port();
+      HttpClient http = client();
+      HttpResponse<String> form = get(http, base + "/signin");
+      assertThat(form.statusCode()).isEqualTo(200);
+      String csrfCookie = setCookie(form, "__Host-presence_csrf");
+      assertThat(csrfCookie).contains("; Secure").contains("; Path=/").doesNotContain("Domain");
+      assertThat(form.headers().allValues("Set-Cookie"))
+          .noneMatch(c -> c.startsWith("presence_csrf="));
+      java.util.regex.Matcher token =
+          java.util.regex.Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"").matcher(form.body());
+      assertThat(token.find()).as(form.body()).isTrue();
+      String nonce = csrfCookie.substring(csrfCookie.indexOf('=') + 1, csrfCookie.indexOf(';'));
+      HttpResponse<String> signedIn =
+          http.send(
+              HttpRequest.newBuilder(URI.create(base + "/signin"))
+                  .header("Content-Type", "application/x-www-form-urlencoded")
+                  .header("Cookie", "__Host-presence_csrf=" + nonce)
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "email=tls%40example.com&next=%2Fsettings&csrf="
+                              + java.net.URLEncoder.encode(token.group(1), StandardCharsets.UTF_8)))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(signedIn.statusCode()).as(signedIn.body()).isEqualTo(303);
+      String sessionCookie = setCookie(signedIn, "__Host-presence_session");
+      assertThat(sessionCookie).contains("; Secure").contains("; Path=/").doesNotContain("Domain");
+      String session =
+          sessionCookie.substring(sessionCookie.indexOf('=') + 1, sessionCookie.indexOf(';'));
+
+      assertThat(settingsWith(http, base, "__Host-presence_session=" + session).statusCode())
+          .isEqualTo(200);
+      // The same session under the bare name: not read, so the page sends the visitor to sign in.
+      assertThat(settingsWith(http, base, "presence_session=" + session).statusCode())
+          .isEqualTo(303);
+    }
+  }
+
+  private static HttpResponse<String> settingsWith(HttpClient http, String base, String cookie)
+      throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(base + "/settings")).header("Cookie", cookie).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The Set-Cookie header of {@code r} that sets {@code name}. */
+  private static String setCookie(HttpResponse<String> r, String name) {
+    return r.headers().allValues("Set-Cookie").stream()
+        .filter(c -> c.startsWith(name + "="))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(name + " not set: " + r.headers().map()));
+  }
+
   @Test
   void onlyTls12And13_withAeadCiphers() {
     try (TestNode n = node(Map.of())) {
