@@ -12,8 +12,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
+import org.jdbi.v3.core.statement.Update;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 
@@ -150,89 +152,70 @@ public final class JdbiAppRepository implements AppRepository {
 
   @Override
   public CompletionStage<Optional<Application>> activate(long id, String apiKeyHash) {
-    return db.inTransaction(
-        h -> {
-          int n =
-              h.createUpdate(
-                      "UPDATE apps SET state = :active, api_key_hash = :hash, updated_at = :now"
-                          + " WHERE id = :id AND state IN (:verified, :active) AND suspended = FALSE")
-                  .bind("active", AppState.ACTIVE.wireName())
-                  .bind("verified", AppState.VERIFIED.wireName())
-                  .bind("hash", apiKeyHash)
-                  .bind("now", Timestamps.bind(Timestamps.now()))
-                  .bind("id", id)
-                  .execute();
-          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
-        });
+    return change(
+        id,
+        "state = " + ACTIVE + ", api_key_hash = :hash",
+        "state IN (" + VERIFIED + ", " + ACTIVE + ") AND suspended = FALSE",
+        u -> u.bind("hash", apiKeyHash));
   }
 
   @Override
   public CompletionStage<Optional<Application>> deactivate(long id) {
-    return db.inTransaction(
-        h -> {
-          int n =
-              h.createUpdate(
-                      "UPDATE apps SET state = :verified, api_key_hash = NULL, updated_at = :now"
-                          + " WHERE id = :id AND state = :active")
-                  .bind("active", AppState.ACTIVE.wireName())
-                  .bind("verified", AppState.VERIFIED.wireName())
-                  .bind("now", Timestamps.bind(Timestamps.now()))
-                  .bind("id", id)
-                  .execute();
-          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
-        });
+    return change(
+        id, "state = " + VERIFIED + ", api_key_hash = NULL", "state = " + ACTIVE, u -> {});
   }
 
   @Override
   public CompletionStage<Optional<Application>> suspend(long id) {
-    return db.inTransaction(
-        h -> {
-          int n =
-              h.createUpdate(
-                      "UPDATE apps SET state = :verified, api_key_hash = NULL, suspended = TRUE,"
-                          + " updated_at = :now WHERE id = :id AND state = :active")
-                  .bind("active", AppState.ACTIVE.wireName())
-                  .bind("verified", AppState.VERIFIED.wireName())
-                  .bind("now", Timestamps.bind(Timestamps.now()))
-                  .bind("id", id)
-                  .execute();
-          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
-        });
+    return change(
+        id,
+        "state = " + VERIFIED + ", api_key_hash = NULL, suspended = TRUE",
+        "state = " + ACTIVE,
+        u -> {});
   }
 
   @Override
   public CompletionStage<Optional<Application>> resume(long id, String apiKeyHash) {
-    return db.inTransaction(
-        h -> {
-          int n =
-              h.createUpdate(
-                      "UPDATE apps SET state = :active, api_key_hash = :hash, suspended = FALSE,"
-                          + " updated_at = :now"
-                          + " WHERE id = :id AND state IN (:verified, :active) AND suspended = TRUE")
-                  .bind("active", AppState.ACTIVE.wireName())
-                  .bind("verified", AppState.VERIFIED.wireName())
-                  .bind("hash", apiKeyHash)
-                  .bind("now", Timestamps.bind(Timestamps.now()))
-                  .bind("id", id)
-                  .execute();
-          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
-        });
+    return change(
+        id,
+        "state = " + ACTIVE + ", api_key_hash = :hash, suspended = FALSE",
+        "state IN (" + VERIFIED + ", " + ACTIVE + ") AND suspended = TRUE",
+        u -> u.bind("hash", apiKeyHash));
   }
 
   @Override
   public CompletionStage<Optional<Application>> setWebhook(long id, String url, String secret) {
+    return change(
+        id,
+        "webhook_url = :url, webhook_secret = :secret",
+        "TRUE",
+        u -> u.bind("url", url).bind("secret", secret));
+  }
+
+  /** A state as an SQL literal (the wire names are constants: letters only). */
+  private static final String ACTIVE = "'" + AppState.ACTIVE.wireName() + "'";
+
+  private static final String VERIFIED = "'" + AppState.VERIFIED.wireName() + "'";
+
+  /**
+   * One conditional change of application {@code id}: {@code set} (and {@code updated_at}) where
+   * {@code condition} holds, with the parameters {@code bind} adds to {@code :id} and {@code :now};
+   * the application as changed, or empty when it does not exist or the condition did not hold.
+   */
+  private CompletionStage<Optional<Application>> change(
+      long id, String set, String condition, Consumer<Update> bind) {
     return db.inTransaction(
         h -> {
-          int n =
+          Update u =
               h.createUpdate(
-                      "UPDATE apps SET webhook_url = :url, webhook_secret = :secret,"
-                          + " updated_at = :now WHERE id = :id")
-                  .bind("url", url)
-                  .bind("secret", secret)
+                      "UPDATE apps SET "
+                          + set
+                          + ", updated_at = :now WHERE id = :id AND "
+                          + condition)
                   .bind("now", Timestamps.bind(Timestamps.now()))
-                  .bind("id", id)
-                  .execute();
-          return n == 0 ? Optional.<Application>empty() : findIn(h, id);
+                  .bind("id", id);
+          bind.accept(u);
+          return u.execute() == 0 ? Optional.<Application>empty() : findIn(h, id);
         });
   }
 
