@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.http.HttpExchange;
+import org.presence.gateway.http.HttpRoutes;
 import org.presence.gateway.testing.ApiClient;
 import org.presence.gateway.testing.DomainStub;
 import org.presence.gateway.testing.LogCapture;
@@ -349,7 +350,24 @@ class PageProbeFixesTest {
       "/settings/sessions/end-all",
       "/signout",
     };
-    try (var log = LogCapture.of(HttpExchange.class)) {
+    // Every page form the node serves is here: each POST route but the JSON APIs' is posted to.
+    java.util.List<String> posted = new java.util.ArrayList<>(java.util.List.of(devForms));
+    posted.addAll(java.util.List.of(userForms));
+    posted.add("/demo/notify");
+    for (HttpRoutes.Route route : node.server().gatewayRoutes().routes()) {
+      if (!route.method().equals(io.netty.handler.codec.http.HttpMethod.POST)
+          || JSON_POSTS.stream().anyMatch(route.pattern()::startsWith)) {
+        continue;
+      }
+      java.util.regex.Pattern matches = patternRegex(route.pattern());
+      assertThat(posted)
+          .as("a path of the page form POST %s, for this test to send", route.pattern())
+          .anyMatch(path -> matches.matcher(path).matches());
+    }
+    try (var log = LogCapture.of(HttpExchange.class);
+        var anywhere = LogCapture.errorsUnder("org.presence")) {
+      HttpResponse<String> demo = marge.post("/demo/notify", Map.of());
+      assertThat(demo.statusCode()).as("POST /demo/notify: %s", demo.body()).isLessThan(500);
       for (String path : devForms) {
         HttpResponse<String> r = devWeb.post(path, Map.of());
         assertThat(r.statusCode()).as("POST %s: %s", path, r.body()).isLessThan(500);
@@ -364,7 +382,29 @@ class PageProbeFixesTest {
         assertThat(r.statusCode()).as("POST %s: %s", path, r.body()).isLessThan(500);
       }
       assertThat(log.at(Level.ERROR)).isEmpty();
+      assertThat(anywhere.at(Level.ERROR)).as("errors logged anywhere in the node").isEmpty();
     }
+  }
+
+  /** POST routes that take JSON, not a page form (their own tests send them bad bodies). */
+  private static final java.util.List<String> JSON_POSTS =
+      java.util.List.of(
+          "/api/", "/admin/", "/oauth/", "/push/", "/{appid}/notification", "/{appid}/presence");
+
+  /** A route pattern ({@code /a/{id:[0-9]+}/{x}}) as a regular expression over paths. */
+  private static java.util.regex.Pattern patternRegex(String pattern) {
+    StringBuilder re = new StringBuilder();
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("\\{([^:}]+)(?::((?:[^{}]|\\{[^}]*\\})+))?\\}")
+            .matcher(pattern);
+    int at = 0;
+    while (m.find()) {
+      re.append(java.util.regex.Pattern.quote(pattern.substring(at, m.start())));
+      re.append(m.group(2) == null ? "[^/]+" : "(?:" + m.group(2) + ")");
+      at = m.end();
+    }
+    re.append(java.util.regex.Pattern.quote(pattern.substring(at)));
+    return java.util.regex.Pattern.compile(re.toString());
   }
 
   // L5: a refused Register form marks the field its error names; the email field says what it is.

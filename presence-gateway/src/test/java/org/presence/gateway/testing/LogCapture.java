@@ -26,19 +26,32 @@ public final class LogCapture implements AutoCloseable {
         }
       };
 
-  private LogCapture(Class<?> of) {
+  private LogCapture(Logger logger, boolean debug) {
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-    logger = context.getLogger(of);
+    this.logger = logger;
     before = logger.getLevel();
     appender.setContext(context);
     appender.start();
     logger.addAppender(appender);
-    logger.setLevel(Level.DEBUG);
+    if (debug) {
+      logger.setLevel(Level.DEBUG);
+    }
   }
 
   /** Captures what {@code of}'s logger logs from now until {@link #close}. */
   public static LogCapture of(Class<?> of) {
-    return new LogCapture(of);
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    return new LogCapture(context.getLogger(of), true);
+  }
+
+  /**
+   * Captures what every logger under {@code name} (a package, {@code "org.presence"}) logs at its
+   * usual level, from now until {@link #close}: for a test that no part of the node logged an
+   * error.
+   */
+  public static LogCapture errorsUnder(String name) {
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    return new LogCapture(context.getLogger(name), false);
   }
 
   /** The lines so far, each its level, a space and the formatted message. */
