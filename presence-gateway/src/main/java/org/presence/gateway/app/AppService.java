@@ -136,11 +136,25 @@ public final class AppService {
     return apps.listByOwner(app.ownerSub())
         .thenCompose(
             mine -> {
-              if (mine.size() >= config.maxPerDeveloper()) {
-                throw new ProtocolException(
-                    ErrorCode.TOO_MANY_APPS, "at most " + config.maxPerDeveloper());
+              if (mine.size() < config.maxPerDeveloper()) {
+                return apps.create(app);
               }
-              return apps.create(app);
+              ProtocolException tooMany =
+                  new ProtocolException(
+                      ErrorCode.TOO_MANY_APPS, "at most " + config.maxPerDeveloper());
+              if (app.registerKey() == null) {
+                throw tooMany;
+              }
+              // The first sending of this key may have made its application between the lookup
+              // and the count (the limit reached by it): that one is the answer, not a refusal.
+              return apps.findByRegisterKey(app.ownerSub(), app.registerKey())
+                  .thenApply(
+                      made -> {
+                        if (made.isEmpty()) {
+                          throw tooMany;
+                        }
+                        return made.get();
+                      });
             });
   }
 
@@ -226,8 +240,14 @@ public final class AppService {
         .thenCompose(
             updated -> {
               if (updated.isEmpty()) {
-                // Changed under us (deactivated, say) between the read and the write.
-                throw new ProtocolException(whenGone);
+                // Changed under us (deactivated or suspended) between the read and the write.
+                return apps.find(id)
+                    .thenApply(
+                        now -> {
+                          throw now.isPresent() && now.get().suspended()
+                              ? suspended()
+                              : new ProtocolException(whenGone);
+                        });
               }
               return changed(id, updated.get());
             })
@@ -304,16 +324,22 @@ public final class AppService {
   }
 
   /**
-   * Suspends an active application for the operator: its API key is dropped (it returns to
-   * verified), so its key, update connections and notifications stop working on every node.
+   * Suspends an application whose domain is proven (active, or verified: one its developer
+   * deactivated or has not activated yet) for the operator: its API key, if any, is dropped (it
+   * returns to verified), so its key, update connections and notifications stop working on every
+   * node, and only {@link #resume} gives it a key again.
    */
   public CompletionStage<Application> suspend(long id) {
     return find(id)
         .thenCompose(
             app -> {
-              if (!app.active()) {
+              if (app.suspended()) {
+                throw new ProtocolException(ErrorCode.INVALID_APP_STATE, "already suspended");
+              }
+              if (!app.domainVerified()) {
                 throw new ProtocolException(
-                    ErrorCode.APP_NOT_ACTIVE, "only an active application can be suspended");
+                    ErrorCode.APP_NOT_VERIFIED,
+                    "its domain is not proven: it has no key to suspend, and gets none before");
               }
               return apps.suspend(id);
             })
@@ -321,7 +347,7 @@ public final class AppService {
             updated -> {
               if (updated.isEmpty()) {
                 throw new ProtocolException(
-                    ErrorCode.APP_NOT_ACTIVE, "it was deactivated meanwhile");
+                    ErrorCode.INVALID_APP_STATE, "it was suspended meanwhile");
               }
               LOG.info("app {} suspended by the operator", id);
               return changed(id, updated.get());

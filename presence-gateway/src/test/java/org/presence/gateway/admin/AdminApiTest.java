@@ -176,6 +176,13 @@ class AdminApiTest {
     HttpResponse<String> notSuspended = admin(node, "POST", base + "/resume", TOKEN);
     assertError(notSuspended, ErrorCode.INVALID_APP_STATE);
     assertThat(NotifyFixture.json(notSuspended).get("reason").asText()).contains("not suspended");
+    // The operator may suspend it as it is, deactivated: then its Activate is refused.
+    assertThat(ok(admin(node, "POST", base + "/suspend", TOKEN)).get("suspended").asBoolean())
+        .isTrue();
+    assertError(dev.post(mine + "/activate", null), ErrorCode.APP_SUSPENDED);
+    assertThat(ok(admin(node, "POST", base + "/resume", TOKEN)).get("state").asText())
+        .isEqualTo("active");
+    assertThat(dev.post(mine + "/deactivate", null).statusCode()).isEqualTo(200);
     assertThat(dev.post(mine + "/activate", null).statusCode()).isEqualTo(200);
   }
 
@@ -192,9 +199,9 @@ class AdminApiTest {
         .isEqualTo("verified");
     assertThat(keyCall(app.id(), app.key())).isEqualTo(ErrorCode.APP_NOT_ACTIVE.httpStatus());
     HttpResponse<String> again = admin(node, "POST", base + "/suspend", TOKEN);
-    assertError(again, ErrorCode.APP_NOT_ACTIVE);
+    assertError(again, ErrorCode.INVALID_APP_STATE);
     assertThat(NotifyFixture.json(again).get("reason").asText())
-        .isEqualTo("Application not active: only an active application can be suspended");
+        .isEqualTo("Invalid application state: already suspended");
     HttpResponse<String> noKey = admin(node, "POST", base + "/key", TOKEN);
     assertError(noKey, ErrorCode.APP_NOT_ACTIVE);
     assertThat(NotifyFixture.json(noKey).get("reason").asText())

@@ -150,13 +150,13 @@ public enum ErrorCode {
   INVALID_APP_STATE(136, 409, "Invalid application state"),
   /** The developer already has as many applications as one may register. */
   TOO_MANY_APPS(137, 409, "Too many applications for this developer"),
-  /** The operator suspended the application: only the operator's resume gives it a key again. */
-  APP_SUSPENDED(139, 403, "Application suspended by the operator"),
   /**
    * The {@code Idempotency-Key} of a registration was used before by this developer for a
    * registration with other fields.
    */
   IDEMPOTENCY_KEY_REUSED(138, 422, "Idempotency-Key used for another request"),
+  /** The operator suspended the application: only the operator's resume gives it a key again. */
+  APP_SUSPENDED(139, 403, "Application suspended by the operator"),
 
   // ---- 150–169: grants, PUIDs, settings ----
   /** The redirect URL is not http(s) on the application's verified domain. */

@@ -56,9 +56,9 @@ public interface AppRepository {
   CompletionStage<Optional<Application>> deactivate(long id);
 
   /**
-   * The operator's suspension: drops the API key of an active application, returns it to verified
-   * and marks it suspended, so that {@link #activate} refuses it until {@link #resume}. Empty when
-   * the application does not exist or is not active.
+   * The operator's suspension: drops the API key of a verified or active application, leaves it
+   * verified and marks it suspended, so that {@link #activate} refuses it until {@link #resume}.
+   * Empty when the application does not exist, is only registered, or is suspended already.
    */
   CompletionStage<Optional<Application>> suspend(long id);
 

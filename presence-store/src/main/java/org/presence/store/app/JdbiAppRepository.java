@@ -170,7 +170,7 @@ public final class JdbiAppRepository implements AppRepository {
     return change(
         id,
         "state = " + VERIFIED + ", api_key_hash = NULL, suspended = TRUE",
-        "state = " + ACTIVE,
+        "state IN (" + VERIFIED + ", " + ACTIVE + ") AND suspended = FALSE",
         u -> {});
   }
 

@@ -228,10 +228,11 @@ public abstract class PersistenceContract {
   void suspend_dropsTheKey_andOnlyResumeActivatesIt() {
     AppRepository apps = persistence.apps();
     Application app = register("dev", "Held");
+    assertThat(await(apps.suspend(app.id()))).as("its domain not proven yet").isEmpty();
     await(apps.markVerified(app.id()));
-    assertThat(await(apps.suspend(app.id()))).as("not active yet").isEmpty();
     await(apps.activate(app.id(), "h1"));
     Application held = await(apps.suspend(app.id())).orElseThrow();
+    assertThat(await(apps.suspend(app.id()))).as("suspended already").isEmpty();
     assertThat(held.suspended()).isTrue();
     assertThat(held.state()).isEqualTo(AppState.VERIFIED);
     assertThat(held.apiKeyHash()).isNull();
@@ -245,7 +246,11 @@ public abstract class PersistenceContract {
     // Deactivated by its developer: not suspended, so not the operator's to resume.
     await(apps.deactivate(app.id()));
     assertThat(await(apps.resume(app.id(), "h5"))).isEmpty();
-    assertThat(await(apps.activate(app.id(), "h6")).orElseThrow().suspended()).isFalse();
+    // ...but the operator may suspend it as it is (verified, without a key): then it is theirs.
+    Application deactivatedHeld = await(apps.suspend(app.id())).orElseThrow();
+    assertThat(deactivatedHeld.suspended()).isTrue();
+    assertThat(await(apps.activate(app.id(), "h6"))).isEmpty();
+    assertThat(await(apps.resume(app.id(), "h7")).orElseThrow().active()).isTrue();
   }
 
   @Test
