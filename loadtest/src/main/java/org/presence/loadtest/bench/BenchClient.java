@@ -5,7 +5,6 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.presence.loadtest.presence.DeviceSession;
 import org.presence.loadtest.transport.SourceAddresses;
 import org.presence.loadtest.transport.Transport;
@@ -44,6 +43,6 @@ final class BenchClient implements AutoCloseable {
 
   @Override
   public void close() {
-    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    Transport.shutDown(group, Duration.ofSeconds(2)).syncUninterruptibly();
   }
 }

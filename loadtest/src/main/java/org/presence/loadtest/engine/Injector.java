@@ -4,6 +4,7 @@ import io.netty.channel.EventLoopGroup;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -15,6 +16,7 @@ import org.presence.loadtest.metrics.Sampler;
 import org.presence.loadtest.scenario.Simulation;
 import org.presence.loadtest.targets.Target;
 import org.presence.loadtest.transport.SourceAddresses;
+import org.presence.loadtest.transport.Transport;
 
 /**
  * The injector side of a multi-process run ({@code loadtest inject}): mints its users' tokens, says
@@ -162,7 +164,7 @@ public final class Injector {
       return 0;
     } finally {
       ended.countDown();
-      loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+      Transport.shutDown(loops, Duration.ofSeconds(2)).awaitUninterruptibly(5_000);
     }
   }
 

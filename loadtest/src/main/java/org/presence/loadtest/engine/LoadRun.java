@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -40,6 +41,7 @@ import org.presence.loadtest.scenario.Action;
 import org.presence.loadtest.scenario.Simulation;
 import org.presence.loadtest.targets.Target;
 import org.presence.loadtest.transport.SourceAddresses;
+import org.presence.loadtest.transport.Transport;
 
 /**
  * A run as the load engineer starts it ({@code loadtest run}): starts a floor if it has to, checks
@@ -417,7 +419,7 @@ public final class LoadRun {
       }
       return true;
     } finally {
-      loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+      Transport.shutDown(loops, Duration.ofSeconds(2)).awaitUninterruptibly(5_000);
     }
   }
 

@@ -9,9 +9,9 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import org.presence.loadtest.transport.Transport;
 
 /**
@@ -99,8 +99,8 @@ public final class FloorServer implements AutoCloseable {
               .channel();
       return new FloorServer(boss, io, statsExecutor, server, state);
     } catch (InterruptedException | RuntimeException e) {
-      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-      io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      Transport.shutDown(boss, Duration.ofSeconds(1));
+      Transport.shutDown(io, Duration.ofSeconds(1));
       statsExecutor.shutdownNow();
       throw e;
     }
@@ -130,8 +130,8 @@ public final class FloorServer implements AutoCloseable {
   @Override
   public void close() {
     server.close().awaitUninterruptibly(5_000);
-    io.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
-    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+    Transport.shutDown(io, Duration.ofSeconds(2)).awaitUninterruptibly(5_000);
+    Transport.shutDown(boss, Duration.ofSeconds(2)).awaitUninterruptibly(5_000);
     statsExecutor.shutdownNow();
   }
 }

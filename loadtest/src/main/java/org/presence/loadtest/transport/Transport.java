@@ -20,8 +20,10 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -116,6 +118,17 @@ public enum Transport {
   public EventLoopGroup group(int threads, String prefix) {
     return new MultiThreadIoEventLoopGroup(
         threads, new DefaultThreadFactory(prefix, true), factory.get());
+  }
+
+  /**
+   * Shuts {@code loops} down, closing the sockets still open on them and releasing what their
+   * buffers hold, giving up after {@code timeout}. The 10 ms quiet period is what makes the close
+   * certain: with none, Netty 4.2's loop can end without closing its channels when the shutdown
+   * begins while it runs its tasks (a leak report under PARANOID detection), as it goes round once
+   * more only while the quiet period lasts.
+   */
+  public static Future<?> shutDown(EventLoopGroup loops, Duration timeout) {
+    return loops.shutdownGracefully(10, Math.max(10, timeout.toMillis()), TimeUnit.MILLISECONDS);
   }
 
   /**

@@ -12,6 +12,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
@@ -96,7 +97,7 @@ class AppsUrlTest {
   void stop() throws Exception {
     a.close();
     b.close();
-    loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    Transport.shutDown(loops, Duration.ofSeconds(1)).sync();
   }
 
   private LoadConfig config(String url, String appsUrl) {

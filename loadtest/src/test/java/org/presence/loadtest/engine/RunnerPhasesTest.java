@@ -65,7 +65,7 @@ class RunnerPhasesTest {
 
   @AfterEach
   void stop() {
-    loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    Transport.shutDown(loops, Duration.ofSeconds(1)).awaitUninterruptibly();
     floor.close();
   }
 

@@ -59,7 +59,7 @@ class RunnerStopTest {
 
   @AfterEach
   void stop() {
-    loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    Transport.shutDown(loops, Duration.ofSeconds(1)).awaitUninterruptibly();
   }
 
   private Metrics run(Simulation sim, Target target, Duration grace) throws Exception {

@@ -49,7 +49,7 @@ public final class FloorFixture implements BeforeEachCallback, AfterEachCallback
 
   @Override
   public void afterEach(ExtensionContext context) {
-    loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    Transport.shutDown(loops, Duration.ofSeconds(1)).awaitUninterruptibly();
     floor.close();
   }
 

@@ -20,13 +20,14 @@ import org.junit.jupiter.api.Test;
 import org.presence.loadtest.metrics.Metrics;
 import org.presence.loadtest.targets.ClientException;
 import org.presence.loadtest.targets.Target;
+import org.presence.loadtest.transport.Transport;
 
 class DslTest {
   private final EventLoop loop = new DefaultEventLoop();
 
   @AfterEach
   void stop() {
-    loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    Transport.shutDown(loop, Duration.ofSeconds(1)).awaitUninterruptibly();
   }
 
   /** An action that notes its name in {@code log}. */

@@ -77,8 +77,8 @@ class HttpPosterTest {
   @AfterEach
   void stop() throws Exception {
     listener.close().sync();
-    client.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-    server.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    Transport.shutDown(client, Duration.ofSeconds(1)).sync();
+    Transport.shutDown(server, Duration.ofSeconds(1)).sync();
   }
 
   private static final class Answers extends SimpleChannelInboundHandler<FullHttpRequest> {
