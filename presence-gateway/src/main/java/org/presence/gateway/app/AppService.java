@@ -90,15 +90,15 @@ public final class AppService {
     } catch (ProtocolException e) {
       return CompletableFuture.failedFuture(e);
     }
-    if (registerKey == null) {
-      return createWithinLimit(app);
-    }
-    return apps.findByRegisterKey(developer.subject(), registerKey)
-        .thenCompose(
+    // The store counts and inserts under the developer's lock (exact across nodes) and answers a
+    // register key the developer used with its application, whatever the count.
+    return apps.createWithin(app, config.maxPerDeveloper())
+        .thenApply(
             made ->
-                made.isPresent()
-                    ? CompletableFuture.completedFuture(made.get())
-                    : createWithinLimit(app));
+                made.orElseThrow(
+                    () ->
+                        new ProtocolException(
+                            ErrorCode.TOO_MANY_APPS, "at most " + config.maxPerDeveloper())));
   }
 
   /** The longest {@code Idempotency-Key} taken (a UUID is 36 characters). */
@@ -129,32 +129,6 @@ public final class AppService {
                         + " with other fields");
               }
               return app;
-            });
-  }
-
-  private CompletionStage<Application> createWithinLimit(NewApplication app) {
-    return apps.listByOwner(app.ownerSub())
-        .thenCompose(
-            mine -> {
-              if (mine.size() < config.maxPerDeveloper()) {
-                return apps.create(app);
-              }
-              ProtocolException tooMany =
-                  new ProtocolException(
-                      ErrorCode.TOO_MANY_APPS, "at most " + config.maxPerDeveloper());
-              if (app.registerKey() == null) {
-                throw tooMany;
-              }
-              // The first sending of this key may have made its application between the lookup
-              // and the count (the limit reached by it): that one is the answer, not a refusal.
-              return apps.findByRegisterKey(app.ownerSub(), app.registerKey())
-                  .thenApply(
-                      made -> {
-                        if (made.isEmpty()) {
-                          throw tooMany;
-                        }
-                        return made.get();
-                      });
             });
   }
 

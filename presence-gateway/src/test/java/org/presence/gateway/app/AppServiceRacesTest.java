@@ -7,7 +7,11 @@ import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
@@ -17,16 +21,19 @@ import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.config.AppsConfig;
 import org.presence.gateway.identity.Identity;
 import org.presence.gateway.testing.EmbeddedStore;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.protocol.error.ProtocolException;
 import org.presence.store.app.AppRepository;
 import org.presence.store.app.Application;
 import org.presence.store.app.NewApplication;
 
 /**
- * {@link AppService} when another node changes an application between its read and its write: a
- * second sending of a register key that counts the developer's applications after the first made
- * its application (reaching the limit) is answered with that application, not refused as one too
- * many; a developer's Activate that writes just after the operator's suspension is refused as
- * suspended.
+ * {@link AppService} when registrations and changes race: registrations sent at once (as from
+ * several nodes) never pass {@code apps.max-per-developer} together, and one register key sent at
+ * once makes one application; a developer's Activate that writes just after the operator's
+ * suspension is refused as suspended. The store's calls run on the embedded store's database
+ * threads; the proxy's {@code other} waits on one for a call that needs another (the store has
+ * four, so this cannot deadlock; keep at least two).
  */
 class AppServiceRacesTest {
   private static final String KEY = "form-0123456789abcdef";
@@ -77,35 +84,54 @@ class AppServiceRacesTest {
             });
   }
 
+  private static AppService service(AppRepository store, int maxPerDeveloper) {
+    return new AppService(
+        store,
+        null,
+        null,
+        null,
+        new AppsConfig(Duration.ofSeconds(5), 4096, maxPerDeveloper),
+        null);
+  }
+
   @Test
-  void aSecondSendingThatCountsAfterTheFirstMadeItsApplication_getsThatApplication()
-      throws Exception {
-    AppRepository real = store.db.apps();
-    Application[] first = new Application[1];
-    Runnable otherSending =
-        () -> {
-          try {
-            first[0] =
-                done(
-                    real.create(
-                        new NewApplication(
-                            "First", "first.example", "", "dev-race", "d@example.com", "k", KEY)));
-          } catch (Exception e) {
-            throw new AssertionError(e);
-          }
-        };
-    AppService apps =
-        new AppService(
-            racing(real, "findByRegisterKey", false, otherSending),
-            null,
-            null,
-            null,
-            new AppsConfig(Duration.ofSeconds(5), 4096, 1),
-            null);
+  void registrationsAtOnce_neverPassTheLimitTogether_andAKeySentAtOnceMakesOne() throws Exception {
+    AppService apps = service(store.db.apps(), 3);
     Identity dev = new Identity("dev-race", "d@example.com", Instant.now().plusSeconds(600));
-    Application answered = done(apps.register(dev, "First", "first.example", "", KEY));
-    assertThat(answered).isEqualTo(first[0]);
-    assertThat(done(real.listByOwner("dev-race"))).containsExactly(first[0]);
+    List<CompletableFuture<Application>> sent = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      sent.add(apps.register(dev, "App" + i, "a" + i + ".example", "", null).toCompletableFuture());
+      sent.add(apps.register(dev, "Keyed", "keyed.example", "", KEY).toCompletableFuture());
+    }
+    List<Application> made = new ArrayList<>();
+    int refused = 0;
+    for (CompletableFuture<Application> f : sent) {
+      try {
+        made.add(f.get(20, TimeUnit.SECONDS));
+      } catch (ExecutionException e) {
+        assertThat(((ProtocolException) e.getCause()).code()).isEqualTo(ErrorCode.TOO_MANY_APPS);
+        refused++;
+      }
+    }
+    List<Application> mine = done(store.db.apps().listByOwner("dev-race"));
+    assertThat(mine).hasSize(3);
+    assertThat(made).allSatisfy(app -> assertThat(mine).contains(app));
+    assertThat(made.stream().filter(app -> app.name().equals("Keyed")).distinct())
+        .hasSizeLessThanOrEqualTo(1);
+    assertThat(mine.stream().filter(app -> app.name().equals("Keyed"))).hasSizeLessThanOrEqualTo(1);
+    assertThat(made.size() + refused).isEqualTo(16);
+  }
+
+  @Test
+  void aKeySentAgainAtTheLimit_isAnsweredWithItsApplication() throws Exception {
+    AppService apps = service(store.db.apps(), 1);
+    Identity dev = new Identity("dev-k", "d@example.com", Instant.now().plusSeconds(600));
+    Application first = done(apps.register(dev, "First", "first.example", "", KEY));
+    assertThat(done(apps.register(dev, "First", "first.example", "", KEY))).isEqualTo(first);
+    Throwable other =
+        org.assertj.core.api.Assertions.catchThrowable(
+            () -> done(apps.register(dev, "Other", "other.example", "", "form-other-0123456789")));
+    assertThat(((ProtocolException) other.getCause()).code()).isEqualTo(ErrorCode.TOO_MANY_APPS);
   }
 
   @Test
@@ -126,20 +152,12 @@ class AppServiceRacesTest {
             throw new AssertionError(e);
           }
         };
-    AppService apps =
-        new AppService(
-            racing(real, "activate", true, operatorSuspends),
-            null,
-            null,
-            null,
-            new AppsConfig(Duration.ofSeconds(5), 4096, 10),
-            null);
+    AppService apps = service(racing(real, "activate", true, operatorSuspends), 10);
     Throwable refused =
         org.assertj.core.api.Assertions.catchThrowable(
             () -> done(apps.activate("dev-held", app.id())));
-    assertThat(refused).hasCauseInstanceOf(org.presence.protocol.error.ProtocolException.class);
-    assertThat(((org.presence.protocol.error.ProtocolException) refused.getCause()).code())
-        .isEqualTo(org.presence.protocol.error.ErrorCode.APP_SUSPENDED);
+    assertThat(refused).hasCauseInstanceOf(ProtocolException.class);
+    assertThat(((ProtocolException) refused.getCause()).code()).isEqualTo(ErrorCode.APP_SUSPENDED);
     assertThat(done(real.find(app.id())).orElseThrow().apiKeyHash()).isNull();
   }
 }

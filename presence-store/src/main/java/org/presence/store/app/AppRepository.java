@@ -19,6 +19,15 @@ public interface AppRepository {
    */
   CompletionStage<Application> create(NewApplication app);
 
+  /**
+   * {@link #create}, only while {@code app}'s owner has fewer than {@code maxPerOwner}
+   * applications: empty, storing nothing, when the owner has that many already, unless {@code
+   * app}'s register key is one the owner used (that application is the answer, whatever the count).
+   * The count and the insert run in one transaction holding the owner's lock, so concurrent
+   * registrations of one owner, on any node, never pass the limit together.
+   */
+  CompletionStage<Optional<Application>> createWithin(NewApplication app, int maxPerOwner);
+
   /** The application {@code ownerSub} made with {@code registerKey}, if any. */
   CompletionStage<Optional<Application>> findByRegisterKey(String ownerSub, String registerKey);
 

@@ -33,39 +33,94 @@ public final class JdbiAppRepository implements AppRepository {
 
   @Override
   public CompletionStage<Application> create(NewApplication app) {
-    // Each statement its own transaction: a second sending of the same register key fails the
-    // insert on the unique index (23505) and then reads the application the first one made.
+    return createWithin(app, Integer.MAX_VALUE).thenApply(Optional::orElseThrow);
+  }
+
+  @Override
+  public CompletionStage<Optional<Application>> createWithin(NewApplication app, int maxPerOwner) {
     return db.call(
         h -> {
-          Instant now = Timestamps.now();
-          long id;
+          ownerRow(h, app.ownerSub());
           try {
-            id =
-                h.createUpdate(
-                        "INSERT INTO apps (name, domain, description, owner_sub, owner_email,"
-                            + " state, verification_key, register_key, created_at, updated_at)"
-                            + " VALUES (:name, :domain, :description, :ownerSub, :ownerEmail,"
-                            + " :state, :key, :registerKey, :now, :now)")
-                    .bind("name", app.name())
-                    .bind("domain", app.domain())
-                    .bind("description", app.description())
-                    .bind("ownerSub", app.ownerSub())
-                    .bind("ownerEmail", app.ownerEmail())
-                    .bind("state", AppState.REGISTERED.wireName())
-                    .bind("key", app.verificationKey())
-                    .bind("registerKey", app.registerKey())
-                    .bind("now", Timestamps.bind(now))
-                    .executeAndReturnGeneratedKeys("id")
-                    .mapTo(Long.class)
-                    .one();
+            return h.inTransaction(tx -> createLocked(tx, app, maxPerOwner));
           } catch (RuntimeException e) {
+            // Only a node without the owner's lock (an older version, during a rolling upgrade)
+            // can insert the same register key between this one's lookup and its insert.
             if (app.registerKey() == null || !Db.isUniqueViolation(e)) {
               throw e;
             }
-            return byRegisterKey(h, app.ownerSub(), app.registerKey()).orElseThrow(() -> e);
+            return Optional.of(
+                byRegisterKey(h, app.ownerSub(), app.registerKey()).orElseThrow(() -> e));
           }
-          return findIn(h, id).orElseThrow();
         });
+  }
+
+  /**
+   * Makes the owner's lock row if it has none, in a statement of its own: a concurrent first
+   * registration of the same owner fails it on the key, and both then lock the one row.
+   */
+  private static void ownerRow(Handle h, String ownerSub) {
+    boolean exists =
+        h.createQuery("SELECT 1 FROM app_owners WHERE owner_sub = :o")
+            .bind("o", ownerSub)
+            .mapTo(Integer.class)
+            .findOne()
+            .isPresent();
+    if (exists) {
+      return;
+    }
+    try {
+      h.createUpdate("INSERT INTO app_owners (owner_sub) VALUES (:o)")
+          .bind("o", ownerSub)
+          .execute();
+    } catch (RuntimeException e) {
+      if (!Db.isUniqueViolation(e)) {
+        throw e;
+      }
+    }
+  }
+
+  private static Optional<Application> createLocked(Handle h, NewApplication app, int maxPerOwner) {
+    h.createQuery("SELECT owner_sub FROM app_owners WHERE owner_sub = :o FOR UPDATE")
+        .bind("o", app.ownerSub())
+        .mapTo(String.class)
+        .one();
+    if (app.registerKey() != null) {
+      Optional<Application> made = byRegisterKey(h, app.ownerSub(), app.registerKey());
+      if (made.isPresent()) {
+        return made;
+      }
+    }
+    if (maxPerOwner < Integer.MAX_VALUE) {
+      int mine =
+          h.createQuery("SELECT COUNT(*) FROM apps WHERE owner_sub = :o")
+              .bind("o", app.ownerSub())
+              .mapTo(Integer.class)
+              .one();
+      if (mine >= maxPerOwner) {
+        return Optional.empty();
+      }
+    }
+    Instant now = Timestamps.now();
+    long id =
+        h.createUpdate(
+                "INSERT INTO apps (name, domain, description, owner_sub, owner_email,"
+                    + " state, verification_key, register_key, created_at, updated_at)"
+                    + " VALUES (:name, :domain, :description, :ownerSub, :ownerEmail,"
+                    + " :state, :key, :registerKey, :now, :now)")
+            .bind("name", app.name())
+            .bind("domain", app.domain())
+            .bind("description", app.description())
+            .bind("ownerSub", app.ownerSub())
+            .bind("ownerEmail", app.ownerEmail())
+            .bind("state", AppState.REGISTERED.wireName())
+            .bind("key", app.verificationKey())
+            .bind("registerKey", app.registerKey())
+            .bind("now", Timestamps.bind(now))
+            .executeAndReturnGeneratedKeys("id")
+            .mapTo(Long.class)
+            .one();
+    return findIn(h, id);
   }
 
   @Override

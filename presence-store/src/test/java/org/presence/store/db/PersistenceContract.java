@@ -135,6 +135,38 @@ public abstract class PersistenceContract {
   }
 
   @Test
+  void createAppWithin_registrationsAtOnce_neverPassTheLimitTogether() {
+    AppRepository apps = persistence.apps();
+    // A first registration of each developer (no lock row yet) and one with rows already there.
+    for (String owner : List.of("dev-cap-new", "dev-cap-old")) {
+      if (owner.equals("dev-cap-old")) {
+        await(apps.create(keyed(owner, "Before", null)));
+      }
+      List<CompletableFuture<Optional<Application>>> calls = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        calls.add(apps.createWithin(keyed(owner, "Cap" + i, null), 3).toCompletableFuture());
+      }
+      long made = calls.stream().filter(c -> await(c).isPresent()).count();
+      assertThat(await(apps.listByOwner(owner))).hasSize(3);
+      assertThat(made).isEqualTo(owner.equals("dev-cap-new") ? 3 : 2);
+    }
+  }
+
+  @Test
+  void createAppWithin_atTheLimit_refusesANewOne_butAnswersAKeyItsOwnerUsed() {
+    AppRepository apps = persistence.apps();
+    String form = "form-limit-0123456789";
+    Application first = await(apps.createWithin(keyed("dev-lim", "First", form), 1)).orElseThrow();
+    assertThat(await(apps.createWithin(keyed("dev-lim", "First", form), 1))).contains(first);
+    assertThat(await(apps.createWithin(keyed("dev-lim", "Second", "form-other-0123456"), 1)))
+        .isEmpty();
+    assertThat(await(apps.createWithin(keyed("dev-lim", "Third", null), 1))).isEmpty();
+    assertThat(await(apps.listByOwner("dev-lim"))).containsExactly(first);
+    // Another developer's count is their own.
+    assertThat(await(apps.createWithin(keyed("dev-lim2", "First", null), 1))).isPresent();
+  }
+
+  @Test
   void findApp_whenUnknown_thenEmpty() {
     assertThat(await(persistence.apps().find(987_654_321L))).isEmpty();
   }
