@@ -132,6 +132,7 @@ export function verifySignature(
   body: Uint8Array | string,
   header: string | undefined | null,
   delivery?: string | undefined | null,
+  snapshot?: string | undefined | null,
 ): boolean;
 
 export interface Delivery {

@@ -505,14 +505,18 @@ export const SNAPSHOT_HEADER = 'x-presence-snapshot';
 
 /**
  * Whether `header` (X-Presence-Signature) is the HMAC-SHA256, with `secret`, of the call's
- * `delivery` (its X-Presence-Delivery value; empty or absent for a test call), a line feed and the
- * exact `body` bytes. The delivery id is signed so that an old body cannot come under a newer id.
+ * `delivery` (its X-Presence-Delivery value; empty or absent for a test call), a line feed, for a
+ * snapshot call's part its `snapshot` (X-Presence-Snapshot value) and a line feed, and the exact
+ * `body` bytes. The delivery id is signed so that an old body cannot come under a newer id, and a
+ * part's header so that a captured part cannot be sent again as another part or as the last.
  * Compared in constant time (digests of equal length, whatever the header holds).
  */
-export function verifySignature(secret, body, header, delivery) {
+export function verifySignature(secret, body, header, delivery, snapshot) {
   if (!secret) throw new TypeError('a webhook secret is required');
   const id = typeof delivery === 'string' ? delivery.trim() : '';
-  const expected = 'sha256=' + createHmac('sha256', secret).update(id + '\n').update(body).digest('hex');
+  const mac = createHmac('sha256', secret).update(id + '\n');
+  if (typeof snapshot === 'string') mac.update(snapshot.trim() + '\n');
+  const expected = 'sha256=' + mac.update(body).digest('hex');
   const given = typeof header === 'string' ? header.trim() : '';
   const a = createHash('sha256').update(expected).digest();
   const b = createHash('sha256').update(given).digest();
@@ -576,7 +580,8 @@ export function webhookMiddleware(secret, handler, { maxBytes = 4 * 1024 * 1024 
       }
       body = Buffer.concat(chunks);
     }
-    if (!verifySignature(secret, body, req.headers[SIGNATURE_HEADER], req.headers[DELIVERY_HEADER])) {
+    const signed = [req.headers[SIGNATURE_HEADER], req.headers[DELIVERY_HEADER], req.headers[SNAPSHOT_HEADER]];
+    if (!verifySignature(secret, body, ...signed)) {
       refuse(401, 'Bad signature');
       return;
     }

@@ -277,7 +277,8 @@ test('webhook middleware in Express style: next() after a good signature, req.bo
 test('webhook middleware: a snapshot call in parts', async () => {
   const secret = 's3cret';
   const mw = webhookMiddleware(secret);
-  const sign = (delivery, body) => 'sha256=' + createHmac('sha256', secret).update(`${delivery}\n`).update(body).digest('hex');
+  const sign = (delivery, body, part) =>
+    'sha256=' + createHmac('sha256', secret).update(`${delivery}\n`).update(part === undefined ? '' : `${part}\n`).update(body).digest('hex');
   const run = (headers, raw) =>
     new Promise((resolve) => {
       const res = { statusCode: 200, headers: {}, setHeader(k, v) { this.headers[k] = v; }, end(b) { resolve({ res: this, body: b }); } };
@@ -286,7 +287,7 @@ test('webhook middleware: a snapshot call in parts', async () => {
     });
   const part = async (header, pairs) => {
     const body = Buffer.from(JSON.stringify(pairs));
-    const headers = { 'x-presence-signature': sign('9:0-7', body), 'x-presence-delivery': '9:0-7' };
+    const headers = { 'x-presence-signature': sign('9:0-7', body, header), 'x-presence-delivery': '9:0-7' };
     if (header !== undefined) headers['x-presence-snapshot'] = header;
     return run(headers, body);
   };
@@ -303,13 +304,25 @@ test('webhook middleware: a snapshot call in parts', async () => {
   // A snapshot whose part header is not one is refused.
   assert.equal((await part('part=0', [])).res.statusCode, 400);
   assert.equal((await part('last', [])).res.statusCode, 400);
-  // An update call's part header means nothing.
+  // A part is signed as that part: sent again as the last one, or without its header, it is refused.
+  const partBody = Buffer.from('[["p1","away"]]');
+  const asLast = { 'x-presence-signature': sign('9:0-7', partBody, 'part=1'), 'x-presence-delivery': '9:0-7' };
+  assert.equal((await run({ ...asLast, 'x-presence-snapshot': 'part=1; last' }, partBody)).res.statusCode, 401);
+  assert.equal((await run(asLast, partBody)).res.statusCode, 401);
+  assert.equal(verifySignature(secret, partBody, asLast['x-presence-signature'], '9:0-7', ' part=1 '), true);
+  assert.equal(verifySignature(secret, partBody, asLast['x-presence-signature'], '9:0-7'), false);
+  // An update call's part header means nothing (and is signed like any).
   const body = Buffer.from('[]');
   const update = await run(
-    { 'x-presence-signature': sign('9:8-9', body), 'x-presence-delivery': '9:8-9', 'x-presence-snapshot': 'part=2' },
+    { 'x-presence-signature': sign('9:8-9', body, 'part=2'), 'x-presence-delivery': '9:8-9', 'x-presence-snapshot': 'part=2' },
     body,
   );
   assert.equal(update.req.presence.snapshotPart, null);
+  const added = await run(
+    { 'x-presence-signature': sign('9:8-9', body), 'x-presence-delivery': '9:8-9', 'x-presence-snapshot': 'part=1; last' },
+    body,
+  );
+  assert.equal(added.res.statusCode, 401);
   assert.deepEqual(parseSnapshotPart(' part=12 ;  last '), { part: 12, last: true });
   assert.deepEqual(parseSnapshotPart('part=3'), { part: 3, last: false });
   assert.equal(parseSnapshotPart('part=3; lastly'), null);

@@ -14,8 +14,9 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Checks the webhook calls of Presence (docs/app-updates.md#webhooks): {@code X-Presence-Signature:
  * sha256=<hex>} is the HMAC-SHA256, with the application's webhook secret, of the call's {@code
- * X-Presence-Delivery} value (empty for a test call), a line feed and the exact body bytes,
- * compared here in constant time. Verify the raw bytes before parsing them.
+ * X-Presence-Delivery} value (empty for a test call), a line feed, for a snapshot call's part its
+ * {@code X-Presence-Snapshot} value and a line feed, and the exact body bytes, compared here in
+ * constant time. Verify the raw bytes before parsing them.
  *
  * <p>A call can be repeated (a lost answer, a node stopping mid-call); a call's {@code
  * X-Presence-Delivery} names the updates it covers, so {@link Delivery#isNewerThan(long)} drops a
@@ -52,27 +53,43 @@ public final class WebhookVerifier {
 
   /**
    * Whether {@code signatureHeader} is the signature of the call with {@code deliveryHeader} (its
-   * {@code X-Presence-Delivery}; {@code null} for a test call, which has none) and {@code body}.
-   * Compares SHA-256-sized digests in constant time whatever the header holds, so timing tells
-   * nothing about the expected value.
+   * {@code X-Presence-Delivery}; {@code null} for a test call, which has none), {@code
+   * snapshotHeader} (its {@code X-Presence-Snapshot}; {@code null} for a call that is not a
+   * snapshot's part) and {@code body}. A snapshot's part is signed as that part, so it does not
+   * verify under another part's header (a captured part sent again as the last one would tell the
+   * receiver that every user the other parts list is offline). Compares SHA-256-sized digests in
+   * constant time whatever the header holds, so timing tells nothing about the expected value.
    */
-  public boolean verify(byte[] body, String signatureHeader, String deliveryHeader) {
+  public boolean verify(
+      byte[] body, String signatureHeader, String deliveryHeader, String snapshotHeader) {
     Objects.requireNonNull(body, "body");
     String delivery = deliveryHeader == null ? "" : deliveryHeader.trim();
+    String part = snapshotHeader == null ? null : snapshotHeader.trim();
     byte[] expected =
-        (PREFIX + HexFormat.of().formatHex(mac(delivery, body)))
+        (PREFIX + HexFormat.of().formatHex(mac(delivery, part, body)))
             .getBytes(StandardCharsets.US_ASCII);
     byte[] given =
         (signatureHeader == null ? "" : signatureHeader.trim()).getBytes(StandardCharsets.US_ASCII);
     return MessageDigest.isEqual(expected, given);
   }
 
-  private byte[] mac(String delivery, byte[] body) {
+  /**
+   * {@link #verify(byte[], String, String, String)} of a call without {@code X-Presence-Snapshot}.
+   */
+  public boolean verify(byte[] body, String signatureHeader, String deliveryHeader) {
+    return verify(body, signatureHeader, deliveryHeader, null);
+  }
+
+  private byte[] mac(String delivery, String part, byte[] body) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(secret, "HmacSHA256"));
       mac.update(delivery.getBytes(StandardCharsets.UTF_8));
       mac.update((byte) '\n');
+      if (part != null) {
+        mac.update(part.getBytes(StandardCharsets.UTF_8));
+        mac.update((byte) '\n');
+      }
       return mac.doFinal(body);
     } catch (NoSuchAlgorithmException | InvalidKeyException e) {
       throw new IllegalStateException("HmacSHA256 unavailable", e);

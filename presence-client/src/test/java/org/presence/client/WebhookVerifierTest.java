@@ -18,6 +18,23 @@ class WebhookVerifierTest {
   private static final String FOX_TEST_CALL =
       "sha256=55a15032c1db39e6160627313073a744905945005ddb0a1f0ab92dde6a21a8e0";
 
+  // The same for a snapshot's last part: "104:0-23\npart=2; last\n" and the body.
+  private static final String FOX_PART =
+      "sha256=3ee57241fcc215a59e750bdaba5c1d362d9ef569b5b9978469db35068354e061";
+
+  @Test
+  void aSnapshotsPart_verifiesOnlyUnderItsOwnPartHeader() {
+    WebhookVerifier v = new WebhookVerifier("key");
+    byte[] body = FOX_BODY.getBytes(StandardCharsets.UTF_8);
+    assertThat(v.verify(body, FOX_PART, "104:0-23", "part=2; last")).isTrue();
+    assertThat(v.verify(body, FOX_PART, "104:0-23", " part=2; last ")).isTrue();
+    // Sent again as another part, or with the part header taken off.
+    assertThat(v.verify(body, FOX_PART, "104:0-23", "part=2")).isFalse();
+    assertThat(v.verify(body, FOX_PART, "104:0-23", "part=1; last")).isFalse();
+    assertThat(v.verify(body, FOX_PART, "104:0-23", null)).isFalse();
+    assertThat(v.verify(body, FOX_PART, "104:0-23")).isFalse();
+  }
+
   @Test
   void verifiesTheHexHmacOfTheDeliveryIdAndTheExactBytes() {
     WebhookVerifier v = new WebhookVerifier("key");

@@ -1094,10 +1094,12 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       Application app, byte[] body, Map<String, String> kind) {
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("Content-Type", "application/json");
-    // A delivery's id is signed with its body; a test call has none (signed as empty).
+    // A delivery's id is signed with its body (a test call has none: signed as empty), and a
+    // snapshot's part with them.
     String delivery = kind.getOrDefault(DELIVERY_HEADER, "");
     headers.put(
-        WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), delivery, body));
+        WebhookSignature.HEADER,
+        WebhookSignature.sign(app.webhookSecret(), delivery, kind.get(SNAPSHOT_HEADER), body));
     headers.putAll(kind);
     try {
       return http.send(

@@ -121,6 +121,7 @@ class WebhookSnapshotTest {
                 WebhookSignature.verify(
                     secret,
                     call.header(WebhookDispatcher.DELIVERY_HEADER),
+                    call.header(WebhookDispatcher.SNAPSHOT_HEADER),
                     call.body(),
                     call.header(WebhookSignature.HEADER)))
             .isTrue();

@@ -39,6 +39,24 @@ class WebhookSignatureTest {
   }
 
   @Test
+  void aSnapshotsPart_isSignedWithItsPartBetweenTheDeliveryIdAndTheBody() {
+    // Computed with Python's hmac module: HMAC-SHA256("Jefe", "7:0-9\npart=2; last\nwhat do ya
+    // want for nothing?").
+    byte[] body = "what do ya want for nothing?".getBytes(StandardCharsets.UTF_8);
+    String header = WebhookSignature.sign("Jefe", "7:0-9", "part=2; last", body);
+    assertThat(header)
+        .isEqualTo("sha256=071f270b7f5c44520f14bc34bcde0ef4c169961dfb24f7cf561b646d6447dabd");
+    assertThat(WebhookSignature.verify("Jefe", "7:0-9", " part=2; last ", body, header)).isTrue();
+    // The same part under another part header, or under none (a call that is no part).
+    assertThat(WebhookSignature.verify("Jefe", "7:0-9", "part=2", body, header)).isFalse();
+    assertThat(WebhookSignature.verify("Jefe", "7:0-9", "part=1; last", body, header)).isFalse();
+    assertThat(WebhookSignature.verify("Jefe", "7:0-9", body, header)).isFalse();
+    // A call that is no part does not verify with one.
+    String plain = WebhookSignature.sign("Jefe", "7:0-9", body);
+    assertThat(WebhookSignature.verify("Jefe", "7:0-9", "part=1; last", body, plain)).isFalse();
+  }
+
+  @Test
   void body_isTheSeedsListOfPairs_latestPerUser() {
     Map<String, AppUpdate> latest = new LinkedHashMap<>();
     Instant now = Instant.now();

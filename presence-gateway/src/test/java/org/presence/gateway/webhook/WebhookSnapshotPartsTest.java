@@ -174,6 +174,7 @@ class WebhookSnapshotPartsTest {
     return WebhookSignature.verify(
         SECRET,
         c.header(WebhookDispatcher.DELIVERY_HEADER),
+        c.header(WebhookDispatcher.SNAPSHOT_HEADER),
         c.body(),
         c.header(WebhookSignature.HEADER));
   }
@@ -227,6 +228,19 @@ class WebhookSnapshotPartsTest {
               assertThat(signed(c)).isTrue();
               assertThat(pairs(c).size()).isLessThanOrEqualTo(3);
             });
+    // A part is signed as that part: sent again as the last one, or with no part, it is refused.
+    WebhookStub.Call first = parts.get(0);
+    for (String forged : new String[] {"part=1; last", "part=3; last", null}) {
+      assertThat(
+              WebhookSignature.verify(
+                  SECRET,
+                  first.header(WebhookDispatcher.DELIVERY_HEADER),
+                  forged,
+                  first.body(),
+                  first.header(WebhookSignature.HEADER)))
+          .as("part 1 under %s", forged)
+          .isFalse();
+    }
     Map<String, String> all = new HashMap<>();
     parts.forEach(c -> all.putAll(pairs(c)));
     Map<String, String> expected = new HashMap<>();
