@@ -338,8 +338,8 @@ public final class GrantPages {
    * The waiting request's redirect and user string, when the cookie holds the one named {@code
    * key}.
    */
-  private static Optional<String[]> readPending(HttpExchange ex, String key) {
-    Optional<String> cookie = PageSupport.cookie(ex, PENDING);
+  private Optional<String[]> readPending(HttpExchange ex, String key) {
+    Optional<String> cookie = pages.scopedCookie(ex, PENDING);
     if (cookie.isEmpty()) {
       return Optional.empty();
     }
@@ -361,7 +361,7 @@ public final class GrantPages {
 
   /** Clears the pending cookie the request carries, once the consent is answered. */
   private Consumer<HttpHeaders> clearPending(HttpExchange ex, long appId) {
-    if (PageSupport.cookie(ex, PENDING).isEmpty()) {
+    if (pages.scopedCookie(ex, PENDING).isEmpty()) {
       return null;
     }
     String cleared = pages.laxCookie(PENDING, "", grantPath(appId), 0);

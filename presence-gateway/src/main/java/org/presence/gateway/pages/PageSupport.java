@@ -73,6 +73,14 @@ public final class PageSupport {
 
   private final String csrfCookie;
 
+  /**
+   * The prefix of the path-scoped cookies' names ({@link #redirectWithFlash}, {@link #laxCookie}):
+   * {@code __Secure-} over TLS, so that no page served over plain HTTP can set one ({@code __Host-}
+   * would also keep sibling subdomains out, but needs {@code Path=/}, which would send these
+   * one-time values with every request).
+   */
+  private final String scopedPrefix;
+
   public PageSupport(
       Templates templates, WebSessions sessions, boolean secureCookies, boolean devSignIn) {
     this.templates = templates;
@@ -84,6 +92,18 @@ public final class PageSupport {
     String prefix = secureCookies ? WebSessions.HOST_PREFIX : "";
     this.sessionCookie = prefix + WebSessions.SESSION_COOKIE;
     this.csrfCookie = prefix + WebSessions.CSRF_COOKIE;
+    this.scopedPrefix = secureCookies ? SECURE_PREFIX : "";
+  }
+
+  /** The cookie-name prefix a browser accepts only with {@code Secure}, from an HTTPS page. */
+  public static final String SECURE_PREFIX = "__Secure-";
+
+  /**
+   * The value of the request's path-scoped cookie {@code name} (set by {@link #redirectWithFlash}
+   * or {@link #laxCookie}), or empty: over TLS only the {@code __Secure-} name is read.
+   */
+  public Optional<String> scopedCookie(HttpExchange ex, String name) {
+    return cookie(ex, scopedPrefix + name);
   }
 
   /**
@@ -418,7 +438,7 @@ public final class PageSupport {
    * over TLS, kept {@code maxAgeSeconds} at most (0 clears it).
    */
   public String laxCookie(String name, String value, String path, long maxAgeSeconds) {
-    DefaultCookie c = new DefaultCookie(name, value);
+    DefaultCookie c = new DefaultCookie(scopedPrefix + name, value);
     c.setPath(path);
     c.setHttpOnly(true);
     c.setSecure(secureCookies);
@@ -428,7 +448,7 @@ public final class PageSupport {
   }
 
   private Cookie flash(String name, String value, String path, long maxAgeSeconds) {
-    DefaultCookie c = new DefaultCookie(name, value);
+    DefaultCookie c = new DefaultCookie(scopedPrefix + name, value);
     c.setPath(path);
     c.setHttpOnly(true);
     c.setSecure(secureCookies);

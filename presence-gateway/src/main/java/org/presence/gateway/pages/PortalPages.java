@@ -269,7 +269,7 @@ public final class PortalPages {
     }
     String notice = ex.query("done").map(NOTICES::get).orElse(null);
     String path = "/myapps/" + id;
-    Optional<String> newKey = PageSupport.cookie(ex, KEY_COOKIE);
+    Optional<String> newKey = pages.scopedCookie(ex, KEY_COOKIE);
     apps.get(v.subject(), id)
         .whenComplete(
             (app, failure) -> {

@@ -134,7 +134,7 @@ public final class SettingsPages {
     // anyone can send in a link) selects only one of the fixed sentences. An application's name is
     // free text its developer chose, so naming any id the address gave would let a link put words
     // on this page.
-    Optional<String> flash = PageSupport.cookie(ex, NOTICE_COOKIE);
+    Optional<String> flash = pages.scopedCookie(ex, NOTICE_COOKIE);
     Consumer<HttpHeaders> clear =
         flash.isEmpty()
             ? null

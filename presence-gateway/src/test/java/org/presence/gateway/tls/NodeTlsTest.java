@@ -39,6 +39,9 @@ import org.presence.protocol.device.DeviceMessage;
 import org.presence.protocol.device.DeviceMessage.Ack;
 import org.presence.protocol.device.DeviceMessage.Connect;
 import org.presence.protocol.model.PresenceStatus;
+import org.presence.store.app.AppRepository;
+import org.presence.store.app.Application;
+import org.presence.store.app.NewApplication;
 import org.presence.store.error.StartupException;
 
 /**
@@ -205,6 +208,56 @@ class NodeTlsTest {
       // The same session under the bare name: not read, so the page sends the visitor to sign in.
       assertThat(settingsWith(http, base, "presence_session=" + session).statusCode())
           .isEqualTo(303);
+    }
+  }
+
+  @Test
+  void overTls_pathScopedCookiesAreSecurePrefixed_andOnlyThoseAreRead() throws Exception {
+    try (TestNode n = node(Map.of())) {
+      AppRepository apps = n.server().store().persistence().apps();
+      Application app =
+          apps.create(
+                  new NewApplication(
+                      "Tls app", "tls-app.example", "", "dev-tls", "d@example.com", "k"))
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+      apps.markVerified(app.id()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      apps.activate(app.id(), "hash").toCompletableFuture().get(10, TimeUnit.SECONDS);
+      String base = "https://127.0.0.1:" + n.port();
+      HttpClient http = client();
+      // A consent request before the sign-in waits in a cookie scoped to the consent page.
+      HttpResponse<String> consent =
+          get(
+              http,
+              base
+                  + "/"
+                  + app.id()
+                  + "/grant?redirect=https%3A%2F%2Ftls-app.example%2Fback&id=user-1");
+      assertThat(consent.statusCode()).as(consent.body()).isEqualTo(303);
+      String pending = setCookie(consent, "__Secure-presence_consent");
+      assertThat(pending).contains("; Secure").contains("; Path=/" + app.id() + "/grant");
+      assertThat(consent.headers().allValues("Set-Cookie"))
+          .noneMatch(c -> c.startsWith("presence_consent="));
+      String value = pending.substring(pending.indexOf('=') + 1, pending.indexOf(';'));
+      String key = value.substring(0, value.indexOf('.'));
+      String back = base + "/" + app.id() + "/grant?pending=" + key;
+      // Under its name the request is found (the visitor is sent to sign in again); under the bare
+      // name, which a page over plain HTTP could have set, it is not.
+      HttpResponse<String> found =
+          http.send(
+              HttpRequest.newBuilder(URI.create(back))
+                  .header("Cookie", "__Secure-presence_consent=" + value)
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(found.statusCode()).as(found.body()).isEqualTo(303);
+      HttpResponse<String> bare =
+          http.send(
+              HttpRequest.newBuilder(URI.create(back))
+                  .header("Cookie", "presence_consent=" + value)
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(bare.statusCode()).isEqualTo(404);
+      assertThat(bare.body()).contains("no longer here");
     }
   }
 
