@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
+import dev.failsafe.Failsafe;
+import dev.failsafe.FailsafeException;
+import dev.failsafe.RetryPolicy;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -52,6 +55,25 @@ public final class PresenceSetup {
    * proofs per developer ({@code apps.verify-burst}, 5), so the setup is never rate limited.
    */
   private static final int APPS_PER_DEVELOPER = 5;
+
+  /**
+   * How often a registration or a grant is sent when its answer does not come (a timeout, a
+   * connection closed before the answer; not a refused connection: nothing is there) or comes as
+   * {@code 503}. Both are safe to send again: a registration carries an {@code Idempotency-Key}, so
+   * the node answers a repeat with the application the first one made, and a grant of the same
+   * user, application and user string is the same grant. The domain proof and the activation are
+   * sent once (activating twice would make a second key).
+   */
+  static final int TRIES = 3;
+
+  private static final RetryPolicy<HttpResponse<String>> SENT_AGAIN =
+      RetryPolicy.<HttpResponse<String>>builder()
+          .handleIf(
+              e -> e instanceof IOException && !ClientException.kindOf(e).equals("connect-refused"))
+          .handleResultIf(r -> r.statusCode() == 503)
+          .withBackoff(Duration.ofMillis(250), Duration.ofSeconds(2))
+          .withMaxAttempts(TRIES)
+          .build();
 
   /** One application: its id and API key. */
   public record AppKey(long id, String key) {}
@@ -115,11 +137,21 @@ public final class PresenceSetup {
                 .put("name", "loadtest app " + i)
                 .put("domain", domain)
                 .put("description", "load run");
-        JsonNode created = call(http, base, "POST", "/api/apps", dev, app.toString(), 201);
+        JsonNode created =
+            call(
+                http,
+                base,
+                "POST",
+                "/api/apps",
+                dev,
+                app.toString(),
+                "setup-" + run + "-" + i,
+                201);
         long id = created.get("id").asLong();
         served.set(created.get("verification_key").asText());
-        call(http, base, "POST", "/api/apps/" + id + "/verify", dev, null, 200);
-        JsonNode active = call(http, base, "POST", "/api/apps/" + id + "/activate", dev, null, 200);
+        call(http, base, "POST", "/api/apps/" + id + "/verify", dev, null, null, 200);
+        JsonNode active =
+            call(http, base, "POST", "/api/apps/" + id + "/activate", dev, null, null, 200);
         keys.add(new AppKey(id, active.get("api_key").asText()));
       }
     } finally {
@@ -153,7 +185,8 @@ public final class PresenceSetup {
               .build();
       long user = u;
       grants.add(
-          http.sendAsync(req, HttpResponse.BodyHandlers.ofString())
+          Failsafe.with(SENT_AGAIN)
+              .getStageAsync(() -> http.sendAsync(req, HttpResponse.BodyHandlers.ofString()))
               .thenAccept(
                   r -> {
                     if (r.statusCode() != 200) {
@@ -185,22 +218,40 @@ public final class PresenceSetup {
     return setup;
   }
 
+  /**
+   * Makes one call of the set-up and reads its JSON answer, which must have status {@code expect};
+   * with an {@code idempotencyKey} (a registration) the call is sent again as {@link #TRIES} says.
+   */
   private static JsonNode call(
-      HttpClient http, URI base, String method, String path, String auth, String json, int expect)
+      HttpClient http,
+      URI base,
+      String method,
+      String path,
+      String auth,
+      String json,
+      String idempotencyKey,
+      int expect)
       throws IOException, InterruptedException {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(Urls.http(base, path))
             .header("Authorization", auth)
             .timeout(Duration.ofSeconds(30));
+    if (idempotencyKey != null) {
+      b.header("Idempotency-Key", idempotencyKey);
+    }
     if (json != null) {
       b.header("Content-Type", "application/json")
           .method(method, HttpRequest.BodyPublishers.ofString(json));
     } else {
       b.method(method, HttpRequest.BodyPublishers.noBody());
     }
+    HttpRequest request = b.build();
     HttpResponse<String> r;
     try {
-      r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      r =
+          idempotencyKey == null
+              ? http.send(request, HttpResponse.BodyHandlers.ofString())
+              : sentAgain(http, request);
     } catch (IOException e) {
       // The JDK's ConnectException says nothing ("null"): name the call and the failure.
       throw new IOException(
@@ -221,6 +272,22 @@ public final class PresenceSetup {
                   : ""));
     }
     return MAPPER.readTree(r.body());
+  }
+
+  private static HttpResponse<String> sentAgain(HttpClient http, HttpRequest request)
+      throws IOException, InterruptedException {
+    try {
+      return Failsafe.with(SENT_AGAIN)
+          .get(() -> http.send(request, HttpResponse.BodyHandlers.ofString()));
+    } catch (FailsafeException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      if (e.getCause() instanceof InterruptedException interrupted) {
+        throw interrupted;
+      }
+      throw e;
+    }
   }
 
   /** What went wrong in a call that got no answer, in words. */
