@@ -51,14 +51,8 @@ class RegisterFormClusterIT {
 
   @AfterAll
   static void stop() {
-    if (b != null) {
-      b.close();
-    }
-    if (a != null) {
-      a.close();
-    }
     if (cluster != null) {
-      cluster.close();
+      cluster.close(); // b, a, then the schema
     }
   }
 

@@ -47,14 +47,8 @@ class PairingClusterIT {
 
   @AfterAll
   static void stop() {
-    if (b != null) {
-      b.close();
-    }
-    if (a != null) {
-      a.close();
-    }
     if (cluster != null) {
-      cluster.close();
+      cluster.close(); // b, a, then the schema
     }
   }
 

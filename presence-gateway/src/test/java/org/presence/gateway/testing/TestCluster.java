@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -13,7 +15,8 @@ import org.presence.store.testing.Backends;
 /**
  * The shared ground of an in-process cluster test: a fresh PostgreSQL schema and Redis key prefix
  * for the test class, and one development key that every node trusts (copied into each node's data
- * directory). {@link #settings} gives one more node's settings; {@link #close} drops the schema.
+ * directory). {@link #settings} gives one more node's settings, {@link #start} starts one; {@link
+ * #close} closes the nodes it started, the last first, and drops the schema.
  */
 public final class TestCluster implements AutoCloseable {
   private final Path root;
@@ -23,6 +26,7 @@ public final class TestCluster implements AutoCloseable {
   private final String prefix;
   private final Path keyDir;
   private final AtomicInteger nodes = new AtomicInteger();
+  private final Deque<TestNode> started = new ArrayDeque<>();
 
   private TestCluster(Class<?> test, Path root, String nodeIdPrefix, Map<String, String> common) {
     this.root = root;
@@ -75,16 +79,36 @@ public final class TestCluster implements AutoCloseable {
     return s;
   }
 
-  /** Starts one more node, with {@code overrides} over its settings. */
+  /**
+   * Starts one more node, with {@code overrides} over its settings; {@link #close} closes it (a
+   * test may close it before, as when it stops a node on purpose: closing twice is harmless).
+   */
   public TestNode start(Map<String, String> overrides) {
     Map<String, String> s = settings();
     s.putAll(overrides);
-    return TestNode.start(s, r -> {});
+    TestNode node = TestNode.start(s, r -> {});
+    synchronized (started) {
+      started.push(node);
+    }
+    return node;
   }
 
-  /** Drops the schema. */
+  /** Closes the nodes {@link #start} started, the last first, then drops the schema. */
   @Override
   public void close() {
-    Backends.dropSchema(schema);
+    try {
+      while (true) {
+        TestNode node;
+        synchronized (started) {
+          node = started.poll();
+        }
+        if (node == null) {
+          break;
+        }
+        node.close();
+      }
+    } finally {
+      Backends.dropSchema(schema);
+    }
   }
 }
