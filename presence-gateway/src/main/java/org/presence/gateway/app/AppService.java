@@ -78,18 +78,27 @@ public final class AppService {
       Identity developer, String name, String domain, String description, String registerKey) {
     NewApplication app;
     try {
-      app =
-          new NewApplication(
-              AppFields.name(name),
-              AppFields.domain(domain),
-              AppFields.description(description),
-              developer.subject(),
-              developer.email(),
-              Secrets.newKey(),
-              registerKey);
+      app = newApplication(developer, name, domain, description, registerKey);
     } catch (ProtocolException e) {
       return CompletableFuture.failedFuture(e);
     }
+    return create(app);
+  }
+
+  /** The application to store, its fields checked and normalized ({@link AppFields}). */
+  private static NewApplication newApplication(
+      Identity developer, String name, String domain, String description, String registerKey) {
+    return new NewApplication(
+        AppFields.name(name),
+        AppFields.domain(domain),
+        AppFields.description(description),
+        developer.subject(),
+        developer.email(),
+        Secrets.newKey(),
+        registerKey);
+  }
+
+  private CompletionStage<Application> create(NewApplication app) {
     // The store counts and inserts under the developer's lock (exact across nodes) and answers a
     // register key the developer used with its application, whatever the count.
     return apps.createWithin(app, config.maxPerDeveloper())
@@ -116,19 +125,25 @@ public final class AppService {
     if (idempotencyKey == null) {
       return register(developer, name, domain, description);
     }
-    return register(developer, name, domain, description, "api:" + idempotencyKey)
+    NewApplication app;
+    try {
+      app = newApplication(developer, name, domain, description, "api:" + idempotencyKey);
+    } catch (ProtocolException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return create(app)
         .thenApply(
-            app -> {
-              if (!app.name().equals(AppFields.name(name))
-                  || !app.domain().equals(AppFields.domain(domain))
-                  || !app.description().equals(AppFields.description(description))) {
+            made -> {
+              if (!made.name().equals(app.name())
+                  || !made.domain().equals(app.domain())
+                  || !made.description().equals(app.description())) {
                 throw new ProtocolException(
                     ErrorCode.IDEMPOTENCY_KEY_REUSED,
                     "this Idempotency-Key registered application "
-                        + app.id()
+                        + made.id()
                         + " with other fields");
               }
-              return app;
+              return made;
             });
   }
 
