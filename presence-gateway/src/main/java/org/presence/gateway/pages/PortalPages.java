@@ -1,11 +1,8 @@
 package org.presence.gateway.pages;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -65,14 +62,6 @@ public final class PortalPages {
   static final long KEY_COOKIE_SECONDS = 120;
 
   private volatile WebhookDispatcher webhooks;
-
-  /**
-   * Register forms sent, by developer and form id, for ten minutes: a form sent again gets the
-   * application the first sending made (or is making) instead of a second one. On this node only;
-   * bounded.
-   */
-  private final Cache<String, CompletableFuture<Application>> registering =
-      Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(Duration.ofMinutes(10)).build();
 
   /** The copy buttons' script, {@code /static/copy.js}: the only script the portal pages run. */
   private final StaticAsset copyScript =
@@ -172,41 +161,18 @@ public final class PortalPages {
     String domain = PageSupport.field(form, "domain");
     String description = PageSupport.field(form, "description");
     String formId = PageSupport.field(form, "form_id");
-    String key =
-        formId != null && formId.matches("[A-Za-z0-9_-]{16,64}")
-            ? v.subject() + " " + formId
-            : null;
-    CompletableFuture<Application> mine = new CompletableFuture<>();
-    CompletableFuture<Application> earlier =
-        key == null ? null : registering.asMap().putIfAbsent(key, mine);
-    if (earlier != null) {
-      // This form was sent before: answer as that sending was answered, making nothing new.
-      earlier.whenComplete(
-          (app, failure) -> registered(ex, v, app, failure, name, domain, description));
-      return;
-    }
+    // The form's id goes to the database with the application: the same form sent again, to this
+    // node or another, at once or later, is answered with the application the first sending made
+    // (a repeat sent while the first is being stored waits for the developer's lock in the store).
+    String registerKey = formId != null && formId.matches("[A-Za-z0-9_-]{16,64}") ? formId : null;
     CompletionStage<Application> call;
     try {
-      // The form's id goes to the database too: the same form sent to another node makes nothing
-      // new either (this node's map only answers its own repeats, and a refusal's).
-      call = apps.register(identity(v), name, domain, description, key == null ? null : formId);
+      call = apps.register(identity(v), name, domain, description, registerKey);
     } catch (RuntimeException thrown) {
       // Refused before any work (a field the service checks at once): as a refused sending.
       call = CompletableFuture.failedFuture(thrown);
     }
-    call.whenComplete(
-        (app, failure) -> {
-          if (failure == null) {
-            mine.complete(app);
-          } else {
-            // A refused form may be corrected and sent again.
-            if (key != null) {
-              registering.invalidate(key);
-            }
-            mine.completeExceptionally(failure);
-          }
-          registered(ex, v, app, failure, name, domain, description);
-        });
+    call.whenComplete((app, failure) -> registered(ex, v, app, failure, name, domain, description));
   }
 
   private void registered(

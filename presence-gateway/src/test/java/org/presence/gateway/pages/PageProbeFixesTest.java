@@ -228,6 +228,25 @@ class PageProbeFixesTest {
                 ""));
     assertThat(third.statusCode()).isEqualTo(303);
     assertThat(json(dev.get("/api/apps")).get("apps").size()).isEqualTo(2);
+    // A form sent four times at once (the store holds the developer's lock): one application.
+    m =
+        java.util.regex.Pattern.compile("name=\"form_id\" value=\"([^\"]+)\"")
+            .matcher(devWeb.get("/myapps").body());
+    assertThat(m.find()).isTrue();
+    Map<String, String> once =
+        Map.of("form_id", m.group(1), "name", "AtOnce", "domain", site.domain(), "description", "");
+    java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> sent =
+        java.util.stream.IntStream.range(0, 4)
+            .mapToObj(
+                i ->
+                    java.util.concurrent.CompletableFuture.supplyAsync(
+                        () -> devWeb.post("/myapps", once)))
+            .toList();
+    java.util.List<String> locations =
+        sent.stream().map(f -> f.join().headers().firstValue("Location").orElse("none")).toList();
+    assertThat(locations).hasSize(4).allMatch(l -> l.equals(locations.get(0)));
+    assertThat(locations.get(0)).startsWith("/myapps/");
+    assertThat(json(dev.get("/api/apps")).get("apps").size()).isEqualTo(3);
   }
 
   // L12: the files pages load are cacheable, revalidated by ETag; pages are not.
