@@ -126,13 +126,21 @@ export class AppClient {
 export const SIGNATURE_HEADER: 'x-presence-signature';
 export const DELIVERY_HEADER: 'x-presence-delivery';
 export const SNAPSHOT_HEADER: 'x-presence-snapshot';
+export const SNAPSHOT_SIGNATURE_HEADER: 'x-presence-snapshot-signature';
 
 export function verifySignature(
   secret: string,
   body: Uint8Array | string,
   header: string | undefined | null,
   delivery?: string | undefined | null,
-  snapshot?: string | undefined | null,
+): boolean;
+
+export function verifySnapshotSignature(
+  secret: string,
+  body: Uint8Array | string,
+  header: string | undefined | null,
+  delivery: string | undefined | null,
+  snapshot: string | undefined | null,
 ): boolean;
 
 export interface Delivery {

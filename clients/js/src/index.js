@@ -502,20 +502,34 @@ async function errorOf(res) {
 export const SIGNATURE_HEADER = 'x-presence-signature';
 export const DELIVERY_HEADER = 'x-presence-delivery';
 export const SNAPSHOT_HEADER = 'x-presence-snapshot';
+export const SNAPSHOT_SIGNATURE_HEADER = 'x-presence-snapshot-signature';
 
 /**
  * Whether `header` (X-Presence-Signature) is the HMAC-SHA256, with `secret`, of the call's
- * `delivery` (its X-Presence-Delivery value; empty or absent for a test call), a line feed, for a
- * snapshot call's part its `snapshot` (X-Presence-Snapshot value) and a line feed, and the exact
- * `body` bytes. The delivery id is signed so that an old body cannot come under a newer id, and a
- * part's header so that a captured part cannot be sent again as another part or as the last.
+ * `delivery` (its X-Presence-Delivery value; empty or absent for a test call), a line feed and the
+ * exact `body` bytes. The delivery id is signed so that an old body cannot come under a newer id.
  * Compared in constant time (digests of equal length, whatever the header holds).
  */
-export function verifySignature(secret, body, header, delivery, snapshot) {
+export function verifySignature(secret, body, header, delivery) {
+  return matches(secret, body, header, delivery, null);
+}
+
+/**
+ * Whether `header` (X-Presence-Snapshot-Signature) is the signature of the snapshot part with
+ * `delivery`, `snapshot` (its X-Presence-Snapshot value) and `body`: the HMAC-SHA256 of the
+ * delivery id, a line feed, the part header, a line feed and the body. False without a part
+ * header. It covers the part header, so a captured part cannot be sent again as another part or as
+ * the last one.
+ */
+export function verifySnapshotSignature(secret, body, header, delivery, snapshot) {
+  return typeof snapshot === 'string' && matches(secret, body, header, delivery, snapshot.trim());
+}
+
+function matches(secret, body, header, delivery, part) {
   if (!secret) throw new TypeError('a webhook secret is required');
   const id = typeof delivery === 'string' ? delivery.trim() : '';
   const mac = createHmac('sha256', secret).update(id + '\n');
-  if (typeof snapshot === 'string') mac.update(snapshot.trim() + '\n');
+  if (part !== null) mac.update(part + '\n');
   const expected = 'sha256=' + mac.update(body).digest('hex');
   const given = typeof header === 'string' ? header.trim() : '';
   const a = createHash('sha256').update(expected).digest();
@@ -548,8 +562,8 @@ export function parseSnapshotPart(header) {
  * snapshot call (delivery id `<appid>:0-<seq>`), and `snapshotPart` is then `{ part, last }`: the
  * parts' `changes` together are every user not offline, and once the last part came a user not in
  * them is offline. Part 1 starts a snapshot (also when the node starts one again after a failed
- * part). A snapshot without the header (a node before snapshot parts) is one part, `{ part: 1, last:
- * true }`. `snapshotPart` is null for other calls.
+ * part). A snapshot call whose X-Presence-Snapshot-Signature does not verify (or that has none,
+ * as from a node older than that header) is answered 401. `snapshotPart` is null for other calls.
  */
 export function webhookMiddleware(secret, handler, { maxBytes = 4 * 1024 * 1024 } = {}) {
   if (!secret) throw new TypeError('a webhook secret is required');
@@ -580,8 +594,7 @@ export function webhookMiddleware(secret, handler, { maxBytes = 4 * 1024 * 1024 
       }
       body = Buffer.concat(chunks);
     }
-    const signed = [req.headers[SIGNATURE_HEADER], req.headers[DELIVERY_HEADER], req.headers[SNAPSHOT_HEADER]];
-    if (!verifySignature(secret, body, ...signed)) {
+    if (!verifySignature(secret, body, req.headers[SIGNATURE_HEADER], req.headers[DELIVERY_HEADER])) {
       refuse(401, 'Bad signature');
       return;
     }
@@ -601,8 +614,14 @@ export function webhookMiddleware(secret, handler, { maxBytes = 4 * 1024 * 1024 
     const snapshot = delivery !== null && delivery.firstSeq === 0;
     let snapshotPart = null;
     if (snapshot) {
+      // The part's own signature covers its part header: without it a captured part could come
+      // again as another part, or as the last one.
       const header = req.headers[SNAPSHOT_HEADER];
-      snapshotPart = header === undefined ? { part: 1, last: true } : parseSnapshotPart(header);
+      if (!verifySnapshotSignature(secret, body, req.headers[SNAPSHOT_SIGNATURE_HEADER], req.headers[DELIVERY_HEADER], header)) {
+        refuse(401, 'Bad snapshot signature');
+        return;
+      }
+      snapshotPart = parseSnapshotPart(header);
       if (snapshotPart === null) {
         refuse(400, 'Not a snapshot part');
         return;

@@ -13,6 +13,7 @@ import {
   parseDelivery,
   parseSnapshotPart,
   verifySignature,
+  verifySnapshotSignature,
   webhookMiddleware,
 } from '../src/index.js';
 
@@ -252,15 +253,21 @@ test('webhook middleware in Express style: next() after a good signature, req.bo
   assert.deepEqual(ok.req.presence.changes, [{ uid: 'p1', status: 'away' }]);
   assert.deepEqual(ok.req.presence.delivery, { appId: 9, firstSeq: 1, lastSeq: 2 });
   assert.equal(ok.req.presence.snapshot, false);
-  // A snapshot call: delivery id from 0.
+  // A snapshot call: delivery id from 0, its part signed on its own.
   const snapSig = 'sha256=' + createHmac('sha256', secret).update('9:0-7\n').update(body).digest('hex');
-  const snap = await run({ 'x-presence-signature': snapSig, 'x-presence-delivery': '9:0-7' }, body);
+  const partSig = 'sha256=' + createHmac('sha256', secret).update('9:0-7\npart=1; last\n').update(body).digest('hex');
+  const snapHeaders = { 'x-presence-signature': snapSig, 'x-presence-delivery': '9:0-7' };
+  const snap = await run(
+    { ...snapHeaders, 'x-presence-snapshot': 'part=1; last', 'x-presence-snapshot-signature': partSig },
+    body,
+  );
   assert.equal(snap.next, true);
   assert.equal(snap.req.presence.snapshot, true);
   assert.deepEqual(snap.req.presence.changes, [{ uid: 'p1', status: 'away' }]);
-  // Without X-Presence-Snapshot (a node before snapshot parts) the snapshot is one part, the last.
   assert.deepEqual(snap.req.presence.snapshotPart, { part: 1, last: true });
   assert.equal(ok.req.presence.snapshotPart, null);
+  // Without the part and its signature (stripped, or a node older than them): refused.
+  assert.equal((await run(snapHeaders, body)).res.statusCode, 401);
   const bad = await run({ 'x-presence-signature': sig, 'x-presence-delivery': '9:1-2' }, Buffer.from('[["p1","online"]]'));
   assert.equal(bad.res.statusCode, 401);
   // An old body under a newer delivery id (a replay moving the receiver's cursor on) is refused.
@@ -279,6 +286,13 @@ test('webhook middleware: a snapshot call in parts', async () => {
   const mw = webhookMiddleware(secret);
   const sign = (delivery, body, part) =>
     'sha256=' + createHmac('sha256', secret).update(`${delivery}\n`).update(part === undefined ? '' : `${part}\n`).update(body).digest('hex');
+  // As the node sends a part: the call's signature, and the part's over its header too.
+  const partHeaders = (delivery, body, header) => ({
+    'x-presence-signature': sign(delivery, body),
+    'x-presence-delivery': delivery,
+    'x-presence-snapshot': header,
+    'x-presence-snapshot-signature': sign(delivery, body, header),
+  });
   const run = (headers, raw) =>
     new Promise((resolve) => {
       const res = { statusCode: 200, headers: {}, setHeader(k, v) { this.headers[k] = v; }, end(b) { resolve({ res: this, body: b }); } };
@@ -287,9 +301,7 @@ test('webhook middleware: a snapshot call in parts', async () => {
     });
   const part = async (header, pairs) => {
     const body = Buffer.from(JSON.stringify(pairs));
-    const headers = { 'x-presence-signature': sign('9:0-7', body, header), 'x-presence-delivery': '9:0-7' };
-    if (header !== undefined) headers['x-presence-snapshot'] = header;
-    return run(headers, body);
+    return run(partHeaders('9:0-7', body, header), body);
   };
   const first = await part('part=1', [['p1', 'away'], ['p2', 'online']]);
   assert.equal(first.req.presence.snapshot, true);
@@ -304,25 +316,27 @@ test('webhook middleware: a snapshot call in parts', async () => {
   // A snapshot whose part header is not one is refused.
   assert.equal((await part('part=0', [])).res.statusCode, 400);
   assert.equal((await part('last', [])).res.statusCode, 400);
-  // A part is signed as that part: sent again as the last one, or without its header, it is refused.
+  // A part's signature covers its part: sent again as the last one, or without its header, or
+  // without its own signature, it is refused.
   const partBody = Buffer.from('[["p1","away"]]');
-  const asLast = { 'x-presence-signature': sign('9:0-7', partBody, 'part=1'), 'x-presence-delivery': '9:0-7' };
-  assert.equal((await run({ ...asLast, 'x-presence-snapshot': 'part=1; last' }, partBody)).res.statusCode, 401);
-  assert.equal((await run(asLast, partBody)).res.statusCode, 401);
-  assert.equal(verifySignature(secret, partBody, asLast['x-presence-signature'], '9:0-7', ' part=1 '), true);
-  assert.equal(verifySignature(secret, partBody, asLast['x-presence-signature'], '9:0-7'), false);
-  // An update call's part header means nothing (and is signed like any).
+  const asFirst = partHeaders('9:0-7', partBody, 'part=1');
+  assert.equal((await run(asFirst, partBody)).next, true);
+  assert.equal((await run({ ...asFirst, 'x-presence-snapshot': 'part=1; last' }, partBody)).res.statusCode, 401);
+  const { 'x-presence-snapshot': _part, ...noPart } = asFirst;
+  assert.equal((await run(noPart, partBody)).res.statusCode, 401);
+  const { 'x-presence-snapshot-signature': _sig, ...noPartSig } = asFirst;
+  assert.equal((await run(noPartSig, partBody)).res.statusCode, 401);
+  assert.equal(verifySnapshotSignature(secret, partBody, asFirst['x-presence-snapshot-signature'], '9:0-7', ' part=1 '), true);
+  assert.equal(verifySnapshotSignature(secret, partBody, asFirst['x-presence-snapshot-signature'], '9:0-7'), false);
+  // The call's own signature stays as it was (receivers that check only it keep working).
+  assert.equal(verifySignature(secret, partBody, asFirst['x-presence-signature'], '9:0-7'), true);
+  // An update call's part header means nothing.
   const body = Buffer.from('[]');
   const update = await run(
-    { 'x-presence-signature': sign('9:8-9', body, 'part=2'), 'x-presence-delivery': '9:8-9', 'x-presence-snapshot': 'part=2' },
+    { 'x-presence-signature': sign('9:8-9', body), 'x-presence-delivery': '9:8-9', 'x-presence-snapshot': 'part=2' },
     body,
   );
   assert.equal(update.req.presence.snapshotPart, null);
-  const added = await run(
-    { 'x-presence-signature': sign('9:8-9', body), 'x-presence-delivery': '9:8-9', 'x-presence-snapshot': 'part=1; last' },
-    body,
-  );
-  assert.equal(added.res.statusCode, 401);
   assert.deepEqual(parseSnapshotPart(' part=12 ;  last '), { part: 12, last: true });
   assert.deepEqual(parseSnapshotPart('part=3'), { part: 3, last: false });
   assert.equal(parseSnapshotPart('part=3; lastly'), null);

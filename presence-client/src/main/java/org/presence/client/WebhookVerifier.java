@@ -14,9 +14,8 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Checks the webhook calls of Presence (docs/app-updates.md#webhooks): {@code X-Presence-Signature:
  * sha256=<hex>} is the HMAC-SHA256, with the application's webhook secret, of the call's {@code
- * X-Presence-Delivery} value (empty for a test call), a line feed, for a snapshot call's part its
- * {@code X-Presence-Snapshot} value and a line feed, and the exact body bytes, compared here in
- * constant time. Verify the raw bytes before parsing them.
+ * X-Presence-Delivery} value (empty for a test call), a line feed and the exact body bytes,
+ * compared here in constant time. Verify the raw bytes before parsing them.
  *
  * <p>A call can be repeated (a lost answer, a node stopping mid-call); a call's {@code
  * X-Presence-Delivery} names the updates it covers, so {@link Delivery#isNewerThan(long)} drops a
@@ -27,7 +26,10 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>A snapshot call ({@link Delivery#isSnapshot()}, delivery id {@code <appid>:0-<seq>}) comes in
  * parts, one call after the other, each with the same delivery id and {@code X-Presence-Snapshot}
  * ({@link SnapshotPart#parse}): part 1 starts a snapshot (drop any partial one), and once the last
- * part came, a user listed in none of the parts is offline.
+ * part came, a user listed in none of the parts is offline. Check each part's {@code
+ * X-Presence-Snapshot-Signature} too ({@link #verifySnapshotPart}), and refuse a snapshot call
+ * without it: it is the signature that covers the part header, without which a captured part could
+ * be sent again as another part or as the last.
  */
 public final class WebhookVerifier {
   /** The header carrying the signature. */
@@ -38,6 +40,9 @@ public final class WebhookVerifier {
 
   /** The header of a snapshot call's part: {@code part=<n>}, or {@code part=<n>; last}. */
   public static final String SNAPSHOT_HEADER = "X-Presence-Snapshot";
+
+  /** The header of a snapshot part's signature, which covers {@link #SNAPSHOT_HEADER} too. */
+  public static final String SNAPSHOT_SIGNATURE_HEADER = "X-Presence-Snapshot-Signature";
 
   private static final String PREFIX = "sha256=";
 
@@ -52,32 +57,36 @@ public final class WebhookVerifier {
   }
 
   /**
-   * Whether {@code signatureHeader} is the signature of the call with {@code deliveryHeader} (its
-   * {@code X-Presence-Delivery}; {@code null} for a test call, which has none), {@code
-   * snapshotHeader} (its {@code X-Presence-Snapshot}; {@code null} for a call that is not a
-   * snapshot's part) and {@code body}. A snapshot's part is signed as that part, so it does not
-   * verify under another part's header (a captured part sent again as the last one would tell the
-   * receiver that every user the other parts list is offline). Compares SHA-256-sized digests in
-   * constant time whatever the header holds, so timing tells nothing about the expected value.
+   * Whether {@code signatureHeader} ({@code X-Presence-Signature}) is the signature of the call
+   * with {@code deliveryHeader} (its {@code X-Presence-Delivery}; {@code null} for a test call,
+   * which has none) and {@code body}. Compares SHA-256-sized digests in constant time whatever the
+   * header holds, so timing tells nothing about the expected value.
    */
-  public boolean verify(
-      byte[] body, String signatureHeader, String deliveryHeader, String snapshotHeader) {
-    Objects.requireNonNull(body, "body");
-    String delivery = deliveryHeader == null ? "" : deliveryHeader.trim();
-    String part = snapshotHeader == null ? null : snapshotHeader.trim();
-    byte[] expected =
-        (PREFIX + HexFormat.of().formatHex(mac(delivery, part, body)))
-            .getBytes(StandardCharsets.US_ASCII);
-    byte[] given =
-        (signatureHeader == null ? "" : signatureHeader.trim()).getBytes(StandardCharsets.US_ASCII);
-    return MessageDigest.isEqual(expected, given);
+  public boolean verify(byte[] body, String signatureHeader, String deliveryHeader) {
+    return matches(signatureHeader, deliveryHeader, null, body);
   }
 
   /**
-   * {@link #verify(byte[], String, String, String)} of a call without {@code X-Presence-Snapshot}.
+   * Whether {@code snapshotSignatureHeader} ({@code X-Presence-Snapshot-Signature}) is the
+   * signature of the snapshot part with {@code deliveryHeader}, {@code snapshotHeader} (its {@code
+   * X-Presence-Snapshot}) and {@code body}: false when either header is missing. A part does not
+   * verify under another part's header (a captured part sent again as the last one would tell the
+   * receiver that every user the other parts list is offline).
    */
-  public boolean verify(byte[] body, String signatureHeader, String deliveryHeader) {
-    return verify(body, signatureHeader, deliveryHeader, null);
+  public boolean verifySnapshotPart(
+      byte[] body, String snapshotSignatureHeader, String deliveryHeader, String snapshotHeader) {
+    return snapshotHeader != null
+        && matches(snapshotSignatureHeader, deliveryHeader, snapshotHeader.trim(), body);
+  }
+
+  private boolean matches(String header, String deliveryHeader, String part, byte[] body) {
+    Objects.requireNonNull(body, "body");
+    String delivery = deliveryHeader == null ? "" : deliveryHeader.trim();
+    byte[] expected =
+        (PREFIX + HexFormat.of().formatHex(mac(delivery, part, body)))
+            .getBytes(StandardCharsets.US_ASCII);
+    byte[] given = (header == null ? "" : header.trim()).getBytes(StandardCharsets.US_ASCII);
+    return MessageDigest.isEqual(expected, given);
   }
 
   private byte[] mac(String delivery, String part, byte[] body) {
@@ -146,7 +155,8 @@ public final class WebhookVerifier {
 
     /**
      * Parses a snapshot call's {@code X-Presence-Snapshot}, {@code part=<n>} or {@code part=<n>;
-     * last}; {@link #WHOLE} when it is absent (a node before snapshot parts); {@link
+     * last}; {@link #WHOLE} when it is absent (a node before snapshot parts, whose snapshot {@link
+     * WebhookVerifier#verifySnapshotPart} refuses, as it has no part signature); {@link
      * IllegalArgumentException} when it is not one.
      */
     public static SnapshotPart parse(String header) {

@@ -23,15 +23,17 @@ class WebhookVerifierTest {
       "sha256=3ee57241fcc215a59e750bdaba5c1d362d9ef569b5b9978469db35068354e061";
 
   @Test
-  void aSnapshotsPart_verifiesOnlyUnderItsOwnPartHeader() {
+  void aSnapshotsPartSignature_verifiesOnlyUnderItsOwnPartHeader() {
     WebhookVerifier v = new WebhookVerifier("key");
     byte[] body = FOX_BODY.getBytes(StandardCharsets.UTF_8);
-    assertThat(v.verify(body, FOX_PART, "104:0-23", "part=2; last")).isTrue();
-    assertThat(v.verify(body, FOX_PART, "104:0-23", " part=2; last ")).isTrue();
+    assertThat(v.verifySnapshotPart(body, FOX_PART, "104:0-23", "part=2; last")).isTrue();
+    assertThat(v.verifySnapshotPart(body, " " + FOX_PART, "104:0-23", " part=2; last ")).isTrue();
     // Sent again as another part, or with the part header taken off.
-    assertThat(v.verify(body, FOX_PART, "104:0-23", "part=2")).isFalse();
-    assertThat(v.verify(body, FOX_PART, "104:0-23", "part=1; last")).isFalse();
-    assertThat(v.verify(body, FOX_PART, "104:0-23", null)).isFalse();
+    assertThat(v.verifySnapshotPart(body, FOX_PART, "104:0-23", "part=2")).isFalse();
+    assertThat(v.verifySnapshotPart(body, FOX_PART, "104:0-23", "part=1; last")).isFalse();
+    assertThat(v.verifySnapshotPart(body, FOX_PART, "104:0-23", null)).isFalse();
+    assertThat(v.verifySnapshotPart(body, null, "104:0-23", "part=2; last")).isFalse();
+    // The call's own signature covers no part: a part's signature is not one.
     assertThat(v.verify(body, FOX_PART, "104:0-23")).isFalse();
   }
 

@@ -1094,12 +1094,17 @@ public final class WebhookDispatcher implements AppUpdatePublisher.Listener, Aut
       Application app, byte[] body, Map<String, String> kind) {
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("Content-Type", "application/json");
-    // A delivery's id is signed with its body (a test call has none: signed as empty), and a
-    // snapshot's part with them.
+    // A delivery's id is signed with its body (a test call has none: signed as empty); a
+    // snapshot's part also gets a signature of its own, over its part header too.
     String delivery = kind.getOrDefault(DELIVERY_HEADER, "");
     headers.put(
-        WebhookSignature.HEADER,
-        WebhookSignature.sign(app.webhookSecret(), delivery, kind.get(SNAPSHOT_HEADER), body));
+        WebhookSignature.HEADER, WebhookSignature.sign(app.webhookSecret(), delivery, body));
+    String part = kind.get(SNAPSHOT_HEADER);
+    if (part != null) {
+      headers.put(
+          WebhookSignature.SNAPSHOT_HEADER,
+          WebhookSignature.sign(app.webhookSecret(), delivery, part, body));
+    }
     headers.putAll(kind);
     try {
       return http.send(

@@ -781,7 +781,6 @@ public abstract class AppUpdatesContract {
                 WebhookSignature.verify(
                     secret,
                     call.header(WebhookDispatcher.DELIVERY_HEADER),
-                    call.header(WebhookDispatcher.SNAPSHOT_HEADER),
                     call.body(),
                     call.header(WebhookSignature.HEADER)))
             .as("signature of %s", call.text())
@@ -801,7 +800,6 @@ public abstract class AppUpdatesContract {
               WebhookSignature.verify(
                   "not the secret",
                   calls.get(0).header(WebhookDispatcher.DELIVERY_HEADER),
-                  calls.get(0).header(WebhookDispatcher.SNAPSHOT_HEADER),
                   calls.get(0).body(),
                   calls.get(0).header(WebhookSignature.HEADER)))
           .isFalse();

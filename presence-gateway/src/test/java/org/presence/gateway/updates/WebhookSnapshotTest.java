@@ -121,9 +121,17 @@ class WebhookSnapshotTest {
                 WebhookSignature.verify(
                     secret,
                     call.header(WebhookDispatcher.DELIVERY_HEADER),
-                    call.header(WebhookDispatcher.SNAPSHOT_HEADER),
                     call.body(),
                     call.header(WebhookSignature.HEADER)))
+            .isTrue();
+        assertThat(call.header(WebhookDispatcher.SNAPSHOT_HEADER)).isEqualTo("part=1; last");
+        assertThat(
+                WebhookSignature.verify(
+                    secret,
+                    call.header(WebhookDispatcher.DELIVERY_HEADER),
+                    "part=1; last",
+                    call.body(),
+                    call.header(WebhookSignature.SNAPSHOT_HEADER)))
             .isTrue();
 
         // Updates go on after the snapshot's number.

@@ -170,13 +170,16 @@ class WebhookSnapshotPartsTest {
     return h != null && h.endsWith("; last");
   }
 
+  /** Both signatures of a part: the call's, and the part's, which covers its part header. */
   private static boolean signed(WebhookStub.Call c) {
-    return WebhookSignature.verify(
-        SECRET,
-        c.header(WebhookDispatcher.DELIVERY_HEADER),
-        c.header(WebhookDispatcher.SNAPSHOT_HEADER),
-        c.body(),
-        c.header(WebhookSignature.HEADER));
+    String delivery = c.header(WebhookDispatcher.DELIVERY_HEADER);
+    return WebhookSignature.verify(SECRET, delivery, c.body(), c.header(WebhookSignature.HEADER))
+        && WebhookSignature.verify(
+            SECRET,
+            delivery,
+            c.header(WebhookDispatcher.SNAPSHOT_HEADER),
+            c.body(),
+            c.header(WebhookSignature.SNAPSHOT_HEADER));
   }
 
   /** Publishes {@code status} for each PUID (the log's numbers follow). */
@@ -228,7 +231,7 @@ class WebhookSnapshotPartsTest {
               assertThat(signed(c)).isTrue();
               assertThat(pairs(c).size()).isLessThanOrEqualTo(3);
             });
-    // A part is signed as that part: sent again as the last one, or with no part, it is refused.
+    // The part's signature covers the part: sent again as the last one, or with no part, it fails.
     WebhookStub.Call first = parts.get(0);
     for (String forged : new String[] {"part=1; last", "part=3; last", null}) {
       assertThat(
@@ -237,7 +240,7 @@ class WebhookSnapshotPartsTest {
                   first.header(WebhookDispatcher.DELIVERY_HEADER),
                   forged,
                   first.body(),
-                  first.header(WebhookSignature.HEADER)))
+                  first.header(WebhookSignature.SNAPSHOT_HEADER)))
           .as("part 1 under %s", forged)
           .isFalse();
     }
