@@ -16,6 +16,8 @@ import java.util.function.Consumer;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.StatementContext;
 import org.jdbi.v3.core.statement.Update;
+import org.presence.protocol.error.ErrorCode;
+import org.presence.store.error.StoreException;
 import org.presence.store.jdbi.Db;
 import org.presence.store.jdbi.Timestamps;
 
@@ -36,21 +38,40 @@ public final class JdbiAppRepository implements AppRepository {
     return createWithin(app, Integer.MAX_VALUE).thenApply(Optional::orElseThrow);
   }
 
+  /** Runs of a registration's transaction before a lock wait given up is {@code SERVER_BUSY}. */
+  static final int CREATE_ATTEMPTS = 3;
+
   @Override
   public CompletionStage<Optional<Application>> createWithin(NewApplication app, int maxPerOwner) {
     return db.call(
         h -> {
-          ownerRow(h, app.ownerSub());
-          try {
-            return h.inTransaction(tx -> createLocked(tx, app, maxPerOwner));
-          } catch (RuntimeException e) {
-            // Only a node without the owner's lock (an older version, during a rolling upgrade)
-            // can insert the same register key between this one's lookup and its insert.
-            if (app.registerKey() == null || !Db.isUniqueViolation(e)) {
+          for (int attempt = 1; ; attempt++) {
+            ownerRow(h, app.ownerSub());
+            try {
+              return h.inTransaction(tx -> createLocked(tx, app, maxPerOwner));
+            } catch (RuntimeException e) {
+              // A lock wait given up (many registrations of one developer at once, on H2 after 2
+              // s),
+              // or a unique key another writer took first (the owner's row made again after it was
+              // deleted; a register key from a node without the lock, during a rolling upgrade):
+              // the transaction runs again, and then answers with what it found.
+              boolean lockWait = Db.isLockTimeout(e);
+              boolean taken = Db.isUniqueViolation(e);
+              if ((lockWait || taken) && attempt < CREATE_ATTEMPTS) {
+                continue;
+              }
+              if (lockWait) {
+                throw new StoreException(
+                    ErrorCode.SERVER_BUSY, "this developer's registrations are busy: try again", e);
+              }
+              if (taken && app.registerKey() != null) {
+                Optional<Application> made = byRegisterKey(h, app.ownerSub(), app.registerKey());
+                if (made.isPresent()) {
+                  return made;
+                }
+              }
               throw e;
             }
-            return Optional.of(
-                byRegisterKey(h, app.ownerSub(), app.registerKey()).orElseThrow(() -> e));
           }
         });
   }
@@ -81,10 +102,19 @@ public final class JdbiAppRepository implements AppRepository {
   }
 
   private static Optional<Application> createLocked(Handle h, NewApplication app, int maxPerOwner) {
-    h.createQuery("SELECT owner_sub FROM app_owners WHERE owner_sub = :o FOR UPDATE")
-        .bind("o", app.ownerSub())
-        .mapTo(String.class)
-        .one();
+    boolean locked =
+        h.createQuery("SELECT owner_sub FROM app_owners WHERE owner_sub = :o FOR UPDATE")
+            .bind("o", app.ownerSub())
+            .mapTo(String.class)
+            .findOne()
+            .isPresent();
+    if (!locked) {
+      // Deleted since ownerRow made it (by hand, or a partial restore): made again in this
+      // transaction, which holds it until it ends.
+      h.createUpdate("INSERT INTO app_owners (owner_sub) VALUES (:o)")
+          .bind("o", app.ownerSub())
+          .execute();
+    }
     if (app.registerKey() != null) {
       Optional<Application> made = byRegisterKey(h, app.ownerSub(), app.registerKey());
       if (made.isPresent()) {

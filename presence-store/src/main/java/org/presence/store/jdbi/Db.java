@@ -362,6 +362,20 @@ public final class Db {
     return false;
   }
 
+  /**
+   * Whether {@code t} is a lock wait given up (H2's lock timeout, SQLSTATE HYT00; PostgreSQL's
+   * {@code lock_timeout}, 55P03).
+   */
+  public static boolean isLockTimeout(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof SQLException sql
+          && ("HYT00".equals(sql.getSQLState()) || "55P03".equals(sql.getSQLState()))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static Throwable translate(Throwable t) {
     if (t instanceof StoreException) {
       return t;

@@ -90,7 +90,7 @@ public abstract class PersistenceContract {
     assertThat(a.id()).isNotEqualTo(b.id());
   }
 
-  private static NewApplication keyed(String owner, String name, String registerKey) {
+  protected static NewApplication keyed(String owner, String name, String registerKey) {
     return new NewApplication(
         name,
         name.toLowerCase() + ".example.com",
@@ -150,6 +150,15 @@ public abstract class PersistenceContract {
       assertThat(await(apps.listByOwner(owner))).hasSize(3);
       assertThat(made).isEqualTo(owner.equals("dev-cap-new") ? 3 : 2);
     }
+  }
+
+  @Test
+  void createAppWithin_afterTheDevelopersLockRowWasDeleted_makesItAgain() {
+    AppRepository apps = persistence.apps();
+    await(apps.createWithin(keyed("dev-gone", "First", null), 2));
+    persistence.db().jdbi().useHandle(h -> h.execute("DELETE FROM app_owners"));
+    assertThat(await(apps.createWithin(keyed("dev-gone", "Second", null), 2))).isPresent();
+    assertThat(await(apps.createWithin(keyed("dev-gone", "Third", null), 2))).isEmpty();
   }
 
   @Test
