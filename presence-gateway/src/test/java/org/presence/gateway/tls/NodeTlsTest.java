@@ -176,32 +176,7 @@ class NodeTlsTest {
     try (TestNode n = node(Map.of("web.dev-sign-in", "true"))) {
       String base = "https://127.0.0.1:" + n.port();
       HttpClient http = client();
-      HttpResponse<String> form = get(http, base + "/signin");
-      assertThat(form.statusCode()).isEqualTo(200);
-      String csrfCookie = setCookie(form, "__Host-presence_csrf");
-      assertThat(csrfCookie).contains("; Secure").contains("; Path=/").doesNotContain("Domain");
-      assertThat(form.headers().allValues("Set-Cookie"))
-          .noneMatch(c -> c.startsWith("presence_csrf="));
-      java.util.regex.Matcher token =
-          java.util.regex.Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"").matcher(form.body());
-      assertThat(token.find()).as(form.body()).isTrue();
-      String nonce = csrfCookie.substring(csrfCookie.indexOf('=') + 1, csrfCookie.indexOf(';'));
-      HttpResponse<String> signedIn =
-          http.send(
-              HttpRequest.newBuilder(URI.create(base + "/signin"))
-                  .header("Content-Type", "application/x-www-form-urlencoded")
-                  .header("Cookie", "__Host-presence_csrf=" + nonce)
-                  .POST(
-                      HttpRequest.BodyPublishers.ofString(
-                          "email=tls%40example.com&next=%2Fsettings&csrf="
-                              + java.net.URLEncoder.encode(token.group(1), StandardCharsets.UTF_8)))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      assertThat(signedIn.statusCode()).as(signedIn.body()).isEqualTo(303);
-      String sessionCookie = setCookie(signedIn, "__Host-presence_session");
-      assertThat(sessionCookie).contains("; Secure").contains("; Path=/").doesNotContain("Domain");
-      String session =
-          sessionCookie.substring(sessionCookie.indexOf('=') + 1, sessionCookie.indexOf(';'));
+      String session = signIn(http, base, "tls@example.com").session();
 
       assertThat(settingsWith(http, base, "__Host-presence_session=" + session).statusCode())
           .isEqualTo(200);
@@ -258,6 +233,104 @@ class NodeTlsTest {
               HttpResponse.BodyHandlers.ofString());
       assertThat(bare.statusCode()).isEqualTo(404);
       assertThat(bare.body()).contains("no longer here");
+    }
+  }
+
+  /** A signed-in visitor's cookie values over TLS. */
+  private record SignedIn(String session, String nonce) {
+    String cookies() {
+      return "__Host-presence_session=" + session + "; __Host-presence_csrf=" + nonce;
+    }
+  }
+
+  /**
+   * Signs {@code email} in with the development sign-in over TLS, checking that the session and
+   * anti-forgery cookies come under their {@code __Host-} names only.
+   */
+  private static SignedIn signIn(HttpClient http, String base, String email) throws Exception {
+    HttpResponse<String> form = get(http, base + "/signin");
+    assertThat(form.statusCode()).isEqualTo(200);
+    String csrfCookie = setCookie(form, "__Host-presence_csrf");
+    assertThat(csrfCookie).contains("; Secure").contains("; Path=/").doesNotContain("Domain");
+    assertThat(form.headers().allValues("Set-Cookie"))
+        .noneMatch(c -> c.startsWith("presence_csrf="));
+    String nonce = csrfCookie.substring(csrfCookie.indexOf('=') + 1, csrfCookie.indexOf(';'));
+    HttpResponse<String> signedIn =
+        http.send(
+            HttpRequest.newBuilder(URI.create(base + "/signin"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Cookie", "__Host-presence_csrf=" + nonce)
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "email="
+                            + java.net.URLEncoder.encode(email, StandardCharsets.UTF_8)
+                            + "&next=%2Fsettings&csrf="
+                            + java.net.URLEncoder.encode(
+                                csrfToken(form.body()), StandardCharsets.UTF_8)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(signedIn.statusCode()).as(signedIn.body()).isEqualTo(303);
+    String sessionCookie = setCookie(signedIn, "__Host-presence_session");
+    assertThat(sessionCookie).contains("; Secure").contains("; Path=/").doesNotContain("Domain");
+    return new SignedIn(
+        sessionCookie.substring(sessionCookie.indexOf('=') + 1, sessionCookie.indexOf(';')), nonce);
+  }
+
+  private static String csrfToken(String page) {
+    java.util.regex.Matcher token =
+        java.util.regex.Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"").matcher(page);
+    assertThat(token.find()).as(page).isTrue();
+    return token.group(1);
+  }
+
+  private static HttpResponse<String> getWith(HttpClient http, String url, String cookie)
+      throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url)).header("Cookie", cookie).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void overTls_theNewKeyCookieIsSecurePrefixed_andOnlyThatNameShowsTheKey() throws Exception {
+    try (TestNode n = node(Map.of("web.dev-sign-in", "true"))) {
+      String base = "https://127.0.0.1:" + n.port();
+      HttpClient http = client();
+      SignedIn dev = signIn(http, base, "keys@example.com");
+      AppRepository apps = n.server().store().persistence().apps();
+      Application app =
+          apps.create(
+                  new NewApplication(
+                      "Keyed",
+                      "keyed.example",
+                      "",
+                      "dev:keys@example.com",
+                      "keys@example.com",
+                      "k"))
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+      apps.markVerified(app.id()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      String page = base + "/myapps/" + app.id();
+      String token = csrfToken(getWith(http, page, dev.cookies()).body());
+      HttpResponse<String> activated =
+          http.send(
+              HttpRequest.newBuilder(URI.create(page + "/activate"))
+                  .header("Content-Type", "application/x-www-form-urlencoded")
+                  .header("Cookie", dev.cookies())
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "csrf=" + java.net.URLEncoder.encode(token, StandardCharsets.UTF_8)))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(activated.statusCode()).as(activated.body()).isEqualTo(303);
+      String keyCookie = setCookie(activated, "__Secure-presence_new_key");
+      assertThat(keyCookie).contains("; Secure").contains("; Path=/myapps/" + app.id());
+      assertThat(activated.headers().allValues("Set-Cookie"))
+          .noneMatch(c -> c.startsWith("presence_new_key="));
+      String key = keyCookie.substring(keyCookie.indexOf('=') + 1, keyCookie.indexOf(';'));
+      assertThat(getWith(http, page, dev.cookies() + "; __Secure-presence_new_key=" + key).body())
+          .contains(key);
+      assertThat(getWith(http, page, dev.cookies() + "; presence_new_key=" + key).body())
+          .doesNotContain(key);
     }
   }
 
