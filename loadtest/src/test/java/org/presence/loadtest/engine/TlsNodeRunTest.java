@@ -8,14 +8,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.PresenceServer;
-import org.presence.gateway.config.ConfigLoader;
+import org.presence.loadtest.EmbeddedNode;
 import org.presence.loadtest.HarnessProcess;
 
 /**
@@ -80,19 +79,13 @@ class TlsNodeRunTest {
         "changeit");
 
     Path data = dir.resolve("data");
-    Map<String, String> s = new HashMap<>();
-    s.put("gateway.port", "0");
-    s.put("admin.port", "0");
-    s.put("gateway.drain-timeout", "1s");
-    s.put("data-dir", data.toString());
-    s.put("node-id", "tls-node");
-    s.put("xmpp.port", "off");
+    Map<String, String> s = EmbeddedNode.settings(data, "tls-node");
     s.put("tls.cert", cert.toString());
     s.put("tls.key", key.toString());
     s.put("device.rate", "1000");
     s.put("device.burst", "1000");
     s.put("device.handshake-rate", "0");
-    PresenceServer node = PresenceServer.start(ConfigLoader.load(null, Map.of(), s));
+    PresenceServer node = EmbeddedNode.start(s);
     Path out = dir.resolve("run");
     try (HarnessProcess h =
         HarnessProcess.start(

@@ -14,9 +14,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -24,7 +22,7 @@ import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.presence.gateway.PresenceServer;
-import org.presence.gateway.config.ConfigLoader;
+import org.presence.loadtest.EmbeddedNode;
 import org.presence.loadtest.identity.TokenMinter;
 
 /**
@@ -40,14 +38,7 @@ class PresenceSetupRetryTest {
   void aRegistrationAndAGrantWhoseAnswersAreLost_areSentAgain_andMakeNothingTwice()
       throws Exception {
     Path data = dir.resolve("data");
-    Map<String, String> s = new HashMap<>();
-    s.put("gateway.port", "0");
-    s.put("admin.port", "0");
-    s.put("gateway.drain-timeout", "1s");
-    s.put("data-dir", data.toString());
-    s.put("node-id", "setup-retry");
-    s.put("xmpp.port", "off");
-    PresenceServer node = PresenceServer.start(ConfigLoader.load(null, Map.of(), s));
+    PresenceServer node = EmbeddedNode.start(EmbeddedNode.settings(data, "setup-retry"));
     try (LossyProxy proxy =
         new LossyProxy(node.address().getPort(), Set.of("POST /api/apps ", "POST /api/grants "))) {
       TokenMinter minter =
