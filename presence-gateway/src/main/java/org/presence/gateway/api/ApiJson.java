@@ -58,7 +58,9 @@ public final class ApiJson {
     g.writeStartObject();
     g.writeNumberField("id", k.app().id());
     g.writeStringField("state", k.app().state().wireName());
-    g.writeStringField("api_key", k.apiKey());
+    if (k.apiKey() != null) {
+      g.writeStringField("api_key", k.apiKey());
+    }
     g.writeEndObject();
   }
 

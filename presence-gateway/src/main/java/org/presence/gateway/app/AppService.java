@@ -35,8 +35,8 @@ public final class AppService {
   /**
    * An API key just made: the only moment it exists outside its owner's hands.
    *
-   * @param app the application, now active
-   * @param apiKey the key, 1024 characters
+   * @param app the application, now active (or verified again, after a resume: see {@link #resume})
+   * @param apiKey the key, 1024 characters; null when the application got none
    */
   public record IssuedKey(Application app, String apiKey) {}
 
@@ -344,9 +344,10 @@ public final class AppService {
   }
 
   /**
-   * Resumes an application the operator suspended: it gets a new API key, returned here once. One
-   * its developer deactivated (or never activated) is not the operator's to activate: {@code
-   * INVALID_APP_STATE}.
+   * Resumes an application the operator suspended, as it was: one that was active gets a new API
+   * key, returned here once; one that was only verified (never activated, or deactivated by its
+   * developer) is verified again, its developer's to activate (no key: {@link IssuedKey#apiKey} is
+   * null). One that is not suspended is not the operator's to activate: {@code INVALID_APP_STATE}.
    */
   public CompletionStage<IssuedKey> resume(long id) {
     return find(id)
@@ -371,7 +372,9 @@ public final class AppService {
                         LOG.info("app {} resumed by the operator", id);
                         return changed(id, updated.get());
                       })
-                  .thenApply(resumed -> new IssuedKey(resumed, key));
+                  .thenApply(
+                      resumed ->
+                          new IssuedKey(resumed, resumed.state() == AppState.ACTIVE ? key : null));
             });
   }
 

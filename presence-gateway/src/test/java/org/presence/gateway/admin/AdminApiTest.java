@@ -176,13 +176,18 @@ class AdminApiTest {
     HttpResponse<String> notSuspended = admin(node, "POST", base + "/resume", TOKEN);
     assertError(notSuspended, ErrorCode.INVALID_APP_STATE);
     assertThat(NotifyFixture.json(notSuspended).get("reason").asText()).contains("not suspended");
-    // The operator may suspend it as it is, deactivated: then its Activate is refused.
+    // The operator may suspend it as it is, deactivated: then its Activate is refused, and the
+    // resume puts it back as it was, verified without a key, its developer's to activate.
     assertThat(ok(admin(node, "POST", base + "/suspend", TOKEN)).get("suspended").asBoolean())
         .isTrue();
     assertError(dev.post(mine + "/activate", null), ErrorCode.APP_SUSPENDED);
-    assertThat(ok(admin(node, "POST", base + "/resume", TOKEN)).get("state").asText())
-        .isEqualTo("active");
-    assertThat(dev.post(mine + "/deactivate", null).statusCode()).isEqualTo(200);
+    JsonNode back = ok(admin(node, "POST", base + "/resume", TOKEN));
+    assertThat(back.get("state").asText()).isEqualTo("verified");
+    assertThat(back.has("api_key")).isFalse();
+    assertThat(keyCall(app.id(), resumed)).isEqualTo(ErrorCode.APP_NOT_ACTIVE.httpStatus());
+    JsonNode mineNow = NotifyFixture.json(dev.get(mine));
+    assertThat(mineNow.get("state").asText()).isEqualTo("verified");
+    assertThat(mineNow.get("suspended").asBoolean()).isFalse();
     assertThat(dev.post(mine + "/activate", null).statusCode()).isEqualTo(200);
   }
 

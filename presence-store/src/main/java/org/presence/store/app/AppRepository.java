@@ -66,14 +66,16 @@ public interface AppRepository {
 
   /**
    * The operator's suspension: drops the API key of a verified or active application, leaves it
-   * verified and marks it suspended, so that {@link #activate} refuses it until {@link #resume}.
-   * Empty when the application does not exist, is only registered, or is suspended already.
+   * verified and marks it suspended, so that {@link #activate} refuses it until {@link #resume};
+   * whether it was active is kept. Empty when the application does not exist, is only registered,
+   * or is suspended already.
    */
   CompletionStage<Optional<Application>> suspend(long id);
 
   /**
-   * Lifts the operator's suspension: the application is active again with the key of hash {@code
-   * apiKeyHash}. Empty when the application does not exist or is not suspended.
+   * Lifts the operator's suspension and puts the application back as it was: active again with the
+   * key of hash {@code apiKeyHash} when it was active when suspended, else verified without a key
+   * ({@code apiKeyHash} unused). Empty when the application does not exist or is not suspended.
    */
   CompletionStage<Optional<Application>> resume(long id, String apiKeyHash);
 

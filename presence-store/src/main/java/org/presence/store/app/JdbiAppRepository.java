@@ -254,7 +254,12 @@ public final class JdbiAppRepository implements AppRepository {
   public CompletionStage<Optional<Application>> suspend(long id) {
     return change(
         id,
-        "state = " + VERIFIED + ", api_key_hash = NULL, suspended = TRUE",
+        // The right-hand sides read the row as it was: whether it was active is kept for resume.
+        "state = "
+            + VERIFIED
+            + ", api_key_hash = NULL, suspended = TRUE, suspended_active = CASE WHEN state = "
+            + ACTIVE
+            + " THEN TRUE ELSE FALSE END",
         "state IN (" + VERIFIED + ", " + ACTIVE + ") AND suspended = FALSE",
         u -> {});
   }
@@ -263,7 +268,12 @@ public final class JdbiAppRepository implements AppRepository {
   public CompletionStage<Optional<Application>> resume(long id, String apiKeyHash) {
     return change(
         id,
-        "state = " + ACTIVE + ", api_key_hash = :hash, suspended = FALSE",
+        "state = CASE WHEN suspended_active THEN "
+            + ACTIVE
+            + " ELSE "
+            + VERIFIED
+            + " END, api_key_hash = CASE WHEN suspended_active THEN :hash ELSE NULL END,"
+            + " suspended = FALSE",
         "state IN (" + VERIFIED + ", " + ACTIVE + ") AND suspended = TRUE",
         u -> u.bind("hash", apiKeyHash));
   }

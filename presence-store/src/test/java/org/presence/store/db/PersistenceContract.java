@@ -287,11 +287,19 @@ public abstract class PersistenceContract {
     // Deactivated by its developer: not suspended, so not the operator's to resume.
     await(apps.deactivate(app.id()));
     assertThat(await(apps.resume(app.id(), "h5"))).isEmpty();
-    // ...but the operator may suspend it as it is (verified, without a key): then it is theirs.
+    // ...but the operator may suspend it as it is (verified, without a key): then it is theirs,
+    // and their resume puts it back as it was, verified without a key, its developer's again.
     Application deactivatedHeld = await(apps.suspend(app.id())).orElseThrow();
     assertThat(deactivatedHeld.suspended()).isTrue();
     assertThat(await(apps.activate(app.id(), "h6"))).isEmpty();
-    assertThat(await(apps.resume(app.id(), "h7")).orElseThrow().active()).isTrue();
+    Application back = await(apps.resume(app.id(), "h7")).orElseThrow();
+    assertThat(back.suspended()).isFalse();
+    assertThat(back.state()).isEqualTo(AppState.VERIFIED);
+    assertThat(back.apiKeyHash()).isNull();
+    assertThat(await(apps.activate(app.id(), "h8")).orElseThrow().apiKeyHash()).isEqualTo("h8");
+    // Suspended again while active: resumed active, with the new key.
+    await(apps.suspend(app.id()));
+    assertThat(await(apps.resume(app.id(), "h9")).orElseThrow().apiKeyHash()).isEqualTo("h9");
   }
 
   @Test
