@@ -50,11 +50,10 @@ public final class JdbiAppRepository implements AppRepository {
             try {
               return h.inTransaction(tx -> createLocked(tx, app, maxPerOwner));
             } catch (RuntimeException e) {
-              // A lock wait given up (many registrations of one developer at once, on H2 after 2
-              // s),
-              // or a unique key another writer took first (the owner's row made again after it was
-              // deleted; a register key from a node without the lock, during a rolling upgrade):
-              // the transaction runs again, and then answers with what it found.
+              // A lock wait given up (many registrations of one developer at once; H2 gives up
+              // after 2 s), or a unique key another writer took first (the owner's row made again
+              // after it was deleted; a register key from a node without the lock, during a
+              // rolling upgrade): the transaction runs again, and then answers with what it found.
               boolean lockWait = Db.isLockTimeout(e);
               boolean taken = Db.isUniqueViolation(e);
               if ((lockWait || taken) && attempt < CREATE_ATTEMPTS) {
