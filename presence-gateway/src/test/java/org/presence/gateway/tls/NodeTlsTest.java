@@ -178,10 +178,11 @@ class NodeTlsTest {
       HttpClient http = client();
       String session = signIn(http, base, "tls@example.com").session();
 
-      assertThat(settingsWith(http, base, "__Host-presence_session=" + session).statusCode())
+      assertThat(
+              getWith(http, base + "/settings", "__Host-presence_session=" + session).statusCode())
           .isEqualTo(200);
       // The same session under the bare name: not read, so the page sends the visitor to sign in.
-      assertThat(settingsWith(http, base, "presence_session=" + session).statusCode())
+      assertThat(getWith(http, base + "/settings", "presence_session=" + session).statusCode())
           .isEqualTo(303);
     }
   }
@@ -218,19 +219,9 @@ class NodeTlsTest {
       String back = base + "/" + app.id() + "/grant?pending=" + key;
       // Under its name the request is found (the visitor is sent to sign in again); under the bare
       // name, which a page over plain HTTP could have set, it is not.
-      HttpResponse<String> found =
-          http.send(
-              HttpRequest.newBuilder(URI.create(back))
-                  .header("Cookie", "__Secure-presence_consent=" + value)
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> found = getWith(http, back, "__Secure-presence_consent=" + value);
       assertThat(found.statusCode()).as(found.body()).isEqualTo(303);
-      HttpResponse<String> bare =
-          http.send(
-              HttpRequest.newBuilder(URI.create(back))
-                  .header("Cookie", "presence_consent=" + value)
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> bare = getWith(http, back, "presence_consent=" + value);
       assertThat(bare.statusCode()).isEqualTo(404);
       assertThat(bare.body()).contains("no longer here");
     }
@@ -332,13 +323,6 @@ class NodeTlsTest {
       assertThat(getWith(http, page, dev.cookies() + "; presence_new_key=" + key).body())
           .doesNotContain(key);
     }
-  }
-
-  private static HttpResponse<String> settingsWith(HttpClient http, String base, String cookie)
-      throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create(base + "/settings")).header("Cookie", cookie).build(),
-        HttpResponse.BodyHandlers.ofString());
   }
 
   /** The Set-Cookie header of {@code r} that sets {@code name}. */

@@ -28,9 +28,6 @@ public interface AppRepository {
    */
   CompletionStage<Optional<Application>> createWithin(NewApplication app, int maxPerOwner);
 
-  /** The application {@code ownerSub} made with {@code registerKey}, if any. */
-  CompletionStage<Optional<Application>> findByRegisterKey(String ownerSub, String registerKey);
-
   /** The application with this id, if any. */
   CompletionStage<Optional<Application>> find(long id);
 

@@ -152,12 +152,6 @@ public final class JdbiAppRepository implements AppRepository {
     return findIn(h, id);
   }
 
-  @Override
-  public CompletionStage<Optional<Application>> findByRegisterKey(
-      String ownerSub, String registerKey) {
-    return db.call(h -> byRegisterKey(h, ownerSub, registerKey));
-  }
-
   private static Optional<Application> byRegisterKey(Handle h, String ownerSub, String key) {
     return h.createQuery(
             "SELECT " + COLUMNS + " FROM apps WHERE owner_sub = :o AND register_key = :k")
