@@ -190,21 +190,22 @@ public final class RedisNotificationQueues implements NotificationQueues {
       """;
 
   /**
-   * The appending both enqueue scripts share: {@code push(cap, ttl, cutoff, groups, a, out)} first
-   * drops from the head of each queue the items created before {@code cutoff} (epoch ms, the node's
-   * clock less the retention: one {@code LINDEX}, and an {@code LPOP} per such item, which are not
-   * reported), so that no item outlives its push by much more than two retentions however often its
-   * queue is pushed to (the per-application count relies on it), then appends, for each of the
-   * first {@code groups} (queue, app set) key pairs, the group's items (ARGV from {@code a}: per
-   * group app id, item count, items) with one {@code RPUSH} (one per 1,000 items: Lua's {@code
-   * unpack} takes at most 8,000), trims a queue that went over {@code cap} with one {@code LRANGE}
-   * and one {@code LTRIM}, and adds the apps whose queue was empty before to their user's set, one
-   * {@code SADD} per set (a non-empty queue's app is there already: every script keeps the set
-   * equal to the apps with a non-empty queue). Every queue pushed to and its user's set expire
-   * {@code ttl} ms later ({@code PEXPIRE}, set again at each push: the queue retention), so the
-   * queues of a user who never connects again go. To {@code out} it adds, per item in order, the
-   * queue size after that item, the count of items it dropped and those items, as if the items had
-   * been pushed one by one. Returns the ARGV index after the groups.
+   * The appending both enqueue scripts share: {@code push(cap, ttl, cutoff, groups, a, out)}
+   * appends, for each of the first {@code groups} (queue, app set) key pairs, the group's items
+   * (ARGV from {@code a}: per group app id, item count, items) with one {@code RPUSH} (one per
+   * 1,000 items: Lua's {@code unpack} takes at most 8,000), then drops from the head of a queue
+   * that held items before the push those created before {@code cutoff} (epoch ms, the node's clock
+   * less the retention: one {@code LINDEX}, and an {@code LPOP} per such item, which are not
+   * reported; never an item of this push, and no read at all for a queue the push started), so that
+   * no item outlives its push by much more than two retentions however often its queue is pushed to
+   * (the per-application count relies on it), trims a queue that went over {@code cap} with one
+   * {@code LRANGE} and one {@code LTRIM}, and adds the apps whose queue was empty before to their
+   * user's set, one {@code SADD} per set (a non-empty queue's app is there already: every script
+   * keeps the set equal to the apps with a non-empty queue). Every queue pushed to and its user's
+   * set expire {@code ttl} ms later ({@code PEXPIRE}, set again at each push: the queue retention),
+   * so the queues of a user who never connects again go. To {@code out} it adds, per item in order,
+   * the queue size after that item, the count of items it dropped and those items, as if the items
+   * had been pushed one by one. Returns the ARGV index after the groups.
    */
   private static final String PUSH =
       """
@@ -213,17 +214,6 @@ public final class RedisNotificationQueues implements NotificationQueues {
         for g = 1, groups do
           local q, s = KEYS[2 * g - 1], KEYS[2 * g]
           local app, cnt = ARGV[a], tonumber(ARGV[a + 1])
-          while true do
-            local head = redis.call('LINDEX', q, 0)
-            if not head then
-              break
-            end
-            local created = tonumber(string.match(head, '"c":(%d+)'))
-            if created == nil or created >= cutoff then
-              break
-            end
-            redis.call('LPOP', q)
-          end
           local c
           local from, last = a + 2, a + 1 + cnt
           repeat
@@ -233,6 +223,15 @@ public final class RedisNotificationQueues implements NotificationQueues {
           until from > last
           a = a + 2 + cnt
           local before = c - cnt
+          while before > 0 do
+            local created = tonumber(string.match(redis.call('LINDEX', q, 0), '"c":(%d+)'))
+            if created == nil or created >= cutoff then
+              break
+            end
+            redis.call('LPOP', q)
+            before = before - 1
+            c = c - 1
+          end
           local dropped = {}
           if c > cap then
             dropped = redis.call('LRANGE', q, 0, c - cap - 1)
