@@ -86,14 +86,29 @@ public final class SpreadCalls {
    * every key of a spread call ({@code EXISTS}, in {@code pcall}); a key of a slot it does not hold
    * (moved, or being moved, since the caller last saw the topology) fails the call with {@code
    * SPREAD} and nothing written. (The call came on the primary's own connection, without {@code
-   * ASKING}, so a key of a slot the primary is taking in fails too.)
+   * ASKING}, so a key of a slot the primary is taking in fails too.) Neighbouring keys with the
+   * same hash tag, such as a user's queue and set of queues, share a slot and are asked about in
+   * one {@code EXISTS} (at most 100 keys): Redis refuses it, as it refuses one key's, when the
+   * primary does not hold the slot, or when the slot is being moved away and any of the keys has
+   * moved already ({@code ASK}, {@code TRYAGAIN}).
    */
   public static final String CHECK =
       """
       if spread then
-        local r = read_keys('EXISTS')
-        if r.err then
-          return r
+        local i, n = 1, #KEYS
+        while i <= n do
+          local tag = string.match(KEYS[i], '{(.-)}')
+          local j = i
+          if tag and tag ~= '' then
+            while j < n and j - i < 99 and string.match(KEYS[j + 1], '{(.-)}') == tag do
+              j = j + 1
+            end
+          end
+          local r = redis.pcall('EXISTS', unpack(KEYS, i, j))
+          if type(r) == 'table' and r.err then
+            return redis.error_reply('SPREAD ' .. r.err)
+          end
+          i = j + 1
         end
       end
       """;

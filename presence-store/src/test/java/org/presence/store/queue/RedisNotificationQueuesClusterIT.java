@@ -186,6 +186,58 @@ class RedisNotificationQueuesClusterIT extends RedisNotificationQueuesIT {
     }
   }
 
+  /**
+   * A batch's call over several slots of one primary asks it about a user's queue and set of queues
+   * in one {@code EXISTS} (they share the user's hash tag). While that user's slot is being moved
+   * away and only the set has gone, the primary refuses the call before writing anything, as it did
+   * with one {@code EXISTS} per key: the other user's item is stored by its own slot's call, the
+   * moving user's once the keys are together again, each once, and the moving user's set still
+   * names the queue. (Asked about the queue alone, the call would push the item, then fail at the
+   * set's expiry.) A private three-primary cluster.
+   */
+  @Test
+  void aSpreadCallWhileAUsersQueueAndSetAreApart_writesNothingThere_andEachItemIsStoredOnce(
+      @TempDir Path dir) throws Exception {
+    try (PrivateRedis cluster = PrivateRedis.cluster(dir, null, null);
+        SlotMover mover = new SlotMover(cluster.ports());
+        RedisBackend r = cluster.clusterBackend("s:")) {
+      RedisNotificationQueues queues = new RedisNotificationQueues(r);
+      String user = "apart";
+      int slot = queueSlot(user);
+      int home = mover.ownerOf(slot);
+      String other = null;
+      for (int i = 0; other == null; i++) {
+        int s = queueSlot("other-" + i);
+        if (s != slot && mover.ownerOf(s) == home) {
+          other = "other-" + i;
+        }
+      }
+      await(queues.enqueue(user, note(41, "old")));
+      mover.begin(slot, mover.otherThan(slot));
+      mover.migrate(slot, "s:nqa:{u:" + UserKeys.of(user) + "}");
+      java.util.concurrent.CompletableFuture<List<NotificationQueues.Enqueued>> stored =
+          queues
+              .enqueueAll(
+                  List.of(
+                      new NotificationQueues.Entry(user, note(41, "new")),
+                      new NotificationQueues.Entry(other, note(41, "other's"))))
+              .toCompletableFuture();
+      Thread.sleep(300);
+      mover.migrate(slot, "s:nq:{u:" + UserKeys.of(user) + "}:41");
+      mover.finish(slot);
+      assertThat(stored.get(10, TimeUnit.SECONDS))
+          .extracting(NotificationQueues.Enqueued::queueSize)
+          .containsExactly(2, 1);
+      assertThat(await(queues.pending(user)))
+          .extracting(Notification::message)
+          .containsExactly("old", "new");
+      assertThat(await(queues.pending(other)))
+          .extracting(Notification::message)
+          .containsExactly("other's");
+      assertThat(await(queues.withItems(List.of(user, other)))).containsOnly(user, other);
+    }
+  }
+
   private static int queueSlot(String user) {
     return io.lettuce.core.cluster.SlotHash.getSlot("{u:" + UserKeys.of(user) + "}");
   }

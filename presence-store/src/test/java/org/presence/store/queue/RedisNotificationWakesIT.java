@@ -253,7 +253,7 @@ class RedisNotificationWakesIT {
       // One call per primary holding queue slots of the batch, then one per primary holding
       // presence slots (20 calls, one per slot, before); the wake-up is the caller's to send. A
       // call over keys of several slots, which declares none, first asks its primary for each key
-      // (EXISTS), before it writes anything.
+      // (EXISTS, one for neighbouring keys of one hash tag), before it writes anything.
       Map<String, Set<Integer>> queueSlots = new HashMap<>();
       Map<String, Set<Integer>> presenceSlots = new HashMap<>();
       Map<String, Integer> queueUsers = new HashMap<>();
@@ -268,8 +268,9 @@ class RedisNotificationWakesIT {
       }
       long checks = 0;
       for (String primary : queueSlots.keySet()) {
-        // Two keys per user's queue: the queue and the user's set of queues.
-        checks += queueSlots.get(primary).size() > 1 ? 2L * queueUsers.get(primary) : 0;
+        // Per user's queue one EXISTS of its two keys, the queue and the user's set of queues,
+        // which share the user's hash tag (two, one per key, before).
+        checks += queueSlots.get(primary).size() > 1 ? queueUsers.get(primary) : 0;
       }
       for (String primary : presenceSlots.keySet()) {
         checks += presenceSlots.get(primary).size() > 1 ? presenceUsers.get(primary) : 0;
