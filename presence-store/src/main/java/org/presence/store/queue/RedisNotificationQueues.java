@@ -147,6 +147,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
           + SpreadCalls.CHECK
           + ADMIT_ROOM
           + """
+      local e = check(1, #KEYS, 1)
+      if e then
+        return e
+      end
       local took = admit(1, #KEYS, 1)
       return took
       """;
@@ -177,6 +181,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
           + SpreadCalls.CHECK
           + GIVE_BACK
           + """
+      local e = check(1, #KEYS, 1)
+      if e then
+        return e
+      end
       local a = 1
       for k = 1, #KEYS do
         local runs = tonumber(ARGV[a])
@@ -284,6 +292,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
           + SpreadCalls.CHECK
           + PUSH
           + """
+          local e = check(1, #KEYS, 2)
+          if e then
+            return e
+          end
           local out = {}
           push(tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), #KEYS / 2, 4, out)
           return out
@@ -408,6 +420,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
           + SpreadCalls.CHECK
           + TAKE
           + """
+      local e = check(1, #KEYS, 2)
+      if e then
+        return e
+      end
       local a = 1
       local out = {}
       for g = 1, #KEYS, 2 do
@@ -443,6 +459,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
           + """
       local counted = ARGV[1] == '1'
       local step = counted and 3 or 2
+      local e = check(1, #KEYS, step)
+      if e then
+        return e
+      end
       local a = 2
       local out = {}
       local back, order = {}, {}
@@ -510,6 +530,10 @@ public final class RedisNotificationQueues implements NotificationQueues {
       local m = tonumber(ARGV[3])
       local self = ARGV[4]
       local c = tonumber(ARGV[13])
+      local e = check(1, 2 * n, 2) or check(2 * n + 1, #KEYS, 1)
+      if e then
+        return e
+      end
       local a = 14
       if c > 0 then
         local took, all

@@ -82,34 +82,44 @@ public final class SpreadCalls {
       """;
 
   /**
-   * After {@link #PROLOGUE}, for a script whose first reads do not check: asks the primary for
-   * every key of a spread call ({@code EXISTS}, in {@code pcall}); a key of a slot it does not hold
-   * (moved, or being moved, since the caller last saw the topology) fails the call with {@code
-   * SPREAD} and nothing written. (The call came on the primary's own connection, without {@code
-   * ASKING}, so a key of a slot the primary is taking in fails too.) Neighbouring keys with the
-   * same hash tag, such as a user's queue and set of queues, share a slot and are asked about in
-   * one {@code EXISTS} (at most 100 keys): Redis refuses it, as it refuses one key's, when the
-   * primary does not hold the slot, or when the slot is being moved away and any of the keys has
-   * moved already ({@code ASK}, {@code TRYAGAIN}).
+   * After {@link #PROLOGUE}, for a script whose first reads do not check: defines {@code
+   * check(from, to, stride)}, which asks the primary for the keys {@code KEYS[from..to]} of a
+   * spread call ({@code EXISTS}, in {@code pcall}) and returns an error starting {@code SPREAD}
+   * when it does not hold one (moved, or being moved, since the caller last saw the topology), nil
+   * otherwise, and nil at once for a call that is not spread. (The call came on the primary's own
+   * connection, without {@code ASKING}, so a key of a slot the primary is taking in fails too.) The
+   * keys go in groups of {@code stride}: with a stride of 2 or more the first two keys of each
+   * group share a hash tag (a user's queue and set of queues) and are asked about in one {@code
+   * EXISTS}, which Redis refuses as it refuses one key's, also when the slot is being moved away
+   * and one of the two has gone already ({@code ASK}, {@code TRYAGAIN}); every other key has its
+   * own. The script calls it before it writes anything: {@code local e = check(1, #KEYS, 2) if e
+   * then return e end}. (The pairs are the caller's to know: matching each key's hash tag in Lua
+   * costs Redis more than the {@code EXISTS} it saves.)
    */
   public static final String CHECK =
       """
-      if spread then
-        local i, n = 1, #KEYS
-        while i <= n do
-          local tag = string.match(KEYS[i], '{(.-)}')
-          local j = i
-          if tag and tag ~= '' then
-            while j < n and j - i < 99 and string.match(KEYS[j + 1], '{(.-)}') == tag do
-              j = j + 1
-            end
+      local function check(from, to, stride)
+        if not spread then
+          return nil
+        end
+        for i = from, to, stride do
+          local r
+          if stride > 1 then
+            r = redis.pcall('EXISTS', KEYS[i], KEYS[i + 1])
+          else
+            r = redis.pcall('EXISTS', KEYS[i])
           end
-          local r = redis.pcall('EXISTS', unpack(KEYS, i, j))
+          for k = i + 2, i + stride - 1 do
+            if type(r) == 'table' and r.err then
+              break
+            end
+            r = redis.pcall('EXISTS', KEYS[k])
+          end
           if type(r) == 'table' and r.err then
             return redis.error_reply('SPREAD ' .. r.err)
           end
-          i = j + 1
         end
+        return nil
       end
       """;
 
