@@ -253,7 +253,8 @@ class RedisNotificationWakesIT {
       // One call per primary holding queue slots of the batch, then one per primary holding
       // presence slots (20 calls, one per slot, before); the wake-up is the caller's to send. A
       // call over keys of several slots, which declares none, first asks its primary for each key
-      // (EXISTS, one for neighbouring keys of one hash tag), before it writes anything.
+      // (EXISTS; one for a queue and its user's set, which share a slot), before it writes
+      // anything.
       Map<String, Set<Integer>> queueSlots = new HashMap<>();
       Map<String, Set<Integer>> presenceSlots = new HashMap<>();
       Map<String, Integer> queueUsers = new HashMap<>();
